@@ -1,0 +1,147 @@
+"""Error tree of the platform.
+
+    BotPlatformError
+    ├── FlowError
+    │   ├── FlowValidationError      (a flow file has problems; carries every issue)
+    │   ├── UnknownState
+    │   ├── StepLimitExceeded        (a chain of automatic transitions did not settle)
+    │   └── TemplateError            (strict mode: missing value or broken template)
+    ├── StoreError
+    │   └── ConcurrentUpdate         (optimistic concurrency: stale version)
+    ├── ConnectorError
+    │   ├── ConnectorUnavailable     (breaker open, network down; retryable)
+    │   ├── ConnectorTimeout         (retryable)
+    │   ├── ConnectorRejected        (the back end said no: not retryable)
+    │   └── UnknownOperation
+    ├── ChannelError
+    │   ├── InvalidSignature
+    │   └── UnsupportedPayload
+    ├── ConfigError                  (tenant configuration; names file and key)
+    └── UnknownAdapterError
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+class BotPlatformError(Exception):
+    """Root of every error the platform raises on purpose."""
+
+
+class FlowError(BotPlatformError):
+    """A flow is invalid or misbehaved at run time."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowIssue:
+    """One problem found in a flow, located by file, line and path."""
+
+    message: str
+    path: str = ""
+    line: int | None = None
+    source: str = "<flow>"
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        path = f" {self.path}:" if self.path else ":"
+        tag = "" if self.severity == "error" else " [warning]"
+        return f"{where}{path}{tag} {self.message}"
+
+
+class FlowValidationError(FlowError):
+    """A flow has at least one error; ``issues`` lists all of them (warnings included)."""
+
+    def __init__(self, issues: Sequence[FlowIssue]) -> None:
+        self.issues = tuple(issues)
+        errors = [i for i in self.issues if i.severity == "error"]
+        lines = "\n".join(str(i) for i in errors)
+        super().__init__(f"{len(errors)} error(s) in flow:\n{lines}")
+
+
+class UnknownState(FlowError, LookupError):
+    def __init__(self, flow_id: str, state: str) -> None:
+        self.flow_id, self.state = flow_id, state
+        super().__init__(f"flow {flow_id!r} has no state {state!r}")
+
+
+class StepLimitExceeded(FlowError):
+    def __init__(self, flow_id: str, chain: Iterable[str], limit: int) -> None:
+        self.chain = tuple(chain)
+        super().__init__(
+            f"flow {flow_id!r}: more than {limit} automatic transitions in one turn "
+            f"({' -> '.join(self.chain)}); the conversation was stopped to avoid a loop"
+        )
+
+
+class TemplateError(FlowError):
+    def __init__(self, where: str, detail: str) -> None:
+        self.where, self.detail = where, detail
+        super().__init__(f"{where}: {detail}")
+
+
+class StoreError(BotPlatformError):
+    """Persistence failed."""
+
+
+class ConcurrentUpdate(StoreError):
+    def __init__(self, key: str, expected: int | None, actual: int | None) -> None:
+        super().__init__(f"conversation {key}: expected version {expected}, found {actual}")
+
+
+class ConnectorError(BotPlatformError):
+    """A connector call failed. ``retryable`` tells the resilience layer whether to retry."""
+
+    retryable: bool = False
+    kind: str = "error"
+
+
+class ConnectorUnavailable(ConnectorError):
+    retryable = True
+    kind = "unavailable"
+
+
+class ConnectorTimeout(ConnectorError):
+    retryable = True
+    kind = "timeout"
+
+
+class ConnectorRejected(ConnectorError):
+    kind = "rejected"
+
+
+class UnknownOperation(ConnectorError):
+    kind = "unknown_operation"
+
+    def __init__(self, category: str, operation: str, known: Iterable[str]) -> None:
+        super().__init__(
+            f"connector {category!r} has no operation {operation!r} "
+            f"(known: {', '.join(sorted(known))})"
+        )
+
+
+class ChannelError(BotPlatformError):
+    """A channel could not accept or parse something."""
+
+
+class InvalidSignature(ChannelError):
+    pass
+
+
+class UnsupportedPayload(ChannelError):
+    pass
+
+
+class ConfigError(BotPlatformError):
+    """Tenant configuration is wrong. The message names the file and key."""
+
+    def __init__(self, source: str, key: str, detail: str) -> None:
+        self.source, self.key, self.detail = source, key, detail
+        super().__init__(f"{source}: {key}: {detail}")
+
+
+class UnknownAdapterError(ConfigError):
+    def __init__(self, source: str, key: str, kind: str, known: Iterable[str]) -> None:
+        super().__init__(source, key, f"unknown type {kind!r} (known: {', '.join(sorted(known))})")

@@ -1,0 +1,64 @@
+"""Channel-agnostic inbound messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class MessageType(StrEnum):
+    TEXT = "text"
+    BUTTON_REPLY = "button_reply"
+    LIST_REPLY = "list_reply"
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+    DOCUMENT = "document"
+    LOCATION = "location"
+    REACTION = "reaction"
+    CONTACTS = "contacts"
+    UNSUPPORTED = "unsupported"
+
+    @classmethod
+    def parse(cls, value: str) -> MessageType:
+        """Accept the DSL's aliases (`button`, `list`)."""
+        return cls(_ALIASES.get(value, value))
+
+
+_ALIASES = {"button": "button_reply", "list": "list_reply"}
+
+#: Types that carry a payload chosen from options the bot offered.
+PAYLOAD_TYPES = frozenset({MessageType.BUTTON_REPLY, MessageType.LIST_REPLY})
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message from a contact, as every channel adapter produces it."""
+
+    message_id: str
+    contact_id: str
+    type: MessageType
+    timestamp: datetime
+    text: str = ""
+    payload: str = ""
+    contact_name: str = ""
+    language: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_free_text(self) -> bool:
+        return self.type is MessageType.TEXT and bool(self.text.strip())
+
+    def as_namespace(self) -> dict[str, Any]:
+        """The `message` namespace seen by templates and conditions."""
+        return {
+            "text": self.text,
+            "payload": self.payload,
+            "type": self.type.value,
+            "contact_id": self.contact_id,
+            "timestamp": self.timestamp.isoformat(),
+            "id": self.message_id,
+            **({"extra": self.extra} if self.extra else {}),
+        }

@@ -1,0 +1,102 @@
+"""Channel-neutral outputs. The engine emits these; channel senders degrade them to fit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    id: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+    kind: str = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Buttons:
+    body: str
+    buttons: tuple[Option, ...]
+    kind: str = "buttons"
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    rows: tuple[Option, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListMenu:
+    body: str
+    button_label: str
+    sections: tuple[Section, ...]
+    kind: str = "list"
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        return tuple(row for section in self.sections for row in section.rows)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateMessage:
+    """A provider-approved template (WhatsApp outside the 24-hour window)."""
+
+    name: str
+    language: str
+    params: tuple[str, ...] = ()
+    fallback_text: str = ""
+    kind: str = "template"
+
+
+Output = Text | Buttons | ListMenu | TemplateMessage
+
+
+def options_of(output: Output) -> tuple[Option, ...]:
+    """The choices an output offers the user (empty for plain text)."""
+    if isinstance(output, Buttons):
+        return output.buttons
+    if isinstance(output, ListMenu):
+        return output.options
+    return ()
+
+
+def output_to_dict(output: Output) -> dict[str, Any]:
+    """JSON-ready form used by the web chat API and transcripts."""
+    if isinstance(output, Text):
+        return {"type": "text", "text": output.text}
+    if isinstance(output, Buttons):
+        return {
+            "type": "buttons",
+            "text": output.body,
+            "buttons": [{"id": b.id, "title": b.title} for b in output.buttons],
+        }
+    if isinstance(output, ListMenu):
+        return {
+            "type": "list",
+            "text": output.body,
+            "button_label": output.button_label,
+            "sections": [
+                {
+                    "title": s.title,
+                    "rows": [
+                        {"id": r.id, "title": r.title, "description": r.description}
+                        for r in s.rows
+                    ],
+                }
+                for s in output.sections
+            ],
+        }
+    return {
+        "type": "template",
+        "name": output.name,
+        "language": output.language,
+        "params": list(output.params),
+        "text": output.fallback_text,
+    }

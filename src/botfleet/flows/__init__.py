@@ -1,0 +1,1 @@
+"""The flow engine: schema, loading, validation, templates and the pure step function."""

@@ -1,0 +1,58 @@
+"""Effects: requests the engine makes of the outside world. The shell carries them out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CallConnector:
+    """Call `operation` on the connector of `connector` category; answer comes back as an event."""
+
+    request_id: str
+    connector: str
+    operation: str
+    params: dict[str, Any]
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleTask:
+    task: str
+    run_at: datetime
+    idempotency_key: str
+    contact_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTask:
+    idempotency_key: str
+    contact_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AskLLM:
+    """Free text matched nothing in an `llm_fallback` state: the shell asks the LLM.
+
+    The answer (or the safe fallback text) is sent as-is; state and data never change.
+    """
+
+    question: str
+    state: str
+    fallback_text: str
+
+
+Effect = CallConnector | ScheduleTask | CancelTask | AskLLM
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """Something worth a log line (missing template value, bad run_at...), named by place."""
+
+    level: str
+    event: str
+    where: str
+    detail: str

@@ -1,0 +1,178 @@
+"""Templates and conditions: Jinja2's sandbox, typed single expressions. Pure, no I/O.
+
+A missing value renders as "" and leaves a `Diagnostic` naming the place; in strict mode it is a
+`TemplateError`. A broken template renders as "" (never a raw `{{ }}`), also with a diagnostic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import TemplateSyntaxError, Undefined, nodes
+from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from botfleet.domain.errors import TemplateError
+from botfleet.flows.effects import Diagnostic
+
+#: Upper bound on `range()` inside templates: hostile flows cannot spin the CPU for long.
+MAX_RANGE = 1000
+#: Upper bound on a rendered string; longer output is cut (no channel accepts more anyway).
+MAX_OUTPUT = 16_384
+
+_missing: ContextVar[list[str] | None] = ContextVar("_missing", default=None)
+_SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
+
+
+class _RecordingUndefined(Undefined):
+    """Renders as "" but records the missing name, so the caller can warn (or fail, if strict).
+
+    Chainable like `ChainableUndefined` so `data.a.b` with `a` missing is still just "missing".
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        sink = _missing.get()
+        if sink is not None:
+            sink.append(self._undefined_name or "?")
+        return ""
+
+    def __getattr__(self, name: str) -> Any:
+        if name[:2] == "__":
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, _name: Any) -> _RecordingUndefined:
+        return self
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+class _FlowEnvironment(SandboxedEnvironment):
+    """Sandbox where `data.items` means the key "items", not the dict method."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping):
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+def _bounded_range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > MAX_RANGE:
+        raise SecurityError(f"range() of {len(r)} items is over the limit of {MAX_RANGE}")
+    return r
+
+
+_env = _FlowEnvironment(undefined=_RecordingUndefined, autoescape=False, keep_trailing_newline=True)
+_env.globals["range"] = _bounded_range
+
+
+@lru_cache(maxsize=4096)
+def _compile_template(source: str) -> Any:
+    return _env.from_string(source)
+
+
+@lru_cache(maxsize=4096)
+def _compile_expression(source: str) -> Callable[..., Any]:
+    return _env.compile_expression(source, undefined_to_none=False)
+
+
+def is_template(value: str) -> bool:
+    return "{{" in value or "{%" in value
+
+
+def template_syntax_error(source: str) -> str | None:
+    """The syntax error of a template string, or None when it parses."""
+    try:
+        _env.parse(source)
+    except TemplateSyntaxError as exc:
+        return f"template syntax error: {exc.message}"
+    return None
+
+
+def condition_syntax_error(source: str) -> str | None:
+    try:
+        _compile_expression(source)
+    except TemplateSyntaxError as exc:
+        return f"condition syntax error: {exc.message}"
+    return None
+
+
+def referenced_names(source: str) -> set[str]:
+    """Top-level variable names a template reads (for validation)."""
+    try:
+        tree = _env.parse(source)
+    except TemplateSyntaxError:
+        return set()
+    return {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+
+
+class Renderer:
+    """Renders templates against one turn's namespaces and collects diagnostics."""
+
+    def __init__(
+        self, variables: Mapping[str, Any], *, strict: bool = False, sink: list[Diagnostic]
+    ) -> None:
+        self.variables = variables
+        self.strict = strict
+        self.sink = sink
+
+    def text(self, source: str, where: str) -> str:
+        if not is_template(source):
+            return source
+        return str(self._run(lambda: _compile_template(source).render(self.variables), where, ""))
+
+    def value(self, value: Any, where: str) -> Any:
+        """Render a param/set_data value: a lone `{{ expr }}` keeps its type; recurse into
+        mappings and lists; non-strings pass through."""
+        if isinstance(value, str):
+            match = _SINGLE_EXPR.match(value)
+            if match:
+                expr = match.group("expr")
+                result = self._run(lambda: _compile_expression(expr)(**self.variables), where, "")
+                return "" if isinstance(result, Undefined) else result
+            return self.text(value, where)
+        if isinstance(value, Mapping):
+            return {k: self.value(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    def condition(self, source: str, where: str) -> bool:
+        expr = source.strip()
+        match = _SINGLE_EXPR.match(expr)
+        if match:  # tolerate `condition: "{{ data.x }}"`
+            expr = match.group("expr")
+        result = self._run(lambda: _compile_expression(expr)(**self.variables), where, False)
+        return bool(result) and not isinstance(result, Undefined)
+
+    def _run(self, thunk: Callable[[], Any], where: str, on_error: Any) -> Any:
+        missing: list[str] = []
+        token = _missing.set(missing)
+        try:
+            result = thunk()
+        except (JinjaTemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
+            self._report("template_failed", where, f"{type(exc).__name__}: {exc}")
+            return on_error
+        finally:
+            _missing.reset(token)
+        if isinstance(result, str) and len(result) > MAX_OUTPUT:
+            result = result[:MAX_OUTPUT]
+        for name in dict.fromkeys(missing):
+            self._report("template_missing_value", where, f"missing value {name!r}")
+        return result
+
+    def _report(self, event: str, where: str, detail: str) -> None:
+        if self.strict:
+            raise TemplateError(where, detail)
+        self.sink.append(Diagnostic("warning", event, where, detail))

@@ -1,0 +1,233 @@
+"""Pydantic models of the flow YAML (the DSL of docs/flow-dsl.md). Unknown keys are errors."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# A state or task name, a key in `data`, a payload id...
+Name = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- actions
+
+
+class OptionSpec(_Strict):
+    id: Name
+    title: str
+    description: str = ""
+
+
+class SectionSpec(_Strict):
+    title: str = ""
+    rows: list[OptionSpec]
+
+
+class ErrorRoute(_Strict):
+    """Where a failed connector call goes: a message, a state, or both."""
+
+    text: str | None = None
+    target: str | None = None
+
+
+class SendText(_Strict):
+    action: Literal["send_text"]
+    text: str
+
+
+class SendButtons(_Strict):
+    action: Literal["send_interactive_buttons"]
+    body: str
+    buttons: list[OptionSpec] = Field(min_length=1)
+
+
+class SendList(_Strict):
+    action: Literal["send_interactive_list"]
+    body: str
+    button_label: str = "Options"
+    sections: list[SectionSpec] = Field(min_length=1)
+
+
+class SendDynamicOptions(_Strict):
+    action: Literal["send_dynamic_options"]
+    source_key: Name
+    text: str
+    button_label: str = "Options"
+    empty_text: str = ""
+
+
+class InvokeConnector(_Strict):
+    action: Literal["invoke_connector"]
+    connector: Name
+    operation: Name
+    params: dict[str, Any] = Field(default_factory=dict)
+    result_key: str | None = None
+    on_error: str | ErrorRoute | None = None
+
+
+class ScheduleTask(_Strict):
+    action: Literal["schedule_task"]
+    task: Name
+    run_at: str | None = None
+    delay: str | None = None
+    idempotency_key: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_time(self) -> ScheduleTask:
+        if (self.run_at is None) == (self.delay is None):
+            raise ValueError("give exactly one of 'run_at' or 'delay'")
+        return self
+
+
+class CancelTask(_Strict):
+    action: Literal["cancel_task"]
+    idempotency_key: str
+
+
+class SendTemplate(_Strict):
+    action: Literal["send_template"]
+    name: Name
+    language: str = "en"
+    params: list[Any] = Field(default_factory=list)
+    fallback_text: str = ""
+
+
+class SetData(_Strict):
+    action: Literal["set_data"]
+    values: dict[str, Any]
+
+
+Action = Annotated[
+    SendText
+    | SendButtons
+    | SendList
+    | SendDynamicOptions
+    | InvokeConnector
+    | ScheduleTask
+    | CancelTask
+    | SendTemplate
+    | SetData,
+    Field(discriminator="action"),
+]
+
+ACTION_TYPES: tuple[str, ...] = (
+    "send_text",
+    "send_interactive_buttons",
+    "send_interactive_list",
+    "send_dynamic_options",
+    "invoke_connector",
+    "schedule_task",
+    "cancel_task",
+    "send_template",
+    "set_data",
+)
+
+# ---------------------------------------------------------------- transitions
+
+MESSAGE_TYPES = (
+    "text",
+    "button_reply",
+    "button",
+    "list_reply",
+    "list",
+    "image",
+    "audio",
+    "video",
+    "document",
+    "location",
+    "reaction",
+    "contacts",
+    "unsupported",
+)
+
+
+class Transition(_Strict):
+    target: Name
+    on_payload: str | None = None
+    on_payload_prefix: str | None = None
+    extract_suffix_as: str | None = None
+    on_type: str | None = None
+    condition: str | None = None
+    set_data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("on_type")
+    @classmethod
+    def _known_type(cls, value: str | None) -> str | None:
+        if value is not None and value not in MESSAGE_TYPES:
+            raise ValueError(f"unknown message type {value!r} (known: {', '.join(MESSAGE_TYPES)})")
+        return value
+
+    @property
+    def has_trigger(self) -> bool:
+        return any(
+            t is not None for t in (self.on_payload, self.on_payload_prefix, self.on_type)
+        )
+
+
+# ---------------------------------------------------------------- states and flow
+
+
+class State(_Strict):
+    on_enter: list[Action] = Field(default_factory=list)
+    transitions: list[Transition] = Field(default_factory=list)
+    fallback: str | None = None
+    llm_fallback: bool = False
+    next: str | None = None
+
+
+class StandingSchedule(_Strict):
+    """A recurring task registered at boot: exactly one of `cron` or `interval`."""
+
+    task: Name
+    cron: str | None = None
+    interval: str | None = None
+    contact_id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> StandingSchedule:
+        if (self.cron is None) == (self.interval is None):
+            raise ValueError("give exactly one of 'cron' or 'interval'")
+        return self
+
+
+class FlowSettings(_Strict):
+    error_text: str | None = None
+    debounce_ms: int = Field(default=0, ge=0)
+    session_timeout: str | None = None
+    strict_templates: bool = False
+    llm_fallback_text: str | None = None
+
+
+class FlowSpec(_Strict):
+    id: Name
+    initial_state: Name
+    states: dict[Name, State] = Field(min_length=1)
+    global_transitions: list[Transition] = Field(default_factory=list)
+    services: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+    tasks: dict[Name, list[Action]] = Field(default_factory=dict)
+    standing_schedules: list[StandingSchedule] | dict[Name, StandingSchedule] = Field(
+        default_factory=list
+    )
+    settings: FlowSettings = Field(default_factory=FlowSettings)
+
+    @property
+    def schedules(self) -> list[tuple[str, StandingSchedule]]:
+        """Standing schedules as (name, rule) pairs, whichever form the YAML used."""
+        if isinstance(self.standing_schedules, dict):
+            return list(self.standing_schedules.items())
+        return [(f"{s.task}#{i}", s) for i, s in enumerate(self.standing_schedules)]
+
+
+def flow_json_schema() -> dict[str, Any]:
+    """JSON Schema of the flow format, for editors' autocomplete."""
+    schema = FlowSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "botfleet flow"
+    return schema

@@ -1,0 +1,73 @@
+"""Conversation state: a frozen value the engine reads and returns a new copy of."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from botfleet.domain.outputs import Option
+
+HISTORY_LIMIT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One line of the conversation history (kept bounded, used as LLM context)."""
+
+    role: str  # "user" | "bot"
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Where to continue after a connector call: the program and the next action index.
+
+    A program is a state's `on_enter` (`kind="state"`) or a task's action list (`kind="task"`).
+    The engine stops at `invoke_connector`, emits a `CallConnector` effect and stores this; the
+    shell feeds the answer back as an event and the engine carries on from `index`.
+    """
+
+    kind: str
+    name: str
+    index: int
+    request_id: str
+    origin: str
+    chain: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    tenant_id: str
+    contact_id: str
+    node: str
+    created_at: datetime
+    updated_at: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+    history: tuple[Turn, ...] = ()
+    version: int = 0
+    awaiting: Resume | None = None
+    last_options: tuple[Option, ...] = ()
+    flow_id: str = ""
+
+    def with_data(self, **changes: Any) -> ConversationState:
+        return replace(self, data={**self.data, **changes})
+
+    def remember(self, *turns: Turn) -> ConversationState:
+        return replace(self, history=(*self.history, *turns)[-HISTORY_LIMIT:])
+
+
+def new_state(
+    tenant_id: str, contact_id: str, initial_state: str, now: datetime, flow_id: str = ""
+) -> ConversationState:
+    """A brand-new contact: placed in the initial state without running its `on_enter`."""
+    return ConversationState(
+        tenant_id=tenant_id,
+        contact_id=contact_id,
+        node=initial_state,
+        created_at=now,
+        updated_at=now,
+        flow_id=flow_id,
+    )

@@ -1,0 +1,32 @@
+"""Channel ports: outbound senders and their capabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from botfleet.domain.outputs import Output
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can show; outputs beyond these limits are degraded to fit."""
+
+    buttons: bool = True
+    max_buttons: int = 3
+    max_button_title: int = 20
+    lists: bool = True
+    max_list_rows: int = 10
+    max_row_title: int = 24
+    max_row_description: int = 72
+    max_text: int = 4096
+    templates: bool = False
+
+
+class OutboundSender(Protocol):
+    capabilities: Capabilities
+
+    async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
+        """Deliver outputs (already degraded to `capabilities`) to the contact."""
+        ...

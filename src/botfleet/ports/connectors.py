@@ -1,0 +1,71 @@
+"""Connector ports: each category is a set of named operations the flow can invoke."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class Connector(Protocol):
+    """One connector instance (e.g. the tenant's calendar). Operations take and return JSON."""
+
+    category: str
+
+    def operations(self) -> frozenset[str]:
+        """Names of the operations this connector supports."""
+        ...
+
+    async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
+        """Run one operation. Raises a `ConnectorError` subclass on failure."""
+        ...
+
+
+class ConnectorCaller(Protocol):
+    """What the shell uses: resolves a category to the tenant's connector and calls it."""
+
+    async def call(
+        self, category: str, operation: str, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> Any:
+        """Call `operation` on the category's connector (with the resilience policy applied)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LLMUsage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    in_scope: bool
+    usage: LLMUsage = field(default_factory=LLMUsage)
+
+
+@dataclass(frozen=True, slots=True)
+class LLMContext:
+    state: str
+    history: tuple[tuple[str, str], ...]  # (role, text)
+    tenant_name: str
+    language: str
+
+
+class LLMConnector(Protocol):
+    async def answer(self, question: str, knowledge: str, context: LLMContext) -> Answer:
+        """Answer from the knowledge document; `in_scope=False` when it does not say."""
+        ...
+
+
+class LLMFallback(Protocol):
+    """The shell's LLM hook: a question in, the text to send out (answer or safe fallback)."""
+
+    async def reply(self, question: str, context: LLMContext, fallback_text: str) -> str | None:
+        """Text to send, or None when the LLM is disabled (the FSM fallback applies)."""
+        ...

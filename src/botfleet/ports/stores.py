@@ -1,0 +1,78 @@
+"""Persistence ports of a tenant's data plane: conversation state and the inbound journal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from botfleet.domain.messages import InboundMessage
+from botfleet.flows.state import ConversationState
+
+
+class StateStore(Protocol):
+    """Conversation state per contact, with optimistic concurrency on `version`."""
+
+    async def load(self, contact_id: str) -> ConversationState | None:
+        """The stored state of a contact, or None for a new contact."""
+        ...
+
+    async def save(self, state: ConversationState, *, expected_version: int) -> ConversationState:
+        """Store `state` if the stored version is `expected_version` (0: not stored yet).
+
+        Returns the state with its new version; raises `ConcurrentUpdate` otherwise.
+        """
+        ...
+
+    async def delete(self, contact_id: str) -> None:
+        """Forget a contact (reset)."""
+        ...
+
+    async def count(self) -> int:
+        """How many conversations are stored."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    message: InboundMessage
+    received_at: datetime
+    status: str  # "pending" | "done" | "failed"
+    replies: tuple[dict[str, Any], ...] = ()
+
+
+class MessageJournal(Protocol):
+    """Inbound messages persisted before they are acknowledged; the basis of exactly-once."""
+
+    async def record(self, message: InboundMessage, received_at: datetime) -> bool:
+        """Persist a message. False if this message id was seen before (a duplicate)."""
+        ...
+
+    async def complete(
+        self, message_id: str, replies: Sequence[dict[str, Any]], *, status: str = "done"
+    ) -> None:
+        """Mark a message processed and keep the replies it produced."""
+        ...
+
+    async def get(self, message_id: str) -> JournalEntry | None:
+        """One journal entry by message id."""
+        ...
+
+    async def pending(self) -> list[JournalEntry]:
+        """Acknowledged but not yet processed messages, oldest first (crash recovery)."""
+        ...
+
+
+class OutboxStore(Protocol):
+    """Messages the bot sent, readable by contact and time (web chat `GET /messages`)."""
+
+    async def append(self, contact_id: str, output: dict[str, Any], at: datetime) -> int:
+        """Store one outgoing message; returns its sequence number."""
+        ...
+
+    async def since(
+        self, *, contact_id: str | None = None, since: int = 0, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """Outgoing messages with sequence number > `since`, oldest first."""
+        ...
