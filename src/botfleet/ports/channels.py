@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Output
 
 
@@ -29,4 +30,25 @@ class OutboundSender(Protocol):
 
     async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
         """Deliver outputs (already degraded to `capabilities`) to the contact."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """What processing one inbound message produced (already degraded for the channel)."""
+
+    message_id: str
+    outputs: tuple[Output, ...]
+    duplicate: bool = False
+
+
+class InboundHandler(Protocol):
+    """The data plane runtime as channels see it: persist, process in order, reply."""
+
+    async def handle(self, message: InboundMessage) -> TurnResult:
+        """Persist the message, run the turn (per-contact order), return its outputs."""
+        ...
+
+    async def accept(self, message: InboundMessage) -> bool:
+        """Persist the message and process it in the background; False for a duplicate."""
         ...
