@@ -13,7 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, Undefined, nodes
-from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError
+from jinja2.exceptions import SecurityError
+from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from botfleet.domain.errors import TemplateError
@@ -47,7 +48,7 @@ class _RecordingUndefined(Undefined):
             raise AttributeError(name)
         return self
 
-    def __getitem__(self, _name: Any) -> _RecordingUndefined:
+    def __getitem__(self, _name: Any) -> _RecordingUndefined:  # type: ignore[override]
         return self
 
     def __html__(self) -> str:

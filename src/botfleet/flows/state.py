@@ -36,6 +36,8 @@ class Resume:
     request_id: str
     origin: str
     chain: tuple[str, ...] = ()
+    turn_id: str = ""
+    overlay: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,258 @@
+"""Running a program (a state's `on_enter` or a task's actions). Pure: effects are data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, TemplateMessage, Text
+from botfleet.flows import effects, schema
+from botfleet.flows.durations import parse_duration
+from botfleet.flows.state import Resume
+from botfleet.flows.turn import TurnBuilder
+
+#: Most `on_enter` programs one step may run (entering states via `next`, fallbacks, on_error).
+MAX_CHAIN = 10
+
+
+def program(turn: TurnBuilder, kind: str, name: str) -> Sequence[schema.Action]:
+    if kind == "task":
+        return turn.flow.tasks.get(name, [])
+    state = turn.flow.states.get(name)
+    return state.on_enter if state else []
+
+
+def run_program(
+    turn: TurnBuilder,
+    kind: str,
+    name: str,
+    start: int,
+    *,
+    origin: str,
+    chain: tuple[str, ...],
+    turn_id: str,
+) -> None:
+    """Run actions from `start`; stop at a connector call (setting `awaiting`); follow `next`."""
+    actions = program(turn, kind, name)
+    base = f"tasks.{name}" if kind == "task" else f"states.{name}.on_enter"
+    for index in range(start, len(actions)):
+        action = actions[index]
+        where = f"{base}[{index}]"
+        if isinstance(action, schema.InvokeConnector):
+            _call_connector(turn, action, where, kind, name, index, origin, chain, turn_id)
+            return
+        _run_action(turn, action, where, turn_id)
+    if kind == "state":
+        nxt = turn.flow.states[name].next if name in turn.flow.states else None
+        if nxt:
+            turn.fired.append(f"states.{name}.next")
+            enter(turn, nxt, origin=origin, chain=chain, turn_id=turn_id)
+
+
+def enter(
+    turn: TurnBuilder, target: str, *, origin: str, chain: tuple[str, ...], turn_id: str
+) -> None:
+    """Move to `target` and run its `on_enter`; a chain longer than MAX_CHAIN is stopped."""
+    if target not in turn.flow.states:
+        turn.diagnose("error", "unknown_state", f"states.{turn.node}", f"unknown state {target!r}")
+        turn.say(Text(turn.error_text()))
+        return
+    chain = (*chain, target)
+    if len(chain) > MAX_CHAIN:
+        turn.diagnose(
+            "error",
+            "step_limit_exceeded",
+            f"states.{target}",
+            f"more than {MAX_CHAIN} states entered in one turn: {' -> '.join(chain)}",
+        )
+        turn.say(Text(turn.error_text()))
+        return
+    turn.node = target
+    turn.entered.append(target)
+    run_program(turn, "state", target, 0, origin=origin, chain=chain, turn_id=turn_id)
+
+
+def _call_connector(
+    turn: TurnBuilder,
+    action: schema.InvokeConnector,
+    where: str,
+    kind: str,
+    name: str,
+    index: int,
+    origin: str,
+    chain: tuple[str, ...],
+    turn_id: str,
+) -> None:
+    params = turn.renderer().value(dict(action.params), f"{where}.params")
+    request_id = f"{turn_id}/{kind}:{name}/{index}"
+    tenant, contact = turn.ctx.tenant.id, turn.original.contact_id
+    turn.effects.append(
+        effects.CallConnector(
+            request_id=request_id,
+            connector=action.connector,
+            operation=action.operation,
+            params=params,
+            # Deterministic: re-running the same message after a crash reuses the key, so a
+            # create operation (book_appointment) is never done twice.
+            idempotency_key=f"{tenant}:{contact}:{request_id}",
+        )
+    )
+    turn.awaiting = Resume(
+        kind=kind,
+        name=name,
+        index=index + 1,
+        request_id=request_id,
+        origin=origin,
+        chain=chain,
+        turn_id=turn_id,
+        overlay=dict(turn.overlay),
+    )
+
+
+def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: str) -> None:
+    r = turn.renderer()
+    match action:
+        case schema.SendText():
+            text = r.text(action.text, f"{where}.text")
+            if text.strip():
+                turn.say(Text(text))
+        case schema.SendButtons():
+            turn.say(
+                Buttons(r.text(action.body, f"{where}.body"), _options(r, action.buttons, where))
+            )
+        case schema.SendList():
+            sections = tuple(
+                Section(
+                    r.text(s.title, f"{where}.sections[{i}].title"),
+                    _options(r, s.rows, f"{where}.sections[{i}]"),
+                )
+                for i, s in enumerate(action.sections)
+            )
+            turn.say(
+                ListMenu(
+                    r.text(action.body, f"{where}.body"),
+                    r.text(action.button_label, f"{where}.button_label"),
+                    sections,
+                )
+            )
+        case schema.SendDynamicOptions():
+            _dynamic_options(turn, action, where)
+        case schema.SetData():
+            turn.set_data(r.value(dict(action.values), f"{where}.values"))
+        case schema.SendTemplate():
+            params = tuple(
+                str(r.value(p, f"{where}.params[{i}]")) for i, p in enumerate(action.params)
+            )
+            turn.say(
+                TemplateMessage(
+                    action.name,
+                    action.language,
+                    params,
+                    r.text(action.fallback_text, f"{where}.fallback_text"),
+                )
+            )
+        case schema.ScheduleTask():
+            _schedule(turn, action, where)
+        case schema.CancelTask():
+            key = r.text(action.idempotency_key, f"{where}.idempotency_key")
+            turn.effects.append(effects.CancelTask(key, turn.original.contact_id))
+        case _:  # invoke_connector is handled by the caller
+            raise AssertionError(f"unhandled action {action!r}")
+
+
+def _options(r: Any, specs: Sequence[schema.OptionSpec], where: str) -> tuple[Option, ...]:
+    return tuple(
+        Option(
+            s.id, r.text(s.title, f"{where}.title"), r.text(s.description, f"{where}.description")
+        )
+        for s in specs
+    )
+
+
+def _dynamic_options(turn: TurnBuilder, action: schema.SendDynamicOptions, where: str) -> None:
+    r = turn.renderer()
+    raw = {**turn.data, **turn.overlay}.get(action.source_key)
+    items: list[Option] = []
+    for i, item in enumerate(raw if isinstance(raw, list) else []):
+        if isinstance(item, dict) and item.get("id") not in (None, ""):
+            items.append(
+                Option(
+                    str(item["id"]),
+                    str(item.get("title", item["id"])),
+                    str(item.get("description", "") or ""),
+                )
+            )
+        elif isinstance(item, str | int | float) and not isinstance(item, bool):
+            items.append(Option(str(item), str(item)))
+        else:
+            turn.diagnose(
+                "warning",
+                "bad_option_item",
+                f"{where}.source_key",
+                f"item {i} of data.{action.source_key} has no id; skipped",
+            )
+    if raw is not None and not isinstance(raw, list):
+        turn.diagnose(
+            "warning",
+            "bad_option_source",
+            f"{where}.source_key",
+            f"data.{action.source_key} is not a list",
+        )
+    if not items:
+        empty = r.text(action.empty_text, f"{where}.empty_text")
+        if empty.strip():
+            turn.say(Text(empty))
+        return
+    body = r.text(action.text, f"{where}.text")
+    # Three short choices read best as buttons; anything else as a list. Channels degrade further.
+    if len(items) <= 3 and not any(o.description for o in items):
+        turn.say(Buttons(body, tuple(items)))
+    else:
+        label = r.text(action.button_label, f"{where}.button_label")
+        turn.say(ListMenu(body, label, (Section("", tuple(items)),)))
+
+
+def _schedule(turn: TurnBuilder, action: schema.ScheduleTask, where: str) -> None:
+    r = turn.renderer()
+    run_at: datetime | None
+    try:
+        if action.delay is not None:
+            run_at = turn.now + parse_duration(r.text(action.delay, f"{where}.delay"))
+        else:
+            run_at = _parse_run_at(r.value(action.run_at, f"{where}.run_at"), turn)
+    except ValueError as exc:
+        turn.diagnose("error", "schedule_task_invalid", where, str(exc))
+        return
+    key = r.text(
+        action.idempotency_key or f"{action.task}:{turn.original.contact_id}",
+        f"{where}.idempotency_key",
+    )
+    turn.effects.append(
+        effects.ScheduleTask(
+            task=action.task,
+            run_at=run_at,
+            idempotency_key=key,
+            contact_id=turn.original.contact_id,
+            data=r.value(dict(action.data), f"{where}.data"),
+        )
+    )
+
+
+def _parse_run_at(value: Any, turn: TurnBuilder) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value or "").strip()
+        if not text:
+            raise ValueError("run_at rendered empty")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"run_at {text!r} is not an ISO date-time") from None
+    if moment.tzinfo is None:  # wall time in the tenant's zone
+        moment = moment.replace(tzinfo=turn.local_now.tzinfo)
+    return moment
+
+
+__all__ = ["MAX_CHAIN", "enter", "run_program"]

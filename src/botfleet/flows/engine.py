@@ -1,0 +1,212 @@
+"""Flow engine: the pure step function. No I/O, no clock, no framework imports.
+
+    step(flow, state, event, now, ctx) -> StepResult(new state, outputs, effects, diagnostics)
+
+A connector call stops the step with `state.awaiting` set and a `CallConnector` effect; the shell
+performs it and calls `step` again with `ConnectorReplied`/`ConnectorFailed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import assert_never
+
+from botfleet.domain.messages import InboundMessage
+from botfleet.domain.outputs import Text
+from botfleet.flows import effects, schema
+from botfleet.flows.actions import enter, program, run_program
+from botfleet.flows.events import (
+    ConnectorFailed,
+    ConnectorReplied,
+    Event,
+    MessageReceived,
+    TaskFired,
+)
+from botfleet.flows.matching import as_option_choice, matches, suffix_of
+from botfleet.flows.state import ConversationState, new_state
+from botfleet.flows.turn import StepContext, StepResult, TenantInfo, TurnBuilder
+
+__all__ = ["StepContext", "StepResult", "TenantInfo", "start_state", "step"]
+
+
+def start_state(
+    flow: schema.FlowSpec, tenant_id: str, contact_id: str, now: datetime
+) -> ConversationState:
+    """A new contact sits in `initial_state` without its `on_enter` having run."""
+    return new_state(tenant_id, contact_id, flow.initial_state, now, flow.id)
+
+
+def step(
+    flow: schema.FlowSpec,
+    state: ConversationState,
+    event: Event,
+    now: datetime,
+    ctx: StepContext | None = None,
+) -> StepResult:
+    ctx = ctx or StepContext()
+    match event:
+        case MessageReceived(message=message):
+            return _on_message(flow, state, message, now, ctx)
+        case ConnectorReplied() | ConnectorFailed():
+            return _on_connector(flow, state, event, now, ctx)
+        case TaskFired():
+            return _on_task(flow, state, event, now, ctx)
+        case _:
+            assert_never(event)
+
+
+def _on_message(
+    flow: schema.FlowSpec,
+    state: ConversationState,
+    message: InboundMessage,
+    now: datetime,
+    ctx: StepContext,
+) -> StepResult:
+    if state.node not in flow.states:  # flow changed under a live conversation
+        state = replace(state, node=flow.initial_state, last_options=())
+    state = replace(state, awaiting=None)  # a turn cut short by a crash is abandoned
+    message = as_option_choice(message, state.last_options)
+    turn = TurnBuilder(flow, state, now, ctx, message)
+    if message.contact_name:
+        turn.data["contact_name"] = message.contact_name
+    turn_id = message.message_id
+    current = flow.states[state.node]
+    candidates = [(f"global_transitions[{i}]", t) for i, t in enumerate(flow.global_transitions)]
+    candidates += [
+        (f"states.{state.node}.transitions[{i}]", t) for i, t in enumerate(current.transitions)
+    ]
+    renderer = turn.renderer()
+    for where, transition in candidates:
+        if matches(transition, message, renderer, where):
+            turn.fired.append(where)
+            _fire(turn, transition, message, where)
+            enter(turn, transition.target, origin=state.node, chain=(), turn_id=turn_id)
+            return turn.result()
+    if current.llm_fallback and message.is_free_text and ctx.llm_available:
+        turn.fired.append(f"states.{state.node}.llm_fallback")
+        fallback_text = flow.settings.llm_fallback_text or ""
+        turn.effects.append(effects.AskLLM(message.text, state.node, fallback_text))
+    elif current.fallback:
+        turn.fired.append(f"states.{state.node}.fallback")
+        enter(turn, current.fallback, origin=state.node, chain=(), turn_id=turn_id)
+    elif flow.settings.error_text:
+        turn.say(Text(flow.settings.error_text))
+    return turn.result()
+
+
+def _fire(
+    turn: TurnBuilder, transition: schema.Transition, message: InboundMessage, where: str
+) -> None:
+    """A transition's effects in order: set_data, suffix extraction, services expansion."""
+    if transition.set_data:
+        turn.set_data(turn.renderer().value(dict(transition.set_data), f"{where}.set_data"))
+    suffix = suffix_of(transition, message)
+    if transition.extract_suffix_as and suffix is not None:
+        turn.set_data({transition.extract_suffix_as: suffix})
+        service = turn.flow.services.get(suffix)
+        if service is not None:
+            turn.set_data({f"service_{prop}": value for prop, value in service.items()})
+
+
+def _on_connector(
+    flow: schema.FlowSpec,
+    state: ConversationState,
+    event: ConnectorReplied | ConnectorFailed,
+    now: datetime,
+    ctx: StepContext,
+) -> StepResult:
+    resume = state.awaiting
+    turn = TurnBuilder(flow, state, now, ctx, overlay=resume.overlay if resume else None)
+    if resume is None or resume.request_id != event.request_id:
+        turn.diagnose(
+            "warning",
+            "stale_connector_reply",
+            f"states.{state.node}",
+            f"no call {event.request_id!r} is pending; reply ignored",
+        )
+        return turn.result()
+    actions = program(turn, resume.kind, resume.name)
+    action = actions[resume.index - 1] if 0 < resume.index <= len(actions) else None
+    if not isinstance(action, schema.InvokeConnector):  # flow swapped while the call ran
+        turn.diagnose(
+            "warning",
+            "stale_connector_reply",
+            f"states.{state.node}",
+            "the flow changed while the connector call was running",
+        )
+        return turn.result()
+    if isinstance(event, ConnectorReplied):
+        if action.result_key:
+            turn.set_data({action.result_key: event.result})
+        run_program(
+            turn,
+            resume.kind,
+            resume.name,
+            resume.index,
+            origin=resume.origin,
+            chain=resume.chain,
+            turn_id=resume.turn_id,
+        )
+        return turn.result()
+    turn.diagnose(
+        "error",
+        "connector_failed",
+        f"{'tasks' if resume.kind == 'task' else 'states'}.{resume.name}",
+        f"{action.connector}.{action.operation}: {event.error_kind} {event.detail}".strip(),
+    )
+    _route_error(turn, action, resume.origin, resume.kind, resume.chain, resume.turn_id)
+    return turn.result()
+
+
+def _route_error(
+    turn: TurnBuilder,
+    action: schema.InvokeConnector,
+    origin: str,
+    kind: str,
+    chain: tuple[str, ...],
+    turn_id: str,
+) -> None:
+    """`on_error` decides; without it: the error text, back in the state before the message."""
+    route = action.on_error
+    if isinstance(route, str):
+        enter(turn, route, origin=origin, chain=chain, turn_id=turn_id)
+        return
+    if isinstance(route, schema.ErrorRoute):
+        if route.text:
+            turn.say(Text(turn.renderer().text(route.text, "on_error.text")))
+        if route.target:
+            enter(turn, route.target, origin=origin, chain=chain, turn_id=turn_id)
+        elif kind == "state":
+            turn.node = origin
+        return
+    turn.say(Text(turn.error_text()))
+    if kind == "state":
+        turn.node = origin
+
+
+def _on_task(
+    flow: schema.FlowSpec,
+    state: ConversationState,
+    event: TaskFired,
+    now: datetime,
+    ctx: StepContext,
+) -> StepResult:
+    """A due task runs in the contact's context; its carried data is visible but not stored."""
+    if state.node not in flow.states:
+        state = replace(state, node=flow.initial_state)
+    turn = TurnBuilder(flow, state, now, ctx, overlay=event.data)
+    if event.task not in flow.tasks:
+        turn.diagnose("error", "unknown_task", f"tasks.{event.task}", "task is not defined")
+        return turn.result()
+    turn.fired.append(f"tasks.{event.task}")
+    run_program(
+        turn,
+        "task",
+        event.task,
+        0,
+        origin=state.node,
+        chain=(),
+        turn_id=event.job_id or f"task:{event.task}",
+    )
+    return turn.result()

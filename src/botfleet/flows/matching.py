@@ -1,0 +1,73 @@
+"""Transition matching and numbered/titled answers. Pure functions."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import replace
+
+from botfleet.domain.messages import PAYLOAD_TYPES, InboundMessage, MessageType
+from botfleet.domain.outputs import Option
+from botfleet.flows.render import Renderer
+from botfleet.flows.schema import Transition
+
+
+def effective_payload(message: InboundMessage) -> str:
+    """The payload a transition compares against.
+
+    Button and list replies carry one; a text message's payload is its stripped text, so a
+    "recognised text payload" (a user typing `menu_book`) matches like the button would.
+    """
+    if message.type in PAYLOAD_TYPES:
+        return message.payload
+    if message.type is MessageType.TEXT:
+        return message.payload or message.text.strip()
+    return message.payload
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def as_option_choice(message: InboundMessage, options: tuple[Option, ...]) -> InboundMessage:
+    """A text reply "2" or an option's title, after options were shown, becomes that choice.
+
+    This is what makes degraded menus (numbered text) work like real buttons.
+    """
+    if message.type is not MessageType.TEXT or not options:
+        return message
+    answer = message.text.strip().rstrip(".)")
+    chosen: Option | None = None
+    if answer.isdigit() and 1 <= int(answer) <= len(options):
+        chosen = options[int(answer) - 1]
+    else:
+        folded = _fold(message.text)
+        chosen = next((o for o in options if folded and _fold(o.title) == folded), None)
+    if chosen is None:
+        return message
+    return replace(message, type=MessageType.BUTTON_REPLY, payload=chosen.id)
+
+
+def suffix_of(transition: Transition, message: InboundMessage) -> str | None:
+    prefix = transition.on_payload_prefix
+    if prefix is None:
+        return None
+    payload = effective_payload(message)
+    if payload.startswith(prefix) and len(payload) > len(prefix):
+        return payload[len(prefix) :]
+    return None
+
+
+def matches(
+    transition: Transition, message: InboundMessage, renderer: Renderer, where: str
+) -> bool:
+    """Every trigger present must match, then the condition must hold."""
+    if transition.on_payload is not None and effective_payload(message) != transition.on_payload:
+        return False
+    if transition.on_payload_prefix is not None and suffix_of(transition, message) is None:
+        return False
+    if transition.on_type is not None and MessageType.parse(transition.on_type) is not message.type:
+        return False
+    if transition.condition is not None:
+        return renderer.condition(transition.condition, f"{where}.condition")
+    return True

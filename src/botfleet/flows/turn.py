@@ -1,0 +1,168 @@
+"""The working copy of one engine step: mutable inside `step`, frozen into a StepResult after."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from botfleet.domain.messages import InboundMessage
+from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, options_of
+from botfleet.flows.effects import Diagnostic, Effect
+from botfleet.flows.render import Renderer
+from botfleet.flows.schema import FlowSpec
+from botfleet.flows.state import ConversationState, Resume, Turn
+
+DEFAULT_ERROR_TEXT = "Sorry, something went wrong on our side. Please try again in a moment."
+
+
+@dataclass(frozen=True, slots=True)
+class TenantInfo:
+    """What the engine needs to know about the tenant (the `tenant` template namespace)."""
+
+    id: str = "default"
+    name: str = ""
+    timezone: str = "UTC"
+    language: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    tenant: TenantInfo = field(default_factory=TenantInfo)
+    llm_available: bool = False
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    state: ConversationState
+    outputs: tuple[Output, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    #: Paths of what fired, e.g. "states.MENU.transitions[0]", "states.MENU.fallback"
+    fired: tuple[str, ...] = ()
+    #: States entered during this step, in order (for coverage reports and logs)
+    entered: tuple[str, ...] = ()
+
+    @property
+    def awaiting(self) -> Resume | None:
+        return self.state.awaiting
+
+
+class TurnBuilder:
+    """Accumulates the new state, outputs, effects and diagnostics of one step."""
+
+    def __init__(
+        self,
+        flow: FlowSpec,
+        state: ConversationState,
+        now: datetime,
+        ctx: StepContext,
+        message: InboundMessage | None = None,
+        overlay: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.flow, self.ctx, self.now, self.message = flow, ctx, now, message
+        self.node = state.node
+        self.data: dict[str, Any] = dict(state.data)
+        self.overlay: dict[str, Any] = dict(overlay or {})
+        self.last_options = state.last_options
+        self.outputs: list[Output] = []
+        self.effects: list[Effect] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.fired: list[str] = []
+        self.entered: list[str] = []
+        self.awaiting: Resume | None = None
+        self.original = state
+        zone = _zone(ctx.tenant.timezone)
+        self.local_now = now.astimezone(zone)
+        self.data["today"] = self.local_now.date().isoformat()
+
+    # ---------------------------------------------------------------- templates
+
+    def variables(self) -> dict[str, Any]:
+        msg = self.message
+        contact_name = (msg.contact_name if msg else "") or str(self.data.get("contact_name", ""))
+        return {
+            "data": {**self.data, **self.overlay},
+            "message": msg.as_namespace() if msg else {},
+            "contact": {
+                "id": self.original.contact_id,
+                "name": contact_name,
+                "language": (msg.language if msg else "") or self.ctx.tenant.language,
+            },
+            "tenant": {
+                "id": self.ctx.tenant.id,
+                "name": self.ctx.tenant.name,
+                "timezone": self.ctx.tenant.timezone,
+            },
+            "today": self.data["today"],
+            "now": self.local_now,
+        }
+
+    def renderer(self) -> Renderer:
+        return Renderer(self.variables(), strict=self.ctx.strict, sink=self.diagnostics)
+
+    # ---------------------------------------------------------------- results
+
+    def say(self, output: Output) -> None:
+        self.outputs.append(output)
+
+    def error_text(self) -> str:
+        return self.flow.settings.error_text or DEFAULT_ERROR_TEXT
+
+    def diagnose(self, level: str, event: str, where: str, detail: str) -> None:
+        self.diagnostics.append(Diagnostic(level, event, where, detail))
+
+    def set_data(self, values: Mapping[str, Any]) -> None:
+        for key, value in values.items():
+            self.data[key] = value
+            self.overlay.pop(key, None)
+
+    def result(self) -> StepResult:
+        shown = [o for o in self.outputs if options_of(o)]
+        if shown:
+            last_options: tuple[Option, ...] = options_of(shown[-1])
+        elif self.node != self.original.node:
+            last_options = ()
+        else:
+            last_options = self.last_options
+        state = replace(
+            self.original,
+            node=self.node,
+            data=self.data,
+            awaiting=self.awaiting,
+            last_options=last_options,
+            updated_at=self.now,
+            flow_id=self.flow.id,
+        )
+        state = state.remember(*self._history())
+        return StepResult(
+            state=state,
+            outputs=tuple(self.outputs),
+            effects=tuple(self.effects),
+            diagnostics=tuple(self.diagnostics),
+            fired=tuple(self.fired),
+            entered=tuple(self.entered),
+        )
+
+    def _history(self) -> list[Turn]:
+        turns: list[Turn] = []
+        msg = self.message
+        if msg is not None and msg.timestamp is not None and (msg.text or msg.payload):
+            turns.append(Turn("user", msg.text or msg.payload, self.now))
+        for out in self.outputs:
+            text = out.text if isinstance(out, Text) else ""
+            if isinstance(out, Buttons | ListMenu):
+                text = out.body
+            if text:
+                turns.append(Turn("bot", text, self.now))
+        return turns
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
