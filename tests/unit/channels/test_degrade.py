@@ -1,0 +1,250 @@
+"""Degradation rules, each checked exactly at its limit and one past it."""
+
+from __future__ import annotations
+
+import pytest
+
+from botfleet.adapters.channels.degrade import (
+    NUMBER_HINT,
+    degrade,
+    numbered_text,
+    shorten,
+    split_text,
+)
+from botfleet.domain.outputs import (
+    Buttons,
+    ListMenu,
+    Option,
+    Section,
+    TemplateMessage,
+    Text,
+)
+from botfleet.ports.channels import Capabilities
+
+WHATSAPP = Capabilities()  # 3 buttons of 20, lists of 10 rows (24/72), text 4096
+NO_INTERACTIVE = Capabilities(buttons=False, lists=False)
+
+
+def options(n: int, prefix: str = "opt") -> tuple[Option, ...]:
+    return tuple(Option(id=f"{prefix}_{i}", title=f"Choice {i}") for i in range(1, n + 1))
+
+
+def one_list(rows: tuple[Option, ...], *, title: str = "", label: str = "See") -> ListMenu:
+    return ListMenu(body="Pick one", button_label=label, sections=(Section(title, rows),))
+
+
+class TestButtons:
+    def test_exactly_max_buttons_stay_buttons(self) -> None:
+        out = Buttons("Menu", options(3))
+        assert degrade([out], WHATSAPP) == (out,)
+
+    def test_one_over_max_buttons_becomes_a_list_when_it_fits(self) -> None:
+        (result,) = degrade([Buttons("Menu", options(4))], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert result.body == "Menu"
+        assert result.button_label == "Options"
+        assert [o.id for o in result.options] == ["opt_1", "opt_2", "opt_3", "opt_4"]
+
+    def test_buttons_that_fit_a_list_exactly_become_that_list(self) -> None:
+        caps = Capabilities(max_buttons=3, max_list_rows=5)
+        (result,) = degrade([Buttons("Menu", options(5))], caps)
+        assert isinstance(result, ListMenu)
+        assert len(result.options) == 5
+
+    def test_buttons_over_both_limits_become_numbered_text(self) -> None:
+        caps = Capabilities(max_buttons=3, max_list_rows=5)
+        (result,) = degrade([Buttons("Menu", options(6))], caps)
+        assert isinstance(result, Text)
+        assert "1. Choice 1\n2. Choice 2" in result.text
+        assert "6. Choice 6" in result.text
+
+    def test_buttons_on_channel_without_buttons_or_lists_are_numbered_under_the_body(
+        self,
+    ) -> None:
+        out = Buttons("What now?", (Option("book", "Book"), Option("cancel", "Cancel")))
+        assert degrade([out], NO_INTERACTIVE) == (
+            Text(f"What now?\n\n1. Book\n2. Cancel\n\n{NUMBER_HINT}"),
+        )
+
+    def test_buttons_on_channel_without_buttons_but_with_lists_become_a_list(self) -> None:
+        (result,) = degrade([Buttons("Menu", options(2))], Capabilities(buttons=False))
+        assert isinstance(result, ListMenu)
+        assert [o.id for o in result.options] == ["opt_1", "opt_2"]
+
+    def test_title_at_the_limit_is_kept(self) -> None:
+        title = "x" * 20
+        (result,) = degrade([Buttons("Menu", (Option("a", title),))], WHATSAPP)
+        assert isinstance(result, Buttons)
+        assert result.buttons[0].title == title
+
+    def test_title_one_over_the_limit_is_shortened_with_an_ellipsis_and_keeps_its_id(
+        self,
+    ) -> None:
+        (result,) = degrade([Buttons("Menu", (Option("a_id", "y" * 21),))], WHATSAPP)
+        assert isinstance(result, Buttons)
+        assert result.buttons[0] == Option("a_id", "y" * 19 + "…")
+        assert len(result.buttons[0].title) == 20
+
+    def test_buttons_without_options_become_their_body(self) -> None:
+        assert degrade([Buttons("Just this", ())], WHATSAPP) == (Text("Just this"),)
+
+    def test_custom_hint_and_list_label(self) -> None:
+        (as_list,) = degrade([Buttons("M", options(4))], WHATSAPP, list_label="Ver")
+        assert isinstance(as_list, ListMenu)
+        assert as_list.button_label == "Ver"
+        (as_text,) = degrade([Buttons("M", options(1))], NO_INTERACTIVE, hint="Responde.")
+        assert as_text == Text("M\n\n1. Choice 1\n\nResponde.")
+
+
+class TestLists:
+    def test_exactly_max_rows_stays_a_list(self) -> None:
+        out = one_list(options(10))
+        assert degrade([out], WHATSAPP) == (out,)
+
+    def test_one_row_over_becomes_numbered_text(self) -> None:
+        (result,) = degrade([one_list(options(11))], WHATSAPP)
+        assert isinstance(result, Text)
+        assert result.text.startswith("Pick one\n\n1. Choice 1\n")
+        assert "\n11. Choice 11\n" in result.text
+        assert result.text.endswith(NUMBER_HINT)
+
+    def test_rows_are_counted_across_sections(self) -> None:
+        out = ListMenu(
+            "Pick",
+            "See",
+            (Section("Morning", options(6, "am")), Section("Afternoon", options(5, "pm"))),
+        )
+        (result,) = degrade([out], WHATSAPP)
+        assert isinstance(result, Text)
+        # section titles head their rows; numbering continues across sections
+        assert "Morning\n1. Choice 1" in result.text
+        assert "Afternoon\n7. Choice 1" in result.text
+
+    def test_list_on_channel_without_lists_becomes_numbered_text(self) -> None:
+        (result,) = degrade([one_list(options(2))], Capabilities(lists=False))
+        assert result == Text(f"Pick one\n\n1. Choice 1\n2. Choice 2\n\n{NUMBER_HINT}")
+
+    def test_descriptions_follow_the_title_in_numbered_text(self) -> None:
+        out = one_list((Option("d", "Haircut", "30 min, 15 EUR"),))
+        (result,) = degrade([out], NO_INTERACTIVE)
+        assert isinstance(result, Text)
+        assert "1. Haircut — 30 min, 15 EUR" in result.text
+
+    @pytest.mark.parametrize(("length", "expected"), [(24, "r" * 24), (25, "r" * 23 + "…")])
+    def test_row_title_limit(self, length: int, expected: str) -> None:
+        (result,) = degrade([one_list((Option("row", "r" * length),))], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert result.options[0] == Option("row", expected)
+
+    @pytest.mark.parametrize(("length", "expected"), [(72, "d" * 72), (73, "d" * 71 + "…")])
+    def test_row_description_limit(self, length: int, expected: str) -> None:
+        (result,) = degrade([one_list((Option("row", "R", "d" * length),))], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert result.options[0].description == expected
+
+    def test_section_title_and_button_label_are_shortened(self) -> None:
+        out = one_list(options(1), title="s" * 30, label="b" * 30)
+        (result,) = degrade([out], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert result.sections[0].title == "s" * 23 + "…"
+        assert result.button_label == "b" * 19 + "…"
+
+    def test_empty_sections_are_dropped_and_an_empty_list_is_its_body(self) -> None:
+        out = ListMenu("Pick", "See", (Section("none", ()), Section("", options(1))))
+        (result,) = degrade([out], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert [s.title for s in result.sections] == [""]
+        assert degrade([ListMenu("Nothing", "See", ())], WHATSAPP) == (Text("Nothing"),)
+
+
+class TestText:
+    def test_text_at_the_limit_stays_whole(self) -> None:
+        text = "a" * 4096
+        assert degrade([Text(text)], WHATSAPP) == (Text(text),)
+
+    def test_text_one_over_the_limit_is_split(self) -> None:
+        result = degrade([Text("a" * 4097)], WHATSAPP)
+        assert [len(t.text) for t in result if isinstance(t, Text)] == [4096, 1]
+
+    def test_split_prefers_paragraphs(self) -> None:
+        text = "First paragraph here.\n\nSecond one. It goes on."
+        assert split_text(text, 30) == ["First paragraph here.", "Second one. It goes on."]
+
+    def test_split_prefers_sentences_over_words(self) -> None:
+        text = "One two three. Four five six seven"
+        assert split_text(text, 25) == ["One two three.", "Four five six seven"]
+
+    def test_split_falls_back_to_words(self) -> None:
+        assert split_text("alpha beta gamma delta", 11) == ["alpha beta", "gamma delta"]
+
+    def test_split_cuts_a_word_only_when_nothing_else_fits(self) -> None:
+        assert split_text("abcdefghij", 4) == ["abcd", "efgh", "ij"]
+
+    def test_split_keeps_chunks_full_rather_than_cutting_at_an_early_paragraph(self) -> None:
+        text = "Hi.\n\n" + "word " * 20
+        chunks = split_text(text, 40)
+        assert chunks[0].startswith("Hi.\n\nword")
+        assert all(len(c) <= 40 for c in chunks)
+
+    def test_split_loses_no_words(self) -> None:
+        text = " ".join(f"w{i}." if i % 7 == 0 else f"w{i}" for i in range(500))
+        chunks = split_text(text, 50)
+        assert " ".join(chunks).split() == text.split()
+
+    def test_blank_text_is_dropped(self) -> None:
+        assert degrade([Text(""), Text("  \n"), Text("ok")], WHATSAPP) == (Text("ok"),)
+
+    def test_long_body_of_buttons_goes_first_as_text(self) -> None:
+        caps = Capabilities(max_text=20)
+        body = "Welcome to the shop. What would you like?"
+        result = degrade([Buttons(body, options(2))], caps)
+        assert isinstance(result[-1], Buttons)
+        assert [o.id for o in result[-1].buttons] == ["opt_1", "opt_2"]
+        assert all(isinstance(o, Text) for o in result[:-1])
+        texts = [o.text for o in result[:-1] if isinstance(o, Text)]
+        assert " ".join([*texts, result[-1].body]).split() == body.split()
+
+
+class TestTemplates:
+    def test_template_kept_on_channels_with_templates(self) -> None:
+        out = TemplateMessage("reminder", "es", ("Ana",), "Hola Ana")
+        assert degrade([out], Capabilities(templates=True)) == (out,)
+
+    def test_template_becomes_its_fallback_text(self) -> None:
+        out = TemplateMessage("reminder", "es", ("Ana",), "Hola Ana, mañana a las 10")
+        assert degrade([out], WHATSAPP) == (Text("Hola Ana, mañana a las 10"),)
+
+    def test_template_without_fallback_shows_name_and_params(self) -> None:
+        out = TemplateMessage("reminder", "es", ("Ana", "10:00"))
+        assert degrade([out], WHATSAPP) == (Text("reminder (Ana, 10:00)"),)
+        assert degrade([TemplateMessage("hello", "en")], WHATSAPP) == (Text("hello"),)
+
+
+class TestNumbering:
+    def test_numbers_continue_across_outputs_of_one_turn(self) -> None:
+        first = Buttons("First", options(2, "a"))  # fits: stays buttons, numbers 1-2
+        second = one_list(options(11, "b"))  # too long: numbered from 3
+        result = degrade([first, Text("between"), second], WHATSAPP)
+        assert result[0] == first
+        assert result[1] == Text("between")
+        assert isinstance(result[2], Text)
+        assert "3. Choice 1\n" in result[2].text
+        assert "13. Choice 11" in result[2].text
+
+    def test_numbers_follow_option_order(self) -> None:
+        out = Buttons("B", (Option("z", "Zed"), Option("a", "Ay"), Option("m", "Em")))
+        (result,) = degrade([out], NO_INTERACTIVE)
+        assert isinstance(result, Text)
+        assert "1. Zed\n2. Ay\n3. Em" in result.text
+
+    def test_numbered_text_uses_id_when_title_is_blank(self) -> None:
+        text = numbered_text("", [("", (Option("the_id", " "),))], hint="")
+        assert text == "1. the_id"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [("abc", 3, "abc"), ("abcd", 3, "ab…"), ("abcd", 1, "…"), ("abcd", 0, ""), ("ab   cd", 5, "ab…")],
+)
+def test_shorten(text: str, limit: int, expected: str) -> None:
+    assert shorten(text, limit) == expected

@@ -1,0 +1,129 @@
+"""Properties of degradation: every option survives, everything fits, degrading twice is a no-op."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from botfleet.adapters.channels.degrade import degrade
+from botfleet.domain.outputs import (
+    Buttons,
+    ListMenu,
+    Option,
+    Output,
+    Section,
+    TemplateMessage,
+    Text,
+    options_of,
+)
+from botfleet.ports.channels import Capabilities
+
+words = st.text(alphabet=st.sampled_from("abcXYZ ñé.!?\n"), max_size=60)
+ids = st.text(alphabet=st.sampled_from("abcdef_0123456789"), min_size=1, max_size=12)
+option = st.builds(Option, id=ids, title=words, description=words)
+option_tuple = st.lists(option, max_size=14).map(tuple)
+
+outputs = st.one_of(
+    st.builds(Text, text=st.text(max_size=300)),
+    st.builds(Buttons, body=words, buttons=option_tuple),
+    st.builds(
+        ListMenu,
+        body=words,
+        button_label=words,
+        sections=st.lists(st.builds(Section, title=words, rows=option_tuple), max_size=3).map(
+            tuple
+        ),
+    ),
+    st.builds(
+        TemplateMessage,
+        name=ids,
+        language=st.just("es"),
+        params=st.lists(words, max_size=3).map(tuple),
+        fallback_text=words,
+    ),
+)
+
+capabilities = st.builds(
+    Capabilities,
+    buttons=st.booleans(),
+    max_buttons=st.integers(0, 5),
+    max_button_title=st.integers(1, 30),
+    lists=st.booleans(),
+    max_list_rows=st.integers(0, 12),
+    max_row_title=st.integers(1, 30),
+    max_row_description=st.integers(1, 80),
+    max_text=st.integers(1, 200),
+    templates=st.booleans(),
+)
+
+
+def fits(output: Output, caps: Capabilities) -> bool:
+    if isinstance(output, Text):
+        return 0 < len(output.text) <= caps.max_text and bool(output.text.strip())
+    if isinstance(output, Buttons):
+        return (
+            caps.buttons
+            and 0 < len(output.buttons) <= caps.max_buttons
+            and len(output.body) <= caps.max_text
+            and all(len(b.title) <= caps.max_button_title for b in output.buttons)
+        )
+    if isinstance(output, ListMenu):
+        return (
+            caps.lists
+            and 0 < len(output.options) <= caps.max_list_rows
+            and len(output.body) <= caps.max_text
+            and all(section.rows for section in output.sections)
+            and all(len(r.title) <= caps.max_row_title for r in output.options)
+            and all(len(r.description) <= caps.max_row_description for r in output.options)
+        )
+    return caps.templates
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s", "", text)
+
+
+@settings(max_examples=400)
+@given(st.lists(outputs, max_size=4), capabilities)
+def test_degraded_outputs_fit_the_channel(given_outputs: list[Output], caps: Capabilities) -> None:
+    for output in degrade(given_outputs, caps):
+        assert fits(output, caps), output
+
+
+@settings(max_examples=400)
+@given(st.lists(outputs, max_size=4), capabilities)
+def test_every_option_stays_offered_by_id_or_by_its_number(
+    given_outputs: list[Output], caps: Capabilities
+) -> None:
+    result = degrade(given_outputs, caps)
+    kept_ids = [o.id for out in result for o in options_of(out)]
+    text = squeeze("".join(out.text for out in result if isinstance(out, Text)))
+    offered = [o for out in given_outputs for o in options_of(out)]
+    remaining = list(kept_ids)
+    for number, opt in enumerate(offered, start=1):
+        if remaining and remaining[0] == opt.id:
+            remaining.pop(0)  # still a button or a row, in the same order
+        else:
+            label = opt.title.strip() or opt.id
+            assert f"{number}.{squeeze(label)}" in text, (number, opt)
+    assert remaining == []  # no option appeared from nowhere
+
+
+@given(st.lists(outputs, max_size=4), capabilities)
+def test_degrading_twice_changes_nothing(given_outputs: list[Output], caps: Capabilities) -> None:
+    once = degrade(given_outputs, caps)
+    assert degrade(once, caps) == once
+
+
+def _all_text(outs: Sequence[Output]) -> str:
+    return "".join(o.text for o in outs if isinstance(o, Text))
+
+
+@given(st.text(max_size=2000), st.integers(1, 300))
+def test_splitting_text_loses_only_whitespace(text: str, limit: int) -> None:
+    result = degrade([Text(text)], Capabilities(max_text=limit))
+    assert squeeze(_all_text(result)) == squeeze(text)
+    assert all(isinstance(o, Text) and len(o.text) <= limit for o in result)
