@@ -244,7 +244,13 @@ class TestNumbering:
 
 @pytest.mark.parametrize(
     ("text", "limit", "expected"),
-    [("abc", 3, "abc"), ("abcd", 3, "ab…"), ("abcd", 1, "…"), ("abcd", 0, ""), ("ab   cd", 5, "ab…")],
+    [
+        ("abc", 3, "abc"),
+        ("abcd", 3, "ab…"),
+        ("abcd", 1, "…"),
+        ("abcd", 0, ""),
+        ("ab   cd", 5, "ab…"),
+    ],
 )
 def test_shorten(text: str, limit: int, expected: str) -> None:
     assert shorten(text, limit) == expected
