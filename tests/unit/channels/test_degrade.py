@@ -221,15 +221,18 @@ class TestTemplates:
 
 
 class TestNumbering:
-    def test_numbers_continue_across_outputs_of_one_turn(self) -> None:
-        first = Buttons("First", options(2, "a"))  # fits: stays buttons, numbers 1-2
-        second = one_list(options(11, "b"))  # too long: numbered from 3
-        result = degrade([first, Text("between"), second], WHATSAPP)
-        assert result[0] == first
-        assert result[1] == Text("between")
+    def test_each_output_is_numbered_from_one(self) -> None:
+        # the engine reads a typed number against the last output that offered options
+        first = Buttons("First", options(4, "a"))
+        second = one_list(options(11, "b"))
+        result = degrade([first, Text("between"), second], Capabilities(lists=False))
+        assert [type(o) for o in result] == [Text, Text, Text]
+        assert isinstance(result[0], Text)
         assert isinstance(result[2], Text)
-        assert "3. Choice 1\n" in result[2].text
-        assert "13. Choice 11" in result[2].text
+        assert "\n1. Choice 1\n" in result[0].text
+        assert "\n4. Choice 4\n" in result[0].text
+        assert "\n1. Choice 1\n" in result[2].text
+        assert "\n11. Choice 11\n" in result[2].text
 
     def test_numbers_follow_option_order(self) -> None:
         out = Buttons("B", (Option("z", "Zed"), Option("a", "Ay"), Option("m", "Em")))

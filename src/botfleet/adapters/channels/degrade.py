@@ -10,9 +10,9 @@ Rules, applied to each output in order:
 * `Text` longer than `max_text` is split at paragraph, line, sentence or word boundaries.
 * `TemplateMessage` on a channel without templates becomes its `fallback_text`.
 
-Option ids never change. Numbers in numbered text are 1-based and *continue across the outputs
-of one call*: "n" always means the n-th option of the turn (interactive outputs that were kept
-count too), which is how the engine resolves a typed number against `last_options`.
+Option ids never change. Numbers in numbered text are 1-based in option order, per output: the
+engine keeps the options of the last output that offered any (`last_options`) and reads a typed
+"2" as the second of them, so the order must be kept.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from botfleet.domain.outputs import (
     Section,
     TemplateMessage,
     Text,
-    options_of,
 )
 from botfleet.ports.channels import Capabilities
 
@@ -62,29 +61,25 @@ def degrade(
         Outputs that fit the channel, in the same order; empty texts are dropped.
     """
     result: list[Output] = []
-    number = 1  # next option number of the turn
     for output in outputs:
-        result.extend(_degrade_one(output, caps, number, hint, list_label))
-        number += len(options_of(output))
+        result.extend(_degrade_one(output, caps, hint, list_label))
     return tuple(result)
 
 
-def _degrade_one(
-    output: Output, caps: Capabilities, number: int, hint: str, list_label: str
-) -> list[Output]:
+def _degrade_one(output: Output, caps: Capabilities, hint: str, list_label: str) -> list[Output]:
     if isinstance(output, Text):
         return _texts(output.text, caps)
     if isinstance(output, Buttons):
-        return _degrade_buttons(output, caps, number, hint, list_label)
+        return _degrade_buttons(output, caps, hint, list_label)
     if isinstance(output, ListMenu):
-        return _degrade_list(output, caps, number, hint)
+        return _degrade_list(output, caps, hint)
     if caps.templates:
         return [output]
     return _texts(_template_text(output), caps)
 
 
 def _degrade_buttons(
-    output: Buttons, caps: Capabilities, number: int, hint: str, list_label: str
+    output: Buttons, caps: Capabilities, hint: str, list_label: str
 ) -> list[Output]:
     if not output.buttons:
         return _texts(output.body, caps)
@@ -98,12 +93,12 @@ def _degrade_buttons(
             button_label=list_label,
             sections=(Section(title="", rows=output.buttons),),
         )
-        return _degrade_list(as_list, caps, number, hint)
-    text = numbered_text(output.body, [("", output.buttons)], start=number, hint=hint)
+        return _degrade_list(as_list, caps, hint)
+    text = numbered_text(output.body, [("", output.buttons)], hint=hint)
     return _texts(text, caps)
 
 
-def _degrade_list(output: ListMenu, caps: Capabilities, number: int, hint: str) -> list[Output]:
+def _degrade_list(output: ListMenu, caps: Capabilities, hint: str) -> list[Output]:
     rows = output.options
     if not rows:
         return _texts(output.body, caps)
@@ -120,7 +115,7 @@ def _degrade_list(output: ListMenu, caps: Capabilities, number: int, hint: str) 
         label = shorten(output.button_label, caps.max_button_title)
         return [*prefix, ListMenu(body=body, button_label=label, sections=sections)]
     groups = [(section.title, section.rows) for section in output.sections if section.rows]
-    return _texts(numbered_text(output.body, groups, start=number, hint=hint), caps)
+    return _texts(numbered_text(output.body, groups, hint=hint), caps)
 
 
 def _template_text(output: TemplateMessage) -> str:
