@@ -1,0 +1,53 @@
+"""Behaviour every store adapter shares: version rule, statuses, limits, record shapes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botfleet.adapters.stores import codec
+from botfleet.flows.state import HISTORY_LIMIT, ConversationState
+
+#: Statuses `complete()` accepts; "pending" is the status `record()` gives.
+FINAL_STATUSES = frozenset({"done", "failed"})
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_micros(value: datetime, where: str) -> int:
+    """Microseconds since the Unix epoch: an exact, offset-independent sort key."""
+    codec.datetime_to_json(value, where)  # refuses naive datetimes with a clear message
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def check_final_status(status: str, message_id: str) -> None:
+    if status not in FINAL_STATUSES:
+        raise ValueError(
+            f"journal message {message_id!r}: status must be one of "
+            f"{sorted(FINAL_STATUSES)}, got {status!r}"
+        )
+
+
+def check_limit(limit: int) -> None:
+    if limit < 0:
+        raise ValueError(f"outbox limit must be >= 0, got {limit}")
+
+
+def stored_state(state: ConversationState, expected_version: int) -> ConversationState:
+    """What `save()` stores and returns: the next version, history bounded.
+
+    The version carried by `state` itself is ignored: `expected_version` is what counts.
+    """
+    if expected_version < 0:
+        raise ValueError(
+            f"conversation {state.contact_id!r}: expected_version must be >= 0 "
+            f"(0 for a new conversation), got {expected_version}"
+        )
+    return replace(state, version=expected_version + 1, history=state.history[-HISTORY_LIMIT:])
+
+
+def outbox_record(seq: int, contact_id: str, at: str, output: str) -> dict[str, Any]:
+    """The shape `since()` returns: JSON-ready, `output` as it was appended."""
+    return {"seq": seq, "contact_id": contact_id, "at": at, "output": codec.loads(output)}

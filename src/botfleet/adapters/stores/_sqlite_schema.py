@@ -1,0 +1,121 @@
+"""Schema of a tenant's SQLite file: connection pragmas and migrations tracked by user_version.
+
+`MIGRATIONS[n - 1]` takes a file from schema version `n - 1` to `n`. Append new steps at the
+end and never edit a released one: opening a file runs the steps it has not seen, in one
+transaction, so an old file is upgraded in place and a failed upgrade leaves it untouched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+from botfleet.domain.errors import StoreError
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: conversation state, inbound journal, outbox.
+    (
+        """CREATE TABLE conversation (
+            contact_id   TEXT PRIMARY KEY,
+            tenant_id    TEXT NOT NULL,
+            flow_id      TEXT NOT NULL,
+            node         TEXT NOT NULL,
+            version      INTEGER NOT NULL CHECK (version > 0),
+            data         TEXT NOT NULL,   -- JSON object
+            history      TEXT NOT NULL,   -- JSON array of turns, bounded
+            awaiting     TEXT,            -- JSON object (Resume) or NULL
+            last_options TEXT NOT NULL,   -- JSON array of options
+            created_at   TEXT NOT NULL,   -- ISO 8601 with offset
+            updated_at   TEXT NOT NULL
+        )""",
+        """CREATE TABLE journal (
+            seq         INTEGER PRIMARY KEY,
+            message_id  TEXT NOT NULL UNIQUE,
+            contact_id  TEXT NOT NULL,
+            message     TEXT NOT NULL,    -- JSON: every InboundMessage field
+            received_at TEXT NOT NULL,    -- ISO 8601 with offset, returned as given
+            received_us INTEGER NOT NULL, -- microseconds since the epoch, for ordering
+            status      TEXT NOT NULL DEFAULT 'pending',
+            replies     TEXT NOT NULL DEFAULT '[]'
+        )""",
+        # Partial index: the recovery scan reads only the (few) pending rows.
+        "CREATE INDEX journal_pending ON journal (received_us, seq) WHERE status = 'pending'",
+        "CREATE INDEX journal_received ON journal (received_us)",
+        # AUTOINCREMENT: sequence numbers are cursors for readers, never reused.
+        """CREATE TABLE outbox (
+            seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+            contact_id TEXT NOT NULL,
+            at         TEXT NOT NULL,
+            output     TEXT NOT NULL
+        )""",
+        "CREATE INDEX outbox_contact ON outbox (contact_id, seq)",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+#: RETURNING (used to make every write one round trip) needs SQLite 3.35.
+MIN_SQLITE = (3, 35, 0)
+
+
+async def prepare(conn: aiosqlite.Connection, path: Path, busy_timeout: float) -> None:
+    """Set the pragmas and bring the schema up to date. Raises `StoreError` naming `path`."""
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise StoreError(
+            f"{path}: SQLite {sqlite3.sqlite_version} is too old; botfleet needs "
+            f"{'.'.join(map(str, MIN_SQLITE))} or newer"
+        )
+    try:
+        # First, so that switching to WAL waits for other processes instead of failing.
+        await conn.execute_fetchall(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        rows = list(await conn.execute_fetchall("PRAGMA journal_mode = WAL"))
+        mode = str(rows[0][0]).lower()
+        if mode != "wal":
+            raise StoreError(
+                f"{path}: could not enable write-ahead logging (journal mode is {mode!r}); "
+                "use a file on a local disk"
+            )
+        # WAL + NORMAL: commits do not wait for fsync (only checkpoints do). A process crash
+        # loses nothing; a power cut or kernel crash may lose the last few commits but never
+        # corrupts the file. FULL would fsync every commit, costing milliseconds per turn.
+        await conn.execute_fetchall("PRAGMA synchronous = NORMAL")
+        await migrate(conn, path)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open the tenant store: {exc}") from exc
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0])
+
+
+async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
+    """Apply the missing migration steps in one transaction; refuse files from the future."""
+    if _check_version(await schema_version(conn), path) == SCHEMA_VERSION:
+        return
+    # IMMEDIATE takes the write lock now, so two processes cannot migrate the file at once;
+    # the version is read again under the lock in case another process just did it.
+    await conn.execute_fetchall("BEGIN IMMEDIATE")
+    try:
+        current = _check_version(await schema_version(conn), path)
+        for step in MIGRATIONS[current:]:
+            for statement in step:
+                await conn.execute_fetchall(statement)
+        await conn.execute_fetchall(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        await conn.execute_fetchall("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            await conn.execute_fetchall("ROLLBACK")
+        raise
+
+
+def _check_version(version: int, path: Path) -> int:
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: schema version {version} is newer than this botfleet supports "
+            f"({SCHEMA_VERSION}); the file was written by a newer release: upgrade botfleet "
+            "instead of downgrading the file"
+        )
+    return version

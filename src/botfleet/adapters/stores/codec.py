@@ -1,0 +1,220 @@
+"""JSON codec for stored values: ConversationState and InboundMessage, with exact round trips.
+
+Every store adapter goes through this module, so what one adapter accepts the others accept too.
+Datetimes are written as ISO 8601 with their UTC offset and must be timezone-aware (the zone
+*name* of a `ZoneInfo` is not kept, only its offset at that instant: the value compares equal).
+Values in `data`, `extra`, replies and outputs must be JSON: str, int, float (finite), bool,
+None, lists and dicts with str keys. Tuples are accepted and come back as lists, the only
+lossy conversion; anything else is refused with a `StoreError` naming the offending field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from botfleet.domain.errors import StoreError
+from botfleet.domain.messages import InboundMessage, MessageType
+from botfleet.domain.outputs import Option
+from botfleet.flows.state import ConversationState, Resume, Turn
+
+__all__ = [
+    "check_json",
+    "checked_dumps",
+    "datetime_from_json",
+    "datetime_to_json",
+    "dumps",
+    "loads",
+    "message_from_json",
+    "message_to_json",
+    "state_from_json",
+    "state_to_json",
+]
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text of a value already known to be JSON (see `checked_dumps`)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def checked_dumps(value: Any, where: str) -> str:
+    """`dumps` after `check_json`, so a bad value is reported by its path, not by `json`."""
+    check_json(value, where)
+    return dumps(value)
+
+
+def loads(text: str) -> Any:
+    """Parse JSON text written by `dumps`."""
+    return json.loads(text)
+
+
+def check_json(value: Any, where: str) -> None:
+    """Raise `StoreError` naming the path (e.g. `data.slot[2]`) of the first non-JSON value."""
+    if isinstance(value, _SCALARS):
+        return
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise StoreError(f"{where}: {value!r} is not valid JSON (finite numbers only)")
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_json(item, f"{where}[{index}]")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise StoreError(f"{where}: key {key!r} is not a string; JSON keys must be")
+            check_json(item, f"{where}.{key}")
+        return
+    raise StoreError(f"{where}: a {type(value).__name__} is not JSON-able ({value!r:.80})")
+
+
+def datetime_to_json(value: datetime, where: str) -> str:
+    """ISO 8601 text with offset; naive datetimes are refused (they would be ambiguous)."""
+    if not isinstance(value, datetime):
+        raise StoreError(f"{where}: expected a datetime, got {type(value).__name__}")
+    if value.utcoffset() is None:
+        raise StoreError(f"{where}: datetime must be timezone-aware, got {value.isoformat()}")
+    return value.isoformat()
+
+
+def datetime_from_json(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"stored datetime {text!r} has no UTC offset")
+    return value
+
+
+# ------------------------------------------------------------------ conversation state
+
+
+def state_to_json(state: ConversationState) -> dict[str, Any]:
+    """A JSON-ready dict holding every field of `state`."""
+    where = f"conversation {state.contact_id!r}"
+    data = dict(state.data)
+    check_json(data, f"{where}: data")
+    return {
+        "tenant_id": state.tenant_id,
+        "contact_id": state.contact_id,
+        "flow_id": state.flow_id,
+        "node": state.node,
+        "version": state.version,
+        "created_at": datetime_to_json(state.created_at, f"{where}: created_at"),
+        "updated_at": datetime_to_json(state.updated_at, f"{where}: updated_at"),
+        "data": data,
+        "history": [
+            {
+                "role": t.role,
+                "text": t.text,
+                "at": datetime_to_json(t.at, f"{where}: history[{i}].at"),
+            }
+            for i, t in enumerate(state.history)
+        ],
+        "awaiting": _resume_to_json(state.awaiting),
+        "last_options": [_option_to_json(o) for o in state.last_options],
+    }
+
+
+def state_from_json(doc: Mapping[str, Any]) -> ConversationState:
+    """The state `state_to_json` wrote. Raises `StoreError` if the document is malformed."""
+    try:
+        return ConversationState(
+            tenant_id=doc["tenant_id"],
+            contact_id=doc["contact_id"],
+            flow_id=doc["flow_id"],
+            node=doc["node"],
+            version=int(doc["version"]),
+            created_at=datetime_from_json(doc["created_at"]),
+            updated_at=datetime_from_json(doc["updated_at"]),
+            data=dict(doc["data"]),
+            history=tuple(
+                Turn(role=t["role"], text=t["text"], at=datetime_from_json(t["at"]))
+                for t in doc["history"]
+            ),
+            awaiting=_resume_from_json(doc["awaiting"]),
+            last_options=tuple(_option_from_json(o) for o in doc["last_options"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        contact = doc.get("contact_id", "?") if isinstance(doc, Mapping) else "?"
+        raise StoreError(
+            f"stored conversation {contact!r} is unreadable: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _resume_to_json(resume: Resume | None) -> dict[str, Any] | None:
+    if resume is None:
+        return None
+    return {
+        "kind": resume.kind,
+        "name": resume.name,
+        "index": resume.index,
+        "request_id": resume.request_id,
+        "origin": resume.origin,
+        "chain": list(resume.chain),
+    }
+
+
+def _resume_from_json(doc: Mapping[str, Any] | None) -> Resume | None:
+    if doc is None:
+        return None
+    return Resume(
+        kind=doc["kind"],
+        name=doc["name"],
+        index=int(doc["index"]),
+        request_id=doc["request_id"],
+        origin=doc["origin"],
+        chain=tuple(doc["chain"]),
+    )
+
+
+def _option_to_json(option: Option) -> dict[str, str]:
+    return {"id": option.id, "title": option.title, "description": option.description}
+
+
+def _option_from_json(doc: Mapping[str, Any]) -> Option:
+    return Option(id=doc["id"], title=doc["title"], description=doc["description"])
+
+
+# ------------------------------------------------------------------ inbound messages
+
+
+def message_to_json(message: InboundMessage) -> dict[str, Any]:
+    """A JSON-ready dict holding every field of `message` (enough to re-process it)."""
+    where = f"message {message.message_id!r}"
+    check_json(message.extra, f"{where}: extra")
+    return {
+        "message_id": message.message_id,
+        "contact_id": message.contact_id,
+        "type": MessageType(message.type).value,
+        "timestamp": datetime_to_json(message.timestamp, f"{where}: timestamp"),
+        "text": message.text,
+        "payload": message.payload,
+        "contact_name": message.contact_name,
+        "language": message.language,
+        "extra": message.extra,
+    }
+
+
+def message_from_json(doc: Mapping[str, Any]) -> InboundMessage:
+    """The message `message_to_json` wrote. Raises `StoreError` if the document is malformed."""
+    try:
+        return InboundMessage(
+            message_id=doc["message_id"],
+            contact_id=doc["contact_id"],
+            type=MessageType(doc["type"]),
+            timestamp=datetime_from_json(doc["timestamp"]),
+            text=doc["text"],
+            payload=doc["payload"],
+            contact_name=doc["contact_name"],
+            language=doc["language"],
+            extra=dict(doc["extra"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        message_id = doc.get("message_id", "?") if isinstance(doc, Mapping) else "?"
+        raise StoreError(
+            f"stored message {message_id!r} is unreadable: {type(exc).__name__}: {exc}"
+        ) from exc

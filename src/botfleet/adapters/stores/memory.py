@@ -1,0 +1,175 @@
+"""In-memory stores: the dev and test adapters of StateStore, MessageJournal and OutboxStore.
+
+They behave like the SQLite adapters (optimistic concurrency, duplicate detection, bounded
+history, JSON-only values) because values go through the same codec; they just forget
+everything when the process ends. Each method runs without awaiting, so on one event loop a
+check-then-write is atomic, as a single SQL statement is.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from botfleet.adapters.stores import codec
+from botfleet.adapters.stores._contract import (
+    check_final_status,
+    check_limit,
+    epoch_micros,
+    outbox_record,
+    stored_state,
+)
+from botfleet.domain.errors import ConcurrentUpdate, StoreError
+from botfleet.domain.messages import InboundMessage
+from botfleet.flows.state import ConversationState
+from botfleet.ports.stores import JournalEntry
+
+__all__ = ["InMemoryMessageJournal", "InMemoryOutbox", "InMemoryStateStore", "InMemoryTenantStore"]
+
+
+class InMemoryStateStore:
+    """Conversation states in a dict, as JSON text (so callers cannot mutate what is stored)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[int, str]] = {}
+
+    async def load(self, contact_id: str) -> ConversationState | None:
+        row = self._rows.get(contact_id)
+        return None if row is None else codec.state_from_json(codec.loads(row[1]))
+
+    async def save(self, state: ConversationState, *, expected_version: int) -> ConversationState:
+        new = stored_state(state, expected_version)
+        row = self._rows.get(state.contact_id)
+        actual = None if row is None else row[0]
+        if actual != (expected_version or None):
+            key = f"{state.tenant_id}/{state.contact_id}"
+            raise ConcurrentUpdate(key, expected_version, actual)
+        self._rows[state.contact_id] = (new.version, codec.dumps(codec.state_to_json(new)))
+        return new
+
+    async def delete(self, contact_id: str) -> None:
+        self._rows.pop(contact_id, None)
+
+    async def count(self) -> int:
+        return len(self._rows)
+
+
+@dataclass(slots=True)
+class _JournalRow:
+    seq: int
+    message: str  # JSON text
+    received_at: datetime
+    status: str = "pending"
+    replies: str = "[]"  # JSON text
+
+    def entry(self) -> JournalEntry:
+        return JournalEntry(
+            message=codec.message_from_json(codec.loads(self.message)),
+            received_at=self.received_at,
+            status=self.status,
+            replies=tuple(codec.loads(self.replies)),
+        )
+
+
+class InMemoryMessageJournal:
+    """Inbound messages by id; a second `record()` of the same id reports a duplicate."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, _JournalRow] = {}
+        self._seq = itertools.count(1)
+
+    async def record(self, message: InboundMessage, received_at: datetime) -> bool:
+        if message.message_id in self._rows:
+            return False
+        text = codec.dumps(codec.message_to_json(message))
+        epoch_micros(received_at, f"message {message.message_id!r}: received_at")
+        self._rows[message.message_id] = _JournalRow(next(self._seq), text, received_at)
+        return True
+
+    async def complete(
+        self, message_id: str, replies: Sequence[dict[str, Any]], *, status: str = "done"
+    ) -> None:
+        check_final_status(status, message_id)
+        row = self._rows.get(message_id)
+        if row is None:
+            raise StoreError(f"journal has no message {message_id!r} to complete")
+        row.replies = codec.checked_dumps(list(replies), f"message {message_id!r}: replies")
+        row.status = status
+
+    async def get(self, message_id: str) -> JournalEntry | None:
+        row = self._rows.get(message_id)
+        return None if row is None else row.entry()
+
+    async def pending(self) -> list[JournalEntry]:
+        rows = [r for r in self._rows.values() if r.status == "pending"]
+        rows.sort(key=lambda r: (epoch_micros(r.received_at, "received_at"), r.seq))
+        return [r.entry() for r in rows]
+
+    async def prune(self, older_than: datetime) -> int:
+        """Forget processed (done or failed) messages received before `older_than`."""
+        limit = epoch_micros(older_than, "prune: older_than")
+        old = [
+            message_id
+            for message_id, row in self._rows.items()
+            if row.status != "pending" and epoch_micros(row.received_at, "received_at") < limit
+        ]
+        for message_id in old:
+            del self._rows[message_id]
+        return len(old)
+
+
+class InMemoryOutbox:
+    """Sent messages in a list; sequence numbers start at 1 and never repeat."""
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[int, str, str, str]] = []  # seq, contact, at (ISO), output JSON
+
+    async def append(self, contact_id: str, output: dict[str, Any], at: datetime) -> int:
+        text = codec.checked_dumps(output, f"outbox output for {contact_id!r}")
+        at_text = codec.datetime_to_json(at, f"outbox output for {contact_id!r}: at")
+        seq = len(self._rows) + 1
+        self._rows.append((seq, contact_id, at_text, text))
+        return seq
+
+    async def since(
+        self, *, contact_id: str | None = None, since: int = 0, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        check_limit(limit)
+        found: list[dict[str, Any]] = []
+        for seq, contact, at, output in self._rows[max(since, 0) :]:
+            if len(found) >= limit:
+                break
+            if contact_id is None or contact == contact_id:
+                found.append(outbox_record(seq, contact, at, output))
+        return found
+
+
+class InMemoryTenantStore:
+    """The three in-memory stores bundled like `SqliteTenantStore`, for the composition root."""
+
+    def __init__(self) -> None:
+        self.states = InMemoryStateStore()
+        self.journal = InMemoryMessageJournal()
+        self.outbox = InMemoryOutbox()
+
+    async def prune_journal(self, older_than: datetime) -> int:
+        """Forget processed journal entries received before `older_than`."""
+        return await self.journal.prune(older_than)
+
+    async def close(self) -> None:
+        """Nothing to release; present so both tenant stores are used the same way."""
+
+    async def __aenter__(self) -> InMemoryTenantStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

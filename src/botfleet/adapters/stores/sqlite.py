@@ -1,0 +1,133 @@
+"""SQLite tenant store: one file per tenant holding conversation states, journal and outbox.
+
+Open it with `await SqliteTenantStore.open(path)` or `async with SqliteTenantStore.open(path)`.
+One aiosqlite connection in autocommit mode serves all three stores: every call is a single
+statement (writes use `RETURNING`, so one round trip to the connection's thread), and thus
+one committed transaction; nothing is left half-done between two awaits.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Generator
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiosqlite
+
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_schema import prepare
+from botfleet.adapters.stores._sqlite_tables import (
+    SqliteMessageJournal,
+    SqliteOutbox,
+    SqliteStateStore,
+)
+from botfleet.domain.errors import StoreError
+
+__all__ = [
+    "OpeningTenantStore",
+    "SqliteMessageJournal",
+    "SqliteOutbox",
+    "SqliteStateStore",
+    "SqliteTenantStore",
+]
+
+DEFAULT_BUSY_TIMEOUT = 5.0  # seconds to wait for another process's write lock
+
+
+class SqliteTenantStore:
+    """A tenant's SQLite file; `.states`, `.journal` and `.outbox` implement the store ports."""
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        """Use `SqliteTenantStore.open(path)`; this wraps an already prepared connection."""
+        self._database = database
+        self.path = database.path
+        self.states = SqliteStateStore(database)
+        self.journal = SqliteMessageJournal(database)
+        self.outbox = SqliteOutbox(database)
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> OpeningTenantStore:
+        """Open (creating folders and file, migrating the schema) the store at `path`.
+
+        Args:
+            path: the tenant's database file.
+            busy_timeout: seconds to wait for a lock held by another connection before a
+                call fails with `StoreError` ("database is locked").
+
+        Raises:
+            StoreError: the file cannot be created or opened, is not a database, cannot use
+                WAL, or was written by a newer botfleet (schema version too high).
+        """
+        return OpeningTenantStore(Path(path), busy_timeout)
+
+    @classmethod
+    async def _connect(cls, path: Path, busy_timeout: float) -> SqliteTenantStore:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the folder: {exc}") from exc
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the tenant store: {exc}") from exc
+        try:
+            await prepare(conn, path, busy_timeout)
+        except BaseException:
+            await conn.close()  # else aiosqlite's thread keeps the process alive
+            raise
+        return cls(SqliteDatabase(conn, path))
+
+    async def prune_journal(self, older_than: datetime) -> int:
+        """Delete processed (done or failed) journal entries received before `older_than`.
+
+        Pending entries are always kept. Returns how many entries were deleted. Entries
+        pruned no longer count as duplicates, so keep more than the channels' retry window.
+        """
+        return await self.journal.prune(older_than)
+
+    async def close(self) -> None:
+        """Close the connection; idempotent. Later calls raise `StoreError`."""
+        await self._database.close()
+
+    async def __aenter__(self) -> SqliteTenantStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class OpeningTenantStore:
+    """What `SqliteTenantStore.open()` returns: await it, or use it with `async with`."""
+
+    def __init__(self, path: Path, busy_timeout: float) -> None:
+        self._path = path
+        self._busy_timeout = busy_timeout
+        self._store: SqliteTenantStore | None = None
+
+    def __await__(self) -> Generator[Any, None, SqliteTenantStore]:
+        # The coroutine is created only when awaited: no "never awaited" warnings.
+        return SqliteTenantStore._connect(self._path, self._busy_timeout).__await__()
+
+    async def __aenter__(self) -> SqliteTenantStore:
+        self._store = await self
+        return self._store
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._store is not None:
+            await self._store.close()

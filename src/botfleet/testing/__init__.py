@@ -1,0 +1,1 @@
+"""Fakes and in-memory adapters shipped with the package, for tests and the CLI simulator."""
