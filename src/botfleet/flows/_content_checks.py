@@ -1,0 +1,223 @@
+"""Static checks on what actions, transitions and schedules contain. Pure.
+
+Templates and conditions must parse, connectors and tasks must exist, durations and cron rules
+must be well formed, option ids must be unique, and WhatsApp's limits get warnings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from botfleet.flows._issues import IssueCollector, did_you_mean
+from botfleet.flows._spec_walk import iter_actions, iter_transitions
+from botfleet.flows.durations import parse_duration
+from botfleet.flows.render import condition_syntax_error, is_template, template_syntax_error
+from botfleet.flows.schema import (
+    FlowSpec,
+    InvokeConnector,
+    OptionSpec,
+    ScheduleTask,
+    SendButtons,
+    SendDynamicOptions,
+    SendList,
+    SetData,
+)
+from botfleet.flows.yaml_lines import index_path, key_path
+
+# WhatsApp Cloud API limits on interactive messages.
+MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20
+MAX_LIST_ROWS, MAX_ROW_TITLE, MAX_ROW_DESCRIPTION = 10, 24, 72
+
+# Fields that are names or plain values, not templates, per action type.
+_NOT_TEMPLATES: dict[str, set[str]] = {
+    "invoke_connector": {"connector", "operation", "result_key", "on_error"},
+    "schedule_task": {"task", "delay"},  # `delay` is checked as a duration
+    "send_dynamic_options": {"source_key"},
+    "send_template": {"name", "language"},
+}
+
+# Mirrors `Renderer.condition`, which accepts a condition wrapped in `{{ }}`.
+_WRAPPED = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
+
+
+def check_templates(collector: IssueCollector, path: str, value: Any) -> None:
+    """Syntax-check every template string in `value`, recursing into mappings and lists."""
+    if isinstance(value, str):
+        error = template_syntax_error(value) if is_template(value) or "{#" in value else None
+        if error:
+            collector.error(path, error)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_templates(collector, key_path(path, key), item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_templates(collector, index_path(path, index), item)
+
+
+def check_condition(collector: IssueCollector, path: str, condition: str) -> None:
+    match = _WRAPPED.match(condition)
+    error = condition_syntax_error(match.group("expr") if match else condition)
+    if error:
+        collector.error(path, error)
+
+
+def check_transitions(spec: FlowSpec, collector: IssueCollector) -> None:
+    for path, transition in iter_transitions(spec):
+        if transition.extract_suffix_as is not None and transition.on_payload_prefix is None:
+            collector.error(
+                key_path(path, "extract_suffix_as"),
+                "extract_suffix_as needs on_payload_prefix (the suffix is what follows it)",
+            )
+        if transition.condition is not None:
+            check_condition(collector, key_path(path, "condition"), transition.condition)
+        check_templates(collector, key_path(path, "set_data"), transition.set_data)
+
+
+def check_actions(
+    spec: FlowSpec,
+    collector: IssueCollector,
+    known_connectors: frozenset[str],
+    known_operations: Mapping[str, frozenset[str]] | None,
+) -> None:
+    keys_set = data_keys_set(spec)
+    for path, action in iter_actions(spec):
+        if isinstance(action, InvokeConnector):
+            _check_connector(action, path, collector, known_connectors, known_operations)
+            if not isinstance(action.on_error, str | None):
+                check_templates(collector, f"{path}.on_error.text", action.on_error.text)
+        elif isinstance(action, ScheduleTask):
+            check_task_name(spec, action.task, f"{path}.task", collector)
+            if action.delay is not None:
+                check_duration(action.delay, f"{path}.delay", collector)
+        elif isinstance(action, SendButtons):
+            paths = [f"{path}.buttons[{i}]" for i in range(len(action.buttons))]
+            _check_unique_ids(action.buttons, paths, "button", collector)
+            _check_button_limits(action, path, collector)
+        elif isinstance(action, SendList):
+            _check_list(action, path, collector)
+        elif isinstance(action, SendDynamicOptions):
+            _check_source_key(action, path, keys_set, collector)
+        plain = _NOT_TEMPLATES.get(action.action, set())
+        check_templates(collector, path, action.model_dump(exclude={"action", *plain}))
+
+
+def data_keys_set(spec: FlowSpec) -> set[str]:
+    """Top-level `data` keys some part of the flow writes (for `send_dynamic_options`)."""
+    keys: set[str] = set()
+    for _, action in iter_actions(spec):
+        if isinstance(action, InvokeConnector) and action.result_key:
+            keys.add(action.result_key)
+        elif isinstance(action, SetData):
+            keys.update(action.values)
+        elif isinstance(action, ScheduleTask):
+            keys.update(action.data)
+    extracts = False
+    for _, transition in iter_transitions(spec):
+        keys.update(transition.set_data)
+        if transition.extract_suffix_as:
+            keys.add(transition.extract_suffix_as)
+            extracts = True
+    if extracts:  # services expansion copies each property p to `service_<p>`
+        keys.update(f"service_{p}" for service in spec.services.values() for p in service)
+    return {str(key).split(".", 1)[0] for key in keys}
+
+
+def _check_connector(
+    action: InvokeConnector,
+    path: str,
+    collector: IssueCollector,
+    known_connectors: frozenset[str],
+    known_operations: Mapping[str, frozenset[str]] | None,
+) -> None:
+    category, operation = action.connector, action.operation
+    if category not in known_connectors:
+        hint = did_you_mean(category, known_connectors)
+        known = ", ".join(sorted(known_connectors))
+        message = f"unknown connector {category!r}{hint} (known: {known})"
+        collector.error(f"{path}.connector", message)
+        return
+    operations = (known_operations or {}).get(category)
+    if operations is not None and operation not in operations:
+        hint = did_you_mean(operation, operations)
+        collector.error(
+            f"{path}.operation",
+            f"unknown operation {operation!r} for connector {category!r}{hint} "
+            f"(known: {', '.join(sorted(operations))})",
+        )
+
+
+def check_task_name(spec: FlowSpec, task: str, path: str, collector: IssueCollector) -> None:
+    if task not in spec.tasks:
+        defined = ", ".join(spec.tasks) or "none"
+        hint = did_you_mean(task, spec.tasks)
+        collector.error(path, f"unknown task {task!r}{hint} (tasks defined: {defined})")
+
+
+def check_duration(text: str, path: str, collector: IssueCollector) -> None:
+    if is_template(text):
+        check_templates(collector, path, text)
+        return
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        collector.error(path, str(exc))
+
+
+def _check_unique_ids(
+    options: list[OptionSpec], paths: list[str], noun: str, collector: IssueCollector
+) -> None:
+    first: dict[str, str] = {}
+    for option, path in zip(options, paths, strict=True):
+        if option.id in first:
+            message = f"duplicate {noun} id {option.id!r} (already used by {first[option.id]})"
+            collector.error(f"{path}.id", message)
+        else:
+            first[option.id] = path.rsplit(".", 1)[-1]
+
+
+def _check_button_limits(action: SendButtons, path: str, collector: IssueCollector) -> None:
+    if len(action.buttons) > MAX_BUTTONS:
+        collector.warning(
+            f"{path}.buttons",
+            f"{len(action.buttons)} buttons: WhatsApp shows at most {MAX_BUTTONS}",
+        )
+    for index, button in enumerate(action.buttons):
+        _warn_long(button.title, MAX_BUTTON_TITLE, f"{path}.buttons[{index}].title", collector)
+
+
+def _check_list(action: SendList, path: str, collector: IssueCollector) -> None:
+    rows: list[OptionSpec] = []
+    paths: list[str] = []
+    for s, section in enumerate(action.sections):
+        for r, row in enumerate(section.rows):
+            rows.append(row)
+            paths.append(f"{path}.sections[{s}].rows[{r}]")
+    _check_unique_ids(rows, paths, "row", collector)
+    if len(rows) > MAX_LIST_ROWS:
+        collector.warning(
+            f"{path}.sections",
+            f"{len(rows)} rows in all: WhatsApp lists hold at most {MAX_LIST_ROWS}",
+        )
+    for row, row_path in zip(rows, paths, strict=True):
+        _warn_long(row.title, MAX_ROW_TITLE, f"{row_path}.title", collector)
+        _warn_long(row.description, MAX_ROW_DESCRIPTION, f"{row_path}.description", collector)
+
+
+def _warn_long(text: str, limit: int, path: str, collector: IssueCollector) -> None:
+    # A template's length is only known once rendered, so only literal text is measured.
+    if len(text) > limit and not is_template(text):
+        collector.warning(path, f"{len(text)} characters: WhatsApp allows at most {limit}")
+
+
+def _check_source_key(
+    action: SendDynamicOptions, path: str, keys_set: set[str], collector: IssueCollector
+) -> None:
+    key = action.source_key.split(".", 1)[0]
+    if key not in keys_set:
+        collector.warning(
+            f"{path}.source_key",
+            f"source_key {action.source_key!r} is never set by this flow (no invoke_connector "
+            "result_key, set_data or extract_suffix_as writes it)",
+        )

@@ -1,0 +1,39 @@
+"""Collects FlowIssues for one flow, locating each path with the YAML line map. Pure."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+
+from botfleet.domain.errors import FlowIssue
+from botfleet.flows.yaml_lines import line_of
+
+
+class IssueCollector:
+    """Appends errors and warnings for `source`, each with the line of its path."""
+
+    def __init__(self, source: str, lines: Mapping[str, int] | None = None) -> None:
+        self.source = source
+        self.lines: Mapping[str, int] = lines or {}
+        self.issues: list[FlowIssue] = []
+
+    def error(self, path: str, message: str) -> None:
+        self._add(path, message, "error")
+
+    def warning(self, path: str, message: str) -> None:
+        self._add(path, message, "warning")
+
+    def _add(self, path: str, message: str, severity: str) -> None:
+        line = line_of(self.lines, path)
+        self.issues.append(FlowIssue(message, path, line, self.source, severity))
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """` (did you mean 'X'?)` when one candidate is close to `word`, else `""`."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def sort_issues(issues: Iterable[FlowIssue]) -> list[FlowIssue]:
+    """File order: by line (unknown lines last), keeping discovery order within a line."""
+    return sorted(issues, key=lambda i: (i.line is None, i.line or 0))

@@ -1,0 +1,196 @@
+"""Turns pydantic's validation errors on a flow into readable FlowIssues in DSL notation. Pure.
+
+Pydantic locates errors with tuples such as `('states', 'A', 'on_enter', 0, 'send_text', 'text')`
+where union members insert a tag (`send_text`, `str`, `ErrorRoute`...). We walk the schema's
+types alongside the location to drop those tags, name the model that owns an unknown key, and
+keep only the union member the author evidently meant.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from botfleet.flows._issues import IssueCollector, did_you_mean
+from botfleet.flows.yaml_lines import index_path, key_path
+
+# Error types meaning "this value is not of the expected kind", with the kind in words.
+_EXPECTED = {
+    "string_type": "a string",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Located:
+    error: ErrorDetails
+    path: str
+    owner: type[BaseModel] | None  # model whose field the last location part names
+    union: str | None  # path of the innermost union the error went through
+    is_key: bool  # the error is about a mapping key, not its value
+
+    @property
+    def is_kind_mismatch(self) -> bool:
+        """The value at a union is not of this member's kind: noise when another member fits."""
+        return self.path == self.union and not self.is_key and self.error["type"] in _EXPECTED
+
+
+def report_schema_errors(
+    exc: ValidationError, root: type[BaseModel], collector: IssueCollector
+) -> None:
+    """Add one issue per distinct problem in `exc` (raised validating `root`) to `collector`."""
+    located = [_locate(error, root) for error in exc.errors()]
+    reported: set[tuple[str, str]] = set()
+    for path, message in _messages(located):
+        if (path, message) not in reported:
+            reported.add((path, message))
+            collector.error(path, message)
+
+
+def _messages(located: list[_Located]) -> Iterable[tuple[str, str]]:
+    groups: dict[str, list[_Located]] = {}
+    for item in located:
+        if item.union is not None:
+            groups.setdefault(item.union, []).append(item)
+    for item in located:
+        if item.union is None or not item.is_kind_mismatch:
+            yield _message(item)
+        elif all(g.is_kind_mismatch for g in groups[item.union]):
+            # Every member rejected the value's kind: one message listing the kinds accepted.
+            kinds = dict.fromkeys(_EXPECTED[g.error["type"]] for g in groups[item.union])
+            yield item.path, f"expected {' or '.join(kinds)}, got {_describe(item.error['input'])}"
+        # else another member accepts this kind of value and reported what is wrong inside it.
+
+
+def _message(item: _Located) -> tuple[str, str]:
+    error, path = item.error, item.path
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        key = path.rsplit(".", 1)[-1]
+        allowed = list(item.owner.model_fields) if item.owner else []
+        hint = did_you_mean(key, allowed)
+        if not hint and allowed:
+            hint = f" (allowed: {', '.join(allowed)})"
+        return path, f"unknown key {key!r}{hint}"
+    if kind == "missing":
+        return path, f"missing required key {path.rsplit('.', 1)[-1]!r}"
+    if kind == "union_tag_invalid":
+        field = str(ctx.get("discriminator", "")).strip("'")
+        known = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
+        tag = str(ctx.get("tag", ""))
+        hint = did_you_mean(tag, known)
+        return key_path(path, field), f"unknown {field} {tag!r}{hint} (known: {', '.join(known)})"
+    if kind == "union_tag_not_found":
+        field = str(ctx.get("discriminator", "")).strip("'")
+        return key_path(path, field), f"missing required key {field!r}"
+    if kind in _EXPECTED:
+        message = f"expected {_EXPECTED[kind]}, got {_describe(error['input'])}"
+    elif kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
+        message = "must not be empty"
+    elif kind in ("value_error", "assertion_error"):
+        message = error["msg"].split(", ", 1)[-1]
+    else:
+        message = error["msg"][:1].lower() + error["msg"][1:]
+    return path, (f"invalid key: {message}" if item.is_key else message)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the text {shown!r}"
+    if isinstance(value, date | time):
+        return f"the date/time {value.isoformat()} (quote it to make it text)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _locate(error: ErrorDetails, root: type[BaseModel]) -> _Located:
+    annotation: Any = root
+    path, owner, union, is_key = "", None, None, False
+    for part in error["loc"]:
+        if part == "[key]":
+            is_key = True
+            continue
+        annotation = _unwrap(annotation)
+        members = _union_members(annotation)
+        if len(members) > 1:  # a tagged union: `part` names the member, not a place
+            union, annotation = path, _member(members, str(part))
+            continue
+        if len(members) == 1:
+            annotation = _unwrap(members[0])
+        in_list = get_origin(annotation) is list
+        owner, annotation = _step(annotation, part)
+        is_index = in_list and isinstance(part, int)
+        path = index_path(path, int(part)) if is_index else key_path(path, part)
+    return _Located(error, path, owner, union, is_key)
+
+
+def _step(annotation: Any, part: str | int) -> tuple[type[BaseModel] | None, Any]:
+    """(owning model, annotation of the child) for one location part."""
+    if _is_model(annotation):
+        field = annotation.model_fields.get(str(part))
+        return annotation, (field.annotation if field else Any)
+    args = get_args(annotation)
+    if get_origin(annotation) is list and args:
+        return None, args[0]
+    if get_origin(annotation) is dict and len(args) == 2:
+        return None, args[1]
+    return None, Any
+
+
+def _unwrap(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _union_members(annotation: Any) -> list[Any]:
+    """Non-None members of a union (pydantic tags only unions of two or more), else []."""
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return []
+    return [m for m in get_args(annotation) if m is not type(None)]
+
+
+def _member(members: list[Any], tag: str) -> Any:
+    return next((m for m in map(_unwrap, members) if _is_tagged(m, tag)), Any)
+
+
+def _is_tagged(member: Any, tag: str) -> bool:
+    """Whether pydantic's tag for a union member (`str`, `ErrorRoute`, `list[...]`, or the
+    discriminator value `send_text`) names `member`."""
+    origin = get_origin(member)
+    if origin in (list, dict):
+        return tag.startswith(f"{origin.__name__}[")
+    if _is_model(member):
+        action = member.model_fields.get("action")
+        return member.__name__ in tag or tag in get_args(action.annotation if action else None)
+    return isinstance(member, type) and member.__name__ == tag
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)

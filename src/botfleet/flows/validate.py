@@ -1,0 +1,219 @@
+"""Static validation of a flow: graph checks plus content checks. Pure, no I/O.
+
+Used by `load.py` after schema validation and by the control plane before publishing a flow.
+Errors make a flow unusable (unknown states, broken templates, loops); warnings point at
+things that are legal but probably unintended (unreachable states, WhatsApp limits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from botfleet.domain.errors import FlowIssue
+from botfleet.flows._content_checks import (
+    check_actions,
+    check_condition,
+    check_duration,
+    check_task_name,
+    check_templates,
+    check_transitions,
+)
+from botfleet.flows._issues import IssueCollector, did_you_mean, sort_issues
+from botfleet.flows._spec_walk import state_path, transition_lists
+from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
+from botfleet.flows.yaml_lines import index_path, key_path
+
+#: Connector categories a flow may invoke unless the caller says otherwise.
+DEFAULT_CONNECTOR_CATEGORIES: frozenset[str] = frozenset(
+    {"calendar", "llm", "notification", "mock", "http"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Edge:
+    path: str
+    origin: str | None  # None: can fire in any state (global transitions, scheduled tasks)
+    target: str
+
+
+def validate_spec(
+    spec: FlowSpec,
+    *,
+    source: str = "<flow>",
+    lines: Mapping[str, int] | None = None,
+    known_connectors: frozenset[str] | None = None,
+    known_operations: Mapping[str, frozenset[str]] | None = None,
+) -> list[FlowIssue]:
+    """Every error and warning of a schema-valid flow, in file order.
+
+    Args:
+        spec: the flow.
+        source: how to name the flow in issues (its file path).
+        lines: DSL path -> line, from `yaml_lines`, to locate each issue.
+        known_connectors: connector categories allowed (default `DEFAULT_CONNECTOR_CATEGORIES`).
+        known_operations: operations per category; when given, unknown operations are errors.
+    """
+    collector = IssueCollector(source, lines)
+    edges = list(_edges(spec))
+    _check_targets(spec, edges, collector)
+    _check_reachability(spec, edges, collector)
+    _check_dead_ends(spec, collector)
+    _check_next(spec, collector)
+    _check_shadowed_transitions(spec, collector)
+    check_transitions(spec, collector)
+    connectors = DEFAULT_CONNECTOR_CATEGORIES if known_connectors is None else known_connectors
+    check_actions(spec, collector, connectors, known_operations)
+    _check_schedules(spec, collector)
+    if spec.settings.session_timeout is not None:
+        check_duration(spec.settings.session_timeout, "settings.session_timeout", collector)
+    return sort_issues(collector.issues)
+
+
+# ---------------------------------------------------------------- graph
+
+
+def _next_routes(name: str, state: State) -> Iterator[tuple[str, str, str | None]]:
+    """(path of the target, target, condition) for each way `next` can go."""
+    path = key_path(state_path(name), "next")
+    if isinstance(state.next, str):
+        yield path, state.next, None
+    elif state.next is not None:  # conditional branches: [{target, condition}]
+        for index, route in enumerate(state.next):
+            yield f"{index_path(path, index)}.target", route.target, route.condition
+
+
+def _edges(spec: FlowSpec) -> Iterator[_Edge]:
+    for index, transition in enumerate(spec.global_transitions):
+        yield _Edge(f"global_transitions[{index}].target", None, transition.target)
+    for name, state in spec.states.items():
+        base = state_path(name)
+        for index, transition in enumerate(state.transitions):
+            yield _Edge(f"{base}.transitions[{index}].target", name, transition.target)
+        if state.fallback is not None:
+            yield _Edge(f"{base}.fallback", name, state.fallback)
+        for path, target, _ in _next_routes(name, state):
+            yield _Edge(path, name, target)
+        yield from _error_edges(f"{base}.on_enter", state.on_enter, name)
+    for task, actions in spec.tasks.items():
+        yield from _error_edges(key_path("tasks", task), actions, None)
+
+
+def _error_edges(base: str, actions: list[Action], origin: str | None) -> Iterator[_Edge]:
+    for index, action in enumerate(actions):
+        if not isinstance(action, InvokeConnector) or action.on_error is None:
+            continue
+        path = f"{index_path(base, index)}.on_error"
+        if isinstance(action.on_error, str):
+            yield _Edge(path, origin, action.on_error)
+        elif action.on_error.target is not None:
+            yield _Edge(f"{path}.target", origin, action.on_error.target)
+
+
+def _check_targets(spec: FlowSpec, edges: list[_Edge], collector: IssueCollector) -> None:
+    if spec.initial_state not in spec.states:
+        hint = did_you_mean(spec.initial_state, spec.states)
+        collector.error("initial_state", f"unknown state {spec.initial_state!r}{hint}")
+    for edge in edges:
+        if edge.target not in spec.states:
+            collector.error(
+                edge.path, f"unknown state {edge.target!r}" + did_you_mean(edge.target, spec.states)
+            )
+
+
+def _check_reachability(spec: FlowSpec, edges: list[_Edge], collector: IssueCollector) -> None:
+    if spec.initial_state not in spec.states:
+        return  # already an error; every state would look unreachable
+    reached = {spec.initial_state} | {e.target for e in edges if e.origin is None}
+    pending = list(reached)
+    while pending:
+        origin = pending.pop()
+        for edge in edges:
+            if edge.origin == origin and edge.target not in reached:
+                reached.add(edge.target)
+                pending.append(edge.target)
+    for name in spec.states:
+        if name not in reached:
+            collector.warning(
+                state_path(name),
+                f"state {name!r} is unreachable: no transition, fallback, next or on_error "
+                f"leads to it from the initial state {spec.initial_state!r}",
+            )
+
+
+def _check_dead_ends(spec: FlowSpec, collector: IssueCollector) -> None:
+    if spec.global_transitions:
+        return  # a global transition can leave any state
+    for name, state in spec.states.items():
+        if not state.transitions and state.fallback is None and state.next is None:
+            collector.warning(
+                state_path(name),
+                f"state {name!r} can never be left: it has no transitions, fallback or next "
+                "and the flow has no global_transitions (fine only for a final state)",
+            )
+
+
+def _check_next(spec: FlowSpec, collector: IssueCollector) -> None:
+    """Conditions of `next` branches parse; unconditional `next` chains do not loop."""
+    always: dict[str, str] = {}  # state -> the state its `next` always goes to
+    for name, state in spec.states.items():
+        for path, target, condition in _next_routes(name, state):
+            if condition is not None:
+                check_condition(collector, f"{path.removesuffix('.target')}.condition", condition)
+            else:
+                always.setdefault(name, target)
+                break  # later branches never run
+    reported: set[frozenset[str]] = set()
+    for start in spec.states:
+        chain: list[str] = []
+        current = start
+        while current in always and current not in chain:
+            chain.append(current)
+            current = always[current]
+        if current in chain:
+            loop = chain[chain.index(current) :]
+            if frozenset(loop) not in reported:
+                reported.add(frozenset(loop))
+                collector.error(
+                    key_path(state_path(loop[0]), "next"),
+                    f"'next' loops forever: {' -> '.join([*loop, loop[0]])}",
+                )
+
+
+def _check_shadowed_transitions(spec: FlowSpec, collector: IssueCollector) -> None:
+    for base, transitions in transition_lists(spec):
+        catch_all = next(
+            (i for i, t in enumerate(transitions) if not t.has_trigger and t.condition is None),
+            None,
+        )
+        if catch_all is None:
+            continue
+        for index in range(catch_all + 1, len(transitions)):
+            collector.warning(
+                index_path(base, index),
+                f"can never fire: {index_path(base, catch_all).rsplit('.', 1)[-1]} above it has "
+                "no trigger and no condition, so it matches every message first",
+            )
+
+
+# ---------------------------------------------------------------- standing schedules
+
+
+def _check_schedules(spec: FlowSpec, collector: IssueCollector) -> None:
+    schedules = spec.standing_schedules
+    items = (
+        [(key_path("standing_schedules", k), s) for k, s in schedules.items()]
+        if isinstance(schedules, dict)
+        else [(index_path("standing_schedules", i), s) for i, s in enumerate(schedules)]
+    )
+    for path, schedule in items:
+        check_task_name(spec, schedule.task, f"{path}.task", collector)
+        if schedule.cron is not None and len(schedule.cron.split()) != 5:
+            collector.error(
+                f"{path}.cron",
+                f"cron {schedule.cron!r} needs 5 fields (minute hour day-of-month month "
+                f"day-of-week), got {len(schedule.cron.split())}",
+            )
+        if schedule.interval is not None:
+            check_duration(schedule.interval, f"{path}.interval", collector)
+        check_templates(collector, f"{path}.data", schedule.data)
