@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TypeAlias
 
 import pytest
 
@@ -12,7 +13,7 @@ from botfleet.ports.stores import MessageJournal, OutboxStore, StateStore
 
 STORE_KINDS = ["memory", "sqlite"]
 
-TenantStore = InMemoryTenantStore | SqliteTenantStore
+TenantStore: TypeAlias = InMemoryTenantStore | SqliteTenantStore
 
 
 @pytest.fixture(params=STORE_KINDS)
