@@ -1,0 +1,187 @@
+"""Tenant configuration of the calendar connector (`connectors.calendar` in the tenant YAML)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import cached_property
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    SecretStr,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+from botfleet.domain.calendar import TimeWindow
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+#: Index = `date.weekday()`.
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_WINDOW_PATTERN = r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$"
+WindowText = Annotated[str, Field(pattern=_WINDOW_PATTERN, examples=["10:00-14:00"])]
+
+
+def parse_day_windows(day: str, texts: list[str]) -> tuple[TimeWindow, ...]:
+    """Parse one day's windows, sorted; raises ValueError naming the day and entry."""
+    windows: list[TimeWindow] = []
+    for index, text in enumerate(texts):
+        try:
+            windows.append(TimeWindow.parse(text))
+        except ValueError as exc:
+            raise ValueError(f"schedule.{day}[{index}]: {exc}") from None
+    windows.sort()
+    for earlier, later in itertools.pairwise(windows):
+        if earlier.overlaps(later):
+            raise ValueError(f"schedule.{day}: windows {earlier} and {later} overlap")
+    return tuple(windows)
+
+
+class CalendarSettings(BaseModel):
+    """Settings every calendar back end shares: time zone, weekly schedule and slot rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    timezone: str = Field(description="IANA time zone; defaults to the tenant's")
+    slot_duration_min: PositiveInt = Field(30, description="step between slot starts")
+    lookahead_days_client: PositiveInt = Field(14, description="days offered to contacts")
+    lookahead_days_manual: PositiveInt = Field(
+        60, description="furthest day (from today) on which anything can be booked"
+    )
+    min_notice_min: NonNegativeInt = Field(0, description="slots closer than this are not offered")
+    schedule: dict[Weekday, list[WindowText]] = Field(
+        default_factory=dict,
+        description='weekly opening windows, e.g. {"mon": ["10:00-14:00", "17:00-21:00"]}',
+    )
+    closed_dates: list[date] = Field(default_factory=list, description="extra closed days")
+    default_service_duration_min: PositiveInt | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Europe/Madrid)"
+            ) from None
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_windows(cls, value: dict[Weekday, list[str]]) -> dict[Weekday, list[str]]:
+        for day, texts in value.items():
+            parse_day_windows(day, texts)
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def weekly_windows(self) -> tuple[tuple[TimeWindow, ...], ...]:
+        """Parsed windows per weekday, indexed like `date.weekday()`."""
+        return tuple(parse_day_windows(day, self.schedule.get(day, [])) for day in WEEKDAYS)
+
+    @property
+    def horizon_days(self) -> int:
+        """How many days ahead (counting today) anything can be booked."""
+        return max(self.lookahead_days_client, self.lookahead_days_manual)
+
+    @property
+    def fallback_duration_min(self) -> int:
+        """Service length used when the flow passes none."""
+        return self.default_service_duration_min or self.slot_duration_min
+
+
+class SeedEvent(BaseModel):
+    """An event preloaded into the in-memory calendar (demos and tests).
+
+    Either timed (`start` and `end`; naive values are read in the calendar's time zone) or
+    all-day (`day`, and `end_day` exclusive, default the day after), e.g.
+    ``{day: 2024-01-08, title: "[CFG] CERRADO"}``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = "busy"
+    start: datetime | None = None
+    end: datetime | None = None
+    day: date | None = None
+    end_day: date | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SeedEvent:
+        timed = self.start is not None or self.end is not None
+        all_day = self.day is not None or self.end_day is not None
+        if timed == all_day:
+            raise ValueError("give either start and end (timed) or day (all-day), not both")
+        if timed and (self.start is None or self.end is None):
+            raise ValueError("a timed event needs both start and end")
+        if all_day and self.day is None:
+            raise ValueError("an all-day event needs day (end_day is optional)")
+        return self
+
+
+class MockCalendarSettings(CalendarSettings):
+    """`mock_calendar`: the in-memory calendar. `busy` seeds events."""
+
+    type: Literal["mock_calendar", "mock"] = "mock_calendar"
+    busy: list[SeedEvent] = Field(default_factory=list)
+
+
+class GoogleCalendarSettings(CalendarSettings):
+    """`google_calendar`: a Google Calendar reached with a service account."""
+
+    type: Literal["google_calendar"] = "google_calendar"
+    calendar_id: str = "primary"
+    credentials_path: str | None = None
+    credentials_json: SecretStr | None = None
+
+
+class CalDavSettings(CalendarSettings):
+    """`caldav`: any CalDAV server (Nextcloud, Radicale, iCloud...)."""
+
+    type: Literal["caldav"] = "caldav"
+    url: str
+    username: str | None = None
+    password: SecretStr | None = None
+    calendar_id: str | None = Field(None, description="calendar name or URL; default: the first")
+
+
+AnyCalendarSettings = Annotated[
+    MockCalendarSettings | GoogleCalendarSettings | CalDavSettings, Field(discriminator="type")
+]
+_ANY_ADAPTER: TypeAdapter[MockCalendarSettings | GoogleCalendarSettings | CalDavSettings] = (
+    TypeAdapter(AnyCalendarSettings)
+)
+
+
+def with_tenant_timezone(settings: Mapping[str, Any], timezone: str) -> dict[str, Any]:
+    """The raw settings with `timezone` filled in from the tenant when absent or empty."""
+    raw = dict(settings)
+    if not raw.get("timezone"):
+        raw["timezone"] = timezone
+    return raw
+
+
+def parse_calendar_settings(
+    settings: Mapping[str, Any], *, timezone: str
+) -> MockCalendarSettings | GoogleCalendarSettings | CalDavSettings:
+    """Validate raw settings of any calendar type (pydantic `ValidationError` on problems)."""
+    return _ANY_ADAPTER.validate_python(with_tenant_timezone(settings, timezone))
+
+
+def calendar_settings_json_schema() -> dict[str, Any]:
+    """JSON Schema of `connectors.calendar`, all types (for editors and the control plane)."""
+    return _ANY_ADAPTER.json_schema()

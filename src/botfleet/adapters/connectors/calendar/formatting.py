@@ -1,0 +1,123 @@
+"""Item shapes of the calendar category (ids and English titles) and parsing of their ids.
+
+Shapes (flow-dsl.md, "Calendar connector operations"), ready for `send_dynamic_options`:
+
+* days: ``{"id": "day_2025-03-10", "title": "Mon 10 Mar"}``
+* slots: ``{"id": "hour_2025-03-10_1000", "title": "10:00"}``
+* appointments: ``{"id": "cancel_appt_<event_id>", "title": "Mon 10 Mar · 10:00 · corte"}``
+
+Titles are built by hand, not with `strftime`, so they do not depend on the process locale.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from botfleet.domain.calendar import Appointment
+
+DAY_PREFIX = "day_"
+SLOT_PREFIX = "hour_"
+CANCEL_PREFIX = "cancel_appt_"
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+_DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_SLOT_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})(\d{2})$")
+
+Item = dict[str, str]
+
+
+def day_title(day: date) -> str:
+    """``date(2025, 3, 10)`` -> ``"Mon 10 Mar"``."""
+    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+
+
+def time_title(moment: datetime) -> str:
+    """Local wall time ``"HH:MM"`` of an aware or naive local datetime."""
+    return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
+def slot_key(start: datetime) -> str:
+    """``YYYY-MM-DD_HHMM`` of a local slot start (the `slot` param of `book_appointment`)."""
+    return f"{start.date().isoformat()}_{start.hour:02d}{start.minute:02d}"
+
+
+def day_items(days: Iterable[date]) -> list[Item]:
+    return [{"id": f"{DAY_PREFIX}{day.isoformat()}", "title": day_title(day)} for day in days]
+
+
+def slot_items(starts: Iterable[datetime]) -> list[Item]:
+    return [{"id": f"{SLOT_PREFIX}{slot_key(s)}", "title": time_title(s)} for s in starts]
+
+
+def appointment_title(appointment: Appointment, tz: ZoneInfo) -> str:
+    """``"Mon 10 Mar · 10:00 · corte"`` (the service part is left out when unknown)."""
+    start = appointment.start.astimezone(tz)
+    parts = [day_title(start.date()), time_title(start)]
+    if appointment.label:
+        parts.append(appointment.label)
+    return " · ".join(parts)
+
+
+def appointment_items(appointments: Iterable[Appointment], tz: ZoneInfo) -> list[Item]:
+    return [
+        {"id": f"{CANCEL_PREFIX}{a.event_id}", "title": appointment_title(a, tz)}
+        for a in appointments
+    ]
+
+
+def appointment_record(appointment: Appointment, tz: ZoneInfo) -> dict[str, Any]:
+    """Structured form used by `list_appointments` (all values JSON-ready)."""
+    start = appointment.start.astimezone(tz)
+    end = appointment.end.astimezone(tz)
+    return {
+        "event_id": appointment.event_id,
+        "date": start.date().isoformat(),
+        "time": time_title(start),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "duration_min": int((end - start).total_seconds() // 60),
+        "service": appointment.service_key,
+        "service_name": appointment.service_name,
+        "contact_id": appointment.contact_id,
+        "contact_name": appointment.contact_name,
+        "slot": slot_key(start),
+        "title": appointment_title(appointment, tz),
+    }
+
+
+def parse_day(text: str) -> date:
+    """``"2025-03-10"`` (or the item id ``"day_2025-03-10"``) -> date; ValueError otherwise."""
+    raw = text.strip().removeprefix(DAY_PREFIX)
+    if _DAY_RE.match(raw) is None:
+        raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD, e.g. 2025-03-10)")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a real calendar date") from None
+
+
+def parse_slot(text: str) -> datetime:
+    """``"2025-03-10_1000"`` (or ``"hour_..."``) -> naive local wall time; ValueError otherwise."""
+    raw = text.strip().removeprefix(SLOT_PREFIX)
+    match = _SLOT_RE.match(raw)
+    if match is None:
+        raise ValueError(f"{text!r} is not a slot (expected YYYY-MM-DD_HHMM, e.g. 2025-03-10_1000)")
+    day = parse_day(match.group(1))
+    hour, minute = int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{text!r} has an impossible time {hour:02d}:{minute:02d}")
+    return datetime(day.year, day.month, day.day, hour, minute)
+
+
+def parse_event_id(text: str) -> str:
+    """An event id, also accepted as the item id ``"cancel_appt_<event_id>"``."""
+    raw = text.strip().removeprefix(CANCEL_PREFIX)
+    if not raw:
+        raise ValueError(f"{text!r} is not an event id")
+    return raw

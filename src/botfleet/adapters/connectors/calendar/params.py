@@ -1,0 +1,110 @@
+"""Reading calendar operation params: strings or numbers in, typed values out.
+
+Every problem raises `ConnectorRejected` with a message naming the operation and the param,
+because params come from a flow's templates and the flow author has to find the culprit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from botfleet.adapters.connectors.calendar import formatting
+from botfleet.domain.errors import ConnectorRejected
+
+#: Accepted spellings of `period` (the seed flow is Spanish).
+_PERIODS = {
+    "": "",
+    "all": "",
+    "morning": "morning",
+    "afternoon": "afternoon",
+    "mañana": "morning",
+    "manana": "morning",
+    "tarde": "afternoon",
+}
+
+
+class Params:
+    """The params of one operation call, with typed, validated accessors."""
+
+    def __init__(self, operation: str, raw: Mapping[str, Any]) -> None:
+        self.operation = operation
+        self.raw = raw
+
+    def _reject(self, name: str, detail: str) -> ConnectorRejected:
+        return ConnectorRejected(f"calendar.{self.operation}: param {name!r} {detail}")
+
+    def _present(self, name: str) -> Any:
+        value = self.raw.get(name)
+        return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+    def text(self, name: str, default: str | None = None) -> str:
+        """A string param; missing or empty -> `default`, or an error when no default."""
+        value = self._present(name)
+        if value is None:
+            if default is None:
+                raise self._reject(name, "is required")
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self._reject(name, f"must be a string, got {type(value).__name__}")
+        return str(value).strip()
+
+    def minutes(self, name: str, default: int) -> int:
+        """A positive whole number of minutes, as a number or a numeric string ("30")."""
+        return self.positive_int(name, default, upper=7 * 24 * 60)
+
+    def positive_int(self, name: str, default: int, *, upper: int) -> int:
+        value = self._present(name)
+        if value is None:
+            return default
+        not_whole = self._reject(name, f"must be a whole number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise not_whole
+        try:
+            number = float(value)
+        except ValueError:
+            raise not_whole from None
+        if not math.isfinite(number) or not number.is_integer():
+            raise not_whole
+        if not 1 <= number <= upper:
+            raise self._reject(name, f"must be between 1 and {upper}, got {value!r}")
+        return int(number)
+
+    def day(self, name: str, default: date | None = None) -> date:
+        """An ISO date ``YYYY-MM-DD`` (``day_`` prefix tolerated)."""
+        value = self._present(name)
+        if value is None:
+            if default is None:
+                raise self._reject(name, "is required (a date YYYY-MM-DD)")
+            return default
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        try:
+            return formatting.parse_day(str(value))
+        except ValueError as exc:
+            raise self._reject(name, str(exc)) from None
+
+    def slot(self, name: str = "slot") -> datetime:
+        """A slot ``YYYY-MM-DD_HHMM`` (``hour_`` prefix tolerated) as naive local wall time."""
+        value = self.text(name)
+        try:
+            return formatting.parse_slot(value)
+        except ValueError as exc:
+            raise self._reject(name, str(exc)) from None
+
+    def event_id(self, name: str = "event_id") -> str:
+        try:
+            return formatting.parse_event_id(self.text(name))
+        except ValueError as exc:
+            raise self._reject(name, str(exc)) from None
+
+    def period(self, name: str = "period") -> str:
+        """``morning``, ``afternoon`` or ``""`` (all day)."""
+        value = self.text(name, default="").lower()
+        if value not in _PERIODS:
+            raise self._reject(name, f"must be morning, afternoon or empty, got {value!r}")
+        return _PERIODS[value]
