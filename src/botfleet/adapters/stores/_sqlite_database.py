@@ -26,7 +26,7 @@ class SqliteDatabase:
             raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
         try:
             return list(await self._conn.execute_fetchall(sql, params))
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
             raise StoreError(f"{self.path}: cannot {doing}: {exc}") from exc
 
     async def change(self, doing: str, sql: str, params: Sequence[Any] = ()) -> int:
@@ -37,7 +37,7 @@ class SqliteDatabase:
             cursor = await self._conn.execute(sql, params)
             count = cursor.rowcount
             await cursor.close()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
             raise StoreError(f"{self.path}: cannot {doing}: {exc}") from exc
         return count
 

@@ -1,8 +1,10 @@
 """JSON codec for stored values: ConversationState and InboundMessage, with exact round trips.
 
 Every store adapter goes through this module, so what one adapter accepts the others accept too.
-Datetimes are written as ISO 8601 with their UTC offset and must be timezone-aware (the zone
-*name* of a `ZoneInfo` is not kept, only its offset at that instant: the value compares equal).
+Datetimes are written as ISO 8601 with their UTC offset and must be timezone-aware. The zone
+*name* of a `ZoneInfo` is not kept, only its offset at that instant, so the value read back is
+the same instant (and compares equal, except for a wall time repeated by a DST change: Python
+never finds those equal across zones; the platform's clock gives UTC anyway).
 Values in `data`, `extra`, replies and outputs must be JSON: str, int, float (finite), bool,
 None, lists and dicts with str keys. Tuples are accepted and come back as lists, the only
 lossy conversion; anything else is refused with a `StoreError` naming the offending field.
@@ -37,8 +39,12 @@ _SCALARS = (str, int, bool, type(None))
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON text of a value already known to be JSON (see `checked_dumps`)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Compact JSON text of a value already known to be JSON (see `checked_dumps`).
+
+    ASCII-only on purpose: a lone surrogate (broken UTF-16 from a channel) is escaped instead of
+    making the text impossible to encode as UTF-8, so such a message can still be journaled.
+    """
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 def checked_dumps(value: Any, where: str) -> str:

@@ -1,0 +1,85 @@
+"""Schema versions of the tenant file: upgrades on open, refusal of files from the future."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from botfleet.adapters.stores import SqliteTenantStore, _sqlite_schema
+from botfleet.adapters.stores._sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from botfleet.domain.errors import StoreError
+from botfleet.testing.stores import sample_message, sample_state
+
+
+def user_version(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def write_old_file(path: Path, version: int) -> None:
+    """A file as an older release left it: the first `version` migration steps applied."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for step in MIGRATIONS[:version]:
+            for statement in step:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version}")
+    finally:
+        conn.close()
+
+
+async def test_a_new_file_gets_the_latest_schema(tmp_path: Path) -> None:
+    path = tmp_path / "tenant.db"
+    async with SqliteTenantStore.open(path):
+        pass
+    assert user_version(path) == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("version", range(SCHEMA_VERSION))
+async def test_an_older_file_is_upgraded_on_open(tmp_path: Path, version: int) -> None:
+    path = tmp_path / "tenant.db"
+    write_old_file(path, version)
+    assert user_version(path) == version
+    async with SqliteTenantStore.open(path) as store:
+        assert (await store.states.save(sample_state(), expected_version=0)).version == 1
+        assert await store.journal.record(sample_message(), sample_state().created_at)
+        assert await store.outbox.append("contact-1", {"type": "text"}, sample_state().created_at)
+    assert user_version(path) == SCHEMA_VERSION
+
+
+async def test_a_file_from_a_newer_release_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "tenant.db"
+    write_old_file(path, SCHEMA_VERSION)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError) as caught:
+        await SqliteTenantStore.open(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert f"schema version {SCHEMA_VERSION + 1} is newer than this botfleet supports" in message
+    assert "upgrade botfleet" in message
+    assert user_version(path) == SCHEMA_VERSION + 1
+
+
+async def test_a_failed_upgrade_leaves_the_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tenant.db"
+    async with SqliteTenantStore.open(path) as store:
+        saved = await store.states.save(sample_state(), expected_version=0)
+    broken = (*MIGRATIONS, ("CREATE TABLE extra (x TEXT)", "THIS IS NOT SQL"))
+    monkeypatch.setattr(_sqlite_schema, "MIGRATIONS", broken)
+    monkeypatch.setattr(_sqlite_schema, "SCHEMA_VERSION", len(broken))
+    with pytest.raises(StoreError, match=r"tenant\.db: cannot open the tenant store: .*syntax"):
+        await SqliteTenantStore.open(path)
+    monkeypatch.undo()
+
+    assert user_version(path) == SCHEMA_VERSION
+    with closing(sqlite3.connect(path)) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "extra" not in tables
+    async with SqliteTenantStore.open(path) as store:
+        assert await store.states.load("contact-1") == saved

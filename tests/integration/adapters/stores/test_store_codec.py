@@ -1,0 +1,153 @@
+"""The store codec round-trips every stored value exactly (property tests), also through SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from botfleet.adapters.stores import SqliteTenantStore, codec
+from botfleet.domain.errors import StoreError
+from botfleet.domain.messages import InboundMessage, MessageType
+from botfleet.domain.outputs import Option
+from botfleet.flows.state import HISTORY_LIMIT, ConversationState, Resume, Turn
+from botfleet.testing.stores import sample_state
+
+offsets = st.integers(min_value=-23 * 60, max_value=23 * 60).map(
+    lambda minutes: timezone(timedelta(minutes=minutes))
+)
+aware_datetimes = st.datetimes(
+    min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC) | offsets
+)
+json_values: st.SearchStrategy[Any] = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+options = st.builds(Option, id=st.text(), title=st.text(), description=st.text())
+turns = st.builds(Turn, role=st.sampled_from(["user", "bot"]), text=st.text(), at=aware_datetimes)
+resumes = st.builds(
+    Resume,
+    kind=st.sampled_from(["state", "task"]),
+    name=st.text(),
+    index=st.integers(min_value=0, max_value=1000),
+    request_id=st.text(),
+    origin=st.text(),
+    chain=st.lists(st.text(), max_size=4).map(tuple),
+)
+states = st.builds(
+    ConversationState,
+    tenant_id=st.text(),
+    contact_id=st.text(),
+    node=st.text(),
+    created_at=aware_datetimes,
+    updated_at=aware_datetimes,
+    data=st.dictionaries(st.text(), json_values, max_size=6),
+    history=st.lists(turns, max_size=HISTORY_LIMIT).map(tuple),
+    version=st.integers(min_value=0, max_value=2**31),
+    awaiting=st.none() | resumes,
+    last_options=st.lists(options, max_size=5).map(tuple),
+    flow_id=st.text(),
+)
+messages = st.builds(
+    InboundMessage,
+    message_id=st.text(),
+    contact_id=st.text(),
+    type=st.sampled_from(MessageType),
+    timestamp=aware_datetimes,
+    text=st.text(),
+    payload=st.text(),
+    contact_name=st.text(),
+    language=st.text(max_size=5),
+    extra=st.dictionaries(st.text(max_size=8), json_values, max_size=4),
+)
+
+
+@given(states)
+def test_a_state_survives_a_trip_through_json_text(state: ConversationState) -> None:
+    text = codec.dumps(codec.state_to_json(state))
+    assert text.isascii()
+    assert codec.state_from_json(json.loads(text)) == state
+
+
+@given(messages)
+def test_a_message_survives_a_trip_through_json_text(message: InboundMessage) -> None:
+    text = codec.dumps(codec.message_to_json(message))
+    assert codec.message_from_json(json.loads(text)) == message
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(states)
+def test_a_state_survives_a_trip_through_sqlite(state: ConversationState) -> None:
+    async def trip(path: Path) -> ConversationState | None:
+        async with SqliteTenantStore.open(path) as store:
+            await store.states.save(state, expected_version=0)
+            return await store.states.load(state.contact_id)
+
+    with tempfile.TemporaryDirectory() as folder:
+        loaded = asyncio.run(trip(Path(folder) / "tenant.db"))
+    assert loaded is not None
+    assert loaded.version == 1
+    assert loaded == ConversationState(**{**_fields(state), "version": 1})
+
+
+def _fields(state: ConversationState) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in ConversationState.__slots__}
+
+
+def test_a_zoneinfo_datetime_comes_back_as_the_same_instant() -> None:
+    madrid = datetime(2024, 5, 6, 11, 30, tzinfo=ZoneInfo("Europe/Madrid"))
+    doc = codec.state_to_json(sample_state(created_at=madrid))
+    assert doc["created_at"] == "2024-05-06T11:30:00+02:00"
+    assert codec.state_from_json(doc).created_at == madrid
+
+
+def test_tuples_in_data_come_back_as_lists() -> None:
+    doc = json.loads(codec.dumps(codec.state_to_json(sample_state(data={"pair": (1, "a")}))))
+    assert codec.state_from_json(doc).data == {"pair": [1, "a"]}
+
+
+@pytest.mark.parametrize(
+    ("data", "complaint"),
+    [
+        ({"n": float("nan")}, r"data\.n: nan is not valid JSON"),
+        ({"n": [1, float("inf")]}, r"data\.n\[1\]: inf is not valid JSON"),
+        ({"m": {1: "one"}}, r"data\.m: key 1 is not a string"),
+        ({"s": {"a", "b"}}, r"data\.s: a set is not JSON-able"),
+    ],
+)
+def test_data_that_is_not_json_is_refused_naming_the_field(
+    data: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(StoreError, match=complaint):
+        codec.state_to_json(sample_state(data=data))
+
+
+def test_a_malformed_stored_state_is_reported_with_the_contact() -> None:
+    doc = codec.state_to_json(sample_state("c-9"))
+    del doc["node"]
+    with pytest.raises(StoreError, match=r"stored conversation 'c-9' is unreadable: KeyError"):
+        codec.state_from_json(doc)
+
+
+def test_a_stored_datetime_without_offset_is_refused() -> None:
+    doc = codec.message_to_json(
+        InboundMessage("m1", "c1", MessageType.TEXT, datetime(2024, 1, 1, tzinfo=UTC))
+    )
+    doc["timestamp"] = "2024-01-01T00:00:00"
+    with pytest.raises(StoreError, match=r"stored message 'm1' is unreadable: .*no UTC offset"):
+        codec.message_from_json(doc)
