@@ -86,8 +86,7 @@ def output_to_dict(output: Output) -> dict[str, Any]:
                 {
                     "title": s.title,
                     "rows": [
-                        {"id": r.id, "title": r.title, "description": r.description}
-                        for r in s.rows
+                        {"id": r.id, "title": r.title, "description": r.description} for r in s.rows
                     ],
                 }
                 for s in output.sections
@@ -100,3 +99,33 @@ def output_to_dict(output: Output) -> dict[str, Any]:
         "params": list(output.params),
         "text": output.fallback_text,
     }
+
+
+def output_from_dict(data: dict[str, Any]) -> Output:
+    """Inverse of `output_to_dict` (journal replays, transcripts)."""
+    kind = data.get("type")
+    if kind == "buttons":
+        return Buttons(
+            str(data.get("text", "")),
+            tuple(Option(str(b["id"]), str(b["title"])) for b in data.get("buttons", [])),
+        )
+    if kind == "list":
+        sections = tuple(
+            Section(
+                str(s.get("title", "")),
+                tuple(
+                    Option(str(r["id"]), str(r["title"]), str(r.get("description", "")))
+                    for r in s.get("rows", [])
+                ),
+            )
+            for s in data.get("sections", [])
+        )
+        return ListMenu(str(data.get("text", "")), str(data.get("button_label", "")), sections)
+    if kind == "template":
+        return TemplateMessage(
+            str(data["name"]),
+            str(data.get("language", "en")),
+            tuple(str(p) for p in data.get("params", [])),
+            str(data.get("text", "")),
+        )
+    return Text(str(data.get("text", "")))

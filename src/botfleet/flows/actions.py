@@ -43,11 +43,26 @@ def run_program(
             _call_connector(turn, action, where, kind, name, index, origin, chain, turn_id)
             return
         _run_action(turn, action, where, turn_id)
-    if kind == "state":
-        nxt = turn.flow.states[name].next if name in turn.flow.states else None
-        if nxt:
-            turn.fired.append(f"states.{name}.next")
-            enter(turn, nxt, origin=origin, chain=chain, turn_id=turn_id)
+    if kind == "state" and name in turn.flow.states:
+        target = _next_target(turn, name)
+        if target is not None:
+            enter(turn, target, origin=origin, chain=chain, turn_id=turn_id)
+
+
+def _next_target(turn: TurnBuilder, name: str) -> str | None:
+    nxt = turn.flow.states[name].next
+    if nxt is None:
+        return None
+    if isinstance(nxt, str):
+        turn.fired.append(f"states.{name}.next")
+        return nxt
+    r = turn.renderer()
+    for i, route in enumerate(nxt):
+        where = f"states.{name}.next[{i}]"
+        if route.condition is None or r.condition(route.condition, f"{where}.condition"):
+            turn.fired.append(where)
+            return route.target
+    return None
 
 
 def enter(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -74,8 +75,15 @@ def _bounded_range(*args: int) -> range:
     return r
 
 
+def _shift_time(value: Any, days: float = 0, hours: float = 0, minutes: float = 0) -> str:
+    """`{{ "2024-01-09T10:30" | shift_time(days=-1) }}` -> "2024-01-08T10:30:00" (reminders)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+    return (moment + timedelta(days=days, hours=hours, minutes=minutes)).isoformat()
+
+
 _env = _FlowEnvironment(undefined=_RecordingUndefined, autoescape=False, keep_trailing_newline=True)
 _env.globals["range"] = _bounded_range
+_env.filters["shift_time"] = _shift_time
 
 
 @lru_cache(maxsize=4096)

@@ -165,12 +165,17 @@ class Transition(_Strict):
 
     @property
     def has_trigger(self) -> bool:
-        return any(
-            t is not None for t in (self.on_payload, self.on_payload_prefix, self.on_type)
-        )
+        return any(t is not None for t in (self.on_payload, self.on_payload_prefix, self.on_type))
 
 
 # ---------------------------------------------------------------- states and flow
+
+
+class NextRoute(_Strict):
+    """(ours) One branch of a conditional `next`: the first whose condition holds is taken."""
+
+    target: Name
+    condition: str | None = None
 
 
 class State(_Strict):
@@ -178,7 +183,15 @@ class State(_Strict):
     transitions: list[Transition] = Field(default_factory=list)
     fallback: str | None = None
     llm_fallback: bool = False
-    next: str | None = None
+    #: A state name, or a list of `{target, condition}` branches tried in order.
+    next: str | list[NextRoute] | None = None
+
+    def next_targets(self) -> list[str]:
+        if self.next is None:
+            return []
+        if isinstance(self.next, str):
+            return [self.next]
+        return [route.target for route in self.next]
 
 
 class StandingSchedule(_Strict):

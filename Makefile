@@ -1,0 +1,42 @@
+# botfleet: `make run` starts the demo, `make test` runs every test. `make help` lists targets.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+export UV_LINK_MODE ?= copy
+
+.PHONY: help install run run-control-plane run-data-plane test lint fmt typecheck bench clean
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-20s %s\n", $$1, $$2}'
+
+$(UV):
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+
+install: $(UV) ## install dependencies (uv is installed with pip if missing)
+	@$(UV) sync --frozen --quiet
+
+run: install ## start the control plane and the demo tenant (web chat), print the URLs
+	@$(UV) run botfleet demo
+
+run-control-plane: install ## control plane only, on :8001
+	@$(UV) run botfleet serve control-plane --port 8001
+
+run-data-plane: install ## one data plane (TENANT_CONFIG_PATH=... or CP pull), on :8002
+	@$(UV) run botfleet serve data-plane --port 8002
+
+test: install ## run every test (PostgreSQL tests run when one is reachable)
+	@$(UV) run pytest -q -p no:cacheprovider
+
+lint: install ## ruff (lint + format check) and mypy
+	@$(UV) run ruff check src tests bench
+	@$(UV) run ruff format --check src tests bench
+	@$(UV) run mypy
+
+fmt: install ## format and autofix
+	@$(UV) run ruff format src tests bench
+	@$(UV) run ruff check --fix src tests bench
+
+bench: install ## benchmarks (figures go to docs/benchmarks.md)
+	@$(UV) run python bench/run_all.py
+
+clean: ## remove local state
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

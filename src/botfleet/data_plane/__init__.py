@@ -1,0 +1,1 @@
+"""The data plane: one process per tenant running its bot."""

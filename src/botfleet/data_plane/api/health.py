@@ -1,0 +1,39 @@
+"""Health and metrics routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from botfleet.data_plane.runtime.handle import ConversationRuntime
+
+
+def runtime_of(request: Request) -> ConversationRuntime:
+    runtime: ConversationRuntime = request.app.state.runtime
+    return runtime
+
+
+def build_health_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health", tags=["ops"])
+    async def health(request: Request) -> dict[str, Any]:
+        runtime = runtime_of(request)
+        return {
+            "status": "ok",
+            "tenant_id": runtime.ctx.tenant.id,
+            "flow_id": runtime.live.flow.id,
+            "flow_version": runtime.live.flow_version,
+            "knowledge_version": runtime.live.knowledge_version,
+            "busy_contacts": runtime.sequencer.busy_keys,
+        }
+
+    @router.get("/metrics", tags=["ops"])
+    async def metrics(request: Request) -> Response:
+        runtime = runtime_of(request)
+        runtime.metrics.conversations.set(await runtime.states.count())
+        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -1,0 +1,89 @@
+"""The data plane FastAPI app: create_app(settings) builds the runtime in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+
+from botfleet.adapters.channels.webchat import build_router as build_webchat_router
+from botfleet.data_plane.api.health import build_health_router
+from botfleet.data_plane.bootstrap import Overrides, bootstrap
+from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.domain.errors import ConfigError
+from botfleet.domain.messages import InboundMessage
+from botfleet.domain.tenant_config import TenantConfig, load_tenant_config
+from botfleet.ports.channels import TurnResult
+from botfleet.ports.clock import Clock, SystemClock
+
+log = structlog.get_logger("botfleet.data_plane")
+
+
+class _RuntimeProxy:
+    """Routes are built before the lifespan opens the stores; they reach the runtime here."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+
+    @property
+    def _runtime(self) -> Any:
+        return self._app.state.runtime
+
+    async def handle(self, message: InboundMessage) -> TurnResult:
+        result: TurnResult = await self._runtime.handle(message)
+        return result
+
+    async def accept(self, message: InboundMessage) -> bool:
+        accepted: bool = await self._runtime.accept(message)
+        return accepted
+
+    async def append(self, contact_id: str, output: dict[str, Any], at: datetime) -> int:
+        seq: int = await self._runtime.outbox.append(contact_id, output, at)
+        return seq
+
+    async def since(
+        self, *, contact_id: str | None = None, since: int = 0, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = await self._runtime.outbox.since(
+            contact_id=contact_id, since=since, limit=limit
+        )
+        return rows
+
+
+def create_app(
+    settings: DataPlaneSettings | None = None,
+    *,
+    config: TenantConfig | None = None,
+    overrides: Overrides | None = None,
+) -> FastAPI:
+    settings = settings or DataPlaneSettings()
+    if config is None:
+        if settings.tenant_config_path is None:
+            raise ConfigError("environment", "TENANT_CONFIG_PATH", "not set")
+        config = load_tenant_config(settings.tenant_config_path)
+    tenant_config = config
+    clock: Clock = (overrides.clock if overrides else None) or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            runtime = await bootstrap(settings, tenant_config, stack, overrides)
+            app.state.runtime = runtime
+            recovered = await runtime.recover()
+            log.info("data_plane_ready", tenant=tenant_config.tenant_id, recovered=recovered)
+            yield
+
+    app = FastAPI(
+        title=f"botfleet data plane: {tenant_config.display_name()}",
+        lifespan=lifespan,
+    )
+    proxy = _RuntimeProxy(app)
+    app.include_router(build_health_router())
+    app.include_router(
+        build_webchat_router(proxy, proxy, title=tenant_config.display_name(), clock=clock)
+    )
+    return app

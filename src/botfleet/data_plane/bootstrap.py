@@ -1,0 +1,88 @@
+"""Composition root of a data plane: (settings, tenant config) -> a running ConversationRuntime."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from botfleet.adapters.registry import build_connectors, build_sender
+from botfleet.adapters.stores.sqlite import SqliteTenantStore
+from botfleet.data_plane.runtime.connectors import ConnectorRegistry
+from botfleet.data_plane.runtime.flow_holder import LiveConfig
+from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.domain.tenant_config import TenantConfig
+from botfleet.flows.engine import StepContext, TenantInfo
+from botfleet.flows.load import load_flow, load_flow_text
+from botfleet.flows.schema import FlowSpec
+from botfleet.ports.clock import Clock, SystemClock
+
+
+@dataclass
+class Overrides:
+    """Test seams: replace any adapter the root would build (fakes from botfleet.testing)."""
+
+    clock: Clock | None = None
+    connectors: dict[str, Any] | None = None
+    sender: Any = None
+    llm: Any = None
+    scheduler: Any = None
+    stores: Any = None  # an object with .states, .journal, .outbox
+
+
+def load_tenant_flow(config: TenantConfig) -> FlowSpec:
+    """The tenant's flow, validated (errors name the flow file, line and path)."""
+    if config.flow is not None:
+        import yaml
+
+        return load_flow_text(yaml.safe_dump(config.flow), source=f"{config.source}:flow").spec
+    assert config.flow_path is not None
+    return load_flow(config.resolve(config.flow_path)).spec
+
+
+def load_knowledge(config: TenantConfig) -> str:
+    if config.knowledge is not None:
+        return config.knowledge
+    if config.knowledge_path:
+        return config.resolve(config.knowledge_path).read_text(encoding="utf-8")
+    return ""
+
+
+async def bootstrap(
+    settings: DataPlaneSettings,
+    config: TenantConfig,
+    stack: AsyncExitStack,
+    overrides: Overrides | None = None,
+) -> ConversationRuntime:
+    o = overrides or Overrides()
+    clock = o.clock or SystemClock()
+    live = LiveConfig(flow=load_tenant_flow(config), knowledge=load_knowledge(config))
+    tenant = TenantInfo(
+        id=config.tenant_id,
+        name=config.display_name(),
+        timezone=config.timezone,
+        language=config.language,
+    )
+    if o.stores is not None:
+        stores = o.stores
+    else:
+        stores = await stack.enter_async_context(
+            await SqliteTenantStore.open(settings.state_db_for(config.tenant_id))
+        )
+    connectors = o.connectors or build_connectors(config, clock=clock)
+    registry = ConnectorRegistry(connectors, timeout_s=settings.connector_timeout_s)
+    runtime = ConversationRuntime(
+        live=live,
+        ctx=StepContext(tenant=tenant, llm_available=o.llm is not None),
+        states=stores.states,
+        journal=stores.journal,
+        outbox=stores.outbox,
+        sender=o.sender or build_sender(config),
+        connectors=registry,
+        clock=clock,
+        llm=o.llm,
+        scheduler=o.scheduler,
+    )
+    stack.push_async_callback(runtime.sequencer.drain)
+    return runtime

@@ -1,0 +1,28 @@
+"""Prometheus metrics of one tenant's runtime (a registry per runtime: tests build many)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass
+class RuntimeMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.messages_in = Counter("botfleet_messages_in", "Inbound messages", registry=r)
+        self.messages_out = Counter("botfleet_messages_out", "Outbound messages", registry=r)
+        self.duplicates = Counter(
+            "botfleet_duplicate_messages", "Redelivered messages ignored", registry=r
+        )
+        self.turn_errors = Counter("botfleet_turn_errors", "Turns that failed", registry=r)
+        self.turn_seconds = Histogram(
+            "botfleet_turn_seconds",
+            "Time to process one inbound message",
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=r,
+        )
+        self.conversations = Gauge("botfleet_conversations", "Stored conversations", registry=r)

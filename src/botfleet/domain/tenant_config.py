@@ -1,0 +1,105 @@
+"""Tenant configuration (the seed's local YAML format, `TENANT_CONFIG_PATH`) as pydantic models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from botfleet.domain.errors import ConfigError
+
+
+class Binding(BaseModel):
+    """A channel or connector binding: `type` picks the adapter, the rest is its settings."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(min_length=1)
+
+    def settings(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class LLMSettings(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    enabled: bool = False
+    provider: str = "mock_llm"
+    knowledge_version: str | None = None
+    quota_monthly_tokens: int | None = Field(default=None, ge=0)
+
+
+class TenantConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = ""
+    timezone: str = "UTC"
+    language: str = "en"
+    flow_path: str | None = None
+    flow: dict[str, Any] | None = None
+    channel: Binding = Field(default_factory=lambda: Binding(type="webchat"))
+    connectors: dict[str, Binding] = Field(default_factory=dict)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    knowledge_path: str | None = None
+    knowledge: str | None = None
+    #: Folder of the YAML file; relative paths resolve against it.
+    base_dir: str = Field(default=".", exclude=True)
+    source: str = Field(default="<tenant>", exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    def resolve(self, relative: str) -> Path:
+        """Relative to the tenant file's folder; the seed's examples are relative to the working
+        directory, so that is tried second."""
+        path = Path(relative)
+        if path.is_absolute():
+            return path
+        beside = Path(self.base_dir) / path
+        return beside if beside.exists() or not path.exists() else path
+
+    def display_name(self) -> str:
+        return self.name or self.tenant_id
+
+
+def load_tenant_config(path: str | Path) -> TenantConfig:
+    """Read and validate a tenant YAML; errors name the file and the key."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(source, "-", f"cannot read file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "-"
+        raise ConfigError(source, where, f"malformed YAML: {exc}") from None
+    return tenant_config_from_mapping(raw, source=source, base_dir=path.parent)
+
+
+def tenant_config_from_mapping(
+    raw: Any, *, source: str = "<tenant>", base_dir: str | Path = "."
+) -> TenantConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(source, "-", "a tenant file must be a mapping")
+    try:
+        config = TenantConfig.model_validate({**raw, "base_dir": str(base_dir), "source": source})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "-"
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(source, key, details) from None
+    if config.flow_path is None and config.flow is None:
+        raise ConfigError(source, "flow_path", "give 'flow_path' (or an inline 'flow')")
+    return config
