@@ -1,23 +1,23 @@
 """Error tree of the platform.
 
-    BotPlatformError
-    ├── FlowError
-    │   ├── FlowValidationError      (a flow file has problems; carries every issue)
-    │   ├── UnknownState
-    │   ├── StepLimitExceeded        (a chain of automatic transitions did not settle)
-    │   └── TemplateError            (strict mode: missing value or broken template)
-    ├── StoreError
-    │   └── ConcurrentUpdate         (optimistic concurrency: stale version)
-    ├── ConnectorError
-    │   ├── ConnectorUnavailable     (breaker open, network down; retryable)
-    │   ├── ConnectorTimeout         (retryable)
-    │   ├── ConnectorRejected        (the back end said no: not retryable)
-    │   └── UnknownOperation
-    ├── ChannelError
-    │   ├── InvalidSignature
-    │   └── UnsupportedPayload
-    ├── ConfigError                  (tenant configuration; names file and key)
-    └── UnknownAdapterError
+BotPlatformError
+├── FlowError
+│   ├── FlowValidationError      (a flow file has problems; carries every issue)
+│   ├── UnknownState
+│   ├── StepLimitExceeded        (a chain of automatic transitions did not settle)
+│   └── TemplateError            (strict mode: missing value or broken template)
+├── StoreError
+│   └── ConcurrentUpdate         (optimistic concurrency: stale version)
+├── ConnectorError
+│   ├── ConnectorUnavailable     (breaker open, network down; retryable)
+│   ├── ConnectorTimeout         (retryable)
+│   ├── ConnectorRejected        (the back end said no: not retryable)
+│   └── UnknownOperation
+├── ChannelError
+│   ├── InvalidSignature
+│   └── UnsupportedPayload
+├── ConfigError                  (tenant configuration; names file and key)
+└── UnknownAdapterError
 """
 
 from __future__ import annotations
