@@ -1,0 +1,8 @@
+"""Web chat channel: a JSON API, a chat page and an embeddable widget (the seed's `http_dev`)."""
+
+from __future__ import annotations
+
+from botfleet.adapters.channels.webchat.api import MAX_BODY_BYTES, build_router
+from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
+
+__all__ = ["MAX_BODY_BYTES", "WEBCHAT_CAPABILITIES", "build_router"]

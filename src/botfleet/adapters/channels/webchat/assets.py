@@ -1,0 +1,60 @@
+"""The chat page, its script and the embeddable widget, read from `static/` once per router."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+#: Placeholder in chat.html replaced by the (HTML-escaped) chat title.
+PAGE_TITLE_MARK = "__BOTFLEET_TITLE__"
+#: Placeholder in widget.js replaced by the chat title as a JSON string literal.
+WIDGET_TITLE_MARK = '/*title*/ "Chat"'
+
+# The page is meant to be framed by the widget on any site, so `frame-ancestors *`; everything
+# else (scripts, fetches) stays on the data plane's own origin.
+_PAGE_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'unsafe-inline'",
+        "connect-src 'self'",
+        "img-src 'self' data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors *",
+    ]
+)
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": _PAGE_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+SCRIPT_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "public, max-age=300",
+}
+HTML_TYPE = "text/html; charset=utf-8"
+SCRIPT_TYPE = "text/javascript; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class Assets:
+    page: str
+    chat_js: str
+    widget_js: str
+
+
+def load_assets(title: str) -> Assets:
+    """Read the static files and put `title` in the page and the widget, escaped for each."""
+    static = resources.files("botfleet.adapters.channels.webchat").joinpath("static")
+
+    def read(name: str) -> str:
+        return static.joinpath(name).read_text(encoding="utf-8")
+
+    page = read("chat.html").replace(PAGE_TITLE_MARK, html.escape(title, quote=True))
+    widget = read("widget.js").replace(WIDGET_TITLE_MARK, json.dumps(title, ensure_ascii=True))
+    return Assets(page=page, chat_js=read("chat.js"), widget_js=widget)

@@ -1,0 +1,94 @@
+"""Request and response bodies of the web chat API (pydantic, at the edge only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+#: Characters allowed in contact and message ids: no spaces, quotes, slashes or control codes.
+SAFE_ID_PATTERN = r"^[A-Za-z0-9_.:@+\-]+$"
+MAX_ID = 128
+MAX_TEXT = 4096
+MAX_PAYLOAD = 256
+MAX_TITLE = 256
+MAX_NAME = 128
+
+SafeId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, pattern=SAFE_ID_PATTERN)]
+
+_CHOICE_TYPES = ("button_reply", "list_reply")
+
+
+class InboundBody(BaseModel):
+    """`POST /inbound`: a typed text, or a pressed button / picked list row."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: SafeId
+    type: Literal["text", "button_reply", "list_reply"] = "text"
+    # `type` comes first: the validators below read it from `info.data`.
+    text: str = Field(default="", max_length=MAX_TEXT, validate_default=True)
+    payload: str = Field(default="", max_length=MAX_PAYLOAD, validate_default=True)
+    title: str = Field(default="", max_length=MAX_TITLE)
+    message_id: SafeId | None = None
+    contact_name: str = Field(default="", max_length=MAX_NAME)
+
+    @field_validator("text")
+    @classmethod
+    def _text_matches_type(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("type")
+        if kind == "text" and not value.strip():
+            raise ValueError("a text message needs non-empty 'text'")
+        if kind in _CHOICE_TYPES and value:
+            raise ValueError(f"not allowed with type {kind!r}; send the option's label as 'title'")
+        return value
+
+    @field_validator("payload")
+    @classmethod
+    def _payload_matches_type(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("type")
+        if kind in _CHOICE_TYPES and not value:
+            raise ValueError(f"type {kind!r} needs the chosen option's id as 'payload'")
+        if kind == "text" and value:
+            raise ValueError(
+                "not allowed with type 'text'; use type 'button_reply' or 'list_reply'"
+            )
+        return value
+
+    @field_validator("title")
+    @classmethod
+    def _title_only_for_choices(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("type") == "text" and value:
+            raise ValueError("only allowed with type 'button_reply' or 'list_reply'")
+        return value
+
+
+class InboundReply(BaseModel):
+    """What one inbound message produced; `duplicate` when its `message_id` was seen before."""
+
+    message_id: str
+    duplicate: bool
+    replies: list[dict[str, Any]]
+
+
+class OutboxMessage(BaseModel):
+    """One message the bot sent: `output` is an `output_to_dict` form."""
+
+    seq: int
+    contact_id: str
+    at: str
+    output: dict[str, Any]
+
+
+class MessagesPage(BaseModel):
+    """`GET /messages`: messages after `since`, and the cursor to pass as the next `since`."""
+
+    messages: list[OutboxMessage]
+    last: int
