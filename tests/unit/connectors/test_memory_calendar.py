@@ -1,0 +1,463 @@
+"""The `mock_calendar` connector: every operation, races, idempotent retries, bad params."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+
+from botfleet.adapters.connectors.calendar import InMemoryCalendar, build
+from botfleet.adapters.connectors.calendar.memory import SLOT_TAKEN
+from botfleet.domain.calendar import AllDayEvent, BusyEvent
+from botfleet.domain.errors import ConnectorRejected, UnknownOperation
+from botfleet.ports.connectors import Connector
+
+MADRID = ZoneInfo("Europe/Madrid")
+SCHEDULE = {
+    "mon": ["10:00-14:00", "17:00-19:00"],
+    "tue": ["10:00-14:00"],
+    "wed": ["10:00-14:00"],
+}
+
+
+class StoppedClock:
+    """A clock that only moves when told (local to this module: no other test needs it)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+def madrid(day: int, hhmm: str) -> datetime:
+    hour, minute = map(int, hhmm.split(":"))
+    return datetime(2024, 1, day, hour, minute, tzinfo=MADRID)
+
+
+def make(now: datetime | None = None, **settings: Any) -> tuple[InMemoryCalendar, StoppedClock]:
+    clock = StoppedClock(now or madrid(5, "12:00"))  # Friday 5 Jan 2024
+    raw: dict[str, Any] = {"type": "mock_calendar", "schedule": SCHEDULE}
+    raw.update(settings)
+    return build(raw, timezone="Europe/Madrid", clock=clock), clock
+
+
+_keys = iter(range(1_000_000))
+
+
+async def call(cal: InMemoryCalendar, operation: str, key: str | None = None, **params: Any) -> Any:
+    return await cal.call(operation, params, idempotency_key=key or f"k{next(_keys)}")
+
+
+async def book(cal: InMemoryCalendar, slot: str, contact: str = "c1", **params: Any) -> Any:
+    return await call(
+        cal, "book_appointment", slot=slot, contact_id=contact, service_key="corte", **params
+    )
+
+
+# ---------------------------------------------------------------- port shape
+
+
+def test_it_is_a_calendar_connector_with_every_operation() -> None:
+    cal, _ = make()
+    connector: Connector = cal
+    assert connector.category == "calendar"
+    assert connector.operations() == {
+        "get_available_days",
+        "get_slots_for_day",
+        "book_appointment",
+        "get_future_appointments",
+        "cancel_event",
+        "list_appointments",
+        "cancel_appointment",
+        "reschedule_appointment",
+    }
+
+
+async def test_unknown_operation_lists_the_known_ones() -> None:
+    cal, _ = make()
+    with pytest.raises(UnknownOperation, match=r"no operation 'book'.*book_appointment"):
+        await call(cal, "book")
+
+
+def test_build_rejects_bad_settings() -> None:
+    with pytest.raises(ValidationError, match=r"schedule\.mon"):
+        build(
+            {"schedule": {"mon": ["14:00-10:00"]}},
+            timezone="UTC",
+            clock=StoppedClock(madrid(5, "12:00")),
+        )
+
+
+# ---------------------------------------------------------------- reads
+
+
+async def test_available_days_from_today_by_default() -> None:
+    cal, _ = make()
+    days = await call(cal, "get_available_days", lookahead_days="7")
+    assert days == [
+        {"id": "day_2024-01-08", "title": "Mon 8 Jan"},
+        {"id": "day_2024-01-09", "title": "Tue 9 Jan"},
+        {"id": "day_2024-01-10", "title": "Wed 10 Jan"},
+    ]
+
+
+async def test_available_days_default_lookahead_is_the_client_one() -> None:
+    cal, _ = make(lookahead_days_client=4)
+    days = await call(cal, "get_available_days", from_date="2024-01-05")
+    assert [d["id"] for d in days] == ["day_2024-01-08"]
+
+
+async def test_available_days_honour_durations_as_strings() -> None:
+    cal, _ = make()
+    # 5 hours of presence fit in no window.
+    assert await call(cal, "get_available_days", presence_min="300") == []
+    days = await call(
+        cal,
+        "get_available_days",
+        from_date="2024-01-08",
+        lookahead_days=1,
+        service_duration_min="240",
+        presence_min=240,
+    )
+    assert [d["id"] for d in days] == ["day_2024-01-08"]
+
+
+async def test_slots_for_day_by_period() -> None:
+    cal, _ = make()
+    everything = await call(cal, "get_slots_for_day", date_str="2024-01-08", period="")
+    morning = await call(cal, "get_slots_for_day", date_str="2024-01-08", period="morning")
+    afternoon = await call(cal, "get_slots_for_day", date_str="day_2024-01-08", period="tarde")
+    assert len(everything) == 12
+    assert everything[0] == {"id": "hour_2024-01-08_1000", "title": "10:00"}
+    assert [s["title"] for s in afternoon] == ["17:00", "17:30", "18:00", "18:30"]
+    assert morning + afternoon == everything
+
+
+async def test_seeded_busy_events_and_directives_apply() -> None:
+    cal, _ = make(
+        busy=[
+            {"start": "2024-01-08T10:00", "end": "2024-01-08T11:00", "title": "dentist"},
+            {"day": "2024-01-09", "title": "[CFG] CERRADO"},
+            {"day": "2024-01-10", "title": "[CFG] HORARIO 12:00-13:00"},
+        ]
+    )
+    monday = await call(cal, "get_slots_for_day", date_str="2024-01-08", period="morning")
+    assert [s["title"] for s in monday][:2] == ["11:00", "11:30"]
+    assert await call(cal, "get_slots_for_day", date_str="2024-01-09") == []
+    wednesday = await call(cal, "get_slots_for_day", date_str="2024-01-10")
+    assert [s["title"] for s in wednesday] == ["12:00", "12:30"]
+
+
+async def test_events_added_later_are_seen() -> None:
+    cal, _ = make()
+    cal.add_event(
+        AllDayEvent(madrid(8, "00:00").date(), madrid(9, "00:00").date(), "[CFG] VACACIONES")
+    )
+    cal.add_event(BusyEvent(madrid(9, "10:00"), madrid(9, "14:00")))
+    days = await call(cal, "get_available_days", lookahead_days=7)
+    assert [d["id"] for d in days] == ["day_2024-01-10"]
+
+
+async def test_reads_follow_the_clock() -> None:
+    cal, clock = make()
+    clock.current = madrid(8, "13:10")
+    slots = await call(cal, "get_slots_for_day", date_str="2024-01-08", period="morning")
+    assert [s["title"] for s in slots] == ["13:30"]
+
+
+# ---------------------------------------------------------------- booking
+
+
+async def test_booking_takes_the_slot_and_reports_it() -> None:
+    cal, _ = make()
+    reply = await book(cal, "2024-01-08_1000", contact_name="Ana")
+    assert reply["success"] is True
+    assert reply["event_id"]
+    assert "Mon 8 Jan · 10:00 · corte" in reply["message"]
+    (appointment,) = cal.appointments
+    assert appointment.contact_id == "c1"
+    assert appointment.contact_name == "Ana"
+    assert appointment.service_key == "corte"
+    assert appointment.start == madrid(8, "10:00")
+    assert appointment.end == madrid(8, "10:30")
+    slots = await call(cal, "get_slots_for_day", date_str="2024-01-08", period="morning")
+    assert "10:00" not in [s["title"] for s in slots]
+
+
+async def test_booking_duration_blocks_following_slots() -> None:
+    cal, _ = make()
+    assert (await book(cal, "hour_2024-01-08_1000", duration_min="90"))["success"]
+    assert cal.appointments[0].end == madrid(8, "11:30")
+    slots = await call(cal, "get_slots_for_day", date_str="2024-01-08", period="morning")
+    assert [s["title"] for s in slots][:2] == ["11:30", "12:00"]
+
+
+async def test_booking_an_occupied_slot_fails_clearly() -> None:
+    cal, _ = make()
+    await book(cal, "2024-01-08_1000", contact="c1")
+    reply = await book(cal, "2024-01-08_1000", contact="c2")
+    assert reply == {"success": False, "event_id": "", "message": SLOT_TAKEN}
+    assert "slot was just taken" in reply["message"]
+    assert len(cal.appointments) == 1
+
+
+@pytest.mark.parametrize(
+    "slot",
+    [
+        "2024-01-08_0930",  # before opening
+        "2024-01-08_1015",  # off the grid
+        "2024-01-06_1000",  # Saturday: closed
+        "2024-01-05_1000",  # today, but already past
+        "2025-06-02_1000",  # beyond the booking horizon
+    ],
+)
+async def test_booking_outside_the_offer_is_refused(slot: str) -> None:
+    cal, _ = make()
+    reply = await book(cal, slot)
+    assert reply["success"] is False
+    assert "not available" in reply["message"]
+    assert cal.appointments == ()
+
+
+async def test_booking_respects_presence_before_closing() -> None:
+    cal, _ = make()
+    assert (await book(cal, "2024-01-08_1330", presence_min=60))["success"] is False
+    assert (await book(cal, "2024-01-08_1330", presence_min=30))["success"] is True
+
+
+async def test_two_contacts_racing_for_one_slot_get_one_booking() -> None:
+    cal, _ = make()
+    replies = await asyncio.gather(
+        *(book(cal, "2024-01-08_1000", contact=f"c{i}") for i in range(5))
+    )
+    assert sum(r["success"] for r in replies) == 1
+    assert all("slot was just taken" in r["message"] for r in replies if not r["success"])
+    assert len(cal.appointments) == 1
+
+
+async def test_a_retry_with_the_same_key_returns_the_first_booking() -> None:
+    cal, _ = make()
+    first = await call(cal, "book_appointment", "req-1", slot="2024-01-08_1000", contact_id="c1")
+    again = await call(cal, "book_appointment", "req-1", slot="2024-01-08_1000", contact_id="c1")
+    assert again == first
+    assert again["success"] is True
+    assert len(cal.appointments) == 1
+
+
+async def test_concurrent_retries_with_one_key_book_once() -> None:
+    cal, _ = make()
+    replies = await asyncio.gather(
+        *(
+            call(cal, "book_appointment", "req-1", slot="2024-01-08_1000", contact_id="c1")
+            for _ in range(3)
+        )
+    )
+    assert all(r["success"] for r in replies)
+    assert len({r["event_id"] for r in replies}) == 1
+    assert len(cal.appointments) == 1
+
+
+async def test_a_failed_booking_is_not_remembered() -> None:
+    cal, _ = make()
+    await book(cal, "2024-01-08_1000", contact="c1")
+    failed = await call(cal, "book_appointment", "req-2", slot="2024-01-08_1000", contact_id="c2")
+    assert failed["success"] is False
+    event_id = cal.appointments[0].event_id
+    await call(cal, "cancel_event", event_id=event_id, contact_id="c1")
+    retried = await call(cal, "book_appointment", "req-2", slot="2024-01-08_1000", contact_id="c2")
+    assert retried["success"] is True
+
+
+async def test_min_notice_applies_to_bookings() -> None:
+    cal, _ = make(now=madrid(8, "09:00"), min_notice_min=120)
+    assert (await book(cal, "2024-01-08_1030"))["success"] is False
+    assert (await book(cal, "2024-01-08_1100"))["success"] is True
+
+
+# ---------------------------------------------------------------- listing and cancelling
+
+
+async def test_future_appointments_are_the_contacts_own_upcoming_ones() -> None:
+    cal, clock = make()
+    await book(cal, "2024-01-09_1000", contact="c1")
+    await book(cal, "2024-01-08_1000", contact="c1")
+    await book(cal, "2024-01-08_1100", contact="c2")
+    items = await call(cal, "get_future_appointments", contact_id="c1")
+    assert [i["title"] for i in items] == ["Mon 8 Jan · 10:00 · corte", "Tue 9 Jan · 10:00 · corte"]
+    assert all(i["id"].startswith("cancel_appt_") for i in items)
+    clock.current = madrid(8, "10:05")
+    later = await call(cal, "get_future_appointments", contact_id="c1")
+    assert [i["title"] for i in later] == ["Tue 9 Jan · 10:00 · corte"]
+
+
+async def test_list_appointments_is_structured() -> None:
+    cal, _ = make()
+    booked = await book(cal, "2024-01-08_1000", contact_name="Ana", service_name="Haircut")
+    (record,) = await call(cal, "list_appointments", contact_id="c1")
+    assert record["event_id"] == booked["event_id"]
+    assert record["date"] == "2024-01-08"
+    assert record["time"] == "10:00"
+    assert record["service"] == "corte"
+    assert record["contact_name"] == "Ana"
+    assert record["title"] == "Mon 8 Jan · 10:00 · Haircut"
+    assert await call(cal, "list_appointments", contact_id="c2") == []
+
+
+@pytest.mark.parametrize("operation", ["cancel_event", "cancel_appointment"])
+async def test_a_contact_cancels_its_own_appointment(operation: str) -> None:
+    cal, _ = make()
+    booked = await book(cal, "2024-01-08_1000")
+    reply = await call(
+        cal, operation, event_id=f"cancel_appt_{booked['event_id']}", contact_id="c1"
+    )
+    assert reply["success"] is True
+    assert "Mon 8 Jan · 10:00" in reply["message"]
+    assert cal.appointments == ()
+    assert (await book(cal, "2024-01-08_1000", contact="c2"))["success"] is True
+
+
+@pytest.mark.parametrize("operation", ["cancel_event", "cancel_appointment"])
+async def test_nobody_cancels_someone_elses_appointment(operation: str) -> None:
+    cal, _ = make()
+    booked = await book(cal, "2024-01-08_1000", contact="c1")
+    stranger = await call(cal, operation, event_id=booked["event_id"], contact_id="c2")
+    missing = await call(cal, operation, event_id="nope", contact_id="c2")
+    assert stranger == missing == {"success": False, "message": stranger["message"]}
+    assert stranger["success"] is False
+    assert len(cal.appointments) == 1
+
+
+async def test_a_repeated_cancel_with_the_same_key_reports_the_first_success() -> None:
+    cal, _ = make()
+    booked = await book(cal, "2024-01-08_1000")
+    params = {"event_id": booked["event_id"], "contact_id": "c1"}
+    first = await cal.call("cancel_event", params, idempotency_key="x")
+    again = await cal.call("cancel_event", params, idempotency_key="x")
+    other_key = await cal.call("cancel_event", params, idempotency_key="y")
+    assert first == again
+    assert first["success"] is True
+    assert other_key["success"] is False
+
+
+# ---------------------------------------------------------------- rescheduling
+
+
+async def test_reschedule_moves_the_appointment_and_keeps_its_id() -> None:
+    cal, _ = make()
+    booked = await book(cal, "2024-01-08_1000", duration_min=60)
+    reply = await call(
+        cal,
+        "reschedule_appointment",
+        event_id=booked["event_id"],
+        contact_id="c1",
+        slot="2024-01-09_1200",
+    )
+    assert reply["success"] is True
+    assert reply["event_id"] == booked["event_id"]
+    (moved,) = cal.appointments
+    assert moved.start == madrid(9, "12:00")
+    assert moved.end == madrid(9, "13:00")  # duration kept
+    assert (await book(cal, "2024-01-08_1000", contact="c2"))["success"] is True
+
+
+async def test_reschedule_may_overlap_the_appointments_own_old_time() -> None:
+    cal, _ = make()
+    booked = await book(cal, "2024-01-08_1000", duration_min=60)
+    reply = await call(
+        cal,
+        "reschedule_appointment",
+        event_id=booked["event_id"],
+        contact_id="c1",
+        slot="2024-01-08_1030",
+    )
+    assert reply["success"] is True
+    assert cal.appointments[0].start == madrid(8, "10:30")
+
+
+async def test_reschedule_to_a_taken_slot_changes_nothing() -> None:
+    cal, _ = make()
+    mine = await book(cal, "2024-01-08_1000", contact="c1")
+    await book(cal, "2024-01-08_1100", contact="c2")
+    reply = await call(
+        cal,
+        "reschedule_appointment",
+        event_id=mine["event_id"],
+        contact_id="c1",
+        slot="2024-01-08_1100",
+    )
+    assert reply["success"] is False
+    assert "slot was just taken" in reply["message"]
+    assert [a.start for a in cal.appointments] == [madrid(8, "10:00"), madrid(8, "11:00")]
+
+
+async def test_reschedule_of_someone_elses_appointment_is_refused() -> None:
+    cal, _ = make()
+    theirs = await book(cal, "2024-01-08_1000", contact="c2")
+    reply = await call(
+        cal,
+        "reschedule_appointment",
+        event_id=theirs["event_id"],
+        contact_id="c1",
+        slot="2024-01-09_1000",
+    )
+    assert reply["success"] is False
+    assert cal.appointments[0].start == madrid(8, "10:00")
+
+
+# ---------------------------------------------------------------- bad params
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "message"),
+    [
+        ("book_appointment", {"contact_id": "c1"}, "param 'slot' is required"),
+        ("book_appointment", {"slot": "2024-01-08_1000"}, "param 'contact_id' is required"),
+        (
+            "book_appointment",
+            {"slot": "tomorrow", "contact_id": "c1"},
+            "param 'slot'.*YYYY-MM-DD_HHMM",
+        ),
+        ("get_slots_for_day", {}, "param 'date_str' is required"),
+        ("get_slots_for_day", {"date_str": "2024-02-30"}, "param 'date_str'.*not a real"),
+        ("get_slots_for_day", {"date_str": "2024-01-08", "period": "evening"}, "param 'period'"),
+        ("get_available_days", {"from_date": "08/01/2024"}, "param 'from_date'"),
+        ("get_available_days", {"lookahead_days": "two"}, "param 'lookahead_days' must be a whole"),
+        (
+            "get_available_days",
+            {"service_duration_min": 0},
+            "'service_duration_min' must be between",
+        ),
+        ("get_available_days", {"presence_min": 30.5}, "param 'presence_min' must be a whole"),
+        ("get_available_days", {"presence_min": True}, "param 'presence_min' must be a whole"),
+        ("get_future_appointments", {}, "param 'contact_id' is required"),
+        ("cancel_event", {"contact_id": "c1"}, "param 'event_id' is required"),
+        ("reschedule_appointment", {"event_id": "e", "contact_id": "c"}, "param 'slot'"),
+    ],
+)
+async def test_bad_params_are_rejected_naming_the_param(
+    operation: str, params: dict[str, Any], message: str
+) -> None:
+    cal, _ = make()
+    with pytest.raises(ConnectorRejected, match=message) as caught:
+        await cal.call(operation, params, idempotency_key="k")
+    assert f"calendar.{operation}" in str(caught.value)
+    assert caught.value.retryable is False
+
+
+async def test_slot_in_a_dst_gap_is_not_bookable() -> None:
+    clock_now = datetime(2024, 3, 29, 12, 0, tzinfo=UTC)
+    cal, _ = make(now=clock_now, schedule={"sun": ["01:00-04:00"]})
+    assert (await book(cal, "2024-03-31_0230"))["success"] is False
+    assert (await book(cal, "2024-03-31_0300"))["success"] is True
+    assert cal.appointments[0].start == datetime(2024, 3, 31, 1, 0, tzinfo=UTC)
+
+
+async def test_appointment_times_are_stored_aware() -> None:
+    cal, _ = make()
+    await book(cal, "2024-01-08_1000")
+    assert cal.appointments[0].start.utcoffset() == timedelta(hours=1)
