@@ -105,6 +105,11 @@ def test_each_type_has_its_own_keys() -> None:
     assert isinstance(caldav, CalDavSettings)
     assert "hunter2" not in repr(caldav)  # the password is a SecretStr
     assert "url" in error_text(type="google_calendar", url="http://x")  # not a google key
+    with_secret = parse_calendar_settings(
+        {"type": "google_calendar", "service_account_info": {"private_key": "KEY-123"}},
+        timezone="UTC",
+    )
+    assert "KEY-123" not in repr(with_secret)
 
 
 def test_unknown_type_is_rejected() -> None:
@@ -116,6 +121,8 @@ def test_seed_events_take_one_form() -> None:
     assert settings.busy[0].day == date(2024, 1, 8)
     assert "not both" in error_text(busy=[{"day": "2024-01-08", "start": "2024-01-08T10:00"}])
     assert "needs both start and end" in error_text(busy=[{"start": "2024-01-08T10:00"}])
+    # `events` is accepted too (the control plane's name for the same list).
+    assert parse(events=[{"day": "2024-01-08"}]).busy[0].day == date(2024, 1, 8)
 
 
 def test_json_schema_lists_every_type_and_the_schedule() -> None:

@@ -117,6 +117,12 @@ def test_it_satisfies_the_connector_port_and_names_its_category() -> None:
     assert build({}).category == "mock"
 
 
+async def test_fixtures_are_shorthand_for_canned_results() -> None:
+    connector = build({"fixtures": {"version": "1.0"}, "operations": {"ping": {"result": "pong"}}})
+    assert connector.operations() == {"version", "ping"}
+    assert await connector.call("version", {}, idempotency_key="k") == "1.0"
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
@@ -126,6 +132,7 @@ def test_it_satisfies_the_connector_port_and_names_its_category() -> None:
         ({"operations": {"ping": {"results": []}}}, "results"),
         ({"operations": {" ": {}}}, "operation name is empty"),
         ({"oprations": {}}, "oprations"),
+        ({"operations": {"a": {}}, "fixtures": {"a": 1}}, "a: scripted in both"),
     ],
 )
 def test_bad_settings_are_rejected(settings: dict[str, object], message: str) -> None:

@@ -9,6 +9,7 @@ chosen `ConnectorError` kind, and a delay. Every call is recorded in `.calls`. T
         operations:
           ping: {result: pong, fail_times: 2, error: timeout, delay_ms: 10}
           lookup: {results: [{found: false}, {found: true}]}   # one per call, the last repeats
+        fixtures: {version: "1.0"}    # shorthand for operations: {version: {result: "1.0"}}
 
 An operation with no script is unknown (`UnknownOperation`), so a typo fails loudly.
 """
@@ -62,12 +63,23 @@ class ScriptedSettings(BaseModel):
     type: str = "mock"
     category: str | None = Field(None, description="defaults to the key under `connectors:`")
     operations: dict[str, OperationScript] = Field(default_factory=dict)
+    fixtures: dict[str, Any] = Field(
+        default_factory=dict, description="shorthand: operation -> canned result"
+    )
 
     @model_validator(mode="after")
     def _named_operations(self) -> ScriptedSettings:
-        if any(not name.strip() for name in self.operations):
+        if any(not name.strip() for name in [*self.operations, *self.fixtures]):
             raise ValueError("operations: an operation name is empty")
+        both = sorted(set(self.operations) & set(self.fixtures))
+        if both:
+            raise ValueError(f"{', '.join(both)}: scripted in both operations and fixtures")
         return self
+
+    def scripts(self) -> dict[str, OperationScript]:
+        """Every operation's script, fixtures included."""
+        canned = {name: OperationScript(result=value) for name, value in self.fixtures.items()}
+        return {**canned, **self.operations}
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,4 +155,4 @@ def build(
         pydantic.ValidationError: the settings are invalid (the caller reports a config error).
     """
     parsed = ScriptedSettings.model_validate({"type": "mock", **settings})
-    return ScriptedConnector(parsed.operations, category=parsed.category or category or "mock")
+    return ScriptedConnector(parsed.scripts(), category=parsed.category or category or "mock")

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -134,10 +135,12 @@ class SeedEvent(BaseModel):
 
 
 class MockCalendarSettings(CalendarSettings):
-    """`mock_calendar`: the in-memory calendar. `busy` seeds events."""
+    """`mock_calendar`: the in-memory calendar. `busy` (alias `events`) seeds events."""
 
     type: Literal["mock_calendar", "mock"] = "mock_calendar"
-    busy: list[SeedEvent] = Field(default_factory=list)
+    busy: list[SeedEvent] = Field(
+        default_factory=list, validation_alias=AliasChoices("busy", "events")
+    )
 
 
 class GoogleCalendarSettings(CalendarSettings):
@@ -146,7 +149,8 @@ class GoogleCalendarSettings(CalendarSettings):
     type: Literal["google_calendar"] = "google_calendar"
     calendar_id: str = "primary"
     credentials_path: str | None = None
-    credentials_json: SecretStr | None = None
+    # The service-account JSON, merged in from the tenant's credentials (never logged).
+    service_account_info: dict[str, Any] | SecretStr | None = Field(None, repr=False)
 
 
 class CalDavSettings(CalendarSettings):
@@ -156,7 +160,8 @@ class CalDavSettings(CalendarSettings):
     url: str
     username: str | None = None
     password: SecretStr | None = None
-    calendar_id: str | None = Field(None, description="calendar name or URL; default: the first")
+    calendar_id: str | None = Field(None, description="calendar URL; default: the first")
+    calendar_name: str | None = Field(None, description="calendar display name")
 
 
 AnyCalendarSettings = Annotated[
