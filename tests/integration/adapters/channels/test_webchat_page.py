@@ -136,3 +136,20 @@ def test_scripts_are_valid_javascript(name: str) -> None:
         [node, "--check", str(STATIC / name)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_page_script_chats_without_showing_a_reply_twice() -> None:
+    """Send, poll, get a reminder, press a button, reload, reset (see chat_page_harness.js)."""
+    node = shutil.which("node")
+    assert node is not None
+    harness = Path(__file__).with_name("chat_page_harness.js")
+    result = subprocess.run(
+        [node, str(harness), str(STATIC / "chat.js")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
