@@ -93,7 +93,7 @@ def check_actions(
                 check_duration(action.delay, f"{path}.delay", collector)
         elif isinstance(action, SendButtons):
             paths = [f"{path}.buttons[{i}]" for i in range(len(action.buttons))]
-            _check_unique_ids(action.buttons, paths, "button", collector)
+            _check_unique_ids(action.buttons, path, paths, "button", collector)
             _check_button_limits(action, path, collector)
         elif isinstance(action, SendList):
             _check_list(action, path, collector)
@@ -166,15 +166,16 @@ def check_duration(text: str, path: str, collector: IssueCollector) -> None:
 
 
 def _check_unique_ids(
-    options: list[OptionSpec], paths: list[str], noun: str, collector: IssueCollector
+    options: list[OptionSpec], base: str, paths: list[str], noun: str, collector: IssueCollector
 ) -> None:
+    """Option ids must differ within one action (`base`): the reply only carries the id."""
     first: dict[str, str] = {}
     for option, path in zip(options, paths, strict=True):
         if option.id in first:
             message = f"duplicate {noun} id {option.id!r} (already used by {first[option.id]})"
             collector.error(f"{path}.id", message)
         else:
-            first[option.id] = path.rsplit(".", 1)[-1]
+            first[option.id] = path.removeprefix(f"{base}.")
 
 
 def _check_button_limits(action: SendButtons, path: str, collector: IssueCollector) -> None:
@@ -194,7 +195,7 @@ def _check_list(action: SendList, path: str, collector: IssueCollector) -> None:
         for r, row in enumerate(section.rows):
             rows.append(row)
             paths.append(f"{path}.sections[{s}].rows[{r}]")
-    _check_unique_ids(rows, paths, "row", collector)
+    _check_unique_ids(rows, path, paths, "row", collector)
     if len(rows) > MAX_LIST_ROWS:
         collector.warning(
             f"{path}.sections",

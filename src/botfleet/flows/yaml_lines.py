@@ -18,6 +18,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 MAX_NODES = 200_000
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "omap", "pairs", "set")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,12 @@ def load_with_lines(text: str) -> LocatedDocument:
     Raises:
         YamlSyntaxError: the text is not well-formed YAML, or aliases make it too large.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # control characters, checked before parsing
+        line = text.count("\n", 0, exc.position) + 1
+        message = f"invalid YAML: character {exc.character:#06x} is not allowed"
+        raise YamlSyntaxError(YamlProblem(message, line)) from exc
     try:
         root = loader.get_single_node()
         if root is None:
@@ -122,7 +130,11 @@ class _Builder:
                 problem_mark=node.start_mark,
             )
         if isinstance(node, ScalarNode):
-            return self.loader.construct_object(node, deep=True)
+            return self.scalar(node)
+        if node.tag not in _COLLECTION_TAGS:
+            raise yaml.MarkedYAMLError(
+                problem=f"unsupported tag {node.tag!r}", problem_mark=node.start_mark
+            )
         if id(node) in self.active:
             raise yaml.MarkedYAMLError(
                 problem="recursive alias (a value that contains itself)",
@@ -138,6 +150,14 @@ class _Builder:
             self.active.discard(id(node))
         raise yaml.MarkedYAMLError(problem="unsupported YAML node", problem_mark=node.start_mark)
 
+    def scalar(self, node: ScalarNode) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError, TypeError) as exc:  # e.g. the date 2024-13-45
+            raise yaml.MarkedYAMLError(
+                problem=f"invalid value {node.value!r}: {exc}", problem_mark=node.start_mark
+            ) from exc
+
     def sequence(self, node: SequenceNode, path: str) -> list[Any]:
         items: list[Any] = []
         for index, child in enumerate(node.value):
@@ -152,11 +172,11 @@ class _Builder:
         self.loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node, deep=True)
-            if not _hashable(key):
+            if not isinstance(key_node, ScalarNode):
                 raise yaml.MarkedYAMLError(
                     problem="a mapping key must be a plain value", problem_mark=key_node.start_mark
                 )
+            key = self.scalar(key_node)
             child_path = key_path(path, key)
             self.lines[child_path] = key_node.start_mark.line + 1
             result[key] = self.value(value_node, child_path)
@@ -167,10 +187,8 @@ class _Builder:
         for key_node, _ in node.value:
             if key_node.tag == _MERGE_TAG or not isinstance(key_node, ScalarNode):
                 continue
-            key = self.loader.construct_object(key_node, deep=True)
+            key = self.scalar(key_node)
             line = key_node.start_mark.line + 1
-            if not _hashable(key):
-                continue
             if key in seen:
                 self.duplicates.append(
                     YamlProblem(
@@ -181,11 +199,3 @@ class _Builder:
                 )
             else:
                 seen[key] = line
-
-
-def _hashable(value: object) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True

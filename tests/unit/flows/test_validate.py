@@ -1,0 +1,564 @@
+"""Static validation rules: one flow breaking each rule, with the issue's path and line."""
+
+from __future__ import annotations
+
+from textwrap import dedent, indent
+from typing import Any
+
+import pytest
+
+from botfleet.domain.errors import FlowIssue, FlowValidationError
+from botfleet.flows.load import load_flow_text
+from botfleet.flows.schema import FlowSpec
+from botfleet.flows.validate import DEFAULT_CONNECTOR_CATEGORIES, validate_spec
+
+HEADER = """\
+id: t
+initial_state: MENU
+"""
+
+
+def issues_of(text: str, **options: Any) -> list[FlowIssue]:
+    """Every issue of a flow, whether it loads (warnings) or not (errors and warnings)."""
+    try:
+        return list(load_flow_text(dedent(text), "t.yaml", **options).warnings)
+    except FlowValidationError as exc:
+        return list(exc.issues)
+
+
+def flow_with_states(states: str, top: str = "") -> str:
+    """A flow whose `states:` block is `states` (written at column 0)."""
+    block = indent(dedent(states), "  ")
+    return HEADER + dedent(top) + "states:\n" + block + ("" if block.endswith("\n") else "\n")
+
+
+def errors(issues: list[FlowIssue]) -> list[tuple[str, str]]:
+    return [(i.path, i.message) for i in issues if i.severity == "error"]
+
+
+def warnings(issues: list[FlowIssue]) -> list[tuple[str, str]]:
+    return [(i.path, i.message) for i in issues if i.severity == "warning"]
+
+
+def menu_with(actions: str) -> str:
+    """A one-state flow whose MENU runs `actions` (a YAML list at column 0)."""
+    on_enter = indent(dedent(actions), "    ")
+    return flow_with_states("MENU:\n  fallback: MENU\n  on_enter:\n" + on_enter)
+
+
+# ---------------------------------------------------------------- states and targets
+
+
+@pytest.mark.parametrize(
+    ("states", "top", "path"),
+    [
+        ("MENU: {fallback: MENUU}", "", "states.MENU.fallback"),
+        ("MENU: {fallback: MENU, next: MENUU}", "", "states.MENU.next"),
+        (
+            "MENU: {fallback: MENU, transitions: [{on_payload: a, target: MENUU}]}",
+            "",
+            "states.MENU.transitions[0].target",
+        ),
+        (
+            "MENU: {fallback: MENU}",
+            "global_transitions:\n  - {on_payload: back, target: MENUU}\n",
+            "global_transitions[0].target",
+        ),
+        (
+            "MENU:\n  fallback: MENU\n  on_enter:\n"
+            "    - {action: invoke_connector, connector: llm, operation: ask, on_error: MENUU}\n",
+            "",
+            "states.MENU.on_enter[0].on_error",
+        ),
+        (
+            "MENU:\n  fallback: MENU\n  on_enter:\n"
+            "    - action: invoke_connector\n      connector: llm\n      operation: ask\n"
+            "      on_error: {text: sorry, target: MENUU}\n",
+            "",
+            "states.MENU.on_enter[0].on_error.target",
+        ),
+    ],
+)
+def test_every_kind_of_target_must_name_a_state(states: str, top: str, path: str) -> None:
+    found = errors(issues_of(flow_with_states(states, top)))
+    assert found == [(path, "unknown state 'MENUU' (did you mean 'MENU'?)")]
+
+
+def test_unknown_target_far_from_any_name_gets_no_suggestion() -> None:
+    found = errors(issues_of(flow_with_states("MENU: {fallback: CHECKOUT}")))
+    assert found == [("states.MENU.fallback", "unknown state 'CHECKOUT'")]
+
+
+def test_initial_state_must_exist() -> None:
+    text = "id: t\ninitial_state: MENUS\nstates:\n  MENU: {fallback: MENU}\n"
+    found = issues_of(text)
+    assert errors(found) == [("initial_state", "unknown state 'MENUS' (did you mean 'MENU'?)")]
+    assert found[0].line == 2
+    assert warnings(found) == []  # no "unreachable" noise while the start is unknown
+
+
+def test_unreachable_states_are_warnings() -> None:
+    found = issues_of(
+        flow_with_states(
+            """\
+            MENU: {fallback: MENU, transitions: [{on_payload: a, target: A}]}
+            A: {next: B}
+            B: {fallback: MENU}
+            ISLAND: {fallback: LAGOON}
+            LAGOON: {fallback: ISLAND}
+            """
+        )
+    )
+    assert errors(found) == []
+    assert [(i.path, i.line) for i in found] == [("states.ISLAND", 7), ("states.LAGOON", 8)]
+    assert "unreachable" in found[0].message
+    assert "'MENU'" in found[0].message
+
+
+def test_global_transition_and_task_error_targets_count_as_reachable() -> None:
+    found = issues_of(
+        flow_with_states(
+            """\
+            MENU: {fallback: MENU}
+            HELP: {fallback: MENU}
+            APOLOGY: {fallback: MENU}
+            """,
+            top="""\
+            global_transitions:
+              - {on_payload: help, target: HELP}
+            tasks:
+              ping:
+                - {action: invoke_connector, connector: http, operation: get, on_error: APOLOGY}
+            """,
+        )
+    )
+    assert found == []
+
+
+def test_dead_end_states_are_warnings_unless_global_transitions_exist() -> None:
+    states = """\
+        MENU: {transitions: [{on_payload: bye, target: DONE}]}
+        DONE:
+          on_enter:
+            - {action: send_text, text: Bye}
+        """
+    found = issues_of(flow_with_states(states))
+    assert errors(found) == []
+    assert [(i.path, i.line) for i in found] == [("states.DONE", 5)]
+    assert "can never be left" in found[0].message
+    top = "global_transitions:\n  - {on_payload: menu, target: MENU}\n"
+    assert issues_of(flow_with_states(states, top)) == []
+
+
+def test_unconditional_next_loops_are_errors() -> None:
+    found = issues_of(
+        flow_with_states(
+            """\
+            MENU: {fallback: MENU, transitions: [{on_payload: a, target: A}]}
+            A: {next: B}
+            B: {next: A}
+            SELF: {next: SELF}
+            """,
+            top="global_transitions:\n  - {on_payload: self, target: SELF}\n",
+        )
+    )
+    assert errors(found) == [
+        ("states.A.next", "'next' loops forever: A -> B -> A"),
+        ("states.SELF.next", "'next' loops forever: SELF -> SELF"),
+    ]
+    assert [i.line for i in found] == [7, 9]
+
+
+def test_next_chain_without_a_loop_is_fine() -> None:
+    found = issues_of(
+        flow_with_states("MENU: {fallback: MENU, next: A}\nA: {next: B}\nB: {fallback: MENU}\n")
+    )
+    assert found == []
+
+
+def test_transitions_after_a_catch_all_can_never_fire() -> None:
+    found = issues_of(
+        flow_with_states(
+            """\
+            MENU:
+              transitions:
+                - {on_payload: a, target: MENU}
+                - {condition: "data.vip", target: MENU}
+                - {target: MENU}
+                - {on_payload: b, target: MENU}
+                - {on_type: text, target: MENU}
+            """
+        )
+    )
+    assert [(i.severity, i.path, i.line) for i in found] == [
+        ("warning", "states.MENU.transitions[3]", 9),
+        ("warning", "states.MENU.transitions[4]", 10),
+    ]
+    assert "transitions[2] above it" in found[0].message
+
+
+# ---------------------------------------------------------------- options and channel limits
+
+
+def test_duplicate_button_ids_are_errors() -> None:
+    found = issues_of(
+        menu_with(
+            """\
+            - action: send_interactive_buttons
+              body: Pick
+              buttons:
+                - {id: a, title: A}
+                - {id: b, title: B}
+                - {id: a, title: C}
+            """
+        )
+    )
+    assert errors(found) == [
+        (
+            "states.MENU.on_enter[0].buttons[2].id",
+            "duplicate button id 'a' (already used by buttons[0])",
+        )
+    ]
+    assert found[0].line == 12
+
+
+def test_duplicate_row_ids_across_sections_are_errors() -> None:
+    found = issues_of(
+        menu_with(
+            """\
+            - action: send_interactive_list
+              body: Pick
+              sections:
+                - title: S1
+                  rows: [{id: a, title: A}]
+                - title: S2
+                  rows: [{id: b, title: B}, {id: a, title: C}]
+            """
+        )
+    )
+    assert errors(found) == [
+        (
+            "states.MENU.on_enter[0].sections[1].rows[1].id",
+            "duplicate row id 'a' (already used by sections[0].rows[0])",
+        )
+    ]
+
+
+def test_whatsapp_button_limits_are_warnings() -> None:
+    found = issues_of(
+        menu_with(
+            """\
+            - action: send_interactive_buttons
+              body: Pick
+              buttons:
+                - {id: a, title: "A title that is too long"}
+                - {id: b, title: "{{ data.long_name_that_may_be_fine }}"}
+                - {id: c, title: C}
+                - {id: d, title: D}
+            """
+        )
+    )
+    assert errors(found) == []
+    assert warnings(found) == [
+        ("states.MENU.on_enter[0].buttons", "4 buttons: WhatsApp shows at most 3"),
+        (
+            "states.MENU.on_enter[0].buttons[0].title",
+            "24 characters: WhatsApp allows at most 20",
+        ),
+    ]
+
+
+def test_whatsapp_list_limits_are_warnings() -> None:
+    rows = "\n".join(f"        - {{id: r{i}, title: Row {i}}}" for i in range(10))
+    found = issues_of(
+        menu_with(
+            f"""\
+- action: send_interactive_list
+  body: Pick
+  sections:
+    - title: First
+      rows:
+        - id: long
+          title: "A row title over twenty-four"
+          description: "{"d" * 73}"
+{rows}
+"""
+        )
+    )
+    assert errors(found) == []
+    assert warnings(found) == [
+        ("states.MENU.on_enter[0].sections", "11 rows in all: WhatsApp lists hold at most 10"),
+        (
+            "states.MENU.on_enter[0].sections[0].rows[0].title",
+            "28 characters: WhatsApp allows at most 24",
+        ),
+        (
+            "states.MENU.on_enter[0].sections[0].rows[0].description",
+            "73 characters: WhatsApp allows at most 72",
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- transitions, connectors
+
+
+def test_extract_suffix_as_needs_a_prefix() -> None:
+    found = issues_of(
+        flow_with_states(
+            "MENU:\n  fallback: MENU\n  transitions:\n"
+            "    - {on_payload: day_1, extract_suffix_as: day, target: MENU}\n"
+        )
+    )
+    assert errors(found) == [
+        (
+            "states.MENU.transitions[0].extract_suffix_as",
+            "extract_suffix_as needs on_payload_prefix (the suffix is what follows it)",
+        )
+    ]
+
+
+def test_default_connector_categories() -> None:
+    assert frozenset({"calendar", "llm", "notification", "mock", "http"}) == (
+        DEFAULT_CONNECTOR_CATEGORIES
+    )
+
+
+def test_unknown_connector_is_an_error_with_a_suggestion() -> None:
+    found = issues_of(menu_with("- {action: invoke_connector, connector: calendr, operation: x}\n"))
+    assert errors(found) == [
+        (
+            "states.MENU.on_enter[0].connector",
+            "unknown connector 'calendr' (did you mean 'calendar'?) "
+            "(known: calendar, http, llm, mock, notification)",
+        )
+    ]
+
+
+def test_unknown_operation_is_an_error_only_when_operations_are_known() -> None:
+    text = menu_with("- {action: invoke_connector, connector: calendar, operation: get_days}\n")
+    assert issues_of(text) == []
+    operations = {"calendar": frozenset({"get_available_days", "book_appointment"})}
+    found = issues_of(text, known_operations=operations)
+    assert errors(found) == [
+        (
+            "states.MENU.on_enter[0].operation",
+            "unknown operation 'get_days' for connector 'calendar' (did you mean "
+            "'get_available_days'?) (known: book_appointment, get_available_days)",
+        )
+    ]
+    # A category without a known operation list is not checked.
+    assert issues_of(text, known_operations={"llm": frozenset({"ask"})}) == []
+
+
+# ---------------------------------------------------------------- templates
+
+
+@pytest.mark.parametrize(
+    ("actions", "path"),
+    [
+        ("- {action: send_text, text: 'Hi {{ data.name '}\n", "states.MENU.on_enter[0].text"),
+        (
+            "- action: send_interactive_buttons\n  body: 'Pick {% if %}'\n"
+            "  buttons: [{id: a, title: A}]\n",
+            "states.MENU.on_enter[0].body",
+        ),
+        (
+            "- action: send_interactive_buttons\n  body: Pick\n"
+            "  buttons: [{id: a, title: '{{ }}'}]\n",
+            "states.MENU.on_enter[0].buttons[0].title",
+        ),
+        (
+            "- action: invoke_connector\n  connector: calendar\n  operation: x\n"
+            "  params: {outer: {inner: ['ok', '{{ data.x | }}']}}\n",
+            "states.MENU.on_enter[0].params.outer.inner[1]",
+        ),
+        (
+            "- action: invoke_connector\n  connector: calendar\n  operation: x\n"
+            "  on_error: {text: '{{ oops'}\n",
+            "states.MENU.on_enter[0].on_error.text",
+        ),
+        ("- {action: set_data, values: {a: '{{ 1 + }}'}}\n", "states.MENU.on_enter[0].values.a"),
+        (
+            "- {action: schedule_task, task: remind, run_at: '{{ data.when '}\n",
+            "states.MENU.on_enter[0].run_at",
+        ),
+        (
+            "- {action: schedule_task, task: remind, delay: 1h, idempotency_key: 'r:{{ }}'}\n",
+            "states.MENU.on_enter[0].idempotency_key",
+        ),
+        (
+            "- {action: cancel_task, idempotency_key: 'r:{{ x'}\n",
+            "states.MENU.on_enter[0].idempotency_key",
+        ),
+        (
+            "- {action: send_dynamic_options, source_key: days, text: 'Pick {{'}\n"
+            "- {action: set_data, values: {days: []}}\n",
+            "states.MENU.on_enter[0].text",
+        ),
+    ],
+)
+def test_template_syntax_errors_are_found_wherever_templates_go(actions: str, path: str) -> None:
+    text = menu_with(actions) + "tasks:\n  remind:\n    - {action: send_text, text: hi}\n"
+    found = errors(issues_of(text))
+    assert [p for p, _ in found] == [path]
+    assert found[0][1].startswith("template syntax error:")
+
+
+def test_template_errors_in_transition_conditions_and_set_data() -> None:
+    found = issues_of(
+        flow_with_states(
+            """\
+            MENU:
+              fallback: MENU
+              transitions:
+                - {condition: "data.a ==", target: MENU}
+                - {condition: "{{ data.ok }}", target: MENU}
+                - {on_payload: x, set_data: {n: "{{ data.n + }}", plain: 3}, target: MENU}
+            """
+        )
+    )
+    assert [(p, m.split(":")[0]) for p, m in errors(found)] == [
+        ("states.MENU.transitions[0].condition", "condition syntax error"),
+        ("states.MENU.transitions[2].set_data.n", "template syntax error"),
+    ]
+
+
+def test_names_are_not_taken_for_templates() -> None:
+    found = issues_of(
+        menu_with(
+            "- {action: invoke_connector, connector: llm, operation: ask, result_key: '{{x'}\n"
+        )
+    )
+    assert errors(found) == []
+
+
+# ---------------------------------------------------------------- tasks and schedules
+
+
+def test_schedule_task_checks_task_name_and_delay() -> None:
+    found = issues_of(
+        menu_with(
+            """\
+            - {action: schedule_task, task: remindr, delay: 24h}
+            - {action: schedule_task, task: remind, delay: tomorrow}
+            - {action: schedule_task, task: remind, delay: "{{ data.delay }}"}
+            """
+        )
+        + "tasks:\n  remind:\n    - {action: send_text, text: hi}\n"
+    )
+    assert [(p, m[:40]) for p, m in errors(found)] == [
+        ("states.MENU.on_enter[0].task", "unknown task 'remindr' (did you mean 're"),
+        ("states.MENU.on_enter[1].delay", "invalid duration 'tomorrow': expected a "),
+    ]
+    assert "(tasks defined: remind)" in errors(found)[0][1]
+
+
+@pytest.mark.parametrize("form", ["list", "mapping"])
+def test_standing_schedules_check_task_cron_and_interval(form: str) -> None:
+    entries = [
+        "{task: nightly, cron: '0 3 * * *'}",
+        "{task: nightly, cron: '0 3 * *'}",
+        "{task: missing, interval: 1h}",
+        "{task: nightly, interval: often}",
+    ]
+    if form == "list":
+        block = "".join(f"  - {e}\n" for e in entries)
+        prefix = [f"standing_schedules[{i}]" for i in range(4)]
+    else:
+        block = "".join(f"  s{i}: {e}\n" for i, e in enumerate(entries))
+        prefix = [f"standing_schedules.s{i}" for i in range(4)]
+    text = (
+        flow_with_states("MENU: {fallback: MENU}")
+        + "tasks:\n  nightly:\n    - {action: send_text, text: hi}\nstanding_schedules:\n"
+        + block
+    )
+    found = issues_of(text)
+    assert [(p, m.split(" ")[0]) for p, m in errors(found)] == [
+        (f"{prefix[1]}.cron", "cron"),
+        (f"{prefix[2]}.task", "unknown"),
+        (f"{prefix[3]}.interval", "invalid"),
+    ]
+    assert "needs 5 fields" in errors(found)[0][1]
+    assert [i.line for i in found] == [10, 11, 12]
+
+
+def test_session_timeout_must_be_a_duration() -> None:
+    text = flow_with_states("MENU: {fallback: MENU}") + "settings:\n  session_timeout: 1 hour\n"
+    assert [p for p, _ in errors(issues_of(text))] == ["settings.session_timeout"]
+
+
+# ---------------------------------------------------------------- dynamic options
+
+
+def test_dynamic_options_from_a_key_nothing_sets_is_a_warning() -> None:
+    found = issues_of(
+        menu_with("- {action: send_dynamic_options, source_key: slots, text: Pick}\n")
+    )
+    assert warnings(found) == [
+        (
+            "states.MENU.on_enter[0].source_key",
+            "source_key 'slots' is never set by this flow (no invoke_connector result_key, "
+            "set_data or extract_suffix_as writes it)",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "setter",
+    [
+        "- {action: invoke_connector, connector: calendar, operation: x, result_key: slots}\n",
+        "- {action: set_data, values: {slots: []}}\n",
+    ],
+)
+def test_dynamic_options_from_a_key_the_flow_sets_is_fine(setter: str) -> None:
+    text = menu_with(setter + "- {action: send_dynamic_options, source_key: slots, text: Pick}\n")
+    assert issues_of(text) == []
+
+
+def test_dynamic_options_key_set_by_a_transition_is_fine() -> None:
+    text = flow_with_states(
+        """\
+        MENU:
+          fallback: MENU
+          transitions:
+            - {on_payload_prefix: "p_", extract_suffix_as: slots, target: MENU}
+            - {on_payload: x, set_data: {other: 1}, target: MENU}
+          on_enter:
+            - {action: send_dynamic_options, source_key: slots, text: Pick}
+            - {action: send_dynamic_options, source_key: other, text: Pick}
+        """
+    )
+    assert issues_of(text) == []
+
+
+# ---------------------------------------------------------------- the function itself
+
+
+def test_validate_spec_locates_issues_with_the_given_lines() -> None:
+    spec = FlowSpec.model_validate(
+        {"id": "t", "initial_state": "A", "states": {"A": {"fallback": "B"}}}
+    )
+    (issue,) = validate_spec(spec, source="cp:flow/3", lines={"states.A": 7})
+    assert (issue.source, issue.line, issue.path) == ("cp:flow/3", 7, "states.A.fallback")
+    assert issue.severity == "error"
+    (bare,) = validate_spec(spec)
+    assert (bare.source, bare.line) == ("<flow>", None)
+
+
+def test_validate_spec_accepts_custom_connector_categories() -> None:
+    spec = FlowSpec.model_validate(
+        {
+            "id": "t",
+            "initial_state": "A",
+            "states": {
+                "A": {
+                    "fallback": "A",
+                    "on_enter": [
+                        {"action": "invoke_connector", "connector": "crm", "operation": "x"}
+                    ],
+                }
+            },
+        }
+    )
+    assert validate_spec(spec, known_connectors=frozenset({"crm"})) == []
+    assert [i.path for i in validate_spec(spec)] == ["states.A.on_enter[0].connector"]
