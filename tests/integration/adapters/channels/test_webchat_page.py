@@ -153,3 +153,10 @@ def test_page_script_chats_without_showing_a_reply_twice() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("path", ["/", "/chat.js", "/widget.js"])
+async def test_head_requests_work_for_monitors(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.head(path)
+    assert response.status_code == 200
+    assert response.content == b""

@@ -111,15 +111,15 @@ def build_router(
         found = [_outbox_message(row) for row in rows]
         return MessagesPage(messages=found, last=max((m.seq for m in found), default=since))
 
-    @router.get("/", include_in_schema=False)
+    @router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def page() -> HTMLResponse:
         return HTMLResponse(assets.page, headers=PAGE_HEADERS, media_type=HTML_TYPE)
 
-    @router.get("/chat.js", include_in_schema=False)
+    @router.api_route("/chat.js", methods=["GET", "HEAD"], include_in_schema=False)
     async def chat_script() -> Response:
         return Response(assets.chat_js, headers=SCRIPT_HEADERS, media_type=SCRIPT_TYPE)
 
-    @router.get("/widget.js", include_in_schema=False)
+    @router.api_route("/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
     async def widget_script() -> Response:
         return Response(assets.widget_js, headers=SCRIPT_HEADERS, media_type=SCRIPT_TYPE)
 
