@@ -45,7 +45,7 @@ _WRAPPED = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTAL
 def check_templates(collector: IssueCollector, path: str, value: Any) -> None:
     """Syntax-check every template string in `value`, recursing into mappings and lists."""
     if isinstance(value, str):
-        error = template_syntax_error(value) if is_template(value) or "{#" in value else None
+        error = template_syntax_error(value) if is_template(value) else None
         if error:
             collector.error(path, error)
     elif isinstance(value, Mapping):

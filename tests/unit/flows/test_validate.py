@@ -423,10 +423,11 @@ def test_template_errors_in_transition_conditions_and_set_data() -> None:
     ]
 
 
-def test_names_are_not_taken_for_templates() -> None:
+def test_names_and_literal_text_are_not_taken_for_templates() -> None:
     found = issues_of(
         menu_with(
             "- {action: invoke_connector, connector: llm, operation: ask, result_key: '{{x'}\n"
+            "- {action: send_text, text: 'Use the code {#42 at the desk'}\n"
         )
     )
     assert errors(found) == []
@@ -562,3 +563,45 @@ def test_validate_spec_accepts_custom_connector_categories() -> None:
     )
     assert validate_spec(spec, known_connectors=frozenset({"crm"})) == []
     assert [i.path for i in validate_spec(spec)] == ["states.A.on_enter[0].connector"]
+
+
+def test_conditional_next_branches_are_checked() -> None:
+    found = issues_of(
+        flow_with_states(
+            """\
+            MENU:
+              fallback: MENU
+              next:
+                - {condition: "data.vip ==", target: VIP}
+                - {condition: "{{ data.new }}", target: MENU}
+                - {target: REGULR}
+            VIP: {fallback: MENU}
+            REGULAR: {fallback: MENU}
+            """
+        )
+    )
+    assert errors(found) == [
+        ("states.MENU.next[0].condition", errors(found)[0][1]),
+        ("states.MENU.next[2].target", "unknown state 'REGULR' (did you mean 'REGULAR'?)"),
+    ]
+    assert errors(found)[0][1].startswith("condition syntax error:")
+    assert [i.line for i in found] == [7, 9, 11]  # REGULAR is unreachable: a warning
+
+
+def test_next_loops_through_a_condition_are_not_errors_but_unconditional_ones_are() -> None:
+    conditional = flow_with_states(
+        """\
+        MENU: {fallback: MENU, next: [{condition: "not data.done", target: A}]}
+        A: {next: MENU}
+        """
+    )
+    assert issues_of(conditional) == []
+    unconditional = flow_with_states(
+        """\
+        MENU: {fallback: MENU, next: [{target: A}, {condition: "data.x", target: MENU}]}
+        A: {next: MENU}
+        """
+    )
+    assert errors(issues_of(unconditional)) == [
+        ("states.MENU.next", "'next' loops forever: MENU -> A -> MENU")
+    ]
