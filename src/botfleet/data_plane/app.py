@@ -84,6 +84,13 @@ def create_app(
     proxy = _RuntimeProxy(app)
     app.include_router(build_health_router())
     app.include_router(
-        build_webchat_router(proxy, proxy, title=tenant_config.display_name(), clock=clock)
+        build_webchat_router(
+            proxy,
+            proxy,
+            title=tenant_config.display_name(),
+            clock=clock,
+            # The seed's dev channel lists every contact's messages; the web chat does not.
+            list_all_contacts=tenant_config.channel.type == "http_dev",
+        )
     )
     return app
