@@ -1,0 +1,31 @@
+"""Audit route: who changed what (the admin sees everything, a tenant key its own tenant)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from botfleet.control_plane.api.deps import PrincipalDep, UoWDep
+from botfleet.control_plane.api.responses import AUTH_ERRORS
+from botfleet.control_plane.models import TENANT_ID_PATTERN, AuditView
+from botfleet.control_plane.services import audit
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=AUTH_ERRORS)
+
+
+@router.get("")
+async def list_audit(
+    principal: PrincipalDep,
+    uow: UoWDep,
+    tenant_id: Annotated[str | None, Query(pattern=TENANT_ID_PATTERN, max_length=63)] = None,
+    action: Annotated[str | None, Query(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=64)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=audit.MAX_AUDIT_PAGE)] = 100,
+) -> list[AuditView]:
+    """Newest first; page with ``before_id`` (the last id you got)."""
+    async with uow:
+        entries = await audit.list_entries(
+            uow, principal, tenant_id=tenant_id, action=action, before_id=before_id, limit=limit
+        )
+        return [AuditView.model_validate(e) for e in entries]

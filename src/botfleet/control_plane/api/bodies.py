@@ -1,0 +1,68 @@
+"""Document uploads: raw text (YAML, markdown) or JSON ``{<field>: text}``, size-limited."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+
+from botfleet.control_plane.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+
+
+async def _read_limited(request: Request, what: str, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(what, int(declared), limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(what, size, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_document(
+    request: Request, *, what: str, json_field: str, text_types: tuple[str, ...], limit: int
+) -> str:
+    """The uploaded text, whichever way it was sent. Errors name the field or content type."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    accepted = (*text_types, "application/json")
+    if content_type not in accepted:
+        raise UnsupportedMediaType(content_type or "<none>", accepted)
+    raw = await _read_limited(request, what, limit)
+    if content_type == "application/json":
+        try:
+            body: Any = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput("body", "not valid JSON") from None
+        if not isinstance(body, dict) or not isinstance(body.get(json_field), str):
+            raise InvalidInput(f"body.{json_field}", f"send a JSON object {{{json_field!r}: text}}")
+        if set(body) - {json_field}:
+            raise InvalidInput(
+                "body", f"unknown field(s): {', '.join(sorted(set(body) - {json_field}))}"
+            )
+        text: str = body[json_field]
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("body", f"not UTF-8 text (byte {exc.start})") from None
+    if "\x00" in text:
+        raise InvalidInput("body", "contains NUL characters")
+    return text
+
+
+def document_request_body(json_field: str, text_types: tuple[str, ...]) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of an upload route (its body is read by `read_document`)."""
+    text_schema: dict[str, Any] = {"type": "string"}
+    json_schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {json_field: {"type": "string"}},
+        "required": [json_field],
+        "additionalProperties": False,
+    }
+    content: dict[str, Any] = {media: {"schema": text_schema} for media in text_types}
+    content["application/json"] = {"schema": json_schema}
+    return {"requestBody": {"required": True, "content": content}}

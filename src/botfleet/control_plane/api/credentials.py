@@ -1,0 +1,65 @@
+"""Credential routes: put a scope's secrets, list scope and key names, delete a scope."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Response, status
+
+from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
+from botfleet.control_plane.api.responses import AUTH_ERRORS
+from botfleet.control_plane.models import CredentialView
+from botfleet.control_plane.services import credentials
+from botfleet.control_plane.services.credentials import SCOPE_PATTERN
+
+router = APIRouter(
+    prefix="/v1/tenants/{tenant_id}/credentials", tags=["credentials"], responses=AUTH_ERRORS
+)
+
+ScopePath = Annotated[
+    str,
+    Path(pattern=SCOPE_PATTERN, description="channel, llm or connector:<category>"),
+]
+SecretsBody = Annotated[
+    dict[str, Any],
+    Body(
+        description='the scope\'s secrets, e.g. {"access_token": "..."}; replaces the old ones',
+        examples=[{"access_token": "EAA...", "app_secret": "..."}],
+    ),
+]
+
+
+@router.put("/{scope}")
+async def put_credentials(
+    tenant_id: TenantIdPath,
+    scope: ScopePath,
+    values: SecretsBody,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    uow: UoWDep,
+) -> CredentialView:
+    """Store a scope's secrets, encrypted. The answer names the keys, never the values."""
+    async with uow:
+        row = await credentials.put_credentials(
+            uow, principal, container.box, tenant_id, scope, values
+        )
+        return CredentialView.model_validate(row)
+
+
+@router.get("")
+async def list_credentials(
+    tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
+) -> list[CredentialView]:
+    """Scopes and key names only."""
+    async with uow:
+        rows = await credentials.list_credentials(uow, principal, tenant_id)
+        return [CredentialView.model_validate(row) for row in rows]
+
+
+@router.delete("/{scope}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_credentials(
+    tenant_id: TenantIdPath, scope: ScopePath, principal: PrincipalDep, uow: UoWDep
+) -> Response:
+    async with uow:
+        await credentials.delete_credentials(uow, principal, tenant_id, scope)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,82 @@
+"""Request dependencies as `Annotated` aliases: container, unit of work, caller, path params."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from botfleet.control_plane.bootstrap import Container
+from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
+from botfleet.control_plane.errors import AuthenticationFailed
+from botfleet.control_plane.models import TENANT_ID_PATTERN
+from botfleet.control_plane.principals import Principal
+from botfleet.control_plane.services import identity
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="The admin API key or a tenant API key: `Authorization: Bearer <key>`",
+)
+_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="ApiKeyHeader",
+    description="The same key in an `X-API-Key` header",
+)
+_boot_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="BootToken",
+    description="The tenant's boot token: `Authorization: Bearer <token>`",
+)
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_uow(container: ContainerDep) -> SqlAlchemyUnitOfWork:
+    return container.uow()
+
+
+UoWDep = Annotated[SqlAlchemyUnitOfWork, Depends(get_uow)]
+
+
+async def get_principal(
+    container: ContainerDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header: Annotated[str | None, Security(_header)],
+) -> Principal:
+    """Authenticate the admin key or a tenant key; 401 when missing or wrong."""
+    presented = bearer.credentials if bearer is not None else header
+    if not presented:
+        raise AuthenticationFailed(
+            "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+        )
+    async with container.uow() as uow:
+        return await identity.authenticate(uow, container.settings.admin_key, presented)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_boot_token(
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_boot_bearer)],
+) -> str:
+    if bearer is None or not bearer.credentials:
+        raise AuthenticationFailed("missing boot token: send 'Authorization: Bearer <token>'")
+    return bearer.credentials
+
+
+BootTokenDep = Annotated[str, Depends(get_boot_token)]
+
+TenantIdPath = Annotated[
+    str,
+    Path(pattern=TENANT_ID_PATTERN, max_length=63, description="the tenant's id (slug)"),
+]
+VersionPath = Annotated[int, Path(ge=1, le=2_147_483_647, description="version number, from 1")]

@@ -1,0 +1,82 @@
+"""Exception handlers: the error tree -> HTTP status codes, with messages safe to show."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+
+from botfleet.control_plane.db.engine import is_connection_error
+from botfleet.control_plane.errors import (
+    AuthenticationFailed,
+    ControlPlaneError,
+    DatabaseUnavailable,
+)
+from botfleet.control_plane.logs import get_logger
+from botfleet.control_plane.metrics import ControlPlaneMetrics
+from botfleet.domain.errors import ConfigError, FlowValidationError
+
+_log = get_logger("errors")
+
+
+def _json(status: int, detail: str, **extra: object) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
+
+
+async def _control_plane_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ControlPlaneError)
+    if isinstance(exc, AuthenticationFailed):
+        return _json(401, str(exc))
+    return _json(exc.status_code, str(exc))
+
+
+async def _flow_invalid(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FlowValidationError)
+    errors = [
+        {
+            "line": issue.line,
+            "path": issue.path,
+            "message": issue.message,
+            "severity": issue.severity,
+            "source": issue.source,
+        }
+        for issue in exc.issues
+    ]
+    count = sum(1 for issue in exc.issues if issue.severity == "error")
+    return _json(422, f"the flow has {count} error(s)", errors=errors)
+
+
+async def _config_error(_request: Request, exc: Exception) -> JSONResponse:
+    return _json(422, str(exc))
+
+
+def _database_error_handler(
+    metrics: ControlPlaneMetrics,
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, IntegrityError):
+            return _json(409, "the change conflicts with a concurrent one; retry the request")
+        if isinstance(exc, DataError):
+            return _json(422, "a value was refused by the database (unsupported characters?)")
+        if isinstance(exc, DatabaseUnavailable) or is_connection_error(exc):
+            metrics.db_unavailable.inc()
+            _log.error("database unavailable", path=request.url.path, error=type(exc).__name__)
+            return _json(503, str(DatabaseUnavailable()))
+        _log.error("database error", path=request.url.path, error=type(exc).__name__)
+        return _json(500, "internal database error")
+
+    return handle
+
+
+def install_error_handlers(app: FastAPI, metrics: ControlPlaneMetrics) -> None:
+    database = _database_error_handler(metrics)
+    app.add_exception_handler(DatabaseUnavailable, database)
+    app.add_exception_handler(ControlPlaneError, _control_plane_error)
+    app.add_exception_handler(FlowValidationError, _flow_invalid)
+    app.add_exception_handler(ConfigError, _config_error)
+    app.add_exception_handler(SQLAlchemyError, database)
+    app.add_exception_handler(OSError, database)
+    app.add_exception_handler(TimeoutError, database)

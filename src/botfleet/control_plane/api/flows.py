@@ -1,0 +1,120 @@
+"""Flow routes: upload (validated, errors with lines), list, get, publish, rollback, diff."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import PlainTextResponse
+
+from botfleet.control_plane.api.bodies import document_request_body, read_document
+from botfleet.control_plane.api.deps import (
+    ContainerDep,
+    PrincipalDep,
+    TenantIdPath,
+    UoWDep,
+    VersionPath,
+)
+from botfleet.control_plane.api.responses import AUTH_ERRORS, FLOW_ERRORS
+from botfleet.control_plane.models import (
+    FlowVersionDetail,
+    FlowVersionList,
+    FlowVersionView,
+    RollbackRequest,
+)
+from botfleet.control_plane.services import flows, versions
+from botfleet.control_plane.services.flows import FLOWS
+
+router = APIRouter(prefix="/v1/tenants/{tenant_id}/flows", tags=["flows"], responses=AUTH_ERRORS)
+
+FLOW_TEXT_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/plain")
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=FLOW_ERRORS,
+    openapi_extra=document_request_body("yaml", FLOW_TEXT_TYPES),
+)
+async def upload_flow(
+    tenant_id: TenantIdPath,
+    request: Request,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    uow: UoWDep,
+    publish: bool = False,
+) -> FlowVersionView:
+    """Upload a flow as YAML text (or JSON ``{"yaml": ...}``). It is validated with the data
+    plane's loader; a 422 lists every problem with its line. Versions are numbered 1..n."""
+    limit = container.settings.max_flow_bytes
+    text = await read_document(
+        request, what="flow", json_field="yaml", text_types=FLOW_TEXT_TYPES, limit=limit
+    )
+    async with uow:
+        row = await flows.upload_flow(
+            uow, principal, tenant_id, text, max_bytes=limit, publish=publish
+        )
+        return FlowVersionView.of(row, row.version if publish else None)
+
+
+@router.get("")
+async def list_flows(
+    tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
+) -> FlowVersionList:
+    async with uow:
+        published, rows = await versions.list_versions(uow, principal, FLOWS, tenant_id)
+        return FlowVersionList(
+            published_version=published,
+            versions=[FlowVersionView.of(row, published) for row in rows],
+        )
+
+
+@router.get("/diff", response_class=PlainTextResponse)
+async def diff_flows(
+    tenant_id: TenantIdPath,
+    principal: PrincipalDep,
+    uow: UoWDep,
+    from_version: Annotated[int, Query(alias="from", ge=1, le=2_147_483_647)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=2_147_483_647)],
+) -> PlainTextResponse:
+    """Unified diff of two versions (``?from=1&to=2``), as text."""
+    async with uow:
+        text = await versions.diff_versions(
+            uow, principal, FLOWS, tenant_id, from_version, to_version
+        )
+    return PlainTextResponse(text)
+
+
+@router.post("/rollback")
+async def rollback_flow(
+    tenant_id: TenantIdPath,
+    principal: PrincipalDep,
+    uow: UoWDep,
+    body: RollbackRequest | None = None,
+) -> FlowVersionView:
+    """Publish an earlier version (default: the one before the published one). Audited."""
+    async with uow:
+        target = body.version if body is not None else None
+        row = await versions.rollback(uow, principal, FLOWS, tenant_id, target)
+        return FlowVersionView.of(row, row.version)
+
+
+@router.get("/{version}")
+async def get_flow(
+    tenant_id: TenantIdPath, version: VersionPath, principal: PrincipalDep, uow: UoWDep
+) -> FlowVersionDetail:
+    async with uow:
+        row, published = await versions.get_version_and_published(
+            uow, principal, FLOWS, tenant_id, version
+        )
+        return FlowVersionDetail.of(row, published)
+
+
+@router.post("/{version}/publish")
+async def publish_flow(
+    tenant_id: TenantIdPath, version: VersionPath, principal: PrincipalDep, uow: UoWDep
+) -> FlowVersionView:
+    """Make this version the one data planes boot with (they pick it up on their next poll)."""
+    async with uow:
+        row = await versions.publish(uow, principal, FLOWS, tenant_id, version)
+        return FlowVersionView.of(row, row.version)

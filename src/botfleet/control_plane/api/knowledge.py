@@ -1,0 +1,124 @@
+"""Knowledge routes: upload markdown, list, get, publish, rollback, diff."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import PlainTextResponse
+
+from botfleet.control_plane.api.bodies import document_request_body, read_document
+from botfleet.control_plane.api.deps import (
+    ContainerDep,
+    PrincipalDep,
+    TenantIdPath,
+    UoWDep,
+    VersionPath,
+)
+from botfleet.control_plane.api.responses import AUTH_ERRORS
+from botfleet.control_plane.models import (
+    KnowledgeVersionDetail,
+    KnowledgeVersionList,
+    KnowledgeVersionView,
+    RollbackRequest,
+)
+from botfleet.control_plane.services import knowledge, versions
+from botfleet.control_plane.services.knowledge import KNOWLEDGE
+
+router = APIRouter(
+    prefix="/v1/tenants/{tenant_id}/knowledge", tags=["knowledge"], responses=AUTH_ERRORS
+)
+
+KNOWLEDGE_TEXT_TYPES = ("text/markdown", "text/plain")
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=document_request_body("text", KNOWLEDGE_TEXT_TYPES),
+)
+async def upload_knowledge(
+    tenant_id: TenantIdPath,
+    request: Request,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    uow: UoWDep,
+    publish: bool = False,
+) -> KnowledgeVersionView:
+    """Upload markdown (or JSON ``{"text": ...}``) as a new version, numbered 1..n."""
+    limit = container.settings.max_knowledge_bytes
+    text = await read_document(
+        request,
+        what="knowledge document",
+        json_field="text",
+        text_types=KNOWLEDGE_TEXT_TYPES,
+        limit=limit,
+    )
+    async with uow:
+        row = await knowledge.upload_knowledge(
+            uow, principal, tenant_id, text, max_bytes=limit, publish=publish
+        )
+        return KnowledgeVersionView.of(row, row.version if publish else None)
+
+
+@router.get("")
+async def list_knowledge(
+    tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
+) -> KnowledgeVersionList:
+    async with uow:
+        published, rows = await versions.list_versions(uow, principal, KNOWLEDGE, tenant_id)
+        return KnowledgeVersionList(
+            published_version=published,
+            versions=[KnowledgeVersionView.of(row, published) for row in rows],
+        )
+
+
+@router.get("/diff", response_class=PlainTextResponse)
+async def diff_knowledge(
+    tenant_id: TenantIdPath,
+    principal: PrincipalDep,
+    uow: UoWDep,
+    from_version: Annotated[int, Query(alias="from", ge=1, le=2_147_483_647)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=2_147_483_647)],
+) -> PlainTextResponse:
+    """Unified diff of two versions (``?from=1&to=2``), as text."""
+    async with uow:
+        text = await versions.diff_versions(
+            uow, principal, KNOWLEDGE, tenant_id, from_version, to_version
+        )
+    return PlainTextResponse(text)
+
+
+@router.post("/rollback")
+async def rollback_knowledge(
+    tenant_id: TenantIdPath,
+    principal: PrincipalDep,
+    uow: UoWDep,
+    body: RollbackRequest | None = None,
+) -> KnowledgeVersionView:
+    """Publish an earlier version (default: the one before the published one). Audited."""
+    async with uow:
+        target = body.version if body is not None else None
+        row = await versions.rollback(uow, principal, KNOWLEDGE, tenant_id, target)
+        return KnowledgeVersionView.of(row, row.version)
+
+
+@router.get("/{version}")
+async def get_knowledge(
+    tenant_id: TenantIdPath, version: VersionPath, principal: PrincipalDep, uow: UoWDep
+) -> KnowledgeVersionDetail:
+    async with uow:
+        row, published = await versions.get_version_and_published(
+            uow, principal, KNOWLEDGE, tenant_id, version
+        )
+        return KnowledgeVersionDetail.of(row, published)
+
+
+@router.post("/{version}/publish")
+async def publish_knowledge(
+    tenant_id: TenantIdPath, version: VersionPath, principal: PrincipalDep, uow: UoWDep
+) -> KnowledgeVersionView:
+    """Make this version the one the LLM answers from (picked up on the next boot poll)."""
+    async with uow:
+        row = await versions.publish(uow, principal, KNOWLEDGE, tenant_id, version)
+        return KnowledgeVersionView.of(row, row.version)

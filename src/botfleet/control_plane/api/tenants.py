@@ -1,0 +1,82 @@
+"""Tenant routes: create, list, get, update, disable/enable, export, delete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+
+from botfleet.control_plane.api.deps import PrincipalDep, TenantIdPath, UoWDep
+from botfleet.control_plane.api.responses import AUTH_ERRORS
+from botfleet.control_plane.models import TenantCreate, TenantCreated, TenantUpdate, TenantView
+from botfleet.control_plane.services import export, tenants
+
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"], responses=AUTH_ERRORS)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses={409: {"description": "exists"}})
+async def create_tenant(body: TenantCreate, principal: PrincipalDep, uow: UoWDep) -> TenantCreated:
+    """Register a tenant (admin). The answer holds its boot token, shown this once."""
+    async with uow:
+        tenant, token = await tenants.create_tenant(uow, principal, body)
+        return TenantCreated(tenant=TenantView.model_validate(tenant), boot_token=token)
+
+
+@router.get("")
+async def list_tenants(principal: PrincipalDep, uow: UoWDep) -> list[TenantView]:
+    """Every tenant for the admin; a tenant key sees only its own."""
+    async with uow:
+        return [TenantView.model_validate(t) for t in await tenants.list_tenants(uow, principal)]
+
+
+@router.get("/{tenant_id}")
+async def get_tenant(tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep) -> TenantView:
+    async with uow:
+        return TenantView.model_validate(await tenants.get_tenant(uow, principal, tenant_id))
+
+
+@router.patch("/{tenant_id}")
+async def update_tenant(
+    tenant_id: TenantIdPath, body: TenantUpdate, principal: PrincipalDep, uow: UoWDep
+) -> TenantView:
+    """Change name, time zone, language, bindings or LLM settings (validated like on create)."""
+    async with uow:
+        tenant = await tenants.update_tenant(uow, principal, tenant_id, body)
+        return TenantView.model_validate(tenant)
+
+
+@router.post("/{tenant_id}/disable")
+async def disable_tenant(
+    tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
+) -> TenantView:
+    """Disable a tenant (admin): its data plane's boot pulls get 403 until it is enabled."""
+    async with uow:
+        tenant = await tenants.set_status(uow, principal, tenant_id, tenants.DISABLED)
+        return TenantView.model_validate(tenant)
+
+
+@router.post("/{tenant_id}/enable")
+async def enable_tenant(
+    tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
+) -> TenantView:
+    async with uow:
+        tenant = await tenants.set_status(uow, principal, tenant_id, tenants.ACTIVE)
+        return TenantView.model_validate(tenant)
+
+
+@router.get("/{tenant_id}/export")
+async def export_tenant(
+    tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
+) -> dict[str, Any]:
+    """Everything held about the tenant except secrets (take it before deleting)."""
+    async with uow:
+        return await export.export_tenant(uow, principal, tenant_id, now=datetime.now(UTC))
+
+
+@router.delete("/{tenant_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_tenant(tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep) -> Response:
+    """Delete the tenant and all its rows (admin). Export it first if you need its history."""
+    async with uow:
+        await tenants.delete_tenant(uow, principal, tenant_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,79 @@
+"""The control-plane FastAPI application: `create_app(settings)`; everything else is built in
+the lifespan (database, migrations, crypto, HTTP client)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from botfleet import __version__
+from botfleet.control_plane.api import (
+    admin,
+    audit,
+    boot,
+    credentials,
+    fleet,
+    flows,
+    health,
+    keys,
+    knowledge,
+    tenants,
+)
+from botfleet.control_plane.api.errors import install_error_handlers
+from botfleet.control_plane.api.observe import RequestObserver
+from botfleet.control_plane.bootstrap import open_container
+from botfleet.control_plane.logs import configure_logging, get_logger
+from botfleet.control_plane.metrics import ControlPlaneMetrics
+from botfleet.control_plane.settings import ControlPlaneSettings
+
+_log = get_logger("app")
+
+DESCRIPTION = """\
+The shared service that manages every tenant: tenants and their bindings, API keys and boot
+tokens, versioned flows and knowledge documents, encrypted credentials, the boot payload each
+data plane pulls, the audit log and the fleet's health.
+
+Authenticate with `Authorization: Bearer <key>` (or `X-API-Key`): the admin key from
+`CP_ADMIN_API_KEY`, or a tenant API key (which only ever sees its own tenant). The boot route
+takes the tenant's boot token instead.
+"""
+
+
+def create_app(
+    settings: ControlPlaneSettings,
+    *,
+    data_plane_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the app. Nothing touches the database until the lifespan starts.
+
+    Args:
+        settings: validated settings (build them with ``ControlPlaneSettings()``).
+        data_plane_transport: HTTP transport used to reach data planes (tests pass a mock).
+    """
+    configure_logging(settings.log_level, json=settings.log_json)
+    metrics = ControlPlaneMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_container(
+            settings, metrics, data_plane_transport=data_plane_transport
+        ) as container:
+            app.state.container = container
+            _log.info("control plane started", environment=settings.environment)
+            yield
+        _log.info("control plane stopped")
+
+    app = FastAPI(
+        title="botfleet control plane",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app, metrics)
+    for module in (tenants, keys, flows, knowledge, credentials, boot, audit, fleet, admin, health):
+        app.include_router(module.router)
+    app.add_middleware(RequestObserver, metrics=metrics)
+    return app

@@ -1,0 +1,92 @@
+"""Composition root of the control plane: settings -> database, crypto, HTTP client, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from botfleet.control_plane.crypto import SecretBox
+from botfleet.control_plane.db.engine import is_connection_error, make_engine, make_session_factory
+from botfleet.control_plane.db.migrate import run_migrations
+from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
+from botfleet.control_plane.errors import DatabaseUnavailable
+from botfleet.control_plane.logs import get_logger
+from botfleet.control_plane.metrics import ControlPlaneMetrics
+from botfleet.control_plane.services.fleet import DataPlaneProbe
+from botfleet.control_plane.settings import ControlPlaneSettings
+
+_log = get_logger("bootstrap")
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """What request handlers need, built once per app in the lifespan."""
+
+    settings: ControlPlaneSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    box: SecretBox
+    probe: DataPlaneProbe
+    metrics: ControlPlaneMetrics
+
+    def uow(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.sessions)
+
+
+async def migrate_with_retries(settings: ControlPlaneSettings) -> None:
+    """Run migrations, waiting for a database that is still starting (compose, k8s)."""
+    delay = 0.5
+    for attempt in range(1, settings.startup_db_attempts + 1):
+        try:
+            await run_migrations(settings.database_url, schema=settings.database_schema)
+            return
+        except Exception as exc:  # only connection failures are worth waiting for
+            if not is_connection_error(exc):
+                raise
+            failure = exc
+        _log.warning(
+            "database not reachable yet",
+            attempt=attempt,
+            of=settings.startup_db_attempts,
+            error=type(failure).__name__,
+        )
+        if attempt < settings.startup_db_attempts:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    raise DatabaseUnavailable("could not run migrations at start-up")
+
+
+@asynccontextmanager
+async def open_container(
+    settings: ControlPlaneSettings,
+    metrics: ControlPlaneMetrics,
+    *,
+    data_plane_transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Container]:
+    """Build the container (running migrations if configured) and close it afterwards."""
+    for name in settings.generated_secrets:
+        _log.warning(
+            "GENERATED AN EPHEMERAL SECRET FOR THIS PROCESS ONLY: set it in the environment",
+            setting=name,
+            environment=settings.environment,
+        )
+    if settings.migrate_on_startup:
+        await migrate_with_retries(settings)
+    engine = make_engine(settings.database_url, schema=settings.database_schema)
+    async with httpx.AsyncClient(transport=data_plane_transport, follow_redirects=False) as http:
+        try:
+            yield Container(
+                settings=settings,
+                engine=engine,
+                sessions=make_session_factory(engine),
+                box=SecretBox(settings.fernet_key_list),
+                probe=DataPlaneProbe(http, timeout_s=settings.data_plane_timeout_s),
+                metrics=metrics,
+            )
+        finally:
+            await engine.dispose()

@@ -1,0 +1,66 @@
+"""Async engine and session factory for SQLite (embedded default) or PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from botfleet.control_plane.settings import normalise_database_url
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
+    """An async engine for `url` (driver normalised). `schema` sets PostgreSQL's search_path."""
+    url = normalise_database_url(url)
+    connect_args: dict[str, Any] = {}
+    if is_sqlite(url):
+        _ensure_sqlite_folder(url)
+        connect_args["timeout"] = 15  # wait for a concurrent writer instead of failing at once
+    else:
+        connect_args["timeout"] = 5  # connection timeout, so an outage becomes a quick 503
+        if schema:
+            connect_args["server_settings"] = {"search_path": schema}
+    engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=not is_sqlite(url))
+    if is_sqlite(url):
+        event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+    return engine
+
+
+def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # Rows stay readable after commit: services return them to the API layer.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when `exc` means "cannot talk to the database" (as opposed to a bad query)."""
+    if isinstance(exc, OSError | TimeoutError | OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # asyncpg raises its own errors for a server that is starting or going away.
+    return type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__

@@ -1,0 +1,156 @@
+"""Repositories: the queries the services need, one small class per aggregate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Generic, TypeVar
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from botfleet.control_plane.db.tables import (
+    ApiKey,
+    AuditEntry,
+    BootToken,
+    Credential,
+    FlowVersion,
+    KnowledgeVersion,
+    Tenant,
+    VersionedDocument,
+)
+
+DocT = TypeVar("DocT", bound=VersionedDocument)
+
+
+class TenantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        return await self._session.get(Tenant, tenant_id)
+
+    async def list(self, only: str | None = None) -> Sequence[Tenant]:
+        query = select(Tenant).order_by(Tenant.id)
+        if only is not None:
+            query = query.where(Tenant.id == only)
+        return (await self._session.scalars(query)).all()
+
+    def add(self, tenant: Tenant) -> None:
+        self._session.add(tenant)
+
+    async def purge(self, tenant_id: str) -> None:
+        """Delete the tenant and every row that belongs to it (children first, for the FKs)."""
+        for table in (ApiKey, BootToken, FlowVersion, KnowledgeVersion, Credential):
+            await self._session.execute(delete(table).where(table.tenant_id == tenant_id))
+        await self._session.execute(delete(AuditEntry).where(AuditEntry.tenant_id == tenant_id))
+        await self._session.execute(delete(Tenant).where(Tenant.id == tenant_id))
+
+
+class ApiKeyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        return await self._session.get(ApiKey, key_id)
+
+    async def list(self, tenant_id: str) -> Sequence[ApiKey]:
+        query = select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.created_at)
+        return (await self._session.scalars(query)).all()
+
+    def add(self, key: ApiKey) -> None:
+        self._session.add(key)
+
+
+class BootTokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, tenant_id: str) -> BootToken | None:
+        return await self._session.get(BootToken, tenant_id)
+
+    async def replace(self, tenant_id: str, token_hash: str) -> None:
+        row = await self.get(tenant_id)
+        if row is None:
+            self._session.add(BootToken(tenant_id=tenant_id, token_hash=token_hash))
+        else:
+            row.token_hash = token_hash
+
+
+class DocumentRepository(Generic[DocT]):
+    """Immutable numbered versions of one kind of document (flows or knowledge)."""
+
+    def __init__(self, session: AsyncSession, model: type[DocT]) -> None:
+        self._session = session
+        self._model = model
+
+    async def latest_version(self, tenant_id: str) -> int:
+        query = select(func.max(self._model.version)).where(self._model.tenant_id == tenant_id)
+        return (await self._session.scalar(query)) or 0
+
+    async def get(self, tenant_id: str, version: int) -> DocT | None:
+        query = select(self._model).where(
+            self._model.tenant_id == tenant_id, self._model.version == version
+        )
+        return (await self._session.scalars(query)).one_or_none()
+
+    async def list(self, tenant_id: str) -> Sequence[DocT]:
+        query = (
+            select(self._model)
+            .where(self._model.tenant_id == tenant_id)
+            .order_by(self._model.version)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def previous_version(self, tenant_id: str, before: int) -> int | None:
+        query = select(func.max(self._model.version)).where(
+            self._model.tenant_id == tenant_id, self._model.version < before
+        )
+        return await self._session.scalar(query)
+
+    def add(self, document: DocT) -> None:
+        self._session.add(document)
+
+
+class CredentialRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, tenant_id: str, scope: str) -> Credential | None:
+        return await self._session.get(Credential, (tenant_id, scope))
+
+    async def list(self, tenant_id: str | None = None) -> Sequence[Credential]:
+        query = select(Credential).order_by(Credential.tenant_id, Credential.scope)
+        if tenant_id is not None:
+            query = query.where(Credential.tenant_id == tenant_id)
+        return (await self._session.scalars(query)).all()
+
+    def add(self, credential: Credential) -> None:
+        self._session.add(credential)
+
+    async def delete(self, credential: Credential) -> None:
+        await self._session.delete(credential)
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, entry: AuditEntry) -> None:
+        self._session.add(entry)
+
+    async def list(
+        self,
+        *,
+        tenant_id: str | None = None,
+        action: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> Sequence[AuditEntry]:
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        if tenant_id is not None:
+            query = query.where(AuditEntry.tenant_id == tenant_id)
+        if action is not None:
+            query = query.where(AuditEntry.action == action)
+        if before_id is not None:
+            query = query.where(AuditEntry.id < before_id)
+        return (await self._session.scalars(query)).all()

@@ -1,0 +1,41 @@
+"""Prometheus metrics of the control plane, on a registry per app (so tests can build many)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "ControlPlaneMetrics"]
+
+
+class ControlPlaneMetrics:
+    """Request counts and latency by route template, boot pulls by result, DB outages."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "botfleet_cp_http_requests",
+            "HTTP requests handled by the control plane",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "botfleet_cp_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.boot_pulls = Counter(
+            "botfleet_cp_boot_pulls",
+            "Boot configuration requests by result (served, not_modified, refused)",
+            ["result"],
+            registry=self.registry,
+        )
+        self.db_unavailable = Counter(
+            "botfleet_cp_db_unavailable",
+            "Requests answered 503 because the database could not be reached",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

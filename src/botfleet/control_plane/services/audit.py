@@ -1,0 +1,52 @@
+"""The audit log: who changed what, and reading it back (tenants see only their own)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from botfleet.control_plane.db.tables import AuditEntry
+from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
+from botfleet.control_plane.principals import Principal
+
+MAX_AUDIT_PAGE = 500
+
+
+def record(
+    uow: SqlAlchemyUnitOfWork,
+    actor: Principal | str,
+    action: str,
+    *,
+    tenant_id: str | None,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add an entry to the current transaction. `details` must never hold a secret value."""
+    name = actor.actor if isinstance(actor, Principal) else actor
+    uow.audit.add(
+        AuditEntry(
+            actor=name, tenant_id=tenant_id, action=action, target=target, details=details or {}
+        )
+    )
+
+
+async def list_entries(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    *,
+    tenant_id: str | None = None,
+    action: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> Sequence[AuditEntry]:
+    """Newest first. A tenant key is always limited to its own tenant."""
+    if not principal.is_admin:
+        if tenant_id is not None:
+            principal.require_tenant(tenant_id)
+        tenant_id = principal.tenant_id
+    return await uow.audit.list(
+        tenant_id=tenant_id,
+        action=action,
+        before_id=before_id,
+        limit=max(1, min(limit, MAX_AUDIT_PAGE)),
+    )

@@ -1,0 +1,117 @@
+"""Credentials: per-scope secrets sealed with Fernet; only key names ever leave this module.
+
+Scopes: ``channel``, ``llm`` and ``connector:<category>``. Values are decrypted only by
+`open_all` for the boot payload.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from botfleet.control_plane.crypto import SecretBox
+from botfleet.control_plane.db.tables import Credential, utcnow
+from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
+from botfleet.control_plane.errors import InvalidInput, NotFound
+from botfleet.control_plane.principals import Principal
+from botfleet.control_plane.services import audit
+from botfleet.control_plane.services.tenants import get_tenant
+
+SCOPE_PATTERN = r"^(channel|llm|connector:[a-z][a-z0-9_]{0,62})$"
+_SCOPE = re.compile(SCOPE_PATTERN)
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
+MAX_SECRET_BYTES = 64 * 1024
+
+
+def check_scope(scope: str) -> str:
+    if not _SCOPE.match(scope):
+        raise InvalidInput(
+            "scope", "must be 'channel', 'llm' or 'connector:<category>' (lower_snake_case)"
+        )
+    return scope
+
+
+def _check_values(values: dict[str, Any]) -> list[str]:
+    if not values:
+        raise InvalidInput("body", 'give at least one secret, e.g. {"api_key": "..."}')
+    for key in values:
+        if not _KEY.match(key):
+            raise InvalidInput(
+                f"body.{key[:40]}", "secret names are identifiers (letters, digits, _)"
+            )
+        if key == "type":
+            raise InvalidInput("body.type", "'type' belongs to the binding, not to the credentials")
+    return sorted(values)
+
+
+async def put_credentials(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    box: SecretBox,
+    tenant_id: str,
+    scope: str,
+    values: dict[str, Any],
+) -> Credential:
+    """Replace the secrets of one scope. The audit entry lists key names, never values."""
+    await get_tenant(uow, principal, tenant_id)
+    check_scope(scope)
+    names = _check_values(values)
+    sealed = box.seal(values)
+    if len(sealed) > MAX_SECRET_BYTES:
+        raise InvalidInput("body", f"secrets are larger than {MAX_SECRET_BYTES} bytes once sealed")
+    row = await uow.credentials.get(tenant_id, scope)
+    if row is None:
+        row = Credential(tenant_id=tenant_id, scope=scope, ciphertext=sealed, key_names=names)
+        uow.credentials.add(row)
+    else:
+        row.ciphertext, row.key_names, row.updated_at = sealed, names, utcnow()
+    audit.record(
+        uow, principal, "credentials.put", tenant_id=tenant_id, target=scope,
+        details={"keys": names},
+    )  # fmt: skip
+    await uow.commit()
+    return row
+
+
+async def list_credentials(
+    uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str
+) -> Sequence[Credential]:
+    await get_tenant(uow, principal, tenant_id)
+    return await uow.credentials.list(tenant_id)
+
+
+async def delete_credentials(
+    uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, scope: str
+) -> None:
+    await get_tenant(uow, principal, tenant_id)
+    row = await uow.credentials.get(tenant_id, check_scope(scope))
+    if row is None:
+        raise NotFound("credentials scope", scope)
+    await uow.credentials.delete(row)
+    audit.record(uow, principal, "credentials.delete", tenant_id=tenant_id, target=scope)
+    await uow.commit()
+
+
+async def open_all(
+    uow: SqlAlchemyUnitOfWork, box: SecretBox, tenant_id: str
+) -> dict[str, dict[str, Any]]:
+    """Decrypted secrets by scope, for the boot payload only."""
+    rows = await uow.credentials.list(tenant_id)
+    return {row.scope: box.open(row.ciphertext, where=f"{tenant_id}/{row.scope}") for row in rows}
+
+
+async def rotate_encryption(uow: SqlAlchemyUnitOfWork, principal: Principal, box: SecretBox) -> int:
+    """Re-encrypt every stored secret with the primary key; returns how many rows changed.
+
+    Run after putting a new key first in ``CP_FERNET_KEYS``; then the old keys can be removed.
+    """
+    principal.require_admin("rotating the encryption keys")
+    rows = await uow.credentials.list()
+    for row in rows:
+        row.ciphertext = box.rotate(row.ciphertext, where=f"{row.tenant_id}/{row.scope}")
+    audit.record(
+        uow, principal, "credentials.rotate_keys", tenant_id=None, details={"rows": len(rows)}
+    )
+    await uow.commit()
+    return len(rows)

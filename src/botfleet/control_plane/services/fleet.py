@@ -1,0 +1,150 @@
+"""Fleet observability: ask each tenant's data plane for /health, /usage and /tasks.
+
+A data plane that does not answer is reported as ``unreachable``; it never turns into an error
+of the control plane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from botfleet.control_plane.db.tables import Tenant
+from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
+from botfleet.control_plane.models import FleetView, TenantStatus
+from botfleet.control_plane.principals import Principal
+from botfleet.control_plane.services.tenants import get_tenant
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_CONCURRENT_PROBES = 16
+_UNHEALTHY = frozenset({"degraded", "error", "down", "unhealthy", "failing"})
+
+
+@dataclass(slots=True)
+class ProbeResult:
+    status: str
+    health: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
+    tasks: Any = None
+    errors: list[str] = field(default_factory=list)
+
+
+class _Unreachable(Exception):
+    pass
+
+
+class DataPlaneProbe:
+    """Reads a data plane's health and metrics over HTTP with a short timeout."""
+
+    def __init__(self, client: httpx.AsyncClient, *, timeout_s: float) -> None:
+        self._client = client
+        self._timeout = httpx.Timeout(timeout_s)
+
+    async def _get(self, url: str) -> Any:
+        try:
+            response = await self._client.get(url, timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise _Unreachable(f"GET {url}: {type(exc).__name__}") from None
+        if len(response.content) > MAX_BODY_BYTES:
+            raise ValueError(f"GET {url}: answer larger than {MAX_BODY_BYTES} bytes")
+        if response.status_code >= 400:
+            raise ValueError(f"GET {url}: HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise ValueError(f"GET {url}: answer is not JSON") from None
+
+    async def probe(self, base_url: str) -> ProbeResult:
+        results = await asyncio.gather(
+            *(self._get(f"{base_url}/{path}") for path in ("health", "usage", "tasks")),
+            return_exceptions=True,
+        )
+        health, usage, tasks = results
+        result = ProbeResult(status="ok")
+        if isinstance(health, _Unreachable):
+            result.status = "unreachable"
+        elif isinstance(health, BaseException):
+            result.status = "degraded"
+        elif isinstance(health, dict):
+            result.health = health
+            if str(health.get("status", "ok")).lower() in _UNHEALTHY:
+                result.status = "degraded"
+        if isinstance(usage, dict):
+            result.usage = usage
+        if not isinstance(tasks, BaseException):
+            result.tasks = tasks
+        result.errors = [str(r) for r in results if isinstance(r, BaseException)]
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    tenant_id: str
+    tenant_status: str
+    data_plane_url: str | None
+    flow_version: int | None
+    knowledge_version: int | None
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> _Snapshot:
+        return cls(
+            tenant.id,
+            tenant.status,
+            tenant.data_plane_url,
+            tenant.published_flow_version,
+            tenant.published_knowledge_version,
+        )
+
+
+async def _status(probe: DataPlaneProbe, snapshot: _Snapshot, now: datetime) -> TenantStatus:
+    if snapshot.data_plane_url is None:
+        result = ProbeResult(status="unconfigured")
+    else:
+        result = await probe.probe(snapshot.data_plane_url)
+    return TenantStatus(
+        tenant_id=snapshot.tenant_id,
+        tenant_status=snapshot.tenant_status,
+        status=result.status,
+        data_plane_url=snapshot.data_plane_url,
+        published_flow_version=snapshot.flow_version,
+        published_knowledge_version=snapshot.knowledge_version,
+        checked_at=now,
+        health=result.health,
+        usage=result.usage,
+        tasks=result.tasks,
+        errors=result.errors,
+    )
+
+
+async def tenant_status(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    probe: DataPlaneProbe,
+    tenant_id: str,
+    *,
+    now: datetime,
+) -> TenantStatus:
+    snapshot = _Snapshot.of(await get_tenant(uow, principal, tenant_id))
+    await uow.release()  # do not hold a DB connection while waiting on the network
+    return await _status(probe, snapshot, now)
+
+
+async def fleet_status(
+    uow: SqlAlchemyUnitOfWork, principal: Principal, probe: DataPlaneProbe, *, now: datetime
+) -> FleetView:
+    """Every tenant's status (admin only), probed concurrently."""
+    principal.require_admin("the fleet view")
+    snapshots = [_Snapshot.of(t) for t in await uow.tenants.list()]
+    await uow.release()
+    limit = asyncio.Semaphore(MAX_CONCURRENT_PROBES)
+
+    async def one(snapshot: _Snapshot) -> TenantStatus:
+        async with limit:
+            return await _status(probe, snapshot, now)
+
+    statuses = await asyncio.gather(*(one(s) for s in snapshots))
+    return FleetView(checked_at=now, tenants=list(statuses))

@@ -1,0 +1,61 @@
+"""Flow use cases: upload (validated by the data plane's own loader), publish, rollback, diff."""
+
+from __future__ import annotations
+
+from botfleet.control_plane.db.tables import FlowVersion, Tenant
+from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
+from botfleet.control_plane.principals import Principal
+from botfleet.control_plane.services import audit, versions
+from botfleet.control_plane.services.tenants import get_tenant
+from botfleet.flows.load import Flow, load_flow_text
+
+
+def _set_published(tenant: Tenant, version: int | None) -> None:
+    tenant.published_flow_version = version
+
+
+FLOWS: versions.DocumentKind[FlowVersion] = versions.DocumentKind(
+    name="flow",
+    repository=lambda uow: uow.flows,
+    get_published=lambda tenant: tenant.published_flow_version,
+    set_published=_set_published,
+)
+
+
+def validate_flow(text: str, source: str) -> Flow:
+    """Load the flow exactly as a data plane would. Raises `FlowValidationError`."""
+    return load_flow_text(text, source)
+
+
+async def upload_flow(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    tenant_id: str,
+    text: str,
+    *,
+    max_bytes: int,
+    publish: bool = False,
+) -> FlowVersion:
+    """Store a new immutable version (numbered 1..n) after validation; optionally publish it."""
+    await get_tenant(uow, principal, tenant_id)
+    versions.check_size("flow", text, max_bytes)
+    number = await versions.next_version(uow, FLOWS, tenant_id)
+    flow = validate_flow(text, f"{tenant_id}/flow@v{number}")
+    document = FlowVersion(
+        tenant_id=tenant_id,
+        version=number,
+        content=text,
+        sha256=versions.sha256_text(text),
+        created_by=principal.actor,
+        flow_id=flow.spec.id,
+        warnings=[str(issue) for issue in flow.warnings],
+    )
+    uow.flows.add(document)
+    audit.record(
+        uow, principal, "flow.upload", tenant_id=tenant_id, target=str(number),
+        details={"flow_id": flow.spec.id, "sha256": document.sha256},
+    )  # fmt: skip
+    await uow.commit()
+    if publish:
+        await versions.publish(uow, principal, FLOWS, tenant_id, number)
+    return document

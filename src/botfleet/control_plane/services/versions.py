@@ -1,0 +1,151 @@
+"""Versioned documents (flows, knowledge): numbering, publish, rollback, diff, listing."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from botfleet.control_plane.db.repositories import DocumentRepository
+from botfleet.control_plane.db.tables import Tenant, VersionedDocument, utcnow
+from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
+from botfleet.control_plane.errors import Conflict, NotFound, PayloadTooLarge
+from botfleet.control_plane.principals import Principal
+from botfleet.control_plane.services import audit
+from botfleet.control_plane.services.tenants import get_tenant
+
+DocT = TypeVar("DocT", bound=VersionedDocument)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentKind(Generic[DocT]):
+    """One kind of versioned document: its name, repository and the tenant's pointer column."""
+
+    name: str  # "flow" | "knowledge"
+    repository: Callable[[SqlAlchemyUnitOfWork], DocumentRepository[DocT]]
+    get_published: Callable[[Tenant], int | None]
+    set_published: Callable[[Tenant, int | None], None]
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_size(what: str, text: str, limit: int) -> None:
+    size = len(text.encode())
+    if size > limit:
+        raise PayloadTooLarge(what, size, limit)
+
+
+async def next_version(uow: SqlAlchemyUnitOfWork, kind: DocumentKind[DocT], tenant_id: str) -> int:
+    """The number the next upload gets (1..n; a concurrent upload makes the insert conflict)."""
+    return await kind.repository(uow).latest_version(tenant_id) + 1
+
+
+async def get_version(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    kind: DocumentKind[DocT],
+    tenant_id: str,
+    version: int,
+) -> DocT:
+    await get_tenant(uow, principal, tenant_id)
+    document = await kind.repository(uow).get(tenant_id, version)
+    if document is None:
+        raise NotFound(f"{kind.name} version", version)
+    return document
+
+
+async def get_version_and_published(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    kind: DocumentKind[DocT],
+    tenant_id: str,
+    version: int,
+) -> tuple[DocT, int | None]:
+    """A version and the tenant's published version number (to mark it)."""
+    tenant = await get_tenant(uow, principal, tenant_id)
+    document = await kind.repository(uow).get(tenant_id, version)
+    if document is None:
+        raise NotFound(f"{kind.name} version", version)
+    return document, kind.get_published(tenant)
+
+
+async def list_versions(
+    uow: SqlAlchemyUnitOfWork, principal: Principal, kind: DocumentKind[DocT], tenant_id: str
+) -> tuple[int | None, Sequence[DocT]]:
+    """(published version, every version oldest first)."""
+    tenant = await get_tenant(uow, principal, tenant_id)
+    return kind.get_published(tenant), await kind.repository(uow).list(tenant_id)
+
+
+async def publish(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    kind: DocumentKind[DocT],
+    tenant_id: str,
+    version: int,
+    *,
+    action: str = "publish",
+) -> DocT:
+    """Make `version` the one data planes boot with. Audited as ``<kind>.<action>``."""
+    tenant = await get_tenant(uow, principal, tenant_id)
+    document = await kind.repository(uow).get(tenant_id, version)
+    if document is None:
+        raise NotFound(f"{kind.name} version", version)
+    previous = kind.get_published(tenant)
+    if previous != version:
+        kind.set_published(tenant, version)
+        tenant.updated_at = utcnow()
+        audit.record(
+            uow, principal, f"{kind.name}.{action}", tenant_id=tenant_id, target=str(version),
+            details={"from_version": previous, "to_version": version},
+        )  # fmt: skip
+        await uow.commit()
+    return document
+
+
+async def rollback(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    kind: DocumentKind[DocT],
+    tenant_id: str,
+    version: int | None = None,
+) -> DocT:
+    """Publish an earlier version: `version`, or by default the one before the published one."""
+    tenant = await get_tenant(uow, principal, tenant_id)
+    current = kind.get_published(tenant)
+    if current is None:
+        raise Conflict(f"tenant {tenant_id!r} has no published {kind.name} to roll back")
+    if version is None:
+        version = await kind.repository(uow).previous_version(tenant_id, current)
+        if version is None:
+            raise Conflict(f"{kind.name} version {current} is the first; nothing to roll back to")
+    elif version >= current:
+        raise Conflict(
+            f"rollback must go to a version before the published one ({current}); "
+            f"use publish for version {version}"
+        )
+    return await publish(uow, principal, kind, tenant_id, version, action="rollback")
+
+
+async def diff_versions(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    kind: DocumentKind[DocT],
+    tenant_id: str,
+    from_version: int,
+    to_version: int,
+) -> str:
+    """Unified diff between two versions (empty when they are identical)."""
+    old = await get_version(uow, principal, kind, tenant_id, from_version)
+    new = await get_version(uow, principal, kind, tenant_id, to_version)
+    lines = difflib.unified_diff(
+        old.content.splitlines(keepends=True),
+        new.content.splitlines(keepends=True),
+        fromfile=f"{kind.name}@v{from_version}",
+        tofile=f"{kind.name}@v{to_version}",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

@@ -1,0 +1,159 @@
+"""ControlPlaneSettings: the control plane's environment, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/control_plane.db"
+
+Environment = Literal["development", "test", "staging", "production"]
+
+# Values people paste from examples; refused outside development.
+_PLACEHOLDERS = frozenset(
+    {"", "changeme", "change-me", "changethis", "change_me", "secret", "admin", "password",
+     "test", "dev", "xxx", "todo", "placeholder", "example"}
+)  # fmt: skip
+_MIN_ADMIN_KEY_LENGTH = 16
+
+
+def normalise_database_url(url: str) -> str:
+    """Give the URL an async driver: ``postgres://`` -> ``postgresql+asyncpg://`` and so on.
+
+    Raises:
+        ValueError: the scheme is not SQLite or PostgreSQL (the message never echoes the URL,
+            which may hold a password).
+    """
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        raise ValueError(
+            "database URL must look like 'sqlite+aiosqlite:///path' or 'postgresql://…'"
+        )
+    base = scheme.split("+", 1)[0].lower()
+    if base in {"postgres", "postgresql"}:
+        return f"postgresql+asyncpg://{rest}"
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    raise ValueError(f"unsupported database scheme {base!r} (use sqlite or postgresql)")
+
+
+def database_url_from_env() -> str:
+    """The database URL from ``CP_DATABASE_URL``/``DATABASE_URL`` (for Alembic's CLI)."""
+    raw = (
+        os.environ.get("CP_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    )
+    return normalise_database_url(raw)
+
+
+def _is_placeholder(value: str) -> bool:
+    return value.strip().lower() in _PLACEHOLDERS
+
+
+class ControlPlaneSettings(BaseSettings):
+    """Everything the control plane reads from its environment (prefix ``CP_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CP_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    environment: Environment = "development"
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("CP_DATABASE_URL", "DATABASE_URL", "database_url"),
+    )
+    #: PostgreSQL only: schema to use (search_path), so the CP can share a database.
+    database_schema: str | None = None
+    admin_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CP_ADMIN_API_KEY", "ADMIN_API_KEY", "admin_api_key"),
+    )
+    #: Comma-separated Fernet keys; the first encrypts, all decrypt.
+    fernet_keys: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("CP_FERNET_KEYS", "fernet_keys")
+    )
+    migrate_on_startup: bool = True
+    #: Attempts to reach the database at start-up (a container may start before its DB).
+    startup_db_attempts: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+    log_json: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8001, ge=1, le=65535)
+    #: Timeout of each call to a data plane (status, fleet).
+    data_plane_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    max_flow_bytes: int = Field(default=512 * 1024, gt=0)
+    max_knowledge_bytes: int = Field(default=256 * 1024, gt=0)
+
+    _generated: list[str] = PrivateAttr(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("database_schema")
+    @classmethod
+    def _plain_schema_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.replace("_", "").isalnum():
+            raise ValueError("database_schema must be letters, digits and underscores")
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_present(self) -> ControlPlaneSettings:
+        dev = self.environment == "development"
+        admin = self.admin_api_key.get_secret_value() if self.admin_api_key else ""
+        if _is_placeholder(admin) or len(admin) < _MIN_ADMIN_KEY_LENGTH:
+            if not dev:
+                raise ValueError(
+                    "CP_ADMIN_API_KEY is missing, a placeholder or shorter than "
+                    f"{_MIN_ADMIN_KEY_LENGTH} characters "
+                    "(only allowed with environment=development)"
+                )
+            self.admin_api_key = SecretStr(secrets.token_urlsafe(32))
+            self._generated.append("CP_ADMIN_API_KEY")
+        raw_keys = self.fernet_keys.get_secret_value() if self.fernet_keys else ""
+        keys = [k.strip() for k in raw_keys.split(",") if k.strip()]
+        if not keys or any(_is_placeholder(k) for k in keys):
+            if not dev:
+                raise ValueError(
+                    "CP_FERNET_KEYS is missing or a placeholder (only allowed with "
+                    "environment=development); generate one with "
+                    "`python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'`"
+                )
+            keys = [Fernet.generate_key().decode()]
+            self._generated.append("CP_FERNET_KEYS")
+        for index, key in enumerate(keys):
+            try:
+                Fernet(key.encode())
+            except ValueError:
+                raise ValueError(
+                    f"CP_FERNET_KEYS: key #{index + 1} is not a valid Fernet key "
+                    "(32 url-safe base64-encoded bytes)"
+                ) from None
+        self.fernet_keys = SecretStr(",".join(keys))
+        return self
+
+    @property
+    def fernet_key_list(self) -> list[str]:
+        """The Fernet keys, primary first."""
+        assert self.fernet_keys is not None  # set by the validator
+        return self.fernet_keys.get_secret_value().split(",")
+
+    @property
+    def admin_key(self) -> str:
+        assert self.admin_api_key is not None  # set by the validator
+        return self.admin_api_key.get_secret_value()
+
+    @property
+    def generated_secrets(self) -> tuple[str, ...]:
+        """Names of the secrets generated for this process only (development)."""
+        return tuple(self._generated)
