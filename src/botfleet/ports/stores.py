@@ -76,3 +76,27 @@ class OutboxStore(Protocol):
     ) -> list[dict[str, Any]]:
         """Outgoing messages with sequence number > `since`, oldest first."""
         ...
+
+
+class TurnStore(Protocol):
+    """Commits everything one turn produced in one transaction: the basis of exactly-once turns."""
+
+    async def commit_turn(
+        self,
+        state: ConversationState,
+        *,
+        expected_version: int,
+        message_id: str | None,
+        outputs: Sequence[dict[str, Any]],
+        at: datetime,
+    ) -> ConversationState:
+        """Save `state`, append `outputs` to its contact's outbox and complete the message.
+
+        All or nothing: the state is saved as `StateStore.save` does (`expected_version` 0 for
+        a new conversation); each output becomes one outbox row stamped `at`; for a message's
+        turn (`message_id` set; None for a scheduled task) the pending journal entry is marked
+        done with `outputs` as its replies. Returns the stored state with its new version.
+        Raises `ConcurrentUpdate` on a stale version and `StoreError` when the journal entry is
+        missing or no longer pending (already processed); then nothing was written.
+        """
+        ...

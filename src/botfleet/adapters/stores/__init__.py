@@ -1,7 +1,8 @@
 """Store adapters: in-memory (dev and tests) and one SQLite file per tenant.
 
-Both kinds implement `botfleet.ports.stores` (StateStore, MessageJournal, OutboxStore) with the
-same behaviour; `tests/contract/` runs one suite against each.
+Both kinds implement `botfleet.ports.stores` (StateStore, MessageJournal, OutboxStore, and
+TurnStore on the tenant store itself) with the same behaviour; `tests/contract/` runs one
+suite against each.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from botfleet.adapters.stores.sqlite import (
     SqliteOutbox,
     SqliteStateStore,
     SqliteTenantStore,
+    SqliteTurnStore,
 )
 
 __all__ = [
@@ -30,4 +32,5 @@ __all__ = [
     "SqliteOutbox",
     "SqliteStateStore",
     "SqliteTenantStore",
+    "SqliteTurnStore",
 ]

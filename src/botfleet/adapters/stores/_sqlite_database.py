@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from botfleet.domain.errors import StoreError
+
+T = TypeVar("T")
 
 
 class SqliteDatabase:
@@ -40,6 +42,25 @@ class SqliteDatabase:
         except (sqlite3.Error, UnicodeEncodeError) as exc:
             raise StoreError(f"{self.path}: cannot {doing}: {exc}") from exc
         return count
+
+    async def run(self, doing: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the connection's thread in one go, so no other statement interleaves.
+
+        For multi-statement transactions: the connection is shared by every coroutine, so a
+        `BEGIN` sent as its own call would let other coroutines' statements slip into the
+        transaction. `work` may raise `StoreError` itself; sqlite errors become `StoreError`.
+        """
+        if self.closed:
+            raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
+        conn = self._conn
+        try:
+            # aiosqlite runs queued functions on its thread in order; `_execute` is how its own
+            # methods queue work (it has no public equivalent). The version is pinned in uv.lock
+            # and tests/integration/data_plane/test_turn_commit.py covers this call.
+            result: T = await conn._execute(lambda: work(conn._conn))  # type: ignore[no-untyped-call]
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
+            raise StoreError(f"{self.path}: cannot {doing}: {exc}") from exc
+        return result
 
     async def close(self) -> None:
         if not self.closed:

@@ -104,6 +104,18 @@ class InMemoryMessageJournal:
         row = self._rows.get(message_id)
         return None if row is None else row.entry()
 
+    def _pending_row(self, message_id: str) -> _JournalRow:
+        """The row a turn completes; it must exist and not be processed yet."""
+        row = self._rows.get(message_id)
+        if row is None:
+            raise StoreError(f"journal has no message {message_id!r} to complete")
+        if row.status != "pending":
+            raise StoreError(
+                f"message {message_id!r} was already processed (status {row.status!r}); "
+                "its turn is not committed twice"
+            )
+        return row
+
     async def pending(self) -> list[JournalEntry]:
         rows = [r for r in self._rows.values() if r.status == "pending"]
         rows.sort(key=lambda r: (epoch_micros(r.received_at, "received_at"), r.seq))
@@ -155,6 +167,38 @@ class InMemoryTenantStore:
         self.states = InMemoryStateStore()
         self.journal = InMemoryMessageJournal()
         self.outbox = InMemoryOutbox()
+
+    async def commit_turn(
+        self,
+        state: ConversationState,
+        *,
+        expected_version: int,
+        message_id: str | None,
+        outputs: Sequence[dict[str, Any]],
+        at: datetime,
+    ) -> ConversationState:
+        """`TurnStore.commit_turn`: every check runs before the first write, and nothing awaits
+        in between, so the turn is stored whole or not at all."""
+        new = stored_state(state, expected_version)
+        state_text = codec.dumps(codec.state_to_json(new))
+        row = self.states._rows.get(state.contact_id)
+        actual = None if row is None else row[0]
+        if actual != (expected_version or None):
+            raise ConcurrentUpdate(
+                f"{state.tenant_id}/{state.contact_id}", expected_version, actual
+            )
+        where = f"outbox output for {state.contact_id!r}"
+        at_text = codec.datetime_to_json(at, f"{where}: at")
+        texts = [codec.checked_dumps(o, f"{where}[{i}]") for i, o in enumerate(outputs)]
+        entry = None if message_id is None else self.journal._pending_row(message_id)
+        # Writes from here on: none of them can fail.
+        self.states._rows[state.contact_id] = (new.version, state_text)
+        for text in texts:
+            self.outbox._rows.append((len(self.outbox._rows) + 1, state.contact_id, at_text, text))
+        if entry is not None:
+            entry.replies = "[" + ",".join(texts) + "]"
+            entry.status = "done"
+        return new
 
     async def prune_journal(self, older_than: datetime) -> int:
         """Forget processed journal entries received before `older_than`."""

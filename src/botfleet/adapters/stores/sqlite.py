@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -25,7 +25,9 @@ from botfleet.adapters.stores._sqlite_tables import (
     SqliteOutbox,
     SqliteStateStore,
 )
+from botfleet.adapters.stores._sqlite_turns import SqliteTurnStore
 from botfleet.domain.errors import StoreError
+from botfleet.flows.state import ConversationState
 
 __all__ = [
     "OpeningTenantStore",
@@ -33,6 +35,7 @@ __all__ = [
     "SqliteOutbox",
     "SqliteStateStore",
     "SqliteTenantStore",
+    "SqliteTurnStore",
 ]
 
 DEFAULT_BUSY_TIMEOUT = 5.0  # seconds to wait for another process's write lock
@@ -48,6 +51,7 @@ class SqliteTenantStore:
         self.states = SqliteStateStore(database)
         self.journal = SqliteMessageJournal(database)
         self.outbox = SqliteOutbox(database)
+        self.turns = SqliteTurnStore(database)
 
     @classmethod
     def open(
@@ -82,6 +86,20 @@ class SqliteTenantStore:
             await conn.close()  # else aiosqlite's thread keeps the process alive
             raise
         return cls(SqliteDatabase(conn, path))
+
+    async def commit_turn(
+        self,
+        state: ConversationState,
+        *,
+        expected_version: int,
+        message_id: str | None,
+        outputs: Sequence[dict[str, Any]],
+        at: datetime,
+    ) -> ConversationState:
+        """`TurnStore.commit_turn`: state, outbox rows and journal completion in one transaction."""
+        return await self.turns.commit_turn(
+            state, expected_version=expected_version, message_id=message_id, outputs=outputs, at=at
+        )
 
     async def prune_journal(self, older_than: datetime) -> int:
         """Delete processed (done or failed) journal entries received before `older_than`.

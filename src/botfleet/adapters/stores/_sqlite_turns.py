@@ -1,0 +1,123 @@
+"""SQLite `TurnStore`: a turn's state, outbox rows and journal completion in one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from botfleet.adapters.stores import codec
+from botfleet.adapters.stores._contract import stored_state
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_tables import (
+    _INSERT_STATE,
+    _JSON_COLUMNS,
+    _STATE_COLUMNS,
+    _UPDATE_STATE,
+)
+from botfleet.domain.errors import ConcurrentUpdate, StoreError
+from botfleet.flows.state import ConversationState
+
+_INSERT_OUTBOX = "INSERT INTO outbox (contact_id, at, output) VALUES (?, ?, ?)"
+_COMPLETE_PENDING = (
+    "UPDATE journal SET status = 'done', replies = ? "
+    "WHERE message_id = ? AND status = 'pending' RETURNING seq"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _TurnRows:
+    """Everything the transaction writes, encoded beforehand on the event loop."""
+
+    contact_id: str
+    key: str
+    expected_version: int
+    state_values: list[Any]
+    outbox_rows: list[tuple[str, str, str]]
+    message_id: str | None
+    replies: str
+    where: str
+
+
+class SqliteTurnStore:
+    """Implements `TurnStore` on a tenant's SQLite file: one round trip, one transaction."""
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._db = database
+
+    async def commit_turn(
+        self,
+        state: ConversationState,
+        *,
+        expected_version: int,
+        message_id: str | None,
+        outputs: Sequence[dict[str, Any]],
+        at: datetime,
+    ) -> ConversationState:
+        new = stored_state(state, expected_version)
+        doc = codec.state_to_json(new)
+        where = f"outbox output for {state.contact_id!r}"
+        at_text = codec.datetime_to_json(at, f"{where}: at")
+        texts = [codec.checked_dumps(o, f"{where}[{i}]") for i, o in enumerate(outputs)]
+        rows = _TurnRows(
+            contact_id=state.contact_id,
+            key=f"{state.tenant_id}/{state.contact_id}",
+            expected_version=expected_version,
+            state_values=[
+                codec.dumps(doc[c]) if c in _JSON_COLUMNS and doc[c] is not None else doc[c]
+                for c in _STATE_COLUMNS
+            ],
+            outbox_rows=[(state.contact_id, at_text, text) for text in texts],
+            message_id=message_id,
+            replies="[" + ",".join(texts) + "]",
+            where=str(self._db.path),
+        )
+        await self._db.run(f"commit the turn of {state.contact_id!r}", partial(_write, rows))
+        return new
+
+
+def _write(rows: _TurnRows, conn: sqlite3.Connection) -> None:
+    # IMMEDIATE: take the write lock first, so another process cannot wedge in between.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _save_state(rows, conn)
+        if rows.outbox_rows:
+            conn.executemany(_INSERT_OUTBOX, rows.outbox_rows)
+        if rows.message_id is not None:
+            _complete(rows, conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _save_state(rows: _TurnRows, conn: sqlite3.Connection) -> None:
+    values = rows.state_values
+    if rows.expected_version == 0:
+        cursor = conn.execute(_INSERT_STATE, values)
+    else:
+        cursor = conn.execute(_UPDATE_STATE, [*values[1:], values[0], rows.expected_version])
+    found = cursor.fetchall()
+    if not found:
+        current = conn.execute(
+            "SELECT version FROM conversation WHERE contact_id = ?", (rows.contact_id,)
+        ).fetchall()
+        raise ConcurrentUpdate(rows.key, rows.expected_version, current[0][0] if current else None)
+
+
+def _complete(rows: _TurnRows, conn: sqlite3.Connection) -> None:
+    if conn.execute(_COMPLETE_PENDING, (rows.replies, rows.message_id)).fetchall():
+        return
+    found = conn.execute(
+        "SELECT status FROM journal WHERE message_id = ?", (rows.message_id,)
+    ).fetchall()
+    if not found:
+        raise StoreError(f"{rows.where}: journal has no message {rows.message_id!r} to complete")
+    raise StoreError(
+        f"{rows.where}: message {rows.message_id!r} was already processed (status "
+        f"{found[0][0]!r}); its turn is not committed twice"
+    )

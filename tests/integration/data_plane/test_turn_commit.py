@@ -1,0 +1,199 @@
+"""`commit_turn`: a turn's state, outbox rows and journal completion, all or nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TypeAlias
+
+import pytest
+
+from botfleet.adapters.stores import InMemoryTenantStore, SqliteTenantStore
+from botfleet.domain.errors import ConcurrentUpdate, StoreError
+from botfleet.ports.stores import TurnStore
+from botfleet.testing.stores import SAMPLE_TIME, sample_message, sample_state
+
+TenantStore: TypeAlias = InMemoryTenantStore | SqliteTenantStore
+
+REPLIES = [{"type": "text", "text": "hi"}, {"type": "text", "text": "there"}]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TenantStore]:
+    if request.param == "memory":
+        async with InMemoryTenantStore() as memory:
+            yield memory
+    else:
+        async with SqliteTenantStore.open(tmp_path / "tenant.db") as sqlite:
+            yield sqlite
+
+
+def as_turn_store(store: TenantStore) -> TurnStore:
+    return store  # mypy checks that both tenant stores satisfy the port
+
+
+async def test_commit_saves_state_appends_outbox_and_completes_the_message(
+    store: TenantStore,
+) -> None:
+    await store.journal.record(sample_message("m1"), SAMPLE_TIME)
+    saved = await as_turn_store(store).commit_turn(
+        sample_state(node="BOOK"),
+        expected_version=0,
+        message_id="m1",
+        outputs=REPLIES,
+        at=SAMPLE_TIME,
+    )
+    assert saved.version == 1
+    loaded = await store.states.load("contact-1")
+    assert loaded is not None
+    assert (loaded.node, loaded.version) == ("BOOK", 1)
+    rows = await store.outbox.since(contact_id="contact-1")
+    assert [r["output"] for r in rows] == REPLIES
+    entry = await store.journal.get("m1")
+    assert entry is not None
+    assert entry.status == "done"
+    assert list(entry.replies) == REPLIES
+    assert await store.journal.pending() == []
+
+
+async def test_a_stale_version_writes_nothing(store: TenantStore) -> None:
+    await store.states.save(sample_state(node="MENU"), expected_version=0)
+    await store.journal.record(sample_message("m1"), SAMPLE_TIME)
+    with pytest.raises(ConcurrentUpdate):
+        await store.commit_turn(
+            sample_state(node="BOOK"),
+            expected_version=0,
+            message_id="m1",
+            outputs=REPLIES,
+            at=SAMPLE_TIME,
+        )
+    loaded = await store.states.load("contact-1")
+    assert loaded is not None
+    assert loaded.node == "MENU"
+    assert await store.outbox.since(contact_id="contact-1") == []
+    assert [e.message.message_id for e in await store.journal.pending()] == ["m1"]
+
+
+async def test_a_message_is_never_committed_twice(store: TenantStore) -> None:
+    await store.journal.record(sample_message("m1"), SAMPLE_TIME)
+    first = await store.commit_turn(
+        sample_state(node="BOOK"),
+        expected_version=0,
+        message_id="m1",
+        outputs=REPLIES,
+        at=SAMPLE_TIME,
+    )
+    with pytest.raises(StoreError, match="already processed"):
+        await store.commit_turn(
+            sample_state(node="DAY"),
+            expected_version=first.version,
+            message_id="m1",
+            outputs=[{"type": "text", "text": "again"}],
+            at=SAMPLE_TIME,
+        )
+    loaded = await store.states.load("contact-1")
+    assert loaded is not None
+    assert (loaded.node, loaded.version) == ("BOOK", 1)
+    assert len(await store.outbox.since(contact_id="contact-1")) == len(REPLIES)
+
+
+async def test_an_unknown_message_writes_nothing(store: TenantStore) -> None:
+    with pytest.raises(StoreError, match="no message 'ghost'"):
+        await store.commit_turn(
+            sample_state(), expected_version=0, message_id="ghost", outputs=REPLIES, at=SAMPLE_TIME
+        )
+    assert await store.states.load("contact-1") is None
+    assert await store.outbox.since(contact_id="contact-1") == []
+
+
+async def test_a_task_turn_leaves_the_journal_alone(store: TenantStore) -> None:
+    await store.journal.record(sample_message("m1"), SAMPLE_TIME)
+    await store.commit_turn(
+        sample_state(), expected_version=0, message_id=None, outputs=REPLIES[:1], at=SAMPLE_TIME
+    )
+    assert [e.message.message_id for e in await store.journal.pending()] == ["m1"]
+    assert len(await store.outbox.since(contact_id="contact-1")) == 1
+
+
+async def test_an_output_that_is_not_json_is_refused_before_writing(store: TenantStore) -> None:
+    await store.journal.record(sample_message("m1"), SAMPLE_TIME)
+    with pytest.raises(StoreError, match=r"outbox output for 'contact-1'\[0\]"):
+        await store.commit_turn(
+            sample_state(),
+            expected_version=0,
+            message_id="m1",
+            outputs=[{"type": "text", "text": {1, 2}}],
+            at=SAMPLE_TIME,
+        )
+    assert await store.states.load("contact-1") is None
+    assert [e.message.message_id for e in await store.journal.pending()] == ["m1"]
+
+
+async def test_the_history_is_bounded_and_the_version_counts_commits(store: TenantStore) -> None:
+    state = sample_state()
+    for i in range(3):
+        await store.journal.record(sample_message(f"m{i}"), SAMPLE_TIME)
+        state = await store.commit_turn(
+            state, expected_version=state.version, message_id=f"m{i}", outputs=[], at=SAMPLE_TIME
+        )
+    assert state.version == 3
+    loaded = await store.states.load("contact-1")
+    assert loaded is not None
+    assert loaded.version == 3
+
+
+async def test_other_statements_never_join_a_failing_turn_transaction(tmp_path: Path) -> None:
+    """The connection is shared: a rolled-back turn must not take other writes with it."""
+    async with SqliteTenantStore.open(tmp_path / "tenant.db") as store:
+        await store.states.save(sample_state(), expected_version=0)
+
+        async def stale_commit() -> None:
+            with pytest.raises(ConcurrentUpdate):
+                await store.commit_turn(
+                    sample_state(),
+                    expected_version=0,
+                    message_id=None,
+                    outputs=REPLIES,
+                    at=SAMPLE_TIME,
+                )
+
+        records = [
+            store.journal.record(sample_message(f"m{i}", f"c{i}"), SAMPLE_TIME) for i in range(50)
+        ]
+        commits = [stale_commit() for _ in range(20)]
+        await asyncio.gather(*records[:25], *commits, *records[25:])
+        assert len(await store.journal.pending()) == 50
+        assert await store.outbox.since(contact_id="contact-1") == []
+
+    async with SqliteTenantStore.open(tmp_path / "tenant.db") as reopened:
+        assert len(await reopened.journal.pending()) == 50
+
+
+async def test_a_committed_turn_survives_reopening(tmp_path: Path) -> None:
+    async with SqliteTenantStore.open(tmp_path / "tenant.db") as store:
+        await store.journal.record(sample_message("m1"), SAMPLE_TIME)
+        await store.commit_turn(
+            sample_state(node="BOOK"),
+            expected_version=0,
+            message_id="m1",
+            outputs=REPLIES,
+            at=SAMPLE_TIME,
+        )
+    async with SqliteTenantStore.open(tmp_path / "tenant.db") as reopened:
+        loaded = await reopened.states.load("contact-1")
+        assert loaded is not None
+        assert loaded.node == "BOOK"
+        assert len(await reopened.outbox.since(contact_id="contact-1")) == 2
+        entry = await reopened.journal.get("m1")
+        assert entry is not None
+        assert entry.status == "done"
+
+
+async def test_a_closed_store_refuses_to_commit(tmp_path: Path) -> None:
+    store = await SqliteTenantStore.open(tmp_path / "tenant.db")
+    await store.close()
+    with pytest.raises(StoreError, match="closed"):
+        await store.commit_turn(
+            sample_state(), expected_version=0, message_id=None, outputs=[], at=SAMPLE_TIME
+        )
