@@ -52,6 +52,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX outbox_contact ON outbox (contact_id, seq)",
     ),
+    # 2: LLM token usage per month, for quotas and the usage API (botfleet.adapters.llm.quota).
+    (
+        """CREATE TABLE llm_usage (
+            month         TEXT PRIMARY KEY,            -- YYYY-MM in the tenant's time zone
+            input_tokens  INTEGER NOT NULL DEFAULT 0,  -- prompt tokens not read from a cache
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cached_tokens INTEGER NOT NULL DEFAULT 0,  -- prompt tokens read from the cache
+            requests      INTEGER NOT NULL DEFAULT 0,  -- calls made to the provider
+            answered      INTEGER NOT NULL DEFAULT 0,
+            out_of_scope  INTEGER NOT NULL DEFAULT 0,
+            errors        INTEGER NOT NULL DEFAULT 0,
+            over_quota    INTEGER NOT NULL DEFAULT 0,  -- questions refused: quota used up
+            updated_at    TEXT NOT NULL
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
