@@ -1,46 +1,47 @@
-"""The conversation runtime: journal -> per-contact order -> step loop -> persist -> send."""
+"""The conversation runtime: journal -> per-contact order -> step loop -> commit -> send.
+
+Exactly-once turns: an inbound message is journaled before it is acknowledged; its turn then
+runs in the contact's order and ends with one `commit_turn` transaction (new state, outbox rows,
+journal entry done). A crash before the commit leaves the entry pending and the state untouched,
+so `recover()` runs the turn again from the same state; a crash after it leaves nothing to redo.
+Outputs go to the channel after the commit: at least once to the provider (the web chat reads
+the outbox, so exactly once there).
+"""
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
+from time import perf_counter
 from typing import Any
 
 import structlog
 
 from botfleet.adapters.channels.degrade import degrade
+from botfleet.data_plane.runtime.contact_log import ContactLog, hash_contact
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
-from botfleet.domain.errors import ConnectorError
+from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, run_steps
+from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.domain.messages import InboundMessage
-from botfleet.domain.outputs import Output, Text, output_from_dict, output_to_dict
-from botfleet.flows import effects
-from botfleet.flows.engine import StepContext, StepResult, start_state, step
-from botfleet.flows.events import (
-    ConnectorFailed,
-    ConnectorReplied,
-    Event,
-    MessageReceived,
-    TaskFired,
-)
-from botfleet.flows.state import ConversationState
+from botfleet.domain.outputs import Output, output_from_dict, output_to_dict
+from botfleet.flows.engine import StepContext, start_state
+from botfleet.flows.events import Event, MessageReceived, TaskFired
 from botfleet.ports.channels import OutboundSender, TurnResult
 from botfleet.ports.clock import Clock
-from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback
+from botfleet.ports.connectors import ConnectorCaller, LLMFallback
 from botfleet.ports.scheduling import TaskScheduler
-from botfleet.ports.stores import MessageJournal, OutboxStore, StateStore
+from botfleet.ports.stores import JournalEntry, MessageJournal, OutboxStore, StateStore, TurnStore
+
+__all__ = ["MAX_CALLS_PER_TURN", "ConversationRuntime", "hash_contact"]
 
 log = structlog.get_logger("botfleet.runtime")
 
-#: Connector calls one turn may make before the runtime stops it (a hostile flow's loop guard).
-MAX_CALLS_PER_TURN = 25
-
-
-def hash_contact(tenant_id: str, contact_id: str) -> str:
-    """Contact ids are phone numbers: logs carry a short salted hash instead."""
-    return hashlib.sha256(f"{tenant_id}:{contact_id}".encode()).hexdigest()[:12]
+#: Times a turn is run again when another writer changed the contact's state under it.
+COMMIT_ATTEMPTS = 3
 
 
 @dataclass
@@ -52,6 +53,7 @@ class ConversationRuntime:
     states: StateStore
     journal: MessageJournal
     outbox: OutboxStore
+    turns: TurnStore
     sender: OutboundSender
     connectors: ConnectorCaller
     clock: Clock
@@ -59,19 +61,24 @@ class ConversationRuntime:
     scheduler: TaskScheduler | None = None
     metrics: RuntimeMetrics = field(default_factory=RuntimeMetrics)
     sequencer: ContactSequencer = field(default_factory=ContactSequencer)
+    #: Message ids queued or running in this process (so recovery never queues one twice).
+    _in_flight: set[str] = field(default_factory=set, init=False, repr=False)
 
     # ---------------------------------------------------------------- InboundHandler
 
     async def handle(self, message: InboundMessage) -> TurnResult:
+        """Journal the message, run its turn in the contact's order, return the outputs."""
         if not await self._record(message):
             return await self._duplicate(message)
-        outputs = await self.sequencer.submit(message.contact_id, lambda: self._turn(message))
+        outputs = await self._submit(message)
         return TurnResult(message.message_id, tuple(outputs))
 
     async def accept(self, message: InboundMessage) -> bool:
+        """Journal the message and run its turn in the background; False for a duplicate."""
         if not await self._record(message):
             return False
-        self.sequencer.submit(message.contact_id, lambda: self._turn(message))
+        # The turn logs its own failure; retrieving the error keeps asyncio from reporting it.
+        self._submit(message).add_done_callback(_consume_error)
         return True
 
     async def run_task(
@@ -79,21 +86,25 @@ class ConversationRuntime:
     ) -> None:
         """A due scheduled task, run in the contact's order (never inside one of its turns)."""
         if contact_id is None:
-            log.warning("task_without_contact", task=task, job_id=job_id)
+            log.warning("task_without_contact", tenant=self.ctx.tenant.id, task=task, job_id=job_id)
             return
-        await self.sequencer.submit(contact_id, lambda: self._task(contact_id, task, data, job_id))
+        await self.sequencer.submit(contact_id, partial(self._task, contact_id, task, data, job_id))
 
     async def recover(self) -> int:
-        """Process messages acknowledged before a crash but never processed. Returns how many."""
-        pending = await self.journal.pending()
+        """Queue the turns of messages acknowledged but never processed (a crash). Returns how
+        many; they run in the background, each contact's in arrival order, before any message
+        that arrives later."""
+        pending = [
+            e for e in await self.journal.pending() if e.message.message_id not in self._in_flight
+        ]
         for entry in pending:
-            msg = entry.message
-            self.sequencer.submit(msg.contact_id, lambda m=msg: self._turn(m))  # type: ignore[misc]
+            self._submit(entry.message).add_done_callback(_consume_error)
         if pending:
-            log.info("recovering_messages", count=len(pending))
+            self.metrics.recovered.inc(len(pending))
+            log.info("recovering_messages", tenant=self.ctx.tenant.id, count=len(pending))
         return len(pending)
 
-    # ---------------------------------------------------------------- internals
+    # ---------------------------------------------------------------- inbound messages
 
     async def _record(self, message: InboundMessage) -> bool:
         self.metrics.messages_in.inc()
@@ -102,154 +113,106 @@ class ConversationRuntime:
             self.metrics.duplicates.inc()
         return is_new
 
+    def _submit(self, message: InboundMessage) -> asyncio.Future[Any]:
+        self._in_flight.add(message.message_id)
+        return self.sequencer.submit(message.contact_id, partial(self._turn, message))
+
     async def _duplicate(self, message: InboundMessage) -> TurnResult:
         entry = await self.journal.get(message.message_id)
-        replies = entry.replies if entry else ()
-        return TurnResult(message.message_id, _outputs_from_dicts(replies), duplicate=True)
+        if entry is not None and message.message_id in self._in_flight:
+            # Still queued or running here: answer once it is done (the same contact's queue).
+            contact = entry.message.contact_id
+            entry = await self.sequencer.submit(
+                contact, partial(self.journal.get, message.message_id)
+            )
+        return TurnResult(message.message_id, _replies_of(entry), duplicate=True)
 
     async def _turn(self, message: InboundMessage) -> list[Output]:
-        started = self.clock.now()
+        started = perf_counter()
+        contact_log = ContactLog(log, self.ctx.tenant.id, message.contact_id)
         try:
-            outputs = await self._run(message.contact_id, MessageReceived(message), message)
-        except Exception:
-            log.exception(
-                "turn_failed",
-                tenant=self.ctx.tenant.id,
-                contact=hash_contact(self.ctx.tenant.id, message.contact_id),
+            fitted = await self._process(
+                message.contact_id, MessageReceived(message), message.message_id, contact_log
             )
-            await self.journal.complete(message.message_id, [], status="failed")
+        except Exception as exc:
             self.metrics.turn_errors.inc()
+            contact_log.failure("turn_failed", exc, message_id=message.message_id)
+            await self._mark_failed(message.message_id, contact_log)
             raise
-        await self.journal.complete(message.message_id, [output_to_dict(o) for o in outputs])
-        self.metrics.turn_seconds.observe((self.clock.now() - started).total_seconds())
-        return outputs
+        finally:
+            self._in_flight.discard(message.message_id)
+        self.metrics.turn_seconds.observe(perf_counter() - started)
+        return fitted
+
+    async def _mark_failed(self, message_id: str, contact_log: ContactLog) -> None:
+        try:
+            entry = await self.journal.get(message_id)
+            if entry is not None and entry.status == "pending":
+                await self.journal.complete(message_id, [], status="failed")
+        except StoreError as exc:
+            contact_log.failure("turn_failure_not_recorded", exc, message_id=message_id)
+
+    # ---------------------------------------------------------------- scheduled tasks
 
     async def _task(
         self, contact_id: str, task: str, data: dict[str, Any], job_id: str
     ) -> list[Output]:
+        contact_log = ContactLog(log, self.ctx.tenant.id, contact_id)
         try:
-            return await self._run(contact_id, TaskFired(task, data, job_id), None)
-        except Exception:
-            log.exception("task_failed", task=task, job_id=job_id)
+            return await self._process(contact_id, TaskFired(task, data, job_id), None, contact_log)
+        except Exception as exc:
+            contact_log.failure("task_failed", exc, task=task, job_id=job_id)
             return []
 
-    async def _run(
-        self, contact_id: str, event: Event, message: InboundMessage | None
+    # ---------------------------------------------------------------- one turn
+
+    async def _process(
+        self, contact_id: str, event: Event, message_id: str | None, contact_log: ContactLog
     ) -> list[Output]:
+        """Step, commit state + outbox + journal in one transaction, then send."""
         flow = self.live.flow
-        loaded = await self.states.load(contact_id)
-        state = loaded or start_state(flow, self.ctx.tenant.id, contact_id, self.clock.now())
-        result = step(flow, state, event, self.clock.now(), self.ctx)
-        outputs: list[Output] = []
-        for _ in range(MAX_CALLS_PER_TURN):
-            self._log_diagnostics(result, contact_id)
-            outputs.extend(result.outputs)
-            call = await self._apply_effects(result, contact_id, outputs)
-            if call is None or result.state.awaiting is None:
-                break
-            reply = await self._call(call)
-            result = step(flow, result.state, reply, self.clock.now(), self.ctx)
-        else:
-            log.error("turn_call_limit", limit=MAX_CALLS_PER_TURN)
-            outputs.append(Text(flow.settings.error_text or "Sorry, something went wrong."))
-        new_state = result.state
-        if new_state.awaiting is not None:  # stopped by the guard: never leave a dangling call
-            new_state = _without_awaiting(new_state)
-        await self.states.save(new_state, expected_version=state.version)
-        return await self._deliver(contact_id, outputs)
-
-    async def _apply_effects(
-        self, result: StepResult, contact_id: str, outputs: list[Output]
-    ) -> effects.CallConnector | None:
-        call: effects.CallConnector | None = None
-        for effect in result.effects:
-            match effect:
-                case effects.CallConnector():
-                    call = effect
-                case effects.ScheduleTask():
-                    await self._schedule(effect)
-                case effects.CancelTask():
-                    if self.scheduler is not None:
-                        await self.scheduler.cancel(effect.idempotency_key)
-                case effects.AskLLM():
-                    text = await self._ask_llm(effect, result.state)
-                    if text:
-                        outputs.append(Text(text))
-        return call
-
-    async def _schedule(self, effect: effects.ScheduleTask) -> None:
-        if self.scheduler is None:
-            log.warning("scheduler_disabled", task=effect.task)
-            return
-        try:
-            await self.scheduler.schedule(effect)
-        except ValueError as exc:
-            log.error("schedule_task_rejected", task=effect.task, error=str(exc))
-
-    async def _ask_llm(self, effect: effects.AskLLM, state: ConversationState) -> str | None:
-        if self.llm is None:
-            return effect.fallback_text or None
-        context = LLMContext(
-            state=effect.state,
-            history=tuple((t.role, t.text) for t in state.history[-8:]),
-            tenant_name=self.ctx.tenant.name,
-            language=self.ctx.tenant.language,
-        )
-        return await self.llm.reply(effect.question, context, effect.fallback_text)
-
-    async def _call(self, call: effects.CallConnector) -> Event:
-        started = self.clock.now()
-        outcome = "ok"
-        try:
-            result = await self.connectors.call(
-                call.connector, call.operation, call.params, idempotency_key=call.idempotency_key
-            )
-            return ConnectorReplied(call.request_id, result)
-        except ConnectorError as exc:
-            outcome = exc.kind
-            return ConnectorFailed(call.request_id, exc.kind, str(exc))
-        except Exception as exc:  # an adapter bug must not end the conversation
-            outcome = "crash"
-            log.exception("connector_crashed", connector=call.connector, operation=call.operation)
-            return ConnectorFailed(call.request_id, "error", type(exc).__name__)
-        finally:
-            elapsed = (self.clock.now() - started).total_seconds()
-            log.info(
-                "connector_call",
-                connector=call.connector,
-                operation=call.operation,
-                outcome=outcome,
-                seconds=round(elapsed, 4),
-            )
-
-    async def _deliver(self, contact_id: str, outputs: Sequence[Output]) -> list[Output]:
-        fitted = list(degrade(outputs, self.sender.capabilities))
-        now = self.clock.now()
-        for output in fitted:
-            await self.outbox.append(contact_id, output_to_dict(output), now)
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            loaded = await self.states.load(contact_id)
+            state = loaded or start_state(flow, self.ctx.tenant.id, contact_id, self.clock.now())
+            outcome = await run_steps(self, flow, state, event, contact_log)
+            fitted = list(degrade(outcome.outputs, self.sender.capabilities))
+            try:
+                await self.turns.commit_turn(
+                    outcome.state,
+                    expected_version=state.version,
+                    message_id=message_id,
+                    outputs=[output_to_dict(o) for o in fitted],
+                    at=self.clock.now(),
+                )
+            except ConcurrentUpdate:
+                # Another writer (a second process on the file) moved the state: run again
+                # from its state. Connector calls repeat with the same idempotency keys.
+                if attempt == COMMIT_ATTEMPTS:
+                    raise
+                contact_log.warning("turn_state_moved", attempt=attempt)
+                continue
+            break
         if fitted:
-            await self.sender.send(contact_id, fitted)
-            self.metrics.messages_out.inc(len(fitted))
+            await self._send(contact_id, fitted, contact_log)
         return fitted
 
-    def _log_diagnostics(self, result: StepResult, contact_id: str) -> None:
-        for d in result.diagnostics:
-            log.log(
-                _LEVELS.get(d.level, 30),
-                d.event,
-                where=d.where,
-                detail=d.detail,
-                tenant=self.ctx.tenant.id,
-                contact=hash_contact(self.ctx.tenant.id, contact_id),
-            )
+    async def _send(
+        self, contact_id: str, fitted: Sequence[Output], contact_log: ContactLog
+    ) -> None:
+        """After the commit: a failed send never undoes the turn (its replies are stored)."""
+        try:
+            await self.sender.send(contact_id, fitted)
+        except Exception as exc:
+            self.metrics.send_errors.inc()
+            contact_log.failure("send_failed", exc, outputs=len(fitted))
+            return
+        self.metrics.messages_out.inc(len(fitted))
 
 
-_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+def _replies_of(entry: JournalEntry | None) -> tuple[Output, ...]:
+    return () if entry is None else tuple(output_from_dict(r) for r in entry.replies)
 
 
-def _without_awaiting(state: ConversationState) -> ConversationState:
-    return replace(state, awaiting=None)
-
-
-def _outputs_from_dicts(replies: Sequence[dict[str, Any]]) -> tuple[Output, ...]:
-    return tuple(output_from_dict(r) for r in replies)
+def _consume_error(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

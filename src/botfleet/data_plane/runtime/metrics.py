@@ -19,6 +19,12 @@ class RuntimeMetrics:
             "botfleet_duplicate_messages", "Redelivered messages ignored", registry=r
         )
         self.turn_errors = Counter("botfleet_turn_errors", "Turns that failed", registry=r)
+        self.send_errors = Counter(
+            "botfleet_send_errors", "Committed turns whose outputs the channel refused", registry=r
+        )
+        self.recovered = Counter(
+            "botfleet_recovered_messages", "Messages processed after a restart", registry=r
+        )
         self.turn_seconds = Histogram(
             "botfleet_turn_seconds",
             "Time to process one inbound message",

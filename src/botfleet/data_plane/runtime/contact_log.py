@@ -1,0 +1,71 @@
+"""Logging for one contact's turn: tenant id and hashed contact id, never the raw contact id."""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from functools import lru_cache
+from typing import Any
+
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+#: Shorter ids are not scrubbed: "a" would mangle every word, and is no phone number.
+MIN_SCRUBBED_LENGTH = 4
+
+
+@lru_cache(maxsize=8192)
+def hash_contact(tenant_id: str, contact_id: str) -> str:
+    """Contact ids are phone numbers: logs carry a short salted hash instead."""
+    return hashlib.sha256(f"{tenant_id}:{contact_id}".encode()).hexdigest()[:12]
+
+
+class ContactLog:
+    """Every line names the tenant and the hashed contact; the raw contact id is scrubbed from
+    every text field (error messages quote ids), tracebacks included. Event names are code
+    constants and are left alone.
+
+    Built once per turn and cheap until something is logged (the logger is bound lazily).
+    """
+
+    __slots__ = ("_base", "_bound", "_contact_id", "_tenant_id")
+
+    def __init__(self, base: Any, tenant_id: str, contact_id: str) -> None:
+        self._base = base
+        self._bound: Any = None
+        self._tenant_id = tenant_id
+        self._contact_id = contact_id
+
+    @property
+    def contact_hash(self) -> str:
+        return hash_contact(self._tenant_id, self._contact_id)
+
+    def scrub(self, text: str) -> str:
+        """`text` with the raw contact id replaced by its hash."""
+        if len(self._contact_id) < MIN_SCRUBBED_LENGTH or self._contact_id not in text:
+            return text
+        return text.replace(self._contact_id, f"<contact {self.contact_hash}>")
+
+    def log(self, level: str, event: str, **fields: Any) -> None:
+        if self._bound is None:
+            self._bound = self._base.bind(tenant=self._tenant_id, contact=self.contact_hash)
+        clean = {k: self.scrub(v) if isinstance(v, str) else v for k, v in fields.items()}
+        self._bound.log(_LEVELS.get(level, 30), event, **clean)
+
+    def info(self, event: str, **fields: Any) -> None:
+        self.log("info", event, **fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self.log("warning", event, **fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        self.log("error", event, **fields)
+
+    def failure(self, event: str, exc: BaseException, **fields: Any) -> None:
+        """An error with its (scrubbed) traceback; `exc_info` would print the raw message."""
+        self.log(
+            "error",
+            event,
+            error=type(exc).__name__,
+            detail=str(exc),
+            traceback="".join(traceback.format_exception(exc)),
+            **fields,
+        )

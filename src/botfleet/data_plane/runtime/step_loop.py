@@ -1,0 +1,142 @@
+"""One turn's step loop: run the engine, carry out its effects, feed connector answers back.
+
+Nothing is persisted here; the runtime commits the outcome in one transaction afterwards. The
+effects carried out before that commit are safe to repeat when a crash makes the turn run
+again: connector calls and scheduled tasks carry idempotency keys derived from the message id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from time import perf_counter
+from typing import Protocol
+
+from botfleet.data_plane.runtime.contact_log import ContactLog
+from botfleet.domain.errors import ConnectorError
+from botfleet.domain.outputs import Output, Text
+from botfleet.flows import effects
+from botfleet.flows.engine import StepContext, StepResult, step
+from botfleet.flows.events import ConnectorFailed, ConnectorReplied, Event
+from botfleet.flows.schema import FlowSpec
+from botfleet.flows.state import ConversationState
+from botfleet.ports.clock import Clock
+from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback
+from botfleet.ports.scheduling import TaskScheduler
+
+#: Connector calls one turn may make before the runtime stops it (a hostile flow's loop guard).
+MAX_CALLS_PER_TURN = 25
+#: Turns of history the LLM sees.
+LLM_HISTORY = 8
+
+
+class StepDeps(Protocol):
+    """What the loop needs from the runtime (read on every turn: they may be swapped live)."""
+
+    ctx: StepContext
+    connectors: ConnectorCaller
+    clock: Clock
+    llm: LLMFallback | None
+    scheduler: TaskScheduler | None
+
+
+@dataclass(slots=True)
+class StepOutcome:
+    """The state to commit and the outputs to send, before channel degradation."""
+
+    state: ConversationState
+    outputs: list[Output]
+
+
+async def run_steps(
+    deps: StepDeps, flow: FlowSpec, state: ConversationState, event: Event, log: ContactLog
+) -> StepOutcome:
+    """Step the engine with `event`, then with each connector answer, until it settles."""
+    result = step(flow, state, event, deps.clock.now(), deps.ctx)
+    outputs: list[Output] = []
+    for _ in range(MAX_CALLS_PER_TURN):
+        _log_diagnostics(result, log)
+        outputs.extend(result.outputs)
+        call = await _apply_effects(deps, result, outputs, log) if result.effects else None
+        if call is None or result.state.awaiting is None:
+            break
+        reply = await _call(deps, call, log)
+        result = step(flow, result.state, reply, deps.clock.now(), deps.ctx)
+    else:
+        log.error("turn_call_limit", limit=MAX_CALLS_PER_TURN)
+        outputs.append(Text(flow.settings.error_text or "Sorry, something went wrong."))
+    final = result.state
+    if final.awaiting is not None:  # stopped by the guard: never leave a dangling call
+        final = replace(final, awaiting=None)
+    return StepOutcome(final, outputs)
+
+
+async def _apply_effects(
+    deps: StepDeps, result: StepResult, outputs: list[Output], log: ContactLog
+) -> effects.CallConnector | None:
+    call: effects.CallConnector | None = None
+    for effect in result.effects:
+        match effect:
+            case effects.CallConnector():
+                call = effect
+            case effects.ScheduleTask():
+                await _schedule(deps, effect, log)
+            case effects.CancelTask():
+                if deps.scheduler is not None:
+                    await deps.scheduler.cancel(effect.idempotency_key)
+            case effects.AskLLM():
+                text = await _ask_llm(deps, effect, result.state)
+                if text:
+                    outputs.append(Text(text))
+    return call
+
+
+async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLog) -> None:
+    if deps.scheduler is None:
+        log.warning("scheduler_disabled", task=effect.task)
+        return
+    try:
+        await deps.scheduler.schedule(effect)
+    except ValueError as exc:
+        log.error("schedule_task_rejected", task=effect.task, detail=str(exc))
+
+
+async def _ask_llm(deps: StepDeps, effect: effects.AskLLM, state: ConversationState) -> str | None:
+    if deps.llm is None:
+        return effect.fallback_text or None
+    context = LLMContext(
+        state=effect.state,
+        history=tuple((t.role, t.text) for t in state.history[-LLM_HISTORY:]),
+        tenant_name=deps.ctx.tenant.name,
+        language=deps.ctx.tenant.language,
+    )
+    return await deps.llm.reply(effect.question, context, effect.fallback_text)
+
+
+async def _call(deps: StepDeps, call: effects.CallConnector, log: ContactLog) -> Event:
+    started = perf_counter()
+    outcome = "ok"
+    try:
+        result = await deps.connectors.call(
+            call.connector, call.operation, call.params, idempotency_key=call.idempotency_key
+        )
+        return ConnectorReplied(call.request_id, result)
+    except ConnectorError as exc:
+        outcome = exc.kind
+        return ConnectorFailed(call.request_id, exc.kind, log.scrub(str(exc)))
+    except Exception as exc:  # an adapter bug must not end the conversation
+        outcome = "crash"
+        log.failure("connector_crashed", exc, connector=call.connector, operation=call.operation)
+        return ConnectorFailed(call.request_id, "error", type(exc).__name__)
+    finally:
+        log.info(
+            "connector_call",
+            connector=call.connector,
+            operation=call.operation,
+            outcome=outcome,
+            seconds=round(perf_counter() - started, 4),
+        )
+
+
+def _log_diagnostics(result: StepResult, log: ContactLog) -> None:
+    for d in result.diagnostics:
+        log.log(d.level, d.event, where=d.where, detail=d.detail)
