@@ -28,7 +28,7 @@ class Overrides:
     sender: Any = None
     llm: Any = None
     scheduler: Any = None
-    stores: Any = None  # an object with .states, .journal, .outbox
+    stores: Any = None  # an object with .states, .journal, .outbox and commit_turn()
 
 
 def load_tenant_flow(config: TenantConfig) -> FlowSpec:
@@ -78,6 +78,7 @@ async def bootstrap(
         states=stores.states,
         journal=stores.journal,
         outbox=stores.outbox,
+        turns=stores,
         sender=o.sender or build_sender(config),
         connectors=registry,
         clock=clock,
