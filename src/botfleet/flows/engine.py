@@ -16,6 +16,7 @@ from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Text
 from botfleet.flows import effects, schema
 from botfleet.flows.actions import enter, program, run_program
+from botfleet.flows.effects import Diagnostic
 from botfleet.flows.events import (
     ConnectorFailed,
     ConnectorReplied,
@@ -63,11 +64,11 @@ def _on_message(
     now: datetime,
     ctx: StepContext,
 ) -> StepResult:
-    if state.node not in flow.states:  # flow changed under a live conversation
-        state = replace(state, node=flow.initial_state, last_options=())
+    state, reset = _known_node(flow, state)
     state = replace(state, awaiting=None)  # a turn cut short by a crash is abandoned
     message = as_option_choice(message, state.last_options)
     turn = TurnBuilder(flow, state, now, ctx, message)
+    turn.diagnostics.extend(reset)
     if message.contact_name:
         turn.data["contact_name"] = message.contact_name
     turn_id = message.message_id
@@ -93,6 +94,21 @@ def _on_message(
     elif flow.settings.error_text:
         turn.say(Text(flow.settings.error_text))
     return turn.result()
+
+
+def _known_node(
+    flow: schema.FlowSpec, state: ConversationState
+) -> tuple[ConversationState, list[Diagnostic]]:
+    """A stored state the flow no longer has (the flow changed) restarts at `initial_state`."""
+    if state.node in flow.states:
+        return state, []
+    reset = Diagnostic(
+        "warning",
+        "state_reset",
+        f"states.{state.node}",
+        f"flow {flow.id!r} has no state {state.node!r}; restarting at {flow.initial_state!r}",
+    )
+    return replace(state, node=flow.initial_state, last_options=()), [reset]
 
 
 def _fire(
@@ -193,9 +209,9 @@ def _on_task(
     ctx: StepContext,
 ) -> StepResult:
     """A due task runs in the contact's context; its carried data is visible but not stored."""
-    if state.node not in flow.states:
-        state = replace(state, node=flow.initial_state)
+    state, reset = _known_node(flow, state)
     turn = TurnBuilder(flow, state, now, ctx, overlay=event.data)
+    turn.diagnostics.extend(reset)
     if event.task not in flow.tasks:
         turn.diagnose("error", "unknown_task", f"tasks.{event.task}", "task is not defined")
         return turn.result()

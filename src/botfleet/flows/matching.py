@@ -38,7 +38,9 @@ def as_option_choice(message: InboundMessage, options: tuple[Option, ...]) -> In
         return message
     answer = message.text.strip().rstrip(".)")
     chosen: Option | None = None
-    if answer.isdigit() and 1 <= int(answer) <= len(options):
+    # isdecimal, not isdigit: "²" is a digit that int() rejects. The length cap keeps int() away
+    # from its 4300-digit limit (a ValueError) and from pointless work on huge numbers.
+    if answer.isdecimal() and len(answer) <= 6 and 1 <= int(answer) <= len(options):
         chosen = options[int(answer) - 1]
     else:
         folded = _fold(message.text)
