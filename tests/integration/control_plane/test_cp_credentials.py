@@ -1,0 +1,132 @@
+"""Credentials: encrypted at rest, never in a response or a log line, merged only into boot."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from cp_harness import (
+    ADMIN_KEY,
+    FERNET_KEY,
+    ControlPlane,
+    Database,
+    make_settings,
+    running_control_plane,
+)
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+
+SECRETS = {
+    "channel": {"access_token": "EAA-channel-secret-111", "app_secret": "app-secret-222"},
+    "connector:calendar": {"password": "caldav-secret-333"},
+    "llm": {"api_key": "sk-llm-secret-444"},
+}
+SECRET_VALUES = [v for scope in SECRETS.values() for v in scope.values()]
+
+
+async def _setup(cp: ControlPlane) -> str:
+    token = await cp.create_tenant(
+        "acme",
+        channel={"type": "whatsapp", "phone_number_id": "42"},
+        connectors={"calendar": {"type": "caldav", "url": "https://dav.example/cal"}},
+        llm={"enabled": True, "provider": "anthropic"},
+    )
+    await cp.upload_flow("acme", publish=True)
+    return token
+
+
+async def test_secrets_are_never_returned_or_logged(
+    cp: ControlPlane, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = await _setup(cp)
+    bodies = []
+    for scope, values in SECRETS.items():
+        put = await cp.client.put(
+            f"/v1/tenants/acme/credentials/{scope}", json=values, headers=cp.admin
+        )
+        assert put.status_code == 200
+        assert put.json()["key_names"] == sorted(values)
+        bodies.append(put.text)
+    listed = await cp.client.get("/v1/tenants/acme/credentials", headers=cp.admin)
+    assert [c["scope"] for c in listed.json()] == ["channel", "connector:calendar", "llm"]
+    for path in ("/v1/audit", "/v1/tenants/acme", "/v1/tenants/acme/export", "/v1/tenants"):
+        bodies.append((await cp.client.get(path, headers=cp.admin)).text)
+    bodies.append(listed.text)
+    # The boot payload is the one place they appear (decrypted for the data plane).
+    boot = await cp.client.get("/v1/boot/acme", headers=cp.auth(token))
+    payload = boot.json()
+    assert payload["channel"]["access_token"] == "EAA-channel-secret-111"
+    assert payload["connectors"]["calendar"]["password"] == "caldav-secret-333"
+    assert payload["llm"]["api_key"] == "sk-llm-secret-444"
+    assert set(payload["secret_paths"]) == {
+        "channel.access_token", "channel.app_secret", "connectors.calendar.password", "llm.api_key",
+    }  # fmt: skip
+
+    logged = caplog.text + "".join(capsys.readouterr())
+    assert "boot served" in caplog.text, "the logs were captured"
+    for secret in [*SECRET_VALUES, token, ADMIN_KEY, FERNET_KEY]:
+        assert secret not in logged
+        for body in bodies:
+            assert secret not in body
+
+
+async def test_secrets_are_encrypted_at_rest(cp: ControlPlane) -> None:
+    await _setup(cp)
+    await cp.client.put("/v1/tenants/acme/credentials/llm", json=SECRETS["llm"], headers=cp.admin)
+    async with cp.app.state.container.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT ciphertext FROM credentials"))).scalar_one()
+        hashes = (await conn.execute(text("SELECT token_hash FROM boot_tokens"))).scalars().all()
+    assert "sk-llm-secret-444" not in stored
+    assert (
+        Fernet(FERNET_KEY.encode()).decrypt(stored.encode()) == b'{"api_key":"sk-llm-secret-444"}'
+    )
+    assert all(len(h) == 64 for h in hashes)
+
+
+async def test_bad_scopes_and_bodies_are_refused(cp: ControlPlane) -> None:
+    await _setup(cp)
+    for scope, body, status in (
+        ("database", {"x": "y"}, 422),
+        ("connector:Calendar", {"x": "y"}, 422),
+        ("llm", {}, 422),
+        ("llm", {"type": "anthropic"}, 422),
+        ("llm", {"bad key": "y"}, 422),
+    ):
+        response = await cp.client.put(
+            f"/v1/tenants/acme/credentials/{scope}", json=body, headers=cp.admin
+        )
+        assert response.status_code == status, (scope, body, response.text)
+    missing = await cp.client.delete("/v1/tenants/acme/credentials/llm", headers=cp.admin)
+    assert missing.status_code == 404
+
+
+async def test_delete_removes_the_scope_from_boot(cp: ControlPlane) -> None:
+    token = await _setup(cp)
+    await cp.client.put("/v1/tenants/acme/credentials/llm", json=SECRETS["llm"], headers=cp.admin)
+    deleted = await cp.client.delete("/v1/tenants/acme/credentials/llm", headers=cp.admin)
+    assert deleted.status_code == 204
+    boot = (await cp.client.get("/v1/boot/acme", headers=cp.auth(token))).json()
+    assert "api_key" not in boot["llm"]
+    assert boot["secret_paths"] == []
+
+
+async def test_key_rotation_reencrypts_with_the_new_primary(database: Database) -> None:
+    new_key = Fernet.generate_key().decode()
+    async with running_control_plane(make_settings(database)) as cp:
+        token = await _setup(cp)
+        await cp.client.put(
+            "/v1/tenants/acme/credentials/llm", json=SECRETS["llm"], headers=cp.admin
+        )
+    # Restart with the new key first and the old one still accepted, then rotate.
+    rotated_settings = make_settings(database, fernet_keys=f"{new_key},{FERNET_KEY}")
+    async with running_control_plane(rotated_settings) as cp:
+        result = await cp.client.post("/v1/admin/rotate-keys", headers=cp.admin)
+        assert result.json() == {"rotated": 1}
+        async with cp.app.state.container.engine.connect() as conn:
+            stored = (await conn.execute(text("SELECT ciphertext FROM credentials"))).scalar_one()
+        assert Fernet(new_key.encode()).decrypt(stored.encode())
+    # Now the old key can go.
+    async with running_control_plane(make_settings(database, fernet_keys=new_key)) as cp:
+        boot = await cp.client.get("/v1/boot/acme", headers=cp.auth(token))
+        assert boot.json()["llm"]["api_key"] == "sk-llm-secret-444"

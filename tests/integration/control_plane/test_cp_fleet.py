@@ -1,0 +1,60 @@
+"""Observability: tenant status and the fleet view read the data planes, never failing."""
+
+from __future__ import annotations
+
+import httpx
+from cp_harness import ControlPlane, Database, make_settings, running_control_plane
+
+
+def _data_plane(request: httpx.Request) -> httpx.Response:
+    host, path = request.url.host, request.url.path
+    if host == "dp-down":
+        raise httpx.ConnectTimeout("timed out", request=request)
+    if host == "dp-sick" and path == "/health":
+        return httpx.Response(503, json={"status": "degraded"})
+    if path == "/health":
+        return httpx.Response(200, json={"status": "ok", "flow_version": 1})
+    if path == "/usage":
+        return httpx.Response(200, json={"messages_in": 12, "llm_tokens": 345})
+    if path == "/tasks":
+        return httpx.Response(200, json=[{"id": "reminder:1", "run_at": "2026-01-01T10:00:00Z"}])
+    return httpx.Response(404)
+
+
+async def test_status_and_fleet_aggregate_each_data_plane(database: Database) -> None:
+    async with running_control_plane(make_settings(database), _data_plane) as cp:
+        for tenant, url in (
+            ("healthy", "http://dp-ok:8002"),
+            ("down", "http://dp-down:8002"),
+            ("sick", "http://dp-sick:8002"),
+            ("nowhere", None),
+        ):
+            await cp.create_tenant(tenant, data_plane_url=url)
+        key = await cp.tenant_key("healthy")
+        status = await cp.client.get("/v1/tenants/healthy/status", headers=cp.auth(key))
+        assert status.status_code == 200
+        body = status.json()
+        assert body["status"] == "ok"
+        assert body["health"] == {"status": "ok", "flow_version": 1}
+        assert body["usage"]["messages_in"] == 12
+        assert body["tasks"][0]["id"] == "reminder:1"
+        assert body["errors"] == []
+
+        fleet = await cp.client.get("/v1/fleet", headers=cp.admin)
+        assert fleet.status_code == 200
+        by_id = {t["tenant_id"]: t for t in fleet.json()["tenants"]}
+        assert {k: v["status"] for k, v in by_id.items()} == {
+            "healthy": "ok", "down": "unreachable", "sick": "degraded", "nowhere": "unconfigured",
+        }  # fmt: skip
+        assert "ConnectTimeout" in by_id["down"]["errors"][0]
+        assert by_id["sick"]["health"] is None
+        requested = {(r.url.host, r.url.path) for r in cp.data_plane_requests}
+        assert ("dp-ok", "/usage") in requested
+        assert ("dp-ok", "/tasks") in requested
+
+
+async def test_unreachable_data_plane_is_reported_not_raised(cp: ControlPlane) -> None:
+    await cp.create_tenant("acme", data_plane_url="http://127.0.0.1:9")
+    status = await cp.client.get("/v1/tenants/acme/status", headers=cp.admin)
+    assert status.status_code == 200
+    assert status.json()["status"] == "unreachable"
