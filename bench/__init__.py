@@ -1,0 +1,1 @@
+"""Benchmarks of botfleet (`make bench`); never part of `make test`."""
