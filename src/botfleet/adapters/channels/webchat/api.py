@@ -12,7 +12,7 @@ from uuid import uuid4
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 
 from botfleet.adapters.channels.degrade import degrade
@@ -48,6 +48,13 @@ ContactQuery = Annotated[
 ]
 SinceQuery = Annotated[int, Query(ge=0, description="Sequence number already seen (0: none).")]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+WaitQuery = Annotated[
+    bool,
+    Query(
+        description="false: answer 202 once the message is stored, process it in the "
+        "background (replies then come from `GET /messages`)"
+    ),
+]
 
 _CONTACT_REQUIRED = {
     "type": "missing",
@@ -86,12 +93,20 @@ def build_router(
         "/inbound",
         response_model=InboundReply,
         openapi_extra=_inbound_openapi(),
-        responses={413: {"description": "Body over the size limit"}},
+        responses={
+            202: {"description": "Stored, processed in the background (`wait=false`)"},
+            413: {"description": "Body over the size limit"},
+        },
         summary="Send a message as a contact and get the bot's replies",
     )
-    async def inbound(request: Request) -> InboundReply:
+    async def inbound(request: Request, wait: WaitQuery = True) -> InboundReply | Response:
         body = _parse_inbound(await _read_body(request, MAX_BODY_BYTES))
-        result = await handler.handle(_to_message(body, clock.now()))
+        message = _to_message(body, clock.now())
+        if not wait:
+            accepted = await handler.accept(message)
+            reply = InboundReply(message_id=message.message_id, duplicate=not accepted, replies=[])
+            return JSONResponse(reply.model_dump(), status_code=202)
+        result = await handler.handle(message)
         replies = [output_to_dict(o) for o in degrade(result.outputs, caps)]
         return InboundReply(
             message_id=result.message_id, duplicate=result.duplicate, replies=replies
