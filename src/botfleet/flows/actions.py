@@ -239,10 +239,13 @@ def _schedule(turn: TurnBuilder, action: schema.ScheduleTask, where: str) -> Non
     except ValueError as exc:
         turn.diagnose("error", "schedule_task_invalid", where, str(exc))
         return
-    key = r.text(
-        action.idempotency_key or f"{action.task}:{turn.original.contact_id}",
-        f"{where}.idempotency_key",
-    )
+    except OverflowError:  # e.g. delay "999999999d": a valid duration, but past year 9999
+        turn.diagnose("error", "schedule_task_invalid", where, "run time is out of range")
+        return
+    # The default key is built, not rendered: a contact id is channel input, never a template.
+    key = f"{action.task}:{turn.original.contact_id}"
+    if action.idempotency_key is not None:
+        key = r.text(action.idempotency_key, f"{where}.idempotency_key")
     turn.effects.append(
         effects.ScheduleTask(
             task=action.task,

@@ -1,0 +1,217 @@
+"""Every action except invoke_connector (see test_engine_connectors.py), through `step`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, TemplateMessage, Text
+from botfleet.flows import effects
+from botfleet.testing.engine import T0, Conversation, Exchange, button, flow_from_file
+
+FLOW = flow_from_file(Path(__file__).parents[2] / "fixtures/flows/engine/actions.yaml")
+MADRID = ZoneInfo("Europe/Madrid")
+
+
+def run(state: str, **data: Any) -> Exchange:
+    chat = Conversation(FLOW).with_data(who="Ana", count=30, **data)
+    return chat.press(f"run_{state.lower()}")
+
+
+def test_send_text_renders_templates_and_skips_blank_texts() -> None:
+    exchange = run("TEXT")
+    assert exchange.outputs == (
+        Text("Hello  from Test Salon"),  # no contact name from this channel
+        Text("plain, {not a template}"),
+    )
+    assert exchange.state.node == "START"
+
+
+def test_send_text_sees_the_contacts_profile_name() -> None:
+    chat = Conversation(FLOW)
+    exchange = chat.send(button("run_text", contact_name="Ana"))
+    assert exchange.outputs[0] == Text("Hello Ana from Test Salon")
+    assert chat.state.data["contact_name"] == "Ana"
+
+
+def test_buttons_render_body_and_titles_and_become_the_last_options() -> None:
+    exchange = run("BUTTONS")
+    expected = (Option("b_yes", "Yes Ana"), Option("b_no", "No"))
+    assert exchange.outputs == (Buttons("Pick for Ana", expected),)
+    assert exchange.state.last_options == expected
+
+
+def test_a_list_keeps_sections_and_offers_every_row() -> None:
+    exchange = run("LIST")
+    assert exchange.outputs == (
+        ListMenu(
+            "Services for Ana",
+            "See 30",
+            (
+                Section("Hair", (Option("s_cut", "Cut", "30 min"), Option("s_dye", "Dye"))),
+                Section("Beard", (Option("s_beard", "Beard"),)),
+            ),
+        ),
+    )
+    assert [o.id for o in exchange.state.last_options] == ["s_cut", "s_dye", "s_beard"]
+
+
+# ---------------------------------------------------------------- dynamic options
+
+THREE = [{"id": "d1", "title": "One"}, {"id": "d2", "title": "Two"}, {"id": "d3", "title": "Three"}]
+
+
+def test_up_to_three_dynamic_options_become_buttons() -> None:
+    [output] = run("DYNAMIC", choices=THREE).outputs
+    assert output == Buttons(
+        "Choose, Ana", (Option("d1", "One"), Option("d2", "Two"), Option("d3", "Three"))
+    )
+
+
+def test_more_than_three_dynamic_options_become_a_list() -> None:
+    choices = [*THREE, {"id": "d4", "title": "Four"}]
+    [output] = run("DYNAMIC", choices=choices).outputs
+    assert isinstance(output, ListMenu)
+    assert output.body == "Choose, Ana"
+    assert output.button_label == "Choices"
+    assert [o.id for o in output.options] == ["d1", "d2", "d3", "d4"]
+
+
+def test_dynamic_options_with_descriptions_become_a_list() -> None:
+    [output] = run("DYNAMIC", choices=[{"id": "x", "title": "X", "description": "why"}]).outputs
+    assert isinstance(output, ListMenu)
+    assert output.options == (Option("x", "X", "why"),)
+
+
+@pytest.mark.parametrize("choices", [[], None, "missing"])
+def test_an_empty_or_missing_source_sends_the_empty_text(choices: Any) -> None:
+    data = {} if choices == "missing" else {"choices": choices}
+    exchange = run("DYNAMIC", **data)
+    assert exchange.outputs == (Text("Nothing to choose from"),)
+    assert exchange.diagnostics == ()
+
+
+def test_a_source_that_is_not_a_list_sends_the_empty_text_with_a_diagnostic() -> None:
+    exchange = run("DYNAMIC", choices={"id": "d1", "title": "One"})
+    assert exchange.outputs == (Text("Nothing to choose from"),)
+    assert exchange.diagnostic_events() == ["bad_option_source"]
+    assert exchange.diagnostics[0].where == "states.DYNAMIC.on_enter[0].source_key"
+
+
+def test_malformed_items_are_skipped_with_a_diagnostic_each() -> None:
+    choices = [
+        {"title": "no id"},
+        {"id": "", "title": "empty id"},
+        None,
+        True,
+        ["nested"],
+        {"id": "ok", "title": "Fine"},
+        {"id": 7},
+        "plain",
+        3,
+    ]
+    exchange = run("DYNAMIC", choices=choices)
+    [output] = exchange.outputs
+    assert isinstance(output, ListMenu)  # four valid items
+    assert output.options == (
+        Option("ok", "Fine"),
+        Option("7", "7"),
+        Option("plain", "plain"),
+        Option("3", "3"),
+    )
+    assert exchange.diagnostic_events() == ["bad_option_item"] * 5
+    assert "item 0 of data.choices" in exchange.diagnostics[0].detail
+
+
+def test_dynamic_options_become_the_last_options() -> None:
+    exchange = run("DYNAMIC", choices=THREE)
+    assert [o.id for o in exchange.state.last_options] == ["d1", "d2", "d3"]
+
+
+# ---------------------------------------------------------------- templates (WhatsApp)
+
+
+def test_send_template_renders_params_as_strings_and_the_fallback_text() -> None:
+    [output] = run("TEMPLATE").outputs
+    assert output == TemplateMessage(
+        "appointment_reminder", "es", ("Ana", "30", "7"), "Reminder for Ana"
+    )
+
+
+# ---------------------------------------------------------------- schedule_task / cancel_task
+
+
+def schedules(exchange: Exchange) -> list[effects.ScheduleTask]:
+    return [e for e in exchange.effects if isinstance(e, effects.ScheduleTask)]
+
+
+@pytest.mark.parametrize(
+    ("run_at", "expected"),
+    [
+        ("2024-01-09T10:30:00+00:00", datetime(2024, 1, 9, 10, 30, tzinfo=UTC)),
+        ("2024-01-09T10:30", datetime(2024, 1, 9, 10, 30, tzinfo=MADRID)),  # naive: tenant zone
+        ("2024-07-09T10:30", datetime(2024, 7, 9, 10, 30, tzinfo=MADRID)),  # summer time too
+        ("2024-01-09", datetime(2024, 1, 9, 0, 0, tzinfo=MADRID)),
+        (datetime(2024, 1, 9, 8, 0, tzinfo=UTC), datetime(2024, 1, 9, 8, 0, tzinfo=UTC)),
+    ],
+)
+def test_run_at_is_an_iso_datetime_and_naive_times_are_the_tenants(
+    run_at: Any, expected: datetime
+) -> None:
+    first, _ = schedules(run("SCHEDULE", run_at=run_at, delay="1h"))
+    assert first.run_at == expected
+    assert first.run_at.utcoffset() == expected.utcoffset()
+    assert first.task == "reminder"
+    assert first.contact_id == "contact-1"
+
+
+def test_scheduled_data_is_rendered_keeping_types_and_the_key_defaults() -> None:
+    first, second = schedules(run("SCHEDULE", run_at="2024-01-09T10:30", delay="1h"))
+    assert first.data == {"who": "Ana", "count": 30, "fixed": 1}
+    assert first.idempotency_key == "reminder:contact-1"
+    assert second.idempotency_key == "later:Ana"
+    assert second.data == {}
+
+
+@pytest.mark.parametrize(
+    ("delay", "expected"),
+    [("24h", timedelta(hours=24)), ("1h30m", timedelta(minutes=90)), ("2d", timedelta(days=2))],
+)
+def test_delay_counts_from_now(delay: str, expected: timedelta) -> None:
+    _, second = schedules(run("SCHEDULE", run_at="2024-01-09T10:30", delay=delay))
+    assert second.run_at == T0 + expected
+
+
+@pytest.mark.parametrize("run_at", ["tomorrow", "", "2024-13-45T99:00", None, 12])
+def test_a_bad_run_at_gives_a_diagnostic_and_no_effect(run_at: Any) -> None:
+    exchange = run("SCHEDULE", run_at=run_at, delay="1h")
+    assert [s.idempotency_key for s in schedules(exchange)] == ["later:Ana"]
+    [diagnostic] = exchange.diagnostics
+    assert diagnostic.event == "schedule_task_invalid"
+    assert diagnostic.where == "states.SCHEDULE.on_enter[0]"
+    assert exchange.state.node == "START"
+
+
+@pytest.mark.parametrize("delay", ["soon", "", "-1h", "999999999d"])
+def test_a_bad_delay_gives_a_diagnostic_and_no_effect(delay: str) -> None:
+    exchange = run("SCHEDULE", run_at="2024-01-09T10:30", delay=delay)
+    assert [s.idempotency_key for s in schedules(exchange)] == ["reminder:contact-1"]
+    assert exchange.diagnostic_events() == ["schedule_task_invalid"]
+    assert exchange.diagnostics[0].where == "states.SCHEDULE.on_enter[1]"
+
+
+def test_a_contact_id_is_never_rendered_as_a_template_in_the_default_key() -> None:
+    chat = Conversation(FLOW, contact_id="{{ 7 * 6 }}").with_data(run_at="2024-01-09", delay="1h")
+    first, _ = schedules(chat.press("run_schedule"))
+    assert first.idempotency_key == "reminder:{{ 7 * 6 }}"
+    assert first.contact_id == "{{ 7 * 6 }}"
+
+
+def test_cancel_task_renders_its_key_for_this_contact() -> None:
+    exchange = run("CANCEL")
+    assert exchange.effects == (effects.CancelTask("later:Ana", "contact-1"),)
+    assert exchange.outputs == ()
