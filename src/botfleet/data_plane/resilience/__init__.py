@@ -1,0 +1,26 @@
+"""Resilience of connector calls: timeout, retries with backoff, circuit breaker, metrics."""
+
+from __future__ import annotations
+
+from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker, CircuitOpen
+from botfleet.data_plane.resilience.connector import ConnectorCrashed, ResilientConnector
+from botfleet.data_plane.resilience.metrics import ConnectorMetrics
+from botfleet.data_plane.resilience.policy import (
+    DEFAULT_CREATE_OPERATIONS,
+    RESILIENCE_KEY,
+    ResiliencePolicy,
+    parse_policy,
+)
+
+__all__ = [
+    "DEFAULT_CREATE_OPERATIONS",
+    "RESILIENCE_KEY",
+    "BreakerState",
+    "CircuitBreaker",
+    "CircuitOpen",
+    "ConnectorCrashed",
+    "ConnectorMetrics",
+    "ResiliencePolicy",
+    "ResilientConnector",
+    "parse_policy",
+]

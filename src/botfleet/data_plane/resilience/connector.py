@@ -1,0 +1,205 @@
+"""A connector wrapped in the resilience policy: timeout, retries, breaker, log line, metrics.
+
+Applied centrally by the connector registry, never inside an adapter. Per call:
+
+1. The breaker is asked first; an open breaker fails the call at once (`CircuitOpen`).
+2. Each attempt runs under `timeout_s` (`ConnectorTimeout` when it expires).
+3. Retryable errors (`ConnectorError.retryable`: timeouts, unavailable back ends) are retried
+   with exponential backoff and jitter (tenacity), up to `max_attempts`. Refusals, unknown
+   operations and adapter crashes are not retried.
+4. An operation that creates something (`book_appointment`, or one the connector lists in
+   `creating_operations`) is retried only when the call carries an idempotency key: the adapter
+   uses the key to find the first attempt's result, so a retry never books twice.
+5. One structured log line and the metrics record the outcome, attempts and breaker state.
+   Params are never logged (they carry personal data).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker
+from botfleet.data_plane.resilience.metrics import ConnectorMetrics
+from botfleet.data_plane.resilience.policy import ResiliencePolicy
+from botfleet.domain.errors import ConnectorError, ConnectorTimeout, UnknownOperation
+from botfleet.ports.connectors import Connector
+
+log = structlog.get_logger("botfleet.connectors")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ConnectorCrashed(ConnectorError):
+    """The adapter raised something that is not a `ConnectorError` (a bug): not retried."""
+
+    kind = "error"
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectorError) and exc.retryable
+
+
+def _counts_as_failure(exc: BaseException) -> bool:
+    """Whether an error says the back end is unhealthy (the breaker counts it)."""
+    if isinstance(exc, ConnectorCrashed):
+        return True
+    return isinstance(exc, ConnectorError) and exc.retryable
+
+
+class ResilientConnector:
+    """Wraps one connector instance. Satisfies `botfleet.ports.connectors.Connector`."""
+
+    def __init__(
+        self,
+        connector: Connector,
+        policy: ResiliencePolicy,
+        *,
+        name: str | None = None,
+        metrics: ConnectorMetrics | None = None,
+        sleep: Sleep = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inner = connector
+        self.policy = policy
+        self.name = name or connector.category
+        self.category = connector.category
+        self._metrics = metrics
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self.breaker = CircuitBreaker(
+            self.name,
+            failure_threshold=policy.failure_threshold,
+            reset_after_s=policy.reset_after_s,
+            half_open_max_calls=policy.half_open_max_calls,
+            monotonic=monotonic,
+            on_change=self._breaker_changed,
+        )
+        if metrics is not None:
+            metrics.set_breaker(self.name, BreakerState.CLOSED, changed=False)
+
+    def operations(self) -> frozenset[str]:
+        return self.inner.operations()
+
+    def creates(self, operation: str) -> bool:
+        """Whether `operation` creates something (retried only with an idempotency key)."""
+        declared: frozenset[str] = getattr(self.inner, "creating_operations", frozenset())
+        return operation in self.policy.create_operations or operation in declared
+
+    def attempts_for(self, operation: str, idempotency_key: str) -> int:
+        if self.creates(operation) and not idempotency_key:
+            return 1
+        return self.policy.max_attempts
+
+    async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
+        """Call the wrapped connector under the policy; raises `ConnectorError` on failure."""
+        if operation not in self.inner.operations():
+            raise UnknownOperation(self.category, operation, self.inner.operations())
+        started = self._monotonic()
+        attempts = 0
+        outcome = "ok"
+        try:
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(self.attempts_for(operation, idempotency_key)),
+                wait=wait_exponential_jitter(
+                    multiplier=self.policy.backoff_initial_s,
+                    max=self.policy.backoff_max_s,
+                    jitter=self.policy.backoff_jitter_s,
+                ),
+                retry=retry_if_exception(_retryable),
+                sleep=self._sleep,
+                before_sleep=lambda state: self._before_retry(operation, state),
+                reraise=True,
+            )
+            async for attempt in retrying:
+                with attempt:
+                    attempts += 1
+                    return await self._attempt(operation, params, idempotency_key)
+        except ConnectorError as exc:
+            outcome = exc.kind
+            raise
+        except BaseException:
+            outcome = "cancelled"
+            raise
+        finally:
+            self._record(operation, outcome, attempts, self._monotonic() - started)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _attempt(self, operation: str, params: Mapping[str, Any], key: str) -> Any:
+        self.breaker.acquire()
+        verdict: bool | None = None
+        try:
+            async with asyncio.timeout(self.policy.timeout_s):
+                result = await self.inner.call(operation, params, idempotency_key=key)
+            verdict = True
+            return result
+        except TimeoutError:
+            verdict = False
+            raise ConnectorTimeout(
+                f"{self.name}.{operation} took longer than {self.policy.timeout_s:g}s"
+            ) from None
+        except UnknownOperation:
+            verdict = True  # the back end is fine; the flow asked for something it lacks
+            raise
+        except ConnectorError as exc:
+            verdict = not _counts_as_failure(exc)
+            raise
+        except Exception as exc:
+            verdict = False
+            log.exception("connector_crashed", connector=self.name, operation=operation)
+            raise ConnectorCrashed(
+                f"{self.name}.{operation} failed unexpectedly ({type(exc).__name__})"
+            ) from exc
+        finally:
+            if verdict is True:
+                self.breaker.record_success()
+            elif verdict is False:
+                self.breaker.record_failure()
+            else:  # cancelled: no verdict on the back end
+                self.breaker.abandon()
+
+    def _before_retry(self, operation: str, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        log.info(
+            "connector_retry",
+            connector=self.name,
+            operation=operation,
+            attempt=state.attempt_number,
+            error_kind=getattr(error, "kind", "error"),
+            wait_s=round(wait, 3),
+        )
+        if self._metrics is not None:
+            self._metrics.retries.labels(self.name, operation).inc()
+
+    def _record(self, operation: str, outcome: str, attempts: int, seconds: float) -> None:
+        fields = {
+            "connector": self.name,
+            "operation": operation,
+            "outcome": outcome,
+            "attempts": attempts,
+            "latency_ms": round(seconds * 1000, 1),
+            "breaker": self.breaker.state.value,
+        }
+        if outcome == "ok":
+            log.info("connector_call_finished", **fields)
+        else:
+            log.warning("connector_call_finished", **fields)
+        if self._metrics is not None:
+            self._metrics.observe_call(self.name, operation, outcome, seconds)
+
+    def _breaker_changed(self, name: str, before: BreakerState, after: BreakerState) -> None:
+        log.warning("circuit_breaker_state", connector=name, before=before.value, after=after.value)
+        if self._metrics is not None:
+            self._metrics.set_breaker(name, after, changed=True)

@@ -1,0 +1,297 @@
+"""Resilience applied to one connector: timeout, retries, idempotency gate, breaker, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
+
+from botfleet.adapters.connectors.scripted import ScriptedConnector
+from botfleet.data_plane.resilience import (
+    BreakerState,
+    CircuitOpen,
+    ConnectorCrashed,
+    ConnectorMetrics,
+    ResiliencePolicy,
+    ResilientConnector,
+)
+from botfleet.domain.errors import (
+    ConnectorRejected,
+    ConnectorTimeout,
+    ConnectorUnavailable,
+    UnknownOperation,
+)
+
+
+class FakeTime:
+    """Monotonic time that only moves when told; `sleep` records the wait and advances time."""
+
+    def __init__(self) -> None:
+        self.now = 5000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def wrap(
+    connector: Any,
+    time: FakeTime,
+    metrics: ConnectorMetrics | None = None,
+    **policy: Any,
+) -> ResilientConnector:
+    settings: dict[str, Any] = {"backoff_jitter_s": 0, "timeout_s": 1.0, **policy}
+    return ResilientConnector(
+        connector,
+        ResiliencePolicy(**settings),
+        metrics=metrics,
+        sleep=time.sleep,
+        monotonic=time.monotonic,
+    )
+
+
+def scripted(**fields: Any) -> ScriptedConnector:
+    connector = ScriptedConnector(category="crm")
+    connector.script("ping", **{"result": "pong", **fields})
+    return connector
+
+
+# ---------------------------------------------------------------- retries
+
+
+async def test_retryable_errors_are_retried_with_exponential_backoff() -> None:
+    time = FakeTime()
+    connector = scripted(fail_times=2, error="timeout")
+    resilient = wrap(connector, time, backoff_initial_s=0.2, backoff_max_s=5)
+    assert await resilient.call("ping", {}, idempotency_key="k") == "pong"
+    assert len(connector.calls_to("ping")) == 3
+    assert time.sleeps == [0.2, 0.4]  # no jitter configured: exactly 0.2 * 2**n
+
+
+async def test_backoff_has_bounded_jitter_and_a_ceiling() -> None:
+    time = FakeTime()
+    connector = scripted(fail_times=5, error="unavailable")
+    resilient = wrap(
+        connector,
+        time,
+        max_attempts=6,
+        failure_threshold=10,
+        backoff_initial_s=0.5,
+        backoff_max_s=2.0,
+        backoff_jitter_s=0.3,
+    )
+    assert await resilient.call("ping", {}, idempotency_key="k") == "pong"
+    first, second, *rest = time.sleeps
+    assert 0.5 <= first <= 0.8
+    assert 1.0 <= second <= 1.3
+    assert all(wait == 2.0 for wait in rest)  # capped
+
+
+async def test_it_gives_up_after_max_attempts_with_the_last_error() -> None:
+    time = FakeTime()
+    connector = scripted(fail_always=True, error="unavailable")
+    resilient = wrap(connector, time, max_attempts=3)
+    with pytest.raises(ConnectorUnavailable, match="attempt 3"):
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert len(connector.calls) == 3
+
+
+@pytest.mark.parametrize("error", ["rejected"])
+async def test_errors_that_are_not_retryable_are_not_retried(error: str) -> None:
+    time = FakeTime()
+    connector = scripted(fail_always=True, error=error)
+    with pytest.raises(ConnectorRejected):
+        await wrap(connector, time).call("ping", {}, idempotency_key="k")
+    assert len(connector.calls) == 1
+    assert time.sleeps == []
+
+
+async def test_an_adapter_crash_is_not_retried_and_hides_the_trace() -> None:
+    class Broken:
+        category = "crm"
+
+        def operations(self) -> frozenset[str]:
+            return frozenset({"ping"})
+
+        async def call(self, operation: str, params: Any, *, idempotency_key: str) -> Any:
+            self.calls = getattr(self, "calls", 0) + 1
+            raise KeyError("secret-internal-detail")
+
+    broken = Broken()
+    with capture_logs() as logs, pytest.raises(ConnectorCrashed) as crashed:
+        await wrap(broken, FakeTime()).call("ping", {}, idempotency_key="k")
+    assert broken.calls == 1
+    assert "secret-internal-detail" not in str(crashed.value)
+    assert "KeyError" in str(crashed.value)
+    assert any(entry["event"] == "connector_crashed" for entry in logs)
+
+
+async def test_unknown_operations_fail_before_any_attempt() -> None:
+    connector = scripted()
+    resilient = wrap(connector, FakeTime(), failure_threshold=1)
+    with pytest.raises(UnknownOperation, match="'pnig'"):
+        await resilient.call("pnig", {}, idempotency_key="k")
+    assert connector.calls == []
+    assert resilient.breaker.state is BreakerState.CLOSED
+
+
+# ---------------------------------------------------------------- timeout
+
+
+async def test_each_attempt_has_a_timeout() -> None:
+    time = FakeTime()
+    connector = scripted(delay_ms=500)
+    resilient = wrap(connector, time, timeout_s=0.02, max_attempts=2)
+    with pytest.raises(ConnectorTimeout, match=r"took longer than 0\.02s"):
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert len(connector.calls) == 2  # timeouts are retryable
+
+
+# ---------------------------------------------------------------- creates need a key
+
+
+async def test_a_create_without_idempotency_key_is_tried_once() -> None:
+    time = FakeTime()
+    connector = ScriptedConnector(category="calendar")
+    connector.script("book_appointment", result={"success": True}, fail_times=1, error="timeout")
+    resilient = wrap(connector, time)
+    with pytest.raises(ConnectorTimeout):
+        await resilient.call("book_appointment", {}, idempotency_key="")
+    assert len(connector.calls) == 1
+    assert await resilient.call("book_appointment", {}, idempotency_key="req-1") == {
+        "success": True
+    }
+
+
+async def test_connectors_can_declare_more_creating_operations() -> None:
+    connector = scripted(fail_times=1, error="unavailable")
+    connector.creating_operations = frozenset({"ping"})  # type: ignore[attr-defined]
+    resilient = wrap(connector, FakeTime())
+    assert resilient.creates("ping")
+    with pytest.raises(ConnectorUnavailable):
+        await resilient.call("ping", {}, idempotency_key="")
+    assert await resilient.call("ping", {}, idempotency_key="k") == "pong"
+
+
+# ---------------------------------------------------------------- breaker
+
+
+async def test_the_breaker_opens_and_then_spares_the_back_end() -> None:
+    time = FakeTime()
+    connector = scripted(fail_always=True, error="unavailable")
+    resilient = wrap(connector, time, max_attempts=2, failure_threshold=4, reset_after_s=30)
+    for _ in range(2):
+        with pytest.raises(ConnectorUnavailable):
+            await resilient.call("ping", {}, idempotency_key="k")
+    assert resilient.breaker.state is BreakerState.OPEN
+    tried = len(connector.calls)
+    with pytest.raises(CircuitOpen):
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert len(connector.calls) == tried  # refused without calling
+
+
+async def test_the_breaker_opening_mid_call_stops_the_retries() -> None:
+    time = FakeTime()
+    connector = scripted(fail_always=True, error="timeout")
+    resilient = wrap(connector, time, max_attempts=5, failure_threshold=2)
+    with pytest.raises(CircuitOpen):
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert len(connector.calls) == 2
+
+
+async def test_after_the_reset_time_a_probe_closes_the_breaker() -> None:
+    time = FakeTime()
+    connector = scripted(fail_times=2, error="unavailable")
+    resilient = wrap(connector, time, max_attempts=1, failure_threshold=2, reset_after_s=10)
+    for _ in range(2):
+        with pytest.raises(ConnectorUnavailable):
+            await resilient.call("ping", {}, idempotency_key="k")
+    time.now += 10
+    assert resilient.breaker.state is BreakerState.HALF_OPEN
+    assert await resilient.call("ping", {}, idempotency_key="k") == "pong"
+    assert resilient.breaker.state is BreakerState.CLOSED
+
+
+async def test_refusals_do_not_count_against_the_back_end() -> None:
+    connector = scripted(fail_always=True, error="rejected")
+    resilient = wrap(connector, FakeTime(), failure_threshold=1)
+    with pytest.raises(ConnectorRejected):
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert resilient.breaker.state is BreakerState.CLOSED
+
+
+async def test_a_cancelled_probe_frees_its_slot() -> None:
+    time = FakeTime()
+    connector = scripted(fail_times=1, error="unavailable")
+    resilient = wrap(connector, time, max_attempts=1, failure_threshold=1, reset_after_s=1)
+    with pytest.raises(ConnectorUnavailable):
+        await resilient.call("ping", {}, idempotency_key="k")
+    time.now += 1
+    connector.script("ping", result="pong", delay_ms=1000)
+    task = asyncio.create_task(resilient.call("ping", {}, idempotency_key="k"))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    connector.script("ping", result="pong")
+    assert await resilient.call("ping", {}, idempotency_key="k") == "pong"
+
+
+# ---------------------------------------------------------------- log line and metrics
+
+
+async def test_each_call_leaves_one_log_line_and_metrics() -> None:
+    time = FakeTime()
+    registry = CollectorRegistry()
+    metrics = ConnectorMetrics(registry)
+    connector = scripted(fail_times=1, error="timeout")
+    resilient = wrap(connector, time, metrics=metrics, failure_threshold=3)
+    with capture_logs() as logs:
+        await resilient.call("ping", {"contact_id": "+34600111222"}, idempotency_key="k")
+    (line,) = [entry for entry in logs if entry["event"] == "connector_call_finished"]
+    assert line["connector"] == "crm"
+    assert line["operation"] == "ping"
+    assert line["outcome"] == "ok"
+    assert line["attempts"] == 2
+    assert line["breaker"] == "closed"
+    assert "latency_ms" in line
+    assert "+34600111222" not in repr(logs)  # params never reach the log
+    labels = {"connector": "crm", "operation": "ping", "outcome": "ok"}
+    assert registry.get_sample_value("botfleet_connector_calls_total", labels) == 1
+    assert registry.get_sample_value("botfleet_connector_call_seconds_count", labels) == 1
+    retries = registry.get_sample_value(
+        "botfleet_connector_retries_total", {"connector": "crm", "operation": "ping"}
+    )
+    assert retries == 1
+    assert registry.get_sample_value("botfleet_connector_breaker_state", {"connector": "crm"}) == 0
+
+
+async def test_the_breaker_state_is_a_gauge_and_its_changes_are_counted() -> None:
+    time = FakeTime()
+    registry = CollectorRegistry()
+    connector = scripted(fail_always=True, error="unavailable")
+    resilient = wrap(
+        connector,
+        time,
+        metrics=ConnectorMetrics(registry),
+        max_attempts=1,
+        failure_threshold=1,
+    )
+    with capture_logs() as logs, pytest.raises(ConnectorUnavailable):
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert registry.get_sample_value("botfleet_connector_breaker_state", {"connector": "crm"}) == 1
+    opened = registry.get_sample_value(
+        "botfleet_connector_breaker_transitions_total", {"connector": "crm", "state": "open"}
+    )
+    assert opened == 1
+    change = next(e for e in logs if e["event"] == "circuit_breaker_state")
+    assert (change["before"], change["after"]) == ("closed", "open")
+    failed = {"connector": "crm", "operation": "ping", "outcome": "unavailable"}
+    assert registry.get_sample_value("botfleet_connector_calls_total", failed) == 1
