@@ -122,6 +122,8 @@ def _call_connector(
         chain=chain,
         turn_id=turn_id,
         overlay=dict(turn.overlay),
+        message=turn.message,
+        origin_options=turn.origin_options,
     )
 
 

@@ -133,15 +133,17 @@ def _on_connector(
     ctx: StepContext,
 ) -> StepResult:
     resume = state.awaiting
-    turn = TurnBuilder(flow, state, now, ctx, overlay=resume.overlay if resume else None)
     if resume is None or resume.request_id != event.request_id:
-        turn.diagnose(
+        # Not the call we wait for (a late reply to an abandoned turn): change nothing.
+        stale = Diagnostic(
             "warning",
             "stale_connector_reply",
             f"states.{state.node}",
             f"no call {event.request_id!r} is pending; reply ignored",
         )
-        return turn.result()
+        return StepResult(state=state, diagnostics=(stale,))
+    turn = TurnBuilder(flow, state, now, ctx, resume.message, overlay=resume.overlay, resumed=True)
+    turn.origin_options = resume.origin_options
     actions = program(turn, resume.kind, resume.name)
     action = actions[resume.index - 1] if 0 < resume.index <= len(actions) else None
     if not isinstance(action, schema.InvokeConnector):  # flow swapped while the call ran
@@ -165,40 +167,47 @@ def _on_connector(
             turn_id=resume.turn_id,
         )
         return turn.result()
+    base = f"tasks.{resume.name}" if resume.kind == "task" else f"states.{resume.name}.on_enter"
+    where = f"{base}[{resume.index - 1}]"
     turn.diagnose(
         "error",
         "connector_failed",
-        f"{'tasks' if resume.kind == 'task' else 'states'}.{resume.name}",
+        where,
         f"{action.connector}.{action.operation}: {event.error_kind} {event.detail}".strip(),
     )
-    _route_error(turn, action, resume.origin, resume.kind, resume.chain, resume.turn_id)
+    _route_error(turn, action, where, resume.origin, resume.kind, resume.chain, resume.turn_id)
     return turn.result()
 
 
 def _route_error(
     turn: TurnBuilder,
     action: schema.InvokeConnector,
+    where: str,
     origin: str,
     kind: str,
     chain: tuple[str, ...],
     turn_id: str,
 ) -> None:
-    """`on_error` decides; without it: the error text, back in the state before the message."""
+    """`on_error` decides; without it: the error text, back in the state before the message.
+
+    Never silence: a route with no target whose text renders empty also gets the error text.
+    """
     route = action.on_error
     if isinstance(route, str):
         enter(turn, route, origin=origin, chain=chain, turn_id=turn_id)
         return
-    if isinstance(route, schema.ErrorRoute):
-        if route.text:
-            turn.say(Text(turn.renderer().text(route.text, "on_error.text")))
-        if route.target:
-            enter(turn, route.target, origin=origin, chain=chain, turn_id=turn_id)
-        elif kind == "state":
-            turn.node = origin
+    said = ""
+    if isinstance(route, schema.ErrorRoute) and route.text:
+        said = turn.renderer().text(route.text, f"{where}.on_error.text").strip()
+        if said:
+            turn.say(Text(said))
+    if isinstance(route, schema.ErrorRoute) and route.target:
+        enter(turn, route.target, origin=origin, chain=chain, turn_id=turn_id)
         return
-    turn.say(Text(turn.error_text()))
+    if not said:
+        turn.say(Text(turn.error_text()))
     if kind == "state":
-        turn.node = origin
+        turn.return_to(origin, turn.origin_options)
 
 
 def _on_task(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Option
 
 HISTORY_LIMIT = 20
@@ -38,6 +39,10 @@ class Resume:
     chain: tuple[str, ...] = ()
     turn_id: str = ""
     overlay: Mapping[str, Any] = field(default_factory=dict)
+    #: The message that started the turn: templates after the reply still see `message`.
+    message: InboundMessage | None = None
+    #: The options `origin` had offered: a failed call that returns there restores them.
+    origin_options: tuple[Option, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

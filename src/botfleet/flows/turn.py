@@ -62,12 +62,18 @@ class TurnBuilder:
         ctx: StepContext,
         message: InboundMessage | None = None,
         overlay: Mapping[str, Any] | None = None,
+        *,
+        resumed: bool = False,
     ) -> None:
         self.flow, self.ctx, self.now, self.message = flow, ctx, now, message
+        self.resumed = resumed  # the message was already handled (and remembered) by a prior step
         self.node = state.node
         self.data: dict[str, Any] = dict(state.data)
         self.overlay: dict[str, Any] = dict(overlay or {})
         self.last_options = state.last_options
+        self._options_node = state.node  # the state `last_options` belong to
+        #: The options offered before this turn moved anywhere (restored by `return_to`).
+        self.origin_options = state.last_options
         self.outputs: list[Output] = []
         self.effects: list[Effect] = []
         self.diagnostics: list[Diagnostic] = []
@@ -115,6 +121,12 @@ class TurnBuilder:
     def diagnose(self, level: str, event: str, where: str, detail: str) -> None:
         self.diagnostics.append(Diagnostic(level, event, where, detail))
 
+    def return_to(self, node: str, options: tuple[Option, ...]) -> None:
+        """Back in `node` with the options it had offered (a failed call undoes the move)."""
+        self.node = node
+        self.last_options = options
+        self._options_node = node
+
     def set_data(self, values: Mapping[str, Any]) -> None:
         for key, value in values.items():
             self.data[key] = value
@@ -124,7 +136,7 @@ class TurnBuilder:
         shown = [o for o in self.outputs if options_of(o)]
         if shown:
             last_options: tuple[Option, ...] = options_of(shown[-1])
-        elif self.node != self.original.node:
+        elif self.node != self._options_node:
             last_options = ()
         else:
             last_options = self.last_options
@@ -150,7 +162,7 @@ class TurnBuilder:
     def _history(self) -> list[Turn]:
         turns: list[Turn] = []
         msg = self.message
-        if msg is not None and msg.timestamp is not None and (msg.text or msg.payload):
+        if msg is not None and not self.resumed and (msg.text or msg.payload):
             turns.append(Turn("user", msg.text or msg.payload, self.now))
         for out in self.outputs:
             text = out.text if isinstance(out, Text) else ""
