@@ -6,11 +6,14 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from botfleet.adapters.registry import build_connectors, build_sender
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.engine import StepContext, TenantInfo
@@ -29,6 +32,8 @@ class Overrides:
     llm: Any = None
     scheduler: Any = None
     stores: Any = None  # an object with .states, .journal, .outbox and commit_turn()
+    #: The shared httpx.AsyncClient for provider APIs (tests: one on httpx.MockTransport).
+    http: Any = None
 
 
 def load_tenant_flow(config: TenantConfig) -> FlowSpec:
@@ -71,6 +76,12 @@ async def bootstrap(
             await SqliteTenantStore.open(settings.state_db_for(config.tenant_id))
         )
     connectors = o.connectors or build_connectors(config, clock=clock)
+    metrics = RuntimeMetrics()
+    # One HTTP client per process, closed with the app; channels call provider APIs through it.
+    http = o.http or await stack.enter_async_context(
+        httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+    )
+    sender = o.sender or build_sender(config, http=http, registry=metrics.registry)
     registry = ConnectorRegistry(connectors, timeout_s=settings.connector_timeout_s)
     runtime = ConversationRuntime(
         live=live,
@@ -79,11 +90,12 @@ async def bootstrap(
         journal=stores.journal,
         outbox=stores.outbox,
         turns=stores,
-        sender=o.sender or build_sender(config),
+        sender=sender,
         connectors=registry,
         clock=clock,
         llm=o.llm,
         scheduler=o.scheduler,
+        metrics=metrics,
     )
     stack.push_async_callback(runtime.sequencer.drain)
     return runtime
