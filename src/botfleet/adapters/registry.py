@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import httpx
+from fastapi import APIRouter
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from botfleet.adapters.connectors import scripted
@@ -81,10 +84,100 @@ class OutboxOnlySender:
         return None
 
 
-def build_sender(config: TenantConfig) -> Any:
+#: Channel types served by the built-in web chat (`http_dev` is the seed's name).
+WEBCHAT_TYPES = ("webchat", "http_dev")
+
+ChannelFactory = Callable[[TenantConfig, httpx.AsyncClient | None, CollectorRegistry | None], Any]
+WebhookRouterFactory = Callable[[TenantConfig, Any, Clock], APIRouter]
+
+
+def _webchat_sender(
+    config: TenantConfig, http: httpx.AsyncClient | None, registry: CollectorRegistry | None
+) -> Any:
     from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
 
+    return OutboxOnlySender(WEBCHAT_CAPABILITIES)
+
+
+def _whatsapp_sender(
+    config: TenantConfig, http: httpx.AsyncClient | None, registry: CollectorRegistry | None
+) -> Any:
+    from botfleet.adapters.channels import whatsapp
+
+    settings = whatsapp.whatsapp_settings(config.channel.settings(), source=config.source)
+    return whatsapp.build(settings, _shared_http(config, http), registry=registry)
+
+
+def _telegram_sender(
+    config: TenantConfig, http: httpx.AsyncClient | None, registry: CollectorRegistry | None
+) -> Any:
+    from botfleet.adapters.channels import telegram
+
+    settings = telegram.telegram_settings(config.channel.settings(), source=config.source)
+    return telegram.build(settings, _shared_http(config, http), registry=registry)
+
+
+def _shared_http(config: TenantConfig, http: httpx.AsyncClient | None) -> httpx.AsyncClient:
+    if http is None:
+        raise ValueError(
+            f"channel {config.channel.type!r} calls an HTTP API: pass the process's shared "
+            "httpx.AsyncClient to build_sender(config, http=...)"
+        )
+    return http
+
+
+def _whatsapp_webhook(config: TenantConfig, runtime: Any, clock: Clock) -> APIRouter:
+    from botfleet.adapters.channels import whatsapp
+
+    settings = whatsapp.whatsapp_settings(config.channel.settings(), source=config.source)
+    return whatsapp.build_router(settings, runtime, clock=clock)
+
+
+def _telegram_webhook(config: TenantConfig, runtime: Any, clock: Clock) -> APIRouter:
+    from botfleet.adapters.channels import telegram
+
+    settings = telegram.telegram_settings(config.channel.settings(), source=config.source)
+    return telegram.build_router(settings, runtime, clock=clock)
+
+
+#: channel type -> sender factory.
+CHANNEL_FACTORIES: dict[str, ChannelFactory] = {
+    "webchat": _webchat_sender,
+    "http_dev": _webchat_sender,
+    "whatsapp": _whatsapp_sender,
+    "telegram": _telegram_sender,
+}
+#: channel type -> the provider's webhook routes (the web chat has its own API instead).
+WEBHOOK_ROUTERS: dict[str, WebhookRouterFactory] = {
+    "whatsapp": _whatsapp_webhook,
+    "telegram": _telegram_webhook,
+}
+
+
+def build_sender(
+    config: TenantConfig,
+    *,
+    http: httpx.AsyncClient | None = None,
+    registry: CollectorRegistry | None = None,
+) -> Any:
+    """The tenant's `OutboundSender`.
+
+    Args:
+        config: The tenant; `channel.type` picks the adapter, the rest of `channel` configures it.
+        http: The process's shared client (required by the WhatsApp and Telegram channels).
+        registry: Where the channel's metrics go (the runtime's registry).
+    """
     kind = config.channel.type
-    if kind in ("webchat", "http_dev"):
-        return OutboxOnlySender(WEBCHAT_CAPABILITIES)
-    raise UnknownAdapterError(config.source, "channel.type", kind, ("webchat", "http_dev"))
+    factory = CHANNEL_FACTORIES.get(kind)
+    if factory is None:
+        raise UnknownAdapterError(config.source, "channel.type", kind, CHANNEL_FACTORIES)
+    return factory(config, http, registry)
+
+
+def build_webhook_router(config: TenantConfig, runtime: Any, *, clock: Clock) -> APIRouter | None:
+    """The provider webhook routes of the tenant's channel, or None for the web chat.
+
+    `runtime` must offer `accept(message)`, `sender` and `after_turns(contact_id, job)`.
+    """
+    factory = WEBHOOK_ROUTERS.get(config.channel.type)
+    return factory(config, runtime, clock) if factory is not None else None

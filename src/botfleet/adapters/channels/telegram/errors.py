@@ -1,0 +1,83 @@
+"""Bot API error answers -> log events that say what happened and what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramError:
+    """A failed Bot API answer (`{"ok": false, "error_code", "description", "parameters"}`)."""
+
+    status: int
+    description: str = ""
+    retry_after: float | None = None
+    migrate_to_chat_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorMeaning:
+    event: str
+    hint: str
+    retryable: bool = False
+    #: The chat cannot be reached now: skip the rest of this batch.
+    stops_batch: bool = True
+
+
+RATE_LIMITED = ErrorMeaning(
+    "telegram_rate_limited", "Telegram asked us to slow down; retried after retry_after", True
+)
+SERVER_ERROR = ErrorMeaning("telegram_server_error", "a Telegram server error; retried", True)
+UNKNOWN = ErrorMeaning("telegram_send_failed", "see the status and description")
+# Matched in order against the lower-cased description, per HTTP status.
+_BY_DESCRIPTION: dict[int, tuple[tuple[str, ErrorMeaning], ...]] = {
+    400: (
+        ("chat not found", ErrorMeaning("telegram_chat_not_found", "the chat id is unknown")),
+        (
+            "message is too long",
+            ErrorMeaning("telegram_message_too_long", "over 4096 characters", stops_batch=False),
+        ),
+        (
+            "button_data_invalid",
+            ErrorMeaning("telegram_button_data_invalid", "callback_data over 64 bytes", False),
+        ),
+    ),
+    403: (
+        (
+            "blocked by the user",
+            ErrorMeaning("telegram_blocked_by_user", "the contact blocked the bot"),
+        ),
+        (
+            "deactivated",
+            ErrorMeaning("telegram_user_deactivated", "the contact's account is deleted"),
+        ),
+        ("kicked", ErrorMeaning("telegram_kicked", "the bot was removed from the group")),
+    ),
+}
+_BY_STATUS = {
+    400: ErrorMeaning("telegram_bad_request", "Telegram rejected the request", stops_batch=False),
+    401: ErrorMeaning(
+        "telegram_token_invalid", "the bot token is wrong or was revoked: ask BotFather"
+    ),
+    403: ErrorMeaning("telegram_forbidden", "the bot may not write to this chat"),
+    404: ErrorMeaning(
+        "telegram_not_found", "no such bot or method: check bot_token and api_base_url"
+    ),
+    409: ErrorMeaning("telegram_conflict", "another webhook or getUpdates consumer is active"),
+    429: RATE_LIMITED,
+}
+MIGRATED = ErrorMeaning(
+    "telegram_chat_migrated", "the group became a supergroup with a new chat id (in the log)"
+)
+
+
+def meaning_of(error: TelegramError) -> ErrorMeaning:
+    if error.migrate_to_chat_id is not None:
+        return MIGRATED
+    if error.status >= 500:
+        return SERVER_ERROR
+    text = error.description.lower()
+    for fragment, meaning in _BY_DESCRIPTION.get(error.status, ()):
+        if fragment in text:
+            return meaning
+    return _BY_STATUS.get(error.status, UNKNOWN)

@@ -1,0 +1,249 @@
+"""Telegram Bot API `Update` -> a typed inbound message. Pure and total (never raises).
+
+Contacts are chats (`chat.id`; a private chat's id is the user's). Telegram message ids count
+per chat, so message ids are prefixed with the chat id (`<chat>:<message_id>`); callback
+queries (`<chat>:cb:<query id>`) and reactions (`<chat>:reaction:<update_id>`) get their own
+namespaces. A pressed inline button becomes a `BUTTON_REPLY` whose payload is its
+`callback_data`. Content we do not map (polls, dice, ...) becomes `UNSUPPORTED` and reaches the
+flow; service notices (members joining, pins, ...), edits and bots' messages are skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botfleet.adapters.channels.telegram.payloads import INDEX_DATA
+from botfleet.domain.messages import InboundMessage, MessageType
+
+#: Content keys -> type, checked in this order (an animation also carries `document`).
+MEDIA_KEYS: tuple[tuple[str, MessageType], ...] = (
+    ("photo", MessageType.IMAGE),
+    ("sticker", MessageType.IMAGE),
+    ("animation", MessageType.VIDEO),
+    ("video", MessageType.VIDEO),
+    ("video_note", MessageType.VIDEO),
+    ("voice", MessageType.AUDIO),
+    ("audio", MessageType.AUDIO),
+    ("document", MessageType.DOCUMENT),
+)
+#: Notices about the chat itself, not something the contact said.
+SERVICE_KEYS = frozenset(
+    {
+        "new_chat_members", "left_chat_member", "new_chat_title", "new_chat_photo",
+        "delete_chat_photo", "group_chat_created", "supergroup_chat_created",
+        "channel_chat_created", "message_auto_delete_timer_changed", "migrate_to_chat_id",
+        "migrate_from_chat_id", "pinned_message", "forum_topic_created", "forum_topic_edited",
+        "forum_topic_closed", "forum_topic_reopened", "general_forum_topic_hidden",
+        "general_forum_topic_unhidden", "video_chat_scheduled", "video_chat_started",
+        "video_chat_ended", "video_chat_participants_invited", "write_access_allowed",
+        "proximity_alert_triggered", "boost_added", "chat_background_set",
+    }
+)  # fmt: skip
+#: Content we recognise but do not map: reaches the flow as UNSUPPORTED.
+UNSUPPORTED_KEYS = (
+    "poll", "dice", "game", "story", "invoice", "successful_payment", "paid_media",
+    "giveaway", "giveaway_winners", "users_shared", "chat_shared", "web_app_data",
+    "passport_data",
+)  # fmt: skip
+_FILE_FIELDS = ("file_id", "file_unique_id", "mime_type", "file_name", "emoji")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedUpdate:
+    """What one update means for us: a message to process, or why it was skipped."""
+
+    update_id: int | None
+    message: InboundMessage | None = None
+    #: Set for a pressed inline button: answer it (answerCallbackQuery).
+    callback_query_id: str = ""
+    skipped: str = ""
+
+
+def parse_update(payload: object, *, received_at: datetime) -> ParsedUpdate:
+    """Read one webhook update; `received_at` stands in for a missing or unusable `date`."""
+    root = _obj(payload)
+    raw_update_id = root.get("update_id")
+    update_id = raw_update_id if _is_int(raw_update_id) else None
+    if update_id is None:
+        return ParsedUpdate(None, skipped="not_an_update")
+    if "message" in root:
+        return _from_message(update_id, _obj(root["message"]), received_at)
+    if "callback_query" in root:
+        return _from_callback(update_id, _obj(root["callback_query"]), received_at)
+    if "message_reaction" in root:
+        return _from_reaction(update_id, _obj(root["message_reaction"]), received_at)
+    kinds = [k for k in root if k != "update_id"]
+    return ParsedUpdate(update_id, skipped=f"update:{kinds[0] if kinds else '?'}"[:64])
+
+
+def _from_message(update_id: int, raw: dict[str, Any], received_at: datetime) -> ParsedUpdate:
+    chat_id, sender = _chat_id(raw.get("chat")), _obj(raw.get("from"))
+    message_id = raw.get("message_id")
+    if chat_id is None or not _is_int(message_id):
+        return ParsedUpdate(update_id, skipped="malformed_message")
+    if sender.get("is_bot") is True:
+        return ParsedUpdate(update_id, skipped="from_bot")
+    if any(key in raw for key in SERVICE_KEYS):
+        return ParsedUpdate(update_id, skipped="service_message")
+    msg_type, text, extra = _content(raw)
+    message = InboundMessage(
+        message_id=f"{chat_id}:{message_id}",
+        contact_id=chat_id,
+        type=msg_type,
+        timestamp=_timestamp(raw.get("date")) or received_at,
+        text=text,
+        contact_name=_display_name(sender),
+        language=_text(sender.get("language_code"))[:16],
+        extra=extra,
+    )
+    return ParsedUpdate(update_id, message)
+
+
+def _content(raw: dict[str, Any]) -> tuple[MessageType, str, dict[str, Any]]:
+    if isinstance(raw.get("text"), str):
+        return MessageType.TEXT, raw["text"], {}
+    caption = _text(raw.get("caption"))
+    for key, msg_type in MEDIA_KEYS:
+        if key in raw:
+            media = raw[key]
+            if isinstance(media, list):  # photo: sizes, smallest first
+                media = next(iter(reversed([m for m in media if isinstance(m, dict)])), {})
+            extra = {k: v for k, v in _obj(media).items() if k in _FILE_FIELDS}
+            extra = {k: v for k, v in extra.items() if isinstance(v, str)}
+            return msg_type, caption, {**extra, "media_kind": key}
+    if "venue" in raw or "location" in raw:
+        return _location(raw)
+    if "contact" in raw:
+        contact = _obj(raw["contact"])
+        name = " ".join(_text(contact.get(k)) for k in ("first_name", "last_name")).strip()
+        shared = {"name": name, "phones": [p for p in [_text(contact.get("phone_number"))] if p]}
+        return MessageType.CONTACTS, name, {"contacts": [shared]}
+    kind = next((k for k in UNSUPPORTED_KEYS if k in raw), "?")
+    return MessageType.UNSUPPORTED, caption, {"provider_type": kind}
+
+
+def _location(raw: dict[str, Any]) -> tuple[MessageType, str, dict[str, Any]]:
+    venue = _obj(raw.get("venue"))
+    location = _obj(venue.get("location") or raw.get("location"))
+    extra: dict[str, Any] = {}
+    for key in ("latitude", "longitude"):
+        number = _number(location.get(key))
+        if number is not None:
+            extra[key] = number
+    for key, source in (("name", "title"), ("address", "address")):
+        if _text(venue.get(source)):
+            extra[key] = _text(venue.get(source))
+    text = " — ".join(v for v in (extra.get("name", ""), extra.get("address", "")) if v)
+    return MessageType.LOCATION, text, extra
+
+
+def _from_callback(update_id: int, raw: dict[str, Any], received_at: datetime) -> ParsedUpdate:
+    query_id, sender = _text(raw.get("id")), _obj(raw.get("from"))
+    origin = _obj(raw.get("message"))
+    # Buttons under an inline-mode message have no `message`: answer in the private chat.
+    chat_id = _chat_id(origin.get("chat")) or _chat_id(sender)
+    data = _text(raw.get("data"))
+    if not query_id or len(query_id) > 128 or chat_id is None:
+        return ParsedUpdate(update_id, skipped="malformed_callback")
+    if not data:  # a game button: nothing to route, but the spinner must still stop
+        return ParsedUpdate(update_id, callback_query_id=query_id, skipped="callback_without_data")
+    title = _button_title(origin.get("reply_markup"), data)
+    position = INDEX_DATA.match(data)
+    if position:  # an option sent by position: the typed answer "2", as the engine reads it
+        msg_type, text, payload = MessageType.TEXT, position.group(1), ""
+    else:
+        msg_type, text, payload = MessageType.BUTTON_REPLY, title, data
+    message = InboundMessage(
+        message_id=f"{chat_id}:cb:{query_id}",
+        contact_id=chat_id,
+        type=msg_type,
+        timestamp=received_at,  # a callback query carries no date
+        text=text,
+        payload=payload,
+        contact_name=_display_name(sender),
+        language=_text(sender.get("language_code"))[:16],
+        extra=_reply_to(origin),
+    )
+    return ParsedUpdate(update_id, message, callback_query_id=query_id)
+
+
+def _from_reaction(update_id: int, raw: dict[str, Any], received_at: datetime) -> ParsedUpdate:
+    chat_id, sender = _chat_id(raw.get("chat")), _obj(raw.get("user"))
+    if chat_id is None:
+        return ParsedUpdate(update_id, skipped="malformed_reaction")
+    emojis = [_text(r.get("emoji")) for r in _objects(raw.get("new_reaction"))]
+    emoji = next((e for e in emojis if e), "")  # empty: the reaction was removed
+    reacted = raw.get("message_id")
+    extra = {"emoji": emoji, "reacted_message_id": f"{chat_id}:{reacted}" if reacted else ""}
+    message = InboundMessage(
+        message_id=f"{chat_id}:reaction:{update_id}",
+        contact_id=chat_id,
+        type=MessageType.REACTION,
+        timestamp=_timestamp(raw.get("date")) or received_at,
+        text=emoji,
+        contact_name=_display_name(sender),
+        extra=extra,
+    )
+    return ParsedUpdate(update_id, message)
+
+
+def _button_title(markup: object, data: str) -> str:
+    """The label of the pressed button, found in the keyboard of the message it was under."""
+    for row in _obj(markup).get("inline_keyboard") or []:
+        for button in _objects(row):
+            if button.get("callback_data") == data:
+                return _text(button.get("text"))
+    return ""
+
+
+def _reply_to(origin: dict[str, Any]) -> dict[str, Any]:
+    chat_id, message_id = _chat_id(origin.get("chat")), origin.get("message_id")
+    return {"reply_to": f"{chat_id}:{message_id}"} if chat_id and _is_int(message_id) else {}
+
+
+def _chat_id(chat: object) -> str | None:
+    value = _obj(chat).get("id")
+    return str(value) if _is_int(value) else None
+
+
+def _display_name(user: dict[str, Any]) -> str:
+    name = " ".join(_text(user.get(k)).strip() for k in ("first_name", "last_name")).strip()
+    return (name or _text(user.get("username")))[:128]
+
+
+def _timestamp(raw: object) -> datetime | None:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 10**11:
+        return None
+    return datetime.fromtimestamp(raw, UTC)
+
+
+def _is_int(value: object) -> bool:
+    # Telegram ids fit in 52 bits; a bool is not an id.
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
+
+
+def _obj(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _objects(value: object) -> Iterator[dict[str, Any]]:
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, dict))
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None

@@ -1,0 +1,107 @@
+"""Channel-neutral outputs -> Telegram `sendMessage` bodies with inline keyboards. Pure.
+
+Buttons and list rows become inline keyboard buttons, one per row; their `callback_data` is the
+option id. Telegram limits `callback_data` to 64 bytes, so a longer id is replaced by the
+option's 1-based position (`#opt2`), which the inbound side turns back into the typed answer
+"2" (the engine reads it as the second option). List descriptions and section titles, which a
+keyboard cannot show, are written under the body. Text is plain (no parse_mode): nothing in a
+bot's text can be misread as markup.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from botfleet.adapters.channels.degrade import shorten, split_text
+from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, TemplateMessage, Text
+from botfleet.ports.channels import Capabilities
+
+TELEGRAM_CAPABILITIES = Capabilities(
+    buttons=True,
+    max_buttons=8,  # one button per keyboard row: more than this is a list
+    max_button_title=40,
+    lists=True,  # drawn as a keyboard, rows described under the body
+    max_list_rows=20,
+    max_row_title=40,
+    max_row_description=72,
+    max_text=4096,
+    templates=False,  # templates are WhatsApp's; their fallback text is sent
+)
+MAX_CALLBACK_DATA_BYTES = 64
+INDEX_DATA_PREFIX = "#opt"
+#: `callback_data` of an option sent by position; group 1 is the position.
+INDEX_DATA = re.compile(r"^#opt([1-9][0-9]{0,2})$")
+
+Payload = dict[str, Any]
+
+
+def message_payloads(chat_id: str, output: Output, *, empty_body: str = "👇") -> list[Payload]:
+    """The sendMessage bodies that deliver `output` to `chat_id`, in order."""
+    limit = TELEGRAM_CAPABILITIES.max_text
+    if isinstance(output, Text):
+        return [text_payload(chat_id, chunk) for chunk in split_text(output.text, limit)]
+    if isinstance(output, TemplateMessage):
+        text = output.fallback_text.strip() or output.name
+        return [text_payload(chat_id, chunk) for chunk in split_text(text, limit)]
+    if isinstance(output, Buttons):
+        body, options = output.body, output.buttons
+    else:
+        body, options = _list_body(output), output.options
+    chunks = split_text(body, limit) or [empty_body]
+    *head, last = chunks
+    keyboard = inline_keyboard(options)
+    return [
+        *(text_payload(chat_id, chunk) for chunk in head),
+        {**text_payload(chat_id, last), "reply_markup": keyboard},
+    ]
+
+
+def text_payload(chat_id: str, text: str) -> Payload:
+    return {"chat_id": chat_id_value(chat_id), "text": text}
+
+
+def inline_keyboard(options: tuple[Option, ...]) -> Payload:
+    limit = TELEGRAM_CAPABILITIES.max_button_title
+    rows = [
+        [{"text": shorten(o.title.strip() or o.id, limit), "callback_data": callback_data(o, n)}]
+        for n, o in enumerate(options, start=1)
+    ]
+    return {"inline_keyboard": rows}
+
+
+def callback_data(option: Option, position: int) -> str:
+    """The option id, or `#opt<position>` when it is empty or over 64 bytes."""
+    size = len(option.id.encode("utf-8"))
+    return option.id if 0 < size <= MAX_CALLBACK_DATA_BYTES else f"{INDEX_DATA_PREFIX}{position}"
+
+
+def answer_callback_payload(query_id: str) -> Payload:
+    return {"callback_query_id": query_id}
+
+
+def chat_id_value(chat_id: str) -> int | str:
+    """Chat ids are integers; `@channelname` stays text."""
+    try:
+        return int(chat_id)
+    except ValueError:
+        return chat_id
+
+
+def _list_body(output: ListMenu) -> str:
+    """The body, plus section titles and row descriptions when there are any to show."""
+    sections = [s for s in output.sections if s.rows]
+    described = any(r.description.strip() for s in sections for r in s.rows)
+    titled = any(s.title.strip() for s in sections)
+    if not (described or titled):
+        return output.body
+    blocks = [output.body.strip()] if output.body.strip() else []
+    for section in sections:
+        lines = [section.title.strip()] if section.title.strip() else []
+        for row in section.rows:
+            line = f"• {row.title.strip() or row.id}"
+            if row.description.strip():
+                line += f" — {row.description.strip()}"
+            lines.append(line)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

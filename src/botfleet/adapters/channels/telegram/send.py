@@ -1,0 +1,245 @@
+"""Telegram Bot API sender: outputs -> `sendMessage`, callback answers, retries on 429/5xx.
+
+A 429 waits the `retry_after` Telegram gives (up to a minute); 5xx and failed connections back
+off exponentially with jitter. A request that may have reached Telegram (read timeout) is not
+retried, to avoid duplicate messages. The bot token is part of every method URL, so URLs are
+never logged here, and `redact_token_in_httpx_logs()` masks it in httpx's own request log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+from prometheus_client import CollectorRegistry, Counter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from botfleet.adapters.channels.degrade import degrade
+from botfleet.adapters.channels.telegram.errors import (
+    RATE_LIMITED,
+    ErrorMeaning,
+    TelegramError,
+    meaning_of,
+)
+from botfleet.adapters.channels.telegram.payloads import (
+    TELEGRAM_CAPABILITIES,
+    Payload,
+    answer_callback_payload,
+    message_payloads,
+)
+from botfleet.adapters.channels.telegram.settings import TelegramSettings
+from botfleet.domain.outputs import Output
+from botfleet.ports.channels import Capabilities
+
+log = structlog.get_logger("botfleet.channels.telegram")
+
+Sleep = Callable[[float], Awaitable[None]]
+#: Longest `retry_after` waited for inside a turn; a longer one fails the call at once.
+MAX_RETRY_AFTER_S = 60.0
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class TelegramMetrics:
+    """Counters exported by `/metrics`: API calls by method and outcome, errors, retries."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = registry if registry is not None else CollectorRegistry()
+        self.requests = Counter(
+            "botfleet_telegram_api_requests",
+            "Bot API calls, by method and outcome",
+            ["method", "outcome"],
+            registry=r,
+        )
+        self.errors = Counter(
+            "botfleet_telegram_errors", "Bot API errors, by meaning", ["event"], registry=r
+        )
+        self.retries = Counter(
+            "botfleet_telegram_retries",
+            "Bot API calls retried (429, 5xx, no connection)",
+            registry=r,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    ok: bool
+    error: TelegramError | None = None
+    meaning: ErrorMeaning | None = None
+
+
+class _Retry(Exception):
+    def __init__(self, outcome: CallOutcome, retry_after: float | None = None) -> None:
+        super().__init__("retry")
+        self.outcome, self.retry_after = outcome, retry_after
+
+
+class TelegramBotSender:
+    """`OutboundSender` for the Telegram Bot API; also answers callback queries."""
+
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        http: httpx.AsyncClient,
+        *,
+        metrics: TelegramMetrics | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.capabilities: Capabilities = TELEGRAM_CAPABILITIES
+        self.metrics = metrics or TelegramMetrics()
+        self._http = http
+        self._sleep = sleep
+
+    async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
+        """Send each output in order; stop at an error that makes the chat unreachable."""
+        for output in degrade(outputs, self.capabilities):  # a no-op for degraded outputs
+            for payload in message_payloads(
+                contact_id, output, empty_body=self.settings.empty_body_text
+            ):
+                outcome = await self.call("sendMessage", payload)
+                if not outcome.ok and (outcome.meaning is None or outcome.meaning.stops_batch):
+                    return
+
+    async def answer_callback_query(self, query_id: str) -> bool:
+        """Stop the pressed button's spinner; failures are logged, never raised."""
+        outcome = await self.call("answerCallbackQuery", answer_callback_payload(query_id))
+        return outcome.ok
+
+    async def call(self, method: str, payload: Payload) -> CallOutcome:
+        """POST one Bot API method with retries; never raises for API or network errors."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retry),
+            sleep=self._sleep,
+            before_sleep=lambda _: self.metrics.retries.inc(),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    outcome = await self._attempt(method, payload)
+        except _Retry as exc:
+            outcome = exc.outcome
+        self.metrics.requests.labels(method, "ok" if outcome.ok else "error").inc()
+        if not outcome.ok and outcome.meaning is not None:
+            self._log_failure(method, outcome)
+        return outcome
+
+    def _log_failure(self, method: str, outcome: CallOutcome) -> None:
+        meaning, error = outcome.meaning, outcome.error
+        assert meaning is not None and error is not None
+        self.metrics.errors.labels(meaning.event).inc()
+        extra: dict[str, Any] = {}
+        if error.migrate_to_chat_id is not None:
+            extra["migrate_to_chat_id"] = error.migrate_to_chat_id
+        log.warning(
+            meaning.event,
+            method=method,
+            status=error.status,
+            detail=error.description[:300],
+            hint=meaning.hint,
+            **extra,
+        )
+
+    async def _attempt(self, method: str, payload: Payload) -> CallOutcome:
+        try:
+            response = await self._http.post(
+                self.settings.method_url(method), json=payload, timeout=self.settings.timeout_s
+            )
+        except _NOT_SENT as exc:
+            raise _Retry(_transport_failure(exc, "telegram_unreachable")) from None
+        except httpx.HTTPError as exc:
+            return _transport_failure(exc, "telegram_delivery_uncertain")
+        return _classify(response)
+
+    def _wait(self, state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, _Retry) and failure.retry_after is not None:
+            return failure.retry_after
+        base = self.settings.retry_base_s
+        if base <= 0:
+            return 0.0
+        return float(wait_random_exponential(multiplier=base, max=30)(state))
+
+
+def _classify(response: httpx.Response) -> CallOutcome:
+    body = _json(response)
+    if response.is_success and body.get("ok") is True:
+        return CallOutcome(ok=True)
+    parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+    assert isinstance(parameters, dict)
+    error = TelegramError(
+        status=response.status_code,
+        description=str(body.get("description") or f"HTTP {response.status_code}"),
+        retry_after=_seconds(parameters.get("retry_after")),
+        migrate_to_chat_id=_int(parameters.get("migrate_to_chat_id")),
+    )
+    meaning = meaning_of(error)
+    outcome = CallOutcome(ok=False, error=error, meaning=meaning)
+    if response.status_code == 429 or error.retry_after is not None:
+        if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER_S:
+            return outcome  # waiting that long would hold up the contact's next turns
+        raise _Retry(CallOutcome(False, error, RATE_LIMITED), error.retry_after)
+    if response.status_code >= 500:
+        raise _Retry(outcome)
+    return outcome
+
+
+def _transport_failure(exc: httpx.HTTPError, event: str) -> CallOutcome:
+    # Only the class name: httpx messages can include the URL, which holds the bot token.
+    error = TelegramError(status=0, description=type(exc).__name__)
+    return CallOutcome(False, error, ErrorMeaning(event, "Telegram could not be reached", True))
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return None
+    return float(value)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# ---------------------------------------------------------------- log hygiene
+
+_TOKEN_IN_URL = re.compile(r"/bot[0-9]+:[A-Za-z0-9_-]+")
+
+
+class RedactBotToken(logging.Filter):
+    """Masks `/bot<token>` in log records (httpx logs every request URL at INFO)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _TOKEN_IN_URL.sub("/bot<redacted>", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def redact_token_in_httpx_logs() -> None:
+    """Install `RedactBotToken` on the `httpx` logger once per process."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactBotToken) for f in logger.filters):
+        logger.addFilter(RedactBotToken())

@@ -1,0 +1,90 @@
+"""Telegram Bot API channel settings, read from the tenant's `channel:` binding."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from botfleet.domain.errors import ConfigError
+
+DEFAULT_API_URL = "https://api.telegram.org"
+_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
+# setWebhook's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class TelegramSettings(BaseModel):
+    """`channel: {type: telegram, bot_token, webhook_secret, ...}` (secrets are `SecretStr`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    bot_token: SecretStr
+    #: The `secret_token` given to setWebhook; Telegram sends it back in a header.
+    webhook_secret: SecretStr = Field(
+        validation_alias=AliasChoices("webhook_secret", "secret_token")
+    )
+    #: Where the Bot API lives; a local fake server in tests and demos.
+    api_base_url: str = Field(
+        default=DEFAULT_API_URL,
+        validation_alias=AliasChoices("api_base_url", "base_url"),
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+    )
+    bot_username: str | None = None
+    #: Answer callback queries at once (stops the spinner on the pressed button).
+    answer_callbacks: bool = True
+    timeout_s: PositiveFloat = 10.0
+    #: Attempts per API call when Telegram answers 429/5xx or the connection fails.
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    #: First backoff delay for 5xx (429 waits `retry_after`); doubles per attempt, max 30 s.
+    retry_base_s: float = Field(default=0.5, ge=0, le=30)
+    #: Text of a keyboard message whose body is empty (Telegram requires text).
+    empty_body_text: str = Field(default="👇", min_length=1, max_length=4096)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN.match(value.get_secret_value()):
+            raise ValueError("not a bot token as BotFather gives it (<digits>:<letters>)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr) -> SecretStr:
+        if not _SECRET.match(value.get_secret_value()):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, '_' and '-'")
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def method_url(self, method: str) -> str:
+        """The URL of a Bot API method. It contains the token: never log it."""
+        return f"{self.api_base_url}/bot{self.bot_token.get_secret_value()}/{method}"
+
+
+def telegram_settings(raw: Mapping[str, Any], *, source: str = "<tenant>") -> TelegramSettings:
+    """Validate a channel binding; errors name the key but never echo a value (secrets)."""
+    values = {k: v for k, v in raw.items() if k != "type"}
+    try:
+        return TelegramSettings.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = "channel." + ".".join(str(p) for p in first["loc"])
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '-'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(source, key, f"telegram channel: {detail}") from None

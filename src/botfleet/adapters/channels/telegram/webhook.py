@@ -1,0 +1,121 @@
+"""Telegram webhook route: `POST /webhook`, authenticated by the secret-token header.
+
+The secret is checked before the body is read; an update is answered 200 as soon as its message
+is in the journal (`accept()`), and the turn runs afterwards. Telegram redelivers an update until
+it gets a 2xx; the journal drops the second copy (same chat-prefixed message id). A pressed
+button's callback query is answered right after the response, so its spinner stops at once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+import structlog
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from botfleet.adapters.channels.telegram.parse import ParsedUpdate, parse_update
+from botfleet.adapters.channels.telegram.send import TelegramBotSender
+from botfleet.adapters.channels.telegram.settings import TelegramSettings
+from botfleet.adapters.channels.telegram.signature import (
+    SECRET_HEADER,
+    MissingSecretToken,
+    verify_secret_token,
+)
+from botfleet.domain.errors import InvalidSignature
+from botfleet.domain.messages import InboundMessage
+from botfleet.ports.clock import Clock
+
+log = structlog.get_logger("botfleet.channels.telegram")
+
+#: Largest update accepted (Telegram's are a few kilobytes).
+MAX_UPDATE_BYTES = 1024 * 1024
+
+
+class WebhookRuntime(Protocol):
+    """What the webhook needs from the data plane runtime."""
+
+    @property
+    def sender(self) -> object:
+        """The channel's sender (a `TelegramBotSender` outside of tests with fakes)."""
+        ...
+
+    async def accept(self, message: InboundMessage) -> bool:
+        """Persist and queue a message; False when it was seen before."""
+        ...
+
+
+def build_router(
+    settings: TelegramSettings, runtime: WebhookRuntime, *, clock: Clock, path: str = "/webhook"
+) -> APIRouter:
+    """The webhook route of one bot (give `<public url><path>` to setWebhook)."""
+    router = APIRouter(tags=["telegram"])
+    secret = settings.webhook_secret.get_secret_value()
+
+    @router.post(
+        path,
+        summary="Telegram updates, authenticated by the secret token given to setWebhook",
+        responses={401: {"description": "No secret token"}, 403: {"description": "Wrong one"}},
+    )
+    async def receive(request: Request, background: BackgroundTasks) -> JSONResponse:
+        try:
+            verify_secret_token(request.headers.get(SECRET_HEADER), secret)
+        except MissingSecretToken:
+            log.warning("telegram_secret_missing")
+            raise HTTPException(401, detail=f"missing {SECRET_HEADER}") from None
+        except InvalidSignature:
+            log.warning("telegram_secret_invalid")
+            raise HTTPException(403, detail=f"invalid {SECRET_HEADER}") from None
+        body = await read_body(request, MAX_UPDATE_BYTES)
+        update = parse_update(decode_json(body), received_at=clock.now())
+        accepted = await _deliver(update, runtime, settings, background)
+        return JSONResponse({"ok": True, "accepted": accepted})
+
+    return router
+
+
+async def _deliver(
+    update: ParsedUpdate,
+    runtime: WebhookRuntime,
+    settings: TelegramSettings,
+    background: BackgroundTasks,
+) -> bool:
+    sender = runtime.sender
+    telegram = sender if isinstance(sender, TelegramBotSender) else None
+    accepted = False
+    if update.message is not None:
+        accepted = await runtime.accept(update.message)
+        if not accepted:
+            log.info("telegram_duplicate_ignored", update_id=update.update_id)
+    else:
+        log.info("telegram_update_skipped", update_id=update.update_id, reason=update.skipped)
+    # A redelivered callback was answered the first time; a data-less one still needs it.
+    fresh = accepted or update.message is None
+    if update.callback_query_id and fresh and telegram is not None and settings.answer_callbacks:
+        background.add_task(telegram.answer_callback_query, update.callback_query_id)
+    return accepted
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    too_large = HTTPException(413, detail=f"request body is over the limit of {limit} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not (declared.isascii() and declared.isdigit()):
+            raise HTTPException(400, detail="Content-Length header is not a number")
+        if int(declared) > limit:
+            raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+def decode_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise HTTPException(400, detail="request body is not JSON") from None

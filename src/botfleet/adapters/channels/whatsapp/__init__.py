@@ -1,0 +1,45 @@
+"""WhatsApp Cloud API channel: signed webhook in, Graph API messages out."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client import CollectorRegistry
+
+from botfleet.adapters.channels.whatsapp.metrics import WhatsAppMetrics
+from botfleet.adapters.channels.whatsapp.parse import StatusUpdate, WebhookBatch, parse_webhook
+from botfleet.adapters.channels.whatsapp.payloads import WHATSAPP_CAPABILITIES, message_payloads
+from botfleet.adapters.channels.whatsapp.send import WhatsAppCloudSender
+from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings, whatsapp_settings
+from botfleet.adapters.channels.whatsapp.signature import (
+    SIGNATURE_HEADER,
+    signature_for,
+    verify_signature,
+)
+from botfleet.adapters.channels.whatsapp.webhook import build_router
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "WHATSAPP_CAPABILITIES",
+    "StatusUpdate",
+    "WebhookBatch",
+    "WhatsAppCloudSender",
+    "WhatsAppMetrics",
+    "WhatsAppSettings",
+    "build",
+    "build_router",
+    "message_payloads",
+    "parse_webhook",
+    "signature_for",
+    "verify_signature",
+    "whatsapp_settings",
+]
+
+
+def build(
+    settings: WhatsAppSettings,
+    http: httpx.AsyncClient,
+    *,
+    registry: CollectorRegistry | None = None,
+) -> WhatsAppCloudSender:
+    """The sender for one WhatsApp number, its metrics on `registry` (the runtime's)."""
+    return WhatsAppCloudSender(settings, http, metrics=WhatsAppMetrics(registry))

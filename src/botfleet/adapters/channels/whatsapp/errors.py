@@ -1,0 +1,120 @@
+"""Graph API error codes -> log events that say what happened and what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botfleet.adapters.channels.whatsapp.parse import GraphErrorInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorMeaning:
+    event: str  # the structured log event name (also the metric label)
+    hint: str  # what an operator should do
+    retryable: bool = False
+    #: The contact cannot be reached right now: skip the rest of this batch.
+    stops_batch: bool = True
+
+
+TEMPLATE_NEEDED = ErrorMeaning(
+    "whatsapp_template_needed",
+    "more than 24 hours since the contact last wrote: only an approved template can be sent",
+)
+RATE_LIMITED = ErrorMeaning(
+    "whatsapp_rate_limited", "Meta is throttling this app or number; retried with backoff", True
+)
+TEMPORARY = ErrorMeaning(
+    "whatsapp_temporary_error", "a transient Meta error; retried with backoff", True
+)
+TEMPLATE_PROBLEM = ErrorMeaning(
+    "whatsapp_template_rejected",
+    "the template name, language or parameters do not match an approved template",
+    stops_batch=False,
+)
+PERMISSION = ErrorMeaning(
+    "whatsapp_permission_denied",
+    "the access token lacks whatsapp_business_messaging or the number is not in this account",
+)
+INVALID_REQUEST = ErrorMeaning(
+    "whatsapp_invalid_request",
+    "Meta rejected the message shape (a bug: please report the output that caused it)",
+    stops_batch=False,
+)
+
+#: Codes from https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
+MEANINGS: dict[int, ErrorMeaning] = {
+    131047: TEMPLATE_NEEDED,
+    470: TEMPLATE_NEEDED,  # the pre-2022 code for the same rule
+    131026: ErrorMeaning(
+        "whatsapp_undeliverable",
+        "the number is not on WhatsApp, runs an old version, or has not accepted the terms",
+    ),
+    190: ErrorMeaning(
+        "whatsapp_token_expired", "the access token expired or was revoked: issue a new one"
+    ),
+    131056: ErrorMeaning(
+        "whatsapp_pair_rate_limited",
+        "too many messages to this contact in a short time; later messages were dropped",
+    ),
+    131048: ErrorMeaning(
+        "whatsapp_spam_rate_limited",
+        "messages from this number were reported or blocked too often; quality is too low",
+    ),
+    131049: ErrorMeaning(
+        "whatsapp_ecosystem_limited",
+        "Meta chose not to deliver this marketing message to keep engagement healthy",
+    ),
+    131050: ErrorMeaning("whatsapp_user_opted_out", "the contact stopped marketing messages"),
+    131021: ErrorMeaning("whatsapp_recipient_is_sender", "the bot tried to message its own number"),
+    131031: ErrorMeaning("whatsapp_account_locked", "the business account is locked by Meta"),
+    133010: ErrorMeaning(
+        "whatsapp_number_not_registered", "the phone number is not registered on the Cloud API"
+    ),
+    131042: ErrorMeaning("whatsapp_payment_issue", "the business account has a payment problem"),
+    368: ErrorMeaning(
+        "whatsapp_policy_blocked", "the account is temporarily blocked for policy violations"
+    ),
+    131051: ErrorMeaning(
+        "whatsapp_unsupported_type", "Meta does not support this message type", stops_batch=False
+    ),
+    131052: ErrorMeaning(
+        "whatsapp_media_download_failed", "the contact's media could not be downloaded", False
+    ),
+    131053: ErrorMeaning(
+        "whatsapp_media_upload_failed", "a media file could not be uploaded", stops_batch=False
+    ),
+    132000: TEMPLATE_PROBLEM,
+    132001: TEMPLATE_PROBLEM,
+    132005: TEMPLATE_PROBLEM,
+    132007: TEMPLATE_PROBLEM,
+    132012: TEMPLATE_PROBLEM,
+    132015: TEMPLATE_PROBLEM,
+    132016: TEMPLATE_PROBLEM,
+    100: INVALID_REQUEST,
+    131008: INVALID_REQUEST,
+    131009: INVALID_REQUEST,
+    10: PERMISSION,
+    200: PERMISSION,
+    4: RATE_LIMITED,
+    80007: RATE_LIMITED,
+    130429: RATE_LIMITED,
+    1: TEMPORARY,
+    2: TEMPORARY,
+    131000: TEMPORARY,
+    131016: TEMPORARY,
+}
+
+UNKNOWN = ErrorMeaning("whatsapp_send_failed", "see the Graph error code and message")
+
+
+def meaning_of(error: GraphErrorInfo) -> ErrorMeaning:
+    """What a Graph error means for us (permission codes 200-299 share one meaning)."""
+    if error.code in MEANINGS:
+        return MEANINGS[error.code]
+    if 200 <= error.code <= 299:
+        return PERMISSION
+    return UNKNOWN
+
+
+#: Every event `meaning_of` can return (metric label values are pre-created from it).
+EVENTS = tuple(sorted({m.event for m in (*MEANINGS.values(), UNKNOWN)}))

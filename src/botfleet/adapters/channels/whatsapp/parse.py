@@ -1,0 +1,300 @@
+"""WhatsApp Cloud API webhook payload -> typed inbound messages and status updates. Pure.
+
+The parser is total: any JSON value gives a `WebhookBatch` (possibly empty) and never raises,
+because a signed payload from Meta in a shape we do not know must be acknowledged, not retried.
+Message types map onto `MessageType`; anything else becomes `UNSUPPORTED` and still reaches the
+flow (whose fallback answers politely). Meta `system` notices are not from the contact and are
+skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botfleet.adapters.channels.whatsapp.payloads import INDEX_ID
+from botfleet.domain.messages import InboundMessage, MessageType
+
+#: Provider message types that carry media, and the `MessageType` each becomes.
+MEDIA_TYPES = {
+    "image": MessageType.IMAGE,
+    "sticker": MessageType.IMAGE,
+    "audio": MessageType.AUDIO,
+    "video": MessageType.VIDEO,
+    "document": MessageType.DOCUMENT,
+}
+#: Notices from WhatsApp itself (e.g. "the customer changed number"): not a message to answer.
+SKIPPED_TYPES = frozenset({"system", "ephemeral"})
+_MEDIA_FIELDS = ("id", "mime_type", "sha256", "filename", "voice", "animated")
+MAX_ID = 256
+_REPLY_KINDS = ("button_reply", "list_reply")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphErrorInfo:
+    """One entry of an `errors` array (webhook statuses, messages or API responses)."""
+
+    code: int
+    title: str = ""
+    message: str = ""
+    details: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """A delivery status callback for a message the bot sent."""
+
+    message_id: str
+    status: str  # sent | delivered | read | failed | deleted | ... (as Meta sends it)
+    recipient_id: str
+    timestamp: datetime | None
+    errors: tuple[GraphErrorInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookBatch:
+    """Everything one webhook delivery carried for our phone number."""
+
+    messages: tuple[InboundMessage, ...] = ()
+    statuses: tuple[StatusUpdate, ...] = ()
+    errors: tuple[GraphErrorInfo, ...] = ()
+    #: Entries skipped: another phone number, another webhook field, or a malformed item.
+    skipped: int = 0
+    notes: tuple[str, ...] = ()
+
+
+def parse_webhook(
+    payload: object, *, phone_number_id: str | None, received_at: datetime
+) -> WebhookBatch:
+    """Collect the messages and statuses addressed to `phone_number_id` (None: any number).
+
+    Args:
+        payload: The decoded JSON body of `POST /webhook`.
+        phone_number_id: Our number; changes for other numbers of the same app are skipped.
+        received_at: Timestamp used when a message has no usable one.
+    """
+    messages: list[InboundMessage] = []
+    statuses: list[StatusUpdate] = []
+    errors: list[GraphErrorInfo] = []
+    skipped = 0
+    notes: list[str] = []
+    for value in _change_values(payload, notes):
+        number = _text(_obj(value.get("metadata")).get("phone_number_id"))
+        if phone_number_id is not None and number != phone_number_id:
+            skipped += 1
+            notes.append("other_phone_number")
+            continue
+        names = _profile_names(value.get("contacts"))
+        for raw in _objects(value.get("messages")):
+            message = parse_message(raw, names, received_at)
+            if message is None:
+                skipped += 1
+                notes.append(f"message:{_text(raw.get('type')) or '?'}")
+            else:
+                messages.append(message)
+        for raw in _objects(value.get("statuses")):
+            status = parse_status(raw)
+            if status is None:
+                skipped += 1
+                notes.append("status")
+            else:
+                statuses.append(status)
+        errors.extend(parse_errors(value.get("errors")))
+    return WebhookBatch(tuple(messages), tuple(statuses), tuple(errors), skipped, tuple(notes))
+
+
+def _change_values(payload: object, notes: list[str]) -> Iterator[dict[str, Any]]:
+    root = _obj(payload)
+    if root.get("object") != "whatsapp_business_account":
+        if root:
+            notes.append("not_whatsapp")
+        return
+    for entry in _objects(root.get("entry")):
+        for change in _objects(entry.get("changes")):
+            if change.get("field") != "messages":
+                notes.append(f"field:{_text(change.get('field')) or '?'}")
+                continue
+            value = change.get("value")
+            if isinstance(value, dict):
+                yield value
+
+
+def parse_message(
+    raw: dict[str, Any], names: dict[str, str], received_at: datetime
+) -> InboundMessage | None:
+    """One item of `messages`; None when it lacks an id or sender, or is a system notice."""
+    message_id = _text(raw.get("id"))
+    sender = _text(raw.get("from"))
+    kind = _text(raw.get("type"))
+    if not _valid_id(message_id) or not _valid_id(sender) or kind in SKIPPED_TYPES:
+        return None
+    msg_type, text, payload, extra = _content(kind, raw)
+    context = _obj(raw.get("context"))
+    if _text(context.get("id")):
+        extra["reply_to"] = _text(context.get("id"))
+    return InboundMessage(
+        message_id=message_id,
+        contact_id=sender,
+        type=msg_type,
+        timestamp=_timestamp(raw.get("timestamp")) or received_at,
+        text=text,
+        payload=payload,
+        contact_name=names.get(sender, ""),
+        extra=extra,
+    )
+
+
+def _content(kind: str, raw: dict[str, Any]) -> tuple[MessageType, str, str, dict[str, Any]]:
+    """(type, text, payload, extra) of one message by its provider type."""
+    body = _obj(raw.get(kind)) if kind else {}
+    if kind == "text":
+        return MessageType.TEXT, _text(body.get("body")), "", {}
+    if kind == "interactive":
+        return _interactive(body)
+    if kind == "button":  # a quick-reply button of a template
+        title = _text(body.get("text"))
+        return MessageType.BUTTON_REPLY, title, _text(body.get("payload")) or title, {}
+    if kind in MEDIA_TYPES:
+        extra = {f"media_{k}" if k == "id" else k: body[k] for k in _MEDIA_FIELDS if k in body}
+        extra = {k: v for k, v in extra.items() if isinstance(v, str | bool)}
+        extra["media_kind"] = kind
+        return MEDIA_TYPES[kind], _text(body.get("caption")), "", extra
+    if kind == "location":
+        return _location(body)
+    if kind == "contacts":
+        shared = [_shared_contact(c) for c in _objects(raw.get("contacts"))]
+        names = ", ".join(c["name"] for c in shared if c["name"])
+        return MessageType.CONTACTS, names, "", {"contacts": shared}
+    if kind == "reaction":
+        emoji = _text(body.get("emoji"))  # empty when a reaction is removed
+        extra = {"emoji": emoji, "reacted_message_id": _text(body.get("message_id"))}
+        return MessageType.REACTION, emoji, "", extra
+    return MessageType.UNSUPPORTED, "", "", _unsupported(kind, raw)
+
+
+def _interactive(body: dict[str, Any]) -> tuple[MessageType, str, str, dict[str, Any]]:
+    reply_kind = _text(body.get("type"))
+    reply = _obj(body.get(reply_kind)) if reply_kind else {}
+    title, option_id = _text(reply.get("title")), _text(reply.get("id"))
+    position = INDEX_ID.match(option_id) if reply_kind in _REPLY_KINDS else None
+    if position:  # an option sent by position (its id was too long): the typed answer "2"
+        return MessageType.TEXT, position.group(1), "", {"option_title": title}
+    if reply_kind == "button_reply" and option_id:
+        return MessageType.BUTTON_REPLY, title, option_id, {}
+    if reply_kind == "list_reply" and option_id:
+        extra = {"description": _text(reply.get("description"))} if "description" in reply else {}
+        return MessageType.LIST_REPLY, title, option_id, extra
+    return MessageType.UNSUPPORTED, "", "", {"provider_type": f"interactive.{reply_kind or '?'}"}
+
+
+def _location(body: dict[str, Any]) -> tuple[MessageType, str, str, dict[str, Any]]:
+    extra: dict[str, Any] = {}
+    for key in ("latitude", "longitude"):
+        number = _number(body.get(key))
+        if number is not None:
+            extra[key] = number
+    for key in ("name", "address", "url"):
+        if _text(body.get(key)):
+            extra[key] = _text(body.get(key))
+    text = " — ".join(v for v in (extra.get("name", ""), extra.get("address", "")) if v)
+    return MessageType.LOCATION, text, "", extra
+
+
+def _shared_contact(raw: dict[str, Any]) -> dict[str, Any]:
+    name = _obj(raw.get("name"))
+    phones = [_text(p.get("phone")) for p in _objects(raw.get("phones"))]
+    return {
+        "name": _text(name.get("formatted_name")) or _text(name.get("first_name")),
+        "phones": [p for p in phones if p],
+    }
+
+
+def _unsupported(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
+    extra: dict[str, Any] = {"provider_type": kind or "?"}
+    codes = [e.code for e in parse_errors(raw.get("errors"))]
+    if codes:
+        extra["error_codes"] = codes
+    return extra
+
+
+def parse_status(raw: dict[str, Any]) -> StatusUpdate | None:
+    message_id, status = _text(raw.get("id")), _text(raw.get("status"))
+    if not _valid_id(message_id) or not status:
+        return None
+    return StatusUpdate(
+        message_id=message_id,
+        status=status,
+        recipient_id=_text(raw.get("recipient_id")),
+        timestamp=_timestamp(raw.get("timestamp")),
+        errors=parse_errors(raw.get("errors")),
+    )
+
+
+def parse_errors(raw: object) -> tuple[GraphErrorInfo, ...]:
+    """An `errors` array (or a single Graph `error` object) as typed entries."""
+    items = [raw] if isinstance(raw, dict) else list(_objects(raw))
+    found: list[GraphErrorInfo] = []
+    for item in items:
+        code = item.get("code")
+        if isinstance(code, bool) or not isinstance(code, int):
+            continue
+        data = _obj(item.get("error_data"))
+        found.append(
+            GraphErrorInfo(
+                code=code,
+                title=_text(item.get("title")) or _text(item.get("type")),
+                message=_text(item.get("message")),
+                details=_text(data.get("details")) or _text(item.get("details")),
+            )
+        )
+    return tuple(found)
+
+
+def _profile_names(raw: object) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for contact in _objects(raw):
+        wa_id, name = _text(contact.get("wa_id")), _text(_obj(contact.get("profile")).get("name"))
+        if wa_id and name:
+            names[wa_id] = name
+    return names
+
+
+def _timestamp(raw: object) -> datetime | None:
+    """Meta sends Unix seconds as a string; anything unusable gives None."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 12:
+        raw = int(raw)
+    if not isinstance(raw, int) or not 0 < raw < 10**11:
+        return None
+    return datetime.fromtimestamp(raw, UTC)
+
+
+def _valid_id(value: str) -> bool:
+    return 0 < len(value) <= MAX_ID and value.isprintable() and not value.isspace()
+
+
+def _obj(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _objects(value: object) -> Iterator[dict[str, Any]]:
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, dict))
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None

@@ -1,0 +1,145 @@
+"""Channel-neutral outputs -> WhatsApp Cloud API `POST /messages` bodies. Pure.
+
+Outputs are expected to be degraded to `WHATSAPP_CAPABILITIES` already; this module enforces the
+limits that capabilities do not describe: an interactive body holds 1024 characters (a longer
+one is sent as text first), list sections need titles when there are several, and option ids
+over WhatsApp's length limit are replaced by their 1-based position (`#opt2`), which the
+inbound side turns back into the typed answer "2" (read by the engine as the second option).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from botfleet.adapters.channels.degrade import shorten, split_text
+from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, TemplateMessage, Text
+from botfleet.ports.channels import Capabilities
+
+WHATSAPP_CAPABILITIES = Capabilities(
+    buttons=True,
+    max_buttons=3,
+    max_button_title=20,
+    lists=True,
+    max_list_rows=10,
+    max_row_title=24,
+    max_row_description=72,
+    max_text=4096,
+    templates=True,
+)
+MAX_INTERACTIVE_BODY = 1024
+MAX_BUTTON_ID = 256
+MAX_ROW_ID = 200
+MAX_LIST_BUTTON = 20
+MAX_SECTION_TITLE = 24
+#: Replacement id of an option whose id is too long: `#opt<position>`.
+INDEX_ID_PREFIX = "#opt"
+INDEX_ID = re.compile(r"^#opt([1-9][0-9]{0,2})$")
+
+Payload = dict[str, Any]
+
+
+def message_payloads(to: str, output: Output, *, empty_body: str = "👇") -> list[Payload]:
+    """The API bodies that deliver `output` to `to`, in order (more than one for long bodies)."""
+    if isinstance(output, Text):
+        return [text_payload(to, chunk) for chunk in split_text(output.text, 4096)]
+    if isinstance(output, TemplateMessage):
+        return [template_payload(to, output)]
+    head, body = _fit_body(output.body, empty_body)
+    first = [text_payload(to, chunk) for chunk in head]
+    if isinstance(output, Buttons):
+        return [*first, _interactive(to, "button", body, _button_action(output.buttons))]
+    return [*first, _interactive(to, "list", body, _list_action(output))]
+
+
+def text_payload(to: str, text: str) -> Payload:
+    return _envelope(to, "text", {"text": {"preview_url": False, "body": text}})
+
+
+def template_payload(to: str, output: TemplateMessage) -> Payload:
+    template: dict[str, Any] = {"name": output.name, "language": {"code": output.language}}
+    if output.params:
+        parameters = [{"type": "text", "text": p} for p in output.params]
+        template["components"] = [{"type": "body", "parameters": parameters}]
+    return _envelope(to, "template", {"template": template})
+
+
+def read_receipt_payload(message_id: str) -> Payload:
+    """Marks an inbound message read (blue ticks)."""
+    return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+
+
+def _envelope(to: str, kind: str, content: Payload) -> Payload:
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": kind,
+        **content,
+    }
+
+
+def _interactive(to: str, kind: str, body: str, action: Payload) -> Payload:
+    interactive = {"type": kind, "body": {"text": body}, "action": action}
+    return _envelope(to, "interactive", {"interactive": interactive})
+
+
+def _button_action(buttons: tuple[Option, ...]) -> Payload:
+    limit = WHATSAPP_CAPABILITIES.max_button_title
+    return {
+        "buttons": [
+            {
+                "type": "reply",
+                "reply": {
+                    "id": option_id(b, position, MAX_BUTTON_ID),
+                    "title": shorten(b.title.strip() or b.id, limit),
+                },
+            }
+            for position, b in enumerate(buttons, start=1)
+        ]
+    }
+
+
+def _list_action(output: ListMenu) -> Payload:
+    caps = WHATSAPP_CAPABILITIES
+    label = shorten(output.button_label.strip() or "Options", MAX_LIST_BUTTON)
+    sections = [s for s in output.sections if s.rows]
+    several = len(sections) > 1
+    position = 0
+    rendered: list[Payload] = []
+    for section in sections:
+        rows: list[Payload] = []
+        for row in section.rows:
+            position += 1
+            item = {
+                "id": option_id(row, position, MAX_ROW_ID),
+                "title": shorten(row.title.strip() or row.id, caps.max_row_title),
+            }
+            if row.description.strip():
+                item["description"] = shorten(row.description, caps.max_row_description)
+            rows.append(item)
+        entry: Payload = {"rows": rows}
+        # A title is required once there are several sections; one section may omit it.
+        title = section.title.strip() or (label if several else "")
+        if title:
+            entry["title"] = shorten(title, MAX_SECTION_TITLE)
+        rendered.append(entry)
+    return {"button": label, "sections": rendered}
+
+
+def option_id(option: Option, position: int, limit: int) -> str:
+    """The option's id, or `#opt<position>` when WhatsApp would reject its length."""
+    return option.id if 0 < len(option.id) <= limit else f"{INDEX_ID_PREFIX}{position}"
+
+
+def _fit_body(body: str, empty_body: str) -> tuple[list[str], str]:
+    """(texts to send first, body of at most 1024 characters, never empty)."""
+    if not body.strip():
+        return [], empty_body
+    if len(body) <= MAX_INTERACTIVE_BODY:
+        return [], body
+    # The last 1024-character piece stays the body; what precedes it goes as ordinary texts,
+    # which may be up to 4096 characters each.
+    tail = split_text(body, MAX_INTERACTIVE_BODY)[-1]
+    head = body[: body.rfind(tail)]
+    return split_text(head, WHATSAPP_CAPABILITIES.max_text), tail

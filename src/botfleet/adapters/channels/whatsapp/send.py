@@ -1,0 +1,197 @@
+"""WhatsApp Cloud API sender: outputs -> `POST /{phone_number_id}/messages`, with retries.
+
+429, 5xx, Graph's throttling codes and failed connections are retried with exponential backoff
+and jitter (`Retry-After` honoured). A request that may have reached Meta (a read timeout) is
+not retried: WhatsApp has no idempotency key, and a duplicate message is worse than a log line.
+Permanent errors are logged under an event named after their meaning (`whatsapp_template_needed`
+for the 24-hour rule, ...) and stop the rest of the batch when the contact is unreachable.
+The access token travels only in the Authorization header and is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from botfleet.adapters.channels.degrade import degrade
+from botfleet.adapters.channels.whatsapp.errors import (
+    RATE_LIMITED,
+    TEMPORARY,
+    UNKNOWN,
+    ErrorMeaning,
+    meaning_of,
+)
+from botfleet.adapters.channels.whatsapp.metrics import WhatsAppMetrics, log_graph_error
+from botfleet.adapters.channels.whatsapp.parse import GraphErrorInfo, StatusUpdate, parse_errors
+from botfleet.adapters.channels.whatsapp.payloads import (
+    WHATSAPP_CAPABILITIES,
+    Payload,
+    message_payloads,
+    read_receipt_payload,
+)
+from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
+from botfleet.domain.outputs import Output
+from botfleet.ports.channels import Capabilities
+
+log = structlog.get_logger("botfleet.channels.whatsapp")
+
+Sleep = Callable[[float], Awaitable[None]]
+#: Longest `Retry-After` waited for inside a turn; a longer one fails the call at once.
+MAX_RETRY_AFTER_S = 60.0
+# Errors raised before the request left this process: always safe to send again.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    ok: bool
+    message_id: str = ""
+    error: GraphErrorInfo | None = None
+    meaning: ErrorMeaning | None = None
+
+
+class _Retry(Exception):
+    """One failed attempt that may succeed later; carries what to wait."""
+
+    def __init__(self, outcome: CallOutcome, retry_after: float | None = None) -> None:
+        super().__init__(outcome.meaning.event if outcome.meaning else "retry")
+        self.outcome, self.retry_after = outcome, retry_after
+
+
+class WhatsAppCloudSender:
+    """`OutboundSender` for the WhatsApp Cloud API; also sends read receipts."""
+
+    def __init__(
+        self,
+        settings: WhatsAppSettings,
+        http: httpx.AsyncClient,
+        *,
+        metrics: WhatsAppMetrics | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.capabilities: Capabilities = WHATSAPP_CAPABILITIES
+        self.metrics = metrics or WhatsAppMetrics()
+        self._http = http
+        self._sleep = sleep
+
+    async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
+        """Send each output in order; stop at an error that makes the contact unreachable."""
+        for output in degrade(outputs, self.capabilities):  # a no-op for degraded outputs
+            for payload in message_payloads(
+                contact_id, output, empty_body=self.settings.empty_body_text
+            ):
+                outcome = await self.call(payload, kind=str(payload["type"]))
+                if not outcome.ok and (outcome.meaning or UNKNOWN).stops_batch:
+                    return
+
+    async def mark_read(self, message_id: str) -> bool:
+        """Mark an inbound message read; failures are logged, never raised."""
+        outcome = await self.call(read_receipt_payload(message_id), kind="read")
+        return outcome.ok
+
+    def record_status(self, status: StatusUpdate) -> None:
+        self.metrics.record_status(status)
+
+    async def call(self, payload: Payload, *, kind: str) -> CallOutcome:
+        """POST one body to the messages endpoint with retries; never raises for API errors."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retry),
+            sleep=self._sleep,
+            before_sleep=lambda _: self.metrics.retries.inc(),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    outcome = await self._attempt(payload)
+        except _Retry as exc:
+            outcome = exc.outcome
+        self.metrics.requests.labels(kind, "ok" if outcome.ok else "error").inc()
+        if outcome.ok:
+            log.debug("whatsapp_sent", kind=kind, message_id=outcome.message_id)
+        elif outcome.error is not None:
+            log_graph_error(outcome.error, self.metrics, meaning=outcome.meaning, kind=kind)
+        return outcome
+
+    async def _attempt(self, payload: Payload) -> CallOutcome:
+        headers = {"Authorization": f"Bearer {self.settings.access_token.get_secret_value()}"}
+        try:
+            response = await self._http.post(
+                self.settings.messages_url,
+                json=payload,
+                headers=headers,
+                timeout=self.settings.timeout_s,
+            )
+        except _NOT_SENT as exc:
+            raise _Retry(_transport_failure(exc, "whatsapp_unreachable")) from None
+        except httpx.HTTPError as exc:
+            # The request may have been delivered: do not risk sending it twice.
+            return _transport_failure(exc, "whatsapp_delivery_uncertain")
+        return _classify(response)
+
+    def _wait(self, state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, _Retry) and failure.retry_after is not None:
+            return failure.retry_after
+        base = self.settings.retry_base_s
+        if base <= 0:
+            return 0.0
+        return float(wait_random_exponential(multiplier=base, max=30)(state))
+
+
+def _classify(response: httpx.Response) -> CallOutcome:
+    body = _json(response)
+    if response.is_success:
+        messages = body.get("messages")
+        first = messages[0] if isinstance(messages, list) and messages else {}
+        wamid = first.get("id") if isinstance(first, dict) else None
+        return CallOutcome(ok=True, message_id=wamid if isinstance(wamid, str) else "")
+    status = response.status_code
+    errors = parse_errors(body.get("error"))
+    error = errors[0] if errors else GraphErrorInfo(code=0, title=f"HTTP {status}")
+    if errors:
+        meaning = meaning_of(error)
+    else:
+        meaning = RATE_LIMITED if status == 429 else TEMPORARY if status >= 500 else UNKNOWN
+    outcome = CallOutcome(ok=False, error=error, meaning=meaning)
+    if status == 429 or status >= 500 or meaning.retryable:
+        retry_after = _retry_after(response)
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
+            return outcome  # waiting that long would hold up the contact's next turns
+        raise _Retry(outcome, retry_after)
+    return outcome
+
+
+def _transport_failure(exc: httpx.HTTPError, event: str) -> CallOutcome:
+    # Only the class name: an httpx message may carry the URL, and the URL is not for logs.
+    error = GraphErrorInfo(code=0, title=event, message=type(exc).__name__)
+    meaning = ErrorMeaning(event, "the Graph API could not be reached", retryable=True)
+    return CallOutcome(ok=False, error=error, meaning=meaning)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after", "")
+    return float(raw) if raw.isascii() and raw.isdigit() else None
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

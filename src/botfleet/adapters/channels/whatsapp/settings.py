@@ -1,0 +1,82 @@
+"""WhatsApp Cloud API channel settings, read from the tenant's `channel:` binding."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from botfleet.domain.errors import ConfigError
+
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+DEFAULT_API_VERSION = "v19.0"
+
+
+class WhatsAppSettings(BaseModel):
+    """The seed's `channel: {type: whatsapp, ...}` keys, plus the Graph API version and base URL.
+
+    Secrets are `SecretStr`: they print as `**********` in reprs, errors and logs.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    phone_number_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9]+$")
+    access_token: SecretStr = Field(min_length=1)
+    app_secret: SecretStr = Field(min_length=1)
+    verify_token: SecretStr = Field(min_length=1)
+    api_version: str = Field(default=DEFAULT_API_VERSION, pattern=r"^v[0-9]+\.[0-9]+$")
+    #: Where the Graph API lives; a local fake server in tests and demos.
+    graph_base_url: str = Field(
+        default=DEFAULT_GRAPH_URL,
+        validation_alias=AliasChoices("graph_base_url", "base_url"),
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+    )
+    business_account_id: str | None = None
+    #: Send read receipts (blue ticks) once a message has been processed.
+    mark_as_read: bool = True
+    timeout_s: PositiveFloat = 10.0
+    #: Attempts per API call when Meta answers 429/5xx or the connection fails.
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    #: First backoff delay; doubles per attempt (with jitter), capped at 30 s.
+    retry_base_s: float = Field(default=0.5, ge=0, le=30)
+    #: Body of an interactive message whose text is empty (WhatsApp requires one).
+    empty_body_text: str = Field(default="👇", min_length=1, max_length=1024)
+
+    @field_validator("phone_number_id", "business_account_id", mode="before")
+    @classmethod
+    def _digits_as_text(cls, value: Any) -> Any:
+        # YAML reads an unquoted 1234567890 as an int; ids are text.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("graph_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def messages_url(self) -> str:
+        return f"{self.graph_base_url}/{self.api_version}/{self.phone_number_id}/messages"
+
+
+def whatsapp_settings(raw: Mapping[str, Any], *, source: str = "<tenant>") -> WhatsAppSettings:
+    """Validate a channel binding; errors name the key but never echo a value (secrets)."""
+    values = {k: v for k, v in raw.items() if k != "type"}
+    try:
+        return WhatsAppSettings.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = "channel." + ".".join(str(p) for p in first["loc"])
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '-'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(source, key, f"whatsapp channel: {detail}") from None

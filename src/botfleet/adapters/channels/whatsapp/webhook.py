@@ -1,0 +1,155 @@
+"""WhatsApp webhook routes: the `GET /webhook` handshake and signed `POST /webhook` deliveries.
+
+A delivery is answered 200 as soon as its messages are in the journal (`accept()`); the turns
+run afterwards, so a slow turn never makes Meta redeliver. Redeliveries carry the same `wamid`
+and the journal drops them. The signature is checked on the raw bytes before anything is parsed:
+an unsigned or wrongly signed request is refused (401/403) and nothing of it is processed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Annotated, Any, Protocol
+
+import structlog
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from botfleet.adapters.channels.whatsapp.metrics import WhatsAppMetrics, log_graph_error, log_status
+from botfleet.adapters.channels.whatsapp.parse import WebhookBatch, parse_webhook
+from botfleet.adapters.channels.whatsapp.send import WhatsAppCloudSender
+from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
+from botfleet.adapters.channels.whatsapp.signature import (
+    SIGNATURE_HEADER,
+    MissingSignature,
+    WrongVerifyToken,
+    verify_signature,
+    verify_subscription,
+)
+from botfleet.domain.errors import InvalidSignature
+from botfleet.domain.messages import InboundMessage
+from botfleet.ports.clock import Clock
+
+log = structlog.get_logger("botfleet.channels.whatsapp")
+
+#: Largest webhook body accepted (Meta's are a few kilobytes).
+MAX_WEBHOOK_BYTES = 1024 * 1024
+MAX_CHALLENGE = 256
+
+
+class WebhookRuntime(Protocol):
+    """What the webhook needs from the data plane runtime."""
+
+    @property
+    def sender(self) -> object:
+        """The channel's sender (a `WhatsAppCloudSender` outside of tests with fakes)."""
+        ...
+
+    async def accept(self, message: InboundMessage) -> bool:
+        """Persist and queue a message; False when it was seen before."""
+        ...
+
+    def after_turns(self, contact_id: str, job: Callable[[], Awaitable[object]]) -> None:
+        """Run `job` once the contact's queued turns are done (read receipts)."""
+        ...
+
+
+def build_router(
+    settings: WhatsAppSettings, runtime: WebhookRuntime, *, clock: Clock, path: str = "/webhook"
+) -> APIRouter:
+    """The webhook routes for one WhatsApp number (register `path` in the Meta app)."""
+    router = APIRouter(tags=["whatsapp"])
+    verify_token = settings.verify_token.get_secret_value()
+    app_secret = settings.app_secret.get_secret_value()
+
+    @router.get(path, response_class=PlainTextResponse, summary="Meta's subscription handshake")
+    async def verify(
+        mode: Annotated[str | None, Query(alias="hub.mode")] = None,
+        token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
+        challenge: Annotated[str, Query(alias="hub.challenge", max_length=MAX_CHALLENGE)] = "",
+    ) -> PlainTextResponse:
+        try:
+            verify_subscription(mode, token, verify_token)
+        except WrongVerifyToken:
+            log.warning("whatsapp_verify_rejected", mode=mode)
+            raise HTTPException(403, detail="webhook verification failed") from None
+        if not challenge:
+            raise HTTPException(400, detail="hub.challenge is missing")
+        log.info("whatsapp_webhook_verified")
+        return PlainTextResponse(challenge)
+
+    @router.post(
+        path,
+        summary="Meta's webhook deliveries (messages and statuses), signed with the app secret",
+        responses={401: {"description": "No signature"}, 403: {"description": "Bad signature"}},
+    )
+    async def receive(request: Request) -> JSONResponse:
+        body = await read_body(request, MAX_WEBHOOK_BYTES)
+        try:
+            verify_signature(body, request.headers.get(SIGNATURE_HEADER), app_secret)
+        except MissingSignature:
+            log.warning("whatsapp_signature_missing")
+            raise HTTPException(401, detail=f"missing {SIGNATURE_HEADER}") from None
+        except InvalidSignature:
+            log.warning("whatsapp_signature_invalid")
+            raise HTTPException(403, detail=f"invalid {SIGNATURE_HEADER}") from None
+        batch = parse_webhook(
+            decode_json(body), phone_number_id=settings.phone_number_id, received_at=clock.now()
+        )
+        accepted = await _deliver(batch, runtime, mark_read=settings.mark_as_read)
+        return JSONResponse(
+            {"received": len(batch.messages), "accepted": accepted, "statuses": len(batch.statuses)}
+        )
+
+    return router
+
+
+async def _deliver(batch: WebhookBatch, runtime: WebhookRuntime, *, mark_read: bool) -> int:
+    sender = runtime.sender
+    whatsapp = sender if isinstance(sender, WhatsAppCloudSender) else None
+    metrics: WhatsAppMetrics | None = whatsapp.metrics if whatsapp else None
+    for status in batch.statuses:
+        if metrics is not None:
+            metrics.record_status(status)
+        else:
+            log_status(status)
+    for error in batch.errors:
+        log_graph_error(error, metrics, source="webhook")
+    if batch.skipped:
+        log.info("whatsapp_webhook_skipped", count=batch.skipped, reasons=list(batch.notes[:10]))
+    accepted = 0
+    for message in batch.messages:
+        if not await runtime.accept(message):
+            log.info("whatsapp_duplicate_ignored", message_id=message.message_id)
+            continue
+        accepted += 1
+        if whatsapp is not None and mark_read:
+            runtime.after_turns(message.contact_id, partial(whatsapp.mark_read, message.message_id))
+    return accepted
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    too_large = HTTPException(413, detail=f"request body is over the limit of {limit} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not (declared.isascii() and declared.isdigit()):
+            raise HTTPException(400, detail="Content-Length header is not a number")
+        if int(declared) > limit:
+            raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+def decode_json(body: bytes) -> Any:
+    """The JSON document in `body`, or 400 (signed garbage is not retried by us)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise HTTPException(400, detail="request body is not JSON") from None
