@@ -63,6 +63,8 @@ class ControlPlaneSettings(BaseSettings):
         env_file=".env",
         extra="ignore",
         populate_by_name=True,
+        # Validation errors must not print the offending input: it holds the secrets.
+        hide_input_in_errors=True,
     )
 
     environment: Environment = "development"

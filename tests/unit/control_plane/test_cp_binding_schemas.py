@@ -1,0 +1,72 @@
+"""Binding schemas: known types pass normalised; unknown types, fields and secrets name the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from botfleet.control_plane.binding_schemas import (
+    binding_json_schemas,
+    validate_channel,
+    validate_connectors,
+    validate_llm,
+)
+from botfleet.control_plane.errors import InvalidInput
+
+
+def test_known_bindings_are_accepted_as_given() -> None:
+    assert validate_channel({"type": "http_dev"}) == {"type": "http_dev"}
+    assert validate_channel({"type": "whatsapp", "phone_number_id": "1"}) == {
+        "type": "whatsapp", "phone_number_id": "1",
+    }  # fmt: skip
+    connectors = validate_connectors(
+        {
+            "calendar": {"type": "google_calendar", "calendar_id": "x@group",
+                         "slot_duration_min": 30,
+                         "schedule": {"mon": ["10:00-14:00", "17:00-21:00"]}},
+            "llm": {"type": "openai_compatible", "base_url": "http://llm:8000/v1", "model": "m"},
+        }
+    )  # fmt: skip
+    assert connectors["calendar"]["schedule"]["mon"] == ["10:00-14:00", "17:00-21:00"]
+    assert "lookahead_days_client" not in connectors["calendar"], "defaults are not written"
+    assert validate_llm({"enabled": True, "quota_monthly_tokens": 10}) == {
+        "enabled": True, "quota_monthly_tokens": 10,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("call", "value", "field", "detail"),
+    [
+        (validate_channel, {"type": "sms"}, "channel.type", "unknown type 'sms'"),
+        (validate_channel, "whatsapp", "channel", "must be an object"),
+        (validate_channel, {"type": "telegram", "bot_token": "1:x"}, "channel.bot_token",
+         "secrets"),
+        (validate_channel, {"type": "webchat", "colour": "red"}, "channel.colour", "unknown field"),
+        (validate_connectors, {"calendar": {"type": "caldav"}}, "connectors.calendar.url",
+         "Field required"),
+        (validate_connectors, {"calendar": {"type": "mock_calendar", "timezone": "Nowhere/City"}},
+         "connectors.calendar.timezone", "unknown time zone"),
+        (validate_connectors, {"llm": {"type": "anthropic", "api_key": "sk"}},
+         "connectors.llm.api_key", "secrets"),
+        (validate_connectors, {"1x": {"type": "mock"}}, "connectors.1x", "lower_snake_case"),
+        (validate_llm, {"quota_monthly_tokens": -1}, "llm.quota_monthly_tokens", "greater than"),
+        (validate_llm, {"password": "x"}, "llm.password", "secrets"),
+    ],
+)  # fmt: skip
+def test_invalid_bindings_name_the_key(
+    call: object, value: object, field: str, detail: str
+) -> None:
+    assert callable(call)
+    with pytest.raises(InvalidInput) as caught:
+        call(value)
+    assert caught.value.field == field
+    assert detail in caught.value.detail
+
+
+def test_json_schemas_cover_every_type() -> None:
+    schemas = binding_json_schemas()
+    assert set(schemas["channel"]) == {"http_dev", "webchat", "whatsapp", "telegram"}
+    assert set(schemas["connector"]) == {
+        "mock", "mock_calendar", "google_calendar", "caldav", "mock_llm", "anthropic",
+        "openai_compatible",
+    }  # fmt: skip
+    assert "access_token" not in schemas["channel"]["whatsapp"]["properties"]

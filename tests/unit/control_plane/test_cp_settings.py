@@ -1,0 +1,86 @@
+"""ControlPlaneSettings: URL normalisation, environment aliases, refusal of placeholder secrets."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import ValidationError
+
+from botfleet.control_plane.settings import (
+    DEFAULT_DATABASE_URL,
+    ControlPlaneSettings,
+    database_url_from_env,
+    normalise_database_url,
+)
+
+GOOD_ADMIN = "a-long-enough-admin-key-123"
+GOOD_FERNET = Fernet.generate_key().decode()
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    for name in ("DATABASE_URL", "CP_DATABASE_URL", "ADMIN_API_KEY", "CP_ADMIN_API_KEY",
+                 "CP_FERNET_KEYS", "CP_ENVIRONMENT"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(str(tmp_path))  # no stray .env file
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db/cp", "postgresql+asyncpg://u:p@db/cp"),
+        ("postgresql://db/cp", "postgresql+asyncpg://db/cp"),
+        ("postgresql+psycopg2://db/cp", "postgresql+asyncpg://db/cp"),
+        ("sqlite:///./var/x.db", "sqlite+aiosqlite:///./var/x.db"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+    ],
+)
+def test_database_url_gets_an_async_driver(given: str, expected: str) -> None:
+    assert normalise_database_url(given) == expected
+
+
+def test_unsupported_database_url_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ValueError, match="unsupported database scheme 'mysql'") as caught:
+        normalise_database_url("mysql://root:hunter2@db/cp")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_environment_variables_and_aliases(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://db/cp")
+    monkeypatch.setenv("ADMIN_API_KEY", GOOD_ADMIN)
+    monkeypatch.setenv("CP_FERNET_KEYS", f" {GOOD_FERNET} , {Fernet.generate_key().decode()}")
+    monkeypatch.setenv("CP_ENVIRONMENT", "production")
+    settings = ControlPlaneSettings()
+    assert settings.database_url == "postgresql+asyncpg://db/cp"
+    assert settings.admin_key == GOOD_ADMIN
+    assert settings.fernet_key_list[0] == GOOD_FERNET
+    assert len(settings.fernet_key_list) == 2
+    assert settings.generated_secrets == ()
+    assert database_url_from_env() == "postgresql+asyncpg://db/cp"
+    assert GOOD_ADMIN not in repr(settings)
+
+
+@pytest.mark.parametrize("admin", ["", "changeme", "short"])
+def test_placeholder_admin_key_is_refused_outside_development(admin: str) -> None:
+    with pytest.raises(ValidationError, match="CP_ADMIN_API_KEY"):
+        ControlPlaneSettings(environment="production", admin_api_key=admin, fernet_keys=GOOD_FERNET)
+
+
+def test_missing_or_invalid_fernet_keys_are_refused_without_echoing_them() -> None:
+    with pytest.raises(ValidationError, match="CP_FERNET_KEYS is missing"):
+        ControlPlaneSettings(environment="staging", admin_api_key=GOOD_ADMIN)
+    with pytest.raises(ValidationError, match="key #2 is not a valid Fernet key") as caught:
+        ControlPlaneSettings(
+            environment="staging", admin_api_key=GOOD_ADMIN, fernet_keys=f"{GOOD_FERNET},oops-key"
+        )
+    assert "oops-key" not in str(caught.value)
+
+
+def test_development_generates_ephemeral_secrets() -> None:
+    settings = ControlPlaneSettings()
+    assert settings.environment == "development"
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert len(settings.admin_key) >= 32
+    Fernet(settings.fernet_key_list[0].encode())
+    assert settings.generated_secrets == ("CP_ADMIN_API_KEY", "CP_FERNET_KEYS")
+    assert ControlPlaneSettings().admin_key != settings.admin_key
