@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeInt,
+    PositiveFloat,
     PositiveInt,
     SecretStr,
     TypeAdapter,
@@ -143,14 +144,48 @@ class MockCalendarSettings(CalendarSettings):
     )
 
 
+GOOGLE_CALENDAR_API = "https://www.googleapis.com/calendar/v3/"
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
 class GoogleCalendarSettings(CalendarSettings):
-    """`google_calendar`: a Google Calendar reached with a service account."""
+    """`google_calendar`: a Google Calendar reached with a service account.
+
+    Credentials: `credentials_path` (a service-account JSON key file) or `service_account_info`
+    (the same JSON, merged in from the tenant's credentials). Share the calendar with the
+    service account's e-mail ("Make changes to events"). `api_base_url` points the client at
+    another root (a local fake in tests and demos); off Google, credentials are optional.
+    """
 
     type: Literal["google_calendar"] = "google_calendar"
     calendar_id: str = "primary"
     credentials_path: str | None = None
     # The service-account JSON, merged in from the tenant's credentials (never logged).
     service_account_info: dict[str, Any] | SecretStr | None = Field(None, repr=False)
+    api_base_url: str = Field(GOOGLE_CALENDAR_API, description="root of the Calendar API v3")
+    request_timeout_s: PositiveFloat = Field(10.0, description="HTTP timeout of one request")
+
+    _url = field_validator("api_base_url")(_http_url)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> GoogleCalendarSettings:
+        if self.credentials_path and self.service_account_info is not None:
+            raise ValueError("give credentials_path or service_account_info, not both")
+        if self.uses_google and not (self.credentials_path or self.service_account_info):
+            raise ValueError(
+                "missing credentials: set credentials_path (a service-account key file) or "
+                "store service_account_info in the tenant's credentials"
+            )
+        return self
+
+    @property
+    def uses_google(self) -> bool:
+        return ".googleapis.com" in self.api_base_url.split("/")[2]
 
 
 class CalDavSettings(CalendarSettings):
@@ -162,6 +197,9 @@ class CalDavSettings(CalendarSettings):
     password: SecretStr | None = None
     calendar_id: str | None = Field(None, description="calendar URL; default: the first")
     calendar_name: str | None = Field(None, description="calendar display name")
+    request_timeout_s: PositiveFloat = Field(10.0, description="HTTP timeout of one request")
+
+    _url = field_validator("url")(_http_url)
 
 
 AnyCalendarSettings = Annotated[

@@ -64,10 +64,12 @@ def appointment_title(appointment: Appointment, tz: ZoneInfo) -> str:
     return " · ".join(parts)
 
 
-def appointment_items(appointments: Iterable[Appointment], tz: ZoneInfo) -> list[Item]:
+def appointment_items(
+    appointments: Iterable[Appointment], tz: ZoneInfo, *, prefix: str = CANCEL_PREFIX
+) -> list[Item]:
+    """Option items of appointments; `prefix` (default ``cancel_appt_``) starts each id."""
     return [
-        {"id": f"{CANCEL_PREFIX}{a.event_id}", "title": appointment_title(a, tz)}
-        for a in appointments
+        {"id": f"{prefix}{a.event_id}", "title": appointment_title(a, tz)} for a in appointments
     ]
 
 

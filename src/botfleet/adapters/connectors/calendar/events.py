@@ -1,0 +1,247 @@
+"""Calendar events on the wire: booking metadata, Google Calendar JSON and iCalendar (CalDAV).
+
+A booking carries the contact and the service twice, so both people and programs can read it:
+
+* machine-readable: Google ``extendedProperties.private`` (``botfleet_contact``...) or iCalendar
+  ``X-BOTFLEET-CONTACT``... properties, plus the idempotency tag of the request that made it;
+* in the description, after a ``[botfleet]`` line, as ``key: value`` lines (what staff see in
+  their calendar app; also the fallback when a client dropped the properties).
+
+The event id (Google) or UID (CalDAV) of a booking is derived from its idempotency key, so the
+same request can never create two events. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from botfleet.domain.calendar import AllDayEvent, Appointment, BusyEvent, CalendarEvent
+
+MARKER = "[botfleet]"
+#: Description keys, in the order they are written.
+_FIELDS = ("contact_id", "contact_name", "service_key", "service_name")
+#: Google private extended property of each field, and of the idempotency tag.
+GOOGLE_PROPS = {field: f"botfleet_{field}" for field in _FIELDS}
+GOOGLE_IDEMPOTENCY = "botfleet_idempotency"
+#: iCalendar property of each field, and of the idempotency tag.
+ICAL_PROPS = {field: f"X-BOTFLEET-{field.upper().replace('_', '-')}" for field in _FIELDS}
+ICAL_IDEMPOTENCY = "X-BOTFLEET-IDEMPOTENCY"
+
+
+def idempotency_tag(key: str) -> str:
+    """A short, opaque stand-in for an idempotency key (keys hold contact ids)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def event_id_for_key(key: str) -> str:
+    """The event id / UID of the booking made by request `key` (lowercase hex: valid for both
+    Google's base32hex ids and CalDAV UIDs)."""
+    return f"bf{idempotency_tag(key)}"
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def booking_fields(appointment: Appointment) -> dict[str, str]:
+    return {
+        "contact_id": _one_line(appointment.contact_id),
+        "contact_name": _one_line(appointment.contact_name),
+        "service_key": _one_line(appointment.service_key),
+        "service_name": _one_line(appointment.service_name),
+    }
+
+
+def summary(appointment: Appointment) -> str:
+    """Event title staff read: ``"Haircut · Ana"``."""
+    who = appointment.contact_name or appointment.contact_id
+    return f"{appointment.label or 'Appointment'} · {who}"
+
+
+def description(appointment: Appointment) -> str:
+    fields = booking_fields(appointment)
+    lines = [f"{key}: {value}" for key, value in fields.items() if value]
+    return "\n".join(["Booked through the booking assistant.", "", MARKER, *lines])
+
+
+def parse_description(text: str) -> dict[str, str]:
+    """The ``key: value`` lines after the ``[botfleet]`` marker (empty when there is none)."""
+    found: dict[str, str] = {}
+    lines = text.replace("\r\n", "\n").split("\n")
+    try:
+        start = [line.strip() for line in lines].index(MARKER) + 1
+    except ValueError:
+        return found
+    for line in lines[start:]:
+        key, sep, value = line.partition(":")
+        if not sep or key.strip() not in _FIELDS:
+            break
+        found[key.strip()] = value.strip()
+    return found
+
+
+def _appointment(
+    fields: Mapping[str, str], event_id: str, start: datetime, end: datetime
+) -> Appointment | None:
+    contact = fields.get("contact_id", "")
+    if not contact:
+        return None  # not a booking made through the bot
+    return Appointment(
+        event_id=event_id,
+        contact_id=contact,
+        start=start,
+        end=end,
+        service_key=fields.get("service_key", ""),
+        contact_name=fields.get("contact_name", ""),
+        service_name=fields.get("service_name", ""),
+    )
+
+
+def _aware(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+
+# ---------------------------------------------------------------- Google Calendar JSON
+
+
+def google_time(moment: datetime, tz: ZoneInfo) -> dict[str, str]:
+    """``{"dateTime": ..., "timeZone": ...}`` of an instant, written in the calendar's zone."""
+    return {"dateTime": moment.astimezone(tz).isoformat(), "timeZone": tz.key}
+
+
+def google_body(appointment: Appointment, tz: ZoneInfo, *, idempotency_key: str) -> dict[str, Any]:
+    """The `events.insert` body of a booking (its id comes from the idempotency key)."""
+    private = {GOOGLE_PROPS[k]: v for k, v in booking_fields(appointment).items() if v}
+    private[GOOGLE_IDEMPOTENCY] = idempotency_tag(idempotency_key)
+    return {
+        "id": event_id_for_key(idempotency_key),
+        "summary": summary(appointment),
+        "description": description(appointment),
+        "start": google_time(appointment.start, tz),
+        "end": google_time(appointment.end, tz),
+        "transparency": "opaque",
+        "extendedProperties": {"private": private},
+    }
+
+
+def _google_moment(value: Mapping[str, Any], tz: ZoneInfo) -> datetime | date:
+    if "dateTime" in value:
+        moment = datetime.fromisoformat(str(value["dateTime"]))
+        zone = value.get("timeZone")
+        return _aware(moment, ZoneInfo(zone) if zone else tz)
+    return date.fromisoformat(str(value["date"]))
+
+
+def google_event(item: Mapping[str, Any], tz: ZoneInfo) -> CalendarEvent | None:
+    """An `events.list` item as a slot-rule event; None for cancelled or "free" timed events."""
+    if item.get("status") == "cancelled":
+        return None
+    start = _google_moment(item.get("start", {}), tz)
+    end = _google_moment(item.get("end", {}), tz)
+    title = str(item.get("summary", ""))
+    event_id = str(item.get("id", ""))
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        if item.get("transparency") == "transparent":
+            return None
+        return BusyEvent(start, end, title=title, event_id=event_id)
+    if isinstance(start, date) and isinstance(end, date) and end > start:
+        return AllDayEvent(start, end, title=title, event_id=event_id)
+    return None
+
+
+def google_appointment(item: Mapping[str, Any], tz: ZoneInfo) -> Appointment | None:
+    """A booking made through the bot, or None (someone else's event, cancelled, all-day)."""
+    event = google_event(item, tz)
+    if not isinstance(event, BusyEvent):
+        return None
+    private = item.get("extendedProperties", {}).get("private", {})
+    fields = parse_description(str(item.get("description", "")))
+    fields.update({k: str(private[p]) for k, p in GOOGLE_PROPS.items() if private.get(p)})
+    return _appointment(fields, event.event_id, event.start, event.end)
+
+
+# ---------------------------------------------------------------- iCalendar (CalDAV)
+
+
+def _ical_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _ical_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def ical_text(appointment: Appointment, *, uid: str, idempotency_key: str, now: datetime) -> str:
+    """A VCALENDAR holding the booking as one VEVENT (times in UTC: no VTIMEZONE needed)."""
+    props = [
+        ("UID", uid),
+        ("DTSTAMP", _ical_utc(now)),
+        ("DTSTART", _ical_utc(appointment.start)),
+        ("DTEND", _ical_utc(appointment.end)),
+        ("SUMMARY", _ical_escape(summary(appointment))),
+        ("DESCRIPTION", _ical_escape(description(appointment))),
+        ("TRANSP", "OPAQUE"),
+    ]
+    props += [(ICAL_PROPS[k], _ical_escape(v)) for k, v in booking_fields(appointment).items() if v]
+    props.append((ICAL_IDEMPOTENCY, idempotency_tag(idempotency_key)))
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//botfleet//calendar connector//EN",
+        "BEGIN:VEVENT",
+        *(f"{name}:{value}" for name, value in props),
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _ical_times(component: Any, tz: ZoneInfo) -> tuple[datetime | date, datetime | date]:
+    start = component.decoded("dtstart")
+    if "dtend" in component:
+        end = component.decoded("dtend")
+    elif "duration" in component:
+        end = start + component.decoded("duration")
+    else:  # RFC 5545: a date lasts one day, a date-time has no duration
+        end = start + timedelta(days=1) if not isinstance(start, datetime) else start
+    if isinstance(start, datetime):
+        start = _aware(start, tz)
+    if isinstance(end, datetime):
+        end = _aware(end, tz)
+    return start, end
+
+
+def ical_event(component: Any, tz: ZoneInfo) -> CalendarEvent | None:
+    """A VEVENT (icalendar component) as a slot-rule event; None for cancelled/"free" ones."""
+    if str(component.get("status", "")).upper() == "CANCELLED":
+        return None
+    start, end = _ical_times(component, tz)
+    title = str(component.get("summary", ""))
+    uid = str(component.get("uid", ""))
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        if str(component.get("transp", "")).upper() == "TRANSPARENT":
+            return None
+        return BusyEvent(start, end, title=title, event_id=uid)
+    if not isinstance(start, datetime) and not isinstance(end, datetime) and end > start:
+        return AllDayEvent(start, end, title=title, event_id=uid)
+    return None
+
+
+def ical_appointment(component: Any, tz: ZoneInfo) -> Appointment | None:
+    event = ical_event(component, tz)
+    if not isinstance(event, BusyEvent):
+        return None
+    fields = parse_description(str(component.get("description", "")))
+    fields.update({k: str(component[p]) for k, p in ICAL_PROPS.items() if component.get(p)})
+    return _appointment(fields, event.event_id, event.start, event.end)
+
+
+def ical_idempotency(component: Any) -> str:
+    return str(component.get(ICAL_IDEMPOTENCY, ""))

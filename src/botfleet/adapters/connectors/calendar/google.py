@@ -1,0 +1,303 @@
+"""`google_calendar`: the calendar category on Google Calendar (google-api-python-client).
+
+The client is blocking (httplib2), so each request runs in a worker thread
+(`asyncio.to_thread`) with its own HTTP object (httplib2 is not thread-safe). Reads use
+`events.list` (titles are needed for ``[CFG]`` directives); the re-check right before a booking
+uses `freebusy.query`. Bookings carry the contact and service in
+``extendedProperties.private`` and in the description (`events.py`), and their event id comes
+from the request's idempotency key, so a retried insert answers 409 instead of booking twice.
+Google's errors become `ConnectorError`s here: 429/5xx/rate limits are retryable, the rest
+are refusals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from botfleet.adapters.connectors.calendar import events as wire
+from botfleet.adapters.connectors.calendar.config import (
+    GoogleCalendarSettings,
+    with_tenant_timezone,
+)
+from botfleet.adapters.connectors.calendar.service import CalendarService
+from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
+from botfleet.domain.errors import (
+    ConnectorError,
+    ConnectorRejected,
+    ConnectorTimeout,
+    ConnectorUnavailable,
+)
+from botfleet.ports.clock import Clock
+
+SCOPES = ("https://www.googleapis.com/auth/calendar",)
+_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+_GONE = frozenset({404, 410})
+_PAGE_SIZE = 2500
+
+HttpFactory = Callable[[], Any]
+
+
+def _status(exc: Exception) -> int:
+    return int(getattr(getattr(exc, "resp", None), "status", 0) or 0)
+
+
+def _reasons(exc: Exception) -> set[str]:
+    details = getattr(exc, "error_details", None)
+    if not isinstance(details, list):
+        return set()
+    return {str(d.get("reason", "")) for d in details if isinstance(d, dict)}
+
+
+def translate(exc: Exception, what: str) -> ConnectorError:
+    """A Google/transport error as a `ConnectorError` (messages never carry URLs or params)."""
+    from googleapiclient.errors import HttpError
+
+    if isinstance(exc, ConnectorError):
+        return exc
+    if isinstance(exc, HttpError):
+        status = _status(exc)
+        detail = f"Google Calendar answered {status} to {what}"
+        if status == 408:
+            return ConnectorTimeout(detail)
+        if status in _RETRYABLE_STATUS or _reasons(exc) & _RATE_LIMIT_REASONS:
+            return ConnectorUnavailable(detail)
+        if status in (401, 403):
+            return ConnectorRejected(
+                f"{detail}: access denied (share the calendar with the service account)"
+            )
+        return ConnectorRejected(detail)
+    if isinstance(exc, TimeoutError):
+        return ConnectorTimeout(f"Google Calendar did not answer {what} in time")
+    name = type(exc).__name__
+    if getattr(exc, "retryable", False) or isinstance(exc, OSError) or "Transport" in name:
+        return ConnectorUnavailable(f"Google Calendar unreachable during {what} ({name})")
+    if name == "RefreshError":
+        return ConnectorRejected("Google refused the service-account credentials")
+    return ConnectorUnavailable(f"Google Calendar failed during {what} ({name})")
+
+
+class GoogleCalendarStore:
+    """Events of one Google calendar. Satisfies `CalendarStore`."""
+
+    def __init__(
+        self, settings: GoogleCalendarSettings, service: Any, http: HttpFactory | None
+    ) -> None:
+        self.settings = settings
+        self._service = service
+        self._http = http
+        self._tz = settings.tz
+
+    async def _execute(self, request: Any, what: str) -> Any:
+        http = self._http() if self._http is not None else None
+        try:
+            return await asyncio.to_thread(request.execute, http=http, num_retries=0)
+        except Exception as exc:
+            raise translate(exc, what) from None
+
+    async def _gone_or_execute(self, request: Any, what: str) -> Any | None:
+        from googleapiclient.errors import HttpError
+
+        http = self._http() if self._http is not None else None
+        try:
+            return await asyncio.to_thread(request.execute, http=http, num_retries=0)
+        except HttpError as exc:
+            if _status(exc) in _GONE:
+                return None
+            raise translate(exc, what) from None
+        except Exception as exc:
+            raise translate(exc, what) from None
+
+    async def _list(self, what: str, **query: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        page: str | None = None
+        events = self._service.events()
+        while True:
+            request = events.list(
+                calendarId=self.settings.calendar_id,
+                singleEvents=True,
+                showDeleted=False,
+                maxResults=_PAGE_SIZE,
+                pageToken=page,
+                **query,
+            )
+            answer = await self._execute(request, what)
+            items.extend(answer.get("items", []))
+            page = answer.get("nextPageToken")
+            if not page:
+                return items
+
+    async def events_between(self, start: datetime, end: datetime) -> list[CalendarEvent]:
+        items = await self._list(
+            "events.list", timeMin=_rfc3339(start), timeMax=_rfc3339(end), orderBy="startTime"
+        )
+        parsed = (wire.google_event(item, self._tz) for item in items)
+        return [event for event in parsed if event is not None]
+
+    async def appointments_from(self, contact_id: str, start: datetime) -> list[Appointment]:
+        prop = f"{wire.GOOGLE_PROPS['contact_id']}={contact_id}"
+        items = await self._list(
+            "events.list", timeMin=_rfc3339(start), privateExtendedProperty=prop
+        )
+        return _appointments(items, self._tz)
+
+    async def appointment(self, event_id: str) -> Appointment | None:
+        request = self._service.events().get(calendarId=self.settings.calendar_id, eventId=event_id)
+        item = await self._gone_or_execute(request, "events.get")
+        return None if item is None else wire.google_appointment(item, self._tz)
+
+    async def booking_for_key(self, idempotency_key: str) -> Appointment | None:
+        prop = f"{wire.GOOGLE_IDEMPOTENCY}={wire.idempotency_tag(idempotency_key)}"
+        found = _appointments(
+            await self._list("events.list", privateExtendedProperty=prop), self._tz
+        )
+        return found[0] if found else None
+
+    async def busy_between(
+        self, start: datetime, end: datetime, *, ignore: str | None = None
+    ) -> list[BusyEvent]:
+        if ignore is not None:  # free/busy merges intervals: it cannot leave one event out
+            timed = await self.events_between(start, end)
+            return [e for e in timed if isinstance(e, BusyEvent) and e.event_id != ignore]
+        body = {
+            "timeMin": _rfc3339(start),
+            "timeMax": _rfc3339(end),
+            "timeZone": "UTC",
+            "items": [{"id": self.settings.calendar_id}],
+        }
+        answer = await self._execute(self._service.freebusy().query(body=body), "freebusy.query")
+        calendar = answer.get("calendars", {}).get(self.settings.calendar_id, {})
+        if calendar.get("errors"):
+            reasons = ", ".join(str(e.get("reason", "?")) for e in calendar["errors"])
+            raise ConnectorRejected(f"Google Calendar free/busy failed: {reasons}")
+        return [
+            BusyEvent(_parse_instant(b["start"]), _parse_instant(b["end"]))
+            for b in calendar.get("busy", [])
+        ]
+
+    async def create(self, appointment: Appointment, idempotency_key: str) -> Appointment:
+        from googleapiclient.errors import HttpError
+
+        body = wire.google_body(appointment, self._tz, idempotency_key=idempotency_key)
+        request = self._service.events().insert(
+            calendarId=self.settings.calendar_id, body=body, sendUpdates="none"
+        )
+        http = self._http() if self._http is not None else None
+        try:
+            item = await asyncio.to_thread(request.execute, http=http, num_retries=0)
+        except HttpError as exc:
+            if _status(exc) != 409:
+                raise translate(exc, "events.insert") from None
+            # 409: this request's event exists already (an earlier attempt got through).
+            existing = await self.appointment(body["id"])
+            if existing is None:
+                raise ConnectorRejected(
+                    "this booking request was already used for an event that is gone"
+                ) from None
+            return existing
+        except Exception as exc:
+            raise translate(exc, "events.insert") from None
+        created = wire.google_appointment(item, self._tz)
+        return created or replace(appointment, event_id=str(item["id"]))
+
+    async def delete(self, event_id: str) -> bool:
+        request = self._service.events().delete(
+            calendarId=self.settings.calendar_id, eventId=event_id, sendUpdates="none"
+        )
+        return await self._gone_or_execute(request, "events.delete") is not None
+
+    async def move(self, appointment: Appointment, start: datetime, end: datetime) -> Appointment:
+        body = {"start": wire.google_time(start, self._tz), "end": wire.google_time(end, self._tz)}
+        request = self._service.events().patch(
+            calendarId=self.settings.calendar_id,
+            eventId=appointment.event_id,
+            body=body,
+            sendUpdates="none",
+        )
+        item = await self._execute(request, "events.patch")
+        return wire.google_appointment(item, self._tz) or appointment
+
+
+def _appointments(items: list[dict[str, Any]], tz: Any) -> list[Appointment]:
+    parsed = (wire.google_appointment(item, tz) for item in items)
+    return [a for a in parsed if a is not None]
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _credentials(settings: GoogleCalendarSettings) -> Any:
+    from google.oauth2 import service_account
+
+    info = settings.service_account_info
+    try:
+        if settings.credentials_path:
+            return service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                settings.credentials_path, scopes=SCOPES
+            )
+        if info is None:
+            return None
+        raw = info if isinstance(info, dict) else json.loads(info.get_secret_value())
+        return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+            raw, scopes=SCOPES
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        # The key material must not reach the message: name the setting only.
+        where = "credentials_path" if settings.credentials_path else "service_account_info"
+        problem = type(exc).__name__
+        raise ValueError(f"{where}: not a usable service-account key ({problem})") from None
+
+
+def build(
+    settings: Mapping[str, Any], *, timezone: str, clock: Clock, http: Any | None = None
+) -> CalendarService:
+    """The `google_calendar` connector from raw tenant settings.
+
+    Args:
+        settings: the raw `connectors.calendar` mapping.
+        timezone: the tenant's time zone (used when the settings give none).
+        clock: the runtime's clock.
+        http: an httplib2-compatible object used for every request instead of authorised
+            per-request ones (tests: `googleapiclient.http.HttpMockSequence`).
+
+    Raises:
+        pydantic.ValidationError / ValueError: the settings or credentials are unusable.
+    """
+    import httplib2  # type: ignore[import-untyped]
+    from googleapiclient.discovery import build as discovery_build
+
+    parsed = GoogleCalendarSettings.model_validate(
+        {"type": "google_calendar", **with_tenant_timezone(settings, timezone)}
+    )
+    credentials = _credentials(parsed) if http is None else None
+    factory: HttpFactory | None = None
+    if http is None:
+        timeout = parsed.request_timeout_s
+
+        def factory() -> Any:
+            plain = httplib2.Http(timeout=timeout)
+            if credentials is None:
+                return plain
+            from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
+
+            return AuthorizedHttp(credentials, http=plain)
+
+    service = discovery_build(
+        "calendar",
+        "v3",
+        http=http if http is not None else httplib2.Http(timeout=parsed.request_timeout_s),
+        static_discovery=True,
+        cache_discovery=False,
+        client_options={"api_endpoint": parsed.api_base_url},
+    )
+    return CalendarService(parsed, GoogleCalendarStore(parsed, service, factory), clock=clock)

@@ -1,0 +1,266 @@
+"""The calendar category's operations, shared by every back end (memory, Google, CalDAV).
+
+`CalendarService` implements the `Connector` port on top of a `CalendarStore`: it reads params,
+applies the slot rules (`slots.py`), checks ownership and formats items. Writes are serialised
+by one lock per connector instance and, right before a booking is written, the store re-checks
+free/busy, so two contacts racing for a slot get exactly one booking (other writers, such as
+staff in their calendar app, can still slip in between that re-check and the write).
+
+Idempotency: a write's successful reply is remembered by idempotency key, and a booking also
+asks the store for an event an earlier attempt made (`booking_for_key`), so a retry, even after
+a restart, never books twice. A write keeps running when its caller gives up (a timeout), still
+holding the lock: the retry waits for it and gets the first reply.
+
+Durations: `service_duration_min` / `duration_min` (how long the calendar is blocked) default to
+`default_service_duration_min`, else `slot_duration_min`; `presence_min` defaults to the service
+duration. With `event_id` (and `contact_id`), `get_available_days` and `get_slots_for_day`
+answer for moving that appointment: its length is the default and its own time counts as free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from botfleet.adapters.connectors.calendar import formatting, slots
+from botfleet.adapters.connectors.calendar.config import CalendarSettings
+from botfleet.adapters.connectors.calendar.params import Params
+from botfleet.adapters.connectors.calendar.store import CalendarStore
+from botfleet.domain.calendar import AllDayEvent, Appointment, CalendarEvent
+from botfleet.domain.errors import UnknownOperation
+from botfleet.ports.clock import Clock
+
+CATEGORY = "calendar"
+SLOT_TAKEN = "Sorry, that slot was just taken. Please choose another time."
+SLOT_UNAVAILABLE = "Sorry, that time is not available for booking."
+NOT_FOUND = "No such appointment was found for you."
+#: Successful write replies remembered per connector (older ones are forgotten first).
+REMEMBERED_REPLIES = 4096
+
+Reply = dict[str, Any]
+Handler = Callable[[Params, str], Awaitable[Any]]
+
+
+def _minutes(appointment: Appointment) -> int:
+    return int((appointment.end - appointment.start).total_seconds() // 60)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    # The caller may be gone (timeout): fetch the outcome so asyncio does not warn about it.
+    if not task.cancelled():
+        task.exception()
+
+
+class CalendarService:
+    """The calendar category over one store. Satisfies `botfleet.ports.connectors.Connector`."""
+
+    category = CATEGORY
+    #: Retried by the resilience layer only with an idempotency key.
+    creating_operations = frozenset({"book_appointment"})
+
+    def __init__(self, settings: CalendarSettings, store: CalendarStore, *, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._replies: OrderedDict[tuple[str, str], Reply] = OrderedDict()
+        self._reads: dict[str, Handler] = {
+            "get_available_days": self._get_available_days,
+            "get_slots_for_day": self._get_slots_for_day,
+            "get_future_appointments": self._get_future_appointments,
+            "list_appointments": self._list_appointments,
+        }
+        self._writes: dict[str, Handler] = {
+            "book_appointment": self._book_appointment,
+            "cancel_event": self._cancel,
+            "cancel_appointment": self._cancel,
+            "reschedule_appointment": self._reschedule_appointment,
+        }
+
+    def operations(self) -> frozenset[str]:
+        return frozenset(self._reads) | frozenset(self._writes)
+
+    async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
+        """Run one operation; bad params raise `ConnectorRejected` naming the param."""
+        request = Params(operation, params)
+        if operation in self._reads:
+            return await self._reads[operation](request, idempotency_key)
+        if operation not in self._writes:
+            raise UnknownOperation(CATEGORY, operation, self.operations())
+        task = asyncio.ensure_future(self._write(operation, request, idempotency_key))
+        task.add_done_callback(_retrieve)
+        return await asyncio.shield(task)
+
+    async def _write(self, operation: str, request: Params, key: str) -> Reply:
+        async with self._lock:
+            memo = (operation, key)
+            if key and memo in self._replies:
+                return dict(self._replies[memo])
+            reply: Reply = await self._writes[operation](request, key)
+            if key and reply.get("success"):
+                self._replies[memo] = dict(reply)
+                while len(self._replies) > REMEMBERED_REPLIES:
+                    self._replies.popitem(last=False)
+            return reply
+
+    # ------------------------------------------------------------------ reads
+
+    def now(self) -> datetime:
+        return self._clock.now().astimezone(self.settings.tz)
+
+    async def _events(self, first: date, last: date, ignore: str | None) -> list[CalendarEvent]:
+        # The slot rules look a day around each day (DST margins) and a service length past it.
+        low = datetime.combine(first, time(), self.settings.tz) - timedelta(days=1)
+        high = datetime.combine(last, time(), self.settings.tz) + timedelta(days=3)
+        events = await self.store.events_between(low, high)
+        return [e for e in events if ignore is None or e.event_id != ignore]
+
+    async def _durations(
+        self, request: Params, service_param: str
+    ) -> tuple[int, int, str | None] | None:
+        """(service, presence, event to ignore); None when the appointment to move is gone."""
+        default, ignore = self.settings.fallback_duration_min, None
+        if request.text("event_id", default=""):
+            appointment = await self._owned(request)
+            if appointment is None:
+                return None
+            default, ignore = _minutes(appointment), appointment.event_id
+        service = request.minutes(service_param, default)
+        return service, request.minutes("presence_min", service), ignore
+
+    async def _get_available_days(self, request: Params, _key: str) -> list[formatting.Item]:
+        now = self.now()
+        from_date = request.day("from_date", default=now.date())
+        lookahead = request.positive_int(
+            "lookahead_days", self.settings.lookahead_days_client, upper=3660
+        )
+        durations = await self._durations(request, "service_duration_min")
+        first = max(from_date, now.date())
+        last = min(from_date + timedelta(days=lookahead - 1), slots.horizon_end(self.settings, now))
+        if durations is None or first > last:
+            return []
+        service, presence, ignore = durations
+        events = await self._events(first, last, ignore)
+        days = slots.available_days(
+            from_date, self.settings, events, now, lookahead, service, presence
+        )
+        return formatting.day_items(days)
+
+    async def _get_slots_for_day(self, request: Params, _key: str) -> list[formatting.Item]:
+        day = request.day("date_str")
+        period = request.period()
+        durations = await self._durations(request, "service_duration_min")
+        now = self.now()
+        if durations is None or day < now.date() or day > slots.horizon_end(self.settings, now):
+            return []
+        service, presence, ignore = durations
+        events = await self._events(day, day, ignore)
+        offered = slots.slots_for_day(day, self.settings, events, now, service, presence)
+        return formatting.slot_items(s for s in offered if slots.in_period(s, period))
+
+    async def _future_of(self, contact_id: str) -> list[Appointment]:
+        now = self.now()
+        found = await self.store.appointments_from(contact_id, now)
+        own = [a for a in found if a.contact_id == contact_id and a.start >= now]
+        return sorted(own, key=lambda a: a.start)
+
+    async def _get_future_appointments(self, request: Params, _key: str) -> list[formatting.Item]:
+        own = await self._future_of(request.text("contact_id"))
+        prefix = request.text("id_prefix", default=formatting.CANCEL_PREFIX)
+        return formatting.appointment_items(own, self.settings.tz, prefix=prefix)
+
+    async def _list_appointments(self, request: Params, _key: str) -> list[dict[str, Any]]:
+        own = await self._future_of(request.text("contact_id"))
+        return [formatting.appointment_record(a, self.settings.tz) for a in own]
+
+    # ------------------------------------------------------------------ writes (under the lock)
+
+    async def _refusal(
+        self, wall: datetime, service: int, presence: int, *, ignore: str | None = None
+    ) -> tuple[datetime | None, str | None]:
+        """The aware start of `wall` and, if it cannot be booked now, why not."""
+        day = wall.date()
+        start = slots.local_instant(day, wall.hour * 60 + wall.minute, self.settings.tz)
+        if start is None:
+            return None, SLOT_UNAVAILABLE
+        now = self.now()
+        events = await self._events(day, day, ignore)
+        if start not in slots.slots_for_day(day, self.settings, events, now, service, presence):
+            all_day = [e for e in events if isinstance(e, AllDayEvent)]
+            open_hours = slots.slots_for_day(day, self.settings, all_day, now, service, presence)
+            # Open hours allow it: something else holds the time.
+            return start, SLOT_TAKEN if start in open_hours else SLOT_UNAVAILABLE
+        # The free/busy re-check right before the write (the store's freshest answer).
+        end = start + timedelta(minutes=service)
+        for busy in await self.store.busy_between(start, end, ignore=ignore):
+            if min(busy.end, end) - max(busy.start, start) > slots.OVERLAP_TOLERANCE:
+                return start, SLOT_TAKEN
+        return start, None
+
+    def _booked(self, appointment: Appointment, verb: str) -> Reply:
+        tz = self.settings.tz
+        return {
+            "success": True,
+            "event_id": appointment.event_id,
+            "message": f"{verb}: {formatting.appointment_title(appointment, tz)}.",
+            "appointment": formatting.appointment_record(appointment, tz),
+        }
+
+    async def _book_appointment(self, request: Params, key: str) -> Reply:
+        wall = request.slot("slot")
+        contact_id = request.text("contact_id")
+        # `duration_min` is the seed's name here; `service_duration_min` is accepted too.
+        service = request.minutes(
+            "duration_min",
+            request.minutes("service_duration_min", self.settings.fallback_duration_min),
+        )
+        presence = request.minutes("presence_min", service)
+        earlier = await self.store.booking_for_key(key) if key else None
+        if earlier is not None:
+            return self._booked(earlier, "Booked")
+        start, refusal = await self._refusal(wall, service, presence)
+        if start is None or refusal is not None:
+            return {"success": False, "event_id": "", "message": refusal}
+        draft = Appointment(
+            event_id="",
+            contact_id=contact_id,
+            start=start,
+            end=start + timedelta(minutes=service),
+            service_key=request.text("service_key", default=""),
+            contact_name=request.text("contact_name", default=""),
+            service_name=request.text("service_name", default=""),
+        )
+        return self._booked(await self.store.create(draft, key), "Booked")
+
+    async def _owned(self, request: Params) -> Appointment | None:
+        appointment = await self.store.appointment(request.event_id())
+        # Someone else's appointment answers like a missing one: ids must not leak bookings.
+        if appointment is None or appointment.contact_id != request.text("contact_id"):
+            return None
+        return appointment
+
+    async def _cancel(self, request: Params, _key: str) -> Reply:
+        appointment = await self._owned(request)
+        if appointment is None or not await self.store.delete(appointment.event_id):
+            return {"success": False, "message": NOT_FOUND}
+        title = formatting.appointment_title(appointment, self.settings.tz)
+        return {"success": True, "message": f"Cancelled: {title}."}
+
+    async def _reschedule_appointment(self, request: Params, _key: str) -> Reply:
+        wall = request.slot("slot")
+        appointment = await self._owned(request)
+        if appointment is None:
+            return {"success": False, "event_id": "", "message": NOT_FOUND}
+        service = request.minutes("duration_min", _minutes(appointment))
+        presence = request.minutes("presence_min", service)
+        start, refusal = await self._refusal(wall, service, presence, ignore=appointment.event_id)
+        if start is None or refusal is not None:
+            return {"success": False, "event_id": appointment.event_id, "message": refusal}
+        if start == appointment.start and service == _minutes(appointment):
+            return self._booked(appointment, "Moved to")  # nothing to change
+        moved = await self.store.move(appointment, start, start + timedelta(minutes=service))
+        return self._booked(replace(moved, event_id=appointment.event_id), "Moved to")
