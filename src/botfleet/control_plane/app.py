@@ -77,3 +77,8 @@ def create_app(
         app.include_router(module.router)
     app.add_middleware(RequestObserver, metrics=metrics)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """`create_app` with settings from the environment, for ``uvicorn --factory``."""
+    return create_app(ControlPlaneSettings())

@@ -16,6 +16,8 @@ from cp_harness import (
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
+from botfleet.control_plane.maintenance import rotate_encryption_keys
+
 SECRETS = {
     "channel": {"access_token": "EAA-channel-secret-111", "app_secret": "app-secret-222"},
     "connector:calendar": {"password": "caldav-secret-333"},
@@ -130,3 +132,23 @@ async def test_key_rotation_reencrypts_with_the_new_primary(database: Database) 
     async with running_control_plane(make_settings(database, fernet_keys=new_key)) as cp:
         boot = await cp.client.get("/v1/boot/acme", headers=cp.auth(token))
         assert boot.json()["llm"]["api_key"] == "sk-llm-secret-444"
+
+
+async def test_rotation_function_for_the_cli(database: Database) -> None:
+    new_key = Fernet.generate_key().decode()
+    async with running_control_plane(make_settings(database)) as cp:
+        token = await _setup(cp)
+        await cp.client.put(
+            "/v1/tenants/acme/credentials/llm", json=SECRETS["llm"], headers=cp.admin
+        )
+    assert (
+        await rotate_encryption_keys(make_settings(database, fernet_keys=f"{new_key},{FERNET_KEY}"))
+        == 1
+    )
+    async with running_control_plane(make_settings(database, fernet_keys=new_key)) as cp:
+        boot = await cp.client.get("/v1/boot/acme", headers=cp.auth(token))
+        assert boot.json()["llm"]["api_key"] == "sk-llm-secret-444"
+        audit = (
+            await cp.client.get("/v1/audit?action=credentials.rotate_keys", headers=cp.admin)
+        ).json()
+        assert audit[0]["details"] == {"rows": 1}
