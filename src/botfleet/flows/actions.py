@@ -136,13 +136,16 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
                 turn.say(Text(text))
         case schema.SendButtons():
             turn.say(
-                Buttons(r.text(action.body, f"{where}.body"), _options(r, action.buttons, where))
+                Buttons(
+                    r.text(action.body, f"{where}.body"),
+                    _options(r, action.buttons, f"{where}.buttons"),
+                )
             )
         case schema.SendList():
             sections = tuple(
                 Section(
                     r.text(s.title, f"{where}.sections[{i}].title"),
-                    _options(r, s.rows, f"{where}.sections[{i}]"),
+                    _options(r, s.rows, f"{where}.sections[{i}].rows"),
                 )
                 for i, s in enumerate(action.sections)
             )
@@ -181,9 +184,11 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
 def _options(r: Any, specs: Sequence[schema.OptionSpec], where: str) -> tuple[Option, ...]:
     return tuple(
         Option(
-            s.id, r.text(s.title, f"{where}.title"), r.text(s.description, f"{where}.description")
+            s.id,
+            r.text(s.title, f"{where}[{i}].title"),
+            r.text(s.description, f"{where}[{i}].description"),
         )
-        for s in specs
+        for i, s in enumerate(specs)
     )
 
 

@@ -6,16 +6,19 @@ A missing value renders as "" and leaves a `Diagnostic` naming the place; in str
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from botfleet.domain.errors import TemplateError
@@ -25,6 +28,8 @@ from botfleet.flows.effects import Diagnostic
 MAX_RANGE = 1000
 #: Upper bound on a rendered string; longer output is cut (no channel accepts more anyway).
 MAX_OUTPUT = 16_384
+#: Upper bound on an integer exponent (`2 ** 1000` is fine; `10 ** 10**8` is a denial of service).
+MAX_EXPONENT = 1000
 
 _missing: ContextVar[list[str] | None] = ContextVar("_missing", default=None)
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
@@ -57,7 +62,13 @@ class _RecordingUndefined(Undefined):
 
 
 class _FlowEnvironment(SandboxedEnvironment):
-    """Sandbox where `data.items` means the key "items", not the dict method."""
+    """Sandbox where `data.items` means the key "items", not the dict method.
+
+    `*` and `**` are checked before they run: `'a' * 10**9` or `10 ** 10**8` would otherwise
+    hold the worker for seconds and gigabytes before any output limit applies.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
@@ -66,6 +77,34 @@ class _FlowEnvironment(SandboxedEnvironment):
             except KeyError:
                 return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+        elif operator == "**" and _is_int(left) and _is_int(right) and abs(left) > 1:
+            _check_exponent(right)
+        return super().call_binop(context, operator, left, right)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_exponent(exponent: int) -> None:
+    if exponent > MAX_EXPONENT:
+        raise SecurityError(f"exponent {exponent} is over the limit of {MAX_EXPONENT}")
+
+
+def _check_repeat(sequence: Any, times: Any) -> None:
+    if isinstance(sequence, str | list | tuple) and _is_int(times):
+        size = len(sequence) * times
+        if size > MAX_OUTPUT:
+            raise SecurityError(f"repeating gives {size} items, over the limit of {MAX_OUTPUT}")
+
+
+def _name_of(value: Undefined) -> str:
+    return str(getattr(value, "_undefined_name", None) or "?")
 
 
 def _bounded_range(*args: int) -> range:
@@ -83,6 +122,7 @@ def _shift_time(value: Any, days: float = 0, hours: float = 0, minutes: float = 
 
 _env = _FlowEnvironment(undefined=_RecordingUndefined, autoescape=False, keep_trailing_newline=True)
 _env.globals["range"] = _bounded_range
+del _env.globals["lipsum"]  # lorem ipsum: no use in a flow, and lipsum(n=10**6) runs for minutes
 _env.filters["shift_time"] = _shift_time
 
 
@@ -149,13 +189,39 @@ class Renderer:
             if match:
                 expr = match.group("expr")
                 result = self._run(lambda: _compile_expression(expr)(**self.variables), where, "")
-                return "" if isinstance(result, Undefined) else result
+                return self._as_data(result, where)
             return self.text(value, where)
         if isinstance(value, Mapping):
             return {k: self.value(v, f"{where}.{k}") for k, v in value.items()}
         if isinstance(value, list):
             return [self.value(v, f"{where}[{i}]") for i, v in enumerate(value)]
         return value
+
+    def _as_data(self, value: Any, where: str) -> Any:
+        """A lone expression's result as JSON data, the only thing `data`, params and tasks
+        can hold (the stores refuse anything else, which would fail the whole turn)."""
+        if isinstance(value, Undefined):
+            self._report("template_missing_value", where, f"missing value {_name_of(value)!r}")
+            return ""
+        if value is None or isinstance(value, bool | int | str):
+            return value
+        if isinstance(value, float):
+            if math.isfinite(value):
+                return value
+            self._report("template_failed", where, f"{value} is not a finite number")
+            return ""
+        if isinstance(value, datetime | date | time):
+            return value.isoformat()
+        if isinstance(value, Mapping):
+            return {str(k): self._as_data(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, list | tuple | range | Iterator):
+            items = list(islice(value, MAX_RANGE + 1))
+            if len(items) > MAX_RANGE:
+                self._report("template_failed", where, f"more than {MAX_RANGE} items")
+                return ""
+            return [self._as_data(v, f"{where}[{i}]") for i, v in enumerate(items)]
+        self._report("template_failed", where, f"a {type(value).__name__} is not data")
+        return ""
 
     def condition(self, source: str, where: str) -> bool:
         expr = source.strip()

@@ -1,0 +1,336 @@
+"""Templates and conditions: missing values, strict mode, broken templates, the sandbox, filters."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from botfleet.domain.errors import TemplateError
+from botfleet.flows.effects import Diagnostic
+from botfleet.flows.render import (
+    MAX_OUTPUT,
+    MAX_RANGE,
+    Renderer,
+    condition_syntax_error,
+    is_template,
+    referenced_names,
+    template_syntax_error,
+)
+from botfleet.testing.engine import Conversation, flow_from_yaml
+
+NOW = datetime(2024, 1, 8, 10, 0, tzinfo=UTC)
+VARIABLES: dict[str, Any] = {
+    "data": {
+        "name": "Ana",
+        "n": 30,
+        "price": 18.5,
+        "items": "the items key",
+        "keys": ["k1", "k2"],
+        "slots": [{"title": "10:00"}, {"title": "10:30"}],
+        "_private": "underscore keys are just data",
+    },
+    "message": {"text": "hola", "payload": "", "type": "text"},
+    "contact": {"id": "c1", "name": "Ana", "language": "es"},
+    "tenant": {"id": "t1", "name": "Salon", "timezone": "UTC"},
+    "today": "2024-01-08",
+    "now": NOW,
+}
+
+
+def renderer(*, strict: bool = False) -> tuple[Renderer, list[Diagnostic]]:
+    sink: list[Diagnostic] = []
+    return Renderer(VARIABLES, strict=strict, sink=sink), sink
+
+
+def render(source: str) -> tuple[str, list[Diagnostic]]:
+    r, sink = renderer()
+    return r.text(source, "states.S.on_enter[0].text"), sink
+
+
+# ---------------------------------------------------------------- plain rendering
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("no template", "no template"),
+        ("braces {not} and }} alone", "braces {not} and }} alone"),
+        ("Hi {{data.name}}", "Hi Ana"),
+        ("{{ data.price | default('?') }}", "18.5"),
+        ("{{ data.absent | default('?') }}", "?"),
+        ("{{ data.items }}", "the items key"),  # the key, not dict.items
+        ("{{ data.keys | join(',') }}", "k1,k2"),
+        ("{{ data._private }}", "underscore keys are just data"),
+        ("{% for s in data.slots %}{{ s.title }} {% endfor %}", "10:00 10:30 "),
+        ("{{ '<b>' }}", "<b>"),  # chat text, not HTML: no escaping
+        ("{{ now.strftime('%H:%M') }}", "10:00"),
+        ("{{ range(3) | list | length }}", "3"),
+        ("{{ 2 ** 10 }} {{ 'ab' * 3 }}", "1024 ababab"),
+        ("{{ data.n * 2 }}", "60"),
+    ],
+)
+def test_templates_render_against_the_namespaces(source: str, expected: str) -> None:
+    text, diagnostics = render(source)
+    assert text == expected
+    assert diagnostics == []
+
+
+def test_a_missing_value_renders_empty_and_names_the_place() -> None:
+    text, diagnostics = render("Hi {{ data.nobody }}, {{ contact.nickname }}!")
+    assert text == "Hi , !"
+    assert [(d.event, d.where, d.detail) for d in diagnostics] == [
+        ("template_missing_value", "states.S.on_enter[0].text", "missing value 'nobody'"),
+        ("template_missing_value", "states.S.on_enter[0].text", "missing value 'nickname'"),
+    ]
+    assert {d.level for d in diagnostics} == {"warning"}
+
+
+def test_a_missing_nested_value_is_one_missing_value() -> None:
+    text, diagnostics = render("[{{ data.a.b.c }}]")
+    assert text == "[]"
+    assert [d.detail for d in diagnostics] == ["missing value 'a'"]
+
+
+def test_a_missing_lone_expression_in_a_value_is_reported_too() -> None:
+    r, sink = renderer()
+    assert r.value({"x": "{{ data.nobody }}"}, "states.S.transitions[0].set_data") == {"x": ""}
+    assert [(d.event, d.where) for d in sink] == [
+        ("template_missing_value", "states.S.transitions[0].set_data.x")
+    ]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda r: r.text("{{ data.nobody }}", "w"),
+        lambda r: r.value("{{ data.nobody }}", "w"),
+        lambda r: r.text("{{ data.name ", "w"),
+        lambda r: r.condition("data.n >", "w"),
+    ],
+)
+def test_strict_mode_turns_missing_values_and_broken_templates_into_errors(call: Any) -> None:
+    r, _ = renderer(strict=True)
+    with pytest.raises(TemplateError) as info:
+        call(r)
+    assert info.value.where == "w"
+
+
+def test_missing_values_in_conditions_are_just_false_even_in_strict_mode() -> None:
+    r, sink = renderer(strict=True)
+    assert r.condition("not data.available_days", "w") is True
+    assert r.condition("data.available_days", "w") is False
+    assert sink == []
+
+
+# ---------------------------------------------------------------- broken templates
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Hello {{ data.name ",
+        "{% if data.n %}never closed",
+        "{{ data.name | no_such_filter }}",
+        "{{ 1 / 0 }}",
+        "{{ data.n + 'text' }}",
+        "{{ data.items() }}",
+        "{% for %}{% endfor %}",
+        "{{ }}",
+    ],
+)
+def test_a_broken_template_renders_empty_never_raw_braces(source: str) -> None:
+    text, diagnostics = render(source)
+    assert text == ""
+    assert "{{" not in text
+    assert [d.event for d in diagnostics] == ["template_failed"]
+    assert diagnostics[0].where == "states.S.on_enter[0].text"
+
+
+def test_a_broken_condition_is_false_with_a_diagnostic() -> None:
+    r, sink = renderer()
+    assert r.condition("data.n >", "states.S.transitions[0].condition") is False
+    assert [d.event for d in sink] == ["template_failed"]
+
+
+# ---------------------------------------------------------------- the sandbox
+
+ESCAPES = [
+    "{{ ''.__class__.__mro__ }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ cycler.__init__.__globals__.os }}",
+    "{{ joiner.__init__.__globals__['os'].environ }}",
+    "{{ namespace.__init__.__globals__ }}",
+    "{{ data.__class__ }}",
+    "{{ (data | attr('__class__')).__subclasses__() }}",
+    "{{ now.__class__.__init__.__globals__ }}",
+    "{{ now._private }}",
+    "{{ self.__dict__ }}",
+    "{{ self._TemplateReference__context }}",
+    "{{ '{0.__class__.__mro__}'.format(data) }}",
+    "{{ range.__self__ }}",
+    "{{ config }}{{ request }}{{ os }}{{ __builtins__ }}",
+    "{% set x = ''.__class__ %}{{ x.__base__ }}",
+    "{{ message.text.__class__.__base__.__subclasses__() }}",
+]
+
+
+@pytest.mark.parametrize("source", ESCAPES)
+def test_sandbox_escapes_yield_nothing_dangerous(source: str) -> None:
+    text, _ = render(source)
+    for leaked in ("class", "module", "function", "built-in", "environ", "subclasses", "<"):
+        assert leaked not in text
+    r, _ = renderer()
+    assert r.value(source, "w") == ""
+
+
+@pytest.mark.parametrize("source", ESCAPES)
+def test_sandbox_escapes_are_never_true_conditions(source: str) -> None:
+    r, _ = renderer()
+    assert r.condition(source.replace("{{", "").replace("}}", ""), "w") is False
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        f"{{{{ range({MAX_RANGE + 1}) | list | length }}}}",
+        "{{ range(10 ** 9) | list }}",
+        "{{ 'a' * 100000000 }}",
+        "{{ [1] * 100000000 }}",
+        "{{ 10 ** 100000000 }}",
+        "{{ lipsum(n=100000) }}",
+    ],
+)
+def test_costly_templates_stop_at_their_limits_quickly(source: str) -> None:
+    started = time.perf_counter()
+    text, diagnostics = render(source)
+    assert time.perf_counter() - started < 1.0
+    assert text == ""
+    assert [d.event for d in diagnostics] == ["template_failed"]
+
+
+def test_a_range_within_the_limit_works() -> None:
+    assert render(f"{{{{ range({MAX_RANGE}) | list | length }}}}") == (str(MAX_RANGE), [])
+
+
+def test_output_is_cut_at_the_limit() -> None:
+    text, _ = render(f"{{% for i in range({MAX_RANGE}) %}}{{{{ 'x' * 100 }}}}{{% endfor %}}")
+    assert len(text) == MAX_OUTPUT
+
+
+# ---------------------------------------------------------------- typed values
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ data.n }}", 30),
+        ("{{ data.price }}", 18.5),
+        ("{{ data.keys }}", ["k1", "k2"]),
+        ("{{ data.n > 3 }}", True),
+        ("{{ none }}", None),
+        ("{{ now }}", "2024-01-08T10:00:00+00:00"),
+        ("{{ {'at': now, 'n': data.n} }}", {"at": "2024-01-08T10:00:00+00:00", "n": 30}),
+        ("{{ data.keys | map('upper') }}", ["K1", "K2"]),
+        ("{{ range(3) }}", [0, 1, 2]),
+        ("{{ (1, 2) }}", [1, 2]),
+        ("{{ data.n }} min", "30 min"),
+    ],
+)
+def test_a_lone_expression_keeps_its_type_as_json_data(source: str, expected: Any) -> None:
+    r, sink = renderer()
+    assert r.value(source, "w") == expected
+    assert sink == []
+
+
+@pytest.mark.parametrize("source", ["{{ cycler(1, 2) }}", "{{ 1e308 * 10 }}", "{{ namespace() }}"])
+def test_a_lone_expression_that_is_not_data_becomes_empty_with_a_diagnostic(source: str) -> None:
+    r, sink = renderer()
+    assert r.value(source, "w") == ""
+    assert [d.event for d in sink] == ["template_failed"]
+
+
+def test_values_recurse_into_mappings_and_lists_and_pass_other_types() -> None:
+    r, _ = renderer()
+    value = {"a": ["{{ data.n }}", 2, {"b": "x{{ data.n }}"}], "c": None, "d": 1.5}
+    assert r.value(value, "w") == {"a": [30, 2, {"b": "x30"}], "c": None, "d": 1.5}
+
+
+# ---------------------------------------------------------------- shift_time
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ '2024-01-09T10:30' | shift_time(days=-1) }}", "2024-01-08T10:30:00"),
+        ("{{ '2024-01-09T10:30' | shift_time(hours=2, minutes=15) }}", "2024-01-09T12:45:00"),
+        ("{{ '2024-03-01' | shift_time(days=-1) }}", "2024-02-29T00:00:00"),
+        ("{{ now | shift_time(minutes=-30) }}", "2024-01-08T09:30:00+00:00"),
+        ("{{ '2024-01-09T10:30+01:00' | shift_time(days=1) }}", "2024-01-10T10:30:00+01:00"),
+    ],
+)
+def test_shift_time_moves_an_iso_time(source: str, expected: str) -> None:
+    assert render(source) == (expected, [])
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["{{ 'not a date' | shift_time(days=1) }}", "{{ '2024-01-09' | shift_time(days=10**9) }}"],
+)
+def test_shift_time_on_bad_input_fails_softly(source: str) -> None:
+    text, diagnostics = render(source)
+    assert text == ""
+    assert [d.event for d in diagnostics] == ["template_failed"]
+
+
+# ---------------------------------------------------------------- static helpers
+
+
+def test_static_helpers_report_syntax_and_names() -> None:
+    assert is_template("a {{ b }}") and is_template("{% if x %}{% endif %}")
+    assert not is_template("plain { text }")
+    assert template_syntax_error("{{ ok }}") is None
+    assert template_syntax_error("{{ broken ") is not None
+    assert condition_syntax_error("data.n > 1") is None
+    assert condition_syntax_error("data.n >") is not None
+    assert referenced_names("{{ data.x }} {{ contact.name }} {% set y = 1 %}{{ y }}") == {
+        "data",
+        "contact",
+        "y",
+    }
+
+
+# ---------------------------------------------------------------- through the engine
+
+FLOW = """
+id: render_in_engine
+initial_state: S
+states:
+  S:
+    on_enter:
+      - {action: send_text, text: "fine"}
+      - {action: send_text, text: "Hi {{ data.nobody }}!"}
+      - action: send_interactive_buttons
+        body: "{{ broken"
+        buttons: [{id: a, title: "A {{ data.nobody }}"}]
+    fallback: S
+"""
+
+
+def test_engine_diagnostics_name_the_state_and_the_action_path() -> None:
+    exchange = Conversation(flow_from_yaml(FLOW, validate=False)).send("hola")
+    assert [(d.event, d.where) for d in exchange.diagnostics] == [
+        ("template_missing_value", "states.S.on_enter[1].text"),
+        ("template_failed", "states.S.on_enter[2].body"),
+        ("template_missing_value", "states.S.on_enter[2].buttons[0].title"),
+    ]
+    assert exchange.texts == ["fine", "Hi !", ""]
+    assert not any("{{" in t for t in exchange.texts)
+
+
+def test_strict_mode_makes_the_engine_raise_a_template_error_naming_the_place() -> None:
+    with pytest.raises(TemplateError, match=r"states\.S\.on_enter\[1\]\.text: missing value"):
+        Conversation(flow_from_yaml(FLOW, validate=False), strict=True).send("hola")
