@@ -1,0 +1,57 @@
+"""`GET /health` names the tenant and its flow; `GET /metrics` counts messages and times turns."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from botfleet.testing.runtime import ChatClient
+
+
+async def scrape(chat: ChatClient) -> dict[str, float]:
+    response = await chat.http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if not sample.labels or sample.labels == {"le": "+Inf"}
+    }
+
+
+async def test_health_names_tenant_and_flow(chat: ChatClient) -> None:
+    response = await chat.http.get("/health")
+    assert response.status_code == 200
+    health = response.json()
+    assert health["status"] == "ok"
+    assert health["tenant_id"] == "demo"
+    assert health["flow_id"] == "hairdresser_demo_v1"
+    assert health["flow_version"] == "local"
+
+
+async def test_health_follows_a_swapped_flow(chat: ChatClient) -> None:
+    live = chat.runtime.live
+    live.swap_flow(live.flow.model_copy(update={"id": "hairdresser_demo_v2"}), "v2")
+    health = (await chat.http.get("/health")).json()
+    assert (health["flow_id"], health["flow_version"]) == ("hairdresser_demo_v2", "v2")
+
+
+async def test_metrics_count_messages_in_and_out_and_time_every_turn(chat: ChatClient) -> None:
+    before = await scrape(chat)
+    assert before["botfleet_messages_in_total"] == 0
+    assert before["botfleet_turn_seconds_count"] == 0
+
+    await chat.say("c1", "hi")  # 1 reply: the menu
+    booked = await chat.press("c1", "menu_book")  # 1 reply: the services
+    await chat.post({"contact_id": "c1", "text": "hi", "message_id": "dup"})
+    await chat.post({"contact_id": "c1", "text": "hi", "message_id": "dup"})  # a redelivery
+
+    after = await scrape(chat)
+    assert after["botfleet_messages_in_total"] == 4
+    assert after["botfleet_duplicate_messages_total"] == 1
+    assert after["botfleet_messages_out_total"] == 2 + len(booked)
+    assert after["botfleet_turn_seconds_count"] == 3
+    assert after["botfleet_turn_seconds_bucket"] == 3  # the +Inf bucket
+    assert 0 < after["botfleet_turn_seconds_sum"] < 5
+    assert after["botfleet_turn_errors_total"] == 0
+    assert after["botfleet_conversations"] == 1

@@ -1,0 +1,223 @@
+"""The runtime's turn guarantees: commit then send, recovery, retries, failures, tasks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from botfleet.adapters.connectors.scripted import OperationScript, ScriptedConnector
+from botfleet.domain.errors import ConcurrentUpdate, StoreError
+from botfleet.domain.outputs import Output, Text
+from botfleet.flows.state import ConversationState
+from botfleet.testing.runtime import (
+    RecordingSender,
+    bootstrap_test_runtime,
+    text_message,
+)
+from botfleet.testing.stores import SAMPLE_TIME, InMemoryTenantStore
+
+LOOKUP_FLOW = {
+    "id": "lookup_v1",
+    "initial_state": "ASK",
+    "tasks": {"remind": [{"action": "send_text", "text": "Reminder: {{ data.what }}"}]},
+    "states": {
+        "ASK": {
+            "on_enter": [
+                {
+                    "action": "invoke_connector",
+                    "connector": "mock",
+                    "operation": "lookup",
+                    "params": {"q": "{{ message.text }}"},
+                    "result_key": "answer",
+                },
+                {"action": "send_text", "text": "answer: {{ data.answer }}"},
+            ],
+            "fallback": "ASK",
+        }
+    },
+}
+
+
+def crm() -> ScriptedConnector:
+    return ScriptedConnector({"lookup": OperationScript(result="42")}, category="mock")
+
+
+def texts(outputs: Sequence[Output]) -> list[str]:
+    return [o.text for o in outputs if isinstance(o, Text)]
+
+
+class GatedStore(InMemoryTenantStore):
+    """Commits wait at a gate while it is closed (a turn caught mid-way by a crash)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.waiting = asyncio.Event()
+
+    async def commit_turn(self, state: ConversationState, **fields: Any) -> ConversationState:
+        if not self.gate.is_set():
+            self.waiting.set()
+            await self.gate.wait()
+        return await super().commit_turn(state, **fields)
+
+
+class FlakyStore(InMemoryTenantStore):
+    """The first `fail` commits hit a concurrent writer."""
+
+    def __init__(self, fail: int) -> None:
+        super().__init__()
+        self.fail = fail
+
+    async def commit_turn(self, state: ConversationState, **fields: Any) -> ConversationState:
+        if self.fail:
+            self.fail -= 1
+            raise ConcurrentUpdate("test/c1", fields["expected_version"], 99)
+        return await super().commit_turn(state, **fields)
+
+
+class BrokenStore(InMemoryTenantStore):
+    async def commit_turn(self, state: ConversationState, **fields: Any) -> ConversationState:
+        raise StoreError("disk full")
+
+
+class RefusingSender(RecordingSender):
+    async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
+        raise ConnectionError("provider down")
+
+
+async def test_replies_are_sent_only_after_the_turn_is_committed() -> None:
+    store, sender = GatedStore(), RecordingSender()
+    store.gate.clear()
+    async with bootstrap_test_runtime(
+        flow=LOOKUP_FLOW, stores=store, sender=sender, connectors={"mock": crm()}
+    ) as runtime:
+        turn = asyncio.create_task(runtime.handle(text_message("c1", "q")))
+        await store.waiting.wait()
+        assert sender.sent == []
+        assert await store.outbox.since(contact_id="c1") == []
+        store.gate.set()
+        result = await turn
+    assert texts(result.outputs) == ["answer: 42"]
+    assert texts(sender.to("c1")) == ["answer: 42"]
+
+
+async def test_a_turn_cut_short_is_recovered_once_and_a_zombie_cannot_commit_it_again() -> None:
+    store, calls = GatedStore(), crm()
+    store.gate.clear()
+    message = text_message("c1", "q", message_id="m-1")
+    async with bootstrap_test_runtime(
+        flow=LOOKUP_FLOW, stores=store, connectors={"mock": calls}
+    ) as crashed:
+        assert await crashed.accept(message)
+        await store.waiting.wait()  # the first process "dies" here, before its commit
+
+        async with bootstrap_test_runtime(
+            flow=LOOKUP_FLOW, stores=store, connectors={"mock": calls}
+        ) as restarted:
+            stuck, store.gate = store.gate, asyncio.Event()
+            store.gate.set()
+            assert await restarted.recover() == 1
+            await restarted.sequencer.drain()
+        # ...and the first process's turn resumes after all: it must not commit a second time
+        stuck.set()
+        await crashed.sequencer.drain()
+
+    rows = await store.outbox.since(contact_id="c1")
+    assert [r["output"]["text"] for r in rows] == ["answer: 42"]
+    entry = await store.journal.get("m-1")
+    assert entry is not None
+    assert entry.status == "done"
+    state = await store.states.load("c1")
+    assert state is not None
+    assert state.version == 1
+
+
+async def test_recovering_twice_queues_each_message_once() -> None:
+    store, sender = InMemoryTenantStore(), RecordingSender()
+    await store.journal.record(text_message("c1", "q", message_id="m-1"), SAMPLE_TIME)
+    async with bootstrap_test_runtime(
+        flow=LOOKUP_FLOW, stores=store, sender=sender, connectors={"mock": crm()}
+    ) as runtime:
+        assert await runtime.recover() == 1
+        assert await runtime.recover() == 0
+        await runtime.sequencer.drain()
+        assert await runtime.recover() == 0
+    assert texts(sender.to("c1")) == ["answer: 42"]
+
+
+async def test_a_concurrent_writer_makes_the_turn_run_again_with_the_same_keys() -> None:
+    store, calls = FlakyStore(fail=1), crm()
+    async with bootstrap_test_runtime(
+        flow=LOOKUP_FLOW, stores=store, connectors={"mock": calls}
+    ) as runtime:
+        result = await runtime.handle(text_message("c1", "q"))
+    assert texts(result.outputs) == ["answer: 42"]
+    assert len(calls.calls) == 2
+    assert calls.calls[0].idempotency_key == calls.calls[1].idempotency_key
+
+
+async def test_a_turn_that_keeps_losing_the_race_fails() -> None:
+    async with bootstrap_test_runtime(
+        flow=LOOKUP_FLOW, stores=FlakyStore(fail=10), connectors={"mock": crm()}
+    ) as runtime:
+        with pytest.raises(ConcurrentUpdate):
+            await runtime.handle(text_message("c1", "q"))
+
+
+async def test_a_failed_turn_is_marked_failed_and_the_next_message_still_runs() -> None:
+    store = BrokenStore()
+    async with bootstrap_test_runtime(stores=store) as runtime:
+        with pytest.raises(StoreError):
+            await runtime.handle(text_message("c1", "one", message_id="m-1"))
+        with pytest.raises(StoreError):
+            await runtime.handle(text_message("c1", "two", message_id="m-2"))
+        assert runtime.metrics.registry.get_sample_value("botfleet_turn_errors_total") == 2
+    entry = await store.journal.get("m-1")
+    assert entry is not None
+    assert entry.status == "failed"
+    assert await store.journal.pending() == []  # a poison message is not retried at every boot
+
+
+async def test_a_channel_that_refuses_the_replies_does_not_undo_the_turn() -> None:
+    store = InMemoryTenantStore()
+    async with bootstrap_test_runtime(stores=store, sender=RefusingSender()) as runtime:
+        result = await runtime.handle(text_message("c1", "hi"))
+        assert runtime.metrics.registry.get_sample_value("botfleet_send_errors_total") == 1
+    assert texts(result.outputs) == ["You said: hi"]
+    assert [r["output"]["text"] for r in await store.outbox.since(contact_id="c1")] == [
+        "You said: hi"
+    ]
+    state = await store.states.load("c1")
+    assert state is not None
+    assert state.version == 1
+
+
+async def test_accept_acknowledges_then_processes_in_the_background() -> None:
+    sender = RecordingSender()
+    async with bootstrap_test_runtime(sender=sender) as runtime:
+        message = text_message("c1", "hi")
+        assert await runtime.accept(message) is True
+        assert await runtime.accept(message) is False  # a redelivery
+        await runtime.sequencer.drain()
+    assert texts(sender.to("c1")) == ["You said: hi"]
+
+
+async def test_a_due_task_runs_in_the_conversation_and_lands_in_the_outbox() -> None:
+    store, sender = InMemoryTenantStore(), RecordingSender()
+    async with bootstrap_test_runtime(
+        flow=LOOKUP_FLOW, stores=store, sender=sender, connectors={"mock": crm()}
+    ) as runtime:
+        await runtime.handle(text_message("c1", "q"))
+        await runtime.run_task("c1", "remind", {"what": "haircut"}, "job-1")
+        await runtime.run_task(None, "remind", {}, "job-2")  # no contact: nothing to run
+    assert texts(sender.to("c1")) == ["answer: 42", "Reminder: haircut"]
+    rows = await store.outbox.since(contact_id="c1")
+    assert [r["output"]["text"] for r in rows] == ["answer: 42", "Reminder: haircut"]
+    state = await store.states.load("c1")
+    assert state is not None
+    assert state.version == 2
+    assert "what" not in state.data  # a task's data is visible to it, not stored

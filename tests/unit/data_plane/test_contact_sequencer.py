@@ -1,0 +1,95 @@
+"""ContactSequencer: one job at a time per contact, in submission order; contacts in parallel."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from botfleet.data_plane.runtime.sequencer import ContactSequencer
+
+
+async def test_jobs_of_one_key_run_in_order_never_overlapping() -> None:
+    sequencer = ContactSequencer()
+    running: list[int] = []
+    seen: list[int] = []
+
+    async def job(i: int) -> int:
+        running.append(i)
+        assert len(running) == 1, f"job {i} overlapped {running}"
+        await asyncio.sleep(0)
+        seen.append(i)
+        running.remove(i)
+        return i * 10
+
+    futures = [sequencer.submit("c1", lambda i=i: job(i)) for i in range(20)]
+    assert await asyncio.gather(*futures) == [i * 10 for i in range(20)]
+    assert seen == list(range(20))
+    assert sequencer.busy_keys == 0
+
+
+async def test_different_keys_run_concurrently() -> None:
+    sequencer = ContactSequencer()
+    both_started = asyncio.Event()
+    started: set[str] = set()
+
+    async def job(key: str) -> str:
+        started.add(key)
+        if len(started) == 2:
+            both_started.set()
+        await asyncio.wait_for(both_started.wait(), timeout=1)  # deadlocks if run one by one
+        return key
+
+    results = await asyncio.gather(
+        sequencer.submit("a", lambda: job("a")), sequencer.submit("b", lambda: job("b"))
+    )
+    assert results == ["a", "b"]
+
+
+async def test_a_failing_job_reports_to_its_caller_and_the_key_carries_on() -> None:
+    sequencer = ContactSequencer()
+
+    async def boom() -> None:
+        raise ValueError("bad message")
+
+    async def fine() -> str:
+        return "ok"
+
+    failed = sequencer.submit("c1", boom)
+    after = sequencer.submit("c1", fine)
+    with pytest.raises(ValueError, match="bad message"):
+        await failed
+    assert await after == "ok"
+
+
+async def test_a_caller_that_gives_up_does_not_stop_the_job() -> None:
+    sequencer = ContactSequencer()
+    done = asyncio.Event()
+
+    async def slow() -> None:
+        await asyncio.sleep(0.01)
+        done.set()
+
+    future = sequencer.submit("c1", slow)
+    future.cancel()
+    await sequencer.drain()
+    assert done.is_set()
+
+
+async def test_drain_waits_for_work_submitted_while_draining() -> None:
+    sequencer = ContactSequencer()
+    order: list[str] = []
+
+    async def first() -> None:
+        await asyncio.sleep(0)
+        sequencer.submit("other", second)
+        order.append("first")
+
+    async def second() -> None:
+        await asyncio.sleep(0)
+        order.append("second")
+
+    sequencer.submit("c1", first)
+    await sequencer.drain()
+    assert order == ["first", "second"]
+    assert sequencer.busy_keys == 0
