@@ -5,9 +5,15 @@ from __future__ import annotations
 import httpx
 from cp_harness import ControlPlane, Database, make_settings, running_control_plane
 
+INTERNAL_TOKEN = "dp-internal-token-777"
+
 
 def _data_plane(request: httpx.Request) -> httpx.Response:
     host, path = request.url.host, request.url.path
+    if path in ("/usage", "/tasks") and request.headers.get("authorization") != (
+        f"Bearer {INTERNAL_TOKEN}"
+    ):
+        return httpx.Response(401, json={"detail": "missing or wrong internal token"})
     if host == "dp-down":
         raise httpx.ConnectTimeout("timed out", request=request)
     if host == "dp-sick" and path == "/health":
@@ -31,6 +37,12 @@ async def test_status_and_fleet_aggregate_each_data_plane(database: Database) ->
         ):
             await cp.create_tenant(tenant, data_plane_url=url)
         key = await cp.tenant_key("healthy")
+        stored = await cp.client.put(
+            "/v1/tenants/healthy/credentials/data_plane",
+            json={"internal_token": INTERNAL_TOKEN},
+            headers=cp.auth(key),
+        )
+        assert stored.status_code == 200
         status = await cp.client.get("/v1/tenants/healthy/status", headers=cp.auth(key))
         assert status.status_code == 200
         body = status.json()
@@ -39,6 +51,7 @@ async def test_status_and_fleet_aggregate_each_data_plane(database: Database) ->
         assert body["usage"]["messages_in"] == 12
         assert body["tasks"][0]["id"] == "reminder:1"
         assert body["errors"] == []
+        assert INTERNAL_TOKEN not in status.text
 
         fleet = await cp.client.get("/v1/fleet", headers=cp.admin)
         assert fleet.status_code == 200
@@ -48,6 +61,8 @@ async def test_status_and_fleet_aggregate_each_data_plane(database: Database) ->
         }  # fmt: skip
         assert "ConnectTimeout" in by_id["down"]["errors"][0]
         assert by_id["sick"]["health"] is None
+        assert "GET http://dp-sick:8002/usage: HTTP 401" in by_id["sick"]["errors"]
+        assert INTERNAL_TOKEN not in fleet.text
         requested = {(r.url.host, r.url.path) for r in cp.data_plane_requests}
         assert ("dp-ok", "/usage") in requested
         assert ("dp-ok", "/tasks") in requested

@@ -22,7 +22,7 @@ async def tenant_status(
     when it does not answer within the timeout)."""
     async with uow:
         return await fleet.tenant_status(
-            uow, principal, container.probe, tenant_id, now=datetime.now(UTC)
+            uow, principal, container.probe, container.box, tenant_id, now=datetime.now(UTC)
         )
 
 
@@ -30,4 +30,6 @@ async def tenant_status(
 async def fleet_status(principal: PrincipalDep, container: ContainerDep, uow: UoWDep) -> FleetView:
     """Every tenant's status in one answer (admin)."""
     async with uow:
-        return await fleet.fleet_status(uow, principal, container.probe, now=datetime.now(UTC))
+        return await fleet.fleet_status(
+            uow, principal, container.probe, container.box, now=datetime.now(UTC)
+        )

@@ -1,7 +1,8 @@
 """Credentials: per-scope secrets sealed with Fernet; only key names ever leave this module.
 
-Scopes: ``channel``, ``llm`` and ``connector:<category>``. Values are decrypted only by
-`open_all` for the boot payload.
+Scopes: ``channel``, ``llm`` and ``connector:<category>`` (merged into the boot payload), and
+``data_plane`` (``{"internal_token": ...}``, which the control plane sends to the tenant's data
+plane when it reads /usage and /tasks; the data plane has it as ``DP_INTERNAL_TOKEN``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.tenants import get_tenant
 
-SCOPE_PATTERN = r"^(channel|llm|connector:[a-z][a-z0-9_]{0,62})$"
+SCOPE_PATTERN = r"^(channel|llm|data_plane|connector:[a-z][a-z0-9_]{0,62})$"
+DATA_PLANE_SCOPE = "data_plane"
 _SCOPE = re.compile(SCOPE_PATTERN)
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
 MAX_SECRET_BYTES = 64 * 1024
@@ -27,7 +29,8 @@ MAX_SECRET_BYTES = 64 * 1024
 def check_scope(scope: str) -> str:
     if not _SCOPE.match(scope):
         raise InvalidInput(
-            "scope", "must be 'channel', 'llm' or 'connector:<category>' (lower_snake_case)"
+            "scope",
+            "must be 'channel', 'llm', 'data_plane' or 'connector:<category>' (lower_snake_case)",
         )
     return scope
 
@@ -99,6 +102,15 @@ async def open_all(
     """Decrypted secrets by scope, for the boot payload only."""
     rows = await uow.credentials.list(tenant_id)
     return {row.scope: box.open(row.ciphertext, where=f"{tenant_id}/{row.scope}") for row in rows}
+
+
+async def data_plane_token(uow: SqlAlchemyUnitOfWork, box: SecretBox, tenant_id: str) -> str | None:
+    """The token the control plane presents to the tenant's data plane, if one is stored."""
+    row = await uow.credentials.get(tenant_id, DATA_PLANE_SCOPE)
+    if row is None:
+        return None
+    token = box.open(row.ciphertext, where=f"{tenant_id}/{DATA_PLANE_SCOPE}").get("internal_token")
+    return token if isinstance(token, str) and token else None
 
 
 async def rotate_encryption(uow: SqlAlchemyUnitOfWork, principal: Principal, box: SecretBox) -> int:

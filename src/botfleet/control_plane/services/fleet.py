@@ -1,5 +1,8 @@
 """Fleet observability: ask each tenant's data plane for /health, /usage and /tasks.
 
+The internal routes of a data plane want ``Authorization: Bearer <DP_INTERNAL_TOKEN>``: store
+that token as the tenant's ``data_plane`` credentials (``{"internal_token": ...}``).
+
 A data plane that does not answer is reported as ``unreachable``; it never turns into an error
 of the control plane.
 """
@@ -13,10 +16,12 @@ from typing import Any
 
 import httpx
 
+from botfleet.control_plane.crypto import SecretBox
 from botfleet.control_plane.db.tables import Tenant
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.models import FleetView, TenantStatus
 from botfleet.control_plane.principals import Principal
+from botfleet.control_plane.services.credentials import data_plane_token
 from botfleet.control_plane.services.tenants import get_tenant
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -44,9 +49,10 @@ class DataPlaneProbe:
         self._client = client
         self._timeout = httpx.Timeout(timeout_s)
 
-    async def _get(self, url: str) -> Any:
+    async def _get(self, url: str, token: str | None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
         try:
-            response = await self._client.get(url, timeout=self._timeout)
+            response = await self._client.get(url, headers=headers, timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise _Unreachable(f"GET {url}: {type(exc).__name__}") from None
         if len(response.content) > MAX_BODY_BYTES:
@@ -58,9 +64,10 @@ class DataPlaneProbe:
         except ValueError:
             raise ValueError(f"GET {url}: answer is not JSON") from None
 
-    async def probe(self, base_url: str) -> ProbeResult:
+    async def probe(self, base_url: str, token: str | None = None) -> ProbeResult:
+        """Read /health, /usage and /tasks; `token` is the data plane's internal token."""
         results = await asyncio.gather(
-            *(self._get(f"{base_url}/{path}") for path in ("health", "usage", "tasks")),
+            *(self._get(f"{base_url}/{path}", token) for path in ("health", "usage", "tasks")),
             return_exceptions=True,
         )
         health, usage, tasks = results
@@ -88,15 +95,17 @@ class _Snapshot:
     data_plane_url: str | None
     flow_version: int | None
     knowledge_version: int | None
+    token: str | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, tenant: Tenant) -> _Snapshot:
+    async def of(cls, uow: SqlAlchemyUnitOfWork, box: SecretBox, tenant: Tenant) -> _Snapshot:
         return cls(
             tenant.id,
             tenant.status,
             tenant.data_plane_url,
             tenant.published_flow_version,
             tenant.published_knowledge_version,
+            await data_plane_token(uow, box, tenant.id) if tenant.data_plane_url else None,
         )
 
 
@@ -104,7 +113,7 @@ async def _status(probe: DataPlaneProbe, snapshot: _Snapshot, now: datetime) -> 
     if snapshot.data_plane_url is None:
         result = ProbeResult(status="unconfigured")
     else:
-        result = await probe.probe(snapshot.data_plane_url)
+        result = await probe.probe(snapshot.data_plane_url, snapshot.token)
     return TenantStatus(
         tenant_id=snapshot.tenant_id,
         tenant_status=snapshot.tenant_status,
@@ -124,21 +133,27 @@ async def tenant_status(
     uow: SqlAlchemyUnitOfWork,
     principal: Principal,
     probe: DataPlaneProbe,
+    box: SecretBox,
     tenant_id: str,
     *,
     now: datetime,
 ) -> TenantStatus:
-    snapshot = _Snapshot.of(await get_tenant(uow, principal, tenant_id))
+    snapshot = await _Snapshot.of(uow, box, await get_tenant(uow, principal, tenant_id))
     await uow.release()  # do not hold a DB connection while waiting on the network
     return await _status(probe, snapshot, now)
 
 
 async def fleet_status(
-    uow: SqlAlchemyUnitOfWork, principal: Principal, probe: DataPlaneProbe, *, now: datetime
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    probe: DataPlaneProbe,
+    box: SecretBox,
+    *,
+    now: datetime,
 ) -> FleetView:
     """Every tenant's status (admin only), probed concurrently."""
     principal.require_admin("the fleet view")
-    snapshots = [_Snapshot.of(t) for t in await uow.tenants.list()]
+    snapshots = [await _Snapshot.of(uow, box, t) for t in await uow.tenants.list()]
     await uow.release()
     limit = asyncio.Semaphore(MAX_CONCURRENT_PROBES)
 
