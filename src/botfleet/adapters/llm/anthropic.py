@@ -1,0 +1,102 @@
+"""`anthropic`: the Messages API through the official SDK, answering through a forced tool call.
+
+The rules and the knowledge document are two system blocks; the knowledge block carries
+`cache_control: ephemeral`, so the provider caches the whole prefix (tool, rules, knowledge) and
+repeated questions pay the cached-read price for it. The answer comes back as the `answer` tool's
+input `{in_scope, answer}`; a reply without it counts as out of scope (its tokens still count).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+
+from botfleet.adapters.llm.errors import connection_error, status_error
+from botfleet.adapters.llm.options import LLMOptions
+from botfleet.adapters.llm.prompt import (
+    ANSWER_TOOL,
+    ANSWER_TOOL_NAME,
+    build_prompt,
+    parse_answer_fields,
+)
+from botfleet.domain.errors import ConnectorRejected
+from botfleet.ports.connectors import Answer, LLMContext, LLMUsage
+
+PROVIDER = "anthropic"
+
+
+class AnthropicLLM:
+    """`LLMConnector` on Anthropic's Messages API (claude-haiku class by default)."""
+
+    category = "llm"
+
+    def __init__(self, options: LLMOptions, client: anthropic.AsyncAnthropic | None = None) -> None:
+        self.options = options
+        self.model = options.model_name
+        self._client = client or anthropic.AsyncAnthropic(
+            api_key=options.key(),
+            base_url=options.base_url,
+            timeout=options.timeout_s,
+            max_retries=options.max_retries,
+        )
+
+    async def answer(self, question: str, knowledge: str, context: LLMContext) -> Answer:
+        prompt = build_prompt(
+            question,
+            knowledge,
+            context,
+            output="tool",
+            max_chars=self.options.max_answer_chars,
+            history_turns=self.options.history_turns,
+        )
+        request: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": self.options.max_tokens,
+            "temperature": self.options.temperature,
+            "system": [
+                {"type": "text", "text": prompt.rules},
+                {"type": "text", "text": prompt.knowledge, "cache_control": {"type": "ephemeral"}},
+            ],
+            "messages": [{"role": "user", "content": prompt.user}],
+            "tools": [ANSWER_TOOL],
+            "tool_choice": {"type": "tool", "name": ANSWER_TOOL_NAME},
+        }
+        try:
+            message = await self._client.messages.create(**request)
+        except anthropic.APIStatusError as exc:
+            raise status_error(PROVIDER, exc.status_code, exc.body, exc.response.headers) from None
+        except anthropic.APITimeoutError:
+            raise connection_error(PROVIDER, timed_out=True) from None
+        except anthropic.APIConnectionError:
+            raise connection_error(PROVIDER, timed_out=False) from None
+        except anthropic.AnthropicError as exc:  # e.g. no API key configured
+            raise ConnectorRejected(f"{PROVIDER}: {type(exc).__name__}") from None
+        return _to_answer(message)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def usage_of(usage: Any) -> LLMUsage:
+    """Anthropic's `input_tokens` excludes cache reads and writes; writes are billed as input."""
+    if usage is None:
+        return LLMUsage()
+    written = getattr(usage, "cache_creation_input_tokens", None) or 0
+    read = getattr(usage, "cache_read_input_tokens", None) or 0
+    return LLMUsage(
+        input_tokens=(usage.input_tokens or 0) + written,
+        output_tokens=usage.output_tokens or 0,
+        cached_tokens=read,
+    )
+
+
+def _to_answer(message: Any) -> Answer:
+    usage = usage_of(getattr(message, "usage", None))
+    for block in getattr(message, "content", None) or ():
+        if getattr(block, "type", None) == "tool_use" and block.name == ANSWER_TOOL_NAME:
+            fields = parse_answer_fields(block.input)
+            if fields is not None:
+                in_scope, text = fields
+                return Answer(text=text if in_scope else "", in_scope=in_scope, usage=usage)
+    return Answer(text="", in_scope=False, usage=usage)

@@ -1,0 +1,67 @@
+"""Provider failures translated into the platform's `ConnectorError` tree (no secrets, short)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botfleet.domain.errors import (
+    ConnectorError,
+    ConnectorRejected,
+    ConnectorTimeout,
+    ConnectorUnavailable,
+)
+
+_DETAIL_LIMIT = 200
+
+
+class LLMRateLimited(ConnectorUnavailable):
+    """The provider answered 429: retryable later, after `retry_after` seconds if it said."""
+
+    kind = "rate_limited"
+
+    def __init__(self, provider: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        after = f"; retry after {retry_after:g}s" if retry_after is not None else ""
+        super().__init__(f"{provider}: rate limited (HTTP 429){after}")
+
+
+def error_detail(body: Any) -> str:
+    """The provider's own error message from a JSON error body, shortened."""
+    error = body.get("error", body) if isinstance(body, dict) else body
+    message = error.get("message") if isinstance(error, dict) else error
+    text = str(message) if message else ""
+    return text[:_DETAIL_LIMIT]
+
+
+def retry_after(headers: Any) -> float | None:
+    try:
+        value = headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def status_error(
+    provider: str, status: int, body: Any = None, headers: Any = None
+) -> ConnectorError:
+    """The `ConnectorError` for an HTTP error status from the provider's API."""
+    if status == 429:
+        return LLMRateLimited(provider, retry_after(headers))
+    if status == 408:
+        return ConnectorTimeout(f"{provider}: request timed out (HTTP 408)")
+    if status >= 500:  # includes Anthropic's 529 "overloaded"
+        return ConnectorUnavailable(f"{provider}: server error (HTTP {status})")
+    if status in (401, 403):
+        return ConnectorRejected(
+            f"{provider}: credentials refused (HTTP {status}); check the LLM API key"
+        )
+    detail = error_detail(body)
+    return ConnectorRejected(f"{provider}: request refused (HTTP {status})" + (
+        f": {detail}" if detail else ""
+    ))  # fmt: skip
+
+
+def connection_error(provider: str, *, timed_out: bool) -> ConnectorError:
+    if timed_out:
+        return ConnectorTimeout(f"{provider}: no answer in time")
+    return ConnectorUnavailable(f"{provider}: cannot reach the API")

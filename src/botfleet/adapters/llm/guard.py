@@ -1,0 +1,136 @@
+"""Guards around the LLM: what goes in (the question) and what may come out (the answer).
+
+In: control characters removed, whitespace collapsed, a maximum length, and angle brackets
+replaced so the text cannot open or close the prompt's tags. Out: an answer is refused when it
+leaks the rules, imitates a structured reply or a tool call, or contains the prompt's tags;
+the caller then sends the safe fallback. Accepted answers are turned into plain text and cut
+to the channel's length at a sentence or word boundary. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+
+ELLIPSIS = "…"
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2069]")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_PROMPT_TAGS = re.compile(r"</?\s*(knowledge|question|history|rules|system)\b[^>]*>", re.I)
+_KNOWLEDGE_TAG = re.compile(r"</?\s*knowledge\b[^>]*>", re.I)
+# Signs of a reply that imitates a structured answer or a tool/function call.
+_SPOOF = re.compile(
+    r"\"?in_scope\"?\s*[:=]|tool_use|tool_calls?\b|function_call|<\s*/?\s*(tool|function)"
+    r"|\bBF-RULES\b",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"[.!?…](?=\s|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionCheck:
+    """The cleaned question, or why it may not be sent (`problem` is a short event name)."""
+
+    text: str
+    problem: str | None = None
+
+
+def clean(text: str) -> str:
+    """Normalise Unicode (NFC), drop control and bidi characters, collapse spaces."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n")
+    text = _CONTROL.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def check_question(question: str, max_chars: int) -> QuestionCheck:
+    """A question is sent only when, once cleaned, it is non-empty and at most `max_chars`."""
+    text = clean(question)
+    if not text:
+        return QuestionCheck("", "empty_question")
+    if len(text) > max_chars:
+        return QuestionCheck(text, "question_too_long")
+    return QuestionCheck(text)
+
+
+def neutralise(text: str) -> str:
+    """Contact-written text as prompt data: angle brackets become look-alikes (no tags)."""
+    return clean(text).replace("<", "‹").replace(">", "›")
+
+
+def neutralise_knowledge(text: str) -> str:
+    """The tenant's markdown may use HTML; only a knowledge tag could break the layout."""
+    return _KNOWLEDGE_TAG.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+
+
+def answer_problem(text: str, rules: str) -> str | None:
+    """Why an in-scope answer must not be sent, or None when it may be."""
+    if not text.strip():
+        return "empty_answer"
+    if _PROMPT_TAGS.search(text):
+        return "prompt_tags_in_answer"
+    if _SPOOF.search(text) or _looks_like_json(text):
+        return "structured_reply_in_answer"
+    if _quotes_rules(text, rules):
+        return "rules_leaked"
+    return None
+
+
+def _looks_like_json(text: str) -> bool:
+    stripped = text.strip().strip("`")
+    if not stripped.startswith(("{", "[")):
+        return False
+    try:
+        json.loads(stripped.removeprefix("json").strip())
+    except ValueError:
+        return stripped.endswith(("}", "]"))
+    return True
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def _quotes_rules(text: str, rules: str) -> bool:
+    """True when the answer repeats any long stretch of the rules (a leaked system prompt)."""
+    answer = _squash(text)
+    for sentence in re.split(r"(?<=[.:])\s+|\n", rules):
+        piece = _squash(sentence)
+        if len(piece) >= 40 and piece in answer:
+            return True
+    return False
+
+
+_FENCE_LINE = re.compile(r"^\s*```.*$", re.M)
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*", re.M)
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+_BULLET = re.compile(r"^\s*[*+]\s+", re.M)
+
+
+def plain_text(text: str) -> str:
+    """Markdown the model used anyway, flattened to what any channel shows as-is."""
+    text = _FENCE_LINE.sub("", text)
+    text = _HEADING.sub("", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    text = _LINK.sub(r"\1 (\2)", text)
+    text = _BULLET.sub("- ", text)
+    text = text.replace("`", "")
+    return clean(text)
+
+
+def cap(text: str, limit: int) -> str:
+    """At most `limit` characters, cut after a sentence if one ends late enough, else a word."""
+    if len(text) <= limit:
+        return text
+    room = text[: max(limit - len(ELLIPSIS), 1)]
+    ends = [m.end() for m in _SENTENCE_END.finditer(room)]
+    if ends and ends[-1] >= len(room) // 2:
+        return room[: ends[-1]].rstrip()
+    space = room.rfind(" ")
+    if space >= len(room) // 2:
+        room = room[:space]
+    return room.rstrip(" ,;:-") + ELLIPSIS

@@ -1,0 +1,100 @@
+"""`openai_compatible`: Chat Completions through the official `openai` SDK and a `base_url`.
+
+Works with OpenAI and with servers that speak the same API (Ollama, vLLM, llama.cpp server...).
+The model replies with a JSON object `{in_scope, answer}` (`response_format: json_object` unless
+`json_mode: false` for servers without it); anything that does not parse is out of scope.
+OpenAI caches long prompt prefixes by itself: rules and knowledge come first and never change
+between questions, so they are the cached part.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+
+from botfleet.adapters.llm.errors import connection_error, status_error
+from botfleet.adapters.llm.options import LLMOptions
+from botfleet.adapters.llm.prompt import build_prompt, parse_json_answer
+from botfleet.domain.errors import ConnectorRejected
+from botfleet.ports.connectors import Answer, LLMContext, LLMUsage
+
+PROVIDER = "openai_compatible"
+#: Local servers ignore the key, but the SDK refuses to start without one.
+UNUSED_KEY = "not-needed"
+
+
+class OpenAICompatibleLLM:
+    """`LLMConnector` on any OpenAI-compatible Chat Completions endpoint."""
+
+    category = "llm"
+
+    def __init__(self, options: LLMOptions, client: openai.AsyncOpenAI | None = None) -> None:
+        self.options = options
+        self.model = options.model_name
+        self._client = client or openai.AsyncOpenAI(
+            api_key=options.key() or UNUSED_KEY,
+            base_url=options.base_url,
+            timeout=options.timeout_s,
+            max_retries=options.max_retries,
+        )
+
+    async def answer(self, question: str, knowledge: str, context: LLMContext) -> Answer:
+        prompt = build_prompt(
+            question,
+            knowledge,
+            context,
+            output="json",
+            max_chars=self.options.max_answer_chars,
+            history_turns=self.options.history_turns,
+        )
+        request: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": self.options.max_tokens,
+            "temperature": self.options.temperature,
+            "messages": [
+                {"role": "system", "content": prompt.system},
+                {"role": "user", "content": prompt.user},
+            ],
+        }
+        if self.options.json_mode:
+            request["response_format"] = {"type": "json_object"}
+        try:
+            completion = await self._client.chat.completions.create(**request)
+        except openai.APIStatusError as exc:
+            raise status_error(PROVIDER, exc.status_code, exc.body, exc.response.headers) from None
+        except openai.APITimeoutError:
+            raise connection_error(PROVIDER, timed_out=True) from None
+        except openai.APIConnectionError:
+            raise connection_error(PROVIDER, timed_out=False) from None
+        except openai.OpenAIError as exc:
+            raise ConnectorRejected(f"{PROVIDER}: {type(exc).__name__}") from None
+        return _to_answer(completion)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def usage_of(usage: Any) -> LLMUsage:
+    """`prompt_tokens` includes the cached ones; they are split out here."""
+    if usage is None:
+        return LLMUsage()
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = (getattr(details, "cached_tokens", None) or 0) if details is not None else 0
+    prompt = usage.prompt_tokens or 0
+    return LLMUsage(
+        input_tokens=max(prompt - cached, 0),
+        output_tokens=usage.completion_tokens or 0,
+        cached_tokens=cached,
+    )
+
+
+def _to_answer(completion: Any) -> Answer:
+    usage = usage_of(getattr(completion, "usage", None))
+    choices = getattr(completion, "choices", None) or []
+    content = choices[0].message.content if choices else None
+    fields = parse_json_answer(content)
+    if fields is None:
+        return Answer(text="", in_scope=False, usage=usage)
+    in_scope, text = fields
+    return Answer(text=text if in_scope else "", in_scope=in_scope, usage=usage)

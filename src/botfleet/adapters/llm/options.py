@@ -1,0 +1,171 @@
+"""LLM options of a tenant: `llm:` merged over the `connectors.llm` binding, validated once.
+
+The seed puts the provider's binding under `connectors.llm` (`type: anthropic`, credentials) and
+the switches under `llm:` (`enabled`, `provider`, `knowledge_version`, `quota_monthly_tokens`).
+Both are read here; a key under `llm:` wins over the same key in the binding. Unknown keys are
+errors naming the file and key, and the API key never appears in a repr or an error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from botfleet.domain.errors import ConfigError, UnknownAdapterError
+from botfleet.domain.tenant_config import TenantConfig
+
+Provider = Literal["anthropic", "openai_compatible", "mock_llm"]
+PROVIDERS: tuple[str, ...] = ("anthropic", "openai_compatible", "mock_llm")
+#: Other names accepted for a provider (the control plane and the seed use some of them).
+PROVIDER_ALIASES = {"openai": "openai_compatible", "mock": "mock_llm", "claude": "anthropic"}
+
+DEFAULT_MODELS = {
+    "anthropic": "claude-haiku-4-5",
+    "openai_compatible": "gpt-4o-mini",
+    "mock_llm": "mock",
+}
+#: Context windows (tokens) used for the "knowledge too large" warning; override per tenant.
+DEFAULT_CONTEXT_TOKENS = {
+    "anthropic": 200_000,
+    "openai_compatible": 128_000,
+    "mock_llm": 200_000,
+}
+#: Environment variables the official SDKs read when no key is configured.
+KEY_VARIABLES = {"anthropic": "ANTHROPIC_API_KEY", "openai_compatible": "OPENAI_API_KEY"}
+#: Key of the resilience policy (timeouts, retries, breaker) in `llm:` or `connectors.llm`.
+RESILIENCE_KEY = "resilience"
+DEFAULT_FALLBACK_TEXT = (
+    "I'm sorry, I don't have that information. Please choose an option from the menu."
+)
+
+
+class MockAnswer(BaseModel):
+    """One scripted rule of the `mock_llm` provider: a regex over the question."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str = Field(min_length=1)
+    text: str = ""
+    in_scope: bool = True
+    error: Literal["timeout", "unavailable", "rejected", "rate_limited"] | None = None
+    delay_s: float = Field(default=0.0, ge=0)
+    input_tokens: int | None = Field(default=None, ge=0)
+    output_tokens: int | None = Field(default=None, ge=0)
+    cached_tokens: int | None = Field(default=None, ge=0)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
+class LLMOptions(BaseModel):
+    """Everything the LLM fallback and its adapters need, after defaults are applied."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    enabled: bool = False
+    provider: Provider = "mock_llm"
+    knowledge_version: str | None = None
+    quota_monthly_tokens: int | None = Field(default=None, ge=0)
+    model: str | None = None
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int = Field(default=512, gt=0, le=32_000, alias="max_output_tokens")
+    fallback_text: str | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    timeout_s: float = Field(default=15.0, gt=0, le=300)
+    #: Retries made by the SDK itself. 0: retrying belongs to the connector resilience layer.
+    max_retries: int = Field(default=0, ge=0, le=5)
+    max_question_chars: int = Field(default=500, gt=0, le=20_000)
+    max_answer_chars: int = Field(default=1000, gt=0)
+    history_turns: int = Field(default=6, ge=0, le=20)
+    context_tokens: int | None = Field(default=None, gt=0)
+    #: openai_compatible: ask for `response_format: json_object` (turn off for servers without it).
+    json_mode: bool = True
+    # mock_llm only (the control plane's names): scripted rules, replies in turn, a default.
+    answers: tuple[MockAnswer, ...] = ()
+    replies: tuple[str, ...] = ()
+    default_reply: str | None = None
+    delay_s: float = Field(default=0.0, ge=0)
+
+    @field_validator("provider", mode="before")
+    @classmethod
+    def _alias_provider(cls, value: Any) -> Any:
+        return PROVIDER_ALIASES.get(value, value) if isinstance(value, str) else value
+
+    @property
+    def model_name(self) -> str:
+        return self.model or DEFAULT_MODELS[self.provider]
+
+    @property
+    def context_window(self) -> int:
+        return self.context_tokens or DEFAULT_CONTEXT_TOKENS[self.provider]
+
+    def safe_text(self, flow_text: str = "") -> str:
+        """The safe fallback: the tenant's text, else the flow's, else a neutral default."""
+        return self.fallback_text or flow_text or DEFAULT_FALLBACK_TEXT
+
+    def key(self) -> str | None:
+        """The API key: configured, else the provider's usual environment variable."""
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        variable = KEY_VARIABLES.get(self.provider)
+        return os.environ.get(variable) if variable else None
+
+
+def llm_options(config: TenantConfig) -> LLMOptions:
+    """Read a tenant's LLM options. Raises `ConfigError` naming the file and key."""
+    binding = config.connectors.get("llm")
+    merged: dict[str, Any] = {}
+    if binding is not None:
+        merged.update(binding.settings())
+    explicit = config.llm.model_fields_set | set(config.llm.model_extra or {})
+    llm_values = config.llm.model_dump()
+    merged.update({k: v for k, v in llm_values.items() if k in explicit})
+    # The resilience policy is read by the data plane's resilience layer, not the adapter.
+    merged.pop(RESILIENCE_KEY, None)
+    provider = _provider(config, binding.type if binding else None)
+    merged["provider"] = provider
+    merged.setdefault("enabled", config.llm.enabled)
+    try:
+        return LLMOptions.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        place = ".".join(str(p) for p in first["loc"])
+        section = "llm" if place in explicit or binding is None else "connectors.llm"
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: "
+            f"{'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigError(config.source, f"{section}.{place}", detail) from None
+
+
+def _provider(config: TenantConfig, binding_type: str | None) -> str:
+    chosen = "provider" in config.llm.model_fields_set
+    named = PROVIDER_ALIASES.get(config.llm.provider, config.llm.provider)
+    bound = PROVIDER_ALIASES.get(binding_type, binding_type) if binding_type else None
+    if named not in PROVIDERS:
+        raise UnknownAdapterError(config.source, "llm.provider", config.llm.provider, PROVIDERS)
+    if bound is not None and bound not in PROVIDERS:
+        raise UnknownAdapterError(
+            config.source, "connectors.llm.type", str(binding_type), PROVIDERS
+        )
+    if chosen and bound is not None and bound != named:
+        raise ConfigError(
+            config.source,
+            "llm.provider",
+            f"{config.llm.provider!r} contradicts connectors.llm.type {binding_type!r}; "
+            "remove one of them",
+        )
+    if chosen or bound is None:
+        return named
+    return bound

@@ -1,0 +1,214 @@
+"""Monthly LLM token counters per tenant, and the quota check built on them.
+
+A month is a calendar month in the tenant's time zone ("2024-02" starts at 00:00 on 1 February
+in Madrid, 23:00 UTC the day before). Input, output and cached tokens are kept apart:
+`input_tokens` counts prompt tokens not read from the provider's cache (cache writes included),
+`cached_tokens` the prompt tokens read from it. The quota counts input + output (`LLMUsage.total`);
+cached reads are billed at a fraction of the price and would otherwise make a long knowledge
+document exhaust the quota in a few questions.
+
+The quota is checked before each call, so it is soft: a call that starts under the quota is
+recorded in full even if it ends above it; the next question gets the safe fallback.
+
+Counters live in the tenant's SQLite file (table `llm_usage`, schema step 2 in
+`adapters/stores/_sqlite_schema.py`); `InMemoryUsageStore` is the same thing for tests and dev.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Protocol
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_schema import prepare
+from botfleet.domain.errors import StoreError
+from botfleet.ports.clock import Clock
+from botfleet.ports.connectors import LLMUsage
+
+Outcome = Literal["answered", "out_of_scope", "error", "over_quota"]
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_COUNTERS = (
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "requests",
+    "answered",
+    "out_of_scope",
+    "errors",
+    "over_quota",
+)
+
+
+def month_of(moment: datetime, timezone: str) -> str:
+    """`YYYY-MM` of `moment` (aware) on the tenant's wall clock."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyUsage:
+    """One month's counters. `requests` are provider calls; the outcomes count questions."""
+
+    month: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    requests: int = 0
+    answered: int = 0
+    out_of_scope: int = 0
+    errors: int = 0
+    over_quota: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """What the quota counts: input + output (cached reads are reported, not counted)."""
+        return self.input_tokens + self.output_tokens
+
+
+def _delta(usage: LLMUsage | None, outcome: Outcome) -> dict[str, int]:
+    """The counter increments of one question."""
+    u = usage or LLMUsage()
+    return {
+        "input_tokens": max(u.input_tokens, 0),
+        "output_tokens": max(u.output_tokens, 0),
+        "cached_tokens": max(u.cached_tokens, 0),
+        "requests": 0 if outcome == "over_quota" else 1,
+        "answered": int(outcome == "answered"),
+        "out_of_scope": int(outcome == "out_of_scope"),
+        "errors": int(outcome == "error"),
+        "over_quota": int(outcome == "over_quota"),
+    }
+
+
+class UsageStore(Protocol):
+    """Where monthly counters are kept."""
+
+    async def add(self, month: str, usage: LLMUsage | None, outcome: Outcome, at: datetime) -> None:
+        """Add one question's tokens and outcome to `month`'s counters (atomically)."""
+        ...
+
+    async def get(self, month: str) -> MonthlyUsage:
+        """The month's counters (all zero when nothing was recorded)."""
+        ...
+
+    async def months(self) -> list[str]:
+        """Months with any record, oldest first."""
+        ...
+
+
+class InMemoryUsageStore:
+    """`UsageStore` in a dict: tests, the simulator and stores that are not SQLite."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, MonthlyUsage] = {}
+
+    async def add(self, month: str, usage: LLMUsage | None, outcome: Outcome, at: datetime) -> None:
+        row = self._rows.get(month, MonthlyUsage(month))
+        delta = _delta(usage, outcome)
+        self._rows[month] = dataclasses.replace(
+            row, **{name: getattr(row, name) + delta[name] for name in _COUNTERS}
+        )
+
+    async def get(self, month: str) -> MonthlyUsage:
+        return self._rows.get(month, MonthlyUsage(month))
+
+    async def months(self) -> list[str]:
+        return sorted(self._rows)
+
+    async def close(self) -> None:
+        return None
+
+
+_UPSERT = (
+    f"INSERT INTO llm_usage (month, {', '.join(_COUNTERS)}, updated_at) "
+    f"VALUES (?, {', '.join('?' for _ in _COUNTERS)}, ?) "
+    "ON CONFLICT (month) DO UPDATE SET "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in _COUNTERS)
+    + ", updated_at = excluded.updated_at"
+)
+_SELECT = f"SELECT month, {', '.join(_COUNTERS)} FROM llm_usage WHERE month = ?"
+
+
+class SqliteUsageStore:
+    """`UsageStore` in the tenant's SQLite file (its own connection; WAL lets both write)."""
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._db = database
+        self.path = database.path
+
+    @classmethod
+    async def open(cls, path: str | Path, *, busy_timeout: float = 5.0) -> SqliteUsageStore:
+        """Open the tenant's file (creating and migrating it if needed). Raises `StoreError`."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except (OSError, aiosqlite.Error) as exc:
+            raise StoreError(f"{path}: cannot open the LLM usage counters: {exc}") from exc
+        try:
+            await prepare(conn, path, busy_timeout)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(SqliteDatabase(conn, path))
+
+    async def add(self, month: str, usage: LLMUsage | None, outcome: Outcome, at: datetime) -> None:
+        delta = _delta(usage, outcome)
+        params = [month, *(delta[c] for c in _COUNTERS), at.isoformat()]
+        await self._db.change(f"record LLM usage of {month}", _UPSERT, params)
+
+    async def get(self, month: str) -> MonthlyUsage:
+        rows = await self._db.fetch(f"read LLM usage of {month}", _SELECT, [month])
+        if not rows:
+            return MonthlyUsage(month)
+        return MonthlyUsage(*rows[0])
+
+    async def months(self) -> list[str]:
+        rows = await self._db.fetch("list LLM usage months", "SELECT month FROM llm_usage")
+        return sorted(str(r[0]) for r in rows)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> SqliteUsageStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class QuotaGuard:
+    """The tenant's monthly quota over a `UsageStore`; months follow the tenant's time zone."""
+
+    def __init__(
+        self, store: UsageStore, *, limit: int | None, timezone: str, clock: Clock
+    ) -> None:
+        self.store, self.limit, self.timezone, self.clock = store, limit, timezone, clock
+
+    def current_month(self) -> str:
+        return month_of(self.clock.now(), self.timezone)
+
+    async def allows(self) -> bool:
+        """False once this month's input + output tokens reached the limit (None: no limit)."""
+        if self.limit is None:
+            return True
+        used = await self.store.get(self.current_month())
+        return used.total_tokens < self.limit
+
+    async def record(self, usage: LLMUsage | None, outcome: Outcome) -> None:
+        await self.store.add(self.current_month(), usage, outcome, self.clock.now())
+
+    async def usage(self, month: str | None = None) -> MonthlyUsage:
+        return await self.store.get(month or self.current_month())

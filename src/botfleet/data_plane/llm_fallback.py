@@ -1,0 +1,286 @@
+"""The LLM fallback: a free-text question in, the text to send out. Never raises.
+
+    question -> guard -> quota -> connector (resilience: timeout, retries, breaker)
+             -> in scope? -> answer checks -> plain text capped to the channel
+    any "no" on the way -> the safe fallback text
+
+The LLM only produces text: this object gets the question and a read-only context, and returns
+a string. It has no access to the conversation state, its data or the flow's connectors, so
+nothing the model says can change them. Every question ends in one log line
+(`llm_question`, with its outcome) and the `botfleet_llm_questions` metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter
+
+from botfleet.adapters.llm import build_llm_connector, llm_options
+from botfleet.adapters.llm.guard import answer_problem, cap, check_question, plain_text
+from botfleet.adapters.llm.knowledge import KnowledgeFile, KnowledgeHolder, size_warning
+from botfleet.adapters.llm.options import LLMOptions
+from botfleet.adapters.llm.prompt import rules_text
+from botfleet.adapters.llm.quota import (
+    InMemoryUsageStore,
+    Outcome,
+    QuotaGuard,
+    SqliteUsageStore,
+    UsageStore,
+)
+from botfleet.data_plane.resilience import (
+    RESILIENCE_KEY,
+    ConnectorMetrics,
+    ResiliencePolicy,
+    ResilientConnector,
+    parse_policy,
+)
+from botfleet.domain.errors import ConfigError, ConnectorError
+from botfleet.domain.tenant_config import TenantConfig
+from botfleet.ports.clock import Clock
+from botfleet.ports.connectors import Answer, LLMConnector, LLMContext, LLMUsage
+
+log = structlog.get_logger("botfleet.llm")
+
+#: Defaults of the LLM's resilience policy: a contact is waiting, so one retry at most.
+LLM_POLICY_DEFAULTS: dict[str, Any] = {"max_attempts": 2, "backoff_max_s": 1.0}
+
+
+class LLMMetrics:
+    """Questions by outcome and tokens by kind, on the runtime's registry."""
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        registry = registry or CollectorRegistry()
+        self.questions = Counter(
+            "botfleet_llm_questions",
+            "Free-text questions sent to the LLM fallback, by outcome",
+            ("outcome",),
+            registry=registry,
+        )
+        self.tokens = Counter(
+            "botfleet_llm_tokens", "LLM tokens used, by kind", ("kind",), registry=registry
+        )
+
+    def observe(self, outcome: str, usage: LLMUsage | None) -> None:
+        self.questions.labels(outcome).inc()
+        if usage is not None:
+            self.tokens.labels("input").inc(usage.input_tokens)
+            self.tokens.labels("output").inc(usage.output_tokens)
+            self.tokens.labels("cached").inc(usage.cached_tokens)
+
+
+class LLMOperation:
+    """An `LLMConnector` seen as a one-operation `Connector`, so the resilience layer wraps it."""
+
+    category = "llm"
+
+    def __init__(self, llm: LLMConnector) -> None:
+        self.llm = llm
+
+    def operations(self) -> frozenset[str]:
+        return frozenset({"answer"})
+
+    async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
+        return await self.llm.answer(params["question"], params["knowledge"], params["context"])
+
+
+@dataclass
+class KnowledgeLLMFallback:
+    """`LLMFallback` answering from the tenant's knowledge document (see the module doc)."""
+
+    options: LLMOptions
+    connector: ResilientConnector | None
+    quota: QuotaGuard
+    knowledge: KnowledgeHolder
+    max_chars: int
+    watcher: KnowledgeFile | None = None
+    metrics: LLMMetrics = field(default_factory=lambda: LLMMetrics(None))
+    tenant_id: str = ""
+    _checked_version: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.options.enabled and self.connector is not None
+
+    async def reply(self, question: str, context: LLMContext, fallback_text: str) -> str | None:
+        if not self.enabled:
+            return None
+        safe = self.options.safe_text(fallback_text)
+        try:
+            text, outcome, usage = await self._answer(question, context)
+        except Exception:  # a bug here must not cost the contact an answer
+            log.exception("llm_fallback_crashed", tenant=self.tenant_id, state=context.state)
+            text, outcome, usage = None, "crash", None
+        self.metrics.observe(outcome, usage)
+        return text if text is not None else safe
+
+    async def _answer(
+        self, question: str, context: LLMContext
+    ) -> tuple[str | None, str, LLMUsage | None]:
+        fields: dict[str, Any] = {"tenant": self.tenant_id, "state": context.state}
+        checked = check_question(question, self.options.max_question_chars)
+        if checked.problem is not None:
+            log.info("llm_question", outcome=checked.problem, chars=len(checked.text), **fields)
+            return None, checked.problem, None
+        if not await self.quota.allows():
+            await self.quota.record(None, "over_quota")
+            used = await self.quota.usage()
+            log.warning(
+                "llm_question",
+                outcome="over_quota",
+                month=used.month,
+                used_tokens=used.total_tokens,
+                quota_tokens=self.quota.limit,
+                **fields,
+            )
+            return None, "over_quota", None
+        knowledge = self._knowledge()
+        if not knowledge.strip():
+            log.warning("llm_question", outcome="no_knowledge", **fields)
+            return None, "no_knowledge", None
+        try:
+            answer = await self._ask(checked.text, knowledge, context)
+        except ConnectorError as exc:
+            await self.quota.record(None, "error")
+            log.warning("llm_question", outcome=exc.kind, detail=str(exc), **fields)
+            return None, exc.kind, None
+        return await self._judge(answer, context, fields)
+
+    async def _ask(self, question: str, knowledge: str, context: LLMContext) -> Answer:
+        assert self.connector is not None
+        params = {"question": question, "knowledge": knowledge, "context": context}
+        # No idempotency key: answering creates nothing, so retries are always allowed.
+        result = await self.connector.call("answer", params, idempotency_key="")
+        if not isinstance(result, Answer):
+            raise TypeError(f"LLM adapter returned {type(result).__name__}, not Answer")
+        return result
+
+    async def _judge(
+        self, answer: Answer, context: LLMContext, fields: dict[str, Any]
+    ) -> tuple[str | None, str, LLMUsage | None]:
+        usage = answer.usage
+        tokens = {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cached_tokens": usage.cached_tokens,
+        }
+        outcome: Outcome = "answered"
+        problem: str | None = None
+        if not answer.in_scope:
+            problem = "out_of_scope"
+        else:
+            problem = answer_problem(
+                answer.text, rules_text(context, self.options.max_answer_chars)
+            )
+        if problem is not None:
+            outcome = "out_of_scope"
+        await self.quota.record(usage, outcome)
+        if problem is not None:
+            log.info("llm_question", outcome=problem, **tokens, **fields)
+            return None, problem, usage
+        text = cap(plain_text(answer.text), self.max_chars)
+        log.info("llm_question", outcome="answered", chars=len(text), **tokens, **fields)
+        return text, "answered", usage
+
+    def _knowledge(self) -> str:
+        if self.watcher is not None:
+            self.watcher.refresh()
+        current = self.knowledge.knowledge_version
+        if current != self._checked_version:
+            self._checked_version = current
+            warn_if_too_large(self.knowledge.knowledge, self.options, current, self.tenant_id)
+        return self.knowledge.knowledge
+
+    async def aclose(self) -> None:
+        inner = getattr(self.connector.inner, "llm", None) if self.connector else None
+        close = getattr(inner, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def warn_if_too_large(text: str, options: LLMOptions, version: str, tenant_id: str) -> bool:
+    """Log `llm_knowledge_too_large` when the document may not fit the model's context."""
+    warning = size_warning(text, options.context_window, options.max_tokens)
+    if warning is None:
+        return False
+    log.warning(
+        "llm_knowledge_too_large",
+        tenant=tenant_id,
+        version=version,
+        estimated_tokens=warning.estimated_tokens,
+        limit_tokens=warning.limit_tokens,
+        detail=str(warning),
+    )
+    return True
+
+
+def llm_policy(config: TenantConfig, options: LLMOptions) -> ResiliencePolicy:
+    """`connectors.llm.resilience` (or `llm.resilience`) over the LLM's defaults."""
+    binding = config.connectors.get("llm")
+    raw = dict((binding.settings() if binding else {}).get(RESILIENCE_KEY) or {})
+    raw.update((config.llm.model_extra or {}).get(RESILIENCE_KEY) or {})
+    try:
+        return parse_policy({**LLM_POLICY_DEFAULTS, **raw}, timeout_s=options.timeout_s)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(config.source, f"llm.{RESILIENCE_KEY}", str(exc)) from None
+
+
+async def open_usage_store(path: Path | None, stack: AsyncExitStack) -> UsageStore:
+    """The tenant's usage counters: in its SQLite file, or in memory when `path` is None."""
+    if path is None:
+        return InMemoryUsageStore()
+    store = await SqliteUsageStore.open(path)
+    stack.push_async_callback(store.close)
+    return store
+
+
+def build_llm_fallback(
+    config: TenantConfig,
+    *,
+    live: KnowledgeHolder,
+    usage: UsageStore,
+    clock: Clock,
+    max_text: int,
+    registry: CollectorRegistry | None = None,
+    connector_metrics: ConnectorMetrics | None = None,
+    connector: LLMConnector | None = None,
+) -> KnowledgeLLMFallback:
+    """The tenant's LLM fallback from its config (`connector` replaces the configured adapter).
+
+    Raises:
+        ConfigError: the `llm` settings or the `connectors.llm` binding are invalid.
+    """
+    options = llm_options(config)
+    if options.knowledge_version and not live.knowledge_version:
+        live.knowledge_version = options.knowledge_version
+    watcher = None
+    if config.knowledge is None and config.knowledge_path:
+        watcher = KnowledgeFile(config.resolve(config.knowledge_path), live)
+    resilient = None
+    if options.enabled:
+        llm = connector or build_llm_connector(options)
+        resilient = ResilientConnector(
+            LLMOperation(llm), llm_policy(config, options), name="llm", metrics=connector_metrics
+        )
+        if not live.knowledge.strip():
+            log.warning("llm_without_knowledge", tenant=config.tenant_id)
+    fallback = KnowledgeLLMFallback(
+        options=options,
+        connector=resilient,
+        quota=QuotaGuard(
+            usage, limit=options.quota_monthly_tokens, timezone=config.timezone, clock=clock
+        ),
+        knowledge=live,
+        max_chars=min(options.max_answer_chars, max_text),
+        watcher=watcher,
+        metrics=LLMMetrics(registry),
+        tenant_id=config.tenant_id,
+    )
+    if options.enabled:
+        fallback._knowledge()  # checks the size now, so the warning shows at boot
+    return fallback
