@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from botfleet.flows.effects import ScheduleTask
+
+#: Jobs that were due less than this long ago still run (late, once); older ones are missed.
+DEFAULT_MISFIRE_GRACE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,21 +23,86 @@ class ScheduledJob:
     next_run_at: datetime | None
     data: dict[str, Any] = field(default_factory=dict)
     kind: str = "one_off"  # "one_off" | "standing"
+    #: The flow's idempotency key (one-off jobs) or the standing schedule's name.
+    key: str = ""
 
 
-#: What the scheduler calls when a job is due: (contact_id, task, data, job_id).
+#: What the scheduler calls when a job is due: (contact_id, task, data, run_id).
+#: `run_id` names this run (connector idempotency keys derive from it).
 TaskRunner = Callable[[str | None, str, dict[str, Any], str], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class StandingJob:
+    """A recurring task declared in the flow's `standing_schedules`, registered at boot.
+
+    Exactly one of `cron` (5 fields, evaluated in `timezone`) or `interval` is set.
+    """
+
+    name: str
+    task: str
+    cron: str | None = None
+    interval: timedelta | None = None
+    timezone: str = "UTC"
+    contact_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StandingSync:
+    """What registering the standing schedules changed (names of the schedules)."""
+
+    added: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
 class TaskScheduler(Protocol):
+    """The scheduler as the conversation runtime and the API see it."""
+
     async def schedule(self, request: ScheduleTask) -> None:
-        """Schedule (or replace, by idempotency key) a one-off task for a contact."""
+        """Schedule (or replace, by idempotency key) a one-off task for a contact.
+
+        Raises:
+            ValueError: `run_at` is naive or further in the past than the misfire grace window,
+                the key is empty, or `data` is not JSON.
+        """
         ...
 
     async def cancel(self, idempotency_key: str) -> bool:
         """Cancel a pending task by idempotency key; False if there was none."""
         ...
 
-    async def jobs(self) -> list[ScheduledJob]:
-        """Pending jobs with their next run time."""
+    async def jobs(
+        self,
+        *,
+        contact_id: str | None = None,
+        task: str | None = None,
+        due_after: datetime | None = None,
+        due_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[ScheduledJob]:
+        """Pending jobs with their next run time, soonest first, filtered as asked."""
+        ...
+
+
+class SchedulerService(TaskScheduler, Protocol):
+    """The whole scheduler as the composition root drives it: lifecycle and standing rules."""
+
+    def bind(self, runner: TaskRunner) -> None:
+        """Set what due jobs call (the runtime's `run_task`); before `start`."""
+        ...
+
+    async def start(self) -> None:
+        """Start firing jobs (jobs missed while stopped follow the misfire rules)."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop firing jobs; stored jobs stay for the next start."""
+        ...
+
+    async def sync_standing(self, jobs: Sequence[StandingJob]) -> StandingSync:
+        """Make the stored standing schedules equal `jobs` (idempotent: unchanged ones are kept
+        with their next run time, changed ones replaced, vanished ones removed)."""
         ...

@@ -1,0 +1,330 @@
+"""`SchedulerService` on APScheduler 3 (asyncio) with the job store in a SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import structlog
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+)
+from apscheduler.job import Job
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
+from apscheduler.triggers.date import DateTrigger
+from prometheus_client import CollectorRegistry
+
+from botfleet.adapters.scheduling.dispatch import fire_job, register_runner, unregister_runner
+from botfleet.adapters.scheduling.jobstore import IndexedJobStore, JobQuery, sqlite_engine
+from botfleet.adapters.scheduling.rules import (
+    ONE_OFF,
+    STANDING,
+    check_request,
+    fingerprint,
+    grace_seconds,
+    hash_contact,
+    one_off_job_id,
+    standing_job_id,
+)
+from botfleet.adapters.scheduling.stats import SchedulerStats
+from botfleet.adapters.scheduling.triggers import build_trigger
+from botfleet.flows.effects import ScheduleTask
+from botfleet.ports.clock import Clock, SystemClock
+from botfleet.ports.scheduling import (
+    DEFAULT_MISFIRE_GRACE,
+    ScheduledJob,
+    StandingJob,
+    StandingSync,
+    TaskRunner,
+)
+
+log = structlog.get_logger("botfleet.scheduler")
+
+_EVENTS = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+
+
+class APSchedulerTaskScheduler:
+    """One tenant's scheduler: jobs in `jobs_db` (None: in memory), fired into the runner.
+
+    Args:
+        tenant_id: routes stored jobs back to this tenant's runner (see `dispatch`).
+        jobs_db: the SQLite job file; None keeps jobs in memory (tests, in-memory demo).
+        grace: misfire grace window: a job found due less than this late runs once, late;
+            later than that it is recorded as missed and not run. Whole seconds, at least 1.
+        clock: used to judge `run_at` in `schedule()` (APScheduler itself reads the system
+            clock).
+        metrics: registry for the `botfleet_tasks_*` counters (the runtime's, for `/metrics`).
+        stop_timeout_s: how long `stop()` waits for jobs already handed to the runner.
+    """
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str,
+        jobs_db: Path | None,
+        grace: timedelta = DEFAULT_MISFIRE_GRACE,
+        clock: Clock | None = None,
+        metrics: CollectorRegistry | None = None,
+        stop_timeout_s: float = 10.0,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.jobs_db = jobs_db
+        self.grace = grace
+        self._grace_s = grace_seconds(grace)
+        self._clock = clock or SystemClock()
+        self._stop_timeout_s = stop_timeout_s
+        self.stats = SchedulerStats(metrics)
+        self._runner: TaskRunner | None = None
+        self._scheduler: Any = None
+        self._store: IndexedJobStore | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def bind(self, runner: TaskRunner) -> None:
+        self._runner = runner
+
+    async def start(self, standing: Sequence[StandingJob] | None = None) -> StandingSync:
+        """Open the job file and start firing; `standing` is registered before any job runs."""
+        if self._runner is None:
+            raise RuntimeError("APSchedulerTaskScheduler.start: bind(runner) first")
+        if self._scheduler is not None:
+            raise RuntimeError("APSchedulerTaskScheduler.start: already started")
+        store = IndexedJobStore(sqlite_engine(self.jobs_db))
+        scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            jobstores={"default": store},
+            job_defaults={
+                "coalesce": True,
+                "misfire_grace_time": self._grace_s,
+                "max_instances": 1,
+            },
+        )
+        scheduler.add_listener(self._on_event, _EVENTS)
+        register_runner(self.tenant_id, self._runner)
+        # Paused until the standing schedules are in: a changed rule must not fire in its old form.
+        scheduler.start(paused=True)
+        self._scheduler, self._store = scheduler, store
+        report = await self.sync_standing(standing) if standing is not None else StandingSync()
+        scheduler.resume()
+        log.info("scheduler_started", tenant=self.tenant_id, jobs=store.count())
+        return report
+
+    async def stop(self) -> None:
+        """Stop firing; jobs already handed to the runner finish first (up to the timeout)."""
+        scheduler, store = self._scheduler, self._store
+        if scheduler is None or store is None:
+            return
+        scheduler.pause()
+        await _wait_for(lambda: not store.in_flight, self._stop_timeout_s)
+        scheduler.shutdown(wait=False)
+        # AsyncIOScheduler shuts down on its next loop turn; the file is closed after that.
+        await _wait_for(lambda: scheduler.state == STATE_STOPPED, self._stop_timeout_s)
+        self._scheduler = self._store = None
+        if self._runner is not None:
+            unregister_runner(self.tenant_id, self._runner)
+
+    async def __aenter__(self) -> APSchedulerTaskScheduler:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ---------------------------------------------------------------- TaskScheduler
+
+    async def schedule(self, request: ScheduleTask) -> None:
+        scheduler = self._running()
+        job_id, kwargs = self._one_off(request)
+        scheduler.add_job(
+            fire_job,
+            trigger=DateTrigger(run_date=kwargs["run_at"], timezone=UTC),
+            id=job_id,
+            name=request.task,
+            replace_existing=True,
+            kwargs=kwargs,
+        )
+
+    async def schedule_many(self, requests: Sequence[ScheduleTask]) -> int:
+        """Store many new one-off jobs in one transaction (bulk imports, benchmarks).
+
+        Every request is checked as in `schedule()` first; keys must not be stored yet.
+        """
+        scheduler = self._running()
+        assert self._store is not None
+        jobs = []
+        for request in requests:
+            job_id, kwargs = self._one_off(request)
+            jobs.append(
+                Job(
+                    scheduler,
+                    id=job_id,
+                    func=fire_job,
+                    trigger=DateTrigger(run_date=kwargs["run_at"], timezone=UTC),
+                    executor="default",
+                    args=(),
+                    kwargs=kwargs,
+                    name=request.task,
+                    misfire_grace_time=self._grace_s,
+                    coalesce=True,
+                    max_instances=1,
+                    next_run_time=kwargs["run_at"],
+                )
+            )
+        self._store.insert_many(jobs)
+        scheduler.wakeup()  # one of them may be due before the next planned wake-up
+        return len(jobs)
+
+    def _one_off(self, request: ScheduleTask) -> tuple[str, dict[str, Any]]:
+        data = check_request(request, self._clock.now(), self.grace)
+        job_id = one_off_job_id(request.idempotency_key)
+        return job_id, {
+            "tenant_id": self.tenant_id,
+            "job_id": job_id,
+            "kind": ONE_OFF,
+            "task": request.task,
+            "contact_id": request.contact_id,
+            "data": data,
+            "key": request.idempotency_key,
+            "run_at": request.run_at.astimezone(UTC),
+        }
+
+    async def cancel(self, idempotency_key: str) -> bool:
+        try:
+            self._running().remove_job(one_off_job_id(idempotency_key))
+        except JobLookupError:
+            return False
+        return True
+
+    async def jobs(
+        self,
+        *,
+        contact_id: str | None = None,
+        task: str | None = None,
+        due_after: datetime | None = None,
+        due_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[ScheduledJob]:
+        self._running()
+        assert self._store is not None
+        query = JobQuery(None, contact_id, task, due_after, due_before, limit)
+        return self._store.find(query)
+
+    async def sync_standing(self, jobs: Sequence[StandingJob]) -> StandingSync:
+        scheduler = self._running()
+        assert self._store is not None
+        stored = self._store.fingerprints(STANDING)
+        added: list[str] = []
+        kept: list[str] = []
+        replaced: list[str] = []
+        wanted: set[str] = set()
+        for job in jobs:
+            job_id = standing_job_id(job.name)
+            wanted.add(job_id)
+            print_ = fingerprint(job)
+            if stored.get(job_id) == print_:
+                kept.append(job.name)
+                continue
+            (replaced if job_id in stored else added).append(job.name)
+            scheduler.add_job(
+                fire_job,
+                trigger=build_trigger(job),
+                id=job_id,
+                name=job.task,
+                replace_existing=True,
+                kwargs={
+                    "tenant_id": self.tenant_id,
+                    "job_id": job_id,
+                    "kind": STANDING,
+                    "task": job.task,
+                    "contact_id": job.contact_id,
+                    "data": dict(job.data),
+                    "key": job.name,
+                    "fingerprint": print_,
+                },
+            )
+        removed = sorted(set(stored) - wanted)
+        for job_id in removed:
+            scheduler.remove_job(job_id)
+        report = StandingSync(
+            tuple(added), tuple(kept), tuple(replaced), tuple(r.split(":", 1)[1] for r in removed)
+        )
+        if added or replaced or removed:
+            log.info("standing_schedules_synced", tenant=self.tenant_id, **_counts(report))
+        return report
+
+    # ---------------------------------------------------------------- internals
+
+    def _running(self) -> Any:
+        if self._scheduler is None:
+            raise RuntimeError("the scheduler is not running: start() it first")
+        return self._scheduler
+
+    def _on_event(self, event: Any) -> None:
+        store = self._store
+        info = store.in_flight.pop(event.job_id, {}) if store is not None else {}
+        if event.code == EVENT_JOB_EXECUTED:
+            self.stats.fired()
+            return
+        fields = {
+            "tenant": self.tenant_id,
+            "task": info.get("task"),
+            "kind": info.get("kind"),
+            "contact": hash_contact(self.tenant_id, info.get("contact_id")),
+        }
+        if event.code == EVENT_JOB_MISSED:
+            self.stats.missed()
+            late = datetime.now(UTC) - event.scheduled_run_time
+            log.warning(
+                "task_missed",
+                **fields,
+                scheduled_at=event.scheduled_run_time.astimezone(UTC).isoformat(),
+                late_by_s=round(late.total_seconds(), 1),
+                grace_s=self._grace_s,
+            )
+        elif event.code == EVENT_JOB_ERROR:
+            self.stats.failed()
+            log.error("task_error", **fields, error=type(event.exception).__name__)
+        else:  # EVENT_JOB_MAX_INSTANCES: the previous run of a standing job is still going
+            self.stats.skipped()
+            log.warning("task_still_running", **fields)
+
+
+def jobs_db_beside(state_db: Path) -> Path:
+    """The job file next to a tenant's state file: `state.db` -> `state.jobs.db`.
+
+    A separate file: APScheduler writes through a synchronous engine, and sharing the state
+    file's write lock with the async stores would make each wait on the other.
+    """
+    return state_db.with_name(f"{state_db.stem}.jobs{state_db.suffix or '.db'}")
+
+
+def _counts(report: StandingSync) -> dict[str, int]:
+    return {
+        "added": len(report.added),
+        "kept": len(report.kept),
+        "replaced": len(report.replaced),
+        "removed": len(report.removed),
+    }
+
+
+async def _wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
+    """Poll `condition` (APScheduler offers no awaitable for these states) until the timeout."""
+    step = 0.005
+    for _ in range(max(1, int(timeout_s / step))):
+        if condition():
+            return
+        await asyncio.sleep(step)

@@ -1,0 +1,59 @@
+"""What stored jobs call when due. Stored jobs name `fire_job` by import path: never rename it.
+
+APScheduler pickles a job's function as a reference and its arguments by value, so the job cannot
+hold the runtime itself. It holds the tenant id; the scheduler registers the tenant's runner here
+when it starts and removes it when it stops.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from botfleet.adapters.scheduling.rules import ONE_OFF, hash_contact, run_id
+from botfleet.ports.scheduling import TaskRunner
+
+log = structlog.get_logger("botfleet.scheduler")
+
+_RUNNERS: dict[str, TaskRunner] = {}
+
+
+def register_runner(tenant_id: str, runner: TaskRunner) -> None:
+    """Route the tenant's due jobs to `runner` (replaces a previous registration)."""
+    _RUNNERS[tenant_id] = runner
+
+
+def unregister_runner(tenant_id: str, runner: TaskRunner) -> None:
+    """Forget the tenant's runner, unless another scheduler registered its own since."""
+    if _RUNNERS.get(tenant_id) is runner:
+        del _RUNNERS[tenant_id]
+
+
+async def fire_job(
+    *,
+    tenant_id: str,
+    job_id: str,
+    kind: str,
+    task: str,
+    contact_id: str | None,
+    data: dict[str, Any],
+    key: str = "",
+    run_at: datetime | None = None,
+    fingerprint: str = "",
+) -> None:
+    """Run one due job through the tenant's runner (the runtime's per-contact order)."""
+    runner = _RUNNERS.get(tenant_id)
+    if runner is None:  # a stopped scheduler's job still in flight: nothing may run it now
+        log.error("task_without_runner", tenant=tenant_id, task=task, kind=kind)
+        return
+    moment = run_at if kind == ONE_OFF and run_at is not None else datetime.now(UTC)
+    log.info(
+        "task_due",
+        tenant=tenant_id,
+        task=task,
+        kind=kind,
+        contact=hash_contact(tenant_id, contact_id),
+    )
+    await runner(contact_id, task, dict(data), run_id(job_id, moment))

@@ -1,0 +1,99 @@
+"""Rules every scheduler adapter applies the same way: job ids, request checks, run ids. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botfleet.flows.effects import ScheduleTask
+from botfleet.ports.scheduling import StandingJob
+
+ONE_OFF = "one_off"
+STANDING = "standing"
+_ONE_OFF_PREFIX = "once:"
+_STANDING_PREFIX = "standing:"
+
+
+def one_off_job_id(idempotency_key: str) -> str:
+    """The stored id of a one-off job: one job per idempotency key, whatever its contact."""
+    return _ONE_OFF_PREFIX + idempotency_key
+
+
+def standing_job_id(name: str) -> str:
+    return _STANDING_PREFIX + name
+
+
+def check_request(request: ScheduleTask, now: datetime, grace: timedelta) -> dict[str, Any]:
+    """Validate a schedule request; returns its data as plain JSON values.
+
+    Raises:
+        ValueError: naive or too-old `run_at`, empty key or task, data that is not JSON. The
+            message names the task and the key, so the runtime's log line says which action.
+    """
+    where = f"schedule_task {request.task!r} (key {request.idempotency_key!r})"
+    if not request.task:
+        raise ValueError(f"{where}: the task name is empty")
+    if not request.idempotency_key.strip():
+        raise ValueError(f"{where}: the idempotency key rendered empty")
+    run_at = request.run_at
+    if run_at.tzinfo is None or run_at.utcoffset() is None:
+        raise ValueError(f"{where}: run_at {run_at.isoformat()} has no time zone")
+    late = now - run_at
+    if late > grace:
+        raise ValueError(
+            f"{where}: run_at {run_at.isoformat()} is {_human(late)} in the past, beyond the "
+            f"{_human(grace)} misfire grace window"
+        )
+    try:
+        data: dict[str, Any] = json.loads(json.dumps(request.data, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: data must be JSON values: {exc}") from None
+    return data
+
+
+def run_id(job_id: str, moment: datetime) -> str:
+    """Names one run of a job: connector idempotency keys in the task derive from it, so two
+    runs of a standing job never share them, and a late retry of one run does."""
+    utc = moment.astimezone(UTC)
+    millis = f".{utc.microsecond // 1000:03d}" if utc.microsecond else ""
+    return f"{job_id}@{utc.strftime('%Y%m%dT%H%M%S')}{millis}Z"
+
+
+def fingerprint(job: StandingJob) -> str:
+    """Identifies a standing rule's definition: equal fingerprints mean "keep the stored job"."""
+    spec = {
+        "task": job.task,
+        "cron": job.cron,
+        "interval": job.interval.total_seconds() if job.interval is not None else None,
+        "timezone": job.timezone,
+        "contact_id": job.contact_id,
+        "data": job.data,
+    }
+    text = json.dumps(spec, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def hash_contact(tenant_id: str, contact_id: str | None) -> str | None:
+    """Same salted hash as the runtime's logs, so log lines about one contact correlate."""
+    if contact_id is None:
+        return None
+    return hashlib.sha256(f"{tenant_id}:{contact_id}".encode()).hexdigest()[:12]
+
+
+def grace_seconds(grace: timedelta) -> int:
+    """APScheduler wants whole seconds (at least 1); round up so the window never shrinks."""
+    seconds = grace.total_seconds()
+    if seconds <= 0:
+        raise ValueError(f"misfire grace must be positive, got {grace}")
+    return max(1, int(-(-seconds // 1)))
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{delta.total_seconds():.1f}s"

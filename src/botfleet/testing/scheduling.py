@@ -1,0 +1,300 @@
+"""`ManualScheduler`: a `SchedulerService` whose time is a clock the test moves.
+
+Same rules as the APScheduler adapter (the contract suite runs against both): one job per
+idempotency key, misfire grace window, coalescing, standing schedules kept by fingerprint, cron
+rules in the tenant's zone (the same triggers). Time moves only through `advance()`/`advance_to()`,
+which fire every job due on the way at its exact time (`advance()` with no step fires what is due
+now, e.g. a job scheduled slightly in the past); jobs found due at `start()` (time moved while
+stopped) follow the misfire rules. `schedule()` never fires anything itself: it is called from
+inside a contact's turn, and the job's run must queue behind that turn. A `ManualJobStore` outlives a scheduler, so a test can
+"restart the process" by starting a new scheduler on the same store.
+
+    clock = FrozenClock()
+    scheduler = ManualScheduler(clock, tenant_id="demo")
+    scheduler.bind(runtime.run_task)
+    await scheduler.start()
+    await scheduler.advance(hours=24)   # the reminder fires on the way
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from botfleet.adapters.scheduling.rules import (
+    ONE_OFF,
+    STANDING,
+    check_request,
+    fingerprint,
+    one_off_job_id,
+    run_id,
+    standing_job_id,
+)
+from botfleet.adapters.scheduling.stats import SchedulerStats
+from botfleet.adapters.scheduling.triggers import build_trigger
+from botfleet.flows.effects import ScheduleTask
+from botfleet.ports.scheduling import (
+    DEFAULT_MISFIRE_GRACE,
+    ScheduledJob,
+    StandingJob,
+    StandingSync,
+    TaskRunner,
+)
+
+__all__ = ["ManualJobStore", "ManualScheduler", "MissedRun", "Run", "SettableClock"]
+
+
+class SettableClock(Protocol):
+    """A clock the test moves (`botfleet.testing.clock.FrozenClock` is one)."""
+
+    def now(self) -> datetime: ...
+
+    def set(self, moment: datetime) -> datetime: ...
+
+
+@dataclass(slots=True)
+class _Job:
+    job_id: str
+    kind: str
+    task: str
+    contact_id: str | None
+    data: dict[str, Any]
+    key: str
+    next_run: datetime | None
+    trigger: Any = None  # standing jobs: an APScheduler trigger
+    fingerprint: str = ""
+
+    def view(self) -> ScheduledJob:
+        return ScheduledJob(
+            self.job_id,
+            self.task,
+            self.contact_id,
+            self.next_run,
+            dict(self.data),
+            self.kind,
+            self.key,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A job handed to the runner: when it was due and when it ran (the clock's time)."""
+
+    job_id: str
+    task: str
+    contact_id: str | None
+    data: dict[str, Any]
+    run_id: str
+    due_at: datetime
+    ran_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MissedRun:
+    job_id: str
+    task: str
+    due_at: datetime
+    noticed_at: datetime
+
+
+@dataclass
+class ManualJobStore:
+    """The fake's persistent part: survives from one `ManualScheduler` to the next."""
+
+    jobs: dict[str, _Job] = field(default_factory=dict)
+
+
+class ManualScheduler:
+    """A `SchedulerService` driven by a test's clock. See the module docstring."""
+
+    def __init__(
+        self,
+        clock: SettableClock,
+        *,
+        tenant_id: str = "tenant",
+        grace: timedelta = DEFAULT_MISFIRE_GRACE,
+        store: ManualJobStore | None = None,
+    ) -> None:
+        if grace <= timedelta():
+            raise ValueError(f"misfire grace must be positive, got {grace}")
+        self.clock = clock
+        self.tenant_id = tenant_id
+        self.grace = grace
+        self.store = store if store is not None else ManualJobStore()
+        self.stats = SchedulerStats()
+        self.runs: list[Run] = []
+        self.missed: list[MissedRun] = []
+        self.running = False
+        self._runner: TaskRunner | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def bind(self, runner: TaskRunner) -> None:
+        self._runner = runner
+
+    async def start(self, standing: Sequence[StandingJob] | None = None) -> StandingSync:
+        if self._runner is None:
+            raise RuntimeError("ManualScheduler.start: bind(runner) first")
+        report = await self.sync_standing(standing) if standing is not None else StandingSync()
+        self.running = True
+        await self._fire_due(self.clock.now())
+        return report
+
+    async def stop(self) -> None:
+        self.running = False
+
+    # ---------------------------------------------------------------- time
+
+    async def advance(
+        self,
+        delta: timedelta | None = None,
+        *,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        seconds: float = 0,
+    ) -> list[Run]:
+        """Move the clock forward, firing what falls due on the way; returns those runs."""
+        step = (delta or timedelta()) + timedelta(
+            days=days, hours=hours, minutes=minutes, seconds=seconds
+        )
+        return await self.advance_to(self.clock.now() + step)
+
+    async def advance_to(self, moment: datetime) -> list[Run]:
+        """Move the clock to `moment`; while running, each due job fires at its due time."""
+        if moment < self.clock.now():
+            raise ValueError(f"advance_to({moment.isoformat()}): the clock does not go back")
+        before = len(self.runs)
+        while self.running:
+            due = self._next_due()
+            if due is None or due > moment:
+                break
+            self.clock.set(max(due, self.clock.now()))
+            await self._fire_due(self.clock.now())
+        self.clock.set(moment)
+        return self.runs[before:]
+
+    # ---------------------------------------------------------------- TaskScheduler
+
+    async def schedule(self, request: ScheduleTask) -> None:
+        data = check_request(request, self.clock.now(), self.grace)
+        job_id = one_off_job_id(request.idempotency_key)
+        self.store.jobs[job_id] = _Job(
+            job_id,
+            ONE_OFF,
+            request.task,
+            request.contact_id,
+            data,
+            request.idempotency_key,
+            request.run_at,
+        )
+
+    async def cancel(self, idempotency_key: str) -> bool:
+        return self.store.jobs.pop(one_off_job_id(idempotency_key), None) is not None
+
+    async def jobs(
+        self,
+        *,
+        contact_id: str | None = None,
+        task: str | None = None,
+        due_after: datetime | None = None,
+        due_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[ScheduledJob]:
+        found = [
+            job.view()
+            for job in self.store.jobs.values()
+            if (contact_id is None or job.contact_id == contact_id)
+            and (task is None or job.task == task)
+            and (due_after is None or (job.next_run is not None and job.next_run >= due_after))
+            and (due_before is None or (job.next_run is not None and job.next_run <= due_before))
+        ]
+        found.sort(
+            key=lambda j: (j.next_run_at is None, j.next_run_at or self.clock.now(), j.job_id)
+        )
+        return found if limit is None else found[:limit]
+
+    async def sync_standing(self, jobs: Sequence[StandingJob]) -> StandingSync:
+        stored = {i: j for i, j in self.store.jobs.items() if j.kind == STANDING}
+        added: list[str] = []
+        kept: list[str] = []
+        replaced: list[str] = []
+        wanted: set[str] = set()
+        now = self.clock.now()
+        for job in jobs:
+            job_id = standing_job_id(job.name)
+            wanted.add(job_id)
+            print_ = fingerprint(job)
+            old = stored.get(job_id)
+            if old is not None and old.fingerprint == print_:
+                kept.append(job.name)
+                continue
+            (replaced if old is not None else added).append(job.name)
+            trigger = build_trigger(job, now=now)
+            self.store.jobs[job_id] = _Job(
+                job_id,
+                STANDING,
+                job.task,
+                job.contact_id,
+                dict(job.data),
+                job.name,
+                trigger.get_next_fire_time(None, now),
+                trigger,
+                print_,
+            )
+        removed = sorted(set(stored) - wanted)
+        for job_id in removed:
+            del self.store.jobs[job_id]
+        names = tuple(stored[i].key for i in removed)
+        return StandingSync(tuple(added), tuple(kept), tuple(replaced), names)
+
+    # ---------------------------------------------------------------- firing
+
+    def _next_due(self) -> datetime | None:
+        times = [j.next_run for j in self.store.jobs.values() if j.next_run is not None]
+        return min(times, default=None)
+
+    async def _fire_due(self, now: datetime) -> None:
+        due = [j for j in self.store.jobs.values() if j.next_run is not None and j.next_run <= now]
+        calls = []
+        for job in sorted(due, key=lambda j: (j.next_run, j.job_id)):
+            last = self._last_run_time(job, now)  # coalesce: only the latest missed run counts
+            self._reschedule(job, last, now)
+            if now - last > self.grace:
+                self.missed.append(MissedRun(job.job_id, job.task, last, now))
+                self.stats.missed()
+                continue
+            calls.append(self._run(job, last, now))
+        await asyncio.gather(*calls)
+
+    @staticmethod
+    def _last_run_time(job: _Job, now: datetime) -> datetime:
+        assert job.next_run is not None
+        last = job.next_run
+        if job.trigger is None:
+            return last
+        while True:
+            following = job.trigger.get_next_fire_time(last, now)
+            if following is None or following > now:
+                return last
+            last = following
+
+    def _reschedule(self, job: _Job, last: datetime, now: datetime) -> None:
+        following = job.trigger.get_next_fire_time(last, now) if job.trigger is not None else None
+        if following is None:
+            self.store.jobs.pop(job.job_id, None)
+        else:
+            job.next_run = following
+
+    async def _run(self, job: _Job, due_at: datetime, now: datetime) -> None:
+        assert self._runner is not None
+        moment = due_at if job.kind == ONE_OFF else now
+        rid = run_id(job.job_id, moment)
+        self.runs.append(
+            Run(job.job_id, job.task, job.contact_id, dict(job.data), rid, due_at, now)
+        )
+        self.stats.fired()
+        await self._runner(job.contact_id, job.task, dict(job.data), rid)

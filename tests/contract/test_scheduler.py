@@ -1,0 +1,266 @@
+"""SchedulerService contract: the same suite against APScheduler (SQLite file) and the fake.
+
+The APScheduler adapter runs on the system clock, so times here are fractions of a second and
+the misfire grace window is 1 s (its minimum); the fake runs the same steps on a FrozenClock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from botfleet.adapters.scheduling import APSchedulerTaskScheduler
+from botfleet.flows.effects import ScheduleTask
+from botfleet.ports.scheduling import SchedulerService, StandingJob, StandingSync
+from botfleet.testing.clock import FrozenClock
+from botfleet.testing.scheduling import ManualJobStore, ManualScheduler
+
+GRACE = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Call:
+    contact_id: str | None
+    task: str
+    data: dict[str, Any]
+    run_id: str
+
+
+@dataclass
+class Harness:
+    """Drives one adapter: start, let time pass, restart on the same job store."""
+
+    kind: str
+    tmp_path: Path
+    calls: list[Call] = field(default_factory=list)
+    clock: FrozenClock = field(default_factory=lambda: FrozenClock(datetime.now(UTC)))
+    store: ManualJobStore = field(default_factory=ManualJobStore)
+    scheduler: Any = None
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) if self.kind == "apscheduler" else self.clock.now()
+
+    def at(self, seconds: float) -> datetime:
+        return self.now() + timedelta(seconds=seconds)
+
+    async def record(
+        self, contact_id: str | None, task: str, data: dict[str, Any], rid: str
+    ) -> None:
+        self.calls.append(Call(contact_id, task, data, rid))
+
+    def build(self) -> SchedulerService:
+        if self.kind == "apscheduler":
+            return APSchedulerTaskScheduler(
+                tenant_id="contract", jobs_db=self.tmp_path / "jobs.db", grace=GRACE
+            )
+        return ManualScheduler(self.clock, tenant_id="contract", grace=GRACE, store=self.store)
+
+    async def start(self, standing: Sequence[StandingJob] | None = None) -> StandingSync:
+        self.scheduler = self.build()
+        self.scheduler.bind(self.record)
+        report: StandingSync = await self.scheduler.start(standing)
+        return report
+
+    async def elapse(self, seconds: float) -> None:
+        if self.kind == "apscheduler":
+            await asyncio.sleep(seconds)
+        else:
+            await self.scheduler.advance(seconds=seconds)
+
+    async def settle(self) -> None:
+        """Let jobs found due at start run (APScheduler hands them to tasks on the next turns)."""
+        if self.kind == "apscheduler":
+            await asyncio.sleep(0.15)
+
+    async def restart(
+        self, down_for: float, standing: Sequence[StandingJob] | None = None
+    ) -> StandingSync:
+        await self.scheduler.stop()
+        if self.kind == "apscheduler":
+            await asyncio.sleep(down_for)
+        else:
+            self.clock.advance(seconds=down_for)
+        report = await self.start(standing)
+        await self.settle()
+        return report
+
+    def missed(self) -> int:
+        count: int = self.scheduler.stats.counts["missed"]
+        return count
+
+    def request(
+        self, key: str, at: float, *, contact: str = "c1", task: str = "reminder", **data: Any
+    ) -> ScheduleTask:
+        return ScheduleTask(task, self.at(at), key, contact, dict(data))
+
+
+@pytest.fixture(params=["apscheduler", "manual"])
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    h = Harness(request.param, tmp_path)
+    await h.start()
+    yield h
+    await h.scheduler.stop()
+
+
+async def test_due_job_runs_once_with_its_contact_task_and_data(harness: Harness) -> None:
+    await harness.scheduler.schedule(harness.request("reminder:e1", 0.2, time="10:00"))
+    await harness.elapse(0.5)
+    assert [(c.contact_id, c.task, c.data) for c in harness.calls] == [
+        ("c1", "reminder", {"time": "10:00"})
+    ]
+    assert harness.calls[0].run_id.startswith("once:reminder:e1@")
+    assert await harness.scheduler.jobs() == []
+
+
+async def test_a_job_does_not_run_before_it_is_due(harness: Harness) -> None:
+    await harness.scheduler.schedule(harness.request("k", 30))
+    await harness.elapse(0.3)
+    assert harness.calls == []
+
+
+async def test_scheduling_with_the_same_key_replaces_the_job(harness: Harness) -> None:
+    await harness.scheduler.schedule(harness.request("reminder:e1", 60, time="10:00"))
+    await harness.scheduler.schedule(harness.request("reminder:e1", 0.2, time="12:00"))
+    jobs = await harness.scheduler.jobs()
+    assert [(j.key, j.data) for j in jobs] == [("reminder:e1", {"time": "12:00"})]
+    await harness.elapse(0.5)
+    assert [c.data for c in harness.calls] == [{"time": "12:00"}]
+    await harness.elapse(0.3)
+    assert len(harness.calls) == 1
+
+
+async def test_cancel_removes_the_pending_job(harness: Harness) -> None:
+    await harness.scheduler.schedule(harness.request("reminder:e1", 0.2))
+    assert await harness.scheduler.cancel("reminder:e1") is True
+    assert await harness.scheduler.cancel("reminder:e1") is False
+    assert await harness.scheduler.cancel("never-scheduled") is False
+    await harness.elapse(0.4)
+    assert harness.calls == []
+
+
+async def test_jobs_lists_pending_jobs_soonest_first_with_filters(harness: Harness) -> None:
+    s = harness.scheduler
+    await s.schedule(harness.request("a", 300, contact="c1", task="reminder"))
+    await s.schedule(harness.request("b", 100, contact="c2", task="reminder"))
+    await s.schedule(harness.request("c", 200, contact="c1", task="survey"))
+    assert [j.key for j in await s.jobs()] == ["b", "c", "a"]
+    assert [j.key for j in await s.jobs(contact_id="c1")] == ["c", "a"]
+    assert [j.key for j in await s.jobs(task="reminder")] == ["b", "a"]
+    window = await s.jobs(due_after=harness.at(150), due_before=harness.at(250))
+    assert [j.key for j in window] == ["c"]
+    assert [j.key for j in await s.jobs(limit=1)] == ["b"]
+    first = (await s.jobs())[0]
+    assert first.kind == "one_off"
+    assert first.contact_id == "c2"
+    assert first.next_run_at is not None
+    assert abs((first.next_run_at - harness.at(100)).total_seconds()) < 2
+
+
+async def test_run_at_further_in_the_past_than_the_grace_window_is_rejected(
+    harness: Harness,
+) -> None:
+    with pytest.raises(ValueError, match=r"in the past, beyond the 1\.0s misfire grace window"):
+        await harness.scheduler.schedule(harness.request("late", -5))
+    with pytest.raises(ValueError, match="has no time zone"):
+        await harness.scheduler.schedule(
+            ScheduleTask("reminder", datetime(2030, 1, 1, 9, 0), "naive", "c1")
+        )
+    assert await harness.scheduler.jobs() == []
+
+
+async def test_run_at_slightly_in_the_past_runs_at_once(harness: Harness) -> None:
+    await harness.scheduler.schedule(harness.request("just-missed", -0.4))
+    await harness.elapse(0.1)
+    assert [c.task for c in harness.calls] == ["reminder"]
+
+
+async def test_job_survives_a_restart_and_fires_once(harness: Harness) -> None:
+    await harness.scheduler.schedule(harness.request("reminder:e1", 0.3, time="10:00"))
+    await harness.restart(down_for=0)
+    assert [j.key for j in await harness.scheduler.jobs()] == ["reminder:e1"]
+    await harness.elapse(0.5)
+    await harness.restart(down_for=0)
+    await harness.elapse(0.2)
+    assert [c.data for c in harness.calls] == [{"time": "10:00"}]
+    assert await harness.scheduler.jobs() == []
+
+
+async def test_job_missed_by_less_than_the_grace_window_runs_late_once(harness: Harness) -> None:
+    await harness.scheduler.schedule(harness.request("k", 0.1))
+    await harness.restart(down_for=0.5)
+    await harness.elapse(0.1)
+    assert len(harness.calls) == 1
+    assert harness.missed() == 0
+
+
+async def test_job_missed_by_more_than_the_grace_window_is_recorded_not_sent(
+    harness: Harness,
+) -> None:
+    await harness.scheduler.schedule(harness.request("k", 0.1))
+    await harness.restart(down_for=1.6)
+    await harness.elapse(0.1)
+    assert harness.calls == []
+    assert harness.missed() == 1
+    assert await harness.scheduler.jobs() == []
+
+
+DAILY = StandingJob("daily_digest", "digest", cron="0 9 * * *", timezone="Europe/Madrid")
+# Flows give whole seconds; shorter here keeps the real-clock runs quick.
+TICK = StandingJob("tick", "ping", interval=timedelta(seconds=0.4), contact_id="owner")
+
+
+async def test_standing_schedules_are_not_duplicated_over_restarts(harness: Harness) -> None:
+    first = await harness.restart(down_for=0, standing=[DAILY])
+    assert first.added == ("daily_digest",)
+    [job] = await harness.scheduler.jobs()
+    again = await harness.scheduler.sync_standing([DAILY])
+    restarted = await harness.restart(down_for=0, standing=[DAILY])
+    assert again.kept == restarted.kept == ("daily_digest",)
+    assert again.added == restarted.added == ()
+    assert await harness.scheduler.jobs() == [job]  # same job, same next run time
+
+
+async def test_changed_standing_schedule_is_replaced_and_a_vanished_one_removed(
+    harness: Harness,
+) -> None:
+    await harness.scheduler.sync_standing([DAILY, TICK])
+    later = StandingJob("daily_digest", "digest", cron="0 18 * * *", timezone="Europe/Madrid")
+    report = await harness.restart(down_for=0, standing=[later])
+    assert report.replaced == ("daily_digest",)
+    assert report.removed == ("tick",)
+    [job] = await harness.scheduler.jobs()
+    assert job.kind == "standing"
+    assert job.key == "daily_digest"
+    assert job.next_run_at is not None
+    assert job.next_run_at.astimezone(later_zone()).hour == 18
+
+
+def later_zone() -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Madrid")
+
+
+async def test_standing_interval_job_runs_repeatedly_with_distinct_run_ids(
+    harness: Harness,
+) -> None:
+    await harness.scheduler.sync_standing([TICK])
+    await harness.elapse(0.95)
+    assert [(c.contact_id, c.task) for c in harness.calls] == [("owner", "ping")] * 2
+    assert harness.calls[0].run_id != harness.calls[1].run_id
+    assert [j.key for j in await harness.scheduler.jobs(task="ping")] == ["tick"]
+
+
+async def test_standing_runs_missed_while_down_are_coalesced_into_one(harness: Harness) -> None:
+    slow_tick = StandingJob("tick", "ping", interval=timedelta(seconds=0.6))
+    await harness.restart(down_for=0, standing=[slow_tick])
+    # Down for 1.3 s: the runs due at +0.6 s and +1.2 s were missed; the next is due at +1.8 s.
+    await harness.restart(down_for=1.3, standing=[slow_tick])
+    assert len(harness.calls) == 1
+    assert harness.missed() == 0
