@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from botfleet.adapters.registry import build_connectors, build_sender
+from botfleet.adapters.scheduling import (
+    APSchedulerTaskScheduler,
+    jobs_db_beside,
+    start_scheduler,
+)
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
@@ -83,6 +89,16 @@ async def bootstrap(
     )
     sender = o.sender or build_sender(config, http=http, registry=metrics.registry)
     registry = ConnectorRegistry(connectors, timeout_s=settings.connector_timeout_s)
+    # The job file sits beside the state file; in-memory stores (tests) get in-memory jobs.
+    scheduler = o.scheduler or APSchedulerTaskScheduler(
+        tenant_id=config.tenant_id,
+        jobs_db=None
+        if o.stores is not None
+        else jobs_db_beside(settings.state_db_for(config.tenant_id)),
+        grace=timedelta(seconds=settings.scheduler_grace_s),
+        clock=clock,
+        metrics=metrics.registry,
+    )
     runtime = ConversationRuntime(
         live=live,
         ctx=StepContext(tenant=tenant, llm_available=o.llm is not None),
@@ -94,8 +110,12 @@ async def bootstrap(
         connectors=registry,
         clock=clock,
         llm=o.llm,
-        scheduler=o.scheduler,
+        scheduler=scheduler,
         metrics=metrics,
     )
     stack.push_async_callback(runtime.sequencer.drain)
+    # Started after the drain is pushed, so it stops first: due jobs then finish in the drain.
+    await start_scheduler(
+        scheduler, stack, runner=runtime.run_task, flow=live.flow, timezone=config.timezone
+    )
     return runtime

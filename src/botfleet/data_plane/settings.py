@@ -32,6 +32,8 @@ class DataPlaneSettings(BaseSettings):
     log_level: str = Field(default="info", validation_alias=_env("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_env("LOG_JSON"))
     connector_timeout_s: float = Field(default=10.0, validation_alias=_env("CONNECTOR_TIMEOUT_S"))
+    #: Scheduled jobs found due less than this late still run (once); later ones are missed.
+    scheduler_grace_s: int = Field(default=300, ge=1, validation_alias=_env("SCHEDULER_GRACE_S"))
 
     def state_db_for(self, tenant_id: str) -> Path:
         return self.state_db_path or self.data_dir / tenant_id / "state.db"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from botfleet.adapters.scheduling.apscheduler import APSchedulerTaskScheduler, jobs_db_beside
 from botfleet.adapters.scheduling.dispatch import fire_job
+from botfleet.adapters.scheduling.lifecycle import start_scheduler
 from botfleet.adapters.scheduling.standing import StandingJobs, standing_jobs_of
 from botfleet.adapters.scheduling.stats import SchedulerStats
 from botfleet.adapters.scheduling.triggers import TenantCronTrigger, build_trigger
@@ -21,4 +22,5 @@ __all__ = [
     "fire_job",
     "jobs_db_beside",
     "standing_jobs_of",
+    "start_scheduler",
 ]
