@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import _profile
 from bench._proc import Server, cpu_seconds, event_loop_stack, rss_mb, start_bare, start_data_plane
 from bench._report import EXIT_CANNOT_RUN, Check, emit
 
@@ -101,7 +102,25 @@ def describe(name: str, run: Run) -> None:
     )
 
 
-def measure(wrk: str, load: Load, workdir: Path) -> list[Check]:
+def profile(wrk: str, server: Server, load: Load, workdir: Path) -> None:
+    """An extra, unmeasured run with py-spy attached: where the data plane's CPU goes."""
+    if _profile.py_spy() is None:
+        print("--profile needs py-spy: uv run --with py-spy python -m bench.webchat_wrk --profile")
+        return
+    raw = workdir / "data-plane.pyspy.txt"
+    spy = _profile.record(server.pid, load.duration_s, raw)
+    time.sleep(0.5)  # py-spy attaches
+    run_wrk(wrk, server.url, load, seconds=load.duration_s, tag="prof")
+    spy.wait()
+    if not raw.exists():
+        print("py-spy wrote no samples (ptrace not permitted? run as root or set ptrace_scope 0)")
+        return
+    print(f"where the data plane's CPU goes (py-spy, {raw}):")
+    for name, share in _profile.shares(_profile.by_component(raw.read_text())):
+        print(f"  {share:6.1%}  {name}")
+
+
+def measure(wrk: str, load: Load, workdir: Path, *, with_profile: bool = False) -> list[Check]:
     print(f"uvicorn, one worker ({event_loop_stack()}); wrk -t{load.threads} -c{load.connections}")
     print(f"warm-up {load.warmup_s:g}s, measured {load.duration_s:g}s, {load.contacts} contacts")
     with start_bare(workdir) as bare:
@@ -114,6 +133,8 @@ def measure(wrk: str, load: Load, workdir: Path) -> list[Check]:
         idle_rss = rss_mb(dp.pid)
         dp_run = drive(wrk, dp, load, "dp")
         after_rss = rss_mb(dp.pid)
+        if with_profile:
+            profile(wrk, dp, load, workdir)
     describe("data plane", dp_run)
     w, ratio = dp_run.wrk, dp_run.wrk["rps"] / bare_run.wrk["rps"]
     print(
@@ -155,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (2 cores: keep 1)")
     parser.add_argument("--contacts", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, SQLite)")
+    parser.add_argument(
+        "--profile", action="store_true", help="an extra run under py-spy, grouped by component"
+    )
     args = parser.parse_args(argv)
     wrk = find_wrk()
     if wrk is None:
@@ -163,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     load = Load(args.connections, args.threads, args.duration, args.warmup, args.contacts)
     workdir = Path(tempfile.mkdtemp(prefix="botfleet-bench-"))
     try:
-        checks = measure(wrk, load, workdir)
+        checks = measure(wrk, load, workdir, with_profile=args.profile)
     finally:
         if args.keep:
             print(f"kept {workdir}")

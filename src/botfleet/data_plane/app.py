@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ import structlog
 from fastapi import FastAPI
 
 from botfleet.adapters.channels.webchat import build_router as build_webchat_router
+from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_router
 from botfleet.data_plane.api.health import build_health_router
 from botfleet.data_plane.bootstrap import Overrides, bootstrap
 from botfleet.data_plane.settings import DataPlaneSettings
@@ -40,6 +42,17 @@ class _RuntimeProxy:
     async def accept(self, message: InboundMessage) -> bool:
         accepted: bool = await self._runtime.accept(message)
         return accepted
+
+    @property
+    def sender(self) -> object:
+        """The channel's sender (webhooks send read receipts and callback answers through it)."""
+        sender: object = self._runtime.sender
+        return sender
+
+    def after_turns(self, contact_id: str, job: Callable[[], Awaitable[object]]) -> None:
+        """Run `job` after the contact's queued turns, in the contact's order."""
+        future = self._runtime.sequencer.submit(contact_id, job)
+        future.add_done_callback(_log_job_failure)
 
     async def append(self, contact_id: str, output: dict[str, Any], at: datetime) -> int:
         seq: int = await self._runtime.outbox.append(contact_id, output, at)
@@ -83,14 +96,25 @@ def create_app(
     )
     proxy = _RuntimeProxy(app)
     app.include_router(build_health_router())
-    app.include_router(
-        build_webchat_router(
-            proxy,
-            proxy,
-            title=tenant_config.display_name(),
-            clock=clock,
-            # The seed's dev channel lists every contact's messages; the web chat does not.
-            list_all_contacts=tenant_config.channel.type == "http_dev",
+    webhook = build_webhook_router(tenant_config, proxy, clock=clock)
+    if webhook is not None:
+        app.include_router(webhook)
+    if tenant_config.channel.type in WEBCHAT_TYPES:
+        # Only for web chat tenants: on a WhatsApp tenant, /inbound would let anyone make the
+        # bot message any phone number, and /messages would show real contacts' conversations.
+        app.include_router(
+            build_webchat_router(
+                proxy,
+                proxy,
+                title=tenant_config.display_name(),
+                clock=clock,
+                # The seed's dev channel lists every contact's messages; the web chat does not.
+                list_all_contacts=tenant_config.channel.type == "http_dev",
+            )
         )
-    )
     return app
+
+
+def _log_job_failure(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("after_turn_job_failed", error=type(future.exception()).__name__)

@@ -1,0 +1,177 @@
+"""Data plane boot-to-ready time and memory: idle and after 10,000 conversations.
+
+    uv run python -m bench.boot_memory [--boots 5] [--conversations 10000]
+
+Boot: wall time from starting `botfleet serve data-plane` (demo tenant, fresh SQLite file) until
+`GET /health` answers 200, over several boots; the baseline is the same measurement of the bare
+FastAPI app (bench/bare_app.py), so the ratio shows what the data plane adds to a FastAPI process.
+Memory: VmRSS of the data plane process once ready and idle, then after 10,000 conversations over
+HTTP (32 at a time; each: "hi", "Book appointment", a service, the first day by its number, so
+every contact leaves a stored state holding day and slot lists and 2 calendar calls were made).
+Targets (issue 9): boot <= 1.5 s (median), idle RSS <= 60 MB. Boot with a control-plane pull is
+not measured: the data plane does not pull its config yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench._http import Connection
+from bench._proc import Server, rss_mb, start_bare, start_data_plane
+from bench._report import Check, emit
+
+MAX_BOOT_S, MAX_IDLE_RSS_MB = 1.5, 60.0
+SETTLE_S = 1.0
+SERVICES = ("service_haircut", "service_colour", "service_beard")
+
+
+@dataclass
+class Boots:
+    seconds: list[float] = field(default_factory=list)
+    idle_rss: list[float] = field(default_factory=list)
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def measure_boots(starter: Callable[[Path], Server], count: int, workdir: Path) -> Boots:
+    boots = Boots()
+    for i in range(count):
+        run_dir = workdir / f"boot-{i}"
+        run_dir.mkdir(parents=True)
+        with starter(run_dir) as server:
+            boots.seconds.append(server.wait_ready("/health"))
+            time.sleep(SETTLE_S)
+            boots.idle_rss.append(rss_mb(server.pid))
+    return boots
+
+
+@dataclass
+class Traffic:
+    conversations: int = 0
+    requests: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+async def conversation(conn: Connection, traffic: Traffic, n: int) -> None:
+    """One contact: menu, book, a service (days from the calendar), day 1 (its slots)."""
+    contact = f"mem-{n}"
+    steps = [
+        ({"contact_id": contact, "text": "hi"}, b'"menu_book"'),
+        ({"contact_id": contact, "type": "button_reply", "payload": "menu_book"}, b'"service_'),
+        ({"contact_id": contact, "type": "list_reply", "payload": SERVICES[n % 3]}, b'"day_'),
+        ({"contact_id": contact, "text": "1"}, b'"hour_'),
+    ]
+    for body, expect in steps:
+        traffic.requests += 1
+        status, reply = await conn.post_json("/inbound", body)
+        if status != 200 or expect not in reply:
+            traffic.failures.append(f"{body} -> {status} {reply[:200]!r}")
+    traffic.conversations += 1
+
+
+async def drive(
+    port: int, total: int, concurrency: int, on_progress: Callable[[int], None]
+) -> Traffic:
+    """`total` conversations, `concurrency` at a time, each worker on its own connection."""
+    traffic = Traffic()
+    numbers = iter(range(total))
+
+    async def worker() -> None:
+        conn = await Connection.open("127.0.0.1", port)
+        try:
+            for n in numbers:
+                await conversation(conn, traffic, n)
+                if (n + 1) % 2000 == 0:
+                    on_progress(n + 1)
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return traffic
+
+
+def measure(boots: int, conversations: int, concurrency: int, workdir: Path) -> list[Check]:
+    bare = measure_boots(lambda d: start_bare(d), boots, workdir / "bare")
+    dp = measure_boots(lambda d: start_data_plane(d), boots, workdir / "dp")
+    print(f"boot to ready over {boots} boots (s):")
+    print(f"  data plane {_fmt(dp.seconds)}; bare {_fmt(bare.seconds)}")
+    print(f"idle RSS (MB): data plane {_fmt(dp.idle_rss)}; bare {_fmt(bare.idle_rss)}")
+
+    run_dir = workdir / "traffic"
+    run_dir.mkdir()
+    with start_data_plane(run_dir) as server:
+        server.wait_ready("/health")
+        time.sleep(SETTLE_S)
+        idle = rss_mb(server.pid)
+        started = time.perf_counter()
+
+        def progress(done: int) -> None:
+            seconds = time.perf_counter() - started
+            print(f"  {done:>6} conversations  RSS {rss_mb(server.pid):6.1f} MB  {seconds:5.1f}s")
+
+        traffic = asyncio.run(drive(server.port, conversations, concurrency, progress))
+        elapsed = time.perf_counter() - started
+        after = rss_mb(server.pid)
+        db_mb = sum(p.stat().st_size for p in run_dir.glob("state.db*")) / 2**20
+    growth = (after - idle) / max(conversations, 1) * 1000
+    rate = traffic.requests / elapsed
+    print(f"{traffic.conversations} conversations, {traffic.requests} requests in {elapsed:.1f}s")
+    print(f"  ({rate:.0f} req/s); RSS {idle:.1f} MB -> {after:.1f} MB; SQLite files {db_mb:.1f} MB")
+    for failure in traffic.failures[:5]:
+        print(f"  unexpected reply: {failure}")
+    bare_rss = statistics.median(bare.idle_rss)
+    boot_ok = dp.median_s <= MAX_BOOT_S
+    rss_ok = idle <= MAX_IDLE_RSS_MB
+    return [
+        Check("boot to ready (median)", f"{dp.median_s:.2f} s", f"<= {MAX_BOOT_S:g} s", boot_ok),
+        Check("boot to ready (slowest)", f"{max(dp.seconds):.2f} s"),
+        Check(
+            "boot vs bare FastAPI", f"{dp.median_s / bare.median_s:.1f}x ({bare.median_s:.2f} s)"
+        ),
+        Check("idle RSS", f"{idle:.1f} MB", f"<= {MAX_IDLE_RSS_MB:g} MB", rss_ok),
+        Check("idle RSS vs bare FastAPI", f"{idle / bare_rss:.2f}x ({bare_rss:.1f} MB)"),
+        Check(f"RSS after {conversations:,} conversations", f"{after:.1f} MB"),
+        Check("RSS growth per 1,000 conversations", f"{growth:.2f} MB"),
+        Check("unexpected replies", str(len(traffic.failures)), "0", not traffic.failures),
+    ]
+
+
+def _fmt(values: list[float]) -> str:
+    return (
+        "median "
+        + f"{statistics.median(values):.2f}"
+        + " ["
+        + ", ".join(f"{v:.2f}" for v in values)
+        + "]"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--boots", type=int, default=5)
+    parser.add_argument("--conversations", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="botfleet-bench-"))
+    try:
+        checks = measure(args.boots, args.conversations, args.concurrency, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return emit("boot_memory", checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

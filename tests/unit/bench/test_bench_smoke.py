@@ -1,0 +1,105 @@
+"""Smoke tests of the benchmark suite: it imports, reports, and a 1 s engine microbench runs.
+
+The benchmarks themselves (wrk, server processes) never run under `make test`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import httpx
+import pytest
+from bench import _profile, _report, bare_app, engine_micro, webchat_wrk
+
+MODULES = ["bench.run_all", "bench.boot_memory", "bench.webchat_wrk", "bench.engine_micro"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_benchmark_imports_and_has_a_main(name: str) -> None:
+    module = importlib.import_module(name)
+    assert callable(module.main)
+
+
+def test_engine_microbench_runs_the_demo_conversation() -> None:
+    checks = {c.name: c for c in engine_micro.measure(0.2)}
+    rate = float(checks["engine turns/s (demo flow)"].value.replace(",", ""))
+    assert rate > 100
+    assert checks["engine turns/s (demo flow)"].ok is not None  # it has a target
+    assert checks["engine turn / JSON round trip"].value.endswith("x")
+
+
+def test_recorded_conversation_books_and_cancels() -> None:
+    import asyncio
+
+    from botfleet.adapters.registry import build_connectors
+    from botfleet.domain.tenant_config import load_tenant_config
+    from botfleet.flows.engine import StepContext, TenantInfo
+    from botfleet.flows.load import load_flow
+    from botfleet.testing.clock import FrozenClock
+
+    config = load_tenant_config(engine_micro.DEMO_TENANT)
+    assert config.flow_path is not None
+    flow = load_flow(config.resolve(config.flow_path)).spec
+    ctx = StepContext(tenant=TenantInfo(id="demo", timezone=config.timezone))
+    connectors = build_connectors(config, clock=FrozenClock(engine_micro.NOW))
+    turns = asyncio.run(engine_micro.record(flow, ctx, connectors))
+    said = json.dumps([t.response_body for t in turns])
+    assert "Booked" in said and "cancelled" in said
+    assert sum(len(t.replies) for t in turns) == 6  # days, slots, book, view, list, cancel
+    assert engine_micro.replay(flow, ctx, turns) == len(turns) + 6
+
+
+def test_result_line_round_trips_through_run_all(capsys: pytest.CaptureFixture[str]) -> None:
+    checks = [_report.Check("p99", "30 ms", "<= 25 ms", False), _report.Check("rps", "900")]
+    assert _report.emit("demo", checks) == _report.EXIT_MISSED
+    parsed = _report.parse_result(capsys.readouterr().out)
+    assert parsed == ("demo", checks)
+    assert _report.emit("demo", checks[1:]) == _report.EXIT_OK
+
+
+def test_summary_table_lines_up() -> None:
+    text = _report.table([_report.Check("a", "1", ">= 2", False), _report.Check("bb", "22")])
+    lines = text.splitlines()
+    assert lines[0].split() == ["figure", "value", "target", "result"]
+    assert lines[2].split() == ["a", "1", ">=", "2", "FAIL"]
+    assert lines[3].split() == ["bb", "22", "-", "info"]
+
+
+def test_profile_samples_go_to_the_innermost_known_component() -> None:
+    raw = "\n".join(
+        [
+            "run (uvicorn/main.py:1);call (botfleet/adapters/connectors/calendar/slots.py:9) 7",
+            "run (uvicorn/main.py:1);save (botfleet/adapters/stores/codec.py:3);"
+            "dumps (json/__init__.py:2) 2",
+            "run (uvicorn/main.py:1);send (uvicorn/protocols/http/httptools_impl.py:5) 1",
+            "_bootstrap (threading.py:1);_connection_worker_thread (aiosqlite/core.py:9) 4",
+        ]
+    )
+    counts = _profile.by_component(raw)
+    assert counts["calendar connector"] == 7
+    assert counts["SQLite store"] == 2
+    assert counts["SQLite store (aiosqlite thread)"] == 4
+    assert dict(_profile.shares(counts))["calendar connector"] == pytest.approx(7 / 14)
+
+
+async def test_bare_endpoint_only_parses_and_echoes_the_message_id() -> None:
+    transport = httpx.ASGITransport(app=bare_app.create_bare_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://bare") as client:
+        response = await client.post("/inbound", json={"contact_id": "c", "message_id": "r-1-2"})
+    assert response.status_code == 200
+    assert response.json() == {"message_id": "r-1-2", "duplicate": False, "replies": []}
+
+
+def test_wrk_missing_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(webchat_wrk, "find_wrk", lambda: None)
+    assert webchat_wrk.main([]) == _report.EXIT_CANNOT_RUN
+    assert "apt-get install -y wrk" in capsys.readouterr().err
+
+
+def test_wrk_script_walks_the_demo_flow() -> None:
+    script = webchat_wrk.LUA_SCRIPT.read_text()
+    for needle in ("menu_book", "confirm_yes", "cancel_yes", '"hour_', '"day_', "WRK_JSON"):
+        assert needle in script
