@@ -15,6 +15,8 @@ from types import TracebackType
 
 import httpx
 
+from bench._report import Check
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_TENANT = REPO_ROOT / "examples" / "tenants" / "demo.yaml"
 
@@ -151,3 +153,19 @@ def event_loop_stack() -> str:
         except ImportError:
             parts.append(f"no {label}")
     return ", ".join(parts)
+
+
+def machine_load() -> tuple[int, float]:
+    """(CPU cores, 1-minute load average): figures taken on a busy machine are not comparable."""
+    return os.cpu_count() or 1, os.getloadavg()[0]
+
+
+def machine_check() -> Check:
+    """An informational row with the machine's load; prints a warning when it is busy."""
+    cores, load = machine_load()
+    if load > cores / 2:
+        print(
+            f"WARNING: load average {load:.2f} on {cores} cores: other processes compete for the"
+            " CPU, these figures are not comparable with quiet runs"
+        )
+    return Check("load average at start", f"{load:.2f} on {cores} cores")

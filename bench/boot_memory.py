@@ -6,7 +6,7 @@ Boot: wall time from starting `botfleet serve data-plane` (demo tenant, fresh SQ
 `GET /health` answers 200, over several boots; the baseline is the same measurement of the bare
 FastAPI app (bench/bare_app.py), so the ratio shows what the data plane adds to a FastAPI process.
 Memory: VmRSS of the data plane process once ready and idle, then after 10,000 conversations over
-HTTP (32 at a time; each: "hi", "Book appointment", a service, the first day by its number, so
+HTTP (32 at a time; each: "menu", "Book appointment", a service, the first day by its number, so
 every contact leaves a stored state holding day and slot lists and 2 calendar calls were made).
 Targets (issue 9): boot <= 1.5 s (median), idle RSS <= 60 MB. Boot with a control-plane pull is
 not measured: the data plane does not pull its config yet.
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench._http import Connection
-from bench._proc import Server, rss_mb, start_bare, start_data_plane
+from bench._proc import Server, machine_check, rss_mb, start_bare, start_data_plane
 from bench._report import Check, emit
 
 MAX_BOOT_S, MAX_IDLE_RSS_MB = 1.5, 60.0
@@ -64,10 +64,11 @@ class Traffic:
 
 
 async def conversation(conn: Connection, traffic: Traffic, n: int) -> None:
-    """One contact: menu, book, a service (days from the calendar), day 1 (its slots)."""
+    """One contact: "menu" (a global transition, so an LLM fallback cannot answer it instead),
+    book, a service (days from the calendar), day 1 by its number (its slots)."""
     contact = f"mem-{n}"
     steps = [
-        ({"contact_id": contact, "text": "hi"}, b'"menu_book"'),
+        ({"contact_id": contact, "text": "menu"}, b'"menu_book"'),
         ({"contact_id": contact, "type": "button_reply", "payload": "menu_book"}, b'"service_'),
         ({"contact_id": contact, "type": "list_reply", "payload": SERVICES[n % 3]}, b'"day_'),
         ({"contact_id": contact, "text": "1"}, b'"hour_'),
@@ -165,12 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args(argv)
+    machine = machine_check()
     workdir = Path(tempfile.mkdtemp(prefix="botfleet-bench-"))
     try:
         checks = measure(args.boots, args.conversations, args.concurrency, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return emit("boot_memory", checks)
+    return emit("boot_memory", [*checks, machine])
 
 
 if __name__ == "__main__":

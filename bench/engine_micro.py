@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bench._proc import DEMO_TENANT
+from bench._proc import DEMO_TENANT, machine_check
 from bench._report import Check, emit
 from botfleet.adapters.registry import build_connectors
 from botfleet.domain.messages import InboundMessage, MessageType
@@ -223,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="timed seconds per measurement")
     args = parser.parse_args(argv)
-    return emit("engine_micro", measure(args.seconds))
+    machine = machine_check()
+    return emit("engine_micro", [*measure(args.seconds), machine])
 
 
 if __name__ == "__main__":

@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import _profile
-from bench._proc import Server, cpu_seconds, event_loop_stack, rss_mb, start_bare, start_data_plane
+from bench._proc import (
+    Server,
+    cpu_seconds,
+    event_loop_stack,
+    machine_check,
+    rss_mb,
+    start_bare,
+    start_data_plane,
+)
 from bench._report import EXIT_CANNOT_RUN, Check, emit
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk" / "conversations.lua"
@@ -184,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     if wrk is None:
         print(INSTALL_HINT, file=sys.stderr)
         return EXIT_CANNOT_RUN
+    machine = machine_check()
     load = Load(args.connections, args.threads, args.duration, args.warmup, args.contacts)
     workdir = Path(tempfile.mkdtemp(prefix="botfleet-bench-"))
     try:
@@ -193,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    return emit("webchat_wrk", checks)
+    return emit("webchat_wrk", [*checks, machine])
 
 
 if __name__ == "__main__":
