@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from botfleet.adapters.channels.webchat import build_router as build_webchat_router
 from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_router
 from botfleet.data_plane.api.health import build_health_router
+from botfleet.data_plane.api.tasks import build_tasks_router
 from botfleet.data_plane.bootstrap import Overrides, bootstrap
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.domain.errors import ConfigError
@@ -96,6 +97,7 @@ def create_app(
     )
     proxy = _RuntimeProxy(app)
     app.include_router(build_health_router())
+    app.include_router(build_tasks_router(settings))
     webhook = build_webhook_router(tenant_config, proxy, clock=clock)
     if webhook is not None:
         app.include_router(webhook)

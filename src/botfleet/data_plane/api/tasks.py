@@ -1,0 +1,165 @@
+"""Scheduler routes for the control plane: `GET /tasks` (pending jobs), `POST /run-task` (run now).
+
+Both are internal: `Authorization: Bearer <DP_INTERNAL_TOKEN>`. `GET /tasks` follows `/usage`:
+with no token configured (development) it answers loopback clients only. `POST /run-task` sends
+messages to contacts, so it always needs the token: 401 without one, 403 with a wrong one or
+when the data plane has none configured.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from botfleet.adapters.scheduling.rules import run_id
+from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.ports.scheduling import ScheduledJob, TaskScheduler
+
+MAX_TASKS = 1000
+
+
+class TaskView(BaseModel):
+    job_id: str
+    kind: str
+    task: str
+    contact_id: str | None
+    key: str
+    next_run_at: datetime | None
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, job: ScheduledJob) -> TaskView:
+        return cls(
+            job_id=job.job_id,
+            kind=job.kind,
+            task=job.task,
+            contact_id=job.contact_id,
+            key=job.key,
+            next_run_at=job.next_run_at,
+            data=job.data,
+        )
+
+
+class TaskList(BaseModel):
+    tasks: list[TaskView]
+    count: int
+
+
+class RunTaskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(min_length=1, max_length=191)
+    contact_id: str = Field(min_length=1, max_length=191)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunTaskResult(BaseModel):
+    status: str
+    task: str
+    contact_id: str
+    run_id: str
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _is_loopback(request: Request) -> bool:
+    host = request.client.host if request.client else None
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _check_token(request: Request, expected: str) -> None:
+    token = _bearer(request)
+    if token is None:
+        raise HTTPException(
+            401, "an internal bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise HTTPException(403, "wrong internal token")
+
+
+def internal_reader(settings: DataPlaneSettings) -> Any:
+    """Token when one is configured; otherwise loopback clients only (local development)."""
+
+    async def check(request: Request) -> None:
+        if settings.internal_token:
+            _check_token(request, settings.internal_token)
+        elif not _is_loopback(request):
+            raise HTTPException(403, "internal routes need DP_INTERNAL_TOKEN outside development")
+
+    return check
+
+
+def internal_actor(settings: DataPlaneSettings) -> Any:
+    """Always the token: these routes act on contacts."""
+
+    async def check(request: Request) -> None:
+        if not settings.internal_token:
+            raise HTTPException(403, "this route is disabled: DP_INTERNAL_TOKEN is not set")
+        _check_token(request, settings.internal_token)
+
+    return check
+
+
+def _runtime(request: Request) -> ConversationRuntime:
+    runtime: ConversationRuntime = request.app.state.runtime
+    return runtime
+
+
+def _scheduler(runtime: ConversationRuntime) -> TaskScheduler:
+    if runtime.scheduler is None:
+        raise HTTPException(503, "this data plane runs without a scheduler")
+    return runtime.scheduler
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.utcoffset() is None:
+        raise HTTPException(422, f"{name}: give a UTC offset, e.g. 2024-05-06T09:00:00+02:00")
+    return value
+
+
+def build_tasks_router(settings: DataPlaneSettings) -> APIRouter:
+    router = APIRouter(tags=["internal"])
+
+    @router.get("/tasks", dependencies=[Depends(internal_reader(settings))])
+    async def list_tasks(
+        request: Request,
+        contact_id: Annotated[str | None, Query(max_length=191)] = None,
+        task: Annotated[str | None, Query(max_length=191)] = None,
+        due_after: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
+        due_before: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_TASKS)] = 200,
+    ) -> TaskList:
+        """Pending scheduled jobs (reminders and standing schedules), soonest first."""
+        scheduler = _scheduler(_runtime(request))
+        jobs = await scheduler.jobs(
+            contact_id=contact_id,
+            task=task,
+            due_after=_aware("due_after", due_after),
+            due_before=_aware("due_before", due_before),
+            limit=limit,
+        )
+        return TaskList(tasks=[TaskView.of(j) for j in jobs], count=len(jobs))
+
+    @router.post("/run-task", dependencies=[Depends(internal_actor(settings))])
+    async def run_task(request: Request, body: RunTaskRequest) -> RunTaskResult:
+        """Run a flow task for a contact now (the control plane's "run now"), in its turn order."""
+        runtime = _runtime(request)
+        if body.task not in runtime.live.flow.tasks:
+            raise HTTPException(404, f"unknown task {body.task!r} in flow {runtime.live.flow.id}")
+        rid = run_id(f"manual:{body.task}", runtime.clock.now())
+        await runtime.run_task(body.contact_id, body.task, body.data, rid)
+        return RunTaskResult(status="done", task=body.task, contact_id=body.contact_id, run_id=rid)
+
+    return router
