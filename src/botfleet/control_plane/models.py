@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    UrlConstraints,
+    field_validator,
+)
 
 from botfleet.control_plane.binding_schemas import check_timezone
 
 TENANT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
+
+
+def _printable(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and no name needs control characters.
+    if any(ord(c) < 32 for c in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+#: A one-line text field (names): no control characters.
+Label = Annotated[str, AfterValidator(_printable)]
+#: Where the control plane reaches a tenant's data plane (the column holds 500 characters).
+DataPlaneUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=500)]
 
 
 class _Body(BaseModel):
@@ -26,13 +48,13 @@ class _View(BaseModel):
 
 class TenantCreate(_Body):
     id: str = Field(pattern=TENANT_ID_PATTERN, description="slug: lower case, digits, - and _")
-    name: str = Field(min_length=1, max_length=200)
+    name: Label = Field(min_length=1, max_length=200)
     timezone: str = Field(default="UTC", max_length=64)
     language: str = Field(default="en", pattern=LANGUAGE_PATTERN, max_length=16)
     channel: dict[str, Any] = Field(default_factory=lambda: {"type": "http_dev"})
     connectors: dict[str, Any] = Field(default_factory=dict)
     llm: dict[str, Any] = Field(default_factory=dict)
-    data_plane_url: AnyHttpUrl | None = None
+    data_plane_url: DataPlaneUrl | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -48,13 +70,13 @@ class TenantCreate(_Body):
 class TenantUpdate(_Body):
     """Fields to change; absent fields stay as they are. ``connectors`` replaces the whole map."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Label | None = Field(default=None, min_length=1, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN, max_length=16)
     channel: dict[str, Any] | None = None
     connectors: dict[str, Any] | None = None
     llm: dict[str, Any] | None = None
-    data_plane_url: AnyHttpUrl | None = None
+    data_plane_url: DataPlaneUrl | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -92,7 +114,7 @@ class TenantCreated(BaseModel):
 
 
 class ApiKeyCreate(_Body):
-    name: str = Field(min_length=1, max_length=100)
+    name: Label = Field(min_length=1, max_length=100)
 
 
 class ApiKeyView(_View):

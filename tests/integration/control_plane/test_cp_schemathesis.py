@@ -32,7 +32,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-EXAMPLES_PER_MODE = 6
+EXAMPLES_PER_MODE = 8
 
 
 async def _seed(cp: ControlPlane) -> None:

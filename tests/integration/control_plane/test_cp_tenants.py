@@ -171,3 +171,29 @@ async def test_export_then_delete_removes_every_row(cp: ControlPlane) -> None:
     assert flows["versions"] == []
     creds = (await cp.client.get("/v1/tenants/acme/credentials", headers=cp.admin)).json()
     assert creds == []
+
+
+async def test_text_the_database_cannot_store_is_a_422_on_every_backend(cp: ControlPlane) -> None:
+    """PostgreSQL refuses NUL characters and over-long values; SQLite would take them."""
+    nul_name = await cp.client.post(
+        "/v1/tenants", json={"id": "acme", "name": "a\x00b"}, headers=cp.admin
+    )
+    assert nul_name.status_code == 422
+    long_url = "http://dp.example/" + "x" * 600
+    long = await cp.client.post(
+        "/v1/tenants", json={"id": "acme", "name": "A", "data_plane_url": long_url},
+        headers=cp.admin,
+    )  # fmt: skip
+    assert long.status_code == 422
+    await cp.create_tenant("acme")
+    key_name = await cp.client.post(
+        "/v1/tenants/acme/api-keys", json={"name": "tab\there"}, headers=cp.admin
+    )
+    assert key_name.status_code == 422
+    flow = await cp.client.post(
+        "/v1/tenants/acme/flows",
+        json={"yaml": 'id: "a\\0b"\ninitial_state: M\nstates:\n  M:\n    fallback: M\n'},
+        headers=cp.admin,
+    )
+    assert flow.status_code == 422
+    assert "NUL" in flow.json()["detail"]

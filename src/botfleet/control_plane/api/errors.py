@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 
 from botfleet.control_plane.db.engine import is_connection_error
 from botfleet.control_plane.errors import (
@@ -53,13 +53,21 @@ async def _config_error(_request: Request, exc: Exception) -> JSONResponse:
     return _json(422, str(exc))
 
 
+def _is_data_exception(exc: Exception) -> bool:
+    """SQLSTATE class 22 (data exception: NUL in text, value out of range...) or DataError."""
+    if isinstance(exc, DataError):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(exc, DBAPIError) and isinstance(sqlstate, str) and sqlstate.startswith("22")
+
+
 def _database_error_handler(
     metrics: ControlPlaneMetrics,
 ) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, IntegrityError):
             return _json(409, "the change conflicts with a concurrent one; retry the request")
-        if isinstance(exc, DataError):
+        if _is_data_exception(exc):
             return _json(422, "a value was refused by the database (unsupported characters?)")
         if isinstance(exc, DatabaseUnavailable) or is_connection_error(exc):
             metrics.db_unavailable.inc()

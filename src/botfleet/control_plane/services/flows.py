@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from botfleet.control_plane.db.tables import FlowVersion, Tenant
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
+from botfleet.control_plane.errors import InvalidInput
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit, versions
 from botfleet.control_plane.services.tenants import get_tenant
 from botfleet.flows.load import Flow, load_flow_text
+
+
+MAX_FLOW_ID_LENGTH = 200  # the flow_versions.flow_id column
 
 
 def _set_published(tenant: Tenant, version: int | None) -> None:
@@ -41,6 +45,8 @@ async def upload_flow(
     versions.check_size("flow", text, max_bytes)
     number = await versions.next_version(uow, FLOWS, tenant_id)
     flow = validate_flow(text, f"{tenant_id}/flow@v{number}")
+    if "\x00" in flow.spec.id or len(flow.spec.id) > MAX_FLOW_ID_LENGTH:
+        raise InvalidInput("id", f"a flow id has at most {MAX_FLOW_ID_LENGTH} characters, no NUL")
     document = FlowVersion(
         tenant_id=tenant_id,
         version=number,

@@ -1,0 +1,31 @@
+"""Database errors map to clear statuses: data exceptions 422, connection failures 503."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from botfleet.control_plane.api.errors import _is_data_exception
+from botfleet.control_plane.db.engine import is_connection_error
+
+
+class _DriverError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def test_sqlstate_class_22_is_a_data_exception() -> None:
+    nul = DBAPIError("INSERT ...", {}, _DriverError("22021"))
+    too_long = DBAPIError("INSERT ...", {}, _DriverError("22001"))
+    syntax = DBAPIError("SELECT ...", {}, _DriverError("42601"))
+    assert _is_data_exception(nul)
+    assert _is_data_exception(too_long)
+    assert not _is_data_exception(syntax)
+
+
+def test_connection_failures_are_recognised() -> None:
+    assert is_connection_error(ConnectionRefusedError())
+    assert is_connection_error(TimeoutError())
+    assert is_connection_error(OperationalError("connect", {}, Exception("refused")))
+    assert not is_connection_error(ValueError("bad input"))
+    assert not is_connection_error(DBAPIError("SELECT", {}, _DriverError("42601")))
