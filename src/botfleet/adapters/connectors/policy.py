@@ -1,5 +1,8 @@
 """Resilience policy of one connector binding: timeout, retries, circuit breaker. Pure config.
 
+The binding's settings are the adapter's; its `resilience` key is this policy, which the data
+plane applies around every call (`botfleet.data_plane.resilience`).
+
 Tenant config (optional; every key has a default)::
 
     connectors:

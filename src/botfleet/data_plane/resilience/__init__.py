@@ -5,7 +5,7 @@ from __future__ import annotations
 from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker, CircuitOpen
 from botfleet.data_plane.resilience.connector import ConnectorCrashed, ResilientConnector
 from botfleet.data_plane.resilience.metrics import ConnectorMetrics
-from botfleet.data_plane.resilience.policy import (
+from botfleet.adapters.connectors.policy import (
     DEFAULT_CREATE_OPERATIONS,
     RESILIENCE_KEY,
     ResiliencePolicy,

@@ -32,7 +32,7 @@ from tenacity import (
 
 from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker
 from botfleet.data_plane.resilience.metrics import ConnectorMetrics
-from botfleet.data_plane.resilience.policy import ResiliencePolicy
+from botfleet.adapters.connectors.policy import ResiliencePolicy
 from botfleet.domain.errors import ConnectorError, ConnectorTimeout, UnknownOperation
 from botfleet.ports.connectors import Connector
 

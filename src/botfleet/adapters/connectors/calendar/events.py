@@ -14,6 +14,7 @@ same request can never create two events. Pure functions, no I/O.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -41,6 +42,11 @@ def event_id_for_key(key: str) -> str:
     """The event id / UID of the booking made by request `key` (lowercase hex: valid for both
     Google's base32hex ids and CalDAV UIDs)."""
     return f"bf{idempotency_tag(key)}"
+
+
+def new_event_id() -> str:
+    """A fresh event id for a booking made without an idempotency key."""
+    return f"bf{uuid.uuid4().hex}"
 
 
 # ---------------------------------------------------------------- metadata
@@ -119,9 +125,10 @@ def google_time(moment: datetime, tz: ZoneInfo) -> dict[str, str]:
 def google_body(appointment: Appointment, tz: ZoneInfo, *, idempotency_key: str) -> dict[str, Any]:
     """The `events.insert` body of a booking (its id comes from the idempotency key)."""
     private = {GOOGLE_PROPS[k]: v for k, v in booking_fields(appointment).items() if v}
-    private[GOOGLE_IDEMPOTENCY] = idempotency_tag(idempotency_key)
+    if idempotency_key:
+        private[GOOGLE_IDEMPOTENCY] = idempotency_tag(idempotency_key)
     return {
-        "id": event_id_for_key(idempotency_key),
+        "id": event_id_for_key(idempotency_key) if idempotency_key else new_event_id(),
         "summary": summary(appointment),
         "description": description(appointment),
         "start": google_time(appointment.start, tz),
@@ -190,7 +197,8 @@ def ical_text(appointment: Appointment, *, uid: str, idempotency_key: str, now: 
         ("TRANSP", "OPAQUE"),
     ]
     props += [(ICAL_PROPS[k], _ical_escape(v)) for k, v in booking_fields(appointment).items() if v]
-    props.append((ICAL_IDEMPOTENCY, idempotency_tag(idempotency_key)))
+    if idempotency_key:
+        props.append((ICAL_IDEMPOTENCY, idempotency_tag(idempotency_key)))
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",

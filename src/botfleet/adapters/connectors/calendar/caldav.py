@@ -1,0 +1,231 @@
+"""`caldav`: the calendar category on any CalDAV server (Nextcloud, iCloud, Fastmail, Radicale).
+
+Uses the `caldav` package's blocking client, one client per request in a worker thread
+(`asyncio.to_thread`), so requests never share a session across threads. The calendar is
+found once (`calendar_id` URL, else the `calendar_name`, else the account's first calendar)
+and its URL remembered. Reads are time-range searches with recurrences expanded; the re-check
+right before a booking is a fresh search of the slot's range. Bookings are VEVENTs in UTC
+whose UID comes from the request's idempotency key and which carry ``X-BOTFLEET-*``
+properties (`events.py`); the UID is looked up before a create and the PUT refuses to
+overwrite, so a retried booking never makes a second event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urljoin
+
+from botfleet.adapters.connectors.calendar import events as wire
+from botfleet.adapters.connectors.calendar.config import CalDavSettings, with_tenant_timezone
+from botfleet.adapters.connectors.calendar.service import CalendarService
+from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
+from botfleet.domain.errors import (
+    ConnectorError,
+    ConnectorRejected,
+    ConnectorTimeout,
+    ConnectorUnavailable,
+)
+from botfleet.ports.clock import Clock
+
+T = TypeVar("T")
+
+
+def translate(exc: Exception, what: str) -> ConnectorError:
+    """A CalDAV/transport error as a `ConnectorError` (no URLs, bodies or credentials)."""
+    from caldav.lib import error
+
+    if isinstance(exc, ConnectorError):
+        return exc
+    name = type(exc).__name__
+    if isinstance(exc, TimeoutError) or "Timeout" in name:
+        return ConnectorTimeout(f"the CalDAV server did not answer {what} in time")
+    if isinstance(exc, error.AuthorizationError):
+        return ConnectorRejected(f"the CalDAV server refused the credentials during {what}")
+    if isinstance(exc, error.NotFoundError):
+        return ConnectorRejected(f"the CalDAV calendar was not found during {what}")
+    return ConnectorUnavailable(f"the CalDAV server failed during {what} ({name})")
+
+
+def _vevents(found: Any) -> Iterator[Any]:
+    for item in found:
+        yield from item.icalendar_instance.walk("VEVENT")
+
+
+class CalDavStore:
+    """Events of one CalDAV calendar. Satisfies `CalendarStore`."""
+
+    def __init__(
+        self, settings: CalDavSettings, *, horizon_days: int, client: Callable[[], Any] | None
+    ) -> None:
+        self.settings = settings
+        self._tz = settings.tz
+        self._horizon = timedelta(days=horizon_days + 1)
+        self._client_factory = client or self._new_client
+        self._calendar_url: str | None = None
+        self._discovery = threading.Lock()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _new_client(self) -> Any:
+        from caldav.davclient import DAVClient
+
+        password = self.settings.password
+        return DAVClient(
+            url=self.settings.url,
+            username=self.settings.username,
+            password=password.get_secret_value() if password is not None else None,
+            timeout=self.settings.request_timeout_s,  # type: ignore[arg-type]
+            rate_limit_handle=False,  # a 429 is the resilience layer's to retry, not a sleep
+        )
+
+    def _calendar(self, client: Any) -> Any:
+        with self._discovery:
+            if self._calendar_url is None:
+                self._calendar_url = self._discover(client)
+        return client.calendar(url=self._calendar_url)
+
+    def _discover(self, client: Any) -> str:
+        if self.settings.calendar_id:
+            return urljoin(self.settings.url, self.settings.calendar_id)
+        calendars = client.principal().calendars()
+        wanted = self.settings.calendar_name
+        if wanted is not None:
+            names = [(c, c.get_display_name()) for c in calendars]
+            match = [c for c, name in names if name == wanted]
+            if not match:
+                known = ", ".join(sorted(repr(str(n)) for _, n in names)) or "none"
+                raise ConnectorRejected(f"no CalDAV calendar named {wanted!r} (found: {known})")
+            calendars = match
+        if not calendars:
+            raise ConnectorRejected("the CalDAV account has no calendar")
+        return str(calendars[0].url)
+
+    async def _run(self, what: str, work: Callable[[Any], T]) -> T:
+        def blocking() -> T:
+            with self._client_factory() as client:
+                return work(self._calendar(client))
+
+        try:
+            return await asyncio.to_thread(blocking)
+        except Exception as exc:
+            raise translate(exc, what) from None
+
+    def _search(self, calendar: Any, start: datetime, end: datetime) -> list[Any]:
+        found = calendar.search(start=start, end=end, event=True, expand=True)
+        return list(_vevents(found))
+
+    def _by_uid(self, calendar: Any, uid: str) -> Any | None:
+        from caldav.lib import error
+
+        try:
+            return calendar.get_event_by_uid(uid)
+        except error.NotFoundError:
+            return None
+
+    def _appointment_of(self, resource: Any | None) -> Appointment | None:
+        if resource is None:
+            return None
+        return wire.ical_appointment(resource.icalendar_component, self._tz)
+
+    # ------------------------------------------------------------------ the store port
+
+    async def events_between(self, start: datetime, end: datetime) -> list[CalendarEvent]:
+        components = await self._run("search", lambda cal: self._search(cal, start, end))
+        parsed = (wire.ical_event(c, self._tz) for c in components)
+        return [e for e in parsed if e is not None]
+
+    async def appointments_from(self, contact_id: str, start: datetime) -> list[Appointment]:
+        end = start + self._horizon
+        components = await self._run("search", lambda cal: self._search(cal, start, end))
+        parsed = (wire.ical_appointment(c, self._tz) for c in components)
+        return [a for a in parsed if a is not None and a.contact_id == contact_id]
+
+    async def appointment(self, event_id: str) -> Appointment | None:
+        return await self._run("get", lambda cal: self._appointment_of(self._by_uid(cal, event_id)))
+
+    async def booking_for_key(self, idempotency_key: str) -> Appointment | None:
+        return await self.appointment(wire.event_id_for_key(idempotency_key))
+
+    async def busy_between(
+        self, start: datetime, end: datetime, *, ignore: str | None = None
+    ) -> list[BusyEvent]:
+        events = await self.events_between(start, end)
+        return [e for e in events if isinstance(e, BusyEvent) and e.event_id != ignore]
+
+    async def create(self, appointment: Appointment, idempotency_key: str) -> Appointment:
+        from caldav.lib import error
+
+        uid = wire.event_id_for_key(idempotency_key) if idempotency_key else wire.new_event_id()
+        text = wire.ical_text(
+            appointment, uid=uid, idempotency_key=idempotency_key, now=datetime.now(self._tz)
+        )
+
+        def put(calendar: Any) -> Appointment:
+            try:
+                calendar.add_event(text, no_overwrite=True)
+            except error.DAVError:
+                # Refused because this request's event exists already: that is the booking.
+                existing = self._appointment_of(self._by_uid(calendar, uid))
+                if existing is None:
+                    raise
+                return existing
+            return self._appointment_of(self._by_uid(calendar, uid)) or replace(
+                appointment, event_id=uid
+            )
+
+        return await self._run("put", put)
+
+    async def delete(self, event_id: str) -> bool:
+        def remove(calendar: Any) -> bool:
+            resource = self._by_uid(calendar, event_id)
+            if resource is None:
+                return False
+            resource.delete()
+            return True
+
+        return await self._run("delete", remove)
+
+    async def move(self, appointment: Appointment, start: datetime, end: datetime) -> Appointment:
+        def patch(calendar: Any) -> Appointment:
+            resource = self._by_uid(calendar, appointment.event_id)
+            if resource is None:
+                raise ConnectorRejected("the appointment disappeared while it was being moved")
+            component = resource.icalendar_component
+            for name, value in (("dtstart", start), ("dtend", end)):
+                component.pop(name, None)
+                component.add(name, value.astimezone(UTC))
+            component.pop("duration", None)
+            resource.save()
+            return self._appointment_of(resource) or appointment
+
+        return await self._run("put", patch)
+
+
+def build(
+    settings: Mapping[str, Any],
+    *,
+    timezone: str,
+    clock: Clock,
+    client: Callable[[], Any] | None = None,
+) -> CalendarService:
+    """The `caldav` connector from raw tenant settings (no network until the first call).
+
+    Args:
+        settings: the raw `connectors.calendar` mapping.
+        timezone: the tenant's time zone (used when the settings give none).
+        clock: the runtime's clock.
+        client: makes a `caldav.DAVClient`-like object per request (a test seam).
+
+    Raises:
+        pydantic.ValidationError: the settings are invalid (the caller reports a config error).
+    """
+    parsed = CalDavSettings.model_validate(
+        {"type": "caldav", **with_tenant_timezone(settings, timezone)}
+    )
+    store = CalDavStore(parsed, horizon_days=parsed.horizon_days, client=client)
+    return CalendarService(parsed, store, clock=clock)
