@@ -179,3 +179,19 @@ async def test_x_api_key_header_and_revocation(cp: ControlPlane) -> None:
     after = await cp.client.get("/v1/tenants/acme", headers={"X-API-Key": key})
     assert after.status_code == 401
     assert after.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_openapi_documents_the_security_of_every_route(cp: ControlPlane) -> None:
+    spec = (await cp.client.get("/openapi.json")).json()
+    assert set(spec["components"]["securitySchemes"]) == {"ApiKey", "ApiKeyHeader", "BootToken"}
+    for method, path, op in _operations(spec):
+        schemes = {name for requirement in op.get("security", []) for name in requirement}
+        if path == "/health":
+            assert not schemes
+        elif path == BOOT_PATH:
+            assert schemes == {"BootToken"}
+        else:
+            assert schemes == {"ApiKey", "ApiKeyHeader"}, f"{method.upper()} {path}"
+    docs = await cp.client.get("/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
