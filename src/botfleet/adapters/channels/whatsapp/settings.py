@@ -31,9 +31,9 @@ class WhatsAppSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     phone_number_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9]+$")
-    access_token: SecretStr = Field(min_length=1)
-    app_secret: SecretStr = Field(min_length=1)
-    verify_token: SecretStr = Field(min_length=1)
+    access_token: SecretStr
+    app_secret: SecretStr
+    verify_token: SecretStr
     api_version: str = Field(default=DEFAULT_API_VERSION, pattern=r"^v[0-9]+\.[0-9]+$")
     #: Where the Graph API lives; a local fake server in tests and demos.
     graph_base_url: str = Field(
@@ -57,6 +57,13 @@ class WhatsAppSettings(BaseModel):
     def _digits_as_text(cls, value: Any) -> Any:
         # YAML reads an unquoted 1234567890 as an int; ids are text.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("access_token", "app_secret", "verify_token")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
 
     @field_validator("graph_base_url")
     @classmethod

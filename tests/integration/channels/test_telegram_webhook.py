@@ -1,0 +1,174 @@
+"""Telegram webhook through the real data plane app: secret token, exactly-once, fast
+acknowledgement, inline keyboards out, callback queries in (and answered)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from channel_harness import (
+    BOT_TOKEN,
+    TELEGRAM_CHANNEL,
+    WEBHOOK_SECRET,
+    DataPlane,
+    FakeProvider,
+    bot_api,
+    channel_app,
+    fixture,
+)
+
+from botfleet.adapters.channels.telegram import SECRET_HEADER
+
+CHAT = 111111111
+AUTH = {SECRET_HEADER: WEBHOOK_SECRET}
+
+
+@pytest.fixture
+async def dp() -> AsyncIterator[DataPlane]:
+    async with channel_app(TELEGRAM_CHANNEL, bot_api()) as running:
+        yield running
+
+
+async def post(dp: DataPlane, update: Any, headers: dict[str, str] = AUTH) -> httpx.Response:
+    return await dp.client.post("/webhook", json=update, headers=headers)
+
+
+def calls(provider: FakeProvider, method: str) -> list[dict[str, Any]]:
+    return provider.bodies(f"/bot{BOT_TOKEN}/{method}")
+
+
+async def test_a_text_update_is_answered_with_an_inline_keyboard(dp: DataPlane) -> None:
+    response = await post(dp, fixture("telegram", "text"))
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "accepted": True}
+    await dp.settle()
+    assert calls(dp.provider, "sendMessage") == [
+        {
+            "chat_id": CHAT,
+            "text": "Hi! What would you like to do?",
+            "reply_markup": {
+                "inline_keyboard": [
+                    [{"text": "Book appointment", "callback_data": "menu_book"}],
+                    [{"text": "Cancel appointment", "callback_data": "menu_cancel"}],
+                ]
+            },
+        }
+    ]
+    entry = await dp.runtime.journal.get(f"{CHAT}:1365")
+    assert entry is not None
+    assert entry.message.contact_name == "Ana García"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({SECRET_HEADER: ""}, 401), ({SECRET_HEADER: "wrong"}, 403)],
+)
+async def test_updates_without_the_secret_token_are_refused(
+    dp: DataPlane, headers: dict[str, str], status: int
+) -> None:
+    response = await post(dp, fixture("telegram", "text"), headers)
+    assert response.status_code == status
+    await dp.settle()
+    assert dp.messages_in == 0
+    assert dp.provider.requests == []
+
+
+async def test_a_pressed_button_is_a_payload_and_its_query_is_answered(dp: DataPlane) -> None:
+    response = await post(dp, fixture("telegram", "callback_query"))
+    assert response.json()["accepted"] is True
+    await dp.settle()
+    assert calls(dp.provider, "answerCallbackQuery") == [
+        {"callback_query_id": "4382bfdwdsb323b2d9"}
+    ]
+    assert calls(dp.provider, "sendMessage") == [
+        {"chat_id": CHAT, "text": "Booked, Book appointment!"}
+    ]
+
+
+async def test_a_redelivered_callback_is_processed_and_answered_once(dp: DataPlane) -> None:
+    await post(dp, fixture("telegram", "callback_query"))
+    await dp.settle()
+    again = await post(dp, fixture("telegram", "callback_query"))
+    await dp.settle()
+    assert again.status_code == 200
+    assert again.json()["accepted"] is False
+    assert len(calls(dp.provider, "answerCallbackQuery")) == 1
+    assert len(calls(dp.provider, "sendMessage")) == 1
+
+
+async def test_a_redelivered_update_is_processed_once(dp: DataPlane) -> None:
+    for _ in range(3):
+        assert (await post(dp, fixture("telegram", "text"))).status_code == 200
+    await dp.settle()
+    assert len(calls(dp.provider, "sendMessage")) == 1
+    assert dp.metric("botfleet_duplicate_messages_total") == 2
+
+
+async def test_the_same_message_id_in_two_chats_is_two_messages(dp: DataPlane) -> None:
+    other = fixture("telegram", "text")
+    other["message"]["chat"]["id"] = 222222222
+    await post(dp, fixture("telegram", "text"))
+    await post(dp, other)
+    await dp.settle()
+    assert sorted(b["chat_id"] for b in calls(dp.provider, "sendMessage")) == [CHAT, 222222222]
+
+
+async def test_the_webhook_answers_while_the_turn_is_still_running() -> None:
+    provider = bot_api()
+    provider.gate = asyncio.Event()
+    async with channel_app(TELEGRAM_CHANNEL, provider) as dp:
+        response = await asyncio.wait_for(post(dp, fixture("telegram", "text")), timeout=5)
+        assert response.status_code == 200
+        for _ in range(100):
+            if provider.waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert provider.waiting == 1
+        provider.gate.set()
+        await dp.settle()
+        assert len(calls(provider, "sendMessage")) == 1
+
+
+@pytest.mark.parametrize("name", ["poll", "dice", "sticker", "venue", "message_reaction"])
+async def test_other_content_reaches_the_flow_and_gets_its_fallback(
+    dp: DataPlane, name: str
+) -> None:
+    await post(dp, fixture("telegram", name))
+    await dp.settle()
+    (reply,) = calls(dp.provider, "sendMessage")
+    assert reply["text"] == "Hi! What would you like to do?"
+    assert dp.metric("botfleet_turn_errors_total") == 0
+
+
+@pytest.mark.parametrize("name", ["edited_message", "my_chat_member", "group_new_member"])
+async def test_edits_and_notices_are_acknowledged_and_ignored(dp: DataPlane, name: str) -> None:
+    response = await post(dp, fixture("telegram", name))
+    assert response.json() == {"ok": True, "accepted": False}
+    await dp.settle()
+    assert dp.messages_in == 0
+    assert dp.provider.requests == []
+
+
+async def test_send_retries_honour_retry_after_inside_the_app() -> None:
+    answers = iter(
+        [
+            httpx.Response(
+                429, json={**fixture("telegram", "api_error_429"), "parameters": {"retry_after": 0}}
+            ),
+            httpx.Response(200, json=fixture("telegram", "api_send_ok")),
+        ]
+    )
+    provider = FakeProvider(lambda request: next(answers))
+    async with channel_app(TELEGRAM_CHANNEL, provider) as dp:
+        await post(dp, fixture("telegram", "text"))
+        await dp.settle()
+        assert len(calls(provider, "sendMessage")) == 2
+        assert dp.metric("botfleet_telegram_retries_total") == 1
+        exported = (await dp.client.get("/metrics")).text
+        assert (
+            'botfleet_telegram_api_requests_total{method="sendMessage",outcome="ok"} 1.0'
+            in exported
+        )

@@ -1,0 +1,258 @@
+"""WhatsApp webhook through the real data plane app: handshake, signatures, exactly-once,
+fast acknowledgement, statuses as metrics, replies and read receipts on the Graph API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from channel_harness import (
+    ACCESS_TOKEN,
+    APP_SECRET,
+    PHONE_NUMBER_ID,
+    VERIFY_TOKEN,
+    WHATSAPP_CHANNEL,
+    DataPlane,
+    channel_app,
+    fixture,
+    graph_api,
+)
+
+from botfleet.adapters.channels.whatsapp import SIGNATURE_HEADER, signature_for
+
+CONTACT = "16505551234"
+
+
+def signed(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
+    return {SIGNATURE_HEADER: signature_for(body, secret), "Content-Type": "application/json"}
+
+
+def encode(payload: Any) -> bytes:
+    return json.dumps(payload).encode()
+
+
+@pytest.fixture
+async def dp() -> AsyncIterator[DataPlane]:
+    async with channel_app(WHATSAPP_CHANNEL, graph_api()) as running:
+        yield running
+
+
+async def post(dp: DataPlane, payload: Any, *, secret: str = APP_SECRET) -> Any:
+    body = encode(payload)
+    return await dp.client.post("/webhook", content=body, headers=signed(body, secret))
+
+
+def text_webhook(message_id: str, text: str) -> Any:
+    payload = fixture("whatsapp", "text")
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.update({"id": message_id, "text": {"body": text}})
+    return payload
+
+
+# ---------------------------------------------------------------- GET /webhook handshake
+
+
+async def test_the_handshake_echoes_the_challenge(dp: DataPlane) -> None:
+    response = await dp.client.get(
+        "/webhook",
+        params={
+            "hub.mode": "subscribe",
+            "hub.verify_token": VERIFY_TOKEN,
+            "hub.challenge": "1158201444",
+        },
+    )
+    assert response.status_code == 200
+    assert response.text == "1158201444"
+    assert response.headers["content-type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"},
+        {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
+        {"hub.challenge": "1"},
+    ],
+)
+async def test_a_wrong_verify_token_is_403(dp: DataPlane, params: dict[str, str]) -> None:
+    response = await dp.client.get("/webhook", params=params)
+    assert response.status_code == 403
+    assert "1" not in response.text.replace("403", "")
+
+
+# ---------------------------------------------------------------- signatures
+
+
+async def test_a_signed_message_is_acknowledged_then_answered_and_marked_read(
+    dp: DataPlane,
+) -> None:
+    response = await post(dp, fixture("whatsapp", "text"))
+    assert response.status_code == 200
+    assert response.json() == {"received": 1, "accepted": 1, "statuses": 0}
+    await dp.settle()
+    sent = dp.provider.bodies(f"/v19.0/{PHONE_NUMBER_ID}/messages")
+    assert [b.get("type", b.get("status")) for b in sent] == ["interactive", "read"]
+    menu, receipt = sent
+    assert menu["to"] == CONTACT
+    assert menu["interactive"]["body"]["text"] == "Hi! What would you like to do?"
+    assert receipt["message_id"] == _wamid("text")
+    assert all(r.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}" for r in dp.provider.requests)
+    entry = await dp.runtime.journal.get(receipt["message_id"])
+    assert entry is not None
+    assert entry.message.contact_name == "Sheena Nelson"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({SIGNATURE_HEADER: ""}, 401),
+        ({SIGNATURE_HEADER: signature_for(b"{}", APP_SECRET)}, 403),
+        ({SIGNATURE_HEADER: "sha256=" + "0" * 64}, 403),
+    ],
+)
+async def test_unsigned_or_badly_signed_deliveries_are_refused_and_not_processed(
+    dp: DataPlane, headers: dict[str, str], status: int
+) -> None:
+    response = await dp.client.post(
+        "/webhook", content=encode(fixture("whatsapp", "text")), headers=headers
+    )
+    assert response.status_code == status
+    await dp.settle()
+    assert dp.messages_in == 0
+    assert dp.provider.requests == []
+
+
+async def test_a_body_signed_with_another_secret_is_refused(dp: DataPlane) -> None:
+    response = await post(dp, fixture("whatsapp", "text"), secret="someone-else")
+    assert response.status_code == 403
+    assert dp.messages_in == 0
+
+
+async def test_signed_non_json_is_a_400(dp: DataPlane) -> None:
+    body = b"\xff\xfe not json"
+    response = await dp.client.post("/webhook", content=body, headers=signed(body))
+    assert response.status_code == 400
+
+
+async def test_an_oversized_body_is_refused_before_checking(dp: DataPlane) -> None:
+    body = b" " * (1024 * 1024 + 1)
+    response = await dp.client.post("/webhook", content=body, headers=signed(body))
+    assert response.status_code == 413
+
+
+# ---------------------------------------------------------------- exactly once, fast ack
+
+
+async def test_a_redelivered_webhook_is_processed_once(dp: DataPlane) -> None:
+    first = await post(dp, fixture("whatsapp", "text"))
+    await dp.settle()
+    again = await post(dp, fixture("whatsapp", "text"))
+    await dp.settle()
+    assert first.json()["accepted"] == 1
+    assert again.status_code == 200  # Meta must stop redelivering
+    assert again.json()["accepted"] == 0
+    assert len(dp.provider.bodies()) == 2  # one menu, one read receipt
+    assert dp.metric("botfleet_duplicate_messages_total") == 1
+
+
+async def test_the_webhook_answers_while_the_turn_is_still_running() -> None:
+    provider = graph_api()
+    provider.gate = asyncio.Event()  # the Graph API hangs until we open the gate
+    async with channel_app(WHATSAPP_CHANNEL, provider) as dp:
+        response = await asyncio.wait_for(post(dp, fixture("whatsapp", "text")), timeout=5)
+        assert response.status_code == 200
+        for _ in range(100):  # let the background turn reach the Graph API
+            if provider.waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert provider.waiting == 1  # the reply is still on its way
+        assert await dp.runtime.journal.get(_wamid("text")) is not None  # stored before the 200
+        provider.gate.set()
+        await dp.settle()
+        assert [b.get("type", b.get("status")) for b in provider.bodies()] == [
+            "interactive",
+            "read",
+        ]
+
+
+def _wamid(name: str) -> str:
+    return str(fixture("whatsapp", name)["entry"][0]["changes"][0]["value"]["messages"][0]["id"])
+
+
+# ---------------------------------------------------------------- message kinds
+
+
+async def test_a_pressed_button_drives_the_flow(dp: DataPlane) -> None:
+    await post(dp, fixture("whatsapp", "interactive_button_reply"))
+    await dp.settle()
+    reply = dp.provider.bodies()[0]
+    assert reply["type"] == "text"
+    assert reply["text"]["body"] == "Booked, Book appointment!"
+
+
+@pytest.mark.parametrize("name", ["unsupported", "order", "sticker", "reaction", "location"])
+async def test_other_message_types_reach_the_flow_and_get_its_fallback(
+    dp: DataPlane, name: str
+) -> None:
+    response = await post(dp, fixture("whatsapp", name))
+    assert response.status_code == 200
+    await dp.settle()
+    menu = dp.provider.bodies()[0]
+    assert menu["interactive"]["body"]["text"] == "Hi! What would you like to do?"
+    assert dp.metric("botfleet_turn_errors_total") == 0
+
+
+@pytest.mark.parametrize("name", ["system", "template_status_update"])
+async def test_notices_are_acknowledged_and_ignored(dp: DataPlane, name: str) -> None:
+    response = await post(dp, fixture("whatsapp", name))
+    assert response.status_code == 200
+    await dp.settle()
+    assert dp.messages_in == 0
+    assert dp.provider.requests == []
+
+
+async def test_messages_for_another_number_are_ignored(dp: DataPlane) -> None:
+    payload = fixture("whatsapp", "text")
+    payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
+    response = await post(dp, payload)
+    assert response.json()["received"] == 0
+    assert dp.messages_in == 0
+
+
+async def test_the_web_chat_api_is_not_exposed_on_a_whatsapp_tenant(dp: DataPlane) -> None:
+    response = await dp.client.post("/inbound", json={"contact_id": CONTACT, "text": "hola"})
+    assert response.status_code in (404, 405)
+    assert (await dp.client.get("/messages", params={"contact_id": CONTACT})).status_code == 404
+
+
+async def test_read_receipts_can_be_turned_off() -> None:
+    async with channel_app({**WHATSAPP_CHANNEL, "mark_as_read": False}, graph_api()) as dp:
+        await post(dp, fixture("whatsapp", "text"))
+        await dp.settle()
+        assert [b.get("type") for b in dp.provider.bodies()] == ["interactive"]
+
+
+# ---------------------------------------------------------------- statuses as metrics
+
+
+async def test_status_callbacks_are_exposed_as_metrics(dp: DataPlane) -> None:
+    for status in ("sent", "delivered", "read", "failed"):
+        response = await post(dp, fixture("whatsapp", f"status_{status}"))
+        assert response.json() == {"received": 0, "accepted": 0, "statuses": 1}
+    exported = (await dp.client.get("/metrics")).text
+    for status in ("sent", "delivered", "read", "failed"):
+        assert f'botfleet_whatsapp_statuses_total{{status="{status}"}} 1.0' in exported
+    assert 'botfleet_whatsapp_errors_total{event="whatsapp_template_needed"} 1.0' in exported
+    assert dp.messages_in == 0
+
+
+async def test_send_outcomes_are_exposed_as_metrics(dp: DataPlane) -> None:
+    await post(dp, fixture("whatsapp", "text"))
+    await dp.settle()
+    exported = (await dp.client.get("/metrics")).text
+    assert 'botfleet_whatsapp_api_requests_total{kind="interactive",outcome="ok"} 1.0' in exported
+    assert 'botfleet_whatsapp_api_requests_total{kind="read",outcome="ok"} 1.0' in exported
