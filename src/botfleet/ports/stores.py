@@ -89,6 +89,7 @@ class TurnStore(Protocol):
         message_id: str | None,
         outputs: Sequence[dict[str, Any]],
         at: datetime,
+        undelivered: bool = False,
     ) -> ConversationState:
         """Save `state`, append `outputs` to its contact's outbox and complete the message.
 
@@ -98,5 +99,19 @@ class TurnStore(Protocol):
         done with `outputs` as its replies. Returns the stored state with its new version.
         Raises `ConcurrentUpdate` on a stale version and `StoreError` when the journal entry is
         missing or no longer pending (already processed); then nothing was written.
+        With `undelivered`, the outbox rows wait for `confirm_delivered` (see below).
         """
+        ...
+
+    async def pending_deliveries(self) -> list[dict[str, Any]]:
+        """Outbox rows committed `undelivered` and never confirmed, oldest first.
+
+        Rows as `OutboxStore.since` returns them. After a crash these are the outputs the
+        channel may never have received; the runtime sends them again at start.
+        """
+        ...
+
+    async def confirm_delivered(self, contact_id: str, *, up_to: int | None = None) -> int:
+        """Mark the contact's undelivered rows (all, or those with seq <= `up_to`) as handed to
+        the channel. Returns how many rows changed."""
         ...

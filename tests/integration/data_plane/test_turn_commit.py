@@ -197,3 +197,51 @@ async def test_a_closed_store_refuses_to_commit(tmp_path: Path) -> None:
         await store.commit_turn(
             sample_state(), expected_version=0, message_id=None, outputs=[], at=SAMPLE_TIME
         )
+
+
+async def test_outputs_committed_undelivered_wait_for_confirmation(store: TenantStore) -> None:
+    await store.commit_turn(
+        sample_state("a"), expected_version=0, message_id=None, outputs=REPLIES, at=SAMPLE_TIME
+    )
+    assert await store.pending_deliveries() == []  # by default outputs count as delivered
+    await store.commit_turn(
+        sample_state("a"),
+        expected_version=1,
+        message_id=None,
+        outputs=REPLIES,
+        at=SAMPLE_TIME,
+        undelivered=True,
+    )
+    await store.commit_turn(
+        sample_state("b"),
+        expected_version=0,
+        message_id=None,
+        outputs=REPLIES[:1],
+        at=SAMPLE_TIME,
+        undelivered=True,
+    )
+    pending = await store.pending_deliveries()
+    assert [(r["seq"], r["contact_id"]) for r in pending] == [(3, "a"), (4, "a"), (5, "b")]
+    assert [r["output"] for r in pending] == [*REPLIES, REPLIES[0]]
+
+    assert await store.confirm_delivered("a", up_to=3) == 1
+    assert [r["seq"] for r in await store.pending_deliveries()] == [4, 5]
+    assert await store.confirm_delivered("a") == 1
+    assert await store.confirm_delivered("a") == 0
+    assert [r["seq"] for r in await store.pending_deliveries()] == [5]
+    # the outbox itself is unchanged: delivery is bookkeeping only
+    assert len(await store.outbox.since(contact_id="a")) == 4
+
+
+async def test_undelivered_outputs_survive_a_restart(tmp_path: Path) -> None:
+    async with SqliteTenantStore.open(tmp_path / "tenant.db") as store:
+        await store.commit_turn(
+            sample_state(),
+            expected_version=0,
+            message_id=None,
+            outputs=REPLIES,
+            at=SAMPLE_TIME,
+            undelivered=True,
+        )
+    async with SqliteTenantStore.open(tmp_path / "tenant.db") as reopened:
+        assert [r["output"] for r in await reopened.pending_deliveries()] == REPLIES

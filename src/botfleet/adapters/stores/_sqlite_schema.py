@@ -67,6 +67,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at    TEXT NOT NULL
         )""",
     ),
+    # 3: delivery tracking for channels that push to a provider: a turn's outputs are committed
+    # with delivered = 0 and set to 1 once handed to the channel, so outputs committed by a
+    # process that died before sending them are sent at the next start (at least once).
+    (
+        "ALTER TABLE outbox ADD COLUMN delivered INTEGER NOT NULL DEFAULT 1",
+        "CREATE INDEX outbox_undelivered ON outbox (contact_id, seq) WHERE delivered = 0",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from botfleet.adapters.stores import codec
-from botfleet.adapters.stores._contract import stored_state
+from botfleet.adapters.stores._contract import outbox_record, stored_state
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
 from botfleet.adapters.stores._sqlite_tables import (
     _INSERT_STATE,
@@ -21,7 +21,8 @@ from botfleet.adapters.stores._sqlite_tables import (
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.flows.state import ConversationState
 
-_INSERT_OUTBOX = "INSERT INTO outbox (contact_id, at, output) VALUES (?, ?, ?)"
+_INSERT_OUTBOX = "INSERT INTO outbox (contact_id, at, output, delivered) VALUES (?, ?, ?, ?)"
+_MAX_SEQ = 2**63 - 1
 _COMPLETE_PENDING = (
     "UPDATE journal SET status = 'done', replies = ? "
     "WHERE message_id = ? AND status = 'pending' RETURNING seq"
@@ -36,7 +37,7 @@ class _TurnRows:
     key: str
     expected_version: int
     state_values: list[Any]
-    outbox_rows: list[tuple[str, str, str]]
+    outbox_rows: list[tuple[str, str, str, int]]
     message_id: str | None
     replies: str
     where: str
@@ -56,6 +57,7 @@ class SqliteTurnStore:
         message_id: str | None,
         outputs: Sequence[dict[str, Any]],
         at: datetime,
+        undelivered: bool = False,
     ) -> ConversationState:
         new = stored_state(state, expected_version)
         doc = codec.state_to_json(new)
@@ -70,13 +72,27 @@ class SqliteTurnStore:
                 codec.dumps(doc[c]) if c in _JSON_COLUMNS and doc[c] is not None else doc[c]
                 for c in _STATE_COLUMNS
             ],
-            outbox_rows=[(state.contact_id, at_text, text) for text in texts],
+            outbox_rows=[(state.contact_id, at_text, text, int(not undelivered)) for text in texts],
             message_id=message_id,
             replies="[" + ",".join(texts) + "]",
             where=str(self._db.path),
         )
         await self._db.run(f"commit the turn of {state.contact_id!r}", partial(_write, rows))
         return new
+
+    async def pending_deliveries(self) -> list[dict[str, Any]]:
+        rows = await self._db.fetch(
+            "list undelivered outputs",
+            "SELECT seq, contact_id, at, output FROM outbox WHERE delivered = 0 ORDER BY seq",
+        )
+        return [outbox_record(*row) for row in rows]
+
+    async def confirm_delivered(self, contact_id: str, *, up_to: int | None = None) -> int:
+        return await self._db.change(
+            f"confirm the delivery of outputs to {contact_id!r}",
+            "UPDATE outbox SET delivered = 1 WHERE contact_id = ? AND delivered = 0 AND seq <= ?",
+            (contact_id, _MAX_SEQ if up_to is None else up_to),
+        )
 
 
 def _write(rows: _TurnRows, conn: sqlite3.Connection) -> None:

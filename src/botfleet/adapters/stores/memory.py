@@ -167,6 +167,7 @@ class InMemoryTenantStore:
         self.states = InMemoryStateStore()
         self.journal = InMemoryMessageJournal()
         self.outbox = InMemoryOutbox()
+        self._undelivered: dict[int, str] = {}  # outbox seq -> contact id
 
     async def commit_turn(
         self,
@@ -176,6 +177,7 @@ class InMemoryTenantStore:
         message_id: str | None,
         outputs: Sequence[dict[str, Any]],
         at: datetime,
+        undelivered: bool = False,
     ) -> ConversationState:
         """`TurnStore.commit_turn`: every check runs before the first write, and nothing awaits
         in between, so the turn is stored whole or not at all."""
@@ -194,11 +196,29 @@ class InMemoryTenantStore:
         # Writes from here on: none of them can fail.
         self.states._rows[state.contact_id] = (new.version, state_text)
         for text in texts:
-            self.outbox._rows.append((len(self.outbox._rows) + 1, state.contact_id, at_text, text))
+            seq = len(self.outbox._rows) + 1
+            self.outbox._rows.append((seq, state.contact_id, at_text, text))
+            if undelivered:
+                self._undelivered[seq] = state.contact_id
         if entry is not None:
             entry.replies = "[" + ",".join(texts) + "]"
             entry.status = "done"
         return new
+
+    async def pending_deliveries(self) -> list[dict[str, Any]]:
+        """`TurnStore.pending_deliveries`: outputs committed but never confirmed sent."""
+        return [outbox_record(*self.outbox._rows[seq - 1]) for seq in sorted(self._undelivered)]
+
+    async def confirm_delivered(self, contact_id: str, *, up_to: int | None = None) -> int:
+        """`TurnStore.confirm_delivered`: the contact's outputs were handed to the channel."""
+        done = [
+            seq
+            for seq, contact in self._undelivered.items()
+            if contact == contact_id and (up_to is None or seq <= up_to)
+        ]
+        for seq in done:
+            del self._undelivered[seq]
+        return len(done)
 
     async def prune_journal(self, older_than: datetime) -> int:
         """Forget processed journal entries received before `older_than`."""

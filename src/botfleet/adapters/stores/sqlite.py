@@ -95,11 +95,25 @@ class SqliteTenantStore:
         message_id: str | None,
         outputs: Sequence[dict[str, Any]],
         at: datetime,
+        undelivered: bool = False,
     ) -> ConversationState:
         """`TurnStore.commit_turn`: state, outbox rows and journal completion in one transaction."""
         return await self.turns.commit_turn(
-            state, expected_version=expected_version, message_id=message_id, outputs=outputs, at=at
+            state,
+            expected_version=expected_version,
+            message_id=message_id,
+            outputs=outputs,
+            at=at,
+            undelivered=undelivered,
         )
+
+    async def pending_deliveries(self) -> list[dict[str, Any]]:
+        """`TurnStore.pending_deliveries`: outputs committed but never confirmed sent."""
+        return await self.turns.pending_deliveries()
+
+    async def confirm_delivered(self, contact_id: str, *, up_to: int | None = None) -> int:
+        """`TurnStore.confirm_delivered`: the contact's outputs were handed to the channel."""
+        return await self.turns.confirm_delivered(contact_id, up_to=up_to)
 
     async def prune_journal(self, older_than: datetime) -> int:
         """Delete processed (done or failed) journal entries received before `older_than`.

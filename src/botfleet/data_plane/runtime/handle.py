@@ -61,6 +61,9 @@ class ConversationRuntime:
     scheduler: TaskScheduler | None = None
     metrics: RuntimeMetrics = field(default_factory=RuntimeMetrics)
     sequencer: ContactSequencer = field(default_factory=ContactSequencer)
+    #: The channel pushes to a provider (not the web chat, which reads the outbox): track each
+    #: turn's outputs until sent, so outputs committed just before a crash are sent at start.
+    confirm_delivery: bool = False
     #: Message ids queued or running in this process (so recovery never queues one twice).
     _in_flight: set[str] = field(default_factory=set, init=False, repr=False)
 
@@ -91,9 +94,11 @@ class ConversationRuntime:
         await self.sequencer.submit(contact_id, partial(self._task, contact_id, task, data, job_id))
 
     async def recover(self) -> int:
-        """Queue the turns of messages acknowledged but never processed (a crash). Returns how
-        many; they run in the background, each contact's in arrival order, before any message
-        that arrives later."""
+        """After a crash: send committed outputs the channel never got, then queue the turns of
+        messages acknowledged but never processed. Returns how many messages; everything runs in
+        the background, each contact's in order, before any message that arrives later."""
+        if self.confirm_delivery:
+            await self._redeliver()
         pending = [
             e for e in await self.journal.pending() if e.message.message_id not in self._in_flight
         ]
@@ -183,6 +188,7 @@ class ConversationRuntime:
                     message_id=message_id,
                     outputs=[output_to_dict(o) for o in fitted],
                     at=self.clock.now(),
+                    undelivered=self.confirm_delivery and bool(fitted),
                 )
             except ConcurrentUpdate:
                 # Another writer (a second process on the file) moved the state: run again
@@ -197,16 +203,45 @@ class ConversationRuntime:
         return fitted
 
     async def _send(
-        self, contact_id: str, fitted: Sequence[Output], contact_log: ContactLog
+        self,
+        contact_id: str,
+        fitted: Sequence[Output],
+        contact_log: ContactLog,
+        *,
+        up_to: int | None = None,
     ) -> None:
-        """After the commit: a failed send never undoes the turn (its replies are stored)."""
+        """After the commit: a failed send never undoes the turn (its replies are stored).
+
+        A send the channel refused counts as handed over too: the sender has its own retries,
+        and resending at the next start could deliver it hours late.
+        """
         try:
             await self.sender.send(contact_id, fitted)
         except Exception as exc:
             self.metrics.send_errors.inc()
             contact_log.failure("send_failed", exc, outputs=len(fitted))
-            return
-        self.metrics.messages_out.inc(len(fitted))
+        else:
+            self.metrics.messages_out.inc(len(fitted))
+        if self.confirm_delivery:
+            try:
+                await self.turns.confirm_delivered(contact_id, up_to=up_to)
+            except StoreError as exc:  # sent already; at worst it is sent again after a crash
+                contact_log.failure("delivery_not_confirmed", exc)
+
+    async def _redeliver(self) -> None:
+        """Queue each contact's committed but unconfirmed outputs, in order."""
+        rows = await self.turns.pending_deliveries()
+        by_contact: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_contact.setdefault(row["contact_id"], []).append(row)
+        for contact_id, own in by_contact.items():
+            outputs = [output_from_dict(r["output"]) for r in own]
+            contact_log = ContactLog(log, self.ctx.tenant.id, contact_id)
+            job = partial(self._send, contact_id, outputs, contact_log, up_to=own[-1]["seq"])
+            self.sequencer.submit(contact_id, job).add_done_callback(_consume_error)
+        if rows:
+            self.metrics.redelivered.inc(len(rows))
+            log.info("redelivering_outputs", tenant=self.ctx.tenant.id, count=len(rows))
 
 
 def _replies_of(entry: JournalEntry | None) -> tuple[Output, ...]:

@@ -22,6 +22,11 @@ class RuntimeMetrics:
         self.send_errors = Counter(
             "botfleet_send_errors", "Committed turns whose outputs the channel refused", registry=r
         )
+        self.redelivered = Counter(
+            "botfleet_redelivered_outputs",
+            "Outputs committed before a crash and sent after the restart",
+            registry=r,
+        )
         self.recovered = Counter(
             "botfleet_recovered_messages", "Messages processed after a restart", registry=r
         )
