@@ -14,9 +14,15 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO_TENANT = REPO / "examples" / "tenants" / "demo.yaml"
 
 
+def without_llm(config: TenantConfig) -> TenantConfig:
+    """The tenant with its LLM fallback off: free text then follows the flow's `fallback`."""
+    return config.model_copy(update={"llm": config.llm.model_copy(update={"enabled": False})})
+
+
 @pytest.fixture
 def demo_config() -> TenantConfig:
-    return load_tenant_config(DEMO_TENANT)
+    """The demo tenant as shipped, minus the LLM (its answers are another suite's subject)."""
+    return without_llm(load_tenant_config(DEMO_TENANT))
 
 
 @pytest.fixture

@@ -89,6 +89,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     config = load_tenant_config(args.tenant)
+    config = config.model_copy(update={"llm": config.llm.model_copy(update={"enabled": False})})
     clock = FrozenClock()
     calendar = DurableCalendar(
         build_connectors(config, clock=clock)["calendar"], args.bookings, parse_slow(args.slow)
