@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from botfleet.adapters.registry import build_connectors, build_sender
+from botfleet.adapters.registry import WEBCHAT_TYPES, build_connectors, build_sender
 from botfleet.adapters.scheduling import (
     APSchedulerTaskScheduler,
     jobs_db_beside,
@@ -112,6 +112,8 @@ async def bootstrap(
         llm=o.llm,
         scheduler=scheduler,
         metrics=metrics,
+        # the web chat reads the outbox; provider channels confirm each send
+        confirm_delivery=config.channel.type not in WEBCHAT_TYPES,
     )
     stack.push_async_callback(runtime.sequencer.drain)
     # Started after the drain is pushed, so it stops first: due jobs then finish in the drain.
