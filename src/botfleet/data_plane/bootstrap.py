@@ -9,7 +9,12 @@ from typing import Any
 
 import httpx
 
-from botfleet.adapters.registry import WEBCHAT_TYPES, build_connectors, build_sender
+from botfleet.adapters.registry import (
+    build_connectors,
+    build_sender,
+    check_flow_connectors,
+    connector_policies,
+)
 from botfleet.adapters.scheduling import (
     APSchedulerTaskScheduler,
     jobs_db_beside,
@@ -88,7 +93,14 @@ async def bootstrap(
         httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
     )
     sender = o.sender or build_sender(config, http=http, registry=metrics.registry)
-    registry = ConnectorRegistry(connectors, timeout_s=settings.connector_timeout_s)
+    if o.connectors is None:  # the tenant's own connectors: the flow must fit them
+        check_flow_connectors(config, live.flow, connectors)
+    registry = ConnectorRegistry(
+        connectors,
+        timeout_s=settings.connector_timeout_s,
+        policies=connector_policies(config, timeout_s=settings.connector_timeout_s),
+        metrics_registry=metrics.registry,
+    )
     # The job file sits beside the state file; in-memory stores (tests) get in-memory jobs.
     scheduler = o.scheduler or APSchedulerTaskScheduler(
         tenant_id=config.tenant_id,
@@ -112,8 +124,6 @@ async def bootstrap(
         llm=o.llm,
         scheduler=scheduler,
         metrics=metrics,
-        # the web chat reads the outbox; provider channels confirm each send
-        confirm_delivery=config.channel.type not in WEBCHAT_TYPES,
     )
     stack.push_async_callback(runtime.sequencer.drain)
     # Started after the drain is pushed, so it stops first: due jobs then finish in the drain.
