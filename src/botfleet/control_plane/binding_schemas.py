@@ -1,18 +1,25 @@
 """Registry of channel and connector binding schemas (non-secret settings only).
 
-A binding is ``{type: <kind>, ...settings}``. Secrets (tokens, passwords, API keys) are refused
-here: they belong in the tenant's credentials (``PUT /v1/tenants/{id}/credentials/{scope}``) and
-are merged into the boot payload only.
+A binding is ``{type: <kind>, ...settings}``. Each type is checked with the settings model the
+data plane's adapter uses at boot (WhatsApp, Telegram, the calendar back ends, the scripted
+mock, the LLM options), so the control plane never accepts a binding the data plane would
+refuse. Secrets (every `SecretStr` field of those models, and the usual secret names) are
+refused here: they belong in the tenant's credentials (``PUT /v1/tenants/{id}/credentials/
+{scope}``) and are merged into the boot payload only. A binding that lacks only its secrets
+is valid. The adapter modules pull in SDKs, so they are imported on first use.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_core import ErrorDetails
 
 from botfleet.control_plane.errors import InvalidInput
 
@@ -20,11 +27,11 @@ from botfleet.control_plane.errors import InvalidInput
 SECRET_FIELD_NAMES = frozenset(
     {"access_token", "app_secret", "verify_token", "bot_token", "webhook_secret", "api_key",
      "password", "secret", "token", "client_secret", "private_key", "service_account_info",
-     "service_account_json", "refresh_token"}
+     "service_account_json", "refresh_token", "secret_token", "internal_token"}
 )  # fmt: skip
-
-_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+RESILIENCE_KEY = "resilience"
+_PLACEHOLDER = "stored-as-credentials"
+_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 def check_timezone(name: str) -> str:
@@ -38,152 +45,137 @@ def check_timezone(name: str) -> str:
     return name
 
 
-class _Binding(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# ---------------------------------------------------------------- channels
-
-
-class WebChatChannel(_Binding):
+class WebChatChannel(BaseModel):
     """``http_dev`` (the seed's name) and ``webchat``: the built-in web chat."""
 
-    type: Literal["http_dev", "webchat"]
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
     allowed_origins: list[str] = Field(default_factory=list)
     title: str | None = None
 
 
-class WhatsAppChannel(_Binding):
-    """WhatsApp Cloud API. Secrets: ``access_token``, ``app_secret``, ``verify_token``."""
+@dataclass(frozen=True, slots=True)
+class BindingType:
+    """One `type` a binding may name, and the model its settings are checked with."""
 
-    type: Literal["whatsapp"]
-    phone_number_id: str = Field(min_length=1)
-    business_account_id: str | None = None
-    api_version: str = "v19.0"
-    graph_base_url: str | None = None
-
-
-class TelegramChannel(_Binding):
-    """Telegram Bot API. Secrets: ``bot_token``, ``webhook_secret``."""
-
-    type: Literal["telegram"]
-    bot_username: str | None = None
-    api_base_url: str | None = None
+    name: str
+    model: type[BaseModel]
+    #: Connectors: the only category it may be bound under (None: any).
+    category: str | None = None
+    #: Whether the model itself has a `type` field (the channel models do not).
+    has_type_field: bool = True
+    #: Values the data plane adds before validating (the LLM provider named by the type).
+    implied: Mapping[str, Any] = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------- connectors
+@cache
+def channel_types() -> dict[str, BindingType]:
+    from botfleet.adapters.channels.telegram.settings import TelegramSettings
+    from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
+
+    return {
+        "http_dev": BindingType("http_dev", WebChatChannel),
+        "webchat": BindingType("webchat", WebChatChannel),
+        "whatsapp": BindingType("whatsapp", WhatsAppSettings, has_type_field=False),
+        "telegram": BindingType("telegram", TelegramSettings, has_type_field=False),
+    }
 
 
-class _CalendarSettings(_Binding):
-    timezone: str | None = None
-    slot_duration_min: int = Field(default=30, gt=0)
-    lookahead_days_client: int = Field(default=14, gt=0)
-    lookahead_days_manual: int = Field(default=60, gt=0)
-    min_notice_min: int = Field(default=0, ge=0)
-    schedule: dict[Weekday, list[str]] = Field(default_factory=dict)
+@cache
+def connector_types() -> dict[str, BindingType]:
+    from botfleet.adapters.connectors.catalog import CONNECTOR_TYPES
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_timezone(value)
-        return value
-
-    @field_validator("schedule")
-    @classmethod
-    def _hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for day, windows in value.items():
-            for window in windows:
-                if not _HOURS.match(window):
-                    raise ValueError(f"schedule.{day}: {window!r} is not 'HH:MM-HH:MM'")
-        return value
+    types = {
+        name: BindingType(name, kind.settings, kind.category)
+        for name, kind in CONNECTOR_TYPES.items()
+    }
+    options = llm_options_model()
+    for provider in ("mock_llm", "anthropic", "openai_compatible"):
+        types[provider] = BindingType(
+            provider, options, "llm", has_type_field=False, implied={"provider": provider}
+        )
+    return types
 
 
-class MockConnector(_Binding):
-    type: Literal["mock"]
-    fixtures: dict[str, Any] = Field(default_factory=dict)
+def llm_options_model() -> type[BaseModel]:
+    from botfleet.adapters.llm.options import LLMOptions
+
+    return LLMOptions
 
 
-class MockCalendarConnector(_CalendarSettings):
-    type: Literal["mock_calendar"]
-    events: list[dict[str, Any]] = Field(default_factory=list)
+def _calendar_mock() -> BindingType:
+    # The seed's `calendar: {type: mock}` is the in-memory calendar (see the catalog).
+    from botfleet.adapters.connectors.calendar.config import MockCalendarSettings
+
+    return BindingType("mock", MockCalendarSettings, "calendar")
 
 
-class GoogleCalendarConnector(_CalendarSettings):
-    """Google Calendar. Secret: ``service_account_info`` (the service-account JSON)."""
-
-    type: Literal["google_calendar"]
-    calendar_id: str = Field(min_length=1)
-    credentials_path: str | None = None
+def _is_secret(annotation: Any) -> bool:
+    return annotation is SecretStr or any(_is_secret(arg) for arg in get_args(annotation))
 
 
-class CalDavConnector(_CalendarSettings):
-    """CalDAV. Secret: ``password``."""
-
-    type: Literal["caldav"]
-    url: str = Field(min_length=1)
-    username: str | None = None
-    calendar_name: str | None = None
-
-
-class MockLLMConnector(_Binding):
-    type: Literal["mock_llm"]
-    replies: list[str] = Field(default_factory=list)
-    default_reply: str | None = None
-
-
-class AnthropicConnector(_Binding):
-    """Anthropic. Secret: ``api_key``."""
-
-    type: Literal["anthropic"]
-    model: str | None = None
-    max_tokens: int = Field(default=512, gt=0)
-    base_url: str | None = None
+@cache
+def secret_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Names (and aliases) of the model's secret fields, plus the usual secret names."""
+    names = set(SECRET_FIELD_NAMES)
+    for name, info in model.model_fields.items():
+        if _is_secret(info.annotation) or name in SECRET_FIELD_NAMES:
+            names.add(name)
+            alias = info.validation_alias
+            if isinstance(alias, str):
+                names.add(alias)
+            elif isinstance(alias, AliasChoices):
+                names.update(c for c in alias.choices if isinstance(c, str))
+    return frozenset(names)
 
 
-class OpenAICompatibleConnector(_Binding):
-    """Any OpenAI-compatible endpoint. Secret: ``api_key``."""
-
-    type: Literal["openai_compatible"]
-    model: str | None = None
-    max_tokens: int = Field(default=512, gt=0)
-    base_url: str | None = None
-
-
-class LlmSettings(_Binding):
-    """A tenant's LLM settings (the provider's secret goes to the ``llm`` credentials)."""
-
-    enabled: bool = False
-    provider: Literal["mock_llm", "anthropic", "openai_compatible"] | None = None
-    model: str | None = None
-    quota_monthly_tokens: int | None = Field(default=None, ge=0)
-    max_output_tokens: int | None = Field(default=None, gt=0)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    base_url: str | None = None
-    fallback_text: str | None = None
+def _problems(
+    model: type[BaseModel], values: dict[str, Any], secrets: frozenset[str]
+) -> list[ErrorDetails]:
+    try:
+        model.model_validate(values)
+    except ValidationError as exc:
+        # Missing or placeholder secrets are the credentials' business, not the binding's.
+        return [e for e in exc.errors() if not (e["loc"] and str(e["loc"][0]) in secrets)]
+    return []
 
 
-CHANNEL_TYPES: Mapping[str, type[_Binding]] = {
-    "http_dev": WebChatChannel,
-    "webchat": WebChatChannel,
-    "whatsapp": WhatsAppChannel,
-    "telegram": TelegramChannel,
-}
-
-CONNECTOR_TYPES: Mapping[str, type[_Binding]] = {
-    "mock": MockConnector,
-    "mock_calendar": MockCalendarConnector,
-    "google_calendar": GoogleCalendarConnector,
-    "caldav": CalDavConnector,
-    "mock_llm": MockLLMConnector,
-    "anthropic": AnthropicConnector,
-    "openai_compatible": OpenAICompatibleConnector,
-}
-
-_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+def _first_problem(where: str, problem: ErrorDetails) -> InvalidInput:
+    path = ".".join(str(p) for p in problem["loc"])
+    detail = "unknown field" if problem["type"] == "extra_forbidden" else problem["msg"]
+    return InvalidInput(f"{where}.{path}" if path else where, detail)
 
 
-def _validate(where: str, value: object, table: Mapping[str, type[_Binding]]) -> dict[str, Any]:
+def _check(where: str, kind: BindingType, value: Mapping[str, Any]) -> None:
+    secrets = secret_fields(kind.model)
+    for key in value:
+        if str(key).lower() in secrets:
+            raise InvalidInput(
+                f"{where}.{key}", "secrets are not allowed in bindings; store them as credentials"
+            )
+    values = {k: v for k, v in value.items() if k != RESILIENCE_KEY}
+    if not kind.has_type_field:
+        values.pop("type", None)
+    values.update(kind.implied)
+    fields = kind.model.model_fields
+    if "timezone" in fields and "timezone" not in values:
+        values["timezone"] = "UTC"  # the data plane fills in the tenant's
+    problems = _problems(kind.model, values, secrets)
+    if problems:
+        # Valid once its credentials are merged in? Then it is a valid binding.
+        filled = {**{s: _PLACEHOLDER for s in fields if s in secrets}, **values}
+        if _problems(kind.model, filled, secrets):
+            raise _first_problem(where, problems[0])
+    if RESILIENCE_KEY in value:
+        from botfleet.adapters.connectors.policy import ResiliencePolicy
+
+        policy = _problems(ResiliencePolicy, value[RESILIENCE_KEY], frozenset())
+        if policy:
+            raise _first_problem(f"{where}.{RESILIENCE_KEY}", policy[0])
+
+
+def _binding(where: str, value: object, table: Mapping[str, BindingType]) -> BindingType:
     if not isinstance(value, Mapping):
         raise InvalidInput(where, "must be an object with a 'type'")
     kind = value.get("type")
@@ -191,59 +183,63 @@ def _validate(where: str, value: object, table: Mapping[str, type[_Binding]]) ->
         raise InvalidInput(
             f"{where}.type", f"unknown type {kind!r} (known: {', '.join(sorted(table))})"
         )
-    for key in value:
-        if str(key).lower() in SECRET_FIELD_NAMES:
-            raise InvalidInput(
-                f"{where}.{key}", "secrets are not allowed in bindings; store them as credentials"
-            )
-    return _checked(where, table[kind], value)
-
-
-def _checked(where: str, model: type[_Binding], value: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        parsed = model.model_validate(dict(value))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first["loc"])
-        detail = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
-        raise InvalidInput(f"{where}.{path}" if path else where, detail) from None
-    # Keep only what the caller set, so defaults can change without rewriting stored bindings.
-    return parsed.model_dump(mode="json", exclude_unset=True)
+    return table[kind]
 
 
 def validate_channel(value: object) -> dict[str, Any]:
-    """Check a channel binding; returns it normalised. Raises `InvalidInput` naming the key."""
-    return _validate("channel", value, CHANNEL_TYPES)
+    """Check a channel binding; returns it as given. Raises `InvalidInput` naming the key."""
+    kind = _binding("channel", value, channel_types())
+    assert isinstance(value, Mapping)
+    _check("channel", kind, value)
+    return dict(value)
 
 
 def validate_connectors(value: object) -> dict[str, dict[str, Any]]:
-    """Check ``{category: binding}``; returns it normalised."""
+    """Check ``{category: binding}``; returns it as given."""
     if not isinstance(value, Mapping):
         raise InvalidInput("connectors", "must be an object mapping a category to a binding")
     checked: dict[str, dict[str, Any]] = {}
     for category, binding in value.items():
+        where = f"connectors.{category}"
         if not isinstance(category, str) or not _CATEGORY.match(category):
-            raise InvalidInput(f"connectors.{category}", "category must be lower_snake_case")
-        checked[category] = _validate(f"connectors.{category}", binding, CONNECTOR_TYPES)
+            raise InvalidInput(where, "category must be lower_snake_case")
+        kind = _binding(where, binding, connector_types())
+        if kind.name == "mock" and category == "calendar":
+            kind = _calendar_mock()
+        if kind.category not in (None, category):
+            raise InvalidInput(
+                f"{where}.type",
+                f"type {kind.name!r} is a {kind.category} connector: "
+                f"bind it under connectors.{kind.category}",
+            )
+        assert isinstance(binding, Mapping)
+        _check(where, kind, binding)
+        checked[category] = dict(binding)
     return checked
 
 
 def validate_llm(value: object) -> dict[str, Any]:
-    """Check the LLM settings object."""
+    """Check the tenant's LLM settings (``enabled``, ``provider``, ``quota_monthly_tokens``...)."""
     if not isinstance(value, Mapping):
         raise InvalidInput("llm", "must be an object")
-    for key in value:
-        if str(key).lower() in SECRET_FIELD_NAMES:
-            raise InvalidInput(
-                f"llm.{key}", "secrets are not allowed here; store them as 'llm' credentials"
-            )
-    return _checked("llm", LlmSettings, value)
+    _check("llm", BindingType("llm", llm_options_model(), has_type_field=False), value)
+    return dict(value)
+
+
+def _public_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    secrets = secret_fields(model)
+    schema["properties"] = {
+        k: v for k, v in schema.get("properties", {}).items() if k not in secrets
+    }
+    schema["required"] = [k for k in schema.get("required", []) if k not in secrets]
+    return schema
 
 
 def binding_json_schemas() -> dict[str, dict[str, Any]]:
-    """JSON Schemas of every known binding type, for clients and editors."""
+    """JSON Schemas of every known binding type (secret fields left out)."""
     return {
-        "channel": {kind: model.model_json_schema() for kind, model in CHANNEL_TYPES.items()},
-        "connector": {kind: model.model_json_schema() for kind, model in CONNECTOR_TYPES.items()},
-        "llm": {"settings": LlmSettings.model_json_schema()},
+        "channel": {name: _public_schema(kind.model) for name, kind in channel_types().items()},
+        "connector": {name: _public_schema(kind.model) for name, kind in connector_types().items()},
+        "llm": {"settings": _public_schema(llm_options_model())},
     }

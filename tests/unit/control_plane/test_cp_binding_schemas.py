@@ -70,3 +70,51 @@ def test_json_schemas_cover_every_type() -> None:
         "openai_compatible",
     }  # fmt: skip
     assert "access_token" not in schemas["channel"]["whatsapp"]["properties"]
+
+
+def test_a_binding_that_lacks_only_its_secrets_is_valid() -> None:
+    assert validate_channel({"type": "telegram"}) == {"type": "telegram"}
+    google = {"type": "google_calendar", "calendar_id": "shop@group.calendar.google.com"}
+    assert validate_connectors({"calendar": google}) == {"calendar": google}
+    assert validate_connectors({"llm": {"type": "anthropic", "model": "claude-haiku-4-5"}})
+
+
+def test_the_data_plane_settings_are_accepted() -> None:
+    """The adapters' own models are the schema: their options pass, seed names too."""
+    validate_channel({"type": "whatsapp", "phone_number_id": "42", "mark_as_read": False})
+    validate_connectors(
+        {"calendar": {"type": "mock", "resilience": {"max_attempts": 2, "timeout_s": 3}}}
+    )
+    validate_llm({"enabled": True, "provider": "anthropic", "knowledge_version": "v3"})
+
+
+@pytest.mark.parametrize(
+    ("connectors", "field", "detail"),
+    [
+        ({"llm": {"type": "caldav", "url": "https://dav"}}, "connectors.llm.type",
+         "is a calendar connector"),
+        ({"calendar": {"type": "anthropic"}}, "connectors.calendar.type", "is a llm connector"),
+        ({"calendar": {"type": "mock_calendar", "resilience": {"max_attempts": 0}}},
+         "connectors.calendar.resilience.max_attempts", "greater than or equal to 1"),
+        ({"calendar": {"type": "google_calendar", "credentials_path": "/k.json",
+                       "api_base_url": "ftp://x"}},
+         "connectors.calendar.api_base_url", "not an http(s) URL"),
+    ],
+)  # fmt: skip
+def test_data_plane_rules_are_enforced(connectors: object, field: str, detail: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validate_connectors(connectors)
+    assert caught.value.field == field
+    assert detail in caught.value.detail
+
+
+def test_an_accepted_binding_with_its_credentials_passes_the_adapters_own_checks() -> None:
+    from botfleet.adapters.channels.whatsapp.settings import whatsapp_settings
+    from botfleet.adapters.connectors.calendar.config import CalDavSettings
+
+    channel = validate_channel({"type": "whatsapp", "phone_number_id": "42"})
+    secrets = {"access_token": "EAA", "app_secret": "s", "verify_token": "v"}
+    assert whatsapp_settings({**channel, **secrets}).phone_number_id == "42"
+    calendar = validate_connectors({"calendar": {"type": "caldav", "url": "https://dav/x"}})
+    merged = {**calendar["calendar"], "password": "p", "timezone": "Europe/Madrid"}
+    assert CalDavSettings.model_validate(merged).url == "https://dav/x"

@@ -10,7 +10,6 @@ from botfleet.control_plane.services import audit, versions
 from botfleet.control_plane.services.tenants import get_tenant
 from botfleet.flows.load import Flow, load_flow_text
 
-
 MAX_FLOW_ID_LENGTH = 200  # the flow_versions.flow_id column
 
 
