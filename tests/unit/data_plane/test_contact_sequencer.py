@@ -93,3 +93,19 @@ async def test_drain_waits_for_work_submitted_while_draining() -> None:
     await sequencer.drain()
     assert order == ["first", "second"]
     assert sequencer.busy_keys == 0
+
+
+async def test_cancel_stops_stuck_jobs_so_drain_returns() -> None:
+    sequencer = ContactSequencer()
+
+    async def stuck() -> None:
+        await asyncio.Event().wait()
+
+    running = sequencer.submit("c1", stuck)
+    queued = sequencer.submit("c1", stuck)
+    await asyncio.sleep(0)
+    sequencer.cancel()
+    await asyncio.wait_for(sequencer.drain(), timeout=1)
+    assert sequencer.busy_keys == 0
+    assert running.cancelled()
+    assert queued.cancelled()

@@ -45,6 +45,10 @@ class ContactSequencer:
                     if not future.done():
                         future.set_result(result)
                 queue.popleft()
+        except asyncio.CancelledError:
+            for _, waiting in queue:  # nobody waits forever on a job that will never run
+                waiting.cancel()
+            raise
         finally:
             self._queues.pop(key, None)
 
@@ -56,3 +60,8 @@ class ContactSequencer:
         """Wait for every submitted job (shutdown, tests)."""
         while self._workers:
             await asyncio.gather(*list(self._workers), return_exceptions=True)
+
+    def cancel(self) -> None:
+        """Cancel every running and queued job (a shutdown that cannot wait any longer)."""
+        for task in self._workers:
+            task.cancel()
