@@ -226,6 +226,25 @@ def validate_llm(value: object) -> dict[str, Any]:
     return dict(value)
 
 
+def check_llm_provider(llm: Mapping[str, Any], connectors: Mapping[str, Any]) -> None:
+    """`llm.provider` and `connectors.llm.type` must not contradict each other (the data plane
+    refuses to boot when they do)."""
+    from botfleet.adapters.llm.options import PROVIDER_ALIASES
+
+    binding = connectors.get("llm")
+    named, bound = (
+        llm.get("provider"),
+        binding.get("type") if isinstance(binding, Mapping) else None,
+    )
+    if not (isinstance(named, str) and isinstance(bound, str)):
+        return
+    if PROVIDER_ALIASES.get(named, named) != PROVIDER_ALIASES.get(bound, bound):
+        raise InvalidInput(
+            "llm.provider",
+            f"{named!r} contradicts connectors.llm.type {bound!r}; remove one of them",
+        )
+
+
 def _public_schema(model: type[BaseModel]) -> dict[str, Any]:
     schema = model.model_json_schema()
     secrets = secret_fields(model)

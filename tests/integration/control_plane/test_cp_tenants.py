@@ -50,6 +50,8 @@ async def test_create_and_read_a_tenant(cp: ControlPlane) -> None:
         ({"connectors": {"Calendar": CALENDAR}}, "connectors.Calendar"),
         ({"llm": {"provider": "skynet"}}, "llm.provider"),
         ({"llm": {"api_key": "sk-1"}}, "llm.api_key"),
+        ({"llm": {"provider": "anthropic"}, "connectors": {"llm": {"type": "mock_llm"}}},
+         "llm.provider"),
     ],
 )  # fmt: skip
 async def test_bindings_are_validated_and_errors_name_the_key(

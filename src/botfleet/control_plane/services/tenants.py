@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from botfleet.control_plane.binding_schemas import (
+    check_llm_provider,
     validate_channel,
     validate_connectors,
     validate_llm,
@@ -37,6 +38,8 @@ async def create_tenant(
     principal.require_admin("creating a tenant")
     if await uow.tenants.get(spec.id) is not None:
         raise Conflict(f"tenant {spec.id!r} already exists")
+    connectors, llm = validate_connectors(spec.connectors), validate_llm(spec.llm)
+    check_llm_provider(llm, connectors)
     tenant = Tenant(
         id=spec.id,
         name=spec.name,
@@ -44,8 +47,8 @@ async def create_tenant(
         language=spec.language,
         status=ACTIVE,
         channel=validate_channel(spec.channel),
-        connectors=validate_connectors(spec.connectors),
-        llm=validate_llm(spec.llm),
+        connectors=connectors,
+        llm=llm,
         data_plane_url=data_plane_url_text(spec.data_plane_url),
     )
     uow.tenants.add(tenant)
@@ -87,6 +90,7 @@ async def update_tenant(
 ) -> Tenant:
     tenant = await get_tenant(uow, principal, tenant_id)
     changes = _changes(tenant, spec)
+    check_llm_provider(changes.get("llm", tenant.llm), changes.get("connectors", tenant.connectors))
     # The CP calls this URL and returns what it answers: only the admin may point it somewhere.
     if "data_plane_url" in changes and not principal.is_admin:
         raise PermissionDenied("changing data_plane_url needs the admin API key")
