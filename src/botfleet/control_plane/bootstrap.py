@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from botfleet.control_plane.binding_schemas import channel_types, connector_types
 from botfleet.control_plane.crypto import SecretBox
 from botfleet.control_plane.db.engine import is_connection_error, make_engine, make_session_factory
 from botfleet.control_plane.db.migrate import run_migrations
@@ -75,6 +76,8 @@ async def open_container(
             setting=name,
             environment=settings.environment,
         )
+    # The adapters' settings models (and the SDKs they import) load now, not on a request.
+    channel_types(), connector_types()
     if settings.migrate_on_startup:
         await migrate_with_retries(settings)
     engine = make_engine(settings.database_url, schema=settings.database_schema)
