@@ -79,6 +79,7 @@ class CalDavStore:
             url=self.settings.url,
             username=self.settings.username,
             password=password.get_secret_value() if password is not None else None,
+            auth_type=self.settings.auth_type if self.settings.username else None,
             timeout=self.settings.request_timeout_s,  # type: ignore[arg-type]
             rate_limit_handle=False,  # a 429 is the resilience layer's to retry, not a sleep
         )

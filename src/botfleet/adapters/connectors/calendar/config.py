@@ -197,6 +197,8 @@ class CalDavSettings(CalendarSettings):
     password: SecretStr | None = None
     calendar_id: str | None = Field(None, description="calendar URL; default: the first")
     calendar_name: str | None = Field(None, description="calendar display name")
+    # Sent up front: negotiating costs a refused request each time (Radicale even delays those).
+    auth_type: Literal["basic", "digest"] = Field("basic", description="HTTP authentication")
     request_timeout_s: PositiveFloat = Field(10.0, description="HTTP timeout of one request")
 
     _url = field_validator("url")(_http_url)
