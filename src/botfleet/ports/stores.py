@@ -96,7 +96,8 @@ class TurnStore(Protocol):
         All or nothing: the state is saved as `StateStore.save` does (`expected_version` 0 for
         a new conversation); each output becomes one outbox row stamped `at`; for a message's
         turn (`message_id` set; None for a scheduled task) the pending journal entry is marked
-        done with `outputs` as its replies. Returns the stored state with its new version.
+        done with `outputs` as its replies. Returns the stored state with its new version,
+        exactly as `StateStore.load` would now return it (so callers may cache it).
         Raises `ConcurrentUpdate` on a stale version and `StoreError` when the journal entry is
         missing or no longer pending (already processed); then nothing was written.
         With `undelivered`, the outbox rows wait for `confirm_delivered` (see below).

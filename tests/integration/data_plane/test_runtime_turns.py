@@ -221,3 +221,51 @@ async def test_a_due_task_runs_in_the_conversation_and_lands_in_the_outbox() -> 
     assert state is not None
     assert state.version == 2
     assert "what" not in state.data  # a task's data is visible to it, not stored
+
+
+class CountingStore(InMemoryTenantStore):
+    """Counts state reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+        original = self.states.load
+
+        async def load(contact_id: str) -> ConversationState | None:
+            self.loads += 1
+            return await original(contact_id)
+
+        self.states.load = load  # type: ignore[method-assign]
+
+
+async def test_a_contacts_next_turn_reads_no_state_from_the_store() -> None:
+    store = CountingStore()
+    async with bootstrap_test_runtime(stores=store) as runtime:
+        for text in ("one", "two", "three"):
+            await runtime.handle(text_message("c1", text))
+    assert store.loads == 1  # only the first turn of a contact reads the store
+
+
+async def test_a_state_changed_behind_the_runtimes_back_is_picked_up() -> None:
+    store = CountingStore()
+    async with bootstrap_test_runtime(
+        flow=LOOKUP_FLOW, stores=store, connectors={"mock": crm()}
+    ) as runtime:
+        await runtime.handle(text_message("c1", "q"))
+        stored = await store.states.load("c1")
+        assert stored is not None
+        # another writer (a second process on the file) moves the conversation on
+        await store.states.save(stored.with_data(note="from elsewhere"), expected_version=1)
+        await runtime.handle(text_message("c1", "q2"))
+    state = await store.states.load("c1")
+    assert state is not None
+    assert state.version == 3
+    assert state.data["note"] == "from elsewhere"  # the turn ran again from the stored state
+
+
+async def test_a_failed_turn_drops_the_cached_state() -> None:
+    store = BrokenStore()
+    async with bootstrap_test_runtime(stores=store) as runtime:
+        with pytest.raises(StoreError):
+            await runtime.handle(text_message("c1", "one"))
+        assert runtime.state_cache.get("c1") is None

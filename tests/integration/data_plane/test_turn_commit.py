@@ -245,3 +245,12 @@ async def test_undelivered_outputs_survive_a_restart(tmp_path: Path) -> None:
         )
     async with SqliteTenantStore.open(tmp_path / "tenant.db") as reopened:
         assert [r["output"] for r in await reopened.pending_deliveries()] == REPLIES
+
+
+async def test_the_returned_state_is_what_load_now_returns(store: TenantStore) -> None:
+    state = sample_state(data={"days": ("mon", "tue"), "nested": {"n": [1, (2, 3)]}})
+    saved = await store.commit_turn(
+        state, expected_version=0, message_id=None, outputs=[], at=SAMPLE_TIME
+    )
+    assert saved == await store.states.load("contact-1")
+    assert saved.data == {"days": ["mon", "tue"], "nested": {"n": [1, [2, 3]]}}

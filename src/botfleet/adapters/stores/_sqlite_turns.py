@@ -78,7 +78,12 @@ class SqliteTurnStore:
             where=str(self._db.path),
         )
         await self._db.run(f"commit the turn of {state.contact_id!r}", partial(_write, rows))
-        return new
+        # What `load` would now return (tuples come back as lists): callers may cache it.
+        stored = dict(zip(_STATE_COLUMNS, rows.state_values, strict=True))
+        for column in _JSON_COLUMNS:
+            if stored[column] is not None:
+                stored[column] = codec.loads(stored[column])
+        return codec.state_from_json(stored)
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
         rows = await self._db.fetch(

@@ -203,7 +203,8 @@ class InMemoryTenantStore:
         if entry is not None:
             entry.replies = "[" + ",".join(texts) + "]"
             entry.status = "done"
-        return new
+        # What `load` would now return (tuples come back as lists): callers may cache it.
+        return codec.state_from_json(codec.loads(state_text))
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
         """`TurnStore.pending_deliveries`: outputs committed but never confirmed sent."""

@@ -24,12 +24,15 @@ from botfleet.data_plane.runtime.contact_log import ContactLog, hash_contact
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
+from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, run_steps
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Output, output_from_dict, output_to_dict
 from botfleet.flows.engine import StepContext, start_state
 from botfleet.flows.events import Event, MessageReceived, TaskFired
+from botfleet.flows.schema import FlowSpec
+from botfleet.flows.state import ConversationState
 from botfleet.ports.channels import OutboundSender, TurnResult
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMFallback
@@ -61,6 +64,9 @@ class ConversationRuntime:
     scheduler: TaskScheduler | None = None
     metrics: RuntimeMetrics = field(default_factory=RuntimeMetrics)
     sequencer: ContactSequencer = field(default_factory=ContactSequencer)
+    #: Last committed states: a turn then reads nothing (its commit still checks the version).
+    #: Anything else that writes a state must `state_cache.forget(contact_id)`.
+    state_cache: StateCache = field(default_factory=StateCache)
     #: The channel pushes to a provider (not the web chat, which reads the outbox): track each
     #: turn's outputs until sent, so outputs committed just before a crash are sent at start.
     confirm_delivery: bool = False
@@ -176,13 +182,14 @@ class ConversationRuntime:
     ) -> list[Output]:
         """Step, commit state + outbox + journal in one transaction, then send."""
         flow = self.live.flow
+        state = self.state_cache.get(contact_id)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
-            loaded = await self.states.load(contact_id)
-            state = loaded or start_state(flow, self.ctx.tenant.id, contact_id, self.clock.now())
-            outcome = await run_steps(self, flow, state, event, contact_log)
-            fitted = list(degrade(outcome.outputs, self.sender.capabilities))
+            if state is None:
+                state = await self._load(flow, contact_id)
             try:
-                await self.turns.commit_turn(
+                outcome = await run_steps(self, flow, state, event, contact_log)
+                fitted = list(degrade(outcome.outputs, self.sender.capabilities))
+                saved = await self.turns.commit_turn(
                     outcome.state,
                     expected_version=state.version,
                     message_id=message_id,
@@ -192,15 +199,26 @@ class ConversationRuntime:
                 )
             except ConcurrentUpdate:
                 # Another writer (a second process on the file) moved the state: run again
-                # from its state. Connector calls repeat with the same idempotency keys.
+                # from the stored state. Connector calls repeat with the same idempotency keys.
+                self.state_cache.forget(contact_id)
                 if attempt == COMMIT_ATTEMPTS:
                     raise
                 contact_log.warning("turn_state_moved", attempt=attempt)
+                state = None
                 continue
+            except BaseException:
+                # A template may have changed the cached state's lists in place: drop it.
+                self.state_cache.forget(contact_id)
+                raise
+            self.state_cache.put(saved)
             break
         if fitted:
             await self._send(contact_id, fitted, contact_log)
         return fitted
+
+    async def _load(self, flow: FlowSpec, contact_id: str) -> ConversationState:
+        loaded = await self.states.load(contact_id)
+        return loaded or start_state(flow, self.ctx.tenant.id, contact_id, self.clock.now())
 
     async def _send(
         self,
