@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench._http import Connection
-from bench._proc import Server, machine_check, rss_mb, start_bare, start_data_plane
+from bench._proc import Server, cpu_seconds, machine_check, rss_mb, start_bare, start_data_plane
 from bench._report import Check, emit
 
 MAX_BOOT_S, MAX_IDLE_RSS_MB = 1.5, 60.0
@@ -37,6 +37,7 @@ SERVICES = ("service_haircut", "service_colour", "service_beard")
 @dataclass
 class Boots:
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # the server's CPU time until ready
     idle_rss: list[float] = field(default_factory=list)
 
     @property
@@ -51,6 +52,7 @@ def measure_boots(starter: Callable[[Path], Server], count: int, workdir: Path) 
         run_dir.mkdir(parents=True)
         with starter(run_dir) as server:
             boots.seconds.append(server.wait_ready("/health"))
+            boots.cpu_seconds.append(cpu_seconds(server.pid))
             time.sleep(SETTLE_S)
             boots.idle_rss.append(rss_mb(server.pid))
     return boots
@@ -107,6 +109,8 @@ def measure(boots: int, conversations: int, concurrency: int, workdir: Path) -> 
     dp = measure_boots(lambda d: start_data_plane(d), boots, workdir / "dp")
     print(f"boot to ready over {boots} boots (s):")
     print(f"  data plane {_fmt(dp.seconds)}; bare {_fmt(bare.seconds)}")
+    print("CPU time until ready (s):")
+    print(f"  data plane {_fmt(dp.cpu_seconds)}; bare {_fmt(bare.cpu_seconds)}")
     print(f"idle RSS (MB): data plane {_fmt(dp.idle_rss)}; bare {_fmt(bare.idle_rss)}")
 
     run_dir = workdir / "traffic"
@@ -137,6 +141,7 @@ def measure(boots: int, conversations: int, concurrency: int, workdir: Path) -> 
     return [
         Check("boot to ready (median)", f"{dp.median_s:.2f} s", f"<= {MAX_BOOT_S:g} s", boot_ok),
         Check("boot to ready (slowest)", f"{max(dp.seconds):.2f} s"),
+        Check("boot CPU time (median)", f"{statistics.median(dp.cpu_seconds):.2f} s"),
         Check(
             "boot vs bare FastAPI", f"{dp.median_s / bare.median_s:.1f}x ({bare.median_s:.2f} s)"
         ),

@@ -12,6 +12,7 @@ Baseline, measured in the same run: a JSON round trip of the same turns' HTTP bo
 does per turn. "engine / baseline" says how many of those round trips one engine turn costs,
 which stays comparable across machines. A one-state flow that answers every text with one
 `send_text` is measured too: the fixed cost of a step, apart from the demo flow's real work.
+Rates are per second of CPU time of this process, so a busy machine does not lower them.
 """
 
 from __future__ import annotations
@@ -168,17 +169,21 @@ def json_round_trips(turns: Sequence[Turn]) -> int:
 
 
 def timed(seconds: float, body: Callable[[], int], per_call: int) -> tuple[float, float]:
-    """(units per second, extra counts per second) of calling `body` for `seconds`."""
+    """(units per CPU second, extra counts per CPU second) of calling `body` for `seconds`.
+
+    Rates are per second of this process's CPU time, not wall time: on a shared machine other
+    processes take turns on the cores, which would otherwise count against the engine.
+    """
     body()  # warm caches (template compilation, zoneinfo)
     gc.collect()
     calls = extra = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    while (now := time.perf_counter()) < deadline:
+    deadline = time.perf_counter() + seconds
+    cpu_start = time.process_time()
+    while time.perf_counter() < deadline:
         extra += body()
         calls += 1
-    elapsed = now - start
-    return calls * per_call / elapsed, extra / elapsed
+    cpu = time.process_time() - cpu_start
+    return calls * per_call / cpu, extra / cpu
 
 
 def measure(seconds: float) -> list[Check]:

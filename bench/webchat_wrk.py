@@ -60,6 +60,11 @@ class Run:
     cpu_share: float  # the server's CPU seconds per wall second during the run (1.0 = one core)
 
     @property
+    def cpu_us_per_request(self) -> float:
+        """Server CPU per request: unlike req/s, barely moved by other load on the machine."""
+        return self.cpu_share / float(self.wrk["rps"]) * 1e6
+
+    @property
     def errors(self) -> int:
         w = self.wrk
         keys = ("errors_connect", "errors_read", "errors_write", "errors_timeout", "errors_status")
@@ -106,7 +111,7 @@ def describe(name: str, run: Run) -> None:
     print(
         f"{name:<11} {w['rps']:>8.0f} req/s  p50 {w['p50_ms']:6.2f} ms  p90 {w['p90_ms']:6.2f} ms"
         f"  p99 {w['p99_ms']:6.2f} ms  max {w['latency_max_ms']:7.2f} ms  errors {run.errors}"
-        f"  server CPU {run.cpu_share:.0%} of a core"
+        f"  server CPU {run.cpu_share:.0%} of a core, {run.cpu_us_per_request:.0f} us/request"
     )
 
 
@@ -145,6 +150,7 @@ def measure(wrk: str, load: Load, workdir: Path, *, with_profile: bool = False) 
             profile(wrk, dp, load, workdir)
     describe("data plane", dp_run)
     w, ratio = dp_run.wrk, dp_run.wrk["rps"] / bare_run.wrk["rps"]
+    cpu_ratio = bare_run.cpu_us_per_request / dp_run.cpu_us_per_request
     print(
         f"ratio {ratio:.1%}; turns with a booking {w['booked']}, cancellations {w['cancelled']},"
         f" error replies {w['error_texts']}, unrecognised replies {w['unmatched']};"
@@ -152,6 +158,9 @@ def measure(wrk: str, load: Load, workdir: Path, *, with_profile: bool = False) 
     )
     return [
         Check("bare FastAPI req/s", f"{bare_run.wrk['rps']:.0f}"),
+        Check("server CPU per request, bare", f"{bare_run.cpu_us_per_request:.0f} us"),
+        Check("server CPU per request, data plane", f"{dp_run.cpu_us_per_request:.0f} us"),
+        Check("capacity vs bare by CPU time", f"{cpu_ratio:.1%}"),
         Check("data plane req/s", f"{w['rps']:.0f}"),
         Check("throughput vs bare", f"{ratio:.1%}", f">= {MIN_RATIO:.0%}", ratio >= MIN_RATIO),
         Check("p50 latency", f"{w['p50_ms']:.1f} ms"),
