@@ -461,3 +461,76 @@ async def test_appointment_times_are_stored_aware() -> None:
     cal, _ = make()
     await book(cal, "2024-01-08_1000")
     assert cal.appointments[0].start.utcoffset() == timedelta(hours=1)
+
+
+# ---------------------------------------------------------------- moving an appointment (ours)
+
+
+async def test_days_and_slots_for_moving_use_the_appointments_length_and_free_its_time() -> None:
+    cal, _ = make()
+    booked = await book(cal, "2024-01-08_1000", duration_min=120, contact="c1")
+    await book(cal, "2024-01-08_1200", contact="c2", duration_min=60)
+    mine = {"event_id": booked["event_id"], "contact_id": "c1"}
+    monday = await call(cal, "get_slots_for_day", date_str="2024-01-08", period="morning", **mine)
+    # 2 hours from 10:00 (its own time counts as free) and 13:00 would overlap c2 / the close.
+    assert [s["title"] for s in monday] == ["10:00"]
+    plain = await call(cal, "get_slots_for_day", date_str="2024-01-08", period="morning")
+    assert [s["title"] for s in plain] == ["13:00", "13:30"]  # 30 min, its time is busy
+    days = await call(cal, "get_available_days", lookahead_days=7, **mine)
+    assert [d["id"] for d in days] == ["day_2024-01-08", "day_2024-01-09", "day_2024-01-10"]
+
+
+async def test_moving_someone_elses_or_a_missing_appointment_offers_nothing() -> None:
+    cal, _ = make()
+    theirs = await book(cal, "2024-01-08_1000", contact="c2")
+    stranger = {"event_id": theirs["event_id"], "contact_id": "c1"}
+    assert await call(cal, "get_slots_for_day", date_str="2024-01-08", **stranger) == []
+    assert await call(cal, "get_available_days", event_id="gone", contact_id="c1") == []
+
+
+async def test_appointment_items_can_carry_another_id_prefix() -> None:
+    cal, _ = make()
+    booked = await book(cal, "2024-01-08_1000")
+    items = await call(cal, "get_future_appointments", contact_id="c1", id_prefix="move_appt_")
+    assert items == [
+        {"id": f"move_appt_{booked['event_id']}", "title": "Mon 8 Jan · 10:00 · corte"}
+    ]
+
+
+async def test_write_replies_carry_the_appointment_record() -> None:
+    cal, _ = make()
+    booked = await book(cal, "2024-01-08_1000", service_name="Haircut")
+    assert booked["appointment"]["start"] == "2024-01-08T10:00:00+01:00"
+    assert booked["appointment"]["service_name"] == "Haircut"
+    moved = await call(
+        cal,
+        "reschedule_appointment",
+        event_id=booked["event_id"],
+        contact_id="c1",
+        slot="2024-01-08_1100",
+    )
+    assert moved["appointment"]["time"] == "11:00"
+
+
+async def test_a_write_whose_caller_gave_up_still_completes_and_the_retry_gets_its_reply() -> None:
+    cal, _ = make()
+    store = cal.memory
+    real_create = store.create
+    entered = asyncio.Event()
+
+    async def slow_create(appointment: Any, key: str) -> Any:
+        entered.set()
+        await asyncio.sleep(0.05)
+        return await real_create(appointment, key)
+
+    store.create = slow_create  # type: ignore[method-assign]
+    params = {"slot": "2024-01-08_1000", "contact_id": "c1"}
+    first = asyncio.create_task(cal.call("book_appointment", params, idempotency_key="req-1"))
+    await entered.wait()
+    first.cancel()  # the resilience layer's timeout
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    again = await cal.call("book_appointment", params, idempotency_key="req-1")
+    assert again["success"] is True
+    assert len(cal.appointments) == 1
+    assert again["event_id"] == cal.appointments[0].event_id

@@ -181,6 +181,21 @@ def _ical_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
+def _ical_x_text(value: Any) -> str:
+    """An ``X-`` property's text: icalendar keeps unknown properties raw (still escaped)."""
+    if type(value).__name__ == "vText":  # already unescaped
+        return str(value)
+    out: list[str] = []
+    chars = iter(str(value))
+    for char in chars:
+        if char == "\\":
+            nxt = next(chars, "")
+            out.append("\n" if nxt in "nN" and nxt else nxt)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def _ical_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
@@ -247,9 +262,11 @@ def ical_appointment(component: Any, tz: ZoneInfo) -> Appointment | None:
     if not isinstance(event, BusyEvent):
         return None
     fields = parse_description(str(component.get("description", "")))
-    fields.update({k: str(component[p]) for k, p in ICAL_PROPS.items() if component.get(p)})
+    fields.update(
+        {k: _ical_x_text(component[p]) for k, p in ICAL_PROPS.items() if component.get(p)}
+    )
     return _appointment(fields, event.event_id, event.start, event.end)
 
 
 def ical_idempotency(component: Any) -> str:
-    return str(component.get(ICAL_IDEMPOTENCY, ""))
+    return _ical_x_text(component.get(ICAL_IDEMPOTENCY, ""))
