@@ -49,6 +49,8 @@ class Overrides:
 
 def load_tenant_flow(config: TenantConfig) -> FlowSpec:
     """The tenant's flow, validated (errors name the flow file, line and path)."""
+    if config.flow_yaml is not None:  # the control plane's text: lines match the upload
+        return load_flow_text(config.flow_yaml, source=f"{config.source}:flow").spec
     if config.flow is not None:
         import yaml
 

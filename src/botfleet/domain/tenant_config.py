@@ -38,6 +38,8 @@ class TenantConfig(BaseModel):
     language: str = "en"
     flow_path: str | None = None
     flow: dict[str, Any] | None = None
+    #: The flow as YAML text (the control plane's boot payload): error lines stay meaningful.
+    flow_yaml: str | None = None
     channel: Binding = Field(default_factory=lambda: Binding(type="webchat"))
     connectors: dict[str, Binding] = Field(default_factory=dict)
     llm: LLMSettings = Field(default_factory=LLMSettings)
@@ -100,6 +102,6 @@ def tenant_config_from_mapping(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(source, key, details) from None
-    if config.flow_path is None and config.flow is None:
+    if config.flow_path is None and config.flow is None and config.flow_yaml is None:
         raise ConfigError(source, "flow_path", "give 'flow_path' (or an inline 'flow')")
     return config
