@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker, CircuitOpen
-from botfleet.data_plane.resilience.connector import ConnectorCrashed, ResilientConnector
-from botfleet.data_plane.resilience.metrics import ConnectorMetrics
 from botfleet.adapters.connectors.policy import (
     DEFAULT_CREATE_OPERATIONS,
     RESILIENCE_KEY,
     ResiliencePolicy,
     parse_policy,
 )
+from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker, CircuitOpen
+from botfleet.data_plane.resilience.connector import ConnectorCrashed, ResilientConnector
+from botfleet.data_plane.resilience.metrics import ConnectorMetrics
 
 __all__ = [
     "DEFAULT_CREATE_OPERATIONS",

@@ -30,9 +30,9 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from botfleet.adapters.connectors.policy import ResiliencePolicy
 from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker
 from botfleet.data_plane.resilience.metrics import ConnectorMetrics
-from botfleet.adapters.connectors.policy import ResiliencePolicy
 from botfleet.domain.errors import ConnectorError, ConnectorTimeout, UnknownOperation
 from botfleet.ports.connectors import Connector
 
