@@ -115,22 +115,22 @@ def describe(name: str, run: Run) -> None:
     )
 
 
-def profile(wrk: str, server: Server, load: Load, workdir: Path) -> None:
+def profile(wrk: str, server: Server, load: Load, workdir: Path) -> list[str]:
     """An extra, unmeasured run with py-spy attached: where the data plane's CPU goes."""
     if _profile.py_spy() is None:
-        print("--profile needs py-spy: uv run --with py-spy python -m bench.webchat_wrk --profile")
-        return
+        return [
+            "--profile needs py-spy: uv run --with py-spy python -m bench.webchat_wrk --profile"
+        ]
     raw = workdir / "data-plane.pyspy.txt"
     spy = _profile.record(server.pid, load.duration_s, raw)
     time.sleep(0.5)  # py-spy attaches
     run_wrk(wrk, server.url, load, seconds=load.duration_s, tag="prof")
     spy.wait()
     if not raw.exists():
-        print("py-spy wrote no samples (ptrace not permitted? run as root or set ptrace_scope 0)")
-        return
-    print(f"where the data plane's CPU goes (py-spy, {raw}):")
-    for name, share in _profile.shares(_profile.by_component(raw.read_text())):
-        print(f"  {share:6.1%}  {name}")
+        return ["py-spy wrote no samples (ptrace not permitted? run as root or ptrace_scope 0)"]
+    shares = _profile.shares(_profile.by_component(raw.read_text()))
+    lines = [f"where the data plane's CPU goes (py-spy samples, an extra run; {raw.name}):"]
+    return lines + [f"  {share:6.1%}  {name}" for name, share in shares]
 
 
 def measure(wrk: str, load: Load, workdir: Path, *, with_profile: bool = False) -> list[Check]:
@@ -146,9 +146,10 @@ def measure(wrk: str, load: Load, workdir: Path, *, with_profile: bool = False) 
         idle_rss = rss_mb(dp.pid)
         dp_run = drive(wrk, dp, load, "dp")
         after_rss = rss_mb(dp.pid)
-        if with_profile:
-            profile(wrk, dp, load, workdir)
+        profile_lines = profile(wrk, dp, load, workdir) if with_profile else []
     describe("data plane", dp_run)
+    for line in profile_lines:
+        print(line)
     w, ratio = dp_run.wrk, dp_run.wrk["rps"] / bare_run.wrk["rps"]
     cpu_ratio = bare_run.cpu_us_per_request / dp_run.cpu_us_per_request
     print(
