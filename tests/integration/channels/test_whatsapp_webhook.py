@@ -67,6 +67,7 @@ async def test_the_handshake_echoes_the_challenge(dp: DataPlane) -> None:
     assert response.status_code == 200
     assert response.text == "1158201444"
     assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 @pytest.mark.parametrize(

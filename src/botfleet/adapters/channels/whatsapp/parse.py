@@ -92,7 +92,7 @@ def parse_webhook(
             message = parse_message(raw, names, received_at)
             if message is None:
                 skipped += 1
-                notes.append(f"message:{_text(raw.get('type')) or '?'}")
+                notes.append(f"message:{_text(raw.get('type'))[:40] or '?'}")
             else:
                 messages.append(message)
         for raw in _objects(value.get("statuses")):
@@ -115,7 +115,7 @@ def _change_values(payload: object, notes: list[str]) -> Iterator[dict[str, Any]
     for entry in _objects(root.get("entry")):
         for change in _objects(entry.get("changes")):
             if change.get("field") != "messages":
-                notes.append(f"field:{_text(change.get('field')) or '?'}")
+                notes.append(f"field:{_text(change.get('field'))[:40] or '?'}")
                 continue
             value = change.get("value")
             if isinstance(value, dict):

@@ -78,7 +78,8 @@ def build_router(
         if not challenge:
             raise HTTPException(400, detail="hub.challenge is missing")
         log.info("whatsapp_webhook_verified")
-        return PlainTextResponse(challenge)
+        # Echoed input: plain text that browsers must not sniff into something else.
+        return PlainTextResponse(challenge, headers={"X-Content-Type-Options": "nosniff"})
 
     @router.post(
         path,
