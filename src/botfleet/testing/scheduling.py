@@ -6,8 +6,9 @@ rules in the tenant's zone (the same triggers). Time moves only through `advance
 which fire every job due on the way at its exact time (`advance()` with no step fires what is due
 now, e.g. a job scheduled slightly in the past); jobs found due at `start()` (time moved while
 stopped) follow the misfire rules. `schedule()` never fires anything itself: it is called from
-inside a contact's turn, and the job's run must queue behind that turn. A `ManualJobStore` outlives a scheduler, so a test can
-"restart the process" by starting a new scheduler on the same store.
+inside a contact's turn, and the job's run must queue behind that turn. A `ManualJobStore`
+outlives a scheduler, so a test can "restart the process" by starting a new scheduler on the
+same store.
 
     clock = FrozenClock()
     scheduler = ManualScheduler(clock, tenant_id="demo")
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from botfleet.adapters.scheduling.rules import (
@@ -189,7 +190,7 @@ class ManualScheduler:
             request.contact_id,
             data,
             request.idempotency_key,
-            request.run_at,
+            _utc(request.run_at),
         )
 
     async def cancel(self, idempotency_key: str) -> bool:
@@ -241,7 +242,7 @@ class ManualScheduler:
                 job.contact_id,
                 dict(job.data),
                 job.name,
-                trigger.get_next_fire_time(None, now),
+                _utc(trigger.get_next_fire_time(None, now)),
                 trigger,
                 print_,
             )
@@ -277,13 +278,13 @@ class ManualScheduler:
         if job.trigger is None:
             return last
         while True:
-            following = job.trigger.get_next_fire_time(last, now)
+            following = _utc(job.trigger.get_next_fire_time(last, now))
             if following is None or following > now:
                 return last
             last = following
 
     def _reschedule(self, job: _Job, last: datetime, now: datetime) -> None:
-        following = job.trigger.get_next_fire_time(last, now) if job.trigger is not None else None
+        following = _utc(job.trigger.get_next_fire_time(last, now)) if job.trigger else None
         if following is None:
             self.store.jobs.pop(job.job_id, None)
         else:
@@ -298,3 +299,9 @@ class ManualScheduler:
         )
         self.stats.fired()
         await self._runner(job.contact_id, job.task, dict(job.data), rid)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """As the real job store keeps times (UTC): a trigger's local time may be a wall time that
+    does not exist (02:30 on a spring-forward day), and same-zone comparisons ignore offsets."""
+    return None if moment is None else moment.astimezone(UTC)

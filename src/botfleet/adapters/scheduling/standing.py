@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from botfleet.adapters.scheduling.triggers import build_trigger
 from botfleet.flows.durations import parse_duration
@@ -38,7 +39,9 @@ def standing_jobs_of(flow: FlowSpec, timezone: str) -> StandingJobs:
                 contact_id=rule.contact_id,
                 data=dict(rule.data),
             )
-            build_trigger(job)
+            trigger = build_trigger(job)
+            if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+                raise ValueError(f"standing_schedules.{name}.cron: {rule.cron!r} never fires")
         except ValueError as exc:
             problems.append(f"flow {flow.id}: {_named(str(exc), name)}")
             continue

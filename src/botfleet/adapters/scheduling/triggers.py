@@ -1,53 +1,53 @@
-"""APScheduler triggers for standing schedules, with standard cron meaning in the tenant's zone.
+"""APScheduler triggers for standing schedules: cron rules in the tenant's zone, intervals.
 
-Two fixes over APScheduler 3's own `CronTrigger.from_crontab`:
-
-* Day-of-week numbers follow cron (0 and 7 = Sunday, 1 = Monday); APScheduler 3 counts from
-  Monday = 0, so `* * * * 1` would silently run on Tuesdays.
-* On the autumn DST change a wall time such as 02:30 happens twice; a rule with fixed hours runs
-  once (at the first occurrence), as cron does. Rules whose hour field is a wildcard (`*`, `*/2`)
-  measure elapsed time and run in both passes. On the spring change a fixed time that does not
-  exist (02:30 in Europe/Madrid) runs once, an hour later on the wall clock (03:30).
+`TenantCronTrigger` hands APScheduler the fire times of a `CronRule` (see `cron.py` for what a
+rule means, DST included). It is pickled into the job file, so it keeps only the expression and
+the zone and re-parses them when loaded.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from botfleet.adapters.scheduling.cron import CronRule, parse_cron
 from botfleet.ports.scheduling import StandingJob
 
-__all__ = ["TenantCronTrigger", "build_trigger", "cron_day_of_week"]
-
-_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # cron numbering: index = number
-_DAY_NUMBERS = {name: i for i, name in enumerate(_DAY_NAMES)}
-#: A rule can skip at most one repeated wall time per fire; this bounds a pathological zone.
-_MAX_SKIPS = 8
+__all__ = ["TenantCronTrigger", "build_trigger"]
 
 
-class TenantCronTrigger(CronTrigger):  # type: ignore[misc]
-    """`CronTrigger` that fires a fixed wall time once on the day it repeats (DST fall-back)."""
+class TenantCronTrigger(BaseTrigger):  # type: ignore[misc]
+    """A cron rule as an APScheduler trigger (APScheduler's own misreads cron, see `cron.py`)."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, expression: str, zone: str) -> None:
+        self.rule: CronRule = parse_cron(expression, zone)
 
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
-        moment: datetime | None = super().get_next_fire_time(previous_fire_time, now)
-        for _ in range(_MAX_SKIPS):
-            if moment is None or not self._second_pass(moment):
-                return moment
-            moment = super().get_next_fire_time(moment, moment)
-        return moment
+        # APScheduler's contract: after a run, the first time after it (even if already past:
+        # that is how it counts missed runs); for a new job, the first time from `now` on.
+        if previous_fire_time is not None:
+            return self.rule.next_after(previous_fire_time)
+        return self.rule.next_after(now, inclusive=True)
 
-    def _second_pass(self, moment: datetime) -> bool:
-        hour = next(f for f in self.fields if f.name == "hour")
-        if str(hour).startswith("*"):
-            return False
-        local = moment.astimezone(UTC).astimezone(self.timezone)
-        return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
+    def __getstate__(self) -> dict[str, Any]:
+        return {"version": 1, "expression": self.rule.expression, "zone": self.rule.zone}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.rule = parse_cron(state["expression"], state["zone"])
+
+    def __str__(self) -> str:
+        return f"cron[{self.rule.expression} {self.rule.zone}]"
+
+    def __repr__(self) -> str:
+        return f"TenantCronTrigger({self.rule.expression!r}, {self.rule.zone!r})"
 
 
 def build_trigger(job: StandingJob, *, now: datetime | None = None) -> Any:
@@ -75,68 +75,7 @@ def build_trigger(job: StandingJob, *, now: datetime | None = None) -> Any:
             seconds=job.interval.total_seconds(), start_date=start, timezone=zone
         )
     assert job.cron is not None
-    fields = job.cron.split()
-    if len(fields) != 5:
-        raise ValueError(
-            f"{where}.cron: {job.cron!r} needs 5 fields (minute hour day-of-month month "
-            f"day-of-week), got {len(fields)}"
-        )
-    minute, hour, day, month, dow = fields
     try:
-        return TenantCronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=cron_day_of_week(dow),
-            timezone=zone,
-        )
+        return TenantCronTrigger(job.cron, job.timezone)
     except ValueError as exc:
-        raise ValueError(f"{where}.cron: {job.cron!r}: {exc}") from None
-
-
-def cron_day_of_week(field: str) -> str:
-    """Translate a cron day-of-week field (0/7 = Sunday, names allowed) to APScheduler's.
-
-    Raises:
-        ValueError: a value outside 0-7 or an unknown day name.
-    """
-    if field in ("*", "?"):
-        return "*"
-    days: set[int] = set()
-    for part in field.lower().split(","):
-        days |= _expand(part, field)
-    return ",".join(_DAY_NAMES[d] for d in sorted(days))
-
-
-def _expand(part: str, field: str) -> set[int]:
-    body, _, step_text = part.partition("/")
-    step = _number(step_text, field) if step_text else 1
-    if step < 1:
-        raise ValueError(f"day-of-week {field!r}: step must be at least 1")
-    if body in ("*", "?"):
-        first, last = 0, 6
-    elif "-" in body:
-        low, high = body.split("-", 1)
-        first, last = _day(low, field), _day(high, field)
-        if last < first:  # e.g. fri-mon: wraps over the week's end
-            last += 7
-    else:
-        first = _day(body, field)
-        last = first if not step_text else 6
-    return {d % 7 for d in range(first, last + 1, step)}
-
-
-def _day(text: str, field: str) -> int:
-    if text in _DAY_NUMBERS:
-        return _DAY_NUMBERS[text]
-    value = _number(text, field)
-    if not 0 <= value <= 7:
-        raise ValueError(f"day-of-week {field!r}: {value} is outside 0-7 (0 and 7 are Sunday)")
-    return value
-
-
-def _number(text: str, field: str) -> int:
-    if not text.isdigit():
-        raise ValueError(f"day-of-week {field!r}: {text!r} is not a day number or name")
-    return int(text)
+        raise ValueError(f"{where}.cron: {exc}") from None
