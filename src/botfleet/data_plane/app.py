@@ -16,10 +16,14 @@ from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_router
 from botfleet.data_plane.api.health import build_health_router
 from botfleet.data_plane.api.tasks import build_tasks_router
 from botfleet.data_plane.bootstrap import Overrides, bootstrap
+from botfleet.data_plane.config_source import (
+    BootedConfig,
+    initial_tenant_config,
+    watch_control_plane,
+)
 from botfleet.data_plane.settings import DataPlaneSettings
-from botfleet.domain.errors import ConfigError
 from botfleet.domain.messages import InboundMessage
-from botfleet.domain.tenant_config import TenantConfig, load_tenant_config
+from botfleet.domain.tenant_config import TenantConfig
 from botfleet.ports.channels import TurnResult
 from botfleet.ports.clock import Clock, SystemClock
 
@@ -73,13 +77,18 @@ def create_app(
     *,
     config: TenantConfig | None = None,
     overrides: Overrides | None = None,
+    boot: BootedConfig | None = None,
 ) -> FastAPI:
+    """The tenant's app. Its configuration: `config`, else `boot` (pulled from the control
+    plane), else from `settings` (the local YAML, or a blocking pull from the control plane with
+    short timeouts and the cached copy as fallback). Stores open in the lifespan."""
     settings = settings or DataPlaneSettings()
-    if config is None:
-        if settings.tenant_config_path is None:
-            raise ConfigError("environment", "TENANT_CONFIG_PATH", "not set")
-        config = load_tenant_config(settings.tenant_config_path)
+    if boot is not None:
+        config = boot.config
+    elif config is None:
+        config, boot = initial_tenant_config(settings)
     tenant_config = config
+    booted = boot
     clock: Clock = (overrides.clock if overrides else None) or SystemClock()
 
     @asynccontextmanager
@@ -88,6 +97,10 @@ def create_app(
             runtime = await bootstrap(settings, tenant_config, stack, overrides)
             app.state.runtime = runtime
             recovered = await runtime.recover()
+            if booted is not None:  # hot reload of newly published flows and knowledge
+                app.state.config_watcher = await watch_control_plane(
+                    booted, runtime, settings, stack
+                )
             log.info("data_plane_ready", tenant=tenant_config.tenant_id, recovered=recovered)
             yield
 

@@ -1,0 +1,50 @@
+"""Where a data plane's configuration comes from: the control plane's boot route (with a cached
+copy on the tenant's volume and hot reload by ETag polling), or a local YAML in development.
+
+    config, boot = initial_tenant_config(settings)      # in create_app
+    ...
+    await watch_control_plane(boot, runtime, settings, stack)   # in the lifespan
+"""
+
+from __future__ import annotations
+
+from botfleet.data_plane.config_source.cache import CACHE_FILE, BootCache, CachedBoot
+from botfleet.data_plane.config_source.convert import tenant_config_from_boot, version_label
+from botfleet.data_plane.config_source.fetch import (
+    BootError,
+    BootFetched,
+    BootPayloadInvalid,
+    BootRefused,
+    ControlPlaneUnreachable,
+    fetch_boot,
+)
+from botfleet.data_plane.config_source.pull import (
+    BootedConfig,
+    ControlPlaneTarget,
+    pull_boot_config,
+    pull_boot_config_blocking,
+)
+from botfleet.data_plane.config_source.startup import initial_tenant_config, watch_control_plane
+from botfleet.data_plane.config_source.watch import BootWatcher, PollResult
+
+__all__ = [
+    "CACHE_FILE",
+    "BootCache",
+    "BootError",
+    "BootFetched",
+    "BootPayloadInvalid",
+    "BootRefused",
+    "BootWatcher",
+    "BootedConfig",
+    "CachedBoot",
+    "ControlPlaneTarget",
+    "ControlPlaneUnreachable",
+    "PollResult",
+    "fetch_boot",
+    "initial_tenant_config",
+    "pull_boot_config",
+    "pull_boot_config_blocking",
+    "tenant_config_from_boot",
+    "version_label",
+    "watch_control_plane",
+]

@@ -1,0 +1,197 @@
+"""The last good boot payload on the tenant's volume; its secrets sealed with Fernet.
+
+The file (``boot-cache.json`` beside the tenant's state database) holds the payload with every
+field of `secret_paths` taken out. Those values are sealed together with the key(s) from
+``DP_CACHE_KEY``/``CACHE_KEY`` (comma-separated Fernet keys; the first encrypts, all decrypt).
+Without a usable key the secrets are left out (never written in clear) and the log says so: a
+data plane started from such a cache runs only when its bindings need no secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import ValidationError
+
+from botfleet.domain.tenants import BootPayload
+
+log = structlog.get_logger("botfleet.data_plane.boot")
+
+CACHE_FILE = "boot-cache.json"
+CACHE_FORMAT = 1
+KEY_VARIABLE = "DP_CACHE_KEY"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedBoot:
+    payload: BootPayload
+    etag: str
+    saved_at: datetime
+    #: False when the payload had secrets that could not be put back (no key, wrong key).
+    secrets_restored: bool
+
+
+def cache_fernet(keys: str | None) -> MultiFernet | None:
+    """The cache's cipher from comma-separated Fernet keys; None (logged) when unusable."""
+    parts = [k.strip() for k in (keys or "").split(",") if k.strip()]
+    if not parts:
+        return None
+    try:
+        return MultiFernet([Fernet(k.encode()) for k in parts])
+    except ValueError:
+        # The variable is named, never its value.
+        log.error(
+            "boot_cache_key_invalid",
+            detail=f"{KEY_VARIABLE} is not a comma-separated list of Fernet keys; "
+            "the boot cache will hold no secrets",
+        )
+        return None
+
+
+def _split_path(path: str) -> tuple[list[str], str]:
+    """``connectors.calendar.password`` -> (["connectors", "calendar"], "password")."""
+    if path.startswith("connectors."):
+        category, _, key = path.removeprefix("connectors.").partition(".")
+        return ["connectors", category], key
+    section, _, key = path.partition(".")
+    return [section], key
+
+
+def _holder(data: dict[str, Any], parents: list[str]) -> dict[str, Any] | None:
+    node: Any = data
+    for name in parents:
+        node = node.get(name) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def take_secrets(data: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+    """Remove the values at `paths` from `data` (a dumped payload); returns them by path."""
+    taken: dict[str, Any] = {}
+    for path in paths:
+        parents, key = _split_path(path)
+        holder = _holder(data, parents)
+        if holder is not None and key in holder:
+            taken[path] = holder.pop(key)
+    return taken
+
+
+def put_secrets(data: dict[str, Any], secrets: dict[str, Any]) -> None:
+    for path, value in secrets.items():
+        parents, key = _split_path(path)
+        holder = _holder(data, parents)
+        if holder is not None:
+            holder[key] = value
+
+
+class BootCache:
+    """Reads and writes one tenant's cached boot payload.
+
+    Args:
+        path: the cache file.
+        keys: the Fernet key(s) (``DP_CACHE_KEY``); None: secrets are not cached.
+    """
+
+    def __init__(self, path: Path, keys: str | None) -> None:
+        self.path = path
+        self._fernet = cache_fernet(keys)
+
+    @property
+    def can_seal(self) -> bool:
+        return self._fernet is not None
+
+    def save(self, payload: BootPayload, etag: str, *, now: datetime | None = None) -> None:
+        """Write the payload atomically (0600), secrets sealed or left out."""
+        data = payload.model_dump(mode="json")
+        secrets = take_secrets(data, payload.secret_paths)
+        sealed: str | None = None
+        if secrets and self._fernet is not None:
+            sealed = self._fernet.encrypt(json.dumps(secrets).encode()).decode()
+        elif secrets:
+            log.warning(
+                "boot_cache_without_secrets",
+                tenant=payload.tenant.id,
+                secrets=len(secrets),
+                detail=f"{KEY_VARIABLE} is not set: the cached copy holds no secrets, so a "
+                "start from it cannot use bindings that need them",
+            )
+        document = {
+            "format": CACHE_FORMAT,
+            "tenant_id": payload.tenant.id,
+            "etag": etag,
+            "saved_at": (now or datetime.now(UTC)).isoformat(),
+            "payload": data,
+            "sealed_secrets": sealed,
+            "secrets_left_out": bool(secrets) and sealed is None,
+        }
+        _write_private(self.path, json.dumps(document, indent=1, sort_keys=True))
+
+    def load(self) -> CachedBoot | None:
+        """The cached payload, or None (logged) when there is none or it cannot be read."""
+        try:
+            document = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.error("boot_cache_unreadable", path=str(self.path), error=type(exc).__name__)
+            return None
+        if not isinstance(document, dict) or document.get("format") != CACHE_FORMAT:
+            log.error("boot_cache_unreadable", path=str(self.path), error="unknown format")
+            return None
+        data = document.get("payload")
+        restored = not document.get("secrets_left_out", False)
+        sealed = document.get("sealed_secrets")
+        if isinstance(data, dict) and sealed:
+            secrets = self._unseal(str(sealed))
+            if secrets is None:
+                restored = False
+            else:
+                put_secrets(data, secrets)
+        try:
+            payload = BootPayload.model_validate(data)
+            saved_at = datetime.fromisoformat(str(document["saved_at"]))
+        except (ValidationError, KeyError, ValueError) as exc:
+            log.error("boot_cache_unreadable", path=str(self.path), error=type(exc).__name__)
+            return None
+        return CachedBoot(payload, str(document.get("etag") or ""), saved_at, restored)
+
+    def _unseal(self, sealed: str) -> dict[str, Any] | None:
+        if self._fernet is None:
+            log.error(
+                "boot_cache_secrets_unreadable",
+                path=str(self.path),
+                detail=f"the cache holds sealed secrets but {KEY_VARIABLE} is not set",
+            )
+            return None
+        try:
+            secrets: dict[str, Any] = json.loads(self._fernet.decrypt(sealed.encode()))
+        except (InvalidToken, ValueError):
+            log.error(
+                "boot_cache_secrets_unreadable",
+                path=str(self.path),
+                detail=f"the sealed secrets do not open with {KEY_VARIABLE} (was it changed?)",
+            )
+            return None
+        return secrets
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write-then-rename, so a crash never leaves half a cache; owner-only permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,218 @@
+"""The data plane's configuration at start: pulled from the control plane, else its cached copy.
+
+    settings (CONTROL_PLANE_URL, TENANT_ID, BOOT_TOKEN)
+        -> GET /v1/boot/{tenant}         ok: convert, check the flow, save the cache, run it
+        -> unreachable or refused        the cached copy (logged loudly), if there is one
+        -> no usable copy                wait and retry with back-off (logged); never exit
+
+A refusal because the tenant is disabled (403) never starts the bot from its cache: the
+control plane said this tenant must not run. The process waits instead of exiting, so an
+orchestrator does not restart it in a loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+import structlog
+
+from botfleet.data_plane.config_source.cache import CACHE_FILE, BootCache, CachedBoot
+from botfleet.data_plane.config_source.convert import (
+    boot_source,
+    tenant_config_from_boot,
+    version_label,
+)
+from botfleet.data_plane.config_source.fetch import BootRefused, fetch_boot
+from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.domain.errors import BotPlatformError, ConfigError
+from botfleet.domain.tenant_config import TenantConfig
+from botfleet.domain.tenants import BootPayload
+from botfleet.flows.load import load_flow_text
+from botfleet.flows.schema import FlowSpec
+
+log = structlog.get_logger("botfleet.data_plane.boot")
+
+#: Timeout of each boot request: a start must not hang on a control plane that does not answer.
+PULL_TIMEOUT_S = 5.0
+MAX_RETRY_DELAY_S = 30.0
+TENANT_DISABLED = 403
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ControlPlaneTarget:
+    """Where and how this data plane pulls its configuration."""
+
+    url: str
+    tenant_id: str
+    boot_token: str
+    cache: BootCache
+    #: Test seam: the control plane app in-process (``httpx.ASGITransport``).
+    transport: httpx.AsyncBaseTransport | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: DataPlaneSettings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> ControlPlaneTarget:
+        """Raises `ConfigError` naming the first missing variable."""
+        for name, value in (
+            ("CONTROL_PLANE_URL", settings.control_plane_url),
+            ("TENANT_ID", settings.tenant_id),
+            ("BOOT_TOKEN", settings.boot_token),
+        ):
+            if not value:
+                raise ConfigError("environment", name, "not set (needed to pull the boot config)")
+        assert settings.control_plane_url and settings.tenant_id and settings.boot_token
+        cache_path = settings.state_db_for(settings.tenant_id).parent / CACHE_FILE
+        return cls(
+            url=settings.control_plane_url,
+            tenant_id=settings.tenant_id,
+            boot_token=settings.boot_token,
+            cache=BootCache(cache_path, settings.cache_key),
+            transport=transport,
+        )
+
+    def client(self, timeout_s: float = PULL_TIMEOUT_S) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=self.transport, timeout=httpx.Timeout(timeout_s), follow_redirects=False
+        )
+
+
+@dataclass(frozen=True)
+class BootedConfig:
+    """The configuration this data plane starts with, and where it came from."""
+
+    config: TenantConfig
+    payload: BootPayload
+    #: Sent as ``If-None-Match`` on the first poll; None forces a full answer.
+    etag: str | None
+    origin: Literal["control_plane", "cache"]
+    target: ControlPlaneTarget
+
+
+def checked_config(payload: BootPayload) -> tuple[TenantConfig, FlowSpec]:
+    """The payload as a tenant config, and its flow loaded. Raises `ConfigError`/`FlowError`."""
+    config = tenant_config_from_boot(payload)
+    flow = load_flow_text(payload.flow.yaml, source=f"{boot_source(payload)}:flow")
+    return config, flow.spec
+
+
+async def pull_boot_config(
+    settings: DataPlaneSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout_s: float = PULL_TIMEOUT_S,
+    give_up_after_s: float | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> BootedConfig:
+    """Pull the tenant's configuration, falling back to the cached copy (see the module doc).
+
+    Args:
+        settings: ``CONTROL_PLANE_URL``, ``TENANT_ID``, ``BOOT_TOKEN`` and ``DP_CACHE_KEY``.
+        transport: test seam (the control plane in-process).
+        timeout_s: timeout of each request.
+        give_up_after_s: stop waiting and raise the last error after this long (None: never).
+        sleep: test seam for the waits between attempts.
+    """
+    target = ControlPlaneTarget.from_settings(settings, transport)
+    started = time.monotonic()
+    attempt = 0
+    async with target.client(timeout_s) as http:
+        while True:
+            attempt += 1
+            try:
+                return await _pull(target, http)
+            except BotPlatformError as exc:  # BootError, ConfigError, FlowError
+                booted = _from_cache(target, exc)
+                if booted is not None:
+                    return booted
+                delay = min(2.0 ** min(attempt - 1, 5), MAX_RETRY_DELAY_S)
+                log.error(
+                    "boot_waiting_for_control_plane",
+                    tenant=target.tenant_id,
+                    reason=str(exc),
+                    attempt=attempt,
+                    retry_in_s=delay,
+                )
+                if give_up_after_s is not None and time.monotonic() - started >= give_up_after_s:
+                    raise
+                await sleep(delay)
+
+
+async def _pull(target: ControlPlaneTarget, http: httpx.AsyncClient) -> BootedConfig:
+    fetched = await fetch_boot(http, target.url, target.tenant_id, target.boot_token)
+    assert fetched is not None  # no ETag sent, so never 304
+    config, _ = checked_config(fetched.payload)
+    target.cache.save(fetched.payload, fetched.etag)
+    log.info(
+        "boot_pulled",
+        tenant=target.tenant_id,
+        flow_version=version_label(fetched.payload.flow.version),
+        knowledge_version=_knowledge_label(fetched.payload),
+        etag=fetched.etag,
+        cache_sealed=target.cache.can_seal,
+    )
+    return BootedConfig(config, fetched.payload, fetched.etag, "control_plane", target)
+
+
+def _from_cache(target: ControlPlaneTarget, error: Exception) -> BootedConfig | None:
+    if isinstance(error, BootRefused) and error.status == TENANT_DISABLED:
+        return None
+    cached = target.cache.load()
+    if cached is None:
+        return None
+    try:
+        config, _ = checked_config(cached.payload)
+    except BotPlatformError as exc:
+        log.error("boot_cache_unusable", tenant=target.tenant_id, reason=str(exc))
+        return None
+    _log_cache_start(target, cached, error)
+    # Without its secrets the copy differs from what the control plane serves: ask in full.
+    etag = cached.etag if cached.secrets_restored else None
+    return BootedConfig(config, cached.payload, etag, "cache", target)
+
+
+def _log_cache_start(target: ControlPlaneTarget, cached: CachedBoot, error: Exception) -> None:
+    log.error(
+        "boot_from_cache",
+        tenant=target.tenant_id,
+        reason=str(error),
+        saved_at=cached.saved_at.isoformat(),
+        flow_version=version_label(cached.payload.flow.version),
+        knowledge_version=_knowledge_label(cached.payload),
+        detail="the control plane could not give the configuration: running the last good "
+        "copy; newer versions are picked up when it answers again",
+    )
+    if not cached.secrets_restored and cached.payload.secret_paths:
+        log.error(
+            "boot_cache_missing_secrets",
+            tenant=target.tenant_id,
+            missing=len(cached.payload.secret_paths),
+            detail="the cached copy has no secrets (DP_CACHE_KEY unset or changed); "
+            "bindings that need them will fail",
+        )
+
+
+def _knowledge_label(payload: BootPayload) -> str | None:
+    return version_label(payload.knowledge.version) if payload.knowledge is not None else None
+
+
+def pull_boot_config_blocking(
+    settings: DataPlaneSettings,
+    *,
+    timeout_s: float = PULL_TIMEOUT_S,
+    give_up_after_s: float | None = None,
+) -> BootedConfig:
+    """`pull_boot_config` from synchronous code (`create_app`), on a thread of its own so it
+    works whether or not the caller runs an event loop. Only for real networks: an in-process
+    control plane needs the async function on the caller's loop."""
+    pull = pull_boot_config(settings, timeout_s=timeout_s, give_up_after_s=give_up_after_s)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="boot-pull") as pool:
+        return pool.submit(asyncio.run, pull).result()

@@ -1,0 +1,236 @@
+"""Hot reload from the control plane: poll the boot route with the ETag, swap what changed.
+
+Every ``config_poll_s`` the watcher sends ``If-None-Match``; 304 costs nothing. A new payload:
+
+- a new flow version is loaded, checked against the running connectors and swapped in
+  (`LiveConfig.swap_flow`): the next message uses it; standing schedules are re-synced;
+- a new knowledge version is swapped in (`LiveConfig.swap_knowledge`);
+- changed channel, connector, LLM or tenant settings cannot change under a running process:
+  the watcher logs ``config_restart_required`` naming the sections (never their values);
+- the payload becomes the cached copy, so a restart starts from it (not when its flow was
+  refused for the running connectors: the last good copy stays).
+
+A payload this data plane cannot use (bad binding, flow that does not load) is refused as a
+whole and logged once; the bot keeps running what it has. The control plane being down is
+logged when it starts and when it ends, not at every poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+import structlog
+
+from botfleet.adapters.registry import check_flow_connectors
+from botfleet.adapters.scheduling.standing import standing_jobs_of
+from botfleet.data_plane.config_source.convert import version_label
+from botfleet.data_plane.config_source.fetch import BootError, ControlPlaneUnreachable, fetch_boot
+from botfleet.data_plane.config_source.pull import BootedConfig, checked_config
+from botfleet.data_plane.runtime.connectors import ConnectorRegistry
+from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.domain.errors import BotPlatformError
+from botfleet.domain.tenant_config import TenantConfig
+from botfleet.domain.tenants import BootPayload
+from botfleet.flows.schema import FlowSpec
+
+log = structlog.get_logger("botfleet.data_plane.boot")
+
+PollOutcome = Literal["unchanged", "applied", "unreachable", "refused", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    outcome: PollOutcome
+    flow_swapped: bool = False
+    knowledge_swapped: bool = False
+    #: Sections whose change needs a restart (channel, connectors, llm, tenant).
+    restart_required: tuple[str, ...] = ()
+
+
+@dataclass
+class BootWatcher:
+    """Keeps one running data plane in step with what its control plane publishes."""
+
+    booted: BootedConfig
+    runtime: ConversationRuntime
+    poll_s: float
+    current: BootPayload = field(init=False)
+    etag: str | None = field(init=False)
+    #: Sections changed since start that only a restart applies.
+    pending_restart: set[str] = field(default_factory=set, init=False)
+    _problem: str | None = field(default=None, init=False)
+    _http: httpx.AsyncClient | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.current = self.booted.payload
+        self.etag = self.booted.etag
+        live = self.runtime.live
+        live.flow_version = version_label(self.current.flow.version)
+        if self.current.knowledge is not None:
+            live.knowledge_version = version_label(self.current.knowledge.version)
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        """Poll in the background until `stack` closes (no polling when ``poll_s <= 0``)."""
+        if self.poll_s <= 0:
+            log.info("config_poll_disabled", tenant=self.current.tenant.id)
+            return
+        http = await stack.enter_async_context(self.booted.target.client())
+        self._http = http
+        task = asyncio.create_task(self.run(http), name="boot-config-poll")
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        stack.push_async_callback(stop)
+
+    async def run(self, http: httpx.AsyncClient) -> None:
+        while True:
+            await asyncio.sleep(self.poll_s)
+            try:
+                await self.poll_once(http)
+            except Exception:  # the poller must outlive any bug in one poll
+                log.exception("config_poll_failed", tenant=self.current.tenant.id)
+
+    async def poll_now(self) -> PollResult:
+        """One poll now, outside the schedule (operators, tests)."""
+        if self._http is not None:
+            return await self.poll_once(self._http)
+        async with self.booted.target.client() as http:
+            return await self.poll_once(http)
+
+    async def poll_once(self, http: httpx.AsyncClient) -> PollResult:
+        """One conditional pull, applied. Never raises for the control plane's answers."""
+        target = self.booted.target
+        try:
+            fetched = await fetch_boot(
+                http, target.url, target.tenant_id, target.boot_token, etag=self.etag
+            )
+        except BootError as exc:
+            self._report_problem(exc)
+            return PollResult(
+                "unreachable" if isinstance(exc, ControlPlaneUnreachable) else "refused"
+            )
+        self._report_recovered()
+        if fetched is None:
+            return PollResult("unchanged")
+        return await self._apply(fetched.payload, fetched.etag)
+
+    async def _apply(self, payload: BootPayload, etag: str) -> PollResult:
+        tenant = payload.tenant.id
+        try:
+            config, flow = checked_config(payload)
+        except BotPlatformError as exc:
+            self.etag = etag  # refused once; asked again only when something else changes
+            log.error("config_update_rejected", tenant=tenant, etag=etag, reason=str(exc))
+            return PollResult("rejected")
+        restart = self._restart_sections(payload)
+        flow_swapped, cache_it = False, True
+        if _flow_changed(self.current, payload):
+            flow_swapped = await self._swap_flow(config, flow, payload, deferred=bool(restart))
+            # A flow this process refused would not start either: keep the last good copy.
+            cache_it = flow_swapped or bool(restart)
+        knowledge_swapped = self._swap_knowledge(payload)
+        if restart:
+            self.pending_restart.update(restart)
+            log.warning(
+                "config_restart_required",
+                tenant=tenant,
+                sections=sorted(self.pending_restart),
+                detail="channel, connector, LLM and tenant settings apply at the next start",
+            )
+        if cache_it:
+            self.booted.target.cache.save(payload, etag)
+        self.current, self.etag = payload, etag
+        return PollResult("applied", flow_swapped, knowledge_swapped, tuple(sorted(restart)))
+
+    async def _swap_flow(
+        self, config: TenantConfig, flow: FlowSpec, payload: BootPayload, *, deferred: bool
+    ) -> bool:
+        label = version_label(payload.flow.version)
+        tenant = payload.tenant.id
+        try:
+            check_flow_connectors(config, flow, self._running_connectors())
+        except BotPlatformError as exc:
+            event = "flow_swap_waits_for_restart" if deferred else "flow_swap_refused"
+            log.error(event, tenant=tenant, flow_version=label, reason=str(exc))
+            return False
+        previous = self.runtime.live.flow_version
+        self.runtime.live.swap_flow(flow, label)
+        log.info(
+            "flow_swapped", tenant=tenant, flow_id=flow.id, from_version=previous, to_version=label
+        )
+        await self._sync_standing(flow, config.timezone)
+        return True
+
+    def _swap_knowledge(self, payload: BootPayload) -> bool:
+        old, new = self.current.knowledge, payload.knowledge
+        if old == new:
+            return False
+        text = new.text if new is not None else ""
+        label = version_label(new.version) if new is not None else ""
+        previous = self.runtime.live.knowledge_version
+        self.runtime.live.swap_knowledge(text, label)
+        log.info(
+            "knowledge_swapped", tenant=payload.tenant.id, from_version=previous, to_version=label
+        )
+        return True
+
+    def _running_connectors(self) -> dict[str, Any]:
+        registry = self.runtime.connectors
+        if not isinstance(registry, ConnectorRegistry):
+            return {}
+        return {category: registry.get(category) for category in registry.categories}
+
+    async def _sync_standing(self, flow: FlowSpec, timezone: str) -> None:
+        sync = getattr(self.runtime.scheduler, "sync_standing", None)
+        if sync is None:
+            return
+        standing = standing_jobs_of(flow, timezone)
+        for problem in standing.problems:
+            log.error("standing_schedule_invalid", detail=problem)
+        try:
+            await sync(standing.jobs)
+        except Exception:
+            log.exception("standing_schedules_not_synced", tenant=self.current.tenant.id)
+
+    def _restart_sections(self, payload: BootPayload) -> set[str]:
+        old = self.current
+        changed = {
+            "tenant": old.tenant != payload.tenant,
+            "channel": old.channel != payload.channel,
+            "connectors": old.connectors != payload.connectors,
+            "llm": old.llm != payload.llm,
+        }
+        return {section for section, differs in changed.items() if differs}
+
+    def _report_problem(self, error: BootError) -> None:
+        if error.reason == self._problem:
+            return
+        self._problem = error.reason
+        event = (
+            "control_plane_unreachable"
+            if isinstance(error, ControlPlaneUnreachable)
+            else "config_poll_refused"
+        )
+        log.warning(
+            event,
+            tenant=self.current.tenant.id,
+            reason=error.reason,
+            detail="the bot keeps running its current configuration",
+        )
+
+    def _report_recovered(self) -> None:
+        if self._problem is not None:
+            log.info("control_plane_reachable_again", tenant=self.current.tenant.id)
+            self._problem = None
+
+
+def _flow_changed(old: BootPayload, new: BootPayload) -> bool:
+    return (old.flow.version, old.flow.sha256) != (new.flow.version, new.flow.sha256)

@@ -1,0 +1,148 @@
+"""Publishing in the control plane changes a running data plane's next message, no restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from boot_harness import cp_transport, dp_settings, running_data_plane, texts, watcher_of
+from cp_harness import ControlPlane
+from structlog.testing import capture_logs
+
+from botfleet.data_plane.config_source import CACHE_FILE, pull_boot_config
+
+
+async def _publish_knowledge(cp: ControlPlane, text: str) -> None:
+    response = await cp.client.post(
+        "/v1/tenants/acme/knowledge?publish=true",
+        content=text,
+        headers={**cp.admin, "Content-Type": "text/markdown"},
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_a_published_flow_is_used_by_the_next_message(
+    cp: ControlPlane, tmp_path: Path
+) -> None:
+    token = await cp.create_tenant("acme")
+    await cp.upload_flow("acme", "one", publish=True)
+    settings = dp_settings(tmp_path, token)
+    booted = await pull_boot_config(settings, transport=cp_transport(cp))
+    async with running_data_plane(settings, booted) as chat:
+        watcher = watcher_of(chat)
+        assert texts(await chat.say("ana", "hi")) == ["Hello from version one"]
+        assert (await watcher.poll_now()).outcome == "unchanged"
+        await cp.upload_flow("acme", "two", publish=True)
+        with capture_logs() as logs:
+            result = await watcher.poll_now()
+        assert (result.outcome, result.flow_swapped, result.restart_required) == (
+            "applied", True, ()
+        )  # fmt: skip
+        [swapped] = [e for e in logs if e["event"] == "flow_swapped"]
+        assert (swapped["from_version"], swapped["to_version"]) == ("v1", "v2")
+        assert texts(await chat.say("ana", "hi")) == ["Hello from version two"]
+        assert (await chat.http.get("/health")).json()["flow_version"] == "v2"
+        # A rollback is a publish too.
+        rolled = await cp.client.post("/v1/tenants/acme/flows/rollback", headers=cp.admin)
+        assert rolled.status_code == 200
+        assert (await watcher.poll_now()).flow_swapped
+        assert texts(await chat.say("bob", "hi")) == ["Hello from version one"]
+    # The cached copy follows, so a restart starts with what was published last.
+    cached = json.loads((tmp_path / "dp" / "acme" / CACHE_FILE).read_text())
+    assert cached["payload"]["flow"]["version"] == 1
+
+
+async def test_the_poller_picks_up_a_publish_on_its_own(cp: ControlPlane, tmp_path: Path) -> None:
+    token = await cp.create_tenant("acme")
+    await cp.upload_flow("acme", "one", publish=True)
+    settings = dp_settings(tmp_path, token, config_poll_s=0.05)
+    booted = await pull_boot_config(settings, transport=cp_transport(cp))
+    async with running_data_plane(settings, booted) as chat:
+        assert texts(await chat.say("ana", "hi")) == ["Hello from version one"]
+        await cp.upload_flow("acme", "two", publish=True)
+        for _ in range(200):
+            if chat.runtime.live.flow_version == "v2":
+                break
+            await asyncio.sleep(0.025)
+        assert chat.runtime.live.flow_version == "v2"
+        assert texts(await chat.say("ana", "hi")) == ["Hello from version two"]
+
+
+async def test_published_knowledge_is_swapped_in(cp: ControlPlane, tmp_path: Path) -> None:
+    token = await cp.create_tenant("acme")
+    await cp.upload_flow("acme", publish=True)
+    await _publish_knowledge(cp, "# v1 facts")
+    settings = dp_settings(tmp_path, token)
+    booted = await pull_boot_config(settings, transport=cp_transport(cp))
+    async with running_data_plane(settings, booted) as chat:
+        assert chat.runtime.live.knowledge == "# v1 facts"
+        await _publish_knowledge(cp, "# v2 facts")
+        result = await watcher_of(chat).poll_now()
+        assert (result.knowledge_swapped, result.flow_swapped) == (True, False)
+        assert chat.runtime.live.knowledge == "# v2 facts"
+        assert (await chat.http.get("/health")).json()["knowledge_version"] == "v2"
+
+
+async def test_a_binding_change_is_logged_as_needing_a_restart(
+    cp: ControlPlane, tmp_path: Path
+) -> None:
+    token = await cp.create_tenant("acme")
+    await cp.upload_flow("acme", "one", publish=True)
+    settings = dp_settings(tmp_path, token)
+    booted = await pull_boot_config(settings, transport=cp_transport(cp))
+    async with running_data_plane(settings, booted) as chat:
+        patched = await cp.client.patch(
+            "/v1/tenants/acme",
+            json={"connectors": {"calendar": {"type": "mock_calendar"}}},
+            headers=cp.admin,
+        )
+        assert patched.status_code == 200, patched.text
+        with capture_logs() as logs:
+            result = await watcher_of(chat).poll_now()
+        assert result.restart_required == ("connectors",)
+        [event] = [e for e in logs if e["event"] == "config_restart_required"]
+        assert event["sections"] == ["connectors"]
+        assert texts(await chat.say("ana", "hi")) == ["Hello from version one"]
+        # Logged once: the next poll is a 304.
+        assert (await watcher_of(chat).poll_now()).outcome == "unchanged"
+    cached = json.loads((tmp_path / "dp" / "acme" / CACHE_FILE).read_text())
+    assert cached["payload"]["connectors"] == {"calendar": {"type": "mock_calendar"}}
+
+
+async def test_a_flow_that_needs_a_missing_connector_is_not_swapped(
+    cp: ControlPlane, tmp_path: Path
+) -> None:
+    token = await cp.create_tenant("acme")
+    await cp.upload_flow("acme", "one", publish=True)
+    settings = dp_settings(tmp_path, token)
+    booted = await pull_boot_config(settings, transport=cp_transport(cp))
+    needs_calendar = """\
+id: tiny_flow
+initial_state: MENU
+states:
+  MENU:
+    on_enter:
+      - action: invoke_connector
+        connector: calendar
+        operation: get_available_days
+        result_key: days
+      - action: send_text
+        text: "Days"
+    fallback: MENU
+"""
+    async with running_data_plane(settings, booted) as chat:
+        upload = await cp.client.post(
+            "/v1/tenants/acme/flows?publish=true",
+            content=needs_calendar,
+            headers={**cp.admin, "Content-Type": "application/yaml"},
+        )
+        assert upload.status_code == 201, upload.text
+        with capture_logs() as logs:
+            result = await watcher_of(chat).poll_now()
+        assert result.flow_swapped is False
+        [refused] = [e for e in logs if e["event"] == "flow_swap_refused"]
+        assert "calendar" in refused["reason"]
+        assert texts(await chat.say("ana", "hi")) == ["Hello from version one"]
+    cached = json.loads((tmp_path / "dp" / "acme" / CACHE_FILE).read_text())
+    assert cached["payload"]["flow"]["version"] == 1
