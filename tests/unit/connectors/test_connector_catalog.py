@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
 
 from botfleet.adapters.connectors.calendar import InMemoryCalendar
 from botfleet.adapters.connectors.catalog import CATEGORY_OPERATIONS
@@ -191,14 +190,14 @@ states:
 """
 
 
-def check(operation: str, **connectors: Any) -> list[str]:
+def check(operation: str, **connectors: Any) -> None:
     config = tenant(**connectors)
     flow = load_flow_text(FLOW.format(operation=operation), source="flow.yaml").spec
-    return check_flow_connectors(config, flow, build_connectors(config, clock=FixedClock()))
+    check_flow_connectors(config, flow, build_connectors(config, clock=FixedClock()))
 
 
 def test_a_flow_calling_known_operations_boots() -> None:
-    assert check("get_slots_for_day", calendar={"type": "mock_calendar"}) == []
+    check("get_slots_for_day", calendar={"type": "mock_calendar"})
 
 
 def test_an_operation_the_category_lacks_is_a_boot_error() -> None:
@@ -211,15 +210,9 @@ def test_an_operation_the_category_lacks_is_a_boot_error() -> None:
     assert "book_appointment" in message  # the known ones are listed
 
 
-def test_a_flow_calling_an_unconfigured_category_is_warned_about() -> None:
-    # It fails at run time and takes the action's `on_error`: a warning, not a boot error.
-    with capture_logs() as logs:
-        (warning,) = check("get_slots_for_day")
-    assert warning == (
-        f"{SOURCE}: connectors.calendar: the flow (states.A.on_enter[0]) calls connector "
-        "'calendar', which the tenant does not configure"
-    )
-    assert [e["event"] for e in logs] == ["flow_connector_not_configured"]
+def test_a_flow_calling_an_unconfigured_category_is_a_boot_error() -> None:
+    with pytest.raises(ConfigError, match=r"calls connector 'calendar'.*does not configure"):
+        check("get_slots_for_day")
 
 
 # ---------------------------------------------------------------- JSON Schemas

@@ -4,8 +4,7 @@ Flows call connectors by category (`connector: calendar`); the tenant config bin
 category to a type (`connectors.calendar.type: caldav`). Everything wrong with a binding is a
 `ConfigError` at boot naming the tenant file and key: an unknown type, a type of another
 category, a missing or unknown setting, a bad `resilience` policy, and a flow calling an
-operation the category does not have (`check_flow_connectors`; a category not configured at
-all is a warning). `connector_json_schemas()`
+operation the category does not have (`check_flow_connectors`). `connector_json_schemas()`
 exports every type's binding schema (the control plane validates bindings with it).
 """
 
@@ -15,7 +14,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from pydantic import BaseModel, ValidationError
 
 from botfleet.adapters.connectors import scripted
@@ -26,8 +24,6 @@ from botfleet.domain.tenant_config import Binding, TenantConfig
 from botfleet.flows import schema
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import Connector
-
-log = structlog.get_logger("botfleet.connectors")
 
 #: Builds a connector: (settings without `type`... as given, category, time zone, clock).
 Factory = Callable[[Mapping[str, Any], str, str, Clock], Connector]
@@ -196,27 +192,19 @@ def _invocations(flow: schema.FlowSpec) -> Iterator[tuple[str, schema.InvokeConn
 
 def check_flow_connectors(
     tenant: TenantConfig, flow: schema.FlowSpec, connectors: Mapping[str, Connector]
-) -> list[str]:
-    """Every `invoke_connector` of a configured category must name one of its operations;
-    otherwise a `ConfigError` names the tenant file, the key and the flow place.
-
-    A category the tenant does not configure at all is only warned about (logged and
-    returned): such a call fails at run time and takes the action's `on_error`, which a flow
-    shared by tenants with and without that connector may rely on.
-    """
+) -> None:
+    """Every `invoke_connector` of the flow must name a configured category and one of its
+    operations; otherwise a `ConfigError` names the tenant file, the key and the flow place."""
     problems: list[tuple[str, str]] = []
-    warnings: list[str] = []
     for where, action in _invocations(flow):
         category, operation = action.connector, action.operation
         connector = connectors.get(category)
         if connector is None:
             if category not in NOT_CONNECTORS:
-                warning = (
-                    f"{tenant.source}: connectors.{category}: the flow ({where}) calls "
-                    f"connector {category!r}, which the tenant does not configure"
-                )
-                log.warning("flow_connector_not_configured", detail=warning)
-                warnings.append(warning)
+                problems.append(
+                    (f"connectors.{category}", f"the flow ({where}) calls connector "
+                     f"{category!r}, which the tenant does not configure")
+                )  # fmt: skip
             continue
         known = connector.operations()
         if operation not in known:
@@ -227,7 +215,6 @@ def check_flow_connectors(
     if problems:
         key = problems[0][0]
         raise ConfigError(tenant.source, key, "; ".join(detail for _, detail in problems))
-    return warnings
 
 
 def _binding_schema(connector_type: ConnectorType) -> dict[str, Any]:
