@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from botfleet.adapters.registry import (
+    WEBCHAT_TYPES,
     build_connectors,
     build_sender,
     check_flow_connectors,
@@ -24,6 +25,7 @@ from botfleet.adapters.stores.sqlite import SqliteTenantStore
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.data_plane.runtime.housekeeping import journal_pruning
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.domain.tenant_config import TenantConfig
@@ -126,7 +128,11 @@ async def bootstrap(
         llm=o.llm,
         scheduler=scheduler,
         metrics=metrics,
+        # the web chat reads the outbox; provider channels confirm each send
+        confirm_delivery=config.channel.type not in WEBCHAT_TYPES,
     )
+    if hasattr(stores, "prune_journal"):  # processed ids age out after the retry window
+        await stack.enter_async_context(journal_pruning(stores, clock))
     stack.push_async_callback(runtime.sequencer.drain)
     # Started after the drain is pushed, so it stops first: due jobs then finish in the drain.
     await start_scheduler(

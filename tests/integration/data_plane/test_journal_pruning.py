@@ -1,0 +1,62 @@
+"""Processed journal entries are pruned once older than the retention; pending ones never."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+import structlog
+
+from botfleet.data_plane.runtime.housekeeping import journal_pruning, prune_once
+from botfleet.testing.runtime import FrozenClock
+from botfleet.testing.stores import SAMPLE_TIME, InMemoryTenantStore, sample_message
+
+RETENTION = timedelta(days=8)
+
+
+async def journal_with(store: InMemoryTenantStore) -> None:
+    await store.journal.record(sample_message("done-1"), SAMPLE_TIME)
+    await store.journal.complete("done-1", [])
+    await store.journal.record(sample_message("pending-1"), SAMPLE_TIME)
+
+
+async def test_old_processed_entries_go_pending_ones_stay() -> None:
+    store, clock = InMemoryTenantStore(), FrozenClock(SAMPLE_TIME)
+    await journal_with(store)
+    clock.advance(days=7)
+    assert await prune_once(store, clock, RETENTION) == 0  # still within the window
+    clock.advance(days=2)
+    assert await prune_once(store, clock, RETENTION) == 1
+    assert await store.journal.get("done-1") is None
+    assert [e.message.message_id for e in await store.journal.pending()] == ["pending-1"]
+
+
+async def test_the_background_loop_prunes_and_stops_with_its_context() -> None:
+    store, clock = InMemoryTenantStore(), FrozenClock(SAMPLE_TIME + timedelta(days=30))
+    await journal_with(store)
+    async with journal_pruning(store, clock, retention=RETENTION, every_s=0.01) as task:
+        for _ in range(100):
+            if await store.journal.get("done-1") is None:
+                break
+            await asyncio.sleep(0.01)
+        assert await store.journal.get("done-1") is None
+    assert task.cancelled()
+
+
+class FailingStore:
+    async def prune_journal(self, older_than: datetime) -> int:
+        raise OSError("disk gone")
+
+
+async def test_a_failed_prune_is_logged_not_raised() -> None:
+    with structlog.testing.capture_logs() as logs:
+        assert await prune_once(FailingStore(), FrozenClock(), RETENTION) == 0
+    assert logs[0]["event"] == "journal_prune_failed"
+    assert logs[0]["detail"] == "disk gone"
+
+
+async def test_a_zero_interval_is_refused() -> None:
+    with pytest.raises(ValueError, match="> 0 seconds"):
+        async with journal_pruning(InMemoryTenantStore(), FrozenClock(), every_s=0):
+            pass
