@@ -5,8 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import httpx
+
 from botfleet.domain.outputs import Output, Text
-from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
+from botfleet.testing.runtime import (
+    RecordingSender,
+    bootstrap_test_runtime,
+    make_tenant_config,
+    text_message,
+)
 from botfleet.testing.stores import InMemoryTenantStore
 
 
@@ -81,3 +88,21 @@ async def test_the_web_chat_does_not_track_delivery() -> None:
         await runtime.handle(text_message("c1", "hi"))
     assert await store.pending_deliveries() == []
     assert len(await store.outbox.since(contact_id="c1")) == 1
+
+
+async def test_a_provider_channel_tenant_tracks_delivery() -> None:
+    config = make_tenant_config(
+        channel={
+            "type": "whatsapp",
+            "phone_number_id": "123456",
+            "access_token": "test-token",
+            "app_secret": "test-secret",
+            "verify_token": "test-verify",
+        }
+    )
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+    async with (
+        httpx.AsyncClient(transport=transport) as http,
+        bootstrap_test_runtime(config, http=http, sender=None) as runtime,
+    ):
+        assert runtime.confirm_delivery is True
