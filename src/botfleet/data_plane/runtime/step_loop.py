@@ -8,7 +8,6 @@ again: connector calls and scheduled tasks carry idempotency keys derived from t
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from time import perf_counter
 from typing import Protocol
 
 from botfleet.data_plane.runtime.contact_log import ContactLog
@@ -113,28 +112,17 @@ async def _ask_llm(deps: StepDeps, effect: effects.AskLLM, state: ConversationSt
 
 
 async def _call(deps: StepDeps, call: effects.CallConnector, log: ContactLog) -> Event:
-    started = perf_counter()
-    outcome = "ok"
+    """One connector call as an event. The connector layer logs and times every call."""
     try:
         result = await deps.connectors.call(
             call.connector, call.operation, call.params, idempotency_key=call.idempotency_key
         )
-        return ConnectorReplied(call.request_id, result)
     except ConnectorError as exc:
-        outcome = exc.kind
         return ConnectorFailed(call.request_id, exc.kind, log.scrub(str(exc)))
     except Exception as exc:  # an adapter bug must not end the conversation
-        outcome = "crash"
         log.failure("connector_crashed", exc, connector=call.connector, operation=call.operation)
         return ConnectorFailed(call.request_id, "error", type(exc).__name__)
-    finally:
-        log.info(
-            "connector_call",
-            connector=call.connector,
-            operation=call.operation,
-            outcome=outcome,
-            seconds=round(perf_counter() - started, 4),
-        )
+    return ConnectorReplied(call.request_id, result)
 
 
 def _log_diagnostics(result: StepResult, log: ContactLog) -> None:
