@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from botfleet.adapters.connectors.scripted import OperationScript, ScriptedConnector
+from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows.state import ConversationState
@@ -269,3 +270,48 @@ async def test_a_failed_turn_drops_the_cached_state() -> None:
         with pytest.raises(StoreError):
             await runtime.handle(text_message("c1", "one"))
         assert runtime.state_cache.get("c1") is None
+
+
+PING = {"action": "invoke_connector", "connector": "mock", "operation": "ping", "result_key": "r"}
+LOOPING_FLOW = {
+    "id": "loop_v1",
+    "initial_state": "A",
+    "settings": {"error_text": "Sorry, something went wrong."},
+    "states": {
+        "A": {
+            "on_enter": [PING],
+            "next": [{"condition": "data.r == 'pong'", "target": "B"}],
+            "fallback": "A",
+        },
+        "B": {"on_enter": [PING], "next": [{"condition": "data.r == 'pong'", "target": "A"}]},
+    },
+}
+
+
+async def test_a_flow_that_keeps_calling_connectors_is_stopped_and_the_turn_committed() -> None:
+    calls = ScriptedConnector({"ping": OperationScript(result="pong")}, category="mock")
+    async with bootstrap_test_runtime(flow=LOOPING_FLOW, connectors={"mock": calls}) as runtime:
+        result = await runtime.handle(text_message("c1", "hi"))
+        state = await runtime.states.load("c1")
+    assert texts(result.outputs)[-1] == "Sorry, something went wrong."
+    assert 0 < len(calls.calls) <= MAX_CALLS_PER_TURN
+    assert state is not None
+    assert state.awaiting is None
+    assert state.version == 1
+
+
+async def test_a_turn_stops_after_the_call_limit_without_a_dangling_call() -> None:
+    many = {
+        "id": "many_v1",
+        "initial_state": "A",
+        "settings": {"error_text": "Too much."},
+        "states": {"A": {"on_enter": [PING] * (MAX_CALLS_PER_TURN + 5), "fallback": "A"}},
+    }
+    calls = ScriptedConnector({"ping": OperationScript(result="pong")}, category="mock")
+    async with bootstrap_test_runtime(flow=many, connectors={"mock": calls}) as runtime:
+        result = await runtime.handle(text_message("c1", "hi"))
+        state = await runtime.states.load("c1")
+    assert len(calls.calls) == MAX_CALLS_PER_TURN
+    assert texts(result.outputs) == ["Too much."]
+    assert state is not None
+    assert state.awaiting is None
