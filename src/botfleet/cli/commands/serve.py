@@ -29,3 +29,33 @@ def serve_data_plane(
         settings = settings.model_copy(update={"tenant_config_path": tenant_config})
     configure_logging(settings.log_level, json=settings.log_json)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@serve_app.command("control-plane")
+def serve_control_plane(
+    host: str | None = typer.Option(None, help="Interface to listen on (default: CP_HOST)."),
+    port: int | None = typer.Option(None, help="Port to listen on (default: CP_PORT, 8001)."),
+) -> None:
+    """Run the control plane (settings from CP_* variables; see docs/control-plane.md)."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from botfleet.control_plane.app import create_app
+    from botfleet.control_plane.settings import ControlPlaneSettings
+
+    try:
+        settings = ControlPlaneSettings()
+    except ValidationError as exc:  # the settings hide their input: no secret is printed
+        typer.echo(f"control plane settings are invalid:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    for name in settings.generated_secrets:
+        typer.echo(
+            f"warning: {name} is not set; a random one is used until this process stops",
+            err=True,
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="warning",
+    )

@@ -1,0 +1,78 @@
+"""Process-table helpers of the local orchestrator (POSIX): alive, ours, stop, free ports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+#: Every data plane the local back end starts runs this module.
+COMMAND_MARK = "botfleet.cli.main"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _proc_entry(pid: int, name: str) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_bytes()
+    except OSError:
+        return None
+
+
+def is_alive(pid: int) -> bool:
+    """The process exists and is not a zombie (and, where /proc tells, runs a data plane)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: the pid was reused
+        return False
+    stat = _proc_entry(pid, "stat")
+    if stat is not None and stat.rsplit(b")", 1)[-1].split()[:1] == [b"Z"]:
+        return False
+    cmdline = _proc_entry(pid, "cmdline")
+    # A recycled pid running something else is not our data plane.
+    return cmdline is None or COMMAND_MARK.encode() in cmdline
+
+
+async def terminate(pid: int, alive: Callable[[], bool], *, timeout_s: float) -> bool:
+    """SIGTERM the process group `pid` leads, SIGKILL after `timeout_s`. True if it had to kill.
+
+    `alive` tells whether it still runs (a child's ``Popen.poll``, which also reaps it).
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not alive():
+            return False
+        await asyncio.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    for _ in range(100):
+        if not alive():
+            break
+        await asyncio.sleep(0.02)
+    return True
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    """The last lines of a log file ('' when there is none)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(handle.tell() - 16_384, 0))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,242 @@
+"""Local orchestrator: one data-plane process per tenant, each with its own port and folder.
+
+    <root>/<tenant>/data/         DP_DATA_DIR: state.db, jobs, boot-cache.json (0700)
+    <root>/<tenant>/launch.json   how it was started (0600: holds the boot token)
+    <root>/run/<tenant>.pid       the process id (it leads its own process group)
+    <root>/logs/<tenant>.log      stdout and stderr (JSON log lines)
+
+A tenant's process gets only its own settings: the environment is built from a short list of
+system variables plus the spec, so neither another tenant's variables nor the control plane's
+keys ever reach it, and it runs in its own folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from botfleet.adapters.orchestration._processes import (
+    free_port,
+    is_alive,
+    tail,
+    terminate,
+)
+from botfleet.adapters.orchestration.errors import OrchestrationError
+from botfleet.ports.orchestration import DataPlaneHealth, DataPlaneSpec, DataPlaneStatus
+
+#: System variables a data plane may inherit; everything else comes from its spec.
+INHERITED_ENV = (
+    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV",
+    "SYSTEMROOT", "COVERAGE_PROCESS_START",
+)  # fmt: skip
+_TENANT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
+
+
+def data_plane_env(spec: DataPlaneSpec, *, port: int, data_dir: Path) -> dict[str, str]:
+    """The variables a tenant's data plane process runs with (its spec, nothing else)."""
+    env = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
+    values: dict[str, str | None] = {
+        "DP_TENANT_ID": spec.tenant_id,
+        "DP_DATA_DIR": str(data_dir),
+        "DP_PORT": str(port),
+        "DP_CONTROL_PLANE_URL": spec.control_plane_url,
+        "DP_BOOT_TOKEN": spec.boot_token,
+        "DP_TENANT_CONFIG_PATH": spec.tenant_config_path,
+        "DP_CACHE_KEY": spec.cache_key,
+        "DP_INTERNAL_TOKEN": spec.internal_token,
+        "DP_CONFIG_POLL_S": None if spec.config_poll_s is None else str(spec.config_poll_s),
+        "DP_LOG_JSON": "true",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update({name: value for name, value in values.items() if value is not None})
+    env.update(spec.env)
+    return env
+
+
+class LocalOrchestrator:
+    """Implements `Orchestrator` with child processes on this machine.
+
+    Args:
+        root: where tenants' folders, pid files and logs go (``var/fleet``).
+        host: interface the data planes listen on.
+        python: the interpreter that runs them (this one by default).
+        stop_timeout_s: grace period after SIGTERM before SIGKILL.
+        health_timeout_s: timeout of each ``GET /health``.
+    """
+
+    def __init__(
+        self,
+        root: Path = Path("var/fleet"),
+        *,
+        host: str = "127.0.0.1",
+        python: str = sys.executable,
+        stop_timeout_s: float = 15.0,
+        health_timeout_s: float = 2.0,
+    ) -> None:
+        self.root = root.resolve()
+        self.host = host
+        self.python = python
+        self.stop_timeout_s = stop_timeout_s
+        self.health_timeout_s = health_timeout_s
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    # ---------------------------------------------------------------- paths
+
+    def tenant_dir(self, tenant_id: str) -> Path:
+        if not _TENANT_ID.match(tenant_id) or tenant_id in {".", ".."}:
+            raise OrchestrationError(tenant_id, "not a valid tenant id for a folder name")
+        return self.root / tenant_id
+
+    def data_dir(self, tenant_id: str) -> Path:
+        return self.tenant_dir(tenant_id) / "data"
+
+    def pid_file(self, tenant_id: str) -> Path:
+        return self.root / "run" / f"{self.tenant_dir(tenant_id).name}.pid"
+
+    def log_file(self, tenant_id: str) -> Path:
+        return self.root / "logs" / f"{self.tenant_dir(tenant_id).name}.log"
+
+    def _launch_file(self, tenant_id: str) -> Path:
+        return self.tenant_dir(tenant_id) / "launch.json"
+
+    # ---------------------------------------------------------------- Orchestrator
+
+    async def start(self, spec: DataPlaneSpec) -> DataPlaneStatus:
+        previous = self._read_launch(spec.tenant_id)
+        port = spec.port or (previous or {}).get("port") or free_port(self.host)
+        launch = _launch_record(spec, int(port))
+        status = await self.status(spec.tenant_id)
+        if status.state == "running":
+            if previous == launch:
+                return status
+            await self.stop(spec.tenant_id)
+        return self._spawn(spec.tenant_id, launch)
+
+    async def stop(self, tenant_id: str) -> DataPlaneStatus:
+        pid = self._read_pid(tenant_id)
+        if pid is not None and self._alive(pid):
+            killed = await terminate(pid, lambda: self._alive(pid), timeout_s=self.stop_timeout_s)
+            detail = "killed after the grace period" if killed else "stopped"
+        else:
+            detail = "was not running"
+        self.pid_file(tenant_id).unlink(missing_ok=True)
+        self._children.pop(pid or -1, None)
+        return DataPlaneStatus(tenant_id, "stopped", self._url(tenant_id), None, detail)
+
+    async def restart(self, tenant_id: str) -> DataPlaneStatus:
+        launch = self._read_launch(tenant_id)
+        if launch is None:
+            raise OrchestrationError(tenant_id, "never started here: nothing to restart")
+        await self.stop(tenant_id)
+        return self._spawn(tenant_id, launch)
+
+    async def status(self, tenant_id: str) -> DataPlaneStatus:
+        url = self._url(tenant_id)
+        pid = self._read_pid(tenant_id)
+        if pid is None:
+            known = self._read_launch(tenant_id) is not None
+            return DataPlaneStatus(tenant_id, "stopped" if known else "unknown", url)
+        if self._alive(pid):
+            return DataPlaneStatus(tenant_id, "running", url, pid)
+        log_tail = tail(self.log_file(tenant_id))
+        detail = f"process {pid} exited; end of {self.log_file(tenant_id)}:\n{log_tail}"
+        return DataPlaneStatus(tenant_id, "failed", url, None, detail)
+
+    async def health(self, tenant_id: str) -> DataPlaneHealth:
+        url = self._url(tenant_id)
+        if url is None:
+            return DataPlaneHealth(tenant_id, False, detail="never started here")
+        try:
+            async with httpx.AsyncClient(timeout=self.health_timeout_s) as http:
+                response = await http.get(f"{url}/health")
+        except httpx.HTTPError as exc:
+            return DataPlaneHealth(tenant_id, False, detail=f"{type(exc).__name__} on {url}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        healthy = response.status_code == 200 and isinstance(body, dict)
+        detail = "ok" if healthy else f"HTTP {response.status_code}"
+        return DataPlaneHealth(tenant_id, healthy, body if isinstance(body, dict) else None, detail)
+
+    # ---------------------------------------------------------------- internals
+
+    def _spawn(self, tenant_id: str, launch: dict[str, Any]) -> DataPlaneStatus:
+        spec = DataPlaneSpec(**{**launch["spec"], "env": dict(launch["spec"]["env"])})
+        port = int(launch["port"])
+        folder, data = self.tenant_dir(tenant_id), self.data_dir(tenant_id)
+        for path in (
+            folder,
+            data,
+            self.pid_file(tenant_id).parent,
+            self.log_file(tenant_id).parent,
+        ):
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.chmod(0o700)
+        data.chmod(0o700)
+        _write_private(self._launch_file(tenant_id), json.dumps(launch, indent=1, sort_keys=True))
+        command = [self.python, "-m", "botfleet.cli.main", "serve", "data-plane"]
+        command += ["--host", self.host, "--port", str(port)]
+        with self.log_file(tenant_id).open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=folder,
+                env=data_plane_env(spec, port=port, data_dir=data),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: stop() signals it and its children
+            )
+        self._children[process.pid] = process
+        self.pid_file(tenant_id).write_text(f"{process.pid}\n", encoding="utf-8")
+        return DataPlaneStatus(tenant_id, "starting", self._url(tenant_id), process.pid)
+
+    def _alive(self, pid: int) -> bool:
+        child = self._children.get(pid)
+        if child is not None:
+            return child.poll() is None
+        return is_alive(pid)
+
+    def _read_pid(self, tenant_id: str) -> int | None:
+        try:
+            text = self.pid_file(tenant_id).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    def _read_launch(self, tenant_id: str) -> dict[str, Any] | None:
+        try:
+            launch: dict[str, Any] = json.loads(self._launch_file(tenant_id).read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        return launch
+
+    def _url(self, tenant_id: str) -> str | None:
+        launch = self._read_launch(tenant_id)
+        if launch is None:
+            return None
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{launch['port']}"
+
+
+def _launch_record(spec: DataPlaneSpec, port: int) -> dict[str, Any]:
+    fields = dataclasses.asdict(spec)
+    fields["env"] = dict(spec.env)
+    if spec.tenant_config_path:  # the process runs in its own folder
+        fields["tenant_config_path"] = str(Path(spec.tenant_config_path).resolve())
+    return {"spec": fields, "port": port}
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    path.chmod(0o600)

@@ -1,0 +1,341 @@
+"""Typed HTTP client of the control-plane API (what `botfleet cp ...` and `botfleet demo` call).
+
+    with ControlPlaneClient("http://localhost:8001", api_key) as cp:
+        created = cp.create_tenant(TenantCreate(id="acme", name="Acme"))
+        cp.upload_flow("acme", Path("flow.yaml").read_text(), publish=True)
+
+Every method maps to one route and returns the route's response model. Errors raise
+`ControlPlaneAPIError` (the status, the control plane's ``detail`` and, for an invalid flow,
+each issue with its line) or `ControlPlaneConnectionError`; neither ever holds the API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from botfleet.control_plane.models import (
+    ApiKeyCreated,
+    ApiKeyView,
+    AuditView,
+    BootTokenIssued,
+    CredentialView,
+    FleetView,
+    FlowVersionDetail,
+    FlowVersionList,
+    FlowVersionView,
+    HealthView,
+    KnowledgeVersionDetail,
+    KnowledgeVersionList,
+    KnowledgeVersionView,
+    RotationResult,
+    TenantCreate,
+    TenantCreated,
+    TenantStatus,
+    TenantUpdate,
+    TenantView,
+)
+from botfleet.domain.errors import BotPlatformError
+from botfleet.domain.tenants import BootPayload
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+DEFAULT_URL = "http://localhost:8001"
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class ControlPlaneConnectionError(BotPlatformError):
+    """The control plane did not answer (not running, wrong URL, timeout)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url, self.reason = url, reason
+        super().__init__(f"cannot reach the control plane at {url}: {reason}")
+
+
+class ControlPlaneAPIError(BotPlatformError):
+    """The control plane answered with an error status."""
+
+    def __init__(self, status: int, detail: str, errors: list[dict[str, Any]] | None = None):
+        self.status, self.detail, self.errors = status, detail, list(errors or [])
+        lines = [f"HTTP {status}: {detail}"]
+        for issue in self.errors:
+            line = f"line {issue['line']}: " if issue.get("line") else ""
+            lines.append(f"  {line}{issue.get('path', '')}: {issue.get('message', '')}")
+        super().__init__("\n".join(lines))
+
+
+def _detail(response: httpx.Response) -> tuple[str, list[dict[str, Any]]]:
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text[:500] or response.reason_phrase), []
+    if not isinstance(body, dict):
+        return str(body)[:500], []
+    detail = body.get("detail", response.reason_phrase)
+    if isinstance(detail, list):  # FastAPI's request validation: [{loc, msg}, ...]
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg', '')}"
+            for item in detail
+            if isinstance(item, dict)
+        )
+    errors = body.get("errors")
+    return str(detail), errors if isinstance(errors, list) else []
+
+
+def _segment(value: str | int) -> str:
+    return quote(str(value), safe="")
+
+
+class ControlPlaneClient:
+    """One client per control plane and key (admin or tenant API key).
+
+    Args:
+        url: the control plane's base URL.
+        api_key: sent as ``Authorization: Bearer``; None for the unauthenticated routes.
+        timeout_s: per request.
+        transport: test seam (an `httpx.MockTransport`, a WSGI transport...).
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        api_key: str | None = None,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout_s, transport=transport
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ---------------------------------------------------------------- plumbing
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send one request; raises on a connection problem or an error status."""
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ControlPlaneConnectionError(self.url, f"{type(exc).__name__}: {exc}") from None
+        if response.status_code >= 400:
+            detail, errors = _detail(response)
+            raise ControlPlaneAPIError(response.status_code, detail, errors)
+        return response
+
+    def _get(self, path: str, model: type[ModelT], **kwargs: Any) -> ModelT:
+        return model.model_validate(self.request("GET", path, **kwargs).json())
+
+    def _send(self, method: str, path: str, model: type[ModelT], **kwargs: Any) -> ModelT:
+        return model.model_validate(self.request(method, path, **kwargs).json())
+
+    def _list(self, path: str, model: type[ModelT], **kwargs: Any) -> list[ModelT]:
+        return TypeAdapter(list[model]).validate_python(  # type: ignore[valid-type]
+            self.request("GET", path, **kwargs).json()
+        )
+
+    @staticmethod
+    def _tenant(tenant_id: str) -> str:
+        return f"/v1/tenants/{_segment(tenant_id)}"
+
+    # ---------------------------------------------------------------- health
+
+    def health(self) -> HealthView:
+        """``GET /health`` (a 503 answer is returned too: it says what is degraded)."""
+        try:
+            response = self._http.get("/health")
+        except httpx.HTTPError as exc:
+            raise ControlPlaneConnectionError(self.url, f"{type(exc).__name__}: {exc}") from None
+        if response.status_code not in (200, 503):
+            detail, errors = _detail(response)
+            raise ControlPlaneAPIError(response.status_code, detail, errors)
+        return HealthView.model_validate(response.json())
+
+    # ---------------------------------------------------------------- tenants
+
+    def list_tenants(self) -> list[TenantView]:
+        return self._list("/v1/tenants", TenantView)
+
+    def get_tenant(self, tenant_id: str) -> TenantView:
+        return self._get(self._tenant(tenant_id), TenantView)
+
+    def create_tenant(self, body: TenantCreate) -> TenantCreated:
+        """Admin. The answer holds the boot token, this once."""
+        data = body.model_dump(mode="json", exclude_none=True)
+        return self._send("POST", "/v1/tenants", TenantCreated, json=data)
+
+    def update_tenant(self, tenant_id: str, body: TenantUpdate) -> TenantView:
+        data = body.model_dump(mode="json", exclude_unset=True)
+        return self._send("PATCH", self._tenant(tenant_id), TenantView, json=data)
+
+    def disable_tenant(self, tenant_id: str) -> TenantView:
+        return self._send("POST", f"{self._tenant(tenant_id)}/disable", TenantView)
+
+    def enable_tenant(self, tenant_id: str) -> TenantView:
+        return self._send("POST", f"{self._tenant(tenant_id)}/enable", TenantView)
+
+    def export_tenant(self, tenant_id: str) -> dict[str, Any]:
+        exported: dict[str, Any] = self.request("GET", f"{self._tenant(tenant_id)}/export").json()
+        return exported
+
+    def delete_tenant(self, tenant_id: str) -> None:
+        self.request("DELETE", self._tenant(tenant_id))
+
+    # ---------------------------------------------------------------- identity
+
+    def create_api_key(self, tenant_id: str, name: str) -> ApiKeyCreated:
+        path = f"{self._tenant(tenant_id)}/api-keys"
+        return self._send("POST", path, ApiKeyCreated, json={"name": name})
+
+    def list_api_keys(self, tenant_id: str) -> list[ApiKeyView]:
+        return self._list(f"{self._tenant(tenant_id)}/api-keys", ApiKeyView)
+
+    def revoke_api_key(self, tenant_id: str, key_id: str) -> None:
+        self.request("DELETE", f"{self._tenant(tenant_id)}/api-keys/{_segment(key_id)}")
+
+    def rotate_boot_token(self, tenant_id: str) -> BootTokenIssued:
+        path = f"{self._tenant(tenant_id)}/boot-token/rotate"
+        return self._send("POST", path, BootTokenIssued)
+
+    # ---------------------------------------------------------------- flows
+
+    def upload_flow(
+        self, tenant_id: str, yaml_text: str, *, publish: bool = False
+    ) -> FlowVersionView:
+        """Upload YAML; an invalid flow raises `ControlPlaneAPIError` with every issue's line."""
+        return self._send(
+            "POST",
+            f"{self._tenant(tenant_id)}/flows",
+            FlowVersionView,
+            params={"publish": str(publish).lower()},
+            content=yaml_text.encode(),
+            headers={"Content-Type": "application/yaml"},
+        )
+
+    def list_flows(self, tenant_id: str) -> FlowVersionList:
+        return self._get(f"{self._tenant(tenant_id)}/flows", FlowVersionList)
+
+    def get_flow(self, tenant_id: str, version: int) -> FlowVersionDetail:
+        return self._get(f"{self._tenant(tenant_id)}/flows/{version}", FlowVersionDetail)
+
+    def publish_flow(self, tenant_id: str, version: int) -> FlowVersionView:
+        path = f"{self._tenant(tenant_id)}/flows/{version}/publish"
+        return self._send("POST", path, FlowVersionView)
+
+    def rollback_flow(self, tenant_id: str, version: int | None = None) -> FlowVersionView:
+        """Publish `version`, or the one before the published one."""
+        body = {"version": version} if version is not None else None
+        path = f"{self._tenant(tenant_id)}/flows/rollback"
+        return self._send("POST", path, FlowVersionView, json=body)
+
+    def diff_flows(self, tenant_id: str, from_version: int, to_version: int) -> str:
+        params = {"from": from_version, "to": to_version}
+        return self.request("GET", f"{self._tenant(tenant_id)}/flows/diff", params=params).text
+
+    # ---------------------------------------------------------------- knowledge
+
+    def upload_knowledge(
+        self, tenant_id: str, markdown: str, *, publish: bool = False
+    ) -> KnowledgeVersionView:
+        return self._send(
+            "POST",
+            f"{self._tenant(tenant_id)}/knowledge",
+            KnowledgeVersionView,
+            params={"publish": str(publish).lower()},
+            content=markdown.encode(),
+            headers={"Content-Type": "text/markdown"},
+        )
+
+    def list_knowledge(self, tenant_id: str) -> KnowledgeVersionList:
+        return self._get(f"{self._tenant(tenant_id)}/knowledge", KnowledgeVersionList)
+
+    def get_knowledge(self, tenant_id: str, version: int) -> KnowledgeVersionDetail:
+        path = f"{self._tenant(tenant_id)}/knowledge/{version}"
+        return self._get(path, KnowledgeVersionDetail)
+
+    def publish_knowledge(self, tenant_id: str, version: int) -> KnowledgeVersionView:
+        path = f"{self._tenant(tenant_id)}/knowledge/{version}/publish"
+        return self._send("POST", path, KnowledgeVersionView)
+
+    def rollback_knowledge(
+        self, tenant_id: str, version: int | None = None
+    ) -> KnowledgeVersionView:
+        body = {"version": version} if version is not None else None
+        path = f"{self._tenant(tenant_id)}/knowledge/rollback"
+        return self._send("POST", path, KnowledgeVersionView, json=body)
+
+    def diff_knowledge(self, tenant_id: str, from_version: int, to_version: int) -> str:
+        params = {"from": from_version, "to": to_version}
+        return self.request("GET", f"{self._tenant(tenant_id)}/knowledge/diff", params=params).text
+
+    # ---------------------------------------------------------------- credentials
+
+    def set_credentials(
+        self, tenant_id: str, scope: str, values: Mapping[str, Any]
+    ) -> CredentialView:
+        """Store a scope's secrets (replacing the old ones); the answer names keys only."""
+        path = f"{self._tenant(tenant_id)}/credentials/{_segment(scope)}"
+        return self._send("PUT", path, CredentialView, json=dict(values))
+
+    def list_credentials(self, tenant_id: str) -> list[CredentialView]:
+        return self._list(f"{self._tenant(tenant_id)}/credentials", CredentialView)
+
+    def delete_credentials(self, tenant_id: str, scope: str) -> None:
+        self.request("DELETE", f"{self._tenant(tenant_id)}/credentials/{_segment(scope)}")
+
+    # ---------------------------------------------------------------- audit, fleet, admin
+
+    def audit(
+        self,
+        *,
+        tenant_id: str | None = None,
+        action: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditView]:
+        params: dict[str, Any] = {"limit": limit}
+        for name, value in (("tenant_id", tenant_id), ("action", action), ("before_id", before_id)):
+            if value is not None:
+                params[name] = value
+        return self._list("/v1/audit", AuditView, params=params)
+
+    def tenant_status(self, tenant_id: str) -> TenantStatus:
+        return self._get(f"{self._tenant(tenant_id)}/status", TenantStatus)
+
+    def fleet(self) -> FleetView:
+        return self._get("/v1/fleet", FleetView)
+
+    def rotate_keys(self) -> RotationResult:
+        """Re-encrypt every credential with the first key of ``CP_FERNET_KEYS`` (admin)."""
+        return self._send("POST", "/v1/admin/rotate-keys", RotationResult)
+
+    def binding_schemas(self) -> dict[str, dict[str, Any]]:
+        schemas: dict[str, dict[str, Any]] = self.request("GET", "/v1/binding-schemas").json()
+        return schemas
+
+    def boot(self, tenant_id: str, boot_token: str) -> BootPayload:
+        """What the tenant's data plane pulls (holds its secrets: handle with care)."""
+        response = self.request(
+            "GET",
+            f"/v1/boot/{_segment(tenant_id)}",
+            headers={"Authorization": f"Bearer {boot_token}"},
+        )
+        return BootPayload.model_validate(response.json())

@@ -1,0 +1,66 @@
+"""Local orchestrator without processes: specs, environments, folders, unknown tenants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from botfleet.adapters.orchestration import LocalOrchestrator, OrchestrationError, data_plane_env
+from botfleet.ports.orchestration import DataPlaneSpec
+
+
+def test_a_spec_needs_a_control_plane_or_a_local_file() -> None:
+    with pytest.raises(ValueError, match="control_plane_url and boot_token"):
+        DataPlaneSpec("acme", control_plane_url="http://cp")
+    spec = DataPlaneSpec("acme", control_plane_url="http://cp", boot_token="bfb_secret")
+    assert "bfb_secret" not in repr(spec)
+
+
+def test_the_environment_holds_the_spec_and_no_inherited_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CP_ADMIN_API_KEY", "leak-me-not")
+    monkeypatch.setenv("DP_TENANT_ID", "another-tenant")
+    monkeypatch.setenv("BOOT_TOKEN", "another-token")
+    monkeypatch.setenv("PATH", "/usr/bin")
+    spec = DataPlaneSpec(
+        "acme",
+        control_plane_url="http://cp:8001",
+        boot_token="bfb_1",
+        cache_key="k",
+        config_poll_s=5,
+        env={"DP_LOG_LEVEL": "debug"},
+    )
+    env = data_plane_env(spec, port=9000, data_dir=tmp_path)
+    assert env == {
+        "PATH": "/usr/bin",
+        **{k: v for k, v in env.items() if k in {"HOME", "LANG", "VIRTUAL_ENV", "TZ", "TMPDIR",
+                                                 "LC_ALL", "LC_CTYPE", "PYTHONPATH",
+                                                 "COVERAGE_PROCESS_START"}},
+        "DP_TENANT_ID": "acme",
+        "DP_DATA_DIR": str(tmp_path),
+        "DP_PORT": "9000",
+        "DP_CONTROL_PLANE_URL": "http://cp:8001",
+        "DP_BOOT_TOKEN": "bfb_1",
+        "DP_CACHE_KEY": "k",
+        "DP_CONFIG_POLL_S": "5",
+        "DP_LOG_JSON": "true",
+        "DP_LOG_LEVEL": "debug",
+        "PYTHONUNBUFFERED": "1",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("tenant", ["..", "a/b", "", "x" * 70])
+def test_tenant_ids_that_are_not_folder_names_are_refused(tmp_path: Path, tenant: str) -> None:
+    with pytest.raises(OrchestrationError, match="not a valid tenant id"):
+        LocalOrchestrator(tmp_path).tenant_dir(tenant)
+
+
+async def test_a_tenant_never_started_is_unknown_and_unhealthy(tmp_path: Path) -> None:
+    fleet = LocalOrchestrator(tmp_path)
+    assert (await fleet.status("acme")).state == "unknown"
+    health = await fleet.health("acme")
+    assert (health.healthy, health.detail) == (False, "never started here")
+    stopped = await fleet.stop("acme")
+    assert stopped.detail == "was not running"
