@@ -15,6 +15,7 @@ from botfleet.adapters.channels.webchat import build_router as build_webchat_rou
 from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_router
 from botfleet.data_plane.api.health import build_health_router
 from botfleet.data_plane.api.tasks import build_tasks_router
+from botfleet.data_plane.api.usage import build_usage_router
 from botfleet.data_plane.bootstrap import Overrides, bootstrap
 from botfleet.data_plane.config_source import (
     BootedConfig,
@@ -111,6 +112,7 @@ def create_app(
     proxy = _RuntimeProxy(app)
     app.include_router(build_health_router())
     app.include_router(build_tasks_router(settings))
+    app.include_router(build_usage_router(settings))
     webhook = build_webhook_router(tenant_config, proxy, clock=clock)
     if webhook is not None:
         app.include_router(webhook)

@@ -22,6 +22,7 @@ from botfleet.adapters.scheduling import (
     start_scheduler,
 )
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
+from botfleet.data_plane.llm_fallback import build_llm_fallback, open_usage_store
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.handle import ConversationRuntime
@@ -47,6 +48,10 @@ class Overrides:
     stores: Any = None  # an object with .states, .journal, .outbox and commit_turn()
     #: The shared httpx.AsyncClient for provider APIs (tests: one on httpx.MockTransport).
     http: Any = None
+    #: An `LLMConnector` used instead of the configured provider (guards, quota, resilience
+    #: still apply); `llm` replaces the whole fallback instead.
+    llm_connector: Any = None
+    llm_usage: Any = None  # a `UsageStore` for the LLM token counters
 
 
 def load_tenant_flow(config: TenantConfig) -> FlowSpec:
@@ -105,6 +110,22 @@ async def bootstrap(
         policies=connector_policies(config, timeout_s=settings.connector_timeout_s),
         metrics_registry=metrics.registry,
     )
+    llm = o.llm
+    if llm is None:  # the tenant's LLM fallback; answers only when `llm.enabled`
+        usage = o.llm_usage or await open_usage_store(
+            None if o.stores is not None else settings.state_db_for(config.tenant_id), stack
+        )
+        llm = build_llm_fallback(
+            config,
+            live=live,
+            usage=usage,
+            clock=clock,
+            max_text=sender.capabilities.max_text,
+            registry=metrics.registry,
+            connector_metrics=registry.metrics,
+            connector=o.llm_connector,
+        )
+        stack.push_async_callback(llm.aclose)
     # The job file sits beside the state file; in-memory stores (tests) get in-memory jobs.
     scheduler = o.scheduler or APSchedulerTaskScheduler(
         tenant_id=config.tenant_id,
@@ -117,7 +138,7 @@ async def bootstrap(
     )
     runtime = ConversationRuntime(
         live=live,
-        ctx=StepContext(tenant=tenant, llm_available=o.llm is not None),
+        ctx=StepContext(tenant=tenant, llm_available=o.llm is not None or llm.enabled),
         states=stores.states,
         journal=stores.journal,
         outbox=stores.outbox,
@@ -125,7 +146,7 @@ async def bootstrap(
         sender=sender,
         connectors=registry,
         clock=clock,
-        llm=o.llm,
+        llm=llm,
         scheduler=scheduler,
         metrics=metrics,
         # the web chat reads the outbox; provider channels confirm each send
