@@ -53,7 +53,6 @@ class AnthropicLLM:
         request: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.options.max_tokens,
-            "temperature": self.options.temperature,
             "system": [
                 {"type": "text", "text": prompt.rules},
                 {"type": "text", "text": prompt.knowledge, "cache_control": {"type": "ephemeral"}},
@@ -62,6 +61,9 @@ class AnthropicLLM:
             "tools": [ANSWER_TOOL],
             "tool_choice": {"type": "tool", "name": ANSWER_TOOL_NAME},
         }
+        if self.options.temperature is not None:
+            # Not a parameter of this SDK's Messages API: sent as is, for API versions taking it.
+            request["extra_body"] = {"temperature": self.options.temperature}
         try:
             message = await self._client.messages.create(**request)
         except anthropic.APIStatusError as exc:

@@ -126,7 +126,9 @@ def cap(text: str, limit: int) -> str:
     """At most `limit` characters, cut after a sentence if one ends late enough, else a word."""
     if len(text) <= limit:
         return text
-    room = text[: max(limit - len(ELLIPSIS), 1)]
+    if limit <= len(ELLIPSIS):
+        return text[:limit]
+    room = text[: limit - len(ELLIPSIS)]
     ends = [m.end() for m in _SENTENCE_END.finditer(room)]
     if ends and ends[-1] >= len(room) // 2:
         return room[: ends[-1]].rstrip()

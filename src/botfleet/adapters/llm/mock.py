@@ -76,7 +76,8 @@ def lookup(question: str, knowledge: str) -> str | None:
         if not line:
             continue
         have = keywords(line)
-        score = sum(1 for w in wanted if any(_related(w, h) for h in have))
+        # An exact word counts double a related one ("haircut" beats "hair" for "haircut").
+        score = sum(2 if w in have else int(any(_related(w, h) for h in have)) for w in wanted)
         if score > best_score:
             best, best_score = line, score
     return best

@@ -51,12 +51,13 @@ class OpenAICompatibleLLM:
         request: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.options.max_tokens,
-            "temperature": self.options.temperature,
             "messages": [
                 {"role": "system", "content": prompt.system},
                 {"role": "user", "content": prompt.user},
             ],
         }
+        if self.options.temperature is not None:
+            request["temperature"] = self.options.temperature
         if self.options.json_mode:
             request["response_format"] = {"type": "json_object"}
         try:

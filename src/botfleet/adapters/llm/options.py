@@ -35,8 +35,6 @@ DEFAULT_CONTEXT_TOKENS = {
 }
 #: Environment variables the official SDKs read when no key is configured.
 KEY_VARIABLES = {"anthropic": "ANTHROPIC_API_KEY", "openai_compatible": "OPENAI_API_KEY"}
-#: Key of the resilience policy (timeouts, retries, breaker) in `llm:` or `connectors.llm`.
-RESILIENCE_KEY = "resilience"
 DEFAULT_FALLBACK_TEXT = (
     "I'm sorry, I don't have that information. Please choose an option from the menu."
 )
@@ -76,7 +74,8 @@ class LLMOptions(BaseModel):
     knowledge_version: str | None = None
     quota_monthly_tokens: int | None = Field(default=None, ge=0)
     model: str | None = None
-    temperature: float = Field(default=0.0, ge=0, le=2)
+    #: None: the provider's default (recent Anthropic API versions take no temperature).
+    temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int = Field(default=512, gt=0, le=32_000, alias="max_output_tokens")
     fallback_text: str | None = None
     base_url: str | None = None
@@ -90,6 +89,9 @@ class LLMOptions(BaseModel):
     context_tokens: int | None = Field(default=None, gt=0)
     #: openai_compatible: ask for `response_format: json_object` (turn off for servers without it).
     json_mode: bool = True
+    #: The connector framework's policy (timeouts, retries, breaker): read by the data plane's
+    #: resilience layer (`data_plane.llm_fallback.llm_policy`), never by an adapter.
+    resilience: dict[str, Any] | None = None
     # mock_llm only (the control plane's names): scripted rules, replies in turn, a default.
     answers: tuple[MockAnswer, ...] = ()
     replies: tuple[str, ...] = ()
@@ -130,8 +132,6 @@ def llm_options(config: TenantConfig) -> LLMOptions:
     explicit = config.llm.model_fields_set | set(config.llm.model_extra or {})
     llm_values = config.llm.model_dump()
     merged.update({k: v for k, v in llm_values.items() if k in explicit})
-    # The resilience policy is read by the data plane's resilience layer, not the adapter.
-    merged.pop(RESILIENCE_KEY, None)
     provider = _provider(config, binding.type if binding else None)
     merged["provider"] = provider
     merged.setdefault("enabled", config.llm.enabled)
