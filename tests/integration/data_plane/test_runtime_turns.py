@@ -315,3 +315,20 @@ async def test_a_turn_stops_after_the_call_limit_without_a_dangling_call() -> No
     assert texts(result.outputs) == ["Too much."]
     assert state is not None
     assert state.awaiting is None
+
+
+async def test_a_message_journaled_by_a_cancelled_request_runs_when_redelivered() -> None:
+    """The request was cancelled after the journal write, before it queued the turn."""
+    store, sender = InMemoryTenantStore(), RecordingSender()
+    orphan = text_message("c1", "hi", message_id="m-1")
+    orphan_too = text_message("c2", "hey", message_id="m-2")
+    await store.journal.record(orphan, SAMPLE_TIME)
+    await store.journal.record(orphan_too, SAMPLE_TIME)
+    async with bootstrap_test_runtime(stores=store, sender=sender) as runtime:
+        again = await runtime.handle(orphan)
+        assert again.duplicate is True
+        assert texts(again.outputs) == ["You said: hi"]
+        assert await runtime.accept(orphan_too) is False  # a webhook's redelivery
+        await runtime.sequencer.drain()
+    assert texts(sender.to("c2")) == ["You said: hey"]
+    assert await store.journal.pending() == []

@@ -85,6 +85,7 @@ class ConversationRuntime:
     async def accept(self, message: InboundMessage) -> bool:
         """Journal the message and run its turn in the background; False for a duplicate."""
         if not await self._record(message):
+            await self._adopt_orphan(message.message_id)
             return False
         # The turn logs its own failure; retrieving the error keeps asyncio from reporting it.
         self._submit(message).add_done_callback(_consume_error)
@@ -128,8 +129,16 @@ class ConversationRuntime:
         self._in_flight.add(message.message_id)
         return self.sequencer.submit(message.contact_id, partial(self._turn, message))
 
+    async def _adopt_orphan(self, message_id: str) -> JournalEntry | None:
+        """A redelivered message's entry; queues its turn if it is pending but not queued here
+        (the request that journaled it was cancelled before it could queue the turn)."""
+        entry = await self.journal.get(message_id)
+        if entry is not None and entry.status == "pending" and message_id not in self._in_flight:
+            self._submit(entry.message).add_done_callback(_consume_error)
+        return entry
+
     async def _duplicate(self, message: InboundMessage) -> TurnResult:
-        entry = await self.journal.get(message.message_id)
+        entry = await self._adopt_orphan(message.message_id)
         if entry is not None and message.message_id in self._in_flight:
             # Still queued or running here: answer once it is done (the same contact's queue).
             contact = entry.message.contact_id
