@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, Counter
 from botfleet.adapters.llm import build_llm_connector, llm_options
 from botfleet.adapters.llm.guard import answer_problem, cap, check_question, plain_text
 from botfleet.adapters.llm.knowledge import KnowledgeFile, KnowledgeHolder, size_warning
-from botfleet.adapters.llm.options import LLMOptions
+from botfleet.adapters.llm.options import LLMOptions, missing_key
 from botfleet.adapters.llm.prompt import rules_text
 from botfleet.adapters.llm.quota import (
     InMemoryUsageStore,
@@ -253,7 +253,8 @@ def build_llm_fallback(
     """The tenant's LLM fallback from its config (`connector` replaces the configured adapter).
 
     Raises:
-        ConfigError: the `llm` settings or the `connectors.llm` binding are invalid.
+        ConfigError: the `llm` settings or the `connectors.llm` binding are invalid, or an
+            enabled provider has no API key.
     """
     options = llm_options(config)
     if options.knowledge_version and not live.knowledge_version:
@@ -263,6 +264,9 @@ def build_llm_fallback(
         watcher = KnowledgeFile(config.resolve(config.knowledge_path), live)
     resilient = None
     if options.enabled:
+        problem = None if connector is not None else missing_key(options)
+        if problem is not None:
+            raise ConfigError(config.source, "llm.api_key", problem)
         llm = connector or build_llm_connector(options)
         resilient = ResilientConnector(
             LLMOperation(llm), llm_policy(config, options), name="llm", metrics=connector_metrics

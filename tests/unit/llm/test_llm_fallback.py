@@ -262,3 +262,23 @@ async def test_logs_never_carry_the_question_text() -> None:
         await ask(fb, "my phone is 600123456, when do you open?")
     assert logs
     assert "600123456" not in repr(logs)
+
+
+async def test_an_enabled_provider_without_a_key_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match=r"t1\.yaml: llm\.api_key: no API key for anthropic"):
+        fallback(None, tenant({"provider": "anthropic"}))
+
+
+async def test_a_local_openai_compatible_server_needs_no_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    config = tenant({"provider": "openai_compatible", "base_url": "http://127.0.0.1:11434/v1"})
+    fb = fallback(None, config)
+    assert fb.enabled
+    await fb.aclose()
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        fallback(None, tenant({"provider": "openai_compatible"}))

@@ -123,6 +123,19 @@ class LLMOptions(BaseModel):
         return os.environ.get(variable) if variable else None
 
 
+def missing_key(options: LLMOptions) -> str | None:
+    """Why the provider cannot authenticate, or None. A local server (`base_url` on an
+    OpenAI-compatible provider) needs no key."""
+    if options.provider == "mock_llm" or options.key() is not None:
+        return None
+    if options.provider == "openai_compatible" and options.base_url:
+        return None
+    return (
+        f"no API key for {options.provider}: set it in the control plane's 'llm' credentials "
+        f"(locally: connectors.llm.api_key or {KEY_VARIABLES[options.provider]})"
+    )
+
+
 def llm_options(config: TenantConfig) -> LLMOptions:
     """Read a tenant's LLM options. Raises `ConfigError` naming the file and key."""
     binding = config.connectors.get("llm")
