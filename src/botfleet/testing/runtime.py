@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
 from botfleet.adapters.stores.memory import InMemoryTenantStore
@@ -141,11 +142,24 @@ def make_tenant_config(
     return tenant_config_from_mapping(raw, source=f"<test tenant {tenant_id}>")
 
 
+class _IsolatedSettings(DataPlaneSettings):
+    """Only what the test passes: no environment variables, no `.env` file."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def make_settings(state_db: Path | None = None, **fields: Any) -> DataPlaneSettings:
-    """Settings for tests: nothing read from the environment matters (`.env` neither)."""
-    return DataPlaneSettings.model_validate(
-        {"state_db_path": state_db, "log_json": False, **fields}
-    )
+    """Settings for tests, from the arguments only (the environment and `.env` are ignored)."""
+    return _IsolatedSettings(**{"state_db_path": state_db, "log_json": False, **fields})
 
 
 def _overrides(stores: Any, fakes: Mapping[str, Any]) -> Overrides:
