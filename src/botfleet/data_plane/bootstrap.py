@@ -154,9 +154,10 @@ async def bootstrap(
     )
     if hasattr(stores, "prune_journal"):  # processed ids age out after the retry window
         await stack.enter_async_context(journal_pruning(stores, clock))
-    stack.push_async_callback(runtime.sequencer.drain)
-    # Started after the drain is pushed, so it stops first: due jobs then finish in the drain.
+    # Started before the drain is pushed, so it stops after it: turns being drained can still
+    # schedule reminders, and its stop waits for the runs it already handed to the runtime.
     await start_scheduler(
         scheduler, stack, runner=runtime.run_task, flow=live.flow, timezone=config.timezone
     )
+    stack.push_async_callback(runtime.sequencer.drain)
     return runtime
