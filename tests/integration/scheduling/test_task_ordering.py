@@ -129,3 +129,22 @@ async def test_a_message_arriving_during_a_reminder_waits_for_the_reminder() -> 
     state = await runtime.states.load(CONTACT)
     assert state is not None
     assert state.data["step"] == "after-turn"
+
+
+async def test_shutting_down_finishes_a_reminder_already_running() -> None:
+    crm, sender, scheduler = GatedConnector(), RecordingSender(), real_scheduler()
+
+    async def open_gate_later() -> None:
+        await asyncio.sleep(0.2)
+        crm.gates["reminder"].set()
+
+    async with bootstrap_test_runtime(
+        flow=FLOW, connectors={"mock": crm}, sender=sender, scheduler=scheduler
+    ):
+        due = datetime.now(UTC) + timedelta(seconds=0.05)
+        await scheduler.schedule(ScheduleTask("reminder", due, "reminder:1", CONTACT))
+        await wait_until(lambda: crm.started == ["reminder"])
+        opener = asyncio.create_task(open_gate_later())
+    await opener
+    assert texts(sender) == ["reminder sees step=none"]
+    assert scheduler.stats.counts["fired"] == 1

@@ -52,6 +52,10 @@ log = structlog.get_logger("botfleet.scheduler")
 _EVENTS = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
 
 
+class SchedulerStopped(ValueError):
+    """A request reached a scheduler that is not running (before start, after stop)."""
+
+
 class APSchedulerTaskScheduler:
     """One tenant's scheduler: jobs in `jobs_db` (None: in memory), fired into the runner.
 
@@ -270,7 +274,8 @@ class APSchedulerTaskScheduler:
 
     def _running(self) -> Any:
         if self._scheduler is None:
-            raise RuntimeError("the scheduler is not running: start() it first")
+            # A ValueError: the runtime logs a refused `schedule()` and finishes the turn.
+            raise SchedulerStopped("the scheduler is not running: start() it first")
         return self._scheduler
 
     def _on_event(self, event: Any) -> None:

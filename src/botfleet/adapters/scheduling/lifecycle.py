@@ -24,8 +24,9 @@ async def start_scheduler(
 ) -> StandingSync:
     """Bind `runner`, start `scheduler` with the flow's standing schedules, stop it on `stack`.
 
-    Push this after whatever must outlive the scheduler (the runtime's drain, the stores): the
-    stack closes in reverse, so the scheduler stops first and its last runs still finish.
+    Call it after entering what must outlive the scheduler (the stores) and before pushing the
+    runtime's drain: the stack closes in reverse, so the drain runs first (its turns can still
+    schedule), then the scheduler stops, waiting for the runs it handed over, then the stores.
     A standing schedule that cannot be used is logged (`standing_schedule_invalid`) and left
     out; the others and the data plane carry on. A scheduler without a lifecycle (a bare
     `TaskScheduler` test double) is used as it is.
