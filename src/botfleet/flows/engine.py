@@ -84,7 +84,7 @@ def _on_message(
             _fire(turn, transition, message, where)
             enter(turn, transition.target, origin=state.node, chain=(), turn_id=turn_id)
             return turn.result()
-    if current.llm_fallback and message.is_free_text and ctx.llm_available:
+    if current.llm_fallback and ctx.llm_available and _is_question(message, state):
         turn.fired.append(f"states.{state.node}.llm_fallback")
         fallback_text = flow.settings.llm_fallback_text or ""
         turn.effects.append(effects.AskLLM(message.text, state.node, fallback_text))
@@ -235,3 +235,11 @@ def _on_task(
         turn_id=event.job_id or f"task:{event.task}",
     )
     return turn.result()
+
+
+def _is_question(message: InboundMessage, state: ConversationState) -> bool:
+    """Free text worth asking the LLM about: a bare number is a menu choice that matched
+    nothing, not a question."""
+    if not message.is_free_text:
+        return False
+    return not message.text.strip().rstrip(".)").isdigit()

@@ -27,6 +27,7 @@ async def test_usage_counts_tokens_and_outcomes_of_the_month(tmp_path: Path) -> 
     async with running_app(
         tenant({"quota_monthly_tokens": 10_000}), settings=settings, llm_connector=llm
     ) as chat:
+        await chat.say("c1", "hi")  # a new contact's first message shows the menu
         assert await chat.say("c1", "When do you open?")
         replies = await chat.say("c1", "Dogs?")
         assert replies[0]["text"] == SAFE
@@ -49,6 +50,7 @@ async def test_the_default_month_is_the_current_one_in_the_tenant_zone(tmp_path:
     async with running_app(
         tenant(), settings=settings, clock=clock, llm_connector=ScriptedLLM([in_scope("ok")])
     ) as chat:
+        await chat.say("c1", "hi")  # a new contact's first message shows the menu
         await chat.say("c1", "parking?")
         current = (await chat.http.get("/usage", headers=bearer())).json()
         months = (await chat.http.get("/usage/months", headers=bearer())).json()
@@ -61,6 +63,7 @@ async def test_counters_persist_in_the_tenant_sqlite_file_across_restarts(tmp_pa
     settings = make_settings(tmp_path / "t.db", internal_token=TOKEN)
     first = ScriptedLLM([in_scope("ok", input_tokens=70, output_tokens=30)])
     async with running_app(tenant(), settings=settings, llm_connector=first) as chat:
+        await chat.say("c1", "hi")  # a new contact's first message shows the menu
         await chat.say("c1", "parking?")
     second = ScriptedLLM([in_scope("ok", input_tokens=1, output_tokens=1)])
     async with running_app(tenant(), settings=settings, llm_connector=second) as chat:
@@ -75,6 +78,7 @@ async def test_the_quota_survives_a_restart(tmp_path: Path) -> None:
     config = tenant({"quota_monthly_tokens": 50})
     spend = ScriptedLLM([in_scope("ok", input_tokens=40, output_tokens=10)])
     async with running_app(config, settings=settings, llm_connector=spend) as chat:
+        await chat.say("c1", "hi")  # a new contact's first message shows the menu
         await chat.say("c1", "parking?")
     never = ScriptedLLM()  # empty script: any call fails the test
     async with running_app(config, settings=settings, llm_connector=never) as chat:

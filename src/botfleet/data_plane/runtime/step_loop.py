@@ -50,7 +50,12 @@ async def run_steps(
     deps: StepDeps, flow: FlowSpec, state: ConversationState, event: Event, log: ContactLog
 ) -> StepOutcome:
     """Step the engine with `event`, then with each connector answer, until it settles."""
-    result = step(flow, state, event, deps.clock.now(), deps.ctx)
+    ctx = deps.ctx
+    if state.version == 0 and ctx.llm_available:
+        # A brand-new contact's first message ("hola") reaches the state's fallback, which shows
+        # the menu (flow-dsl.md, "New contacts"), even where the LLM would otherwise answer.
+        ctx = replace(ctx, llm_available=False)
+    result = step(flow, state, event, deps.clock.now(), ctx)
     outputs: list[Output] = []
     for _ in range(MAX_CALLS_PER_TURN):
         _log_diagnostics(result, log)
@@ -59,7 +64,7 @@ async def run_steps(
         if call is None or result.state.awaiting is None:
             break
         reply = await _call(deps, call, log)
-        result = step(flow, result.state, reply, deps.clock.now(), deps.ctx)
+        result = step(flow, result.state, reply, deps.clock.now(), ctx)
     else:
         log.error("turn_call_limit", limit=MAX_CALLS_PER_TURN)
         outputs.append(Text(flow.settings.error_text or "Sorry, something went wrong."))
