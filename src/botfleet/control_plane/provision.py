@@ -1,0 +1,156 @@
+"""Register a tenant from its local files through the control-plane API (idempotent).
+
+    tenant YAML (the data plane's dev format) + its flow + its knowledge
+        -> create or update the tenant, upload and publish the flow and the knowledge unless
+           the same text is already there, store the data-plane token, issue a boot token
+
+Run it twice and the second run changes nothing but the boot token (a token is only ever
+shown once, so a fresh one is issued for the data plane about to start).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botfleet.control_plane.client import ControlPlaneAPIError, ControlPlaneClient
+from botfleet.control_plane.models import TenantCreate, TenantUpdate
+from botfleet.domain.tenant_config import TenantConfig, load_tenant_config
+
+DATA_PLANE_SCOPE = "data_plane"
+
+
+@dataclass(frozen=True, slots=True)
+class TenantFiles:
+    """A tenant as local files: what `provision_tenant` sends."""
+
+    config: TenantConfig
+    flow_yaml: str
+    knowledge: str | None
+
+    @classmethod
+    def load(cls, tenant_yaml: Path) -> TenantFiles:
+        """Read the tenant YAML and the flow and knowledge files it points to.
+
+        Raises:
+            ConfigError: the tenant file is invalid (names file and key).
+            ValueError: the flow is inline (the control plane stores flows as YAML files).
+        """
+        config = load_tenant_config(tenant_yaml)
+        if config.flow_yaml is not None:
+            flow_yaml = config.flow_yaml
+        elif config.flow_path is not None:
+            flow_yaml = config.resolve(config.flow_path).read_text(encoding="utf-8")
+        else:
+            raise ValueError(f"{tenant_yaml}: give the flow as 'flow_path' to provision it")
+        knowledge = config.knowledge
+        if knowledge is None and config.knowledge_path:
+            knowledge = config.resolve(config.knowledge_path).read_text(encoding="utf-8")
+        return cls(config, flow_yaml, knowledge)
+
+    def bindings(self) -> dict[str, Any]:
+        """The tenant's fields as the control plane's API takes them."""
+        config = self.config
+        return {
+            "name": config.display_name(),
+            "timezone": config.timezone,
+            "language": config.language,
+            "channel": config.channel.model_dump(),
+            "connectors": {name: b.model_dump() for name, b in config.connectors.items()},
+            "llm": config.llm.model_dump(exclude_unset=True, exclude_none=True),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionResult:
+    tenant_id: str
+    boot_token: str
+    created: bool
+    flow_version: int
+    flow_uploaded: bool
+    knowledge_version: int | None
+    knowledge_uploaded: bool
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def provision_tenant(
+    client: ControlPlaneClient,
+    files: TenantFiles,
+    *,
+    data_plane_url: str | None = None,
+    internal_token: str | None = None,
+) -> ProvisionResult:
+    """Bring the control plane's copy of the tenant in line with `files` (admin key needed).
+
+    Raises:
+        ControlPlaneAPIError: a refusal (an invalid flow lists every issue with its line).
+        ControlPlaneConnectionError: the control plane does not answer.
+    """
+    tenant_id = files.config.tenant_id
+    fields = files.bindings()
+    if data_plane_url is not None:
+        fields["data_plane_url"] = data_plane_url
+    token: str | None = None
+    try:
+        tenant = client.get_tenant(tenant_id)
+    except ControlPlaneAPIError as exc:
+        if exc.status != 404:
+            raise
+        token = client.create_tenant(TenantCreate(id=tenant_id, **fields)).boot_token
+    else:
+        client.update_tenant(tenant_id, TenantUpdate(**fields))
+        if tenant.status == "disabled":
+            client.enable_tenant(tenant_id)
+    if internal_token is not None:
+        client.set_credentials(tenant_id, DATA_PLANE_SCOPE, {"internal_token": internal_token})
+    flow_version, flow_uploaded = _publish_text(
+        files.flow_yaml,
+        listing=lambda: client.list_flows(tenant_id),
+        publish=lambda v: client.publish_flow(tenant_id, v),
+        upload=lambda text: client.upload_flow(tenant_id, text, publish=True).version,
+    )
+    knowledge_version, knowledge_uploaded = None, False
+    if files.knowledge is not None:
+        knowledge_version, knowledge_uploaded = _publish_text(
+            files.knowledge,
+            listing=lambda: client.list_knowledge(tenant_id),
+            publish=lambda v: client.publish_knowledge(tenant_id, v),
+            upload=lambda text: client.upload_knowledge(tenant_id, text, publish=True).version,
+        )
+    created = token is not None
+    if token is None:
+        token = client.rotate_boot_token(tenant_id).boot_token
+    return ProvisionResult(
+        tenant_id,
+        token,
+        created,
+        flow_version,
+        flow_uploaded,
+        knowledge_version,
+        knowledge_uploaded,
+    )
+
+
+def _publish_text(
+    text: str,
+    *,
+    listing: Callable[[], Any],
+    publish: Callable[[int], Any],
+    upload: Callable[[str], int],
+) -> tuple[int, bool]:
+    """The published version holding `text`: an existing one re-published, or a new upload."""
+    versions = listing()
+    digest = _sha256(text)
+    same = [v for v in versions.versions if v.sha256 == digest]
+    if same:
+        version = max(v.version for v in same)
+        if versions.published_version != version:
+            publish(version)
+        return version, False
+    return upload(text), True
