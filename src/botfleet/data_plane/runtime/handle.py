@@ -25,7 +25,7 @@ from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
-from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, run_steps
+from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, StepObserver, run_steps
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Output, output_from_dict, output_to_dict
@@ -70,6 +70,8 @@ class ConversationRuntime:
     #: The channel pushes to a provider (not the web chat, which reads the outbox): track each
     #: turn's outputs until sent, so outputs committed just before a crash are sent at start.
     confirm_delivery: bool = False
+    #: Called with each engine step's result (the conversation-test runner's coverage).
+    step_observer: StepObserver | None = None
     #: Message ids queued or running in this process (so recovery never queues one twice).
     _in_flight: set[str] = field(default_factory=set, init=False, repr=False)
 

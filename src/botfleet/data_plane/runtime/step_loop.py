@@ -7,6 +7,7 @@ again: connector calls and scheduled tasks carry idempotency keys derived from t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -27,6 +28,9 @@ MAX_CALLS_PER_TURN = 25
 #: Turns of history the LLM sees.
 LLM_HISTORY = 8
 
+#: Sees every engine step's result, in order (authoring tools: which states and transitions ran).
+StepObserver = Callable[[StepResult], None]
+
 
 class StepDeps(Protocol):
     """What the loop needs from the runtime (read on every turn: they may be swapped live)."""
@@ -36,6 +40,7 @@ class StepDeps(Protocol):
     clock: Clock
     llm: LLMFallback | None
     scheduler: TaskScheduler | None
+    step_observer: StepObserver | None
 
 
 @dataclass(slots=True)
@@ -59,6 +64,8 @@ async def run_steps(
     outputs: list[Output] = []
     for _ in range(MAX_CALLS_PER_TURN):
         _log_diagnostics(result, log)
+        if deps.step_observer is not None:
+            deps.step_observer(result)
         outputs.extend(result.outputs)
         call = await _apply_effects(deps, result, outputs, log) if result.effects else None
         if call is None or result.state.awaiting is None:
