@@ -16,6 +16,7 @@ from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Text
 from botfleet.flows import effects, schema
 from botfleet.flows.actions import enter, program, run_program
+from botfleet.flows.durations import parse_duration
 from botfleet.flows.effects import Diagnostic
 from botfleet.flows.events import (
     ConnectorFailed,
@@ -65,6 +66,7 @@ def _on_message(
     ctx: StepContext,
 ) -> StepResult:
     state, reset = _known_node(flow, state)
+    state = _expire_session(flow, state, now)
     state = replace(state, awaiting=None)  # a turn cut short by a crash is abandoned
     message = as_option_choice(message, state.last_options)
     turn = TurnBuilder(flow, state, now, ctx, message)
@@ -122,7 +124,9 @@ def _fire(
         turn.set_data({transition.extract_suffix_as: suffix})
         service = turn.flow.services.get(suffix)
         if service is not None:
-            turn.set_data({f"service_{prop}": value for prop, value in service.items()})
+            values = {f"service_{prop}": value for prop, value in service.items()}
+            # YAML values keep their type; dates become ISO text (data must stay JSON).
+            turn.set_data(turn.renderer().value(values, f"services.{suffix}"))
 
 
 def _on_connector(
@@ -243,3 +247,20 @@ def _is_question(message: InboundMessage, state: ConversationState) -> bool:
     if not message.is_free_text:
         return False
     return not message.text.strip().rstrip(".)").isdigit()
+
+
+def _expire_session(
+    flow: schema.FlowSpec, state: ConversationState, now: datetime
+) -> ConversationState:
+    """`settings.session_timeout`: a contact silent for longer starts over, like a new contact
+    (initial state, empty data, no options on screen); the history is kept for the LLM."""
+    timeout = flow.settings.session_timeout
+    if not timeout or state.version == 0:
+        return state
+    try:
+        limit = parse_duration(timeout)
+    except ValueError:  # the validator reports it; an unusable value never expires anything
+        return state
+    if now - state.updated_at <= limit:
+        return state
+    return replace(state, node=flow.initial_state, data={}, last_options=())

@@ -195,7 +195,7 @@ class Renderer:
             return {k: self.value(v, f"{where}.{k}") for k, v in value.items()}
         if isinstance(value, list):
             return [self.value(v, f"{where}[{i}]") for i, v in enumerate(value)]
-        return value
+        return self._as_data(value, where)
 
     def _as_data(self, value: Any, where: str) -> Any:
         """A lone expression's result as JSON data, the only thing `data`, params and tasks

@@ -1,0 +1,81 @@
+"""`settings.session_timeout` and JSON-safe YAML values in services and set_data."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from botfleet.testing.engine import Conversation, flow_from_yaml
+
+FLOW = flow_from_yaml(
+    """
+id: session_v1
+initial_state: MENU
+settings:
+  session_timeout: 30m
+services:
+  cut: {name: Cut, since: 2024-01-01, price: 18}
+states:
+  MENU:
+    on_enter:
+      - action: send_interactive_buttons
+        body: "Menu"
+        buttons: [{id: go, title: Go}]
+    transitions:
+      - on_payload: go
+        target: PICK
+    fallback: MENU
+  PICK:
+    on_enter:
+      - action: send_text
+        text: "Pick a service"
+    transitions:
+      - on_payload_prefix: "service_"
+        extract_suffix_as: chosen
+        set_data: {opened: 2024-02-03}
+        target: DONE
+    fallback: PICK
+  DONE:
+    on_enter:
+      - action: send_text
+        text: "{{data.service_name}} since {{data.service_since}}"
+    fallback: MENU
+"""
+)
+
+
+def stored(chat: Conversation) -> Conversation:
+    """What the store does on save: a conversation that was saved has a version."""
+    chat.state = replace(chat.state, version=chat.state.version + 1)
+    return chat
+
+
+def test_a_contact_silent_longer_than_the_session_timeout_starts_over() -> None:
+    chat = Conversation(FLOW)
+    chat.send("hola")
+    chat.press("go")
+    stored(chat).clock.advance(minutes=31)
+    exchange = chat.send("hello again")
+    assert exchange.state.node == "MENU"
+    assert exchange.texts == ["Menu"]
+    assert "chosen" not in exchange.state.data
+
+
+def test_within_the_session_timeout_the_conversation_goes_on() -> None:
+    chat = Conversation(FLOW)
+    chat.send("hola")
+    chat.press("go")
+    stored(chat).clock.advance(minutes=29)
+    exchange = chat.send("hello again")
+    assert exchange.state.node == "PICK"
+    assert exchange.texts == ["Pick a service"]
+
+
+def test_yaml_dates_in_services_and_set_data_are_stored_as_iso_text() -> None:
+    chat = Conversation(FLOW)
+    chat.send("hola")
+    chat.press("go")
+    exchange = chat.send("service_cut")
+    assert exchange.state.data["service_since"] == "2024-01-01"
+    assert exchange.state.data["opened"] == "2024-02-03"
+    assert exchange.state.data["service_price"] == 18
+    assert exchange.texts == ["Cut since 2024-01-01"]
