@@ -1,0 +1,90 @@
+"""`botfleet cp ...`: every control-plane operation from the command line (JSON out).
+
+    export BOTFLEET_CP_URL=http://localhost:8001 BOTFLEET_API_KEY=...
+    botfleet cp tenants apply examples/tenants/demo.yaml     # create/update + flow + knowledge
+    botfleet cp flows upload demo flows/peluqueria_flow.yaml --publish
+    botfleet cp fleet
+
+Answers print as JSON on stdout; errors go to stderr with exit status 1 (the control plane
+refused: its message, and every flow issue with its line) or 2 (it could not be reached).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from botfleet.cli.commands.cp_common import DEFAULT_URL, Target, run
+from botfleet.cli.commands.cp_documents import register as register_documents
+from botfleet.cli.commands.cp_tenants import register as register_tenants
+
+cp_app = typer.Typer(help="Control-plane client (tenants, flows, knowledge, credentials...).")
+
+
+@cp_app.callback(no_args_is_help=True)
+def cp_main(
+    ctx: typer.Context,
+    url: str = typer.Option(
+        DEFAULT_URL, "--url", envvar="BOTFLEET_CP_URL", help="Control plane URL."
+    ),
+    key: str | None = typer.Option(
+        None,
+        "--key",
+        envvar="BOTFLEET_API_KEY",
+        help="Admin or tenant API key (prefer the environment variable).",
+        show_default=False,
+    ),
+    timeout: float = typer.Option(30.0, help="Seconds per request."),
+) -> None:
+    ctx.obj = Target(url, key, timeout)
+
+
+# ---------------------------------------------------------------- top-level operations
+
+
+@cp_app.command("health")
+def health(ctx: typer.Context) -> None:
+    """The control plane's health (no key needed)."""
+    run(ctx, lambda c: c.health())
+
+
+@cp_app.command("audit")
+def audit(
+    ctx: typer.Context,
+    tenant: str | None = typer.Option(None, help="Only this tenant's entries."),
+    action: str | None = typer.Option(None, help="Only this action, e.g. flow.publish."),
+    before_id: int | None = typer.Option(None, help="Page: entries older than this id."),
+    limit: int = typer.Option(100, help="At most this many entries."),
+) -> None:
+    """Who changed what, newest first."""
+    run(
+        ctx,
+        lambda c: c.audit(tenant_id=tenant, action=action, before_id=before_id, limit=limit),
+    )
+
+
+@cp_app.command("status")
+def status(ctx: typer.Context, tenant: str) -> None:
+    """One tenant's data-plane health, versions, usage and tasks."""
+    run(ctx, lambda c: c.tenant_status(tenant))
+
+
+@cp_app.command("fleet")
+def fleet(ctx: typer.Context) -> None:
+    """Every tenant's status (admin)."""
+    run(ctx, lambda c: c.fleet())
+
+
+@cp_app.command("rotate-keys")
+def rotate_keys(ctx: typer.Context) -> None:
+    """Re-encrypt every credential with the first key of CP_FERNET_KEYS (admin)."""
+    run(ctx, lambda c: c.rotate_keys())
+
+
+@cp_app.command("binding-schemas")
+def binding_schemas(ctx: typer.Context) -> None:
+    """JSON Schemas of the channel, connector and LLM bindings."""
+    run(ctx, lambda c: c.binding_schemas())
+
+
+register_tenants(cp_app)
+register_documents(cp_app)

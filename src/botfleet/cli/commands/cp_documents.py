@@ -1,0 +1,86 @@
+"""`botfleet cp flows|knowledge ...`: versioned documents (the same verbs for both)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+
+from botfleet.cli.commands.cp_common import read_text, run
+
+
+@dataclass(frozen=True)
+class DocumentVerbs:
+    """The client methods of one kind of document, e.g. ``upload_flow``."""
+
+    kind: str  # "flow" | "knowledge"
+    text_field: str  # the detail's field holding the text: "yaml" | "text"
+
+    def method(self, verb: str) -> str:
+        plural = "flows" if self.kind == "flow" and verb in ("list", "diff") else self.kind
+        return f"{verb}_{plural}"
+
+
+def build(verbs: DocumentVerbs, help_text: str) -> typer.Typer:
+    app = typer.Typer(help=help_text)
+    call = verbs.method
+
+    @app.command("upload")
+    def upload(
+        ctx: typer.Context,
+        tenant: str,
+        file: Path = typer.Argument(..., help="The file ('-': standard input)."),
+        publish: bool = typer.Option(False, "--publish", help="Publish it at once."),
+    ) -> None:
+        """Upload a new version (numbered 1..n); an invalid flow lists its issues by line."""
+        text = read_text(file)
+        run(ctx, lambda c: getattr(c, call("upload"))(tenant, text, publish=publish))
+
+    @app.command("list")
+    def list_versions(ctx: typer.Context, tenant: str) -> None:
+        run(ctx, lambda c: getattr(c, call("list"))(tenant))
+
+    @app.command("show")
+    def show(
+        ctx: typer.Context,
+        tenant: str,
+        version: int,
+        raw: bool = typer.Option(False, "--raw", help="Print only the document's text."),
+    ) -> None:
+        def get(client: object) -> object:
+            detail = getattr(client, call("get"))(tenant, version)
+            return getattr(detail, verbs.text_field) if raw else detail
+
+        run(ctx, get)
+
+    @app.command("publish")
+    def publish_version(ctx: typer.Context, tenant: str, version: int) -> None:
+        """Make this version the one data planes run (they pick it up on their next poll)."""
+        run(ctx, lambda c: getattr(c, call("publish"))(tenant, version))
+
+    @app.command("rollback")
+    def rollback(
+        ctx: typer.Context,
+        tenant: str,
+        to: int | None = typer.Option(None, "--to", help="Version (default: the one before)."),
+    ) -> None:
+        run(ctx, lambda c: getattr(c, call("rollback"))(tenant, to))
+
+    @app.command("diff")
+    def diff(ctx: typer.Context, tenant: str, from_version: int, to_version: int) -> None:
+        """Unified diff of two versions."""
+        run(ctx, lambda c: getattr(c, call("diff"))(tenant, from_version, to_version))
+
+    return app
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(
+        build(DocumentVerbs("flow", "yaml"), "Versioned flows: upload, publish, roll back."),
+        name="flows",
+    )
+    app.add_typer(
+        build(DocumentVerbs("knowledge", "text"), "Versioned knowledge (markdown) for the LLM."),
+        name="knowledge",
+    )

@@ -1,0 +1,231 @@
+"""`botfleet cp tenants|keys|boot-token|credentials ...`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from botfleet.cli.commands.cp_common import json_object, read_text, run
+
+tenants_app = typer.Typer(help="Create, read, update, disable and delete tenants.")
+keys_app = typer.Typer(help="A tenant's API keys.")
+boot_app = typer.Typer(help="A tenant's boot token (the data plane's BOOT_TOKEN).")
+credentials_app = typer.Typer(help="A tenant's secrets, by scope (values are never shown).")
+
+NAME = typer.Option(None, help="Display name.")
+TIMEZONE = typer.Option(None, help="IANA time zone, e.g. Europe/Madrid.")
+LANGUAGE = typer.Option(None, help="Language tag, e.g. es.")
+CHANNEL = typer.Option(None, help='Channel binding as JSON (or @file): {"type": "webchat"}.')
+CONNECTORS = typer.Option(None, help="Connector bindings as JSON (or @file), by category.")
+LLM = typer.Option(None, help="LLM settings as JSON (or @file).")
+DATA_PLANE_URL = typer.Option(None, help="Where the control plane reaches the data plane.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tenants_app, name="tenants")
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(boot_app, name="boot-token")
+    app.add_typer(credentials_app, name="credentials")
+
+
+def _fields(**options: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name in ("name", "timezone", "language", "data_plane_url"):
+        if options.get(name) is not None:
+            fields[name] = options[name]
+    for name in ("channel", "connectors", "llm"):
+        value = json_object(options.get(name), f"--{name}")
+        if value is not None:
+            fields[name] = value
+    return fields
+
+
+# ---------------------------------------------------------------- tenants
+
+
+@tenants_app.command("list")
+def list_tenants(ctx: typer.Context) -> None:
+    run(ctx, lambda c: c.list_tenants())
+
+
+@tenants_app.command("show")
+def show_tenant(ctx: typer.Context, tenant: str) -> None:
+    run(ctx, lambda c: c.get_tenant(tenant))
+
+
+@tenants_app.command("create")
+def create_tenant(
+    ctx: typer.Context,
+    tenant: str,
+    name: str | None = NAME,
+    timezone: str | None = TIMEZONE,
+    language: str | None = LANGUAGE,
+    channel: str | None = CHANNEL,
+    connectors: str | None = CONNECTORS,
+    llm: str | None = LLM,
+    data_plane_url: str | None = DATA_PLANE_URL,
+) -> None:
+    """Create a tenant (admin); the answer holds its boot token, shown this once."""
+    from botfleet.control_plane.models import TenantCreate
+
+    fields = _fields(
+        name=name or tenant, timezone=timezone, language=language, channel=channel,
+        connectors=connectors, llm=llm, data_plane_url=data_plane_url,
+    )  # fmt: skip
+    run(ctx, lambda c: c.create_tenant(TenantCreate.model_validate({"id": tenant, **fields})))
+
+
+@tenants_app.command("update")
+def update_tenant(
+    ctx: typer.Context,
+    tenant: str,
+    name: str | None = NAME,
+    timezone: str | None = TIMEZONE,
+    language: str | None = LANGUAGE,
+    channel: str | None = CHANNEL,
+    connectors: str | None = CONNECTORS,
+    llm: str | None = LLM,
+    data_plane_url: str | None = DATA_PLANE_URL,
+) -> None:
+    """Change the given fields only (`--connectors` replaces the whole map)."""
+    from botfleet.control_plane.models import TenantUpdate
+
+    fields = _fields(
+        name=name, timezone=timezone, language=language, channel=channel,
+        connectors=connectors, llm=llm, data_plane_url=data_plane_url,
+    )  # fmt: skip
+    if not fields:
+        raise typer.BadParameter("give at least one field to change")
+    run(ctx, lambda c: c.update_tenant(tenant, TenantUpdate.model_validate(fields)))
+
+
+@tenants_app.command("apply")
+def apply_tenant(
+    ctx: typer.Context,
+    tenant_yaml: Path = typer.Argument(..., help="A tenant YAML (flow_path, knowledge_path)."),
+    data_plane_url: str | None = DATA_PLANE_URL,
+) -> None:
+    """Create or update a tenant from its local files, publish its flow and knowledge when they
+    changed, and issue a boot token (idempotent otherwise)."""
+    from dataclasses import asdict
+
+    from botfleet.control_plane.provision import TenantFiles, provision_tenant
+    from botfleet.domain.errors import ConfigError
+
+    try:
+        files = TenantFiles.load(tenant_yaml)
+    except (ConfigError, ValueError, OSError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="TENANT_YAML") from None
+    run(ctx, lambda c: asdict(provision_tenant(c, files, data_plane_url=data_plane_url)))
+
+
+@tenants_app.command("disable")
+def disable_tenant(ctx: typer.Context, tenant: str) -> None:
+    """Its data plane's boot pulls get 403 until it is enabled (admin)."""
+    run(ctx, lambda c: c.disable_tenant(tenant))
+
+
+@tenants_app.command("enable")
+def enable_tenant(ctx: typer.Context, tenant: str) -> None:
+    run(ctx, lambda c: c.enable_tenant(tenant))
+
+
+@tenants_app.command("export")
+def export_tenant(
+    ctx: typer.Context,
+    tenant: str,
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+) -> None:
+    """Everything about the tenant except secrets, as JSON (take it before deleting)."""
+    if output is None:
+        run(ctx, lambda c: c.export_tenant(tenant))
+        return
+
+    def save(client: Any) -> str:
+        import json
+
+        output.write_text(json.dumps(client.export_tenant(tenant), indent=2), encoding="utf-8")
+        return f"exported to {output}\n"
+
+    run(ctx, save)
+
+
+@tenants_app.command("delete")
+def delete_tenant(
+    ctx: typer.Context,
+    tenant: str,
+    yes: bool = typer.Option(False, "--yes", help="Confirm: the tenant's rows are deleted."),
+) -> None:
+    """Delete the tenant and everything stored about it (admin). Export it first."""
+    if not yes:
+        raise typer.BadParameter("this deletes the tenant's data: add --yes to confirm")
+    run(ctx, lambda c: c.delete_tenant(tenant))
+
+
+# ---------------------------------------------------------------- keys and boot token
+
+
+@keys_app.command("create")
+def create_key(
+    ctx: typer.Context, tenant: str, name: str = typer.Option(..., help="What it is for.")
+) -> None:
+    """A tenant-scoped key, shown this once."""
+    run(ctx, lambda c: c.create_api_key(tenant, name))
+
+
+@keys_app.command("list")
+def list_keys(ctx: typer.Context, tenant: str) -> None:
+    run(ctx, lambda c: c.list_api_keys(tenant))
+
+
+@keys_app.command("revoke")
+def revoke_key(ctx: typer.Context, tenant: str, key_id: str) -> None:
+    run(ctx, lambda c: c.revoke_api_key(tenant, key_id))
+
+
+@boot_app.command("rotate")
+def rotate_boot_token(ctx: typer.Context, tenant: str) -> None:
+    """A new boot token (shown once); the previous one stops working."""
+    run(ctx, lambda c: c.rotate_boot_token(tenant))
+
+
+# ---------------------------------------------------------------- credentials
+
+
+@credentials_app.command("set")
+def set_credentials(
+    ctx: typer.Context,
+    tenant: str,
+    scope: str = typer.Argument(..., help="channel, llm, data_plane or connector:<category>."),
+    values: list[str] | None = typer.Argument(None, help="KEY=VALUE pairs (KEY=@file reads it)."),
+    file: Path | None = typer.Option(
+        None, "--file", help="A JSON object of secrets ('-': standard input)."
+    ),
+) -> None:
+    """Store a scope's secrets (replacing the old ones). Prefer --file: arguments end up in
+    shell history."""
+    secrets: dict[str, Any] = {}
+    if file is not None:
+        loaded = json_object(read_text(file), "--file")
+        secrets.update(loaded or {})
+    for pair in values or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{name or pair!r}: write KEY=VALUE", param_hint="VALUES")
+        secrets[name] = read_text(Path(value[1:])).strip() if value.startswith("@") else value
+    if not secrets:
+        raise typer.BadParameter("give KEY=VALUE pairs or --file")
+    run(ctx, lambda c: c.set_credentials(tenant, scope, secrets))
+
+
+@credentials_app.command("list")
+def list_credentials(ctx: typer.Context, tenant: str) -> None:
+    """Scopes and key names (never values)."""
+    run(ctx, lambda c: c.list_credentials(tenant))
+
+
+@credentials_app.command("delete")
+def delete_credentials(ctx: typer.Context, tenant: str, scope: str) -> None:
+    run(ctx, lambda c: c.delete_credentials(tenant, scope))

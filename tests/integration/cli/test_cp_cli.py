@@ -1,0 +1,156 @@
+"""`botfleet cp ...` against a running control plane: every operation, errors, no secret shown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from botfleet.cli.main import app
+
+REPO = Path(__file__).resolve().parents[3]
+FLOW = """\
+id: cli_flow
+initial_state: MENU
+states:
+  MENU:
+    on_enter:
+      - action: send_text
+        text: "Hello {v}"
+    fallback: MENU
+"""
+SECRET = "sk-cli-secret-value-98765"
+
+
+@pytest.fixture
+def cli(control_plane: Any) -> Any:
+    runner = CliRunner()
+
+    def invoke(*args: str, key: str | None = control_plane.admin_key, code: int = 0) -> Result:
+        env = {"BOTFLEET_CP_URL": control_plane.url, "BOTFLEET_API_KEY": key or ""}
+        result = runner.invoke(app, ["cp", *args], env=env)
+        assert result.exit_code == code, (args, result.stdout, result.stderr)
+        return result
+
+    return invoke
+
+
+def out(result: Result) -> Any:
+    return json.loads(result.stdout)
+
+
+def test_tenants_keys_and_boot_tokens(cli: Any, tmp_path: Path) -> None:
+    assert out(cli("health"))["status"] == "ok"
+    created = out(cli("tenants", "create", "acme", "--name", "Acme", "--timezone", "Europe/Madrid",
+                      "--channel", '{"type": "webchat"}'))  # fmt: skip
+    assert created["tenant"]["id"] == "acme"
+    assert created["boot_token"].startswith("bfb_")
+    assert [t["id"] for t in out(cli("tenants", "list"))] == ["acme"]
+    updated = out(cli("tenants", "update", "acme", "--language", "es"))
+    assert (updated["language"], updated["timezone"]) == ("es", "Europe/Madrid")
+    assert out(cli("tenants", "disable", "acme"))["status"] == "disabled"
+    assert out(cli("tenants", "enable", "acme"))["status"] == "active"
+
+    key = out(cli("keys", "create", "acme", "--name", "ci"))
+    assert key["key"].startswith("bfk_")
+    [listed] = out(cli("keys", "list", "acme"))
+    assert listed["id"] == key["id"] and "key" not in listed
+    # A tenant key sees its own tenant only, and no admin operation.
+    assert [t["id"] for t in out(cli("tenants", "list", key=key["key"]))] == ["acme"]
+    refused = cli("fleet", key=key["key"], code=1)
+    assert "HTTP 403" in refused.stderr
+    cli("keys", "revoke", "acme", key["id"])
+    assert "HTTP 401" in cli("tenants", "list", key=key["key"], code=1).stderr
+
+    rotated = out(cli("boot-token", "rotate", "acme"))
+    assert rotated["boot_token"] not in (created["boot_token"], "")
+
+    exported = tmp_path / "acme.json"
+    cli("tenants", "export", "acme", "-o", str(exported))
+    assert json.loads(exported.read_text())["tenant"]["id"] == "acme"
+    assert "--yes" in cli("tenants", "delete", "acme", code=2).stderr
+    cli("tenants", "delete", "acme", "--yes")
+    assert "HTTP 404" in cli("tenants", "show", "acme", code=1).stderr
+
+
+def test_flows_and_knowledge_versions(cli: Any, tmp_path: Path) -> None:
+    cli("tenants", "create", "shop")
+    one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    one.write_text(FLOW.format(v="one"))
+    two.write_text(FLOW.format(v="two"))
+    assert out(cli("flows", "upload", "shop", str(one), "--publish"))["version"] == 1
+    assert out(cli("flows", "upload", "shop", str(two)))["published"] is False
+    cli("flows", "publish", "shop", "2")
+    listing = out(cli("flows", "list", "shop"))
+    assert listing["published_version"] == 2
+    assert '-        text: "Hello one"' in cli("flows", "diff", "shop", "1", "2").stdout
+    assert out(cli("flows", "rollback", "shop"))["version"] == 1
+    assert cli("flows", "show", "shop", "2", "--raw").stdout == FLOW.format(v="two")
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(FLOW.format(v="x").replace("fallback: MENU", "fallback: NOWHERE"))
+    error = cli("flows", "upload", "shop", str(broken), code=1).stderr
+    assert "HTTP 422" in error
+    assert "line 8: states.MENU.fallback" in error
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("# v1")
+    cli("knowledge", "upload", "shop", str(notes), "--publish")
+    notes.write_text("# v2")
+    cli("knowledge", "upload", "shop", str(notes), "--publish")
+    assert out(cli("knowledge", "list", "shop"))["published_version"] == 2
+    assert out(cli("knowledge", "rollback", "shop", "--to", "1"))["version"] == 1
+    assert out(cli("knowledge", "show", "shop", "2"))["text"] == "# v2"
+    assert "+# v2" in cli("knowledge", "diff", "shop", "1", "2").stdout
+
+
+def test_credentials_audit_status_and_key_rotation(cli: Any, tmp_path: Path) -> None:
+    cli("tenants", "create", "vault", "--llm", '{"enabled": false, "provider": "anthropic"}')
+    stored = cli("credentials", "set", "vault", "llm", f"api_key={SECRET}")
+    assert out(stored)["key_names"] == ["api_key"]
+    secrets_file = tmp_path / "channel.json"
+    secrets_file.write_text(json.dumps({"internal_token": "dp-token-1"}))
+    cli("credentials", "set", "vault", "data_plane", "--file", str(secrets_file))
+    listing = cli("credentials", "list", "vault")
+    assert [c["scope"] for c in out(listing)] == ["data_plane", "llm"]
+    assert "bad" in cli("credentials", "set", "vault", "llm", "bad", code=2).stderr
+
+    entries = out(cli("audit", "--tenant", "vault"))
+    assert {e["action"] for e in entries} >= {"tenant.create", "credentials.put"}
+    status = out(cli("status", "vault"))
+    assert status["status"] == "unconfigured"
+    assert out(cli("rotate-keys"))["rotated"] >= 2
+    cli("credentials", "delete", "vault", "llm")
+    assert "llm" in cli("binding-schemas").stdout
+    everything = " ".join([stored.stdout, listing.stdout, json.dumps(entries)])
+    assert SECRET not in everything and "dp-token-1" not in everything
+
+
+def test_apply_registers_a_tenant_from_its_files_idempotently(cli: Any) -> None:
+    demo = str(REPO / "examples" / "tenants" / "demo.yaml")
+    first = out(cli("tenants", "apply", demo))
+    assert first["tenant_id"] == "demo"
+    assert (first["created"], first["flow_uploaded"], first["knowledge_uploaded"]) == (
+        True, True, True
+    )  # fmt: skip
+    again = out(cli("tenants", "apply", demo))
+    assert (again["created"], again["flow_uploaded"], again["knowledge_uploaded"]) == (
+        False, False, False
+    )  # fmt: skip
+    assert (again["flow_version"], again["knowledge_version"]) == (1, 1)
+    assert again["boot_token"] != first["boot_token"]
+    tenant = out(cli("tenants", "show", "demo"))
+    assert tenant["connectors"]["calendar"]["type"] == "mock_calendar"
+    assert tenant["published_flow_version"] == 1
+
+
+def test_connection_and_argument_errors(cli: Any) -> None:
+    runner = CliRunner()
+    down = runner.invoke(app, ["cp", "--url", "http://127.0.0.1:9", "tenants", "list"])
+    assert down.exit_code == 2
+    assert "cannot reach the control plane at http://127.0.0.1:9" in down.stderr
+    assert "--channel" in cli("tenants", "create", "x", "--channel", "{not json", code=2).stderr
