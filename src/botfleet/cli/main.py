@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from botfleet.cli.commands.cp import cp_app
 from botfleet.cli.commands.demo import demo
 from botfleet.cli.commands.serve import serve_app
 
@@ -13,6 +14,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(serve_app, name="serve")
+app.add_typer(cp_app, name="cp")
 app.command("demo")(demo)
 
 
