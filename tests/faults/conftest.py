@@ -1,0 +1,22 @@
+"""Fixtures of the fault tests: the demo tenant (LLM off) and paths of the shipped examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from botfleet.domain.tenant_config import TenantConfig, load_tenant_config
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_TENANT = REPO / "examples" / "tenants" / "demo.yaml"
+
+
+def without_llm(config: TenantConfig) -> TenantConfig:
+    """Free text then follows the flow's own fallback (the LLM is another suite's subject)."""
+    return config.model_copy(update={"llm": config.llm.model_copy(update={"enabled": False})})
+
+
+@pytest.fixture
+def demo_config() -> TenantConfig:
+    return without_llm(load_tenant_config(DEMO_TENANT))
