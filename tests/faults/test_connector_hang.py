@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.registry import build_connectors, connector_policies
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
