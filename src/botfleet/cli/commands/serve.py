@@ -11,8 +11,8 @@ serve_app = typer.Typer(help="Start a service.", no_args_is_help=True)
 
 @serve_app.command("data-plane")
 def serve_data_plane(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8002, help="Port to listen on."),
+    host: str | None = typer.Option(None, help="Interface to listen on (default: DP_HOST)."),
+    port: int | None = typer.Option(None, help="Port to listen on (default: DP_PORT, 8002)."),
     tenant_config: Path | None = typer.Option(
         None, "--tenant-config", envvar="TENANT_CONFIG_PATH", help="Local tenant YAML (dev)."
     ),
@@ -28,7 +28,12 @@ def serve_data_plane(
     if tenant_config is not None:
         settings = settings.model_copy(update={"tenant_config_path": tenant_config})
     configure_logging(settings.log_level, json=settings.log_json)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="warning",
+    )
 
 
 @serve_app.command("control-plane")
