@@ -13,7 +13,7 @@ orchestrator does not restart it in a loop.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -213,6 +213,24 @@ def pull_boot_config_blocking(
     """`pull_boot_config` from synchronous code (`create_app`), on a thread of its own so it
     works whether or not the caller runs an event loop. Only for real networks: an in-process
     control plane needs the async function on the caller's loop."""
-    pull = pull_boot_config(settings, timeout_s=timeout_s, give_up_after_s=give_up_after_s)
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="boot-pull") as pool:
-        return pool.submit(asyncio.run, pull).result()
+    outcome: list[BootedConfig] = []
+    failure: list[BaseException] = []
+
+    def pull() -> None:
+        try:
+            outcome.append(
+                asyncio.run(
+                    pull_boot_config(settings, timeout_s=timeout_s, give_up_after_s=give_up_after_s)
+                )
+            )
+        except BaseException as exc:  # handed to the caller's thread below
+            failure.append(exc)
+
+    # A daemon thread: Ctrl+C during a long wait for the control plane ends the process
+    # (a thread pool would be joined at exit and keep waiting).
+    thread = threading.Thread(target=pull, name="boot-pull", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
