@@ -94,8 +94,11 @@ class SchedulerService(TaskScheduler, Protocol):
         """Set what due jobs call (the runtime's `run_task`); before `start`."""
         ...
 
-    async def start(self) -> None:
-        """Start firing jobs (jobs missed while stopped follow the misfire rules)."""
+    async def start(self, standing: Sequence[StandingJob] | None = None) -> StandingSync:
+        """Start firing jobs (jobs missed while stopped follow the misfire rules).
+
+        `standing` (when given) is synced as by `sync_standing` before any job fires.
+        """
         ...
 
     async def stop(self) -> None:
