@@ -7,7 +7,8 @@ BotPlatformError
 │   ├── StepLimitExceeded        (a chain of automatic transitions did not settle)
 │   └── TemplateError            (strict mode: missing value or broken template)
 ├── StoreError
-│   └── ConcurrentUpdate         (optimistic concurrency: stale version)
+│   ├── ConcurrentUpdate         (optimistic concurrency: stale version)
+│   └── StoreUnavailable         (locked, full, I/O error: retry later)
 ├── ConnectorError
 │   ├── ConnectorUnavailable     (breaker open, network down; retryable)
 │   ├── ConnectorTimeout         (retryable)
@@ -89,6 +90,11 @@ class StoreError(BotPlatformError):
 class ConcurrentUpdate(StoreError):
     def __init__(self, key: str, expected: int | None, actual: int | None) -> None:
         super().__init__(f"conversation {key}: expected version {expected}, found {actual}")
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be used right now (locked by another writer, disk full, I/O error);
+    the same call may succeed later."""
 
 
 class ConnectorError(BotPlatformError):

@@ -9,13 +9,25 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from botfleet.domain.errors import StoreError
+from botfleet.domain.errors import StoreError, StoreUnavailable
 
 T = TypeVar("T")
 
+#: SQLite result codes that say "not now" rather than "never": busy or locked by another
+#: connection, out of memory, I/O error, disk full, cannot open the file, lock protocol.
+_TRANSIENT_CODES = frozenset({5, 6, 7, 10, 13, 14, 15})
+
+
+def _store_error(path: Path, doing: str, exc: Exception) -> StoreError:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in _TRANSIENT_CODES:
+        return StoreUnavailable(f"{path}: cannot {doing}: {exc}")
+    return StoreError(f"{path}: cannot {doing}: {exc}")
+
 
 class SqliteDatabase:
-    """The shared connection. Translates sqlite errors into `StoreError` naming the file."""
+    """The shared connection. Translates sqlite errors into `StoreError` naming the file
+    (`StoreUnavailable` when the same call may work later: locked, full, I/O error)."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
@@ -29,7 +41,7 @@ class SqliteDatabase:
         try:
             return list(await self._conn.execute_fetchall(sql, params))
         except (sqlite3.Error, UnicodeEncodeError) as exc:
-            raise StoreError(f"{self.path}: cannot {doing}: {exc}") from exc
+            raise _store_error(self.path, doing, exc) from exc
 
     async def change(self, doing: str, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write statement and return how many rows it changed."""
@@ -40,7 +52,7 @@ class SqliteDatabase:
             count = cursor.rowcount
             await cursor.close()
         except (sqlite3.Error, UnicodeEncodeError) as exc:
-            raise StoreError(f"{self.path}: cannot {doing}: {exc}") from exc
+            raise _store_error(self.path, doing, exc) from exc
         return count
 
     async def run(self, doing: str, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -59,7 +71,7 @@ class SqliteDatabase:
             # and tests/integration/data_plane/test_turn_commit.py covers this call.
             result: T = await conn._execute(lambda: work(conn._conn))  # type: ignore[no-untyped-call]
         except (sqlite3.Error, UnicodeEncodeError) as exc:
-            raise StoreError(f"{self.path}: cannot {doing}: {exc}") from exc
+            raise _store_error(self.path, doing, exc) from exc
         return result
 
     async def close(self) -> None:
