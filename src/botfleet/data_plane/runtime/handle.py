@@ -26,7 +26,7 @@ from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, StepObserver, run_steps
-from botfleet.domain.errors import ConcurrentUpdate, StoreError
+from botfleet.domain.errors import ConcurrentUpdate, StoreError, StoreUnavailable
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Output, output_from_dict, output_to_dict
 from botfleet.flows.engine import StepContext, start_state
@@ -159,7 +159,10 @@ class ConversationRuntime:
         except Exception as exc:
             self.metrics.turn_errors.inc()
             contact_log.failure("turn_failed", exc, message_id=message.message_id)
-            await self._mark_failed(message.message_id, contact_log)
+            if not isinstance(exc, StoreUnavailable | ConcurrentUpdate):
+                # A store that cannot commit now may later: the entry stays pending, so the
+                # message's redelivery (or the next start's recovery) runs the turn again.
+                await self._mark_failed(message.message_id, contact_log)
             raise
         finally:
             self._in_flight.discard(message.message_id)
