@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from botfleet.adapters.channels.webchat import build_router as build_webchat_router
 from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_router
+from botfleet.data_plane.api.errors import install_error_handlers
 from botfleet.data_plane.api.health import build_health_router
 from botfleet.data_plane.api.tasks import build_tasks_router
 from botfleet.data_plane.api.usage import build_usage_router
@@ -109,6 +110,7 @@ def create_app(
         title=f"botfleet data plane: {tenant_config.display_name()}",
         lifespan=lifespan,
     )
+    install_error_handlers(app)
     proxy = _RuntimeProxy(app)
     app.include_router(build_health_router())
     app.include_router(build_tasks_router(settings))

@@ -1,0 +1,34 @@
+"""Exception handlers of the data plane: a store that cannot be used right now is a 503.
+
+Providers (Meta, Telegram) and web chat clients retry a 5xx later, so a locked or full state
+file delays a message instead of losing it: nothing was journaled, and the retry is processed
+once. The answer names no file or SQL; the log line does (for the operator).
+"""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from botfleet.domain.errors import ConcurrentUpdate, StoreUnavailable
+
+log = structlog.get_logger("botfleet.data_plane")
+
+#: Seconds a client is asked to wait before retrying.
+RETRY_AFTER_S = 5
+
+
+async def _retry_later(request: Request, exc: Exception) -> JSONResponse:
+    log.error("store_unavailable", path=request.url.path, error=type(exc).__name__, detail=str(exc))
+    return JSONResponse(
+        {"detail": "the tenant's message store is busy or unavailable; retry later"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map the store's transient failures to 503 with `Retry-After`."""
+    app.add_exception_handler(StoreUnavailable, _retry_later)
+    app.add_exception_handler(ConcurrentUpdate, _retry_later)
