@@ -126,7 +126,7 @@ async def test_a_hanging_calendar_times_out_opens_the_breaker_and_recovers(
     )
 
     # 3. The calendar answers again, but the breaker waits for its reset time.
-    calendar.hanging = False
+    calendar.release()
     harness.clock.now += RESET_AFTER_S - 1
     replies, _ = await harness.ask_for_days("+34600000003")
     assert replies == [UNREACHABLE, MENU]

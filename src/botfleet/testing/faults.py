@@ -14,6 +14,8 @@ assert_no_secrets({"logs": logs.text(), "body": response.text}, SECRETS)
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -48,6 +50,8 @@ __all__ = [
     "start_control_plane",
     "start_data_plane",
     "start_process",
+    "whatsapp_signed",
+    "whatsapp_text_delivery",
 ]
 
 #: System variables a test server inherits; the rest of its environment is what the test gives.
@@ -341,22 +345,73 @@ def read_text(paths: Sequence[Path]) -> dict[str, str]:
 
 
 class HangingConnector:
-    """Wraps a connector; while `hanging`, every call waits forever (until cancelled by the
-    caller's timeout). `calls` counts the calls that reached it, `hung` those that waited."""
+    """Wraps a connector. While it hangs (from the start, or after `hang()`), every call waits
+    until `release()` or until the caller's timeout cancels it; `entered` is set when a call
+    starts waiting. `calls` counts the calls that reached it, `hung` those that waited."""
 
     def __init__(self, inner: Connector) -> None:
         self.inner = inner
         self.category = inner.category
-        self.hanging = True
         self.calls = 0
         self.hung = 0
+        self.entered = asyncio.Event()
+        self._released = asyncio.Event()
+
+    @property
+    def hanging(self) -> bool:
+        return not self._released.is_set()
+
+    def hang(self) -> None:
+        """Calls from now on wait again."""
+        self._released = asyncio.Event()
+        self.entered = asyncio.Event()
+
+    def release(self) -> None:
+        """Let waiting and later calls through to the wrapped connector."""
+        self._released.set()
 
     def operations(self) -> frozenset[str]:
         return self.inner.operations()
 
     async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
         self.calls += 1
-        if self.hanging:
+        released = self._released
+        if not released.is_set():
             self.hung += 1
-            await asyncio.Event().wait()  # nobody sets it: only a cancellation ends the wait
+            self.entered.set()
+            await released.wait()
         return await self.inner.call(operation, params, idempotency_key=idempotency_key)
+
+
+# ---------------------------------------------------------------- channel payloads
+
+
+def whatsapp_text_delivery(
+    *, phone_number_id: str, sender: str, message_id: str, text: str, name: str = ""
+) -> bytes:
+    """The body Meta posts for one text message (the fields the parser reads)."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
+        "contacts": [{"profile": {"name": name}, "wa_id": sender}],
+        "messages": [
+            {
+                "from": sender,
+                "id": message_id,
+                "timestamp": "1714986000",
+                "type": "text",
+                "text": {"body": text},
+            }
+        ],
+    }
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}],
+    }
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def whatsapp_signed(body: bytes, app_secret: str) -> dict[str, str]:
+    """Headers of a delivery signed like Meta signs it (`X-Hub-Signature-256`)."""
+    digest = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
