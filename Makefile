@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 export UV_LINK_MODE ?= copy
 
-.PHONY: help install run run-control-plane run-data-plane test lint fmt typecheck bench clean
+.PHONY: help install run run-control-plane run-data-plane test lint fmt typecheck bench up down clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-20s %s\n", $$1, $$2}'
@@ -38,5 +38,12 @@ fmt: install ## format and autofix
 bench: install ## benchmarks (figures go to docs/benchmarks.md)
 	@$(UV) run python bench/run_all.py
 
-clean: ## remove local state
+up: ## full stack with Docker Compose (control plane + demo data plane + PostgreSQL)
+	docker compose up -d --build
+
+down: ## stop the Compose stack (keeps the database volume)
+	docker compose down
+
+clean: ## remove local state (and the Compose stack with its volumes, when Docker is there)
+	-command -v docker >/dev/null 2>&1 && docker compose down -v
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
