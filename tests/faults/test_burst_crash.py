@@ -58,7 +58,10 @@ FLOW: dict[str, Any] = {
                     "result_key": "booking",
                     "on_error": {"text": "booking failed", "target": "CHAT"},
                 },
-                {"action": "send_text", "text": "booked {{ data.slot }}: {{ data.booking.success }}"},
+                {
+                    "action": "send_text",
+                    "text": "booked {{ data.slot }}: {{ data.booking.success }}",
+                },
             ],
             "transitions": [
                 {"on_payload_prefix": "book_", "extract_suffix_as": "slot", "target": "BOOK"}
