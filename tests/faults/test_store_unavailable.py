@@ -17,7 +17,9 @@ import httpx
 import pytest
 
 from botfleet.adapters.registry import build_connectors
+from botfleet.adapters.stores.memory import InMemoryTenantStore
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
+from botfleet.domain.errors import StoreUnavailable
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.testing.faults import HangingConnector, whatsapp_signed, whatsapp_text_delivery
 from botfleet.testing.runtime import ChatClient, FrozenClock, make_tenant_config, running_app
@@ -284,8 +286,6 @@ class CommitFailsOnce:
     statements, or a disk filling up, opens."""
 
     def __init__(self) -> None:
-        from botfleet.adapters.stores.memory import InMemoryTenantStore
-
         self.inner = InMemoryTenantStore()
         self.states, self.journal, self.outbox = (
             self.inner.states,
@@ -300,8 +300,6 @@ class CommitFailsOnce:
     async def commit_turn(self, *args: Any, **kwargs: Any) -> Any:
         if self.failures:
             self.failures -= 1
-            from botfleet.domain.errors import StoreUnavailable
-
             raise StoreUnavailable("state.db: cannot commit the turn: database or disk is full")
         return await self.inner.commit_turn(*args, **kwargs)
 
