@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from prometheus_client.parser import text_string_to_metric_families
 
+from botfleet.flows.effects import ScheduleTask
 from botfleet.testing.runtime import ChatClient
 
 
@@ -55,3 +58,18 @@ async def test_metrics_count_messages_in_and_out_and_time_every_turn(chat: ChatC
     assert 0 < after["botfleet_turn_seconds_sum"] < 5
     assert after["botfleet_turn_errors_total"] == 0
     assert after["botfleet_conversations"] == 1
+
+
+async def test_health_shows_each_connectors_breaker_state(chat: ChatClient) -> None:
+    health = (await chat.http.get("/health")).json()
+    assert health["connectors"] == {"calendar": "closed"}
+
+
+async def test_metrics_count_pending_scheduled_jobs(chat: ChatClient) -> None:
+    scheduler = chat.runtime.scheduler
+    assert scheduler is not None
+    assert (await scrape(chat))["botfleet_scheduled_jobs"] == 0
+    tomorrow = datetime.now(UTC) + timedelta(days=1)  # the job store runs on the real clock
+    for key in ("reminder:a", "reminder:b"):
+        await scheduler.schedule(ScheduleTask("reminder", tomorrow, key, "c1", {}))
+    assert (await scrape(chat))["botfleet_scheduled_jobs"] == 2

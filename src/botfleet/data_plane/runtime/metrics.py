@@ -37,3 +37,6 @@ class RuntimeMetrics:
             registry=r,
         )
         self.conversations = Gauge("botfleet_conversations", "Stored conversations", registry=r)
+        self.scheduled_jobs = Gauge(
+            "botfleet_scheduled_jobs", "Pending scheduled jobs (reminders, standing)", registry=r
+        )
