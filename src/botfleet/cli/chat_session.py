@@ -1,0 +1,146 @@
+"""A terminal conversation with a bot in the sandbox (`botfleet chat`).
+
+The bot runs in the conversation-test sandbox: the real runtime, in-memory state, mock
+connectors, the tenant's LLM as the `mock_llm` provider, a clock frozen at the start (`:wait`
+moves it). Input is read line by line, so piped input works as well as a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+import yaml
+
+from botfleet.adapters.llm import build_llm_connector, llm_options
+from botfleet.domain.outputs import Output
+from botfleet.domain.tenant_config import TenantConfig
+from botfleet.flows.durations import parse_duration
+from botfleet.ports.connectors import LLMConnector
+from botfleet.testing.sandbox import (
+    Contact,
+    Sandbox,
+    describe_output,
+    open_sandbox,
+    sandbox_config,
+    tenant_flow,
+)
+
+__all__ = ["HELP", "chat_session", "mock_llm", "parse_data"]
+
+HELP = """commands:
+  :state            the state the conversation is in
+  :data             the conversation's data
+  :press ID         press a button or pick a list row by its id
+  :wait DURATION    move the clock (e.g. 2h, 1d); scheduled tasks that fall due run
+  :reset            forget this conversation and start over
+  :quit             leave (end of input does too)
+anything else is a message; a number picks one of the choices shown"""
+
+
+def parse_data(items: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` items; values are read as YAML, so `30` is a number and `[a, b]` a list.
+
+    Raises:
+        ValueError: an item has no `=` or no key.
+    """
+    return dict(_key_value(item) for item in items)
+
+
+def _key_value(item: str) -> tuple[str, Any]:
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"--data {item!r}: expected KEY=VALUE")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def mock_llm(config: TenantConfig) -> LLMConnector | None:
+    """The tenant's LLM as the `mock_llm` provider (its scripted rules, else the knowledge)."""
+    options = llm_options(config)
+    if not options.enabled:
+        return None
+    return build_llm_connector(options.model_copy(update={"provider": "mock_llm"}))
+
+
+async def chat_session(
+    config: TenantConfig,
+    llm: LLMConnector | None,
+    contact: Contact,
+    at: datetime | None,
+    state: str | None,
+    data: dict[str, Any],
+    read: Callable[[], str],
+) -> int:
+    flow = tenant_flow(config)
+    mocked = sandbox_config(config, flow.spec)
+    start = at or datetime.now(UTC).replace(second=0, microsecond=0)
+    async with open_sandbox(mocked, at=start, llm=llm, contact=contact) as bot:
+        typer.echo(
+            f"Chatting with {config.display_name()} (flow {flow.spec.id}) as {contact.id}; "
+            f"clock frozen at {bot.clock.now().isoformat()}. :help lists commands."
+        )
+        if state is not None or data:
+            try:
+                _show(await bot.enter(state, data))
+            except ValueError as exc:
+                typer.echo(f"error: {exc}", err=True)
+                return 1
+        await _loop(bot, read)
+    return 0
+
+
+async def _loop(bot: Sandbox, read: Callable[[], str]) -> None:
+    while True:
+        typer.echo("you> ", nl=False)
+        line = read()
+        if not line:  # end of input
+            typer.echo()
+            return
+        text = line.strip()
+        if not text:
+            continue
+        if text in (":quit", ":q", ":exit"):
+            return
+        try:
+            await _handle(bot, text)
+        except Exception as exc:  # a broken turn is shown, the chat goes on
+            typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+
+
+async def _handle(bot: Sandbox, text: str) -> None:
+    command, _, argument = text.partition(" ")
+    argument = argument.strip()
+    if command == ":state":
+        typer.echo(f"state: {(await bot.state()).node}")
+    elif command == ":data":
+        shown = yaml.safe_dump(dict((await bot.state()).data), allow_unicode=True, sort_keys=True)
+        typer.echo(shown.rstrip())
+    elif command == ":reset":
+        await bot.reset()
+        typer.echo("(conversation forgotten: your next message starts over)")
+    elif command == ":press" and argument:
+        _show(await bot.press(argument))
+    elif command == ":wait" and argument:
+        moved = await bot.wait(parse_duration(argument))
+        typer.echo(f"(now {bot.clock.now().isoformat()})")
+        _show(moved)
+    elif command == ":help":
+        typer.echo(HELP)
+    elif command.startswith(":"):
+        typer.echo(f"unknown command {text!r}\n{HELP}")
+    else:
+        _show(await bot.say(text))
+
+
+def _show(outputs: list[Output]) -> None:
+    for output in outputs:
+        text, *choices = describe_output(output)
+        typer.echo("bot> " + text.replace("\n", "\n     "))
+        for choice in choices:
+            typer.echo(f"     {choice.strip()}")

@@ -1,0 +1,49 @@
+"""`botfleet chat TENANT.yaml`: talk to a bot in the terminal (piped input works too)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+
+def chat(
+    tenant_file: Path = typer.Argument(
+        ..., metavar="TENANT", help="A tenant YAML (or a flow YAML, run as a local tenant)."
+    ),
+    state: str | None = typer.Option(None, "--state", help="Start in this state (it runs)."),
+    data: list[str] = typer.Option(
+        [], "--data", metavar="KEY=VALUE", help="Put a value in the data first (repeatable)."
+    ),
+    contact: str = typer.Option("terminal", "--contact", help="The contact id you talk as."),
+    name: str = typer.Option("", "--name", help="Your profile name (contact.name)."),
+    at: datetime | None = typer.Option(
+        None, "--at", help="Freeze the clock here (default: now); :wait moves it."
+    ),
+    log_level: str | None = typer.Option(
+        None, "--log-level", help="Show the runtime's log lines at this level on stderr."
+    ),
+) -> None:
+    """Chat with a bot in the terminal: choices are numbered, connectors are mocks."""
+    from botfleet.cli.chat_session import chat_session, mock_llm, parse_data
+    from botfleet.cli.flow_files import FlowFileError, read_tenant
+    from botfleet.cli.logs import command_logs
+    from botfleet.domain.errors import ConfigError
+    from botfleet.testing.sandbox import Contact
+
+    try:
+        config = read_tenant(tenant_file)
+        values = parse_data(data)
+        llm = mock_llm(config)
+    except (FlowFileError, ConfigError, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    with command_logs(log_level):
+        code = asyncio.run(
+            chat_session(config, llm, Contact(contact, name), at, state, values, sys.stdin.readline)
+        )
+    if code:
+        raise typer.Exit(code)

@@ -1,0 +1,103 @@
+"""`botfleet test TESTS...`: run conversation tests (YAML), with JUnit XML and flow coverage."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:  # the runtime is imported when a command runs, not at `botfleet --help`
+    from botfleet.testing.conversation import ConversationResult
+
+_MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
+
+
+def run_tests(
+    paths: list[Path] = typer.Argument(
+        ..., metavar="TESTS...", help="Test files, or folders searched for them."
+    ),
+    junit: Path | None = typer.Option(None, "--junit", help="Also write JUnit XML here."),
+    coverage: bool = typer.Option(
+        False, "--coverage", help="Report the states and transitions the tests exercised."
+    ),
+    min_coverage: float | None = typer.Option(
+        None,
+        "--min-coverage",
+        min=0,
+        max=100,
+        help="Fail when state or transition coverage of a flow is under N percent.",
+    ),
+    log_level: str | None = typer.Option(
+        None, "--log-level", help="Show the runtime's log lines at this level on stderr."
+    ),
+) -> None:
+    """Run conversation tests (YAML); exit code 1 on any failure.
+
+    Each test talks to the real runtime with mock connectors, a scripted LLM and a frozen
+    clock, in strict template mode.
+    """
+    from botfleet.cli.junit import junit_xml
+    from botfleet.cli.logs import command_logs
+    from botfleet.testing.conversation import find_conversation_tests
+
+    found = find_conversation_tests(paths)
+    if not found:
+        typer.echo(f"no conversation tests found in {', '.join(map(str, paths))}", err=True)
+        raise typer.Exit(1)
+    with command_logs(log_level):
+        results = asyncio.run(_run_all(found))
+    if junit is not None:
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit.write_text(junit_xml(results), encoding="utf-8")
+    failed = _summary(results)
+    if coverage or min_coverage is not None:
+        failed |= _coverage(results, min_coverage)
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _run_all(paths: list[Path]) -> list[ConversationResult]:
+    from botfleet.testing.conversation import run_conversation_test
+
+    results = []
+    for path in paths:
+        result = await run_conversation_test(path)
+        _print_result(result)
+        results.append(result)
+    return results
+
+
+def _print_result(result: ConversationResult) -> None:
+    steps = f"{result.steps} step{'s' * (result.steps != 1)}"
+    typer.echo(f"{_MARKS[result.status]:5} {result.name}  ({result.source}, {steps})")
+    if result.message:
+        typer.echo("\n".join(f"      {line}" for line in result.message.splitlines()))
+
+
+def _summary(results: list[ConversationResult]) -> bool:
+    counts = {status: sum(r.status == status for r in results) for status in _MARKS}
+    elapsed = sum(r.duration_s for r in results)
+    typer.echo(
+        f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} error(s) "
+        f"in {elapsed:.2f}s"
+    )
+    return counts["passed"] != len(results)
+
+
+def _coverage(results: list[ConversationResult], threshold: float | None) -> bool:
+    from botfleet.cli.coverage import coverage_by_flow, format_coverage
+
+    below = False
+    for report in coverage_by_flow(results):
+        typer.echo(format_coverage(report))
+        lowest = min(report.state_percent, report.transition_percent)
+        if threshold is not None and lowest < threshold:
+            typer.echo(
+                f"coverage of {report.flow.spec.id} is {lowest:.1f}%, under --min-coverage "
+                f"{threshold:g}%",
+                err=True,
+            )
+            below = True
+    return below

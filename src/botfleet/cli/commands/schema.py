@@ -1,0 +1,29 @@
+"""`botfleet schema flow|tenant`: the JSON Schemas for editors' autocomplete."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+
+class SchemaName(StrEnum):
+    flow = "flow"
+    tenant = "tenant"
+
+
+def schema(
+    kind: SchemaName = typer.Argument(..., help="flow or tenant"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to a file."),
+) -> None:
+    """Print the JSON Schema of flow files or tenant files (docs/authoring.md: VS Code setup)."""
+    from botfleet.cli.schemas import schema_text
+
+    text = schema_text(kind.value)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}", err=True)

@@ -1,0 +1,56 @@
+"""`botfleet validate FLOW_OR_TENANT...`: errors and warnings by file:line and path."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def validate(
+    files: list[Path] = typer.Argument(..., help="Flow or tenant YAML files (told apart by keys)."),
+    output_format: ReportFormat = typer.Option(
+        ReportFormat.text, "--format", help="text for people, json for editors and CI."
+    ),
+) -> None:
+    """Check flows and tenant files; exit code 1 when any has an error (warnings pass).
+
+    A tenant file is checked as the data plane would at boot: its keys, its flow, its
+    connectors against the flow's calls, its channel, LLM settings and knowledge file.
+    """
+    from botfleet.cli.validation import validate_files
+
+    reports = validate_files(files)
+    errors = sum(r.errors for r in reports)
+    warnings = sum(r.warnings for r in reports)
+    if output_format is ReportFormat.json:
+        body = {
+            "ok": errors == 0,
+            "errors": errors,
+            "warnings": warnings,
+            "files": [
+                {"file": r.file, "kind": r.kind, "errors": r.errors, "warnings": r.warnings}
+                for r in reports
+            ],
+            "issues": [f.as_dict() for r in reports for f in r.findings],
+        }
+        typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
+    else:
+        for report in reports:
+            for finding in report.findings:
+                typer.echo(str(finding), err=finding.severity == "error")
+            if not report.findings:
+                typer.echo(f"{report.file}: ok ({report.kind})")
+        typer.echo(
+            f"{errors} error(s), {warnings} warning(s) in {len(reports)} file(s)",
+            err=errors > 0,
+        )
+    if errors:
+        raise typer.Exit(1)

@@ -1,0 +1,44 @@
+"""Conversation test results as JUnit XML (for CI test reports)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+from botfleet.testing.conversation import ConversationResult
+
+__all__ = ["junit_xml"]
+
+
+def junit_xml(results: Sequence[ConversationResult], *, suite: str = "botfleet") -> str:
+    """One `<testsuite>`; each test file is a `<testcase>` with its `<failure>` or `<error>`."""
+    failures = sum(r.status == "failed" for r in results)
+    errors = sum(r.status == "error" for r in results)
+    total_time = sum(r.duration_s for r in results)
+    root = ET.Element("testsuites")
+    node = ET.SubElement(
+        root,
+        "testsuite",
+        name=suite,
+        tests=str(len(results)),
+        failures=str(failures),
+        errors=str(errors),
+        skipped="0",
+        time=f"{total_time:.3f}",
+    )
+    for result in results:
+        case = ET.SubElement(
+            node,
+            "testcase",
+            classname=Path(result.source).stem,
+            name=result.name,
+            file=result.source,
+            time=f"{result.duration_s:.3f}",
+        )
+        if result.status != "passed":
+            tag = "failure" if result.status == "failed" else "error"
+            detail = ET.SubElement(case, tag, message=result.message.splitlines()[0])
+            detail.text = result.message
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

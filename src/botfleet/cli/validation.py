@@ -1,0 +1,213 @@
+"""`botfleet validate`: every problem of flow and tenant files, located by file, line and path.
+
+A tenant file is checked as the data plane would at boot: its own keys, its flow (a file or
+inline), its connector bindings against the flow's calls, its channel type, LLM settings and
+knowledge file. Nothing is started and nothing is called.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from botfleet.adapters.llm.options import llm_options, missing_key
+from botfleet.adapters.registry import CHANNEL_FACTORIES, build_connectors, check_flow_connectors
+from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
+from botfleet.domain.tenant_config import TenantConfig, load_tenant_config
+from botfleet.flows import yaml_lines
+from botfleet.flows.load import Flow, load_flow, load_flow_text
+from botfleet.ports.clock import SystemClock
+
+__all__ = ["FileKind", "FileReport", "Finding", "file_kind", "validate_file", "validate_files"]
+
+FileKind = Literal["flow", "tenant", "unknown"]
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One error or warning: `file:line path: message`."""
+
+    file: str
+    line: int | None
+    path: str
+    severity: Severity
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        path = f" {self.path}:" if self.path else ":"
+        tag = " [warning]" if self.severity == "warning" else ""
+        return f"{where}{path}{tag} {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "path": self.path,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+    @classmethod
+    def of(
+        cls,
+        issue: FlowIssue,
+        *,
+        prefix: str = "",
+        lines: Mapping[str, int] | None = None,
+        file: str | None = None,
+        offset: int = 0,
+    ) -> Finding:
+        """From a flow issue. An inline flow's issues are placed in the tenant file: `prefix`
+        and `lines` locate its paths there, or `offset` shifts its lines (`flow_yaml`)."""
+        severity: Severity = "warning" if issue.severity == "warning" else "error"
+        path = f"{prefix}{issue.path}" if issue.path else prefix.rstrip(".")
+        line = issue.line + offset if issue.line is not None else None
+        if lines is not None:
+            line = yaml_lines.line_of(lines, path)
+        return cls(file or issue.source, line, path, severity, issue.message)
+
+
+@dataclass
+class FileReport:
+    file: str
+    kind: FileKind
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
+
+def file_kind(data: object) -> FileKind:
+    """A tenant file has `tenant_id`; a flow has `states`."""
+    if isinstance(data, dict) and "tenant_id" in data:
+        return "tenant"
+    if isinstance(data, dict) and "states" in data:
+        return "flow"
+    return "unknown"
+
+
+def validate_files(paths: Iterable[str | Path]) -> list[FileReport]:
+    return [validate_file(path) for path in paths]
+
+
+def validate_file(path: str | Path) -> FileReport:
+    """Check one flow or tenant file (which is which is read from its keys)."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        document = yaml_lines.load_with_lines(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        return FileReport(source, "unknown", [Finding(source, None, "", "error", f"{reason}")])
+    except yaml_lines.YamlSyntaxError as exc:
+        finding = Finding(source, exc.problem.line, "", "error", exc.problem.message)
+        return FileReport(source, "unknown", [finding])
+    kind = file_kind(document.data)
+    report = FileReport(source, kind)
+    if kind == "flow":
+        report.findings += _flow_findings(path)
+    elif kind == "tenant":
+        report.findings += _tenant_findings(path, document.lines)
+    else:
+        message = "neither a flow (no 'states' key) nor a tenant file (no 'tenant_id' key)"
+        report.findings.append(Finding(source, 1, "", "error", message))
+    return report
+
+
+def _flow_findings(path: str | Path) -> list[Finding]:
+    try:
+        flow = load_flow(path)
+    except FlowValidationError as exc:
+        return [Finding.of(issue) for issue in exc.issues]
+    return [Finding.of(issue) for issue in flow.warnings]
+
+
+def _dotted_to_dsl(key: str) -> str:
+    """`connectors.calendar.schedule.mon.0` -> `connectors.calendar.schedule.mon[0]`."""
+    return "" if key == "-" else re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)
+
+
+class _TenantCheck:
+    """Collects a tenant file's findings, locating config keys in its lines."""
+
+    def __init__(self, source: str, lines: Mapping[str, int]) -> None:
+        self.source, self.lines = source, lines
+        self.findings: list[Finding] = []
+
+    def add(self, key: str, message: str, severity: Severity = "error") -> None:
+        path = _dotted_to_dsl(key)
+        line = yaml_lines.line_of(self.lines, path)
+        self.findings.append(Finding(self.source, line, path, severity, message))
+
+    def config_error(self, exc: ConfigError) -> None:
+        self.add(exc.key, exc.detail)
+
+
+def _tenant_findings(path: str | Path, lines: Mapping[str, int]) -> list[Finding]:
+    check = _TenantCheck(str(path), lines)
+    try:
+        config = load_tenant_config(path)
+    except ConfigError as exc:
+        check.config_error(exc)
+        return check.findings
+    flow = _tenant_flow(config, check)
+    try:
+        connectors = build_connectors(config, clock=SystemClock())
+        if flow is not None:
+            check_flow_connectors(config, flow.spec, connectors)
+    except ConfigError as exc:
+        check.config_error(exc)
+    if config.channel.type not in CHANNEL_FACTORIES:
+        known = ", ".join(sorted(CHANNEL_FACTORIES))
+        check.add("channel.type", f"unknown type {config.channel.type!r} (known: {known})")
+    try:
+        options = llm_options(config)
+    except ConfigError as exc:
+        check.config_error(exc)
+    else:
+        problem = missing_key(options) if options.enabled else None
+        if problem is not None:
+            check.add("llm", f"{problem} (the data plane will not start without it)", "warning")
+    if config.knowledge_path and not config.resolve(config.knowledge_path).is_file():
+        check.add("knowledge_path", f"file not found: {config.resolve(config.knowledge_path)}")
+    return check.findings
+
+
+def _tenant_flow(config: TenantConfig, check: _TenantCheck) -> Flow | None:
+    """The tenant's flow; its issues go to the flow file, or into the tenant file if inline."""
+    source = check.source
+    place: Callable[[FlowIssue], Finding] = Finding.of
+    text: str | None = None
+    if config.flow_yaml is not None:
+        # The text starts on the line after `flow_yaml: |`.
+        offset = yaml_lines.line_of(check.lines, "flow_yaml") or 0
+        text, place = config.flow_yaml, partial(Finding.of, file=source, offset=offset)
+    elif config.flow is not None:
+        text = yaml.safe_dump(config.flow, sort_keys=False)
+        place = partial(Finding.of, prefix="flow.", lines=check.lines)
+    else:
+        assert config.flow_path is not None  # guaranteed by load_tenant_config
+        flow_file = config.resolve(config.flow_path)
+        if not flow_file.is_file():
+            check.add("flow_path", f"file not found: {flow_file}")
+            return None
+    try:
+        flow = load_flow_text(text, source) if text is not None else load_flow(flow_file)
+    except FlowValidationError as exc:
+        check.findings += [place(issue) for issue in exc.issues]
+        return None
+    check.findings += [place(issue) for issue in flow.warnings]
+    return flow

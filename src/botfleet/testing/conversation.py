@@ -1,0 +1,336 @@
+"""Conversation tests in YAML, run through the real runtime (`botfleet test`, pytest).
+
+    name: booking a haircut
+    tenant: ../../examples/tenants/demo.yaml      # or `flow:` (paths relative to this file)
+    clock: 2024-05-06T09:00:00+02:00              # frozen; `wait:` steps move it
+    connectors: {calendar: {busy: [{start: 2024-05-06T10:00, end: 2024-05-06T11:00}]}}
+    llm: ["We open at 10."]                       # scripted answers, in order
+    steps:
+      - say: hola
+        expect:
+          - text: "Hi! Welcome to Bella Hair Studio. What would you like to do?"
+            buttons: [menu_book, menu_view, menu_cancel]
+        state: MENU
+      - press: menu_book
+        expect: [{contains: "service", options: [service_haircut, service_colour, service_beard]}]
+
+Each test runs in a `Sandbox` (`botfleet.testing.sandbox`: the real runtime, in-memory stores,
+mock connectors or the test's fixtures, the scripted LLM, a frozen clock) with strict templates,
+and stops at its first failing step. The format is `conversation_format`; docs/authoring.md
+documents it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from time import perf_counter
+from typing import Any, Literal
+
+from botfleet.domain.errors import (
+    ConfigError,
+    ConnectorRejected,
+    ConnectorTimeout,
+    ConnectorUnavailable,
+    FlowValidationError,
+)
+from botfleet.domain.outputs import Buttons, Output, options_of
+from botfleet.domain.tenant_config import (
+    TenantConfig,
+    load_tenant_config,
+    tenant_config_from_mapping,
+)
+from botfleet.flows.durations import parse_duration
+from botfleet.flows.load import Flow
+from botfleet.ports.connectors import Answer
+from botfleet.testing.conversation_format import (
+    ConversationTestError,
+    LLMAnswerSpec,
+    LoadedTest,
+    OutputExpectation,
+    StepSpec,
+    find_conversation_tests,
+    load_conversation_test,
+)
+from botfleet.testing.llm import ScriptedLLM, in_scope, out_of_scope
+from botfleet.testing.sandbox import (
+    Contact,
+    Sandbox,
+    describe_output,
+    open_sandbox,
+    output_kind,
+    output_text,
+    sandbox_config,
+    tenant_flow,
+)
+
+__all__ = [
+    "ConversationResult",
+    "find_conversation_tests",
+    "load_conversation_test",
+    "run_conversation_test",
+    "run_conversation_tests",
+]
+
+_LLM_ERRORS = {
+    "timeout": ConnectorTimeout,
+    "unavailable": ConnectorUnavailable,
+    "rejected": ConnectorRejected,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationResult:
+    """How one test file went. `message` is ready to print (file:line, step, what differed)."""
+
+    name: str
+    source: str
+    status: Literal["passed", "failed", "error"]
+    message: str = ""
+    steps: int = 0
+    duration_s: float = 0.0
+    flow: Flow | None = None
+    fired: tuple[str, ...] = ()
+    entered: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+class _StepFailed(Exception):
+    def __init__(self, message: str, steps: int) -> None:
+        super().__init__(message)
+        self.message, self.steps = message, steps
+
+
+def _test_config(test: LoadedTest) -> tuple[TenantConfig, Flow]:
+    spec = test.spec
+    if spec.tenant is not None:
+        config = load_tenant_config(test.resolve(spec.tenant))
+    else:
+        assert spec.flow is not None  # one of the two, checked by the model
+        raw = {
+            "tenant_id": "test",
+            "name": "Test",
+            "timezone": spec.timezone or "Europe/Madrid",
+            "flow_path": str(test.resolve(spec.flow).resolve()),
+        }
+        config = tenant_config_from_mapping(raw, source=test.source)
+    flow = tenant_flow(config)
+    enable = True if spec.llm is not None else None
+    return sandbox_config(
+        config, flow.spec, spec.connectors, llm_enabled=enable, knowledge=spec.knowledge
+    ), flow
+
+
+def _contact(test: LoadedTest) -> Contact:
+    spec = test.spec.contact
+    return Contact(spec.id, spec.name, spec.language)
+
+
+def _scripted_llm(items: list[str | LLMAnswerSpec] | None) -> ScriptedLLM:
+    script: list[Answer | BaseException] = []
+    for item in items or []:
+        if isinstance(item, str):
+            script.append(in_scope(item))
+        elif item.error is not None:
+            script.append(_LLM_ERRORS[item.error](f"scripted LLM {item.error}"))
+        else:
+            script.append(in_scope(item.text) if item.in_scope else out_of_scope())
+    return ScriptedLLM(script)
+
+
+async def run_conversation_test(test: LoadedTest | str | Path) -> ConversationResult:
+    """Run one test file; problems with the file itself come back as status "error"."""
+    started = perf_counter()
+    source = test.source if isinstance(test, LoadedTest) else str(test)
+    try:
+        loaded = test if isinstance(test, LoadedTest) else load_conversation_test(test)
+        config, flow = _test_config(loaded)
+    except ConversationTestError as exc:
+        return ConversationResult(Path(source).stem, source, "error", str(exc))
+    except (ConfigError, FlowValidationError, OSError) as exc:
+        return ConversationResult(Path(source).stem, source, "error", f"{source}: {exc}")
+    llm = _scripted_llm(loaded.spec.llm)
+    status: Literal["passed", "failed", "error"] = "passed"
+    message, done = "", 0
+    sandbox: Sandbox | None = None
+    try:
+        async with open_sandbox(
+            config, at=loaded.spec.clock, llm=llm, strict=True, contact=_contact(loaded)
+        ) as sandbox:
+            done = await _run_steps(loaded, sandbox, llm)
+    except _StepFailed as exc:
+        status, message, done = "failed", exc.message, exc.steps
+    except ConfigError as exc:
+        status, message = "error", f"{loaded.where('connectors')}: {exc}"
+    return ConversationResult(
+        loaded.name,
+        source,
+        status,
+        message,
+        done,
+        perf_counter() - started,
+        flow,
+        tuple(sandbox.fired) if sandbox else (),
+        tuple(sandbox.entered) if sandbox else (),
+    )
+
+
+async def run_conversation_tests(paths: Iterable[str | Path]) -> list[ConversationResult]:
+    """Every test found under `paths` (files, or folders searched recursively), in order."""
+    return [await run_conversation_test(path) for path in find_conversation_tests(paths)]
+
+
+async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> int:
+    spec = test.spec
+    if spec.start is not None:
+        try:
+            await sandbox.enter(spec.start.state, spec.start.data)
+        except Exception as exc:
+            raise _StepFailed(f"{test.where('start')}: start: {_error_text(exc)}", 0) from None
+    scripted = len(llm.script)
+    for index, step in enumerate(spec.steps):
+        asked = len(llm.calls)
+        heading = f"{test.where(f'steps[{index}]')}: step {index + 1} ({step.describe()})"
+        try:
+            outputs = await _act(sandbox, step)
+        except Exception as exc:
+            failed = f"{heading}\n  the turn failed: {_error_text(exc)}"
+            raise _StepFailed(failed, index + 1) from None
+        problems = [f"the LLM was asked {c.question!r}, but the test's llm: list has no answer "
+                    "left" for c in llm.calls[max(asked, scripted):]]  # fmt: skip
+        problems += await _check_step(sandbox, step, outputs)
+        if problems:
+            raise _StepFailed(_failure(heading, problems, outputs), index + 1)
+    if llm.script:
+        unused = ", ".join(repr(a.text) if isinstance(a, Answer) else repr(a) for a in llm.script)
+        message = f"{test.where('llm')}: the LLM was never asked for: {unused}"
+        raise _StepFailed(message, len(spec.steps))
+    return len(spec.steps)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def _act(sandbox: Sandbox, step: StepSpec) -> list[Output]:
+    if step.say is not None:
+        return await sandbox.say(step.say, contact=step.contact)
+    if step.press is not None:
+        return await sandbox.press(step.press, contact=step.contact)
+    if step.send is not None:
+        message = step.send
+        return await sandbox.send(
+            message.type,
+            text=message.text,
+            payload=message.payload,
+            extra=message.extra,
+            contact=step.contact,
+        )
+    if step.wait is not None:
+        return await sandbox.wait(parse_duration(step.wait), contact=step.contact)
+    return []
+
+
+async def _check_step(sandbox: Sandbox, step: StepSpec, outputs: list[Output]) -> list[str]:
+    problems = _check_outputs(step.expect, outputs) if step.expect is not None else []
+    state = await sandbox.state(step.contact)
+    if step.state is not None and state.node != step.state:
+        known = "" if step.state in sandbox.flow.states else " (the flow has no such state)"
+        problems.append(f"state: expected {step.state}{known}, got {state.node}")
+    if step.data is not None:
+        problems += _check_subset(step.data, dict(state.data), "data")
+    if step.tasks is not None:
+        jobs = await sandbox.scheduler.jobs(contact_id=state.contact_id)
+        pending = sorted(j.task for j in jobs)
+        if pending != sorted(step.tasks):
+            problems.append(f"tasks: expected {sorted(step.tasks)}, scheduled {pending}")
+    return problems
+
+
+# ---------------------------------------------------------------- output checks
+
+
+def _check_outputs(expected: list[OutputExpectation], outputs: list[Output]) -> list[str]:
+    problems: list[str] = []
+    if len(expected) != len(outputs):
+        problems.append(f"expected {len(expected)} output(s), the bot sent {len(outputs)}")
+    for number, (want, got) in enumerate(zip(expected, outputs, strict=False), start=1):
+        problems += [f"output {number} {p}" for p in _check_output(want, got)]
+    return problems
+
+
+def _check_output(want: OutputExpectation, got: Output) -> list[str]:
+    problems: list[str] = []
+    kind = output_kind(got)
+    if want.type is not None and kind != want.type:
+        problems.append(f"type: expected {want.type}, got {kind}")
+    text = output_text(got)
+    if want.text is not None and text != want.text:
+        problems.append(_text_diff(want.text, text))
+    if want.contains is not None and want.contains not in text:
+        problems.append(f"text:\nexpected to contain {want.contains!r}\ngot {text!r}")
+    if want.regex is not None and re.search(want.regex, text) is None:
+        problems.append(f"text:\nexpected to match /{want.regex}/\ngot {text!r}")
+    ids = [o.id for o in options_of(got)]
+    if want.buttons is not None and (not isinstance(got, Buttons) or ids != want.buttons):
+        problems.append(f"buttons: expected {want.buttons}, got {kind} {ids}")
+    if want.options is not None and ids != want.options:
+        problems.append(f"options: expected {want.options}, got {ids}")
+    return problems
+
+
+def _text_diff(want: str, got: str) -> str:
+    if "\n" not in want and "\n" not in got:
+        return f"text:\nexpected {want!r}\ngot      {got!r}"
+    diff = difflib.unified_diff(
+        want.splitlines(), got.splitlines(), "expected", "got", lineterm="", n=1
+    )
+    return "text differs:\n" + "\n".join(diff)
+
+
+def _check_subset(want: Any, got: Any, path: str) -> list[str]:
+    """`want` must be in `got`: mappings key by key (dotted keys reach into nested data)."""
+    if isinstance(want, Mapping):
+        if not isinstance(got, Mapping):
+            return [f"{path}: expected a mapping, got {got!r}"]
+        problems: list[str] = []
+        for key, value in want.items():
+            found, present = _lookup(got, str(key))
+            if not present:
+                problems.append(f"{path}.{key}: missing (have: {', '.join(map(str, got))})")
+            else:
+                problems += _check_subset(value, found, f"{path}.{key}")
+        return problems
+    if (want == got and type(want) is type(got)) or (isinstance(want, float) and want == got):
+        return []
+    return [f"{path}: expected {_typed(want)}, got {_typed(got)}"]
+
+
+def _lookup(data: Mapping[str, Any], key: str) -> tuple[Any, bool]:
+    if key in data:
+        return data[key], True
+    head, _, rest = key.partition(".")
+    if rest and isinstance(data.get(head), Mapping):
+        return _lookup(data[head], rest)
+    return None, False
+
+
+def _typed(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _failure(heading: str, problems: list[str], outputs: list[Output]) -> str:
+    lines = [heading]
+    lines += ["  " + p.replace("\n", "\n    ") for p in problems]
+    lines.append("  the bot sent:" if outputs else "  the bot sent nothing")
+    for number, output in enumerate(outputs, start=1):
+        first, *rest = describe_output(output)
+        lines.append(f"    {number}) {first}")
+        lines += [f"       {line}" for line in rest]
+    return "\n".join(lines)

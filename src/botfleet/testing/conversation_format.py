@@ -1,0 +1,242 @@
+"""The YAML format of conversation tests: pydantic models, loading with file:line errors.
+
+One test per file; docs/authoring.md is the reference. Paths in a test are relative to its file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from botfleet.domain.messages import MessageType
+from botfleet.flows import yaml_lines
+from botfleet.flows._issues import IssueCollector
+from botfleet.flows._schema_errors import report_schema_errors
+from botfleet.flows.durations import parse_duration
+
+__all__ = [
+    "DEFAULT_CONTACT",
+    "ContactSpec",
+    "ConversationTest",
+    "ConversationTestError",
+    "LLMAnswerSpec",
+    "LoadedTest",
+    "MessageSpec",
+    "OutputExpectation",
+    "StartSpec",
+    "StepSpec",
+    "find_conversation_tests",
+    "load_conversation_test",
+]
+
+DEFAULT_CONTACT = "contact-1"
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OutputExpectation(_Spec):
+    """One bot output: its text (exact, substring or regex search), kind and option ids."""
+
+    type: Literal["text", "buttons", "list", "template"] | None = None
+    text: str | None = None
+    contains: str | None = None
+    regex: str | None = None
+    buttons: list[str] | None = None
+    options: list[str] | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
+class MessageSpec(_Spec):
+    """Any inbound message (`send:`), e.g. `{type: location}` or `{type: image}`."""
+
+    type: str
+    text: str = ""
+    payload: str = ""
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("type")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        try:
+            MessageType.parse(value)
+        except ValueError:
+            known = ", ".join(t.value for t in MessageType)
+            raise ValueError(f"unknown message type {value!r} (known: {known})") from None
+        return value
+
+
+class StepSpec(_Spec):
+    """One step: at most one action (`say`, `press`, `send`, `wait`), then the checks."""
+
+    say: str | None = None
+    press: str | None = None
+    send: MessageSpec | None = None
+    wait: str | None = None
+    contact: str | None = None
+    expect: list[OutputExpectation] | None = None
+    state: str | None = None
+    data: dict[str, Any] | None = None
+    tasks: list[str] | None = None
+
+    @field_validator("expect", mode="before")
+    @classmethod
+    def _as_list(cls, value: Any) -> Any:
+        items = [value] if isinstance(value, str | dict) else value
+        if isinstance(items, list):
+            return [{"text": i} if isinstance(i, str) else i for i in items]
+        return value
+
+    @field_validator("wait")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_action(self) -> StepSpec:
+        actions = [k for k in ("say", "press", "send", "wait") if getattr(self, k) is not None]
+        if len(actions) > 1:
+            raise ValueError(f"give one action per step, not {' and '.join(actions)}")
+        return self
+
+    def describe(self) -> str:
+        if self.say is not None:
+            return f"say: {self.say!r}"
+        if self.press is not None:
+            return f"press: {self.press}"
+        if self.send is not None:
+            return f"send: {self.send.type}"
+        return f"wait: {self.wait}" if self.wait is not None else "checks"
+
+
+class LLMAnswerSpec(_Spec):
+    """A scripted LLM answer: text in scope, out of scope, or an error."""
+
+    text: str = ""
+    in_scope: bool = True
+    error: Literal["timeout", "unavailable", "rejected"] | None = None
+
+
+class ContactSpec(_Spec):
+    id: str = DEFAULT_CONTACT
+    name: str = ""
+    language: str = ""
+
+
+class StartSpec(_Spec):
+    """Start anywhere: `data` is put in place, then `state` is entered (its `on_enter` runs)."""
+
+    state: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConversationTest(_Spec):
+    name: str | None = None
+    tenant: str | None = None
+    flow: str | None = None
+    timezone: str | None = None
+    clock: datetime | None = None
+    contact: ContactSpec = Field(default_factory=ContactSpec)
+    connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    llm: list[str | LLMAnswerSpec] | None = None
+    knowledge: str | None = None
+    start: StartSpec | None = None
+    steps: list[StepSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> ConversationTest:
+        if (self.tenant is None) == (self.flow is None):
+            raise ValueError("give exactly one of 'tenant' (a tenant file) or 'flow' (a flow file)")
+        if self.timezone is not None and self.tenant is not None:
+            raise ValueError("'timezone' is for flow tests; a tenant file has its own")
+        return self
+
+
+class ConversationTestError(ValueError):
+    """A test file is unusable; `problems` are `file:line path: message` lines."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTest:
+    spec: ConversationTest
+    source: str
+    lines: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name or Path(self.source).stem
+
+    def resolve(self, relative: str) -> Path:
+        return Path(self.source).parent / relative
+
+    def where(self, path: str) -> str:
+        line = yaml_lines.line_of(self.lines, path)
+        return self.source if line is None else f"{self.source}:{line}"
+
+
+def load_conversation_test(path: str | Path) -> LoadedTest:
+    """Read and validate a test file. Raises `ConversationTestError` naming file:line and path."""
+    source = str(path)
+    try:
+        document = yaml_lines.load_with_lines(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConversationTestError([f"{source}: cannot read: {exc.strerror}"]) from None
+    except yaml_lines.YamlSyntaxError as exc:
+        raise ConversationTestError([f"{source}:{exc.problem.line or '?'}: {exc}"]) from None
+    collector = IssueCollector(source, document.lines)
+    for duplicate in document.duplicates:
+        collector.error(duplicate.path, duplicate.message)
+    try:
+        spec = ConversationTest.model_validate(document.data)
+    except ValidationError as exc:
+        report_schema_errors(exc, ConversationTest, collector)
+        spec = None
+    if spec is None or collector.issues:
+        raise ConversationTestError([str(i) for i in collector.issues] or [f"{source}: invalid"])
+    return LoadedTest(spec, source, document.lines)
+
+
+def find_conversation_tests(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders searched for YAML files with a top-level `steps:` (others, such
+    as flows and tenants beside the tests, are skipped)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            found.append(path)
+            continue
+        for candidate in sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]):
+            if _looks_like_test(candidate):
+                found.append(candidate)
+    return found
+
+
+def _looks_like_test(path: Path) -> bool:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return True  # let loading report what is wrong with it
+    return isinstance(data, dict) and "steps" in data
