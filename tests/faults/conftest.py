@@ -1,7 +1,9 @@
-"""Fixtures of the fault tests: the demo tenant (LLM off) and paths of the shipped examples."""
+"""Fixtures of the fault tests: the demo tenant (LLM off); the control plane's test harness
+(`cp_harness`) on the import path."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,8 @@ import pytest
 from botfleet.domain.tenant_config import TenantConfig, load_tenant_config
 
 REPO = Path(__file__).resolve().parents[2]
+# The control plane's test harness (in-process app, fresh databases) is shared, not copied.
+sys.path.insert(0, str(REPO / "tests" / "integration" / "control_plane"))
 DEMO_TENANT = REPO / "examples" / "tenants" / "demo.yaml"
 
 

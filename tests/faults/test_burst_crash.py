@@ -23,12 +23,12 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from conftest import REPO
 
 from botfleet.testing.faults import ServerProcess, free_port, start_process
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 
+REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / "tests" / "e2e" / "crash_server.py"
 CONTACTS = 40
 BOOKERS = 12  # contacts 0..11 book; each its own slot

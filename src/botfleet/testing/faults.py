@@ -41,6 +41,7 @@ __all__ = [
     "CapturedLogs",
     "HangingConnector",
     "ServerProcess",
+    "TcpProxy",
     "assert_no_secrets",
     "capture_all_logs",
     "find_secrets",
@@ -415,3 +416,66 @@ def whatsapp_signed(body: bytes, app_secret: str) -> dict[str, str]:
     """Headers of a delivery signed like Meta signs it (`X-Hub-Signature-256`)."""
     digest = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
     return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+
+
+# ---------------------------------------------------------------- network
+
+
+class TcpProxy:
+    """A TCP forwarder on 127.0.0.1 that a test can take down and bring back, e.g. in front of
+    a database server that others share: `stop()` looks like the server restarting (every
+    connection cut, new ones refused) without touching the server. Runs on the current loop.
+
+        proxy = TcpProxy(5432); await proxy.start()    # connect to 127.0.0.1:proxy.port
+        await proxy.stop(); await proxy.start()         # same port again
+    """
+
+    def __init__(self, target_port: int, *, target_host: str = "127.0.0.1") -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._links: set[asyncio.StreamWriter] = set()
+        self._pipes: set[asyncio.Task[None]] = set()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        """Refuse new connections and cut the open ones (abruptly, as a crash would)."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._links):
+            writer.transport.abort()
+        self._links.clear()
+        for task in list(self._pipes):
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._links |= {writer, up_writer}
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.ensure_future(self._pipe(source, sink))
+            self._pipes.add(task)
+            task.add_done_callback(self._pipes.discard)
+
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await source.read(65536):
+                sink.write(chunk)
+                await sink.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            sink.transport.abort()
+            self._links.discard(sink)
