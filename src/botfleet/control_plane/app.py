@@ -28,6 +28,7 @@ from botfleet.control_plane.bootstrap import open_container
 from botfleet.control_plane.logs import configure_logging, get_logger
 from botfleet.control_plane.metrics import ControlPlaneMetrics
 from botfleet.control_plane.settings import ControlPlaneSettings
+from botfleet.http_guards import BodyGuard
 
 _log = get_logger("app")
 
@@ -75,6 +76,10 @@ def create_app(
     install_error_handlers(app, metrics)
     for module in (tenants, keys, flows, knowledge, credentials, boot, audit, fleet, admin, health):
         app.include_router(module.router)
+    # Oversized or absurdly nested bodies are refused before any route reads them; the flow and
+    # knowledge routes name their own, smaller limits (JSON escaping may double a document).
+    largest = max(settings.max_flow_bytes, settings.max_knowledge_bytes)
+    app.add_middleware(BodyGuard, max_bytes=2 * largest + 64 * 1024)
     app.add_middleware(RequestObserver, metrics=metrics)
     return app
 

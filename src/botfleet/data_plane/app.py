@@ -26,6 +26,7 @@ from botfleet.data_plane.config_source import (
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.tenant_config import TenantConfig
+from botfleet.http_guards import MAX_BODY_BYTES, BodyGuard
 from botfleet.ports.channels import TurnResult
 from botfleet.ports.clock import Clock, SystemClock
 
@@ -111,6 +112,8 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Oversized or absurdly nested bodies are refused before any route reads them.
+    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
     proxy = _RuntimeProxy(app)
     app.include_router(build_health_router())
     app.include_router(build_tasks_router(settings))

@@ -79,7 +79,8 @@ def load_with_lines(text: str) -> LocatedDocument:
     """Parse one YAML document (safe tags only).
 
     Raises:
-        YamlSyntaxError: the text is not well-formed YAML, or aliases make it too large.
+        YamlSyntaxError: the text is not well-formed YAML, is nested too deeply, or aliases
+            make it too large.
     """
     try:
         loader = yaml.SafeLoader(text)
@@ -94,6 +95,8 @@ def load_with_lines(text: str) -> LocatedDocument:
         return _Builder(loader).build(root)
     except yaml.MarkedYAMLError as exc:
         raise YamlSyntaxError(_describe(exc)) from exc
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise YamlSyntaxError(YamlProblem("invalid YAML: nested too deeply", None)) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(YamlProblem(f"invalid YAML: {exc}", None)) from exc
     finally:
