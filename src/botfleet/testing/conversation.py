@@ -219,6 +219,10 @@ def _error_text(exc: BaseException) -> str:
 
 
 async def _act(sandbox: Sandbox, step: StepSpec) -> list[Output]:
+    if step.set_data is not None or step.enter is not None:
+        entered = await sandbox.enter(step.enter, step.set_data, contact=step.contact)
+        if step.enter is not None:
+            return entered
     if step.say is not None:
         return await sandbox.say(step.say, contact=step.contact)
     if step.press is not None:
@@ -282,6 +286,9 @@ def _check_output(want: OutputExpectation, got: Output) -> list[str]:
         problems.append(f"buttons: expected {want.buttons}, got {kind} {ids}")
     if want.options is not None and ids != want.options:
         problems.append(f"options: expected {want.options}, got {ids}")
+    missing = [i for i in want.options_include or [] if i not in ids]
+    if missing:
+        problems.append(f"options: expected to include {missing}, got {ids}")
     return problems
 
 

@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 DEFAULT_CONTACT = "contact-1"
+#: What a step can do (one per step).
+ACTIONS = ("say", "press", "send", "wait", "enter")
 
 
 class _Spec(BaseModel):
@@ -44,7 +46,8 @@ class _Spec(BaseModel):
 
 
 class OutputExpectation(_Spec):
-    """One bot output: its text (exact, substring or regex search), kind and option ids."""
+    """One bot output: its text (exact, substring or regex search), kind and option ids
+    (`buttons` and `options` exact and in order, `options_include` some of them)."""
 
     type: Literal["text", "buttons", "list", "template"] | None = None
     text: str | None = None
@@ -52,6 +55,7 @@ class OutputExpectation(_Spec):
     regex: str | None = None
     buttons: list[str] | None = None
     options: list[str] | None = None
+    options_include: list[str] | None = None
 
     @field_validator("regex")
     @classmethod
@@ -84,12 +88,15 @@ class MessageSpec(_Spec):
 
 
 class StepSpec(_Spec):
-    """One step: at most one action (`say`, `press`, `send`, `wait`), then the checks."""
+    """One step: `set_data` first, then at most one action (`say`, `press`, `send`, `wait`,
+    `enter`), then the checks (`expect`, `state`, `data`, `tasks`)."""
 
+    set_data: dict[str, Any] | None = None
     say: str | None = None
     press: str | None = None
     send: MessageSpec | None = None
     wait: str | None = None
+    enter: str | None = None
     contact: str | None = None
     expect: list[OutputExpectation] | None = None
     state: str | None = None
@@ -113,7 +120,7 @@ class StepSpec(_Spec):
 
     @model_validator(mode="after")
     def _one_action(self) -> StepSpec:
-        actions = [k for k in ("say", "press", "send", "wait") if getattr(self, k) is not None]
+        actions = [k for k in ACTIONS if getattr(self, k) is not None]
         if len(actions) > 1:
             raise ValueError(f"give one action per step, not {' and '.join(actions)}")
         return self
@@ -125,7 +132,11 @@ class StepSpec(_Spec):
             return f"press: {self.press}"
         if self.send is not None:
             return f"send: {self.send.type}"
-        return f"wait: {self.wait}" if self.wait is not None else "checks"
+        if self.wait is not None:
+            return f"wait: {self.wait}"
+        if self.enter is not None:
+            return f"enter: {self.enter}"
+        return "set_data" if self.set_data is not None else "checks"
 
 
 class LLMAnswerSpec(_Spec):
@@ -205,7 +216,8 @@ def load_conversation_test(path: str | Path) -> LoadedTest:
     except OSError as exc:
         raise ConversationTestError([f"{source}: cannot read: {exc.strerror}"]) from None
     except yaml_lines.YamlSyntaxError as exc:
-        raise ConversationTestError([f"{source}:{exc.problem.line or '?'}: {exc}"]) from None
+        where = source if exc.problem.line is None else f"{source}:{exc.problem.line}"
+        raise ConversationTestError([f"{where}: {exc.problem.message}"]) from None
     collector = IssueCollector(source, document.lines)
     for duplicate in document.duplicates:
         collector.error(duplicate.path, duplicate.message)
