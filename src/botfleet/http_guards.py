@@ -1,0 +1,136 @@
+"""Request guards shared by both planes: body size and nesting depth, checked before any route.
+
+`BodyGuard` is plain ASGI middleware. A body over the size limit is refused with 413 as soon as
+that is known (from `Content-Length`, else while reading), so nobody can make a process buffer
+gigabytes; a body whose brackets nest deeper than the limit is refused with 422 before any JSON
+or YAML parser recurses into it (Python's parsers raise `RecursionError` on a few thousand
+levels, which would otherwise surface as a 500). The body is read once and replayed to the app
+unchanged, so webhook signatures over the raw bytes still verify.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Default largest request body, bytes (provider webhooks are a few kilobytes).
+MAX_BODY_BYTES = 1024 * 1024
+#: Default deepest nesting of `[`/`{` in a body (real payloads nest under 15 levels).
+MAX_DEPTH = 64
+
+# A JSON string, escapes included; its brackets are text, not structure. Linear: the
+# alternatives are single characters that cannot overlap.
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_OPENERS = frozenset(b"[{")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def nesting_exceeds(body: bytes, limit: int) -> bool:
+    """Whether `[`/`{` nest more than `limit` levels deep outside JSON strings.
+
+    A cheap over-approximation for any text (JSON, YAML flow style): a body that fits within
+    `limit` brackets in all is accepted without scanning.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for byte in _STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
+        if byte in _OPENERS:
+            depth += 1
+            if depth > limit:
+                return True
+        elif depth:
+            depth -= 1
+    return False
+
+
+def _declared_length(scope: Scope) -> tuple[bool, int | None]:
+    """(valid, length) from the Content-Length header."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            if not (text.isascii() and text.isdigit()):
+                return False, None
+            return True, int(text)
+    return True, None
+
+
+async def _refuse(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),  # the rest of an unread body is not worth reading
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class BodyGuard:
+    """ASGI middleware: refuse oversized (413) and too deeply nested (422) request bodies.
+
+    Args:
+        app: the application to protect.
+        max_bytes: largest body accepted.
+        max_depth: deepest `[`/`{` nesting accepted.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_DEPTH
+    ) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        valid, declared = _declared_length(scope)
+        if not valid:
+            await _refuse(send, 400, "Content-Length header is not a number")
+            return
+        too_large = f"request body is over the limit of {self.max_bytes} bytes"
+        if declared is not None and declared > self.max_bytes:
+            await _refuse(send, 413, too_large)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _refuse(send, 413, too_large)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if nesting_exceeds(body, self.max_depth):
+            await _refuse(send, 422, f"request body nests deeper than {self.max_depth} levels")
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # later: wait for the disconnect, as the server would report it
+
+    return replayed
