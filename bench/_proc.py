@@ -116,20 +116,26 @@ def start(
 
 
 def start_data_plane(
-    workdir: Path, *, port: int | None = None, log_level: str = "warning"
+    workdir: Path,
+    *,
+    port: int | None = None,
+    log_level: str = "warning",
+    pull_env: Mapping[str, str] | None = None,
 ) -> Server:
     """The demo tenant's data plane exactly as `botfleet serve data-plane` runs it.
 
     A fresh SQLite file in `workdir`, JSON logs at `log_level` to `workdir/data-plane.log`.
+    With `pull_env` (the `DP_*` variables of bench/_control_plane.py) it pulls its
+    configuration from a control plane instead of reading examples/tenants/demo.yaml.
     """
     port = port or free_port()
     argv = ["-m", "botfleet.cli.main", "serve", "data-plane", "--port", str(port)]
-    argv += ["--tenant-config", str(DEMO_TENANT)]
-    env = {
-        "DP_STATE_DB_PATH": str(workdir / "state.db"),
-        "DP_LOG_LEVEL": log_level,
-        "DP_LOG_JSON": "true",
-    }
+    env = {"DP_LOG_LEVEL": log_level, "DP_LOG_JSON": "true"}
+    if pull_env is None:
+        argv += ["--tenant-config", str(DEMO_TENANT)]
+        env["DP_STATE_DB_PATH"] = str(workdir / "state.db")
+    else:
+        env |= {"DP_DATA_DIR": str(workdir / "data"), **pull_env}
     return start("data-plane", argv, port=port, workdir=workdir, env=env)
 
 

@@ -103,3 +103,14 @@ def test_wrk_script_walks_the_demo_flow() -> None:
     script = webchat_wrk.LUA_SCRIPT.read_text()
     for needle in ("menu_book", "confirm_yes", "cancel_yes", '"hour_', '"day_', "WRK_JSON"):
         assert needle in script
+
+
+def test_the_control_plane_gets_the_demo_tenant_as_the_yaml_describes_it() -> None:
+    from bench._control_plane import demo_tenant_body
+
+    body, flow, knowledge = demo_tenant_body()
+    assert body["id"] == "demo"
+    assert body["connectors"]["calendar"]["type"] == "mock_calendar"
+    assert body["channel"] == {"type": "webchat"}
+    assert "initial_state: MENU" in flow
+    assert knowledge.strip()
