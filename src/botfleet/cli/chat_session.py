@@ -8,13 +8,15 @@ moves it). Input is read line by line, so piped input works as well as a termina
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 import yaml
 
 from botfleet.adapters.llm import build_llm_connector, llm_options
+from botfleet.domain.errors import BotPlatformError
 from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.durations import parse_duration
@@ -57,6 +59,8 @@ def _key_value(item: str) -> tuple[str, Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    if isinstance(value, date):  # data is stored as JSON: dates stay as written
+        value = raw.strip()
     return key.strip(), value
 
 
@@ -76,10 +80,12 @@ async def chat_session(
     state: str | None,
     data: dict[str, Any],
     read: Callable[[], str],
+    *,
+    echo: bool = False,
 ) -> int:
     flow = tenant_flow(config)
     mocked = sandbox_config(config, flow.spec)
-    start = at or datetime.now(UTC).replace(second=0, microsecond=0)
+    start = at or datetime.now(ZoneInfo(config.timezone)).replace(second=0, microsecond=0)
     async with open_sandbox(mocked, at=start, llm=llm, contact=contact) as bot:
         typer.echo(
             f"Chatting with {config.display_name()} (flow {flow.spec.id}) as {contact.id}; "
@@ -88,20 +94,22 @@ async def chat_session(
         if state is not None or data:
             try:
                 _show(await bot.enter(state, data))
-            except ValueError as exc:
+            except (ValueError, BotPlatformError) as exc:
                 typer.echo(f"error: {exc}", err=True)
                 return 1
-        await _loop(bot, read)
+        await _loop(bot, read, echo)
     return 0
 
 
-async def _loop(bot: Sandbox, read: Callable[[], str]) -> None:
+async def _loop(bot: Sandbox, read: Callable[[], str], echo: bool) -> None:
     while True:
         typer.echo("you> ", nl=False)
         line = read()
         if not line:  # end of input
             typer.echo()
             return
+        if echo:  # piped input is not shown by a terminal: show it, for a readable transcript
+            typer.echo(line.rstrip("\n"))
         text = line.strip()
         if not text:
             continue

@@ -1,4 +1,4 @@
-"""The JSON Schemas editors use for autocomplete: flows and tenant files (`botfleet schema`)."""
+"""The JSON Schemas editors use for autocomplete: flows, tenants, conversation tests."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any, Literal
 
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.schema import flow_json_schema
+from botfleet.testing.conversation_format import ConversationTest
 
-__all__ = ["SchemaKind", "schema_text", "tenant_json_schema"]
+__all__ = ["SchemaKind", "conversation_test_json_schema", "schema_text", "tenant_json_schema"]
 
-SchemaKind = Literal["flow", "tenant"]
+SchemaKind = Literal["flow", "tenant", "test"]
 #: Fields the loader fills in (where the file was read from); never written in a file.
 _INTERNAL_FIELDS = ("base_dir", "source")
 
@@ -26,7 +27,20 @@ def tenant_json_schema() -> dict[str, Any]:
     return schema
 
 
+def conversation_test_json_schema() -> dict[str, Any]:
+    """JSON Schema of a conversation test file (`botfleet test`)."""
+    schema = ConversationTest.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "botfleet conversation test"
+    return schema
+
+
 def schema_text(kind: SchemaKind) -> str:
     """The schema as the JSON text written to `schemas/<kind>.schema.json`."""
-    schema = flow_json_schema() if kind == "flow" else tenant_json_schema()
+    builders = {
+        "flow": flow_json_schema,
+        "tenant": tenant_json_schema,
+        "test": conversation_test_json_schema,
+    }
+    schema = builders[kind]()
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

@@ -210,6 +210,9 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
     if llm.script:
         unused = ", ".join(repr(a.text) if isinstance(a, Answer) else repr(a) for a in llm.script)
         message = f"{test.where('llm')}: the LLM was never asked for: {unused}"
+        if not sandbox.runtime.live.knowledge.strip():
+            message += " (the tenant has no knowledge, so no question reaches the LLM: give the "
+            message += "test a `knowledge:` text)"
         raise _StepFailed(message, len(spec.steps))
     return len(spec.steps)
 

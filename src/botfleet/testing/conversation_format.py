@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +43,17 @@ ACTIONS = ("say", "press", "send", "wait", "enter")
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_written(value: Any) -> Any:
+    """YAML reads `2024-05-07` as a date; conversation data is JSON, where it is that text."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _as_written(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_written(v) for v in value]
+    return value
 
 
 class OutputExpectation(_Spec):
@@ -111,6 +122,11 @@ class StepSpec(_Spec):
             return [{"text": i} if isinstance(i, str) else i for i in items]
         return value
 
+    @field_validator("set_data", "data", mode="before")
+    @classmethod
+    def _data_as_written(cls, value: Any) -> Any:
+        return _as_written(value)
+
     @field_validator("wait")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
@@ -158,6 +174,11 @@ class StartSpec(_Spec):
 
     state: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _data_as_written(cls, value: Any) -> Any:
+        return _as_written(value)
 
 
 class ConversationTest(_Spec):

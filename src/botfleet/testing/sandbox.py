@@ -102,7 +102,9 @@ def _called_categories(flow: FlowSpec) -> list[str]:
     return [c for c in dict.fromkeys(found) if c not in NOT_CONNECTORS]
 
 
-def _mock_binding(category: str, binding: Binding | None, fixture: Mapping[str, Any]) -> Binding:
+def _mock_binding(
+    source: str, category: str, binding: Binding | None, fixture: Mapping[str, Any]
+) -> Binding:
     """The binding a sandbox uses: a scripted `mock` when the fixture scripts operations, else
     for a calendar the in-memory one keeping the tenant's schedule and slot rules."""
     if _is_scripted(fixture) or (category != "calendar" and fixture):
@@ -117,7 +119,7 @@ def _mock_binding(category: str, binding: Binding | None, fixture: Mapping[str, 
         return binding
     kind = binding.type if binding else "none"
     raise ConfigError(
-        "<sandbox>",
+        source,
         f"connectors.{category}",
         f"the flow calls {category!r} (type {kind!r}), which has no mock: give the test a "
         f"fixture, e.g. connectors: {{{category}: {{fixtures: {{operation: result}}}}}}",
@@ -138,7 +140,8 @@ def sandbox_config(
     categories += [c for c in [*_called_categories(flow), *fixtures] if c not in categories]
     bindings = {k: v for k, v in config.connectors.items() if k in NOT_CONNECTORS}
     for category in categories:
-        mock = _mock_binding(category, config.connectors.get(category), fixtures.get(category, {}))
+        fixture = fixtures.get(category, {})
+        mock = _mock_binding(config.source, category, config.connectors.get(category), fixture)
         bindings[category] = Binding(**{**mock.model_dump(), RESILIENCE_KEY: TEST_RESILIENCE})
     llm = config.llm.model_copy(
         update={

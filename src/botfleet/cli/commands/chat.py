@@ -42,8 +42,16 @@ def chat(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     with command_logs(log_level):
-        code = asyncio.run(
-            chat_session(config, llm, Contact(contact, name), at, state, values, sys.stdin.readline)
+        session = chat_session(
+            config,
+            llm,
+            Contact(contact, name),
+            at,
+            state,
+            values,
+            sys.stdin.readline,
+            echo=not sys.stdin.isatty(),
         )
+        code = asyncio.run(session)
     if code:
         raise typer.Exit(code)

@@ -11,13 +11,17 @@ import typer
 class SchemaName(StrEnum):
     flow = "flow"
     tenant = "tenant"
+    test = "test"
 
 
 def schema(
-    kind: SchemaName = typer.Argument(..., help="flow or tenant"),
+    kind: SchemaName = typer.Argument(..., help="flow, tenant or test (conversation tests)"),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to a file."),
 ) -> None:
-    """Print the JSON Schema of flow files or tenant files (docs/authoring.md: VS Code setup)."""
+    """Print the JSON Schema of flow, tenant or conversation-test files.
+
+    docs/authoring.md shows how to give them to VS Code's YAML extension for autocomplete.
+    """
     from botfleet.cli.schemas import schema_text
 
     text = schema_text(kind.value)

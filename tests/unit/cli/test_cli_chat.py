@@ -1,0 +1,124 @@
+"""`botfleet chat`: a terminal conversation driven here by piped input (CliRunner)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from cli_helpers import DEMO_TENANT, Invoke
+
+MONDAY = ("--at", "2024-05-06 09:00:00")
+MENU = "bot> [buttons] Hi! Welcome to Bella Hair Studio. What would you like to do?"
+
+
+def test_a_conversation_with_numbered_choices(invoke: Invoke) -> None:
+    result = invoke("chat", DEMO_TENANT, *MONDAY, input="hola\n1\n1\n")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Chatting with Bella Hair Studio (flow hairdresser_demo_v1) as terminal" in out
+    assert "clock frozen at 2024-05-06T09:00:00+02:00" in out
+    assert (
+        "you> hola\n"
+        f"{MENU}\n"
+        "     1. Book appointment  (menu_book)\n"
+        "     2. My appointments  (menu_view)\n"
+        "     3. Cancel appointment  (menu_cancel)\n"
+        "you> 1\n"
+        "bot> [list] Which service would you like?\n"
+        "     1. Haircut - 30 min · 18 €  (service_haircut)\n"
+    ) in out
+    assert "you> 1\nbot> [list] Which day works for you for a haircut?\n" in out
+    assert "     1. Mon 6 May  (day_2024-05-06)\n" in out
+    assert out.endswith("you> \n")  # the end of the input ends the chat
+
+
+def test_commands_show_state_and_data_reset_and_quit(invoke: Invoke) -> None:
+    script = "hi\n:press menu_book\n:state\n:press service_beard\n:data\n:reset\n:state\n:quit\nx\n"
+    result = invoke("chat", DEMO_TENANT, *MONDAY, input=script)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "you> :state\nstate: BOOK_SERVICE\n" in out
+    assert "selected_service: beard\nservice_duration_min: 30\nservice_name: Beard trim\n" in out
+    assert "you> :reset\n(conversation forgotten: your next message starts over)\n" in out
+    assert "you> :state\nstate: MENU\n" in out
+    assert "you> x" not in out  # nothing is read after :quit
+
+
+def test_starting_in_a_state_with_data(invoke: Invoke) -> None:
+    result = invoke(
+        "chat",
+        DEMO_TENANT,
+        *MONDAY,
+        "--state",
+        "BOOK_CONFIRM",
+        "--data",
+        "selected_slot=2024-05-07_1100",
+        "--data",
+        "selected_date=2024-05-07",
+        "--data",
+        "service_name=Colour",
+        "--data",
+        "service_price=45",
+        "--name",
+        "Ana",
+        input=":data\n2\n",
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "bot> [buttons] Colour on 2024-05-07 at 11:00 (45 €). Shall I book it?\n" in out
+    assert "selected_date: '2024-05-07'\n" in out  # kept as text, not a date
+    assert "service_price: 45\n" in out  # read as a number
+    assert "you> 2\nbot> [buttons] Hi Ana! Welcome to Bella Hair Studio." in out
+
+
+def test_free_text_goes_to_the_tenants_mock_llm_and_time_moves_on_request(
+    invoke: Invoke,
+) -> None:
+    script = (
+        "hi\nwhen are you open?\n1\n1\n:press day_2024-05-07\n:press hour_2024-05-07_1000\n"
+        "1\n:wait 1h\n"
+    )
+    result = invoke("chat", DEMO_TENANT, *MONDAY, input=script)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "you> when are you open?\nbot> Opening hours: Monday to Friday" in out
+    assert "bot> ✅ Booked: Haircut on 2024-05-07 at 10:00. See you then!" in out
+    assert (
+        "you> :wait 1h\n(now 2024-05-06T10:00:00+02:00)\n"
+        "bot> Reminder: your Haircut appointment is tomorrow at 10:00." in out
+    )
+
+
+def test_a_flow_file_runs_as_a_local_tenant(
+    invoke: Invoke, write: Callable[[str, str], Path]
+) -> None:
+    flow = write(
+        "echo.yaml",
+        """\
+        id: echo_v1
+        initial_state: ECHO
+        states:
+          ECHO:
+            on_enter: [{action: send_text, text: "You said: {{ message.text }}"}]
+            fallback: ECHO
+        """,
+    )
+    result = invoke("chat", flow, input="hello\n:help\n:bogus\n")
+    assert result.exit_code == 0, result.output
+    assert "you> hello\nbot> You said: hello\n" in result.stdout
+    assert ":wait DURATION" in result.stdout
+    assert "unknown command ':bogus'" in result.stdout
+
+
+def test_bad_arguments_are_reported(invoke: Invoke, tmp_path: Path) -> None:
+    unknown = invoke("chat", DEMO_TENANT, "--state", "BOOK_CONFIRMED", input="")
+    assert unknown.exit_code == 1
+    assert "the flow has no state 'BOOK_CONFIRMED' (did you mean 'BOOK_CONFIRM'?)" in (
+        unknown.stderr
+    )
+    data = invoke("chat", DEMO_TENANT, "--data", "novalue", input="")
+    assert data.exit_code == 1
+    assert "--data 'novalue': expected KEY=VALUE" in data.stderr
+    missing = invoke("chat", tmp_path / "nope.yaml", input="")
+    assert missing.exit_code == 1
+    assert "nope.yaml: cannot read" in missing.stderr

@@ -1,0 +1,224 @@
+"""`botfleet validate`: flows and tenant files, errors and warnings by file:line and path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cli_helpers import DEMO_FLOW, DEMO_TENANT, REPO, TINY_FLOW, Invoke
+
+Write = Callable[[str, str], Path]
+
+
+def test_the_demo_flow_and_tenants_are_valid(invoke: Invoke) -> None:
+    dev_tenant = REPO / "tests" / "configs" / "dev_tenant.yaml"
+    result = invoke("validate", DEMO_FLOW, DEMO_TENANT, dev_tenant)
+    assert result.exit_code == 0, result.output
+    assert f"{DEMO_FLOW}: ok (flow)" in result.stdout
+    assert f"{DEMO_TENANT}: ok (tenant)" in result.stdout
+    assert "0 error(s), 0 warning(s) in 3 file(s)" in result.stdout
+
+
+def test_flow_errors_name_file_line_and_path_and_exit_1(invoke: Invoke, write: Write) -> None:
+    flow = write(
+        "bad.yaml",
+        """\
+        id: bad_v1
+        initial_state: MENU
+        states:
+          MENU:
+            transitions:
+              - on_payload: go
+                target: MENUU
+            fallback: MENU
+        """,
+    )
+    result = invoke("validate", flow)
+    assert result.exit_code == 1
+    assert f"{flow}:7 states.MENU.transitions[0].target: unknown state 'MENUU'" in result.stderr
+    assert "(did you mean 'MENU'?)" in result.stderr
+    assert "1 error(s), 0 warning(s) in 1 file(s)" in result.stderr
+
+
+def test_warnings_alone_pass(invoke: Invoke, write: Write) -> None:
+    flow = write(
+        "lonely.yaml",
+        """\
+        id: lonely_v1
+        initial_state: A
+        states:
+          A: {fallback: A}
+          B: {fallback: A}
+        """,
+    )
+    result = invoke("validate", flow)
+    assert result.exit_code == 0, result.output
+    assert f"{flow}:5 states.B: [warning]" in result.stdout
+    assert "0 error(s), 1 warning(s)" in result.stdout
+
+
+def test_json_report_for_editors(invoke: Invoke, write: Write) -> None:
+    flow = write("bad.yaml", "id: x\ninitial_state: A\nstates:\n  A: {fallback: B}\n")
+    result = invoke("validate", flow, DEMO_FLOW, "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert (report["errors"], report["warnings"]) == (1, 0)
+    assert report["files"] == [
+        {"file": str(flow), "kind": "flow", "errors": 1, "warnings": 0},
+        {"file": str(DEMO_FLOW), "kind": "flow", "errors": 0, "warnings": 0},
+    ]
+    assert report["issues"] == [
+        {
+            "file": str(flow),
+            "line": 4,
+            "path": "states.A.fallback",
+            "severity": "error",
+            "message": "unknown state 'B'",
+        }
+    ]
+
+
+def _tenant(write: Write, body: str, flow: str = TINY_FLOW) -> Path:
+    write("flow.yaml", flow)
+    return write("tenant.yaml", body)
+
+
+def test_a_tenant_binding_of_an_unknown_type_is_located(invoke: Invoke, write: Write) -> None:
+    tenant = _tenant(
+        write,
+        """\
+        tenant_id: t1
+        flow_path: flow.yaml
+        connectors:
+          calendar:
+            type: outlook
+        """,
+    )
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert f"{tenant}:5 connectors.calendar.type: unknown type 'outlook'" in result.stderr
+
+
+def test_a_tenant_without_the_connector_its_flow_calls(invoke: Invoke, write: Write) -> None:
+    tenant = _tenant(write, "tenant_id: t1\nflow_path: flow.yaml\n")
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert (
+        f"{tenant}:1 connectors.calendar: the flow (states.CHECK.on_enter[0]) calls connector "
+        "'calendar', which the tenant does not configure"
+    ) in result.stderr
+
+
+def test_a_tenant_setting_error_points_at_its_line(invoke: Invoke, write: Write) -> None:
+    tenant = _tenant(
+        write,
+        """\
+        tenant_id: t1
+        flow_path: flow.yaml
+        connectors:
+          calendar:
+            type: mock_calendar
+            schedule:
+              mon: ["10:00-14:00", "9am to 5pm"]
+        """,
+    )
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert f"{tenant}:7 connectors.calendar.schedule.mon[1]:" in result.stderr
+
+
+def test_a_tenant_key_error(invoke: Invoke, write: Write) -> None:
+    tenant = _tenant(write, "tenant_id: t1\nflow_path: flow.yaml\ntimezone: Mars/Olympus\n")
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert f"{tenant}:3 timezone:" in result.stderr
+    assert "unknown time zone 'Mars/Olympus'" in result.stderr
+
+
+def test_a_tenant_flow_file_that_is_missing(invoke: Invoke, write: Write) -> None:
+    tenant = write("tenant.yaml", "tenant_id: t1\nflow_path: nowhere.yaml\n")
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert f"{tenant}:2 flow_path: file not found" in result.stderr
+
+
+def test_a_tenant_flow_with_errors_reports_them_in_the_flow_file(
+    invoke: Invoke, write: Write
+) -> None:
+    flow = write("flow.yaml", "id: x\ninitial_state: A\nstates:\n  A: {fallback: B}\n")
+    tenant = write("tenant.yaml", "tenant_id: t1\nflow_path: flow.yaml\n")
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert f"{flow}:4 states.A.fallback: unknown state 'B'" in result.stderr
+
+
+def test_an_inline_flow_error_is_located_in_the_tenant_file(invoke: Invoke, write: Write) -> None:
+    tenant = write(
+        "tenant.yaml",
+        """\
+        tenant_id: t1
+        flow:
+          id: inline_v1
+          initial_state: A
+          states:
+            A:
+              fallback: B
+        """,
+    )
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert f"{tenant}:7 flow.states.A.fallback: unknown state 'B'" in result.stderr
+
+
+def test_missing_knowledge_file_and_llm_key(
+    invoke: Invoke, write: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    tenant = _tenant(
+        write,
+        """\
+        tenant_id: t1
+        flow_path: flow.yaml
+        knowledge_path: faq.md
+        connectors:
+          calendar: {type: mock_calendar}
+        llm:
+          enabled: true
+          provider: anthropic
+        """,
+    )
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert f"{tenant}:3 knowledge_path: file not found" in result.stderr
+    assert f"{tenant}:6 llm: [warning] no API key for anthropic" in result.stdout
+
+
+def test_an_unknown_channel_type(invoke: Invoke, write: Write) -> None:
+    tenant = _tenant(
+        write,
+        """\
+        tenant_id: t1
+        flow_path: flow.yaml
+        channel: {type: fax}
+        connectors:
+          calendar: {type: mock_calendar}
+        """,
+    )
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert f"{tenant}:3 channel.type: unknown type 'fax'" in result.stderr
+
+
+def test_files_that_are_neither_broken_yaml_nor_missing(invoke: Invoke, write: Write) -> None:
+    other = write("other.yaml", "name: not a flow\n")
+    broken = write("broken.yaml", "id: [unclosed\n")
+    missing = other.parent / "missing.yaml"
+    result = invoke("validate", other, broken, missing)
+    assert result.exit_code == 1
+    assert f"{other}:1: neither a flow (no 'states' key) nor a tenant file" in result.stderr
+    assert f"{broken}:2: invalid YAML" in result.stderr
+    assert f"{missing}: No such file or directory" in result.stderr
+    assert "3 error(s), 0 warning(s) in 3 file(s)" in result.stderr
