@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cli_helpers import DEMO_TENANT, Invoke
 
-MONDAY = ("--at", "2024-05-06 09:00:00")
+MONDAY = ("--at", "2024-05-06T09:00")
 MENU = "bot> [buttons] Hi! Welcome to Bella Hair Studio. What would you like to do?"
 
 
@@ -119,6 +119,11 @@ def test_bad_arguments_are_reported(invoke: Invoke, tmp_path: Path) -> None:
     data = invoke("chat", DEMO_TENANT, "--data", "novalue", input="")
     assert data.exit_code == 1
     assert "--data 'novalue': expected KEY=VALUE" in data.stderr
+    when = invoke("chat", DEMO_TENANT, "--at", "monday", input="")
+    assert when.exit_code == 1
+    assert "--at 'monday': expected a date and time such as 2024-05-06T09:00" in when.stderr
+    utc = invoke("chat", DEMO_TENANT, "--at", "2024-05-06T07:00+00:00", input="")
+    assert "clock frozen at 2024-05-06T07:00:00+00:00" in utc.stdout
     missing = invoke("chat", tmp_path / "nope.yaml", input="")
     assert missing.exit_code == 1
     assert "nope.yaml: cannot read" in missing.stderr

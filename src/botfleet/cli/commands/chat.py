@@ -20,8 +20,10 @@ def chat(
     ),
     contact: str = typer.Option("terminal", "--contact", help="The contact id you talk as."),
     name: str = typer.Option("", "--name", help="Your profile name (contact.name)."),
-    at: datetime | None = typer.Option(
-        None, "--at", help="Freeze the clock here (default: now); :wait moves it."
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="Freeze the clock here, ISO 8601 (2024-05-06T09:00, default now); :wait moves it.",
     ),
     log_level: str | None = typer.Option(
         None, "--log-level", help="Show the runtime's log lines at this level on stderr."
@@ -38,6 +40,7 @@ def chat(
         config = read_tenant(tenant_file)
         values = parse_data(data)
         llm = mock_llm(config)
+        start = _moment(at)
     except (FlowFileError, ConfigError, ValueError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -46,7 +49,7 @@ def chat(
             config,
             llm,
             Contact(contact, name),
-            at,
+            start,
             state,
             values,
             sys.stdin.readline,
@@ -55,3 +58,14 @@ def chat(
         code = asyncio.run(session)
     if code:
         raise typer.Exit(code)
+
+
+def _moment(text: str | None) -> datetime | None:
+    """`--at`: an ISO 8601 date and time; without an offset it is in the tenant's zone."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        example = "2024-05-06T09:00"
+        raise ValueError(f"--at {text!r}: expected a date and time such as {example}") from None
