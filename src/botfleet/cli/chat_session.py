@@ -28,6 +28,7 @@ from botfleet.testing.sandbox import (
     open_sandbox,
     sandbox_config,
     tenant_flow,
+    unmocked_categories,
 )
 
 __all__ = ["HELP", "chat_session", "mock_llm", "parse_data"]
@@ -84,13 +85,15 @@ async def chat_session(
     echo: bool = False,
 ) -> int:
     flow = tenant_flow(config)
-    mocked = sandbox_config(config, flow.spec)
+    mocked = sandbox_config(config, flow.spec, unmocked="fail")
     start = at or datetime.now(ZoneInfo(config.timezone)).replace(second=0, microsecond=0)
     async with open_sandbox(mocked, at=start, llm=llm, contact=contact) as bot:
         typer.echo(
             f"Chatting with {config.display_name()} (flow {flow.spec.id}) as {contact.id}; "
             f"clock frozen at {bot.clock.now().isoformat()}. :help lists commands."
         )
+        for category in unmocked_categories(config, flow.spec):
+            typer.echo(f"note: connector {category!r} has no mock here: its calls fail")
         if state is not None or data:
             try:
                 _show(await bot.enter(state, data))

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -59,6 +59,7 @@ __all__ = [
     "output_text",
     "sandbox_config",
     "tenant_flow",
+    "unmocked_categories",
 ]
 
 #: Payload of the synthetic transition that enters a state when a test or chat starts there.
@@ -103,13 +104,18 @@ def _called_categories(flow: FlowSpec) -> list[str]:
 
 
 def _mock_binding(
-    source: str, category: str, binding: Binding | None, fixture: Mapping[str, Any]
+    source: str,
+    category: str,
+    binding: Binding | None,
+    fixture: Mapping[str, Any],
+    *,
+    unmocked: Literal["error", "fail"],
 ) -> Binding:
     """The binding a sandbox uses: a scripted `mock` when the fixture scripts operations, else
     for a calendar the in-memory one keeping the tenant's schedule and slot rules."""
     if _is_scripted(fixture) or (category != "calendar" and fixture):
         return Binding(type="mock", **{k: v for k, v in fixture.items() if k != "type"})
-    if category == "calendar" or fixture.get("type") == "mock_calendar":
+    if category == "calendar":
         shared = set(CalendarSettings.model_fields) - {"type"}
         base = {k: v for k, v in (binding.settings() if binding else {}).items() if k in shared}
         merged = {**base, **{k: v for k, v in fixture.items() if k != "type"}}
@@ -117,6 +123,8 @@ def _mock_binding(
         return Binding(type="mock_calendar", **merged)
     if binding is not None and binding.type == "mock":
         return binding
+    if unmocked == "fail":  # every call fails as an unknown operation: the flow's on_error runs
+        return Binding(type="mock", operations={})
     kind = binding.type if binding else "none"
     raise ConfigError(
         source,
@@ -126,6 +134,19 @@ def _mock_binding(
     )
 
 
+def unmocked_categories(config: TenantConfig, flow: FlowSpec) -> list[str]:
+    """Categories `sandbox_config` has no mock for without a fixture (not calendars, not a
+    tenant's own `mock` bindings)."""
+    categories = dict.fromkeys([*config.connectors, *_called_categories(flow)])
+    return [
+        c
+        for c in categories
+        if c not in NOT_CONNECTORS
+        and c != "calendar"
+        and getattr(config.connectors.get(c), "type", None) != "mock"
+    ]
+
+
 def sandbox_config(
     config: TenantConfig,
     flow: FlowSpec,
@@ -133,15 +154,21 @@ def sandbox_config(
     *,
     llm_enabled: bool | None = None,
     knowledge: str | None = None,
+    unmocked: Literal["error", "fail"] = "error",
 ) -> TenantConfig:
-    """The tenant with mock connector bindings (no retries) and the LLM switched as asked."""
+    """The tenant with mock connector bindings (no retries) and the LLM switched as asked.
+
+    A category with no mock and no fixture is a `ConfigError` (`unmocked="error"`), or gets a
+    connector whose every call fails (`unmocked="fail"`, for `botfleet chat`).
+    """
     fixtures = fixtures or {}
     categories = [c for c in config.connectors if c not in NOT_CONNECTORS]
     categories += [c for c in [*_called_categories(flow), *fixtures] if c not in categories]
     bindings = {k: v for k, v in config.connectors.items() if k in NOT_CONNECTORS}
     for category in categories:
         fixture = fixtures.get(category, {})
-        mock = _mock_binding(config.source, category, config.connectors.get(category), fixture)
+        binding = config.connectors.get(category)
+        mock = _mock_binding(config.source, category, binding, fixture, unmocked=unmocked)
         bindings[category] = Binding(**{**mock.model_dump(), RESILIENCE_KEY: TEST_RESILIENCE})
     llm = config.llm.model_copy(
         update={

@@ -127,3 +127,27 @@ def test_bad_arguments_are_reported(invoke: Invoke, tmp_path: Path) -> None:
     missing = invoke("chat", tmp_path / "nope.yaml", input="")
     assert missing.exit_code == 1
     assert "nope.yaml: cannot read" in missing.stderr
+
+
+def test_a_connector_without_a_mock_fails_its_calls(
+    invoke: Invoke, write: Callable[[str, str], Path]
+) -> None:
+    flow = write(
+        "crm.yaml",
+        """\
+        id: crm_v1
+        initial_state: LOOKUP
+        states:
+          LOOKUP:
+            on_enter:
+              - action: invoke_connector
+                connector: http
+                operation: find
+                on_error: {text: "The directory is down."}
+            fallback: LOOKUP
+        """,
+    )
+    result = invoke("chat", flow, input="hi\n")
+    assert result.exit_code == 0, result.output
+    assert "note: connector 'http' has no mock here: its calls fail" in result.stdout
+    assert "you> hi\nbot> The directory is down.\n" in result.stdout
