@@ -2,6 +2,8 @@
 
 A missing value renders as "" and leaves a `Diagnostic` naming the place; in strict mode it is a
 `TemplateError`. A broken template renders as "" (never a raw `{{ }}`), also with a diagnostic.
+A template that works too hard or builds something too large stops early the same way: the
+limits (work per render, size of every value, no recursive loops) are in `_sandbox_limits`.
 """
 
 from __future__ import annotations
@@ -15,19 +17,34 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, Undefined, nodes
+from jinja2 import Template, TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from botfleet.domain.errors import TemplateError
+from botfleet.flows._sandbox_limits import (
+    BOUNDED_FILTER,
+    LOOP_FILTER,
+    MAX_OUTPUT,
+    SAFE_STR_METHODS,
+    Budget,
+    LimitTransformer,
+    bounded,
+    budgeted_loop,
+    charge,
+    check_binop,
+    check_format_string,
+    check_str_call,
+    guard_filter,
+)
 from botfleet.flows.effects import Diagnostic
+
+__all__ = ["MAX_EXPONENT", "MAX_OUTPUT", "MAX_RANGE", "Renderer"]
 
 #: Upper bound on `range()` inside templates: hostile flows cannot spin the CPU for long.
 MAX_RANGE = 1000
-#: Upper bound on a rendered string; longer output is cut (no channel accepts more anyway).
-MAX_OUTPUT = 16_384
 #: Upper bound on an integer exponent (`2 ** 1000` is fine; `10 ** 10**8` is a denial of service).
 MAX_EXPONENT = 1000
 
@@ -61,14 +78,16 @@ class _RecordingUndefined(Undefined):
         return str(self)
 
 
-class _FlowEnvironment(SandboxedEnvironment):
+class _FlowEnvironment(ImmutableSandboxedEnvironment):
     """Sandbox where `data.items` means the key "items", not the dict method.
 
-    `*` and `**` are checked before they run: `'a' * 10**9` or `10 ** 10**8` would otherwise
-    hold the worker for seconds and gigabytes before any output limit applies.
+    `*`, `**`, `+` and `%` are checked before they run: `'a' * 10**9`, `10 ** 10**8` or
+    `'%999999999d' % 1` would otherwise hold the worker for seconds and gigabytes before any
+    output limit applies. Lists and dicts cannot be changed in place (no `.append()`), so a
+    template can neither grow a value in a loop nor alter the conversation's stored data.
     """
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping):
@@ -79,12 +98,50 @@ class _FlowEnvironment(SandboxedEnvironment):
         return super().getattr(obj, attribute)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            _check_repeat(left, right)
-            _check_repeat(right, left)
-        elif operator == "**" and _is_int(left) and _is_int(right) and abs(left) > 1:
+        if operator == "**" and _is_int(left) and _is_int(right) and abs(left) > 1:
             _check_exponent(right)
-        return super().call_binop(context, operator, left, right)
+        check_binop(operator, left, right)
+        return bounded(super().call_binop(context, operator, left, right))
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        charge()
+        owner = getattr(obj, "__self__", None)
+        if isinstance(owner, str):
+            check_str_call(owner, getattr(obj, "__name__", ""), args, kwargs)
+        return bounded(super().call(context, obj, *args, **kwargs), "a call's result")
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, str) and callable(value) and attr not in SAFE_STR_METHODS:
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapper = super().wrap_str_format(value)
+        if wrapper is None:
+            return None
+        template = value.__self__
+        sandboxed = wrapper
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            if value.__name__ == "format_map" and args and isinstance(args[0], Mapping):
+                check_format_string(template, (), args[0])
+            else:
+                check_format_string(template, args, kwargs)
+            return sandboxed(*args, **kwargs)
+
+        return checked
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            if loop.recursive:  # `loop()` calls recurse without bound; flows never need it
+                raise TemplateSyntaxError("recursive loops are not allowed", loop.lineno)
+        return tree
+
+    def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:
+        # Every compiled template (and condition) goes through here: loops and built values
+        # are routed through the budget and the size checks.
+        return str(super()._generate(LimitTransformer().visit(source), *args, **kwargs))
 
 
 def _is_int(value: Any) -> bool:
@@ -94,13 +151,6 @@ def _is_int(value: Any) -> bool:
 def _check_exponent(exponent: int) -> None:
     if exponent > MAX_EXPONENT:
         raise SecurityError(f"exponent {exponent} is over the limit of {MAX_EXPONENT}")
-
-
-def _check_repeat(sequence: Any, times: Any) -> None:
-    if isinstance(sequence, str | list | tuple) and _is_int(times):
-        size = len(sequence) * times
-        if size > MAX_OUTPUT:
-            raise SecurityError(f"repeating gives {size} items, over the limit of {MAX_OUTPUT}")
 
 
 def _name_of(value: Undefined) -> str:
@@ -120,10 +170,34 @@ def _shift_time(value: Any, days: float = 0, hours: float = 0, minutes: float = 
     return (moment + timedelta(days=days, hours=hours, minutes=minutes)).isoformat()
 
 
-_env = _FlowEnvironment(undefined=_RecordingUndefined, autoescape=False, keep_trailing_newline=True)
+def _printed(value: Any) -> Any:
+    return bounded(value, "a printed value")
+
+
+_env = _FlowEnvironment(
+    undefined=_RecordingUndefined,
+    autoescape=False,
+    keep_trailing_newline=True,
+    finalize=_printed,
+)
 _env.globals["range"] = _bounded_range
 del _env.globals["lipsum"]  # lorem ipsum: no use in a flow, and lipsum(n=10**6) runs for minutes
 _env.filters["shift_time"] = _shift_time
+_env.filters = {name: guard_filter(name, func) for name, func in _env.filters.items()}
+_env.filters[LOOP_FILTER] = budgeted_loop
+_env.filters[BOUNDED_FILTER] = bounded
+
+
+def _render(template: Template, variables: Mapping[str, Any]) -> str:
+    """The template's output, generated lazily and stopped once over `MAX_OUTPUT`."""
+    parts: list[str] = []
+    size = 0
+    for chunk in template.generate(variables):
+        parts.append(chunk)
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            break
+    return "".join(parts)
 
 
 @lru_cache(maxsize=4096)
@@ -179,7 +253,7 @@ class Renderer:
     def text(self, source: str, where: str) -> str:
         if not is_template(source):
             return source
-        return str(self._run(lambda: _compile_template(source).render(self.variables), where, ""))
+        return str(self._run(lambda: _render(_compile_template(source), self.variables), where, ""))
 
     def value(self, value: Any, where: str) -> Any:
         """Render a param/set_data value: a lone `{{ expr }}` keeps its type; recurse into
@@ -235,7 +309,11 @@ class Renderer:
         missing: list[str] = []
         token = _missing.set(missing)
         try:
-            result = thunk()
+            with Budget():
+                result = thunk()
+        except RecursionError:  # a macro calling itself
+            self._report("template_failed", where, "RecursionError: calls nest too deeply")
+            return on_error
         except (JinjaTemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
             self._report("template_failed", where, f"{type(exc).__name__}: {exc}")
             return on_error
