@@ -1,0 +1,68 @@
+"""The demo tenant (mock_llm) boots without importing either LLM SDK (~55 MB of RSS)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+DEMO = REPO / "examples" / "tenants" / "demo.yaml"
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from fastapi.testclient import TestClient
+    from botfleet.data_plane.app import create_app
+    from botfleet.data_plane.settings import DataPlaneSettings
+
+    data = Path(sys.argv[2])
+    settings = DataPlaneSettings(
+        tenant_config_path=Path(sys.argv[1]),
+        data_dir=data,
+        state_db_path=data / "state.db",
+    )
+    with TestClient(create_app(settings)) as client:
+        health = client.get("/health").status_code
+    print(json.dumps({
+        "health": health,
+        "loaded": sorted(m for m in ("anthropic", "openai") if m in sys.modules),
+    }))
+    """
+)
+
+
+def test_demo_data_plane_does_not_import_llm_sdks(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(DEMO), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["health"] == 200
+    assert result["loaded"] == []
+
+
+def test_naming_an_sdk_adapter_still_imports_it() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, botfleet.adapters.llm as llm; "
+            "before = 'anthropic' in sys.modules; cls = llm.AnthropicLLM; "
+            "print(before, 'anthropic' in sys.modules, cls.__name__)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "AnthropicLLM"]
