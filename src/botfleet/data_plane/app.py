@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
@@ -105,6 +106,11 @@ def create_app(
                     booted, runtime, settings, stack
                 )
             log.info("data_plane_ready", tenant=tenant_config.tenant_id, recovered=recovered)
+            # Boot leaves ~10^5 long-lived objects (modules, pydantic models, the flow) in the
+            # oldest generation; every full collection under load walked them all (~150 ms on
+            # the single event loop, the p99 in docs/benchmarks.md). Frozen, they are skipped.
+            # Here rather than before uvicorn.run: the lifespan's own objects are included.
+            gc.freeze()
             yield
 
     app = FastAPI(
