@@ -1,0 +1,220 @@
+"""WhatsApp Cloud webhook throughput: signed `POST /webhook` turns vs a bare FastAPI endpoint.
+
+    uv run python -m bench.whatsapp_webhook [--duration 15] [--connections 32] [--contacts 500]
+
+The demo tenant bound to WhatsApp (`graph_base_url` pointing at bench/_fake_graph.py, its own
+process) receives text messages from 500 contacts ("hi" and "menu" in turn), each with a valid
+`X-Hub-Signature-256`, over 32 keep-alive connections from an asyncio load generator. The webhook
+answers 200 once the message is journaled; the turn and its replies follow, so after the run we
+wait for the fake Graph server to go quiet and check that every contact got at least one reply per
+message it sent. The bare endpoint (bench/bare_app.py) is measured in the same run with the same
+generator. Targets (issue 9): throughput >= 40% of bare, p99 <= 25 ms, zero errors and lost replies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from bench._fleet import (
+    APP_SECRET,
+    inbound_body,
+    percentile,
+    signature,
+    whatsapp_tenant,
+    write_tenant,
+)
+from bench._load import LoadResult, run_load
+from bench._proc import (
+    REPO_ROOT,
+    Server,
+    event_loop_stack,
+    free_port,
+    machine_check,
+    rss_mb,
+    start,
+    start_bare,
+)
+from bench._report import Check, emit
+
+MIN_RATIO, MAX_P99_MS = 0.40, 25.0
+TEXTS = ("hi", "menu")
+
+
+class Conversations:
+    """Worker w owns contacts w, w+workers, ...; each request is the next message of one of them."""
+
+    def __init__(self, workers: int, contacts: int, *, signed: bool, tag: str) -> None:
+        self.sent: Counter[str] = Counter()
+        self._owned = [list(range(w, contacts, workers)) for w in range(workers)]
+        self._turn = [0] * workers
+        self._signed, self._tag = signed, tag
+
+    def __call__(self, w: int) -> tuple[str, bytes, Mapping[str, str]] | None:
+        owned = self._owned[w]
+        if not owned:
+            return None
+        turn = self._turn[w]
+        self._turn[w] += 1
+        contact = f"3460{owned[turn % len(owned)]:07d}"
+        text = TEXTS[(turn // len(owned)) % len(TEXTS)]
+        mid = f"wamid.{self._tag}.{w}.{turn}"
+        if not self._signed:
+            body = json.dumps({"contact_id": contact, "text": text, "message_id": mid}).encode()
+            return "/inbound", body, {}
+        self.sent[contact] += 1
+        body = inbound_body(contact, text, mid, timestamp=int(time.time()))
+        return "/webhook", body, {"X-Hub-Signature-256": signature(body, APP_SECRET)}
+
+
+def drive(port: int, workers: int, duration_s: float, convs: Conversations) -> LoadResult:
+    return asyncio.run(run_load(port, workers, duration_s, convs))
+
+
+def graph_stats(
+    graph: Server, *, settle_s: float = 2.0, timeout_s: float = 120.0
+) -> dict[str, object]:
+    """The fake Graph server's counts once they stop growing for `settle_s`."""
+    last, stable_since, deadline = -1, time.perf_counter(), time.perf_counter() + timeout_s
+    stats: dict[str, object] = {}
+    while time.perf_counter() < deadline:
+        stats = httpx.get(graph.url + "/stats").json()
+        if stats["total"] != last:
+            last, stable_since = int(str(stats["total"])), time.perf_counter()
+        elif time.perf_counter() - stable_since >= settle_s:
+            break
+        time.sleep(0.2)
+    return stats
+
+
+def describe(name: str, r: LoadResult) -> str:
+    p50, p99 = percentile(r.latencies_ms, 50), percentile(r.latencies_ms, 99)
+    return (
+        f"{name:<11} {r.rps:>8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  errors {r.errors}"
+    )
+
+
+def measure(args: argparse.Namespace, workdir: Path) -> list[Check]:
+    print(
+        f"uvicorn, one worker ({event_loop_stack()}); asyncio generator, {args.connections} connections"
+    )
+    print(f"warm-up {args.warmup:g}s, measured {args.duration:g}s, {args.contacts} contacts")
+    with start_bare(workdir) as bare:
+        bare.wait_ready("/health")
+        drive(
+            bare.port,
+            args.connections,
+            args.warmup,
+            Conversations(args.connections, args.contacts, signed=False, tag="bw"),
+        )
+        bare_run = drive(
+            bare.port,
+            args.connections,
+            args.duration,
+            Conversations(args.connections, args.contacts, signed=False, tag="b"),
+        )
+    print(describe("bare", bare_run))
+    gport = free_port()
+    env = {"PYTHONPATH": str(REPO_ROOT)}
+    with start(
+        "fake-graph",
+        ["-m", "bench._fake_graph", "--port", str(gport)],
+        port=gport,
+        workdir=workdir,
+        env=env,
+    ) as graph:
+        graph.wait_ready("/health")
+        tenant = write_tenant(whatsapp_tenant(graph.url), workdir / "whatsapp.yaml")
+        port = free_port()
+        argv = [
+            "-m",
+            "botfleet.cli.main",
+            "serve",
+            "data-plane",
+            "--port",
+            str(port),
+            "--tenant-config",
+            str(tenant),
+        ]
+        dp_env = {
+            "DP_LOG_LEVEL": "warning",
+            "DP_LOG_JSON": "true",
+            "DP_STATE_DB_PATH": str(workdir / "state.db"),
+        }
+        with start("data-plane", argv, port=port, workdir=workdir, env=dp_env) as dp:
+            dp.wait_ready("/health")
+            warm = Conversations(args.connections, args.contacts, signed=True, tag="w")
+            drive(port, args.connections, args.warmup, warm)
+            before = graph_stats(graph)
+            convs = Conversations(args.connections, args.contacts, signed=True, tag="m")
+            t0 = time.perf_counter()
+            dp_run = drive(port, args.connections, args.duration, convs)
+            after = graph_stats(graph)
+            drain_s = time.perf_counter() - t0 - dp_run.seconds
+            rss = rss_mb(dp.pid)
+    print(describe("data plane", dp_run))
+    by_to_before = Counter(before["by_to"])  # type: ignore[arg-type]
+    by_to_after = Counter(after["by_to"])  # type: ignore[arg-type]
+    warm_sent = warm.sent
+    replies = by_to_after - by_to_before
+    lost = sum(1 for c, n in convs.sent.items() if replies[c] < n)
+    unexpected = sum(1 for c in replies if c not in convs.sent and c not in warm_sent)
+    inbound = sum(convs.sent.values())
+    total_replies = sum(replies.values())
+    ratio = dp_run.rps / bare_run.rps
+    p50, p99 = percentile(dp_run.latencies_ms, 50), percentile(dp_run.latencies_ms, 99)
+    per_inbound = total_replies / inbound if inbound else 0.0
+    print(
+        f"ratio {ratio:.1%}; {inbound} inbound, {total_replies} replies at the fake Graph server"
+        f" ({per_inbound:.2f} per inbound); replies drained {drain_s:.1f}s after the load; RSS {rss:.1f} MB"
+    )
+    return [
+        Check("bare FastAPI req/s", f"{bare_run.rps:.0f}"),
+        Check("bare p99", f"{percentile(bare_run.latencies_ms, 99):.1f} ms"),
+        Check("webhook req/s", f"{dp_run.rps:.0f}"),
+        Check("throughput vs bare", f"{ratio:.1%}", f">= {MIN_RATIO:.0%}", ratio >= MIN_RATIO),
+        Check("p50 latency", f"{p50:.1f} ms"),
+        Check("p99 latency", f"{p99:.1f} ms", f"<= {MAX_P99_MS:g} ms", p99 <= MAX_P99_MS),
+        Check("errors + non-200", str(dp_run.errors), "0", dp_run.errors == 0),
+        Check("contacts missing replies", f"{lost} of {len(convs.sent)}", "0", lost == 0),
+        Check("replies to unknown contacts", str(unexpected), "0", unexpected == 0),
+        Check("replies per inbound", f"{per_inbound:.2f}"),
+        Check("replies drained after load", f"{drain_s:.1f} s"),
+        Check("data plane RSS after run", f"{rss:.1f} MB"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--contacts", type=int, default=500)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, SQLite)")
+    args = parser.parse_args(argv)
+    machine = machine_check()
+    workdir = Path(tempfile.mkdtemp(prefix="botfleet-bench-wa-"))
+    try:
+        checks = measure(args, workdir)
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return emit("whatsapp_webhook", [*checks, machine])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
