@@ -12,7 +12,10 @@ from collections import OrderedDict
 
 from botfleet.flows.state import ConversationState
 
-DEFAULT_MAX_CONTACTS = 4096
+# A cached demo state is ~12 KB (it holds the offered day and slot lists): 4096 of them were
+# ~50 MB, most of the idle-memory target. A turn only needs the contacts active right now; a
+# miss costs one indexed read of the store.
+DEFAULT_MAX_CONTACTS = 512
 
 
 class StateCache:
