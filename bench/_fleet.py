@@ -1,4 +1,4 @@
-"""Pure helpers for the WhatsApp and density benchmarks: tenant YAML, signed webhooks, percentiles."""
+"""Pure helpers for the WhatsApp and density benches: tenant YAML, signed webhooks, percentiles."""
 
 from __future__ import annotations
 

@@ -81,20 +81,21 @@ def drive(port: int, workers: int, duration_s: float, convs: Conversations) -> L
     return asyncio.run(run_load(port, workers, duration_s, convs))
 
 
-def graph_stats(
+def graph_replies(
     graph: Server, *, settle_s: float = 2.0, timeout_s: float = 120.0
-) -> dict[str, object]:
-    """The fake Graph server's counts once they stop growing for `settle_s`."""
+) -> Counter[str]:
+    """Replies per contact at the fake Graph server, once the total stops growing for `settle_s`."""
     last, stable_since, deadline = -1, time.perf_counter(), time.perf_counter() + timeout_s
-    stats: dict[str, object] = {}
+    by_to: Counter[str] = Counter()
     while time.perf_counter() < deadline:
         stats = httpx.get(graph.url + "/stats").json()
-        if stats["total"] != last:
-            last, stable_since = int(str(stats["total"])), time.perf_counter()
+        by_to = Counter({str(k): int(v) for k, v in stats["by_to"].items()})
+        if int(stats["total"]) != last:
+            last, stable_since = int(stats["total"]), time.perf_counter()
         elif time.perf_counter() - stable_since >= settle_s:
             break
         time.sleep(0.2)
-    return stats
+    return by_to
 
 
 def describe(name: str, r: LoadResult) -> str:
@@ -106,7 +107,8 @@ def describe(name: str, r: LoadResult) -> str:
 
 def measure(args: argparse.Namespace, workdir: Path) -> list[Check]:
     print(
-        f"uvicorn, one worker ({event_loop_stack()}); asyncio generator, {args.connections} connections"
+        f"uvicorn, one worker ({event_loop_stack()}); asyncio generator,"
+        f" {args.connections} connections"
     )
     print(f"warm-up {args.warmup:g}s, measured {args.duration:g}s, {args.contacts} contacts")
     with start_bare(workdir) as bare:
@@ -155,18 +157,16 @@ def measure(args: argparse.Namespace, workdir: Path) -> list[Check]:
             dp.wait_ready("/health")
             warm = Conversations(args.connections, args.contacts, signed=True, tag="w")
             drive(port, args.connections, args.warmup, warm)
-            before = graph_stats(graph)
+            before = graph_replies(graph)
             convs = Conversations(args.connections, args.contacts, signed=True, tag="m")
             t0 = time.perf_counter()
             dp_run = drive(port, args.connections, args.duration, convs)
-            after = graph_stats(graph)
+            after = graph_replies(graph)
             drain_s = time.perf_counter() - t0 - dp_run.seconds
             rss = rss_mb(dp.pid)
     print(describe("data plane", dp_run))
-    by_to_before = Counter(before["by_to"])  # type: ignore[arg-type]
-    by_to_after = Counter(after["by_to"])  # type: ignore[arg-type]
     warm_sent = warm.sent
-    replies = by_to_after - by_to_before
+    replies = after - before
     lost = sum(1 for c, n in convs.sent.items() if replies[c] < n)
     unexpected = sum(1 for c in replies if c not in convs.sent and c not in warm_sent)
     inbound = sum(convs.sent.values())
@@ -175,8 +175,10 @@ def measure(args: argparse.Namespace, workdir: Path) -> list[Check]:
     p50, p99 = percentile(dp_run.latencies_ms, 50), percentile(dp_run.latencies_ms, 99)
     per_inbound = total_replies / inbound if inbound else 0.0
     print(
-        f"ratio {ratio:.1%}; {inbound} inbound, {total_replies} replies at the fake Graph server"
-        f" ({per_inbound:.2f} per inbound); replies drained {drain_s:.1f}s after the load; RSS {rss:.1f} MB"
+        f"ratio {ratio:.1%}; {inbound} inbound, {total_replies} replies at the fake Graph"
+        " server"
+        f" ({per_inbound:.2f} per inbound); replies drained {drain_s:.1f}s after the load;"
+        f" RSS {rss:.1f} MB"
     )
     return [
         Check("bare FastAPI req/s", f"{bare_run.rps:.0f}"),
