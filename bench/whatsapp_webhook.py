@@ -168,10 +168,13 @@ def measure(args: argparse.Namespace, workdir: Path) -> list[Check]:
     warm_sent = warm.sent
     replies = after - before
     lost = sum(1 for c, n in convs.sent.items() if replies[c] < n)
+    extra = sum(1 for c, n in convs.sent.items() if replies[c] > n)
     unexpected = sum(1 for c in replies if c not in convs.sent and c not in warm_sent)
     inbound = sum(convs.sent.values())
     total_replies = sum(replies.values())
     ratio = dp_run.rps / bare_run.rps
+    # the webhook acks before the turn runs: the sustained rate counts until the last reply
+    turn_rate = inbound / (dp_run.seconds + drain_s)
     p50, p99 = percentile(dp_run.latencies_ms, 50), percentile(dp_run.latencies_ms, 99)
     per_inbound = total_replies / inbound if inbound else 0.0
     print(
@@ -190,7 +193,9 @@ def measure(args: argparse.Namespace, workdir: Path) -> list[Check]:
         Check("errors + non-200", str(dp_run.errors), "0", dp_run.errors == 0),
         Check("contacts missing replies", f"{lost} of {len(convs.sent)}", "0", lost == 0),
         Check("replies to unknown contacts", str(unexpected), "0", unexpected == 0),
+        Check("contacts with more replies than messages", str(extra)),
         Check("replies per inbound", f"{per_inbound:.2f}"),
+        Check("turns/s including the drain", f"{turn_rate:.0f}"),
         Check("replies drained after load", f"{drain_s:.1f} s"),
         Check("data plane RSS after run", f"{rss:.1f} MB"),
     ]
