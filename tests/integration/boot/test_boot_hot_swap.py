@@ -110,7 +110,7 @@ async def test_a_binding_change_is_logged_as_needing_a_restart(
     assert cached["payload"]["connectors"] == {"calendar": {"type": "mock_calendar"}}
 
 
-async def test_a_flow_that_needs_a_missing_connector_is_not_swapped(
+async def test_a_flow_that_needs_a_connector_this_process_lacks_waits_for_a_restart(
     cp: ControlPlane, tmp_path: Path
 ) -> None:
     token = await cp.create_tenant("acme")
@@ -132,6 +132,14 @@ states:
     fallback: MENU
 """
     async with running_data_plane(settings, booted) as chat:
+        # The binding is added after this data plane booted: the control plane publishes the
+        # flow (the tenant has the connector now), but the running process lacks it.
+        bound = await cp.client.patch(
+            "/v1/tenants/acme",
+            json={"connectors": {"calendar": {"type": "mock_calendar", "timezone": "UTC"}}},
+            headers=cp.admin,
+        )
+        assert bound.status_code == 200, bound.text
         upload = await cp.client.post(
             "/v1/tenants/acme/flows?publish=true",
             content=needs_calendar,
@@ -141,8 +149,11 @@ states:
         with capture_logs() as logs:
             result = await watcher_of(chat).poll_now()
         assert result.flow_swapped is False
-        [refused] = [e for e in logs if e["event"] == "flow_swap_refused"]
-        assert "calendar" in refused["reason"]
+        assert "connectors" in result.restart_required
+        [waiting] = [e for e in logs if e["event"] == "flow_swap_waits_for_restart"]
+        assert "calendar" in waiting["reason"]
         assert texts(await chat.say("ana", "hi")) == ["Hello from version one"]
+    # The next start gets the flow together with the binding it needs.
     cached = json.loads((tmp_path / "dp" / "acme" / CACHE_FILE).read_text())
-    assert cached["payload"]["flow"]["version"] == 1
+    assert cached["payload"]["flow"]["version"] == 2
+    assert "calendar" in cached["payload"]["connectors"]

@@ -143,3 +143,44 @@ async def test_tenant_key_manages_its_own_flows(cp: ControlPlane) -> None:
     )
     assert response.status_code == 201
     assert response.json()["created_by"].startswith("apikey:")
+
+
+CALLS_CALENDAR = """\
+id: books
+initial_state: MENU
+states:
+  MENU:
+    on_enter:
+      - action: invoke_connector
+        connector: calendar
+        operation: get_available_days
+        result_key: days
+    transitions:
+      - on_payload: again
+        target: MENU
+    fallback: MENU
+"""
+
+
+async def test_a_flow_calling_an_unbound_connector_is_not_published(cp: ControlPlane) -> None:
+    await cp.create_tenant("acme")
+    upload = await cp.client.post(
+        "/v1/tenants/acme/flows", json={"yaml": CALLS_CALENDAR}, headers=cp.admin
+    )
+    assert upload.status_code == 201, upload.text  # stored: the binding may come later
+    refused = await cp.client.post("/v1/tenants/acme/flows/1/publish", headers=cp.admin)
+    assert refused.status_code == 409
+    detail = refused.json()["detail"]
+    assert "states.MENU.on_enter[0] calls 'calendar'" in detail
+    listed = (await cp.client.get("/v1/tenants/acme/flows", headers=cp.admin)).json()
+    assert listed["published_version"] is None
+
+    bound = await cp.client.patch(
+        "/v1/tenants/acme",
+        json={"connectors": {"calendar": {"type": "mock_calendar", "timezone": "Europe/Madrid"}}},
+        headers=cp.admin,
+    )
+    assert bound.status_code == 200, bound.text
+    published = await cp.client.post("/v1/tenants/acme/flows/1/publish", headers=cp.admin)
+    assert published.status_code == 200, published.text
+    assert published.json()["published"] is True

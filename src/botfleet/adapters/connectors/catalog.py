@@ -190,6 +190,18 @@ def _invocations(flow: schema.FlowSpec) -> Iterator[tuple[str, schema.InvokeConn
                 yield f"tasks.{task}[{index}]", action
 
 
+def unbound_connector_calls(
+    flow: schema.FlowSpec, configured: frozenset[str]
+) -> list[tuple[str, str]]:
+    """(flow place, category) of every `invoke_connector` naming a category not in
+    `configured` (the control plane checks this before publishing a flow)."""
+    return [
+        (where, action.connector)
+        for where, action in _invocations(flow)
+        if action.connector not in configured and action.connector not in NOT_CONNECTORS
+    ]
+
+
 def check_flow_connectors(
     tenant: TenantConfig, flow: schema.FlowSpec, connectors: Mapping[str, Connector]
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from botfleet.control_plane.db.tables import FlowVersion, Tenant
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import InvalidInput
+from botfleet.control_plane.errors import Conflict, InvalidInput
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit, versions
 from botfleet.control_plane.services.tenants import get_tenant
@@ -17,11 +17,29 @@ def _set_published(tenant: Tenant, version: int | None) -> None:
     tenant.published_flow_version = version
 
 
+def _check_connectors(tenant: Tenant, document: FlowVersion) -> None:
+    """A flow calling a connector the tenant does not bind would stop its data plane from
+    booting (`check_flow_connectors`), so it is not published until the binding exists."""
+    # Imported here: the catalog pulls in the connector adapters (SDKs) the rest of the
+    # control plane never needs.
+    from botfleet.adapters.connectors.catalog import unbound_connector_calls
+
+    flow = load_flow_text(document.content, f"{tenant.id}/flow@v{document.version}")
+    missing = unbound_connector_calls(flow.spec, frozenset(tenant.connectors or {}))
+    if missing:
+        places = "; ".join(f"{where} calls {category!r}" for where, category in missing)
+        raise Conflict(
+            f"flow version {document.version} calls connectors tenant {tenant.id!r} does not "
+            f"configure ({places}); add the connector bindings first (PATCH the tenant)"
+        )
+
+
 FLOWS: versions.DocumentKind[FlowVersion] = versions.DocumentKind(
     name="flow",
     repository=lambda uow: uow.flows,
     get_published=lambda tenant: tenant.published_flow_version,
     set_published=_set_published,
+    check_publishable=_check_connectors,
 )
 
 

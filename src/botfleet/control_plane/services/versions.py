@@ -27,6 +27,9 @@ class DocumentKind(Generic[DocT]):
     repository: Callable[[SqlAlchemyUnitOfWork], DocumentRepository[DocT]]
     get_published: Callable[[Tenant], int | None]
     set_published: Callable[[Tenant, int | None], None]
+    #: Raises (a `ControlPlaneError`) when the document cannot run with the tenant as it is
+    #: now: a data plane would refuse to boot with it.
+    check_publishable: Callable[[Tenant, DocT], None] | None = None
 
 
 def sha256_text(text: str) -> str:
@@ -97,6 +100,8 @@ async def publish(
         raise NotFound(f"{kind.name} version", version)
     previous = kind.get_published(tenant)
     if previous != version:
+        if kind.check_publishable is not None:
+            kind.check_publishable(tenant, document)
         kind.set_published(tenant, version)
         tenant.updated_at = utcnow()
         audit.record(
