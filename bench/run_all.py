@@ -33,9 +33,13 @@ from bench._report import (  # noqa: E402  (needs the path set above)
 #: (module, arguments for a full run, arguments for --quick)
 BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("engine_micro", [], ["--seconds", "1"]),
+    ("calendar_slots", [], []),
+    ("store_trips", [], []),
     ("boot_memory", [], ["--boots", "2", "--conversations", "500"]),
     ("webchat_wrk", [], ["--duration", "5", "--warmup", "1"]),
+    ("whatsapp_webhook", [], ["--duration", "5", "--warmup", "1"]),
     ("scheduler_bench", [], []),
+    ("density", [], ["--quick"]),
 )
 
 

@@ -7,12 +7,32 @@ from __future__ import annotations
 
 import importlib
 import json
+from pathlib import Path
 
 import httpx
 import pytest
-from bench import _profile, _report, bare_app, engine_micro, webchat_wrk
+from bench import _profile, _report, bare_app, engine_micro, run_all, webchat_wrk
 
-MODULES = ["bench.run_all", "bench.boot_memory", "bench.webchat_wrk", "bench.engine_micro"]
+MODULES = [
+    "bench.run_all",
+    "bench.boot_memory",
+    "bench.webchat_wrk",
+    "bench.engine_micro",
+    "bench.whatsapp_webhook",
+    "bench.density",
+    "bench.scheduler_bench",
+]
+
+
+def test_run_all_runs_every_benchmark_module() -> None:
+    listed = {name for name, _full, _quick in run_all.BENCHMARKS}
+    on_disk = {
+        path.stem
+        for path in (Path(run_all.__file__).parent).glob("*.py")
+        # bare_app is the baseline server the others start, not a benchmark of its own
+        if not path.stem.startswith("_") and path.stem not in ("run_all", "bare_app")
+    }
+    assert on_disk <= listed, f"not run by `make bench`: {sorted(on_disk - listed)}"
 
 
 @pytest.mark.parametrize("name", MODULES)
