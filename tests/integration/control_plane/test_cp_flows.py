@@ -184,3 +184,10 @@ async def test_a_flow_calling_an_unbound_connector_is_not_published(cp: ControlP
     published = await cp.client.post("/v1/tenants/acme/flows/1/publish", headers=cp.admin)
     assert published.status_code == 200, published.text
     assert published.json()["published"] is True
+
+    # ...and once published, the binding it calls cannot be dropped from under it.
+    dropped = await cp.client.patch("/v1/tenants/acme", json={"connectors": {}}, headers=cp.admin)
+    assert dropped.status_code == 409
+    assert "states.MENU.on_enter[0] calls 'calendar'" in dropped.json()["detail"]
+    tenant = (await cp.client.get("/v1/tenants/acme", headers=cp.admin)).json()
+    assert "calendar" in tenant["connectors"]

@@ -17,20 +17,46 @@ def _set_published(tenant: Tenant, version: int | None) -> None:
     tenant.published_flow_version = version
 
 
-def _check_connectors(tenant: Tenant, document: FlowVersion) -> None:
-    """A flow calling a connector the tenant does not bind would stop its data plane from
-    booting (`check_flow_connectors`), so it is not published until the binding exists."""
+def _unbound_calls(tenant: Tenant, document: FlowVersion, configured: object) -> str:
+    """`state.action calls 'x'; ...` for each connector call of `document` not in `configured`
+    (a tenant's `connectors` mapping); empty when every call is bound."""
     # Imported here: the catalog pulls in the connector adapters (SDKs) the rest of the
     # control plane never needs.
     from botfleet.adapters.connectors.catalog import unbound_connector_calls
 
     flow = load_flow_text(document.content, f"{tenant.id}/flow@v{document.version}")
-    missing = unbound_connector_calls(flow.spec, frozenset(tenant.connectors or {}))
-    if missing:
-        places = "; ".join(f"{where} calls {category!r}" for where, category in missing)
+    bound = frozenset(configured) if isinstance(configured, dict) else frozenset()
+    missing = unbound_connector_calls(flow.spec, bound)
+    return "; ".join(f"{where} calls {category!r}" for where, category in missing)
+
+
+def _check_connectors(tenant: Tenant, document: FlowVersion) -> None:
+    """A flow calling a connector the tenant does not bind would stop its data plane from
+    booting (`check_flow_connectors`), so it is not published until the binding exists."""
+    places = _unbound_calls(tenant, document, tenant.connectors or {})
+    if places:
         raise Conflict(
             f"flow version {document.version} calls connectors tenant {tenant.id!r} does not "
             f"configure ({places}); add the connector bindings first (PATCH the tenant)"
+        )
+
+
+async def check_connectors_kept(
+    uow: SqlAlchemyUnitOfWork, tenant: Tenant, connectors: dict[str, object]
+) -> None:
+    """Refuse new connector bindings that drop one the published flow calls: the tenant's data
+    plane could not boot with them."""
+    if tenant.published_flow_version is None:
+        return
+    document = await uow.flows.get(tenant.id, tenant.published_flow_version)
+    if document is None:
+        return
+    places = _unbound_calls(tenant, document, connectors)
+    if places:
+        raise Conflict(
+            f"the published flow (version {document.version}) of tenant {tenant.id!r} calls "
+            f"connectors these bindings drop ({places}); publish a flow without those calls "
+            "first"
         )
 
 

@@ -94,6 +94,11 @@ async def update_tenant(
     # The CP calls this URL and returns what it answers: only the admin may point it somewhere.
     if "data_plane_url" in changes and not principal.is_admin:
         raise PermissionDenied("changing data_plane_url needs the admin API key")
+    if "connectors" in changes:
+        # Imported here: the flows service imports this module.
+        from botfleet.control_plane.services.flows import check_connectors_kept
+
+        await check_connectors_kept(uow, tenant, changes["connectors"] or {})
     if changes:
         for field, value in changes.items():
             setattr(tenant, field, value)
