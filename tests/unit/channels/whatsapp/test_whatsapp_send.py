@@ -177,9 +177,19 @@ async def test_the_access_token_never_reaches_the_logs(
 async def test_status_callbacks_are_counted_by_status(registry: CollectorRegistry) -> None:
 
     metrics = WhatsAppMetrics(registry)
-    for status in ["sent", "delivered", "read", "read", "mystery"]:
+    for status in ["sent", "delivered", "read", "mystery"]:
         metrics.record_status(StatusUpdate("wamid.1", status, TO, None))
+    metrics.record_status(StatusUpdate("wamid.2", "read", TO, None))
     assert sample(registry, "botfleet_whatsapp_statuses_total", status="read") == 2
     assert sample(registry, "botfleet_whatsapp_statuses_total", status="sent") == 1
     assert sample(registry, "botfleet_whatsapp_statuses_total", status="other") == 1
     assert sample(registry, "botfleet_whatsapp_statuses_total", status="failed") == 0
+
+
+async def test_a_redelivered_status_callback_is_counted_once(registry: CollectorRegistry) -> None:
+    metrics = WhatsAppMetrics(registry)
+    for _ in range(3):  # Meta redelivering the same webhook
+        metrics.record_status(StatusUpdate("wamid.1", "delivered", TO, None))
+    assert sample(registry, "botfleet_whatsapp_statuses_total", status="delivered") == 1
+    metrics.record_status(StatusUpdate("wamid.1", "read", TO, None))  # a new status: counted
+    assert sample(registry, "botfleet_whatsapp_statuses_total", status="read") == 1

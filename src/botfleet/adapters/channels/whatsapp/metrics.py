@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
@@ -12,6 +14,8 @@ log = structlog.get_logger("botfleet.channels.whatsapp")
 
 #: Status values Meta documents; anything else is counted as "other" (bounded label set).
 STATUSES = ("sent", "delivered", "read", "failed", "deleted")
+#: How many (message id, status) pairs are remembered to skip Meta's redeliveries of a callback.
+SEEN_STATUSES = 10_000
 
 
 class WhatsAppMetrics:
@@ -44,13 +48,22 @@ class WhatsAppMetrics:
             "Graph API calls retried (429, 5xx, no connection)",
             registry=r,
         )
+        # Meta redelivers a whole webhook when it was not acknowledged in time, statuses
+        # included; a bounded memory of recent ones keeps the counts honest (a restart forgets).
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         for status in (*STATUSES, "other"):
             self.statuses.labels(status)
         for event in EVENTS:
             self.errors.labels(event)
 
     def record_status(self, status: StatusUpdate) -> None:
-        """Count a status callback; a failed one is logged with what its error means."""
+        """Count a status callback once; a failed one is logged with what its error means."""
+        key = (status.message_id, status.status)
+        if key in self._seen:
+            return
+        self._seen[key] = None
+        if len(self._seen) > SEEN_STATUSES:
+            self._seen.popitem(last=False)
         self.statuses.labels(status.status if status.status in STATUSES else "other").inc()
         log_status(status, self)
 
