@@ -67,12 +67,13 @@ def _on_message(
 ) -> StepResult:
     state, reset = _known_node(flow, state)
     state = _expire_session(flow, state, now)
-    state = replace(state, awaiting=None)  # a turn cut short by a crash is abandoned
+    if state.awaiting is not None:  # a turn cut short by a crash is abandoned
+        state = replace(state, awaiting=None)
     message = as_option_choice(message, state.last_options)
     turn = TurnBuilder(flow, state, now, ctx, message)
     turn.diagnostics.extend(reset)
     if message.contact_name:
-        turn.data["contact_name"] = message.contact_name
+        turn.set_data({"contact_name": message.contact_name})
     turn_id = message.message_id
     current = flow.states[state.node]
     candidates = [(f"global_transitions[{i}]", t) for i, t in enumerate(flow.global_transitions)]

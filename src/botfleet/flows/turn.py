@@ -13,7 +13,7 @@ from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, opt
 from botfleet.flows.effects import Diagnostic, Effect
 from botfleet.flows.render import Renderer
 from botfleet.flows.schema import FlowSpec
-from botfleet.flows.state import ConversationState, Resume, Turn
+from botfleet.flows.state import HISTORY_LIMIT, ConversationState, Resume, Turn
 
 DEFAULT_ERROR_TEXT = "Sorry, something went wrong on our side. Please try again in a moment."
 
@@ -84,10 +84,18 @@ class TurnBuilder:
         zone = _zone(ctx.tenant.timezone)
         self.local_now = now.astimezone(zone)
         self.data["today"] = self.local_now.date().isoformat()
+        # Built once and rebuilt after `set_data`: a turn renders many templates against it.
+        self._variables: dict[str, Any] | None = None
 
     # ---------------------------------------------------------------- templates
 
     def variables(self) -> dict[str, Any]:
+        """The template namespaces; change `data` through `set_data` only, so this stays true."""
+        if self._variables is None:
+            self._variables = self._build_variables()
+        return self._variables
+
+    def _build_variables(self) -> dict[str, Any]:
         msg = self.message
         contact_name = (msg.contact_name if msg else "") or str(self.data.get("contact_name", ""))
         return {
@@ -131,6 +139,7 @@ class TurnBuilder:
         for key, value in values.items():
             self.data[key] = value
             self.overlay.pop(key, None)
+        self._variables = None
 
     def result(self) -> StepResult:
         shown = [o for o in self.outputs if options_of(o)]
@@ -140,6 +149,7 @@ class TurnBuilder:
             last_options = ()
         else:
             last_options = self.last_options
+        history = (*self.original.history, *self._history())[-HISTORY_LIMIT:]
         state = replace(
             self.original,
             node=self.node,
@@ -148,8 +158,8 @@ class TurnBuilder:
             last_options=last_options,
             updated_at=self.now,
             flow_id=self.flow.id,
+            history=history,
         )
-        state = state.remember(*self._history())
         return StepResult(
             state=state,
             outputs=tuple(self.outputs),
