@@ -46,7 +46,11 @@ MAX_PAGE = 500
 ContactQuery = Annotated[
     str | None, Query(min_length=1, max_length=MAX_ID, pattern=SAFE_ID_PATTERN)
 ]
-SinceQuery = Annotated[int, Query(ge=0, description="Sequence number already seen (0: none).")]
+#: Sequence numbers are SQLite integers: a larger `since` is a 422, not an overflow in the store.
+MAX_SEQ = 2**63 - 1
+SinceQuery = Annotated[
+    int, Query(ge=0, le=MAX_SEQ, description="Sequence number already seen (0: none).")
+]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 WaitQuery = Annotated[
     bool,
