@@ -1,0 +1,44 @@
+"""`nesting_exceeds`, the bracket-depth check both planes run before any parser: it agrees with
+the real depth of any JSON document and is never fooled by brackets inside strings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from botfleet.http_guards import nesting_exceeds
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet="[]{}\"\\ab", max_size=8),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(alphabet="[{a", max_size=3), children, max_size=3),
+    max_leaves=30,
+)
+
+
+def depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max((depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@given(JSON, st.integers(min_value=0, max_value=8))
+def test_agrees_with_the_depth_of_any_json_document(value: Any, limit: int) -> None:
+    body = json.dumps(value).encode()
+    assert nesting_exceeds(body, limit) == (depth(value) > limit)
+
+
+def test_brackets_inside_strings_are_text() -> None:
+    body = json.dumps({"text": "[" * 10_000 + '\\"{' * 500}).encode()
+    assert not nesting_exceeds(body, 2)
+
+
+def test_a_hundred_thousand_levels_are_caught_in_linear_time() -> None:
+    assert nesting_exceeds(b"[" * 100_000 + b"]" * 100_000, 64)
+    assert nesting_exceeds(b"{" * 100_000, 64)  # unterminated too
+    assert not nesting_exceeds(b"[]" * 100_000, 64)  # many brackets, shallow
