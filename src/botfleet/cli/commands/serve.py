@@ -33,6 +33,8 @@ def serve_data_plane(
         host=host or settings.host,
         port=port or settings.port,
         log_level="warning",
+        # Request lines carry query strings (Meta's handshake sends its verify token in one).
+        access_log=False,
     )
 
 
@@ -63,4 +65,6 @@ def serve_control_plane(
         host=host or settings.host,
         port=port or settings.port,
         log_level="warning",
+        # Request lines carry query strings (Meta's handshake sends its verify token in one).
+        access_log=False,
     )
