@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bench import _profile, _report, bare_app, engine_micro, run_all, webchat_wrk
+from bench import _profile, _report, bare_app, calendar_slots, engine_micro, run_all, webchat_wrk
 
 MODULES = [
     "bench.run_all",
@@ -21,6 +21,7 @@ MODULES = [
     "bench.whatsapp_webhook",
     "bench.density",
     "bench.scheduler_bench",
+    "bench.calendar_slots",
 ]
 
 
@@ -134,3 +135,11 @@ def test_the_control_plane_gets_the_demo_tenant_as_the_yaml_describes_it() -> No
     assert body["channel"] == {"type": "webchat"}
     assert "initial_state: MENU" in flow
     assert knowledge.strip()
+
+
+def test_calendar_bench_compares_old_and_new_slot_rules_on_the_same_bookings() -> None:
+    checks = {c.name: c.value for c in calendar_slots.measure(0.02)}
+    # measure() asserts both versions give the same days and slots before timing them.
+    for booked in ("0", "50", "150"):
+        assert float(checks[f"speed-up, {booked} bookings"].rstrip("x")) > 0
+        assert checks[f"get_slots_for_day call, {booked} bookings"].endswith(" us")

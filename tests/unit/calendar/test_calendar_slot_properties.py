@@ -9,7 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from botfleet.adapters.connectors.calendar.config import WEEKDAYS, CalendarSettings
-from botfleet.adapters.connectors.calendar.slots import OVERLAP_TOLERANCE, slots_for_day
+from botfleet.adapters.connectors.calendar.slots import (
+    OVERLAP_TOLERANCE,
+    available_days,
+    slots_for_day,
+)
 from botfleet.domain.calendar import BusyEvent, TimeWindow, format_clock_minutes
 
 ZONES = ["Europe/Madrid", "America/New_York", "UTC", "Australia/Lord_Howe"]
@@ -83,10 +87,13 @@ def test_offered_slots_respect_windows_events_and_now(
         # Either reading of the closing wall time (they differ only around DST changes).
         wall_close = datetime.combine(day, time()) + timedelta(minutes=window.end_min)
         latest_close = max(wall_close.replace(tzinfo=tz, fold=f).astimezone(UTC) for f in (0, 1))
-        assert slot + timedelta(minutes=presence) <= latest_close
-        end = slot + timedelta(minutes=service)
+        # Durations are real time: arithmetic on a zone's datetime is wall-clock arithmetic,
+        # off by an hour across a DST change, so it is done in UTC.
+        instant = slot.astimezone(UTC)
+        assert instant + timedelta(minutes=presence) <= latest_close
+        end = instant + timedelta(minutes=service)
         for event in events:
-            overlap = min(event.end, end) - max(event.start, slot)
+            overlap = min(event.end, end) - max(event.start, instant)
             assert overlap <= OVERLAP_TOLERANCE, f"{slot} overlaps {event}"
         assert slot >= now + timedelta(minutes=config.min_notice_min)
     instants = [s.astimezone(UTC) for s in offered]
@@ -125,3 +132,52 @@ def test_on_ordinary_days_every_fitting_grid_time_is_offered(data: st.DataObject
         if minute + presence <= window.end_min
     ]
     assert [s.strftime("%H:%M") for s in offered] == expected
+
+
+def _reference_slots(
+    day: date, config: CalendarSettings, events: list[BusyEvent], now: datetime, s: int, p: int
+) -> list[datetime]:
+    """The slot rule written the plain way (every grid time against every event, instants
+    compared in UTC): what the optimised `slots_for_day` must agree with."""
+    tz = config.tz
+    if day > now.astimezone(tz).date() + timedelta(days=config.horizon_days - 1):
+        return []
+    earliest = now.astimezone(UTC) + timedelta(minutes=config.min_notice_min)
+    offered = []
+    for window in config.weekly_windows[day.weekday()]:
+        wall_close = datetime.combine(day, time()) + timedelta(minutes=window.end_min)
+        # The moment the wall clock reaches the close (its first occurrence; a closing time
+        # inside a gap is the jump over it).
+        close = wall_close.replace(tzinfo=tz, fold=0).astimezone(UTC)
+        for minute in range(window.start_min, window.end_min, config.slot_duration_min):
+            wall = datetime.combine(day, time()) + timedelta(minutes=minute)
+            local = wall.replace(tzinfo=tz)
+            start = local.astimezone(UTC)
+            if start.astimezone(tz).replace(tzinfo=None) != wall:
+                continue  # inside a DST gap
+            if start < earliest or start + timedelta(minutes=p) > close:
+                continue
+            end = start + timedelta(minutes=s)
+            if all(min(e.end, end) - max(e.start, start) <= OVERLAP_TOLERANCE for e in events):
+                offered.append(local)
+    return offered
+
+
+@settings(max_examples=400, deadline=None)
+@given(scenario())
+def test_agrees_with_the_plain_rule_and_available_days_with_slots_for_day(
+    case: tuple[CalendarSettings, date, list[BusyEvent], datetime, int, int],
+) -> None:
+    config, day, events, now, service, presence = case
+    offered = slots_for_day(day, config, events, now, service, presence)
+    expected = _reference_slots(day, config, events, now, service, presence)
+    assert [s.astimezone(UTC) for s in offered] == [s.astimezone(UTC) for s in expected], (
+        config.schedule,
+        config.slot_duration_min,
+        config.min_notice_min,
+        config.horizon_days,
+    )
+    assert [s.replace(tzinfo=None) for s in offered] == [s.replace(tzinfo=None) for s in expected]
+    around = [day - timedelta(days=1), day, day + timedelta(days=1)]
+    days = available_days(around[0], config, events, now, 3, service, presence)
+    assert days == [d for d in around if slots_for_day(d, config, events, now, service, presence)]

@@ -18,7 +18,9 @@ The rules (docs: flow-dsl.md, "Slot rules"):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -100,22 +102,21 @@ def local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime | None:
 
 
 def _window_end(day: date, window: TimeWindow, tz: ZoneInfo) -> datetime:
+    """The instant the wall clock reaches the window's closing time.
+
+    Inside a DST overlap that is the first occurrence; inside a gap (the time never shows) the
+    moment the clock jumps over it. `fold=0` reads both that way. Slot limits compare instants:
+    Python compares two datetimes of the same zone by wall time, which on a change day is off
+    by the hour that was skipped or repeated.
+    """
     wall = datetime.combine(day, time()) + timedelta(minutes=window.end_min)
-    # A closing time inside a DST gap or overlap reads two ways: take the earlier instant so
-    # nothing is offered past the intended close.
-    readings = (wall.replace(tzinfo=tz, fold=0), wall.replace(tzinfo=tz, fold=1))
-    return min(readings, key=lambda moment: moment.astimezone(UTC))
+    return wall.replace(tzinfo=tz, fold=0)
 
 
 def horizon_end(settings: CalendarSettings, now: datetime) -> date:
     """The last day (inclusive) on which slots can be offered or booked."""
     today = now.astimezone(settings.tz).date()
     return today + timedelta(days=settings.horizon_days - 1)
-
-
-def _blocks(event: BusyEvent, start: datetime, end: datetime) -> bool:
-    overlap = min(event.end, end) - max(event.start, start)
-    return overlap > OVERLAP_TOLERANCE
 
 
 def slots_for_day(
@@ -136,37 +137,106 @@ def slots_for_day(
         service_min: how long the booking blocks the calendar.
         presence_min: how long the client stays; must fit before the window closes.
     """
+    busy = BusySpans.of(events)
+    return list(_offered(day, settings, busy, now, service_min, presence_min))
+
+
+@dataclass(frozen=True)
+class BusySpans:
+    """Events prepared once for many days: timed ones as integer-microsecond spans sorted by
+    start (comparing aware datetimes asks the time zone for offsets every time, which was most
+    of the cost of a calendar read), all-day ones kept for `day_windows`."""
+
+    spans: tuple[tuple[int, int], ...]
+    starts: tuple[int, ...]
+    longest: int
+    all_day: tuple[AllDayEvent, ...]
+
+    @classmethod
+    def of(cls, events: Iterable[CalendarEvent]) -> BusySpans:
+        spans = sorted((_us(e.start), _us(e.end)) for e in events if isinstance(e, BusyEvent))
+        return cls(
+            spans=tuple(spans),
+            starts=tuple(start for start, _ in spans),
+            longest=max((end - start for start, end in spans), default=0),
+            all_day=tuple(e for e in events if isinstance(e, AllDayEvent)),
+        )
+
+    def near(self, low: int, high: int) -> list[tuple[int, int]]:
+        """The spans that overlap ``(low, high)``, sorted by start."""
+        first = bisect_left(self.starts, low - self.longest)
+        last = bisect_left(self.starts, high)
+        return [span for span in self.spans[first:last] if span[1] > low]
+
+
+def _offered(
+    day: date,
+    settings: CalendarSettings,
+    events: BusySpans,
+    now: datetime,
+    service_min: int,
+    presence_min: int,
+) -> Iterator[datetime]:
+    """`slots_for_day` one slot at a time: asking whether a day has any slot stops at the
+    first (most of the cost of `available_days` on a calendar with free time)."""
     if day > horizon_end(settings, now):
-        return []
-    windows = day_windows(day, settings, events)
+        return
+    windows = day_windows(day, settings, events.all_day)
     if not windows:
-        return []
+        return
     tz = settings.tz
-    earliest = now + timedelta(minutes=settings.min_notice_min)
-    service = timedelta(minutes=service_min)
-    presence = timedelta(minutes=presence_min)
-    busy = _busy_near(day, tz, service, events)
-    offered: list[datetime] = []
-    for window in windows:
-        close = _window_end(day, window, tz)
-        for minute in range(window.start_min, window.end_min, settings.slot_duration_min):
-            start = local_instant(day, minute, tz)
-            if start is None or start < earliest or start + presence > close:
-                continue
-            end = start + service
-            if not any(_blocks(event, start, end) for event in busy):
-                offered.append(start)
-    return offered
-
-
-def _busy_near(
-    day: date, tz: ZoneInfo, service: timedelta, events: Iterable[CalendarEvent]
-) -> list[BusyEvent]:
-    # Every slot of `day`, service time included, lies inside this span (a day of margin on
+    earliest = _us(now) + settings.min_notice_min * _US_PER_MIN
+    service = service_min * _US_PER_MIN
+    presence = presence_min * _US_PER_MIN
+    # Every slot of `day`, service time included, lies inside this range (a day of margin on
     # each side absorbs DST shifts), so other events can be dropped before the slot loop.
-    low = datetime.combine(day, time(), tz) - timedelta(days=1)
-    high = datetime.combine(day, time(), tz) + timedelta(days=2) + service
-    return [e for e in events if isinstance(e, BusyEvent) and e.end > low and e.start < high]
+    start_of_day = datetime.combine(day, time(), tz)
+    midnight = _us(start_of_day)
+    steady = start_of_day.utcoffset() == datetime.combine(day + _ONE_DAY, time(), tz).utcoffset()
+    instant = start_of_day
+    busy = events.near(midnight - _US_PER_DAY, midnight + 2 * _US_PER_DAY + service)
+    # A sweep over the busy spans (sorted by start) as slot starts grow: a span joins `active`
+    # once it starts before the slot's end, and leaves for good once it ends within the
+    # tolerance after a slot's start (it can block no later slot either).
+    active: list[tuple[int, int]] = []
+    nxt, previous = 0, -1
+    for window in windows:
+        close = _us(_window_end(day, window, tz))
+        for minute in range(window.start_min, window.end_min, settings.slot_duration_min):
+            if steady:  # no DST change today: wall minutes map straight onto instants
+                start = midnight + minute * _US_PER_MIN
+            else:
+                local = local_instant(day, minute, tz)
+                if local is None:
+                    continue
+                instant, start = local, _us(local)
+            if start < earliest or start + presence > close:
+                continue
+            if start < previous:  # windows out of order: sweep again from the first span
+                nxt, active = 0, []
+            previous = start
+            end = start + service
+            while nxt < len(busy) and busy[nxt][0] < end:
+                active.append(busy[nxt])
+                nxt += 1
+            active = [span for span in active if span[1] - start > _TOLERANCE_US]
+            if not any(
+                min(b_end, end) - max(b_start, start) > _TOLERANCE_US for b_start, b_end in active
+            ):
+                yield start_of_day + timedelta(minutes=minute) if steady else instant
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_ONE_DAY = timedelta(days=1)
+_US_PER_MIN = 60_000_000
+_US_PER_DAY = 24 * 60 * _US_PER_MIN
+_TOLERANCE_US = OVERLAP_TOLERANCE // _ONE_US
+
+
+def _us(moment: datetime) -> int:
+    """An aware instant as exact integer microseconds since the epoch."""
+    return (moment - _EPOCH) // _ONE_US
 
 
 def in_period(slot: datetime, period: str) -> bool:
@@ -198,8 +268,9 @@ def available_days(
     last = min(from_date + timedelta(days=lookahead - 1), horizon_end(settings, now))
     days: list[date] = []
     day = first
+    busy = BusySpans.of(events)
     while day <= last:
-        if slots_for_day(day, settings, events, now, service_min, presence_min):
+        if next(_offered(day, settings, busy, now, service_min, presence_min), None):
             days.append(day)
         day += timedelta(days=1)
     return days
