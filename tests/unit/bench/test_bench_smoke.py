@@ -11,7 +11,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bench import _profile, _report, bare_app, calendar_slots, engine_micro, run_all, webchat_wrk
+from bench import (
+    _profile,
+    _report,
+    bare_app,
+    calendar_slots,
+    engine_micro,
+    run_all,
+    store_trips,
+    webchat_wrk,
+)
 
 MODULES = [
     "bench.run_all",
@@ -22,6 +31,7 @@ MODULES = [
     "bench.density",
     "bench.scheduler_bench",
     "bench.calendar_slots",
+    "bench.store_trips",
 ]
 
 
@@ -143,3 +153,13 @@ def test_calendar_bench_compares_old_and_new_slot_rules_on_the_same_bookings() -
     for booked in ("0", "50", "150"):
         assert float(checks[f"speed-up, {booked} bookings"].rstrip("x")) > 0
         assert checks[f"get_slots_for_day call, {booked} bookings"].endswith(" us")
+
+
+def test_store_bench_runs_both_stores_through_the_same_code() -> None:
+    import asyncio
+
+    checks = {c.name: c.value for c in asyncio.run(store_trips.measure(0.02))}
+    for label in ("state read", "turn commit"):
+        assert checks[f"{label}, sqlite3 on the loop"].endswith(" us CPU")
+        assert checks[f"{label}, aiosqlite (before)"].endswith(" us CPU")
+        assert float(checks[f"{label}, ratio"].rstrip("x")) > 0

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from botfleet.http_guards import nesting_exceeds
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(alphabet="[]{}\"\\ab", max_size=8),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(alphabet="[{a", max_size=3), children, max_size=3),
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab', max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(alphabet="[{a", max_size=3), children, max_size=3)
+    ),
     max_leaves=30,
 )
 

@@ -25,11 +25,8 @@ from types import TracebackType
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
-from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase, connect
 from botfleet.adapters.stores._sqlite_schema import prepare
-from botfleet.domain.errors import StoreError
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import LLMUsage
 
@@ -147,17 +144,13 @@ class SqliteUsageStore:
     async def open(cls, path: str | Path, *, busy_timeout: float = 5.0) -> SqliteUsageStore:
         """Open the tenant's file (creating and migrating it if needed). Raises `StoreError`."""
         path = Path(path)
+        conn = connect(path, "the LLM usage counters")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = await aiosqlite.connect(path, isolation_level=None)
-        except (OSError, aiosqlite.Error) as exc:
-            raise StoreError(f"{path}: cannot open the LLM usage counters: {exc}") from exc
-        try:
-            await prepare(conn, path, busy_timeout)
+            prepare(conn, path, busy_timeout)
         except BaseException:
-            await conn.close()
+            conn.close()
             raise
-        return cls(SqliteDatabase(conn, path))
+        return cls(SqliteDatabase(conn, path, busy_timeout=busy_timeout))
 
     async def add(self, month: str, usage: LLMUsage | None, outcome: Outcome, at: datetime) -> None:
         delta = _delta(usage, outcome)

@@ -1,13 +1,26 @@
-"""The connection shared by a tenant's SQLite stores; sqlite errors become `StoreError`."""
+"""The connection shared by a tenant's SQLite stores; sqlite errors become `StoreError`.
+
+Statements run on the event loop's thread, straight through the stdlib `sqlite3` module. A
+tenant's statements are short (indexed reads and single-row writes of a few kilobytes; WAL with
+`synchronous=NORMAL`, so a commit does not wait for the disk), and handing each one to a worker
+thread and back, as aiosqlite does, cost five times the statement itself (docs/benchmarks.md).
+
+Waiting for another process's write lock must not block the loop, so SQLite's own busy
+handler is off once the file is open (`busy_timeout = 0`): a statement that meets the lock
+fails at once with SQLITE_BUSY, and `SqliteDatabase` tries it again after an `asyncio.sleep`
+with back-off, until the store's busy timeout has passed (then `StoreUnavailable`). Nothing
+awaits in the middle of a statement or a `run` transaction, so no other coroutine's
+statement can slip into one.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-
-import aiosqlite
 
 from botfleet.domain.errors import StoreError, StoreUnavailable
 
@@ -16,65 +29,80 @@ T = TypeVar("T")
 #: SQLite result codes that say "not now" rather than "never": busy or locked by another
 #: connection, out of memory, I/O error, disk full, cannot open the file, lock protocol.
 _TRANSIENT_CODES = frozenset({5, 6, 7, 10, 13, 14, 15})
+#: Of those, the ones worth waiting for: another connection holds the lock.
+_LOCK_CODES = frozenset({5, 6})
+#: First and longest pause between two tries of a statement that met the lock.
+_FIRST_PAUSE_S = 0.001
+_LONGEST_PAUSE_S = 0.05
+
+
+def _code(exc: BaseException) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
 
 
 def _store_error(path: Path, doing: str, exc: Exception) -> StoreError:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF in _TRANSIENT_CODES:
+    if _code(exc) in _TRANSIENT_CODES:
         return StoreUnavailable(f"{path}: cannot {doing}: {exc}")
     return StoreError(f"{path}: cannot {doing}: {exc}")
+
+
+def connect(path: Path, what: str) -> sqlite3.Connection:
+    """Open `path` (creating its folder) in autocommit mode. Raises `StoreError` naming it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the folder: {exc}") from exc
+    try:
+        # Any thread may hold the loop (tests run apps in portals); the loop serialises use.
+        return sqlite3.connect(path, isolation_level=None, timeout=0, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open {what}: {exc}") from exc
 
 
 class SqliteDatabase:
     """The shared connection. Translates sqlite errors into `StoreError` naming the file
     (`StoreUnavailable` when the same call may work later: locked, full, I/O error)."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, busy_timeout: float) -> None:
         self._conn = conn
         self.path = path
+        self.busy_timeout = busy_timeout
         self.closed = False
 
     async def fetch(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Run one statement and return its rows; `doing` says what for, in error messages."""
-        if self.closed:
-            raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
-        try:
-            return list(await self._conn.execute_fetchall(sql, params))
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            raise _store_error(self.path, doing, exc) from exc
+        return await self.run(doing, lambda conn: conn.execute(sql, params).fetchall())
 
     async def change(self, doing: str, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write statement and return how many rows it changed."""
-        if self.closed:
-            raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
-        try:
-            cursor = await self._conn.execute(sql, params)
-            count = cursor.rowcount
-            await cursor.close()
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            raise _store_error(self.path, doing, exc) from exc
-        return count
+        return await self.run(doing, lambda conn: conn.execute(sql, params).rowcount)
 
     async def run(self, doing: str, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` on the connection's thread in one go, so no other statement interleaves.
+        """Run `work` on the connection in one go, so no other statement interleaves.
 
-        For multi-statement transactions: the connection is shared by every coroutine, so a
-        `BEGIN` sent as its own call would let other coroutines' statements slip into the
-        transaction. `work` may raise `StoreError` itself; sqlite errors become `StoreError`.
+        For multi-statement transactions: `work` must roll back what it began when it fails
+        (it is run again, whole, when it met another connection's lock). `work` may raise
+        `StoreError` itself; sqlite errors become `StoreError`.
         """
-        if self.closed:
-            raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
-        conn = self._conn
-        try:
-            # aiosqlite runs queued functions on its thread in order; `_execute` is how its own
-            # methods queue work (it has no public equivalent). The version is pinned in uv.lock
-            # and tests/integration/data_plane/test_turn_commit.py covers this call.
-            result: T = await conn._execute(lambda: work(conn._conn))  # type: ignore[no-untyped-call]
-        except (sqlite3.Error, UnicodeEncodeError) as exc:
-            raise _store_error(self.path, doing, exc) from exc
-        return result
+        deadline: float | None = None
+        pause = _FIRST_PAUSE_S
+        while True:
+            if self.closed:
+                raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
+            try:
+                return work(self._conn)
+            except (sqlite3.Error, UnicodeEncodeError, OverflowError) as exc:
+                if _code(exc) not in _LOCK_CODES:
+                    raise _store_error(self.path, doing, exc) from exc
+                now = time.monotonic()
+                deadline = deadline if deadline is not None else now + self.busy_timeout
+                if now >= deadline:
+                    raise _store_error(self.path, doing, exc) from exc
+                await asyncio.sleep(min(pause, deadline - now))
+                pause = min(pause * 2, _LONGEST_PAUSE_S)
 
     async def close(self) -> None:
         if not self.closed:
             self.closed = True
-            await self._conn.close()
+            self._conn.close()

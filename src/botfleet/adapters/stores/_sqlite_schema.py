@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import aiosqlite
-
 from botfleet.domain.errors import StoreError
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -82,8 +80,13 @@ SCHEMA_VERSION = len(MIGRATIONS)
 MIN_SQLITE = (3, 35, 0)
 
 
-async def prepare(conn: aiosqlite.Connection, path: Path, busy_timeout: float) -> None:
-    """Set the pragmas and bring the schema up to date. Raises `StoreError` naming `path`."""
+def prepare(conn: sqlite3.Connection, path: Path, busy_timeout: float) -> None:
+    """Set the pragmas and bring the schema up to date. Raises `StoreError` naming `path`.
+
+    Opening may wait up to `busy_timeout` for another process (switching to WAL, migrating);
+    afterwards SQLite's own busy handler is off: `SqliteDatabase` waits for locks without
+    blocking the event loop.
+    """
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         raise StoreError(
             f"{path}: SQLite {sqlite3.sqlite_version} is too old; botfleet needs "
@@ -91,9 +94,8 @@ async def prepare(conn: aiosqlite.Connection, path: Path, busy_timeout: float) -
         )
     try:
         # First, so that switching to WAL waits for other processes instead of failing.
-        await conn.execute_fetchall(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        rows = list(await conn.execute_fetchall("PRAGMA journal_mode = WAL"))
-        mode = str(rows[0][0]).lower()
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchall()[0][0]).lower()
         if mode != "wal":
             raise StoreError(
                 f"{path}: could not enable write-ahead logging (journal mode is {mode!r}); "
@@ -102,34 +104,34 @@ async def prepare(conn: aiosqlite.Connection, path: Path, busy_timeout: float) -
         # WAL + NORMAL: commits do not wait for fsync (only checkpoints do). A process crash
         # loses nothing; a power cut or kernel crash may lose the last few commits but never
         # corrupts the file. FULL would fsync every commit, costing milliseconds per turn.
-        await conn.execute_fetchall("PRAGMA synchronous = NORMAL")
-        await migrate(conn, path)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        migrate(conn, path)
+        conn.execute("PRAGMA busy_timeout = 0")
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open the tenant store: {exc}") from exc
 
 
-async def schema_version(conn: aiosqlite.Connection) -> int:
-    rows = list(await conn.execute_fetchall("PRAGMA user_version"))
-    return int(rows[0][0])
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchall()[0][0])
 
 
-async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Apply the missing migration steps in one transaction; refuse files from the future."""
-    if _check_version(await schema_version(conn), path) == SCHEMA_VERSION:
+    if _check_version(schema_version(conn), path) == SCHEMA_VERSION:
         return
     # IMMEDIATE takes the write lock now, so two processes cannot migrate the file at once;
     # the version is read again under the lock in case another process just did it.
-    await conn.execute_fetchall("BEGIN IMMEDIATE")
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        current = _check_version(await schema_version(conn), path)
+        current = _check_version(schema_version(conn), path)
         for step in MIGRATIONS[current:]:
             for statement in step:
-                await conn.execute_fetchall(statement)
-        await conn.execute_fetchall(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        await conn.execute_fetchall("COMMIT")
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
-            await conn.execute_fetchall("ROLLBACK")
+            conn.execute("ROLLBACK")
         raise
 
 

@@ -1,24 +1,22 @@
 """SQLite tenant store: one file per tenant holding conversation states, journal and outbox.
 
 Open it with `await SqliteTenantStore.open(path)` or `async with SqliteTenantStore.open(path)`.
-One aiosqlite connection in autocommit mode serves all three stores: every call is a single
-statement (writes use `RETURNING`, so one round trip to the connection's thread), and thus
-one committed transaction; nothing is left half-done between two awaits.
+One `sqlite3` connection in autocommit mode serves all the stores, on the event loop's thread
+(`_sqlite_database`): every call is a single statement (writes use `RETURNING`) or one
+`run` transaction, and thus one committed transaction; nothing is left half-done between two
+awaits.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Generator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import aiosqlite
-
-from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase, connect
 from botfleet.adapters.stores._sqlite_schema import prepare
 from botfleet.adapters.stores._sqlite_tables import (
     SqliteMessageJournal,
@@ -26,7 +24,6 @@ from botfleet.adapters.stores._sqlite_tables import (
     SqliteStateStore,
 )
 from botfleet.adapters.stores._sqlite_turns import SqliteTurnStore
-from botfleet.domain.errors import StoreError
 from botfleet.flows.state import ConversationState
 
 __all__ = [
@@ -72,20 +69,13 @@ class SqliteTenantStore:
 
     @classmethod
     async def _connect(cls, path: Path, busy_timeout: float) -> SqliteTenantStore:
+        conn = connect(path, "the tenant store")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot create the folder: {exc}") from exc
-        try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{path}: cannot open the tenant store: {exc}") from exc
-        try:
-            await prepare(conn, path, busy_timeout)
+            prepare(conn, path, busy_timeout)
         except BaseException:
-            await conn.close()  # else aiosqlite's thread keeps the process alive
+            conn.close()
             raise
-        return cls(SqliteDatabase(conn, path))
+        return cls(SqliteDatabase(conn, path, busy_timeout=busy_timeout))
 
     async def commit_turn(
         self,

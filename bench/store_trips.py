@@ -1,0 +1,143 @@
+"""The tenant store's SQLite trips: microseconds per state read and per turn commit.
+
+    uv run python -m bench.store_trips [--seconds 1]
+
+Baseline, measured in the same run on a file of its own: the same `SqliteTenantStore` code
+over an aiosqlite connection, as the store ran before 2026-12-03 (each statement handed to
+aiosqlite's thread and back), against the shipped store, which runs the statements on the
+event loop's thread with `sqlite3`. Both use WAL with `synchronous=NORMAL`. CPU time of the
+process (aiosqlite's thread included) and wall time are both printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from time import perf_counter, process_time
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from bench._proc import machine_check
+from bench._report import Check, emit
+from botfleet.adapters.stores import SqliteTenantStore
+from botfleet.adapters.stores._sqlite_database import connect
+from botfleet.adapters.stores._sqlite_schema import prepare
+from botfleet.flows.state import ConversationState
+from botfleet.testing.stores import SAMPLE_TIME, sample_state
+
+T = TypeVar("T")
+CONTACTS = 200
+
+
+class AiosqliteDatabase:
+    """`SqliteDatabase`'s interface over aiosqlite: the store as it was (the baseline)."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn, self.path, self.closed = conn, path, False
+
+    async def fetch(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def change(self, doing: str, sql: str, params: Sequence[Any] = ()) -> int:
+        cursor = await self._conn.execute(sql, params)
+        count = cursor.rowcount
+        await cursor.close()
+        return count
+
+    async def run(self, doing: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._conn
+        result: T = await conn._execute(lambda: work(conn._conn))  # type: ignore[no-untyped-call]
+        return result
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+async def _baseline_store(path: Path) -> SqliteTenantStore:
+    prepared = connect(path, "the baseline store")
+    prepare(prepared, path, 5.0)
+    prepared.close()
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    await conn.execute("PRAGMA busy_timeout = 5000")
+    return SqliteTenantStore(AiosqliteDatabase(conn, path))  # type: ignore[arg-type]
+
+
+async def _timed(seconds: float, op: Callable[[int], Awaitable[object]]) -> tuple[float, float]:
+    """(CPU us, wall us) per call of `op(i)`."""
+    calls, cpu0, wall0 = 0, process_time(), perf_counter()
+    while process_time() - cpu0 < seconds:
+        await op(calls)
+        calls += 1
+    return (process_time() - cpu0) / calls * 1e6, (perf_counter() - wall0) / calls * 1e6
+
+
+async def _measure_store(store: SqliteTenantStore, seconds: float) -> dict[str, float]:
+    states: list[ConversationState] = []
+    for i in range(CONTACTS):
+        state = sample_state(contact_id=f"c{i}", data={"name": f"client {i}", "n": i})
+        states.append(await store.states.save(state, expected_version=0))
+
+    async def read(i: int) -> object:
+        return await store.states.load(f"c{i % CONTACTS}")
+
+    async def commit(i: int) -> object:
+        k = i % CONTACTS
+        state = states[k]
+        saved = await store.commit_turn(
+            state,
+            expected_version=state.version,
+            message_id=None,
+            outputs=[{"type": "text", "text": f"reply {i}"}],
+            at=SAMPLE_TIME,
+        )
+        states[k] = saved
+        return saved
+
+    read_cpu, read_wall = await _timed(seconds, read)
+    commit_cpu, commit_wall = await _timed(seconds, commit)
+    return {"read_cpu": read_cpu, "read_wall": read_wall, "commit_cpu": commit_cpu,
+            "commit_wall": commit_wall}  # fmt: skip
+
+
+async def measure(seconds: float) -> list[Check]:
+    with tempfile.TemporaryDirectory(prefix="botfleet-store-trips-") as folder:
+        old_store = await _baseline_store(Path(folder) / "aiosqlite.db")
+        try:
+            old = await _measure_store(old_store, seconds)
+        finally:
+            await old_store.close()
+        async with SqliteTenantStore.open(Path(folder) / "direct.db") as new_store:
+            new = await _measure_store(new_store, seconds)
+    checks = []
+    for what in ("read", "commit"):
+        o, n = old[f"{what}_cpu"], new[f"{what}_cpu"]
+        print(
+            f"{what:>6}: aiosqlite {o:6.0f} us CPU ({old[f'{what}_wall']:6.0f} us wall) -> "
+            f"sqlite3 on the loop {n:6.0f} us CPU ({new[f'{what}_wall']:6.0f} us wall): "
+            f"{o / n:.1f}x"
+        )
+        label = "state read" if what == "read" else "turn commit"
+        checks += [
+            Check(f"{label}, sqlite3 on the loop", f"{n:.0f} us CPU"),
+            Check(f"{label}, aiosqlite (before)", f"{o:.0f} us CPU"),
+            Check(f"{label}, ratio", f"{o / n:.1f}x"),
+        ]
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=1.0, help="CPU seconds per figure")
+    args = parser.parse_args(argv)
+    checks = [*asyncio.run(measure(args.seconds)), machine_check()]
+    return emit("store_trips", checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
