@@ -1,4 +1,5 @@
-"""The demo tenant (mock_llm) boots without importing either LLM SDK (~55 MB of RSS)."""
+"""The demo tenant (mock_llm) boots without importing either LLM SDK (~55 MB of RSS), nor
+SQLAlchemy or aiosqlite (the control plane's database layer; ~12 MB)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ SCRIPT = textwrap.dedent(
         health = client.get("/health").status_code
     print(json.dumps({
         "health": health,
-        "loaded": sorted(m for m in ("anthropic", "openai") if m in sys.modules),
+        "loaded": sorted(
+            m for m in ("anthropic", "openai", "sqlalchemy", "aiosqlite") if m in sys.modules
+        ),
     }))
     """
 )

@@ -24,7 +24,7 @@ from apscheduler.triggers.date import DateTrigger
 from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.scheduling.dispatch import fire_job, register_runner, unregister_runner
-from botfleet.adapters.scheduling.jobstore import IndexedJobStore, JobQuery, sqlite_engine
+from botfleet.adapters.scheduling.jobstore import IndexedJobStore, JobQuery, open_job_db
 from botfleet.adapters.scheduling.rules import (
     ONE_OFF,
     STANDING,
@@ -102,7 +102,7 @@ class APSchedulerTaskScheduler:
             raise RuntimeError("APSchedulerTaskScheduler.start: bind(runner) first")
         if self._scheduler is not None:
             raise RuntimeError("APSchedulerTaskScheduler.start: already started")
-        store = IndexedJobStore(sqlite_engine(self.jobs_db))
+        store = IndexedJobStore(open_job_db(self.jobs_db))
         scheduler = AsyncIOScheduler(
             timezone=UTC,
             jobstores={"default": store},

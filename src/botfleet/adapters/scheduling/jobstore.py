@@ -1,4 +1,10 @@
-"""APScheduler's SQLAlchemy job store with the columns `GET /tasks` filters on, on SQLite.
+"""APScheduler job store on SQLite (stdlib `sqlite3`), with the columns `GET /tasks` filters on.
+
+Written by hand instead of using APScheduler's `SQLAlchemyJobStore`: that store was the only
+reason every tenant's data plane imported SQLAlchemy (+11 MB of memory and 0.2 s of boot per
+process, docs/benchmarks.md), for a table of one primary key and one indexed column. The table
+is the one `SQLAlchemyJobStore` (with the columns below) created, so job files written by
+earlier releases keep their jobs.
 
 APScheduler keeps a job as a pickle plus an indexed `next_run_time`. Listing a contact's jobs from
 that would unpickle every stored job, so this store also writes the job's kind, task, contact,
@@ -10,63 +16,70 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import Sequence
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.job import Job
+from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
 from apscheduler.util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
-from sqlalchemy import (
-    Column,
-    Engine,
-    Float,
-    Index,
-    LargeBinary,
-    MetaData,
-    Table,
-    Text,
-    Unicode,
-    create_engine,
-    event,
-    func,
-    select,
-)
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
 
 from botfleet.ports.scheduling import ScheduledJob
 
 TABLE = "botfleet_jobs"
 #: SQLite limits bound parameters per statement; stay well under the oldest limit (999).
 _DELETE_CHUNK = 500
+#: Seconds SQLite waits for another process's lock (a second data plane on the same file).
+_BUSY_TIMEOUT_S = 10
+
+_SCHEMA = (
+    f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+        id VARCHAR(191) NOT NULL PRIMARY KEY,
+        next_run_time FLOAT,
+        job_state BLOB NOT NULL,
+        kind VARCHAR(16) DEFAULT 'one_off' NOT NULL,
+        task VARCHAR(191) DEFAULT '' NOT NULL,
+        contact_id VARCHAR(191),
+        job_key TEXT DEFAULT '' NOT NULL,
+        data TEXT DEFAULT '{{}}' NOT NULL,
+        fingerprint VARCHAR(64) DEFAULT '' NOT NULL
+    )""",
+    f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_next_run_time ON {TABLE} (next_run_time)",
+    f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_contact ON {TABLE} (contact_id, next_run_time)",
+    f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_task ON {TABLE} (task, next_run_time)",
+)
+_COLUMNS = ("next_run_time", "job_state", "kind", "task", "contact_id", "job_key", "data",
+            "fingerprint")  # fmt: skip
+_INSERT = f"INSERT INTO {TABLE} (id, {', '.join(_COLUMNS)}) VALUES (?{', ?' * len(_COLUMNS)})"
+_UPDATE = f"UPDATE {TABLE} SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE id = ?"
 
 
-def sqlite_engine(path: Path | None) -> Engine:
-    """A synchronous engine on the job file (None: a private in-memory database).
+def open_job_db(path: Path | None) -> sqlite3.Connection:
+    """The job file (None: a private in-memory database), with the job table in place.
 
     WAL with `synchronous=NORMAL`: a commit does not wait for the disk, so removing a thousand
     fired jobs takes milliseconds, and a crash loses at most the last commits, never the file.
     """
-    if path is None:
-        engine = create_engine(
-            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-    else:
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 10})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        if path is not None:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    return engine
+    # APScheduler may call its store from its own threads; `JobFileStore` holds a lock.
+    conn = sqlite3.connect(
+        ":memory:" if path is None else path,
+        isolation_level=None,
+        timeout=_BUSY_TIMEOUT_S,
+        check_same_thread=False,
+    )
+    if path is not None:
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    for statement in _SCHEMA:
+        conn.execute(statement)
+    return conn
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,31 +92,35 @@ class JobQuery:
     limit: int | None = None
 
 
-class IndexedJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
-    """`SQLAlchemyJobStore` plus query columns; `find()` answers `GET /tasks` without pickles."""
+class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
+    """An APScheduler job store plus query columns; `find()` answers `GET /tasks` without
+    unpickling."""
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine=engine, tablename=TABLE)
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.pickle_protocol = pickle.HIGHEST_PROTOCOL
         #: job id -> its arguments, from when it was found due until its run is reported (the
         #: scheduler's events carry only the id, and a fired one-off is no longer stored).
         self.in_flight: dict[str, dict[str, Any]] = {}
         self._due: set[str] = set()
         self._deferred_deletes: list[str] = []
-        self.jobs_t = Table(
-            TABLE,
-            MetaData(),
-            Column("id", Unicode(191), primary_key=True),
-            Column("next_run_time", Float(25), index=True),
-            Column("job_state", LargeBinary, nullable=False),
-            Column("kind", Unicode(16), nullable=False, server_default="one_off"),
-            Column("task", Unicode(191), nullable=False, server_default=""),
-            Column("contact_id", Unicode(191), nullable=True),
-            Column("job_key", Text, nullable=False, server_default=""),
-            Column("data", Text, nullable=False, server_default="{}"),
-            Column("fingerprint", Unicode(64), nullable=False, server_default=""),
-            Index(f"ix_{TABLE}_contact", "contact_id", "next_run_time"),
-            Index(f"ix_{TABLE}_task", "task", "next_run_time"),
-        )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
 
     # ------------------------------------------------------------ APScheduler's calls
 
@@ -113,14 +130,49 @@ class IndexedJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
     # read (`get_next_run_time`, which it calls right after the walk). The walk is synchronous,
     # so nothing else can observe the rows in between, and they are gone before any job runs.
 
+    def lookup_job(self, job_id: str) -> Any:
+        self._flush()
+        rows = self._read(f"SELECT job_state FROM {TABLE} WHERE id = ?", (job_id,))
+        return self._reconstitute(rows[0][0]) if rows else None
+
     def get_due_jobs(self, now: datetime) -> list[Any]:
         self._due = set()
         self._flush()
-        jobs: list[Any] = super().get_due_jobs(now)
+        jobs = self._jobs("WHERE next_run_time <= ?", (datetime_to_utc_timestamp(now),))
         for job in jobs:
             self.in_flight[job.id] = dict(job.kwargs)
         self._due = {job.id for job in jobs}
         return jobs
+
+    def get_next_run_time(self) -> datetime | None:
+        self._due = set()  # the walk over the due jobs is over
+        self._flush()
+        rows = self._read(
+            f"SELECT next_run_time FROM {TABLE} WHERE next_run_time IS NOT NULL "
+            "ORDER BY next_run_time LIMIT 1"
+        )
+        moment: datetime | None = utc_timestamp_to_datetime(rows[0][0]) if rows else None
+        return moment
+
+    def get_all_jobs(self) -> list[Any]:
+        self._flush()
+        jobs = self._jobs()
+        self._fix_paused_jobs_sorting(jobs)
+        return jobs
+
+    def add_job(self, job: Any) -> None:
+        self._flush()
+        try:
+            with self._transaction() as conn:
+                conn.execute(_INSERT, (job.id, *self._row(job)))
+        except sqlite3.IntegrityError:
+            raise ConflictingIdError(job.id) from None
+
+    def update_job(self, job: Any) -> None:
+        self._flush()
+        with self._transaction() as conn:
+            if conn.execute(_UPDATE, (*self._row(job), job.id)).rowcount == 0:
+                raise JobLookupError(job.id)
 
     def remove_job(self, job_id: str) -> None:
         if job_id in self._due:
@@ -128,125 +180,130 @@ class IndexedJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
             self._deferred_deletes.append(job_id)
             return
         self._flush()
-        super().remove_job(job_id)
-
-    def get_next_run_time(self) -> datetime | None:
-        self._due = set()  # the walk over the due jobs is over
-        self._flush()
-        moment: datetime | None = super().get_next_run_time()
-        return moment
-
-    def lookup_job(self, job_id: str) -> Any:
-        self._flush()
-        return super().lookup_job(job_id)
-
-    def get_all_jobs(self) -> list[Any]:
-        self._flush()
-        jobs: list[Any] = super().get_all_jobs()
-        return jobs
+        with self._transaction() as conn:
+            if conn.execute(f"DELETE FROM {TABLE} WHERE id = ?", (job_id,)).rowcount == 0:
+                raise JobLookupError(job_id)
 
     def remove_all_jobs(self) -> None:
         self._due = set()
         self._flush()
-        super().remove_all_jobs()
+        with self._transaction() as conn:
+            conn.execute(f"DELETE FROM {TABLE}")
 
     def shutdown(self) -> None:
         self._flush()
-        super().shutdown()
+        with self._lock:
+            self._conn.close()
 
-    def add_job(self, job: Any) -> None:
-        self._flush()
-        insert = self.jobs_t.insert().values(id=job.id, **self._row(job))
-        with self.engine.begin() as connection:
+    # ------------------------------------------------------------ rows and pickles
+
+    def _jobs(self, where: str = "", params: Sequence[Any] = ()) -> list[Any]:
+        """Jobs in `next_run_time` order; one whose pickle cannot be restored (its code was
+        removed or renamed) is logged and deleted, as APScheduler's own stores do."""
+        jobs: list[Any] = []
+        failed: list[str] = []
+        sql = f"SELECT id, job_state FROM {TABLE} {where} ORDER BY next_run_time"
+        rows = self._read(sql, params)
+        for job_id, state in rows:
             try:
-                connection.execute(insert)
-            except IntegrityError:
-                raise ConflictingIdError(job.id) from None
+                jobs.append(self._reconstitute(state))
+            except BaseException:
+                self._logger.exception('Unable to restore job "%s" -- removing it', job_id)
+                failed.append(job_id)
+        if failed:
+            self._delete(failed)
+        return jobs
 
-    def update_job(self, job: Any) -> None:
-        self._flush()
-        update = self.jobs_t.update().values(**self._row(job)).where(self.jobs_t.c.id == job.id)
-        with self.engine.begin() as connection:
-            if connection.execute(update).rowcount == 0:
-                raise JobLookupError(job.id)
+    def _reconstitute(self, job_state: bytes) -> Any:
+        state = pickle.loads(job_state)  # written by this store (or APScheduler's) only
+        state["jobstore"] = self
+        job = Job.__new__(Job)
+        job.__setstate__(state)
+        job._scheduler = self._scheduler
+        job._jobstore_alias = self._alias
+        return job
+
+    def _row(self, job: Any) -> tuple[Any, ...]:
+        kwargs = job.kwargs
+        return (
+            datetime_to_utc_timestamp(job.next_run_time),
+            pickle.dumps(job.__getstate__(), self.pickle_protocol),
+            kwargs.get("kind", "one_off"),
+            kwargs.get("task", ""),
+            kwargs.get("contact_id"),
+            kwargs.get("key", ""),
+            json.dumps(kwargs.get("data", {}), default=str),
+            kwargs.get("fingerprint", ""),
+        )
 
     def _flush(self) -> None:
         ids, self._deferred_deletes = self._deferred_deletes, []
-        if not ids:
-            return
-        with self.engine.begin() as connection:
+        if ids:
+            self._delete(ids)
+
+    def _delete(self, ids: Sequence[str]) -> None:
+        with self._transaction() as conn:
             for start in range(0, len(ids), _DELETE_CHUNK):
                 chunk = ids[start : start + _DELETE_CHUNK]
-                connection.execute(self.jobs_t.delete().where(self.jobs_t.c.id.in_(chunk)))
-
-    def _row(self, job: Any) -> dict[str, Any]:
-        kwargs = job.kwargs
-        return {
-            "next_run_time": datetime_to_utc_timestamp(job.next_run_time),
-            "job_state": pickle.dumps(job.__getstate__(), self.pickle_protocol),
-            "kind": kwargs.get("kind", "one_off"),
-            "task": kwargs.get("task", ""),
-            "contact_id": kwargs.get("contact_id"),
-            "job_key": kwargs.get("key", ""),
-            "data": json.dumps(kwargs.get("data", {}), default=str),
-            "fingerprint": kwargs.get("fingerprint", ""),
-        }
+                marks = ", ".join("?" for _ in chunk)
+                conn.execute(f"DELETE FROM {TABLE} WHERE id IN ({marks})", chunk)
 
     # ------------------------------------------------------------ queries
 
     def find(self, query: JobQuery) -> list[ScheduledJob]:
         """Pending jobs matching `query`, soonest first (paused jobs, if any, last)."""
         self._flush()
-        t = self.jobs_t
-        stmt = select(
-            t.c.id, t.c.next_run_time, t.c.kind, t.c.task, t.c.contact_id, t.c.job_key, t.c.data
-        )
-        if query.kind is not None:
-            stmt = stmt.where(t.c.kind == query.kind)
-        if query.contact_id is not None:
-            stmt = stmt.where(t.c.contact_id == query.contact_id)
-        if query.task is not None:
-            stmt = stmt.where(t.c.task == query.task)
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("kind", query.kind),
+            ("contact_id", query.contact_id),
+            ("task", query.task),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
         if query.due_after is not None:
-            stmt = stmt.where(t.c.next_run_time >= datetime_to_utc_timestamp(query.due_after))
+            where.append("next_run_time >= ?")
+            params.append(datetime_to_utc_timestamp(query.due_after))
         if query.due_before is not None:
-            stmt = stmt.where(t.c.next_run_time <= datetime_to_utc_timestamp(query.due_before))
-        stmt = stmt.order_by(t.c.next_run_time.is_(None), t.c.next_run_time, t.c.id)
+            where.append("next_run_time <= ?")
+            params.append(datetime_to_utc_timestamp(query.due_before))
+        sql = (
+            f"SELECT id, next_run_time, kind, task, contact_id, job_key, data FROM {TABLE}"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY next_run_time IS NULL, next_run_time, id"
+        )
         if query.limit is not None:
-            stmt = stmt.limit(query.limit)
-        with self.engine.connect() as connection:
-            rows = connection.execute(stmt).all()
+            sql += " LIMIT ?"
+            params.append(query.limit)
         return [
             ScheduledJob(
-                job_id=row.id,
-                task=row.task,
-                contact_id=row.contact_id,
-                next_run_at=utc_timestamp_to_datetime(row.next_run_time),
-                data=json.loads(row.data),
-                kind=row.kind,
-                key=row.job_key,
+                job_id=job_id,
+                task=task,
+                contact_id=contact_id,
+                next_run_at=utc_timestamp_to_datetime(next_run_time),
+                data=json.loads(data),
+                kind=kind,
+                key=job_key,
             )
-            for row in rows
+            for job_id, next_run_time, kind, task, contact_id, job_key, data in self._read(
+                sql, params
+            )
         ]
 
     def fingerprints(self, kind: str) -> dict[str, str]:
         """job id -> fingerprint of every stored job of `kind`."""
         self._flush()
-        t = self.jobs_t
-        stmt = select(t.c.id, t.c.fingerprint).where(t.c.kind == kind)
-        with self.engine.connect() as connection:
-            return {row.id: row.fingerprint for row in connection.execute(stmt)}
+        rows = self._read(f"SELECT id, fingerprint FROM {TABLE} WHERE kind = ?", (kind,))
+        return dict(rows)
 
     def count(self) -> int:
         self._flush()
-        with self.engine.connect() as connection:
-            return int(
-                connection.execute(select(func.count()).select_from(self.jobs_t)).scalar_one()
-            )
+        return int(self._read(f"SELECT count(*) FROM {TABLE}")[0][0])
 
     def insert_many(self, jobs: Sequence[Any]) -> None:
         """Store many new jobs in one transaction (bulk loads: benchmarks, imports)."""
         self._flush()
-        rows = [{"id": job.id, **self._row(job)} for job in jobs]
-        with self.engine.begin() as connection:
-            connection.execute(self.jobs_t.insert(), rows)
+        with self._transaction() as conn:
+            conn.executemany(_INSERT, [(job.id, *self._row(job)) for job in jobs])
