@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from botfleet.adapters.connectors.calendar import InMemoryCalendar, build
-from botfleet.adapters.connectors.calendar.memory import SLOT_TAKEN
-from botfleet.domain.calendar import AllDayEvent, BusyEvent
+from botfleet.adapters.connectors.calendar.memory import SLOT_TAKEN, InMemoryCalendarStore
+from botfleet.domain.calendar import AllDayEvent, Appointment, BusyEvent
 from botfleet.domain.errors import ConnectorRejected, UnknownOperation
 from botfleet.ports.connectors import Connector
 
@@ -534,3 +537,59 @@ async def test_a_write_whose_caller_gave_up_still_completes_and_the_retry_gets_i
     assert again["success"] is True
     assert len(cal.appointments) == 1
     assert again["event_id"] == cal.appointments[0].event_id
+
+
+# ---------------------------------------------------------------- the store's range index
+
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["create", "delete", "move", "event", "drop"]),
+        st.integers(0, 30 * 24 * 4),  # start, in quarter hours from 2024-01-01
+        st.integers(0, 4 * 12),  # length, in quarter hours
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=_OPS, window=st.tuples(st.integers(0, 30 * 24 * 4), st.integers(0, 4 * 24 * 5)))
+def test_range_queries_agree_with_a_scan_after_any_changes(
+    ops: list[tuple[str, int, int]], window: tuple[int, int]
+) -> None:
+    origin = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def at(quarters: int) -> datetime:
+        return (origin + timedelta(minutes=15 * quarters)).astimezone(MADRID)
+
+    store = InMemoryCalendarStore()
+
+    async def run() -> None:
+        for n, (op, start, length) in enumerate(ops):
+            ids = sorted(store.bookings)
+            if op == "create":
+                new = Appointment("", f"c{n}", at(start), at(start + length))
+                await store.create(new, f"k{n}")
+            elif op == "delete" and ids:
+                await store.delete(ids[start % len(ids)])
+            elif op == "move" and ids:
+                moved = store.bookings[ids[start % len(ids)]]
+                await store.move(moved, at(start), at(start + length))
+            elif op == "event":
+                store.events.append(BusyEvent(at(start), at(start + length), title="staff"))
+            elif op == "drop" and ids:
+                del store.bookings[ids[length % len(ids)]]  # edited outside the bot
+            low, high = at(window[0]), at(window[0] + window[1])
+            busy = [e for e in store.events if isinstance(e, BusyEvent)]
+            busy += [a.as_busy_event() for a in store.bookings.values()]
+            expected = Counter(
+                (e.start, e.end, e.event_id) for e in busy if e.end > low and e.start < high
+            )
+            found = await store.events_between(low, high)
+            assert Counter((e.start, e.end, e.event_id) for e in found) == expected
+            ignored = ids[0] if ids else None
+            narrowed = await store.busy_between(low, high, ignore=ignored)
+            assert Counter((e.start, e.end, e.event_id) for e in narrowed) == Counter(
+                {k: v for k, v in expected.items() if ignored is None or k[2] != ignored}
+            )
+
+    asyncio.run(run())

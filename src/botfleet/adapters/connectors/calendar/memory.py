@@ -9,9 +9,10 @@ keeps events and bookings in memory. `reschedule_appointment` keeps the appointm
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botfleet.adapters.connectors.calendar.config import (
@@ -42,27 +43,80 @@ __all__ = [
 ]
 
 
+class _Bookings(dict[str, Appointment]):
+    """The bookings by event id, counting changes so the store's index knows when to rebuild
+    (tests and staff-like edits change the dict directly)."""
+
+    changes = 0
+
+    def __setitem__(self, key: str, value: Appointment) -> None:
+        self.changes += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.changes += 1
+        super().__delitem__(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.changes += 1
+        return super().pop(key, *default)
+
+    def clear(self) -> None:
+        self.changes += 1
+        super().clear()
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Busy events (seed events and bookings) sorted by start, as integer microseconds, so a
+    range query bisects instead of converting and comparing every booking ever made."""
+
+    version: tuple[int, int]
+    starts: list[int]
+    ends: list[int]
+    busy: list[BusyEvent]
+    longest: int
+    all_day: list[AllDayEvent]
+
+    def between(self, start: datetime, end: datetime) -> list[BusyEvent]:
+        low, high = _us(start), _us(end)
+        first = bisect_left(self.starts, low - self.longest)
+        last = bisect_left(self.starts, high)
+        return [self.busy[i] for i in range(first, last) if self.ends[i] > low]
+
+
 class InMemoryCalendarStore:
     """Events and bookings in memory. Satisfies `CalendarStore`."""
 
     def __init__(self, events: Iterable[CalendarEvent] = ()) -> None:
         self.events: list[CalendarEvent] = list(events)
-        self.bookings: dict[str, Appointment] = {}
+        self.bookings: dict[str, Appointment] = _Bookings()
         self._keys: dict[str, str] = {}  # idempotency key -> event id
         self._ids = itertools.count(1)
+        self._index: _Index | None = None
 
-    def _all(self, ignore: str | None = None) -> list[CalendarEvent]:
-        booked = [a.as_busy_event() for a in self.bookings.values() if a.event_id != ignore]
-        return [*self.events, *booked]
+    def _indexed(self) -> _Index:
+        changes = self.bookings.changes if isinstance(self.bookings, _Bookings) else -1
+        version = (changes, len(self.events))
+        if self._index is None or self._index.version != version or changes < 0:
+            busy = [e for e in self.events if isinstance(e, BusyEvent)]
+            busy += [a.as_busy_event() for a in self.bookings.values()]
+            keyed = sorted([((_us(e.start), _us(e.end)), e) for e in busy], key=lambda k: k[0])
+            self._index = _Index(
+                version=version,
+                starts=[span[0] for span, _ in keyed],
+                ends=[span[1] for span, _ in keyed],
+                busy=[event for _, event in keyed],
+                longest=max((span[1] - span[0] for span, _ in keyed), default=0),
+                all_day=[e for e in self.events if isinstance(e, AllDayEvent)],
+            )
+        return self._index
 
     async def events_between(self, start: datetime, end: datetime) -> list[CalendarEvent]:
+        index = self._indexed()
         first, last = start.date(), end.date()
-        return [
-            e
-            for e in self._all()
-            if (isinstance(e, BusyEvent) and e.end > start and e.start < end)
-            or (isinstance(e, AllDayEvent) and e.end > first and e.start <= last)
-        ]
+        all_day = [e for e in index.all_day if e.end > first and e.start <= last]
+        return [*all_day, *index.between(start, end)]
 
     async def appointments_from(self, contact_id: str, start: datetime) -> list[Appointment]:
         return [a for a in self.bookings.values() if a.contact_id == contact_id and a.end > start]
@@ -77,11 +131,8 @@ class InMemoryCalendarStore:
     async def busy_between(
         self, start: datetime, end: datetime, *, ignore: str | None = None
     ) -> list[BusyEvent]:
-        return [
-            e
-            for e in self._all(ignore)
-            if isinstance(e, BusyEvent) and e.end > start and e.start < end
-        ]
+        found = self._indexed().between(start, end)
+        return [e for e in found if ignore is None or e.event_id != ignore]
 
     async def create(self, appointment: Appointment, idempotency_key: str) -> Appointment:
         created = replace(appointment, event_id=f"mem{next(self._ids)}")
@@ -120,6 +171,14 @@ class InMemoryCalendar(CalendarService):
     def add_event(self, event: CalendarEvent) -> None:
         """Add a busy or all-day event, as staff would in their calendar app."""
         self.memory.events.append(event)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def _us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _ONE_US
 
 
 def seed_event(seed: SeedEvent, settings: CalendarSettings) -> CalendarEvent:
