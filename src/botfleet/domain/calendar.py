@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -74,6 +74,15 @@ class TimeWindow:
         return f"{format_clock_minutes(self.start_min)}-{format_clock_minutes(self.end_min)}"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_micros(moment: datetime) -> int:
+    """An aware instant as exact integer microseconds since the epoch."""
+    return (moment - _EPOCH) // _ONE_MICROSECOND
+
+
 @dataclass(frozen=True, slots=True)
 class BusyEvent:
     """A timed calendar event; it blocks the instants ``[start, end)``. Times are aware."""
@@ -82,12 +91,16 @@ class BusyEvent:
     end: datetime
     title: str = ""
     event_id: str = ""
+    #: ``(start, end)`` as integer microseconds since the epoch, computed once: the slot rules
+    #: compare them many times, and comparing aware datetimes asks the zone each time.
+    span: tuple[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError(f"event {self.title!r}: start and end must be timezone-aware")
         if self.end < self.start:
             raise ValueError(f"event {self.title!r}: end {self.end} is before start {self.start}")
+        object.__setattr__(self, "span", (epoch_micros(self.start), epoch_micros(self.end)))
 
 
 @dataclass(frozen=True, slots=True)

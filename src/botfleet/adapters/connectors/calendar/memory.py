@@ -12,7 +12,7 @@ import itertools
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from botfleet.adapters.connectors.calendar.config import (
@@ -28,7 +28,13 @@ from botfleet.adapters.connectors.calendar.service import (
     SLOT_UNAVAILABLE,
     CalendarService,
 )
-from botfleet.domain.calendar import AllDayEvent, Appointment, BusyEvent, CalendarEvent
+from botfleet.domain.calendar import (
+    AllDayEvent,
+    Appointment,
+    BusyEvent,
+    CalendarEvent,
+    epoch_micros,
+)
 from botfleet.ports.clock import Clock
 
 __all__ = [
@@ -79,7 +85,7 @@ class _Index:
     all_day: list[AllDayEvent]
 
     def between(self, start: datetime, end: datetime) -> list[BusyEvent]:
-        low, high = _us(start), _us(end)
+        low, high = epoch_micros(start), epoch_micros(end)
         first = bisect_left(self.starts, low - self.longest)
         last = bisect_left(self.starts, high)
         return [self.busy[i] for i in range(first, last) if self.ends[i] > low]
@@ -101,7 +107,7 @@ class InMemoryCalendarStore:
         if self._index is None or self._index.version != version or changes < 0:
             busy = [e for e in self.events if isinstance(e, BusyEvent)]
             busy += [a.as_busy_event() for a in self.bookings.values()]
-            keyed = sorted([((_us(e.start), _us(e.end)), e) for e in busy], key=lambda k: k[0])
+            keyed = sorted([(e.span, e) for e in busy], key=lambda k: k[0])
             self._index = _Index(
                 version=version,
                 starts=[span[0] for span, _ in keyed],
@@ -171,14 +177,6 @@ class InMemoryCalendar(CalendarService):
     def add_event(self, event: CalendarEvent) -> None:
         """Add a busy or all-day event, as staff would in their calendar app."""
         self.memory.events.append(event)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
-
-
-def _us(moment: datetime) -> int:
-    return (moment - _EPOCH) // _ONE_US
 
 
 def seed_event(seed: SeedEvent, settings: CalendarSettings) -> CalendarEvent:

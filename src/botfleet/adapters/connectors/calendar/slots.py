@@ -25,7 +25,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
-from botfleet.domain.calendar import AllDayEvent, BusyEvent, CalendarEvent, TimeWindow
+from botfleet.domain.calendar import (
+    AllDayEvent,
+    BusyEvent,
+    CalendarEvent,
+    TimeWindow,
+    epoch_micros,
+)
 
 #: An event must overlap a slot by more than this to block it (calendar apps round times).
 OVERLAP_TOLERANCE = timedelta(seconds=60)
@@ -154,7 +160,7 @@ class BusySpans:
 
     @classmethod
     def of(cls, events: Iterable[CalendarEvent]) -> BusySpans:
-        spans = sorted((_us(e.start), _us(e.end)) for e in events if isinstance(e, BusyEvent))
+        spans = sorted(e.span for e in events if isinstance(e, BusyEvent))
         return cls(
             spans=tuple(spans),
             starts=tuple(start for start, _ in spans),
@@ -226,17 +232,11 @@ def _offered(
                 yield start_of_day + timedelta(minutes=minute) if steady else instant
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
-_ONE_DAY = timedelta(days=1)
 _US_PER_MIN = 60_000_000
 _US_PER_DAY = 24 * 60 * _US_PER_MIN
-_TOLERANCE_US = OVERLAP_TOLERANCE // _ONE_US
-
-
-def _us(moment: datetime) -> int:
-    """An aware instant as exact integer microseconds since the epoch."""
-    return (moment - _EPOCH) // _ONE_US
+_TOLERANCE_US = OVERLAP_TOLERANCE // timedelta(microseconds=1)
+_ONE_DAY = timedelta(days=1)
+_us = epoch_micros
 
 
 def in_period(slot: datetime, period: str) -> bool:
