@@ -1,5 +1,6 @@
 """The demo tenant (mock_llm) boots without importing either LLM SDK (~55 MB of RSS), nor
-SQLAlchemy or aiosqlite (the control plane's database layer; ~12 MB)."""
+SQLAlchemy or aiosqlite (the control plane's database layer; ~12 MB), nor cryptography (only
+a data plane with a boot-cache key seals anything; ~7 MB)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ SCRIPT = textwrap.dedent(
     print(json.dumps({
         "health": health,
         "loaded": sorted(
-            m for m in ("anthropic", "openai", "sqlalchemy", "aiosqlite") if m in sys.modules
+            m
+            for m in ("anthropic", "openai", "sqlalchemy", "aiosqlite", "cryptography")
+            if m in sys.modules
         ),
     }))
     """

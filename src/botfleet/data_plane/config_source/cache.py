@@ -14,13 +14,15 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import ValidationError
 
 from botfleet.domain.tenants import BootPayload
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 log = structlog.get_logger("botfleet.data_plane.boot")
 
@@ -43,6 +45,10 @@ def cache_fernet(keys: str | None) -> MultiFernet | None:
     parts = [k.strip() for k in (keys or "").split(",") if k.strip()]
     if not parts:
         return None
+    # Imported only when a key is set: `cryptography` is 7 MB of every data plane's memory,
+    # and a tenant run from a local file (or without a cache key) never seals anything.
+    from cryptography.fernet import Fernet, MultiFernet
+
     try:
         return MultiFernet([Fernet(k.encode()) for k in parts])
     except ValueError:
@@ -169,6 +175,8 @@ class BootCache:
                 detail=f"the cache holds sealed secrets but {KEY_VARIABLE} is not set",
             )
             return None
+        from cryptography.fernet import InvalidToken
+
         try:
             secrets: dict[str, Any] = json.loads(self._fernet.decrypt(sealed.encode()))
         except (InvalidToken, ValueError):
