@@ -21,7 +21,7 @@ from bench._fleet import (
     whatsapp_tenant,
     write_tenant,
 )
-from bench.density import Step, parse_steps
+from bench.density import Step, parse_steps, report
 from bench.whatsapp_webhook import Conversations
 
 from botfleet.adapters.channels.whatsapp.settings import whatsapp_settings
@@ -92,6 +92,18 @@ def test_step_fails_on_errors_or_slow_p99() -> None:
     assert ok.ok
     assert not Step(10, 100, 1, 150.0, 20.0, 1.0, 1.0, 1.0).ok
     assert not Step(10, 100, 0, 250.0, 20.0, 1.0, 1.0, 1.0).ok
+
+
+def test_density_verdict_needs_a_ramp_that_reaches_the_target() -> None:
+    small = [Step(5, 50, 0, 20.0, 9.0, 1.0, 1.0, 1.0), Step(10, 100, 0, 20.0, 9.0, 1.0, 1.0, 1.0)]
+    [capped, *_] = report(small, ceiling=10)  # --quick: no verdict either way
+    assert (capped.value, capped.ok) == ("10 (tried up to 10)", None)
+    [short, *_] = report(small, ceiling=150)  # a full ramp that stopped early fails
+    assert (short.value, short.ok) == ("10", False)
+    full = [*small, Step(100, 1000, 0, 30.0, 9.0, 1.0, 1.0, 1.0)]
+    assert report(full, ceiling=150)[0].ok is True
+    slow = [Step(10, 100, 0, 250.0, 9.0, 1.0, 1.0, 1.0)]
+    assert report(slow, ceiling=10)[0].ok is False  # a failed step is a verdict even capped
 
 
 def test_conversations_spread_contacts_and_sign() -> None:
