@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections import UserDict
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,9 +50,10 @@ __all__ = [
 ]
 
 
-class _Bookings(dict[str, Appointment]):
+class _Bookings(UserDict[str, Appointment]):
     """The bookings by event id, counting changes so the store's index knows when to rebuild
-    (tests and staff-like edits change the dict directly)."""
+    (tests and staff-like edits change the mapping directly). Every mutation of a `UserDict`
+    (`pop`, `update`, `clear`...) goes through these two methods."""
 
     changes = 0
 
@@ -62,14 +64,6 @@ class _Bookings(dict[str, Appointment]):
     def __delitem__(self, key: str) -> None:
         self.changes += 1
         super().__delitem__(key)
-
-    def pop(self, key: str, *default: Any) -> Any:
-        self.changes += 1
-        return super().pop(key, *default)
-
-    def clear(self) -> None:
-        self.changes += 1
-        super().clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +90,7 @@ class InMemoryCalendarStore:
 
     def __init__(self, events: Iterable[CalendarEvent] = ()) -> None:
         self.events: list[CalendarEvent] = list(events)
-        self.bookings: dict[str, Appointment] = _Bookings()
+        self.bookings: MutableMapping[str, Appointment] = _Bookings()
         self._keys: dict[str, str] = {}  # idempotency key -> event id
         self._ids = itertools.count(1)
         self._index: _Index | None = None

@@ -35,6 +35,13 @@ from botfleet.domain.calendar import (
 
 #: An event must overlap a slot by more than this to block it (calendar apps round times).
 OVERLAP_TOLERANCE = timedelta(seconds=60)
+#: The same, and other durations, as integer microseconds: the slot loop compares instants as
+#: integers (comparing aware datetimes asks the time zone for offsets every time).
+_TOLERANCE_US = OVERLAP_TOLERANCE // timedelta(microseconds=1)
+_US_PER_MIN = 60_000_000
+_US_PER_DAY = 24 * 60 * _US_PER_MIN
+_ONE_DAY = timedelta(days=1)
+_us = epoch_micros
 #: Slots starting before this local time are "morning".
 AFTERNOON_STARTS = time(14, 0)
 
@@ -230,13 +237,6 @@ def _offered(
                 min(b_end, end) - max(b_start, start) > _TOLERANCE_US for b_start, b_end in active
             ):
                 yield start_of_day + timedelta(minutes=minute) if steady else instant
-
-
-_US_PER_MIN = 60_000_000
-_US_PER_DAY = 24 * 60 * _US_PER_MIN
-_TOLERANCE_US = OVERLAP_TOLERANCE // timedelta(microseconds=1)
-_ONE_DAY = timedelta(days=1)
-_us = epoch_micros
 
 
 def in_period(slot: datetime, period: str) -> bool:
