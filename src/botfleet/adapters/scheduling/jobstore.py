@@ -67,7 +67,11 @@ def open_job_db(path: Path | None) -> sqlite3.Connection:
     """
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    # APScheduler may call its store from its own threads; `JobFileStore` holds a lock.
+    # Under AsyncIOScheduler the store is called on the event loop: executors never touch it
+    # (APScheduler's `run_job` only runs the function), and `fire_job` is a coroutine. But the
+    # scheduler's add/modify/remove may be called from any thread (a plain-function job runs in
+    # the loop's thread pool; tests use BackgroundScheduler), so the connection may be shared
+    # across threads and `IndexedJobStore` serialises every use of it with a lock.
     conn = sqlite3.connect(
         ":memory:" if path is None else path,
         isolation_level=None,
@@ -175,10 +179,11 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
                 raise JobLookupError(job.id)
 
     def remove_job(self, job_id: str) -> None:
-        if job_id in self._due:
-            self._due.discard(job_id)
-            self._deferred_deletes.append(job_id)
-            return
+        with self._lock:
+            if job_id in self._due:
+                self._due.discard(job_id)
+                self._deferred_deletes.append(job_id)
+                return
         self._flush()
         with self._transaction() as conn:
             if conn.execute(f"DELETE FROM {TABLE} WHERE id = ?", (job_id,)).rowcount == 0:
@@ -237,9 +242,10 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
         )
 
     def _flush(self) -> None:
-        ids, self._deferred_deletes = self._deferred_deletes, []
-        if ids:
-            self._delete(ids)
+        with self._lock:  # `find()` and friends are not under APScheduler's job store lock
+            ids, self._deferred_deletes = self._deferred_deletes, []
+            if ids:
+                self._delete(ids)
 
     def _delete(self, ids: Sequence[str]) -> None:
         with self._transaction() as conn:
