@@ -71,11 +71,8 @@ class SqliteStateStore:
 
     async def save(self, state: ConversationState, *, expected_version: int) -> ConversationState:
         new = stored_state(state, expected_version)
-        doc = codec.state_to_json(new)
-        values = [
-            codec.dumps(doc[c]) if c in _JSON_COLUMNS and doc[c] is not None else doc[c]
-            for c in _STATE_COLUMNS
-        ]
+        row = codec.state_to_row(new)
+        values = [row[c] for c in _STATE_COLUMNS]
         doing = f"save conversation {state.contact_id!r}"
         if expected_version == 0:
             rows = await self._db.fetch(doing, _INSERT_STATE, values)

@@ -12,12 +12,7 @@ from typing import Any
 from botfleet.adapters.stores import codec
 from botfleet.adapters.stores._contract import outbox_record, stored_state
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
-from botfleet.adapters.stores._sqlite_tables import (
-    _INSERT_STATE,
-    _JSON_COLUMNS,
-    _STATE_COLUMNS,
-    _UPDATE_STATE,
-)
+from botfleet.adapters.stores._sqlite_tables import _INSERT_STATE, _STATE_COLUMNS, _UPDATE_STATE
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.flows.state import ConversationState
 
@@ -60,7 +55,7 @@ class SqliteTurnStore:
         undelivered: bool = False,
     ) -> ConversationState:
         new = stored_state(state, expected_version)
-        doc = codec.state_to_json(new)
+        row = codec.state_to_row(new)
         where = f"outbox output for {state.contact_id!r}"
         at_text = codec.datetime_to_json(at, f"{where}: at")
         texts = [codec.checked_dumps(o, f"{where}[{i}]") for i, o in enumerate(outputs)]
@@ -68,10 +63,7 @@ class SqliteTurnStore:
             contact_id=state.contact_id,
             key=f"{state.tenant_id}/{state.contact_id}",
             expected_version=expected_version,
-            state_values=[
-                codec.dumps(doc[c]) if c in _JSON_COLUMNS and doc[c] is not None else doc[c]
-                for c in _STATE_COLUMNS
-            ],
+            state_values=[row[c] for c in _STATE_COLUMNS],
             outbox_rows=[(state.contact_id, at_text, text, int(not undelivered)) for text in texts],
             message_id=message_id,
             replies="[" + ",".join(texts) + "]",
@@ -79,11 +71,7 @@ class SqliteTurnStore:
         )
         await self._db.run(f"commit the turn of {state.contact_id!r}", partial(_write, rows))
         # What `load` would now return (tuples come back as lists): callers may cache it.
-        stored = dict(zip(_STATE_COLUMNS, rows.state_values, strict=True))
-        for column in _JSON_COLUMNS:
-            if stored[column] is not None:
-                stored[column] = codec.loads(stored[column])
-        return codec.state_from_json(stored)
+        return codec.state_reloaded(new, row["data"])
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
         rows = await self._db.fetch(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botfleet.domain.errors import StoreError
@@ -28,14 +28,19 @@ __all__ = [
     "datetime_from_json",
     "datetime_to_json",
     "dumps",
+    "history_to_json_text",
     "loads",
     "message_from_json",
     "message_to_json",
     "state_from_json",
+    "state_reloaded",
     "state_to_json",
+    "state_to_row",
 ]
 
 _SCALARS = (str, int, bool, type(None))
+# One encoder for every call: `json.dumps` with options builds a new one each time.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 def dumps(value: Any) -> str:
@@ -44,7 +49,7 @@ def dumps(value: Any) -> str:
     ASCII-only on purpose: a lone surrogate (broken UTF-16 from a channel) is escaped instead of
     making the text impossible to encode as UTF-8, so such a message can still be journaled.
     """
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def checked_dumps(value: Any, where: str) -> str:
@@ -60,6 +65,34 @@ def loads(text: str) -> Any:
 
 def check_json(value: Any, where: str) -> None:
     """Raise `StoreError` naming the path (e.g. `data.slot[2]`) of the first non-JSON value."""
+    # Every turn checks its whole state: a walk without paths first (no string per element);
+    # only a value it does not vouch for is walked again, naming paths, to find the culprit.
+    if not _plain(value):
+        _check_at(value, where)
+
+
+def _plain(value: Any) -> bool:
+    """True for values of the exact JSON types (subclasses and Mappings get the full check)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return bool(value - value == 0.0)  # False for nan and the infinities
+    # Loops, not all(...): a generator per container cost a third of the walk.
+    if kind is dict:
+        for key, item in value.items():  # noqa: SIM110
+            if type(key) is not str or not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for item in value:  # noqa: SIM110
+            if not _plain(item):
+                return False
+        return True
+    return False
+
+
+def _check_at(value: Any, where: str) -> None:
     if isinstance(value, _SCALARS):
         return
     if isinstance(value, float):
@@ -68,13 +101,13 @@ def check_json(value: Any, where: str) -> None:
         return
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            check_json(item, f"{where}[{index}]")
+            _check_at(item, f"{where}[{index}]")
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise StoreError(f"{where}: key {key!r} is not a string; JSON keys must be")
-            check_json(item, f"{where}.{key}")
+            _check_at(item, f"{where}.{key}")
         return
     raise StoreError(f"{where}: a {type(value).__name__} is not JSON-able ({value!r:.80})")
 
@@ -125,6 +158,28 @@ def state_to_json(state: ConversationState) -> dict[str, Any]:
     }
 
 
+def state_to_row(state: ConversationState) -> dict[str, Any]:
+    """`state_to_json` with `data`, `history`, `awaiting` and `last_options` as JSON text
+    (`awaiting` may be None): the columns a store writes, encoded the cheapest way."""
+    where = f"conversation {state.contact_id!r}"
+    data = state.data if type(state.data) is dict else dict(state.data)
+    check_json(data, f"{where}: data")
+    awaiting = _resume_to_json(state.awaiting)
+    return {
+        "tenant_id": state.tenant_id,
+        "contact_id": state.contact_id,
+        "flow_id": state.flow_id,
+        "node": state.node,
+        "version": state.version,
+        "created_at": datetime_to_json(state.created_at, f"{where}: created_at"),
+        "updated_at": datetime_to_json(state.updated_at, f"{where}: updated_at"),
+        "data": dumps(data),
+        "history": history_to_json_text(state.history, where),
+        "awaiting": None if awaiting is None else dumps(awaiting),
+        "last_options": dumps([_option_to_json(o) for o in state.last_options]),
+    }
+
+
 def state_from_json(doc: Mapping[str, Any]) -> ConversationState:
     """The state `state_to_json` wrote. Raises `StoreError` if the document is malformed."""
     try:
@@ -149,6 +204,73 @@ def state_from_json(doc: Mapping[str, Any]) -> ConversationState:
         raise StoreError(
             f"stored conversation {contact!r} is unreadable: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def history_to_json_text(history: tuple[Turn, ...], where: str) -> str:
+    """`dumps` of `state_to_json(...)["history"]`, reusing each turn's text from earlier commits.
+
+    A contact's history is its last 20 turns and each commit adds one or two, so encoding the
+    whole list again on every commit redid the same work ~10 times per turn (a tenth of a
+    commit's CPU). Turns are immutable, so a turn's text never changes; the cache is keyed by
+    the object's id and keeps the object itself, so an id is never reused while cached.
+    """
+    parts = []
+    for index, turn in enumerate(history):
+        cached = _TURN_TEXTS.get(id(turn))
+        if cached is not None and cached[0] is turn:
+            parts.append(cached[1])
+            continue
+        text = dumps(
+            {
+                "role": turn.role,
+                "text": turn.text,
+                "at": datetime_to_json(turn.at, f"{where}: history[{index}].at"),
+            }
+        )
+        if len(_TURN_TEXTS) >= _TURN_TEXTS_MAX:
+            del _TURN_TEXTS[next(iter(_TURN_TEXTS))]  # the oldest entry
+        _TURN_TEXTS[id(turn)] = (turn, text)
+        parts.append(text)
+    return "[" + ",".join(parts) + "]"
+
+
+#: Encoded turns by `id(turn)`; about 20 per cached conversation state (512 by default).
+_TURN_TEXTS: dict[int, tuple[Turn, str]] = {}
+_TURN_TEXTS_MAX = 16_384
+
+
+def state_reloaded(state: ConversationState, data_text: str) -> ConversationState:
+    """What `state_from_json` gives back for `state` stored with `data` as `data_text`.
+
+    Built from `state`'s own immutable parts where the round trip would change nothing (UTC
+    times, no pending connector call), so a commit need not parse back what it just wrote;
+    `data` is parsed from its text (tuples become lists, containers are the store's own).
+    """
+    plain = (
+        state.awaiting is None
+        and state.created_at.tzinfo is UTC
+        and state.updated_at.tzinfo is UTC
+        and all(
+            t.at.tzinfo is UTC and type(t.text) is str and type(t.role) is str
+            for t in state.history
+        )
+    )
+    if not plain:
+        doc = state_to_json(state)
+        return state_from_json(loads(dumps(doc)))
+    return ConversationState(
+        tenant_id=state.tenant_id,
+        contact_id=state.contact_id,
+        flow_id=state.flow_id,
+        node=state.node,
+        version=int(state.version),
+        created_at=state.created_at,
+        updated_at=state.updated_at,
+        data=loads(data_text),
+        history=state.history,
+        awaiting=None,
+        last_options=state.last_options,
+    )
 
 
 def _resume_to_json(resume: Resume | None) -> dict[str, Any] | None:

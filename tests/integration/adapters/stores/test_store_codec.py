@@ -151,3 +151,122 @@ def test_a_stored_datetime_without_offset_is_refused() -> None:
     doc["timestamp"] = "2024-01-01T00:00:00"
     with pytest.raises(StoreError, match=r"stored message 'm1' is unreadable: .*no UTC offset"):
         codec.message_from_json(doc)
+
+
+# ---------------------------------------------------------------- the commit's fast paths
+
+tuple_values: st.SearchStrategy[Any] = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.lists(children, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+utc_times = st.datetimes(min_value=datetime(2000, 1, 1), timezones=st.just(UTC))
+commit_states = st.builds(
+    ConversationState,
+    tenant_id=st.text(),
+    contact_id=st.text(),
+    node=st.text(),
+    # UTC times take the fast path, other offsets the full round trip: both are covered
+    created_at=utc_times | aware_datetimes,
+    updated_at=utc_times,
+    data=st.dictionaries(st.text(max_size=6), tuple_values, max_size=5),
+    history=st.lists(
+        st.builds(Turn, role=st.sampled_from(["user", "bot"]), text=st.text(), at=utc_times)
+        | turns,
+        max_size=HISTORY_LIMIT,
+    ).map(tuple),
+    version=st.integers(min_value=1, max_value=2**31),
+    awaiting=st.none() | st.none() | resumes,
+    last_options=st.lists(options, max_size=3).map(tuple),
+    flow_id=st.text(),
+)
+
+
+def _shape(value: Any) -> Any:
+    """`value` with every container's exact type spelled out (a tuple is not a list here)."""
+    if isinstance(value, dict):
+        return ("dict", sorted((k, _shape(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, [_shape(v) for v in value])
+    return (type(value).__name__, value)
+
+
+def _exactly(state: ConversationState) -> Any:
+    """Everything about a state that a caller could observe, times by their text too."""
+    return (
+        {name: value for name, value in _fields(state).items() if name != "data"},
+        _shape(dict(state.data)),
+        [(t.role, t.text, t.at.isoformat(), t.at.utcoffset()) for t in state.history],
+        (state.created_at.isoformat(), state.updated_at.isoformat()),
+    )
+
+
+@given(commit_states)
+def test_the_row_holds_exactly_the_text_of_the_json_document(state: ConversationState) -> None:
+    row = codec.state_to_row(state)
+    doc = codec.state_to_json(state)
+    for column, value in doc.items():
+        if column in {"data", "history", "awaiting", "last_options"}:
+            assert row[column] == (None if value is None else codec.dumps(value)), column
+        else:
+            assert row[column] == value, column
+    # twice: the second time every turn's text comes from the cache
+    assert codec.state_to_row(state)["history"] == codec.dumps(doc["history"])
+
+
+@given(commit_states)
+def test_the_reloaded_state_is_what_parsing_the_row_gives(state: ConversationState) -> None:
+    row = codec.state_to_row(state)
+    parsed = codec.state_from_json(
+        {
+            c: codec.loads(v) if c in {"data", "history", "last_options"} else v
+            for c, v in row.items()
+        }
+        | {"awaiting": None if row["awaiting"] is None else codec.loads(row["awaiting"])}
+    )
+    reloaded = codec.state_reloaded(state, row["data"])
+    assert reloaded == parsed
+    assert _exactly(reloaded) == _exactly(parsed)
+    assert reloaded.data is not state.data  # the store's own containers
+
+
+bad_leaves = st.sampled_from(
+    [float("nan"), float("inf"), {1: "x"}, {"a", "b"}, datetime(2024, 1, 1), b"raw", object()]
+)
+maybe_bad: st.SearchStrategy[Any] = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | bad_leaves,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.lists(children, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(maybe_bad)
+def test_the_quick_json_check_refuses_exactly_what_the_full_check_refuses(value: Any) -> None:
+    try:
+        codec._check_at(value, "v")
+    except StoreError as full:
+        with pytest.raises(StoreError) as quick:
+            codec.check_json(value, "v")
+        assert str(quick.value) == str(full)  # the same path is named
+    else:
+        codec.check_json(value, "v")
+        codec.dumps(value)  # and what passes is encodable
+
+
+def test_an_evicted_turn_is_encoded_again() -> None:
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    history = tuple(Turn("user", f"t{i}", at) for i in range(codec._TURN_TEXTS_MAX + 5))
+    text = codec.history_to_json_text(history, "c")
+    assert len(codec._TURN_TEXTS) <= codec._TURN_TEXTS_MAX
+    assert json.loads(text) == [
+        {"role": "user", "text": f"t{i}", "at": at.isoformat()} for i in range(len(history))
+    ]
+    assert codec.history_to_json_text(history[:3], "c") == codec.dumps(json.loads(text)[:3])

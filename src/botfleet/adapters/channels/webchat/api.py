@@ -6,6 +6,7 @@ messages the bot sends on its own (reminders) are read from the outbox with `GET
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import uuid4
@@ -40,6 +41,7 @@ from botfleet.ports.stores import OutboxStore
 
 #: Largest `POST /inbound` body accepted; checked on Content-Length and on the bytes read.
 MAX_BODY_BYTES = 64 * 1024
+JSON_TYPE = "application/json"
 #: Largest page of `GET /messages`.
 MAX_PAGE = 500
 
@@ -112,9 +114,14 @@ def build_router(
             return JSONResponse(reply.model_dump(), status_code=202)
         result = await handler.handle(message)
         replies = [output_to_dict(o) for o in degrade(result.outputs, caps)]
-        return InboundReply(
-            message_id=result.message_id, duplicate=result.duplicate, replies=replies
-        )
+        # Encoded here rather than through `response_model` (which stays, for the schema):
+        # FastAPI would validate and serialise the reply again, on every turn.
+        answer = {
+            "message_id": result.message_id,
+            "duplicate": result.duplicate,
+            "replies": replies,
+        }
+        return Response(json.dumps(answer, separators=(",", ":")), media_type=JSON_TYPE)
 
     @router.get(
         "/messages",
