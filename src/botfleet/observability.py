@@ -1,15 +1,59 @@
-"""Structured logging setup (structlog, JSON lines in production)."""
+"""Structured logging setup (structlog, JSON lines in production), and the imports a server
+process leaves out (`server_imports`)."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import structlog
+if TYPE_CHECKING:
+    import structlog
+
+#: Optional packages that libraries pick up only because they are installed (typer needs rich;
+#: SQLAlchemy needs greenlet), which a server process never uses: `rich` (with pygments and
+#: attrs, ~4 MB of RSS) gives structlog's console renderer pretty tracebacks and httpx its
+#: command-line client; `greenlet` (with libstdc++, ~1.5 MB) gives structlog a deprecated
+#: greenlet-local context.
+SERVER_HIDDEN = ("rich",)
+SERVER_HIDDEN_DURING_STRUCTLOG_IMPORT = ("greenlet",)
+
+
+@contextmanager
+def hidden_imports(*names: str) -> Iterator[None]:
+    """Inside the block, `import name` raises ImportError for each of `names` not imported yet
+    (a None entry in sys.modules, as Python documents); afterwards they import normally again.
+    Libraries that check for an optional package once, at their own import, keep the answer."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+@contextmanager
+def server_imports() -> Iterator[None]:
+    """For the life of a server (the data plane): structlog is imported without rich and
+    greenlet, and rich stays hidden until the block ends, so httpx (imported later by channels
+    that call provider APIs, or the control-plane pull) leaves it out too. Nothing in a server
+    renders to a terminal; the only loss is rich's tracebacks in console logs (plain ones
+    instead). CLI commands that print with rich run outside the block and are unaffected."""
+    with hidden_imports(*SERVER_HIDDEN):
+        with hidden_imports(*SERVER_HIDDEN_DURING_STRUCTLOG_IMPORT):
+            import structlog  # noqa: F401  (decides about rich and greenlet now)
+        yield
 
 
 def configure_logging(level: str = "info", *, json: bool = True) -> None:
     """JSON lines to stdout with ISO timestamps; pretty console output when `json=False`."""
+    import structlog
+
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO

@@ -18,6 +18,16 @@ def serve_data_plane(
     ),
 ) -> None:
     """Run one tenant's data plane (web chat, webhooks, scheduler)."""
+    from botfleet.observability import server_imports
+
+    # Until the server stops: no rich, nor greenlet for structlog (idle RSS; see
+    # botfleet.observability). typer's own error display after it uses rich as before.
+    with server_imports():
+        run_data_plane(host=host, port=port, tenant_config=tenant_config)
+
+
+def run_data_plane(*, host: str | None, port: int | None, tenant_config: Path | None) -> None:
+    """Serve the data plane until stopped (uvicorn; settings from DP_* variables)."""
     import uvicorn
 
     from botfleet.data_plane.app import create_app

@@ -1,0 +1,159 @@
+"""A web chat data plane started by `botfleet serve data-plane` leaves out what it never uses:
+rich (with pygments and attrs) and greenlet, which structlog and httpx pick up only because
+they are installed. See `botfleet.observability` and docs/benchmarks.md ("Where the memory
+goes")."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+DEMO = REPO / "examples" / "tenants" / "demo.yaml"
+
+#: Runs the real CLI command with uvicorn.run replaced by a minimal ASGI driver (lifespan
+#: start-up, GET /health, shut-down): a real server would need a port, and an HTTP client
+#: (httpx, the TestClient's) would import what this test checks is left out.
+SERVE = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    import uvicorn
+
+    report = {}
+    watched = sys.argv[3].split(",")
+
+    async def drive(app):
+        lifespan, started = asyncio.Queue(), asyncio.Event()
+        await lifespan.put({"type": "lifespan.startup"})
+
+        async def lifespan_send(message):
+            report.setdefault("lifespan", []).append(message["type"])
+            started.set()
+
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        task = asyncio.ensure_future(app(scope, lifespan.get, lifespan_send))
+        await started.wait()
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await app(
+            {
+                "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                "method": "GET", "scheme": "http", "path": "/health", "raw_path": b"/health",
+                "query_string": b"", "root_path": "", "headers": [], "state": {},
+                "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+            },
+            receive,
+            send,
+        )
+        report["health"] = sent[0]["status"]
+        report["loaded"] = sorted(
+            name for name in watched if sys.modules.get(name) is not None
+        )
+        await lifespan.put({"type": "lifespan.shutdown"})
+        await task
+
+    def run(app, **options):
+        report["ws"] = options.get("ws")
+        asyncio.run(drive(app))
+
+    uvicorn.run = run
+    sys.argv = ["botfleet", "serve", "data-plane", "--tenant-config", sys.argv[1], "--port", "1"]
+    from botfleet.cli.main import app
+    try:
+        app()
+    except SystemExit as stop:
+        report["exit"] = stop.code
+    import rich.console  # the CLI's own output still has rich once the server stopped
+    report["rich_after"] = rich.console.__name__
+    print(json.dumps(report))
+    """
+)
+
+LEFT_OUT = ("rich", "attr", "greenlet")
+
+
+def run_python(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DP_") and k not in ("TENANT_CONFIG_PATH", "CONTROL_PLANE_URL")
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_web_chat_data_plane_leaves_out_rich_and_greenlet(tmp_path: Path) -> None:
+    watched = (*LEFT_OUT, "structlog", "fastapi")  # the last two show the check sees modules
+    line = run_python(
+        SERVE,
+        str(DEMO),
+        "",
+        ",".join(watched),
+        cwd=tmp_path,
+        env={"DP_STATE_DB_PATH": str(tmp_path / "state.db"), "DP_LOG_LEVEL": "warning"},
+    )
+    report = json.loads(line)
+    assert report["health"] == 200
+    assert report["lifespan"] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert report["loaded"] == ["fastapi", "structlog"]
+    assert report["exit"] in (0, None)
+    assert report["rich_after"] == "rich.console"
+
+
+HIDE = textwrap.dedent(
+    """
+    import sys
+    from botfleet.observability import hidden_imports, server_imports
+
+    results = []
+    with server_imports():
+        import structlog.dev
+        import httpx
+        results.append(f"structlog-rich={structlog.dev.rich}")
+        results.append(f"loaded={[m for m in ('rich', 'greenlet') if sys.modules.get(m)]}")
+        try:
+            import rich
+            results.append("rich-imported")
+        except ImportError:
+            results.append("rich-hidden")
+    import rich
+    import greenlet
+    results.append(f"after={rich.__name__},{greenlet.__name__}")
+    with hidden_imports("rich"):  # already imported: nothing to hide
+        import rich.console
+        results.append("imported-twice")
+    print(" ".join(results))
+    """
+)
+
+
+def test_server_imports_hide_rich_only_inside(tmp_path: Path) -> None:
+    """structlog and httpx imported inside keep their choice; rich and greenlet import
+    normally again once the block ends (the CLI's tables)."""
+    line = run_python(HIDE, cwd=tmp_path)
+    assert line.split() == [
+        "structlog-rich=None",
+        "loaded=[]",
+        "rich-hidden",
+        "after=rich,greenlet",
+        "imported-twice",
+    ]
