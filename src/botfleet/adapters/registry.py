@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
@@ -24,6 +23,9 @@ from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.ports.channels import Capabilities
 from botfleet.ports.clock import Clock
+
+if TYPE_CHECKING:  # only the channels that call a provider API import it (~2 MB of RSS)
+    import httpx
 
 __all__ = [
     "CHANNEL_FACTORIES",
@@ -62,7 +64,7 @@ class OutboxOnlySender:
 #: Channel types served by the built-in web chat (`http_dev` is the seed's name).
 WEBCHAT_TYPES = ("webchat", "http_dev")
 
-ChannelFactory = Callable[[TenantConfig, httpx.AsyncClient | None, CollectorRegistry | None], Any]
+ChannelFactory = Callable[[TenantConfig, "httpx.AsyncClient | None", CollectorRegistry | None], Any]
 WebhookRouterFactory = Callable[[TenantConfig, Any, Clock], APIRouter]
 
 

@@ -7,7 +7,7 @@ import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import FastAPI
@@ -19,17 +19,16 @@ from botfleet.data_plane.api.health import build_health_router
 from botfleet.data_plane.api.tasks import build_tasks_router
 from botfleet.data_plane.api.usage import build_usage_router
 from botfleet.data_plane.bootstrap import Overrides, bootstrap
-from botfleet.data_plane.config_source import (
-    BootedConfig,
-    initial_tenant_config,
-    watch_control_plane,
-)
+from botfleet.data_plane.config_source.startup import initial_tenant_config, watch_control_plane
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.http_guards import MAX_BODY_BYTES, BodyGuard
 from botfleet.ports.channels import TurnResult
 from botfleet.ports.clock import Clock, SystemClock
+
+if TYPE_CHECKING:  # the pull imports httpx, which a data plane on a local YAML never uses
+    from botfleet.data_plane.config_source.pull import BootedConfig
 
 log = structlog.get_logger("botfleet.data_plane")
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from botfleet.adapters.provider_http import provider_http_client
 from botfleet.adapters.registry import (
     WEBCHAT_TYPES,
     build_connectors,
@@ -97,7 +96,12 @@ async def bootstrap(
     connectors = o.connectors or build_connectors(config, clock=clock)
     metrics = RuntimeMetrics()
     # One HTTP client per process, closed with the app; channels call provider APIs through it.
-    http = o.http or await stack.enter_async_context(provider_http_client())
+    # The web chat calls none: no client, and httpx is not even imported (~2 MB of RSS).
+    http = o.http
+    if http is None and config.channel.type not in WEBCHAT_TYPES:
+        from botfleet.adapters.provider_http import provider_http_client
+
+        http = await stack.enter_async_context(provider_http_client())
     sender = o.sender or build_sender(config, http=http, registry=metrics.registry)
     if o.connectors is None:  # the tenant's own connectors: the flow must fit them
         check_flow_connectors(config, live.flow, connectors)

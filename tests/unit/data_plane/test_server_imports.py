@@ -1,7 +1,7 @@
 """A web chat data plane started by `botfleet serve data-plane` leaves out what it never uses:
 rich (with pygments and attrs) and greenlet, which structlog and httpx pick up only because
-they are installed. See `botfleet.observability` and docs/benchmarks.md ("Where the memory
-goes")."""
+they are installed, and httpx itself (no provider API to call). See `botfleet.observability`
+and docs/benchmarks.md ("Where the memory goes")."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ SERVE = textwrap.dedent(
     """
 )
 
-LEFT_OUT = ("rich", "attr", "greenlet")
+LEFT_OUT = ("rich", "pygments", "attr", "greenlet", "httpx", "httpcore")
 
 
 def run_python(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -101,7 +101,7 @@ def run_python(script: str, *args: str, cwd: Path, env: dict[str, str] | None = 
     return done.stdout.strip().splitlines()[-1]
 
 
-def test_web_chat_data_plane_leaves_out_rich_and_greenlet(tmp_path: Path) -> None:
+def test_web_chat_data_plane_leaves_out_rich_greenlet_and_httpx(tmp_path: Path) -> None:
     watched = (*LEFT_OUT, "structlog", "fastapi")  # the last two show the check sees modules
     line = run_python(
         SERVE,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 import structlog
 
-from botfleet.data_plane.config_source.pull import BootedConfig, pull_boot_config_blocking
-from botfleet.data_plane.config_source.watch import BootWatcher
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.tenant_config import TenantConfig, load_tenant_config
+
+if TYPE_CHECKING:  # imported when used: they import httpx, which a local YAML never needs
+    from botfleet.data_plane.config_source.pull import BootedConfig
+    from botfleet.data_plane.config_source.watch import BootWatcher
 
 log = structlog.get_logger("botfleet.data_plane.boot")
 
@@ -35,6 +38,8 @@ def initial_tenant_config(settings: DataPlaneSettings) -> tuple[TenantConfig, Bo
             )
         return load_tenant_config(settings.tenant_config_path), None
     if settings.control_plane_url:
+        from botfleet.data_plane.config_source.pull import pull_boot_config_blocking
+
         booted = pull_boot_config_blocking(settings)
         return booted.config, booted
     raise ConfigError(
@@ -52,6 +57,8 @@ async def watch_control_plane(
     stack: AsyncExitStack,
 ) -> BootWatcher:
     """Label the runtime with the published versions and poll for new ones until `stack` closes."""
+    from botfleet.data_plane.config_source.watch import BootWatcher
+
     watcher = BootWatcher(booted, runtime, poll_s=settings.config_poll_s)
     await watcher.start(stack)
     return watcher
