@@ -116,6 +116,7 @@ def test_web_chat_data_plane_leaves_out_rich_greenlet_and_httpx(tmp_path: Path) 
     assert report["lifespan"] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert report["loaded"] == ["fastapi", "structlog"]
     assert report["exit"] in (0, None)
+    assert report["ws"] == "none"  # no WebSocket route: uvicorn need not import websockets
     assert report["rich_after"] == "rich.console"
 
 

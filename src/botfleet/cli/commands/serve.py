@@ -45,6 +45,9 @@ def run_data_plane(*, host: str | None, port: int | None, tenant_config: Path | 
         log_level="warning",
         # Request lines carry query strings (Meta's handshake sends its verify token in one).
         access_log=False,
+        # No route of the data plane is a WebSocket: without this, uvicorn imports the
+        # websockets library and its protocol for upgrade requests (~0.7 MB of RSS).
+        ws="none",
     )
 
 
