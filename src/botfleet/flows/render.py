@@ -188,11 +188,25 @@ _env.filters[LOOP_FILTER] = budgeted_loop
 _env.filters[BOUNDED_FILTER] = bounded
 
 
-def _render(template: Template, variables: Mapping[str, Any]) -> str:
+#: What every template sees besides the turn's namespaces (`range`, `dict`, `cycler`...).
+_GLOBALS: dict[str, Any] = dict(_env.globals)
+
+
+def _context(template: Template, parent: dict[str, Any]) -> Context:
+    """A fresh render context over `parent` (globals and namespaces, merged once per renderer).
+
+    This is what `Template.generate` and a compiled expression's call build, without copying
+    the namespaces and iterating the globals' ChainMap on every render. `parent` is never
+    written: a template's own `{% set %}` goes to the context's `vars`, new for each render.
+    """
+    return Context(_env, parent, template.name, template.blocks)
+
+
+def _render(template: Template, parent: dict[str, Any]) -> str:
     """The template's output, generated lazily and stopped once over `MAX_OUTPUT`."""
     parts: list[str] = []
     size = 0
-    for chunk in template.generate(variables):
+    for chunk in template.root_render_func(_context(template, parent)):
         parts.append(chunk)
         size += len(chunk)
         if size > MAX_OUTPUT:
@@ -200,14 +214,30 @@ def _render(template: Template, variables: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+def _evaluate(template: Template, parent: dict[str, Any]) -> Any:
+    """The value of a compiled expression (see `_compile_expression_template`)."""
+    context = _context(template, parent)
+    for _ in template.root_render_func(context):
+        pass
+    return context.vars["result"]
+
+
 @lru_cache(maxsize=4096)
-def _compile_template(source: str) -> Any:
+def _compile_template(source: str) -> Template:
     return _env.from_string(source)
 
 
 @lru_cache(maxsize=4096)
 def _compile_expression(source: str) -> Callable[..., Any]:
     return _env.compile_expression(source, undefined_to_none=False)
+
+
+@lru_cache(maxsize=4096)
+def _compile_expression_template(source: str) -> Template:
+    """The template behind `compile_expression`: it assigns the expression to `result`."""
+    expression = _compile_expression(source)
+    template: Template = expression._template  # type: ignore[attr-defined]
+    return template
 
 
 def is_template(value: str) -> bool:
@@ -249,11 +279,13 @@ class Renderer:
         self.variables = variables
         self.strict = strict
         self.sink = sink
+        # Globals first, so the namespaces win, as in Jinja's own contexts.
+        self._parent: dict[str, Any] = {**_GLOBALS, **variables}
 
     def text(self, source: str, where: str) -> str:
         if not is_template(source):
             return source
-        return str(self._run(lambda: _render(_compile_template(source), self.variables), where, ""))
+        return str(self._run(lambda: _render(_compile_template(source), self._parent), where, ""))
 
     def value(self, value: Any, where: str) -> Any:
         """Render a param/set_data value: a lone `{{ expr }}` keeps its type; recurse into
@@ -262,7 +294,9 @@ class Renderer:
             match = _SINGLE_EXPR.match(value)
             if match:
                 expr = match.group("expr")
-                result = self._run(lambda: _compile_expression(expr)(**self.variables), where, "")
+                result = self._run(
+                    lambda: _evaluate(_compile_expression_template(expr), self._parent), where, ""
+                )
                 return self._as_data(result, where)
             return self.text(value, where)
         if isinstance(value, Mapping):
@@ -302,7 +336,9 @@ class Renderer:
         match = _SINGLE_EXPR.match(expr)
         if match:  # tolerate `condition: "{{ data.x }}"`
             expr = match.group("expr")
-        result = self._run(lambda: _compile_expression(expr)(**self.variables), where, False)
+        result = self._run(
+            lambda: _evaluate(_compile_expression_template(expr), self._parent), where, False
+        )
         return bool(result) and not isinstance(result, Undefined)
 
     def _run(self, thunk: Callable[[], Any], where: str, on_error: Any) -> Any:
