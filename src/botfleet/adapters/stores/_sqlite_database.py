@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from botfleet.adapters.stores._sqlite_checkpoint import WalCheckpointer
 from botfleet.domain.errors import StoreError, StoreUnavailable
 
 T = TypeVar("T")
@@ -69,6 +70,13 @@ class SqliteDatabase:
         self.path = path
         self.busy_timeout = busy_timeout
         self.closed = False
+        # Checkpoints run on a worker thread, never inside a commit on the loop.
+        try:
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
+        except sqlite3.Error as exc:
+            raise _store_error(path, "turn off checkpoints on commit", exc) from exc
+        self.checkpointer = WalCheckpointer(path)
+        self._changes = conn.total_changes
 
     async def fetch(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Run one statement and return its rows; `doing` says what for, in error messages."""
@@ -91,7 +99,7 @@ class SqliteDatabase:
             if self.closed:
                 raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
             try:
-                return work(self._conn)
+                result = work(self._conn)
             except (sqlite3.Error, UnicodeEncodeError, OverflowError) as exc:
                 if _code(exc) not in _LOCK_CODES:
                     raise _store_error(self.path, doing, exc) from exc
@@ -101,8 +109,15 @@ class SqliteDatabase:
                     raise _store_error(self.path, doing, exc) from exc
                 await asyncio.sleep(min(pause, deadline - now))
                 pause = min(pause * 2, _LONGEST_PAUSE_S)
+                continue
+            changes = self._conn.total_changes
+            if changes != self._changes:
+                self.checkpointer.changed(changes - self._changes)
+                self._changes = changes
+            return result
 
     async def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._conn.close()
+            await self.checkpointer.close()
+            self._conn.close()  # the last connection to close checkpoints what is left
