@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -86,6 +87,8 @@ class TurnBuilder:
         self.data["today"] = self.local_now.date().isoformat()
         # Built once and rebuilt after `set_data`: a turn renders many templates against it.
         self._variables: dict[str, Any] | None = None
+        self._renderer: Renderer | None = None
+        self._message_namespace: dict[str, Any] | None = None
 
     # ---------------------------------------------------------------- templates
 
@@ -98,9 +101,11 @@ class TurnBuilder:
     def _build_variables(self) -> dict[str, Any]:
         msg = self.message
         contact_name = (msg.contact_name if msg else "") or str(self.data.get("contact_name", ""))
+        if self._message_namespace is None:  # the message never changes within a turn
+            self._message_namespace = msg.as_namespace() if msg else {}
         return {
             "data": {**self.data, **self.overlay},
-            "message": msg.as_namespace() if msg else {},
+            "message": self._message_namespace,
             "contact": {
                 "id": self.original.contact_id,
                 "name": contact_name,
@@ -116,7 +121,12 @@ class TurnBuilder:
         }
 
     def renderer(self) -> Renderer:
-        return Renderer(self.variables(), strict=self.ctx.strict, sink=self.diagnostics)
+        """The renderer of the current namespaces (a new one after `set_data`)."""
+        renderer = self._renderer
+        if renderer is None:
+            renderer = Renderer(self.variables(), strict=self.ctx.strict, sink=self.diagnostics)
+            self._renderer = renderer
+        return renderer
 
     # ---------------------------------------------------------------- results
 
@@ -140,6 +150,7 @@ class TurnBuilder:
             self.data[key] = value
             self.overlay.pop(key, None)
         self._variables = None
+        self._renderer = None
 
     def result(self) -> StepResult:
         shown = [o for o in self.outputs if options_of(o)]
@@ -149,16 +160,21 @@ class TurnBuilder:
             last_options = ()
         else:
             last_options = self.last_options
-        history = (*self.original.history, *self._history())[-HISTORY_LIMIT:]
-        state = replace(
-            self.original,
+        original = self.original
+        history = (*original.history, *self._history())[-HISTORY_LIMIT:]
+        # Built directly: `dataclasses.replace` inspects the fields on every call.
+        state = ConversationState(
+            tenant_id=original.tenant_id,
+            contact_id=original.contact_id,
             node=self.node,
+            created_at=original.created_at,
+            updated_at=self.now,
             data=self.data,
+            history=history,
+            version=original.version,
             awaiting=self.awaiting,
             last_options=last_options,
-            updated_at=self.now,
             flow_id=self.flow.id,
-            history=history,
         )
         return StepResult(
             state=state,
@@ -183,6 +199,7 @@ class TurnBuilder:
         return turns
 
 
+@lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
