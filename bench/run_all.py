@@ -34,6 +34,7 @@ from bench._report import (  # noqa: E402  (needs the path set above)
 BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("engine_micro", [], ["--seconds", "1"]),
     ("calendar_slots", [], []),
+    ("calendar_ops", [], ["--seconds", "0.3"]),
     ("store_trips", [], []),
     ("boot_memory", [], ["--boots", "2", "--conversations", "500"]),
     ("webchat_wrk", [], ["--duration", "5", "--warmup", "1"]),

@@ -15,6 +15,7 @@ from bench import (
     _profile,
     _report,
     bare_app,
+    calendar_ops,
     calendar_slots,
     engine_micro,
     run_all,
@@ -31,6 +32,7 @@ MODULES = [
     "bench.density",
     "bench.scheduler_bench",
     "bench.calendar_slots",
+    "bench.calendar_ops",
     "bench.store_trips",
 ]
 
@@ -58,6 +60,18 @@ def test_engine_microbench_runs_the_demo_conversation() -> None:
     assert rate > 100
     assert checks["engine turns/s (demo flow)"].ok is not None  # it has a target
     assert checks["engine turn / JSON round trip"].value.endswith("x")
+
+
+def test_calendar_ops_times_every_call_of_the_demo_cycle() -> None:
+    figures = calendar_ops.measure(0.02, (0, 20), data_plane_logging=False)
+    for run in figures["runs"].values():
+        for target in calendar_ops.TARGETS:
+            assert set(run[target]) == set(calendar_ops.OPERATIONS)
+            assert all(us > 0 for us in run[target].values())
+        assert len(run["fingerprint"]) == 16
+    assert figures["runs"]["20"]["booked"] == 20
+    checks = calendar_ops.report(figures, figures)  # against itself: same replies
+    assert all(c.ok is not False for c in checks)
 
 
 def test_recorded_conversation_books_and_cancels() -> None:
