@@ -1,35 +1,74 @@
-"""Root of the `botfleet` command (typer). Commands live in botfleet.cli.commands."""
+"""Root of the `botfleet` command (typer). Commands live in botfleet.cli.commands.
+
+`app` (the typer app; the `botfleet` script's entry) is built on first use. `python -m
+botfleet.cli.main` runs `main()`, which starts a plain `serve data-plane` (how each tenant's
+process is started) without importing typer: see botfleet.cli.data_plane_server.
+"""
 
 from __future__ import annotations
 
-import typer
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from botfleet.cli.commands.chat import chat
-from botfleet.cli.commands.conversations import run_tests
-from botfleet.cli.commands.cp import cp_app
-from botfleet.cli.commands.demo import demo
-from botfleet.cli.commands.graph import graph
-from botfleet.cli.commands.new import new
-from botfleet.cli.commands.schema import schema
-from botfleet.cli.commands.serve import serve_app
-from botfleet.cli.commands.validate import validate
+if TYPE_CHECKING:
+    import typer
 
-app = typer.Typer(
-    name="botfleet",
-    help="botfleet: multi-tenant conversational bots from declarative YAML flows.",
-    no_args_is_help=True,
-)
-app.add_typer(serve_app, name="serve")
-app.add_typer(cp_app, name="cp")
-app.command("demo")(demo)
-# Flow authoring (docs/authoring.md)
-app.command("validate")(validate)
-app.command("graph")(graph)
-app.command("chat")(chat)
-app.command("test")(run_tests)
-app.command("schema")(schema)
-app.command("new")(new)
+    app: typer.Typer
+
+
+def build_app() -> typer.Typer:
+    """The `botfleet` command with all its subcommands."""
+    import typer
+
+    from botfleet.cli.commands.chat import chat
+    from botfleet.cli.commands.conversations import run_tests
+    from botfleet.cli.commands.cp import cp_app
+    from botfleet.cli.commands.demo import demo
+    from botfleet.cli.commands.graph import graph
+    from botfleet.cli.commands.new import new
+    from botfleet.cli.commands.schema import schema
+    from botfleet.cli.commands.serve import serve_app
+    from botfleet.cli.commands.validate import validate
+
+    root = typer.Typer(
+        name="botfleet",
+        help="botfleet: multi-tenant conversational bots from declarative YAML flows.",
+        no_args_is_help=True,
+    )
+    root.add_typer(serve_app, name="serve")
+    root.add_typer(cp_app, name="cp")
+    root.command("demo")(demo)
+    # Flow authoring (docs/authoring.md)
+    root.command("validate")(validate)
+    root.command("graph")(graph)
+    root.command("chat")(chat)
+    root.command("test")(run_tests)
+    root.command("schema")(schema)
+    root.command("new")(new)
+    return root
+
+
+def __getattr__(name: str) -> Any:
+    # `from botfleet.cli.main import app` (the console script, tests) builds it once.
+    if name == "app":
+        built = build_app()
+        globals()["app"] = built
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`botfleet` with `argv` (default: the process's arguments)."""
+    from botfleet.cli.data_plane_server import plain_serve_options, serve_data_plane
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    options = plain_serve_options(args)
+    if options is not None:
+        serve_data_plane(options)
+        return
+    build_app()(args=args)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

@@ -1,6 +1,7 @@
 """A web chat data plane started by `botfleet serve data-plane` leaves out what it never uses:
 rich (with pygments and attrs) and greenlet, which structlog and httpx pick up only because
-they are installed, and httpx itself (no provider API to call). See `botfleet.observability`
+they are installed, httpx itself (no provider API to call), and typer when started as
+`python -m botfleet.cli.main`. See `botfleet.observability`, `botfleet.cli.data_plane_server`
 and docs/benchmarks.md ("Where the memory goes")."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "examples" / "tenants" / "demo.yaml"
@@ -67,10 +70,15 @@ SERVE = textwrap.dedent(
         asyncio.run(drive(app))
 
     uvicorn.run = run
+    entry = sys.argv[2]
     sys.argv = ["botfleet", "serve", "data-plane", "--tenant-config", sys.argv[1], "--port", "1"]
-    from botfleet.cli.main import app
     try:
-        app()
+        if entry == "main":  # python -m botfleet.cli.main
+            from botfleet.cli.main import main
+            main()
+        else:  # the `botfleet` script
+            from botfleet.cli.main import app
+            app()
     except SystemExit as stop:
         report["exit"] = stop.code
     import rich.console  # the CLI's own output still has rich once the server stopped
@@ -101,12 +109,21 @@ def run_python(script: str, *args: str, cwd: Path, env: dict[str, str] | None = 
     return done.stdout.strip().splitlines()[-1]
 
 
-def test_web_chat_data_plane_leaves_out_rich_greenlet_and_httpx(tmp_path: Path) -> None:
-    watched = (*LEFT_OUT, "structlog", "fastapi")  # the last two show the check sees modules
+@pytest.mark.parametrize(
+    ("entry", "typer_loaded"),
+    [("main", False), ("app", True)],
+    ids=["python -m botfleet.cli.main", "botfleet script"],
+)
+def test_web_chat_data_plane_leaves_out_rich_greenlet_and_httpx(
+    tmp_path: Path, entry: str, typer_loaded: bool
+) -> None:
+    """`python -m botfleet.cli.main serve data-plane` (each tenant's process) does not import
+    typer either; the `botfleet` script goes through the typer app."""
+    watched = (*LEFT_OUT, "typer", "structlog", "fastapi")  # the last two: the check sees them
     line = run_python(
         SERVE,
         str(DEMO),
-        "",
+        entry,
         ",".join(watched),
         cwd=tmp_path,
         env={"DP_STATE_DB_PATH": str(tmp_path / "state.db"), "DP_LOG_LEVEL": "warning"},
@@ -114,8 +131,8 @@ def test_web_chat_data_plane_leaves_out_rich_greenlet_and_httpx(tmp_path: Path) 
     report = json.loads(line)
     assert report["health"] == 200
     assert report["lifespan"] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
-    assert report["loaded"] == ["fastapi", "structlog"]
-    assert report["exit"] in (0, None)
+    assert report["loaded"] == ["fastapi", "structlog"] + (["typer"] if typer_loaded else [])
+    assert report.get("exit") in (0, None)
     assert report["ws"] == "none"  # no WebSocket route: uvicorn need not import websockets
     assert report["rich_after"] == "rich.console"
 

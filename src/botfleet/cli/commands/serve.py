@@ -18,37 +18,10 @@ def serve_data_plane(
     ),
 ) -> None:
     """Run one tenant's data plane (web chat, webhooks, scheduler)."""
-    from botfleet.observability import server_imports
+    from botfleet.cli.data_plane_server import ServeOptions
+    from botfleet.cli.data_plane_server import serve_data_plane as serve
 
-    # Until the server stops: no rich, nor greenlet for structlog (idle RSS; see
-    # botfleet.observability). typer's own error display after it uses rich as before.
-    with server_imports():
-        run_data_plane(host=host, port=port, tenant_config=tenant_config)
-
-
-def run_data_plane(*, host: str | None, port: int | None, tenant_config: Path | None) -> None:
-    """Serve the data plane until stopped (uvicorn; settings from DP_* variables)."""
-    import uvicorn
-
-    from botfleet.data_plane.app import create_app
-    from botfleet.data_plane.settings import DataPlaneSettings
-    from botfleet.observability import configure_logging
-
-    settings = DataPlaneSettings()
-    if tenant_config is not None:
-        settings = settings.model_copy(update={"tenant_config_path": tenant_config})
-    configure_logging(settings.log_level, json=settings.log_json)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="warning",
-        # Request lines carry query strings (Meta's handshake sends its verify token in one).
-        access_log=False,
-        # No route of the data plane is a WebSocket: without this, uvicorn imports the
-        # websockets library and its protocol for upgrade requests (~0.7 MB of RSS).
-        ws="none",
-    )
+    serve(ServeOptions(host=host, port=port, tenant_config=tenant_config))
 
 
 @serve_app.command("control-plane")

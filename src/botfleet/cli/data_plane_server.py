@@ -1,0 +1,97 @@
+"""`botfleet serve data-plane`: one tenant's data plane process, startable without typer.
+
+Every tenant is one such process, so what it imports is paid once per tenant. `botfleet.cli.main`
+runs `python -m botfleet.cli.main serve data-plane [--host H] [--port N] [--tenant-config P]`
+(how the local orchestrator and the benchmarks start a tenant) straight here, without importing
+typer and its own copy of click (~0.8 MB of RSS); anything else on that command line (--help,
+a mistake, another command) goes to the typer app, which calls `serve_data_plane` too.
+This module imports nothing heavy at its top.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+COMMAND = ("serve", "data-plane")
+#: The typer command's options (botfleet.cli.commands.serve); a unit test keeps them equal.
+OPTIONS = ("--host", "--port", "--tenant-config")
+#: `--tenant-config` when not given (typer: `envvar=`).
+TENANT_CONFIG_ENV = "TENANT_CONFIG_PATH"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str | None = None
+    port: int | None = None
+    tenant_config: Path | None = None
+
+
+def plain_serve_options(args: Sequence[str]) -> ServeOptions | None:
+    """The options of `serve data-plane` when `args` is that command with nothing but
+    `--host`, `--port` (an integer) and `--tenant-config`, each with a non-empty value
+    (`--opt value` or `--opt=value`; the last one counts, as in typer); else None, and typer
+    parses `args` (help, errors, other commands)."""
+    if tuple(args[:2]) != COMMAND:
+        return None
+    values: dict[str, str] = {}
+    rest = list(args[2:])
+    while rest:
+        name, equals, value = rest.pop(0).partition("=")
+        if name not in OPTIONS:
+            return None
+        if not equals:
+            if not rest or rest[0].startswith("-"):
+                return None
+            value = rest.pop(0)
+        if not value:
+            return None
+        values[name] = value
+    port = values.get("--port")
+    if port is not None:
+        try:
+            int(port)
+        except ValueError:
+            return None
+    tenant_config = values.get("--tenant-config") or os.environ.get(TENANT_CONFIG_ENV)
+    return ServeOptions(
+        host=values.get("--host"),
+        port=int(port) if port is not None else None,
+        tenant_config=Path(tenant_config) if tenant_config else None,
+    )
+
+
+def serve_data_plane(options: ServeOptions) -> None:
+    """Serve the data plane until stopped (uvicorn; other settings from DP_* variables)."""
+    from botfleet.observability import server_imports
+
+    # Until the server stops: no rich, nor greenlet for structlog (idle RSS; see
+    # botfleet.observability). typer's error display, when typer started this, uses rich after.
+    with server_imports():
+        _run(options)
+
+
+def _run(options: ServeOptions) -> None:
+    import uvicorn
+
+    from botfleet.data_plane.app import create_app
+    from botfleet.data_plane.settings import DataPlaneSettings
+    from botfleet.observability import configure_logging
+
+    settings = DataPlaneSettings()
+    if options.tenant_config is not None:
+        settings = settings.model_copy(update={"tenant_config_path": options.tenant_config})
+    configure_logging(settings.log_level, json=settings.log_json)
+    uvicorn.run(
+        create_app(settings),
+        host=options.host or settings.host,
+        port=options.port or settings.port,
+        log_level="warning",
+        # Request lines carry query strings (Meta's handshake sends its verify token in one).
+        access_log=False,
+        # No route of the data plane is a WebSocket: without this, uvicorn imports the
+        # websockets library and its protocol for upgrade requests (~0.7 MB of RSS).
+        ws="none",
+    )
