@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from botfleet.adapters.connectors.calendar import slots
 from botfleet.adapters.connectors.calendar.config import WEEKDAYS, CalendarSettings
 from botfleet.adapters.connectors.calendar.slots import (
     OVERLAP_TOLERANCE,
     available_days,
     slots_for_day,
 )
-from botfleet.domain.calendar import BusyEvent, TimeWindow, format_clock_minutes
+from botfleet.domain.calendar import BusyEvent, TimeWindow, epoch_micros, format_clock_minutes
 
 ZONES = ["Europe/Madrid", "America/New_York", "UTC", "Australia/Lord_Howe"]
 # Ordinary days and DST change days of the zones above.
@@ -181,3 +182,76 @@ def test_agrees_with_the_plain_rule_and_available_days_with_slots_for_day(
     around = [day - timedelta(days=1), day, day + timedelta(days=1)]
     days = available_days(around[0], config, events, now, 3, service, presence)
     assert days == [d for d in around if slots_for_day(d, config, events, now, service, presence)]
+
+
+# ---------------------------------------------------------------- the memo of a day's slots
+
+
+def _all_spans(events: list[BusyEvent]) -> tuple[tuple[int, int], ...]:
+    return tuple(sorted(e.span for e in events))
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario())
+def test_the_memo_key_drops_only_inputs_that_cannot_change_the_day(
+    case: tuple[CalendarSettings, date, list[BusyEvent], datetime, int, int],
+) -> None:
+    """`slots_for_day` keys its memo on the spans near the opening hours and on the first grid
+    start `now` allows: the plain scan with every span and the raw `now` gives the same."""
+    config, day, events, now, service, presence = case
+    if day > slots.horizon_end(config, now):
+        return
+    raw = slots._scan_day(
+        day,
+        config.weekly_windows[day.weekday()],
+        config.tz,
+        config.slot_duration_min,
+        epoch_micros(now) + config.min_notice_min * 60_000_000,
+        service * 60_000_000,
+        presence * 60_000_000,
+        _all_spans(events),
+    )
+    assert slots_for_day(day, config, events, now, service, presence) == list(raw)
+
+
+_CHANGES = st.lists(
+    st.one_of(
+        st.tuples(st.just("event"), st.integers(-600, 2000), st.integers(0, 400)),
+        st.tuples(st.just("drop"), st.integers(0, 10), st.just(0)),
+        st.tuples(st.just("time"), st.integers(-120, 600), st.just(0)),
+        st.tuples(st.just("service"), st.integers(5, 240), st.integers(5, 300)),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenario(), _CHANGES)
+def test_the_memo_never_answers_for_an_earlier_calendar_or_an_earlier_now(
+    case: tuple[CalendarSettings, date, list[BusyEvent], datetime, int, int],
+    changes: list[tuple[str, int, int]],
+) -> None:
+    """Asked again after each change (an event added or removed, time passing, another
+    service), with the earlier answers memoised, the slots are the plain rule's."""
+    config, day, events, now, service, presence = case
+    midnight = datetime.combine(day, time(), config.tz).astimezone(UTC)
+    events = list(events)
+    for kind, first, second in changes:
+        if kind == "event":
+            start = midnight + timedelta(minutes=first)
+            events.append(BusyEvent(start, start + timedelta(minutes=second)))
+        elif kind == "drop" and events:
+            del events[first % len(events)]
+        elif kind == "time":
+            now += timedelta(minutes=first)
+        elif kind == "service":
+            service, presence = first, second
+        offered = slots_for_day(day, config, events, now, service, presence)
+        expected = _reference_slots(day, config, events, now, service, presence)
+        assert [s.astimezone(UTC) for s in offered] == [s.astimezone(UTC) for s in expected]
+        around = [day - timedelta(days=1), day, day + timedelta(days=1)]
+        days = available_days(around[0], config, events, now, 3, service, presence)
+        assert days == [
+            d for d in around if _reference_slots(d, config, events, now, service, presence)
+        ]

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.domain.calendar import (
+    MINUTES_PER_DAY,
     AllDayEvent,
     BusyEvent,
     CalendarEvent,
@@ -150,8 +152,10 @@ def slots_for_day(
         service_min: how long the booking blocks the calendar.
         presence_min: how long the client stays; must fit before the window closes.
     """
-    busy = BusySpans.of(events)
-    return list(_offered(day, settings, busy, now, service_min, presence_min))
+    if day > horizon_end(settings, now):
+        return []
+    earliest = _us(now) + settings.min_notice_min * _US_PER_MIN
+    return list(_offered(day, settings, BusySpans.of(events), earliest, service_min, presence_min))
 
 
 @dataclass(frozen=True)
@@ -167,47 +171,99 @@ class BusySpans:
 
     @classmethod
     def of(cls, events: Iterable[CalendarEvent]) -> BusySpans:
-        spans = sorted(e.span for e in events if isinstance(e, BusyEvent))
+        events = list(events)
+        spans = sorted([e.span for e in events if isinstance(e, BusyEvent)])
         return cls(
             spans=tuple(spans),
-            starts=tuple(start for start, _ in spans),
-            longest=max((end - start for start, end in spans), default=0),
-            all_day=tuple(e for e in events if isinstance(e, AllDayEvent)),
+            starts=tuple([start for start, _ in spans]),
+            longest=max([end - start for start, end in spans], default=0),
+            all_day=tuple([e for e in events if isinstance(e, AllDayEvent)]),
         )
 
-    def near(self, low: int, high: int) -> list[tuple[int, int]]:
+    def near(self, low: int, high: int) -> tuple[tuple[int, int], ...]:
         """The spans that overlap ``(low, high)``, sorted by start."""
         first = bisect_left(self.starts, low - self.longest)
         last = bisect_left(self.starts, high)
-        return [span for span in self.spans[first:last] if span[1] > low]
+        return tuple([span for span in self.spans[first:last] if span[1] > low])
 
 
 def _offered(
     day: date,
     settings: CalendarSettings,
     events: BusySpans,
-    now: datetime,
+    earliest: int,
     service_min: int,
     presence_min: int,
-) -> Iterator[datetime]:
-    """`slots_for_day` one slot at a time: asking whether a day has any slot stops at the
-    first (most of the cost of `available_days` on a calendar with free time)."""
-    if day > horizon_end(settings, now):
-        return
+) -> tuple[datetime, ...]:
+    """`slots_for_day` over prepared events, for a day within the horizon (the caller checks),
+    from the instant `earliest` (microseconds) on: the day's inputs reduced to what can change
+    its slots, then `_day_slots` (memoised on exactly those inputs)."""
     windows = day_windows(day, settings, events.all_day)
     if not windows:
-        return
+        return ()
     tz = settings.tz
-    earliest = _us(now) + settings.min_notice_min * _US_PER_MIN
+    step = settings.slot_duration_min
     service = service_min * _US_PER_MIN
-    presence = presence_min * _US_PER_MIN
-    # Every slot of `day`, service time included, lies inside this range (a day of margin on
-    # each side absorbs DST shifts), so other events can be dropped before the slot loop.
+    midnight, steady = _day_frame(day, tz)
+    if steady:  # slot starts are midnight + minute: exactly the opening hours can matter
+        opens, closes = MINUTES_PER_DAY, 0
+        for window in windows:
+            opens = min(opens, window.start_min)
+            closes = max(closes, window.end_min)
+        low = midnight + opens * _US_PER_MIN
+        high = midnight + closes * _US_PER_MIN + service
+        earliest = _first_start_from(earliest, midnight, windows, step, high)
+    else:  # a day of margin on each side absorbs the DST shift
+        low = midnight - _US_PER_DAY
+        high = midnight + 2 * _US_PER_DAY + service
+        earliest = max(earliest, low)
+    busy = events.near(low, high)
+    return _day_slots(day, windows, tz, step, earliest, service, presence_min * _US_PER_MIN, busy)
+
+
+@lru_cache(maxsize=2048)
+def _day_frame(day: date, tz: ZoneInfo) -> tuple[int, bool]:
+    """Local midnight of `day` as an instant, and whether the day has no UTC offset change."""
     start_of_day = datetime.combine(day, time(), tz)
-    midnight = _us(start_of_day)
     steady = start_of_day.utcoffset() == datetime.combine(day + _ONE_DAY, time(), tz).utcoffset()
+    return _us(start_of_day), steady
+
+
+def _first_start_from(
+    earliest: int, midnight: int, windows: tuple[TimeWindow, ...], step: int, never: int
+) -> int:
+    """On a steady day, the first grid start at or after `earliest` (`never` if none): a slot
+    starts before one exactly when it starts before the other, so `now` only changes the
+    memo's key when a grid time passes."""
+    offset = earliest - midnight
+    first: int | None = None
+    for window in windows:
+        minute = window.start_min
+        late = offset - minute * _US_PER_MIN
+        if late > 0:
+            minute += -(-late // (step * _US_PER_MIN)) * step
+        if minute < window.end_min and (first is None or minute < first):
+            first = minute
+    return never if first is None else midnight + first * _US_PER_MIN
+
+
+def _scan_day(
+    day: date,
+    windows: tuple[TimeWindow, ...],
+    tz: ZoneInfo,
+    step: int,
+    earliest: int,
+    service: int,
+    presence: int,
+    busy: tuple[tuple[int, int], ...],
+) -> tuple[datetime, ...]:
+    """The slots of `day` in `windows`: starts from `earliest` on, `presence` (microseconds)
+    fitting before the close, no span of `busy` (sorted by start) overlapping ``[start,
+    start + service)`` by more than the tolerance. A pure function of its arguments."""
+    midnight, steady = _day_frame(day, tz)
+    start_of_day = datetime.combine(day, time(), tz)
     instant = start_of_day
-    busy = events.near(midnight - _US_PER_DAY, midnight + 2 * _US_PER_DAY + service)
+    offered: list[datetime] = []
     # A sweep over the busy spans (sorted by start) as slot starts grow: a span joins `active`
     # once it starts before the slot's end, and leaves for good once it ends within the
     # tolerance after a slot's start (it can block no later slot either).
@@ -215,7 +271,7 @@ def _offered(
     nxt, previous = 0, -1
     for window in windows:
         close = _us(_window_end(day, window, tz))
-        for minute in range(window.start_min, window.end_min, settings.slot_duration_min):
+        for minute in range(window.start_min, window.end_min, step):
             if steady:  # no DST change today: wall minutes map straight onto instants
                 start = midnight + minute * _US_PER_MIN
             else:
@@ -236,7 +292,15 @@ def _offered(
             if not any(
                 min(b_end, end) - max(b_start, start) > _TOLERANCE_US for b_start, b_end in active
             ):
-                yield start_of_day + timedelta(minutes=minute) if steady else instant
+                offered.append(start_of_day + timedelta(minutes=minute) if steady else instant)
+    return tuple(offered)
+
+
+#: `_scan_day` memoised. Its key is every input the result depends on (the busy spans that can
+#: touch the day's opening hours included), so an entry can never be stale: a booking, a
+#: cancellation or an edit changes the spans and so the key, and `now` enters as the first
+#: grid start it allows. A booking touches one day's entry, the other days keep theirs.
+_day_slots = lru_cache(maxsize=1024)(_scan_day)
 
 
 def in_period(slot: datetime, period: str) -> bool:
@@ -269,8 +333,9 @@ def available_days(
     days: list[date] = []
     day = first
     busy = BusySpans.of(events)
-    while day <= last:
-        if next(_offered(day, settings, busy, now, service_min, presence_min), None):
+    earliest = _us(now) + settings.min_notice_min * _US_PER_MIN
+    while day <= last:  # within the horizon: `last` is at most its end
+        if _offered(day, settings, busy, earliest, service_min, presence_min):
             days.append(day)
-        day += timedelta(days=1)
+        day += _ONE_DAY
     return days
