@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from botfleet.adapters.connectors.calendar import InMemoryCalendar, build
+from botfleet.adapters.connectors.calendar import InMemoryCalendar, build, slots
 from botfleet.adapters.connectors.calendar.memory import SLOT_TAKEN, InMemoryCalendarStore
 from botfleet.domain.calendar import AllDayEvent, Appointment, BusyEvent
 from botfleet.domain.errors import ConnectorRejected, UnknownOperation
@@ -543,7 +544,9 @@ async def test_a_write_whose_caller_gave_up_still_completes_and_the_retry_gets_i
 
 _OPS = st.lists(
     st.tuples(
-        st.sampled_from(["create", "delete", "move", "event", "drop"]),
+        st.sampled_from(
+            ["create", "delete", "move", "event", "drop", "recontact", "swap", "update", "pop"]
+        ),
         st.integers(0, 30 * 24 * 4),  # start, in quarter hours from 2024-01-01
         st.integers(0, 4 * 12),  # length, in quarter hours
     ),
@@ -556,6 +559,8 @@ _OPS = st.lists(
 def test_range_queries_agree_with_a_scan_after_any_changes(
     ops: list[tuple[str, int, int]], window: tuple[int, int]
 ) -> None:
+    """The store's indexes (busy spans by start, bookings by contact) after creates, moves,
+    deletes and edits made outside the bot (the mapping and the event list changed directly)."""
     origin = datetime(2024, 1, 1, tzinfo=UTC)
 
     def at(quarters: int) -> datetime:
@@ -567,7 +572,7 @@ def test_range_queries_agree_with_a_scan_after_any_changes(
         for n, (op, start, length) in enumerate(ops):
             ids = sorted(store.bookings)
             if op == "create":
-                new = Appointment("", f"c{n}", at(start), at(start + length))
+                new = Appointment("", f"c{n % 3}", at(start), at(start + length))
                 await store.create(new, f"k{n}")
             elif op == "delete" and ids:
                 await store.delete(ids[start % len(ids)])
@@ -578,6 +583,19 @@ def test_range_queries_agree_with_a_scan_after_any_changes(
                 store.events.append(BusyEvent(at(start), at(start + length), title="staff"))
             elif op == "drop" and ids:
                 del store.bookings[ids[length % len(ids)]]  # edited outside the bot
+            elif op == "recontact" and ids:  # the booking handed to another contact
+                key = ids[start % len(ids)]
+                store.bookings[key] = replace(store.bookings[key], contact_id=f"c{length % 3}")
+            elif op == "swap" and store.events:  # a staff event replaced in place
+                store.events[start % len(store.events)] = BusyEvent(
+                    at(start), at(start + length), title="moved"
+                )
+            elif op == "update" and ids:
+                key, longer = ids[start % len(ids)], timedelta(minutes=15 * length)
+                edited = replace(store.bookings[key], end=store.bookings[key].start + longer)
+                store.bookings.update({key: edited})
+            elif op == "pop" and ids:
+                store.bookings.popitem()
             low, high = at(window[0]), at(window[0] + window[1])
             busy = [e for e in store.events if isinstance(e, BusyEvent)]
             busy += [a.as_busy_event() for a in store.bookings.values()]
@@ -591,5 +609,99 @@ def test_range_queries_agree_with_a_scan_after_any_changes(
             assert Counter((e.start, e.end, e.event_id) for e in narrowed) == Counter(
                 {k: v for k, v in expected.items() if ignored is None or k[2] != ignored}
             )
+            for contact in ("c0", "c1", "c2"):
+                mine = [
+                    a for a in store.bookings.values() if a.contact_id == contact and a.end > low
+                ]
+                assert await store.appointments_from(contact, low) == mine
+
+    asyncio.run(run())
+
+
+def test_a_copy_of_the_bookings_has_its_own_indexes() -> None:
+    store = InMemoryCalendarStore()
+    start = madrid(8, "10:00")
+    asyncio.run(store.create(Appointment("", "c1", start, start + timedelta(minutes=30)), "k1"))
+    copied = store.bookings.copy()
+    copied.clear()
+    assert len(store.bookings) == 1
+    found = asyncio.run(store.events_between(start, start + timedelta(hours=1)))
+    assert [e.start for e in found] == [start]
+    assert asyncio.run(store.appointments_from("c1", start))[0].start == start
+
+
+# ---------------------------------------------------------------- memoised reads never go stale
+
+_STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["book", "cancel", "move", "staff", "edit", "time", "closed"]),
+        st.integers(0, 10_000),
+    ),
+    min_size=1,
+    max_size=15,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=_STEPS)
+def test_reads_after_any_change_match_a_cold_computation(steps: list[tuple[str, int]]) -> None:
+    """Days and slots, asked after every write, staff edit and clock move, equal the answer
+    computed with every memo emptied first (what a fresh process would say)."""
+    cal, clock = make(madrid(8, "09:00"), slot_duration_min=30)
+
+    async def reads() -> list[Any]:
+        days = await call(cal, "get_available_days", lookahead_days="10", duration_min="60")
+        found = [days]
+        for day in ("2024-01-08", "2024-01-09", "2024-01-15"):
+            for service, presence in (("30", "30"), ("60", "90")):
+                found.append(
+                    await call(
+                        cal,
+                        "get_slots_for_day",
+                        date_str=day,
+                        service_duration_min=service,
+                        presence_min=presence,
+                    )
+                )
+        return found
+
+    async def run() -> None:
+        await reads()  # warm the memos
+        for n, (kind, pick) in enumerate(steps):
+            if kind == "book":
+                day = ("2024-01-08", "2024-01-09", "2024-01-15")[pick % 3]
+                free = await call(cal, "get_slots_for_day", date_str=day)
+                if free:
+                    await book(cal, free[pick % len(free)]["id"], contact=f"c{pick % 2}")
+            elif kind == "cancel" and cal.appointments:
+                gone = cal.appointments[pick % len(cal.appointments)]
+                await call(cal, "cancel_event", event_id=gone.event_id, contact_id=gone.contact_id)
+            elif kind == "move" and cal.appointments:
+                moved = cal.appointments[pick % len(cal.appointments)]
+                await call(
+                    cal,
+                    "reschedule_appointment",
+                    event_id=moved.event_id,
+                    contact_id=moved.contact_id,
+                    slot=f"2024-01-{9 + pick % 2:02d}_{10 + pick % 4:02d}00",
+                )
+            elif kind == "staff":
+                start = madrid(8 + pick % 8, f"{9 + pick % 5}:{15 * (pick % 4):02d}")
+                cal.add_event(BusyEvent(start, start + timedelta(minutes=15 + pick % 120)))
+            elif kind == "edit" and cal.appointments:  # changed outside the bot
+                edited = cal.appointments[pick % len(cal.appointments)]
+                later = edited.start + timedelta(minutes=15 * (pick % 5))
+                cal.memory.bookings[edited.event_id] = replace(
+                    edited, start=later, end=later + timedelta(minutes=45)
+                )
+            elif kind == "time":
+                clock.current += timedelta(minutes=pick % 600)
+            elif kind == "closed":
+                day = madrid(8 + pick % 8, "00:00").date()
+                cal.add_event(AllDayEvent(day, day + timedelta(days=1), title=f"[CFG] CERRADO {n}"))
+            warm = await reads()
+            slots._day_slots.cache_clear()
+            slots._day_frame.cache_clear()
+            assert await reads() == warm
 
     asyncio.run(run())

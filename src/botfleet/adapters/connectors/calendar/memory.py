@@ -9,11 +9,12 @@ keeps events and bookings in memory. `reschedule_appointment` keeps the appointm
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_left
-from collections import UserDict
+from bisect import bisect_left, bisect_right
+from collections import Counter, UserDict
 from collections.abc import Iterable, Mapping, MutableMapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
+from operator import is_
 from typing import Any
 
 from botfleet.adapters.connectors.calendar.config import (
@@ -50,76 +51,144 @@ __all__ = [
 ]
 
 
-class _Bookings(UserDict[str, Appointment]):
-    """The bookings by event id, counting changes so the store's index knows when to rebuild
-    (tests and staff-like edits change the mapping directly). Every mutation of a `UserDict`
-    (`pop`, `update`, `clear`...) goes through these two methods."""
+class _Spans:
+    """Busy events sorted by start, as integer microseconds, so a range query bisects instead
+    of converting and comparing every event. Kept up to date one event at a time."""
 
-    changes = 0
+    __slots__ = ("ends", "events", "lengths", "longest", "starts")
 
-    def __setitem__(self, key: str, value: Appointment) -> None:
-        self.changes += 1
-        super().__setitem__(key, value)
+    def __init__(self, events: Iterable[BusyEvent] = ()) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.events: list[BusyEvent] = []
+        self.lengths: Counter[int] = Counter()  # how many events last each length
+        self.longest = 0
+        for event in sorted(events, key=lambda e: e.span):
+            self.add(event)
 
-    def __delitem__(self, key: str) -> None:
-        self.changes += 1
-        super().__delitem__(key)
+    def add(self, event: BusyEvent) -> None:
+        start, end = event.span
+        at = bisect_right(self.starts, start)
+        self.starts.insert(at, start)
+        self.ends.insert(at, end)
+        self.events.insert(at, event)
+        self.lengths[end - start] += 1
+        self.longest = max(self.longest, end - start)
 
+    def remove(self, event: BusyEvent) -> None:
+        at = bisect_left(self.starts, event.span[0])
+        while self.events[at] is not event:
+            at += 1
+        start, end = event.span
+        del self.starts[at], self.ends[at], self.events[at]
+        self.lengths[end - start] -= 1
+        if not self.lengths[end - start]:
+            del self.lengths[end - start]
+            self.longest = max(self.lengths, default=0)
 
-@dataclass(frozen=True, slots=True)
-class _Index:
-    """Busy events (seed events and bookings) sorted by start, as integer microseconds, so a
-    range query bisects instead of converting and comparing every booking ever made."""
-
-    version: tuple[int, int]
-    starts: list[int]
-    ends: list[int]
-    busy: list[BusyEvent]
-    longest: int
-    all_day: list[AllDayEvent]
-
-    def between(self, start: datetime, end: datetime) -> list[BusyEvent]:
-        low, high = epoch_micros(start), epoch_micros(end)
+    def between(self, low: int, high: int) -> list[BusyEvent]:
+        """The events that overlap ``(low, high)``, in start order."""
         first = bisect_left(self.starts, low - self.longest)
         last = bisect_left(self.starts, high)
-        return [self.busy[i] for i in range(first, last) if self.ends[i] > low]
+        ends, events = self.ends, self.events
+        return [events[i] for i in range(first, last) if ends[i] > low]
+
+
+class _Bookings(UserDict[str, Appointment]):
+    """The bookings by event id. Every mutation of a `UserDict` (`pop`, `update`, `clear`...)
+    goes through `__setitem__` and `__delitem__`, which keep two indexes in step with the
+    mapping: the bookings' busy spans (`spans`) and each contact's bookings (`of_contact`), so
+    tests and staff-like edits that change the mapping directly are indexed like the bot's
+    writes. A write updates them in place; no read rebuilds or converts anything."""
+
+    def __init__(self, initial: Mapping[str, Appointment] | None = None) -> None:
+        self.spans = _Spans()
+        self._busy: dict[str, BusyEvent] = {}  # event id -> its entry in `spans`
+        self._by_contact: dict[str, dict[str, None]] = {}  # contact -> event ids, in order
+        super().__init__(initial)
+
+    def copy(self) -> _Bookings:
+        return _Bookings(self.data)  # indexes of its own (UserDict's copy would share them)
+
+    __copy__ = copy
+
+    def __setitem__(self, key: str, value: Appointment) -> None:
+        old = self.data.get(key)
+        super().__setitem__(key, value)
+        if old is not None:
+            self.spans.remove(self._busy[key])
+        busy = self._busy[key] = value.as_busy_event()
+        self.spans.add(busy)
+        if old is None:
+            self._by_contact.setdefault(value.contact_id, {})[key] = None
+        elif old.contact_id != value.contact_id:
+            self._unlist(old.contact_id, key)
+            # kept in the order of the mapping, which a changed value does not move
+            mapping = self.data.items()
+            listed = {k: None for k, a in mapping if a.contact_id == value.contact_id}
+            self._by_contact[value.contact_id] = listed
+
+    def __delitem__(self, key: str) -> None:
+        old = self.data[key]
+        super().__delitem__(key)
+        self.spans.remove(self._busy.pop(key))
+        self._unlist(old.contact_id, key)
+
+    def _unlist(self, contact_id: str, key: str) -> None:
+        listed = self._by_contact[contact_id]
+        del listed[key]
+        if not listed:
+            del self._by_contact[contact_id]
+
+    def of_contact(self, contact_id: str) -> list[Appointment]:
+        """The contact's bookings, in the mapping's order."""
+        return [self.data[key] for key in self._by_contact.get(contact_id, ())]
 
 
 class InMemoryCalendarStore:
-    """Events and bookings in memory. Satisfies `CalendarStore`."""
+    """Events and bookings in memory. Satisfies `CalendarStore`.
+
+    `events` (seed and staff events) is a plain list: its index is rebuilt whenever the list
+    no longer holds the same events. `bookings` indexes itself on every change; assigning
+    another mapping to it works too, and then every read scans it."""
 
     def __init__(self, events: Iterable[CalendarEvent] = ()) -> None:
         self.events: list[CalendarEvent] = list(events)
         self.bookings: MutableMapping[str, Appointment] = _Bookings()
         self._keys: dict[str, str] = {}  # idempotency key -> event id
         self._ids = itertools.count(1)
-        self._index: _Index | None = None
+        self._events_index: tuple[list[CalendarEvent], _Spans, list[AllDayEvent]] | None = None
 
-    def _indexed(self) -> _Index:
-        changes = self.bookings.changes if isinstance(self.bookings, _Bookings) else -1
-        version = (changes, len(self.events))
-        if self._index is None or self._index.version != version or changes < 0:
-            busy = [e for e in self.events if isinstance(e, BusyEvent)]
-            busy += [a.as_busy_event() for a in self.bookings.values()]
-            keyed = sorted([(e.span, e) for e in busy], key=lambda k: k[0])
-            self._index = _Index(
-                version=version,
-                starts=[span[0] for span, _ in keyed],
-                ends=[span[1] for span, _ in keyed],
-                busy=[event for _, event in keyed],
-                longest=max((span[1] - span[0] for span, _ in keyed), default=0),
-                all_day=[e for e in self.events if isinstance(e, AllDayEvent)],
-            )
-        return self._index
+    def _events_indexed(self) -> tuple[_Spans, list[AllDayEvent]]:
+        index = self._events_index
+        events = self.events
+        # Rebuilt unless the list holds the very same (frozen) events: the snapshot keeps them
+        # alive, so no new event can take an old one's identity.
+        if index is None or len(index[0]) != len(events) or not all(map(is_, index[0], events)):
+            busy = _Spans(e for e in events if isinstance(e, BusyEvent))
+            all_day = [e for e in events if isinstance(e, AllDayEvent)]
+            index = self._events_index = (list(events), busy, all_day)
+        return index[1], index[2]
+
+    def _busy(self, start: datetime, end: datetime) -> list[BusyEvent]:
+        low, high = epoch_micros(start), epoch_micros(end)
+        found = self._events_indexed()[0].between(low, high)
+        bookings = self.bookings
+        if isinstance(bookings, _Bookings):
+            return found + bookings.spans.between(low, high)
+        scanned = (a.as_busy_event() for a in bookings.values())
+        return found + [e for e in scanned if e.span[1] > low and e.span[0] < high]
 
     async def events_between(self, start: datetime, end: datetime) -> list[CalendarEvent]:
-        index = self._indexed()
         first, last = start.date(), end.date()
-        all_day = [e for e in index.all_day if e.end > first and e.start <= last]
-        return [*all_day, *index.between(start, end)]
+        all_day = [e for e in self._events_indexed()[1] if e.end > first and e.start <= last]
+        return [*all_day, *self._busy(start, end)]
 
     async def appointments_from(self, contact_id: str, start: datetime) -> list[Appointment]:
-        return [a for a in self.bookings.values() if a.contact_id == contact_id and a.end > start]
+        bookings = self.bookings
+        if isinstance(bookings, _Bookings):
+            return [a for a in bookings.of_contact(contact_id) if a.end > start]
+        return [a for a in bookings.values() if a.contact_id == contact_id and a.end > start]
 
     async def appointment(self, event_id: str) -> Appointment | None:
         return self.bookings.get(event_id)
@@ -131,7 +200,7 @@ class InMemoryCalendarStore:
     async def busy_between(
         self, start: datetime, end: datetime, *, ignore: str | None = None
     ) -> list[BusyEvent]:
-        found = self._indexed().between(start, end)
+        found = self._busy(start, end)
         return [e for e in found if ignore is None or e.event_id != ignore]
 
     async def create(self, appointment: Appointment, idempotency_key: str) -> Appointment:

@@ -80,9 +80,10 @@ class CalendarService:
             "cancel_appointment": self._cancel,
             "reschedule_appointment": self._reschedule_appointment,
         }
+        self._operations = frozenset(self._reads) | frozenset(self._writes)
 
     def operations(self) -> frozenset[str]:
-        return frozenset(self._reads) | frozenset(self._writes)
+        return self._operations
 
     async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
         """Run one operation; bad params raise `ConnectorRejected` naming the param."""
@@ -90,7 +91,7 @@ class CalendarService:
         if operation in self._reads:
             return await self._reads[operation](request, idempotency_key)
         if operation not in self._writes:
-            raise UnknownOperation(CATEGORY, operation, self.operations())
+            raise UnknownOperation(CATEGORY, operation, self._operations)
         task = asyncio.ensure_future(self._write(operation, request, idempotency_key))
         task.add_done_callback(_retrieve)
         return await asyncio.shield(task)
