@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 #: Optional packages that libraries pick up only because they are installed (typer needs rich;
 #: SQLAlchemy needs greenlet), which a server process never uses: `rich` (with pygments and
 #: attrs, ~4 MB of RSS) gives structlog's console renderer pretty tracebacks and httpx its
-#: command-line client; `greenlet` (with libstdc++, ~1.5 MB) gives structlog a deprecated
-#: greenlet-local context.
-SERVER_HIDDEN = ("rich",)
+#: command-line client, which imports `pygments` before rich (~0.5 MB); `greenlet` (with
+#: libstdc++, ~1.5 MB) gives structlog a deprecated greenlet-local context.
+SERVER_HIDDEN = ("rich", "pygments")
 SERVER_HIDDEN_DURING_STRUCTLOG_IMPORT = ("greenlet",)
 
 
@@ -40,10 +40,10 @@ def hidden_imports(*names: str) -> Iterator[None]:
 @contextmanager
 def server_imports() -> Iterator[None]:
     """For the life of a server (the data plane): structlog is imported without rich and
-    greenlet, and rich stays hidden until the block ends, so httpx (imported later by channels
-    that call provider APIs, or the control-plane pull) leaves it out too. Nothing in a server
-    renders to a terminal; the only loss is rich's tracebacks in console logs (plain ones
-    instead). CLI commands that print with rich run outside the block and are unaffected."""
+    greenlet, and rich and pygments stay hidden until the block ends, so httpx (imported later
+    by channels that call provider APIs, or by the control-plane pull) leaves them out too.
+    Nothing in a server renders to a terminal; the only loss is rich's tracebacks in console
+    logs (plain ones instead). CLI commands that print with rich run outside the block."""
     with hidden_imports(*SERVER_HIDDEN):
         with hidden_imports(*SERVER_HIDDEN_DURING_STRUCTLOG_IMPORT):
             import structlog  # noqa: F401  (decides about rich and greenlet now)

@@ -147,7 +147,8 @@ HIDE = textwrap.dedent(
         import structlog.dev
         import httpx
         results.append(f"structlog-rich={structlog.dev.rich}")
-        results.append(f"loaded={[m for m in ('rich', 'greenlet') if sys.modules.get(m)]}")
+        hidden = ("rich", "pygments", "greenlet")
+        results.append(f"loaded={[m for m in hidden if sys.modules.get(m)]}")
         try:
             import rich
             results.append("rich-imported")
