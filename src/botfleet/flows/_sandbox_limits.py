@@ -51,7 +51,10 @@ SAFE_STR_METHODS = frozenset(
 LOOP_FILTER = "_budgeted_loop"
 BOUNDED_FILTER = "_bounded_value"
 
-_remaining: ContextVar[list[int] | None] = ContextVar("_remaining", default=None)
+#: The current render's units left (one mutable cell), None outside a render. `Budget` sets it;
+#: the renderer sets it directly, as `Budget` does (its hot path saves the object and calls).
+BUDGET: ContextVar[list[int] | None] = ContextVar("_remaining", default=None)
+_remaining = BUDGET
 # %[(name)][flags][width][.precision][length]type
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +\-]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?(.)", re.DOTALL)
 _NUMBERS = re.compile(r"\d+")

@@ -13,23 +13,25 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import islice
 from typing import Any
 
 from jinja2 import Template, TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.parser import Parser
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from botfleet.domain.errors import TemplateError
 from botfleet.flows._sandbox_limits import (
     BOUNDED_FILTER,
+    BUDGET,
     LOOP_FILTER,
     MAX_OUTPUT,
+    MAX_STEPS,
     SAFE_STR_METHODS,
-    Budget,
     LimitTransformer,
     bounded,
     budgeted_loop,
@@ -240,6 +242,127 @@ def _compile_expression_template(source: str) -> Template:
     return template
 
 
+# ---------------------------------------------------------------- plain lookups without Jinja
+#
+# Most templates of a flow only print values (`Hi {{ contact.name }}`, `{{ data.slot }}`) and
+# most conditions only test one (`data.booking.success`, `not data.days`). Those are run here
+# without building a Jinja context: the same steps the code Jinja compiles for them performs
+# (look the name up, `environment.getattr` for each dot, `finalize` and `str` for each printed
+# value, in order), so results, missing values, errors and size limits are the same. Which
+# templates qualify is read from Jinja's own parse tree; anything else runs in Jinja.
+
+#: A dotted name, e.g. ("data", "booking", "success").
+_Path = tuple[str, ...]
+#: Names Jinja's generated code does not look up in the context.
+_SPECIAL_NAMES = frozenset({"self"})
+
+
+def _path_of(node: nodes.Node) -> _Path | None:
+    """`a.b.c` as ("a", "b", "c"), when `node` is nothing but a name and attribute lookups."""
+    attributes: list[str] = []
+    while isinstance(node, nodes.Getattr) and node.ctx == "load":
+        attributes.append(node.attr)
+        node = node.node
+    if not isinstance(node, nodes.Name) or node.ctx != "load" or node.name in _SPECIAL_NAMES:
+        return None
+    return (node.name, *reversed(attributes))
+
+
+def _lookup(path: _Path, parent: dict[str, Any]) -> Any:
+    """What Jinja computes for `a.b.c`: the context's `a` (or undefined), then a sandboxed
+    `getattr` per dot."""
+    value = parent.get(path[0], _NOT_FOUND)
+    if value is _NOT_FOUND:
+        value = _env.undefined(name=path[0])
+    for attribute in path[1:]:
+        value = _env.getattr(value, attribute)
+    return value
+
+
+_NOT_FOUND = object()
+
+
+def _negated(path: _Path, parent: dict[str, Any]) -> bool:
+    return not _lookup(path, parent)
+
+
+def _printed_segments(segments: tuple[str | _Path, ...], parent: dict[str, Any]) -> str:
+    """`_render` for a template of text and printed lookups (see `_text_segments`)."""
+    parts: list[str] = []
+    size = 0
+    for segment in segments:
+        chunk = segment if isinstance(segment, str) else str(_printed(_lookup(segment, parent)))
+        parts.append(chunk)
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            break
+    return "".join(parts)
+
+
+def _text_segments(source: str) -> tuple[str | _Path, ...] | None:
+    """The template as literal text and printed lookups, or None when it does anything else."""
+    try:
+        tree = _env.parse(source)
+    except JinjaTemplateError:
+        return None
+    segments: list[str | _Path] = []
+    for statement in tree.body:
+        if not isinstance(statement, nodes.Output):
+            return None
+        for node in statement.nodes:
+            if isinstance(node, nodes.TemplateData):  # newlines already normalised by Jinja
+                if segments and isinstance(segments[-1], str):
+                    segments[-1] += node.data
+                else:
+                    segments.append(node.data)
+                continue
+            path = _path_of(node)
+            if path is None:
+                return None
+            segments.append(path)
+    return tuple(segments)
+
+
+def _expression_lookup(source: str) -> tuple[bool, _Path] | None:
+    """(negated, path) when the expression is only `a.b.c` or `not a.b.c`."""
+    parser = Parser(_env, source, state="variable")
+    try:
+        node = parser.parse_expression()
+        if not parser.stream.eos:
+            return None
+    except JinjaTemplateError:
+        return None
+    negated = isinstance(node, nodes.Not)
+    path = _path_of(node.node if isinstance(node, nodes.Not) else node)
+    return None if path is None else (negated, path)
+
+
+@lru_cache(maxsize=4096)
+def _text_program(source: str) -> Callable[[dict[str, Any]], str]:
+    """How to render `source` against a parent dict (raises its syntax error, uncached)."""
+    segments = _text_segments(source)
+    if segments is not None:
+        return partial(_printed_segments, segments)
+    return partial(_render, _compile_template(source))
+
+
+@lru_cache(maxsize=4096)
+def _expression_program(source: str) -> Callable[[dict[str, Any]], Any]:
+    """How to evaluate the expression `source` against a parent dict."""
+    lookup = _expression_lookup(source)
+    if lookup is not None:
+        negated, path = lookup
+        return partial(_negated if negated else _lookup, path)
+    return partial(_evaluate, _compile_expression_template(source))
+
+
+@lru_cache(maxsize=4096)
+def _lone_expression(source: str) -> str | None:
+    """The expression of a template that is exactly one `{{ expr }}`, else None."""
+    match = _SINGLE_EXPR.match(source)
+    return match.group("expr") if match else None
+
+
 def is_template(value: str) -> bool:
     return "{{" in value or "{%" in value
 
@@ -285,19 +408,15 @@ class Renderer:
     def text(self, source: str, where: str) -> str:
         if not is_template(source):
             return source
-        return str(self._run(lambda: _render(_compile_template(source), self._parent), where, ""))
+        return str(self._run(_text_program, source, where, ""))
 
     def value(self, value: Any, where: str) -> Any:
         """Render a param/set_data value: a lone `{{ expr }}` keeps its type; recurse into
         mappings and lists; non-strings pass through."""
         if isinstance(value, str):
-            match = _SINGLE_EXPR.match(value)
-            if match:
-                expr = match.group("expr")
-                result = self._run(
-                    lambda: _evaluate(_compile_expression_template(expr), self._parent), where, ""
-                )
-                return self._as_data(result, where)
+            expr = _lone_expression(value)
+            if expr is not None:
+                return self._as_data(self._run(_expression_program, expr, where, ""), where)
             return self.text(value, where)
         if isinstance(value, Mapping):
             return {k: self.value(v, f"{where}.{k}") for k, v in value.items()}
@@ -333,20 +452,29 @@ class Renderer:
 
     def condition(self, source: str, where: str) -> bool:
         expr = source.strip()
-        match = _SINGLE_EXPR.match(expr)
-        if match:  # tolerate `condition: "{{ data.x }}"`
-            expr = match.group("expr")
-        result = self._run(
-            lambda: _evaluate(_compile_expression_template(expr), self._parent), where, False
-        )
+        inner = _lone_expression(expr)
+        if inner is not None:  # tolerate `condition: "{{ data.x }}"`
+            expr = inner
+        result = self._run(_expression_program, expr, where, False)
         return bool(result) and not isinstance(result, Undefined)
 
-    def _run(self, thunk: Callable[[], Any], where: str, on_error: Any) -> Any:
+    def _run(
+        self,
+        program_of: Callable[[str], Callable[[dict[str, Any]], Any]],
+        source: str,
+        where: str,
+        on_error: Any,
+    ) -> Any:
+        """`program_of(source)` run against the namespaces with a fresh work budget (see
+        `_sandbox_limits.Budget`); a failure is reported at `where` and gives `on_error`."""
         missing: list[str] = []
         token = _missing.set(missing)
         try:
-            with Budget():
-                result = thunk()
+            budget = BUDGET.set([MAX_STEPS])
+            try:
+                result = program_of(source)(self._parent)
+            finally:
+                BUDGET.reset(budget)
         except RecursionError:  # a macro calling itself
             self._report("template_failed", where, "RecursionError: calls nest too deeply")
             return on_error
