@@ -29,6 +29,8 @@ from botfleet.flows.matching import as_option_choice, matches, suffix_of
 from botfleet.flows.state import ConversationState, new_state
 from botfleet.flows.turn import StepContext, StepResult, TenantInfo, TurnBuilder
 
+_Candidate = tuple[str, schema.Transition]
+
 __all__ = ["StepContext", "StepResult", "TenantInfo", "start_state", "step"]
 
 
@@ -76,12 +78,8 @@ def _on_message(
         turn.set_data({"contact_name": message.contact_name})
     turn_id = message.message_id
     current = flow.states[state.node]
-    candidates = [(f"global_transitions[{i}]", t) for i, t in enumerate(flow.global_transitions)]
-    candidates += [
-        (f"states.{state.node}.transitions[{i}]", t) for i, t in enumerate(current.transitions)
-    ]
     renderer = turn.renderer()
-    for where, transition in candidates:
+    for where, transition in _candidates(flow, state.node):
         if matches(transition, message, renderer, where):
             turn.fired.append(where)
             _fire(turn, transition, message, where)
@@ -97,6 +95,33 @@ def _on_message(
     elif flow.settings.error_text:
         turn.say(Text(flow.settings.error_text))
     return turn.result()
+
+
+#: Per flow (by identity, the flow kept alive with its entry): each state's transitions in the
+#: order they are tried, with their paths. Flows are immutable once loaded.
+_CANDIDATES: dict[int, tuple[schema.FlowSpec, dict[str, tuple[_Candidate, ...]]]] = {}
+_CANDIDATES_MAX_FLOWS = 64
+
+
+def _candidates(flow: schema.FlowSpec, node: str) -> tuple[_Candidate, ...]:
+    """`global_transitions` then the state's own, each with its path (e.g. for `fired`)."""
+    entry = _CANDIDATES.get(id(flow))
+    if entry is None or entry[0] is not flow:
+        if len(_CANDIDATES) >= _CANDIDATES_MAX_FLOWS:
+            _CANDIDATES.pop(next(iter(_CANDIDATES)))
+        entry = _CANDIDATES[id(flow)] = (flow, {})
+    by_node = entry[1]
+    found = by_node.get(node)
+    if found is None:
+        found = (
+            *((f"global_transitions[{i}]", t) for i, t in enumerate(flow.global_transitions)),
+            *(
+                (f"states.{node}.transitions[{i}]", t)
+                for i, t in enumerate(flow.states[node].transitions)
+            ),
+        )
+        by_node[node] = found
+    return found
 
 
 def _known_node(
