@@ -9,6 +9,7 @@ from typing import Any
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, TemplateMessage, Text
 from botfleet.flows import effects, schema
 from botfleet.flows.durations import parse_duration
+from botfleet.flows.render import Renderer, is_template
 from botfleet.flows.state import Resume
 from botfleet.flows.turn import TurnBuilder
 
@@ -181,12 +182,17 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
             raise AssertionError(f"unhandled action {action!r}")
 
 
-def _options(r: Any, specs: Sequence[schema.OptionSpec], where: str) -> tuple[Option, ...]:
+def _options(r: Renderer, specs: Sequence[schema.OptionSpec], where: str) -> tuple[Option, ...]:
+    # Plain titles (the usual case) need neither the renderer nor a path for its diagnostics.
     return tuple(
         Option(
             s.id,
-            r.text(s.title, f"{where}[{i}].title"),
-            r.text(s.description, f"{where}[{i}].description"),
+            r.text(s.title, f"{where}[{i}].title") if is_template(s.title) else s.title,
+            (
+                r.text(s.description, f"{where}[{i}].description")
+                if is_template(s.description)
+                else s.description
+            ),
         )
         for i, s in enumerate(specs)
     )

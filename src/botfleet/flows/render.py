@@ -485,8 +485,9 @@ class Renderer:
             _missing.reset(token)
         if isinstance(result, str) and len(result) > MAX_OUTPUT:
             result = result[:MAX_OUTPUT]
-        for name in dict.fromkeys(missing):
-            self._report("template_missing_value", where, f"missing value {name!r}")
+        if missing:
+            for name in dict.fromkeys(missing):
+                self._report("template_missing_value", where, f"missing value {name!r}")
         return result
 
     def _report(self, event: str, where: str, detail: str) -> None:

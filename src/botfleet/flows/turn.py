@@ -102,7 +102,7 @@ class TurnBuilder:
         msg = self.message
         contact_name = (msg.contact_name if msg else "") or str(self.data.get("contact_name", ""))
         if self._message_namespace is None:  # the message never changes within a turn
-            self._message_namespace = msg.as_namespace() if msg else {}
+            self._message_namespace = _message_namespace(msg) if msg else {}
         return {
             "data": {**self.data, **self.overlay},
             "message": self._message_namespace,
@@ -197,6 +197,21 @@ class TurnBuilder:
             if text:
                 turns.append(Turn("bot", text, self.now))
         return turns
+
+
+#: The last message's namespace: the steps of one turn (the message, then each connector
+#: reply) see the same message. Templates cannot change it (immutable sandbox).
+_last_namespace: tuple[InboundMessage, dict[str, Any]] | None = None
+
+
+def _message_namespace(message: InboundMessage) -> dict[str, Any]:
+    global _last_namespace
+    last = _last_namespace
+    if last is not None and last[0] is message:
+        return last[1]
+    namespace = message.as_namespace()
+    _last_namespace = (message, namespace)
+    return namespace
 
 
 @lru_cache(maxsize=64)
