@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -295,3 +296,158 @@ async def test_the_breaker_state_is_a_gauge_and_its_changes_are_counted() -> Non
     assert (change["before"], change["after"]) == ("closed", "open")
     failed = {"connector": "crm", "operation": "ping", "outcome": "unavailable"}
     assert registry.get_sample_value("botfleet_connector_calls_total", failed) == 1
+
+
+# ---------------------------------------------------------------- how an attempt is timed
+
+
+class Stepping:
+    """A connector whose `ping` runs `body` (an async function of the call's params)."""
+
+    category = "crm"
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+        self.finished: list[str] = []
+
+    def operations(self) -> frozenset[str]:
+        return frozenset({"ping"})
+
+    async def call(self, operation: str, params: Any, *, idempotency_key: str) -> Any:
+        try:
+            return await self.body()
+        finally:
+            self.finished.append(operation)
+
+
+async def test_an_answer_given_without_suspending_needs_no_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def at_once() -> str:
+        return "pong"
+
+    def no_timer(when: float | None) -> Any:
+        raise AssertionError("a timer was armed")
+
+    monkeypatch.setattr(asyncio, "timeout", no_timer)
+    monkeypatch.setattr(asyncio, "timeout_at", no_timer)
+    resilient = wrap(Stepping(at_once), FakeTime())
+    assert await resilient.call("ping", {}, idempotency_key="k") == "pong"
+
+
+async def test_an_answer_after_suspending_several_times_comes_through() -> None:
+    async def in_steps() -> str:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
+        return "pong"
+
+    connector = Stepping(in_steps)
+    resilient = wrap(connector, FakeTime(), timeout_s=1.0)
+    assert await resilient.call("ping", {}, idempotency_key="k") == "pong"
+    assert connector.finished == ["ping"]
+    assert resilient.breaker.consecutive_failures == 0
+
+
+async def test_a_call_that_suspends_and_then_hangs_times_out() -> None:
+    async def hangs() -> str:
+        await asyncio.sleep(0)
+        await asyncio.Event().wait()
+        return "never"
+
+    connector = Stepping(hangs)
+    resilient = wrap(connector, FakeTime(), timeout_s=0.02, max_attempts=2)
+    with pytest.raises(ConnectorTimeout):
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert connector.finished == ["ping", "ping"]  # the cancellation reached it both times
+    assert resilient.breaker.consecutive_failures == 2
+
+
+def _block_the_loop(seconds: float) -> None:
+    """Work that holds the event loop (what a slow synchronous adapter does)."""
+    time.sleep(seconds)
+
+
+async def test_the_deadline_counts_from_the_start_of_the_attempt() -> None:
+    """Time spent before the first suspension counts against the timeout, as it did when the
+    timer was armed before calling the connector."""
+
+    async def slow_start() -> str:
+        _block_the_loop(0.06)  # no timer can fire meanwhile
+        await asyncio.sleep(0.03)
+        return "late"
+
+    resilient = wrap(Stepping(slow_start), FakeTime(), timeout_s=0.05, max_attempts=1)
+    with pytest.raises(ConnectorTimeout):
+        await resilient.call("ping", {}, idempotency_key="k")
+
+
+async def test_work_that_never_yields_is_not_cut_short() -> None:
+    """A timeout cancels at a suspension; a call that never suspends returns its answer even
+    when it took longer (as under `asyncio.timeout`, which cannot interrupt it either)."""
+
+    async def busy() -> str:
+        _block_the_loop(0.03)
+        return "done"
+
+    resilient = wrap(Stepping(busy), FakeTime(), timeout_s=0.01, max_attempts=1)
+    assert await resilient.call("ping", {}, idempotency_key="k") == "done"
+
+
+async def test_cancelling_the_caller_reaches_the_waiting_connector() -> None:
+    started = asyncio.Event()
+
+    async def waits() -> str:
+        started.set()
+        await asyncio.Event().wait()
+        return "never"
+
+    connector = Stepping(waits)
+    resilient = wrap(connector, FakeTime(), timeout_s=10)
+    task = asyncio.create_task(resilient.call("ping", {}, idempotency_key="k"))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert connector.finished == ["ping"]
+    assert resilient.breaker.consecutive_failures == 0  # no verdict on the back end
+
+
+async def test_a_connector_may_return_another_awaitable() -> None:
+    class FutureConnector:
+        category = "crm"
+
+        def __init__(self, answer: bool) -> None:
+            self.answer = answer
+
+        def operations(self) -> frozenset[str]:
+            return frozenset({"ping"})
+
+        def call(self, operation: str, params: Any, *, idempotency_key: str) -> Any:
+            future = asyncio.get_running_loop().create_future()
+            if self.answer:
+                future.set_result("pong")
+            return future
+
+    resilient = wrap(FutureConnector(True), FakeTime())
+    assert await resilient.call("ping", {}, idempotency_key="k") == "pong"
+    silent = wrap(FutureConnector(False), FakeTime(), timeout_s=0.01, max_attempts=1)
+    with pytest.raises(ConnectorTimeout):
+        await silent.call("ping", {}, idempotency_key="k")
+
+
+async def test_every_call_is_counted_with_its_outcome() -> None:
+    registry = CollectorRegistry()
+    connector = scripted()
+    resilient = wrap(connector, FakeTime(), metrics=ConnectorMetrics(registry))
+    for _ in range(3):
+        await resilient.call("ping", {}, idempotency_key="k")
+    connector.script("ping", fail_always=True, error="rejected")
+    with pytest.raises(ConnectorRejected):
+        await resilient.call("ping", {}, idempotency_key="k")
+    labels = {"connector": "crm", "operation": "ping"}
+    ok = registry.get_sample_value("botfleet_connector_calls_total", {**labels, "outcome": "ok"})
+    refused = {**labels, "outcome": "rejected"}
+    assert ok == 3
+    assert registry.get_sample_value("botfleet_connector_calls_total", refused) == 1
+    assert registry.get_sample_value("botfleet_connector_call_seconds_count", refused) == 1

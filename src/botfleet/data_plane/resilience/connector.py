@@ -5,32 +5,38 @@ Applied centrally by the connector registry, never inside an adapter. Per call:
 1. The breaker is asked first; an open breaker fails the call at once (`CircuitOpen`).
 2. Each attempt runs under `timeout_s` (`ConnectorTimeout` when it expires).
 3. Retryable errors (`ConnectorError.retryable`: timeouts, unavailable back ends) are retried
-   with exponential backoff and jitter (tenacity), up to `max_attempts`. Refusals, unknown
-   operations and adapter crashes are not retried.
+   with exponential backoff and jitter (tenacity's `wait_exponential_jitter` rule), up to
+   `max_attempts`. Refusals, unknown operations and adapter crashes are not retried.
 4. An operation that creates something (`book_appointment`, or one the connector lists in
    `creating_operations`) is retried only when the call carries an idempotency key: the adapter
    uses the key to find the first attempt's result, so a retry never books twice.
 5. One structured log line and the metrics record the outcome, attempts and breaker state.
    Params are never logged (they carry personal data).
+
+Cost: most calls succeed at the first attempt, and an in-memory connector (the demo's
+calendar) often answers without ever suspending. So the retry loop is a plain loop (tenacity's
+machinery cost more than the demo calendar's reads themselves), and an attempt first runs the
+connector's coroutine up to its first suspension (`adapters.connectors.stepping`), in the
+caller's task as before: if it finishes there, no timer is armed (a timeout cannot interrupt
+code that never yields to the event loop anyway); if it suspends, the rest runs under
+`asyncio.timeout_at` with the deadline taken before the attempt started, as if the timer had
+been there from the start. (Only the order in which the timer and scopes the connector entered
+before its first suspension were entered differs; each still cancels the task when it expires.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
+import types
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from botfleet.adapters.connectors.policy import ResiliencePolicy
+from botfleet.adapters.connectors.stepping import resumed, run_until_suspended
 from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker
 from botfleet.data_plane.resilience.metrics import ConnectorMetrics
 from botfleet.domain.errors import ConnectorError, ConnectorTimeout, UnknownOperation
@@ -110,22 +116,17 @@ class ResilientConnector:
         attempts = 0
         outcome = "ok"
         try:
-            retrying = AsyncRetrying(
-                stop=stop_after_attempt(self.attempts_for(operation, idempotency_key)),
-                wait=wait_exponential_jitter(
-                    multiplier=self.policy.backoff_initial_s,
-                    max=self.policy.backoff_max_s,
-                    jitter=self.policy.backoff_jitter_s,
-                ),
-                retry=retry_if_exception(_retryable),
-                sleep=self._sleep,
-                before_sleep=lambda state: self._before_retry(operation, state),
-                reraise=True,
-            )
-            async for attempt in retrying:
-                with attempt:
-                    attempts += 1
+            limit = self.attempts_for(operation, idempotency_key)
+            while True:
+                attempts += 1
+                try:
                     return await self._attempt(operation, params, idempotency_key)
+                except BaseException as exc:
+                    if not _retryable(exc) or attempts >= limit:
+                        raise
+                    wait = self._backoff(attempts)
+                    self._before_retry(operation, attempts, exc, wait)
+                await self._sleep(wait)
         except ConnectorError as exc:
             outcome = exc.kind
             raise
@@ -134,14 +135,33 @@ class ResilientConnector:
             raise
         finally:
             self._record(operation, outcome, attempts, self._monotonic() - started)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _backoff(self, failed_attempt: int) -> float:
+        """Seconds to wait after attempt number `failed_attempt` failed: tenacity's
+        `wait_exponential_jitter(multiplier=initial, max=max, jitter=jitter)`."""
+        policy = self.policy
+        jitter = random.uniform(0, policy.backoff_jitter_s)
+        growth: int = 2 ** (failed_attempt - 1)
+        try:
+            wait = policy.backoff_initial_s * growth + jitter
+        except OverflowError:
+            wait = policy.backoff_max_s
+        return max(0.0, min(wait, policy.backoff_max_s))
 
     async def _attempt(self, operation: str, params: Mapping[str, Any], key: str) -> Any:
         self.breaker.acquire()
         verdict: bool | None = None
         try:
-            async with asyncio.timeout(self.policy.timeout_s):
-                result = await self.inner.call(operation, params, idempotency_key=key)
+            deadline = asyncio.get_running_loop().time() + self.policy.timeout_s
+            pending = self.inner.call(operation, params, idempotency_key=key)
+            if isinstance(pending, types.CoroutineType):
+                finished, result = run_until_suspended(pending)
+                if not finished:  # it waits for something: the rest runs under the timeout
+                    async with asyncio.timeout_at(deadline):
+                        result = await resumed(pending, result)
+            else:  # some other awaitable
+                async with asyncio.timeout_at(deadline):
+                    result = await pending
             verdict = True
             return result
         except TimeoutError:
@@ -169,14 +189,14 @@ class ResilientConnector:
             else:  # cancelled: no verdict on the back end
                 self.breaker.abandon()
 
-    def _before_retry(self, operation: str, state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome is not None else None
-        wait = state.next_action.sleep if state.next_action is not None else 0.0
+    def _before_retry(
+        self, operation: str, attempt: int, error: BaseException, wait: float
+    ) -> None:
         log.info(
             "connector_retry",
             connector=self.name,
             operation=operation,
-            attempt=state.attempt_number,
+            attempt=attempt,
             error_kind=getattr(error, "kind", "error"),
             wait_s=round(wait, 3),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from botfleet.data_plane.resilience.breaker import BreakerState
@@ -47,9 +49,21 @@ class ConnectorMetrics:
             registry=registry,
         )
 
+        #: (connector, operation, outcome) -> its call counter and latency histogram children.
+        #: `labels()` looks the labels up afresh each time (a lock and tuple work), and these
+        #: children live as long as their metric: nothing removes labels from it.
+        self._call_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
     def observe_call(self, connector: str, operation: str, outcome: str, seconds: float) -> None:
-        self.calls.labels(connector, operation, outcome).inc()
-        self.latency.labels(connector, operation, outcome).observe(seconds)
+        key = (connector, operation, outcome)
+        children = self._call_children.get(key)
+        if children is None:
+            children = self._call_children[key] = (
+                self.calls.labels(*key),
+                self.latency.labels(*key),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def set_breaker(self, connector: str, state: BreakerState, *, changed: bool) -> None:
         self.breaker_state.labels(connector).set(BREAKER_STATE_VALUES[state])
