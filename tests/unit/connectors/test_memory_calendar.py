@@ -540,6 +540,35 @@ async def test_a_write_whose_caller_gave_up_still_completes_and_the_retry_gets_i
     assert again["event_id"] == cal.appointments[0].event_id
 
 
+
+async def test_a_write_queued_behind_another_completes_when_its_caller_gives_up() -> None:
+    cal, _ = make()
+    store = cal.memory
+    real_create = store.create
+    release = asyncio.Event()
+
+    async def slow_create(appointment: Any, key: str) -> Any:
+        if key == "req-1":
+            await release.wait()
+        return await real_create(appointment, key)
+
+    store.create = slow_create  # type: ignore[method-assign]
+    first = asyncio.create_task(book(cal, "2024-01-08_1000", key="req-1"))
+    await asyncio.sleep(0)  # the first write holds the lock
+    second = asyncio.create_task(book(cal, "2024-01-08_1100", key="req-2", contact="c2"))
+    await asyncio.sleep(0)  # the second waits for the lock
+    second.cancel()  # its caller gives up (the resilience layer's timeout)
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    release.set()
+    assert (await first)["success"] is True
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert [a.contact_id for a in cal.appointments] == ["c1", "c2"]  # the second was written
+    again = await book(cal, "2024-01-08_1100", key="req-2", contact="c2")
+    assert again["success"] is True and len(cal.appointments) == 2
+
+
 # ---------------------------------------------------------------- the store's range index
 
 _OPS = st.lists(

@@ -222,6 +222,8 @@ class InMemoryCalendarStore:
 class InMemoryCalendar(CalendarService):
     """The tenant's calendar, in memory. Satisfies `botfleet.ports.connectors.Connector`."""
 
+    inline_writes = True  # its store never suspends (tests may slow it down: still fine)
+
     def __init__(
         self,
         settings: CalendarSettings,

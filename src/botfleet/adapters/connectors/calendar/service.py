@@ -9,7 +9,8 @@ staff in their calendar app, can still slip in between that re-check and the wri
 Idempotency: a write's successful reply is remembered by idempotency key, and a booking also
 asks the store for an event an earlier attempt made (`booking_for_key`), so a retry, even after
 a restart, never books twice. A write keeps running when its caller gives up (a timeout), still
-holding the lock: the retry waits for it and gets the first reply.
+holding the lock: the retry waits for it and gets the first reply. (With `inline_writes`, the
+in-memory calendar's, a write that never suspends simply finishes before its caller returns.)
 
 Durations: `service_duration_min` / `duration_min` (how long the calendar is blocked) default to
 `default_service_duration_min`, else `slot_duration_min`; `presence_min` defaults to the service
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from botfleet.adapters.connectors.calendar import formatting, slots
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.adapters.connectors.calendar.params import Params
 from botfleet.adapters.connectors.calendar.store import CalendarStore
+from botfleet.adapters.connectors.stepping import resumed, run_until_suspended
 from botfleet.domain.calendar import AllDayEvent, Appointment, CalendarEvent
 from botfleet.domain.errors import UnknownOperation
 from botfleet.ports.clock import Clock
@@ -55,12 +57,21 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
+async def _finish(write: Coroutine[Any, Any, Reply], signal: Any) -> Reply:
+    return await resumed(write, signal)  # type: ignore[no-any-return]
+
+
 class CalendarService:
     """The calendar category over one store. Satisfies `botfleet.ports.connectors.Connector`."""
 
     category = CATEGORY
     #: Retried by the resilience layer only with an idempotency key.
     creating_operations = frozenset({"book_appointment"})
+    #: Whether a write starts in the caller's task and runs there up to its first suspension,
+    #: the rest (if any) in a task of its own as usual: for stores whose writes usually never
+    #: suspend (in memory), never for network ones, whose HTTP clients bind timeouts and
+    #: cancel scopes to the task that entered them.
+    inline_writes = False
 
     def __init__(self, settings: CalendarSettings, store: CalendarStore, *, clock: Clock) -> None:
         self.settings = settings
@@ -92,7 +103,13 @@ class CalendarService:
             return await self._reads[operation](request, idempotency_key)
         if operation not in self._writes:
             raise UnknownOperation(CATEGORY, operation, self._operations)
-        task = asyncio.ensure_future(self._write(operation, request, idempotency_key))
+        write: Coroutine[Any, Any, Reply] = self._write(operation, request, idempotency_key)
+        if self.inline_writes:
+            finished, value = run_until_suspended(write)
+            if finished:  # no suspension: the caller cannot have given up in between
+                return value
+            write = _finish(write, value)
+        task = asyncio.ensure_future(write)
         task.add_done_callback(_retrieve)
         return await asyncio.shield(task)
 
@@ -118,7 +135,7 @@ class CalendarService:
         low = datetime.combine(first, time(), self.settings.tz) - timedelta(days=1)
         high = datetime.combine(last, time(), self.settings.tz) + timedelta(days=3)
         events = await self.store.events_between(low, high)
-        return [e for e in events if ignore is None or e.event_id != ignore]
+        return events if ignore is None else [e for e in events if e.event_id != ignore]
 
     async def _durations(
         self, request: Params, service_param: str

@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from operator import sub
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
@@ -158,27 +159,28 @@ def slots_for_day(
     return list(_offered(day, settings, BusySpans.of(events), earliest, service_min, presence_min))
 
 
-@dataclass(frozen=True)
-class BusySpans:
+class BusySpans(NamedTuple):
     """Events prepared once for many days: timed ones as integer-microsecond spans sorted by
     start (comparing aware datetimes asks the time zone for offsets every time, which was most
     of the cost of a calendar read), all-day ones kept for `day_windows`."""
 
-    spans: tuple[tuple[int, int], ...]
+    spans: list[tuple[int, int]]
     starts: tuple[int, ...]
     longest: int
     all_day: tuple[AllDayEvent, ...]
 
     @classmethod
     def of(cls, events: Iterable[CalendarEvent]) -> BusySpans:
-        events = list(events)
-        spans = sorted([e.span for e in events if isinstance(e, BusyEvent)])
-        return cls(
-            spans=tuple(spans),
-            starts=tuple([start for start, _ in spans]),
-            longest=max([end - start for start, end in spans], default=0),
-            all_day=tuple([e for e in events if isinstance(e, AllDayEvent)]),
-        )
+        events = events if isinstance(events, list) else list(events)
+        all_day = tuple([e for e in events if isinstance(e, AllDayEvent)])
+        if all_day:
+            spans = sorted([e.span for e in events if isinstance(e, BusyEvent)])
+        else:  # every event is timed
+            spans = sorted([e.span for e in events])  # type: ignore[union-attr]
+        if not spans:
+            return cls(spans, (), 0, all_day)
+        starts, ends = zip(*spans, strict=True)
+        return cls(spans, starts, max(map(sub, ends, starts)), all_day)
 
     def near(self, low: int, high: int) -> tuple[tuple[int, int], ...]:
         """The spans that overlap ``(low, high)``, sorted by start."""
@@ -208,11 +210,16 @@ def _offered(
     if steady:  # slot starts are midnight + minute: exactly the opening hours can matter
         opens, closes = MINUTES_PER_DAY, 0
         for window in windows:
-            opens = min(opens, window.start_min)
-            closes = max(closes, window.end_min)
+            if window.start_min < opens:
+                opens = window.start_min
+            if window.end_min > closes:
+                closes = window.end_min
         low = midnight + opens * _US_PER_MIN
         high = midnight + closes * _US_PER_MIN + service
-        earliest = _first_start_from(earliest, midnight, windows, step, high)
+        # (`now` before the first opening, as on every day but today, allows every start)
+        earliest = (
+            low if earliest <= low else _first_start_from(earliest, midnight, windows, step, high)
+        )
     else:  # a day of margin on each side absorbs the DST shift
         low = midnight - _US_PER_DAY
         high = midnight + 2 * _US_PER_DAY + service
