@@ -540,7 +540,6 @@ async def test_a_write_whose_caller_gave_up_still_completes_and_the_retry_gets_i
     assert again["event_id"] == cal.appointments[0].event_id
 
 
-
 async def test_a_write_queued_behind_another_completes_when_its_caller_gives_up() -> None:
     cal, _ = make()
     store = cal.memory
