@@ -342,3 +342,50 @@ def test_openapi_describes_the_inbound_body(handler: EchoHandler, outbox: InMemo
     assert set(body["schema"]["properties"]) >= {"contact_id", "text", "type", "payload"}
     assert "/messages" in spec["paths"]
     assert "/" not in spec["paths"]  # the page and scripts are not API
+
+
+WAIT_VALUES = ["true", "false", "1", "0", "yes", "no", "on", "off", "TRUE", "False", "t", "f"]
+WAIT_VALUES += ["y", "n", "", "maybe", "2", "truee", " true"]
+
+
+@pytest.mark.parametrize("value", WAIT_VALUES)
+async def test_wait_is_read_exactly_as_a_declared_bool_query_parameter(
+    value: str, client: httpx.AsyncClient, handler: EchoHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`wait` is parsed by hand (cheaper per turn); FastAPI's own parsing is the reference."""
+
+    async def accept(message: InboundMessage) -> bool:
+        return True
+
+    monkeypatch.setattr(handler, "accept", accept)
+    reference = FastAPI()
+
+    @reference.post("/inbound")
+    async def declared(wait: bool = True) -> dict[str, bool]:
+        return {"wait": wait}
+
+    async with make_client(reference) as ref:
+        expected = await ref.post("/inbound", params={"wait": value})
+    got = await client.post(
+        "/inbound", params={"wait": value}, json={"contact_id": "w", "text": "hi"}
+    )
+    if expected.status_code == 422:
+        assert got.status_code == 422
+        assert [e["loc"] for e in got.json()["detail"]] == [["query", "wait"]]
+        assert got.json()["detail"][0]["type"] == expected.json()["detail"][0]["type"]
+    else:
+        assert got.status_code == (200 if expected.json()["wait"] else 202)
+
+
+async def test_wait_defaults_to_true(client: httpx.AsyncClient) -> None:
+    response = await client.post("/inbound", json={"contact_id": "w", "text": "hi"})
+    assert response.status_code == 200
+    assert response.json()["replies"]
+
+
+def test_openapi_describes_the_wait_parameter(handler: EchoHandler, outbox: InMemoryOutbox) -> None:
+    spec = make_app(handler, outbox).openapi()
+    [wait] = spec["paths"]["/inbound"]["post"]["parameters"]
+    assert (wait["name"], wait["in"], wait["required"]) == ("wait", "query", False)
+    assert wait["schema"]["type"] == "boolean"
+    assert wait["schema"]["default"] is True
