@@ -6,6 +6,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from botfleet.adapters.connectors.calendar import formatting
 from botfleet.domain.calendar import Appointment, TimeWindow
@@ -25,6 +27,21 @@ def test_day_items_have_ids_and_english_titles() -> None:
 def test_slot_items_use_local_wall_time() -> None:
     start = datetime(2025, 3, 10, 9, 5, tzinfo=MADRID)
     assert formatting.slot_items([start]) == [{"id": "hour_2025-03-10_0905", "title": "09:05"}]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+        max_size=20,
+    ).map(sorted),
+    st.sampled_from(["Europe/Madrid", "UTC", "Australia/Lord_Howe"]),
+)
+def test_slot_items_are_each_starts_key_and_time(starts: list[datetime], zone: str) -> None:
+    aware = [s.replace(tzinfo=ZoneInfo(zone)) for s in starts]
+    assert formatting.slot_items(aware) == [
+        {"id": f"hour_{formatting.slot_key(s)}", "title": formatting.time_title(s)} for s in aware
+    ]
 
 
 def test_appointment_items_show_day_time_and_service() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,11 +49,33 @@ def slot_key(start: datetime) -> str:
 
 
 def day_items(days: Iterable[date]) -> list[Item]:
-    return [{"id": f"{DAY_PREFIX}{day.isoformat()}", "title": day_title(day)} for day in days]
+    return [{"id": day_id, "title": title} for day_id, title in map(_day_texts, days)]
+
+
+@lru_cache(maxsize=1024)
+def _day_texts(day: date) -> tuple[str, str]:
+    """A day item's id and title (a pure function of the date, asked for every day offered)."""
+    return f"{DAY_PREFIX}{day.isoformat()}", day_title(day)
+
+
+#: ``"HH:MM"`` and ``"HHMM"`` of each minute of a day (formatting them costs more than a look-up,
+#: and a slot list formats many).
+_CLOCK_TEXT = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(24 * 60)]
+_CLOCK_DIGITS = [text.replace(":", "") for text in _CLOCK_TEXT]
 
 
 def slot_items(starts: Iterable[datetime]) -> list[Item]:
-    return [{"id": f"{SLOT_PREFIX}{slot_key(s)}", "title": time_title(s)} for s in starts]
+    """Items of local slot starts: what `slot_key` and `time_title` give, for many at once."""
+    items: list[Item] = []
+    day: date | None = None
+    prefix = ""
+    for start in starts:
+        if start.date() != day:
+            day = start.date()
+            prefix = f"{SLOT_PREFIX}{day.isoformat()}_"
+        minute = start.hour * 60 + start.minute
+        items.append({"id": prefix + _CLOCK_DIGITS[minute], "title": _CLOCK_TEXT[minute]})
+    return items
 
 
 def appointment_title(appointment: Appointment, tz: ZoneInfo) -> str:

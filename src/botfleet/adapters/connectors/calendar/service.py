@@ -178,7 +178,9 @@ class CalendarService:
         service, presence, ignore = durations
         events = await self._events(day, day, ignore)
         offered = slots.slots_for_day(day, self.settings, events, now, service, presence)
-        return formatting.slot_items(s for s in offered if slots.in_period(s, period))
+        if period:
+            offered = [s for s in offered if slots.in_period(s, period)]
+        return formatting.slot_items(offered)
 
     async def _future_of(self, contact_id: str) -> list[Appointment]:
         now = self.now()
@@ -220,12 +222,12 @@ class CalendarService:
         return start, None
 
     def _booked(self, appointment: Appointment, verb: str) -> Reply:
-        tz = self.settings.tz
+        record = formatting.appointment_record(appointment, self.settings.tz)
         return {
             "success": True,
             "event_id": appointment.event_id,
-            "message": f"{verb}: {formatting.appointment_title(appointment, tz)}.",
-            "appointment": formatting.appointment_record(appointment, tz),
+            "message": f"{verb}: {record['title']}.",  # `appointment_title`
+            "appointment": record,
         }
 
     async def _book_appointment(self, request: Params, key: str) -> Reply:
