@@ -211,32 +211,69 @@ def history_to_json_text(history: tuple[Turn, ...], where: str) -> str:
 
     A contact's history is its last 20 turns and each commit adds one or two, so encoding the
     whole list again on every commit redid the same work ~10 times per turn (a tenth of a
-    commit's CPU). Turns are immutable, so a turn's text never changes; the cache is keyed by
-    the object's id and keeps the object itself, so an id is never reused while cached.
+    commit's CPU). Turns are immutable, so a turn's text never changes.
     """
     parts = []
     for index, turn in enumerate(history):
-        cached = _TURN_TEXTS.get(id(turn))
-        if cached is not None and cached[0] is turn:
-            parts.append(cached[1])
-            continue
-        text = dumps(
-            {
-                "role": turn.role,
-                "text": turn.text,
-                "at": datetime_to_json(turn.at, f"{where}: history[{index}].at"),
-            }
-        )
-        if len(_TURN_TEXTS) >= _TURN_TEXTS_MAX:
-            del _TURN_TEXTS[next(iter(_TURN_TEXTS))]  # the oldest entry
-        _TURN_TEXTS[id(turn)] = (turn, text)
+        text = _TURN_TEXTS.get(turn)
+        if text is None:
+            text = dumps(
+                {
+                    "role": turn.role,
+                    "text": turn.text,
+                    "at": datetime_to_json(turn.at, f"{where}: history[{index}].at"),
+                }
+            )
+            _TURN_TEXTS.put(turn, text)
         parts.append(text)
     return "[" + ",".join(parts) + "]"
 
 
-#: Encoded turns by `id(turn)`; about 20 per cached conversation state (512 by default).
-_TURN_TEXTS: dict[int, tuple[Turn, str]] = {}
-_TURN_TEXTS_MAX = 16_384
+class _TurnTexts:
+    """Encoded turns by object identity, about the last `size` to `2 * size` used.
+
+    Two generations instead of an LRU: a hit in the old one moves the entry to the young
+    one, and a full young generation becomes the old one (O(1) each; evicting the oldest
+    key of one big dict is not O(1) in CPython). Keyed by `id(turn)` with the turn kept
+    alongside, so an id is never reused while cached: hashing a Turn would hash its text.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._young: dict[int, tuple[Turn, str]] = {}
+        self._old: dict[int, tuple[Turn, str]] = {}
+
+    def get(self, turn: Turn) -> str | None:
+        key = id(turn)
+        entry = self._young.get(key)
+        if entry is None:
+            entry = self._old.pop(key, None)
+            if entry is None or entry[0] is not turn:
+                return None
+            self._add(key, entry)
+        return entry[1] if entry[0] is turn else None
+
+    def put(self, turn: Turn, text: str) -> None:
+        self._add(id(turn), (turn, text))
+
+    def __len__(self) -> int:
+        return len(self._young) + len(self._old)
+
+    def _add(self, key: int, entry: tuple[Turn, str]) -> None:
+        if len(self._young) >= self.size:
+            self._old, self._young = self._young, {}
+        self._young[key] = entry
+
+
+#: About 20 turns per cached conversation state (512 states by default), twice over.
+_TURN_TEXTS = _TurnTexts(16_384)
+
+
+def _plain_turns(history: tuple[Turn, ...]) -> bool:
+    for t in history:  # a loop, not all(): this runs on every commit
+        if t.at.tzinfo is not UTC or type(t.text) is not str or type(t.role) is not str:
+            return False
+    return True
 
 
 def state_reloaded(state: ConversationState, data_text: str) -> ConversationState:
@@ -250,10 +287,7 @@ def state_reloaded(state: ConversationState, data_text: str) -> ConversationStat
         state.awaiting is None
         and state.created_at.tzinfo is UTC
         and state.updated_at.tzinfo is UTC
-        and all(
-            t.at.tzinfo is UTC and type(t.text) is str and type(t.role) is str
-            for t in state.history
-        )
+        and _plain_turns(state.history)
     )
     if not plain:
         doc = state_to_json(state)

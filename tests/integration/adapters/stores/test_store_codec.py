@@ -261,12 +261,29 @@ def test_the_quick_json_check_refuses_exactly_what_the_full_check_refuses(value:
         codec.dumps(value)  # and what passes is encodable
 
 
+def test_turn_texts_keep_the_recently_used_and_forget_the_rest() -> None:
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    cache = codec._TurnTexts(4)
+    turns = [Turn("user", f"t{i}", at) for i in range(12)]
+    for turn in turns[:4]:
+        cache.put(turn, turn.text)
+    cache.put(turns[4], "t4")  # the young generation was full: it became the old one
+    assert cache.get(turns[0]) == "t0"  # a hit in the old generation is kept (moved young)
+    for turn in turns[5:12]:
+        cache.put(turn, turn.text)
+    assert len(cache) <= 8
+    assert cache.get(turns[1]) is None  # not used since: forgotten
+    assert cache.get(turns[11]) == "t11"
+    assert cache.get(Turn("user", "t11", at)) is None  # an equal turn is another object
+
+
 def test_an_evicted_turn_is_encoded_again() -> None:
     at = datetime(2024, 1, 1, tzinfo=UTC)
-    history = tuple(Turn("user", f"t{i}", at) for i in range(codec._TURN_TEXTS_MAX + 5))
+    history = tuple(Turn("user", f"t{i}", at) for i in range(2 * codec._TURN_TEXTS.size + 5))
     text = codec.history_to_json_text(history, "c")
-    assert len(codec._TURN_TEXTS) <= codec._TURN_TEXTS_MAX
-    assert json.loads(text) == [
+    assert len(codec._TURN_TEXTS) <= 2 * codec._TURN_TEXTS.size
+    expected = [
         {"role": "user", "text": f"t{i}", "at": at.isoformat()} for i in range(len(history))
     ]
-    assert codec.history_to_json_text(history[:3], "c") == codec.dumps(json.loads(text)[:3])
+    assert json.loads(text) == expected
+    assert codec.history_to_json_text(history[:3], "c") == codec.dumps(expected[:3])
