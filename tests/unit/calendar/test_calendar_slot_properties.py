@@ -210,6 +210,7 @@ def test_the_memo_key_drops_only_inputs_that_cannot_change_the_day(
         service * 60_000_000,
         presence * 60_000_000,
         _all_spans(events),
+        False,
     )
     assert slots_for_day(day, config, events, now, service, presence) == list(raw)
 

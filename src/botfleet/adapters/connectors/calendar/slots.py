@@ -196,10 +196,13 @@ def _offered(
     earliest: int,
     service_min: int,
     presence_min: int,
+    *,
+    first_only: bool = False,
 ) -> tuple[datetime, ...]:
     """`slots_for_day` over prepared events, for a day within the horizon (the caller checks),
     from the instant `earliest` (microseconds) on: the day's inputs reduced to what can change
-    its slots, then `_day_slots` (memoised on exactly those inputs)."""
+    its slots, then `_day_slots` (memoised on exactly those inputs). `first_only`: the first
+    slot, or none (asking whether a day has one stops there)."""
     windows = day_windows(day, settings, events.all_day)
     if not windows:
         return ()
@@ -225,7 +228,8 @@ def _offered(
         high = midnight + 2 * _US_PER_DAY + service
         earliest = max(earliest, low)
     busy = events.near(low, high)
-    return _day_slots(day, windows, tz, step, earliest, service, presence_min * _US_PER_MIN, busy)
+    presence = presence_min * _US_PER_MIN
+    return _day_slots(day, windows, tz, step, earliest, service, presence, busy, first_only)
 
 
 @lru_cache(maxsize=2048)
@@ -263,10 +267,12 @@ def _scan_day(
     service: int,
     presence: int,
     busy: tuple[tuple[int, int], ...],
+    first_only: bool,
 ) -> tuple[datetime, ...]:
-    """The slots of `day` in `windows`: starts from `earliest` on, `presence` (microseconds)
-    fitting before the close, no span of `busy` (sorted by start) overlapping ``[start,
-    start + service)`` by more than the tolerance. A pure function of its arguments."""
+    """The slots of `day` in `windows` (only the first with `first_only`): starts from
+    `earliest` on, `presence` (microseconds) fitting before the close, no span of `busy`
+    (sorted by start) overlapping ``[start, start + service)`` by more than the tolerance.
+    A pure function of its arguments."""
     midnight, steady = _day_frame(day, tz)
     start_of_day = datetime.combine(day, time(), tz)
     instant = start_of_day
@@ -275,7 +281,7 @@ def _scan_day(
     # once it starts before the slot's end, and leaves for good once it ends within the
     # tolerance after a slot's start (it can block no later slot either).
     active: list[tuple[int, int]] = []
-    nxt, previous = 0, -1
+    nxt, previous, spans = 0, -1, len(busy)
     for window in windows:
         close = _us(_window_end(day, window, tz))
         for minute in range(window.start_min, window.end_min, step):
@@ -292,21 +298,26 @@ def _scan_day(
                 nxt, active = 0, []
             previous = start
             end = start + service
-            while nxt < len(busy) and busy[nxt][0] < end:
+            while nxt < spans and busy[nxt][0] < end:
                 active.append(busy[nxt])
                 nxt += 1
-            active = [span for span in active if span[1] - start > _TOLERANCE_US]
-            if not any(
-                min(b_end, end) - max(b_start, start) > _TOLERANCE_US for b_start, b_end in active
-            ):
-                offered.append(start_of_day + timedelta(minutes=minute) if steady else instant)
+            if active:
+                active = [span for span in active if span[1] - start > _TOLERANCE_US]
+                if any(
+                    min(b_end, end) - max(b_start, start) > _TOLERANCE_US
+                    for b_start, b_end in active
+                ):
+                    continue
+            offered.append(start_of_day + timedelta(minutes=minute) if steady else instant)
+            if first_only:
+                return tuple(offered)
     return tuple(offered)
 
 
 #: `_scan_day` memoised. Its key is every input the result depends on (the busy spans that can
 #: touch the day's opening hours included), so an entry can never be stale: a booking, a
 #: cancellation or an edit changes the spans and so the key, and `now` enters as the first
-#: grid start it allows. A booking touches one day's entry, the other days keep theirs.
+#: grid start it allows. A booking touches one day's entries, the other days keep theirs.
 _day_slots = lru_cache(maxsize=1024)(_scan_day)
 
 
@@ -342,7 +353,7 @@ def available_days(
     busy = BusySpans.of(events)
     earliest = _us(now) + settings.min_notice_min * _US_PER_MIN
     while day <= last:  # within the horizon: `last` is at most its end
-        if _offered(day, settings, busy, earliest, service_min, presence_min):
+        if _offered(day, settings, busy, earliest, service_min, presence_min, first_only=True):
             days.append(day)
         day += _ONE_DAY
     return days
