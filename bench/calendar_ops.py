@@ -6,8 +6,10 @@ through the resilience wrapper, against the code of an earlier commit measured i
 Each cycle is what one contact of `bench/webchat_wrk.py` makes the calendar do: available days
 (14 ahead), the slots of one of them, a booking, "my appointments", a cancellation; the service
 (haircut 30/30 min, colour 60/90, beard trim 30/30) turns with the cycle. Other contacts hold
-0, 50 or 150 bookings over the next two weeks, so every cycle writes twice between reads, as
-under load. The clock moves 1 ms per reading (a frozen one would flatter anything that caches).
+0, 50 or 150 bookings over the next two weeks; ten contacts take turns, and each cancels the
+booking of its previous cycle rather than the one just made, so the calendar never returns to
+an earlier state between reads (as under load, where other contacts' writes come in between).
+The clock moves 1 ms per reading (a frozen one would flatter anything that caches).
 
 Targets measured: `CalendarService.call` (what the connector itself costs) and
 `ResilientConnector.call` around it (timeout, retries, breaker, log line, metrics), as the
@@ -56,6 +58,8 @@ OPERATIONS = (
 #: (service key, duration, presence) of the demo flow's services.
 SERVICES = (("haircut", 30, 30), ("colour", 60, 90), ("beard", 30, 30))
 TARGETS = ("bare", "resilient")
+#: Contacts taking turns; each keeps one booking from its previous cycle.
+CONTACTS = 10
 WORKER_PREFIX = "CALENDAR_OPS "
 
 
@@ -131,7 +135,7 @@ class Cycles:
     async def cycle(self) -> None:
         n = self.count
         self.count += 1
-        key, contact = f"{self.tag}-{n}", f"{self.tag}-contact{n % 50}"
+        key, contact = f"{self.tag}-{n}", f"{self.tag}-contact{n % CONTACTS}"
         service, duration, presence = SERVICES[n % len(SERVICES)]
         durations = {"service_duration_min": str(duration), "presence_min": str(presence)}
         days = await self._call(
@@ -155,7 +159,11 @@ class Cycles:
         booked = await self._call("book_appointment", booking, f"{key}-book")
         assert booked["success"], booked
         mine = await self._call("get_future_appointments", {"contact_id": contact}, f"{key}-view")
-        cancel = {"event_id": mine[0]["id"], "contact_id": contact}
+        # the contact's booking from its previous cycle, if any: the calendar never returns to
+        # an earlier state (as under load, where other contacts' writes come in between)
+        new = f"cancel_appt_{booked['event_id']}"
+        older = [item["id"] for item in mine if item["id"] != new]
+        cancel = {"event_id": older[0] if older else new, "contact_id": contact}
         cancelled = await self._call("cancel_event", cancel, f"{key}-cancel")
         assert cancelled["success"], cancelled
 
