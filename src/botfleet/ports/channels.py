@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Output
@@ -30,6 +30,20 @@ class OutboundSender(Protocol):
 
     async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
         """Deliver outputs (already degraded to `capabilities`) to the contact."""
+        ...
+
+
+@runtime_checkable
+class ReadReceipts(Protocol):
+    """A sender that can tell the provider an inbound message was read (WhatsApp's ticks)."""
+
+    @property
+    def marks_read(self) -> bool:
+        """Whether the tenant wants read receipts sent."""
+        ...
+
+    async def mark_read(self, message_id: str) -> bool:
+        """Mark the message read; failures are logged, never raised."""
         ...
 
 

@@ -148,13 +148,21 @@ class DataPlane:
 
 @asynccontextmanager
 async def channel_app(
-    channel: dict[str, Any], provider: FakeProvider, *, flow: dict[str, Any] | None = None
+    channel: dict[str, Any],
+    provider: FakeProvider,
+    *,
+    flow: dict[str, Any] | None = None,
+    stores: InMemoryTenantStore | None = None,
 ) -> AsyncIterator[DataPlane]:
-    """`create_app` for a tenant on `channel`, its lifespan running, an ASGI client on it."""
+    """`create_app` for a tenant on `channel`, its lifespan running, an ASGI client on it.
+
+    `stores`: the tenant's stores as a crashed process left them (default: empty)."""
     config = TenantConfig(tenant_id="salon", flow=flow or FLOW, channel=Binding(**channel))
     settings = DataPlaneSettings.model_validate({"log_json": False})
     async with httpx.AsyncClient(transport=httpx.MockTransport(provider.handle)) as http:
-        overrides = Overrides(clock=FrozenClock(), stores=InMemoryTenantStore(), http=http)
+        overrides = Overrides(
+            clock=FrozenClock(), stores=stores or InMemoryTenantStore(), http=http
+        )
         app = create_app(settings, config=config, overrides=overrides)
         async with (
             app.router.lifespan_context(app),

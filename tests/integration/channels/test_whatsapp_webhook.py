@@ -22,6 +22,9 @@ from channel_harness import (
 )
 
 from botfleet.adapters.channels.whatsapp import SIGNATURE_HEADER, signature_for
+from botfleet.adapters.stores import InMemoryTenantStore
+from botfleet.domain.messages import InboundMessage, MessageType
+from botfleet.testing.clock import FrozenClock
 
 CONTACT = "16505551234"
 
@@ -228,6 +231,34 @@ async def test_the_web_chat_api_is_not_exposed_on_a_whatsapp_tenant(dp: DataPlan
     response = await dp.client.post("/inbound", json={"contact_id": CONTACT, "text": "hola"})
     assert response.status_code in (404, 405)
     assert (await dp.client.get("/messages", params={"contact_id": CONTACT})).status_code == 404
+
+
+@pytest.mark.parametrize("mark_as_read", [True, False])
+async def test_a_message_recovered_after_a_crash_is_answered_and_marked_read(
+    mark_as_read: bool,
+) -> None:
+    """Acknowledged to Meta, then the process died before its turn: the next start runs the
+    turn and sends the read receipt the webhook would have sent."""
+    stores = InMemoryTenantStore()
+    message = InboundMessage(
+        message_id="wamid.crashed",
+        contact_id=CONTACT,
+        type=MessageType.TEXT,
+        timestamp=FrozenClock().now(),
+        text="hola",
+    )
+    assert await stores.journal.record(message, FrozenClock().now())
+    channel = {**WHATSAPP_CHANNEL, "mark_as_read": mark_as_read}
+    async with channel_app(channel, graph_api(), stores=stores) as dp:
+        await dp.settle()
+        sent = dp.provider.bodies(f"/v19.0/{PHONE_NUMBER_ID}/messages")
+        kinds = [b.get("type", b.get("status")) for b in sent]
+        assert kinds == (["interactive", "read"] if mark_as_read else ["interactive"])
+        if mark_as_read:
+            assert sent[1]["message_id"] == "wamid.crashed"
+        entry = await dp.runtime.journal.get("wamid.crashed")
+        assert entry is not None
+        assert entry.status == "done"
 
 
 async def test_read_receipts_can_be_turned_off() -> None:

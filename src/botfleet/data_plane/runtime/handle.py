@@ -33,7 +33,7 @@ from botfleet.flows.engine import StepContext, start_state
 from botfleet.flows.events import Event, MessageReceived, TaskFired
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import ConversationState
-from botfleet.ports.channels import OutboundSender, TurnResult
+from botfleet.ports.channels import OutboundSender, ReadReceipts, TurnResult
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMFallback
 from botfleet.ports.scheduling import TaskScheduler
@@ -111,8 +111,15 @@ class ConversationRuntime:
         pending = [
             e for e in await self.journal.pending() if e.message.message_id not in self._in_flight
         ]
+        receipts = self.sender if isinstance(self.sender, ReadReceipts) else None
         for entry in pending:
             self._submit(entry.message).add_done_callback(_consume_error)
+            if receipts is not None and receipts.marks_read:
+                # As the webhook does after a turn: the crash kept the receipt from being sent.
+                receipt = partial(receipts.mark_read, entry.message.message_id)
+                self.sequencer.submit(entry.message.contact_id, receipt).add_done_callback(
+                    _consume_error
+                )
         if pending:
             self.metrics.recovered.inc(len(pending))
             log.info("recovering_messages", tenant=self.ctx.tenant.id, count=len(pending))

@@ -97,6 +97,11 @@ class WhatsAppCloudSender:
                 if not outcome.ok and (outcome.meaning or UNKNOWN).stops_batch:
                     return
 
+    @property
+    def marks_read(self) -> bool:
+        """`ReadReceipts`: the tenant's `mark_as_read` setting."""
+        return self.settings.mark_as_read
+
     async def mark_read(self, message_id: str) -> bool:
         """Mark an inbound message read; failures are logged, never raised."""
         outcome = await self.call(read_receipt_payload(message_id), kind="read")
