@@ -16,8 +16,23 @@ if TYPE_CHECKING:
 #: SQLAlchemy needs greenlet), which a server process never uses: `rich` (with pygments and
 #: attrs, ~4 MB of RSS) gives structlog's console renderer pretty tracebacks and httpx its
 #: command-line client, which imports `pygments` before rich (~0.5 MB); `greenlet` (with
-#: libstdc++, ~1.5 MB) gives structlog a deprecated greenlet-local context.
-SERVER_HIDDEN = ("rich", "pygments")
+#: libstdc++, ~1.5 MB) gives structlog a deprecated greenlet-local context. Each of the others
+#: is an optional import its library does without (idle RSS of the demo data plane, MB):
+#: `pydantic.v1` (-1.3) only lets FastAPI reject pydantic v1 models, which botfleet does not
+#: use (its check returns False when the import fails); `watchfiles` (-0.65) is uvicorn's
+#: reloader (the server never reloads; uvicorn falls back to its stat reloader, unused too);
+#: `python_multipart` and its old name `multipart` (-0.23) parse form bodies, and no data
+#: plane route takes a form; `yaml._yaml` (-0.1) is libyaml behind PyYAML's C loaders, and
+#: botfleet reads YAML with the pure-Python `SafeLoader` / `safe_load`.
+SERVER_HIDDEN = (
+    "rich",
+    "pygments",
+    "pydantic.v1",
+    "watchfiles",
+    "python_multipart",
+    "multipart",
+    "yaml._yaml",
+)
 SERVER_HIDDEN_DURING_STRUCTLOG_IMPORT = ("greenlet",)
 
 
@@ -40,10 +55,12 @@ def hidden_imports(*names: str) -> Iterator[None]:
 @contextmanager
 def server_imports() -> Iterator[None]:
     """For the life of a server (the data plane): structlog is imported without rich and
-    greenlet, and rich and pygments stay hidden until the block ends, so httpx (imported later
-    by channels that call provider APIs, or by the control-plane pull) leaves them out too.
-    Nothing in a server renders to a terminal; the only loss is rich's tracebacks in console
-    logs (plain ones instead). CLI commands that print with rich run outside the block."""
+    greenlet, and `SERVER_HIDDEN` (rich, pygments, pydantic.v1, ...) stays hidden until the
+    block ends, so httpx (imported later by channels that call provider APIs, or by the
+    control-plane pull) leaves rich and pygments out too, and FastAPI, uvicorn and PyYAML
+    their optional parts. Nothing in a server renders to a terminal; the only loss is rich's
+    tracebacks in console logs (plain ones instead). CLI commands that print with rich run
+    outside the block."""
     with hidden_imports(*SERVER_HIDDEN):
         with hidden_imports(*SERVER_HIDDEN_DURING_STRUCTLOG_IMPORT):
             import structlog  # noqa: F401  (decides about rich and greenlet now)
