@@ -1,19 +1,39 @@
-"""Settings of a data plane process (environment variables; the seed's names work unprefixed)."""
+"""Settings of a data plane process (environment variables; the seed's names work unprefixed).
+
+`DataPlaneSettings()` reads its fields as pydantic-settings' `BaseSettings` did with
+`env_file=".env"` (the class was one until the data plane's idle RSS had to shrink: importing
+pydantic-settings, with python-dotenv and its providers for clouds and command lines, costs
+each tenant's process ~1.3 MB): keyword arguments over environment variables over a `.env`
+file in the working directory; each field under `DP_<NAME>` or `<NAME>` (the prefixed name
+wins), matched without regard to case; the values are validated by pydantic as given.
+`model_validate` reads them too, as before (pydantic validates through a model's own
+`__init__`). tests/unit/data_plane/test_settings_env.py compares it with a `BaseSettings` of
+the same fields.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, ClassVar
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
+
+#: Read from the working directory, below the environment variables.
+ENV_FILE = ".env"
 
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(f"DP_{name}", name)
 
 
-class DataPlaneSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+class DataPlaneSettings(BaseModel):
+    # validate_default: as BaseSettings (defaults are validated too).
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, validate_default=True)
+    #: False: only the keyword arguments count (tests: `botfleet.testing.make_settings`).
+    read_environment: ClassVar[bool] = True
 
     tenant_config_path: Path | None = Field(
         default=None, validation_alias=_env("TENANT_CONFIG_PATH")
@@ -35,5 +55,70 @@ class DataPlaneSettings(BaseSettings):
     #: Scheduled jobs found due less than this late still run (once); later ones are missed.
     scheduler_grace_s: int = Field(default=300, ge=1, validation_alias=_env("SCHEDULER_GRACE_S"))
 
+    def __init__(self, **values: Any) -> None:
+        """Keyword arguments (by field name or variable name) over the environment."""
+        sources = (dotenv_values(), os.environ) if type(self).read_environment else ()
+        super().__init__(**settings_input(type(self), values, sources))
+
     def state_db_for(self, tenant_id: str) -> Path:
         return self.state_db_path or self.data_dir / tenant_id / "state.db"
+
+
+def dotenv_values(path: str = ENV_FILE) -> Mapping[str, str | None]:
+    """The variables of the `.env` file at `path`, if there is one (python-dotenv's parser,
+    imported only then: quotes, `export`, `${VAR}` expansion as pydantic-settings had them)."""
+    file = Path(path).expanduser()
+    if not (file.is_file() or file.is_fifo()):
+        return {}
+    from dotenv import dotenv_values as read
+
+    return read(file, encoding="utf-8")
+
+
+def _names(field_name: str, field: FieldInfo) -> Iterator[str]:
+    """The names a field is given by, the preferred one first: its aliases, then its name."""
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        yield from (choice for choice in alias.choices if isinstance(choice, str))
+    elif isinstance(alias, str):
+        yield alias
+    yield field_name
+
+
+def settings_input(
+    model: type[BaseModel],
+    arguments: Mapping[str, Any],
+    sources: tuple[Mapping[str, str | None], ...],
+) -> dict[str, Any]:
+    """The input to validate `model` with: for each field, the keyword argument named like it,
+    else the value of the last of `sources` (lowest priority first) that has it, under the
+    field's preferred name; names match without regard to case, and among a field's names the
+    preferred one first (`DP_PORT` before `PORT`). A source's variable without a value (a
+    `.env` line without `=`) does not count. Unknown arguments are passed on (and ignored)."""
+    values: dict[str, Any] = {}
+    fields = [
+        (name, field, list(dict.fromkeys(n.lower() for n in _names(name, field))))
+        for name, field in model.model_fields.items()
+    ]
+    for source in sources:
+        variables = {name.lower(): value for name, value in source.items()}
+        for name, field, candidates in fields:
+            found = next((variables[c] for c in candidates if variables.get(c) is not None), None)
+            if found is not None:
+                values[next(_names(name, field))] = found
+    unused = dict(arguments)
+    by_lower: dict[str, list[str]] = {}
+    for key in arguments:
+        by_lower.setdefault(key.lower(), []).append(key)
+    for name, field, candidates in fields:
+        matched = [key for c in candidates for key in by_lower.get(c, ()) if key in unused]
+        if matched:
+            values[next(_names(name, field))] = arguments[matched[0]]
+            for key in matched:
+                del unused[key]
+            # Under a name it was given by exactly, as BaseSettings does (errors name it): one
+            # of them if several (which one: set order, as there).
+            exact = set(arguments) & set(_names(name, field))
+            if exact:
+                values[next(iter(exact))] = values.pop(next(_names(name, field)))
+    return {**values, **unused}

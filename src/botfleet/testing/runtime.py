@@ -18,12 +18,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
 from botfleet.adapters.stores.memory import InMemoryTenantStore
@@ -145,16 +144,7 @@ def make_tenant_config(
 class _IsolatedSettings(DataPlaneSettings):
     """Only what the test passes: no environment variables, no `.env` file."""
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+    read_environment: ClassVar[bool] = False
 
 
 def make_settings(state_db: Path | None = None, **fields: Any) -> DataPlaneSettings:

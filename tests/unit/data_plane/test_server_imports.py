@@ -1,8 +1,9 @@
 """A web chat data plane started by `botfleet serve data-plane` leaves out what it never uses:
 rich (with pygments and attrs) and greenlet, which structlog and httpx pick up only because
 they are installed, the optional imports of FastAPI (pydantic.v1, python-multipart), uvicorn
-(watchfiles) and PyYAML (libyaml), httpx itself (no provider API to call), and typer when
-started as `python -m botfleet.cli.main`. See `botfleet.observability`,
+(watchfiles) and PyYAML (libyaml), httpx itself (no provider API to call), pydantic-settings
+(the settings read the environment themselves), and typer when started as
+`python -m botfleet.cli.main`. See `botfleet.observability`,
 `botfleet.cli.data_plane_server` and docs/benchmarks.md ("Where the memory goes")."""
 
 from __future__ import annotations
@@ -117,6 +118,9 @@ LEFT_OUT = (
     "python_multipart",
     "multipart",
     "yaml._yaml",
+    # DataPlaneSettings reads the environment itself (tests/unit/data_plane/test_settings_env.py)
+    "pydantic_settings",
+    "dotenv",
 )
 
 
