@@ -71,7 +71,7 @@ class SqliteTurnStore:
         )
         await self._db.run(f"commit the turn of {state.contact_id!r}", partial(_write, rows))
         # What `load` would now return (tuples come back as lists): callers may cache it.
-        return codec.state_reloaded(new, row["data"])
+        return codec.state_reloaded(new, row)
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
         rows = await self._db.fetch(

@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 _SCALARS = (str, int, bool, type(None))
+#: Key of `state_to_row`'s answer (not a column): every history turn reads back unchanged.
+HISTORY_IS_PLAIN = "history_is_plain"
 # One encoder for every call: `json.dumps` with options builds a new one each time.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
@@ -160,11 +162,13 @@ def state_to_json(state: ConversationState) -> dict[str, Any]:
 
 def state_to_row(state: ConversationState) -> dict[str, Any]:
     """`state_to_json` with `data`, `history`, `awaiting` and `last_options` as JSON text
-    (`awaiting` may be None): the columns a store writes, encoded the cheapest way."""
+    (`awaiting` may be None): the columns a store writes, encoded the cheapest way. Plus
+    `HISTORY_IS_PLAIN` (not a column), which `state_reloaded` reads."""
     where = f"conversation {state.contact_id!r}"
     data = state.data if type(state.data) is dict else dict(state.data)
     check_json(data, f"{where}: data")
     awaiting = _resume_to_json(state.awaiting)
+    history, history_is_plain = _encode_history(state.history, where)
     return {
         "tenant_id": state.tenant_id,
         "contact_id": state.contact_id,
@@ -174,9 +178,10 @@ def state_to_row(state: ConversationState) -> dict[str, Any]:
         "created_at": datetime_to_json(state.created_at, f"{where}: created_at"),
         "updated_at": datetime_to_json(state.updated_at, f"{where}: updated_at"),
         "data": dumps(data),
-        "history": history_to_json_text(state.history, where),
+        "history": history,
         "awaiting": None if awaiting is None else dumps(awaiting),
         "last_options": dumps([_option_to_json(o) for o in state.last_options]),
+        HISTORY_IS_PLAIN: history_is_plain,
     }
 
 
@@ -207,16 +212,23 @@ def state_from_json(doc: Mapping[str, Any]) -> ConversationState:
 
 
 def history_to_json_text(history: tuple[Turn, ...], where: str) -> str:
-    """`dumps` of `state_to_json(...)["history"]`, reusing each turn's text from earlier commits.
+    """`dumps` of `state_to_json(...)["history"]`, reusing each turn's text from earlier commits."""
+    return _encode_history(history, where)[0]
+
+
+def _encode_history(history: tuple[Turn, ...], where: str) -> tuple[str, bool]:
+    """The history's JSON text, and whether every turn reads back as the same object would
+    (UTC time, plain strings).
 
     A contact's history is its last 20 turns and each commit adds one or two, so encoding the
     whole list again on every commit redid the same work ~10 times per turn (a tenth of a
     commit's CPU). Turns are immutable, so a turn's text never changes.
     """
     parts = []
+    plain = True
     for index, turn in enumerate(history):
-        text = _TURN_TEXTS.get(turn)
-        if text is None:
+        entry = _TURN_TEXTS.get(turn)
+        if entry is None:
             text = dumps(
                 {
                     "role": turn.role,
@@ -224,9 +236,16 @@ def history_to_json_text(history: tuple[Turn, ...], where: str) -> str:
                     "at": datetime_to_json(turn.at, f"{where}: history[{index}].at"),
                 }
             )
-            _TURN_TEXTS.put(turn, text)
-        parts.append(text)
-    return "[" + ",".join(parts) + "]"
+            same = turn.at.tzinfo is UTC and type(turn.text) is str and type(turn.role) is str
+            entry = (turn, text, same)
+            _TURN_TEXTS.put(entry)
+        parts.append(entry[1])
+        plain = plain and entry[2]
+    return "[" + ",".join(parts) + "]", plain
+
+
+#: A turn, its JSON text, and whether it reads back unchanged.
+_TurnEntry = tuple[Turn, str, bool]
 
 
 class _TurnTexts:
@@ -240,10 +259,10 @@ class _TurnTexts:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._young: dict[int, tuple[Turn, str]] = {}
-        self._old: dict[int, tuple[Turn, str]] = {}
+        self._young: dict[int, _TurnEntry] = {}
+        self._old: dict[int, _TurnEntry] = {}
 
-    def get(self, turn: Turn) -> str | None:
+    def get(self, turn: Turn) -> _TurnEntry | None:
         key = id(turn)
         entry = self._young.get(key)
         if entry is None:
@@ -251,15 +270,15 @@ class _TurnTexts:
             if entry is None or entry[0] is not turn:
                 return None
             self._add(key, entry)
-        return entry[1] if entry[0] is turn else None
+        return entry if entry[0] is turn else None
 
-    def put(self, turn: Turn, text: str) -> None:
-        self._add(id(turn), (turn, text))
+    def put(self, entry: _TurnEntry) -> None:
+        self._add(id(entry[0]), entry)
 
     def __len__(self) -> int:
         return len(self._young) + len(self._old)
 
-    def _add(self, key: int, entry: tuple[Turn, str]) -> None:
+    def _add(self, key: int, entry: _TurnEntry) -> None:
         if len(self._young) >= self.size:
             self._old, self._young = self._young, {}
         self._young[key] = entry
@@ -269,25 +288,18 @@ class _TurnTexts:
 _TURN_TEXTS = _TurnTexts(16_384)
 
 
-def _plain_turns(history: tuple[Turn, ...]) -> bool:
-    for t in history:  # a loop, not all(): this runs on every commit
-        if t.at.tzinfo is not UTC or type(t.text) is not str or type(t.role) is not str:
-            return False
-    return True
-
-
-def state_reloaded(state: ConversationState, data_text: str) -> ConversationState:
-    """What `state_from_json` gives back for `state` stored with `data` as `data_text`.
+def state_reloaded(state: ConversationState, row: Mapping[str, Any]) -> ConversationState:
+    """What `state_from_json` gives back for `state` stored as `row` (from `state_to_row`).
 
     Built from `state`'s own immutable parts where the round trip would change nothing (UTC
     times, no pending connector call), so a commit need not parse back what it just wrote;
     `data` is parsed from its text (tuples become lists, containers are the store's own).
     """
     plain = (
-        state.awaiting is None
+        row[HISTORY_IS_PLAIN]
+        and state.awaiting is None
         and state.created_at.tzinfo is UTC
         and state.updated_at.tzinfo is UTC
-        and _plain_turns(state.history)
     )
     if not plain:
         doc = state_to_json(state)
@@ -300,7 +312,7 @@ def state_reloaded(state: ConversationState, data_text: str) -> ConversationStat
         version=int(state.version),
         created_at=state.created_at,
         updated_at=state.updated_at,
-        data=loads(data_text),
+        data=loads(row["data"]),
         history=state.history,
         awaiting=None,
         last_options=state.last_options,

@@ -225,10 +225,11 @@ def test_the_reloaded_state_is_what_parsing_the_row_gives(state: ConversationSta
         {
             c: codec.loads(v) if c in {"data", "history", "last_options"} else v
             for c, v in row.items()
+            if c != codec.HISTORY_IS_PLAIN
         }
         | {"awaiting": None if row["awaiting"] is None else codec.loads(row["awaiting"])}
     )
-    reloaded = codec.state_reloaded(state, row["data"])
+    reloaded = codec.state_reloaded(state, row)
     assert reloaded == parsed
     assert _exactly(reloaded) == _exactly(parsed)
     assert reloaded.data is not state.data  # the store's own containers
@@ -265,16 +266,20 @@ def test_turn_texts_keep_the_recently_used_and_forget_the_rest() -> None:
     at = datetime(2024, 1, 1, tzinfo=UTC)
     cache = codec._TurnTexts(4)
     turns = [Turn("user", f"t{i}", at) for i in range(12)]
-    for turn in turns[:4]:
-        cache.put(turn, turn.text)
-    cache.put(turns[4], "t4")  # the young generation was full: it became the old one
-    assert cache.get(turns[0]) == "t0"  # a hit in the old generation is kept (moved young)
+    for turn in turns[:5]:  # the fifth: the young generation was full, it became the old one
+        cache.put((turn, turn.text, True))
+
+    def text(turn: Turn) -> str | None:
+        entry = cache.get(turn)
+        return None if entry is None else entry[1]
+
+    assert text(turns[0]) == "t0"  # a hit in the old generation is kept (moved young)
     for turn in turns[5:12]:
-        cache.put(turn, turn.text)
+        cache.put((turn, turn.text, True))
     assert len(cache) <= 8
-    assert cache.get(turns[1]) is None  # not used since: forgotten
-    assert cache.get(turns[11]) == "t11"
-    assert cache.get(Turn("user", "t11", at)) is None  # an equal turn is another object
+    assert text(turns[1]) is None  # not used since: forgotten
+    assert text(turns[11]) == "t11"
+    assert text(Turn("user", "t11", at)) is None  # an equal turn is another object
 
 
 def test_an_evicted_turn_is_encoded_again() -> None:
