@@ -2,9 +2,10 @@
 rich (with pygments and attrs) and greenlet, which structlog and httpx pick up only because
 they are installed, the optional imports of FastAPI (pydantic.v1, python-multipart), uvicorn
 (watchfiles) and PyYAML (libyaml), httpx itself (no provider API to call), pydantic-settings
-(the settings read the environment themselves), and typer when started as
-`python -m botfleet.cli.main`. See `botfleet.observability`,
-`botfleet.cli.data_plane_server` and docs/benchmarks.md ("Where the memory goes")."""
+(the settings read the environment themselves), the Google Calendar and CalDAV adapters (the
+demo binds the in-memory calendar), and typer when started as `python -m botfleet.cli.main`.
+See `botfleet.observability`, `botfleet.cli.data_plane_server` and docs/benchmarks.md ("Where
+the memory goes")."""
 
 from __future__ import annotations
 
@@ -121,6 +122,9 @@ LEFT_OUT = (
     # DataPlaneSettings reads the environment itself (tests/unit/data_plane/test_settings_env.py)
     "pydantic_settings",
     "dotenv",
+    # calendar adapters the demo does not bind (built by type: adapters/connectors/catalog.py)
+    "botfleet.adapters.connectors.calendar.google",
+    "botfleet.adapters.connectors.calendar.caldav",
 )
 
 

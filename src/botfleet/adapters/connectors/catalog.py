@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from botfleet.adapters.connectors import scripted
-from botfleet.adapters.connectors.calendar import caldav, config, google, memory
+from botfleet.adapters.connectors.calendar import config, memory
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY, ResiliencePolicy
 from botfleet.domain.errors import ConfigError, UnknownAdapterError
 from botfleet.domain.tenant_config import Binding, TenantConfig
@@ -66,11 +66,19 @@ def _mock_calendar(settings: Mapping[str, Any], category: str, tz: str, clock: C
     return memory.build(settings, timezone=tz, clock=clock)
 
 
+# The Google Calendar and CalDAV adapters are imported when a tenant binds one (each data plane
+# serves one tenant; their settings models, in `config`, are all the table needs).
+
+
 def _google(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -> Connector:
+    from botfleet.adapters.connectors.calendar import google
+
     return google.build(settings, timezone=tz, clock=clock)
 
 
 def _caldav(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -> Connector:
+    from botfleet.adapters.connectors.calendar import caldav
+
     return caldav.build(settings, timezone=tz, clock=clock)
 
 
