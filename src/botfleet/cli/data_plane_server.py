@@ -1,10 +1,11 @@
 """`botfleet serve data-plane`: one tenant's data plane process, startable without typer.
 
 Every tenant is one such process, so what it imports is paid once per tenant. `botfleet.cli.main`
-runs `python -m botfleet.cli.main serve data-plane [--host H] [--port N] [--tenant-config P]`
-(how the local orchestrator and the benchmarks start a tenant) straight here, without importing
-typer and its own copy of click (~0.8 MB of RSS); anything else on that command line (--help,
-a mistake, another command) goes to the typer app, which calls `serve_data_plane` too.
+(the `botfleet` script, the container's entry point, and `python -m botfleet.cli.main`) runs
+`serve data-plane [--host H] [--port N] [--tenant-config P]` (how containers, the local
+orchestrator and the benchmarks start a tenant) straight here, without importing typer and its
+own copy of click (~2 MB of RSS); anything else on that command line (--help, a mistake,
+another command) goes to the typer app, which calls `serve_data_plane` too.
 This module imports nothing heavy at its top.
 """
 

@@ -1,8 +1,9 @@
 """Root of the `botfleet` command (typer). Commands live in botfleet.cli.commands.
 
-`app` (the typer app; the `botfleet` script's entry) is built on first use. `python -m
-botfleet.cli.main` runs `main()`, which starts a plain `serve data-plane` (how each tenant's
-process is started) without importing typer: see botfleet.cli.data_plane_server.
+The `botfleet` script and `python -m botfleet.cli.main` run `main()`, which starts a plain
+`serve data-plane` (how each tenant's process is started) without importing typer (see
+botfleet.cli.data_plane_server) and hands any other command line to `app`, the typer app,
+built on first use. tests/unit/cli/test_script_entry.py checks both give the same result.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def build_app() -> typer.Typer:
 
 
 def __getattr__(name: str) -> Any:
-    # `from botfleet.cli.main import app` (the console script, tests) builds it once.
+    # `from botfleet.cli.main import app` (tests) builds it once.
     if name == "app":
         built = build_app()
         globals()["app"] = built

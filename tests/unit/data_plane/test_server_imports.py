@@ -3,7 +3,8 @@ rich (with pygments and attrs) and greenlet, which structlog and httpx pick up o
 they are installed, the optional imports of FastAPI (pydantic.v1, python-multipart), uvicorn
 (watchfiles) and PyYAML (libyaml), httpx itself (no provider API to call), pydantic-settings
 (the settings read the environment themselves), the Google Calendar and CalDAV adapters (the
-demo binds the in-memory calendar), and typer when started as `python -m botfleet.cli.main`.
+demo binds the in-memory calendar), and typer (`python -m botfleet.cli.main` and the `botfleet`
+script both run `main`).
 See `botfleet.observability`, `botfleet.cli.data_plane_server` and docs/benchmarks.md ("Where
 the memory goes")."""
 
@@ -92,10 +93,10 @@ SERVE = textwrap.dedent(
     entry = sys.argv[2]
     sys.argv = ["botfleet", "serve", "data-plane", "--tenant-config", sys.argv[1], "--port", "1"]
     try:
-        if entry == "main":  # python -m botfleet.cli.main
+        if entry == "main":  # python -m botfleet.cli.main, the `botfleet` script
             from botfleet.cli.main import main
             main()
-        else:  # the `botfleet` script
+        else:  # the typer app (command lines main() does not parse itself)
             from botfleet.cli.main import app
             app()
     except SystemExit as stop:
@@ -150,13 +151,13 @@ def run_python(script: str, *args: str, cwd: Path, env: dict[str, str] | None = 
 @pytest.mark.parametrize(
     ("entry", "typer_loaded"),
     [("main", False), ("app", True)],
-    ids=["python -m botfleet.cli.main", "botfleet script"],
+    ids=["python -m botfleet.cli.main or botfleet script", "typer app"],
 )
 def test_web_chat_data_plane_leaves_out_rich_greenlet_and_httpx(
     tmp_path: Path, entry: str, typer_loaded: bool
 ) -> None:
     """`python -m botfleet.cli.main serve data-plane` (each tenant's process) does not import
-    typer either; the `botfleet` script goes through the typer app."""
+    typer either, nor does the `botfleet` script (the same `main`); the typer app does."""
     watched = (*LEFT_OUT, "typer", "structlog", "fastapi")  # the last two: the check sees them
     line = run_python(
         SERVE,
