@@ -7,6 +7,10 @@ over an aiosqlite connection, as the store ran before 2026-12-03 (each statement
 aiosqlite's thread and back), against the shipped store, which runs the statements on the
 event loop's thread with `sqlite3`. Both use WAL with `synchronous=NORMAL`. CPU time of the
 process (aiosqlite's thread included) and wall time are both printed.
+
+Then the encoding a commit does for a demo-sized state (a fortnight of days, a day's slots,
+20 history turns, two new each turn), against the full round trip it did before the second
+session of 2026-12-03 (whole document, every JSON column, parsed back), in the same run.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ import aiosqlite
 
 from bench._proc import machine_check
 from bench._report import Check, emit
-from botfleet.adapters.stores import SqliteTenantStore
+from botfleet.adapters.stores import SqliteTenantStore, codec
 from botfleet.adapters.stores._sqlite_database import connect
 from botfleet.adapters.stores._sqlite_schema import prepare
-from botfleet.flows.state import ConversationState
+from botfleet.domain.outputs import Option
+from botfleet.flows.state import HISTORY_LIMIT, ConversationState, Turn
 from botfleet.testing.stores import SAMPLE_TIME, sample_state
 
 T = TypeVar("T")
@@ -131,11 +136,75 @@ async def measure(seconds: float) -> list[Check]:
     return checks
 
 
+_JSON_COLUMNS = ("data", "history", "awaiting", "last_options")
+
+
+def demo_sized_state(turn: int) -> ConversationState:
+    """A state the size of the demo flow's: a fortnight of days, a day's slots, 20 turns."""
+    days = [{"id": f"day_2026-12-{d:02d}", "title": f"Day {d} Dec"} for d in range(1, 15)]
+    slots = [{"id": f"hour_{h:02d}{m:02d}", "title": f"{h:02d}:{m:02d}"}
+             for h in range(9, 13) for m in (0, 30)]  # fmt: skip
+    data = {
+        "today": "2026-12-03",
+        "selected_service": "beard",
+        "service_name": "Beard trim",
+        "service_price": 10,
+        "available_days": days,
+        "available_slots": slots,
+        "n": turn,
+    }
+    return sample_state(
+        data=data, last_options=tuple(Option(d["id"], d["title"]) for d in days[:3])
+    )
+
+
+def _encode_before(state: ConversationState) -> ConversationState:
+    """The commit's encoding before the second session of 2026-12-03: the whole document,
+    each JSON column dumped, then parsed back for the state the cache keeps."""
+    doc = codec.state_to_json(state)
+    row = {c: codec.dumps(v) if c in _JSON_COLUMNS and v is not None else v for c, v in doc.items()}
+    stored = {
+        c: codec.loads(v) if c in _JSON_COLUMNS and v is not None else v for c, v in row.items()
+    }
+    return codec.state_from_json(stored)
+
+
+def _encode_now(state: ConversationState) -> ConversationState:
+    return codec.state_reloaded(state, codec.state_to_row(state))
+
+
+def measure_encoding(seconds: float) -> list[Check]:
+    """CPU per commit of encoding a demo-sized state, each turn adding two history lines."""
+    results = {}
+    for name, encode in (("before", _encode_before), ("now", _encode_now)):
+        state = demo_sized_state(0)
+        calls, cpu0 = 0, process_time()
+        while process_time() - cpu0 < seconds:
+            turns = (Turn("user", f"message {calls}", SAMPLE_TIME),
+                     Turn("bot", f"reply {calls}", SAMPLE_TIME))  # fmt: skip
+            history = (*state.history, *turns)[-HISTORY_LIMIT:]
+            state = encode(ConversationState(**{**_fields(state), "history": history}))
+            calls += 1
+        results[name] = (process_time() - cpu0) / calls * 1e6
+    before, now = results["before"], results["now"]
+    print(f"encoding: full round trip {before:6.0f} us CPU -> row and reloaded {now:6.0f} us CPU:"
+          f" {before / now:.1f}x")  # fmt: skip
+    return [
+        Check("commit encoding (demo-sized state), now", f"{now:.0f} us CPU"),
+        Check("commit encoding, full round trip (before)", f"{before:.0f} us CPU"),
+        Check("commit encoding, ratio", f"{before / now:.1f}x"),
+    ]
+
+
+def _fields(state: ConversationState) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in ConversationState.__slots__}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=1.0, help="CPU seconds per figure")
     args = parser.parse_args(argv)
-    checks = [*asyncio.run(measure(args.seconds)), machine_check()]
+    checks = [*asyncio.run(measure(args.seconds)), *measure_encoding(args.seconds), machine_check()]
     return emit("store_trips", checks)
 
 
