@@ -173,6 +173,12 @@ def _shift_time(value: Any, days: float = 0, hours: float = 0, minutes: float = 
 
 
 def _printed(value: Any) -> Any:
+    if callable(value) and not isinstance(value, Undefined):
+        # `{{ data.name.title }}` on a string, or `{{ range }}`: printing a method or function
+        # would show the user "<built-in method title of str object at 0x7f...>". It is a
+        # mistake in the flow, so it renders as nothing and warns, like a missing value.
+        name = getattr(value, "__name__", type(value).__name__)
+        return _RecordingUndefined(name=f"{name} (a method or function, not a value)")
     return bounded(value, "a printed value")
 
 

@@ -88,6 +88,26 @@ def test_a_missing_value_renders_empty_and_names_the_place() -> None:
     assert {d.level for d in diagnostics} == {"warning"}
 
 
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("[{{ data.name.title }}]", "title"),  # meant a key, got str.title
+        ("[{{ range }}]", "_bounded_range"),
+        ("[{{ dict }}]", "dict"),
+    ],
+)
+def test_a_printed_method_or_function_renders_empty_and_warns(source: str, name: str) -> None:
+    text, diagnostics = render(source)
+    assert text == "[]"  # never "<built-in method title of str object at 0x...>"
+    assert [(d.event, d.detail) for d in diagnostics] == [
+        ("template_missing_value", f"missing value '{name} (a method or function, not a value)'")
+    ]
+    r, _ = renderer(strict=True)
+    with pytest.raises(TemplateError):
+        r.text(source, "w")
+    assert render("{{ data.name.title() }}") == ("Ana", [])  # calling it is fine
+
+
 def test_a_missing_nested_value_is_one_missing_value() -> None:
     text, diagnostics = render("[{{ data.a.b.c }}]")
     assert text == "[]"
