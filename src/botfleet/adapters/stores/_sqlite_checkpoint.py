@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import structlog
@@ -31,8 +32,14 @@ log = structlog.get_logger("botfleet.store")
 #: is about SQLite's own 1,000-page threshold.
 CHECKPOINT_EVERY_CHANGES = 400
 #: How long the RESTART step waits for a commit or a read in progress before giving up (it is
-#: tried again after the next `CHECKPOINT_EVERY_CHANGES`).
-RESTART_WAIT_S = 1.0
+#: tried again after the next `CHECKPOINT_EVERY_CHANGES`). New writes wait while it does, so
+#: this bounds the delay a long reader (an online backup) can cause to turns: short.
+RESTART_WAIT_S = 0.2
+#: After a RESTART that a reader kept from finishing, the next ones wait this long (doubling
+#: up to `RESTART_BACKOFF_MAX_S`): every try holds new writes back for `RESTART_WAIT_S`, and a
+#: backup keeps its snapshot for as long as it copies. PASSIVE checkpoints go on meanwhile.
+RESTART_BACKOFF_S = 1.0
+RESTART_BACKOFF_MAX_S = 30.0
 
 
 class WalCheckpointer:
@@ -47,6 +54,10 @@ class WalCheckpointer:
         self._running: asyncio.Future[None] | None = None
         self._closed = False
         self._failing = False
+        # Only the worker thread running `_checkpoint` (one at a time) touches these.
+        self.restarts_blocked = 0
+        self._restart_pause = 0.0
+        self._restart_after = 0.0
 
     def changed(self, rows: int) -> None:
         """`rows` rows were written; starts a checkpoint when enough have been since the last."""
@@ -74,7 +85,18 @@ class WalCheckpointer:
                 self.path, isolation_level=None, timeout=RESTART_WAIT_S, check_same_thread=False
             )
         self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+        now = time.monotonic()
+        if now < self._restart_after:
+            return
+        # The first column is 1 when a reader kept the log from starting over.
+        if self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()[0][0]:
+            self.restarts_blocked += 1
+            self._restart_pause = min(
+                max(self._restart_pause * 2, RESTART_BACKOFF_S), RESTART_BACKOFF_MAX_S
+            )
+            self._restart_after = now + self._restart_pause
+        else:
+            self._restart_pause = 0.0
 
     def _finished(self, future: asyncio.Future[None]) -> None:
         self._running = None
