@@ -152,6 +152,7 @@ async def bootstrap(
         metrics=metrics,
         # the web chat reads the outbox; provider channels confirm each send
         confirm_delivery=config.channel.type not in WEBCHAT_TYPES,
+        max_backlog=settings.max_backlog,
     )
     if hasattr(stores, "prune_journal"):  # processed ids age out after the retry window
         await stack.enter_async_context(journal_pruning(stores, clock))

@@ -54,6 +54,8 @@ class DataPlaneSettings(BaseModel):
     connector_timeout_s: float = Field(default=10.0, validation_alias=_env("CONNECTOR_TIMEOUT_S"))
     #: Scheduled jobs found due less than this late still run (once); later ones are missed.
     scheduler_grace_s: int = Field(default=300, ge=1, validation_alias=_env("SCHEDULER_GRACE_S"))
+    #: Webhook deliveries get 503 (providers retry) while this many messages wait for turns.
+    max_backlog: int = Field(default=50_000, ge=1, validation_alias=_env("MAX_BACKLOG"))
 
     def __init__(self, **values: Any) -> None:
         """Keyword arguments (by field name or variable name) over the environment."""

@@ -97,6 +97,11 @@ class StoreUnavailable(StoreError):
     the same call may succeed later."""
 
 
+class Overloaded(BotPlatformError):
+    """More messages wait for their turns than the tenant may queue; nothing was stored, and
+    the same delivery may succeed later (providers retry a 503)."""
+
+
 class ConnectorError(BotPlatformError):
     """A connector call failed. ``retryable`` tells the resilience layer whether to retry."""
 

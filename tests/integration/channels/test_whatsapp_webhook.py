@@ -288,3 +288,34 @@ async def test_send_outcomes_are_exposed_as_metrics(dp: DataPlane) -> None:
     exported = (await dp.client.get("/metrics")).text
     assert 'botfleet_whatsapp_api_requests_total{kind="interactive",outcome="ok"} 1.0' in exported
     assert 'botfleet_whatsapp_api_requests_total{kind="read",outcome="ok"} 1.0' in exported
+
+
+# ---------------------------------------------------------------- backpressure
+
+
+async def test_a_full_backlog_refuses_deliveries_with_503_and_loses_nothing(dp: DataPlane) -> None:
+    """While `max_backlog` messages wait for their turns, a delivery gets 503 + Retry-After
+    and nothing of it is stored; Meta's redelivery later is processed once."""
+    dp.runtime.max_backlog = 2
+    release = asyncio.Event()
+    dp.runtime.sequencer.submit(CONTACT, release.wait)  # the contact's turns queue behind it
+    for n in (1, 2):
+        response = await post(dp, text_webhook(f"wamid.q{n}", f"hola {n}"))
+        assert response.status_code == 200
+    refused = await post(dp, text_webhook("wamid.q3", "hola 3"))
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"].isdigit()
+    assert "retry later" in refused.json()["detail"]
+    assert await dp.runtime.journal.get("wamid.q3") is None  # not stored: nothing to lose
+    assert dp.metric("botfleet_refused_backlog_total") == 1.0
+    release.set()
+    await dp.settle()
+    again = await post(dp, text_webhook("wamid.q3", "hola 3"))  # Meta's retry
+    assert again.status_code == 200
+    await dp.settle()
+    for n in (1, 2, 3):
+        entry = await dp.runtime.journal.get(f"wamid.q{n}")
+        assert entry is not None
+        assert entry.status == "done"
+    receipts = [b["message_id"] for b in dp.provider.bodies() if b.get("status") == "read"]
+    assert sorted(receipts) == ["wamid.q1", "wamid.q2", "wamid.q3"]  # each once

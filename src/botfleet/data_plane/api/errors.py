@@ -11,7 +11,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from botfleet.domain.errors import ConcurrentUpdate, StoreUnavailable
+from botfleet.domain.errors import ConcurrentUpdate, Overloaded, StoreUnavailable
 
 log = structlog.get_logger("botfleet.data_plane")
 
@@ -28,7 +28,17 @@ async def _retry_later(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _overloaded(request: Request, exc: Exception) -> JSONResponse:
+    # Logged (at most every few seconds) and counted by the runtime, not per request here.
+    return JSONResponse(
+        {"detail": "too many messages are waiting to be processed; retry later"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Map the store's transient failures to 503 with `Retry-After`."""
+    """Map the store's transient failures and a full backlog to 503 with `Retry-After`."""
     app.add_exception_handler(StoreUnavailable, _retry_later)
     app.add_exception_handler(ConcurrentUpdate, _retry_later)
+    app.add_exception_handler(Overloaded, _overloaded)

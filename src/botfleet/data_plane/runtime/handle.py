@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from time import perf_counter
+from time import monotonic, perf_counter
 from typing import Any
 
 import structlog
@@ -26,7 +26,7 @@ from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, StepObserver, run_steps
-from botfleet.domain.errors import ConcurrentUpdate, StoreError, StoreUnavailable
+from botfleet.domain.errors import ConcurrentUpdate, Overloaded, StoreError, StoreUnavailable
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Output, output_from_dict, output_to_dict
 from botfleet.flows.engine import StepContext, start_state
@@ -45,6 +45,12 @@ log = structlog.get_logger("botfleet.runtime")
 
 #: Times a turn is run again when another writer changed the contact's state under it.
 COMMIT_ATTEMPTS = 3
+#: Messages acknowledged but not yet processed (queued or running) before new deliveries are
+#: refused with 503: each holds memory until its turn, and a webhook flood or a slow
+#: connector would otherwise grow the queue without bound (`DP_MAX_BACKLOG`).
+DEFAULT_MAX_BACKLOG = 50_000
+#: Seconds between two `backlog_full` warnings (every refused delivery is counted).
+_BACKLOG_LOG_EVERY_S = 10.0
 
 
 @dataclass
@@ -72,8 +78,11 @@ class ConversationRuntime:
     confirm_delivery: bool = False
     #: Called with each engine step's result (the conversation-test runner's coverage).
     step_observer: StepObserver | None = None
+    #: `accept()` refuses new messages (`Overloaded`) while this many wait for their turns.
+    max_backlog: int = DEFAULT_MAX_BACKLOG
     #: Message ids queued or running in this process (so recovery never queues one twice).
     _in_flight: set[str] = field(default_factory=set, init=False, repr=False)
+    _backlog_logged_at: float = field(default=-_BACKLOG_LOG_EVERY_S, init=False, repr=False)
 
     # ---------------------------------------------------------------- InboundHandler
 
@@ -85,7 +94,12 @@ class ConversationRuntime:
         return TurnResult(message.message_id, tuple(outputs))
 
     async def accept(self, message: InboundMessage) -> bool:
-        """Journal the message and run its turn in the background; False for a duplicate."""
+        """Journal the message and run its turn in the background; False for a duplicate.
+
+        Raises `Overloaded` (nothing stored) while `max_backlog` messages wait for their turns.
+        """
+        if len(self._in_flight) >= self.max_backlog:
+            self._refuse(message)
         if not await self._record(message):
             await self._adopt_orphan(message.message_id)
             return False
@@ -133,6 +147,22 @@ class ConversationRuntime:
         if not is_new:
             self.metrics.duplicates.inc()
         return is_new
+
+    def _refuse(self, message: InboundMessage) -> None:
+        self.metrics.refused_backlog.inc()
+        now = monotonic()
+        if now >= self._backlog_logged_at + _BACKLOG_LOG_EVERY_S:
+            self._backlog_logged_at = now
+            log.warning(
+                "backlog_full",
+                tenant=self.ctx.tenant.id,
+                waiting=len(self._in_flight),
+                limit=self.max_backlog,
+            )
+        raise Overloaded(
+            f"{len(self._in_flight)} messages wait for their turns (limit {self.max_backlog}); "
+            f"message {message.message_id!r} was not stored"
+        )
 
     def _submit(self, message: InboundMessage) -> asyncio.Future[Any]:
         self._in_flight.add(message.message_id)

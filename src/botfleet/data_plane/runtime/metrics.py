@@ -19,6 +19,11 @@ class RuntimeMetrics:
             "botfleet_duplicate_messages", "Redelivered messages ignored", registry=r
         )
         self.turn_errors = Counter("botfleet_turn_errors", "Turns that failed", registry=r)
+        self.refused_backlog = Counter(
+            "botfleet_refused_backlog",
+            "Deliveries answered 503 because the backlog of turns was full (retried later)",
+            registry=r,
+        )
         self.send_errors = Counter(
             "botfleet_send_errors", "Committed turns whose outputs the channel refused", registry=r
         )
