@@ -139,13 +139,7 @@ def state_to_json(state: ConversationState) -> dict[str, Any]:
     data = dict(state.data)
     check_json(data, f"{where}: data")
     return {
-        "tenant_id": state.tenant_id,
-        "contact_id": state.contact_id,
-        "flow_id": state.flow_id,
-        "node": state.node,
-        "version": state.version,
-        "created_at": datetime_to_json(state.created_at, f"{where}: created_at"),
-        "updated_at": datetime_to_json(state.updated_at, f"{where}: updated_at"),
+        **_scalar_fields(state, where),
         "data": data,
         "history": [
             {
@@ -170,6 +164,18 @@ def state_to_row(state: ConversationState) -> dict[str, Any]:
     awaiting = _resume_to_json(state.awaiting)
     history, history_is_plain = _encode_history(state.history, where)
     return {
+        **_scalar_fields(state, where),
+        "data": dumps(data),
+        "history": history,
+        "awaiting": None if awaiting is None else dumps(awaiting),
+        "last_options": dumps([_option_to_json(o) for o in state.last_options]),
+        HISTORY_IS_PLAIN: history_is_plain,
+    }
+
+
+def _scalar_fields(state: ConversationState, where: str) -> dict[str, Any]:
+    """The fields stored as they are (times as ISO 8601 text), shared by document and row."""
+    return {
         "tenant_id": state.tenant_id,
         "contact_id": state.contact_id,
         "flow_id": state.flow_id,
@@ -177,11 +183,6 @@ def state_to_row(state: ConversationState) -> dict[str, Any]:
         "version": state.version,
         "created_at": datetime_to_json(state.created_at, f"{where}: created_at"),
         "updated_at": datetime_to_json(state.updated_at, f"{where}: updated_at"),
-        "data": dumps(data),
-        "history": history,
-        "awaiting": None if awaiting is None else dumps(awaiting),
-        "last_options": dumps([_option_to_json(o) for o in state.last_options]),
-        HISTORY_IS_PLAIN: history_is_plain,
     }
 
 
