@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
-DEMO = REPO / "examples" / "tenants" / "demo.yaml"
+from demo_subprocess import run_demo_script
+
+from botfleet.data_plane.app import GC_YOUNG_THRESHOLD
 
 # A subprocess: the thresholds are process-wide and would leak into other tests.
 SCRIPT = textwrap.dedent(
@@ -35,18 +33,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_the_young_generation_threshold_is_raised_once_the_app_is_up(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(DEMO), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    from botfleet.data_plane.app import GC_YOUNG_THRESHOLD
-
+    result = run_demo_script(SCRIPT, tmp_path)
     assert result["before"][0] == 700  # CPython's default: the data plane changed it
     assert result["after"] == [GC_YOUNG_THRESHOLD, *result["before"][1:]]
     assert result["frozen"] > 10_000

@@ -4,14 +4,12 @@ a data plane with a boot-cache key seals anything; ~7 MB)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
-DEMO = REPO / "examples" / "tenants" / "demo.yaml"
+from demo_subprocess import run_demo_script
 
 SCRIPT = textwrap.dedent(
     """
@@ -42,16 +40,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_demo_data_plane_does_not_import_llm_sdks(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(DEMO), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_demo_script(SCRIPT, tmp_path)
     assert result["health"] == 200
     assert result["loaded"] == []
 
