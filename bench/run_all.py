@@ -36,6 +36,7 @@ BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("calendar_slots", [], []),
     ("calendar_ops", [], ["--seconds", "0.3"]),
     ("store_trips", [], []),
+    ("provider_http", [], ["--requests", "400"]),
     ("boot_memory", [], ["--boots", "2", "--conversations", "500"]),
     ("webchat_wrk", [], ["--duration", "5", "--warmup", "1"]),
     ("whatsapp_webhook", [], ["--duration", "5", "--warmup", "1"]),

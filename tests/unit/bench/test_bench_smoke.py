@@ -34,6 +34,7 @@ MODULES = [
     "bench.calendar_slots",
     "bench.calendar_ops",
     "bench.store_trips",
+    "bench.provider_http",
 ]
 
 

@@ -1,0 +1,103 @@
+"""CPU per provider API call: the data plane's httpx client against aiohttp, same fake server.
+
+    uv run python -m bench.provider_http [--requests 4000]
+
+A WhatsApp turn makes two Graph API calls (the reply and the read receipt), and while a backlog
+drains the data plane spends most of its CPU in them (docs/benchmarks.md). This measures what
+one call costs the caller: `POST /v19.0/<id>/messages` with a small JSON body to
+bench/_fake_graph.py (its own process, so only the client's CPU is counted), through
+`botfleet.adapters.provider_http.provider_http_client()` (httpx, what the senders use), and, as
+the baseline, through aiohttp (installed with the kubernetes client the orchestrator uses), one
+call at a time and 64 at once. No target: it tells whether replacing the HTTP client for
+provider calls is worth it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from time import process_time
+
+from bench._proc import REPO_ROOT, free_port, machine_check, start
+from bench._report import Check, emit
+from botfleet.adapters.provider_http import provider_http_client
+
+BODY = {
+    "messaging_product": "whatsapp",
+    "to": "16505551234",
+    "type": "text",
+    "text": {"body": "hi"},
+}
+CONCURRENCY = (1, 64)
+
+
+async def _cpu_per_call(call: Callable[[], Awaitable[None]], concurrency: int, n: int) -> float:
+    async def worker(count: int) -> None:
+        for _ in range(count):
+            await call()
+
+    await asyncio.gather(*(worker(20) for _ in range(concurrency)))  # connections opened
+    started = process_time()
+    await asyncio.gather(*(worker(n // concurrency) for _ in range(concurrency)))
+    return (process_time() - started) / (n // concurrency * concurrency) * 1e6
+
+
+async def httpx_client(url: str, concurrency: int, n: int) -> float:
+    async with provider_http_client() as client:
+
+        async def call() -> None:
+            (await client.post(url, json=BODY)).raise_for_status()
+
+        return await _cpu_per_call(call, concurrency, n)
+
+
+async def aiohttp_client(url: str, concurrency: int, n: int) -> float:
+    import aiohttp
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+
+        async def call() -> None:
+            async with session.post(url, json=BODY) as response:
+                response.raise_for_status()
+                await response.read()
+
+        return await _cpu_per_call(call, concurrency, n)
+
+
+def measure(requests: int) -> list[Check]:
+    checks: list[Check] = []
+    with tempfile.TemporaryDirectory(prefix="botfleet-provider-http-") as folder:
+        port = free_port()
+        argv = ["-m", "bench._fake_graph", "--port", str(port)]
+        env = {"PYTHONPATH": str(REPO_ROOT)}
+        with start("fake-graph", argv, port=port, workdir=Path(folder), env=env) as graph:
+            graph.wait_ready("/health")
+            url = f"{graph.url}/v19.0/123/messages"
+            for concurrency in CONCURRENCY:
+                ours = asyncio.run(httpx_client(url, concurrency, requests))
+                base = asyncio.run(aiohttp_client(url, concurrency, requests))
+                print(
+                    f"{concurrency:3d} at once: httpx {ours:6.0f} us, aiohttp {base:6.0f} us "
+                    f"per call ({ours / base:.1f}x)"
+                )
+                checks += [
+                    Check(f"httpx, {concurrency} at once", f"{ours:.0f} us CPU per call"),
+                    Check(f"aiohttp, {concurrency} at once", f"{base:.0f} us CPU per call"),
+                    Check(f"httpx / aiohttp, {concurrency} at once", f"{ours / base:.1f}x"),
+                ]
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=4000, help="calls per figure")
+    args = parser.parse_args(argv)
+    return emit("provider_http", [*measure(args.requests), machine_check()])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
