@@ -136,7 +136,7 @@ async def measure(seconds: float) -> list[Check]:
     return checks
 
 
-_JSON_COLUMNS = ("data", "history", "awaiting", "last_options")
+_JSON_COLUMNS = codec.ROW_JSON_COLUMNS
 
 
 def demo_sized_state(turn: int) -> ConversationState:

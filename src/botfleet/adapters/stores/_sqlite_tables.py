@@ -33,7 +33,6 @@ _STATE_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_JSON_COLUMNS = frozenset({"data", "history", "awaiting", "last_options"})
 _SELECT_STATE = f"SELECT {', '.join(_STATE_COLUMNS)} FROM conversation WHERE contact_id = ?"
 _INSERT_STATE = (
     f"INSERT INTO conversation ({', '.join(_STATE_COLUMNS)}) "
@@ -59,15 +58,12 @@ class SqliteStateStore:
         )
         if not rows:
             return None
-        doc = dict(zip(_STATE_COLUMNS, rows[0], strict=True))
         try:
-            for column in _JSON_COLUMNS:
-                doc[column] = None if doc[column] is None else codec.loads(doc[column])
+            return codec.state_from_row(dict(zip(_STATE_COLUMNS, rows[0], strict=True)))
         except ValueError as exc:
             raise StoreError(
                 f"{self._db.path}: conversation {contact_id!r} holds invalid JSON: {exc}"
             ) from exc
-        return codec.state_from_json(doc)
 
     async def save(self, state: ConversationState, *, expected_version: int) -> ConversationState:
         new = stored_state(state, expected_version)

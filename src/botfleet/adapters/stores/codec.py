@@ -33,12 +33,15 @@ __all__ = [
     "message_from_json",
     "message_to_json",
     "state_from_json",
+    "state_from_row",
     "state_reloaded",
     "state_to_json",
     "state_to_row",
 ]
 
 _SCALARS = (str, int, bool, type(None))
+#: The columns of `state_to_row` that hold JSON text (`awaiting` may be None).
+ROW_JSON_COLUMNS = ("data", "history", "awaiting", "last_options")
 #: Key of `state_to_row`'s answer (not a column): every history turn reads back unchanged.
 HISTORY_IS_PLAIN = "history_is_plain"
 # One encoder for every call: `json.dumps` with options builds a new one each time.
@@ -173,6 +176,15 @@ def state_to_row(state: ConversationState) -> dict[str, Any]:
     }
 
 
+def state_from_row(row: Mapping[str, Any]) -> ConversationState:
+    """The state a `state_to_row` row holds. Raises ValueError for a JSON column that does not
+    parse, `StoreError` for a document that is not a state."""
+    doc = dict(row)
+    for column in ROW_JSON_COLUMNS:
+        doc[column] = None if doc[column] is None else loads(doc[column])
+    return state_from_json(doc)
+
+
 def _scalar_fields(state: ConversationState, where: str) -> dict[str, Any]:
     """The fields stored as they are (times as ISO 8601 text), shared by document and row."""
     return {
@@ -268,10 +280,10 @@ class _TurnTexts:
         entry = self._young.get(key)
         if entry is None:
             entry = self._old.pop(key, None)
-            if entry is None or entry[0] is not turn:
+            if entry is None:
                 return None
             self._add(key, entry)
-        return entry if entry[0] is turn else None
+        return entry if entry[0] is turn else None  # another turn that had the same id
 
     def put(self, entry: _TurnEntry) -> None:
         self._add(id(entry[0]), entry)
@@ -303,8 +315,7 @@ def state_reloaded(state: ConversationState, row: Mapping[str, Any]) -> Conversa
         and state.updated_at.tzinfo is UTC
     )
     if not plain:
-        doc = state_to_json(state)
-        return state_from_json(loads(dumps(doc)))
+        return state_from_row(row)
     return ConversationState(
         tenant_id=state.tenant_id,
         contact_id=state.contact_id,

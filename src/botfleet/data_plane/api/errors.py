@@ -21,19 +21,17 @@ RETRY_AFTER_S = 5
 
 async def _retry_later(request: Request, exc: Exception) -> JSONResponse:
     log.error("store_unavailable", path=request.url.path, error=type(exc).__name__, detail=str(exc))
-    return JSONResponse(
-        {"detail": "the tenant's message store is busy or unavailable; retry later"},
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_S)},
-    )
+    return _retry_response("the tenant's message store is busy or unavailable; retry later")
 
 
 async def _overloaded(request: Request, exc: Exception) -> JSONResponse:
     # Logged (at most every few seconds) and counted by the runtime, not per request here.
+    return _retry_response("too many messages are waiting to be processed; retry later")
+
+
+def _retry_response(detail: str) -> JSONResponse:
     return JSONResponse(
-        {"detail": "too many messages are waiting to be processed; retry later"},
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_S)},
+        {"detail": detail}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
     )
 
 
