@@ -4,7 +4,8 @@
 
 Plain asyncio streams (keep-alive HTTP/1.1, Content-Length bodies), one process of its own so
 it does not share the data plane's CPU accounting. `GET /stats` returns
-`{"total": n, "by_to": {contact: n}}`.
+`{"total": n, "by_to": {contact: n}}`; `GET /arrivals` returns `{contact: [unix time, ...]}`, when
+each call for that contact arrived (the bench's end-to-end reply latency).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
 from collections import Counter
 
 counts: Counter[str] = Counter()
+arrivals: dict[str, list[float]] = {}
 _ids = itertools.count(1)
 
 
@@ -28,11 +31,14 @@ def _response(status: int, body: bytes) -> bytes:
 def handle_request(method: str, path: str, body: bytes) -> tuple[int, bytes]:
     if method == "GET" and path == "/stats":
         return 200, json.dumps({"total": sum(counts.values()), "by_to": counts}).encode()
+    if method == "GET" and path == "/arrivals":
+        return 200, json.dumps(arrivals).encode()
     if method == "GET" and path == "/health":
         return 200, b"{}"
     if method == "POST" and path.endswith("/messages"):
         to = str(json.loads(body).get("to", ""))
         counts[to] += 1
+        arrivals.setdefault(to, []).append(time.time())
         reply = {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.fake{next(_ids)}"}]}
         return 200, json.dumps(reply).encode()
     return 404, b"{}"

@@ -1,77 +1,196 @@
-"""`BoundedTransport`: never more than `max_in_flight` provider requests in the pool, each slot
-held until its response body is closed, and given back when a request fails."""
+"""The data plane's provider client (httpx over aiohttp), against a real local HTTP server.
+
+What the senders rely on: JSON round trips, at most `max_in_flight` requests on the wire, a
+request that never left raising one of the errors they retry (`ConnectError`, `ConnectTimeout`,
+`PoolTimeout`), and a request that may have reached the provider raising anything else, so a
+reply is never sent twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
+import aiohttp
 import httpx
 import pytest
+from aiohttp import web
 
-from botfleet.adapters.provider_http import BoundedTransport, provider_http_client
+from botfleet.adapters.provider_http import (
+    ProviderTransport,
+    httpx_error,
+    provider_http_client,
+)
+
+#: What the WhatsApp and Telegram senders retry: the request provably never left.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class SlowProvider(httpx.AsyncBaseTransport):
-    """Answers after a pause, counting how many requests it holds at once."""
+@dataclass
+class Provider:
+    """A local provider API that counts the requests it holds at once."""
 
-    def __init__(self, *, fail_every: int = 0) -> None:
-        self.active = 0
-        self.most = 0
-        self.seen = 0
-        self.fail_every = fail_every
+    url: str
+    active: int = 0
+    most: int = 0
+    bodies: list[object] = field(default_factory=list)
+    pause_s: float = 0.0
+    released: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.seen += 1
-        self.active += 1
-        self.most = max(self.most, self.active)
+
+@pytest.fixture
+async def provider() -> AsyncIterator[Provider]:
+    state = Provider(url="")
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        state.active += 1
+        state.most = max(state.most, state.active)
         try:
-            await asyncio.sleep(0.005)
-            if self.fail_every and self.seen % self.fail_every == 0:
-                raise httpx.ConnectError("provider down", request=request)
-            return httpx.Response(200, json={"n": self.seen})
+            state.bodies.append(await request.json())
+            await asyncio.sleep(state.pause_s)
+            return web.json_response(
+                {"messages": [{"id": f"wamid.{len(state.bodies)}"}]},
+                headers={"X-Seen": str(len(state.bodies))},
+            )
         finally:
-            self.active -= 1
+            state.active -= 1
+
+    async def drop(request: web.Request) -> web.StreamResponse:
+        await request.read()  # the whole request arrived ...
+        assert request.transport is not None
+        request.transport.close()  # ... and the connection goes without an answer
+        await asyncio.sleep(0.05)
+        return web.Response()
+
+    async def cut_body(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": "1000"})
+        await response.prepare(request)
+        await response.write(b'{"partial": ')
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
+    async def hang(request: web.Request) -> web.StreamResponse:
+        await state.released.wait()  # until the test is over
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/v19.0/1/messages", messages)
+    app.router.add_post("/drop", drop)
+    app.router.add_get("/cut", cut_body)
+    app.router.add_post("/hang", hang)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    state.url = f"http://127.0.0.1:{port}"
+    try:
+        yield state
+    finally:
+        state.released.set()
+        await runner.cleanup()
 
 
-async def test_at_most_max_in_flight_requests_reach_the_pool() -> None:
-    provider = SlowProvider()
-    async with httpx.AsyncClient(transport=BoundedTransport(provider, 8)) as client:
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port  # nothing listens on it once the socket is closed
+
+
+async def test_a_json_post_round_trips(provider: Provider) -> None:
+    async with provider_http_client() as client:
+        response = await client.post(
+            f"{provider.url}/v19.0/1/messages",
+            json={"to": "16505551234", "text": {"body": "héllo 👋"}},
+            headers={"Authorization": "Bearer token"},
+        )
+    assert response.status_code == 200
+    assert response.json() == {"messages": [{"id": "wamid.1"}]}
+    assert response.headers["x-seen"] == "1"
+    assert provider.bodies == [{"to": "16505551234", "text": {"body": "héllo 👋"}}]
+
+
+async def test_at_most_max_in_flight_requests_reach_the_provider(provider: Provider) -> None:
+    provider.pause_s = 0.01
+    async with provider_http_client(max_in_flight=8) as client:
         responses = await asyncio.gather(
-            *(client.post("https://graph.test/messages", json={"i": i}) for i in range(100))
+            *(client.post(f"{provider.url}/v19.0/1/messages", json={"i": i}) for i in range(100))
         )
     assert [r.status_code for r in responses] == [200] * 100
-    assert provider.seen == 100
+    assert sorted(b["i"] for b in provider.bodies) == list(range(100))  # type: ignore[index]
     assert provider.most == 8
 
 
-async def test_failed_requests_give_their_slot_back() -> None:
-    provider = SlowProvider(fail_every=3)
-    transport = BoundedTransport(provider, 4)
-    async with httpx.AsyncClient(transport=transport) as client:
-        results = await asyncio.gather(
-            *(client.get("https://graph.test/") for _ in range(60)), return_exceptions=True
-        )
-        failures = [r for r in results if isinstance(r, httpx.ConnectError)]
-        assert len(failures) == 20
-        # Every slot is free again: a full batch goes through at once.
-        more = await asyncio.gather(*(client.get("https://graph.test/") for _ in range(4)))
-        assert len(more) == 4
+async def test_a_refused_connection_is_an_error_the_senders_retry() -> None:
+    async with provider_http_client() as client:
+        with pytest.raises(NOT_SENT) as raised:
+            await client.post(f"http://127.0.0.1:{_closed_port()}/v19.0/1/messages", json={})
+    assert isinstance(raised.value, httpx.ConnectError)
 
 
-async def test_a_streamed_response_holds_its_slot_until_closed() -> None:
-    provider = SlowProvider()
-    async with httpx.AsyncClient(transport=BoundedTransport(provider, 1)) as client:
-        async with client.stream("GET", "https://graph.test/") as first:
-            second = asyncio.create_task(client.get("https://graph.test/"))
-            await asyncio.sleep(0.05)
-            assert not second.done()  # waiting for the one slot
-            await first.aread()
-        assert (await asyncio.wait_for(second, 1)).status_code == 200
+async def test_a_connection_dropped_after_the_request_is_not_retried(provider: Provider) -> None:
+    """The upstream mapping made this `ConnectTimeout`: a retry would send the reply twice."""
+    async with provider_http_client() as client:
+        with pytest.raises(httpx.TransportError) as raised:
+            await client.post(f"{provider.url}/drop", json={"text": "once"})
+    assert not isinstance(raised.value, NOT_SENT)
+    assert isinstance(raised.value, httpx.ReadError | httpx.RemoteProtocolError)
 
 
-def test_the_data_plane_client_pool_fits_its_bound() -> None:
+async def test_a_body_cut_short_is_not_retried(provider: Provider) -> None:
+    async with provider_http_client() as client:
+        with pytest.raises(httpx.TransportError) as raised:
+            await client.get(f"{provider.url}/cut")
+    assert not isinstance(raised.value, NOT_SENT)
+
+
+async def test_a_provider_that_hangs_times_out_as_a_read(provider: Provider) -> None:
+    async with provider_http_client() as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post(f"{provider.url}/hang", json={}, timeout=0.2)
+
+
+async def test_waiting_too_long_for_a_connection_is_not_sent(provider: Provider) -> None:
+    provider.pause_s = 1.0
+    async with provider_http_client(max_in_flight=1) as client:
+        first = asyncio.create_task(client.post(f"{provider.url}/v19.0/1/messages", json={"n": 1}))
+        await asyncio.sleep(0.1)
+        with pytest.raises(NOT_SENT):
+            await client.post(
+                f"{provider.url}/v19.0/1/messages",
+                json={"n": 2},
+                timeout=httpx.Timeout(5.0, pool=0.2),
+            )
+        assert (await first).status_code == 200
+    assert provider.bodies == [{"n": 1}]
+
+
+async def test_errors_name_no_url() -> None:
+    """aiohttp's messages can hold the URL (a Telegram URL holds the bot token)."""
+    secret = "https://api.telegram.org/bot123:SECRET/sendMessage"
+    request = httpx.Request("POST", secret)
+    causes: list[BaseException] = [
+        aiohttp.ServerDisconnectedError(secret),
+        aiohttp.ClientPayloadError(secret),
+        aiohttp.ConnectionTimeoutError(secret),
+        aiohttp.SocketTimeoutError(secret),
+        aiohttp.ClientOSError(104, secret),
+    ]
+    for cause in causes:
+        error = httpx_error(cause, request)
+        assert "SECRET" not in str(error)
+        assert type(cause).__name__ in str(error)
+
+
+def test_the_client_pool_fits_its_bound() -> None:
     client = provider_http_client(max_in_flight=16)
     transport = client._transport
-    assert isinstance(transport, BoundedTransport)
+    assert isinstance(transport, ProviderTransport)
     assert transport.max_in_flight == 16
+    assert transport.limits.max_connections == 16
     assert client.timeout.read == pytest.approx(10.0)
+    assert client.timeout.connect == pytest.approx(5.0)
