@@ -17,7 +17,7 @@ import pytest
 
 from botfleet.adapters.scheduling import APSchedulerTaskScheduler
 from botfleet.flows.effects import ScheduleTask
-from botfleet.ports.scheduling import SchedulerService, StandingJob, StandingSync
+from botfleet.ports.scheduling import RunAtPassed, SchedulerService, StandingJob, StandingSync
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.scheduling import ManualJobStore, ManualScheduler
 
@@ -165,7 +165,7 @@ async def test_jobs_lists_pending_jobs_soonest_first_with_filters(harness: Harne
 async def test_run_at_further_in_the_past_than_the_grace_window_is_rejected(
     harness: Harness,
 ) -> None:
-    with pytest.raises(ValueError, match=r"in the past, beyond the 1\.0s misfire grace window"):
+    with pytest.raises(RunAtPassed, match=r"in the past, beyond the 1\.0s misfire grace window"):
         await harness.scheduler.schedule(harness.request("late", -5))
     with pytest.raises(ValueError, match="has no time zone"):
         await harness.scheduler.schedule(

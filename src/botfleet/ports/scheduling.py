@@ -13,6 +13,14 @@ from botfleet.flows.effects import ScheduleTask
 DEFAULT_MISFIRE_GRACE = timedelta(minutes=5)
 
 
+class RunAtPassed(ValueError):
+    """`run_at` is further in the past than the misfire grace window: the task is not scheduled.
+
+    Expected in normal use (a "day before" reminder for an appointment booked for tomorrow
+    morning), unlike the other refusals, which are mistakes in the flow.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class ScheduledJob:
     """A pending job as the scheduler reports it (`GET /tasks`)."""
@@ -65,8 +73,8 @@ class TaskScheduler(Protocol):
         """Schedule (or replace, by idempotency key) a one-off task for a contact.
 
         Raises:
-            ValueError: `run_at` is naive or further in the past than the misfire grace window,
-                the key is empty, or `data` is not JSON.
+            RunAtPassed: `run_at` is further in the past than the misfire grace window.
+            ValueError: `run_at` is naive, the key is empty, or `data` is not JSON.
         """
         ...
 

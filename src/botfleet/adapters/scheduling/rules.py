@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botfleet.flows.effects import ScheduleTask
-from botfleet.ports.scheduling import StandingJob
+from botfleet.ports.scheduling import RunAtPassed, StandingJob
 
 ONE_OFF = "one_off"
 STANDING = "standing"
@@ -29,7 +29,8 @@ def check_request(request: ScheduleTask, now: datetime, grace: timedelta) -> dic
     """Validate a schedule request; returns its data as plain JSON values.
 
     Raises:
-        ValueError: naive or too-old `run_at`, empty key or task, data that is not JSON. The
+        RunAtPassed: `run_at` older than the grace window.
+        ValueError: naive `run_at`, empty key or task, data that is not JSON. The
             message names the task and the key, so the runtime's log line says which action.
     """
     where = f"schedule_task {request.task!r} (key {request.idempotency_key!r})"
@@ -42,7 +43,7 @@ def check_request(request: ScheduleTask, now: datetime, grace: timedelta) -> dic
         raise ValueError(f"{where}: run_at {run_at.isoformat()} has no time zone")
     late = now - run_at
     if late > grace:
-        raise ValueError(
+        raise RunAtPassed(
             f"{where}: run_at {run_at.isoformat()} is {_human(late)} in the past, beyond the "
             f"{_human(grace)} misfire grace window"
         )

@@ -21,7 +21,7 @@ from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import ConversationState
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback
-from botfleet.ports.scheduling import TaskScheduler
+from botfleet.ports.scheduling import RunAtPassed, TaskScheduler
 
 #: Connector calls one turn may make before the runtime stops it (a hostile flow's loop guard).
 MAX_CALLS_PER_TURN = 25
@@ -107,7 +107,9 @@ async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLo
         return
     try:
         await deps.scheduler.schedule(effect)
-    except ValueError as exc:
+    except RunAtPassed as exc:  # e.g. a "day before" reminder for tomorrow morning: by design
+        log.info("schedule_task_skipped", task=effect.task, detail=str(exc))
+    except ValueError as exc:  # a mistake in the flow: the operator should see it
         log.error("schedule_task_rejected", task=effect.task, detail=str(exc))
 
 

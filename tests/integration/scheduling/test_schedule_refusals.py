@@ -1,0 +1,88 @@
+"""A refused `schedule_task` never stops the turn; a passed `run_at` is expected, not an error.
+
+A "day before" reminder for an appointment booked for tomorrow morning has its time in the past:
+that is skipped at info level (`schedule_task_skipped`), while refusals that mean the flow is
+wrong (a key that renders empty) stay errors (`schedule_task_rejected`) for the operator.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from botfleet.testing.clock import FrozenClock
+from botfleet.testing.runtime import bootstrap_test_runtime, text_message
+from botfleet.testing.scheduling import ManualScheduler
+
+NOW = datetime(2024, 5, 6, 15, 0, tzinfo=UTC)
+
+
+def flow(run_at: str, key: str) -> dict[str, Any]:
+    return {
+        "id": "refusals",
+        "initial_state": "START",
+        "tasks": {"reminder": [{"action": "send_text", "text": "see you soon"}]},
+        "states": {
+            "START": {
+                "transitions": [{"on_type": "text", "target": "BOOKED"}],
+                "fallback": "START",
+            },
+            "BOOKED": {
+                "on_enter": [
+                    {
+                        "action": "schedule_task",
+                        "task": "reminder",
+                        "run_at": run_at,
+                        "idempotency_key": key,
+                    },
+                    {"action": "send_text", "text": "booked"},
+                ],
+                "fallback": "BOOKED",
+            },
+        },
+    }
+
+
+async def run_turn(run_at: str, key: str) -> tuple[list[str], list[dict[str, Any]], int]:
+    clock = FrozenClock(NOW)
+    scheduler = ManualScheduler(clock, tenant_id="test")
+    with structlog.testing.capture_logs() as logs:
+        async with bootstrap_test_runtime(
+            flow=flow(run_at, key), clock=clock, scheduler=scheduler
+        ) as runtime:
+            result = await runtime.handle(text_message("c1", "book me"))
+            pending = len(await scheduler.jobs())
+    texts = [getattr(o, "text", "") for o in result.outputs]
+    return texts, logs, pending
+
+
+async def test_a_run_at_already_passed_is_skipped_at_info_level() -> None:
+    # booked at 15:00 for 09:00 tomorrow: the reminder "a day before" was due this morning
+    texts, logs, pending = await run_turn("2024-05-06T09:00:00+00:00", "reminder:evt1")
+    assert texts == ["booked"]
+    assert pending == 0
+    skipped = [e for e in logs if e["event"] == "schedule_task_skipped"]
+    assert len(skipped) == 1, logs
+    assert skipped[0]["log_level"] == "info"
+    assert "reminder:evt1" in skipped[0]["detail"]
+    assert "6h00m in the past" in skipped[0]["detail"]
+    assert not [e for e in logs if e["log_level"] == "error"], logs
+
+
+async def test_a_key_that_renders_empty_is_an_error_and_the_turn_goes_on() -> None:
+    texts, logs, pending = await run_turn("2024-05-07T09:00:00+00:00", "{{ ' ' }}")
+    assert texts == ["booked"]
+    assert pending == 0
+    rejected = [e for e in logs if e["event"] == "schedule_task_rejected"]
+    assert len(rejected) == 1, logs
+    assert rejected[0]["log_level"] == "error"
+    assert "idempotency key rendered empty" in rejected[0]["detail"]
+
+
+async def test_a_future_run_at_is_scheduled_without_a_log_line() -> None:
+    texts, logs, pending = await run_turn("2024-05-07T09:00:00+00:00", "reminder:evt2")
+    assert texts == ["booked"]
+    assert pending == 1
+    assert not [e for e in logs if e["event"].startswith("schedule_task_")], logs
