@@ -10,11 +10,18 @@ meanwhile). First a PASSIVE checkpoint copies the bulk of the log without blocki
 loop's connection keeps writing (WAL lets one writer and one checkpointer run at once). But a
 log only starts over from its beginning once every page in it has been copied, which a passive
 checkpoint never achieves while turns keep committing (the log grew without bound in the
-tests). So a RESTART checkpoint follows: it holds new writes off while it copies the few pages
-written meanwhile and syncs, and the log starts over. The loop is not blocked during that
-time: a commit that meets the lock waits with `asyncio.sleep` (`SqliteDatabase.run`), and
-other requests go on. Other processes' connections to the file keep SQLite's automatic
-checkpoints.
+tests). So a RESTART checkpoint follows: it copies the few pages written meanwhile, syncs, and
+the log starts over.
+
+A RESTART holds new writes off while it runs. Racing the loop for the lock cost more than the
+copy: the checkpointer's busy handler slept in whole milliseconds while holding the write lock
+whenever a statement of the loop was running, and commits that met the lock failed and polled
+with `asyncio.sleep` (1,800 retries in a 15 s benchmark run, some turns 15 ms late; the p99).
+So the RESTART runs behind a gate instead: the loop stops starting statements on its own
+connection (`SqliteDatabase.run` waits at `gate`; a statement never spans an `await`, so none
+is running when the gate closes), the RESTART runs uncontended (under a millisecond: a few
+pages and an fsync), and the gate opens. Other requests go on meanwhile up to their next
+statement. Other processes' connections keep SQLite's automatic checkpoints.
 """
 
 from __future__ import annotations
@@ -31,12 +38,8 @@ log = structlog.get_logger("botfleet.store")
 #: Rows changed between two checkpoints. A turn changes ~4 rows and writes ~10 pages, so this
 #: is about SQLite's own 1,000-page threshold.
 CHECKPOINT_EVERY_CHANGES = 400
-#: How long the RESTART step waits for a commit or a read in progress before giving up (it is
-#: tried again after the next `CHECKPOINT_EVERY_CHANGES`). New writes wait while it does, so
-#: this bounds the delay a long reader (an online backup) can cause to turns: short.
-RESTART_WAIT_S = 0.2
-#: After a RESTART that a reader kept from finishing, the next ones wait this long (doubling
-#: up to `RESTART_BACKOFF_MAX_S`): every try holds new writes back for `RESTART_WAIT_S`, and a
+#: After a RESTART that another process's reader (an online backup's snapshot) or writer kept
+#: from finishing, the next ones wait this long (doubling up to `RESTART_BACKOFF_MAX_S`): a
 #: backup keeps its snapshot for as long as it copies. PASSIVE checkpoints go on meanwhile.
 RESTART_BACKOFF_S = 1.0
 RESTART_BACKOFF_MAX_S = 30.0
@@ -52,6 +55,10 @@ class WalCheckpointer:
         self._changes = 0
         self._conn: sqlite3.Connection | None = None
         self._running: asyncio.Future[None] | None = None
+        #: Set while the loop may run statements on the store's connection; cleared while a
+        #: RESTART runs (`SqliteDatabase.run` waits on it).
+        self.gate = asyncio.Event()
+        self.gate.set()
         self._closed = False
         self._failing = False
         # Only the worker thread running `_checkpoint` (one at a time) touches these.
@@ -64,8 +71,7 @@ class WalCheckpointer:
         self._changes += rows
         if self._changes >= self.every and self._running is None and not self._closed:
             self._changes = 0
-            loop = asyncio.get_running_loop()
-            self._running = loop.run_in_executor(None, self._checkpoint)
+            self._running = asyncio.ensure_future(self._run())
             self._running.add_done_callback(self._finished)
 
     async def close(self) -> None:
@@ -78,23 +84,37 @@ class WalCheckpointer:
             self._conn.close()
             self._conn = None
 
-    def _checkpoint(self) -> None:  # on a worker thread; one at a time (see `changed`)
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, self._checkpoint):
+            return
+        self.gate.clear()  # on the loop, between two requests' steps: no statement is running
+        try:
+            await loop.run_in_executor(None, self._restart)
+        finally:
+            self.gate.set()
+
+    def _checkpoint(self) -> bool:  # on a worker thread; one at a time (see `changed`)
+        """PASSIVE checkpoint; True when a RESTART should follow (not backing off)."""
         if self._conn is None:
-            # RESTART waits (on this thread) for a commit in progress or a reader to finish.
+            # No busy handler: the loop's connection is held back at the gate during a
+            # RESTART, so only another process can make it wait, and then it gives up at
+            # once (and backs off) instead of holding this process's writes.
             self._conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=RESTART_WAIT_S, check_same_thread=False
+                self.path, isolation_level=None, timeout=0, check_same_thread=False
             )
         self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        now = time.monotonic()
-        if now < self._restart_after:
-            return
-        # The first column is 1 when a reader kept the log from starting over.
+        return time.monotonic() >= self._restart_after
+
+    def _restart(self) -> None:  # on a worker thread, while the gate is closed
+        assert self._conn is not None
+        # The first column is 1 when a reader or writer kept the log from starting over.
         if self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()[0][0]:
             self.restarts_blocked += 1
             self._restart_pause = min(
                 max(self._restart_pause * 2, RESTART_BACKOFF_S), RESTART_BACKOFF_MAX_S
             )
-            self._restart_after = now + self._restart_pause
+            self._restart_after = time.monotonic() + self._restart_pause
         else:
             self._restart_pause = 0.0
 

@@ -70,6 +70,8 @@ class SqliteDatabase:
         self.path = path
         self.busy_timeout = busy_timeout
         self.closed = False
+        #: Statements that met another connection's lock and were tried again (tests, curiosity).
+        self.lock_waits = 0
         # Checkpoints run on a worker thread, never inside a commit on the loop.
         try:
             conn.execute("PRAGMA wal_autocheckpoint = 0")
@@ -96,6 +98,8 @@ class SqliteDatabase:
         deadline: float | None = None
         pause = _FIRST_PAUSE_S
         while True:
+            if not self.checkpointer.gate.is_set():  # a RESTART checkpoint is running
+                await self.checkpointer.gate.wait()
             if self.closed:
                 raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
             try:
@@ -107,6 +111,7 @@ class SqliteDatabase:
                 deadline = deadline if deadline is not None else now + self.busy_timeout
                 if now >= deadline:
                     raise _store_error(self.path, doing, exc) from exc
+                self.lock_waits += 1
                 await asyncio.sleep(min(pause, deadline - now))
                 pause = min(pause * 2, _LONGEST_PAUSE_S)
                 continue
