@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import DEMO_TENANT
 
 pytestmark = [
     pytest.mark.slow,
@@ -37,6 +36,9 @@ WALK = [
     "What time on 2024-05-06?",
     "Haircut on 2024-05-06 at 10:00 (18 €). Shall I book it?",
 ]
+
+# Not imported from conftest: which `conftest` module that name means depends on the run.
+DEMO_TENANT = Path(__file__).resolve().parents[2] / "examples" / "tenants" / "demo.yaml"
 
 
 def free_port() -> int:

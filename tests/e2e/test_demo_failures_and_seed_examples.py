@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 from demo_chat import CALENDAR_DOWN, MENU_TEXT, is_menu, option_ids, texts
 
 from botfleet.adapters.connectors.scripted import OperationScript, ScriptedConnector
@@ -14,6 +13,9 @@ from botfleet.testing.runtime import make_tenant_config, running_app
 
 DAYS = [{"id": "day_2024-05-06", "title": "Mon 6 May"}]
 SLOTS = [{"id": "hour_2024-05-06_1000", "title": "10:00"}]
+
+# Not imported from conftest: which `conftest` module that name means depends on the run.
+REPO = Path(__file__).resolve().parents[2]
 
 
 def broken_calendar(**scripts: OperationScript) -> ScriptedConnector:

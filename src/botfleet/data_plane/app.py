@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from fastapi import FastAPI
 
+from botfleet.adapters.channels.webchat import InboundFastPath
 from botfleet.adapters.channels.webchat import build_router as build_webchat_router
 from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_router
 from botfleet.data_plane.api.errors import install_error_handlers
@@ -127,9 +128,18 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    proxy = _RuntimeProxy(app)
+    if tenant_config.channel.type in WEBCHAT_TYPES:
+        # Ordinary turns skip FastAPI's layers (~14% of a turn's CPU); the route below serves
+        # the rest. Added first, so it runs inside the body guard.
+        app.add_middleware(
+            InboundFastPath,
+            handler=proxy,
+            clock=clock,
+            exception_handlers=app.exception_handlers,
+        )
     # Oversized or absurdly nested bodies are refused before any route reads them.
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
-    proxy = _RuntimeProxy(app)
     # The channel's routes come first: FastAPI tries included routers in order, and a turn's
     # request should not be matched against every operations route before its own (~10 us each).
     webhook = build_webhook_router(tenant_config, proxy, clock=clock)

@@ -10,8 +10,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from botfleet.adapters.channels.webchat import MAX_BODY_BYTES, WEBCHAT_CAPABILITIES, build_router
+from botfleet.adapters.channels.webchat import (
+    MAX_BODY_BYTES,
+    WEBCHAT_CAPABILITIES,
+    InboundFastPath,
+    build_router,
+)
 from botfleet.adapters.stores.memory import InMemoryOutbox
+from botfleet.data_plane.api.errors import install_error_handlers
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Buttons, Option, Output, Text, output_to_dict
 from botfleet.ports.channels import Capabilities, TurnResult
@@ -75,8 +81,20 @@ def make_app(
     prefix: str = "",
     capabilities: Capabilities | None = None,
     list_all_contacts: bool = False,
+    fast: bool = False,
 ) -> FastAPI:
+    """The router on an app; `fast`: with `InboundFastPath` in front, as the data plane has."""
     app = FastAPI()
+    install_error_handlers(app)
+    if fast:
+        app.add_middleware(
+            InboundFastPath,
+            handler=handler,
+            clock=FixedClock(),
+            exception_handlers=app.exception_handlers,
+            capabilities=capabilities,
+            path=f"{prefix}/inbound",
+        )
     router = build_router(
         handler,
         outbox,
@@ -89,9 +107,17 @@ def make_app(
     return app
 
 
+@pytest.fixture(params=[False, True], ids=["route", "fast-path"])
+def fast(request: pytest.FixtureRequest) -> bool:
+    """Every test runs against the route alone and with the fast path in front of it."""
+    return bool(request.param)
+
+
 @pytest.fixture
-async def client(handler: EchoHandler, outbox: InMemoryOutbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client(make_app(handler, outbox)) as c:
+async def client(
+    handler: EchoHandler, outbox: InMemoryOutbox, fast: bool
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(make_app(handler, outbox, fast=fast)) as c:
         yield c
 
 
@@ -142,10 +168,10 @@ async def test_same_message_id_twice_is_flagged_duplicate_and_handled_once(
 
 
 async def test_replies_are_fitted_to_the_channel(
-    handler: EchoHandler, outbox: InMemoryOutbox
+    handler: EchoHandler, outbox: InMemoryOutbox, fast: bool
 ) -> None:
     handler.script = (Buttons("Day?", tuple(Option(f"d{i}", f"Day {i}") for i in range(7))),)
-    async with make_client(make_app(handler, outbox)) as c:
+    async with make_client(make_app(handler, outbox, fast=fast)) as c:
         (reply,) = (await c.post("/inbound", json={"contact_id": "a", "text": "x"})).json()[
             "replies"
         ]
@@ -154,7 +180,7 @@ async def test_replies_are_fitted_to_the_channel(
     assert [r["id"] for r in reply["sections"][0]["rows"]] == [f"d{i}" for i in range(7)]
 
     plain = Capabilities(buttons=False, lists=False)
-    async with make_client(make_app(handler, outbox, capabilities=plain)) as c:
+    async with make_client(make_app(handler, outbox, capabilities=plain, fast=fast)) as c:
         (reply,) = (await c.post("/inbound", json={"contact_id": "b", "text": "x"})).json()[
             "replies"
         ]
@@ -326,8 +352,10 @@ async def test_all_contacts_can_be_listed_only_when_enabled(
 # ---------------------------------------------------------------- mounting
 
 
-async def test_router_works_under_a_prefix(handler: EchoHandler, outbox: InMemoryOutbox) -> None:
-    async with make_client(make_app(handler, outbox, prefix="/chat")) as c:
+async def test_router_works_under_a_prefix(
+    handler: EchoHandler, outbox: InMemoryOutbox, fast: bool
+) -> None:
+    async with make_client(make_app(handler, outbox, prefix="/chat", fast=fast)) as c:
         assert (await c.get("/chat/")).status_code == 200
         assert (await c.get("/chat/chat.js")).status_code == 200
         sent = await c.post("/chat/inbound", json={"contact_id": "a", "text": "hi"})

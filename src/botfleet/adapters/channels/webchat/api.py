@@ -35,7 +35,7 @@ from botfleet.adapters.channels.webchat.schemas import (
 )
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import output_to_dict
-from botfleet.ports.channels import Capabilities, InboundHandler
+from botfleet.ports.channels import Capabilities, InboundHandler, TurnResult
 from botfleet.ports.clock import Clock
 from botfleet.ports.stores import OutboxStore
 
@@ -113,21 +113,13 @@ def build_router(
     async def inbound(request: Request) -> InboundReply | Response:
         wait = _wait_flag(request.query_params.get("wait"))
         body = _parse_inbound(await _read_body(request, MAX_BODY_BYTES))
-        message = _to_message(body, clock.now())
+        message = to_message(body, clock.now())
         if not wait:
             accepted = await handler.accept(message)
             reply = InboundReply(message_id=message.message_id, duplicate=not accepted, replies=[])
             return JSONResponse(reply.model_dump(), status_code=202)
         result = await handler.handle(message)
-        replies = [output_to_dict(o) for o in degrade(result.outputs, caps)]
-        # Encoded here rather than through `response_model` (which stays, for the schema):
-        # FastAPI would validate and serialise the reply again, on every turn.
-        answer = {
-            "message_id": result.message_id,
-            "duplicate": result.duplicate,
-            "replies": replies,
-        }
-        return Response(json.dumps(answer, separators=(",", ":")), media_type=JSON_TYPE)
+        return Response(encode_reply(result, caps), media_type=JSON_TYPE)
 
     @router.get(
         "/messages",
@@ -185,7 +177,22 @@ def _parse_inbound(raw: bytes) -> InboundBody:
         raise RequestValidationError(errors) from None
 
 
-def _to_message(body: InboundBody, now: datetime) -> InboundMessage:
+def encode_reply(result: TurnResult, capabilities: Capabilities) -> bytes:
+    """The `POST /inbound` answer: an `InboundReply` as JSON, the replies fitted to the channel.
+
+    Encoded here rather than through the route's `response_model` (which stays, for the
+    schema): FastAPI would validate and serialise the reply again, on every turn.
+    """
+    answer = {
+        "message_id": result.message_id,
+        "duplicate": result.duplicate,
+        "replies": [output_to_dict(o) for o in degrade(result.outputs, capabilities)],
+    }
+    return json.dumps(answer, separators=(",", ":")).encode()
+
+
+def to_message(body: InboundBody, now: datetime) -> InboundMessage:
+    """The runtime's message for a validated `POST /inbound` body received at `now`."""
     return InboundMessage(
         message_id=body.message_id or uuid4().hex,
         contact_id=body.contact_id,
