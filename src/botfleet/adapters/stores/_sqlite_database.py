@@ -99,7 +99,7 @@ class SqliteDatabase:
         pause = _FIRST_PAUSE_S
         while True:
             if not self.checkpointer.gate.is_set():  # a RESTART checkpoint is running
-                await self.checkpointer.gate.wait()
+                await self._wait_for_checkpoint(doing)
             if self.closed:
                 raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
             try:
@@ -120,6 +120,17 @@ class SqliteDatabase:
                 self.checkpointer.changed(changes - self._changes)
                 self._changes = changes
             return result
+
+    async def _wait_for_checkpoint(self, doing: str) -> None:
+        """As long as another connection's lock may be waited for: a RESTART is short, but a
+        stalled disk must turn into a retryable error, not a request that never ends."""
+        try:
+            await asyncio.wait_for(self.checkpointer.gate.wait(), self.busy_timeout)
+        except TimeoutError:
+            raise StoreUnavailable(
+                f"{self.path}: cannot {doing}: a checkpoint has held the file for over "
+                f"{self.busy_timeout:g} s"
+            ) from None
 
     async def close(self) -> None:
         if not self.closed:

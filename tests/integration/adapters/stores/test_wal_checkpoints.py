@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from botfleet.adapters.stores import SqliteTenantStore, _sqlite_checkpoint
 from botfleet.adapters.stores._sqlite_checkpoint import WalCheckpointer
+from botfleet.domain.errors import StoreUnavailable
 from botfleet.testing.stores import SAMPLE_TIME, sample_state
 
 BIG = {"text": "x" * 6000}  # a state of two pages or more, as the demo's are
@@ -176,6 +177,35 @@ async def test_commits_never_race_a_restart_for_the_lock(tmp_path: Path) -> None
     assert checkpoints >= 8
     assert database.checkpointer.restarts_blocked == 0
     assert database.lock_waits == 0
+
+
+async def test_a_checkpoint_that_stalls_makes_statements_fail_retryably(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A RESTART stuck on a stalled disk holds the loop's statements only for the busy
+    timeout; then they fail with `StoreUnavailable` (a 503 the client retries)."""
+    stalled, release = threading.Event(), threading.Event()
+    original = WalCheckpointer._restart
+
+    def stuck(self: WalCheckpointer) -> None:
+        stalled.set()
+        release.wait(10)
+        original(self)
+
+    monkeypatch.setattr(WalCheckpointer, "_restart", stuck)
+    async with SqliteTenantStore.open(tmp_path / "t.db", busy_timeout=0.3) as store:
+        store._database.checkpointer.every = 10
+        try:
+            await _commit_many(store, 10)
+            assert await asyncio.to_thread(stalled.wait, 5)
+            started = time.perf_counter()
+            with pytest.raises(StoreUnavailable, match="a checkpoint has held the file"):
+                await store.states.load("c0")
+            assert 0.25 < time.perf_counter() - started < 2
+        finally:
+            release.set()
+        await asyncio.sleep(0.1)
+        assert await store.states.load("c0") is not None  # the gate opened again
 
 
 async def _slowest_commit(store: SqliteTenantStore) -> float:
