@@ -52,7 +52,7 @@ def nesting_exceeds(body: bytes, limit: int) -> bool:
     return False
 
 
-def _declared_length(scope: Scope) -> tuple[bool, int | None]:
+def declared_length(scope: Scope) -> tuple[bool, int | None]:
     """(valid, length) from the Content-Length header."""
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
@@ -94,7 +94,7 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        valid, declared = _declared_length(scope)
+        valid, declared = declared_length(scope)
         if not valid:
             await _refuse(send, 400, "Content-Length header is not a number")
             return

@@ -15,7 +15,7 @@ a 503 with `Retry-After`); others propagate to the server-error middleware, as f
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,14 +25,10 @@ from starlette.requests import Request
 from botfleet.adapters.channels.webchat.api import MAX_BODY_BYTES, encode_reply, to_message
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
 from botfleet.adapters.channels.webchat.schemas import InboundBody
+from botfleet.http_guards import ASGIApp, Message, Receive, Scope, Send, declared_length
 from botfleet.ports.channels import Capabilities, InboundHandler
 from botfleet.ports.clock import Clock
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: As Starlette keeps them: async, or plain functions (run in its thread pool there).
 ExceptionHandler = Callable[[Request, Any], Any]
 
@@ -121,10 +117,8 @@ def _route_path(scope: Scope) -> str:
 
 
 def _declared_length_fits(scope: Scope) -> bool:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            return value.isdigit() and int(value) <= MAX_BODY_BYTES
-    return True  # no Content-Length: counted while reading
+    valid, length = declared_length(scope)
+    return valid and (length is None or length <= MAX_BODY_BYTES)  # None: counted while reading
 
 
 async def _read(receive: Receive) -> tuple[bytes, bool, Message | None]:
