@@ -58,16 +58,21 @@ async def run_turn(run_at: str, key: str) -> tuple[list[str], list[dict[str, Any
     return texts, logs, pending
 
 
+def only_line(logs: list[dict[str, Any]], event: str) -> dict[str, Any]:
+    lines = [e for e in logs if e["event"] == event]
+    assert len(lines) == 1, logs
+    return lines[0]
+
+
 async def test_a_run_at_already_passed_is_skipped_at_info_level() -> None:
     # booked at 15:00 for 09:00 tomorrow: the reminder "a day before" was due this morning
     texts, logs, pending = await run_turn("2024-05-06T09:00:00+00:00", "reminder:evt1")
     assert texts == ["booked"]
     assert pending == 0
-    skipped = [e for e in logs if e["event"] == "schedule_task_skipped"]
-    assert len(skipped) == 1, logs
-    assert skipped[0]["log_level"] == "info"
-    assert "reminder:evt1" in skipped[0]["detail"]
-    assert "6h00m in the past" in skipped[0]["detail"]
+    skipped = only_line(logs, "schedule_task_skipped")
+    assert skipped["log_level"] == "info"
+    assert "reminder:evt1" in skipped["detail"]
+    assert "6h00m in the past" in skipped["detail"]
     assert not [e for e in logs if e["log_level"] == "error"], logs
 
 
@@ -75,10 +80,9 @@ async def test_a_key_that_renders_empty_is_an_error_and_the_turn_goes_on() -> No
     texts, logs, pending = await run_turn("2024-05-07T09:00:00+00:00", "{{ ' ' }}")
     assert texts == ["booked"]
     assert pending == 0
-    rejected = [e for e in logs if e["event"] == "schedule_task_rejected"]
-    assert len(rejected) == 1, logs
-    assert rejected[0]["log_level"] == "error"
-    assert "idempotency key rendered empty" in rejected[0]["detail"]
+    rejected = only_line(logs, "schedule_task_rejected")
+    assert rejected["log_level"] == "error"
+    assert "idempotency key rendered empty" in rejected["detail"]
 
 
 async def test_a_future_run_at_is_scheduled_without_a_log_line() -> None:

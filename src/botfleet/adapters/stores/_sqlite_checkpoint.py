@@ -61,7 +61,7 @@ class WalCheckpointer:
         self.gate.set()
         self._closed = False
         self._failing = False
-        # Only the worker thread running `_checkpoint` (one at a time) touches these.
+        # Only `_checkpoint` and `_restart` touch these, on worker threads, one after the other.
         self.restarts_blocked = 0
         self._restart_pause = 0.0
         self._restart_after = 0.0
