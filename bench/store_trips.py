@@ -64,13 +64,37 @@ class AiosqliteDatabase:
         await self._conn.close()
 
 
+class OwnTransaction:
+    """`GroupCommit`'s interface, one transaction per turn: how turns were committed before."""
+
+    def __init__(self, database: AiosqliteDatabase) -> None:
+        self._db = database
+
+    async def run(self, doing: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        def transaction(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+        return await self._db.run(doing, transaction)
+
+
 async def _baseline_store(path: Path) -> SqliteTenantStore:
     prepared = connect(path, "the baseline store")
     prepare(prepared, path, 5.0)
     prepared.close()
     conn = await aiosqlite.connect(path, isolation_level=None)
     await conn.execute("PRAGMA busy_timeout = 5000")
-    return SqliteTenantStore(AiosqliteDatabase(conn, path))  # type: ignore[arg-type]
+    database = AiosqliteDatabase(conn, path)
+    store = SqliteTenantStore(database)  # type: ignore[arg-type]
+    store.turns.group_commit = OwnTransaction(database)  # type: ignore[assignment]
+    return store
 
 
 async def _timed(seconds: float, op: Callable[[int], Awaitable[object]]) -> tuple[float, float]:

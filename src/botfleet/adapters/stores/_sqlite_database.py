@@ -37,9 +37,23 @@ _FIRST_PAUSE_S = 0.001
 _LONGEST_PAUSE_S = 0.05
 
 
+class LockBusy(Exception):
+    """Another connection holds the file's lock (`SqliteDatabase.run_now` does not wait)."""
+
+    def __init__(self, error: StoreError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _code(exc: BaseException) -> int | None:
     code = getattr(exc, "sqlite_errorcode", None)
     return code & 0xFF if isinstance(code, int) else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for sqlite errors that may go away (busy, full, I/O): after one, SQLite may have
+    rolled back the whole transaction, not only the statement."""
+    return _code(exc) in _TRANSIENT_CODES
 
 
 def _store_error(path: Path, doing: str, exc: Exception) -> StoreError:
@@ -100,26 +114,38 @@ class SqliteDatabase:
         while True:
             if not self.checkpointer.gate.is_set():  # a RESTART checkpoint is running
                 await self._wait_for_checkpoint(doing)
-            if self.closed:
-                raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
             try:
-                result = work(self._conn)
-            except (sqlite3.Error, UnicodeEncodeError, OverflowError) as exc:
-                if _code(exc) not in _LOCK_CODES:
-                    raise _store_error(self.path, doing, exc) from exc
+                return self.run_now(doing, work)
+            except LockBusy as busy:
                 now = time.monotonic()
                 deadline = deadline if deadline is not None else now + self.busy_timeout
                 if now >= deadline:
-                    raise _store_error(self.path, doing, exc) from exc
+                    raise busy.error from busy.__cause__
                 self.lock_waits += 1
                 await asyncio.sleep(min(pause, deadline - now))
                 pause = min(pause * 2, _LONGEST_PAUSE_S)
-                continue
-            changes = self._conn.total_changes
-            if changes != self._changes:
-                self.checkpointer.changed(changes - self._changes)
-                self._changes = changes
-            return result
+
+    def run_now(self, doing: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`run` without waiting: raises `LockBusy` instead of waiting for another connection's
+        lock. Only while `checkpointer.gate` is open (a RESTART holds the file otherwise)."""
+        if self.closed:
+            raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
+        try:
+            result = work(self._conn)
+        except (sqlite3.Error, UnicodeEncodeError, OverflowError) as exc:
+            error = self.error(doing, exc)
+            if _code(exc) in _LOCK_CODES:
+                raise LockBusy(error) from exc
+            raise error from exc
+        changes = self._conn.total_changes
+        if changes != self._changes:
+            self.checkpointer.changed(changes - self._changes)
+            self._changes = changes
+        return result
+
+    def error(self, doing: str, exc: Exception) -> StoreError:
+        """The `StoreError` (`StoreUnavailable` when worth trying again) for a failed call."""
+        return _store_error(self.path, doing, exc)
 
     async def _wait_for_checkpoint(self, doing: str) -> None:
         """As long as another connection's lock may be waited for: a RESTART is short, but a

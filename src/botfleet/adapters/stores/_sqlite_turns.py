@@ -12,6 +12,7 @@ from typing import Any
 from botfleet.adapters.stores import codec
 from botfleet.adapters.stores._contract import outbox_record, stored_state
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
 from botfleet.adapters.stores._sqlite_tables import _INSERT_STATE, _STATE_COLUMNS, _UPDATE_STATE
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.flows.state import ConversationState
@@ -39,10 +40,12 @@ class _TurnRows:
 
 
 class SqliteTurnStore:
-    """Implements `TurnStore` on a tenant's SQLite file: one round trip, one transaction."""
+    """Implements `TurnStore` on a tenant's SQLite file: a turn is one savepoint of the
+    transaction its group of turns shares (`GroupCommit`)."""
 
     def __init__(self, database: SqliteDatabase) -> None:
         self._db = database
+        self.group_commit = GroupCommit(database)
 
     async def commit_turn(
         self,
@@ -69,7 +72,9 @@ class SqliteTurnStore:
             replies="[" + ",".join(texts) + "]",
             where=str(self._db.path),
         )
-        await self._db.run(f"commit the turn of {state.contact_id!r}", partial(_write, rows))
+        await self.group_commit.run(
+            f"commit the turn of {state.contact_id!r}", partial(_write, rows)
+        )
         # What `load` would now return (tuples come back as lists): callers may cache it.
         return codec.state_reloaded(new, row)
 
@@ -89,19 +94,12 @@ class SqliteTurnStore:
 
 
 def _write(rows: _TurnRows, conn: sqlite3.Connection) -> None:
-    # IMMEDIATE: take the write lock first, so another process cannot wedge in between.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        _save_state(rows, conn)
-        if rows.outbox_rows:
-            conn.executemany(_INSERT_OUTBOX, rows.outbox_rows)
-        if rows.message_id is not None:
-            _complete(rows, conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+    """The turn's statements, inside the transaction `GroupCommit` began."""
+    _save_state(rows, conn)
+    if rows.outbox_rows:
+        conn.executemany(_INSERT_OUTBOX, rows.outbox_rows)
+    if rows.message_id is not None:
+        _complete(rows, conn)
 
 
 def _save_state(rows: _TurnRows, conn: sqlite3.Connection) -> None:
