@@ -43,6 +43,7 @@ class _Entry(Generic[T]):
     doing: str
     work: Callable[[sqlite3.Connection], T]
     future: asyncio.Future[T]
+    one_statement: bool
     outcome: tuple[bool, Any] = field(default=(False, None))  # (ok, result or exception)
 
 
@@ -53,14 +54,18 @@ class GroupCommit:
         self._db = database
         self._pending: list[_Entry[Any]] = []
         self._waiting: set[asyncio.Future[None]] = set()
-        #: Groups written and turns in them since start (tests, curiosity).
+        #: Groups written and the calls in them since start (tests, curiosity).
         self.groups = 0
-        self.turns = 0
+        self.calls = 0
 
-    async def run(self, doing: str, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(
+        self, doing: str, work: Callable[[sqlite3.Connection], T], *, one_statement: bool = False
+    ) -> T:
         """Run `work` in the next group's transaction; returns its result once committed.
 
         `doing` says what for, in error messages. `work` must not begin, commit or roll back.
+        `one_statement`: `work` runs a single statement, which SQLite undoes by itself when it
+        fails, so it needs no savepoint of its own.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
@@ -68,7 +73,7 @@ class GroupCommit:
             # After the callbacks already queued: the other turns stepped in this iteration
             # reach `run` before the group is written.
             loop.call_soon(self._write_pending)
-        self._pending.append(_Entry(doing, work, future))
+        self._pending.append(_Entry(doing, work, future, one_statement))
         return await future
 
     def _write_pending(self) -> None:
@@ -103,7 +108,7 @@ class GroupCommit:
 
     def _settle(self, group: list[_Entry[Any]]) -> None:
         self.groups += 1
-        self.turns += len(group)
+        self.calls += len(group)
         for entry in group:
             if entry.future.done():  # cancelled while the group waited for the lock
                 continue
@@ -150,26 +155,29 @@ def _alone(entry: _Entry[Any], conn: sqlite3.Connection) -> tuple[bool, Any]:
 def _savepoint(
     entry: _Entry[Any], conn: sqlite3.Connection, db: SqliteDatabase
 ) -> tuple[bool, Any]:
-    conn.execute("SAVEPOINT turn")
+    if not entry.one_statement:
+        conn.execute("SAVEPOINT turn")
     try:
         result = entry.work(conn)
     except _SQLITE_FAILURES as exc:
         if is_transient(exc) or not conn.in_transaction:
             raise  # SQLite may have undone the whole transaction: fail the whole group
-        _undo(conn)
+        _undo(entry, conn)
         error = db.error(entry.doing, exc)
         error.__cause__ = exc
         return False, error
     except Exception as exc:  # the turn's own refusal (ConcurrentUpdate, StoreError, a bug)
-        _undo(conn)
+        _undo(entry, conn)
         return False, exc
-    conn.execute("RELEASE turn")
+    if not entry.one_statement:
+        conn.execute("RELEASE turn")
     return True, result
 
 
-def _undo(conn: sqlite3.Connection) -> None:
-    conn.execute("ROLLBACK TO turn")
-    conn.execute("RELEASE turn")
+def _undo(entry: _Entry[Any], conn: sqlite3.Connection) -> None:
+    if not entry.one_statement:  # a failed statement has been undone by SQLite already
+        conn.execute("ROLLBACK TO turn")
+        conn.execute("RELEASE turn")
 
 
 def _fail(group: list[_Entry[Any]], exc: BaseException) -> None:

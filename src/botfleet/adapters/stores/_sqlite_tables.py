@@ -15,6 +15,7 @@ from botfleet.adapters.stores._contract import (
     stored_state,
 )
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.domain.messages import InboundMessage
 from botfleet.flows.state import ConversationState
@@ -101,25 +102,34 @@ class SqliteStateStore:
 _ENTRY_COLUMNS = "message, received_at, status, replies"
 
 
+_RECORD = (
+    "INSERT INTO journal (message_id, contact_id, message, received_at, received_us) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING RETURNING seq"
+)
+
+
 class SqliteMessageJournal:
     """Inbound messages; `message_id` is UNIQUE, so a duplicate is caught by the database."""
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqliteDatabase, group_commit: GroupCommit | None = None) -> None:
         self._db = database
+        self._group = group_commit or GroupCommit(database)
 
     async def record(self, message: InboundMessage, received_at: datetime) -> bool:
         where = f"message {message.message_id!r}: received_at"
-        rows = await self._db.fetch(
+        params = (
+            message.message_id,
+            message.contact_id,
+            codec.dumps(codec.message_to_json(message)),
+            codec.datetime_to_json(received_at, where),
+            epoch_micros(received_at, where),
+        )
+        # Messages arriving together are recorded (and acknowledged) in one transaction, with
+        # the turns committing meanwhile; each returns once it is committed.
+        rows = await self._group.run(
             f"record message {message.message_id!r}",
-            "INSERT INTO journal (message_id, contact_id, message, received_at, received_us) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING RETURNING seq",
-            (
-                message.message_id,
-                message.contact_id,
-                codec.dumps(codec.message_to_json(message)),
-                codec.datetime_to_json(received_at, where),
-                epoch_micros(received_at, where),
-            ),
+            lambda conn: conn.execute(_RECORD, params).fetchall(),
+            one_statement=True,
         )
         return bool(rows)
 

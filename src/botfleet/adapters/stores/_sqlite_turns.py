@@ -43,9 +43,9 @@ class SqliteTurnStore:
     """Implements `TurnStore` on a tenant's SQLite file: a turn is one savepoint of the
     transaction its group of turns shares (`GroupCommit`)."""
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqliteDatabase, group_commit: GroupCommit | None = None) -> None:
         self._db = database
-        self.group_commit = GroupCommit(database)
+        self.group_commit = group_commit or GroupCommit(database)
 
     async def commit_turn(
         self,

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase, connect
+from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
 from botfleet.adapters.stores._sqlite_schema import prepare
 from botfleet.adapters.stores._sqlite_tables import (
     SqliteMessageJournal,
@@ -48,9 +49,12 @@ class SqliteTenantStore:
         self._database = database
         self.path = database.path
         self.states = SqliteStateStore(database)
-        self.journal = SqliteMessageJournal(database)
+        # One group for the journal's records and the turns' commits: both are written often,
+        # and messages recorded in an iteration share the transaction of the turns committed.
+        self.group_commit = GroupCommit(database)
+        self.journal = SqliteMessageJournal(database, self.group_commit)
         self.outbox = SqliteOutbox(database)
-        self.turns = SqliteTurnStore(database)
+        self.turns = SqliteTurnStore(database, self.group_commit)
 
     @classmethod
     def open(

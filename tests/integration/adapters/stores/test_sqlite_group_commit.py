@@ -27,7 +27,11 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteTenantStore]:
 
 
 def _group(store: SqliteTenantStore) -> GroupCommit:
-    return store.turns.group_commit
+    return store.group_commit
+
+
+def _counts(store: SqliteTenantStore) -> tuple[int, int]:
+    return _group(store).groups, _group(store).calls
 
 
 async def _commit(store: SqliteTenantStore, contact: str, *, expected: int = 0) -> Any:
@@ -78,9 +82,10 @@ def _keys(conn: sqlite3.Connection) -> list[str]:
 async def test_turns_committed_together_share_one_transaction(store: SqliteTenantStore) -> None:
     contacts = [f"c{i}" for i in range(5)]
     await _record(store, *contacts)
+    groups, calls = _counts(store)
     saved = await asyncio.gather(*(_commit(store, c) for c in contacts))
     assert [s.version for s in saved] == [1] * 5
-    assert (_group(store).groups, _group(store).turns) == (1, 5)
+    assert _counts(store) == (groups + 1, calls + 5)
     for contact in contacts:
         assert await _written(store, contact) == (1, 1, "done")
     assert not store._database._conn.in_transaction
@@ -88,9 +93,10 @@ async def test_turns_committed_together_share_one_transaction(store: SqliteTenan
 
 async def test_turns_apart_in_time_are_committed_one_by_one(store: SqliteTenantStore) -> None:
     await _record(store, "a", "b")
+    groups, calls = _counts(store)
     await _commit(store, "a")
     await _commit(store, "b")
-    assert (_group(store).groups, _group(store).turns) == (2, 2)
+    assert _counts(store) == (groups + 2, calls + 2)
 
 
 async def test_a_stale_version_fails_only_its_own_turn(store: SqliteTenantStore) -> None:
@@ -101,7 +107,6 @@ async def test_a_stale_version_fails_only_its_own_turn(store: SqliteTenantStore)
     )
     assert isinstance(results[1], ConcurrentUpdate)
     assert [r.version for r in (results[0], results[2])] == [1, 1]
-    assert _group(store).turns == 3
     assert await _written(store, "a") == (1, 1, "done")
     assert await _written(store, "b") == (1, 1, "done")
     # The stale turn wrote nothing: the state is the other writer's, its message still pending.
@@ -133,14 +138,17 @@ async def test_a_statement_sqlite_refuses_fails_only_its_turn_naming_the_file(
     results = await asyncio.gather(
         _group(store).run("write a", _insert("a")),
         _group(store).run("write the broken one", broken),
-        _group(store).run("write b", _insert("b")),
+        _group(store).run("write a again", _insert("a", b"2"), one_statement=True),
+        _group(store).run("write b", _insert("b"), one_statement=True),
         return_exceptions=True,
     )
-    assert results[0] == "a" and results[2] == "b"
+    assert results[0] == "a" and results[3] == "b"
     error = results[1]
     assert type(error) is StoreError  # permanent: not worth trying again
     assert "write the broken one" in str(error) and str(store.path) in str(error)
+    assert type(results[2]) is StoreError and "UNIQUE" in str(results[2])
     assert _keys(conn) == ["a", "b"]  # the broken turn's first insert was undone too
+    assert conn.execute("SELECT v FROM scratch WHERE k = 'a'").fetchall() == [(b"v",)]
 
 
 async def test_a_full_disk_fails_every_turn_of_the_group_and_writes_none(
@@ -152,7 +160,7 @@ async def test_a_full_disk_fails_every_turn_of_the_group_and_writes_none(
     results = await asyncio.gather(
         _group(store).run("write a", _insert("a")),
         _group(store).run("write big", _insert("big", b"x" * 100_000)),
-        _group(store).run("write b", _insert("b")),
+        _group(store).run("write b", _insert("b"), one_statement=True),
         return_exceptions=True,
     )
     assert all(isinstance(r, StoreUnavailable) for r in results), results
@@ -196,6 +204,7 @@ async def test_a_group_waits_for_another_process_lock_then_commits(
     store: SqliteTenantStore,
 ) -> None:
     await _record(store, "a", "b")
+    groups, calls = _counts(store)
     other = sqlite3.connect(store.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     commits = asyncio.gather(_commit(store, "a"), _commit(store, "b"))
@@ -206,7 +215,7 @@ async def test_a_group_waits_for_another_process_lock_then_commits(
     saved = await asyncio.wait_for(commits, timeout=2)
     assert [s.version for s in saved] == [1, 1]
     assert store._database.lock_waits > 0
-    assert (_group(store).groups, _group(store).turns) == (1, 2)
+    assert _counts(store) == (groups + 1, calls + 2)
 
 
 async def test_a_lock_held_past_the_busy_timeout_fails_the_group_retryably(
@@ -269,3 +278,19 @@ async def test_an_unexpected_failure_of_the_write_reaches_every_caller(
     writes = [_group(store).run(f"write {k}", _insert(k)) for k in "ab"]
     results = await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True), timeout=1)
     assert [type(r) for r in results] == [RuntimeError, RuntimeError]
+
+
+async def test_messages_recorded_together_share_the_turns_transaction(
+    store: SqliteTenantStore,
+) -> None:
+    await _record(store, "a")
+    groups, calls = _counts(store)
+    fresh, duplicate, turn = await asyncio.gather(
+        store.journal.record(sample_message("m-new", contact_id="b"), SAMPLE_TIME),
+        store.journal.record(sample_message("m-a", contact_id="a"), SAMPLE_TIME),
+        _commit(store, "a"),
+    )
+    assert (fresh, duplicate, turn.version) == (True, False, 1)
+    assert _counts(store) == (groups + 1, calls + 3)
+    assert [e.message.message_id for e in await store.journal.pending()] == ["m-new"]
+    assert await _written(store, "a") == (1, 1, "done")
