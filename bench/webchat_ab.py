@@ -1,0 +1,106 @@
+"""A/B of the web chat data plane: this checkout against an earlier commit, runs alternating.
+
+    uv run python -m bench.webchat_ab --base HEAD~1 [--rounds 3] [--duration 12]
+
+`webchat_wrk` measures one data plane run against a bare endpoint; on a shared machine two
+runs of the same code differ by up to 15% (CPU per request 480-580 us seen in one hour), more
+than most changes. This runs the data plane alone, the base commit's code (a temporary git
+worktree, put first on PYTHONPATH) and this checkout's in turn, `--rounds` times, under the same
+wrk load as `webchat_wrk`, and prints each run and the medians. It has no targets: it says
+whether a change helps, `webchat_wrk` says where the data plane stands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench._proc import REPO_ROOT, rss_mb, start_data_plane
+from bench._report import EXIT_CANNOT_RUN
+from bench.webchat_wrk import INSTALL_HINT, Load, drive, find_wrk
+
+
+def _worktree(ref: str, folder: Path) -> Path:
+    tree = folder / "base"
+    argv = ["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(tree), ref]
+    subprocess.run(argv, check=True, capture_output=True)
+    # Compiled once, as the checkout's own modules are by `ensure_bytecode`.
+    argv = [sys.executable, "-m", "compileall", "-q", str(tree / "src")]
+    subprocess.run(argv, check=False, stdout=subprocess.DEVNULL)
+    return tree
+
+
+def _run_once(wrk: str, load: Load, src: Path | None) -> tuple[float, float, float, float]:
+    """(requests/s, p50 ms, p99 ms, CPU us per request) of one data plane run."""
+    workdir = Path(tempfile.mkdtemp(prefix="botfleet-ab-"))
+    saved = os.environ.get("PYTHONPATH")
+    if src is not None:
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), saved]))
+    try:
+        with start_data_plane(workdir) as dp:
+            dp.wait_ready("/health")
+            time.sleep(1.0)
+            rss_mb(dp.pid)  # fails early if the process is gone
+            run = drive(wrk, dp, load, "ab")
+    finally:
+        if src is not None:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
+        shutil.rmtree(workdir, ignore_errors=True)
+    w = run.wrk
+    return w["rps"], w["p50_ms"], w["p99_ms"], run.cpu_us_per_request
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--base", default="HEAD~1", help="git ref to compare against")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=12.0, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    wrk = find_wrk()
+    if wrk is None:
+        print(INSTALL_HINT, file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    load = Load(32, 1, args.duration, args.warmup, 500)
+    folder = Path(tempfile.mkdtemp(prefix="botfleet-ab-tree-"))
+    results: dict[str, list[tuple[float, float, float, float]]] = {"base": [], "this": []}
+    try:
+        tree = _worktree(args.base, folder)
+        for _ in range(args.rounds):
+            for name, src in (("base", tree / "src"), ("this", None)):
+                row = _run_once(wrk, load, src)
+                results[name].append(row)
+                rps, p50, p99, cpu = row
+                print(f"{name:5s} {rps:6.0f} req/s  p50 {p50:5.1f} ms  p99 {p99:5.1f} ms  "
+                      f"{cpu:4.0f} us CPU/request", flush=True)  # fmt: skip
+    finally:
+        subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(folder / "base")],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+    for name, rows in results.items():
+        print(
+            f"{name} ({args.base if name == 'base' else 'checkout'}), medians of {len(rows)}: "
+            f"{statistics.median(r[0] for r in rows):.0f} req/s, "
+            f"p99 {statistics.median(r[2] for r in rows):.1f} ms, "
+            f"{statistics.median(r[3] for r in rows):.0f} us CPU/request"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
