@@ -97,8 +97,15 @@ class GroupCommit:
             self._settle(group)
 
     async def _write_later(self, group: list[_Entry[Any]]) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            # Callers cancelled while the group waited are left out, as they would have been
+            # had it been written at once.
+            live = [entry for entry in group if not entry.future.cancelled()]
+            if live:
+                _write(live, conn, self._db)
+
         try:
-            await self._db.run(_doing(group), lambda conn: _write(group, conn, self._db))
+            await self._db.run(_doing(group), write)
         except BaseException as exc:
             _fail(group, exc)
             if not isinstance(exc, Exception):

@@ -294,3 +294,22 @@ async def test_messages_recorded_together_share_the_turns_transaction(
     assert _counts(store) == (groups + 1, calls + 3)
     assert [e.message.message_id for e in await store.journal.pending()] == ["m-new"]
     assert await _written(store, "a") == (1, 1, "done")
+
+
+async def test_a_caller_cancelled_while_its_group_waits_for_the_lock_is_left_out(
+    store: SqliteTenantStore,
+) -> None:
+    conn = _table(store)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    kept = asyncio.ensure_future(_group(store).run("write a", _insert("a")))
+    dropped = asyncio.ensure_future(_group(store).run("write b", _insert("b")))
+    await asyncio.sleep(0.05)  # the group met the lock and is waiting
+    assert not kept.done()
+    dropped.cancel()
+    await asyncio.sleep(0.02)
+    other.execute("COMMIT")
+    other.close()
+    assert await asyncio.wait_for(kept, timeout=2) == "a"
+    assert dropped.cancelled()
+    assert _keys(conn) == ["a"]
