@@ -1,11 +1,12 @@
-"""Group commit: the turn commits that reach a tenant's store in one event-loop iteration are
-written in one SQLite transaction, a SAVEPOINT each.
+"""Group commit: the turn commits and journal records that reach a tenant's store in one
+event-loop iteration are written in one SQLite transaction, a SAVEPOINT per turn.
 
 Under load most of a turn's commit was the same pages written again by the next turn (the
 journal's and the outbox's last leaves and index pages, `sqlite_sequence`) and a COMMIT per
 turn; pages written once per group instead of once per turn are fewer log frames to write and
-to checkpoint (docs/benchmarks.md, "Group commit"). A turn's `run` still returns only once the
-transaction holding it has committed, so nothing is acknowledged before it is durable.
+to checkpoint (docs/benchmarks.md, "Run of 2026-12-04, third session: group commit"). A turn's
+`run` still returns only once the transaction holding it has committed, so nothing is
+acknowledged before it is durable.
 
 Failures keep to the turn they belong to where SQLite allows it:
 - an error raised by one turn's own work (a stale version: `ConcurrentUpdate`; a journal entry
