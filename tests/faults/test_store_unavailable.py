@@ -208,6 +208,37 @@ async def test_post_inbound_gets_503_and_the_retry_is_processed_once(
         assert [m["output"]["text"] for m in messages] == [f"echo {'x' * 40}"]
 
 
+async def test_messages_arriving_together_on_a_full_disk_all_get_503_and_retries_run_once(
+    tmp_path: Path,
+) -> None:
+    """They share one transaction (group commit): its failure fails each of them, none is
+    half-recorded, and each retry is then processed exactly once."""
+    contacts = [f"c{i}" for i in range(8)]
+
+    async def burst() -> list[httpx.Response]:
+        return list(
+            await asyncio.gather(*(t.inbound(f"m-{c}", LONG_TEXT, contact=c) for c in contacts))
+        )
+
+    async with tenant(tmp_path, {"type": "webchat"}) as t:
+        async with disk_full(t.store):
+            for refused in await burst():
+                assert_retry_later(refused)
+        assert [await t.status(f"m-{c}") for c in contacts] == [None] * 8
+        group = t.store.group_commit
+        groups, calls = group.groups, group.calls
+        retried = await burst()
+        assert [r.status_code for r in retried] == [200] * 8
+        assert group.calls - calls == 16  # eight records, eight turns
+        assert group.groups - groups < 16  # some of them written together
+        assert [r.json()["duplicate"] for r in retried] == [False] * 8
+        again = await burst()
+        assert [r.json()["duplicate"] for r in again] == [True] * 8
+        for contact in contacts:
+            messages = await t.chat.messages(contact)
+            assert [m["output"]["text"] for m in messages] == [f"echo {'x' * 40}"]
+
+
 BOOKING_FLOW: dict[str, Any] = {
     "id": "book_v1",
     "initial_state": "START",
