@@ -32,6 +32,8 @@ T = TypeVar("T")
 _TRANSIENT_CODES = frozenset({5, 6, 7, 10, 13, 14, 15})
 #: Of those, the ones worth waiting for: another connection holds the lock.
 _LOCK_CODES = frozenset({5, 6})
+#: What a statement raises when SQLite (or binding a value for it) fails.
+SQLITE_FAILURES = (sqlite3.Error, UnicodeEncodeError, OverflowError)
 #: First and longest pause between two tries of a statement that met the lock.
 _FIRST_PAUSE_S = 0.001
 _LONGEST_PAUSE_S = 0.05
@@ -132,7 +134,7 @@ class SqliteDatabase:
             raise StoreError(f"{self.path}: cannot {doing}: the store is closed")
         try:
             result = work(self._conn)
-        except (sqlite3.Error, UnicodeEncodeError, OverflowError) as exc:
+        except SQLITE_FAILURES as exc:
             error = self.error(doing, exc)
             if _code(exc) in _LOCK_CODES:
                 raise LockBusy(error) from exc

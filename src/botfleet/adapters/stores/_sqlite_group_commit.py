@@ -31,12 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from botfleet.adapters.stores._sqlite_database import LockBusy, SqliteDatabase, is_transient
+from botfleet.adapters.stores._sqlite_database import (
+    SQLITE_FAILURES,
+    LockBusy,
+    SqliteDatabase,
+    is_transient,
+)
 from botfleet.domain.errors import StoreError
 
 T = TypeVar("T")
-
-_SQLITE_FAILURES = (sqlite3.Error, UnicodeEncodeError, OverflowError)
 
 
 @dataclass(slots=True)
@@ -82,20 +85,25 @@ class GroupCommit:
         self._pending = []
         if not group:
             return
+        if not self._db.checkpointer.gate.is_set():  # a RESTART holds the file
+            self._write_when_possible(group)
+            return
         try:
-            if not self._db.checkpointer.gate.is_set():
-                raise LockBusy(StoreError("a checkpoint holds the file"))
             self._db.run_now(_doing(group), lambda conn: _write(group, conn, self._db))
-        except LockBusy:  # wait for the lock or the checkpoint, like any statement
-            task = asyncio.ensure_future(self._write_later(group))
-            self._waiting.add(task)  # the loop keeps only a weak reference to a task
-            task.add_done_callback(self._waiting.discard)
+        except LockBusy:
+            self._write_when_possible(group)
         except BaseException as exc:  # a callback's exception would only be logged: fail them
             _fail(group, exc)
             if not isinstance(exc, Exception):
                 raise
         else:
             self._settle(group)
+
+    def _write_when_possible(self, group: list[_Entry[Any]]) -> None:
+        """Wait for the lock or the checkpoint, as any statement does (`SqliteDatabase.run`)."""
+        task = asyncio.ensure_future(self._write_later(group))
+        self._waiting.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._waiting.discard)
 
     async def _write_later(self, group: list[_Entry[Any]]) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -130,7 +138,7 @@ class GroupCommit:
 def _doing(group: list[_Entry[Any]]) -> str:
     if len(group) == 1:
         return group[0].doing
-    return f"{group[0].doing} (with {len(group) - 1} other turns in one transaction)"
+    return f"{group[0].doing} (with {len(group) - 1} other writes in one transaction)"
 
 
 def _write(group: list[_Entry[Any]], conn: sqlite3.Connection, db: SqliteDatabase) -> None:
@@ -153,7 +161,7 @@ def _write(group: list[_Entry[Any]], conn: sqlite3.Connection, db: SqliteDatabas
 def _alone(entry: _Entry[Any], conn: sqlite3.Connection) -> tuple[bool, Any]:
     try:
         return True, entry.work(conn)
-    except _SQLITE_FAILURES:
+    except SQLITE_FAILURES:
         raise  # `SqliteDatabase` names the file and tells transient from permanent
     except Exception as exc:  # the turn's own refusal (ConcurrentUpdate, StoreError, a bug)
         conn.execute("ROLLBACK")
@@ -167,7 +175,7 @@ def _savepoint(
         conn.execute("SAVEPOINT turn")
     try:
         result = entry.work(conn)
-    except _SQLITE_FAILURES as exc:
+    except SQLITE_FAILURES as exc:
         if is_transient(exc) or not conn.in_transaction:
             raise  # SQLite may have undone the whole transaction: fail the whole group
         _undo(entry, conn)
