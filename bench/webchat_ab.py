@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench._proc import REPO_ROOT, rss_mb, start_data_plane
+from bench._proc import REPO_ROOT, start_data_plane
 from bench._report import EXIT_CANNOT_RUN
 from bench.webchat_wrk import INSTALL_HINT, Load, drive, find_wrk
 
@@ -46,8 +46,7 @@ def _run_once(wrk: str, load: Load, src: Path | None) -> tuple[float, float, flo
     try:
         with start_data_plane(workdir) as dp:
             dp.wait_ready("/health")
-            time.sleep(1.0)
-            rss_mb(dp.pid)  # fails early if the process is gone
+            time.sleep(1.0)  # as webchat_wrk: let the boot settle
             run = drive(wrk, dp, load, "ab")
     finally:
         if src is not None:
