@@ -20,7 +20,7 @@ from botfleet.adapters.scheduling import (
     start_scheduler,
 )
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
-from botfleet.data_plane.llm_fallback import build_llm_fallback, open_usage_store
+from botfleet.data_plane.llm_fallback import build_llm_fallback, usage_store_for
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.handle import ConversationRuntime
@@ -113,9 +113,7 @@ async def bootstrap(
     )
     llm = o.llm
     if llm is None:  # the tenant's LLM fallback; answers only when `llm.enabled`
-        usage = o.llm_usage or await open_usage_store(
-            None if o.stores is not None else settings.state_db_for(config.tenant_id), stack
-        )
+        usage = o.llm_usage or usage_store_for(stores)
         llm = build_llm_fallback(
             config,
             live=live,

@@ -13,9 +13,7 @@ nothing the model says can change them. Every question ends in one log line
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -33,6 +31,7 @@ from botfleet.adapters.llm.quota import (
     SqliteUsageStore,
     UsageStore,
 )
+from botfleet.adapters.stores.sqlite import SqliteTenantStore
 from botfleet.data_plane.resilience import (
     RESILIENCE_KEY,
     ConnectorMetrics,
@@ -230,13 +229,12 @@ def llm_policy(config: TenantConfig, options: LLMOptions) -> ResiliencePolicy:
         raise ConfigError(config.source, f"llm.{RESILIENCE_KEY}", str(exc)) from None
 
 
-async def open_usage_store(path: Path | None, stack: AsyncExitStack) -> UsageStore:
-    """The tenant's usage counters: in its SQLite file, or in memory when `path` is None."""
-    if path is None:
-        return InMemoryUsageStore()
-    store = await SqliteUsageStore.open(path)
-    stack.push_async_callback(store.close)
-    return store
+def usage_store_for(stores: object) -> UsageStore:
+    """The tenant's usage counters: in its SQLite file, on the tenant store's connection; in
+    memory beside in-memory stores (tests)."""
+    if isinstance(stores, SqliteTenantStore):
+        return SqliteUsageStore.sharing(stores)
+    return InMemoryUsageStore()
 
 
 def build_llm_fallback(

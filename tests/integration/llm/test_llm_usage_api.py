@@ -135,3 +135,24 @@ async def test_usage_of_a_runtime_with_a_replaced_fallback_is_404(tmp_path: Path
     ) as chat:
         response = await chat.http.get("/usage")
     assert response.status_code == 404
+
+
+def _open_connections(path: Path) -> int:
+    """How many open file descriptors of this process point at `path` (a SQLite connection
+    holds one on the database file)."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if fd.resolve() == path.resolve())
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
+async def test_the_counters_share_the_tenant_file_connection(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "t.db", internal_token=TOKEN)
+    async with running_app(
+        tenant(), settings=settings, llm_connector=ScriptedLLM([in_scope("ok")])
+    ) as chat:
+        await chat.say("c1", "hi")
+        await chat.say("c1", "parking?")
+        usage = (await chat.http.get("/usage", headers=bearer())).json()
+        assert usage["questions"]["answered"] == 1
+        # The conversation store and the counters: one connection (and one checkpointer).
+        assert _open_connections(tmp_path / "t.db") == 1

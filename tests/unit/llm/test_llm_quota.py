@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -20,17 +21,21 @@ from botfleet.adapters.llm.quota import (
 from botfleet.adapters.stores import SqliteTenantStore
 from botfleet.ports.connectors import LLMUsage
 from botfleet.testing.clock import FrozenClock
+from botfleet.testing.stores import sample_message
 
 T0 = datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "sqlite shared"])
 async def usage_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UsageStore]:
     if request.param == "memory":
         yield InMemoryUsageStore()
-    else:
+    elif request.param == "sqlite":
         async with await SqliteUsageStore.open(tmp_path / "tenant.db") as store:
             yield store
+    else:
+        async with SqliteTenantStore.open(tmp_path / "tenant.db") as tenant_store:
+            yield SqliteUsageStore.sharing(tenant_store)
 
 
 def test_the_month_is_read_on_the_tenant_wall_clock() -> None:
@@ -125,3 +130,24 @@ async def test_the_rollover_follows_summer_time() -> None:
     clock.advance(seconds=1)
     assert quota.current_month() == "2024-07"
     assert await quota.allows()
+
+
+async def test_shared_counters_use_the_tenant_store_connection_and_its_group_commits(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tenant.db"
+    async with SqliteTenantStore.open(path) as store:
+        usage = SqliteUsageStore.sharing(store)
+        assert usage._db is store.database  # one connection (and one checkpointer) per file
+        group = store.group_commit
+        groups, calls = group.groups, group.calls
+        await asyncio.gather(
+            usage.add("2024-01", LLMUsage(10, 2, 3), "answered", T0),
+            store.journal.record(sample_message("m1"), T0),
+        )
+        assert (group.groups, group.calls) == (groups + 1, calls + 2)
+        await usage.close()  # the tenant store's connection stays open
+        assert (await usage.get("2024-01")).input_tokens == 10
+        assert await store.journal.get("m1") is not None
+    async with await SqliteUsageStore.open(path) as reopened:
+        assert (await reopened.get("2024-01")).input_tokens == 10

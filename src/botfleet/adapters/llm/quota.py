@@ -26,7 +26,9 @@ from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase, connect
+from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
 from botfleet.adapters.stores._sqlite_schema import prepare
+from botfleet.adapters.stores.sqlite import SqliteTenantStore
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import LLMUsage
 
@@ -134,11 +136,26 @@ _SELECT = f"SELECT month, {', '.join(_COUNTERS)} FROM llm_usage WHERE month = ?"
 
 
 class SqliteUsageStore:
-    """`UsageStore` in the tenant's SQLite file (its own connection; WAL lets both write)."""
+    """`UsageStore` in the tenant's SQLite file: on the tenant store's own connection
+    (`sharing`), so a file has one connection and one checkpointer and the counters' writes
+    join the store's group commits; or on a connection of its own (`open`)."""
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(
+        self,
+        database: SqliteDatabase,
+        group_commit: GroupCommit | None = None,
+        *,
+        owns_database: bool = True,
+    ) -> None:
         self._db = database
+        self._group = group_commit or GroupCommit(database)
+        self._owns_database = owns_database
         self.path = database.path
+
+    @classmethod
+    def sharing(cls, store: SqliteTenantStore) -> SqliteUsageStore:
+        """The counters in `store`'s file, through its connection (`close` leaves it open)."""
+        return cls(store.database, store.group_commit, owns_database=False)
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout: float = 5.0) -> SqliteUsageStore:
@@ -155,7 +172,11 @@ class SqliteUsageStore:
     async def add(self, month: str, usage: LLMUsage | None, outcome: Outcome, at: datetime) -> None:
         delta = _delta(usage, outcome)
         params = [month, *(delta[c] for c in _COUNTERS), at.isoformat()]
-        await self._db.change(f"record LLM usage of {month}", _UPSERT, params)
+        await self._group.run(
+            f"record LLM usage of {month}",
+            lambda conn: conn.execute(_UPSERT, params).rowcount,
+            one_statement=True,
+        )
 
     async def get(self, month: str) -> MonthlyUsage:
         rows = await self._db.fetch(f"read LLM usage of {month}", _SELECT, [month])
@@ -168,7 +189,8 @@ class SqliteUsageStore:
         return sorted(str(r[0]) for r in rows)
 
     async def close(self) -> None:
-        await self._db.close()
+        if self._owns_database:
+            await self._db.close()
 
     async def __aenter__(self) -> SqliteUsageStore:
         return self

@@ -19,6 +19,7 @@ from botfleet.flows.state import ConversationState
 
 _INSERT_OUTBOX = "INSERT INTO outbox (contact_id, at, output, delivered) VALUES (?, ?, ?, ?)"
 _MAX_SEQ = 2**63 - 1
+_CONFIRM = "UPDATE outbox SET delivered = 1 WHERE contact_id = ? AND delivered = 0 AND seq <= ?"
 _COMPLETE_PENDING = (
     "UPDATE journal SET status = 'done', replies = ? "
     "WHERE message_id = ? AND status = 'pending' RETURNING seq"
@@ -86,10 +87,12 @@ class SqliteTurnStore:
         return [outbox_record(*row) for row in rows]
 
     async def confirm_delivered(self, contact_id: str, *, up_to: int | None = None) -> int:
-        return await self._db.change(
+        params = (contact_id, _MAX_SEQ if up_to is None else up_to)
+        # After every send of a provider channel: it joins the turns' group commits.
+        return await self.group_commit.run(
             f"confirm the delivery of outputs to {contact_id!r}",
-            "UPDATE outbox SET delivered = 1 WHERE contact_id = ? AND delivered = 0 AND seq <= ?",
-            (contact_id, _MAX_SEQ if up_to is None else up_to),
+            lambda conn: conn.execute(_CONFIRM, params).rowcount,
+            one_statement=True,
         )
 
 

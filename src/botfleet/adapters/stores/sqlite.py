@@ -56,6 +56,11 @@ class SqliteTenantStore:
         self.outbox = SqliteOutbox(database)
         self.turns = SqliteTurnStore(database, self.group_commit)
 
+    @property
+    def database(self) -> SqliteDatabase:
+        """The file's connection, for other stores kept in the same file (LLM usage)."""
+        return self._database
+
     @classmethod
     def open(
         cls, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
