@@ -36,6 +36,7 @@ class Provider:
     active: int = 0
     most: int = 0
     bodies: list[object] = field(default_factory=list)
+    cookies_sent: list[str | None] = field(default_factory=list)
     pause_s: float = 0.0
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -76,8 +77,15 @@ async def provider() -> AsyncIterator[Provider]:
         await state.released.wait()  # until the test is over
         return web.Response()
 
+    async def cookie(request: web.Request) -> web.StreamResponse:
+        state.cookies_sent.append(request.headers.get("Cookie"))
+        response = web.json_response({"ok": True})
+        response.set_cookie("session", "abc123")
+        return response
+
     app = web.Application()
     app.router.add_post("/v19.0/1/messages", messages)
+    app.router.add_post("/cookie", cookie)
     app.router.add_post("/drop", drop)
     app.router.add_get("/cut", cut_body)
     app.router.add_post("/hang", hang)
@@ -194,3 +202,19 @@ def test_the_client_pool_fits_its_bound() -> None:
     assert transport.limits.max_connections == 16
     assert client.timeout.read == pytest.approx(10.0)
     assert client.timeout.connect == pytest.approx(5.0)
+
+
+async def test_a_cookie_set_by_the_provider_is_neither_kept_nor_sent_back(
+    provider: Provider,
+) -> None:
+    # By name: aiohttp's own jar would refuse a cookie from a bare IP address anyway.
+    url = provider.url.replace("127.0.0.1", "localhost") + "/cookie"
+    async with provider_http_client() as client:
+        for _ in range(2):
+            response = await client.post(url, json={})
+            assert response.status_code == 200
+            assert "session=abc123" in response.headers["set-cookie"]  # the caller still sees it
+        assert len(client.cookies) == 0
+        with pytest.raises(TypeError):
+            client.cookies = {"a": "b"}  # type: ignore[assignment]
+    assert provider.cookies_sent == [None, None]
