@@ -124,10 +124,10 @@ class GroupCommit:
 
     def _settle(self, group: list[_Entry[Any]]) -> None:
         self.groups += 1
-        self.calls += len(group)
         for entry in group:
-            if entry.future.done():  # cancelled while the group waited for the lock
+            if entry.future.done():  # cancelled while the group waited: left out of it
                 continue
+            self.calls += 1
             ok, value = entry.outcome
             if ok:
                 entry.future.set_result(value)

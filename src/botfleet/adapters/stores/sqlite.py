@@ -4,9 +4,10 @@ Open it with `await SqliteTenantStore.open(path)` or `async with SqliteTenantSto
 One `sqlite3` connection in autocommit mode serves all the stores, on the event loop's thread
 (`_sqlite_database`): every call is a single statement (writes use `RETURNING`) or one
 `run` transaction, and thus one committed transaction; nothing is left half-done between two
-awaits. Turn commits are the exception that proves it: those reaching the store in one loop
-iteration share a transaction, a savepoint each (`_sqlite_group_commit`), and each returns
-once that transaction has committed.
+awaits. The frequent writes (turn commits, journal records, delivery confirmations, LLM
+usage counts) go through `group_commit` instead: those reaching the store in one loop
+iteration share a transaction, a savepoint per turn (`_sqlite_group_commit`), and each
+returns once that transaction has committed.
 """
 
 from __future__ import annotations
