@@ -18,14 +18,8 @@ from typing import Any
 import httpx
 import structlog
 from prometheus_client import CollectorRegistry, Counter
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
+from botfleet.adapters.channels.api_retries import RetryLater, with_retries
 from botfleet.adapters.channels.degrade import degrade
 from botfleet.adapters.channels.telegram.errors import (
     RATE_LIMITED,
@@ -79,12 +73,6 @@ class CallOutcome:
     meaning: ErrorMeaning | None = None
 
 
-class _Retry(Exception):
-    def __init__(self, outcome: CallOutcome, retry_after: float | None = None) -> None:
-        super().__init__("retry")
-        self.outcome, self.retry_after = outcome, retry_after
-
-
 class TelegramBotSender:
     """`OutboundSender` for the Telegram Bot API; also answers callback queries."""
 
@@ -119,20 +107,13 @@ class TelegramBotSender:
 
     async def call(self, method: str, payload: Payload) -> CallOutcome:
         """POST one Bot API method with retries; never raises for API or network errors."""
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Retry),
+        outcome = await with_retries(
+            lambda: self._attempt(method, payload),
+            max_attempts=self.settings.max_attempts,
+            base_s=self.settings.retry_base_s,
             sleep=self._sleep,
-            before_sleep=lambda _: self.metrics.retries.inc(),
-            reraise=True,
+            on_retry=self.metrics.retries.inc,
         )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    outcome = await self._attempt(method, payload)
-        except _Retry as exc:
-            outcome = exc.outcome
         self.metrics.requests.labels(method, "ok" if outcome.ok else "error").inc()
         if not outcome.ok and outcome.meaning is not None:
             self._log_failure(method, outcome)
@@ -160,19 +141,10 @@ class TelegramBotSender:
                 self.settings.method_url(method), json=payload, timeout=self.settings.timeout_s
             )
         except _NOT_SENT as exc:
-            raise _Retry(_transport_failure(exc, "telegram_unreachable")) from None
+            raise RetryLater(_transport_failure(exc, "telegram_unreachable")) from None
         except httpx.HTTPError as exc:
             return _transport_failure(exc, "telegram_delivery_uncertain")
         return _classify(response)
-
-    def _wait(self, state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome else None
-        if isinstance(failure, _Retry) and failure.retry_after is not None:
-            return failure.retry_after
-        base = self.settings.retry_base_s
-        if base <= 0:
-            return 0.0
-        return float(wait_random_exponential(multiplier=base, max=30)(state))
 
 
 def _classify(response: httpx.Response) -> CallOutcome:
@@ -192,9 +164,9 @@ def _classify(response: httpx.Response) -> CallOutcome:
     if response.status_code == 429 or error.retry_after is not None:
         if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER_S:
             return outcome  # waiting that long would hold up the contact's next turns
-        raise _Retry(CallOutcome(False, error, RATE_LIMITED), error.retry_after)
+        raise RetryLater(CallOutcome(False, error, RATE_LIMITED), error.retry_after)
     if response.status_code >= 500:
-        raise _Retry(outcome)
+        raise RetryLater(outcome)
     return outcome
 
 

@@ -17,14 +17,8 @@ from typing import Any
 
 import httpx
 import structlog
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
+from botfleet.adapters.channels.api_retries import RetryLater, with_retries
 from botfleet.adapters.channels.degrade import degrade
 from botfleet.adapters.channels.whatsapp.errors import (
     RATE_LIMITED,
@@ -60,14 +54,6 @@ class CallOutcome:
     message_id: str = ""
     error: GraphErrorInfo | None = None
     meaning: ErrorMeaning | None = None
-
-
-class _Retry(Exception):
-    """One failed attempt that may succeed later; carries what to wait."""
-
-    def __init__(self, outcome: CallOutcome, retry_after: float | None = None) -> None:
-        super().__init__(outcome.meaning.event if outcome.meaning else "retry")
-        self.outcome, self.retry_after = outcome, retry_after
 
 
 class WhatsAppCloudSender:
@@ -112,20 +98,13 @@ class WhatsAppCloudSender:
 
     async def call(self, payload: Payload, *, kind: str) -> CallOutcome:
         """POST one body to the messages endpoint with retries; never raises for API errors."""
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Retry),
+        outcome = await with_retries(
+            lambda: self._attempt(payload),
+            max_attempts=self.settings.max_attempts,
+            base_s=self.settings.retry_base_s,
             sleep=self._sleep,
-            before_sleep=lambda _: self.metrics.retries.inc(),
-            reraise=True,
+            on_retry=self.metrics.retries.inc,
         )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    outcome = await self._attempt(payload)
-        except _Retry as exc:
-            outcome = exc.outcome
         self.metrics.requests.labels(kind, "ok" if outcome.ok else "error").inc()
         if outcome.ok:
             log.debug("whatsapp_sent", kind=kind, message_id=outcome.message_id)
@@ -143,20 +122,11 @@ class WhatsAppCloudSender:
                 timeout=self.settings.timeout_s,
             )
         except _NOT_SENT as exc:
-            raise _Retry(_transport_failure(exc, "whatsapp_unreachable")) from None
+            raise RetryLater(_transport_failure(exc, "whatsapp_unreachable")) from None
         except httpx.HTTPError as exc:
             # The request may have been delivered: do not risk sending it twice.
             return _transport_failure(exc, "whatsapp_delivery_uncertain")
         return _classify(response)
-
-    def _wait(self, state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome else None
-        if isinstance(failure, _Retry) and failure.retry_after is not None:
-            return failure.retry_after
-        base = self.settings.retry_base_s
-        if base <= 0:
-            return 0.0
-        return float(wait_random_exponential(multiplier=base, max=30)(state))
 
 
 def _classify(response: httpx.Response) -> CallOutcome:
@@ -178,7 +148,7 @@ def _classify(response: httpx.Response) -> CallOutcome:
         retry_after = _retry_after(response)
         if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
             return outcome  # waiting that long would hold up the contact's next turns
-        raise _Retry(outcome, retry_after)
+        raise RetryLater(outcome, retry_after)
     return outcome
 
 
