@@ -1,49 +1,67 @@
-"""The HTTP client a data plane calls provider APIs with (Graph API, Bot API), bounded.
+"""The HTTP client a data plane calls provider APIs with (Graph API, Bot API): aiohttp, bounded.
 
-The senders speak httpx (its requests, responses, timeouts and errors; tests hand them httpx
-clients over mock transports), but the sockets underneath are aiohttp's, through
-`httpx_aiohttp.AiohttpTransport`. httpx's own pool (httpcore over anyio) cost 490 us of CPU per
-Graph call one at a time and 1,050 us with 64 calls in flight, where it rescans every connection
-for every queued request; through aiohttp the same client costs 353 and 223 us
-(`bench/provider_http.py`, 2026-12-04; docs/decisions.md). A WhatsApp turn makes two calls, so
-this was most of a turn's CPU while a backlog drains.
+The senders need one thing, a JSON POST read in full (`adapters/provider_api.ProviderHttp`), so
+`ProviderClient` is aiohttp's session behind that one call. Until 2026-12-04 the senders went
+through `httpx.AsyncClient` over aiohttp's sockets (`httpx-aiohttp`); httpx's request and
+response models around aiohttp's own cost ~130 us of a ~200 us Graph call with 64 in flight
+(`bench/provider_http.py`; docs/decisions.md, "Provider API calls on aiohttp alone"). Tests
+still hand senders an `httpx.AsyncClient` (mock transports, respx): it fits the same protocol.
 
-aiohttp's connector holds at most `max_in_flight` connections and queues further requests in
-arrival order (a deque, O(1) per wake-up); a request keeps its connection until its response
-body is closed.
+Failures are raised as httpx's exception classes, the senders' vocabulary, mapped by what is
+known to have happened: only a connector error (DNS, refused, TLS handshake) or a wait for a
+free connection means nothing was written, and the senders retry exactly those; anything later
+(a dropped connection, a body cut short, a read timeout) may have been delivered. Messages name
+the aiohttp error class only: aiohttp's messages may carry the URL, and a Telegram URL holds
+the bot token.
 
-`ProviderTransport` also replaces the library's error mapping, which turns any aiohttp
-connection error (a server that drops the connection after reading the request included) into
-`httpx.ConnectTimeout`. The senders retry exactly the errors that prove the request was never
-sent (`ConnectError`, `ConnectTimeout`, `PoolTimeout`), so that mapping would send a reply twice.
-
-Neither layer keeps cookies: provider APIs authenticate every call with a token, and both
-httpx and aiohttp would otherwise parse every response for cookies to send back later (httpx's
-`http.cookiejar` adapter alone was ~25 us of a ~175 us call).
+At most `max_in_flight` connections; further requests wait in arrival order for one (aiohttp's
+connector queues them in a deque). No cookies are kept: provider APIs authenticate every call
+with a token, and parsing responses for cookies cost ~20-35 us per call.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json as jsonlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
 
 import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
 #: Requests on the wire at once; more wait for a connection, first come first served.
 MAX_IN_FLIGHT = 64
-#: Seconds per request: connecting, and each read or write (a provider that hangs frees its
-#: slot after this).
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: Seconds for connecting a socket (DNS, TCP, TLS).
+CONNECT_TIMEOUT_S = 5.0
+#: Seconds per request when the caller gives none: the wait for a free connection, and each
+#: read (a provider that hangs frees its slot after this).
+DEFAULT_TIMEOUT_S = 10.0
+#: Idle seconds a kept-alive connection is kept open (httpx's default, which the senders had).
+KEEPALIVE_S = 5.0
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def httpx_error(cause: BaseException, request: httpx.Request) -> httpx.TransportError:
-    """The httpx error for an aiohttp failure: "never sent" only when nothing was written.
+@dataclass(frozen=True, slots=True)
+class ProviderResponse:
+    """A provider's answer, read in full (`ProviderReply`)."""
 
-    Only the class name goes into the message: aiohttp's messages may carry the URL, and a
-    Telegram URL holds the bot token.
-    """
+    status_code: int
+    headers: Mapping[str, str]  # aiohttp's CIMultiDictProxy: lookups ignore case
+    content: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def json(self) -> Any:
+        """The body as JSON; `ValueError` when it is not."""
+        return jsonlib.loads(self.content)
+
+
+def httpx_error(cause: BaseException) -> httpx.TransportError:
+    """The httpx error for an aiohttp failure: "never sent" only when nothing was written."""
     name = type(cause).__name__
     error: type[httpx.TransportError]
     if isinstance(cause, aiohttp.ConnectionTimeoutError):
@@ -56,93 +74,110 @@ def httpx_error(cause: BaseException, request: httpx.Request) -> httpx.Transport
         error = httpx.RemoteProtocolError
     else:  # a dropped connection or an OS error after the request was (maybe) written
         error = httpx.ReadError
-    return error(f"provider request failed: {name}", request=request)
+    return error(f"provider request failed: {name}")
 
 
-class _MappedStream(httpx.AsyncByteStream):
-    """A response body whose read errors are mapped like the request's (the library maps a
-    connection dropped mid-body to `ConnectTimeout` too)."""
+class ProviderClient:
+    """A JSON-over-HTTP client for provider APIs; use it as an async context manager."""
 
-    def __init__(self, inner: httpx.AsyncByteStream, request: httpx.Request) -> None:
-        self._inner = inner
-        self._request = request
+    def __init__(
+        self, *, max_in_flight: int = MAX_IN_FLIGHT, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> None:
+        self.max_in_flight = max_in_flight
+        self.timeout_s = timeout_s
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._default_timeout = _client_timeout(timeout_s, connect_s=CONNECT_TIMEOUT_S)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def post(
+        self,
+        url: str,
+        *,
+        json: Any,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> ProviderResponse:
+        """POST `json` (compact UTF-8); `timeout` in seconds, the client's when None."""
+        body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        sent = {**headers, **_JSON_HEADERS} if headers else _JSON_HEADERS
+        return await self.request("POST", url, data=body.encode(), headers=sent, timeout=timeout)
+
+    async def get(
+        self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float | None = None
+    ) -> ProviderResponse:
+        return await self.request("GET", url, headers=headers, timeout=timeout)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> ProviderResponse:
+        session = self._session or self._open()
         try:
-            async for chunk in self._inner:
-                yield chunk
-        except httpx.TransportError as exc:
-            raise _remapped(exc, self._request) from exc.__cause__
+            async with session.request(
+                method,
+                url,
+                data=data,
+                headers=headers,
+                timeout=self._default_timeout if timeout is None else self._timeout(timeout),
+                allow_redirects=False,
+            ) as response:
+                content = await response.read()
+                return ProviderResponse(response.status, response.headers, content)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise httpx_error(exc) from exc
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        """The same bound on each phase, as httpx applies a caller's number."""
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:  # a few distinct values per process: the tenants' settings
+            timeout = _client_timeout(seconds, connect_s=seconds)
+            self._timeouts[seconds] = timeout
+        return timeout
+
+    def _open(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running loop, as aiohttp requires.
+        connector = aiohttp.TCPConnector(
+            limit=self.max_in_flight,
+            limit_per_host=0,
+            keepalive_timeout=KEEPALIVE_S,
+            ssl=httpx.create_ssl_context(),  # certifi's CAs, as the httpx client used
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar()
+        )
+        return self._session
 
     async def aclose(self) -> None:
-        try:
-            await self._inner.aclose()
-        except httpx.TransportError as exc:
-            raise _remapped(exc, self._request) from exc.__cause__
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def __aenter__(self) -> ProviderClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
-def _remapped(exc: httpx.TransportError, request: httpx.Request) -> httpx.TransportError:
-    return exc if exc.__cause__ is None else httpx_error(exc.__cause__, request)
+def _client_timeout(seconds: float, *, connect_s: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=seconds,  # the wait for a free connection plus connecting
+        sock_connect=min(seconds, connect_s),
+        sock_read=seconds,
+    )
 
 
-class ProviderTransport(AiohttpTransport):
-    """`AiohttpTransport` with at most `max_in_flight` connections and exact error mapping."""
-
-    def __init__(self, max_in_flight: int = MAX_IN_FLIGHT) -> None:
-        n = max_in_flight
-        super().__init__(limits=httpx.Limits(max_connections=n, max_keepalive_connections=n))
-        self.max_in_flight = max_in_flight
-
-    def get_client(self) -> aiohttp.ClientSession:
-        """The library's session, with a cookie jar that keeps nothing."""
-        session = super().get_client()
-        # The library builds its connector (limits, keep-alive, TLS) in `get_client`; a new
-        # session over that connector is how a cookie jar is chosen (it cannot be swapped).
-        connector = session.connector
-        session.detach()  # the connector now belongs to the new session
-        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            response = await super().handle_async_request(request)
-        except httpx.TransportError as exc:
-            raise _remapped(exc, request) from exc.__cause__
-        except (TimeoutError, aiohttp.ClientError) as exc:  # left unmapped upstream
-            raise httpx_error(exc, request) from exc
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        return httpx.Response(
-            status_code=response.status_code,
-            headers=response.headers,
-            stream=_MappedStream(response.stream, request),
-            request=request,
-            extensions=response.extensions,
-        )
-
-
-class _NoCookies(httpx.Cookies):
-    """A jar that keeps nothing a response sets."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-
-class ProviderClient(httpx.AsyncClient):
-    """`httpx.AsyncClient` that neither keeps nor sends cookies."""
-
-    def __init__(self, *, transport: httpx.AsyncBaseTransport, timeout: httpx.Timeout) -> None:
-        super().__init__(transport=transport, timeout=timeout)
-        self._no_cookies = _NoCookies()
-
-    @property  # type: ignore[override]
-    def cookies(self) -> httpx.Cookies:
-        # httpx reads `self.cookies` to merge a request's cookies and to store a response's.
-        return self._no_cookies
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        raise TypeError("a provider client keeps no cookies")
-
-
-def provider_http_client(max_in_flight: int = MAX_IN_FLIGHT) -> httpx.AsyncClient:
-    """An `httpx.AsyncClient` over aiohttp with at most `max_in_flight` requests in flight."""
-    return ProviderClient(transport=ProviderTransport(max_in_flight), timeout=TIMEOUT)
+def provider_http_client(max_in_flight: int = MAX_IN_FLIGHT) -> ProviderClient:
+    """The data plane's provider client: at most `max_in_flight` requests in flight."""
+    return ProviderClient(max_in_flight=max_in_flight)

@@ -24,8 +24,8 @@ from botfleet.domain.tenant_config import TenantConfig
 from botfleet.ports.channels import Capabilities
 from botfleet.ports.clock import Clock
 
-if TYPE_CHECKING:  # only the channels that call a provider API import it (~2 MB of RSS)
-    import httpx
+if TYPE_CHECKING:
+    from botfleet.adapters.provider_api import ProviderHttp
 
 __all__ = [
     "CHANNEL_FACTORIES",
@@ -64,12 +64,12 @@ class OutboxOnlySender:
 #: Channel types served by the built-in web chat (`http_dev` is the seed's name).
 WEBCHAT_TYPES = ("webchat", "http_dev")
 
-ChannelFactory = Callable[[TenantConfig, "httpx.AsyncClient | None", CollectorRegistry | None], Any]
+ChannelFactory = Callable[[TenantConfig, "ProviderHttp | None", CollectorRegistry | None], Any]
 WebhookRouterFactory = Callable[[TenantConfig, Any, Clock], APIRouter]
 
 
 def _webchat_sender(
-    config: TenantConfig, http: httpx.AsyncClient | None, registry: CollectorRegistry | None
+    config: TenantConfig, http: ProviderHttp | None, registry: CollectorRegistry | None
 ) -> Any:
     from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
 
@@ -77,7 +77,7 @@ def _webchat_sender(
 
 
 def _whatsapp_sender(
-    config: TenantConfig, http: httpx.AsyncClient | None, registry: CollectorRegistry | None
+    config: TenantConfig, http: ProviderHttp | None, registry: CollectorRegistry | None
 ) -> Any:
     from botfleet.adapters.channels import whatsapp
 
@@ -86,7 +86,7 @@ def _whatsapp_sender(
 
 
 def _telegram_sender(
-    config: TenantConfig, http: httpx.AsyncClient | None, registry: CollectorRegistry | None
+    config: TenantConfig, http: ProviderHttp | None, registry: CollectorRegistry | None
 ) -> Any:
     from botfleet.adapters.channels import telegram
 
@@ -94,11 +94,11 @@ def _telegram_sender(
     return telegram.build(settings, _shared_http(config, http), registry=registry)
 
 
-def _shared_http(config: TenantConfig, http: httpx.AsyncClient | None) -> httpx.AsyncClient:
+def _shared_http(config: TenantConfig, http: ProviderHttp | None) -> ProviderHttp:
     if http is None:
         raise ValueError(
             f"channel {config.channel.type!r} calls an HTTP API: pass the process's shared "
-            "httpx.AsyncClient to build_sender(config, http=...)"
+            "provider client to build_sender(config, http=...)"
         )
     return http
 
@@ -134,7 +134,7 @@ WEBHOOK_ROUTERS: dict[str, WebhookRouterFactory] = {
 def build_sender(
     config: TenantConfig,
     *,
-    http: httpx.AsyncClient | None = None,
+    http: ProviderHttp | None = None,
     registry: CollectorRegistry | None = None,
 ) -> Any:
     """The tenant's `OutboundSender`.

@@ -1,4 +1,4 @@
-"""The data plane's provider client (httpx over aiohttp), against a real local HTTP server.
+"""The data plane's provider client (aiohttp), against a real local HTTP server.
 
 What the senders rely on: JSON round trips, at most `max_in_flight` requests on the wire, a
 request that never left raising one of the errors they retry (`ConnectError`, `ConnectTimeout`,
@@ -19,7 +19,10 @@ import pytest
 from aiohttp import web
 
 from botfleet.adapters.provider_http import (
-    ProviderTransport,
+    CONNECT_TIMEOUT_S,
+    DEFAULT_TIMEOUT_S,
+    ProviderClient,
+    ProviderResponse,
     httpx_error,
     provider_http_client,
 )
@@ -83,7 +86,12 @@ async def provider() -> AsyncIterator[Provider]:
         response.set_cookie("session", "abc123")
         return response
 
+    async def status(request: web.Request) -> web.StreamResponse:
+        code = int(request.match_info["code"])
+        return web.Response(status=code, text="slow down", headers={"Retry-After": "7"})
+
     app = web.Application()
+    app.router.add_post("/status/{code}", status)
     app.router.add_post("/v19.0/1/messages", messages)
     app.router.add_post("/cookie", cookie)
     app.router.add_post("/drop", drop)
@@ -171,7 +179,7 @@ async def test_waiting_too_long_for_a_connection_is_not_sent(provider: Provider)
             await client.post(
                 f"{provider.url}/v19.0/1/messages",
                 json={"n": 2},
-                timeout=httpx.Timeout(5.0, pool=0.2),
+                timeout=0.2,
             )
         assert (await first).status_code == 200
     assert provider.bodies == [{"n": 1}]
@@ -180,7 +188,6 @@ async def test_waiting_too_long_for_a_connection_is_not_sent(provider: Provider)
 async def test_errors_name_no_url() -> None:
     """aiohttp's messages can hold the URL (a Telegram URL holds the bot token)."""
     secret = "https://api.telegram.org/bot123:SECRET/sendMessage"
-    request = httpx.Request("POST", secret)
     causes: list[BaseException] = [
         aiohttp.ServerDisconnectedError(secret),
         aiohttp.ClientPayloadError(secret),
@@ -189,19 +196,48 @@ async def test_errors_name_no_url() -> None:
         aiohttp.ClientOSError(104, secret),
     ]
     for cause in causes:
-        error = httpx_error(cause, request)
+        error = httpx_error(cause)
         assert "SECRET" not in str(error)
         assert type(cause).__name__ in str(error)
 
 
-def test_the_client_pool_fits_its_bound() -> None:
-    client = provider_http_client(max_in_flight=16)
-    transport = client._transport
-    assert isinstance(transport, ProviderTransport)
-    assert transport.max_in_flight == 16
-    assert transport.limits.max_connections == 16
-    assert client.timeout.read == pytest.approx(10.0)
-    assert client.timeout.connect == pytest.approx(5.0)
+async def test_the_client_pool_and_timeouts_fit_their_bounds(provider: Provider) -> None:
+    async with provider_http_client(max_in_flight=16) as client:
+        await client.post(f"{provider.url}/v19.0/1/messages", json={})
+        assert client._session is not None
+        assert client._session.connector is not None
+        assert client._session.connector.limit == 16
+        default = client._default_timeout
+        assert (default.connect, default.sock_read) == (DEFAULT_TIMEOUT_S, DEFAULT_TIMEOUT_S)
+        assert default.sock_connect == CONNECT_TIMEOUT_S
+        given = client._timeout(2.5)  # a sender's number bounds every phase, as in httpx
+        assert (given.connect, given.sock_connect, given.sock_read) == (2.5, 2.5, 2.5)
+        assert given.total is None
+    assert client._session is None  # closed with the context
+
+
+async def test_error_answers_are_returned_with_their_headers(provider: Provider) -> None:
+    async with provider_http_client() as client:
+        response = await client.post(f"{provider.url}/status/429", json={})
+    assert response.status_code == 429
+    assert not response.is_success
+    assert response.headers.get("retry-after") == "7"  # any case
+    assert response.headers.get("Retry-After") == "7"
+    with pytest.raises(ValueError):
+        response.json()  # not JSON: the senders treat it as an empty body
+
+
+def test_an_httpx_client_fits_the_senders_protocol() -> None:
+    """Tests hand senders httpx clients; the data plane hands them a `ProviderClient`."""
+    from botfleet.adapters.provider_api import ProviderHttp, ProviderReply
+
+    clients: list[ProviderHttp] = [ProviderClient(), httpx.AsyncClient()]
+    replies: list[ProviderReply] = [
+        ProviderResponse(200, {}, b"{}"),
+        httpx.Response(200, json={}),
+    ]
+    assert [r.json() for r in replies] == [{}, {}]
+    assert all(callable(c.post) for c in clients)
 
 
 async def test_a_cookie_set_by_the_provider_is_neither_kept_nor_sent_back(
@@ -214,7 +250,6 @@ async def test_a_cookie_set_by_the_provider_is_neither_kept_nor_sent_back(
             response = await client.post(url, json={})
             assert response.status_code == 200
             assert "session=abc123" in response.headers["set-cookie"]  # the caller still sees it
-        assert len(client.cookies) == 0
-        with pytest.raises(TypeError):
-            client.cookies = {"a": "b"}  # type: ignore[assignment]
+        assert client._session is not None
+        assert len(client._session.cookie_jar) == 0
     assert provider.cookies_sent == [None, None]

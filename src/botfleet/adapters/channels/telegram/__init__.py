@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.channels.telegram.parse import ParsedUpdate, parse_update
@@ -15,6 +14,7 @@ from botfleet.adapters.channels.telegram.send import (
 from botfleet.adapters.channels.telegram.settings import TelegramSettings, telegram_settings
 from botfleet.adapters.channels.telegram.signature import SECRET_HEADER, verify_secret_token
 from botfleet.adapters.channels.telegram.webhook import build_router
+from botfleet.adapters.provider_api import ProviderHttp
 
 __all__ = [
     "SECRET_HEADER",
@@ -34,7 +34,7 @@ __all__ = [
 
 def build(
     settings: TelegramSettings,
-    http: httpx.AsyncClient,
+    http: ProviderHttp,
     *,
     registry: CollectorRegistry | None = None,
 ) -> TelegramBotSender:

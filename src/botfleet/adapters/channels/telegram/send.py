@@ -34,6 +34,7 @@ from botfleet.adapters.channels.telegram.payloads import (
     message_payloads,
 )
 from botfleet.adapters.channels.telegram.settings import TelegramSettings
+from botfleet.adapters.provider_api import ProviderHttp, ProviderReply
 from botfleet.domain.outputs import Output
 from botfleet.ports.channels import Capabilities
 
@@ -79,7 +80,7 @@ class TelegramBotSender:
     def __init__(
         self,
         settings: TelegramSettings,
-        http: httpx.AsyncClient,
+        http: ProviderHttp,
         *,
         metrics: TelegramMetrics | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -147,7 +148,7 @@ class TelegramBotSender:
         return _classify(response)
 
 
-def _classify(response: httpx.Response) -> CallOutcome:
+def _classify(response: ProviderReply) -> CallOutcome:
     body = _json(response)
     if response.is_success and body.get("ok") is True:
         return CallOutcome(ok=True)
@@ -176,7 +177,7 @@ def _transport_failure(exc: httpx.HTTPError, event: str) -> CallOutcome:
     return CallOutcome(False, error, ErrorMeaning(event, "Telegram could not be reached", True))
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: ProviderReply) -> dict[str, Any]:
     try:
         data = response.json()
     except ValueError:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.channels.whatsapp.metrics import WhatsAppMetrics
@@ -16,6 +15,7 @@ from botfleet.adapters.channels.whatsapp.signature import (
     verify_signature,
 )
 from botfleet.adapters.channels.whatsapp.webhook import build_router
+from botfleet.adapters.provider_api import ProviderHttp
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -37,7 +37,7 @@ __all__ = [
 
 def build(
     settings: WhatsAppSettings,
-    http: httpx.AsyncClient,
+    http: ProviderHttp,
     *,
     registry: CollectorRegistry | None = None,
 ) -> WhatsAppCloudSender:

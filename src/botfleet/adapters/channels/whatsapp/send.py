@@ -36,6 +36,7 @@ from botfleet.adapters.channels.whatsapp.payloads import (
     read_receipt_payload,
 )
 from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
+from botfleet.adapters.provider_api import ProviderHttp, ProviderReply
 from botfleet.domain.outputs import Output
 from botfleet.ports.channels import Capabilities
 
@@ -62,7 +63,7 @@ class WhatsAppCloudSender:
     def __init__(
         self,
         settings: WhatsAppSettings,
-        http: httpx.AsyncClient,
+        http: ProviderHttp,
         *,
         metrics: WhatsAppMetrics | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -129,7 +130,7 @@ class WhatsAppCloudSender:
         return _classify(response)
 
 
-def _classify(response: httpx.Response) -> CallOutcome:
+def _classify(response: ProviderReply) -> CallOutcome:
     body = _json(response)
     if response.is_success:
         messages = body.get("messages")
@@ -159,12 +160,12 @@ def _transport_failure(exc: httpx.HTTPError, event: str) -> CallOutcome:
     return CallOutcome(ok=False, error=error, meaning=meaning)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: ProviderReply) -> float | None:
     raw = response.headers.get("retry-after", "")
     return float(raw) if raw.isascii() and raw.isdigit() else None
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: ProviderReply) -> dict[str, Any]:
     try:
         data = response.json()
     except ValueError:
