@@ -32,6 +32,7 @@ __all__ = [
     "CONNECTOR_FACTORIES",
     "CONNECTOR_TYPES",
     "DEFAULT_MOCK_SCHEDULE",
+    "WEBHOOK_FAST_PATHS",
     "WEBHOOK_ROUTERS",
     "ConnectorType",
     "build_connector",
@@ -41,6 +42,7 @@ __all__ = [
     "check_flow_connectors",
     "connector_json_schemas",
     "connector_policies",
+    "webhook_fast_path",
 ]
 
 # ---------------------------------------------------------------- connectors
@@ -66,6 +68,7 @@ WEBCHAT_TYPES = ("webchat", "http_dev")
 
 ChannelFactory = Callable[[TenantConfig, "ProviderHttp | None", CollectorRegistry | None], Any]
 WebhookRouterFactory = Callable[[TenantConfig, Any, Clock], APIRouter]
+WebhookFastPathFactory = Callable[[TenantConfig, Any, Clock], tuple[Any, dict[str, Any]]]
 
 
 def _webchat_sender(
@@ -117,6 +120,16 @@ def _telegram_webhook(config: TenantConfig, runtime: Any, clock: Clock) -> APIRo
     return telegram.build_router(settings, runtime, clock=clock)
 
 
+def _whatsapp_fast_path(
+    config: TenantConfig, runtime: Any, clock: Clock
+) -> tuple[Any, dict[str, Any]]:
+    from botfleet.adapters.channels import whatsapp
+    from botfleet.adapters.channels.whatsapp.fast_webhook import WebhookFastPath
+
+    settings = whatsapp.whatsapp_settings(config.channel.settings(), source=config.source)
+    return WebhookFastPath, {"settings": settings, "runtime": runtime, "clock": clock}
+
+
 #: channel type -> sender factory.
 CHANNEL_FACTORIES: dict[str, ChannelFactory] = {
     "webchat": _webchat_sender,
@@ -149,6 +162,20 @@ def build_sender(
     if factory is None:
         raise UnknownAdapterError(config.source, "channel.type", kind, CHANNEL_FACTORIES)
     return factory(config, http, registry)
+
+
+#: channel type -> ASGI middleware acknowledging ordinary webhook deliveries without FastAPI's
+#: layers (the webhook router serves the rest), with its arguments.
+WEBHOOK_FAST_PATHS: dict[str, WebhookFastPathFactory] = {"whatsapp": _whatsapp_fast_path}
+
+
+def webhook_fast_path(
+    config: TenantConfig, runtime: Any, *, clock: Clock
+) -> tuple[Any, dict[str, Any]] | None:
+    """(middleware class, its arguments but `exception_handlers`) for the tenant's channel, or
+    None. `runtime` as for `build_webhook_router`."""
+    factory = WEBHOOK_FAST_PATHS.get(config.channel.type)
+    return factory(config, runtime, clock) if factory is not None else None
 
 
 def build_webhook_router(config: TenantConfig, runtime: Any, *, clock: Clock) -> APIRouter | None:

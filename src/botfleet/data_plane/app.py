@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from botfleet.adapters.channels.webchat import InboundFastPath
 from botfleet.adapters.channels.webchat import build_router as build_webchat_router
-from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_router
+from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_router, webhook_fast_path
 from botfleet.data_plane.api.errors import install_error_handlers
 from botfleet.data_plane.api.health import build_health_router
 from botfleet.data_plane.api.tasks import build_tasks_router
@@ -141,6 +141,10 @@ def create_app(
             clock=clock,
             exception_handlers=app.exception_handlers,
         )
+    fast_webhook = webhook_fast_path(tenant_config, proxy, clock=clock)
+    if fast_webhook is not None:  # the same for a provider's signed webhook deliveries
+        middleware, arguments = fast_webhook
+        app.add_middleware(middleware, exception_handlers=app.exception_handlers, **arguments)
     # Oversized or absurdly nested bodies are refused before any route reads them.
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
     # The channel's routes come first: FastAPI tries included routers in order, and a turn's

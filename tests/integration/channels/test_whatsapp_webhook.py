@@ -21,12 +21,21 @@ from channel_harness import (
     graph_api,
 )
 
+from botfleet.adapters import registry
 from botfleet.adapters.channels.whatsapp import SIGNATURE_HEADER, signature_for
 from botfleet.adapters.stores import InMemoryTenantStore
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.testing.clock import FrozenClock
 
 CONTACT = "16505551234"
+
+
+@pytest.fixture(autouse=True, params=["route", "fast-path"])
+def fast_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Every test runs with the data plane's `WebhookFastPath` and with the route alone."""
+    if request.param == "route":
+        monkeypatch.delitem(registry.WEBHOOK_FAST_PATHS, "whatsapp")
+    return bool(request.param == "fast-path")
 
 
 def signed(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
