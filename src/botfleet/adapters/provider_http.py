@@ -26,10 +26,13 @@ import json as jsonlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
+
+if TYPE_CHECKING:
+    from botfleet.adapters.provider_api import ProviderHttp
 
 #: Requests on the wire at once; more wait for a connection, first come first served.
 MAX_IN_FLIGHT = 64
@@ -181,3 +184,9 @@ def _client_timeout(seconds: float, *, connect_s: float) -> aiohttp.ClientTimeou
 def provider_http_client(max_in_flight: int = MAX_IN_FLIGHT) -> ProviderClient:
     """The data plane's provider client: at most `max_in_flight` requests in flight."""
     return ProviderClient(max_in_flight=max_in_flight)
+
+
+if TYPE_CHECKING:  # `make lint` (mypy) checks that both clients fit the senders' protocol
+
+    def _fits(ours: ProviderClient, tests: httpx.AsyncClient) -> tuple[ProviderHttp, ProviderHttp]:
+        return ours, tests

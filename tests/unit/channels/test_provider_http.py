@@ -21,8 +21,6 @@ from aiohttp import web
 from botfleet.adapters.provider_http import (
     CONNECT_TIMEOUT_S,
     DEFAULT_TIMEOUT_S,
-    ProviderClient,
-    ProviderResponse,
     httpx_error,
     provider_http_client,
 )
@@ -225,19 +223,6 @@ async def test_error_answers_are_returned_with_their_headers(provider: Provider)
     assert response.headers.get("Retry-After") == "7"
     with pytest.raises(ValueError):
         response.json()  # not JSON: the senders treat it as an empty body
-
-
-def test_an_httpx_client_fits_the_senders_protocol() -> None:
-    """Tests hand senders httpx clients; the data plane hands them a `ProviderClient`."""
-    from botfleet.adapters.provider_api import ProviderHttp, ProviderReply
-
-    clients: list[ProviderHttp] = [ProviderClient(), httpx.AsyncClient()]
-    replies: list[ProviderReply] = [
-        ProviderResponse(200, {}, b"{}"),
-        httpx.Response(200, json={}),
-    ]
-    assert [r.json() for r in replies] == [{}, {}]
-    assert all(callable(c.post) for c in clients)
 
 
 async def test_a_cookie_set_by_the_provider_is_neither_kept_nor_sent_back(
