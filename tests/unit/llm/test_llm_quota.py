@@ -7,10 +7,14 @@ import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from botfleet.adapters.llm.quota import (
+    MONTH,
     InMemoryUsageStore,
     MonthlyUsage,
     QuotaGuard,
@@ -44,6 +48,18 @@ def test_the_month_is_read_on_the_tenant_wall_clock() -> None:
     assert month_of(moment, "Europe/Madrid") == "2024-02"
     assert month_of(moment, "UTC") == "2024-01"
     assert month_of(moment, "America/New_York") == "2024-01"
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1900, 1, 2), max_value=datetime(2200, 12, 30), timezones=st.just(UTC)
+    ),
+    zone=st.sampled_from(["UTC", "Europe/Madrid", "America/New_York", "Asia/Kathmandu"]),
+)
+def test_the_month_is_the_wall_clock_s_year_and_month(moment: datetime, zone: str) -> None:
+    local = moment.astimezone(ZoneInfo(zone))
+    assert month_of(moment, zone) == local.strftime("%Y-%m")
+    assert MONTH.match(month_of(moment, zone))
 
 
 async def test_an_unknown_month_reads_as_zero(usage_store: UsageStore) -> None:

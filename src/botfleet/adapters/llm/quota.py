@@ -48,7 +48,11 @@ _COUNTERS = (
 
 def month_of(moment: datetime, timezone: str) -> str:
     """`YYYY-MM` of `moment` (aware) on the tenant's wall clock."""
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
+    local = moment.astimezone(ZoneInfo(timezone))
+    # Formatted by hand: strftime was half of this function's cost, and it is called a few
+    # times per LLM question (quota check, usage record). `%Y` would also drop the leading
+    # zeros of a year before 1000, which `MONTH` would then refuse.
+    return f"{local.year:04d}-{local.month:02d}"
 
 
 @dataclass(frozen=True, slots=True)
