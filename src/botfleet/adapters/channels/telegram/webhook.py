@@ -8,8 +8,7 @@ button's callback query is answered right after the response, so its spinner sto
 
 from __future__ import annotations
 
-import json
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
@@ -23,6 +22,7 @@ from botfleet.adapters.channels.telegram.signature import (
     MissingSecretToken,
     verify_secret_token,
 )
+from botfleet.adapters.channels.webhook_body import decode_json, read_body
 from botfleet.domain.errors import InvalidSignature
 from botfleet.domain.messages import InboundMessage
 from botfleet.ports.clock import Clock
@@ -95,27 +95,3 @@ async def _deliver(
     if update.callback_query_id and fresh and telegram is not None and settings.answer_callbacks:
         background.add_task(telegram.answer_callback_query, update.callback_query_id)
     return accepted
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    too_large = HTTPException(413, detail=f"request body is over the limit of {limit} bytes")
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not (declared.isascii() and declared.isdigit()):
-            raise HTTPException(400, detail="Content-Length header is not a number")
-        if int(declared) > limit:
-            raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
-
-
-def decode_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise HTTPException(400, detail="request body is not JSON") from None

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Protocol
 
 import structlog
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from botfleet.adapters.channels.webhook_body import decode_json, read_body
 from botfleet.adapters.channels.whatsapp.metrics import WhatsAppMetrics, log_graph_error, log_status
 from botfleet.adapters.channels.whatsapp.parse import WebhookBatch, parse_webhook
 from botfleet.adapters.channels.whatsapp.send import WhatsAppCloudSender
@@ -139,28 +140,3 @@ async def deliver(batch: WebhookBatch, runtime: WebhookRuntime, *, mark_read: bo
         if whatsapp is not None and mark_read:
             runtime.after_turns(message.contact_id, partial(whatsapp.mark_read, message.message_id))
     return accepted
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    too_large = HTTPException(413, detail=f"request body is over the limit of {limit} bytes")
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not (declared.isascii() and declared.isdigit()):
-            raise HTTPException(400, detail="Content-Length header is not a number")
-        if int(declared) > limit:
-            raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
-
-
-def decode_json(body: bytes) -> Any:
-    """The JSON document in `body`, or 400 (signed garbage is not retried by us)."""
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise HTTPException(400, detail="request body is not JSON") from None
