@@ -257,3 +257,14 @@ class TestNumbering:
 )
 def test_shorten(text: str, limit: int, expected: str) -> None:
     assert shorten(text, limit) == expected
+
+
+def test_a_blank_list_body_longer_than_the_text_limit_becomes_an_empty_body() -> None:
+    """Found by the property tests: a whitespace-only body over `max_text` split into no chunks
+    at all, and degrading the list raised IndexError."""
+    caps = Capabilities(buttons=False, lists=True, max_list_rows=1, max_text=1)
+    out = degrade([ListMenu("  ", "See", (Section("", options(1)),))], caps)
+    assert len(out) == 1
+    assert isinstance(out[0], ListMenu)
+    assert out[0].body == ""
+    assert [row.id for row in out[0].options] == ["opt_1"]

@@ -158,6 +158,8 @@ def _split_body(body: str, caps: Capabilities) -> tuple[list[Output], str]:
     if len(body) <= caps.max_text:
         return [], body
     chunks = split_text(body, caps.max_text)
+    if not chunks:  # a blank body: the list keeps an empty one (senders fill it in if needed)
+        return [], ""
     return [Text(chunk) for chunk in chunks[:-1]], chunks[-1]
 
 
