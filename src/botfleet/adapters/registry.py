@@ -130,6 +130,16 @@ def _whatsapp_fast_path(
     return WebhookFastPath, {"settings": settings, "runtime": runtime, "clock": clock}
 
 
+def _telegram_fast_path(
+    config: TenantConfig, runtime: Any, clock: Clock
+) -> tuple[Any, dict[str, Any]]:
+    from botfleet.adapters.channels import telegram
+    from botfleet.adapters.channels.telegram.fast_webhook import TelegramWebhookFastPath
+
+    settings = telegram.telegram_settings(config.channel.settings(), source=config.source)
+    return TelegramWebhookFastPath, {"settings": settings, "runtime": runtime, "clock": clock}
+
+
 #: channel type -> sender factory.
 CHANNEL_FACTORIES: dict[str, ChannelFactory] = {
     "webchat": _webchat_sender,
@@ -166,7 +176,10 @@ def build_sender(
 
 #: channel type -> ASGI middleware acknowledging ordinary webhook deliveries without FastAPI's
 #: layers (the webhook router serves the rest), with its arguments.
-WEBHOOK_FAST_PATHS: dict[str, WebhookFastPathFactory] = {"whatsapp": _whatsapp_fast_path}
+WEBHOOK_FAST_PATHS: dict[str, WebhookFastPathFactory] = {
+    "whatsapp": _whatsapp_fast_path,
+    "telegram": _telegram_fast_path,
+}
 
 
 def webhook_fast_path(

@@ -20,10 +20,19 @@ from channel_harness import (
     fixture,
 )
 
+from botfleet.adapters import registry
 from botfleet.adapters.channels.telegram import SECRET_HEADER
 
 CHAT = 111111111
 AUTH = {SECRET_HEADER: WEBHOOK_SECRET}
+
+
+@pytest.fixture(autouse=True, params=["route", "fast-path"])
+def fast_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Every test runs with the data plane's `TelegramWebhookFastPath` and with the route alone."""
+    if request.param == "route":
+        monkeypatch.delitem(registry.WEBHOOK_FAST_PATHS, "telegram")
+    return bool(request.param == "fast-path")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ answers it with its own errors and logs (FastAPI has no public hook for this). E
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +24,8 @@ from botfleet.http_guards import ASGIApp, Message, Receive, Scope, Send, declare
 
 #: As Starlette keeps them: async, or plain functions (run in its thread pool there).
 ExceptionHandler = Callable[[Request, Any], Any]
+#: Jobs to run once the answer is sent, in order (a route's `BackgroundTasks`).
+AfterResponse = list[Callable[[], Awaitable[object]]]
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
@@ -52,8 +54,9 @@ class PostFastPath:
         self.max_body_bytes = max_body_bytes
         self.exception_handlers = exception_handlers
 
-    async def answer(self, scope: Scope, body: bytes) -> bytes | None:
-        """The JSON body of a 200 answer, or None to leave the request to the route."""
+    async def answer(self, scope: Scope, body: bytes, after: AfterResponse) -> bytes | None:
+        """The JSON body of a 200 answer, or None to leave the request to the route; jobs
+        added to `after` run once the answer is sent, as a route's background tasks do."""
         raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -70,8 +73,9 @@ class PostFastPath:
         if not complete or len(body) > self.max_body_bytes:
             await self.app(scope, _replay(body, complete, last, receive), send)
             return
+        after: AfterResponse = []
         try:
-            content = await self.answer(scope, body)
+            content = await self.answer(scope, body, after)
         except Exception as exc:
             handle_error = self._handler_for(exc)
             if handle_error is None:
@@ -89,6 +93,8 @@ class PostFastPath:
         headers = [*_JSON_HEADERS, (b"content-length", str(len(content)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": content})
+        for job in after:
+            await job()
 
     def _handler_for(self, exc: Exception) -> ExceptionHandler | None:
         for cls in type(exc).__mro__:

@@ -8,11 +8,14 @@ button's callback query is answered right after the response, so its spinner sto
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Protocol
 
 import structlog
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from botfleet.adapters.channels.telegram.parse import ParsedUpdate, parse_update
 from botfleet.adapters.channels.telegram.send import TelegramBotSender
@@ -58,7 +61,7 @@ def build_router(
         summary="Telegram updates, authenticated by the secret token given to setWebhook",
         responses={401: {"description": "No secret token"}, 403: {"description": "Wrong one"}},
     )
-    async def receive(request: Request, background: BackgroundTasks) -> JSONResponse:
+    async def receive(request: Request, background: BackgroundTasks) -> Response:
         try:
             verify_secret_token(request.headers.get(SECRET_HEADER), secret)
         except MissingSecretToken:
@@ -69,18 +72,24 @@ def build_router(
             raise HTTPException(403, detail=f"invalid {SECRET_HEADER}") from None
         body = await read_body(request, MAX_UPDATE_BYTES)
         update = parse_update(decode_json(body), received_at=clock.now())
-        accepted = await _deliver(update, runtime, settings, background)
-        return JSONResponse({"ok": True, "accepted": accepted})
+        accepted, after = await deliver(update, runtime, settings)
+        if after is not None:
+            background.add_task(after)
+        return Response(encode_answer(accepted), media_type=JSONResponse.media_type)
 
     return router
 
 
-async def _deliver(
-    update: ParsedUpdate,
-    runtime: WebhookRuntime,
-    settings: TelegramSettings,
-    background: BackgroundTasks,
-) -> bool:
+def encode_answer(accepted: bool) -> bytes:
+    """The 200 answer's body (the route's and `TelegramWebhookFastPath`'s)."""
+    return json.dumps({"ok": True, "accepted": accepted}, separators=(",", ":")).encode()
+
+
+async def deliver(
+    update: ParsedUpdate, runtime: WebhookRuntime, settings: TelegramSettings
+) -> tuple[bool, Callable[[], Awaitable[object]] | None]:
+    """Journal and queue the update's message; (whether it was new, the job to run once the
+    answer is sent: stopping a pressed button's spinner)."""
     sender = runtime.sender
     telegram = sender if isinstance(sender, TelegramBotSender) else None
     accepted = False
@@ -93,5 +102,5 @@ async def _deliver(
     # A redelivered callback was answered the first time; a data-less one still needs it.
     fresh = accepted or update.message is None
     if update.callback_query_id and fresh and telegram is not None and settings.answer_callbacks:
-        background.add_task(telegram.answer_callback_query, update.callback_query_id)
-    return accepted
+        return accepted, partial(telegram.answer_callback_query, update.callback_query_id)
+    return accepted, None

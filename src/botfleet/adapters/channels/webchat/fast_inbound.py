@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from botfleet.adapters.channels.asgi_fast_path import ExceptionHandler, PostFastPath
+from botfleet.adapters.channels.asgi_fast_path import AfterResponse, ExceptionHandler, PostFastPath
 from botfleet.adapters.channels.webchat.api import MAX_BODY_BYTES, encode_reply, to_message
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
 from botfleet.adapters.channels.webchat.schemas import InboundBody
@@ -58,7 +58,7 @@ class InboundFastPath(PostFastPath):
         self.clock = clock
         self.capabilities = capabilities or WEBCHAT_CAPABILITIES
 
-    async def answer(self, scope: Scope, body: bytes) -> bytes | None:
+    async def answer(self, scope: Scope, body: bytes, after: AfterResponse) -> bytes | None:
         try:
             parsed = InboundBody.model_validate_json(body)
         except ValidationError:  # the route words the 422

@@ -14,7 +14,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from botfleet.adapters.channels.asgi_fast_path import ExceptionHandler, PostFastPath, header
+from botfleet.adapters.channels.asgi_fast_path import (
+    AfterResponse,
+    ExceptionHandler,
+    PostFastPath,
+    header,
+)
 from botfleet.adapters.channels.whatsapp.parse import parse_webhook
 from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
 from botfleet.adapters.channels.whatsapp.signature import SIGNATURE_HEADER, verify_signature
@@ -64,7 +69,7 @@ class WebhookFastPath(PostFastPath):
         self.clock = clock
         self._app_secret = settings.app_secret.get_secret_value()
 
-    async def answer(self, scope: Scope, body: bytes) -> bytes | None:
+    async def answer(self, scope: Scope, body: bytes, after: AfterResponse) -> bytes | None:
         signature = header(scope, _SIGNATURE)
         if signature is None:
             return None  # the route refuses it (401) and logs it

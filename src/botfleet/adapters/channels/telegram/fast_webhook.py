@@ -1,0 +1,81 @@
+"""Telegram's `POST /webhook` answered straight from ASGI when the update is authentic JSON.
+
+As for WhatsApp (`whatsapp/fast_webhook.py`): an update whose secret-token header matches and
+whose body is JSON within the limit, without a query string, is answered with the route's steps
+and bytes (`parse_update`, `deliver`, `encode_answer`), and a pressed button's callback is
+answered once the response is sent, as the route's background task does. Anything else goes to
+the route, which refuses it with its own status, wording and log line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from botfleet.adapters.channels.asgi_fast_path import (
+    AfterResponse,
+    ExceptionHandler,
+    PostFastPath,
+    header,
+)
+from botfleet.adapters.channels.telegram.parse import parse_update
+from botfleet.adapters.channels.telegram.settings import TelegramSettings
+from botfleet.adapters.channels.telegram.signature import SECRET_HEADER, verify_secret_token
+from botfleet.adapters.channels.telegram.webhook import (
+    MAX_UPDATE_BYTES,
+    WebhookRuntime,
+    deliver,
+    encode_answer,
+)
+from botfleet.domain.errors import InvalidSignature
+from botfleet.http_guards import ASGIApp, Scope
+from botfleet.ports.clock import Clock
+
+_SECRET = SECRET_HEADER.lower().encode("latin-1")
+
+
+class TelegramWebhookFastPath(PostFastPath):
+    """ASGI middleware answering ordinary authentic updates without the framework's layers.
+
+    Args:
+        app: The app, which serves everything else (and unusual updates).
+        settings: The bot's Telegram settings, as given to the route.
+        runtime: As given to the route.
+        clock: As given to the route.
+        exception_handlers: The app's handlers by exception class (`app.exception_handlers`).
+        path: The route's path.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: TelegramSettings,
+        runtime: WebhookRuntime,
+        clock: Clock,
+        exception_handlers: Mapping[Any, ExceptionHandler],
+        path: str = "/webhook",
+    ) -> None:
+        super().__init__(
+            app, path=path, max_body_bytes=MAX_UPDATE_BYTES, exception_handlers=exception_handlers
+        )
+        self.settings = settings
+        self.runtime = runtime
+        self.clock = clock
+        self._secret = settings.webhook_secret.get_secret_value()
+
+    async def answer(self, scope: Scope, body: bytes, after: AfterResponse) -> bytes | None:
+        try:
+            verify_secret_token(header(scope, _SECRET), self._secret)
+        except InvalidSignature:
+            return None  # the route refuses it (401 or 403) and logs it
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            return None  # the route answers 400
+        update = parse_update(document, received_at=self.clock.now())
+        accepted, job = await deliver(update, self.runtime, self.settings)
+        if job is not None:
+            after.append(job)
+        return encode_answer(accepted)
