@@ -12,6 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import httpx
+
+#: Failures that prove the request never left this process: the senders retry exactly these.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
 
 class ProviderReply(Protocol):
     """A provider's answer, read in full."""

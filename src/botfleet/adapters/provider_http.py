@@ -105,11 +105,6 @@ class ProviderClient:
         sent = {**headers, **_JSON_HEADERS} if headers else _JSON_HEADERS
         return await self.request("POST", url, data=body.encode(), headers=sent, timeout=timeout)
 
-    async def get(
-        self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float | None = None
-    ) -> ProviderResponse:
-        return await self.request("GET", url, headers=headers, timeout=timeout)
-
     async def request(
         self,
         method: str,

@@ -171,3 +171,18 @@ async def channel_app(
             ) as client,
         ):
             yield DataPlane(app, client, provider)
+
+
+def spy_route_reads(monkeypatch: Any, webhook_module: Any) -> list[bytes]:
+    """Bodies the channel's webhook route reads (its module's `read_body`): a delivery missing
+    from the list was answered by the channel's ASGI fast path instead."""
+    reads: list[bytes] = []
+    original = webhook_module.read_body
+
+    async def spy(request: Any, limit: int) -> bytes:
+        body: bytes = await original(request, limit)
+        reads.append(body)
+        return body
+
+    monkeypatch.setattr(webhook_module, "read_body", spy)
+    return reads

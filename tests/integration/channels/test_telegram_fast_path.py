@@ -7,11 +7,9 @@ here, what only the fast path decides.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from channel_harness import TELEGRAM_CHANNEL, bot_api, channel_app, fixture
+from channel_harness import TELEGRAM_CHANNEL, bot_api, channel_app, fixture, spy_route_reads
 from test_telegram_webhook import AUTH, calls
 
 from botfleet.adapters import registry
@@ -19,18 +17,9 @@ from botfleet.adapters.channels.telegram import SECRET_HEADER, webhook
 
 
 @pytest.fixture
-def route_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
+def route_reads(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """Bodies the route read: an update missing here was answered by the fast path."""
-    reads: list[bytes] = []
-    original = webhook.read_body
-
-    async def spy(request: Any, limit: int) -> bytes:
-        body = await original(request, limit)
-        reads.append(body)
-        return body
-
-    monkeypatch.setattr(webhook, "read_body", spy)
-    yield reads
+    return spy_route_reads(monkeypatch, webhook)
 
 
 async def test_a_pressed_button_skips_the_route_gets_the_same_bytes_and_its_answer(

@@ -6,11 +6,8 @@ the fast path in `test_whatsapp_webhook.py`; here, what only the fast path decid
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from channel_harness import WHATSAPP_CHANNEL, channel_app, fixture, graph_api
+from channel_harness import WHATSAPP_CHANNEL, channel_app, fixture, graph_api, spy_route_reads
 from test_whatsapp_webhook import encode, signed, text_webhook
 
 from botfleet.adapters import registry
@@ -18,18 +15,9 @@ from botfleet.adapters.channels.whatsapp import SIGNATURE_HEADER, webhook
 
 
 @pytest.fixture
-def route_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
-    """Bodies the route read: a delivery missing here was acknowledged by the fast path."""
-    reads: list[bytes] = []
-    original = webhook.read_body
-
-    async def spy(request: Any, limit: int) -> bytes:
-        body = await original(request, limit)
-        reads.append(body)
-        return body
-
-    monkeypatch.setattr(webhook, "read_body", spy)
-    yield reads
+def route_reads(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Bodies the route read: a delivery missing here was answered by the fast path."""
+    return spy_route_reads(monkeypatch, webhook)
 
 
 async def test_a_signed_delivery_skips_the_route_and_gets_the_same_bytes(

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 Outcome = TypeVar("Outcome")
+Sleep = Callable[[float], Awaitable[None]]
 #: Longest exponential backoff between two attempts, in seconds.
 MAX_BACKOFF_S = 30.0
 
@@ -42,7 +43,7 @@ async def with_retries(
     *,
     max_attempts: int,
     base_s: float,
-    sleep: Callable[[float], Awaitable[None]],
+    sleep: Sleep,
     on_retry: Callable[[], None],
 ) -> Outcome:
     """Run `attempt` until it returns or `max_attempts` have raised `RetryLater`.

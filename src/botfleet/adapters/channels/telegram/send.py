@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ import httpx
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
-from botfleet.adapters.channels.api_retries import RetryLater, with_retries
+from botfleet.adapters.channels.api_retries import RetryLater, Sleep, with_retries
 from botfleet.adapters.channels.degrade import degrade
 from botfleet.adapters.channels.telegram.errors import (
     RATE_LIMITED,
@@ -34,16 +34,14 @@ from botfleet.adapters.channels.telegram.payloads import (
     message_payloads,
 )
 from botfleet.adapters.channels.telegram.settings import TelegramSettings
-from botfleet.adapters.provider_api import ProviderHttp, ProviderReply
+from botfleet.adapters.provider_api import NOT_SENT, ProviderHttp, ProviderReply
 from botfleet.domain.outputs import Output
 from botfleet.ports.channels import Capabilities
 
 log = structlog.get_logger("botfleet.channels.telegram")
 
-Sleep = Callable[[float], Awaitable[None]]
 #: Longest `retry_after` waited for inside a turn; a longer one fails the call at once.
 MAX_RETRY_AFTER_S = 60.0
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class TelegramMetrics:
@@ -141,7 +139,7 @@ class TelegramBotSender:
             response = await self._http.post(
                 self.settings.method_url(method), json=payload, timeout=self.settings.timeout_s
             )
-        except _NOT_SENT as exc:
+        except NOT_SENT as exc:
             raise RetryLater(_transport_failure(exc, "telegram_unreachable")) from None
         except httpx.HTTPError as exc:
             return _transport_failure(exc, "telegram_delivery_uncertain")

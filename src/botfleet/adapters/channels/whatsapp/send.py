@@ -11,14 +11,14 @@ The access token travels only in the Authorization header and is never logged.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import structlog
 
-from botfleet.adapters.channels.api_retries import RetryLater, with_retries
+from botfleet.adapters.channels.api_retries import RetryLater, Sleep, with_retries
 from botfleet.adapters.channels.degrade import degrade
 from botfleet.adapters.channels.whatsapp.errors import (
     RATE_LIMITED,
@@ -36,17 +36,14 @@ from botfleet.adapters.channels.whatsapp.payloads import (
     read_receipt_payload,
 )
 from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
-from botfleet.adapters.provider_api import ProviderHttp, ProviderReply
+from botfleet.adapters.provider_api import NOT_SENT, ProviderHttp, ProviderReply
 from botfleet.domain.outputs import Output
 from botfleet.ports.channels import Capabilities
 
 log = structlog.get_logger("botfleet.channels.whatsapp")
 
-Sleep = Callable[[float], Awaitable[None]]
 #: Longest `Retry-After` waited for inside a turn; a longer one fails the call at once.
 MAX_RETRY_AFTER_S = 60.0
-# Errors raised before the request left this process: always safe to send again.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +119,7 @@ class WhatsAppCloudSender:
                 headers=headers,
                 timeout=self.settings.timeout_s,
             )
-        except _NOT_SENT as exc:
+        except NOT_SENT as exc:
             raise RetryLater(_transport_failure(exc, "whatsapp_unreachable")) from None
         except httpx.HTTPError as exc:
             # The request may have been delivered: do not risk sending it twice.
