@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from botfleet.http_guards import ASGIApp, Message, Receive, Scope, Send, declared_length
+from botfleet.ports.clock import Clock
 
 #: As Starlette keeps them: async, or plain functions (run in its thread pool there).
 ExceptionHandler = Callable[[Request, Any], Any]
@@ -119,6 +120,43 @@ class PostFastPath:
                 return body, True, None
             if len(body) > self.max_body_bytes:  # the route refuses it; it reads the rest itself
                 return body, False, None
+
+
+Settings = TypeVar("Settings")
+Runtime = TypeVar("Runtime")
+
+
+class ProviderWebhookFastPath(PostFastPath, Generic[Settings, Runtime]):
+    """A provider webhook's fast path, given what its route is given.
+
+    Args:
+        app: The app, which serves everything else (and unusual deliveries).
+        settings: The channel's settings, as given to the route.
+        runtime: As given to the route.
+        clock: As given to the route.
+        exception_handlers: The app's handlers by exception class (`app.exception_handlers`).
+        path: The route's path.
+    """
+
+    #: The route's body limit.
+    max_body: ClassVar[int]
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        runtime: Runtime,
+        clock: Clock,
+        exception_handlers: Mapping[Any, ExceptionHandler],
+        path: str = "/webhook",
+    ) -> None:
+        super().__init__(
+            app, path=path, max_body_bytes=self.max_body, exception_handlers=exception_handlers
+        )
+        self.settings = settings
+        self.runtime = runtime
+        self.clock = clock
 
 
 def route_path(scope: Scope) -> str:

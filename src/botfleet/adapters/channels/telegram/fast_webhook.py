@@ -10,13 +10,10 @@ the route, which refuses it with its own status, wording and log line.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
 from botfleet.adapters.channels.asgi_fast_path import (
     AfterResponse,
-    ExceptionHandler,
-    PostFastPath,
+    ProviderWebhookFastPath,
     header,
 )
 from botfleet.adapters.channels.telegram.parse import parse_update
@@ -29,45 +26,20 @@ from botfleet.adapters.channels.telegram.webhook import (
     encode_answer,
 )
 from botfleet.domain.errors import InvalidSignature
-from botfleet.http_guards import ASGIApp, Scope
-from botfleet.ports.clock import Clock
+from botfleet.http_guards import Scope
 
 _SECRET = SECRET_HEADER.lower().encode("latin-1")
 
 
-class TelegramWebhookFastPath(PostFastPath):
-    """ASGI middleware answering ordinary authentic updates without the framework's layers.
+class TelegramWebhookFastPath(ProviderWebhookFastPath[TelegramSettings, WebhookRuntime]):
+    """ASGI middleware answering ordinary authentic updates without the framework's layers."""
 
-    Args:
-        app: The app, which serves everything else (and unusual updates).
-        settings: The bot's Telegram settings, as given to the route.
-        runtime: As given to the route.
-        clock: As given to the route.
-        exception_handlers: The app's handlers by exception class (`app.exception_handlers`).
-        path: The route's path.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        settings: TelegramSettings,
-        runtime: WebhookRuntime,
-        clock: Clock,
-        exception_handlers: Mapping[Any, ExceptionHandler],
-        path: str = "/webhook",
-    ) -> None:
-        super().__init__(
-            app, path=path, max_body_bytes=MAX_UPDATE_BYTES, exception_handlers=exception_handlers
-        )
-        self.settings = settings
-        self.runtime = runtime
-        self.clock = clock
-        self._secret = settings.webhook_secret.get_secret_value()
+    max_body = MAX_UPDATE_BYTES
 
     async def answer(self, scope: Scope, body: bytes, after: AfterResponse) -> bytes | None:
         try:
-            verify_secret_token(header(scope, _SECRET), self._secret)
+            secret = self.settings.webhook_secret.get_secret_value()
+            verify_secret_token(header(scope, _SECRET), secret)
         except InvalidSignature:
             return None  # the route refuses it (401 or 403) and logs it
         try:

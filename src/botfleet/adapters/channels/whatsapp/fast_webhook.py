@@ -11,13 +11,10 @@ string) goes to the route, which refuses it with its own status, wording and log
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
 from botfleet.adapters.channels.asgi_fast_path import (
     AfterResponse,
-    ExceptionHandler,
-    PostFastPath,
+    ProviderWebhookFastPath,
     header,
 )
 from botfleet.adapters.channels.whatsapp.parse import parse_webhook
@@ -30,51 +27,22 @@ from botfleet.adapters.channels.whatsapp.webhook import (
     encode_answer,
 )
 from botfleet.domain.errors import InvalidSignature
-from botfleet.http_guards import ASGIApp, Scope
-from botfleet.ports.clock import Clock
+from botfleet.http_guards import Scope
 
 _SIGNATURE = SIGNATURE_HEADER.lower().encode("latin-1")
 
 
-class WebhookFastPath(PostFastPath):
-    """ASGI middleware acknowledging ordinary signed deliveries without the framework's layers.
+class WebhookFastPath(ProviderWebhookFastPath[WhatsAppSettings, WebhookRuntime]):
+    """ASGI middleware acknowledging ordinary signed deliveries without the framework's layers."""
 
-    Args:
-        app: The app, which serves everything else (and unusual deliveries).
-        settings: The tenant's WhatsApp settings, as given to the route.
-        runtime: As given to the route.
-        clock: As given to the route.
-        exception_handlers: The app's handlers by exception class (`app.exception_handlers`).
-        path: The route's path.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        settings: WhatsAppSettings,
-        runtime: WebhookRuntime,
-        clock: Clock,
-        exception_handlers: Mapping[Any, ExceptionHandler],
-        path: str = "/webhook",
-    ) -> None:
-        super().__init__(
-            app,
-            path=path,
-            max_body_bytes=MAX_WEBHOOK_BYTES,
-            exception_handlers=exception_handlers,
-        )
-        self.settings = settings
-        self.runtime = runtime
-        self.clock = clock
-        self._app_secret = settings.app_secret.get_secret_value()
+    max_body = MAX_WEBHOOK_BYTES
 
     async def answer(self, scope: Scope, body: bytes, after: AfterResponse) -> bytes | None:
         signature = header(scope, _SIGNATURE)
         if signature is None:
             return None  # the route refuses it (401) and logs it
         try:
-            verify_signature(body, signature, self._app_secret)
+            verify_signature(body, signature, self.settings.app_secret.get_secret_value())
         except InvalidSignature:
             return None  # the route refuses it (403) and logs it
         try:
