@@ -1,5 +1,10 @@
 """The data plane's provider client (aiohttp), against a real local HTTP server.
 
+The behaviour the senders rely on is checked on both clients that fit their `ProviderHttp`
+protocol: the data plane's `ProviderClient` and an `httpx.AsyncClient` (what tests and tools
+hand the senders); what only the data plane's client promises (no cookies, its bounds, error
+messages without URLs) on it alone.
+
 What the senders rely on: JSON round trips, at most `max_in_flight` requests on the wire, a
 request that never left raising one of the errors they retry (`ConnectError`, `ConnectTimeout`,
 `PoolTimeout`), and a request that may have reached the provider raising anything else, so a
@@ -10,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import httpx
@@ -113,8 +119,22 @@ def _closed_port() -> int:
     return port  # nothing listens on it once the socket is closed
 
 
-async def test_a_json_post_round_trips(provider: Provider) -> None:
-    async with provider_http_client() as client:
+MakeClient = Callable[..., Any]
+
+
+def _httpx_client(max_in_flight: int = 64) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
+    return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(10.0, connect=5.0))
+
+
+@pytest.fixture(params=["provider-client", "httpx-client"])
+def make_client(request: pytest.FixtureRequest) -> MakeClient:
+    """Either client that fits `ProviderHttp`, given its bound on requests in flight."""
+    return provider_http_client if request.param == "provider-client" else _httpx_client
+
+
+async def test_a_json_post_round_trips(provider: Provider, make_client: MakeClient) -> None:
+    async with make_client() as client:
         response = await client.post(
             f"{provider.url}/v19.0/1/messages",
             json={"to": "16505551234", "text": {"body": "héllo 👋"}},
@@ -126,9 +146,11 @@ async def test_a_json_post_round_trips(provider: Provider) -> None:
     assert provider.bodies == [{"to": "16505551234", "text": {"body": "héllo 👋"}}]
 
 
-async def test_at_most_max_in_flight_requests_reach_the_provider(provider: Provider) -> None:
+async def test_at_most_max_in_flight_requests_reach_the_provider(
+    provider: Provider, make_client: MakeClient
+) -> None:
     provider.pause_s = 0.01
-    async with provider_http_client(max_in_flight=8) as client:
+    async with make_client(max_in_flight=8) as client:
         responses = await asyncio.gather(
             *(client.post(f"{provider.url}/v19.0/1/messages", json={"i": i}) for i in range(100))
         )
@@ -137,38 +159,45 @@ async def test_at_most_max_in_flight_requests_reach_the_provider(provider: Provi
     assert provider.most == 8
 
 
-async def test_a_refused_connection_is_an_error_the_senders_retry() -> None:
-    async with provider_http_client() as client:
+async def test_a_refused_connection_is_an_error_the_senders_retry(make_client: MakeClient) -> None:
+    async with make_client() as client:
         with pytest.raises(NOT_SENT) as raised:
             await client.post(f"http://127.0.0.1:{_closed_port()}/v19.0/1/messages", json={})
     assert isinstance(raised.value, httpx.ConnectError)
 
 
-async def test_a_connection_dropped_after_the_request_is_not_retried(provider: Provider) -> None:
-    """The upstream mapping made this `ConnectTimeout`: a retry would send the reply twice."""
-    async with provider_http_client() as client:
+async def test_a_connection_dropped_after_the_request_is_not_retried(
+    provider: Provider, make_client: MakeClient
+) -> None:
+    """The request may have been read: a retry would send the reply twice (the `httpx-aiohttp`
+    adapter the senders used before mapped this to `ConnectTimeout`, which they retry)."""
+    async with make_client() as client:
         with pytest.raises(httpx.TransportError) as raised:
             await client.post(f"{provider.url}/drop", json={"text": "once"})
     assert not isinstance(raised.value, NOT_SENT)
     assert isinstance(raised.value, httpx.ReadError | httpx.RemoteProtocolError)
 
 
-async def test_a_body_cut_short_is_not_retried(provider: Provider) -> None:
-    async with provider_http_client() as client:
+async def test_a_body_cut_short_is_not_retried(provider: Provider, make_client: MakeClient) -> None:
+    async with make_client() as client:
         with pytest.raises(httpx.TransportError) as raised:
             await client.request("GET", f"{provider.url}/cut")
     assert not isinstance(raised.value, NOT_SENT)
 
 
-async def test_a_provider_that_hangs_times_out_as_a_read(provider: Provider) -> None:
-    async with provider_http_client() as client:
+async def test_a_provider_that_hangs_times_out_as_a_read(
+    provider: Provider, make_client: MakeClient
+) -> None:
+    async with make_client() as client:
         with pytest.raises(httpx.ReadTimeout):
             await client.post(f"{provider.url}/hang", json={}, timeout=0.2)
 
 
-async def test_waiting_too_long_for_a_connection_is_not_sent(provider: Provider) -> None:
+async def test_waiting_too_long_for_a_connection_is_not_sent(
+    provider: Provider, make_client: MakeClient
+) -> None:
     provider.pause_s = 1.0
-    async with provider_http_client(max_in_flight=1) as client:
+    async with make_client(max_in_flight=1) as client:
         first = asyncio.create_task(client.post(f"{provider.url}/v19.0/1/messages", json={"n": 1}))
         await asyncio.sleep(0.1)
         with pytest.raises(NOT_SENT):
@@ -212,8 +241,10 @@ async def test_the_client_pool_and_timeouts_fit_their_bounds(provider: Provider)
     assert client._session is None  # closed with the context
 
 
-async def test_error_answers_are_returned_with_their_headers(provider: Provider) -> None:
-    async with provider_http_client() as client:
+async def test_error_answers_are_returned_with_their_headers(
+    provider: Provider, make_client: MakeClient
+) -> None:
+    async with make_client() as client:
         response = await client.post(f"{provider.url}/status/429", json={})
     assert response.status_code == 429
     assert not response.is_success
