@@ -52,15 +52,23 @@ def nesting_exceeds(body: bytes, limit: int) -> bool:
     return False
 
 
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header `name` (lower case), as Starlette's `headers.get` reads it."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def declared_length(scope: Scope) -> tuple[bool, int | None]:
     """(valid, length) from the Content-Length header."""
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            text = value.decode("latin-1").strip()
-            if not (text.isascii() and text.isdigit()):
-                return False, None
-            return True, int(text)
-    return True, None
+    declared = header(scope, b"content-length")
+    if declared is None:
+        return True, None
+    text = declared.strip()
+    if not (text.isascii() and text.isdigit()):
+        return False, None
+    return True, int(text)
 
 
 async def _refuse(send: Send, status: int, detail: str) -> None:

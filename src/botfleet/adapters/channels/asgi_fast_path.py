@@ -166,14 +166,6 @@ def route_path(scope: Scope) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-def header(scope: Scope, name: bytes) -> str | None:
-    """The first value of header `name` (lower case), as Starlette's `headers.get` reads it."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def _replay(body: bytes, complete: bool, last: Message | None, receive: Receive) -> Receive:
     """`receive` for the app: what was read, then whatever follows."""
     pending: list[Message] = [{"type": "http.request", "body": body, "more_body": not complete}]

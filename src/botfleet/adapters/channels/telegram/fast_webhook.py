@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import json
 
-from botfleet.adapters.channels.asgi_fast_path import (
-    AfterResponse,
-    ProviderWebhookFastPath,
-    header,
-)
+from botfleet.adapters.channels.asgi_fast_path import AfterResponse, ProviderWebhookFastPath
 from botfleet.adapters.channels.telegram.parse import parse_update
 from botfleet.adapters.channels.telegram.settings import TelegramSettings
 from botfleet.adapters.channels.telegram.signature import SECRET_HEADER, verify_secret_token
@@ -26,7 +22,7 @@ from botfleet.adapters.channels.telegram.webhook import (
     encode_answer,
 )
 from botfleet.domain.errors import InvalidSignature
-from botfleet.http_guards import Scope
+from botfleet.http_guards import Scope, header
 
 _SECRET = SECRET_HEADER.lower().encode("latin-1")
 

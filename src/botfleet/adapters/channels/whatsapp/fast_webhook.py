@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import json
 
-from botfleet.adapters.channels.asgi_fast_path import (
-    AfterResponse,
-    ProviderWebhookFastPath,
-    header,
-)
+from botfleet.adapters.channels.asgi_fast_path import AfterResponse, ProviderWebhookFastPath
 from botfleet.adapters.channels.whatsapp.parse import parse_webhook
 from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
 from botfleet.adapters.channels.whatsapp.signature import SIGNATURE_HEADER, verify_signature
@@ -27,7 +23,7 @@ from botfleet.adapters.channels.whatsapp.webhook import (
     encode_answer,
 )
 from botfleet.domain.errors import InvalidSignature
-from botfleet.http_guards import Scope
+from botfleet.http_guards import Scope, header
 
 _SIGNATURE = SIGNATURE_HEADER.lower().encode("latin-1")
 
