@@ -32,7 +32,7 @@ __all__ = [
     "CONNECTOR_FACTORIES",
     "CONNECTOR_TYPES",
     "DEFAULT_MOCK_SCHEDULE",
-    "WEBHOOK_FAST_PATHS",
+    "FAST_PATHS",
     "WEBHOOK_ROUTERS",
     "ConnectorType",
     "build_connector",
@@ -42,7 +42,7 @@ __all__ = [
     "check_flow_connectors",
     "connector_json_schemas",
     "connector_policies",
-    "webhook_fast_path",
+    "fast_path",
 ]
 
 # ---------------------------------------------------------------- connectors
@@ -68,7 +68,7 @@ WEBCHAT_TYPES = ("webchat", "http_dev")
 
 ChannelFactory = Callable[[TenantConfig, "ProviderHttp | None", CollectorRegistry | None], Any]
 WebhookRouterFactory = Callable[[TenantConfig, Any, Clock], APIRouter]
-WebhookFastPathFactory = Callable[[TenantConfig, Any, Clock], tuple[Any, dict[str, Any]]]
+FastPathFactory = Callable[[TenantConfig, Any, Clock], tuple[Any, dict[str, Any]]]
 
 
 def _webchat_sender(
@@ -118,6 +118,14 @@ def _telegram_webhook(config: TenantConfig, runtime: Any, clock: Clock) -> APIRo
 
     settings = telegram.telegram_settings(config.channel.settings(), source=config.source)
     return telegram.build_router(settings, runtime, clock=clock)
+
+
+def _webchat_fast_path(
+    config: TenantConfig, runtime: Any, clock: Clock
+) -> tuple[Any, dict[str, Any]]:
+    from botfleet.adapters.channels.webchat import InboundFastPath
+
+    return InboundFastPath, {"handler": runtime, "clock": clock}
 
 
 def _whatsapp_fast_path(
@@ -174,20 +182,23 @@ def build_sender(
     return factory(config, http, registry)
 
 
-#: channel type -> ASGI middleware acknowledging ordinary webhook deliveries without FastAPI's
-#: layers (the webhook router serves the rest), with its arguments.
-WEBHOOK_FAST_PATHS: dict[str, WebhookFastPathFactory] = {
+#: channel type -> ASGI middleware answering the channel's ordinary inbound requests (web-chat
+#: turns, signed webhook deliveries) without FastAPI's layers, with its arguments; the
+#: channel's routes serve the rest.
+FAST_PATHS: dict[str, FastPathFactory] = {
+    "webchat": _webchat_fast_path,
+    "http_dev": _webchat_fast_path,
     "whatsapp": _whatsapp_fast_path,
     "telegram": _telegram_fast_path,
 }
 
 
-def webhook_fast_path(
+def fast_path(
     config: TenantConfig, runtime: Any, *, clock: Clock
 ) -> tuple[Any, dict[str, Any]] | None:
     """(middleware class, its arguments but `exception_handlers`) for the tenant's channel, or
-    None. `runtime` as for `build_webhook_router`."""
-    factory = WEBHOOK_FAST_PATHS.get(config.channel.type)
+    None. `runtime` is the data plane's runtime (the web chat's handler, the webhooks' runtime)."""
+    factory = FAST_PATHS.get(config.channel.type)
     return factory(config, runtime, clock) if factory is not None else None
 
 

@@ -28,9 +28,9 @@ async def test_a_pressed_button_skips_the_route_gets_the_same_bytes_and_its_answ
     answers = []
     body = json.dumps(fixture("telegram", "callback_query")).encode()
     for with_fast_path in (True, False):
-        fast_paths = registry.WEBHOOK_FAST_PATHS if with_fast_path else {}
+        fast_paths = registry.FAST_PATHS if with_fast_path else {}
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(registry, "WEBHOOK_FAST_PATHS", fast_paths)
+            patch.setattr(registry, "FAST_PATHS", fast_paths)
             async with channel_app(TELEGRAM_CHANNEL, bot_api()) as dp:
                 headers = {**AUTH, "Content-Type": "application/json"}
                 answers.append(await dp.client.post("/webhook", content=body, headers=headers))

@@ -31,7 +31,7 @@ AUTH = {SECRET_HEADER: WEBHOOK_SECRET}
 def fast_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
     """Every test runs with the data plane's `TelegramWebhookFastPath` and with the route alone."""
     if request.param == "route":
-        monkeypatch.delitem(registry.WEBHOOK_FAST_PATHS, "telegram")
+        monkeypatch.delitem(registry.FAST_PATHS, "telegram")
     return bool(request.param == "fast-path")
 
 

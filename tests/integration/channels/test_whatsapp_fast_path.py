@@ -25,9 +25,9 @@ async def test_a_signed_delivery_skips_the_route_and_gets_the_same_bytes(
 ) -> None:
     answers = []
     for with_fast_path in (True, False):
-        fast_paths = registry.WEBHOOK_FAST_PATHS if with_fast_path else {}
+        fast_paths = registry.FAST_PATHS if with_fast_path else {}
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(registry, "WEBHOOK_FAST_PATHS", fast_paths)
+            patch.setattr(registry, "FAST_PATHS", fast_paths)
             async with channel_app(WHATSAPP_CHANNEL, graph_api()) as dp:
                 body = encode(text_webhook("wamid.fast.1", "hello"))
                 answers.append(await dp.client.post("/webhook", content=body, headers=signed(body)))

@@ -34,7 +34,7 @@ CONTACT = "16505551234"
 def fast_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
     """Every test runs with the data plane's `WebhookFastPath` and with the route alone."""
     if request.param == "route":
-        monkeypatch.delitem(registry.WEBHOOK_FAST_PATHS, "whatsapp")
+        monkeypatch.delitem(registry.FAST_PATHS, "whatsapp")
     return bool(request.param == "fast-path")
 
 

@@ -166,3 +166,15 @@ async def test_a_client_gone_mid_body_never_starts_a_turn(
         await app(scope, receive, send)
     assert handler.received == []
     assert messages == []
+
+
+async def test_the_data_plane_serves_web_chat_turns_through_the_fast_path(
+    route_reads: list[bytes],
+) -> None:
+    """`create_app` installs the channel's fast path from `registry.FAST_PATHS`."""
+    from botfleet.testing.runtime import running_app
+
+    async with running_app() as chat:
+        replies = await chat.say("c1", "hi")
+    assert replies  # the turn was answered ...
+    assert route_reads == []  # ... without the route
