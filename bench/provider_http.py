@@ -34,6 +34,7 @@ from botfleet.adapters.channels.whatsapp.send import WhatsAppCloudSender
 from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
 from botfleet.adapters.provider_api import ProviderHttp
 from botfleet.adapters.provider_http import provider_http_client
+from botfleet.adapters.provider_httpx import HttpxProvider
 from botfleet.observability import configure_logging
 
 BODY = {
@@ -94,7 +95,7 @@ async def sender_on_httpx(base_url: str, concurrency: int, n: int) -> float:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     transport = httpx.AsyncHTTPTransport(limits=limits)
     async with httpx.AsyncClient(transport=transport, timeout=10.0) as client:
-        return await _sender_calls(client, base_url, concurrency, n)
+        return await _sender_calls(HttpxProvider(client), base_url, concurrency, n)
 
 
 async def httpx_client(url: str, concurrency: int, n: int) -> float:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from botfleet.adapters.provider_httpx import HttpxProvider
 from botfleet.adapters.registry import build_connectors
 from botfleet.adapters.stores.memory import InMemoryTenantStore
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
@@ -147,7 +148,7 @@ async def tenant(tmp_path: Path, channel: dict[str, Any], **fakes: Any) -> Async
             httpx.AsyncClient(transport=httpx.MockTransport(graph.handle))
         )
         chat = await stack.enter_async_context(
-            running_app(config, stores=store, http=http, **fakes)
+            running_app(config, stores=store, http=HttpxProvider(http), **fakes)
         )
         yield Tenant(chat, store, path, graph)
 

@@ -27,6 +27,7 @@ from cp_harness import (
     running_control_plane,
 )
 
+from botfleet.adapters.provider_httpx import HttpxProvider
 from botfleet.data_plane.app import create_app
 from botfleet.data_plane.bootstrap import Overrides
 from botfleet.data_plane.config_source import pull_boot_config
@@ -184,7 +185,7 @@ async def fleet(tmp_path: Path) -> AsyncIterator[Fleet]:
             http = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.MockTransport(graph.handle))
             )
-            app = create_app(settings, boot=booted, overrides=Overrides(http=http))
+            app = create_app(settings, boot=booted, overrides=Overrides(http=HttpxProvider(http)))
             await stack.enter_async_context(app.router.lifespan_context(app))
             client = await stack.enter_async_context(
                 httpx.AsyncClient(

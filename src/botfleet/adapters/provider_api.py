@@ -1,10 +1,11 @@
 """What the provider senders (WhatsApp, Telegram) need from an HTTP client: POST a JSON body.
 
-The data plane's client is `adapters/provider_http.ProviderClient` (aiohttp's sockets); an
-`httpx.AsyncClient` fits these protocols as it is, which is how tests hand senders a client over
-`httpx.MockTransport` or respx. Transport failures are httpx's exception classes either way:
-`httpx.ConnectError`, `httpx.ConnectTimeout` and `httpx.PoolTimeout` mean the request was never
-sent (safe to retry); any other `httpx.HTTPError` means it may have been delivered.
+The data plane's client is `adapters/provider_http.ProviderClient` (aiohttp);
+`adapters/provider_httpx.HttpxProvider` puts an `httpx.AsyncClient` behind the same protocol,
+which is how tests hand senders a client over `httpx.MockTransport` or respx. Transport failures
+are this module's exceptions whatever the client, so a sender imports no HTTP library (httpx
+alone is ~2 MB of a tenant's RSS): `ProviderUnreachable` means the request was never sent (safe
+to retry); any other `ProviderCallFailed` means it may have been delivered.
 """
 
 from __future__ import annotations
@@ -12,10 +13,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-import httpx
 
-#: Failures that prove the request never left this process: the senders retry exactly these.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+class ProviderCallFailed(Exception):
+    """No full answer came back, and the request may have reached the provider.
+
+    `cause` names what happened (the HTTP library's error class, e.g. `ReadTimeout`), never
+    the URL or the library's message: a Telegram URL holds the bot token."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"provider request failed: {cause}")
+        self.cause = cause
+
+
+class ProviderUnreachable(ProviderCallFailed):
+    """Nothing was sent (DNS, refused, TLS handshake, no free connection in time): the senders
+    retry exactly these."""
+
+
+class ProviderTimedOut(ProviderCallFailed):
+    """Sent, and no answer within the timeout: it may have been delivered."""
 
 
 class ProviderReply(Protocol):
@@ -47,5 +63,6 @@ class ProviderHttp(Protocol):
         timeout: float,
     ) -> ProviderReply:
         """POST `json`; `timeout` (seconds) bounds the wait for a connection, connecting and
-        each read."""
+        each read. Transport failures raise `ProviderCallFailed` (`ProviderUnreachable` when
+        nothing was sent)."""
         ...

@@ -5,9 +5,10 @@ The senders need one thing, a JSON POST read in full (`adapters/provider_api.Pro
 through `httpx.AsyncClient` over aiohttp's sockets (`httpx-aiohttp`); httpx's request and
 response models around aiohttp's own cost ~130 us of a ~200 us Graph call with 64 in flight
 (`bench/provider_http.py`; docs/decisions.md, "Provider API calls on aiohttp alone"). Tests
-still hand senders an `httpx.AsyncClient` (mock transports, respx): it fits the same protocol.
+hand senders an `httpx.AsyncClient` (mock transports, respx) behind the same protocol
+(`adapters/provider_httpx.py`); httpx itself is not imported here (~2 MB of a tenant's RSS).
 
-Failures are raised as httpx's exception classes, the senders' vocabulary, mapped by what is
+Failures are raised as the protocol's exceptions (`adapters/provider_api.py`), mapped by what is
 known to have happened: only a connector error (DNS, refused, TLS handshake) or a wait for a
 free connection means nothing was written, and the senders retry exactly those; anything later
 (a dropped connection, a body cut short, a read timeout) may have been delivered. Messages name
@@ -23,13 +24,20 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import httpx
+import certifi
+
+from botfleet.adapters.provider_api import (
+    ProviderCallFailed,
+    ProviderTimedOut,
+    ProviderUnreachable,
+)
 
 if TYPE_CHECKING:
     from botfleet.adapters.provider_api import ProviderHttp
@@ -63,21 +71,18 @@ class ProviderResponse:
         return jsonlib.loads(self.content)
 
 
-def httpx_error(cause: BaseException) -> httpx.TransportError:
-    """The httpx error for an aiohttp failure: "never sent" only when nothing was written."""
+def provider_error(cause: BaseException) -> ProviderCallFailed:
+    """The protocol's error for an aiohttp failure: "never sent" only when nothing was written.
+    By class name only: aiohttp's messages may hold the URL."""
     name = type(cause).__name__
-    error: type[httpx.TransportError]
-    if isinstance(cause, aiohttp.ConnectionTimeoutError):
-        error = httpx.ConnectTimeout  # waiting for a free connection or connecting
-    elif isinstance(cause, aiohttp.ClientConnectorError):
-        error = httpx.ConnectError  # DNS, refused, TLS handshake: the request never left
-    elif isinstance(cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        error = httpx.ReadTimeout
-    elif isinstance(cause, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
-        error = httpx.RemoteProtocolError
-    else:  # a dropped connection or an OS error after the request was (maybe) written
-        error = httpx.ReadError
-    return error(f"provider request failed: {name}")
+    if isinstance(cause, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError):
+        # Waiting for a free connection or connecting; DNS, refused, TLS handshake.
+        return ProviderUnreachable(name)
+    if isinstance(cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        return ProviderTimedOut(name)
+    # A dropped connection, a body cut short or an OS error after the request was (maybe)
+    # written.
+    return ProviderCallFailed(name)
 
 
 class ProviderClient:
@@ -127,7 +132,7 @@ class ProviderClient:
                 content = await response.read()
                 return ProviderResponse(response.status, response.headers, content)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise httpx_error(exc) from exc
+            raise provider_error(exc) from None  # the cause's message may hold the URL
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         """The same bound on each phase, as httpx applies a caller's number."""
@@ -143,7 +148,7 @@ class ProviderClient:
             limit=self.max_in_flight,
             limit_per_host=0,
             keepalive_timeout=KEEPALIVE_S,
-            ssl=httpx.create_ssl_context(),  # certifi's CAs, as the httpx client used
+            ssl=ssl.create_default_context(cafile=certifi.where()),  # as httpx's client had
         )
         self._session = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar()
@@ -182,6 +187,7 @@ def provider_http_client(max_in_flight: int = MAX_IN_FLIGHT) -> ProviderClient:
 
 
 if TYPE_CHECKING:  # `make lint` (mypy) checks that both clients fit the senders' protocol
+    from botfleet.adapters.provider_httpx import HttpxProvider
 
-    def _fits(ours: ProviderClient, tests: httpx.AsyncClient) -> tuple[ProviderHttp, ProviderHttp]:
+    def _fits(ours: ProviderClient, tests: HttpxProvider) -> tuple[ProviderHttp, ProviderHttp]:
         return ours, tests

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from botfleet.adapters.provider_httpx import HttpxProvider
 from botfleet.adapters.stores.memory import InMemoryTenantStore
 from botfleet.data_plane.app import create_app
 from botfleet.data_plane.bootstrap import Overrides
@@ -161,7 +162,7 @@ async def channel_app(
     settings = DataPlaneSettings.model_validate({"log_json": False})
     async with httpx.AsyncClient(transport=httpx.MockTransport(provider.handle)) as http:
         overrides = Overrides(
-            clock=FrozenClock(), stores=stores or InMemoryTenantStore(), http=http
+            clock=FrozenClock(), stores=stores or InMemoryTenantStore(), http=HttpxProvider(http)
         )
         app = create_app(settings, config=config, overrides=overrides)
         async with (

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import httpx
 
+from botfleet.adapters.provider_httpx import HttpxProvider
 from botfleet.domain.outputs import Output, Text
 from botfleet.testing.runtime import (
     RecordingSender,
@@ -103,6 +104,6 @@ async def test_a_provider_channel_tenant_tracks_delivery() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
     async with (
         httpx.AsyncClient(transport=transport) as http,
-        bootstrap_test_runtime(config, http=http, sender=None) as runtime,
+        bootstrap_test_runtime(config, http=HttpxProvider(http), sender=None) as runtime,
     ):
         assert runtime.confirm_delivery is True

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.channels.telegram import TelegramBotSender, TelegramMetrics
 from botfleet.adapters.channels.telegram.settings import telegram_settings
+from botfleet.adapters.provider_httpx import HttpxProvider
 from botfleet.domain.outputs import Output
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "telegram"
@@ -56,7 +57,9 @@ async def sender(
 ) -> AsyncIterator[TelegramBotSender]:
     settings = telegram_settings(settings_raw)
     async with httpx.AsyncClient() as http:
-        yield TelegramBotSender(settings, http, metrics=TelegramMetrics(registry), sleep=sleeps)
+        yield TelegramBotSender(
+            settings, HttpxProvider(http), metrics=TelegramMetrics(registry), sleep=sleeps
+        )
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.channels.telegram import TelegramBotSender, build
 from botfleet.adapters.channels.telegram.settings import telegram_settings
+from botfleet.adapters.provider_httpx import HttpxProvider
 from botfleet.domain.outputs import Text
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "telegram"
@@ -122,7 +123,7 @@ async def test_the_bot_token_never_reaches_the_logs(
         ]
     )
     async with httpx.AsyncClient() as http:
-        sender = build(settings, http)  # installs the httpx log filter
+        sender = build(settings, HttpxProvider(http))  # installs the httpx log filter
         sender._sleep = sleeps
         with structlog.testing.capture_logs() as logs:
             for text in ("a", "b", "c"):

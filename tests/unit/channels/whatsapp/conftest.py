@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.channels.whatsapp import WhatsAppCloudSender, WhatsAppMetrics
 from botfleet.adapters.channels.whatsapp.settings import whatsapp_settings
+from botfleet.adapters.provider_httpx import HttpxProvider
 from botfleet.domain.outputs import Output
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "whatsapp"
@@ -65,7 +66,9 @@ async def sender(sleeps: Sleeps, registry: CollectorRegistry) -> AsyncIterator[W
         }
     )
     async with httpx.AsyncClient() as http:
-        yield WhatsAppCloudSender(settings, http, metrics=WhatsAppMetrics(registry), sleep=sleeps)
+        yield WhatsAppCloudSender(
+            settings, HttpxProvider(http), metrics=WhatsAppMetrics(registry), sleep=sleeps
+        )
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
@@ -34,7 +33,12 @@ from botfleet.adapters.channels.telegram.payloads import (
     message_payloads,
 )
 from botfleet.adapters.channels.telegram.settings import TelegramSettings
-from botfleet.adapters.provider_api import NOT_SENT, ProviderHttp, ProviderReply
+from botfleet.adapters.provider_api import (
+    ProviderCallFailed,
+    ProviderHttp,
+    ProviderReply,
+    ProviderUnreachable,
+)
 from botfleet.domain.outputs import Output
 from botfleet.ports.channels import Capabilities
 
@@ -139,9 +143,9 @@ class TelegramBotSender:
             response = await self._http.post(
                 self.settings.method_url(method), json=payload, timeout=self.settings.timeout_s
             )
-        except NOT_SENT as exc:
+        except ProviderUnreachable as exc:
             raise RetryLater(_transport_failure(exc, "telegram_unreachable")) from None
-        except httpx.HTTPError as exc:
+        except ProviderCallFailed as exc:
             return _transport_failure(exc, "telegram_delivery_uncertain")
         return _classify(response)
 
@@ -169,9 +173,9 @@ def _classify(response: ProviderReply) -> CallOutcome:
     return outcome
 
 
-def _transport_failure(exc: httpx.HTTPError, event: str) -> CallOutcome:
-    # Only the class name: httpx messages can include the URL, which holds the bot token.
-    error = TelegramError(status=0, description=type(exc).__name__)
+def _transport_failure(exc: ProviderCallFailed, event: str) -> CallOutcome:
+    # What happened, never the URL: it holds the bot token.
+    error = TelegramError(status=0, description=exc.cause)
     return CallOutcome(False, error, ErrorMeaning(event, "Telegram could not be reached", True))
 
 

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import structlog
 
 from botfleet.adapters.channels.api_retries import RetryLater, Sleep, with_retries
@@ -36,7 +35,12 @@ from botfleet.adapters.channels.whatsapp.payloads import (
     read_receipt_payload,
 )
 from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
-from botfleet.adapters.provider_api import NOT_SENT, ProviderHttp, ProviderReply
+from botfleet.adapters.provider_api import (
+    ProviderCallFailed,
+    ProviderHttp,
+    ProviderReply,
+    ProviderUnreachable,
+)
 from botfleet.domain.outputs import Output
 from botfleet.ports.channels import Capabilities
 
@@ -119,9 +123,9 @@ class WhatsAppCloudSender:
                 headers=headers,
                 timeout=self.settings.timeout_s,
             )
-        except NOT_SENT as exc:
+        except ProviderUnreachable as exc:
             raise RetryLater(_transport_failure(exc, "whatsapp_unreachable")) from None
-        except httpx.HTTPError as exc:
+        except ProviderCallFailed as exc:
             # The request may have been delivered: do not risk sending it twice.
             return _transport_failure(exc, "whatsapp_delivery_uncertain")
         return _classify(response)
@@ -150,9 +154,9 @@ def _classify(response: ProviderReply) -> CallOutcome:
     return outcome
 
 
-def _transport_failure(exc: httpx.HTTPError, event: str) -> CallOutcome:
-    # Only the class name: an httpx message may carry the URL, and the URL is not for logs.
-    error = GraphErrorInfo(code=0, title=event, message=type(exc).__name__)
+def _transport_failure(exc: ProviderCallFailed, event: str) -> CallOutcome:
+    # What happened, never the URL: it is not for logs.
+    error = GraphErrorInfo(code=0, title=event, message=exc.cause)
     meaning = ErrorMeaning(event, "the Graph API could not be reached", retryable=True)
     return CallOutcome(ok=False, error=error, meaning=meaning)
 

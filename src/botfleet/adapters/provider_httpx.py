@@ -1,0 +1,80 @@
+"""An `httpx.AsyncClient` behind the senders' `ProviderHttp` protocol.
+
+Tests drive the senders through httpx (respx, `httpx.MockTransport`), and a deployment may want
+httpx's features (proxies from the environment, HTTP/2). httpx's transport errors are mapped to
+the protocol's own: a connect error or a wait for a free connection means nothing was written
+(`ProviderUnreachable`, retried); anything later may have been delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from botfleet.adapters.provider_api import (
+    ProviderCallFailed,
+    ProviderTimedOut,
+    ProviderUnreachable,
+)
+
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def provider_error(exc: httpx.HTTPError) -> ProviderCallFailed:
+    """The protocol's error for an httpx failure (by class name: messages may hold the URL)."""
+    cause = type(exc).__name__
+    if isinstance(exc, _NEVER_SENT):
+        return ProviderUnreachable(cause)
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderTimedOut(cause)
+    return ProviderCallFailed(cause)
+
+
+class HttpxProvider:
+    """`client` as a `ProviderHttp`; closing this closes the client."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def post(
+        self,
+        url: str,
+        *,
+        json: Any,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        try:
+            if timeout is None:
+                return await self.client.post(url, json=json, headers=headers)
+            return await self.client.post(url, json=json, headers=headers, timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise provider_error(exc) from None  # the cause's message may hold the URL
+
+    async def request(
+        self, method: str, url: str, *, timeout: float | None = None
+    ) -> httpx.Response:
+        try:
+            if timeout is None:
+                return await self.client.request(method, url)
+            return await self.client.request(method, url, timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise provider_error(exc) from None  # the cause's message may hold the URL
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def __aenter__(self) -> HttpxProvider:
+        await self.client.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.client.__aexit__(exc_type, exc, traceback)
