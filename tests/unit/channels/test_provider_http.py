@@ -1,4 +1,4 @@
-"""The data plane's provider client (aiohttp), against a real local HTTP server.
+"""The data plane's provider client (asyncio and httptools), against a real local HTTP server.
 
 The behaviour the senders rely on is checked on both clients that fit their `ProviderHttp`
 protocol: the data plane's `ProviderClient` and an `httpx.AsyncClient` behind `HttpxProvider`
@@ -14,27 +14,30 @@ twice. Neither client's errors carry the URL (a Telegram URL holds the bot token
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import pytest
+import uvloop
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from botfleet.adapters.provider_api import (
     ProviderCallFailed,
     ProviderTimedOut,
     ProviderUnreachable,
 )
-from botfleet.adapters.provider_http import (
-    CONNECT_TIMEOUT_S,
-    DEFAULT_TIMEOUT_S,
-    provider_error,
-    provider_http_client,
-)
+from botfleet.adapters.provider_http import ProviderClient, provider_http_client
 from botfleet.adapters.provider_httpx import HttpxProvider
 
 
@@ -47,12 +50,18 @@ class Provider:
     most: int = 0
     bodies: list[object] = field(default_factory=list)
     cookies_sent: list[str | None] = field(default_factory=list)
+    peers: list[object] = field(default_factory=list)  # each request's client address
     pause_s: float = 0.0
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @pytest.fixture
 async def provider() -> AsyncIterator[Provider]:
+    async for state in _provider_server():
+        yield state
+
+
+async def _provider_server() -> AsyncIterator[Provider]:
     state = Provider(url="")
 
     async def messages(request: web.Request) -> web.StreamResponse:
@@ -93,11 +102,43 @@ async def provider() -> AsyncIterator[Provider]:
         response.set_cookie("session", "abc123")
         return response
 
+    async def close(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"ok": True}, headers={"Connection": "close"})
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        body = json.dumps({"parts": list(range(50))}).encode()
+        for i in range(0, len(body), 16):
+            await response.write(body[i : i + 16])
+        await response.write_eof()
+        return response
+
+    async def drip(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": "5"})
+        await response.prepare(request)
+        for i in range(5):
+            await response.write(str(i).encode())
+            await asyncio.sleep(0.1)
+        await response.write_eof()
+        return response
+
     async def status(request: web.Request) -> web.StreamResponse:
         code = int(request.match_info["code"])
         return web.Response(status=code, text="slow down", headers={"Retry-After": "7"})
 
-    app = web.Application()
+    @web.middleware
+    async def peers(request: web.Request, handler: Any) -> web.StreamResponse:
+        assert request.transport is not None
+        state.peers.append(request.transport.get_extra_info("peername"))
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    app = web.Application(middlewares=[peers])
+    app.router.add_post("/close", close)
+    app.router.add_get("/chunked", chunked)
+    app.router.add_get("/drip", drip)
     app.router.add_post("/status/{code}", status)
     app.router.add_post("/v19.0/1/messages", messages)
     app.router.add_post("/cookie", cookie)
@@ -215,35 +256,129 @@ async def test_waiting_too_long_for_a_connection_is_not_sent(
     assert provider.bodies == [{"n": 1}]
 
 
-async def test_errors_name_no_url() -> None:
-    """aiohttp's messages can hold the URL (a Telegram URL holds the bot token)."""
-    secret = "https://api.telegram.org/bot123:SECRET/sendMessage"
-    causes: list[BaseException] = [
-        aiohttp.ServerDisconnectedError(secret),
-        aiohttp.ClientPayloadError(secret),
-        aiohttp.ConnectionTimeoutError(secret),
-        aiohttp.SocketTimeoutError(secret),
-        aiohttp.ClientOSError(104, secret),
-    ]
-    for cause in causes:
-        error = provider_error(cause)
-        assert "SECRET" not in str(error)
-        assert error.cause == type(cause).__name__
+@pytest.mark.parametrize(
+    ("method", "path", "timeout"),
+    [("POST", "/drop", 5.0), ("GET", "/cut", 5.0), ("POST", "/hang", 0.2)],
+)
+async def test_errors_name_no_url(
+    provider: Provider, method: str, path: str, timeout: float
+) -> None:
+    """A Telegram URL holds the bot token: no error may carry it, not even as its cause."""
+    secret = "bot123:SECRET"
+    async with provider_http_client() as client:
+        with pytest.raises(ProviderCallFailed) as raised:
+            await client.request(method, f"{provider.url}{path}?token={secret}", timeout=timeout)
+    assert "SECRET" not in str(raised.value)
+    error = raised.value
+    assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
 
 
-async def test_the_client_pool_and_timeouts_fit_their_bounds(provider: Provider) -> None:
-    async with provider_http_client(max_in_flight=16) as client:
-        await client.post(f"{provider.url}/v19.0/1/messages", json={})
-        assert client._session is not None
-        assert client._session.connector is not None
-        assert client._session.connector.limit == 16
-        default = client._default_timeout
-        assert (default.connect, default.sock_read) == (DEFAULT_TIMEOUT_S, DEFAULT_TIMEOUT_S)
-        assert default.sock_connect == CONNECT_TIMEOUT_S
-        given = client._timeout(2.5)  # a sender's number bounds every phase, as in httpx
-        assert (given.connect, given.sock_connect, given.sock_read) == (2.5, 2.5, 2.5)
-        assert given.total is None
-    assert client._session is None  # closed with the context
+async def test_connections_are_kept_alive_and_reused(provider: Provider) -> None:
+    async with provider_http_client() as client:
+        for i in range(5):
+            response = await client.post(f"{provider.url}/v19.0/1/messages", json={"i": i})
+            assert response.status_code == 200
+    assert len(set(provider.peers)) == 1
+
+
+async def test_a_connection_the_provider_closes_is_not_reused(provider: Provider) -> None:
+    async with provider_http_client() as client:
+        for _ in range(3):
+            response = await client.post(f"{provider.url}/close", json={})
+            assert response.json() == {"ok": True}
+            await asyncio.sleep(0.01)
+    assert len(set(provider.peers)) == 3
+
+
+async def test_a_chunked_answer_is_read_in_full(provider: Provider) -> None:
+    async with provider_http_client() as client:
+        response = await client.request("GET", f"{provider.url}/chunked")
+    assert response.status_code == 200
+    assert response.json() == {"parts": list(range(50))}
+
+
+async def test_the_timeout_bounds_each_read_not_the_whole_answer(provider: Provider) -> None:
+    """Five chunks 0.1 s apart: 0.4 s in all, never 0.3 s without a byte."""
+    async with provider_http_client() as client:
+        response = await client.request("GET", f"{provider.url}/drip", timeout=0.3)
+    assert response.content == b"01234"
+
+
+async def test_a_line_break_in_a_header_is_refused_before_sending(provider: Provider) -> None:
+    async with provider_http_client() as client:
+        with pytest.raises(ValueError, match="line break"):
+            await client.post(
+                f"{provider.url}/v19.0/1/messages",
+                json={},
+                headers={"Authorization": "Bearer x\r\nX-Injected: 1"},
+            )
+    assert provider.bodies == []
+
+
+async def test_requests_wait_for_a_free_connection_in_arrival_order(provider: Provider) -> None:
+    provider.pause_s = 0.02
+    async with provider_http_client(max_in_flight=1) as client:
+        await asyncio.gather(
+            *(client.post(f"{provider.url}/v19.0/1/messages", json={"n": n}) for n in range(10))
+        )
+    assert provider.bodies == [{"n": n} for n in range(10)]
+
+
+async def test_https_with_the_providers_certificate(tmp_path: Path) -> None:
+    """TLS end to end against a local server whose certificate a test CA signed."""
+    server_ctx, client_ctx = _tls_contexts(tmp_path)
+
+    async def hello(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"tls": request.secure})
+
+    app = web.Application()
+    app.router.add_post("/hello", hello)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_ctx)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with ProviderClient(ssl_context=client_ctx) as client:
+            response = await client.post(f"https://localhost:{port}/hello", json={})
+            assert response.json() == {"tls": True}
+        async with provider_http_client() as client:  # certifi's CAs: the test CA is unknown
+            with pytest.raises(ProviderUnreachable) as raised:
+                await client.post(f"https://localhost:{port}/hello", json={})
+            assert "Certificate" in raised.value.cause or "SSL" in raised.value.cause
+    finally:
+        await runner.cleanup()
+
+
+def _tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a certificate for localhost, and a client context trusting it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_path, key_path)
+    return server, ssl.create_default_context(cafile=str(cert_path))
 
 
 async def test_error_answers_are_returned_with_their_headers(
@@ -269,6 +404,23 @@ async def test_a_cookie_set_by_the_provider_is_neither_kept_nor_sent_back(
             response = await client.post(url, json={})
             assert response.status_code == 200
             assert "session=abc123" in response.headers["set-cookie"]  # the caller still sees it
-        assert client._session is not None
-        assert len(client._session.cookie_jar) == 0
     assert provider.cookies_sent == [None, None]
+
+
+def test_the_client_runs_on_uvloop_as_the_data_plane_does() -> None:
+    """uvicorn serves the data plane on uvloop, whose transports are not asyncio's classes."""
+
+    async def scenario() -> None:
+        async for provider in _provider_server():
+            async with provider_http_client() as client:
+                for i in range(3):  # kept alive and reused
+                    response = await client.post(f"{provider.url}/v19.0/1/messages", json={"i": i})
+                    assert response.json() == {"messages": [{"id": f"wamid.{i + 1}"}]}
+                with pytest.raises(ProviderTimedOut):
+                    await client.post(f"{provider.url}/hang", json={}, timeout=0.2)
+                with pytest.raises(ProviderUnreachable):
+                    await client.post(f"http://127.0.0.1:{_closed_port()}/x", json={})
+            assert len(set(provider.peers[:3])) == 1
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(scenario())
