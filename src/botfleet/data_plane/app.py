@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from fastapi import FastAPI
 
-from botfleet.adapters.channels.webchat import build_router as build_webchat_router
 from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_router, fast_path
 from botfleet.data_plane.api.errors import install_error_handlers
 from botfleet.data_plane.api.health import build_health_router
@@ -146,6 +145,9 @@ def create_app(
     if webhook is not None:
         app.include_router(webhook)
     if tenant_config.channel.type in WEBCHAT_TYPES:
+        # Imported here: a provider channel's tenant never loads the web chat's modules.
+        from botfleet.adapters.channels.webchat import build_router as build_webchat_router
+
         # Only for web chat tenants: on a WhatsApp tenant, /inbound would let anyone make the
         # bot message any phone number, and /messages would show real contacts' conversations.
         app.include_router(
