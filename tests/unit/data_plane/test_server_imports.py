@@ -4,7 +4,8 @@ they are installed, the optional imports of FastAPI (pydantic.v1, python-multipa
 (watchfiles) and PyYAML (libyaml), httpx itself (no provider API to call), pydantic-settings
 (the settings read the environment themselves), the Google Calendar and CalDAV adapters (the
 demo binds the in-memory calendar), and typer (`python -m botfleet.cli.main` and the `botfleet`
-script both run `main`).
+script both run `main`). A WhatsApp tenant's data plane imports no third-party HTTP client
+(aiohttp, httpx) and none of the web chat's modules.
 See `botfleet.observability`, `botfleet.cli.data_plane_server` and docs/benchmarks.md ("Where
 the memory goes")."""
 
@@ -18,6 +19,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "examples" / "tenants" / "demo.yaml"
@@ -174,6 +176,46 @@ def test_web_chat_data_plane_leaves_out_rich_greenlet_and_httpx(
     assert report.get("exit") in (0, None)
     assert report["ws"] == "none"  # no WebSocket route: uvicorn need not import websockets
     assert report["rich_after"] == "rich.console"
+
+
+#: What a WhatsApp tenant's data plane leaves out besides `LEFT_OUT`: any third-party HTTP
+#: client (the provider client is asyncio and httptools) and the web chat's modules.
+LEFT_OUT_BY_PROVIDER_TENANTS = (
+    "aiohttp",
+    "yarl",
+    "multidict",
+    "frozenlist",
+    "botfleet.adapters.channels.webchat",
+    "botfleet.adapters.provider_httpx",
+)
+
+
+def test_whatsapp_data_plane_leaves_out_http_libraries_and_the_web_chat(tmp_path: Path) -> None:
+    config = yaml.safe_load(DEMO.read_text())
+    for key in ("flow_path", "knowledge_path"):
+        if key in config:
+            config[key] = str((DEMO.parent / config[key]).resolve())
+    config["channel"] = {
+        "type": "whatsapp",
+        "phone_number_id": "106540352242922",
+        "access_token": "token",
+        "app_secret": "secret",
+        "verify_token": "verify",
+    }
+    tenant = tmp_path / "whatsapp.yaml"
+    tenant.write_text(yaml.safe_dump(config))
+    watched = (*LEFT_OUT, *LEFT_OUT_BY_PROVIDER_TENANTS, "botfleet.adapters.provider_http")
+    line = run_python(
+        SERVE,
+        str(tenant),
+        "main",
+        ",".join(watched),
+        cwd=tmp_path,
+        env={"DP_STATE_DB_PATH": str(tmp_path / "state.db"), "DP_LOG_LEVEL": "warning"},
+    )
+    report = json.loads(line)
+    assert report["health"] == 200
+    assert report["loaded"] == ["botfleet.adapters.provider_http"]  # the check sees it
 
 
 HIDE = textwrap.dedent(
