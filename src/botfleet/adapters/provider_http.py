@@ -153,6 +153,10 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if 100 <= self._parser.get_status_code() < 200:
+            # An interim answer (103 Early Hints, a stray 100 Continue): the real one follows.
+            self._headers, self._body, self._headers_done = {}, [], False
+            return
         self.reusable = self._parser.should_keep_alive()
         self._finish()
 

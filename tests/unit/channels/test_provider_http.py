@@ -424,3 +424,29 @@ def test_the_client_runs_on_uvloop_as_the_data_plane_does() -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(scenario())
+
+
+async def test_an_interim_answer_is_skipped_for_the_final_one() -> None:
+    """A 1xx answer (here 103 Early Hints) precedes the real one on the same connection."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(2)  # the body, "{}"
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+        body = b'{"ok":true}'
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nX-Final: yes\r\n\r\n"
+        writer.write(head.encode() + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with provider_http_client() as client:
+            response = await client.post(f"http://127.0.0.1:{port}/x", json={})
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert response.status_code == 200
+    assert response.json() == {"ok": True}
+    assert response.headers["x-final"] == "yes" and "link" not in response.headers
