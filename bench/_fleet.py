@@ -80,6 +80,18 @@ def whatsapp_tenant(graph_base_url: str) -> dict[str, Any]:
     return config
 
 
+def telegram_tenant(api_base_url: str) -> dict[str, Any]:
+    """The demo tenant bound to a Telegram bot, calling `api_base_url` (a local fake)."""
+    config = demo_config()
+    config["channel"] = {
+        "type": "telegram",
+        "bot_token": "123456:bench-bot-token-0123456789",
+        "webhook_secret": "bench-webhook-secret",
+        "api_base_url": api_base_url,
+    }
+    return config
+
+
 def density_tenant(index: int) -> dict[str, Any]:
     """The web chat demo tenant under its own id and name."""
     config = demo_config()

@@ -11,8 +11,8 @@ every contact leaves a stored state holding day and slot lists and 2 calendar ca
 Boot with a control-plane pull: a control plane (subprocess, SQLite) holds the demo tenant and
 its published flow; the data plane starts with CONTROL_PLANE_URL, TENANT_ID and BOOT_TOKEN
 instead of the YAML (one warm-up boot first, so the control plane has served a pull).
-A WhatsApp tenant (the same flow on the WhatsApp channel; its provider client and channel
-modules are what differs) is booted the same way for its boot time and idle RSS.
+A WhatsApp tenant and a Telegram tenant (the same flow on those channels; their provider client
+and channel modules are what differs) are booted the same way for their boot time and idle RSS.
 Targets (issue 9): boot <= 1.5 s (median, every way), idle RSS <= 60 MB per tenant.
 """
 
@@ -28,9 +28,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench._control_plane import running_control_plane
-from bench._fleet import whatsapp_tenant, write_tenant
+from bench._fleet import telegram_tenant, whatsapp_tenant, write_tenant
 from bench._http import Connection
 from bench._proc import (
     Server,
@@ -126,34 +127,46 @@ def measure_pull_boots(count: int, workdir: Path) -> Boots:
         return measure_boots(lambda d: start_data_plane(d, pull_env=pull_env), count, workdir)
 
 
-def start_whatsapp_data_plane(workdir: Path) -> Server:
-    """A WhatsApp tenant's data plane as `botfleet serve data-plane` runs it (its Graph API
-    base URL points nowhere: an idle tenant makes no call)."""
-    tenant = write_tenant(whatsapp_tenant("http://127.0.0.1:9"), workdir / "whatsapp.yaml")
-    port = free_port()
-    argv = ["-m", "botfleet.cli.main", "serve", "data-plane", "--port", str(port)]
-    argv += ["--tenant-config", str(tenant)]
-    env = {
-        "DP_LOG_LEVEL": "warning",
-        "DP_LOG_JSON": "true",
-        "DP_STATE_DB_PATH": str(workdir / "state.db"),
-    }
-    return start("data-plane", argv, port=port, workdir=workdir, env=env)
+#: The provider-channel tenants booted besides the web chat demo: name -> its configuration
+#: (the provider's base URL points nowhere: an idle tenant makes no call).
+PROVIDER_TENANTS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "WhatsApp": whatsapp_tenant,
+    "Telegram": telegram_tenant,
+}
 
 
-def whatsapp_checks(whatsapp: Boots) -> list[Check]:
-    print(f"WhatsApp tenant: boot (s) {_fmt(whatsapp.seconds)}")
-    print(f"  idle RSS (MB) {_fmt(whatsapp.idle_rss)}")
-    boot, idle = whatsapp.median_s, statistics.median(whatsapp.idle_rss)
+def start_provider_data_plane(name: str) -> Callable[[Path], Server]:
+    """A start for `name`'s tenant, its data plane as `botfleet serve data-plane` runs it."""
+
+    def start_it(workdir: Path) -> Server:
+        config = PROVIDER_TENANTS[name]("http://127.0.0.1:9")
+        tenant = write_tenant(config, workdir / f"{name.lower()}.yaml")
+        port = free_port()
+        argv = ["-m", "botfleet.cli.main", "serve", "data-plane", "--port", str(port)]
+        argv += ["--tenant-config", str(tenant)]
+        env = {
+            "DP_LOG_LEVEL": "warning",
+            "DP_LOG_JSON": "true",
+            "DP_STATE_DB_PATH": str(workdir / "state.db"),
+        }
+        return start("data-plane", argv, port=port, workdir=workdir, env=env)
+
+    return start_it
+
+
+def provider_checks(name: str, boots: Boots) -> list[Check]:
+    print(f"{name} tenant: boot (s) {_fmt(boots.seconds)}")
+    print(f"  idle RSS (MB) {_fmt(boots.idle_rss)}")
+    boot, idle = boots.median_s, statistics.median(boots.idle_rss)
     return [
         Check(
-            "boot to ready, WhatsApp tenant (median)",
+            f"boot to ready, {name} tenant (median)",
             f"{boot:.2f} s",
             f"<= {MAX_BOOT_S:g} s",
             boot <= MAX_BOOT_S,
         ),
         Check(
-            "idle RSS, WhatsApp tenant (median)",
+            f"idle RSS, {name} tenant (median)",
             f"{idle:.1f} MB",
             f"<= {MAX_IDLE_RSS_MB:g} MB",
             idle <= MAX_IDLE_RSS_MB,
@@ -212,8 +225,10 @@ def measure(
     bare = measure_boots(lambda d: start_bare(d), boots, workdir / "bare")
     dp = measure_boots(lambda d: start_data_plane(d), boots, workdir / "dp")
     pulled = measure_pull_boots(boots, workdir / "pulled") if pull else None
-    whatsapp = measure_boots(start_whatsapp_data_plane, boots, workdir / "whatsapp")
-    checks = boot_checks(dp, pulled, bare) + whatsapp_checks(whatsapp)
+    checks = boot_checks(dp, pulled, bare)
+    for name in PROVIDER_TENANTS:
+        provider = measure_boots(start_provider_data_plane(name), boots, workdir / name.lower())
+        checks += provider_checks(name, provider)
 
     return checks + measure_traffic(conversations, concurrency, workdir / "traffic")
 
