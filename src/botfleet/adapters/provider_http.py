@@ -56,6 +56,9 @@ DEFAULT_TIMEOUT_S = 10.0
 #: Idle seconds a kept-alive connection is reused for (httpx's default, which the senders had);
 #: older ones are closed rather than risk a server that has just dropped them.
 KEEPALIVE_S = 5.0
+#: Largest answer read (provider answers are a few hundred bytes): a larger one is a failure,
+#: not memory taken without bound.
+MAX_ANSWER_BYTES = 1024 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -108,6 +111,7 @@ class _Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
+        self._body_bytes = 0
         self._headers_done = False
         self.closed = False
         self.reusable = False
@@ -150,12 +154,16 @@ class _Connection(asyncio.Protocol):
         self._headers_done = True
 
     def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        if self._body_bytes > MAX_ANSWER_BYTES:
+            self._fail(ProviderCallFailed("AnswerTooLarge"))
+            return
         self._body.append(body)
 
     def on_message_complete(self) -> None:
         if 100 <= self._parser.get_status_code() < 200:
             # An interim answer (103 Early Hints, a stray 100 Continue): the real one follows.
-            self._headers, self._body, self._headers_done = {}, [], False
+            self._headers, self._body, self._body_bytes, self._headers_done = {}, [], 0, False
             return
         self.reusable = self._parser.should_keep_alive()
         self._finish()
@@ -167,7 +175,7 @@ class _Connection(asyncio.Protocol):
         assert self._transport is not None
         waiter: asyncio.Future[ProviderResponse] = self._loop.create_future()
         self._waiter = waiter
-        self._headers, self._body, self._headers_done = {}, [], False
+        self._headers, self._body, self._body_bytes, self._headers_done = {}, [], 0, False
         self.reusable = False
         self._timeout_s = timeout_s
         self._deadline = self._loop.time() + timeout_s

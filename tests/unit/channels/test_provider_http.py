@@ -37,7 +37,11 @@ from botfleet.adapters.provider_api import (
     ProviderTimedOut,
     ProviderUnreachable,
 )
-from botfleet.adapters.provider_http import ProviderClient, provider_http_client
+from botfleet.adapters.provider_http import (
+    MAX_ANSWER_BYTES,
+    ProviderClient,
+    provider_http_client,
+)
 from botfleet.adapters.provider_httpx import HttpxProvider
 
 
@@ -124,6 +128,9 @@ async def _provider_server() -> AsyncIterator[Provider]:
         await response.write_eof()
         return response
 
+    async def huge(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=b"x" * (MAX_ANSWER_BYTES + 1))
+
     async def status(request: web.Request) -> web.StreamResponse:
         code = int(request.match_info["code"])
         return web.Response(status=code, text="slow down", headers={"Retry-After": "7"})
@@ -139,6 +146,7 @@ async def _provider_server() -> AsyncIterator[Provider]:
     app.router.add_post("/close", close)
     app.router.add_get("/chunked", chunked)
     app.router.add_get("/drip", drip)
+    app.router.add_get("/huge", huge)
     app.router.add_post("/status/{code}", status)
     app.router.add_post("/v19.0/1/messages", messages)
     app.router.add_post("/cookie", cookie)
@@ -450,3 +458,12 @@ async def test_an_interim_answer_is_skipped_for_the_final_one() -> None:
     assert response.status_code == 200
     assert response.json() == {"ok": True}
     assert response.headers["x-final"] == "yes" and "link" not in response.headers
+
+
+async def test_an_answer_over_the_size_limit_is_a_failure(provider: Provider) -> None:
+    async with provider_http_client() as client:
+        with pytest.raises(ProviderCallFailed) as raised:
+            await client.request("GET", f"{provider.url}/huge")
+        assert raised.value.cause == "AnswerTooLarge"
+        response = await client.post(f"{provider.url}/v19.0/1/messages", json={})  # still usable
+        assert response.status_code == 200
