@@ -1,6 +1,6 @@
 """What the provider senders (WhatsApp, Telegram) need from an HTTP client: POST a JSON body.
 
-The data plane's client is `adapters/provider_http.ProviderClient` (aiohttp);
+The data plane's client is `adapters/provider_http.ProviderClient` (asyncio and httptools);
 `adapters/provider_httpx.HttpxProvider` puts an `httpx.AsyncClient` behind the same protocol,
 which is how tests hand senders a client over `httpx.MockTransport` or respx. Transport failures
 are this module's exceptions whatever the client, so a sender imports no HTTP library (httpx

@@ -44,8 +44,8 @@ class Overrides:
     llm: Any = None
     scheduler: Any = None
     stores: Any = None  # an object with .states, .journal, .outbox and commit_turn()
-    #: The shared provider API client, a `ProviderHttp` (tests: an httpx.AsyncClient on
-    #: httpx.MockTransport).
+    #: The shared provider API client, a `ProviderHttp` (tests: `HttpxProvider` around an
+    #: httpx.AsyncClient on httpx.MockTransport).
     http: Any = None
     #: An `LLMConnector` used instead of the configured provider (guards, quota, resilience
     #: still apply); `llm` replaces the whole fallback instead.
@@ -97,7 +97,7 @@ async def bootstrap(
     connectors = o.connectors or build_connectors(config, clock=clock)
     metrics = RuntimeMetrics()
     # One HTTP client per process, closed with the app; channels call provider APIs through it.
-    # The web chat calls none: no client, and neither aiohttp nor httpx is imported.
+    # The web chat calls none: no client, and its modules are not imported.
     http = o.http
     if http is None and config.channel.type not in WEBCHAT_TYPES:
         from botfleet.adapters.provider_http import provider_http_client
