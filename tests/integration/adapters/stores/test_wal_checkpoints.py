@@ -194,9 +194,14 @@ async def test_a_checkpoint_that_stalls_makes_statements_fail_retryably(
 
     monkeypatch.setattr(WalCheckpointer, "_restart", stuck)
     async with SqliteTenantStore.open(tmp_path / "t.db", busy_timeout=0.3) as store:
-        store._database.checkpointer.every = 10
+        checkpointer = store._database.checkpointer
+        # No checkpoint while the log fills: one started mid-way could stall the later commits
+        # (whether it did depended on thread timing). The last commit starts it.
+        checkpointer.every = 10**9
         try:
             await _commit_many(store, 10)
+            checkpointer.every = 1
+            await _commit_many(store, 1, prefix="last")
             assert await asyncio.to_thread(stalled.wait, 5)
             started = time.perf_counter()
             with pytest.raises(StoreUnavailable, match="a checkpoint has held the file"):
