@@ -161,6 +161,8 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self.closed:  # failed mid-answer (too large): the rest of the bytes are moot
+            return
         if 100 <= self._parser.get_status_code() < 200:
             # An interim answer (103 Early Hints, a stray 100 Continue): the real one follows.
             self._headers, self._body, self._body_bytes, self._headers_done = {}, [], 0, False
@@ -316,10 +318,9 @@ class ProviderClient:
         connection.idle_since = asyncio.get_running_loop().time()
         idle = self._idle.setdefault(origin, [])
         idle.append(connection)
-        while len(idle) > self.max_in_flight or (
-            idle and connection.idle_since - idle[0].idle_since >= KEEPALIVE_S
-        ):
-            idle.pop(0).close()  # expired or beyond the bound: the oldest go
+        # At most `max_in_flight` per origin (no more are ever in flight); expired ones go.
+        while connection.idle_since - idle[0].idle_since >= KEEPALIVE_S:
+            idle.pop(0).close()
 
     async def _connect(self, origin: _Origin, timeout_s: float) -> _Connection:
         loop = asyncio.get_running_loop()
