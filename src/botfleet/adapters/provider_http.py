@@ -20,13 +20,15 @@ connection means nothing was written, and the senders retry exactly those; anyth
 what happened, never the URL: a Telegram URL holds the bot token.
 
 At most `max_in_flight` requests at once; further requests wait in arrival order. No cookies
-are kept, no redirects followed: provider APIs authenticate every call with a token.
+are kept, no redirects followed: provider APIs authenticate every call with a token. Behind an
+egress proxy, `provider_http_client()` gives httpx's client instead (this one has no proxies).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+import os
 import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -45,6 +47,7 @@ from botfleet.adapters.provider_api import (
 
 if TYPE_CHECKING:
     from botfleet.adapters.provider_api import ProviderHttp
+    from botfleet.adapters.provider_httpx import HttpxProvider
 
 #: Requests on the wire at once; more wait for a connection, first come first served.
 MAX_IN_FLIGHT = 64
@@ -387,13 +390,31 @@ def _request_bytes(
     return origin, head.encode("latin-1") + (data or b"")
 
 
-def provider_http_client(max_in_flight: int = MAX_IN_FLIGHT) -> ProviderClient:
-    """The data plane's provider client: at most `max_in_flight` requests in flight."""
+def provider_http_client(
+    max_in_flight: int = MAX_IN_FLIGHT, *, environ: Mapping[str, str] | None = None
+) -> ProviderClient | HttpxProvider:
+    """The data plane's provider client: at most `max_in_flight` requests in flight.
+
+    Behind an egress proxy (`HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` in the environment),
+    httpx's client instead, which honours those and `NO_PROXY` (this client has no proxy
+    support): ~1,000 us more CPU per call and ~2 MB more memory, only where a proxy is set."""
+    if _proxy_configured(os.environ if environ is None else environ):
+        from botfleet.adapters.provider_httpx import proxied_client
+
+        return proxied_client(
+            max_in_flight, timeout_s=DEFAULT_TIMEOUT_S, connect_timeout_s=CONNECT_TIMEOUT_S
+        )
     return ProviderClient(max_in_flight=max_in_flight)
 
 
+def _proxy_configured(environ: Mapping[str, str]) -> bool:
+    return any(
+        environ.get(name) or environ.get(name.upper())
+        for name in ("https_proxy", "http_proxy", "all_proxy")
+    )
+
+
 if TYPE_CHECKING:  # `make lint` (mypy) checks that both clients fit the senders' protocol
-    from botfleet.adapters.provider_httpx import HttpxProvider
 
     def _fits(ours: ProviderClient, tests: HttpxProvider) -> tuple[ProviderHttp, ProviderHttp]:
         return ours, tests

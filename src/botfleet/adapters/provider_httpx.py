@@ -78,3 +78,18 @@ class HttpxProvider:
         traceback: TracebackType | None,
     ) -> None:
         await self.client.__aexit__(exc_type, exc, traceback)
+
+
+def proxied_client(
+    max_in_flight: int, *, timeout_s: float, connect_timeout_s: float
+) -> HttpxProvider:
+    """httpx's own client with the environment's proxy settings (`HTTPS_PROXY`, `NO_PROXY`...),
+    the same bounds as the data plane's client, no redirects followed."""
+    limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
+    client = httpx.AsyncClient(
+        trust_env=True,
+        limits=limits,
+        timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+        follow_redirects=False,
+    )
+    return HttpxProvider(client)

@@ -467,3 +467,51 @@ async def test_an_answer_over_the_size_limit_is_a_failure(provider: Provider) ->
         assert raised.value.cause == "AnswerTooLarge"
         response = await client.post(f"{provider.url}/v19.0/1/messages", json={})  # still usable
         assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("environ", "proxied"),
+    [
+        ({}, False),
+        ({"HTTPS_PROXY": ""}, False),
+        ({"NO_PROXY": "*"}, False),
+        ({"HTTPS_PROXY": "http://proxy.internal:3128"}, True),
+        ({"http_proxy": "http://proxy.internal:3128"}, True),
+        ({"ALL_PROXY": "socks5://proxy.internal:1080"}, True),
+    ],
+)
+async def test_a_proxy_in_the_environment_selects_httpx(
+    environ: dict[str, str], proxied: bool
+) -> None:
+    async with provider_http_client(environ=environ) as client:
+        assert isinstance(client, HttpxProvider) is proxied
+        assert isinstance(client, ProviderClient) is not proxied
+
+
+async def test_provider_calls_go_through_the_environments_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The provider's host is not resolvable here: only the proxy can have answered."""
+    seen: list[tuple[str, str]] = []
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        seen.append((request.method, str(request.url)))
+        return web.json_response({"messages": [{"id": "wamid.via-proxy"}]})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    try:
+        async with provider_http_client() as client:
+            response = await client.post("http://graph.provider.invalid/v19.0/1/messages", json={})
+    finally:
+        await runner.cleanup()
+    assert response.json() == {"messages": [{"id": "wamid.via-proxy"}]}
+    assert seen == [("POST", "http://graph.provider.invalid/v19.0/1/messages")]

@@ -135,7 +135,10 @@ def run_python(script: str, *args: str, cwd: Path, env: dict[str, str] | None = 
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("DP_") and k not in ("TENANT_CONFIG_PATH", "CONTROL_PLANE_URL")
+        if not k.startswith("DP_")
+        and k not in ("TENANT_CONFIG_PATH", "CONTROL_PLANE_URL")
+        # a proxy would give provider tenants httpx's client (adapters/provider_http.py)
+        and not k.lower().endswith("_proxy")
     }
     done = subprocess.run(
         [sys.executable, "-c", script, *args],
