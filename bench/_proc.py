@@ -164,6 +164,20 @@ def start_data_plane(
     return start("data-plane", argv, port=port, workdir=workdir, env=env)
 
 
+def start_tenant_data_plane(name: str, tenant: Path, workdir: Path) -> Server:
+    """The data plane of the tenant YAML `tenant` as `botfleet serve data-plane` runs it: a
+    fresh SQLite file in `workdir`, JSON logs at warning level to `workdir/<name>.log`."""
+    port = free_port()
+    argv = ["-m", "botfleet.cli.main", "serve", "data-plane", "--port", str(port)]
+    argv += ["--tenant-config", str(tenant)]
+    env = {
+        "DP_LOG_LEVEL": "warning",
+        "DP_LOG_JSON": "true",
+        "DP_STATE_DB_PATH": str(workdir / "state.db"),
+    }
+    return start(name, argv, port=port, workdir=workdir, env=env)
+
+
 def start_bare(workdir: Path, *, port: int | None = None) -> Server:
     """The bare FastAPI endpoint (bench/bare_app.py) under the same uvicorn call."""
     port = port or free_port()

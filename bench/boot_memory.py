@@ -36,12 +36,11 @@ from bench._http import Connection
 from bench._proc import (
     Server,
     cpu_seconds,
-    free_port,
     machine_check,
     rss_mb,
-    start,
     start_bare,
     start_data_plane,
+    start_tenant_data_plane,
 )
 from bench._report import Check, emit
 
@@ -141,15 +140,7 @@ def start_provider_data_plane(name: str) -> Callable[[Path], Server]:
     def start_it(workdir: Path) -> Server:
         config = PROVIDER_TENANTS[name]("http://127.0.0.1:9")
         tenant = write_tenant(config, workdir / f"{name.lower()}.yaml")
-        port = free_port()
-        argv = ["-m", "botfleet.cli.main", "serve", "data-plane", "--port", str(port)]
-        argv += ["--tenant-config", str(tenant)]
-        env = {
-            "DP_LOG_LEVEL": "warning",
-            "DP_LOG_JSON": "true",
-            "DP_STATE_DB_PATH": str(workdir / "state.db"),
-        }
-        return start("data-plane", argv, port=port, workdir=workdir, env=env)
+        return start_tenant_data_plane("data-plane", tenant, workdir)
 
     return start_it
 

@@ -31,7 +31,7 @@ from types import FrameType
 
 from bench._fleet import density_tenant, percentile, write_tenant
 from bench._http import Connection
-from bench._proc import Server, free_port, machine_check, rss_mb, start
+from bench._proc import Server, machine_check, rss_mb, start_tenant_data_plane
 from bench._report import Check, emit, format_rows
 
 TARGET_TENANTS, MAX_P99_MS = 100, 200.0
@@ -82,15 +82,7 @@ def available_mb() -> float:
 def start_tenant(index: int, workdir: Path) -> Server:
     tenant_dir = workdir / f"t{index:03d}"
     config = write_tenant(density_tenant(index), tenant_dir / "tenant.yaml")
-    port = free_port()
-    argv = ["-m", "botfleet.cli.main", "serve", "data-plane", "--port", str(port)]
-    argv += ["--tenant-config", str(config)]
-    env = {
-        "DP_LOG_LEVEL": "warning",
-        "DP_LOG_JSON": "true",
-        "DP_STATE_DB_PATH": str(tenant_dir / "state.db"),
-    }
-    return start(f"dp{index:03d}", argv, port=port, workdir=tenant_dir, env=env)
+    return start_tenant_data_plane(f"dp{index:03d}", config, tenant_dir)
 
 
 def stop_all(servers: list[Server]) -> None:
