@@ -168,7 +168,7 @@ class _Connection(asyncio.Protocol):
             return
         if 100 <= self._parser.get_status_code() < 200:
             # An interim answer (103 Early Hints, a stray 100 Continue): the real one follows.
-            self._headers, self._body, self._body_bytes, self._headers_done = {}, [], 0, False
+            self._expect_answer()
             return
         self.reusable = self._parser.should_keep_alive()
         self._finish()
@@ -180,7 +180,7 @@ class _Connection(asyncio.Protocol):
         assert self._transport is not None
         waiter: asyncio.Future[ProviderResponse] = self._loop.create_future()
         self._waiter = waiter
-        self._headers, self._body, self._body_bytes, self._headers_done = {}, [], 0, False
+        self._expect_answer()
         self.reusable = False
         self._timeout_s = timeout_s
         self._deadline = self._loop.time() + timeout_s
@@ -194,6 +194,9 @@ class _Connection(asyncio.Protocol):
         finally:
             self._timer.cancel()
             self._waiter = None
+
+    def _expect_answer(self) -> None:
+        self._headers, self._body, self._body_bytes, self._headers_done = {}, [], 0, False
 
     def _check_deadline(self) -> None:
         if self._waiter is None or self._waiter.done():

@@ -47,20 +47,26 @@ class HttpxProvider:
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
-        try:
-            if timeout is None:
-                return await self.client.post(url, json=json, headers=headers)
-            return await self.client.post(url, json=json, headers=headers, timeout=timeout)
-        except httpx.HTTPError as exc:
-            raise provider_error(exc) from None  # the cause's message may hold the URL
+        return await self.request("POST", url, json=json, headers=headers, timeout=timeout)
 
     async def request(
-        self, method: str, url: str, *, timeout: float | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
+        """`timeout` in seconds, the client's own when None (httpx reads None as "no limit")."""
         try:
-            if timeout is None:
-                return await self.client.request(method, url)
-            return await self.client.request(method, url, timeout=timeout)
+            return await self.client.request(
+                method,
+                url,
+                json=json,
+                headers=headers,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            )
         except httpx.HTTPError as exc:
             raise provider_error(exc) from None  # the cause's message may hold the URL
 
