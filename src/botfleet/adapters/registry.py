@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.connectors.catalog import (
@@ -26,6 +25,7 @@ from botfleet.ports.clock import Clock
 
 if TYPE_CHECKING:
     from botfleet.adapters.provider_api import ProviderHttp
+    from botfleet.web import Operation
 
 __all__ = [
     "CHANNEL_FACTORIES",
@@ -33,12 +33,12 @@ __all__ = [
     "CONNECTOR_TYPES",
     "DEFAULT_MOCK_SCHEDULE",
     "FAST_PATHS",
-    "WEBHOOK_ROUTERS",
+    "WEBHOOK_ROUTES",
     "ConnectorType",
     "build_connector",
     "build_connectors",
     "build_sender",
-    "build_webhook_router",
+    "build_webhook_routes",
     "check_flow_connectors",
     "connector_json_schemas",
     "connector_policies",
@@ -67,7 +67,7 @@ class OutboxOnlySender:
 WEBCHAT_TYPES = ("webchat", "http_dev")
 
 ChannelFactory = Callable[[TenantConfig, "ProviderHttp | None", CollectorRegistry | None], Any]
-WebhookRouterFactory = Callable[[TenantConfig, Any, Clock], APIRouter]
+WebhookRoutesFactory = Callable[[TenantConfig, Any, Clock], "list[Operation]"]
 FastPathFactory = Callable[[TenantConfig, Any, Clock], tuple[Any, dict[str, Any]]]
 
 
@@ -106,18 +106,18 @@ def _shared_http(config: TenantConfig, http: ProviderHttp | None) -> ProviderHtt
     return http
 
 
-def _whatsapp_webhook(config: TenantConfig, runtime: Any, clock: Clock) -> APIRouter:
+def _whatsapp_webhook(config: TenantConfig, runtime: Any, clock: Clock) -> list[Operation]:
     from botfleet.adapters.channels import whatsapp
 
     settings = whatsapp.whatsapp_settings(config.channel.settings(), source=config.source)
-    return whatsapp.build_router(settings, runtime, clock=clock)
+    return whatsapp.build_routes(settings, runtime, clock=clock)
 
 
-def _telegram_webhook(config: TenantConfig, runtime: Any, clock: Clock) -> APIRouter:
+def _telegram_webhook(config: TenantConfig, runtime: Any, clock: Clock) -> list[Operation]:
     from botfleet.adapters.channels import telegram
 
     settings = telegram.telegram_settings(config.channel.settings(), source=config.source)
-    return telegram.build_router(settings, runtime, clock=clock)
+    return telegram.build_routes(settings, runtime, clock=clock)
 
 
 def _webchat_fast_path(
@@ -156,7 +156,7 @@ CHANNEL_FACTORIES: dict[str, ChannelFactory] = {
     "telegram": _telegram_sender,
 }
 #: channel type -> the provider's webhook routes (the web chat has its own API instead).
-WEBHOOK_ROUTERS: dict[str, WebhookRouterFactory] = {
+WEBHOOK_ROUTES: dict[str, WebhookRoutesFactory] = {
     "whatsapp": _whatsapp_webhook,
     "telegram": _telegram_webhook,
 }
@@ -202,10 +202,12 @@ def fast_path(
     return factory(config, runtime, clock) if factory is not None else None
 
 
-def build_webhook_router(config: TenantConfig, runtime: Any, *, clock: Clock) -> APIRouter | None:
+def build_webhook_routes(
+    config: TenantConfig, runtime: Any, *, clock: Clock
+) -> list[Operation] | None:
     """The provider webhook routes of the tenant's channel, or None for the web chat.
 
     `runtime` must offer `accept(message)`, `sender` and `after_turns(contact_id, job)`.
     """
-    factory = WEBHOOK_ROUTERS.get(config.channel.type)
+    factory = WEBHOOK_ROUTES.get(config.channel.type)
     return factory(config, runtime, clock) if factory is not None else None

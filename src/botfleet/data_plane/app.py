@@ -1,4 +1,4 @@
-"""The data plane FastAPI app: create_app(settings) builds the runtime in the lifespan."""
+"""The data plane app (Starlette): create_app(settings) builds the runtime in the lifespan."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
-from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_router, fast_path
+from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_routes, fast_path
 from botfleet.data_plane.api.errors import install_error_handlers
-from botfleet.data_plane.api.health import build_health_router
-from botfleet.data_plane.api.tasks import build_tasks_router
-from botfleet.data_plane.api.usage import build_usage_router
+from botfleet.data_plane.api.health import health_operations
+from botfleet.data_plane.api.tasks import tasks_operations
+from botfleet.data_plane.api.usage import usage_operations
 from botfleet.data_plane.bootstrap import Overrides, bootstrap
 from botfleet.data_plane.config_source.startup import initial_tenant_config, watch_control_plane
 from botfleet.data_plane.settings import DataPlaneSettings
@@ -25,6 +25,7 @@ from botfleet.domain.tenant_config import TenantConfig
 from botfleet.http_guards import MAX_BODY_BYTES, BodyGuard
 from botfleet.ports.channels import TurnResult
 from botfleet.ports.clock import Clock, SystemClock
+from botfleet.web import JsonApi, Operation
 
 if TYPE_CHECKING:  # the pull imports httpx, which a data plane on a local YAML never uses
     from botfleet.data_plane.config_source.pull import BootedConfig
@@ -39,14 +40,15 @@ GC_YOUNG_THRESHOLD = 25_000
 
 
 class _RuntimeProxy:
-    """Routes are built before the lifespan opens the stores; they reach the runtime here."""
+    """Routes are built before the app, and the app before the lifespan opens the stores; they
+    reach the runtime here (`app` is set once the app exists)."""
 
-    def __init__(self, app: FastAPI) -> None:
-        self._app = app
+    app: Starlette | None = None
 
     @property
     def _runtime(self) -> Any:
-        return self._app.state.runtime
+        assert self.app is not None, "the proxy's app is set by create_app"
+        return self.app.state.runtime
 
     async def handle(self, message: InboundMessage) -> TurnResult:
         result: TurnResult = await self._runtime.handle(message)
@@ -86,7 +88,7 @@ def create_app(
     config: TenantConfig | None = None,
     overrides: Overrides | None = None,
     boot: BootedConfig | None = None,
-) -> FastAPI:
+) -> JsonApi:
     """The tenant's app. Its configuration: `config`, else `boot` (pulled from the control
     plane), else from `settings` (the local YAML, or a blocking pull from the control plane with
     short timeouts and the cached copy as fallback). Stores open in the lifespan."""
@@ -100,7 +102,7 @@ def create_app(
     clock: Clock = (overrides.clock if overrides else None) or SystemClock()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             runtime = await bootstrap(settings, tenant_config, stack, overrides)
             app.state.runtime = runtime
@@ -124,45 +126,46 @@ def create_app(
             gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
             yield
 
-    app = FastAPI(
+    proxy = _RuntimeProxy()
+    operations: list[Operation] = []
+    # The channel's routes come first: routes are tried in order, and a turn's request should
+    # not be matched against every operations route before its own.
+    webhook = build_webhook_routes(tenant_config, proxy, clock=clock)
+    if webhook is not None:
+        operations += webhook
+    if tenant_config.channel.type in WEBCHAT_TYPES:
+        # Imported here: a provider channel's tenant never loads the web chat's modules.
+        from botfleet.adapters.channels.webchat import build_routes as build_webchat_routes
+
+        # Only for web chat tenants: on a WhatsApp tenant, /inbound would let anyone make the
+        # bot message any phone number, and /messages would show real contacts' conversations.
+        operations += build_webchat_routes(
+            proxy,
+            proxy,
+            title=tenant_config.display_name(),
+            clock=clock,
+            # The seed's dev channel lists every contact's messages; the web chat does not.
+            list_all_contacts=tenant_config.channel.type == "http_dev",
+        )
+    operations += health_operations()
+    operations += tasks_operations(settings)
+    operations += usage_operations(settings)
+    app = JsonApi(
+        operations,
         title=f"botfleet data plane: {tenant_config.display_name()}",
         lifespan=lifespan,
     )
+    proxy.app = app
     install_error_handlers(app)
-    proxy = _RuntimeProxy(app)
-    # Ordinary web-chat turns and signed webhook deliveries skip FastAPI's layers (~90 us of a
-    # request's CPU); the channel's routes below serve the rest. Added first, so it runs inside
-    # the body guard.
+    # Ordinary web-chat turns and signed webhook deliveries skip the app's layers (routing,
+    # the endpoint's request object); the channel's routes serve the rest. Added first, so it
+    # runs inside the body guard.
     fast = fast_path(tenant_config, proxy, clock=clock)
     if fast is not None:
         middleware, arguments = fast
         app.add_middleware(middleware, exception_handlers=app.exception_handlers, **arguments)
     # Oversized or absurdly nested bodies are refused before any route reads them.
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
-    # The channel's routes come first: FastAPI tries included routers in order, and a turn's
-    # request should not be matched against every operations route before its own (~10 us each).
-    webhook = build_webhook_router(tenant_config, proxy, clock=clock)
-    if webhook is not None:
-        app.include_router(webhook)
-    if tenant_config.channel.type in WEBCHAT_TYPES:
-        # Imported here: a provider channel's tenant never loads the web chat's modules.
-        from botfleet.adapters.channels.webchat import build_router as build_webchat_router
-
-        # Only for web chat tenants: on a WhatsApp tenant, /inbound would let anyone make the
-        # bot message any phone number, and /messages would show real contacts' conversations.
-        app.include_router(
-            build_webchat_router(
-                proxy,
-                proxy,
-                title=tenant_config.display_name(),
-                clock=clock,
-                # The seed's dev channel lists every contact's messages; the web chat does not.
-                list_all_contacts=tenant_config.channel.type == "http_dev",
-            )
-        )
-    app.include_router(build_health_router())
-    app.include_router(build_tasks_router(settings))
-    app.include_router(build_usage_router(settings))
     return app
 
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import httpx
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
 from botfleet.adapters.stores.memory import InMemoryTenantStore
@@ -187,7 +187,7 @@ async def bootstrap_test_runtime(
 class ChatClient:
     """A running app, an HTTP client on it (no network) and shortcuts to talk as a contact."""
 
-    app: FastAPI
+    app: Starlette
     http: httpx.AsyncClient
 
     @property

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from botfleet.adapters.provider_httpx import HttpxProvider
 from botfleet.adapters.stores.memory import InMemoryTenantStore
@@ -125,7 +125,7 @@ def bot_api() -> FakeProvider:
 
 @dataclass
 class DataPlane:
-    app: FastAPI
+    app: Starlette
     client: httpx.AsyncClient
     provider: FakeProvider
 

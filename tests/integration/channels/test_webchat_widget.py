@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
+from starlette.testclient import TestClient
 
-from botfleet.adapters.channels.webchat import build_router
+from botfleet.adapters.channels.webchat import build_routes
 from botfleet.adapters.stores.memory import InMemoryOutbox
 from botfleet.domain.messages import InboundMessage
 from botfleet.ports.channels import TurnResult
+from botfleet.web import JsonApi
 
 HARNESS = Path(__file__).with_name("widget_harness.js")
 TITLE = 'Peluquería "Ana" & <Co>'
@@ -35,8 +35,9 @@ class Clock:
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_one_script_tag_adds_a_bubble_that_opens_the_chat(tmp_path: Path) -> None:
-    app = FastAPI()
-    app.include_router(build_router(NoTurns(), InMemoryOutbox(), title=TITLE, clock=Clock()))
+    app = JsonApi(
+        build_routes(NoTurns(), InMemoryOutbox(), title=TITLE, clock=Clock()), title=TITLE
+    )
     with TestClient(app) as client:
         response = client.get("/widget.js")
     assert response.status_code == 200

@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from fastapi.testclient import TestClient
+    from starlette.testclient import TestClient
     from botfleet.data_plane.app import create_app
     from botfleet.data_plane.settings import DataPlaneSettings
 

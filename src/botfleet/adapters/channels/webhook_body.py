@@ -5,24 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import HTTPException, Request
+from starlette.exceptions import HTTPException
 
+from botfleet.web.inputs import read_body
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    too_large = HTTPException(413, detail=f"request body is over the limit of {limit} bytes")
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not (declared.isascii() and declared.isdigit()):
-            raise HTTPException(400, detail="Content-Length header is not a number")
-        if int(declared) > limit:
-            raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
+__all__ = ["decode_json", "read_body"]
 
 
 def decode_json(body: bytes) -> Any:

@@ -8,8 +8,9 @@ once. The answer names no file or SQL; the log line does (for the operator).
 from __future__ import annotations
 
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from botfleet.domain.errors import ConcurrentUpdate, Overloaded, StoreUnavailable
 
@@ -35,7 +36,7 @@ def _retry_response(detail: str) -> JSONResponse:
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: Starlette) -> None:
     """Map the store's transient failures and a full backlog to 503 with `Retry-After`."""
     app.add_exception_handler(StoreUnavailable, _retry_later)
     app.add_exception_handler(ConcurrentUpdate, _retry_later)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.web import Operation
 
 
 def runtime_of(request: Request) -> ConversationRuntime:
@@ -15,13 +15,11 @@ def runtime_of(request: Request) -> ConversationRuntime:
     return runtime
 
 
-def build_health_router() -> APIRouter:
-    router = APIRouter()
-
-    @router.get("/health", tags=["ops"])
-    async def health(request: Request) -> dict[str, Any]:
-        runtime = runtime_of(request)
-        return {
+async def health(request: Request) -> Response:
+    """The tenant, its live flow and knowledge versions, busy contacts and connector breakers."""
+    runtime = runtime_of(request)
+    return JSONResponse(
+        {
             "status": "ok",
             "tenant_id": runtime.ctx.tenant.id,
             "flow_id": runtime.live.flow.id,
@@ -30,16 +28,23 @@ def build_health_router() -> APIRouter:
             "busy_contacts": runtime.sequencer.busy_keys,
             "connectors": _breakers(runtime),
         }
+    )
 
-    @router.get("/metrics", tags=["ops"])
-    async def metrics(request: Request) -> Response:
-        runtime = runtime_of(request)
-        runtime.metrics.conversations.set(await runtime.states.count())
-        if runtime.scheduler is not None:
-            runtime.metrics.scheduled_jobs.set(len(await runtime.scheduler.jobs()))
-        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    return router
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of the tenant's runtime."""
+    runtime = runtime_of(request)
+    runtime.metrics.conversations.set(await runtime.states.count())
+    if runtime.scheduler is not None:
+        runtime.metrics.scheduled_jobs.set(len(await runtime.scheduler.jobs()))
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def health_operations() -> list[Operation]:
+    return [
+        Operation("GET", "/health", health, summary="Health", tags=("ops",)),
+        Operation("GET", "/metrics", metrics, summary="Metrics", tags=("ops",)),
+    ]
 
 
 def _breakers(runtime: ConversationRuntime) -> dict[str, str]:

@@ -11,15 +11,20 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from botfleet.adapters.scheduling.rules import run_id
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.http_guards import MAX_BODY_BYTES
 from botfleet.ports.scheduling import ScheduledJob, TaskScheduler
+from botfleet.web import Operation, json_body, query_of
+from botfleet.web.inputs import read_body
 
 MAX_TASKS = 1000
 
@@ -49,6 +54,16 @@ class TaskView(BaseModel):
 class TaskList(BaseModel):
     tasks: list[TaskView]
     count: int
+
+
+class TaskQuery(BaseModel):
+    """`GET /tasks` filters."""
+
+    contact_id: str | None = Field(default=None, max_length=191)
+    task: str | None = Field(default=None, max_length=191)
+    due_after: datetime | None = Field(default=None, description="ISO time with offset")
+    due_before: datetime | None = Field(default=None, description="ISO time with offset")
+    limit: int = Field(default=200, ge=1, le=MAX_TASKS)
 
 
 class RunTaskRequest(BaseModel):
@@ -89,27 +104,19 @@ def _check_token(request: Request, expected: str) -> None:
         raise HTTPException(403, "wrong internal token")
 
 
-def internal_reader(settings: DataPlaneSettings) -> Any:
+def check_reader(request: Request, settings: DataPlaneSettings) -> None:
     """Token when one is configured; otherwise loopback clients only (local development)."""
-
-    async def check(request: Request) -> None:
-        if settings.internal_token:
-            _check_token(request, settings.internal_token)
-        elif not _is_loopback(request):
-            raise HTTPException(403, "internal routes need DP_INTERNAL_TOKEN outside development")
-
-    return check
-
-
-def internal_actor(settings: DataPlaneSettings) -> Any:
-    """Always the token: these routes act on contacts."""
-
-    async def check(request: Request) -> None:
-        if not settings.internal_token:
-            raise HTTPException(403, "this route is disabled: DP_INTERNAL_TOKEN is not set")
+    if settings.internal_token:
         _check_token(request, settings.internal_token)
+    elif not _is_loopback(request):
+        raise HTTPException(403, "internal routes need DP_INTERNAL_TOKEN outside development")
 
-    return check
+
+def check_actor(request: Request, settings: DataPlaneSettings) -> None:
+    """Always the token: these routes act on contacts."""
+    if not settings.internal_token:
+        raise HTTPException(403, "this route is disabled: DP_INTERNAL_TOKEN is not set")
+    _check_token(request, settings.internal_token)
 
 
 def _runtime(request: Request) -> ConversationRuntime:
@@ -129,37 +136,52 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
     return value
 
 
-def build_tasks_router(settings: DataPlaneSettings) -> APIRouter:
-    router = APIRouter(tags=["internal"])
-
-    @router.get("/tasks", dependencies=[Depends(internal_reader(settings))])
-    async def list_tasks(
-        request: Request,
-        contact_id: Annotated[str | None, Query(max_length=191)] = None,
-        task: Annotated[str | None, Query(max_length=191)] = None,
-        due_after: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
-        due_before: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_TASKS)] = 200,
-    ) -> TaskList:
+def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
+    async def list_tasks(request: Request) -> Response:
         """Pending scheduled jobs (reminders and standing schedules), soonest first."""
+        check_reader(request, settings)
+        query = query_of(TaskQuery, request)
         scheduler = _scheduler(_runtime(request))
         jobs = await scheduler.jobs(
-            contact_id=contact_id,
-            task=task,
-            due_after=_aware("due_after", due_after),
-            due_before=_aware("due_before", due_before),
-            limit=limit,
+            contact_id=query.contact_id,
+            task=query.task,
+            due_after=_aware("due_after", query.due_after),
+            due_before=_aware("due_before", query.due_before),
+            limit=query.limit,
         )
-        return TaskList(tasks=[TaskView.of(j) for j in jobs], count=len(jobs))
+        found = TaskList(tasks=[TaskView.of(j) for j in jobs], count=len(jobs))
+        return JSONResponse(found.model_dump(mode="json"))
 
-    @router.post("/run-task", dependencies=[Depends(internal_actor(settings))])
-    async def run_task(request: Request, body: RunTaskRequest) -> RunTaskResult:
+    async def run_task(request: Request) -> Response:
         """Run a flow task for a contact now (the control plane's "run now"), in its turn order."""
+        check_actor(request, settings)
+        body = json_body(RunTaskRequest, await read_body(request, MAX_BODY_BYTES))
         runtime = _runtime(request)
         if body.task not in runtime.live.flow.tasks:
             raise HTTPException(404, f"unknown task {body.task!r} in flow {runtime.live.flow.id}")
         rid = run_id(f"manual:{body.task}", runtime.clock.now())
         await runtime.run_task(body.contact_id, body.task, body.data, rid)
-        return RunTaskResult(status="done", task=body.task, contact_id=body.contact_id, run_id=rid)
+        done = RunTaskResult(status="done", task=body.task, contact_id=body.contact_id, run_id=rid)
+        return JSONResponse(done.model_dump(mode="json"))
 
-    return router
+    tags = ("internal",)
+    return [
+        Operation(
+            "GET",
+            "/tasks",
+            list_tasks,
+            summary="List Tasks",
+            tags=tags,
+            query=TaskQuery,
+            answer=TaskList,
+        ),
+        Operation(
+            "POST",
+            "/run-task",
+            run_task,
+            summary="Run Task",
+            tags=tags,
+            body=RunTaskRequest,
+            answer=RunTaskResult,
+        ),
+    ]

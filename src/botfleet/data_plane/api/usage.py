@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
-from botfleet.adapters.llm.quota import MONTH
+from botfleet.adapters.llm.quota import MONTH, MonthlyUsage
 from botfleet.data_plane.llm_fallback import KnowledgeLLMFallback
 from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.web import Operation, query_of
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -26,27 +30,27 @@ def _is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
-def internal_access(settings: DataPlaneSettings) -> Any:
-    """A dependency that admits the control plane (Bearer token) or, without a token, loopback."""
+def check_internal_access(request: Request, settings: DataPlaneSettings) -> None:
+    """Admit the control plane (Bearer token) or, without a token configured, loopback."""
+    expected = settings.internal_token
+    if not expected:
+        if _is_loopback(request.client.host if request.client else None):
+            return
+        raise HTTPException(403, "internal routes need DP_INTERNAL_TOKEN outside local development")
+    given = request.headers.get("authorization", "")
+    scheme, _, token = given.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
+        raise HTTPException(
+            401, "missing or wrong internal token", headers={"WWW-Authenticate": "Bearer"}
+        )
 
-    async def check(request: Request) -> None:
-        expected = settings.internal_token
-        if not expected:
-            if _is_loopback(request.client.host if request.client else None):
-                return
-            raise HTTPException(
-                403, "internal routes need DP_INTERNAL_TOKEN outside local development"
-            )
-        given = request.headers.get("authorization", "")
-        scheme, _, token = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), expected.encode()
-        ):
-            raise HTTPException(
-                401, "missing or wrong internal token", headers={"WWW-Authenticate": "Bearer"}
-            )
 
-    return check
+class UsageQuery(BaseModel):
+    month: str | None = Field(
+        default=None, description="YYYY-MM in the tenant's time zone; default: now"
+    )
 
 
 def _fallback_of(request: Request) -> KnowledgeLLMFallback:
@@ -56,49 +60,51 @@ def _fallback_of(request: Request) -> KnowledgeLLMFallback:
     return llm
 
 
-def build_usage_router(settings: DataPlaneSettings) -> APIRouter:
-    router = APIRouter(tags=["internal"], dependencies=[Depends(internal_access(settings))])
-
-    @router.get("/usage")
-    async def usage(
-        request: Request,
-        month: Annotated[
-            str | None, Query(description="YYYY-MM in the tenant's time zone; default: now")
-        ] = None,
-    ) -> dict[str, Any]:
+def usage_operations(settings: DataPlaneSettings) -> list[Operation]:
+    async def usage(request: Request) -> Response:
         """Input, output and cached tokens and question outcomes of one month."""
+        check_internal_access(request, settings)
+        month = query_of(UsageQuery, request).month
         llm = _fallback_of(request)
         if month is not None and not MONTH.match(month):
             raise HTTPException(422, f"month: expected YYYY-MM, got {month[:20]!r}")
         used = await llm.quota.usage(month)
-        limit = llm.quota.limit
-        return {
-            "tenant_id": llm.tenant_id,
-            "month": used.month,
-            "timezone": llm.quota.timezone,
-            "llm_enabled": llm.enabled,
-            "provider": llm.options.provider,
-            "model": llm.options.model_name,
-            "knowledge_version": llm.knowledge.knowledge_version,
-            "input_tokens": used.input_tokens,
-            "output_tokens": used.output_tokens,
-            "cached_tokens": used.cached_tokens,
-            "total_tokens": used.total_tokens,
-            "quota_monthly_tokens": limit,
-            "remaining_tokens": None if limit is None else max(limit - used.total_tokens, 0),
-            "questions": {
-                "answered": used.answered,
-                "out_of_scope": used.out_of_scope,
-                "errors": used.errors,
-                "over_quota": used.over_quota,
-            },
-            "requests": used.requests,
-        }
+        return JSONResponse(_usage_answer(llm, used))
 
-    @router.get("/usage/months")
-    async def usage_months(request: Request) -> dict[str, Any]:
+    async def usage_months(request: Request) -> Response:
         """Months that have LLM usage recorded, oldest first."""
+        check_internal_access(request, settings)
         llm = _fallback_of(request)
-        return {"months": await llm.quota.store.months()}
+        return JSONResponse({"months": await llm.quota.store.months()})
 
-    return router
+    tags = ("internal",)
+    return [
+        Operation("GET", "/usage", usage, summary="Usage", tags=tags, query=UsageQuery),
+        Operation("GET", "/usage/months", usage_months, summary="Usage Months", tags=tags),
+    ]
+
+
+def _usage_answer(llm: KnowledgeLLMFallback, used: MonthlyUsage) -> dict[str, Any]:
+    limit = llm.quota.limit
+    return {
+        "tenant_id": llm.tenant_id,
+        "month": used.month,
+        "timezone": llm.quota.timezone,
+        "llm_enabled": llm.enabled,
+        "provider": llm.options.provider,
+        "model": llm.options.model_name,
+        "knowledge_version": llm.knowledge.knowledge_version,
+        "input_tokens": used.input_tokens,
+        "output_tokens": used.output_tokens,
+        "cached_tokens": used.cached_tokens,
+        "total_tokens": used.total_tokens,
+        "quota_monthly_tokens": limit,
+        "remaining_tokens": None if limit is None else max(limit - used.total_tokens, 0),
+        "questions": {
+            "answered": used.answered,
+            "out_of_scope": used.out_of_scope,
+            "errors": used.errors,
+            "over_quota": used.over_quota,
+        },
+        "requests": used.requests,
+    }

@@ -1,4 +1,4 @@
-"""Web chat API through FastAPI and httpx: inbound validation, replies, outbox reads."""
+"""Web chat API through its Starlette app and httpx: inbound validation, replies, outbox reads."""
 
 from __future__ import annotations
 
@@ -9,18 +9,20 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from botfleet.adapters.channels.webchat import (
     MAX_BODY_BYTES,
     WEBCHAT_CAPABILITIES,
     InboundFastPath,
-    build_router,
+    build_routes,
 )
 from botfleet.adapters.stores.memory import InMemoryOutbox
 from botfleet.data_plane.api.errors import install_error_handlers
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Buttons, Option, Output, Text, output_to_dict
 from botfleet.ports.channels import Capabilities, TurnResult
+from botfleet.web import JsonApi, under
 
 NOW = datetime(2024, 5, 6, 9, 30, tzinfo=UTC)
 MENU = Buttons("Pick one", (Option("book", "Book"), Option("cancel", "Cancel")))
@@ -70,7 +72,7 @@ def handler(outbox: InMemoryOutbox) -> EchoHandler:
     return EchoHandler(outbox)
 
 
-def make_client(app: FastAPI) -> httpx.AsyncClient:
+def make_client(app: Starlette) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
@@ -82,9 +84,17 @@ def make_app(
     capabilities: Capabilities | None = None,
     list_all_contacts: bool = False,
     fast: bool = False,
-) -> FastAPI:
-    """The router on an app; `fast`: with `InboundFastPath` in front, as the data plane has."""
-    app = FastAPI()
+) -> JsonApi:
+    """The routes on an app; `fast`: with `InboundFastPath` in front, as the data plane has."""
+    routes = build_routes(
+        handler,
+        outbox,
+        title="Peluquería Ana & <Co>",
+        clock=FixedClock(),
+        capabilities=capabilities,
+        list_all_contacts=list_all_contacts,
+    )
+    app = JsonApi(under(prefix, routes), title="web chat")
     install_error_handlers(app)
     if fast:
         app.add_middleware(
@@ -95,15 +105,6 @@ def make_app(
             capabilities=capabilities,
             path=f"{prefix}/inbound",
         )
-    router = build_router(
-        handler,
-        outbox,
-        title="Peluquería Ana & <Co>",
-        clock=FixedClock(),
-        capabilities=capabilities,
-        list_all_contacts=list_all_contacts,
-    )
-    app.include_router(router, prefix=prefix)
     return app
 
 
@@ -367,7 +368,10 @@ async def test_router_works_under_a_prefix(
 def test_openapi_describes_the_inbound_body(handler: EchoHandler, outbox: InMemoryOutbox) -> None:
     spec = make_app(handler, outbox).openapi()
     body = spec["paths"]["/inbound"]["post"]["requestBody"]["content"]["application/json"]
-    assert set(body["schema"]["properties"]) >= {"contact_id", "text", "type", "payload"}
+    ref = body["schema"]["$ref"]
+    assert ref == "#/components/schemas/InboundBody"
+    schema = spec["components"]["schemas"]["InboundBody"]
+    assert set(schema["properties"]) >= {"contact_id", "text", "type", "payload"}
     assert "/messages" in spec["paths"]
     assert "/" not in spec["paths"]  # the page and scripts are not API
 

@@ -25,14 +25,14 @@ from botfleet.ports.channels import TurnResult
 def route_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
     """Bodies the route read: a request missing here was answered by the fast path."""
     reads: list[bytes] = []
-    original = api._read_body
+    original = api.read_body
 
     async def spy(request: Any, limit: int) -> bytes:
         body = await original(request, limit)
         reads.append(body)
         return body
 
-    monkeypatch.setattr(api, "_read_body", spy)
+    monkeypatch.setattr(api, "read_body", spy)
     yield reads
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 import botfleet.adapters.channels.webchat as webchat
-from botfleet.adapters.channels.webchat import build_router
+from botfleet.adapters.channels.webchat import build_routes
 from botfleet.adapters.stores.memory import InMemoryOutbox
 from botfleet.domain.messages import InboundMessage
 from botfleet.ports.channels import TurnResult
+from botfleet.web import JsonApi
 
 TITLE = 'Peluquería "Ana" & <Co>'
 STATIC = Path(webchat.__file__).parent / "static"
@@ -42,9 +42,9 @@ class FixedClock:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = FastAPI()
-    app.include_router(
-        build_router(SilentHandler(), InMemoryOutbox(), title=TITLE, clock=FixedClock())
+    app = JsonApi(
+        build_routes(SilentHandler(), InMemoryOutbox(), title=TITLE, clock=FixedClock()),
+        title=TITLE,
     )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test"

@@ -13,7 +13,7 @@ from botfleet.adapters.channels.telegram.send import (
 )
 from botfleet.adapters.channels.telegram.settings import TelegramSettings, telegram_settings
 from botfleet.adapters.channels.telegram.signature import SECRET_HEADER, verify_secret_token
-from botfleet.adapters.channels.telegram.webhook import build_router
+from botfleet.adapters.channels.telegram.webhook import build_routes
 from botfleet.adapters.provider_api import ProviderHttp
 
 __all__ = [
@@ -24,7 +24,7 @@ __all__ = [
     "TelegramMetrics",
     "TelegramSettings",
     "build",
-    "build_router",
+    "build_routes",
     "message_payloads",
     "parse_update",
     "telegram_settings",

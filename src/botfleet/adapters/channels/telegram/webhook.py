@@ -14,8 +14,10 @@ from functools import partial
 from typing import Protocol
 
 import structlog
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from botfleet.adapters.channels.telegram.parse import ParsedUpdate, parse_update
 from botfleet.adapters.channels.telegram.send import TelegramBotSender
@@ -29,6 +31,7 @@ from botfleet.adapters.channels.webhook_body import decode_json, read_body
 from botfleet.domain.errors import InvalidSignature
 from botfleet.domain.messages import InboundMessage
 from botfleet.ports.clock import Clock
+from botfleet.web import Operation
 
 log = structlog.get_logger("botfleet.channels.telegram")
 
@@ -49,19 +52,13 @@ class WebhookRuntime(Protocol):
         ...
 
 
-def build_router(
+def build_routes(
     settings: TelegramSettings, runtime: WebhookRuntime, *, clock: Clock, path: str = "/webhook"
-) -> APIRouter:
+) -> list[Operation]:
     """The webhook route of one bot (give `<public url><path>` to setWebhook)."""
-    router = APIRouter(tags=["telegram"])
     secret = settings.webhook_secret.get_secret_value()
 
-    @router.post(
-        path,
-        summary="Telegram updates, authenticated by the secret token given to setWebhook",
-        responses={401: {"description": "No secret token"}, 403: {"description": "Wrong one"}},
-    )
-    async def receive(request: Request, background: BackgroundTasks) -> Response:
+    async def receive(request: Request) -> Response:
         try:
             verify_secret_token(request.headers.get(SECRET_HEADER), secret)
         except MissingSecretToken:
@@ -73,11 +70,22 @@ def build_router(
         body = await read_body(request, MAX_UPDATE_BYTES)
         update = parse_update(decode_json(body), received_at=clock.now())
         accepted, after = await deliver(update, runtime, settings)
-        if after is not None:
-            background.add_task(after)
-        return Response(encode_answer(accepted), media_type=JSONResponse.media_type)
+        return Response(
+            encode_answer(accepted),
+            media_type=JSONResponse.media_type,
+            background=BackgroundTask(after) if after is not None else None,
+        )
 
-    return router
+    return [
+        Operation(
+            "POST",
+            path,
+            receive,
+            summary="Telegram updates, authenticated by the secret token given to setWebhook",
+            tags=("telegram",),
+            responses={401: "No secret token", 403: "Wrong one"},
+        )
+    ]
 
 
 def encode_answer(accepted: bool) -> bytes:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from botfleet.adapters.channels.webchat.api import MAX_BODY_BYTES, build_router
+from botfleet.adapters.channels.webchat.api import MAX_BODY_BYTES, build_routes
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
 from botfleet.adapters.channels.webchat.fast_inbound import InboundFastPath
 
-__all__ = ["MAX_BODY_BYTES", "WEBCHAT_CAPABILITIES", "InboundFastPath", "build_router"]
+__all__ = ["MAX_BODY_BYTES", "WEBCHAT_CAPABILITIES", "InboundFastPath", "build_routes"]

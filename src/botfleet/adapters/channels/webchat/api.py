@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import uuid4
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from botfleet.adapters.channels.degrade import degrade
 from botfleet.adapters.channels.webchat.assets import (
@@ -38,6 +37,8 @@ from botfleet.domain.outputs import output_to_dict
 from botfleet.ports.channels import Capabilities, InboundHandler, TurnResult
 from botfleet.ports.clock import Clock
 from botfleet.ports.stores import OutboxStore
+from botfleet.web import InvalidRequest, Operation, json_body, query_of
+from botfleet.web.inputs import read_body
 
 #: Largest `POST /inbound` body accepted; checked on Content-Length and on the bytes read.
 MAX_BODY_BYTES = 64 * 1024
@@ -45,18 +46,24 @@ JSON_TYPE = "application/json"
 #: Largest page of `GET /messages`.
 MAX_PAGE = 500
 
-ContactQuery = Annotated[
-    str | None, Query(min_length=1, max_length=MAX_ID, pattern=SAFE_ID_PATTERN)
-]
 #: Sequence numbers are SQLite integers: a larger `since` is a 422, not an overflow in the store.
 MAX_SEQ = 2**63 - 1
-SinceQuery = Annotated[
-    int, Query(ge=0, le=MAX_SEQ, description="Sequence number already seen (0: none).")
-]
-LimitQuery = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+
+
+class MessagesQuery(BaseModel):
+    """`GET /messages` parameters."""
+
+    contact_id: str | None = Field(
+        default=None, min_length=1, max_length=MAX_ID, pattern=SAFE_ID_PATTERN
+    )
+    since: int = Field(
+        default=0, ge=0, le=MAX_SEQ, description="Sequence number already seen (0: none)."
+    )
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+
+
 #: `POST /inbound?wait=false`: answer 202 once stored. Read by hand (`_wait_flag`) with
-#: pydantic's own bool rules: a declared query parameter made FastAPI solve dependencies on
-#: every turn (~13 us of a request's CPU).
+#: pydantic's own bool rules, so an ordinary turn validates no query model.
 WAIT_PARAMETER: dict[str, Any] = {
     "name": "wait",
     "in": "query",
@@ -75,7 +82,7 @@ _CONTACT_REQUIRED = {
 }
 
 
-def build_router(
+def build_routes(
     handler: InboundHandler,
     outbox: OutboxStore,
     *,
@@ -83,7 +90,7 @@ def build_router(
     clock: Clock,
     capabilities: Capabilities | None = None,
     list_all_contacts: bool = False,
-) -> APIRouter:
+) -> list[Operation]:
     """The web chat routes, to mount at the data plane's root or under a prefix.
 
     Args:
@@ -98,21 +105,10 @@ def build_router(
     """
     caps = capabilities or WEBCHAT_CAPABILITIES
     assets = load_assets(title)
-    router = APIRouter(tags=["webchat"])
 
-    @router.post(
-        "/inbound",
-        response_model=InboundReply,
-        openapi_extra=_inbound_openapi(),
-        responses={
-            202: {"description": "Stored, processed in the background (`wait=false`)"},
-            413: {"description": "Body over the size limit"},
-        },
-        summary="Send a message as a contact and get the bot's replies",
-    )
-    async def inbound(request: Request) -> InboundReply | Response:
+    async def inbound(request: Request) -> Response:
         wait = _wait_flag(request.query_params.get("wait"))
-        body = _parse_inbound(await _read_body(request, MAX_BODY_BYTES))
+        body = json_body(InboundBody, await read_body(request, MAX_BODY_BYTES))
         message = to_message(body, clock.now())
         if not wait:
             accepted = await handler.accept(message)
@@ -121,60 +117,53 @@ def build_router(
         result = await handler.handle(message)
         return Response(encode_reply(result, caps), media_type=JSON_TYPE)
 
-    @router.get(
-        "/messages",
-        response_model=MessagesPage,
-        summary="Messages the bot sent, oldest first, after the `since` cursor",
-    )
-    async def messages(
-        contact_id: ContactQuery = None, since: SinceQuery = 0, limit: LimitQuery = 100
-    ) -> MessagesPage:
-        if contact_id is None and not list_all_contacts:
-            raise RequestValidationError([_CONTACT_REQUIRED])
-        rows = await outbox.since(contact_id=contact_id, since=since, limit=limit)
+    async def messages(request: Request) -> Response:
+        query = query_of(MessagesQuery, request)
+        if query.contact_id is None and not list_all_contacts:
+            raise InvalidRequest([_CONTACT_REQUIRED])
+        rows = await outbox.since(contact_id=query.contact_id, since=query.since, limit=query.limit)
         found = [_outbox_message(row) for row in rows]
-        return MessagesPage(messages=found, last=max((m.seq for m in found), default=since))
+        last = max((m.seq for m in found), default=query.since)
+        return JSONResponse(MessagesPage(messages=found, last=last).model_dump(mode="json"))
 
-    @router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
-    async def page() -> HTMLResponse:
+    async def page(request: Request) -> Response:
         return HTMLResponse(assets.page, headers=PAGE_HEADERS, media_type=HTML_TYPE)
 
-    @router.api_route("/chat.js", methods=["GET", "HEAD"], include_in_schema=False)
-    async def chat_script() -> Response:
+    async def chat_script(request: Request) -> Response:
         return Response(assets.chat_js, headers=SCRIPT_HEADERS, media_type=SCRIPT_TYPE)
 
-    @router.api_route("/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
-    async def widget_script() -> Response:
+    async def widget_script(request: Request) -> Response:
         return Response(assets.widget_js, headers=SCRIPT_HEADERS, media_type=SCRIPT_TYPE)
 
-    return router
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    too_large = HTTPException(413, detail=f"request body is over the limit of {limit} bytes")
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise HTTPException(400, detail="Content-Length header is not a number")
-        if int(declared) > limit:
-            raise too_large
-    body = bytearray()
-    async for chunk in request.stream():  # a lying or absent Content-Length is caught here
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
-
-
-def _parse_inbound(raw: bytes) -> InboundBody:
-    try:
-        return InboundBody.model_validate_json(raw)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False, include_input=False)
-        for error in errors:
-            error["loc"] = ("body", *error["loc"])
-        raise RequestValidationError(errors) from None
+    tags = ("webchat",)
+    return [
+        Operation(
+            "POST",
+            "/inbound",
+            inbound,
+            summary="Send a message as a contact and get the bot's replies",
+            tags=tags,
+            parameters=(WAIT_PARAMETER,),
+            body=InboundBody,
+            answer=InboundReply,
+            responses={
+                202: "Stored, processed in the background (`wait=false`)",
+                413: "Body over the size limit",
+            },
+        ),
+        Operation(
+            "GET",
+            "/messages",
+            messages,
+            summary="Messages the bot sent, oldest first, after the `since` cursor",
+            tags=tags,
+            query=MessagesQuery,
+            answer=MessagesPage,
+        ),
+        Operation("GET", "/", page, in_schema=False),
+        Operation("GET", "/chat.js", chat_script, in_schema=False),
+        Operation("GET", "/widget.js", widget_script, in_schema=False),
+    ]
 
 
 def encode_reply(result: TurnResult, capabilities: Capabilities) -> bytes:
@@ -225,13 +214,4 @@ def _wait_flag(raw: str | None) -> bool:
         errors = exc.errors(include_url=False, include_context=False)
         for error in errors:
             error["loc"] = ("query", "wait", *error["loc"])
-        raise RequestValidationError(errors) from None
-
-
-def _inbound_openapi() -> dict[str, Any]:
-    # The body and `wait` are read by hand (size limit first), so describe them explicitly.
-    schema = InboundBody.model_json_schema()
-    return {
-        "parameters": [WAIT_PARAMETER],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
-    }
+        raise InvalidRequest(errors) from None

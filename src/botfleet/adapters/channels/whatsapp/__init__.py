@@ -14,7 +14,7 @@ from botfleet.adapters.channels.whatsapp.signature import (
     signature_for,
     verify_signature,
 )
-from botfleet.adapters.channels.whatsapp.webhook import build_router
+from botfleet.adapters.channels.whatsapp.webhook import build_routes
 from botfleet.adapters.provider_api import ProviderHttp
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
     "WhatsAppMetrics",
     "WhatsAppSettings",
     "build",
-    "build_router",
+    "build_routes",
     "message_payloads",
     "parse_webhook",
     "signature_for",

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Annotated, Protocol
+from typing import Protocol
 
 import structlog
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from botfleet.adapters.channels.webhook_body import decode_json, read_body
 from botfleet.adapters.channels.whatsapp.metrics import WhatsAppMetrics, log_graph_error, log_status
@@ -32,6 +34,7 @@ from botfleet.adapters.channels.whatsapp.signature import (
 from botfleet.domain.errors import InvalidSignature
 from botfleet.domain.messages import InboundMessage
 from botfleet.ports.clock import Clock
+from botfleet.web import Operation, query_of
 
 log = structlog.get_logger("botfleet.channels.whatsapp")
 
@@ -57,24 +60,28 @@ class WebhookRuntime(Protocol):
         ...
 
 
-def build_router(
+class Handshake(BaseModel):
+    """The query of Meta's `GET` subscription handshake."""
+
+    mode: str | None = Field(default=None, alias="hub.mode")
+    token: str | None = Field(default=None, alias="hub.verify_token")
+    challenge: str = Field(default="", alias="hub.challenge", max_length=MAX_CHALLENGE)
+
+
+def build_routes(
     settings: WhatsAppSettings, runtime: WebhookRuntime, *, clock: Clock, path: str = "/webhook"
-) -> APIRouter:
+) -> list[Operation]:
     """The webhook routes for one WhatsApp number (register `path` in the Meta app)."""
-    router = APIRouter(tags=["whatsapp"])
     verify_token = settings.verify_token.get_secret_value()
     app_secret = settings.app_secret.get_secret_value()
 
-    @router.get(path, response_class=PlainTextResponse, summary="Meta's subscription handshake")
-    async def verify(
-        mode: Annotated[str | None, Query(alias="hub.mode")] = None,
-        token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
-        challenge: Annotated[str, Query(alias="hub.challenge", max_length=MAX_CHALLENGE)] = "",
-    ) -> PlainTextResponse:
+    async def verify(request: Request) -> Response:
+        query = query_of(Handshake, request)
+        challenge = query.challenge
         try:
-            verify_subscription(mode, token, verify_token)
+            verify_subscription(query.mode, query.token, verify_token)
         except WrongVerifyToken:
-            log.warning("whatsapp_verify_rejected", mode=mode)
+            log.warning("whatsapp_verify_rejected", mode=query.mode)
             raise HTTPException(403, detail="webhook verification failed") from None
         if not challenge:
             raise HTTPException(400, detail="hub.challenge is missing")
@@ -82,11 +89,6 @@ def build_router(
         # Echoed input: plain text that browsers must not sniff into something else.
         return PlainTextResponse(challenge, headers={"X-Content-Type-Options": "nosniff"})
 
-    @router.post(
-        path,
-        summary="Meta's webhook deliveries (messages and statuses), signed with the app secret",
-        responses={401: {"description": "No signature"}, 403: {"description": "Bad signature"}},
-    )
     async def receive(request: Request) -> Response:
         body = await read_body(request, MAX_WEBHOOK_BYTES)
         try:
@@ -103,7 +105,26 @@ def build_router(
         accepted = await deliver(batch, runtime, mark_read=settings.mark_as_read)
         return Response(encode_answer(batch, accepted), media_type=JSONResponse.media_type)
 
-    return router
+    tags = ("whatsapp",)
+    return [
+        Operation(
+            "GET",
+            path,
+            verify,
+            summary="Meta's subscription handshake",
+            tags=tags,
+            query=Handshake,
+            responses={403: "Wrong verify token", 400: "No challenge"},
+        ),
+        Operation(
+            "POST",
+            path,
+            receive,
+            summary="Meta's webhook deliveries (messages and statuses), signed with the app secret",
+            tags=tags,
+            responses={401: "No signature", 403: "Bad signature"},
+        ),
+    ]
 
 
 def encode_answer(batch: WebhookBatch, accepted: int) -> bytes:

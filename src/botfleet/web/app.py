@@ -1,0 +1,61 @@
+"""`JsonApi`: a Starlette app serving `Operation`s, their OpenAPI document and Swagger UI."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Lifespan
+
+from botfleet.web.errors import JSON_ERROR_HANDLERS
+from botfleet.web.openapi import openapi_document, swagger_page
+from botfleet.web.operations import Operation
+
+OPENAPI_URL = "/openapi.json"
+DOCS_URL = "/docs"
+
+
+class JsonApi(Starlette):
+    """The app of `operations` (tried in their order), errors as JSON in FastAPI's shapes,
+    `GET /openapi.json` and `GET /docs`.
+
+    Args:
+        exception_handlers: More handlers, by exception class or status code.
+    """
+
+    def __init__(
+        self,
+        operations: Sequence[Operation],
+        *,
+        title: str,
+        version: str = "0.1.0",
+        lifespan: Lifespan[Any] | None = None,
+        exception_handlers: Mapping[Any, Any] | None = None,
+    ) -> None:
+        self.title = title
+        self.version = version
+        self.operations = list(operations)
+        self._openapi: dict[str, Any] | None = None
+        routes = [op.route() for op in self.operations]
+        routes += [
+            Route(OPENAPI_URL, self._openapi_json, include_in_schema=False),
+            Route(DOCS_URL, self._docs, include_in_schema=False),
+        ]
+        handlers: dict[Any, Any] = {**JSON_ERROR_HANDLERS, **(exception_handlers or {})}
+        super().__init__(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document (built on first use: a data plane rarely serves it)."""
+        if self._openapi is None:
+            self._openapi = openapi_document(self.title, self.version, self.operations)
+        return self._openapi
+
+    async def _openapi_json(self, request: Request) -> Response:
+        return JSONResponse(self.openapi())
+
+    async def _docs(self, request: Request) -> Response:
+        return HTMLResponse(swagger_page(self.title, OPENAPI_URL))
