@@ -77,6 +77,14 @@ class Server:
                 time.sleep(0.005)
         raise RuntimeError(f"{self.name} not ready after {timeout_s}s; log: {self.log_path}")
 
+    def lost_its_port(self) -> bool:
+        """Whether the process exited because its port was taken (`free_port` closes the
+        socket it picked the port with, so another process may bind or connect from it first)."""
+        return (
+            self.process.poll() is not None
+            and "address already in use" in self.log_path.read_text(errors="replace")
+        )
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
