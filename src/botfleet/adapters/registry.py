@@ -183,7 +183,7 @@ def build_sender(
 
 
 #: channel type -> ASGI middleware answering the channel's ordinary inbound requests (web-chat
-#: turns, signed webhook deliveries) without FastAPI's layers, with its arguments; the
+#: turns, signed webhook deliveries) without the app's layers, with its arguments; the
 #: channel's routes serve the rest.
 FAST_PATHS: dict[str, FastPathFactory] = {
     "webchat": _webchat_fast_path,

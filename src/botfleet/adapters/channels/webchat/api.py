@@ -169,8 +169,8 @@ def build_routes(
 def encode_reply(result: TurnResult, capabilities: Capabilities) -> bytes:
     """The `POST /inbound` answer: an `InboundReply` as JSON, the replies fitted to the channel.
 
-    Encoded here rather than through the route's `response_model` (which stays, for the
-    schema): FastAPI would validate and serialise the reply again, on every turn.
+    Encoded here rather than through `InboundReply` (the operation's documented answer): a
+    model would validate and serialise the replies again, on every turn.
     """
     answer = {
         "message_id": result.message_id,
@@ -205,7 +205,7 @@ def _outbox_message(row: dict[str, Any]) -> OutboxMessage:
 
 
 def _wait_flag(raw: str | None) -> bool:
-    """`?wait=`, as FastAPI would parse a `bool` query parameter (422 naming it if invalid)."""
+    """`?wait=`, as pydantic (and FastAPI) parse a `bool` query parameter (422 naming it if invalid)."""
     if raw is None:
         return True
     try:

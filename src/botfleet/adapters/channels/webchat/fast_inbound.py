@@ -1,13 +1,14 @@
 """`POST /inbound` answered straight from ASGI when nothing about the request is unusual.
 
-A web-chat turn is the data plane's hottest request, and FastAPI's layers around it (exception
-and exit-stack middleware, three routers, the endpoint's request and response machinery) cost
-~90 us of its ~625 us of CPU under the web chat benchmark (docs/benchmarks.md). This middleware
+A web-chat turn is the data plane's hottest request, and the app's layers around it (exception
+middleware, the router, the endpoint's request and response objects) cost ~48 us of its ~540 us
+of CPU under the web chat benchmark on Starlette (~90 of ~625 us on FastAPI before;
+docs/benchmarks.md). This middleware
 serves the common case itself: a POST to the route's path with no query string, a body within
 the limit that parses as an `InboundBody`. It runs the same code as the route (`to_message`,
 `encode_reply`), so the answer is the same bytes. Anything else (a query string such as
 `?wait=false`, a bad or oversized body, a client that went away) goes to the app unchanged, the
-body replayed, so the route answers it with its own errors; FastAPI has no public hook for
+body replayed, so the route answers it with its own errors; Starlette has no public hook for
 this. Exceptions of the turn get the app's registered exception handlers (a busy store is still
 a 503 with `Retry-After`); others propagate to the server-error middleware, as from the route.
 """
