@@ -205,7 +205,8 @@ def _outbox_message(row: dict[str, Any]) -> OutboxMessage:
 
 
 def _wait_flag(raw: str | None) -> bool:
-    """`?wait=`, as pydantic (and FastAPI) parse a `bool` query parameter (422 naming it if invalid)."""
+    """`?wait=`, parsed as pydantic (and FastAPI) parse a `bool` query parameter; a 422
+    naming it if invalid."""
     if raw is None:
         return True
     try:
