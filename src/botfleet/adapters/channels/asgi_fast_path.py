@@ -3,12 +3,12 @@
 The app's layers around one request (exception middleware, the router, the endpoint's request
 and response objects) cost ~48 us of CPU on Starlette, a tenth of a web-chat turn (~90 us, a
 sixth, when the data plane was on FastAPI; docs/benchmarks.md). `PostFastPath` is ASGI
-middleware that reads the body of a POST to one path (no query string, declared length within the limit) and
-asks its `answer()`; a channel's subclass answers with the same code its route runs, or
-returns None, and then the request goes to the app unchanged, the body replayed, so the route
-answers it with its own errors and logs (Starlette has no public hook for this). Exceptions of
-`answer()` get the app's registered exception handlers (a busy store is still a 503 with
-`Retry-After`); others propagate to the server-error middleware, as from the route.
+middleware that reads the body of a POST to one path (no query string, declared length within
+the limit) and asks its `answer()`; a channel's subclass answers with the same code its route
+runs, or returns None, and then the request goes to the app unchanged, the body replayed, so
+the route answers it with its own errors and logs (Starlette has no public hook for this).
+Exceptions of `answer()` get the app's registered exception handlers (a busy store is still a
+503 with `Retry-After`); others propagate to the server-error middleware, as from the route.
 """
 
 from __future__ import annotations
