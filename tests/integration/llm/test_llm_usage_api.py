@@ -96,16 +96,20 @@ async def guarded(tmp_path: Path) -> ChatClient:
 
 
 @pytest.mark.parametrize(
-    "headers",
-    [{}, bearer("wrong"), {"Authorization": TOKEN}, {"Authorization": f"Basic {TOKEN}"}],
+    "headers", [{}, {"Authorization": TOKEN}, {"Authorization": f"Basic {TOKEN}"}]
 )
-async def test_a_missing_or_wrong_token_is_refused(
-    guarded: ChatClient, headers: dict[str, str]
-) -> None:
+async def test_a_missing_token_is_401(guarded: ChatClient, headers: dict[str, str]) -> None:
     response = await guarded.http.get("/usage", headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert TOKEN not in response.text
+
+
+async def test_a_wrong_token_is_403_as_on_the_other_internal_routes(guarded: ChatClient) -> None:
+    for path in ("/usage", "/usage/months", "/tasks"):
+        response = await guarded.http.get(path, headers=bearer("wrong"))
+        assert response.status_code == 403, path
+        assert TOKEN not in response.text
 
 
 async def test_a_bad_month_is_a_clear_422(guarded: ChatClient) -> None:

@@ -8,8 +8,6 @@ when the data plane has none configured.
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from botfleet.adapters.scheduling.rules import run_id
+from botfleet.data_plane.api.internal_auth import check_actor, check_reader
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.http_guards import MAX_BODY_BYTES
@@ -79,44 +78,6 @@ class RunTaskResult(BaseModel):
     task: str
     contact_id: str
     run_id: str
-
-
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def _is_loopback(request: Request) -> bool:
-    host = request.client.host if request.client else None
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def _check_token(request: Request, expected: str) -> None:
-    token = _bearer(request)
-    if token is None:
-        raise HTTPException(
-            401, "an internal bearer token is required", headers={"WWW-Authenticate": "Bearer"}
-        )
-    if not hmac.compare_digest(token.encode(), expected.encode()):
-        raise HTTPException(403, "wrong internal token")
-
-
-def check_reader(request: Request, settings: DataPlaneSettings) -> None:
-    """Token when one is configured; otherwise loopback clients only (local development)."""
-    if settings.internal_token:
-        _check_token(request, settings.internal_token)
-    elif not _is_loopback(request):
-        raise HTTPException(403, "internal routes need DP_INTERNAL_TOKEN outside development")
-
-
-def check_actor(request: Request, settings: DataPlaneSettings) -> None:
-    """Always the token: these routes act on contacts."""
-    if not settings.internal_token:
-        raise HTTPException(403, "this route is disabled: DP_INTERNAL_TOKEN is not set")
-    _check_token(request, settings.internal_token)
 
 
 def _runtime(request: Request) -> ConversationRuntime:

@@ -6,8 +6,6 @@ token configured (development) only clients on the same machine (loopback) are a
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -16,35 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from botfleet.adapters.llm.quota import MONTH, MonthlyUsage
+from botfleet.data_plane.api.internal_auth import check_reader
 from botfleet.data_plane.llm_fallback import KnowledgeLLMFallback
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.web import Operation, query_of
-
-
-def _is_loopback(host: str | None) -> bool:
-    if host is None:
-        return False
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def check_internal_access(request: Request, settings: DataPlaneSettings) -> None:
-    """Admit the control plane (Bearer token) or, without a token configured, loopback."""
-    expected = settings.internal_token
-    if not expected:
-        if _is_loopback(request.client.host if request.client else None):
-            return
-        raise HTTPException(403, "internal routes need DP_INTERNAL_TOKEN outside local development")
-    given = request.headers.get("authorization", "")
-    scheme, _, token = given.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), expected.encode()
-    ):
-        raise HTTPException(
-            401, "missing or wrong internal token", headers={"WWW-Authenticate": "Bearer"}
-        )
 
 
 class UsageQuery(BaseModel):
@@ -63,7 +36,7 @@ def _fallback_of(request: Request) -> KnowledgeLLMFallback:
 def usage_operations(settings: DataPlaneSettings) -> list[Operation]:
     async def usage(request: Request) -> Response:
         """Input, output and cached tokens and question outcomes of one month."""
-        check_internal_access(request, settings)
+        check_reader(request, settings)
         month = query_of(UsageQuery, request).month
         llm = _fallback_of(request)
         if month is not None and not MONTH.match(month):
@@ -73,7 +46,7 @@ def usage_operations(settings: DataPlaneSettings) -> list[Operation]:
 
     async def usage_months(request: Request) -> Response:
         """Months that have LLM usage recorded, oldest first."""
-        check_internal_access(request, settings)
+        check_reader(request, settings)
         llm = _fallback_of(request)
         return JSONResponse({"months": await llm.quota.store.months()})
 

@@ -1,0 +1,54 @@
+"""Who may call a data plane's internal routes (`/tasks`, `/run-task`, `/usage`).
+
+`Authorization: Bearer <DP_INTERNAL_TOKEN>`: 401 without a bearer token, 403 with a wrong one.
+Reading routes, with no token configured (local development), answer loopback clients only;
+routes that act on contacts always need the token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from botfleet.data_plane.settings import DataPlaneSettings
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _is_loopback(request: Request) -> bool:
+    host = request.client.host if request.client else None
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _check_token(request: Request, expected: str) -> None:
+    token = _bearer(request)
+    if token is None:
+        raise HTTPException(
+            401, "an internal bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise HTTPException(403, "wrong internal token")
+
+
+def check_reader(request: Request, settings: DataPlaneSettings) -> None:
+    """Token when one is configured; otherwise loopback clients only (local development)."""
+    if settings.internal_token:
+        _check_token(request, settings.internal_token)
+    elif not _is_loopback(request):
+        raise HTTPException(403, "internal routes need DP_INTERNAL_TOKEN outside development")
+
+
+def check_actor(request: Request, settings: DataPlaneSettings) -> None:
+    """Always the token: these routes act on contacts."""
+    if not settings.internal_token:
+        raise HTTPException(403, "this route is disabled: DP_INTERNAL_TOKEN is not set")
+    _check_token(request, settings.internal_token)
