@@ -93,8 +93,12 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
 
 def _ref(model: type[BaseModel], schemas: dict[str, Any], mode: str) -> dict[str, str]:
     schema = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
-    schemas.update(schema.pop("$defs", {}))
-    schemas[model.__name__] = schema
+    found = {**schema.pop("$defs", {}), model.__name__: schema}
+    for name, described in found.items():
+        # Components are named by class: two different models of one name would overwrite
+        # each other's schema silently.
+        if schemas.setdefault(name, described) != described:
+            raise ValueError(f"two different schemas are named {name!r} in the OpenAPI document")
     return {"$ref": REF.format(model=model.__name__)}
 
 

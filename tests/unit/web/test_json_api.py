@@ -182,3 +182,16 @@ async def test_operations_can_be_served_under_a_prefix() -> None:
         assert (await c.get("/shop/items")).json() == {"since": 0, "name": None}
         assert (await c.get("/items")).status_code == 404
         assert "/shop/orders" in (await c.get("/openapi.json")).json()["paths"]
+
+
+def test_two_different_models_of_one_name_are_refused() -> None:
+    def named_item() -> type[BaseModel]:
+        class Item(BaseModel):  # another model called Item
+            colour: str
+
+        return Item
+
+    other = Operation("POST", "/paint", place, body=named_item())
+    app = JsonApi([*OPERATIONS, other], title="Shop")
+    with pytest.raises(ValueError, match="'Item'"):
+        app.openapi()
