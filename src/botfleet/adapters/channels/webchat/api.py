@@ -212,7 +212,4 @@ def _wait_flag(raw: str | None) -> bool:
     try:
         return _BOOL.validate_python(raw)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False)
-        for error in errors:
-            error["loc"] = ("query", "wait", *error["loc"])
-        raise InvalidRequest(errors) from None
+        raise InvalidRequest.of(exc, "query", "wait") from None
