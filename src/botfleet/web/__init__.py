@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from botfleet.web.app import JsonApi
 from botfleet.web.errors import InvalidRequest
-from botfleet.web.inputs import json_body, query_of
+from botfleet.web.inputs import json_body, query_of, read_body
 from botfleet.web.operations import Operation, under
 
-__all__ = ["InvalidRequest", "JsonApi", "Operation", "json_body", "query_of", "under"]
+__all__ = [
+    "InvalidRequest",
+    "JsonApi",
+    "Operation",
+    "json_body",
+    "query_of",
+    "read_body",
+    "under",
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,11 +21,7 @@ DOCS_URL = "/docs"
 
 class JsonApi(Starlette):
     """The app of `operations` (tried in their order), errors as JSON in FastAPI's shapes,
-    `GET /openapi.json` and `GET /docs`.
-
-    Args:
-        exception_handlers: More handlers, by exception class or status code.
-    """
+    `GET /openapi.json` and `GET /docs`."""
 
     def __init__(
         self,
@@ -34,7 +30,6 @@ class JsonApi(Starlette):
         title: str,
         version: str = "0.1.0",
         lifespan: Lifespan[Any] | None = None,
-        exception_handlers: Mapping[Any, Any] | None = None,
     ) -> None:
         self.title = title
         self.version = version
@@ -45,8 +40,7 @@ class JsonApi(Starlette):
             Route(OPENAPI_URL, self._openapi_json, include_in_schema=False),
             Route(DOCS_URL, self._docs, include_in_schema=False),
         ]
-        handlers: dict[Any, Any] = {**JSON_ERROR_HANDLERS, **(exception_handlers or {})}
-        super().__init__(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+        super().__init__(routes=routes, lifespan=lifespan, exception_handlers=JSON_ERROR_HANDLERS)
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI document (built on first use: a data plane rarely serves it)."""

@@ -11,8 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from botfleet.web import JsonApi, Operation, json_body, query_of, under
-from botfleet.web.inputs import read_body
+from botfleet.web import JsonApi, Operation, json_body, query_of, read_body, under
 
 LIMIT = 64
 

@@ -1,4 +1,5 @@
-"""Reading a provider webhook's body: bounded, and JSON or a 400 (WhatsApp and Telegram routes)."""
+"""A provider webhook's body as JSON, or a 400 (WhatsApp and Telegram routes; the bounded read
+is `botfleet.web.read_body`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,6 @@ import json
 from typing import Any
 
 from starlette.exceptions import HTTPException
-
-from botfleet.web.inputs import read_body
-
-__all__ = ["decode_json", "read_body"]
 
 
 def decode_json(body: bytes) -> Any:

@@ -22,8 +22,7 @@ from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.http_guards import MAX_BODY_BYTES
 from botfleet.ports.scheduling import ScheduledJob, TaskScheduler
-from botfleet.web import Operation, json_body, query_of
-from botfleet.web.inputs import read_body
+from botfleet.web import Operation, json_body, query_of, read_body
 
 MAX_TASKS = 1000
 

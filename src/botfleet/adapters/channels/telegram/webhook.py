@@ -27,11 +27,11 @@ from botfleet.adapters.channels.telegram.signature import (
     MissingSecretToken,
     verify_secret_token,
 )
-from botfleet.adapters.channels.webhook_body import decode_json, read_body
+from botfleet.adapters.channels.webhook_body import decode_json
 from botfleet.domain.errors import InvalidSignature
 from botfleet.domain.messages import InboundMessage
 from botfleet.ports.clock import Clock
-from botfleet.web import Operation
+from botfleet.web import Operation, read_body
 
 log = structlog.get_logger("botfleet.channels.telegram")
 

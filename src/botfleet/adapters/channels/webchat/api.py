@@ -37,8 +37,7 @@ from botfleet.domain.outputs import output_to_dict
 from botfleet.ports.channels import Capabilities, InboundHandler, TurnResult
 from botfleet.ports.clock import Clock
 from botfleet.ports.stores import OutboxStore
-from botfleet.web import InvalidRequest, Operation, json_body, query_of
-from botfleet.web.inputs import read_body
+from botfleet.web import InvalidRequest, Operation, json_body, query_of, read_body
 
 #: Largest `POST /inbound` body accepted; checked on Content-Length and on the bytes read.
 MAX_BODY_BYTES = 64 * 1024

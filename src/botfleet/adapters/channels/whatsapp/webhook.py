@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from botfleet.adapters.channels.webhook_body import decode_json, read_body
+from botfleet.adapters.channels.webhook_body import decode_json
 from botfleet.adapters.channels.whatsapp.metrics import WhatsAppMetrics, log_graph_error, log_status
 from botfleet.adapters.channels.whatsapp.parse import WebhookBatch, parse_webhook
 from botfleet.adapters.channels.whatsapp.send import WhatsAppCloudSender
@@ -34,7 +34,7 @@ from botfleet.adapters.channels.whatsapp.signature import (
 from botfleet.domain.errors import InvalidSignature
 from botfleet.domain.messages import InboundMessage
 from botfleet.ports.clock import Clock
-from botfleet.web import Operation, query_of
+from botfleet.web import Operation, query_of, read_body
 
 log = structlog.get_logger("botfleet.channels.whatsapp")
 
