@@ -1,12 +1,14 @@
 """Web chat throughput: `POST /inbound` of the demo tenant vs a bare FastAPI endpoint, with wrk.
 
-    uv run python -m bench.webchat_wrk [--duration 15] [--connections 32] [--contacts 500]
+    uv run python -m bench.webchat_wrk [--rounds 3] [--duration 15] [--connections 32]
 
 Both servers run one uvicorn worker (uvloop + httptools when installed) in a subprocess, one after
 the other, each driven by `bench/wrk/conversations.lua` (real conversations over 500 contacts:
 menu, book, service, day, slot, confirm, view, cancel; payloads and numbered answers) after a
 warm-up. The data plane uses a fresh SQLite file in a temp dir and logs JSON at warning level to
-a file. Targets (issue 2): throughput >= 40% of bare, p99 <= 25 ms, zero errors, idle RSS <= 60 MB.
+a file. The pair runs `--rounds` times and the figures are the medians: two runs of the same
+code differ by 10-15% on a shared machine, more than the p99 target's margin. Targets
+(issue 2): throughput >= 40% of bare, p99 <= 25 ms, zero errors, idle RSS <= 60 MB.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -133,9 +136,70 @@ def profile(wrk: str, server: Server, load: Load, workdir: Path) -> list[str]:
     return lines + [f"  {share:6.1%}  {name}" for name, share in shares]
 
 
-def measure(wrk: str, load: Load, workdir: Path, *, with_profile: bool = False) -> list[Check]:
-    print(f"uvicorn, one worker ({event_loop_stack()}); wrk -t{load.threads} -c{load.connections}")
-    print(f"warm-up {load.warmup_s:g}s, measured {load.duration_s:g}s, {load.contacts} contacts")
+@dataclass(frozen=True)
+class Round:
+    """One bare run and the data plane run right after it, on the same machine state."""
+
+    bare: Run
+    data_plane: Run
+    boot_s: float
+    idle_rss_mb: float
+    after_rss_mb: float
+
+    @property
+    def ratio(self) -> float:
+        return float(self.data_plane.wrk["rps"]) / float(self.bare.wrk["rps"])
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def summarise(rounds: list[Round]) -> list[Check]:
+    """The figures of `rounds` and their verdicts.
+
+    Two runs of the same code differ by 10-15% on a shared machine (docs/benchmarks.md), so
+    with several rounds each figure is the median of the rounds (a ratio is taken within its
+    round first: the bare run next to it saw the same machine). Memory is the worst round, and
+    errors add up: one error in any round fails the target.
+    """
+    if not rounds:
+        raise ValueError("no rounds to summarise")
+    dp = [r.data_plane for r in rounds]
+    bare = [r.bare for r in rounds]
+    ratio = _median([r.ratio for r in rounds])
+    p99 = _median([float(d.wrk["p99_ms"]) for d in dp])
+    errors = sum(d.errors for d in dp)
+    error_texts = sum(int(d.wrk["error_texts"]) for d in dp)
+    idle_rss = max(r.idle_rss_mb for r in rounds)
+    bare_cpu = _median([b.cpu_us_per_request for b in bare])
+    dp_cpu = _median([d.cpu_us_per_request for d in dp])
+    of = f" (median of {len(rounds)} rounds)" if len(rounds) > 1 else ""
+    return [
+        Check("bare FastAPI req/s", f"{_median([float(b.wrk['rps']) for b in bare]):.0f}"),
+        Check("server CPU per request, bare", f"{bare_cpu:.0f} us"),
+        Check("server CPU per request, data plane", f"{dp_cpu:.0f} us"),
+        Check("capacity vs bare by CPU time", f"{bare_cpu / dp_cpu:.1%}"),
+        Check("data plane req/s", f"{_median([float(d.wrk['rps']) for d in dp]):.0f}"),
+        Check("throughput vs bare" + of, f"{ratio:.1%}", f">= {MIN_RATIO:.0%}", ratio >= MIN_RATIO),
+        Check("p50 latency", f"{_median([float(d.wrk['p50_ms']) for d in dp]):.1f} ms"),
+        Check("p99 latency" + of, f"{p99:.1f} ms", f"<= {MAX_P99_MS:g} ms", p99 <= MAX_P99_MS),
+        Check("errors + non-2xx", str(errors), "0", errors == 0),
+        Check("bot error replies", str(error_texts), "0", error_texts == 0),
+        Check(
+            "idle RSS",
+            f"{idle_rss:.1f} MB",
+            f"<= {MAX_IDLE_RSS_MB:g} MB",
+            idle_rss <= MAX_IDLE_RSS_MB,
+        ),
+        Check("RSS after run", f"{max(r.after_rss_mb for r in rounds):.1f} MB"),
+        Check("server CPU during run", f"{_median([d.cpu_share for d in dp]):.0%} of a core"),
+    ]
+
+
+def measure_round(wrk: str, load: Load, workdir: Path, *, with_profile: bool = False) -> Round:
+    """A bare run, then the data plane on a fresh SQLite file in `workdir`."""
+    workdir.mkdir(parents=True, exist_ok=True)
     with start_bare(workdir) as bare:
         bare.wait_ready("/health")
         bare_run = drive(wrk, bare, load, "bare")
@@ -150,38 +214,32 @@ def measure(wrk: str, load: Load, workdir: Path, *, with_profile: bool = False) 
     describe("data plane", dp_run)
     for line in profile_lines:
         print(line)
-    w, ratio = dp_run.wrk, dp_run.wrk["rps"] / bare_run.wrk["rps"]
-    cpu_ratio = bare_run.cpu_us_per_request / dp_run.cpu_us_per_request
+    found = Round(bare_run, dp_run, boot_s, idle_rss, after_rss)
+    w = dp_run.wrk
     print(
-        f"ratio {ratio:.1%}; turns with a booking {w['booked']}, cancellations {w['cancelled']},"
-        f" error replies {w['error_texts']}, unrecognised replies {w['unmatched']};"
-        f" boot {boot_s:.2f}s; RSS idle {idle_rss:.1f} MB, after {after_rss:.1f} MB"
+        f"ratio {found.ratio:.1%}; turns with a booking {w['booked']}, cancellations"
+        f" {w['cancelled']}, error replies {w['error_texts']}, unrecognised replies"
+        f" {w['unmatched']}; boot {boot_s:.2f}s; RSS idle {idle_rss:.1f} MB, after"
+        f" {after_rss:.1f} MB"
     )
-    return [
-        Check("bare FastAPI req/s", f"{bare_run.wrk['rps']:.0f}"),
-        Check("server CPU per request, bare", f"{bare_run.cpu_us_per_request:.0f} us"),
-        Check("server CPU per request, data plane", f"{dp_run.cpu_us_per_request:.0f} us"),
-        Check("capacity vs bare by CPU time", f"{cpu_ratio:.1%}"),
-        Check("data plane req/s", f"{w['rps']:.0f}"),
-        Check("throughput vs bare", f"{ratio:.1%}", f">= {MIN_RATIO:.0%}", ratio >= MIN_RATIO),
-        Check("p50 latency", f"{w['p50_ms']:.1f} ms"),
-        Check(
-            "p99 latency",
-            f"{w['p99_ms']:.1f} ms",
-            f"<= {MAX_P99_MS:g} ms",
-            w["p99_ms"] <= MAX_P99_MS,
-        ),
-        Check("errors + non-2xx", str(dp_run.errors), "0", dp_run.errors == 0),
-        Check("bot error replies", str(w["error_texts"]), "0", w["error_texts"] == 0),
-        Check(
-            "idle RSS",
-            f"{idle_rss:.1f} MB",
-            f"<= {MAX_IDLE_RSS_MB:g} MB",
-            idle_rss <= MAX_IDLE_RSS_MB,
-        ),
-        Check("RSS after run", f"{after_rss:.1f} MB"),
-        Check("server CPU during run", f"{dp_run.cpu_share:.0%} of a core"),
-    ]
+    return found
+
+
+def measure(
+    wrk: str, load: Load, workdir: Path, *, rounds: int = 1, with_profile: bool = False
+) -> list[Check]:
+    print(f"uvicorn, one worker ({event_loop_stack()}); wrk -t{load.threads} -c{load.connections}")
+    print(f"warm-up {load.warmup_s:g}s, measured {load.duration_s:g}s, {load.contacts} contacts")
+    found = []
+    for index in range(rounds):
+        if rounds > 1:
+            print(f"round {index + 1} of {rounds}")
+        # The profile's extra run only once: py-spy slows the process it samples.
+        profile_now = with_profile and index == rounds - 1
+        found.append(
+            measure_round(wrk, load, workdir / f"round-{index + 1}", with_profile=profile_now)
+        )
+    return summarise(found)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,11 +251,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (2 cores: keep 1)")
     parser.add_argument("--contacts", type=int, default=500)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="bare and data plane runs in turn, this many times; figures are the medians",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, SQLite)")
     parser.add_argument(
         "--profile", action="store_true", help="an extra run under py-spy, grouped by component"
     )
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     wrk = find_wrk()
     if wrk is None:
         print(INSTALL_HINT, file=sys.stderr)
@@ -206,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     load = Load(args.connections, args.threads, args.duration, args.warmup, args.contacts)
     workdir = Path(tempfile.mkdtemp(prefix="botfleet-bench-"))
     try:
-        checks = measure(wrk, load, workdir, with_profile=args.profile)
+        checks = measure(wrk, load, workdir, rounds=args.rounds, with_profile=args.profile)
     finally:
         if args.keep:
             print(f"kept {workdir}")

@@ -180,3 +180,64 @@ def test_store_bench_runs_both_stores_through_the_same_code() -> None:
         assert checks[f"{label}, sqlite3 on the loop"].endswith(" us CPU")
         assert checks[f"{label}, aiosqlite (before)"].endswith(" us CPU")
         assert float(checks[f"{label}, ratio"].rstrip("x")) > 0
+
+
+def _wrk_result(rps: float, p99_ms: float, *, errors: int = 0) -> dict[str, float]:
+    keys = ("errors_connect", "errors_read", "errors_write", "errors_timeout")
+    return {
+        "rps": rps,
+        "p50_ms": p99_ms / 2,
+        "p99_ms": p99_ms,
+        "error_texts": 0,
+        "errors_status": errors,
+        "non2xx": 0,
+        "unrouted": 0,
+        **dict.fromkeys(keys, 0),
+    }
+
+
+def _round(bare_rps: float, dp_rps: float, p99_ms: float, **kwargs: float) -> webchat_wrk.Round:
+    return webchat_wrk.Round(
+        bare=webchat_wrk.Run(_wrk_result(bare_rps, 5.0), 1.0),
+        data_plane=webchat_wrk.Run(
+            _wrk_result(dp_rps, p99_ms, errors=int(kwargs.get("errors", 0))), 1.0
+        ),
+        boot_s=0.4,
+        idle_rss_mb=kwargs.get("idle_rss_mb", 54.0),
+        after_rss_mb=70.0,
+    )
+
+
+def test_web_chat_rounds_are_summarised_by_their_medians() -> None:
+    # One slow round (a noisy neighbour) neither fails nor passes the targets on its own.
+    rounds = [
+        _round(10_000, 4_500, 20.0),
+        _round(10_000, 1_000, 90.0),
+        _round(8_000, 3_600, 22.0),
+    ]
+    checks = {c.name: c for c in webchat_wrk.summarise(rounds)}
+    ratio = checks["throughput vs bare (median of 3 rounds)"]
+    assert ratio.value == "45.0%"  # the ratios are 45%, 10%, 45%: each within its round
+    assert ratio.ok is True
+    p99 = checks["p99 latency (median of 3 rounds)"]
+    assert (p99.value, p99.ok) == ("22.0 ms", True)
+    assert checks["data plane req/s"].value == "3600"
+
+
+def test_web_chat_rounds_fail_on_any_error_and_the_worst_memory() -> None:
+    rounds = [
+        _round(10_000, 4_500, 20.0, idle_rss_mb=61.0),
+        _round(10_000, 4_500, 20.0, errors=1),
+        _round(10_000, 4_500, 20.0),
+    ]
+    checks = {c.name: c for c in webchat_wrk.summarise(rounds)}
+    assert (checks["errors + non-2xx"].value, checks["errors + non-2xx"].ok) == ("1", False)
+    assert (checks["idle RSS"].value, checks["idle RSS"].ok) == ("61.0 MB", False)
+    one = {c.name for c in webchat_wrk.summarise(rounds[2:])}
+    assert "throughput vs bare" in one  # a single round says nothing about medians
+
+
+def test_web_chat_bench_refuses_zero_rounds(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        webchat_wrk.main(["--rounds", "0"])
+    assert "--rounds must be at least 1" in capsys.readouterr().err
