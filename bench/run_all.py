@@ -39,7 +39,7 @@ BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("provider_http", [], ["--requests", "400"]),
     ("boot_memory", [], ["--boots", "2", "--conversations", "500"]),
     ("webchat_wrk", [], ["--duration", "5", "--warmup", "1", "--rounds", "1"]),
-    ("whatsapp_webhook", [], ["--duration", "5", "--warmup", "1"]),
+    ("whatsapp_webhook", [], ["--duration", "5", "--warmup", "1", "--rounds", "1"]),
     ("scheduler_bench", [], []),
     ("density", [], ["--quick"]),
 )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bench import _fake_graph
+from bench import _fake_graph, whatsapp_webhook
 from bench._fleet import (
     APP_SECRET,
     PHONE_NUMBER_ID,
@@ -21,6 +21,7 @@ from bench._fleet import (
     whatsapp_tenant,
     write_tenant,
 )
+from bench._load import LoadResult
 from bench.density import Step, parse_steps, report
 from bench.whatsapp_webhook import Conversations
 
@@ -132,3 +133,40 @@ def test_fake_graph_counts_messages_per_recipient() -> None:
     status, body = _fake_graph.handle_request("GET", "/stats", b"")
     assert json.loads(body) == {"total": 3, "by_to": {"a": 2, "b": 1}}
     assert _fake_graph.handle_request("POST", "/other", b"{}")[0] == 404
+
+
+def _whatsapp_round(dp_rps: int, p99_ms: float, *, lost: int = 0) -> whatsapp_webhook.Round:
+    # 1 s runs: req/s is the number of latencies; the slowest 2% of the data plane's take
+    # `p99_ms`, so that is its p99.
+    slow = dp_rps // 50
+    bare = LoadResult(latencies_ms=[2.0] * 10_000, seconds=1.0)
+    dp = LoadResult(latencies_ms=[10.0] * (dp_rps - slow) + [p99_ms] * slow, seconds=1.0)
+    return whatsapp_webhook.Round(
+        bare=bare,
+        data_plane=dp,
+        contacts=500,
+        inbound=dp_rps,
+        replies=dp_rps,
+        lost=lost,
+        extra=0,
+        unexpected=0,
+        drain_s=1.0,
+        rss_mb=60.0,
+        reply_ms=[40.0] * 100,
+    )
+
+
+def test_whatsapp_rounds_are_summarised_by_medians_and_lost_replies_add_up() -> None:
+    rounds = [
+        _whatsapp_round(4_500, 20.0),
+        _whatsapp_round(1_000, 90.0, lost=1),  # one bad round: its rates do not decide
+        _whatsapp_round(4_200, 22.0),
+    ]
+    checks = {c.name: c for c in whatsapp_webhook.summarise(rounds)}
+    ratio = checks["throughput vs bare (median of 3 rounds)"]
+    assert (ratio.value, ratio.ok) == ("42.0%", True)
+    p99 = checks["p99 latency (median of 3 rounds)"]
+    assert (p99.value, p99.ok) == ("22.0 ms", True)
+    missing = checks["contacts missing replies"]
+    assert (missing.value, missing.ok) == ("1 of 1500", False)
+    assert checks["turns/s including the drain"].value == "2100"
