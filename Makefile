@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 export UV_LINK_MODE ?= copy
 
-.PHONY: help install run run-control-plane run-data-plane test lint fmt typecheck bench up down clean
+.PHONY: help install run run-control-plane run-data-plane test lint fmt format typecheck bench up down clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-20s %s\n", $$1, $$2}'
@@ -31,9 +31,14 @@ lint: install ## ruff (lint + format check) and mypy
 	@$(UV) run ruff format --check src tests bench
 	@$(UV) run mypy
 
+typecheck: install ## mypy only
+	@$(UV) run mypy
+
 fmt: install ## format and autofix
 	@$(UV) run ruff format src tests bench
 	@$(UV) run ruff check --fix src tests bench
+
+format: fmt ## the same as fmt (the spec's name)
 
 bench: install ## benchmarks (figures go to docs/benchmarks.md)
 	@$(UV) run python bench/run_all.py
