@@ -29,6 +29,26 @@ class Check:
         return {True: "PASS", False: "FAIL", None: "info"}[self.ok]
 
 
+#: The data plane's targets against a bare FastAPI endpoint at 32 connections (issues 2 and 9).
+MIN_RATIO, MAX_P99_MS = 0.40, 25.0
+
+
+def _of(rounds: int) -> str:
+    return f" (median of {rounds} rounds)" if rounds > 1 else ""
+
+
+def ratio_check(ratio: float, rounds: int) -> Check:
+    """Throughput against the bare endpoint; a median when there were several rounds."""
+    target = f">= {MIN_RATIO:.0%}"
+    return Check("throughput vs bare" + _of(rounds), f"{ratio:.1%}", target, ratio >= MIN_RATIO)
+
+
+def p99_check(p99_ms: float, rounds: int) -> Check:
+    """The data plane's p99 latency; a median of the rounds' p99s when there were several."""
+    target = f"<= {MAX_P99_MS:g} ms"
+    return Check("p99 latency" + _of(rounds), f"{p99_ms:.1f} ms", target, p99_ms <= MAX_P99_MS)
+
+
 def table(checks: Sequence[Check], *, bench: str = "") -> str:
     header: list[str] = ["figure", "value", "target", "result"]
     rows = [[c.name, c.value, c.target or "-", c.verdict] for c in checks]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench._proc import REPO_ROOT, start_data_plane
 from bench._report import EXIT_CANNOT_RUN
-from bench.webchat_wrk import INSTALL_HINT, Load, drive, find_wrk
+from bench.webchat_wrk import INSTALL_HINT, Load, drive, find_wrk, whole_seconds
 
 
 def _worktree(ref: str, folder: Path) -> Path:
@@ -65,9 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--base", default="HEAD~1", help="git ref to compare against")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=12.0, help="measured seconds per run")
-    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument(
+        "--duration", type=whole_seconds, default=12.0, help="measured seconds per run"
+    )
+    parser.add_argument("--warmup", type=whole_seconds, default=3.0)
     args = parser.parse_args(argv)
+    if args.duration < 1 or args.rounds < 1:
+        parser.error("--duration and --rounds must be at least 1")
     wrk = find_wrk()
     if wrk is None:
         print(INSTALL_HINT, file=sys.stderr)

@@ -36,11 +36,11 @@ from bench._proc import (
     start_bare,
     start_data_plane,
 )
-from bench._report import EXIT_CANNOT_RUN, Check, emit
+from bench._report import EXIT_CANNOT_RUN, Check, emit, p99_check, ratio_check
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk" / "conversations.lua"
 WRK_PREFIX = "WRK_JSON "
-MIN_RATIO, MAX_P99_MS, MAX_IDLE_RSS_MB = 0.40, 25.0, 60.0
+MAX_IDLE_RSS_MB = 60.0
 INSTALL_HINT = (
     "wrk is not installed: run `sudo apt-get install -y wrk` (Debian/Ubuntu package 'wrk')"
 )
@@ -87,6 +87,14 @@ def find_wrk() -> str | None:
         if shutil.which("wrk"):
             break
     return shutil.which("wrk")
+
+
+def whole_seconds(text: str) -> float:
+    """An argparse type: wrk's `-d` takes whole seconds (`-d0.5s` makes it exit with an error)."""
+    value = float(text)
+    if value < 0 or not value.is_integer():
+        raise argparse.ArgumentTypeError(f"wrk runs for whole seconds, got {text!r}")
+    return value
 
 
 def run_wrk(wrk: str, url: str, load: Load, *, seconds: float, tag: str) -> dict[str, Any]:
@@ -151,10 +159,6 @@ class Round:
         return float(self.data_plane.wrk["rps"]) / float(self.bare.wrk["rps"])
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def summarise(rounds: list[Round]) -> list[Check]:
     """The figures of `rounds` and their verdicts.
 
@@ -165,25 +169,25 @@ def summarise(rounds: list[Round]) -> list[Check]:
     """
     if not rounds:
         raise ValueError("no rounds to summarise")
+    med = statistics.median
     dp = [r.data_plane for r in rounds]
     bare = [r.bare for r in rounds]
-    ratio = _median([r.ratio for r in rounds])
-    p99 = _median([float(d.wrk["p99_ms"]) for d in dp])
+    ratio = med([r.ratio for r in rounds])
+    p99 = med([float(d.wrk["p99_ms"]) for d in dp])
     errors = sum(d.errors for d in dp)
     error_texts = sum(int(d.wrk["error_texts"]) for d in dp)
     idle_rss = max(r.idle_rss_mb for r in rounds)
-    bare_cpu = _median([b.cpu_us_per_request for b in bare])
-    dp_cpu = _median([d.cpu_us_per_request for d in dp])
-    of = f" (median of {len(rounds)} rounds)" if len(rounds) > 1 else ""
+    bare_cpu = med([b.cpu_us_per_request for b in bare])
+    dp_cpu = med([d.cpu_us_per_request for d in dp])
     return [
-        Check("bare FastAPI req/s", f"{_median([float(b.wrk['rps']) for b in bare]):.0f}"),
+        Check("bare FastAPI req/s", f"{med([float(b.wrk['rps']) for b in bare]):.0f}"),
         Check("server CPU per request, bare", f"{bare_cpu:.0f} us"),
         Check("server CPU per request, data plane", f"{dp_cpu:.0f} us"),
         Check("capacity vs bare by CPU time", f"{bare_cpu / dp_cpu:.1%}"),
-        Check("data plane req/s", f"{_median([float(d.wrk['rps']) for d in dp]):.0f}"),
-        Check("throughput vs bare" + of, f"{ratio:.1%}", f">= {MIN_RATIO:.0%}", ratio >= MIN_RATIO),
-        Check("p50 latency", f"{_median([float(d.wrk['p50_ms']) for d in dp]):.1f} ms"),
-        Check("p99 latency" + of, f"{p99:.1f} ms", f"<= {MAX_P99_MS:g} ms", p99 <= MAX_P99_MS),
+        Check("data plane req/s", f"{med([float(d.wrk['rps']) for d in dp]):.0f}"),
+        ratio_check(ratio, len(rounds)),
+        Check("p50 latency", f"{med([float(d.wrk['p50_ms']) for d in dp]):.1f} ms"),
+        p99_check(p99, len(rounds)),
         Check("errors + non-2xx", str(errors), "0", errors == 0),
         Check("bot error replies", str(error_texts), "0", error_texts == 0),
         Check(
@@ -193,7 +197,7 @@ def summarise(rounds: list[Round]) -> list[Check]:
             idle_rss <= MAX_IDLE_RSS_MB,
         ),
         Check("RSS after run", f"{max(r.after_rss_mb for r in rounds):.1f} MB"),
-        Check("server CPU during run", f"{_median([d.cpu_share for d in dp]):.0%} of a core"),
+        Check("server CPU during run", f"{med([d.cpu_share for d in dp]):.0%} of a core"),
     ]
 
 
@@ -246,8 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per server")
-    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per server")
+    parser.add_argument(
+        "--duration", type=whole_seconds, default=15.0, help="measured seconds per server"
+    )
+    parser.add_argument(
+        "--warmup", type=whole_seconds, default=3.0, help="warm-up seconds per server"
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (2 cores: keep 1)")
     parser.add_argument("--contacts", type=int, default=500)
@@ -264,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    if args.duration < 1:
+        parser.error(f"--duration must be at least 1 second, got {args.duration:g}")
     wrk = find_wrk()
     if wrk is None:
         print(INSTALL_HINT, file=sys.stderr)

@@ -241,3 +241,18 @@ def test_web_chat_bench_refuses_zero_rounds(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         webchat_wrk.main(["--rounds", "0"])
     assert "--rounds must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--warmup", "0.5"], ["--duration", "2.5"], ["--duration", "-1"]])
+def test_web_chat_bench_refuses_what_wrk_cannot_run(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        webchat_wrk.main(argv)
+    assert "wrk runs for whole seconds" in capsys.readouterr().err
+
+
+def test_web_chat_bench_refuses_a_zero_second_run(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        webchat_wrk.main(["--duration", "0"])
+    assert "--duration must be at least 1 second" in capsys.readouterr().err
