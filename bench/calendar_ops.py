@@ -41,6 +41,7 @@ from pathlib import Path
 from time import thread_time
 from typing import Any
 
+from bench._baseline import python_argv
 from bench._proc import DEMO_TENANT, REPO_ROOT, machine_check
 from bench._report import EXIT_CANNOT_RUN, Check, emit
 
@@ -237,11 +238,15 @@ def _baseline_tree(rev: str, into: Path) -> Path | None:
     return into / "src"
 
 
-def _worker(source: Path, seconds: float, bookings: list[int]) -> dict[str, Any]:
-    """`measure` in a fresh process whose `botfleet` comes from `source`."""
+def _worker(
+    source: Path, seconds: float, bookings: list[int], python: list[str] | None = None
+) -> dict[str, Any]:
+    """`measure` in a fresh process whose `botfleet` comes from `source`, started by `python`
+    (a baseline's, from `bench._baseline.python_argv`; this interpreter by default)."""
     paths = [str(source), str(REPO_ROOT)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    argv = [sys.executable, "-m", "bench.calendar_ops", "--worker", "--seconds", str(seconds)]
+    argv = [*(python or [sys.executable]), "-m", "bench.calendar_ops", "--worker"]
+    argv += ["--seconds", str(seconds)]
     argv += ["--bookings", *map(str, bookings)]
     done = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     for line in done.stdout.splitlines():
@@ -320,7 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="calendar-ops-") as tmp:
             tree = _baseline_tree(args.baseline, Path(tmp)) if args.baseline else None
-            before = _worker(tree, args.seconds, args.bookings) if tree else None
+            before = None
+            if tree is not None:
+                python = python_argv(REPO_ROOT, args.baseline)
+                before = _worker(tree, args.seconds, args.bookings, python)
             now = _worker(REPO_ROOT / "src", args.seconds, args.bookings)
     except RuntimeError as exc:
         print(exc)

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._baseline import BaselineUnavailable, missing_requirements
 from bench._proc import REPO_ROOT, start_data_plane
 from bench._report import EXIT_CANNOT_RUN
 from bench.webchat_wrk import INSTALL_HINT, Load, drive, find_wrk, whole_seconds
@@ -72,6 +73,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.duration < 1 or args.rounds < 1:
         parser.error("--duration and --rounds must be at least 1")
+    try:
+        missing = missing_requirements(REPO_ROOT, args.base)
+    except BaselineUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if missing:
+        # Both data planes must run on the same interpreter and packages, so the missing ones
+        # are not layered on the base's server alone: the whole comparison runs with them.
+        layered = " ".join(f"--with '{r}'" for r in missing)
+        print(
+            f"{args.base} needs {', '.join(missing)}, which this environment lacks; run "
+            f"`uv run {layered} python -m bench.webchat_ab --base {args.base} ...`",
+            file=sys.stderr,
+        )
+        return EXIT_CANNOT_RUN
     wrk = find_wrk()
     if wrk is None:
         print(INSTALL_HINT, file=sys.stderr)
