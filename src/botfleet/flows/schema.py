@@ -212,7 +212,14 @@ class StandingSchedule(_Strict):
 
 class FlowSettings(_Strict):
     error_text: str | None = None
-    debounce_ms: int = Field(default=0, ge=0)
+    #: Texts of one contact less than this apart are answered as one turn (0: each at once).
+    debounce_ms: int = Field(
+        default=0,
+        ge=0,
+        le=60_000,
+        description="Texts a contact sends less than this many milliseconds apart are answered "
+        "as one message, their lines joined, once the contact pauses (0: every text at once).",
+    )
     session_timeout: str | None = None
     strict_templates: bool = False
     llm_fallback_text: str | None = None

@@ -90,6 +90,7 @@ class TurnStore(Protocol):
         outputs: Sequence[dict[str, Any]],
         at: datetime,
         undelivered: bool = False,
+        merged_ids: Sequence[str] = (),
     ) -> ConversationState:
         """Save `state`, append `outputs` to its contact's outbox and complete the message.
 
@@ -101,6 +102,9 @@ class TurnStore(Protocol):
         Raises `ConcurrentUpdate` on a stale version and `StoreError` when the journal entry is
         missing or no longer pending (already processed); then nothing was written.
         With `undelivered`, the outbox rows wait for `confirm_delivered` (see below).
+        `merged_ids`: earlier messages this turn answers together with `message_id` (the flow's
+        `debounce_ms`); their pending entries are marked done, with no replies of their own, in
+        the same transaction, under the same rules.
         """
         ...
 

@@ -223,6 +223,9 @@ class Sandbox:
         self._ids = 0
         self._entering = False
         runtime.step_observer = self._observe
+        # A conversation test sends one message at a time and waits for its answer, so nothing
+        # could merge: `settings.debounce_ms` would only make every text step wait in real time.
+        runtime.debounce = False
 
     @property
     def flow(self) -> FlowSpec:

@@ -107,6 +107,64 @@ async def test_an_unknown_message_writes_nothing(store: TenantStore) -> None:
     assert await store.outbox.since(contact_id="contact-1") == []
 
 
+async def test_merged_messages_are_completed_with_the_turn_and_no_replies(
+    store: TenantStore,
+) -> None:
+    for message_id in ("m1", "m2", "m3"):
+        await store.journal.record(sample_message(message_id), SAMPLE_TIME)
+    await store.commit_turn(
+        sample_state(node="BOOK"),
+        expected_version=0,
+        message_id="m3",
+        outputs=REPLIES,
+        at=SAMPLE_TIME,
+        merged_ids=["m1", "m2"],
+    )
+    assert await store.journal.pending() == []
+    for merged in ("m1", "m2"):
+        entry = await store.journal.get(merged)
+        assert entry is not None
+        assert (entry.status, list(entry.replies)) == ("done", [])
+    last = await store.journal.get("m3")
+    assert last is not None
+    assert list(last.replies) == REPLIES
+    assert len(await store.outbox.since(contact_id="contact-1")) == len(REPLIES)
+
+
+@pytest.mark.parametrize(
+    ("merged_ids", "error"),
+    [
+        (["m1", "ghost"], "no message 'ghost'"),
+        (["m1", "done"], "already processed"),
+        (["m1", "m2"], "'m2'"),  # m2 is the turn's own message: completed twice
+    ],
+)
+async def test_a_merged_message_that_cannot_be_completed_writes_nothing(
+    store: TenantStore, merged_ids: list[str], error: str
+) -> None:
+    for message_id in ("m1", "m2", "done"):
+        await store.journal.record(sample_message(message_id), SAMPLE_TIME)
+    await store.commit_turn(
+        sample_state(contact_id="contact-2"),
+        expected_version=0,
+        message_id="done",
+        outputs=[],
+        at=SAMPLE_TIME,
+    )
+    with pytest.raises(StoreError, match=error):
+        await store.commit_turn(
+            sample_state(node="BOOK"),
+            expected_version=0,
+            message_id="m2",
+            outputs=REPLIES,
+            at=SAMPLE_TIME,
+            merged_ids=merged_ids,
+        )
+    assert await store.states.load("contact-1") is None
+    assert await store.outbox.since(contact_id="contact-1") == []
+    assert [e.message.message_id for e in await store.journal.pending()] == ["m1", "m2"]
+
+
 async def test_a_task_turn_leaves_the_journal_alone(store: TenantStore) -> None:
     await store.journal.record(sample_message("m1"), SAMPLE_TIME)
     await store.commit_turn(

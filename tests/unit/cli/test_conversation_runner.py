@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from textwrap import dedent
@@ -294,3 +295,21 @@ async def test_folders_are_searched_for_test_files_only(tmp_path: Path) -> None:
     assert find_conversation_tests([tmp_path]) == [tmp_path / "b.yml", nested / "a.yaml"]
     results = await run_conversation_tests([tmp_path])
     assert [r.status for r in results] == ["passed", "passed"]
+
+
+async def test_a_debounced_flow_is_tested_one_text_at_a_time_without_waiting(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "shop.yaml").write_text(
+        SHOP_FLOW.replace(
+            "initial_state: MENU\n", "initial_state: MENU\nsettings:\n  debounce_ms: 60000\n"
+        ),
+        encoding="utf-8",
+    )
+    path = tmp_path / "case.yaml"
+    path.write_text(HEAD + "  - say: hi\n    state: MENU\n  - say: hello\n    state: MENU\n")
+    started = asyncio.get_running_loop().time()
+    result = await run_conversation_test(path)
+    assert result.status == "passed", result.message
+    # Honouring the debounce would have waited a minute per text step.
+    assert asyncio.get_running_loop().time() - started < 30

@@ -488,6 +488,15 @@ def test_session_timeout_must_be_a_duration() -> None:
     assert [p for p, _ in errors(issues_of(text))] == ["settings.session_timeout"]
 
 
+@pytest.mark.parametrize(
+    ("value", "bad"), [(800, False), (60_000, False), (60_001, True), (-1, True)]
+)
+def test_debounce_is_at_most_a_minute(value: int, bad: bool) -> None:
+    text = flow_with_states("MENU: {fallback: MENU}") + f"settings:\n  debounce_ms: {value}\n"
+    found = [p for p, _ in errors(issues_of(text))]
+    assert found == (["settings.debounce_ms"] if bad else [])
+
+
 # ---------------------------------------------------------------- dynamic options
 
 

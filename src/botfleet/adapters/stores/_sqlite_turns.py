@@ -37,6 +37,7 @@ class _TurnRows:
     outbox_rows: list[tuple[str, str, str, int]]
     message_id: str | None
     replies: str
+    merged_ids: tuple[str, ...]
     where: str
 
 
@@ -57,6 +58,7 @@ class SqliteTurnStore:
         outputs: Sequence[dict[str, Any]],
         at: datetime,
         undelivered: bool = False,
+        merged_ids: Sequence[str] = (),
     ) -> ConversationState:
         new = stored_state(state, expected_version)
         row = codec.state_to_row(new)
@@ -71,6 +73,7 @@ class SqliteTurnStore:
             outbox_rows=[(state.contact_id, at_text, text, int(not undelivered)) for text in texts],
             message_id=message_id,
             replies="[" + ",".join(texts) + "]",
+            merged_ids=tuple(merged_ids),
             where=str(self._db.path),
         )
         await self.group_commit.run(
@@ -101,8 +104,10 @@ def _write(rows: _TurnRows, conn: sqlite3.Connection) -> None:
     _save_state(rows, conn)
     if rows.outbox_rows:
         conn.executemany(_INSERT_OUTBOX, rows.outbox_rows)
+    for merged_id in rows.merged_ids:
+        _complete(conn, merged_id, "[]", rows.where)
     if rows.message_id is not None:
-        _complete(rows, conn)
+        _complete(conn, rows.message_id, rows.replies, rows.where)
 
 
 def _save_state(rows: _TurnRows, conn: sqlite3.Connection) -> None:
@@ -119,15 +124,15 @@ def _save_state(rows: _TurnRows, conn: sqlite3.Connection) -> None:
         raise ConcurrentUpdate(rows.key, rows.expected_version, current[0][0] if current else None)
 
 
-def _complete(rows: _TurnRows, conn: sqlite3.Connection) -> None:
-    if conn.execute(_COMPLETE_PENDING, (rows.replies, rows.message_id)).fetchall():
+def _complete(conn: sqlite3.Connection, message_id: str, replies: str, where: str) -> None:
+    if conn.execute(_COMPLETE_PENDING, (replies, message_id)).fetchall():
         return
     found = conn.execute(
-        "SELECT status FROM journal WHERE message_id = ?", (rows.message_id,)
+        "SELECT status FROM journal WHERE message_id = ?", (message_id,)
     ).fetchall()
     if not found:
-        raise StoreError(f"{rows.where}: journal has no message {rows.message_id!r} to complete")
+        raise StoreError(f"{where}: journal has no message {message_id!r} to complete")
     raise StoreError(
-        f"{rows.where}: message {rows.message_id!r} was already processed (status "
+        f"{where}: message {message_id!r} was already processed (status "
         f"{found[0][0]!r}); its turn is not committed twice"
     )

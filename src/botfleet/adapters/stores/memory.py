@@ -178,6 +178,7 @@ class InMemoryTenantStore:
         outputs: Sequence[dict[str, Any]],
         at: datetime,
         undelivered: bool = False,
+        merged_ids: Sequence[str] = (),
     ) -> ConversationState:
         """`TurnStore.commit_turn`: every check runs before the first write, and nothing awaits
         in between, so the turn is stored whole or not at all."""
@@ -192,7 +193,12 @@ class InMemoryTenantStore:
         where = f"outbox output for {state.contact_id!r}"
         at_text = codec.datetime_to_json(at, f"{where}: at")
         texts = [codec.checked_dumps(o, f"{where}[{i}]") for i, o in enumerate(outputs)]
+        merged = [self.journal._pending_row(m) for m in merged_ids]
         entry = None if message_id is None else self.journal._pending_row(message_id)
+        completed = [*merged_ids, *([] if message_id is None else [message_id])]
+        if len(set(completed)) < len(completed):
+            # As SQLite finds it: the second completion meets an entry already done.
+            raise StoreError(f"a message is completed twice by one turn: {completed!r}")
         # Writes from here on: none of them can fail.
         self.states._rows[state.contact_id] = (new.version, state_text)
         for text in texts:
@@ -200,6 +206,9 @@ class InMemoryTenantStore:
             self.outbox._rows.append((seq, state.contact_id, at_text, text))
             if undelivered:
                 self._undelivered[seq] = state.contact_id
+        for merged_entry in merged:
+            merged_entry.replies = "[]"
+            merged_entry.status = "done"
         if entry is not None:
             entry.replies = "[" + ",".join(texts) + "]"
             entry.status = "done"

@@ -98,6 +98,7 @@ class SqliteTenantStore:
         outputs: Sequence[dict[str, Any]],
         at: datetime,
         undelivered: bool = False,
+        merged_ids: Sequence[str] = (),
     ) -> ConversationState:
         """`TurnStore.commit_turn`: state, outbox rows and journal completion in one transaction."""
         return await self.turns.commit_turn(
@@ -107,6 +108,7 @@ class SqliteTenantStore:
             outputs=outputs,
             at=at,
             undelivered=undelivered,
+            merged_ids=merged_ids,
         )
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:

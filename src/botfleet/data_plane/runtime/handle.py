@@ -11,8 +11,8 @@ the outbox, so exactly once there).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 from time import monotonic, perf_counter
 from typing import Any
@@ -27,7 +27,7 @@ from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, StepObserver, run_steps
 from botfleet.domain.errors import ConcurrentUpdate, Overloaded, StoreError, StoreUnavailable
-from botfleet.domain.messages import InboundMessage
+from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Output, output_from_dict, output_to_dict
 from botfleet.flows.engine import StepContext, start_state
 from botfleet.flows.events import Event, MessageReceived, TaskFired
@@ -51,6 +51,27 @@ COMMIT_ATTEMPTS = 3
 DEFAULT_MAX_BACKLOG = 50_000
 #: Seconds between two `backlog_full` warnings (every refused delivery is counted).
 _BACKLOG_LOG_EVERY_S = 10.0
+#: `settings.debounce_ms`: a contact who never pauses is answered at the latest this many
+#: debounce periods after their first text, with what they sent until then.
+MAX_DEBOUNCE_PERIODS = 5
+
+
+@dataclass(eq=False, slots=True)
+class _MessageTurn:
+    """A message's turn as the contact's sequencer runs it.
+
+    With `settings.debounce_ms`, the turn of an earlier text may take this one in (`merged`):
+    it answers both in one commit and leaves here the outcome this one's caller gets.
+    """
+
+    run: Callable[[_MessageTurn], Awaitable[list[Output]]]
+    message: InboundMessage
+    arrived: float = field(default_factory=monotonic)
+    merged: bool = False
+    outcome: list[Output] | BaseException | None = None
+
+    def __call__(self) -> Awaitable[list[Output]]:
+        return self.run(self)
 
 
 @dataclass
@@ -78,6 +99,8 @@ class ConversationRuntime:
     confirm_delivery: bool = False
     #: Called with each engine step's result (the conversation-test runner's coverage).
     step_observer: StepObserver | None = None
+    #: Honour the flow's `settings.debounce_ms` (the conversation-test sandbox turns it off).
+    debounce: bool = True
     #: `accept()` refuses new messages (`Overloaded`) while this many wait for their turns.
     max_backlog: int = DEFAULT_MAX_BACKLOG
     #: Message ids queued or running in this process (so recovery never queues one twice).
@@ -166,7 +189,7 @@ class ConversationRuntime:
 
     def _submit(self, message: InboundMessage) -> asyncio.Future[Any]:
         self._in_flight.add(message.message_id)
-        return self.sequencer.submit(message.contact_id, partial(self._turn, message))
+        return self.sequencer.submit(message.contact_id, _MessageTurn(self._turn, message))
 
     async def _adopt_orphan(self, message_id: str) -> JournalEntry | None:
         """A redelivered message's entry; queues its turn if it is pending but not queued here
@@ -186,25 +209,76 @@ class ConversationRuntime:
             )
         return TurnResult(message.message_id, _replies_of(entry), duplicate=True)
 
-    async def _turn(self, message: InboundMessage) -> list[Output]:
+    async def _turn(self, job: _MessageTurn) -> list[Output]:
+        message = job.message
+        if job.merged:  # an earlier text's turn answered this one too
+            self._in_flight.discard(message.message_id)
+            if isinstance(job.outcome, BaseException):
+                raise job.outcome
+            return job.outcome or []
         started = perf_counter()
+        later: list[_MessageTurn] = []
         contact_log = ContactLog(log, self.ctx.tenant.id, message.contact_id)
         try:
+            debounce_ms = self.live.flow.settings.debounce_ms
+            if debounce_ms and self.debounce and message.type is MessageType.TEXT:
+                later = await self._quiet(job, debounce_ms / 1000)
+                started = perf_counter()  # the turn's own time, not the contact's pause
+            answered = message if not later else _joined(message, [t.message for t in later])
             fitted = await self._process(
-                message.contact_id, MessageReceived(message), message.message_id, contact_log
+                message.contact_id,
+                MessageReceived(answered),
+                answered.message_id,
+                contact_log,
+                merged_ids=[message.message_id, *(t.message.message_id for t in later[:-1])]
+                if later
+                else (),
             )
         except Exception as exc:
             self.metrics.turn_errors.inc()
             contact_log.failure("turn_failed", exc, message_id=message.message_id)
+            for taken in later:
+                taken.outcome = exc
             if not isinstance(exc, StoreUnavailable | ConcurrentUpdate):
                 # A store that cannot commit now may later: the entry stays pending, so the
                 # message's redelivery (or the next start's recovery) runs the turn again.
-                await self._mark_failed(message.message_id, contact_log)
+                for failed in (job, *later):
+                    await self._mark_failed(failed.message.message_id, contact_log)
             raise
         finally:
             self._in_flight.discard(message.message_id)
         self.metrics.turn_seconds.observe(perf_counter() - started)
+        if later:
+            # The answer belongs to the last text, as in the journal; the others get none.
+            later[-1].outcome = fitted
+            contact_log.info(
+                "messages_merged", count=len(later) + 1, message_id=answered.message_id
+            )
+            return []
         return fitted
+
+    async def _quiet(self, job: _MessageTurn, seconds: float) -> list[_MessageTurn]:
+        """`settings.debounce_ms`: wait until the contact's last text is `seconds` old (at most
+        `MAX_DEBOUNCE_PERIODS` of them after `job`'s), then take in the texts queued right
+        behind `job`. A message of another type, or a task, ends the run of texts."""
+        deadline = job.arrived + seconds * MAX_DEBOUNCE_PERIODS
+        while True:
+            later = self._texts_behind(job)
+            wake = min((later[-1] if later else job).arrived + seconds, deadline)
+            if monotonic() >= wake:
+                break
+            await asyncio.sleep(wake - monotonic())
+        for taken in later:  # before any await: their jobs must not start on their own
+            taken.merged = True
+        return later
+
+    def _texts_behind(self, job: _MessageTurn) -> list[_MessageTurn]:
+        texts = []
+        for queued in self.sequencer.queued(job.message.contact_id):
+            if not isinstance(queued, _MessageTurn) or queued.message.type is not MessageType.TEXT:
+                break
+            texts.append(queued)
+        return texts
 
     async def _mark_failed(self, message_id: str, contact_log: ContactLog) -> None:
         try:
@@ -229,7 +303,13 @@ class ConversationRuntime:
     # ---------------------------------------------------------------- one turn
 
     async def _process(
-        self, contact_id: str, event: Event, message_id: str | None, contact_log: ContactLog
+        self,
+        contact_id: str,
+        event: Event,
+        message_id: str | None,
+        contact_log: ContactLog,
+        *,
+        merged_ids: Sequence[str] = (),
     ) -> list[Output]:
         """Step, commit state + outbox + journal in one transaction, then send."""
         flow = self.live.flow
@@ -247,6 +327,7 @@ class ConversationRuntime:
                     outputs=[output_to_dict(o) for o in fitted],
                     at=self.clock.now(),
                     undelivered=self.confirm_delivery and bool(fitted),
+                    merged_ids=merged_ids,
                 )
             except ConcurrentUpdate:
                 # Another writer (a second process on the file) moved the state: run again
@@ -311,6 +392,13 @@ class ConversationRuntime:
         if rows:
             self.metrics.redelivered.inc(len(rows))
             log.info("redelivering_outputs", tenant=self.ctx.tenant.id, count=len(rows))
+
+
+def _joined(first: InboundMessage, later: Sequence[InboundMessage]) -> InboundMessage:
+    """The texts of one contact sent within `debounce_ms`, as one message: the last one's,
+    with every text on a line of its own."""
+    texts = [first.text, *(m.text for m in later)]
+    return replace(later[-1], text="\n".join(t for t in texts if t.strip()))
 
 
 def _replies_of(entry: JournalEntry | None) -> tuple[Output, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
+from itertools import islice
 from typing import Any
 
 Job = Callable[[], Awaitable[Any]]
@@ -51,6 +52,11 @@ class ContactSequencer:
             raise
         finally:
             self._queues.pop(key, None)
+
+    def queued(self, key: str) -> list[Job]:
+        """The jobs of `key` waiting behind the one running now, in order."""
+        queue = self._queues.get(key)
+        return [job for job, _ in islice(queue, 1, None)] if queue else []
 
     @property
     def busy_keys(self) -> int:
