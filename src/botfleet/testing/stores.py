@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from botfleet.flows.state import ConversationState
 
 __all__ = [
     "SAMPLE_TIME",
+    "GatedStore",
     "InMemoryMessageJournal",
     "InMemoryOutbox",
     "InMemoryStateStore",
@@ -26,6 +28,25 @@ __all__ = [
 ]
 
 SAMPLE_TIME = datetime(2024, 5, 6, 9, 30, tzinfo=UTC)
+
+
+class GatedStore(InMemoryTenantStore):
+    """In-memory stores whose turn commits wait at `gate` while it is closed: a turn caught
+    between its step and its commit, as a crash would leave it. `waiting` is set once a commit
+    waits there."""
+
+    def __init__(self, *, closed: bool = False) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        if not closed:
+            self.gate.set()
+        self.waiting = asyncio.Event()
+
+    async def commit_turn(self, state: ConversationState, **fields: Any) -> ConversationState:
+        if not self.gate.is_set():
+            self.waiting.set()
+            await self.gate.wait()
+        return await super().commit_turn(state, **fields)
 
 
 def sample_state(

@@ -20,7 +20,7 @@ from botfleet.testing.runtime import (
     running_app,
     text_message,
 )
-from botfleet.testing.stores import InMemoryTenantStore
+from botfleet.testing.stores import GatedStore, InMemoryTenantStore
 
 
 def echo_flow(debounce_ms: int) -> dict[str, Any]:
@@ -123,21 +123,8 @@ async def test_a_contact_who_never_pauses_is_answered_after_the_longest_wait() -
     assert said == [f"t{i}" for i in range(count)]  # every text once, in order
 
 
-class GatedStore(InMemoryTenantStore):
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = asyncio.Event()
-        self.waiting = asyncio.Event()
-
-    async def commit_turn(self, state: ConversationState, **fields: Any) -> ConversationState:
-        if not self.gate.is_set():
-            self.waiting.set()
-            await self.gate.wait()
-        return await super().commit_turn(state, **fields)
-
-
 async def test_merged_texts_cut_short_by_a_crash_are_answered_together_once() -> None:
-    store = GatedStore()
+    store = GatedStore(closed=True)
     flow = echo_flow(100)
     async with bootstrap_test_runtime(flow=flow, stores=store) as crashed:
         assert await crashed.accept(text_message("c1", "a", message_id="m-a"))

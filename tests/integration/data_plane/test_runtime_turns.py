@@ -18,7 +18,7 @@ from botfleet.testing.runtime import (
     bootstrap_test_runtime,
     text_message,
 )
-from botfleet.testing.stores import SAMPLE_TIME, InMemoryTenantStore
+from botfleet.testing.stores import SAMPLE_TIME, GatedStore, InMemoryTenantStore
 
 LOOKUP_FLOW = {
     "id": "lookup_v1",
@@ -48,22 +48,6 @@ def crm() -> ScriptedConnector:
 
 def texts(outputs: Sequence[Output]) -> list[str]:
     return [o.text for o in outputs if isinstance(o, Text)]
-
-
-class GatedStore(InMemoryTenantStore):
-    """Commits wait at a gate while it is closed (a turn caught mid-way by a crash)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = asyncio.Event()
-        self.gate.set()
-        self.waiting = asyncio.Event()
-
-    async def commit_turn(self, state: ConversationState, **fields: Any) -> ConversationState:
-        if not self.gate.is_set():
-            self.waiting.set()
-            await self.gate.wait()
-        return await super().commit_turn(state, **fields)
 
 
 class FlakyStore(InMemoryTenantStore):
