@@ -214,7 +214,9 @@ class ConversationRuntime:
         if job.merged:  # an earlier text's turn answered this one too
             self._in_flight.discard(message.message_id)
             if isinstance(job.outcome, BaseException):
-                raise job.outcome
+                # The turn's own error, raised once more here: without the frames it collected
+                # in the turn that took this message in.
+                raise job.outcome.with_traceback(None)
             return job.outcome or []
         started = perf_counter()
         later: list[_MessageTurn] = []
