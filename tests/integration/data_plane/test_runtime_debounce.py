@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from botfleet.data_plane.runtime.handle import MAX_DEBOUNCE_PERIODS
+from botfleet.data_plane.runtime.handle import MAX_DEBOUNCE_PERIODS, MAX_MERGED_TEXTS
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows.state import ConversationState
@@ -199,3 +199,23 @@ async def test_the_web_chat_answers_quick_texts_once_on_sqlite(tmp_path: Path) -
         assert [r["text"] for r in second] == ["you said: hello\nare you open?"]
         stored = await chat.messages("c1")
     assert [m["output"]["text"] for m in stored] == ["you said: hello\nare you open?"]
+
+
+async def test_a_flood_of_texts_is_answered_in_bounded_turns() -> None:
+    store = InMemoryTenantStore()
+    count = MAX_MERGED_TEXTS + 5
+    messages = [text_message("c1", f"t{i}") for i in range(count)]
+    debounce_s = 2.0
+    async with bootstrap_test_runtime(
+        flow=echo_flow(int(debounce_s * 1000)), stores=store
+    ) as runtime:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        turns = [asyncio.create_task(runtime.handle(m)) for m in messages]
+        full = await turns[MAX_MERGED_TEXTS - 1]  # the last text of the first, full turn
+        assert loop.time() - started < debounce_s  # it did not wait for the contact's pause
+        assert len(full.outputs) == 1
+        await asyncio.gather(*turns)
+    lines = [answer.removeprefix("you said: ").split("\n") for answer in await outbox_texts(store)]
+    assert [len(batch) for batch in lines] == [MAX_MERGED_TEXTS, 5]
+    assert [line for batch in lines for line in batch] == [f"t{i}" for i in range(count)]

@@ -54,6 +54,8 @@ _BACKLOG_LOG_EVERY_S = 10.0
 #: `settings.debounce_ms`: a contact who never pauses is answered at the latest this many
 #: debounce periods after their first text, with what they sent until then.
 MAX_DEBOUNCE_PERIODS = 5
+#: ...and at the latest once this many texts wait: one turn never reads an unbounded text.
+MAX_MERGED_TEXTS = 20
 
 
 @dataclass(eq=False, slots=True)
@@ -261,13 +263,14 @@ class ConversationRuntime:
 
     async def _quiet(self, job: _MessageTurn, seconds: float) -> list[_MessageTurn]:
         """`settings.debounce_ms`: wait until the contact's last text is `seconds` old (at most
-        `MAX_DEBOUNCE_PERIODS` of them after `job`'s), then take in the texts queued right
-        behind `job`. A message of another type, or a task, ends the run of texts."""
+        `MAX_DEBOUNCE_PERIODS` of them after `job`'s, or until `MAX_MERGED_TEXTS` wait), then
+        take in the texts queued right behind `job`. A message of another type, or a task, ends
+        the run of texts."""
         deadline = job.arrived + seconds * MAX_DEBOUNCE_PERIODS
         while True:
             later = self._texts_behind(job)
             wake = min((later[-1] if later else job).arrived + seconds, deadline)
-            if monotonic() >= wake:
+            if monotonic() >= wake or len(later) >= MAX_MERGED_TEXTS - 1:
                 break
             await asyncio.sleep(wake - monotonic())
         for taken in later:  # before any await: their jobs must not start on their own
@@ -275,9 +278,11 @@ class ConversationRuntime:
         return later
 
     def _texts_behind(self, job: _MessageTurn) -> list[_MessageTurn]:
-        texts = []
+        texts: list[_MessageTurn] = []
         for queued in self.sequencer.queued(job.message.contact_id):
             if not isinstance(queued, _MessageTurn) or queued.message.type is not MessageType.TEXT:
+                break
+            if len(texts) == MAX_MERGED_TEXTS - 1:
                 break
             texts.append(queued)
         return texts
