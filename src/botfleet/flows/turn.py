@@ -124,7 +124,8 @@ class TurnBuilder:
         """The renderer of the current namespaces (a new one after `set_data`)."""
         renderer = self._renderer
         if renderer is None:
-            renderer = Renderer(self.variables(), strict=self.ctx.strict, sink=self.diagnostics)
+            strict = self.ctx.strict or self.flow.settings.strict_templates
+            renderer = Renderer(self.variables(), strict=strict, sink=self.diagnostics)
             self._renderer = renderer
         return renderer
 

@@ -288,3 +288,12 @@ def test_engine_diagnostics_name_the_state_and_the_action_path() -> None:
 def test_strict_mode_makes_the_engine_raise_a_template_error_naming_the_place() -> None:
     with pytest.raises(TemplateError, match=r"states\.S\.on_enter\[1\]\.text: missing value"):
         Conversation(flow_from_yaml(FLOW, validate=False), strict=True).send("hola")
+
+
+def test_the_flows_strict_templates_setting_makes_the_engine_raise_too() -> None:
+    strict_flow = FLOW.replace(
+        "initial_state: S\n", "initial_state: S\nsettings: {strict_templates: true}\n"
+    )
+    assert strict_flow != FLOW
+    with pytest.raises(TemplateError, match=r"states\.S\.on_enter\[1\]\.text: missing value"):
+        Conversation(flow_from_yaml(strict_flow, validate=False)).send("hola")

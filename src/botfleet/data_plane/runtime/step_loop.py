@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from botfleet.data_plane.runtime.contact_log import ContactLog
-from botfleet.domain.errors import ConnectorError
+from botfleet.domain.errors import ConnectorError, TemplateError
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows import effects
 from botfleet.flows.engine import StepContext, StepResult, step
 from botfleet.flows.events import ConnectorFailed, ConnectorReplied, Event
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import ConversationState
+from botfleet.flows.turn import DEFAULT_ERROR_TEXT
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback
 from botfleet.ports.scheduling import RunAtPassed, TaskScheduler
@@ -60,22 +61,32 @@ async def run_steps(
         # A brand-new contact's first message ("hola") reaches the state's fallback, which shows
         # the menu (flow-dsl.md, "New contacts"), even where the LLM would otherwise answer.
         ctx = replace(ctx, llm_available=False)
-    result = step(flow, state, event, deps.clock.now(), ctx)
     outputs: list[Output] = []
-    for _ in range(MAX_CALLS_PER_TURN):
-        _log_diagnostics(result, log)
-        if deps.step_observer is not None:
-            deps.step_observer(result)
-        outputs.extend(result.outputs)
-        call = await _apply_effects(deps, result, outputs, log) if result.effects else None
-        if call is None or result.state.awaiting is None:
-            break
-        reply = await _call(deps, call, log)
-        result = step(flow, result.state, reply, deps.clock.now(), ctx)
-    else:
-        log.error("turn_call_limit", limit=MAX_CALLS_PER_TURN)
-        outputs.append(Text(flow.settings.error_text or "Sorry, something went wrong."))
-    final = result.state
+    final = state  # the state after the last step that completed
+    try:
+        result = step(flow, state, event, deps.clock.now(), ctx)
+        for _ in range(MAX_CALLS_PER_TURN):
+            final = result.state
+            _log_diagnostics(result, log)
+            if deps.step_observer is not None:
+                deps.step_observer(result)
+            outputs.extend(result.outputs)
+            call = await _apply_effects(deps, result, outputs, log) if result.effects else None
+            if call is None or result.state.awaiting is None:
+                break
+            reply = await _call(deps, call, log)
+            result = step(flow, result.state, reply, deps.clock.now(), ctx)
+        else:
+            final = result.state  # the last step's, as the guard found it
+            log.error("turn_call_limit", limit=MAX_CALLS_PER_TURN)
+            outputs.append(Text(flow.settings.error_text or DEFAULT_ERROR_TEXT))
+    except TemplateError as exc:
+        if ctx.strict:
+            raise  # the conversation-test runner reports it as the test's failure
+        # The flow's `strict_templates`: the step that met a missing value or a broken template
+        # sends nothing of its own and moves nothing; the contact gets the flow's error text.
+        log.error("template_error", where=exc.where, detail=exc.detail)
+        outputs.append(Text(flow.settings.error_text or DEFAULT_ERROR_TEXT))
     if final.awaiting is not None:  # stopped by the guard: never leave a dangling call
         final = replace(final, awaiting=None)
     return StepOutcome(final, outputs)

@@ -1,0 +1,69 @@
+"""A flow's `settings.strict_templates` in a live data plane: a reply with a missing value is
+never sent; the contact gets the flow's error text and the operator an error naming the place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from botfleet.testing.runtime import running_app
+
+
+def flow(*, strict: bool) -> dict[str, Any]:
+    return {
+        "id": "strict_demo",
+        "initial_state": "MENU",
+        "settings": {"strict_templates": strict, "error_text": "Sorry, try again later."},
+        "states": {
+            "MENU": {
+                "on_enter": [
+                    {
+                        "action": "send_interactive_buttons",
+                        "body": "Menu",
+                        "buttons": [{"id": "hours", "title": "Hours"}],
+                    }
+                ],
+                "transitions": [{"on_payload": "hours", "target": "HOURS"}],
+                "fallback": "MENU",
+            },
+            "HOURS": {
+                "on_enter": [{"action": "send_text", "text": "We open at {{ data.opening }}"}],
+                "next": "MENU",
+            },
+        },
+    }
+
+
+def texts(replies: list[dict[str, Any]]) -> list[str]:
+    return [r["text"] for r in replies]
+
+
+async def test_a_missing_value_sends_the_error_text_and_moves_nothing(tmp_path: Path) -> None:
+    async with running_app(flow=flow(strict=True), state_db=tmp_path / "t.db") as chat:
+        assert texts(await chat.say("c1", "hi")) == ["Menu"]
+        with structlog.testing.capture_logs() as logs:
+            replies = await chat.press("c1", "hours", title="Hours")
+        assert texts(replies) == ["Sorry, try again later."]
+        state = await chat.runtime.states.load("c1")
+        assert state is not None
+        assert (state.node, state.version) == ("MENU", 2)  # committed, but nothing moved
+        assert [m["output"]["text"] for m in await chat.messages("c1")][-1] == (
+            "Sorry, try again later."
+        )
+    errors = [e for e in logs if e["event"] == "template_error"]
+    assert [(e["log_level"], e["where"], e["detail"]) for e in errors] == [
+        ("error", "states.HOURS.on_enter[0].text", "missing value 'opening'")
+    ]
+
+
+async def test_without_strict_templates_the_value_renders_empty_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    async with running_app(flow=flow(strict=False), state_db=tmp_path / "t.db") as chat:
+        await chat.say("c1", "hi")
+        with structlog.testing.capture_logs() as logs:
+            replies = await chat.press("c1", "hours", title="Hours")
+    assert texts(replies) == ["We open at ", "Menu"]
+    assert [e["log_level"] for e in logs if e["event"] == "template_missing_value"] == ["warning"]
