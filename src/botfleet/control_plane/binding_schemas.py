@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
 from botfleet.control_plane.errors import InvalidInput
@@ -45,16 +45,6 @@ def check_timezone(name: str) -> str:
     return name
 
 
-class WebChatChannel(BaseModel):
-    """``http_dev`` (the seed's name) and ``webchat``: the built-in web chat."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: str
-    allowed_origins: list[str] = Field(default_factory=list)
-    title: str | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class BindingType:
     """One `type` a binding may name, and the model its settings are checked with."""
@@ -72,11 +62,12 @@ class BindingType:
 @cache
 def channel_types() -> dict[str, BindingType]:
     from botfleet.adapters.channels.telegram.settings import TelegramSettings
+    from botfleet.adapters.channels.webchat.settings import WebChatSettings
     from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
 
     return {
-        "http_dev": BindingType("http_dev", WebChatChannel),
-        "webchat": BindingType("webchat", WebChatChannel),
+        "http_dev": BindingType("http_dev", WebChatSettings, has_type_field=False),
+        "webchat": BindingType("webchat", WebChatSettings, has_type_field=False),
         "whatsapp": BindingType("whatsapp", WhatsAppSettings, has_type_field=False),
         "telegram": BindingType("telegram", TelegramSettings, has_type_field=False),
     }

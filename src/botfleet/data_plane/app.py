@@ -128,6 +128,7 @@ def create_app(
 
     proxy = _RuntimeProxy()
     operations: list[Operation] = []
+    allowed_origins: list[str] = []
     # The channel's routes come first: routes are tried in order, and a turn's request should
     # not be matched against every operations route before its own.
     webhook = build_webhook_routes(tenant_config, proxy, clock=clock)
@@ -136,13 +137,16 @@ def create_app(
     if tenant_config.channel.type in WEBCHAT_TYPES:
         # Imported here: a provider channel's tenant never loads the web chat's modules.
         from botfleet.adapters.channels.webchat import build_routes as build_webchat_routes
+        from botfleet.adapters.channels.webchat.settings import webchat_settings
 
+        web = webchat_settings(tenant_config.channel.settings(), source=tenant_config.source)
+        allowed_origins = web.allowed_origins
         # Only for web chat tenants: on a WhatsApp tenant, /inbound would let anyone make the
         # bot message any phone number, and /messages would show real contacts' conversations.
         operations += build_webchat_routes(
             proxy,
             proxy,
-            title=tenant_config.display_name(),
+            title=web.title or tenant_config.display_name(),
             clock=clock,
             # The seed's dev channel lists every contact's messages; the web chat does not.
             list_all_contacts=tenant_config.channel.type == "http_dev",
@@ -166,6 +170,18 @@ def create_app(
         app.add_middleware(middleware, exception_handlers=app.exception_handlers, **arguments)
     # Oversized or absurdly nested bodies are refused before any route reads them.
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
+    if allowed_origins:
+        from starlette.middleware.cors import CORSMiddleware  # only tenants that need it
+
+        # Outermost: it answers preflights itself and adds its headers to every answer,
+        # the fast paths' included.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=allowed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+            max_age=600,
+        )
     return app
 
 

@@ -41,6 +41,8 @@ def test_known_bindings_are_accepted_as_given() -> None:
         (validate_channel, {"type": "telegram", "bot_token": "1:x"}, "channel.bot_token",
          "secrets"),
         (validate_channel, {"type": "webchat", "colour": "red"}, "channel.colour", "unknown field"),
+        (validate_channel, {"type": "webchat", "allowed_origins": ["https://a.example/chat"]},
+         "channel.allowed_origins", "is not an origin"),
         (validate_connectors, {"calendar": {"type": "caldav"}}, "connectors.calendar.url",
          "Field required"),
         (validate_connectors, {"calendar": {"type": "mock_calendar", "timezone": "Nowhere/City"}},

@@ -13,11 +13,10 @@ from pydantic import (
     Field,
     PositiveFloat,
     SecretStr,
-    ValidationError,
     field_validator,
 )
 
-from botfleet.domain.errors import ConfigError
+from botfleet.adapters.channels.binding import channel_settings
 
 DEFAULT_API_URL = "https://api.telegram.org"
 _TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
@@ -78,13 +77,4 @@ class TelegramSettings(BaseModel):
 
 def telegram_settings(raw: Mapping[str, Any], *, source: str = "<tenant>") -> TelegramSettings:
     """Validate a channel binding; errors name the key but never echo a value (secrets)."""
-    values = {k: v for k, v in raw.items() if k != "type"}
-    try:
-        return TelegramSettings.model_validate(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = "channel." + ".".join(str(p) for p in first["loc"])
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '-'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(source, key, f"telegram channel: {detail}") from None
+    return channel_settings(TelegramSettings, raw, source=source, channel="telegram")

@@ -12,11 +12,10 @@ from pydantic import (
     Field,
     PositiveFloat,
     SecretStr,
-    ValidationError,
     field_validator,
 )
 
-from botfleet.domain.errors import ConfigError
+from botfleet.adapters.channels.binding import channel_settings
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v19.0"
@@ -77,13 +76,4 @@ class WhatsAppSettings(BaseModel):
 
 def whatsapp_settings(raw: Mapping[str, Any], *, source: str = "<tenant>") -> WhatsAppSettings:
     """Validate a channel binding; errors name the key but never echo a value (secrets)."""
-    values = {k: v for k, v in raw.items() if k != "type"}
-    try:
-        return WhatsAppSettings.model_validate(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = "channel." + ".".join(str(p) for p in first["loc"])
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '-'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(source, key, f"whatsapp channel: {detail}") from None
+    return channel_settings(WhatsAppSettings, raw, source=source, channel="whatsapp")
