@@ -40,6 +40,8 @@ class TelegramSettings(BaseModel):
         validation_alias=AliasChoices("api_base_url", "base_url"),
         pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
     )
+    #: For the operator's records and links (t.me/<username>); the Bot API calls need only the
+    #: token, so the adapter never reads it.
     bot_username: str | None = None
     #: Answer callback queries at once (stops the spinner on the pressed button).
     answer_callbacks: bool = True

@@ -40,6 +40,8 @@ class WhatsAppSettings(BaseModel):
         validation_alias=AliasChoices("graph_base_url", "base_url"),
         pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
     )
+    #: For the operator's records (Meta's WhatsApp Business Account id); sending needs only
+    #: `phone_number_id`, so the adapter never reads it.
     business_account_id: str | None = None
     #: Send read receipts (blue ticks) once a message has been processed.
     mark_as_read: bool = True
