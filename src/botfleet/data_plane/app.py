@@ -66,7 +66,7 @@ class _RuntimeProxy:
 
     def after_turns(self, contact_id: str, job: Callable[[], Awaitable[object]]) -> None:
         """Run `job` after the contact's queued turns, in the contact's order."""
-        future = self._runtime.sequencer.submit(contact_id, job)
+        future = self._runtime.after_turns(contact_id, job)
         future.add_done_callback(_log_job_failure)
 
     async def append(self, contact_id: str, output: dict[str, Any], at: datetime) -> int:

@@ -328,3 +328,27 @@ async def test_a_full_backlog_refuses_deliveries_with_503_and_loses_nothing(dp: 
         assert entry.status == "done"
     receipts = [b["message_id"] for b in dp.provider.bodies() if b.get("status") == "read"]
     assert sorted(receipts) == ["wamid.q1", "wamid.q2", "wamid.q3"]  # each once
+
+
+async def test_quick_texts_are_answered_once_and_every_one_is_marked_read() -> None:
+    echo = {
+        "id": "echo_debounced",
+        "initial_state": "ECHO",
+        "settings": {"debounce_ms": 300},
+        "states": {
+            "ECHO": {
+                "on_enter": [{"action": "send_text", "text": "you said: {{ message.text }}"}],
+                "fallback": "ECHO",
+            }
+        },
+    }
+    async with channel_app(WHATSAPP_CHANNEL, graph_api(), flow=echo) as dp:
+        for number, text in enumerate(["hi", "a haircut", "tomorrow?"]):
+            response = await post(dp, text_webhook(f"wamid.quick{number}", text))
+            assert response.status_code == 200
+        await dp.settle()
+    sent = dp.provider.bodies(f"/v19.0/{PHONE_NUMBER_ID}/messages")
+    replies = [b["text"]["body"] for b in sent if b.get("type") == "text"]
+    receipts = [b["message_id"] for b in sent if b.get("status") == "read"]
+    assert replies == ["you said: hi\na haircut\ntomorrow?"]
+    assert receipts == ["wamid.quick0", "wamid.quick1", "wamid.quick2"]

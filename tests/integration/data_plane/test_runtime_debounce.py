@@ -219,3 +219,17 @@ async def test_a_flood_of_texts_is_answered_in_bounded_turns() -> None:
     lines = [answer.removeprefix("you said: ").split("\n") for answer in await outbox_texts(store)]
     assert [len(batch) for batch in lines] == [MAX_MERGED_TEXTS, 5]
     assert [line for batch in lines for line in batch] == [f"t{i}" for i in range(count)]
+
+
+async def test_a_retried_text_neither_splits_the_run_nor_gets_a_second_answer() -> None:
+    store = InMemoryTenantStore()
+    first = text_message("c1", "hi", message_id="m-hi")
+    messages = [first, first, text_message("c1", "a cut", message_id="m-cut")]
+    async with bootstrap_test_runtime(flow=echo_flow(300), stores=store) as runtime:
+        results = await send_all(runtime, messages, 0.02)
+    assert [(r.duplicate, texts(r.outputs)) for r in results] == [
+        (False, []),
+        (True, []),
+        (False, ["you said: hi\na cut"]),
+    ]
+    assert await outbox_texts(store) == ["you said: hi\na cut"]

@@ -76,6 +76,17 @@ class _MessageTurn:
         return self.run(self)
 
 
+@dataclass(frozen=True, slots=True)
+class _AfterTurns:
+    """A job run after the contact's queued turns (a read receipt). It changes nothing in the
+    conversation, so texts queued on either side of it may still be answered together."""
+
+    job: Callable[[], Awaitable[object]]
+
+    def __call__(self) -> Awaitable[object]:
+        return self.job()
+
+
 @dataclass
 class ConversationRuntime:
     """Implements `InboundHandler` for every channel of one tenant."""
@@ -141,6 +152,12 @@ class ConversationRuntime:
             return
         await self.sequencer.submit(contact_id, partial(self._task, contact_id, task, data, job_id))
 
+    def after_turns(
+        self, contact_id: str, job: Callable[[], Awaitable[object]]
+    ) -> asyncio.Future[Any]:
+        """Run `job` after the contact's queued turns, in the contact's order (read receipts)."""
+        return self.sequencer.submit(contact_id, _AfterTurns(job))
+
     async def recover(self) -> int:
         """After a crash: send committed outputs the channel never got, then queue the turns of
         messages acknowledged but never processed. Returns how many messages; everything runs in
@@ -156,7 +173,7 @@ class ConversationRuntime:
             if receipts is not None and receipts.marks_read:
                 # As the webhook does after a turn: the crash kept the receipt from being sent.
                 receipt = partial(receipts.mark_read, entry.message.message_id)
-                self.sequencer.submit(entry.message.contact_id, receipt).add_done_callback(
+                self.after_turns(entry.message.contact_id, receipt).add_done_callback(
                     _consume_error
                 )
         if pending:
@@ -206,9 +223,7 @@ class ConversationRuntime:
         if entry is not None and message.message_id in self._in_flight:
             # Still queued or running here: answer once it is done (the same contact's queue).
             contact = entry.message.contact_id
-            entry = await self.sequencer.submit(
-                contact, partial(self.journal.get, message.message_id)
-            )
+            entry = await self.after_turns(contact, partial(self.journal.get, message.message_id))
         return TurnResult(message.message_id, _replies_of(entry), duplicate=True)
 
     async def _turn(self, job: _MessageTurn) -> list[Output]:
@@ -280,6 +295,8 @@ class ConversationRuntime:
     def _texts_behind(self, job: _MessageTurn) -> list[_MessageTurn]:
         texts: list[_MessageTurn] = []
         for queued in self.sequencer.queued(job.message.contact_id):
+            if isinstance(queued, _AfterTurns):
+                continue
             if not isinstance(queued, _MessageTurn) or queued.message.type is not MessageType.TEXT:
                 break
             if len(texts) == MAX_MERGED_TEXTS - 1:
