@@ -109,3 +109,25 @@ async def test_cancel_stops_stuck_jobs_so_drain_returns() -> None:
     assert sequencer.busy_keys == 0
     assert running.cancelled()
     assert queued.cancelled()
+
+
+async def test_queued_lists_the_jobs_waiting_behind_the_running_one() -> None:
+    sequencer = ContactSequencer()
+    release = asyncio.Event()
+    seen: list[list[object]] = []
+
+    async def first() -> None:
+        await release.wait()
+
+    async def later() -> None:
+        return None
+
+    jobs = [first, later, later]
+    futures = [sequencer.submit("c1", job) for job in jobs]
+    await asyncio.sleep(0)  # the worker starts `first`
+    seen.append(sequencer.queued("c1"))
+    release.set()
+    await asyncio.gather(*futures)
+    assert seen == [[later, later]]
+    assert sequencer.queued("c1") == []
+    assert sequencer.queued("nobody") == []
