@@ -61,6 +61,7 @@ async def test_texts_sent_within_the_debounce_are_answered_once_by_the_last() ->
     ]
     async with bootstrap_test_runtime(flow=echo_flow(300), stores=store) as runtime:
         results = await send_all(runtime, messages, 0.02)
+    assert runtime.metrics.registry.get_sample_value("botfleet_merged_messages_total") == 2
     assert [texts(r.outputs) for r in results] == [[], [], ["you said: hi\nI want\na cut"]]
     assert await outbox_texts(store) == ["you said: hi\nI want\na cut"]
     entries = [await store.journal.get(f"m{i}") for i in range(3)]

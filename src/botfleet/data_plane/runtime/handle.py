@@ -270,6 +270,7 @@ class ConversationRuntime:
         if later:
             # The answer belongs to the last text, as in the journal; the others get none.
             later[-1].outcome = fitted
+            self.metrics.merged.inc(len(later))
             contact_log.info(
                 "messages_merged", count=len(later) + 1, message_id=answered.message_id
             )

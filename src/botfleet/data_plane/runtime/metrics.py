@@ -32,6 +32,11 @@ class RuntimeMetrics:
             "Outputs committed before a crash and sent after the restart",
             registry=r,
         )
+        self.merged = Counter(
+            "botfleet_merged_messages",
+            "Texts answered together with a later one (the flow's settings.debounce_ms)",
+            registry=r,
+        )
         self.recovered = Counter(
             "botfleet_recovered_messages", "Messages processed after a restart", registry=r
         )
