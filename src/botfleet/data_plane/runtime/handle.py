@@ -243,15 +243,14 @@ class ConversationRuntime:
             if debounce_ms and self.debounce and message.type is MessageType.TEXT:
                 later = await self._quiet(job, debounce_ms / 1000)
                 started = perf_counter()  # the turn's own time, not the contact's pause
-            answered = message if not later else _joined(message, [t.message for t in later])
+            batch = [job.message, *(t.message for t in later)]
+            answered = batch[0] if len(batch) == 1 else _joined(batch)
             fitted = await self._process(
                 message.contact_id,
                 MessageReceived(answered),
                 answered.message_id,
                 contact_log,
-                merged_ids=[message.message_id, *(t.message.message_id for t in later[:-1])]
-                if later
-                else (),
+                merged_ids=[m.message_id for m in batch[:-1]],
             )
         except Exception as exc:
             self.metrics.turn_errors.inc()
@@ -419,11 +418,10 @@ class ConversationRuntime:
             log.info("redelivering_outputs", tenant=self.ctx.tenant.id, count=len(rows))
 
 
-def _joined(first: InboundMessage, later: Sequence[InboundMessage]) -> InboundMessage:
+def _joined(batch: Sequence[InboundMessage]) -> InboundMessage:
     """The texts of one contact sent within `debounce_ms`, as one message: the last one's,
     with every text on a line of its own."""
-    texts = [first.text, *(m.text for m in later)]
-    return replace(later[-1], text="\n".join(t for t in texts if t.strip()))
+    return replace(batch[-1], text="\n".join(m.text for m in batch if m.text.strip()))
 
 
 def _replies_of(entry: JournalEntry | None) -> tuple[Output, ...]:

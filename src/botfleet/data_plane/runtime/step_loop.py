@@ -79,14 +79,14 @@ async def run_steps(
         else:
             final = result.state  # the last step's, as the guard found it
             log.error("turn_call_limit", limit=MAX_CALLS_PER_TURN)
-            outputs.append(Text(flow.settings.error_text or DEFAULT_ERROR_TEXT))
+            outputs.append(Text(_error_text(flow)))
     except TemplateError as exc:
         if ctx.strict:
             raise  # the conversation-test runner reports it as the test's failure
         # The flow's `strict_templates`: the step that met a missing value or a broken template
         # sends nothing of its own and moves nothing; the contact gets the flow's error text.
         log.error("template_error", where=exc.where, detail=exc.detail)
-        outputs.append(Text(flow.settings.error_text or DEFAULT_ERROR_TEXT))
+        outputs.append(Text(_error_text(flow)))
     if final.awaiting is not None:  # stopped by the guard: never leave a dangling call
         final = replace(final, awaiting=None)
     return StepOutcome(final, outputs)
@@ -148,6 +148,10 @@ async def _call(deps: StepDeps, call: effects.CallConnector, log: ContactLog) ->
         log.failure("connector_crashed", exc, connector=call.connector, operation=call.operation)
         return ConnectorFailed(call.request_id, "error", type(exc).__name__)
     return ConnectorReplied(call.request_id, result)
+
+
+def _error_text(flow: FlowSpec) -> str:
+    return flow.settings.error_text or DEFAULT_ERROR_TEXT
 
 
 def _log_diagnostics(result: StepResult, log: ContactLog) -> None:
