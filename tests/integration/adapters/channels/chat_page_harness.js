@@ -56,7 +56,8 @@ class FakeElement {
 
 // ------------------------------------------------------------------ fake API
 
-const server = { outbox: [], inbound: [] };
+// held: while set, POST /inbound waits for release() (a turn still running); polls are counted
+const server = { outbox: [], inbound: [], held: null, polls: 0 };
 
 function reply(status, data) {
   return { ok: status < 300, status: status, json: async () => data };
@@ -66,6 +67,9 @@ async function fakeFetch(url, options) {
   if (url === "inbound") {
     const body = JSON.parse(options.body);
     server.inbound.push(body);
+    if (server.held) {
+      return new Promise((resolve) => server.held.push({ body, resolve }));
+    }
     const replies = body.type === "button_reply"
       ? [{ type: "text", text: "chose " + body.payload }]
       : [
@@ -76,6 +80,7 @@ async function fakeFetch(url, options) {
     return reply(200, { message_id: body.message_id, duplicate: false, replies: replies });
   }
   if (url.startsWith("messages?")) {
+    server.polls += 1;
     const query = new URLSearchParams(url.slice("messages?".length));
     const since = Number(query.get("since"));
     const found = server.outbox.filter(
@@ -135,7 +140,9 @@ async function settle() {
 }
 
 function bubbles(page) {
-  return page.ids.log.children.map((row) => row.className + ": " + row.textContent);
+  return page.ids.log.children.map(
+    (row) => [row.className, ...row.classes].join(" ") + ": " + row.textContent,
+  );
 }
 
 async function main() {
@@ -196,11 +203,51 @@ async function main() {
   await settle();
   assert.notEqual(server.inbound[2].contact_id, contactId);
 
+  // a burst: every text is posted before the first answer comes back (so debounce can merge
+  // them), no poll runs meanwhile, and answers that come back out of order show in send order
+  const before = bubbles(page).length;
+  const sentBefore = server.inbound.length;
+  server.held = [];
+  for (const text of ["hi", "I'd like", "a haircut"]) {
+    page.ids.text.value = text;
+    page.ids.composer.fire("submit");
+  }
+  await settle();
+  assert.deepEqual(server.inbound.slice(sentBefore).map((b) => b.text), ["hi", "I'd like", "a haircut"]);
+  const pollsBefore = server.polls;
+  page.tick();
+  await settle();
+  assert.equal(server.polls, pollsBefore);
+  const held = server.held;
+  server.held = null;
+  const merged = { type: "text", text: "Booking a haircut: which day?" };
+  pushOutbox(held[2].body.contact_id, merged);
+  held[2].resolve(reply(200, { message_id: held[2].body.message_id, duplicate: false, replies: [merged] }));
+  await settle();
+  assert.deepEqual(bubbles(page).slice(before), ["msg user: hi", "msg user: I'd like", "msg user: a haircut"]);
+  held[1].resolve(reply(200, { message_id: held[1].body.message_id, duplicate: false, replies: [] }));
+  held[0].resolve(reply(503, { detail: "busy" }));
+  await settle();
+  // the message that failed stays marked (a later answer clears the status line, not the mark)
+  assert.deepEqual(bubbles(page).slice(before), [
+    "msg user failed: hiNot delivered: busy", "msg user: I'd like", "msg user: a haircut",
+    "msg bot: Booking a haircut: which day?",
+  ]);
+  assert.equal(page.ids.status.text, "");
+  page.tick();
+  await settle();
+  assert.equal(server.polls, pollsBefore + 1);
+  assert.equal(bubbles(page).length, before + 4);
+  const reloaded = openPage();
+  await settle();
+  assert.equal(bubbles(reloaded)[before], "msg user failed: hiNot delivered: busy");
+  page = reloaded;
+
   // blank text is not sent
   page.ids.text.value = "   ";
   page.ids.composer.fire("submit");
   await settle();
-  assert.equal(server.inbound.length, 3);
+  assert.equal(server.inbound.length, sentBefore + 3);
   console.log("ok");
 }
 

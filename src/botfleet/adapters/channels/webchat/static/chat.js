@@ -91,10 +91,18 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  function renderUser(text) {
+  // A message the chat did not accept stays visible, marked, so a burst never hides a failure.
+  function markFailed(row, reason) {
+    row.classList.add("failed");
+    row.appendChild(el("div", "note", "Not delivered: " + reason));
+  }
+
+  function renderUser(entry) {
     const row = el("div", "msg user");
-    row.appendChild(el("div", "bubble", text));
+    row.appendChild(el("div", "bubble", entry.text));
+    if (typeof entry.failed === "string") markFailed(row, entry.failed);
     append(row);
+    return row;
   }
 
   function choiceButton(className, option, type) {
@@ -151,23 +159,21 @@
   function renderTranscript() {
     log.replaceChildren();
     state.transcript.forEach((entry) => {
-      if (entry && entry.from === "user") renderUser(entry.text);
+      if (entry && entry.from === "user") renderUser(entry);
       else if (entry && entry.from === "bot") renderBot(entry.output);
     });
   }
 
   // ------------------------------------------------------------------ network
 
-  // One request at a time: a poll must not return replies while their POST is still open,
-  // or they would be shown twice.
-  let queue = Promise.resolve();
-  let inFlight = 0;
-  function exclusive(task) {
-    inFlight += 1;
-    const run = queue.then(task, task).finally(() => { inFlight -= 1; });
-    queue = run.catch(() => undefined);
-    return run;
-  }
+  // A message goes out when it is sent, without waiting for the previous answer: texts typed in
+  // a burst reach the bot together (a flow's `debounce_ms` answers them as one), and at human
+  // pace they arrive in the order typed, which the bot keeps per contact. Answers are shown in
+  // the order sent. A poll never overlaps a send: it could return replies whose POST is still
+  // open, and they would be shown twice.
+  let sending = 0;
+  let polling = null; // the poll in progress, if any
+  let shown = Promise.resolve(); // the answers shown so far, one after another
 
   async function errorText(response) {
     try {
@@ -180,41 +186,63 @@
     return "error " + response.status;
   }
 
+  async function post(body) {
+    try {
+      const response = await fetch("inbound", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (!response.ok) {
+        const reason = await errorText(response);
+        return { reason: reason, error: "The message was not accepted: " + reason };
+      }
+      return { data: await response.json() };
+    } catch (err) {
+      return {
+        reason: "no connection",
+        error: "Could not reach the chat. Check your connection and try again.",
+      };
+    }
+  }
+
+  function showAnswer(result, contactId, entry, row) {
+    if (contactId !== state.contactId) return; // the conversation was reset meanwhile
+    if (result.error) {
+      entry.failed = result.reason;
+      markFailed(row, result.reason);
+      saveState();
+      showStatus(result.error);
+      return;
+    }
+    showStatus("");
+    (result.data.replies || []).forEach((output) => {
+      state.pending.push(canonical(output));
+      showBot(output);
+    });
+    state.pending = state.pending.slice(-MAX_PENDING);
+    saveState();
+  }
+
   function send(fields, shownText) {
     const contactId = state.contactId;
     const body = Object.assign({ contact_id: contactId, message_id: randomId("web-") }, fields);
-    renderUser(shownText);
-    remember({ from: "user", text: shownText });
-    return exclusive(async () => {
-      try {
-        const response = await fetch("inbound", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify(body),
-        });
-        if (!response.ok) {
-          showStatus("The message was not accepted: " + (await errorText(response)));
-          return;
-        }
-        const data = await response.json();
-        if (contactId !== state.contactId) return; // the conversation was reset meanwhile
-        showStatus("");
-        (data.replies || []).forEach((output) => {
-          state.pending.push(canonical(output));
-          showBot(output);
-        });
-        state.pending = state.pending.slice(-MAX_PENDING);
-        saveState();
-      } catch (err) {
-        showStatus("Could not reach the chat. Check your connection and try again.");
-      }
+    const entry = { from: "user", text: shownText };
+    const row = renderUser(entry);
+    remember(entry);
+    sending += 1;
+    const answer = (polling || Promise.resolve()).then(() => post(body));
+    const done = shown.then(() => answer).then((result) => showAnswer(result, contactId, entry, row));
+    shown = done.catch(() => undefined);
+    return done.finally(() => {
+      sending -= 1;
     });
   }
 
   function poll() {
-    if (document.hidden || inFlight > 0) return;
+    if (document.hidden || sending > 0 || polling) return;
     const contactId = state.contactId;
-    exclusive(async () => {
+    polling = (async () => {
       try {
         const query = new URLSearchParams({
           contact_id: contactId, since: String(state.last), limit: String(PAGE_SIZE),
@@ -234,6 +262,8 @@
       } catch (err) {
         // offline for a moment: the next poll catches up from the same cursor
       }
+    })().finally(() => {
+      polling = null;
     });
   }
 
