@@ -54,8 +54,8 @@ class _RuntimeProxy:
         result: TurnResult = await self._runtime.handle(message)
         return result
 
-    async def accept(self, message: InboundMessage) -> bool:
-        accepted: bool = await self._runtime.accept(message)
+    async def accept(self, message: InboundMessage, *, admitted: bool = False) -> bool:
+        accepted: bool = await self._runtime.accept(message, admitted=admitted)
         return accepted
 
     @property

@@ -330,6 +330,40 @@ async def test_a_full_backlog_refuses_deliveries_with_503_and_loses_nothing(dp: 
     assert sorted(receipts) == ["wamid.q1", "wamid.q2", "wamid.q3"]  # each once
 
 
+async def test_a_delivery_of_several_messages_is_stored_whole_or_refused_whole(
+    dp: DataPlane,
+) -> None:
+    """The backlog is checked once per delivery: a refusal stores none of its messages (so
+    Meta's redelivery is all new), and one let in is stored in full even past the limit."""
+    dp.runtime.max_backlog = 1
+    release = asyncio.Event()
+    dp.runtime.sequencer.submit(CONTACT, release.wait)
+
+    def two(first: str, second: str) -> Any:
+        payload = text_webhook(first, "hola")
+        messages = payload["entry"][0]["changes"][0]["value"]["messages"]
+        messages.append({**messages[0], "id": second, "text": {"body": "otra"}})
+        return payload
+
+    try:  # released whatever happens: a failing check must not leave the test hanging
+        admitted = await post(dp, two("wamid.w1", "wamid.w2"))
+        assert admitted.status_code == 200
+        assert admitted.json()["accepted"] == 2  # past the limit of 1: let in whole
+        refused = await post(dp, two("wamid.w3", "wamid.w4"))
+        assert refused.status_code == 503
+        assert await dp.runtime.journal.get("wamid.w3") is None
+        assert await dp.runtime.journal.get("wamid.w4") is None
+    finally:
+        release.set()
+    await dp.settle()
+    again = await post(dp, two("wamid.w3", "wamid.w4"))  # Meta's retry: both new
+    assert again.json()["accepted"] == 2
+    await dp.settle()
+    for n in (1, 2, 3, 4):
+        entry = await dp.runtime.journal.get(f"wamid.w{n}")
+        assert entry is not None and entry.status == "done"
+
+
 async def test_quick_texts_are_answered_once_and_every_one_is_marked_read() -> None:
     echo = {
         "id": "echo_debounced",

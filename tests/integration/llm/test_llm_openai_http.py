@@ -193,6 +193,18 @@ async def test_an_unknown_model_is_refused_with_the_server_message(
         await llm.answer("q", KNOWLEDGE, context())
 
 
+async def test_a_refusal_quoting_the_key_back_never_carries_it(
+    api: respx.MockRouter, llm: OpenAICompatibleLLM
+) -> None:
+    api.post("/chat/completions").mock(
+        return_value=error(400, "invalid_request", f"header value {KEY} is malformed")
+    )
+    with pytest.raises(ConnectorRejected, match=r"\(HTTP 400\): header value") as caught:
+        await llm.answer("q", KNOWLEDGE, context())
+    assert KEY not in str(caught.value)
+    assert "[redacted] is malformed" in str(caught.value)
+
+
 async def test_a_timeout_and_a_refused_connection_are_translated(
     api: respx.MockRouter, llm: OpenAICompatibleLLM
 ) -> None:

@@ -137,6 +137,24 @@ def test_google_without_credentials_is_a_boot_error_without_secrets() -> None:
     assert "S3CRET" not in str(bad_key)
 
 
+def test_a_url_that_is_not_http_is_refused_without_its_password() -> None:
+    error = str(boot_error(calendar={"type": "caldav", "url": "htps://salon:pw-123@dav.example/"}))
+    assert "connectors.calendar.url" in error
+    assert "not an http(s) URL" in error
+    assert "'htps://'" in error
+    assert "pw-123" not in error
+    assert "pw-123" not in str(boot_error(calendar={"type": "caldav", "url": "salon:pw-123@dav/"}))
+
+
+@pytest.mark.parametrize("info", [["KEY-123"], 12345])
+def test_a_service_account_key_of_the_wrong_shape_gets_one_plain_error(info: Any) -> None:
+    error = str(boot_error(calendar={"type": "google_calendar", "service_account_info": info}))
+    assert "connectors.calendar.service_account_info" in error
+    assert "key file's JSON object" in error
+    assert "KEY-123" not in error and "12345" not in error
+    assert "lax-or-strict" not in error and ";" not in error
+
+
 def test_the_error_names_the_tenant_file_it_came_from(tmp_path: Path) -> None:
     path = tmp_path / "tenant.yaml"
     path.write_text(

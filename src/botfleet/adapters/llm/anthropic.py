@@ -67,7 +67,13 @@ class AnthropicLLM:
         try:
             message = await self._client.messages.create(**request)
         except anthropic.APIStatusError as exc:
-            raise status_error(PROVIDER, exc.status_code, exc.body, exc.response.headers) from None
+            raise status_error(
+                PROVIDER,
+                exc.status_code,
+                exc.body,
+                exc.response.headers,
+                secret=self._client.api_key,
+            ) from None
         except anthropic.APITimeoutError:
             raise connection_error(PROVIDER, timed_out=True) from None
         except anthropic.APIConnectionError:

@@ -25,11 +25,17 @@ class LLMRateLimited(ConnectorUnavailable):
         super().__init__(f"{provider}: rate limited (HTTP 429){after}")
 
 
-def error_detail(body: Any) -> str:
-    """The provider's own error message from a JSON error body, shortened."""
+def error_detail(body: Any, secret: str | None = None) -> str:
+    """The provider's own error message from a JSON error body, shortened, without `secret`.
+
+    Providers may quote the request back ("bad key sk-..."); the message is logged, so the API
+    key is cut out before it is shortened (shortening first could leave part of it).
+    """
     error = body.get("error", body) if isinstance(body, dict) else body
     message = error.get("message") if isinstance(error, dict) else error
     text = str(message) if message else ""
+    if secret:
+        text = text.replace(secret, "[redacted]")
     return text[:_DETAIL_LIMIT]
 
 
@@ -42,9 +48,9 @@ def retry_after(headers: Any) -> float | None:
 
 
 def status_error(
-    provider: str, status: int, body: Any = None, headers: Any = None
+    provider: str, status: int, body: Any = None, headers: Any = None, *, secret: str | None = None
 ) -> ConnectorError:
-    """The `ConnectorError` for an HTTP error status from the provider's API."""
+    """The `ConnectorError` for an HTTP error status from the provider's API (never `secret`)."""
     if status == 429:
         return LLMRateLimited(provider, retry_after(headers))
     if status == 408:
@@ -55,7 +61,7 @@ def status_error(
         return ConnectorRejected(
             f"{provider}: credentials refused (HTTP {status}); check the LLM API key"
         )
-    detail = error_detail(body)
+    detail = error_detail(body, secret)
     return ConnectorRejected(f"{provider}: request refused (HTTP {status})" + (
         f": {detail}" if detail else ""
     ))  # fmt: skip

@@ -63,7 +63,13 @@ class OpenAICompatibleLLM:
         try:
             completion = await self._client.chat.completions.create(**request)
         except openai.APIStatusError as exc:
-            raise status_error(PROVIDER, exc.status_code, exc.body, exc.response.headers) from None
+            raise status_error(
+                PROVIDER,
+                exc.status_code,
+                exc.body,
+                exc.response.headers,
+                secret=self._client.api_key,
+            ) from None
         except openai.APITimeoutError:
             raise connection_error(PROVIDER, timed_out=True) from None
         except openai.APIConnectionError:

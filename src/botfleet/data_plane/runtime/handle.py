@@ -129,12 +129,14 @@ class ConversationRuntime:
         outputs = await self._submit(message)
         return TurnResult(message.message_id, tuple(outputs))
 
-    async def accept(self, message: InboundMessage) -> bool:
+    async def accept(self, message: InboundMessage, *, admitted: bool = False) -> bool:
         """Journal the message and run its turn in the background; False for a duplicate.
 
-        Raises `Overloaded` (nothing stored) while `max_backlog` messages wait for their turns.
+        Raises `Overloaded` (nothing stored) while `max_backlog` messages wait for their turns,
+        unless `admitted`: a later message of a delivery whose first one was let in (a delivery
+        is stored whole or refused whole, so the provider's redelivery is all new or all seen).
         """
-        if len(self._in_flight) >= self.max_backlog:
+        if not admitted and len(self._in_flight) >= self.max_backlog:
             self._refuse(message)
         if not await self._record(message):
             await self._adopt_orphan(message.message_id)

@@ -51,8 +51,9 @@ class WebhookRuntime(Protocol):
         """The channel's sender (a `WhatsAppCloudSender` outside of tests with fakes)."""
         ...
 
-    async def accept(self, message: InboundMessage) -> bool:
-        """Persist and queue a message; False when it was seen before."""
+    async def accept(self, message: InboundMessage, *, admitted: bool = False) -> bool:
+        """Persist and queue a message; False when it was seen before. Raises `Overloaded`
+        while the backlog is full, unless `admitted` (a later message of the same delivery)."""
         ...
 
     def after_turns(self, contact_id: str, job: Callable[[], Awaitable[object]]) -> None:
@@ -153,8 +154,10 @@ async def deliver(batch: WebhookBatch, runtime: WebhookRuntime, *, mark_read: bo
     if batch.skipped:
         log.info("whatsapp_webhook_skipped", count=batch.skipped, reasons=list(batch.notes[:10]))
     accepted = 0
-    for message in batch.messages:
-        if not await runtime.accept(message):
+    for position, message in enumerate(batch.messages):
+        # The backlog is checked at the first message only: a full backlog refuses the delivery
+        # whole (503, nothing stored), never half of it.
+        if not await runtime.accept(message, admitted=position > 0):
             log.info("whatsapp_duplicate_ignored", message_id=message.message_id)
             continue
         accepted += 1

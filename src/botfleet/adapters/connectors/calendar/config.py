@@ -149,7 +149,10 @@ GOOGLE_CALENDAR_API = "https://www.googleapis.com/calendar/v3/"
 
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
-        raise ValueError(f"{value!r} is not an http(s) URL")
+        # Only the scheme is named: a URL may carry a password (https://user:secret@host/).
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        got = f"it starts with {scheme + '://'!r}" if 0 < len(scheme) <= 16 else "no scheme"
+        raise ValueError(f"not an http(s) URL ({got}); write https://...")
     return value
 
 
@@ -171,6 +174,18 @@ class GoogleCalendarSettings(CalendarSettings):
     request_timeout_s: PositiveFloat = Field(10.0, description="HTTP timeout of one request")
 
     _url = field_validator("api_base_url")(_http_url)
+
+    @field_validator("service_account_info", mode="before")
+    @classmethod
+    def _key_shape(cls, value: Any) -> Any:
+        # Checked first, so a wrong shape gets one plain message instead of one per union
+        # member (and never the value: it is a private key).
+        if value is None or isinstance(value, dict | str | SecretStr):
+            return value
+        raise ValueError(
+            "must be the service-account key file's JSON object (or that JSON as a string), "
+            f"not a {type(value).__name__}"
+        )
 
     @model_validator(mode="after")
     def _credentials(self) -> GoogleCalendarSettings:
