@@ -17,11 +17,11 @@ install: $(UV) ## install dependencies (uv is installed with pip if missing)
 run: install ## start the control plane and the demo tenant (web chat), print the URLs
 	@$(UV) run botfleet demo
 
-run-control-plane: install ## control plane only, on :8001
-	@$(UV) run botfleet serve control-plane --port 8001
+run-control-plane: install ## control plane only, on :8001 (or CP_PORT)
+	@$(UV) run botfleet serve control-plane --port $(or $(CP_PORT),8001)
 
-run-data-plane: install ## one data plane (TENANT_CONFIG_PATH=... or CP pull), on :8002
-	@$(UV) run botfleet serve data-plane --port 8002
+run-data-plane: install ## one data plane (TENANT_CONFIG_PATH=... or CP pull), on :8002 (or DP_PORT)
+	@$(UV) run botfleet serve data-plane --port $(or $(DP_PORT),8002)
 
 test: install ## run every test (PostgreSQL tests run when one is reachable)
 	@$(UV) run pytest -q -p no:cacheprovider

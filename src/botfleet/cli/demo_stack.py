@@ -192,9 +192,15 @@ class DemoStack:
         local_cp = f"http://127.0.0.1:{options.cp_port}"
         dp_url = f"http://127.0.0.1:{options.dp_port}"
         with ControlPlaneClient(local_cp, keys.admin_api_key) as client:
+            # A fresh boot token for the data plane about to start: the last run's is not kept.
             result = provision_tenant(
-                client, files, data_plane_url=dp_url, internal_token=keys.internal_token
+                client,
+                files,
+                data_plane_url=dp_url,
+                internal_token=keys.internal_token,
+                rotate_boot_token=True,
             )
+        assert result.boot_token is not None  # rotated or new
         spec = DataPlaneSpec(
             self.tenant_id,
             control_plane_url=local_cp,
@@ -240,7 +246,13 @@ class DemoStack:
 
 
 def provision_only(
-    cp_url: str, api_key: str, tenant_yaml: Path, *, token_file: Path, data_plane_url: str | None
+    cp_url: str,
+    api_key: str,
+    tenant_yaml: Path,
+    *,
+    token_file: Path,
+    data_plane_url: str | None,
+    internal_token: str | None = None,
 ) -> str:
     """Register the tenant in a running control plane and write its boot token to
     `token_file` (0600), for a data plane started separately (docker compose). Returns the
@@ -250,7 +262,14 @@ def provision_only(
 
     files = TenantFiles.load(tenant_yaml)
     with ControlPlaneClient(cp_url, api_key) as client:
-        result = provision_tenant(client, files, data_plane_url=data_plane_url)
+        result = provision_tenant(
+            client,
+            files,
+            data_plane_url=data_plane_url,
+            internal_token=internal_token,
+            rotate_boot_token=True,
+        )
+    assert result.boot_token is not None  # rotated or new
     token_file.parent.mkdir(parents=True, exist_ok=True)
     temporary = token_file.with_name(f".{token_file.name}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -4,8 +4,10 @@
         -> create or update the tenant, upload and publish the flow and the knowledge unless
            the same text is already there, store the data-plane token, issue a boot token
 
-Run it twice and the second run changes nothing but the boot token (a token is only ever
-shown once, so a fresh one is issued for the data plane about to start).
+Run it twice and the second run changes nothing. A boot token is only ever shown once: a
+new tenant's is returned; an existing tenant keeps its token (the data plane running with it
+keeps working) unless `rotate_boot_token` asks for a fresh one (the demo does, for the data
+plane it is about to start).
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ class TenantFiles:
 @dataclass(frozen=True, slots=True)
 class ProvisionResult:
     tenant_id: str
-    boot_token: str
+    #: None when an existing tenant kept its token.
+    boot_token: str | None
     created: bool
     flow_version: int
     flow_uploaded: bool
@@ -85,8 +88,12 @@ def provision_tenant(
     *,
     data_plane_url: str | None = None,
     internal_token: str | None = None,
+    rotate_boot_token: bool = False,
 ) -> ProvisionResult:
     """Bring the control plane's copy of the tenant in line with `files` (admin key needed).
+
+    An existing tenant's boot token is replaced only with `rotate_boot_token` (that cuts off
+    the data plane running with the old one).
 
     Raises:
         ControlPlaneAPIError: a refusal (an invalid flow lists every issue with its line).
@@ -124,7 +131,7 @@ def provision_tenant(
             upload=lambda text: client.upload_knowledge(tenant_id, text, publish=True).version,
         )
     created = token is not None
-    if token is None:
+    if token is None and rotate_boot_token:
         token = client.rotate_boot_token(tenant_id).boot_token
     return ProvisionResult(
         tenant_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from typing import Literal
@@ -50,8 +52,25 @@ def database_url_from_env() -> str:
     return normalise_database_url(raw)
 
 
-def _is_placeholder(value: str) -> bool:
-    return value.strip().lower() in _PLACEHOLDERS
+#: Marks the defaults docker-compose.yml fills in (public, so never fit for production).
+_LOCAL_ONLY = "local-only"
+
+
+def _is_placeholder(value: str, *, development: bool) -> bool:
+    """An example value. Compose's local-only defaults pass in development (Compose runs with
+    them there: replacing them would lock out its own provisioning), nowhere else."""
+    text = value.strip().lower()
+    if text in _PLACEHOLDERS:
+        return True
+    if development:
+        return False
+    if _LOCAL_ONLY in text:
+        return True
+    try:  # a Fernet key is base64: the Compose default spells "local-only" once decoded
+        decoded = base64.urlsafe_b64decode(value.strip().encode())
+    except (ValueError, binascii.Error):
+        return False
+    return _LOCAL_ONLY.encode() in decoded.lower()
 
 
 class ControlPlaneSettings(BaseSettings):
@@ -112,7 +131,7 @@ class ControlPlaneSettings(BaseSettings):
     def _secrets_present(self) -> ControlPlaneSettings:
         dev = self.environment == "development"
         admin = self.admin_api_key.get_secret_value() if self.admin_api_key else ""
-        if _is_placeholder(admin) or len(admin) < _MIN_ADMIN_KEY_LENGTH:
+        if _is_placeholder(admin, development=dev) or len(admin) < _MIN_ADMIN_KEY_LENGTH:
             if not dev:
                 raise ValueError(
                     "CP_ADMIN_API_KEY is missing, a placeholder or shorter than "
@@ -123,7 +142,7 @@ class ControlPlaneSettings(BaseSettings):
             self._generated.append("CP_ADMIN_API_KEY")
         raw_keys = self.fernet_keys.get_secret_value() if self.fernet_keys else ""
         keys = [k.strip() for k in raw_keys.split(",") if k.strip()]
-        if not keys or any(_is_placeholder(k) for k in keys):
+        if not keys or any(_is_placeholder(k, development=dev) for k in keys):
             if not dev:
                 raise ValueError(
                     "CP_FERNET_KEYS is missing or a placeholder (only allowed with "

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from botfleet.cli.demo_stack import provision_only
 from botfleet.cli.main import app
+from botfleet.control_plane.client import ControlPlaneAPIError, ControlPlaneClient
 
 REPO = Path(__file__).resolve().parents[3]
 FLOW = """\
@@ -129,7 +131,7 @@ def test_credentials_audit_status_and_key_rotation(cli: Any, tmp_path: Path) -> 
     assert SECRET not in everything and "dp-token-1" not in everything
 
 
-def test_apply_registers_a_tenant_from_its_files_idempotently(cli: Any) -> None:
+def test_apply_registers_a_tenant_from_its_files_idempotently(cli: Any, control_plane: Any) -> None:
     demo = str(REPO / "examples" / "tenants" / "demo.yaml")
     first = out(cli("tenants", "apply", demo))
     assert first["tenant_id"] == "demo"
@@ -141,7 +143,15 @@ def test_apply_registers_a_tenant_from_its_files_idempotently(cli: Any) -> None:
         False, False, False
     )  # fmt: skip
     assert (again["flow_version"], again["knowledge_version"]) == (1, 1)
-    assert again["boot_token"] != first["boot_token"]
+    assert again["boot_token"] is None  # kept: the running data plane is not cut off
+    with ControlPlaneClient(control_plane.url) as anonymous:
+        assert anonymous.boot("demo", first["boot_token"]).tenant.id == "demo"
+        rotated = out(cli("tenants", "apply", demo, "--new-boot-token"))
+        assert rotated["boot_token"].startswith("bfb_")
+        assert anonymous.boot("demo", rotated["boot_token"]).tenant.id == "demo"
+        with pytest.raises(ControlPlaneAPIError) as refused:
+            anonymous.boot("demo", first["boot_token"])
+        assert refused.value.status == 401
     tenant = out(cli("tenants", "show", "demo"))
     assert tenant["connectors"]["calendar"]["type"] == "mock_calendar"
     assert tenant["published_flow_version"] == 1
@@ -153,3 +163,34 @@ def test_connection_and_argument_errors(cli: Any) -> None:
     assert down.exit_code == 2
     assert "cannot reach the control plane at http://127.0.0.1:9" in down.stderr
     assert "--channel" in cli("tenants", "create", "x", "--channel", "{not json", code=2).stderr
+
+
+def test_provision_only_writes_a_fresh_boot_token_and_stores_the_internal_token(
+    control_plane: Any, tmp_path: Path
+) -> None:
+    """Compose's demo-setup: the data plane started after it boots with the token file, and
+    the fleet view can reach its /usage and /tasks with the stored internal token."""
+    demo = REPO / "examples" / "tenants" / "demo.yaml"
+    token_file = tmp_path / "shared" / "demo-boot-token"
+
+    def register() -> str:
+        tenant = provision_only(
+            control_plane.url,
+            control_plane.admin_key,
+            demo,
+            token_file=token_file,
+            data_plane_url="http://data-plane:8002",
+            internal_token="internal-token-0123456789",
+        )
+        assert tenant == "demo"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        return token_file.read_text()
+
+    first = register()
+    with ControlPlaneClient(control_plane.url, control_plane.admin_key) as admin:
+        scopes = {view.scope: view.key_names for view in admin.list_credentials("demo")}
+    assert scopes["data_plane"] == ["internal_token"]
+    second = register()  # a restarted stack: a fresh token for the data plane about to start
+    assert second != first
+    with ControlPlaneClient(control_plane.url) as anonymous:
+        assert anonymous.boot("demo", second).tenant.id == "demo"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
@@ -64,6 +67,31 @@ def test_environment_variables_and_aliases(monkeypatch: pytest.MonkeyPatch) -> N
 def test_placeholder_admin_key_is_refused_outside_development(admin: str) -> None:
     with pytest.raises(ValidationError, match="CP_ADMIN_API_KEY"):
         ControlPlaneSettings(environment="production", admin_api_key=admin, fernet_keys=GOOD_FERNET)
+
+
+def compose_default(variable: str) -> str:
+    compose = (Path(__file__).resolve().parents[3] / "docker-compose.yml").read_text()
+    match = re.search(r"\$\{" + variable + r":-([^}]+)\}", compose)
+    assert match is not None, variable
+    return match.group(1)
+
+
+def test_the_keys_docker_compose_falls_back_to_are_refused_in_production() -> None:
+    """Compose fills in public defaults when `.env` lacks a key: production must not start."""
+    admin, fernet = compose_default("CP_ADMIN_API_KEY"), compose_default("CP_FERNET_KEYS")
+    Fernet(fernet.encode())  # a well-formed key: only its being public makes it a placeholder
+    with pytest.raises(ValidationError, match="CP_ADMIN_API_KEY"):
+        ControlPlaneSettings(environment="production", admin_api_key=admin, fernet_keys=GOOD_FERNET)
+    with pytest.raises(ValidationError, match="CP_FERNET_KEYS is missing or a placeholder"):
+        ControlPlaneSettings(environment="production", admin_api_key=GOOD_ADMIN, fernet_keys=fernet)
+    for environment in ("staging", "test"):
+        with pytest.raises(ValidationError, match="CP_ADMIN_API_KEY"):
+            ControlPlaneSettings(environment=environment, admin_api_key=admin, fernet_keys=fernet)
+    # Compose itself runs in development with them: they are used as given there
+    development = ControlPlaneSettings(
+        environment="development", admin_api_key=admin, fernet_keys=fernet
+    )
+    assert development.generated_secrets == ()
 
 
 def test_missing_or_invalid_fernet_keys_are_refused_without_echoing_them() -> None:

@@ -106,9 +106,18 @@ def apply_tenant(
     ctx: typer.Context,
     tenant_yaml: Path = typer.Argument(..., help="A tenant YAML (flow_path, knowledge_path)."),
     data_plane_url: str | None = DATA_PLANE_URL,
+    new_boot_token: bool = typer.Option(
+        False,
+        "--new-boot-token",
+        help="Issue a new boot token for an existing tenant (the data plane running with the "
+        "old one is cut off until restarted with the new one).",
+    ),
 ) -> None:
-    """Create or update a tenant from its local files, publish its flow and knowledge when they
-    changed, and issue a boot token (idempotent otherwise)."""
+    """Create or update a tenant from its local files, publishing what changed (idempotent).
+
+    Prints a new tenant's boot token; an existing tenant keeps its own (`boot_token: null`)
+    unless --new-boot-token.
+    """
     from dataclasses import asdict
 
     from botfleet.control_plane.provision import TenantFiles, provision_tenant
@@ -118,7 +127,14 @@ def apply_tenant(
         files = TenantFiles.load(tenant_yaml)
     except (ConfigError, ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc), param_hint="TENANT_YAML") from None
-    run(ctx, lambda c: asdict(provision_tenant(c, files, data_plane_url=data_plane_url)))
+    run(
+        ctx,
+        lambda c: asdict(
+            provision_tenant(
+                c, files, data_plane_url=data_plane_url, rotate_boot_token=new_boot_token
+            )
+        ),
+    )
 
 
 @tenants_app.command("disable")

@@ -39,6 +39,12 @@ def demo(
     data_plane_url: str | None = typer.Option(
         None, help="With --provision-only: where the control plane reaches the data plane."
     ),
+    internal_token: str | None = typer.Option(
+        None,
+        envvar="DP_INTERNAL_TOKEN",
+        help="With --provision-only: the data plane's DP_INTERNAL_TOKEN, stored for the "
+        "control plane's fleet view (/usage, /tasks).",
+    ),
 ) -> None:
     """Start the control plane and the demo tenant's data plane, print the URLs, run until
     Ctrl+C. If the control plane cannot be used, the data plane runs from the local YAML."""
@@ -53,7 +59,12 @@ def demo(
         if not api_key or token_file is None:
             raise typer.BadParameter("--provision-only needs --token-file and BOTFLEET_API_KEY")
         tenant = register(
-            cp_url, api_key, tenant_config, token_file=token_file, data_plane_url=data_plane_url
+            cp_url,
+            api_key,
+            tenant_config,
+            token_file=token_file,
+            data_plane_url=data_plane_url,
+            internal_token=internal_token,
         )
         console.print(f"tenant {tenant!r} registered; boot token written to {token_file}")
         return
