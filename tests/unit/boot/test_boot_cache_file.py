@@ -63,6 +63,26 @@ def test_rotated_cache_keys_still_open_the_old_copy(tmp_path: Path) -> None:
     assert cached is not None and cached.secrets_restored
 
 
+def test_a_copy_opened_with_an_old_key_is_sealed_again_with_the_new_one(tmp_path: Path) -> None:
+    """A start from the cache re-seals it at once: the old key can then be dropped even if no
+    pull ever brings a new payload (the control plane answering 304, or down)."""
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    path = tmp_path / "boot-cache.json"
+    BootCache(path, old).save(payload(), '"e"')
+    with capture_logs() as logs:
+        assert BootCache(path, f"{new},{old}").load() is not None
+    assert [e["event"] for e in logs] == ["boot_cache_resealed"]
+    document = json.loads(path.read_text())
+    assert SECRET not in path.read_text() and document["etag"] == '"e"'
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    cached = BootCache(path, new).load()  # the old key dropped
+    assert cached is not None and cached.secrets_restored
+    assert cached.payload.channel["access_token"] == SECRET
+    with capture_logs() as logs:  # sealed with the first key: nothing to do
+        BootCache(path, f"{new},{old}").load()
+    assert logs == []
+
+
 def test_a_wrong_key_gives_the_payload_without_secrets_and_says_so(tmp_path: Path) -> None:
     path = tmp_path / "boot-cache.json"
     BootCache(path, Fernet.generate_key().decode()).save(payload(), '"e"')

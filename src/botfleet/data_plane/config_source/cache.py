@@ -107,6 +107,8 @@ class BootCache:
     def __init__(self, path: Path, keys: str | None) -> None:
         self.path = path
         self._fernet = cache_fernet(keys)
+        first = (keys or "").split(",", 1)[0].strip()
+        self._sealing_key = first if self._fernet is not None else None
 
     @property
     def can_seal(self) -> bool:
@@ -158,6 +160,7 @@ class BootCache:
             if secrets is None:
                 restored = False
             else:
+                self._reseal_if_rotated(document, str(sealed))
                 put_secrets(data, secrets)
         try:
             payload = BootPayload.model_validate(data)
@@ -166,6 +169,30 @@ class BootCache:
             log.error("boot_cache_unreadable", path=str(self.path), error=type(exc).__name__)
             return None
         return CachedBoot(payload, str(document.get("etag") or ""), saved_at, restored)
+
+    def _reseal_if_rotated(self, document: dict[str, Any], sealed: str) -> None:
+        """Seal again with the first key when an older one opened the secrets.
+
+        Done at load, not at the next pull: a data plane started from the cache may see only
+        304s for days, and the operator drops the old key once the key is rotated.
+        """
+        from cryptography.fernet import Fernet, InvalidToken
+
+        assert self._fernet is not None and self._sealing_key is not None  # it just opened
+        try:
+            Fernet(self._sealing_key.encode()).decrypt(sealed.encode())
+            return
+        except InvalidToken:
+            pass
+        document["sealed_secrets"] = self._fernet.rotate(sealed.encode()).decode()
+        try:
+            _write_private(self.path, json.dumps(document, indent=1, sort_keys=True))
+        except OSError as exc:
+            log.error("boot_cache_reseal_failed", path=str(self.path), error=type(exc).__name__)
+            return
+        log.info(
+            "boot_cache_resealed", path=str(self.path), detail=f"with the first {KEY_VARIABLE}"
+        )
 
     def _unseal(self, sealed: str) -> dict[str, Any] | None:
         if self._fernet is None:
