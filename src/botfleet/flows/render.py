@@ -422,7 +422,8 @@ class Renderer:
         if isinstance(value, str):
             expr = _lone_expression(value)
             if expr is not None:
-                return self._as_data(self._run(_expression_program, expr, where, ""), where)
+                as_data = partial(self._as_data, where=where)
+                return self._run(_expression_program, expr, where, "", finish=as_data)
             return self.text(value, where)
         if isinstance(value, Mapping):
             return {k: self.value(v, f"{where}.{k}") for k, v in value.items()}
@@ -470,21 +471,34 @@ class Renderer:
         source: str,
         where: str,
         on_error: Any,
+        finish: Callable[[Any], Any] | None = None,
     ) -> Any:
         """`program_of(source)` run against the namespaces with a fresh work budget (see
-        `_sandbox_limits.Budget`); a failure is reported at `where` and gives `on_error`."""
+        `_sandbox_limits.Budget`), then `finish` on its result; a failure is reported at
+        `where` and gives `on_error`.
+
+        `finish` runs inside too: a result can be lazy (`map`, `select` give generators), and
+        its filters only run when it is read.
+        """
         missing: list[str] = []
         token = _missing.set(missing)
         try:
             budget = BUDGET.set([MAX_STEPS])
             try:
                 result = program_of(source)(self._parent)
+                if finish is not None:
+                    result = finish(result)
             finally:
                 BUDGET.reset(budget)
+        except TemplateError:  # strict mode, reported by `finish` with its own place
+            raise
         except RecursionError:  # a macro calling itself
             self._report("template_failed", where, "RecursionError: calls nest too deeply")
             return on_error
-        except (JinjaTemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        except Exception as exc:
+            # Filters trust their input: `truncate(2)` asserts, `dictsort` on a list raises
+            # AttributeError, and so on. Whatever a template raises is a mistake in the flow,
+            # which must cost the template, never the turn (sandbox refusals included).
             self._report("template_failed", where, f"{type(exc).__name__}: {exc}")
             return on_error
         finally:

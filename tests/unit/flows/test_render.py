@@ -169,6 +169,46 @@ def test_a_broken_template_renders_empty_never_raw_braces(source: str) -> None:
     assert diagnostics[0].where == "states.S.on_enter[0].text"
 
 
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("{{ data.name | truncate(2) }}", "AssertionError"),
+        ("{{ data.keys | dictsort }}", "AttributeError"),
+        ("{{ 5 | wordwrap(5) }}", "AttributeError"),
+        ("{{ data.name | xmlattr }}", "AttributeError"),
+        ("{{ data.keys | xmlattr }}", "AttributeError"),
+    ],
+)
+def test_a_filter_given_what_it_cannot_handle_fails_like_a_broken_template(
+    source: str, error: str
+) -> None:
+    text, diagnostics = render(f"[{source}]")
+    assert text == ""
+    assert [(d.event, d.where) for d in diagnostics] == [
+        ("template_failed", "states.S.on_enter[0].text")
+    ]
+    assert diagnostics[0].detail.startswith(f"{error}: ")
+    r, sink = renderer()
+    assert r.value(source, "w") == ""
+    assert r.condition(source.strip("{} "), "w") is False
+    assert [d.event for d in sink] == ["template_failed", "template_failed"]
+    strict, _ = renderer(strict=True)
+    with pytest.raises(TemplateError, match=error) as info:
+        strict.text(source, "w")
+    assert info.value.where == "w"
+
+
+def test_a_lazy_result_fails_inside_its_render_too() -> None:
+    # `map` gives a generator: its filter runs only when the value is stored.
+    r, sink = renderer()
+    assert r.value("{{ data.keys | map('truncate', 1) }}", "w") == ""
+    assert r.value("{{ {'a': data.keys | map('truncate', 1)} }}", "w") == ""
+    assert [d.event for d in sink] == ["template_failed", "template_failed"]
+    strict, _ = renderer(strict=True)
+    with pytest.raises(TemplateError, match="AssertionError"):
+        strict.value("{{ data.keys | map('truncate', 1) }}", "w")
+
+
 def test_a_broken_condition_is_false_with_a_diagnostic() -> None:
     r, sink = renderer()
     assert r.condition("data.n >", "states.S.transitions[0].condition") is False
