@@ -1,7 +1,8 @@
 """Templates and conditions: Jinja2's sandbox, typed single expressions. Pure, no I/O.
 
-A missing value renders as "" and leaves a `Diagnostic` naming the place; in strict mode it is a
-`TemplateError`. A broken template renders as "" (never a raw `{{ }}`), also with a diagnostic.
+A missing value renders as "" and leaves a `Diagnostic` naming the place (in a condition, one
+that is tested or compared does); in strict mode it is a `TemplateError`. A broken template
+renders as "" (never a raw `{{ }}`), also with a diagnostic.
 A template that works too hard or builds something too large stops early the same way: the
 limits (work per render, size of every value, no recursive loops) are in `_sandbox_limits`.
 """
@@ -51,6 +52,8 @@ MAX_RANGE = 1000
 MAX_EXPONENT = 1000
 
 _missing: ContextVar[list[str] | None] = ContextVar("_missing", default=None)
+#: True while a condition runs (see `_RecordingUndefined`).
+_in_condition: ContextVar[bool] = ContextVar("_in_condition", default=False)
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 
 
@@ -58,15 +61,48 @@ class _RecordingUndefined(Undefined):
     """Renders as "" but records the missing name, so the caller can warn (or fail, if strict).
 
     Chainable like `ChainableUndefined` so `data.a.b` with `a` missing is still just "missing".
+
+    In a condition nothing is printed: there, testing, comparing, iterating or measuring a
+    missing value records it too, or `condition: "dta.vip"` would just be false, silently.
+    `is defined` and `default` look at the type and never get here. In a template, `{% if %}`
+    on a missing value stays a quiet test (printing one is what counts).
     """
 
     __slots__ = ()
 
-    def __str__(self) -> str:
+    def _record(self) -> None:
         sink = _missing.get()
         if sink is not None:
             sink.append(self._undefined_name or "?")
+
+    def _record_in_condition(self) -> None:
+        if _in_condition.get():
+            self._record()
+
+    def __str__(self) -> str:
+        self._record()
         return ""
+
+    def __bool__(self) -> bool:
+        self._record_in_condition()
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        self._record_in_condition()
+        return type(self) is type(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = Undefined.__hash__  # defining __eq__ would drop it
+
+    def __iter__(self) -> Iterator[Any]:
+        self._record_in_condition()
+        return iter(())
+
+    def __len__(self) -> int:
+        self._record_in_condition()
+        return 0
 
     def __getattr__(self, name: str) -> Any:
         if name[:2] == "__":
@@ -462,8 +498,11 @@ class Renderer:
         inner = _lone_expression(expr)
         if inner is not None:  # tolerate `condition: "{{ data.x }}"`
             expr = inner
-        result = self._run(_expression_program, expr, where, False)
-        return bool(result) and not isinstance(result, Undefined)
+        token = _in_condition.set(True)
+        try:
+            return bool(self._run(_expression_program, expr, where, False, finish=bool))
+        finally:
+            _in_condition.reset(token)
 
     def _run(
         self,
