@@ -222,6 +222,27 @@ def test_duplicate_button_ids_are_errors() -> None:
     assert found[0].line == 12
 
 
+def test_duplicate_template_ids_are_compared_as_written() -> None:
+    found = issues_of(
+        menu_with(
+            """\
+            - action: send_interactive_buttons
+              body: Pick
+              buttons:
+                - {id: "hour_{{ data.a }}", title: A}
+                - {id: "hour_{{ data.b }}", title: B}
+                - {id: "hour_{{ data.a }}", title: C}
+            """
+        )
+    )
+    assert errors(found) == [
+        (
+            "states.MENU.on_enter[0].buttons[2].id",
+            "duplicate button id 'hour_{{ data.a }}' (already used by buttons[0])",
+        )
+    ]
+
+
 def test_duplicate_row_ids_across_sections_are_errors() -> None:
     found = issues_of(
         menu_with(
@@ -394,6 +415,16 @@ def test_unknown_operation_is_an_error_only_when_operations_are_known() -> None:
             "- {action: send_dynamic_options, source_key: days, text: 'Pick {{'}\n"
             "- {action: set_data, values: {days: []}}\n",
             "states.MENU.on_enter[0].text",
+        ),
+        (
+            "- action: send_interactive_buttons\n  body: Pick\n"
+            "  buttons: [{id: 'hour_{{ data.slot ', title: A}]\n",
+            "states.MENU.on_enter[0].buttons[0].id",
+        ),
+        ("- {action: send_template, name: 'r_{{ x'}\n", "states.MENU.on_enter[0].name"),
+        (
+            "- {action: send_template, name: r, language: '{{ x'}\n",
+            "states.MENU.on_enter[0].language",
         ),
     ],
 )
