@@ -26,6 +26,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from botfleet.domain.errors import TemplateError
+from botfleet.flows._issues import did_you_mean
 from botfleet.flows._sandbox_limits import (
     BOUNDED_FILTER,
     BUDGET,
@@ -410,19 +411,41 @@ def is_template(value: str) -> bool:
 
 
 def template_syntax_error(source: str) -> str | None:
-    """The syntax error of a template string, or None when it parses."""
+    """The syntax error of a template string (an unknown filter or test included), or None."""
     try:
-        _env.parse(source)
+        problem = _unknown_filter_or_test(_env.parse(source))
+        if problem is None:
+            _compile_template(source)  # what Jinja only finds when compiling
     except TemplateSyntaxError as exc:
-        return f"template syntax error: {exc.message}"
-    return None
+        problem = exc.message
+    return None if problem is None else f"template syntax error: {problem}"
 
 
 def condition_syntax_error(source: str) -> str | None:
     try:
-        _compile_expression(source)
+        problem = _unknown_filter_or_test(Parser(_env, source, state="variable").parse_expression())
+        if problem is None:
+            _compile_expression(source)  # also refuses anything after the expression
     except TemplateSyntaxError as exc:
-        return f"condition syntax error: {exc.message}"
+        problem = exc.message
+    return None if problem is None else f"condition syntax error: {problem}"
+
+
+def _unknown_filter_or_test(tree: nodes.Node) -> str | None:
+    """The first filter or test `tree` uses that does not exist.
+
+    Compiling finds most of them, but not inside `{% if %}` blocks or conditional expressions,
+    which Jinja leaves to fail when they run.
+    """
+    for node in (tree, *tree.find_all((nodes.Filter, nodes.Test))):
+        if not isinstance(node, nodes.Filter | nodes.Test):
+            continue  # `tree` itself, when it is neither
+        kind, known = (
+            ("filter", _env.filters) if isinstance(node, nodes.Filter) else ("test", _env.tests)
+        )
+        if node.name not in known:
+            public = [name for name in known if not name.startswith("_")]
+            return f"unknown {kind} {node.name!r}{did_you_mean(node.name, public)}"
     return None
 
 
