@@ -51,11 +51,24 @@ class InboundMessage:
     def is_free_text(self) -> bool:
         return self.type is MessageType.TEXT and bool(self.text.strip())
 
+    @property
+    def effective_payload(self) -> str:
+        """The payload a transition compares against.
+
+        Button and list replies carry one; a text message's payload is its stripped text, so a
+        "recognised text payload" (a user typing `menu_book`) matches like the button would.
+        """
+        if self.type is MessageType.TEXT:
+            return self.payload or self.text.strip()
+        return self.payload
+
     def as_namespace(self) -> dict[str, Any]:
         """The `message` namespace seen by templates and conditions."""
         return {
             "text": self.text,
-            "payload": self.payload,
+            # The payload matching uses, so `message.payload == 'x'` holds when `on_payload: x`
+            # does.
+            "payload": self.effective_payload,
             "type": self.type.value,
             "contact_id": self.contact_id,
             "timestamp": self.timestamp.isoformat(),

@@ -35,7 +35,6 @@ _NOT_TEMPLATES: dict[str, set[str]] = {
     "invoke_connector": {"connector", "operation", "result_key", "on_error"},
     "schedule_task": {"task", "delay"},  # `delay` is checked as a duration
     "send_dynamic_options": {"source_key"},
-    "send_template": {"name", "language"},
 }
 
 # Mirrors `Renderer.condition`, which accepts a condition wrapped in `{{ }}`.

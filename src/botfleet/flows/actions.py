@@ -139,14 +139,15 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
             turn.say(
                 Buttons(
                     r.text(action.body, f"{where}.body"),
-                    _options(r, action.buttons, f"{where}.buttons"),
+                    _options(turn, r, action.buttons, f"{where}.buttons", set()),
                 )
             )
         case schema.SendList():
+            ids: set[str] = set()  # row ids are unique across the list's sections
             sections = tuple(
                 Section(
                     r.text(s.title, f"{where}.sections[{i}].title"),
-                    _options(r, s.rows, f"{where}.sections[{i}].rows"),
+                    _options(turn, r, s.rows, f"{where}.sections[{i}].rows", ids),
                 )
                 for i, s in enumerate(action.sections)
             )
@@ -167,8 +168,8 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
             )
             turn.say(
                 TemplateMessage(
-                    action.name,
-                    action.language,
+                    r.text(action.name, f"{where}.name"),
+                    r.text(action.language, f"{where}.language"),
                     params,
                     r.text(action.fallback_text, f"{where}.fallback_text"),
                 )
@@ -182,20 +183,35 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
             raise AssertionError(f"unhandled action {action!r}")
 
 
-def _options(r: Renderer, specs: Sequence[schema.OptionSpec], where: str) -> tuple[Option, ...]:
-    # Plain titles (the usual case) need neither the renderer nor a path for its diagnostics.
-    return tuple(
-        Option(
-            s.id,
-            r.text(s.title, f"{where}[{i}].title") if is_template(s.title) else s.title,
-            (
-                r.text(s.description, f"{where}[{i}].description")
-                if is_template(s.description)
-                else s.description
-            ),
-        )
-        for i, s in enumerate(specs)
-    )
+def _options(
+    turn: TurnBuilder,
+    r: Renderer,
+    specs: Sequence[schema.OptionSpec],
+    where: str,
+    ids: set[str],
+) -> tuple[Option, ...]:
+    """The options as sent; `ids` holds the ids already used by the same message.
+
+    An id that renders empty, or the same as an earlier option's, is left out with a warning:
+    channels refuse an empty id (WhatsApp the whole message), and the reply carries only the id,
+    so a repeated one could never tell the two options apart.
+    """
+    options: list[Option] = []
+    for i, s in enumerate(specs):
+        # Plain fields (the usual case) need neither the renderer nor a path for diagnostics.
+        option_id = r.text(s.id, f"{where}[{i}].id") if is_template(s.id) else s.id
+        if not option_id.strip() or option_id in ids:
+            problem = "rendered empty" if not option_id.strip() else f"{option_id!r} repeats"
+            detail = f"option id {s.id!r} {problem}; the option is left out"
+            turn.diagnose("warning", "bad_option_id", f"{where}[{i}].id", detail)
+            continue
+        ids.add(option_id)
+        title = r.text(s.title, f"{where}[{i}].title") if is_template(s.title) else s.title
+        description = s.description
+        if is_template(description):
+            description = r.text(description, f"{where}[{i}].description")
+        options.append(Option(option_id, title, description))
+    return tuple(options)
 
 
 def _dynamic_options(turn: TurnBuilder, action: schema.SendDynamicOptions, where: str) -> None:

@@ -5,23 +5,16 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import replace
 
-from botfleet.domain.messages import PAYLOAD_TYPES, InboundMessage, MessageType
+from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Option
 from botfleet.flows.render import Renderer
 from botfleet.flows.schema import Transition
 
 
 def effective_payload(message: InboundMessage) -> str:
-    """The payload a transition compares against.
-
-    Button and list replies carry one; a text message's payload is its stripped text, so a
-    "recognised text payload" (a user typing `menu_book`) matches like the button would.
-    """
-    if message.type in PAYLOAD_TYPES:
-        return message.payload
-    if message.type is MessageType.TEXT:
-        return message.payload or message.text.strip()
-    return message.payload
+    """The payload a transition compares against (`InboundMessage.effective_payload`, which is
+    also the `message.payload` templates and conditions see)."""
+    return message.effective_payload
 
 
 def _fold(text: str) -> str:

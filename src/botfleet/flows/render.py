@@ -1,7 +1,8 @@
 """Templates and conditions: Jinja2's sandbox, typed single expressions. Pure, no I/O.
 
-A missing value renders as "" and leaves a `Diagnostic` naming the place; in strict mode it is a
-`TemplateError`. A broken template renders as "" (never a raw `{{ }}`), also with a diagnostic.
+A missing value renders as "" and leaves a `Diagnostic` naming the place (in a condition, one
+that is tested or compared does); in strict mode it is a `TemplateError`. A broken template
+renders as "" (never a raw `{{ }}`), also with a diagnostic.
 A template that works too hard or builds something too large stops early the same way: the
 limits (work per render, size of every value, no recursive loops) are in `_sandbox_limits`.
 """
@@ -25,6 +26,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from botfleet.domain.errors import TemplateError
+from botfleet.flows._issues import did_you_mean
 from botfleet.flows._sandbox_limits import (
     BOUNDED_FILTER,
     BUDGET,
@@ -51,6 +53,8 @@ MAX_RANGE = 1000
 MAX_EXPONENT = 1000
 
 _missing: ContextVar[list[str] | None] = ContextVar("_missing", default=None)
+#: True while a condition runs (see `_RecordingUndefined`).
+_in_condition: ContextVar[bool] = ContextVar("_in_condition", default=False)
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 
 
@@ -58,15 +62,48 @@ class _RecordingUndefined(Undefined):
     """Renders as "" but records the missing name, so the caller can warn (or fail, if strict).
 
     Chainable like `ChainableUndefined` so `data.a.b` with `a` missing is still just "missing".
+
+    In a condition nothing is printed: there, testing, comparing, iterating or measuring a
+    missing value records it too, or `condition: "dta.vip"` would just be false, silently.
+    `is defined` and `default` look at the type and never get here. In a template, `{% if %}`
+    on a missing value stays a quiet test (printing one is what counts).
     """
 
     __slots__ = ()
 
-    def __str__(self) -> str:
+    def _record(self) -> None:
         sink = _missing.get()
         if sink is not None:
             sink.append(self._undefined_name or "?")
+
+    def _record_in_condition(self) -> None:
+        if _in_condition.get():
+            self._record()
+
+    def __str__(self) -> str:
+        self._record()
         return ""
+
+    def __bool__(self) -> bool:
+        self._record_in_condition()
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        self._record_in_condition()
+        return type(self) is type(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = Undefined.__hash__  # defining __eq__ would drop it
+
+    def __iter__(self) -> Iterator[Any]:
+        self._record_in_condition()
+        return iter(())
+
+    def __len__(self) -> int:
+        self._record_in_condition()
+        return 0
 
     def __getattr__(self, name: str) -> Any:
         if name[:2] == "__":
@@ -374,19 +411,41 @@ def is_template(value: str) -> bool:
 
 
 def template_syntax_error(source: str) -> str | None:
-    """The syntax error of a template string, or None when it parses."""
+    """The syntax error of a template string (an unknown filter or test included), or None."""
     try:
-        _env.parse(source)
+        problem = _unknown_filter_or_test(_env.parse(source))
+        if problem is None:
+            _compile_template(source)  # what Jinja only finds when compiling
     except TemplateSyntaxError as exc:
-        return f"template syntax error: {exc.message}"
-    return None
+        problem = exc.message
+    return None if problem is None else f"template syntax error: {problem}"
 
 
 def condition_syntax_error(source: str) -> str | None:
     try:
-        _compile_expression(source)
+        problem = _unknown_filter_or_test(Parser(_env, source, state="variable").parse_expression())
+        if problem is None:
+            _compile_expression(source)  # also refuses anything after the expression
     except TemplateSyntaxError as exc:
-        return f"condition syntax error: {exc.message}"
+        problem = exc.message
+    return None if problem is None else f"condition syntax error: {problem}"
+
+
+def _unknown_filter_or_test(tree: nodes.Node) -> str | None:
+    """The first filter or test `tree` uses that does not exist.
+
+    Compiling finds most of them, but not inside `{% if %}` blocks or conditional expressions,
+    which Jinja leaves to fail when they run.
+    """
+    for node in (tree, *tree.find_all((nodes.Filter, nodes.Test))):
+        if not isinstance(node, nodes.Filter | nodes.Test):
+            continue  # `tree` itself, when it is neither
+        kind, known = (
+            ("filter", _env.filters) if isinstance(node, nodes.Filter) else ("test", _env.tests)
+        )
+        if node.name not in known:
+            public = [name for name in known if not name.startswith("_")]
+            return f"unknown {kind} {node.name!r}{did_you_mean(node.name, public)}"
     return None
 
 
@@ -422,7 +481,8 @@ class Renderer:
         if isinstance(value, str):
             expr = _lone_expression(value)
             if expr is not None:
-                return self._as_data(self._run(_expression_program, expr, where, ""), where)
+                as_data = partial(self._as_data, where=where)
+                return self._run(_expression_program, expr, where, "", finish=as_data)
             return self.text(value, where)
         if isinstance(value, Mapping):
             return {k: self.value(v, f"{where}.{k}") for k, v in value.items()}
@@ -461,8 +521,11 @@ class Renderer:
         inner = _lone_expression(expr)
         if inner is not None:  # tolerate `condition: "{{ data.x }}"`
             expr = inner
-        result = self._run(_expression_program, expr, where, False)
-        return bool(result) and not isinstance(result, Undefined)
+        token = _in_condition.set(True)
+        try:
+            return bool(self._run(_expression_program, expr, where, False, finish=bool))
+        finally:
+            _in_condition.reset(token)
 
     def _run(
         self,
@@ -470,21 +533,34 @@ class Renderer:
         source: str,
         where: str,
         on_error: Any,
+        finish: Callable[[Any], Any] | None = None,
     ) -> Any:
         """`program_of(source)` run against the namespaces with a fresh work budget (see
-        `_sandbox_limits.Budget`); a failure is reported at `where` and gives `on_error`."""
+        `_sandbox_limits.Budget`), then `finish` on its result; a failure is reported at
+        `where` and gives `on_error`.
+
+        `finish` runs inside too: a result can be lazy (`map`, `select` give generators), and
+        its filters only run when it is read.
+        """
         missing: list[str] = []
         token = _missing.set(missing)
         try:
             budget = BUDGET.set([MAX_STEPS])
             try:
                 result = program_of(source)(self._parent)
+                if finish is not None:
+                    result = finish(result)
             finally:
                 BUDGET.reset(budget)
+        except TemplateError:  # strict mode, reported by `finish` with its own place
+            raise
         except RecursionError:  # a macro calling itself
             self._report("template_failed", where, "RecursionError: calls nest too deeply")
             return on_error
-        except (JinjaTemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        except Exception as exc:
+            # Filters trust their input: `truncate(2)` asserts, `dictsort` on a list raises
+            # AttributeError, and so on. Whatever a template raises is a mistake in the flow,
+            # which must cost the template, never the turn (sandbox refusals included).
             self._report("template_failed", where, f"{type(exc).__name__}: {exc}")
             return on_error
         finally:

@@ -11,7 +11,7 @@ import structlog
 from botfleet.testing.runtime import running_app
 
 
-def flow(*, strict: bool) -> dict[str, Any]:
+def flow(*, strict: bool, hours: str = "We open at {{ data.opening }}") -> dict[str, Any]:
     return {
         "id": "strict_demo",
         "initial_state": "MENU",
@@ -29,7 +29,7 @@ def flow(*, strict: bool) -> dict[str, Any]:
                 "fallback": "MENU",
             },
             "HOURS": {
-                "on_enter": [{"action": "send_text", "text": "We open at {{ data.opening }}"}],
+                "on_enter": [{"action": "send_text", "text": hours}],
                 "next": "MENU",
             },
         },
@@ -67,3 +67,35 @@ async def test_without_strict_templates_the_value_renders_empty_with_a_warning(
             replies = await chat.press("c1", "hours", title="Hours")
     assert texts(replies) == ["We open at ", "Menu"]
     assert [e["log_level"] for e in logs if e["event"] == "template_missing_value"] == ["warning"]
+
+
+# `truncate(2)` fails an assertion inside Jinja: not one of the usual template errors.
+BAD_FILTER = "We open at {{ 'nine' | truncate(2) }}"
+
+
+async def test_a_filter_that_raises_renders_empty_and_the_turn_goes_on(tmp_path: Path) -> None:
+    hours = flow(strict=False, hours=BAD_FILTER)
+    async with running_app(flow=hours, state_db=tmp_path / "t.db") as chat:
+        await chat.say("c1", "hi")
+        with structlog.testing.capture_logs() as logs:
+            replies = await chat.press("c1", "hours", title="Hours")
+        assert texts(replies) == ["Menu"]  # the text rendered empty and was not sent
+        assert texts(await chat.press("c1", "hours", title="Hours")) == ["Menu"]
+    failed = [e for e in logs if e["event"] == "template_failed"]
+    assert [(e["log_level"], e["where"]) for e in failed] == [
+        ("warning", "states.HOURS.on_enter[0].text")
+    ]
+
+
+async def test_a_filter_that_raises_in_strict_mode_sends_the_error_text(tmp_path: Path) -> None:
+    hours = flow(strict=True, hours=BAD_FILTER)
+    async with running_app(flow=hours, state_db=tmp_path / "t.db") as chat:
+        await chat.say("c1", "hi")
+        with structlog.testing.capture_logs() as logs:
+            replies = await chat.press("c1", "hours", title="Hours")
+        assert texts(replies) == ["Sorry, try again later."]
+        assert texts(await chat.say("c1", "hi")) == ["Menu"]  # later messages are answered
+    errors = [e for e in logs if e["event"] == "template_error"]
+    assert [(e["where"], e["detail"].split(":")[0]) for e in errors] == [
+        ("states.HOURS.on_enter[0].text", "AssertionError")
+    ]

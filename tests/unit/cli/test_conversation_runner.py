@@ -216,6 +216,27 @@ async def test_a_missing_template_value_fails_the_turn_in_strict_mode(run: Run) 
     assert "nobody_set_this" in result.message
 
 
+VIP_FLOW = """\
+id: vip_v1
+initial_state: MENU
+states:
+  MENU:
+    transitions:
+      - {condition: "dta.vip", target: VIP}
+    fallback: MENU
+  VIP:
+    on_enter: [{action: send_text, text: "Welcome back!"}]
+"""
+
+
+async def test_a_condition_reading_a_missing_value_fails_the_turn(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "vip.yaml").write_text(VIP_FLOW, encoding="utf-8")
+    result = await run("flow: vip.yaml\nsteps:\n  - say: hi\n")
+    assert result.status == "failed"
+    assert "step 1 (say: 'hi')\n  the turn failed: TemplateError:" in result.message
+    assert "states.MENU.transitions[0].condition: missing value 'dta'" in result.message
+
+
 async def test_steps_can_enter_a_state_with_data(run: Run) -> None:
     result = await run(
         HEAD + "  - enter: DONE\n    set_data: {size: m}\n    expect: ['You picked m.']\n"

@@ -11,7 +11,14 @@ import pytest
 
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, TemplateMessage, Text
 from botfleet.flows import effects
-from botfleet.testing.engine import T0, Conversation, Exchange, button, flow_from_file
+from botfleet.testing.engine import (
+    T0,
+    Conversation,
+    Exchange,
+    button,
+    flow_from_file,
+    flow_from_yaml,
+)
 
 FLOW = flow_from_file(Path(__file__).parents[2] / "fixtures/flows/engine/actions.yaml")
 MADRID = ZoneInfo("Europe/Madrid")
@@ -58,6 +65,82 @@ def test_a_list_keeps_sections_and_offers_every_row() -> None:
         ),
     )
     assert [o.id for o in exchange.state.last_options] == ["s_cut", "s_dye", "s_beard"]
+
+
+OPTION_IDS_FLOW = """
+id: option_ids
+initial_state: START
+states:
+  START:
+    transitions:
+      - {on_payload: buttons, target: BUTTONS}
+      - {on_payload: list, target: LIST}
+      - {on_payload_prefix: "hour_", extract_suffix_as: hour, target: PICKED}
+    fallback: START
+  BUTTONS:
+    on_enter:
+      - action: send_interactive_buttons
+        body: Pick
+        buttons:
+          - {id: "hour_{{ data.slot }}", title: "{{ data.slot }}"}
+          - {id: "{{ data.empty }}", title: Never}
+          - {id: "hour_{{ data.same }}", title: Twin}
+          - {id: other, title: Other}
+    next: START
+  LIST:
+    on_enter:
+      - action: send_interactive_list
+        body: Pick
+        button_label: Hours
+        sections:
+          - title: Morning
+            rows: [{id: "hour_{{ data.slot }}", title: "{{ data.slot }}"}]
+          - title: Again
+            rows: [{id: "hour_{{ data.same }}", title: Twin}, {id: late, title: Late}]
+    next: START
+  PICKED:
+    on_enter: [{action: send_text, text: "Booked {{ data.hour }}"}]
+    next: START
+"""
+
+
+def option_ids_chat() -> Conversation:
+    flow = flow_from_yaml(OPTION_IDS_FLOW)
+    return Conversation(flow).with_data(slot="1000", same="1000", empty="")
+
+
+def test_button_ids_are_templates_and_a_press_matches_the_rendered_id() -> None:
+    chat = option_ids_chat()
+    exchange = chat.press("buttons")
+    assert exchange.outputs == (
+        Buttons("Pick", (Option("hour_1000", "1000"), Option("other", "Other"))),
+    )
+    assert chat.press("hour_1000").outputs == (Text("Booked 1000"),)
+
+
+def test_an_option_id_that_renders_empty_or_repeats_is_left_out_with_a_warning() -> None:
+    exchange = option_ids_chat().press("buttons")
+    assert [(d.level, d.event, d.where) for d in exchange.diagnostics] == [
+        ("warning", "bad_option_id", "states.BUTTONS.on_enter[0].buttons[1].id"),
+        ("warning", "bad_option_id", "states.BUTTONS.on_enter[0].buttons[2].id"),
+    ]
+    assert "rendered empty" in exchange.diagnostics[0].detail
+    assert "'hour_1000' repeats" in exchange.diagnostics[1].detail
+
+
+def test_list_row_ids_are_templates_unique_across_sections() -> None:
+    exchange = option_ids_chat().press("list")
+    assert exchange.outputs == (
+        ListMenu(
+            "Pick",
+            "Hours",
+            (
+                Section("Morning", (Option("hour_1000", "1000"),)),
+                Section("Again", (Option("late", "Late"),)),
+            ),
+        ),
+    )
+    assert exchange.diagnostic_events() == ["bad_option_id"]
 
 
 # ---------------------------------------------------------------- dynamic options
@@ -140,6 +223,26 @@ def test_send_template_renders_params_as_strings_and_the_fallback_text() -> None
     assert output == TemplateMessage(
         "appointment_reminder", "es", ("Ana", "30", "7"), "Reminder for Ana"
     )
+
+
+def test_send_template_renders_its_name_and_language() -> None:
+    flow = flow_from_yaml(
+        """
+        id: template_names
+        initial_state: START
+        states:
+          START:
+            on_enter:
+              - action: send_template
+                name: "reminder_{{ data.kind }}"
+                language: "{{ contact.language or 'en' }}"
+            fallback: START
+        """
+    )
+    chat = Conversation(flow).with_data(kind="day_before")
+    chat.send("hi")
+    exchange = chat.send(button("x", language="es"))
+    assert exchange.outputs == (TemplateMessage("reminder_day_before", "es"),)
 
 
 # ---------------------------------------------------------------- schedule_task / cancel_task

@@ -60,7 +60,7 @@ def test_button_and_list_aliases_name_the_reply_types() -> None:
         ("'gold' in data.tags", True),
         ("message.type == 'text' and message.text == 'hi there'", True),
         ("message.text.startswith('hi')", True),
-        ("message.payload == ''", True),
+        ("message.payload == 'hi there'", True),  # a text's payload is its stripped text
         ("message.contact_id == 'contact-1'", True),
         ("message.timestamp.startswith('2024-01-08T09:00')", True),
         ("contact.id == 'contact-1'", True),
@@ -84,6 +84,31 @@ def test_conditions_see_every_namespace(condition: str, expected: bool) -> None:
         count=3, nested={"level": "gold"}, items="a key, not the method", tags=["gold"]
     )
     assert hits(flow, chat, text="hi there", contact_name="Ana", language="es") is expected
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        text(" menu_y "),
+        button("menu_y"),
+        message("list_reply", payload="menu_y"),
+        text("typed", payload="menu_y"),
+    ],
+)
+def test_message_payload_in_a_condition_is_the_payload_on_payload_matches(
+    sent: Any,
+) -> None:
+    on_payload = one_transition_flow(on_payload="menu_y")
+    both = one_transition_flow(on_payload="menu_y", condition="message.payload == 'menu_y'")
+    by_condition = one_transition_flow(condition="message.payload == 'menu_y'")
+    assert hits(on_payload, type=sent.type, text=sent.text, payload=sent.payload)
+    assert hits(both, type=sent.type, text=sent.text, payload=sent.payload)
+    assert hits(by_condition, type=sent.type, text=sent.text, payload=sent.payload)
+
+
+def test_media_has_no_payload_even_with_a_caption() -> None:
+    flow = one_transition_flow(condition="message.payload == '' and message.text == 'caption'")
+    assert hits(flow, type="image", text="caption")
 
 
 def test_today_and_now_are_in_the_tenants_time_zone() -> None:

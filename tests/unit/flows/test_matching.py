@@ -24,6 +24,12 @@ def test_the_effective_payload_of_each_message_type() -> None:
     assert effective_payload(message("image", text="caption")) == ""
 
 
+def test_the_message_namespace_shows_the_effective_payload() -> None:
+    for sent in (button("p1"), text("  typed_payload \n"), message("image", text="caption")):
+        assert sent.as_namespace()["payload"] == effective_payload(sent)
+    assert text("  typed_payload \n").as_namespace()["text"] == "  typed_payload \n"
+
+
 def test_suffix_of_needs_a_prefix_and_something_after_it() -> None:
     rule = Transition(target="X", on_payload_prefix="day_", extract_suffix_as="day")
     assert suffix_of(rule, button("day_2024-01-09")) == "2024-01-09"

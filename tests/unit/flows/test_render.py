@@ -138,11 +138,65 @@ def test_strict_mode_turns_missing_values_and_broken_templates_into_errors(call:
     assert info.value.where == "w"
 
 
-def test_missing_values_in_conditions_are_just_false_even_in_strict_mode() -> None:
+@pytest.mark.parametrize(
+    ("condition", "expected", "name"),
+    [
+        ("dta.vip", False, "dta"),  # a misspelled namespace
+        ("data.vip", False, "vip"),
+        ("not data.available_days", True, "available_days"),
+        ("data.tier == 'gold'", False, "tier"),
+        ("data.tier != 'gold'", True, "tier"),
+        ("'gold' in data.tags", False, "tags"),
+        ("data.tier in ['gold', 'silver']", False, "tier"),
+        ("data.tags | length", False, "tags"),
+        ("data['vip']", False, "vip"),
+        ("{{ data.vip }}", False, "vip"),
+        ("data.n > 3 and data.vip", False, "vip"),
+    ],
+)
+def test_a_missing_value_a_condition_reads_is_reported(
+    condition: str, expected: bool, name: str
+) -> None:
+    r, sink = renderer()
+    assert r.condition(condition, "states.S.transitions[0].condition") is expected
+    assert [(d.level, d.event, d.where, d.detail) for d in sink] == [
+        (
+            "warning",
+            "template_missing_value",
+            "states.S.transitions[0].condition",
+            f"missing value {name!r}",
+        )
+    ]
+    strict, _ = renderer(strict=True)
+    with pytest.raises(TemplateError, match=f"missing value {name!r}") as info:
+        strict.condition(condition, "w")
+    assert info.value.where == "w"
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("data.vip is defined", False),
+        ("data.vip is not defined", True),
+        ("data.vip is undefined", True),
+        ("data.vip is defined and data.vip", False),
+        ("data.vip | default(false)", False),
+        ("data.tags | default([]) | length == 0", True),
+        ("data.tier | default('none', true) == 'none'", True),
+        ("data.vip is none", False),
+        ("data.n > 3 or data.vip", True),  # never read
+    ],
+)
+def test_asking_whether_a_value_is_there_is_not_reading_it(condition: str, expected: bool) -> None:
     r, sink = renderer(strict=True)
-    assert r.condition("not data.available_days", "w") is True
-    assert r.condition("data.available_days", "w") is False
+    assert r.condition(condition, "w") is expected
     assert sink == []
+
+
+def test_a_template_s_if_on_a_missing_value_stays_a_quiet_test() -> None:
+    assert render("{% if data.vip %}VIP{% else %}-{% endif %}") == ("-", [])
+    r, _ = renderer(strict=True)
+    assert r.text("{% if data.vip %}VIP{% endif %}{{ 'x' if data.vip != 1 }}", "w") == "x"
 
 
 # ---------------------------------------------------------------- broken templates
@@ -167,6 +221,46 @@ def test_a_broken_template_renders_empty_never_raw_braces(source: str) -> None:
     assert "{{" not in text
     assert [d.event for d in diagnostics] == ["template_failed"]
     assert diagnostics[0].where == "states.S.on_enter[0].text"
+
+
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("{{ data.name | truncate(2) }}", "AssertionError"),
+        ("{{ data.keys | dictsort }}", "AttributeError"),
+        ("{{ 5 | wordwrap(5) }}", "AttributeError"),
+        ("{{ data.name | xmlattr }}", "AttributeError"),
+        ("{{ data.keys | xmlattr }}", "AttributeError"),
+    ],
+)
+def test_a_filter_given_what_it_cannot_handle_fails_like_a_broken_template(
+    source: str, error: str
+) -> None:
+    text, diagnostics = render(f"[{source}]")
+    assert text == ""
+    assert [(d.event, d.where) for d in diagnostics] == [
+        ("template_failed", "states.S.on_enter[0].text")
+    ]
+    assert diagnostics[0].detail.startswith(f"{error}: ")
+    r, sink = renderer()
+    assert r.value(source, "w") == ""
+    assert r.condition(source.strip("{} "), "w") is False
+    assert [d.event for d in sink] == ["template_failed", "template_failed"]
+    strict, _ = renderer(strict=True)
+    with pytest.raises(TemplateError, match=error) as info:
+        strict.text(source, "w")
+    assert info.value.where == "w"
+
+
+def test_a_lazy_result_fails_inside_its_render_too() -> None:
+    # `map` gives a generator: its filter runs only when the value is stored.
+    r, sink = renderer()
+    assert r.value("{{ data.keys | map('truncate', 1) }}", "w") == ""
+    assert r.value("{{ {'a': data.keys | map('truncate', 1)} }}", "w") == ""
+    assert [d.event for d in sink] == ["template_failed", "template_failed"]
+    strict, _ = renderer(strict=True)
+    with pytest.raises(TemplateError, match="AssertionError"):
+        strict.value("{{ data.keys | map('truncate', 1) }}", "w")
 
 
 def test_a_broken_condition_is_false_with_a_diagnostic() -> None:

@@ -222,6 +222,27 @@ def test_duplicate_button_ids_are_errors() -> None:
     assert found[0].line == 12
 
 
+def test_duplicate_template_ids_are_compared_as_written() -> None:
+    found = issues_of(
+        menu_with(
+            """\
+            - action: send_interactive_buttons
+              body: Pick
+              buttons:
+                - {id: "hour_{{ data.a }}", title: A}
+                - {id: "hour_{{ data.b }}", title: B}
+                - {id: "hour_{{ data.a }}", title: C}
+            """
+        )
+    )
+    assert errors(found) == [
+        (
+            "states.MENU.on_enter[0].buttons[2].id",
+            "duplicate button id 'hour_{{ data.a }}' (already used by buttons[0])",
+        )
+    ]
+
+
 def test_duplicate_row_ids_across_sections_are_errors() -> None:
     found = issues_of(
         menu_with(
@@ -395,6 +416,16 @@ def test_unknown_operation_is_an_error_only_when_operations_are_known() -> None:
             "- {action: set_data, values: {days: []}}\n",
             "states.MENU.on_enter[0].text",
         ),
+        (
+            "- action: send_interactive_buttons\n  body: Pick\n"
+            "  buttons: [{id: 'hour_{{ data.slot ', title: A}]\n",
+            "states.MENU.on_enter[0].buttons[0].id",
+        ),
+        ("- {action: send_template, name: 'r_{{ x'}\n", "states.MENU.on_enter[0].name"),
+        (
+            "- {action: send_template, name: r, language: '{{ x'}\n",
+            "states.MENU.on_enter[0].language",
+        ),
     ],
 )
 def test_template_syntax_errors_are_found_wherever_templates_go(actions: str, path: str) -> None:
@@ -402,6 +433,66 @@ def test_template_syntax_errors_are_found_wherever_templates_go(actions: str, pa
     found = errors(issues_of(text))
     assert [p for p, _ in found] == [path]
     assert found[0][1].startswith("template syntax error:")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ data.name | truncat(10) }}", "unknown filter 'truncat' (did you mean 'truncate'?)"),
+        ("{% if data.n is evenn %}x{% endif %}", "unknown test 'evenn' (did you mean 'even'?)"),
+        # Jinja's compiler lets these through: they would only fail when the branch runs.
+        (
+            "{% if data.n %}{{ data.n | rund }}{% endif %}",
+            "unknown filter 'rund' (did you mean 'round'?)",
+        ),
+        ("{{ 'a' if data.n is od else 'b' }}", "unknown test 'od' (did you mean 'odd'?)"),
+        ("{% filter uppr %}x{% endfilter %}", "unknown filter 'uppr' (did you mean 'upper'?)"),
+        ("{{ data.n | zzzz }}", "unknown filter 'zzzz'"),
+    ],
+)
+def test_unknown_filters_and_tests_are_errors_where_they_are_used(text: str, message: str) -> None:
+    found = issues_of(menu_with(f"- action: send_text\n  text: {text!r}\n"))
+    assert errors(found) == [("states.MENU.on_enter[0].text", f"template syntax error: {message}")]
+    assert found[0].line == 8
+    assert str(found[0]).startswith("t.yaml:8 states.MENU.on_enter[0].text: ")
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ("data.n | truncat(1)", "unknown filter 'truncat' (did you mean 'truncate'?)"),
+        ("data.n is evenn", "unknown test 'evenn' (did you mean 'even'?)"),
+        ("data.a if data.n is od else data.b", "unknown test 'od' (did you mean 'odd'?)"),
+        ("{{ data.n | lenght > 1 }}", "unknown filter 'lenght' (did you mean 'length'?)"),
+    ],
+)
+def test_unknown_filters_and_tests_in_conditions_are_errors(condition: str, message: str) -> None:
+    found = issues_of(
+        flow_with_states(
+            f"MENU:\n  fallback: MENU\n  transitions:\n"
+            f"    - {{condition: {condition!r}, target: MENU}}\n"
+        )
+    )
+    assert errors(found) == [
+        ("states.MENU.transitions[0].condition", f"condition syntax error: {message}")
+    ]
+
+
+def test_known_filters_and_tests_pass() -> None:
+    found = issues_of(
+        flow_with_states(
+            """\
+            MENU:
+              fallback: MENU
+              on_enter:
+                - action: send_text
+                  text: "{{ data.n | round | int }}{% if data.n is even %}{% endif %}"
+              transitions:
+                - {condition: "data.n is odd and data.s | lower", target: MENU}
+            """
+        )
+    )
+    assert errors(found) == []
 
 
 def test_template_errors_in_transition_conditions_and_set_data() -> None:
