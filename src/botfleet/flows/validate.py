@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from botfleet.domain.cron import parse_cron
 from botfleet.domain.errors import FlowIssue
 from botfleet.flows._content_checks import (
     check_actions,
@@ -208,12 +210,29 @@ def _check_schedules(spec: FlowSpec, collector: IssueCollector) -> None:
     )
     for path, schedule in items:
         check_task_name(spec, schedule.task, f"{path}.task", collector)
-        if schedule.cron is not None and len(schedule.cron.split()) != 5:
-            collector.error(
-                f"{path}.cron",
-                f"cron {schedule.cron!r} needs 5 fields (minute hour day-of-month month "
-                f"day-of-week), got {len(schedule.cron.split())}",
-            )
+        if schedule.cron is not None:
+            _check_cron(schedule.cron, f"{path}.cron", collector)
         if schedule.interval is not None:
             check_duration(schedule.interval, f"{path}.interval", collector)
         check_templates(collector, f"{path}.data", schedule.data)
+
+
+#: Any fixed start will do: a rule that fires at all fires within 28 years of any moment, and
+#: a fixed one keeps validation independent of the clock.
+_CRON_PROBE_START = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _check_cron(expression: str, path: str, collector: IssueCollector) -> None:
+    """The scheduler's own parser, so a rule it would drop at boot fails here first."""
+    try:
+        # The zone cannot be known here (it is the tenant's), and it changes neither whether a
+        # rule parses nor whether it ever fires: only the instants.
+        rule = parse_cron(expression, "UTC")
+    except ValueError as exc:
+        message = str(exc)
+        if not message.startswith(repr(expression)):
+            message = f"{expression!r}: {message}"
+        collector.error(path, f"cron {message}")
+        return
+    if rule.next_after(_CRON_PROBE_START, inclusive=True) is None:
+        collector.error(path, f"cron {expression!r} never fires (no such date)")

@@ -483,6 +483,32 @@ def test_standing_schedules_check_task_cron_and_interval(form: str) -> None:
     assert [i.line for i in found] == [10, 11, 12]
 
 
+def test_cron_rules_are_read_by_the_schedulers_parser() -> None:
+    # Each of these has 5 fields; the scheduler would drop them at boot.
+    text = (
+        flow_with_states("MENU: {fallback: MENU}")
+        + "tasks:\n  nightly:\n    - {action: send_text, text: hi}\nstanding_schedules:\n"
+        + "  ok: {task: nightly, cron: '0 9 29 2 mon-fri'}\n"
+        + "  hour: {task: nightly, cron: '0 25 * * *'}\n"
+        + "  feb31: {task: nightly, cron: '0 9 31 2 *'}\n"
+        + "  day: {task: nightly, cron: '* * * * monday'}\n"
+    )
+    found = issues_of(text)
+    assert errors(found) == [
+        (
+            "standing_schedules.hour.cron",
+            "cron '0 25 * * *': hour field '25': 25 is outside 0-23",
+        ),
+        ("standing_schedules.feb31.cron", "cron '0 9 31 2 *' never fires (no such date)"),
+        (
+            "standing_schedules.day.cron",
+            "cron '* * * * monday': day-of-week field 'monday': 'monday' is not a number or a name",
+        ),
+    ]
+    assert [i.line for i in found] == [10, 11, 12]
+    assert all(str(i).startswith("t.yaml:") for i in found)
+
+
 def test_session_timeout_must_be_a_duration() -> None:
     text = flow_with_states("MENU: {fallback: MENU}") + "settings:\n  session_timeout: 1 hour\n"
     assert [p for p, _ in errors(issues_of(text))] == ["settings.session_timeout"]
