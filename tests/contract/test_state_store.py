@@ -48,6 +48,7 @@ def full_state() -> ConversationState:
             chain=("MENU", "ASK_DATE"),
         ),
         last_options=(Option("mon", "Lunes", "6 de mayo"), Option("tue", "Martes")),
+        last_options_list=True,
     )
 
 

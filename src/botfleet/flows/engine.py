@@ -71,7 +71,7 @@ def _on_message(
     state = _expire_session(flow, state, now)
     if state.awaiting is not None:  # a turn cut short by a crash is abandoned
         state = replace(state, awaiting=None)
-    message = as_option_choice(message, state.last_options)
+    message = as_option_choice(message, state.last_options, from_list=state.last_options_list)
     turn = TurnBuilder(flow, state, now, ctx, message)
     turn.diagnostics.extend(reset)
     if message.contact_name:
@@ -174,6 +174,7 @@ def _on_connector(
         return StepResult(state=state, diagnostics=(stale,))
     turn = TurnBuilder(flow, state, now, ctx, resume.message, overlay=resume.overlay, resumed=True)
     turn.origin_options = resume.origin_options
+    turn.origin_options_list = resume.origin_options_list
     actions = program(turn, resume.kind, resume.name)
     action = actions[resume.index - 1] if 0 < resume.index <= len(actions) else None
     if not isinstance(action, schema.InvokeConnector):  # flow swapped while the call ran
@@ -237,7 +238,7 @@ def _route_error(
     if not said:
         turn.say(Text(turn.error_text()))
     if kind == "state":
-        turn.return_to(origin, turn.origin_options)
+        turn.return_to(origin, turn.origin_options, from_list=turn.origin_options_list)
 
 
 def _on_task(

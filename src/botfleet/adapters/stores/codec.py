@@ -195,6 +195,7 @@ def _scalar_fields(state: ConversationState, where: str) -> dict[str, Any]:
         "version": state.version,
         "created_at": datetime_to_json(state.created_at, f"{where}: created_at"),
         "updated_at": datetime_to_json(state.updated_at, f"{where}: updated_at"),
+        "last_options_list": bool(state.last_options_list),
     }
 
 
@@ -216,6 +217,8 @@ def state_from_json(doc: Mapping[str, Any]) -> ConversationState:
             ),
             awaiting=_resume_from_json(doc["awaiting"]),
             last_options=tuple(_option_from_json(o) for o in doc["last_options"]),
+            # Absent from states stored before lists were told apart from buttons.
+            last_options_list=bool(doc.get("last_options_list", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         contact = doc.get("contact_id", "?") if isinstance(doc, Mapping) else "?"
@@ -328,6 +331,7 @@ def state_reloaded(state: ConversationState, row: Mapping[str, Any]) -> Conversa
         history=state.history,
         awaiting=None,
         last_options=state.last_options,
+        last_options_list=bool(state.last_options_list),
     )
 
 
