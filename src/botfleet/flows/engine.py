@@ -280,7 +280,10 @@ def _expire_session(
     flow: schema.FlowSpec, state: ConversationState, now: datetime
 ) -> ConversationState:
     """`settings.session_timeout`: a contact silent for longer starts over, like a new contact
-    (initial state, empty data, no options on screen); the history is kept for the LLM."""
+    (initial state, empty data, no options on screen); the history is kept for the LLM.
+
+    Silence is counted from the contact's last message: tasks and connector replies in between
+    are the bot talking, and must not keep a session alive."""
     timeout = flow.settings.session_timeout
     if not timeout or state.version == 0:
         return state
@@ -288,6 +291,6 @@ def _expire_session(
         limit = parse_duration(timeout)
     except ValueError:  # the validator reports it; an unusable value never expires anything
         return state
-    if now - state.updated_at <= limit:
+    if now - state.last_heard <= limit:
         return state
     return replace(state, node=flow.initial_state, data={}, last_options=())

@@ -186,6 +186,11 @@ class TurnBuilder:
             last_options=last_options,
             flow_id=self.flow.id,
             last_options_list=last_options_list,
+            last_inbound_at=(
+                self.now
+                if self.message is not None and not self.resumed
+                else original.last_inbound_at
+            ),
         )
         return StepResult(
             state=state,

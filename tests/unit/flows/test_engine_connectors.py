@@ -312,3 +312,12 @@ def test_the_user_message_is_remembered_once_across_connector_round_trips() -> N
         ("user", "two_calls"),
         ("bot", "A then B"),
     ]
+
+
+def test_a_connector_reply_is_not_the_contact_writing() -> None:
+    chat, call = pending("lookup")
+    pressed_at = chat.clock.now()
+    chat.clock.advance(seconds=8)
+    exchange = chat.resume(ConnectorReplied(call.request_id, DAYS))
+    assert exchange.state.updated_at == chat.clock.now()
+    assert exchange.state.last_inbound_at == pressed_at  # the session timeout counts from here

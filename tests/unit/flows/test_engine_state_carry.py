@@ -47,6 +47,7 @@ def test_every_field_of_the_state_is_known_to_the_turn_builder() -> None:
         "last_options",
         "flow_id",
         "last_options_list",
+        "last_inbound_at",
     ], "a new ConversationState field: copy it in TurnBuilder.result, then update this list"
 
 
@@ -73,3 +74,4 @@ def test_a_step_keeps_identity_creation_time_version_and_history() -> None:
     assert [t.text for t in new.history[1:]] == ["hi", "in A"]
     assert new.last_options == (Option("x", "X"),)  # same state, no new options shown
     assert new.last_options_list is True
+    assert new.last_inbound_at == NOW

@@ -50,7 +50,7 @@ async def test_an_older_file_is_upgraded_on_open(tmp_path: Path, version: int) -
     assert user_version(path) == SCHEMA_VERSION
 
 
-async def test_a_state_stored_before_the_list_flag_loads_as_buttons(tmp_path: Path) -> None:
+async def test_a_state_stored_by_schema_3_loads_with_defaults(tmp_path: Path) -> None:
     path = tmp_path / "tenant.db"
     write_old_file(path, 3)
     with closing(sqlite3.connect(path)) as conn, conn:
@@ -65,7 +65,8 @@ async def test_a_state_stored_before_the_list_flag_loads_as_buttons(tmp_path: Pa
     async with SqliteTenantStore.open(path) as store:
         loaded = await store.states.load("contact-1")
     assert loaded is not None
-    assert (loaded.version, loaded.last_options_list) == (4, False)
+    assert (loaded.version, loaded.last_options_list, loaded.last_inbound_at) == (4, False, None)
+    assert loaded.last_heard == loaded.updated_at  # the session timeout counts from it
 
 
 async def test_a_file_from_a_newer_release_is_refused_and_left_alone(tmp_path: Path) -> None:

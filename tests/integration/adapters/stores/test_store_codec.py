@@ -63,6 +63,7 @@ states = st.builds(
     last_options=st.lists(options, max_size=5).map(tuple),
     flow_id=st.text(),
     last_options_list=st.booleans(),
+    last_inbound_at=st.none() | aware_datetimes,
 )
 messages = st.builds(
     InboundMessage,
@@ -144,6 +145,14 @@ def test_a_state_stored_before_lists_were_told_apart_offers_buttons() -> None:
     assert codec.state_from_json(doc).last_options_list is False
 
 
+def test_a_state_stored_before_last_inbound_at_was_kept_counts_from_updated_at() -> None:
+    doc = codec.state_to_json(sample_state(last_inbound_at=datetime(2024, 1, 1, tzinfo=UTC)))
+    del doc["last_inbound_at"]
+    state = codec.state_from_json(doc)
+    assert state.last_inbound_at is None
+    assert state.last_heard == state.updated_at
+
+
 def test_a_malformed_stored_state_is_reported_with_the_contact() -> None:
     doc = codec.state_to_json(sample_state("c-9"))
     del doc["node"]
@@ -191,6 +200,7 @@ commit_states = st.builds(
     last_options=st.lists(options, max_size=3).map(tuple),
     flow_id=st.text(),
     last_options_list=st.booleans(),
+    last_inbound_at=st.none() | utc_times | aware_datetimes,
 )
 
 
