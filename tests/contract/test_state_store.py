@@ -48,6 +48,8 @@ def full_state() -> ConversationState:
             chain=("MENU", "ASK_DATE"),
         ),
         last_options=(Option("mon", "Lunes", "6 de mayo"), Option("tue", "Martes")),
+        last_options_list=True,
+        last_inbound_at=datetime(2024, 5, 6, 11, 4, tzinfo=MADRID_SUMMER),
     )
 
 

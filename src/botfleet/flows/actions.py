@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -216,7 +216,7 @@ def _options(
 
 def _dynamic_options(turn: TurnBuilder, action: schema.SendDynamicOptions, where: str) -> None:
     r = turn.renderer()
-    raw = {**turn.data, **turn.overlay}.get(action.source_key)
+    raw = _lookup({**turn.data, **turn.overlay}, action.source_key)
     items: list[Option] = []
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         if isinstance(item, dict) and item.get("id") not in (None, ""):
@@ -255,6 +255,21 @@ def _dynamic_options(turn: TurnBuilder, action: schema.SendDynamicOptions, where
     else:
         label = r.text(action.button_label, f"{where}.button_label")
         turn.say(ListMenu(body, label, (Section("", tuple(items)),)))
+
+
+def _lookup(data: Mapping[str, Any], key: str) -> Any:
+    """`data[key]`, else `key` read as a dotted path (`booking.slots`), as the validator and
+    templates (`{{data.booking.slots}}`) read it; None when absent."""
+    # A key that itself contains dots (a `result_key: booking.slots`) worked before dotted
+    # paths did, so it still wins.
+    if key in data:
+        return data[key]
+    value: Any = data
+    for part in key.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
 
 
 def _schedule(turn: TurnBuilder, action: schema.ScheduleTask, where: str) -> None:

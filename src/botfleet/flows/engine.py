@@ -71,7 +71,7 @@ def _on_message(
     state = _expire_session(flow, state, now)
     if state.awaiting is not None:  # a turn cut short by a crash is abandoned
         state = replace(state, awaiting=None)
-    message = as_option_choice(message, state.last_options)
+    message = as_option_choice(message, state.last_options, from_list=state.last_options_list)
     turn = TurnBuilder(flow, state, now, ctx, message)
     turn.diagnostics.extend(reset)
     if message.contact_name:
@@ -174,6 +174,7 @@ def _on_connector(
         return StepResult(state=state, diagnostics=(stale,))
     turn = TurnBuilder(flow, state, now, ctx, resume.message, overlay=resume.overlay, resumed=True)
     turn.origin_options = resume.origin_options
+    turn.origin_options_list = resume.origin_options_list
     actions = program(turn, resume.kind, resume.name)
     action = actions[resume.index - 1] if 0 < resume.index <= len(actions) else None
     if not isinstance(action, schema.InvokeConnector):  # flow swapped while the call ran
@@ -237,7 +238,7 @@ def _route_error(
     if not said:
         turn.say(Text(turn.error_text()))
     if kind == "state":
-        turn.return_to(origin, turn.origin_options)
+        turn.return_to(origin, turn.origin_options, from_list=turn.origin_options_list)
 
 
 def _on_task(
@@ -279,7 +280,10 @@ def _expire_session(
     flow: schema.FlowSpec, state: ConversationState, now: datetime
 ) -> ConversationState:
     """`settings.session_timeout`: a contact silent for longer starts over, like a new contact
-    (initial state, empty data, no options on screen); the history is kept for the LLM."""
+    (initial state, empty data, no options on screen); the history is kept for the LLM.
+
+    Silence is counted from the contact's last message: tasks and connector replies in between
+    are the bot talking, and must not keep a session alive."""
     timeout = flow.settings.session_timeout
     if not timeout or state.version == 0:
         return state
@@ -287,6 +291,6 @@ def _expire_session(
         limit = parse_duration(timeout)
     except ValueError:  # the validator reports it; an unusable value never expires anything
         return state
-    if now - state.updated_at <= limit:
+    if now - state.last_heard <= limit:
         return state
     return replace(state, node=flow.initial_state, data={}, last_options=())

@@ -22,10 +22,13 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
 
-def as_option_choice(message: InboundMessage, options: tuple[Option, ...]) -> InboundMessage:
-    """A text reply "2" or an option's title, after options were shown, becomes that choice.
+def as_option_choice(
+    message: InboundMessage, options: tuple[Option, ...], *, from_list: bool = False
+) -> InboundMessage:
+    """A text reply "2" or an option's title, after options were shown, becomes that choice:
+    a list reply if the options were the rows of a list (`from_list`), else a button reply.
 
-    This is what makes degraded menus (numbered text) work like real buttons.
+    This is what makes degraded menus (numbered text) work like real buttons and lists.
     """
     if message.type is not MessageType.TEXT or not options:
         return message
@@ -40,7 +43,8 @@ def as_option_choice(message: InboundMessage, options: tuple[Option, ...]) -> In
         chosen = next((o for o in options if folded and _fold(o.title) == folded), None)
     if chosen is None:
         return message
-    return replace(message, type=MessageType.BUTTON_REPLY, payload=chosen.id)
+    kind = MessageType.LIST_REPLY if from_list else MessageType.BUTTON_REPLY
+    return replace(message, type=kind, payload=chosen.id)
 
 
 def suffix_of(transition: Transition, message: InboundMessage) -> str | None:

@@ -43,6 +43,8 @@ class Resume:
     message: InboundMessage | None = None
     #: The options `origin` had offered: a failed call that returns there restores them.
     origin_options: tuple[Option, ...] = ()
+    #: `origin_options` were the rows of a list (see `ConversationState.last_options_list`).
+    origin_options_list: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,18 @@ class ConversationState:
     awaiting: Resume | None = None
     last_options: tuple[Option, ...] = ()
     flow_id: str = ""
+    #: `last_options` are the rows of a list, not buttons: a typed "2" or row title must then
+    #: arrive as the list reply a press would have sent (`on_type: list` matches it).
+    last_options_list: bool = False
+    #: When the contact last wrote: `settings.session_timeout` counts from it, not from
+    #: `updated_at`, which bot-side steps (a scheduled task, a connector reply) move too.
+    #: None in states stored before it was kept; `updated_at` stands in for it then.
+    last_inbound_at: datetime | None = None
+
+    @property
+    def last_heard(self) -> datetime:
+        """When the contact last wrote, as far as this state knows."""
+        return self.updated_at if self.last_inbound_at is None else self.last_inbound_at
 
     def with_data(self, **changes: Any) -> ConversationState:
         return replace(self, data={**self.data, **changes})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -72,9 +72,11 @@ class TurnBuilder:
         self.data: dict[str, Any] = dict(state.data)
         self.overlay: dict[str, Any] = dict(overlay or {})
         self.last_options = state.last_options
+        self.last_options_list = state.last_options_list
         self._options_node = state.node  # the state `last_options` belong to
         #: The options offered before this turn moved anywhere (restored by `return_to`).
         self.origin_options = state.last_options
+        self.origin_options_list = state.last_options_list
         self.outputs: list[Output] = []
         self.effects: list[Effect] = []
         self.diagnostics: list[Diagnostic] = []
@@ -140,10 +142,11 @@ class TurnBuilder:
     def diagnose(self, level: str, event: str, where: str, detail: str) -> None:
         self.diagnostics.append(Diagnostic(level, event, where, detail))
 
-    def return_to(self, node: str, options: tuple[Option, ...]) -> None:
+    def return_to(self, node: str, options: tuple[Option, ...], *, from_list: bool) -> None:
         """Back in `node` with the options it had offered (a failed call undoes the move)."""
         self.node = node
         self.last_options = options
+        self.last_options_list = from_list
         self._options_node = node
 
     def set_data(self, values: Mapping[str, Any]) -> None:
@@ -157,10 +160,16 @@ class TurnBuilder:
         shown = [o for o in self.outputs if options_of(o)]
         if shown:
             last_options: tuple[Option, ...] = options_of(shown[-1])
+            last_options_list = isinstance(shown[-1], ListMenu)
         elif self.node != self._options_node:
-            last_options = ()
+            last_options, last_options_list = (), False
         else:
-            last_options = self.last_options
+            last_options, last_options_list = self.last_options, self.last_options_list
+        awaiting = self.awaiting
+        if awaiting is not None and awaiting.origin_options_list != self.origin_options_list:
+            # `Resume` is built where the call is made, which knows the origin's options but
+            # not whether they were a list; a failed call restores both.
+            awaiting = replace(awaiting, origin_options_list=self.origin_options_list)
         original = self.original
         history = (*original.history, *self._history())[-HISTORY_LIMIT:]
         # Built directly: `dataclasses.replace` inspects the fields on every call.
@@ -173,9 +182,15 @@ class TurnBuilder:
             data=self.data,
             history=history,
             version=original.version,
-            awaiting=self.awaiting,
+            awaiting=awaiting,
             last_options=last_options,
             flow_id=self.flow.id,
+            last_options_list=last_options_list,
+            last_inbound_at=(
+                self.now
+                if self.message is not None and not self.resumed
+                else original.last_inbound_at
+            ),
         )
         return StepResult(
             state=state,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from botfleet.domain.cron import parse_cron
 from botfleet.domain.errors import FlowIssue
 from botfleet.flows._content_checks import (
     check_actions,
@@ -21,6 +23,7 @@ from botfleet.flows._content_checks import (
 )
 from botfleet.flows._issues import IssueCollector, did_you_mean, sort_issues
 from botfleet.flows._spec_walk import state_path, transition_lists
+from botfleet.flows.actions import MAX_CHAIN
 from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
 from botfleet.flows.yaml_lines import index_path, key_path
 
@@ -154,30 +157,121 @@ def _check_dead_ends(spec: FlowSpec, collector: IssueCollector) -> None:
 
 
 def _check_next(spec: FlowSpec, collector: IssueCollector) -> None:
-    """Conditions of `next` branches parse; unconditional `next` chains do not loop."""
-    always: dict[str, str] = {}  # state -> the state its `next` always goes to
+    """Conditions of `next` branches parse; `next` cycles (flow-dsl.md, "Cycles of `next`").
+
+    Whether a condition holds depends on data, connector results and the message, so it is
+    never decided here: a cycle is an error only when it cannot be left whatever the conditions
+    say, and a warning when only a condition can end it.
+    """
+    moves: dict[str, list[str]] = {}  # state -> the states its `next` may go to
+    always: set[str] = set()  # states whose `next` always goes somewhere
     for name, state in spec.states.items():
+        targets = moves.setdefault(name, [])
         for path, target, condition in _next_routes(name, state):
+            if target in spec.states:  # unknown targets are reported by _check_targets
+                targets.append(target)
             if condition is not None:
                 check_condition(collector, f"{path.removesuffix('.target')}.condition", condition)
             else:
-                always.setdefault(name, target)
+                always.add(name)
                 break  # later branches never run
-    reported: set[frozenset[str]] = set()
-    for start in spec.states:
-        chain: list[str] = []
-        current = start
-        while current in always and current not in chain:
-            chain.append(current)
-            current = always[current]
-        if current in chain:
-            loop = chain[chain.index(current) :]
-            if frozenset(loop) not in reported:
-                reported.add(frozenset(loop))
-                collector.error(
-                    key_path(state_path(loop[0]), "next"),
-                    f"'next' loops forever: {' -> '.join([*loop, loop[0]])}",
-                )
+    trapped = _trapped(moves, always)
+    for cycle in _next_cycles(moves):
+        path = key_path(state_path(cycle[0]), "next")
+        shown = " -> ".join([*cycle, cycle[0]])
+        if cycle[0] in trapped:  # a cycle's states are all trapped or none is
+            collector.error(path, f"'next' loops forever: {shown}")
+        else:
+            collector.warning(
+                path,
+                f"'next' cycle {shown} runs without waiting for the user until a 'next' "
+                f"condition on it stops or leads out; a turn that enters more than {MAX_CHAIN} "
+                "states is stopped with the error text",
+            )
+
+
+def _trapped(moves: Mapping[str, list[str]], always: set[str]) -> set[str]:
+    """The states from which `next` goes on for ever: the largest set of states that always
+    move on, each only to states of the set."""
+    trapped = set(always)
+    changed = True
+    while changed:
+        leaving = {name for name in trapped if any(t not in trapped for t in moves[name])}
+        trapped -= leaving
+        changed = bool(leaving)
+    return trapped
+
+
+def _next_cycles(moves: Mapping[str, list[str]]) -> Iterator[list[str]]:
+    """One cycle per group of states that `next` can go round (a strongly connected
+    component), in file order: the shortest one through the group's first state."""
+    order = {name: i for i, name in enumerate(moves)}
+    for group in sorted(_components(moves), key=lambda g: min(order[n] for n in g)):
+        first = min(group, key=order.__getitem__)
+        if len(group) == 1 and first not in moves[first]:
+            continue  # a single state that does not go to itself is no cycle
+        yield _shortest_cycle(first, moves, group)
+
+
+def _shortest_cycle(first: str, moves: Mapping[str, list[str]], group: set[str]) -> list[str]:
+    came_from: dict[str, str] = {}
+    frontier = [first]
+    while frontier:
+        following: list[str] = []
+        for name in frontier:
+            for target in moves[name]:
+                if target == first:
+                    cycle = [name]
+                    while cycle[-1] != first:
+                        cycle.append(came_from[cycle[-1]])
+                    return cycle[::-1]
+                if target in group and target not in came_from:
+                    came_from[target] = name
+                    following.append(target)
+        frontier = following
+    raise AssertionError(f"{first} is in a cycle but none was found")
+
+
+def _components(moves: Mapping[str, list[str]]) -> list[set[str]]:
+    """Tarjan's strongly connected components, iterative (a flow may have many states)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[set[str]] = []
+    for root in moves:
+        if root in index:
+            continue
+        work = [(root, iter(moves[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, targets = work[-1]
+            target = next(targets, None)
+            if target is not None:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(moves[target])))
+                elif target in on_stack:
+                    low[node] = min(low[node], index[target])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                group: set[str] = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.add(member)
+                    if member == node:
+                        break
+                found.append(group)
+    return found
 
 
 def _check_shadowed_transitions(spec: FlowSpec, collector: IssueCollector) -> None:
@@ -208,12 +302,29 @@ def _check_schedules(spec: FlowSpec, collector: IssueCollector) -> None:
     )
     for path, schedule in items:
         check_task_name(spec, schedule.task, f"{path}.task", collector)
-        if schedule.cron is not None and len(schedule.cron.split()) != 5:
-            collector.error(
-                f"{path}.cron",
-                f"cron {schedule.cron!r} needs 5 fields (minute hour day-of-month month "
-                f"day-of-week), got {len(schedule.cron.split())}",
-            )
+        if schedule.cron is not None:
+            _check_cron(schedule.cron, f"{path}.cron", collector)
         if schedule.interval is not None:
             check_duration(schedule.interval, f"{path}.interval", collector)
         check_templates(collector, f"{path}.data", schedule.data)
+
+
+#: Any fixed start will do: a rule that fires at all fires within 28 years of any moment, and
+#: a fixed one keeps validation independent of the clock.
+_CRON_PROBE_START = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _check_cron(expression: str, path: str, collector: IssueCollector) -> None:
+    """The scheduler's own parser, so a rule it would drop at boot fails here first."""
+    try:
+        # The zone cannot be known here (it is the tenant's), and it changes neither whether a
+        # rule parses nor whether it ever fires: only the instants.
+        rule = parse_cron(expression, "UTC")
+    except ValueError as exc:
+        message = str(exc)
+        if not message.startswith(repr(expression)):
+            message = f"{expression!r}: {message}"
+        collector.error(path, f"cron {message}")
+        return
+    if rule.next_after(_CRON_PROBE_START, inclusive=True) is None:
+        collector.error(path, f"cron {expression!r} never fires (no such date)")

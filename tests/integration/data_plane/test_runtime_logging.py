@@ -88,3 +88,26 @@ async def test_a_failed_turn_logs_a_scrubbed_traceback() -> None:
     assert "disk full" in failure["traceback"]
     assert f"<contact {hash_contact('test', PHONE)}>" in failure["detail"]
     assert_no_raw_contact(logs)
+
+
+async def test_a_turn_stopped_by_the_chain_limit_logs_the_states_it_entered() -> None:
+    # Valid (with a warning): the cycle ends when `data.more` is false, but here it never is.
+    flow = {
+        "id": "cycle_v1",
+        "initial_state": "B",
+        "states": {
+            "B": {"next": [{"condition": "data.more", "target": "C"}]},
+            "C": {"next": "B"},
+        },
+        "global_transitions": [{"on_payload": "go", "target": "B", "set_data": {"more": True}}],
+    }
+    with structlog.testing.capture_logs() as logs:
+        async with bootstrap_test_runtime(flow=flow) as runtime:
+            await runtime.handle(text_message(PHONE, "go"))
+    [entry] = [e for e in logs if e["event"] == "step_limit_exceeded"]
+    assert entry["log_level"] == "error"
+    assert entry["where"] == "states.B"
+    assert entry["detail"] == "more than 10 states entered in one turn: " + " -> ".join(
+        ["B", "C"] * 5 + ["B"]
+    )
+    assert entry["contact"] == hash_contact("test", PHONE)

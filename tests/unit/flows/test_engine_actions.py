@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from textwrap import dedent
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,10 +12,12 @@ import pytest
 
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, TemplateMessage, Text
 from botfleet.flows import effects
+from botfleet.flows.load import load_flow_text
 from botfleet.testing.engine import (
     T0,
     Conversation,
     Exchange,
+    answer_with,
     button,
     flow_from_file,
     flow_from_yaml,
@@ -213,6 +216,55 @@ def test_malformed_items_are_skipped_with_a_diagnostic_each() -> None:
 def test_dynamic_options_become_the_last_options() -> None:
     exchange = run("DYNAMIC", choices=THREE)
     assert [o.id for o in exchange.state.last_options] == ["d1", "d2", "d3"]
+
+
+NESTED_SOURCE = """
+id: nested_v1
+initial_state: MENU
+states:
+  MENU:
+    transitions:
+      - {on_payload: book, target: SLOTS}
+    fallback: MENU
+  SLOTS:
+    on_enter:
+      - action: invoke_connector
+        connector: calendar
+        operation: get_slots
+        result_key: booking
+      - action: send_dynamic_options
+        source_key: booking.slots
+        text: "Pick a time"
+        empty_text: "No times left"
+    fallback: SLOTS
+"""
+
+
+def test_a_dotted_source_key_reads_the_nested_value_the_validator_accepts() -> None:
+    flow = load_flow_text(dedent(NESTED_SOURCE), "nested.yaml")
+    assert flow.warnings == ()  # `booking` is set by the connector: nothing to warn about
+    slots = [{"id": "h10", "title": "10:00"}, {"id": "h11", "title": "11:00"}]
+    chat = Conversation(flow.spec, answer=answer_with({"get_slots": {"slots": slots}}))
+    exchange = chat.press("book")
+    assert exchange.outputs == (
+        Buttons("Pick a time", (Option("h10", "10:00"), Option("h11", "11:00"))),
+    )
+
+
+@pytest.mark.parametrize("booking", [{"slots": []}, {"other": 1}, [1], "text"])
+def test_a_dotted_source_key_that_leads_nowhere_sends_the_empty_text(booking: Any) -> None:
+    flow = load_flow_text(dedent(NESTED_SOURCE), "nested.yaml").spec
+    chat = Conversation(flow, answer=answer_with({"get_slots": booking}))
+    assert chat.press("book").outputs == (Text("No times left"),)
+
+
+def test_a_flat_key_with_dots_is_still_read_as_it_is() -> None:
+    flow = load_flow_text(
+        dedent(NESTED_SOURCE.replace("result_key: booking", "result_key: booking.slots")),
+        "flat.yaml",
+    ).spec
+    chat = Conversation(flow, answer=answer_with({"get_slots": ["h10"]}))
+    assert chat.press("book").outputs == (Buttons("Pick a time", (Option("h10", "h10"),)),)
 
 
 # ---------------------------------------------------------------- templates (WhatsApp)

@@ -225,6 +225,41 @@ def test_the_menu_still_answers_numbers_after_a_failed_call() -> None:
     assert chat.send("1").entered == ("LOOKUP",)
 
 
+LIST_MENU = flow_from_yaml(
+    """
+    id: list_after_failure
+    initial_state: MENU
+    states:
+      MENU:
+        on_enter:
+          - action: send_interactive_list
+            body: "Pick"
+            sections: [{rows: [{id: check, title: Check}, {id: other, title: Other}]}]
+        transitions:
+          - {on_payload: check, on_type: list, target: CHECK}
+          - {on_payload: other, on_type: list, target: OTHER}
+        fallback: MENU
+      CHECK:
+        on_enter:
+          - action: send_interactive_buttons
+            body: "Checking"
+            buttons: [{id: wait, title: Wait}]
+          - {action: invoke_connector, connector: calendar, operation: ping}
+        fallback: MENU
+      OTHER: {fallback: MENU}
+    """
+)
+
+
+def test_a_list_restored_after_a_failed_call_still_answers_as_a_list() -> None:
+    chat = Conversation(LIST_MENU)
+    chat.send("hi")
+    [call] = chat.choose("check").calls
+    chat.resume(ConnectorFailed(call.request_id, "unavailable"))
+    assert chat.state.node == "MENU"
+    assert chat.send("2").entered == ("OTHER",)
+
+
 def test_answer_with_turns_connector_errors_into_failures() -> None:
     chat = Conversation(FLOW, answer=answer_with({"ping": ConnectorTimeout("slow")}))
     exchange = chat.press("state_route")
@@ -277,3 +312,12 @@ def test_the_user_message_is_remembered_once_across_connector_round_trips() -> N
         ("user", "two_calls"),
         ("bot", "A then B"),
     ]
+
+
+def test_a_connector_reply_is_not_the_contact_writing() -> None:
+    chat, call = pending("lookup")
+    pressed_at = chat.clock.now()
+    chat.clock.advance(seconds=8)
+    exchange = chat.resume(ConnectorReplied(call.request_id, DAYS))
+    assert exchange.state.updated_at == chat.clock.now()
+    assert exchange.state.last_inbound_at == pressed_at  # the session timeout counts from here

@@ -149,3 +149,65 @@ def test_a_cycle_through_connector_calls_is_bounded_across_replies() -> None:
     exchange = Conversation(flow, answer=answer_with({"ping": "pong"})).send(button("calls"))
     assert len(exchange.calls) == MAX_CHAIN
     assert exchange.state.data["pong"] == "pong"
+
+
+# The two shapes of `next` cycle the validator lets through (see test_validate.py): each
+# runs as written, and one that does not end meets the chain limit, named in the diagnostic.
+
+CONDITIONAL_CYCLE = """
+id: conditional_cycle
+initial_state: MENU
+settings: {error_text: "We hit a loop, sorry."}
+states:
+  MENU: {transitions: [{on_payload: go, target: B}], fallback: MENU}
+  B:
+    on_enter: [{action: send_text, text: b}]
+    next: [{condition: "data.more", target: C}]
+    transitions: [{on_payload: menu, target: MENU}]
+  C: {next: B}
+"""
+
+COUNTER_LOOP = """
+id: counter_loop
+initial_state: MENU
+states:
+  MENU: {transitions: [{on_payload: go, target: COUNT}], fallback: MENU}
+  COUNT:
+    on_enter:
+      - {action: set_data, values: {n: "{{ (data.n or 0) + 1 }}"}}
+    next:
+      - {condition: "data.n >= 3", target: DONE}
+      - {target: COUNT}
+  DONE:
+    on_enter: [{action: send_text, text: "counted {{data.n}}"}]
+    fallback: MENU
+"""
+
+
+def test_a_conditional_next_cycle_stops_when_its_condition_is_false() -> None:
+    chat = Conversation(flow_from_yaml(CONDITIONAL_CYCLE)).with_data(more=False)
+    exchange = chat.send(button("go"))
+    assert exchange.entered == ("B",)
+    assert exchange.texts == ["b"]
+    assert exchange.diagnostics == ()
+    assert chat.state.node == "B"  # waiting for the user
+
+
+def test_a_conditional_next_cycle_that_never_ends_meets_the_chain_limit() -> None:
+    chat = Conversation(flow_from_yaml(CONDITIONAL_CYCLE)).with_data(more=True)
+    exchange = chat.send(button("go"))
+    assert exchange.entered == ("B", "C") * (MAX_CHAIN // 2)
+    assert exchange.texts == ["b"] * (MAX_CHAIN // 2) + ["We hit a loop, sorry."]
+    [diagnostic] = exchange.diagnostics
+    assert (diagnostic.level, diagnostic.event) == ("error", "step_limit_exceeded")
+    assert diagnostic.where == "states.B"  # the state it did not enter
+    assert diagnostic.detail.endswith(": " + " -> ".join(("B", "C") * (MAX_CHAIN // 2) + ("B",)))
+    assert chat.state.node == "C"  # the last state entered; its `next` was not followed
+
+
+def test_a_counter_loop_runs_until_its_exit_branch_holds() -> None:
+    chat = Conversation(flow_from_yaml(COUNTER_LOOP))
+    exchange = chat.send(button("go"))
+    assert exchange.entered == ("COUNT", "COUNT", "COUNT", "DONE")
+    assert exchange.texts == ["counted 3"]
+    assert exchange.diagnostics == ()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
+
+import pytest
 
 from botfleet.testing.engine import Conversation, flow_from_yaml
 
@@ -39,6 +42,10 @@ states:
       - action: send_text
         text: "{{data.service_name}} since {{data.service_since}}"
     fallback: MENU
+tasks:
+  nudge:
+    - action: send_text
+      text: "Still there?"
 """
 )
 
@@ -68,6 +75,44 @@ def test_within_the_session_timeout_the_conversation_goes_on() -> None:
     exchange = chat.send("hello again")
     assert exchange.state.node == "PICK"
     assert exchange.texts == ["Pick a service"]
+
+
+def test_a_task_run_during_the_silence_does_not_keep_the_session_alive() -> None:
+    chat = Conversation(FLOW)
+    chat.send("hola")
+    chat.press("go")
+    stored(chat).clock.advance(minutes=20)
+    assert chat.fire_task("nudge").texts == ["Still there?"]
+    assert chat.state.updated_at == chat.clock.now()  # the task did write the state
+    stored(chat).clock.advance(minutes=11)  # 31 minutes after the contact's last message
+    exchange = chat.send("hello again")
+    assert exchange.state.node == "MENU"
+    assert exchange.texts == ["Menu"]
+
+
+def test_the_silence_counts_from_the_contacts_last_message() -> None:
+    chat = Conversation(FLOW)
+    chat.send("hola")
+    stored(chat).clock.advance(minutes=20)
+    chat.press("go")
+    assert chat.state.last_inbound_at == chat.clock.now()
+    stored(chat).clock.advance(minutes=20)
+    chat.fire_task("nudge")
+    assert chat.state.last_inbound_at == chat.clock.now() - timedelta(minutes=20)
+    stored(chat).clock.advance(minutes=9)  # 29 minutes after "go"
+    assert chat.send("hello again").state.node == "PICK"
+
+
+@pytest.mark.parametrize(("silence", "node"), [(29, "PICK"), (31, "MENU")])
+def test_a_state_stored_before_last_inbound_at_was_kept_counts_from_updated_at(
+    silence: int, node: str
+) -> None:
+    chat = Conversation(FLOW)
+    chat.send("hola")
+    chat.press("go")
+    chat.state = replace(chat.state, last_inbound_at=None, version=1)
+    chat.clock.advance(minutes=silence)
+    assert chat.send("hello again").state.node == node
 
 
 def test_yaml_dates_in_services_and_set_data_are_stored_as_iso_text() -> None:

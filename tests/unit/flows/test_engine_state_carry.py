@@ -46,6 +46,8 @@ def test_every_field_of_the_state_is_known_to_the_turn_builder() -> None:
         "awaiting",
         "last_options",
         "flow_id",
+        "last_options_list",
+        "last_inbound_at",
     ], "a new ConversationState field: copy it in TurnBuilder.result, then update this list"
 
 
@@ -61,6 +63,7 @@ def test_a_step_keeps_identity_creation_time_version_and_history() -> None:
         version=7,
         last_options=(Option("x", "X"),),
         flow_id="older_flow",
+        last_options_list=True,
     )
     message = InboundMessage("m1", "c9", MessageType.TEXT, NOW, text="hi")
     new = step(FLOW, old, MessageReceived(message), NOW, StepContext()).state
@@ -70,3 +73,5 @@ def test_a_step_keeps_identity_creation_time_version_and_history() -> None:
     assert new.history[0] == Turn("user", "earlier", CREATED)
     assert [t.text for t in new.history[1:]] == ["hi", "in A"]
     assert new.last_options == (Option("x", "X"),)  # same state, no new options shown
+    assert new.last_options_list is True
+    assert new.last_inbound_at == NOW

@@ -47,6 +47,52 @@ def test_button_and_list_aliases_name_the_reply_types() -> None:
     assert MessageType.parse("list") is MessageType.LIST_REPLY
 
 
+LIST_AND_BUTTONS = flow_from_yaml(
+    """
+    id: typed_choices
+    initial_state: MENU
+    states:
+      MENU:
+        on_enter:
+          - action: send_interactive_list
+            body: "Services"
+            sections: [{rows: [{id: cut, title: Cut}, {id: dye, title: Dye}]}]
+        transitions:
+          - {on_type: list, target: FROM_LIST}
+          - {on_type: button, target: FROM_BUTTONS}
+        fallback: MENU
+      FROM_LIST:
+        on_enter:
+          - action: send_interactive_buttons
+            body: "Sure?"
+            buttons: [{id: "yes", title: "Yes"}, {id: "no", title: "No"}]
+        transitions:
+          - {on_type: list, target: FROM_LIST}
+          - {on_type: button, target: FROM_BUTTONS}
+      FROM_BUTTONS: {fallback: MENU}
+    """
+)
+
+
+@pytest.mark.parametrize("typed", ["2", "dye", "DYE"])
+def test_typing_a_list_rows_number_or_title_is_pressing_that_row(typed: str) -> None:
+    chat = Conversation(LIST_AND_BUTTONS)
+    chat.send("hola")  # the fallback shows the list
+    exchange = chat.send(typed)
+    assert exchange.entered[0] == "FROM_LIST"
+    pressed = Conversation(LIST_AND_BUTTONS)
+    pressed.send("hola")
+    assert pressed.choose("dye").entered[0] == "FROM_LIST"
+
+
+def test_typing_a_buttons_number_after_a_list_is_still_a_button_reply() -> None:
+    chat = Conversation(LIST_AND_BUTTONS)
+    chat.send("hola")
+    chat.send("1")  # a list row: now buttons are on screen
+    assert chat.state.last_options_list is False
+    assert chat.send("2").entered[0] == "FROM_BUTTONS"
+
+
 @pytest.mark.parametrize(
     ("condition", "expected"),
     [

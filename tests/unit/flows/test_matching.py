@@ -56,6 +56,13 @@ def test_a_number_picks_by_position_before_a_title_that_is_a_number() -> None:
     assert (chosen.type, chosen.payload) == (MessageType.BUTTON_REPLY, "opt_b")
 
 
+def test_a_typed_choice_among_list_rows_is_a_list_reply() -> None:
+    by_number = as_option_choice(text("2"), OPTIONS, from_list=True)
+    by_title = as_option_choice(text("te"), OPTIONS, from_list=True)
+    for chosen in (by_number, by_title):
+        assert (chosen.type, chosen.payload) == (MessageType.LIST_REPLY, "opt_b")
+
+
 def test_titles_match_without_case_or_accents() -> None:
     for said in ("café con leche", "CAFE CON LECHE", " Cafe con leche "):
         assert as_option_choice(text(said), OPTIONS).payload == "opt_a"

@@ -574,6 +574,32 @@ def test_standing_schedules_check_task_cron_and_interval(form: str) -> None:
     assert [i.line for i in found] == [10, 11, 12]
 
 
+def test_cron_rules_are_read_by_the_schedulers_parser() -> None:
+    # Each of these has 5 fields; the scheduler would drop them at boot.
+    text = (
+        flow_with_states("MENU: {fallback: MENU}")
+        + "tasks:\n  nightly:\n    - {action: send_text, text: hi}\nstanding_schedules:\n"
+        + "  ok: {task: nightly, cron: '0 9 29 2 mon-fri'}\n"
+        + "  hour: {task: nightly, cron: '0 25 * * *'}\n"
+        + "  feb31: {task: nightly, cron: '0 9 31 2 *'}\n"
+        + "  day: {task: nightly, cron: '* * * * monday'}\n"
+    )
+    found = issues_of(text)
+    assert errors(found) == [
+        (
+            "standing_schedules.hour.cron",
+            "cron '0 25 * * *': hour field '25': 25 is outside 0-23",
+        ),
+        ("standing_schedules.feb31.cron", "cron '0 9 31 2 *' never fires (no such date)"),
+        (
+            "standing_schedules.day.cron",
+            "cron '* * * * monday': day-of-week field 'monday': 'monday' is not a number or a name",
+        ),
+    ]
+    assert [i.line for i in found] == [10, 11, 12]
+    assert all(str(i).startswith("t.yaml:") for i in found)
+
+
 def test_session_timeout_must_be_a_duration() -> None:
     text = flow_with_states("MENU: {fallback: MENU}") + "settings:\n  session_timeout: 1 hour\n"
     assert [p for p, _ in errors(issues_of(text))] == ["settings.session_timeout"]
@@ -685,23 +711,83 @@ def test_conditional_next_branches_are_checked() -> None:
         ("states.MENU.next[2].target", "unknown state 'REGULR' (did you mean 'REGULAR'?)"),
     ]
     assert errors(found)[0][1].startswith("condition syntax error:")
-    assert [i.line for i in found] == [7, 9, 11]  # REGULAR is unreachable: a warning
+    # line 6: MENU -> MENU through a condition; REGULAR is unreachable: warnings
+    assert [i.line for i in found] == [6, 7, 9, 11]
 
 
-def test_next_loops_through_a_condition_are_not_errors_but_unconditional_ones_are() -> None:
-    conditional = flow_with_states(
-        """\
-        MENU: {fallback: MENU, next: [{condition: "not data.done", target: A}]}
-        A: {next: MENU}
-        """
+#: B's only way on is a condition: the cycle B -> C -> B ends when it is false (or loops).
+CONDITIONAL_CYCLE = """\
+MENU: {transitions: [{on_payload: go, target: B}], fallback: MENU}
+B:
+  on_enter: [{action: send_text, text: b}]
+  next: [{condition: "data.more", target: C}]
+  transitions: [{on_payload: menu, target: MENU}]
+C: {next: B}
+"""
+
+#: A counter: the first branch leads out, the last (unconditional) goes round again.
+COUNTER_LOOP = """\
+MENU: {transitions: [{on_payload: go, target: COUNT}], fallback: MENU}
+COUNT:
+  on_enter:
+    - {action: set_data, values: {n: "{{ (data.n or 0) + 1 }}"}}
+  next:
+    - {condition: "data.n >= 3", target: DONE}
+    - {target: COUNT}
+DONE:
+  on_enter: [{action: send_text, text: "counted {{data.n}}"}]
+  fallback: MENU
+"""
+
+
+def test_a_next_cycle_that_only_a_condition_ends_is_a_warning_naming_it() -> None:
+    found = issues_of(flow_with_states(CONDITIONAL_CYCLE))
+    assert errors(found) == []
+    [(path, message)] = warnings(found)
+    assert path == "states.B.next"
+    assert message.startswith("'next' cycle B -> C -> B runs without waiting for the user")
+    assert "more than 10 states" in message
+
+
+def test_a_counter_loop_whose_last_branch_goes_round_is_not_an_error() -> None:
+    found = issues_of(flow_with_states(COUNTER_LOOP))
+    assert errors(found) == []
+    assert [p for p, _ in warnings(found)] == ["states.COUNT.next"]
+
+
+@pytest.mark.parametrize(
+    ("states", "path", "shown"),
+    [
+        ("A: {next: B}\nB: {next: A}", "states.A.next", "A -> B -> A"),
+        # every branch that can run goes round; the one after the unconditional never runs
+        (
+            "A: {next: [{condition: x, target: B}, {target: B}, {target: MENU}]}\nB: {next: A}",
+            "states.A.next",
+            "A -> B -> A",
+        ),
+        # two ways round, neither leads out
+        (
+            "A: {next: [{condition: x, target: B}, {target: C}]}\nB: {next: A}\nC: {next: A}",
+            "states.A.next",
+            "A -> B -> A",
+        ),
+    ],
+)
+def test_a_next_cycle_no_condition_can_stop_or_leave_is_an_error(
+    states: str, path: str, shown: str
+) -> None:
+    text = "MENU: {fallback: MENU, transitions: [{on_payload: a, target: A}]}\n" + states
+    found = issues_of(flow_with_states(text))
+    assert errors(found) == [(path, f"'next' loops forever: {shown}")]
+
+
+def test_a_state_that_always_moves_on_into_a_cycle_that_can_end_is_fine() -> None:
+    # A always goes on, but to B, whose condition may stop: a warning for the cycle only
+    text = (
+        "MENU: {fallback: MENU, transitions: [{on_payload: a, target: A}]}\n"
+        "A: {next: B}\n"
+        "B: {next: [{condition: x, target: A}]}\n"
     )
-    assert issues_of(conditional) == []
-    unconditional = flow_with_states(
-        """\
-        MENU: {fallback: MENU, next: [{target: A}, {condition: "data.x", target: MENU}]}
-        A: {next: MENU}
-        """
-    )
-    assert errors(issues_of(unconditional)) == [
-        ("states.MENU.next", "'next' loops forever: MENU -> A -> MENU")
-    ]
+    found = issues_of(flow_with_states(text))
+    assert errors(found) == []
+    assert [p for p, _ in warnings(found)] == ["states.A.next"]

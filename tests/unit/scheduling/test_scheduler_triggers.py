@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from botfleet.adapters.scheduling.cron import parse_cron
 from botfleet.adapters.scheduling.triggers import build_trigger
+from botfleet.domain.cron import parse_cron
 from botfleet.ports.scheduling import StandingJob
 
 MADRID = ZoneInfo("Europe/Madrid")

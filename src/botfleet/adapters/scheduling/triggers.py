@@ -1,8 +1,8 @@
 """APScheduler triggers for standing schedules: cron rules in the tenant's zone, intervals.
 
-`TenantCronTrigger` hands APScheduler the fire times of a `CronRule` (see `cron.py` for what a
-rule means, DST included). It is pickled into the job file, so it keeps only the expression and
-the zone and re-parses them when loaded.
+`TenantCronTrigger` hands APScheduler the fire times of a `CronRule` (see `domain/cron.py` for
+what a rule means, DST included). It is pickled into the job file, so it keeps only the
+expression and the zone and re-parses them when loaded.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from botfleet.adapters.scheduling.cron import CronRule, parse_cron
+from botfleet.domain.cron import CronRule, parse_cron
 from botfleet.ports.scheduling import StandingJob
 
 __all__ = ["TenantCronTrigger", "build_trigger"]
 
 
 class TenantCronTrigger(BaseTrigger):  # type: ignore[misc]
-    """A cron rule as an APScheduler trigger (APScheduler's own misreads cron, see `cron.py`)."""
+    """A cron rule as an APScheduler trigger (APScheduler's own misreads cron: `domain/cron.py`)."""
 
     __slots__ = ("rule",)
 

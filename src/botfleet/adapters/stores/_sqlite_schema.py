@@ -72,6 +72,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE outbox ADD COLUMN delivered INTEGER NOT NULL DEFAULT 1",
         "CREATE INDEX outbox_undelivered ON outbox (contact_id, seq) WHERE delivered = 0",
     ),
+    # 4: whether `last_options` are the rows of a list (a typed choice is then a list reply);
+    # states stored before offered buttons as far as they can tell.
+    ("ALTER TABLE conversation ADD COLUMN last_options_list INTEGER NOT NULL DEFAULT 0",),
+    # 5: when the contact last wrote (ISO 8601), the start of a session timeout; NULL in rows
+    # written before, which count from `updated_at` instead.
+    ("ALTER TABLE conversation ADD COLUMN last_inbound_at TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -33,6 +33,8 @@ _STATE_COLUMNS = (
     "last_options",
     "created_at",
     "updated_at",
+    "last_options_list",
+    "last_inbound_at",
 )
 _SELECT_STATE = f"SELECT {', '.join(_STATE_COLUMNS)} FROM conversation WHERE contact_id = ?"
 _INSERT_STATE = (

@@ -195,6 +195,12 @@ def _scalar_fields(state: ConversationState, where: str) -> dict[str, Any]:
         "version": state.version,
         "created_at": datetime_to_json(state.created_at, f"{where}: created_at"),
         "updated_at": datetime_to_json(state.updated_at, f"{where}: updated_at"),
+        "last_options_list": bool(state.last_options_list),
+        "last_inbound_at": (
+            None
+            if state.last_inbound_at is None
+            else datetime_to_json(state.last_inbound_at, f"{where}: last_inbound_at")
+        ),
     }
 
 
@@ -216,6 +222,14 @@ def state_from_json(doc: Mapping[str, Any]) -> ConversationState:
             ),
             awaiting=_resume_from_json(doc["awaiting"]),
             last_options=tuple(_option_from_json(o) for o in doc["last_options"]),
+            # Absent from states stored before lists were told apart from buttons.
+            last_options_list=bool(doc.get("last_options_list", False)),
+            # Absent (or NULL) in states stored before it was kept: see `last_heard`.
+            last_inbound_at=(
+                None
+                if doc.get("last_inbound_at") is None
+                else datetime_from_json(doc["last_inbound_at"])
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         contact = doc.get("contact_id", "?") if isinstance(doc, Mapping) else "?"
@@ -313,6 +327,7 @@ def state_reloaded(state: ConversationState, row: Mapping[str, Any]) -> Conversa
         and state.awaiting is None
         and state.created_at.tzinfo is UTC
         and state.updated_at.tzinfo is UTC
+        and (state.last_inbound_at is None or state.last_inbound_at.tzinfo is UTC)
     )
     if not plain:
         return state_from_row(row)
@@ -328,6 +343,8 @@ def state_reloaded(state: ConversationState, row: Mapping[str, Any]) -> Conversa
         history=state.history,
         awaiting=None,
         last_options=state.last_options,
+        last_options_list=bool(state.last_options_list),
+        last_inbound_at=state.last_inbound_at,
     )
 
 

@@ -50,6 +50,25 @@ async def test_an_older_file_is_upgraded_on_open(tmp_path: Path, version: int) -
     assert user_version(path) == SCHEMA_VERSION
 
 
+async def test_a_state_stored_by_schema_3_loads_with_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "tenant.db"
+    write_old_file(path, 3)
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(
+            "INSERT INTO conversation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                "contact-1", "tenant-1", "booking", "MENU", 4, "{}", "[]", None,
+                '[{"id": "a", "title": "A", "description": ""}]',
+                "2024-01-01T09:00:00+00:00", "2024-01-01T09:05:00+00:00",
+            ),
+        )  # fmt: skip
+    async with SqliteTenantStore.open(path) as store:
+        loaded = await store.states.load("contact-1")
+    assert loaded is not None
+    assert (loaded.version, loaded.last_options_list, loaded.last_inbound_at) == (4, False, None)
+    assert loaded.last_heard == loaded.updated_at  # the session timeout counts from it
+
+
 async def test_a_file_from_a_newer_release_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "tenant.db"
     write_old_file(path, SCHEMA_VERSION)

@@ -62,6 +62,8 @@ states = st.builds(
     awaiting=st.none() | resumes,
     last_options=st.lists(options, max_size=5).map(tuple),
     flow_id=st.text(),
+    last_options_list=st.booleans(),
+    last_inbound_at=st.none() | aware_datetimes,
 )
 messages = st.builds(
     InboundMessage,
@@ -137,6 +139,20 @@ def test_data_that_is_not_json_is_refused_naming_the_field(
         codec.state_to_json(sample_state(data=data))
 
 
+def test_a_state_stored_before_lists_were_told_apart_offers_buttons() -> None:
+    doc = codec.state_to_json(sample_state(last_options=(Option("a", "A"),)))
+    del doc["last_options_list"]
+    assert codec.state_from_json(doc).last_options_list is False
+
+
+def test_a_state_stored_before_last_inbound_at_was_kept_counts_from_updated_at() -> None:
+    doc = codec.state_to_json(sample_state(last_inbound_at=datetime(2024, 1, 1, tzinfo=UTC)))
+    del doc["last_inbound_at"]
+    state = codec.state_from_json(doc)
+    assert state.last_inbound_at is None
+    assert state.last_heard == state.updated_at
+
+
 def test_a_malformed_stored_state_is_reported_with_the_contact() -> None:
     doc = codec.state_to_json(sample_state("c-9"))
     del doc["node"]
@@ -183,6 +199,8 @@ commit_states = st.builds(
     awaiting=st.none() | st.none() | resumes,
     last_options=st.lists(options, max_size=3).map(tuple),
     flow_id=st.text(),
+    last_options_list=st.booleans(),
+    last_inbound_at=st.none() | utc_times | aware_datetimes,
 )
 
 

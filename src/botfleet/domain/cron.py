@@ -1,5 +1,8 @@
 """Cron rules (5 fields) read as wall time in a zone, with defined DST behaviour. Pure.
 
+In the domain, not the scheduler adapter, so that the flow validator reads a rule exactly as the
+scheduler will: a rule the scheduler would drop at boot is an error when the flow is loaded.
+
 Why not APScheduler 3's `CronTrigger`: its day-of-week numbers start at Monday = 0 (so
 `* * * * 1` runs on Tuesdays), both day fields must match (cron: either), and around DST changes
 it does wall-clock arithmetic in UTC, so e.g. a daily 00:00 rule in Europe/Madrid skips the day
