@@ -230,9 +230,33 @@ def test_malformed_yaml_is_one_issue_with_the_parser_line() -> None:
     (issue,) = info.value.issues
     assert issue.line == 4
     assert issue.source == SOURCE
-    assert "invalid YAML" in issue.message
-    assert "cannot start any token" in issue.message
-    assert str(issue).startswith("flows/x.yaml:4: invalid YAML")
+    assert str(issue) == (
+        "flows/x.yaml:4: invalid YAML: this line is indented with a tab: YAML needs spaces: "
+        "replace the tab"
+    )
+
+
+def test_an_unquoted_template_is_explained_with_the_fix() -> None:
+    with pytest.raises(FlowValidationError) as info:
+        load_flow_text(
+            dedent(
+                """\
+                id: x
+                initial_state: A
+                states:
+                  A:
+                    on_enter:
+                      - action: send_text
+                        text: {{ data.x }}
+                    fallback: A
+                """
+            ),
+            SOURCE,
+        )
+    assert [str(i) for i in info.value.issues] == [
+        "flows/x.yaml:7: invalid YAML: `{{` starts a YAML mapping here: put the template in "
+        'quotes: text: "{{ data.x }}"'
+    ]
 
 
 def test_duplicate_keys_are_errors_reported_with_the_other_problems() -> None:
