@@ -8,6 +8,7 @@ keep only the union member the author evidently meant.
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class _Located:
     owner: type[BaseModel] | None  # model whose field the last location part names
     union: str | None  # path of the innermost union the error went through
     is_key: bool  # the error is about a mapping key, not its value
+    expected: Any = Any  # the schema's type for the value at `path`
 
     @property
     def is_kind_mismatch(self) -> bool:
@@ -101,6 +103,8 @@ def _message(item: _Located) -> tuple[str, str]:
         return key_path(path, field), f"missing required key {field!r}"
     if kind in _EXPECTED:
         message = f"expected {_EXPECTED[kind]}, got {_describe(error['input'])}"
+        if _EXPECTED[kind] == "a mapping":
+            message += _missing_colon_hint(error["input"], item.expected)
     elif kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
         message = "must not be empty"
     elif kind in ("value_error", "assertion_error"):
@@ -108,6 +112,28 @@ def _message(item: _Located) -> tuple[str, str]:
     else:
         message = error["msg"][:1].lower() + error["msg"][1:]
     return path, (f"invalid key: {message}" if item.is_key else message)
+
+
+def _missing_colon_hint(value: Any, expected: Any) -> str:
+    """`fallback A` or `fallback:A` where a mapping with a `fallback` key was expected: YAML
+    read one text because the `:` or the space after it is missing."""
+    if not isinstance(value, str):
+        return ""
+    match = re.fullmatch(r"(\w+)(:?)[ \t]*(\S.*)", value.strip(), re.DOTALL)
+    if match is None or match[1] not in _field_names(expected):
+        return ""
+    key, colon, rest = match.groups()
+    if "\n" in rest or ":" in rest:
+        return ""  # not one key and its value
+    missing = "a space after the `:`" if colon else "a `:`"
+    return f" (is {missing} missing? write `{key}: {rest}`)"
+
+
+def _field_names(annotation: Any) -> set[str]:
+    annotation = _unwrap(annotation)
+    if _is_model(annotation):
+        return set(annotation.model_fields)
+    return {name for member in _union_members(annotation) for name in _field_names(member)}
 
 
 def _describe(value: Any) -> str:
@@ -147,7 +173,7 @@ def _locate(error: ErrorDetails, root: type[BaseModel]) -> _Located:
         owner, annotation = _step(annotation, part)
         is_index = in_list and isinstance(part, int)
         path = index_path(path, int(part)) if is_index else key_path(path, part)
-    return _Located(error, path, owner, union, is_key)
+    return _Located(error, path, owner, union, is_key, annotation)
 
 
 def _step(annotation: Any, part: str | int) -> tuple[type[BaseModel] | None, Any]:

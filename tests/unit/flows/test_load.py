@@ -144,6 +144,42 @@ def test_schema_errors_are_all_reported_in_dsl_notation() -> None:
     ]
 
 
+def test_a_key_and_value_without_colon_or_space_is_explained() -> None:
+    errors = load_errors(
+        """\
+        id: x
+        initial_state: A
+        states:
+          A:
+            on_enter:
+              - action send_text
+            transitions:
+              - target:A
+          B:
+            fallback A
+        """
+    )
+    assert located(errors) == [
+        (
+            6,
+            "states.A.on_enter[0]",
+            "expected a mapping, got the text 'action send_text' "
+            "(is a `:` missing? write `action: send_text`)",
+        ),
+        (
+            8,
+            "states.A.transitions[0]",
+            "expected a mapping, got the text 'target:A' "
+            "(is a space after the `:` missing? write `target: A`)",
+        ),
+        (
+            9,
+            "states.B",
+            "expected a mapping, got the text 'fallback A' (is a `:` missing? write `fallback: A`)",
+        ),
+    ]
+
+
 def test_unknown_key_without_a_close_match_lists_the_allowed_keys() -> None:
     errors = load_errors(
         """\
