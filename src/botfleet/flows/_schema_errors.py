@@ -46,6 +46,7 @@ class _Located:
     union: str | None  # path of the innermost union the error went through
     is_key: bool  # the error is about a mapping key, not its value
     expected: Any = Any  # the schema's type for the value at `path`
+    place: tuple[str | int, ...] = ()  # `path` as the keys and indexes that lead to it
 
     @property
     def is_kind_mismatch(self) -> bool:
@@ -53,30 +54,49 @@ class _Located:
         return self.path == self.union and not self.is_key and self.error["type"] in _EXPECTED
 
 
+@dataclass(frozen=True, slots=True)
+class SchemaProblem:
+    """One problem the schema found, in DSL notation and as a place in the data validated."""
+
+    path: str
+    message: str
+    place: tuple[str | int, ...]  # keys and list indexes from the root of the data
+    kind: str  # pydantic's error type, e.g. `extra_forbidden`, `missing`, `string_type`
+    is_key: bool  # the problem is a mapping key (not a valid name), not its value
+
+
+def schema_problems(exc: ValidationError, root: type[BaseModel]) -> list[SchemaProblem]:
+    """The distinct problems in `exc` (raised validating `root`), in pydantic's order."""
+    located = [_locate(error, root) for error in exc.errors()]
+    problems: dict[tuple[str, str], SchemaProblem] = {}
+    for item, path, message in _messages(located):
+        kind = item.error["type"]
+        problem = SchemaProblem(path, message, item.place, kind, item.is_key)
+        problems.setdefault((path, message), problem)
+    return list(problems.values())
+
+
 def report_schema_errors(
     exc: ValidationError, root: type[BaseModel], collector: IssueCollector
 ) -> None:
     """Add one issue per distinct problem in `exc` (raised validating `root`) to `collector`."""
-    located = [_locate(error, root) for error in exc.errors()]
-    reported: set[tuple[str, str]] = set()
-    for path, message in _messages(located):
-        if (path, message) not in reported:
-            reported.add((path, message))
-            collector.error(path, message)
+    for problem in schema_problems(exc, root):
+        collector.error(problem.path, problem.message)
 
 
-def _messages(located: list[_Located]) -> Iterable[tuple[str, str]]:
+def _messages(located: list[_Located]) -> Iterable[tuple[_Located, str, str]]:
     groups: dict[str, list[_Located]] = {}
     for item in located:
         if item.union is not None:
             groups.setdefault(item.union, []).append(item)
     for item in located:
         if item.union is None or not item.is_kind_mismatch:
-            yield _message(item)
+            yield item, *_message(item)
         elif all(g.is_kind_mismatch for g in groups[item.union]):
             # Every member rejected the value's kind: one message listing the kinds accepted.
             kinds = dict.fromkeys(_EXPECTED[g.error["type"]] for g in groups[item.union])
-            yield item.path, f"expected {' or '.join(kinds)}, got {_describe(item.error['input'])}"
+            got = _describe(item.error["input"])
+            yield item, item.path, f"expected {' or '.join(kinds)}, got {got}"
         # else another member accepts this kind of value and reported what is wrong inside it.
 
 
@@ -158,6 +178,7 @@ def _describe(value: Any) -> str:
 def _locate(error: ErrorDetails, root: type[BaseModel]) -> _Located:
     annotation: Any = root
     path, owner, union, is_key = "", None, None, False
+    place: list[str | int] = []
     for part in error["loc"]:
         if part == "[key]":
             is_key = True
@@ -173,7 +194,8 @@ def _locate(error: ErrorDetails, root: type[BaseModel]) -> _Located:
         owner, annotation = _step(annotation, part)
         is_index = in_list and isinstance(part, int)
         path = index_path(path, int(part)) if is_index else key_path(path, part)
-    return _Located(error, path, owner, union, is_key, annotation)
+        place.append(part)
+    return _Located(error, path, owner, union, is_key, annotation, tuple(place))
 
 
 def _step(annotation: Any, part: str | int) -> tuple[type[BaseModel] | None, Any]:
