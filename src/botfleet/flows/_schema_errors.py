@@ -8,6 +8,7 @@ keep only the union member the author evidently meant.
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ class _Located:
     owner: type[BaseModel] | None  # model whose field the last location part names
     union: str | None  # path of the innermost union the error went through
     is_key: bool  # the error is about a mapping key, not its value
+    expected: Any = Any  # the schema's type for the value at `path`
+    place: tuple[str | int, ...] = ()  # `path` as the keys and indexes that lead to it
 
     @property
     def is_kind_mismatch(self) -> bool:
@@ -51,30 +54,49 @@ class _Located:
         return self.path == self.union and not self.is_key and self.error["type"] in _EXPECTED
 
 
+@dataclass(frozen=True, slots=True)
+class SchemaProblem:
+    """One problem the schema found, in DSL notation and as a place in the data validated."""
+
+    path: str
+    message: str
+    place: tuple[str | int, ...]  # keys and list indexes from the root of the data
+    kind: str  # pydantic's error type, e.g. `extra_forbidden`, `missing`, `string_type`
+    is_key: bool  # the problem is a mapping key (not a valid name), not its value
+
+
+def schema_problems(exc: ValidationError, root: type[BaseModel]) -> list[SchemaProblem]:
+    """The distinct problems in `exc` (raised validating `root`), in pydantic's order."""
+    located = [_locate(error, root) for error in exc.errors()]
+    problems: dict[tuple[str, str], SchemaProblem] = {}
+    for item, path, message in _messages(located):
+        kind = item.error["type"]
+        problem = SchemaProblem(path, message, item.place, kind, item.is_key)
+        problems.setdefault((path, message), problem)
+    return list(problems.values())
+
+
 def report_schema_errors(
     exc: ValidationError, root: type[BaseModel], collector: IssueCollector
 ) -> None:
     """Add one issue per distinct problem in `exc` (raised validating `root`) to `collector`."""
-    located = [_locate(error, root) for error in exc.errors()]
-    reported: set[tuple[str, str]] = set()
-    for path, message in _messages(located):
-        if (path, message) not in reported:
-            reported.add((path, message))
-            collector.error(path, message)
+    for problem in schema_problems(exc, root):
+        collector.error(problem.path, problem.message)
 
 
-def _messages(located: list[_Located]) -> Iterable[tuple[str, str]]:
+def _messages(located: list[_Located]) -> Iterable[tuple[_Located, str, str]]:
     groups: dict[str, list[_Located]] = {}
     for item in located:
         if item.union is not None:
             groups.setdefault(item.union, []).append(item)
     for item in located:
         if item.union is None or not item.is_kind_mismatch:
-            yield _message(item)
+            yield item, *_message(item)
         elif all(g.is_kind_mismatch for g in groups[item.union]):
             # Every member rejected the value's kind: one message listing the kinds accepted.
             kinds = dict.fromkeys(_EXPECTED[g.error["type"]] for g in groups[item.union])
-            yield item.path, f"expected {' or '.join(kinds)}, got {_describe(item.error['input'])}"
+            got = _describe(item.error["input"])
+            yield item, item.path, f"expected {' or '.join(kinds)}, got {got}"
         # else another member accepts this kind of value and reported what is wrong inside it.
 
 
@@ -101,6 +123,8 @@ def _message(item: _Located) -> tuple[str, str]:
         return key_path(path, field), f"missing required key {field!r}"
     if kind in _EXPECTED:
         message = f"expected {_EXPECTED[kind]}, got {_describe(error['input'])}"
+        if _EXPECTED[kind] == "a mapping":
+            message += _missing_colon_hint(error["input"], item.expected)
     elif kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
         message = "must not be empty"
     elif kind in ("value_error", "assertion_error"):
@@ -108,6 +132,28 @@ def _message(item: _Located) -> tuple[str, str]:
     else:
         message = error["msg"][:1].lower() + error["msg"][1:]
     return path, (f"invalid key: {message}" if item.is_key else message)
+
+
+def _missing_colon_hint(value: Any, expected: Any) -> str:
+    """`fallback A` or `fallback:A` where a mapping with a `fallback` key was expected: YAML
+    read one text because the `:` or the space after it is missing."""
+    if not isinstance(value, str):
+        return ""
+    match = re.fullmatch(r"(\w+)(:?)[ \t]*(\S.*)", value.strip(), re.DOTALL)
+    if match is None or match[1] not in _field_names(expected):
+        return ""
+    key, colon, rest = match.groups()
+    if "\n" in rest or ":" in rest:
+        return ""  # not one key and its value
+    missing = "a space after the `:`" if colon else "a `:`"
+    return f" (is {missing} missing? write `{key}: {rest}`)"
+
+
+def _field_names(annotation: Any) -> set[str]:
+    annotation = _unwrap(annotation)
+    if _is_model(annotation):
+        return set(annotation.model_fields)
+    return {name for member in _union_members(annotation) for name in _field_names(member)}
 
 
 def _describe(value: Any) -> str:
@@ -132,6 +178,7 @@ def _describe(value: Any) -> str:
 def _locate(error: ErrorDetails, root: type[BaseModel]) -> _Located:
     annotation: Any = root
     path, owner, union, is_key = "", None, None, False
+    place: list[str | int] = []
     for part in error["loc"]:
         if part == "[key]":
             is_key = True
@@ -147,7 +194,8 @@ def _locate(error: ErrorDetails, root: type[BaseModel]) -> _Located:
         owner, annotation = _step(annotation, part)
         is_index = in_list and isinstance(part, int)
         path = index_path(path, int(part)) if is_index else key_path(path, part)
-    return _Located(error, path, owner, union, is_key)
+        place.append(part)
+    return _Located(error, path, owner, union, is_key, annotation, tuple(place))
 
 
 def _step(annotation: Any, part: str | int) -> tuple[type[BaseModel] | None, Any]:

@@ -109,6 +109,149 @@ def test_three_distinct_errors_are_reported_at_once_with_their_lines() -> None:
     assert errors[1].message.startswith("template syntax error:")
 
 
+def test_schema_errors_do_not_hide_the_other_errors() -> None:
+    errors = load_errors(
+        """\
+        id: x
+        initial_state: MENU
+        settings:
+          eror_text: "Sorry"
+        states:
+          MENU:
+            on_enter:
+              - action: send_text
+                text: "Hi {{ data.name "
+            transitions:
+              - on_payload: a
+                target: MENUU
+        """
+    )
+    assert [str(e) for e in errors] == [
+        "flows/x.yaml:4 settings.eror_text: unknown key 'eror_text' (did you mean 'error_text'?)",
+        f"flows/x.yaml:9 states.MENU.on_enter[0].text: {errors[1].message}",
+        "flows/x.yaml:12 states.MENU.transitions[0].target: unknown state 'MENUU' "
+        "(did you mean 'MENU'?)",
+    ]
+    assert errors[1].message.startswith("template syntax error:")
+
+
+def test_what_the_schema_rejects_is_left_out_without_inventing_errors() -> None:
+    with pytest.raises(FlowValidationError) as info:
+        load_flow_text(
+            dedent(
+                """\
+                id: x
+                initial_state: A
+                tasks:
+                  remind:
+                    - action: send_txt
+                      text: hi
+                states:
+                  A:
+                    on_enter:
+                      - action: send_text
+                      - action: send_text
+                        text: "{{ broken "
+                      - action: schedule_task
+                        task: remind
+                        delay: 1h
+                    transitions:
+                      - on_payload_prefix: [day_]
+                        extract_suffix_as: day
+                        target: B
+                      - on_payload: c
+                        target: C
+                      - target: NOWHERE
+                  B:
+                    llm_fallback: maybe
+                    fallback: A
+                  C: [fallback, A]
+                """
+            ),
+            SOURCE,
+        )
+    issues = info.value.issues
+    # The later errors keep their own paths and lines although the items before them are
+    # left out; the state B and C and the task they reference are still known; no warning
+    # comes from the flow with parts left out (B and C would look unreachable, C a dead end).
+    assert [(i.line, i.path) for i in issues] == [
+        (5, "tasks.remind[0].action"),
+        (10, "states.A.on_enter[0].text"),
+        (12, "states.A.on_enter[1].text"),
+        (17, "states.A.transitions[0].on_payload_prefix"),
+        (22, "states.A.transitions[2].target"),
+        (24, "states.B.llm_fallback"),
+        (26, "states.C"),
+    ]
+    assert issues[2].message.startswith("template syntax error:")
+    assert issues[4].message == "unknown state 'NOWHERE'"
+
+
+def test_errors_the_parts_left_out_would_cause_are_not_reported() -> None:
+    errors = load_errors(
+        """\
+        id: x
+        initial_state: A
+        tasks:
+          later: {action: send_text, text: hi}
+        states:
+          A:
+            on_enter:
+              - action: schedule_task
+                task: later
+                delay: 1h
+            next:
+              - target: 5
+              - target: B
+          B:
+            next: A
+        """
+    )
+    # The task is emptied, not removed: no "unknown task 'later'". Without the first branch,
+    # A's `next` would always go to B, and B's back to A: that loop is not the author's.
+    assert located(errors) == [
+        (4, "tasks.later", "expected a list, got a mapping"),
+        (12, "states.A.next[0].target", "expected a string, got the number 5"),
+    ]
+
+
+def test_a_part_left_out_that_breaks_its_container_takes_the_container_too() -> None:
+    errors = load_errors(
+        """\
+        id: x
+        initial_state: A
+        tasks:
+          t: []
+        standing_schedules:
+          nightly:
+            task: t
+            cron: 5
+        states:
+          A:
+            fallback: NOWHERE
+        """
+    )
+    # Without its cron, `nightly` breaks a rule (cron or interval): it is left out whole,
+    # and that rule, a consequence, is not reported.
+    assert located(errors) == [
+        (8, "standing_schedules.nightly.cron", "expected a string, got the number 5"),
+        (11, "states.A.fallback", "unknown state 'NOWHERE'"),
+    ]
+
+
+def test_static_checks_need_the_states_and_the_initial_state() -> None:
+    errors = load_errors(
+        """\
+        id: x
+        initial_state: [A]
+        states:
+          A:
+            fallback: NOWHERE
+        """
+    )
+    assert located(errors) == [(2, "initial_state", "expected a string, got a list")]
+
+
 def test_schema_errors_are_all_reported_in_dsl_notation() -> None:
     errors = load_errors(
         """\
@@ -141,6 +284,42 @@ def test_schema_errors_are_all_reported_in_dsl_notation() -> None:
             "unknown key 'tranistions' (did you mean 'transitions'?)",
         ),
         (11, "states.MENU.llm_fallback", "expected true or false, got the text 'maybe'"),
+    ]
+
+
+def test_a_key_and_value_without_colon_or_space_is_explained() -> None:
+    errors = load_errors(
+        """\
+        id: x
+        initial_state: A
+        states:
+          A:
+            on_enter:
+              - action send_text
+            transitions:
+              - target:A
+          B:
+            fallback A
+        """
+    )
+    assert located(errors) == [
+        (
+            6,
+            "states.A.on_enter[0]",
+            "expected a mapping, got the text 'action send_text' "
+            "(is a `:` missing? write `action: send_text`)",
+        ),
+        (
+            8,
+            "states.A.transitions[0]",
+            "expected a mapping, got the text 'target:A' "
+            "(is a space after the `:` missing? write `target: A`)",
+        ),
+        (
+            9,
+            "states.B",
+            "expected a mapping, got the text 'fallback A' (is a `:` missing? write `fallback: A`)",
+        ),
     ]
 
 
@@ -230,9 +409,33 @@ def test_malformed_yaml_is_one_issue_with_the_parser_line() -> None:
     (issue,) = info.value.issues
     assert issue.line == 4
     assert issue.source == SOURCE
-    assert "invalid YAML" in issue.message
-    assert "cannot start any token" in issue.message
-    assert str(issue).startswith("flows/x.yaml:4: invalid YAML")
+    assert str(issue) == (
+        "flows/x.yaml:4: invalid YAML: this line is indented with a tab: YAML needs spaces: "
+        "replace the tab"
+    )
+
+
+def test_an_unquoted_template_is_explained_with_the_fix() -> None:
+    with pytest.raises(FlowValidationError) as info:
+        load_flow_text(
+            dedent(
+                """\
+                id: x
+                initial_state: A
+                states:
+                  A:
+                    on_enter:
+                      - action: send_text
+                        text: {{ data.x }}
+                    fallback: A
+                """
+            ),
+            SOURCE,
+        )
+    assert [str(i) for i in info.value.issues] == [
+        "flows/x.yaml:7: invalid YAML: `{{` starts a YAML mapping here: put the template in "
+        'quotes: text: "{{ data.x }}"'
+    ]
 
 
 def test_duplicate_keys_are_errors_reported_with_the_other_problems() -> None:

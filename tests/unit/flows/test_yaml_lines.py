@@ -64,11 +64,197 @@ def test_merge_keys_overridden_locally_are_not_duplicates() -> None:
 
 def test_malformed_yaml_gives_the_line_and_the_parser_message() -> None:
     with pytest.raises(YamlSyntaxError) as info:
-        load_with_lines("a: 1\nb: [1, 2\nc: 3\n")
-    assert info.value.problem.line is not None
-    assert info.value.problem.line >= 2
-    assert "invalid YAML" in info.value.problem.message
-    assert "flow sequence" in info.value.problem.message
+        load_with_lines("a: 1\n---\nb: 2\n")
+    assert info.value.problem.line == 2
+    assert info.value.problem.message == (
+        "invalid YAML: expected a single document in the stream; but found another document"
+    )
+
+
+def syntax_error(text: str) -> tuple[int | None, str]:
+    with pytest.raises(YamlSyntaxError) as info:
+        load_with_lines(dedent(text))
+    problem = info.value.problem
+    assert problem.message.startswith("invalid YAML: ")
+    return problem.line, problem.message.removeprefix("invalid YAML: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (  # a template unquoted is a YAML mapping whose key is a mapping
+            """\
+            states:
+              A:
+                on_enter:
+                  - action: send_text
+                    text: {{ data.name }}, welcome  # greeting
+            """,
+            5,
+            "`{{` starts a YAML mapping here: put the template in quotes: "
+            'text: "{{ data.name }}, welcome"',
+        ),
+        (
+            """\
+            a:
+              - {{ data.x | upper }}
+            """,
+            2,
+            '`{{` starts a YAML mapping here: put the template in quotes: - "{{ data.x | upper }}"',
+        ),
+        (  # WhatsApp bold
+            """\
+            a:
+              text: *Hola* y bienvenido
+            """,
+            2,
+            '`*` starts a YAML alias: put the text in quotes: text: "*Hola* y bienvenido"',
+        ),
+        (
+            """\
+            a:
+              text: @ana "la jefa"
+            """,
+            2,
+            "`@` is reserved in YAML: put the text in quotes: text: '@ana \"la jefa\"'",
+        ),
+        (
+            """\
+            a:
+              text: Hora: 10:00
+            """,
+            2,
+            'a `: ` inside a value: put the text in quotes: text: "Hora: 10:00"',
+        ),
+        (
+            """\
+            a:
+              text: "C:\\Users"
+            """,
+            2,
+            'a `\\` inside "double quotes" starts an escape sequence: write `\\\\` for a '
+            "backslash, or put the text in 'single quotes'",
+        ),
+    ],
+)
+def test_values_yaml_reads_as_syntax_are_explained(text: str, line: int, message: str) -> None:
+    assert syntax_error(text) == (line, message)
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_an_unclosed_quote_is_reported_where_it_opens(quote: str) -> None:
+    text = f"a:\n  text: {quote}Hello\n  b: 1\n"
+    assert syntax_error(text) == (
+        2,
+        f"the quote `{quote}` opened on this line is never closed: add the closing `{quote}` "
+        "where the text ends",
+    )
+
+
+def test_a_quote_closed_only_by_a_later_one_is_reported_where_it_opens() -> None:
+    text = """\
+        on_enter:
+          - action: send_text
+            text: "Hello
+          - action: send_text
+            text: "Bye"
+        """
+    assert syntax_error(text) == (
+        3,
+        'the quote `"` opened on this line is only closed on line 5: if the text ends on this '
+        'line, add the closing `"` here',
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("a:\n\tb: 1\n", 2, "this line is indented with a tab: YAML needs spaces: replace the tab"),
+        (
+            "a:\n  b:\n  \tc: 1\n",
+            3,
+            "this line is indented with a tab: YAML needs spaces: replace the tab",
+        ),
+        (
+            "a:\tb\n",
+            1,
+            "a tab character here: YAML allows tabs only inside quoted text: use spaces",
+        ),
+    ],
+)
+def test_tabs_are_explained(text: str, line: int, message: str) -> None:
+    assert syntax_error(text) == (line, message)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (  # the key's line, not the next one (past the end of the file here)
+            "a:\n  b: 1\n  text hello\n",
+            3,
+            "no `:` in 'text hello': write `key: value`, with a space after the colon",
+        ),
+        (
+            "id: x\ninitial_state:MENU\nstates: {}\n",
+            2,
+            "no space after the `:` in 'initial_state:MENU': write `key: value`",
+        ),
+        (  # `B c` reads as one text continued on the next line, then a `:`
+            "a:\n  B\n    c: 1\n",
+            3,
+            "`c:` cannot start here: if it belongs under the line above, end that line with `:`; "
+            "otherwise indent it like the other keys next to it",
+        ),
+    ],
+)
+def test_a_missing_colon_is_explained(text: str, line: int, message: str) -> None:
+    assert syntax_error(text) == (line, message)
+
+
+_ITEM_NOT_LINED_UP = (
+    "this list item (`- `) is not lined up: start it at the same column as the other items of "
+    "its list, indented under the key that holds the list"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a:\n  b:\n    - x\n  - y\n", 4),  # less indented than its list
+        ("a:\n  b: 1\n  - x\n", 3),  # a list item among keys
+        (  # more indented than the item before, in the middle of its keys
+            """\
+            on_enter:
+              - action: send_text
+                text: hi
+               - action: send_text
+                text: hi
+            """,
+            4,
+        ),
+    ],
+)
+def test_a_list_item_at_the_wrong_indentation_is_explained(text: str, line: int) -> None:
+    assert syntax_error(text) == (line, _ITEM_NOT_LINED_UP)
+
+
+def test_a_key_at_the_wrong_indentation_is_explained() -> None:
+    assert syntax_error("states:\n  A:\n      fallback: A\n    on_enter: []\n") == (
+        4,
+        "this line is not lined up with the lines above: start it at the same column as the "
+        "other keys of its mapping",
+    )
+
+
+def test_an_unclosed_bracket_is_reported_where_it_opens() -> None:
+    assert syntax_error("a: 1\nb: [1, 2\nc: 3\n") == (
+        2,
+        "the `[` opened on this line is not closed before line 3: close it with `]`, or put the "
+        "text in quotes if it is not a YAML list or mapping",
+    )
+    assert syntax_error("a: 1\nb: {x: 1\n")[1].startswith(
+        "the `{` opened on this line is not closed before the end of the file: close it with `}`"
+    )
 
 
 def test_recursive_alias_is_refused() -> None:
