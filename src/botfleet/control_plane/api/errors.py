@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 
@@ -31,6 +32,29 @@ async def _control_plane_error(_request: Request, exc: Exception) -> JSONRespons
     if isinstance(exc, AuthenticationFailed):
         return _json(401, str(exc))
     return _json(exc.status_code, str(exc))
+
+
+def _printable(value: object) -> str | int:
+    """A `loc` part or message as JSON can carry it (a lone surrogate would make rendering
+    fail, and the failure's traceback would print the request)."""
+    if isinstance(value, int):
+        return value
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 shape (``{"detail": [{loc, msg, type}]}``) without ``input`` or ``ctx``:
+    those repeat the caller's values, and a credentials body is nothing but secrets."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "type": str(error.get("type", "")),
+            "loc": [_printable(part) for part in error.get("loc", ())],
+            "msg": _printable(error.get("msg", "")),
+        }
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
 async def _flow_invalid(_request: Request, exc: Exception) -> JSONResponse:
@@ -83,6 +107,7 @@ def install_error_handlers(app: FastAPI, metrics: ControlPlaneMetrics) -> None:
     database = _database_error_handler(metrics)
     app.add_exception_handler(DatabaseUnavailable, database)
     app.add_exception_handler(ControlPlaneError, _control_plane_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(FlowValidationError, _flow_invalid)
     app.add_exception_handler(ConfigError, _config_error)
     app.add_exception_handler(SQLAlchemyError, database)
