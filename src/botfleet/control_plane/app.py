@@ -23,6 +23,7 @@ from botfleet.control_plane.api import (
     tenants,
 )
 from botfleet.control_plane.api.errors import install_error_handlers
+from botfleet.control_plane.api.guards import LoneSurrogateGuard
 from botfleet.control_plane.api.observe import RequestObserver
 from botfleet.control_plane.bootstrap import open_container
 from botfleet.control_plane.logs import configure_logging, get_logger
@@ -79,6 +80,7 @@ def create_app(
     # Oversized or absurdly nested bodies are refused before any route reads them; the flow and
     # knowledge routes name their own, smaller limits (JSON escaping may double a document).
     largest = max(settings.max_flow_bytes, settings.max_knowledge_bytes)
+    app.add_middleware(LoneSurrogateGuard)  # inside BodyGuard: it reads a bounded body
     app.add_middleware(BodyGuard, max_bytes=2 * largest + 64 * 1024)
     app.add_middleware(RequestObserver, metrics=metrics)
     return app

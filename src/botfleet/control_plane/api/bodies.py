@@ -9,6 +9,42 @@ from fastapi import Request
 
 from botfleet.control_plane.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
+#: Why a string with a lone surrogate is refused (it names no value: the value may be a secret).
+LONE_SURROGATE = (
+    "holds a lone surrogate (an unpaired \\ud800-\\udfff escape), which is not Unicode text"
+)
+
+
+def _is_unicode(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def lone_surrogate_place(value: Any, where: str = "body") -> str | None:
+    """Where the first string or object key holding a lone surrogate is (``body.name``,
+    ``body[1]``), or None. Python's JSON parser lets ``"\\ud800"`` through, but such a string
+    cannot be encoded: stored, hashed or sent back, it fails."""
+    if isinstance(value, str):
+        return None if _is_unicode(value) else where
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not _is_unicode(key):
+                return f"{where} (an object key)"
+            place = lone_surrogate_place(item, f"{where}.{key[:64]}")
+            if place is not None:
+                return place
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            place = lone_surrogate_place(item, f"{where}[{index}]")
+            if place is not None:
+                return place
+    return None
+
 
 async def _read_limited(request: Request, what: str, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
@@ -44,6 +80,8 @@ async def read_document(
                 "body", f"unknown field(s): {', '.join(sorted(set(body) - {json_field}))}"
             )
         text: str = body[json_field]
+        if not _is_unicode(text):
+            raise InvalidInput(f"body.{json_field}", LONE_SURROGATE)
     else:
         try:
             text = raw.decode("utf-8")
