@@ -23,7 +23,7 @@ from botfleet.control_plane.api import (
     tenants,
 )
 from botfleet.control_plane.api.errors import install_error_handlers
-from botfleet.control_plane.api.guards import LoneSurrogateGuard
+from botfleet.control_plane.api.guards import ContainUnhandledErrors, LoneSurrogateGuard
 from botfleet.control_plane.api.observe import RequestObserver
 from botfleet.control_plane.bootstrap import open_container
 from botfleet.control_plane.logs import configure_logging, get_logger
@@ -83,6 +83,7 @@ def create_app(
     app.add_middleware(LoneSurrogateGuard)  # inside BodyGuard: it reads a bounded body
     app.add_middleware(BodyGuard, max_bytes=2 * largest + 64 * 1024)
     app.add_middleware(RequestObserver, metrics=metrics)
+    app.add_middleware(ContainUnhandledErrors)  # outermost: it sees what the others raise
     return app
 
 

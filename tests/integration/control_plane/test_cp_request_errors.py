@@ -3,6 +3,10 @@ credentials body is nothing but secrets), and no error path that prints a reques
 
 from __future__ import annotations
 
+import json
+import logging
+
+import pytest
 from cp_harness import ControlPlane
 
 SECRET = "LEAKEDSECRET_9f3k"
@@ -67,3 +71,30 @@ async def test_lone_surrogates_are_refused_naming_the_place(cp: ControlPlane) ->
     assert paired.status_code == 201, paired.text
     stored = await cp.client.get("/v1/tenants/acme/knowledge/1", headers=cp.admin)
     assert stored.json()["text"] == "# FAQ \U0001f600"
+
+
+async def test_an_unhandled_error_is_a_json_500_logged_without_its_messages(
+    cp: ControlPlane, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    async def fail() -> None:
+        try:
+            raise KeyError(SECRET)
+        except KeyError as exc:
+            raise RuntimeError(f"while handling {SECRET}") from exc
+
+    cp.app.add_api_route("/v1/boom", fail, methods=["POST"])
+    # Not raised out of the app: the server would print the traceback, messages included.
+    answer = await cp.client.post("/v1/boom", json={"token": SECRET})
+    assert answer.status_code == 500
+    assert answer.json() == {"detail": "internal error"}
+    logged = caplog.text + "".join(capsys.readouterr())
+    assert SECRET not in logged
+    event = next(
+        json.loads(r.getMessage()) for r in caplog.records if "unhandled" in r.getMessage()
+    )
+    assert event["route"] == "/v1/boom"
+    assert [e["type"] for e in event["chain"]] == ["builtins.RuntimeError", "builtins.KeyError"]
+    assert any("in fail" in place for place in event["chain"][0]["at"])
+    assert (await cp.client.get("/health")).status_code == 200
