@@ -59,15 +59,28 @@ async def _read_limited(request: Request, what: str, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def json_body_limit(document_limit: int) -> int:
+    """The largest JSON body read for a document of at most `document_limit` bytes: JSON may
+    escape any byte of it as ``\\u00XX`` (six bytes), and the object around it is small."""
+    return 6 * document_limit + 64 * 1024
+
+
 async def read_document(
     request: Request, *, what: str, json_field: str, text_types: tuple[str, ...], limit: int
 ) -> str:
-    """The uploaded text, whichever way it was sent. Errors name the field or content type."""
+    """The uploaded text, whichever way it was sent. Errors name the field or content type.
+
+    `limit` applies to the document's UTF-8 bytes, however it was sent: as JSON it may arrive
+    escaped into a larger body, which is read up to `json_body_limit` only.
+    """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     accepted = (*text_types, "application/json")
     if content_type not in accepted:
         raise UnsupportedMediaType(content_type or "<none>", accepted)
-    raw = await _read_limited(request, what, limit)
+    if content_type == "application/json":
+        raw = await _read_limited(request, f"the JSON body of the {what}", json_body_limit(limit))
+    else:
+        raw = await _read_limited(request, what, limit)
     if content_type == "application/json":
         try:
             body: Any = json.loads(raw)
@@ -80,8 +93,12 @@ async def read_document(
                 "body", f"unknown field(s): {', '.join(sorted(set(body) - {json_field}))}"
             )
         text: str = body[json_field]
-        if not _is_unicode(text):
-            raise InvalidInput(f"body.{json_field}", LONE_SURROGATE)
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidInput(f"body.{json_field}", LONE_SURROGATE) from None
+        if size > limit:
+            raise PayloadTooLarge(what, size, limit)
     else:
         try:
             text = raw.decode("utf-8")
