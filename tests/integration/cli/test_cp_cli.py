@@ -96,6 +96,20 @@ def test_flows_and_knowledge_versions(cli: Any, tmp_path: Path) -> None:
     assert "HTTP 422" in error
     assert "line 8: states.MENU.fallback" in error
 
+    # A publish the control plane refuses stores nothing, and the CLI says so.
+    calls = tmp_path / "calls.yaml"
+    calls.write_text(
+        FLOW.format(v="x").replace(
+            '- action: send_text\n        text: "Hello x"',
+            "- action: invoke_connector\n        connector: calendar\n"
+            "        operation: get_available_days\n        result_key: days",
+        )
+    )
+    refused = cli("flows", "upload", "shop", str(calls), "--publish", code=1).stderr
+    assert refused.startswith("error: HTTP 409: the flow was not stored:")
+    assert "states.MENU.on_enter[0] calls 'calendar'" in refused
+    assert [v["version"] for v in out(cli("flows", "list", "shop"))["versions"]] == [1, 2]
+
     notes = tmp_path / "notes.md"
     notes.write_text("# v1")
     cli("knowledge", "upload", "shop", str(notes), "--publish")
