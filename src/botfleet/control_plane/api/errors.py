@@ -9,10 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 
-from botfleet.control_plane.db.engine import is_connection_error
+from botfleet.control_plane.db.engine import is_connection_error, is_missing_schema
 from botfleet.control_plane.errors import (
     AuthenticationFailed,
     ControlPlaneError,
+    DatabaseNotMigrated,
     DatabaseUnavailable,
 )
 from botfleet.control_plane.logs import get_logger
@@ -93,6 +94,9 @@ def _database_error_handler(
             return _json(409, "the change conflicts with a concurrent one; retry the request")
         if _is_data_exception(exc):
             return _json(422, "a value was refused by the database (unsupported characters?)")
+        if is_missing_schema(exc):
+            _log.error("database not migrated", path=request.url.path)
+            return _json(503, str(DatabaseNotMigrated()))
         if isinstance(exc, DatabaseUnavailable) or is_connection_error(exc):
             metrics.db_unavailable.inc()
             _log.error("database unavailable", path=request.url.path, error=type(exc).__name__)
