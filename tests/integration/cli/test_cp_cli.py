@@ -161,9 +161,23 @@ def test_apply_registers_a_tenant_from_its_files_idempotently(cli: Any) -> None:
     assert tenant["published_flow_version"] == 1
 
 
-def test_connection_and_argument_errors(cli: Any) -> None:
+def test_connection_and_argument_errors(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runner = CliRunner()
     down = runner.invoke(app, ["cp", "--url", "http://127.0.0.1:9", "tenants", "list"])
     assert down.exit_code == 2
     assert "cannot reach the control plane at http://127.0.0.1:9" in down.stderr
     assert "--channel" in cli("tenants", "create", "x", "--channel", "{not json", code=2).stderr
+
+    # A file that cannot be read is a usage error naming it, not a traceback.
+    def usage_error(*args: str) -> str:
+        boxed = cli("tenants", "create", "x", *args, code=2).stderr
+        return " ".join(boxed.replace("│", " ").split())  # the error box wraps long lines
+
+    monkeypatch.chdir(tmp_path)  # short relative names, which the box does not break
+    error = usage_error("--channel", "@missing.json")
+    assert "Invalid value for --channel: cannot read missing.json: No such file" in error
+    Path("binary.json").write_bytes(b"\xff\xfe{}")
+    error = usage_error("--connectors", "@binary.json")
+    assert "Invalid value for --connectors: binary.json is not UTF-8 text" in error
