@@ -181,3 +181,5 @@ def test_connection_and_argument_errors(
     Path("binary.json").write_bytes(b"\xff\xfe{}")
     error = usage_error("--connectors", "@binary.json")
     assert "Invalid value for --connectors: binary.json is not UTF-8 text" in error
+    uploaded = cli("flows", "upload", "x", "binary.json", code=2).stderr
+    assert "binary.json is not UTF-8 text" in " ".join(uploaded.replace("│", " ").split())
