@@ -22,7 +22,9 @@ from botfleet.control_plane.api import (
     knowledge,
     tenants,
 )
+from botfleet.control_plane.api.bodies import json_body_limit
 from botfleet.control_plane.api.errors import install_error_handlers
+from botfleet.control_plane.api.guards import ContainUnhandledErrors, LoneSurrogateGuard
 from botfleet.control_plane.api.observe import RequestObserver
 from botfleet.control_plane.bootstrap import open_container
 from botfleet.control_plane.logs import configure_logging, get_logger
@@ -76,11 +78,14 @@ def create_app(
     install_error_handlers(app, metrics)
     for module in (tenants, keys, flows, knowledge, credentials, boot, audit, fleet, admin, health):
         app.include_router(module.router)
-    # Oversized or absurdly nested bodies are refused before any route reads them; the flow and
-    # knowledge routes name their own, smaller limits (JSON escaping may double a document).
+    # Oversized or absurdly nested bodies are refused before any route reads them. The bound
+    # lets through a document at its limit sent as JSON however it is escaped; the flow and
+    # knowledge routes then apply their own limits to the document's bytes.
     largest = max(settings.max_flow_bytes, settings.max_knowledge_bytes)
-    app.add_middleware(BodyGuard, max_bytes=2 * largest + 64 * 1024)
+    app.add_middleware(LoneSurrogateGuard)  # inside BodyGuard: it reads a bounded body
+    app.add_middleware(BodyGuard, max_bytes=json_body_limit(largest))
     app.add_middleware(RequestObserver, metrics=metrics)
+    app.add_middleware(ContainUnhandledErrors)  # outermost: it sees what the others raise
     return app
 
 

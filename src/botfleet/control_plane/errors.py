@@ -9,7 +9,8 @@ BotPlatformError
     ├── Conflict                 409  (duplicate id, nothing to roll back to...)
     ├── PayloadTooLarge          413
     ├── InvalidInput             422  (names the field)
-    └── DatabaseUnavailable      503
+    ├── DatabaseUnavailable      503
+    └── DatabaseNotMigrated      503  (reachable, but without the control plane's tables)
 """
 
 from __future__ import annotations
@@ -81,3 +82,18 @@ class DatabaseUnavailable(ControlPlaneError):
     def __init__(self, detail: str = "") -> None:
         suffix = f" ({detail})" if detail else ""
         super().__init__(f"the control-plane database is unavailable; retry later{suffix}")
+
+
+#: How to create or upgrade the control plane's tables (docs/control-plane.md).
+MIGRATE_COMMAND = "uv run alembic -n control_plane upgrade head"
+
+
+class DatabaseNotMigrated(ControlPlaneError):
+    status_code = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the control-plane database is not migrated (its tables are missing or older than "
+            f"this version): run `{MIGRATE_COMMAND}`, or start the control plane with "
+            "CP_MIGRATE_ON_STARTUP=true"
+        )

@@ -257,8 +257,9 @@ class FleetView(BaseModel):
 
 class HealthView(BaseModel):
     status: str
-    database: str
+    database: str = Field(description="ok, unavailable, not migrated or unknown revision")
     version: str
+    detail: str | None = Field(default=None, description="what to do when not ok")
 
 
 def data_plane_url_text(value: AnyHttpUrl | None) -> str | None:

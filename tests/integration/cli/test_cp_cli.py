@@ -98,6 +98,20 @@ def test_flows_and_knowledge_versions(cli: Any, tmp_path: Path) -> None:
     assert "HTTP 422" in error
     assert "line 8: states.MENU.fallback" in error
 
+    # A publish the control plane refuses stores nothing, and the CLI says so.
+    calls = tmp_path / "calls.yaml"
+    calls.write_text(
+        FLOW.format(v="x").replace(
+            '- action: send_text\n        text: "Hello x"',
+            "- action: invoke_connector\n        connector: calendar\n"
+            "        operation: get_available_days\n        result_key: days",
+        )
+    )
+    refused = cli("flows", "upload", "shop", str(calls), "--publish", code=1).stderr
+    assert refused.startswith("error: HTTP 409: the flow was not stored:")
+    assert "states.MENU.on_enter[0] calls 'calendar'" in refused
+    assert [v["version"] for v in out(cli("flows", "list", "shop"))["versions"]] == [1, 2]
+
     notes = tmp_path / "notes.md"
     notes.write_text("# v1")
     cli("knowledge", "upload", "shop", str(notes), "--publish")
@@ -157,12 +171,28 @@ def test_apply_registers_a_tenant_from_its_files_idempotently(cli: Any, control_
     assert tenant["published_flow_version"] == 1
 
 
-def test_connection_and_argument_errors(cli: Any) -> None:
+def test_connection_and_argument_errors(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runner = CliRunner()
     down = runner.invoke(app, ["cp", "--url", "http://127.0.0.1:9", "tenants", "list"])
     assert down.exit_code == 2
     assert "cannot reach the control plane at http://127.0.0.1:9" in down.stderr
     assert "--channel" in cli("tenants", "create", "x", "--channel", "{not json", code=2).stderr
+
+    # A file that cannot be read is a usage error naming it, not a traceback.
+    def usage_error(*args: str) -> str:
+        boxed = cli("tenants", "create", "x", *args, code=2).stderr
+        return " ".join(boxed.replace("│", " ").split())  # the error box wraps long lines
+
+    monkeypatch.chdir(tmp_path)  # short relative names, which the box does not break
+    error = usage_error("--channel", "@missing.json")
+    assert "Invalid value for --channel: cannot read missing.json: No such file" in error
+    Path("binary.json").write_bytes(b"\xff\xfe{}")
+    error = usage_error("--connectors", "@binary.json")
+    assert "Invalid value for --connectors: binary.json is not UTF-8 text" in error
+    uploaded = cli("flows", "upload", "x", "binary.json", code=2).stderr
+    assert "binary.json is not UTF-8 text" in " ".join(uploaded.replace("│", " ").split())
 
 
 def test_provision_only_writes_a_fresh_boot_token_and_stores_the_internal_token(

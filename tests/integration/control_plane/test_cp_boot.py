@@ -82,8 +82,12 @@ async def test_boot_refusals(cp: ControlPlane) -> None:
     assert "no published flow" in unpublished.json()["detail"]
     unknown = await cp.client.get("/v1/boot/ghost", headers=cp.auth(token))
     assert unknown.status_code == 401
+    anonymous = await cp.client.get("/v1/boot/acme")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["detail"].startswith("missing boot token")
+    assert anonymous.headers["WWW-Authenticate"] == "Bearer"
     metrics = (await cp.client.get("/metrics")).text
-    assert 'botfleet_cp_boot_pulls_total{result="refused"} 2.0' in metrics
+    assert 'botfleet_cp_boot_pulls_total{result="refused"} 3.0' in metrics
 
 
 def test_etag_comparison_follows_if_none_match_rules() -> None:

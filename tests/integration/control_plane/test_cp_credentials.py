@@ -152,3 +152,42 @@ async def test_rotation_function_for_the_cli(database: Database) -> None:
             await cp.client.get("/v1/audit?action=credentials.rotate_keys", headers=cp.admin)
         ).json()
         assert audit[0]["details"] == {"rows": 1}
+
+
+async def test_the_documented_curl_works_with_or_without_a_content_type(cp: ControlPlane) -> None:
+    await cp.create_tenant("acme")
+    body = '{"access_token": "EAA-doc-secret", "app_secret": "doc-app-secret"}'
+    # As in docs/control-plane.md; curl's `-d` sends a form content type when none is given,
+    # and httpx sends none for raw content.
+    for content_type in (
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        None,
+    ):
+        headers = dict(cp.admin)
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        put = await cp.client.put(
+            "/v1/tenants/acme/credentials/channel", content=body, headers=headers
+        )
+        assert put.status_code == 200, (content_type, put.text)
+        assert put.json()["key_names"] == ["access_token", "app_secret"]
+    refused = [
+        ("text/plain", body, 415),
+        ("application/json", '["EAA-doc-secret"]', 422),
+        ("application/x-www-form-urlencoded", "access_token=EAA-doc-secret", 422),
+        (None, '{"access_token": "EAA-doc-secret"', 422),
+    ]
+    for content_type, content, status in refused:
+        headers = dict(cp.admin)
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        answer = await cp.client.put(
+            "/v1/tenants/acme/credentials/channel", content=content, headers=headers
+        )
+        assert answer.status_code == status, (content_type, answer.text)
+        assert "EAA-doc-secret" not in answer.text
+    assert (
+        await cp.client.put("/v1/tenants/acme/credentials/channel", content=body)
+    ).status_code == 401

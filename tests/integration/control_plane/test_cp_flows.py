@@ -191,3 +191,23 @@ async def test_a_flow_calling_an_unbound_connector_is_not_published(cp: ControlP
     assert "states.MENU.on_enter[0] calls 'calendar'" in dropped.json()["detail"]
     tenant = (await cp.client.get("/v1/tenants/acme", headers=cp.admin)).json()
     assert "calendar" in tenant["connectors"]
+
+
+async def test_an_upload_whose_publish_is_refused_stores_nothing(cp: ControlPlane) -> None:
+    await cp.create_tenant("acme")
+    refused = await cp.client.post(
+        "/v1/tenants/acme/flows?publish=true", json={"yaml": CALLS_CALENDAR}, headers=cp.admin
+    )
+    assert refused.status_code == 409
+    detail = refused.json()["detail"]
+    assert detail.startswith("the flow was not stored:")
+    assert "states.MENU.on_enter[0] calls 'calendar'" in detail
+    listed = (await cp.client.get("/v1/tenants/acme/flows", headers=cp.admin)).json()
+    assert listed == {"published_version": None, "versions": []}
+    audit = (await cp.client.get("/v1/audit?tenant_id=acme", headers=cp.admin)).json()
+    assert not [e for e in audit if e["action"].startswith("flow.")]
+    # The refused upload took no version number.
+    kept = await cp.client.post(
+        "/v1/tenants/acme/flows", json={"yaml": CALLS_CALENDAR}, headers=cp.admin
+    )
+    assert kept.status_code == 201 and kept.json()["version"] == 1

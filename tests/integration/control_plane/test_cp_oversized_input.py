@@ -3,13 +3,14 @@ parser runs (never a 500 or a `RecursionError`), nothing stored, and the next re
 
 from __future__ import annotations
 
+import json
 import time
 
-from cp_harness import ControlPlane
+from cp_harness import TINY_FLOW, ControlPlane, Database, make_settings, running_control_plane
 
 from botfleet.http_guards import MAX_DEPTH
 
-#: Larger than any limit the control plane can be configured with by default (2 x 512 KiB + 64 KiB).
+#: Larger than any body the control plane reads by default (6 x 512 KiB + 64 KiB).
 HUGE = b'{"yaml": "' + b"x" * (8 * 1024 * 1024) + b'"}'
 DEEP_JSON = b'{"yaml": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 DEEP_YAML = b"id: x\nstates: " + b"[" * 50_000 + b"]" * 50_000 + b"\n"
@@ -46,3 +47,43 @@ async def test_write_routes_refuse_oversized_and_deep_bodies_early(cp: ControlPl
         "/v1/tenants/acme/knowledge", json={"text": "# FAQ"}, headers=cp.admin
     )
     assert normal.status_code == 201, normal.text
+
+
+async def test_the_flow_limit_applies_to_the_flow_not_to_its_json_escaping(
+    database: Database,
+) -> None:
+    limit = 8 * 1024
+    settings = make_settings(database, max_flow_bytes=limit, max_knowledge_bytes=1024)
+    # Quotes and backslashes double when escaped as JSON; an emoji (4 bytes) takes 12.
+    padding = "# " + '"\\' * 1000 + "\U0001f600" * 1000 + "\n"
+    start = TINY_FLOW.format(v="1") + padding
+    fits = start + "#" * (limit - len(start.encode()) - 20)
+    too_big = fits + "#" * 100 + "\n"
+    assert len(fits.encode()) <= limit < len(too_big.encode())
+    async with running_control_plane(settings) as cp:
+        await cp.create_tenant("acme")
+        body = json.dumps({"yaml": fits})
+        assert len(body) > 2 * limit
+        answer = await cp.client.post(
+            "/v1/tenants/acme/flows",
+            content=body,
+            headers={**cp.admin, "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 201, answer.text
+        stored = await cp.client.get("/v1/tenants/acme/flows/1", headers=cp.admin)
+        assert stored.json()["yaml"] == fits
+        refused = await cp.client.post(
+            "/v1/tenants/acme/flows", json={"yaml": too_big}, headers=cp.admin
+        )
+        assert refused.status_code == 413
+        size = len(too_big.encode())
+        assert refused.json()["detail"] == f"flow is {size} bytes; the limit is {limit}"
+        as_text = await cp.client.post(
+            "/v1/tenants/acme/flows",
+            content=too_big,
+            headers={**cp.admin, "Content-Type": "application/yaml"},
+        )
+        assert as_text.status_code == 413
+        assert as_text.json()["detail"] == f"flow is {size} bytes; the limit is {limit}"
+        listed = await cp.client.get("/v1/tenants/acme/flows", headers=cp.admin)
+        assert [v["version"] for v in listed.json()["versions"]] == [1]

@@ -1,11 +1,12 @@
-"""Database errors map to clear statuses: data exceptions 422, connection failures 503."""
+"""Database errors map to clear statuses: data exceptions 422, connection failures and missing
+tables 503 (each with its own message)."""
 
 from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from botfleet.control_plane.api.errors import _is_data_exception
-from botfleet.control_plane.db.engine import is_connection_error
+from botfleet.control_plane.db.engine import is_connection_error, is_missing_schema
 
 
 class _DriverError(Exception):
@@ -29,3 +30,15 @@ def test_connection_failures_are_recognised() -> None:
     assert is_connection_error(OperationalError("connect", {}, Exception("refused")))
     assert not is_connection_error(ValueError("bad input"))
     assert not is_connection_error(DBAPIError("SELECT", {}, _DriverError("42601")))
+
+
+def test_missing_tables_are_not_connection_failures() -> None:
+    sqlite_table = OperationalError("SELECT", {}, Exception("no such table: tenants"))
+    sqlite_column = OperationalError("SELECT", {}, Exception("no such column: tenants.llm"))
+    postgres = DBAPIError("SELECT", {}, _DriverError("42P01"))
+    for exc in (sqlite_table, sqlite_column, postgres):
+        assert is_missing_schema(exc)
+        assert not is_connection_error(exc)
+    unopenable = OperationalError("connect", {}, Exception("unable to open database file"))
+    assert is_connection_error(unopenable) and not is_missing_schema(unopenable)
+    assert not is_missing_schema(DBAPIError("SELECT", {}, _DriverError("42601")))

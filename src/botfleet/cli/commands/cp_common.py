@@ -63,7 +63,14 @@ def json_object(text: str | None, option: str) -> dict[str, Any] | None:
     if text is None:
         return None
     if text.startswith("@"):
-        text = Path(text[1:]).read_text(encoding="utf-8")
+        path = Path(text[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise typer.BadParameter(f"cannot read {path}: {reason}", param_hint=option) from None
+        except UnicodeDecodeError:
+            raise typer.BadParameter(f"{path} is not UTF-8 text", param_hint=option) from None
     try:
         value = json.loads(text)
     except ValueError as exc:
@@ -81,3 +88,5 @@ def read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise typer.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise typer.BadParameter(f"{path} is not UTF-8 text") from None

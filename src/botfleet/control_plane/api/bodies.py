@@ -9,6 +9,42 @@ from fastapi import Request
 
 from botfleet.control_plane.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
+#: Why a string with a lone surrogate is refused (it names no value: the value may be a secret).
+LONE_SURROGATE = (
+    "holds a lone surrogate (an unpaired \\ud800-\\udfff escape), which is not Unicode text"
+)
+
+
+def _is_unicode(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def lone_surrogate_place(value: Any, where: str = "body") -> str | None:
+    """Where the first string or object key holding a lone surrogate is (``body.name``,
+    ``body[1]``), or None. Python's JSON parser lets ``"\\ud800"`` through, but such a string
+    cannot be encoded: stored, hashed or sent back, it fails."""
+    if isinstance(value, str):
+        return None if _is_unicode(value) else where
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not _is_unicode(key):
+                return f"{where} (an object key)"
+            place = lone_surrogate_place(item, f"{where}.{key[:64]}")
+            if place is not None:
+                return place
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            place = lone_surrogate_place(item, f"{where}[{index}]")
+            if place is not None:
+                return place
+    return None
+
 
 async def _read_limited(request: Request, what: str, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
@@ -23,15 +59,28 @@ async def _read_limited(request: Request, what: str, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def json_body_limit(document_limit: int) -> int:
+    """The largest JSON body read for a document of at most `document_limit` bytes: JSON may
+    escape any byte of it as ``\\u00XX`` (six bytes), and the object around it is small."""
+    return 6 * document_limit + 64 * 1024
+
+
 async def read_document(
     request: Request, *, what: str, json_field: str, text_types: tuple[str, ...], limit: int
 ) -> str:
-    """The uploaded text, whichever way it was sent. Errors name the field or content type."""
+    """The uploaded text, whichever way it was sent. Errors name the field or content type.
+
+    `limit` applies to the document's UTF-8 bytes, however it was sent: as JSON it may arrive
+    escaped into a larger body, which is read up to `json_body_limit` only.
+    """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     accepted = (*text_types, "application/json")
     if content_type not in accepted:
         raise UnsupportedMediaType(content_type or "<none>", accepted)
-    raw = await _read_limited(request, what, limit)
+    if content_type == "application/json":
+        raw = await _read_limited(request, f"the JSON body of the {what}", json_body_limit(limit))
+    else:
+        raw = await _read_limited(request, what, limit)
     if content_type == "application/json":
         try:
             body: Any = json.loads(raw)
@@ -44,6 +93,12 @@ async def read_document(
                 "body", f"unknown field(s): {', '.join(sorted(set(body) - {json_field}))}"
             )
         text: str = body[json_field]
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidInput(f"body.{json_field}", LONE_SURROGATE) from None
+        if size > limit:
+            raise PayloadTooLarge(what, size, limit)
     else:
         try:
             text = raw.decode("utf-8")
@@ -52,6 +107,30 @@ async def read_document(
     if "\x00" in text:
         raise InvalidInput("body", "contains NUL characters")
     return text
+
+
+#: Content types a JSON-object body may come with: none, and curl's default for ``-d``
+#: (``application/x-www-form-urlencoded``), are read as JSON too, so the command in the docs
+#: works as typed. No cross-site form can use that: every such route needs an API key header.
+_JSON_OBJECT_TYPES = ("application/json", "", "application/x-www-form-urlencoded")
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    """A JSON object body. Errors name the place, never a value (it may be a secret)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in _JSON_OBJECT_TYPES and not content_type.endswith("+json"):
+        raise UnsupportedMediaType(content_type, ("application/json",))
+    raw = await request.body()
+    try:
+        body: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("body", "not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("body", "send a JSON object")
+    place = lone_surrogate_place(body)
+    if place is not None:
+        raise InvalidInput(place, LONE_SURROGATE)
+    return body
 
 
 def document_request_body(json_field: str, text_types: tuple[str, ...]) -> dict[str, Any]:
@@ -66,3 +145,16 @@ def document_request_body(json_field: str, text_types: tuple[str, ...]) -> dict[
     content: dict[str, Any] = {media: {"schema": text_schema} for media in text_types}
     content["application/json"] = {"schema": json_schema}
     return {"requestBody": {"required": True, "content": content}}
+
+
+def json_object_request_body(description: str, example: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a route whose body is read by `read_json_object`."""
+    schema: dict[str, Any] = {"type": "object", "additionalProperties": True}
+    media = {"schema": schema, "example": example}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": media},
+        }
+    }

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from botfleet.control_plane.api.deps import BootTokenDep, ContainerDep, TenantIdPath
-from botfleet.control_plane.errors import ControlPlaneError
+from botfleet.control_plane.errors import AuthenticationFailed, ControlPlaneError
 from botfleet.control_plane.logs import get_logger
 from botfleet.control_plane.models import ErrorBody
 from botfleet.control_plane.services.boot import build_boot_payload
@@ -45,6 +45,8 @@ async def boot(
     """The tenant's boot payload (flow, bindings with decrypted credentials, knowledge, LLM
     settings) with an `ETag`; send it back in `If-None-Match` to get 304 when nothing changed."""
     try:
+        if token is None:
+            raise AuthenticationFailed("missing boot token: send 'Authorization: Bearer <token>'")
         async with container.uow() as uow:
             payload = await build_boot_payload(uow, container.box, tenant_id, token)
     except ControlPlaneError as exc:

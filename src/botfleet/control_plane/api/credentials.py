@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
+from botfleet.control_plane.api.bodies import json_object_request_body, read_json_object
 from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
 from botfleet.control_plane.api.responses import AUTH_ERRORS
 from botfleet.control_plane.models import CredentialView
@@ -20,25 +21,28 @@ ScopePath = Annotated[
     str,
     Path(pattern=SCOPE_PATTERN, description="channel, llm or connector:<category>"),
 ]
-SecretsBody = Annotated[
-    dict[str, Any],
-    Body(
-        description='the scope\'s secrets, e.g. {"access_token": "..."}; replaces the old ones',
-        examples=[{"access_token": "EAA...", "app_secret": "..."}],
+
+
+@router.put(
+    "/{scope}",
+    openapi_extra=json_object_request_body(
+        'the scope\'s secrets, e.g. {"access_token": "..."}; replaces the old ones',
+        {"access_token": "EAA...", "app_secret": "..."},
     ),
-]
-
-
-@router.put("/{scope}")
+)
 async def put_credentials(
     tenant_id: TenantIdPath,
     scope: ScopePath,
-    values: SecretsBody,
+    request: Request,
     principal: PrincipalDep,
     container: ContainerDep,
     uow: UoWDep,
 ) -> CredentialView:
-    """Store a scope's secrets, encrypted. The answer names the keys, never the values."""
+    """Store a scope's secrets, encrypted. The answer names the keys, never the values.
+    The body is a JSON object, also when sent without a JSON content type (``curl -d``)."""
+    # Read here rather than bound by FastAPI: after authentication, and with no content type
+    # or curl's form default taken as JSON (see `read_json_object`).
+    values = await read_json_object(request)
     async with uow:
         row = await credentials.put_credentials(
             uow, principal, container.box, tenant_id, scope, values

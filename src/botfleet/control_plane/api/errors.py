@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 
-from botfleet.control_plane.db.engine import is_connection_error
+from botfleet.control_plane.db.engine import is_connection_error, is_missing_schema
 from botfleet.control_plane.errors import (
     AuthenticationFailed,
     ControlPlaneError,
+    DatabaseNotMigrated,
     DatabaseUnavailable,
 )
 from botfleet.control_plane.logs import get_logger
@@ -31,6 +33,29 @@ async def _control_plane_error(_request: Request, exc: Exception) -> JSONRespons
     if isinstance(exc, AuthenticationFailed):
         return _json(401, str(exc))
     return _json(exc.status_code, str(exc))
+
+
+def _printable(value: object) -> str | int:
+    """A `loc` part or message as JSON can carry it (a lone surrogate would make rendering
+    fail, and the failure's traceback would print the request)."""
+    if isinstance(value, int):
+        return value
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 shape (``{"detail": [{loc, msg, type}]}``) without ``input`` or ``ctx``:
+    those repeat the caller's values, and a credentials body is nothing but secrets."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "type": str(error.get("type", "")),
+            "loc": [_printable(part) for part in error.get("loc", ())],
+            "msg": _printable(error.get("msg", "")),
+        }
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
 async def _flow_invalid(_request: Request, exc: Exception) -> JSONResponse:
@@ -69,6 +94,9 @@ def _database_error_handler(
             return _json(409, "the change conflicts with a concurrent one; retry the request")
         if _is_data_exception(exc):
             return _json(422, "a value was refused by the database (unsupported characters?)")
+        if is_missing_schema(exc):
+            _log.error("database not migrated", path=request.url.path)
+            return _json(503, str(DatabaseNotMigrated()))
         if isinstance(exc, DatabaseUnavailable) or is_connection_error(exc):
             metrics.db_unavailable.inc()
             _log.error("database unavailable", path=request.url.path, error=type(exc).__name__)
@@ -83,6 +111,7 @@ def install_error_handlers(app: FastAPI, metrics: ControlPlaneMetrics) -> None:
     database = _database_error_handler(metrics)
     app.add_exception_handler(DatabaseUnavailable, database)
     app.add_exception_handler(ControlPlaneError, _control_plane_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(FlowValidationError, _flow_invalid)
     app.add_exception_handler(ConfigError, _config_error)
     app.add_exception_handler(SQLAlchemyError, database)

@@ -15,7 +15,7 @@ from botfleet.control_plane.api.deps import (
     UoWDep,
     VersionPath,
 )
-from botfleet.control_plane.api.responses import AUTH_ERRORS, FLOW_ERRORS
+from botfleet.control_plane.api.responses import AUTH_ERRORS, FLOW_ERRORS, UPLOAD_PUBLISH_REFUSED
 from botfleet.control_plane.models import (
     FlowVersionDetail,
     FlowVersionList,
@@ -33,7 +33,7 @@ FLOW_TEXT_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=FLOW_ERRORS,
+    responses={**FLOW_ERRORS, **UPLOAD_PUBLISH_REFUSED},
     openapi_extra=document_request_body("yaml", FLOW_TEXT_TYPES),
 )
 async def upload_flow(
@@ -45,7 +45,8 @@ async def upload_flow(
     publish: bool = False,
 ) -> FlowVersionView:
     """Upload a flow as YAML text (or JSON ``{"yaml": ...}``). It is validated with the data
-    plane's loader; a 422 lists every problem with its line. Versions are numbered 1..n."""
+    plane's loader; a 422 lists every problem with its line. Versions are numbered 1..n.
+    With ``?publish=true`` a flow that cannot be published (409) is not stored either."""
     limit = container.settings.max_flow_bytes
     text = await read_document(
         request, what="flow", json_field="yaml", text_types=FLOW_TEXT_TYPES, limit=limit

@@ -6,11 +6,12 @@ import asyncio
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from botfleet import __version__
 from botfleet.control_plane.api.deps import ContainerDep
 from botfleet.control_plane.db.engine import is_connection_error
+from botfleet.control_plane.db.migrate import schema_state
+from botfleet.control_plane.errors import DatabaseNotMigrated, DatabaseUnavailable
 from botfleet.control_plane.metrics import CONTENT_TYPE_LATEST
 from botfleet.control_plane.models import HealthView
 
@@ -21,23 +22,34 @@ PUBLIC_PATHS = frozenset(
     {"/health", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
 )
 _DB_CHECK_TIMEOUT_S = 3.0
+_DETAILS = {
+    "unavailable": str(DatabaseUnavailable()),
+    "not migrated": str(DatabaseNotMigrated()),
+    "unknown revision": "the database was migrated by a newer control plane; run that version",
+}
 
 
 @router.get("/health", responses={503: {"model": HealthView}})
 async def health(container: ContainerDep) -> JSONResponse:
-    """Liveness and database reachability: 200 when both are fine, 503 otherwise."""
-    database = "ok"
+    """Liveness, database reachability and schema: 200 when the database answers and holds
+    this version's tables, 503 otherwise (``database``: ``unavailable``, ``not migrated`` or
+    ``unknown revision``, with a ``detail`` saying what to do)."""
+    database: str
     try:
         async with asyncio.timeout(_DB_CHECK_TIMEOUT_S), container.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+            database = await schema_state(conn)
     except Exception as exc:
         if not is_connection_error(exc):
             raise
         database = "unavailable"
     view = HealthView(
-        status="ok" if database == "ok" else "degraded", database=database, version=__version__
+        status="ok" if database == "ok" else "degraded",
+        database=database,
+        version=__version__,
+        detail=_DETAILS.get(database),
     )
-    return JSONResponse(view.model_dump(), status_code=200 if database == "ok" else 503)
+    status = 200 if database == "ok" else 503
+    return JSONResponse(view.model_dump(exclude_none=True), status_code=status)
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -16,3 +16,10 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 FLOW_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": FlowErrorBody, "description": "the flow is invalid; every issue has its line"},
 }
+
+UPLOAD_PUBLISH_REFUSED: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorBody,
+        "description": "with `?publish=true`: the flow cannot be published; nothing was stored",
+    },
+}

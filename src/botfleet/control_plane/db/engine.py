@@ -56,8 +56,30 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+#: PostgreSQL's SQLSTATEs for a missing table or column (undefined_table, undefined_column).
+_MISSING_SCHEMA_SQLSTATES = frozenset({"42P01", "42703"})
+
+
+def is_missing_schema(exc: BaseException) -> bool:
+    """True when `exc` means the tables (or columns) are not there: a database that was never
+    migrated, or migrated to an older revision. SQLite reports that as an OperationalError,
+    the class it also uses for "cannot open the database", so it must be told apart first."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if sqlstate in _MISSING_SCHEMA_SQLSTATES:
+        return True
+    message = str(exc.orig)
+    return isinstance(exc, OperationalError) and message.startswith(
+        ("no such table", "no such column")
+    )
+
+
 def is_connection_error(exc: BaseException) -> bool:
-    """True when `exc` means "cannot talk to the database" (as opposed to a bad query)."""
+    """True when `exc` means "cannot talk to the database" (as opposed to a bad query or a
+    database without the control plane's tables)."""
+    if is_missing_schema(exc):
+        return False
     if isinstance(exc, OSError | TimeoutError | OperationalError | InterfaceError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:

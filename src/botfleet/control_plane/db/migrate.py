@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Literal
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from botfleet.control_plane.db.engine import make_engine
+from botfleet.control_plane.db.engine import is_missing_schema, make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+#: Not Alembic's default name, so the control plane can share a database with other tools.
+VERSION_TABLE = "alembic_version_cp"
+
+SchemaState = Literal["ok", "not migrated", "unknown revision"]
 
 
 def alembic_config() -> Config:
@@ -18,6 +28,31 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
+
+
+@functools.cache
+def _revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """(head revisions, every known revision) of the packaged migrations."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    known = frozenset(script.revision for script in scripts.walk_revisions())
+    return frozenset(scripts.get_heads()), known
+
+
+async def schema_state(connection: AsyncConnection) -> SchemaState:
+    """Whether the database holds this version's schema: "ok" at the head revision, "not
+    migrated" without the tables or at an older revision, "unknown revision" when a newer
+    control plane migrated it."""
+    try:
+        result = await connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+    except DBAPIError as exc:
+        if is_missing_schema(exc):
+            return "not migrated"
+        raise
+    current = frozenset(str(revision) for revision in result.scalars())
+    heads, known = _revisions()
+    if current == heads:
+        return "ok"
+    return "unknown revision" if current - known else "not migrated"
 
 
 async def _run(url: str, schema: str | None, revision: str, *, upgrade: bool) -> None:

@@ -15,11 +15,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from botfleet.control_plane.db.engine import make_engine
+from botfleet.control_plane.db.migrate import VERSION_TABLE
 from botfleet.control_plane.db.tables import Base
 from botfleet.control_plane.settings import database_url_from_env, normalise_database_url
-
-#: Not Alembic's default name, so the control plane can share a database with other tools.
-VERSION_TABLE = "alembic_version_cp"
 
 config = context.config
 target_metadata = Base.metadata

@@ -17,17 +17,21 @@ def _set_published(tenant: Tenant, version: int | None) -> None:
     tenant.published_flow_version = version
 
 
-def _unbound_calls(tenant: Tenant, document: FlowVersion, configured: object) -> str:
-    """`state.action calls 'x'; ...` for each connector call of `document` not in `configured`
+def _unbound_places(flow: Flow, configured: object) -> str:
+    """`state.action calls 'x'; ...` for each connector call of `flow` not in `configured`
     (a tenant's `connectors` mapping); empty when every call is bound."""
     # Imported here: the catalog pulls in the connector adapters (SDKs) the rest of the
     # control plane never needs.
     from botfleet.adapters.connectors.catalog import unbound_connector_calls
 
-    flow = load_flow_text(document.content, f"{tenant.id}/flow@v{document.version}")
     bound = frozenset(configured) if isinstance(configured, dict) else frozenset()
     missing = unbound_connector_calls(flow.spec, bound)
     return "; ".join(f"{where} calls {category!r}" for where, category in missing)
+
+
+def _unbound_calls(tenant: Tenant, document: FlowVersion, configured: object) -> str:
+    flow = load_flow_text(document.content, f"{tenant.id}/flow@v{document.version}")
+    return _unbound_places(flow, configured)
 
 
 def _check_connectors(tenant: Tenant, document: FlowVersion) -> None:
@@ -83,13 +87,24 @@ async def upload_flow(
     max_bytes: int,
     publish: bool = False,
 ) -> FlowVersion:
-    """Store a new immutable version (numbered 1..n) after validation; optionally publish it."""
-    await get_tenant(uow, principal, tenant_id)
+    """Store a new immutable version (numbered 1..n) after validation; optionally publish it.
+
+    With `publish`, storing and publishing are one transaction: a flow that cannot be
+    published (409) is not stored either.
+    """
+    tenant = await get_tenant(uow, principal, tenant_id)
     versions.check_size("flow", text, max_bytes)
     number = await versions.next_version(uow, FLOWS, tenant_id)
     flow = validate_flow(text, f"{tenant_id}/flow@v{number}")
     if "\x00" in flow.spec.id or len(flow.spec.id) > MAX_FLOW_ID_LENGTH:
         raise InvalidInput("id", f"a flow id has at most {MAX_FLOW_ID_LENGTH} characters, no NUL")
+    places = _unbound_places(flow, tenant.connectors or {}) if publish else ""
+    if places:
+        raise Conflict(
+            f"the flow was not stored: it calls connectors tenant {tenant_id!r} does not "
+            f"configure ({places}); add the connector bindings first (PATCH the tenant), or "
+            "upload it without publishing"
+        )
     document = FlowVersion(
         tenant_id=tenant_id,
         version=number,
@@ -104,7 +119,8 @@ async def upload_flow(
         uow, principal, "flow.upload", tenant_id=tenant_id, target=str(number),
         details={"flow_id": flow.spec.id, "sha256": document.sha256},
     )  # fmt: skip
-    await uow.commit()
     if publish:
-        await versions.publish(uow, principal, FLOWS, tenant_id, number)
+        await versions.publish(uow, principal, FLOWS, tenant_id, number)  # commits both
+    else:
+        await uow.commit()
     return document

@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 from botfleet.control_plane.db.repositories import DocumentRepository
 from botfleet.control_plane.db.tables import Tenant, VersionedDocument, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import Conflict, NotFound, PayloadTooLarge
+from botfleet.control_plane.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.tenants import get_tenant
@@ -37,7 +37,11 @@ def sha256_text(text: str) -> str:
 
 
 def check_size(what: str, text: str, limit: int) -> None:
-    size = len(text.encode())
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError as exc:
+        # Only reachable from code that skipped the API's body checks; still a 422, not a 500.
+        raise InvalidInput(what, f"character {exc.start} is a lone surrogate") from None
     if size > limit:
         raise PayloadTooLarge(what, size, limit)
 
