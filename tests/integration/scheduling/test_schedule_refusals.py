@@ -76,6 +76,24 @@ async def test_a_run_at_already_passed_is_skipped_at_info_level() -> None:
     assert not [e for e in logs if e["log_level"] == "error"], logs
 
 
+async def test_a_passed_run_at_still_replaces_the_pending_job_with_its_key() -> None:
+    """A moved appointment: its reminder was pending for the old date, and the new date's
+    reminder time has passed. The old reminder must not fire for an appointment moved away."""
+    clock = FrozenClock(NOW)
+    scheduler = ManualScheduler(clock, tenant_id="test")
+    with structlog.testing.capture_logs() as logs:
+        async with bootstrap_test_runtime(
+            flow=flow("{{ message.text }}", "reminder:evt1"), clock=clock, scheduler=scheduler
+        ) as runtime:
+            await runtime.handle(text_message("c1", "2024-05-12T09:00:00+00:00"))
+            assert [j.job_id for j in await scheduler.jobs()] == ["once:reminder:evt1"]
+            moved = await runtime.handle(text_message("c1", "2024-05-06T09:00:00+00:00"))
+            assert [getattr(o, "text", "") for o in moved.outputs] == ["booked"]
+            assert await scheduler.jobs() == []
+    skipped = only_line(logs, "schedule_task_skipped")
+    assert skipped["cancelled_pending"] is True
+
+
 async def test_a_key_that_renders_empty_is_an_error_and_the_turn_goes_on() -> None:
     texts, logs, pending = await run_turn("2024-05-07T09:00:00+00:00", "{{ ' ' }}")
     assert texts == ["booked"]

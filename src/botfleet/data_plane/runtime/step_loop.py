@@ -119,7 +119,15 @@ async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLo
     try:
         await deps.scheduler.schedule(effect)
     except RunAtPassed as exc:  # e.g. a "day before" reminder for tomorrow morning: by design
-        log.info("schedule_task_skipped", task=effect.task, detail=str(exc))
+        # One job per key: the request still replaces the pending one, or a moved appointment
+        # whose new reminder time has passed would be reminded at its old time.
+        replaced = await deps.scheduler.cancel(effect.idempotency_key)
+        log.info(
+            "schedule_task_skipped",
+            task=effect.task,
+            detail=str(exc),
+            cancelled_pending=replaced,
+        )
     except ValueError as exc:  # a mistake in the flow: the operator should see it
         log.error("schedule_task_rejected", task=effect.task, detail=str(exc))
 
