@@ -4,6 +4,7 @@ the real depth of any JSON document and is never fooled by brackets inside strin
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from hypothesis import given
@@ -44,3 +45,35 @@ def test_a_hundred_thousand_levels_are_caught_in_linear_time() -> None:
     assert nesting_exceeds(b"[" * 100_000 + b"]" * 100_000, 64)
     assert nesting_exceeds(b"{" * 100_000, 64)  # unterminated too
     assert not nesting_exceeds(b"[]" * 100_000, 64)  # many brackets, shallow
+
+
+# The pattern before the scan was made linear: brackets count outside the strings it removes.
+_REFERENCE_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def reference_exceeds(body: bytes, limit: int) -> bool:
+    depth = 0
+    for byte in _REFERENCE_STRING.sub(b"", body):
+        if byte in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in b"]}" and depth:
+            depth -= 1
+    return False
+
+
+@given(
+    st.binary(max_size=40).map(lambda b: bytes(b'"\\[]{}a'[x % 7] for x in b)), st.integers(0, 4)
+)
+def test_any_text_gets_the_answer_of_the_plain_substitution(body: bytes, limit: int) -> None:
+    """Unclosed quotes and stray backslashes included: only the cost changed."""
+    assert nesting_exceeds(body, limit) == reference_exceeds(body, limit)
+
+
+def test_quotes_that_never_close_are_scanned_once() -> None:
+    """Each unclosed quote used to rescan the rest of the body: a 1 MiB body of them held the
+    event loop for most of an hour. Brackets after them still count."""
+    body = b'"' + b'\\"' * 500_000 + b"[" * 65
+    assert nesting_exceeds(body, 64)
+    assert not nesting_exceeds(body[:-1], 64)
