@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from botfleet.adapters.provider_httpx import HttpxProvider
 from botfleet.adapters.registry import build_connectors
@@ -26,6 +27,7 @@ from botfleet.testing.faults import HangingConnector, whatsapp_signed, whatsapp_
 from botfleet.testing.runtime import ChatClient, FrozenClock, make_tenant_config, running_app
 
 BUSY_TIMEOUT_S = 0.2
+PHONE = "34600111222"  # a contact id is a phone number: never in a log line
 PHONE_NUMBER_ID = "106540352242922"
 APP_SECRET = "meta-app-secret-for-store-faults"
 WHATSAPP: dict[str, Any] = {
@@ -288,13 +290,17 @@ async def test_a_turn_whose_commit_meets_the_lock_is_run_again_on_retry_and_book
         SqliteTenantStore.open(path, busy_timeout=BUSY_TIMEOUT_S) as store,
         running_app(config, stores=store, clock=clock, connectors={"calendar": calendar}) as chat,
     ):
-        body = {"contact_id": "ana", "type": "button_reply", "payload": "book", "message_id": "b-1"}
+        body = {"contact_id": PHONE, "type": "button_reply", "payload": "book", "message_id": "b-1"}
         request = asyncio.create_task(chat.http.post("/inbound", json=body))
         await calendar.entered.wait()  # journaled; the turn is in the calendar call
-        with locked(path):
+        with locked(path), structlog.testing.capture_logs() as logs:
             calendar.release()
             response = await request
         assert_retry_later(response)
+        [unavailable] = [e for e in logs if e["event"] == "store_unavailable"]
+        assert unavailable["cause"] == "database is locked"
+        leaked = [e for e in logs if PHONE in json.dumps(e, default=str)]
+        assert leaked == []  # the store's messages quote the contact id
         entry = await chat.runtime.journal.get("b-1")
         assert entry is not None and entry.status == "pending"
 
@@ -303,10 +309,10 @@ async def test_a_turn_whose_commit_meets_the_lock_is_run_again_on_retry_and_book
         assert [r["text"] for r in retried.json()["replies"]] == ["booked: True", "say book"]
         assert calendar.calls == 2  # the turn ran twice, the calendar booked once:
         mine = await calendar.inner.call(
-            "get_future_appointments", {"contact_id": "ana"}, idempotency_key="check"
+            "get_future_appointments", {"contact_id": PHONE}, idempotency_key="check"
         )
         assert len(mine) == 1
-        assert [m["output"]["text"] for m in await chat.messages("ana")] == [
+        assert [m["output"]["text"] for m in await chat.messages(PHONE)] == [
             "booked: True",
             "say book",
         ]

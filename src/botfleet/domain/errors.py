@@ -84,7 +84,16 @@ class TemplateError(FlowError):
 
 
 class StoreError(BotPlatformError):
-    """Persistence failed."""
+    """Persistence failed.
+
+    The message names the file and what was being done, quoting contact ids; `cause` is the
+    database's own words ("database is locked"), what a log line outside a contact's turn
+    (where ids are not scrubbed) may show.
+    """
+
+    def __init__(self, *args: object, cause: str | None = None) -> None:
+        super().__init__(*args)
+        self.cause = cause
 
 
 class ConcurrentUpdate(StoreError):
@@ -100,6 +109,11 @@ class StoreUnavailable(StoreError):
 class Overloaded(BotPlatformError):
     """More messages wait for their turns than the tenant may queue; nothing was stored, and
     the same delivery may succeed later (providers retry a 503)."""
+
+
+class MessageIdConflict(BotPlatformError):
+    """A message id already journaled for another contact: refused, never answered with that
+    contact's replies (web chat clients choose their own ids)."""
 
 
 class ConnectorError(BotPlatformError):

@@ -60,8 +60,8 @@ def is_transient(exc: BaseException) -> bool:
 
 def _store_error(path: Path, doing: str, exc: Exception) -> StoreError:
     if _code(exc) in _TRANSIENT_CODES:
-        return StoreUnavailable(f"{path}: cannot {doing}: {exc}")
-    return StoreError(f"{path}: cannot {doing}: {exc}")
+        return StoreUnavailable(f"{path}: cannot {doing}: {exc}", cause=str(exc))
+    return StoreError(f"{path}: cannot {doing}: {exc}", cause=str(exc))
 
 
 def connect(path: Path, what: str) -> sqlite3.Connection:
@@ -155,10 +155,8 @@ class SqliteDatabase:
         try:
             await asyncio.wait_for(self.checkpointer.gate.wait(), self.busy_timeout)
         except TimeoutError:
-            raise StoreUnavailable(
-                f"{self.path}: cannot {doing}: a checkpoint has held the file for over "
-                f"{self.busy_timeout:g} s"
-            ) from None
+            held = f"a checkpoint has held the file for over {self.busy_timeout:g} s"
+            raise StoreUnavailable(f"{self.path}: cannot {doing}: {held}", cause=held) from None
 
     async def close(self) -> None:
         if not self.closed:

@@ -1,4 +1,5 @@
-"""Exception handlers of the data plane: a store that cannot be used right now is a 503.
+"""Exception handlers of the data plane: a store that cannot be used right now is a 503; a
+message id another contact already used is a 409.
 
 Providers (Meta, Telegram) and web chat clients retry a 5xx later, so a locked or full state
 file delays a message instead of losing it: nothing was journaled, and the retry is processed
@@ -12,7 +13,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from botfleet.domain.errors import ConcurrentUpdate, Overloaded, StoreUnavailable
+from botfleet.domain.errors import (
+    ConcurrentUpdate,
+    MessageIdConflict,
+    Overloaded,
+    StoreUnavailable,
+)
 
 log = structlog.get_logger("botfleet.data_plane")
 
@@ -21,8 +27,19 @@ RETRY_AFTER_S = 5
 
 
 async def _retry_later(request: Request, exc: Exception) -> JSONResponse:
-    log.error("store_unavailable", path=request.url.path, error=type(exc).__name__, detail=str(exc))
+    # Not str(exc): it quotes the contact id, unscrubbed here (the turn's own log line, if
+    # any, has the full text scrubbed).
+    log.error(
+        "store_unavailable",
+        path=request.url.path,
+        error=type(exc).__name__,
+        cause=getattr(exc, "cause", None),
+    )
     return _retry_response("the tenant's message store is busy or unavailable; retry later")
+
+
+async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=409)
 
 
 async def _overloaded(request: Request, exc: Exception) -> JSONResponse:
@@ -41,3 +58,4 @@ def install_error_handlers(app: Starlette) -> None:
     app.add_exception_handler(StoreUnavailable, _retry_later)
     app.add_exception_handler(ConcurrentUpdate, _retry_later)
     app.add_exception_handler(Overloaded, _overloaded)
+    app.add_exception_handler(MessageIdConflict, _conflict)

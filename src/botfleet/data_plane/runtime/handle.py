@@ -26,7 +26,13 @@ from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, StepObserver, run_steps
-from botfleet.domain.errors import ConcurrentUpdate, Overloaded, StoreError, StoreUnavailable
+from botfleet.domain.errors import (
+    ConcurrentUpdate,
+    MessageIdConflict,
+    Overloaded,
+    StoreError,
+    StoreUnavailable,
+)
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Output, output_from_dict, output_to_dict
 from botfleet.flows.engine import StepContext, start_state
@@ -222,6 +228,13 @@ class ConversationRuntime:
 
     async def _duplicate(self, message: InboundMessage) -> TurnResult:
         entry = await self._adopt_orphan(message.message_id)
+        if entry is not None and entry.message.contact_id != message.contact_id:
+            # Ids are unique per tenant, not per contact: answering would hand one contact
+            # another's replies, and dropping it silently would lose this message.
+            raise MessageIdConflict(
+                f"message_id {message.message_id!r} was already used by another contact; "
+                "send each message with a new id"
+            )
         if entry is not None and message.message_id in self._in_flight:
             # Still queued or running here: answer once it is done (the same contact's queue).
             contact = entry.message.contact_id
