@@ -355,11 +355,34 @@ class _Builder:
 
     def scalar(self, node: ScalarNode) -> Any:
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
         except (ValueError, OverflowError, TypeError) as exc:  # e.g. the date 2024-13-45
             raise _BuilderError(
                 problem=f"invalid value {node.value!r}: {exc}", problem_mark=node.start_mark
             ) from exc
+        if isinstance(value, str) and not value.isascii():
+            return self._whole_characters(value, node)
+        return value
+
+    @staticmethod
+    def _whole_characters(value: str, node: ScalarNode) -> str:
+        try:
+            value.encode()
+            return value
+        except UnicodeEncodeError:
+            # PyYAML leaves "\ud83d\ude00" as two halves, as JSON writes 😀: join the pairs.
+            value = value.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+        try:
+            value.encode()
+            return value
+        except UnicodeEncodeError as exc:
+            # Half of a pair left alone loads, then fails every send: no channel can encode it.
+            half = f"\\u{ord(value[exc.start]):04x}"
+            raise _BuilderError(
+                problem=f"{half} is half of a character (a lone UTF-16 surrogate): write "
+                "the character itself, or its \\U escape (\\U0001F600 for 😀)",
+                problem_mark=node.start_mark,
+            ) from None
 
     def sequence(self, node: SequenceNode, path: str) -> list[Any]:
         items: list[Any] = []

@@ -281,3 +281,13 @@ def test_control_characters_are_a_located_syntax_error() -> None:
         load_with_lines("a: 1\nb: \x1f\n")
     assert info.value.problem.line == 2
     assert "0x001f is not allowed" in info.value.problem.message
+
+
+def test_half_a_character_is_refused_on_its_line() -> None:
+    """A lone surrogate escape loads as text no channel can send: refused at load."""
+    with pytest.raises(YamlSyntaxError) as caught:
+        load_with_lines('id: x\ntext: "bad \\ud83d here"\n')
+    assert caught.value.problem.line == 2
+    assert "\\ud83d is half of a character" in caught.value.problem.message
+    whole = load_with_lines('text: "ok \\ud83d\\ude00 \\U0001F600 é"\n').data
+    assert whole == {"text": "ok 😀 😀 é"}  # a pair of escapes is one character
