@@ -20,6 +20,7 @@ from botfleet.adapters.scheduling import (
     start_scheduler,
 )
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
+from botfleet.contact_hash import key_file_beside, load_or_create_key, use_key
 from botfleet.data_plane.llm_fallback import build_llm_fallback, usage_store_for
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
@@ -88,12 +89,17 @@ async def bootstrap(
         timezone=config.timezone,
         language=config.language,
     )
-    if o.stores is not None:
+    # Before anything can log a contact. The key lives with the state it hashes contacts of, so
+    # hashes stay comparable across restarts; in-memory stores get the process's random key.
+    state_db = None if o.stores is not None else settings.state_db_for(config.tenant_id)
+    use_key(
+        config.tenant_id,
+        None if state_db is None else load_or_create_key(key_file_beside(state_db)),
+    )
+    if state_db is None:
         stores = o.stores
     else:
-        stores = await stack.enter_async_context(
-            await SqliteTenantStore.open(settings.state_db_for(config.tenant_id))
-        )
+        stores = await stack.enter_async_context(await SqliteTenantStore.open(state_db))
     connectors = o.connectors or build_connectors(config, clock=clock)
     metrics = RuntimeMetrics()
     # One HTTP client per process, closed with the app; channels call provider APIs through it.
@@ -129,9 +135,7 @@ async def bootstrap(
     # The job file sits beside the state file; in-memory stores (tests) get in-memory jobs.
     scheduler = o.scheduler or APSchedulerTaskScheduler(
         tenant_id=config.tenant_id,
-        jobs_db=None
-        if o.stores is not None
-        else jobs_db_beside(settings.state_db_for(config.tenant_id)),
+        jobs_db=None if state_db is None else jobs_db_beside(state_db),
         grace=timedelta(seconds=settings.scheduler_grace_s),
         clock=clock,
         metrics=metrics.registry,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import structlog
 
-from botfleet.data_plane.runtime.contact_log import hash_contact
+from botfleet.contact_hash import hash_contact
 from botfleet.domain.errors import ConnectorUnavailable, StoreError
 from botfleet.flows.state import ConversationState
 from botfleet.testing.runtime import bootstrap_test_runtime, text_message

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import structlog
 
-from botfleet.data_plane.runtime.contact_log import ContactLog, hash_contact
+from botfleet.contact_hash import hash_contact
+from botfleet.data_plane.runtime.contact_log import ContactLog
 
 PHONE = "+34600123456"
 

@@ -1,7 +1,7 @@
 """Per-tenant Kubernetes objects of a data plane, built with the official client's models.
 
     Secret                 dp-<tenant>-env    DP_BOOT_TOKEN, DP_CACHE_KEY, DP_INTERNAL_TOKEN
-    PersistentVolumeClaim  dp-<tenant>-data   /data: state.db, jobs, boot-cache.json
+    PersistentVolumeClaim  dp-<tenant>-data   /data: state.db, jobs, log-hash.key, boot-cache.json
     Deployment             dp-<tenant>        1 replica, Recreate (SQLite has one writer)
     Service                dp-<tenant>        port "http" -> the container's 8002
 

@@ -1,6 +1,6 @@
 """Local orchestrator: one data-plane process per tenant, each with its own port and folder.
 
-    <root>/<tenant>/data/         DP_DATA_DIR: state.db, jobs, boot-cache.json (0700)
+    <root>/<tenant>/data/         DP_DATA_DIR: state.db, jobs, log-hash.key, boot-cache.json (0700)
     <root>/<tenant>/launch.json   how it was started (0600: holds the boot token)
     <root>/run/<tenant>.pid       the process id (it leads its own process group)
     <root>/logs/<tenant>.log      stdout and stderr (JSON log lines)

@@ -31,12 +31,12 @@ from botfleet.adapters.scheduling.rules import (
     check_request,
     fingerprint,
     grace_seconds,
-    hash_contact,
     one_off_job_id,
     standing_job_id,
 )
 from botfleet.adapters.scheduling.stats import SchedulerStats
 from botfleet.adapters.scheduling.triggers import build_trigger
+from botfleet.contact_hash import hash_contact
 from botfleet.flows.effects import ScheduleTask
 from botfleet.ports.clock import Clock, SystemClock
 from botfleet.ports.scheduling import (

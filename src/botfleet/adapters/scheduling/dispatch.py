@@ -12,7 +12,8 @@ from typing import Any
 
 import structlog
 
-from botfleet.adapters.scheduling.rules import ONE_OFF, hash_contact, run_id
+from botfleet.adapters.scheduling.rules import ONE_OFF, run_id
+from botfleet.contact_hash import hash_contact
 from botfleet.ports.scheduling import TaskRunner
 
 log = structlog.get_logger("botfleet.scheduler")

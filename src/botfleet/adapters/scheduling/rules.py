@@ -76,13 +76,6 @@ def fingerprint(job: StandingJob) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def hash_contact(tenant_id: str, contact_id: str | None) -> str | None:
-    """Same salted hash as the runtime's logs, so log lines about one contact correlate."""
-    if contact_id is None:
-        return None
-    return hashlib.sha256(f"{tenant_id}:{contact_id}".encode()).hexdigest()[:12]
-
-
 def grace_seconds(grace: timedelta) -> int:
     """APScheduler wants whole seconds (at least 1); round up so the window never shrinks."""
     seconds = grace.total_seconds()

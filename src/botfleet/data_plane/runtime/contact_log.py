@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import traceback
-from functools import lru_cache
 from typing import Any
+
+from botfleet.contact_hash import hash_contact
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 #: Shorter ids are not scrubbed: "a" would mangle every word, and is no phone number.
 MIN_SCRUBBED_LENGTH = 4
-
-
-@lru_cache(maxsize=8192)
-def hash_contact(tenant_id: str, contact_id: str) -> str:
-    """Contact ids are phone numbers: logs carry a short salted hash instead."""
-    return hashlib.sha256(f"{tenant_id}:{contact_id}".encode()).hexdigest()[:12]
 
 
 class ContactLog:

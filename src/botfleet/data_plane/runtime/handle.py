@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 
 from botfleet.adapters.channels.degrade import degrade
-from botfleet.data_plane.runtime.contact_log import ContactLog, hash_contact
+from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
@@ -45,7 +45,7 @@ from botfleet.ports.connectors import ConnectorCaller, LLMFallback
 from botfleet.ports.scheduling import TaskScheduler
 from botfleet.ports.stores import JournalEntry, MessageJournal, OutboxStore, StateStore, TurnStore
 
-__all__ = ["MAX_CALLS_PER_TURN", "ConversationRuntime", "hash_contact"]
+__all__ = ["MAX_CALLS_PER_TURN", "ConversationRuntime"]
 
 log = structlog.get_logger("botfleet.runtime")
 

@@ -1,0 +1,146 @@
+"""How logs name a contact: a keyed hash of its id (a phone number, a chat id), never the id.
+
+`hash_contact(tenant, contact)` is the first 12 hex characters of HMAC-SHA256 under the tenant's
+log-hash key. The tenant id alone was no salt: it is printed in the same line, and the phone
+numbers of a country are few enough to try them all in about a minute. Without the key, a hash
+cannot be tested against a guess; with it, every line about one contact carries the same hash
+(runtime and scheduler alike: both call this module), across restarts too when the key is kept.
+
+A data plane sets its tenant's key once, at bootstrap, from `log-hash.key` beside the state
+database (`load_or_create_key`, created on first start). A tenant without a key set (in-memory
+stores: tests, `botfleet chat`, the sandbox) hashes with a random key of this process.
+
+Adapters call this module and must not import the data plane, hence its place at the top.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import stat
+from functools import lru_cache
+from pathlib import Path
+from typing import overload
+
+import structlog
+
+# Loaded at boot only: its events belong with the other boot events operators watch.
+log = structlog.get_logger("botfleet.data_plane.boot")
+
+KEY_FILE = "log-hash.key"
+KEY_BYTES = 32
+HASH_CHARS = 12
+
+_PROCESS_KEY = secrets.token_bytes(KEY_BYTES)
+_KEYS: dict[str, bytes] = {}
+
+
+@overload
+def hash_contact(tenant_id: str, contact_id: str) -> str: ...
+
+
+@overload
+def hash_contact(tenant_id: str, contact_id: str | None) -> str | None: ...
+
+
+def hash_contact(tenant_id: str, contact_id: str | None) -> str | None:
+    """The contact's hash in the tenant's logs (None for no contact: a standing job's run)."""
+    if contact_id is None:
+        return None
+    return _digest(_KEYS.get(tenant_id, _PROCESS_KEY), tenant_id, contact_id)
+
+
+# The key is part of the memo's key, so setting a tenant's key never serves a stale hash.
+@lru_cache(maxsize=8192)
+def _digest(key: bytes, tenant_id: str, contact_id: str) -> str:
+    # The tenant is hashed too: tenants without a key of their own share the process's key.
+    message = f"{tenant_id}\x00{contact_id}".encode()
+    return hmac.digest(key, message, "sha256").hex()[:HASH_CHARS]
+
+
+def use_key(tenant_id: str, key: bytes | None) -> None:
+    """Hash `tenant_id`'s contacts under `key` from now on; None: the process's random key."""
+    if key is None:
+        _KEYS.pop(tenant_id, None)
+    else:
+        _KEYS[tenant_id] = key
+
+
+def key_file_beside(state_db: Path) -> Path:
+    return state_db.parent / KEY_FILE
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """The key stored at `path`; created there (owner-only) if missing, replaced (logged) if
+    unusable. Never raises: a key that cannot be saved is still used, for this process only."""
+    problem: str | None = None
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        problem = f"unreadable: {type(exc).__name__}"
+    else:
+        if len(key) == KEY_BYTES:
+            _keep_private(path)
+            return key
+        problem = f"{len(key)} bytes instead of {KEY_BYTES}"
+    key = secrets.token_bytes(KEY_BYTES)
+    try:
+        _write_key(path, key, replace=problem is not None)
+    except FileExistsError:
+        # Another process created it since the read: both must hash alike, so take that one.
+        return load_or_create_key(path)
+    except OSError as exc:
+        log.warning(
+            "log_hash_key_not_saved",
+            path=str(path),
+            error=type(exc).__name__,
+            detail="contact hashes in the logs will not match those of other runs",
+        )
+        return key
+    if problem is None:
+        log.info("log_hash_key_created", path=str(path))
+    else:
+        log.warning(
+            "log_hash_key_replaced",
+            path=str(path),
+            problem=problem,
+            detail="contact hashes in the logs will not match those of earlier runs",
+        )
+    return key
+
+
+def _keep_private(path: Path) -> None:
+    # A restored backup can come back world-readable; the key is as sensitive as the hashes'
+    # phone numbers. Failing to tighten it is no reason not to start.
+    try:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        pass
+
+
+def _write_key(path: Path, key: bytes, *, replace: bool) -> None:
+    """Write-then-rename, so a crash never leaves half a key. Unless `replace`, an existing
+    file wins (FileExistsError): two processes starting together end up with one key."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(temporary, path)
+        else:
+            try:
+                os.link(temporary, path)  # atomic, and fails if the file exists
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links
+                os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
