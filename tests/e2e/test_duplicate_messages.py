@@ -73,11 +73,16 @@ async def test_a_redelivery_during_processing_waits_and_gets_the_same_replies(
         assert len(await chat.messages("c1")) == 1
 
 
-async def test_ids_are_global_a_redelivery_naming_another_contact_changes_nothing(
+async def test_ids_are_global_an_id_another_contact_used_is_refused_and_changes_nothing(
     chat: ChatClient,
 ) -> None:
+    """Not answered as a duplicate: that would hand c2 the replies c1 got."""
     first = await chat.post({"contact_id": "c1", "text": "hi", "message_id": "same-id"})
-    other = await chat.post({"contact_id": "c2", "text": "hi", "message_id": "same-id"})
-    assert other["duplicate"] is True
-    assert other["replies"] == first["replies"]
+    other = await chat.http.post(
+        "/inbound", json={"contact_id": "c2", "text": "hi", "message_id": "same-id"}
+    )
+    assert other.status_code == 409
+    assert "already used by another contact" in other.json()["detail"]
     assert await chat.runtime.states.load("c2") is None
+    again = await chat.post({"contact_id": "c1", "text": "hi", "message_id": "same-id"})
+    assert again["duplicate"] is True and again["replies"] == first["replies"]
