@@ -153,7 +153,8 @@ class _TenantCheck:
         self.findings.append(Finding(self.source, line, path, severity, message))
 
     def config_error(self, exc: ConfigError) -> None:
-        self.add(exc.key, exc.detail)
+        for key, detail in exc.problems:
+            self.add(key, detail)
 
 
 def _tenant_findings(path: str | Path, lines: Mapping[str, int]) -> list[Finding]:

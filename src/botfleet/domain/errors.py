@@ -160,11 +160,29 @@ class UnsupportedPayload(ChannelError):
 
 
 class ConfigError(BotPlatformError):
-    """Tenant configuration is wrong. The message names the file and key."""
+    """Tenant configuration is wrong. The message names the file and key.
 
-    def __init__(self, source: str, key: str, detail: str) -> None:
+    `problems` holds every (key, detail) found at once, the first being `key`/`detail`; the
+    message gives one line per problem.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        key: str,
+        detail: str,
+        *,
+        more: Sequence[tuple[str, str]] = (),
+    ) -> None:
         self.source, self.key, self.detail = source, key, detail
-        super().__init__(f"{source}: {key}: {detail}")
+        self.problems: tuple[tuple[str, str], ...] = ((key, detail), *more)
+        super().__init__("\n".join(f"{source}: {k}: {d}" for k, d in self.problems))
+
+    @classmethod
+    def of(cls, source: str, problems: Sequence[tuple[str, str]]) -> ConfigError:
+        """One error for several problems (at least one)."""
+        (key, detail), *more = problems
+        return cls(source, key, detail, more=more)
 
 
 class UnknownAdapterError(ConfigError):

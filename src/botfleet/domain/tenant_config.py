@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from botfleet.domain.config_problems import config_problems
 from botfleet.domain.errors import ConfigError
 
 
@@ -96,12 +97,7 @@ def tenant_config_from_mapping(
     try:
         config = TenantConfig.model_validate({**raw, "base_dir": str(base_dir), "source": source})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "-"
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(source, key, details) from None
+        raise ConfigError.of(source, config_problems(exc, model=TenantConfig)) from None
     if config.flow_path is None and config.flow is None and config.flow_yaml is None:
         raise ConfigError(source, "flow_path", "give 'flow_path' (or an inline 'flow')")
     return config

@@ -63,7 +63,7 @@ def test_seed_example_parses_and_windows_are_sorted() -> None:
     ("schedule", "expected"),
     [
         ({"mon": ["10:00-09:00"]}, "schedule.mon[0]: '10:00-09:00': start must be before end"),
-        ({"tue": ["10:00-14:00", "9-12"]}, "String should match pattern"),
+        ({"tue": ["10:00-14:00", "9-12"]}, "expected opening hours as 'HH:MM-HH:MM'"),
         ({"wed": ["25:00-26:00"]}, "'25:00' is not a valid time of day"),
         ({"thu": ["10:00-12:00", "11:00-13:00"]}, "windows 10:00-12:00 and 11:00-13:00 overlap"),
         ({"monday": ["10:00-12:00"]}, "monday"),

@@ -138,6 +138,24 @@ def test_a_tenant_key_error(invoke: Invoke, write: Write) -> None:
     assert "unknown time zone 'Mars/Olympus'" in result.stderr
 
 
+def test_every_tenant_key_error_is_reported_on_its_own_line(invoke: Invoke, write: Write) -> None:
+    tenant = _tenant(
+        write,
+        """\
+        tenant_id: t1
+        flow_path: flow.yaml
+        chanel: {type: webchat}
+        timezone: Europe/Madird
+        """,
+    )
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert f"{tenant}:3 chanel: unknown key 'chanel' (did you mean 'channel'?)" in result.stderr
+    assert f"{tenant}:4 timezone: unknown time zone 'Europe/Madird'" in result.stderr
+    assert "Value error" not in result.stderr and "Extra inputs" not in result.stderr
+    assert "2 error(s)" in result.stdout + result.stderr
+
+
 def test_a_tenant_flow_file_that_is_missing(invoke: Invoke, write: Write) -> None:
     tenant = write("tenant.yaml", "tenant_id: t1\nflow_path: nowhere.yaml\n")
     result = invoke("validate", tenant)

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from botfleet.domain.config_problems import config_problems
 from botfleet.domain.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -19,9 +20,7 @@ def channel_settings(model: type[M], raw: Mapping[str, Any], *, source: str, cha
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = "channel." + ".".join(str(p) for p in first["loc"])
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '-'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(source, key, f"{channel} channel: {detail}") from None
+        problems = config_problems(exc, prefix="channel", model=model)
+        raise ConfigError.of(
+            source, [(k, f"{channel} channel: {m}") for k, m in problems]
+        ) from None

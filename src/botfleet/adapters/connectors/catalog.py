@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from botfleet.adapters.connectors import scripted
 from botfleet.adapters.connectors.calendar import config, memory
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY, ResiliencePolicy
+from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError, UnknownAdapterError
 from botfleet.domain.tenant_config import Binding, TenantConfig
 from botfleet.flows import schema
@@ -122,17 +123,13 @@ def _config_error(source: str, where: str, exc: ValidationError, what: str) -> C
     """A `ConfigError` keyed at the first problem; every problem named by its full key."""
     problems: list[tuple[str, str]] = []
     for error in exc.errors():
-        loc = ".".join(str(p) for p in error["loc"])
+        key, message = describe(error, prefix=where)
         if error["type"] == "missing":
             message = f"missing required setting {what}"
         elif error["type"] == "extra_forbidden":
             message = f"unknown setting {what}"
-        else:
-            message = str(error["msg"])
-        problems.append((f"{where}.{loc}" if loc else where, message))
-    key, first = problems[0]
-    others = "".join(f"; {k}: {m}" for k, m in problems[1:])
-    return ConfigError(source, key, first + others)
+        problems.append((key, message))
+    return ConfigError.of(source, problems)
 
 
 def build_connector(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cached_property
@@ -10,6 +11,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
@@ -30,7 +32,23 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _WINDOW_PATTERN = r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$"
-WindowText = Annotated[str, Field(pattern=_WINDOW_PATTERN, examples=["10:00-14:00"])]
+_WINDOW = re.compile(_WINDOW_PATTERN)
+
+
+def _window_text(value: str) -> str:
+    # A validator rather than `pattern=`: pydantic's message would quote the regex.
+    if not _WINDOW.match(value):
+        raise ValueError(
+            f"expected opening hours as 'HH:MM-HH:MM', e.g. '10:00-14:00', got {value!r}"
+        )
+    return value
+
+
+WindowText = Annotated[
+    str,
+    AfterValidator(_window_text),
+    Field(examples=["10:00-14:00"], json_schema_extra={"pattern": _WINDOW_PATTERN}),
+]
 
 
 def parse_day_windows(day: str, texts: list[str]) -> tuple[TimeWindow, ...]:
