@@ -25,7 +25,7 @@ def test_settings_default_to_none() -> None:
 @pytest.mark.parametrize(
     ("raw", "key", "detail"),
     [
-        ({"titel": "Bella"}, "channel.titel", "Extra inputs are not permitted"),
+        ({"titel": "Bella"}, "channel.titel", "unknown key 'titel' (did you mean 'title'?)"),
         ({"title": ""}, "channel.title", "at least 1 character"),
         ({"allowed_origins": ["salon.example"]}, "channel.allowed_origins", "is not an origin"),
         ({"allowed_origins": [f"{SITE}/"]}, "channel.allowed_origins", "no path"),
