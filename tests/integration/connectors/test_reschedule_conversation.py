@@ -77,7 +77,7 @@ async def test_a_time_taken_meanwhile_offers_the_remaining_ones() -> None:
         taken = await ana.press("move_yes")
         assert texts(taken)[:2] == [
             "Sorry, that time was just taken by someone else. Here are the times still free:",
-            "What time on 2024-05-08?",
+            "What time on Wed 8 May?",
         ]
         assert "hour_2024-05-08_1200" not in options(taken[-1])
         assert "hour_2024-05-08_1230" in options(taken[-1])

@@ -82,7 +82,7 @@ def test_free_text_goes_to_the_tenants_mock_llm_and_time_moves_on_request(
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "you> when are you open?\nbot> Opening hours: Monday to Friday" in out
-    assert "bot> ✅ Booked: Haircut on 2024-05-07 at 10:00. See you then!" in out
+    assert "bot> ✅ Booked: Haircut on Tue 7 May at 10:00. See you then!" in out
     assert (
         "you> :wait 1h\n(now 2024-05-06T10:00:00+02:00)\n"
         "bot> Reminder: your Haircut appointment is tomorrow at 10:00." in out
