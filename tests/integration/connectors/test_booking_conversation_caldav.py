@@ -145,9 +145,9 @@ async def test_book_view_reschedule_and_cancel(radicale_url: str, calendar_name:
         hours = await chat.press("day_2024-05-08")
         assert "hour_2024-05-08_1200" in options(hours[-1])
         confirm = await chat.press("hour_2024-05-08_1200")
-        assert texts(confirm) == ["Move your appointment to Wed 8 May at 12:00?"]
+        assert texts(confirm) == ["Move your haircut appointment to Wed 8 May at 12:00?"]
         moved = await chat.press("move_yes")
-        assert texts(moved)[0] == "✅ Moved: your appointment is now on Wed 8 May at 12:00."
+        assert texts(moved)[0] == "✅ Moved: your haircut appointment is now on Wed 8 May at 12:00."
         assert is_menu(moved)
         (event,) = server_events(radicale_url, calendar_name)
         assert str(event["uid"]) == uid  # the same event, moved
@@ -165,7 +165,8 @@ async def test_book_view_reschedule_and_cancel(radicale_url: str, calendar_name:
         cancelled = await chat.press("cancel_yes")
         assert texts(cancelled)[0] == "✅ Your appointment is cancelled."
         assert server_events(radicale_url, calendar_name) == []
-        assert scheduler.cancelled == [f"reminder:{uid}"]
+        # (the move cancelled the old reminder before scheduling the new one)
+        assert scheduler.cancelled == [f"reminder:{uid}", f"reminder:{uid}"]
         assert texts(await chat.press("menu_view"))[0] == "You have no upcoming appointments."
 
 
