@@ -195,8 +195,8 @@ async def test_declining_the_confirmation_books_nothing(chat: ChatClient) -> Non
     await chat.press(contact, "service_beard", kind="list_reply")
     await chat.press(contact, MONDAY, kind="list_reply")
     await chat.press(contact, TEN, kind="list_reply")
-    back = await chat.press(contact, "confirm_no")
-    assert texts(back) == [MENU_TEXT]
+    back = await chat.press(contact, "confirm_no")  # "No, go back": the times again
+    assert texts(back) == ["What time on Mon 6 May?"]
     assert calendar_of(chat).appointments == ()
 
 
