@@ -16,7 +16,7 @@ from botfleet.testing.runtime import ChatClient
 
 MONDAY = "day_2024-05-06"
 TEN = "hour_2024-05-06_1000"
-BOOKED_TEXT = "✅ Booked: Haircut on 2024-05-06 at 10:00. See you then!"
+BOOKED_TEXT = "✅ Booked: Haircut on Mon 6 May at 10:00. See you then!"
 
 
 def calendar_of(chat: ChatClient) -> InMemoryCalendar:
@@ -54,11 +54,11 @@ async def test_booking_by_pressing_walks_service_day_time_and_confirms(chat: Cha
     assert option_titles(days[0])[0] == "Mon 6 May"
 
     times = await chat.press(contact, MONDAY, kind="list_reply")
-    assert times[0]["text"] == "What time on 2024-05-06?"
+    assert times[0]["text"] == "What time on Mon 6 May?"
     assert option_ids(times[0])[:2] == [TEN, "hour_2024-05-06_1030"]
 
     confirm = await chat.press(contact, TEN, kind="list_reply")
-    assert texts(confirm) == ["Haircut on 2024-05-06 at 10:00 (18 €). Shall I book it?"]
+    assert texts(confirm) == ["Haircut on Mon 6 May at 10:00 (18 €). Shall I book it?"]
     assert option_ids(confirm[0]) == ["confirm_yes", "confirm_no"]
 
     booked = await chat.press(contact, "confirm_yes")
@@ -75,12 +75,12 @@ async def test_numbered_answers_work_like_pressing(chat: ChatClient) -> None:
     await chat.say(contact, "hi")
     assert texts(await chat.say(contact, "1")) == ["Which service would you like?"]
     assert texts(await chat.say(contact, "2")) == ["Which day works for you for a colour?"]
-    assert texts(await chat.say(contact, "1")) == ["What time on 2024-05-06?"]
+    assert texts(await chat.say(contact, "1")) == ["What time on Mon 6 May?"]
     assert texts(await chat.say(contact, " 1 ")) == [
-        "Colour on 2024-05-06 at 10:00 (45 €). Shall I book it?"
+        "Colour on Mon 6 May at 10:00 (45 €). Shall I book it?"
     ]
     booked = await chat.say(contact, "1")
-    assert texts(booked)[0] == "✅ Booked: Colour on 2024-05-06 at 10:00. See you then!"
+    assert texts(booked)[0] == "✅ Booked: Colour on Mon 6 May at 10:00. See you then!"
     assert [a.service_key for a in calendar_of(chat).appointments] == ["colour"]
 
 
@@ -91,10 +91,10 @@ async def test_option_titles_work_like_pressing(chat: ChatClient) -> None:
     await chat.say(contact, "haircut")  # titles match without regard to case
     await chat.say(contact, "Tue 7 May")
     assert texts(await chat.say(contact, "17:30")) == [
-        "Haircut on 2024-05-07 at 17:30 (18 €). Shall I book it?"
+        "Haircut on Tue 7 May at 17:30 (18 €). Shall I book it?"
     ]
     booked = await chat.say(contact, "Yes, book it")
-    assert texts(booked)[0] == "✅ Booked: Haircut on 2024-05-07 at 17:30. See you then!"
+    assert texts(booked)[0] == "✅ Booked: Haircut on Tue 7 May at 17:30. See you then!"
 
 
 async def test_a_number_out_of_range_is_not_a_choice(chat: ChatClient) -> None:
@@ -125,7 +125,7 @@ async def test_viewing_appointments_lists_own_bookings_only(chat: ChatClient) ->
     await book(chat, contact, day=MONDAY, slot=TEN)
     await book(chat, "someone-else", day=MONDAY, slot="hour_2024-05-06_1100")
     mine = await chat.press(contact, "menu_view")
-    assert texts(mine)[0] == "Your upcoming appointments:\n• Mon 6 May · 10:00 · haircut"
+    assert texts(mine)[0] == "Your upcoming appointments:\n• Mon 6 May · 10:00 · Haircut"
     assert is_menu(mine)
 
 
@@ -138,7 +138,7 @@ async def test_cancelling_an_appointment_frees_it(chat: ChatClient) -> None:
     assert choose[0]["text"] == "Which appointment do you want to cancel?"
     assert option_ids(choose[0]) == [f"cancel_appt_{appointment.event_id}"]
     confirm = await chat.say(contact, "1")
-    assert texts(confirm) == ["Cancel this appointment?"]
+    assert texts(confirm) == ["Cancel your appointment on Mon 6 May · 10:00 · Haircut?"]
     done = await chat.press(contact, "cancel_yes")
     assert texts(done)[0] == "✅ Your appointment is cancelled."
     assert is_menu(done)
@@ -175,7 +175,7 @@ async def test_a_slot_taken_between_listing_and_confirming_offers_the_rest(
     assert taken[0]["text"] == (
         "Sorry, that time was just taken by someone else. Here are the times still free:"
     )
-    assert taken[1]["text"] == "What time on 2024-05-06?"
+    assert taken[1]["text"] == "What time on Mon 6 May?"
     remaining = option_ids(taken[1])
     assert TEN not in remaining
     assert remaining[0] == "hour_2024-05-06_1030"
@@ -185,7 +185,7 @@ async def test_a_slot_taken_between_listing_and_confirming_offers_the_rest(
     # The slow contact can still book one of the times offered.
     await chat.press(slow, remaining[0], kind="list_reply")
     booked = await chat.press(slow, "confirm_yes")
-    assert texts(booked)[0] == "✅ Booked: Haircut on 2024-05-06 at 10:30. See you then!"
+    assert texts(booked)[0] == "✅ Booked: Haircut on Mon 6 May at 10:30. See you then!"
 
 
 async def test_declining_the_confirmation_books_nothing(chat: ChatClient) -> None:
@@ -195,8 +195,8 @@ async def test_declining_the_confirmation_books_nothing(chat: ChatClient) -> Non
     await chat.press(contact, "service_beard", kind="list_reply")
     await chat.press(contact, MONDAY, kind="list_reply")
     await chat.press(contact, TEN, kind="list_reply")
-    back = await chat.press(contact, "confirm_no")
-    assert texts(back) == [MENU_TEXT]
+    back = await chat.press(contact, "confirm_no")  # "No, go back": the times again
+    assert texts(back) == ["What time on Mon 6 May?"]
     assert calendar_of(chat).appointments == ()
 
 

@@ -106,7 +106,7 @@ async def test_the_seed_dev_tenant_loads_and_books(
         await chat.say("c1", "1")
         await chat.say("c1", "1")
         booked = await chat.say("c1", "1")
-        assert texts(booked)[0] == "✅ Booked: Haircut on 2024-05-06 at 10:00. See you then!"
+        assert texts(booked)[0] == "✅ Booked: Haircut on Mon 6 May at 10:00. See you then!"
 
 
 async def test_the_seed_my_flow_v1_example_runs(tmp_path: Path) -> None:

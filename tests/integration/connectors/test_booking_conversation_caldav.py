@@ -111,7 +111,7 @@ async def book_tuesday(chat: Chat, slot: str = "hour_2024-05-07_1000") -> tuple[
     assert slot in options(hours[-1])
     confirm = await chat.press(slot)
     assert texts(confirm) == [
-        f"Haircut on 2024-05-07 at {slot[-4:-2]}:{slot[-2:]} (18 €). Shall I book it?"
+        f"Haircut on Tue 7 May at {slot[-4:-2]}:{slot[-2:]} (18 €). Shall I book it?"
     ]
     return await chat.press("confirm_yes")
 
@@ -123,7 +123,7 @@ async def test_book_view_reschedule_and_cancel(radicale_url: str, calendar_name:
         chat = Chat(runtime, "+34600111222")
 
         booked = await book_tuesday(chat)
-        assert texts(booked)[0] == "✅ Booked: Haircut on 2024-05-07 at 10:00. See you then!"
+        assert texts(booked)[0] == "✅ Booked: Haircut on Tue 7 May at 10:00. See you then!"
         assert is_menu(booked)
         (event,) = server_events(radicale_url, calendar_name)
         uid = str(event["uid"])
@@ -133,7 +133,7 @@ async def test_book_view_reschedule_and_cancel(radicale_url: str, calendar_name:
         assert reminder.run_at == datetime(2024, 5, 6, 10, tzinfo=MADRID)
 
         view = await chat.press("menu_view")
-        assert texts(view)[0] == "Your upcoming appointments:\n• Tue 7 May · 10:00 · haircut"
+        assert texts(view)[0] == "Your upcoming appointments:\n• Tue 7 May · 10:00 · Haircut"
         assert options(view[1]) == ["menu_reschedule"]
         assert is_menu(view)
 
@@ -145,9 +145,9 @@ async def test_book_view_reschedule_and_cancel(radicale_url: str, calendar_name:
         hours = await chat.press("day_2024-05-08")
         assert "hour_2024-05-08_1200" in options(hours[-1])
         confirm = await chat.press("hour_2024-05-08_1200")
-        assert texts(confirm) == ["Move your appointment to 2024-05-08 at 12:00?"]
+        assert texts(confirm) == ["Move your haircut appointment to Wed 8 May at 12:00?"]
         moved = await chat.press("move_yes")
-        assert texts(moved)[0] == "✅ Moved: your appointment is now on 2024-05-08 at 12:00."
+        assert texts(moved)[0] == "✅ Moved: your haircut appointment is now on Wed 8 May at 12:00."
         assert is_menu(moved)
         (event,) = server_events(radicale_url, calendar_name)
         assert str(event["uid"]) == uid  # the same event, moved
@@ -156,15 +156,17 @@ async def test_book_view_reschedule_and_cancel(radicale_url: str, calendar_name:
         assert list(scheduler.jobs_by_key) == [f"reminder:{uid}"]
         reminder = scheduler.jobs_by_key[f"reminder:{uid}"]
         assert reminder.run_at == datetime(2024, 5, 7, 12, tzinfo=MADRID)
-        assert reminder.data == {"service": "haircut", "time": "12:00"}
+        assert reminder.data == {"service": "Haircut", "time": "12:00"}
 
         choose = await chat.press("menu_cancel")
         assert options(choose[-1]) == [f"cancel_appt_{uid}"]
-        assert texts(await chat.press(f"cancel_appt_{uid}")) == ["Cancel this appointment?"]
+        confirm = await chat.press(f"cancel_appt_{uid}")
+        assert texts(confirm) == ["Cancel your appointment on Wed 8 May · 12:00 · Haircut?"]
         cancelled = await chat.press("cancel_yes")
         assert texts(cancelled)[0] == "✅ Your appointment is cancelled."
         assert server_events(radicale_url, calendar_name) == []
-        assert scheduler.cancelled == [f"reminder:{uid}"]
+        # (the move cancelled the old reminder before scheduling the new one)
+        assert scheduler.cancelled == [f"reminder:{uid}", f"reminder:{uid}"]
         assert texts(await chat.press("menu_view"))[0] == "You have no upcoming appointments."
 
 
@@ -184,7 +186,7 @@ async def test_a_slot_taken_meanwhile_is_refused_and_the_rest_offered(
         taken = await ana.press("confirm_yes")
         assert texts(taken)[:2] == [
             "Sorry, that time was just taken by someone else. Here are the times still free:",
-            "What time on 2024-05-07?",
+            "What time on Tue 7 May?",
         ]
         assert "hour_2024-05-07_1000" not in options(taken[-1])
         assert "hour_2024-05-07_1030" in options(taken[-1])

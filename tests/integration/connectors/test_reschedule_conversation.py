@@ -62,7 +62,7 @@ async def to_move_confirmation(chat: Chat, event_id: str, day: str, slot: str) -
     await chat.press("menu_reschedule")
     await chat.press(f"move_appt_{event_id}")
     await chat.press(f"day_{day}")
-    assert texts(await chat.press(f"hour_{slot}"))[0].startswith("Move your appointment to")
+    assert texts(await chat.press(f"hour_{slot}"))[0].startswith("Move your haircut appointment to")
 
 
 async def test_a_time_taken_meanwhile_offers_the_remaining_ones() -> None:
@@ -77,7 +77,7 @@ async def test_a_time_taken_meanwhile_offers_the_remaining_ones() -> None:
         taken = await ana.press("move_yes")
         assert texts(taken)[:2] == [
             "Sorry, that time was just taken by someone else. Here are the times still free:",
-            "What time on 2024-05-08?",
+            "What time on Wed 8 May?",
         ]
         assert "hour_2024-05-08_1200" not in options(taken[-1])
         assert "hour_2024-05-08_1230" in options(taken[-1])
@@ -114,6 +114,9 @@ async def test_a_calendar_down_while_moving_changes_nothing_and_says_so() -> Non
         {
             "get_future_appointments": OperationScript(
                 result=[{"id": "move_appt_e1", "title": "Tue 7 May · 10:00 · haircut"}]
+            ),
+            "list_appointments": OperationScript(
+                result=[{"event_id": "e1", "service": "haircut", "service_name": "Haircut"}]
             ),
             "get_available_days": OperationScript(result=[{"id": "day_2024-05-08", "title": "W"}]),
             "get_slots_for_day": OperationScript(

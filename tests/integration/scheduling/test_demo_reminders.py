@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from botfleet.adapters.connectors.calendar.formatting import day_title
 from botfleet.domain.tenant_config import load_tenant_config
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.runtime import ChatClient, make_settings, running_app
@@ -59,7 +60,8 @@ async def book(chat: ChatClient, *, day_index: int) -> tuple[str, str]:
     booked = texts(await chat.press(CONTACT, "confirm_yes"))
     date, hhmm = slot.removeprefix("hour_").split("_")
     time = f"{hhmm[:2]}:{hhmm[2:]}"
-    assert booked[0].startswith(f"✅ Booked: Haircut on {date} at {time}")
+    on = day_title(datetime.fromisoformat(date).date())  # "Tue 7 May", as the list of days
+    assert booked[0].startswith(f"✅ Booked: Haircut on {on} at {time}")
     return date, time
 
 

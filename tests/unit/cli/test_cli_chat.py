@@ -68,7 +68,7 @@ def test_starting_in_a_state_with_data(invoke: Invoke) -> None:
     assert "bot> [buttons] Colour on 2024-05-07 at 11:00 (45 €). Shall I book it?\n" in out
     assert "selected_date: '2024-05-07'\n" in out  # kept as text, not a date
     assert "service_price: 45\n" in out  # read as a number
-    assert "you> 2\nbot> [buttons] Hi Ana! Welcome to Bella Hair Studio." in out
+    assert "you> 2\nbot> [list] What time on 2024-05-07?" in out  # "No, go back": the times
 
 
 def test_free_text_goes_to_the_tenants_mock_llm_and_time_moves_on_request(
@@ -82,7 +82,7 @@ def test_free_text_goes_to_the_tenants_mock_llm_and_time_moves_on_request(
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "you> when are you open?\nbot> Opening hours: Monday to Friday" in out
-    assert "bot> ✅ Booked: Haircut on 2024-05-07 at 10:00. See you then!" in out
+    assert "bot> ✅ Booked: Haircut on Tue 7 May at 10:00. See you then!" in out
     assert (
         "you> :wait 1h\n(now 2024-05-06T10:00:00+02:00)\n"
         "bot> Reminder: your Haircut appointment is tomorrow at 10:00." in out

@@ -69,7 +69,7 @@ def test_booking_viewing_and_cancelling_an_appointment() -> None:
     assert days.option_ids[:3] == ["day_2024-01-08", "day_2024-01-09", "day_2024-01-15"]
 
     slots = chat.send(list_reply("day_2024-01-09"))
-    assert slots.texts == ["What time on 2024-01-09?"]
+    assert slots.texts == ["What time on Tue 9 Jan?"]
     assert isinstance(slots.outputs[0], ListMenu)
     assert slots.option_ids == [
         "hour_2024-01-09_1000",
@@ -79,10 +79,10 @@ def test_booking_viewing_and_cancelling_an_appointment() -> None:
     ]
 
     confirm = chat.send("10:30")
-    assert confirm.texts == ["Haircut on 2024-01-09 at 10:30 (18 €). Shall I book it?"]
+    assert confirm.texts == ["Haircut on Tue 9 Jan at 10:30 (18 €). Shall I book it?"]
 
     booked = chat.send("yes, book it")
-    assert booked.texts == ["✅ Booked: Haircut on 2024-01-09 at 10:30. See you then!", MENU_TEXT]
+    assert booked.texts == ["✅ Booked: Haircut on Tue 9 Jan at 10:30. See you then!", MENU_TEXT]
     assert booked.state.node == "MENU"
     [reminder] = [e for e in booked.effects if isinstance(e, effects.ScheduleTask)]
     assert reminder.task == "reminder"
@@ -99,7 +99,7 @@ def test_booking_viewing_and_cancelling_an_appointment() -> None:
 
     cancel = chat.press("menu_cancel")
     assert cancel.option_ids == ["cancel_appt_mem1"]
-    assert chat.send("1").texts == ["Cancel this appointment?"]
+    assert chat.send("1").texts == ["Cancel your appointment on Tue 9 Jan · 10:30 · Haircut?"]
     cancelled = chat.send("yes, cancel it")
     assert cancelled.texts == ["✅ Your appointment is cancelled.", MENU_TEXT]
     assert effects.CancelTask("reminder:mem1", "ana") in cancelled.effects
@@ -125,7 +125,7 @@ def test_a_slot_taken_meanwhile_offers_the_remaining_times() -> None:
     taken = ana.send("yes, book it")
     assert taken.texts == [
         "Sorry, that time was just taken by someone else. Here are the times still free:",
-        "What time on 2024-01-09?",
+        "What time on Tue 9 Jan?",
     ]
     assert "hour_2024-01-09_1030" not in taken.option_ids
     assert taken.state.node == "BOOK_SLOT"
