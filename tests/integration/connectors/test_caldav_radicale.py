@@ -118,7 +118,7 @@ async def test_booking_listing_rescheduling_and_cancelling(
     items = await call(calendar, "get_future_appointments", contact_id="c1", id_prefix="move_")
     assert items == [{"id": f"move_{booked['event_id']}", "title": "Tue 7 May · 12:00 · Haircut"}]
     stranger = await call(calendar, "cancel_event", event_id=booked["event_id"], contact_id="c2")
-    assert stranger == {"success": False, "message": NOT_FOUND}
+    assert stranger == {"success": False, "reason": "not_found", "message": NOT_FOUND}
     cancelled = await call(
         calendar, "cancel_event", event_id=f"cancel_appt_{booked['event_id']}", contact_id="c1"
     )
@@ -166,7 +166,12 @@ async def test_an_event_added_after_listing_is_seen_by_the_last_check(
         "DTSTART:20240506T080000Z\r\nDTEND:20240506T083000Z\r\nSUMMARY:Walk-in\r\nEND:VEVENT\r\n",
     )
     reply = await book(calendar, f"{MONDAY}_1000")
-    assert reply == {"success": False, "event_id": "", "message": SLOT_TAKEN}
+    assert reply == {
+        "success": False,
+        "event_id": "",
+        "reason": "slot_taken",
+        "message": SLOT_TAKEN,
+    }
 
 
 # ---------------------------------------------------------------- no double booking

@@ -239,7 +239,12 @@ async def test_a_slot_busy_at_the_last_check_is_not_booked() -> None:
             {"start": "2024-01-08T09:00:00Z", "end": "2024-01-08T09:30:00Z"}]}}}),
     )  # fmt: skip
     reply = await call(connector, "book_appointment", slot="2024-01-08_1000", contact_id="c2")
-    assert reply == {"success": False, "event_id": "", "message": SLOT_TAKEN}
+    assert reply == {
+        "success": False,
+        "event_id": "",
+        "reason": "slot_taken",
+        "message": SLOT_TAKEN,
+    }
     assert len(http.request_sequence) == 3  # no insert
 
 
@@ -297,6 +302,7 @@ async def test_nobody_cancels_someone_elses_or_a_missing_event() -> None:
     )
     assert await call(connector, "cancel_event", event_id="b1", contact_id="c2") == {
         "success": False,
+        "reason": "not_found",
         "message": NOT_FOUND,
     }
     assert (await call(connector, "cancel_event", event_id="nope", contact_id="c1"))[

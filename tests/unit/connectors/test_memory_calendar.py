@@ -201,11 +201,28 @@ async def test_booking_duration_blocks_following_slots() -> None:
     assert [s["title"] for s in slots][:2] == ["11:30", "12:00"]
 
 
+@pytest.mark.parametrize(
+    "slot",
+    ["2024-01-07_1000", "2024-01-08_0600", "2024-01-05_1100"],  # a Sunday, before opening, past
+)
+async def test_a_time_that_cannot_be_booked_says_unavailable_not_taken(slot: str) -> None:
+    cal, _ = make()
+    reply = await book(cal, slot)
+    assert (reply["success"], reply["reason"]) == (False, "unavailable")
+    assert "not available" in reply["message"]
+    assert len(cal.appointments) == 0
+
+
 async def test_booking_an_occupied_slot_fails_clearly() -> None:
     cal, _ = make()
     await book(cal, "2024-01-08_1000", contact="c1")
     reply = await book(cal, "2024-01-08_1000", contact="c2")
-    assert reply == {"success": False, "event_id": "", "message": SLOT_TAKEN}
+    assert reply == {
+        "success": False,
+        "event_id": "",
+        "reason": "slot_taken",
+        "message": SLOT_TAKEN,
+    }
     assert "slot was just taken" in reply["message"]
     assert len(cal.appointments) == 1
 
@@ -331,7 +348,12 @@ async def test_nobody_cancels_someone_elses_appointment(operation: str) -> None:
     booked = await book(cal, "2024-01-08_1000", contact="c1")
     stranger = await call(cal, operation, event_id=booked["event_id"], contact_id="c2")
     missing = await call(cal, operation, event_id="nope", contact_id="c2")
-    assert stranger == missing == {"success": False, "message": stranger["message"]}
+    assert {k: v for k, v in stranger.items() if k != "event_id"} == {
+        "success": False,
+        "reason": "not_found",
+        "message": stranger["message"],
+    }
+    assert stranger == missing
     assert stranger["success"] is False
     assert len(cal.appointments) == 1
 

@@ -40,11 +40,17 @@ CATEGORY = "calendar"
 SLOT_TAKEN = "Sorry, that slot was just taken. Please choose another time."
 SLOT_UNAVAILABLE = "Sorry, that time is not available for booking."
 NOT_FOUND = "No such appointment was found for you."
+#: A refusal's `reason`, for flows to branch on (the `message` is English prose for people).
+REASONS = {SLOT_TAKEN: "slot_taken", SLOT_UNAVAILABLE: "unavailable", NOT_FOUND: "not_found"}
 #: Successful write replies remembered per connector (older ones are forgotten first).
 REMEMBERED_REPLIES = 4096
 
 Reply = dict[str, Any]
 Handler = Callable[[Params, str], Awaitable[Any]]
+
+
+def _refused(event_id: str, message: str) -> Reply:
+    return {"success": False, "event_id": event_id, "reason": REASONS[message], "message": message}
 
 
 def _minutes(appointment: Appointment) -> int:
@@ -244,7 +250,7 @@ class CalendarService:
             return self._booked(earlier, "Booked")
         start, refusal = await self._refusal(wall, service, presence)
         if start is None or refusal is not None:
-            return {"success": False, "event_id": "", "message": refusal}
+            return _refused("", refusal or SLOT_UNAVAILABLE)
         draft = Appointment(
             event_id="",
             contact_id=contact_id,
@@ -266,7 +272,7 @@ class CalendarService:
     async def _cancel(self, request: Params, _key: str) -> Reply:
         appointment = await self._owned(request)
         if appointment is None or not await self.store.delete(appointment.event_id):
-            return {"success": False, "message": NOT_FOUND}
+            return {"success": False, "reason": REASONS[NOT_FOUND], "message": NOT_FOUND}
         title = formatting.appointment_title(appointment, self.settings.tz)
         return {"success": True, "message": f"Cancelled: {title}."}
 
@@ -274,12 +280,12 @@ class CalendarService:
         wall = request.slot("slot")
         appointment = await self._owned(request)
         if appointment is None:
-            return {"success": False, "event_id": "", "message": NOT_FOUND}
+            return _refused("", NOT_FOUND)
         service = request.minutes("duration_min", _minutes(appointment))
         presence = request.minutes("presence_min", service)
         start, refusal = await self._refusal(wall, service, presence, ignore=appointment.event_id)
         if start is None or refusal is not None:
-            return {"success": False, "event_id": appointment.event_id, "message": refusal}
+            return _refused(appointment.event_id, refusal or SLOT_UNAVAILABLE)
         if start == appointment.start and service == _minutes(appointment):
             return self._booked(appointment, "Moved to")  # nothing to change
         moved = await self.store.move(appointment, start, start + timedelta(minutes=service))
