@@ -20,6 +20,7 @@ from botfleet.domain.errors import BotPlatformError
 from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.durations import parse_duration
+from botfleet.flows.load import Flow
 from botfleet.ports.connectors import LLMConnector
 from botfleet.testing.sandbox import (
     Contact,
@@ -27,7 +28,6 @@ from botfleet.testing.sandbox import (
     describe_output,
     open_sandbox,
     sandbox_config,
-    tenant_flow,
     unmocked_categories,
 )
 
@@ -75,6 +75,7 @@ def mock_llm(config: TenantConfig) -> LLMConnector | None:
 
 async def chat_session(
     config: TenantConfig,
+    flow: Flow,
     llm: LLMConnector | None,
     contact: Contact,
     at: datetime | None,
@@ -84,7 +85,6 @@ async def chat_session(
     *,
     echo: bool = False,
 ) -> int:
-    flow = tenant_flow(config)
     mocked = sandbox_config(config, flow.spec, unmocked="fail")
     start = at or datetime.now(ZoneInfo(config.timezone)).replace(second=0, microsecond=0)
     async with open_sandbox(mocked, at=start, llm=llm, contact=contact) as bot:

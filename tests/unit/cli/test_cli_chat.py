@@ -151,3 +151,26 @@ def test_a_connector_without_a_mock_fails_its_calls(
     assert result.exit_code == 0, result.output
     assert "note: connector 'http' has no mock here: its calls fail" in result.stdout
     assert "you> hi\nbot> The directory is down.\n" in result.stdout
+
+
+def test_a_tenant_that_cannot_run_is_reported_as_validate_reports_it(
+    invoke: Invoke, write: Callable[[str, str], Path]
+) -> None:
+    flow = write("flow.yaml", "id: x\ninitial_state: A\nstates:\n  A: {fallback: B}\n")
+    broken = write("broken.yaml", "tenant_id: t1\nflow_path: flow.yaml\n")
+    result = invoke("chat", broken, input="hi\n")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert isinstance(result.exception, SystemExit)  # an exit, not a traceback
+    assert result.stderr == f"{flow}:4 states.A.fallback: unknown state 'B'\n"
+    assert invoke("validate", broken).stderr.startswith(result.stderr)
+
+    missing = write(
+        "missing.yaml", "tenant_id: t1\nflow_path: shopp.yaml\nknowledge_path: faq.md\n"
+    )
+    result = invoke("chat", missing, input="hi\n")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr == (
+        f"{missing}:2 flow_path: file not found: {missing.parent / 'shopp.yaml'}\n"
+        f"{missing}:3 knowledge_path: file not found: {missing.parent / 'faq.md'}\n"
+    )

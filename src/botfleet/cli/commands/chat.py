@@ -37,7 +37,8 @@ def chat(
     from botfleet.testing.sandbox import Contact
 
     try:
-        config = read_tenant(tenant_file)
+        # The flow is loaded here, where a broken one is reported, not inside the session.
+        config, flow = read_tenant(tenant_file)
         values = parse_data(data)
         llm = mock_llm(config)
         start = _moment(at)
@@ -47,6 +48,7 @@ def chat(
     with command_logs(log_level):
         session = chat_session(
             config,
+            flow,
             llm,
             Contact(contact, name),
             start,
