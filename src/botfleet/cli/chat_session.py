@@ -7,7 +7,7 @@ moves it). Input is read line by line, so piped input works as well as a termina
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,7 +31,7 @@ from botfleet.testing.sandbox import (
     unmocked_categories,
 )
 
-__all__ = ["HELP", "chat_session", "mock_llm", "parse_data"]
+__all__ = ["HELP", "chat_session", "flow_notice", "mock_llm", "parse_data", "show_flow_notice"]
 
 HELP = """commands:
   :state            the state the conversation is in
@@ -41,6 +41,32 @@ HELP = """commands:
   :reset            forget this conversation and start over
   :quit             leave (end of input does too)
 anything else is a message; a number picks one of the choices shown"""
+
+
+def flow_notice(event: Mapping[str, Any]) -> str | None:
+    """A runtime event about the flow itself as a transcript line, or None for the others.
+
+    The flow's diagnostics (a missing template value, a failed template, a bad option, a
+    connector error...) name their place in the flow (`where`); scheduling problems name the
+    task. A live bot only logs them; in a chat they explain what the bot just said.
+    """
+    name, detail = event.get("event"), event.get("detail", "")
+    if "where" in event:
+        return f"! {detail or name} in {event['where']}"
+    if name in ("schedule_task_skipped", "schedule_task_rejected"):
+        return f"! task {event.get('task')!r} not scheduled: {detail}"
+    if name == "turn_call_limit":
+        return f"! the turn stopped after {event.get('limit')} connector calls"
+    return None
+
+
+def show_flow_notice(event: Mapping[str, Any]) -> bool:
+    """Echo the flow's events (`flow_notice`) dimmed in the transcript; True when it did."""
+    line = flow_notice(event)
+    if line is None:
+        return False
+    typer.echo(typer.style(line, dim=True))
+    return True
 
 
 def parse_data(items: list[str]) -> dict[str, Any]:

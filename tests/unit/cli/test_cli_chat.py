@@ -150,7 +150,11 @@ def test_a_connector_without_a_mock_fails_its_calls(
     result = invoke("chat", flow, input="hi\n")
     assert result.exit_code == 0, result.output
     assert "note: connector 'http' has no mock here: its calls fail" in result.stdout
-    assert "you> hi\nbot> The directory is down.\n" in result.stdout
+    # The failed call is said in the transcript, before what it made the bot say.
+    assert "you> hi\n! http.find: unknown_operation connector 'http' has no operation 'find'" in (
+        result.stdout
+    )
+    assert " in states.LOOKUP.on_enter[0]\nbot> The directory is down.\n" in result.stdout
 
 
 def test_a_tenant_that_cannot_run_is_reported_as_validate_reports_it(
@@ -174,3 +178,39 @@ def test_a_tenant_that_cannot_run_is_reported_as_validate_reports_it(
         f"{missing}:2 flow_path: file not found: {missing.parent / 'shopp.yaml'}\n"
         f"{missing}:3 knowledge_path: file not found: {missing.parent / 'faq.md'}\n"
     )
+
+
+TYPO_FLOW = """\
+id: typo_v1
+initial_state: DONE
+states:
+  DONE:
+    on_enter: [{action: send_text, text: "Booked at {{ data.selected_tme }}."}]
+    fallback: DONE
+"""
+
+
+def test_the_flows_warnings_are_shown_in_the_transcript(
+    invoke: Invoke, write: Callable[[str, str], Path]
+) -> None:
+    flow = write("typo.yaml", TYPO_FLOW)
+    result = invoke("chat", flow, input="hi\n")
+    assert result.exit_code == 0, result.output
+    assert (
+        "you> hi\n! missing value 'selected_tme' in states.DONE.on_enter[0].text\n"
+        "bot> Booked at .\n"
+    ) in result.stdout
+    # With --log-level the rest of the log is on stderr, without the line already shown.
+    logged = invoke("chat", flow, "--log-level", "debug", input="hi\n")
+    assert "! missing value 'selected_tme'" in logged.stdout
+    assert "template_missing_value" not in logged.stderr
+    booking = invoke("chat", DEMO_TENANT, *MONDAY, "--log-level", "info", input="hi\n1\n1\n")
+    assert "connector_call_finished" in booking.stderr
+
+
+def test_flow_notices_are_the_flows_own_events() -> None:
+    from botfleet.cli.chat_session import flow_notice
+
+    skipped = {"event": "schedule_task_skipped", "task": "reminder", "detail": "run_at passed"}
+    assert flow_notice(skipped) == "! task 'reminder' not scheduled: run_at passed"
+    assert flow_notice({"event": "connector_call_finished", "outcome": "ok"}) is None
