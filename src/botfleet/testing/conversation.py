@@ -215,8 +215,8 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
         except Exception as exc:
             failed = f"{heading}\n  the turn failed: {_error_text(exc)}"
             raise _StepFailed(failed, index + 1) from None
-        problems = [f"the LLM was asked {c.question!r}, but the test's llm: list has no answer "
-                    "left" for c in llm.calls[max(asked, scripted):]]  # fmt: skip
+        unscripted = llm.calls[max(asked, scripted) :]
+        problems = [_unanswered(c.question, spec.llm is None) for c in unscripted]
         problems += await _check_step(sandbox, step, outputs)
         if problems:
             raise _StepFailed(_failure(heading, problems, outputs), index + 1)
@@ -228,6 +228,23 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
             message += "test a `knowledge:` text)"
         raise _StepFailed(message, len(spec.steps))
     return len(spec.steps)
+
+
+def _unanswered(question: str, no_list: bool) -> str:
+    """The LLM was asked more than the test scripted: what to add, and why the chat differs."""
+    # `botfleet chat` answers the same question from the knowledge file, so an author expects
+    # the test to as well: say that a test never does, and what to write instead.
+    if no_list:
+        return (
+            f"the LLM was asked {question!r}, but the test has no `llm:` list\n"
+            "add `llm:` to the test with the answer the LLM should give, e.g. "
+            'llm: ["..."] (a test never calls a real LLM nor answers from the knowledge '
+            "file, as `botfleet chat` does)"
+        )
+    return (
+        f"the LLM was asked {question!r}, but the test's `llm:` list has no answer left\n"
+        "add the answer the LLM should give to the list (answers are used in order)"
+    )
 
 
 def _error_text(exc: BaseException) -> str:

@@ -195,9 +195,27 @@ async def test_a_question_the_llm_script_does_not_answer(run: Run) -> None:
     assert result.status == "failed"
     assert "step 3 (say: 'and to the moon?')" in result.message
     assert (
-        "the LLM was asked 'and to the moon?', but the test's llm: list has no answer left"
-        in result.message
+        "  the LLM was asked 'and to the moon?', but the test's `llm:` list has no answer left\n"
+        "    add the answer the LLM should give to the list (answers are used in order)\n"
+    ) in result.message
+
+
+async def test_a_question_in_a_test_without_llm_says_to_script_the_answer(
+    run: Run, tmp_path: Path
+) -> None:
+    # `botfleet chat` would answer from the knowledge: the test must say why it does not.
+    (tmp_path / "tenant.yaml").write_text(
+        "tenant_id: t1\nflow_path: shop.yaml\nknowledge: Parking is free.\nllm: {enabled: true}\n",
+        encoding="utf-8",
     )
+    result = await run("tenant: tenant.yaml\nsteps:\n  - say: hi\n  - say: Is parking free?\n")
+    assert result.status == "failed"
+    assert (
+        "  the LLM was asked 'Is parking free?', but the test has no `llm:` list\n"
+        '    add `llm:` to the test with the answer the LLM should give, e.g. llm: ["..."] '
+        "(a test never calls a real LLM nor answers from the knowledge file, as `botfleet chat` "
+        "does)\n"
+    ) in result.message
 
 
 async def test_llm_answers_never_asked_for_fail_the_test(run: Run) -> None:
