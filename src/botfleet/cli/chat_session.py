@@ -43,6 +43,13 @@ HELP = """commands:
 anything else is a message; a number picks one of the choices shown"""
 
 
+#: Said when the argument is missing: the command is known, only its argument is not there.
+_USAGE = {
+    ":press": ":press ID  (e.g. :press menu_book)",
+    ":wait": ":wait DURATION  (e.g. :wait 2h)",
+}
+
+
 def flow_notice(event: Mapping[str, Any]) -> str | None:
     """A runtime event about the flow itself as a transcript line, or None for the others.
 
@@ -161,9 +168,11 @@ async def _handle(bot: Sandbox, text: str) -> None:
     elif command == ":reset":
         await bot.reset()
         typer.echo("(conversation forgotten: your next message starts over)")
-    elif command == ":press" and argument:
+    elif command in _USAGE and not argument:
+        typer.echo(f"usage: {_USAGE[command]}")
+    elif command == ":press":
         _show(await bot.press(argument))
-    elif command == ":wait" and argument:
+    elif command == ":wait":
         moved = await bot.wait(parse_duration(argument))
         typer.echo(f"(now {bot.clock.now().isoformat()})")
         _show(moved)

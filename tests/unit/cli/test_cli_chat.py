@@ -214,3 +214,11 @@ def test_flow_notices_are_the_flows_own_events() -> None:
     skipped = {"event": "schedule_task_skipped", "task": "reminder", "detail": "run_at passed"}
     assert flow_notice(skipped) == "! task 'reminder' not scheduled: run_at passed"
     assert flow_notice({"event": "connector_call_finished", "outcome": "ok"}) is None
+
+
+def test_a_command_without_its_argument_shows_its_usage(invoke: Invoke) -> None:
+    result = invoke("chat", DEMO_TENANT, *MONDAY, input=":press\n:wait \n")
+    assert result.exit_code == 0, result.output
+    assert "you> :press\nusage: :press ID  (e.g. :press menu_book)\n" in result.stdout
+    assert "you> :wait \nusage: :wait DURATION  (e.g. :wait 2h)\n" in result.stdout
+    assert "unknown command" not in result.stdout
