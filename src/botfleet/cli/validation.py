@@ -18,6 +18,7 @@ from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
 from botfleet.flows import yaml_lines
 from botfleet.flows.load import load_flow
 from botfleet.ports.clock import SystemClock
+from botfleet.testing.conversation_format import TEST_KEYS
 from botfleet.testing.tenant_file import config_key_path, read_tenant_file
 
 __all__ = ["FileKind", "FileReport", "Finding", "file_kind", "validate_file", "validate_files"]
@@ -104,6 +105,12 @@ def validate_file(path: str | Path) -> FileReport:
         report.findings += _flow_findings(path)
     elif kind == "tenant":
         report.findings += _tenant_findings(path, document.lines)
+    elif isinstance(document.data, dict) and any(k in document.data for k in TEST_KEYS):
+        # A test beside the flows is easily passed to `validate` too: say which command it takes.
+        message = (
+            f"a conversation test, not a flow or tenant file: run it with `botfleet test {source}`"
+        )
+        report.findings.append(Finding(source, 1, "", "error", message))
     else:
         message = "neither a flow (no 'states' key) nor a tenant file (no 'tenant_id' key)"
         report.findings.append(Finding(source, 1, "", "error", message))
