@@ -232,3 +232,9 @@ def test_a_conversation_test_is_pointed_to_botfleet_test(invoke: Invoke, write: 
         f"{case}:1: a conversation test, not a flow or tenant file: run it with "
         f"`botfleet test {case}`\n"
     )
+
+
+def test_json_output_ends_with_a_newline(invoke: Invoke) -> None:
+    result = invoke("validate", "--format", "json", DEMO_FLOW)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("}\n")
