@@ -7,7 +7,7 @@ moves it). Input is read line by line, so piped input works as well as a termina
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from botfleet.domain.errors import BotPlatformError
 from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.durations import parse_duration
+from botfleet.flows.load import Flow
 from botfleet.ports.connectors import LLMConnector
 from botfleet.testing.sandbox import (
     Contact,
@@ -27,11 +28,10 @@ from botfleet.testing.sandbox import (
     describe_output,
     open_sandbox,
     sandbox_config,
-    tenant_flow,
     unmocked_categories,
 )
 
-__all__ = ["HELP", "chat_session", "mock_llm", "parse_data"]
+__all__ = ["HELP", "chat_session", "flow_notice", "mock_llm", "parse_data", "show_flow_notice"]
 
 HELP = """commands:
   :state            the state the conversation is in
@@ -41,6 +41,39 @@ HELP = """commands:
   :reset            forget this conversation and start over
   :quit             leave (end of input does too)
 anything else is a message; a number picks one of the choices shown"""
+
+
+#: Said when the argument is missing: the command is known, only its argument is not there.
+_USAGE = {
+    ":press": ":press ID  (e.g. :press menu_book)",
+    ":wait": ":wait DURATION  (e.g. :wait 2h)",
+}
+
+
+def flow_notice(event: Mapping[str, Any]) -> str | None:
+    """A runtime event about the flow itself as a transcript line, or None for the others.
+
+    The flow's diagnostics (a missing template value, a failed template, a bad option, a
+    connector error...) name their place in the flow (`where`); scheduling problems name the
+    task. A live bot only logs them; in a chat they explain what the bot just said.
+    """
+    name, detail = event.get("event"), event.get("detail", "")
+    if "where" in event:
+        return f"! {detail or name} in {event['where']}"
+    if name in ("schedule_task_skipped", "schedule_task_rejected"):
+        return f"! task {event.get('task')!r} not scheduled: {detail}"
+    if name == "turn_call_limit":
+        return f"! the turn stopped after {event.get('limit')} connector calls"
+    return None
+
+
+def show_flow_notice(event: Mapping[str, Any]) -> bool:
+    """Echo the flow's events (`flow_notice`) dimmed in the transcript; True when it did."""
+    line = flow_notice(event)
+    if line is None:
+        return False
+    typer.echo(typer.style(line, dim=True))
+    return True
 
 
 def parse_data(items: list[str]) -> dict[str, Any]:
@@ -75,6 +108,7 @@ def mock_llm(config: TenantConfig) -> LLMConnector | None:
 
 async def chat_session(
     config: TenantConfig,
+    flow: Flow,
     llm: LLMConnector | None,
     contact: Contact,
     at: datetime | None,
@@ -84,7 +118,6 @@ async def chat_session(
     *,
     echo: bool = False,
 ) -> int:
-    flow = tenant_flow(config)
     mocked = sandbox_config(config, flow.spec, unmocked="fail")
     start = at or datetime.now(ZoneInfo(config.timezone)).replace(second=0, microsecond=0)
     async with open_sandbox(mocked, at=start, llm=llm, contact=contact) as bot:
@@ -135,9 +168,11 @@ async def _handle(bot: Sandbox, text: str) -> None:
     elif command == ":reset":
         await bot.reset()
         typer.echo("(conversation forgotten: your next message starts over)")
-    elif command == ":press" and argument:
+    elif command in _USAGE and not argument:
+        typer.echo(f"usage: {_USAGE[command]}")
+    elif command == ":press":
         _show(await bot.press(argument))
-    elif command == ":wait" and argument:
+    elif command == ":wait":
         moved = await bot.wait(parse_duration(argument))
         typer.echo(f"(now {bot.clock.now().isoformat()})")
         _show(moved)

@@ -8,13 +8,10 @@ import yaml
 
 from botfleet.cli.validation import file_kind
 from botfleet.domain.errors import ConfigError, FlowValidationError
-from botfleet.domain.tenant_config import (
-    TenantConfig,
-    load_tenant_config,
-    tenant_config_from_mapping,
-)
+from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
 from botfleet.flows.load import Flow, load_flow
 from botfleet.testing.sandbox import tenant_flow
+from botfleet.testing.tenant_file import TenantFile, read_tenant_file
 
 __all__ = ["FlowFileError", "read_flow", "read_tenant"]
 
@@ -37,7 +34,7 @@ def read_flow(path: Path) -> Flow:
     """The flow in `path`, or the flow of the tenant file `path`."""
     try:
         if _kind(path) == "tenant":
-            return tenant_flow(read_tenant(path))
+            return _runnable(read_tenant_file(path, knowledge=False))[1]
         return load_flow(path)
     except FlowValidationError as exc:
         raise FlowFileError("\n".join(str(i) for i in exc.issues)) from None
@@ -45,21 +42,30 @@ def read_flow(path: Path) -> Flow:
         raise FlowFileError(f"{exc.filename or path}: cannot read: {exc.strerror}") from None
 
 
-def read_tenant(path: Path, *, timezone: str = "Europe/Madrid") -> TenantConfig:
-    """The tenant file `path`, or a local tenant running the flow file `path`."""
+def read_tenant(path: Path, *, timezone: str = "Europe/Madrid") -> tuple[TenantConfig, Flow]:
+    """The tenant file `path` and its flow, or a local tenant running the flow file `path`.
+
+    Every reason the tenant cannot run (its keys, its flow, its knowledge file) is in the
+    `FlowFileError`, as `botfleet validate` words it."""
+    if _kind(path) == "tenant":
+        return _runnable(read_tenant_file(path))
+    raw = {
+        "tenant_id": "local",
+        "name": path.stem,
+        "timezone": timezone,
+        "flow_path": str(path.resolve()),
+    }
     try:
-        if _kind(path) == "tenant":
-            return load_tenant_config(path)
-        raw = {
-            "tenant_id": "local",
-            "name": path.stem,
-            "timezone": timezone,
-            "flow_path": str(path.resolve()),
-        }
         config = tenant_config_from_mapping(raw, source=str(path))
-        tenant_flow(config)  # a broken flow is reported now, with its lines
-        return config
+        return config, tenant_flow(config)
     except ConfigError as exc:
         raise FlowFileError(str(exc)) from None
     except FlowValidationError as exc:
         raise FlowFileError("\n".join(str(i) for i in exc.issues)) from None
+
+
+def _runnable(tenant: TenantFile) -> tuple[TenantConfig, Flow]:
+    if tenant.errors or tenant.config is None or tenant.flow is None:
+        # Its warnings too, as `botfleet validate` and a broken flow file show them.
+        raise FlowFileError("\n".join(str(i) for i in tenant.issues))
+    return tenant.config, tenant.flow

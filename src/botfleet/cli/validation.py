@@ -7,22 +7,19 @@ knowledge file. Nothing is started and nothing is called.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal
-
-import yaml
 
 from botfleet.adapters.llm.options import llm_options, missing_key
 from botfleet.adapters.registry import CHANNEL_FACTORIES, build_connectors, check_flow_connectors
 from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
-from botfleet.domain.tenant_config import TenantConfig, load_tenant_config
 from botfleet.flows import yaml_lines
-from botfleet.flows.load import Flow, load_flow, load_flow_text
+from botfleet.flows.load import load_flow
 from botfleet.ports.clock import SystemClock
+from botfleet.testing.conversation_format import TEST_KEYS
+from botfleet.testing.tenant_file import config_key_path, read_tenant_file
 
 __all__ = ["FileKind", "FileReport", "Finding", "file_kind", "validate_file", "validate_files"]
 
@@ -56,23 +53,10 @@ class Finding:
         }
 
     @classmethod
-    def of(
-        cls,
-        issue: FlowIssue,
-        *,
-        prefix: str = "",
-        lines: Mapping[str, int] | None = None,
-        file: str | None = None,
-        offset: int = 0,
-    ) -> Finding:
-        """From a flow issue. An inline flow's issues are placed in the tenant file: `prefix`
-        and `lines` locate its paths there, or `offset` shifts its lines (`flow_yaml`)."""
+    def of(cls, issue: FlowIssue) -> Finding:
+        """From a flow issue (or a tenant file's, `botfleet.testing.tenant_file`)."""
         severity: Severity = "warning" if issue.severity == "warning" else "error"
-        path = f"{prefix}{issue.path}" if issue.path else prefix.rstrip(".")
-        line = issue.line + offset if issue.line is not None else None
-        if lines is not None:
-            line = yaml_lines.line_of(lines, path)
-        return cls(file or issue.source, line, path, severity, issue.message)
+        return cls(issue.source, issue.line, issue.path, severity, issue.message)
 
 
 @dataclass
@@ -121,6 +105,12 @@ def validate_file(path: str | Path) -> FileReport:
         report.findings += _flow_findings(path)
     elif kind == "tenant":
         report.findings += _tenant_findings(path, document.lines)
+    elif isinstance(document.data, dict) and any(k in document.data for k in TEST_KEYS):
+        # A test beside the flows is easily passed to `validate` too: say which command it takes.
+        message = (
+            f"a conversation test, not a flow or tenant file: run it with `botfleet test {source}`"
+        )
+        report.findings.append(Finding(source, 1, "", "error", message))
     else:
         message = "neither a flow (no 'states' key) nor a tenant file (no 'tenant_id' key)"
         report.findings.append(Finding(source, 1, "", "error", message))
@@ -135,11 +125,6 @@ def _flow_findings(path: str | Path) -> list[Finding]:
     return [Finding.of(issue) for issue in flow.warnings]
 
 
-def _dotted_to_dsl(key: str) -> str:
-    """`connectors.calendar.schedule.mon.0` -> `connectors.calendar.schedule.mon[0]`."""
-    return "" if key == "-" else re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)
-
-
 class _TenantCheck:
     """Collects a tenant file's findings, locating config keys in its lines."""
 
@@ -148,7 +133,7 @@ class _TenantCheck:
         self.findings: list[Finding] = []
 
     def add(self, key: str, message: str, severity: Severity = "error") -> None:
-        path = _dotted_to_dsl(key)
+        path = config_key_path(key)
         line = yaml_lines.line_of(self.lines, path)
         self.findings.append(Finding(self.source, line, path, severity, message))
 
@@ -158,13 +143,12 @@ class _TenantCheck:
 
 
 def _tenant_findings(path: str | Path, lines: Mapping[str, int]) -> list[Finding]:
+    tenant = read_tenant_file(path)
     check = _TenantCheck(str(path), lines)
-    try:
-        config = load_tenant_config(path)
-    except ConfigError as exc:
-        check.config_error(exc)
+    check.findings += [Finding.of(issue) for issue in tenant.issues]
+    config, flow = tenant.config, tenant.flow
+    if config is None:
         return check.findings
-    flow = _tenant_flow(config, check)
     try:
         connectors = build_connectors(config, clock=SystemClock())
         if flow is not None:
@@ -182,33 +166,4 @@ def _tenant_findings(path: str | Path, lines: Mapping[str, int]) -> list[Finding
         problem = missing_key(options) if options.enabled else None
         if problem is not None:
             check.add("llm", f"{problem} (the data plane will not start without it)", "warning")
-    if config.knowledge_path and not config.resolve(config.knowledge_path).is_file():
-        check.add("knowledge_path", f"file not found: {config.resolve(config.knowledge_path)}")
     return check.findings
-
-
-def _tenant_flow(config: TenantConfig, check: _TenantCheck) -> Flow | None:
-    """The tenant's flow; its issues go to the flow file, or into the tenant file if inline."""
-    source = check.source
-    place: Callable[[FlowIssue], Finding] = Finding.of
-    text: str | None = None
-    if config.flow_yaml is not None:
-        # The text starts on the line after `flow_yaml: |`.
-        offset = yaml_lines.line_of(check.lines, "flow_yaml") or 0
-        text, place = config.flow_yaml, partial(Finding.of, file=source, offset=offset)
-    elif config.flow is not None:
-        text = yaml.safe_dump(config.flow, sort_keys=False)
-        place = partial(Finding.of, prefix="flow.", lines=check.lines)
-    else:
-        assert config.flow_path is not None  # guaranteed by load_tenant_config
-        flow_file = config.resolve(config.flow_path)
-        if not flow_file.is_file():
-            check.add("flow_path", f"file not found: {flow_file}")
-            return None
-    try:
-        flow = load_flow_text(text, source) if text is not None else load_flow(flow_file)
-    except FlowValidationError as exc:
-        check.findings += [place(issue) for issue in exc.issues]
-        return None
-    check.findings += [place(issue) for issue in flow.warnings]
-    return flow

@@ -38,11 +38,7 @@ from botfleet.domain.errors import (
     FlowValidationError,
 )
 from botfleet.domain.outputs import Buttons, Output, options_of
-from botfleet.domain.tenant_config import (
-    TenantConfig,
-    load_tenant_config,
-    tenant_config_from_mapping,
-)
+from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow
 from botfleet.ports.connectors import Answer
@@ -66,6 +62,7 @@ from botfleet.testing.sandbox import (
     sandbox_config,
     tenant_flow,
 )
+from botfleet.testing.tenant_file import display_path, read_tenant_file
 
 __all__ = [
     "ConversationResult",
@@ -110,21 +107,37 @@ class _StepFailed(Exception):
 def _test_config(test: LoadedTest) -> tuple[TenantConfig, Flow]:
     spec = test.spec
     if spec.tenant is not None:
-        config = load_tenant_config(test.resolve(spec.tenant))
+        config, flow = _test_tenant(test, spec.tenant)
     else:
         assert spec.flow is not None  # one of the two, checked by the model
+        flow_file = test.resolve(spec.flow)
+        if not flow_file.is_file():
+            raise ConversationTestError([f"{test.where('flow')} flow: file not found: {flow_file}"])
         raw = {
             "tenant_id": "test",
             "name": "Test",
             "timezone": spec.timezone or "Europe/Madrid",
-            "flow_path": str(test.resolve(spec.flow).resolve()),
+            "flow_path": str(flow_file.resolve()),
         }
         config = tenant_config_from_mapping(raw, source=test.source)
-    flow = tenant_flow(config)
+        flow = tenant_flow(config)
     enable = True if spec.llm is not None else None
     return sandbox_config(
         config, flow.spec, spec.connectors, llm_enabled=enable, knowledge=spec.knowledge
     ), flow
+
+
+def _test_tenant(test: LoadedTest, tenant: str) -> tuple[TenantConfig, Flow]:
+    """The test's tenant and its flow; their problems are located in the tenant's files, as
+    `botfleet validate` words them, so a missing `flow_path` names the tenant file's line."""
+    path = test.resolve(tenant)
+    if not path.is_file():
+        raise ConversationTestError([f"{test.where('tenant')} tenant: file not found: {path}"])
+    # A test's own `knowledge:` replaces the tenant's knowledge file, which is then not read.
+    read = read_tenant_file(display_path(path), knowledge=test.spec.knowledge is None)
+    if read.errors or read.config is None or read.flow is None:
+        raise ConversationTestError(str(i) for i in read.errors)
+    return read.config, read.flow
 
 
 def _contact(test: LoadedTest) -> Contact:
@@ -202,8 +215,8 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
         except Exception as exc:
             failed = f"{heading}\n  the turn failed: {_error_text(exc)}"
             raise _StepFailed(failed, index + 1) from None
-        problems = [f"the LLM was asked {c.question!r}, but the test's llm: list has no answer "
-                    "left" for c in llm.calls[max(asked, scripted):]]  # fmt: skip
+        unscripted = llm.calls[max(asked, scripted) :]
+        problems = [_unanswered(c.question, spec.llm is None) for c in unscripted]
         problems += await _check_step(sandbox, step, outputs)
         if problems:
             raise _StepFailed(_failure(heading, problems, outputs), index + 1)
@@ -215,6 +228,23 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
             message += "test a `knowledge:` text)"
         raise _StepFailed(message, len(spec.steps))
     return len(spec.steps)
+
+
+def _unanswered(question: str, no_list: bool) -> str:
+    """The LLM was asked more than the test scripted: what to add, and why the chat differs."""
+    # `botfleet chat` answers the same question from the knowledge file, so an author expects
+    # the test to as well: say that a test never does, and what to write instead.
+    if no_list:
+        return (
+            f"the LLM was asked {question!r}, but the test has no `llm:` list\n"
+            "add `llm:` to the test with the answer the LLM should give, e.g. "
+            'llm: ["..."] (a test never calls a real LLM nor answers from the knowledge '
+            "file, as `botfleet chat` does)"
+        )
+    return (
+        f"the LLM was asked {question!r}, but the test's `llm:` list has no answer left\n"
+        "add the answer the LLM should give to the list (answers are used in order)"
+    )
 
 
 def _error_text(exc: BaseException) -> str:

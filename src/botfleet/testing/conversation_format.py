@@ -5,6 +5,7 @@ One test per file; docs/authoring.md is the reference. Paths in a test are relat
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from botfleet.flows.durations import parse_duration
 
 __all__ = [
     "DEFAULT_CONTACT",
+    "TEST_KEYS",
     "ContactSpec",
     "ConversationTest",
     "ConversationTestError",
@@ -32,8 +34,10 @@ __all__ = [
     "OutputExpectation",
     "StartSpec",
     "StepSpec",
+    "TestSearch",
     "find_conversation_tests",
     "load_conversation_test",
+    "search_conversation_tests",
 ]
 
 DEFAULT_CONTACT = "contact-1"
@@ -252,24 +256,65 @@ def load_conversation_test(path: str | Path) -> LoadedTest:
     return LoadedTest(spec, source, document.lines)
 
 
+#: Top-level keys only a conversation test has: a file with one of them (or with a key close to
+#: `steps`, such as `step:`) is a test, and is reported when it is broken rather than skipped.
+TEST_KEYS = ("steps", "tenant", "flow")
+
+
+@dataclass(frozen=True, slots=True)
+class TestSearch:
+    """The test files under some paths, and the YAML files passed over with the reason."""
+
+    __test__ = False  # not a pytest class, despite its name
+
+    found: list[Path]
+    skipped: list[tuple[Path, str]]
+
+
 def find_conversation_tests(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders searched for YAML files with a top-level `steps:` (others, such
-    as flows and tenants beside the tests, are skipped)."""
-    found: list[Path] = []
+    """Files as given; folders searched for test files (see `search_conversation_tests`)."""
+    return search_conversation_tests(paths).found
+
+
+def search_conversation_tests(paths: Iterable[str | Path]) -> TestSearch:
+    """Files as given; folders searched recursively for YAML files that are tests. Flows,
+    tenant files and YAML with no test key are skipped, each with the reason; a file that
+    looks like a test (a test key, a `test_` name, or YAML too broken to tell) is kept, so
+    that running it reports what is wrong."""
+    search = TestSearch([], [])
     for raw in paths:
         path = Path(raw)
         if not path.is_dir():
-            found.append(path)
+            search.found.append(path)
             continue
         for candidate in sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]):
-            if _looks_like_test(candidate):
-                found.append(candidate)
-    return found
+            reason = _not_a_test(candidate)
+            if reason is None:
+                search.found.append(candidate)
+            else:
+                search.skipped.append((candidate, reason))
+    return search
 
 
-def _looks_like_test(path: Path) -> bool:
+def _not_a_test(path: Path) -> str | None:
+    """Why `path` is not a conversation test, or None when it is one (or may be)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return True  # let loading report what is wrong with it
-    return isinstance(data, dict) and "steps" in data
+        return None  # let loading report what is wrong with it
+    named_as_test = path.stem.startswith("test_") or path.stem.endswith("_test")
+    if not isinstance(data, dict):
+        return None if named_as_test else "not a mapping of keys"
+    if "steps" in data:
+        return None
+    # Before the other test keys: a tenant file may have an inline `flow`.
+    if "tenant_id" in data:
+        return "a tenant file"
+    if "states" in data:
+        return "a flow"
+    keys = [str(k) for k in data]
+    if any(k in TEST_KEYS for k in keys) or difflib.get_close_matches("steps", keys, cutoff=0.75):
+        return None
+    if named_as_test:
+        return None
+    return f"no {', '.join(repr(k) for k in TEST_KEYS[:-1])} or {TEST_KEYS[-1]!r} key"

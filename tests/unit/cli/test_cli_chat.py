@@ -150,4 +150,75 @@ def test_a_connector_without_a_mock_fails_its_calls(
     result = invoke("chat", flow, input="hi\n")
     assert result.exit_code == 0, result.output
     assert "note: connector 'http' has no mock here: its calls fail" in result.stdout
-    assert "you> hi\nbot> The directory is down.\n" in result.stdout
+    # The failed call is said in the transcript, before what it made the bot say.
+    assert "you> hi\n! http.find: unknown_operation connector 'http' has no operation 'find'" in (
+        result.stdout
+    )
+    assert " in states.LOOKUP.on_enter[0]\nbot> The directory is down.\n" in result.stdout
+
+
+def test_a_tenant_that_cannot_run_is_reported_as_validate_reports_it(
+    invoke: Invoke, write: Callable[[str, str], Path]
+) -> None:
+    flow = write("flow.yaml", "id: x\ninitial_state: A\nstates:\n  A: {fallback: B}\n")
+    broken = write("broken.yaml", "tenant_id: t1\nflow_path: flow.yaml\n")
+    result = invoke("chat", broken, input="hi\n")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert isinstance(result.exception, SystemExit)  # an exit, not a traceback
+    assert result.stderr == f"{flow}:4 states.A.fallback: unknown state 'B'\n"
+    assert invoke("validate", broken).stderr.startswith(result.stderr)
+
+    missing = write(
+        "missing.yaml", "tenant_id: t1\nflow_path: shopp.yaml\nknowledge_path: faq.md\n"
+    )
+    result = invoke("chat", missing, input="hi\n")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr == (
+        f"{missing}:2 flow_path: file not found: {missing.parent / 'shopp.yaml'}\n"
+        f"{missing}:3 knowledge_path: file not found: {missing.parent / 'faq.md'}\n"
+    )
+
+
+TYPO_FLOW = """\
+id: typo_v1
+initial_state: DONE
+states:
+  DONE:
+    on_enter: [{action: send_text, text: "Booked at {{ data.selected_tme }}."}]
+    fallback: DONE
+"""
+
+
+def test_the_flows_warnings_are_shown_in_the_transcript(
+    invoke: Invoke, write: Callable[[str, str], Path]
+) -> None:
+    flow = write("typo.yaml", TYPO_FLOW)
+    result = invoke("chat", flow, input="hi\n")
+    assert result.exit_code == 0, result.output
+    assert (
+        "you> hi\n! missing value 'selected_tme' in states.DONE.on_enter[0].text\n"
+        "bot> Booked at .\n"
+    ) in result.stdout
+    # With --log-level the rest of the log is on stderr, without the line already shown.
+    logged = invoke("chat", flow, "--log-level", "debug", input="hi\n")
+    assert "! missing value 'selected_tme'" in logged.stdout
+    assert "template_missing_value" not in logged.stderr
+    booking = invoke("chat", DEMO_TENANT, *MONDAY, "--log-level", "info", input="hi\n1\n1\n")
+    assert "connector_call_finished" in booking.stderr
+
+
+def test_flow_notices_are_the_flows_own_events() -> None:
+    from botfleet.cli.chat_session import flow_notice
+
+    skipped = {"event": "schedule_task_skipped", "task": "reminder", "detail": "run_at passed"}
+    assert flow_notice(skipped) == "! task 'reminder' not scheduled: run_at passed"
+    assert flow_notice({"event": "connector_call_finished", "outcome": "ok"}) is None
+
+
+def test_a_command_without_its_argument_shows_its_usage(invoke: Invoke) -> None:
+    result = invoke("chat", DEMO_TENANT, *MONDAY, input=":press\n:wait \n")
+    assert result.exit_code == 0, result.output
+    assert "you> :press\nusage: :press ID  (e.g. :press menu_book)\n" in result.stdout
+    assert "you> :wait \nusage: :wait DURATION  (e.g. :wait 2h)\n" in result.stdout
+    assert "unknown command" not in result.stdout

@@ -171,3 +171,14 @@ def test_render_refuses_mermaid(invoke: Invoke, tiny: Path) -> None:
     result = invoke("graph", tiny, "--format", "mermaid", "--render", "svg")
     assert result.exit_code == 2
     assert "--render uses Graphviz" in result.stderr
+
+
+def test_a_tenant_whose_flow_file_is_missing_names_its_flow_path(
+    invoke: Invoke, write: Callable[[str, str], Path]
+) -> None:
+    tenant = write("tenant.yaml", "tenant_id: t1\nflow_path: shopp.yaml\n")
+    result = invoke("graph", tenant)
+    assert result.exit_code == 1
+    assert f"{tenant}:2 flow_path: file not found: {tenant.parent / 'shopp.yaml'}" in (
+        result.stderr
+    )

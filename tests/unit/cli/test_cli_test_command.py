@@ -138,3 +138,26 @@ def test_runtime_logs_are_off_unless_asked(invoke: Invoke, suite: Path) -> None:
     assert "connector" not in quiet.stderr and "step" not in quiet.stderr
     loud = invoke("test", suite, "--log-level", "debug")
     assert loud.exit_code == 0
+
+
+def test_a_broken_test_in_a_folder_is_an_error_and_skipped_files_are_named(
+    invoke: Invoke, suite: Path, write: Write
+) -> None:
+    write("suite/typo.yaml", "flow: flow.yaml\nstep:\n  - say: hi\n")
+    write("suite/test_empty.yaml", "")
+    write("suite/tenant.yaml", "tenant_id: t1\nflow_path: flow.yaml\n")
+    write("suite/notes.yaml", "owner: ana\n")
+    result = invoke("test", suite)
+    assert result.exit_code == 1
+    assert f"ERROR typo  ({suite / 'typo.yaml'}, 0 steps)" in result.stdout
+    assert f"{suite / 'typo.yaml'}:2 step: unknown key 'step' (did you mean 'steps'?)" in (
+        result.stdout
+    )
+    assert f"ERROR test_empty  ({suite / 'test_empty.yaml'}, 0 steps)" in result.stdout
+    assert "1 passed, 0 failed, 2 error(s)" in result.stdout
+    assert result.stderr == (
+        f"skipped {suite / 'flow.yaml'}: a flow, not a conversation test\n"
+        f"skipped {suite / 'notes.yaml'}: no 'steps', 'tenant' or 'flow' key, not a "
+        "conversation test\n"
+        f"skipped {suite / 'tenant.yaml'}: a tenant file, not a conversation test\n"
+    )

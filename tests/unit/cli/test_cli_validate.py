@@ -240,3 +240,19 @@ def test_files_that_are_neither_broken_yaml_nor_missing(invoke: Invoke, write: W
     assert f"{broken}:1: invalid YAML: the `[` opened on this line is not closed" in result.stderr
     assert f"{missing}: No such file or directory" in result.stderr
     assert "3 error(s), 0 warning(s) in 3 file(s)" in result.stderr
+
+
+def test_a_conversation_test_is_pointed_to_botfleet_test(invoke: Invoke, write: Write) -> None:
+    case = write("booking.yaml", "tenant: tenant.yaml\nsteps:\n  - say: hi\n")
+    result = invoke("validate", case)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"{case}:1: a conversation test, not a flow or tenant file: run it with "
+        f"`botfleet test {case}`\n"
+    )
+
+
+def test_json_output_ends_with_a_newline(invoke: Invoke) -> None:
+    result = invoke("validate", "--format", "json", DEMO_FLOW)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("}\n")

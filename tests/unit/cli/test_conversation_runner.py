@@ -195,9 +195,27 @@ async def test_a_question_the_llm_script_does_not_answer(run: Run) -> None:
     assert result.status == "failed"
     assert "step 3 (say: 'and to the moon?')" in result.message
     assert (
-        "the LLM was asked 'and to the moon?', but the test's llm: list has no answer left"
-        in result.message
+        "  the LLM was asked 'and to the moon?', but the test's `llm:` list has no answer left\n"
+        "    add the answer the LLM should give to the list (answers are used in order)\n"
+    ) in result.message
+
+
+async def test_a_question_in_a_test_without_llm_says_to_script_the_answer(
+    run: Run, tmp_path: Path
+) -> None:
+    # `botfleet chat` would answer from the knowledge: the test must say why it does not.
+    (tmp_path / "tenant.yaml").write_text(
+        "tenant_id: t1\nflow_path: shop.yaml\nknowledge: Parking is free.\nllm: {enabled: true}\n",
+        encoding="utf-8",
     )
+    result = await run("tenant: tenant.yaml\nsteps:\n  - say: hi\n  - say: Is parking free?\n")
+    assert result.status == "failed"
+    assert (
+        "  the LLM was asked 'Is parking free?', but the test has no `llm:` list\n"
+        '    add `llm:` to the test with the answer the LLM should give, e.g. llm: ["..."] '
+        "(a test never calls a real LLM nor answers from the knowledge file, as `botfleet chat` "
+        "does)\n"
+    ) in result.message
 
 
 async def test_llm_answers_never_asked_for_fail_the_test(run: Run) -> None:
@@ -272,7 +290,36 @@ async def test_a_test_names_a_tenant_or_a_flow_that_exists(run: Run, tmp_path: P
     )
     result = await run("tenant: nowhere.yaml\nsteps:\n  - say: hi\n")
     assert result.status == "error"
-    assert "nowhere.yaml: -: cannot read file" in result.message
+    assert result.message == f"{tmp_path / 'case.yaml'}:1 tenant: file not found: " + str(
+        tmp_path / "nowhere.yaml"
+    )
+    result = await run("name: x\nflow: nowhere.yaml\nsteps:\n  - say: hi\n")
+    assert result.message == f"{tmp_path / 'case.yaml'}:2 flow: file not found: " + str(
+        tmp_path / "nowhere.yaml"
+    )
+
+
+async def test_a_tenant_that_cannot_run_is_reported_in_its_own_file(
+    run: Run, tmp_path: Path
+) -> None:
+    tenant = tmp_path / "tenant.yaml"
+    tenant.write_text(
+        "tenant_id: t1\nflow_path: shopp.yaml\nknowledge_path: faq.md\n", encoding="utf-8"
+    )
+    result = await run("tenant: tenant.yaml\nsteps:\n  - say: hi\n")
+    assert result.status == "error"
+    assert result.message == (
+        f"{tenant}:2 flow_path: file not found: {tmp_path / 'shopp.yaml'}\n"
+        f"{tenant}:3 knowledge_path: file not found: {tmp_path / 'faq.md'}"
+    )
+    # A test's own knowledge replaces the tenant's file, which is then not needed.
+    tenant.write_text(
+        "tenant_id: t1\nflow_path: shop.yaml\nknowledge_path: faq.md\n", encoding="utf-8"
+    )
+    result = await run("tenant: tenant.yaml\nknowledge: x\nsteps:\n  - say: hi\n")
+    assert result.status == "passed", result.message
+    result = await run("tenant: tenant.yaml\nsteps:\n  - say: hi\n")
+    assert result.message == f"{tenant}:3 knowledge_path: file not found: {tmp_path / 'faq.md'}"
 
 
 async def test_a_connector_without_a_mock_needs_a_fixture(run: Run, tmp_path: Path) -> None:

@@ -30,23 +30,27 @@ def chat(
     ),
 ) -> None:
     """Chat with a bot in the terminal: choices are numbered, connectors are mocks."""
-    from botfleet.cli.chat_session import chat_session, mock_llm, parse_data
+    from botfleet.cli.chat_session import chat_session, mock_llm, parse_data, show_flow_notice
     from botfleet.cli.flow_files import FlowFileError, read_tenant
     from botfleet.cli.logs import command_logs
     from botfleet.domain.errors import ConfigError
     from botfleet.testing.sandbox import Contact
 
     try:
-        config = read_tenant(tenant_file)
+        # The flow is loaded here, where a broken one is reported, not inside the session.
+        config, flow = read_tenant(tenant_file)
         values = parse_data(data)
         llm = mock_llm(config)
         start = _moment(at)
     except (FlowFileError, ConfigError, ValueError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    with command_logs(log_level):
+    # The flow's warnings go in the transcript, whatever --log-level is: a typo in a template
+    # otherwise only shows as a blank in the bot's text.
+    with command_logs(log_level, intercept=show_flow_notice):
         session = chat_session(
             config,
+            flow,
             llm,
             Contact(contact, name),
             start,

@@ -40,9 +40,13 @@ def run_tests(
     """
     from botfleet.cli.junit import junit_xml
     from botfleet.cli.logs import command_logs
-    from botfleet.testing.conversation import find_conversation_tests
+    from botfleet.testing.conversation_format import search_conversation_tests
 
-    found = find_conversation_tests(paths)
+    search = search_conversation_tests(paths)
+    found = search.found
+    # Said, not silent: a file skipped by mistake would otherwise look like a passing suite.
+    for path, reason in search.skipped:
+        typer.echo(f"skipped {path}: {reason}, not a conversation test", err=True)
     if not found:
         typer.echo(f"no conversation tests found in {', '.join(map(str, paths))}", err=True)
         raise typer.Exit(1)

@@ -1,0 +1,141 @@
+"""A tenant file read with every problem located as `file:line path: message`.
+
+`botfleet validate`, `chat`, `graph` and `test` read a tenant through here, so a tenant that
+cannot run is reported the same way by each: its keys, its flow (a file, or inline: an inline
+flow's problems are placed in the tenant file) and its knowledge file. Connector bindings are
+the caller's: the sandbox replaces them with mocks, `validate` builds them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
+from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
+from botfleet.flows import yaml_lines
+from botfleet.flows.load import Flow, load_flow, load_flow_text
+
+__all__ = ["TenantFile", "config_key_path", "display_path", "read_tenant_file"]
+
+
+@dataclass
+class TenantFile:
+    """What could be read of a tenant file; `config` and `flow` are None when they failed."""
+
+    source: str
+    lines: Mapping[str, int] = field(default_factory=dict)
+    config: TenantConfig | None = None
+    flow: Flow | None = None
+    issues: list[FlowIssue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[FlowIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    def add(self, key: str, message: str, severity: str = "error") -> None:
+        """A problem with a config key (`ConfigError.key` form), placed on its line."""
+        path = config_key_path(key)
+        line = yaml_lines.line_of(self.lines, path)
+        self.issues.append(FlowIssue(message, path, line, self.source, severity))
+
+
+def config_key_path(key: str) -> str:
+    """`connectors.calendar.schedule.mon.0` -> `connectors.calendar.schedule.mon[0]`; `-` (a
+    `ConfigError` about the whole file) -> the empty path."""
+    return "" if key == "-" else re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)
+
+
+def display_path(path: Path) -> Path:
+    """`examples/tenants/../../flows/x.yaml` -> `flows/x.yaml` (relative to the working folder
+    when under it), so messages and reports name files the way a person would."""
+    normal = Path(os.path.normpath(path.absolute()))
+    try:
+        return normal.relative_to(Path.cwd())
+    except ValueError:
+        return normal
+
+
+def read_tenant_file(path: str | Path, *, knowledge: bool = True) -> TenantFile:
+    """The tenant file `path` and its flow, with every problem found (see the module doc).
+
+    `knowledge=False` skips the knowledge file, for callers that never read it (`graph`, a
+    test that gives its own `knowledge:`).
+    """
+    tenant = TenantFile(str(path))
+    try:
+        document = yaml_lines.load_with_lines(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        tenant.add("-", f"cannot read: {exc.strerror}")
+        return tenant
+    except UnicodeDecodeError:
+        tenant.add("-", "not UTF-8 text")
+        return tenant
+    except yaml_lines.YamlSyntaxError as exc:
+        tenant.issues.append(FlowIssue(exc.problem.message, "", exc.problem.line, tenant.source))
+        return tenant
+    tenant.lines = document.lines
+    try:
+        config = tenant_config_from_mapping(
+            document.data, source=tenant.source, base_dir=Path(path).parent
+        )
+    except ConfigError as exc:
+        tenant.add(exc.key, exc.detail)
+        return tenant
+    tenant.config = config
+    tenant.flow = _flow(config, tenant)
+    if knowledge and config.knowledge is None and config.knowledge_path:
+        knowledge_file = config.resolve(config.knowledge_path)
+        if not knowledge_file.is_file():
+            tenant.add("knowledge_path", f"file not found: {knowledge_file}")
+    return tenant
+
+
+def _flow(config: TenantConfig, tenant: TenantFile) -> Flow | None:
+    offset, prefix = 0, ""
+    if config.flow_yaml is not None:
+        text = config.flow_yaml
+        # The text starts on the line after `flow_yaml: |`.
+        offset = yaml_lines.line_of(tenant.lines, "flow_yaml") or 0
+    elif config.flow is not None:
+        text, prefix = yaml.safe_dump(config.flow, sort_keys=False), "flow."
+    else:
+        assert config.flow_path is not None  # guaranteed by tenant_config_from_mapping
+        flow_file = config.resolve(config.flow_path)
+        if not flow_file.is_file():
+            tenant.add("flow_path", f"file not found: {flow_file}")
+            return None
+        try:
+            flow = load_flow(display_path(flow_file))
+        except OSError as exc:
+            tenant.add("flow_path", f"cannot read {flow_file}: {exc.strerror}")
+            return None
+        except FlowValidationError as exc:
+            tenant.issues += exc.issues
+            return None
+        tenant.issues += flow.warnings
+        return flow
+    try:
+        flow = load_flow_text(text, tenant.source)
+    except FlowValidationError as exc:
+        tenant.issues += [_inline(issue, tenant, prefix, offset) for issue in exc.issues]
+        return None
+    tenant.issues += [_inline(issue, tenant, prefix, offset) for issue in flow.warnings]
+    return flow
+
+
+def _inline(issue: FlowIssue, tenant: TenantFile, prefix: str, offset: int) -> FlowIssue:
+    """An inline flow's issue placed in the tenant file: a `flow:` mapping's paths are looked up
+    in the tenant's lines (its dump has lines of its own), `flow_yaml` text is shifted."""
+    if prefix:
+        path = f"{prefix}{issue.path}" if issue.path else prefix.rstrip(".")
+        line = yaml_lines.line_of(tenant.lines, path)
+    else:
+        path = issue.path
+        line = issue.line + offset if issue.line is not None else None
+    return FlowIssue(issue.message, path, line, tenant.source, issue.severity)
