@@ -85,7 +85,8 @@ def read_tenant_file(path: str | Path, *, knowledge: bool = True) -> TenantFile:
             document.data, source=tenant.source, base_dir=Path(path).parent
         )
     except ConfigError as exc:
-        tenant.add(exc.key, exc.detail)
+        for key, detail in exc.problems:
+            tenant.add(key, detail)
         return tenant
     tenant.config = config
     tenant.flow = _flow(config, tenant)
