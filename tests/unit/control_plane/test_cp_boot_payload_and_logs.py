@@ -8,6 +8,7 @@ import logging
 import pytest
 from pydantic import ValidationError
 
+from botfleet.control_plane import logs
 from botfleet.control_plane.logs import REDACTED, get_logger, redact_secrets
 from botfleet.domain.tenants import BootPayload
 
@@ -58,7 +59,11 @@ def test_redaction_replaces_secret_keys_at_any_depth() -> None:
     assert redacted["quota_monthly_tokens"] == 5
 
 
-def test_logger_writes_json_lines_without_secrets(caplog: pytest.LogCaptureFixture) -> None:
+def test_logger_writes_json_lines_without_secrets(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # JSON is the default; a control plane started earlier in the run may have turned it off.
+    monkeypatch.setattr(logs, "_render_json", True)
     caplog.set_level(logging.INFO, logger="botfleet.control_plane")
     get_logger("test").info("saved", tenant_id="acme", boot_token="bfb_secret")
     [record] = [r for r in caplog.records if r.name == "botfleet.control_plane.test"]
