@@ -8,6 +8,7 @@ that configuration at boot.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,8 @@ def demo_tenant_body(path: Path = DEMO_TENANT) -> tuple[dict[str, Any], str, str
         "connectors": data.get("connectors", {}),
         "llm": data.get("llm", {}),
     }
+    # As JSON values: YAML reads `closed_dates: [2026-12-25]` as dates.
+    body = json.loads(json.dumps(body, default=str))
     flow = (path.parent / data["flow_path"]).read_text(encoding="utf-8")
     knowledge_path = data.get("knowledge_path")
     knowledge = (path.parent / knowledge_path).read_text(encoding="utf-8") if knowledge_path else ""
