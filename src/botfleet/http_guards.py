@@ -148,10 +148,11 @@ class BodyGuard:
         if nesting_exceeds(body, self.max_depth):
             await _refuse(send, 422, f"request body nests deeper than {self.max_depth} levels")
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives `body` (already read) whole, then whatever `receive` reports."""
     sent = False
 
     async def replayed() -> Message:

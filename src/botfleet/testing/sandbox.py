@@ -12,12 +12,10 @@ schedule, or scripted connectors), and the LLM adapter the caller gives.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -48,6 +46,7 @@ from botfleet.testing.runtime import (
     make_settings,
 )
 from botfleet.testing.scheduling import ManualScheduler
+from botfleet.testing.tenant_file import display_path
 
 __all__ = [
     "ENTER_PAYLOAD",
@@ -84,17 +83,7 @@ def tenant_flow(config: TenantConfig) -> Flow:
     if config.flow is not None:
         return load_flow_text(yaml.safe_dump(config.flow), source=f"{config.source}:flow")
     assert config.flow_path is not None  # guaranteed by tenant_config_from_mapping
-    return load_flow(_display_path(config.resolve(config.flow_path)))
-
-
-def _display_path(path: Path) -> Path:
-    """`examples/tenants/../../flows/x.yaml` -> `flows/x.yaml` (relative to the working folder
-    when under it), so messages and reports name files the way a person would."""
-    normal = Path(os.path.normpath(path.absolute()))
-    try:
-        return normal.relative_to(Path.cwd())
-    except ValueError:
-        return normal
+    return load_flow(display_path(config.resolve(config.flow_path)))
 
 
 def _called_categories(flow: FlowSpec) -> list[str]:

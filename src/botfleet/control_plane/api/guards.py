@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botfleet.control_plane.api.bodies import LONE_SURROGATE, lone_surrogate_place
 from botfleet.control_plane.logs import get_logger
+from botfleet.http_guards import replay_body
 
 _log = get_logger("errors")
 
@@ -51,7 +52,7 @@ class LoneSurrogateGuard:
             response = JSONResponse({"detail": f"{place}: {LONE_SURROGATE}"}, status_code=422)
             await response(scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
 
 def _lone_surrogate_place(body: bytes) -> str | None:
@@ -60,19 +61,6 @@ def _lone_surrogate_place(body: bytes) -> str | None:
     except (ValueError, RecursionError):
         return None  # not JSON: the route refuses it, or reads it as text (strict UTF-8)
     return lone_surrogate_place(value)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
 
 
 def _chain(exc: BaseException, limit: int = 5) -> list[dict[str, object]]:
