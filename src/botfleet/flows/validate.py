@@ -62,6 +62,7 @@ def validate_spec(
     _check_targets(spec, edges, collector)
     _check_reachability(spec, edges, collector)
     _check_dead_ends(spec, collector)
+    _check_missing_fallbacks(spec, collector)
     _check_next(spec, collector)
     _check_shadowed_transitions(spec, collector)
     check_transitions(spec, collector)
@@ -154,6 +155,25 @@ def _check_dead_ends(spec: FlowSpec, collector: IssueCollector) -> None:
                 f"state {name!r} can never be left: it has no transitions, fallback or next "
                 "and the flow has no global_transitions (fine only for a final state)",
             )
+
+
+def _check_missing_fallbacks(spec: FlowSpec, collector: IssueCollector) -> None:
+    """A state that waits for the user, where a message nothing matches has nowhere to go."""
+    catch_all = any(not t.has_trigger and t.condition is None for t in spec.global_transitions)
+    if catch_all:
+        return
+    for name, state in spec.states.items():
+        if state.next is not None or state.fallback is not None or state.llm_fallback:
+            continue
+        if not state.transitions:
+            continue  # never left, or left only by global transitions: _check_dead_ends' case
+        if any(not t.has_trigger and t.condition is None for t in state.transitions):
+            continue
+        collector.warning(
+            key_path(state_path(name), "fallback"),
+            f"no fallback: a message no transition of {name!r} matches gets "
+            f"settings.error_text and stays in {name!r}; add `fallback: {name}` to ask again",
+        )
 
 
 def _check_next(spec: FlowSpec, collector: IssueCollector) -> None:

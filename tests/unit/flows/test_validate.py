@@ -137,7 +137,7 @@ def test_global_transition_and_task_error_targets_count_as_reachable() -> None:
 
 def test_dead_end_states_are_warnings_unless_global_transitions_exist() -> None:
     states = """\
-        MENU: {transitions: [{on_payload: bye, target: DONE}]}
+        MENU: {transitions: [{on_payload: bye, target: DONE}], fallback: MENU}
         DONE:
           on_enter:
             - {action: send_text, text: Bye}
@@ -148,6 +148,26 @@ def test_dead_end_states_are_warnings_unless_global_transitions_exist() -> None:
     assert "can never be left" in found[0].message
     top = "global_transitions:\n  - {on_payload: menu, target: MENU}\n"
     assert issues_of(flow_with_states(states, top)) == []
+
+
+def test_a_waiting_state_without_fallback_is_a_warning() -> None:
+    """A message no transition matches gets the error text there: say so, and how to ask again."""
+    states = """\
+        MENU: {transitions: [{on_payload: book, target: MENU}]}
+        """
+    [found] = issues_of(flow_with_states(states))
+    assert (found.severity, found.path, found.line) == ("warning", "states.MENU.fallback", 4)
+    assert "add `fallback: MENU` to ask again" in found.message
+    quiet = [
+        "MENU: {transitions: [{on_payload: book, target: MENU}], fallback: MENU}",
+        "MENU: {transitions: [{on_payload: book, target: MENU}, {target: MENU}]}",
+        "MENU: {transitions: [{on_payload: book, target: MENU}], llm_fallback: true}",
+        "MENU: {transitions: [{on_payload: book, target: MENU}], next: M2}\nM2: {fallback: M2}",
+    ]
+    for text in quiet:
+        assert [i for i in issues_of(flow_with_states(text)) if "no fallback" in i.message] == []
+    catch_all = "global_transitions:\n  - {target: MENU}\n"
+    assert issues_of(flow_with_states(states, catch_all)) == []
 
 
 def test_unconditional_next_loops_are_errors() -> None:
