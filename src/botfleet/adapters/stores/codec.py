@@ -21,6 +21,7 @@ from botfleet.domain.errors import StoreError
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Option
 from botfleet.flows.state import ConversationState, Resume, Turn
+from botfleet.json_text import json_text
 
 __all__ = [
     "check_json",
@@ -44,17 +45,15 @@ _SCALARS = (str, int, bool, type(None))
 ROW_JSON_COLUMNS = ("data", "history", "awaiting", "last_options")
 #: Key of `state_to_row`'s answer (not a column): every history turn reads back unchanged.
 HISTORY_IS_PLAIN = "history_is_plain"
-# One encoder for every call: `json.dumps` with options builds a new one each time.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 def dumps(value: Any) -> str:
     """Compact JSON text of a value already known to be JSON (see `checked_dumps`).
 
-    ASCII-only on purpose: a lone surrogate (broken UTF-16 from a channel) is escaped instead of
-    making the text impossible to encode as UTF-8, so such a message can still be journaled.
+    A lone surrogate (broken UTF-16 from a channel) is written as a ``\\u`` escape, so the text
+    can still be encoded as UTF-8 and such a message can still be journaled (`json_text`).
     """
-    return _ENCODER.encode(value)
+    return json_text(value)
 
 
 def checked_dumps(value: Any, where: str) -> str:

@@ -6,7 +6,6 @@ messages the bot sends on its own (reminders) are read from the outbox with `GET
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -34,6 +33,7 @@ from botfleet.adapters.channels.webchat.schemas import (
 )
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import output_to_dict
+from botfleet.json_text import json_bytes
 from botfleet.ports.channels import Capabilities, InboundHandler, TurnResult
 from botfleet.ports.clock import Clock
 from botfleet.ports.stores import OutboxStore
@@ -176,7 +176,7 @@ def encode_reply(result: TurnResult, capabilities: Capabilities) -> bytes:
         "duplicate": result.duplicate,
         "replies": [output_to_dict(o) for o in degrade(result.outputs, capabilities)],
     }
-    return json.dumps(answer, separators=(",", ":")).encode()
+    return json_bytes(answer)
 
 
 def to_message(body: InboundBody, now: datetime) -> InboundMessage:

@@ -8,7 +8,6 @@ an unsigned or wrongly signed request is refused (401/403) and nothing of it is 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Protocol
@@ -33,6 +32,7 @@ from botfleet.adapters.channels.whatsapp.signature import (
 )
 from botfleet.domain.errors import InvalidSignature
 from botfleet.domain.messages import InboundMessage
+from botfleet.json_text import json_bytes
 from botfleet.ports.clock import Clock
 from botfleet.web import Operation, query_of, read_body
 
@@ -135,7 +135,7 @@ def encode_answer(batch: WebhookBatch, accepted: int) -> bytes:
         "accepted": accepted,
         "statuses": len(batch.statuses),
     }
-    return json.dumps(answer, separators=(",", ":")).encode()
+    return json_bytes(answer)
 
 
 async def deliver(batch: WebhookBatch, runtime: WebhookRuntime, *, mark_read: bool) -> int:
