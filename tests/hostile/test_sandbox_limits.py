@@ -7,9 +7,10 @@ import time
 from typing import Any
 
 import pytest
+from jinja2.exceptions import SecurityError
 
 from botfleet.domain.errors import TemplateError
-from botfleet.flows._sandbox_limits import MAX_OUTPUT, MAX_STEPS
+from botfleet.flows._sandbox_limits import CHECKED_FILTERS, MAX_OUTPUT, MAX_STEPS, guard_filter
 from botfleet.flows.effects import Diagnostic
 from botfleet.flows.render import MAX_EXPONENT, MAX_RANGE, Renderer
 
@@ -181,3 +182,40 @@ def test_the_output_is_never_longer_than_the_limit() -> None:
     text, _, elapsed = _render("{% for i in range(1000) %}" + "y" * 200 + "{% endfor %}")
     assert len(text) <= MAX_OUTPUT
     assert elapsed < QUICK_S
+
+
+#: A call of each filter whose arguments would make its result too large to build.
+_OVERSIZED_FILTER_CALLS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
+    "center": (("x", 10**9), {}),
+    "batch": (([1], 10**9), {}),
+    "slice": (([1], 10**9), {}),
+    "indent": (("a\n" * 5000, 10_000), {}),
+    "wordwrap": (("a " * 8000, 1), {"wrapstring": "z" * 1000}),
+    "format": (("%999999999s", "a"), {}),
+    "replace": (("a" * 10_000, "a", "b" * 10_000), {}),
+    "join": ((["x"] * 1000, "y" * 1000), {}),
+    "tojson": ((list(range(1000)),), {"indent": 100_000}),
+    "sum": (([[1], [2]],), {"start": []}),
+}
+
+
+def test_every_checked_filter_is_listed() -> None:
+    assert set(_OVERSIZED_FILTER_CALLS) == CHECKED_FILTERS
+
+
+@pytest.mark.parametrize("name", sorted(_OVERSIZED_FILTER_CALLS))
+def test_a_checked_filter_refuses_before_it_runs(name: str) -> None:
+    # Refusing only the result would build it first: a gigabyte for `center(10**9)`.
+    calls: list[object] = []
+    guarded = guard_filter(name, lambda *args, **kwargs: calls.append(args))
+    args, kwargs = _OVERSIZED_FILTER_CALLS[name]
+    with pytest.raises(SecurityError):
+        guarded(*args, **kwargs)
+    assert calls == []
+
+
+def test_an_unchecked_filter_still_has_its_result_bounded() -> None:
+    guarded = guard_filter("upper", lambda value: value * 2)
+    assert guarded("ab") == "abab"
+    with pytest.raises(SecurityError, match="the upper filter's result"):
+        guarded("a" * MAX_OUTPUT)

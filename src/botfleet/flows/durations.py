@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 _DURATION = re.compile(
     r"\s*(?:(?P<days>[0-9]{1,12})d\s*)?(?:(?P<hours>[0-9]{1,12})h\s*)?"
@@ -14,6 +15,8 @@ _DURATION = re.compile(
 ACCEPTED_FORMS = "a number and a unit (d, h, m, s), largest first, e.g. 30s, 15m, 24h, 2d, 1h30m"
 
 
+# Memoised: a flow's `session_timeout` is read on every turn, and a flow has a few durations.
+@lru_cache(maxsize=256)
 def parse_duration(text: str) -> timedelta:
     """Parse `2d`, `24h`, `1h30m`, `90s`... (units largest first; spaces between parts allowed).
 
