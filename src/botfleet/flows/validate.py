@@ -22,6 +22,7 @@ from botfleet.flows._content_checks import (
     check_transitions,
 )
 from botfleet.flows._issues import IssueCollector, did_you_mean, sort_issues
+from botfleet.flows._option_checks import check_unmatched_options
 from botfleet.flows._spec_walk import state_path, transition_lists
 from botfleet.flows.actions import MAX_CHAIN
 from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
@@ -65,6 +66,7 @@ def validate_spec(
     _check_missing_fallbacks(spec, collector)
     _check_next(spec, collector)
     _check_shadowed_transitions(spec, collector)
+    check_unmatched_options(spec, collector)
     check_transitions(spec, collector)
     connectors = DEFAULT_CONNECTOR_CATEGORIES if known_connectors is None else known_connectors
     check_actions(spec, collector, connectors, known_operations)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from textwrap import dedent, indent
 from typing import Any
 
@@ -12,6 +13,7 @@ from botfleet.flows.load import load_flow_text
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.validate import DEFAULT_CONNECTOR_CATEGORIES, validate_spec
 
+REPO = Path(__file__).resolve().parents[3]
 HEADER = """\
 id: t
 initial_state: MENU
@@ -38,6 +40,11 @@ def errors(issues: list[FlowIssue]) -> list[tuple[str, str]]:
 
 def warnings(issues: list[FlowIssue]) -> list[tuple[str, str]]:
     return [(i.path, i.message) for i in issues if i.severity == "warning"]
+
+
+def channel_warnings(issues: list[FlowIssue]) -> list[tuple[str, str]]:
+    """The warnings about channel limits (`menu_with`'s options are matched by no transition)."""
+    return [w for w in warnings(issues) if "matched by no transition" not in w[1]]
 
 
 def menu_with(actions: str) -> str:
@@ -239,7 +246,7 @@ def test_duplicate_button_ids_are_errors() -> None:
             "duplicate button id 'a' (already used by buttons[0])",
         )
     ]
-    assert found[0].line == 12
+    assert [i.line for i in found if i.severity == "error"] == [12]
 
 
 def test_duplicate_template_ids_are_compared_as_written() -> None:
@@ -300,7 +307,7 @@ def test_whatsapp_button_limits_are_warnings() -> None:
         )
     )
     assert errors(found) == []
-    assert warnings(found) == [
+    assert channel_warnings(found) == [
         ("states.MENU.on_enter[0].buttons", "4 buttons: WhatsApp shows at most 3"),
         (
             "states.MENU.on_enter[0].buttons[0].title",
@@ -327,7 +334,7 @@ def test_whatsapp_list_limits_are_warnings() -> None:
         )
     )
     assert errors(found) == []
-    assert warnings(found) == [
+    assert channel_warnings(found) == [
         ("states.MENU.on_enter[0].sections", "11 rows in all: WhatsApp lists hold at most 10"),
         (
             "states.MENU.on_enter[0].sections[0].rows[0].title",
@@ -811,3 +818,164 @@ def test_a_state_that_always_moves_on_into_a_cycle_that_can_end_is_fine() -> Non
     found = issues_of(flow_with_states(text))
     assert errors(found) == []
     assert [p for p, _ in warnings(found)] == ["states.A.next"]
+
+
+# ---------------------------------------------------------------- options no transition takes
+
+
+def unmatched(issues: list[FlowIssue]) -> list[tuple[str, str]]:
+    return [w for w in warnings(issues) if "matched by no transition" in w[1]]
+
+
+def test_a_button_no_transition_matches_is_a_warning_on_its_line() -> None:
+    found = issues_of(
+        flow_with_states(
+            """\
+            MENU:
+              on_enter:
+                - action: send_interactive_buttons
+                  body: Pick
+                  buttons:
+                    - {id: book, title: Book}
+                    - {id: cancle, title: Cancel}
+              transitions:
+                - {on_payload: book, target: MENU}
+                - {on_payload: cancel, target: MENU}
+              fallback: MENU
+            """
+        )
+    )
+    assert unmatched(found) == [
+        (
+            "states.MENU.on_enter[0].buttons[1].id",
+            "button 'cancle' is matched by no transition of 'MENU' nor by a global transition: "
+            "a tap on it goes to its fallback 'MENU'",
+        )
+    ]
+    assert [i.line for i in found if "cancle" in i.message] == [10]
+
+
+def test_list_rows_are_checked_in_the_state_next_leads_to() -> None:
+    # OFFER shows the rows and moves on to MENU: the tap is answered by MENU's transitions.
+    found = issues_of(
+        flow_with_states(
+            """\
+            MENU:
+              transitions:
+                - {on_payload_prefix: "svc_", target: MENU}
+              llm_fallback: true
+            OFFER:
+              on_enter:
+                - action: send_interactive_list
+                  body: Pick
+                  sections:
+                    - rows: [{id: svc_cut, title: Cut}, {id: srv_dye, title: Dye}]
+              next: MENU
+            """,
+            top="global_transitions:\n  - {on_payload: offer, target: OFFER}\n",
+        )
+    )
+    assert unmatched(found) == [
+        (
+            "states.OFFER.on_enter[0].sections[0].rows[1].id",
+            "list row 'srv_dye' is matched by no transition of 'MENU' (the state 'OFFER' moves "
+            "on to with `next`, where taps are answered) nor by a global transition: a tap on "
+            "it is answered by the LLM fallback",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("transition", "reported"),
+    [
+        ('{on_payload: "yes", target: MENU}', []),
+        ('{on_payload_prefix: "ye", target: MENU}', []),
+        ("{on_type: button, target: MENU}", []),
+        ("{on_type: button_reply, target: MENU}", []),
+        ("{condition: \"message.payload == 'y' ~ 'es'\", target: MENU}", []),  # may hold
+        ("{target: MENU}", []),  # matches everything
+        # a condition is taken to hold, but the payload must still match
+        ('{on_payload: "no", condition: "true", target: MENU}', ["buttons[0]"]),
+    ],
+)
+def test_a_transition_that_can_take_the_tap_is_enough(transition: str, reported: list[str]) -> None:
+    found = issues_of(
+        flow_with_states(
+            f"""\
+            MENU:
+              on_enter:
+                - action: send_interactive_buttons
+                  body: Pick
+                  buttons: [{{id: "yes", title: "Yes"}}, {{id: "no", title: "No"}}]
+              transitions:
+                - {{on_payload: "no", target: MENU}}
+                - {transition}
+              fallback: MENU
+            """
+        )
+    )
+    expected = [f"states.MENU.on_enter[0].{button}.id" for button in reported]
+    assert [path for path, _ in unmatched(found)] == expected
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "{on_type: list, target: MENU}",  # a list reply is not a button tap
+        "{on_type: text, target: MENU}",
+        '{on_payload_prefix: "yes", target: MENU}',  # needs more than the prefix
+        '{on_payload: "Yes", target: MENU}',  # ids are compared exactly
+    ],
+)
+def test_a_transition_that_cannot_take_the_tap_is_not_enough(other: str) -> None:
+    found = issues_of(
+        flow_with_states(
+            f"""\
+            MENU:
+              on_enter:
+                - action: send_interactive_buttons
+                  body: Pick
+                  buttons: [{{id: "yes", title: "Yes"}}]
+              transitions:
+                - {other}
+              fallback: MENU
+            """
+        )
+    )
+    assert [path for path, _ in unmatched(found)] == ["states.MENU.on_enter[0].buttons[0].id"]
+
+
+def test_templated_ids_global_transitions_and_conditional_next_are_not_reported() -> None:
+    found = issues_of(
+        flow_with_states(
+            """\
+            MENU:
+              on_enter:
+                - action: send_interactive_buttons
+                  body: Pick
+                  buttons:
+                    - {id: "opt_{{ data.n }}", title: A}
+                    - {id: back_to_menu, title: Menu}
+              fallback: MENU
+            ASK:
+              on_enter:
+                - action: send_interactive_buttons
+                  body: Pick
+                  buttons: [{id: anything, title: A}]
+              next:
+                - {condition: "data.x", target: MENU}
+                - {target: MENU}
+            """,
+            top=(
+                "global_transitions:\n"
+                "  - {on_payload: back_to_menu, target: MENU}\n"
+                "  - {on_payload: ask, target: ASK}\n"
+            ),
+        )
+    )
+    assert unmatched(found) == []
+
+
+def test_the_demo_flow_offers_nothing_unmatched() -> None:
+    text = (REPO / "flows" / "peluqueria_flow.yaml").read_text(encoding="utf-8")
+    assert unmatched(issues_of(text)) == []
