@@ -59,6 +59,34 @@ def _digest(key: bytes, tenant_id: str, contact_id: str) -> str:
     return hmac.digest(key, message, "sha256").hex()[:HASH_CHARS]
 
 
+def hash_with_key(key: bytes, tenant_id: str, contact_id: str) -> str:
+    """The hash `hash_contact` gives under `key` (operators finding a contact's log lines)."""
+    return _digest(key, tenant_id, contact_id)
+
+
+def read_key(path: Path) -> bytes:
+    """The key stored at `path`, read only (never created or replaced, unlike at boot).
+
+    Raises:
+        ValueError: missing, unreadable or not a key; the message names the path.
+    """
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(
+            f"{path}: no such file (a data plane creates {KEY_FILE} beside its state database "
+            "at its first start)"
+        ) from None
+    except OSError as exc:
+        raise ValueError(f"{path}: unreadable ({type(exc).__name__})") from None
+    if len(key) != KEY_BYTES:
+        raise ValueError(
+            f"{path}: {len(key)} bytes instead of {KEY_BYTES}, not a log-hash key (a data plane "
+            "replaces such a file with a new key at its next start)"
+        )
+    return key
+
+
 def use_key(tenant_id: str, key: bytes | None) -> None:
     """Hash `tenant_id`'s contacts under `key` from now on; None: the process's random key."""
     if key is None:

@@ -23,6 +23,7 @@ def build_app() -> typer.Typer:
     import typer
 
     from botfleet.cli.commands.chat import chat
+    from botfleet.cli.commands.contact_hash import contact_hash
     from botfleet.cli.commands.conversations import run_tests
     from botfleet.cli.commands.cp import cp_app
     from botfleet.cli.commands.demo import demo
@@ -40,6 +41,7 @@ def build_app() -> typer.Typer:
     root.add_typer(serve_app, name="serve")
     root.add_typer(cp_app, name="cp")
     root.command("demo")(demo)
+    root.command("contact-hash")(contact_hash)
     # Flow authoring (docs/authoring.md)
     root.command("validate")(validate)
     root.command("graph")(graph)
