@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -141,3 +142,28 @@ async def test_restart_and_a_data_plane_that_fails_to_start(
     assert (await fleet.status("broken")).state == "failed"
     with pytest.raises(OrchestrationError, match="nothing to restart"):
         await fleet.restart("nobody")
+
+
+async def test_a_stale_pid_file_never_stops_another_tenants_data_plane(tmp_path: Path) -> None:
+    # After a reboot, "alpha"'s pid file may name a pid now used by the data plane of "beta"
+    # (the same command line, another folder): alpha's stop must leave it running.
+    fleet = LocalOrchestrator(tmp_path / "fleet")
+    beta_folder = fleet.tenant_dir("beta")
+    beta_folder.mkdir(parents=True)
+    stand_in = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time; time.sleep(60)", "botfleet.cli.main",
+        cwd=beta_folder, start_new_session=True,
+    )  # fmt: skip
+    try:
+        fleet.pid_file("alpha").parent.mkdir(parents=True, exist_ok=True)
+        fleet.pid_file("alpha").write_text(f"{stand_in.pid}\n", encoding="utf-8")
+        assert (await fleet.status("alpha")).state != "running"
+        assert (await fleet.stop("alpha")).detail == "was not running"
+        assert stand_in.returncode is None
+        os.kill(stand_in.pid, 0)  # still there
+        # Its own folder's pid file does name it.
+        fleet.pid_file("beta").write_text(f"{stand_in.pid}\n", encoding="utf-8")
+        assert (await fleet.status("beta")).state == "running"
+    finally:
+        stand_in.kill()
+        await stand_in.wait()

@@ -29,8 +29,9 @@ def _proc_entry(pid: int, name: str) -> bytes | None:
         return None
 
 
-def is_alive(pid: int) -> bool:
-    """The process exists and is not a zombie (and, where /proc tells, runs a data plane)."""
+def is_alive(pid: int, cwd: Path | None = None) -> bool:
+    """The process exists and is not a zombie (and, where /proc tells, runs a data plane, in
+    the folder `cwd` when given)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -42,7 +43,18 @@ def is_alive(pid: int) -> bool:
         return False
     cmdline = _proc_entry(pid, "cmdline")
     # A recycled pid running something else is not our data plane.
-    return cmdline is None or COMMAND_MARK.encode() in cmdline
+    if cmdline is not None and COMMAND_MARK.encode() not in cmdline:
+        return False
+    # Nor another tenant's: after a reboot a stale pid file may name a data plane started since
+    # for another tenant, and `stop` would kill that one. Each runs in its tenant's folder.
+    return cwd is None or _cwd_of(pid) in (None, cwd.resolve())
+
+
+def _cwd_of(pid: int) -> Path | None:
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        return None
 
 
 async def terminate(pid: int, alive: Callable[[], bool], *, timeout_s: float) -> bool:

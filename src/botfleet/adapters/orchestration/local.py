@@ -122,8 +122,10 @@ class LocalOrchestrator:
 
     async def stop(self, tenant_id: str) -> DataPlaneStatus:
         pid = self._read_pid(tenant_id)
-        if pid is not None and self._alive(pid):
-            killed = await terminate(pid, lambda: self._alive(pid), timeout_s=self.stop_timeout_s)
+        if pid is not None and self._alive(pid, tenant_id):
+            killed = await terminate(
+                pid, lambda: self._alive(pid, tenant_id), timeout_s=self.stop_timeout_s
+            )
             detail = "killed after the grace period" if killed else "stopped"
         else:
             detail = "was not running"
@@ -144,7 +146,7 @@ class LocalOrchestrator:
         if pid is None:
             known = self._read_launch(tenant_id) is not None
             return DataPlaneStatus(tenant_id, "stopped" if known else "unknown", url)
-        if self._alive(pid):
+        if self._alive(pid, tenant_id):
             return DataPlaneStatus(tenant_id, "running", url, pid)
         log_tail = tail(self.log_file(tenant_id))
         detail = f"process {pid} exited; end of {self.log_file(tenant_id)}:\n{log_tail}"
@@ -199,11 +201,11 @@ class LocalOrchestrator:
         self.pid_file(tenant_id).write_text(f"{process.pid}\n", encoding="utf-8")
         return DataPlaneStatus(tenant_id, "starting", self._url(tenant_id), process.pid)
 
-    def _alive(self, pid: int) -> bool:
+    def _alive(self, pid: int, tenant_id: str) -> bool:
         child = self._children.get(pid)
         if child is not None:
             return child.poll() is None
-        return is_alive(pid)
+        return is_alive(pid, self.tenant_dir(tenant_id))
 
     def _read_pid(self, tenant_id: str) -> int | None:
         try:
