@@ -92,3 +92,12 @@ async def test_an_answer_from_another_tenant_is_not_healthy(
         health = await fleet.health("beta")
     assert not health.healthy
     assert "'alpha'" in health.detail and str(port) in health.detail
+
+
+async def test_a_process_that_cannot_be_run_is_an_error_naming_the_tenant(tmp_path: Path) -> None:
+    config = tmp_path / "acme.yaml"
+    config.write_text("tenant_id: acme\n", encoding="utf-8")
+    fleet = LocalOrchestrator(tmp_path / "fleet", python=str(tmp_path / "no-such-python"))
+    with pytest.raises(OrchestrationError, match=r"tenant 'acme'.*no-such-python"):
+        await fleet.start(DataPlaneSpec("acme", tenant_config_path=str(config)))
+    assert (await fleet.status("acme")).state == "stopped"  # no pid file of a process never run

@@ -211,15 +211,20 @@ class LocalOrchestrator:
         command = [self.python, "-m", "botfleet.cli.main", "serve", "data-plane"]
         command += ["--host", self.host, "--port", str(port)]
         with self.log_file(tenant_id).open("ab") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=folder,
-                env=data_plane_env(spec, port=port, data_dir=data),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group: stop() signals it and its children
-            )
+            try:
+                process = subprocess.Popen(
+                    command,
+                    cwd=folder,
+                    env=data_plane_env(spec, port=port, data_dir=data),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own group: stop() signals it and its children
+                )
+            except OSError as exc:  # a bare FileNotFoundError would not say whose start failed
+                raise OrchestrationError(
+                    tenant_id, f"could not run {self.python!r}: {exc.strerror or exc}"
+                ) from exc
         self._children[process.pid] = process
         self.pid_file(tenant_id).write_text(f"{process.pid}\n", encoding="utf-8")
         return DataPlaneStatus(tenant_id, "starting", self._url(tenant_id), process.pid)
