@@ -167,3 +167,19 @@ async def test_a_stale_pid_file_never_stops_another_tenants_data_plane(tmp_path:
     finally:
         stand_in.kill()
         await stand_in.wait()
+
+
+async def test_a_port_another_tenant_runs_on_is_refused_naming_both(
+    fleet: LocalOrchestrator, tmp_path: Path
+) -> None:
+    alpha = await fleet.start(
+        DataPlaneSpec("alpha", tenant_config_path=str(tenant_file(tmp_path, "alpha")))
+    )
+    await wait_until_healthy(fleet, "alpha", timeout_s=60)
+    assert alpha.url is not None
+    port = int(alpha.url.rsplit(":", 1)[1])
+    beta = DataPlaneSpec("beta", tenant_config_path=str(tenant_file(tmp_path, "beta")), port=port)
+    with pytest.raises(OrchestrationError, match=rf"'beta'.*port {port}.*'alpha'"):
+        await fleet.start(beta)
+    assert (await fleet.status("beta")).state == "unknown"  # nothing was spawned
+    assert (await fleet.status("alpha")).pid == alpha.pid

@@ -120,3 +120,78 @@ async def test_a_pending_reminder_is_listed_after_an_app_restart(tmp_path: Path)
     [job] = response.json()["tasks"]
     assert (job["key"], job["contact_id"]) == ("k1", "c1")
     assert datetime.fromisoformat(job["next_run_at"]) == due
+
+
+def _scheduler(jobs_db: Path, **options: Any) -> APSchedulerTaskScheduler:
+    return APSchedulerTaskScheduler(
+        tenant_id="restart", jobs_db=jobs_db, grace=timedelta(seconds=1), **options
+    )
+
+
+async def test_cancel_and_replace_by_key_work_after_a_restart(tmp_path: Path) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    async def runner(*args: Any) -> None:
+        calls.append(args)
+
+    jobs_db, later = tmp_path / "state.jobs.db", datetime.now(UTC) + timedelta(minutes=5)
+    scheduler = _scheduler(jobs_db)
+    scheduler.bind(runner)
+    await scheduler.start()
+    await scheduler.schedule(ScheduleTask("reminder", later, "reminder:evt1", "c1", {}))
+    await scheduler.schedule(ScheduleTask("reminder", later, "reminder:evt2", "c1", {"v": 1}))
+    await scheduler.stop()
+
+    scheduler = _scheduler(jobs_db)
+    scheduler.bind(runner)
+    await scheduler.start()
+    try:
+        assert await scheduler.cancel("reminder:evt1")
+        soon = datetime.now(UTC) + timedelta(seconds=0.2)
+        await scheduler.schedule(ScheduleTask("reminder", soon, "reminder:evt2", "c1", {"v": 2}))
+        [job] = await scheduler.jobs()
+        assert (job.key, job.data) == ("reminder:evt2", {"v": 2})
+        for _ in range(100):
+            if calls:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        assert [(c[1], c[2]) for c in calls] == [("reminder", {"v": 2})]
+    finally:
+        await scheduler.stop()
+
+
+async def test_a_reminder_still_running_at_stop_is_not_run_again_after_restart(
+    tmp_path: Path,
+) -> None:
+    # At most once: the job left the file when it was handed over, so a stop that gives up
+    # waiting for it (or a crash) loses it rather than sending it twice.
+    calls: list[tuple[Any, ...]] = []
+    release = asyncio.Event()
+
+    async def slow(*args: Any) -> None:
+        calls.append(args)
+        await release.wait()
+
+    jobs_db = tmp_path / "state.jobs.db"
+    scheduler = _scheduler(jobs_db, stop_timeout_s=0.1)
+    scheduler.bind(slow)
+    await scheduler.start()
+    due = datetime.now(UTC) + timedelta(seconds=0.1)
+    await scheduler.schedule(ScheduleTask("reminder", due, "reminder:evt1", "c1", {}))
+    for _ in range(100):
+        if calls:
+            break
+        await asyncio.sleep(0.02)
+    await scheduler.stop()  # the run is still going
+
+    again = _scheduler(jobs_db)
+    again.bind(slow)
+    await again.start()
+    try:
+        await asyncio.sleep(0.3)
+        assert len(calls) == 1
+        assert await again.jobs() == []
+    finally:
+        release.set()
+        await again.stop()

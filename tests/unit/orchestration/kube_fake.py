@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 _OBJECT = re.compile(
     r"^/(?:api/v1|apis/apps/v1)/namespaces/(?P<ns>[^/]+)/(?P<plural>[a-z]+)(?:/(?P<name>[^/]+))?"
@@ -34,6 +34,8 @@ class FakeKubernetes:
     #: (namespace, service name) -> the JSON the data plane answers at /health.
     health: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     url: str = ""
+    #: Kinds the orchestrator's service account may not touch (answered 403).
+    forbidden: set[str] = field(default_factory=set)
     _version: int = 0
 
     def get(self, plural: str, namespace: str, name: str) -> dict[str, Any]:
@@ -43,12 +45,15 @@ class FakeKubernetes:
         return [r for r in self.requests if r.method == method]
 
     def handle(self, method: str, path: str, content_type: str, body: Any) -> tuple[int, Any]:
-        path = unquote(path.split("?")[0])
+        path, _, query = path.partition("?")
+        path = unquote(path)
         self.requests.append(Recorded(method, path, content_type, body))
         match = _OBJECT.match(path)
         if match is None:
             return 404, _status(404, f"no route {path}")
         ns, plural, name = match["ns"], match["plural"], match["name"]
+        if plural in self.forbidden:
+            return 403, _status(403, f"{plural} is forbidden")
         if match["proxy"] is not None:
             service = (name or "").split(":")[0]
             answer = self.health.get((ns, service))
@@ -64,6 +69,16 @@ class FakeKubernetes:
             }
             self.objects[(plural, ns, name)] = stored
             return 201, stored
+        if method == "GET" and name is None:  # a list: every object of the kind in the namespace
+            selector = parse_qs(query).get("labelSelector", [""])[0]
+            wanted = dict(pair.split("=", 1) for pair in selector.split(",") if "=" in pair)
+            items = [
+                o
+                for (p, n, _), o in self.objects.items()
+                if (p, n) == (plural, ns)
+                and wanted.items() <= o.get("metadata", {}).get("labels", {}).items()
+            ]
+            return 200, {"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}
         key = (plural, ns, name or "")
         if key not in self.objects:
             return 404, _status(404, f'{plural} "{name}" not found')
@@ -81,7 +96,7 @@ class FakeKubernetes:
 
 
 def _status(code: int, message: str) -> dict[str, Any]:
-    reason = {404: "NotFound", 409: "AlreadyExists"}.get(code, "Failure")
+    reason = {403: "Forbidden", 404: "NotFound", 409: "AlreadyExists"}.get(code, "Failure")
     return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message,
             "reason": reason, "code": code}  # fmt: skip
 

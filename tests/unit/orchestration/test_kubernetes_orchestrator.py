@@ -16,6 +16,7 @@ from botfleet.adapters.orchestration.k8s_objects import (
     KubernetesSettings,
     object_name,
     render_tenant_objects,
+    selector_labels,
 )
 from botfleet.adapters.orchestration.kubernetes import MERGE_PATCH, KubernetesOrchestrator
 from botfleet.ports.orchestration import DataPlaneSpec
@@ -198,3 +199,48 @@ async def test_errors_of_the_api_name_the_tenant_and_the_call(
     _, orchestrator = cluster
     with pytest.raises(OrchestrationError, match=r"tenant 'ghost'.*HTTP 404"):
         await orchestrator.stop("ghost")
+
+
+def crash_looping_pod(name: str, tenant_id: str = "acme") -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "namespace": "bots", "labels": selector_labels(tenant_id)},
+        "status": {
+            "containerStatuses": [
+                {
+                    "name": "data-plane",
+                    "image": "botfleet:1.0",
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 5,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}},
+                    "lastState": {"terminated": {"exitCode": 3, "reason": "Error"}},
+                }
+            ]
+        },
+    }
+
+
+async def test_a_crash_looping_data_plane_is_failed_not_starting(
+    cluster: tuple[FakeKubernetes, KubernetesOrchestrator],
+) -> None:
+    # Once a rollout has completed, Progressing stays True while its pod crashes over and over:
+    # only the pod says the data plane keeps exiting.
+    fake, orchestrator = cluster
+    await orchestrator.start(SPEC)
+    deployment = fake.get("deployments", "bots", "dp-acme")
+    deployment["status"] = {
+        "replicas": 1,
+        "conditions": [
+            {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}
+        ],
+    }
+    other = crash_looping_pod("dp-other-1", tenant_id="other")
+    fake.objects[("pods", "bots", "dp-other-1")] = other
+    assert (await orchestrator.status("acme")).state == "starting"  # none of its pods is stuck
+    fake.objects[("pods", "bots", "dp-acme-7d9f-x2")] = crash_looping_pod("dp-acme-7d9f-x2")
+    failed = await orchestrator.status("acme")
+    assert failed.state == "failed"
+    assert "dp-acme-7d9f-x2" in failed.detail and "CrashLoopBackOff" in failed.detail
+    assert "last exit code 3" in failed.detail
+    fake.forbidden.add("pods")  # a service account without `list` on pods: as before, starting
+    assert (await orchestrator.status("acme")).state == "starting"

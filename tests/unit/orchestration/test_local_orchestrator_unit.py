@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,39 @@ async def test_a_tenant_never_started_is_unknown_and_unhealthy(tmp_path: Path) -
     assert (health.healthy, health.detail) == (False, "never started here")
     stopped = await fleet.stop("acme")
     assert stopped.detail == "was not running"
+
+
+async def test_an_answer_from_another_tenant_is_not_healthy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another tenant's data plane on this tenant's port (it took the port while this one was
+    # stopped) answers 200: that is not this tenant being healthy.
+    body = b'{"status": "ok", "tenant_id": "alpha"}'
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    fleet = LocalOrchestrator(tmp_path)
+    monkeypatch.setattr(fleet, "_url", lambda tenant_id: f"http://127.0.0.1:{port}")
+    async with server:
+        health = await fleet.health("beta")
+    assert not health.healthy
+    assert "'alpha'" in health.detail and str(port) in health.detail
+
+
+async def test_a_process_that_cannot_be_run_is_an_error_naming_the_tenant(tmp_path: Path) -> None:
+    config = tmp_path / "acme.yaml"
+    config.write_text("tenant_id: acme\n", encoding="utf-8")
+    fleet = LocalOrchestrator(tmp_path / "fleet", python=str(tmp_path / "no-such-python"))
+    with pytest.raises(OrchestrationError, match=r"tenant 'acme'.*no-such-python"):
+        await fleet.start(DataPlaneSpec("acme", tenant_config_path=str(config)))
+    assert (await fleet.status("acme")).state == "stopped"  # no pid file of a process never run

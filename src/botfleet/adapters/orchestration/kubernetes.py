@@ -25,12 +25,25 @@ from botfleet.adapters.orchestration.k8s_objects import (
     TenantObjects,
     object_name,
     render_tenant_objects,
+    selector_labels,
 )
 from botfleet.ports.orchestration import DataPlaneHealth, DataPlaneSpec, DataPlaneStatus
 
 T = TypeVar("T")
 MERGE_PATCH = "application/strategic-merge-patch+json"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+#: Container waiting reasons that do not clear by themselves: the data plane keeps exiting or
+#: cannot be created, so it is `failed`, not `starting`.
+STUCK_REASONS = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+    }
+)
 
 
 def _missing(exc: ApiException) -> bool:
@@ -109,6 +122,11 @@ class KubernetesOrchestrator:
         for condition in status.conditions or []:
             if condition.type == "Progressing" and condition.status == "False":
                 return DataPlaneStatus(tenant_id, "failed", url, detail=condition.message or "")
+        # After a completed rollout, Progressing stays True while the pod crashes again and
+        # again: only the pods tell a data plane that keeps exiting from one still starting.
+        stuck = await self._stuck_pod(tenant_id)
+        if stuck is not None:
+            return DataPlaneStatus(tenant_id, "failed", url, detail=stuck)
         return DataPlaneStatus(tenant_id, "starting", url, detail=f"0/{wanted} ready")
 
     async def health(self, tenant_id: str) -> DataPlaneHealth:
@@ -180,6 +198,36 @@ class KubernetesOrchestrator:
                     raise
                 if patch is not None:  # it exists: bring it in line
                     patch(body.metadata.name, namespace, body, _content_type=MERGE_PATCH)
+
+    async def _stuck_pod(self, tenant_id: str) -> str | None:
+        """Why one of the tenant's pods cannot run (a reason in `STUCK_REASONS`), if one cannot."""
+        selector = ",".join(f"{k}={v}" for k, v in selector_labels(tenant_id).items())
+        try:
+            pods = await self._call(
+                tenant_id,
+                self.core.list_namespaced_pod,
+                self.settings.namespace,
+                label_selector=selector,
+            )
+        except OrchestrationError as exc:
+            # A service account granted only what earlier releases needed: say `starting`, as
+            # they did, rather than fail every status call of a tenant that is coming up.
+            if isinstance(exc.__cause__, ApiException) and exc.__cause__.status == 403:
+                return None
+            raise
+        for pod in pods.items or []:
+            for container in (pod.status.container_statuses if pod.status else None) or []:
+                waiting = container.state.waiting if container.state else None
+                if waiting is None or waiting.reason not in STUCK_REASONS:
+                    continue
+                name = pod.metadata.name if pod.metadata else "?"
+                detail = f"pod {name}: {waiting.reason}"
+                ended = container.last_state.terminated if container.last_state else None
+                if ended is not None:
+                    detail += f" (last exit code {ended.exit_code}"
+                    detail += f", {ended.reason})" if ended.reason else ")"
+                return f"{detail}: {waiting.message}" if waiting.message else detail
+        return None
 
     async def _patch_deployment(self, tenant_id: str, patch: dict[str, Any]) -> None:
         name = object_name(tenant_id)

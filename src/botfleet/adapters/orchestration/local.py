@@ -113,6 +113,7 @@ class LocalOrchestrator:
         previous = self._read_launch(spec.tenant_id)
         port = spec.port or (previous or {}).get("port") or free_port(self.host)
         launch = _launch_record(spec, int(port))
+        await self._refuse_taken_port(spec.tenant_id, int(port))
         status = await self.status(spec.tenant_id)
         if status.state == "running":
             if previous == launch:
@@ -137,6 +138,7 @@ class LocalOrchestrator:
         launch = self._read_launch(tenant_id)
         if launch is None:
             raise OrchestrationError(tenant_id, "never started here: nothing to restart")
+        await self._refuse_taken_port(tenant_id, int(launch["port"]))
         await self.stop(tenant_id)
         return self._spawn(tenant_id, launch)
 
@@ -167,9 +169,32 @@ class LocalOrchestrator:
             body = None
         healthy = response.status_code == 200 and isinstance(body, dict)
         detail = "ok" if healthy else f"HTTP {response.status_code}"
+        answered_as = body.get("tenant_id", tenant_id) if isinstance(body, dict) else tenant_id
+        if answered_as != tenant_id:
+            # Another tenant's data plane took the port while this one was down: its 200 must
+            # not pass for this tenant being up.
+            healthy = False
+            detail = f"{url} answers as tenant {answered_as!r}: its data plane holds the port"
         return DataPlaneHealth(tenant_id, healthy, body if isinstance(body, dict) else None, detail)
 
     # ---------------------------------------------------------------- internals
+
+    async def _refuse_taken_port(self, tenant_id: str, port: int) -> None:
+        """Raise if another tenant's data plane runs on `port`: the new process could not bind it,
+        and until it exited, health checks on the port would get the other tenant's answer."""
+        for launch_file in sorted(self.root.glob("*/launch.json")):
+            other = launch_file.parent.name
+            if other == tenant_id or not _TENANT_ID.match(other):
+                continue
+            launch = self._read_launch(other)
+            if launch is None or int(launch["port"]) != port:
+                continue
+            if (await self.status(other)).state == "running":
+                raise OrchestrationError(
+                    tenant_id,
+                    f"port {port} is in use by tenant {other!r}'s data plane: "
+                    "give this tenant another port, or stop that one first",
+                )
 
     def _spawn(self, tenant_id: str, launch: dict[str, Any]) -> DataPlaneStatus:
         spec = DataPlaneSpec(**{**launch["spec"], "env": dict(launch["spec"]["env"])})
@@ -188,15 +213,20 @@ class LocalOrchestrator:
         command = [self.python, "-m", "botfleet.cli.main", "serve", "data-plane"]
         command += ["--host", self.host, "--port", str(port)]
         with self.log_file(tenant_id).open("ab") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=folder,
-                env=data_plane_env(spec, port=port, data_dir=data),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group: stop() signals it and its children
-            )
+            try:
+                process = subprocess.Popen(
+                    command,
+                    cwd=folder,
+                    env=data_plane_env(spec, port=port, data_dir=data),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own group: stop() signals it and its children
+                )
+            except OSError as exc:  # a bare FileNotFoundError would not say whose start failed
+                raise OrchestrationError(
+                    tenant_id, f"could not run {self.python!r}: {exc.strerror or exc}"
+                ) from exc
         self._children[process.pid] = process
         self.pid_file(tenant_id).write_text(f"{process.pid}\n", encoding="utf-8")
         return DataPlaneStatus(tenant_id, "starting", self._url(tenant_id), process.pid)
