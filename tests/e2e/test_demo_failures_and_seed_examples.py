@@ -28,6 +28,7 @@ def broken_calendar(**scripts: OperationScript) -> ScriptedConnector:
         "get_slots_for_day",
         "book_appointment",
         "get_future_appointments",
+        "list_appointments",
         "cancel_event",
     ]
     return ScriptedConnector({n: scripts.get(n, down) for n in names}, category="calendar")
@@ -80,12 +81,14 @@ async def test_calendar_down_when_booking_books_nothing_and_says_so(
 async def test_calendar_down_when_viewing_goes_back_to_the_menu(
     demo_config: TenantConfig, tmp_path: Path
 ) -> None:
+    calendar = broken_calendar()
     async with running_app(
-        demo_config, state_db=tmp_path / "s.db", connectors={"calendar": broken_calendar()}
+        demo_config, state_db=tmp_path / "s.db", connectors={"calendar": calendar}
     ) as chat:
         await chat.say("c1", "hi")
         replies = await chat.press("c1", "menu_view")
         assert texts(replies) == [MENU_TEXT]
+        assert {c.operation for c in calendar.calls} == {"list_appointments"}
 
 
 async def test_the_seed_dev_tenant_loads_and_books(
