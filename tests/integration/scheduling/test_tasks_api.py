@@ -71,6 +71,7 @@ async def test_tasks_lists_pending_jobs_soonest_first(chat: ChatClient) -> None:
         "data": {"n": 1},
     }
     assert await keys(chat) == ["a", "b", "c", "nightly"]
+    assert response.json()["truncated"] is False
 
 
 async def test_tasks_filters(chat: ChatClient) -> None:
@@ -79,6 +80,16 @@ async def test_tasks_filters(chat: ChatClient) -> None:
     window = {"due_after": "2024-05-06T10:30:00+02:00", "due_before": "2024-05-06T10:00:00Z"}
     assert await keys(chat, **window) == ["b", "c"]
     assert await keys(chat, limit=1) == ["a"]
+
+
+async def test_a_list_cut_short_by_the_limit_says_so(chat: ChatClient) -> None:
+    async def answer(**params: Any) -> tuple[int, bool]:
+        body = (await chat.http.get("/tasks", params=params, headers=AUTH)).json()
+        return body["count"], body["truncated"]
+
+    assert await answer(limit=2) == (2, True)
+    assert await answer(limit=4) == (4, False)  # exactly every job: nothing left out
+    assert await answer(contact_id="c1", limit=2) == (2, False)
 
 
 @pytest.mark.parametrize(

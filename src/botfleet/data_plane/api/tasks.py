@@ -51,7 +51,10 @@ class TaskView(BaseModel):
 
 class TaskList(BaseModel):
     tasks: list[TaskView]
+    #: Tasks in this answer (at most `limit`).
     count: int
+    #: More jobs match than `limit`: the list stops at the `limit` soonest.
+    truncated: bool = False
 
 
 class TaskQuery(BaseModel):
@@ -107,9 +110,14 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             task=query.task,
             due_after=_aware("due_after", query.due_after),
             due_before=_aware("due_before", query.due_before),
-            limit=query.limit,
+            limit=query.limit + 1,  # one more than shown: whether the list is cut short
         )
-        found = TaskList(tasks=[TaskView.of(j) for j in jobs], count=len(jobs))
+        shown = jobs[: query.limit]
+        found = TaskList(
+            tasks=[TaskView.of(j) for j in shown],
+            count=len(shown),
+            truncated=len(jobs) > query.limit,
+        )
         return JSONResponse(found.model_dump(mode="json"))
 
     async def run_task(request: Request) -> Response:
