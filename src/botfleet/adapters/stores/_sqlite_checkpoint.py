@@ -6,12 +6,19 @@ the only fsyncs), so one turn in ~100 held the event loop, and every request on 
 milliseconds (30 ms seen under load; docs/benchmarks.md). The store's connection therefore has
 `wal_autocheckpoint = 0`, and `WalCheckpointer` checkpoints on a connection of its own in a
 worker thread once about as much has been written (the `sqlite3` module releases the GIL
-meanwhile). First a PASSIVE checkpoint copies the bulk of the log without blocking anyone: the
-loop's connection keeps writing (WAL lets one writer and one checkpointer run at once). But a
-log only starts over from its beginning once every page in it has been copied, which a passive
-checkpoint never achieves while turns keep committing (the log grew without bound in the
-tests). So a RESTART checkpoint follows: it copies the few pages written meanwhile, syncs, and
-the log starts over.
+meanwhile). A PASSIVE checkpoint copies the log without blocking anyone: the loop's connection
+keeps writing (WAL lets one writer and one checkpointer run at once). The log starts over from
+its beginning by itself at the first commit after a checkpoint that copied all of it, which is
+the usual case at a small business's pace. Under sustained load a commit nearly always lands
+while the checkpoint syncs, so the log keeps growing (it grew without bound in the tests); once
+it holds more than `RESTART_ABOVE_FRAMES` pages, a RESTART checkpoint follows the passive one:
+it copies the few pages written meanwhile, syncs, and the log starts over.
+
+A RESTART holds every write of the tenant off for two fsyncs (8 ms at the median, 17 ms at
+worst, on the benchmark machine of 2026-12-05). It used to follow every passive checkpoint:
+under the web chat benchmark that closed the gate below 17 times a second, 15% of the time,
+and the turns waiting at it made the p99 (docs/benchmarks.md, eleventh session). A log of a few
+thousand pages costs nearly nothing meanwhile: readers do not search the pages already copied.
 
 A RESTART holds new writes off while it runs. Racing the loop for the lock cost more than the
 copy: the checkpointer's busy handler slept in whole milliseconds while holding the write lock
@@ -38,6 +45,9 @@ log = structlog.get_logger("botfleet.store")
 #: Rows changed between two checkpoints. A turn changes ~4 rows and writes ~10 pages, so this
 #: is about SQLite's own 1,000-page threshold.
 CHECKPOINT_EVERY_CHANGES = 400
+#: Pages in the log above which a RESTART follows the passive checkpoint (~40 MB; ~2 s of
+#: the web chat benchmark's writes). Below it the log starts over by itself when it can.
+RESTART_ABOVE_FRAMES = 10_000
 #: After a RESTART that another process's reader (an online backup's snapshot) or writer kept
 #: from finishing, the next ones wait this long (doubling up to `RESTART_BACKOFF_MAX_S`): a
 #: backup keeps its snapshot for as long as it copies. PASSIVE checkpoints go on meanwhile.
@@ -48,10 +58,18 @@ RESTART_BACKOFF_MAX_S = 30.0
 class WalCheckpointer:
     """Checkpoints `path`'s log on a worker thread after every `every` rows changed."""
 
-    def __init__(self, path: Path, *, every: int = CHECKPOINT_EVERY_CHANGES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        every: int = CHECKPOINT_EVERY_CHANGES,
+        restart_above: int = RESTART_ABOVE_FRAMES,
+    ) -> None:
         self.path = path
         self.every = every
+        self.restart_above = restart_above
         self.checkpoints = 0  # completed, for tests and curiosity
+        self.restarts = 0  # RESTART checkpoints run, ditto
         self._changes = 0
         self._conn: sqlite3.Connection | None = None
         self._running: asyncio.Future[None] | None = None
@@ -95,7 +113,8 @@ class WalCheckpointer:
             self.gate.set()
 
     def _checkpoint(self) -> bool:  # on a worker thread; one at a time (see `changed`)
-        """PASSIVE checkpoint; True when a RESTART should follow (not backing off)."""
+        """PASSIVE checkpoint; True when a RESTART should follow: the log is longer than
+        `restart_above` pages and the RESTARTs are not backing off."""
         if self._conn is None:
             # No busy handler: the loop's connection is held back at the gate during a
             # RESTART, so only another process can make it wait, and then it gives up at
@@ -103,11 +122,13 @@ class WalCheckpointer:
             self._conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=0, check_same_thread=False
             )
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        return time.monotonic() >= self._restart_after
+        # (busy, pages in the log, pages copied): the log's length as the checkpoint began
+        frames = int(self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0][1])
+        return frames > self.restart_above and time.monotonic() >= self._restart_after
 
     def _restart(self) -> None:  # on a worker thread, while the gate is closed
         assert self._conn is not None
+        self.restarts += 1
         # The first column is 1 when a reader or writer kept the log from starting over.
         if self._conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()[0][0]:
             self.restarts_blocked += 1

@@ -68,6 +68,7 @@ async def test_the_log_is_checkpointed_on_another_thread_and_stays_bounded(
     path = tmp_path / "t.db"
     async with SqliteTenantStore.open(path) as store:
         store._database.checkpointer.every = 40
+        store._database.checkpointer.restart_above = 300
         await _commit_many(store, 1200, pause=0.001)  # ~1,000 turns/s, as under load
         await asyncio.sleep(0.2)
         assert store._database.checkpointer.checkpoints >= 5
@@ -77,6 +78,40 @@ async def test_the_log_is_checkpointed_on_another_thread_and_stays_bounded(
     # see the next test); the log file keeps its high-water mark, which the commits made
     # while one checkpoint ran (fsyncs included) set.
     assert wal_pages < 1800
+
+
+async def test_at_a_light_pace_the_log_starts_over_without_a_restart(tmp_path: Path) -> None:
+    """A RESTART holds every write off for two fsyncs: below `restart_above` pages none runs,
+    and the log starts over by itself at the first commit after a checkpoint that copied all
+    of it (at a small business's pace, checkpoints finish between two turns)."""
+    path = tmp_path / "t.db"
+    async with SqliteTenantStore.open(path) as store:
+        checkpointer = store._database.checkpointer
+        checkpointer.every = 40
+        for burst in range(30):  # 300 commits of 3+ pages each: 900+ pages written
+            await _commit_many(store, 10, contacts=10, prefix=f"b{burst}-")
+            if checkpointer._running is not None:  # done before the next turn comes
+                await asyncio.wait([checkpointer._running])
+        assert checkpointer.checkpoints >= 10
+        assert checkpointer.restarts == 0
+        frames = _log_frames(path)
+    assert frames < 400  # what the last few bursts wrote since the log started over
+
+
+async def test_a_log_longer_than_the_bound_is_restarted(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    async with SqliteTenantStore.open(path) as store:
+        checkpointer = store._database.checkpointer
+        checkpointer.every = 10**9  # the log fills up with nothing copied: 600+ pages
+        await _commit_many(store, 200)
+        checkpointer.restart_above = 500
+        checkpointer.every = 1
+        await _commit_many(store, 1, prefix="last")
+        await asyncio.sleep(0.2)
+        assert checkpointer.restarts == 1
+        assert checkpointer.restarts_blocked == 0
+        await _commit_many(store, 1, prefix="after")  # starts the log over
+        assert _log_frames(path) < 20
 
 
 async def test_without_the_checkpointer_the_log_would_grow(tmp_path: Path) -> None:
@@ -141,6 +176,7 @@ async def test_a_long_reader_holds_commits_back_only_briefly(tmp_path: Path) -> 
         reader.execute("BEGIN")
         assert reader.execute("SELECT count(*) FROM conversation").fetchall() == [(20,)]
         store._database.checkpointer.every = 10
+        store._database.checkpointer.restart_above = 0
         started = time.perf_counter()
         with capture_logs() as logs:
             await _commit_many(store, 100, pause=0.001, prefix="d")
@@ -163,6 +199,7 @@ async def test_commits_never_race_a_restart_for_the_lock(tmp_path: Path) -> None
     async with SqliteTenantStore.open(tmp_path / "t.db") as store:
         database = store._database
         database.checkpointer.every = 20
+        database.checkpointer.restart_above = 0
         waiting: list[int] = []
 
         async def request(n: int) -> None:  # 16 contacts' turns at once, as under load
@@ -175,6 +212,7 @@ async def test_commits_never_race_a_restart_for_the_lock(tmp_path: Path) -> None
         assert len(waiting) == 16
         assert await store.states.count() == 16
     assert checkpoints >= 8
+    assert database.checkpointer.restarts == checkpoints
     assert database.checkpointer.restarts_blocked == 0
     assert database.lock_waits == 0
 
@@ -198,6 +236,7 @@ async def test_a_checkpoint_that_stalls_makes_statements_fail_retryably(
         # No checkpoint while the log fills: one started mid-way could stall the later commits
         # (whether it did depended on thread timing). The last commit starts it.
         checkpointer.every = 10**9
+        checkpointer.restart_above = 0
         try:
             await _commit_many(store, 10)
             checkpointer.every = 1
@@ -234,6 +273,7 @@ async def test_the_log_starts_over_again_once_the_reader_is_gone(
     path = tmp_path / "t.db"
     async with SqliteTenantStore.open(path) as store:
         store._database.checkpointer.every = 10
+        store._database.checkpointer.restart_above = 300
         reader = sqlite3.connect(path, isolation_level=None)
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM conversation").fetchall()
