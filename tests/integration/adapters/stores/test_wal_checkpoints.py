@@ -114,6 +114,34 @@ async def test_a_log_longer_than_the_bound_is_restarted(tmp_path: Path) -> None:
         assert _log_frames(path) < 20
 
 
+async def test_a_long_log_file_is_cut_back_once_the_tenant_is_idle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite_checkpoint, "TRIM_WHEN_IDLE_S", 0.5)
+    path = tmp_path / "t.db"
+    async with SqliteTenantStore.open(path) as store:
+        checkpointer = store._database.checkpointer
+        checkpointer.every = 10**9
+        await _commit_many(store, 1500)  # 4,500+ pages: ~18 MB
+        checkpointer.every = 1
+        await _commit_many(store, 1, prefix="last")  # a passive checkpoint; no RESTART
+        for n in range(8):  # writes within the idle time put the cut off
+            await asyncio.sleep(0.1)
+            await _commit_many(store, 1, prefix=f"busy{n}-")
+        assert checkpointer.trims == 0
+        assert _wal(path).stat().st_size > 4 * _sqlite_checkpoint.KEEP_LOG_BYTES
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if checkpointer.trims:
+                break
+        assert checkpointer.trims == 1
+        assert _wal(path).stat().st_size == 0
+        state = await store.states.load("busy7-0")  # the file works on
+        assert state is not None
+        await _commit_many(store, 5, prefix="after")
+    assert checkpointer.restarts == 0
+
+
 async def test_without_the_checkpointer_the_log_would_grow(tmp_path: Path) -> None:
     """The control for the test above: the same commits with checkpoints switched off."""
     path = tmp_path / "t.db"
