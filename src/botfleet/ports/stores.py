@@ -42,6 +42,14 @@ class JournalEntry:
     replies: tuple[dict[str, Any], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage:
+    """A message a turn records in the journal itself (`TurnStore.commit_turn`'s `unrecorded`)."""
+
+    message: InboundMessage
+    received_at: datetime
+
+
 class MessageJournal(Protocol):
     """Inbound messages persisted before they are acknowledged; the basis of exactly-once."""
 
@@ -91,6 +99,7 @@ class TurnStore(Protocol):
         at: datetime,
         undelivered: bool = False,
         merged_ids: Sequence[str] = (),
+        unrecorded: Sequence[ReceivedMessage] = (),
     ) -> ConversationState:
         """Save `state`, append `outputs` to its contact's outbox and complete the message.
 
@@ -105,6 +114,11 @@ class TurnStore(Protocol):
         `merged_ids`: earlier messages this turn answers together with `message_id` (the flow's
         `debounce_ms`); their pending entries are marked done, with no replies of their own, in
         the same transaction, under the same rules.
+        `unrecorded`: those of `message_id` and `merged_ids` that were never journaled (a
+        synchronous channel acknowledges a message only with its turn's replies, so the turn's
+        transaction records it, done, instead of a `MessageJournal.record` write before it).
+        Each is added to the journal as done; `StoreError` if its id is in the journal already
+        (then nothing was written).
         """
         ...
 

@@ -10,7 +10,8 @@ import pytest
 
 from botfleet.adapters.connectors.scripted import OperationScript, ScriptedConnector
 from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN
-from botfleet.domain.errors import ConcurrentUpdate, StoreError
+from botfleet.domain.errors import ConcurrentUpdate, MessageIdConflict, StoreError
+from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows.state import ConversationState
 from botfleet.testing.runtime import (
@@ -88,6 +89,65 @@ async def test_replies_are_sent_only_after_the_turn_is_committed() -> None:
         result = await turn
     assert texts(result.outputs) == ["answer: 42"]
     assert texts(sender.to("c1")) == ["answer: 42"]
+
+
+class CountingJournalStore(GatedStore):
+    """Counts the journal's own writes (those before a turn, not the turn's commit)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.recorded: list[str] = []
+        record = self.journal.record
+
+        async def counting(message: InboundMessage, received_at: Any) -> bool:
+            self.recorded.append(message.message_id)
+            return await record(message, received_at)
+
+        self.journal.record = counting  # type: ignore[method-assign]
+
+
+async def test_a_synchronous_turn_journals_its_message_in_its_own_commit() -> None:
+    store = CountingJournalStore()
+    store.gate.clear()
+    async with bootstrap_test_runtime(
+        flow=LOOKUP_FLOW, stores=store, connectors={"mock": crm()}
+    ) as runtime:
+        turn = asyncio.create_task(runtime.handle(text_message("c1", "q", message_id="m-1")))
+        await store.waiting.wait()
+        # Not acknowledged yet (no answer): nothing is written, nothing for recovery to redo.
+        assert await store.journal.get("m-1") is None
+        assert await store.journal.pending() == []
+        store.gate.set()
+        result = await turn
+    assert texts(result.outputs) == ["answer: 42"]
+    assert store.recorded == []
+    entry = await store.journal.get("m-1")
+    assert entry is not None
+    assert (entry.status, [r["text"] for r in entry.replies]) == ("done", ["answer: 42"])
+
+
+async def test_a_copy_sent_while_the_first_runs_waits_for_its_answer() -> None:
+    store, calls = GatedStore(), crm()
+    store.gate.clear()
+    message = text_message("c1", "q", message_id="m-1")
+    async with bootstrap_test_runtime(
+        flow=LOOKUP_FLOW, stores=store, connectors={"mock": calls}
+    ) as runtime:
+        first = asyncio.create_task(runtime.handle(message))
+        await store.waiting.wait()
+        copy = asyncio.create_task(runtime.handle(message))
+        with pytest.raises(MessageIdConflict, match="already used by another contact"):
+            await runtime.handle(text_message("c2", "x", message_id="m-1"))
+        await asyncio.sleep(0.01)
+        assert not copy.done()
+        store.gate.set()
+        answered, again = await first, await copy
+        duplicates = runtime.metrics.registry.get_sample_value("botfleet_duplicate_messages_total")
+    assert texts(answered.outputs) == texts(again.outputs) == ["answer: 42"]
+    assert (answered.duplicate, again.duplicate) == (False, True)
+    assert len(calls.calls) == 1
+    assert duplicates == 2
+    assert len(await store.outbox.since(contact_id="c1")) == 1
 
 
 async def test_a_turn_cut_short_is_recovered_once_and_a_zombie_cannot_commit_it_again() -> None:

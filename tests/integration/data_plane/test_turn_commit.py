@@ -11,7 +11,7 @@ import pytest
 
 from botfleet.adapters.stores import InMemoryTenantStore, SqliteTenantStore
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
-from botfleet.ports.stores import TurnStore
+from botfleet.ports.stores import ReceivedMessage, TurnStore
 from botfleet.testing.stores import SAMPLE_TIME, sample_message, sample_state
 
 TenantStore: TypeAlias = InMemoryTenantStore | SqliteTenantStore
@@ -163,6 +163,80 @@ async def test_a_merged_message_that_cannot_be_completed_writes_nothing(
     assert await store.states.load("contact-1") is None
     assert await store.outbox.since(contact_id="contact-1") == []
     assert [e.message.message_id for e in await store.journal.pending()] == ["m1", "m2"]
+
+
+LATER = SAMPLE_TIME.replace(minute=45)
+
+
+async def test_a_message_never_journaled_is_recorded_done_by_its_turn(store: TenantStore) -> None:
+    """A synchronous channel's message: the turn's transaction is its only journal write."""
+    message = sample_message("m1", text="quiero cita")
+    await store.commit_turn(
+        sample_state(node="BOOK"),
+        expected_version=0,
+        message_id="m1",
+        outputs=REPLIES,
+        at=SAMPLE_TIME,
+        unrecorded=[ReceivedMessage(message, LATER)],
+    )
+    entry = await store.journal.get("m1")
+    assert entry is not None
+    assert (entry.status, list(entry.replies)) == ("done", REPLIES)
+    assert (entry.message, entry.received_at) == (message, LATER)
+    assert await store.journal.pending() == []
+    assert await store.journal.record(message, LATER) is False  # a duplicate from now on
+    loaded = await store.states.load("contact-1")
+    assert loaded is not None
+    assert loaded.node == "BOOK"
+
+
+async def test_merged_messages_never_journaled_are_recorded_with_no_replies(
+    store: TenantStore,
+) -> None:
+    await store.journal.record(sample_message("m2"), SAMPLE_TIME)  # journaled: completed
+    await store.commit_turn(
+        sample_state(node="BOOK"),
+        expected_version=0,
+        message_id="m3",
+        outputs=REPLIES,
+        at=SAMPLE_TIME,
+        merged_ids=["m1", "m2"],
+        unrecorded=[
+            ReceivedMessage(sample_message("m1"), SAMPLE_TIME),
+            ReceivedMessage(sample_message("m3"), LATER),
+        ],
+    )
+    replies = {}
+    for message_id in ("m1", "m2", "m3"):
+        entry = await store.journal.get(message_id)
+        assert entry is not None
+        assert entry.status == "done"
+        replies[message_id] = list(entry.replies)
+    assert replies == {"m1": [], "m2": [], "m3": REPLIES}
+    assert await store.journal.pending() == []
+
+
+@pytest.mark.parametrize("status", ["pending", "done"])
+async def test_a_message_to_record_that_is_in_the_journal_writes_nothing(
+    store: TenantStore, status: str
+) -> None:
+    await store.journal.record(sample_message("m1"), SAMPLE_TIME)
+    if status == "done":
+        await store.journal.complete("m1", [{"type": "text", "text": "first"}])
+    with pytest.raises(StoreError, match=f"'m1' is in the journal already \\(status '{status}'"):
+        await store.commit_turn(
+            sample_state(node="BOOK"),
+            expected_version=0,
+            message_id="m1",
+            outputs=REPLIES,
+            at=SAMPLE_TIME,
+            unrecorded=[ReceivedMessage(sample_message("m1"), LATER)],
+        )
+    assert await store.states.load("contact-1") is None
+    assert await store.outbox.since(contact_id="contact-1") == []
+    entry = await store.journal.get("m1")
+    assert entry is not None
+    assert (entry.status, entry.received_at) == (status, SAMPLE_TIME)
 
 
 async def test_a_task_turn_leaves_the_journal_alone(store: TenantStore) -> None:

@@ -110,6 +110,18 @@ _RECORD = (
 )
 
 
+def journal_values(message: InboundMessage, received_at: datetime) -> tuple[Any, ...]:
+    """A new journal row's values, in the order of `_RECORD`'s columns."""
+    where = f"message {message.message_id!r}: received_at"
+    return (
+        message.message_id,
+        message.contact_id,
+        codec.dumps(codec.message_to_json(message)),
+        codec.datetime_to_json(received_at, where),
+        epoch_micros(received_at, where),
+    )
+
+
 class SqliteMessageJournal:
     """Inbound messages; `message_id` is UNIQUE, so a duplicate is caught by the database."""
 
@@ -118,14 +130,7 @@ class SqliteMessageJournal:
         self._group = group_commit or GroupCommit(database)
 
     async def record(self, message: InboundMessage, received_at: datetime) -> bool:
-        where = f"message {message.message_id!r}: received_at"
-        params = (
-            message.message_id,
-            message.contact_id,
-            codec.dumps(codec.message_to_json(message)),
-            codec.datetime_to_json(received_at, where),
-            epoch_micros(received_at, where),
-        )
+        params = journal_values(message, received_at)
         # Messages arriving together are recorded (and acknowledged) in one transaction, with
         # the turns committing meanwhile; each returns once it is committed.
         rows = await self._group.run(

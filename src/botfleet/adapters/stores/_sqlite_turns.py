@@ -13,9 +13,15 @@ from botfleet.adapters.stores import codec
 from botfleet.adapters.stores._contract import outbox_record, stored_state
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
 from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
-from botfleet.adapters.stores._sqlite_tables import _INSERT_STATE, _STATE_COLUMNS, _UPDATE_STATE
+from botfleet.adapters.stores._sqlite_tables import (
+    _INSERT_STATE,
+    _STATE_COLUMNS,
+    _UPDATE_STATE,
+    journal_values,
+)
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.flows.state import ConversationState
+from botfleet.ports.stores import ReceivedMessage
 
 _INSERT_OUTBOX = "INSERT INTO outbox (contact_id, at, output, delivered) VALUES (?, ?, ?, ?)"
 _MAX_SEQ = 2**63 - 1
@@ -23,6 +29,10 @@ _CONFIRM = "UPDATE outbox SET delivered = 1 WHERE contact_id = ? AND delivered =
 _COMPLETE_PENDING = (
     "UPDATE journal SET status = 'done', replies = ? "
     "WHERE message_id = ? AND status = 'pending' RETURNING seq"
+)
+_RECORD_DONE = (
+    "INSERT INTO journal (message_id, contact_id, message, received_at, received_us, replies, "
+    "status) VALUES (?, ?, ?, ?, ?, ?, 'done') ON CONFLICT (message_id) DO NOTHING RETURNING seq"
 )
 
 
@@ -38,6 +48,8 @@ class _TurnRows:
     message_id: str | None
     replies: str
     merged_ids: tuple[str, ...]
+    #: Journal rows (`journal_values`) of the messages the turn records itself, by id.
+    unrecorded: dict[str, tuple[Any, ...]]
     where: str
 
 
@@ -59,6 +71,7 @@ class SqliteTurnStore:
         at: datetime,
         undelivered: bool = False,
         merged_ids: Sequence[str] = (),
+        unrecorded: Sequence[ReceivedMessage] = (),
     ) -> ConversationState:
         new = stored_state(state, expected_version)
         row = codec.state_to_row(new)
@@ -74,6 +87,9 @@ class SqliteTurnStore:
             message_id=message_id,
             replies="[" + ",".join(texts) + "]",
             merged_ids=tuple(merged_ids),
+            unrecorded={
+                r.message.message_id: journal_values(r.message, r.received_at) for r in unrecorded
+            },
             where=str(self._db.path),
         )
         await self.group_commit.run(
@@ -105,9 +121,9 @@ def _write(rows: _TurnRows, conn: sqlite3.Connection) -> None:
     if rows.outbox_rows:
         conn.executemany(_INSERT_OUTBOX, rows.outbox_rows)
     for merged_id in rows.merged_ids:
-        _complete(conn, merged_id, "[]", rows.where)
+        _complete(conn, merged_id, "[]", rows)
     if rows.message_id is not None:
-        _complete(conn, rows.message_id, rows.replies, rows.where)
+        _complete(conn, rows.message_id, rows.replies, rows)
 
 
 def _save_state(rows: _TurnRows, conn: sqlite3.Connection) -> None:
@@ -124,14 +140,24 @@ def _save_state(rows: _TurnRows, conn: sqlite3.Connection) -> None:
         raise ConcurrentUpdate(rows.key, rows.expected_version, current[0][0] if current else None)
 
 
-def _complete(conn: sqlite3.Connection, message_id: str, replies: str, where: str) -> None:
-    if conn.execute(_COMPLETE_PENDING, (replies, message_id)).fetchall():
+def _complete(conn: sqlite3.Connection, message_id: str, replies: str, rows: _TurnRows) -> None:
+    where = rows.where
+    values = rows.unrecorded.get(message_id)
+    if values is not None:
+        if conn.execute(_RECORD_DONE, (*values, replies)).fetchall():
+            return
+    elif conn.execute(_COMPLETE_PENDING, (replies, message_id)).fetchall():
         return
     found = conn.execute(
         "SELECT status FROM journal WHERE message_id = ?", (message_id,)
     ).fetchall()
     if not found:
         raise StoreError(f"{where}: journal has no message {message_id!r} to complete")
+    if values is not None:
+        raise StoreError(
+            f"{where}: message {message_id!r} is in the journal already (status "
+            f"{found[0][0]!r}); its turn is not committed twice"
+        )
     raise StoreError(
         f"{where}: message {message_id!r} was already processed (status "
         f"{found[0][0]!r}); its turn is not committed twice"

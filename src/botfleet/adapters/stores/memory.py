@@ -26,7 +26,7 @@ from botfleet.adapters.stores._contract import (
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.domain.messages import InboundMessage
 from botfleet.flows.state import ConversationState
-from botfleet.ports.stores import JournalEntry
+from botfleet.ports.stores import JournalEntry, ReceivedMessage
 
 __all__ = ["InMemoryMessageJournal", "InMemoryOutbox", "InMemoryStateStore", "InMemoryTenantStore"]
 
@@ -104,6 +104,19 @@ class InMemoryMessageJournal:
         row = self._rows.get(message_id)
         return None if row is None else row.entry()
 
+    def _new_row(self, received: ReceivedMessage) -> _JournalRow:
+        """The row a turn adds for a message never journaled; its id must be new."""
+        message = received.message
+        row = self._rows.get(message.message_id)
+        if row is not None:
+            raise StoreError(
+                f"message {message.message_id!r} is in the journal already (status "
+                f"{row.status!r}); its turn is not committed twice"
+            )
+        text = codec.dumps(codec.message_to_json(message))
+        epoch_micros(received.received_at, f"message {message.message_id!r}: received_at")
+        return _JournalRow(next(self._seq), text, received.received_at)
+
     def _pending_row(self, message_id: str) -> _JournalRow:
         """The row a turn completes; it must exist and not be processed yet."""
         row = self._rows.get(message_id)
@@ -179,6 +192,7 @@ class InMemoryTenantStore:
         at: datetime,
         undelivered: bool = False,
         merged_ids: Sequence[str] = (),
+        unrecorded: Sequence[ReceivedMessage] = (),
     ) -> ConversationState:
         """`TurnStore.commit_turn`: every check runs before the first write, and nothing awaits
         in between, so the turn is stored whole or not at all."""
@@ -193,13 +207,19 @@ class InMemoryTenantStore:
         where = f"outbox output for {state.contact_id!r}"
         at_text = codec.datetime_to_json(at, f"{where}: at")
         texts = [codec.checked_dumps(o, f"{where}[{i}]") for i, o in enumerate(outputs)]
-        merged = [self.journal._pending_row(m) for m in merged_ids]
-        entry = None if message_id is None else self.journal._pending_row(message_id)
+        new_rows = {r.message.message_id: self.journal._new_row(r) for r in unrecorded}
+        merged = [new_rows.get(m) or self.journal._pending_row(m) for m in merged_ids]
+        entry = None
+        if message_id is not None:
+            entry = new_rows.get(message_id) or self.journal._pending_row(message_id)
         completed = [*merged_ids, *([] if message_id is None else [message_id])]
         if len(set(completed)) < len(completed):
             # As SQLite finds it: the second completion meets an entry already done.
             raise StoreError(f"a message is completed twice by one turn: {completed!r}")
         # Writes from here on: none of them can fail.
+        for message_key, new_row in new_rows.items():
+            if message_key in completed:
+                self.journal._rows[message_key] = new_row
         self.states._rows[state.contact_id] = (new.version, state_text)
         for text in texts:
             seq = len(self.outbox._rows) + 1

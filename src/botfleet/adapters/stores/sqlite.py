@@ -29,6 +29,7 @@ from botfleet.adapters.stores._sqlite_tables import (
 )
 from botfleet.adapters.stores._sqlite_turns import SqliteTurnStore
 from botfleet.flows.state import ConversationState
+from botfleet.ports.stores import ReceivedMessage
 
 __all__ = [
     "OpeningTenantStore",
@@ -99,6 +100,7 @@ class SqliteTenantStore:
         at: datetime,
         undelivered: bool = False,
         merged_ids: Sequence[str] = (),
+        unrecorded: Sequence[ReceivedMessage] = (),
     ) -> ConversationState:
         """`TurnStore.commit_turn`: state, outbox rows and journal completion in one transaction."""
         return await self.turns.commit_turn(
@@ -109,6 +111,7 @@ class SqliteTenantStore:
             at=at,
             undelivered=undelivered,
             merged_ids=merged_ids,
+            unrecorded=unrecorded,
         )
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:

@@ -4,6 +4,9 @@ Exactly-once turns: an inbound message is journaled before it is acknowledged; i
 runs in the contact's order and ends with one `commit_turn` transaction (new state, outbox rows,
 journal entry done). A crash before the commit leaves the entry pending and the state untouched,
 so `recover()` runs the turn again from the same state; a crash after it leaves nothing to redo.
+A synchronous channel (`handle`: the web chat) acknowledges a message only with its turn's
+answer, so there the commit itself journals the message: a crash before it leaves nothing, and
+the sender, who got no answer, sends it again (docs/decisions.md).
 Outputs go to the channel after the commit: at least once to the provider (the web chat reads
 the outbox, so exactly once there).
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import partial
 from time import monotonic, perf_counter
 from typing import Any
@@ -43,7 +47,14 @@ from botfleet.ports.channels import OutboundSender, ReadReceipts, TurnResult
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMFallback
 from botfleet.ports.scheduling import TaskScheduler
-from botfleet.ports.stores import JournalEntry, MessageJournal, OutboxStore, StateStore, TurnStore
+from botfleet.ports.stores import (
+    JournalEntry,
+    MessageJournal,
+    OutboxStore,
+    ReceivedMessage,
+    StateStore,
+    TurnStore,
+)
 
 __all__ = ["MAX_CALLS_PER_TURN", "ConversationRuntime"]
 
@@ -74,6 +85,8 @@ class _MessageTurn:
 
     run: Callable[[_MessageTurn], Awaitable[list[Output]]]
     message: InboundMessage
+    #: When it was received, for a message not journaled yet: the turn's commit records it.
+    unrecorded_at: datetime | None = None
     arrived: float = field(default_factory=monotonic)
     merged: bool = False
     outcome: list[Output] | BaseException | None = None
@@ -122,17 +135,28 @@ class ConversationRuntime:
     debounce: bool = True
     #: `accept()` refuses new messages (`Overloaded`) while this many wait for their turns.
     max_backlog: int = DEFAULT_MAX_BACKLOG
-    #: Message ids queued or running in this process (so recovery never queues one twice).
-    _in_flight: set[str] = field(default_factory=set, init=False, repr=False)
+    #: Message ids queued or running in this process, with their contacts (so recovery never
+    #: queues one twice, and a duplicate of one not journaled yet waits for its answer).
+    _in_flight: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _backlog_logged_at: float = field(default=-_BACKLOG_LOG_EVERY_S, init=False, repr=False)
 
     # ---------------------------------------------------------------- InboundHandler
 
     async def handle(self, message: InboundMessage) -> TurnResult:
-        """Journal the message, run its turn in the contact's order, return the outputs."""
-        if not await self._record(message):
+        """Run the message's turn in the contact's order and return the outputs.
+
+        The answer is the acknowledgement, so the message is journaled by its turn's commit
+        (one write fewer than `accept`'s journal-first): a message seen before, or still
+        running here, is a duplicate and gets the first one's replies.
+        """
+        self.metrics.messages_in.inc()
+        received_at = self.clock.now()
+        entry = await self.journal.get(message.message_id)
+        # No await between this check and `_submit`: one of two copies runs, the other waits.
+        if entry is not None or message.message_id in self._in_flight:
+            self.metrics.duplicates.inc()
             return await self._duplicate(message)
-        outputs = await self._submit(message)
+        outputs = await self._submit(message, unrecorded_at=received_at)
         return TurnResult(message.message_id, tuple(outputs))
 
     async def accept(self, message: InboundMessage, *, admitted: bool = False) -> bool:
@@ -214,9 +238,12 @@ class ConversationRuntime:
             f"message {message.message_id!r} was not stored"
         )
 
-    def _submit(self, message: InboundMessage) -> asyncio.Future[Any]:
-        self._in_flight.add(message.message_id)
-        return self.sequencer.submit(message.contact_id, _MessageTurn(self._turn, message))
+    def _submit(
+        self, message: InboundMessage, *, unrecorded_at: datetime | None = None
+    ) -> asyncio.Future[Any]:
+        self._in_flight[message.message_id] = message.contact_id
+        job = _MessageTurn(self._turn, message, unrecorded_at)
+        return self.sequencer.submit(message.contact_id, job)
 
     async def _adopt_orphan(self, message_id: str) -> JournalEntry | None:
         """A redelivered message's entry; queues its turn if it is pending but not queued here
@@ -228,23 +255,24 @@ class ConversationRuntime:
 
     async def _duplicate(self, message: InboundMessage) -> TurnResult:
         entry = await self._adopt_orphan(message.message_id)
-        if entry is not None and entry.message.contact_id != message.contact_id:
+        owner = entry.message.contact_id if entry is not None else None
+        owner = owner or self._in_flight.get(message.message_id)  # not journaled yet
+        if owner is not None and owner != message.contact_id:
             # Ids are unique per tenant, not per contact: answering would hand one contact
             # another's replies, and dropping it silently would lose this message.
             raise MessageIdConflict(
                 f"message_id {message.message_id!r} was already used by another contact; "
                 "send each message with a new id"
             )
-        if entry is not None and message.message_id in self._in_flight:
+        if owner is not None and message.message_id in self._in_flight:
             # Still queued or running here: answer once it is done (the same contact's queue).
-            contact = entry.message.contact_id
-            entry = await self.after_turns(contact, partial(self.journal.get, message.message_id))
+            entry = await self.after_turns(owner, partial(self.journal.get, message.message_id))
         return TurnResult(message.message_id, _replies_of(entry), duplicate=True)
 
     async def _turn(self, job: _MessageTurn) -> list[Output]:
         message = job.message
         if job.merged:  # an earlier text's turn answered this one too
-            self._in_flight.discard(message.message_id)
+            self._in_flight.pop(message.message_id, None)
             if isinstance(job.outcome, BaseException):
                 # The turn's own error, raised once more here: without the frames it collected
                 # in the turn that took this message in.
@@ -266,6 +294,11 @@ class ConversationRuntime:
                 answered.message_id,
                 contact_log,
                 merged_ids=[m.message_id for m in batch[:-1]],
+                unrecorded=[
+                    ReceivedMessage(t.message, t.unrecorded_at)
+                    for t in (job, *later)
+                    if t.unrecorded_at is not None
+                ],
             )
         except Exception as exc:
             self.metrics.turn_errors.inc()
@@ -276,10 +309,10 @@ class ConversationRuntime:
                 # A store that cannot commit now may later: the entry stays pending, so the
                 # message's redelivery (or the next start's recovery) runs the turn again.
                 for failed in (job, *later):
-                    await self._mark_failed(failed.message.message_id, contact_log)
+                    await self._mark_failed(failed, contact_log)
             raise
         finally:
-            self._in_flight.discard(message.message_id)
+            self._in_flight.pop(message.message_id, None)
         self.metrics.turn_seconds.observe(perf_counter() - started)
         if later:
             # The answer belongs to the last text, as in the journal; the others get none.
@@ -319,8 +352,14 @@ class ConversationRuntime:
             texts.append(queued)
         return texts
 
-    async def _mark_failed(self, message_id: str, contact_log: ContactLog) -> None:
+    async def _mark_failed(self, job: _MessageTurn, contact_log: ContactLog) -> None:
+        message_id = job.message.message_id
         try:
+            if job.unrecorded_at is not None:
+                # As a journaled message's entry is: a copy sent again gets no second run.
+                if await self.journal.record(job.message, job.unrecorded_at):
+                    await self.journal.complete(message_id, [], status="failed")
+                return
             entry = await self.journal.get(message_id)
             if entry is not None and entry.status == "pending":
                 await self.journal.complete(message_id, [], status="failed")
@@ -349,6 +388,7 @@ class ConversationRuntime:
         contact_log: ContactLog,
         *,
         merged_ids: Sequence[str] = (),
+        unrecorded: Sequence[ReceivedMessage] = (),
     ) -> list[Output]:
         """Step, commit state + outbox + journal in one transaction, then send."""
         flow = self.live.flow
@@ -367,6 +407,7 @@ class ConversationRuntime:
                     at=self.clock.now(),
                     undelivered=self.confirm_delivery and bool(fitted),
                     merged_ids=merged_ids,
+                    unrecorded=unrecorded,
                 )
             except ConcurrentUpdate:
                 # Another writer (a second process on the file) moved the state: run again
