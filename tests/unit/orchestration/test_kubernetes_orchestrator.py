@@ -197,8 +197,16 @@ async def test_errors_of_the_api_name_the_tenant_and_the_call(
     cluster: tuple[FakeKubernetes, KubernetesOrchestrator],
 ) -> None:
     _, orchestrator = cluster
-    with pytest.raises(OrchestrationError, match=r"tenant 'ghost'.*HTTP 404"):
-        await orchestrator.stop("ghost")
+    with pytest.raises(OrchestrationError, match=r"tenant 'ghost'.*nothing to restart.*HTTP 404"):
+        await orchestrator.restart("ghost")
+
+
+async def test_stopping_a_tenant_never_deployed_is_unknown_as_locally(
+    cluster: tuple[FakeKubernetes, KubernetesOrchestrator],
+) -> None:
+    _, orchestrator = cluster
+    stopped = await orchestrator.stop("ghost")
+    assert (stopped.state, stopped.detail) == ("unknown", "no deployment: nothing to stop")
 
 
 def crash_looping_pod(name: str, tenant_id: str = "acme") -> dict[str, Any]:

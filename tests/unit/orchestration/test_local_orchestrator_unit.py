@@ -64,7 +64,7 @@ async def test_a_tenant_never_started_is_unknown_and_unhealthy(tmp_path: Path) -
     health = await fleet.health("acme")
     assert (health.healthy, health.detail) == (False, "never started here")
     stopped = await fleet.stop("acme")
-    assert stopped.detail == "was not running"
+    assert (stopped.state, stopped.detail) == ("unknown", "never started here: nothing to stop")
 
 
 async def test_an_answer_from_another_tenant_is_not_healthy(

@@ -50,6 +50,11 @@ def _missing(exc: ApiException) -> bool:
     return bool(exc.status == 404)
 
 
+def _missing_object(exc: OrchestrationError) -> bool:
+    """The API call `exc` comes from found no such object (HTTP 404)."""
+    return isinstance(exc.__cause__, ApiException) and _missing(exc.__cause__)
+
+
 class KubernetesOrchestrator:
     """Implements `Orchestrator` on a cluster.
 
@@ -85,7 +90,15 @@ class KubernetesOrchestrator:
         return await self.status(spec.tenant_id)
 
     async def stop(self, tenant_id: str) -> DataPlaneStatus:
-        await self._patch_deployment(tenant_id, {"spec": {"replicas": 0}})
+        """Scale to 0; a tenant never deployed is `unknown` (nothing to stop), as locally."""
+        try:
+            await self._patch_deployment(tenant_id, {"spec": {"replicas": 0}})
+        except OrchestrationError as exc:
+            if not _missing_object(exc):
+                raise
+            return DataPlaneStatus(
+                tenant_id, "unknown", None, detail="no deployment: nothing to stop"
+            )
         return await self.status(tenant_id)
 
     async def restart(self, tenant_id: str) -> DataPlaneStatus:
@@ -97,7 +110,15 @@ class KubernetesOrchestrator:
                 "template": {"metadata": {"annotations": {RESTARTED_AT: now}}},
             }
         }
-        await self._patch_deployment(tenant_id, patch)
+        try:
+            await self._patch_deployment(tenant_id, patch)
+        except OrchestrationError as exc:
+            if not _missing_object(exc):
+                raise
+            # As locally: a tenant never deployed has no spec to restart with.
+            raise OrchestrationError(
+                tenant_id, f"no deployment: nothing to restart ({exc.detail})"
+            ) from exc
         return await self.status(tenant_id)
 
     async def status(self, tenant_id: str) -> DataPlaneStatus:
@@ -109,7 +130,7 @@ class KubernetesOrchestrator:
                 tenant_id, self.apps.read_namespaced_deployment, name, namespace
             )
         except OrchestrationError as exc:
-            if isinstance(exc.__cause__, ApiException) and _missing(exc.__cause__):
+            if _missing_object(exc):
                 return DataPlaneStatus(tenant_id, "unknown", None, detail="no deployment")
             raise
         wanted = deployment.spec.replicas if deployment.spec else 0

@@ -123,6 +123,9 @@ class LocalOrchestrator:
 
     async def stop(self, tenant_id: str) -> DataPlaneStatus:
         pid = self._read_pid(tenant_id)
+        if pid is None and self._read_launch(tenant_id) is None:
+            detail = "never started here: nothing to stop"
+            return DataPlaneStatus(tenant_id, "unknown", self._url(tenant_id), None, detail)
         if pid is not None and self._alive(pid, tenant_id):
             killed = await terminate(
                 pid, lambda: self._alive(pid, tenant_id), timeout_s=self.stop_timeout_s
