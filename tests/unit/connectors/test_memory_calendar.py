@@ -329,6 +329,50 @@ async def test_list_appointments_is_structured() -> None:
     assert await call(cal, "list_appointments", contact_id="c2") == []
 
 
+@pytest.mark.parametrize(
+    "services",
+    [{"corte": {"name": "Haircut", "price": 18}}, {"corte": "Haircut"}],
+    ids=["flow-table", "names"],
+)
+async def test_bookings_that_kept_only_the_key_are_named_from_services(
+    services: dict[str, Any],
+) -> None:
+    cal, _ = make()
+    await book(cal, "2024-01-08_1000")  # service "corte", no service_name
+    await book(cal, "2024-01-08_1100", service_name="Corte largo")  # its own name wins
+    await call(  # a key `services` does not know
+        cal, "book_appointment", slot="2024-01-08_1200", contact_id="c1", service_key="tinte"
+    )
+    listed = await call(cal, "get_future_appointments", contact_id="c1", services=services)
+    assert [i["title"] for i in listed] == [
+        "Mon 8 Jan · 10:00 · Haircut",
+        "Mon 8 Jan · 11:00 · Corte largo",
+        "Mon 8 Jan · 12:00 · tinte",
+    ]
+    records = await call(cal, "list_appointments", contact_id="c1", services=services)
+    assert [(r["service"], r["service_name"]) for r in records] == [
+        ("corte", "Haircut"),
+        ("corte", "Corte largo"),
+        ("tinte", ""),
+    ]
+    plain = await call(cal, "get_future_appointments", contact_id="c1")
+    assert plain[0]["title"] == "Mon 8 Jan · 10:00 · corte"
+
+
+@pytest.mark.parametrize(
+    ("services", "error"),
+    [
+        (["Haircut"], "'services' must be a mapping of service keys, got list"),
+        ({"corte": {"price": 18}}, "'services' \\['corte'\\] needs a name"),
+        ({"corte": 5}, "'services' \\['corte'\\] needs a name"),
+    ],
+)
+async def test_services_that_name_nothing_are_refused(services: Any, error: str) -> None:
+    cal, _ = make()
+    with pytest.raises(ConnectorRejected, match=error):
+        await call(cal, "list_appointments", contact_id="c1", services=services)
+
+
 @pytest.mark.parametrize("operation", ["cancel_event", "cancel_appointment"])
 async def test_a_contact_cancels_its_own_appointment(operation: str) -> None:
     cal, _ = make()

@@ -108,3 +108,21 @@ class Params:
         if value not in _PERIODS:
             raise self._reject(name, f"must be morning, afternoon or empty, got {value!r}")
         return _PERIODS[value]
+
+    def service_names(self, name: str = "services") -> dict[str, str]:
+        """Names of services by key: the flow's `services` table (``{key: {name: ...}}``) or
+        ``{key: "name"}``; missing -> empty."""
+        value = self._present(name)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self._reject(
+                name, f"must be a mapping of service keys, got {type(value).__name__}"
+            )
+        names: dict[str, str] = {}
+        for key, entry in value.items():
+            label = entry.get("name") if isinstance(entry, Mapping) else entry
+            if not isinstance(label, str) or not label.strip():
+                raise self._reject(name, f"[{key!r}] needs a name (a string or {{name: ...}})")
+            names[str(key)] = label.strip()
+        return names

@@ -188,19 +188,29 @@ class CalendarService:
             offered = [s for s in offered if slots.in_period(s, period)]
         return formatting.slot_items(offered)
 
-    async def _future_of(self, contact_id: str) -> list[Appointment]:
+    async def _future_of(self, request: Params) -> list[Appointment]:
+        """The contact's coming appointments, first first. A booking that kept only its
+        service's key (one made without `service_name`) is named from the `services` param."""
+        contact_id = request.text("contact_id")
+        names = request.service_names()
         now = self.now()
         found = await self.store.appointments_from(contact_id, now)
         own = [a for a in found if a.contact_id == contact_id and a.start >= now]
+        own = [
+            replace(a, service_name=names[a.service_key])
+            if not a.service_name and a.service_key in names
+            else a
+            for a in own
+        ]
         return sorted(own, key=lambda a: a.start)
 
     async def _get_future_appointments(self, request: Params, _key: str) -> list[formatting.Item]:
-        own = await self._future_of(request.text("contact_id"))
+        own = await self._future_of(request)
         prefix = request.text("id_prefix", default=formatting.CANCEL_PREFIX)
         return formatting.appointment_items(own, self.settings.tz, prefix=prefix)
 
     async def _list_appointments(self, request: Params, _key: str) -> list[dict[str, Any]]:
-        own = await self._future_of(request.text("contact_id"))
+        own = await self._future_of(request)
         return [formatting.appointment_record(a, self.settings.tz) for a in own]
 
     # ------------------------------------------------------------------ writes (under the lock)
