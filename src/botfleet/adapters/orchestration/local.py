@@ -3,6 +3,7 @@
     <root>/<tenant>/data/         DP_DATA_DIR: state.db, jobs, log-hash.key, boot-cache.json (0700)
     <root>/<tenant>/launch.json   how it was started (0600: holds the boot token)
     <root>/run/<tenant>.pid       the process id (it leads its own process group)
+    <root>/run/<tenant>.lock      held while a start, stop or restart of the tenant runs
     <root>/logs/<tenant>.log      stdout and stderr (JSON log lines)
 
 A tenant's process gets only its own settings: the environment is built from a short list of
@@ -12,12 +13,16 @@ keys ever reach it, and it runs in its own folder.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import json
 import os
 import re
 import subprocess
 import sys
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +75,12 @@ class LocalOrchestrator:
         python: the interpreter that runs them (this one by default).
         stop_timeout_s: grace period after SIGTERM before SIGKILL.
         health_timeout_s: timeout of each ``GET /health``.
+        lock_timeout_s: how long a start, stop or restart waits for another process's one of
+            the same tenant (default: the grace period and 30 s, a stop and a start).
+
+    A start, stop or restart of one tenant waits for another one of the same tenant to finish
+    (in this process and in others on the same root: a lock file), so two overlapping calls
+    never spawn two processes for a tenant.
     """
 
     def __init__(
@@ -80,13 +91,16 @@ class LocalOrchestrator:
         python: str = sys.executable,
         stop_timeout_s: float = 15.0,
         health_timeout_s: float = 2.0,
+        lock_timeout_s: float | None = None,
     ) -> None:
         self.root = root.resolve()
         self.host = host
         self.python = python
         self.stop_timeout_s = stop_timeout_s
         self.health_timeout_s = health_timeout_s
+        self.lock_timeout_s = stop_timeout_s + 30.0 if lock_timeout_s is None else lock_timeout_s
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     # ---------------------------------------------------------------- paths
 
@@ -110,6 +124,18 @@ class LocalOrchestrator:
     # ---------------------------------------------------------------- Orchestrator
 
     async def start(self, spec: DataPlaneSpec) -> DataPlaneStatus:
+        async with self._exclusive(spec.tenant_id):
+            return await self._start(spec)
+
+    async def stop(self, tenant_id: str) -> DataPlaneStatus:
+        async with self._exclusive(tenant_id):
+            return await self._stop(tenant_id)
+
+    async def restart(self, tenant_id: str) -> DataPlaneStatus:
+        async with self._exclusive(tenant_id):
+            return await self._restart(tenant_id)
+
+    async def _start(self, spec: DataPlaneSpec) -> DataPlaneStatus:
         previous = self._read_launch(spec.tenant_id)
         port = spec.port or (previous or {}).get("port") or free_port(self.host)
         launch = _launch_record(spec, int(port))
@@ -118,10 +144,10 @@ class LocalOrchestrator:
         if status.state == "running":
             if previous == launch:
                 return status
-            await self.stop(spec.tenant_id)
+            await self._stop(spec.tenant_id)
         return self._spawn(spec.tenant_id, launch)
 
-    async def stop(self, tenant_id: str) -> DataPlaneStatus:
+    async def _stop(self, tenant_id: str) -> DataPlaneStatus:
         pid = self._read_pid(tenant_id)
         if pid is None and self._read_launch(tenant_id) is None:
             detail = "never started here: nothing to stop"
@@ -137,12 +163,12 @@ class LocalOrchestrator:
         self._children.pop(pid or -1, None)
         return DataPlaneStatus(tenant_id, "stopped", self._url(tenant_id), None, detail)
 
-    async def restart(self, tenant_id: str) -> DataPlaneStatus:
+    async def _restart(self, tenant_id: str) -> DataPlaneStatus:
         launch = self._read_launch(tenant_id)
         if launch is None:
             raise OrchestrationError(tenant_id, "never started here: nothing to restart")
         await self._refuse_taken_port(tenant_id, int(launch["port"]))
-        await self.stop(tenant_id)
+        await self._stop(tenant_id)
         return self._spawn(tenant_id, launch)
 
     async def status(self, tenant_id: str) -> DataPlaneStatus:
@@ -181,6 +207,39 @@ class LocalOrchestrator:
         return DataPlaneHealth(tenant_id, healthy, body if isinstance(body, dict) else None, detail)
 
     # ---------------------------------------------------------------- internals
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, tenant_id: str) -> AsyncIterator[None]:
+        """Hold the tenant's lock: an `asyncio.Lock` for this process, then its lock file
+        (`flock`, released when the file is closed, also by a crash) for other processes."""
+        lock_file = self.root / "run" / f"{self.tenant_dir(tenant_id).name}.lock"
+        async with self._locks.setdefault(tenant_id, asyncio.Lock()):
+            lock_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                await self._lock_file(tenant_id, fd, lock_file)
+                yield
+            finally:
+                os.close(fd)
+
+    async def _lock_file(self, tenant_id: str, fd: int, path: Path) -> None:
+        try:
+            import fcntl  # POSIX; elsewhere the process's own lock is all there is
+        except ImportError:
+            return
+        deadline = time.monotonic() + self.lock_timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise OrchestrationError(
+                        tenant_id,
+                        f"another process's start, stop or restart of this tenant has not "
+                        f"finished (it holds {path})",
+                    ) from None
+                await asyncio.sleep(0.05)
 
     async def _refuse_taken_port(self, tenant_id: str, port: int) -> None:
         """Raise if another tenant's data plane runs on `port`: the new process could not bind it,
