@@ -14,6 +14,7 @@ import pytest
 from bench import (
     _profile,
     _report,
+    _turn_cpu,
     bare_app,
     calendar_ops,
     calendar_slots,
@@ -36,6 +37,7 @@ MODULES = [
     "bench.store_trips",
     "bench.provider_http",
     "bench.webchat_ab",
+    "bench.turn_ab",
 ]
 
 
@@ -45,8 +47,9 @@ def test_run_all_runs_every_benchmark_module() -> None:
         path.stem
         for path in (Path(run_all.__file__).parent).glob("*.py")
         # bare_app is the baseline server the others start, not a benchmark of its own;
-        # webchat_ab compares two commits, on demand
-        if not path.stem.startswith("_") and path.stem not in ("run_all", "bare_app", "webchat_ab")
+        # webchat_ab and turn_ab compare two commits, on demand
+        if not path.stem.startswith("_")
+        and path.stem not in ("run_all", "bare_app", "webchat_ab", "turn_ab")
     }
     assert on_disk <= listed, f"not run by `make bench`: {sorted(on_disk - listed)}"
 
@@ -256,3 +259,8 @@ def test_web_chat_bench_refuses_a_zero_second_run(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         webchat_wrk.main(["--duration", "0"])
     assert "--duration must be at least 1 second" in capsys.readouterr().err
+
+
+async def test_turn_cpu_drives_the_demo_conversation_through_the_runtime() -> None:
+    us = await _turn_cpu.measure(contacts=2, rounds=1)
+    assert 1 < us < 1_000_000

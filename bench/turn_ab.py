@@ -1,0 +1,81 @@
+"""A/B of the CPU per turn through the runtime, no HTTP: this checkout against an earlier commit.
+
+    uv run python -m bench.turn_ab --base HEAD~1 [--rounds 6]
+
+`webchat_ab` measures through uvicorn and wrk, which share this machine's two cores with the
+data plane; its runs of the same code differ by 15% and more in a noisy hour. This one drives
+the demo conversation (book, view, cancel) for 32 contacts at once straight into
+`ConversationRuntime.handle` on a SQLite file, in a fresh process per run (`bench/_turn_cpu.py`,
+the base commit's code from a temporary worktree put first on PYTHONPATH), alternating base
+and checkout, and prints each run's CPU microseconds per turn and the medians. Engine, store,
+group commits, checkpoints and calendar are in it; HTTP is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench._baseline import BaselineUnavailable
+from bench._proc import REPO_ROOT
+from bench._report import EXIT_CANNOT_RUN
+from bench.webchat_ab import _worktree
+
+
+def _run_once(src: Path | None, contacts: int) -> float:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
+    argv = [sys.executable, "-m", "bench._turn_cpu", "--contacts", str(contacts)]
+    done = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench._turn_cpu failed:\n{done.stderr[-2000:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--base", default="HEAD~1", help="git ref to compare against")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--contacts", type=int, default=32)
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.contacts < 1:
+        parser.error("--rounds and --contacts must be at least 1")
+    folder = Path(tempfile.mkdtemp(prefix="botfleet-turn-ab-"))
+    results: dict[str, list[float]] = {"base": [], "this": []}
+    try:
+        try:
+            tree = _worktree(args.base, folder)
+        except (subprocess.CalledProcessError, BaselineUnavailable) as exc:
+            print(f"cannot check out {args.base}: {exc}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+        for _ in range(args.rounds):
+            for name, src in (("base", tree / "src"), ("this", None)):
+                us = _run_once(src, args.contacts)
+                results[name].append(us)
+                print(f"{name:5s} {us:6.1f} us CPU/turn", flush=True)
+    finally:
+        subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(folder / "base")],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+    lower = sum(t < b for b, t in zip(results["base"], results["this"], strict=True))
+    for name, rows in results.items():
+        label = args.base if name == "base" else "checkout"
+        print(f"{name} ({label}), median of {len(rows)}: {statistics.median(rows):.1f} us CPU/turn")
+    print(f"this checkout lower in {lower} of {args.rounds} pairs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
