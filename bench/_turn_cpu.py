@@ -13,6 +13,7 @@ import asyncio
 import gc
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from botfleet.testing.runtime import (
     text_message,
 )
 
+UTC_MORNING = MONDAY_MORNING.astimezone(UTC)
 DEMO_TENANT = Path(__file__).resolve().parent.parent / "examples" / "tenants" / "demo.yaml"
 #: A contact's conversation: book, view, cancel (so the next round books the same times again).
 SCRIPT = (
@@ -46,8 +48,10 @@ SCRIPT = (
 
 def _message(kind: str, value: str, contact: str, message_id: str) -> InboundMessage:
     if kind == "text":
-        return text_message(contact, value, message_id=message_id)
-    return choice_message(contact, value, message_id=message_id)
+        message = text_message(contact, value, message_id=message_id)
+    else:
+        message = choice_message(contact, value, message_id=message_id)
+    return replace(message, timestamp=UTC_MORNING)  # as channels stamp them: in UTC
 
 
 async def measure(contacts: int, rounds: int) -> float:
@@ -56,7 +60,7 @@ async def measure(contacts: int, rounds: int) -> float:
     with tempfile.TemporaryDirectory() as folder:
         settings = make_settings(state_db=Path(folder) / "state.db", log_level="warning")
         # In UTC, as the data plane's clock is (a Madrid clock takes the store's slower paths).
-        clock = FrozenClock(MONDAY_MORNING.astimezone(UTC))
+        clock = FrozenClock(UTC_MORNING)
         async with bootstrap_test_runtime(config, settings=settings, clock=clock) as rt:
 
             async def talk(contact: int, run: str) -> None:
