@@ -150,6 +150,27 @@ async def test_a_copy_sent_while_the_first_runs_waits_for_its_answer() -> None:
     assert len(await store.outbox.since(contact_id="c1")) == 1
 
 
+async def test_a_copy_accepted_while_a_synchronous_turn_runs_is_a_duplicate() -> None:
+    store = GatedStore()
+    store.gate.clear()
+    message = text_message("c1", "q", message_id="m-1")
+    async with (
+        asyncio.timeout(10),  # the double turn this prevents never finished
+        bootstrap_test_runtime(
+            flow=LOOKUP_FLOW, stores=store, connectors={"mock": crm()}
+        ) as runtime,
+    ):
+        first = asyncio.create_task(runtime.handle(message))
+        await store.waiting.wait()  # not journaled yet: its commit will record it
+        assert await runtime.accept(message) is False
+        store.gate.set()
+        answered = await first
+    assert texts(answered.outputs) == ["answer: 42"]
+    entry = await store.journal.get("m-1")
+    assert entry is not None
+    assert entry.status == "done"
+
+
 async def test_a_turn_cut_short_is_recovered_once_and_a_zombie_cannot_commit_it_again() -> None:
     store, calls = GatedStore(), crm()
     store.gate.clear()

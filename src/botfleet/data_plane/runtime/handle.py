@@ -168,6 +168,12 @@ class ConversationRuntime:
         """
         if not admitted and len(self._in_flight) >= self.max_backlog:
             self._refuse(message)
+        if message.message_id in self._in_flight:
+            # Running here already, maybe not journaled yet (`handle`'s turn records it in its
+            # commit): recording it now would make that commit fail.
+            self.metrics.messages_in.inc()
+            self.metrics.duplicates.inc()
+            return False
         if not await self._record(message):
             await self._adopt_orphan(message.message_id)
             return False
