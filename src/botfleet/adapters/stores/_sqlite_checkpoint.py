@@ -16,7 +16,7 @@ it copies the few pages written meanwhile, syncs, and the log starts over.
 
 A RESTART holds every write of the tenant off for two fsyncs (8 ms at the median, 17 ms at
 worst, on the benchmark machine of 2026-12-05). It used to follow every passive checkpoint:
-under the web chat benchmark that closed the gate below 17 times a second, 15% of the time,
+under the web chat benchmark that closed the gate ~19 times a second, 15% of the time,
 and the turns waiting at it made the p99 (docs/benchmarks.md, eleventh session). A log of a few
 thousand pages costs nearly nothing meanwhile: readers do not search the pages already copied.
 The log's file keeps its longest size, though, so once the tenant has written nothing for
