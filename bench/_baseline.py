@@ -13,7 +13,10 @@ import importlib.metadata
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -71,3 +74,25 @@ def python_argv(repo: Path, rev: str) -> list[str]:
         )
     layered = [arg for requirement in missing for arg in ("--with", requirement)]
     return [uv, "run", "--quiet", "--project", str(repo), *layered, "python"]
+
+
+@contextmanager
+def base_worktree(repo: Path, ref: str) -> Iterator[Path]:
+    """A temporary git worktree of `ref` (its `src/` compiled once, as the checkout's own
+    modules are by `ensure_bytecode`), removed afterwards. Raises CalledProcessError when git
+    cannot check `ref` out."""
+    folder = Path(tempfile.mkdtemp(prefix="botfleet-base-tree-"))
+    tree = folder / "base"
+    try:
+        argv = ["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), ref]
+        subprocess.run(argv, check=True, capture_output=True)
+        argv = [sys.executable, "-m", "compileall", "-q", str(tree / "src")]
+        subprocess.run(argv, check=False, stdout=subprocess.DEVNULL)
+        yield tree
+    finally:
+        subprocess.run(
+            ["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)

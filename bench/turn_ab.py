@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from bench._baseline import BaselineUnavailable
+from bench._baseline import base_worktree
 from bench._proc import REPO_ROOT
 from bench._report import EXIT_CANNOT_RUN
-from bench.webchat_ab import _worktree
 
 
 def _run_once(src: Path | None, contacts: int) -> float:
@@ -49,26 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.contacts < 1:
         parser.error("--rounds and --contacts must be at least 1")
-    folder = Path(tempfile.mkdtemp(prefix="botfleet-turn-ab-"))
     results: dict[str, list[float]] = {"base": [], "this": []}
     try:
-        try:
-            tree = _worktree(args.base, folder)
-        except (subprocess.CalledProcessError, BaselineUnavailable) as exc:
-            print(f"cannot check out {args.base}: {exc}", file=sys.stderr)
-            return EXIT_CANNOT_RUN
-        for _ in range(args.rounds):
-            for name, src in (("base", tree / "src"), ("this", None)):
-                us = _run_once(src, args.contacts)
-                results[name].append(us)
-                print(f"{name:5s} {us:6.1f} us CPU/turn", flush=True)
-    finally:
-        subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(folder / "base")],
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+        with base_worktree(REPO_ROOT, args.base) as tree:
+            for _ in range(args.rounds):
+                for name, src in (("base", tree / "src"), ("this", None)):
+                    us = _run_once(src, args.contacts)
+                    results[name].append(us)
+                    print(f"{name:5s} {us:6.1f} us CPU/turn", flush=True)
+    except subprocess.CalledProcessError as exc:
+        reason = (exc.stderr or b"").decode(errors="replace").strip() or str(exc)
+        print(f"cannot check out {args.base}: {reason}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     lower = sum(t < b for b, t in zip(results["base"], results["this"], strict=True))
     for name, rows in results.items():
         label = args.base if name == "base" else "checkout"

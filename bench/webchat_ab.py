@@ -16,26 +16,15 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench._baseline import BaselineUnavailable, missing_requirements
+from bench._baseline import BaselineUnavailable, base_worktree, missing_requirements
 from bench._proc import REPO_ROOT, start_data_plane
 from bench._report import EXIT_CANNOT_RUN
 from bench.webchat_wrk import INSTALL_HINT, Load, drive, find_wrk, whole_seconds
-
-
-def _worktree(ref: str, folder: Path) -> Path:
-    tree = folder / "base"
-    argv = ["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(tree), ref]
-    subprocess.run(argv, check=True, capture_output=True)
-    # Compiled once, as the checkout's own modules are by `ensure_bytecode`.
-    argv = [sys.executable, "-m", "compileall", "-q", str(tree / "src")]
-    subprocess.run(argv, check=False, stdout=subprocess.DEVNULL)
-    return tree
 
 
 def _run_once(wrk: str, load: Load, src: Path | None) -> tuple[float, float, float, float]:
@@ -93,10 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         print(INSTALL_HINT, file=sys.stderr)
         return EXIT_CANNOT_RUN
     load = Load(32, 1, args.duration, args.warmup, 500)
-    folder = Path(tempfile.mkdtemp(prefix="botfleet-ab-tree-"))
     results: dict[str, list[tuple[float, float, float, float]]] = {"base": [], "this": []}
-    try:
-        tree = _worktree(args.base, folder)
+    with base_worktree(REPO_ROOT, args.base) as tree:
         for _ in range(args.rounds):
             for name, src in (("base", tree / "src"), ("this", None)):
                 row = _run_once(wrk, load, src)
@@ -104,13 +91,6 @@ def main(argv: list[str] | None = None) -> int:
                 rps, p50, p99, cpu = row
                 print(f"{name:5s} {rps:6.0f} req/s  p50 {p50:5.1f} ms  p99 {p99:5.1f} ms  "
                       f"{cpu:4.0f} us CPU/request", flush=True)  # fmt: skip
-    finally:
-        subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(folder / "base")],
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
     for name, rows in results.items():
         print(
             f"{name} ({args.base if name == 'base' else 'checkout'}), medians of {len(rows)}: "
