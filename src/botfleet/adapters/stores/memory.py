@@ -85,9 +85,7 @@ class InMemoryMessageJournal:
     async def record(self, message: InboundMessage, received_at: datetime) -> bool:
         if message.message_id in self._rows:
             return False
-        text = codec.dumps(codec.message_to_json(message))
-        epoch_micros(received_at, f"message {message.message_id!r}: received_at")
-        self._rows[message.message_id] = _JournalRow(next(self._seq), text, received_at)
+        self._rows[message.message_id] = self._new_row(ReceivedMessage(message, received_at))
         return True
 
     async def complete(
@@ -105,7 +103,8 @@ class InMemoryMessageJournal:
         return None if row is None else row.entry()
 
     def _new_row(self, received: ReceivedMessage) -> _JournalRow:
-        """The row a turn adds for a message never journaled; its id must be new."""
+        """A new row for `received` (`record`, or a turn recording its message itself); its id
+        must not be in the journal."""
         message = received.message
         row = self._rows.get(message.message_id)
         if row is not None:
