@@ -243,7 +243,7 @@ def test_the_reloaded_state_is_what_parsing_the_row_gives(state: ConversationSta
         {
             c: codec.loads(v) if c in {"data", "history", "last_options"} else v
             for c, v in row.items()
-            if c != codec.HISTORY_IS_PLAIN
+            if c not in {codec.HISTORY_IS_PLAIN, codec.DATA_BY_ORJSON}
         }
         | {"awaiting": None if row["awaiting"] is None else codec.loads(row["awaiting"])}
     )
@@ -251,6 +251,22 @@ def test_the_reloaded_state_is_what_parsing_the_row_gives(state: ConversationSta
     assert reloaded == parsed
     assert _exactly(reloaded) == _exactly(parsed)
     assert reloaded.data is not state.data  # the store's own containers
+
+
+@pytest.mark.parametrize(
+    ("value", "by_orjson"),
+    [(2**70, False), (-(2**63) - 1, False), ("\ud83d broken", False), (2**63 - 1, True)],
+)
+def test_data_orjson_cannot_write_is_read_back_by_the_standard_library(
+    value: Any, by_orjson: bool
+) -> None:
+    # orjson would read an integer beyond 64 bits back as a float: the row says who wrote it.
+    state = sample_state(data={"value": value, "other": [1.5]})
+    row = codec.state_to_row(state)
+    assert row[codec.DATA_BY_ORJSON] is by_orjson
+    reloaded = codec.state_reloaded(state, row)
+    assert reloaded.data == {"value": value, "other": [1.5]}
+    assert type(reloaded.data["value"]) is type(value)
 
 
 bad_leaves = st.sampled_from(
