@@ -218,17 +218,16 @@ def _dynamic_options(turn: TurnBuilder, action: schema.SendDynamicOptions, where
     r = turn.renderer()
     raw = _lookup({**turn.data, **turn.overlay}, action.source_key)
     items: list[Option] = []
+    ids: set[str] = set()
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         if isinstance(item, dict) and item.get("id") not in (None, ""):
-            items.append(
-                Option(
-                    str(item["id"]),
-                    str(item.get("title", item["id"])),
-                    str(item.get("description", "") or ""),
-                )
+            option = Option(
+                str(item["id"]),
+                str(item.get("title", item["id"])),
+                str(item.get("description", "") or ""),
             )
         elif isinstance(item, str | int | float) and not isinstance(item, bool):
-            items.append(Option(str(item), str(item)))
+            option = Option(str(item), str(item))
         else:
             turn.diagnose(
                 "warning",
@@ -236,6 +235,17 @@ def _dynamic_options(turn: TurnBuilder, action: schema.SendDynamicOptions, where
                 f"{where}.source_key",
                 f"item {i} of data.{action.source_key} has no id; skipped",
             )
+            continue
+        if option.id in ids:  # as `_options`: a reply carries only the id
+            turn.diagnose(
+                "warning",
+                "bad_option_id",
+                f"{where}.source_key",
+                f"item {i} of data.{action.source_key}: id {option.id!r} repeats; skipped",
+            )
+            continue
+        ids.add(option.id)
+        items.append(option)
     if raw is not None and not isinstance(raw, list):
         turn.diagnose(
             "warning",

@@ -85,6 +85,34 @@ class TestButtons:
         assert result.buttons[0] == Option("a_id", "y" * 19 + "…")
         assert len(result.buttons[0].title) == 20
 
+    def test_titles_that_shortening_makes_equal_turn_the_buttons_into_a_list(self) -> None:
+        # WhatsApp refuses the whole message when two buttons share a title.
+        slots = (Option("s1", "Tuesday 14 May, 10:00"), Option("s2", "Tuesday 14 May, 10:30"))
+        (result,) = degrade([Buttons("When?", slots)], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert result.options == slots  # rows of 24 hold both titles whole
+
+    def test_list_rows_cut_to_the_same_title_keep_their_whole_title_as_description(
+        self,
+    ) -> None:
+        rows = (
+            Option("a", "Appointment on Tuesday at 10:00"),
+            Option("b", "Appointment on Tuesday at 10:30", "with Ana"),
+            Option("c", "Colour and cut, long session"),
+        )
+        (result,) = degrade([one_list(rows)], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert result.options == (
+            Option("a", "Appointment on Tuesday…", "Appointment on Tuesday at 10:00"),
+            Option("b", "Appointment on Tuesday…", "with Ana"),  # its own description stays
+            Option("c", "Colour and cut, long se…"),  # a cut nothing else shares
+        )
+
+    def test_equal_titles_on_a_channel_without_lists_are_numbered(self) -> None:
+        twins = (Option("a", "Same"), Option("b", "Same"))
+        (result,) = degrade([Buttons("Pick", twins)], Capabilities(lists=False))
+        assert result == Text(f"Pick\n\n1. Same\n2. Same\n\n{NUMBER_HINT}")
+
     def test_buttons_without_options_become_their_body(self) -> None:
         assert degrade([Buttons("Just this", ())], WHATSAPP) == (Text("Just this"),)
 
@@ -253,10 +281,24 @@ class TestNumbering:
         ("abcd", 1, "…"),
         ("abcd", 0, ""),
         ("ab   cd", 5, "ab…"),
+        # never half of what shows as one character
+        ("Flags \U0001f1e9\U0001f1ea\U0001f1eb\U0001f1f7 ok", 10, "Flags \U0001f1e9\U0001f1ea…"),
+        ("Flags \U0001f1e9\U0001f1ea\U0001f1eb\U0001f1f7 ok", 9, "Flags \U0001f1e9\U0001f1ea…"),
+        ("Hi \U0001f468\u200d\U0001f469\u200d\U0001f467 all", 6, "Hi…"),  # a family, whole or not
+        ("ok \U0001f44d\U0001f3fd yes", 5, "ok…"),  # thumbs up and its skin tone
+        ("cafe\u0301 au lait", 5, "caf…"),  # e and its combining accent
+        ("\u2764\ufe0f\u2764\ufe0f", 2, "\u2764…"),  # one cluster is the whole head: cut anyway
     ],
 )
 def test_shorten(text: str, limit: int, expected: str) -> None:
     assert shorten(text, limit) == expected
+
+
+def test_a_word_cut_in_the_middle_keeps_its_emoji_whole() -> None:
+    flags = "\U0001f1e9\U0001f1ea" * 6  # six flags, no spaces: cut mid-"word"
+    chunks = split_text(flags, 5)
+    assert "".join(chunks) == flags
+    assert all(len(chunk) % 2 == 0 for chunk in chunks)  # never a lone regional indicator
 
 
 def test_a_blank_list_body_longer_than_the_text_limit_becomes_an_empty_body() -> None:

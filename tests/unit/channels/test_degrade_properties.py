@@ -69,6 +69,7 @@ def fits(output: Output, caps: Capabilities) -> bool:
             and 0 < len(output.buttons) <= caps.max_buttons
             and len(output.body) <= caps.max_text
             and all(len(b.title) <= caps.max_button_title for b in output.buttons)
+            and len({b.title for b in output.buttons}) == len(output.buttons)  # WhatsApp's rule
         )
     if isinstance(output, ListMenu):
         return (

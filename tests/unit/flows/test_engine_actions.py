@@ -213,6 +213,18 @@ def test_malformed_items_are_skipped_with_a_diagnostic_each() -> None:
     assert "item 0 of data.choices" in exchange.diagnostics[0].detail
 
 
+def test_an_item_repeating_an_earlier_id_is_skipped_with_a_diagnostic() -> None:
+    # Two slots with one id: WhatsApp refuses the message, and a reply could not tell them apart.
+    choices = [{"id": "s1", "title": "10:00"}, {"id": "s1", "title": "10:30"}, {"id": 2}, 2]
+    exchange = run("DYNAMIC", choices=choices)
+    [output] = exchange.outputs
+    assert isinstance(output, Buttons)
+    assert output.buttons == (Option("s1", "10:00"), Option("2", "2"))
+    assert exchange.diagnostic_events() == ["bad_option_id", "bad_option_id"]
+    assert "item 1 of data.choices: id 's1' repeats" in exchange.diagnostics[0].detail
+    assert "item 3 of data.choices: id '2' repeats" in exchange.diagnostics[1].detail
+
+
 def test_dynamic_options_become_the_last_options() -> None:
     exchange = run("DYNAMIC", choices=THREE)
     assert [o.id for o in exchange.state.last_options] == ["d1", "d2", "d3"]

@@ -2,11 +2,13 @@
 
 Rules, applied to each output in order:
 
-* `Buttons` within `max_buttons` stay buttons (titles shortened with "…").
-  More buttons (or a channel without buttons) become a one-section `ListMenu` when the channel
-  has lists and they fit, else numbered text.
-* A `ListMenu` within `max_list_rows` stays a list (titles and descriptions shortened);
-  more rows (or a channel without lists) become numbered text.
+* `Buttons` within `max_buttons` stay buttons (titles shortened with "…") while their titles
+  stay distinct. More buttons, titles that shortening (or the flow) made equal, or a channel
+  without buttons become a one-section `ListMenu` when the channel has lists and they fit, else
+  numbered text.
+* A `ListMenu` within `max_list_rows` stays a list (titles and descriptions shortened; a row
+  whose title was cut to the same text as another's, and that has no description, gets its
+  whole title as description); more rows (or a channel without lists) become numbered text.
 * `Text` longer than `max_text` is split at paragraph, line, sentence or word boundaries.
 * `TemplateMessage` on a channel without templates becomes its `fallback_text`.
 
@@ -18,7 +20,8 @@ engine keeps the options of the last output that offered any (`last_options`) an
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Sequence
 
 from botfleet.domain.outputs import (
     Buttons,
@@ -84,9 +87,12 @@ def _degrade_buttons(
     if not output.buttons:
         return _texts(output.body, caps)
     if caps.buttons and len(output.buttons) <= caps.max_buttons:
-        prefix, body = _split_body(output.body, caps)
         titles = tuple(_shorten_option(b, caps.max_button_title) for b in output.buttons)
-        return [*prefix, Buttons(body=body, buttons=titles)]
+        # WhatsApp refuses buttons with one title twice (the whole message), and a person
+        # could not tell them apart: "Tue 14 May, 10:00" and "…10:30" both cut to "Tue 14 May, 1…".
+        if _distinct(option.title for option in titles):
+            prefix, body = _split_body(output.body, caps)
+            return [*prefix, Buttons(body=body, buttons=titles)]
     if caps.lists and len(output.buttons) <= caps.max_list_rows:
         as_list = ListMenu(
             body=output.body,
@@ -104,10 +110,12 @@ def _degrade_list(output: ListMenu, caps: Capabilities, hint: str) -> list[Outpu
         return _texts(output.body, caps)
     if caps.lists and len(rows) <= caps.max_list_rows:
         prefix, body = _split_body(output.body, caps)
+        cut_titles = [shorten(row.title, caps.max_row_title) for row in rows]
+        ambiguous = {title for title in cut_titles if cut_titles.count(title) > 1}
         sections = tuple(
             Section(
                 title=shorten(section.title, caps.max_row_title),
-                rows=tuple(_shorten_row(row, caps) for row in section.rows),
+                rows=tuple(_shorten_row(row, caps, ambiguous) for row in section.rows),
             )
             for section in output.sections
             if section.rows  # channels reject empty sections
@@ -167,12 +175,21 @@ def _shorten_option(option: Option, limit: int) -> Option:
     return Option(id=option.id, title=shorten(option.title, limit), description=option.description)
 
 
-def _shorten_row(row: Option, caps: Capabilities) -> Option:
+def _shorten_row(row: Option, caps: Capabilities, ambiguous: set[str]) -> Option:
+    """The row within the limits; a title cut to the same text as another row's keeps its
+    whole text in the description, when the row has none, so the two can be told apart."""
+    title = shorten(row.title, caps.max_row_title)
+    description = row.description
+    if title != row.title and title in ambiguous and not description.strip():
+        description = row.title
     return Option(
-        id=row.id,
-        title=shorten(row.title, caps.max_row_title),
-        description=shorten(row.description, caps.max_row_description),
+        id=row.id, title=title, description=shorten(description, caps.max_row_description)
     )
+
+
+def _distinct(titles: Iterable[str]) -> bool:
+    seen = list(titles)
+    return len(set(seen)) == len(seen)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -181,7 +198,57 @@ def shorten(text: str, limit: int) -> str:
         return text
     if limit <= len(ELLIPSIS):
         return ELLIPSIS[: max(limit, 0)]
-    return text[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
+    return text[: cluster_start(text, limit - len(ELLIPSIS))].rstrip() + ELLIPSIS
+
+
+def cluster_start(text: str, cut: int) -> int:
+    """`cut`, or the nearest position before it that does not split what shows as one
+    character: a letter and its accents, an emoji and its skin tone or variation selector, a
+    ZWJ sequence (👨‍👩‍👧), a flag's two regional indicators. Falls back to `cut` if the whole
+    head is one such cluster.
+
+    Written by hand, a subset of Unicode's grapheme rules (UAX #29): the libraries that do it all
+    (`regex`'s ``\\X``, `grapheme`) would be a dependency for one cosmetic rule, and providers
+    count code points, so the limits stay exact either way.
+    """
+    position = cut
+    while 0 < position < len(text) and not _breakable(text, position):
+        position -= 1
+    return position if position > 0 else cut
+
+
+def _breakable(text: str, position: int) -> bool:
+    before, after = text[position - 1], text[position]
+    if _extends(after) or before == _ZWJ:
+        return False
+    if _is_regional(before) and _is_regional(after):
+        run = 0
+        while position - run > 0 and _is_regional(text[position - run - 1]):
+            run += 1
+        return run % 2 == 0  # between two flags, not inside one
+    return True
+
+
+_ZWJ = "\u200d"
+
+
+def _extends(char: str) -> bool:
+    """A code point that belongs to the character before it."""
+    code = ord(char)
+    return (
+        char == _ZWJ
+        or 0xFE00 <= code <= 0xFE0F  # variation selectors (emoji or text style)
+        or 0x1F3FB <= code <= 0x1F3FF  # skin tones
+        or 0xE0020 <= code <= 0xE007F  # tags (subdivision flags)
+        or unicodedata.category(char) in _MARKS
+    )
+
+
+_MARKS = frozenset({"Mn", "Mc", "Me"})
+
+
+def _is_regional(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -222,7 +289,7 @@ def _cut_position(text: str, limit: int) -> int:
         for positions in candidates:
             if positions and positions[-1] >= max(minimum, 1):
                 return positions[-1]
-    return limit
+    return cluster_start(text, limit)
 
 
 def _boundaries(window: str) -> list[list[int]]:

@@ -156,6 +156,18 @@ async def test_a_pressed_option_flows_through_as_its_payload(
     assert (message.payload, message.text) == ("book", "Book")
 
 
+async def test_an_option_with_a_long_id_can_be_pressed(
+    client: httpx.AsyncClient, handler: EchoHandler
+) -> None:
+    # Flows and connector data put no bound on ids, and the page sends the id it was given.
+    option_id = "slot_" + "x" * 400
+    body = {"contact_id": "web-1", "type": "list_reply", "payload": option_id, "title": "10:00"}
+    response = await client.post("/inbound", json=body)
+    assert response.status_code == 200
+    (message,) = handler.received
+    assert message.payload == option_id
+
+
 async def test_same_message_id_twice_is_flagged_duplicate_and_handled_once(
     client: httpx.AsyncClient, handler: EchoHandler
 ) -> None:
@@ -246,7 +258,7 @@ async def test_body_over_the_limit_without_honest_content_length_is_refused(
             {"contact_id": "a", "type": "button_reply", "payload": "p", "text": "t"},
             ["body", "text"],
         ),
-        ({"contact_id": "a", "type": "button_reply", "payload": "p" * 257}, ["body", "payload"]),
+        ({"contact_id": "a", "type": "button_reply", "payload": "p" * 4097}, ["body", "payload"]),
         ({"contact_id": "a", "type": "image", "text": "hi"}, ["body", "type"]),
         ({"contact_id": "a", "text": "hi", "message_id": "has space"}, ["body", "message_id"]),
         ({"contact_id": "a", "text": "hi", "contact_name": "n" * 129}, ["body", "contact_name"]),

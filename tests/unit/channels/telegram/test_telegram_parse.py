@@ -120,6 +120,29 @@ def test_a_reaction_is_typed_and_namespaced_by_update() -> None:
 
 
 @pytest.mark.parametrize(
+    ("new_reaction", "text", "custom_id"),
+    [
+        ([{"type": "custom_emoji", "custom_emoji_id": "5368324170671202286"}], "custom_emoji", ""),
+        ([{"type": "paid"}], "paid", ""),
+        ([{"type": "paid"}, {"type": "emoji", "emoji": "🔥"}], "🔥", ""),  # an emoji comes first
+        ([], "", ""),  # removed
+    ],
+)
+def test_a_reaction_without_an_emoji_is_not_read_as_removed(
+    new_reaction: list[dict[str, str]], text: str, custom_id: str
+) -> None:
+    payload = load("message_reaction")
+    payload["message_reaction"]["new_reaction"] = new_reaction
+    message = parse_update(payload, received_at=RECEIVED).message
+    assert message is not None
+    assert message.text == message.extra["emoji"] == text
+    if new_reaction and new_reaction[0].get("custom_emoji_id") and text == "custom_emoji":
+        assert message.extra["custom_emoji_id"] == "5368324170671202286"
+    else:
+        assert "custom_emoji_id" not in message.extra
+
+
+@pytest.mark.parametrize(
     ("name", "reason"),
     [
         ("edited_message", "update:edited_message"),

@@ -175,10 +175,16 @@ def _from_reaction(update_id: int, raw: dict[str, Any], received_at: datetime) -
     chat_id, sender = _chat_id(raw.get("chat")), _obj(raw.get("user"))
     if chat_id is None:
         return ParsedUpdate(update_id, skipped="malformed_reaction")
-    emojis = [_text(r.get("emoji")) for r in _objects(raw.get("new_reaction"))]
+    reactions = list(_objects(raw.get("new_reaction")))
+    # ReactionTypeEmoji carries its emoji; ReactionTypeCustomEmoji (a custom_emoji_id) and
+    # ReactionTypePaid (a star) carry none, so their type stands in: "" means only "removed".
+    emojis = [_text(r.get("emoji")) for r in reactions] + [_text(r.get("type")) for r in reactions]
     emoji = next((e for e in emojis if e), "")  # empty: the reaction was removed
     reacted = raw.get("message_id")
     extra = {"emoji": emoji, "reacted_message_id": f"{chat_id}:{reacted}" if reacted else ""}
+    custom = [_text(r.get("custom_emoji_id")) for r in reactions if r.get("custom_emoji_id")]
+    if custom and emoji == "custom_emoji":
+        extra["custom_emoji_id"] = custom[0]
     message = InboundMessage(
         message_id=f"{chat_id}:reaction:{update_id}",
         contact_id=chat_id,
