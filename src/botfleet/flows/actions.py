@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from botfleet.domain.instants import elapsed_after
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, TemplateMessage, Text
 from botfleet.flows import effects, schema
 from botfleet.flows.durations import parse_duration
@@ -287,7 +288,7 @@ def _schedule(turn: TurnBuilder, action: schema.ScheduleTask, where: str) -> Non
     run_at: datetime | None
     try:
         if action.delay is not None:
-            run_at = turn.now + parse_duration(r.text(action.delay, f"{where}.delay"))
+            run_at = elapsed_after(turn.now, parse_duration(r.text(action.delay, f"{where}.delay")))
         else:
             run_at = _parse_run_at(r.value(action.run_at, f"{where}.run_at"), turn)
     except ValueError as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from botfleet.domain.instants import elapsed_after
+
 __all__ = ["DEFAULT_START", "FrozenClock"]
 
 #: Monday 2024-01-08 09:00 UTC (10:00 in Madrid): the spec's worked calendar examples use it.
@@ -45,7 +47,7 @@ class FrozenClock:
         )
         if step < timedelta():
             raise ValueError(f"FrozenClock.advance: negative step {step}; use set() to go back")
-        self._now += step
+        self._now = elapsed_after(self._now, step)
         return self._now
 
     def set(self, moment: datetime) -> datetime:

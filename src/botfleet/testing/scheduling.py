@@ -36,6 +36,7 @@ from botfleet.adapters.scheduling.rules import (
 )
 from botfleet.adapters.scheduling.stats import SchedulerStats
 from botfleet.adapters.scheduling.triggers import build_trigger
+from botfleet.domain.instants import elapsed_after
 from botfleet.flows.effects import ScheduleTask
 from botfleet.ports.scheduling import (
     DEFAULT_MISFIRE_GRACE,
@@ -162,7 +163,7 @@ class ManualScheduler:
         step = (delta or timedelta()) + timedelta(
             days=days, hours=hours, minutes=minutes, seconds=seconds
         )
-        return await self.advance_to(self.clock.now() + step)
+        return await self.advance_to(elapsed_after(self.clock.now(), step))
 
     async def advance_to(self, moment: datetime) -> list[Run]:
         """Move the clock to `moment`; while running, each due job fires at its due time."""

@@ -22,6 +22,7 @@ from botfleet.testing.engine import (
     flow_from_file,
     flow_from_yaml,
 )
+from botfleet.testing.clock import FrozenClock
 
 FLOW = flow_from_file(Path(__file__).parents[2] / "fixtures/flows/engine/actions.yaml")
 MADRID = ZoneInfo("Europe/Madrid")
@@ -351,6 +352,18 @@ def test_scheduled_data_is_rendered_keeping_types_and_the_key_defaults() -> None
 def test_delay_counts_from_now(delay: str, expected: timedelta) -> None:
     _, second = schedules(run("SCHEDULE", run_at="2024-01-09T10:30", delay=delay))
     assert second.run_at == T0 + expected
+
+
+def test_a_delay_is_real_time_across_a_change_of_the_clocks() -> None:
+    # The day before Madrid goes to summer time, on a clock in the tenant's zone (as in
+    # `botfleet chat`): 24h later is 11:00, not 10:00 (that is only 23 hours).
+    before = datetime(2024, 3, 30, 10, 0, tzinfo=MADRID)
+    chat = Conversation(FLOW, clock=FrozenClock(before)).with_data(
+        who="Ana", count=30, run_at="2024-04-01T10:00", delay="24h"
+    )
+    _, second = schedules(chat.press("run_schedule"))
+    assert second.run_at == datetime(2024, 3, 31, 11, 0, tzinfo=MADRID)
+    assert second.run_at.astimezone(UTC) - before.astimezone(UTC) == timedelta(hours=24)
 
 
 @pytest.mark.parametrize("run_at", ["tomorrow", "", "2024-13-45T99:00", None, 12])
