@@ -25,6 +25,7 @@ from botfleet.flows._issues import IssueCollector, did_you_mean, sort_issues
 from botfleet.flows._option_checks import check_unmatched_options
 from botfleet.flows._spec_walk import state_path, transition_lists
 from botfleet.flows.actions import MAX_CHAIN
+from botfleet.flows.render import is_template
 from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
 from botfleet.flows.yaml_lines import index_path, key_path
 
@@ -73,7 +74,21 @@ def validate_spec(
     _check_schedules(spec, collector)
     if spec.settings.session_timeout is not None:
         check_duration(spec.settings.session_timeout, "settings.session_timeout", collector)
+    _check_plain_settings(spec, collector)
     return sort_issues(collector.issues)
+
+
+def _check_plain_settings(spec: FlowSpec, collector: IssueCollector) -> None:
+    """The texts of the error paths are sent as written: they are what a user gets when
+    something (a template included) failed, so they are never rendered."""
+    for name in ("error_text", "llm_fallback_text"):
+        text = getattr(spec.settings, name)
+        if text is not None and is_template(text):
+            collector.warning(
+                f"settings.{name}",
+                f"sent as written, never rendered (it is the text of a failure): the user "
+                f"would see the {{{{ }}}} markup; write plain text",
+            )
 
 
 # ---------------------------------------------------------------- graph

@@ -632,6 +632,20 @@ def test_session_timeout_must_be_a_duration() -> None:
     assert [p for p, _ in errors(issues_of(text))] == ["settings.session_timeout"]
 
 
+def test_templates_in_the_failure_texts_are_a_warning_with_their_line() -> None:
+    text = flow_with_states("MENU: {fallback: MENU}") + (
+        "settings:\n"
+        "  error_text: 'Sorry {{ contact.name }}'\n"
+        "  llm_fallback_text: 'Ask {% if true %}staff{% endif %}'\n"
+    )
+    found = issues_of(text)
+    assert [p for p, _ in warnings(found)] == ["settings.error_text", "settings.llm_fallback_text"]
+    assert "never rendered" in warnings(found)[0][1]
+    assert [i.line for i in found if i.path.startswith("settings.")] == [6, 7]
+    plain = flow_with_states("MENU: {fallback: MENU}") + "settings:\n  error_text: 'Sorry {x}'\n"
+    assert warnings(issues_of(plain)) == []
+
+
 @pytest.mark.parametrize(
     ("value", "bad"), [(800, False), (60_000, False), (60_001, True), (-1, True)]
 )
