@@ -97,6 +97,14 @@ class _RecordingUndefined(Undefined):
 
     __hash__ = Undefined.__hash__  # defining __eq__ would drop it
 
+    # Jinja's Undefined raises on <, <=, >, >=, which read as a broken template, not as the
+    # missing value it is.
+    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+        self._record_in_condition()
+        return False
+
+    __le__ = __gt__ = __ge__ = __lt__  # type: ignore[assignment]
+
     def __iter__(self) -> Iterator[Any]:
         self._record_in_condition()
         return iter(())

@@ -86,8 +86,8 @@ def _check_plain_settings(spec: FlowSpec, collector: IssueCollector) -> None:
         if text is not None and is_template(text):
             collector.warning(
                 f"settings.{name}",
-                f"sent as written, never rendered (it is the text of a failure): the user "
-                f"would see the {{{{ }}}} markup; write plain text",
+                "sent as written, never rendered (it is the text of a failure): the user "
+                "would see the {{ }} markup; write plain text",
             )
 
 

@@ -13,6 +13,7 @@ import pytest
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, TemplateMessage, Text
 from botfleet.flows import effects
 from botfleet.flows.load import load_flow_text
+from botfleet.testing.clock import FrozenClock
 from botfleet.testing.engine import (
     T0,
     Conversation,
@@ -22,7 +23,6 @@ from botfleet.testing.engine import (
     flow_from_file,
     flow_from_yaml,
 )
-from botfleet.testing.clock import FrozenClock
 
 FLOW = flow_from_file(Path(__file__).parents[2] / "fixtures/flows/engine/actions.yaml")
 MADRID = ZoneInfo("Europe/Madrid")

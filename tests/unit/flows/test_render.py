@@ -152,6 +152,10 @@ def test_strict_mode_turns_missing_values_and_broken_templates_into_errors(call:
         ("data['vip']", False, "vip"),
         ("{{ data.vip }}", False, "vip"),
         ("data.n > 3 and data.vip", False, "vip"),
+        ("data.count < 5", False, "count"),  # ordered comparisons: missing, not broken
+        ("5 > data.count", False, "count"),
+        ("data.count >= 0", False, "count"),
+        ("not (data.count <= 5)", True, "count"),
     ],
 )
 def test_a_missing_value_a_condition_reads_is_reported(
