@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from botfleet.adapters.connectors.catalog import (
     CONNECTOR_TYPES,
     DEFAULT_MOCK_SCHEDULE,
+    NOT_CONNECTORS,
     ConnectorType,
     build_connector,
     build_connectors,
@@ -33,6 +34,7 @@ __all__ = [
     "CONNECTOR_TYPES",
     "DEFAULT_MOCK_SCHEDULE",
     "FAST_PATHS",
+    "NOT_CONNECTORS",
     "WEBHOOK_ROUTES",
     "ConnectorType",
     "build_connector",

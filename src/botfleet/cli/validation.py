@@ -13,11 +13,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from botfleet.adapters.llm.options import llm_options, missing_key
-from botfleet.adapters.registry import CHANNEL_FACTORIES, build_connectors, check_flow_connectors
+from botfleet.adapters.registry import (
+    CHANNEL_FACTORIES,
+    NOT_CONNECTORS,
+    build_connector,
+    check_flow_connectors,
+)
 from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
 from botfleet.flows import yaml_lines
 from botfleet.flows.load import load_flow
 from botfleet.ports.clock import SystemClock
+from botfleet.ports.connectors import Connector
 from botfleet.testing.conversation_format import TEST_KEYS
 from botfleet.testing.tenant_file import config_key_path, read_tenant_file
 
@@ -149,12 +155,22 @@ def _tenant_findings(path: str | Path, lines: Mapping[str, int]) -> list[Finding
     config, flow = tenant.config, tenant.flow
     if config is None:
         return check.findings
-    try:
-        connectors = build_connectors(config, clock=SystemClock())
-        if flow is not None:
-            check_flow_connectors(config, flow.spec, connectors)
-    except ConfigError as exc:
-        check.config_error(exc)
+    # One binding at a time, so a broken one hides neither the others nor the flow's calls.
+    connectors: dict[str, Connector] = {}
+    broken: set[str] = set()
+    for category, binding in config.connectors.items():
+        if category in NOT_CONNECTORS:
+            continue
+        try:
+            connectors[category] = build_connector(config, category, binding, clock=SystemClock())
+        except ConfigError as exc:
+            check.config_error(exc)
+            broken.add(category)
+    if flow is not None:
+        try:
+            check_flow_connectors(config, flow.spec, connectors, unchecked=frozenset(broken))
+        except ConfigError as exc:
+            check.config_error(exc)
     if config.channel.type not in CHANNEL_FACTORIES:
         known = ", ".join(sorted(CHANNEL_FACTORIES))
         check.add("channel.type", f"unknown type {config.channel.type!r} (known: {known})")

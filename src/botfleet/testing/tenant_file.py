@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -87,7 +88,10 @@ def read_tenant_file(path: str | Path, *, knowledge: bool = True) -> TenantFile:
     except ConfigError as exc:
         for key, detail in exc.problems:
             tenant.add(key, detail)
-        return tenant
+        retried = _config_without_bad_keys(document.data, exc, tenant.source, Path(path).parent)
+        if retried is None:
+            return tenant
+        config = retried
     tenant.config = config
     tenant.flow = _flow(config, tenant)
     if knowledge and config.knowledge is None and config.knowledge_path:
@@ -95,6 +99,31 @@ def read_tenant_file(path: str | Path, *, knowledge: bool = True) -> TenantFile:
         if not knowledge_file.is_file():
             tenant.add("knowledge_path", f"file not found: {knowledge_file}")
     return tenant
+
+
+#: Keys the later checks read (the flow, its connectors): without them, those checks would
+#: report problems that are not there (every connector call "unbound").
+_KEYS_THE_CHECKS_NEED = frozenset(
+    {"-", "tenant_id", "flow", "flow_path", "flow_yaml", "connectors"}
+)
+
+
+def _config_without_bad_keys(
+    data: Any, error: ConfigError, source: str, base_dir: Path
+) -> TenantConfig | None:
+    """The config read again without the top-level keys that had problems, so the flow and
+    its connectors are checked too and every problem is reported at once, not one round at a
+    time (fix the time zone, then learn the flow is broken). None when a key the later checks
+    need was bad. Only for the report: the file's errors keep it from running."""
+    bad = {re.split(r"[.\[]", key, maxsplit=1)[0] for key, _ in error.problems}
+    if not isinstance(data, dict) or bad & _KEYS_THE_CHECKS_NEED:
+        return None
+    try:
+        return tenant_config_from_mapping(
+            {k: v for k, v in data.items() if k not in bad}, source=source, base_dir=base_dir
+        )
+    except ConfigError:
+        return None
 
 
 def _flow(config: TenantConfig, tenant: TenantFile) -> Flow | None:

@@ -153,7 +153,48 @@ def test_every_tenant_key_error_is_reported_on_its_own_line(invoke: Invoke, writ
     assert f"{tenant}:3 chanel: unknown key 'chanel' (did you mean 'channel'?)" in result.stderr
     assert f"{tenant}:4 timezone: unknown time zone 'Europe/Madird'" in result.stderr
     assert "Value error" not in result.stderr and "Extra inputs" not in result.stderr
-    assert "2 error(s)" in result.stdout + result.stderr
+    # and what the rest of the file holds, in the same report: the flow calls a calendar
+    assert f"{tenant}:1 connectors.calendar: the flow (states.CHECK.on_enter[0])" in result.stderr
+    assert "3 error(s)" in result.stdout + result.stderr
+
+
+def test_a_bad_key_hides_neither_the_connectors_nor_the_flows_calls(
+    invoke: Invoke, write: Write
+) -> None:
+    # Each of these used to show only once the one before it was fixed.
+    flow = TINY_FLOW.replace("operation: get_available_days", "operation: get_avialable_days")
+    assert flow != TINY_FLOW
+    tenant = _tenant(
+        write,
+        """\
+        tenant_id: t1
+        flow_path: flow.yaml
+        timezone: Europe/Madird
+        connectors:
+          calendar:
+            type: mock_calendar
+            slot_minutes: 30
+            schedule: {mon: ["10:00-14:00", "13:00-15:00"]}
+        """,
+        flow,
+    )
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert f"{tenant}:3 timezone: unknown time zone 'Europe/Madird'" in result.stderr
+    assert f"{tenant}:7 connectors.calendar.slot_minutes: unknown setting" in result.stderr
+    assert f"{tenant}:8 connectors.calendar.schedule: schedule.mon: windows" in result.stderr
+    assert "calls calendar.get_avialable_days, an operation 'calendar' does not have" in (
+        result.stderr
+    )
+    assert "4 error(s)" in result.stdout + result.stderr
+
+
+def test_a_bad_flow_key_stops_the_checks_that_need_it(invoke: Invoke, write: Write) -> None:
+    tenant = _tenant(write, "tenant_id: t1\nflow_path: 7\ntimezone: Mars/Olympus\n")
+    result = invoke("validate", tenant)
+    assert result.exit_code == 1
+    assert "timezone: unknown time zone" in result.stderr
+    assert "connectors.calendar" not in result.stderr  # not checked against a flow it lacks
 
 
 def test_a_tenant_flow_file_that_is_missing(invoke: Invoke, write: Write) -> None:

@@ -208,22 +208,31 @@ def unbound_connector_calls(
 
 
 def check_flow_connectors(
-    tenant: TenantConfig, flow: schema.FlowSpec, connectors: Mapping[str, Connector]
+    tenant: TenantConfig,
+    flow: schema.FlowSpec,
+    connectors: Mapping[str, Connector],
+    *,
+    unchecked: frozenset[str] = frozenset(),
 ) -> None:
     """Every `invoke_connector` of the flow must name a configured category and one of its
-    operations; otherwise a `ConfigError` names the tenant file, the key and the flow place."""
+    operations; otherwise a `ConfigError` names the tenant file, the key and the flow place.
+    Calls to `unchecked` categories (configured, but their binding failed) are checked against
+    the operations of their category when it has a fixed set (`CATEGORY_OPERATIONS`)."""
     problems: list[tuple[str, str]] = []
     for where, action in _invocations(flow):
         category, operation = action.connector, action.operation
         connector = connectors.get(category)
-        if connector is None:
+        if category in unchecked:  # what every connector of the category offers, if known
+            known = CATEGORY_OPERATIONS.get(category, frozenset({operation}))
+        elif connector is None:
             if category not in NOT_CONNECTORS:
                 problems.append(
                     (f"connectors.{category}", f"the flow ({where}) calls connector "
                      f"{category!r}, which the tenant does not configure")
                 )  # fmt: skip
             continue
-        known = connector.operations()
+        else:
+            known = connector.operations()
         if operation not in known:
             problems.append(
                 (f"connectors.{category}", f"the flow ({where}) calls {category}.{operation}, "
