@@ -134,6 +134,16 @@ async def test_template_request_shape(send: Send) -> None:
     ]
 
 
+async def test_template_parameters_lose_line_breaks_tabs_and_long_runs_of_spaces(
+    send: Send,
+) -> None:
+    # Graph refuses such a parameter (error 132018) and with it the whole reminder.
+    address = TemplateMessage("visit", "es", ("Calle Mayor 1\n2º B", "a\tb      c", " x\r\n"))
+    (body,) = await send(address)
+    parameters = body["template"]["components"][0]["parameters"]
+    assert [p["text"] for p in parameters] == ["Calle Mayor 1 2º B", "a b    c", "x"]
+
+
 async def test_mark_as_read_request_shape(
     sender: WhatsAppCloudSender, graph: respx.MockRouter, graph_fixture: Fixture
 ) -> None:

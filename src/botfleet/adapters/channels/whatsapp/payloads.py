@@ -35,6 +35,8 @@ MAX_SECTION_TITLE = 24
 #: Replacement id of an option whose id is too long: `#opt<position>`.
 INDEX_ID_PREFIX = "#opt"
 INDEX_ID = re.compile(r"^#opt([1-9][0-9]{0,2})$")
+_LINE_BREAKS = re.compile(r"[\r\n\t]+")
+_RUN_OF_SPACES = re.compile(r" {5,}")
 
 Payload = dict[str, Any]
 
@@ -56,10 +58,16 @@ def text_payload(to: str, text: str) -> Payload:
     return _envelope(to, "text", {"text": {"preview_url": False, "body": text}})
 
 
+def template_param(text: str) -> str:
+    """A body parameter as Graph takes it: no new lines or tabs and at most four spaces in a
+    row (else error 132018 refuses the whole template), so a multi-line address still goes."""
+    return _RUN_OF_SPACES.sub("    ", _LINE_BREAKS.sub(" ", text)).strip()
+
+
 def template_payload(to: str, output: TemplateMessage) -> Payload:
     template: dict[str, Any] = {"name": output.name, "language": {"code": output.language}}
     if output.params:
-        parameters = [{"type": "text", "text": p} for p in output.params]
+        parameters = [{"type": "text", "text": template_param(p)} for p in output.params]
         template["components"] = [{"type": "body", "parameters": parameters}]
     return _envelope(to, "template", {"template": template})
 
