@@ -248,3 +248,10 @@ async def test_ids_over_the_limit_are_sent_by_position(send: Send) -> None:
     assert ids == ["short", "#opt2"]
     rows_out = list_body["interactive"]["action"]["sections"][0]["rows"]
     assert [r["id"] for r in rows_out] == ["#opt1", "ok"]
+
+
+def test_a_refused_template_parameter_is_named_a_template_problem() -> None:
+    from botfleet.adapters.channels.whatsapp.errors import meaning_of
+    from botfleet.adapters.channels.whatsapp.parse import GraphErrorInfo
+
+    assert meaning_of(GraphErrorInfo(132018)).event == "whatsapp_template_rejected"

@@ -90,6 +90,7 @@ MEANINGS: dict[int, ErrorMeaning] = {
     132012: TEMPLATE_PROBLEM,
     132015: TEMPLATE_PROBLEM,
     132016: TEMPLATE_PROBLEM,
+    132018: TEMPLATE_PROBLEM,  # a parameter with line breaks, tabs or 5+ spaces in a row
     100: INVALID_REQUEST,
     131008: INVALID_REQUEST,
     131009: INVALID_REQUEST,
