@@ -42,6 +42,9 @@ class Harness:
     clock: FrozenClock = field(default_factory=lambda: FrozenClock(datetime.now(UTC)))
     store: ManualJobStore = field(default_factory=ManualJobStore)
     scheduler: Any = None
+    #: When set, a run (but one with `free` in its data) waits for it after being recorded,
+    #: as a run waits behind the contact's turn in the runtime.
+    gate: asyncio.Event | None = None
 
     def now(self) -> datetime:
         return datetime.now(UTC) if self.kind == "apscheduler" else self.clock.now()
@@ -53,6 +56,8 @@ class Harness:
         self, contact_id: str | None, task: str, data: dict[str, Any], rid: str
     ) -> None:
         self.calls.append(Call(contact_id, task, data, rid))
+        if self.gate is not None and not data.get("free"):
+            await self.gate.wait()
 
     def build(self) -> SchedulerService:
         if self.kind == "apscheduler":
@@ -142,6 +147,50 @@ async def test_cancel_removes_the_pending_job(harness: Harness) -> None:
     assert await harness.scheduler.cancel("never-scheduled") is False
     await harness.elapse(0.4)
     assert harness.calls == []
+
+
+async def _until(condition: Any) -> None:
+    for _ in range(300):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+async def test_a_cancel_reaches_a_run_waiting_for_its_turn(harness: Harness) -> None:
+    # Due, out of the job store, queued behind the contact's turn that cancels it.
+    harness.gate = asyncio.Event()
+    await harness.scheduler.schedule(harness.request("reminder:e1", 0.1))
+    elapsing = asyncio.create_task(harness.elapse(0.4))
+    await _until(lambda: harness.calls)
+    waiting = harness.calls[0].run_id
+    assert harness.scheduler.wanted(waiting)
+    assert await harness.scheduler.cancel("reminder:e1") is True
+    assert not harness.scheduler.wanted(waiting)
+    assert await harness.scheduler.cancel("reminder:e1") is False  # nothing left to cancel
+    harness.gate.set()
+    await elapsing
+    assert await harness.scheduler.jobs() == []
+
+
+async def test_a_key_scheduled_again_replaces_its_waiting_run_and_still_runs(
+    harness: Harness,
+) -> None:
+    harness.gate = asyncio.Event()
+    await harness.scheduler.schedule(harness.request("followup:c1", 0.1, n=1))
+    elapsing = asyncio.create_task(harness.elapse(0.8))
+    await _until(lambda: harness.calls)
+    old = harness.calls[0].run_id
+    await harness.scheduler.schedule(harness.request("followup:c1", 0.2, n=2, free=True))
+    assert not harness.scheduler.wanted(old)  # one job per key: the waiting run is replaced
+    if harness.kind == "apscheduler":  # (the fake runs one due batch at a time)
+        # The new run goes while the old one still waits: not "still running", dropped.
+        await _until(lambda: len(harness.calls) == 2)
+    harness.gate.set()
+    await elapsing
+    assert [c.data["n"] for c in harness.calls] == [1, 2]
+    assert harness.scheduler.wanted(harness.calls[1].run_id)
+    assert harness.scheduler.stats.counts["skipped"] == 0
 
 
 async def test_jobs_lists_pending_jobs_soonest_first_with_filters(harness: Harness) -> None:

@@ -79,7 +79,16 @@ class TaskScheduler(Protocol):
         ...
 
     async def cancel(self, idempotency_key: str) -> bool:
-        """Cancel a pending task by idempotency key; False if there was none."""
+        """Cancel a pending task by idempotency key; False if there was none.
+
+        A run of the key that fell due and waits for the contact's turn is cancelled too
+        (`wanted` says so when it starts); so is it by `schedule` of the same key (replaced).
+        """
+        ...
+
+    def wanted(self, run_id: str) -> bool:
+        """Whether a handed-over run should still run as it starts (False: its key was
+        cancelled or scheduled again while it waited for the contact's turn)."""
         ...
 
     async def jobs(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from botfleet.adapters.scheduling.in_flight import RunsInFlight
 from botfleet.adapters.scheduling.rules import (
     ONE_OFF,
     STANDING,
@@ -131,6 +132,7 @@ class ManualScheduler:
         self.missed: list[MissedRun] = []
         self.running = False
         self._runner: TaskRunner | None = None
+        self._in_flight = RunsInFlight()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -184,6 +186,7 @@ class ManualScheduler:
     async def schedule(self, request: ScheduleTask) -> None:
         data = check_request(request, self.clock.now(), self.grace)
         job_id = one_off_job_id(request.idempotency_key)
+        self._in_flight.void(job_id)  # as the real one: a waiting run of the key is replaced
         self.store.jobs[job_id] = _Job(
             job_id,
             ONE_OFF,
@@ -195,7 +198,12 @@ class ManualScheduler:
         )
 
     async def cancel(self, idempotency_key: str) -> bool:
-        return self.store.jobs.pop(one_off_job_id(idempotency_key), None) is not None
+        job_id = one_off_job_id(idempotency_key)
+        voided = self._in_flight.void(job_id)
+        return self.store.jobs.pop(job_id, None) is not None or voided
+
+    def wanted(self, run_id: str) -> bool:
+        return self._in_flight.wanted(run_id)
 
     async def jobs(
         self,
@@ -299,7 +307,11 @@ class ManualScheduler:
             Run(job.job_id, job.task, job.contact_id, dict(job.data), rid, due_at, now)
         )
         self.stats.fired()
-        await self._runner(job.contact_id, job.task, dict(job.data), rid)
+        self._in_flight.start(rid)
+        try:
+            await self._runner(job.contact_id, job.task, dict(job.data), rid)
+        finally:
+            self._in_flight.finish(rid)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

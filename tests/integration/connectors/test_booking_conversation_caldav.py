@@ -48,6 +48,9 @@ class RecordingScheduler:
     async def jobs(self, **_filters: Any) -> list[ScheduledJob]:
         return []
 
+    def wanted(self, run_id: str) -> bool:
+        return True
+
 
 def texts(outputs: tuple[Output, ...]) -> list[str]:
     found: list[str] = []

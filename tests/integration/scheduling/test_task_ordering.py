@@ -14,6 +14,7 @@ from typing import Any
 from botfleet.adapters.scheduling import APSchedulerTaskScheduler
 from botfleet.domain.outputs import Text
 from botfleet.flows.effects import ScheduleTask
+from botfleet.ports.clock import SystemClock
 from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
 
 CONTACT = "+34600111222"
@@ -148,3 +149,38 @@ async def test_shutting_down_finishes_a_reminder_already_running() -> None:
     await opener
     assert texts(sender) == ["reminder sees step=none"]
     assert scheduler.stats.counts["fired"] == 1
+
+
+CANCELLING_FLOW: dict[str, Any] = {
+    "id": "cancelling",
+    "initial_state": "IDLE",
+    "settings": {"debounce_ms": 600},
+    "tasks": {"reminder": [{"action": "send_text", "text": "Reminder: see you tomorrow"}]},
+    "states": {
+        "IDLE": {"transitions": [{"on_type": "text", "target": "CANCEL"}], "fallback": "IDLE"},
+        "CANCEL": {
+            "on_enter": [
+                {"action": "cancel_task", "idempotency_key": "reminder:evt1"},
+                {"action": "send_text", "text": "Your appointment is cancelled"},
+            ],
+            "next": "IDLE",
+        },
+    },
+}
+
+
+async def test_a_reminder_due_while_its_cancelling_turn_waits_is_not_sent() -> None:
+    # "Cancel my appointment" arrives just before the reminder falls due; the debounce window
+    # holds the turn, so the due reminder queues behind it and must then find it cancelled.
+    sender = RecordingSender()
+    scheduler = APSchedulerTaskScheduler(tenant_id="cancelling", jobs_db=None)
+    async with bootstrap_test_runtime(
+        flow=CANCELLING_FLOW, sender=sender, scheduler=scheduler, clock=SystemClock()
+    ) as rt:
+        due = datetime.now(UTC) + timedelta(seconds=0.2)
+        await scheduler.schedule(ScheduleTask("reminder", due, "reminder:evt1", CONTACT))
+        await rt.accept(text_message(CONTACT, "cancel my appointment"))
+        await asyncio.sleep(1.2)
+        assert await scheduler.jobs() == []
+    sent = [o.text for o in sender.to(CONTACT) if isinstance(o, Text)]
+    assert sent == ["Your appointment is cancelled"]

@@ -24,6 +24,7 @@ from apscheduler.triggers.date import DateTrigger
 from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.scheduling.dispatch import fire_job, register_runner, unregister_runner
+from botfleet.adapters.scheduling.in_flight import RunsInFlight
 from botfleet.adapters.scheduling.jobstore import IndexedJobStore, JobQuery, open_job_db
 from botfleet.adapters.scheduling.rules import (
     ONE_OFF,
@@ -48,6 +49,10 @@ from botfleet.ports.scheduling import (
 )
 
 log = structlog.get_logger("botfleet.scheduler")
+#: Runs of one one-off key at once: a key scheduled again while its earlier run still waits
+#: for the contact's turn (voided, see `in_flight`) must not be refused as "still running",
+#: which APScheduler's default of 1 did, dropping the new reminder. Standing jobs keep 1.
+ONE_OFF_INSTANCES = 8
 
 _EVENTS = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
 
@@ -88,6 +93,7 @@ class APSchedulerTaskScheduler:
         self._stop_timeout_s = stop_timeout_s
         self.stats = SchedulerStats(metrics)
         self._runner: TaskRunner | None = None
+        self._in_flight = RunsInFlight()
         self._scheduler: Any = None
         self._store: IndexedJobStore | None = None
 
@@ -113,7 +119,7 @@ class APSchedulerTaskScheduler:
             },
         )
         scheduler.add_listener(self._on_event, _EVENTS)
-        register_runner(self.tenant_id, self._runner)
+        register_runner(self.tenant_id, self._hand_over)
         # Paused until the standing schedules are in: a changed rule must not fire in its old form.
         scheduler.start(paused=True)
         self._scheduler, self._store = scheduler, store
@@ -133,8 +139,18 @@ class APSchedulerTaskScheduler:
         # AsyncIOScheduler shuts down on its next loop turn; the file is closed after that.
         await _wait_for(lambda: scheduler.state == STATE_STOPPED, self._stop_timeout_s)
         self._scheduler = self._store = None
-        if self._runner is not None:
-            unregister_runner(self.tenant_id, self._runner)
+        unregister_runner(self.tenant_id, self._hand_over)
+
+    async def _hand_over(
+        self, contact_id: str | None, task: str, data: dict[str, Any], run_id: str
+    ) -> None:
+        """The runner as registered: the run is in flight (cancellable) until it is done."""
+        assert self._runner is not None
+        self._in_flight.start(run_id)
+        try:
+            await self._runner(contact_id, task, data, run_id)
+        finally:
+            self._in_flight.finish(run_id)
 
     async def __aenter__(self) -> APSchedulerTaskScheduler:
         await self.start()
@@ -153,6 +169,7 @@ class APSchedulerTaskScheduler:
     async def schedule(self, request: ScheduleTask) -> None:
         scheduler = self._running()
         job_id, kwargs = self._one_off(request)
+        self._in_flight.void(job_id)  # one job per key: a waiting run of the old one is replaced
         scheduler.add_job(
             fire_job,
             trigger=DateTrigger(run_date=kwargs["run_at"], timezone=UTC),
@@ -160,6 +177,7 @@ class APSchedulerTaskScheduler:
             name=request.task,
             replace_existing=True,
             kwargs=kwargs,
+            max_instances=ONE_OFF_INSTANCES,
         )
 
     async def schedule_many(self, requests: Sequence[ScheduleTask]) -> int:
@@ -184,7 +202,7 @@ class APSchedulerTaskScheduler:
                     name=request.task,
                     misfire_grace_time=self._grace_s,
                     coalesce=True,
-                    max_instances=1,
+                    max_instances=ONE_OFF_INSTANCES,
                     next_run_time=kwargs["run_at"],
                 )
             )
@@ -207,11 +225,16 @@ class APSchedulerTaskScheduler:
         }
 
     async def cancel(self, idempotency_key: str) -> bool:
+        job_id = one_off_job_id(idempotency_key)
+        voided = self._in_flight.void(job_id)
         try:
-            self._running().remove_job(one_off_job_id(idempotency_key))
+            self._running().remove_job(job_id)
         except JobLookupError:
-            return False
+            return voided
         return True
+
+    def wanted(self, run_id: str) -> bool:
+        return self._in_flight.wanted(run_id)
 
     async def jobs(
         self,

@@ -378,6 +378,11 @@ class ConversationRuntime:
         self, contact_id: str, task: str, data: dict[str, Any], job_id: str
     ) -> list[Output]:
         contact_log = ContactLog(log, self.ctx.tenant.id, contact_id)
+        if self.scheduler is not None and not self.scheduler.wanted(job_id):
+            # Cancelled or scheduled again by a turn it waited behind ("cancel my booking"
+            # while its reminder fell due): the contact must not get the old reminder.
+            contact_log.info("task_cancelled_while_due", task=task, job_id=job_id)
+            return []
         try:
             return await self._process(contact_id, TaskFired(task, data, job_id), None, contact_log)
         except Exception as exc:
