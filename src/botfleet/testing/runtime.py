@@ -16,7 +16,7 @@ import itertools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -34,6 +34,7 @@ from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
 from botfleet.ports.channels import Capabilities
+from botfleet.testing import clock
 
 __all__ = [
     "ECHO_FLOW",
@@ -69,21 +70,16 @@ ECHO_FLOW: dict[str, Any] = {
 _message_ids = itertools.count(1)
 
 
-class FrozenClock:
-    """A clock that moves only when told to."""
+class FrozenClock(clock.FrozenClock):
+    """`botfleet.testing.clock.FrozenClock` (real time when advanced, `set` to jump), starting
+    on the demo's Monday morning in Madrid."""
 
     def __init__(self, at: datetime = MONDAY_MORNING) -> None:
-        if at.tzinfo is None:
-            raise ValueError(f"FrozenClock needs a timezone-aware time, got {at!r}")
-        self.at = at
+        super().__init__(at)
 
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, delta: timedelta | None = None, **parts: float) -> datetime:
-        """Move forward by `delta` or by `timedelta(**parts)`; returns the new time."""
-        self.at += delta if delta is not None else timedelta(**parts)
-        return self.at
+    @property
+    def at(self) -> datetime:
+        return self.now()
 
 
 @dataclass

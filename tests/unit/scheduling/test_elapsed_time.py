@@ -43,3 +43,13 @@ def test_a_frozen_clock_in_a_zone_advances_by_real_time() -> None:
     clock.advance(hours=24)
     assert clock.now().replace(tzinfo=None) == datetime(2024, 3, 31, 11, 0)
     assert clock.now().utcoffset() == timedelta(hours=2)
+
+
+def test_the_runtime_helpers_clock_is_the_same_clock() -> None:
+    # `bootstrap_test_runtime`'s default clock: real time too, and it can `set` (ManualScheduler).
+    from botfleet.testing.runtime import FrozenClock as RuntimeClock
+
+    clock = RuntimeClock(SPRING_EVE)
+    clock.advance(hours=24)
+    assert clock.at.replace(tzinfo=None) == datetime(2024, 3, 31, 11, 0)
+    assert clock.set(AUTUMN_EVE) == AUTUMN_EVE
