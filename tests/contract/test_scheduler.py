@@ -45,6 +45,7 @@ class Harness:
     #: When set, a run (but one with `free` in its data) waits for it after being recorded,
     #: as a run waits behind the contact's turn in the runtime.
     gate: asyncio.Event | None = None
+    grace: timedelta = GRACE  # for the next start
 
     def now(self) -> datetime:
         return datetime.now(UTC) if self.kind == "apscheduler" else self.clock.now()
@@ -62,9 +63,9 @@ class Harness:
     def build(self) -> SchedulerService:
         if self.kind == "apscheduler":
             return APSchedulerTaskScheduler(
-                tenant_id="contract", jobs_db=self.tmp_path / "jobs.db", grace=GRACE
+                tenant_id="contract", jobs_db=self.tmp_path / "jobs.db", grace=self.grace
             )
-        return ManualScheduler(self.clock, tenant_id="contract", grace=GRACE, store=self.store)
+        return ManualScheduler(self.clock, tenant_id="contract", grace=self.grace, store=self.store)
 
     async def start(self, standing: Sequence[StandingJob] | None = None) -> StandingSync:
         self.scheduler = self.build()
@@ -257,6 +258,18 @@ async def test_job_missed_by_more_than_the_grace_window_is_recorded_not_sent(
     assert harness.calls == []
     assert harness.missed() == 1
     assert await harness.scheduler.jobs() == []
+
+
+async def test_a_window_raised_for_a_restart_reaches_the_jobs_stored_before(
+    harness: Harness,
+) -> None:
+    # An operator raises DP_SCHEDULER_GRACE_S to recover reminders after downtime.
+    await harness.scheduler.schedule(harness.request("k", 0.1))
+    harness.grace = timedelta(seconds=60)
+    await harness.restart(down_for=1.6)
+    await harness.elapse(0.1)
+    assert [c.task for c in harness.calls] == ["reminder"]
+    assert harness.missed() == 0
 
 
 DAILY = StandingJob("daily_digest", "digest", cron="0 9 * * *", timezone="Europe/Madrid")

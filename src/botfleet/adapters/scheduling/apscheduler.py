@@ -108,7 +108,7 @@ class APSchedulerTaskScheduler:
             raise RuntimeError("APSchedulerTaskScheduler.start: bind(runner) first")
         if self._scheduler is not None:
             raise RuntimeError("APSchedulerTaskScheduler.start: already started")
-        store = IndexedJobStore(open_job_db(self.jobs_db))
+        store = IndexedJobStore(open_job_db(self.jobs_db), misfire_grace_s=self._grace_s)
         scheduler = AsyncIOScheduler(
             timezone=UTC,
             jobstores={"default": store},

@@ -100,9 +100,12 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
     """An APScheduler job store plus query columns; `find()` answers `GET /tasks` without
     unpickling."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, misfire_grace_s: int | None = None) -> None:
         super().__init__()
         self._conn = conn
+        #: The window every restored job gets: APScheduler keeps each job's own in its pickle, so
+        #: a window raised to recover reminders after a restore would not reach them.
+        self.misfire_grace_s = misfire_grace_s
         self._lock = threading.RLock()
         self.pickle_protocol = pickle.HIGHEST_PROTOCOL
         #: job id -> its arguments, from when it was found due until its run is reported (the
@@ -222,6 +225,8 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
     def _reconstitute(self, job_state: bytes) -> Any:
         state = pickle.loads(job_state)  # written by this store (or APScheduler's) only
         state["jobstore"] = self
+        if self.misfire_grace_s is not None:
+            state["misfire_grace_time"] = self.misfire_grace_s
         job = Job.__new__(Job)
         job.__setstate__(state)
         job._scheduler = self._scheduler
