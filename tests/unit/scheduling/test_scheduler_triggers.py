@@ -168,3 +168,42 @@ def test_interval_rule_counts_from_the_given_start() -> None:
 def test_bad_rules_are_errors_naming_the_schedule(job: StandingJob, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build_trigger(job)
+
+
+#: Rules, each with a time span that surely holds its last fire time before a moment.
+CATCH_UP_RULES = [
+    ("* * * * *", timedelta(hours=2)),
+    ("*/15 * * * *", timedelta(hours=2)),
+    ("0 * * * *", timedelta(hours=3)),
+    ("30 9 * * *", timedelta(days=2)),
+    ("0 2 * * *", timedelta(days=2)),
+    ("0 9 * * 1", timedelta(days=8)),
+]
+
+
+@pytest.mark.parametrize(("expr", "span"), CATCH_UP_RULES)
+@pytest.mark.parametrize("down", [timedelta(days=8), timedelta(days=40)])
+def test_catching_up_after_downtime_keeps_the_last_missed_run_in_few_steps(
+    expr: str, span: timedelta, down: timedelta
+) -> None:
+    # APScheduler's way of finding missed runs: ask from the stored one until past `now`, keep
+    # the last (standing jobs coalesce). Each step used to be one fire time: 10,000 for a week
+    # of `* * * * *`, seconds with the loop blocked.
+    rule = parse_cron(expr, "Europe/Madrid")
+    trigger = build_trigger(cron(expr))
+    now = datetime(2024, 3, 31, 12, 7, 30, tzinfo=UTC)  # the day Madrid goes to summer time
+    expected = rule.next_after(now - span)  # the last fire time up to `now`, one step at a time
+    assert expected is not None and expected <= now
+    while (following := rule.next_after(expected)) is not None and following <= now:
+        expected = following
+    stored = rule.next_after(now - down)
+    missed: list[datetime] = []
+    moment = stored
+    while moment is not None and moment <= now:
+        missed.append(moment)
+        moment = trigger.get_next_fire_time(moment, now)
+    assert missed[0] == stored
+    assert missed[-1] == expected  # the run coalescing keeps is the same
+    assert moment == rule.next_after(now)  # and so is the next one
+    assert len(missed) <= 70
+    assert missed == sorted(set(missed))
