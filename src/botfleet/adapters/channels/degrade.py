@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 
 from botfleet.domain.outputs import (
     Buttons,
@@ -90,7 +91,7 @@ def _degrade_buttons(
         titles = tuple(_shorten_option(b, caps.max_button_title) for b in output.buttons)
         # WhatsApp refuses buttons with one title twice (the whole message), and a person
         # could not tell them apart: "Tue 14 May, 10:00" and "…10:30" both cut to "Tue 14 May, 1…".
-        if _distinct(option.title for option in titles):
+        if len({option.title for option in titles}) == len(titles):
             prefix, body = _split_body(output.body, caps)
             return [*prefix, Buttons(body=body, buttons=titles)]
     if caps.lists and len(output.buttons) <= caps.max_list_rows:
@@ -110,8 +111,10 @@ def _degrade_list(output: ListMenu, caps: Capabilities, hint: str) -> list[Outpu
         return _texts(output.body, caps)
     if caps.lists and len(rows) <= caps.max_list_rows:
         prefix, body = _split_body(output.body, caps)
-        cut_titles = [shorten(row.title, caps.max_row_title) for row in rows]
-        ambiguous = {title for title in cut_titles if cut_titles.count(title) > 1}
+        ambiguous: set[str] = set()
+        if any(len(row.title) > caps.max_row_title for row in rows):  # only then can cuts meet
+            cuts = Counter(shorten(row.title, caps.max_row_title) for row in rows)
+            ambiguous = {title for title, count in cuts.items() if count > 1}
         sections = tuple(
             Section(
                 title=shorten(section.title, caps.max_row_title),
@@ -178,6 +181,8 @@ def _shorten_option(option: Option, limit: int) -> Option:
 def _shorten_row(row: Option, caps: Capabilities, ambiguous: set[str]) -> Option:
     """The row within the limits; a title cut to the same text as another row's keeps its
     whole text in the description, when the row has none, so the two can be told apart."""
+    if len(row.title) <= caps.max_row_title and len(row.description) <= caps.max_row_description:
+        return row
     title = shorten(row.title, caps.max_row_title)
     description = row.description
     if title != row.title and title in ambiguous and not description.strip():
@@ -185,11 +190,6 @@ def _shorten_row(row: Option, caps: Capabilities, ambiguous: set[str]) -> Option
     return Option(
         id=row.id, title=title, description=shorten(description, caps.max_row_description)
     )
-
-
-def _distinct(titles: Iterable[str]) -> bool:
-    seen = list(titles)
-    return len(set(seen)) == len(seen)
 
 
 def shorten(text: str, limit: int) -> str:
