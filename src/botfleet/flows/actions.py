@@ -165,7 +165,8 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
             turn.set_data(r.value(dict(action.values), f"{where}.values"))
         case schema.SendTemplate():
             params = tuple(
-                str(r.value(p, f"{where}.params[{i}]")) for i, p in enumerate(action.params)
+                _param_text(r.value(p, f"{where}.params[{i}]"))
+                for i, p in enumerate(action.params)
             )
             turn.say(
                 TemplateMessage(
@@ -182,6 +183,11 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
             turn.effects.append(effects.CancelTask(key, turn.original.contact_id))
         case _:  # invoke_connector is handled by the caller
             raise AssertionError(f"unhandled action {action!r}")
+
+
+def _param_text(value: object) -> str:
+    """A template parameter as the user reads it: a null is empty, as when it is printed."""
+    return "" if value is None else str(value)
 
 
 def _options(

@@ -218,6 +218,10 @@ def _shift_time(value: Any, days: float = 0, hours: float = 0, minutes: float = 
 
 
 def _printed(value: Any) -> Any:
+    if value is None:
+        # A null from a connector or `set_data` (`notes: null`) would print Python's "None"
+        # to the user; it is a value that is there and empty, so no warning either.
+        return ""
     if callable(value) and not isinstance(value, Undefined):
         # `{{ data.name.title }}` on a string, or `{{ range }}`: printing a method or function
         # would show the user "<built-in method title of str object at 0x7f...>". It is a

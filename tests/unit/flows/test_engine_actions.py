@@ -310,6 +310,24 @@ def test_send_template_renders_its_name_and_language() -> None:
     assert exchange.outputs == (TemplateMessage("reminder_day_before", "es"),)
 
 
+def test_a_null_template_parameter_is_empty_not_none() -> None:
+    flow = flow_from_yaml(
+        """
+        id: template_null
+        initial_state: START
+        states:
+          START:
+            on_enter:
+              - action: send_template
+                name: reminder
+                params: ["{{ data.notes }}", "{{ data.n }}"]
+            fallback: START
+        """
+    )
+    chat = Conversation(flow).with_data(notes=None, n=3)
+    assert chat.send("hi").outputs == (TemplateMessage("reminder", "en", ("", "3")),)
+
+
 # ---------------------------------------------------------------- schedule_task / cancel_task
 
 

@@ -108,6 +108,22 @@ def test_a_printed_method_or_function_renders_empty_and_warns(source: str, name:
     assert render("{{ data.name.title() }}") == ("Ana", [])  # calling it is fine
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Notes: {{ data.notes }}.",
+        "Notes: {{ data.notes | default('x') }}.",
+        "Notes: {% for n in [data.notes] %}{{ n }}{% endfor %}.",
+    ],
+)
+def test_a_null_value_prints_as_nothing_not_python_s_none(source: str) -> None:
+    # A connector's JSON null is a value that is there: empty, and no warning.
+    sink: list[Diagnostic] = []
+    r = Renderer({"data": {"notes": None}}, sink=sink)
+    assert r.text(source, "states.S.on_enter[0].text") == "Notes: ."
+    assert sink == []
+
+
 def test_a_missing_nested_value_is_one_missing_value() -> None:
     text, diagnostics = render("[{{ data.a.b.c }}]")
     assert text == "[]"

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import respx
+import structlog.testing
 
 from botfleet.adapters.channels.whatsapp import WhatsAppCloudSender
 from botfleet.domain.outputs import (
@@ -142,6 +143,18 @@ async def test_template_parameters_lose_line_breaks_tabs_and_long_runs_of_spaces
     (body,) = await send(address)
     parameters = body["template"]["components"][0]["parameters"]
     assert [p["text"] for p in parameters] == ["Calle Mayor 1 2º B", "a b    c", "x"]
+
+
+async def test_an_empty_template_parameter_goes_as_a_dash_and_is_logged(send: Send) -> None:
+    # Graph refuses an empty text parameter ("Parameter 'text' is mandatory") and with it the
+    # whole reminder; a dash keeps the reminder going.
+    with structlog.testing.capture_logs() as logs:
+        (body,) = await send(TemplateMessage("visit", "es", ("Ana", "", " \n ")))
+    parameters = body["template"]["components"][0]["parameters"]
+    assert [p["text"] for p in parameters] == ["Ana", "-", "-"]
+    (warning,) = [e for e in logs if e["event"] == "whatsapp_template_param_empty"]
+    assert warning["template"] == "visit"
+    assert warning["positions"] == [2, 3]
 
 
 async def test_mark_as_read_request_shape(

@@ -58,10 +58,16 @@ def text_payload(to: str, text: str) -> Payload:
     return _envelope(to, "text", {"text": {"preview_url": False, "body": text}})
 
 
+#: What an empty parameter is sent as: Graph refuses an empty one ("Parameter 'text' is
+#: mandatory", error 100) and with it the whole reminder, which matters more than one value.
+EMPTY_TEMPLATE_PARAM = "-"
+
+
 def template_param(text: str) -> str:
     """A body parameter as Graph takes it: no new lines or tabs and at most four spaces in a
-    row (else error 132018 refuses the whole template), so a multi-line address still goes."""
-    return _RUN_OF_SPACES.sub("    ", _LINE_BREAKS.sub(" ", text)).strip()
+    row (else error 132018 refuses the whole template), so a multi-line address still goes;
+    never empty (see `EMPTY_TEMPLATE_PARAM`)."""
+    return _RUN_OF_SPACES.sub("    ", _LINE_BREAKS.sub(" ", text)).strip() or EMPTY_TEMPLATE_PARAM
 
 
 def template_payload(to: str, output: TemplateMessage) -> Payload:

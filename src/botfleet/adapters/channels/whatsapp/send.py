@@ -41,7 +41,7 @@ from botfleet.adapters.provider_api import (
     ProviderReply,
     ProviderUnreachable,
 )
-from botfleet.domain.outputs import Output
+from botfleet.domain.outputs import Output, TemplateMessage
 from botfleet.ports.channels import Capabilities
 
 log = structlog.get_logger("botfleet.channels.whatsapp")
@@ -78,6 +78,8 @@ class WhatsAppCloudSender:
     async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
         """Send each output in order; stop at an error that makes the contact unreachable."""
         for output in degrade(outputs, self.capabilities):  # a no-op for degraded outputs
+            if isinstance(output, TemplateMessage):
+                _warn_empty_params(output)
             for payload in message_payloads(
                 contact_id, output, empty_body=self.settings.empty_body_text
             ):
@@ -129,6 +131,13 @@ class WhatsAppCloudSender:
             # The request may have been delivered: do not risk sending it twice.
             return _transport_failure(exc, "whatsapp_delivery_uncertain")
         return _classify(response)
+
+
+def _warn_empty_params(output: TemplateMessage) -> None:
+    empty = [i for i, p in enumerate(output.params, start=1) if not p.strip()]
+    if empty:
+        # Sent as EMPTY_TEMPLATE_PARAM: the flow most likely printed a value it does not have.
+        log.warning("whatsapp_template_param_empty", template=output.name, positions=empty)
 
 
 def _classify(response: ProviderReply) -> CallOutcome:
