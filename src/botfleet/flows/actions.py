@@ -165,8 +165,7 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
             turn.set_data(r.value(dict(action.values), f"{where}.values"))
         case schema.SendTemplate():
             params = tuple(
-                _param_text(r.value(p, f"{where}.params[{i}]"))
-                for i, p in enumerate(action.params)
+                _param_text(r.value(p, f"{where}.params[{i}]")) for i, p in enumerate(action.params)
             )
             turn.say(
                 TemplateMessage(
