@@ -13,12 +13,14 @@ the same fields.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.fields import FieldInfo
 
 #: Read from the working directory, below the environment variables.
@@ -29,9 +31,58 @@ def _env(name: str) -> AliasChoices:
     return AliasChoices(f"DP_{name}", name)
 
 
+def _stripped(value: Any) -> Any:
+    """Surrounding whitespace off (a value read from a file often ends with a newline)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def _boot_token(value: Any) -> Any:
+    """The token stripped; refused (never shown) with whitespace or control characters inside,
+    which no HTTP header can carry."""
+    value = _stripped(value)
+    if isinstance(value, str) and not all("!" <= c <= "~" for c in value):
+        raise ValueError(
+            "DP_BOOT_TOKEN must be one token of printable ASCII characters, without spaces or "
+            "control characters inside (the value is not shown)"
+        )
+    return value
+
+
+def _is_fernet_key(key: str) -> bool:
+    """What `cryptography.fernet.Fernet(key)` accepts, without importing it (~7 MB of RSS)."""
+    try:
+        return len(base64.urlsafe_b64decode(key)) == 32
+    except (ValueError, binascii.Error):
+        return False
+
+
+def _cache_keys(value: Any) -> Any:
+    """Comma-separated Fernet keys, empty entries dropped; a blank value means unset.
+
+    Refused (the setting named, never a key) when no key is left or one is not a Fernet key.
+    """
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return None
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    if not keys:
+        raise ValueError("DP_CACHE_KEY holds no key, only commas (the value is not shown)")
+    for number, key in enumerate(keys, start=1):
+        if not _is_fernet_key(key):
+            raise ValueError(
+                f"DP_CACHE_KEY: key {number} of {len(keys)} is not a Fernet key (32 url-safe "
+                "base64-encoded bytes; the value is not shown)"
+            )
+    return ",".join(keys)
+
+
 class DataPlaneSettings(BaseModel):
-    # validate_default: as BaseSettings (defaults are validated too).
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, validate_default=True)
+    # validate_default: as BaseSettings (defaults are validated too). hide_input_in_errors: a
+    # refused BOOT_TOKEN or CACHE_KEY must not be printed with the error.
+    model_config = ConfigDict(
+        extra="ignore", populate_by_name=True, validate_default=True, hide_input_in_errors=True
+    )
     #: False: only the keyword arguments count (tests: `botfleet.testing.make_settings`).
     read_environment: ClassVar[bool] = True
 
@@ -41,10 +92,17 @@ class DataPlaneSettings(BaseModel):
     state_db_path: Path | None = Field(default=None, validation_alias=_env("STATE_DB_PATH"))
     data_dir: Path = Field(default=Path("var/data-plane"), validation_alias=_env("DATA_DIR"))
     control_plane_url: str | None = Field(default=None, validation_alias=_env("CONTROL_PLANE_URL"))
-    tenant_id: str | None = Field(default=None, validation_alias=_env("TENANT_ID"))
-    boot_token: str | None = Field(default=None, validation_alias=_env("BOOT_TOKEN"))
-    #: Encrypts the cached boot config (with secrets) on the tenant's volume.
-    cache_key: str | None = Field(default=None, validation_alias=_env("CACHE_KEY"))
+    tenant_id: Annotated[str | None, BeforeValidator(_stripped)] = Field(
+        default=None, validation_alias=_env("TENANT_ID")
+    )
+    boot_token: Annotated[str | None, BeforeValidator(_boot_token)] = Field(
+        default=None, validation_alias=_env("BOOT_TOKEN")
+    )
+    #: Encrypts the cached boot config (with secrets) on the tenant's volume: comma-separated
+    #: Fernet keys, the first one seals (empty entries are dropped).
+    cache_key: Annotated[str | None, BeforeValidator(_cache_keys)] = Field(
+        default=None, validation_alias=_env("CACHE_KEY")
+    )
     config_poll_s: float = Field(default=30.0, validation_alias=_env("CONFIG_POLL_S"))
     internal_token: str | None = Field(default=None, validation_alias=_env("INTERNAL_TOKEN"))
     host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))

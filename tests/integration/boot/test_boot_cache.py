@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from pathlib import Path
 
@@ -178,3 +179,50 @@ async def test_without_a_cache_key_secrets_are_left_out_and_the_log_says_so(
     assert booted.etag is None
     assert "boot_cache_missing_secrets" in [e["event"] for e in logs]
     assert LLM_SECRET not in json.dumps(logs, default=str)
+
+
+async def test_a_cache_that_cannot_be_written_does_not_stop_a_good_pull(
+    cp: ControlPlane, tmp_path: Path
+) -> None:
+    token = await _tenant_with_a_secret(cp)
+    path = tmp_path / "dp" / "acme" / CACHE_FILE
+    (path / "in-the-way").mkdir(parents=True)  # a directory where the file goes (even as root)
+    settings = dp_settings(tmp_path, token)
+    with capture_logs() as logs:
+        booted = await pull_boot_config(settings, transport=cp_transport(cp))
+    assert booted.origin == "control_plane"
+    assert booted.payload.llm["api_key"] == LLM_SECRET
+    [warning] = [e for e in logs if e["event"] == "boot_cache_not_saved"]
+    assert (warning["log_level"], warning["error"]) == ("warning", "IsADirectoryError")
+    [pulled] = [e for e in logs if e["event"] == "boot_pulled"]
+    assert pulled["cache_saved"] is False
+    assert LLM_SECRET not in json.dumps(logs, default=str)
+    assert token not in json.dumps(logs, default=str)
+    async with running_data_plane(settings, booted) as chat:
+        assert texts(await chat.say("ana", "hi")) == ["Hello from version one"]
+
+
+async def test_a_cache_of_another_tenant_never_starts_this_one(
+    cp: ControlPlane, tmp_path: Path
+) -> None:
+    """A volume copied from tenant acme to bravo: bravo waits for its own configuration."""
+    token = await cp.create_tenant("acme")
+    await cp.upload_flow("acme", "one", publish=True)
+    await pull_boot_config(dp_settings(tmp_path, token), transport=cp_transport(cp))
+    copied = tmp_path / "dp" / "bravo" / CACHE_FILE
+    copied.parent.mkdir(parents=True)
+    shutil.copy(tmp_path / "dp" / "acme" / CACHE_FILE, copied)
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    settings = dp_settings(tmp_path, "bfb_bravo", tenant_id="bravo")
+    with capture_logs() as logs, pytest.raises(ControlPlaneUnreachable):
+        await pull_boot_config(
+            settings, transport=DownTransport(), give_up_after_s=0, sleep=no_sleep
+        )
+    assert [e["event"] for e in logs] == [
+        "boot_cache_other_tenant",
+        "boot_waiting_for_control_plane",
+    ]
+    assert (logs[0]["tenant"], logs[0]["cached_tenant"]) == ("bravo", ["acme"])

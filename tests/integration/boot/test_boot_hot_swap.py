@@ -157,3 +157,27 @@ states:
     cached = json.loads((tmp_path / "dp" / "acme" / CACHE_FILE).read_text())
     assert cached["payload"]["flow"]["version"] == 2
     assert "calendar" in cached["payload"]["connectors"]
+
+
+async def test_a_cache_that_cannot_be_written_does_not_apply_a_publish_again_at_each_poll(
+    cp: ControlPlane, tmp_path: Path
+) -> None:
+    token = await cp.create_tenant("acme")
+    await cp.upload_flow("acme", "one", publish=True)
+    settings = dp_settings(tmp_path, token)
+    booted = await pull_boot_config(settings, transport=cp_transport(cp))
+    cache = tmp_path / "dp" / "acme" / CACHE_FILE
+    async with running_data_plane(settings, booted) as chat:
+        watcher = watcher_of(chat)
+        cache.unlink()
+        (cache / "in-the-way").mkdir(parents=True)  # the volume refuses the write (EISDIR)
+        await cp.upload_flow("acme", "two", publish=True)
+        with capture_logs() as logs:
+            first = await watcher.poll_now()
+            second = await watcher.poll_now()
+        assert (first.outcome, first.flow_swapped) == ("applied", True)
+        assert second.outcome == "unchanged"
+        events = [e["event"] for e in logs]
+        assert events.count("flow_swapped") == 1
+        assert events.count("boot_cache_not_saved") == 1
+        assert texts(await chat.say("ana", "hi")) == ["Hello from version two"]

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
+import h11
+import httpx
 import pytest
 from boot_harness import cp_transport, dp_settings, running_data_plane, texts
 from cp_harness import ControlPlane
 from structlog.testing import capture_logs
 
-from botfleet.data_plane.config_source import CACHE_FILE, BootRefused, pull_boot_config
+from botfleet.data_plane.config_source import (
+    CACHE_FILE,
+    BootError,
+    BootRefused,
+    pull_boot_config,
+)
 from botfleet.domain.errors import ConfigError
 
 
@@ -92,3 +100,51 @@ async def test_a_wrong_boot_token_with_no_cache_keeps_waiting_and_says_why(
     waiting = [e for e in logs if e["event"] == "boot_waiting_for_control_plane"]
     assert waiting and "HTTP 401" in waiting[0]["reason"]
     assert "bfb_wrong" not in json.dumps(logs, default=str)
+
+
+class HeaderCheckingTransport(httpx.AsyncBaseTransport):
+    """Checks the headers as the real HTTP/1.1 transport does (h11, whose refusal quotes the
+    value), then hands the request to `inner`."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            h11.Request(
+                method=request.method, target=request.url.raw_path, headers=request.headers.raw
+            )
+        except h11.LocalProtocolError as exc:  # as httpcore maps it
+            raise httpx.LocalProtocolError(str(exc)) from exc
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_boot_token_read_with_its_newline_works_and_never_reaches_the_logs(
+    cp: ControlPlane, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = await cp.create_tenant("acme")
+    await cp.upload_flow("acme", publish=True)
+    transport = HeaderCheckingTransport(cp_transport(cp))
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    # Read through the settings, the newline of a token file is gone.
+    settings = dp_settings(tmp_path, f"{token}\n")
+    booted = await pull_boot_config(
+        settings, transport=transport, give_up_after_s=0, sleep=no_sleep
+    )
+    assert booted.origin == "control_plane"
+
+    # Had it come through (settings built without validation), nothing would show it.
+
+    unchecked = dp_settings(tmp_path / "other", token).model_copy(
+        update={"boot_token": f"{token}\n"}
+    )
+    caplog.set_level(logging.DEBUG)
+    with capture_logs() as logs, pytest.raises(BootError) as caught:
+        await pull_boot_config(unchecked, transport=transport, give_up_after_s=0, sleep=no_sleep)
+    assert "LocalProtocolError" in caught.value.reason
+    assert [e["event"] for e in logs] == ["boot_waiting_for_control_plane"]
+    for text in (json.dumps(logs, default=str), caplog.text, str(caught.value)):
+        assert token not in text

@@ -117,3 +117,56 @@ def test_missing_or_broken_files_read_as_no_cache(tmp_path: Path) -> None:
     assert BootCache(path, None).load() is None
     path.write_text(json.dumps({"format": 1, "payload": {"tenant": 1}, "saved_at": "x"}))
     assert BootCache(path, None).load() is None
+
+
+def test_an_empty_first_key_entry_is_skipped_when_sealing_and_resealing(tmp_path: Path) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    path = tmp_path / "boot-cache.json"
+    BootCache(path, old).save(payload(), '"e"')
+    with capture_logs() as logs:
+        cached = BootCache(path, f", {new},{old}").load()
+    assert cached is not None and cached.secrets_restored
+    assert [e["event"] for e in logs] == ["boot_cache_resealed"]
+    fresh = BootCache(path, new).load()  # sealed with `new`, the first key given
+    assert fresh is not None and fresh.secrets_restored
+
+
+def test_a_copy_of_another_tenant_is_refused_and_reads_as_no_cache(tmp_path: Path) -> None:
+    key = Fernet.generate_key().decode()
+    path = tmp_path / "boot-cache.json"
+    BootCache(path, key).save(payload(), '"e"')
+    assert BootCache(path, key, tenant_id="acme").load() is not None
+    with capture_logs() as logs:
+        assert BootCache(path, key, tenant_id="bravo").load() is None
+    assert [(e["event"], e["log_level"]) for e in logs] == [("boot_cache_other_tenant", "error")]
+    assert (logs[0]["tenant"], logs[0]["cached_tenant"]) == ("bravo", ["acme"])
+    assert SECRET not in json.dumps(logs)
+
+
+def test_a_copy_without_the_tenant_field_is_judged_by_its_payload(tmp_path: Path) -> None:
+    """Files written before the ``tenant_id`` field (and any edited one) still name a tenant:
+    the payload's, which must match too."""
+    key = Fernet.generate_key().decode()
+    path = tmp_path / "boot-cache.json"
+    BootCache(path, key).save(payload(), '"e"')
+    document = json.loads(path.read_text())
+    del document["tenant_id"]
+    path.write_text(json.dumps(document))
+    assert BootCache(path, key, tenant_id="acme").load() is not None
+    assert BootCache(path, key, tenant_id="bravo").load() is None
+    document["tenant_id"] = "bravo"  # the field says bravo, the payload acme
+    path.write_text(json.dumps(document))
+    assert BootCache(path, key, tenant_id="bravo").load() is None
+
+
+def test_a_cache_that_cannot_be_written_is_logged_not_raised(tmp_path: Path) -> None:
+    path = tmp_path / "boot-cache.json"
+    (path / "in-the-way").mkdir(parents=True)  # a directory where the file goes: EISDIR
+    cache = BootCache(path, Fernet.generate_key().decode(), tenant_id="acme")
+    with capture_logs() as logs:
+        assert cache.try_save(payload(), '"e"') is False
+    [warning] = logs
+    assert (warning["event"], warning["log_level"]) == ("boot_cache_not_saved", "warning")
+    assert warning["error"] == "IsADirectoryError" and warning["errno"] == "EISDIR"
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert SECRET not in json.dumps(logs)

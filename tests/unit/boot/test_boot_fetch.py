@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from botfleet.data_plane.config_source import (
+    BootError,
     BootPayloadInvalid,
     BootRefused,
     ControlPlaneUnreachable,
@@ -89,3 +90,54 @@ async def test_answers_that_are_not_this_tenants_payload_are_invalid() -> None:
     newer = PAYLOAD.model_copy(update={"schema_version": 99})
     with pytest.raises(BootPayloadInvalid, match="upgrade the data plane"):
         await fetch(lambda r: httpx.Response(200, content=newer.canonical_json()))
+
+
+async def test_a_refused_header_value_is_reported_without_the_token() -> None:
+    """h11 refuses a header with a newline and quotes it: ``Illegal header value b'Bearer ...'``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.LocalProtocolError(
+            f"Illegal header value {request.headers['authorization'].encode()!r}"
+        )
+
+    with pytest.raises(BootError) as caught:
+        await fetch(handler)
+    assert not isinstance(caught.value, ControlPlaneUnreachable)
+    assert "LocalProtocolError" in str(caught.value) and "BOOT_TOKEN" in str(caught.value)
+    assert "bfb_token" not in str(caught.value)
+
+
+async def test_a_token_no_header_can_carry_fails_as_a_boot_error_without_the_token() -> None:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200))) as h:
+        with pytest.raises(BootError) as caught:
+            await fetch_boot(h, "http://cp.test/", "acme", "bfb_tökén")
+    assert "UnicodeEncodeError" in str(caught.value)
+    assert "bfb_t" not in str(caught.value)
+
+
+async def test_other_transport_errors_give_their_type_not_their_message() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError(f"odd answer to {request.headers['authorization']}")
+
+    with pytest.raises(ControlPlaneUnreachable) as caught:
+        await fetch(handler)
+    assert "RemoteProtocolError" in str(caught.value)
+    assert "bfb_token" not in str(caught.value)
+
+
+async def test_an_error_page_that_echoes_the_token_is_kept_without_it() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, text=f"bad request: {request.headers['authorization']}")
+
+    with pytest.raises(BootRefused) as caught:
+        await fetch(handler)
+    assert "bad request: Bearer [BOOT_TOKEN]" in str(caught.value)
+    assert "bfb_token" not in str(caught.value)
+
+
+async def test_credentials_in_the_control_plane_url_are_never_shown() -> None:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(409))) as h:
+        with pytest.raises(BootRefused) as caught:
+            await fetch_boot(h, "http://ops:pa55word@cp.test/", "acme", "bfb_token")
+    assert caught.value.url == "http://cp.test/v1/boot/acme"
+    assert "pa55word" not in str(caught.value)

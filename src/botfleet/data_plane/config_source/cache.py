@@ -5,10 +5,15 @@ field of `secret_paths` taken out. Those values are sealed together with the key
 ``DP_CACHE_KEY``/``CACHE_KEY`` (comma-separated Fernet keys; the first encrypts, all decrypt).
 Without a usable key the secrets are left out (never written in clear) and the log says so: a
 data plane started from such a cache runs only when its bindings need no secret.
+
+The file names its tenant: a copy of another tenant's (a volume copied or mounted by mistake) is
+refused at load and read as no cache. A file written before the field existed is judged by the
+tenant id inside its payload.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass
@@ -40,9 +45,14 @@ class CachedBoot:
     secrets_restored: bool
 
 
+def key_list(keys: str | None) -> list[str]:
+    """Comma-separated keys as a list, empty entries (``",<key>"``) and whitespace dropped."""
+    return [k.strip() for k in (keys or "").split(",") if k.strip()]
+
+
 def cache_fernet(keys: str | None) -> MultiFernet | None:
     """The cache's cipher from comma-separated Fernet keys; None (logged) when unusable."""
-    parts = [k.strip() for k in (keys or "").split(",") if k.strip()]
+    parts = key_list(keys)
     if not parts:
         return None
     # Imported only when a key is set: `cryptography` is 7 MB of every data plane's memory,
@@ -102,13 +112,15 @@ class BootCache:
     Args:
         path: the cache file.
         keys: the Fernet key(s) (``DP_CACHE_KEY``); None: secrets are not cached.
+        tenant_id: the tenant this process runs (``TENANT_ID``): a cached copy of any other
+            is refused at load. None: not checked.
     """
 
-    def __init__(self, path: Path, keys: str | None) -> None:
+    def __init__(self, path: Path, keys: str | None, *, tenant_id: str | None = None) -> None:
         self.path = path
+        self.tenant_id = tenant_id
         self._fernet = cache_fernet(keys)
-        first = (keys or "").split(",", 1)[0].strip()
-        self._sealing_key = first if self._fernet is not None else None
+        self._sealing_key = key_list(keys)[0] if self._fernet is not None else None
 
     @property
     def can_seal(self) -> bool:
@@ -140,6 +152,25 @@ class BootCache:
         }
         _write_private(self.path, json.dumps(document, indent=1, sort_keys=True))
 
+    def try_save(self, payload: BootPayload, etag: str) -> bool:
+        """`save`, an I/O failure (disk full, read-only volume) logged instead of raised: the
+        configuration in hand runs anyway; only a later start from the cache finds an older copy.
+        """
+        try:
+            self.save(payload, etag)
+        except OSError as exc:
+            log.warning(
+                "boot_cache_not_saved",
+                tenant=payload.tenant.id,
+                path=str(self.path),
+                error=type(exc).__name__,
+                errno=errno.errorcode.get(exc.errno or 0),
+                detail="running the configuration pulled; a start with the control plane "
+                "down would use an older copy, or none",
+            )
+            return False
+        return True
+
     def load(self) -> CachedBoot | None:
         """The cached payload, or None (logged) when there is none or it cannot be read."""
         try:
@@ -153,6 +184,8 @@ class BootCache:
             log.error("boot_cache_unreadable", path=str(self.path), error="unknown format")
             return None
         data = document.get("payload")
+        if not self._is_own(document, data):
+            return None
         restored = not document.get("secrets_left_out", False)
         sealed = document.get("sealed_secrets")
         if isinstance(data, dict) and sealed:
@@ -169,6 +202,25 @@ class BootCache:
             log.error("boot_cache_unreadable", path=str(self.path), error=type(exc).__name__)
             return None
         return CachedBoot(payload, str(document.get("etag") or ""), saved_at, restored)
+
+    def _is_own(self, document: dict[str, Any], data: Any) -> bool:
+        """Whether the file belongs to `tenant_id`, by its ``tenant_id`` field and the tenant
+        inside its payload (the only one a file written before the field existed has)."""
+        if self.tenant_id is None:
+            return True
+        inner = data.get("tenant") if isinstance(data, dict) else None
+        ids = (document.get("tenant_id"), inner.get("id") if isinstance(inner, dict) else None)
+        found = {str(value) for value in ids if value is not None}
+        if found and found != {self.tenant_id}:
+            log.error(
+                "boot_cache_other_tenant",
+                path=str(self.path),
+                tenant=self.tenant_id,
+                cached_tenant=sorted(found),
+                detail="the cached copy belongs to another tenant (a copied volume?): not used",
+            )
+            return False
+        return True
 
     def _reseal_if_rotated(self, document: dict[str, Any], sealed: str) -> None:
         """Seal again with the first key when an older one opened the secrets.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 from pydantic import ValidationError
@@ -47,6 +47,30 @@ def boot_url(base_url: str, tenant_id: str) -> str:
     return f"{base_url.rstrip('/')}/v1/boot/{quote(tenant_id, safe='')}"
 
 
+def shown_url(url: str) -> str:
+    """`url` as errors and logs show it: without a ``user:password@`` part."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _sending_failed(url: str, exc: Exception) -> BootError:
+    """The error for a request that got no answer, without the library's message where it
+    could quote the request's headers (h11 quotes a refused header value: the bearer token)."""
+    name = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException | httpx.NetworkError):
+        # Connect errors and timeouts: the text comes from the socket layer, never a header.
+        return ControlPlaneUnreachable(url, f"{name}: {exc}")
+    if isinstance(exc, httpx.LocalProtocolError | UnicodeEncodeError):
+        return BootError(
+            url,
+            f"{name}: the request could not be sent (a header value is not valid: is BOOT_TOKEN "
+            "one line of printable ASCII characters?)",
+        )
+    return ControlPlaneUnreachable(url, f"{name} (its message is not logged: it can quote headers)")
+
+
 def _detail(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -72,31 +96,38 @@ async def fetch_boot(
         BootPayloadInvalid: a 200 whose body is not this tenant's payload.
     """
     url = boot_url(base_url, tenant_id)
+    shown = shown_url(url)
     headers = {"Authorization": f"Bearer {boot_token}", "Accept": "application/json"}
     if etag:
         headers["If-None-Match"] = etag
     try:
         response = await http.get(url, headers=headers)
-    except httpx.HTTPError as exc:  # connect errors and timeouts; the message has no secret
-        raise ControlPlaneUnreachable(url, f"{type(exc).__name__}: {exc}") from None
+    except (httpx.HTTPError, UnicodeEncodeError) as exc:  # no answer; httpx encodes headers
+        raise _sending_failed(shown, exc) from None
     if response.status_code == 304:
         return None
-    if response.status_code >= 500 or response.status_code == 429:
-        raise ControlPlaneUnreachable(url, f"HTTP {response.status_code}: {_detail(response)}")
     if response.status_code != 200:
-        raise BootRefused(url, response.status_code, _detail(response))
+        # A proxy's error page could echo the request: the token never goes on.
+        detail = _detail(response)
+        if boot_token:
+            detail = detail.replace(boot_token, "[BOOT_TOKEN]")
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ControlPlaneUnreachable(shown, f"HTTP {response.status_code}: {detail}")
+        raise BootRefused(shown, response.status_code, detail)
     try:
         payload = BootPayload.model_validate_json(response.content)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "-"
-        raise BootPayloadInvalid(url, f"not a boot payload ({where}: {first['msg']})") from None
+        raise BootPayloadInvalid(shown, f"not a boot payload ({where}: {first['msg']})") from None
     if payload.schema_version > BOOT_SCHEMA_VERSION:
         raise BootPayloadInvalid(
-            url,
+            shown,
             f"boot schema version {payload.schema_version} is newer than this data plane's "
             f"({BOOT_SCHEMA_VERSION}): upgrade the data plane image",
         )
     if payload.tenant.id != tenant_id:
-        raise BootPayloadInvalid(url, f"payload of tenant {payload.tenant.id!r}, not {tenant_id!r}")
+        raise BootPayloadInvalid(
+            shown, f"payload of tenant {payload.tenant.id!r}, not {tenant_id!r}"
+        )
     return BootFetched(payload, response.headers.get("etag") or f'"{payload.etag()}"')

@@ -2,7 +2,9 @@
 
     settings (CONTROL_PLANE_URL, TENANT_ID, BOOT_TOKEN)
         -> GET /v1/boot/{tenant}         ok: convert, check the flow, save the cache, run it
-        -> unreachable or refused        the cached copy (logged loudly), if there is one
+                                         (a cache that cannot be written is logged, not fatal)
+        -> unreachable or refused        the cached copy (logged loudly), if there is one and
+                                         it is this tenant's
         -> no usable copy                wait and retry with back-off (logged); never exit
 
 A refusal because the tenant is disabled (403) never starts the bot from its cache: the
@@ -75,7 +77,7 @@ class ControlPlaneTarget:
             url=settings.control_plane_url,
             tenant_id=settings.tenant_id,
             boot_token=settings.boot_token,
-            cache=BootCache(cache_path, settings.cache_key),
+            cache=BootCache(cache_path, settings.cache_key, tenant_id=settings.tenant_id),
             transport=transport,
         )
 
@@ -150,7 +152,8 @@ async def _pull(target: ControlPlaneTarget, http: httpx.AsyncClient) -> BootedCo
     fetched = await fetch_boot(http, target.url, target.tenant_id, target.boot_token)
     assert fetched is not None  # no ETag sent, so never 304
     config, _ = checked_config(fetched.payload)
-    target.cache.save(fetched.payload, fetched.etag)
+    # A volume that is full or read-only must not stop a start the control plane just served.
+    saved = target.cache.try_save(fetched.payload, fetched.etag)
     log.info(
         "boot_pulled",
         tenant=target.tenant_id,
@@ -158,6 +161,7 @@ async def _pull(target: ControlPlaneTarget, http: httpx.AsyncClient) -> BootedCo
         knowledge_version=_knowledge_label(fetched.payload),
         etag=fetched.etag,
         cache_sealed=target.cache.can_seal,
+        cache_saved=saved,
     )
     return BootedConfig(config, fetched.payload, fetched.etag, "control_plane", target)
 

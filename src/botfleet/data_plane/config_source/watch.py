@@ -8,7 +8,8 @@ Every ``config_poll_s`` the watcher sends ``If-None-Match``; 304 costs nothing. 
 - changed channel, connector, LLM or tenant settings cannot change under a running process:
   the watcher logs ``config_restart_required`` naming the sections (never their values);
 - the payload becomes the cached copy, so a restart starts from it (not when its flow was
-  refused for the running connectors: the last good copy stays).
+  refused for the running connectors: the last good copy stays). A cache write that fails is
+  logged (``boot_cache_not_saved``); the payload is applied all the same, and only once.
 
 A payload this data plane cannot use (bad binding, flow that does not load) is refused as a
 whole and logged once; the bot keeps running what it has. The control plane being down is
@@ -145,9 +146,11 @@ class BootWatcher:
                 sections=sorted(self.pending_restart),
                 detail="channel, connector, LLM and tenant settings apply at the next start",
             )
-        if cache_it:
-            self.booted.target.cache.save(payload, etag)
+        # What runs now is compared with the next payloads, whether or not the cache takes it
+        # (a cache write that failed must not apply the same payload again at every poll).
         self.current, self.etag = payload, etag
+        if cache_it:
+            self.booted.target.cache.try_save(payload, etag)
         return PollResult("applied", flow_swapped, knowledge_swapped, tuple(sorted(restart)))
 
     async def _swap_flow(
