@@ -181,5 +181,9 @@ def _tenant_findings(path: str | Path, lines: Mapping[str, int]) -> list[Finding
     else:
         problem = missing_key(options) if options.enabled else None
         if problem is not None:
-            check.add("llm", f"{problem} (the data plane will not start without it)", "warning")
+            check.add(
+                "llm",
+                f"{problem} (until then the data plane answers questions with the safe text)",
+                "warning",
+            )
     return check.findings

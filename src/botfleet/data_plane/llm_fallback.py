@@ -100,16 +100,29 @@ class KnowledgeLLMFallback:
     watcher: KnowledgeFile | None = None
     metrics: LLMMetrics = field(default_factory=lambda: LLMMetrics(None))
     tenant_id: str = ""
+    #: Why an enabled LLM has no provider (its credential is missing): questions get the safe
+    #: text, as when the provider is down, and the provider is never called.
+    unavailable: str | None = None
     _checked_version: str | None = None
 
     @property
     def enabled(self) -> bool:
-        return self.options.enabled and self.connector is not None
+        return self.options.enabled and (self.connector is not None or self.unavailable is not None)
 
     async def reply(self, question: str, context: LLMContext, fallback_text: str) -> str | None:
         if not self.enabled:
             return None
         safe = self.options.safe_text(fallback_text)
+        if self.connector is None:
+            log.info(
+                "llm_question",
+                outcome="unavailable",
+                reason="no API key (llm.api_key)",
+                tenant=self.tenant_id,
+                state=context.state,
+            )
+            self.metrics.observe("unavailable", None)
+            return safe
         try:
             text, outcome, usage = await self._answer(question, context)
         except Exception:  # a bug here must not cost the contact an answer
@@ -250,9 +263,12 @@ def build_llm_fallback(
 ) -> KnowledgeLLMFallback:
     """The tenant's LLM fallback from its config (`connector` replaces the configured adapter).
 
+    An enabled provider without its API key does not stop the boot: one `llm_disabled` warning
+    names the missing credential, and every question gets the safe text (as when the provider
+    is down) without calling it.
+
     Raises:
-        ConfigError: the `llm` settings or the `connectors.llm` binding are invalid, or an
-            enabled provider has no API key.
+        ConfigError: the `llm` settings or the `connectors.llm` binding are invalid.
     """
     options = llm_options(config)
     if options.knowledge_version and not live.knowledge_version:
@@ -261,14 +277,25 @@ def build_llm_fallback(
     if config.knowledge is None and config.knowledge_path:
         watcher = KnowledgeFile(config.resolve(config.knowledge_path), live)
     resilient = None
+    unavailable = None
     if options.enabled:
-        problem = None if connector is not None else missing_key(options)
-        if problem is not None:
-            raise ConfigError(config.source, "llm.api_key", problem)
-        llm = connector or build_llm_connector(options)
-        resilient = ResilientConnector(
-            LLMOperation(llm), llm_policy(config, options), name="llm", metrics=connector_metrics
-        )
+        policy = llm_policy(config, options)
+        unavailable = None if connector is not None else missing_key(options)
+        if unavailable is not None:
+            # A boot from a cached config (secrets are never cached) or a tenant whose `llm`
+            # credential was never stored: the bot runs, questions get the safe text.
+            log.warning(
+                "llm_disabled",
+                tenant=config.tenant_id,
+                provider=options.provider,
+                missing="llm.api_key",
+                detail=unavailable,
+            )
+        else:
+            llm = connector or build_llm_connector(options)
+            resilient = ResilientConnector(
+                LLMOperation(llm), policy, name="llm", metrics=connector_metrics
+            )
         if not live.knowledge.strip():
             log.warning("llm_without_knowledge", tenant=config.tenant_id)
     fallback = KnowledgeLLMFallback(
@@ -282,6 +309,7 @@ def build_llm_fallback(
         watcher=watcher,
         metrics=LLMMetrics(registry),
         tenant_id=config.tenant_id,
+        unavailable=unavailable,
     )
     if options.enabled:
         fallback._knowledge()  # checks the size now, so the warning shows at boot

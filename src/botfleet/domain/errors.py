@@ -11,6 +11,7 @@ BotPlatformError
 │   └── StoreUnavailable         (locked, full, I/O error: retry later)
 ├── ConnectorError
 │   ├── ConnectorUnavailable     (breaker open, network down; retryable)
+│   │   └── ConnectorRateLimited (HTTP 429: the back end is up and asks us to wait)
 │   ├── ConnectorTimeout         (retryable)
 │   ├── ConnectorRejected        (the back end said no: not retryable)
 │   └── UnknownOperation
@@ -126,6 +127,18 @@ class ConnectorError(BotPlatformError):
 class ConnectorUnavailable(ConnectorError):
     retryable = True
     kind = "unavailable"
+
+
+class ConnectorRateLimited(ConnectorUnavailable):
+    """The back end answered "too many requests" (HTTP 429), after `retry_after` seconds if it
+    said. Retryable, but not a sign of ill health: the resilience layer waits what the back end
+    asked (when the call's time budget allows) and does not count it against the breaker."""
+
+    kind = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class ConnectorTimeout(ConnectorError):

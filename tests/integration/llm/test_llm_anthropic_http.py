@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -10,12 +11,18 @@ import httpx
 import pytest
 import respx
 from respx_httpx2 import mock_sdk
+from structlog.testing import capture_logs
 
 from botfleet.adapters.llm.anthropic import AnthropicLLM
 from botfleet.adapters.llm.errors import LLMRateLimited
 from botfleet.adapters.llm.options import LLMOptions
 from botfleet.adapters.llm.prompt import RULES_MARKER
-from botfleet.domain.errors import ConnectorRejected, ConnectorTimeout, ConnectorUnavailable
+from botfleet.domain.errors import (
+    ConnectorRateLimited,
+    ConnectorRejected,
+    ConnectorTimeout,
+    ConnectorUnavailable,
+)
 from botfleet.testing.llm import context
 
 BASE = "https://anthropic.llm.test"
@@ -76,7 +83,7 @@ async def test_the_request_caches_the_knowledge_and_forces_the_answer_tool(
     route = api.post("/v1/messages").respond(json=message([tool_answer(True, "At 10.")]))
     await llm.answer("When do you open?", KNOWLEDGE, context(history=[("bot", "Hi!")]))
     request = route.calls.last.request
-    assert KEY in (request.headers.get("x-api-key", "") + request.headers.get("authorization", ""))
+    assert request.headers["x-api-key"] == KEY
     assert request.headers["anthropic-version"]
     body = json.loads(request.content)
     assert body["model"] == "claude-haiku-4-5"
@@ -219,7 +226,7 @@ async def test_a_timeout_and_a_connection_failure_are_translated(
         await llm.answer("q", KNOWLEDGE, context())
 
 
-async def test_the_model_temperature_and_max_tokens_come_from_the_options(
+async def test_the_model_and_max_tokens_come_from_the_options_and_temperature_is_left_out(
     api: respx.MockRouter,
 ) -> None:
     route = api.post("/v1/messages").respond(json=message([tool_answer(True, "ok")]))
@@ -231,14 +238,76 @@ async def test_the_model_temperature_and_max_tokens_come_from_the_options(
         temperature=0.4,
         max_tokens=200,
     )
-    adapter = AnthropicLLM(options)
+    with capture_logs() as logs:
+        adapter = AnthropicLLM(options)
     try:
         await adapter.answer("q", KNOWLEDGE, context())
     finally:
         await adapter.aclose()
     body = json.loads(route.calls.last.request.content)
-    assert (body["model"], body["temperature"], body["max_tokens"]) == (
-        "claude-3-5-haiku-latest",
-        0.4,
-        200,
+    assert (body["model"], body["max_tokens"]) == ("claude-3-5-haiku-latest", 200)
+    # The Messages API (and the SDK's `messages.create`) take no temperature: sending one would
+    # get every question refused. It is left out, with one warning at build time.
+    assert "temperature" not in body
+    (ignored,) = [e for e in logs if e["event"] == "llm_option_ignored"]
+    assert (ignored["option"], ignored["log_level"]) == ("temperature", "warning")
+
+
+#: Top-level fields of a Messages API request (`POST /v1/messages`), as documented.
+MESSAGES_API_FIELDS = {
+    "model", "max_tokens", "messages", "system", "tools", "tool_choice", "metadata",
+    "stop_sequences", "stream", "thinking", "service_tier", "container", "output_config",
+    "cache_control", "inference_geo", "speed", "diagnostics",
+}  # fmt: skip
+
+
+async def test_the_request_has_the_documented_messages_api_shape(
+    api: respx.MockRouter, llm: AnthropicLLM
+) -> None:
+    route = api.post("/v1/messages").respond(json=message([tool_answer(True, "At 10.")]))
+    await llm.answer("When do you open?", KNOWLEDGE, context())
+    request = route.calls.last.request
+    assert str(request.url) == f"{BASE}/v1/messages"  # the adapter's base_url is used
+    # API keys authenticate with `x-api-key`; `Authorization: Bearer` is for OAuth tokens.
+    assert request.headers["x-api-key"] == KEY
+    assert "authorization" not in request.headers
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", request.headers["anthropic-version"])
+    assert request.headers["content-type"] == "application/json"
+    body = json.loads(request.content)
+    assert set(body) <= MESSAGES_API_FIELDS
+    assert {"model", "max_tokens", "messages"} <= set(body)
+
+
+async def test_a_key_from_the_environment_is_sent_as_x_api_key_too(
+    api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    route = api.post("/v1/messages").respond(json=message([tool_answer(True, "ok")]))
+    adapter = AnthropicLLM(LLMOptions(provider="anthropic", base_url=BASE))
+    try:
+        await adapter.answer("q", KNOWLEDGE, context())
+    finally:
+        await adapter.aclose()
+    request = route.calls.last.request
+    assert request.headers["x-api-key"] == KEY
+    assert "authorization" not in request.headers
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after-ms": "1500", "retry-after": "2"}, 1.5),
+        ({"retry-after": "7"}, 7.0),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
+async def test_429_reads_retry_after_ms_before_retry_after(
+    api: respx.MockRouter, llm: AnthropicLLM, headers: dict[str, str], seconds: float | None
+) -> None:
+    api.post("/v1/messages").mock(
+        return_value=error(429, "rate_limit_error", "Slow down", **headers)
     )
+    with pytest.raises(ConnectorRateLimited) as caught:
+        await llm.answer("q", KNOWLEDGE, context())
+    assert caught.value.retry_after == seconds

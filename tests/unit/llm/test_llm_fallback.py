@@ -264,12 +264,20 @@ async def test_logs_never_carry_the_question_text() -> None:
     assert "600123456" not in repr(logs)
 
 
-async def test_an_enabled_provider_without_a_key_is_a_config_error(
+async def test_an_enabled_provider_without_a_key_answers_with_the_safe_text(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    with pytest.raises(ConfigError, match=r"t1\.yaml: llm\.api_key: no API key for anthropic"):
-        fallback(None, tenant({"provider": "anthropic"}))
+    with capture_logs() as logs:
+        fb = fallback(None, tenant({"provider": "anthropic"}))
+    (warning,) = [e for e in logs if e["log_level"] == "warning"]
+    assert (warning["event"], warning["missing"]) == ("llm_disabled", "llm.api_key")
+    assert "no API key for anthropic" in warning["detail"]
+    assert fb.enabled  # the flow still offers it: the contact gets the safe text
+    assert fb.connector is None
+    assert await ask(fb, "when?") == SAFE
+    assert metric(fb, "unavailable") == 1
+    assert (await fb.quota.usage()).requests == 0  # no provider call was made
 
 
 async def test_a_local_openai_compatible_server_needs_no_key(
@@ -278,7 +286,9 @@ async def test_a_local_openai_compatible_server_needs_no_key(
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     config = tenant({"provider": "openai_compatible", "base_url": "http://127.0.0.1:11434/v1"})
     fb = fallback(None, config)
-    assert fb.enabled
+    assert fb.connector is not None
     await fb.aclose()
-    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
-        fallback(None, tenant({"provider": "openai_compatible"}))
+    with capture_logs() as logs:
+        keyless = fallback(None, tenant({"provider": "openai_compatible"}))
+    assert keyless.connector is None
+    assert "OPENAI_API_KEY" in next(e["detail"] for e in logs if e["event"] == "llm_disabled")

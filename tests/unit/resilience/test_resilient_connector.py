@@ -18,8 +18,10 @@ from botfleet.data_plane.resilience import (
     ConnectorMetrics,
     ResiliencePolicy,
     ResilientConnector,
+    call_budget_s,
 )
 from botfleet.domain.errors import (
+    ConnectorRateLimited,
     ConnectorRejected,
     ConnectorTimeout,
     ConnectorUnavailable,
@@ -153,6 +155,112 @@ async def test_each_attempt_has_a_timeout() -> None:
     with pytest.raises(ConnectorTimeout, match=r"took longer than 0\.02s"):
         await resilient.call("ping", {}, idempotency_key="k")
     assert len(connector.calls) == 2  # timeouts are retryable
+
+
+# ---------------------------------------------------------------- rate limits (HTTP 429)
+
+
+class RateLimiting:
+    """`ping` answers 429 (with `retry_after`, if given) `times` times, then "pong"."""
+
+    category = "crm"
+
+    def __init__(self, times: int, retry_after: float | None, time: FakeTime) -> None:
+        self.left, self.retry_after, self.time = times, retry_after, time
+        self.called_at: list[float] = []
+
+    def operations(self) -> frozenset[str]:
+        return frozenset({"ping"})
+
+    async def call(self, operation: str, params: Any, *, idempotency_key: str) -> Any:
+        self.called_at.append(self.time.now)
+        if self.left > 0:
+            self.left -= 1
+            raise ConnectorRateLimited("crm: rate limited (HTTP 429)", retry_after=self.retry_after)
+        return "pong"
+
+
+def test_a_calls_time_budget_is_the_longest_its_policy_allows() -> None:
+    policy = ResiliencePolicy(timeout_s=2, max_attempts=3, backoff_max_s=1.5)
+    assert call_budget_s(policy) == 3 * 2 + 2 * 1.5
+    assert call_budget_s(policy, 1) == 2
+
+
+async def test_a_rate_limit_is_retried_after_the_wait_the_back_end_asked_for() -> None:
+    time = FakeTime()
+    connector = RateLimiting(times=1, retry_after=3.5, time=time)
+    resilient = wrap(connector, time, timeout_s=5, max_attempts=2, backoff_initial_s=0.2)
+    assert await resilient.call("ping", {}, idempotency_key="k") == "pong"
+    assert time.sleeps == [3.5]  # the back end's retry-after, not our 0.2 s backoff
+    assert connector.called_at == [5000.0, 5003.5]
+
+
+async def test_a_rate_limit_without_a_retry_after_waits_the_usual_backoff() -> None:
+    time = FakeTime()
+    connector = RateLimiting(times=1, retry_after=None, time=time)
+    resilient = wrap(connector, time, backoff_initial_s=0.2)
+    assert await resilient.call("ping", {}, idempotency_key="k") == "pong"
+    assert time.sleeps == [0.2]
+
+
+async def test_a_retry_after_past_the_time_budget_fails_at_once_as_rate_limited() -> None:
+    time = FakeTime()
+    connector = RateLimiting(times=5, retry_after=60, time=time)
+    resilient = wrap(connector, time, timeout_s=5, max_attempts=3)  # budget: 15 s + backoffs
+    with capture_logs() as logs, pytest.raises(ConnectorRateLimited) as raised:
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert raised.value.kind == "rate_limited"
+    assert len(connector.called_at) == 1  # not retried early, and never waited for
+    assert time.sleeps == []
+    (skipped,) = [e for e in logs if e["event"] == "connector_rate_limited"]
+    assert skipped["retry_after_s"] == 60
+    (line,) = [e for e in logs if e["event"] == "connector_call_finished"]
+    assert (line["outcome"], line["attempts"]) == ("rate_limited", 1)
+
+
+async def test_a_retry_after_must_leave_room_for_one_more_attempt() -> None:
+    time = FakeTime()
+    connector = RateLimiting(times=5, retry_after=4, time=time)
+    # budget 2 * 3 + 1 * 0 = 6 s: 4 s of waiting leaves 2 s, less than the 3 s attempt
+    resilient = wrap(
+        connector, time, timeout_s=3, max_attempts=2, backoff_initial_s=0, backoff_max_s=0
+    )
+    with pytest.raises(ConnectorRateLimited):
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert len(connector.called_at) == 1
+    time.now += 100
+    connector.retry_after = 3  # 3 s + a 3 s attempt fit in 6 s
+    with pytest.raises(ConnectorRateLimited):
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert time.sleeps == [3]
+    assert len(connector.called_at) == 3  # one, then one more after the wait (max_attempts 2)
+
+
+async def test_rate_limits_never_open_the_breaker() -> None:
+    time = FakeTime()
+    connector = RateLimiting(times=10, retry_after=0.1, time=time)
+    resilient = wrap(connector, time, max_attempts=2, failure_threshold=1)
+    for _ in range(3):
+        with pytest.raises(ConnectorRateLimited):
+            await resilient.call("ping", {}, idempotency_key="k")
+    assert resilient.breaker.state is BreakerState.CLOSED
+    assert resilient.breaker.consecutive_failures == 0
+    assert len(connector.called_at) == 6  # every call reached the back end
+
+
+async def test_a_rate_limited_probe_closes_the_breaker_the_back_end_is_up() -> None:
+    time = FakeTime()
+    connector = scripted(fail_times=1, error="unavailable")
+    resilient = wrap(connector, time, max_attempts=1, failure_threshold=1, reset_after_s=10)
+    with pytest.raises(ConnectorUnavailable):
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert resilient.breaker.state is BreakerState.OPEN
+    time.now += 10
+    limited = RateLimiting(times=1, retry_after=1, time=time)
+    resilient.inner = limited
+    with pytest.raises(ConnectorRateLimited):
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert resilient.breaker.state is BreakerState.CLOSED
 
 
 # ---------------------------------------------------------------- creates need a key

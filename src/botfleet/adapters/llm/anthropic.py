@@ -8,9 +8,10 @@ input `{in_scope, answer}`; a reply without it counts as out of scope (its token
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import anthropic
+import structlog
 
 from botfleet.adapters.llm.errors import connection_error, status_error
 from botfleet.adapters.llm.options import LLMOptions
@@ -24,6 +25,8 @@ from botfleet.domain.errors import ConnectorRejected
 from botfleet.ports.connectors import Answer, LLMContext, LLMUsage
 
 PROVIDER = "anthropic"
+
+log = structlog.get_logger("botfleet.llm")
 
 
 class AnthropicLLM:
@@ -39,7 +42,15 @@ class AnthropicLLM:
             base_url=options.base_url,
             timeout=options.timeout_s,
             max_retries=options.max_retries,
+            default_headers=api_key_headers(options.key()),
         )
+        if options.temperature is not None:
+            log.warning(
+                "llm_option_ignored",
+                provider=PROVIDER,
+                option="temperature",
+                detail="the Messages API takes no temperature; the model's default applies",
+            )
 
     async def answer(self, question: str, knowledge: str, context: LLMContext) -> Answer:
         prompt = build_prompt(
@@ -61,9 +72,6 @@ class AnthropicLLM:
             "tools": [ANSWER_TOOL],
             "tool_choice": {"type": "tool", "name": ANSWER_TOOL_NAME},
         }
-        if self.options.temperature is not None:
-            # Not a parameter of this SDK's Messages API: sent as is, for API versions taking it.
-            request["extra_body"] = {"temperature": self.options.temperature}
         try:
             message = await self._client.messages.create(**request)
         except anthropic.APIStatusError as exc:
@@ -84,6 +92,20 @@ class AnthropicLLM:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def api_key_headers(key: str | None) -> dict[str, str]:
+    """The Messages API's documented authentication, `x-api-key: <key>`.
+
+    This SDK sends an `api_key` as `Authorization: Bearer <key>`, the scheme of OAuth tokens,
+    which the API and the gateways in front of it do not take for API keys. The key goes in
+    `x-api-key` and the bearer header is left out (the SDK still holds the key, so it is cut
+    out of error messages).
+    """
+    if not key:
+        return {}
+    # `omit` removes the header the SDK would add; its header type does not spell `Omit`.
+    return {"x-api-key": key, "Authorization": cast(str, anthropic.omit)}
 
 
 def usage_of(usage: Any) -> LLMUsage:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from botfleet.adapters.connectors.retry_after import retry_after_s
 from botfleet.domain.errors import (
     ConnectorError,
+    ConnectorRateLimited,
     ConnectorRejected,
     ConnectorTimeout,
     ConnectorUnavailable,
@@ -14,15 +16,14 @@ from botfleet.domain.errors import (
 _DETAIL_LIMIT = 200
 
 
-class LLMRateLimited(ConnectorUnavailable):
-    """The provider answered 429: retryable later, after `retry_after` seconds if it said."""
+class LLMRateLimited(ConnectorRateLimited):
+    """The provider answered 429: retryable later, after `retry_after` seconds if it said.
 
-    kind = "rate_limited"
+    The connectors' own `ConnectorRateLimited`, so the resilience layer treats both alike."""
 
     def __init__(self, provider: str, retry_after: float | None = None) -> None:
-        self.retry_after = retry_after
         after = f"; retry after {retry_after:g}s" if retry_after is not None else ""
-        super().__init__(f"{provider}: rate limited (HTTP 429){after}")
+        super().__init__(f"{provider}: rate limited (HTTP 429){after}", retry_after=retry_after)
 
 
 def error_detail(body: Any, secret: str | None = None) -> str:
@@ -39,20 +40,12 @@ def error_detail(body: Any, secret: str | None = None) -> str:
     return text[:_DETAIL_LIMIT]
 
 
-def retry_after(headers: Any) -> float | None:
-    try:
-        value = headers.get("retry-after")
-        return float(value) if value is not None else None
-    except (AttributeError, TypeError, ValueError):
-        return None
-
-
 def status_error(
     provider: str, status: int, body: Any = None, headers: Any = None, *, secret: str | None = None
 ) -> ConnectorError:
     """The `ConnectorError` for an HTTP error status from the provider's API (never `secret`)."""
     if status == 429:
-        return LLMRateLimited(provider, retry_after(headers))
+        return LLMRateLimited(provider, retry_after_s(headers))
     if status == 408:
         return ConnectorTimeout(f"{provider}: request timed out (HTTP 408)")
     if status >= 500:  # includes Anthropic's 529 "overloaded"

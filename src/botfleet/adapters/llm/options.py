@@ -74,7 +74,8 @@ class LLMOptions(BaseModel):
     knowledge_version: str | None = None
     quota_monthly_tokens: int | None = Field(default=None, ge=0)
     model: str | None = None
-    #: None: the provider's default (recent Anthropic API versions take no temperature).
+    #: None: the provider's default. openai_compatible only: Anthropic's Messages API takes
+    #: none, so the anthropic adapter leaves it out (with an `llm_option_ignored` warning).
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int = Field(default=512, gt=0, le=32_000, alias="max_output_tokens")
     fallback_text: str | None = None

@@ -9,7 +9,11 @@ from botfleet.adapters.connectors.policy import (
     parse_policy,
 )
 from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker, CircuitOpen
-from botfleet.data_plane.resilience.connector import ConnectorCrashed, ResilientConnector
+from botfleet.data_plane.resilience.connector import (
+    ConnectorCrashed,
+    ResilientConnector,
+    call_budget_s,
+)
 from botfleet.data_plane.resilience.metrics import ConnectorMetrics
 
 __all__ = [
@@ -22,5 +26,6 @@ __all__ = [
     "ConnectorMetrics",
     "ResiliencePolicy",
     "ResilientConnector",
+    "call_budget_s",
     "parse_policy",
 ]

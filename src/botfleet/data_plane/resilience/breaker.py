@@ -7,8 +7,8 @@
   failure opens it again for another `reset_after_s`.
 
 Only back-end health counts: a timeout, an unavailable back end or an adapter crash is a
-failure; any answer, a refusal included, is a success. Time comes from an injectable monotonic
-clock, so tests drive the transitions without sleeping.
+failure; any answer, a refusal or a rate limit (HTTP 429) included, is a success. Time comes
+from an injectable monotonic clock, so tests drive the transitions without sleeping.
 """
 
 from __future__ import annotations

@@ -2,11 +2,17 @@
 
 Applied centrally by the connector registry, never inside an adapter. Per call:
 
-1. The breaker is asked first; an open breaker fails the call at once (`CircuitOpen`).
+1. The breaker is asked first; an open breaker fails the call at once (`CircuitOpen`). It
+   counts timeouts, unavailable back ends and crashes, never a refusal or a rate limit (the
+   back end answered: it is up, and asks us to slow down).
 2. Each attempt runs under `timeout_s` (`ConnectorTimeout` when it expires).
 3. Retryable errors (`ConnectorError.retryable`: timeouts, unavailable back ends) are retried
    with exponential backoff and jitter (tenacity's `wait_exponential_jitter` rule), up to
    `max_attempts`. Refusals, unknown operations and adapter crashes are not retried.
+   A rate limit (`ConnectorRateLimited`, HTTP 429) is retried after the back end's own
+   `retry_after` (the backoff when it gave none), but only when that wait and one more attempt
+   fit in what is left of the call's time budget (`call_budget_s`: the longest the call could
+   take under its policy); otherwise the call fails at once with the rate-limit error.
 4. An operation that creates something (`book_appointment`, or one the connector lists in
    `creating_operations`) is retried only when the call carries an idempotency key: the adapter
    uses the key to find the first attempt's result, so a retry never books twice.
@@ -39,7 +45,12 @@ from botfleet.adapters.connectors.policy import ResiliencePolicy
 from botfleet.adapters.connectors.stepping import resumed, run_until_suspended
 from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker
 from botfleet.data_plane.resilience.metrics import ConnectorMetrics
-from botfleet.domain.errors import ConnectorError, ConnectorTimeout, UnknownOperation
+from botfleet.domain.errors import (
+    ConnectorError,
+    ConnectorRateLimited,
+    ConnectorTimeout,
+    UnknownOperation,
+)
 from botfleet.ports.connectors import Connector
 
 log = structlog.get_logger("botfleet.connectors")
@@ -58,10 +69,20 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def _counts_as_failure(exc: BaseException) -> bool:
-    """Whether an error says the back end is unhealthy (the breaker counts it)."""
+    """Whether an error says the back end is unhealthy (the breaker counts it). A rate limit
+    does not: the back end answered."""
     if isinstance(exc, ConnectorCrashed):
         return True
+    if isinstance(exc, ConnectorRateLimited):
+        return False
     return isinstance(exc, ConnectorError) and exc.retryable
+
+
+def call_budget_s(policy: ResiliencePolicy, attempts: int | None = None) -> float:
+    """The time budget of one call: the longest it can take under `policy` with `attempts`
+    attempts (default `max_attempts`), every attempt timing out and every backoff at its most."""
+    attempts = policy.max_attempts if attempts is None else attempts
+    return attempts * policy.timeout_s + (attempts - 1) * policy.backoff_max_s
 
 
 class ResilientConnector:
@@ -117,6 +138,7 @@ class ResilientConnector:
         outcome = "ok"
         try:
             limit = self.attempts_for(operation, idempotency_key)
+            budget = call_budget_s(self.policy, limit)
             while True:
                 attempts += 1
                 try:
@@ -125,6 +147,12 @@ class ResilientConnector:
                     if not _retryable(exc) or attempts >= limit:
                         raise
                     wait = self._backoff(attempts)
+                    if isinstance(exc, ConnectorRateLimited):
+                        left = budget - (self._monotonic() - started)
+                        wait = wait if exc.retry_after is None else exc.retry_after
+                        if wait + self.policy.timeout_s > left:
+                            self._rate_limit_too_long(operation, attempts, exc, left)
+                            raise
                     self._before_retry(operation, attempts, exc, wait)
                 await self._sleep(wait)
         except ConnectorError as exc:
@@ -202,6 +230,19 @@ class ResilientConnector:
         )
         if self._metrics is not None:
             self._metrics.retries.labels(self.name, operation).inc()
+
+    def _rate_limit_too_long(
+        self, operation: str, attempt: int, error: ConnectorRateLimited, left: float
+    ) -> None:
+        log.info(
+            "connector_rate_limited",
+            connector=self.name,
+            operation=operation,
+            attempt=attempt,
+            retry_after_s=error.retry_after,
+            budget_left_s=round(max(left, 0.0), 3),
+            detail="the wait asked for does not fit in the call's time budget: not retried",
+        )
 
     def _record(self, operation: str, outcome: str, attempts: int, seconds: float) -> None:
         fields = {
