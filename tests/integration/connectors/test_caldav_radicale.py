@@ -174,6 +174,27 @@ async def test_an_event_added_after_listing_is_seen_by_the_last_check(
     }
 
 
+async def test_a_booking_staff_marked_free_is_still_listed_and_cancellable(
+    radicale_url: str, calendar_name: str
+) -> None:
+    calendar = connect(radicale_url, calendar_name)
+    booked = await book(calendar, f"{MONDAY}_1000")
+    with DAVClient(url=radicale_url, username=USER, password="x", auth_type="basic") as client:
+        cal = next(
+            c for c in client.principal().calendars() if c.get_display_name() == calendar_name
+        )
+        resource = cal.get_event_by_uid(booked["event_id"])
+        resource.icalendar_component["TRANSP"] = "TRANSPARENT"  # staff: "show as free"
+        resource.save()
+    slots = await call(calendar, "get_slots_for_day", date_str=MONDAY)
+    assert slots[0]["title"] == "10:00"  # it blocks nothing now...
+    (record,) = await call(calendar, "list_appointments", contact_id="c1")
+    assert record["event_id"] == booked["event_id"]  # ...but is still the contact's
+    mine = {"event_id": booked["event_id"], "contact_id": "c1"}
+    assert (await call(calendar, "cancel_event", **mine))["success"] is True
+    assert server_events(radicale_url, calendar_name) == []
+
+
 # ---------------------------------------------------------------- no double booking
 
 

@@ -137,3 +137,24 @@ def test_ical_times_in_every_form() -> None:
     assert wire.ical_event(free, MADRID) is None
     cancelled = vevent("DTSTART:20240108T100000Z\r\nDTEND:20240108T110000Z\r\nSTATUS:CANCELLED\r\n")
     assert wire.ical_event(cancelled, MADRID) is None
+
+
+def test_a_booking_staff_marked_free_is_still_the_contacts_appointment() -> None:
+    # Salons mark a booking "free" (transparent) to fit another client in during a colour's
+    # processing time: it stops blocking slots, but the client must still see and cancel it.
+    body = {**wire.google_body(BOOKING, MADRID, idempotency_key="req-1"), "status": "confirmed"}
+    free = {**body, "transparency": "transparent"}
+    assert wire.google_event(free, MADRID) is None  # blocks nothing
+    google = wire.google_appointment(free, MADRID)
+    assert google is not None and (google.contact_id, google.start) == (
+        BOOKING.contact_id,
+        BOOKING.start,
+    )
+    assert wire.google_appointment({**free, "status": "cancelled"}, MADRID) is None
+
+    text = wire.ical_text(BOOKING, uid="bf1", idempotency_key="", now=BOOKING.start)
+    text = text.replace("TRANSP:OPAQUE", "TRANSP:TRANSPARENT")
+    (component,) = icalendar.Calendar.from_ical(text).walk("VEVENT")
+    assert wire.ical_event(component, MADRID) is None
+    ical = wire.ical_appointment(component, MADRID)
+    assert ical is not None and (ical.contact_id, ical.start) == (BOOKING.contact_id, BOOKING.start)

@@ -1,6 +1,6 @@
 """Google Calendar adapter against the documented API shapes (googleapiclient's HttpMockSequence).
 
-Each test scripts the HTTP responses Google documents for events.list, freebusy.query,
+Each test scripts the HTTP responses Google documents for events.list,
 events.insert/get/delete/patch and checks the requests the adapter sends. No network.
 """
 
@@ -24,6 +24,7 @@ from botfleet.adapters.connectors.calendar.service import (
 )
 from botfleet.domain.calendar import Appointment
 from botfleet.domain.errors import (
+    ConnectorRateLimited,
     ConnectorRejected,
     ConnectorTimeout,
     ConnectorUnavailable,
@@ -177,12 +178,12 @@ async def test_a_contacts_appointments_are_found_by_private_property() -> None:
 # ---------------------------------------------------------------- booking
 
 
-async def test_booking_checks_idempotency_then_free_busy_then_inserts() -> None:
+async def test_booking_checks_idempotency_then_the_slot_then_inserts() -> None:
     created = booking("ignored", "2024-01-08T10:00:00+01:00", "2024-01-08T10:30:00+01:00")
     connector, http = calendar(
         events_page(),  # no event carries this request's idempotency tag
         events_page(),  # the day's events
-        ok({"kind": "calendar#freeBusy", "calendars": {CAL: {"busy": []}}}),
+        events_page(),  # the re-check of the slot itself, right before the insert
         ok({**created, "id": wire.event_id_for_key("req-1")}),
     )
     reply = await call(
@@ -201,14 +202,13 @@ async def test_booking_checks_idempotency_then_free_busy_then_inserts() -> None:
     assert reply["appointment"]["start"] == "2024-01-08T10:00:00+01:00"
     tag = wire.idempotency_tag("req-1")
     assert request(http, 0)[2]["privateExtendedProperty"] == [f"botfleet_idempotency={tag}"]
-    path, method, _, freebusy = request(http, 2)
-    assert (method, path) == ("POST", "/calendar/v3/freeBusy")
-    assert freebusy == {
-        "timeMin": "2024-01-08T09:00:00Z",
-        "timeMax": "2024-01-08T09:30:00Z",
-        "timeZone": "UTC",
-        "items": [{"id": CAL}],
-    }
+    path, method, query, _ = request(http, 2)
+    assert (method, path) == ("GET", f"/calendar/v3/calendars/{CAL}/events")
+    assert (query["timeMin"], query["timeMax"]) == (
+        ["2024-01-08T09:00:00Z"],
+        ["2024-01-08T09:30:00Z"],
+    )
+    assert query["singleEvents"] == ["true"]
     path, method, query, body = request(http, 3)
     assert (method, path) == ("POST", f"/calendar/v3/calendars/{CAL}/events")
     assert query["sendUpdates"] == ["none"]
@@ -235,9 +235,8 @@ async def test_a_slot_busy_at_the_last_check_is_not_booked() -> None:
     connector, http = calendar(
         events_page(),
         events_page(),
-        ok({"calendars": {CAL: {"busy": [
-            {"start": "2024-01-08T09:00:00Z", "end": "2024-01-08T09:30:00Z"}]}}}),
-    )  # fmt: skip
+        events_page(timed("walk-in", "2024-01-08T09:00:00Z", "2024-01-08T09:30:00Z")),
+    )
     reply = await call(connector, "book_appointment", slot="2024-01-08_1000", contact_id="c2")
     assert reply == {
         "success": False,
@@ -265,7 +264,7 @@ async def test_an_insert_answered_409_returns_the_existing_event() -> None:
     connector, http = calendar(
         events_page(),
         events_page(),
-        ok({"calendars": {CAL: {"busy": []}}}),
+        events_page(),
         error(409, "duplicate", "The requested identifier already exists."),
         ok(existing),
     )
@@ -362,6 +361,24 @@ async def test_google_errors_become_connector_errors(
         await call(connector, "get_slots_for_day", date_str="2024-01-08")
     assert raised.value.retryable is retryable  # type: ignore[attr-defined]
     assert CAL not in str(raised.value)  # no URLs (they can carry contact ids) in messages
+
+
+@pytest.mark.parametrize(
+    ("response", "retry_after"),
+    [
+        (error(429, "rateLimitExceeded"), None),
+        (({**error(429, "rateLimitExceeded")[0], "retry-after": "12"}, error(429, "x")[1]), 12.0),
+        (error(403, "userRateLimitExceeded"), None),
+    ],
+)
+async def test_google_rate_limits_are_rate_limited_with_their_retry_after(
+    response: tuple[dict[str, str], str], retry_after: float | None
+) -> None:
+    connector, _ = calendar(response)
+    with pytest.raises(ConnectorRateLimited) as raised:
+        await call(connector, "get_slots_for_day", date_str="2024-01-08")
+    assert raised.value.kind == "rate_limited"
+    assert raised.value.retry_after == retry_after
 
 
 async def test_transport_failures_are_retryable() -> None:

@@ -7,7 +7,7 @@ import asyncio
 import json
 import threading
 import time
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
@@ -77,21 +77,20 @@ class FakeCalendarApi:
                 private = event.get("extendedProperties", {}).get("private", {})
                 if any(private.get(k) != v for k, v in wanted):
                     continue
-                start, end = (
-                    _instant(event["start"]["dateTime"]),
-                    _instant(event["end"]["dateTime"]),
-                )
+                start, end = _span(event)
                 if (low and end <= low) or (high and start >= high):
                     continue
                 found.append(event)
-        return sorted(found, key=lambda e: _instant(e["start"]["dateTime"]))
+        return sorted(found, key=lambda e: _span(e)[0])
 
     def _freebusy(self, query: dict[str, Any]) -> dict[str, Any]:
+        # As Google does: every opaque event is busy time, all-day ones included (from midnight
+        # to midnight in the calendar's zone); transparent and cancelled ones are not.
         low, high = _instant(query["timeMin"]), _instant(query["timeMax"])
         busy = [
-            {"start": e["start"]["dateTime"], "end": e["end"]["dateTime"]}
-            for e in self._list({})
-            if _instant(e["end"]["dateTime"]) > low and _instant(e["start"]["dateTime"]) < high
+            {"start": start.isoformat(), "end": end.isoformat()}
+            for start, end in map(_span, self._list({}))
+            if end > low and start < high
         ]
         return {"calendars": {CAL: {"busy": busy}}}
 
@@ -103,6 +102,18 @@ class FakeCalendarApi:
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def _span(event: dict[str, Any]) -> tuple[datetime, datetime]:
+    """An event's instants; an all-day one runs from midnight to midnight in the calendar's zone."""
+    start, end = event["start"], event["end"]
+    if "dateTime" in start:
+        return _instant(start["dateTime"]), _instant(end["dateTime"])
+    first, last = date.fromisoformat(start["date"]), date.fromisoformat(end["date"])
+    return (
+        datetime(first.year, first.month, first.day, tzinfo=MADRID),
+        datetime(last.year, last.month, last.day, tzinfo=MADRID),
+    )
 
 
 class StoppedClock:
@@ -165,5 +176,50 @@ async def test_the_booking_life_cycle() -> None:
     assert stored["start"]["dateTime"] == "2024-01-09T11:00:00+01:00"
     assert (await book(calendar, "c2", "k3"))["success"] is True  # Monday 10:00 is free again
     cancelled = await calendar.call("cancel_appointment", mine, idempotency_key="k4")
+    assert cancelled["success"] is True
+    assert booked["event_id"] not in api.events
+
+
+async def test_an_all_day_directive_marked_busy_does_not_refuse_the_slots_it_offers() -> None:
+    # Google's API (and many calendar apps) make all-day events opaque unless told otherwise,
+    # and free/busy counts them as busy for the whole day: the slot rules read a
+    # ``[CFG] HORARIO`` event as that day's hours, so its busy time must not refuse them.
+    api = FakeCalendarApi()
+    api.events["cfg1"] = {
+        "id": "cfg1",
+        "status": "confirmed",
+        "summary": "[CFG] HORARIO 16:00-19:00",
+        "start": {"date": "2024-01-08"},
+        "end": {"date": "2024-01-09"},
+    }
+    api.events["team"] = {  # a staff all-day note that is not a directive: it blocks nothing
+        "id": "team",
+        "status": "confirmed",
+        "summary": "Inventory day",
+        "start": {"date": "2024-01-09"},
+        "end": {"date": "2024-01-10"},
+        "transparency": "opaque",
+    }
+    calendar = connect(api)
+    params = {"date_str": "2024-01-08"}
+    slots = await calendar.call("get_slots_for_day", params, idempotency_key="")
+    assert [s["title"] for s in slots][:2] == ["16:00", "16:30"]
+    monday = await book(calendar, "c1", "k1", slot="2024-01-08_1600")
+    tuesday = await book(calendar, "c2", "k2", slot="2024-01-09_1000")
+    assert (monday["success"], tuesday["success"]) == (True, True), (monday, tuesday)
+    assert len(api.inserts) == 2
+    # A timed event still refuses the slot it holds.
+    assert (await book(calendar, "c3", "k3", slot="2024-01-08_1600"))["reason"] == "slot_taken"
+
+
+async def test_a_booking_staff_marked_free_can_still_be_seen_and_cancelled() -> None:
+    api = FakeCalendarApi()
+    calendar = connect(api)
+    booked = await book(calendar, "c1", "k1")
+    api.events[booked["event_id"]]["transparency"] = "transparent"  # staff: "Show as free"
+    mine = {"event_id": booked["event_id"], "contact_id": "c1"}
+    listed = await calendar.call("list_appointments", {"contact_id": "c1"}, idempotency_key="")
+    assert [r["event_id"] for r in listed] == [booked["event_id"]]
+    cancelled = await calendar.call("cancel_appointment", mine, idempotency_key="k2")
     assert cancelled["success"] is True
     assert booked["event_id"] not in api.events

@@ -414,6 +414,26 @@ async def test_a_repeated_cancel_with_the_same_key_reports_the_first_success() -
     assert other_key["success"] is False
 
 
+async def test_an_appointment_that_has_begun_can_no_longer_be_cancelled_or_moved() -> None:
+    # An old "cancel"/"move" button pressed during or after the visit must not erase the
+    # salon's record of it (nor move it into the future): it is not an upcoming appointment.
+    cal, clock = make()
+    booked = await book(cal, "2024-01-08_1000", duration_min=60)
+    mine = {"event_id": booked["event_id"], "contact_id": "c1"}
+    clock.current = madrid(8, "10:15")  # the visit is under way
+    assert await call(cal, "get_future_appointments", contact_id="c1") == []
+    cancelled = await call(cal, "cancel_event", **mine)
+    moved = await call(cal, "reschedule_appointment", **mine, slot="2024-01-09_1200")
+    offered = await call(cal, "get_slots_for_day", **mine, date_str="2024-01-09")
+    assert (cancelled["success"], cancelled["reason"]) == (False, "not_found")
+    assert (moved["success"], moved["reason"]) == (False, "not_found")
+    assert offered == []
+    (kept,) = cal.appointments
+    assert (kept.start, kept.end) == (madrid(8, "10:00"), madrid(8, "11:00"))
+    clock.current = madrid(8, "09:59")  # until it begins, it is the contact's to change
+    assert (await call(cal, "cancel_event", **mine))["success"] is True
+
+
 # ---------------------------------------------------------------- rescheduling
 
 

@@ -26,6 +26,7 @@ from botfleet.adapters.connectors.calendar.service import CalendarService
 from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
 from botfleet.domain.errors import (
     ConnectorError,
+    ConnectorRateLimited,
     ConnectorRejected,
     ConnectorTimeout,
     ConnectorUnavailable,
@@ -48,6 +49,11 @@ def translate(exc: Exception, what: str) -> ConnectorError:
         return ConnectorRejected(f"the CalDAV server refused the credentials during {what}")
     if isinstance(exc, error.NotFoundError):
         return ConnectorRejected(f"the CalDAV calendar was not found during {what}")
+    if isinstance(exc, error.RateLimitError) and getattr(exc, "status", None) == 429:
+        return ConnectorRateLimited(
+            f"the CalDAV server rate-limited {what} (HTTP 429)",
+            retry_after=exc.retry_after_seconds,
+        )
     return ConnectorUnavailable(f"the CalDAV server failed during {what} ({name})")
 
 

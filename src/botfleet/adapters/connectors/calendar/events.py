@@ -146,8 +146,8 @@ def _google_moment(value: Mapping[str, Any], tz: ZoneInfo) -> datetime | date:
     return date.fromisoformat(str(value["date"]))
 
 
-def google_event(item: Mapping[str, Any], tz: ZoneInfo) -> CalendarEvent | None:
-    """An `events.list` item as a slot-rule event; None for cancelled or "free" timed events."""
+def _google_parsed(item: Mapping[str, Any], tz: ZoneInfo) -> CalendarEvent | None:
+    """An item's times and title, free or busy alike; None for cancelled or shapeless ones."""
     if item.get("status") == "cancelled":
         return None
     start = _google_moment(item.get("start", {}), tz)
@@ -155,17 +155,27 @@ def google_event(item: Mapping[str, Any], tz: ZoneInfo) -> CalendarEvent | None:
     title = str(item.get("summary", ""))
     event_id = str(item.get("id", ""))
     if isinstance(start, datetime) and isinstance(end, datetime):
-        if item.get("transparency") == "transparent":
-            return None
         return BusyEvent(start, end, title=title, event_id=event_id)
     if isinstance(start, date) and isinstance(end, date) and end > start:
         return AllDayEvent(start, end, title=title, event_id=event_id)
     return None
 
 
+def google_event(item: Mapping[str, Any], tz: ZoneInfo) -> CalendarEvent | None:
+    """An `events.list` item as a slot-rule event; None for cancelled or "free" timed events."""
+    event = _google_parsed(item, tz)
+    if isinstance(event, BusyEvent) and item.get("transparency") == "transparent":
+        return None
+    return event
+
+
 def google_appointment(item: Mapping[str, Any], tz: ZoneInfo) -> Appointment | None:
-    """A booking made through the bot, or None (someone else's event, cancelled, all-day)."""
-    event = google_event(item, tz)
+    """A booking made through the bot, or None (someone else's event, cancelled, all-day).
+
+    Shown as free or busy alike: staff mark a booking "free" to fit someone in beside it (a
+    colour's processing time), and it stays the contact's to see, cancel and move.
+    """
+    event = _google_parsed(item, tz)
     if not isinstance(event, BusyEvent):
         return None
     private = item.get("extendedProperties", {}).get("private", {})
@@ -241,24 +251,31 @@ def _ical_times(component: Any, tz: ZoneInfo) -> tuple[datetime | date, datetime
     return start, end
 
 
-def ical_event(component: Any, tz: ZoneInfo) -> CalendarEvent | None:
-    """A VEVENT (icalendar component) as a slot-rule event; None for cancelled/"free" ones."""
+def _ical_parsed(component: Any, tz: ZoneInfo) -> CalendarEvent | None:
+    """A VEVENT's times and title, free or busy alike; None for cancelled or shapeless ones."""
     if str(component.get("status", "")).upper() == "CANCELLED":
         return None
     start, end = _ical_times(component, tz)
     title = str(component.get("summary", ""))
     uid = str(component.get("uid", ""))
     if isinstance(start, datetime) and isinstance(end, datetime):
-        if str(component.get("transp", "")).upper() == "TRANSPARENT":
-            return None
         return BusyEvent(start, end, title=title, event_id=uid)
     if not isinstance(start, datetime) and not isinstance(end, datetime) and end > start:
         return AllDayEvent(start, end, title=title, event_id=uid)
     return None
 
 
+def ical_event(component: Any, tz: ZoneInfo) -> CalendarEvent | None:
+    """A VEVENT (icalendar component) as a slot-rule event; None for cancelled/"free" ones."""
+    event = _ical_parsed(component, tz)
+    if isinstance(event, BusyEvent) and str(component.get("transp", "")).upper() == "TRANSPARENT":
+        return None
+    return event
+
+
 def ical_appointment(component: Any, tz: ZoneInfo) -> Appointment | None:
-    event = ical_event(component, tz)
+    """A booking made through the bot (shown as free or busy alike), or None."""
+    event = _ical_parsed(component, tz)
     if not isinstance(event, BusyEvent):
         return None
     fields = parse_description(str(component.get("description", "")))

@@ -2,12 +2,13 @@
 
 The client is blocking (httplib2), so each request runs in a worker thread
 (`asyncio.to_thread`) with its own HTTP object (httplib2 is not thread-safe). Reads use
-`events.list` (titles are needed for ``[CFG]`` directives); the re-check right before a booking
-uses `freebusy.query`. Bookings carry the contact and service in
-``extendedProperties.private`` and in the description (`events.py`), and their event id comes
-from the request's idempotency key, so a retried insert answers 409 instead of booking twice.
-Google's errors become `ConnectorError`s here: 429/5xx/rate limits are retryable, the rest
-are refusals.
+`events.list` (titles are needed for ``[CFG]`` directives), and so does the re-check right
+before a booking (free/busy would count all-day directives as busy). Bookings carry the
+contact and service in ``extendedProperties.private`` and in the description (`events.py`),
+and their event id comes from the request's idempotency key, so a retried insert answers 409
+instead of booking twice. Google's errors become `ConnectorError`s here: 5xx are retryable,
+429 and rate-limit 403s are `ConnectorRateLimited` (retried, not counted by the breaker), the
+rest are refusals.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from botfleet.adapters.connectors.calendar.config import (
     with_tenant_timezone,
 )
 from botfleet.adapters.connectors.calendar.service import CalendarService
+from botfleet.adapters.connectors.retry_after import retry_after_s
 from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
 from botfleet.domain.errors import (
     ConnectorError,
+    ConnectorRateLimited,
     ConnectorRejected,
     ConnectorTimeout,
     ConnectorUnavailable,
@@ -65,7 +68,9 @@ def translate(exc: Exception, what: str) -> ConnectorError:
         detail = f"Google Calendar answered {status} to {what}"
         if status == 408:
             return ConnectorTimeout(detail)
-        if status in _RETRYABLE_STATUS or _reasons(exc) & _RATE_LIMIT_REASONS:
+        if status == 429 or _reasons(exc) & _RATE_LIMIT_REASONS:
+            return ConnectorRateLimited(detail, retry_after=retry_after_s(exc.resp))
+        if status in _RETRYABLE_STATUS:
             return ConnectorUnavailable(detail)
         if status in (401, 403):
             return ConnectorRejected(
@@ -161,24 +166,12 @@ class GoogleCalendarStore:
     async def busy_between(
         self, start: datetime, end: datetime, *, ignore: str | None = None
     ) -> list[BusyEvent]:
-        if ignore is not None:  # free/busy merges intervals: it cannot leave one event out
-            timed = await self.events_between(start, end)
-            return [e for e in timed if isinstance(e, BusyEvent) and e.event_id != ignore]
-        body = {
-            "timeMin": _rfc3339(start),
-            "timeMax": _rfc3339(end),
-            "timeZone": "UTC",
-            "items": [{"id": self.settings.calendar_id}],
-        }
-        answer = await self._execute(self._service.freebusy().query(body=body), "freebusy.query")
-        calendar = answer.get("calendars", {}).get(self.settings.calendar_id, {})
-        if calendar.get("errors"):
-            reasons = ", ".join(str(e.get("reason", "?")) for e in calendar["errors"])
-            raise ConnectorRejected(f"Google Calendar free/busy failed: {reasons}")
-        return [
-            BusyEvent(_parse_instant(b["start"]), _parse_instant(b["end"]))
-            for b in calendar.get("busy", [])
-        ]
+        # `events.list`, not `freebusy.query`: free/busy counts every opaque event, and the
+        # API (like many apps) makes all-day events opaque, so a ``[CFG] HORARIO`` directive
+        # or a staff all-day note would refuse every slot the slot rules offer that day. It
+        # also merges intervals, so it could not leave the event being moved out.
+        timed = await self.events_between(start, end)
+        return [e for e in timed if isinstance(e, BusyEvent) and e.event_id != ignore]
 
     async def create(self, appointment: Appointment, idempotency_key: str) -> Appointment:
         from googleapiclient.errors import HttpError
@@ -230,10 +223,6 @@ def _appointments(items: list[dict[str, Any]], tz: Any) -> list[Appointment]:
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _parse_instant(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def _credentials(settings: GoogleCalendarSettings) -> Any:

@@ -273,9 +273,14 @@ class CalendarService:
         return self._booked(await self.store.create(draft, key), "Booked")
 
     async def _owned(self, request: Params) -> Appointment | None:
+        """The contact's own upcoming appointment named by `event_id`, else None."""
         appointment = await self.store.appointment(request.event_id())
         # Someone else's appointment answers like a missing one: ids must not leak bookings.
         if appointment is None or appointment.contact_id != request.text("contact_id"):
+            return None
+        # One that has begun is the business's record of a visit, no longer the contact's to
+        # cancel or move (an old button pressed late), as `get_future_appointments` says.
+        if appointment.start < self.now():
             return None
         return appointment
 
