@@ -240,6 +240,8 @@ def load_conversation_test(path: str | Path) -> LoadedTest:
         document = yaml_lines.load_with_lines(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConversationTestError([f"{source}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConversationTestError([f"{source}: not UTF-8 text"]) from None
     except yaml_lines.YamlSyntaxError as exc:
         where = source if exc.problem.line is None else f"{source}:{exc.problem.line}"
         raise ConversationTestError([f"{where}: {exc.problem.message}"]) from None

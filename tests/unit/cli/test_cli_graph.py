@@ -182,3 +182,17 @@ def test_a_tenant_whose_flow_file_is_missing_names_its_flow_path(
     assert f"{tenant}:2 flow_path: file not found: {tenant.parent / 'shopp.yaml'}" in (
         result.stderr
     )
+
+
+def test_an_output_that_cannot_be_written_is_named(invoke: Invoke, tiny: Path) -> None:
+    """`-o some_folder` used to end in an IsADirectoryError traceback; a missing folder is
+    created."""
+    result = invoke("graph", tiny, "-o", tiny.parent)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"cannot write {tiny.parent}: Is a directory" in " ".join(
+        result.stderr.replace("│", " ").split()
+    )
+    nested = tiny.parent / "docs" / "flow.mmd"
+    assert invoke("graph", tiny, "-o", nested).exit_code == 0
+    assert nested.read_text(encoding="utf-8").startswith("flowchart")

@@ -85,3 +85,29 @@ def test_new_refuses_to_overwrite_and_bad_names(invoke: Invoke, tmp_path: Path) 
     bad = invoke("new", "My Bot", "--dir", tmp_path / "x")
     assert bad.exit_code == 1
     assert "invalid flow name 'My Bot'" in bad.stderr
+
+
+def test_schema_and_new_name_a_path_they_cannot_write(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder as -o, or a file where --dir wants a folder, used to end in a traceback."""
+    monkeypatch.chdir(tmp_path)  # short relative names, which the error box does not break
+    a_file = Path("notes.txt")
+    a_file.write_text("x", encoding="utf-8")
+
+    def one_line(text: str) -> str:
+        return " ".join(text.replace("│", " ").split())
+
+    schema = invoke("schema", "flow", "-o", ".")
+    assert schema.exit_code == 2
+    assert "cannot write .: Is a directory" in one_line(schema.stderr)
+    under_a_file = invoke("schema", "flow", "-o", a_file / "flow.json")
+    assert under_a_file.exit_code == 2
+    assert "cannot write notes.txt/flow.json: notes.txt is a file, not a folder" in one_line(
+        under_a_file.stderr
+    )
+    new = invoke("new", "my_bot", "--dir", a_file)
+    assert new.exit_code == 2
+    assert "Invalid value for --dir: notes.txt is a file, not a folder" in one_line(new.stderr)
+    for result in (schema, under_a_file, new):
+        assert result.exception is None or isinstance(result.exception, SystemExit)

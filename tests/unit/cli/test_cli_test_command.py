@@ -161,3 +161,36 @@ def test_a_broken_test_in_a_folder_is_an_error_and_skipped_files_are_named(
         "conversation test\n"
         f"skipped {suite / 'tenant.yaml'}: a tenant file, not a conversation test\n"
     )
+
+
+def test_a_test_file_that_is_not_utf8_is_an_error_not_a_traceback(
+    invoke: Invoke, suite: Path
+) -> None:
+    """A Latin-1 file among the tests used to stop the whole run with a UnicodeDecodeError."""
+    (suite / "test_latin1.yaml").write_bytes("name: caf\xe9\nflow: flow.yaml\n".encode("latin-1"))
+    result = invoke("test", suite)
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    latin1 = suite / "test_latin1.yaml"
+    assert f"ERROR test_latin1  ({latin1}, 0 steps)" in result.stdout
+    assert f"{latin1}: not UTF-8 text" in result.stdout
+    assert "1 passed, 0 failed, 1 error(s)" in result.stdout
+
+
+def test_junit_to_a_folder_is_refused_before_running(invoke: Invoke, suite: Path) -> None:
+    result = invoke("test", suite, "--junit", suite)
+    assert result.exit_code == 2
+    assert result.stdout == ""  # no test ran
+    assert f"cannot write {suite}: Is a directory" in " ".join(
+        result.stderr.replace("│", " ").split()
+    )
+
+
+@pytest.mark.parametrize("command", ["test", "chat"])
+def test_an_unknown_log_level_is_a_usage_error(invoke: Invoke, suite: Path, command: str) -> None:
+    """`--log-level verbose` used to be taken as info, silently."""
+    target = suite if command == "test" else suite / "flow.yaml"
+    result = invoke(command, target, "--log-level", "verbose", input="")
+    assert result.exit_code == 2
+    assert "'verbose' is not one of" in result.stderr
+    assert invoke(command, target, "--log-level", "WARNING", input="").exit_code == 0

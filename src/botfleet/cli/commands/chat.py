@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from botfleet.cli.options import LogLevel
+
 
 def chat(
     tenant_file: Path = typer.Argument(
@@ -25,8 +27,11 @@ def chat(
         "--at",
         help="Freeze the clock here, ISO 8601 (2024-05-06T09:00, default now); :wait moves it.",
     ),
-    log_level: str | None = typer.Option(
-        None, "--log-level", help="Show the runtime's log lines at this level on stderr."
+    log_level: LogLevel | None = typer.Option(
+        None,
+        "--log-level",
+        case_sensitive=False,
+        help="Show the runtime's log lines at this level on stderr.",
     ),
 ) -> None:
     """Chat with a bot in the terminal: choices are numbered, connectors are mocks."""
@@ -47,7 +52,7 @@ def chat(
         raise typer.Exit(1) from None
     # The flow's warnings go in the transcript, whatever --log-level is: a typo in a template
     # otherwise only shows as a blank in the bot's text.
-    with command_logs(log_level, intercept=show_flow_notice):
+    with command_logs(log_level.value if log_level else None, intercept=show_flow_notice):
         session = chat_session(
             config,
             flow,

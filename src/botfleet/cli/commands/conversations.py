@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from botfleet.cli.options import LogLevel
+
 if TYPE_CHECKING:  # the runtime is imported when a command runs, not at `botfleet --help`
     from botfleet.testing.conversation import ConversationResult
 
@@ -29,8 +31,11 @@ def run_tests(
         max=100,
         help="Fail when state or transition coverage of a flow is under N percent.",
     ),
-    log_level: str | None = typer.Option(
-        None, "--log-level", help="Show the runtime's log lines at this level on stderr."
+    log_level: LogLevel | None = typer.Option(
+        None,
+        "--log-level",
+        case_sensitive=False,
+        help="Show the runtime's log lines at this level on stderr.",
     ),
 ) -> None:
     """Run conversation tests (YAML); exit code 1 on any failure.
@@ -40,8 +45,11 @@ def run_tests(
     """
     from botfleet.cli.junit import junit_xml
     from botfleet.cli.logs import command_logs
+    from botfleet.cli.output_files import check_output, write_output
     from botfleet.testing.conversation_format import search_conversation_tests
 
+    if junit is not None:
+        check_output(junit, "--junit")  # before the tests run, not after
     search = search_conversation_tests(paths)
     found = search.found
     # Said, not silent: a file skipped by mistake would otherwise look like a passing suite.
@@ -50,11 +58,10 @@ def run_tests(
     if not found:
         typer.echo(f"no conversation tests found in {', '.join(map(str, paths))}", err=True)
         raise typer.Exit(1)
-    with command_logs(log_level):
+    with command_logs(log_level.value if log_level else None):
         results = asyncio.run(_run_all(found))
     if junit is not None:
-        junit.parent.mkdir(parents=True, exist_ok=True)
-        junit.write_text(junit_xml(results), encoding="utf-8")
+        write_output(junit, junit_xml(results), "--junit")
     failed = _summary(results)
     if coverage or min_coverage is not None:
         failed |= _coverage(results, min_coverage)

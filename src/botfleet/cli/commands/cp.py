@@ -5,15 +5,17 @@
     botfleet cp flows upload demo flows/peluqueria_flow.yaml --publish
     botfleet cp fleet
 
-Answers print as JSON on stdout; errors go to stderr with exit status 1 (the control plane
-refused: its message, and every flow issue with its line) or 2 (it could not be reached).
+Answers print as JSON on stdout (nothing else); errors go to stderr, never showing the key,
+with exit status 1 (the control plane refused: its message, and every flow issue with its line)
+or 2 (it could not be reached, timed out, or what answered is not a control plane; also a usage
+error: a bad option, a file that cannot be read or written).
 """
 
 from __future__ import annotations
 
 import typer
 
-from botfleet.cli.commands.cp_common import DEFAULT_URL, Target, run
+from botfleet.cli.commands.cp_common import DEFAULT_URL, Target, api_key, positive_seconds, run
 from botfleet.cli.commands.cp_documents import register as register_documents
 from botfleet.cli.commands.cp_tenants import register as register_tenants
 
@@ -32,8 +34,9 @@ def cp_main(
         envvar="BOTFLEET_API_KEY",
         help="Admin or tenant API key (prefer the environment variable).",
         show_default=False,
+        callback=api_key,
     ),
-    timeout: float = typer.Option(30.0, help="Seconds per request."),
+    timeout: float = typer.Option(30.0, help="Seconds per request.", callback=positive_seconds),
 ) -> None:
     ctx.obj = Target(url, key, timeout)
 

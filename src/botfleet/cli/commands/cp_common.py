@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    ModelT = TypeVar("ModelT", bound=BaseModel)
+
 DEFAULT_URL = "http://localhost:8001"
+#: Exit status: the control plane refused (an HTTP error status).
+REFUSED = 1
+#: Exit status: no control plane answered at the URL (down, timeout, or another server).
+UNREACHABLE = 2
 
 
 @dataclass(frozen=True)
@@ -37,25 +48,106 @@ def emit(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
+def api_key(value: str | None) -> str | None:
+    """The API key as given, without surrounding whitespace (a key read from a file keeps its
+    newline); "" is no key. A key that cannot be sent in a header is refused, never shown
+    (the HTTP library's error would print it)."""
+    if value is None or not value.strip():
+        return None
+    key = value.strip()
+    if not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
+        raise typer.BadParameter(
+            "the API key has spaces, control or non-ASCII characters, which no key has "
+            "(check BOTFLEET_API_KEY; the key is not shown)",
+            param_hint="--key",
+        )
+    return key
+
+
+def positive_seconds(value: float) -> float:
+    """`--timeout`: more than 0 seconds."""
+    if not value > 0:
+        raise typer.BadParameter(f"{value:g}: give a number of seconds above 0")
+    return value
+
+
+def redact(message: str, key: str | None) -> str:
+    """`message` without the API key nor a password written in a URL (``user:pass@``)."""
+    if key:
+        message = message.replace(key, "***")
+    return re.sub(r"(?<=://)[^/@\s]+@", "***@", message)
+
+
+def not_the_api(url: str, exc: ValueError) -> str:
+    """Why an answer is not the control plane's (a JSON or validation error), in one line."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        count = exc.error_count()
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the body"
+        reason = f"{count} problem{'s' * (count != 1)} with its JSON, e.g. {where}: {first['msg']}"
+    else:
+        reason = f"not JSON ({exc})"
+    return f"{url} answered, but not as the control plane does: {reason}; is --url right?"
+
+
+@contextmanager
+def control_plane_errors(url: str, key: str | None) -> Iterator[None]:
+    """Turn a failed call into one `error: ...` line on stderr (never showing the key) and
+    exit status REFUSED or UNREACHABLE."""
+    from pydantic import ValidationError
+
+    from botfleet.control_plane.client import ControlPlaneAPIError, ControlPlaneConnectionError
+
+    def fail(message: str, code: int) -> typer.Exit:
+        typer.echo(f"error: {redact(message, key)}", err=True)
+        return typer.Exit(code)
+
+    try:
+        yield
+    except ControlPlaneAPIError as exc:
+        raise fail(str(exc), REFUSED) from None
+    except ControlPlaneConnectionError as exc:
+        raise fail(str(exc), UNREACHABLE) from None
+    except (json.JSONDecodeError, ValidationError) as exc:
+        # A 2xx answer the client cannot read: another server at that URL.
+        raise fail(not_the_api(url.rstrip("/"), exc), UNREACHABLE) from None
+
+
+def call_control_plane(
+    url: str, key: str | None, call: Callable[[Any], Any], *, timeout_s: float = 30.0
+) -> Any:
+    """`call(client)` with a client for `url` and `key`; failures as `control_plane_errors`."""
+    from botfleet.control_plane.client import ControlPlaneClient
+
+    with control_plane_errors(url, key), ControlPlaneClient(url, key, timeout_s=timeout_s) as c:
+        return call(c)
+
+
 def run(ctx: typer.Context, call: Callable[[Any], Any]) -> None:
     """Call the control plane with a client for the chosen URL and key; print the answer."""
-    from botfleet.control_plane.client import (
-        ControlPlaneAPIError,
-        ControlPlaneClient,
-        ControlPlaneConnectionError,
-    )
-
     target: Target = ctx.find_object(Target) or Target(DEFAULT_URL, None, 30.0)
+    emit(call_control_plane(target.url, target.key, call, timeout_s=target.timeout_s))
+
+
+def validated(model: type[ModelT], fields: Mapping[str, Any]) -> ModelT:
+    """`fields` as `model`, or a usage error naming each bad field (before any request)."""
+    from pydantic import ValidationError
+
     try:
-        with ControlPlaneClient(target.url, target.key, timeout_s=target.timeout_s) as client:
-            answer = call(client)
-    except ControlPlaneAPIError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except ControlPlaneConnectionError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    emit(answer)
+        return model.model_validate(dict(fields))
+    except ValidationError as exc:
+        raise typer.BadParameter(_field_errors(exc)) from None
+
+
+def _field_errors(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)
 
 
 def json_object(text: str | None, option: str) -> dict[str, Any] | None:

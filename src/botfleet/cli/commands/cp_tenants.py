@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from botfleet.cli.commands.cp_common import json_object, read_text, run
+from botfleet.cli.commands.cp_common import json_object, read_text, run, validated
+from botfleet.cli.output_files import check_output, write_output
 
 tenants_app = typer.Typer(help="Create, read, update, disable and delete tenants.")
 keys_app = typer.Typer(help="A tenant's API keys.")
@@ -74,7 +75,8 @@ def create_tenant(
         name=name or tenant, timezone=timezone, language=language, channel=channel,
         connectors=connectors, llm=llm, data_plane_url=data_plane_url,
     )  # fmt: skip
-    run(ctx, lambda c: c.create_tenant(TenantCreate.model_validate({"id": tenant, **fields})))
+    body = validated(TenantCreate, {"id": tenant, **fields})
+    run(ctx, lambda c: c.create_tenant(body))
 
 
 @tenants_app.command("update")
@@ -98,7 +100,8 @@ def update_tenant(
     )  # fmt: skip
     if not fields:
         raise typer.BadParameter("give at least one field to change")
-    run(ctx, lambda c: c.update_tenant(tenant, TenantUpdate.model_validate(fields)))
+    body = validated(TenantUpdate, fields)
+    run(ctx, lambda c: c.update_tenant(tenant, body))
 
 
 @tenants_app.command("apply")
@@ -158,11 +161,12 @@ def export_tenant(
     if output is None:
         run(ctx, lambda c: c.export_tenant(tenant))
         return
+    check_output(output, "--output")
 
     def save(client: Any) -> str:
         import json
 
-        output.write_text(json.dumps(client.export_tenant(tenant), indent=2), encoding="utf-8")
+        write_output(output, json.dumps(client.export_tenant(tenant), indent=2), "--output")
         return f"exported to {output}\n"
 
     run(ctx, save)

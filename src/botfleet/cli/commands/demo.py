@@ -10,6 +10,10 @@ from types import FrameType
 
 import typer
 
+from botfleet.cli.commands.cp_common import api_key as valid_api_key
+from botfleet.cli.commands.cp_common import control_plane_errors
+from botfleet.cli.output_files import check_output
+
 DEMO_TENANT = Path("examples/tenants/demo.yaml")
 #: How often the foreground loop checks that the data plane still runs.
 WATCH_INTERVAL_S = 1.0
@@ -33,7 +37,11 @@ def demo(
     ),
     cp_url: str = typer.Option("http://localhost:8001", help="With --provision-only."),
     api_key: str | None = typer.Option(
-        None, envvar="BOTFLEET_API_KEY", help="With --provision-only: the admin key."
+        None,
+        envvar="BOTFLEET_API_KEY",
+        help="With --provision-only: the admin key.",
+        show_default=False,
+        callback=valid_api_key,
     ),
     token_file: Path | None = typer.Option(None, help="With --provision-only."),
     data_plane_url: str | None = typer.Option(
@@ -51,14 +59,13 @@ def demo(
     from rich.console import Console
 
     from botfleet.cli.demo_stack import DemoError, DemoOptions, DemoStack
-    from botfleet.cli.demo_stack import provision_only as register
     from botfleet.domain.errors import BotPlatformError
 
     console = Console(highlight=False, soft_wrap=True)
     if provision_only:
         if not api_key or token_file is None:
             raise typer.BadParameter("--provision-only needs --token-file and BOTFLEET_API_KEY")
-        tenant = register(
+        tenant = _provision(
             cp_url,
             api_key,
             tenant_config,
@@ -115,6 +122,42 @@ def demo(
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             stack.down()
     console.print("stopped.")
+
+
+def _provision(
+    cp_url: str,
+    api_key: str,
+    tenant_yaml: Path,
+    *,
+    token_file: Path,
+    data_plane_url: str | None,
+    internal_token: str | None,
+) -> str:
+    """`--provision-only`: a bad tenant file or token file is a usage error, a control plane
+    that fails one error line (exit 1 refused, 2 unreachable), never a traceback."""
+    from botfleet.cli.demo_stack import provision_only
+    from botfleet.control_plane.provision import TenantFiles
+    from botfleet.domain.errors import ConfigError
+
+    check_output(token_file, "--token-file")
+    try:
+        TenantFiles.load(tenant_yaml)
+    except (ConfigError, ValueError, OSError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tenant-config") from None
+    with control_plane_errors(cp_url, api_key):
+        try:
+            return provision_only(
+                cp_url,
+                api_key,
+                tenant_yaml,
+                token_file=token_file,
+                data_plane_url=data_plane_url,
+                internal_token=internal_token,
+            )
+        except OSError as exc:  # writing the token file
+            reason = exc.strerror or type(exc).__name__
+            message = f"cannot write {token_file}: {reason}"
+            raise typer.BadParameter(message, param_hint="--token-file") from None
 
 
 def _stop_on_sigterm() -> None:

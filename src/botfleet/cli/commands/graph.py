@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 import typer
 
+from botfleet.cli.output_files import write_output
+
 GRAPHVIZ_MISSING = (
     "Graphviz is not installed: the `dot` program was not found on PATH.\n"
     "Install it (Debian/Ubuntu: apt install graphviz; macOS: brew install graphviz), or use "
@@ -45,8 +47,11 @@ def graph(
     errors dotted, and LLM-fallback states are marked.
     """
     from botfleet.cli.flow_files import FlowFileError, read_flow
+    from botfleet.cli.output_files import check_output
     from botfleet.flows.diagram import flow_dot, flow_mermaid
 
+    if output is not None:
+        check_output(output, "--output")
     try:
         flow = read_flow(flow_file)
     except FlowFileError as exc:
@@ -62,7 +67,7 @@ def graph(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text, "--output")
         typer.echo(f"wrote {output}", err=True)
 
 
@@ -80,5 +85,5 @@ def _render(dot_text: str, kind: RenderFormat, output: Path | None) -> None:
     if output is None:
         click.echo(done.stdout, nl=False)
     else:
-        output.write_bytes(done.stdout)
+        write_output(output, done.stdout, "--output")
         typer.echo(f"wrote {output}", err=True)

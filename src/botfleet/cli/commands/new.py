@@ -18,11 +18,17 @@ def new(
     from botfleet.cli.starter import StarterExists, write_starter
 
     target = folder if folder is not None else Path(name)
+    if target.exists() and not target.is_dir():
+        raise typer.BadParameter(f"{target} is a file, not a folder", param_hint="--dir")
     try:
         written = write_starter(name, target, force=force)
     except (ValueError, StarterExists) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
+    except OSError as exc:  # e.g. --dir names a file
+        where = exc.filename if exc.filename is not None else target
+        reason = exc.strerror or type(exc).__name__
+        raise typer.BadParameter(f"cannot write {where}: {reason}", param_hint="--dir") from None
     typer.echo(f"wrote {len(written)} files in {target}:")
     for path in written:
         typer.echo(f"  {path}")

@@ -22,12 +22,12 @@ def schema(
 
     docs/authoring.md shows how to give them to VS Code's YAML extension for autocomplete.
     """
+    from botfleet.cli.output_files import write_output
     from botfleet.cli.schemas import schema_text
 
     text = schema_text(kind.value)
     if output is None:
         typer.echo(text, nl=False)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    write_output(output, text, "--output")
     typer.echo(f"wrote {output}", err=True)

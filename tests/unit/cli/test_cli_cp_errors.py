@@ -1,0 +1,166 @@
+"""`botfleet cp` and `botfleet demo --provision-only` with a control plane that answers wrongly,
+a malformed API key or bad local input: one error line, a non-zero exit, no traceback, no key."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from typer.testing import CliRunner, Result
+
+from botfleet.cli.main import app
+
+URL = "http://cp.test"
+SECRET = "sk-cli-secret-value-13579"
+
+
+def cp(*args: str, key: str = SECRET, url: str = URL) -> Result:
+    env = {"BOTFLEET_CP_URL": url, "BOTFLEET_API_KEY": key}
+    return CliRunner().invoke(app, ["cp", *args], env=env)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.replace("│", " ").split())  # typer's error box wraps long lines
+
+
+def assert_clean_failure(result: Result, code: int) -> None:
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr and "╭─ Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), repr(result.exception)
+    assert SECRET not in result.output
+
+
+@pytest.fixture
+def listening_port() -> Iterator[int]:
+    """A local port that accepts connections (the kernel's backlog) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (httpx.Response(200, text="<html>It works!</html>"), "not JSON"),
+        (httpx.Response(200, json={"foo": 1}), "e.g. the body: Input should be a valid list"),
+    ],
+)
+def test_an_answer_that_is_not_the_control_planes_api_is_one_error_line(
+    answer: httpx.Response, said: str
+) -> None:
+    """A wrong --url (a web server, another API) used to end in a JSONDecodeError or a
+    pydantic ValidationError traceback."""
+    with respx.mock(assert_all_called=False) as mock:
+        mock.get(f"{URL}/v1/tenants").mock(return_value=answer)
+        mock.get(f"{URL}/health").mock(return_value=answer)
+        for args in (["tenants", "list"], ["health"]):
+            result = cp(*args)
+            assert_clean_failure(result, 2)
+            [line] = result.stderr.splitlines()
+            assert line.startswith(f"error: {URL} answered, but not as the control plane")
+            assert "is --url right?" in line
+            if args == ["tenants", "list"]:
+                assert said in line
+
+
+@pytest.mark.parametrize("key", [f"{SECRET}\nmore", f"{SECRET}\r\nX-Other: 1", f" {SECRET}é"])
+def test_a_malformed_api_key_is_refused_without_being_shown(key: str, listening_port: int) -> None:
+    """A key with a newline in it was shown in full in the error (`LocalProtocolError: Illegal
+    header value b'Bearer sk-...'`); a non-ASCII one ended in a UnicodeEncodeError traceback."""
+    url = f"http://127.0.0.1:{listening_port}"
+    result = cp("--timeout", "2", "tenants", "list", key=key, url=url)
+    assert result.exit_code == 2, result.output
+    assert SECRET not in result.output
+    assert "Traceback" not in result.output
+    assert "API key" in one_line(result.stderr)
+
+
+def test_surrounding_whitespace_of_a_key_is_dropped() -> None:
+    with respx.mock() as mock:
+        route = mock.get(f"{URL}/v1/tenants").mock(return_value=httpx.Response(200, json=[]))
+        result = cp("tenants", "list", key=f"  {SECRET}\n")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == []
+    assert route.calls.last.request.headers["Authorization"] == f"Bearer {SECRET}"
+
+
+def test_errors_never_show_the_key_nor_a_password_in_the_url() -> None:
+    with respx.mock() as mock:
+        mock.get("http://cp.test/v1/tenants").mock(
+            return_value=httpx.Response(401, json={"detail": f"bad key {SECRET}"})
+        )
+        result = cp("tenants", "list", url="http://admin:hunter2@cp.test")
+    assert result.exit_code == 1
+    assert SECRET not in result.output and "hunter2" not in result.output
+    assert "HTTP 401" in result.stderr
+
+
+def test_a_timeout_is_an_error_line_with_exit_2(listening_port: int) -> None:
+    result = cp("--timeout", "0.2", "tenants", "list", url=f"http://127.0.0.1:{listening_port}")
+    assert_clean_failure(result, 2)
+    assert "cannot reach the control plane" in result.stderr
+    assert "Timeout" in result.stderr
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1"])
+def test_a_timeout_that_is_not_positive_is_a_usage_error(timeout: str) -> None:
+    result = cp("--timeout", timeout, "tenants", "list")
+    assert result.exit_code == 2, result.output
+    assert "--timeout" in one_line(result.stderr)
+
+
+def test_invalid_tenant_fields_are_usage_errors_before_any_call() -> None:
+    """`--timezone Mars/Olympus` used to end in a pydantic ValidationError traceback."""
+    with respx.mock() as mock:  # no route: a request would fail the test
+        created = cp("tenants", "create", "acme", "--timezone", "Mars/Olympus")
+        updated = cp("tenants", "update", "acme", "--timezone", "Mars/Olympus")
+    for result in (created, updated):
+        assert_clean_failure(result, 2)
+        assert "timezone: unknown time zone 'Mars/Olympus'" in one_line(result.stderr)
+    assert not mock.calls
+
+
+def test_export_to_a_folder_or_a_missing_folder_is_an_error_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    with respx.mock() as mock:
+        mock.get(f"{URL}/v1/tenants/acme/export").mock(
+            return_value=httpx.Response(200, json={"tenant": {"id": "acme"}})
+        )
+        into_folder = cp("tenants", "export", "acme", "-o", str(tmp_path))
+        nested = tmp_path / "backups" / "acme.json"
+        created = cp("tenants", "export", "acme", "-o", str(nested))
+    assert_clean_failure(into_folder, 2)
+    assert f"cannot write {tmp_path}: Is a directory" in one_line(into_folder.stderr)
+    assert created.exit_code == 0, created.output
+    assert json.loads(nested.read_text())["tenant"]["id"] == "acme"
+
+
+def test_provision_only_with_the_control_plane_down_is_one_error_line(
+    closed_port: int, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--provision-only", "--token-file", str(tmp_path / "token"),
+         "--cp-url", f"http://127.0.0.1:{closed_port}"],
+        env={"BOTFLEET_API_KEY": SECRET},
+    )  # fmt: skip
+    assert_clean_failure(result, 2)
+    assert f"cannot reach the control plane at http://127.0.0.1:{closed_port}" in result.stderr
+    assert not (tmp_path / "token").exists()
