@@ -41,6 +41,7 @@ async def test_usage_counts_tokens_and_outcomes_of_the_month(tmp_path: Path) -> 
     assert (body["quota_monthly_tokens"], body["remaining_tokens"]) == (10_000, 9_575)
     assert body["questions"] == {"answered": 1, "out_of_scope": 1, "errors": 0, "over_quota": 0}
     assert (body["llm_enabled"], body["provider"], body["requests"]) == (True, "mock_llm", 2)
+    assert body["llm_unavailable"] is None
 
 
 async def test_the_default_month_is_the_current_one_in_the_tenant_zone(tmp_path: Path) -> None:
@@ -160,3 +161,16 @@ async def test_the_counters_share_the_tenant_file_connection(tmp_path: Path) -> 
         assert usage["questions"]["answered"] == 1
         # The conversation store and the counters: one connection (and one checkpointer).
         assert _open_connections(tmp_path / "t.db") == 1
+
+
+async def test_usage_says_why_an_llm_without_its_key_answers_only_the_safe_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    config = tenant({"provider": "anthropic", "base_url": "https://anthropic.llm.test"})
+    settings = make_settings(tmp_path / "t.db", internal_token=TOKEN)
+    async with running_app(config, settings=settings) as chat:
+        response = await chat.http.get("/usage", headers=bearer())
+    body = response.json()
+    assert body["llm_enabled"] is True
+    assert "ANTHROPIC_API_KEY" in body["llm_unavailable"]

@@ -64,6 +64,9 @@ def _usage_answer(llm: KnowledgeLLMFallback, used: MonthlyUsage) -> dict[str, An
         "month": used.month,
         "timezone": llm.quota.timezone,
         "llm_enabled": llm.enabled,
+        # Why an enabled LLM answers every question with the safe text (its key is missing):
+        # the log says it once at boot, this says it for as long as it lasts.
+        "llm_unavailable": llm.unavailable,
         "provider": llm.options.provider,
         "model": llm.options.model_name,
         "knowledge_version": llm.knowledge.knowledge_version,
