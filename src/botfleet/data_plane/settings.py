@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -36,16 +36,20 @@ def _stripped(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _boot_token(value: Any) -> Any:
-    """The token stripped; refused (never shown) with whitespace or control characters inside,
-    which no HTTP header can carry."""
-    value = _stripped(value)
-    if isinstance(value, str) and not all("!" <= c <= "~" for c in value):
-        raise ValueError(
-            "DP_BOOT_TOKEN must be one token of printable ASCII characters, without spaces or "
-            "control characters inside (the value is not shown)"
-        )
-    return value
+def _bearer_token(setting: str) -> Callable[[Any], Any]:
+    """A validator for a token sent or checked as ``Bearer <token>``: stripped; refused (never
+    shown) with whitespace or control characters inside, which no HTTP header can carry."""
+
+    def check(value: Any) -> Any:
+        value = _stripped(value)
+        if isinstance(value, str) and not all("!" <= c <= "~" for c in value):
+            raise ValueError(
+                f"{setting} must be one token of printable ASCII characters, without spaces or "
+                "control characters inside (the value is not shown)"
+            )
+        return value
+
+    return check
 
 
 def _is_fernet_key(key: str) -> bool:
@@ -95,7 +99,7 @@ class DataPlaneSettings(BaseModel):
     tenant_id: Annotated[str | None, BeforeValidator(_stripped)] = Field(
         default=None, validation_alias=_env("TENANT_ID")
     )
-    boot_token: Annotated[str | None, BeforeValidator(_boot_token)] = Field(
+    boot_token: Annotated[str | None, BeforeValidator(_bearer_token("DP_BOOT_TOKEN"))] = Field(
         default=None, validation_alias=_env("BOOT_TOKEN")
     )
     #: Encrypts the cached boot config (with secrets) on the tenant's volume: comma-separated
@@ -104,7 +108,9 @@ class DataPlaneSettings(BaseModel):
         default=None, validation_alias=_env("CACHE_KEY")
     )
     config_poll_s: float = Field(default=30.0, validation_alias=_env("CONFIG_POLL_S"))
-    internal_token: str | None = Field(default=None, validation_alias=_env("INTERNAL_TOKEN"))
+    internal_token: Annotated[str | None, BeforeValidator(_bearer_token("DP_INTERNAL_TOKEN"))] = (
+        Field(default=None, validation_alias=_env("INTERNAL_TOKEN"))
+    )
     host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
     port: int = Field(default=8002, validation_alias=_env("PORT"))
     log_level: str = Field(default="info", validation_alias=_env("LOG_LEVEL"))

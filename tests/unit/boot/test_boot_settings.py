@@ -50,6 +50,13 @@ def test_a_boot_token_with_whitespace_or_control_characters_inside_is_refused_un
     assert "s3cret" not in text
 
 
+def test_the_internal_token_is_cleaned_up_and_checked_the_same_way() -> None:
+    # A token file's newline would make every control-plane call to /tasks and /usage a 403.
+    assert make_settings(internal_token=f"{TOKEN}\n").internal_token == TOKEN
+    text = refusal(internal_token="bfb_s3cret Token")
+    assert "DP_INTERNAL_TOKEN" in text and "s3cret" not in text
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
