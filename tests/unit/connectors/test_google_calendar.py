@@ -381,6 +381,21 @@ async def test_google_rate_limits_are_rate_limited_with_their_retry_after(
     assert raised.value.retry_after == retry_after
 
 
+@pytest.mark.parametrize(
+    ("status", "reason", "hint"),
+    [(401, "authError", "credentials refused"), (403, "forbidden", "share the calendar")],
+)
+async def test_a_refused_token_and_a_calendar_not_shared_say_different_things(
+    status: int, reason: str, hint: str
+) -> None:
+    # Sharing the calendar does nothing for a revoked key: the message must not send the
+    # operator there.
+    connector, _ = calendar(error(status, reason))
+    with pytest.raises(ConnectorRejected) as raised:
+        await call(connector, "get_slots_for_day", date_str="2024-01-08")
+    assert hint in str(raised.value)
+
+
 async def test_transport_failures_are_retryable() -> None:
     class Broken:
         def request(self, *args: Any, **kwargs: Any) -> Any:

@@ -72,7 +72,13 @@ def translate(exc: Exception, what: str) -> ConnectorError:
             return ConnectorRateLimited(detail, retry_after=retry_after_s(exc.resp))
         if status in _RETRYABLE_STATUS:
             return ConnectorUnavailable(detail)
-        if status in (401, 403):
+        if status == 401:
+            # The token itself was refused (a revoked or deleted service-account key): sharing
+            # the calendar would not help.
+            return ConnectorRejected(
+                f"{detail}: credentials refused (is the service-account key still valid?)"
+            )
+        if status == 403:
             return ConnectorRejected(
                 f"{detail}: access denied (share the calendar with the service account)"
             )
