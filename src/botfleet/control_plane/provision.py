@@ -2,7 +2,9 @@
 
     tenant YAML (the data plane's dev format) + its flow + its knowledge
         -> create or update the tenant, upload and publish the flow and the knowledge unless
-           the same text is already there, store the data-plane token, issue a boot token
+           the same text is already there, drop the connector bindings the files no longer
+           have (after the new flow is published), store the data-plane token, issue a boot
+           token
 
 Run it twice and the second run changes nothing. A boot token is only ever shown once: a
 new tenant's is returned; an existing tenant keeps its token (the data plane running with it
@@ -23,6 +25,8 @@ from botfleet.control_plane.models import TenantCreate, TenantUpdate
 from botfleet.domain.tenant_config import TenantConfig, load_tenant_config
 
 DATA_PLANE_SCOPE = "data_plane"
+#: Connector bindings no flow calls (`botfleet.adapters.connectors.catalog.NOT_CONNECTORS`).
+NOT_FLOW_CONNECTORS = frozenset({"llm"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,7 @@ def provision_tenant(
     if data_plane_url is not None:
         fields["data_plane_url"] = data_plane_url
     token: str | None = None
+    dropped: dict[str, Any] = {}
     try:
         tenant = client.get_tenant(tenant_id)
     except ControlPlaneAPIError as exc:
@@ -111,7 +116,14 @@ def provision_tenant(
             raise
         token = client.create_tenant(TenantCreate(id=tenant_id, **fields)).boot_token
     else:
-        client.update_tenant(tenant_id, TenantUpdate(**fields))
+        # The control plane refuses bindings the published flow cannot run with, and a flow
+        # the bindings cannot run: new connectors must be bound before the new flow is
+        # published, dropped ones unbound only after. So the first update keeps the
+        # connectors the files drop, and a last one removes them once the flow is published.
+        dropped = _dropped_connectors(tenant.connectors, fields["connectors"])
+        client.update_tenant(
+            tenant_id, TenantUpdate(**{**fields, "connectors": {**dropped, **fields["connectors"]}})
+        )
         if tenant.status == "disabled":
             client.enable_tenant(tenant_id)
     if internal_token is not None:
@@ -122,6 +134,8 @@ def provision_tenant(
         publish=lambda v: client.publish_flow(tenant_id, v),
         upload=lambda text: client.upload_flow(tenant_id, text, publish=True).version,
     )
+    if dropped:
+        client.update_tenant(tenant_id, TenantUpdate(connectors=fields["connectors"]))
     knowledge_version, knowledge_uploaded = None, False
     if files.knowledge is not None:
         knowledge_version, knowledge_uploaded = _publish_text(
@@ -142,6 +156,16 @@ def provision_tenant(
         knowledge_version,
         knowledge_uploaded,
     )
+
+
+def _dropped_connectors(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The bindings of `current` that `wanted` leaves out (``llm`` aside: flows never call it
+    and keeping it could contradict the new ``llm.provider``)."""
+    return {
+        name: binding
+        for name, binding in current.items()
+        if name not in wanted and name not in NOT_FLOW_CONNECTORS
+    }
 
 
 def _publish_text(

@@ -94,6 +94,17 @@ async def test_publish_then_rollback_is_audited(cp: ControlPlane) -> None:
     assert all(e["actor"] == "admin" for e in audit)
 
 
+async def test_rollback_to_a_version_that_does_not_exist_is_404(cp: ControlPlane) -> None:
+    await cp.create_tenant("acme")
+    await cp.upload_flow("acme", "one", publish=True)
+    missing = await cp.client.post(
+        "/v1/tenants/acme/flows/rollback", json={"version": 99}, headers=cp.admin
+    )
+    assert missing.status_code == 404, missing.text
+    assert "99" in missing.json()["detail"]
+    assert "publish" not in missing.json()["detail"]
+
+
 async def test_upload_with_publish_and_diff(cp: ControlPlane) -> None:
     await cp.create_tenant("acme")
     await cp.upload_flow("acme", "one", publish=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botfleet.control_plane.db.tables import (
@@ -28,6 +28,29 @@ class TenantRepository:
 
     async def get(self, tenant_id: str) -> Tenant | None:
         return await self._session.get(Tenant, tenant_id)
+
+    async def get_for_update(self, tenant_id: str) -> Tenant | None:
+        """The tenant row, locked until the transaction ends and read as last committed.
+
+        Changes that check one tenant column against another (publishing a flow against the
+        connector bindings, new bindings against the published flow) take this first, so two
+        of them on the same tenant run one after the other instead of each checking what the
+        other is about to change. PostgreSQL: ``SELECT ... FOR NO KEY UPDATE`` (it does not
+        wait on the key-share locks that inserting a tenant's child rows takes). SQLite has no
+        row locks: a no-op ``UPDATE`` of the row starts the write transaction, which takes the
+        database's write lock, so a second writer waits (busy timeout) until this one ends.
+        """
+        if self._session.get_bind().dialect.name == "sqlite":
+            await self._session.execute(
+                update(Tenant)
+                .where(Tenant.id == tenant_id)
+                .values(status=Tenant.status)
+                .execution_options(synchronize_session=False)
+            )
+            return await self._session.get(Tenant, tenant_id, populate_existing=True)
+        return await self._session.get(
+            Tenant, tenant_id, with_for_update={"key_share": True}, populate_existing=True
+        )
 
     async def list(self, only: str | None = None) -> Sequence[Tenant]:
         query = select(Tenant).order_by(Tenant.id)

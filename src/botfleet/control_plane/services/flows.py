@@ -90,9 +90,10 @@ async def upload_flow(
     """Store a new immutable version (numbered 1..n) after validation; optionally publish it.
 
     With `publish`, storing and publishing are one transaction: a flow that cannot be
-    published (409) is not stored either.
+    published (409) is not stored either. Publishing locks the tenant from the start, so the
+    bindings checked here are the ones the publish commits against.
     """
-    tenant = await get_tenant(uow, principal, tenant_id)
+    tenant = await get_tenant(uow, principal, tenant_id, lock=publish)
     versions.check_size("flow", text, max_bytes)
     number = await versions.next_version(uow, FLOWS, tenant_id)
     flow = validate_flow(text, f"{tenant_id}/flow@v{number}")

@@ -22,10 +22,20 @@ from botfleet.control_plane.tokens import hash_secret, new_boot_token
 ACTIVE, DISABLED = "active", "disabled"
 
 
-async def get_tenant(uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str) -> Tenant:
-    """The tenant, if the caller may see it; otherwise `NotFound` (never a hint it exists)."""
+async def get_tenant(
+    uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, *, lock: bool = False
+) -> Tenant:
+    """The tenant, if the caller may see it; otherwise `NotFound` (never a hint it exists).
+
+    With `lock` the row is locked until the transaction ends (see
+    `TenantRepository.get_for_update`): concurrent changes of the tenant then serialize, and
+    each checks the tenant as the previous one left it.
+    """
     principal.require_tenant(tenant_id)
-    tenant = await uow.tenants.get(tenant_id)
+    if lock:
+        tenant = await uow.tenants.get_for_update(tenant_id)
+    else:
+        tenant = await uow.tenants.get(tenant_id)
     if tenant is None:
         raise NotFound("tenant", tenant_id)
     return tenant
@@ -88,7 +98,8 @@ def _changes(tenant: Tenant, spec: TenantUpdate) -> dict[str, Any]:
 async def update_tenant(
     uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, spec: TenantUpdate
 ) -> Tenant:
-    tenant = await get_tenant(uow, principal, tenant_id)
+    # Locked: a publish checking the bindings this changes waits for it (and vice versa).
+    tenant = await get_tenant(uow, principal, tenant_id, lock=True)
     changes = _changes(tenant, spec)
     check_llm_provider(changes.get("llm", tenant.llm), changes.get("connectors", tenant.connectors))
     # The CP calls this URL and returns what it answers: only the admin may point it somewhere.
@@ -115,7 +126,7 @@ async def set_status(
     uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, status: str
 ) -> Tenant:
     """Disable (boot refused with 403) or re-enable a tenant."""
-    tenant = await get_tenant(uow, principal, tenant_id)
+    tenant = await get_tenant(uow, principal, tenant_id, lock=True)
     principal.require_admin(f"setting a tenant {status}")
     if tenant.status != status:
         tenant.status = status

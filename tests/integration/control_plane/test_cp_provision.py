@@ -1,0 +1,136 @@
+"""`provision_tenant` (``botfleet cp provision``, the demo) re-run with changed files: it moves a
+tenant off a connector, onto one, and from one to another (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from cp_harness import ADMIN_KEY, ControlPlane
+
+from botfleet.adapters.connectors.catalog import NOT_CONNECTORS
+from botfleet.control_plane.client import ControlPlaneClient
+from botfleet.control_plane.provision import (
+    NOT_FLOW_CONNECTORS,
+    ProvisionResult,
+    TenantFiles,
+    provision_tenant,
+)
+
+CALLS = """\
+id: shop
+initial_state: MENU
+states:
+  MENU:
+    on_enter:
+      - action: invoke_connector
+        connector: {category}
+        operation: {operation}
+        result_key: found
+    transitions:
+      - on_payload: again
+        target: MENU
+    fallback: MENU
+"""
+CALLS_CALENDAR = CALLS.format(category="calendar", operation="get_available_days")
+CALLS_MOCK = CALLS.format(category="mock", operation="lookup")
+CALLS_NOTHING = """\
+id: shop
+initial_state: MENU
+states:
+  MENU:
+    on_enter:
+      - action: send_text
+        text: "We no longer take bookings online"
+    fallback: MENU
+"""
+CALENDAR = "  calendar:\n    type: mock\n"
+MOCK = "  mock:\n    type: mock\n"
+
+
+Provision = Callable[[str, str], Awaitable[ProvisionResult]]
+
+
+class _LoopTransport(httpx.BaseTransport):
+    """Lets the synchronous `ControlPlaneClient`, run in a worker thread, reach the in-process
+    app through the test's async client (on the test's event loop)."""
+
+    def __init__(self, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
+        self._client, self._loop = client, loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def send() -> httpx.Response:
+            forwarded = httpx.Request(
+                request.method, request.url, headers=request.headers, content=request.read()
+            )
+            return await self._client.send(forwarded)
+
+        answer = asyncio.run_coroutine_threadsafe(send(), self._loop).result(timeout=30)
+        headers = {
+            k: v
+            for k, v in answer.headers.items()
+            if k.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
+        }
+        return httpx.Response(answer.status_code, headers=headers, content=answer.content)
+
+
+@pytest.fixture
+def provision(cp: ControlPlane, tmp_path: Path) -> Provision:
+    """`await provision(flow, connectors_yaml)`: write the tenant's files and provision them."""
+
+    async def run(flow: str, connectors: str) -> ProvisionResult:
+        (tmp_path / "flow.yaml").write_text(flow, encoding="utf-8")
+        (tmp_path / "tenant.yaml").write_text(
+            "tenant_id: shop\nflow_path: flow.yaml\nchannel:\n  type: http_dev\n"
+            + (f"connectors:\n{connectors}" if connectors else ""),
+            encoding="utf-8",
+        )
+        transport = _LoopTransport(cp.client, asyncio.get_running_loop())
+
+        def call() -> ProvisionResult:
+            with ControlPlaneClient("http://cp.test", ADMIN_KEY, transport=transport) as client:
+                return provision_tenant(client, TenantFiles.load(tmp_path / "tenant.yaml"))
+
+        return await asyncio.to_thread(call)
+
+    return run
+
+
+async def _state(cp: ControlPlane) -> tuple[list[str], int | None]:
+    tenant = (await cp.client.get("/v1/tenants/shop", headers=cp.admin)).json()
+    return sorted(tenant["connectors"]), tenant["published_flow_version"]
+
+
+def test_the_connectors_no_flow_calls_match_the_catalog() -> None:
+    assert NOT_FLOW_CONNECTORS == NOT_CONNECTORS
+
+
+async def test_reprovisioning_drops_a_connector_the_old_flow_called(
+    cp: ControlPlane, provision: Provision
+) -> None:
+    first = await provision(CALLS_CALENDAR, CALENDAR)
+    assert first.flow_version == 1
+    assert await _state(cp) == (["calendar"], 1)
+
+    second = await provision(CALLS_NOTHING, "")
+
+    assert (second.flow_version, second.flow_uploaded) == (2, True)
+    assert await _state(cp) == ([], 2)
+    again = await provision(CALLS_NOTHING, "")
+    assert (again.flow_version, again.flow_uploaded) == (2, False)
+    assert await _state(cp) == ([], 2)
+
+
+async def test_reprovisioning_adds_and_swaps_connectors(
+    cp: ControlPlane, provision: Provision
+) -> None:
+    await provision(CALLS_NOTHING, "")
+    await provision(CALLS_CALENDAR, CALENDAR)
+    assert await _state(cp) == (["calendar"], 2)
+    # calendar -> mock in one run: bound before the new flow, unbound after it.
+    swapped = await provision(CALLS_MOCK, MOCK)
+    assert swapped.flow_version == 3
+    assert await _state(cp) == (["mock"], 3)
