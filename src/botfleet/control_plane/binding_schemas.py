@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, get_args
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, SecretStr, ValidationError
@@ -32,6 +33,7 @@ SECRET_FIELD_NAMES = frozenset(
 RESILIENCE_KEY = "resilience"
 _PLACEHOLDER = "stored-as-credentials"
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_URL = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def check_timezone(name: str) -> str:
@@ -138,6 +140,45 @@ def _first_problem(where: str, problem: ErrorDetails) -> InvalidInput:
     return InvalidInput(f"{where}.{path}" if path else where, detail)
 
 
+def _url_problem(key: str, text: str) -> str | None:
+    """Why a URL setting is refused: credentials in it (``https://user:password@host``) would
+    be stored in clear and shown to every tenant key, and a base URL has no use for a query or
+    a fragment. The message never repeats the URL."""
+    if not _URL.match(text):
+        return None
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:  # e.g. a broken IPv6 host: the settings model says what is wrong
+        return None
+    if "@" in parts.netloc:
+        return (
+            "a URL must not carry credentials (user:password@): give the user name in its "
+            "own setting and store the password as credentials"
+        )
+    if (key == "url" or key.endswith("_url")) and (parts.query or parts.fragment):
+        return "give the URL without a query (?...) or fragment (#...)"
+    return None
+
+
+def _check_urls(where: str, value: object) -> None:
+    """Refuse credentials in any URL of a binding (nested objects and lists too)."""
+    items: Any
+    if isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return
+    for key, item in items:
+        path = f"{where}.{key}"
+        if isinstance(item, str):
+            problem = _url_problem(str(key).lower(), item)
+            if problem:
+                raise InvalidInput(path, problem)
+        else:
+            _check_urls(path, item)
+
+
 def _check(where: str, kind: BindingType, value: Mapping[str, Any]) -> None:
     secrets = secret_fields(kind.model)
     for key in value:
@@ -145,6 +186,7 @@ def _check(where: str, kind: BindingType, value: Mapping[str, Any]) -> None:
             raise InvalidInput(
                 f"{where}.{key}", "secrets are not allowed in bindings; store them as credentials"
             )
+    _check_urls(where, value)
     values = {k: v for k, v in value.items() if k != RESILIENCE_KEY}
     if not kind.has_type_field:
         values.pop("type", None)

@@ -6,11 +6,13 @@
 
 Every method maps to one route and returns the route's response model. Errors raise
 `ControlPlaneAPIError` (the status, the control plane's ``detail`` and, for an invalid flow,
-each issue with its line) or `ControlPlaneConnectionError`; neither ever holds the API key.
+each issue with its line) or `ControlPlaneConnectionError`; neither ever holds the API key nor
+a ``user:password@`` written in the URL.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -48,12 +50,22 @@ DEFAULT_URL = "http://localhost:8001"
 DEFAULT_TIMEOUT_S = 30.0
 
 
+_USERINFO = re.compile(r"(?<=://)[^/?#\s]+@")
+
+
+def mask_url(text: str) -> str:
+    """`text` with the user name and password of every URL in it (``user:pass@``) masked."""
+    return _USERINFO.sub("***@", text)
+
+
 class ControlPlaneConnectionError(BotPlatformError):
-    """The control plane did not answer (not running, wrong URL, timeout)."""
+    """The control plane did not answer (not running, wrong URL, timeout).
+
+    Neither `url` nor `reason` holds a ``user:password@`` written in the URL: it is masked."""
 
     def __init__(self, url: str, reason: str) -> None:
-        self.url, self.reason = url, reason
-        super().__init__(f"cannot reach the control plane at {url}: {reason}")
+        self.url, self.reason = mask_url(url), mask_url(reason)
+        super().__init__(f"cannot reach the control plane at {self.url}: {self.reason}")
 
 
 class ControlPlaneAPIError(BotPlatformError):

@@ -6,6 +6,7 @@ from botfleet.control_plane.crypto import SecretBox
 from botfleet.control_plane.db.engine import make_engine, make_session_factory
 from botfleet.control_plane.db.migrate import downgrade_migrations, run_migrations
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
+from botfleet.control_plane.models import RotationResult
 from botfleet.control_plane.principals import ADMIN
 from botfleet.control_plane.services.credentials import rotate_encryption
 from botfleet.control_plane.settings import ControlPlaneSettings
@@ -23,10 +24,11 @@ async def downgrade_database(settings: ControlPlaneSettings, revision: str) -> N
     )
 
 
-async def rotate_encryption_keys(settings: ControlPlaneSettings) -> int:
+async def rotate_encryption_keys(settings: ControlPlaneSettings) -> RotationResult:
     """Re-encrypt every stored credential with the first key of ``CP_FERNET_KEYS``.
 
-    Same as ``POST /v1/admin/rotate-keys``; returns how many rows were re-encrypted.
+    Same as ``POST /v1/admin/rotate-keys``: how many rows were re-encrypted, and the rows
+    (``tenant/scope``) no configured key can decrypt, skipped.
     """
     engine = make_engine(settings.database_url, schema=settings.database_schema)
     try:

@@ -31,8 +31,11 @@ def _printable(value: str) -> str:
 
 #: A one-line text field (names): no control characters.
 Label = Annotated[str, AfterValidator(_printable)]
-#: Where the control plane reaches a tenant's data plane (the column holds 500 characters).
-DataPlaneUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=500)]
+#: The length of the tenants.data_plane_url column.
+DATA_PLANE_URL_LENGTH = 500
+#: Where the control plane reaches a tenant's data plane. The length is checked as given and
+#: again once normalised (percent-encoding can make a URL several times longer).
+DataPlaneUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=DATA_PLANE_URL_LENGTH)]
 
 
 class _Body(BaseModel):
@@ -64,7 +67,7 @@ class TenantCreate(_Body):
     @field_validator("data_plane_url")
     @classmethod
     def _plain_url(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
-        return _no_userinfo(value)
+        return _plain_data_plane_url(value)
 
 
 class TenantUpdate(_Body):
@@ -86,7 +89,7 @@ class TenantUpdate(_Body):
     @field_validator("data_plane_url")
     @classmethod
     def _plain_url(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
-        return _no_userinfo(value)
+        return _plain_data_plane_url(value)
 
 
 class TenantView(_View):
@@ -221,7 +224,12 @@ class AuditView(_View):
 
 
 class RotationResult(BaseModel):
-    rotated: int
+    rotated: int = Field(description="credential rows re-encrypted with the primary key")
+    skipped: list[str] = Field(
+        default_factory=list,
+        description="rows (tenant/scope) no configured key can decrypt, left as they are: "
+        "put their secrets again",
+    )
 
 
 class ErrorBody(BaseModel):
@@ -267,7 +275,15 @@ def data_plane_url_text(value: AnyHttpUrl | None) -> str | None:
     return None if value is None else str(value).rstrip("/")
 
 
-def _no_userinfo(value: AnyHttpUrl | None) -> AnyHttpUrl | None:
-    if value is not None and (value.username or value.password or value.query or value.fragment):
+def _plain_data_plane_url(value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+    if value is None:
+        return None
+    if value.username or value.password or value.query or value.fragment:
         raise ValueError("give the data plane's base URL without credentials, query or fragment")
+    stored = data_plane_url_text(value) or ""
+    if len(stored) > DATA_PLANE_URL_LENGTH:
+        raise ValueError(
+            f"the URL is {len(stored)} characters once normalised (non-ASCII characters are "
+            f"percent-encoded); at most {DATA_PLANE_URL_LENGTH} are allowed"
+        )
     return value

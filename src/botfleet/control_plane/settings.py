@@ -11,6 +11,8 @@ from typing import Literal
 from cryptography.fernet import Fernet
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/control_plane.db"
 
@@ -24,12 +26,54 @@ _PLACEHOLDERS = frozenset(
 _MIN_ADMIN_KEY_LENGTH = 16
 
 
+#: libpq's ``sslmode`` values, which asyncpg takes as its ``ssl`` argument.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+#: Query parameters a PostgreSQL URL may carry: ``sslmode`` (libpq's name, as managed
+#: providers hand it out) or ``ssl``, and ``host`` (a Unix socket directory or several hosts).
+_POSTGRES_QUERY = frozenset({"sslmode", "ssl", "host"})
+
+
+def _asyncpg_url(rest: str) -> str:
+    """``postgresql+asyncpg://`` + `rest`, its query made into asyncpg's connect arguments:
+    ``sslmode=require`` becomes ``ssl=require``; any other parameter is refused (asyncpg would
+    fail on the first connection with a TypeError). Messages name parameters, never values
+    other than an ``sslmode``."""
+    url = f"postgresql+asyncpg://{rest}"
+    if "?" not in rest:
+        return url
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError("the PostgreSQL URL cannot be parsed (its text is not shown)") from None
+    query = dict(parsed.query)
+    unknown = sorted(set(query) - _POSTGRES_QUERY)
+    if unknown:
+        raise ValueError(
+            f"the PostgreSQL URL has unsupported query parameter(s) {', '.join(unknown)} "
+            "(supported: sslmode, ssl, host; a certificate file goes in PGSSLROOTCERT, "
+            "PGSSLCERT and PGSSLKEY)"
+        )
+    given = [query.pop(name) for name in ("sslmode", "ssl") if name in query]
+    modes = {m.strip().lower() for v in given for m in ((v,) if isinstance(v, str) else v)}
+    if len(modes) > 1:
+        raise ValueError("the PostgreSQL URL gives sslmode (or ssl) twice, with different values")
+    if modes:
+        mode = modes.pop()
+        if mode not in SSL_MODES:
+            raise ValueError(f"sslmode {mode[:20]!r} is not one of {', '.join(SSL_MODES)}")
+        query["ssl"] = mode
+    return parsed.set(query=query).render_as_string(hide_password=False)
+
+
 def normalise_database_url(url: str) -> str:
     """Give the URL an async driver: ``postgres://`` -> ``postgresql+asyncpg://`` and so on.
 
+    A PostgreSQL URL's ``?sslmode=...`` (libpq's spelling) becomes asyncpg's ``ssl=...``.
+
     Raises:
-        ValueError: the scheme is not SQLite or PostgreSQL (the message never echoes the URL,
-            which may hold a password).
+        ValueError: the scheme is not SQLite or PostgreSQL, or a PostgreSQL URL has a query
+            parameter asyncpg cannot take (the message never echoes the URL, which may hold
+            a password).
     """
     scheme, sep, rest = url.strip().partition("://")
     if not sep:
@@ -38,7 +82,7 @@ def normalise_database_url(url: str) -> str:
         )
     base = scheme.split("+", 1)[0].lower()
     if base in {"postgres", "postgresql"}:
-        return f"postgresql+asyncpg://{rest}"
+        return _asyncpg_url(rest)
     if base == "sqlite":
         return f"sqlite+aiosqlite://{rest}"
     raise ValueError(f"unsupported database scheme {base!r} (use sqlite or postgresql)")

@@ -124,7 +124,7 @@ async def test_key_rotation_reencrypts_with_the_new_primary(database: Database) 
     rotated_settings = make_settings(database, fernet_keys=f"{new_key},{FERNET_KEY}")
     async with running_control_plane(rotated_settings) as cp:
         result = await cp.client.post("/v1/admin/rotate-keys", headers=cp.admin)
-        assert result.json() == {"rotated": 1}
+        assert result.json() == {"rotated": 1, "skipped": []}
         async with cp.app.state.container.engine.connect() as conn:
             stored = (await conn.execute(text("SELECT ciphertext FROM credentials"))).scalar_one()
         assert Fernet(new_key.encode()).decrypt(stored.encode())
@@ -141,10 +141,10 @@ async def test_rotation_function_for_the_cli(database: Database) -> None:
         await cp.client.put(
             "/v1/tenants/acme/credentials/llm", json=SECRETS["llm"], headers=cp.admin
         )
-    assert (
-        await rotate_encryption_keys(make_settings(database, fernet_keys=f"{new_key},{FERNET_KEY}"))
-        == 1
+    result = await rotate_encryption_keys(
+        make_settings(database, fernet_keys=f"{new_key},{FERNET_KEY}")
     )
+    assert (result.rotated, result.skipped) == (1, [])
     async with running_control_plane(make_settings(database, fernet_keys=new_key)) as cp:
         boot = await cp.client.get("/v1/boot/acme", headers=cp.auth(token))
         assert boot.json()["llm"]["api_key"] == "sk-llm-secret-444"
@@ -152,6 +152,42 @@ async def test_rotation_function_for_the_cli(database: Database) -> None:
             await cp.client.get("/v1/audit?action=credentials.rotate_keys", headers=cp.admin)
         ).json()
         assert audit[0]["details"] == {"rows": 1}
+
+
+async def test_rotation_skips_and_names_rows_no_key_can_open(database: Database) -> None:
+    """One secret sealed with a key already dropped must not stop the others from rotating:
+    they are re-encrypted, the unreadable row is left as it is and named (API, audit, CLI)."""
+    lost_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    async with running_control_plane(make_settings(database, fernet_keys=lost_key)) as cp:
+        await cp.create_tenant("lost")
+        put = await cp.client.put(
+            "/v1/tenants/lost/credentials/llm", json=SECRETS["llm"], headers=cp.admin
+        )
+        assert put.status_code == 200
+    async with running_control_plane(make_settings(database)) as cp:
+        token = await _setup(cp)
+        await cp.client.put(
+            "/v1/tenants/acme/credentials/llm", json=SECRETS["llm"], headers=cp.admin
+        )
+    async with running_control_plane(
+        make_settings(database, fernet_keys=f"{new_key},{FERNET_KEY}")
+    ) as cp:
+        result = await cp.client.post("/v1/admin/rotate-keys", headers=cp.admin)
+        assert result.status_code == 200
+        assert result.json() == {"rotated": 1, "skipped": ["lost/llm"]}
+        audit = (
+            await cp.client.get("/v1/audit?action=credentials.rotate_keys", headers=cp.admin)
+        ).json()
+        assert audit[0]["details"] == {"rows": 1, "skipped": ["lost/llm"]}
+        async with cp.app.state.container.engine.connect() as conn:
+            rows = dict(
+                (await conn.execute(text("SELECT tenant_id, ciphertext FROM credentials"))).all()
+            )
+        assert Fernet(new_key.encode()).decrypt(rows["acme"].encode())
+        assert Fernet(lost_key.encode()).decrypt(rows["lost"].encode()), "left untouched"
+    async with running_control_plane(make_settings(database, fernet_keys=new_key)) as cp:
+        boot = await cp.client.get("/v1/boot/acme", headers=cp.auth(token))
+        assert boot.json()["llm"]["api_key"] == "sk-llm-secret-444"
 
 
 async def test_the_documented_curl_works_with_or_without_a_content_type(cp: ControlPlane) -> None:

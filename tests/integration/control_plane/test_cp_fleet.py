@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from cp_harness import ControlPlane, Database, make_settings, running_control_plane
+from cp_harness import FERNET_KEY, ControlPlane, Database, make_settings, running_control_plane
+from cryptography.fernet import Fernet
 
 INTERNAL_TOKEN = "dp-internal-token-777"
 
@@ -73,3 +74,42 @@ async def test_unreachable_data_plane_is_reported_not_raised(cp: ControlPlane) -
     status = await cp.client.get("/v1/tenants/acme/status", headers=cp.admin)
     assert status.status_code == 200
     assert status.json()["status"] == "unreachable"
+
+
+async def test_one_undecryptable_credential_does_not_break_the_fleet(database: Database) -> None:
+    """A `data_plane` token sealed with a key no longer configured: that tenant is probed
+    without it and the error is in its `errors`; the other tenants are unaffected."""
+    async with running_control_plane(make_settings(database), _data_plane) as cp:
+        for tenant in ("lost", "fine"):
+            await cp.create_tenant(tenant, data_plane_url=f"http://dp-{tenant}:8002")
+            stored = await cp.client.put(
+                f"/v1/tenants/{tenant}/credentials/data_plane",
+                json={"internal_token": INTERNAL_TOKEN},
+                headers=cp.admin,
+            )
+            assert stored.status_code == 200
+    other_key = Fernet.generate_key().decode()
+    async with running_control_plane(
+        make_settings(database, fernet_keys=f"{other_key},{FERNET_KEY}"), _data_plane
+    ) as cp:
+        # Re-seal "fine" with the new key, then drop the old one: "lost" becomes unreadable.
+        assert (await cp.client.put(
+            "/v1/tenants/fine/credentials/data_plane", json={"internal_token": INTERNAL_TOKEN},
+            headers=cp.admin,
+        )).status_code == 200  # fmt: skip
+    async with running_control_plane(
+        make_settings(database, fernet_keys=other_key), _data_plane
+    ) as cp:
+        fleet = await cp.client.get("/v1/fleet", headers=cp.admin)
+        assert fleet.status_code == 200
+        by_id = {t["tenant_id"]: t for t in fleet.json()["tenants"]}
+        assert by_id["fine"]["status"] == "ok" and by_id["fine"]["errors"] == []
+        assert by_id["fine"]["usage"]["messages_in"] == 12
+        lost = by_id["lost"]
+        assert lost["status"] == "ok", "its data plane answers /health"
+        assert lost["errors"][0].startswith("lost/data_plane: cannot decrypt")
+        assert "GET http://dp-lost:8002/usage: HTTP 401" in lost["errors"]
+        single = await cp.client.get("/v1/tenants/lost/status", headers=cp.admin)
+        assert single.status_code == 200
+        assert single.json()["errors"][0].startswith("lost/data_plane: cannot decrypt")
+        assert INTERNAL_TOKEN not in fleet.text + single.text

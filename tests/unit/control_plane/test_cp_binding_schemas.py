@@ -120,3 +120,62 @@ def test_an_accepted_binding_with_its_credentials_passes_the_adapters_own_checks
     calendar = validate_connectors({"calendar": {"type": "caldav", "url": "https://dav/x"}})
     merged = {**calendar["calendar"], "password": "p", "timezone": "Europe/Madrid"}
     assert CalDavSettings.model_validate(merged).url == "https://dav/x"
+
+
+PASSWORD = "S3cretInTheUrl"
+
+
+@pytest.mark.parametrize(
+    ("call", "value", "field"),
+    [
+        (validate_connectors,
+         {"calendar": {"type": "caldav", "url": f"https://bob:{PASSWORD}@dav.example/cal"}},
+         "connectors.calendar.url"),
+        (validate_connectors,
+         {"calendar": {"type": "caldav", "url": "https://dav.example/",
+                       "calendar_id": f"https://bob:{PASSWORD}@dav.example/cal/"}},
+         "connectors.calendar.calendar_id"),
+        (validate_connectors,
+         {"calendar": {"type": "google_calendar",
+                       "api_base_url": f"http://{PASSWORD}@fake-google/calendar/v3/"}},
+         "connectors.calendar.api_base_url"),
+        (validate_connectors,
+         {"llm": {"type": "openai_compatible", "base_url": f"https://k:{PASSWORD}@llm/v1"}},
+         "connectors.llm.base_url"),
+        (validate_llm, {"base_url": f"https://k:{PASSWORD}@llm/v1"}, "llm.base_url"),
+        (validate_channel, {"type": "telegram", "api_base_url": f"https://b:{PASSWORD}@tg/"},
+         "channel.api_base_url"),
+        (validate_channel, {"type": "whatsapp", "phone_number_id": "1",
+                            "base_url": f"https://b:{PASSWORD}@graph/"}, "channel.base_url"),
+    ],
+)  # fmt: skip
+def test_a_password_in_a_binding_url_is_refused_without_echoing_it(
+    call: object, value: object, field: str
+) -> None:
+    """Bindings are stored in clear and shown to every tenant key: credentials go elsewhere."""
+    assert callable(call)
+    with pytest.raises(InvalidInput) as caught:
+        call(value)
+    assert caught.value.field == field
+    assert "must not carry credentials" in caught.value.detail
+    assert PASSWORD not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://dav.example/cal?token=abc", "https://dav.example/cal#frag"]
+)
+def test_a_query_or_fragment_in_a_binding_base_url_is_refused(url: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validate_connectors({"calendar": {"type": "caldav", "url": url}})
+    assert caught.value.field == "connectors.calendar.url"
+    assert "without a query" in caught.value.detail
+    assert "abc" not in str(caught.value)
+
+
+def test_plain_binding_urls_are_still_accepted() -> None:
+    caldav = {"type": "caldav", "url": "https://dav.example/cal/", "username": "bob"}
+    assert validate_connectors({"calendar": caldav}) == {"calendar": caldav}
+    assert validate_llm({"base_url": "http://llm:8000/v1"}) == {"base_url": "http://llm:8000/v1"}
+    # An e-mail address is not a URL with credentials.
+    google = {"type": "google_calendar", "calendar_id": "shop@group.calendar.google.com"}
+    assert validate_connectors({"calendar": google}) == {"calendar": google}

@@ -112,3 +112,50 @@ def test_development_generates_ephemeral_secrets() -> None:
     Fernet(settings.fernet_key_list[0].encode())
     assert settings.generated_secrets == ("CP_ADMIN_API_KEY", "CP_FERNET_KEYS")
     assert ControlPlaneSettings().admin_key != settings.admin_key
+
+
+@pytest.mark.parametrize(
+    "mode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+)
+def test_libpq_sslmode_becomes_asyncpgs_ssl_argument(mode: str) -> None:
+    """Managed PostgreSQL hands out `?sslmode=require`; asyncpg's argument is `ssl`."""
+    url = normalise_database_url(f"postgresql://u:p%40ss@db.example:5432/cp?sslmode={mode}")
+    assert url == f"postgresql+asyncpg://u:p%40ss@db.example:5432/cp?ssl={mode}"
+    assert normalise_database_url(url) == url  # idempotent (Alembic's env normalises again)
+    settings = ControlPlaneSettings(
+        environment="test", database_url=f"postgres://db/cp?sslmode={mode.upper()}",
+        admin_api_key=GOOD_ADMIN, fernet_keys=GOOD_FERNET,
+    )  # fmt: skip
+    assert settings.database_url == f"postgresql+asyncpg://db/cp?ssl={mode}"
+
+
+def test_a_unix_socket_host_parameter_is_kept() -> None:
+    url = normalise_database_url("postgresql://cp@/cp?host=/run/postgresql&sslmode=disable")
+    assert url.startswith("postgresql+asyncpg://cp@/cp?")
+    from sqlalchemy.engine import make_url
+
+    assert dict(make_url(url).query) == {"host": "/run/postgresql", "ssl": "disable"}
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            "sslmode=require&channel_binding=require",
+            "unsupported query parameter(s) channel_binding",
+        ),
+        ("application_name=cp&sslrootcert=/ca.pem", "application_name, sslrootcert"),
+        ("sslmode=sometimes", "sslmode 'sometimes' is not one of disable, allow"),
+        ("sslmode=require&ssl=disable", "sslmode (or ssl) twice"),
+    ],
+)
+def test_unsupported_postgres_query_parameters_are_a_configuration_error(
+    query: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ControlPlaneSettings(
+            environment="test", database_url=f"postgresql://u:hunter2@db/cp?{query}",
+            admin_api_key=GOOD_ADMIN, fernet_keys=GOOD_FERNET,
+        )  # fmt: skip
+    assert message in str(caught.value)
+    assert "hunter2" not in str(caught.value)

@@ -21,10 +21,10 @@ async def rotate_keys(
 ) -> RotationResult:
     """Re-encrypt every stored secret with the first key of ``CP_FERNET_KEYS`` (admin).
 
-    Key rotation: put the new key first, restart, call this, then drop the old key."""
+    Key rotation: put the new key first, restart, call this, then drop the old key. Rows no
+    configured key can decrypt are left as they are and listed in ``skipped``."""
     async with uow:
-        count = await credentials.rotate_encryption(uow, principal, container.box)
-    return RotationResult(rotated=count)
+        return await credentials.rotate_encryption(uow, principal, container.box)
 
 
 @router.get("/binding-schemas")

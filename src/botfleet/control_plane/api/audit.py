@@ -11,6 +11,9 @@ from botfleet.control_plane.api.responses import AUTH_ERRORS
 from botfleet.control_plane.models import TENANT_ID_PATTERN, AuditView
 from botfleet.control_plane.services import audit
 
+#: audit_log.id is a 32-bit INTEGER on PostgreSQL: a larger `before_id` could never match.
+MAX_AUDIT_ID = 2_147_483_647
+
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=AUTH_ERRORS)
 
 
@@ -20,7 +23,7 @@ async def list_audit(
     uow: UoWDep,
     tenant_id: Annotated[str | None, Query(pattern=TENANT_ID_PATTERN, max_length=63)] = None,
     action: Annotated[str | None, Query(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=64)] = None,
-    before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_AUDIT_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=audit.MAX_AUDIT_PAGE)] = 100,
 ) -> list[AuditView]:
     """Newest first; page with ``before_id`` (the last id you got)."""

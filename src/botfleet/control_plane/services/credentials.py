@@ -11,10 +11,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from botfleet.control_plane.crypto import SecretBox
+from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.tables import Credential, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import InvalidInput, NotFound
+from botfleet.control_plane.models import RotationResult
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.tenants import get_tenant
@@ -113,17 +114,31 @@ async def data_plane_token(uow: SqlAlchemyUnitOfWork, box: SecretBox, tenant_id:
     return token if isinstance(token, str) and token else None
 
 
-async def rotate_encryption(uow: SqlAlchemyUnitOfWork, principal: Principal, box: SecretBox) -> int:
-    """Re-encrypt every stored secret with the primary key; returns how many rows changed.
+async def rotate_encryption(
+    uow: SqlAlchemyUnitOfWork, principal: Principal, box: SecretBox
+) -> RotationResult:
+    """Re-encrypt every stored secret with the primary key.
 
     Run after putting a new key first in ``CP_FERNET_KEYS``; then the old keys can be removed.
+    A row no configured key can decrypt (its key was dropped before rotating) cannot be
+    re-encrypted: it is left as it is and named in ``skipped`` (``tenant/scope``), and every
+    other row is rotated, so one lost secret does not hold back the rest. Such a row stays
+    unreadable until its secrets are put again (or the old key is restored and this rerun).
     """
     principal.require_admin("rotating the encryption keys")
     rows = await uow.credentials.list()
+    rotated, skipped = 0, []
     for row in rows:
-        row.ciphertext = box.rotate(row.ciphertext, where=f"{row.tenant_id}/{row.scope}")
-    audit.record(
-        uow, principal, "credentials.rotate_keys", tenant_id=None, details={"rows": len(rows)}
-    )
+        where = f"{row.tenant_id}/{row.scope}"
+        try:
+            row.ciphertext = box.rotate(row.ciphertext, where=where)
+        except UndecryptableSecret:
+            skipped.append(where)
+            continue
+        rotated += 1
+    details: dict[str, Any] = {"rows": rotated}
+    if skipped:
+        details["skipped"] = skipped
+    audit.record(uow, principal, "credentials.rotate_keys", tenant_id=None, details=details)
     await uow.commit()
-    return len(rows)
+    return RotationResult(rotated=rotated, skipped=skipped)

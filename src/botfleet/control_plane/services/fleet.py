@@ -4,7 +4,9 @@ The internal routes of a data plane want ``Authorization: Bearer <DP_INTERNAL_TO
 that token as the tenant's ``data_plane`` credentials (``{"internal_token": ...}``).
 
 A data plane that does not answer is reported as ``unreachable``; it never turns into an error
-of the control plane.
+of the control plane. Neither does a ``data_plane`` credential sealed with a key no longer in
+``CP_FERNET_KEYS``: that tenant's data plane is probed without the token (its /usage and /tasks
+then fail) and the decryption error is the first of its ``errors``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from botfleet.control_plane.crypto import SecretBox
+from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.tables import Tenant
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.models import FleetView, TenantStatus
@@ -96,16 +98,26 @@ class _Snapshot:
     flow_version: int | None
     knowledge_version: int | None
     token: str | None = field(default=None, repr=False)
+    #: Why the token could not be read (the data plane is then probed without it).
+    token_error: str | None = None
 
     @classmethod
     async def of(cls, uow: SqlAlchemyUnitOfWork, box: SecretBox, tenant: Tenant) -> _Snapshot:
+        token, problem = None, None
+        if tenant.data_plane_url:
+            try:
+                token = await data_plane_token(uow, box, tenant.id)
+            except UndecryptableSecret as exc:
+                # One tenant's unreadable credentials must not hide the rest of the fleet.
+                problem = str(exc)
         return cls(
             tenant.id,
             tenant.status,
             tenant.data_plane_url,
             tenant.published_flow_version,
             tenant.published_knowledge_version,
-            await data_plane_token(uow, box, tenant.id) if tenant.data_plane_url else None,
+            token,
+            problem,
         )
 
 
@@ -114,6 +126,8 @@ async def _status(probe: DataPlaneProbe, snapshot: _Snapshot, now: datetime) -> 
         result = ProbeResult(status="unconfigured")
     else:
         result = await probe.probe(snapshot.data_plane_url, snapshot.token)
+    if snapshot.token_error:
+        result.errors.insert(0, snapshot.token_error)
     return TenantStatus(
         tenant_id=snapshot.tenant_id,
         tenant_status=snapshot.tenant_status,
