@@ -22,11 +22,44 @@ from typing import Any
 
 from botfleet.control_plane.client import ControlPlaneAPIError, ControlPlaneClient
 from botfleet.control_plane.models import TenantCreate, TenantUpdate
-from botfleet.domain.tenant_config import TenantConfig, load_tenant_config
+from botfleet.domain.errors import FlowIssue
+from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
+from botfleet.flows import yaml_lines
 
 DATA_PLANE_SCOPE = "data_plane"
 #: Connector bindings no flow calls (`botfleet.adapters.connectors.catalog.NOT_CONNECTORS`).
 NOT_FLOW_CONNECTORS = frozenset({"llm"})
+
+
+class TenantFilesError(ValueError):
+    """A tenant's file cannot be used as text: the message is one `file[:line][ key]: what`
+    line, as `botfleet validate` reports it."""
+
+    def __init__(self, issue: FlowIssue) -> None:
+        self.issue = issue
+        super().__init__(str(issue))
+
+
+class _Unreadable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _read_text(path: Path, *, named: bool = False) -> str:
+    """The UTF-8 text of `path`; `_Unreadable` says why not (naming `path` when `named`: a
+    file another file points to)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        reason = "file not found"
+    except IsADirectoryError:
+        reason = "is a directory, not a file"
+    except OSError as exc:
+        reason = f"cannot read: {exc.strerror or type(exc).__name__}"
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    raise _Unreadable(f"{reason}: {path}" if named else reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,19 +75,42 @@ class TenantFiles:
         """Read the tenant YAML and the flow and knowledge files it points to.
 
         Raises:
+            TenantFilesError: a file cannot be read, is not UTF-8 text or not well-formed
+                YAML (one line, `file[:line][ key]: what`, as `botfleet validate` words it).
             ConfigError: the tenant file is invalid (names file and key).
             ValueError: the flow is inline (the control plane stores flows as YAML files).
         """
-        config = load_tenant_config(tenant_yaml)
+        source = str(tenant_yaml)
+        try:
+            document = yaml_lines.load_with_lines(_read_text(tenant_yaml))
+        except _Unreadable as exc:
+            raise TenantFilesError(FlowIssue(exc.reason, source=source)) from None
+        except yaml_lines.YamlSyntaxError as exc:
+            problem = exc.problem
+            raise TenantFilesError(FlowIssue(problem.message, "", problem.line, source)) from None
+        if not isinstance(document.data, dict):
+            message = "a tenant file must be a mapping (tenant_id, flow_path, ...)"
+            raise TenantFilesError(FlowIssue(message, "", 1, source))
+        config = tenant_config_from_mapping(
+            document.data, source=source, base_dir=tenant_yaml.parent
+        )
+
+        def linked(key: str, value: str) -> str:
+            try:
+                return _read_text(config.resolve(value), named=True)
+            except _Unreadable as exc:
+                line = yaml_lines.line_of(document.lines, key)
+                raise TenantFilesError(FlowIssue(exc.reason, key, line, source)) from None
+
         if config.flow_yaml is not None:
             flow_yaml = config.flow_yaml
         elif config.flow_path is not None:
-            flow_yaml = config.resolve(config.flow_path).read_text(encoding="utf-8")
+            flow_yaml = linked("flow_path", config.flow_path)
         else:
             raise ValueError(f"{tenant_yaml}: give the flow as 'flow_path' to provision it")
         knowledge = config.knowledge
         if knowledge is None and config.knowledge_path:
-            knowledge = config.resolve(config.knowledge_path).read_text(encoding="utf-8")
+            knowledge = linked("knowledge_path", config.knowledge_path)
         return cls(config, flow_yaml, knowledge)
 
     def bindings(self) -> dict[str, Any]:

@@ -62,7 +62,7 @@ from botfleet.testing.sandbox import (
     sandbox_config,
     tenant_flow,
 )
-from botfleet.testing.tenant_file import display_path, read_tenant_file
+from botfleet.testing.tenant_file import display_path, not_a_file, read_tenant_file
 
 __all__ = [
     "ConversationResult",
@@ -111,8 +111,9 @@ def _test_config(test: LoadedTest) -> tuple[TenantConfig, Flow]:
     else:
         assert spec.flow is not None  # one of the two, checked by the model
         flow_file = test.resolve(spec.flow)
-        if not flow_file.is_file():
-            raise ConversationTestError([f"{test.where('flow')} flow: file not found: {flow_file}"])
+        problem = not_a_file(flow_file)
+        if problem is not None:
+            raise ConversationTestError([f"{test.where('flow')} flow: {problem}"])
         raw = {
             "tenant_id": "test",
             "name": "Test",
@@ -131,8 +132,9 @@ def _test_tenant(test: LoadedTest, tenant: str) -> tuple[TenantConfig, Flow]:
     """The test's tenant and its flow; their problems are located in the tenant's files, as
     `botfleet validate` words them, so a missing `flow_path` names the tenant file's line."""
     path = test.resolve(tenant)
-    if not path.is_file():
-        raise ConversationTestError([f"{test.where('tenant')} tenant: file not found: {path}"])
+    problem = not_a_file(path)
+    if problem is not None:
+        raise ConversationTestError([f"{test.where('tenant')} tenant: {problem}"])
     # A test's own `knowledge:` replaces the tenant's knowledge file, which is then not read.
     read = read_tenant_file(display_path(path), knowledge=test.spec.knowledge is None)
     if read.errors or read.config is None or read.flow is None:

@@ -22,7 +22,7 @@ from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mappi
 from botfleet.flows import yaml_lines
 from botfleet.flows.load import Flow, load_flow, load_flow_text
 
-__all__ = ["TenantFile", "config_key_path", "display_path", "read_tenant_file"]
+__all__ = ["TenantFile", "config_key_path", "display_path", "not_a_file", "read_tenant_file"]
 
 
 @dataclass
@@ -50,6 +50,14 @@ def config_key_path(key: str) -> str:
     """`connectors.calendar.schedule.mon.0` -> `connectors.calendar.schedule.mon[0]`; `-` (a
     `ConfigError` about the whole file) -> the empty path."""
     return "" if key == "-" else re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a file (`is a directory, not a file: x`, `file not found:
+    x`), or None when it is a file."""
+    if path.is_file():
+        return None
+    return f"{'is a directory, not a file' if path.is_dir() else 'file not found'}: {path}"
 
 
 def display_path(path: Path) -> Path:
@@ -95,9 +103,9 @@ def read_tenant_file(path: str | Path, *, knowledge: bool = True) -> TenantFile:
     tenant.config = config
     tenant.flow = _flow(config, tenant)
     if knowledge and config.knowledge is None and config.knowledge_path:
-        knowledge_file = config.resolve(config.knowledge_path)
-        if not knowledge_file.is_file():
-            tenant.add("knowledge_path", f"file not found: {knowledge_file}")
+        problem = not_a_file(config.resolve(config.knowledge_path))
+        if problem is not None:
+            tenant.add("knowledge_path", problem)
     return tenant
 
 
@@ -137,8 +145,9 @@ def _flow(config: TenantConfig, tenant: TenantFile) -> Flow | None:
     else:
         assert config.flow_path is not None  # guaranteed by tenant_config_from_mapping
         flow_file = config.resolve(config.flow_path)
-        if not flow_file.is_file():
-            tenant.add("flow_path", f"file not found: {flow_file}")
+        problem = not_a_file(flow_file)
+        if problem is not None:
+            tenant.add("flow_path", problem)
             return None
         try:
             flow = load_flow(display_path(flow_file))

@@ -164,3 +164,57 @@ def test_provision_only_with_the_control_plane_down_is_one_error_line(
     assert_clean_failure(result, 2)
     assert f"cannot reach the control plane at http://127.0.0.1:{closed_port}" in result.stderr
     assert not (tmp_path / "token").exists()
+
+
+def test_a_tenant_file_that_cannot_be_read_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tenants apply` used to say `x.yaml: -: cannot read file: ...`, give a codec error that
+    named no file, or dump PyYAML's multi-line error."""
+    monkeypatch.chdir(tmp_path)  # short relative names, which the error box does not break
+    Path("binary.yaml").write_bytes(b"tenant_id: t1\n\xff\xfe\n")
+    Path("broken.yaml").write_text("tenant_id: t1\nflow_path: f.yaml\nname: [unclosed\n")
+    Path("list.yaml").write_text("- tenant_id: t1\n")
+    Path("folder").mkdir()
+    Path("to_folder.yaml").write_text("tenant_id: t1\nflow_path: folder\n")
+    Path("to_missing.yaml").write_text("tenant_id: t1\n\nflow_path: shopp.yaml\n")
+    Path("f.yaml").write_text("id: x\n")
+    Path("faq.md").write_bytes(b"\xff")
+    Path("bad_faq.yaml").write_text("tenant_id: t1\nflow_path: f.yaml\nknowledge_path: faq.md\n")
+    expected = {
+        "missing.yaml": "missing.yaml: file not found",
+        "folder": "folder: is a directory, not a file",
+        "binary.yaml": "binary.yaml: not UTF-8 text (invalid start byte at byte 14)",
+        "broken.yaml": "broken.yaml:3: invalid YAML: the `[` opened on this line is not closed",
+        "list.yaml": "list.yaml:1: a tenant file must be a mapping",
+        "to_folder.yaml": "to_folder.yaml:2 flow_path: is a directory, not a file: folder",
+        "to_missing.yaml": "to_missing.yaml:3 flow_path: file not found: shopp.yaml",
+        "bad_faq.yaml": "bad_faq.yaml:3 knowledge_path: not UTF-8 text (invalid start byte "
+        "at byte 0): faq.md",
+    }
+    with respx.mock() as mock:  # no route: a request would fail the test
+        for name, said in expected.items():
+            result = cp("tenants", "apply", name)
+            assert_clean_failure(result, 2)
+            error = one_line(result.stderr)
+            assert f"Invalid value for TENANT_YAML: {said}" in error, error
+            assert " -: " not in error and "codec" not in error and 'in "<unicode' not in error
+    assert not mock.calls
+
+
+def test_rotate_keys_that_skipped_rows_prints_the_answer_names_them_and_exits_1() -> None:
+    with respx.mock() as mock:
+        route = mock.post(f"{URL}/v1/admin/rotate-keys")
+        route.mock(return_value=httpx.Response(200, json={"rotated": 3, "skipped": []}))
+        clean = cp("rotate-keys")
+        answer = {"rotated": 2, "skipped": ["acme/llm", "shop/data_plane"]}
+        route.mock(return_value=httpx.Response(200, json=answer))
+        skipped = cp("rotate-keys")
+    assert clean.exit_code == 0, clean.output
+    assert json.loads(clean.stdout) == {"rotated": 3, "skipped": []} and clean.stderr == ""
+    assert skipped.exit_code == 1, skipped.output
+    assert json.loads(skipped.stdout) == answer
+    [line] = skipped.stderr.splitlines()
+    assert line.startswith("error: 2 credential row(s) no configured key can decrypt")
+    assert "acme/llm, shop/data_plane" in line
+    assert SECRET not in skipped.output

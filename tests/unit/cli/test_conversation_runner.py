@@ -299,6 +299,26 @@ async def test_a_test_names_a_tenant_or_a_flow_that_exists(run: Run, tmp_path: P
     )
 
 
+async def test_a_tenant_or_flow_that_is_a_folder_is_said_to_be_one(
+    run: Run, tmp_path: Path
+) -> None:
+    """It used to be reported as "file not found", which sends one looking for a typo."""
+    (tmp_path / "flows").mkdir()
+    case = tmp_path / "case.yaml"
+    result = await run("tenant: flows\nsteps:\n  - say: hi\n")
+    assert result.status == "error"
+    assert result.message == f"{case}:1 tenant: is a directory, not a file: {tmp_path / 'flows'}"
+    result = await run("name: x\nflow: flows\nsteps:\n  - say: hi\n")
+    assert result.message == f"{case}:2 flow: is a directory, not a file: {tmp_path / 'flows'}"
+    tenant = tmp_path / "tenant.yaml"
+    tenant.write_text("tenant_id: t1\nflow_path: flows\nknowledge_path: flows\n")
+    result = await run("tenant: tenant.yaml\nsteps:\n  - say: hi\n")
+    assert result.message == (
+        f"{tenant}:2 flow_path: is a directory, not a file: {tmp_path / 'flows'}\n"
+        f"{tenant}:3 knowledge_path: is a directory, not a file: {tmp_path / 'flows'}"
+    )
+
+
 async def test_a_tenant_that_cannot_run_is_reported_in_its_own_file(
     run: Run, tmp_path: Path
 ) -> None:

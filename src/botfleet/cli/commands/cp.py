@@ -6,7 +6,8 @@
     botfleet cp fleet
 
 Answers print as JSON on stdout (nothing else); errors go to stderr, never showing the key,
-with exit status 1 (the control plane refused: its message, and every flow issue with its line)
+with exit status 1 (the control plane refused: its message, and every flow issue with its line;
+or `rotate-keys` skipped rows no key can decrypt: the answer printed, the rows named on stderr)
 or 2 (it could not be reached, timed out, or what answered is not a control plane; also a usage
 error: a bad option, a file that cannot be read or written).
 """
@@ -15,7 +16,14 @@ from __future__ import annotations
 
 import typer
 
-from botfleet.cli.commands.cp_common import DEFAULT_URL, Target, api_key, positive_seconds, run
+from botfleet.cli.commands.cp_common import (
+    DEFAULT_URL,
+    REFUSED,
+    Target,
+    api_key,
+    positive_seconds,
+    run,
+)
 from botfleet.cli.commands.cp_documents import register as register_documents
 from botfleet.cli.commands.cp_tenants import register as register_tenants
 
@@ -79,8 +87,21 @@ def fleet(ctx: typer.Context) -> None:
 
 @cp_app.command("rotate-keys")
 def rotate_keys(ctx: typer.Context) -> None:
-    """Re-encrypt every credential with the first key of CP_FERNET_KEYS (admin)."""
-    run(ctx, lambda c: c.rotate_keys())
+    """Re-encrypt every credential with the first key of CP_FERNET_KEYS (admin).
+
+    Exits 1 (the answer still printed) when rows no configured key can decrypt were skipped:
+    keep the old key until they are rotated or their secrets put again.
+    """
+    result = run(ctx, lambda c: c.rotate_keys())
+    if result.skipped:
+        rows = ", ".join(result.skipped)
+        typer.echo(
+            f"error: {len(result.skipped)} credential row(s) no configured key can decrypt "
+            f"were not rotated: {rows}; restore the old key in CP_FERNET_KEYS and rotate "
+            "again, or put those secrets again (do not remove the old key yet)",
+            err=True,
+        )
+        raise typer.Exit(REFUSED)
 
 
 @cp_app.command("binding-schemas")

@@ -125,10 +125,13 @@ def call_control_plane(
         return call(c)
 
 
-def run(ctx: typer.Context, call: Callable[[Any], Any]) -> None:
-    """Call the control plane with a client for the chosen URL and key; print the answer."""
+def run(ctx: typer.Context, call: Callable[[Any], Any]) -> Any:
+    """Call the control plane with a client for the chosen URL and key; print the answer and
+    return it."""
     target: Target = ctx.find_object(Target) or Target(DEFAULT_URL, None, 30.0)
-    emit(call_control_plane(target.url, target.key, call, timeout_s=target.timeout_s))
+    answer = call_control_plane(target.url, target.key, call, timeout_s=target.timeout_s)
+    emit(answer)
+    return answer
 
 
 def validated(model: type[ModelT], fields: Mapping[str, Any]) -> ModelT:
