@@ -11,8 +11,9 @@ is valid. The adapter modules pull in SDKs, so they are imported on first use.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, get_args
@@ -227,6 +228,12 @@ def validate_channel(value: object) -> dict[str, Any]:
     return dict(value)
 
 
+def _connector_kind(category: str, kind: BindingType) -> BindingType:
+    if kind.name == "mock" and category == "calendar":
+        return _calendar_mock()
+    return kind
+
+
 def validate_connectors(value: object) -> dict[str, dict[str, Any]]:
     """Check ``{category: binding}``; returns it as given."""
     if not isinstance(value, Mapping):
@@ -236,9 +243,7 @@ def validate_connectors(value: object) -> dict[str, dict[str, Any]]:
         where = f"connectors.{category}"
         if not isinstance(category, str) or not _CATEGORY.match(category):
             raise InvalidInput(where, "category must be lower_snake_case")
-        kind = _binding(where, binding, connector_types())
-        if kind.name == "mock" and category == "calendar":
-            kind = _calendar_mock()
+        kind = _connector_kind(category, _binding(where, binding, connector_types()))
         if kind.category not in (None, category):
             raise InvalidInput(
                 f"{where}.type",
@@ -276,6 +281,97 @@ def check_llm_provider(llm: Mapping[str, Any], connectors: Mapping[str, Any]) ->
             "llm.provider",
             f"{named!r} contradicts connectors.llm.type {bound!r}; remove one of them",
         )
+
+
+# ---------------------------------------------------------------- credentials
+
+
+def credential_fields(model: type[BaseModel]) -> dict[str, str]:
+    """The secret fields credentials may fill for a binding checked with `model`: each name the
+    model accepts for one (the field's name and its aliases, e.g. Telegram's `secret_token`)
+    mapped to the field's name. Only the model's own fields: its settings are refused with
+    ``extra="forbid"``, so any other name merged into the binding stops the data plane's boot."""
+    names: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        if not (_is_secret(info.annotation) or name in SECRET_FIELD_NAMES):
+            continue
+        names[name] = name
+        alias = info.validation_alias
+        if isinstance(alias, str):
+            names[alias] = name
+        elif isinstance(alias, AliasChoices):
+            names.update((c, name) for c in alias.choices if isinstance(c, str))
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialTarget:
+    """What one credential scope's secrets are merged into at boot."""
+
+    #: How messages name it: ``channel (type 'whatsapp')``, ``connectors.calendar (type ...)``.
+    what: str
+    #: Accepted secret names -> field names (see `credential_fields`).
+    fields: Mapping[str, str]
+    #: The binding's other (non-secret) settings, to point a misplaced one to the binding.
+    settings: frozenset[str] = frozenset()
+
+
+def _target(what: str, model: type[BaseModel]) -> CredentialTarget:
+    fields = credential_fields(model)
+    return CredentialTarget(what, fields, frozenset(model.model_fields) - set(fields.values()))
+
+
+def credential_target(scope: str, channel: object, connectors: object) -> CredentialTarget | None:
+    """What the secrets of `scope` (``channel``, ``llm``, ``connector:<category>``) fill, given
+    the tenant's bindings; None when the scope has no binding of a known type (a connector
+    category the tenant does not bind), so its secret names cannot be checked."""
+    if scope == "llm":
+        return _target("llm", llm_options_model())
+    if scope == "channel":
+        kind_name = channel.get("type") if isinstance(channel, Mapping) else None
+        kind = channel_types().get(kind_name) if isinstance(kind_name, str) else None
+        return None if kind is None else _target(f"channel (type {kind.name!r})", kind.model)
+    if scope.startswith("connector:"):
+        category = scope.removeprefix("connector:")
+        binding = connectors.get(category) if isinstance(connectors, Mapping) else None
+        kind_name = binding.get("type") if isinstance(binding, Mapping) else None
+        kind = connector_types().get(kind_name) if isinstance(kind_name, str) else None
+        if kind is None:
+            return None
+        kind = _connector_kind(category, kind)
+        return _target(f"connectors.{category} (type {kind_name!r})", kind.model)
+    return None
+
+
+def check_credential_names(target: CredentialTarget, names: Iterable[str]) -> None:
+    """Refuse a secret name `target`'s binding does not have (the data plane would refuse to
+    boot with it) with 422 naming it and listing the expected ones; never shows a value."""
+    given = list(names)
+    expected = sorted(set(target.fields.values()))
+    takes = (
+        f"{target.what} takes the secrets {', '.join(expected)}"
+        if expected
+        else f"{target.what} takes no secrets"
+    )
+    unknown = [name for name in given if name not in target.fields]
+    if unknown:
+        first = unknown[0]
+        if first in target.settings:
+            why = "a setting, not a secret: set it in the binding (PATCH the tenant)"
+        else:
+            close = difflib.get_close_matches(first, list(target.fields), n=1)
+            why = "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
+        more = f"; also unknown: {', '.join(unknown[1:])}" if len(unknown) > 1 else ""
+        raise InvalidInput(f"body.{first}", f"{why}; {takes}{more}")
+    seen: dict[str, str] = {}
+    for name in given:
+        field_name = target.fields[name]
+        if field_name in seen:
+            raise InvalidInput(
+                f"body.{name}",
+                f"names the same secret as {seen[field_name]!r} ({field_name}); give one of them",
+            )
+        seen[field_name] = name
 
 
 def _public_schema(model: type[BaseModel]) -> dict[str, Any]:

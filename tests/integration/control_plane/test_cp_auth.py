@@ -62,13 +62,13 @@ async def _setup_victim(cp: ControlPlane) -> tuple[str, dict[str, str]]:
     )
     assert knowledge.status_code == 201
     put = await cp.client.put(
-        "/v1/tenants/victim/credentials/channel", json={"token": "s3cret"}, headers=cp.admin
+        "/v1/tenants/victim/credentials/llm", json={"api_key": "s3cret"}, headers=cp.admin
     )
     assert put.status_code == 200
     key = await cp.client.post(
         "/v1/tenants/victim/api-keys", json={"name": "own"}, headers=cp.admin
     )
-    values = {"tenant_id": "victim", "version": "1", "scope": "channel", "key_id": key.json()["id"]}
+    values = {"tenant_id": "victim", "version": "1", "scope": "llm", "key_id": key.json()["id"]}
     return boot_token, values
 
 
@@ -120,7 +120,7 @@ async def test_every_route_refuses_missing_wrong_and_foreign_credentials(cp: Con
     assert victim["published_flow_version"] == 1
     boot = await cp.client.get("/v1/boot/victim", headers=cp.auth(victim_boot))
     assert boot.status_code == 200
-    assert boot.json()["channel"]["token"] == "s3cret"
+    assert boot.json()["llm"]["api_key"] == "s3cret"
 
 
 async def test_every_route_works_for_a_rightful_caller(cp: ControlPlane) -> None:

@@ -149,6 +149,62 @@ async def test_concurrent_publishes_serialize_and_audit_an_unbroken_chain(
     assert (await _tenant(cp))["published_flow_version"] == chain[-1][1]
 
 
+# ---------------------------------------------------------------- uploads
+
+UPLOADS = 8
+
+
+async def _versions(cp: ControlPlane, kind: str) -> list[int]:
+    listed = (await cp.client.get(f"/v1/tenants/acme/{kind}", headers=cp.admin)).json()
+    return [v["version"] for v in listed["versions"]]
+
+
+async def test_concurrent_flow_uploads_of_one_tenant_all_get_consecutive_versions(
+    cp: ControlPlane,
+) -> None:
+    """Eight uploads at once: none is refused with "retry the request"; each gets its own
+    number, 1..8, and every audit entry names the version that was stored."""
+    await cp.create_tenant("acme")
+
+    answers = await asyncio.gather(
+        *(cp.upload_flow("acme", f"v{i}", publish=i % 2 == 0) for i in range(UPLOADS))
+    )
+
+    assert [a.status_code for a in answers] == [201] * UPLOADS, [a.text for a in answers]
+    numbers = sorted(a.json()["version"] for a in answers)
+    assert numbers == list(range(1, UPLOADS + 1))
+    assert await _versions(cp, "flows") == numbers
+    for answer in answers:  # each answer describes the version stored under its number
+        number = answer.json()["version"]
+        stored = (await cp.client.get(f"/v1/tenants/acme/flows/{number}", headers=cp.admin)).json()
+        assert stored["sha256"] == answer.json()["sha256"]
+    audit = (
+        await cp.client.get("/v1/audit", params={"action": "flow.upload"}, headers=cp.admin)
+    ).json()
+    assert sorted(int(e["target"]) for e in audit) == numbers
+
+
+async def test_concurrent_knowledge_uploads_of_one_tenant_all_get_consecutive_versions(
+    cp: ControlPlane,
+) -> None:
+    await cp.create_tenant("acme")
+
+    async def upload(i: int) -> httpx.Response:
+        return await cp.client.post(
+            "/v1/tenants/acme/knowledge",
+            params={"publish": str(i % 2 == 0).lower()},
+            json={"text": f"# FAQ {i}"},
+            headers=cp.admin,
+        )
+
+    answers = await asyncio.gather(*(upload(i) for i in range(UPLOADS)))
+
+    assert [a.status_code for a in answers] == [201] * UPLOADS, [a.text for a in answers]
+    numbers = sorted(a.json()["version"] for a in answers)
+    assert numbers == list(range(1, UPLOADS + 1))
+    assert await _versions(cp, "knowledge") == numbers
+
+
 # ---------------------------------------------------------------- diff
 
 

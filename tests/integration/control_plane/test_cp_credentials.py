@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import pytest
 from cp_harness import (
     ADMIN_KEY,
@@ -191,7 +192,7 @@ async def test_rotation_skips_and_names_rows_no_key_can_open(database: Database)
 
 
 async def test_the_documented_curl_works_with_or_without_a_content_type(cp: ControlPlane) -> None:
-    await cp.create_tenant("acme")
+    await cp.create_tenant("acme", channel={"type": "whatsapp", "phone_number_id": "42"})
     body = '{"access_token": "EAA-doc-secret", "app_secret": "doc-app-secret"}'
     # As in docs/control-plane.md; curl's `-d` sends a form content type when none is given,
     # and httpx sends none for raw content.
@@ -227,3 +228,112 @@ async def test_the_documented_curl_works_with_or_without_a_content_type(cp: Cont
     assert (
         await cp.client.put("/v1/tenants/acme/credentials/channel", content=body)
     ).status_code == 401
+
+
+MISSPELT = "EAA-misspelt-secret-555"
+
+
+async def _put(cp: ControlPlane, scope: str, body: object) -> httpx.Response:
+    return await cp.client.put(f"/v1/tenants/acme/credentials/{scope}", json=body, headers=cp.admin)
+
+
+async def _scopes(cp: ControlPlane) -> list[str]:
+    listed = await cp.client.get("/v1/tenants/acme/credentials", headers=cp.admin)
+    return [c["scope"] for c in listed.json()]
+
+
+async def test_names_the_scope_binding_does_not_have_are_refused(cp: ControlPlane) -> None:
+    """A misspelt (or any other) name would be merged into the binding at boot, and the data
+    plane's settings model refuses unknown fields: 422 naming it and the expected secrets."""
+    token = await _setup(cp)
+    refused = [
+        ("channel", {"acess_token": MISSPELT}, "body.acess_token",
+         "channel (type 'whatsapp') takes the secrets access_token, app_secret, verify_token"),
+        ("channel", {"access_token": MISSPELT, "phone_number_id": "43"}, "body.phone_number_id",
+         "a setting, not a secret"),
+        ("connector:calendar", {"pasword": MISSPELT}, "body.pasword",
+         "connectors.calendar (type 'caldav') takes the secrets password"),
+        ("connector:calendar", {"api_key": MISSPELT}, "body.api_key", "takes the secrets password"),
+        ("llm", {"apikey": MISSPELT, "token": MISSPELT}, "body.apikey",
+         "llm takes the secrets api_key; also unknown: token"),
+        ("data_plane", {"token": MISSPELT}, "body.token",
+         "data_plane takes the secrets internal_token"),
+    ]  # fmt: skip
+    for scope, body, field, expected in refused:
+        answer = await _put(cp, scope, body)
+        assert answer.status_code == 422, (scope, answer.text)
+        detail = answer.json()["detail"]
+        assert detail.startswith(f"{field}: "), detail
+        assert expected in detail, detail
+        assert MISSPELT not in answer.text
+    assert "did you mean 'access_token'" in (await _put(cp, "channel", refused[0][1])).text
+    assert await _scopes(cp) == [], "nothing refused was stored"
+    boot = (await cp.client.get("/v1/boot/acme", headers=cp.auth(token))).json()
+    assert boot["secret_paths"] == []
+    # The right names are stored (each scope checked against its own binding's type).
+    for scope, values in SECRETS.items():
+        assert (await _put(cp, scope, values)).status_code == 200, scope
+
+
+async def test_names_follow_the_binding_type_and_its_aliases(cp: ControlPlane) -> None:
+    await cp.create_tenant(
+        "acme",
+        channel={"type": "telegram"},
+        connectors={"llm": {"type": "anthropic"}, "calendar": {"type": "mock"}},
+    )
+    assert (await _put(cp, "channel", {"bot_token": "1:x", "secret_token": "s"})).status_code == 200
+    both = await _put(cp, "channel", {"webhook_secret": "s", "secret_token": "s"})
+    assert both.status_code == 422
+    assert "give one of them" in both.json()["detail"]
+    assert (await _put(cp, "connector:llm", {"api_key": "sk"})).status_code == 200
+    mock = await _put(cp, "connector:calendar", {"password": MISSPELT})
+    assert mock.status_code == 422
+    assert "connectors.calendar (type 'mock') takes no secrets" in mock.json()["detail"]
+    plain = await cp.client.patch(
+        "/v1/tenants/acme", json={"channel": {"type": "http_dev"}}, headers=cp.admin
+    )
+    assert plain.status_code == 200
+    answer = await _put(cp, "channel", {"access_token": MISSPELT})
+    assert answer.status_code == 422
+    assert "channel (type 'http_dev') takes no secrets" in answer.json()["detail"]
+
+
+async def test_a_connector_scope_needs_its_binding_first(cp: ControlPlane) -> None:
+    """Secrets of a category the tenant does not bind could be neither checked nor used (the
+    boot payload merges them into that binding only): 409, bind it first."""
+    await cp.create_tenant("acme")
+    early = await _put(cp, "connector:calendar", {"password": MISSPELT})
+    assert early.status_code == 409, early.text
+    assert "bind connectors.calendar first" in early.json()["detail"]
+    assert MISSPELT not in early.text
+    assert await _scopes(cp) == []
+    bound = await cp.client.patch(
+        "/v1/tenants/acme",
+        json={"connectors": {"calendar": {"type": "caldav", "url": "https://dav.example/c"}}},
+        headers=cp.admin,
+    )
+    assert bound.status_code == 200
+    assert (await _put(cp, "connector:calendar", {"password": MISSPELT})).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"api_key": NaN}',
+        '{"api_key": Infinity}',
+        '{"api_key": -Infinity}',
+        '{"api_key": 1e999}',
+        '{"api_key": [1, {"deep": -1e400}]}',
+    ],
+)
+async def test_non_finite_numbers_are_refused(cp: ControlPlane, body: str) -> None:
+    await cp.create_tenant("acme")
+    answer = await cp.client.put(
+        "/v1/tenants/acme/credentials/llm",
+        content=body,
+        headers={**cp.admin, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"].startswith("body.api_key")
+    assert "finite" in answer.json()["detail"]
+    assert await _scopes(cp) == []

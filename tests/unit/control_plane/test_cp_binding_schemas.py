@@ -179,3 +179,48 @@ def test_plain_binding_urls_are_still_accepted() -> None:
     # An e-mail address is not a URL with credentials.
     google = {"type": "google_calendar", "calendar_id": "shop@group.calendar.google.com"}
     assert validate_connectors({"calendar": google}) == {"calendar": google}
+
+
+def test_credentials_fill_exactly_the_secret_fields_the_schemas_leave_out() -> None:
+    """Each binding type's credential names are fields of its settings model that
+    `GET /v1/binding-schemas` hides as secrets."""
+    from botfleet.control_plane.binding_schemas import (
+        channel_types,
+        connector_types,
+        credential_fields,
+        secret_fields,
+    )
+
+    schemas = binding_json_schemas()
+    for group, types in (("channel", channel_types()), ("connector", connector_types())):
+        for name, kind in types.items():
+            fields = credential_fields(kind.model)
+            shown = set(schemas[group][name]["properties"])
+            assert set(fields) <= secret_fields(kind.model), name
+            assert set(fields.values()) <= set(kind.model.model_fields), name
+            assert not set(fields) & shown, name
+    assert credential_fields(channel_types()["whatsapp"].model) == {
+        "access_token": "access_token", "app_secret": "app_secret", "verify_token": "verify_token",
+    }  # fmt: skip
+    assert credential_fields(channel_types()["telegram"].model)["secret_token"] == "webhook_secret"
+    assert credential_fields(channel_types()["http_dev"].model) == {}
+
+
+def test_credential_targets_follow_the_scope_binding() -> None:
+    from botfleet.control_plane.binding_schemas import check_credential_names, credential_target
+
+    channel = {"type": "whatsapp", "phone_number_id": "1"}
+    connectors = {"calendar": {"type": "caldav", "url": "https://dav.example/c"}}
+    target = credential_target("channel", channel, connectors)
+    assert target is not None
+    check_credential_names(target, ["access_token", "app_secret"])
+    with pytest.raises(InvalidInput) as caught:
+        check_credential_names(target, ["acess_token"])
+    assert caught.value.field == "body.acess_token"
+    assert "did you mean 'access_token'" in caught.value.detail
+    assert "access_token, app_secret, verify_token" in caught.value.detail
+    calendar = credential_target("connector:calendar", channel, connectors)
+    assert calendar is not None and set(calendar.fields) == {"password"}
+    assert credential_target("connector:crm", channel, connectors) is None
+    llm = credential_target("llm", channel, connectors)
+    assert llm is not None and set(llm.fields) == {"api_key"}

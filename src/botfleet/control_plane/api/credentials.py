@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
 
 from botfleet.control_plane.api.bodies import json_object_request_body, read_json_object
 from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
 from botfleet.control_plane.api.responses import AUTH_ERRORS
-from botfleet.control_plane.models import CredentialView
+from botfleet.control_plane.models import CredentialView, ErrorBody
 from botfleet.control_plane.services import credentials
 from botfleet.control_plane.services.credentials import SCOPE_PATTERN
 
@@ -19,12 +19,25 @@ router = APIRouter(
 
 ScopePath = Annotated[
     str,
-    Path(pattern=SCOPE_PATTERN, description="channel, llm or connector:<category>"),
+    Path(pattern=SCOPE_PATTERN, description="channel, llm, data_plane or connector:<category>"),
 ]
+
+PUT_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorBody,
+        "description": "a connector:<category> scope whose connector the tenant does not bind",
+    },
+    422: {
+        "model": ErrorBody,
+        "description": "not a JSON object, a non-finite number, or a name that is not a secret "
+        "field of the scope's binding type (the answer lists the expected ones)",
+    },
+}
 
 
 @router.put(
     "/{scope}",
+    responses=PUT_ERRORS,
     openapi_extra=json_object_request_body(
         'the scope\'s secrets, e.g. {"access_token": "..."}; replaces the old ones',
         {"access_token": "EAA...", "app_secret": "..."},
@@ -39,7 +52,8 @@ async def put_credentials(
     uow: UoWDep,
 ) -> CredentialView:
     """Store a scope's secrets, encrypted. The answer names the keys, never the values.
-    The body is a JSON object, also when sent without a JSON content type (``curl -d``)."""
+    The body is a JSON object, also when sent without a JSON content type (``curl -d``).
+    Its names must be secret fields of the binding the scope is merged into at boot."""
     # Read here rather than bound by FastAPI: after authentication, and with no content type
     # or curl's form default taken as JSON (see `read_json_object`).
     values = await read_json_object(request)

@@ -3,18 +3,26 @@
 Scopes: ``channel``, ``llm`` and ``connector:<category>`` (merged into the boot payload), and
 ``data_plane`` (``{"internal_token": ...}``, which the control plane sends to the tenant's data
 plane when it reads /usage and /tasks; the data plane has it as ``DP_INTERNAL_TOKEN``).
+The names of a scope are checked against the secret fields of the binding it fills (see
+`binding_schemas.credential_target`); a connector scope needs its binding first.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
 
+from botfleet.control_plane.binding_schemas import (
+    CredentialTarget,
+    check_credential_names,
+    credential_target,
+)
 from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
-from botfleet.control_plane.db.tables import Credential, utcnow
+from botfleet.control_plane.db.tables import Credential, Tenant, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import InvalidInput, NotFound
+from botfleet.control_plane.errors import Conflict, InvalidInput, NotFound
 from botfleet.control_plane.models import RotationResult
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
@@ -36,6 +44,25 @@ def check_scope(scope: str) -> str:
     return scope
 
 
+def _non_finite_place(value: Any, where: str) -> str | None:
+    """Where the first NaN or infinite number is (``body.api_key``, ``body.info[2]``), or None.
+    Python's JSON parser reads ``NaN``, ``Infinity`` and ``1e999`` (as inf), none of which is
+    JSON a data plane can read back."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else where
+    if isinstance(value, dict):
+        for key, item in value.items():
+            place = _non_finite_place(item, f"{where}.{str(key)[:64]}")
+            if place is not None:
+                return place
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            place = _non_finite_place(item, f"{where}[{index}]")
+            if place is not None:
+                return place
+    return None
+
+
 def _check_values(values: dict[str, Any]) -> list[str]:
     if not values:
         raise InvalidInput("body", 'give at least one secret, e.g. {"api_key": "..."}')
@@ -46,7 +73,33 @@ def _check_values(values: dict[str, Any]) -> list[str]:
             )
         if key == "type":
             raise InvalidInput("body.type", "'type' belongs to the binding, not to the credentials")
+    place = _non_finite_place(values, "body")
+    if place is not None:
+        raise InvalidInput(
+            place, "not a finite number (NaN, Infinity and overflowing ones such as 1e999)"
+        )
     return sorted(values)
+
+
+#: What the `data_plane` scope holds (no binding: the control plane itself reads it).
+_DATA_PLANE_TARGET = CredentialTarget(DATA_PLANE_SCOPE, {"internal_token": "internal_token"})
+
+
+def _check_names(tenant: Tenant, scope: str, names: list[str]) -> None:
+    """The names must be secret fields of the binding the scope is merged into at boot: any
+    other name (``acess_token``) would be merged in too and stop the data plane's boot."""
+    if scope == DATA_PLANE_SCOPE:
+        target: CredentialTarget | None = _DATA_PLANE_TARGET
+    else:
+        target = credential_target(scope, tenant.channel, tenant.connectors)
+    if target is None:
+        category = scope.removeprefix("connector:")
+        raise Conflict(
+            f"tenant {tenant.id!r} binds no connector {category!r} (of a known type), so its "
+            f"secrets could not be checked nor used: bind connectors.{category} first (PATCH "
+            "the tenant), then store its credentials"
+        )
+    check_credential_names(target, names)
 
 
 async def put_credentials(
@@ -57,10 +110,17 @@ async def put_credentials(
     scope: str,
     values: dict[str, Any],
 ) -> Credential:
-    """Replace the secrets of one scope. The audit entry lists key names, never values."""
-    await get_tenant(uow, principal, tenant_id)
+    """Replace the secrets of one scope. The audit entry lists key names, never values.
+
+    The names are checked against the secret fields of the binding the scope fills (422
+    naming the unknown one); a connector scope needs its binding first (409). The tenant is
+    locked, so a concurrent binding change does not slip in between check and store.
+    """
+    principal.require_tenant(tenant_id)
     check_scope(scope)
     names = _check_values(values)
+    tenant = await get_tenant(uow, principal, tenant_id, lock=True)
+    _check_names(tenant, scope, names)
     sealed = box.seal(values)
     if len(sealed) > MAX_SECRET_BYTES:
         raise InvalidInput("body", f"secrets are larger than {MAX_SECRET_BYTES} bytes once sealed")

@@ -90,11 +90,14 @@ async def upload_flow(
     """Store a new immutable version (numbered 1..n) after validation; optionally publish it.
 
     With `publish`, storing and publishing are one transaction: a flow that cannot be
-    published (409) is not stored either. Publishing locks the tenant from the start, so the
-    bindings checked here are the ones the publish commits against.
+    published (409) is not stored either. The tenant is locked from the start: concurrent
+    uploads of one tenant take their numbers one after the other (instead of two picking the
+    same one and the second failing), and the bindings checked here are the ones a publish
+    commits against.
     """
-    tenant = await get_tenant(uow, principal, tenant_id, lock=publish)
+    principal.require_tenant(tenant_id)
     versions.check_size("flow", text, max_bytes)
+    tenant = await get_tenant(uow, principal, tenant_id, lock=True)
     number = await versions.next_version(uow, FLOWS, tenant_id)
     flow = validate_flow(text, f"{tenant_id}/flow@v{number}")
     if "\x00" in flow.spec.id or len(flow.spec.id) > MAX_FLOW_ID_LENGTH:

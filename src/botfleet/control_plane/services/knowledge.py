@@ -31,13 +31,18 @@ async def upload_knowledge(
     max_bytes: int,
     publish: bool = False,
 ) -> KnowledgeVersion:
-    """Store a new immutable markdown version; optionally publish it."""
-    await get_tenant(uow, principal, tenant_id)
+    """Store a new immutable markdown version; optionally publish it.
+
+    The tenant is locked before the number is taken, so concurrent uploads of one tenant get
+    consecutive numbers one after the other instead of conflicting.
+    """
+    principal.require_tenant(tenant_id)
     versions.check_size("knowledge document", text, max_bytes)
     if not text.strip():
         raise InvalidInput("text", "the knowledge document is empty")
     if "\x00" in text:
         raise InvalidInput("text", "the knowledge document contains NUL characters")
+    await get_tenant(uow, principal, tenant_id, lock=True)
     number = await versions.next_version(uow, KNOWLEDGE, tenant_id)
     document = KnowledgeVersion(
         tenant_id=tenant_id,

@@ -48,7 +48,8 @@ def check_size(what: str, text: str, limit: int) -> None:
 
 
 async def next_version(uow: SqlAlchemyUnitOfWork, kind: DocumentKind[DocT], tenant_id: str) -> int:
-    """The number the next upload gets (1..n; a concurrent upload makes the insert conflict)."""
+    """The number the next upload gets (1..n). Take the tenant's lock first (`get_tenant(...,
+    lock=True)`): concurrent uploads then number one after the other instead of conflicting."""
     return await kind.repository(uow).latest_version(tenant_id) + 1
 
 
