@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 
 from botfleet.control_plane.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from botfleet.control_plane.json_places import first_bad_place
 
 #: Why a string with a lone surrogate is refused (it names no value: the value may be a secret).
 LONE_SURROGATE = (
@@ -29,21 +30,15 @@ def lone_surrogate_place(value: Any, where: str = "body") -> str | None:
     """Where the first string or object key holding a lone surrogate is (``body.name``,
     ``body[1]``), or None. Python's JSON parser lets ``"\\ud800"`` through, but such a string
     cannot be encoded: stored, hashed or sent back, it fails."""
-    if isinstance(value, str):
-        return None if _is_unicode(value) else where
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not _is_unicode(key):
-                return f"{where} (an object key)"
-            place = lone_surrogate_place(item, f"{where}.{key[:64]}")
-            if place is not None:
-                return place
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            place = lone_surrogate_place(item, f"{where}[{index}]")
-            if place is not None:
-                return place
-    return None
+    return first_bad_place(value, _not_unicode_string, where, bad_key=_not_unicode)
+
+
+def _not_unicode(text: str) -> bool:
+    return not _is_unicode(text)
+
+
+def _not_unicode_string(value: Any) -> bool:
+    return isinstance(value, str) and not _is_unicode(value)
 
 
 async def _read_limited(request: Request, what: str, limit: int) -> bytes:

@@ -23,6 +23,7 @@ from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.tables import Credential, Tenant, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import Conflict, InvalidInput, NotFound
+from botfleet.control_plane.json_places import first_bad_place
 from botfleet.control_plane.models import RotationResult
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
@@ -48,19 +49,11 @@ def _non_finite_place(value: Any, where: str) -> str | None:
     """Where the first NaN or infinite number is (``body.api_key``, ``body.info[2]``), or None.
     Python's JSON parser reads ``NaN``, ``Infinity`` and ``1e999`` (as inf), none of which is
     JSON a data plane can read back."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else where
-    if isinstance(value, dict):
-        for key, item in value.items():
-            place = _non_finite_place(item, f"{where}.{str(key)[:64]}")
-            if place is not None:
-                return place
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            place = _non_finite_place(item, f"{where}[{index}]")
-            if place is not None:
-                return place
-    return None
+    return first_bad_place(value, _non_finite, where)
+
+
+def _non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def _check_values(values: dict[str, Any]) -> list[str]:
