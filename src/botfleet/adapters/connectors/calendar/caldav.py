@@ -3,11 +3,14 @@
 Uses the `caldav` package's blocking client, one client per request in a worker thread
 (`asyncio.to_thread`), so requests never share a session across threads. The calendar is
 found once (`calendar_id` URL, else the `calendar_name`, else the account's first calendar)
-and its URL remembered. Reads are time-range searches with recurrences expanded; the re-check
-right before a booking is a fresh search of the slot's range. Bookings are VEVENTs in UTC
-whose UID comes from the request's idempotency key and which carry ``X-BOTFLEET-*``
-properties (`events.py`); the UID is looked up before a create and the PUT refuses to
-overwrite, so a retried booking never makes a second event.
+and its URL remembered; when that URL answers 404/410 (the calendar was moved or recreated)
+the calendar is found again, once, and the request repeated on the new URL. Reads are
+time-range searches with recurrences expanded; the re-check right before a booking is a fresh
+search of the slot's range. Bookings are VEVENTs in UTC whose UID comes from the request's
+idempotency key and which carry ``X-BOTFLEET-*`` properties (`events.py`); the UID is looked
+up before a create and the PUT refuses to overwrite, so a retried booking never makes a second
+event. A move or a cancel writes only the version it read (If-Match): a 412 (staff changed the
+event meanwhile) is `EventChanged`, a 404/410 on the event `EventGone`.
 """
 
 from __future__ import annotations
@@ -16,13 +19,16 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin
+
+import structlog
 
 from botfleet.adapters.connectors.calendar import events as wire
 from botfleet.adapters.connectors.calendar.config import CalDavSettings, with_tenant_timezone
 from botfleet.adapters.connectors.calendar.service import CalendarService
+from botfleet.adapters.connectors.calendar.store import CalendarNotFound, EventChanged, EventGone
 from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
 from botfleet.domain.errors import (
     ConnectorError,
@@ -34,6 +40,23 @@ from botfleet.domain.errors import (
 from botfleet.ports.clock import Clock
 
 T = TypeVar("T")
+log = structlog.get_logger("botfleet.connectors.calendar")
+_GONE = frozenset({404, 410})
+
+
+def _status(exc: BaseException) -> int | None:
+    """The HTTP status a `caldav` error came with (None for the library's own verdicts, such
+    as "no event with that UID", which are not answers about the URL)."""
+    status = getattr(exc, "status", None)
+    return status if isinstance(status, int) else None
+
+
+def _refused_as_stale(exc: BaseException) -> bool:
+    """A conditional write (If-Match / If-Schedule-Tag-Match) answered 412: the event is not
+    the version that was read. (A create's If-None-Match refusal is another error class.)"""
+    from caldav.lib import error
+
+    return isinstance(exc, error.ETagMismatchError | error.ScheduleTagMismatchError)
 
 
 def translate(exc: Exception, what: str) -> ConnectorError:
@@ -47,14 +70,25 @@ def translate(exc: Exception, what: str) -> ConnectorError:
         return ConnectorTimeout(f"the CalDAV server did not answer {what} in time")
     if isinstance(exc, error.AuthorizationError):
         return ConnectorRejected(f"the CalDAV server refused the credentials during {what}")
-    if isinstance(exc, error.NotFoundError):
-        return ConnectorRejected(f"the CalDAV calendar was not found during {what}")
+    if _refused_as_stale(exc):
+        return EventChanged(f"the CalDAV server refused {what}: the event changed meanwhile")
+    if isinstance(exc, error.NotFoundError) or _status(exc) in _GONE:
+        return CalendarNotFound(
+            f"the CalDAV calendar was not found during {what} "
+            "(check the url, calendar_id or calendar_name setting)"
+        )
     if isinstance(exc, error.RateLimitError) and getattr(exc, "status", None) == 429:
         return ConnectorRateLimited(
             f"the CalDAV server rate-limited {what} (HTTP 429)",
             retry_after=exc.retry_after_seconds,
         )
     return ConnectorUnavailable(f"the CalDAV server failed during {what} ({name})")
+
+
+def _has_version(resource: Any) -> bool:
+    """Whether the resource carries a tag a conditional request can name (weak ETags can not)."""
+    etag = resource.etag
+    return bool(resource.schedule_tag) or bool(etag and not str(etag).startswith("W/"))
 
 
 def _vevents(found: Any) -> Iterator[Any]:
@@ -65,12 +99,9 @@ def _vevents(found: Any) -> Iterator[Any]:
 class CalDavStore:
     """Events of one CalDAV calendar. Satisfies `CalendarStore`."""
 
-    def __init__(
-        self, settings: CalDavSettings, *, horizon_days: int, client: Callable[[], Any] | None
-    ) -> None:
+    def __init__(self, settings: CalDavSettings, *, client: Callable[[], Any] | None) -> None:
         self.settings = settings
         self._tz = settings.tz
-        self._horizon = timedelta(days=horizon_days + 1)
         self._client_factory = client or self._new_client
         self._calendar_url: str | None = None
         self._discovery = threading.Lock()
@@ -90,11 +121,48 @@ class CalDavStore:
             rate_limit_handle=False,  # a 429 is the resilience layer's to retry, not a sleep
         )
 
-    def _calendar(self, client: Any) -> Any:
+    def _known_url(self, client: Any) -> tuple[str, bool]:
+        """The calendar's URL, and whether it was remembered from an earlier request."""
         with self._discovery:
-            if self._calendar_url is None:
+            if self._calendar_url is not None:
+                return self._calendar_url, True
+            self._calendar_url = self._discover(client)
+            return self._calendar_url, False
+
+    def _rediscover(self, client: Any, stale: str) -> str | None:
+        """The calendar's URL found again after `stale` answered 404/410; None when discovery
+        leads to `stale` again. Concurrent requests that hit the same dead URL find it once."""
+        with self._discovery:
+            if self._calendar_url == stale:
+                # Forgotten first: if discovery fails, the next request tries again.
+                self._calendar_url = None
                 self._calendar_url = self._discover(client)
-        return client.calendar(url=self._calendar_url)
+                log.warning(
+                    "caldav_calendar_rediscovered",
+                    moved=self._calendar_url != stale,
+                    calendar_name=self.settings.calendar_name,
+                )
+            fresh = self._calendar_url
+        return None if fresh == stale else fresh
+
+    def _calendar_missing(self, what: str) -> CalendarNotFound:
+        """The configured calendar answers 404/410 even after finding it again."""
+        if self.settings.calendar_id:
+            setting = "calendar_id"
+        elif self.settings.calendar_name:
+            setting = "calendar_name"
+        else:
+            setting = "url"
+        log.error(
+            "calendar_not_found",
+            connector="caldav",
+            setting=setting,
+            calendar_name=self.settings.calendar_name,
+            request=what,
+        )
+        return CalendarNotFound(
+            f"the CalDAV calendar was not found during {what} (check the {setting} setting)"
+        )
 
     def _discover(self, client: Any) -> str:
         if self.settings.calendar_id:
@@ -115,15 +183,35 @@ class CalDavStore:
     async def _run(self, what: str, work: Callable[[Any], T]) -> T:
         def blocking() -> T:
             with self._client_factory() as client:
-                return work(self._calendar(client))
+                url, remembered = self._known_url(client)
+                try:
+                    return work(client.calendar(url=url))
+                except Exception as exc:
+                    if _status(exc) not in _GONE:
+                        raise
+                # The calendar's own URL is dead. A `calendar_id` is the URL itself, and one
+                # found just now is as fresh as it gets: only a remembered one is looked up again.
+                fresh = None
+                if remembered and not self.settings.calendar_id:
+                    fresh = self._rediscover(client, url)
+                if fresh is None:
+                    raise self._calendar_missing(what)
+                try:
+                    return work(client.calendar(url=fresh))
+                except Exception as exc:
+                    if _status(exc) in _GONE:
+                        raise self._calendar_missing(what) from None
+                    raise
 
         try:
             return await asyncio.to_thread(blocking)
         except Exception as exc:
             raise translate(exc, what) from None
 
-    def _search(self, calendar: Any, start: datetime, end: datetime) -> list[Any]:
-        found = calendar.search(start=start, end=end, event=True, expand=True)
+    def _search(
+        self, calendar: Any, start: datetime, end: datetime, *, expand: bool = True
+    ) -> list[Any]:
+        found = calendar.search(start=start, end=end, event=True, expand=expand)
         return list(_vevents(found))
 
     def _by_uid(self, calendar: Any, uid: str) -> Any | None:
@@ -131,7 +219,9 @@ class CalDavStore:
 
         try:
             return calendar.get_event_by_uid(uid)
-        except error.NotFoundError:
+        except error.NotFoundError as exc:
+            if _status(exc) is not None:
+                raise  # the search itself answered 404: the calendar's URL, not the event
             return None
 
     def _appointment_of(self, resource: Any | None) -> Appointment | None:
@@ -146,9 +236,14 @@ class CalDavStore:
         parsed = (wire.ical_event(c, self._tz) for c in components)
         return [e for e in parsed if e is not None]
 
-    async def appointments_from(self, contact_id: str, start: datetime) -> list[Appointment]:
-        end = start + self._horizon
-        components = await self._run("search", lambda cal: self._search(cal, start, end))
+    async def appointments_from(
+        self, contact_id: str, start: datetime, end: datetime
+    ) -> list[Appointment]:
+        # Not expanded: bookings never recur, and a year of staff's recurring events expanded
+        # would only be parsed and dropped.
+        components = await self._run(
+            "search", lambda cal: self._search(cal, start, end, expand=False)
+        )
         parsed = (wire.ical_appointment(c, self._tz) for c in components)
         return [a for a in parsed if a is not None and a.contact_id == contact_id]
 
@@ -192,7 +287,18 @@ class CalDavStore:
             resource = self._by_uid(calendar, event_id)
             if resource is None:
                 return False
-            resource.delete()
+            try:
+                # Only the version just read: an unconditional DELETE would remove whatever
+                # staff made of the event meanwhile (moved elsewhere, given to someone else).
+                resource.delete(if_match=_has_version(resource))
+            except Exception as exc:
+                if _refused_as_stale(exc):
+                    raise EventChanged(
+                        "the appointment changed while it was being cancelled"
+                    ) from None
+                if _status(exc) in _GONE:
+                    return False
+                raise
             return True
 
         return await self._run("delete", remove)
@@ -201,13 +307,22 @@ class CalDavStore:
         def patch(calendar: Any) -> Appointment:
             resource = self._by_uid(calendar, appointment.event_id)
             if resource is None:
-                raise ConnectorRejected("the appointment disappeared while it was being moved")
+                raise EventGone("the appointment disappeared while it was being moved")
             component = resource.icalendar_component
             for name, value in (("dtstart", start), ("dtend", end)):
                 component.pop(name, None)
                 component.add(name, value.astimezone(UTC))
             component.pop("duration", None)
-            resource.save()
+            try:
+                resource.save()  # If-Match with the ETag read above (the client sends it)
+            except Exception as exc:
+                if _refused_as_stale(exc):
+                    raise EventChanged("the appointment changed while it was being moved") from None
+                if _status(exc) in _GONE:
+                    raise EventGone(
+                        "the appointment disappeared while it was being moved"
+                    ) from None
+                raise
             return self._appointment_of(resource) or appointment
 
         return await self._run("put", patch)
@@ -234,5 +349,5 @@ def build(
     parsed = CalDavSettings.model_validate(
         {"type": "caldav", **with_tenant_timezone(settings, timezone)}
     )
-    store = CalDavStore(parsed, horizon_days=parsed.horizon_days, client=client)
+    store = CalDavStore(parsed, client=client)
     return CalendarService(parsed, store, clock=clock)

@@ -9,6 +9,14 @@ and their event id comes from the request's idempotency key, so a retried insert
 instead of booking twice. Google's errors become `ConnectorError`s here: 5xx are retryable,
 429 and rate-limit 403s are `ConnectorRateLimited` (retried, not counted by the breaker), the
 rest are refusals.
+
+A 404 means different things depending on the request, since Google's body is the same
+``notFound`` for a missing calendar and a missing event: on a calendar-wide request
+(`events.list`, `events.insert`) the calendar itself is missing or not shared
+(`CalendarNotFound`, logged naming the `calendar_id` setting); on an event request
+(`events.get`/`patch`/`delete`) the event is gone (someone deleted it), unless the calendar has
+not answered yet in this process, in which case one `events.list` tells the two apart. A 412
+(``conditionNotMet``) on an event write is `EventChanged`.
 """
 
 from __future__ import annotations
@@ -20,12 +28,15 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+
 from botfleet.adapters.connectors.calendar import events as wire
 from botfleet.adapters.connectors.calendar.config import (
     GoogleCalendarSettings,
     with_tenant_timezone,
 )
 from botfleet.adapters.connectors.calendar.service import CalendarService
+from botfleet.adapters.connectors.calendar.store import CalendarNotFound, EventChanged, EventGone
 from botfleet.adapters.connectors.retry_after import retry_after_s
 from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
 from botfleet.domain.errors import (
@@ -44,6 +55,7 @@ _GONE = frozenset({404, 410})
 _PAGE_SIZE = 2500
 
 HttpFactory = Callable[[], Any]
+log = structlog.get_logger("botfleet.connectors.calendar")
 
 
 def _status(exc: Exception) -> int:
@@ -103,26 +115,70 @@ class GoogleCalendarStore:
         self._service = service
         self._http = http
         self._tz = settings.tz
+        # Whether the calendar has answered a request: until then an event request's 404 may
+        # be the calendar's own (a wrong `calendar_id`) and is checked once.
+        self._calendar_seen = False
+
+    async def _send(self, request: Any) -> Any:
+        """The answer; Google's and transport errors as raised by the client."""
+        http = self._http() if self._http is not None else None
+        answer = await asyncio.to_thread(request.execute, http=http, num_retries=0)
+        self._calendar_seen = True
+        return answer
 
     async def _execute(self, request: Any, what: str) -> Any:
-        http = self._http() if self._http is not None else None
-        try:
-            return await asyncio.to_thread(request.execute, http=http, num_retries=0)
-        except Exception as exc:
-            raise translate(exc, what) from None
-
-    async def _gone_or_execute(self, request: Any, what: str) -> Any | None:
+        """A calendar-wide request (`events.list`, `events.insert`): a 404 is the calendar's."""
         from googleapiclient.errors import HttpError
 
-        http = self._http() if self._http is not None else None
         try:
-            return await asyncio.to_thread(request.execute, http=http, num_retries=0)
+            return await self._send(request)
         except HttpError as exc:
-            if _status(exc) in _GONE:
-                return None
+            if _status(exc) == 404:
+                raise self._calendar_missing(what) from None
             raise translate(exc, what) from None
         except Exception as exc:
             raise translate(exc, what) from None
+
+    async def _event_request(self, request: Any, what: str) -> Any | None:
+        """An event request (`events.get`/`patch`/`delete`): None when the event is gone."""
+        from googleapiclient.errors import HttpError
+
+        try:
+            return await self._send(request)
+        except HttpError as exc:
+            status = _status(exc)
+            if status == 412:  # `conditionNotMet`: changed since the version the request named
+                raise EventChanged(f"Google Calendar answered 412 to {what}") from None
+            if status not in _GONE:
+                raise translate(exc, what) from None
+            if status == 404 and not self._calendar_seen:
+                await self._check_calendar()  # raises `CalendarNotFound` if it is the calendar's
+            return None
+        except Exception as exc:
+            raise translate(exc, what) from None
+
+    async def _check_calendar(self) -> None:
+        request = self._service.events().list(
+            calendarId=self.settings.calendar_id, maxResults=1, fields="kind"
+        )
+        await self._execute(request, "events.list")
+
+    def _calendar_missing(self, what: str) -> CalendarNotFound:
+        self._calendar_seen = False
+        # The value goes to the operator's log only: messages never carry addresses.
+        log.error(
+            "calendar_not_found",
+            connector="google_calendar",
+            setting="calendar_id",
+            calendar_id=self.settings.calendar_id,
+            request=what,
+            hint="check the calendar_id setting and that the calendar is shared with the "
+            "service account",
+        )
+        return CalendarNotFound(
+            f"Google Calendar answered 404 to {what}: the calendar was not found (check the "
+            "calendar_id setting and that the calendar is shared with the service account)"
+        )
 
     async def _list(self, what: str, **query: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -150,16 +206,21 @@ class GoogleCalendarStore:
         parsed = (wire.google_event(item, self._tz) for item in items)
         return [event for event in parsed if event is not None]
 
-    async def appointments_from(self, contact_id: str, start: datetime) -> list[Appointment]:
+    async def appointments_from(
+        self, contact_id: str, start: datetime, end: datetime
+    ) -> list[Appointment]:
         prop = f"{wire.GOOGLE_PROPS['contact_id']}={contact_id}"
         items = await self._list(
-            "events.list", timeMin=_rfc3339(start), privateExtendedProperty=prop
+            "events.list",
+            timeMin=_rfc3339(start),
+            timeMax=_rfc3339(end),
+            privateExtendedProperty=prop,
         )
         return _appointments(items, self._tz)
 
     async def appointment(self, event_id: str) -> Appointment | None:
         request = self._service.events().get(calendarId=self.settings.calendar_id, eventId=event_id)
-        item = await self._gone_or_execute(request, "events.get")
+        item = await self._event_request(request, "events.get")
         return None if item is None else wire.google_appointment(item, self._tz)
 
     async def booking_for_key(self, idempotency_key: str) -> Appointment | None:
@@ -186,10 +247,11 @@ class GoogleCalendarStore:
         request = self._service.events().insert(
             calendarId=self.settings.calendar_id, body=body, sendUpdates="none"
         )
-        http = self._http() if self._http is not None else None
         try:
-            item = await asyncio.to_thread(request.execute, http=http, num_retries=0)
+            item = await self._send(request)
         except HttpError as exc:
+            if _status(exc) == 404:
+                raise self._calendar_missing("events.insert") from None
             if _status(exc) != 409:
                 raise translate(exc, "events.insert") from None
             # 409: this request's event exists already (an earlier attempt got through).
@@ -208,7 +270,7 @@ class GoogleCalendarStore:
         request = self._service.events().delete(
             calendarId=self.settings.calendar_id, eventId=event_id, sendUpdates="none"
         )
-        return await self._gone_or_execute(request, "events.delete") is not None
+        return await self._event_request(request, "events.delete") is not None
 
     async def move(self, appointment: Appointment, start: datetime, end: datetime) -> Appointment:
         body = {"start": wire.google_time(start, self._tz), "end": wire.google_time(end, self._tz)}
@@ -218,7 +280,9 @@ class GoogleCalendarStore:
             body=body,
             sendUpdates="none",
         )
-        item = await self._execute(request, "events.patch")
+        item = await self._event_request(request, "events.patch")
+        if item is None:
+            raise EventGone("the appointment disappeared while it was being moved")
         return wire.google_appointment(item, self._tz) or appointment
 
 

@@ -30,6 +30,7 @@ from botfleet.adapters.connectors.calendar.service import (
     SLOT_UNAVAILABLE,
     CalendarService,
 )
+from botfleet.adapters.connectors.calendar.store import EventGone
 from botfleet.domain.calendar import (
     AllDayEvent,
     Appointment,
@@ -184,11 +185,16 @@ class InMemoryCalendarStore:
         all_day = [e for e in self._events_indexed()[1] if e.end > first and e.start <= last]
         return [*all_day, *self._busy(start, end)]
 
-    async def appointments_from(self, contact_id: str, start: datetime) -> list[Appointment]:
+    async def appointments_from(
+        self, contact_id: str, start: datetime, end: datetime | None = None
+    ) -> list[Appointment]:
+        """As the port says; without `end` (direct callers, tests) there is no upper bound."""
         bookings = self.bookings
         if isinstance(bookings, _Bookings):
-            return [a for a in bookings.of_contact(contact_id) if a.end > start]
-        return [a for a in bookings.values() if a.contact_id == contact_id and a.end > start]
+            mine = [a for a in bookings.of_contact(contact_id) if a.end > start]
+        else:
+            mine = [a for a in bookings.values() if a.contact_id == contact_id and a.end > start]
+        return mine if end is None else [a for a in mine if a.start < end]
 
     async def appointment(self, event_id: str) -> Appointment | None:
         return self.bookings.get(event_id)
@@ -214,6 +220,9 @@ class InMemoryCalendarStore:
         return self.bookings.pop(event_id, None) is not None
 
     async def move(self, appointment: Appointment, start: datetime, end: datetime) -> Appointment:
+        if appointment.event_id not in self.bookings:
+            # Removed meanwhile (staff, a test): writing it back would resurrect it.
+            raise EventGone("the appointment disappeared while it was being moved")
         moved = replace(appointment, start=start, end=end)
         self.bookings[moved.event_id] = moved
         return moved

@@ -16,6 +16,14 @@ Durations: `service_duration_min` / `duration_min` (how long the calendar is blo
 `default_service_duration_min`, else `slot_duration_min`; `presence_min` defaults to the service
 duration. With `event_id` (and `contact_id`), `get_available_days` and `get_slots_for_day`
 answer for moving that appointment: its length is the default and its own time counts as free.
+
+A contact's appointments are looked up from now to `APPOINTMENTS_AHEAD_DAYS` ahead (or the
+booking horizon, if longer) on every back end: staff may book a contact further ahead than the
+bot offers, and the horizon may have been shortened since a booking was made.
+
+Someone else's edit in the middle of a write (the store raises `EventGone` / `EventChanged`)
+is an answer for the user (`NOT_FOUND` / `CHANGED`, reason `not_found`), not a failure of the
+back end.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from typing import Any
 from botfleet.adapters.connectors.calendar import formatting, slots
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.adapters.connectors.calendar.params import Params
-from botfleet.adapters.connectors.calendar.store import CalendarStore
+from botfleet.adapters.connectors.calendar.store import CalendarStore, EventChanged, EventGone
 from botfleet.adapters.connectors.stepping import resumed, run_until_suspended
 from botfleet.domain.calendar import AllDayEvent, Appointment, CalendarEvent
 from botfleet.domain.errors import UnknownOperation
@@ -40,8 +48,23 @@ CATEGORY = "calendar"
 SLOT_TAKEN = "Sorry, that slot was just taken. Please choose another time."
 SLOT_UNAVAILABLE = "Sorry, that time is not available for booking."
 NOT_FOUND = "No such appointment was found for you."
+CHANGED = (
+    "That appointment was just changed or cancelled in our calendar, so nothing was done. "
+    "Please check your appointments."
+)
 #: A refusal's `reason`, for flows to branch on (the `message` is English prose for people).
-REASONS = {SLOT_TAKEN: "slot_taken", SLOT_UNAVAILABLE: "unavailable", NOT_FOUND: "not_found"}
+#: `CHANGED` shares `not_found`: to the flow, the appointment the contact chose is no longer
+#: there as they saw it, and flows written for `not_found` keep working.
+REASONS = {
+    SLOT_TAKEN: "slot_taken",
+    SLOT_UNAVAILABLE: "unavailable",
+    NOT_FOUND: "not_found",
+    CHANGED: "not_found",
+}
+#: How far ahead a contact's appointments are looked for (at least; the booking horizon if
+#: longer): bounded, so a CalDAV search stays one bounded time range, and the same on every back
+#: end, so "my appointments" lists the same bookings whichever calendar a tenant uses.
+APPOINTMENTS_AHEAD_DAYS = 366
 #: Successful write replies remembered per connector (older ones are forgotten first).
 REMEMBERED_REPLIES = 4096
 
@@ -51,6 +74,10 @@ Handler = Callable[[Params, str], Awaitable[Any]]
 
 def _refused(event_id: str, message: str) -> Reply:
     return {"success": False, "event_id": event_id, "reason": REASONS[message], "message": message}
+
+
+def _not_cancelled(message: str) -> Reply:
+    return {"success": False, "reason": REASONS[message], "message": message}
 
 
 def _minutes(appointment: Appointment) -> int:
@@ -194,7 +221,8 @@ class CalendarService:
         contact_id = request.text("contact_id")
         names = request.service_names()
         now = self.now()
-        found = await self.store.appointments_from(contact_id, now)
+        ahead = timedelta(days=max(APPOINTMENTS_AHEAD_DAYS, self.settings.horizon_days + 1))
+        found = await self.store.appointments_from(contact_id, now, now + ahead)
         own = [a for a in found if a.contact_id == contact_id and a.start >= now]
         own = [
             replace(a, service_name=names[a.service_key])
@@ -286,8 +314,14 @@ class CalendarService:
 
     async def _cancel(self, request: Params, _key: str) -> Reply:
         appointment = await self._owned(request)
-        if appointment is None or not await self.store.delete(appointment.event_id):
-            return {"success": False, "reason": REASONS[NOT_FOUND], "message": NOT_FOUND}
+        if appointment is None:
+            return _not_cancelled(NOT_FOUND)
+        try:
+            deleted = await self.store.delete(appointment.event_id)
+        except EventChanged:
+            return _not_cancelled(CHANGED)
+        if not deleted:
+            return _not_cancelled(NOT_FOUND)
         title = formatting.appointment_title(appointment, self.settings.tz)
         return {"success": True, "message": f"Cancelled: {title}."}
 
@@ -303,5 +337,12 @@ class CalendarService:
             return _refused(appointment.event_id, refusal or SLOT_UNAVAILABLE)
         if start == appointment.start and service == _minutes(appointment):
             return self._booked(appointment, "Moved to")  # nothing to change
-        moved = await self.store.move(appointment, start, start + timedelta(minutes=service))
+        try:
+            moved = await self.store.move(appointment, start, start + timedelta(minutes=service))
+        except EventGone:
+            return _refused("", NOT_FOUND)
+        except EventChanged:
+            # `event_id` left empty like a missing one: the flow must not offer other times
+            # for an appointment whose current state the contact has not seen.
+            return _refused("", CHANGED)
         return self._booked(replace(moved, event_id=appointment.event_id), "Moved to")

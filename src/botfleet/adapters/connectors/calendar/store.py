@@ -3,6 +3,12 @@
 A store reads and writes events; the service does everything else (params, slot rules,
 ownership, the lock, idempotency). Times are aware datetimes. Every method may raise a
 `ConnectorError` (translated from the back end's own errors at this boundary).
+
+Three refusals have a meaning of their own, so that what the user is told matches what
+happened: `EventGone` and `EventChanged` (someone, usually staff, removed or edited the booking
+while the bot was writing it: the user is told, the back end is fine) and `CalendarNotFound`
+(the configured calendar itself is missing: an operator's problem, never the user's missing
+appointment). All are `ConnectorRejected`: never retried, never counted by the breaker.
 """
 
 from __future__ import annotations
@@ -11,6 +17,22 @@ from datetime import datetime
 from typing import Protocol
 
 from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
+from botfleet.domain.errors import ConnectorRejected
+
+
+class EventGone(ConnectorRejected):
+    """The booking disappeared between reading it and writing it (HTTP 404/410 on the event)."""
+
+
+class EventChanged(ConnectorRejected):
+    """Someone changed the booking between reading it and writing it, and the back end refused
+    the write (HTTP 412 Precondition Failed on an If-Match request): nothing was changed."""
+
+
+class CalendarNotFound(ConnectorRejected):
+    """The configured calendar does not exist or the account cannot see it (a wrong
+    `calendar_id` / `calendar_name`, a calendar deleted or no longer shared). The message names
+    the setting to check, never its value (messages stay free of URLs and addresses)."""
 
 
 class CalendarStore(Protocol):
@@ -19,8 +41,10 @@ class CalendarStore(Protocol):
         overlap ``[start, end)``. Cancelled and "free" (transparent) timed events are left out."""
         ...
 
-    async def appointments_from(self, contact_id: str, start: datetime) -> list[Appointment]:
-        """The contact's bookings that end after `start` (any order)."""
+    async def appointments_from(
+        self, contact_id: str, start: datetime, end: datetime
+    ) -> list[Appointment]:
+        """The contact's bookings that end after `start` and begin before `end` (any order)."""
         ...
 
     async def appointment(self, event_id: str) -> Appointment | None:
@@ -43,9 +67,11 @@ class CalendarStore(Protocol):
         ...
 
     async def delete(self, event_id: str) -> bool:
-        """Remove a booking; False when it was already gone."""
+        """Remove a booking; False when it was already gone. Raises `EventChanged` when the
+        back end refused because the booking changed since it was read."""
         ...
 
     async def move(self, appointment: Appointment, start: datetime, end: datetime) -> Appointment:
-        """Give a booking new times, keeping its event id."""
+        """Give a booking new times, keeping its event id. Raises `EventGone` when it no longer
+        exists and `EventChanged` when the back end refused because it changed meanwhile."""
         ...
