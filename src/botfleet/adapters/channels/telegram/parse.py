@@ -199,7 +199,8 @@ def _from_reaction(update_id: int, raw: dict[str, Any], received_at: datetime) -
 
 def _button_title(markup: object, data: str) -> str:
     """The label of the pressed button, found in the keyboard of the message it was under."""
-    for row in _obj(markup).get("inline_keyboard") or []:
+    keyboard = _obj(markup).get("inline_keyboard")
+    for row in keyboard if isinstance(keyboard, list) else ():
         for button in _objects(row):
             if button.get("callback_data") == data:
                 return _text(button.get("text"))

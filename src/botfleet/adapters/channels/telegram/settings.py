@@ -19,9 +19,11 @@ from pydantic import (
 from botfleet.adapters.channels.binding import channel_settings
 
 DEFAULT_API_URL = "https://api.telegram.org"
-_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
+# Matched whole (`fullmatch`): `$` alone also matches before a final line break, which would let
+# a secret or token ending in one through (every update refused, every API URL broken).
+_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,100}")
 # setWebhook's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class TelegramSettings(BaseModel):
@@ -56,14 +58,14 @@ class TelegramSettings(BaseModel):
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
-        if not _TOKEN.match(value.get_secret_value()):
+        if not _TOKEN.fullmatch(value.get_secret_value()):
             raise ValueError("not a bot token as BotFather gives it (<digits>:<letters>)")
         return value
 
     @field_validator("webhook_secret")
     @classmethod
     def _secret_shape(cls, value: SecretStr) -> SecretStr:
-        if not _SECRET.match(value.get_secret_value()):
+        if not _SECRET.fullmatch(value.get_secret_value()):
             raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, '_' and '-'")
         return value
 

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from botfleet.adapters.channels.binding import channel_settings
 
-#: A web origin as browsers send it in the `Origin` header: scheme, host, optional port.
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+#: A web origin: scheme, host, optional port (matched whole, any case).
+_ORIGIN = re.compile(r"(https?)://([A-Za-z0-9.-]+)(?::(\d{1,5}))?", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class WebChatSettings(BaseModel):
@@ -29,13 +30,25 @@ class WebChatSettings(BaseModel):
     @field_validator("allowed_origins")
     @classmethod
     def _origins(cls, origins: list[str]) -> list[str]:
+        """Each origin as browsers send it in `Origin`, which CORS compares exactly: lower case,
+        without the scheme's default port ("https://WWW.Salon.example:443" would never match
+        "https://www.salon.example")."""
+        kept: list[str] = []
         for origin in origins:
-            if not _ORIGIN.match(origin):
+            found = _ORIGIN.fullmatch(origin)
+            port = int(found[3]) if found and found[3] else None
+            if found is None or (port is not None and not 0 < port < 65536):
                 raise ValueError(
                     f"{origin!r} is not an origin: scheme and host, optional port, no path "
                     "(e.g. 'https://www.salon.example')"
                 )
-        return origins
+            scheme, host = found[1].lower(), found[2].lower()
+            written = f"{scheme}://{host}"
+            if port is not None and port != _DEFAULT_PORTS[scheme]:
+                written += f":{port}"
+            if written not in kept:
+                kept.append(written)
+        return kept
 
 
 def webchat_settings(raw: Mapping[str, Any], *, source: str = "<tenant>") -> WebChatSettings:

@@ -89,6 +89,12 @@ def parse_webhook(
             continue
         names = _profile_names(value.get("contacts"))
         for raw in _objects(value.get("messages")):
+            if raw.get("group_id"):
+                # A group's message (Groups API): not said to the bot in private, and a reply
+                # to its sender would go to them alone, not to the group.
+                skipped += 1
+                notes.append("group_message")
+                continue
             message = parse_message(raw, names, received_at)
             if message is None:
                 skipped += 1
@@ -125,9 +131,15 @@ def _change_values(payload: object, notes: list[str]) -> Iterator[dict[str, Any]
 def parse_message(
     raw: dict[str, Any], names: dict[str, str], received_at: datetime
 ) -> InboundMessage | None:
-    """One item of `messages`; None when it lacks an id or sender, or is a system notice."""
+    """One item of `messages`; None when it lacks an id or sender, or is a system notice.
+
+    The sender is their phone number (`from`), else their business-scoped user id
+    (`from_user_id`, e.g. "US.1349..."): Meta leaves the number out for a user with a username
+    who has not shared it, and the id is then the only way to answer them.
+    """
     message_id = _text(raw.get("id"))
-    sender = _text(raw.get("from"))
+    user_id = _text(raw.get("from_user_id"))
+    sender = _text(raw.get("from")) or user_id
     kind = _text(raw.get("type"))
     if not _valid_id(message_id) or not _valid_id(sender) or kind in SKIPPED_TYPES:
         return None
@@ -142,7 +154,7 @@ def parse_message(
         timestamp=_timestamp(raw.get("timestamp")) or received_at,
         text=text,
         payload=payload,
-        contact_name=names.get(sender, ""),
+        contact_name=names.get(sender) or names.get(user_id, ""),
         extra=extra,
     )
 
@@ -254,11 +266,14 @@ def parse_errors(raw: object) -> tuple[GraphErrorInfo, ...]:
 
 
 def _profile_names(raw: object) -> dict[str, str]:
+    """Profile names by phone number (`wa_id`) and by business-scoped user id (`user_id`)."""
     names: dict[str, str] = {}
     for contact in _objects(raw):
-        wa_id, name = _text(contact.get("wa_id")), _text(_obj(contact.get("profile")).get("name"))
-        if wa_id and name:
-            names[wa_id] = name
+        name = _text(_obj(contact.get("profile")).get("name"))
+        for key in ("wa_id", "user_id"):
+            contact_id = _text(contact.get(key))
+            if contact_id and name:
+                names[contact_id] = name
     return names
 
 

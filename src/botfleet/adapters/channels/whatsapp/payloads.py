@@ -35,6 +35,9 @@ MAX_SECTION_TITLE = 24
 #: Replacement id of an option whose id is too long: `#opt<position>`.
 INDEX_ID_PREFIX = "#opt"
 INDEX_ID = re.compile(r"^#opt([1-9][0-9]{0,2})$")
+#: A business-scoped user id ("US.1349...", a parent one "US.ENT.1181..."): the contact of a
+#: user with a username who shares no phone number. Phone numbers are digits only.
+BSUID = re.compile(r"[A-Z]{2}\.[A-Za-z0-9.]{1,160}")
 _LINE_BREAKS = re.compile(r"[\r\n\t]+")
 _RUN_OF_SPACES = re.compile(r" {5,}")
 
@@ -84,10 +87,12 @@ def read_receipt_payload(message_id: str) -> Payload:
 
 
 def _envelope(to: str, kind: str, content: Payload) -> Payload:
+    # Graph takes a phone number as `to` and a business-scoped user id as `recipient`.
+    address = "recipient" if BSUID.fullmatch(to) else "to"
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to,
+        address: to,
         "type": kind,
         **content,
     }

@@ -62,8 +62,13 @@ class WhatsAppSettings(BaseModel):
     @field_validator("access_token", "app_secret", "verify_token")
     @classmethod
     def _not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
+        secret = value.get_secret_value()
+        if not secret.strip():
             raise ValueError("must not be empty")
+        if secret != secret.strip():
+            # An app secret copied with its line break signs nothing Meta sends: every delivery
+            # would be refused as wrongly signed (and a token would break every request).
+            raise ValueError("starts or ends with a space or line break (copied with it?)")
         return value
 
     @field_validator("graph_base_url")

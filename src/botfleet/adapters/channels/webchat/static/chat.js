@@ -86,6 +86,42 @@
     return node;
   }
 
+  // Web addresses in the bot's text become links, as WhatsApp and Telegram show them: only
+  // http(s) addresses (the match starts with the scheme, so never "javascript:"), in a new tab
+  // without access to this page. The text itself is still set as text, piece by piece.
+  const WEB_ADDRESS = /https?:\/\/[^\s<>"'`]+/g;
+  const CLOSING_PUNCTUATION = /[.,;:!?'"»…]+$/;
+
+  function addressAt(found) {
+    let address = found.replace(CLOSING_PUNCTUATION, "");
+    // "(see <address>)": the closing bracket is the sentence's, unless it pairs one inside the
+    // address (a wiki page's ".../Foo_(bar)")
+    while (address.endsWith(")") && address.split(")").length > address.split("(").length) {
+      address = address.slice(0, -1).replace(CLOSING_PUNCTUATION, "");
+    }
+    return /^https?:\/\/./.test(address) ? address : "";
+  }
+
+  function botText(text) {
+    const addresses = Array.from(text.matchAll(WEB_ADDRESS));
+    if (!addresses.length) return el("div", "text", text);
+    const node = el("div", "text");
+    let shown = 0;
+    for (const found of addresses) {
+      const address = addressAt(found[0]);
+      if (!address) continue;
+      if (found.index > shown) node.appendChild(el("span", "", text.slice(shown, found.index)));
+      const link = el("a", "link", address);
+      link.href = address;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer nofollow";
+      node.appendChild(link);
+      shown = found.index + address.length;
+    }
+    if (shown < text.length) node.appendChild(el("span", "", text.slice(shown)));
+    return node;
+  }
+
   function append(row) {
     log.appendChild(row);
     log.scrollTop = log.scrollHeight;
@@ -140,7 +176,7 @@
     }
     const row = el("div", "msg bot");
     const bubble = el("div", "bubble");
-    if (text) bubble.appendChild(el("div", "text", text));
+    if (text) bubble.appendChild(botText(text));
     renderOptions(bubble, output);
     row.appendChild(bubble);
     append(row);
