@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import assert_never
 
-from botfleet.domain.messages import InboundMessage
+from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Text
 from botfleet.flows import effects, schema
 from botfleet.flows.actions import enter, program, run_program
@@ -85,6 +85,11 @@ def _on_message(
             _fire(turn, transition, message, where)
             enter(turn, transition.target, origin=state.node, chain=(), turn_id=turn_id)
             return turn.result()
+    if message.type is MessageType.REACTION:
+        # A 👍 on the bot's last message (or taking one back) is not an answer: sending the
+        # contact to the fallback or the error text would answer a reaction with "I didn't
+        # understand". Flows that want reactions match them with `on_type: reaction`.
+        return turn.result()
     if current.llm_fallback and ctx.llm_available and _is_question(message, state):
         turn.fired.append(f"states.{state.node}.llm_fallback")
         fallback_text = flow.settings.llm_fallback_text or ""

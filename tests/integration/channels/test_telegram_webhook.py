@@ -141,7 +141,7 @@ async def test_the_webhook_answers_while_the_turn_is_still_running() -> None:
         assert len(calls(provider, "sendMessage")) == 1
 
 
-@pytest.mark.parametrize("name", ["poll", "dice", "sticker", "venue", "message_reaction"])
+@pytest.mark.parametrize("name", ["poll", "dice", "sticker", "venue"])
 async def test_other_content_reaches_the_flow_and_gets_its_fallback(
     dp: DataPlane, name: str
 ) -> None:
@@ -149,6 +149,16 @@ async def test_other_content_reaches_the_flow_and_gets_its_fallback(
     await dp.settle()
     (reply,) = calls(dp.provider, "sendMessage")
     assert reply["text"] == "Hi! What would you like to do?"
+    assert dp.metric("botfleet_turn_errors_total") == 0
+
+
+async def test_a_reaction_reaches_the_flow_but_is_not_answered_with_the_fallback(
+    dp: DataPlane,
+) -> None:
+    await post(dp, fixture("telegram", "message_reaction"))
+    await dp.settle()
+    assert dp.messages_in == 1  # the flow saw it (`on_type: reaction` could answer it)
+    assert calls(dp.provider, "sendMessage") == []
     assert dp.metric("botfleet_turn_errors_total") == 0
 
 

@@ -207,7 +207,7 @@ async def test_a_pressed_button_drives_the_flow(dp: DataPlane) -> None:
     assert reply["text"]["body"] == "Booked, Book appointment!"
 
 
-@pytest.mark.parametrize("name", ["unsupported", "order", "sticker", "reaction", "location"])
+@pytest.mark.parametrize("name", ["unsupported", "order", "sticker", "location"])
 async def test_other_message_types_reach_the_flow_and_get_its_fallback(
     dp: DataPlane, name: str
 ) -> None:
@@ -216,6 +216,17 @@ async def test_other_message_types_reach_the_flow_and_get_its_fallback(
     await dp.settle()
     menu = dp.provider.bodies()[0]
     assert menu["interactive"]["body"]["text"] == "Hi! What would you like to do?"
+    assert dp.metric("botfleet_turn_errors_total") == 0
+
+
+async def test_a_reaction_reaches_the_flow_but_is_not_answered_with_the_fallback(
+    dp: DataPlane,
+) -> None:
+    response = await post(dp, fixture("whatsapp", "reaction"))
+    assert response.status_code == 200
+    await dp.settle()
+    assert dp.messages_in == 1  # the flow saw it (`on_type: reaction` could answer it)
+    assert [b for b in dp.provider.bodies() if "type" in b] == []  # no message sent
     assert dp.metric("botfleet_turn_errors_total") == 0
 
 
