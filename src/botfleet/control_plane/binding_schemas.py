@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, get_args
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
 from botfleet.control_plane.errors import InvalidInput
+from botfleet.domain.timezones import check_zone_name
 
 # Field names that always hold secrets, whatever the binding type.
 SECRET_FIELD_NAMES = frozenset(
@@ -38,14 +38,12 @@ _URL = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def check_timezone(name: str) -> str:
-    """Raise ValueError unless `name` is an IANA time zone such as ``Europe/Madrid``."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(
-            f"unknown time zone {name!r} (use an IANA name such as 'Europe/Madrid')"
-        ) from None
-    return name
+    """Raise ValueError unless `name` is an IANA time zone such as ``Europe/Madrid``.
+
+    The data plane's own check (`check_zone_name`), so no name is stored that it would refuse
+    at boot, or read as its host's clock setting (``localtime``).
+    """
+    return check_zone_name(name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from botfleet.domain.timezones import check_zone_name
 
 __all__ = ["CronRule", "parse_cron"]
 
@@ -112,13 +114,10 @@ def parse_cron(expression: str, zone: str) -> CronRule:
     """Parse a 5-field cron rule evaluated in `zone`.
 
     Raises:
-        ValueError: wrong number of fields, a value out of range, an unknown name or zone; the
-            message names the field.
+        ValueError: wrong number of fields, a value out of range, an unknown name, or a zone
+            `check_zone_name` refuses; the message names the field.
     """
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {zone!r}") from None
+    check_zone_name(zone)
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(

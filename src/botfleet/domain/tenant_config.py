@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from botfleet.domain.config_problems import config_problems
 from botfleet.domain.errors import ConfigError
+from botfleet.domain.timezones import check_zone_name
 
 
 class Binding(BaseModel):
@@ -53,13 +54,7 @@ class TenantConfig(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        return check_zone_name(value)
 
     def resolve(self, relative: str) -> Path:
         """Relative to the tenant file's folder; the seed's examples are relative to the working

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, options_of
+from botfleet.domain.timezones import check_zone_name
 from botfleet.flows.effects import Diagnostic, Effect
 from botfleet.flows.render import Renderer
 from botfleet.flows.schema import FlowSpec
@@ -27,6 +28,14 @@ class TenantInfo:
     name: str = ""
     timezone: str = "UTC"
     language: str = "en"
+
+    def __post_init__(self) -> None:
+        # Refused here, not at each turn: `_zone` would otherwise read `localtime` as the
+        # host's clock, and an unknown name as UTC, without a word.
+        try:
+            check_zone_name(self.timezone)
+        except ValueError as exc:
+            raise ValueError(f"tenant.timezone: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,3 +170,20 @@ def test_a_cache_that_cannot_be_written_is_logged_not_raised(tmp_path: Path) -> 
     assert warning["error"] == "IsADirectoryError" and warning["errno"] == "EISDIR"
     assert not list(tmp_path.glob(".*.tmp"))
     assert SECRET not in json.dumps(logs)
+
+
+def test_a_quiet_failed_write_logs_nothing_and_says_nothing_about_secrets(tmp_path: Path) -> None:
+    # The watcher retries a failed write at every poll and reports the streak itself; without a
+    # key, "the cached copy holds no secrets" is said only of a copy that was written.
+    path = tmp_path / "boot-cache.json"
+    (path / "in-the-way").mkdir(parents=True)
+    cache = BootCache(path, None, tenant_id="acme")
+    with capture_logs() as logs:
+        assert cache.try_save(payload(), '"e"', quiet=True) is False
+        assert cache.try_save(payload(), '"e"') is False
+    assert [e["event"] for e in logs] == ["boot_cache_not_saved"]
+    (path / "in-the-way").rmdir()
+    path.rmdir()
+    with capture_logs() as logs:
+        assert cache.try_save(payload(), '"e"', quiet=True) is True
+    assert [e["event"] for e in logs] == ["boot_cache_without_secrets"]

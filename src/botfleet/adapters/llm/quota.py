@@ -20,6 +20,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol
@@ -29,6 +30,7 @@ from botfleet.adapters.stores._sqlite_database import SqliteDatabase, connect
 from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
 from botfleet.adapters.stores._sqlite_schema import prepare
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
+from botfleet.domain.timezones import check_zone_name
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import LLMUsage
 
@@ -47,12 +49,23 @@ _COUNTERS = (
 
 
 def month_of(moment: datetime, timezone: str) -> str:
-    """`YYYY-MM` of `moment` (aware) on the tenant's wall clock."""
-    local = moment.astimezone(ZoneInfo(timezone))
+    """`YYYY-MM` of `moment` (aware) on the tenant's wall clock.
+
+    Raises:
+        ValueError: a time zone `check_zone_name` refuses (``localtime``, unknown...).
+    """
+    local = moment.astimezone(_zone(timezone))
     # Formatted by hand: strftime was half of this function's cost, and it is called a few
     # times per LLM question (quota check, usage record). `%Y` would also drop the leading
     # zeros of a year before 1000, which `MONTH` would then refuse.
     return f"{local.year:04d}-{local.month:02d}"
+
+
+@lru_cache(maxsize=16)
+def _zone(name: str) -> ZoneInfo:
+    # Cached, check included: `month_of` runs a few times per question (and a cache hit is
+    # cheaper than `ZoneInfo(name)`, itself a cache lookup).
+    return ZoneInfo(check_zone_name(name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +227,12 @@ class QuotaGuard:
     def __init__(
         self, store: UsageStore, *, limit: int | None, timezone: str, clock: Clock
     ) -> None:
+        """Raises ValueError for a time zone `check_zone_name` refuses (at start, not at the
+        first question)."""
+        try:
+            _zone(timezone)
+        except ValueError as exc:
+            raise ValueError(f"LLM quota timezone: {exc}") from None
         self.store, self.limit, self.timezone, self.clock = store, limit, timezone, clock
 
     def current_month(self) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from botfleet.domain.cron import CronRule, parse_cron
+from botfleet.domain.timezones import check_zone_name
 from botfleet.ports.scheduling import StandingJob
 
 __all__ = ["TenantCronTrigger", "build_trigger"]
@@ -71,14 +72,15 @@ def build_trigger(job: StandingJob, *, now: datetime | None = None) -> Any:
     fakes with their own clock pass theirs.
 
     Raises:
-        ValueError: unknown time zone, bad cron expression, or neither/both rules given. The
-            message names the schedule.
+        ValueError: a time zone `check_zone_name` refuses (``localtime``...), bad cron
+            expression, or neither/both rules given. The message names the schedule.
     """
     where = f"standing_schedules.{job.name}"
     try:
-        zone = ZoneInfo(job.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{where}: unknown time zone {job.timezone!r}") from None
+        check_zone_name(job.timezone)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    zone = ZoneInfo(job.timezone)
     if (job.cron is None) == (job.interval is None):
         raise ValueError(f"{where}: give exactly one of 'cron' or 'interval'")
     if job.interval is not None:

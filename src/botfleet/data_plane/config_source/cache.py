@@ -133,14 +133,6 @@ class BootCache:
         sealed: str | None = None
         if secrets and self._fernet is not None:
             sealed = self._fernet.encrypt(json.dumps(secrets).encode()).decode()
-        elif secrets:
-            log.warning(
-                "boot_cache_without_secrets",
-                tenant=payload.tenant.id,
-                secrets=len(secrets),
-                detail=f"{KEY_VARIABLE} is not set: the cached copy holds no secrets, so a "
-                "start from it cannot use bindings that need them",
-            )
         document = {
             "format": CACHE_FORMAT,
             "tenant_id": payload.tenant.id,
@@ -151,14 +143,28 @@ class BootCache:
             "secrets_left_out": bool(secrets) and sealed is None,
         }
         _write_private(self.path, json.dumps(document, indent=1, sort_keys=True))
+        if secrets and sealed is None:
+            # Said once the copy exists: a write that failed (and is retried at every poll)
+            # leaves no copy to warn about.
+            log.warning(
+                "boot_cache_without_secrets",
+                tenant=payload.tenant.id,
+                secrets=len(secrets),
+                detail=f"{KEY_VARIABLE} is not set: the cached copy holds no secrets, so a "
+                "start from it cannot use bindings that need them",
+            )
 
-    def try_save(self, payload: BootPayload, etag: str) -> bool:
+    def try_save(self, payload: BootPayload, etag: str, *, quiet: bool = False) -> bool:
         """`save`, an I/O failure (disk full, read-only volume) logged instead of raised: the
         configuration in hand runs anyway; only a later start from the cache finds an older copy.
+
+        `quiet`: the failure is not logged (the caller retries and has reported it already).
         """
         try:
             self.save(payload, etag)
         except OSError as exc:
+            if quiet:
+                return False
             log.warning(
                 "boot_cache_not_saved",
                 tenant=payload.tenant.id,
@@ -166,7 +172,8 @@ class BootCache:
                 error=type(exc).__name__,
                 errno=errno.errorcode.get(exc.errno or 0),
                 detail="running the configuration pulled; a start with the control plane "
-                "down would use an older copy, or none",
+                "down would use an older copy, or none; retried at each config poll "
+                "(DP_CONFIG_POLL_S)",
             )
             return False
         return True

@@ -2,7 +2,8 @@
 
     settings (CONTROL_PLANE_URL, TENANT_ID, BOOT_TOKEN)
         -> GET /v1/boot/{tenant}         ok: convert, check the flow, save the cache, run it
-                                         (a cache that cannot be written is logged, not fatal)
+                                         (a cache that cannot be written is logged, not fatal,
+                                         and the watcher retries it at each poll)
         -> unreachable or refused        the cached copy (logged loudly), if there is one and
                                          it is this tenant's
         -> no usable copy                wait and retry with back-off (logged); never exit
@@ -97,6 +98,8 @@ class BootedConfig:
     etag: str | None
     origin: Literal["control_plane", "cache"]
     target: ControlPlaneTarget
+    #: False when the pulled payload could not be written to the cache (the watcher retries).
+    cache_saved: bool = True
 
 
 def checked_config(payload: BootPayload) -> tuple[TenantConfig, FlowSpec]:
@@ -163,7 +166,9 @@ async def _pull(target: ControlPlaneTarget, http: httpx.AsyncClient) -> BootedCo
         cache_sealed=target.cache.can_seal,
         cache_saved=saved,
     )
-    return BootedConfig(config, fetched.payload, fetched.etag, "control_plane", target)
+    return BootedConfig(
+        config, fetched.payload, fetched.etag, "control_plane", target, cache_saved=saved
+    )
 
 
 def _from_cache(target: ControlPlaneTarget, error: Exception) -> BootedConfig | None:

@@ -11,6 +11,11 @@ Every ``config_poll_s`` the watcher sends ``If-None-Match``; 304 costs nothing. 
   refused for the running connectors: the last good copy stays). A cache write that fails is
   logged (``boot_cache_not_saved``); the payload is applied all the same, and only once.
 
+A cache write that failed (here or at boot) is tried again after every poll, whatever the
+control plane answered (304, or nothing at all: an outage is when a restart reads the cache),
+until it succeeds or a newer payload takes its place. Only the first failure of such a streak
+is logged, and its end (``boot_cache_saved_again``); nothing is applied again meanwhile.
+
 A payload this data plane cannot use (bad binding, flow that does not load) is refused as a
 whole and logged once; the bot keeps running what it has. The control plane being down is
 logged when it starts and when it ends, not at every poll.
@@ -66,10 +71,17 @@ class BootWatcher:
     pending_restart: set[str] = field(default_factory=set, init=False)
     _problem: str | None = field(default=None, init=False)
     _http: httpx.AsyncClient | None = field(default=None, init=False)
+    #: What the cache should hold and does not yet (payload, ETag): its write failed.
+    _unsaved: tuple[BootPayload, str] | None = field(default=None, init=False)
+    #: Failed writes of the current streak (0: the cache holds what it should).
+    _cache_failures: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.current = self.booted.payload
         self.etag = self.booted.etag
+        if not self.booted.cache_saved and self.booted.etag is not None:
+            # The pull at boot logged the failure: this streak is already reported.
+            self._unsaved, self._cache_failures = (self.current, self.booted.etag), 1
         live = self.runtime.live
         live.flow_version = version_label(self.current.flow.version)
         if self.current.knowledge is not None:
@@ -107,7 +119,18 @@ class BootWatcher:
             return await self.poll_once(http)
 
     async def poll_once(self, http: httpx.AsyncClient) -> PollResult:
-        """One conditional pull, applied. Never raises for the control plane's answers."""
+        """One conditional pull, applied, then a cache write that failed before retried. Never
+        raises for the control plane's answers."""
+        result = await self._pull_and_apply(http)
+        self._save_unsaved()
+        return result
+
+    @property
+    def cache_behind(self) -> bool:
+        """Whether the cached copy is older than it should be (its last write failed)."""
+        return self._unsaved is not None
+
+    async def _pull_and_apply(self, http: httpx.AsyncClient) -> PollResult:
         target = self.booted.target
         try:
             fetched = await fetch_boot(
@@ -147,10 +170,11 @@ class BootWatcher:
                 detail="channel, connector, LLM and tenant settings apply at the next start",
             )
         # What runs now is compared with the next payloads, whether or not the cache takes it
-        # (a cache write that failed must not apply the same payload again at every poll).
+        # (a cache write that failed must not apply the same payload again at every poll: it
+        # is retried on its own, by `_save_unsaved`).
         self.current, self.etag = payload, etag
         if cache_it:
-            self.booted.target.cache.try_save(payload, etag)
+            self._unsaved = (payload, etag)
         return PollResult("applied", flow_swapped, knowledge_swapped, tuple(sorted(restart)))
 
     async def _swap_flow(
@@ -212,6 +236,26 @@ class BootWatcher:
             "llm": old.llm != payload.llm,
         }
         return {section for section, differs in changed.items() if differs}
+
+    def _save_unsaved(self) -> None:
+        if self._unsaved is None:
+            return
+        payload, etag = self._unsaved
+        failures = self._cache_failures
+        # The first failure of a streak is logged by `try_save`; the retries that follow fail
+        # the same way and would only repeat it at every poll.
+        if not self.booted.target.cache.try_save(payload, etag, quiet=failures > 0):
+            self._cache_failures += 1
+            return
+        self._unsaved, self._cache_failures = None, 0
+        if failures:
+            log.info(
+                "boot_cache_saved_again",
+                tenant=payload.tenant.id,
+                etag=etag,
+                failed_writes=failures,
+                detail="the cached copy is up to date again",
+            )
 
     def _report_problem(self, error: BootError) -> None:
         if error.reason == self._problem:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cached_property
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from botfleet.domain.calendar import TimeWindow
+from botfleet.domain.timezones import check_zone_name
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 #: Index = `date.weekday()`.
@@ -89,13 +90,7 @@ class CalendarSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as Europe/Madrid)"
-            ) from None
-        return value
+        return check_zone_name(value)
 
     @field_validator("schedule")
     @classmethod
