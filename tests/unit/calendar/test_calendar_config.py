@@ -139,3 +139,22 @@ def test_json_schema_lists_every_type_and_the_schedule() -> None:
 def test_base_settings_can_be_built_directly() -> None:
     settings = CalendarSettings(type="any", timezone="UTC", schedule={"sun": ["09:00-10:00"]})
     assert settings.weekly_windows[6] == (TimeWindow(540, 600),)
+
+
+def test_a_caldav_username_without_its_password_is_a_setting_missing() -> None:
+    # The HTTP client failed each request with a TypeError, read as "calendar unavailable".
+    problem = error_text(type="caldav", url="https://dav.example/", username="shop")
+    assert "no password" in problem
+    assert "credentials" in problem
+    anonymous = parse_calendar_settings(
+        {"type": "caldav", "url": "https://dav.example/"}, timezone="UTC"
+    )
+    assert isinstance(anonymous, CalDavSettings)
+    assert anonymous.username is None
+
+
+def test_the_control_plane_takes_a_caldav_login_whose_password_comes_as_a_credential() -> None:
+    from botfleet.control_plane.binding_schemas import validate_connectors
+
+    binding = {"type": "caldav", "url": "https://dav.example/", "username": "shop"}
+    assert validate_connectors({"calendar": binding})["calendar"]["username"] == "shop"

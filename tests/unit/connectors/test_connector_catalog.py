@@ -73,7 +73,14 @@ def test_the_seeds_mock_calendar_is_open_on_weekdays() -> None:
 
 def test_the_real_back_ends_are_built_without_touching_the_network() -> None:
     built = build_connectors(
-        tenant(calendar={"type": "caldav", "url": "https://dav.example.com/", "username": "salon"}),
+        tenant(
+            calendar={
+                "type": "caldav",
+                "url": "https://dav.example.com/",
+                "username": "salon",
+                "password": "app-password",
+            }
+        ),
         clock=FixedClock(),
     )
     assert built["calendar"].operations() == CATEGORY_OPERATIONS["calendar"]

@@ -231,6 +231,17 @@ class CalDavSettings(CalendarSettings):
 
     _url = field_validator("url")(_http_url)
 
+    @model_validator(mode="after")
+    def _login(self) -> CalDavSettings:
+        # The HTTP client would fail on every request with a TypeError, read as the server
+        # being unavailable (retried, counted by the breaker) instead of a setting missing.
+        if self.username and self.password is None:
+            raise ValueError(
+                "username is set but no password: store the calendar's password in the "
+                "tenant's credentials (scope connector:calendar, name 'password')"
+            )
+        return self
+
 
 AnyCalendarSettings = Annotated[
     MockCalendarSettings | GoogleCalendarSettings | CalDavSettings, Field(discriminator="type")
