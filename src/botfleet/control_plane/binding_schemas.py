@@ -312,11 +312,18 @@ class CredentialTarget:
     fields: Mapping[str, str]
     #: The binding's other (non-secret) settings, to point a misplaced one to the binding.
     settings: frozenset[str] = frozenset()
+    #: Secret fields the model cannot do without (field names): the data plane refuses to boot
+    #: a binding whose credentials leave one out.
+    required: frozenset[str] = frozenset()
 
 
 def _target(what: str, model: type[BaseModel]) -> CredentialTarget:
     fields = credential_fields(model)
-    return CredentialTarget(what, fields, frozenset(model.model_fields) - set(fields.values()))
+    secrets = set(fields.values())
+    required = frozenset(
+        name for name, info in model.model_fields.items() if name in secrets and info.is_required()
+    )
+    return CredentialTarget(what, fields, frozenset(model.model_fields) - secrets, required)
 
 
 def credential_target(scope: str, channel: object, connectors: object) -> CredentialTarget | None:
@@ -345,12 +352,7 @@ def check_credential_names(target: CredentialTarget, names: Iterable[str]) -> No
     """Refuse a secret name `target`'s binding does not have (the data plane would refuse to
     boot with it) with 422 naming it and listing the expected ones; never shows a value."""
     given = list(names)
-    expected = sorted(set(target.fields.values()))
-    takes = (
-        f"{target.what} takes the secrets {', '.join(expected)}"
-        if expected
-        else f"{target.what} takes no secrets"
-    )
+    takes = describe_secrets(target)
     unknown = [name for name in given if name not in target.fields]
     if unknown:
         first = unknown[0]
@@ -370,6 +372,35 @@ def check_credential_names(target: CredentialTarget, names: Iterable[str]) -> No
                 f"names the same secret as {seen[field_name]!r} ({field_name}); give one of them",
             )
         seen[field_name] = name
+
+
+def describe_secrets(target: CredentialTarget) -> str:
+    """``channel (type 'telegram') takes the secrets bot_token, webhook_secret``."""
+    expected = sorted(set(target.fields.values()))
+    if not expected:
+        return f"{target.what} takes no secrets"
+    return f"{target.what} takes the secrets {', '.join(expected)}"
+
+
+def check_required_credentials(target: CredentialTarget, names: Iterable[str]) -> None:
+    """Refuse a scope's secrets that leave out one `target` requires (422 naming each missing
+    one): a put replaces every secret of the scope, and the data plane's settings model would
+    refuse to boot without it. Optional secrets (CalDAV's `password`) may be left out."""
+    given = {target.fields[name] for name in names if name in target.fields}
+    missing = sorted(target.required - given)
+    if missing:
+        raise InvalidInput(
+            "body",
+            f"missing required secret(s) {', '.join(missing)}; {target.what} requires "
+            f"{', '.join(sorted(target.required))} (a put replaces all of the scope's secrets: "
+            "give every required one)",
+        )
+
+
+def stale_credential_names(target: CredentialTarget, names: Iterable[str]) -> list[str]:
+    """The stored secret names `target` does not take: merged into its binding at boot they
+    would stop the data plane (its settings models refuse unknown fields)."""
+    return sorted(name for name in names if name not in target.fields)
 
 
 def _public_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -13,10 +13,10 @@ a ``user:password@`` written in the URL.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
@@ -46,6 +46,7 @@ from botfleet.domain.errors import BotPlatformError
 from botfleet.domain.tenants import BootPayload
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+VersionListT = TypeVar("VersionListT", FlowVersionList, KnowledgeVersionList)
 DEFAULT_URL = "http://localhost:8001"
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -100,6 +101,17 @@ def _detail(response: httpx.Response) -> tuple[str, list[dict[str, Any]]]:
 
 def _segment(value: str | int) -> str:
     return quote(str(value), safe="")
+
+
+def next_cursor_of(response: httpx.Response) -> str | None:
+    """The ``cursor`` of the ``Link: <...>; rel="next"`` header, or None (the last page).
+    Only the cursor is taken: the client rebuilds the URL on its own base URL, which a proxy
+    path prefix may make differ from the one the control plane sees."""
+    link = response.links.get("next", {}).get("url")
+    if not link:
+        return None
+    cursors = parse_qs(urlsplit(link).query).get("cursor")
+    return cursors[0] if cursors else None
 
 
 class ControlPlaneClient:
@@ -164,6 +176,46 @@ class ControlPlaneClient:
             self.request("GET", path, **kwargs).json()
         )
 
+    def _pages(
+        self,
+        path: str,
+        next_cursor: Callable[[httpx.Response], str | None],
+        page_size: int | None,
+    ) -> Iterator[httpx.Response]:
+        """Every page of a paginated list, following the cursors `next_cursor(response)` gives
+        until there is none (a cursor seen twice stops it: a server bug must not loop)."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            params: dict[str, Any] = {} if page_size is None else {"limit": page_size}
+            if cursor is not None:
+                params["cursor"] = cursor
+            response = self.request("GET", path, params=params)
+            yield response
+            cursor = next_cursor(response)
+            if cursor is None:
+                return
+            if cursor in seen:
+                raise ControlPlaneAPIError(
+                    response.status_code, f"{path} gave the same next page twice ({cursor})"
+                )
+            seen.add(cursor)
+
+    def _all_versions(
+        self, path: str, model: type[VersionListT], page_size: int | None
+    ) -> VersionListT:
+        def body_cursor(response: httpx.Response) -> str | None:
+            cursor = response.json().get("next_cursor")
+            return cursor if isinstance(cursor, str) else None
+
+        pages = [
+            model.model_validate(response.json())
+            for response in self._pages(path, body_cursor, page_size)
+        ]
+        versions = [view for page in pages for view in page.versions]
+        # The published version as the last page saw it (the list was read over several calls).
+        return pages[-1].model_copy(update={"versions": versions, "next_cursor": None})
+
     @staticmethod
     def _tenant(tenant_id: str) -> str:
         return f"/v1/tenants/{_segment(tenant_id)}"
@@ -183,8 +235,15 @@ class ControlPlaneClient:
 
     # ---------------------------------------------------------------- tenants
 
-    def list_tenants(self) -> list[TenantView]:
-        return self._list("/v1/tenants", TenantView)
+    def list_tenants(self, *, page_size: int | None = None) -> list[TenantView]:
+        """Every tenant the key may see: the pages (`page_size` each; default the control
+        plane's) are followed to the last one."""
+        adapter = TypeAdapter(list[TenantView])
+        return [
+            tenant
+            for response in self._pages("/v1/tenants", next_cursor_of, page_size)
+            for tenant in adapter.validate_python(response.json())
+        ]
 
     def get_tenant(self, tenant_id: str) -> TenantView:
         return self._get(self._tenant(tenant_id), TenantView)
@@ -194,9 +253,14 @@ class ControlPlaneClient:
         data = body.model_dump(mode="json", exclude_none=True)
         return self._send("POST", "/v1/tenants", TenantCreated, json=data)
 
-    def update_tenant(self, tenant_id: str, body: TenantUpdate) -> TenantView:
+    def update_tenant(
+        self, tenant_id: str, body: TenantUpdate, *, drop_stale_credentials: bool = False
+    ) -> TenantView:
+        """With `drop_stale_credentials`, stored secrets the new bindings do not take are
+        deleted (otherwise such a change is refused with 409 naming them)."""
         data = body.model_dump(mode="json", exclude_unset=True)
-        return self._send("PATCH", self._tenant(tenant_id), TenantView, json=data)
+        params = {"drop_stale_credentials": "true"} if drop_stale_credentials else None
+        return self._send("PATCH", self._tenant(tenant_id), TenantView, json=data, params=params)
 
     def disable_tenant(self, tenant_id: str) -> TenantView:
         return self._send("POST", f"{self._tenant(tenant_id)}/disable", TenantView)
@@ -242,8 +306,9 @@ class ControlPlaneClient:
             headers={"Content-Type": "application/yaml"},
         )
 
-    def list_flows(self, tenant_id: str) -> FlowVersionList:
-        return self._get(f"{self._tenant(tenant_id)}/flows", FlowVersionList)
+    def list_flows(self, tenant_id: str, *, page_size: int | None = None) -> FlowVersionList:
+        """Every version (all pages), oldest first."""
+        return self._all_versions(f"{self._tenant(tenant_id)}/flows", FlowVersionList, page_size)
 
     def get_flow(self, tenant_id: str, version: int) -> FlowVersionDetail:
         return self._get(f"{self._tenant(tenant_id)}/flows/{version}", FlowVersionDetail)
@@ -276,8 +341,12 @@ class ControlPlaneClient:
             headers={"Content-Type": "text/markdown"},
         )
 
-    def list_knowledge(self, tenant_id: str) -> KnowledgeVersionList:
-        return self._get(f"{self._tenant(tenant_id)}/knowledge", KnowledgeVersionList)
+    def list_knowledge(
+        self, tenant_id: str, *, page_size: int | None = None
+    ) -> KnowledgeVersionList:
+        """Every version (all pages), oldest first."""
+        path = f"{self._tenant(tenant_id)}/knowledge"
+        return self._all_versions(path, KnowledgeVersionList, page_size)
 
     def get_knowledge(self, tenant_id: str, version: int) -> KnowledgeVersionDetail:
         path = f"{self._tenant(tenant_id)}/knowledge/{version}"

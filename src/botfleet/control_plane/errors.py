@@ -5,6 +5,7 @@ BotPlatformError
     ├── AuthenticationFailed     401  (missing or wrong key/token)
     ├── PermissionDenied         403  (authenticated, but not allowed)
     ├── TenantDisabled           403  (boot of a disabled tenant)
+    ├── TenantReadOnly           403  (a tenant key changing its disabled tenant)
     ├── NotFound                 404  (also for another tenant's resources)
     ├── Conflict                 409  (duplicate id, nothing to roll back to...)
     ├── PayloadTooLarge          413
@@ -37,6 +38,18 @@ class TenantDisabled(PermissionDenied):
         self.tenant_id = tenant_id
         super().__init__(
             f"tenant {tenant_id!r} is disabled; enable it with POST /v1/tenants/{tenant_id}/enable"
+        )
+
+
+class TenantReadOnly(PermissionDenied):
+    """A disabled tenant's own keys may still read it (and export it), not change it: disabling
+    a tenant freezes its configuration until an admin enables it again."""
+
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+        super().__init__(
+            f"tenant {tenant_id!r} is disabled: its API keys can read it but not change it; "
+            f"an admin can enable it (POST /v1/tenants/{tenant_id}/enable)"
         )
 
 

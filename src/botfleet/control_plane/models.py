@@ -155,6 +155,10 @@ class RollbackRequest(_Body):
     )
 
 
+#: What a list's `next_cursor` is (see `control_plane/pagination.py`).
+NEXT_CURSOR = "pass it as ?cursor= to get the next page; null on the last page"
+
+
 class _VersionView(_View):
     version: int
     sha256: str
@@ -181,6 +185,7 @@ class FlowVersionDetail(FlowVersionView):
 class FlowVersionList(BaseModel):
     published_version: int | None
     versions: list[FlowVersionView]
+    next_cursor: str | None = Field(default=None, description=NEXT_CURSOR)
 
 
 class KnowledgeVersionView(_VersionView):
@@ -194,6 +199,7 @@ class KnowledgeVersionDetail(KnowledgeVersionView):
 class KnowledgeVersionList(BaseModel):
     published_version: int | None
     versions: list[KnowledgeVersionView]
+    next_cursor: str | None = Field(default=None, description=NEXT_CURSOR)
 
 
 class FlowIssueView(BaseModel):

@@ -20,7 +20,11 @@ from sqlalchemy import text
 from botfleet.control_plane.maintenance import rotate_encryption_keys
 
 SECRETS = {
-    "channel": {"access_token": "EAA-channel-secret-111", "app_secret": "app-secret-222"},
+    "channel": {
+        "access_token": "EAA-channel-secret-111",
+        "app_secret": "app-secret-222",
+        "verify_token": "verify-secret-555",
+    },
     "connector:calendar": {"password": "caldav-secret-333"},
     "llm": {"api_key": "sk-llm-secret-444"},
 }
@@ -63,7 +67,8 @@ async def test_secrets_are_never_returned_or_logged(
     assert payload["connectors"]["calendar"]["password"] == "caldav-secret-333"
     assert payload["llm"]["api_key"] == "sk-llm-secret-444"
     assert set(payload["secret_paths"]) == {
-        "channel.access_token", "channel.app_secret", "connectors.calendar.password", "llm.api_key",
+        "channel.access_token", "channel.app_secret", "channel.verify_token",
+        "connectors.calendar.password", "llm.api_key",
     }  # fmt: skip
 
     logged = caplog.text + "".join(capsys.readouterr())
@@ -193,7 +198,10 @@ async def test_rotation_skips_and_names_rows_no_key_can_open(database: Database)
 
 async def test_the_documented_curl_works_with_or_without_a_content_type(cp: ControlPlane) -> None:
     await cp.create_tenant("acme", channel={"type": "whatsapp", "phone_number_id": "42"})
-    body = '{"access_token": "EAA-doc-secret", "app_secret": "doc-app-secret"}'
+    body = (
+        '{"access_token": "EAA-doc-secret", "app_secret": "doc-app-secret", '
+        '"verify_token": "doc-verify-token"}'
+    )
     # As in docs/control-plane.md; curl's `-d` sends a form content type when none is given,
     # and httpx sends none for raw content.
     for content_type in (
@@ -209,7 +217,7 @@ async def test_the_documented_curl_works_with_or_without_a_content_type(cp: Cont
             "/v1/tenants/acme/credentials/channel", content=body, headers=headers
         )
         assert put.status_code == 200, (content_type, put.text)
-        assert put.json()["key_names"] == ["access_token", "app_secret"]
+        assert put.json()["key_names"] == ["access_token", "app_secret", "verify_token"]
     refused = [
         ("text/plain", body, 415),
         ("application/json", '["EAA-doc-secret"]', 422),
@@ -290,9 +298,12 @@ async def test_names_follow_the_binding_type_and_its_aliases(cp: ControlPlane) -
     assert mock.status_code == 422
     assert "connectors.calendar (type 'mock') takes no secrets" in mock.json()["detail"]
     plain = await cp.client.patch(
-        "/v1/tenants/acme", json={"channel": {"type": "http_dev"}}, headers=cp.admin
+        "/v1/tenants/acme",
+        params={"drop_stale_credentials": "true"},
+        json={"channel": {"type": "http_dev"}},
+        headers=cp.admin,
     )
-    assert plain.status_code == 200
+    assert plain.status_code == 200, plain.text
     answer = await _put(cp, "channel", {"access_token": MISSPELT})
     assert answer.status_code == 422
     assert "channel (type 'http_dev') takes no secrets" in answer.json()["detail"]

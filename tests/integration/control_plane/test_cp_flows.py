@@ -214,7 +214,7 @@ async def test_an_upload_whose_publish_is_refused_stores_nothing(cp: ControlPlan
     assert detail.startswith("the flow was not stored:")
     assert "states.MENU.on_enter[0] calls 'calendar'" in detail
     listed = (await cp.client.get("/v1/tenants/acme/flows", headers=cp.admin)).json()
-    assert listed == {"published_version": None, "versions": []}
+    assert listed == {"published_version": None, "versions": [], "next_cursor": None}
     audit = (await cp.client.get("/v1/audit?tenant_id=acme", headers=cp.admin)).json()
     assert not [e for e in audit if e["action"].startswith("flow.")]
     # The refused upload took no version number.

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from cp_harness import ControlPlane
+
+from botfleet.control_plane.errors import Conflict
+from botfleet.control_plane.services import versions
 
 
 async def _upload(cp: ControlPlane, text: str, *, publish: bool = False) -> int:
@@ -57,3 +63,32 @@ async def test_empty_or_binary_knowledge_is_refused(cp: ControlPlane) -> None:
     )
     assert binary.status_code == 422
     assert "UTF-8" in binary.json()["detail"]
+
+
+async def test_an_upload_whose_publish_fails_stores_nothing(
+    cp: ControlPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upload and publish are one transaction (as for flows): when the publish fails, the
+    version is not stored either, nor audited, and its number is not taken."""
+    await cp.create_tenant("acme")
+
+    async def refuse(*args: Any) -> None:
+        raise Conflict("the publish failed (test)")
+
+    monkeypatch.setattr(versions, "_publish", refuse)
+    failed = await cp.client.post(
+        "/v1/tenants/acme/knowledge?publish=true", json={"text": "# FAQ"}, headers=cp.admin
+    )
+    assert failed.status_code == 409, failed.text
+    listed = (await cp.client.get("/v1/tenants/acme/knowledge", headers=cp.admin)).json()
+    assert (listed["published_version"], listed["versions"]) == (None, [])
+    audit = (await cp.client.get("/v1/audit?tenant_id=acme", headers=cp.admin)).json()
+    assert [e["action"] for e in audit if e["action"].startswith("knowledge.")] == []
+
+    monkeypatch.undo()
+    assert await _upload(cp, "# FAQ", publish=True) == 1
+    audit = (await cp.client.get("/v1/audit?tenant_id=acme", headers=cp.admin)).json()
+    assert [e["action"] for e in audit if e["action"].startswith("knowledge.")] == [
+        "knowledge.publish",
+        "knowledge.upload",
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from botfleet.control_plane.binding_schemas import (
@@ -224,3 +226,32 @@ def test_credential_targets_follow_the_scope_binding() -> None:
     assert credential_target("connector:crm", channel, connectors) is None
     llm = credential_target("llm", channel, connectors)
     assert llm is not None and set(llm.fields) == {"api_key"}
+
+
+def test_credential_targets_know_their_required_secrets() -> None:
+    """The secrets a settings model cannot do without: a put must hold them all, since it
+    replaces the scope's secrets and the data plane would not boot without one."""
+    from botfleet.control_plane.binding_schemas import (
+        check_required_credentials,
+        credential_target,
+        stale_credential_names,
+    )
+
+    def target(scope: str, channel: object, connectors: object = None) -> Any:
+        found = credential_target(scope, channel, connectors or {})
+        assert found is not None
+        return found
+
+    whatsapp = target("channel", {"type": "whatsapp"})
+    assert whatsapp.required == {"access_token", "app_secret", "verify_token"}
+    telegram = target("channel", {"type": "telegram"})
+    assert telegram.required == {"bot_token", "webhook_secret"}
+    check_required_credentials(telegram, ["bot_token", "secret_token"])  # an alias counts
+    with pytest.raises(InvalidInput) as caught:
+        check_required_credentials(telegram, ["secret_token"])
+    assert caught.value.field == "body"
+    assert caught.value.detail.startswith("missing required secret(s) bot_token;")
+    caldav = {"calendar": {"type": "caldav", "url": "https://dav.example/c"}}
+    assert target("connector:calendar", None, caldav).required == frozenset()  # optional
+    assert target("llm", None).required == frozenset()
+    assert stale_credential_names(telegram, ["access_token", "bot_token"]) == ["access_token"]

@@ -29,8 +29,9 @@ PUT_ERRORS: dict[int | str, dict[str, Any]] = {
     },
     422: {
         "model": ErrorBody,
-        "description": "not a JSON object, a non-finite number, or a name that is not a secret "
-        "field of the scope's binding type (the answer lists the expected ones)",
+        "description": "not a JSON object, a non-finite number, a name that is not a secret "
+        "field of the scope's binding type (the answer lists the expected ones), or a secret "
+        "the binding type requires left out (the answer names it)",
     },
 }
 
@@ -53,7 +54,8 @@ async def put_credentials(
 ) -> CredentialView:
     """Store a scope's secrets, encrypted. The answer names the keys, never the values.
     The body is a JSON object, also when sent without a JSON content type (``curl -d``).
-    Its names must be secret fields of the binding the scope is merged into at boot."""
+    Its names must be secret fields of the binding the scope is merged into at boot, and
+    include every one that binding requires (the put replaces the scope's secrets)."""
     # Read here rather than bound by FastAPI: after authentication, and with no content type
     # or curl's form default taken as JSON (see `read_json_object`).
     values = await read_json_object(request)

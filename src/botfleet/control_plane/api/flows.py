@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
 from botfleet.control_plane.api.bodies import document_request_body, read_document
@@ -15,6 +15,7 @@ from botfleet.control_plane.api.deps import (
     UoWDep,
     VersionPath,
 )
+from botfleet.control_plane.api.paging import LINK_HEADER_DOC, CursorQuery, LimitQuery, link_next
 from botfleet.control_plane.api.responses import AUTH_ERRORS, FLOW_ERRORS, UPLOAD_PUBLISH_REFUSED
 from botfleet.control_plane.models import (
     FlowVersionDetail,
@@ -22,6 +23,7 @@ from botfleet.control_plane.models import (
     FlowVersionView,
     RollbackRequest,
 )
+from botfleet.control_plane.pagination import DEFAULT_PAGE_SIZE
 from botfleet.control_plane.services import flows, versions
 from botfleet.control_plane.services.flows import FLOWS
 
@@ -58,15 +60,27 @@ async def upload_flow(
         return FlowVersionView.of(row, row.version if publish else None)
 
 
-@router.get("")
+@router.get("", responses={200: {"headers": LINK_HEADER_DOC}})
 async def list_flows(
-    tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
+    tenant_id: TenantIdPath,
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    uow: UoWDep,
+    limit: LimitQuery = DEFAULT_PAGE_SIZE,
+    cursor: CursorQuery = None,
 ) -> FlowVersionList:
+    """Versions oldest first, `limit` at a time; ``next_cursor`` (and the ``Link`` header)
+    says where the next page starts, null on the last one."""
     async with uow:
-        published, rows = await versions.list_versions(uow, principal, FLOWS, tenant_id)
+        published, page = await versions.list_versions(
+            uow, principal, FLOWS, tenant_id, limit=limit, cursor=cursor
+        )
+        link_next(request, response, page.next_cursor, limit)
         return FlowVersionList(
             published_version=published,
-            versions=[FlowVersionView.of(row, published) for row in rows],
+            versions=[FlowVersionView.of(row, published) for row in page.items],
+            next_cursor=page.next_cursor,
         )
 
 

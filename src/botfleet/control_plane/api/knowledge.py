@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
 from botfleet.control_plane.api.bodies import document_request_body, read_document
@@ -15,6 +15,7 @@ from botfleet.control_plane.api.deps import (
     UoWDep,
     VersionPath,
 )
+from botfleet.control_plane.api.paging import LINK_HEADER_DOC, CursorQuery, LimitQuery, link_next
 from botfleet.control_plane.api.responses import AUTH_ERRORS
 from botfleet.control_plane.models import (
     KnowledgeVersionDetail,
@@ -22,6 +23,7 @@ from botfleet.control_plane.models import (
     KnowledgeVersionView,
     RollbackRequest,
 )
+from botfleet.control_plane.pagination import DEFAULT_PAGE_SIZE
 from botfleet.control_plane.services import knowledge, versions
 from botfleet.control_plane.services.knowledge import KNOWLEDGE
 
@@ -61,15 +63,27 @@ async def upload_knowledge(
         return KnowledgeVersionView.of(row, row.version if publish else None)
 
 
-@router.get("")
+@router.get("", responses={200: {"headers": LINK_HEADER_DOC}})
 async def list_knowledge(
-    tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
+    tenant_id: TenantIdPath,
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    uow: UoWDep,
+    limit: LimitQuery = DEFAULT_PAGE_SIZE,
+    cursor: CursorQuery = None,
 ) -> KnowledgeVersionList:
+    """Versions oldest first, `limit` at a time; ``next_cursor`` (and the ``Link`` header)
+    says where the next page starts, null on the last one."""
     async with uow:
-        published, rows = await versions.list_versions(uow, principal, KNOWLEDGE, tenant_id)
+        published, page = await versions.list_versions(
+            uow, principal, KNOWLEDGE, tenant_id, limit=limit, cursor=cursor
+        )
+        link_next(request, response, page.next_cursor, limit)
         return KnowledgeVersionList(
             published_version=published,
-            versions=[KnowledgeVersionView.of(row, published) for row in rows],
+            versions=[KnowledgeVersionView.of(row, published) for row in page.items],
+            next_cursor=page.next_cursor,
         )
 
 

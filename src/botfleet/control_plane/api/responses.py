@@ -8,7 +8,10 @@ from botfleet.control_plane.models import ErrorBody, FlowErrorBody
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "missing or wrong API key"},
-    403: {"model": ErrorBody, "description": "the key may not do this"},
+    403: {
+        "model": ErrorBody,
+        "description": "the key may not do this (a disabled tenant's keys may only read)",
+    },
     404: {"model": ErrorBody, "description": "no such resource (or another tenant's)"},
     503: {"model": ErrorBody, "description": "the database is unavailable"},
 }
@@ -21,5 +24,13 @@ UPLOAD_PUBLISH_REFUSED: dict[int | str, dict[str, Any]] = {
     409: {
         "model": ErrorBody,
         "description": "with `?publish=true`: the flow cannot be published; nothing was stored",
+    },
+}
+
+STALE_CREDENTIALS: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorBody,
+        "description": "the new bindings do not fit the published flow, or the stored "
+        "credentials of a scope they replace (the answer names the names)",
     },
 }

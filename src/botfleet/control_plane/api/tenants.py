@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from botfleet.control_plane.api.deps import PrincipalDep, TenantIdPath, UoWDep
-from botfleet.control_plane.api.responses import AUTH_ERRORS
+from botfleet.control_plane.api.paging import LINK_HEADER_DOC, CursorQuery, LimitQuery, link_next
+from botfleet.control_plane.api.responses import AUTH_ERRORS, STALE_CREDENTIALS
 from botfleet.control_plane.models import TenantCreate, TenantCreated, TenantUpdate, TenantView
+from botfleet.control_plane.pagination import DEFAULT_PAGE_SIZE
 from botfleet.control_plane.services import export, tenants
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"], responses=AUTH_ERRORS)
@@ -23,11 +25,21 @@ async def create_tenant(body: TenantCreate, principal: PrincipalDep, uow: UoWDep
         return TenantCreated(tenant=TenantView.model_validate(tenant), boot_token=token)
 
 
-@router.get("")
-async def list_tenants(principal: PrincipalDep, uow: UoWDep) -> list[TenantView]:
-    """Every tenant for the admin; a tenant key sees only its own."""
+@router.get("", responses={200: {"headers": LINK_HEADER_DOC}})
+async def list_tenants(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    uow: UoWDep,
+    limit: LimitQuery = DEFAULT_PAGE_SIZE,
+    cursor: CursorQuery = None,
+) -> list[TenantView]:
+    """Every tenant for the admin, a tenant key only its own; by id, `limit` at a time. When
+    there are more, the ``Link`` header (``rel="next"``) gives the next page's URL."""
     async with uow:
-        return [TenantView.model_validate(t) for t in await tenants.list_tenants(uow, principal)]
+        page = await tenants.list_tenants(uow, principal, limit=limit, cursor=cursor)
+        link_next(request, response, page.next_cursor, limit)
+        return [TenantView.model_validate(t) for t in page.items]
 
 
 @router.get("/{tenant_id}")
@@ -36,13 +48,21 @@ async def get_tenant(tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWD
         return TenantView.model_validate(await tenants.get_tenant(uow, principal, tenant_id))
 
 
-@router.patch("/{tenant_id}")
+@router.patch("/{tenant_id}", responses=STALE_CREDENTIALS)
 async def update_tenant(
-    tenant_id: TenantIdPath, body: TenantUpdate, principal: PrincipalDep, uow: UoWDep
+    tenant_id: TenantIdPath,
+    body: TenantUpdate,
+    principal: PrincipalDep,
+    uow: UoWDep,
+    drop_stale_credentials: bool = False,
 ) -> TenantView:
-    """Change name, time zone, language, bindings or LLM settings (validated like on create)."""
+    """Change name, time zone, language, bindings or LLM settings (validated like on create).
+    A binding whose stored credentials it does not take (a channel changed from ``whatsapp``
+    to ``telegram``) answers 409 naming them; ``?drop_stale_credentials=true`` deletes them."""
     async with uow:
-        tenant = await tenants.update_tenant(uow, principal, tenant_id, body)
+        tenant = await tenants.update_tenant(
+            uow, principal, tenant_id, body, drop_stale_credentials=drop_stale_credentials
+        )
         return TenantView.model_validate(tenant)
 
 

@@ -32,13 +32,15 @@ class TenantRepository:
     async def get_for_update(self, tenant_id: str) -> Tenant | None:
         """The tenant row, locked until the transaction ends and read as last committed.
 
-        Changes that check one tenant column against another (publishing a flow against the
-        connector bindings, new bindings against the published flow) take this first, so two
-        of them on the same tenant run one after the other instead of each checking what the
-        other is about to change. PostgreSQL: ``SELECT ... FOR NO KEY UPDATE`` (it does not
-        wait on the key-share locks that inserting a tenant's child rows takes). SQLite has no
-        row locks: a no-op ``UPDATE`` of the row starts the write transaction, which takes the
-        database's write lock, so a second writer waits (busy timeout) until this one ends.
+        Every change of a tenant's rows takes this first (`services.tenants.
+        get_tenant_for_change`; the tenant's deletion too), so two of them on the same tenant
+        run one after the other instead of each checking what the other is about to change
+        (publishing a flow against the connector bindings, new bindings against the published
+        flow) or a deletion purging around rows another change is adding. PostgreSQL:
+        ``SELECT ... FOR NO KEY UPDATE`` (it does not wait on the key-share locks that
+        inserting a tenant's child rows takes). SQLite has no row locks: a no-op ``UPDATE`` of
+        the row starts the write transaction, which takes the database's write lock, so a
+        second writer waits (busy timeout) until this one ends.
         """
         if self._session.get_bind().dialect.name == "sqlite":
             await self._session.execute(
@@ -56,6 +58,18 @@ class TenantRepository:
         query = select(Tenant).order_by(Tenant.id)
         if only is not None:
             query = query.where(Tenant.id == only)
+        return (await self._session.scalars(query)).all()
+
+    async def page(
+        self, *, after: str | None, limit: int, only: str | None = None
+    ) -> Sequence[Tenant]:
+        """At most `limit` tenants by id, those after `after` (keyset: the id is unique, so
+        the order is total and a page never repeats or skips a tenant)."""
+        query = select(Tenant).order_by(Tenant.id).limit(limit)
+        if only is not None:
+            query = query.where(Tenant.id == only)
+        if after is not None:
+            query = query.where(Tenant.id > after)
         return (await self._session.scalars(query)).all()
 
     def add(self, tenant: Tenant) -> None:
@@ -122,6 +136,18 @@ class DocumentRepository(Generic[DocT]):
             .where(self._model.tenant_id == tenant_id)
             .order_by(self._model.version)
         )
+        return (await self._session.scalars(query)).all()
+
+    async def page(self, tenant_id: str, *, after: int | None, limit: int) -> Sequence[DocT]:
+        """At most `limit` versions, oldest first, those after version `after`."""
+        query = (
+            select(self._model)
+            .where(self._model.tenant_id == tenant_id)
+            .order_by(self._model.version)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(self._model.version > after)
         return (await self._session.scalars(query)).all()
 
     async def previous_version(self, tenant_id: str, before: int) -> int | None:

@@ -4,7 +4,7 @@ Scopes: ``channel``, ``llm`` and ``connector:<category>`` (merged into the boot 
 ``data_plane`` (``{"internal_token": ...}``, which the control plane sends to the tenant's data
 plane when it reads /usage and /tasks; the data plane has it as ``DP_INTERNAL_TOKEN``).
 The names of a scope are checked against the secret fields of the binding it fills (see
-`binding_schemas.credential_target`); a connector scope needs its binding first.
+`credential_scopes`); a connector scope needs its binding first.
 """
 
 from __future__ import annotations
@@ -14,23 +14,18 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from botfleet.control_plane.binding_schemas import (
-    CredentialTarget,
-    check_credential_names,
-    credential_target,
-)
 from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
-from botfleet.control_plane.db.tables import Credential, Tenant, utcnow
+from botfleet.control_plane.db.tables import Credential, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import Conflict, InvalidInput, NotFound
+from botfleet.control_plane.errors import InvalidInput, NotFound
 from botfleet.control_plane.json_places import first_bad_place
 from botfleet.control_plane.models import RotationResult
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
-from botfleet.control_plane.services.tenants import get_tenant
+from botfleet.control_plane.services.credential_scopes import DATA_PLANE_SCOPE, check_put_names
+from botfleet.control_plane.services.tenants import get_tenant, get_tenant_for_change
 
 SCOPE_PATTERN = r"^(channel|llm|data_plane|connector:[a-z][a-z0-9_]{0,62})$"
-DATA_PLANE_SCOPE = "data_plane"
 _SCOPE = re.compile(SCOPE_PATTERN)
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
 MAX_SECRET_BYTES = 64 * 1024
@@ -74,27 +69,6 @@ def _check_values(values: dict[str, Any]) -> list[str]:
     return sorted(values)
 
 
-#: What the `data_plane` scope holds (no binding: the control plane itself reads it).
-_DATA_PLANE_TARGET = CredentialTarget(DATA_PLANE_SCOPE, {"internal_token": "internal_token"})
-
-
-def _check_names(tenant: Tenant, scope: str, names: list[str]) -> None:
-    """The names must be secret fields of the binding the scope is merged into at boot: any
-    other name (``acess_token``) would be merged in too and stop the data plane's boot."""
-    if scope == DATA_PLANE_SCOPE:
-        target: CredentialTarget | None = _DATA_PLANE_TARGET
-    else:
-        target = credential_target(scope, tenant.channel, tenant.connectors)
-    if target is None:
-        category = scope.removeprefix("connector:")
-        raise Conflict(
-            f"tenant {tenant.id!r} binds no connector {category!r} (of a known type), so its "
-            f"secrets could not be checked nor used: bind connectors.{category} first (PATCH "
-            "the tenant), then store its credentials"
-        )
-    check_credential_names(target, names)
-
-
 async def put_credentials(
     uow: SqlAlchemyUnitOfWork,
     principal: Principal,
@@ -106,14 +80,15 @@ async def put_credentials(
     """Replace the secrets of one scope. The audit entry lists key names, never values.
 
     The names are checked against the secret fields of the binding the scope fills (422
-    naming the unknown one); a connector scope needs its binding first (409). The tenant is
-    locked, so a concurrent binding change does not slip in between check and store.
+    naming an unknown or a missing required one); a connector scope needs its binding first
+    (409). The tenant is locked, so a concurrent binding change does not slip in between check
+    and store.
     """
     principal.require_tenant(tenant_id)
     check_scope(scope)
     names = _check_values(values)
-    tenant = await get_tenant(uow, principal, tenant_id, lock=True)
-    _check_names(tenant, scope, names)
+    tenant = await get_tenant_for_change(uow, principal, tenant_id)
+    check_put_names(tenant, scope, names)
     sealed = box.seal(values)
     if len(sealed) > MAX_SECRET_BYTES:
         raise InvalidInput("body", f"secrets are larger than {MAX_SECRET_BYTES} bytes once sealed")
@@ -141,7 +116,7 @@ async def list_credentials(
 async def delete_credentials(
     uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, scope: str
 ) -> None:
-    await get_tenant(uow, principal, tenant_id)
+    await get_tenant_for_change(uow, principal, tenant_id)
     row = await uow.credentials.get(tenant_id, check_scope(scope))
     if row is None:
         raise NotFound("credentials scope", scope)

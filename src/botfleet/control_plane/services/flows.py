@@ -7,7 +7,7 @@ from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import Conflict, InvalidInput
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit, versions
-from botfleet.control_plane.services.tenants import get_tenant
+from botfleet.control_plane.services.tenants import get_tenant_for_change
 from botfleet.flows.load import Flow, load_flow_text
 
 MAX_FLOW_ID_LENGTH = 200  # the flow_versions.flow_id column
@@ -97,7 +97,7 @@ async def upload_flow(
     """
     principal.require_tenant(tenant_id)
     versions.check_size("flow", text, max_bytes)
-    tenant = await get_tenant(uow, principal, tenant_id, lock=True)
+    tenant = await get_tenant_for_change(uow, principal, tenant_id)
     number = await versions.next_version(uow, FLOWS, tenant_id)
     flow = validate_flow(text, f"{tenant_id}/flow@v{number}")
     if "\x00" in flow.spec.id or len(flow.spec.id) > MAX_FLOW_ID_LENGTH:
@@ -124,7 +124,6 @@ async def upload_flow(
         details={"flow_id": flow.spec.id, "sha256": document.sha256},
     )  # fmt: skip
     if publish:
-        await versions.publish(uow, principal, FLOWS, tenant_id, number)  # commits both
-    else:
-        await uow.commit()
+        await versions.publish_new(uow, principal, FLOWS, tenant, document)
+    await uow.commit()
     return document

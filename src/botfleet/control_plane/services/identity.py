@@ -10,7 +10,7 @@ from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import AuthenticationFailed, NotFound
 from botfleet.control_plane.principals import ADMIN, Principal
 from botfleet.control_plane.services import audit
-from botfleet.control_plane.services.tenants import get_tenant
+from botfleet.control_plane.services.tenants import get_tenant, get_tenant_for_change
 from botfleet.control_plane.tokens import (
     api_key_id,
     digests_match,
@@ -47,7 +47,7 @@ async def create_api_key(
     uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, name: str
 ) -> tuple[ApiKey, str]:
     """A new key for the tenant; the secret is returned once and only its hash is stored."""
-    await get_tenant(uow, principal, tenant_id)
+    await get_tenant_for_change(uow, principal, tenant_id)
     issued = new_api_key()
     row = ApiKey(
         id=issued.key_id,
@@ -75,7 +75,9 @@ async def list_api_keys(
 async def revoke_api_key(
     uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, key_id: str
 ) -> None:
-    await get_tenant(uow, principal, tenant_id)
+    """Revoke a key at once. Locked like every change, but also open to a disabled tenant's own
+    keys: it only takes access away, and a leaked key should not wait for an admin."""
+    await get_tenant(uow, principal, tenant_id, lock=True)
     row = await uow.api_keys.get(key_id)
     if row is None or row.tenant_id != tenant_id:
         raise NotFound("API key", key_id)
@@ -87,7 +89,7 @@ async def revoke_api_key(
 
 async def rotate_boot_token(uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str) -> str:
     """Replace the tenant's boot token; the new one is returned once, the old one stops working."""
-    await get_tenant(uow, principal, tenant_id)
+    await get_tenant_for_change(uow, principal, tenant_id)
     token = new_boot_token()
     await uow.boot_tokens.replace(tenant_id, hash_secret(token))
     audit.record(uow, principal, "boot_token.rotate", tenant_id=tenant_id, target=tenant_id)

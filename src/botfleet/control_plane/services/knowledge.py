@@ -7,7 +7,7 @@ from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import InvalidInput
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit, versions
-from botfleet.control_plane.services.tenants import get_tenant
+from botfleet.control_plane.services.tenants import get_tenant_for_change
 
 
 def _set_published(tenant: Tenant, version: int | None) -> None:
@@ -33,8 +33,10 @@ async def upload_knowledge(
 ) -> KnowledgeVersion:
     """Store a new immutable markdown version; optionally publish it.
 
-    The tenant is locked before the number is taken, so concurrent uploads of one tenant get
-    consecutive numbers one after the other instead of conflicting.
+    With `publish`, storing and publishing are one transaction, as for flows: either both
+    happen or neither (a publish that fails leaves no unpublished version behind). The tenant
+    is locked before the number is taken, so concurrent uploads of one tenant get consecutive
+    numbers one after the other instead of conflicting.
     """
     principal.require_tenant(tenant_id)
     versions.check_size("knowledge document", text, max_bytes)
@@ -42,7 +44,7 @@ async def upload_knowledge(
         raise InvalidInput("text", "the knowledge document is empty")
     if "\x00" in text:
         raise InvalidInput("text", "the knowledge document contains NUL characters")
-    await get_tenant(uow, principal, tenant_id, lock=True)
+    tenant = await get_tenant_for_change(uow, principal, tenant_id)
     number = await versions.next_version(uow, KNOWLEDGE, tenant_id)
     document = KnowledgeVersion(
         tenant_id=tenant_id,
@@ -56,7 +58,7 @@ async def upload_knowledge(
         uow, principal, "knowledge.upload", tenant_id=tenant_id, target=str(number),
         details={"sha256": document.sha256, "bytes": len(text.encode())},
     )  # fmt: skip
-    await uow.commit()
     if publish:
-        await versions.publish(uow, principal, KNOWLEDGE, tenant_id, number)
+        await versions.publish_new(uow, principal, KNOWLEDGE, tenant, document)
+    await uow.commit()
     return document

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from botfleet.control_plane.binding_schemas import (
@@ -13,13 +12,16 @@ from botfleet.control_plane.binding_schemas import (
 )
 from botfleet.control_plane.db.tables import Tenant, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import Conflict, NotFound, PermissionDenied
+from botfleet.control_plane.errors import Conflict, NotFound, PermissionDenied, TenantReadOnly
 from botfleet.control_plane.models import TenantCreate, TenantUpdate, data_plane_url_text
+from botfleet.control_plane.pagination import Page, after_tenant_id, page_of
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
+from botfleet.control_plane.services.credential_scopes import stale_conflict, stale_scopes
 from botfleet.control_plane.tokens import hash_secret, new_boot_token
 
 ACTIVE, DISABLED = "active", "disabled"
+TENANTS_LISTING = "tenants"
 
 
 async def get_tenant(
@@ -38,6 +40,23 @@ async def get_tenant(
         tenant = await uow.tenants.get(tenant_id)
     if tenant is None:
         raise NotFound("tenant", tenant_id)
+    return tenant
+
+
+async def get_tenant_for_change(
+    uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str
+) -> Tenant:
+    """The tenant, locked, for a change by `principal` (every write of a tenant's rows starts
+    here, so writes of one tenant, its deletion included, run one after the other).
+
+    A disabled tenant's own keys are refused (403, `TenantReadOnly`): disabling freezes the
+    tenant's configuration, reads and exports stay open, and the admin may still change it
+    (to fix it before enabling it again). The status is read under the lock, so a disable
+    racing a change is either before it (refused) or after it.
+    """
+    tenant = await get_tenant(uow, principal, tenant_id, lock=True)
+    if tenant.status == DISABLED and not principal.is_admin:
+        raise TenantReadOnly(tenant_id)
     return tenant
 
 
@@ -70,9 +89,16 @@ async def create_tenant(
     return tenant, token
 
 
-async def list_tenants(uow: SqlAlchemyUnitOfWork, principal: Principal) -> Sequence[Tenant]:
-    """Every tenant for the admin; a tenant key sees only its own."""
-    return await uow.tenants.list(only=None if principal.is_admin else principal.tenant_id)
+async def list_tenants(
+    uow: SqlAlchemyUnitOfWork, principal: Principal, *, limit: int, cursor: str | None = None
+) -> Page[Tenant]:
+    """A page of tenants by id: every tenant for the admin; a tenant key sees only its own."""
+    rows = await uow.tenants.page(
+        after=after_tenant_id(TENANTS_LISTING, cursor),
+        limit=limit + 1,
+        only=None if principal.is_admin else principal.tenant_id,
+    )
+    return page_of(rows, limit, TENANTS_LISTING, lambda tenant: tenant.id)
 
 
 def _changes(tenant: Tenant, spec: TenantUpdate) -> dict[str, Any]:
@@ -96,10 +122,19 @@ def _changes(tenant: Tenant, spec: TenantUpdate) -> dict[str, Any]:
 
 
 async def update_tenant(
-    uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, spec: TenantUpdate
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    tenant_id: str,
+    spec: TenantUpdate,
+    *,
+    drop_stale_credentials: bool = False,
 ) -> Tenant:
+    """Change the given fields. New bindings must fit the published flow (409) and the stored
+    credentials of the scopes they replace (409 naming the names the new binding does not
+    take); with `drop_stale_credentials` such credentials are deleted instead, in the same
+    transaction, and audited as ``credentials.delete``."""
     # Locked: a publish checking the bindings this changes waits for it (and vice versa).
-    tenant = await get_tenant(uow, principal, tenant_id, lock=True)
+    tenant = await get_tenant_for_change(uow, principal, tenant_id)
     changes = _changes(tenant, spec)
     check_llm_provider(changes.get("llm", tenant.llm), changes.get("connectors", tenant.connectors))
     # The CP calls this URL and returns what it answers: only the admin may point it somewhere.
@@ -110,6 +145,7 @@ async def update_tenant(
         from botfleet.control_plane.services.flows import check_connectors_kept
 
         await check_connectors_kept(uow, tenant, changes["connectors"] or {})
+    await _check_stored_credentials(uow, principal, tenant, changes, drop=drop_stale_credentials)
     if changes:
         for field, value in changes.items():
             setattr(tenant, field, value)
@@ -120,6 +156,29 @@ async def update_tenant(
         )  # fmt: skip
         await uow.commit()
     return tenant
+
+
+async def _check_stored_credentials(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    tenant: Tenant,
+    changes: dict[str, Any],
+    *,
+    drop: bool,
+) -> None:
+    """Refuse (or, with `drop`, delete) stored credentials the changed bindings do not take:
+    merged into them at boot, they would stop the data plane."""
+    if "channel" not in changes and "connectors" not in changes:
+        return
+    stale = stale_scopes(await uow.credentials.list(tenant.id), tenant, changes)
+    if stale and not drop:
+        raise stale_conflict(tenant.id, stale)
+    for scope in stale:
+        await uow.credentials.delete(scope.row)
+        audit.record(
+            uow, principal, "credentials.delete", tenant_id=tenant.id, target=scope.row.scope,
+            details={"keys": list(scope.row.key_names), "reason": "stale after tenant.update"},
+        )  # fmt: skip
 
 
 async def set_status(
@@ -138,9 +197,16 @@ async def set_status(
 
 
 async def delete_tenant(uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str) -> None:
-    """Remove the tenant and all its rows (its audit entries too); the deletion is audited."""
-    await get_tenant(uow, principal, tenant_id)
+    """Remove the tenant and all its rows (its audit entries too); the deletion is audited.
+
+    The tenant is locked first, like every change: a publish, upload or credentials put in
+    progress finishes before the purge (whose rows it then removes too), and one arriving
+    during it waits and finds no tenant (404). Purging before taking the lock left a
+    concurrent change's rows behind, or deadlocked with it on PostgreSQL.
+    """
+    principal.require_tenant(tenant_id)
     principal.require_admin("deleting a tenant")
+    await get_tenant(uow, principal, tenant_id, lock=True)
     await uow.tenants.purge(tenant_id)
     audit.record(uow, principal, "tenant.delete", tenant_id=None, target=tenant_id)
     await uow.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -13,9 +13,10 @@ from botfleet.control_plane.db.repositories import DocumentRepository
 from botfleet.control_plane.db.tables import Tenant, VersionedDocument, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from botfleet.control_plane.pagination import Page, after_version, page_of
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
-from botfleet.control_plane.services.tenants import get_tenant
+from botfleet.control_plane.services.tenants import get_tenant, get_tenant_for_change
 
 DocT = TypeVar("DocT", bound=VersionedDocument)
 
@@ -83,11 +84,21 @@ async def get_version_and_published(
 
 
 async def list_versions(
-    uow: SqlAlchemyUnitOfWork, principal: Principal, kind: DocumentKind[DocT], tenant_id: str
-) -> tuple[int | None, Sequence[DocT]]:
-    """(published version, every version oldest first)."""
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    kind: DocumentKind[DocT],
+    tenant_id: str,
+    *,
+    limit: int,
+    cursor: str | None = None,
+) -> tuple[int | None, Page[DocT]]:
+    """(published version, a page of versions oldest first)."""
     tenant = await get_tenant(uow, principal, tenant_id)
-    return kind.get_published(tenant), await kind.repository(uow).list(tenant_id)
+    listing = f"{kind.name} versions"
+    rows = await kind.repository(uow).page(
+        tenant_id, after=after_version(listing, cursor), limit=limit + 1
+    )
+    return kind.get_published(tenant), page_of(rows, limit, listing, lambda row: row.version)
 
 
 async def publish(
@@ -105,11 +116,25 @@ async def publish(
     run one after the other, so each checks, and audits ``from_version``, against the state
     the previous one committed.
     """
-    tenant = await get_tenant(uow, principal, tenant_id, lock=True)
+    tenant = await get_tenant_for_change(uow, principal, tenant_id)
     document = await kind.repository(uow).get(tenant_id, version)
     if document is None:
         raise NotFound(f"{kind.name} version", version)
-    return await _publish(uow, principal, kind, tenant, document, action)
+    await _publish(uow, principal, kind, tenant, document, action)
+    await uow.commit()
+    return document
+
+
+async def publish_new(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    kind: DocumentKind[DocT],
+    tenant: Tenant,
+    document: DocT,
+) -> None:
+    """Publish a version an upload has just added, in the upload's transaction (the caller
+    holds the tenant's lock and commits both): a refused publish stores nothing."""
+    await _publish(uow, principal, kind, tenant, document, "publish")
 
 
 async def _publish(
@@ -119,8 +144,8 @@ async def _publish(
     tenant: Tenant,
     document: DocT,
     action: str,
-) -> DocT:
-    """Point the (locked) tenant at `document` and commit, unless it already is."""
+) -> None:
+    """Point the (locked) tenant at `document`, unless it already is; the caller commits."""
     previous, version = kind.get_published(tenant), document.version
     if previous != version:
         if kind.check_publishable is not None:
@@ -131,8 +156,6 @@ async def _publish(
             uow, principal, f"{kind.name}.{action}", tenant_id=tenant.id, target=str(version),
             details={"from_version": previous, "to_version": version},
         )  # fmt: skip
-        await uow.commit()
-    return document
 
 
 async def rollback(
@@ -143,7 +166,7 @@ async def rollback(
     version: int | None = None,
 ) -> DocT:
     """Publish an earlier version: `version`, or by default the one before the published one."""
-    tenant = await get_tenant(uow, principal, tenant_id, lock=True)
+    tenant = await get_tenant_for_change(uow, principal, tenant_id)
     current = kind.get_published(tenant)
     if current is None:
         raise Conflict(f"tenant {tenant_id!r} has no published {kind.name} to roll back")
@@ -159,7 +182,9 @@ async def rollback(
             f"rollback must go to a version before the published one ({current}); "
             f"use publish for version {version}"
         )
-    return await _publish(uow, principal, kind, tenant, document, "rollback")
+    await _publish(uow, principal, kind, tenant, document, "rollback")
+    await uow.commit()
+    return document
 
 
 #: Lines of each version a diff compares. difflib's matching grows faster than linearly with
