@@ -149,11 +149,14 @@ def provision_tenant(
     data_plane_url: str | None = None,
     internal_token: str | None = None,
     rotate_boot_token: bool = False,
+    drop_stale_credentials: bool = False,
 ) -> ProvisionResult:
     """Bring the control plane's copy of the tenant in line with `files` (admin key needed).
 
     An existing tenant's boot token is replaced only with `rotate_boot_token` (that cuts off
-    the data plane running with the old one).
+    the data plane running with the old one). A binding whose type changes (whatsapp ->
+    telegram) is refused while secrets of the old type are stored, unless
+    `drop_stale_credentials` deletes them with the change.
 
     Raises:
         ControlPlaneAPIError: a refusal (an invalid flow lists every issue with its line).
@@ -178,7 +181,9 @@ def provision_tenant(
         # connectors the files drop, and a last one removes them once the flow is published.
         dropped = _dropped_connectors(tenant.connectors, fields["connectors"])
         client.update_tenant(
-            tenant_id, TenantUpdate(**{**fields, "connectors": {**dropped, **fields["connectors"]}})
+            tenant_id,
+            TenantUpdate(**{**fields, "connectors": {**dropped, **fields["connectors"]}}),
+            drop_stale_credentials=drop_stale_credentials,
         )
         if tenant.status == "disabled":
             client.enable_tenant(tenant_id)

@@ -79,6 +79,14 @@ def create_tenant(
     run(ctx, lambda c: c.create_tenant(body))
 
 
+DROP_STALE_CREDENTIALS = typer.Option(
+    False,
+    "--drop-stale-credentials",
+    help="When a binding changes type (e.g. whatsapp -> telegram), delete the stored secrets "
+    "the new type does not take (otherwise the change is refused, naming them).",
+)
+
+
 @tenants_app.command("update")
 def update_tenant(
     ctx: typer.Context,
@@ -90,6 +98,7 @@ def update_tenant(
     connectors: str | None = CONNECTORS,
     llm: str | None = LLM,
     data_plane_url: str | None = DATA_PLANE_URL,
+    drop_stale_credentials: bool = DROP_STALE_CREDENTIALS,
 ) -> None:
     """Change the given fields only (`--connectors` replaces the whole map)."""
     from botfleet.control_plane.models import TenantUpdate
@@ -101,7 +110,10 @@ def update_tenant(
     if not fields:
         raise typer.BadParameter("give at least one field to change")
     body = validated(TenantUpdate, fields)
-    run(ctx, lambda c: c.update_tenant(tenant, body))
+    run(
+        ctx,
+        lambda c: c.update_tenant(tenant, body, drop_stale_credentials=drop_stale_credentials),
+    )
 
 
 @tenants_app.command("apply")
@@ -115,6 +127,7 @@ def apply_tenant(
         help="Issue a new boot token for an existing tenant (the data plane running with the "
         "old one is cut off until restarted with the new one).",
     ),
+    drop_stale_credentials: bool = DROP_STALE_CREDENTIALS,
 ) -> None:
     """Create or update a tenant from its local files, publishing what changed (idempotent).
 
@@ -134,7 +147,11 @@ def apply_tenant(
         ctx,
         lambda c: asdict(
             provision_tenant(
-                c, files, data_plane_url=data_plane_url, rotate_boot_token=new_boot_token
+                c,
+                files,
+                data_plane_url=data_plane_url,
+                rotate_boot_token=new_boot_token,
+                drop_stale_credentials=drop_stale_credentials,
             )
         ),
     )
