@@ -32,6 +32,14 @@ _ALIASES = {"button": "button_reply", "list": "list_reply"}
 #: Types that carry a payload chosen from options the bot offered.
 PAYLOAD_TYPES = frozenset({MessageType.BUTTON_REPLY, MessageType.LIST_REPLY})
 
+#: `extra` key of an option pressed by position (its id was too long for the channel, so it was
+#: sent as `#opt<position>.<fingerprint>`): the fingerprint (`options_fingerprint`) of the menu
+#: it belongs to. The message is the typed answer "<position>".
+OPTION_MENU = "option_menu"
+#: `extra` key the engine sets (to true) on such a press of a menu that is no longer the last
+#: one shown: it is no option, and no transition matches it (the state's fallback answers).
+STALE_MENU = "stale_menu"
+
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +67,23 @@ def options_of(output: Output) -> tuple[Option, ...]:
     if isinstance(output, ListMenu):
         return output.options
     return ()
+
+
+#: Length of `options_fingerprint` (hex digits: 40 bits).
+FINGERPRINT_LENGTH = 10
+
+
+def options_fingerprint(options: Iterable[Option]) -> str:
+    """A short, stable digest of a menu's option ids, in order (titles are left out: channels
+    cut them). Channels that send an over-long id by position add it (`#opt2.<fingerprint>`),
+    and the engine compares it with the menu it last showed, so a press of an older menu is
+    never read as an option of the current one."""
+    digest = hashlib.blake2b(digest_size=FINGERPRINT_LENGTH // 2)
+    for option in options:
+        data = option.id.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big"))  # length-prefixed: ("ab", "c") != ("a", "bc")
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def output_to_dict(output: Output) -> dict[str, Any]:

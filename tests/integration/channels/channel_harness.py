@@ -56,6 +56,64 @@ FLOW: dict[str, Any] = {
     },
 }
 
+#: Option ids over every provider's limit (WhatsApp 256 characters, Telegram 64 bytes), so
+#: channels send them by position (`#opt<position>.<fingerprint>`). The menu, then a slot list:
+#: pressing the menu's "Cancel" (its second button) once the slots are shown must not book the
+#: second slot.
+LONG = "_" + "x" * 260
+LONG_IDS_FLOW: dict[str, Any] = {
+    "id": "long_ids_v1",
+    "initial_state": "MENU",
+    "states": {
+        "MENU": {
+            "on_enter": [
+                {
+                    "action": "send_interactive_buttons",
+                    "body": "What would you like to do?",
+                    "buttons": [
+                        {"id": f"menu_book{LONG}", "title": "Book"},
+                        {"id": f"menu_cancel{LONG}", "title": "Cancel"},
+                    ],
+                }
+            ],
+            "transitions": [
+                {"on_payload_prefix": "menu_book", "target": "SLOTS"},
+                {"on_payload_prefix": "menu_cancel", "target": "CANCELLED"},
+            ],
+            "fallback": "MENU",
+        },
+        "SLOTS": {
+            "on_enter": [
+                {
+                    "action": "send_interactive_buttons",
+                    "body": "Pick a time",
+                    "buttons": [
+                        {"id": f"slot_10{LONG}", "title": "10:00"},
+                        {"id": f"slot_11{LONG}", "title": "11:00"},
+                    ],
+                }
+            ],
+            "transitions": [
+                {"on_payload": f"slot_10{LONG}", "target": "BOOKED_10"},
+                {"on_payload": f"slot_11{LONG}", "target": "BOOKED_11"},
+            ],
+            "fallback": "SLOTS",
+        },
+        "BOOKED_10": {
+            "on_enter": [{"action": "send_text", "text": "Booked 10:00"}],
+            "fallback": "MENU",
+        },
+        "BOOKED_11": {
+            "on_enter": [{"action": "send_text", "text": "Booked 11:00"}],
+            "fallback": "MENU",
+        },
+        "CANCELLED": {
+            "on_enter": [{"action": "send_text", "text": "Cancelled"}],
+            "fallback": "MENU",
+        },
+    },
+}
+
 PHONE_NUMBER_ID = "106540352242922"
 APP_SECRET = "meta-app-secret-1"
 ACCESS_TOKEN = "EAAG-access-token-1"

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from channel_harness import (
     BOT_TOKEN,
+    LONG_IDS_FLOW,
     TELEGRAM_CHANNEL,
     WEBHOOK_SECRET,
     DataPlane,
@@ -191,3 +192,66 @@ async def test_send_retries_honour_retry_after_inside_the_app() -> None:
             'botfleet_telegram_api_requests_total{method="sendMessage",outcome="ok"} 1.0'
             in exported
         )
+
+
+# ---------------------------------------------------------------- ids sent by position
+
+
+@pytest.fixture
+async def long_ids() -> AsyncIterator[DataPlane]:
+    async with channel_app(TELEGRAM_CHANNEL, bot_api(), flow=LONG_IDS_FLOW) as running:
+        yield running
+
+
+def press(data: str, number: int) -> Any:
+    """A callback query pressing the button whose `callback_data` is `data`."""
+    update = fixture("telegram", "callback_query")
+    update["update_id"] = 872100000 + number
+    update["callback_query"]["id"] = f"positional-{number}"
+    update["callback_query"]["data"] = data
+    return update
+
+
+def keyboard_data(dp: DataPlane) -> list[str]:
+    """The `callback_data` of the last keyboard sent."""
+    last = [c for c in calls(dp.provider, "sendMessage") if "reply_markup" in c][-1]
+    return [row[0]["callback_data"] for row in last["reply_markup"]["inline_keyboard"]]
+
+
+def last_text(dp: DataPlane) -> str:
+    return str(calls(dp.provider, "sendMessage")[-1]["text"])
+
+
+async def test_a_press_of_an_older_keyboard_sent_by_position_picks_nothing_of_the_new_one(
+    long_ids: DataPlane,
+) -> None:
+    dp = long_ids
+    await post(dp, fixture("telegram", "text"))
+    await dp.settle()
+    book, cancel = keyboard_data(dp)
+    assert book.startswith("#opt1.") and cancel.startswith("#opt2.")
+    await post(dp, press(book, 1))
+    await dp.settle()
+    assert last_text(dp) == "Pick a time"
+    ten, eleven = keyboard_data(dp)
+    assert (ten[:6], eleven[:6]) == ("#opt1.", "#opt2.") and eleven != cancel
+    # The contact scrolls up and presses the menu's "Cancel": not the slot list's "11:00".
+    await post(dp, press(cancel, 2))
+    await dp.settle()
+    assert last_text(dp) == "Pick a time"  # the slot list again, nothing booked or cancelled
+    assert keyboard_data(dp) == [ten, eleven]
+    await post(dp, press(eleven, 3))  # the current list's button is still that option
+    await dp.settle()
+    assert last_text(dp) == "Booked 11:00"
+    assert len(calls(dp.provider, "answerCallbackQuery")) == 3
+
+
+async def test_a_press_sent_by_position_before_fingerprints_is_the_last_menu_s_option(
+    long_ids: DataPlane,
+) -> None:
+    dp = long_ids
+    await post(dp, fixture("telegram", "text"))
+    await dp.settle()
+    await post(dp, press("#opt2", 1))
+    await dp.settle()
+    assert last_text(dp) == "Cancelled"

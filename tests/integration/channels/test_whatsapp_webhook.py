@@ -12,6 +12,7 @@ import pytest
 from channel_harness import (
     ACCESS_TOKEN,
     APP_SECRET,
+    LONG_IDS_FLOW,
     PHONE_NUMBER_ID,
     VERIFY_TOKEN,
     WHATSAPP_CHANNEL,
@@ -397,3 +398,68 @@ async def test_quick_texts_are_answered_once_and_every_one_is_marked_read() -> N
     receipts = [b["message_id"] for b in sent if b.get("status") == "read"]
     assert replies == ["you said: hi\na haircut\ntomorrow?"]
     assert receipts == ["wamid.quick0", "wamid.quick1", "wamid.quick2"]
+
+
+# ---------------------------------------------------------------- ids sent by position
+
+
+@pytest.fixture
+async def long_ids() -> AsyncIterator[DataPlane]:
+    async with channel_app(WHATSAPP_CHANNEL, graph_api(), flow=LONG_IDS_FLOW) as running:
+        yield running
+
+
+def press_webhook(message_id: str, option_id: str, title: str) -> Any:
+    """A reply button pressed: its id as the bot sent it."""
+    payload = fixture("whatsapp", "interactive_button_reply")
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    message["id"] = message_id
+    message["interactive"]["button_reply"] = {"id": option_id, "title": title}
+    return payload
+
+
+def sent_buttons(dp: DataPlane) -> list[str]:
+    """The ids of the last reply buttons sent."""
+    menus = [b for b in dp.provider.bodies() if b.get("type") == "interactive"]
+    return [b["reply"]["id"] for b in menus[-1]["interactive"]["action"]["buttons"]]
+
+
+def last_sent(dp: DataPlane) -> str:
+    body = [b for b in dp.provider.bodies() if "type" in b][-1]
+    if body["type"] == "interactive":
+        return str(body["interactive"]["body"]["text"])
+    return str(body["text"]["body"])
+
+
+async def test_a_press_of_older_buttons_sent_by_position_picks_nothing_of_the_new_ones(
+    long_ids: DataPlane,
+) -> None:
+    dp = long_ids
+    await post(dp, text_webhook("wamid.long.1", "hi"))
+    await dp.settle()
+    book, cancel = sent_buttons(dp)
+    assert book.startswith("#opt1.") and cancel.startswith("#opt2.")
+    await post(dp, press_webhook("wamid.long.2", book, "Book"))
+    await dp.settle()
+    assert last_sent(dp) == "Pick a time"
+    ten, eleven = sent_buttons(dp)
+    assert eleven.startswith("#opt2.") and eleven != cancel
+    # The contact scrolls up and presses the menu's "Cancel": not the slot list's "11:00".
+    await post(dp, press_webhook("wamid.long.3", cancel, "Cancel"))
+    await dp.settle()
+    assert last_sent(dp) == "Pick a time"  # the slots again, nothing booked or cancelled
+    assert sent_buttons(dp) == [ten, eleven]
+    await post(dp, press_webhook("wamid.long.4", eleven, "11:00"))
+    await dp.settle()
+    assert last_sent(dp) == "Booked 11:00"
+
+
+async def test_a_press_sent_by_position_before_fingerprints_is_the_last_menu_s_option(
+    long_ids: DataPlane,
+) -> None:
+    dp = long_ids
+    await post(dp, text_webhook("wamid.long.1", "hi"))
+    await dp.settle()
+    await post(dp, press_webhook("wamid.long.2", "#opt2", "Cancel"))
+    await dp.settle()
+    assert last_sent(dp) == "Cancelled"

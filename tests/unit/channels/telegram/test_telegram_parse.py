@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from botfleet.adapters.channels.telegram.parse import parse_update
-from botfleet.domain.messages import MessageType
+from botfleet.domain.messages import OPTION_MENU, MessageType
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "telegram"
 RECEIVED = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
@@ -99,6 +99,27 @@ def test_a_button_sent_by_position_comes_back_as_the_typed_number() -> None:
     message = parse_update(payload, received_at=RECEIVED).message
     assert message is not None
     assert (message.type, message.text, message.payload) == (MessageType.TEXT, "2", "")
+
+
+def test_a_button_sent_by_position_carries_its_menu_s_fingerprint() -> None:
+    payload = load("callback_query")
+    payload["callback_query"]["data"] = "#opt2.0123456789"
+    message = parse_update(payload, received_at=RECEIVED).message
+    assert message is not None
+    assert (message.type, message.text, message.payload) == (MessageType.TEXT, "2", "")
+    assert message.extra == {"reply_to": f"{CHAT}:1366", OPTION_MENU: "0123456789"}
+
+
+@pytest.mark.parametrize(
+    "data", ["#opt2.0123", "#opt2.01234567890", "#opt2.ABCDEF0123", "#opt0", "#opt2\n", "#opt"]
+)
+def test_data_that_only_looks_positional_is_an_ordinary_payload(data: str) -> None:
+    payload = load("callback_query")
+    payload["callback_query"]["data"] = data
+    message = parse_update(payload, received_at=RECEIVED).message
+    assert message is not None
+    assert (message.type, message.payload) == (MessageType.BUTTON_REPLY, data)
+    assert OPTION_MENU not in message.extra
 
 
 def test_a_callback_without_a_message_answers_in_the_private_chat() -> None:

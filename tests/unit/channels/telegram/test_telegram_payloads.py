@@ -9,7 +9,15 @@ from typing import Any
 import respx
 
 from botfleet.adapters.channels.telegram import TelegramBotSender
-from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, TemplateMessage, Text
+from botfleet.domain.outputs import (
+    Buttons,
+    ListMenu,
+    Option,
+    Section,
+    TemplateMessage,
+    Text,
+    options_fingerprint,
+)
 
 Send = Callable[..., Awaitable[list[dict[str, Any]]]]
 
@@ -103,9 +111,32 @@ async def test_button_titles_are_cut_to_40_characters(send: Send) -> None:
 async def test_callback_data_over_64_bytes_is_sent_by_position(send: Send) -> None:
     fits = "é" * 32  # 64 bytes
     too_long = "é" * 33  # 66 bytes
-    (body,) = await send(Buttons("Pick", (Option(fits, "A"), Option(too_long, "B"))))
+    options = (Option(fits, "A"), Option(too_long, "B"))
+    (body,) = await send(Buttons("Pick", options))
     data = [row[0]["callback_data"] for row in body["reply_markup"]["inline_keyboard"]]
-    assert data == [fits, "#opt2"]
+    # the position, and the fingerprint of the menu's ids, so a later press can tell its menu
+    assert data == [fits, f"#opt2.{options_fingerprint(options)}"]
+    assert len(data[1].encode()) <= 64
+
+
+async def test_list_rows_are_sent_by_position_across_sections(send: Send) -> None:
+    long_id = "slot_2026-12-05T10:00:00+01:00_corte_maria_" + "x" * 30
+    rows = (Option("a", "A"), Option(long_id, "B")), (Option(long_id + "2", "C"),)
+    menu = ListMenu("Pick", "L", (Section("Morning", rows[0]), Section("Evening", rows[1])))
+    (body,) = await send(menu)
+    data = [row[0]["callback_data"] for row in body["reply_markup"]["inline_keyboard"]]
+    fingerprint = options_fingerprint(menu.options)
+    assert data == ["a", f"#opt2.{fingerprint}", f"#opt3.{fingerprint}"]
+
+
+async def test_menus_with_other_ids_get_other_fingerprints(send: Send) -> None:
+    today = Buttons("Pick", (Option("slot_today_" + "x" * 60, "10:00"),))
+    tomorrow = Buttons("Pick", (Option("slot_tomorrow_" + "x" * 60, "10:00"),))
+    first, second = await send(today, tomorrow)
+    assert (
+        first["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        != second["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    )
 
 
 async def test_long_text_is_split_and_the_keyboard_rides_on_the_last_part(send: Send) -> None:

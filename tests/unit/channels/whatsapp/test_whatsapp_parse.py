@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from botfleet.adapters.channels.whatsapp.parse import parse_webhook
-from botfleet.domain.messages import MessageType
+from botfleet.domain.messages import OPTION_MENU, MessageType
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "whatsapp"
 PHONE_NUMBER_ID = "106540352242922"
@@ -194,6 +194,20 @@ def test_an_option_sent_by_position_comes_back_as_the_typed_number() -> None:
         payload, phone_number_id=PHONE_NUMBER_ID, received_at=RECEIVED
     ).messages
     assert (message.type, message.text, message.payload) == (MessageType.TEXT, "2", "")
+    assert OPTION_MENU not in message.extra  # sent before fingerprints: the last menu's option
+
+
+@pytest.mark.parametrize("kind", ["button_reply", "list_reply"])
+def test_an_option_sent_by_position_carries_its_menu_s_fingerprint(kind: str) -> None:
+    payload = load("interactive_button_reply")
+    interactive = payload["entry"][0]["changes"][0]["value"]["messages"][0]["interactive"]
+    interactive["type"] = kind
+    interactive[kind] = {"id": "#opt3.0a1b2c3d4e", "title": "11:00"}
+    (message,) = parse_webhook(
+        payload, phone_number_id=PHONE_NUMBER_ID, received_at=RECEIVED
+    ).messages
+    assert (message.type, message.text, message.payload) == (MessageType.TEXT, "3", "")
+    assert (message.extra["option_title"], message.extra[OPTION_MENU]) == ("11:00", "0a1b2c3d4e")
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from botfleet.domain.outputs import (
     Section,
     TemplateMessage,
     Text,
+    options_fingerprint,
 )
 
 TO = "16505551234"
@@ -258,9 +259,22 @@ async def test_ids_over_the_limit_are_sent_by_position(send: Send) -> None:
     rows = ListMenu("Pick", "L", (Section("", (Option("y" * 201, "C"), Option("ok", "D"))),))
     button_body, list_body = await send(buttons, rows)
     ids = [b["reply"]["id"] for b in button_body["interactive"]["action"]["buttons"]]
-    assert ids == ["short", "#opt2"]
+    # the position, and the fingerprint of the menu's ids, so a later press can tell its menu
+    assert ids == ["short", f"#opt2.{options_fingerprint(buttons.buttons)}"]
     rows_out = list_body["interactive"]["action"]["sections"][0]["rows"]
-    assert [r["id"] for r in rows_out] == ["#opt1", "ok"]
+    assert [r["id"] for r in rows_out] == [f"#opt1.{options_fingerprint(rows.options)}", "ok"]
+
+
+async def test_row_positions_count_every_section(send: Send) -> None:
+    long_id = "y" * 201
+    menu = ListMenu(
+        "Pick",
+        "L",
+        (Section("Morning", (Option("a", "A"),)), Section("Evening", (Option(long_id, "B"),))),
+    )
+    (body,) = await send(menu)
+    sections = body["interactive"]["action"]["sections"]
+    assert sections[1]["rows"][0]["id"] == f"#opt2.{options_fingerprint(menu.options)}"
 
 
 def test_a_refused_template_parameter_is_named_a_template_problem() -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botfleet.adapters.channels.telegram.payloads import INDEX_DATA
+from botfleet.adapters.channels.option_ids import positional_press
 from botfleet.domain.messages import InboundMessage, MessageType
 
 #: Content keys -> type, checked in this order (an animation also carries `document`).
@@ -152,9 +152,11 @@ def _from_callback(update_id: int, raw: dict[str, Any], received_at: datetime) -
     if not data:  # a game button: nothing to route, but the spinner must still stop
         return ParsedUpdate(update_id, callback_query_id=query_id, skipped="callback_without_data")
     title = _button_title(origin.get("reply_markup"), data)
-    position = INDEX_DATA.match(data)
-    if position:  # an option sent by position: the typed answer "2", as the engine reads it
-        msg_type, text, payload = MessageType.TEXT, position.group(1), ""
+    extra = _reply_to(origin)
+    pressed = positional_press(data)
+    if pressed:  # an option sent by position: the typed answer "2", as the engine reads it
+        msg_type, text, payload = MessageType.TEXT, pressed[0], ""
+        extra.update(pressed[1])  # the menu's fingerprint
     else:
         msg_type, text, payload = MessageType.BUTTON_REPLY, title, data
     message = InboundMessage(
@@ -166,7 +168,7 @@ def _from_callback(update_id: int, raw: dict[str, Any], received_at: datetime) -
         payload=payload,
         contact_name=_display_name(sender),
         language=_text(sender.get("language_code"))[:16],
-        extra=_reply_to(origin),
+        extra=extra,
     )
     return ParsedUpdate(update_id, message, callback_query_id=query_id)
 

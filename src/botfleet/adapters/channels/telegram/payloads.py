@@ -2,18 +2,19 @@
 
 Buttons and list rows become inline keyboard buttons, one per row; their `callback_data` is the
 option id. Telegram limits `callback_data` to 64 bytes, so a longer id is replaced by the
-option's 1-based position (`#opt2`), which the inbound side turns back into the typed answer
-"2" (the engine reads it as the second option). List descriptions and section titles, which a
+option's 1-based position and its menu's fingerprint (`#opt2.<fingerprint>`, `option_ids`),
+which the inbound side turns back into the typed answer "2" (the engine reads it as the second
+option if that menu is still the last one shown). List descriptions and section titles, which a
 keyboard cannot show, are written under the body. Text is plain (no parse_mode): nothing in a
 bot's text can be misread as markup.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from botfleet.adapters.channels.degrade import shorten, split_text
+from botfleet.adapters.channels.option_ids import sendable_ids
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, TemplateMessage, Text
 from botfleet.ports.channels import Capabilities
 
@@ -29,9 +30,6 @@ TELEGRAM_CAPABILITIES = Capabilities(
     templates=False,  # templates are WhatsApp's; their fallback text is sent
 )
 MAX_CALLBACK_DATA_BYTES = 64
-INDEX_DATA_PREFIX = "#opt"
-#: `callback_data` of an option sent by position; group 1 is the position.
-INDEX_DATA = re.compile(r"^#opt([1-9][0-9]{0,2})$")
 
 Payload = dict[str, Any]
 
@@ -63,17 +61,20 @@ def text_payload(chat_id: str, text: str) -> Payload:
 
 def inline_keyboard(options: tuple[Option, ...]) -> Payload:
     limit = TELEGRAM_CAPABILITIES.max_button_title
+    ids = sendable_ids(options, fits_callback_data)
     rows = [
-        [{"text": shorten(o.title.strip() or o.id, limit), "callback_data": callback_data(o, n)}]
-        for n, o in enumerate(options, start=1)
+        [{"text": shorten(o.title.strip() or o.id, limit), "callback_data": data}]
+        for o, data in zip(options, ids, strict=True)
     ]
     return {"inline_keyboard": rows}
 
 
-def callback_data(option: Option, position: int) -> str:
-    """The option id, or `#opt<position>` when it is empty or over 64 bytes."""
-    size = len(option.id.encode("utf-8"))
-    return option.id if 0 < size <= MAX_CALLBACK_DATA_BYTES else f"{INDEX_DATA_PREFIX}{position}"
+def fits_callback_data(option_id: str) -> bool:
+    """Whether Telegram takes `option_id` as `callback_data` (1 to 64 bytes); a longer or empty
+    one is sent by position."""
+    return 0 < len(option_id) <= MAX_CALLBACK_DATA_BYTES and (
+        len(option_id.encode("utf-8", "surrogatepass")) <= MAX_CALLBACK_DATA_BYTES
+    )
 
 
 def answer_callback_payload(query_id: str) -> Payload:

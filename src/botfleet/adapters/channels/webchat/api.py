@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from botfleet.adapters.channels.degrade import degrade
+from botfleet.adapters.channels.option_ids import PREFIX, positional_press, sendable_ids
 from botfleet.adapters.channels.webchat.assets import (
     HTML_TYPE,
     PAGE_HEADERS,
@@ -25,6 +26,7 @@ from botfleet.adapters.channels.webchat.assets import (
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
 from botfleet.adapters.channels.webchat.schemas import (
     MAX_ID,
+    MAX_PAYLOAD,
     SAFE_ID_PATTERN,
     InboundBody,
     InboundReply,
@@ -32,7 +34,15 @@ from botfleet.adapters.channels.webchat.schemas import (
     OutboxMessage,
 )
 from botfleet.domain.messages import InboundMessage, MessageType
-from botfleet.domain.outputs import output_to_dict
+from botfleet.domain.outputs import (
+    Buttons,
+    ListMenu,
+    Option,
+    Output,
+    Section,
+    output_from_dict,
+    output_to_dict,
+)
 from botfleet.json_text import json_bytes
 from botfleet.ports.channels import Capabilities, InboundHandler, TurnResult
 from botfleet.ports.clock import Clock
@@ -174,13 +184,61 @@ def encode_reply(result: TurnResult, capabilities: Capabilities) -> bytes:
     answer = {
         "message_id": result.message_id,
         "duplicate": result.duplicate,
-        "replies": [output_to_dict(o) for o in degrade(result.outputs, capabilities)],
+        "replies": [output_to_dict(by_position(o)) for o in degrade(result.outputs, capabilities)],
     }
     return json_bytes(answer)
 
 
+def fits_payload(option_id: str) -> bool:
+    """Whether the page can send `option_id` back as a choice's `payload` (1 to `MAX_PAYLOAD`
+    characters); another is sent by position (`option_ids`)."""
+    return 0 < len(option_id) <= MAX_PAYLOAD
+
+
+def by_position(output: Output) -> Output:
+    """`output` with the option ids the page could not send back replaced by
+    `#opt<position>.<fingerprint>`; `output` itself when every id fits (the usual case)."""
+    if isinstance(output, Buttons):
+        options = output.buttons
+    elif isinstance(output, ListMenu):
+        options = output.options
+    else:
+        return output
+    for option in options:  # a plain loop: this runs on every turn's menu
+        if not 0 < len(option.id) <= MAX_PAYLOAD:
+            break
+    else:
+        return output
+    ids = iter(sendable_ids(options, fits_payload))
+
+    def renamed(option: Option) -> Option:
+        return Option(next(ids), option.title, option.description)
+
+    if isinstance(output, Buttons):
+        return Buttons(output.body, tuple(renamed(b) for b in output.buttons))
+    sections = tuple(Section(s.title, tuple(renamed(r) for r in s.rows)) for s in output.sections)
+    return ListMenu(output.body, output.button_label, sections)
+
+
 def to_message(body: InboundBody, now: datetime) -> InboundMessage:
-    """The runtime's message for a validated `POST /inbound` body received at `now`."""
+    """The runtime's message for a validated `POST /inbound` body received at `now`.
+
+    A choice whose payload is an id sent by position (`by_position`) is the typed answer
+    "<position>" with its menu's fingerprint, as on WhatsApp and Telegram."""
+    if body.type != "text" and body.payload.startswith(PREFIX):
+        # Only ids with a fingerprint: the web chat never sent `#opt<position>` alone, so a
+        # flow's own id of that form stays an id.
+        pressed = positional_press(body.payload, legacy=False)
+        if pressed is not None:
+            return InboundMessage(
+                message_id=body.message_id or uuid4().hex,
+                contact_id=body.contact_id,
+                type=MessageType.TEXT,
+                timestamp=now,
+                text=pressed[0],
+                contact_name=body.contact_name,
+                extra={"option_title": body.title, **pressed[1]},
+            )
     return InboundMessage(
         message_id=body.message_id or uuid4().hex,
         contact_id=body.contact_id,
@@ -199,8 +257,23 @@ def _outbox_message(row: dict[str, Any]) -> OutboxMessage:
         seq=int(row["seq"]),
         contact_id=str(row["contact_id"]),
         at=at.isoformat() if isinstance(at, datetime) else str(at),
-        output=dict(row["output"]),
+        output=_sendable_output(dict(row["output"])),
     )
+
+
+def _sendable_output(output: dict[str, Any]) -> dict[str, Any]:
+    """An outbox row's output (`output_to_dict` form) with ids the page could not send back
+    sent by position, as in `encode_reply`."""
+    kind = output.get("type")
+    if kind == "buttons":
+        ids = [b.get("id") for b in output.get("buttons") or ()]
+    elif kind == "list":
+        ids = [r.get("id") for s in output.get("sections") or () for r in s.get("rows") or ()]
+    else:
+        return output
+    if all(isinstance(i, str) and fits_payload(i) for i in ids):
+        return output
+    return output_to_dict(by_position(output_from_dict(output)))
 
 
 def _wait_flag(raw: str | None) -> bool:

@@ -17,8 +17,8 @@ from pydantic import (
 SAFE_ID_PATTERN = r"^[A-Za-z0-9_.:@+\-]+$"
 MAX_ID = 128
 MAX_TEXT = 4096
-#: An option's id as the page got it: ids are not shortened for the web chat (WhatsApp and
-#: Telegram send long ones by position), so a pressed option's id may be as long as a text.
+#: An option's id as the page got it: a longer one is sent to the page by position
+#: (`#opt<position>.<fingerprint>`, `webchat.api.by_position`), as WhatsApp and Telegram do.
 MAX_PAYLOAD = MAX_TEXT
 MAX_TITLE = 256
 MAX_NAME = 128

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botfleet.adapters.channels.whatsapp.payloads import INDEX_ID
+from botfleet.adapters.channels.option_ids import positional_press
 from botfleet.domain.messages import InboundMessage, MessageType
 
 #: Provider message types that carry media, and the `MessageType` each becomes.
@@ -191,9 +191,9 @@ def _interactive(body: dict[str, Any]) -> tuple[MessageType, str, str, dict[str,
     reply_kind = _text(body.get("type"))
     reply = _obj(body.get(reply_kind)) if reply_kind else {}
     title, option_id = _text(reply.get("title")), _text(reply.get("id"))
-    position = INDEX_ID.match(option_id) if reply_kind in _REPLY_KINDS else None
-    if position:  # an option sent by position (its id was too long): the typed answer "2"
-        return MessageType.TEXT, position.group(1), "", {"option_title": title}
+    pressed = positional_press(option_id) if reply_kind in _REPLY_KINDS else None
+    if pressed:  # an option sent by position (its id was too long): the typed answer "2"
+        return MessageType.TEXT, pressed[0], "", {"option_title": title, **pressed[1]}
     if reply_kind == "button_reply" and option_id:
         return MessageType.BUTTON_REPLY, title, option_id, {}
     if reply_kind == "list_reply" and option_id:

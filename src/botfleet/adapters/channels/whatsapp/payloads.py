@@ -3,8 +3,10 @@
 Outputs are expected to be degraded to `WHATSAPP_CAPABILITIES` already; this module enforces the
 limits that capabilities do not describe: an interactive body holds 1024 characters (a longer
 one is sent as text first), list sections need titles when there are several, and option ids
-over WhatsApp's length limit are replaced by their 1-based position (`#opt2`), which the
-inbound side turns back into the typed answer "2" (read by the engine as the second option).
+over WhatsApp's length limit are replaced by their 1-based position and their menu's
+fingerprint (`#opt2.<fingerprint>`, `option_ids`), which the inbound side turns back into the
+typed answer "2" (read by the engine as the second option if that menu is still the last one
+shown).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from typing import Any
 
 from botfleet.adapters.channels.degrade import shorten, split_text
+from botfleet.adapters.channels.option_ids import sendable_ids
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, TemplateMessage, Text
 from botfleet.ports.channels import Capabilities
 
@@ -32,9 +35,6 @@ MAX_BUTTON_ID = 256
 MAX_ROW_ID = 200
 MAX_LIST_BUTTON = 20
 MAX_SECTION_TITLE = 24
-#: Replacement id of an option whose id is too long: `#opt<position>`.
-INDEX_ID_PREFIX = "#opt"
-INDEX_ID = re.compile(r"^#opt([1-9][0-9]{0,2})$")
 #: A business-scoped user id ("US.1349...", a parent one "US.ENT.1181..."): the contact of a
 #: user with a username who shares no phone number. Phone numbers are digits only.
 BSUID = re.compile(r"[A-Z]{2}\.[A-Za-z0-9.]{1,160}")
@@ -105,16 +105,14 @@ def _interactive(to: str, kind: str, body: str, action: Payload) -> Payload:
 
 def _button_action(buttons: tuple[Option, ...]) -> Payload:
     limit = WHATSAPP_CAPABILITIES.max_button_title
+    ids = sendable_ids(buttons, _fits_button)
     return {
         "buttons": [
             {
                 "type": "reply",
-                "reply": {
-                    "id": option_id(b, position, MAX_BUTTON_ID),
-                    "title": shorten(b.title.strip() or b.id, limit),
-                },
+                "reply": {"id": sent_id, "title": shorten(b.title.strip() or b.id, limit)},
             }
-            for position, b in enumerate(buttons, start=1)
+            for b, sent_id in zip(buttons, ids, strict=True)
         ]
     }
 
@@ -124,14 +122,14 @@ def _list_action(output: ListMenu) -> Payload:
     label = shorten(output.button_label.strip() or "Options", MAX_LIST_BUTTON)
     sections = [s for s in output.sections if s.rows]
     several = len(sections) > 1
-    position = 0
+    # Positions count the rows of all sections, as the engine's options do.
+    ids = iter(sendable_ids(output.options, _fits_row))
     rendered: list[Payload] = []
     for section in sections:
         rows: list[Payload] = []
         for row in section.rows:
-            position += 1
             item = {
-                "id": option_id(row, position, MAX_ROW_ID),
+                "id": next(ids),
                 "title": shorten(row.title.strip() or row.id, caps.max_row_title),
             }
             if row.description.strip():
@@ -146,9 +144,14 @@ def _list_action(output: ListMenu) -> Payload:
     return {"button": label, "sections": rendered}
 
 
-def option_id(option: Option, position: int, limit: int) -> str:
-    """The option's id, or `#opt<position>` when WhatsApp would reject its length."""
-    return option.id if 0 < len(option.id) <= limit else f"{INDEX_ID_PREFIX}{position}"
+def _fits_button(option_id: str) -> bool:
+    """Whether WhatsApp takes `option_id` as a reply button's id (else it is sent by position)."""
+    return 0 < len(option_id) <= MAX_BUTTON_ID
+
+
+def _fits_row(option_id: str) -> bool:
+    """Whether WhatsApp takes `option_id` as a list row's id (else it is sent by position)."""
+    return 0 < len(option_id) <= MAX_ROW_ID
 
 
 def _fit_body(body: str, empty_body: str) -> tuple[list[str], str]:
