@@ -34,6 +34,8 @@ def as_option_choice(
     the typed "2" with the fingerprint of its menu in `extra`: see `_pressed_by_position`.
     """
     if message.type is not MessageType.TEXT:
+        if not message.text and options and message.payload:
+            return _titled(message, options)
         return message
     if message.extra and OPTION_MENU in message.extra:
         pressed = _pressed_by_position(message, options, from_list)
@@ -60,6 +62,16 @@ def _chose(message: InboundMessage, chosen: Option, from_list: bool) -> InboundM
     return replace(message, type=kind, payload=chosen.id)
 
 
+def _titled(message: InboundMessage, options: tuple[Option, ...]) -> InboundMessage:
+    """A press that came without its label (Telegram, when the message holding the keyboard
+    is gone or inline) gets the title of the option it names, so `{{ message.text }}` reads
+    "Booked, Haircut!" and not "Booked, !"."""
+    if message.type is not MessageType.BUTTON_REPLY and message.type is not MessageType.LIST_REPLY:
+        return message
+    chosen = next((o for o in options if o.id == message.payload), None)
+    return message if chosen is None else replace(message, text=chosen.title)
+
+
 def _pressed_by_position(
     message: InboundMessage, options: tuple[Option, ...], from_list: bool
 ) -> InboundMessage | None:
@@ -84,7 +96,9 @@ def _pressed_by_position(
         and isinstance(fingerprint, str)
         and fingerprint == options_fingerprint(options)
     ):
-        return _chose(message, options[position - 1], from_list)
+        chosen = options[position - 1]
+        # The press's text is its label, as for a button that fitted (not the position "2").
+        return replace(_chose(message, chosen, from_list), text=chosen.title)
     return replace(message, extra={**message.extra, STALE_MENU: True})
 
 
