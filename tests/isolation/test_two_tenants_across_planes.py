@@ -424,3 +424,36 @@ async def test_no_secret_appears_in_any_log_response_or_metrics(
             {str(p): p.read_text(errors="replace") for p in cached},
             {k: v for k, v in fleet.secrets.items() if k != "cache_key"},
         )
+
+
+async def test_a_tenant_key_cannot_aim_its_data_plane_at_another_plane(fleet: Fleet) -> None:
+    """Hosted, each data plane and the control plane sit at internal addresses: with
+    `CP_TENANT_URL_POLICY=public` (the default) a tenant key cannot point the URLs its own
+    data plane calls at them (the other tenant's data plane, the control plane, a name that
+    resolves inside the cluster). The admin set alpha's Graph URL; alpha's key keeps it."""
+    cp, alpha = fleet.cp, fleet.alpha
+    key = cp.auth(alpha.api_key)
+    before = (await cp.client.get(f"/v1/tenants/{alpha.id}", headers=cp.admin)).json()
+    cp.dns.table["bravo.fleet.example.com"] = ["10.42.0.17"]
+    for url in (
+        "http://dp-bravo.bots.svc.cluster.local:8002",
+        "http://10.42.0.17:8002",
+        "http://control-plane:8001",
+        "http://bravo.fleet.example.com:8002",
+        "http://[::ffff:10.42.0.17]:8002",
+    ):
+        channel = {**before["channel"], "graph_base_url": url}
+        response = fleet.keep(
+            f"PATCH {url}",
+            await cp.client.patch(
+                f"/v1/tenants/{alpha.id}", json={"channel": channel}, headers=key
+            ),
+        )
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["detail"].startswith("channel.graph_base_url: the URL's host")
+    unchanged = await cp.client.patch(
+        f"/v1/tenants/{alpha.id}", json={"channel": before["channel"]}, headers=key
+    )
+    assert unchanged.status_code == 200, unchanged.text
+    after = (await cp.client.get(f"/v1/tenants/{alpha.id}", headers=cp.admin)).json()
+    assert after["channel"] == before["channel"]

@@ -30,6 +30,7 @@ from botfleet.control_plane.bootstrap import open_container
 from botfleet.control_plane.logs import configure_logging, get_logger
 from botfleet.control_plane.metrics import ControlPlaneMetrics
 from botfleet.control_plane.settings import ControlPlaneSettings
+from botfleet.control_plane.url_policy import Resolver
 from botfleet.http_guards import BodyGuard
 
 _log = get_logger("app")
@@ -49,12 +50,15 @@ def create_app(
     settings: ControlPlaneSettings,
     *,
     data_plane_transport: httpx.AsyncBaseTransport | None = None,
+    resolver: Resolver | None = None,
 ) -> FastAPI:
     """Build the app. Nothing touches the database until the lifespan starts.
 
     Args:
         settings: validated settings (build them with ``ControlPlaneSettings()``).
         data_plane_transport: HTTP transport used to reach data planes (tests pass a mock).
+        resolver: looks up the host names in tenants' binding URLs (`CP_TENANT_URL_POLICY`);
+            default: the system's resolver. Tests pass a fake (no real DNS).
     """
     configure_logging(settings.log_level, json=settings.log_json)
     metrics = ControlPlaneMetrics()
@@ -62,7 +66,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_container(
-            settings, metrics, data_plane_transport=data_plane_transport
+            settings, metrics, data_plane_transport=data_plane_transport, resolver=resolver
         ) as container:
             app.state.container = container
             _log.info("control plane started", environment=settings.environment)

@@ -20,6 +20,7 @@ from botfleet.control_plane.logs import get_logger
 from botfleet.control_plane.metrics import ControlPlaneMetrics
 from botfleet.control_plane.services.fleet import DataPlaneProbe
 from botfleet.control_plane.settings import ControlPlaneSettings
+from botfleet.control_plane.url_policy import Resolver, SystemResolver, TenantUrlGuard
 
 _log = get_logger("bootstrap")
 
@@ -34,6 +35,8 @@ class Container:
     box: SecretBox
     probe: DataPlaneProbe
     metrics: ControlPlaneMetrics
+    #: `CP_TENANT_URL_POLICY`: what a tenant key may point its bindings' URLs at.
+    url_guard: TenantUrlGuard
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.sessions)
@@ -68,8 +71,11 @@ async def open_container(
     metrics: ControlPlaneMetrics,
     *,
     data_plane_transport: httpx.AsyncBaseTransport | None = None,
+    resolver: Resolver | None = None,
 ) -> AsyncIterator[Container]:
-    """Build the container (running migrations if configured) and close it afterwards."""
+    """Build the container (running migrations if configured) and close it afterwards.
+    `resolver` looks up the host names of tenants' binding URLs (default: the system's, on
+    threads of its own)."""
     for name in settings.generated_secrets:
         _log.warning(
             "GENERATED AN EPHEMERAL SECRET FOR THIS PROCESS ONLY: set it in the environment",
@@ -81,6 +87,12 @@ async def open_container(
     if settings.migrate_on_startup:
         await migrate_with_retries(settings)
     engine = make_engine(settings.database_url, schema=settings.database_schema)
+    system = SystemResolver() if resolver is None else None
+    url_guard = TenantUrlGuard(
+        settings.tenant_url_policy,
+        resolver if resolver is not None else system,
+        timeout_s=settings.tenant_url_dns_timeout_s,
+    )
     async with httpx.AsyncClient(transport=data_plane_transport, follow_redirects=False) as http:
         try:
             yield Container(
@@ -90,6 +102,9 @@ async def open_container(
                 box=SecretBox(settings.fernet_key_list),
                 probe=DataPlaneProbe(http, timeout_s=settings.data_plane_timeout_s),
                 metrics=metrics,
+                url_guard=url_guard,
             )
         finally:
             await engine.dispose()
+            if system is not None:
+                system.close()

@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from botfleet.control_plane.url_policy import TenantUrlPolicy
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/control_plane.db"
 
 Environment = Literal["development", "test", "staging", "production"]
@@ -156,6 +158,12 @@ class ControlPlaneSettings(BaseSettings):
     data_plane_timeout_s: float = Field(default=2.0, gt=0, le=30)
     max_flow_bytes: int = Field(default=512 * 1024, gt=0)
     max_knowledge_bytes: int = Field(default=256 * 1024, gt=0)
+    #: Where a tenant API key may point the URLs of its bindings (the data plane calls them):
+    #: ``public`` hosts only, or ``any`` (see `control_plane.url_policy`). The admin key may
+    #: always set any URL.
+    tenant_url_policy: TenantUrlPolicy = "public"
+    #: Timeout of each DNS lookup of that check (a name not resolved in time is refused).
+    tenant_url_dns_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
     _generated: list[str] = PrivateAttr(default_factory=list)
 
@@ -163,6 +171,11 @@ class ControlPlaneSettings(BaseSettings):
     @classmethod
     def _normalise_url(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    @field_validator("tenant_url_policy", mode="before")
+    @classmethod
+    def _policy_word(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("database_schema")
     @classmethod

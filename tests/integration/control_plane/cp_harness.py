@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,38 @@ states:
 """
 
 _postgres_state: dict[str, str | None] = {}
+
+#: What `FakeDns` answers for a name it has no entry for: a public address.
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+class FakeDns:
+    """The control plane's resolver in these tests (`CP_TENANT_URL_POLICY` looks up the host
+    names of tenants' binding URLs): no test makes a real DNS lookup. A name maps to its
+    addresses, or to an exception to raise (``socket.gaierror``: it does not resolve); other
+    names answer `default` (None: they do not resolve). `asked` records every lookup."""
+
+    def __init__(
+        self,
+        table: Mapping[str, Sequence[str] | BaseException] | None = None,
+        default: Sequence[str] | None = (PUBLIC_ADDRESS,),
+        delay_s: float = 0.0,
+    ) -> None:
+        self.table = dict(table or {})
+        self.default = default
+        self.delay_s = delay_s
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str) -> Sequence[str]:
+        self.asked.append(host)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        found = self.table.get(host.removesuffix("."), self.default)
+        if found is None:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        if isinstance(found, BaseException):
+            raise found
+        return list(found)
 
 
 async def postgres_unreachable_reason() -> str | None:
@@ -99,6 +132,7 @@ class ControlPlane:
     client: httpx.AsyncClient
     app: Any
     data_plane_requests: list[httpx.Request] = field(default_factory=list)
+    dns: FakeDns = field(default_factory=FakeDns)
 
     @staticmethod
     def auth(key: str) -> dict[str, str]:
@@ -140,9 +174,14 @@ DataPlaneHandler = Callable[[httpx.Request], httpx.Response]
 
 @contextlib.asynccontextmanager
 async def running_control_plane(
-    settings: ControlPlaneSettings, data_plane: DataPlaneHandler | None = None
+    settings: ControlPlaneSettings,
+    data_plane: DataPlaneHandler | None = None,
+    *,
+    dns: FakeDns | None = None,
 ) -> AsyncIterator[ControlPlane]:
-    """Start the app's lifespan and yield a client bound to it."""
+    """Start the app's lifespan and yield a client bound to it. Host names are looked up in
+    `dns` (default: a `FakeDns` answering a public address for every name)."""
+    dns = FakeDns() if dns is None else dns
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -151,8 +190,8 @@ async def running_control_plane(
             raise httpx.ConnectError("no data plane in this test", request=request)
         return data_plane(request)
 
-    app = create_app(settings, data_plane_transport=httpx.MockTransport(handler))
+    app = create_app(settings, data_plane_transport=httpx.MockTransport(handler), resolver=dns)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://cp.test") as client:
-            yield ControlPlane(client=client, app=app, data_plane_requests=seen)
+            yield ControlPlane(client=client, app=app, data_plane_requests=seen, dns=dns)

@@ -30,8 +30,10 @@ PUT_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {
         "model": ErrorBody,
         "description": "not a JSON object, a non-finite number, a name that is not a secret "
-        "field of the scope's binding type (the answer lists the expected ones), or a secret "
-        "the binding type requires left out (the answer names it)",
+        "field of the scope's binding type (the answer lists the expected ones), a secret "
+        "the binding type requires left out (the answer names it), or, with a tenant key and "
+        "CP_TENANT_URL_POLICY=public, a URL (a service account's token_uri) whose host is not "
+        "public",
     },
 }
 
@@ -61,7 +63,7 @@ async def put_credentials(
     values = await read_json_object(request)
     async with uow:
         row = await credentials.put_credentials(
-            uow, principal, container.box, tenant_id, scope, values
+            uow, principal, container.box, tenant_id, scope, values, url_guard=container.url_guard
         )
         return CredentialView.model_validate(row)
 

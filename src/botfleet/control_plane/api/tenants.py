@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from botfleet.control_plane.api.deps import PrincipalDep, TenantIdPath, UoWDep
+from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
 from botfleet.control_plane.api.paging import LINK_HEADER_DOC, CursorQuery, LimitQuery, link_next
 from botfleet.control_plane.api.responses import AUTH_ERRORS, STALE_CREDENTIALS
 from botfleet.control_plane.models import TenantCreate, TenantCreated, TenantUpdate, TenantView
@@ -53,15 +53,24 @@ async def update_tenant(
     tenant_id: TenantIdPath,
     body: TenantUpdate,
     principal: PrincipalDep,
+    container: ContainerDep,
     uow: UoWDep,
     drop_stale_credentials: bool = False,
 ) -> TenantView:
     """Change name, time zone, language, bindings or LLM settings (validated like on create).
     A binding whose stored credentials it does not take (a channel changed from ``whatsapp``
-    to ``telegram``) answers 409 naming them; ``?drop_stale_credentials=true`` deletes them."""
+    to ``telegram``) answers 409 naming them; ``?drop_stale_credentials=true`` deletes them.
+    With a tenant key and ``CP_TENANT_URL_POLICY=public`` (the default), a new URL in a
+    binding must point at a public host: loopback, private, link-local and internal names
+    answer 422 naming the field."""
     async with uow:
         tenant = await tenants.update_tenant(
-            uow, principal, tenant_id, body, drop_stale_credentials=drop_stale_credentials
+            uow,
+            principal,
+            tenant_id,
+            body,
+            drop_stale_credentials=drop_stale_credentials,
+            url_guard=container.url_guard,
         )
         return TenantView.model_validate(tenant)
 

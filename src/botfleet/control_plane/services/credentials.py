@@ -23,7 +23,12 @@ from botfleet.control_plane.models import RotationResult
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.credential_scopes import DATA_PLANE_SCOPE, check_put_names
-from botfleet.control_plane.services.tenants import get_tenant, get_tenant_for_change
+from botfleet.control_plane.services.tenants import (
+    get_tenant,
+    get_tenant_for_change,
+    peek_tenant_for_change,
+)
+from botfleet.control_plane.url_policy import TenantUrlGuard, url_places
 
 SCOPE_PATTERN = r"^(channel|llm|data_plane|connector:[a-z][a-z0-9_]{0,62})$"
 _SCOPE = re.compile(SCOPE_PATTERN)
@@ -76,17 +81,27 @@ async def put_credentials(
     tenant_id: str,
     scope: str,
     values: dict[str, Any],
+    *,
+    url_guard: TenantUrlGuard | None = None,
 ) -> Credential:
     """Replace the secrets of one scope. The audit entry lists key names, never values.
 
     The names are checked against the secret fields of the binding the scope fills (422
     naming an unknown or a missing required one); a connector scope needs its binding first
     (409). The tenant is locked, so a concurrent binding change does not slip in between check
-    and store.
+    and store. With `url_guard` (`CP_TENANT_URL_POLICY=public`) a tenant key's secrets may
+    hold no URL to a host that is not public (a service account's ``token_uri``, which the
+    data plane posts to): 422 naming the place, never the value.
     """
     principal.require_tenant(tenant_id)
     check_scope(scope)
     names = _check_values(values)
+    if url_guard is not None and url_guard.applies_to(principal):
+        places = url_places("body", values, json_strings=True)
+        if places:  # looked up before the tenant is locked (see `peek_tenant_for_change`)
+            check_put_names(await peek_tenant_for_change(uow, principal, tenant_id), scope, names)
+            await url_guard.check(places)
+            await uow.release()
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
     check_put_names(tenant, scope, names)
     sealed = box.seal(values)

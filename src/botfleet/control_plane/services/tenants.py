@@ -19,9 +19,12 @@ from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.credential_scopes import stale_conflict, stale_scopes
 from botfleet.control_plane.tokens import hash_secret, new_boot_token
+from botfleet.control_plane.url_policy import TenantUrlGuard, UrlPlace, changed_places
 
 ACTIVE, DISABLED = "active", "disabled"
 TENANTS_LISTING = "tenants"
+#: The fields holding bindings, whose URLs the tenant's data plane calls.
+BINDING_FIELDS = ("channel", "connectors", "llm")
 
 
 async def get_tenant(
@@ -55,6 +58,19 @@ async def get_tenant_for_change(
     racing a change is either before it (refused) or after it.
     """
     tenant = await get_tenant(uow, principal, tenant_id, lock=True)
+    if tenant.status == DISABLED and not principal.is_admin:
+        raise TenantReadOnly(tenant_id)
+    return tenant
+
+
+async def peek_tenant_for_change(
+    uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str
+) -> Tenant:
+    """The tenant, not locked, refused as `get_tenant_for_change` would refuse it: for checks
+    that must not hold the lock (DNS lookups of `CP_TENANT_URL_POLICY`, which may take
+    seconds: on SQLite the lock is the database's write lock). End the read with
+    ``uow.release()``; the change itself then takes the lock as usual."""
+    tenant = await get_tenant(uow, principal, tenant_id)
     if tenant.status == DISABLED and not principal.is_admin:
         raise TenantReadOnly(tenant_id)
     return tenant
@@ -121,6 +137,30 @@ def _changes(tenant: Tenant, spec: TenantUpdate) -> dict[str, Any]:
     return changes
 
 
+def _checked_changes(principal: Principal, tenant: Tenant, spec: TenantUpdate) -> dict[str, Any]:
+    changes = _changes(tenant, spec)
+    check_llm_provider(changes.get("llm", tenant.llm), changes.get("connectors", tenant.connectors))
+    # The CP calls this URL and returns what it answers: only the admin may point it somewhere.
+    if "data_plane_url" in changes and not principal.is_admin:
+        raise PermissionDenied("changing data_plane_url needs the admin API key")
+    return changes
+
+
+async def _check_new_urls(
+    guard: TenantUrlGuard,
+    tenant: Tenant,
+    changes: dict[str, Any],
+    passed: frozenset[UrlPlace] = frozenset(),
+) -> frozenset[UrlPlace]:
+    """Check the URLs the changed bindings add (`CP_TENANT_URL_POLICY`); one the tenant holds
+    already at the same place is not checked (the admin may have set it)."""
+    new = {field: changes[field] for field in BINDING_FIELDS if field in changes}
+    if not new:
+        return passed
+    old = {field: getattr(tenant, field) for field in new}
+    return await guard.check(changed_places(new, old), passed=passed)
+
+
 async def update_tenant(
     uow: SqlAlchemyUnitOfWork,
     principal: Principal,
@@ -128,18 +168,27 @@ async def update_tenant(
     spec: TenantUpdate,
     *,
     drop_stale_credentials: bool = False,
+    url_guard: TenantUrlGuard | None = None,
 ) -> Tenant:
     """Change the given fields. New bindings must fit the published flow (409) and the stored
     credentials of the scopes they replace (409 naming the names the new binding does not
     take); with `drop_stale_credentials` such credentials are deleted instead, in the same
-    transaction, and audited as ``credentials.delete``."""
+    transaction, and audited as ``credentials.delete``.
+
+    With `url_guard` (`CP_TENANT_URL_POLICY=public`) a tenant key's new binding URLs must
+    point at public hosts (422 naming the field). Their names are looked up before the tenant
+    is locked; under the lock only URLs a change committed meanwhile made new are checked."""
+    guard = url_guard if url_guard is not None and url_guard.applies_to(principal) else None
+    passed: frozenset[UrlPlace] = frozenset()
+    if guard is not None and spec.model_fields_set & set(BINDING_FIELDS):
+        current = await peek_tenant_for_change(uow, principal, tenant_id)
+        passed = await _check_new_urls(guard, current, _checked_changes(principal, current, spec))
+        await uow.release()
     # Locked: a publish checking the bindings this changes waits for it (and vice versa).
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
-    changes = _changes(tenant, spec)
-    check_llm_provider(changes.get("llm", tenant.llm), changes.get("connectors", tenant.connectors))
-    # The CP calls this URL and returns what it answers: only the admin may point it somewhere.
-    if "data_plane_url" in changes and not principal.is_admin:
-        raise PermissionDenied("changing data_plane_url needs the admin API key")
+    changes = _checked_changes(principal, tenant, spec)
+    if guard is not None:
+        await _check_new_urls(guard, tenant, changes, passed)
     if "connectors" in changes:
         # Imported here: the flows service imports this module.
         from botfleet.control_plane.services.flows import check_connectors_kept

@@ -1,0 +1,394 @@
+"""Which hosts a tenant's own API key may point its bindings at (`CP_TENANT_URL_POLICY`).
+
+A binding holds URLs the tenant's data plane calls: the LLM's `base_url`, CalDAV's `url` and
+`calendar_id`, Google Calendar's `api_base_url`, WhatsApp's `graph_base_url` and Telegram's
+`api_base_url` (both also spelt `base_url`), and, in the credentials, a Google service
+account's `token_uri`. In a hosted deployment a tenant that could set them to internal
+addresses would make its data plane call the cloud's metadata service (169.254.169.254), the
+cluster's services, other tenants' data planes or the control plane itself (server-side
+request forgery), from inside the network.
+
+With the policy ``public`` (the default) a change made with a tenant key is refused (422
+naming the field) when one of its URLs has a host that is:
+
+- an IP address that is not a public unicast one (loopback, private, link-local, unspecified,
+  shared/CGNAT, multicast, reserved; IPv4-mapped and 6to4/NAT64 IPv6 forms by the IPv4 address
+  they carry), or an IPv4 address written in another form than ``a.b.c.d`` (``2130706433``,
+  ``0x7f.1``, ``0177.0.0.1``: HTTP clients read those differently);
+- a name that is internal by its form: ``localhost`` and ``*.localhost``, a single label
+  (completed by the data plane's search domains: a cluster service), or one of the private
+  zones in `INTERNAL_SUFFIXES` (``.local``, ``.internal``, ``.svc``, ``.cluster.local``...);
+- a name that resolves (looked up from the control plane, with a timeout) to any such address,
+  that does not resolve, or whose lookup times out: a name the control plane cannot see may
+  be one only the data plane's network resolves (split-horizon DNS, a cluster's search
+  domains), so the check fails closed;
+- not parseable, or carrying user information (``public.example@127.0.0.1``).
+
+Which strings are URLs: in any binding field, a string that is one URL (``scheme://...``, no
+spaces); in a field named `url`, ``*_url``, ``*_uri``, `calendar_id` or `endpoint`, any string
+that starts like one (spaces or tabs in it included) or like a scheme-relative ``//host/...``.
+`allowed_origins` (web chat) is exempt: browser origins, which the data plane never calls. A
+new URL setting of a binding model must be named so (a unit test checks every model's fields).
+
+The admin key may set anything (the operator is trusted: local fakes in demos and tests), and
+a URL a tenant key sends back unchanged in the same place is not checked again (the admin may
+have set it). With ``any`` nothing is checked. The check cannot see what the data plane will
+resolve later (DNS rebinding) nor where a redirect leads: docs/deployment.md recommends egress
+network policies for hosted deployments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import re
+import socket
+import string
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from botfleet.control_plane.errors import InvalidInput
+from botfleet.control_plane.principals import Principal
+
+TenantUrlPolicy = Literal["public", "any"]
+
+#: host -> its addresses. Raises `OSError` (``socket.gaierror``) when the name does not resolve.
+Resolver = Callable[[str], Awaitable[Sequence[str]]]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+#: DNS zones that are never the public internet's (RFC 6761, 6762, 8375, ICANN's `.internal`,
+#: Kubernetes' `svc` and `cluster.local`) or are commonly private (`lan`, `corp`, `home`...).
+INTERNAL_SUFFIXES = (
+    "localhost", "localdomain", "local", "internal", "intranet", "private", "lan", "home",
+    "corp", "arpa", "svc", "cluster.local", "test", "example", "invalid",
+)  # fmt: skip
+#: Fields whose value is a URL (or an URL joined to one: CalDAV's `calendar_id`).
+_URL_KEYS = frozenset({"url", "calendar_id", "endpoint", "api_endpoint"})
+_URL_KEY_ENDINGS = ("_url", "_uri")
+#: Fields holding URLs the data plane never calls (web chat's browser origins).
+EXEMPT_KEYS = frozenset({"allowed_origins"})
+#: Distinct host names one request may ask the control plane to look up.
+MAX_LOOKUPS = 16
+_MAX_DEPTH = 32
+
+_WHOLE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
+_URL_START = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//")
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+_HEX = frozenset(string.hexdigits)
+_OCTAL = frozenset(string.octdigits)
+_SHARED = ipaddress.IPv4Network("100.64.0.0/10")
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_ADVICE = (
+    "a tenant API key may only point a binding at hosts on the public internet "
+    "(CP_TENANT_URL_POLICY=public); an operator can set this one with the admin key"
+)
+
+
+def is_url_key(key: str) -> bool:
+    """Whether a field of this name holds a URL the data plane calls."""
+    key = key.lower()
+    return key in _URL_KEYS or key.endswith(_URL_KEY_ENDINGS)
+
+
+@dataclass(frozen=True, slots=True)
+class UrlPlace:
+    """A URL found in a binding: where (``connectors.calendar.url``) and what (stripped)."""
+
+    path: str
+    url: str
+
+
+def url_places(where: str, value: object, *, json_strings: bool = False) -> list[UrlPlace]:
+    """Every URL in `value` (objects and lists too), with its place under `where`.
+
+    With `json_strings` a string holding a JSON object (a service-account key given as text)
+    is searched too."""
+    return list(_walk(where, None, value, json_strings, 0))
+
+
+def _walk(
+    where: str, key: str | None, value: object, json_strings: bool, depth: int
+) -> Iterator[UrlPlace]:
+    if depth > _MAX_DEPTH:  # no binding or key file nests this deep; a JSON text might
+        return
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            if str(name).lower() not in EXEMPT_KEYS:
+                yield from _walk(f"{where}.{name}", str(name), item, json_strings, depth + 1)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _walk(f"{where}[{index}]", key, item, json_strings, depth + 1)
+    elif isinstance(value, str):
+        text = value.strip()
+        if _WHOLE_URL.match(text) or (
+            key is not None and is_url_key(key) and _URL_START.match(text)
+        ):
+            yield UrlPlace(where, text)
+        elif json_strings and text.startswith("{"):
+            try:
+                parsed = json.loads(text)
+            except (ValueError, RecursionError):
+                return
+            yield from _walk(where, key, parsed, False, depth + 1)
+
+
+# ---------------------------------------------------------------- hosts and addresses
+
+
+def address_problem(address: IPAddress) -> str | None:
+    """Why a tenant may not reach `address` (``"a loopback address"``), or None if public."""
+    if isinstance(address, ipaddress.IPv6Address):
+        carried = _carried_ipv4(address)
+        if carried is not None:
+            problem = address_problem(carried)
+            return None if problem is None else f"{problem}, carried in an IPv6 address"
+    if address.is_unspecified:
+        return "the unspecified address (0.0.0.0 or ::), which reaches the host itself"
+    if address.is_loopback:
+        return "a loopback address"
+    if address.is_link_local:
+        return "a link-local address (where cloud metadata services answer)"
+    if address.is_multicast:
+        return "a multicast address"
+    if isinstance(address, ipaddress.IPv4Address) and address in _SHARED:
+        return "a shared (carrier-grade NAT) address, used for clouds' internal services"
+    if address.is_reserved:
+        return "a reserved address, not on the public internet"
+    if address.is_private:
+        return "a private-network address"
+    if not address.is_global:
+        return "an address that is not on the public internet"
+    return None
+
+
+def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped, 6to4 or NAT64 IPv6 address leads to."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if any(address in network for network in _NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _ipv4_number(part: str) -> int | None:
+    """One part of an IPv4 address as URL parsers read it: ``0x..`` hex, ``0..`` octal."""
+    if part[:2].lower() == "0x":
+        digits = part[2:]
+        return int(digits or "0", 16) if set(digits) <= _HEX else None
+    if not (part.isascii() and part.isdigit()):
+        return None
+    if len(part) > 1 and part[0] == "0":
+        return int(part, 8) if set(part) <= _OCTAL else None
+    return int(part)
+
+
+def _ends_in_number(labels: list[str]) -> bool:
+    last = labels[-1]
+    return (last.isascii() and last.isdigit()) or (
+        last[:2].lower() == "0x" and set(last[2:]) <= _HEX
+    )
+
+
+def _parse_ipv4(labels: list[str]) -> ipaddress.IPv4Address | None:
+    """The address a host ending in a number stands for (WHATWG URL's IPv4 parser, which is
+    also glibc's `inet_aton`: 1 to 4 parts, the last filling the remaining bytes)."""
+    if len(labels) > 4:
+        return None
+    numbers = [_ipv4_number(label) for label in labels]
+    if any(n is None for n in numbers):
+        return None
+    values = [n for n in numbers if n is not None]
+    if any(n > 255 for n in values[:-1]) or values[-1] >= 256 ** (5 - len(values)):
+        return None
+    total = values[-1] + sum(n << (8 * (3 - i)) for i, n in enumerate(values[:-1]))
+    return ipaddress.IPv4Address(total)
+
+
+@dataclass(frozen=True, slots=True)
+class _Host:
+    """A URL's host once read: refused already (`problem`), or a name to look up (`name`)."""
+
+    problem: str | None = None
+    name: str | None = None
+
+
+def _read_host(url: str) -> _Host:
+    """What the URL's host is, as far as can be told without DNS."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url if "://" in url else f"http:{url}")
+        netloc = parts.netloc
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return _Host("cannot be read as a URL")
+    if "@" in netloc:
+        return _Host("carries user information (user@host), which hides the real host")
+    if not host:
+        return _Host("has no host name")
+    if netloc.lstrip().startswith("["):
+        try:
+            address = ipaddress.IPv6Address(host)
+        except ValueError:
+            return _Host("is not a valid IPv6 address")
+        return _Host(_is(address_problem(address)))
+    return _read_name(host)
+
+
+def _read_name(host: str) -> _Host:
+    """A host that is not in brackets: a name, or an IPv4 address in one of its forms."""
+    if not host.isascii():
+        try:  # IDNA folds look-alikes (full-width letters and dots) to the name a client uses
+            host = host.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            return _Host("is not a valid host name")
+    labels = host.removesuffix(".").split(".")
+    if not all(_LABEL.match(label) for label in labels) or len(host) > 253:
+        return _Host("is not a valid host name")
+    if _ends_in_number(labels):
+        return _read_ipv4(labels)
+    name = ".".join(labels)
+    if name == "localhost" or name.endswith(".localhost"):
+        return _Host("is localhost")
+    if len(labels) == 1:
+        return _Host(
+            "is a single-label name, which the data plane's resolver completes with its own "
+            "search domains (a cluster service, say)"
+        )
+    for suffix in INTERNAL_SUFFIXES:
+        if name.endswith(f".{suffix}"):
+            return _Host(f"is in .{suffix}, a DNS zone that is not the public internet's")
+    return _Host(name=host)
+
+
+def _read_ipv4(labels: list[str]) -> _Host:
+    address = _parse_ipv4(labels)
+    if address is None:
+        return _Host("is not a valid IPv4 address")
+    problem = address_problem(address)
+    if problem is None and str(address) != ".".join(labels):
+        return _Host(
+            "is an IPv4 address written in another form than four decimal numbers "
+            "(a.b.c.d), which HTTP clients read differently: write it as a.b.c.d"
+        )
+    return _Host(_is(problem))
+
+
+def _is(problem: str | None) -> str | None:
+    return None if problem is None else f"is {problem}"
+
+
+# ---------------------------------------------------------------- DNS
+
+
+class SystemResolver:
+    """The host's resolver (``getaddrinfo``) on a small pool of its own threads, so slow
+    lookups never take the threads the rest of the control plane works on. `close()` it."""
+
+    def __init__(self, max_workers: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="cp-dns")
+
+    async def __call__(self, host: str) -> Sequence[str]:
+        loop = asyncio.get_running_loop()
+        infos = await loop.run_in_executor(
+            self._pool, lambda: socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        )
+        return [str(info[4][0]) for info in infos]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _lookup(resolve: Resolver, name: str, timeout_s: float) -> str | None:
+    """Why `name` is refused after looking it up, or None when every address is public."""
+    try:
+        found = await asyncio.wait_for(resolve(name), timeout_s)
+    except TimeoutError:
+        return f"could not be checked: looking it up took longer than {timeout_s:g}s (try again)"
+    except (OSError, UnicodeError):
+        return (
+            "does not resolve from the control plane, so it cannot be checked (a name only "
+            "the data plane's network resolves may be an internal one)"
+        )
+    if not found:
+        return "does not resolve from the control plane, so it cannot be checked"
+    for text in found:
+        try:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+        except ValueError:
+            return "resolves to something that is not an IP address"
+        problem = address_problem(address)
+        if problem is not None:
+            return f"resolves to {problem}"
+    return None
+
+
+# ---------------------------------------------------------------- the guard
+
+
+@dataclass(frozen=True, slots=True)
+class TenantUrlGuard:
+    """Enforces `CP_TENANT_URL_POLICY` on what a tenant key sends (see the module doc)."""
+
+    policy: TenantUrlPolicy = "public"
+    #: Looks host names up; None: no names can be checked (every one is refused).
+    resolve: Resolver | None = None
+    timeout_s: float = 2.0
+
+    def applies_to(self, principal: Principal) -> bool:
+        return self.policy == "public" and not principal.is_admin
+
+    async def check(
+        self, places: Iterable[UrlPlace], *, passed: frozenset[UrlPlace] = frozenset()
+    ) -> frozenset[UrlPlace]:
+        """Refuse the first place whose host is not public (`InvalidInput` naming it; the
+        message never repeats the URL). Places in `passed` are not checked again. Returns the
+        places that passed, `passed` included."""
+        todo = [p for p in dict.fromkeys(places) if p not in passed]
+        hosts = {place: _read_host(place.url) for place in todo}
+        for place, host in hosts.items():
+            if host.problem is not None:
+                raise _refused(place, host.problem)
+        names = sorted({host.name for host in hosts.values() if host.name is not None})
+        if len(names) > MAX_LOOKUPS:
+            raise InvalidInput(
+                todo[0].path.split(".", 1)[0],
+                f"names {len(names)} different hosts; at most {MAX_LOOKUPS} can be checked "
+                "in one change",
+            )
+        if names:
+            verdicts = await asyncio.gather(*(self._lookup(name) for name in names))
+            refused = dict(zip(names, verdicts, strict=True))
+            for place, host in hosts.items():
+                problem = refused.get(host.name) if host.name is not None else None
+                if problem is not None:
+                    raise _refused(place, problem)
+        return passed | frozenset(todo)
+
+    async def _lookup(self, name: str) -> str | None:
+        if self.resolve is None:
+            return "cannot be checked: the control plane has no resolver"
+        return await _lookup(self.resolve, name, self.timeout_s)
+
+
+def _refused(place: UrlPlace, problem: str) -> InvalidInput:
+    return InvalidInput(place.path, f"the URL's host {problem}; {_ADVICE}")
+
+
+def changed_places(new: Mapping[str, object], old: Mapping[str, object]) -> list[UrlPlace]:
+    """The URLs of the bindings in `new` (``{"channel": ..., "connectors": ..., "llm": ...}``)
+    that `old` does not hold at the same place (a URL sent back unchanged passes)."""
+    kept = {place for field_name, value in old.items() for place in url_places(field_name, value)}
+    return [
+        place
+        for field_name, value in new.items()
+        for place in url_places(field_name, value)
+        if place not in kept
+    ]
