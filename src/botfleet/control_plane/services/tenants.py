@@ -143,7 +143,30 @@ def _checked_changes(principal: Principal, tenant: Tenant, spec: TenantUpdate) -
     # The CP calls this URL and returns what it answers: only the admin may point it somewhere.
     if "data_plane_url" in changes and not principal.is_admin:
         raise PermissionDenied("changing data_plane_url needs the admin API key")
+    if "connectors" in changes and not principal.is_admin:
+        _refuse_new_host_paths(tenant.connectors or {}, changes["connectors"] or {})
     return changes
+
+
+#: Binding settings naming a file on the data plane's host, which reads it as a key file.
+HOST_PATH_SETTINGS = ("credentials_path",)
+
+
+def _refuse_new_host_paths(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """A tenant key may not name a file on the data plane's host: on a machine running several
+    tenants (the local orchestrator) it could name another tenant's key file and act with it.
+    The admin sets such paths; a tenant stores `service_account_info` as a credential."""
+    for category, binding in after.items():
+        if not isinstance(binding, dict):
+            continue
+        old = before.get(category) if isinstance(before.get(category), dict) else {}
+        for name in HOST_PATH_SETTINGS:
+            if binding.get(name) and binding.get(name) != (old or {}).get(name):
+                raise PermissionDenied(
+                    f"connectors.{category}.{name} names a file on the data plane's host: "
+                    "setting it needs the admin API key (store the key's JSON as the "
+                    "credential service_account_info instead)"
+                )
 
 
 async def _check_new_urls(
