@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from botfleet.data_plane.runtime.sequencer import ContactSequencer
+from botfleet.data_plane.runtime.sequencer import ContactSequencer, JobCancelled
 
 
 async def test_jobs_of_one_key_run_in_order_never_overlapping() -> None:
@@ -131,3 +131,39 @@ async def test_queued_lists_the_jobs_waiting_behind_the_running_one() -> None:
     assert seen == [[later, later]]
     assert sequencer.queued("c1") == []
     assert sequencer.queued("nobody") == []
+
+
+async def test_a_job_cancelled_from_within_does_not_take_the_queue_with_it() -> None:
+    """A job that raises `CancelledError` of its own (it awaited something another task
+    cancelled) fails alone: the worker was not cancelled, so the jobs behind it still run."""
+    sequencer = ContactSequencer()
+
+    async def cancelled_inside() -> None:
+        raise asyncio.CancelledError
+
+    async def fine() -> str:
+        return "ok"
+
+    failed = sequencer.submit("c1", cancelled_inside)
+    after = sequencer.submit("c1", fine)
+    assert await asyncio.wait_for(after, timeout=1) == "ok"
+    with pytest.raises(JobCancelled):  # an error for its caller, who was not cancelled
+        await failed
+    await sequencer.drain()
+    assert sequencer.busy_keys == 0
+
+
+async def test_drain_wakes_jobs_that_wait_for_it() -> None:
+    """`draining` is set while `drain` waits (a retry's pause ends early), and cleared after."""
+    sequencer = ContactSequencer()
+    woke = asyncio.Event()
+
+    async def pausing() -> None:
+        await asyncio.wait_for(sequencer.draining.wait(), timeout=60)
+        woke.set()
+
+    sequencer.submit("c1", pausing)
+    await asyncio.sleep(0)
+    await asyncio.wait_for(sequencer.drain(), timeout=1)
+    assert woke.is_set()
+    assert not sequencer.draining.is_set()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -73,6 +74,10 @@ _BACKLOG_LOG_EVERY_S = 10.0
 MAX_DEBOUNCE_PERIODS = 5
 #: ...and at the latest once this many texts wait: one turn never reads an unbounded text.
 MAX_MERGED_TEXTS = 20
+#: Seconds before a turn that met an unavailable store (locked, full, I/O error) is tried again,
+#: doubling up to the second figure: a journaled message is not delivered again by anyone (its
+#: provider got the 200), nor is a due task, so the turn is retried here, in the contact's order.
+STORE_RETRY_PAUSES_S = (1.0, 60.0)
 
 
 @dataclass(eq=False, slots=True)
@@ -135,6 +140,8 @@ class ConversationRuntime:
     debounce: bool = True
     #: `accept()` refuses new messages (`Overloaded`) while this many wait for their turns.
     max_backlog: int = DEFAULT_MAX_BACKLOG
+    #: First and longest pause before a turn that met an unavailable store runs again.
+    store_retry_pauses: tuple[float, float] = STORE_RETRY_PAUSES_S
     #: Message ids queued or running in this process, with their contacts (so recovery never
     #: queues one twice, and a duplicate of one not journaled yet waits for its answer).
     _in_flight: dict[str, str] = field(default_factory=dict, init=False, repr=False)
@@ -273,6 +280,13 @@ class ConversationRuntime:
         if owner is not None and message.message_id in self._in_flight:
             # Still queued or running here: answer once it is done (the same contact's queue).
             entry = await self.after_turns(owner, partial(self.journal.get, message.message_id))
+            if entry is None:
+                # Its turn could not commit (the first copy got a 503): nothing answered it,
+                # and a "duplicate" with no replies would stop this copy's client retrying.
+                raise StoreUnavailable(
+                    f"message {message.message_id!r} could not be stored; send it again",
+                    cause="the turn of an earlier copy could not be committed",
+                )
         return TurnResult(message.message_id, _replies_of(entry), duplicate=True)
 
     async def _turn(self, job: _MessageTurn) -> list[Output]:
@@ -294,18 +308,31 @@ class ConversationRuntime:
                 started = perf_counter()  # the turn's own time, not the contact's pause
             batch = [job.message, *(t.message for t in later)]
             answered = batch[0] if len(batch) == 1 else _joined(batch)
-            fitted = await self._process(
-                message.contact_id,
-                MessageReceived(answered),
-                answered.message_id,
-                contact_log,
-                merged_ids=[m.message_id for m in batch[:-1]],
-                unrecorded=[
-                    ReceivedMessage(t.message, t.unrecorded_at)
-                    for t in (job, *later)
-                    if t.unrecorded_at is not None
-                ],
-            )
+            unrecorded = [
+                ReceivedMessage(t.message, t.unrecorded_at)
+                for t in (job, *later)
+                if t.unrecorded_at is not None
+            ]
+            failures = 0
+            while True:
+                try:
+                    fitted = await self._process(
+                        message.contact_id,
+                        MessageReceived(answered),
+                        answered.message_id,
+                        contact_log,
+                        merged_ids=[m.message_id for m in batch[:-1]],
+                        unrecorded=unrecorded,
+                    )
+                    break
+                except (StoreUnavailable, ConcurrentUpdate) as exc:
+                    # A caller waiting for the answer (`handle`) gets the error and retries;
+                    # a journaled message has nobody to send it again: its turn runs again.
+                    failures += 1
+                    if len(unrecorded) == len(batch) or not await self._paused_for_retry(
+                        exc, failures, contact_log, message_id=message.message_id
+                    ):
+                        raise
         except Exception as exc:
             self.metrics.turn_errors.inc()
             contact_log.failure("turn_failed", exc, message_id=message.message_id)
@@ -383,11 +410,45 @@ class ConversationRuntime:
             # while its reminder fell due): the contact must not get the old reminder.
             contact_log.info("task_cancelled_while_due", task=task, job_id=job_id)
             return []
+        event, failures = TaskFired(task, data, job_id), 0
         try:
-            return await self._process(contact_id, TaskFired(task, data, job_id), None, contact_log)
+            while True:
+                try:
+                    return await self._process(contact_id, event, None, contact_log)
+                except (StoreUnavailable, ConcurrentUpdate) as exc:
+                    # The job left the job file when it fell due: nobody runs it again.
+                    failures += 1
+                    if not await self._paused_for_retry(
+                        exc, failures, contact_log, task=task, job_id=job_id
+                    ):
+                        raise
         except Exception as exc:
             contact_log.failure("task_failed", exc, task=task, job_id=job_id)
             return []
+
+    async def _paused_for_retry(
+        self, exc: StoreError, failures: int, contact_log: ContactLog, **fields: Any
+    ) -> bool:
+        """Wait before a turn that met an unavailable store runs again (in the contact's order:
+        its later messages wait too); False, at once, while the runtime drains for a shutdown
+        (the journal entry stays pending for the next start's recovery)."""
+        draining = self.sequencer.draining
+        if draining.is_set():
+            return False
+        first, longest = self.store_retry_pauses
+        pause = min(first * 2 ** min(failures - 1, 32), longest)
+        self.metrics.turn_errors.inc()
+        contact_log.warning(
+            "turn_retry_later",
+            error=type(exc).__name__,
+            detail=str(exc),
+            failures=failures,
+            pause_s=pause,
+            **fields,
+        )
+        with suppress(TimeoutError):  # a drain ends the pause: one more try, then it gives up
+            await asyncio.wait_for(draining.wait(), pause)
+        return True
 
     # ---------------------------------------------------------------- one turn
 

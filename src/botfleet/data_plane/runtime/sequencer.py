@@ -11,6 +11,11 @@ from typing import Any
 Job = Callable[[], Awaitable[Any]]
 
 
+class JobCancelled(RuntimeError):
+    """A job raised `CancelledError` though its worker was not cancelled (it awaited something
+    another task cancelled): its caller gets this error, and the key's later jobs still run."""
+
+
 class ContactSequencer:
     """Runs submitted jobs for the same key strictly in submission order, never concurrently.
 
@@ -21,6 +26,9 @@ class ContactSequencer:
     def __init__(self) -> None:
         self._queues: dict[str, deque[tuple[Job, asyncio.Future[Any]]]] = {}
         self._workers: set[asyncio.Task[None]] = set()
+        #: Set while `drain` waits: a job that pauses (a turn waiting to try an unavailable
+        #: store again) stops waiting, so a shutdown is not held up by it.
+        self.draining = asyncio.Event()
 
     def submit(self, key: str, job: Job) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -42,6 +50,16 @@ class ContactSequencer:
                 except Exception as exc:  # the caller owns the error; keep serving the key
                     if not future.done():
                         future.set_exception(exc)
+                except asyncio.CancelledError as exc:
+                    if _being_cancelled():  # this worker: a shutdown that cannot wait
+                        raise
+                    # The job's own (it awaited something another task cancelled): it fails
+                    # alone, or the jobs queued behind it would never run nor be answered.
+                    # An error, not a cancelled future: its caller was not cancelled.
+                    if not future.done():
+                        error = JobCancelled("the job was cancelled from within")
+                        error.__cause__ = exc
+                        future.set_exception(error)
                 else:
                     if not future.done():
                         future.set_result(result)
@@ -63,11 +81,20 @@ class ContactSequencer:
         return len(self._queues)
 
     async def drain(self) -> None:
-        """Wait for every submitted job (shutdown, tests)."""
-        while self._workers:
-            await asyncio.gather(*list(self._workers), return_exceptions=True)
+        """Wait for every submitted job (shutdown, tests); `draining` is set meanwhile."""
+        self.draining.set()
+        try:
+            while self._workers:
+                await asyncio.gather(*list(self._workers), return_exceptions=True)
+        finally:
+            self.draining.clear()
 
     def cancel(self) -> None:
         """Cancel every running and queued job (a shutdown that cannot wait any longer)."""
         for task in self._workers:
             task.cancel()
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0

@@ -7,12 +7,14 @@ again: connector calls and scheduled tasks carry idempotency keys derived from t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from botfleet.adapters.stores._sqlite_database import is_transient
 from botfleet.data_plane.runtime.contact_log import ContactLog
-from botfleet.domain.errors import ConnectorError, TemplateError
+from botfleet.domain.errors import ConnectorError, StoreUnavailable, TemplateError
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows import effects
 from botfleet.flows.engine import StepContext, StepResult, step
@@ -101,15 +103,47 @@ async def _apply_effects(
             case effects.CallConnector():
                 call = effect
             case effects.ScheduleTask():
-                await _schedule(deps, effect, log)
+                with _job_file("schedule", effect.idempotency_key):
+                    await _schedule(deps, effect, log)
             case effects.CancelTask():
                 if deps.scheduler is not None:
-                    await deps.scheduler.cancel(effect.idempotency_key)
+                    with _job_file("cancel", effect.idempotency_key):
+                        await deps.scheduler.cancel(effect.idempotency_key)
             case effects.AskLLM():
                 text = await _ask_llm(deps, effect, result.state)
                 if text:
                     outputs.append(Text(text))
     return call
+
+
+@contextmanager
+def _job_file(doing: str, key: str) -> Iterator[None]:
+    """The scheduler's job file, locked or on a full disk, is as unavailable as the state file
+    would be: the turn fails retryably (it runs again, with the same keys) instead of its
+    message being marked failed, unanswered, for good. Other errors pass unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        transient = _transient_cause(exc)
+        if transient is None:
+            raise
+        raise StoreUnavailable(
+            f"the scheduler cannot {doing} task {key!r}: {transient}", cause=str(transient)
+        ) from exc
+
+
+def _transient_cause(exc: BaseException) -> BaseException | None:
+    """`exc` or what it was raised from or while handling, if that is a transient sqlite error:
+    the job store's own ROLLBACK after SQLITE_FULL (which SQLite rolled back already) fails
+    with "cannot rollback - no transaction is active", hiding the full disk behind it."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return None
+        if is_transient(seen):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLog) -> None:
