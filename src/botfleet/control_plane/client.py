@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
@@ -277,9 +278,23 @@ class ControlPlaneClient:
 
     # ---------------------------------------------------------------- identity
 
-    def create_api_key(self, tenant_id: str, name: str) -> ApiKeyCreated:
+    def create_api_key(
+        self,
+        tenant_id: str,
+        name: str,
+        *,
+        expires_at: datetime | None = None,
+        expires_in_days: int | None = None,
+    ) -> ApiKeyCreated:
+        """A new key (shown this once); with `expires_at` (aware) or `expires_in_days` (not
+        both) it stops working then, otherwise it works until revoked."""
+        body: dict[str, Any] = {"name": name}
+        if expires_at is not None:
+            body["expires_at"] = expires_at.isoformat()
+        if expires_in_days is not None:
+            body["expires_in_days"] = expires_in_days
         path = f"{self._tenant(tenant_id)}/api-keys"
-        return self._send("POST", path, ApiKeyCreated, json={"name": name})
+        return self._send("POST", path, ApiKeyCreated, json=body)
 
     def list_api_keys(self, tenant_id: str) -> list[ApiKeyView]:
         return self._list(f"{self._tenant(tenant_id)}/api-keys", ApiKeyView)

@@ -3,6 +3,7 @@
 BotPlatformError
 └── ControlPlaneError
     ├── AuthenticationFailed     401  (missing or wrong key/token)
+    │   └── ApiKeyExpired        401  (the right key, past its expires_at)
     ├── PermissionDenied         403  (authenticated, but not allowed)
     ├── TenantDisabled           403  (boot of a disabled tenant)
     ├── TenantReadOnly           403  (a tenant key changing its disabled tenant)
@@ -27,6 +28,18 @@ class ControlPlaneError(BotPlatformError):
 
 class AuthenticationFailed(ControlPlaneError):
     status_code = 401
+
+
+class ApiKeyExpired(AuthenticationFailed):
+    """A tenant key presented with its right secret, past its `expires_at`. Only then is the
+    key named (a wrong secret gets the one message of every failure): the caller holds it."""
+
+    def __init__(self, name: str, key_id: str, expired_at: str) -> None:
+        self.name, self.key_id, self.expired_at = name, key_id, expired_at
+        super().__init__(
+            f"API key {name!r} expired at {expired_at}; create a new key (with the admin key "
+            "or another of the tenant's keys) and use it instead"
+        )
 
 
 class PermissionDenied(ControlPlaneError):

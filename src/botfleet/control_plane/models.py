@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
     AliasChoices,
     AnyHttpUrl,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     UrlConstraints,
     field_validator,
+    model_validator,
 )
 
 from botfleet.control_plane.binding_schemas import check_timezone
@@ -116,8 +118,61 @@ class TenantCreated(BaseModel):
 # ---------------------------------------------------------------- identity
 
 
+#: The longest an API key may be given to live (`expires_at`, `expires_in_days`): 2 years.
+MAX_API_KEY_LIFETIME_DAYS = 730
+
+
 class ApiKeyCreate(_Body):
+    """A new key; without `expires_at` or `expires_in_days` it never expires."""
+
     name: Label = Field(min_length=1, max_length=100)
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the key stops working: an ISO 8601 date-time with its offset "
+        f"(2027-06-30T00:00:00Z), in the future, at most {MAX_API_KEY_LIFETIME_DAYS} days away",
+    )
+    expires_in_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_API_KEY_LIFETIME_DAYS,
+        description="or: the key stops working this many days from now",
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _future(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        # Compared before converting: an extreme offset date (0001-01-01T00:00+01:00) is
+        # refused here instead of overflowing in the conversion.
+        now = datetime.now(UTC)
+        if value <= now:
+            raise ValueError(f"must be in the future (it is now {utc_instant(now)})")
+        if value > now + timedelta(days=MAX_API_KEY_LIFETIME_DAYS):
+            raise ValueError(
+                f"must be at most {MAX_API_KEY_LIFETIME_DAYS} days from now; rotate keys "
+                "instead of making them live longer"
+            )
+        return value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> Self:
+        if self.expires_at is not None and self.expires_in_days is not None:
+            raise ValueError("give expires_at or expires_in_days, not both")
+        return self
+
+    def expiry(self, now: datetime) -> datetime | None:
+        """When the key expires (UTC), or None: `expires_in_days` counts from `now`, to the
+        second."""
+        if self.expires_in_days is not None:
+            start = now.astimezone(UTC).replace(microsecond=0)
+            return start + timedelta(days=self.expires_in_days)
+        return self.expires_at
+
+
+def utc_instant(value: datetime) -> str:
+    """An instant as messages show it: UTC, to the second (2027-06-30T00:00:00Z)."""
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class ApiKeyView(_View):
@@ -127,6 +182,13 @@ class ApiKeyView(_View):
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    # Defaults: a client reading an older control plane's answer, without these fields.
+    expires_at: datetime | None = Field(default=None, description="null: never expires")
+    last_used_at: datetime | None = Field(
+        default=None,
+        description="when the key last authenticated a request, recorded at most once an "
+        "hour (so it may be up to an hour old); null: not used since this was recorded",
+    )
 
 
 class ApiKeyCreated(ApiKeyView):

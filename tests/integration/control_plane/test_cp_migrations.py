@@ -1,20 +1,25 @@
-"""Migrations go up and down on SQLite and PostgreSQL, and match the ORM tables exactly."""
+"""Migrations go up and down on SQLite and PostgreSQL, and match the ORM tables exactly; an
+upgrade keeps the rows written under the previous revision working."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from cp_harness import Database
+from cp_harness import Database, make_settings, running_control_plane
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from botfleet.control_plane.db.engine import make_engine
 from botfleet.control_plane.db.migrate import downgrade_migrations, run_migrations
 from botfleet.control_plane.db.tables import Base
+from botfleet.control_plane.tokens import IssuedKey, new_api_key
 
 VERSION_TABLE = "alembic_version_cp"
+HEAD = "0002"
 TABLES = {
     "tenants", "api_keys", "boot_tokens", "flow_versions", "knowledge_versions", "credentials",
     "audit_log",
@@ -43,7 +48,7 @@ async def test_migrations_upgrade_downgrade_and_match_the_models(database: Datab
     await run_migrations(database.url, schema=database.schema)
     state = await _state(database)
     assert state["tables"] == TABLES | {VERSION_TABLE}
-    assert state["revision"] == "0001"
+    assert state["revision"] == HEAD
     assert state["diff"] == [], "the ORM tables and the migrations disagree"
 
     await downgrade_migrations(database.url, schema=database.schema)
@@ -53,4 +58,84 @@ async def test_migrations_upgrade_downgrade_and_match_the_models(database: Datab
 
     await run_migrations(database.url, schema=database.schema)
     await run_migrations(database.url, schema=database.schema)  # idempotent
+    assert (await _state(database))["revision"] == HEAD
+
+
+# Tables as revision 0001 left them (written out here: the ORM describes the head revision).
+_TENANTS_0001 = sa.table(
+    "tenants",
+    *(sa.column(name, sa.String) for name in ("id", "name", "timezone", "language", "status")),
+    *(sa.column(name, sa.JSON) for name in ("channel", "connectors", "llm")),
+    *(sa.column(name, sa.DateTime(timezone=True)) for name in ("created_at", "updated_at")),
+)
+_API_KEYS_0001 = sa.table(
+    "api_keys",
+    *(sa.column(name, sa.String) for name in ("id", "tenant_id", "name", "key_hash", "created_by")),
+    *(sa.column(name, sa.DateTime(timezone=True)) for name in ("created_at", "revoked_at")),
+)
+_CREATED = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+
+
+async def _write_0001_rows(db: Database, keys: dict[str, IssuedKey], revoked: set[str]) -> None:
+    engine = make_engine(db.url, schema=db.schema)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                _TENANTS_0001.insert().values(
+                    id="acme", name="Acme", timezone="UTC", language="en", status="active",
+                    channel={"type": "http_dev"}, connectors={}, llm={},
+                    created_at=_CREATED, updated_at=_CREATED,
+                )
+            )  # fmt: skip
+            for name, issued in keys.items():
+                await conn.execute(
+                    _API_KEYS_0001.insert().values(
+                        id=issued.key_id, tenant_id="acme", name=name, key_hash=issued.digest,
+                        created_by="admin", created_at=_CREATED,
+                        revoked_at=_CREATED if name in revoked else None,
+                    )
+                )  # fmt: skip
+    finally:
+        await engine.dispose()
+
+
+async def _api_key_columns(db: Database) -> set[str]:
+    engine = make_engine(db.url, schema=db.schema)
+    try:
+        async with engine.connect() as conn:
+            columns = await conn.run_sync(lambda c: inspect(c).get_columns("api_keys"))
+            count = await conn.scalar(sa.text("SELECT count(*) FROM api_keys"))
+    finally:
+        await engine.dispose()
+    assert count == 2, "the keys' rows survived"
+    return {column["name"] for column in columns}
+
+
+async def test_upgrade_from_0001_keeps_existing_keys_working_without_expiry(
+    database: Database,
+) -> None:
+    """Keys created before expiry existed: after the upgrade they work as before (no expiry),
+    a revoked one stays revoked; the downgrade drops the columns and keeps the rows."""
+    await run_migrations(database.url, schema=database.schema, revision="0001")
+    keys = {"ci": new_api_key(), "old": new_api_key()}
+    await _write_0001_rows(database, keys, revoked={"old"})
+
+    await run_migrations(database.url, schema=database.schema)
+    assert (await _state(database))["revision"] == HEAD
+    assert {"expires_at", "last_used_at"} <= await _api_key_columns(database)
+    async with running_control_plane(make_settings(database)) as cp:
+        ci, old = keys["ci"].secret, keys["old"].secret
+        used = await cp.client.get("/v1/tenants/acme", headers=cp.auth(ci))
+        assert used.status_code == 200, used.text
+        refused = await cp.client.get("/v1/tenants/acme", headers=cp.auth(old))
+        assert (refused.status_code, refused.json()["detail"]) == (401, "invalid API key")
+        listed = (await cp.client.get("/v1/tenants/acme/api-keys", headers=cp.admin)).json()
+    by_name = {row["name"]: row for row in listed}
+    assert by_name["ci"]["expires_at"] is None and by_name["old"]["expires_at"] is None
+    assert by_name["ci"]["last_used_at"] is not None, "its use after the upgrade is recorded"
+    assert by_name["old"]["last_used_at"] is None
+    assert datetime.fromisoformat(by_name["ci"]["created_at"]) == _CREATED
+
+    await downgrade_migrations(database.url, schema=database.schema, revision="0001")
     assert (await _state(database))["revision"] == "0001"
+    assert not {"expires_at", "last_used_at"} & await _api_key_columns(database)

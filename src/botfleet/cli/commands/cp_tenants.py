@@ -206,14 +206,44 @@ def delete_tenant(
 
 @keys_app.command("create")
 def create_key(
-    ctx: typer.Context, tenant: str, name: str = typer.Option(..., help="What it is for.")
+    ctx: typer.Context,
+    tenant: str,
+    name: str = typer.Option(..., help="What it is for."),
+    expires_in_days: int | None = typer.Option(
+        None,
+        "--expires-in-days",
+        help="The key stops working this many days from now (1 to 730).",
+        show_default=False,
+    ),
+    expires_at: str | None = typer.Option(
+        None,
+        "--expires-at",
+        help="Or: when it stops working, an ISO 8601 date-time with its offset, e.g. "
+        "2027-06-30T00:00:00Z (at most 730 days away).",
+        show_default=False,
+    ),
 ) -> None:
-    """A tenant-scoped key, shown this once."""
-    run(ctx, lambda c: c.create_api_key(tenant, name))
+    """A tenant-scoped key, shown this once. Without --expires-in-days or --expires-at it
+    works until revoked."""
+    from botfleet.control_plane.models import ApiKeyCreate
+
+    fields: dict[str, Any] = {"name": name}
+    if expires_in_days is not None:
+        fields["expires_in_days"] = expires_in_days
+    if expires_at is not None:
+        fields["expires_at"] = expires_at
+    body = validated(ApiKeyCreate, fields)
+    run(
+        ctx,
+        lambda c: c.create_api_key(
+            tenant, body.name, expires_at=body.expires_at, expires_in_days=body.expires_in_days
+        ),
+    )
 
 
 @keys_app.command("list")
 def list_keys(ctx: typer.Context, tenant: str) -> None:
+    """Key metadata: name, creator, expires_at, last_used_at (hourly), revoked_at."""
     run(ctx, lambda c: c.list_api_keys(tenant))
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response, status
 
 from botfleet.control_plane.api.deps import PrincipalDep, TenantIdPath, UoWDep
 from botfleet.control_plane.api.responses import AUTH_ERRORS
+from botfleet.control_plane.db.tables import utcnow
 from botfleet.control_plane.models import ApiKeyCreate, ApiKeyCreated, ApiKeyView, BootTokenIssued
 from botfleet.control_plane.services import identity
 
@@ -20,9 +21,14 @@ KeyIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="the key'
 async def create_api_key(
     tenant_id: TenantIdPath, body: ApiKeyCreate, principal: PrincipalDep, uow: UoWDep
 ) -> ApiKeyCreated:
-    """A new tenant-scoped key. The key itself is in this answer only; store it now."""
+    """A new tenant-scoped key. The key itself is in this answer only; store it now.
+
+    With `expires_at` or `expires_in_days` it stops working then (401 naming the key and the
+    date); without, it works until revoked."""
     async with uow:
-        row, key = await identity.create_api_key(uow, principal, tenant_id, body.name)
+        row, key = await identity.create_api_key(
+            uow, principal, tenant_id, body.name, expires_at=body.expiry(utcnow())
+        )
         return ApiKeyCreated.model_validate(
             {**ApiKeyView.model_validate(row).model_dump(), "key": key}
         )
@@ -32,7 +38,7 @@ async def create_api_key(
 async def list_api_keys(
     tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
 ) -> list[ApiKeyView]:
-    """Key metadata (never the keys or their hashes)."""
+    """Key metadata (never the keys or their hashes): expiry and when each was last used."""
     async with uow:
         rows = await identity.list_api_keys(uow, principal, tenant_id)
         return [ApiKeyView.model_validate(row) for row in rows]

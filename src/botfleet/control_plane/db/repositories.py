@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botfleet.control_plane.db.tables import (
@@ -96,6 +97,19 @@ class ApiKeyRepository:
 
     def add(self, key: ApiKey) -> None:
         self._session.add(key)
+
+    async def record_use(self, key_id: str, at: datetime, *, not_since: datetime) -> None:
+        """Set the key's `last_used_at` to `at` unless it was already set after `not_since`
+        (checked in the UPDATE itself, so concurrent requests write it once)."""
+        await self._session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == key_id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= not_since),
+            )
+            .values(last_used_at=at)
+            .execution_options(synchronize_session=False)
+        )
 
 
 class BootTokenRepository:

@@ -96,6 +96,11 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))
     revoked_at: Mapped[datetime | None]
+    #: After this instant the key is refused (401 naming the key and the date); None: never.
+    expires_at: Mapped[datetime | None]
+    #: When the key last authenticated a request, recorded at most once per
+    #: `services.identity.LAST_USED_RESOLUTION` (so a request seldom writes); None: never used.
+    last_used_at: Mapped[datetime | None]
 
 
 class BootToken(Base):

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from botfleet.control_plane.db.tables import ApiKey, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import AuthenticationFailed, NotFound
+from botfleet.control_plane.errors import ApiKeyExpired, AuthenticationFailed, NotFound
+from botfleet.control_plane.logs import get_logger
+from botfleet.control_plane.models import utc_instant
 from botfleet.control_plane.principals import ADMIN, Principal
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.tenants import get_tenant, get_tenant_for_change
@@ -20,11 +25,17 @@ from botfleet.control_plane.tokens import (
 )
 
 _BAD_KEY = "invalid API key"
+#: `last_used_at` is written at most this often per key, so authenticating seldom writes: a
+#: key used all day costs one small UPDATE an hour, not one per request.
+LAST_USED_RESOLUTION = timedelta(hours=1)
+
+_log = get_logger("identity")
 
 
 async def authenticate(uow: SqlAlchemyUnitOfWork, admin_key: str, presented: str) -> Principal:
     """The principal behind a presented key. Raises `AuthenticationFailed` (one message for all
-    failures, so callers cannot probe which keys exist)."""
+    failures, so callers cannot probe which keys exist), or `ApiKeyExpired` for a key whose
+    secret is right but whose `expires_at` has passed (logged as ``api_key_expired``)."""
     if hmac.compare_digest(presented.encode(), admin_key.encode()):
         return ADMIN
     key_id = api_key_id(presented)
@@ -33,7 +44,30 @@ async def authenticate(uow: SqlAlchemyUnitOfWork, admin_key: str, presented: str
     row = await uow.api_keys.get(key_id)
     if row is None or row.revoked_at is not None or not digests_match(presented, row.key_hash):
         raise AuthenticationFailed(_BAD_KEY)
+    now = utcnow()
+    if row.expires_at is not None and now >= row.expires_at:
+        expired_at = utc_instant(row.expires_at)
+        _log.warning(
+            "api_key_expired",
+            key_id=row.id,
+            tenant_id=row.tenant_id,
+            key_name=row.name,
+            expired_at=expired_at,
+        )
+        raise ApiKeyExpired(row.name, row.id, expired_at)
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        await _record_use(uow, row, now)
     return Principal(kind="tenant", tenant_id=row.tenant_id, key_id=row.id)
+
+
+async def _record_use(uow: SqlAlchemyUnitOfWork, row: ApiKey, now: datetime) -> None:
+    """Set `last_used_at`, best effort: a failure (SQLite's write lock taken for longer than
+    its busy timeout, say) is logged and the request goes on; it only delays the record."""
+    try:
+        await uow.api_keys.record_use(row.id, now, not_since=now - LAST_USED_RESOLUTION)
+        await uow.commit()
+    except SQLAlchemyError as exc:
+        _log.warning("api_key_use_not_recorded", key_id=row.id, error=type(exc).__name__)
 
 
 async def authenticate_boot(uow: SqlAlchemyUnitOfWork, tenant_id: str, presented: str) -> None:
@@ -44,9 +78,15 @@ async def authenticate_boot(uow: SqlAlchemyUnitOfWork, tenant_id: str, presented
 
 
 async def create_api_key(
-    uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, name: str
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    tenant_id: str,
+    name: str,
+    *,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key for the tenant; the secret is returned once and only its hash is stored."""
+    """A new key for the tenant; the secret is returned once and only its hash is stored.
+    `expires_at` (aware; checked by `ApiKeyCreate`): when it stops working; None: never."""
     await get_tenant_for_change(uow, principal, tenant_id)
     issued = new_api_key()
     row = ApiKey(
@@ -55,11 +95,13 @@ async def create_api_key(
         name=name,
         key_hash=issued.digest,
         created_by=principal.actor,
+        expires_at=expires_at,
     )
     uow.api_keys.add(row)
+    expiry = None if expires_at is None else expires_at.isoformat()
     audit.record(
         uow, principal, "api_key.create", tenant_id=tenant_id, target=issued.key_id,
-        details={"name": name},
+        details={"name": name, "expires_at": expiry},
     )  # fmt: skip
     await uow.commit()
     return row, issued.secret
