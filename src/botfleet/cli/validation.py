@@ -1,8 +1,9 @@
 """`botfleet validate`: every problem of flow and tenant files, located by file, line and path.
 
 A tenant file is checked as the data plane would at boot: its own keys, its flow (a file or
-inline), its connector bindings against the flow's calls, its channel type, LLM settings and
-knowledge file. Nothing is started and nothing is called.
+inline), its connector bindings against the flow's calls, its channel binding, LLM settings and
+knowledge file. Nothing is started and nothing is called. Each finding is reported once, also
+when a flow and a tenant file using it are checked together.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, SecretStr
 
 from botfleet.adapters.llm.options import llm_options, missing_key
 from botfleet.adapters.registry import (
@@ -27,7 +30,17 @@ from botfleet.ports.connectors import Connector
 from botfleet.testing.conversation_format import TEST_KEYS
 from botfleet.testing.tenant_file import config_key_path, read_tenant_file
 
-__all__ = ["FileKind", "FileReport", "Finding", "file_kind", "validate_file", "validate_files"]
+__all__ = [
+    "FileKind",
+    "FileReport",
+    "FileSearch",
+    "Finding",
+    "drop_repeated",
+    "file_kind",
+    "search_files",
+    "validate_file",
+    "validate_files",
+]
 
 FileKind = Literal["flow", "tenant", "unknown"]
 Severity = Literal["error", "warning"]
@@ -70,6 +83,8 @@ class FileReport:
     file: str
     kind: FileKind
     findings: list[Finding] = field(default_factory=list)
+    #: Findings of this file already listed for an earlier file (a tenant's flow), not repeated.
+    shared: int = 0
 
     @property
     def errors(self) -> int:
@@ -90,7 +105,67 @@ def file_kind(data: object) -> FileKind:
 
 
 def validate_files(paths: Iterable[str | Path]) -> list[FileReport]:
-    return [validate_file(path) for path in paths]
+    return drop_repeated([validate_file(path) for path in paths])
+
+
+def drop_repeated(reports: list[FileReport]) -> list[FileReport]:
+    """Each finding once: a tenant file reports its flow's issues in the flow file, so checking
+    the flow and the tenant together (or a folder holding both) would list them twice.
+    `FileReport.shared` counts what a report left out as already listed."""
+    seen: set[Finding] = set()
+    for report in reports:
+        kept = [f for f in report.findings if f not in seen]
+        report.shared += len(report.findings) - len(kept)
+        report.findings = kept
+        seen.update(kept)
+    return reports
+
+
+@dataclass
+class FileSearch:
+    """The files to check, and those a folder held that are not flows or tenant files:
+    `tests` counts the conversation tests per folder searched, `skipped` names the rest."""
+
+    found: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    tests: dict[Path, int] = field(default_factory=dict)
+
+
+def search_files(paths: Iterable[str | Path]) -> FileSearch:
+    """Files as given; folders searched recursively for flows and tenant files (`*.yaml`,
+    `*.yml`). Conversation tests and other YAML in a folder are skipped, each with the reason;
+    a file that cannot be read as YAML is kept, so that checking it says what is wrong."""
+    search = FileSearch()
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            search.found.append(path)
+            continue
+        for candidate in sorted({*path.rglob("*.yaml"), *path.rglob("*.yml")}):
+            reason = _not_checked(candidate)
+            if reason is None:
+                search.found.append(candidate)
+            elif reason == _TEST:
+                search.tests[path] = search.tests.get(path, 0) + 1
+            else:
+                search.skipped.append((candidate, reason))
+    return search
+
+
+_TEST = "a conversation test"
+
+
+def _not_checked(path: Path) -> str | None:
+    """Why a YAML file found in a folder is not checked, or None when it is a flow or tenant."""
+    try:
+        data = yaml_lines.load_with_lines(path.read_text(encoding="utf-8")).data
+    except (OSError, UnicodeDecodeError, yaml_lines.YamlSyntaxError):
+        return None
+    if file_kind(data) != "unknown":
+        return None
+    if isinstance(data, dict) and any(k in data for k in TEST_KEYS):
+        return _TEST
+    return "neither a flow (no 'states' key) nor a tenant file (no 'tenant_id' key)"
 
 
 def validate_file(path: str | Path) -> FileReport:
@@ -174,6 +249,8 @@ def _tenant_findings(path: str | Path, lines: Mapping[str, int]) -> list[Finding
     if config.channel.type not in CHANNEL_FACTORIES:
         known = ", ".join(sorted(CHANNEL_FACTORIES))
         check.add("channel.type", f"unknown type {config.channel.type!r} (known: {known})")
+    else:
+        _check_channel(check, config.channel.type, config.channel.settings(), config.source)
     try:
         options = llm_options(config)
     except ConfigError as exc:
@@ -187,3 +264,59 @@ def _tenant_findings(path: str | Path, lines: Mapping[str, int]) -> list[Finding
                 "warning",
             )
     return check.findings
+
+
+def _channel_model(kind: str) -> tuple[type[BaseModel], Any] | None:
+    """The settings model of a channel type and the function the data plane reads it with."""
+    if kind in ("webchat", "http_dev"):
+        from botfleet.adapters.channels.webchat.settings import WebChatSettings, webchat_settings
+
+        return WebChatSettings, webchat_settings
+    if kind == "whatsapp":
+        from botfleet.adapters.channels.whatsapp.settings import (
+            WhatsAppSettings,
+            whatsapp_settings,
+        )
+
+        return WhatsAppSettings, whatsapp_settings
+    if kind == "telegram":
+        from botfleet.adapters.channels.telegram.settings import (
+            TelegramSettings,
+            telegram_settings,
+        )
+
+        return TelegramSettings, telegram_settings
+    return None
+
+
+def _is_secret(annotation: Any) -> bool:
+    return annotation is SecretStr or any(_is_secret(arg) for arg in get_args(annotation))
+
+
+def _check_channel(
+    check: _TenantCheck, kind: str, settings: Mapping[str, Any], source: str
+) -> None:
+    """The channel binding, read as the data plane reads it at boot.
+
+    A missing secret (`access_token`, `bot_token`...) is a warning, as a missing LLM key is: a
+    tenant file given to the control plane must leave secrets out (they are its credentials).
+    """
+    found = _channel_model(kind)
+    if found is None:
+        return
+    model, read = found
+    try:
+        read(settings, source=source)
+    except ConfigError as exc:
+        secrets = {n for n, f in model.model_fields.items() if _is_secret(f.annotation)}
+        for key, detail in exc.problems:
+            name = key.removeprefix("channel.")
+            if name in secrets and detail.endswith("missing required key"):
+                hint = (
+                    f"{detail} (a secret: the data plane does not start without it; put it "
+                    "here for a local run, or store it as the tenant's `channel` credentials "
+                    "in the control plane)"
+                )
+                check.add(key, hint, "warning")
+            else:
+                check.add(key, detail)

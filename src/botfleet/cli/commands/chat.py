@@ -39,6 +39,7 @@ def chat(
     from botfleet.cli.flow_files import FlowFileError, read_tenant
     from botfleet.cli.logs import command_logs
     from botfleet.domain.errors import ConfigError
+    from botfleet.flows._issues import did_you_mean
     from botfleet.testing.sandbox import Contact
 
     try:
@@ -50,6 +51,10 @@ def chat(
     except (FlowFileError, ConfigError, ValueError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
+    if state is not None and state not in flow.spec.states:  # said before the chat starts
+        hint = did_you_mean(state, flow.spec.states)
+        typer.echo(f"error: the flow has no state {state!r}{hint}", err=True)
+        raise typer.Exit(1)
     # The flow's warnings go in the transcript, whatever --log-level is: a typo in a template
     # otherwise only shows as a blank in the bot's text.
     with command_logs(log_level.value if log_level else None, intercept=show_flow_notice):

@@ -54,8 +54,10 @@ def demo(
         "control plane's fleet view (/usage, /tasks).",
     ),
 ) -> None:
-    """Start the control plane and the demo tenant's data plane, print the URLs, run until
-    Ctrl+C. If the control plane cannot be used, the data plane runs from the local YAML."""
+    """Start the control plane and the demo tenant's data plane; print the URLs.
+
+    Runs until Ctrl+C. If the control plane cannot be used, the data plane runs from the local
+    YAML."""
     from rich.console import Console
 
     from botfleet.cli.demo_stack import DemoError, DemoOptions, DemoStack

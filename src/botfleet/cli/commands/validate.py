@@ -15,7 +15,11 @@ class ReportFormat(StrEnum):
 
 
 def validate(
-    files: list[Path] = typer.Argument(..., help="Flow or tenant YAML files (told apart by keys)."),
+    files: list[Path] = typer.Argument(
+        ...,
+        metavar="FILES...",
+        help="Flow or tenant YAML files (told apart by keys), or folders searched for them.",
+    ),
     output_format: ReportFormat = typer.Option(
         ReportFormat.text, "--format", help="text for people, json for editors and CI."
     ),
@@ -23,11 +27,25 @@ def validate(
     """Check flows and tenant files; exit code 1 when any has an error (warnings pass).
 
     A tenant file is checked as the data plane would at boot: its keys, its flow, its
-    connectors against the flow's calls, its channel, LLM settings and knowledge file.
+    connectors against the flow's calls, its channel, LLM settings and knowledge file. A
+    folder is searched for flows and tenant files (conversation tests are skipped: run them
+    with `botfleet test`).
     """
-    from botfleet.cli.validation import validate_files
+    from botfleet.cli.validation import search_files, validate_files
 
-    reports = validate_files(files)
+    search = search_files(files)
+    for path, reason in search.skipped:
+        typer.echo(f"skipped {path}: {reason}", err=True)
+    for folder, count in search.tests.items():
+        tests = "conversation test" + "s" * (count != 1)
+        typer.echo(
+            f"skipped {count} {tests} in {folder} (run them with `botfleet test {folder}`)",
+            err=True,
+        )
+    if not search.found:
+        typer.echo(f"no flow or tenant files found in {', '.join(map(str, files))}", err=True)
+        raise typer.Exit(1)
+    reports = validate_files(search.found)
     errors = sum(r.errors for r in reports)
     warnings = sum(r.warnings for r in reports)
     if output_format is ReportFormat.json:
@@ -46,7 +64,10 @@ def validate(
         for report in reports:
             for finding in report.findings:
                 typer.echo(str(finding), err=finding.severity == "error")
-            if not report.findings:
+            if report.shared and not report.findings:
+                whose = "its flow's issues" if report.kind == "tenant" else "its issues"
+                typer.echo(f"{report.file}: {report.kind}, {whose} are listed above")
+            elif not report.findings:
                 typer.echo(f"{report.file}: ok ({report.kind})")
         typer.echo(
             f"{errors} error(s), {warnings} warning(s) in {len(reports)} file(s)",
