@@ -56,17 +56,22 @@ async def test_the_whole_message_is_kept_for_reprocessing(journal: MessageJourna
     assert await journal.get("wamid.HBgL") == JournalEntry(message, received, "pending", ())
 
 
-async def test_pending_lists_unprocessed_messages_oldest_first(journal: MessageJournal) -> None:
+async def test_pending_lists_unprocessed_messages_oldest_first_in_the_order_recorded(
+    journal: MessageJournal,
+) -> None:
+    """Oldest first is the order in which they were recorded, not their received times: those
+    come from the wall clock, which can step back (NTP), and a contact's messages must be
+    answered in the order they came."""
     plus_two = timezone(timedelta(hours=2))
-    # Recorded out of order; "late" is earlier as text but later as an instant.
-    await journal.record(sample_message("late"), datetime(2024, 5, 6, 10, 0, tzinfo=plus_two))
-    await journal.record(sample_message("early"), datetime(2024, 5, 6, 7, 0, tzinfo=UTC))
+    await journal.record(sample_message("first"), datetime(2024, 5, 6, 10, 0, tzinfo=plus_two))
+    # The clock stepped back an hour: "second" looks older than "first" (08:00 UTC).
+    await journal.record(sample_message("second"), datetime(2024, 5, 6, 7, 0, tzinfo=UTC))
     await journal.record(sample_message("tie-1"), datetime(2024, 5, 6, 7, 30, tzinfo=UTC))
     await journal.record(sample_message("tie-2"), datetime(2024, 5, 6, 7, 30, tzinfo=UTC))
     await journal.record(sample_message("done"), datetime(2024, 5, 6, 6, 0, tzinfo=UTC))
     await journal.complete("done", [])
     ids = [entry.message.message_id for entry in await journal.pending()]
-    assert ids == ["early", "tie-1", "tie-2", "late"]
+    assert ids == ["first", "second", "tie-1", "tie-2"]
 
 
 async def test_complete_stores_replies_and_status(journal: MessageJournal) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
+from botfleet.adapters.stores import InMemoryTenantStore, SqliteTenantStore
 from botfleet.domain.errors import StoreError
 from botfleet.ports.stores import OutboxStore
-from botfleet.testing.stores import SAMPLE_TIME
+from botfleet.testing.stores import SAMPLE_TIME, sample_state
 
 T0 = SAMPLE_TIME
 
@@ -87,3 +88,48 @@ async def test_outputs_that_are_not_json_are_refused(outbox: OutboxStore) -> Non
     with pytest.raises(StoreError, match=r"output for 'a'\.when: a datetime is not JSON-able"):
         await outbox.append("a", {"when": T0}, T0)
     assert await outbox.since() == []
+
+
+async def test_prune_forgets_old_delivered_outputs_and_keeps_undelivered_ones(
+    tenant_store: InMemoryTenantStore | SqliteTenantStore,
+) -> None:
+    """Delivered rows older than the cut go (the disk must not grow forever); a row still
+    waiting for its delivery (a provider channel's, before the send is confirmed) never does."""
+    state = sample_state("a")
+    plus_two = timezone(timedelta(hours=2))
+    old = (T0 - timedelta(days=9)).astimezone(plus_two)  # another offset, the same instant rule
+    sent = await tenant_store.commit_turn(
+        state, expected_version=0, message_id=None, outputs=[text("old-sent")], at=old
+    )
+    await tenant_store.commit_turn(
+        sent,
+        expected_version=sent.version,
+        message_id=None,
+        outputs=[text("old-unsent")],
+        at=old + timedelta(seconds=1),
+        undelivered=True,
+    )
+    await tenant_store.outbox.append("b", text("new"), T0)
+
+    assert await tenant_store.prune_outbox(T0 - timedelta(days=8)) == 1
+
+    assert [r["output"]["text"] for r in await tenant_store.outbox.since()] == [
+        "old-unsent",
+        "new",
+    ]
+    assert [r["output"]["text"] for r in await tenant_store.pending_deliveries()] == ["old-unsent"]
+    assert await tenant_store.prune_outbox(T0 - timedelta(days=8)) == 0
+    # Once delivered (and as old), it goes too; sequence numbers are never reused.
+    await tenant_store.confirm_delivered("a")
+    assert await tenant_store.prune_outbox(T0 - timedelta(days=8)) == 1
+    assert await tenant_store.outbox.append("b", text("newer"), T0) == 4
+    assert [r["seq"] for r in await tenant_store.outbox.since()] == [3, 4]
+
+
+async def test_prune_cuts_at_the_instant_given(
+    tenant_store: InMemoryTenantStore | SqliteTenantStore,
+) -> None:
+    for i in range(3):
+        await tenant_store.outbox.append("a", text(f"a{i}"), T0 + timedelta(seconds=i))
+    assert await tenant_store.prune_outbox(T0 + timedelta(seconds=1)) == 1
+    assert [r["output"]["text"] for r in await tenant_store.outbox.since()] == ["a1", "a2"]

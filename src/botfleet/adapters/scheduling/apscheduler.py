@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from time import monotonic
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from apscheduler.events import (
@@ -25,7 +28,12 @@ from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.scheduling.dispatch import fire_job, register_runner, unregister_runner
 from botfleet.adapters.scheduling.in_flight import RunsInFlight
-from botfleet.adapters.scheduling.jobstore import IndexedJobStore, JobQuery, open_job_db
+from botfleet.adapters.scheduling.jobstore import (
+    IndexedJobStore,
+    JobQuery,
+    is_locked,
+    open_job_db,
+)
 from botfleet.adapters.scheduling.rules import (
     ONE_OFF,
     STANDING,
@@ -55,6 +63,14 @@ log = structlog.get_logger("botfleet.scheduler")
 ONE_OFF_INSTANCES = 8
 
 _EVENTS = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+#: Seconds a call waits for another process to release the job file's lock, in `asyncio.sleep`s
+#: (the store never waits inside SQLite: the event loop would stall); then SQLite's "database
+#: is locked" is raised, which a turn treats as an unavailable store (it runs again later).
+LOCK_WAIT_S = 10.0
+_FIRST_PAUSE_S = 0.001
+_LONGEST_PAUSE_S = 0.05
+
+T = TypeVar("T")
 
 
 class SchedulerStopped(ValueError):
@@ -91,6 +107,8 @@ class APSchedulerTaskScheduler:
         self._grace_s = grace_seconds(grace)
         self._clock = clock or SystemClock()
         self._stop_timeout_s = stop_timeout_s
+        #: Seconds a call waits for another process's lock on the job file (`LOCK_WAIT_S`).
+        self.lock_wait_s = LOCK_WAIT_S
         self.stats = SchedulerStats(metrics)
         self._runner: TaskRunner | None = None
         self._in_flight = RunsInFlight()
@@ -125,7 +143,7 @@ class APSchedulerTaskScheduler:
         self._scheduler, self._store = scheduler, store
         report = await self.sync_standing(standing) if standing is not None else StandingSync()
         scheduler.resume()
-        log.info("scheduler_started", tenant=self.tenant_id, jobs=store.count())
+        log.info("scheduler_started", tenant=self.tenant_id, jobs=await self._unlocked(store.count))
         return report
 
     async def stop(self) -> None:
@@ -135,6 +153,10 @@ class APSchedulerTaskScheduler:
             return
         scheduler.pause()
         await _wait_for(lambda: not store.in_flight, self._stop_timeout_s)
+        try:  # what the last walks could not write (the file locked): before it is closed
+            await self._unlocked(store.flush)
+        except sqlite3.Error as exc:
+            log.error("job_file_not_written", tenant=self.tenant_id, error=str(exc))
         scheduler.shutdown(wait=False)
         # AsyncIOScheduler shuts down on its next loop turn; the file is closed after that.
         await _wait_for(lambda: scheduler.state == STATE_STOPPED, self._stop_timeout_s)
@@ -170,14 +192,16 @@ class APSchedulerTaskScheduler:
         scheduler = self._running()
         job_id, kwargs = self._one_off(request)
         self._in_flight.void(job_id)  # one job per key: a waiting run of the old one is replaced
-        scheduler.add_job(
-            fire_job,
-            trigger=DateTrigger(run_date=kwargs["run_at"], timezone=UTC),
-            id=job_id,
-            name=request.task,
-            replace_existing=True,
-            kwargs=kwargs,
-            max_instances=ONE_OFF_INSTANCES,
+        await self._unlocked(
+            lambda: scheduler.add_job(
+                fire_job,
+                trigger=DateTrigger(run_date=kwargs["run_at"], timezone=UTC),
+                id=job_id,
+                name=request.task,
+                replace_existing=True,
+                kwargs=kwargs,
+                max_instances=ONE_OFF_INSTANCES,
+            )
         )
 
     async def schedule_many(self, requests: Sequence[ScheduleTask]) -> int:
@@ -206,7 +230,8 @@ class APSchedulerTaskScheduler:
                     next_run_time=kwargs["run_at"],
                 )
             )
-        self._store.insert_many(jobs)
+        store = self._store
+        await self._unlocked(lambda: store.insert_many(jobs))
         scheduler.wakeup()  # one of them may be due before the next planned wake-up
         return len(jobs)
 
@@ -227,8 +252,9 @@ class APSchedulerTaskScheduler:
     async def cancel(self, idempotency_key: str) -> bool:
         job_id = one_off_job_id(idempotency_key)
         voided = self._in_flight.void(job_id)
+        scheduler = self._running()
         try:
-            self._running().remove_job(job_id)
+            await self._unlocked(lambda: scheduler.remove_job(job_id))
         except JobLookupError:
             return voided
         return True
@@ -248,12 +274,13 @@ class APSchedulerTaskScheduler:
         self._running()
         assert self._store is not None
         query = JobQuery(None, contact_id, task, due_after, due_before, limit)
-        return self._store.find(query)
+        store = self._store
+        return await self._unlocked(lambda: store.find(query))
 
     async def sync_standing(self, jobs: Sequence[StandingJob]) -> StandingSync:
         scheduler = self._running()
         assert self._store is not None
-        stored = self._store.fingerprints(STANDING)
+        stored = await self._unlocked(partial(self._store.fingerprints, STANDING))
         added: list[str] = []
         kept: list[str] = []
         replaced: list[str] = []
@@ -266,7 +293,8 @@ class APSchedulerTaskScheduler:
                 kept.append(job.name)
                 continue
             (replaced if job_id in stored else added).append(job.name)
-            scheduler.add_job(
+            add = partial(
+                scheduler.add_job,
                 fire_job,
                 trigger=build_trigger(job),
                 id=job_id,
@@ -283,9 +311,10 @@ class APSchedulerTaskScheduler:
                     "fingerprint": print_,
                 },
             )
+            await self._unlocked(add)
         removed = sorted(set(stored) - wanted)
         for job_id in removed:
-            scheduler.remove_job(job_id)
+            await self._unlocked(partial(scheduler.remove_job, job_id))
         report = StandingSync(
             tuple(added), tuple(kept), tuple(replaced), tuple(r.split(":", 1)[1] for r in removed)
         )
@@ -294,6 +323,25 @@ class APSchedulerTaskScheduler:
         return report
 
     # ---------------------------------------------------------------- internals
+
+    async def _unlocked(self, call: Callable[[], T]) -> T:
+        """`call()` (a job store call), tried again after `asyncio.sleep`s while another
+        process holds the job file's lock, for up to `lock_wait_s`; then its error is raised.
+        A call that met the lock changed nothing, so trying it again is safe."""
+        deadline: float | None = None
+        pause = _FIRST_PAUSE_S
+        while True:
+            try:
+                return call()
+            except sqlite3.OperationalError as exc:
+                if not is_locked(exc):
+                    raise
+                now = monotonic()
+                deadline = deadline if deadline is not None else now + self.lock_wait_s
+                if now >= deadline:
+                    raise
+            await asyncio.sleep(min(pause, max(deadline - now, 0)))
+            pause = min(pause * 2, _LONGEST_PAUSE_S)
 
     def _running(self) -> Any:
         if self._scheduler is None:

@@ -10,6 +10,13 @@ APScheduler keeps a job as a pickle plus an indexed `next_run_time`. Listing a c
 that would unpickle every stored job, so this store also writes the job's kind, task, contact,
 key and data (JSON) into plain columns on every insert and update. APScheduler still reads only
 its pickle; the extra columns are for queries.
+
+The store is called on the event loop (see `open_job_db`), so it never waits inside SQLite for
+another process's lock (a second data plane, a backup tool): SQLite's busy handler would stall
+every contact meanwhile. A statement that meets the lock fails at once; the scheduler's
+coroutines try again after `asyncio.sleep`s (`APSchedulerTaskScheduler`), and the writes
+APScheduler makes while it walks the due jobs are kept in memory until the file is free
+(`_pending`, below).
 """
 
 from __future__ import annotations
@@ -21,21 +28,29 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 from apscheduler.job import Job
 from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
 from apscheduler.util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
 
 from botfleet.ports.scheduling import ScheduledJob
 
+log = structlog.get_logger("botfleet.scheduler")
+
 TABLE = "botfleet_jobs"
 #: SQLite limits bound parameters per statement; stay well under the oldest limit (999).
 _DELETE_CHUNK = 500
-#: Seconds SQLite waits for another process's lock (a second data plane on the same file).
-_BUSY_TIMEOUT_S = 10
+#: Seconds SQLite waits for another process's lock while the file is opened (at start, before
+#: any contact is served). Afterwards it does not wait at all (see the module's docstring).
+_OPEN_BUSY_TIMEOUT_S = 10
+#: Seconds before the scheduler tries again to write what it had to keep (the file locked).
+RETRY_S = 1.0
+#: SQLite result codes of "another connection holds the lock" (SQLITE_BUSY, SQLITE_LOCKED).
+_LOCK_CODES = frozenset({5, 6})
 
 _SCHEMA = (
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -59,6 +74,12 @@ _INSERT = f"INSERT INTO {TABLE} (id, {', '.join(_COLUMNS)}) VALUES (?{', ?' * le
 _UPDATE = f"UPDATE {TABLE} SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE id = ?"
 
 
+def is_locked(exc: BaseException) -> bool:
+    """True when `exc` is SQLite saying another connection holds the job file's lock."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _LOCK_CODES
+
+
 def open_job_db(path: Path | None) -> sqlite3.Connection:
     """The job file (None: a private in-memory database), with the job table in place.
 
@@ -75,7 +96,7 @@ def open_job_db(path: Path | None) -> sqlite3.Connection:
     conn = sqlite3.connect(
         ":memory:" if path is None else path,
         isolation_level=None,
-        timeout=_BUSY_TIMEOUT_S,
+        timeout=_OPEN_BUSY_TIMEOUT_S,
         check_same_thread=False,
     )
     if path is not None:
@@ -83,6 +104,9 @@ def open_job_db(path: Path | None) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     for statement in _SCHEMA:
         conn.execute(statement)
+    # From here on a statement that meets another process's lock fails at once (SQLITE_BUSY)
+    # instead of blocking the event loop: callers wait with `asyncio.sleep` (module docstring).
+    conn.execute("PRAGMA busy_timeout = 0")
     return conn
 
 
@@ -111,8 +135,12 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
         #: job id -> its arguments, from when it was found due until its run is reported (the
         #: scheduler's events carry only the id, and a fired one-off is no longer stored).
         self.in_flight: dict[str, dict[str, Any]] = {}
+        #: Seconds before writes kept while the file was locked are tried again.
+        self.retry_s = RETRY_S
         self._due: set[str] = set()
-        self._deferred_deletes: list[str] = []
+        #: Writes not in the file yet, in order: job id -> None (delete) or its row (update).
+        self._pending: dict[str, tuple[Any, ...] | None] = {}
+        self._write_failing = False
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -120,8 +148,15 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+            except BaseException as exc:
+                # After some errors (a full disk, an I/O error) SQLite has rolled the whole
+                # transaction back already: a ROLLBACK then fails ("no transaction is active")
+                # and would hide the error that matters.
+                if self._conn.in_transaction:
+                    try:
+                        self._conn.execute("ROLLBACK")
+                    except sqlite3.Error as failed:
+                        exc.add_note(f"and the rollback failed: {failed}")
                 raise
             self._conn.execute("COMMIT")
 
@@ -132,10 +167,16 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
     # ------------------------------------------------------------ APScheduler's calls
 
     # APScheduler removes each fired one-off with its own DELETE and commit while it walks the
-    # due jobs: a thousand due at once cost most of a second. Removals of jobs this store has just
-    # returned as due are collected instead and committed together before the scheduler's next
+    # due jobs (and moves each fired standing job to its next run with an UPDATE): a thousand
+    # due at once cost most of a second. Those writes to jobs this store has just returned as
+    # due are collected instead (`_pending`) and committed together before the scheduler's next
     # read (`get_next_run_time`, which it calls right after the walk). The walk is synchronous,
     # so nothing else can observe the rows in between, and they are gone before any job runs.
+    # While another process holds the file's lock they stay pending: `get_next_run_time` asks
+    # for a wake-up in `retry_s` instead of failing (an error there would stop APScheduler's
+    # timer), `get_due_jobs` leaves out the jobs whose rows they change (a fired one-off cannot
+    # fire again; other due jobs still run, reads are not blocked in WAL mode), and every other
+    # call writes them first or fails, so none reads a stale row.
 
     def lookup_job(self, job_id: str) -> Any:
         self._flush()
@@ -144,8 +185,10 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
 
     def get_due_jobs(self, now: datetime) -> list[Any]:
         self._due = set()
-        self._flush()
+        flushed = self._flushed()
         jobs = self._jobs("WHERE next_run_time <= ?", (datetime_to_utc_timestamp(now),))
+        if not flushed:  # their rows are stale (fired and removed, or moved on): not due again
+            jobs = [job for job in jobs if job.id not in self._pending]
         for job in jobs:
             self.in_flight[job.id] = dict(job.kwargs)
         self._due = {job.id for job in jobs}
@@ -153,7 +196,8 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
 
     def get_next_run_time(self) -> datetime | None:
         self._due = set()  # the walk over the due jobs is over
-        self._flush()
+        if not self._flushed():
+            return datetime.now(UTC) + timedelta(seconds=self.retry_s)
         rows = self._read(
             f"SELECT next_run_time FROM {TABLE} WHERE next_run_time IS NOT NULL "
             "ORDER BY next_run_time LIMIT 1"
@@ -176,6 +220,10 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
             raise ConflictingIdError(job.id) from None
 
     def update_job(self, job: Any) -> None:
+        with self._lock:
+            if job.id in self._due:  # moved on by the walk: written with its other writes
+                self._pending[job.id] = self._row(job)
+                return
         self._flush()
         with self._transaction() as conn:
             if conn.execute(_UPDATE, (*self._row(job), job.id)).rowcount == 0:
@@ -185,7 +233,7 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
         with self._lock:
             if job_id in self._due:
                 self._due.discard(job_id)
-                self._deferred_deletes.append(job_id)
+                self._pending[job_id] = None
                 return
         self._flush()
         with self._transaction() as conn:
@@ -199,8 +247,11 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
             conn.execute(f"DELETE FROM {TABLE}")
 
     def shutdown(self) -> None:
-        self._flush()
         with self._lock:
+            if not self._flushed():
+                # `APSchedulerTaskScheduler.stop` waited for the lock already. A fired one-off
+                # left in the file runs again at the next start, within the grace window.
+                log.error("job_file_writes_lost", writes=len(self._pending))
             self._conn.close()
 
     # ------------------------------------------------------------ rows and pickles
@@ -219,7 +270,9 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
                 self._logger.exception('Unable to restore job "%s" -- removing it', job_id)
                 failed.append(job_id)
         if failed:
-            self._delete(failed)
+            with self._lock:
+                self._pending.update(dict.fromkeys(failed))
+            self._flushed()  # or at the next call: they are left out of every answer
         return jobs
 
     def _reconstitute(self, job_state: bytes) -> Any:
@@ -246,18 +299,54 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
             kwargs.get("fingerprint", ""),
         )
 
+    def flush(self) -> None:
+        """Write the changes kept from the scheduler's walks; raises what SQLite raised
+        (`is_locked`: try again later), keeping them."""
+        self._flush()
+
     def _flush(self) -> None:
         with self._lock:  # `find()` and friends are not under APScheduler's job store lock
-            ids, self._deferred_deletes = self._deferred_deletes, []
-            if ids:
-                self._delete(ids)
+            if not self._pending:
+                return
+            pending = self._pending
+            deletes = [job_id for job_id, row in pending.items() if row is None]
+            updates = [(*row, job_id) for job_id, row in pending.items() if row is not None]
+            with self._transaction() as conn:
+                self._delete_in(conn, deletes)
+                conn.executemany(_UPDATE, updates)
+            self._pending = {}  # only once committed: a failed write is tried again, whole
+
+    def _flushed(self) -> bool:
+        """`_flush()` for APScheduler's walk, which must not fail: False (logged once per
+        outage) while the writes cannot be made; they stay pending."""
+        try:
+            self._flush()
+        except sqlite3.Error as exc:
+            if not self._write_failing:
+                self._write_failing = True
+                log.warning(
+                    "job_file_write_delayed",
+                    error=type(exc).__name__,
+                    detail=str(exc),
+                    writes=len(self._pending),
+                    retry_s=self.retry_s,
+                )
+            return False
+        if self._write_failing:
+            self._write_failing = False
+            log.info("job_file_write_resumed")
+        return True
 
     def _delete(self, ids: Sequence[str]) -> None:
         with self._transaction() as conn:
-            for start in range(0, len(ids), _DELETE_CHUNK):
-                chunk = ids[start : start + _DELETE_CHUNK]
-                marks = ", ".join("?" for _ in chunk)
-                conn.execute(f"DELETE FROM {TABLE} WHERE id IN ({marks})", chunk)
+            self._delete_in(conn, ids)
+
+    @staticmethod
+    def _delete_in(conn: sqlite3.Connection, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), _DELETE_CHUNK):
+            chunk = ids[start : start + _DELETE_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            conn.execute(f"DELETE FROM {TABLE} WHERE id IN ({marks})", chunk)
 
     # ------------------------------------------------------------ queries
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+import structlog
 
 from botfleet.adapters.stores import codec
 from botfleet.adapters.stores._contract import (
@@ -20,6 +23,8 @@ from botfleet.domain.errors import ConcurrentUpdate, StoreError
 from botfleet.domain.messages import InboundMessage
 from botfleet.flows.state import ConversationState
 from botfleet.ports.stores import JournalEntry
+
+log = structlog.get_logger("botfleet.store")
 
 _STATE_COLUMNS = (
     "contact_id",
@@ -102,6 +107,40 @@ class SqliteStateStore:
 
 
 _ENTRY_COLUMNS = "message, received_at, status, replies"
+# The recovery scan: pending rows through their partial index, in the order they were recorded
+# (`seq`), not by their received times, which come from the wall clock and can step back.
+# The texts are read as bytes: one that is not UTF-8 (a corrupted value) must fail its row only.
+_PENDING = (
+    "SELECT seq, CAST(message_id AS BLOB), CAST(message AS BLOB), CAST(received_at AS BLOB), "
+    "CAST(replies AS BLOB) FROM journal INDEXED BY journal_pending "
+    "WHERE status = 'pending' ORDER BY seq"
+)
+
+
+def text_of(value: Any) -> str:
+    """A text column read `AS BLOB`; raises `UnicodeDecodeError` if it is not UTF-8."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def update_rows(db: SqliteDatabase, doing: str, update: str, seqs: Sequence[int]) -> None:
+    """Run `update` (ending in `seq IN ({marks})`) over `seqs`, a few hundred at a time (SQLite
+    limits the parameters of a statement)."""
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start : start + 500]
+        await db.change(doing, update.format(marks=", ".join("?" for _ in chunk)), chunk)
+
+
+def log_unreadable(path: Any, table: str, seq: int, exc: BaseException, **ids: Any) -> None:
+    """One row that cannot be read back (corrupted, or written by a newer release): named by
+    table and row, never by its content (a message's text, a contact's number)."""
+    log.error(
+        "store_row_unreadable",
+        path=str(path),
+        table=table,
+        seq=seq,
+        error=type(exc).__name__,
+        **ids,
+    )
 
 
 _RECORD = (
@@ -162,12 +201,30 @@ class SqliteMessageJournal:
         return self._entry(rows[0]) if rows else None
 
     async def pending(self) -> list[JournalEntry]:
-        rows = await self._db.fetch(
-            "list pending messages",
-            f"SELECT {_ENTRY_COLUMNS} FROM journal WHERE status = 'pending' "
-            "ORDER BY received_us, seq",
+        """Pending entries in the order recorded. One that cannot be read back is logged
+        (`store_row_unreadable`) and marked failed, so that it is not read again at every
+        start; the others are returned: one bad row must not keep the data plane down."""
+        rows = await self._db.fetch("list pending messages", _PENDING)
+        entries: list[JournalEntry] = []
+        unreadable: list[int] = []
+        for seq, message_id, message, received_at, replies in rows:
+            try:
+                entries.append(
+                    self._entry(
+                        (text_of(message), text_of(received_at), "pending", text_of(replies))
+                    )
+                )
+            except Exception as exc:  # invalid JSON, UTF-8 or date; an unknown message type
+                unreadable.append(seq)
+                name = message_id.decode(errors="replace") if isinstance(message_id, bytes) else ""
+                log_unreadable(self._db.path, "journal", seq, exc, message_id=name[:200])
+        await update_rows(
+            self._db,
+            "mark unreadable messages failed",
+            "UPDATE journal SET status = 'failed' WHERE status = 'pending' AND seq IN ({marks})",
+            unreadable,
         )
-        return [self._entry(row) for row in rows]
+        return entries
 
     async def prune(self, older_than: datetime) -> int:
         """Delete processed (done or failed) entries received before `older_than`."""
@@ -188,6 +245,19 @@ class SqliteMessageJournal:
             )
         except ValueError as exc:  # invalid JSON or date (the codec reports its own errors)
             raise StoreError(f"{self._db.path}: unreadable journal entry: {exc}") from exc
+
+
+#: Outbox rows one pruning statement looks at: a short statement on the event loop.
+PRUNE_BATCH = 1000
+# `at` is ISO 8601 text with whatever offset the clock gave, so rows are compared as instants
+# (julianday) and found in `seq` order, the order they were written: no index on `at` (that
+# would be more work on every turn). The oldest delivered rows come first; a batch that is
+# not deleted whole holds a row still young, and the pass ends there.
+_PRUNE_OUTBOX = (
+    "DELETE FROM outbox WHERE seq IN "
+    "(SELECT seq FROM outbox WHERE delivered = 1 ORDER BY seq LIMIT ?) AND julianday(at) < ?"
+)
+_UNIX_EPOCH_JULIAN_DAY = 2440587.5
 
 
 class SqliteOutbox:
@@ -226,3 +296,18 @@ class SqliteOutbox:
             params = (contact_id, since, limit)
         rows = await self._db.fetch("read the outbox", sql, params)
         return [outbox_record(*row) for row in rows]
+
+    async def prune(self, older_than: datetime) -> int:
+        """Delete delivered rows written before `older_than`, a batch at a time (other
+        statements run in between); undelivered rows, and rows set aside, are kept."""
+        codec.datetime_to_json(older_than, "prune: older_than")  # refuses naive datetimes
+        cutoff = older_than.timestamp() / 86_400 + _UNIX_EPOCH_JULIAN_DAY
+        removed = 0
+        while True:
+            deleted = await self._db.change(
+                "prune the outbox", _PRUNE_OUTBOX, (PRUNE_BATCH, cutoff)
+            )
+            removed += deleted
+            if deleted < PRUNE_BATCH:
+                return removed
+            await asyncio.sleep(0)

@@ -18,14 +18,26 @@ from botfleet.adapters.stores._sqlite_tables import (
     _STATE_COLUMNS,
     _UPDATE_STATE,
     journal_values,
+    log_unreadable,
+    text_of,
+    update_rows,
 )
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
+from botfleet.domain.outputs import output_from_dict
 from botfleet.flows.state import ConversationState
 from botfleet.ports.stores import ReceivedMessage
 
 _INSERT_OUTBOX = "INSERT INTO outbox (contact_id, at, output, delivered) VALUES (?, ?, ?, ?)"
 _MAX_SEQ = 2**63 - 1
 _CONFIRM = "UPDATE outbox SET delivered = 1 WHERE contact_id = ? AND delivered = 0 AND seq <= ?"
+#: `outbox.delivered` of a row that was never sent and cannot be read back (corrupted, or
+#: written by a newer release): set aside, so it is not tried at every start. Readers of
+#: earlier releases look for 0 only, so they skip it too.
+SET_ASIDE = 2
+_UNDELIVERED = (
+    "SELECT seq, CAST(contact_id AS BLOB), CAST(at AS BLOB), CAST(output AS BLOB) "
+    "FROM outbox WHERE delivered = 0 ORDER BY seq"
+)
 _COMPLETE_PENDING = (
     "UPDATE journal SET status = 'done', replies = ? "
     "WHERE message_id = ? AND status = 'pending' RETURNING seq"
@@ -99,11 +111,27 @@ class SqliteTurnStore:
         return codec.state_reloaded(new, row)
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
-        rows = await self._db.fetch(
-            "list undelivered outputs",
-            "SELECT seq, contact_id, at, output FROM outbox WHERE delivered = 0 ORDER BY seq",
+        """Undelivered rows in order. One that cannot be read back is logged
+        (`store_row_unreadable`) and set aside (`SET_ASIDE`); the others are returned."""
+        rows = await self._db.fetch("list undelivered outputs", _UNDELIVERED)
+        records: list[dict[str, Any]] = []
+        unreadable: list[int] = []
+        for seq, contact_id, at, output in rows:
+            try:
+                record = outbox_record(seq, text_of(contact_id), text_of(at), text_of(output))
+                output_from_dict(record["output"])  # what the redelivery will make of it
+            except Exception as exc:  # invalid JSON or UTF-8; not an output
+                unreadable.append(seq)
+                log_unreadable(self._db.path, "outbox", seq, exc)
+                continue
+            records.append(record)
+        await update_rows(
+            self._db,
+            "set unreadable outputs aside",
+            f"UPDATE outbox SET delivered = {SET_ASIDE} WHERE delivered = 0 AND seq IN ({{marks}})",
+            unreadable,
         )
-        return [outbox_record(*row) for row in rows]
+        return records
 
     async def confirm_delivered(self, contact_id: str, *, up_to: int | None = None) -> int:
         params = (contact_id, _MAX_SEQ if up_to is None else up_to)

@@ -129,8 +129,9 @@ class InMemoryMessageJournal:
         return row
 
     async def pending(self) -> list[JournalEntry]:
+        """In the order recorded (received times come from a wall clock that can step back)."""
         rows = [r for r in self._rows.values() if r.status == "pending"]
-        rows.sort(key=lambda r: (epoch_micros(r.received_at, "received_at"), r.seq))
+        rows.sort(key=lambda r: r.seq)
         return [r.entry() for r in rows]
 
     async def prune(self, older_than: datetime) -> int:
@@ -150,7 +151,8 @@ class InMemoryOutbox:
     """Sent messages in a list; sequence numbers start at 1 and never repeat."""
 
     def __init__(self) -> None:
-        self._rows: list[tuple[int, str, str, str]] = []  # seq, contact, at (ISO), output JSON
+        #: seq, contact, at (ISO), output JSON; at index seq - 1, None once pruned.
+        self._rows: list[tuple[int, str, str, str] | None] = []
 
     async def append(self, contact_id: str, output: dict[str, Any], at: datetime) -> int:
         text = codec.checked_dumps(output, f"outbox output for {contact_id!r}")
@@ -164,9 +166,12 @@ class InMemoryOutbox:
     ) -> list[dict[str, Any]]:
         check_limit(limit)
         found: list[dict[str, Any]] = []
-        for seq, contact, at, output in self._rows[max(since, 0) :]:
+        for row in self._rows[max(since, 0) :]:
             if len(found) >= limit:
                 break
+            if row is None:  # pruned
+                continue
+            seq, contact, at, output = row
             if contact_id is None or contact == contact_id:
                 found.append(outbox_record(seq, contact, at, output))
         return found
@@ -236,7 +241,8 @@ class InMemoryTenantStore:
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
         """`TurnStore.pending_deliveries`: outputs committed but never confirmed sent."""
-        return [outbox_record(*self.outbox._rows[seq - 1]) for seq in sorted(self._undelivered)]
+        rows = (self.outbox._rows[seq - 1] for seq in sorted(self._undelivered))
+        return [outbox_record(*row) for row in rows if row is not None]  # never pruned
 
     async def confirm_delivered(self, contact_id: str, *, up_to: int | None = None) -> int:
         """`TurnStore.confirm_delivered`: the contact's outputs were handed to the channel."""
@@ -252,6 +258,18 @@ class InMemoryTenantStore:
     async def prune_journal(self, older_than: datetime) -> int:
         """Forget processed journal entries received before `older_than`."""
         return await self.journal.prune(older_than)
+
+    async def prune_outbox(self, older_than: datetime) -> int:
+        """Forget delivered outbox rows written before `older_than` (never undelivered ones)."""
+        limit = epoch_micros(older_than, "prune: older_than")
+        rows, removed = self.outbox._rows, 0
+        for index, row in enumerate(rows):
+            if row is None or row[0] in self._undelivered:
+                continue
+            if epoch_micros(codec.datetime_from_json(row[2]), "at") < limit:
+                rows[index] = None
+                removed += 1
+        return removed
 
     async def close(self) -> None:
         """Nothing to release; present so both tenant stores are used the same way."""

@@ -130,6 +130,15 @@ class SqliteTenantStore:
         """
         return await self.journal.prune(older_than)
 
+    async def prune_outbox(self, older_than: datetime) -> int:
+        """Delete delivered outbox rows written before `older_than`; returns how many.
+
+        Rows waiting for delivery (a provider channel's, before the send is confirmed) are
+        always kept, as are rows set aside as unreadable. The web chat reads the outbox: keep
+        more than its clients need to catch up (the journal's retention is used).
+        """
+        return await self.outbox.prune(older_than)
+
     async def close(self) -> None:
         """Close the connection; idempotent. Later calls raise `StoreError`."""
         await self._database.close()

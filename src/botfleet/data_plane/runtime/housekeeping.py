@@ -1,16 +1,27 @@
-"""Background upkeep of a tenant's stores: processed journal entries are pruned as they age.
+"""Background upkeep of a tenant's stores: processed journal entries and delivered outputs are
+pruned as they age.
 
 The journal must outlive the channels' redelivery window (a message id seen within it is a
-duplicate), but not forever: at hundreds of messages a second it would grow without bound.
+duplicate), but not forever: at hundreds of messages a second it would grow without bound. The
+outbox likewise: delivered replies are kept as long (the web chat reads recent ones), never
+the ones still waiting to be sent.
+
+Ages are measured against the wall clock, which can step. A step back only keeps rows longer;
+a step ahead by more than the retention would forget ids still inside the redelivery window,
+and a redelivered message would be answered twice. So the loop's "now" (`SteadyClock`) follows
+the time measured by the monotonic clock since its last reading whenever the wall clock runs
+ahead of it. A step made while the data plane was stopped cannot be told from a quiet tenant
+(the journal's newest entry is then old either way) and is trusted.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import structlog
 
@@ -18,16 +29,74 @@ from botfleet.ports.clock import Clock
 
 log = structlog.get_logger("botfleet.runtime")
 
-#: WhatsApp retries a webhook for up to 7 days; keep ids a little longer.
+#: WhatsApp retries a webhook for up to 7 days; keep ids a little longer. Delivered outputs
+#: are kept as long.
 DEFAULT_JOURNAL_RETENTION = timedelta(days=8)
 #: Often enough that each run deletes few rows (a short statement, no latency spike).
 DEFAULT_PRUNE_EVERY_S = 60.0
+#: The wall clock may drift from the monotonic one by this much between two passes (NTP's
+#: slewing, a small step) and still be trusted as it is.
+CLOCK_STEP_TOLERANCE = timedelta(minutes=1)
 
 
 class PrunableJournal(Protocol):
     async def prune_journal(self, older_than: datetime) -> int:
         """Delete processed journal entries received before `older_than`; returns how many."""
         ...
+
+
+@runtime_checkable
+class PrunableOutbox(Protocol):
+    async def prune_outbox(self, older_than: datetime) -> int:
+        """Delete delivered outbox rows written before `older_than`; returns how many."""
+        ...
+
+
+class SteadyClock:
+    """`now()` for pruning: the wall clock, but never ahead of the time elapsed (monotonic)
+    since the last reading it trusted.
+
+    A reading within `tolerance` of that expectation is trusted and becomes the new reference;
+    one further behind is used but not trusted (pruning waits longer); one further ahead (a
+    step forward) is replaced by the expectation, logged once (`clock_jumped_ahead`). A clock
+    corrected back into line is trusted again.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        tolerance: timedelta = CLOCK_STEP_TOLERANCE,
+    ) -> None:
+        self._clock = clock
+        self._monotonic = monotonic
+        self._tolerance = tolerance
+        self._trusted: tuple[datetime, float] | None = None
+        self._ahead = False
+
+    def now(self) -> datetime:
+        wall, ticks = self._clock.now(), self._monotonic()
+        if self._trusted is None:
+            self._trusted = (wall, ticks)
+            return wall
+        trusted, at = self._trusted
+        expected = trusted + timedelta(seconds=ticks - at)
+        if wall - expected > self._tolerance:
+            if not self._ahead:
+                self._ahead = True
+                log.warning(
+                    "clock_jumped_ahead",
+                    ahead_s=round((wall - expected).total_seconds()),
+                    detail="the journal and outbox are pruned by the time really elapsed",
+                )
+            return expected
+        if self._ahead:
+            self._ahead = False
+            log.info("clock_back_in_line")
+        if expected - wall <= self._tolerance:  # in line: the new reference
+            self._trusted = (wall, ticks)
+        return wall
 
 
 async def prune_once(store: PrunableJournal, clock: Clock, retention: timedelta) -> int:
@@ -42,6 +111,18 @@ async def prune_once(store: PrunableJournal, clock: Clock, retention: timedelta)
     return removed
 
 
+async def prune_outbox_once(store: PrunableOutbox, clock: Clock, retention: timedelta) -> int:
+    """One pass over the outbox: delivered rows older than `retention` go; errors are logged."""
+    try:
+        removed = await store.prune_outbox(clock.now() - retention)
+    except Exception as exc:
+        log.error("outbox_prune_failed", error=type(exc).__name__, detail=str(exc))
+        return 0
+    if removed:
+        log.info("outbox_pruned", removed=removed)
+    return removed
+
+
 @asynccontextmanager
 async def journal_pruning(
     store: PrunableJournal,
@@ -49,14 +130,20 @@ async def journal_pruning(
     *,
     retention: timedelta = DEFAULT_JOURNAL_RETENTION,
     every_s: float = DEFAULT_PRUNE_EVERY_S,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[asyncio.Task[None]]:
-    """Prune the journal every `every_s` seconds while the context is open."""
+    """Prune the journal, and the outbox if `store` has one (`prune_outbox`), every `every_s`
+    seconds while the context is open, by a `SteadyClock`."""
     if every_s <= 0:
         raise ValueError(f"journal pruning interval must be > 0 seconds, got {every_s}")
+    steady = SteadyClock(clock, monotonic=monotonic)
+    outbox = store if isinstance(store, PrunableOutbox) else None
 
     async def loop() -> None:
         while True:
-            await prune_once(store, clock, retention)
+            await prune_once(store, steady, retention)
+            if outbox is not None:
+                await prune_outbox_once(outbox, steady, retention)
             await asyncio.sleep(every_s)
 
     task = asyncio.create_task(loop(), name="journal-pruning")
