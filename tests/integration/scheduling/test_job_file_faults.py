@@ -264,3 +264,30 @@ def test_a_standing_job_moved_on_while_the_file_is_locked_is_written_later(
             store.lookup_job("standing:daily")  # ...and other reads fail (a caller retries)
     assert store.get_due_jobs(now) == []
     assert store.get_next_run_time() == now + timedelta(hours=1)
+
+
+async def test_listing_jobs_while_the_file_stays_locked_is_store_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In WAL mode a plain read is not blocked by a writer, but a listing first writes the
+    # scheduler's pending changes, which is: then `GET /tasks` must say 503, not 500.
+    from botfleet.domain.errors import StoreUnavailable
+
+    path = tmp_path / "state.jobs.db"
+    async with scheduler_on(path) as scheduler:
+        await scheduler.schedule(_request())
+        scheduler.lock_wait_s = 0.2
+        calls: list[int] = []
+
+        def busy(query: Any) -> list[Any]:
+            calls.append(1)
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = sqlite3.SQLITE_BUSY  # as SQLite sets it
+            raise error
+
+        monkeypatch.setattr(scheduler._store, "find", busy)
+        with pytest.raises(StoreUnavailable, match="locked by another process"):
+            await scheduler.jobs()
+        assert len(calls) > 1  # waited and tried again before giving up
+        monkeypatch.undo()
+        assert [job.key for job in await scheduler.jobs()] == ["remind:c1"]

@@ -46,6 +46,7 @@ from botfleet.adapters.scheduling.rules import (
 from botfleet.adapters.scheduling.stats import SchedulerStats
 from botfleet.adapters.scheduling.triggers import build_trigger
 from botfleet.contact_hash import hash_contact
+from botfleet.domain.errors import StoreUnavailable
 from botfleet.flows.effects import ScheduleTask
 from botfleet.ports.clock import Clock, SystemClock
 from botfleet.ports.scheduling import (
@@ -275,7 +276,15 @@ class APSchedulerTaskScheduler:
         assert self._store is not None
         query = JobQuery(None, contact_id, task, due_after, due_before, limit)
         store = self._store
-        return await self._unlocked(lambda: store.find(query))
+        try:
+            return await self._unlocked(lambda: store.find(query))
+        except sqlite3.OperationalError as exc:
+            if not is_locked(exc):
+                raise
+            # A reader (`GET /tasks`) is told to try again (503), not shown a 500.
+            raise StoreUnavailable(
+                "the job file is locked by another process; try again", cause=str(exc)
+            ) from exc
 
     async def sync_standing(self, jobs: Sequence[StandingJob]) -> StandingSync:
         scheduler = self._running()
