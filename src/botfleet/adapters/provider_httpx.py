@@ -55,15 +55,18 @@ class HttpxProvider:
         url: str,
         *,
         json: Any = None,
+        data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
-        """`timeout` in seconds, the client's own when None (httpx reads None as "no limit")."""
+        """`timeout` in seconds, the client's own when None (httpx reads None as "no limit").
+        `data`: a body already encoded, sent as it is (a signed webhook), instead of `json`."""
         try:
             return await self.client.request(
                 method,
                 url,
                 json=json,
+                content=data,
                 headers=headers,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )

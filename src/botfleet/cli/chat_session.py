@@ -16,7 +16,7 @@ import typer
 import yaml
 
 from botfleet.adapters.llm import build_llm_connector, llm_options
-from botfleet.domain.errors import BotPlatformError
+from botfleet.domain.errors import BotPlatformError, ConfigError
 from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.durations import parse_duration
@@ -30,6 +30,7 @@ from botfleet.testing.sandbox import (
     sandbox_config,
     unmocked_categories,
 )
+from botfleet.testing.tenant_file import config_error_issues
 
 __all__ = ["HELP", "chat_session", "flow_notice", "mock_llm", "parse_data", "show_flow_notice"]
 
@@ -117,15 +118,25 @@ async def chat_session(
     read: Callable[[], str],
     *,
     echo: bool = False,
+    default_calendar: bool = False,
 ) -> int:
-    mocked = sandbox_config(config, flow.spec, unmocked="fail")
+    """Chat until the input ends; 1 when the bot cannot start. `default_calendar`: `config`
+    runs a flow file (no tenant file), so a calendar the flow calls is the default one."""
+    try:
+        mocked = sandbox_config(
+            config, flow.spec, unmocked="fail", default_calendar=default_calendar
+        )
+    except ConfigError as exc:  # the tenant's calendar, refused as the data plane would
+        for issue in config_error_issues(exc):
+            typer.echo(str(issue), err=True)
+        return 1
     start = at or datetime.now(ZoneInfo(config.timezone)).replace(second=0, microsecond=0)
     async with open_sandbox(mocked, at=start, llm=llm, contact=contact) as bot:
         typer.echo(
             f"Chatting with {config.display_name()} (flow {flow.spec.id}) as {contact.id}; "
             f"clock frozen at {bot.clock.now().isoformat()}. :help lists commands."
         )
-        for category in unmocked_categories(config, flow.spec):
+        for category in unmocked_categories(config, flow.spec, default_calendar=default_calendar):
             typer.echo(f"note: connector {category!r} has no mock here: its calls fail")
         if state is not None or data:
             try:

@@ -13,7 +13,7 @@ from botfleet.flows.load import Flow, load_flow
 from botfleet.testing.sandbox import tenant_flow
 from botfleet.testing.tenant_file import TenantFile, read_tenant_file
 
-__all__ = ["FlowFileError", "read_flow", "read_tenant"]
+__all__ = ["FlowFileError", "is_tenant_file", "read_flow", "read_tenant"]
 
 
 class FlowFileError(Exception):
@@ -28,6 +28,14 @@ def _kind(path: Path) -> str:
     except (UnicodeDecodeError, yaml.YAMLError):
         return "flow"  # the flow loader reports where the text is broken
     return file_kind(data)
+
+
+def is_tenant_file(path: Path) -> bool:
+    """Whether `path` is a tenant file (else a flow, run as a local tenant)."""
+    try:
+        return _kind(path) == "tenant"
+    except FlowFileError:
+        return False
 
 
 def read_flow(path: Path) -> Flow:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from botfleet.domain.errors import FlowIssue
+from botfleet.flows.suggestions import closest
 from botfleet.flows.yaml_lines import line_of
 
 
@@ -28,10 +28,16 @@ class IssueCollector:
         self.issues.append(FlowIssue(message, path, line, self.source, severity))
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """` (did you mean 'X'?)` when one candidate is close to `word`, else `""`."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def did_you_mean(
+    word: str,
+    candidates: Iterable[str],
+    *,
+    synonyms: Sequence[tuple[Iterable[str], str]] = (),
+) -> str:
+    """` (did you mean 'X'?)` when one candidate is close to `word` (`suggestions.closest`),
+    else `""`."""
+    close = closest(word, candidates, synonyms=synonyms)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def sort_issues(issues: Iterable[FlowIssue]) -> list[FlowIssue]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from botfleet.flows._issues import IssueCollector, did_you_mean
+from botfleet.flows.suggestions import closest
 from botfleet.flows.yaml_lines import index_path, key_path
 
 # Error types meaning "this value is not of the expected kind", with the kind in words.
@@ -116,11 +117,12 @@ def _message(item: _Located) -> tuple[str, str]:
         field = str(ctx.get("discriminator", "")).strip("'")
         known = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
         tag = str(ctx.get("tag", ""))
-        hint = did_you_mean(tag, known)
+        hint = did_you_mean(tag, known, synonyms=_SYNONYMS.get(field, ()))
         return key_path(path, field), f"unknown {field} {tag!r}{hint} (known: {', '.join(known)})"
     if kind == "union_tag_not_found":
         field = str(ctx.get("discriminator", "")).strip("'")
-        return key_path(path, field), f"missing required key {field!r}"
+        message = f"missing required key {field!r}"
+        return key_path(path, field), message + _misnamed_tag(field, error["input"], item)
     if kind in _EXPECTED:
         message = f"expected {_EXPECTED[kind]}, got {_describe(error['input'])}"
         if _EXPECTED[kind] == "a mapping":
@@ -132,6 +134,53 @@ def _message(item: _Located) -> tuple[str, str]:
     else:
         message = error["msg"][:1].lower() + error["msg"][1:]
     return path, (f"invalid key: {message}" if item.is_key else message)
+
+
+#: Words in an unknown action's name -> the action meant, tried in order (`send_buttons`,
+#: `send_menu`, `reminder`...), before the names are compared (`suggestions.closest`).
+ACTION_SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("cancel", "unschedule", "delete", "remove"), "cancel_task"),
+    (("template", "tpl", "hsm"), "send_template"),
+    (("button", "btn", "quick", "choose"), "send_interactive_buttons"),
+    (("list", "menu", "row", "section"), "send_interactive_list"),
+    (("option", "choice", "dynamic", "select"), "send_dynamic_options"),
+    (("connector", "invoke", "call", "api", "http", "request", "calendar", "book"),
+     "invoke_connector"),
+    (("schedule", "reminder", "remind", "delay", "later", "task"), "schedule_task"),
+    (("set", "data", "store", "save", "assign", "variable", "var"), "set_data"),
+    (("text", "message", "msg", "say", "reply", "send", "answer"), "send_text"),
+)  # fmt: skip
+_SYNONYMS = {"action": ACTION_SYNONYMS}
+#: Keys written where the discriminator was meant (`type: send_text` for `action: send_text`).
+_TAG_MISNOMERS = {"action": ("type", "do", "kind", "action_type", "name", "step", "op")}
+
+
+def _misnamed_tag(field: str, value: Any, item: _Located) -> str:
+    """`: use `action:` (found `type:`)` when the mapping names its kind under another key."""
+    if not isinstance(value, dict):
+        return ""
+    known = _tags(item.expected, field)
+    for key in _TAG_MISNOMERS.get(field, ()):
+        written = value.get(key)
+        if not isinstance(written, str):
+            continue
+        meant = closest(written, known, synonyms=_SYNONYMS.get(field, ()))
+        if key == "name" and meant != written:
+            continue  # `name:` is a field of some actions (a template's): only an exact tag
+        if meant is None:
+            return f": use `{field}:` (found `{key}:`)"
+        return f": use `{field}: {meant}` (found `{key}: {written}`)"
+    return ""
+
+
+def _tags(annotation: Any, field: str) -> list[str]:
+    """The values of the discriminator `field` of a tagged union's members."""
+    tags: list[str] = []
+    for member in map(_unwrap, _union_members(_unwrap(annotation))):
+        if _is_model(member) and field in member.model_fields:
+            values = get_args(member.model_fields[field].annotation)
+            tags += [t for t in values if isinstance(t, str)]
+    return tags
 
 
 def _missing_colon_hint(value: Any, expected: Any) -> str:

@@ -39,6 +39,7 @@ from botfleet.domain.errors import (
 )
 from botfleet.domain.outputs import Buttons, Output, options_of
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
+from botfleet.flows._issues import did_you_mean
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow
 from botfleet.ports.connectors import Answer
@@ -62,7 +63,12 @@ from botfleet.testing.sandbox import (
     sandbox_config,
     tenant_flow,
 )
-from botfleet.testing.tenant_file import display_path, not_a_file, read_tenant_file
+from botfleet.testing.tenant_file import (
+    config_error_issues,
+    display_path,
+    not_a_file,
+    read_tenant_file,
+)
 
 __all__ = [
     "ConversationResult",
@@ -123,9 +129,18 @@ def _test_config(test: LoadedTest) -> tuple[TenantConfig, Flow]:
         config = tenant_config_from_mapping(raw, source=test.source)
         flow = tenant_flow(config)
     enable = True if spec.llm is not None else None
-    return sandbox_config(
-        config, flow.spec, spec.connectors, llm_enabled=enable, knowledge=spec.knowledge
-    ), flow
+    try:
+        mocked = sandbox_config(
+            config,
+            flow.spec,
+            spec.connectors,
+            llm_enabled=enable,
+            knowledge=spec.knowledge,
+            default_calendar=spec.tenant is None,  # a flow test has no calendar settings
+        )
+    except ConfigError as exc:  # the tenant's calendar, as the data plane would refuse it
+        raise ConversationTestError(str(i) for i in config_error_issues(exc)) from None
+    return mocked, flow
 
 
 def _test_tenant(test: LoadedTest, tenant: str) -> tuple[TenantConfig, Flow]:
@@ -212,14 +227,24 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
     for index, step in enumerate(spec.steps):
         asked = len(llm.calls)
         heading = f"{test.where(f'steps[{index}]')}: step {index + 1} ({step.describe()})"
+        # A press of an id not among the options last shown is a typo, or the bot is not
+        # where the test thinks: it fails here, unless the step checks what the bot does with
+        # it (a button of an older message on purpose) and those checks hold.
+        not_offered = _not_offered(sandbox, step)
+        if not_offered and not _checks(step):
+            raise _StepFailed(f"{heading}\n  {not_offered}", index + 1)
         try:
             outputs = await _act(sandbox, step)
         except Exception as exc:
             failed = f"{heading}\n  the turn failed: {_error_text(exc)}"
+            if not_offered:
+                failed += f"\n  {not_offered}"
             raise _StepFailed(failed, index + 1) from None
         unscripted = llm.calls[max(asked, scripted) :]
         problems = [_unanswered(c.question, spec.llm is None) for c in unscripted]
         problems += await _check_step(sandbox, step, outputs)
+        if problems and not_offered:
+            problems.insert(0, not_offered)
         if problems:
             raise _StepFailed(_failure(heading, problems, outputs), index + 1)
     if llm.script:
@@ -230,6 +255,28 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
             message += "test a `knowledge:` text)"
         raise _StepFailed(message, len(spec.steps))
     return len(spec.steps)
+
+
+def _checks(step: StepSpec) -> bool:
+    return any(c is not None for c in (step.expect, step.state, step.data, step.tasks))
+
+
+def _not_offered(sandbox: Sandbox, step: StepSpec) -> str | None:
+    """What is wrong with a `press:` whose id is not among the options last shown to the
+    contact, or None. Before any menu was shown, any id may be pressed (a payload as a first
+    message)."""
+    if step.press is None or step.enter is not None:
+        return None
+    offered = sandbox.offered(step.contact)
+    if offered is None or any(o.id == step.press for o in offered):
+        return None
+    hint = did_you_mean(step.press, [o.id for o in offered])
+    shown = "\n".join(f"    {o.id}  ({o.title})" for o in offered)
+    return (
+        f"press: {step.press!r} was not offered{hint}; the options last shown were:\n{shown}\n"
+        "  (to press an id no menu offers on purpose, e.g. a button of an older message, say "
+        "what should happen with `state:` or `expect:` on the step)"
+    )
 
 
 def _unanswered(question: str, no_list: bool) -> str:

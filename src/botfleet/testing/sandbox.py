@@ -23,14 +23,23 @@ import yaml
 from pydantic import ValidationError
 
 from botfleet.adapters.connectors import scripted
-from botfleet.adapters.connectors.calendar.config import CalendarSettings
-from botfleet.adapters.connectors.catalog import DEFAULT_MOCK_SCHEDULE, NOT_CONNECTORS
+from botfleet.adapters.connectors.calendar.config import CalendarSettings, with_tenant_timezone
+from botfleet.adapters.connectors.catalog import CONNECTOR_TYPES, NOT_CONNECTORS
 from botfleet.adapters.connectors.catalog import build_connector as build_binding
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY
 from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.messages import InboundMessage, MessageType
-from botfleet.domain.outputs import Buttons, ListMenu, Output, TemplateMessage, Text, options_of
+from botfleet.domain.outputs import (
+    Buttons,
+    ListMenu,
+    Option,
+    Output,
+    TemplateMessage,
+    Text,
+    options_of,
+)
 from botfleet.domain.tenant_config import Binding, TenantConfig
 from botfleet.flows._issues import did_you_mean
 from botfleet.flows.engine import StepResult, start_state
@@ -99,21 +108,26 @@ def _mock_binding(
     fixture: Mapping[str, Any],
     *,
     unmocked: Literal["error", "fail"],
+    default_calendar: bool,
 ) -> Binding:
     """The binding a sandbox uses: a scripted `mock` when the fixture scripts operations, else
-    for a calendar the in-memory one keeping the tenant's schedule and slot rules."""
+    for a calendar the in-memory one built from the tenant's binding (`_calendar_binding`)."""
     if _is_scripted(fixture) or (category != "calendar" and fixture):
         return Binding(type="mock", **{k: v for k, v in fixture.items() if k != "type"})
-    if category == "calendar":
-        shared = set(CalendarSettings.model_fields) - {"type"}
-        base = {k: v for k, v in (binding.settings() if binding else {}).items() if k in shared}
-        merged = {**base, **{k: v for k, v in fixture.items() if k != "type"}}
-        merged.setdefault("schedule", DEFAULT_MOCK_SCHEDULE)
-        return Binding(type="mock_calendar", **merged)
+    if category == "calendar" and (binding is not None or default_calendar or fixture):
+        return _calendar_binding(binding, fixture, default=default_calendar)
     if binding is not None and binding.type == "mock":
         return binding
     if unmocked == "fail":  # every call fails as an unknown operation: the flow's on_error runs
         return Binding(type="mock", operations={})
+    if category == "calendar":  # a tenant file that binds no calendar: it would not start
+        raise ConfigError(
+            source,
+            "connectors.calendar",
+            "the flow calls 'calendar', which the tenant does not configure (the data plane "
+            "would not start): bind it, e.g. connectors: {calendar: {type: mock_calendar, "
+            "schedule: {mon: ['10:00-14:00']}}}, or give the test a calendar fixture",
+        )
     kind = binding.type if binding else "none"
     raise ConfigError(
         source,
@@ -123,15 +137,84 @@ def _mock_binding(
     )
 
 
-def unmocked_categories(config: TenantConfig, flow: FlowSpec) -> list[str]:
-    """Categories `sandbox_config` has no mock for without a fixture (not calendars, not a
-    tenant's own `mock` bindings)."""
+#: Keys of the in-memory calendar's seeded events (`busy`, alias `events`).
+_EVENT_KEYS = frozenset({"busy", "events"})
+
+
+def _calendar_binding(
+    binding: Binding | None, fixture: Mapping[str, Any], *, default: bool
+) -> Binding:
+    """The in-memory calendar a sandbox runs, as the data plane would build the tenant's.
+
+    - `mock_calendar` and `mock` (not scripted) bindings stay what they are: same settings,
+      same `busy` events, the same defaults (a `mock_calendar` without `schedule` is always
+      closed, a `mock` one is open on weekdays);
+    - another calendar type (`google_calendar`, `caldav`) becomes a `mock_calendar` with the
+      settings every calendar shares (schedule, slot rules, notice, time zone);
+    - no binding at all: for a flow run without a tenant file (`default`), a `mock` calendar,
+      open 10-14 and 17-20 on weekdays (the catalog's `DEFAULT_MOCK_SCHEDULE`); for a tenant
+      file that binds none, only what the test's fixture gives (closed without `schedule`).
+
+    The test's fixture is merged over it, key by key (`busy`/`events` replace both).
+    """
+    if binding is None:
+        base: dict[str, Any] = {"type": "mock" if default else "mock_calendar"}
+    elif binding.type in ("mock_calendar", "mock"):
+        base = {"type": binding.type, **binding.settings()}
+    else:
+        shared = set(CalendarSettings.model_fields) - {"type"}
+        settings = binding.settings()
+        base = {"type": "mock_calendar", **{k: v for k, v in settings.items() if k in shared}}
+    base.pop(RESILIENCE_KEY, None)
+    overrides = {k: v for k, v in fixture.items() if k != "type"}
+    if _EVENT_KEYS & set(overrides):
+        base = {k: v for k, v in base.items() if k not in _EVENT_KEYS}
+    return Binding(**{**base, **overrides})
+
+
+def _check_tenant_calendar(config: TenantConfig, binding: Binding | None) -> None:
+    """The tenant's calendar binding, checked as the data plane checks it at boot, so a setting
+    it would refuse (`slot_minutes`, a bad `busy` event, an unknown type) is the same
+    `ConfigError` here. An in-memory one is built; a `google_calendar` or `caldav` one, which
+    the sandbox replaces, has its unknown keys and shared settings checked, not its connection
+    settings nor credentials (the control plane may supply those)."""
+    if binding is None:
+        return
+    connector_type = CONNECTOR_TYPES.get(binding.type)
+    if (
+        connector_type is None  # unknown: the data plane's error names the known types
+        or connector_type.category != "calendar"  # of another category, or the seed's `mock`
+        or binding.type == "mock_calendar"
+    ):
+        build_binding(config, "calendar", binding, clock=FrozenClock(MONDAY_MORNING))
+        return
+    raw = {k: v for k, v in binding.settings().items() if k != RESILIENCE_KEY}
+    settings = with_tenant_timezone({**raw, "type": binding.type}, config.timezone)
+    try:
+        connector_type.settings.model_validate(settings)
+    except ValidationError as exc:
+        shared = set(CalendarSettings.model_fields)
+        problems = [
+            describe(error, prefix="connectors.calendar")
+            for error in exc.errors()
+            if error["loc"] and (str(error["loc"][0]) in shared or str(error["loc"][0]) not in
+                                 connector_type.settings.model_fields)
+        ]  # fmt: skip
+        if problems:
+            raise ConfigError.of(config.source, problems) from None
+
+
+def unmocked_categories(
+    config: TenantConfig, flow: FlowSpec, *, default_calendar: bool = False
+) -> list[str]:
+    """Categories `sandbox_config` has no mock for without a fixture (not calendars the tenant
+    binds or `default_calendar` provides, not a tenant's own `mock` bindings)."""
     categories = dict.fromkeys([*config.connectors, *_called_categories(flow)])
     return [
         c
         for c in categories
         if c not in NOT_CONNECTORS
-        and c != "calendar"
+        and not (c == "calendar" and (c in config.connectors or default_calendar))
         and getattr(config.connectors.get(c), "type", None) != "mock"
     ]
 
@@ -144,8 +227,14 @@ def sandbox_config(
     llm_enabled: bool | None = None,
     knowledge: str | None = None,
     unmocked: Literal["error", "fail"] = "error",
+    default_calendar: bool = False,
 ) -> TenantConfig:
     """The tenant with mock connector bindings (no retries) and the LLM switched as asked.
+
+    The calendar is the tenant's, built as the data plane builds it (`_calendar_binding`: its
+    settings and `busy` events; a setting the data plane refuses is the same `ConfigError`).
+    `default_calendar`: the config stands for a flow run without a tenant file, so a calendar
+    the flow calls but the tenant does not bind is the in-memory one open on weekdays.
 
     A category with no mock and no fixture is a `ConfigError` (`unmocked="error"`), or gets a
     connector whose every call fails (`unmocked="fail"`, for `botfleet chat`).
@@ -157,7 +246,16 @@ def sandbox_config(
     for category in categories:
         fixture = fixtures.get(category, {})
         binding = config.connectors.get(category)
-        mock = _mock_binding(config.source, category, binding, fixture, unmocked=unmocked)
+        if category == "calendar":
+            _check_tenant_calendar(config, binding)
+        mock = _mock_binding(
+            config.source,
+            category,
+            binding,
+            fixture,
+            unmocked=unmocked,
+            default_calendar=default_calendar,
+        )
         bindings[category] = Binding(**{**mock.model_dump(), RESILIENCE_KEY: TEST_RESILIENCE})
     llm = config.llm.model_copy(
         update={
@@ -208,7 +306,8 @@ class Sandbox:
         self.contact = contact
         self.fired: list[str] = []
         self.entered: list[str] = []
-        self._offered: dict[str, dict[str, Output]] = {}  # contact -> option id -> its menu
+        # contact -> option id -> (its menu, the option): what the contact can press
+        self._offered: dict[str, dict[str, tuple[Output, Option]]] = {}
         self._ids = 0
         self._entering = False
         runtime.step_observer = self._observe
@@ -242,23 +341,33 @@ class Sandbox:
     async def _turn(self, message: InboundMessage) -> list[Output]:
         before = len(self.sender.sent)
         await self.runtime.handle(message)
+        # A task the turn scheduled for now, or for a moment ago within the misfire grace
+        # window (a reminder "in 0 minutes"), runs at once in a live bot, right after the turn
+        # (the contact's turns are sequenced): so here too, in order, before the next message.
+        await self.scheduler.advance()
         return self._since(before, message.contact_id)
 
     def _since(self, before: int, contact: str) -> list[Output]:
         outputs = [o for c, o in self.sender.sent[before:] if c == contact]
-        for output in outputs:
-            if options_of(output):
-                self._offered[contact] = {o.id: output for o in options_of(output)}
+        menus = [o for o in outputs if options_of(o)]
+        if menus:  # the options of every menu sent since (a later one wins an id they share)
+            self._offered[contact] = {o.id: (m, o) for m in menus for o in options_of(m)}
         return outputs
+
+    def offered(self, contact: str | None = None) -> list[Option] | None:
+        """The options last shown to the contact (every menu of the last turn that showed any),
+        or None when none was shown yet (or since `reset`)."""
+        shown = self._offered.get(contact or self.contact.id)
+        return None if shown is None else [option for _, option in shown.values()]
 
     async def say(self, text: str, *, contact: str | None = None) -> list[Output]:
         return await self._turn(self._message(contact, MessageType.TEXT, text=text))
 
     async def press(self, payload: str, *, contact: str | None = None) -> list[Output]:
         """Press a button or pick a list row (the kind of the menu that offered `payload`)."""
-        menu = self._offered.get(contact or self.contact.id, {}).get(payload)
+        menu, option = self._offered.get(contact or self.contact.id, {}).get(payload, (None, None))
         kind = MessageType.LIST_REPLY if isinstance(menu, ListMenu) else MessageType.BUTTON_REPLY
-        title = next((o.title for o in options_of(menu) if o.id == payload), "") if menu else ""
+        title = option.title if option is not None else ""
         return await self._turn(self._message(contact, kind, payload=payload, text=title))
 
     async def send(

@@ -49,6 +49,9 @@ from botfleet.ports.scheduling import (
 
 __all__ = ["ManualJobStore", "ManualScheduler", "MissedRun", "Run", "SettableClock"]
 
+#: Runs one `advance` may fire before it gives up (see `advance_to`).
+MAX_RUNS_PER_ADVANCE = 1000
+
 
 class SettableClock(Protocol):
     """A clock the test moves (`botfleet.testing.clock.FrozenClock` is one)."""
@@ -176,6 +179,14 @@ class ManualScheduler:
             due = self._next_due()
             if due is None or due > moment:
                 break
+            if len(self.runs) - before >= MAX_RUNS_PER_ADVANCE:
+                # A task that schedules itself again for now would never let the clock move:
+                # a test or a chat session would hang instead of saying why.
+                raise RuntimeError(
+                    f"more than {MAX_RUNS_PER_ADVANCE} task runs fell due by "
+                    f"{moment.isoformat()}: a task probably schedules itself again for the "
+                    "moment it runs (give it a later run_at or delay)"
+                )
             self.clock.set(max(due, self.clock.now()))
             await self._fire_due(self.clock.now())
         self.clock.set(moment)

@@ -8,6 +8,7 @@ the caller's: the sandbox replaces them with mocks, `validate` builds them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -22,7 +23,14 @@ from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mappi
 from botfleet.flows import yaml_lines
 from botfleet.flows.load import Flow, load_flow, load_flow_text
 
-__all__ = ["TenantFile", "config_key_path", "display_path", "not_a_file", "read_tenant_file"]
+__all__ = [
+    "TenantFile",
+    "config_error_issues",
+    "config_key_path",
+    "display_path",
+    "not_a_file",
+    "read_tenant_file",
+]
 
 
 @dataclass
@@ -50,6 +58,19 @@ def config_key_path(key: str) -> str:
     """`connectors.calendar.schedule.mon.0` -> `connectors.calendar.schedule.mon[0]`; `-` (a
     `ConfigError` about the whole file) -> the empty path."""
     return "" if key == "-" else re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)
+
+
+def config_error_issues(exc: ConfigError) -> list[FlowIssue]:
+    """A `ConfigError`'s problems as `file:line path: message` issues, placed on their lines of
+    the file it names when that is a YAML file that can be read (else without a line)."""
+    tenant = TenantFile(exc.source)
+    with contextlib.suppress(OSError, UnicodeDecodeError, yaml_lines.YamlSyntaxError):
+        tenant.lines = yaml_lines.load_with_lines(
+            Path(exc.source).read_text(encoding="utf-8")
+        ).lines
+    for key, detail in exc.problems:
+        tenant.add(key, detail)
+    return tenant.issues
 
 
 def not_a_file(path: Path) -> str | None:

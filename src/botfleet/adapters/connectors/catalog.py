@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from botfleet.adapters.connectors import scripted
 from botfleet.adapters.connectors.calendar import config, memory
+from botfleet.adapters.connectors.notification import WebhookSettings
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY, ResiliencePolicy
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError, UnknownAdapterError
@@ -43,6 +44,8 @@ CATEGORY_OPERATIONS: dict[str, frozenset[str]] = {
             "reschedule_appointment",
         }
     ),
+    # docs/connectors.md, "Notification category".
+    "notification": frozenset({"send"}),
 }
 #: Categories with their own port, built elsewhere (the LLM fallback).
 NOT_CONNECTORS = frozenset({"llm"})
@@ -83,6 +86,12 @@ def _caldav(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -
     return caldav.build(settings, timezone=tz, clock=clock)
 
 
+def _webhook(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -> Connector:
+    from botfleet.adapters.connectors.notification import webhook
+
+    return webhook.build(settings, clock=clock, category=category)
+
+
 def _scripted(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -> Connector:
     if category == "calendar":  # the seed's `calendar: {type: mock}`
         seeded = {"schedule": DEFAULT_MOCK_SCHEDULE, **settings, "type": "mock_calendar"}
@@ -108,6 +117,13 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
             "Google Calendar with a service account",
         ),
         ConnectorType("caldav", "calendar", config.CalDavSettings, _caldav, "any CalDAV server"),
+        ConnectorType(
+            "webhook",
+            "notification",
+            WebhookSettings,
+            _webhook,
+            "POST each notification to a URL the business controls (signed, idempotent)",
+        ),
         ConnectorType(
             "mock",
             None,

@@ -36,7 +36,7 @@ def chat(
 ) -> None:
     """Chat with a bot in the terminal: choices are numbered, connectors are mocks."""
     from botfleet.cli.chat_session import chat_session, mock_llm, parse_data, show_flow_notice
-    from botfleet.cli.flow_files import FlowFileError, read_tenant
+    from botfleet.cli.flow_files import FlowFileError, is_tenant_file, read_tenant
     from botfleet.cli.logs import command_logs
     from botfleet.domain.errors import ConfigError
     from botfleet.flows._issues import did_you_mean
@@ -68,6 +68,7 @@ def chat(
             values,
             sys.stdin.readline,
             echo=not sys.stdin.isatty(),
+            default_calendar=not is_tenant_file(tenant_file),
         )
         code = asyncio.run(session)
     if code:

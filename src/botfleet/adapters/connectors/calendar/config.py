@@ -16,17 +16,21 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     SecretStr,
     TypeAdapter,
+    ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from botfleet.domain.calendar import TimeWindow
 from botfleet.domain.timezones import check_zone_name
+from botfleet.flows.suggestions import closest
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 #: Index = `date.weekday()`.
@@ -87,6 +91,25 @@ class CalendarSettings(BaseModel):
     closed_dates: list[date] = Field(default_factory=list, description="extra closed days")
     default_service_duration_min: PositiveInt | None = None
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _name_unknown_settings(cls, value: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        # Only the message changes: an unknown key says which settings the type has.
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            errors = exc.errors()
+            if not any(_is_unknown_setting(e) for e in errors):
+                raise
+            kind = value.get("type") if isinstance(value, Mapping) else None
+            details = [_unknown_setting(cls, e, kind) if _is_unknown_setting(e) else _same(e)
+                       for e in errors]  # fmt: skip
+            try:
+                renamed = ValidationError.from_exception_data(exc.title, details)
+            except KeyError:  # an error type pydantic cannot raise again: leave it as it was
+                raise exc from None
+            raise renamed from None
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -117,6 +140,50 @@ class CalendarSettings(BaseModel):
     def fallback_duration_min(self) -> int:
         """Service length used when the flow passes none."""
         return self.default_service_duration_min or self.slot_duration_min
+
+
+#: Keys of a binding beside its settings (the data plane's resilience policy).
+BINDING_KEYS = ("resilience",)
+
+
+def known_settings(model: type[CalendarSettings]) -> list[str]:
+    """The keys a calendar binding of `model`'s type takes, as written in a tenant file."""
+    names: list[str] = []
+    for name, field in model.model_fields.items():
+        if name == "type":
+            continue
+        aliases = field.validation_alias
+        choices = aliases.choices if isinstance(aliases, AliasChoices) else []
+        names += [name, *(str(c) for c in choices if c != name)]
+    return [*names, *BINDING_KEYS]
+
+
+def _is_unknown_setting(error: ErrorDetails) -> bool:
+    return error["type"] == "extra_forbidden" and len(error["loc"]) == 1
+
+
+def _unknown_setting(
+    model: type[CalendarSettings], error: ErrorDetails, kind: Any
+) -> InitErrorDetails:
+    name = str(error["loc"][0])
+    known = known_settings(model)
+    meant = closest(name, known)
+    hint = f" (did you mean {meant!r}?)" if meant else ""
+    shown = kind if isinstance(kind, str) else model.model_fields["type"].default
+    message = f"unknown setting for type {shown!r}{hint}; known settings: {', '.join(known)}"
+    return InitErrorDetails(
+        type=PydanticCustomError("unknown_setting", message.replace("{", "{{").replace("}", "}}")),
+        loc=error["loc"],
+        input=error["input"],
+    )
+
+
+def _same(error: ErrorDetails) -> InitErrorDetails:
+    """An error raised again as it was (its type, place and context)."""
+    details = InitErrorDetails(type=error["type"], loc=error["loc"], input=error["input"])
+    if "ctx" in error:
+        details["ctx"] = error["ctx"]
+    return details
 
 
 class SeedEvent(BaseModel):

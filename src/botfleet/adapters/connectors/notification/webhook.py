@@ -1,0 +1,247 @@
+"""`webhook`: tells the business what happened by POSTing to a URL it controls.
+
+One operation, `send` (params: `event`, `contact_id`, `text`, and any others, which become
+`data`; see `payload`). Each call is one POST of the notification, signed when the binding has
+a `secret`, with an `Idempotency-Key` derived from the call's idempotency key so the receiver
+can drop a repeat (a retry after a timeout may deliver twice). Answers, as the resilience
+layer (`data_plane/resilience/`) expects them:
+
+* 2xx: `{delivered: true, status, id}`;
+* 408, 5xx, no answer, a failed connection: `ConnectorUnavailable` / `ConnectorTimeout`,
+  retried;
+* 429: `ConnectorRateLimited` with its `Retry-After`, retried if the wait fits;
+* 3xx (redirects are not followed) and other 4xx: `ConnectorRejected`, not retried: the
+  flow's `on_error` runs.
+
+Timeouts, retries with backoff and the circuit breaker are the data plane's, never this
+adapter's. `send` is a creating operation: it is retried only with an idempotency key (the
+engine always gives one).
+
+No request leaves a long-lived connection behind: each call opens the data plane's provider
+HTTP client (`adapters/provider_http.py`, httpx behind an egress proxy) and closes it, since
+a tenant notifies a few times a day at most. Errors and log lines name the status or what
+failed, never the URL (hook URLs are often capabilities) nor a header value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+from botfleet.adapters.connectors.notification import payload
+from botfleet.adapters.connectors.notification.settings import WebhookSettings
+from botfleet.adapters.connectors.retry_after import retry_after_s
+from botfleet.adapters.provider_api import (
+    ProviderCallFailed,
+    ProviderReply,
+    ProviderTimedOut,
+    ProviderUnreachable,
+)
+from botfleet.domain.errors import (
+    ConnectorRateLimited,
+    ConnectorRejected,
+    ConnectorTimeout,
+    ConnectorUnavailable,
+    UnknownOperation,
+)
+from botfleet.ports.clock import Clock
+
+if TYPE_CHECKING:
+    from botfleet.adapters.provider_http import ProviderClient
+    from botfleet.adapters.provider_httpx import HttpxProvider
+
+SEND = "send"
+OPERATIONS = frozenset({SEND})
+
+#: What a refusal means, by status: the hint an operator needs to fix it.
+_HINTS = {
+    400: "check that the receiver accepts this body (format: json or slack)",
+    401: "check the token (and token_header) the receiver expects",
+    403: "check the token, or whether the hook was disabled",
+    404: "check the url: the hook may have been deleted",
+    410: "the hook was deleted or disabled: set a new url",
+    413: "the notification is too large for the receiver",
+    422: "check that the receiver accepts this body (format: json or slack)",
+}
+
+
+class RawHttp(Protocol):
+    """What the connector needs of an HTTP client: one request with a body sent as it is
+    (the signature is over those exact bytes). `ProviderClient` and `HttpxProvider` fit."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> ProviderReply: ...
+
+
+#: Opens a client for one call (closed after it).
+ClientOpener = Callable[[], AbstractAsyncContextManager[RawHttp]]
+
+
+def _provider_client() -> AbstractAsyncContextManager[RawHttp]:
+    from botfleet.adapters.provider_http import provider_http_client
+
+    return provider_http_client(max_in_flight=4)
+
+
+class WebhookConnector:
+    """POSTs notifications to the binding's URL. Satisfies `Connector`.
+
+    Args:
+        settings: the parsed binding.
+        clock: the runtime's clock (`sent_at` and the signed timestamp).
+        category: the key under `connectors:`.
+        http: a client to use for every call, owned by the caller (tests: an `HttpxProvider`
+            over respx or a mock transport). None: a provider client opened per call.
+        open_client: how a per-call client is opened (default: `provider_http_client`).
+    """
+
+    #: Sending is creating: retried only with an idempotency key (the receiver's dedupe key).
+    creating_operations = OPERATIONS
+
+    def __init__(
+        self,
+        settings: WebhookSettings,
+        *,
+        clock: Clock,
+        category: str = "notification",
+        http: RawHttp | None = None,
+        open_client: ClientOpener | None = None,
+    ) -> None:
+        self.settings = settings
+        self.category = category
+        self._clock = clock
+        self._http = http
+        self._open_client = open_client or _provider_client
+
+    def __repr__(self) -> str:  # the URL may be a capability: only its host is shown
+        host = urlsplit(self.settings.url).hostname or "?"
+        return f"WebhookConnector(category={self.category!r}, host={host!r})"
+
+    def operations(self) -> frozenset[str]:
+        return OPERATIONS
+
+    async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
+        if operation not in OPERATIONS:
+            raise UnknownOperation(self.category, operation, OPERATIONS)
+        where = f"{self.category}.{operation}"
+        notification = payload.parse_params(params, where=where)
+        notification_id = payload.notification_id(idempotency_key)
+        now = self._clock.now()
+        if self.settings.format == "slack":
+            body = payload.slack_body(notification)
+        else:
+            body = payload.json_body(
+                notification,
+                notification_id=notification_id,
+                tenant_id=payload.tenant_of(idempotency_key),
+                sent_at=now,
+            )
+        raw = payload.encode(body, where=where)
+        headers = self._headers(notification.event, notification_id, int(now.timestamp()), raw)
+        reply = await self._post(raw, headers, where)
+        return _answer(reply, notification_id, where)
+
+    def _headers(
+        self, event: str, notification_id: str, timestamp: int, raw: bytes
+    ) -> dict[str, str]:
+        settings = self.settings
+        headers = {
+            **settings.headers,
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": payload.USER_AGENT,
+            payload.IDEMPOTENCY_HEADER: notification_id,
+            payload.EVENT_HEADER: event,
+            payload.TIMESTAMP_HEADER: str(timestamp),
+        }
+        if settings.secret is not None:
+            secret = settings.secret.get_secret_value()
+            headers[payload.SIGNATURE_HEADER] = payload.signature(secret, timestamp, raw)
+        if settings.token is not None:
+            token = settings.token.get_secret_value()
+            bearer = settings.token_header.lower() == "authorization"
+            headers[settings.token_header] = f"Bearer {token}" if bearer else token
+        return headers
+
+    async def _post(self, raw: bytes, headers: dict[str, str], where: str) -> ProviderReply:
+        url, timeout = self.settings.url, self.settings.request_timeout_s
+        try:
+            if self._http is not None:
+                return await self._http.request(
+                    "POST", url, data=raw, headers=headers, timeout=timeout
+                )
+            async with self._open_client() as client:
+                return await client.request("POST", url, data=raw, headers=headers, timeout=timeout)
+        # Raised `from None`: a chained cause could show the URL or a header.
+        except ProviderUnreachable as exc:
+            raise ConnectorUnavailable(
+                f"{where}: the webhook's host could not be reached ({exc.cause})"
+            ) from None
+        except ProviderTimedOut:
+            raise ConnectorTimeout(
+                f"{where}: the webhook did not answer within {timeout:g}s"
+            ) from None
+        except ProviderCallFailed as exc:
+            raise ConnectorUnavailable(
+                f"{where}: the connection failed before the webhook answered ({exc.cause})"
+            ) from None
+        except ValueError:  # the client could not write the request (checked settings: rare)
+            raise ConnectorRejected(
+                f"{where}: the request could not be written: check url and headers"
+            ) from None
+
+
+def _answer(reply: ProviderReply, notification_id: str, where: str) -> dict[str, Any]:
+    status = reply.status_code
+    if 200 <= status < 300:
+        return {"delivered": True, "status": status, "id": notification_id}
+    if status == 429:
+        raise ConnectorRateLimited(
+            f"{where}: the webhook asked to slow down (HTTP 429)",
+            retry_after=retry_after_s(reply.headers),
+        )
+    if status == 408 or status >= 500 or status < 200:
+        raise ConnectorUnavailable(f"{where}: the webhook answered HTTP {status}")
+    if 300 <= status < 400:
+        raise ConnectorRejected(
+            f"{where}: the webhook answered with a redirect (HTTP {status}), which is not "
+            "followed: set url to the address it points to"
+        )
+    hint = _HINTS.get(status)
+    raise ConnectorRejected(
+        f"{where}: the webhook refused the notification (HTTP {status})"
+        + (f": {hint}" if hint else "")
+    )
+
+
+def build(
+    settings: Mapping[str, Any],
+    *,
+    clock: Clock,
+    category: str = "notification",
+    http: RawHttp | None = None,
+    open_client: ClientOpener | None = None,
+) -> WebhookConnector:
+    """The `webhook` connector from raw tenant settings (no network until the first call).
+
+    Raises:
+        pydantic.ValidationError: the settings are invalid (the caller reports a config error).
+    """
+    parsed = WebhookSettings.model_validate({"type": "webhook", **settings})
+    return WebhookConnector(
+        parsed, clock=clock, category=category, http=http, open_client=open_client
+    )
+
+
+if TYPE_CHECKING:  # `make lint` (mypy) checks that both HTTP clients fit
+
+    def _fits(ours: ProviderClient, tests: HttpxProvider) -> tuple[RawHttp, RawHttp]:
+        return ours, tests
