@@ -101,12 +101,22 @@ def _messages(located: list[_Located]) -> Iterable[tuple[_Located, str, str]]:
         # else another member accepts this kind of value and reported what is wrong inside it.
 
 
+#: Keys authors write on a transition expecting it to run actions.
+_ACTION_KEYS = frozenset({"actions", "on_enter", "do", "then", "steps", "run"})
+
+
 def _message(item: _Located) -> tuple[str, str]:
     error, path = item.error, item.path
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "extra_forbidden":
         key = path.rsplit(".", 1)[-1]
         allowed = list(item.owner.model_fields) if item.owner else []
+        if key in _ACTION_KEYS and "target" in allowed and "on_enter" not in allowed:
+            # A transition does not run actions: they belong to the state it enters.
+            return path, (
+                f"unknown key {key!r}: a transition runs no actions; put them in its target "
+                "state's `on_enter` (a transition may `set_data` and `extract_suffix_as`)"
+            )
         hint = did_you_mean(key, allowed)
         if not hint and allowed:
             hint = f" (allowed: {', '.join(allowed)})"

@@ -103,3 +103,29 @@ def test_similarity_compares_words_as_well_as_letters() -> None:
     assert closest("MENUU", ["MENU", "BOOK"]) == "MENU"
     assert closest("menu", ["Menu", "MENU"]) == "Menu"  # equal but for case wins
     assert closest("zzz", ["MENU", "BOOK"]) is None
+
+
+@pytest.mark.parametrize("key", ["actions", "on_enter", "do"])
+def test_actions_on_a_transition_are_sent_to_the_target_states_on_enter(key: str) -> None:
+    text = dedent(
+        f"""\
+        id: x
+        initial_state: A
+        states:
+          A:
+            transitions:
+              - on_type: text
+                target: B
+                {key}:
+                  - {{action: send_text, text: hi}}
+          B:
+            on_enter:
+              - {{action: send_text, text: b}}
+        """
+    )
+    with pytest.raises(FlowValidationError) as caught:
+        load_flow_text(text, "flow.yaml")
+    (issue,) = caught.value.issues
+    assert issue.path == f"states.A.transitions[0].{key}"
+    assert "a transition runs no actions" in issue.message
+    assert "target state's `on_enter`" in issue.message
