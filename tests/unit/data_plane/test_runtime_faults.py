@@ -14,6 +14,7 @@ from botfleet.adapters.connectors.scripted import OperationScript, ScriptedConne
 from botfleet.domain.errors import StoreUnavailable
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows.state import ConversationState
+from botfleet.flows.turn import DEFAULT_ERROR_TEXT
 from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
 from botfleet.testing.stores import GatedStore
 
@@ -106,12 +107,13 @@ async def test_a_stray_cancellation_in_a_turn_spares_the_contacts_queued_message
         assert await runtime.accept(text_message("c1", "one", message_id="w-1"))
         assert await runtime.accept(text_message("c1", "two", message_id="w-2"))
         await asyncio.wait_for(runtime.sequencer.drain(), timeout=2)
-        # "two" was answered, not dropped with the first turn's queue
-        assert texts(sender.to("c1")) == ["answer: 42"]
+        # "one" took the flow's failure path (a connector failure: no `on_error` here, so the
+        # flow's error text), and "two" was answered, not dropped with the first turn's queue
+        assert texts(sender.to("c1")) == [DEFAULT_ERROR_TEXT, "answer: 42"]
         # nothing is left "in flight" forever (a redelivery would be taken for a duplicate,
         # and the backlog would count it until the process ends)
         assert runtime._in_flight == {}
-        # "one" did not finish: pending, so its redelivery (or the next start) runs it
+        # "one" was answered: its redelivery is a duplicate
         assert await runtime.accept(text_message("c1", "one", message_id="w-1")) is False
         await runtime.sequencer.drain()
-        assert texts(sender.to("c1")) == ["answer: 42", "answer: 42"]
+        assert texts(sender.to("c1")) == [DEFAULT_ERROR_TEXT, "answer: 42"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -20,7 +21,8 @@ from botfleet.adapters.stores._contract import (
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
 from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
-from botfleet.domain.messages import InboundMessage
+from botfleet.domain.messages import InboundMessage, MessageType
+from botfleet.domain.outputs import output_from_dict
 from botfleet.flows.state import ConversationState
 from botfleet.ports.stores import JournalEntry
 
@@ -106,7 +108,20 @@ class SqliteStateStore:
         return int(rows[0][0])
 
 
-_ENTRY_COLUMNS = "message, received_at, status, replies"
+# A message's entry by id (a redelivery, a copy of a web chat message). As in the recovery
+# scan, the texts are read as bytes: one that is not UTF-8 (a corrupted value) must fail its row
+# only, and sqlite's own decoding error would quote it. A new message finds no row.
+_GET = (
+    "SELECT CAST(message AS BLOB), CAST(received_at AS BLOB), CAST(status AS BLOB), "
+    "CAST(replies AS BLOB) FROM journal WHERE message_id = ?"
+)
+# What an unreadable entry still tells (`SqliteMessageJournal.get`): columns only the database
+# writes, or plain ids.
+_GET_UNREADABLE = (
+    "SELECT seq, CAST(contact_id AS BLOB), received_us, CAST(status AS BLOB) FROM journal "
+    "WHERE message_id = ?"
+)
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The recovery scan: pending rows through their partial index, in the order they were recorded
 # (`seq`), not by their received times, which come from the wall clock and can step back.
 # The texts are read as bytes: one that is not UTF-8 (a corrupted value) must fail its row only.
@@ -120,6 +135,25 @@ _PENDING = (
 def text_of(value: Any) -> str:
     """A text column read `AS BLOB`; raises `UnicodeDecodeError` if it is not UTF-8."""
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def lossy_text_of(value: Any) -> str:
+    """A text column read `AS BLOB`, bytes that are not UTF-8 replaced (ids of a bad row)."""
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+#: `outbox.delivered` of a row that cannot be read back (corrupted, or written by a newer
+#: release): set aside, so it is neither sent at every start nor read at every poll. Readers of
+#: earlier releases look for 0 only, so they skip it too; pruning keeps it (for inspection).
+SET_ASIDE = 2
+
+
+def readable_outbox_record(seq: int, contact_id: Any, at: Any, output: Any) -> dict[str, Any]:
+    """An outbox row read `AS BLOB`, as `outbox_record` gives it. Raises (invalid UTF-8 or
+    JSON, not an output) for a row that cannot be read back."""
+    record = outbox_record(seq, text_of(contact_id), text_of(at), text_of(output))
+    output_from_dict(record["output"])  # what a reader (a redelivery, the web chat) makes of it
+    return record
 
 
 async def update_rows(db: SqliteDatabase, doing: str, update: str, seqs: Sequence[int]) -> None:
@@ -193,12 +227,43 @@ class SqliteMessageJournal:
             raise StoreError(f"{self._db.path}: journal has no message {message_id!r} to complete")
 
     async def get(self, message_id: str) -> JournalEntry | None:
-        rows = await self._db.fetch(
-            f"read message {message_id!r}",
-            f"SELECT {_ENTRY_COLUMNS} FROM journal WHERE message_id = ?",
-            (message_id,),
+        """The message's entry. One that cannot be read back (corrupted, or written by a newer
+        release) is logged (`store_row_unreadable`), marked failed if it was pending (as
+        recovery does: it can no longer be run) and returned as a stand-in: an `unsupported`
+        message of the same id and contact, its status, no replies. Its redelivery is then a
+        duplicate, acknowledged and not answered again, instead of an error the provider
+        retries for days."""
+        doing = f"read message {message_id!r}"
+        rows = await self._db.fetch(doing, _GET, (message_id,))
+        if not rows:
+            return None
+        try:
+            return self._entry([text_of(value) for value in rows[0]])
+        except Exception as exc:  # invalid JSON, UTF-8 or date; an unknown message type
+            return await self._unreadable(doing, message_id, exc)
+
+    async def _unreadable(self, doing: str, message_id: str, exc: Exception) -> JournalEntry | None:
+        rows = await self._db.fetch(doing, _GET_UNREADABLE, (message_id,))
+        if not rows:  # pruned meanwhile
+            return None
+        seq, contact_id, received_us, status = rows[0]
+        log_unreadable(self._db.path, "journal", seq, exc, message_id=message_id[:200])
+        status = lossy_text_of(status)
+        if status == "pending":  # it cannot be run: set aside, as recovery does
+            await self._db.change(
+                "mark an unreadable message failed",
+                "UPDATE journal SET status = 'failed' WHERE seq = ? AND status = 'pending'",
+                (seq,),
+            )
+        status = "done" if status == "done" else "failed"
+        received_at = _UNIX_EPOCH + timedelta(microseconds=int(received_us))
+        message = InboundMessage(
+            message_id=message_id,
+            contact_id=lossy_text_of(contact_id),
+            type=MessageType.UNSUPPORTED,
+            timestamp=received_at,
         )
-        return self._entry(rows[0]) if rows else None
+        return JournalEntry(message=message, received_at=received_at, status=status)
 
     async def pending(self) -> list[JournalEntry]:
         """Pending entries in the order recorded. One that cannot be read back is logged
@@ -260,6 +325,14 @@ _PRUNE_OUTBOX = (
 _UNIX_EPOCH_JULIAN_DAY = 2440587.5
 
 
+# Texts read as bytes, as in the recovery scan.
+_SINCE_COLUMNS = "seq, CAST(contact_id AS BLOB), CAST(at AS BLOB), CAST(output AS BLOB), delivered"
+_SINCE = f"SELECT {_SINCE_COLUMNS} FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"
+_SINCE_CONTACT = (
+    f"SELECT {_SINCE_COLUMNS} FROM outbox WHERE contact_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+)
+
+
 class SqliteOutbox:
     """Messages the bot sent, append-only; `seq` is AUTOINCREMENT, so never reused."""
 
@@ -282,20 +355,35 @@ class SqliteOutbox:
     async def since(
         self, *, contact_id: str | None = None, since: int = 0, limit: int = 200
     ) -> list[dict[str, Any]]:
+        """Rows after `since`, oldest first. One that cannot be read back is left out: logged
+        (`store_row_unreadable`) and set aside (`SET_ASIDE`, as recovery does) the first time,
+        left out silently once set aside (the web chat polls every few seconds); the others
+        are returned."""
         check_limit(limit)
         if contact_id is None:
-            sql = (
-                "SELECT seq, contact_id, at, output FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"
-            )
-            params: tuple[Any, ...] = (since, limit)
+            rows = await self._db.fetch("read the outbox", _SINCE, (since, limit))
         else:
-            sql = (
-                "SELECT seq, contact_id, at, output FROM outbox "
-                "WHERE contact_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+            rows = await self._db.fetch(
+                "read the outbox", _SINCE_CONTACT, (contact_id, since, limit)
             )
-            params = (contact_id, since, limit)
-        rows = await self._db.fetch("read the outbox", sql, params)
-        return [outbox_record(*row) for row in rows]
+        records: list[dict[str, Any]] = []
+        unreadable: list[int] = []
+        for seq, contact, at, output, delivered in rows:
+            try:
+                records.append(readable_outbox_record(seq, contact, at, output))
+            except Exception as exc:  # invalid JSON or UTF-8; not an output
+                if delivered != SET_ASIDE:
+                    unreadable.append(seq)
+                    log_unreadable(self._db.path, "outbox", seq, exc)
+        # A read must not fail for it (a locked file): the next one sets it aside (and logs it).
+        with suppress(StoreError):
+            await update_rows(
+                self._db,
+                "set unreadable outputs aside",
+                f"UPDATE outbox SET delivered = {SET_ASIDE} WHERE seq IN ({{marks}})",
+                unreadable,
+            )
+        return records
 
     async def prune(self, older_than: datetime) -> int:
         """Delete delivered rows written before `older_than`, a batch at a time (other

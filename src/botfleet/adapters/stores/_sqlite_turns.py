@@ -10,30 +10,26 @@ from functools import partial
 from typing import Any
 
 from botfleet.adapters.stores import codec
-from botfleet.adapters.stores._contract import outbox_record, stored_state
+from botfleet.adapters.stores._contract import stored_state
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
 from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
 from botfleet.adapters.stores._sqlite_tables import (
     _INSERT_STATE,
     _STATE_COLUMNS,
     _UPDATE_STATE,
+    SET_ASIDE,
     journal_values,
     log_unreadable,
-    text_of,
+    readable_outbox_record,
     update_rows,
 )
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
-from botfleet.domain.outputs import output_from_dict
 from botfleet.flows.state import ConversationState
 from botfleet.ports.stores import ReceivedMessage
 
 _INSERT_OUTBOX = "INSERT INTO outbox (contact_id, at, output, delivered) VALUES (?, ?, ?, ?)"
 _MAX_SEQ = 2**63 - 1
 _CONFIRM = "UPDATE outbox SET delivered = 1 WHERE contact_id = ? AND delivered = 0 AND seq <= ?"
-#: `outbox.delivered` of a row that was never sent and cannot be read back (corrupted, or
-#: written by a newer release): set aside, so it is not tried at every start. Readers of
-#: earlier releases look for 0 only, so they skip it too.
-SET_ASIDE = 2
 _UNDELIVERED = (
     "SELECT seq, CAST(contact_id AS BLOB), CAST(at AS BLOB), CAST(output AS BLOB) "
     "FROM outbox WHERE delivered = 0 ORDER BY seq"
@@ -118,8 +114,7 @@ class SqliteTurnStore:
         unreadable: list[int] = []
         for seq, contact_id, at, output in rows:
             try:
-                record = outbox_record(seq, text_of(contact_id), text_of(at), text_of(output))
-                output_from_dict(record["output"])  # what the redelivery will make of it
+                record = readable_outbox_record(seq, contact_id, at, output)
             except Exception as exc:  # invalid JSON or UTF-8; not an output
                 unreadable.append(seq)
                 log_unreadable(self._db.path, "outbox", seq, exc)

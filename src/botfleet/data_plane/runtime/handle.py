@@ -162,7 +162,7 @@ class ConversationRuntime:
         # No await between this check and `_submit`: one of two copies runs, the other waits.
         if entry is not None or message.message_id in self._in_flight:
             self.metrics.duplicates.inc()
-            return await self._duplicate(message)
+            return await self._duplicate(message, entry)
         outputs = await self._submit(message, unrecorded_at=received_at)
         return TurnResult(message.message_id, tuple(outputs))
 
@@ -262,12 +262,18 @@ class ConversationRuntime:
         """A redelivered message's entry; queues its turn if it is pending but not queued here
         (the request that journaled it was cancelled before it could queue the turn)."""
         entry = await self.journal.get(message_id)
-        if entry is not None and entry.status == "pending" and message_id not in self._in_flight:
-            self._submit(entry.message).add_done_callback(_consume_error)
+        self._queue_orphan(entry)
         return entry
 
-    async def _duplicate(self, message: InboundMessage) -> TurnResult:
-        entry = await self._adopt_orphan(message.message_id)
+    def _queue_orphan(self, entry: JournalEntry | None) -> None:
+        if entry is None or entry.status != "pending":
+            return
+        if entry.message.message_id not in self._in_flight:
+            self._submit(entry.message).add_done_callback(_consume_error)
+
+    async def _duplicate(self, message: InboundMessage, entry: JournalEntry | None) -> TurnResult:
+        # `entry` as `handle` just read it (read once: an unreadable one is logged once).
+        self._queue_orphan(entry)
         owner = entry.message.contact_id if entry is not None else None
         owner = owner or self._in_flight.get(message.message_id)  # not journaled yet
         if owner is not None and owner != message.contact_id:

@@ -7,6 +7,7 @@ again: connector calls and scheduled tasks carry idempotency keys derived from t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -14,7 +15,12 @@ from typing import Protocol
 
 from botfleet.adapters.stores._sqlite_database import is_transient
 from botfleet.data_plane.runtime.contact_log import ContactLog
-from botfleet.domain.errors import ConnectorError, StoreUnavailable, TemplateError
+from botfleet.domain.errors import (
+    ConnectorError,
+    ConnectorUnavailable,
+    StoreUnavailable,
+    TemplateError,
+)
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows import effects
 from botfleet.flows.engine import StepContext, StepResult, step
@@ -189,6 +195,15 @@ async def _call(deps: StepDeps, call: effects.CallConnector, log: ContactLog) ->
     except Exception as exc:  # an adapter bug must not end the conversation
         log.failure("connector_crashed", exc, connector=call.connector, operation=call.operation)
         return ConnectorFailed(call.request_id, "error", type(exc).__name__)
+    except asyncio.CancelledError as exc:
+        task = asyncio.current_task()
+        if task is None or task.cancelling():
+            raise  # the turn itself is cancelled (a shutdown): it must end here
+        # The connector's own: it awaited something another task cancelled (a future shared
+        # with a caller whose timeout expired). The back end gave no answer: the flow's failure
+        # path runs, as for an unavailable one, and the message is answered now.
+        log.failure("connector_cancelled", exc, connector=call.connector, operation=call.operation)
+        return ConnectorFailed(call.request_id, ConnectorUnavailable.kind, "the call was cancelled")
     return ConnectorReplied(call.request_id, result)
 
 
