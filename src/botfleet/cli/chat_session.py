@@ -2,7 +2,9 @@
 
 The bot runs in the conversation-test sandbox: the real runtime, in-memory state, mock
 connectors, the tenant's LLM as the `mock_llm` provider, a clock frozen at the start (`:wait`
-moves it). Input is read line by line, so piped input works as well as a terminal.
+moves it). Each notification the flow sends (`notification.send`, recorded, never delivered)
+is a `(notification: event {...})` line before what the bot said in that turn. Input is read
+line by line, so piped input works as well as a terminal.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from botfleet.ports.connectors import LLMConnector
 from botfleet.testing.sandbox import (
     Contact,
     Sandbox,
+    describe_notification,
     describe_output,
     open_sandbox,
     sandbox_config,
@@ -140,7 +143,8 @@ async def chat_session(
             typer.echo(f"note: connector {category!r} has no mock here: its calls fail")
         if state is not None or data:
             try:
-                _show(await bot.enter(state, data))
+                mark = len(bot.notifications)
+                _show(await bot.enter(state, data), bot, mark)
             except (ValueError, BotPlatformError) as exc:
                 typer.echo(f"error: {exc}", err=True)
                 return 1
@@ -171,6 +175,7 @@ async def _loop(bot: Sandbox, read: Callable[[], str], echo: bool) -> None:
 async def _handle(bot: Sandbox, text: str) -> None:
     command, _, argument = text.partition(" ")
     argument = argument.strip()
+    mark = len(bot.notifications)
     if command == ":state":
         typer.echo(f"state: {(await bot.state()).node}")
     elif command == ":data":
@@ -182,20 +187,24 @@ async def _handle(bot: Sandbox, text: str) -> None:
     elif command in _USAGE and not argument:
         typer.echo(f"usage: {_USAGE[command]}")
     elif command == ":press":
-        _show(await bot.press(argument))
+        _show(await bot.press(argument), bot, mark)
     elif command == ":wait":
         moved = await bot.wait(parse_duration(argument))
         typer.echo(f"(now {bot.clock.now().isoformat()})")
-        _show(moved)
+        _show(moved, bot, mark)
     elif command == ":help":
         typer.echo(HELP)
     elif command.startswith(":"):
         typer.echo(f"unknown command {text!r}\n{HELP}")
     else:
-        _show(await bot.say(text))
+        _show(await bot.say(text), bot, mark)
 
 
-def _show(outputs: list[Output]) -> None:
+def _show(outputs: list[Output], bot: Sandbox, mark: int) -> None:
+    """The notifications sent since `mark` (during the turn: before its messages leave, as in
+    a served bot), then what the bot said."""
+    for notification in bot.notifications[mark:]:
+        typer.echo(describe_notification(notification))
     for output in outputs:
         text, *choices = describe_output(output)
         typer.echo("bot> " + text.replace("\n", "\n     "))

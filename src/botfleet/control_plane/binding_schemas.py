@@ -6,7 +6,9 @@ mock, the LLM options), so the control plane never accepts a binding the data pl
 refuse. Secrets (every `SecretStr` field of those models, and the usual secret names) are
 refused here: they belong in the tenant's credentials (``PUT /v1/tenants/{id}/credentials/
 {scope}``) and are merged into the boot payload only. A binding that lacks only its secrets
-is valid. The adapter modules pull in SDKs, so they are imported on first use.
+is valid. A few settings may be given in either place (a model's `CREDENTIAL_SETTINGS`: the
+webhook's `url`, often a secret itself): in the binding, or as a credential, never both. The
+adapter modules pull in SDKs, so they are imported on first use.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ RESILIENCE_KEY = "resilience"
 _PLACEHOLDER = "stored-as-credentials"
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _URL = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")
+_QUERY_PROBLEM = "give the URL without a query (?...) or fragment (#...)"
 
 
 def check_timezone(name: str) -> str:
@@ -122,6 +125,25 @@ def secret_fields(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(names)
 
 
+def credential_settings(model: type[BaseModel]) -> frozenset[str]:
+    """The model's settings that may be stored as credentials instead of in the binding (its
+    `CREDENTIAL_SETTINGS`, e.g. the webhook's `url`): not secrets, since a binding may hold them,
+    but the credentials may, where a URL can carry its key (``?sig=...``) unseen."""
+    names: frozenset[str] = getattr(model, "CREDENTIAL_SETTINGS", frozenset())
+    return frozenset(name for name in names if name in model.model_fields)
+
+
+def _field_names(model: type[BaseModel], name: str) -> set[str]:
+    """A field's name and its aliases."""
+    names = {name}
+    alias = model.model_fields[name].validation_alias
+    if isinstance(alias, str):
+        names.add(alias)
+    elif isinstance(alias, AliasChoices):
+        names.update(c for c in alias.choices if isinstance(c, str))
+    return names
+
+
 def _problems(
     model: type[BaseModel], values: dict[str, Any], secrets: frozenset[str]
 ) -> list[ErrorDetails]:
@@ -155,7 +177,7 @@ def _url_problem(key: str, text: str) -> str | None:
             "own setting and store the password as credentials"
         )
     if (key == "url" or key.endswith("_url")) and (parts.query or parts.fragment):
-        return "give the URL without a query (?...) or fragment (#...)"
+        return _QUERY_PROBLEM
     return None
 
 
@@ -178,12 +200,28 @@ def _check_urls(where: str, value: object) -> None:
             _check_urls(path, item)
 
 
+def _scope_of(where: str) -> str:
+    """The credential scope whose secrets fill the binding at `where`."""
+    return where.replace("connectors.", "connector:", 1) if "." in where else where
+
+
 def _check(where: str, kind: BindingType, value: Mapping[str, Any]) -> None:
     secrets = secret_fields(kind.model)
     for key in value:
         if str(key).lower() in secrets:
             raise InvalidInput(
                 f"{where}.{key}", "secrets are not allowed in bindings; store them as credentials"
+            )
+    movable = credential_settings(kind.model)
+    for key in sorted(movable & set(value)):
+        text = value[key]
+        problem = _url_problem(key, text) if isinstance(text, str) else None
+        if problem == _QUERY_PROBLEM:  # a URL that carries its key belongs in the credentials
+            raise InvalidInput(
+                f"{where}.{key}",
+                f"{problem}; a URL that carries a secret (?sig=..., a token in its path) "
+                f"belongs in the credentials: store it as {key!r} in {_scope_of(where)} "
+                "instead of in the binding",
             )
     _check_urls(where, value)
     values = {k: v for k, v in value.items() if k != RESILIENCE_KEY}
@@ -193,7 +231,9 @@ def _check(where: str, kind: BindingType, value: Mapping[str, Any]) -> None:
     fields = kind.model.model_fields
     if "timezone" in fields and "timezone" not in values:
         values["timezone"] = "UTC"  # the data plane fills in the tenant's
-    problems = _problems(kind.model, values, secrets)
+    # A setting the credentials may hold is not missing when the binding leaves it out.
+    left_out = frozenset(n for n in movable if not _field_names(kind.model, n) & set(values))
+    problems = _problems(kind.model, values, secrets | left_out)
     if problems:
         # Valid once its credentials are merged in? Then it is a valid binding.
         filled = {**{s: _PLACEHOLDER for s in fields if s in secrets}, **values}
@@ -285,20 +325,17 @@ def check_llm_provider(llm: Mapping[str, Any], connectors: Mapping[str, Any]) ->
 
 
 def credential_fields(model: type[BaseModel]) -> dict[str, str]:
-    """The secret fields credentials may fill for a binding checked with `model`: each name the
-    model accepts for one (the field's name and its aliases, e.g. Telegram's `secret_token`)
-    mapped to the field's name. Only the model's own fields: its settings are refused with
-    ``extra="forbid"``, so any other name merged into the binding stops the data plane's boot."""
+    """The fields credentials may fill for a binding checked with `model`: each name the model
+    accepts for a secret field or a `credential_settings` one (the field's name and its
+    aliases, e.g. Telegram's `secret_token`) mapped to the field's name. Only the model's own
+    fields: its settings are refused with ``extra="forbid"``, so any other name merged into
+    the binding stops the data plane's boot."""
+    movable = credential_settings(model)
     names: dict[str, str] = {}
     for name, info in model.model_fields.items():
-        if not (_is_secret(info.annotation) or name in SECRET_FIELD_NAMES):
+        if not (_is_secret(info.annotation) or name in SECRET_FIELD_NAMES or name in movable):
             continue
-        names[name] = name
-        alias = info.validation_alias
-        if isinstance(alias, str):
-            names[alias] = name
-        elif isinstance(alias, AliasChoices):
-            names.update((c, name) for c in alias.choices if isinstance(c, str))
+        names.update((alias, name) for alias in _field_names(model, name))
     return names
 
 
@@ -315,15 +352,28 @@ class CredentialTarget:
     #: Secret fields the model cannot do without (field names): the data plane refuses to boot
     #: a binding whose credentials leave one out.
     required: frozenset[str] = frozenset()
+    #: Settings the credentials may hold instead of the binding (`credential_settings`) that
+    #: the binding holds already: kept in one place, so refused in the credentials.
+    in_binding: frozenset[str] = frozenset()
+    #: Settings the credentials may hold instead of the binding (field names), wherever given.
+    movable: frozenset[str] = frozenset()
 
 
-def _target(what: str, model: type[BaseModel]) -> CredentialTarget:
-    fields = credential_fields(model)
-    secrets = set(fields.values())
+def _target(what: str, model: type[BaseModel], binding: object = None) -> CredentialTarget:
+    """What credentials fill in a binding of `model`; a `credential_settings` one (the webhook's
+    `url`) only when `binding` leaves it out, and then it is required if the model requires it
+    (the credentials are where the data plane gets it)."""
+    every = credential_fields(model)
+    movable = credential_settings(model)
+    given = {str(key) for key in binding} if isinstance(binding, Mapping) else set()
+    in_binding = frozenset(n for n in movable if _field_names(model, n) & given)
+    fields = {alias: name for alias, name in every.items() if name not in in_binding}
+    taken = set(fields.values())
     required = frozenset(
-        name for name, info in model.model_fields.items() if name in secrets and info.is_required()
+        name for name, info in model.model_fields.items() if name in taken and info.is_required()
     )
-    return CredentialTarget(what, fields, frozenset(model.model_fields) - secrets, required)
+    settings = frozenset(model.model_fields) - set(every.values())
+    return CredentialTarget(what, fields, settings, required, in_binding, movable)
 
 
 def credential_target(scope: str, channel: object, connectors: object) -> CredentialTarget | None:
@@ -335,7 +385,9 @@ def credential_target(scope: str, channel: object, connectors: object) -> Creden
     if scope == "channel":
         kind_name = channel.get("type") if isinstance(channel, Mapping) else None
         kind = channel_types().get(kind_name) if isinstance(kind_name, str) else None
-        return None if kind is None else _target(f"channel (type {kind.name!r})", kind.model)
+        if kind is None:
+            return None
+        return _target(f"channel (type {kind.name!r})", kind.model, channel)
     if scope.startswith("connector:"):
         category = scope.removeprefix("connector:")
         binding = connectors.get(category) if isinstance(connectors, Mapping) else None
@@ -344,7 +396,7 @@ def credential_target(scope: str, channel: object, connectors: object) -> Creden
         if kind is None:
             return None
         kind = _connector_kind(category, kind)
-        return _target(f"connectors.{category} (type {kind_name!r})", kind.model)
+        return _target(f"connectors.{category} (type {kind_name!r})", kind.model, binding)
     return None
 
 
@@ -356,7 +408,12 @@ def check_credential_names(target: CredentialTarget, names: Iterable[str]) -> No
     unknown = [name for name in given if name not in target.fields]
     if unknown:
         first = unknown[0]
-        if first in target.settings:
+        if first in target.in_binding:
+            why = (
+                "set in the binding already: keep it in one place (to store it as a credential "
+                "instead, PATCH the binding without it first)"
+            )
+        elif first in target.settings:
             why = "a setting, not a secret: set it in the binding (PATCH the tenant)"
         else:
             close = difflib.get_close_matches(first, list(target.fields), n=1)
@@ -389,11 +446,17 @@ def check_required_credentials(target: CredentialTarget, names: Iterable[str]) -
     given = {target.fields[name] for name in names if name in target.fields}
     missing = sorted(target.required - given)
     if missing:
+        unbound = [name for name in missing if name in target.movable]
+        why = (
+            f"; the binding has no {', '.join(unbound)}, so the credentials must hold it"
+            if unbound
+            else ""
+        )
         raise InvalidInput(
             "body",
             f"missing required secret(s) {', '.join(missing)}; {target.what} requires "
             f"{', '.join(sorted(target.required))} (a put replaces all of the scope's secrets: "
-            "give every required one)",
+            f"give every required one){why}",
         )
 
 
@@ -406,10 +469,11 @@ def stale_credential_names(target: CredentialTarget, names: Iterable[str]) -> li
 def _public_schema(model: type[BaseModel]) -> dict[str, Any]:
     schema = model.model_json_schema()
     secrets = secret_fields(model)
+    optional = secrets | credential_settings(model)  # the credentials may hold those
     schema["properties"] = {
         k: v for k, v in schema.get("properties", {}).items() if k not in secrets
     }
-    schema["required"] = [k for k in schema.get("required", []) if k not in secrets]
+    schema["required"] = [k for k in schema.get("required", []) if k not in optional]
     return schema
 
 

@@ -47,6 +47,7 @@ from botfleet.testing.conversation_format import (
     ConversationTestError,
     LLMAnswerSpec,
     LoadedTest,
+    NotificationExpectation,
     OutputExpectation,
     StepSpec,
     find_conversation_tests,
@@ -56,6 +57,7 @@ from botfleet.testing.llm import ScriptedLLM, in_scope, out_of_scope
 from botfleet.testing.sandbox import (
     Contact,
     Sandbox,
+    SentNotification,
     describe_output,
     open_sandbox,
     output_kind,
@@ -233,6 +235,7 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
         not_offered = _not_offered(sandbox, step)
         if not_offered and not _checks(step):
             raise _StepFailed(f"{heading}\n  {not_offered}", index + 1)
+        sent_before = len(sandbox.notifications)
         try:
             outputs = await _act(sandbox, step)
         except Exception as exc:
@@ -242,11 +245,13 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
             raise _StepFailed(failed, index + 1) from None
         unscripted = llm.calls[max(asked, scripted) :]
         problems = [_unanswered(c.question, spec.llm is None) for c in unscripted]
-        problems += await _check_step(sandbox, step, outputs)
+        notified = sandbox.notifications[sent_before:]
+        problems += await _check_step(sandbox, step, outputs, notified)
         if problems and not_offered:
             problems.insert(0, not_offered)
         if problems:
-            raise _StepFailed(_failure(heading, problems, outputs), index + 1)
+            shown = notified if notified or step.notified is not None else None
+            raise _StepFailed(_failure(heading, problems, outputs, shown), index + 1)
     if llm.script:
         unused = ", ".join(repr(a.text) if isinstance(a, Answer) else repr(a) for a in llm.script)
         message = f"{test.where('llm')}: the LLM was never asked for: {unused}"
@@ -258,7 +263,8 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
 
 
 def _checks(step: StepSpec) -> bool:
-    return any(c is not None for c in (step.expect, step.state, step.data, step.tasks))
+    checks = (step.expect, step.state, step.data, step.tasks, step.notified)
+    return any(c is not None for c in checks)
 
 
 def _not_offered(sandbox: Sandbox, step: StepSpec) -> str | None:
@@ -323,8 +329,15 @@ async def _act(sandbox: Sandbox, step: StepSpec) -> list[Output]:
     return []
 
 
-async def _check_step(sandbox: Sandbox, step: StepSpec, outputs: list[Output]) -> list[str]:
+async def _check_step(
+    sandbox: Sandbox,
+    step: StepSpec,
+    outputs: list[Output],
+    notified: list[SentNotification] | None = None,
+) -> list[str]:
     problems = _check_outputs(step.expect, outputs) if step.expect is not None else []
+    if step.notified is not None:
+        problems += _check_notifications(step.notified, notified or [])
     state = await sandbox.state(step.contact)
     if step.state is not None and state.node != step.state:
         known = "" if step.state in sandbox.flow.states else " (the flow has no such state)"
@@ -374,6 +387,44 @@ def _check_output(want: OutputExpectation, got: Output) -> list[str]:
     return problems
 
 
+# ---------------------------------------------------------------- notification checks
+
+
+def _check_notifications(
+    expected: list[NotificationExpectation], sent: list[SentNotification]
+) -> list[str]:
+    """The step's notifications, all of them, in order (as `expect` checks outputs)."""
+    problems: list[str] = []
+    if len(expected) != len(sent):
+        problems.append(
+            f"notified: expected {len(expected)} notification(s), the flow sent {len(sent)}"
+        )
+    for number, (want, got) in enumerate(zip(expected, sent, strict=False), start=1):
+        problems += [f"notification {number} {p}" for p in _check_notification(want, got)]
+    return problems
+
+
+def _check_notification(want: NotificationExpectation, got: SentNotification) -> list[str]:
+    problems: list[str] = []
+    if want.event is not None and got.event != want.event:
+        problems.append(f"event: expected {want.event}, got {got.event}")
+    if want.contact_id is not None and got.contact_id != want.contact_id:
+        problems.append(f"contact_id: expected {want.contact_id!r}, got {got.contact_id!r}")
+    text = got.text or ""
+    if want.text is not None and got.text != want.text:
+        problems.append(_text_diff(want.text, text))
+    if want.contains is not None and want.contains not in text:
+        problems.append(f"text:\nexpected to contain {want.contains!r}\ngot {got.text!r}")
+    if want.data is not None:
+        problems += _check_subset(want.data, got.data, "data")
+        extra = [str(k) for k in got.data if k not in want.data]
+        if extra:
+            problems.append(f"data: not expected {', '.join(extra)} (`data_include` checks some)")
+    if want.data_include is not None:
+        problems += _check_subset(want.data_include, got.data, "data")
+    return problems
+
+
 def _text_diff(want: str, got: str) -> str:
     if "\n" not in want and "\n" not in got:
         return f"text:\nexpected {want!r}\ngot      {got!r}"
@@ -414,7 +465,14 @@ def _typed(value: Any) -> str:
     return f"{value!r} ({type(value).__name__})"
 
 
-def _failure(heading: str, problems: list[str], outputs: list[Output]) -> str:
+def _failure(
+    heading: str,
+    problems: list[str],
+    outputs: list[Output],
+    notified: list[SentNotification] | None = None,
+) -> str:
+    """The failed step: its problems, what the bot sent and (`notified` given) what the flow
+    notified."""
     lines = [heading]
     lines += ["  " + p.replace("\n", "\n    ") for p in problems]
     lines.append("  the bot sent:" if outputs else "  the bot sent nothing")
@@ -422,4 +480,7 @@ def _failure(heading: str, problems: list[str], outputs: list[Output]) -> str:
         first, *rest = describe_output(output)
         lines.append(f"    {number}) {first}")
         lines += [f"       {line}" for line in rest]
+    if notified is not None:
+        lines.append("  the flow notified:" if notified else "  the flow notified nothing")
+        lines += [f"    {n}) {sent.describe()}" for n, sent in enumerate(notified, start=1)]
     return "\n".join(lines)

@@ -31,6 +31,7 @@ __all__ = [
     "LLMAnswerSpec",
     "LoadedTest",
     "MessageSpec",
+    "NotificationExpectation",
     "OutputExpectation",
     "StartSpec",
     "StepSpec",
@@ -83,6 +84,30 @@ class OutputExpectation(_Spec):
         return value
 
 
+class NotificationExpectation(_Spec):
+    """One notification the flow sent (`notification.send`): its `event`, `contact_id` and
+    `text` exactly (`contains`: some of the text), its data (the other params) exactly (`data`)
+    or some keys of it (`data_include`, compared as a step's `data:` is)."""
+
+    event: str | None = None
+    contact_id: str | None = None
+    text: str | None = None
+    contains: str | None = None
+    data: dict[str, Any] | None = None
+    data_include: dict[str, Any] | None = None
+
+    @field_validator("data", "data_include", mode="before")
+    @classmethod
+    def _data_as_written(cls, value: Any) -> Any:
+        return _as_written(value)
+
+    @field_validator("contact_id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        # The webhook sends a contact id as text: `contact_id: 34600111222` means that text.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class MessageSpec(_Spec):
     """Any inbound message (`send:`), e.g. `{type: location}` or `{type: image}`."""
 
@@ -104,7 +129,7 @@ class MessageSpec(_Spec):
 
 class StepSpec(_Spec):
     """One step: `set_data` first, then at most one action (`say`, `press`, `send`, `wait`,
-    `enter`), then the checks (`expect`, `state`, `data`, `tasks`)."""
+    `enter`), then the checks (`expect`, `state`, `data`, `tasks`, `notified`)."""
 
     set_data: dict[str, Any] | None = None
     say: str | None = None
@@ -117,6 +142,7 @@ class StepSpec(_Spec):
     state: str | None = None
     data: dict[str, Any] | None = None
     tasks: list[str] | None = None
+    notified: list[NotificationExpectation] | None = None
 
     @field_validator("expect", mode="before")
     @classmethod
@@ -124,6 +150,15 @@ class StepSpec(_Spec):
         items = [value] if isinstance(value, str | dict) else value
         if isinstance(items, list):
             return [{"text": i} if isinstance(i, str) else i for i in items]
+        return value
+
+    @field_validator("notified", mode="before")
+    @classmethod
+    def _events_as_list(cls, value: Any) -> Any:
+        # `notified: handoff_requested`, `notified: [handoff_requested, {event: ...}]`
+        items = [value] if isinstance(value, str | dict) else value
+        if isinstance(items, list):
+            return [{"event": i} if isinstance(i, str) else i for i in items]
         return value
 
     @field_validator("set_data", "data", mode="before")

@@ -3,7 +3,8 @@
 The real `bootstrap` and `ConversationRuntime` over in-memory stores, with a `FrozenClock`
 driving a `ManualScheduler` (time moves only with `wait`), a `RecordingSender`, the tenant's
 connectors replaced by mocks (`sandbox_config`: the in-memory calendar keeping the tenant's
-schedule, or scripted connectors), and the LLM adapter the caller gives.
+schedule, a recorder in place of a `webhook` notification, or scripted connectors), and the
+LLM adapter the caller gives.
 
     config = sandbox_config(load_tenant_config(path), tenant_flow(config).spec)
     async with open_sandbox(config, llm=ScriptedLLM([...])) as bot:
@@ -26,6 +27,11 @@ from botfleet.adapters.connectors import scripted
 from botfleet.adapters.connectors.calendar.config import CalendarSettings, with_tenant_timezone
 from botfleet.adapters.connectors.catalog import CONNECTOR_TYPES, NOT_CONNECTORS
 from botfleet.adapters.connectors.catalog import build_connector as build_binding
+from botfleet.adapters.connectors.notification.recorder import (
+    NotificationRecorder,
+    SentNotification,
+)
+from botfleet.adapters.connectors.notification.webhook import WebhookConnector
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.domain.config_problems import describe
@@ -61,6 +67,8 @@ __all__ = [
     "ENTER_PAYLOAD",
     "Contact",
     "Sandbox",
+    "SentNotification",
+    "describe_notification",
     "describe_output",
     "open_sandbox",
     "output_kind",
@@ -74,6 +82,13 @@ __all__ = [
 ENTER_PAYLOAD = "__botfleet_enter__"
 #: Connector calls in tests never wait for retries nor trip a breaker: each failure is the flow's.
 TEST_RESILIENCE: dict[str, Any] = {"max_attempts": 1, "failure_threshold": 1000}
+#: The connector type the sandbox records instead of calling (`NotificationRecorder`).
+RECORDED_TYPE = "webhook"
+#: The category a flow run without a tenant file gets a recorder for.
+NOTIFICATION = "notification"
+#: Stands for a webhook `url` a tenant file leaves out (the control plane's credentials may
+#: hold it): the sandbox never calls it, and `.invalid` never resolves.
+_URL_LEFT_TO_CREDENTIALS = "https://url-left-to-credentials.invalid/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +126,14 @@ def _mock_binding(
     default_calendar: bool,
 ) -> Binding:
     """The binding a sandbox uses: a scripted `mock` when the fixture scripts operations, else
-    for a calendar the in-memory one built from the tenant's binding (`_calendar_binding`)."""
+    for a calendar the in-memory one built from the tenant's binding (`_calendar_binding`), for
+    a `webhook` the tenant's binding, which `_connectors` replaces with a recorder."""
     if _is_scripted(fixture) or (category != "calendar" and fixture):
         return Binding(type="mock", **{k: v for k, v in fixture.items() if k != "type"})
+    if _recorded(category, binding, default=default_calendar):
+        settings = binding.settings() if binding is not None else {}
+        settings.pop(RESILIENCE_KEY, None)
+        return Binding(type=RECORDED_TYPE, **settings)
     if category == "calendar" and (binding is not None or default_calendar or fixture):
         return _calendar_binding(binding, fixture, default=default_calendar)
     if binding is not None and binding.type == "mock":
@@ -172,6 +192,28 @@ def _calendar_binding(
     return Binding(**{**base, **overrides})
 
 
+def _recorded(category: str, binding: Binding | None, *, default: bool) -> bool:
+    """Whether the sandbox records this category's notifications: a `webhook` binding, or, for a
+    flow run without a tenant file (`default`), a `notification` the tenant does not bind."""
+    if binding is not None:
+        return binding.type == RECORDED_TYPE
+    return default and category == NOTIFICATION
+
+
+def _tenant_webhook(
+    config: TenantConfig, category: str, binding: Binding, clock: FrozenClock
+) -> WebhookConnector:
+    """The tenant's `webhook` binding built as the data plane builds it (no request is made), so
+    a setting it would refuse (`format: teams`, an unknown key, a header that looks like a
+    secret) is the same `ConfigError`. A `url` the binding leaves out is not asked for: the
+    control plane may keep it in the tenant's credentials."""
+    settings = binding.settings()
+    settings.setdefault("url", _URL_LEFT_TO_CREDENTIALS)
+    built = build_binding(config, category, Binding(type=binding.type, **settings), clock=clock)
+    assert isinstance(built, WebhookConnector)  # the catalog's `webhook` type
+    return built
+
+
 def _check_tenant_calendar(config: TenantConfig, binding: Binding | None) -> None:
     """The tenant's calendar binding, checked as the data plane checks it at boot, so a setting
     it would refuse (`slot_minutes`, a bad `busy` event, an unknown type) is the same
@@ -208,13 +250,15 @@ def unmocked_categories(
     config: TenantConfig, flow: FlowSpec, *, default_calendar: bool = False
 ) -> list[str]:
     """Categories `sandbox_config` has no mock for without a fixture (not calendars the tenant
-    binds or `default_calendar` provides, not a tenant's own `mock` bindings)."""
+    binds or `default_calendar` provides, not notifications it records, not a tenant's own
+    `mock` bindings)."""
     categories = dict.fromkeys([*config.connectors, *_called_categories(flow)])
     return [
         c
         for c in categories
         if c not in NOT_CONNECTORS
         and not (c == "calendar" and (c in config.connectors or default_calendar))
+        and not _recorded(c, config.connectors.get(c), default=default_calendar)
         and getattr(config.connectors.get(c), "type", None) != "mock"
     ]
 
@@ -233,8 +277,11 @@ def sandbox_config(
 
     The calendar is the tenant's, built as the data plane builds it (`_calendar_binding`: its
     settings and `busy` events; a setting the data plane refuses is the same `ConfigError`).
+    A `webhook` binding is checked the same way (its `url` may be left to credentials) and
+    recorded instead of called (`NotificationRecorder`, in `Sandbox.notifications`).
     `default_calendar`: the config stands for a flow run without a tenant file, so a calendar
-    the flow calls but the tenant does not bind is the in-memory one open on weekdays.
+    the flow calls but the tenant does not bind is the in-memory one open on weekdays, and a
+    `notification` it calls is recorded.
 
     A category with no mock and no fixture is a `ConfigError` (`unmocked="error"`), or gets a
     connector whose every call fails (`unmocked="fail"`, for `botfleet chat`).
@@ -256,6 +303,8 @@ def sandbox_config(
             unmocked=unmocked,
             default_calendar=default_calendar,
         )
+        if mock.type == RECORDED_TYPE:  # refused here as the data plane would refuse it
+            _tenant_webhook(config, category, mock, FrozenClock(MONDAY_MORNING))
         bindings[category] = Binding(**{**mock.model_dump(), RESILIENCE_KEY: TEST_RESILIENCE})
     llm = config.llm.model_copy(
         update={
@@ -273,10 +322,16 @@ def _is_scripted(settings: Mapping[str, Any]) -> bool:
     return "operations" in settings or "fixtures" in settings
 
 
-def _connectors(config: TenantConfig, clock: FrozenClock) -> dict[str, Connector]:
+def _connectors(
+    config: TenantConfig,
+    clock: FrozenClock,
+    notifications: list[SentNotification] | None = None,
+) -> dict[str, Connector]:
     """The bound connectors; a `mock` that scripts operations stays scripted under any category
-    (the catalog would make a `calendar: {type: mock}` the in-memory calendar)."""
+    (the catalog would make a `calendar: {type: mock}` the in-memory calendar), and a `webhook`
+    is a `NotificationRecorder` appending to `notifications`: the sandbox never calls out."""
     built: dict[str, Connector] = {}
+    sent: list[SentNotification] = [] if notifications is None else notifications
     for category, binding in config.connectors.items():
         settings = {k: v for k, v in binding.settings().items() if k != RESILIENCE_KEY}
         if category in NOT_CONNECTORS:
@@ -286,6 +341,11 @@ def _connectors(config: TenantConfig, clock: FrozenClock) -> dict[str, Connector
                 built[category] = scripted.build(settings, category=category)
             except ValidationError as exc:
                 raise ConfigError(config.source, f"connectors.{category}", str(exc)) from None
+        elif binding.type == RECORDED_TYPE:
+            webhook = _tenant_webhook(config, category, binding, clock)
+            built[category] = NotificationRecorder(
+                clock=clock, category=category, format=webhook.settings.format, sent=sent
+            )
         else:
             built[category] = build_binding(config, category, binding, clock=clock)
     return built
@@ -301,9 +361,13 @@ class Sandbox:
         sender: RecordingSender,
         scheduler: ManualScheduler,
         contact: Contact,
+        notifications: list[SentNotification] | None = None,
     ) -> None:
         self.runtime, self.clock, self.sender, self.scheduler = runtime, clock, sender, scheduler
         self.contact = contact
+        #: Every notification the flow sent (`notification.send` on a recorded `webhook`), in
+        #: order, whichever contact's turn or task sent it.
+        self.notifications: list[SentNotification] = [] if notifications is None else notifications
         self.fired: list[str] = []
         self.entered: list[str] = []
         # contact -> option id -> (its menu, the option): what the contact can press
@@ -453,12 +517,13 @@ async def open_sandbox(
     scheduler = ManualScheduler(clock, tenant_id=config.tenant_id)
     sender = RecordingSender()
     fakes: dict[str, Any] = {"clock": clock, "sender": sender, "scheduler": scheduler}
-    fakes["connectors"] = _connectors(config, clock)
+    notifications: list[SentNotification] = []
+    fakes["connectors"] = _connectors(config, clock, notifications)
     if llm is not None:
         fakes["llm_connector"] = llm
     async with bootstrap_test_runtime(config, settings=make_settings(), **fakes) as runtime:
         runtime.ctx = replace(runtime.ctx, strict=strict)
-        yield Sandbox(runtime, clock, sender, scheduler, contact or Contact())
+        yield Sandbox(runtime, clock, sender, scheduler, contact or Contact(), notifications)
 
 
 # ---------------------------------------------------------------- outputs as text
@@ -476,6 +541,11 @@ def output_text(output: Output) -> str:
     if isinstance(output, Buttons | ListMenu):
         return output.body
     return output.fallback_text or output.name
+
+
+def describe_notification(notification: SentNotification) -> str:
+    """A notification as a transcript line: ``(notification: handoff_requested {...})``."""
+    return f"(notification: {notification.describe()})"
 
 
 def describe_output(output: Output) -> list[str]:

@@ -185,11 +185,13 @@ def test_plain_binding_urls_are_still_accepted() -> None:
 
 def test_credentials_fill_exactly_the_secret_fields_the_schemas_leave_out() -> None:
     """Each binding type's credential names are fields of its settings model that
-    `GET /v1/binding-schemas` hides as secrets."""
+    `GET /v1/binding-schemas` hides as secrets, or settings it shows that the credentials may
+    hold instead (`credential_settings`: the webhook's `url`)."""
     from botfleet.control_plane.binding_schemas import (
         channel_types,
         connector_types,
         credential_fields,
+        credential_settings,
         secret_fields,
     )
 
@@ -197,10 +199,12 @@ def test_credentials_fill_exactly_the_secret_fields_the_schemas_leave_out() -> N
     for group, types in (("channel", channel_types()), ("connector", connector_types())):
         for name, kind in types.items():
             fields = credential_fields(kind.model)
+            movable = credential_settings(kind.model)
             shown = set(schemas[group][name]["properties"])
-            assert set(fields) <= secret_fields(kind.model), name
+            assert set(fields) - movable <= secret_fields(kind.model), name
             assert set(fields.values()) <= set(kind.model.model_fields), name
-            assert not set(fields) & shown, name
+            assert not (set(fields) - movable) & shown, name
+            assert movable <= shown, name
     assert credential_fields(channel_types()["whatsapp"].model) == {
         "access_token": "access_token", "app_secret": "app_secret", "verify_token": "verify_token",
     }  # fmt: skip

@@ -94,7 +94,9 @@ def _webhook(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) 
 
 def _scripted(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -> Connector:
     if category == "calendar":  # the seed's `calendar: {type: mock}`
-        seeded = {"schedule": DEFAULT_MOCK_SCHEDULE, **settings, "type": "mock_calendar"}
+        # Validated as `mock` (which `MockCalendarSettings` accepts), so an error names the
+        # type the tenant wrote ("unknown setting for type 'mock'"), not `mock_calendar`.
+        seeded = {"schedule": DEFAULT_MOCK_SCHEDULE, **settings, "type": "mock"}
         return memory.build(seeded, timezone=tz, clock=clock)
     return scripted.build(settings, category=category)
 

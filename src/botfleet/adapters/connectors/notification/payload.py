@@ -164,6 +164,42 @@ def encode(body: Mapping[str, Any], *, where: str) -> bytes:
     return text.encode()
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One `send` call ready for the wire: what the flow asked, the notification's id, the body
+    (`format: json` or `slack`) and its bytes as sent and signed."""
+
+    notification: Notification
+    id: str
+    body: dict[str, Any]
+    raw: bytes
+
+
+def prepare(
+    params: Mapping[str, Any],
+    *,
+    idempotency_key: str,
+    format: str,
+    sent_at: datetime,
+    where: str,
+) -> Prepared:
+    """Everything `send` does before the request: the params checked (`parse_params`), the id,
+    the body and its encoding. The webhook and the recorder of `botfleet chat`/`test` both run
+    it, so a call one refuses the other refuses too, with the same `ConnectorRejected`."""
+    notification = parse_params(params, where=where)
+    the_id = notification_id(idempotency_key)
+    if format == "slack":
+        body = slack_body(notification)
+    else:
+        body = json_body(
+            notification,
+            notification_id=the_id,
+            tenant_id=tenant_of(idempotency_key),
+            sent_at=sent_at,
+        )
+    return Prepared(notification, the_id, body, encode(body, where=where))
+
+
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """`X-Botfleet-Signature`'s value: ``v1=`` and the hex HMAC-SHA256 of
     ``f"{timestamp}."`` + body, keyed with the secret's UTF-8 bytes."""

@@ -12,13 +12,16 @@
 
 `secret` and `token` are `SecretStr`: the control plane refuses them in a binding and stores
 them as the tenant's credentials (scope `connector:notification`); they are never logged nor
-shown in an error. Nothing here repeats a value in its messages.
+shown in an error. `url` may be stored there too (`CREDENTIAL_SETTINGS`): a hook URL is often
+a secret itself (Slack, Zapier, a Teams/Power Automate URL signed with `?sig=...`); the boot
+payload merges it back, so the data plane reads it here either way. Nothing here repeats a
+value in its messages.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -57,10 +60,18 @@ class WebhookSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: Settings the control plane also takes as credentials of the binding's scope (where a
+    #: query, `?sig=...`, is allowed) instead of in the binding, which every tenant key reads
+    #: (`control_plane/binding_schemas.py`). Given in one place or the other, never both.
+    CREDENTIAL_SETTINGS: ClassVar[frozenset[str]] = frozenset({"url"})
+
     type: Literal["webhook"] = "webhook"
     # Not in the repr: a hook URL is often a capability (whoever has it can post).
     url: str = Field(
-        repr=False, description="the URL every notification is POSTed to (http or https)"
+        repr=False,
+        description="the URL every notification is POSTed to (http or https); when it is a "
+        "secret itself (a Slack or Zapier hook, a Teams/Power Automate URL with ?sig=), store "
+        "it as the `url` credential instead",
     )
     secret: SecretStr | None = Field(
         None,

@@ -20,15 +20,18 @@ engine always gives one).
 No request leaves a long-lived connection behind: each call opens the data plane's provider
 HTTP client (`adapters/provider_http.py`, httpx behind an egress proxy) and closes it, since
 a tenant notifies a few times a day at most. Errors and log lines name the status or what
-failed, never the URL (hook URLs are often capabilities) nor a header value.
+failed, never the URL (hook URLs are often capabilities, and may come from the tenant's
+credentials) nor a header value. Behind an egress proxy the client is httpx's, which logs each
+request's URL at INFO: `HideHookUrls` shows a hook's as its scheme and host there.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from botfleet.adapters.connectors.notification import payload
 from botfleet.adapters.connectors.notification.settings import WebhookSettings
@@ -86,6 +89,47 @@ class RawHttp(Protocol):
 ClientOpener = Callable[[], AbstractAsyncContextManager[RawHttp]]
 
 
+class HideHookUrls(logging.Filter):
+    """httpx logs every request at INFO (``HTTP Request: POST <url> "HTTP/1.1 200 OK"``): the
+    URL of a webhook this process posts to is shown as ``https://host/<hidden>`` instead (its
+    path and query are often the hook's key: Slack, Zapier, ``?sig=`` of Power Automate)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: (host, path) of every webhook's URL.
+        self.hooks: set[tuple[str, str]] = set()
+
+    def add(self, url: str) -> None:
+        self.hooks.add(_host_and_path(url))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if self.hooks and isinstance(args, tuple) and len(args) >= 2:
+            url = str(args[1])
+            if _host_and_path(url) in self.hooks:
+                parts = urlsplit(url)
+                record.args = (args[0], f"{parts.scheme}://{parts.hostname}/<hidden>", *args[2:])
+        return True
+
+
+def _host_and_path(url: str) -> tuple[str, str]:
+    try:
+        parts = urlsplit(url.strip())
+        return (parts.hostname or "").lower(), unquote(parts.path or "/")
+    except ValueError:
+        return "", ""
+
+
+def hide_in_httpx_logs(url: str) -> None:
+    """Show `url` as its scheme and host in httpx's request log lines (see `HideHookUrls`)."""
+    logger = logging.getLogger("httpx")
+    found = [f for f in logger.filters if isinstance(f, HideHookUrls)]
+    hider = found[0] if found else HideHookUrls()
+    if not found:
+        logger.addFilter(hider)
+    hider.add(url)
+
+
 def _provider_client() -> AbstractAsyncContextManager[RawHttp]:
     from botfleet.adapters.provider_http import provider_http_client
 
@@ -121,6 +165,7 @@ class WebhookConnector:
         self._clock = clock
         self._http = http
         self._open_client = open_client or _provider_client
+        hide_in_httpx_logs(settings.url)
 
     def __repr__(self) -> str:  # the URL may be a capability: only its host is shown
         host = urlsplit(self.settings.url).hostname or "?"
@@ -133,22 +178,18 @@ class WebhookConnector:
         if operation not in OPERATIONS:
             raise UnknownOperation(self.category, operation, OPERATIONS)
         where = f"{self.category}.{operation}"
-        notification = payload.parse_params(params, where=where)
-        notification_id = payload.notification_id(idempotency_key)
         now = self._clock.now()
-        if self.settings.format == "slack":
-            body = payload.slack_body(notification)
-        else:
-            body = payload.json_body(
-                notification,
-                notification_id=notification_id,
-                tenant_id=payload.tenant_of(idempotency_key),
-                sent_at=now,
-            )
-        raw = payload.encode(body, where=where)
-        headers = self._headers(notification.event, notification_id, int(now.timestamp()), raw)
+        ready = payload.prepare(
+            params,
+            idempotency_key=idempotency_key,
+            format=self.settings.format,
+            sent_at=now,
+            where=where,
+        )
+        event, raw = ready.notification.event, ready.raw
+        headers = self._headers(event, ready.id, int(now.timestamp()), raw)
         reply = await self._post(raw, headers, where)
-        return _answer(reply, notification_id, where)
+        return _answer(reply, ready.id, where)
 
     def _headers(
         self, event: str, notification_id: str, timestamp: int, raw: bytes
