@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -99,28 +99,29 @@ class SteadyClock:
         return wall
 
 
-async def prune_once(store: PrunableJournal, clock: Clock, retention: timedelta) -> int:
-    """One pruning pass; errors are logged, never raised (upkeep must not stop the bot)."""
+async def _prune_pass(
+    prune: Callable[[datetime], Awaitable[int]], what: str, clock: Clock, retention: timedelta
+) -> int:
+    """One pass of `prune` (rows older than `retention` go), logged as `<what>_pruned`; errors
+    are logged as `<what>_prune_failed`, never raised (upkeep must not stop the bot)."""
     try:
-        removed = await store.prune_journal(clock.now() - retention)
+        removed = await prune(clock.now() - retention)
     except Exception as exc:
-        log.error("journal_prune_failed", error=type(exc).__name__, detail=str(exc))
+        log.error(f"{what}_prune_failed", error=type(exc).__name__, detail=str(exc))
         return 0
     if removed:
-        log.info("journal_pruned", removed=removed)
+        log.info(f"{what}_pruned", removed=removed)
     return removed
+
+
+async def prune_once(store: PrunableJournal, clock: Clock, retention: timedelta) -> int:
+    """One pruning pass of the journal."""
+    return await _prune_pass(store.prune_journal, "journal", clock, retention)
 
 
 async def prune_outbox_once(store: PrunableOutbox, clock: Clock, retention: timedelta) -> int:
-    """One pass over the outbox: delivered rows older than `retention` go; errors are logged."""
-    try:
-        removed = await store.prune_outbox(clock.now() - retention)
-    except Exception as exc:
-        log.error("outbox_prune_failed", error=type(exc).__name__, detail=str(exc))
-        return 0
-    if removed:
-        log.info("outbox_pruned", removed=removed)
-    return removed
+    """One pass over the outbox: delivered rows older than `retention` go."""
+    return await _prune_pass(store.prune_outbox, "outbox", clock, retention)
 
 
 @asynccontextmanager
