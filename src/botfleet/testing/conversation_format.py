@@ -127,6 +127,14 @@ class MessageSpec(_Spec):
         return value
 
 
+def _listed(value: Any, key: str) -> Any:
+    """One item or a list of them, each a mapping: a bare string stands for `{key: string}`."""
+    items = [value] if isinstance(value, str | dict) else value
+    if isinstance(items, list):
+        return [{key: i} if isinstance(i, str) else i for i in items]
+    return value
+
+
 class StepSpec(_Spec):
     """One step: `set_data` first, then at most one action (`say`, `press`, `send`, `wait`,
     `enter`), then the checks (`expect`, `state`, `data`, `tasks`, `notified`)."""
@@ -147,19 +155,13 @@ class StepSpec(_Spec):
     @field_validator("expect", mode="before")
     @classmethod
     def _as_list(cls, value: Any) -> Any:
-        items = [value] if isinstance(value, str | dict) else value
-        if isinstance(items, list):
-            return [{"text": i} if isinstance(i, str) else i for i in items]
-        return value
+        return _listed(value, "text")
 
     @field_validator("notified", mode="before")
     @classmethod
     def _events_as_list(cls, value: Any) -> Any:
         # `notified: handoff_requested`, `notified: [handoff_requested, {event: ...}]`
-        items = [value] if isinstance(value, str | dict) else value
-        if isinstance(items, list):
-            return [{"event": i} if isinstance(i, str) else i for i in items]
-        return value
+        return _listed(value, "event")
 
     @field_validator("set_data", "data", mode="before")
     @classmethod
