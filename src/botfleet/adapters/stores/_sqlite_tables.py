@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from botfleet.adapters.stores._contract import (
 )
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
 from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
-from botfleet.domain.errors import ConcurrentUpdate, StoreError
+from botfleet.domain.errors import ConcurrentUpdate, StoreError, StoreUnavailable
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import output_from_dict
 from botfleet.flows.state import ConversationState
@@ -44,6 +45,24 @@ _STATE_COLUMNS = (
     "last_inbound_at",
 )
 _SELECT_STATE = f"SELECT {', '.join(_STATE_COLUMNS)} FROM conversation WHERE contact_id = ?"
+# A row that `_SELECT_STATE` could not read, its texts as bytes (see `_undecodable`).
+_SELECT_STATE_BYTES = (
+    "SELECT "
+    + ", ".join(c if c == "version" else f"CAST({c} AS BLOB)" for c in _STATE_COLUMNS)
+    + " FROM conversation WHERE contact_id = ?"
+)
+# Unreadable states, kept as they were for an operator (`SqliteStateStore._set_aside`).
+# Created when first needed, not by a migration: the file stays readable by earlier releases.
+# Untyped columns: values are copied as they are, bytes that are not UTF-8 included.
+_CREATE_UNREADABLE_STATES = (
+    "CREATE TABLE IF NOT EXISTS conversation_unreadable "
+    f"(set_aside_at TEXT NOT NULL, {', '.join(_STATE_COLUMNS)})"
+)
+_SET_STATE_ASIDE = (
+    f"INSERT INTO conversation_unreadable (set_aside_at, {', '.join(_STATE_COLUMNS)}) "
+    f"SELECT ?, {', '.join(_STATE_COLUMNS)} FROM conversation "
+    "WHERE contact_id = ? AND version = ?"
+)
 _INSERT_STATE = (
     f"INSERT INTO conversation ({', '.join(_STATE_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _STATE_COLUMNS)}) "
@@ -63,17 +82,72 @@ class SqliteStateStore:
         self._db = database
 
     async def load(self, contact_id: str) -> ConversationState | None:
-        rows = await self._db.fetch(
-            f"load conversation {contact_id!r}", _SELECT_STATE, (contact_id,)
-        )
+        """The contact's state, or None. A row that cannot be read back is set aside
+        (`_set_aside`) and None returned: the conversation starts over."""
+        try:
+            rows = await self._db.fetch(
+                f"load conversation {contact_id!r}", _SELECT_STATE, (contact_id,)
+            )
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:  # perhaps a text that is not UTF-8: sqlite cannot decode it
+            version = await self._undecodable(contact_id)
+            if version is None:
+                raise
+            await self._set_aside(contact_id, version, exc)
+            return None
         if not rows:
             return None
         try:
             return codec.state_from_row(dict(zip(_STATE_COLUMNS, rows[0], strict=True)))
-        except ValueError as exc:
-            raise StoreError(
-                f"{self._db.path}: conversation {contact_id!r} holds invalid JSON: {exc}"
-            ) from exc
+        except (ValueError, StoreError) as exc:  # invalid JSON, not a state (a newer release)
+            await self._set_aside(contact_id, rows[0][_STATE_COLUMNS.index("version")], exc)
+            return None
+
+    async def _undecodable(self, contact_id: str) -> Any:
+        """The row's `version` if it holds a text that is not UTF-8 (read as bytes here), else
+        None."""
+        rows = await self._db.fetch(
+            f"load conversation {contact_id!r}", _SELECT_STATE_BYTES, (contact_id,)
+        )
+        try:
+            for value in rows[0] if rows else ():
+                text_of(value)
+        except UnicodeDecodeError:
+            return rows[0][_STATE_COLUMNS.index("version")]
+        return None
+
+    async def _set_aside(self, contact_id: str, version: Any, exc: Exception) -> None:
+        """A row that cannot be read back (corrupted, or written by a newer release): logged
+        (`store_row_unreadable`, never its content), copied as it is into
+        `conversation_unreadable` for an operator, and deleted, so the contact's conversation
+        starts over (`load` returns None) instead of failing every turn. Only the `version`
+        found unreadable: a row saved since then is left alone."""
+        at = datetime.now(UTC).isoformat()
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_CREATE_UNREADABLE_STATES)
+                conn.execute(_SET_STATE_ASIDE, (at, contact_id, version))
+                conn.execute(
+                    "DELETE FROM conversation WHERE contact_id = ? AND version = ?",
+                    (contact_id, version),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        await self._db.run(f"set conversation {contact_id!r} aside", work)
+        log.error(
+            "store_row_unreadable",
+            path=str(self._db.path),
+            table="conversation",
+            version=version if isinstance(version, int) else None,
+            error=type(exc).__name__,
+        )
 
     async def save(self, state: ConversationState, *, expected_version: int) -> ConversationState:
         new = stored_state(state, expected_version)

@@ -124,14 +124,20 @@ async def test_two_processes_sharing_a_file_cannot_both_win_a_save(tmp_path: Pat
         assert await two.journal.record(sample_message("m1"), T0) is False
 
 
-async def test_unreadable_stored_state_is_reported_with_path_and_contact(tmp_path: Path) -> None:
+async def test_an_unreadable_stored_state_is_set_aside_and_the_contact_starts_over(
+    tmp_path: Path,
+) -> None:
+    # It failed every turn of the contact for good (tests/faults/test_unreadable_conversation.py
+    # covers every kind of bad row and the next message being answered).
     path = tmp_path / "tenant.db"
     async with SqliteTenantStore.open(path) as store:
         await store.states.save(sample_state(), expected_version=0)
         with closing(sqlite3.connect(path, isolation_level=None)) as other:
             other.execute("UPDATE conversation SET history = '[{oops'")
-        with pytest.raises(StoreError, match=r"tenant\.db: conversation 'contact-1' holds invalid"):
-            await store.states.load("contact-1")
+        assert await store.states.load("contact-1") is None
+        with closing(sqlite3.connect(path, isolation_level=None)) as other:
+            kept = other.execute("SELECT history FROM conversation_unreadable").fetchall()
+        assert kept == [("[{oops",)]  # kept as it was, for an operator
 
 
 async def test_a_message_with_broken_unicode_can_still_be_journaled(tmp_path: Path) -> None:
