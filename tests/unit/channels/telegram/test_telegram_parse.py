@@ -220,3 +220,24 @@ def test_arbitrary_message_objects_never_raise(message: dict[str, Any]) -> None:
     update = parse_update({"update_id": 1, "message": message}, received_at=RECEIVED)
     if update.message is not None:
         json.dumps(update.message.extra)
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("/start@salon_ana_bot", "/start"),
+        ("/book@SalonAnaBot tomorrow", "/book tomorrow"),
+        ("/start", "/start"),
+        ("/start@someone", "/start@someone"),  # not a bot's username: left as written
+        ("/start@salon_ana_bottle", "/start@salon_ana_bottle"),
+        ("mail me at ana@salon_bot", "mail me at ana@salon_bot"),  # not a command
+    ],
+)
+def test_a_command_addressed_to_the_bot_in_a_group_reads_as_the_command(
+    written: str, read: str
+) -> None:
+    raw = load("command_start")
+    raw["message"]["text"] = written
+    message = parse_update(raw, received_at=RECEIVED).message
+    assert message is not None
+    assert message.text == read

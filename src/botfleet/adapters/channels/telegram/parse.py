@@ -11,6 +11,7 @@ flow; service notices (members joining, pins, ...), edits and bots' messages are
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,9 +104,20 @@ def _from_message(update_id: int, raw: dict[str, Any], received_at: datetime) ->
     return ParsedUpdate(update_id, message)
 
 
+#: `/command@<bot username>` (bot usernames are 5 to 32 characters and end in "bot").
+_COMMAND_TO_BOT = re.compile(
+    r"^(/[A-Za-z0-9_]{1,64})@[A-Za-z][A-Za-z0-9_]{1,28}bot(?![A-Za-z0-9_])", re.I
+)
+
+
 def _content(raw: dict[str, Any]) -> tuple[MessageType, str, dict[str, Any]]:
     if isinstance(raw.get("text"), str):
-        return MessageType.TEXT, raw["text"], {}
+        text = raw["text"]
+        if text.startswith("/"):
+            # In a group Telegram addresses a command to one bot: `/start@salon_bot`. The
+            # flow matches the command as written in a private chat (`/start`).
+            text = _COMMAND_TO_BOT.sub(r"\1", text, count=1)
+        return MessageType.TEXT, text, {}
     caption = _text(raw.get("caption"))
     for key, msg_type in MEDIA_KEYS:
         if key in raw:
