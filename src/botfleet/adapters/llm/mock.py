@@ -6,7 +6,8 @@ What it answers, first match wins:
    (`timeout`, `unavailable`, `rejected`, `rate_limited`), a delay, chosen token counts;
 2. the next of `replies` (in scope), then `default_reply` forever once they run out;
 3. otherwise it looks the question up in the knowledge document: the line sharing the most
-   words with the question is the answer (in scope); no shared word means out of scope.
+   words with the question is the answer (in scope; headings are never answers); no shared word
+   means out of scope.
 
 Token counts are estimated from the text unless a rule sets them. The knowledge counts as cached
 after the first call with the same text, like a provider's prompt cache. Every call is kept
@@ -72,7 +73,11 @@ def lookup(question: str, knowledge: str) -> str | None:
     wanted = keywords(question)
     best, best_score = None, 0
     for raw in knowledge.splitlines():
-        line = raw.strip().lstrip("-*#> ").strip()
+        # A Markdown heading names a topic, it answers nothing: "do you cut kids' hair?" got
+        # the document's title ("Bella Hair Studio") for sharing "hair" with it.
+        if raw.lstrip().startswith("#"):
+            continue
+        line = raw.strip().lstrip("-*> ").strip()
         if not line:
             continue
         have = keywords(line)
