@@ -125,6 +125,33 @@ async def test_a_naive_received_at_is_refused(journal: MessageJournal) -> None:
     assert await journal.get("m1") is None
 
 
+async def test_a_message_recorded_failed_is_processed_at_once(journal: MessageJournal) -> None:
+    assert await journal.record_failed(sample_message("m1", text="boom"), T0) is True
+    assert await journal.get("m1") == JournalEntry(sample_message("m1", text="boom"), T0, "failed")
+    assert await journal.pending() == []
+    # A copy sent again is a duplicate, as for any recorded message.
+    assert await journal.record(sample_message("m1"), T0) is False
+
+
+async def test_recording_failed_a_message_already_recorded_leaves_its_entry(
+    journal: MessageJournal,
+) -> None:
+    await journal.record(sample_message("pending"), T0)
+    await journal.record(sample_message("done"), T0)
+    await journal.complete("done", [{"type": "text", "text": "hi"}])
+    assert await journal.record_failed(sample_message("pending"), T0 + timedelta(1)) is False
+    assert await journal.record_failed(sample_message("done"), T0 + timedelta(1)) is False
+    pending, done = await journal.get("pending"), await journal.get("done")
+    assert pending is not None and (pending.status, pending.received_at) == ("pending", T0)
+    assert done is not None and (done.status, len(done.replies)) == ("done", 1)
+
+
+async def test_recording_failed_refuses_a_naive_received_at(journal: MessageJournal) -> None:
+    with pytest.raises(StoreError, match="received_at: datetime must be timezone-aware"):
+        await journal.record_failed(sample_message("m1"), datetime(2024, 5, 6, 9, 0))
+    assert await journal.get("m1") is None
+
+
 async def test_prune_forgets_old_processed_messages_only(
     tenant_store: InMemoryTenantStore | SqliteTenantStore,
 ) -> None:

@@ -57,6 +57,14 @@ class MessageJournal(Protocol):
         """Persist a message. False if this message id was seen before (a duplicate)."""
         ...
 
+    async def record_failed(self, message: InboundMessage, received_at: datetime) -> bool:
+        """Persist a message that was never recorded as processed and failed (no replies), in
+        one write: it is never left pending, to be run again at the next start, when its
+        caller has already been given the failure (a synchronous channel's turn, which
+        journals its message only with its commit). False, the entry left as it is, if this
+        message id is in the journal already."""
+        ...
+
     async def complete(
         self, message_id: str, replies: Sequence[dict[str, Any]], *, status: str = "done"
     ) -> None:

@@ -5,13 +5,18 @@
   412s and 404s the tests need are then produced by a real CalDAV implementation, the way a
   server produces them, instead of being scripted.
 * `FakeGoogleCalendar`: Google Calendar v3 events of one calendar as an `httplib2.Http`
-  (`events.list` with timeMin/timeMax/privateExtendedProperty, `get`, `delete`), for the tests
-  that compare the back ends; the exact request/response shapes are tested with
-  `HttpMockSequence` (`tests/unit/connectors/test_google_calendar.py`, `test_calendar_errors.py`).
+  (`events.list` with timeMin/timeMax/privateExtendedProperty, `get`, `patch`, `delete`; each
+  event's ``etag`` changes at every write and ``If-Match`` is honoured with 412
+  ``conditionNotMet``, as documented in
+  https://developers.google.com/workspace/calendar/api/guides/version-resources), recording the
+  bot's requests and able to run a staff edit right before one of them, like `CalDavServer`.
+  The exact request/response shapes are tested with `HttpMockSequence`
+  (`tests/unit/connectors/test_google_calendar.py`, `test_calendar_google_errors.py`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -162,25 +167,62 @@ class FakeGoogleCalendar:
     def __init__(self, calendar_id: str) -> None:
         self.prefix = f"/calendar/v3/calendars/{calendar_id}/events"
         self.events: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
+        self.requests: list[Seen] = []
+        self._before: list[tuple[str, Callable[[], None]]] = []
+        self._versions = itertools.count(1)
+        self._lock = threading.RLock()
 
-    def request(self, uri: str, method: str = "GET", body: Any = None, **_: Any) -> Any:
+    def put(self, event: dict[str, Any]) -> None:
+        """Add or replace an event as staff would (a new etag)."""
+        with self._lock:
+            self.events[event["id"]] = {**event, "etag": self._etag()}
+
+    def staff_edit(self, event_id: str, **changes: Any) -> None:
+        """Staff change an event in their calendar app: its etag changes."""
+        with self._lock:
+            self.events[event_id].update(changes, etag=self._etag())
+
+    def before_next(self, method: str, action: Callable[[], None]) -> None:
+        """Run `action` (once) right before the bot's next `method` request is answered."""
+        with self._lock:
+            self._before.append((method, action))
+
+    def sent(self, method: str | None = None) -> list[Seen]:
+        return [s for s in self.requests if method is None or s.method == method]
+
+    def _etag(self) -> str:
+        return f'"{next(self._versions)}"'  # Google's etags are quoted, as HTTP's are
+
+    def request(
+        self,
+        uri: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        **_: Any,
+    ) -> Any:
         parts = urlsplit(uri)
         path, query = unquote(parts.path), parse_qs(parts.query)
+        if_match = {k.lower(): v for k, v in (headers or {}).items()}.get("if-match")
         with self._lock:
+            self.requests.append(Seen(method, path, if_match))
+            hooks = [h for h in self._before if h[0] == method]
+            if hooks:
+                self._before.remove(hooks[0])
+                hooks[0][1]()
             if path == self.prefix and method == "GET":
                 return _answer(200, {"kind": "calendar#events", "items": self._list(query)})
             event_id = path.removeprefix(self.prefix + "/")
             event = self.events.get(event_id)
             if event is None:
-                not_found = {"domain": "global", "reason": "notFound", "message": "Not Found"}
-                error = {"errors": [not_found], "code": 404, "message": "Not Found"}
-                return _answer(404, {"error": error})
+                return _error(404, "notFound", "Not Found")
+            if if_match is not None and if_match != event["etag"]:
+                return _error(412, "conditionNotMet", "Precondition Failed")
             if method == "DELETE":
                 del self.events[event_id]
                 return _answer(204, "")
             if method == "PATCH":
-                event.update(json.loads(body))
+                event.update(json.loads(body), etag=self._etag())
             return _answer(200, event)
 
     def _list(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -198,6 +240,11 @@ class FakeGoogleCalendar:
                 continue
             found.append(event)
         return sorted(found, key=lambda e: _span(e)[0])
+
+
+def _error(status: int, reason: str, message: str) -> Any:
+    detail = {"domain": "global", "reason": reason, "message": message}
+    return _answer(status, {"error": {"errors": [detail], "code": status, "message": message}})
 
 
 def _answer(status: int, body: Any) -> Any:

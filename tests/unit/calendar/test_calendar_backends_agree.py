@@ -66,7 +66,7 @@ def make_backend(kind: str, request: pytest.FixtureRequest, **settings: Any) -> 
 
         def add_google(uid: str, start: datetime) -> None:
             body = wire.google_body(appointment(uid, start), MADRID, idempotency_key="")
-            api.events[uid] = {**body, "id": uid, "status": "confirmed"}
+            api.put({**body, "id": uid, "status": "confirmed"})
 
         return Backend(google, add_google)
     server: CalDavServer = request.getfixturevalue("caldav_server")

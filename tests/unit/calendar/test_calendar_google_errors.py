@@ -140,6 +140,33 @@ async def test_a_delete_refused_412_says_the_appointment_changed() -> None:
     assert reply == {"success": False, "reason": "not_found", "message": CHANGED}
 
 
+def if_match(http: HttpMockSequence, method: str) -> list[str | None]:
+    found = []
+    for _uri, sent_method, _body, headers in http.request_sequence:
+        if sent_method == method:
+            lowered = {k.lower(): v for k, v in (headers or {}).items()}
+            found.append(lowered.get("if-match"))
+    return found
+
+
+async def test_a_patch_and_a_delete_name_the_etag_their_get_read() -> None:
+    read = {**OLD, "etag": '"3181161784712000"'}  # as Google gives it: quoted
+    moved = {**read, "etag": '"3181161784713000"'}
+    connector, http = calendar(ok(read), events_page(read), events_page(read), ok(moved))
+    assert (await move(connector))["success"] is True
+    assert if_match(http, "PATCH") == ['"3181161784712000"']
+
+    connector, http = calendar(ok(read), ok("", status="204"))
+    assert (await call(connector, "cancel_event", event_id="b1", contact_id="c1"))["success"]
+    assert if_match(http, "DELETE") == ['"3181161784712000"']
+
+
+async def test_an_event_read_without_an_etag_is_written_unconditionally() -> None:
+    connector, http = calendar(ok(OLD), ok("", status="204"))
+    assert (await call(connector, "cancel_event", event_id="b1", contact_id="c1"))["success"]
+    assert if_match(http, "DELETE") == [None]
+
+
 # ---------------------------------------------------------------- the calendar itself is missing
 
 

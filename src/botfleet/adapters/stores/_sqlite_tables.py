@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -28,6 +28,7 @@ from botfleet.flows.state import ConversationState
 from botfleet.ports.stores import JournalEntry
 
 log = structlog.get_logger("botfleet.store")
+T = TypeVar("T")
 
 _STATE_COLUMNS = (
     "contact_id",
@@ -58,6 +59,11 @@ _CREATE_UNREADABLE_STATES = (
     "CREATE TABLE IF NOT EXISTS conversation_unreadable "
     f"(set_aside_at TEXT NOT NULL, {', '.join(_STATE_COLUMNS)})"
 )
+_HAS_UNREADABLE_STATES = (
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conversation_unreadable'"
+)
+# `set_aside_at` is ISO 8601 text: compared as an instant (julianday), as the outbox's `at` is.
+_PRUNE_UNREADABLE_STATES = "DELETE FROM conversation_unreadable WHERE julianday(set_aside_at) < ?"
 _SET_STATE_ASIDE = (
     f"INSERT INTO conversation_unreadable (set_aside_at, {', '.join(_STATE_COLUMNS)}) "
     f"SELECT ?, {', '.join(_STATE_COLUMNS)} FROM conversation "
@@ -73,6 +79,24 @@ _UPDATE_STATE = (
     + ", ".join(f"{c} = ?" for c in _STATE_COLUMNS[1:])
     + " WHERE contact_id = ? AND version = ? RETURNING version"
 )
+
+
+def one_transaction(body: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+    """`body`'s statements as one write transaction, for `SqliteDatabase.run`: rolled back if
+    any fails (`run` may run it again whole after another connection's lock)."""
+
+    def work(conn: sqlite3.Connection) -> T:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = body(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    return work
 
 
 class SqliteStateStore:
@@ -122,25 +146,19 @@ class SqliteStateStore:
         (`store_row_unreadable`, never its content), copied as it is into
         `conversation_unreadable` for an operator, and deleted, so the contact's conversation
         starts over (`load` returns None) instead of failing every turn. Only the `version`
-        found unreadable: a row saved since then is left alone."""
+        found unreadable: a row saved since then is left alone. The copy goes with the
+        contact's state (`delete`) or with age (`prune_set_aside`)."""
         at = datetime.now(UTC).isoformat()
 
         def work(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(_CREATE_UNREADABLE_STATES)
-                conn.execute(_SET_STATE_ASIDE, (at, contact_id, version))
-                conn.execute(
-                    "DELETE FROM conversation WHERE contact_id = ? AND version = ?",
-                    (contact_id, version),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+            conn.execute(_CREATE_UNREADABLE_STATES)
+            conn.execute(_SET_STATE_ASIDE, (at, contact_id, version))
+            conn.execute(
+                "DELETE FROM conversation WHERE contact_id = ? AND version = ?",
+                (contact_id, version),
+            )
 
-        await self._db.run(f"set conversation {contact_id!r} aside", work)
+        await self._db.run(f"set conversation {contact_id!r} aside", one_transaction(work))
         log.error(
             "store_row_unreadable",
             path=str(self._db.path),
@@ -171,11 +189,30 @@ class SqliteStateStore:
         return new
 
     async def delete(self, contact_id: str) -> None:
-        await self._db.fetch(
-            f"delete conversation {contact_id!r}",
-            "DELETE FROM conversation WHERE contact_id = ?",
-            (contact_id,),
-        )
+        """Forget the contact: its state and any copy of it set aside as unreadable (it holds
+        the same content), in one transaction."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM conversation WHERE contact_id = ?", (contact_id,))
+            # Not created here: a file that never set a state aside stays without the table.
+            if conn.execute(_HAS_UNREADABLE_STATES).fetchone():
+                conn.execute(
+                    "DELETE FROM conversation_unreadable WHERE contact_id = ?", (contact_id,)
+                )
+
+        await self._db.run(f"delete conversation {contact_id!r}", one_transaction(work))
+
+    async def prune_set_aside(self, older_than: datetime) -> int:
+        """Delete the states set aside as unreadable (`_set_aside`) before `older_than`;
+        returns how many."""
+        cutoff = julian_day(older_than, "prune: older_than")
+
+        def work(conn: sqlite3.Connection) -> int:
+            if not conn.execute(_HAS_UNREADABLE_STATES).fetchone():
+                return 0
+            return conn.execute(_PRUNE_UNREADABLE_STATES, (cutoff,)).rowcount
+
+        return await self._db.run("prune unreadable conversations", work)
 
     async def count(self) -> int:
         rows = await self._db.fetch("count conversations", "SELECT count(*) FROM conversation")
@@ -255,6 +292,10 @@ _RECORD = (
     "INSERT INTO journal (message_id, contact_id, message, received_at, received_us) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING RETURNING seq"
 )
+_RECORD_FAILED = (
+    "INSERT INTO journal (message_id, contact_id, message, received_at, received_us, status) "
+    "VALUES (?, ?, ?, ?, ?, 'failed') ON CONFLICT (message_id) DO NOTHING RETURNING seq"
+)
 
 
 def journal_values(message: InboundMessage, received_at: datetime) -> tuple[Any, ...]:
@@ -284,6 +325,14 @@ class SqliteMessageJournal:
             f"record message {message.message_id!r}",
             lambda conn: conn.execute(_RECORD, params).fetchall(),
             one_statement=True,
+        )
+        return bool(rows)
+
+    async def record_failed(self, message: InboundMessage, received_at: datetime) -> bool:
+        rows = await self._db.fetch(
+            f"record failed message {message.message_id!r}",
+            _RECORD_FAILED,
+            journal_values(message, received_at),
         )
         return bool(rows)
 
@@ -399,6 +448,12 @@ _PRUNE_OUTBOX = (
 _UNIX_EPOCH_JULIAN_DAY = 2440587.5
 
 
+def julian_day(moment: datetime, where: str) -> float:
+    """`moment` as SQLite's `julianday()` gives it, to compare with a stored ISO 8601 text."""
+    codec.datetime_to_json(moment, where)  # refuses naive datetimes
+    return moment.timestamp() / 86_400 + _UNIX_EPOCH_JULIAN_DAY
+
+
 # Texts read as bytes, as in the recovery scan.
 _SINCE_COLUMNS = "seq, CAST(contact_id AS BLOB), CAST(at AS BLOB), CAST(output AS BLOB), delivered"
 _SINCE = f"SELECT {_SINCE_COLUMNS} FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"
@@ -462,8 +517,7 @@ class SqliteOutbox:
     async def prune(self, older_than: datetime) -> int:
         """Delete delivered rows written before `older_than`, a batch at a time (other
         statements run in between); undelivered rows, and rows set aside, are kept."""
-        codec.datetime_to_json(older_than, "prune: older_than")  # refuses naive datetimes
-        cutoff = older_than.timestamp() / 86_400 + _UNIX_EPOCH_JULIAN_DAY
+        cutoff = julian_day(older_than, "prune: older_than")
         removed = 0
         while True:
             deleted = await self._db.change(

@@ -88,6 +88,14 @@ class InMemoryMessageJournal:
         self._rows[message.message_id] = self._new_row(ReceivedMessage(message, received_at))
         return True
 
+    async def record_failed(self, message: InboundMessage, received_at: datetime) -> bool:
+        if message.message_id in self._rows:
+            return False
+        row = self._new_row(ReceivedMessage(message, received_at))
+        row.status = "failed"
+        self._rows[message.message_id] = row
+        return True
+
     async def complete(
         self, message_id: str, replies: Sequence[dict[str, Any]], *, status: str = "done"
     ) -> None:

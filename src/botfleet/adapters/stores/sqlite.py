@@ -139,6 +139,12 @@ class SqliteTenantStore:
         """
         return await self.outbox.prune(older_than)
 
+    async def prune_unreadable_states(self, older_than: datetime) -> int:
+        """Delete the conversation states set aside as unreadable (`conversation_unreadable`)
+        before `older_than`; returns how many. They hold a contact's content as the state did,
+        so they are kept as long as the journal keeps message ids, not for good."""
+        return await self.states.prune_set_aside(older_than)
+
     async def close(self) -> None:
         """Close the connection; idempotent. Later calls raise `StoreError`."""
         await self._database.close()

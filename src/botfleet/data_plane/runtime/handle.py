@@ -395,9 +395,10 @@ class ConversationRuntime:
         message_id = job.message.message_id
         try:
             if job.unrecorded_at is not None:
-                # As a journaled message's entry is: a copy sent again gets no second run.
-                if await self.journal.record(job.message, job.unrecorded_at):
-                    await self.journal.complete(message_id, [], status="failed")
+                # As a journaled message's entry is: a copy sent again gets no second run. One
+                # write: recorded pending first, a crash before its failure was written would
+                # have the next start run again a message whose caller was given the error.
+                await self.journal.record_failed(job.message, job.unrecorded_at)
                 return
             entry = await self.journal.get(message_id)
             if entry is not None and entry.status == "pending":

@@ -1,10 +1,11 @@
-"""Background upkeep of a tenant's stores: processed journal entries and delivered outputs are
-pruned as they age.
+"""Background upkeep of a tenant's stores: processed journal entries, delivered outputs and
+conversation states set aside as unreadable are pruned as they age.
 
 The journal must outlive the channels' redelivery window (a message id seen within it is a
 duplicate), but not forever: at hundreds of messages a second it would grow without bound. The
 outbox likewise: delivered replies are kept as long (the web chat reads recent ones), never
-the ones still waiting to be sent.
+the ones still waiting to be sent. A state set aside holds a contact's content as the state
+did: kept as long, for an operator to look at, then deleted like the rest.
 
 Ages are measured against the wall clock, which can step. A step back only keeps rows longer;
 a step ahead by more than the retention would forget ids still inside the redelivery window,
@@ -49,6 +50,14 @@ class PrunableJournal(Protocol):
 class PrunableOutbox(Protocol):
     async def prune_outbox(self, older_than: datetime) -> int:
         """Delete delivered outbox rows written before `older_than`; returns how many."""
+        ...
+
+
+@runtime_checkable
+class PrunableUnreadableStates(Protocol):
+    async def prune_unreadable_states(self, older_than: datetime) -> int:
+        """Delete conversation states set aside as unreadable before `older_than`; returns how
+        many."""
         ...
 
 
@@ -124,6 +133,15 @@ async def prune_outbox_once(store: PrunableOutbox, clock: Clock, retention: time
     return await _prune_pass(store.prune_outbox, "outbox", clock, retention)
 
 
+async def prune_unreadable_states_once(
+    store: PrunableUnreadableStates, clock: Clock, retention: timedelta
+) -> int:
+    """One pass over the states set aside as unreadable: those older than `retention` go."""
+    return await _prune_pass(
+        store.prune_unreadable_states, "conversation_unreadable", clock, retention
+    )
+
+
 @asynccontextmanager
 async def journal_pruning(
     store: PrunableJournal,
@@ -133,18 +151,22 @@ async def journal_pruning(
     every_s: float = DEFAULT_PRUNE_EVERY_S,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[asyncio.Task[None]]:
-    """Prune the journal, and the outbox if `store` has one (`prune_outbox`), every `every_s`
-    seconds while the context is open, by a `SteadyClock`."""
+    """Prune the journal, and the outbox and the states set aside as unreadable if `store`
+    keeps them (`prune_outbox`, `prune_unreadable_states`), every `every_s` seconds while the
+    context is open, by a `SteadyClock`."""
     if every_s <= 0:
         raise ValueError(f"journal pruning interval must be > 0 seconds, got {every_s}")
     steady = SteadyClock(clock, monotonic=monotonic)
     outbox = store if isinstance(store, PrunableOutbox) else None
+    set_aside = store if isinstance(store, PrunableUnreadableStates) else None
 
     async def loop() -> None:
         while True:
             await prune_once(store, steady, retention)
             if outbox is not None:
                 await prune_outbox_once(outbox, steady, retention)
+            if set_aside is not None:
+                await prune_unreadable_states_once(set_aside, steady, retention)
             await asyncio.sleep(every_s)
 
     task = asyncio.create_task(loop(), name="journal-pruning")

@@ -15,14 +15,20 @@ A 404 means different things depending on the request, since Google's body is th
 (`events.list`, `events.insert`) the calendar itself is missing or not shared
 (`CalendarNotFound`, logged naming the `calendar_id` setting); on an event request
 (`events.get`/`patch`/`delete`) the event is gone (someone deleted it), unless the calendar has
-not answered yet in this process, in which case one `events.list` tells the two apart. A 412
-(``conditionNotMet``) on an event write is `EventChanged`.
+not answered yet in this process, in which case one `events.list` tells the two apart.
+
+A move or a cancel writes only the version of the event the bot read: `events.patch` and
+`events.delete` carry ``If-Match`` with the ``etag`` of the last `events.get` of that event
+(the read every write makes right before it, to check the owner), so a staff edit in between is
+refused with 412 (``conditionNotMet``), which is `EventChanged`, instead of being overwritten or
+deleted. An event whose etag is not known (no get, or one without an etag) is written as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -53,6 +59,9 @@ _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 _GONE = frozenset({404, 410})
 _PAGE_SIZE = 2500
+#: Etags of events read (`GoogleCalendarStore.appointment`) remembered for the write that follows
+#: each read; writes are one at a time, so a few are plenty, and older ones are forgotten first.
+_REMEMBERED_ETAGS = 256
 
 HttpFactory = Callable[[], Any]
 log = structlog.get_logger("botfleet.connectors.calendar")
@@ -118,6 +127,8 @@ class GoogleCalendarStore:
         # Whether the calendar has answered a request: until then an event request's 404 may
         # be the calendar's own (a wrong `calendar_id`) and is checked once.
         self._calendar_seen = False
+        # Event id -> etag of its last `events.get`, for the If-Match of the write after it.
+        self._etags: OrderedDict[str, str] = OrderedDict()
 
     async def _send(self, request: Any) -> Any:
         """The answer; Google's and transport errors as raised by the client."""
@@ -221,7 +232,25 @@ class GoogleCalendarStore:
     async def appointment(self, event_id: str) -> Appointment | None:
         request = self._service.events().get(calendarId=self.settings.calendar_id, eventId=event_id)
         item = await self._event_request(request, "events.get")
+        self._remember_etag(event_id, item)
         return None if item is None else wire.google_appointment(item, self._tz)
+
+    def _remember_etag(self, event_id: str, item: Any) -> None:
+        self._etags.pop(event_id, None)
+        etag = item.get("etag") if isinstance(item, dict) else None
+        if isinstance(etag, str) and etag:
+            self._etags[event_id] = etag
+            while len(self._etags) > _REMEMBERED_ETAGS:
+                self._etags.popitem(last=False)
+
+    def _only_as_read(self, request: Any, event_id: str) -> Any:
+        """`request` (a write of the event) made conditional on the version last read.
+
+        The etag is used once: a retry reads the event again (the service's owner check)."""
+        etag = self._etags.pop(event_id, None)
+        if etag is not None:
+            request.headers["If-Match"] = etag
+        return request
 
     async def booking_for_key(self, idempotency_key: str) -> Appointment | None:
         prop = f"{wire.GOOGLE_IDEMPOTENCY}={wire.idempotency_tag(idempotency_key)}"
@@ -270,6 +299,7 @@ class GoogleCalendarStore:
         request = self._service.events().delete(
             calendarId=self.settings.calendar_id, eventId=event_id, sendUpdates="none"
         )
+        self._only_as_read(request, event_id)
         return await self._event_request(request, "events.delete") is not None
 
     async def move(self, appointment: Appointment, start: datetime, end: datetime) -> Appointment:
@@ -280,6 +310,7 @@ class GoogleCalendarStore:
             body=body,
             sendUpdates="none",
         )
+        self._only_as_read(request, appointment.event_id)
         item = await self._event_request(request, "events.patch")
         if item is None:
             raise EventGone("the appointment disappeared while it was being moved")
