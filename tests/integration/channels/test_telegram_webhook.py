@@ -172,6 +172,82 @@ async def test_edits_and_notices_are_acknowledged_and_ignored(dp: DataPlane, nam
     assert dp.provider.requests == []
 
 
+# ---------------------------------------------------------------- groups (privacy mode off)
+
+GROUP = -1001234567890
+#: The fixtures' bot: its id is the token's number; its username comes from getMe.
+GROUP_BOT_TOKEN = "7000000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+GROUP_BOT_CHANNEL = {**TELEGRAM_CHANNEL, "bot_token": GROUP_BOT_TOKEN}
+
+
+def bot_api_with_get_me() -> FakeProvider:
+    me, ok = fixture("telegram", "api_get_me"), fixture("telegram", "api_send_ok")
+    return FakeProvider(
+        lambda request: httpx.Response(200, json=me if request.url.path.endswith("/getMe") else ok)
+    )
+
+
+@pytest.fixture
+async def group_dp() -> AsyncIterator[DataPlane]:
+    async with channel_app(GROUP_BOT_CHANNEL, bot_api_with_get_me()) as running:
+        yield running
+
+
+def group_calls(dp: DataPlane, method: str) -> list[dict[str, Any]]:
+    return dp.provider.bodies(f"/{method}")
+
+
+def group_update(name: str, update_id: int, message_id: int, text: str) -> Any:
+    update = fixture("telegram", name)
+    update["update_id"] = update_id
+    update["message"].update(message_id=message_id, text=text)
+    return update
+
+
+async def test_group_chatter_not_addressed_to_the_bot_is_skipped(group_dp: DataPlane) -> None:
+    response = await post(group_dp, fixture("telegram", "group_text"))
+    assert response.json() == {"ok": True, "accepted": False}
+    await group_dp.settle()
+    assert group_dp.messages_in == 0
+    assert group_dp.provider.requests == []  # no getMe either: nothing needed the username
+
+
+async def test_a_group_message_mentioning_the_bot_is_answered_in_the_group(
+    group_dp: DataPlane,
+) -> None:
+    response = await post(group_dp, fixture("telegram", "group_mention"))
+    assert response.json() == {"ok": True, "accepted": True}
+    await group_dp.settle()
+    (menu,) = group_calls(group_dp, "sendMessage")
+    assert (menu["chat_id"], menu["text"]) == (GROUP, "Hi! What would you like to do?")
+    # "@peluqueria_ana_bot 1" reads "1": the menu's first option.
+    await post(group_dp, group_update("group_mention", 872000040, 50, "@peluqueria_ana_bot 1"))
+    await group_dp.settle()
+    assert group_calls(group_dp, "sendMessage")[-1]["text"] == "Booked, 1!"
+    assert len(group_calls(group_dp, "getMe")) == 1  # asked once
+
+
+async def test_a_reply_to_the_bot_is_answered_and_a_press_in_the_group_too(
+    group_dp: DataPlane,
+) -> None:
+    await post(group_dp, fixture("telegram", "group_reply_to_bot"))
+    press = fixture("telegram", "callback_query")
+    press["callback_query"]["message"]["chat"] = fixture("telegram", "group_text")["message"][
+        "chat"
+    ]
+    await post(group_dp, press)
+    await group_dp.settle()
+    assert group_dp.messages_in == 2
+    assert [c["chat_id"] for c in group_calls(group_dp, "sendMessage")] == [GROUP, GROUP]
+    assert group_calls(group_dp, "getMe") == []  # the reply's author id was enough
+
+
+async def test_private_chats_are_answered_without_mentions(group_dp: DataPlane) -> None:
+    await post(group_dp, fixture("telegram", "text"))
+    await group_dp.settle()
+    assert len(group_calls(group_dp, "sendMessage")) == 1
+
+
 async def test_send_retries_honour_retry_after_inside_the_app() -> None:
     answers = iter(
         [

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import structlog
 from channel_harness import (
     ACCESS_TOKEN,
     APP_SECRET,
@@ -231,6 +232,20 @@ async def test_a_reaction_reaches_the_flow_but_is_not_answered_with_the_fallback
     assert dp.metric("botfleet_turn_errors_total") == 0
 
 
+async def test_an_edit_of_an_earlier_message_is_acknowledged_and_not_answered(
+    dp: DataPlane,
+) -> None:
+    with structlog.testing.capture_logs() as logs:
+        response = await post(dp, fixture("whatsapp", "unsupported_edit"))
+    assert response.status_code == 200
+    assert response.json() == {"received": 0, "accepted": 0, "statuses": 0}
+    await dp.settle()
+    assert dp.messages_in == 0
+    assert dp.provider.requests == []  # no fallback, no read receipt
+    (skipped,) = [e for e in logs if e["event"] == "whatsapp_webhook_skipped"]
+    assert skipped["reasons"] == ["message:unsupported.edit"]
+
+
 @pytest.mark.parametrize("name", ["system", "template_status_update"])
 async def test_notices_are_acknowledged_and_ignored(dp: DataPlane, name: str) -> None:
     response = await post(dp, fixture("whatsapp", name))
@@ -301,6 +316,15 @@ async def test_status_callbacks_are_exposed_as_metrics(dp: DataPlane) -> None:
         assert f'botfleet_whatsapp_statuses_total{{status="{status}"}} 1.0' in exported
     assert 'botfleet_whatsapp_errors_total{event="whatsapp_template_needed"} 1.0' in exported
     assert dp.messages_in == 0
+
+
+async def test_a_redelivered_failed_status_counts_its_error_once(dp: DataPlane) -> None:
+    for _ in range(3):  # Meta redelivering a callback whose 200 it did not get
+        response = await post(dp, fixture("whatsapp", "status_failed"))
+        assert response.status_code == 200
+    assert dp.metric("botfleet_whatsapp_statuses_total", status="failed") == 1
+    event = "whatsapp_template_needed"
+    assert dp.metric("botfleet_whatsapp_errors_total", event=event) == 1
 
 
 async def test_send_outcomes_are_exposed_as_metrics(dp: DataPlane) -> None:

@@ -38,7 +38,7 @@ from botfleet.domain.errors import (
     StoreError,
     StoreUnavailable,
 )
-from botfleet.domain.messages import InboundMessage, MessageType
+from botfleet.domain.messages import OPTION_MENU, InboundMessage, MessageType
 from botfleet.domain.outputs import Output, output_from_dict, output_to_dict
 from botfleet.flows.engine import StepContext, start_state
 from botfleet.flows.events import Event, MessageReceived, TaskFired
@@ -309,7 +309,7 @@ class ConversationRuntime:
         contact_log = ContactLog(log, self.ctx.tenant.id, message.contact_id)
         try:
             debounce_ms = self.live.flow.settings.debounce_ms
-            if debounce_ms and self.debounce and message.type is MessageType.TEXT:
+            if debounce_ms and self.debounce and _mergeable(message):
                 later = await self._quiet(job, debounce_ms / 1000)
                 started = perf_counter()  # the turn's own time, not the contact's pause
             batch = [job.message, *(t.message for t in later)]
@@ -366,8 +366,8 @@ class ConversationRuntime:
     async def _quiet(self, job: _MessageTurn, seconds: float) -> list[_MessageTurn]:
         """`settings.debounce_ms`: wait until the contact's last text is `seconds` old (at most
         `MAX_DEBOUNCE_PERIODS` of them after `job`'s, or until `MAX_MERGED_TEXTS` wait), then
-        take in the texts queued right behind `job`. A message of another type, or a task, ends
-        the run of texts."""
+        take in the texts queued right behind `job`. A message of another type, a press, or a
+        task ends the run of texts."""
         deadline = job.arrived + seconds * MAX_DEBOUNCE_PERIODS
         while True:
             later = self._texts_behind(job)
@@ -384,7 +384,7 @@ class ConversationRuntime:
         for queued in self.sequencer.queued(job.message.contact_id):
             if isinstance(queued, _AfterTurns):
                 continue
-            if not isinstance(queued, _MessageTurn) or queued.message.type is not MessageType.TEXT:
+            if not isinstance(queued, _MessageTurn) or not _mergeable(queued.message):
                 break
             if len(texts) == MAX_MERGED_TEXTS - 1:
                 break
@@ -551,6 +551,13 @@ class ConversationRuntime:
         if rows:
             self.metrics.redelivered.inc(len(rows))
             log.info("redelivering_outputs", tenant=self.ctx.tenant.id, count=len(rows))
+
+
+def _mergeable(message: InboundMessage) -> bool:
+    """A typed text. An option sent by position (`#opt<n>.<fingerprint>`) comes as the typed
+    answer "<n>" with its menu's fingerprint: joined to other texts it would read as text, and
+    the press would be lost, so it is a press like a button."""
+    return message.type is MessageType.TEXT and OPTION_MENU not in message.extra
 
 
 def _joined(batch: Sequence[InboundMessage]) -> InboundMessage:

@@ -105,7 +105,7 @@ CASES: dict[str, tuple[MessageType, str, str, dict[str, Any]]] = {
         MessageType.UNSUPPORTED,
         "",
         "",
-        {"provider_type": "unsupported", "error_codes": [131051]},
+        {"provider_type": "unsupported", "error_codes": [131051], "unsupported_type": "poll"},
     ),
     "order": (MessageType.UNSUPPORTED, "", "", {"provider_type": "order"}),
 }
@@ -126,13 +126,55 @@ def test_every_message_fixture_has_a_case() -> None:
         for p in FIXTURES.glob("*.json")
         if not p.stem.startswith(("api_", "status_", "template_status"))
     }
-    assert messages - {"system"} == set(CASES)
+    assert messages - {"system", "unsupported_edit"} == set(CASES)
 
 
 def test_a_system_notice_is_not_a_message_to_answer() -> None:
     batch = parse_webhook(load("system"), phone_number_id=PHONE_NUMBER_ID, received_at=RECEIVED)
     assert batch.messages == ()
     assert batch.skipped == 1
+
+
+def with_unsupported(unsupported: object, code: int = 131051) -> Any:
+    payload = load("unsupported")
+    raw = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    raw["errors"][0]["code"] = code
+    if unsupported is None:
+        del raw["unsupported"]
+    else:
+        raw["unsupported"] = unsupported
+    return payload
+
+
+@pytest.mark.parametrize("kind", ["edit", "revoke", "pin", "keep_in_chat", "poll_update"])
+def test_an_action_on_an_earlier_message_is_not_a_message_to_answer(kind: str) -> None:
+    payload = load("unsupported_edit") if kind == "edit" else with_unsupported({"type": kind})
+    batch = parse_webhook(payload, phone_number_id=PHONE_NUMBER_ID, received_at=RECEIVED)
+    assert batch.messages == ()
+    assert (batch.skipped, batch.notes) == (1, (f"message:unsupported.{kind}",))
+
+
+@pytest.mark.parametrize(
+    ("unsupported", "code", "kind"),
+    [
+        ({"type": "poll_creation"}, 131051, "poll_creation"),
+        ({"type": "gif"}, 131051, "gif"),
+        ({"type": "media_placeholder"}, 131051, "media_placeholder"),
+        (None, 131051, None),  # older payloads name no type
+        (None, 131060, None),  # "This message is currently unavailable" (coexistence)
+        ({"type": ["edit"]}, 131051, None),  # not a string: nothing to go by
+    ],
+)
+def test_something_the_contact_sent_that_cannot_be_read_still_reaches_the_flow(
+    unsupported: object, code: int, kind: str | None
+) -> None:
+    batch = parse_webhook(
+        with_unsupported(unsupported, code), phone_number_id=PHONE_NUMBER_ID, received_at=RECEIVED
+    )
+    (message,) = batch.messages
+    assert message.type is MessageType.UNSUPPORTED
+    assert message.extra["error_codes"] == [code]
+    assert message.extra.get("unsupported_type") == kind
 
 
 @pytest.mark.parametrize("status", ["sent", "delivered", "read", "failed"])

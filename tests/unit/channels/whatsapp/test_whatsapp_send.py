@@ -15,7 +15,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.channels.whatsapp import WhatsAppCloudSender, WhatsAppMetrics
-from botfleet.adapters.channels.whatsapp.parse import StatusUpdate
+from botfleet.adapters.channels.whatsapp.parse import GraphErrorInfo, StatusUpdate
 from botfleet.domain.outputs import Buttons, Option, Text
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "whatsapp"
@@ -193,3 +193,19 @@ async def test_a_redelivered_status_callback_is_counted_once(registry: Collector
     assert sample(registry, "botfleet_whatsapp_statuses_total", status="delivered") == 1
     metrics.record_status(StatusUpdate("wamid.1", "read", TO, None))  # a new status: counted
     assert sample(registry, "botfleet_whatsapp_statuses_total", status="read") == 1
+
+
+def test_a_status_meta_keeps_redelivering_stays_remembered(
+    registry: CollectorRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("botfleet.adapters.channels.whatsapp.metrics.SEEN_STATUSES", 2)
+    metrics = WhatsAppMetrics(registry)
+    error = GraphErrorInfo(131026, "Message undeliverable")
+    failed = StatusUpdate("wamid.1", "failed", TO, None, errors=(error,))
+    metrics.record_status(failed)
+    metrics.record_status(StatusUpdate("wamid.2", "sent", TO, None))
+    metrics.record_status(failed)  # redelivered: seen recently again
+    metrics.record_status(StatusUpdate("wamid.3", "sent", TO, None))  # the memory is full
+    metrics.record_status(failed)  # redelivered once more
+    assert sample(registry, "botfleet_whatsapp_statuses_total", status="failed") == 1
+    assert sample(registry, "botfleet_whatsapp_errors_total", event="whatsapp_undeliverable") == 1

@@ -6,6 +6,10 @@ queries (`<chat>:cb:<query id>`) and reactions (`<chat>:reaction:<update_id>`) g
 namespaces. A pressed inline button becomes a `BUTTON_REPLY` whose payload is its
 `callback_data`. Content we do not map (polls, dice, ...) becomes `UNSUPPORTED` and reaches the
 flow; service notices (members joining, pins, ...), edits and bots' messages are skipped.
+
+A bot without privacy mode gets every message of its groups. A group message carries what
+could make it addressed to the bot (`GroupAddress`: commands, mentions, a reply to a bot); the
+webhook decides once it knows the bot's username, and skips the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +55,38 @@ UNSUPPORTED_KEYS = (
     "passport_data",
 )  # fmt: skip
 _FILE_FIELDS = ("file_id", "file_unique_id", "mime_type", "file_name", "emoji")
+GROUP_CHATS = frozenset({"group", "supergroup"})
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAddress:
+    """What in a group message may address it to the bot; `to_bot()` decides."""
+
+    #: Usernames named by commands (`/start@salon_bot`), lower case; "" for a bare command at
+    #: the start (`/start`), which Telegram gives every bot of the group.
+    commands: tuple[str, ...] = ()
+    #: `@username` mentions, lower case, without the "@".
+    mentions: tuple[str, ...] = ()
+    #: Users mentioned by name, without a username (`text_mention`): their ids.
+    mentioned_ids: tuple[int, ...] = ()
+    #: The bot whose message this one replies to: (its id, its username in lower case).
+    replied_bot: tuple[int | None, str] | None = None
+
+    @property
+    def needs_username(self) -> bool:
+        """Whether only the bot's username can tell (a mention, a command naming a bot)."""
+        return bool(self.mentions) or any(self.commands)
+
+    def to_bot(self, bot_id: int, username: str | None) -> bool:
+        """Addressed to the bot `bot_id` (`username`: None while unknown)."""
+        name = (username or "").lower()
+        if "" in self.commands or bot_id in self.mentioned_ids:
+            return True
+        if self.replied_bot is not None:
+            replied_id, replied_name = self.replied_bot
+            if replied_id == bot_id or (name and replied_name == name):
+                return True
+        return bool(name) and (name in self.mentions or name in self.commands)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +98,8 @@ class ParsedUpdate:
     #: Set for a pressed inline button: answer it (answerCallbackQuery).
     callback_query_id: str = ""
     skipped: str = ""
+    #: Set for a message of a group or supergroup: answered only if addressed to the bot.
+    group: GroupAddress | None = None
 
 
 def parse_update(payload: object, *, received_at: datetime) -> ParsedUpdate:
@@ -101,7 +139,59 @@ def _from_message(update_id: int, raw: dict[str, Any], received_at: datetime) ->
         language=_text(sender.get("language_code"))[:16],
         extra=extra,
     )
+    if _text(_obj(raw.get("chat")).get("type")) in GROUP_CHATS:
+        return ParsedUpdate(update_id, message, group=_group_address(raw))
     return ParsedUpdate(update_id, message)
+
+
+def _group_address(raw: dict[str, Any]) -> GroupAddress:
+    if isinstance(raw.get("text"), str):
+        text, key = raw["text"], "entities"
+    else:  # media: the caption's mentions
+        text, key = _text(raw.get("caption")), "caption_entities"
+    units = text.encode("utf-16-le", errors="surrogatepass")
+    commands: list[str] = []
+    mentions: list[str] = []
+    mentioned_ids: list[int] = []
+    for entity in _objects(raw.get(key)):
+        offset, length = entity.get("offset"), entity.get("length")
+        if not isinstance(offset, int) or not isinstance(length, int) or offset < 0:
+            continue
+        # Offsets and lengths count UTF-16 code units (the Bot API's MessageEntity).
+        word = units[2 * offset : 2 * (offset + length)].decode("utf-16-le", errors="replace")
+        kind = entity.get("type")
+        if kind == "bot_command":
+            named = word.partition("@")[2].lower()
+            if named or offset == 0:
+                commands.append(named)
+        elif kind == "mention":
+            mentions.append(word.removeprefix("@").lower())
+        elif kind == "text_mention" and _is_int(_obj(entity.get("user")).get("id")):
+            mentioned_ids.append(_obj(entity.get("user"))["id"])
+    return GroupAddress(tuple(commands), tuple(mentions), tuple(mentioned_ids), _replied_bot(raw))
+
+
+def without_mention(message: InboundMessage, username: str) -> InboundMessage:
+    """A group text without the bot's `@username` at its start or end ("@salon_bot 2" reads
+    "2"), as `/start@salon_bot` reads `/start`: flows match what is written in a private chat."""
+    if message.type is not MessageType.TEXT or "@" not in message.text:
+        return message
+    name = re.escape(username)
+    text = re.sub(rf"^\s*@{name}(?![A-Za-z0-9_])[\s,:;]*", "", message.text, count=1, flags=re.I)
+    text = re.sub(rf"(?:^|\s+)@{name}\s*$", "", text, count=1, flags=re.I)
+    return message if text == message.text else replace(message, text=text)
+
+
+def _replied_bot(raw: dict[str, Any]) -> tuple[int | None, str] | None:
+    replied = _obj(raw.get("reply_to_message"))
+    if raw.get("is_topic_message") is True and "forum_topic_created" in replied:
+        # In a forum topic every message "replies" to the topic's opening notice: no reply.
+        return None
+    author = _obj(replied.get("from"))
+    if author.get("is_bot") is not True:
+        return None
+    bot_id = author.get("id")
+    return (bot_id if _is_int(bot_id) else None), _text(author.get("username")).lower()
 
 
 #: `/command@<bot username>` (bot usernames are 5 to 32 characters and end in "bot").
@@ -208,7 +298,10 @@ def _from_reaction(update_id: int, raw: dict[str, Any], received_at: datetime) -
         contact_name=_display_name(sender),
         extra=extra,
     )
-    return ParsedUpdate(update_id, message)
+    # In a group the update does not say whose message the reaction is on: never the bot's
+    # for sure, so never addressed to it (an empty `GroupAddress`).
+    group = GroupAddress() if _text(_obj(raw.get("chat")).get("type")) in GROUP_CHATS else None
+    return ParsedUpdate(update_id, message, group=group)
 
 
 def _button_title(markup: object, data: str) -> str:

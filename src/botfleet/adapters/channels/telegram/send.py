@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any
 
 import structlog
@@ -46,6 +47,8 @@ log = structlog.get_logger("botfleet.channels.telegram")
 
 #: Longest `retry_after` waited for inside a turn; a longer one fails the call at once.
 MAX_RETRY_AFTER_S = 60.0
+#: Seconds before getMe is asked again after it failed (group messages keep coming).
+GET_ME_PAUSE_S = 60.0
 
 
 class TelegramMetrics:
@@ -92,6 +95,9 @@ class TelegramBotSender:
         self.metrics = metrics or TelegramMetrics()
         self._http = http
         self._sleep = sleep
+        self._username = settings.bot_username
+        self._username_lock = asyncio.Lock()
+        self._ask_username_at = 0.0
 
     async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
         """Send each output in order; stop at an error that makes the chat unreachable."""
@@ -107,6 +113,43 @@ class TelegramBotSender:
         """Stop the pressed button's spinner; failures are logged, never raised."""
         outcome = await self.call("answerCallbackQuery", answer_callback_payload(query_id))
         return outcome.ok
+
+    async def bot_username(self) -> str | None:
+        """The bot's username: `bot_username`, else getMe's answer (asked once; again at most
+        once a minute while it fails). None while unknown."""
+        if self._username is not None:
+            return self._username
+        async with self._username_lock:  # concurrent group messages: one getMe
+            if self._username is None and monotonic() >= self._ask_username_at:
+                self._username = await self._get_me_username()
+                if self._username is None:
+                    self._ask_username_at = monotonic() + GET_ME_PAUSE_S
+        return self._username
+
+    async def _get_me_username(self) -> str | None:
+        # One attempt, no retries: the webhook's answer waits for it.
+        try:
+            response = await self._http.post(
+                self.settings.method_url("getMe"), json={}, timeout=self.settings.timeout_s
+            )
+        except ProviderCallFailed as exc:
+            return self._username_unknown(exc.cause)
+        result = _json(response).get("result")
+        username = result.get("username") if isinstance(result, dict) else None
+        if not response.is_success or not isinstance(username, str) or not username:
+            return self._username_unknown(f"HTTP {response.status_code}")
+        self.metrics.requests.labels("getMe", "ok").inc()
+        return username
+
+    def _username_unknown(self, cause: str) -> str | None:
+        self.metrics.requests.labels("getMe", "error").inc()
+        log.warning(
+            "telegram_username_unknown",
+            cause=cause,
+            hint="getMe failed: until it answers, group messages that mention the bot are not "
+            "answered (set channel.bot_username to need no getMe)",
+        )
+        return None
 
     async def call(self, method: str, payload: Payload) -> CallOutcome:
         """POST one Bot API method with retries; never raises for API or network errors."""

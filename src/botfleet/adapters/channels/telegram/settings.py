@@ -24,6 +24,9 @@ DEFAULT_API_URL = "https://api.telegram.org"
 _TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,100}")
 # setWebhook's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# A Telegram username: 5-32 characters, a letter first; a bot's ends in "bot" (BotFather's rule,
+# not checked: a group mention is compared whole, whatever it ends in).
+_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
 
 
 class TelegramSettings(BaseModel):
@@ -42,8 +45,9 @@ class TelegramSettings(BaseModel):
         validation_alias=AliasChoices("api_base_url", "base_url"),
         pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
     )
-    #: For the operator's records and links (t.me/<username>); the Bot API calls need only the
-    #: token, so the adapter never reads it.
+    #: The bot's username (with or without "@"): in a group, the bot answers a message that
+    #: mentions it (`@salon_bot`) or names it in a command (`/start@salon_bot`). Without it,
+    #: the adapter asks getMe once, when a group message first needs it.
     bot_username: str | None = None
     #: Answer callback queries at once (stops the spinner on the pressed button).
     answer_callbacks: bool = True
@@ -69,10 +73,25 @@ class TelegramSettings(BaseModel):
             raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, '_' and '-'")
         return value
 
+    @field_validator("bot_username")
+    @classmethod
+    def _username_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        username = value.removeprefix("@")
+        if not _USERNAME.fullmatch(username):
+            raise ValueError("not a Telegram username (5-32 of A-Z, a-z, 0-9 and '_')")
+        return username
+
     @field_validator("api_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @property
+    def bot_id(self) -> int:
+        """The bot's user id: the digits before the token's ":" (what getMe answers as `id`)."""
+        return int(self.bot_token.get_secret_value().partition(":")[0])
 
     def method_url(self, method: str) -> str:
         """The URL of a Bot API method. It contains the token: never log it."""

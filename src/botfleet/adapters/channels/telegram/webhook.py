@@ -19,7 +19,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from botfleet.adapters.channels.telegram.parse import ParsedUpdate, parse_update
+from botfleet.adapters.channels.telegram.parse import (
+    GroupAddress,
+    ParsedUpdate,
+    parse_update,
+    without_mention,
+)
 from botfleet.adapters.channels.telegram.send import TelegramBotSender
 from botfleet.adapters.channels.telegram.settings import TelegramSettings
 from botfleet.adapters.channels.telegram.signature import (
@@ -101,8 +106,18 @@ async def deliver(
     sender = runtime.sender
     telegram = sender if isinstance(sender, TelegramBotSender) else None
     accepted = False
-    if update.message is not None:
-        accepted = await runtime.accept(update.message)
+    message = update.message
+    if update.group is not None and message is not None:
+        username = await _bot_username(update.group, settings, telegram)
+        if not update.group.to_bot(settings.bot_id, username):
+            # Group chatter the bot only overhears (privacy mode off): not stored, not answered,
+            # and logged at debug level only (a busy group would fill the log).
+            log.debug("telegram_update_skipped", update_id=update.update_id, reason="not_to_bot")
+            return False, None
+        if username:
+            message = without_mention(message, username)
+    if message is not None:
+        accepted = await runtime.accept(message)
         if not accepted:
             log.info("telegram_duplicate_ignored", update_id=update.update_id)
     else:
@@ -112,3 +127,12 @@ async def deliver(
     if update.callback_query_id and fresh and telegram is not None and settings.answer_callbacks:
         return accepted, partial(telegram.answer_callback_query, update.callback_query_id)
     return accepted, None
+
+
+async def _bot_username(
+    group: GroupAddress, settings: TelegramSettings, telegram: TelegramBotSender | None
+) -> str | None:
+    """The bot's username if this message needs it; getMe is asked only then."""
+    if settings.bot_username or not group.needs_username or telegram is None:
+        return settings.bot_username
+    return await telegram.bot_username()

@@ -57,9 +57,13 @@ class WhatsAppMetrics:
             self.errors.labels(event)
 
     def record_status(self, status: StatusUpdate) -> None:
-        """Count a status callback once; a failed one is logged with what its error means."""
+        """Count a status callback once, its errors with it; a failed one is logged with
+        what its error means."""
         key = (status.message_id, status.status)
         if key in self._seen:
+            # Kept as recent: a callback Meta keeps redelivering (our answers lost on the way)
+            # must not fall out of the memory while statuses of other messages pour in.
+            self._seen.move_to_end(key)
             return
         self._seen[key] = None
         if len(self._seen) > SEEN_STATUSES:

@@ -4,7 +4,8 @@ The parser is total: any JSON value gives a `WebhookBatch` (possibly empty) and 
 because a signed payload from Meta in a shape we do not know must be acknowledged, not retried.
 Message types map onto `MessageType`; anything else becomes `UNSUPPORTED` and still reaches the
 flow (whose fallback answers politely). Meta `system` notices are not from the contact and are
-skipped.
+skipped, and so is something done to a message already in the chat (an edit, a pin, a poll
+vote), which Meta delivers as an `unsupported` message.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ MEDIA_TYPES = {
 }
 #: Notices from WhatsApp itself (e.g. "the customer changed number"): not a message to answer.
 SKIPPED_TYPES = frozenset({"system", "ephemeral"})
+#: `unsupported.type` of an `unsupported` message (error 131051) that is something done to a
+#: message already in the chat, not a new one: the fallback would answer "I did not understand"
+#: to an edit or a pin. The rest (a poll created, a GIF, a view-once photo, a message Meta could
+#: not make available, or no type given) is something the contact sent and expects an answer to.
+ACTION_TYPES = frozenset({"edit", "revoke", "pin", "keep_in_chat", "poll_update", "reaction"})
 _MEDIA_FIELDS = ("id", "mime_type", "sha256", "filename", "voice", "animated")
 MAX_ID = 256
 _REPLY_KINDS = ("button_reply", "list_reply")
@@ -98,7 +104,7 @@ def parse_webhook(
             message = parse_message(raw, names, received_at)
             if message is None:
                 skipped += 1
-                notes.append(f"message:{_text(raw.get('type'))[:40] or '?'}")
+                notes.append(f"message:{_kind_of(raw)[:60] or '?'}")
             else:
                 messages.append(message)
         for raw in _objects(value.get("statuses")):
@@ -131,7 +137,8 @@ def _change_values(payload: object, notes: list[str]) -> Iterator[dict[str, Any]
 def parse_message(
     raw: dict[str, Any], names: dict[str, str], received_at: datetime
 ) -> InboundMessage | None:
-    """One item of `messages`; None when it lacks an id or sender, or is a system notice.
+    """One item of `messages`; None when it lacks an id or sender, is a system notice, or
+    is an action on an earlier message (`ACTION_TYPES`).
 
     The sender is their phone number (`from`), else their business-scoped user id
     (`from_user_id`, e.g. "US.1349..."): Meta leaves the number out for a user with a username
@@ -142,6 +149,8 @@ def parse_message(
     sender = _text(raw.get("from")) or user_id
     kind = _text(raw.get("type"))
     if not _valid_id(message_id) or not _valid_id(sender) or kind in SKIPPED_TYPES:
+        return None
+    if kind == "unsupported" and _unsupported_type(raw) in ACTION_TYPES:
         return None
     msg_type, text, payload, extra = _content(kind, raw)
     context = _obj(raw.get("context"))
@@ -226,10 +235,25 @@ def _shared_contact(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _unsupported(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     extra: dict[str, Any] = {"provider_type": kind or "?"}
+    if kind == "unsupported" and _unsupported_type(raw):
+        extra["unsupported_type"] = _unsupported_type(raw)
     codes = [e.code for e in parse_errors(raw.get("errors"))]
     if codes:
         extra["error_codes"] = codes
     return extra
+
+
+def _unsupported_type(raw: dict[str, Any]) -> str:
+    """What an `unsupported` message was (`unsupported.type`: "edit", "poll_creation", ...);
+    "" when Meta does not say (older payloads, error 131060)."""
+    kind = _text(_obj(raw.get("unsupported")).get("type"))
+    return kind if 0 < len(kind) <= 40 and kind.isprintable() else ""
+
+
+def _kind_of(raw: dict[str, Any]) -> str:
+    kind = _text(raw.get("type"))[:40]
+    sub = _unsupported_type(raw) if kind == "unsupported" else ""
+    return f"{kind}.{sub}" if sub else kind
 
 
 def parse_status(raw: dict[str, Any]) -> StatusUpdate | None:
