@@ -44,6 +44,16 @@ async def test_the_background_loop_prunes_and_stops_with_its_context() -> None:
     assert task.cancelled()
 
 
+async def test_the_first_pass_waits_one_interval_for_time_sync() -> None:
+    # A host booting with its clock far ahead would otherwise prune at once ids a provider
+    # may still redeliver.
+    store, clock = InMemoryTenantStore(), FrozenClock(SAMPLE_TIME + timedelta(days=30))
+    await journal_with(store)
+    async with journal_pruning(store, clock, retention=RETENTION, every_s=3600):
+        await asyncio.sleep(0.05)
+        assert await store.journal.get("done-1") is not None
+
+
 class FailingStore:
     async def prune_journal(self, older_than: datetime) -> int:
         raise OSError("disk gone")

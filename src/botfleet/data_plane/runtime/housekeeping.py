@@ -153,7 +153,7 @@ async def journal_pruning(
 ) -> AsyncIterator[asyncio.Task[None]]:
     """Prune the journal, and the outbox and the states set aside as unreadable if `store`
     keeps them (`prune_outbox`, `prune_unreadable_states`), every `every_s` seconds while the
-    context is open, by a `SteadyClock`."""
+    context is open (the first pass one interval after start), by a `SteadyClock`."""
     if every_s <= 0:
         raise ValueError(f"journal pruning interval must be > 0 seconds, got {every_s}")
     steady = SteadyClock(clock, monotonic=monotonic)
@@ -162,12 +162,15 @@ async def journal_pruning(
 
     async def loop() -> None:
         while True:
+            # Not at start: a host that boots with its clock ahead (no RTC battery, time sync
+            # not done yet) would prune message ids providers still redeliver, and the
+            # steady clock trusts its first reading. One interval gives time sync its chance.
+            await asyncio.sleep(every_s)
             await prune_once(store, steady, retention)
             if outbox is not None:
                 await prune_outbox_once(outbox, steady, retention)
             if set_aside is not None:
                 await prune_unreadable_states_once(set_aside, steady, retention)
-            await asyncio.sleep(every_s)
 
     task = asyncio.create_task(loop(), name="journal-pruning")
     try:
