@@ -109,10 +109,14 @@ async def test_unknown_text_shows_the_menu_again(chat: ChatClient) -> None:
     contact = "c-unknown"
     await chat.say(contact, "hi")
     assert texts(await chat.say(contact, "what's the weather like?")) == [MENU_TEXT]
-    # In a list state the fallback shows that list again.
+    # In a list state the fallback says so and shows that list again.
     await chat.press(contact, "menu_book")
     again = await chat.say(contact, "a perm, please")
-    assert texts(again) == ["Which service would you like?"]
+    assert texts(again) == [
+        "Sorry, that is not one of our services. Please pick one from the list"
+        " (or type 'menu' to start again).",
+        "Which service would you like?",
+    ]
 
 
 async def test_viewing_appointments_lists_own_bookings_only(chat: ChatClient) -> None:

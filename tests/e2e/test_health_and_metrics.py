@@ -46,13 +46,15 @@ async def test_metrics_count_messages_in_and_out_and_time_every_turn(chat: ChatC
 
     await chat.say("c1", "hi")  # 1 reply: the menu
     booked = await chat.press("c1", "menu_book")  # 1 reply: the services
-    await chat.post({"contact_id": "c1", "text": "hi", "message_id": "dup"})
+    # Not a service: "not one of our services" and the services again.
+    unclear = await chat.post({"contact_id": "c1", "text": "hi", "message_id": "dup"})
     await chat.post({"contact_id": "c1", "text": "hi", "message_id": "dup"})  # a redelivery
 
     after = await scrape(chat)
     assert after["botfleet_messages_in_total"] == 4
     assert after["botfleet_duplicate_messages_total"] == 1
-    assert after["botfleet_messages_out_total"] == 2 + len(booked)
+    assert len(unclear["replies"]) == 2
+    assert after["botfleet_messages_out_total"] == 1 + len(booked) + len(unclear["replies"])
     assert after["botfleet_turn_seconds_count"] == 3
     assert after["botfleet_turn_seconds_bucket"] == 3  # the +Inf bucket
     assert 0 < after["botfleet_turn_seconds_sum"] < 5
