@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from botfleet.adapters.scheduling import APSchedulerTaskScheduler
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
@@ -217,11 +218,14 @@ SCHEDULING_FLOW: dict[str, Any] = {
 }
 
 
-def full_disk() -> sqlite3.OperationalError:
-    """What the job file's `sqlite3` connection raises on a full disk (SQLITE_FULL)."""
-    error = sqlite3.OperationalError("database or disk is full")
-    error.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
-    return error
+#: What the APScheduler adapter tells a turn whose reminder met a full disk under the job file.
+FULL_JOB_FILE = "the scheduler cannot schedule task 'remind:c1': database or disk is full"
+
+
+def full_disk() -> StoreUnavailable:
+    """What a scheduler raises when its job file cannot be written now (the port's error, as
+    the APScheduler adapter raises it on SQLITE_FULL)."""
+    return StoreUnavailable(FULL_JOB_FILE, cause="database or disk is full")
 
 
 class FullJobFile(ManualScheduler):
@@ -248,11 +252,15 @@ async def test_a_job_file_that_cannot_be_written_does_not_fail_the_message_for_g
         flow=SCHEDULING_FLOW, stores=store, sender=sender, clock=clock, scheduler=scheduler
     ) as runtime:
         runtime.store_retry_pauses = QUICK
-        assert await runtime.accept(text_message("c1", "book me", message_id="w-1"))
-        assert await answered(sender, "c1", 1) == ["booked"]
+        with structlog.testing.capture_logs() as logs:
+            assert await runtime.accept(text_message("c1", "book me", message_id="w-1"))
+            assert await answered(sender, "c1", 1) == ["booked"]
         assert [job.key for job in await scheduler.jobs()] == ["remind:c1"]
     entry = await store.journal.get("w-1")
     assert entry is not None and entry.status == "done"
+    (retry,) = [line for line in logs if line["event"] == "turn_retry_later"]
+    assert (retry["error"], retry["detail"]) == ("StoreUnavailable", FULL_JOB_FILE)
+    assert not [line for line in logs if line["event"] == "turn_failed"]
 
 
 def _fill(conn: sqlite3.Connection) -> None:
@@ -303,11 +311,16 @@ async def test_the_real_job_file_on_a_full_disk_makes_the_turn_wait_then_run(
         runtime.store_retry_pauses = QUICK
         conn = scheduler._store._conn  # type: ignore[union-attr]  # the fault, on its connection
         _fill(conn)
-        assert await runtime.accept(text_message("c1", "book me", message_id="w-1"))
-        await asyncio.sleep(0.1)
+        with structlog.testing.capture_logs() as logs:
+            assert await runtime.accept(text_message("c1", "book me", message_id="w-1"))
+            await asyncio.sleep(0.1)
         assert sender.sent == []
         entry = await store.journal.get("w-1")
         assert entry is not None and entry.status == "pending"  # not "failed": not lost
+        retries = [line for line in logs if line["event"] == "turn_retry_later"]
+        assert retries and {(line["error"], line["detail"]) for line in retries} == {
+            ("StoreUnavailable", FULL_JOB_FILE)  # the full disk, not the failed rollback
+        }
         _make_room(conn)
         assert await answered(sender, "c1", 1) == ["booked"]
         assert [job.key for job in await scheduler.jobs()] == ["remind:c1"]

@@ -67,7 +67,14 @@ class StandingSync:
 
 
 class TaskScheduler(Protocol):
-    """The scheduler as the conversation runtime and the API see it."""
+    """The scheduler as the conversation runtime and the API see it.
+
+    Errors: where jobs are kept cannot be used right now (a job file locked by another process
+    past the adapter's wait, a full disk, an I/O error) is `StoreUnavailable` from every call
+    that reads or writes them, never the storage's own error: the same call may succeed later,
+    so a turn runs again (with the same idempotency keys) and `GET /tasks` answers 503. Other
+    errors are for good: a refused request (`ValueError`, `RunAtPassed` among them) or a bug.
+    """
 
     async def schedule(self, request: ScheduleTask) -> None:
         """Schedule (or replace, by idempotency key) a one-off task for a contact.
@@ -75,6 +82,7 @@ class TaskScheduler(Protocol):
         Raises:
             RunAtPassed: `run_at` is further in the past than the misfire grace window.
             ValueError: `run_at` is naive, the key is empty, or `data` is not JSON.
+            StoreUnavailable: the job could not be stored now; nothing changed.
         """
         ...
 
@@ -83,6 +91,10 @@ class TaskScheduler(Protocol):
 
         A run of the key that fell due and waits for the contact's turn is cancelled too
         (`wanted` says so when it starts); so is it by `schedule` of the same key (replaced).
+
+        Raises:
+            StoreUnavailable: the stored job could not be removed now (a waiting run of the
+                key is cancelled all the same; calling again removes the job).
         """
         ...
 
@@ -100,7 +112,11 @@ class TaskScheduler(Protocol):
         due_before: datetime | None = None,
         limit: int | None = None,
     ) -> list[ScheduledJob]:
-        """Pending jobs with their next run time, soonest first, filtered as asked."""
+        """Pending jobs with their next run time, soonest first, filtered as asked.
+
+        Raises:
+            StoreUnavailable: the jobs cannot be read now.
+        """
         ...
 
 

@@ -5,7 +5,8 @@ runtime's turns schedule reminders there), so SQLite's own busy handler would st
 contact while another process holds the file's lock. It does not wait: a call from a coroutine
 tries again after `asyncio.sleep`s, and the scheduler's own writes while it walks the due jobs
 (removing a fired one-off, moving a standing job on) are kept and written once the lock is free,
-never lost and never fired twice.
+never lost and never fired twice. What a caller of the scheduler sees of a job file it cannot
+use now is the port's `StoreUnavailable` (a turn then runs again later), never sqlite's error.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from botfleet.adapters.scheduling import APSchedulerTaskScheduler
-from botfleet.adapters.scheduling.jobstore import IndexedJobStore, open_job_db
+from botfleet.adapters.scheduling.jobstore import IndexedJobStore, open_job_db, transient_cause
+from botfleet.domain.errors import StoreUnavailable
 from botfleet.flows.effects import ScheduleTask
 from botfleet.testing.clock import FrozenClock
 
@@ -191,12 +194,68 @@ async def test_a_lock_held_past_the_wait_fails_the_call_and_stores_nothing(
     path = tmp_path / "state.jobs.db"
     async with scheduler_on(path) as scheduler, Ticker().running() as ticker:
         scheduler.lock_wait_s = 0.3
-        with locked(path), pytest.raises(sqlite3.OperationalError, match="locked"):
+        with locked(path), pytest.raises(StoreUnavailable) as raised:
             await scheduler.schedule(_request())
+        assert str(raised.value) == (
+            "the scheduler cannot schedule task 'remind:c1': database is locked"
+        )
+        assert raised.value.cause == "database is locked"
         assert await ticker.stall() < 0.2
         assert await scheduler.jobs() == []
         await scheduler.schedule(_request())  # the next try, once the file is free
         assert [job.key for job in await scheduler.jobs()] == ["remind:c1"]
+
+
+async def test_cancelling_while_the_lock_stays_held_is_store_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "state.jobs.db"
+    async with scheduler_on(path) as scheduler:
+        await scheduler.schedule(_request())
+        scheduler.lock_wait_s = 0.1
+        with locked(path), pytest.raises(StoreUnavailable) as raised:
+            await scheduler.cancel("remind:c1")
+        assert "cannot cancel task 'remind:c1': database is locked" in str(raised.value)
+        assert [job.key for job in await scheduler.jobs()] == ["remind:c1"]  # still there
+        assert await scheduler.cancel("remind:c1") is True  # the next try removes it
+        assert await scheduler.jobs() == []
+
+
+async def test_scheduling_into_a_full_job_file_is_store_unavailable_naming_the_full_disk(
+    tmp_path: Path,
+) -> None:
+    """Not waited for (only another process's lock is), and not hidden behind the failed
+    ROLLBACK that follows SQLITE_FULL: the full disk is what the caller is told."""
+    path = tmp_path / "state.jobs.db"
+    async with scheduler_on(path) as scheduler:
+        assert scheduler._store is not None
+        conn = scheduler._store._conn
+        _fill(conn)
+        big = replace(_request(), data={"n": "x" * 4090})  # needs a page of its own
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable) as raised:
+            await scheduler.schedule(big)
+        assert time.monotonic() - started < scheduler.lock_wait_s / 2
+        assert raised.value.cause == "database or disk is full"
+        assert "cannot schedule task 'remind:c1': database or disk is full" in str(raised.value)
+        conn.execute("PRAGMA max_page_count = 1073741823")
+        await scheduler.schedule(big)  # the same call works once there is room
+        assert [job.key for job in await scheduler.jobs()] == ["remind:c1"]
+
+
+def test_only_transient_sqlite_errors_are_the_job_files_outage() -> None:
+    def error(code: int, message: str = "x") -> sqlite3.OperationalError:
+        exc = sqlite3.OperationalError(message)
+        exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+        return exc
+
+    full = error(sqlite3.SQLITE_FULL, "database or disk is full")
+    assert transient_cause(full) is full
+    assert transient_cause(error(sqlite3.SQLITE_IOERR)) is not None
+    assert transient_cause(error(sqlite3.SQLITE_ERROR)) is None  # a bad statement: for good
+    assert transient_cause(KeyError("bug")) is None
+    # The ROLLBACK after SQLITE_FULL fails too, while handling it: the full disk is found under.
+    rollback = error(sqlite3.SQLITE_ERROR, "cannot rollback - no transaction is active")
+    rollback.__context__ = full
+    assert transient_cause(rollback) is full
 
 
 async def test_jobs_due_while_the_file_is_locked_run_once_and_leave_the_file_later(
@@ -271,8 +330,6 @@ async def test_listing_jobs_while_the_file_stays_locked_is_store_unavailable(
 ) -> None:
     # In WAL mode a plain read is not blocked by a writer, but a listing first writes the
     # scheduler's pending changes, which is: then `GET /tasks` must say 503, not 500.
-    from botfleet.domain.errors import StoreUnavailable
-
     path = tmp_path / "state.jobs.db"
     async with scheduler_on(path) as scheduler:
         await scheduler.schedule(_request())
@@ -286,7 +343,7 @@ async def test_listing_jobs_while_the_file_stays_locked_is_store_unavailable(
             raise error
 
         monkeypatch.setattr(scheduler._store, "find", busy)
-        with pytest.raises(StoreUnavailable, match="locked by another process"):
+        with pytest.raises(StoreUnavailable, match="cannot list the jobs: database is locked"):
             await scheduler.jobs()
         assert len(calls) > 1  # waited and tried again before giving up
         monkeypatch.undo()

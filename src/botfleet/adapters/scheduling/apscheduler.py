@@ -33,6 +33,7 @@ from botfleet.adapters.scheduling.jobstore import (
     JobQuery,
     is_locked,
     open_job_db,
+    transient_cause,
 )
 from botfleet.adapters.scheduling.rules import (
     ONE_OFF,
@@ -65,8 +66,8 @@ ONE_OFF_INSTANCES = 8
 
 _EVENTS = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
 #: Seconds a call waits for another process to release the job file's lock, in `asyncio.sleep`s
-#: (the store never waits inside SQLite: the event loop would stall); then SQLite's "database
-#: is locked" is raised, which a turn treats as an unavailable store (it runs again later).
+#: (the store never waits inside SQLite: the event loop would stall); then `StoreUnavailable`
+#: is raised, which a turn treats as the state file's (it runs again later).
 LOCK_WAIT_S = 10.0
 _FIRST_PAUSE_S = 0.001
 _LONGEST_PAUSE_S = 0.05
@@ -144,7 +145,8 @@ class APSchedulerTaskScheduler:
         self._scheduler, self._store = scheduler, store
         report = await self.sync_standing(standing) if standing is not None else StandingSync()
         scheduler.resume()
-        log.info("scheduler_started", tenant=self.tenant_id, jobs=await self._unlocked(store.count))
+        jobs = await self._unlocked(store.count, "count the jobs")
+        log.info("scheduler_started", tenant=self.tenant_id, jobs=jobs)
         return report
 
     async def stop(self) -> None:
@@ -155,9 +157,10 @@ class APSchedulerTaskScheduler:
         scheduler.pause()
         await _wait_for(lambda: not store.in_flight, self._stop_timeout_s)
         try:  # what the last walks could not write (the file locked): before it is closed
-            await self._unlocked(store.flush)
-        except sqlite3.Error as exc:
-            log.error("job_file_not_written", tenant=self.tenant_id, error=str(exc))
+            await self._unlocked(store.flush, "write the fired jobs' changes")
+        except (StoreUnavailable, sqlite3.Error) as exc:
+            cause = exc.cause if isinstance(exc, StoreUnavailable) else None
+            log.error("job_file_not_written", tenant=self.tenant_id, error=cause or str(exc))
         scheduler.shutdown(wait=False)
         # AsyncIOScheduler shuts down on its next loop turn; the file is closed after that.
         await _wait_for(lambda: scheduler.state == STATE_STOPPED, self._stop_timeout_s)
@@ -202,7 +205,8 @@ class APSchedulerTaskScheduler:
                 replace_existing=True,
                 kwargs=kwargs,
                 max_instances=ONE_OFF_INSTANCES,
-            )
+            ),
+            f"schedule task {request.idempotency_key!r}",
         )
 
     async def schedule_many(self, requests: Sequence[ScheduleTask]) -> int:
@@ -232,7 +236,7 @@ class APSchedulerTaskScheduler:
                 )
             )
         store = self._store
-        await self._unlocked(lambda: store.insert_many(jobs))
+        await self._unlocked(lambda: store.insert_many(jobs), f"store {len(jobs)} tasks")
         scheduler.wakeup()  # one of them may be due before the next planned wake-up
         return len(jobs)
 
@@ -255,7 +259,9 @@ class APSchedulerTaskScheduler:
         voided = self._in_flight.void(job_id)
         scheduler = self._running()
         try:
-            await self._unlocked(lambda: scheduler.remove_job(job_id))
+            await self._unlocked(
+                lambda: scheduler.remove_job(job_id), f"cancel task {idempotency_key!r}"
+            )
         except JobLookupError:
             return voided
         return True
@@ -276,20 +282,15 @@ class APSchedulerTaskScheduler:
         assert self._store is not None
         query = JobQuery(None, contact_id, task, due_after, due_before, limit)
         store = self._store
-        try:
-            return await self._unlocked(lambda: store.find(query))
-        except sqlite3.OperationalError as exc:
-            if not is_locked(exc):
-                raise
-            # A reader (`GET /tasks`) is told to try again (503), not shown a 500.
-            raise StoreUnavailable(
-                "the job file is locked by another process; try again", cause=str(exc)
-            ) from exc
+        # A reader (`GET /tasks`) meeting the lock is told to try again (503), not shown a 500:
+        # listing first writes the scheduler's pending changes, which the lock blocks.
+        return await self._unlocked(lambda: store.find(query), "list the jobs")
 
     async def sync_standing(self, jobs: Sequence[StandingJob]) -> StandingSync:
         scheduler = self._running()
         assert self._store is not None
-        stored = await self._unlocked(partial(self._store.fingerprints, STANDING))
+        syncing = "sync the standing schedules"
+        stored = await self._unlocked(partial(self._store.fingerprints, STANDING), syncing)
         added: list[str] = []
         kept: list[str] = []
         replaced: list[str] = []
@@ -320,10 +321,10 @@ class APSchedulerTaskScheduler:
                     "fingerprint": print_,
                 },
             )
-            await self._unlocked(add)
+            await self._unlocked(add, syncing)
         removed = sorted(set(stored) - wanted)
         for job_id in removed:
-            await self._unlocked(partial(scheduler.remove_job, job_id))
+            await self._unlocked(partial(scheduler.remove_job, job_id), syncing)
         report = StandingSync(
             tuple(added), tuple(kept), tuple(replaced), tuple(r.split(":", 1)[1] for r in removed)
         )
@@ -333,22 +334,32 @@ class APSchedulerTaskScheduler:
 
     # ---------------------------------------------------------------- internals
 
-    async def _unlocked(self, call: Callable[[], T]) -> T:
+    async def _unlocked(self, call: Callable[[], T], doing: str) -> T:
         """`call()` (a job store call), tried again after `asyncio.sleep`s while another
-        process holds the job file's lock, for up to `lock_wait_s`; then its error is raised.
-        A call that met the lock changed nothing, so trying it again is safe."""
+        process holds the job file's lock, for up to `lock_wait_s`. A call that met the lock
+        changed nothing, so trying it again is safe.
+
+        The lock still held then, or another transient sqlite failure (a full disk, an I/O
+        error), is `StoreUnavailable` ("the scheduler cannot `doing`: ..."), the port's error:
+        callers never see sqlite's. Other errors pass unchanged.
+        """
         deadline: float | None = None
         pause = _FIRST_PAUSE_S
         while True:
             try:
                 return call()
-            except sqlite3.OperationalError as exc:
-                if not is_locked(exc):
+            except Exception as exc:
+                transient = transient_cause(exc)
+                if transient is None:
                     raise
                 now = monotonic()
-                deadline = deadline if deadline is not None else now + self.lock_wait_s
-                if now >= deadline:
-                    raise
+                locked = is_locked(exc)
+                if locked and deadline is None:
+                    deadline = now + self.lock_wait_s
+                if not locked or deadline is None or now >= deadline:
+                    raise StoreUnavailable(
+                        f"the scheduler cannot {doing}: {transient}", cause=str(transient)
+                    ) from exc
             await asyncio.sleep(min(pause, max(deadline - now, 0)))
             pause = min(pause * 2, _LONGEST_PAUSE_S)
 

@@ -51,6 +51,12 @@ _OPEN_BUSY_TIMEOUT_S = 10
 RETRY_S = 1.0
 #: SQLite result codes of "another connection holds the lock" (SQLITE_BUSY, SQLITE_LOCKED).
 _LOCK_CODES = frozenset({5, 6})
+#: SQLite result codes that say "not now" rather than "never": the lock codes, out of memory,
+#: I/O error, disk full, cannot open the file, lock protocol. The state stores keep their own
+#: copy (`adapters/stores/_sqlite_database.py`): neither adapter reaches into the other.
+_TRANSIENT_CODES = _LOCK_CODES | {7, 10, 13, 14, 15}
+#: Links of `__cause__`/`__context__` followed to find a transient error under another one.
+_CAUSE_DEPTH = 4
 
 _SCHEMA = (
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -78,6 +84,22 @@ def is_locked(exc: BaseException) -> bool:
     """True when `exc` is SQLite saying another connection holds the job file's lock."""
     code = getattr(exc, "sqlite_errorcode", None)
     return isinstance(code, int) and code & 0xFF in _LOCK_CODES
+
+
+def transient_cause(exc: BaseException) -> BaseException | None:
+    """`exc`, or what it was raised from or while handling, when that is a transient sqlite
+    error (`_TRANSIENT_CODES`); else None. Looked for under `exc` because an error met while
+    handling one (a ROLLBACK after SQLITE_FULL, which SQLite rolled back already, fails with
+    "cannot rollback - no transaction is active") would otherwise hide the full disk."""
+    seen: BaseException | None = exc
+    for _ in range(_CAUSE_DEPTH):
+        if seen is None:
+            return None
+        code = getattr(seen, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _TRANSIENT_CODES:
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def open_job_db(path: Path | None) -> sqlite3.Connection:

@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 
 from botfleet.adapters.channels.degrade import degrade
+from botfleet.data_plane.runtime.cancellation import stray_cancellation_as_error
 from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
@@ -522,10 +523,12 @@ class ConversationRuntime:
         """After the commit: a failed send never undoes the turn (its replies are stored).
 
         A send the channel refused counts as handed over too: the sender has its own retries,
-        and resending at the next start could deliver it hours late.
+        and resending at the next start could deliver it hours late. So does one that ended in
+        a stray `CancelledError`: the turn is committed, and its caller still gets its replies.
         """
         try:
-            await self.sender.send(contact_id, fitted)
+            with stray_cancellation_as_error("the channel's send"):
+                await self.sender.send(contact_id, fitted)
         except Exception as exc:
             self.metrics.send_errors.inc()
             contact_log.failure("send_failed", exc, outputs=len(fitted))

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from itertools import islice
 from typing import Any
 
+from botfleet.data_plane.runtime.cancellation import being_cancelled
+
 Job = Callable[[], Awaitable[Any]]
 
 
@@ -51,7 +53,7 @@ class ContactSequencer:
                     if not future.done():
                         future.set_exception(exc)
                 except asyncio.CancelledError as exc:
-                    if _being_cancelled():  # this worker: a shutdown that cannot wait
+                    if being_cancelled():  # this worker: a shutdown that cannot wait
                         raise
                     # The job's own (it awaited something another task cancelled): it fails
                     # alone, or the jobs queued behind it would never run nor be answered.
@@ -93,8 +95,3 @@ class ContactSequencer:
         """Cancel every running and queued job (a shutdown that cannot wait any longer)."""
         for task in self._workers:
             task.cancel()
-
-
-def _being_cancelled() -> bool:
-    task = asyncio.current_task()
-    return task is None or task.cancelling() > 0

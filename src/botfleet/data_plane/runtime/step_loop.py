@@ -8,19 +8,13 @@ again: connector calls and scheduled tasks carry idempotency keys derived from t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from botfleet.adapters.stores._sqlite_database import is_transient
+from botfleet.data_plane.runtime.cancellation import being_cancelled, stray_cancellation_as_error
 from botfleet.data_plane.runtime.contact_log import ContactLog
-from botfleet.domain.errors import (
-    ConnectorError,
-    ConnectorUnavailable,
-    StoreUnavailable,
-    TemplateError,
-)
+from botfleet.domain.errors import ConnectorError, ConnectorUnavailable, TemplateError
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows import effects
 from botfleet.flows.engine import StepContext, StepResult, step
@@ -108,48 +102,21 @@ async def _apply_effects(
         match effect:
             case effects.CallConnector():
                 call = effect
+            # The scheduler's `StoreUnavailable` (its job file locked or full) passes up: the
+            # turn runs again later, with the same keys, as for the state file.
             case effects.ScheduleTask():
-                with _job_file("schedule", effect.idempotency_key):
+                with stray_cancellation_as_error("the scheduler's schedule call"):
                     await _schedule(deps, effect, log)
             case effects.CancelTask():
                 if deps.scheduler is not None:
-                    with _job_file("cancel", effect.idempotency_key):
+                    with stray_cancellation_as_error("the scheduler's cancel call"):
                         await deps.scheduler.cancel(effect.idempotency_key)
             case effects.AskLLM():
-                text = await _ask_llm(deps, effect, result.state)
+                with stray_cancellation_as_error("the LLM call"):
+                    text = await _ask_llm(deps, effect, result.state)
                 if text:
                     outputs.append(Text(text))
     return call
-
-
-@contextmanager
-def _job_file(doing: str, key: str) -> Iterator[None]:
-    """The scheduler's job file, locked or on a full disk, is as unavailable as the state file
-    would be: the turn fails retryably (it runs again, with the same keys) instead of its
-    message being marked failed, unanswered, for good. Other errors pass unchanged."""
-    try:
-        yield
-    except Exception as exc:
-        transient = _transient_cause(exc)
-        if transient is None:
-            raise
-        raise StoreUnavailable(
-            f"the scheduler cannot {doing} task {key!r}: {transient}", cause=str(transient)
-        ) from exc
-
-
-def _transient_cause(exc: BaseException) -> BaseException | None:
-    """`exc` or what it was raised from or while handling, if that is a transient sqlite error:
-    the job store's own ROLLBACK after SQLITE_FULL (which SQLite rolled back already) fails
-    with "cannot rollback - no transaction is active", hiding the full disk behind it."""
-    seen: BaseException | None = exc
-    for _ in range(4):
-        if seen is None:
-            return None
-        if is_transient(seen):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLog) -> None:
@@ -196,8 +163,7 @@ async def _call(deps: StepDeps, call: effects.CallConnector, log: ContactLog) ->
         log.failure("connector_crashed", exc, connector=call.connector, operation=call.operation)
         return ConnectorFailed(call.request_id, "error", type(exc).__name__)
     except asyncio.CancelledError as exc:
-        task = asyncio.current_task()
-        if task is None or task.cancelling():
+        if being_cancelled():
             raise  # the turn itself is cancelled (a shutdown): it must end here
         # The connector's own: it awaited something another task cancelled (a future shared
         # with a caller whose timeout expired). The back end gave no answer: the flow's failure
