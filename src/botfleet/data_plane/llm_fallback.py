@@ -39,6 +39,7 @@ from botfleet.data_plane.resilience import (
     ResilientConnector,
     parse_policy,
 )
+from botfleet.data_plane.runtime.cancellation import stray_cancellation_as_error
 from botfleet.domain.errors import ConfigError, ConnectorError
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.ports.clock import Clock
@@ -124,7 +125,10 @@ class KnowledgeLLMFallback:
             self.metrics.observe("unavailable", None)
             return safe
         try:
-            text, outcome, usage = await self._answer(question, context)
+            # A stray CancelledError (not a shutdown) is a crash like any other: the contact
+            # gets the safe text, not a failed turn and no answer.
+            with stray_cancellation_as_error("the LLM call"):
+                text, outcome, usage = await self._answer(question, context)
         except Exception:  # a bug here must not cost the contact an answer
             log.exception("llm_fallback_crashed", tenant=self.tenant_id, state=context.state)
             text, outcome, usage = None, "crash", None

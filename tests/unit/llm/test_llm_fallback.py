@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -164,6 +165,16 @@ async def test_an_adapter_bug_gets_the_safe_text() -> None:
 
     fb = fallback(Broken())
     assert await ask(fb, "when?") == SAFE
+
+
+async def test_a_stray_cancellation_gets_the_safe_text() -> None:
+    # Raised by a library though nobody cancelled the turn: the contact still gets an answer.
+    class Cancelling:
+        async def answer(self, question: str, knowledge: str, context: LLMContext) -> Answer:
+            raise asyncio.CancelledError
+
+    config = tenant({"resilience": {**FAST, "max_attempts": 1}})
+    assert await ask(fallback(Cancelling(), config), "when?") == SAFE
 
 
 async def test_an_adapter_returning_something_else_gets_the_safe_text() -> None:
