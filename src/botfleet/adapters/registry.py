@@ -50,8 +50,8 @@ __all__ = [
 # ---------------------------------------------------------------- connectors
 # The table and its boot-time checks live in `adapters.connectors.catalog`; re-exported here.
 
-#: connector type -> its settings model and factory. Categories are the keys under
-#: `connectors:` in the tenant file.
+#: connector type -> its settings model and factory. The keys under `connectors:` in the tenant
+#: file are categories, or named bindings of one (`notification.crm`).
 CONNECTOR_FACTORIES = CONNECTOR_TYPES
 
 

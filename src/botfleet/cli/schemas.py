@@ -95,8 +95,10 @@ def _with_aliases(schema: dict[str, Any], model: type[BaseModel]) -> dict[str, A
 
 
 def _connectors_schema(defs: dict[str, Any]) -> dict[str, Any]:
-    """`connectors`: each category's binding, one schema per `type` (chosen by `type`)."""
+    """`connectors`: each category's binding, one schema per `type` (chosen by `type`); a named
+    binding of a category (`notification.crm`) has the category's schema."""
     from botfleet.adapters.connectors.catalog import CONNECTOR_TYPES, connector_json_schemas
+    from botfleet.flows.connector_names import named_binding_pattern
 
     groups = connector_json_schemas()
     models = {name: t.settings for name, t in CONNECTOR_TYPES.items()}
@@ -117,13 +119,16 @@ def _connectors_schema(defs: dict[str, Any]) -> dict[str, Any]:
         branches = {f"{category}_{n}": (n, b) for n, b in own.items()}
         branches |= {f"any_{n}": (n, b) for n, b in generic.items() if n not in own}
         categories[category] = _by_type(branches, category, defs)
+    named = {named_binding_pattern(c): binding for c, binding in categories.items()}
     categories["llm"] = {"$ref": "#/$defs/LLMBinding"}
     others = {f"any_{n}": (n, b) for n, b in generic.items()}
     return {
         "type": "object",
         "title": "Connectors",
-        "description": "bindings by category, {type, ...settings} each (docs/connectors.md)",
+        "description": "bindings by category, {type, ...settings} each; several of one "
+        "category as <category>.<name> (notification.crm) beside it (docs/connectors.md)",
         "properties": categories,
+        "patternProperties": named,
         "additionalProperties": _by_type(others, "any", defs),
     }
 

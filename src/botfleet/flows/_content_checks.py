@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botfleet.flows._issues import IssueCollector, did_you_mean
 from botfleet.flows._spec_walk import iter_actions, iter_transitions
+from botfleet.flows.connector_names import (
+    SEPARATOR,
+    binding_name_problem,
+    connector_category,
+    is_named_binding,
+)
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.render import condition_syntax_error, is_template, template_syntax_error
 from botfleet.flows.schema import (
@@ -79,11 +86,13 @@ def check_actions(
     collector: IssueCollector,
     known_connectors: frozenset[str],
     known_operations: Mapping[str, frozenset[str]] | None,
+    bindings: frozenset[str] | None = None,
 ) -> None:
     keys_set = data_keys_set(spec)
+    names = _ConnectorNames(known_connectors, known_operations, bindings)
     for path, action in iter_actions(spec):
         if isinstance(action, InvokeConnector):
-            _check_connector(action, path, collector, known_connectors, known_operations)
+            names.check(action, path, collector)
             if not isinstance(action.on_error, str | None):
                 check_templates(collector, f"{path}.on_error.text", action.on_error.text)
         elif isinstance(action, ScheduleTask):
@@ -123,28 +132,58 @@ def data_keys_set(spec: FlowSpec) -> set[str]:
     return {str(key).split(".", 1)[0] for key in keys}
 
 
-def _check_connector(
-    action: InvokeConnector,
-    path: str,
-    collector: IssueCollector,
-    known_connectors: frozenset[str],
-    known_operations: Mapping[str, frozenset[str]] | None,
-) -> None:
-    category, operation = action.connector, action.operation
-    if category not in known_connectors:
-        hint = did_you_mean(category, known_connectors)
-        known = ", ".join(sorted(known_connectors))
-        message = f"unknown connector {category!r}{hint} (known: {known})"
-        collector.error(f"{path}.connector", message)
-        return
-    operations = (known_operations or {}).get(category)
-    if operations is not None and operation not in operations:
-        hint = did_you_mean(operation, operations)
-        collector.error(
-            f"{path}.operation",
-            f"unknown operation {operation!r} for connector {category!r}{hint} "
-            f"(known: {', '.join(sorted(operations))})",
+@dataclass(frozen=True, slots=True)
+class _ConnectorNames:
+    """What a flow may call: `categories` bare or as `<category>.<name>`; when the tenant is
+    known, its `bindings` (its `connectors:` keys) are the only named bindings there are."""
+
+    categories: frozenset[str]
+    operations: Mapping[str, frozenset[str]] | None
+    bindings: frozenset[str] | None
+
+    def check(self, action: InvokeConnector, path: str, collector: IssueCollector) -> None:
+        name, operation = action.connector, action.operation
+        problem = binding_name_problem(name)
+        if problem is not None:
+            collector.error(f"{path}.connector", problem)
+            return
+        category = connector_category(name)
+        if category not in self.categories:
+            collector.error(f"{path}.connector", self._unknown_category(name, category))
+            return
+        if self.bindings is not None and is_named_binding(name) and name not in self.bindings:
+            collector.error(f"{path}.connector", self._unbound(name, category))
+            return
+        known = (self.operations or {}).get(name, (self.operations or {}).get(category))
+        if known is not None and operation not in known:
+            hint = did_you_mean(operation, known)
+            collector.error(
+                f"{path}.operation",
+                f"unknown operation {operation!r} for connector {name!r}{hint} "
+                f"(known: {', '.join(sorted(known))})",
+            )
+
+    def _unknown_category(self, name: str, category: str) -> str:
+        known = ", ".join(sorted(self.categories))
+        if is_named_binding(name):
+            hint = did_you_mean(category, self.categories)
+            return f"unknown connector category {category!r} in {name!r}{hint} (known: {known})"
+        # A binding's own name without its category (`front_desk` for notification.front_desk)
+        # is the likeliest slip once a tenant binds several of one category.
+        named = sorted(b for b in self.bindings or () if b.partition(SEPARATOR)[2] == name)
+        hint = f" (did you mean {named[0]!r}?)" if named else did_you_mean(name, self.categories)
+        if hint:
+            return f"unknown connector {name!r}{hint} (known: {known})"
+        return (
+            f"unknown connector {name!r} (known: {known}; more connectors of a category are "
+            "called <category>.<name>, e.g. notification.front_desk)"
         )
+
+    def _unbound(self, name: str, category: str) -> str:
+        bindings = self.bindings or frozenset()
+        same = sorted(b for b in bindings if connector_category(b) == category)
+        bound = ", ".join(same) if same else f"no {category} connector"
+        return f"unknown connector {name!r}{did_you_mean(name, bindings)}: the tenant binds {bound}"
 
 
 def check_task_name(spec: FlowSpec, task: str, path: str, collector: IssueCollector) -> None:

@@ -54,6 +54,7 @@ def load_flow_text(
     *,
     known_connectors: frozenset[str] | None = None,
     known_operations: Mapping[str, frozenset[str]] | None = None,
+    bindings: frozenset[str] | None = None,
 ) -> Flow:
     """Parse and validate a flow written in YAML.
 
@@ -62,6 +63,8 @@ def load_flow_text(
         source: how to name the flow in messages, usually its file path.
         known_connectors: connector categories flows may invoke (default: the platform's).
         known_operations: operations per category; when given, unknown operations are errors.
+        bindings: the tenant's connector binding names, when loading it for a tenant: a call to
+            a named binding (`notification.front_desk`) the tenant lacks is an error.
 
     Raises:
         FlowValidationError: the flow has at least one error; `issues` lists every error and
@@ -84,11 +87,14 @@ def load_flow_text(
                 lines=document.lines,
                 known_connectors=known_connectors,
                 known_operations=known_operations,
+                bindings=bindings,
             )
         )
     elif problems:
         collector.issues.extend(
-            _check_what_remains(document, problems, source, known_connectors, known_operations)
+            _check_what_remains(
+                document, problems, source, known_connectors, known_operations, bindings
+            )
         )
     issues = sort_issues(dict.fromkeys(collector.issues))
     if spec is None or any(issue.severity == "error" for issue in issues):
@@ -101,6 +107,7 @@ def load_flow(
     *,
     known_connectors: frozenset[str] | None = None,
     known_operations: Mapping[str, frozenset[str]] | None = None,
+    bindings: frozenset[str] | None = None,
 ) -> Flow:
     """Read a flow file (UTF-8) and load it as `load_flow_text` does, naming it by its path.
 
@@ -115,7 +122,11 @@ def load_flow(
         issue = FlowIssue(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source)
         raise FlowValidationError([issue]) from exc
     return load_flow_text(
-        text, source, known_connectors=known_connectors, known_operations=known_operations
+        text,
+        source,
+        known_connectors=known_connectors,
+        known_operations=known_operations,
+        bindings=bindings,
     )
 
 
@@ -143,6 +154,7 @@ def _check_what_remains(
     source: str,
     known_connectors: frozenset[str] | None,
     known_operations: Mapping[str, frozenset[str]] | None,
+    bindings: frozenset[str] | None,
 ) -> list[FlowIssue]:
     """Errors of the static checks on the flow without the parts the schema rejected.
 
@@ -164,7 +176,11 @@ def _check_what_remains(
     containers = [parent_path(_dsl_path(document.data, place)) for place in cuts]
     issues = []
     for issue in validate_spec(
-        spec, source=source, known_connectors=known_connectors, known_operations=known_operations
+        spec,
+        source=source,
+        known_connectors=known_connectors,
+        known_operations=known_operations,
+        bindings=bindings,
     ):
         path = pruned.original_path(issue.path)
         if issue.severity == "error" and not any(_within(c, path) for c in containers):

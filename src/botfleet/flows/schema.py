@@ -63,7 +63,11 @@ class SendDynamicOptions(_Strict):
 
 class InvokeConnector(_Strict):
     action: Literal["invoke_connector"]
-    connector: Name
+    connector: Name = Field(
+        description="the connector to call, as the tenant binds it under `connectors:`: a "
+        "category (`calendar`, `notification`) or a named binding of one, "
+        "`<category>.<name>` (`notification.front_desk`)"
+    )
     operation: Name
     params: dict[str, Any] = Field(default_factory=dict)
     result_key: str | None = None

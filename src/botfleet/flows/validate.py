@@ -29,7 +29,8 @@ from botfleet.flows.render import is_template
 from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
 from botfleet.flows.yaml_lines import index_path, key_path
 
-#: Connector categories a flow may invoke unless the caller says otherwise.
+#: Connector categories a flow may invoke unless the caller says otherwise; each also under
+#: named bindings, `<category>.<name>` (`connector_names`).
 DEFAULT_CONNECTOR_CATEGORIES: frozenset[str] = frozenset(
     {"calendar", "llm", "notification", "mock", "http"}
 )
@@ -49,6 +50,7 @@ def validate_spec(
     lines: Mapping[str, int] | None = None,
     known_connectors: frozenset[str] | None = None,
     known_operations: Mapping[str, frozenset[str]] | None = None,
+    bindings: frozenset[str] | None = None,
 ) -> list[FlowIssue]:
     """Every error and warning of a schema-valid flow, in file order.
 
@@ -56,8 +58,15 @@ def validate_spec(
         spec: the flow.
         source: how to name the flow in issues (its file path).
         lines: DSL path -> line, from `yaml_lines`, to locate each issue.
-        known_connectors: connector categories allowed (default `DEFAULT_CONNECTOR_CATEGORIES`).
-        known_operations: operations per category; when given, unknown operations are errors.
+        known_connectors: connector categories allowed (default `DEFAULT_CONNECTOR_CATEGORIES`);
+            a call may name one (`notification`) or a named binding of one
+            (`notification.front_desk`).
+        known_operations: operations per category (or per named binding); when given, unknown
+            operations are errors.
+        bindings: the tenant's binding names (its `connectors:` keys), when the flow is checked
+            for a tenant: a named binding the tenant does not have is then an error. None: the
+            flow alone, where any well-formed name under a known category may be bound later
+            (whether a bare category is bound is the tenant check's, `check_flow_connectors`).
     """
     collector = IssueCollector(source, lines)
     edges = list(_edges(spec))
@@ -70,7 +79,7 @@ def validate_spec(
     check_unmatched_options(spec, collector)
     check_transitions(spec, collector)
     connectors = DEFAULT_CONNECTOR_CATEGORIES if known_connectors is None else known_connectors
-    check_actions(spec, collector, connectors, known_operations)
+    check_actions(spec, collector, connectors, known_operations, bindings)
     _check_schedules(spec, collector)
     if spec.settings.session_timeout is not None:
         check_duration(spec.settings.session_timeout, "settings.session_timeout", collector)

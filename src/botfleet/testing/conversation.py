@@ -40,6 +40,7 @@ from botfleet.domain.errors import (
 from botfleet.domain.outputs import Buttons, Output, options_of
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
 from botfleet.flows._issues import did_you_mean
+from botfleet.flows.connector_names import is_named_binding
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow
 from botfleet.ports.connectors import Answer
@@ -406,6 +407,8 @@ def _check_notifications(
 
 def _check_notification(want: NotificationExpectation, got: SentNotification) -> list[str]:
     problems: list[str] = []
+    if want.connector is not None and got.category != want.connector:
+        problems.append(f"connector: expected {want.connector}, got {got.category}")
     if want.event is not None and got.event != want.event:
         problems.append(f"event: expected {want.event}, got {got.event}")
     if want.contact_id is not None and got.contact_id != want.contact_id:
@@ -423,6 +426,14 @@ def _check_notification(want: NotificationExpectation, got: SentNotification) ->
     if want.data_include is not None:
         problems += _check_subset(want.data_include, got.data, "data")
     return problems
+
+
+def _notified(sent: SentNotification) -> str:
+    """What the flow notified; the binding is named when it is not the category's default
+    (`notification.crm: booking_created {...}`), the one a flow with one hook always uses."""
+    if is_named_binding(sent.category):
+        return f"{sent.category}: {sent.describe()}"
+    return sent.describe()
 
 
 def _text_diff(want: str, got: str) -> str:
@@ -482,5 +493,5 @@ def _failure(
         lines += [f"       {line}" for line in rest]
     if notified is not None:
         lines.append("  the flow notified:" if notified else "  the flow notified nothing")
-        lines += [f"    {n}) {sent.describe()}" for n, sent in enumerate(notified, start=1)]
+        lines += [f"    {n}) {_notified(sent)}" for n, sent in enumerate(notified, start=1)]
     return "\n".join(lines)

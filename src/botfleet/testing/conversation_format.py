@@ -85,10 +85,12 @@ class OutputExpectation(_Spec):
 
 
 class NotificationExpectation(_Spec):
-    """One notification the flow sent (`notification.send`): its `event`, `contact_id` and
+    """One notification the flow sent (`notification.send`): the binding it went to
+    (`connector`, as the flow names it: `notification.crm`), its `event`, `contact_id` and
     `text` exactly (`contains`: some of the text), its data (the other params) exactly (`data`)
     or some keys of it (`data_include`, compared as a step's `data:` is)."""
 
+    connector: str | None = None
     event: str | None = None
     contact_id: str | None = None
     text: str | None = None

@@ -48,6 +48,7 @@ from botfleet.domain.outputs import (
 )
 from botfleet.domain.tenant_config import Binding, TenantConfig
 from botfleet.flows._issues import did_you_mean
+from botfleet.flows.connector_names import connector_category, is_named_binding
 from botfleet.flows.engine import StepResult, start_state
 from botfleet.flows.load import Flow, load_flow, load_flow_text
 from botfleet.flows.schema import FlowSpec, InvokeConnector, Transition
@@ -84,7 +85,8 @@ ENTER_PAYLOAD = "__botfleet_enter__"
 TEST_RESILIENCE: dict[str, Any] = {"max_attempts": 1, "failure_threshold": 1000}
 #: The connector type the sandbox records instead of calling (`NotificationRecorder`).
 RECORDED_TYPE = "webhook"
-#: The category a flow run without a tenant file gets a recorder for.
+#: The category a flow run without a tenant file gets a recorder for (under each name it calls:
+#: `notification`, `notification.crm`...).
 NOTIFICATION = "notification"
 #: Stands for a webhook `url` a tenant file leaves out (the control plane's credentials may
 #: hold it): the sandbox never calls it, and `.invalid` never resolves.
@@ -124,29 +126,40 @@ def _mock_binding(
     *,
     unmocked: Literal["error", "fail"],
     default_calendar: bool,
+    bound: frozenset[str] = frozenset(),
 ) -> Binding:
     """The binding a sandbox uses: a scripted `mock` when the fixture scripts operations, else
     for a calendar the in-memory one built from the tenant's binding (`_calendar_binding`), for
-    a `webhook` the tenant's binding, which `_connectors` replaces with a recorder."""
-    if _is_scripted(fixture) or (category != "calendar" and fixture):
+    a `webhook` the tenant's binding, which `_connectors` replaces with a recorder. `category`
+    is the binding's name (`calendar`, `notification.crm`...)."""
+    calendar = connector_category(category) == "calendar"
+    if _is_scripted(fixture) or (not calendar and fixture):
         return Binding(type="mock", **{k: v for k, v in fixture.items() if k != "type"})
     if _recorded(category, binding, default=default_calendar):
         settings = binding.settings() if binding is not None else {}
         settings.pop(RESILIENCE_KEY, None)
         return Binding(type=RECORDED_TYPE, **settings)
-    if category == "calendar" and (binding is not None or default_calendar or fixture):
+    if calendar and (binding is not None or default_calendar or fixture):
         return _calendar_binding(binding, fixture, default=default_calendar)
     if binding is not None and binding.type == "mock":
         return binding
     if unmocked == "fail":  # every call fails as an unknown operation: the flow's on_error runs
         return Binding(type="mock", operations={})
-    if category == "calendar":  # a tenant file that binds no calendar: it would not start
+    if calendar:  # a tenant file that binds no calendar: it would not start
         raise ConfigError(
             source,
-            "connectors.calendar",
-            "the flow calls 'calendar', which the tenant does not configure (the data plane "
-            "would not start): bind it, e.g. connectors: {calendar: {type: mock_calendar, "
+            f"connectors.{category}",
+            f"the flow calls {category!r}, which the tenant does not configure (the data plane "
+            f"would not start): bind it, e.g. connectors: {{{category}: {{type: mock_calendar, "
             "schedule: {mon: ['10:00-14:00']}}}, or give the test a calendar fixture",
+        )
+    if binding is None and is_named_binding(category):  # most likely a slip in the name
+        raise ConfigError(
+            source,
+            f"connectors.{category}",
+            f"the flow calls {category!r}, which the tenant does not configure (the data plane "
+            f"would not start){did_you_mean(category, bound)}: bind it under connectors, or "
+            "give the test a fixture",
         )
     kind = binding.type if binding else "none"
     raise ConfigError(
@@ -193,11 +206,12 @@ def _calendar_binding(
 
 
 def _recorded(category: str, binding: Binding | None, *, default: bool) -> bool:
-    """Whether the sandbox records this category's notifications: a `webhook` binding, or, for a
-    flow run without a tenant file (`default`), a `notification` the tenant does not bind."""
+    """Whether the sandbox records this binding's notifications: a `webhook` binding, or, for a
+    flow run without a tenant file (`default`), a `notification` (or `notification.<name>`)
+    the tenant does not bind."""
     if binding is not None:
         return binding.type == RECORDED_TYPE
-    return default and category == NOTIFICATION
+    return default and connector_category(category) == NOTIFICATION
 
 
 def _tenant_webhook(
@@ -214,8 +228,9 @@ def _tenant_webhook(
     return built
 
 
-def _check_tenant_calendar(config: TenantConfig, binding: Binding | None) -> None:
-    """The tenant's calendar binding, checked as the data plane checks it at boot, so a setting
+def _check_tenant_calendar(config: TenantConfig, name: str, binding: Binding | None) -> None:
+    """The tenant's calendar binding `name` (`calendar`, or a named one such as
+    `calendar.chair_2`), checked as the data plane checks it at boot, so a setting
     it would refuse (`slot_minutes`, a bad `busy` event, an unknown type) is the same
     `ConfigError` here. An in-memory one is built; a `google_calendar` or `caldav` one, which
     the sandbox replaces, has its unknown keys and shared settings checked, not its connection
@@ -228,7 +243,7 @@ def _check_tenant_calendar(config: TenantConfig, binding: Binding | None) -> Non
         or connector_type.category != "calendar"  # of another category, or the seed's `mock`
         or binding.type == "mock_calendar"
     ):
-        build_binding(config, "calendar", binding, clock=FrozenClock(MONDAY_MORNING))
+        build_binding(config, name, binding, clock=FrozenClock(MONDAY_MORNING))
         return
     raw = {k: v for k, v in binding.settings().items() if k != RESILIENCE_KEY}
     settings = with_tenant_timezone({**raw, "type": binding.type}, config.timezone)
@@ -237,7 +252,7 @@ def _check_tenant_calendar(config: TenantConfig, binding: Binding | None) -> Non
     except ValidationError as exc:
         shared = set(CalendarSettings.model_fields)
         problems = [
-            describe(error, prefix="connectors.calendar")
+            describe(error, prefix=f"connectors.{name}")
             for error in exc.errors()
             if error["loc"] and (str(error["loc"][0]) in shared or str(error["loc"][0]) not in
                                  connector_type.settings.model_fields)
@@ -257,7 +272,9 @@ def unmocked_categories(
         c
         for c in categories
         if c not in NOT_CONNECTORS
-        and not (c == "calendar" and (c in config.connectors or default_calendar))
+        and not (
+            connector_category(c) == "calendar" and (c in config.connectors or default_calendar)
+        )
         and not _recorded(c, config.connectors.get(c), default=default_calendar)
         and getattr(config.connectors.get(c), "type", None) != "mock"
     ]
@@ -293,8 +310,8 @@ def sandbox_config(
     for category in categories:
         fixture = fixtures.get(category, {})
         binding = config.connectors.get(category)
-        if category == "calendar":
-            _check_tenant_calendar(config, binding)
+        if connector_category(category) == "calendar":
+            _check_tenant_calendar(config, category, binding)
         mock = _mock_binding(
             config.source,
             category,
@@ -302,6 +319,7 @@ def sandbox_config(
             fixture,
             unmocked=unmocked,
             default_calendar=default_calendar,
+            bound=frozenset(config.connectors) - NOT_CONNECTORS,
         )
         if mock.type == RECORDED_TYPE:  # refused here as the data plane would refuse it
             _tenant_webhook(config, category, mock, FrozenClock(MONDAY_MORNING))
@@ -544,8 +562,9 @@ def output_text(output: Output) -> str:
 
 
 def describe_notification(notification: SentNotification) -> str:
-    """A notification as a transcript line: ``(notification: handoff_requested {...})``."""
-    return f"(notification: {notification.describe()})"
+    """A notification as a transcript line: ``(notification: handoff_requested {...})``, named
+    by the binding it went to (``(notification.crm: booking_created {...})``)."""
+    return f"({notification.category}: {notification.describe()})"
 
 
 def describe_output(output: Output) -> list[str]:

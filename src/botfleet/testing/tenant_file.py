@@ -3,7 +3,8 @@
 `botfleet validate`, `chat`, `graph` and `test` read a tenant through here, so a tenant that
 cannot run is reported the same way by each: its keys, its flow (a file, or inline: an inline
 flow's problems are placed in the tenant file) and its knowledge file. Connector bindings are
-the caller's: the sandbox replaces them with mocks, `validate` builds them.
+the caller's: the sandbox replaces them with mocks, `validate` builds them; only their names
+are used here, to check the flow's calls to named bindings (`notification.crm`).
 """
 
 from __future__ import annotations
@@ -156,6 +157,9 @@ def _config_without_bad_keys(
 
 
 def _flow(config: TenantConfig, tenant: TenantFile) -> Flow | None:
+    # Its bindings are known here, so a call to a named binding it lacks (a slip such as
+    # `notification.frontdesk`) is placed on the flow's line, with the name most likely meant.
+    bindings = frozenset(config.connectors)
     offset, prefix = 0, ""
     if config.flow_yaml is not None:
         text = config.flow_yaml
@@ -171,7 +175,7 @@ def _flow(config: TenantConfig, tenant: TenantFile) -> Flow | None:
             tenant.add("flow_path", problem)
             return None
         try:
-            flow = load_flow(display_path(flow_file))
+            flow = load_flow(display_path(flow_file), bindings=bindings)
         except OSError as exc:
             tenant.add("flow_path", f"cannot read {flow_file}: {exc.strerror}")
             return None
@@ -181,7 +185,7 @@ def _flow(config: TenantConfig, tenant: TenantFile) -> Flow | None:
         tenant.issues += flow.warnings
         return flow
     try:
-        flow = load_flow_text(text, tenant.source)
+        flow = load_flow_text(text, tenant.source, bindings=bindings)
     except FlowValidationError as exc:
         tenant.issues += [_inline(issue, tenant, prefix, offset) for issue in exc.issues]
         return None

@@ -3,6 +3,7 @@ the data plane accepts, derived from the models it reads them with."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ def test_every_ref_resolves(schema: dict[str, Any]) -> None:
 
 def errors(schema: dict[str, Any], node: dict[str, Any], value: Any, at: str = "") -> list[str]:
     """The JSON Schema subset this schema uses: $ref, oneOf/anyOf, const, enum, type,
-    properties, required, additionalProperties, items."""
+    properties, patternProperties, required, additionalProperties, items."""
     node = resolve(schema, node)
     chosen = node.get("discriminator", {}).get("mapping", {})
     if isinstance(value, dict) and value.get("type") in chosen:  # the branch `type` names
@@ -124,9 +125,14 @@ def errors(schema: dict[str, Any], node: dict[str, Any], value: Any, at: str = "
     if isinstance(value, dict):
         properties = node.get("properties", {})
         found += [f"{at}: missing {k}" for k in node.get("required", []) if k not in value]
+        patterns = node.get("patternProperties", {})
         for key, item in value.items():
+            matching = [p for p in patterns if re.search(p, key)]
             if key in properties:
                 found += errors(schema, properties[key], item, f"{at}.{key}")
+            elif matching:
+                for pattern in matching:
+                    found += errors(schema, patterns[pattern], item, f"{at}.{key}")
             elif node.get("additionalProperties") is False:
                 found.append(f"{at}.{key}: unknown key")
             elif isinstance(node.get("additionalProperties"), dict):
@@ -191,3 +197,27 @@ def test_llm_options_fit_and_unknown_ones_do_not(schema: dict[str, Any]) -> None
     assert errors(schema, schema, tenant) == []
     tenant["llm"] = {"enabled": True, "temprature": 0.2}
     assert errors(schema, schema, tenant) == [".llm.temprature: unknown key"]
+
+
+def test_a_named_binding_has_its_categorys_schema(schema: dict[str, Any]) -> None:
+    """`connectors.notification.crm` beside `connectors.notification` (docs/connectors.md,
+    "Several connectors of one category"), the documented tenant included."""
+    documented = re.search(
+        r"<!-- example: named-bindings-tenant -->\s*```yaml\n(.*?)\n```",
+        (REPO / "docs" / "connectors.md").read_text(encoding="utf-8"),
+        re.DOTALL,
+    )
+    assert documented is not None
+    assert errors(schema, schema, yaml.safe_load(documented.group(1))) == []
+
+    crm = {"type": "webhook", "url": "https://crm.example.com/hooks"}
+    tenant: dict[str, Any] = {"tenant_id": "t", "flow_path": "f.yaml"}
+    for connectors, problem in [
+        ({"notification.crm": {**crm, "format": "teams"}}, ".connectors.notification.crm.format"),
+        ({"notification.crm": {"type": "caldav", "url": "https://x/"}}, "fits no branch"),
+        ({"calendar.chair_2": {"type": "mock_calendar", "slot_minutes": 5}}, "slot_minutes"),
+    ]:
+        found = errors(schema, schema, {**tenant, "connectors": connectors})
+        assert any(problem in e for e in found), (connectors, found)
+    chair = {"calendar.chair_2": {"type": "mock_calendar", "slot_duration_min": 20}}
+    assert errors(schema, schema, {**tenant, "connectors": chair}) == []

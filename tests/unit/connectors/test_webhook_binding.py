@@ -74,7 +74,8 @@ def test_a_webhook_bound_under_another_category_is_a_boot_error() -> None:
 
     assert error.key == "connectors.crm.type"
     assert error.detail == (
-        "type 'webhook' is a notification connector: bind it under connectors.notification"
+        "type 'webhook' is a notification connector: bind it under connectors.notification "
+        "(another one beside it as connectors.notification.crm)"
     )
 
 

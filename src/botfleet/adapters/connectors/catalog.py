@@ -1,11 +1,14 @@
 """Connector types: the tenant config's `type` -> settings model and factory, checked at boot.
 
-Flows call connectors by category (`connector: calendar`); the tenant config binds each
-category to a type (`connectors.calendar.type: caldav`). Everything wrong with a binding is a
-`ConfigError` at boot naming the tenant file and key: an unknown type, a type of another
-category, a missing or unknown setting, a bad `resilience` policy, and a flow calling an
-operation the category does not have (`check_flow_connectors`). `connector_json_schemas()`
-exports every type's binding schema (the control plane validates bindings with it).
+Flows call connectors by the name the tenant config binds them under: a category
+(`connector: calendar`, `connectors.calendar.type: caldav`) or a named binding of one
+(`connector: notification.crm`, `connectors.notification.crm.type: webhook`), so a tenant may
+bind several connectors of one category (`flows.connector_names`). Everything wrong with a
+binding is a `ConfigError` at boot naming the tenant file and key: a malformed name, an unknown
+type, a type of another category, a missing or unknown setting, a bad `resilience` policy, and
+a flow calling a name the tenant does not bind or an operation it does not have
+(`check_flow_connectors`). `connector_json_schemas()` exports every type's binding schema (the
+control plane validates bindings with it).
 """
 
 from __future__ import annotations
@@ -24,10 +27,14 @@ from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError, UnknownAdapterError
 from botfleet.domain.tenant_config import Binding, TenantConfig
 from botfleet.flows import schema
+from botfleet.flows._issues import did_you_mean
+from botfleet.flows.connector_names import binding_name_problem, connector_category
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import Connector
 
-#: Builds a connector: (settings without `type`... as given, category, time zone, clock).
+#: Builds a connector: (settings as given, the binding's name, time zone, clock). The name is
+#: the key under `connectors:` (`notification`, `notification.crm`): adapters name themselves
+#: by it in errors; `connector_category` of it is the category.
 Factory = Callable[[Mapping[str, Any], str, str, Clock], Connector]
 
 #: Operations every connector of a category offers (flow-dsl.md, "Calendar connector operations").
@@ -93,7 +100,7 @@ def _webhook(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) 
 
 
 def _scripted(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -> Connector:
-    if category == "calendar":  # the seed's `calendar: {type: mock}`
+    if connector_category(category) == "calendar":  # the seed's `calendar: {type: mock}`
         # Validated as `mock` (which `MockCalendarSettings` accepts), so an error names the
         # type the tenant wrote ("unknown setting for type 'mock'"), not `mock_calendar`.
         seeded = {"schedule": DEFAULT_MOCK_SCHEDULE, **settings, "type": "mock"}
@@ -151,26 +158,40 @@ def _config_error(source: str, where: str, exc: ValidationError, what: str) -> C
 
 
 def build_connector(
-    tenant: TenantConfig, category: str, binding: Binding, *, clock: Clock
+    tenant: TenantConfig, name: str, binding: Binding, *, clock: Clock
 ) -> Connector:
-    """One category's connector (raises `ConfigError` naming file and key on any problem)."""
-    where = f"connectors.{category}"
+    """The connector bound under `connectors.<name>`, a category or `<category>.<name>`
+    (raises `ConfigError` naming file and key on any problem)."""
+    where = f"connectors.{name}"
+    problem = binding_name_problem(name)
+    if problem is not None:
+        raise ConfigError(tenant.source, where, problem)
+    category = connector_category(name)
+    if name != category and category in NOT_CONNECTORS:
+        raise ConfigError(
+            tenant.source,
+            where,
+            f"{category!r} is not a connector: a tenant has one, configured under {category}",
+        )
     kind = binding.type
     connector_type = CONNECTOR_TYPES.get(kind)
     if connector_type is None:
         raise UnknownAdapterError(tenant.source, f"{where}.type", kind, CONNECTOR_TYPES)
     if connector_type.category not in (None, category):
+        home = connector_type.category
+        # Binding a second hook under a name of its own (`crm`) is the likeliest cause: say
+        # how that name is written.
         raise ConfigError(
             tenant.source,
             f"{where}.type",
-            f"type {kind!r} is a {connector_type.category} connector: bind it under "
-            f"connectors.{connector_type.category}",
+            f"type {kind!r} is a {home} connector: bind it under connectors.{home} (another "
+            f"one beside it as connectors.{home}.{name.rpartition('.')[2]})",
         )
     settings = {"type": kind, **binding.settings()}
     settings.pop(RESILIENCE_KEY, None)  # the data plane's, not the adapter's
     timezone = str(settings.get("timezone") or tenant.timezone)
     try:
-        return connector_type.factory(settings, category, timezone, clock)
+        return connector_type.factory(settings, name, timezone, clock)
     except ValidationError as exc:
         raise _config_error(tenant.source, where, exc, f"for type {kind!r}") from None
     except ValueError as exc:
@@ -178,17 +199,18 @@ def build_connector(
 
 
 def build_connectors(tenant: TenantConfig, *, clock: Clock) -> dict[str, Connector]:
-    """Every configured connector by category (the LLM is built elsewhere)."""
+    """Every configured connector by its binding's name (the LLM is built elsewhere)."""
     return {
-        category: build_connector(tenant, category, binding, clock=clock)
-        for category, binding in tenant.connectors.items()
-        if category not in NOT_CONNECTORS
+        name: build_connector(tenant, name, binding, clock=clock)
+        for name, binding in tenant.connectors.items()
+        if name not in NOT_CONNECTORS
     }
 
 
 def connector_policies(tenant: TenantConfig, *, timeout_s: float) -> dict[str, ResiliencePolicy]:
-    """Each connector's resilience policy (`connectors.<category>.resilience`, else defaults
-    with the process's `timeout_s`); a bad policy is a `ConfigError` naming the key."""
+    """Each binding's resilience policy (`connectors.<name>.resilience`, else defaults with the
+    process's `timeout_s`); a bad policy is a `ConfigError` naming the key. Named bindings of
+    one category have policies (and circuit breakers) of their own."""
     policies: dict[str, ResiliencePolicy] = {}
     for category, binding in tenant.connectors.items():
         raw = binding.settings().get(RESILIENCE_KEY) or {}
@@ -216,8 +238,8 @@ def _invocations(flow: schema.FlowSpec) -> Iterator[tuple[str, schema.InvokeConn
 def unbound_connector_calls(
     flow: schema.FlowSpec, configured: frozenset[str]
 ) -> list[tuple[str, str]]:
-    """(flow place, category) of every `invoke_connector` naming a category not in
-    `configured` (the control plane checks this before publishing a flow)."""
+    """(flow place, connector name) of every `invoke_connector` naming a category or named
+    binding not in `configured` (the control plane checks this before publishing a flow)."""
     return [
         (where, action.connector)
         for where, action in _invocations(flow)
@@ -232,29 +254,32 @@ def check_flow_connectors(
     *,
     unchecked: frozenset[str] = frozenset(),
 ) -> None:
-    """Every `invoke_connector` of the flow must name a configured category and one of its
-    operations; otherwise a `ConfigError` names the tenant file, the key and the flow place.
-    Calls to `unchecked` categories (configured, but their binding failed) are checked against
-    the operations of their category when it has a fixed set (`CATEGORY_OPERATIONS`)."""
+    """Every `invoke_connector` of the flow must name a configured binding (a category or a
+    named binding, `notification.crm`) and one of its operations; otherwise a `ConfigError`
+    names the tenant file, the key and the flow place, and for a name the tenant does not bind
+    the binding most likely meant. Calls to `unchecked` bindings (configured, but their binding
+    failed) are checked against the operations of their category when it has a fixed set
+    (`CATEGORY_OPERATIONS`)."""
     problems: list[tuple[str, str]] = []
+    bound = frozenset(tenant.connectors) - NOT_CONNECTORS
     for where, action in _invocations(flow):
-        category, operation = action.connector, action.operation
-        connector = connectors.get(category)
-        if category in unchecked:  # what every connector of the category offers, if known
-            known = CATEGORY_OPERATIONS.get(category, frozenset({operation}))
+        name, operation = action.connector, action.operation
+        connector = connectors.get(name)
+        if name in unchecked:  # what every connector of the category offers, if known
+            known = CATEGORY_OPERATIONS.get(connector_category(name), frozenset({operation}))
         elif connector is None:
-            if category not in NOT_CONNECTORS:
+            if name not in NOT_CONNECTORS:
                 problems.append(
-                    (f"connectors.{category}", f"the flow ({where}) calls connector "
-                     f"{category!r}, which the tenant does not configure")
+                    (f"connectors.{name}", f"the flow ({where}) calls connector {name!r}, "
+                     f"which the tenant does not configure{did_you_mean(name, bound)}")
                 )  # fmt: skip
             continue
         else:
             known = connector.operations()
         if operation not in known:
             problems.append(
-                (f"connectors.{category}", f"the flow ({where}) calls {category}.{operation}, "
-                 f"an operation {category!r} does not have (known: {', '.join(sorted(known))})")
+                (f"connectors.{name}", f"the flow ({where}) calls {name}.{operation}, "
+                 f"an operation {name!r} does not have (known: {', '.join(sorted(known))})")
             )  # fmt: skip
     if problems:
         key = problems[0][0]
@@ -280,7 +305,8 @@ def connector_json_schemas() -> dict[str, dict[str, dict[str, Any]]]:
 
     Types of one category are listed under it (``calendar``: ``mock_calendar``,
     ``google_calendar``, ``caldav`` and the seed's ``mock``); generic types (the scripted
-    ``mock``) are listed under ``"any"``. Each schema includes the `resilience` policy.
+    ``mock``) are listed under ``"any"``. Each schema includes the `resilience` policy. A named
+    binding (``notification.crm``) takes the schemas of its category (``notification``).
     """
     schemas: dict[str, dict[str, dict[str, Any]]] = {}
     for connector_type in CONNECTOR_TYPES.values():
