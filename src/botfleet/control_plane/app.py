@@ -29,6 +29,7 @@ from botfleet.control_plane.api.observe import RequestObserver
 from botfleet.control_plane.bootstrap import open_container
 from botfleet.control_plane.logs import configure_logging, get_logger
 from botfleet.control_plane.metrics import ControlPlaneMetrics
+from botfleet.control_plane.services.url_review import log_stored_urls_outside_policy
 from botfleet.control_plane.settings import ControlPlaneSettings
 from botfleet.control_plane.url_policy import Resolver
 from botfleet.http_guards import BodyGuard
@@ -69,6 +70,9 @@ def create_app(
             settings, metrics, data_plane_transport=data_plane_transport, resolver=resolver
         ) as container:
             app.state.container = container
+            await log_stored_urls_outside_policy(
+                container.uow(), container.box, container.url_guard
+            )
             _log.info("control plane started", environment=settings.environment)
             yield
         _log.info("control plane stopped")

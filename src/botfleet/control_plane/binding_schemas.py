@@ -25,6 +25,7 @@ from pydantic import AliasChoices, BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
 from botfleet.control_plane.errors import InvalidInput
+from botfleet.control_plane.json_places import leaves, loc_place
 from botfleet.domain.timezones import check_zone_name
 
 # Field names that always hold secrets, whatever the binding type.
@@ -156,9 +157,8 @@ def _problems(
 
 
 def _first_problem(where: str, problem: ErrorDetails) -> InvalidInput:
-    path = ".".join(str(p) for p in problem["loc"])
     detail = "unknown field" if problem["type"] == "extra_forbidden" else problem["msg"]
-    return InvalidInput(f"{where}.{path}" if path else where, detail)
+    return InvalidInput(loc_place(where, problem["loc"]), detail)
 
 
 def _url_problem(key: str, text: str) -> str | None:
@@ -182,22 +182,14 @@ def _url_problem(key: str, text: str) -> str | None:
 
 
 def _check_urls(where: str, value: object) -> None:
-    """Refuse credentials in any URL of a binding (nested objects and lists too)."""
-    items: Any
-    if isinstance(value, Mapping):
-        items = value.items()
-    elif isinstance(value, list | tuple):
-        items = enumerate(value)
-    else:
-        return
-    for key, item in items:
-        path = f"{where}.{key}"
-        if isinstance(item, str):
-            problem = _url_problem(str(key).lower(), item)
-            if problem:
-                raise InvalidInput(path, problem)
-        else:
-            _check_urls(path, item)
+    """Refuse credentials in any URL of a binding (nested objects and lists too), naming its
+    place (``channel.allowed_origins[1]``)."""
+    for leaf in leaves(value, where):
+        if leaf.is_key or not isinstance(leaf.value, str):
+            continue
+        problem = _url_problem((leaf.key or "").lower(), leaf.value)
+        if problem:
+            raise InvalidInput(leaf.place, problem)
 
 
 def _scope_of(where: str) -> str:
@@ -357,6 +349,8 @@ class CredentialTarget:
     in_binding: frozenset[str] = frozenset()
     #: Settings the credentials may hold instead of the binding (field names), wherever given.
     movable: frozenset[str] = frozenset()
+    #: The settings model of the binding, whose rules a `movable` setting keeps as a credential.
+    model: type[BaseModel] | None = None
 
 
 def _target(what: str, model: type[BaseModel], binding: object = None) -> CredentialTarget:
@@ -373,7 +367,7 @@ def _target(what: str, model: type[BaseModel], binding: object = None) -> Creden
         name for name, info in model.model_fields.items() if name in taken and info.is_required()
     )
     settings = frozenset(model.model_fields) - set(every.values())
-    return CredentialTarget(what, fields, settings, required, in_binding, movable)
+    return CredentialTarget(what, fields, settings, required, in_binding, movable, model)
 
 
 def credential_target(scope: str, channel: object, connectors: object) -> CredentialTarget | None:
@@ -458,6 +452,25 @@ def check_required_credentials(target: CredentialTarget, names: Iterable[str]) -
             f"{', '.join(sorted(target.required))} (a put replaces all of the scope's secrets: "
             f"give every required one){why}",
         )
+
+
+def check_credential_settings(target: CredentialTarget, values: Mapping[str, Any]) -> None:
+    """Check the settings `values` hold instead of the binding (the webhook's `url`) with the
+    rules of the binding's model, as in the binding (an http(s) URL with a host, no user
+    information...): 422 naming ``body.<name>``, never the value. A query is allowed here
+    (`check` refuses it in the binding only). Secrets are left to the data plane's boot."""
+    if target.model is None:
+        return
+    given = {name: v for name, v in values.items() if target.fields.get(name) in target.movable}
+    if not given:
+        return
+    problems = [
+        problem
+        for problem in _problems(target.model, given, frozenset())
+        if problem["loc"] and str(problem["loc"][0]) in given
+    ]
+    if problems:
+        raise _first_problem("body", problems[0])
 
 
 def stale_credential_names(target: CredentialTarget, names: Iterable[str]) -> list[str]:

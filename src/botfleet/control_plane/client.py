@@ -41,6 +41,7 @@ from botfleet.control_plane.models import (
     TenantCreated,
     TenantStatus,
     TenantUpdate,
+    TenantUrlReport,
     TenantView,
 )
 from botfleet.domain.errors import BotPlatformError
@@ -287,7 +288,8 @@ class ControlPlaneClient:
         expires_in_days: int | None = None,
     ) -> ApiKeyCreated:
         """A new key (shown this once); with `expires_at` (aware) or `expires_in_days` (not
-        both) it stops working then, otherwise it works until revoked."""
+        both) it stops working then, otherwise it works until revoked (or, when the control
+        plane sets ``CP_API_KEY_MAX_DAYS``, until that many days from now)."""
         body: dict[str, Any] = {"name": name}
         if expires_at is not None:
             body["expires_at"] = expires_at.isoformat()
@@ -296,8 +298,10 @@ class ControlPlaneClient:
         path = f"{self._tenant(tenant_id)}/api-keys"
         return self._send("POST", path, ApiKeyCreated, json=body)
 
-    def list_api_keys(self, tenant_id: str) -> list[ApiKeyView]:
-        return self._list(f"{self._tenant(tenant_id)}/api-keys", ApiKeyView)
+    def list_api_keys(self, tenant_id: str, *, include_expired: bool = False) -> list[ApiKeyView]:
+        """The tenant's keys; those past their expiry only with `include_expired`."""
+        params = {"include_expired": "true"} if include_expired else None
+        return self._list(f"{self._tenant(tenant_id)}/api-keys", ApiKeyView, params=params)
 
     def revoke_api_key(self, tenant_id: str, key_id: str) -> None:
         self.request("DELETE", f"{self._tenant(tenant_id)}/api-keys/{_segment(key_id)}")
@@ -422,6 +426,11 @@ class ControlPlaneClient:
     def rotate_keys(self) -> RotationResult:
         """Re-encrypt every credential with the first key of ``CP_FERNET_KEYS`` (admin)."""
         return self._send("POST", "/v1/admin/rotate-keys", RotationResult)
+
+    def tenant_urls(self) -> TenantUrlReport:
+        """Stored URLs a tenant key could not set under ``CP_TENANT_URL_POLICY=public``
+        (admin): tenant, place and why, never the URL."""
+        return self._get("/v1/admin/tenant-urls", TenantUrlReport)
 
     def binding_schemas(self) -> dict[str, dict[str, Any]]:
         schemas: dict[str, dict[str, Any]] = self.request("GET", "/v1/binding-schemas").json()

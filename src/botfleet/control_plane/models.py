@@ -300,6 +300,28 @@ class RotationResult(BaseModel):
     )
 
 
+class StoredUrlRefused(BaseModel):
+    tenant_id: str
+    place: str = Field(
+        description="where the URL is: a binding's field (connectors.llm.base_url), or "
+        "credentials.<scope>.<name> for one stored as a credential (never the URL itself)"
+    )
+    problem: str = Field(description="why the public rules refuse it")
+
+
+class TenantUrlReport(BaseModel):
+    policy: str = Field(description="the control plane's CP_TENANT_URL_POLICY")
+    tenants: int = Field(description="tenants whose bindings and credentials were read")
+    refused: list[StoredUrlRefused] = Field(
+        description="stored URLs a tenant key could not set under CP_TENANT_URL_POLICY=public "
+        "(those set with the admin key on purpose included), by tenant"
+    )
+    unreadable: list[str] = Field(
+        default_factory=list,
+        description="credential rows (tenant/scope) no configured key can decrypt, so not read",
+    )
+
+
 class ErrorBody(BaseModel):
     detail: str
 

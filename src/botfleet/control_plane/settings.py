@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from botfleet.control_plane.models import MAX_API_KEY_LIFETIME_DAYS
 from botfleet.control_plane.url_policy import TenantUrlPolicy
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/control_plane.db"
@@ -164,6 +165,9 @@ class ControlPlaneSettings(BaseSettings):
     tenant_url_policy: TenantUrlPolicy = "public"
     #: Timeout of each DNS lookup of that check (a name not resolved in time is refused).
     tenant_url_dns_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    #: The longest a new tenant API key may live, in days (None: no limit). A key asked for
+    #: without an expiry gets one this far away; one asked to live longer is refused (422).
+    api_key_max_days: int | None = Field(default=None, ge=1, le=MAX_API_KEY_LIFETIME_DAYS)
 
     _generated: list[str] = PrivateAttr(default_factory=list)
 
@@ -176,6 +180,12 @@ class ControlPlaneSettings(BaseSettings):
     @classmethod
     def _policy_word(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("api_key_max_days", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # Compose's `${CP_API_KEY_MAX_DAYS:-}` passes an empty string for "not set".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("database_schema")
     @classmethod

@@ -41,17 +41,17 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import re
 import socket
 import string
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
 from botfleet.control_plane.errors import InvalidInput
+from botfleet.control_plane.json_places import leaves
 from botfleet.control_plane.principals import Principal
 
 TenantUrlPolicy = Literal["public", "any"]
@@ -74,6 +74,9 @@ _URL_KEY_ENDINGS = ("_url", "_uri")
 EXEMPT_KEYS = frozenset({"allowed_origins"})
 #: Distinct host names one request may ask the control plane to look up.
 MAX_LOOKUPS = 16
+#: Lookups a review of every stored URL runs at once (the system resolver's threads).
+REVIEW_LOOKUPS = 4
+#: No binding or key file nests this deep; a JSON text inside a credential might.
 _MAX_DEPTH = 32
 
 _WHOLE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
@@ -104,37 +107,22 @@ class UrlPlace:
 
 
 def url_places(where: str, value: object, *, json_strings: bool = False) -> list[UrlPlace]:
-    """Every URL in `value` (objects and lists too), with its place under `where`.
+    """Every URL in `value` (objects and lists too), with its place under `where`
+    (``connectors.llm.replies[1]``: the places of `json_places`).
 
     With `json_strings` a string holding a JSON object (a service-account key given as text)
     is searched too."""
-    return list(_walk(where, None, value, json_strings, 0))
-
-
-def _walk(
-    where: str, key: str | None, value: object, json_strings: bool, depth: int
-) -> Iterator[UrlPlace]:
-    if depth > _MAX_DEPTH:  # no binding or key file nests this deep; a JSON text might
-        return
-    if isinstance(value, Mapping):
-        for name, item in value.items():
-            if str(name).lower() not in EXEMPT_KEYS:
-                yield from _walk(f"{where}.{name}", str(name), item, json_strings, depth + 1)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from _walk(f"{where}[{index}]", key, item, json_strings, depth + 1)
-    elif isinstance(value, str):
-        text = value.strip()
+    places = []
+    found = leaves(value, where, skip=EXEMPT_KEYS, json_text=json_strings, max_depth=_MAX_DEPTH)
+    for leaf in found:
+        if leaf.is_key or not isinstance(leaf.value, str):
+            continue
+        text = leaf.value.strip()
         if _WHOLE_URL.match(text) or (
-            key is not None and is_url_key(key) and _URL_START.match(text)
+            leaf.key is not None and is_url_key(leaf.key) and _URL_START.match(text)
         ):
-            yield UrlPlace(where, text)
-        elif json_strings and text.startswith("{"):
-            try:
-                parsed = json.loads(text)
-            except (ValueError, RecursionError):
-                return
-            yield from _walk(where, key, parsed, False, depth + 1)
+            places.append(UrlPlace(leaf.place, text))
+    return places
 
 
 # ---------------------------------------------------------------- hosts and addresses
@@ -371,6 +359,34 @@ class TenantUrlGuard:
                 if problem is not None:
                     raise _refused(place, problem)
         return passed | frozenset(todo)
+
+    async def review(
+        self, places: Iterable[UrlPlace], *, look_up: bool = True
+    ) -> dict[UrlPlace, str]:
+        """Every place the ``public`` rules refuse, whatever `policy` says, with why (``the
+        URL's host is a loopback address``: never the URL): for what is stored already, which
+        a change of the policy does not re-check. Each distinct name is looked up once, at
+        most `REVIEW_LOOKUPS` at a time (so a lookup's timeout is not spent waiting for the
+        others). With `look_up` False no name is looked up: only what a URL's form tells (IP
+        addresses, internal names) is refused."""
+        hosts = {place: _read_host(place.url) for place in dict.fromkeys(places)}
+        names = sorted({host.name for host in hosts.values() if host.name is not None})
+        verdicts: dict[str, str | None] = {}
+        if look_up and names:
+            turns = asyncio.Semaphore(REVIEW_LOOKUPS)
+
+            async def one(name: str) -> str | None:
+                async with turns:
+                    return await self._lookup(name)
+
+            found = await asyncio.gather(*(one(name) for name in names))
+            verdicts = dict(zip(names, found, strict=True))
+        refused = {}
+        for place, host in hosts.items():
+            why = host.problem or (verdicts.get(host.name) if host.name is not None else None)
+            if why is not None:
+                refused[place] = f"the URL's host {why}"
+        return refused
 
     async def _lookup(self, name: str) -> str | None:
         if self.resolve is None:

@@ -164,3 +164,16 @@ def test_keys_create_refuses_a_bad_expiry_before_any_request(
     refused = cli("keys", "create", "acme", "--name", "ci", *options, code=2)
     assert says in " ".join(refused.stderr.split()), refused.stderr
     assert _out(cli("keys", "list", "acme")) == []
+
+
+def test_keys_list_leaves_expired_keys_out_unless_include_expired(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli("tenants", "create", "acme")
+    dated = _out(cli("keys", "create", "acme", "--name", "ci", "--expires-in-days", "1"))
+    cli("keys", "create", "acme", "--name", "forever")
+    with monkeypatch.context() as patched:
+        patched.setattr(identity, "utcnow", lambda: _at(dated["expires_at"]))
+        shown = [row["name"] for row in _out(cli("keys", "list", "acme"))]
+        every = [row["name"] for row in _out(cli("keys", "list", "acme", "--include-expired"))]
+    assert (shown, every) == (["forever"], ["ci", "forever"])

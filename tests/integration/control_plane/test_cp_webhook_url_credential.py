@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from cp_harness import ControlPlane
+from cp_harness import ControlPlane, Database, make_settings, running_control_plane
+from cryptography.fernet import Fernet
 
 from botfleet.adapters.connectors.notification.webhook import WebhookConnector
 from botfleet.adapters.provider_httpx import HttpxProvider
@@ -160,10 +161,19 @@ async def test_the_url_is_kept_in_one_place(cp: ControlPlane) -> None:
     moved = await _put(cp, {"url": TEAMS_URL}, cp.admin)
     assert moved.status_code == 200, moved.text
 
-    # A binding that gains a url again no longer fits the stored one: 409, or drop them.
+    # A binding that gains a url again no longer fits the stored one: 409 saying where it is
+    # and how to move it, or drop the stored one.
     again = await _patch(cp, bound)
     assert again.status_code == 409, again.text
-    assert "credentials 'connector:notification' hold url" in again.json()["detail"]
+    detail = again.json()["detail"]
+    assert (
+        "credentials 'connector:notification' hold url, which the new binding of "
+        "connectors.notification (type 'webhook') sets itself: url is already stored as a "
+        "credential, and it is kept in one place. To move it into the binding, repeat the "
+        "PATCH with ?drop_stale_credentials=true (it removes only url from the stored "
+        "credentials); to keep it as a credential, leave url out of the binding"
+    ) in detail, detail
+    assert "does not take" not in detail and "put the new binding's secrets" not in detail
     dropped = await _patch(cp, bound, params={"drop_stale_credentials": "true"})
     assert dropped.status_code == 200, dropped.text
     listed = await cp.client.get("/v1/tenants/acme/credentials", headers=cp.admin)
@@ -197,3 +207,109 @@ async def test_a_tenant_key_can_only_store_a_public_hook_url(cp: ControlPlane) -
     # The operator may point it anywhere (a local receiver in a demo).
     admin = await _put(cp, {"url": f"http://127.0.0.1:8080/hook?sig={SIG}"}, cp.admin)
     assert admin.status_code == 200, admin.text
+
+
+async def test_a_stored_hook_url_follows_the_binding_url_rules(cp: ControlPlane) -> None:
+    """What the data plane would refuse at boot is refused when stored, for the admin key too,
+    naming `body.url` as the binding names its `url`, never echoing the value."""
+    await cp.create_tenant("acme", connectors={"notification": HOOK})
+    key = cp.auth(await cp.tenant_key("acme"))
+
+    for url, why in (
+        (f"ftp://{HOST}/hook?sig={SIG}", "not an http(s) URL"),
+        (f"{HOST}/workflows/7ab2?sig={SIG}", "not an http(s) URL"),
+        (f"https:///workflows/7ab2?sig={SIG}", "the URL has no host"),
+        (
+            f"https://{HOST}/workflows/7ab2 x?sig={SIG}",
+            "the URL holds spaces or control characters",
+        ),
+        (f"https://{HOST}:port/workflows/7ab2?sig={SIG}", "cannot be read as a URL"),
+    ):
+        refused = await _put(cp, {"url": url, "secret": SECRET}, cp.admin)
+        assert refused.status_code == 422, (url, refused.text)
+        assert refused.json()["detail"].startswith(f"body.url: Value error, {why}"), refused.text
+        # A tenant key's may be refused by CP_TENANT_URL_POLICY first (its host cannot be read).
+        by_tenant = await _put(cp, {"url": url, "secret": SECRET}, key)
+        assert by_tenant.status_code == 422, (url, by_tenant.text)
+        assert by_tenant.json()["detail"].startswith("body.url: "), by_tenant.text
+        for response in (refused, by_tenant):
+            _hidden(response.text)
+        # The same value in the binding is refused the same way (there, also for its query).
+        bound = await _patch(cp, {**HOOK, "url": url.partition("?")[0]})
+        assert bound.status_code == 422, bound.text
+        assert bound.json()["detail"].startswith(f"connectors.notification.url: Value error, {why}")
+    # No scheme: not a URL to the policy, which leaves it to the binding's rules.
+    bare = await _put(cp, {"url": f"{HOST}/workflows/7ab2?sig={SIG}"}, key)
+    assert bare.json()["detail"].startswith("body.url: Value error, not an http(s) URL"), bare.text
+    not_text = await _put(cp, {"url": 12345}, cp.admin)
+    assert not_text.status_code == 422, not_text.text
+    assert not_text.json()["detail"] == "body.url: Input should be a valid string"
+    assert (await cp.client.get("/v1/tenants/acme/credentials", headers=cp.admin)).json() == []
+
+    # A good one is stored; the secret next to it is not the binding's business here.
+    fine = await _put(cp, {"url": TEAMS_URL, "secret": SECRET}, key)
+    assert fine.status_code == 200, fine.text
+
+
+async def test_moving_the_url_into_the_binding_keeps_the_other_secrets(cp: ControlPlane) -> None:
+    """`?drop_stale_credentials=true` removes only the names the new binding does not take:
+    the signing secret stored next to the hook URL stays, sealed again without it."""
+    token = await cp.create_tenant("acme", connectors={"notification": HOOK})
+    uploaded = await cp.client.post(
+        "/v1/tenants/acme/flows",
+        params={"publish": "true"},
+        content=NOTIFY_FLOW,
+        headers={**cp.admin, "Content-Type": "application/yaml"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    stored = await _put(cp, {"url": TEAMS_URL, "secret": SECRET}, cp.admin)
+    assert stored.status_code == 200, stored.text
+    bound = {**HOOK, "url": f"https://{HOST}/hooks/in-the-binding"}
+
+    refused = await _patch(cp, bound)
+    assert refused.status_code == 409, refused.text
+    assert (
+        "(it removes only url from the stored credentials; its other secrets (secret) stay)"
+        in refused.text
+    )
+
+    moved = await _patch(cp, bound, params={"drop_stale_credentials": "true"})
+    assert moved.status_code == 200, moved.text
+    listed = await cp.client.get("/v1/tenants/acme/credentials", headers=cp.admin)
+    assert [(c["scope"], c["key_names"]) for c in listed.json()] == [
+        ("connector:notification", ["secret"])
+    ]
+    audit = await cp.client.get("/v1/audit?action=credentials.delete", headers=cp.admin)
+    assert [(e["target"], e["details"]) for e in audit.json()] == [
+        (
+            "connector:notification",
+            {"keys": ["url"], "kept": ["secret"], "reason": "stale after tenant.update"},
+        )
+    ]
+    booted = await cp.client.get("/v1/boot/acme", headers=cp.auth(token))
+    assert booted.status_code == 200, booted.text
+    payload = BootPayload.model_validate(booted.json())
+    assert payload.connectors["notification"] == {**bound, "secret": SECRET}
+    assert "connectors.notification.url" not in payload.secret_paths
+    for response in (refused, moved, listed, audit):
+        _hidden(response.text)
+
+
+async def test_secrets_no_key_opens_are_dropped_whole(database: Database) -> None:
+    """Without a configured key that opens them, the stale name cannot be taken out of the
+    sealed secrets: the scope goes as a whole, as before (it could not be used anyway)."""
+    bound = {**HOOK, "url": f"https://{HOST}/hooks/in-the-binding"}
+    async with running_control_plane(make_settings(database)) as cp:
+        await cp.create_tenant("acme", connectors={"notification": HOOK})
+        stored = await _put(cp, {"url": TEAMS_URL, "secret": SECRET}, cp.admin)
+        assert stored.status_code == 200, stored.text
+    other = Fernet.generate_key().decode()
+    async with running_control_plane(make_settings(database, fernet_keys=other)) as cp:
+        moved = await _patch(cp, bound, params={"drop_stale_credentials": "true"})
+        assert moved.status_code == 200, moved.text
+        listed = await cp.client.get("/v1/tenants/acme/credentials", headers=cp.admin)
+        assert listed.json() == []
+        audit = await cp.client.get("/v1/audit?action=credentials.delete", headers=cp.admin)
+        assert [e["details"] for e in audit.json()] == [
+            {"keys": ["secret", "url"], "reason": "stale after tenant.update"}
+        ]

@@ -159,3 +159,22 @@ def test_unsupported_postgres_query_parameters_are_a_configuration_error(
         )  # fmt: skip
     assert message in str(caught.value)
     assert "hunter2" not in str(caught.value)
+
+
+def test_api_key_max_days_is_unset_by_default_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    def settings() -> ControlPlaneSettings:
+        return ControlPlaneSettings(
+            environment="test", admin_api_key=GOOD_ADMIN, fernet_keys=GOOD_FERNET
+        )
+
+    monkeypatch.delenv("CP_API_KEY_MAX_DAYS", raising=False)
+    assert settings().api_key_max_days is None
+    for blank in ("", "  "):  # Compose's ${CP_API_KEY_MAX_DAYS:-}: not set
+        monkeypatch.setenv("CP_API_KEY_MAX_DAYS", blank)
+        assert settings().api_key_max_days is None
+    monkeypatch.setenv("CP_API_KEY_MAX_DAYS", "90")
+    assert settings().api_key_max_days == 90
+    for wrong in ("0", "731", "ninety"):
+        monkeypatch.setenv("CP_API_KEY_MAX_DAYS", wrong)
+        with pytest.raises(ValidationError, match="api_key_max_days"):
+            settings()

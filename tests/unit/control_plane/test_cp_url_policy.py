@@ -23,6 +23,7 @@ from botfleet.control_plane.errors import InvalidInput
 from botfleet.control_plane.principals import ADMIN, Principal
 from botfleet.control_plane.settings import ControlPlaneSettings
 from botfleet.control_plane.url_policy import (
+    REVIEW_LOOKUPS,
     TenantUrlGuard,
     UrlPlace,
     address_problem,
@@ -195,6 +196,40 @@ async def test_lookups_are_made_once_per_name_and_capped() -> None:
         await guard.check(many)
     dns.asked.clear()
     assert await guard.check(places, passed=frozenset(places)) == frozenset(places)
+    assert dns.asked == []
+
+
+async def test_a_review_reports_every_refused_place_whatever_the_policy() -> None:
+    """Stored URLs: every refusal (not the first), no cap on names, under `any` too."""
+    names = {f"h{i}.example.com": ["8.8.8.8"] for i in range(30)}
+    dns = Dns({**names, "inside.example.com": ["10.1.2.3"]}, delay_s=0.02)
+    places = [UrlPlace(f"llm.replies[{i}]", f"https://h{i}.example.com/") for i in range(30)]
+    bad = [
+        UrlPlace("llm.base_url", "http://127.0.0.1:8000/v1"),
+        UrlPlace("connectors.calendar.url", "https://inside.example.com/dav"),
+    ]
+    running, most = 0, 0
+
+    async def counted(host: str) -> Sequence[str]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            return await dns(host)
+        finally:
+            running -= 1
+
+    # At most 4 at a time (the resolver's threads): a lookup's timeout is not spent queueing.
+    guard = TenantUrlGuard("any", counted, timeout_s=0.1)
+    assert await guard.review([*bad, *places, *places]) == {
+        bad[0]: "the URL's host is a loopback address",
+        bad[1]: "the URL's host resolves to a private-network address",
+    }
+    assert len(dns.asked) == 31, "each name once"
+    assert most == REVIEW_LOOKUPS == 4
+    dns.asked.clear()
+    by_form = await guard.review([*bad, *places], look_up=False)
+    assert by_form == {bad[0]: "the URL's host is a loopback address"}
     assert dns.asked == []
 
 

@@ -7,7 +7,8 @@
 
 Answers print as JSON on stdout (nothing else); errors go to stderr, never showing the key,
 with exit status 1 (the control plane refused: its message, and every flow issue with its line;
-or `rotate-keys` skipped rows no key can decrypt: the answer printed, the rows named on stderr)
+or `rotate-keys` skipped rows no key can decrypt, or `tenant-urls` found stored URLs the
+policy refuses: the answer printed, a summary on stderr)
 or 2 (it could not be reached, timed out, or what answered is not a control plane; also a usage
 error: a bad option, a file that cannot be read or written).
 """
@@ -101,6 +102,34 @@ def rotate_keys(ctx: typer.Context) -> None:
             "again, or put those secrets again (do not remove the old key yet)",
             err=True,
         )
+        raise typer.Exit(REFUSED)
+
+
+@cp_app.command("tenant-urls")
+def tenant_urls(ctx: typer.Context) -> None:
+    """Stored URLs a tenant key could not set under CP_TENANT_URL_POLICY=public (admin).
+
+    Changing the policy does not re-check what is stored: run this after tightening it. Each
+    entry names the tenant, the place (a binding field, or credentials.<scope>.<name>) and
+    why, never the URL. Exits 1 (the answer still printed) when there is any, or when
+    credentials no configured key can decrypt could not be read.
+    """
+    report = run(ctx, lambda c: c.tenant_urls())
+    if report.refused:
+        tenants = sorted({item.tenant_id for item in report.refused})
+        typer.echo(
+            f"error: {len(report.refused)} stored URL(s) of {len(tenants)} tenant(s) "
+            f"({', '.join(tenants)}) point at hosts CP_TENANT_URL_POLICY=public refuses; "
+            "change them (or keep the ones you set on purpose with the admin key)",
+            err=True,
+        )
+    if report.unreadable:
+        typer.echo(
+            f"error: credentials no configured key can decrypt were not read: "
+            f"{', '.join(report.unreadable)}",
+            err=True,
+        )
+    if report.refused or report.unreadable:
         raise typer.Exit(REFUSED)
 
 

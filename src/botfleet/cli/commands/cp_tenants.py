@@ -224,7 +224,8 @@ def create_key(
     ),
 ) -> None:
     """A tenant-scoped key, shown this once. Without --expires-in-days or --expires-at it
-    works until revoked."""
+    works until revoked, or, when the control plane sets CP_API_KEY_MAX_DAYS, until that many
+    days from now (a later expiry is refused)."""
     from botfleet.control_plane.models import ApiKeyCreate
 
     fields: dict[str, Any] = {"name": name}
@@ -242,9 +243,15 @@ def create_key(
 
 
 @keys_app.command("list")
-def list_keys(ctx: typer.Context, tenant: str) -> None:
+def list_keys(
+    ctx: typer.Context,
+    tenant: str,
+    include_expired: bool = typer.Option(
+        False, "--include-expired", help="Also list keys past their expiry (hidden otherwise)."
+    ),
+) -> None:
     """Key metadata: name, creator, expires_at, last_used_at (hourly), revoked_at."""
-    run(ctx, lambda c: c.list_api_keys(tenant))
+    run(ctx, lambda c: c.list_api_keys(tenant, include_expired=include_expired))
 
 
 @keys_app.command("revoke")

@@ -31,9 +31,10 @@ PUT_ERRORS: dict[int | str, dict[str, Any]] = {
         "model": ErrorBody,
         "description": "not a JSON object, a non-finite number, a name that is not a secret "
         "field of the scope's binding type (the answer lists the expected ones), a secret "
-        "the binding type requires left out (the answer names it), or, with a tenant key and "
-        "CP_TENANT_URL_POLICY=public, a URL (a service account's token_uri) whose host is not "
-        "public",
+        "the binding type requires left out (the answer names it), a setting stored here "
+        "instead of in the binding (a webhook's url) that breaks the binding's rules (not an "
+        "http(s) URL...), or, with a tenant key and CP_TENANT_URL_POLICY=public, a URL (a "
+        "service account's token_uri, a webhook's url) whose host is not public",
     },
 }
 

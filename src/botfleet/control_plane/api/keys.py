@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.exceptions import RequestValidationError
 
-from botfleet.control_plane.api.deps import PrincipalDep, TenantIdPath, UoWDep
+from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
 from botfleet.control_plane.api.responses import AUTH_ERRORS
 from botfleet.control_plane.db.tables import utcnow
 from botfleet.control_plane.models import ApiKeyCreate, ApiKeyCreated, ApiKeyView, BootTokenIssued
@@ -17,17 +19,51 @@ router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["identity"], response
 KeyIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="the key's id")]
 
 
+def _expiry(body: ApiKeyCreate, now: datetime, max_days: int | None) -> datetime | None:
+    """When the new key expires, within `CP_API_KEY_MAX_DAYS` (`max_days`) when set: a key
+    asked for without an expiry gets one that far away (the answer says when); one asked to
+    live longer is refused in FastAPI's 422 shape, as the other expiry errors, naming the
+    field it was given in."""
+    expiry = body.expiry(now)
+    if max_days is None:
+        return expiry
+    if expiry is None:
+        return now.astimezone(UTC).replace(microsecond=0) + timedelta(days=max_days)
+    if expiry > now + timedelta(days=max_days):
+        field = "expires_in_days" if body.expires_in_days is not None else "expires_at"
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", field),
+                    "msg": f"must be at most {max_days} days from now: this control plane "
+                    f"limits tenant keys to that (CP_API_KEY_MAX_DAYS={max_days}); rotate "
+                    "keys instead of making them live longer",
+                    "input": None,
+                }
+            ]
+        )
+    return expiry
+
+
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED)
 async def create_api_key(
-    tenant_id: TenantIdPath, body: ApiKeyCreate, principal: PrincipalDep, uow: UoWDep
+    tenant_id: TenantIdPath,
+    body: ApiKeyCreate,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    uow: UoWDep,
 ) -> ApiKeyCreated:
     """A new tenant-scoped key. The key itself is in this answer only; store it now.
 
     With `expires_at` or `expires_in_days` it stops working then (401 naming the key and the
-    date); without, it works until revoked."""
+    date); without, it works until revoked, unless the control plane limits how long keys
+    live (``CP_API_KEY_MAX_DAYS``): then it gets an expiry that many days away, and a later
+    one is refused (422)."""
+    expires_at = _expiry(body, utcnow(), container.settings.api_key_max_days)
     async with uow:
         row, key = await identity.create_api_key(
-            uow, principal, tenant_id, body.name, expires_at=body.expiry(utcnow())
+            uow, principal, tenant_id, body.name, expires_at=expires_at
         )
         return ApiKeyCreated.model_validate(
             {**ApiKeyView.model_validate(row).model_dump(), "key": key}
@@ -36,11 +72,20 @@ async def create_api_key(
 
 @router.get("/api-keys")
 async def list_api_keys(
-    tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
+    tenant_id: TenantIdPath,
+    principal: PrincipalDep,
+    uow: UoWDep,
+    include_expired: Annotated[
+        bool, Query(description="also list keys past their expires_at (hidden by default)")
+    ] = False,
 ) -> list[ApiKeyView]:
-    """Key metadata (never the keys or their hashes): expiry and when each was last used."""
+    """Key metadata (never the keys or their hashes): expiry and when each was last used.
+    Keys past their expiry are left out unless ``?include_expired=true`` (revoked ones are
+    listed, with ``revoked_at``)."""
     async with uow:
-        rows = await identity.list_api_keys(uow, principal, tenant_id)
+        rows = await identity.list_api_keys(
+            uow, principal, tenant_id, include_expired=include_expired
+        )
         return [ApiKeyView.model_validate(row) for row in rows]
 
 

@@ -59,7 +59,8 @@ async def update_tenant(
 ) -> TenantView:
     """Change name, time zone, language, bindings or LLM settings (validated like on create).
     A binding whose stored credentials it does not take (a channel changed from ``whatsapp``
-    to ``telegram``) answers 409 naming them; ``?drop_stale_credentials=true`` deletes them.
+    to ``telegram``) answers 409 naming them; ``?drop_stale_credentials=true`` removes those
+    names (a scope left without any is deleted; its other secrets stay).
     With a tenant key and ``CP_TENANT_URL_POLICY=public`` (the default), a new URL in a
     binding must point at a public host: loopback, private, link-local and internal names
     answer 422 naming the field."""
@@ -71,6 +72,7 @@ async def update_tenant(
             body,
             drop_stale_credentials=drop_stale_credentials,
             url_guard=container.url_guard,
+            box=container.box,
         )
         return TenantView.model_validate(tenant)
 

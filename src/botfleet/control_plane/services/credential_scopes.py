@@ -16,6 +16,7 @@ from typing import Any
 from botfleet.control_plane.binding_schemas import (
     CredentialTarget,
     check_credential_names,
+    check_credential_settings,
     check_required_credentials,
     credential_target,
     stale_credential_names,
@@ -53,6 +54,15 @@ def check_put_names(tenant: Tenant, scope: str, names: list[str]) -> None:
         )
     check_credential_names(target, names)
     check_required_credentials(target, names)
+
+
+def check_put_settings(tenant: Tenant, scope: str, values: Mapping[str, Any]) -> None:
+    """A setting the put holds instead of the binding (the webhook's `url`) must pass the rules
+    it would pass in the binding, or the data plane refuses to boot with it (422 naming it,
+    never its value). Call after `check_put_names`."""
+    target = scope_target(scope, tenant.channel, tenant.connectors)
+    if target is not None:
+        check_credential_settings(target, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,19 +103,40 @@ def stale_scopes(
 
 
 def stale_conflict(tenant_id: str, stale: Sequence[StaleScope]) -> Conflict:
-    """409 naming, per scope, the stored names the new binding does not take (never values)."""
-    parts = []
+    """409 naming, per scope, the stored names the new binding does not take (never values),
+    and how to get past it: a setting the new binding now holds itself (the webhook's `url`,
+    stored as a credential) is told apart, since it is moved, not replaced."""
+    parts, replaced = [], []
     for scope in stale:
-        takes = sorted(set(scope.target.fields.values()))
-        parts.append(
-            f"credentials {scope.row.scope!r} hold {', '.join(scope.names)}, which "
-            f"{scope.target.what} does not take (it takes "
-            f"{', '.join(takes) if takes else 'no secrets'})"
+        target = scope.target
+        moved = [name for name in scope.names if name in target.in_binding]
+        others = [name for name in scope.names if name not in moved]
+        if others:
+            takes = ", ".join(sorted(set(target.fields.values()))) or "no secrets"
+            parts.append(
+                f"credentials {scope.row.scope!r} hold {', '.join(others)}, which "
+                f"{target.what} does not take (it takes {takes})"
+            )
+            replaced.append(scope.row.scope)
+        if moved:
+            names = ", ".join(moved)
+            kept = [name for name in scope.row.key_names if name not in scope.names]
+            stay = f"; its other secrets ({', '.join(kept)}) stay" if kept else ""
+            parts.append(
+                f"credentials {scope.row.scope!r} hold {names}, which the new binding of "
+                f"{target.what} sets itself: {names} is already stored as a credential, and it "
+                f"is kept in one place. To move it into the binding, repeat the PATCH with "
+                f"?drop_stale_credentials=true (it removes only {names} from the stored "
+                f"credentials{stay}); to keep it as a credential, leave {names} out of the binding"
+            )
+    how = ""
+    if replaced:
+        how = (
+            f". Delete them (DELETE /v1/tenants/{tenant_id}/credentials/{replaced[0]}) or repeat "
+            "the PATCH with ?drop_stale_credentials=true (it removes only the names listed), "
+            "then put the new binding's secrets"
         )
-    first = stale[0].row.scope
     return Conflict(
         f"the new bindings of tenant {tenant_id!r} do not fit its stored secrets: "
-        f"{'; '.join(parts)}. Delete them (DELETE /v1/tenants/{tenant_id}/credentials/{first}) "
-        "or repeat the PATCH with ?drop_stale_credentials=true, then put the new binding's "
-        "secrets"
+        f"{'; '.join(parts)}{how}"
     )

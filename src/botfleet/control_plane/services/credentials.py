@@ -22,7 +22,11 @@ from botfleet.control_plane.json_places import first_bad_place
 from botfleet.control_plane.models import RotationResult
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
-from botfleet.control_plane.services.credential_scopes import DATA_PLANE_SCOPE, check_put_names
+from botfleet.control_plane.services.credential_scopes import (
+    DATA_PLANE_SCOPE,
+    check_put_names,
+    check_put_settings,
+)
 from botfleet.control_plane.services.tenants import (
     get_tenant,
     get_tenant_for_change,
@@ -88,10 +92,13 @@ async def put_credentials(
 
     The names are checked against the secret fields of the binding the scope fills (422
     naming an unknown or a missing required one); a connector scope needs its binding first
-    (409). The tenant is locked, so a concurrent binding change does not slip in between check
-    and store. With `url_guard` (`CP_TENANT_URL_POLICY=public`) a tenant key's secrets may
-    hold no URL to a host that is not public (a service account's ``token_uri``, which the
-    data plane posts to): 422 naming the place, never the value.
+    (409). A setting stored here instead of in the binding (the webhook's `url`) is checked
+    with the binding's rules (422 naming it, for the admin key too: the data plane would not
+    boot with it). The tenant is locked, so a concurrent binding change does not slip in
+    between check and store. With `url_guard` (`CP_TENANT_URL_POLICY=public`) a tenant key's
+    secrets may hold no URL to a host that is not public (a service account's ``token_uri``,
+    or a webhook `url`, which the data plane posts to): 422 naming the place, never the
+    value.
     """
     principal.require_tenant(tenant_id)
     check_scope(scope)
@@ -104,6 +111,7 @@ async def put_credentials(
             await uow.release()
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
     check_put_names(tenant, scope, names)
+    check_put_settings(tenant, scope, values)
     sealed = box.seal(values)
     if len(sealed) > MAX_SECRET_BYTES:
         raise InvalidInput("body", f"secrets are larger than {MAX_SECRET_BYTES} bytes once sealed")

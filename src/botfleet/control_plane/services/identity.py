@@ -108,10 +108,21 @@ async def create_api_key(
 
 
 async def list_api_keys(
-    uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    tenant_id: str,
+    *,
+    include_expired: bool = False,
 ) -> Sequence[ApiKey]:
+    """The tenant's keys, oldest first; those past their `expires_at` only with
+    `include_expired` (an expired key only answers 401: listed by default, old ones would
+    crowd out the keys in use)."""
     await get_tenant(uow, principal, tenant_id)
-    return await uow.api_keys.list(tenant_id)
+    rows = await uow.api_keys.list(tenant_id)
+    if include_expired:
+        return rows
+    now = utcnow()
+    return [row for row in rows if row.expires_at is None or now < row.expires_at]
 
 
 async def revoke_api_key(

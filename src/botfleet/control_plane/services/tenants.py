@@ -10,6 +10,7 @@ from botfleet.control_plane.binding_schemas import (
     validate_connectors,
     validate_llm,
 )
+from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.tables import Tenant, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import Conflict, NotFound, PermissionDenied, TenantReadOnly
@@ -17,7 +18,11 @@ from botfleet.control_plane.models import TenantCreate, TenantUpdate, data_plane
 from botfleet.control_plane.pagination import Page, after_tenant_id, page_of
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
-from botfleet.control_plane.services.credential_scopes import stale_conflict, stale_scopes
+from botfleet.control_plane.services.credential_scopes import (
+    StaleScope,
+    stale_conflict,
+    stale_scopes,
+)
 from botfleet.control_plane.tokens import hash_secret, new_boot_token
 from botfleet.control_plane.url_policy import TenantUrlGuard, UrlPlace, changed_places
 
@@ -192,11 +197,13 @@ async def update_tenant(
     *,
     drop_stale_credentials: bool = False,
     url_guard: TenantUrlGuard | None = None,
+    box: SecretBox | None = None,
 ) -> Tenant:
     """Change the given fields. New bindings must fit the published flow (409) and the stored
     credentials of the scopes they replace (409 naming the names the new binding does not
-    take); with `drop_stale_credentials` such credentials are deleted instead, in the same
-    transaction, and audited as ``credentials.delete``.
+    take); with `drop_stale_credentials` those names are removed instead, in the same
+    transaction, and audited as ``credentials.delete``: with `box` only those names (the
+    scope's other secrets are sealed again), without it the whole scope.
 
     With `url_guard` (`CP_TENANT_URL_POLICY=public`) a tenant key's new binding URLs must
     point at public hosts (422 naming the field). Their names are looked up before the tenant
@@ -217,7 +224,9 @@ async def update_tenant(
         from botfleet.control_plane.services.flows import check_connectors_kept
 
         await check_connectors_kept(uow, tenant, changes["connectors"] or {})
-    await _check_stored_credentials(uow, principal, tenant, changes, drop=drop_stale_credentials)
+    await _check_stored_credentials(
+        uow, principal, tenant, changes, drop=drop_stale_credentials, box=box
+    )
     if changes:
         for field, value in changes.items():
             setattr(tenant, field, value)
@@ -237,8 +246,9 @@ async def _check_stored_credentials(
     changes: dict[str, Any],
     *,
     drop: bool,
+    box: SecretBox | None,
 ) -> None:
-    """Refuse (or, with `drop`, delete) stored credentials the changed bindings do not take:
+    """Refuse (or, with `drop`, remove) stored credentials the changed bindings do not take:
     merged into them at boot, they would stop the data plane."""
     if "channel" not in changes and "connectors" not in changes:
         return
@@ -246,11 +256,45 @@ async def _check_stored_credentials(
     if stale and not drop:
         raise stale_conflict(tenant.id, stale)
     for scope in stale:
-        await uow.credentials.delete(scope.row)
-        audit.record(
-            uow, principal, "credentials.delete", tenant_id=tenant.id, target=scope.row.scope,
-            details={"keys": list(scope.row.key_names), "reason": "stale after tenant.update"},
-        )  # fmt: skip
+        await _drop_stale(uow, principal, tenant.id, scope, box)
+
+
+_STALE_REASON = "stale after tenant.update"
+
+
+async def _drop_stale(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    tenant_id: str,
+    stale: StaleScope,
+    box: SecretBox | None,
+) -> None:
+    """Remove the stale names only: the scope's other secrets still fit the new binding (a
+    webhook `url` moved into the binding leaves its signing `secret`), and putting them again
+    would mean finding them again. The scope goes as a whole when nothing else is left, or when
+    its secrets cannot be opened to take the names out (no configured key decrypts them, so
+    they could not be used anyway). Audited as ``credentials.delete`` with the names removed
+    (and those kept)."""
+    row = stale.row
+    kept = [name for name in row.key_names if name not in stale.names]
+    values: dict[str, Any] | None = None
+    if kept and box is not None:
+        try:
+            values = box.open(row.ciphertext, where=f"{tenant_id}/{row.scope}")
+        except UndecryptableSecret:
+            values = None
+    details: dict[str, Any]
+    if values is not None and box is not None:
+        left = {name: value for name, value in values.items() if name not in stale.names}
+        row.ciphertext, row.key_names, row.updated_at = box.seal(left), sorted(left), utcnow()
+        details = {"keys": list(stale.names), "kept": sorted(left), "reason": _STALE_REASON}
+    else:
+        await uow.credentials.delete(row)
+        details = {"keys": list(row.key_names), "reason": _STALE_REASON}
+    audit.record(
+        uow, principal, "credentials.delete", tenant_id=tenant_id, target=row.scope,
+        details=details,
+    )  # fmt: skip
 
 
 async def set_status(
