@@ -27,6 +27,12 @@ from pydantic_core import ErrorDetails
 from botfleet.control_plane.errors import InvalidInput
 from botfleet.control_plane.json_places import leaves, loc_place
 from botfleet.domain.timezones import check_zone_name
+from botfleet.flows.connector_names import (
+    SEPARATOR,
+    binding_name_problem,
+    connector_category,
+    is_named_binding,
+)
 
 # Field names that always hold secrets, whatever the binding type.
 SECRET_FIELD_NAMES = frozenset(
@@ -37,6 +43,12 @@ SECRET_FIELD_NAMES = frozenset(
 RESILIENCE_KEY = "resilience"
 _PLACEHOLDER = "stored-as-credentials"
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: The category that is not a connector: a tenant has one LLM, bound under `connectors.llm`.
+LLM_CATEGORY = "llm"
+CONNECTOR_SCOPE_PREFIX = "connector:"
+#: The longest binding key: its credential scope (``connector:<key>``) is stored in a column
+#: of 100 characters.
+MAX_BINDING_KEY = 100 - len(CONNECTOR_SCOPE_PREFIX)
 _URL = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")
 _QUERY_PROBLEM = "give the URL without a query (?...) or fragment (#...)"
 
@@ -194,7 +206,7 @@ def _check_urls(where: str, value: object) -> None:
 
 def _scope_of(where: str) -> str:
     """The credential scope whose secrets fill the binding at `where`."""
-    return where.replace("connectors.", "connector:", 1) if "." in where else where
+    return where.replace("connectors.", CONNECTOR_SCOPE_PREFIX, 1) if "." in where else where
 
 
 def _check(where: str, kind: BindingType, value: Mapping[str, Any]) -> None:
@@ -264,25 +276,63 @@ def _connector_kind(category: str, kind: BindingType) -> BindingType:
     return kind
 
 
+def binding_key_category(key: str, where: str) -> str:
+    """The category of a key under `connectors:` (``notification`` for the named binding
+    ``notification.crm``, by the flows' own rules: `flows.connector_names`); `InvalidInput` at
+    `where` when `key` cannot name a binding here: a category that is not lower_snake_case, a
+    malformed name after the dot, ``llm.<name>``, or a key too long for its credential scope."""
+    problem = binding_name_problem(key)
+    if problem is not None:
+        raise InvalidInput(where, problem)
+    category = connector_category(key)
+    if not _CATEGORY.match(category):
+        if is_named_binding(key):
+            raise InvalidInput(
+                where, f"{key!r}: the category before {SEPARATOR!r} must be lower_snake_case"
+            )
+        raise InvalidInput(where, "category must be lower_snake_case")
+    if is_named_binding(key) and category == LLM_CATEGORY:
+        raise InvalidInput(
+            where,
+            f"{key!r}: llm has no named bindings, it is not a connector (a tenant has one LLM, "
+            "bound under connectors.llm)",
+        )
+    if len(key) > MAX_BINDING_KEY:
+        raise InvalidInput(
+            where,
+            f"a binding's name is at most {MAX_BINDING_KEY} characters in all (its credentials "
+            f"are stored under the scope {CONNECTOR_SCOPE_PREFIX}<name>)",
+        )
+    return category
+
+
 def validate_connectors(value: object) -> dict[str, dict[str, Any]]:
-    """Check ``{category: binding}``; returns it as given."""
+    """Check ``{name: binding}``, each name a category or a named binding of one
+    (``notification.crm``), whose category decides the types and settings it may have;
+    returns it as given."""
     if not isinstance(value, Mapping):
         raise InvalidInput("connectors", "must be an object mapping a category to a binding")
     checked: dict[str, dict[str, Any]] = {}
-    for category, binding in value.items():
-        where = f"connectors.{category}"
-        if not isinstance(category, str) or not _CATEGORY.match(category):
-            raise InvalidInput(where, "category must be lower_snake_case")
+    for key, binding in value.items():
+        where = f"connectors.{key}"
+        category = binding_key_category(str(key), where)
         kind = _connector_kind(category, _binding(where, binding, connector_types()))
         if kind.category not in (None, category):
+            home = kind.category
+            # A second connector bound under a name of its own (`crm`) is the likeliest slip.
+            beside = (
+                ""
+                if home == LLM_CATEGORY
+                else f" (another one beside it as connectors.{home}.{key.rpartition('.')[2]})"
+            )
             raise InvalidInput(
                 f"{where}.type",
-                f"type {kind.name!r} is a {kind.category} connector: "
-                f"bind it under connectors.{kind.category}",
+                f"type {kind.name!r} is a {home} connector: bind it under connectors.{home}"
+                f"{beside}",
             )
         assert isinstance(binding, Mapping)
         _check(where, kind, binding)
-        checked[category] = dict(binding)
+        checked[key] = dict(binding)
     return checked
 
 
@@ -371,9 +421,9 @@ def _target(what: str, model: type[BaseModel], binding: object = None) -> Creden
 
 
 def credential_target(scope: str, channel: object, connectors: object) -> CredentialTarget | None:
-    """What the secrets of `scope` (``channel``, ``llm``, ``connector:<category>``) fill, given
-    the tenant's bindings; None when the scope has no binding of a known type (a connector
-    category the tenant does not bind), so its secret names cannot be checked."""
+    """What the secrets of `scope` (``channel``, ``llm``, ``connector:<name>``: a category or a
+    named binding) fill, given the tenant's bindings; None when the scope has no binding of a
+    known type (a connector the tenant does not bind), so its secret names cannot be checked."""
     if scope == "llm":
         return _target("llm", llm_options_model())
     if scope == "channel":
@@ -382,15 +432,15 @@ def credential_target(scope: str, channel: object, connectors: object) -> Creden
         if kind is None:
             return None
         return _target(f"channel (type {kind.name!r})", kind.model, channel)
-    if scope.startswith("connector:"):
-        category = scope.removeprefix("connector:")
-        binding = connectors.get(category) if isinstance(connectors, Mapping) else None
+    if scope.startswith(CONNECTOR_SCOPE_PREFIX):
+        key = scope.removeprefix(CONNECTOR_SCOPE_PREFIX)
+        binding = connectors.get(key) if isinstance(connectors, Mapping) else None
         kind_name = binding.get("type") if isinstance(binding, Mapping) else None
         kind = connector_types().get(kind_name) if isinstance(kind_name, str) else None
         if kind is None:
             return None
-        kind = _connector_kind(category, kind)
-        return _target(f"connectors.{category} (type {kind_name!r})", kind.model, binding)
+        kind = _connector_kind(connector_category(key), kind)
+        return _target(f"connectors.{key} (type {kind_name!r})", kind.model, binding)
     return None
 
 

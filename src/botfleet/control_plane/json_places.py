@@ -27,6 +27,9 @@ class Leaf:
     value: Any
     #: `value` is a key of the object at `place` (``body (an object key)``), not a member.
     is_key: bool = False
+    #: `value` nests deeper than the walk's `max_depth` (or is a JSON text too deep to parse)
+    #: and was not looked into: a check that must see everything refuses it.
+    too_deep: bool = False
 
 
 def member_place(where: str, key: object, *, key_chars: int | None = None) -> str:
@@ -64,8 +67,8 @@ def leaves(
         skip: members (by key, compared in lower case) not to look into.
         json_text: a string holding a JSON object (a service-account key given as text) is
             looked into as that object, at the string's place.
-        max_depth: objects and arrays nested deeper are not looked into (a JSON text can nest
-            deeper than any request body is let through).
+        max_depth: what is nested deeper is not looked into: each such value is one
+            `too_deep` leaf (a JSON text can nest deeper than any request body is let through).
         key_chars: cut keys to this many characters in places (keeps messages short).
     """
     return _leaves(
@@ -83,6 +86,7 @@ class _Options:
 
 def _leaves(value: Any, where: str, key: str | None, depth: int, how: _Options) -> Iterator[Leaf]:
     if how.max_depth is not None and depth > how.max_depth:
+        yield Leaf(where, key, value, too_deep=True)
         return
     if isinstance(value, Mapping):
         for name, item in value.items():
@@ -96,8 +100,11 @@ def _leaves(value: Any, where: str, key: str | None, depth: int, how: _Options) 
     elif how.json_text and isinstance(value, str) and value.lstrip().startswith("{"):
         try:
             parsed = json.loads(value)
-        except (ValueError, RecursionError):
+        except ValueError:
             yield Leaf(where, key, value)
+            return
+        except RecursionError:  # JSON all right, but deeper than the parser goes
+            yield Leaf(where, key, value, too_deep=True)
             return
         # Only one level of text: a JSON text inside the JSON text is a string like any other.
         inner = _Options(how.skip, False, how.max_depth, how.key_chars)

@@ -21,8 +21,14 @@ naming the field) when one of its URLs has a host that is:
 - a name that resolves (looked up from the control plane, with a timeout) to any such address,
   that does not resolve, or whose lookup times out: a name the control plane cannot see may
   be one only the data plane's network resolves (split-horizon DNS, a cluster's search
-  domains), so the check fails closed;
+  domains), so the check fails closed. Lookups take turns on the resolver's threads
+  (`LOOKUPS_AT_ONCE`, shared by every request and review), and a timeout starts with its
+  lookup, not while it waits for a thread (except behind a lookup that timed out: its thread
+  stays in ``getaddrinfo``, which cannot be cut short, until the system resolver gives up);
 - not parseable, or carrying user information (``public.example@127.0.0.1``).
+
+A value nested deeper than `MAX_URL_DEPTH` (only a JSON text inside a credential can be: a
+request body nests no deeper) is refused as a whole, since the URLs in it were not searched.
 
 Which strings are URLs: in any binding field, a string that is one URL (``scheme://...``, no
 spaces); in a field named `url`, ``*_url``, ``*_uri``, `calendar_id` or `endpoint`, any string
@@ -46,13 +52,14 @@ import socket
 import string
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
 from botfleet.control_plane.errors import InvalidInput
 from botfleet.control_plane.json_places import leaves
 from botfleet.control_plane.principals import Principal
+from botfleet.http_guards import MAX_DEPTH as BODY_MAX_DEPTH
 
 TenantUrlPolicy = Literal["public", "any"]
 
@@ -74,10 +81,12 @@ _URL_KEY_ENDINGS = ("_url", "_uri")
 EXEMPT_KEYS = frozenset({"allowed_origins"})
 #: Distinct host names one request may ask the control plane to look up.
 MAX_LOOKUPS = 16
-#: Lookups a review of every stored URL runs at once (the system resolver's threads).
-REVIEW_LOOKUPS = 4
-#: No binding or key file nests this deep; a JSON text inside a credential might.
-_MAX_DEPTH = 32
+#: Lookups run at once, by every request and review together: the system resolver's threads.
+#: One more would wait for a thread while its timeout runs, and fail though DNS answers.
+LOOKUPS_AT_ONCE = 4
+#: Deeper than any request body is let through (`BodyGuard`), so only a JSON text inside a
+#: credential can nest past it; what does is refused, not skipped (see `UrlPlace.too_deep`).
+MAX_URL_DEPTH = BODY_MAX_DEPTH
 
 _WHOLE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
 _URL_START = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//")
@@ -104,6 +113,9 @@ class UrlPlace:
 
     path: str
     url: str
+    #: Something nested deeper than `MAX_URL_DEPTH` at `path` (`url` is empty): whatever URLs
+    #: it holds were not found, so it is refused as if one were internal.
+    too_deep: bool = False
 
 
 def url_places(where: str, value: object, *, json_strings: bool = False) -> list[UrlPlace]:
@@ -111,10 +123,13 @@ def url_places(where: str, value: object, *, json_strings: bool = False) -> list
     (``connectors.llm.replies[1]``: the places of `json_places`).
 
     With `json_strings` a string holding a JSON object (a service-account key given as text)
-    is searched too."""
+    is searched too. A value nested deeper than `MAX_URL_DEPTH` is a `too_deep` place."""
     places = []
-    found = leaves(value, where, skip=EXEMPT_KEYS, json_text=json_strings, max_depth=_MAX_DEPTH)
+    found = leaves(value, where, skip=EXEMPT_KEYS, json_text=json_strings, max_depth=MAX_URL_DEPTH)
     for leaf in found:
+        if leaf.too_deep:
+            places.append(UrlPlace(leaf.place, "", too_deep=True))
+            continue
         if leaf.is_key or not isinstance(leaf.value, str):
             continue
         text = leaf.value.strip()
@@ -280,7 +295,7 @@ class SystemResolver:
     """The host's resolver (``getaddrinfo``) on a small pool of its own threads, so slow
     lookups never take the threads the rest of the control plane works on. `close()` it."""
 
-    def __init__(self, max_workers: int = 4) -> None:
+    def __init__(self, max_workers: int = LOOKUPS_AT_ONCE) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="cp-dns")
 
     async def __call__(self, host: str) -> Sequence[str]:
@@ -321,6 +336,10 @@ async def _lookup(resolve: Resolver, name: str, timeout_s: float) -> str | None:
 # ---------------------------------------------------------------- the guard
 
 
+#: Why a `too_deep` place is refused.
+_TOO_DEEP = f"nests deeper than {MAX_URL_DEPTH} levels, too deep for the URLs in it to be checked"
+
+
 @dataclass(frozen=True, slots=True)
 class TenantUrlGuard:
     """Enforces `CP_TENANT_URL_POLICY` on what a tenant key sends (see the module doc)."""
@@ -328,7 +347,22 @@ class TenantUrlGuard:
     policy: TenantUrlPolicy = "public"
     #: Looks host names up; None: no names can be checked (every one is refused).
     resolve: Resolver | None = None
+    #: How long one lookup may take, from when it starts (not from when it was asked for).
     timeout_s: float = 2.0
+    #: Lookups run at once by every check and review together (the resolver's threads).
+    lookups_at_once: int = LOOKUPS_AT_ONCE
+    _turns: asyncio.Semaphore = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_turns", asyncio.Semaphore(self.lookups_at_once))
+
+    @property
+    def turn_wait_s(self) -> float:
+        """How long a change's lookup waits for its turn: as long as the most lookups one
+        change may ask for take, one turn after the other, each timing out. Longer, and other
+        requests keep the resolver busy: refused (try again) rather than held."""
+        rounds = -(-MAX_LOOKUPS // self.lookups_at_once)
+        return self.timeout_s * rounds
 
     def applies_to(self, principal: Principal) -> bool:
         return self.policy == "public" and not principal.is_admin
@@ -336,10 +370,13 @@ class TenantUrlGuard:
     async def check(
         self, places: Iterable[UrlPlace], *, passed: frozenset[UrlPlace] = frozenset()
     ) -> frozenset[UrlPlace]:
-        """Refuse the first place whose host is not public (`InvalidInput` naming it; the
-        message never repeats the URL). Places in `passed` are not checked again. Returns the
-        places that passed, `passed` included."""
+        """Refuse the first place whose host is not public, or that nests too deep to be
+        searched (`InvalidInput` naming it; the message never repeats the URL). Places in
+        `passed` are not checked again. Returns the places that passed, `passed` included."""
         todo = [p for p in dict.fromkeys(places) if p not in passed]
+        for place in todo:
+            if place.too_deep:
+                raise InvalidInput(place.path, f"{_TOO_DEEP}; {_ADVICE}")
         hosts = {place: _read_host(place.url) for place in todo}
         for place, host in hosts.items():
             if host.problem is not None:
@@ -352,7 +389,9 @@ class TenantUrlGuard:
                 "in one change",
             )
         if names:
-            verdicts = await asyncio.gather(*(self._lookup(name) for name in names))
+            verdicts = await asyncio.gather(
+                *(self._lookup(name, wait_s=self.turn_wait_s) for name in names)
+            )
             refused = dict(zip(names, verdicts, strict=True))
             for place, host in hosts.items():
                 problem = refused.get(host.name) if host.name is not None else None
@@ -365,33 +404,38 @@ class TenantUrlGuard:
     ) -> dict[UrlPlace, str]:
         """Every place the ``public`` rules refuse, whatever `policy` says, with why (``the
         URL's host is a loopback address``: never the URL): for what is stored already, which
-        a change of the policy does not re-check. Each distinct name is looked up once, at
-        most `REVIEW_LOOKUPS` at a time (so a lookup's timeout is not spent waiting for the
-        others). With `look_up` False no name is looked up: only what a URL's form tells (IP
-        addresses, internal names) is refused."""
-        hosts = {place: _read_host(place.url) for place in dict.fromkeys(places)}
+        a change of the policy does not re-check. Each distinct name is looked up once, in
+        turn with every other lookup (`lookups_at_once`). With `look_up` False no name is
+        looked up: only what a URL's form tells (IP addresses, internal names) is refused."""
+        unique = list(dict.fromkeys(places))
+        refused = {place: _TOO_DEEP for place in unique if place.too_deep}
+        hosts = {place: _read_host(place.url) for place in unique if not place.too_deep}
         names = sorted({host.name for host in hosts.values() if host.name is not None})
         verdicts: dict[str, str | None] = {}
         if look_up and names:
-            turns = asyncio.Semaphore(REVIEW_LOOKUPS)
-
-            async def one(name: str) -> str | None:
-                async with turns:
-                    return await self._lookup(name)
-
-            found = await asyncio.gather(*(one(name) for name in names))
+            found = await asyncio.gather(*(self._lookup(name) for name in names))
             verdicts = dict(zip(names, found, strict=True))
-        refused = {}
         for place, host in hosts.items():
             why = host.problem or (verdicts.get(host.name) if host.name is not None else None)
             if why is not None:
                 refused[place] = f"the URL's host {why}"
         return refused
 
-    async def _lookup(self, name: str) -> str | None:
+    async def _lookup(self, name: str, *, wait_s: float | None = None) -> str | None:
+        """`_lookup` once a turn is free: the timeout starts with the lookup, not while it
+        waits for one of the resolver's threads. `wait_s`: how long to wait for the turn."""
         if self.resolve is None:
             return "cannot be checked: the control plane has no resolver"
-        return await _lookup(self.resolve, name, self.timeout_s)
+        try:
+            await asyncio.wait_for(self._turns.acquire(), wait_s)
+        except TimeoutError:
+            return (
+                "could not be checked: the control plane is busy looking up other names (try again)"
+            )
+        try:
+            return await _lookup(self.resolve, name, self.timeout_s)
+        finally:
+            self._turns.release()
 
 
 def _refused(place: UrlPlace, problem: str) -> InvalidInput:
@@ -406,5 +450,6 @@ def changed_places(new: Mapping[str, object], old: Mapping[str, object]) -> list
         place
         for field_name, value in new.items()
         for place in url_places(field_name, value)
-        if place not in kept
+        # What nests too deep was not compared: sent back unchanged or not, it is refused.
+        if place.too_deep or place not in kept
     ]

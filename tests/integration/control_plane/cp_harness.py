@@ -44,23 +44,41 @@ class FakeDns:
     """The control plane's resolver in these tests (`CP_TENANT_URL_POLICY` looks up the host
     names of tenants' binding URLs): no test makes a real DNS lookup. A name maps to its
     addresses, or to an exception to raise (``socket.gaierror``: it does not resolve); other
-    names answer `default` (None: they do not resolve). `asked` records every lookup."""
+    names answer `default` (None: they do not resolve). `asked` records every lookup.
+
+    With `threads`, lookups beyond that many at once wait for one to end, as on the system
+    resolver's thread pool; `most_at_once` is the most that ran together."""
 
     def __init__(
         self,
         table: Mapping[str, Sequence[str] | BaseException] | None = None,
         default: Sequence[str] | None = (PUBLIC_ADDRESS,),
         delay_s: float = 0.0,
+        threads: int | None = None,
     ) -> None:
         self.table = dict(table or {})
         self.default = default
         self.delay_s = delay_s
         self.asked: list[str] = []
+        self._threads = None if threads is None else asyncio.Semaphore(threads)
+        self._running = 0
+        self.most_at_once = 0
 
     async def __call__(self, host: str) -> Sequence[str]:
         self.asked.append(host)
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        if self._threads is None:
+            return await self._answer(host)
+        async with self._threads:
+            return await self._answer(host)
+
+    async def _answer(self, host: str) -> Sequence[str]:
+        self._running += 1
+        self.most_at_once = max(self.most_at_once, self._running)
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+        finally:
+            self._running -= 1
         found = self.table.get(host.removesuffix("."), self.default)
         if found is None:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")

@@ -134,3 +134,17 @@ async def test_reprovisioning_adds_and_swaps_connectors(
     swapped = await provision(CALLS_MOCK, MOCK)
     assert swapped.flow_version == 3
     assert await _state(cp) == (["mock"], 3)
+
+
+async def test_reprovisioning_moves_a_flow_between_named_bindings(
+    cp: ControlPlane, provision: Provision
+) -> None:
+    """A tenant file binding several calendars under names (`calendar.chair_2`) is provisioned
+    as written, and a run moving the flow to another name swaps the bindings in one go."""
+    chair = CALLS.format(category="calendar.chair_{n}", operation="get_available_days")
+    named = "  calendar:\n    type: mock\n  calendar.chair_{n}:\n    type: mock\n"
+    await provision(chair.format(n=2), named.format(n=2))
+    assert await _state(cp) == (["calendar", "calendar.chair_2"], 1)
+    moved = await provision(chair.format(n=3), named.format(n=3))
+    assert moved.flow_version == 2
+    assert await _state(cp) == (["calendar", "calendar.chair_3"], 2)

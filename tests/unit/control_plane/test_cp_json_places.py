@@ -41,8 +41,17 @@ def test_json_text_is_entered_once_at_its_place_and_depth_is_bounded() -> None:
     deep: object = "bottom"
     for _ in range(5):
         deep = [deep]
-    assert [leaf.value for leaf in leaves(deep, max_depth=4)] == []
-    assert [leaf.value for leaf in leaves(deep, max_depth=5)] == ["bottom"]
+    # Past the depth nothing is looked into, but it is there: one leaf says so, for a check
+    # that must see everything (the URL policy) to refuse it rather than miss what it holds.
+    assert list(leaves(deep, max_depth=4)) == [
+        Leaf("body[0][0][0][0][0]", None, "bottom", too_deep=True)
+    ]
+    assert list(leaves(deep, max_depth=3)) == [
+        Leaf("body[0][0][0][0]", None, ["bottom"], too_deep=True)
+    ]
+    assert list(leaves(deep, max_depth=5)) == [Leaf("body[0][0][0][0][0]", None, "bottom")]
+    too_deep_text = {"info": '{"a": ' * 5000 + "1" + "}" * 5000}  # past the JSON parser
+    assert [leaf.too_deep for leaf in leaves(too_deep_text, json_text=True)] == [False, True]
 
 
 def test_loc_place_renders_pydantic_locations_in_the_same_format() -> None:

@@ -23,7 +23,7 @@ from botfleet.control_plane.errors import InvalidInput
 from botfleet.control_plane.principals import ADMIN, Principal
 from botfleet.control_plane.settings import ControlPlaneSettings
 from botfleet.control_plane.url_policy import (
-    REVIEW_LOOKUPS,
+    LOOKUPS_AT_ONCE,
     TenantUrlGuard,
     UrlPlace,
     address_problem,
@@ -226,11 +226,54 @@ async def test_a_review_reports_every_refused_place_whatever_the_policy() -> Non
         bad[1]: "the URL's host resolves to a private-network address",
     }
     assert len(dns.asked) == 31, "each name once"
-    assert most == REVIEW_LOOKUPS == 4
+    assert most == LOOKUPS_AT_ONCE == 4
     dns.asked.clear()
     by_form = await guard.review([*bad, *places], look_up=False)
     assert by_form == {bad[0]: "the URL's host is a loopback address"}
     assert dns.asked == []
+
+
+async def test_checks_and_reviews_take_turns_on_the_resolver_threads() -> None:
+    """Every lookup, a change's or a review's, waits for one of `lookups_at_once` turns, and
+    its timeout starts with the turn: on a resolver of that many threads none times out
+    queued (each takes 0.1 s of its 0.15 s, six of them on two threads)."""
+    dns = Dns({f"h{i}.example.com": ["8.8.8.8"] for i in range(6)}, delay_s=0.1)
+    running, most = 0, 0
+
+    async def counted(host: str) -> Sequence[str]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            return await dns(host)
+        finally:
+            running -= 1
+
+    guard = TenantUrlGuard("public", counted, timeout_s=0.15, lookups_at_once=2)
+    changed = [UrlPlace(f"llm.replies[{i}]", f"https://h{i}.example.com/") for i in range(3)]
+    stored = [UrlPlace(f"llm.replies[{i}]", f"https://h{i}.example.com/") for i in range(3, 6)]
+    passed, refused = await asyncio.gather(guard.check(changed), guard.review(stored))
+    assert passed == frozenset(changed)
+    assert refused == {}
+    assert most == 2
+    assert guard.turn_wait_s == pytest.approx(0.15 * 8)  # 16 lookups, two at a time
+
+
+def test_a_place_nested_too_deep_is_refused_by_check_and_review() -> None:
+    deep = UrlPlace("body.info.a", "", too_deep=True)
+    guard = TenantUrlGuard("public", Dns())
+    with pytest.raises(InvalidInput, match="nests deeper than 64 levels") as raised:
+        asyncio.run(guard.check([deep]))
+    assert raised.value.field == "body.info.a"
+    reviewed = asyncio.run(guard.review([deep]))
+    assert reviewed == {
+        deep: "nests deeper than 64 levels, too deep for the URLs in it to be checked"
+    }
+    # Sent back unchanged or not, it is not compared: always a changed place.
+    nested: object = "https://public.example.com/"
+    for _ in range(70):
+        nested = {"a": nested}
+    assert [p.too_deep for p in changed_places({"llm": nested}, {"llm": nested})] == [True]
 
 
 def test_the_guard_applies_to_tenant_keys_under_public_only() -> None:

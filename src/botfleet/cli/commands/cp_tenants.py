@@ -19,7 +19,9 @@ NAME = typer.Option(None, help="Display name.")
 TIMEZONE = typer.Option(None, help="IANA time zone, e.g. Europe/Madrid.")
 LANGUAGE = typer.Option(None, help="Language tag, e.g. es.")
 CHANNEL = typer.Option(None, help='Channel binding as JSON (or @file): {"type": "webchat"}.')
-CONNECTORS = typer.Option(None, help="Connector bindings as JSON (or @file), by category.")
+CONNECTORS = typer.Option(
+    None, help="Connector bindings as JSON (or @file), by category or <category>.<name>."
+)
 LLM = typer.Option(None, help="LLM settings as JSON (or @file).")
 DATA_PLANE_URL = typer.Option(None, help="Where the control plane reaches the data plane.")
 
@@ -272,7 +274,11 @@ def rotate_boot_token(ctx: typer.Context, tenant: str) -> None:
 def set_credentials(
     ctx: typer.Context,
     tenant: str,
-    scope: str = typer.Argument(..., help="channel, llm, data_plane or connector:<category>."),
+    scope: str = typer.Argument(
+        ...,
+        help="channel, llm, data_plane or connector:<name> (connector:calendar, "
+        "connector:notification.crm).",
+    ),
     values: list[str] | None = typer.Argument(None, help="KEY=VALUE pairs (KEY=@file reads it)."),
     file: Path | None = typer.Option(
         None, "--file", help="A JSON object of secrets ('-': standard input)."

@@ -11,21 +11,26 @@ from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantId
 from botfleet.control_plane.api.responses import AUTH_ERRORS
 from botfleet.control_plane.models import CredentialView, ErrorBody
 from botfleet.control_plane.services import credentials
-from botfleet.control_plane.services.credentials import SCOPE_PATTERN
 
 router = APIRouter(
     prefix="/v1/tenants/{tenant_id}/credentials", tags=["credentials"], responses=AUTH_ERRORS
 )
 
+# No pattern here: the service's check answers a malformed scope with what is wrong in it
+# (`connector:llm.backup`, `connector:notification.CRM`) rather than a regular expression.
 ScopePath = Annotated[
     str,
-    Path(pattern=SCOPE_PATTERN, description="channel, llm, data_plane or connector:<category>"),
+    Path(
+        description="channel, llm, data_plane or connector:<name>, the name a category "
+        "(connector:calendar) or a named binding of one (connector:notification.crm)",
+        examples=["connector:notification.crm"],
+    ),
 ]
 
 PUT_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {
         "model": ErrorBody,
-        "description": "a connector:<category> scope whose connector the tenant does not bind",
+        "description": "a connector:<name> scope whose connector the tenant does not bind",
     },
     422: {
         "model": ErrorBody,

@@ -147,7 +147,7 @@ class KnowledgeVersion(VersionedDocument):
 
 
 class Credential(Base):
-    """Secrets of one scope (``channel``, ``llm``, ``connector:<category>``), Fernet-sealed."""
+    """Secrets of one scope (``channel``, ``llm``, ``connector:<name>``), Fernet-sealed."""
 
     __tablename__ = "credentials"
 

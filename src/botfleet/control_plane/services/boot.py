@@ -47,11 +47,10 @@ async def build_boot_payload(
         knowledge = await uow.knowledge.get(tenant_id, tenant.published_knowledge_version)
     secrets = await credentials.open_all(uow, box, tenant_id)
     paths: list[str] = []
+    # A named binding (`notification.crm`) gets its own scope's secrets, never its category's.
     connectors = {
-        category: _merge(
-            f"connectors.{category}", binding, secrets.get(f"connector:{category}"), paths
-        )
-        for category, binding in sorted(tenant.connectors.items())
+        name: _merge(f"connectors.{name}", binding, secrets.get(f"connector:{name}"), paths)
+        for name, binding in sorted(tenant.connectors.items())
     }
     return BootPayload(
         tenant=TenantInfo(

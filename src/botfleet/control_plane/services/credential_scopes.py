@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botfleet.control_plane.binding_schemas import (
+    CONNECTOR_SCOPE_PREFIX,
     CredentialTarget,
     check_credential_names,
     check_credential_settings,
@@ -25,7 +26,7 @@ from botfleet.control_plane.db.tables import Credential, Tenant
 from botfleet.control_plane.errors import Conflict
 
 DATA_PLANE_SCOPE = "data_plane"
-CONNECTOR_PREFIX = "connector:"
+CONNECTOR_PREFIX = CONNECTOR_SCOPE_PREFIX
 
 #: What the `data_plane` scope holds (no binding: the control plane itself reads it).
 _DATA_PLANE_TARGET = CredentialTarget(
@@ -46,10 +47,10 @@ def check_put_names(tenant: Tenant, scope: str, names: list[str]) -> None:
     hold every secret it requires (the put replaces the scope's secrets as a whole)."""
     target = scope_target(scope, tenant.channel, tenant.connectors)
     if target is None:
-        category = scope.removeprefix(CONNECTOR_PREFIX)
+        name = scope.removeprefix(CONNECTOR_PREFIX)
         raise Conflict(
-            f"tenant {tenant.id!r} binds no connector {category!r} (of a known type), so its "
-            f"secrets could not be checked nor used: bind connectors.{category} first (PATCH "
+            f"tenant {tenant.id!r} binds no connector {name!r} (of a known type), so its "
+            f"secrets could not be checked nor used: bind connectors.{name} first (PATCH "
             "the tenant), then store its credentials"
         )
     check_credential_names(target, names)
@@ -78,8 +79,8 @@ def _binding_changed(scope: str, old: Tenant, new: Mapping[str, Any]) -> bool:
     if scope == "channel":
         return "channel" in new
     if scope.startswith(CONNECTOR_PREFIX) and "connectors" in new:
-        category = scope.removeprefix(CONNECTOR_PREFIX)
-        return bool((old.connectors or {}).get(category) != (new["connectors"] or {}).get(category))
+        name = scope.removeprefix(CONNECTOR_PREFIX)  # a named binding's scope is its own
+        return bool((old.connectors or {}).get(name) != (new["connectors"] or {}).get(name))
     return False
 
 
@@ -88,7 +89,7 @@ def stale_scopes(
 ) -> list[StaleScope]:
     """The stored scopes whose binding `changes` replaces with one that does not take all of
     their names. A connector the changes unbind is left out: the boot payload merges a
-    connector scope only into its binding, and binding the category again checks it then."""
+    connector scope only into its binding, and binding that name again checks it then."""
     channel = changes.get("channel", tenant.channel)
     connectors = changes.get("connectors", tenant.connectors)
     stale = []

@@ -1,6 +1,7 @@
 """Credentials: per-scope secrets sealed with Fernet; only key names ever leave this module.
 
-Scopes: ``channel``, ``llm`` and ``connector:<category>`` (merged into the boot payload), and
+Scopes: ``channel``, ``llm`` and ``connector:<name>`` (a category or a named binding of one,
+``connector:notification.crm``: merged into the binding of that name in the boot payload), and
 ``data_plane`` (``{"internal_token": ...}``, which the control plane sends to the tenant's data
 plane when it reads /usage and /tasks; the data plane has it as ``DP_INTERNAL_TOKEN``).
 The names of a scope are checked against the secret fields of the binding it fills (see
@@ -14,6 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from botfleet.control_plane.binding_schemas import CONNECTOR_SCOPE_PREFIX, binding_key_category
 from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.tables import Credential, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
@@ -34,18 +36,24 @@ from botfleet.control_plane.services.tenants import (
 )
 from botfleet.control_plane.url_policy import TenantUrlGuard, url_places
 
-SCOPE_PATTERN = r"^(channel|llm|data_plane|connector:[a-z][a-z0-9_]{0,62})$"
-_SCOPE = re.compile(SCOPE_PATTERN)
+#: The scopes that are not a connector's.
+FIXED_SCOPES = ("channel", "llm", DATA_PLANE_SCOPE)
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
 MAX_SECRET_BYTES = 64 * 1024
 
 
 def check_scope(scope: str) -> str:
-    if not _SCOPE.match(scope):
+    """`scope` when it names one (422 naming ``scope`` and what is wrong otherwise): a connector
+    scope names a binding key as the tenant's `connectors` take it (`binding_key_category`)."""
+    if scope in FIXED_SCOPES:
+        return scope
+    if not scope.startswith(CONNECTOR_SCOPE_PREFIX):
         raise InvalidInput(
             "scope",
-            "must be 'channel', 'llm', 'data_plane' or 'connector:<category>' (lower_snake_case)",
+            "must be 'channel', 'llm', 'data_plane' or 'connector:<name>' (a category, "
+            "connector:calendar, or a named binding of one, connector:notification.crm)",
         )
+    binding_key_category(scope.removeprefix(CONNECTOR_SCOPE_PREFIX), "scope")
     return scope
 
 

@@ -8,6 +8,7 @@ from botfleet.control_plane.errors import Conflict, InvalidInput
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit, versions
 from botfleet.control_plane.services.tenants import get_tenant_for_change
+from botfleet.flows._issues import did_you_mean
 from botfleet.flows.load import Flow, load_flow_text
 
 MAX_FLOW_ID_LENGTH = 200  # the flow_versions.flow_id column
@@ -26,7 +27,25 @@ def _unbound_places(flow: Flow, configured: object) -> str:
 
     bound = frozenset(configured) if isinstance(configured, dict) else frozenset()
     missing = unbound_connector_calls(flow.spec, bound)
-    return "; ".join(f"{where} calls {category!r}" for where, category in missing)
+    return "; ".join(f"{where} calls {name!r}" for where, name in missing)
+
+
+def _unbound_for_publishing(flow: Flow, configured: object) -> str:
+    """`_unbound_places` with the binding each call most likely meant (a slip such as
+    `notification.cmr`, as the data plane's boot check names it) and the tenant's bindings;
+    empty when every call is bound."""
+    from botfleet.adapters.connectors.catalog import NOT_CONNECTORS, unbound_connector_calls
+
+    bound = frozenset(configured) if isinstance(configured, dict) else frozenset()
+    missing = unbound_connector_calls(flow.spec, bound)
+    if not missing:
+        return ""
+    names = bound - NOT_CONNECTORS
+    places = "; ".join(
+        f"{where} calls {name!r}{did_you_mean(name, names)}" for where, name in missing
+    )
+    binds = f"it binds {', '.join(sorted(names))}" if names else "it binds no connector"
+    return f"{places}; {binds}"
 
 
 def _unbound_calls(tenant: Tenant, document: FlowVersion, configured: object) -> str:
@@ -37,7 +56,8 @@ def _unbound_calls(tenant: Tenant, document: FlowVersion, configured: object) ->
 def _check_connectors(tenant: Tenant, document: FlowVersion) -> None:
     """A flow calling a connector the tenant does not bind would stop its data plane from
     booting (`check_flow_connectors`), so it is not published until the binding exists."""
-    places = _unbound_calls(tenant, document, tenant.connectors or {})
+    flow = load_flow_text(document.content, f"{tenant.id}/flow@v{document.version}")
+    places = _unbound_for_publishing(flow, tenant.connectors or {})
     if places:
         raise Conflict(
             f"flow version {document.version} calls connectors tenant {tenant.id!r} does not "
@@ -102,7 +122,7 @@ async def upload_flow(
     flow = validate_flow(text, f"{tenant_id}/flow@v{number}")
     if "\x00" in flow.spec.id or len(flow.spec.id) > MAX_FLOW_ID_LENGTH:
         raise InvalidInput("id", f"a flow id has at most {MAX_FLOW_ID_LENGTH} characters, no NUL")
-    places = _unbound_places(flow, tenant.connectors or {}) if publish else ""
+    places = _unbound_for_publishing(flow, tenant.connectors or {}) if publish else ""
     if places:
         raise Conflict(
             f"the flow was not stored: it calls connectors tenant {tenant_id!r} does not "

@@ -72,10 +72,14 @@ def cache_fernet(keys: str | None) -> MultiFernet | None:
 
 
 def _split_path(path: str) -> tuple[list[str], str]:
-    """``connectors.calendar.password`` -> (["connectors", "calendar"], "password")."""
+    """``connectors.calendar.password`` -> (["connectors", "calendar"], "password");
+    ``connectors.notification.crm.secret`` -> (["connectors", "notification.crm"], "secret")."""
     if path.startswith("connectors."):
-        category, _, key = path.removeprefix("connectors.").partition(".")
-        return ["connectors", category], key
+        # At the last dot: a named binding's key has one of its own, a credential name none
+        # (it is a field of the binding's settings). At the first, a named binding's secrets
+        # stayed in the cache file in clear.
+        binding, _, key = path.removeprefix("connectors.").rpartition(".")
+        return ["connectors", binding], key
     section, _, key = path.partition(".")
     return [section], key
 
