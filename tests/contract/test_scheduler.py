@@ -194,6 +194,27 @@ async def test_a_key_scheduled_again_replaces_its_waiting_run_and_still_runs(
     assert harness.scheduler.stats.counts["skipped"] == 0
 
 
+async def test_the_waiting_run_asked_for_again_stays_wanted(harness: Harness) -> None:
+    # A turn replayed after a crash asks again for the run that fell due meanwhile (same key,
+    # same due time). Voided as replaced, it could not be told from the new job's run, which
+    # has its id: both were skipped, and the reminder lost. The runtime runs a run id once.
+    harness.gate = asyncio.Event()
+    request = harness.request("reminder:e1", 0.1)
+    await harness.scheduler.schedule(request)
+    elapsing = asyncio.create_task(harness.elapse(0.5))
+    await _until(lambda: harness.calls)
+    waiting = harness.calls[0].run_id
+    assert await harness.scheduler.cancel("reminder:e1") is True  # as a move's cancel does
+    assert not harness.scheduler.wanted(waiting)
+    await harness.scheduler.schedule(request)
+    assert harness.scheduler.wanted(waiting)
+    harness.gate.set()
+    await elapsing
+    assert [c.run_id for c in harness.calls] == [waiting, waiting]
+    assert harness.scheduler.wanted(waiting)
+    assert await harness.scheduler.jobs() == []
+
+
 async def test_jobs_lists_pending_jobs_soonest_first_with_filters(harness: Harness) -> None:
     s = harness.scheduler
     await s.schedule(harness.request("a", 300, contact="c1", task="reminder"))

@@ -8,7 +8,8 @@ BotPlatformError
 │   └── TemplateError            (strict mode: missing value or broken template)
 ├── StoreError
 │   ├── ConcurrentUpdate         (optimistic concurrency: stale version)
-│   └── StoreUnavailable         (locked, full, I/O error: retry later)
+│   ├── StoreUnavailable         (locked, full, I/O error: retry later)
+│   └── TaskAlreadyRan           (a one-off task's run was committed before: not again)
 ├── ConnectorError
 │   ├── ConnectorUnavailable     (breaker open, network down; retryable)
 │   │   └── ConnectorRateLimited (HTTP 429: the back end is up and asks us to wait)
@@ -105,6 +106,11 @@ class ConcurrentUpdate(StoreError):
 class StoreUnavailable(StoreError):
     """The store cannot be used right now (locked by another writer, disk full, I/O error);
     the same call may succeed later."""
+
+
+class TaskAlreadyRan(StoreError):
+    """A task's turn was not committed: the run it records (a one-off job's, by idempotency key
+    and due time) was recorded by an earlier turn, so it must not be sent again."""
 
 
 class Overloaded(BotPlatformError):

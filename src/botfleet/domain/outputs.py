@@ -60,6 +60,22 @@ class TemplateMessage:
 Output = Text | Buttons | ListMenu | TemplateMessage
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can show; outputs beyond these limits are degraded to fit
+    (`botfleet.domain.degrade`)."""
+
+    buttons: bool = True
+    max_buttons: int = 3
+    max_button_title: int = 20
+    lists: bool = True
+    max_list_rows: int = 10
+    max_row_title: int = 24
+    max_row_description: int = 72
+    max_text: int = 4096
+    templates: bool = False
+
+
 def options_of(output: Output) -> tuple[Option, ...]:
     """The choices an output offers the user (empty for plain text)."""
     if isinstance(output, Buttons):

@@ -7,22 +7,11 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from botfleet.domain.messages import InboundMessage
+
+# A domain value (degrading outputs to fit is pure domain logic), named here as well: a sender
+# declares its `capabilities` through this port.
+from botfleet.domain.outputs import Capabilities as Capabilities
 from botfleet.domain.outputs import Output
-
-
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    """What a channel can show; outputs beyond these limits are degraded to fit."""
-
-    buttons: bool = True
-    max_buttons: int = 3
-    max_button_title: int = 20
-    lists: bool = True
-    max_list_rows: int = 10
-    max_row_title: int = 24
-    max_row_description: int = 72
-    max_text: int = 4096
-    templates: bool = False
 
 
 class OutboundSender(Protocol):

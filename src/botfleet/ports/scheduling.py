@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from botfleet.flows.effects import ScheduleTask
@@ -36,8 +36,39 @@ class ScheduledJob:
 
 
 #: What the scheduler calls when a job is due: (contact_id, task, data, run_id).
-#: `run_id` names this run (connector idempotency keys derive from it).
+#: `run_id` names this run (connector idempotency keys derive from it): `run_id(job id, moment)`,
+#: a one-off job's from its idempotency key and due time (`one_off_run_id`).
 TaskRunner = Callable[[str | None, str, dict[str, Any], str], Awaitable[None]]
+
+_ONE_OFF_PREFIX = "once:"
+
+
+def one_off_job_id(idempotency_key: str) -> str:
+    """The stored id of a one-off job: one job per idempotency key, whatever its contact."""
+    return _ONE_OFF_PREFIX + idempotency_key
+
+
+def run_id(job_id: str, moment: datetime) -> str:
+    """Names one run of a job: connector idempotency keys in the task derive from it, so two
+    runs of a standing job never share them, and a late retry of one run does."""
+    utc = moment.astimezone(UTC)
+    millis = f".{utc.microsecond // 1000:03d}" if utc.microsecond else ""
+    return f"{job_id}@{utc.strftime('%Y%m%dT%H%M%S')}{millis}Z"
+
+
+def one_off_run_id(idempotency_key: str, due: datetime) -> str:
+    """The run of the one-off job `idempotency_key` due at `due`.
+
+    A request scheduled again after its run (the turn that scheduled it replayed after a crash)
+    names the same run, so the runtime can run it at most once.
+    """
+    return run_id(one_off_job_id(idempotency_key), due)
+
+
+def runs_once(run_id: str) -> bool:
+    """Whether `run_id` names a one-off job's run (`one_off_run_id`), which the runtime runs at
+    most once; standing and manual runs are new runs every time."""
+    return run_id.startswith(_ONE_OFF_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +121,8 @@ class TaskScheduler(Protocol):
         """Cancel a pending task by idempotency key; False if there was none.
 
         A run of the key that fell due and waits for the contact's turn is cancelled too
-        (`wanted` says so when it starts); so is it by `schedule` of the same key (replaced).
+        (`wanted` says so when it starts); so is it by `schedule` of the same key (replaced),
+        unless that asks for the very same run (same due time): it is then wanted (again).
 
         Raises:
             StoreUnavailable: the stored job could not be removed now (a waiting run of the

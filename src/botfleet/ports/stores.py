@@ -108,6 +108,7 @@ class TurnStore(Protocol):
         undelivered: bool = False,
         merged_ids: Sequence[str] = (),
         unrecorded: Sequence[ReceivedMessage] = (),
+        task_run: str | None = None,
     ) -> ConversationState:
         """Save `state`, append `outputs` to its contact's outbox and complete the message.
 
@@ -127,7 +128,16 @@ class TurnStore(Protocol):
         transaction records it, done, instead of a `MessageJournal.record` write before it).
         Each is added to the journal as done; `StoreError` if its id is in the journal already
         (then nothing was written).
+        `task_run`: for a scheduled task's turn, the run it records as done (a one-off job's run
+        id, `ports.scheduling.one_off_run_id`), stamped `at`; `TaskAlreadyRan` if a turn
+        recorded it before (then nothing was written). A job can be stored again after its run
+        (the turn that scheduled it replayed after a crash): its run then has the same id.
         """
+        ...
+
+    async def task_ran(self, run_id: str) -> bool:
+        """Whether a committed turn recorded the task run `run_id` (`commit_turn`'s
+        `task_run`). Records are pruned with the journal's retention."""
         ...
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:

@@ -197,7 +197,8 @@ class ManualScheduler:
     async def schedule(self, request: ScheduleTask) -> None:
         data = check_request(request, self.clock.now(), self.grace)
         job_id = one_off_job_id(request.idempotency_key)
-        self._in_flight.void(job_id)  # as the real one: a waiting run of the key is replaced
+        # As the real one: a waiting run of the key is replaced, unless it is this very run.
+        self._in_flight.void(job_id, keep=run_id(job_id, request.run_at))
         self.store.jobs[job_id] = _Job(
             job_id,
             ONE_OFF,

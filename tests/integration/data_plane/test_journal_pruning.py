@@ -8,9 +8,13 @@ from datetime import datetime, timedelta
 import pytest
 import structlog
 
-from botfleet.data_plane.runtime.housekeeping import journal_pruning, prune_once
+from botfleet.data_plane.runtime.housekeeping import (
+    journal_pruning,
+    prune_once,
+    prune_task_runs_once,
+)
 from botfleet.testing.runtime import FrozenClock
-from botfleet.testing.stores import SAMPLE_TIME, InMemoryTenantStore, sample_message
+from botfleet.testing.stores import SAMPLE_TIME, InMemoryTenantStore, sample_message, sample_state
 
 RETENTION = timedelta(days=8)
 
@@ -70,3 +74,35 @@ async def test_a_zero_interval_is_refused() -> None:
     with pytest.raises(ValueError, match="> 0 seconds"):
         async with journal_pruning(InMemoryTenantStore(), FrozenClock(), every_s=0):
             pass
+
+
+async def test_task_runs_are_pruned_with_the_journal_s_retention() -> None:
+    """Recorded one-off runs (`TurnStore.task_ran`) go by the same pass, logged as the others."""
+    store, clock = InMemoryTenantStore(), FrozenClock(SAMPLE_TIME + timedelta(days=9))
+    run = "once:reminder:evt-1@20240507T080000Z"
+    await store.commit_turn(
+        sample_state(),
+        expected_version=0,
+        message_id=None,
+        outputs=[],
+        at=SAMPLE_TIME,
+        task_run=run,
+    )
+    with structlog.testing.capture_logs() as logs:
+        async with journal_pruning(store, clock, retention=RETENTION, every_s=0.01):
+            for _ in range(100):
+                if not await store.task_ran(run):
+                    break
+                await asyncio.sleep(0.01)
+    assert not await store.task_ran(run)
+    assert {"event": "task_runs_pruned", "removed": 1, "log_level": "info"} in logs
+
+
+async def test_a_failed_task_run_prune_is_logged_not_raised() -> None:
+    class FailingTaskRuns:
+        async def prune_task_runs(self, older_than: datetime) -> int:
+            raise OSError("disk gone")
+
+    with structlog.testing.capture_logs() as logs:
+        assert await prune_task_runs_once(FailingTaskRuns(), FrozenClock(), RETENTION) == 0
+    assert [(e["event"], e["detail"]) for e in logs] == [("task_runs_prune_failed", "disk gone")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from botfleet.adapters.channels.degrade import (
+from botfleet.domain.degrade import (
     NUMBER_HINT,
     degrade,
     numbered_text,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botfleet.adapters.channels.degrade import degrade
+from botfleet.domain.degrade import degrade
 from botfleet.domain.outputs import (
     Buttons,
     ListMenu,

@@ -1,6 +1,8 @@
-"""The conversation runtime sees stores and the scheduler through their ports only: what a
-store's failure means (a locked or full file is `StoreUnavailable`) is the adapter's to say.
-The runtime once imported a private SQLite helper to read the job file's errors itself."""
+"""The conversation runtime sees adapters through their ports only: what a store's failure means
+(a locked or full file is `StoreUnavailable`) is the adapter's to say, and fitting outputs to a
+channel is domain logic (`botfleet.domain.degrade`), not the channel adapters'. The runtime once
+imported a private SQLite helper to read the job file's errors itself, and the degradation from
+`botfleet.adapters.channels`. The domain it relies on imports nothing else of the project."""
 
 from __future__ import annotations
 
@@ -8,9 +10,7 @@ import ast
 from pathlib import Path
 
 import botfleet.data_plane.runtime as runtime_package
-
-#: Adapters whose errors and details the runtime must not know (their ports say enough).
-BEHIND_PORTS = ("botfleet.adapters.stores", "botfleet.adapters.scheduling")
+import botfleet.domain as domain_package
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -23,12 +23,21 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_no_runtime_module_imports_a_store_or_scheduler_adapter() -> None:
-    folder = Path(runtime_package.__file__).parent
-    found = {
+def imports_of(package_file: str | None, prefix: str) -> set[str]:
+    assert package_file is not None
+    folder = Path(package_file).parent
+    return {
         f"{path.name}: {name}"
         for path in sorted(folder.glob("*.py"))
         for name in imported_modules(path)
-        if name.startswith(BEHIND_PORTS)
+        if name == prefix or name.startswith(prefix + ".")
     }
-    assert found == set()
+
+
+def test_no_runtime_module_imports_an_adapter() -> None:
+    assert imports_of(runtime_package.__file__, "botfleet.adapters") == set()
+
+
+def test_the_domain_imports_nothing_else_of_the_project() -> None:
+    found = imports_of(domain_package.__file__, "botfleet")
+    assert {f for f in found if not f.split(": ")[1].startswith("botfleet.domain")} == set()

@@ -42,6 +42,7 @@ from botfleet.adapters.scheduling.rules import (
     fingerprint,
     grace_seconds,
     one_off_job_id,
+    run_id,
     standing_job_id,
 )
 from botfleet.adapters.scheduling.stats import SchedulerStats
@@ -195,7 +196,8 @@ class APSchedulerTaskScheduler:
     async def schedule(self, request: ScheduleTask) -> None:
         scheduler = self._running()
         job_id, kwargs = self._one_off(request)
-        self._in_flight.void(job_id)  # one job per key: a waiting run of the old one is replaced
+        # One job per key: a waiting run of the old one is replaced, unless it is this very run.
+        self._in_flight.void(job_id, keep=run_id(job_id, kwargs["run_at"]))
         await self._unlocked(
             lambda: scheduler.add_job(
                 fire_job,

@@ -29,9 +29,18 @@ class RunsInFlight:
                 del self._by_job[job_id]
         self._voided.discard(run_id)
 
-    def void(self, job_id: str) -> bool:
-        """Void the job's waiting runs; True if there was one not voided yet."""
-        fresh = self._by_job.get(job_id, set()) - self._voided
+    def void(self, job_id: str, *, keep: str | None = None) -> bool:
+        """Void the job's waiting runs; True if there was one not voided yet.
+
+        `keep`: the run a `schedule` of the key asks for again (same key, same due time) is
+        that same run, so it is wanted (again), not voided. Voided, it could not be told from
+        the new job's run, which has its id: both would be skipped, and the reminder lost. The
+        new job's run is then a repeat, which the runtime skips once the kept run has run.
+        """
+        runs = self._by_job.get(job_id, set())
+        if keep is not None:
+            self._voided.discard(keep)
+        fresh = runs - self._voided - {keep}
         self._voided |= fresh
         return bool(fresh)
 

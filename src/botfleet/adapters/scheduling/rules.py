@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from botfleet.flows.effects import ScheduleTask
 from botfleet.ports.scheduling import RunAtPassed, StandingJob
 
+# One-off job ids and run ids are the port's: the runtime reads run ids too.
+from botfleet.ports.scheduling import one_off_job_id as one_off_job_id
+from botfleet.ports.scheduling import run_id as run_id
+
 ONE_OFF = "one_off"
 STANDING = "standing"
-_ONE_OFF_PREFIX = "once:"
 _STANDING_PREFIX = "standing:"
-
-
-def one_off_job_id(idempotency_key: str) -> str:
-    """The stored id of a one-off job: one job per idempotency key, whatever its contact."""
-    return _ONE_OFF_PREFIX + idempotency_key
 
 
 def standing_job_id(name: str) -> str:
@@ -52,14 +50,6 @@ def check_request(request: ScheduleTask, now: datetime, grace: timedelta) -> dic
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: data must be JSON values: {exc}") from None
     return data
-
-
-def run_id(job_id: str, moment: datetime) -> str:
-    """Names one run of a job: connector idempotency keys in the task derive from it, so two
-    runs of a standing job never share them, and a late retry of one run does."""
-    utc = moment.astimezone(UTC)
-    millis = f".{utc.microsecond // 1000:03d}" if utc.microsecond else ""
-    return f"{job_id}@{utc.strftime('%Y%m%dT%H%M%S')}{millis}Z"
 
 
 def fingerprint(job: StandingJob) -> str:

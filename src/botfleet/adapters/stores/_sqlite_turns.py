@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from botfleet.adapters.stores import codec
-from botfleet.adapters.stores._contract import stored_state
+from botfleet.adapters.stores._contract import epoch_micros, stored_state
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
 from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
 from botfleet.adapters.stores._sqlite_tables import (
@@ -23,7 +23,7 @@ from botfleet.adapters.stores._sqlite_tables import (
     readable_outbox_record,
     update_rows,
 )
-from botfleet.domain.errors import ConcurrentUpdate, StoreError
+from botfleet.domain.errors import ConcurrentUpdate, StoreError, TaskAlreadyRan
 from botfleet.flows.state import ConversationState
 from botfleet.ports.stores import ReceivedMessage
 
@@ -43,6 +43,21 @@ _RECORD_DONE = (
     "status) VALUES (?, ?, ?, ?, ?, ?, 'done') ON CONFLICT (message_id) DO NOTHING RETURNING seq"
 )
 
+# Runs of one-off tasks their turns recorded (`task_run`), so a job stored again after its run
+# is not sent twice. Created when first needed, not by a migration: the file stays readable by
+# earlier releases. `ran_us` (microseconds since the epoch) orders pruning; `ran_at` is for
+# people reading the file.
+_CREATE_TASK_RUNS = (
+    "CREATE TABLE IF NOT EXISTS task_runs "
+    "(run_id TEXT PRIMARY KEY, ran_at TEXT NOT NULL, ran_us INTEGER NOT NULL)"
+)
+_CREATE_TASK_RUNS_INDEX = "CREATE INDEX IF NOT EXISTS task_runs_ran ON task_runs (ran_us)"
+_HAS_TASK_RUNS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'task_runs'"
+_RECORD_TASK_RUN = (
+    "INSERT INTO task_runs (run_id, ran_at, ran_us) VALUES (?, ?, ?) "
+    "ON CONFLICT (run_id) DO NOTHING RETURNING run_id"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class _TurnRows:
@@ -58,6 +73,8 @@ class _TurnRows:
     merged_ids: tuple[str, ...]
     #: Journal rows (`journal_values`) of the messages the turn records itself, by id.
     unrecorded: dict[str, tuple[Any, ...]]
+    #: The `task_runs` row of a task's run (run id, at, at in microseconds), or None.
+    task_run: tuple[str, str, int] | None
     where: str
 
 
@@ -80,6 +97,7 @@ class SqliteTurnStore:
         undelivered: bool = False,
         merged_ids: Sequence[str] = (),
         unrecorded: Sequence[ReceivedMessage] = (),
+        task_run: str | None = None,
     ) -> ConversationState:
         new = stored_state(state, expected_version)
         row = codec.state_to_row(new)
@@ -98,6 +116,9 @@ class SqliteTurnStore:
             unrecorded={
                 r.message.message_id: journal_values(r.message, r.received_at) for r in unrecorded
             },
+            task_run=None
+            if task_run is None
+            else (task_run, at_text, epoch_micros(at, f"{where}: at")),
             where=str(self._db.path),
         )
         await self.group_commit.run(
@@ -105,6 +126,28 @@ class SqliteTurnStore:
         )
         # What `load` would now return (tuples come back as lists): callers may cache it.
         return codec.state_reloaded(new, row)
+
+    async def task_ran(self, run_id: str) -> bool:
+        """`TurnStore.task_ran`: the run is in `task_runs` (no table yet: no run recorded)."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if not conn.execute(_HAS_TASK_RUNS).fetchone():
+                return False
+            found = conn.execute("SELECT 1 FROM task_runs WHERE run_id = ?", (run_id,))
+            return found.fetchone() is not None
+
+        return await self._db.run(f"read task run {run_id!r}", work)
+
+    async def prune_task_runs(self, older_than: datetime) -> int:
+        """Delete the task runs recorded before `older_than`; returns how many."""
+        cutoff = epoch_micros(older_than, "prune: older_than")
+
+        def work(conn: sqlite3.Connection) -> int:
+            if not conn.execute(_HAS_TASK_RUNS).fetchone():
+                return 0
+            return conn.execute("DELETE FROM task_runs WHERE ran_us < ?", (cutoff,)).rowcount
+
+        return await self._db.run("prune task runs", work)
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
         """Undelivered rows in order. One that cannot be read back is logged
@@ -140,6 +183,8 @@ class SqliteTurnStore:
 
 def _write(rows: _TurnRows, conn: sqlite3.Connection) -> None:
     """The turn's statements, inside the transaction `GroupCommit` began."""
+    if rows.task_run is not None:
+        _record_task_run(rows.task_run, conn)
     _save_state(rows, conn)
     if rows.outbox_rows:
         conn.executemany(_INSERT_OUTBOX, rows.outbox_rows)
@@ -147,6 +192,13 @@ def _write(rows: _TurnRows, conn: sqlite3.Connection) -> None:
         _complete(conn, merged_id, "[]", rows)
     if rows.message_id is not None:
         _complete(conn, rows.message_id, rows.replies, rows)
+
+
+def _record_task_run(row: tuple[str, str, int], conn: sqlite3.Connection) -> None:
+    conn.execute(_CREATE_TASK_RUNS)
+    conn.execute(_CREATE_TASK_RUNS_INDEX)
+    if not conn.execute(_RECORD_TASK_RUN, row).fetchall():
+        raise TaskAlreadyRan(f"task run {row[0]!r} was committed before")
 
 
 def _save_state(rows: _TurnRows, conn: sqlite3.Connection) -> None:

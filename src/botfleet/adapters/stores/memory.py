@@ -23,7 +23,7 @@ from botfleet.adapters.stores._contract import (
     outbox_record,
     stored_state,
 )
-from botfleet.domain.errors import ConcurrentUpdate, StoreError
+from botfleet.domain.errors import ConcurrentUpdate, StoreError, TaskAlreadyRan
 from botfleet.domain.messages import InboundMessage
 from botfleet.flows.state import ConversationState
 from botfleet.ports.stores import JournalEntry, ReceivedMessage
@@ -193,6 +193,7 @@ class InMemoryTenantStore:
         self.journal = InMemoryMessageJournal()
         self.outbox = InMemoryOutbox()
         self._undelivered: dict[int, str] = {}  # outbox seq -> contact id
+        self._task_runs: dict[str, int] = {}  # run id -> when recorded (epoch microseconds)
 
     async def commit_turn(
         self,
@@ -205,9 +206,12 @@ class InMemoryTenantStore:
         undelivered: bool = False,
         merged_ids: Sequence[str] = (),
         unrecorded: Sequence[ReceivedMessage] = (),
+        task_run: str | None = None,
     ) -> ConversationState:
         """`TurnStore.commit_turn`: every check runs before the first write, and nothing awaits
         in between, so the turn is stored whole or not at all."""
+        if task_run is not None and task_run in self._task_runs:
+            raise TaskAlreadyRan(f"task run {task_run!r} was committed before")
         new = stored_state(state, expected_version)
         state_text = codec.dumps(codec.state_to_json(new))
         row = self.states._rows.get(state.contact_id)
@@ -219,6 +223,7 @@ class InMemoryTenantStore:
         where = f"outbox output for {state.contact_id!r}"
         at_text = codec.datetime_to_json(at, f"{where}: at")
         texts = [codec.checked_dumps(o, f"{where}[{i}]") for i, o in enumerate(outputs)]
+        ran_us = 0 if task_run is None else epoch_micros(at, f"{where}: at")
         new_rows = {r.message.message_id: self.journal._new_row(r) for r in unrecorded}
         merged = [new_rows.get(m) or self.journal._pending_row(m) for m in merged_ids]
         entry = None
@@ -244,8 +249,22 @@ class InMemoryTenantStore:
         if entry is not None:
             entry.replies = "[" + ",".join(texts) + "]"
             entry.status = "done"
+        if task_run is not None:
+            self._task_runs[task_run] = ran_us
         # What `load` would now return (tuples come back as lists): callers may cache it.
         return codec.state_from_json(codec.loads(state_text))
+
+    async def task_ran(self, run_id: str) -> bool:
+        """`TurnStore.task_ran`: a committed turn recorded this task run."""
+        return run_id in self._task_runs
+
+    async def prune_task_runs(self, older_than: datetime) -> int:
+        """Forget task runs recorded before `older_than`."""
+        limit = epoch_micros(older_than, "prune: older_than")
+        old = [run for run, at in self._task_runs.items() if at < limit]
+        for run in old:
+            del self._task_runs[run]
+        return len(old)
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
         """`TurnStore.pending_deliveries`: outputs committed but never confirmed sent."""

@@ -101,6 +101,7 @@ class SqliteTenantStore:
         undelivered: bool = False,
         merged_ids: Sequence[str] = (),
         unrecorded: Sequence[ReceivedMessage] = (),
+        task_run: str | None = None,
     ) -> ConversationState:
         """`TurnStore.commit_turn`: state, outbox rows and journal completion in one transaction."""
         return await self.turns.commit_turn(
@@ -112,7 +113,12 @@ class SqliteTenantStore:
             undelivered=undelivered,
             merged_ids=merged_ids,
             unrecorded=unrecorded,
+            task_run=task_run,
         )
+
+    async def task_ran(self, run_id: str) -> bool:
+        """`TurnStore.task_ran`: a committed turn recorded this task run."""
+        return await self.turns.task_ran(run_id)
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
         """`TurnStore.pending_deliveries`: outputs committed but never confirmed sent."""
@@ -144,6 +150,13 @@ class SqliteTenantStore:
         before `older_than`; returns how many. They hold a contact's content as the state did,
         so they are kept as long as the journal keeps message ids, not for good."""
         return await self.states.prune_set_aside(older_than)
+
+    async def prune_task_runs(self, older_than: datetime) -> int:
+        """Delete the task runs (`TurnStore.task_ran`) recorded before `older_than`; returns how
+        many. A run must be remembered as long as its job could be stored again, by a turn
+        replayed after a crash within the scheduler's grace window: the journal's retention is
+        far longer."""
+        return await self.turns.prune_task_runs(older_than)
 
     async def close(self) -> None:
         """Close the connection; idempotent. Later calls raise `StoreError`."""

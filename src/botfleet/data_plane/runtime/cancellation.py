@@ -10,7 +10,7 @@ cannot wait) must end it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -26,12 +26,15 @@ def being_cancelled() -> bool:
 
 
 @contextmanager
-def stray_cancellation_as_error(what: str) -> Iterator[None]:
-    """A stray `CancelledError` in the block becomes `CallCancelled` ("`what` was cancelled"),
-    so the caller's ordinary error handling runs; a cancellation of the task still ends it."""
+def stray_cancellation_as_error(
+    what: str, *, error: Callable[[str], Exception] = CallCancelled
+) -> Iterator[None]:
+    """A stray `CancelledError` in the block becomes `error("`what` was cancelled")`
+    (`CallCancelled` unless given), so the caller's ordinary error handling runs; a
+    cancellation of the task still ends it."""
     try:
         yield
     except asyncio.CancelledError as exc:
         if being_cancelled():
             raise
-        raise CallCancelled(f"{what} was cancelled") from exc
+        raise error(f"{what} was cancelled") from exc

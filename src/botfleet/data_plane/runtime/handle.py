@@ -24,7 +24,6 @@ from typing import Any
 
 import structlog
 
-from botfleet.adapters.channels.degrade import degrade
 from botfleet.data_plane.runtime.cancellation import stray_cancellation_as_error
 from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
@@ -32,12 +31,14 @@ from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, StepObserver, run_steps
+from botfleet.domain.degrade import degrade
 from botfleet.domain.errors import (
     ConcurrentUpdate,
     MessageIdConflict,
     Overloaded,
     StoreError,
     StoreUnavailable,
+    TaskAlreadyRan,
 )
 from botfleet.domain.messages import OPTION_MENU, InboundMessage, MessageType
 from botfleet.domain.outputs import Output, output_from_dict, output_to_dict
@@ -48,7 +49,7 @@ from botfleet.flows.state import ConversationState
 from botfleet.ports.channels import OutboundSender, ReadReceipts, TurnResult
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMFallback
-from botfleet.ports.scheduling import TaskScheduler
+from botfleet.ports.scheduling import TaskScheduler, runs_once
 from botfleet.ports.stores import (
     JournalEntry,
     MessageJournal,
@@ -395,17 +396,21 @@ class ConversationRuntime:
     async def _mark_failed(self, job: _MessageTurn, contact_log: ContactLog) -> None:
         message_id = job.message.message_id
         try:
-            if job.unrecorded_at is not None:
-                # As a journaled message's entry is: a copy sent again gets no second run. One
-                # write: recorded pending first, a crash before its failure was written would
-                # have the next start run again a message whose caller was given the error.
-                await self.journal.record_failed(job.message, job.unrecorded_at)
-                return
-            entry = await self.journal.get(message_id)
-            if entry is not None and entry.status == "pending":
-                await self.journal.complete(message_id, [], status="failed")
+            with stray_cancellation_as_error("the journal's write", error=StoreUnavailable):
+                await self._write_failure(job, message_id)
         except StoreError as exc:
             contact_log.failure("turn_failure_not_recorded", exc, message_id=message_id)
+
+    async def _write_failure(self, job: _MessageTurn, message_id: str) -> None:
+        if job.unrecorded_at is not None:
+            # As a journaled message's entry is: a copy sent again gets no second run. One
+            # write: recorded pending first, a crash before its failure was written would
+            # have the next start run again a message whose caller was given the error.
+            await self.journal.record_failed(job.message, job.unrecorded_at)
+            return
+        entry = await self.journal.get(message_id)
+        if entry is not None and entry.status == "pending":
+            await self.journal.complete(message_id, [], status="failed")
 
     # ---------------------------------------------------------------- scheduled tasks
 
@@ -418,11 +423,24 @@ class ConversationRuntime:
             # while its reminder fell due): the contact must not get the old reminder.
             contact_log.info("task_cancelled_while_due", task=task, job_id=job_id)
             return []
+        # A one-off job's run is recorded by its turn's commit: a job stored again after its run
+        # (by the turn that scheduled it, replayed after a crash; or left in the job file by a
+        # crash before its removal was written) has a run with the same id, which must not send
+        # the reminder twice.
+        once = runs_once(job_id)
         event, failures = TaskFired(task, data, job_id), 0
         try:
             while True:
                 try:
-                    return await self._process(contact_id, event, None, contact_log)
+                    if once and await self._task_ran(job_id):
+                        contact_log.info("task_already_ran", task=task, job_id=job_id)
+                        return []
+                    return await self._process(
+                        contact_id, event, None, contact_log, task_run=job_id if once else None
+                    )
+                except TaskAlreadyRan:  # recorded since the check (another process)
+                    contact_log.info("task_already_ran", task=task, job_id=job_id)
+                    return []
                 except (StoreUnavailable, ConcurrentUpdate) as exc:
                     # The job left the job file when it fell due: nobody runs it again.
                     failures += 1
@@ -433,6 +451,10 @@ class ConversationRuntime:
         except Exception as exc:
             contact_log.failure("task_failed", exc, task=task, job_id=job_id)
             return []
+
+    async def _task_ran(self, run_id: str) -> bool:
+        with stray_cancellation_as_error("the store's read", error=StoreUnavailable):
+            return await self.turns.task_ran(run_id)
 
     async def _paused_for_retry(
         self, exc: StoreError, failures: int, contact_log: ContactLog, **fields: Any
@@ -469,8 +491,10 @@ class ConversationRuntime:
         *,
         merged_ids: Sequence[str] = (),
         unrecorded: Sequence[ReceivedMessage] = (),
+        task_run: str | None = None,
     ) -> list[Output]:
-        """Step, commit state + outbox + journal in one transaction, then send."""
+        """Step, commit state + outbox + journal (or the task's run) in one transaction, then
+        send."""
         flow = self.live.flow
         state = self.state_cache.get(contact_id)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
@@ -479,16 +503,20 @@ class ConversationRuntime:
             try:
                 outcome = await run_steps(self, flow, state, event, contact_log)
                 fitted = list(degrade(outcome.outputs, self.sender.capabilities))
-                saved = await self.turns.commit_turn(
-                    outcome.state,
-                    expected_version=state.version,
-                    message_id=message_id,
-                    outputs=[output_to_dict(o) for o in fitted],
-                    at=self.clock.now(),
-                    undelivered=self.confirm_delivery and bool(fitted),
-                    merged_ids=merged_ids,
-                    unrecorded=unrecorded,
-                )
+                # A stray cancellation of the commit (the group it waited for was cancelled)
+                # left nothing written: the turn runs again, as after a locked file.
+                with stray_cancellation_as_error("the store's commit", error=StoreUnavailable):
+                    saved = await self.turns.commit_turn(
+                        outcome.state,
+                        expected_version=state.version,
+                        message_id=message_id,
+                        outputs=[output_to_dict(o) for o in fitted],
+                        at=self.clock.now(),
+                        undelivered=self.confirm_delivery and bool(fitted),
+                        merged_ids=merged_ids,
+                        unrecorded=unrecorded,
+                        task_run=_recorded_run(task_run, outcome.scheduled_runs),
+                    )
             except ConcurrentUpdate:
                 # Another writer (a second process on the file) moved the state: run again
                 # from the stored state. Connector calls repeat with the same idempotency keys.
@@ -509,7 +537,8 @@ class ConversationRuntime:
         return fitted
 
     async def _load(self, flow: FlowSpec, contact_id: str) -> ConversationState:
-        loaded = await self.states.load(contact_id)
+        with stray_cancellation_as_error("the store's load", error=StoreUnavailable):
+            loaded = await self.states.load(contact_id)
         return loaded or start_state(flow, self.ctx.tenant.id, contact_id, self.clock.now())
 
     async def _send(
@@ -536,7 +565,10 @@ class ConversationRuntime:
             self.metrics.messages_out.inc(len(fitted))
         if self.confirm_delivery:
             try:
-                await self.turns.confirm_delivered(contact_id, up_to=up_to)
+                with stray_cancellation_as_error(
+                    "the delivery's confirmation", error=StoreUnavailable
+                ):
+                    await self.turns.confirm_delivered(contact_id, up_to=up_to)
             except StoreError as exc:  # sent already; at worst it is sent again after a crash
                 contact_log.failure("delivery_not_confirmed", exc)
 
@@ -554,6 +586,14 @@ class ConversationRuntime:
         if rows:
             self.metrics.redelivered.inc(len(rows))
             log.info("redelivering_outputs", tenant=self.ctx.tenant.id, count=len(rows))
+
+
+def _recorded_run(task_run: str | None, scheduled_runs: set[str]) -> str | None:
+    """The run a task's commit records as done: none when the task stored its own run again
+    (its key for the moment it is due), which asks for one more run. Live, time has moved on
+    and the new run differs; `botfleet test`'s still clock reports the loop instead of
+    stopping it silently."""
+    return None if task_run in scheduled_runs else task_run
 
 
 def _mergeable(message: InboundMessage) -> bool:

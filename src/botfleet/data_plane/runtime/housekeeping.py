@@ -1,11 +1,13 @@
-"""Background upkeep of a tenant's stores: processed journal entries, delivered outputs and
-conversation states set aside as unreadable are pruned as they age.
+"""Background upkeep of a tenant's stores: processed journal entries, delivered outputs,
+conversation states set aside as unreadable and recorded task runs are pruned as they age.
 
 The journal must outlive the channels' redelivery window (a message id seen within it is a
 duplicate), but not forever: at hundreds of messages a second it would grow without bound. The
 outbox likewise: delivered replies are kept as long (the web chat reads recent ones), never
 the ones still waiting to be sent. A state set aside holds a contact's content as the state
-did: kept as long, for an operator to look at, then deleted like the rest.
+did: kept as long, for an operator to look at, then deleted like the rest. A recorded task run
+keeps a reminder from being sent again when its job is stored again after it ran (a replayed
+turn schedules it within the grace window); the journal's retention is far longer than that.
 
 Ages are measured against the wall clock, which can step. A step back only keeps rows longer;
 a step ahead by more than the retention would forget ids still inside the redelivery window,
@@ -58,6 +60,13 @@ class PrunableUnreadableStates(Protocol):
     async def prune_unreadable_states(self, older_than: datetime) -> int:
         """Delete conversation states set aside as unreadable before `older_than`; returns how
         many."""
+        ...
+
+
+@runtime_checkable
+class PrunableTaskRuns(Protocol):
+    async def prune_task_runs(self, older_than: datetime) -> int:
+        """Delete the task runs recorded before `older_than`; returns how many."""
         ...
 
 
@@ -142,6 +151,11 @@ async def prune_unreadable_states_once(
     )
 
 
+async def prune_task_runs_once(store: PrunableTaskRuns, clock: Clock, retention: timedelta) -> int:
+    """One pass over the recorded task runs: those older than `retention` go."""
+    return await _prune_pass(store.prune_task_runs, "task_runs", clock, retention)
+
+
 @asynccontextmanager
 async def journal_pruning(
     store: PrunableJournal,
@@ -151,14 +165,16 @@ async def journal_pruning(
     every_s: float = DEFAULT_PRUNE_EVERY_S,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[asyncio.Task[None]]:
-    """Prune the journal, and the outbox and the states set aside as unreadable if `store`
-    keeps them (`prune_outbox`, `prune_unreadable_states`), every `every_s` seconds while the
-    context is open (the first pass one interval after start), by a `SteadyClock`."""
+    """Prune the journal, and the outbox, the states set aside as unreadable and the task runs
+    if `store` keeps them (`prune_outbox`, `prune_unreadable_states`, `prune_task_runs`), every
+    `every_s` seconds while the context is open (the first pass one interval after start), by a
+    `SteadyClock`."""
     if every_s <= 0:
         raise ValueError(f"journal pruning interval must be > 0 seconds, got {every_s}")
     steady = SteadyClock(clock, monotonic=monotonic)
     outbox = store if isinstance(store, PrunableOutbox) else None
     set_aside = store if isinstance(store, PrunableUnreadableStates) else None
+    task_runs = store if isinstance(store, PrunableTaskRuns) else None
 
     async def loop() -> None:
         while True:
@@ -171,6 +187,8 @@ async def journal_pruning(
                 await prune_outbox_once(outbox, steady, retention)
             if set_aside is not None:
                 await prune_unreadable_states_once(set_aside, steady, retention)
+            if task_runs is not None:
+                await prune_task_runs_once(task_runs, steady, retention)
 
     task = asyncio.create_task(loop(), name="journal-pruning")
     try:

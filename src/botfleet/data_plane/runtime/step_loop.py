@@ -2,14 +2,16 @@
 
 Nothing is persisted here; the runtime commits the outcome in one transaction afterwards. The
 effects carried out before that commit are safe to repeat when a crash makes the turn run
-again: connector calls and scheduled tasks carry idempotency keys derived from the message id.
+again: connector calls and scheduled tasks carry idempotency keys derived from the message id,
+and a one-off task's run is recorded when it commits, so a job stored again after it ran does
+not run again.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from botfleet.data_plane.runtime.cancellation import being_cancelled, stray_cancellation_as_error
@@ -24,7 +26,7 @@ from botfleet.flows.state import ConversationState
 from botfleet.flows.turn import DEFAULT_ERROR_TEXT
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback
-from botfleet.ports.scheduling import RunAtPassed, TaskScheduler
+from botfleet.ports.scheduling import RunAtPassed, TaskScheduler, one_off_run_id
 
 #: Connector calls one turn may make before the runtime stops it (a hostile flow's loop guard).
 MAX_CALLS_PER_TURN = 25
@@ -52,6 +54,9 @@ class StepOutcome:
 
     state: ConversationState
     outputs: list[Output]
+    #: Runs of the one-off jobs the turn stored (`one_off_run_id`): a task's run that asks for
+    #: itself again is a new run, not one to record as done.
+    scheduled_runs: set[str] = field(default_factory=set)
 
 
 async def run_steps(
@@ -64,6 +69,7 @@ async def run_steps(
         # the menu (flow-dsl.md, "New contacts"), even where the LLM would otherwise answer.
         ctx = replace(ctx, llm_available=False)
     outputs: list[Output] = []
+    scheduled: set[str] = set()
     final = state  # the state after the last step that completed
     try:
         result = step(flow, state, event, deps.clock.now(), ctx)
@@ -73,7 +79,11 @@ async def run_steps(
             if deps.step_observer is not None:
                 deps.step_observer(result)
             outputs.extend(result.outputs)
-            call = await _apply_effects(deps, result, outputs, log) if result.effects else None
+            call = (
+                await _apply_effects(deps, result, outputs, scheduled, log)
+                if result.effects
+                else None
+            )
             if call is None or result.state.awaiting is None:
                 break
             reply = await _call(deps, call, log)
@@ -91,11 +101,15 @@ async def run_steps(
         outputs.append(Text(_error_text(flow)))
     if final.awaiting is not None:  # stopped by the guard: never leave a dangling call
         final = replace(final, awaiting=None)
-    return StepOutcome(final, outputs)
+    return StepOutcome(final, outputs, scheduled)
 
 
 async def _apply_effects(
-    deps: StepDeps, result: StepResult, outputs: list[Output], log: ContactLog
+    deps: StepDeps,
+    result: StepResult,
+    outputs: list[Output],
+    scheduled: set[str],
+    log: ContactLog,
 ) -> effects.CallConnector | None:
     call: effects.CallConnector | None = None
     for effect in result.effects:
@@ -106,7 +120,8 @@ async def _apply_effects(
             # turn runs again later, with the same keys, as for the state file.
             case effects.ScheduleTask():
                 with stray_cancellation_as_error("the scheduler's schedule call"):
-                    await _schedule(deps, effect, log)
+                    if await _schedule(deps, effect, log):
+                        scheduled.add(one_off_run_id(effect.idempotency_key, effect.run_at))
             case effects.CancelTask():
                 if deps.scheduler is not None:
                     with stray_cancellation_as_error("the scheduler's cancel call"):
@@ -119,10 +134,11 @@ async def _apply_effects(
     return call
 
 
-async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLog) -> None:
+async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLog) -> bool:
+    """Whether the job was stored."""
     if deps.scheduler is None:
         log.warning("scheduler_disabled", task=effect.task)
-        return
+        return False
     try:
         await deps.scheduler.schedule(effect)
     except RunAtPassed as exc:  # e.g. a "day before" reminder for tomorrow morning: by design
@@ -137,6 +153,9 @@ async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLo
         )
     except ValueError as exc:  # a mistake in the flow: the operator should see it
         log.error("schedule_task_rejected", task=effect.task, detail=str(exc))
+    else:
+        return True
+    return False
 
 
 async def _ask_llm(deps: StepDeps, effect: effects.AskLLM, state: ConversationState) -> str | None:

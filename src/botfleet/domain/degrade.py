@@ -1,0 +1,301 @@
+"""Output degradation: fit channel-neutral outputs to what a channel can show. Pure, no I/O.
+
+Rules, applied to each output in order:
+
+* `Buttons` within `max_buttons` stay buttons (titles shortened with "…") while their titles
+  stay distinct. More buttons, titles that shortening (or the flow) made equal, or a channel
+  without buttons become a one-section `ListMenu` when the channel has lists and they fit, else
+  numbered text.
+* A `ListMenu` within `max_list_rows` stays a list (titles and descriptions shortened; a row
+  whose title was cut to the same text as another's, and that has no description, gets its
+  whole title as description); more rows (or a channel without lists) become numbered text.
+* `Text` longer than `max_text` is split at paragraph, line, sentence or word boundaries.
+* `TemplateMessage` on a channel without templates becomes its `fallback_text`.
+
+Option ids never change. Numbers in numbered text are 1-based in option order, per output: the
+engine keeps the options of the last output that offered any (`last_options`) and reads a typed
+"2" as the second of them, so the order must be kept.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+
+from botfleet.domain.outputs import (
+    Buttons,
+    Capabilities,
+    ListMenu,
+    Option,
+    Output,
+    Section,
+    TemplateMessage,
+    Text,
+)
+
+#: Hint added under numbered options; the engine accepts the number as a reply.
+NUMBER_HINT = "Reply with a number."
+#: Label of the list button when buttons are turned into a list.
+LIST_LABEL = "Options"
+ELLIPSIS = "…"
+
+# Punctuation that ends a sentence when whitespace follows it.
+_SENTENCE_END = re.compile(r"[.!?…](?=\s)")
+_WHITESPACE = re.compile(r"\s")
+
+
+def degrade(
+    outputs: Sequence[Output],
+    caps: Capabilities,
+    *,
+    hint: str = NUMBER_HINT,
+    list_label: str = LIST_LABEL,
+) -> tuple[Output, ...]:
+    """Rewrite `outputs` so that every one of them fits `caps`.
+
+    Args:
+        outputs: What the engine produced, in order.
+        caps: The channel's limits.
+        hint: Line added under numbered options (tenants may translate it).
+        list_label: Button label of a list made from too many buttons.
+
+    Returns:
+        Outputs that fit the channel, in the same order; empty texts are dropped.
+    """
+    result: list[Output] = []
+    for output in outputs:
+        result.extend(_degrade_one(output, caps, hint, list_label))
+    return tuple(result)
+
+
+def _degrade_one(output: Output, caps: Capabilities, hint: str, list_label: str) -> list[Output]:
+    if isinstance(output, Text):
+        return _texts(output.text, caps)
+    if isinstance(output, Buttons):
+        return _degrade_buttons(output, caps, hint, list_label)
+    if isinstance(output, ListMenu):
+        return _degrade_list(output, caps, hint)
+    if caps.templates:
+        return [output]
+    return _texts(_template_text(output), caps)
+
+
+def _degrade_buttons(
+    output: Buttons, caps: Capabilities, hint: str, list_label: str
+) -> list[Output]:
+    if not output.buttons:
+        return _texts(output.body, caps)
+    if caps.buttons and len(output.buttons) <= caps.max_buttons:
+        titles = tuple(_shorten_option(b, caps.max_button_title) for b in output.buttons)
+        # WhatsApp refuses buttons with one title twice (the whole message), and a person
+        # could not tell them apart: "Tue 14 May, 10:00" and "…10:30" both cut to "Tue 14 May, 1…".
+        if len({option.title for option in titles}) == len(titles):
+            prefix, body = _split_body(output.body, caps)
+            return [*prefix, Buttons(body=body, buttons=titles)]
+    if caps.lists and len(output.buttons) <= caps.max_list_rows:
+        as_list = ListMenu(
+            body=output.body,
+            button_label=list_label,
+            sections=(Section(title="", rows=output.buttons),),
+        )
+        return _degrade_list(as_list, caps, hint)
+    text = numbered_text(output.body, [("", output.buttons)], hint=hint)
+    return _texts(text, caps)
+
+
+def _degrade_list(output: ListMenu, caps: Capabilities, hint: str) -> list[Output]:
+    rows = output.options
+    if not rows:
+        return _texts(output.body, caps)
+    if caps.lists and len(rows) <= caps.max_list_rows:
+        prefix, body = _split_body(output.body, caps)
+        ambiguous: set[str] = set()
+        if any(len(row.title) > caps.max_row_title for row in rows):  # only then can cuts meet
+            cuts = Counter(shorten(row.title, caps.max_row_title) for row in rows)
+            ambiguous = {title for title, count in cuts.items() if count > 1}
+        sections = tuple(
+            Section(
+                title=shorten(section.title, caps.max_row_title),
+                rows=tuple(_shorten_row(row, caps, ambiguous) for row in section.rows),
+            )
+            for section in output.sections
+            if section.rows  # channels reject empty sections
+        )
+        label = shorten(output.button_label, caps.max_button_title)
+        return [*prefix, ListMenu(body=body, button_label=label, sections=sections)]
+    groups = [(section.title, section.rows) for section in output.sections if section.rows]
+    return _texts(numbered_text(output.body, groups, hint=hint), caps)
+
+
+def _template_text(output: TemplateMessage) -> str:
+    if output.fallback_text.strip():
+        return output.fallback_text
+    params = ", ".join(p for p in output.params if p)
+    return f"{output.name} ({params})" if params else output.name
+
+
+def numbered_text(
+    body: str,
+    groups: Sequence[tuple[str, Sequence[Option]]],
+    *,
+    start: int = 1,
+    hint: str = NUMBER_HINT,
+) -> str:
+    """Options as "1. Book" lines under the body, one block per titled group, then the hint."""
+    blocks: list[str] = [body.strip()] if body.strip() else []
+    number = start
+    for title, options in groups:
+        lines = [title.strip()] if title.strip() else []
+        for option in options:
+            line = f"{number}. {option.title.strip() or option.id}"
+            if option.description.strip():
+                line += f" — {option.description.strip()}"
+            lines.append(line)
+            number += 1
+        blocks.append("\n".join(lines))
+    if hint.strip():
+        blocks.append(hint.strip())
+    return "\n\n".join(blocks)
+
+
+def _texts(text: str, caps: Capabilities) -> list[Output]:
+    return [Text(chunk) for chunk in split_text(text, caps.max_text)]
+
+
+def _split_body(body: str, caps: Capabilities) -> tuple[list[Output], str]:
+    """A long body: all but the last chunk go first as texts; the last stays the body."""
+    if len(body) <= caps.max_text:
+        return [], body
+    chunks = split_text(body, caps.max_text)
+    if not chunks:  # a blank body: the list keeps an empty one (senders fill it in if needed)
+        return [], ""
+    return [Text(chunk) for chunk in chunks[:-1]], chunks[-1]
+
+
+def _shorten_option(option: Option, limit: int) -> Option:
+    return Option(id=option.id, title=shorten(option.title, limit), description=option.description)
+
+
+def _shorten_row(row: Option, caps: Capabilities, ambiguous: set[str]) -> Option:
+    """The row within the limits; a title cut to the same text as another row's keeps its
+    whole text in the description, when the row has none, so the two can be told apart."""
+    if len(row.title) <= caps.max_row_title and len(row.description) <= caps.max_row_description:
+        return row
+    title = shorten(row.title, caps.max_row_title)
+    description = row.description
+    if title != row.title and title in ambiguous and not description.strip():
+        description = row.title
+    return Option(
+        id=row.id, title=title, description=shorten(description, caps.max_row_description)
+    )
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters, else its start followed by "…"."""
+    if len(text) <= limit:
+        return text
+    if limit <= len(ELLIPSIS):
+        return ELLIPSIS[: max(limit, 0)]
+    return text[: cluster_start(text, limit - len(ELLIPSIS))].rstrip() + ELLIPSIS
+
+
+def cluster_start(text: str, cut: int) -> int:
+    """`cut`, or the nearest position before it that does not split what shows as one
+    character: a letter and its accents, an emoji and its skin tone or variation selector, a
+    ZWJ sequence (👨‍👩‍👧), a flag's two regional indicators. Falls back to `cut` if the whole
+    head is one such cluster.
+
+    Written by hand, a subset of Unicode's grapheme rules (UAX #29): the libraries that do it all
+    (`regex`'s ``\\X``, `grapheme`) would be a dependency for one cosmetic rule, and providers
+    count code points, so the limits stay exact either way.
+    """
+    position = cut
+    while 0 < position < len(text) and not _breakable(text, position):
+        position -= 1
+    return position if position > 0 else cut
+
+
+def _breakable(text: str, position: int) -> bool:
+    before, after = text[position - 1], text[position]
+    if _extends(after) or before == _ZWJ:
+        return False
+    if _is_regional(before) and _is_regional(after):
+        run = 0
+        while position - run > 0 and _is_regional(text[position - run - 1]):
+            run += 1
+        return run % 2 == 0  # between two flags, not inside one
+    return True
+
+
+_ZWJ = "\u200d"
+
+
+def _extends(char: str) -> bool:
+    """A code point that belongs to the character before it."""
+    code = ord(char)
+    return (
+        char == _ZWJ
+        or 0xFE00 <= code <= 0xFE0F  # variation selectors (emoji or text style)
+        or 0x1F3FB <= code <= 0x1F3FF  # skin tones
+        or 0xE0020 <= code <= 0xE007F  # tags (subdivision flags)
+        or unicodedata.category(char) in _MARKS
+    )
+
+
+_MARKS = frozenset({"Mn", "Mc", "Me"})
+
+
+def _is_regional(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split `text` into chunks of at most `limit` characters.
+
+    Cuts at the last paragraph break that fits, else line break, else sentence end, else
+    whitespace, else mid-word. Whitespace at the cuts is dropped; text that fits is returned
+    unchanged; blank text gives no chunks.
+    """
+    if not text.strip():
+        return []
+    if len(text) <= limit:
+        return [text]
+    limit = max(limit, 1)
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = _cut_position(rest, limit)
+        head = rest[:cut].rstrip()
+        if head:
+            chunks.append(head)
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def _cut_position(text: str, limit: int) -> int:
+    """Where to cut `text` so the head has at most `limit` characters (always > 0).
+
+    The coarsest boundary (paragraph, line, sentence, word) in the second half of the window
+    wins, so chunks stay reasonably full; failing that, the coarsest boundary anywhere; a word
+    is cut only when the window has no boundary at all.
+    """
+    window = text[: limit + 1]  # a separator right after `limit` characters still counts
+    candidates = _boundaries(window)
+    for minimum in (limit // 2, 1):
+        for positions in candidates:
+            if positions and positions[-1] >= max(minimum, 1):
+                return positions[-1]
+    return cluster_start(text, limit)
+
+
+def _boundaries(window: str) -> list[list[int]]:
+    """Cut positions in `window` per kind, coarsest kind first, each list ascending."""
+    paragraphs = [m.start() for m in re.finditer(r"\n\n", window)]
+    lines = [m.start() for m in re.finditer(r"\n", window)]
+    sentences = [m.end() for m in _SENTENCE_END.finditer(window)]
+    words = [m.start() for m in _WHITESPACE.finditer(window)]
+    return [paragraphs, lines, sentences, words]
