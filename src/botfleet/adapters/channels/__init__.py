@@ -1,7 +1,2 @@
-"""Channel adapters and the capability-based degradation they share."""
-
-from __future__ import annotations
-
-from botfleet.adapters.channels.degrade import degrade, numbered_text, shorten, split_text
-
-__all__ = ["degrade", "numbered_text", "shorten", "split_text"]
+"""Channel adapters: web chat, WhatsApp, Telegram. The degradation of outputs to what a channel
+can show, which they and the runtime share, is domain logic (`botfleet.domain.degrade`)."""

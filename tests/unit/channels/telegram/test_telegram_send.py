@@ -63,7 +63,10 @@ async def test_a_retry_after_over_a_minute_fails_at_once(
         await sender.send(CHAT, [Text("hi")])
     assert route.call_count == 1
     assert sleeps.waits == []
-    assert logs[0]["event"] == "telegram_rate_limited"
+    (entry,) = logs
+    assert entry["event"] == "telegram_rate_limited"
+    assert entry["retry_after"] == 3600
+    assert "not sent" in entry["hint"]  # not "retried": the operator must know it was lost
 
 
 async def test_5xx_backs_off_then_gives_up(
@@ -83,7 +86,6 @@ async def test_5xx_backs_off_then_gives_up(
         ("api_error_403_blocked", 403, "telegram_blocked_by_user", True),
         ("api_error_400_chat_not_found", 400, "telegram_chat_not_found", True),
         ("api_error_401", 401, "telegram_token_invalid", True),
-        ("api_error_400_migrated", 400, "telegram_chat_migrated", True),
     ],
 )
 async def test_errors_are_logged_by_meaning(
@@ -102,8 +104,38 @@ async def test_errors_are_logged_by_meaning(
     assert logs[0]["event"] == event
     assert logs[0]["status"] == status
     assert sample(registry, "botfleet_telegram_errors_total", event=event) == 1
-    if event == "telegram_chat_migrated":
-        assert logs[0]["migrate_to_chat_id"] == -1001234567890
+
+
+async def test_a_blocked_contact_is_tried_once_logged_once_and_counted(
+    sender: TelegramBotSender, api: respx.MockRouter, sleeps: Sleeps, registry: CollectorRegistry
+) -> None:
+    blocked = httpx.Response(403, json=fixture("api_error_403_blocked"))
+    route = api["sendMessage"].mock(return_value=blocked)
+    with structlog.testing.capture_logs() as logs:
+        await sender.send(CHAT, [Text("one"), Text("two"), Text("three")])
+    assert route.call_count == 1  # no retry, and nothing more of the turn
+    assert sleeps.waits == []
+    assert [(e["event"], e["log_level"]) for e in logs] == [("telegram_blocked_by_user", "warning")]
+    assert sample(registry, "botfleet_telegram_errors_total", event="telegram_blocked_by_user") == 1
+
+
+async def test_a_group_that_became_a_supergroup_gets_the_messages_at_its_new_id(
+    sender: TelegramBotSender, api: respx.MockRouter, registry: CollectorRegistry
+) -> None:
+    migrated = httpx.Response(400, json=fixture("api_error_400_migrated"))
+    route = api["sendMessage"].mock(side_effect=[migrated, OK, OK])
+    with structlog.testing.capture_logs() as logs:
+        await sender.send("-4012345678", [Text("one"), Text("two")])
+    bodies = [json.loads(c.request.content) for c in route.calls]
+    assert [(b["chat_id"], b["text"]) for b in bodies] == [
+        (-4012345678, "one"),
+        (-1001234567890, "one"),  # the same message, not lost
+        (-1001234567890, "two"),  # the rest of the turn goes there at once
+    ]
+    (entry,) = logs
+    assert entry["event"] == "telegram_chat_migrated"
+    assert entry["migrate_to_chat_id"] == -1001234567890
+    assert sample(registry, "botfleet_telegram_errors_total", event="telegram_chat_migrated") == 1
 
 
 async def test_the_bot_token_never_reaches_the_logs(

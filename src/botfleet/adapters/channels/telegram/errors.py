@@ -39,7 +39,26 @@ _BY_DESCRIPTION: dict[int, tuple[tuple[str, ErrorMeaning], ...]] = {
         ),
         (
             "button_data_invalid",
-            ErrorMeaning("telegram_button_data_invalid", "callback_data over 64 bytes", False),
+            ErrorMeaning(
+                "telegram_button_data_invalid", "callback_data over 64 bytes", stops_batch=False
+            ),
+        ),
+        # A forum topic that was deleted or closed since the contact wrote in it: every
+        # message of the batch would fail the same way.
+        (
+            "message thread not found",
+            ErrorMeaning("telegram_topic_not_found", "the forum topic was deleted"),
+        ),
+        ("topic_deleted", ErrorMeaning("telegram_topic_not_found", "the forum topic was deleted")),
+        (
+            "topic_closed",
+            ErrorMeaning("telegram_topic_closed", "the forum topic is closed: reopen it"),
+        ),
+        (
+            "rights to send",
+            ErrorMeaning(
+                "telegram_no_rights", "the group's admins do not let the bot send messages"
+            ),
         ),
     ),
     403: (
@@ -67,7 +86,15 @@ _BY_STATUS = {
     429: RATE_LIMITED,
 }
 MIGRATED = ErrorMeaning(
-    "telegram_chat_migrated", "the group became a supergroup with a new chat id (in the log)"
+    "telegram_chat_migrated",
+    "the group became a supergroup: sent to its new chat id (in the log) instead; the group's "
+    "next messages come from that id, a new conversation",
+    stops_batch=False,
+)
+#: A 429 whose `retry_after` is longer than a reply may wait (`MAX_RETRY_AFTER_S`).
+RATE_LIMITED_TOO_LONG = ErrorMeaning(
+    "telegram_rate_limited",
+    "Telegram asked to wait longer than a reply may wait (retry_after in the log): not sent",
 )
 
 

@@ -1,7 +1,8 @@
 """Telegram Bot API `Update` -> a typed inbound message. Pure and total (never raises).
 
-Contacts are chats (`chat.id`; a private chat's id is the user's). Telegram message ids count
-per chat, so message ids are prefixed with the chat id (`<chat>:<message_id>`); callback
+Contacts are chats (`chat.id`; a private chat's id is the user's), and a forum topic is a
+contact of its own (`<chat>:topic:<message_thread_id>`, `contact_ids`). Telegram message ids
+count per chat, so message ids are prefixed with the chat id (`<chat>:<message_id>`); callback
 queries (`<chat>:cb:<query id>`) and reactions (`<chat>:reaction:<update_id>`) get their own
 namespaces. A pressed inline button becomes a `BUTTON_REPLY` whose payload is its
 `callback_data`. Content we do not map (polls, dice, ...) becomes `UNSUPPORTED` and reaches the
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botfleet.adapters.channels.option_ids import positional_press
+from botfleet.adapters.channels.telegram.contact_ids import contact_of
 from botfleet.domain.messages import InboundMessage, MessageType
 
 #: Content keys -> type, checked in this order (an animation also carries `document`).
@@ -131,7 +133,7 @@ def _from_message(update_id: int, raw: dict[str, Any], received_at: datetime) ->
     msg_type, text, extra = _content(raw)
     message = InboundMessage(
         message_id=f"{chat_id}:{message_id}",
-        contact_id=chat_id,
+        contact_id=contact_of(chat_id, raw),
         type=msg_type,
         timestamp=_timestamp(raw.get("date")) or received_at,
         text=text,
@@ -263,7 +265,9 @@ def _from_callback(update_id: int, raw: dict[str, Any], received_at: datetime) -
         msg_type, text, payload = MessageType.BUTTON_REPLY, title, data
     message = InboundMessage(
         message_id=f"{chat_id}:cb:{query_id}",
-        contact_id=chat_id,
+        # The topic of the message the button was under. A message too old for the bot to
+        # see (InaccessibleMessage: date 0) says no topic: the press goes to the chat.
+        contact_id=contact_of(chat_id, origin),
         type=msg_type,
         timestamp=received_at,  # a callback query carries no date
         text=text,

@@ -6,15 +6,17 @@ option's 1-based position and its menu's fingerprint (`#opt2.<fingerprint>`, `op
 which the inbound side turns back into the typed answer "2" (the engine reads it as the second
 option if that menu is still the last one shown). List descriptions and section titles, which a
 keyboard cannot show, are written under the body. Text is plain (no parse_mode): nothing in a
-bot's text can be misread as markup.
+bot's text can be misread as markup, and no entity can be cut in two. A contact that is a forum
+topic gets its `message_thread_id` on every message (`contact_ids`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from botfleet.adapters.channels.degrade import shorten, split_text
 from botfleet.adapters.channels.option_ids import sendable_ids
+from botfleet.adapters.channels.telegram.contact_ids import chat_target
+from botfleet.domain.degrade import shorten, split_text
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, TemplateMessage, Text
 from botfleet.ports.channels import Capabilities
 
@@ -34,14 +36,15 @@ MAX_CALLBACK_DATA_BYTES = 64
 Payload = dict[str, Any]
 
 
-def message_payloads(chat_id: str, output: Output, *, empty_body: str = "👇") -> list[Payload]:
-    """The sendMessage bodies that deliver `output` to `chat_id`, in order."""
+def message_payloads(contact_id: str, output: Output, *, empty_body: str = "👇") -> list[Payload]:
+    """The sendMessage bodies that deliver `output` to `contact_id` (a chat or a forum topic),
+    in order."""
     limit = TELEGRAM_CAPABILITIES.max_text
     if isinstance(output, Text):
-        return [text_payload(chat_id, chunk) for chunk in split_text(output.text, limit)]
+        return [text_payload(contact_id, chunk) for chunk in split_text(output.text, limit)]
     if isinstance(output, TemplateMessage):
         text = output.fallback_text.strip() or output.name
-        return [text_payload(chat_id, chunk) for chunk in split_text(text, limit)]
+        return [text_payload(contact_id, chunk) for chunk in split_text(text, limit)]
     if isinstance(output, Buttons):
         body, options = output.body, output.buttons
     else:
@@ -50,13 +53,14 @@ def message_payloads(chat_id: str, output: Output, *, empty_body: str = "👇") 
     *head, last = chunks
     keyboard = inline_keyboard(options)
     return [
-        *(text_payload(chat_id, chunk) for chunk in head),
-        {**text_payload(chat_id, last), "reply_markup": keyboard},
+        *(text_payload(contact_id, chunk) for chunk in head),
+        {**text_payload(contact_id, last), "reply_markup": keyboard},
     ]
 
 
-def text_payload(chat_id: str, text: str) -> Payload:
-    return {"chat_id": chat_id_value(chat_id), "text": text}
+def text_payload(contact_id: str, text: str) -> Payload:
+    """A plain sendMessage body to a chat, or to a forum topic (`message_thread_id`)."""
+    return {**chat_target(contact_id), "text": text}
 
 
 def inline_keyboard(options: tuple[Option, ...]) -> Payload:
@@ -79,14 +83,6 @@ def fits_callback_data(option_id: str) -> bool:
 
 def answer_callback_payload(query_id: str) -> Payload:
     return {"callback_query_id": query_id}
-
-
-def chat_id_value(chat_id: str) -> int | str:
-    """Chat ids are integers; `@channelname` stays text."""
-    try:
-        return int(chat_id)
-    except ValueError:
-        return chat_id
 
 
 def _list_body(output: ListMenu) -> str:

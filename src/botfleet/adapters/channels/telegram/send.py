@@ -20,9 +20,9 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter
 
 from botfleet.adapters.channels.api_retries import RetryLater, Sleep, with_retries
-from botfleet.adapters.channels.degrade import degrade
 from botfleet.adapters.channels.telegram.errors import (
     RATE_LIMITED,
+    RATE_LIMITED_TOO_LONG,
     ErrorMeaning,
     TelegramError,
     meaning_of,
@@ -40,6 +40,7 @@ from botfleet.adapters.provider_api import (
     ProviderReply,
     ProviderUnreachable,
 )
+from botfleet.domain.degrade import degrade
 from botfleet.domain.outputs import Output
 from botfleet.ports.channels import Capabilities
 
@@ -100,12 +101,21 @@ class TelegramBotSender:
         self._ask_username_at = 0.0
 
     async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
-        """Send each output in order; stop at an error that makes the chat unreachable."""
+        """Send each output in order (into the contact's forum topic, if it is one); stop at an
+        error that makes the chat unreachable."""
+        moved_to: int | None = None
         for output in degrade(outputs, self.capabilities):  # a no-op for degraded outputs
             for payload in message_payloads(
                 contact_id, output, empty_body=self.settings.empty_body_text
             ):
+                if moved_to is not None:
+                    payload = {**payload, "chat_id": moved_to}
                 outcome = await self.call("sendMessage", payload)
+                if outcome.error is not None and outcome.error.migrate_to_chat_id is not None:
+                    # Telegram names the supergroup the group became: the message reaches
+                    # the same people there, instead of being lost.
+                    moved_to = outcome.error.migrate_to_chat_id
+                    outcome = await self.call("sendMessage", {**payload, "chat_id": moved_to})
                 if not outcome.ok and (outcome.meaning is None or outcome.meaning.stops_batch):
                     return
 
@@ -172,6 +182,8 @@ class TelegramBotSender:
         extra: dict[str, Any] = {}
         if error.migrate_to_chat_id is not None:
             extra["migrate_to_chat_id"] = error.migrate_to_chat_id
+        if error.retry_after is not None:
+            extra["retry_after"] = error.retry_after
         log.warning(
             meaning.event,
             method=method,
@@ -209,7 +221,8 @@ def _classify(response: ProviderReply) -> CallOutcome:
     outcome = CallOutcome(ok=False, error=error, meaning=meaning)
     if response.status_code == 429 or error.retry_after is not None:
         if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER_S:
-            return outcome  # waiting that long would hold up the contact's next turns
+            # Waiting that long would hold up the contact's next turns.
+            return CallOutcome(False, error, RATE_LIMITED_TOO_LONG)
         raise RetryLater(CallOutcome(False, error, RATE_LIMITED), error.retry_after)
     if response.status_code >= 500:
         raise RetryLater(outcome)

@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from botfleet.adapters.channels.degrade import degrade
 from botfleet.adapters.channels.option_ids import PREFIX, positional_press, sendable_ids
 from botfleet.adapters.channels.webchat.assets import (
     HTML_TYPE,
@@ -33,6 +32,7 @@ from botfleet.adapters.channels.webchat.schemas import (
     MessagesPage,
     OutboxMessage,
 )
+from botfleet.domain.degrade import degrade
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import (
     Buttons,

@@ -14,7 +14,13 @@ class ErrorMeaning:
     retryable: bool = False
     #: The contact cannot be reached right now: skip the rest of this batch.
     stops_batch: bool = True
+    #: Seconds to wait before retrying when Meta names no wait (`Retry-After`): a limit that
+    #: the usual backoff (a second or two) would only hit again.
+    wait_s: float | None = None
 
+
+#: Meta's pair rate: one message every 6 seconds to the same contact, after a burst.
+PAIR_RATE_WAIT_S = 6.0
 
 TEMPLATE_NEEDED = ErrorMeaning(
     "whatsapp_template_needed",
@@ -52,9 +58,14 @@ MEANINGS: dict[int, ErrorMeaning] = {
     190: ErrorMeaning(
         "whatsapp_token_expired", "the access token expired or was revoked: issue a new one"
     ),
+    # Meta: "wait and retry". After a burst a number may send one message to the same
+    # contact every 6 seconds; only when every attempt hit the limit is the message dropped.
     131056: ErrorMeaning(
         "whatsapp_pair_rate_limited",
-        "too many messages to this contact in a short time; later messages were dropped",
+        "too many messages to this contact in a short time: retried every 6 s, dropped (with "
+        "the rest of the turn) when max_attempts all hit the limit; send fewer messages a turn",
+        retryable=True,
+        wait_s=PAIR_RATE_WAIT_S,
     ),
     131048: ErrorMeaning(
         "whatsapp_spam_rate_limited",
@@ -96,6 +107,7 @@ MEANINGS: dict[int, ErrorMeaning] = {
     131009: INVALID_REQUEST,
     10: PERMISSION,
     200: PERMISSION,
+    131005: PERMISSION,  # "Access denied": the permission was never granted or was removed
     4: RATE_LIMITED,
     80007: RATE_LIMITED,
     130429: RATE_LIMITED,

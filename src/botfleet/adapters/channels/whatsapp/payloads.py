@@ -14,9 +14,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botfleet.adapters.channels.degrade import shorten, split_text
 from botfleet.adapters.channels.option_ids import sendable_ids
-from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, TemplateMessage, Text
+from botfleet.domain.degrade import LIST_LABEL, shorten, split_text
+from botfleet.domain.outputs import (
+    Buttons,
+    ListMenu,
+    Option,
+    Output,
+    Section,
+    TemplateMessage,
+    Text,
+)
 from botfleet.ports.channels import Capabilities
 
 WHATSAPP_CAPABILITIES = Capabilities(
@@ -53,7 +61,14 @@ def message_payloads(to: str, output: Output, *, empty_body: str = "👇") -> li
     head, body = _fit_body(output.body, empty_body)
     first = [text_payload(to, chunk) for chunk in head]
     if isinstance(output, Buttons):
-        return [*first, _interactive(to, "button", body, _button_action(output.buttons))]
+        titles = [_button_title(b) for b in output.buttons]
+        if len(set(titles)) == len(titles):
+            return [*first, _interactive(to, "button", body, _button_action(output.buttons))]
+        # Titles that differ only in blanks at their ends ("Yes", "Yes ") are sent the same,
+        # and Graph refuses buttons with one title twice (the whole message): a list takes
+        # them, as degradation does with titles that cutting made equal.
+        rows = (Section(title="", rows=output.buttons),)
+        output = ListMenu(body=output.body, button_label=LIST_LABEL, sections=rows)
     return [*first, _interactive(to, "list", body, _list_action(output))]
 
 
@@ -104,17 +119,17 @@ def _interactive(to: str, kind: str, body: str, action: Payload) -> Payload:
 
 
 def _button_action(buttons: tuple[Option, ...]) -> Payload:
-    limit = WHATSAPP_CAPABILITIES.max_button_title
     ids = sendable_ids(buttons, _fits_button)
     return {
         "buttons": [
-            {
-                "type": "reply",
-                "reply": {"id": sent_id, "title": shorten(b.title.strip() or b.id, limit)},
-            }
+            {"type": "reply", "reply": {"id": sent_id, "title": _button_title(b)}}
             for b, sent_id in zip(buttons, ids, strict=True)
         ]
     }
+
+
+def _button_title(button: Option) -> str:
+    return shorten(button.title.strip() or button.id, WHATSAPP_CAPABILITIES.max_button_title)
 
 
 def _list_action(output: ListMenu) -> Payload:

@@ -1,10 +1,11 @@
 """WhatsApp Cloud API sender: outputs -> `POST /{phone_number_id}/messages`, with retries.
 
 429, 5xx, Graph's throttling codes and failed connections are retried with exponential backoff
-and jitter (`Retry-After` honoured). A request that may have reached Meta (a read timeout) is
-not retried: WhatsApp has no idempotency key, and a duplicate message is worse than a log line.
-Permanent errors are logged under an event named after their meaning (`whatsapp_template_needed`
-for the 24-hour rule, ...) and stop the rest of the batch when the contact is unreachable.
+and jitter (`Retry-After` honoured; the per-contact pair rate limit, 131056, waits 6 s). A request
+that may have reached Meta (a read timeout) is not retried: WhatsApp has no idempotency key, and
+a duplicate message is worse than a log line. Permanent errors are logged under an event named
+after their meaning (`whatsapp_template_needed` for the 24-hour rule, ...) and stop the rest of
+the batch when the contact is unreachable (outside the 24-hour window, its templates still go).
 The access token travels only in the Authorization header and is never logged.
 """
 
@@ -18,9 +19,9 @@ from typing import Any
 import structlog
 
 from botfleet.adapters.channels.api_retries import RetryLater, Sleep, with_retries
-from botfleet.adapters.channels.degrade import degrade
 from botfleet.adapters.channels.whatsapp.errors import (
     RATE_LIMITED,
+    TEMPLATE_NEEDED,
     TEMPORARY,
     UNKNOWN,
     ErrorMeaning,
@@ -41,6 +42,7 @@ from botfleet.adapters.provider_api import (
     ProviderReply,
     ProviderUnreachable,
 )
+from botfleet.domain.degrade import degrade
 from botfleet.domain.outputs import Output, TemplateMessage
 from botfleet.ports.channels import Capabilities
 
@@ -76,15 +78,29 @@ class WhatsAppCloudSender:
         self._sleep = sleep
 
     async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
-        """Send each output in order; stop at an error that makes the contact unreachable."""
+        """Send each output in order; stop at an error that makes the contact unreachable.
+
+        Outside the 24-hour window (131047) only templates can reach the contact: the turn's
+        other messages are not attempted (each would fail the same way), its templates still
+        are.
+        """
+        templates_only = False
         for output in degrade(outputs, self.capabilities):  # a no-op for degraded outputs
             if isinstance(output, TemplateMessage):
                 _warn_empty_params(output)
+            elif templates_only:
+                continue
             for payload in message_payloads(
                 contact_id, output, empty_body=self.settings.empty_body_text
             ):
                 outcome = await self.call(payload, kind=str(payload["type"]))
-                if not outcome.ok and (outcome.meaning or UNKNOWN).stops_batch:
+                meaning = outcome.meaning or UNKNOWN
+                if outcome.ok:
+                    continue
+                if meaning is TEMPLATE_NEEDED:
+                    templates_only = True
+                    break
+                if meaning.stops_batch:
                     return
 
     @property
@@ -157,6 +173,8 @@ def _classify(response: ProviderReply) -> CallOutcome:
     outcome = CallOutcome(ok=False, error=error, meaning=meaning)
     if status == 429 or status >= 500 or meaning.retryable:
         retry_after = _retry_after(response)
+        if retry_after is None:
+            retry_after = meaning.wait_s
         if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
             return outcome  # waiting that long would hold up the contact's next turns
         raise RetryLater(outcome, retry_after)
