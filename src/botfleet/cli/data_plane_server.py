@@ -12,9 +12,14 @@ This module imports nothing heavy at its top.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from botfleet.data_plane.settings import DataPlaneSettings
 
 COMMAND = ("serve", "data-plane")
 #: The typer command's options (botfleet.cli.commands.serve); a unit test keeps them equal.
@@ -74,19 +79,39 @@ def serve_data_plane(options: ServeOptions) -> None:
         _run(options)
 
 
+def load_settings() -> DataPlaneSettings:
+    """The DP_* settings; invalid ones end the process with status 2 and one message naming
+    each (as `serve control-plane` does), not a traceback. The settings hide their input in
+    errors, so no token or key is printed."""
+    from pydantic import ValidationError
+
+    from botfleet.data_plane.settings import DataPlaneSettings
+
+    try:
+        return DataPlaneSettings()
+    except ValidationError as exc:
+        print(f"data plane settings are invalid:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _run(options: ServeOptions) -> None:
     import uvicorn
 
     from botfleet.data_plane.app import create_app
-    from botfleet.data_plane.settings import DataPlaneSettings
+    from botfleet.domain.errors import ConfigError, FlowValidationError
     from botfleet.observability import configure_logging
 
-    settings = DataPlaneSettings()
+    settings = load_settings()
     if options.tenant_config is not None:
         settings = settings.model_copy(update={"tenant_config_path": options.tenant_config})
     configure_logging(settings.log_level, json=settings.log_json)
+    try:
+        app = create_app(settings)
+    except (ConfigError, FlowValidationError) as exc:  # a local YAML, or no source at all
+        print(f"data plane cannot start:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     uvicorn.run(
-        create_app(settings),
+        app,
         host=options.host or settings.host,
         port=options.port or settings.port,
         log_level="warning",

@@ -17,6 +17,13 @@ class DocumentVerbs:
     kind: str  # "flow" | "knowledge"
     text_field: str  # the detail's field holding the text: "yaml" | "text"
 
+    @property
+    def upload_help(self) -> str:
+        """`upload`'s help: only a flow is validated line by line."""
+        if self.kind == "flow":
+            return "Upload a new version (numbered 1..n); an invalid flow lists its issues by line."
+        return "Upload a new version (numbered 1..n) of the markdown document."
+
     def method(self, verb: str) -> str:
         plural = "flows" if self.kind == "flow" and verb in ("list", "diff") else self.kind
         return f"{verb}_{plural}"
@@ -26,14 +33,13 @@ def build(verbs: DocumentVerbs, help_text: str) -> typer.Typer:
     app = typer.Typer(help=help_text)
     call = verbs.method
 
-    @app.command("upload")
+    @app.command("upload", help=verbs.upload_help)
     def upload(
         ctx: typer.Context,
         tenant: str,
         file: Path = typer.Argument(..., help="The file ('-': standard input)."),
         publish: bool = typer.Option(False, "--publish", help="Publish it at once."),
     ) -> None:
-        """Upload a new version (numbered 1..n); an invalid flow lists its issues by line."""
         text = read_text(file)
         run(ctx, lambda c: getattr(c, call("upload"))(tenant, text, publish=publish))
 
