@@ -2,19 +2,24 @@
 
 Rules, applied to each output in order:
 
-* `Buttons` within `max_buttons` stay buttons (titles shortened with "…") while their titles
-  stay distinct. More buttons, titles that shortening (or the flow) made equal, or a channel
-  without buttons become a one-section `ListMenu` when the channel has lists and they fit, else
-  numbered text.
+* An option whose id an earlier option of the same output has is left out (`unique_options`):
+  a press carries only the id. The engine's `last_options` leave out the same ones.
+* Option titles are shown as channels send them: without blanks at their ends, a blank one as
+  its option's id, shortened with "…" to the limit.
+* `Buttons` within `max_buttons` stay buttons while their titles stay distinct, compared as
+  sent (runs of blanks count as one: "Yes" and "Yes " are one title). More buttons, titles
+  that shortening (or the flow) made equal, or a channel without buttons become a one-section
+  `ListMenu` when the channel has lists and they fit, else numbered text.
 * A `ListMenu` within `max_list_rows` stays a list (titles and descriptions shortened; a row
   whose title was cut to the same text as another's, and that has no description, gets its
-  whole title as description); more rows (or a channel without lists) become numbered text.
+  whole title as description; rows may share a title); more rows (or a channel without lists)
+  become numbered text.
 * `Text` longer than `max_text` is split at paragraph, line, sentence or word boundaries.
 * `TemplateMessage` on a channel without templates becomes its `fallback_text`.
 
-Option ids never change. Numbers in numbered text are 1-based in option order, per output: the
-engine keeps the options of the last output that offered any (`last_options`) and reads a typed
-"2" as the second of them, so the order must be kept.
+Option ids never change (repeats are only left out). Numbers in numbered text are 1-based in
+option order, per output: the engine keeps the options of the last output that offered any
+(`last_options`) and reads a typed "2" as the second of them, so the order must be kept.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from botfleet.domain.outputs import (
     Section,
     TemplateMessage,
     Text,
+    unique_options,
 )
 
 #: Hint added under numbered options; the engine accepts the number as a reply.
@@ -85,48 +91,80 @@ def _degrade_one(output: Output, caps: Capabilities, hint: str, list_label: str)
 def _degrade_buttons(
     output: Buttons, caps: Capabilities, hint: str, list_label: str
 ) -> list[Output]:
-    if not output.buttons:
+    buttons = unique_options(output.buttons)
+    if not buttons:
         return _texts(output.body, caps)
-    if caps.buttons and len(output.buttons) <= caps.max_buttons:
-        titles = tuple(_shorten_option(b, caps.max_button_title) for b in output.buttons)
+    if caps.buttons and len(buttons) <= caps.max_buttons:
+        titled = tuple(_shorten_option(b, caps.max_button_title) for b in buttons)
         # WhatsApp refuses buttons with one title twice (the whole message), and a person
         # could not tell them apart: "Tue 14 May, 10:00" and "…10:30" both cut to "Tue 14 May, 1…".
-        if len({option.title for option in titles}) == len(titles):
+        if len({_title_key(option.title) for option in titled}) == len(titled):
             prefix, body = _split_body(output.body, caps)
-            return [*prefix, Buttons(body=body, buttons=titles)]
-    if caps.lists and len(output.buttons) <= caps.max_list_rows:
+            return [*prefix, Buttons(body=body, buttons=titled)]
+    if caps.lists and len(buttons) <= caps.max_list_rows:
         as_list = ListMenu(
             body=output.body,
             button_label=list_label,
-            sections=(Section(title="", rows=output.buttons),),
+            sections=(Section(title="", rows=buttons),),
         )
         return _degrade_list(as_list, caps, hint)
-    text = numbered_text(output.body, [("", output.buttons)], hint=hint)
+    text = numbered_text(output.body, [("", buttons)], hint=hint)
     return _texts(text, caps)
 
 
 def _degrade_list(output: ListMenu, caps: Capabilities, hint: str) -> list[Output]:
-    rows = output.options
+    kept = _unique_rows(output.sections)
+    rows = [row for section in kept for row in section.rows]
     if not rows:
         return _texts(output.body, caps)
     if caps.lists and len(rows) <= caps.max_list_rows:
         prefix, body = _split_body(output.body, caps)
+        limit = caps.max_row_title
         ambiguous: set[str] = set()
-        if any(len(row.title) > caps.max_row_title for row in rows):  # only then can cuts meet
-            cuts = Counter(shorten(row.title, caps.max_row_title) for row in rows)
+        if any(len(_shown_title(row)) > limit for row in rows):  # only then can cuts meet
+            cuts = Counter(_title_key(shorten(_shown_title(row), limit)) for row in rows)
             ambiguous = {title for title, count in cuts.items() if count > 1}
         sections = tuple(
             Section(
-                title=shorten(section.title, caps.max_row_title),
+                title=shorten(section.title, limit),
                 rows=tuple(_shorten_row(row, caps, ambiguous) for row in section.rows),
             )
-            for section in output.sections
-            if section.rows  # channels reject empty sections
+            for section in kept
         )
         label = shorten(output.button_label, caps.max_button_title)
         return [*prefix, ListMenu(body=body, button_label=label, sections=sections)]
-    groups = [(section.title, section.rows) for section in output.sections if section.rows]
+    groups = [(section.title, section.rows) for section in kept]
     return _texts(numbered_text(output.body, groups, hint=hint), caps)
+
+
+def _unique_rows(sections: Sequence[Section]) -> list[Section]:
+    """The sections with rows (channels reject empty ones), each row id once across them all,
+    as `unique_options` keeps them: positions and fingerprints count the rows of every section."""
+    seen: set[str] = set()
+    kept: list[Section] = []
+    for section in sections:
+        rows: list[Option] = []
+        for row in section.rows:
+            if row.id not in seen:
+                seen.add(row.id)
+                rows.append(row)
+        if len(rows) == len(section.rows) and rows:
+            kept.append(section)
+        elif rows:
+            kept.append(Section(section.title, tuple(rows)))
+    return kept
+
+
+def repeated_options(output: Output) -> int:
+    """How many options of `output` degradation leaves out because an earlier one has their id
+    (for a warning: flows leave repeats out already, with a diagnostic)."""
+    if isinstance(output, Buttons):
+        offered = output.buttons
+    elif isinstance(output, ListMenu):
+        offered = output.options
+    else:
+        return 0
+    return len(offered) - len(unique_options(offered))
 
 
 def _template_text(output: TemplateMessage) -> str:
@@ -174,19 +212,36 @@ def _split_body(body: str, caps: Capabilities) -> tuple[list[Output], str]:
     return [Text(chunk) for chunk in chunks[:-1]], chunks[-1]
 
 
+def _shown_title(option: Option) -> str:
+    """The title as channels send it: a blank one would be refused (WhatsApp) or show nothing,
+    so its option's id stands in, as numbered text does."""
+    return option.title.strip() or option.id.strip()
+
+
+def _title_key(title: str) -> str:
+    """Titles with the same key are one to a person, and may be to WhatsApp (which refuses
+    buttons with one title twice): runs of blanks count as one."""
+    return " ".join(title.split())
+
+
 def _shorten_option(option: Option, limit: int) -> Option:
-    return Option(id=option.id, title=shorten(option.title, limit), description=option.description)
+    title = shorten(_shown_title(option), limit)
+    if title == option.title:
+        return option
+    return Option(id=option.id, title=title, description=option.description)
 
 
 def _shorten_row(row: Option, caps: Capabilities, ambiguous: set[str]) -> Option:
     """The row within the limits; a title cut to the same text as another row's keeps its
     whole text in the description, when the row has none, so the two can be told apart."""
-    if len(row.title) <= caps.max_row_title and len(row.description) <= caps.max_row_description:
+    full = _shown_title(row)
+    fits = len(full) <= caps.max_row_title and len(row.description) <= caps.max_row_description
+    if fits and full == row.title:
         return row
-    title = shorten(row.title, caps.max_row_title)
+    title = shorten(full, caps.max_row_title)
     description = row.description
-    if title != row.title and title in ambiguous and not description.strip():
-        description = row.title
+    if title != full and _title_key(title) in ambiguous and not description.strip():
+        description = full
     return Option(
         id=row.id, title=title, description=shorten(description, caps.max_row_description)
     )

@@ -77,12 +77,33 @@ class Capabilities:
 
 
 def options_of(output: Output) -> tuple[Option, ...]:
-    """The choices an output offers the user (empty for plain text)."""
+    """The choices an output offers the user (empty for plain text), each id once: the first
+    option with an id, as degradation keeps it (`unique_options`)."""
     if isinstance(output, Buttons):
-        return output.buttons
+        return unique_options(output.buttons)
     if isinstance(output, ListMenu):
-        return output.options
+        return unique_options(output.options)
     return ()
+
+
+def unique_options(options: tuple[Option, ...]) -> tuple[Option, ...]:
+    """`options` without those whose id an earlier one has.
+
+    A press carries only the id: channels refuse a repeated one (WhatsApp the whole message) or
+    could not tell which was meant. The engine's options (`last_options`) and what channels show
+    must drop the same ones, or a typed "2" or a press by position (`#opt2.<fingerprint>`) would
+    name another option.
+    """
+    seen = {option.id for option in options}
+    if len(seen) == len(options):  # the usual case: nothing to copy
+        return options
+    seen.clear()
+    kept: list[Option] = []
+    for option in options:
+        if option.id not in seen:
+            seen.add(option.id)
+            kept.append(option)
+    return tuple(kept)
 
 
 #: Length of `options_fingerprint` (hex digits: 40 bits).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from botfleet.data_plane.runtime.handle import MAX_DEBOUNCE_PERIODS, MAX_MERGED_TEXTS
 from botfleet.domain.errors import ConcurrentUpdate, StoreError
+from botfleet.domain.messages import OPTION_MENU, InboundMessage, MessageType
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows.state import ConversationState
 from botfleet.ports.channels import TurnResult
@@ -234,3 +236,56 @@ async def test_a_retried_text_neither_splits_the_run_nor_gets_a_second_answer() 
         (False, ["you said: hi\na cut"]),
     ]
     assert await outbox_texts(store) == ["you said: hi\na cut"]
+
+
+async def answered_at(runtime: Any, message: Any, started: float) -> tuple[TurnResult, float]:
+    result = await runtime.handle(message)
+    return result, asyncio.get_running_loop().time() - started
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        choice_message("c1", "ping", title="Ping"),
+        replace(text_message("c1", "2"), extra={OPTION_MENU: "0123456789"}),
+        replace(text_message("c1", ""), type=MessageType.LOCATION),
+    ],
+    ids=["button", "by_position", "location"],
+)
+async def test_a_press_ends_the_texts_wait_at_once(closing: InboundMessage) -> None:
+    # Texts behind a press can no longer join the waiting turn: waiting out the debounce
+    # would only hold up both answers.
+    store = InMemoryTenantStore()
+    debounce_s = 2.0
+    async with bootstrap_test_runtime(
+        flow=echo_flow(int(debounce_s * 1000)), stores=store
+    ) as runtime:
+        started = asyncio.get_running_loop().time()
+        first = asyncio.create_task(answered_at(runtime, text_message("c1", "a"), started))
+        second = asyncio.create_task(answered_at(runtime, text_message("c1", "b"), started))
+        await asyncio.sleep(0.05)
+        assert not second.done()  # the texts wait for their debounce...
+        (_, texts_s), (press, press_s) = await asyncio.gather(
+            second, answered_at(runtime, closing, started)
+        )
+        await first
+    assert texts_s < 1.0 and press_s < 1.0  # ...until the press comes, not a period more
+    assert texts_s <= press_s
+    said = await outbox_texts(store)
+    assert said[0] == "you said: a\nb"  # the texts together, then the press on its own
+    assert len(said) == 2 and texts(press.outputs) == said[1:]
+
+
+async def test_a_due_task_ends_the_texts_wait_at_once() -> None:
+    store = InMemoryTenantStore()
+    flow = {**echo_flow(2000), "tasks": {"reminder": [{"action": "send_text", "text": "bye"}]}}
+    async with bootstrap_test_runtime(flow=flow, stores=store) as runtime:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        text = asyncio.create_task(runtime.handle(text_message("c1", "a")))
+        await asyncio.sleep(0.05)
+        await runtime.run_task("c1", "reminder", {}, "job-1")
+        result = await text
+        assert loop.time() - started < 1.0
+    assert texts(result.outputs) == ["you said: a"]
+    assert await outbox_texts(store) == ["you said: a", "bye"]

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from botfleet.adapters.channels.option_ids import positional_press, sendable_ids
 from botfleet.domain.degrade import (
     NUMBER_HINT,
     degrade,
     numbered_text,
+    repeated_options,
     shorten,
     split_text,
 )
+from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import (
     Buttons,
     ListMenu,
     Option,
+    Output,
     Section,
     TemplateMessage,
     Text,
+    options_of,
 )
+from botfleet.flows.matching import as_option_choice
 from botfleet.ports.channels import Capabilities
 
 WHATSAPP = Capabilities()  # 3 buttons of 20, lists of 10 rows (24/72), text 4096
@@ -231,6 +239,128 @@ class TestText:
         assert all(isinstance(o, Text) for o in result[:-1])
         texts = [o.text for o in result[:-1] if isinstance(o, Text)]
         assert " ".join([*texts, result[-1].body]).split() == body.split()
+
+
+class TestTitlesAsSent:
+    """Titles are compared, and kept, as channels send them: trimmed, a blank one as its id."""
+
+    @pytest.mark.parametrize(
+        "twin",
+        ["Yes ", " Yes", "Yes\n", "\tYes  "],
+        ids=["trailing", "leading", "newline", "both"],
+    )
+    def test_titles_equal_once_trimmed_turn_the_buttons_into_a_list(self, twin: str) -> None:
+        menu = Buttons("Confirm?", (Option("yes", "Yes"), Option("sure", twin)))
+        (result,) = degrade([menu], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert result.options == (Option("yes", "Yes"), Option("sure", "Yes"))
+
+    def test_titles_that_differ_in_a_run_of_blanks_turn_the_buttons_into_a_list(self) -> None:
+        menu = Buttons("When?", (Option("a", "Mon  10:00"), Option("b", "Mon 10:00")))
+        (result,) = degrade([menu], WHATSAPP)
+        assert isinstance(result, ListMenu)
+
+    def test_a_blank_title_shown_as_its_id_is_compared_as_that_id(self) -> None:
+        menu = Buttons("Pick", (Option("Book", " "), Option("b", "Book")))
+        (result,) = degrade([menu], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert [o.title for o in result.options] == ["Book", "Book"]
+
+    def test_titles_are_trimmed_before_they_are_cut(self) -> None:
+        # 22 characters with the blanks, 20 without: whole, not "  Appointment at 1…".
+        menu = Buttons(
+            "When?",
+            (Option("a", "  Appointment at 10:00"), Option("b", "Appointment at 10:30  ")),
+        )
+        (result,) = degrade([menu], WHATSAPP)
+        assert isinstance(result, Buttons)
+        assert [o.title for o in result.buttons] == ["Appointment at 10:00", "Appointment at 10:30"]
+
+    def test_buttons_keep_their_titles_trimmed_and_a_blank_one_as_its_id(self) -> None:
+        menu = Buttons("Pick", (Option("yes", " Yes "), Option("later", "\n"), Option("n", "No")))
+        (result,) = degrade([menu], WHATSAPP)
+        assert isinstance(result, Buttons)
+        assert [o.title for o in result.buttons] == ["Yes", "later", "No"]
+
+    def test_trailing_blanks_do_not_cut_a_title_that_fits(self) -> None:
+        (result,) = degrade([Buttons("Pick", (Option("y", "Yes" + " " * 30),))], WHATSAPP)
+        assert isinstance(result, Buttons)
+        assert result.buttons[0].title == "Yes"
+
+    def test_list_rows_keep_their_titles_trimmed_and_a_blank_one_as_its_id(self) -> None:
+        (result,) = degrade([one_list((Option("r1", " Cut "), Option("r2", "")))], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert result.options == (Option("r1", "Cut"), Option("r2", "r2"))
+
+
+class TestRepeatedIds:
+    """A press carries only the id: the first option with an id stays, later ones go."""
+
+    def test_repeated_button_ids_keep_the_first(self) -> None:
+        menu = Buttons(
+            "When?",
+            (
+                Option("s1", "10:00"),
+                Option("s2", "10:30"),
+                Option("s1", "11:00"),
+                Option("s3", "12"),
+            ),
+        )
+        (result,) = degrade([menu], WHATSAPP)
+        assert isinstance(result, Buttons)  # three left: they fit as buttons
+        assert result.buttons == (Option("s1", "10:00"), Option("s2", "10:30"), Option("s3", "12"))
+        assert repeated_options(menu) == 1
+
+    def test_repeated_row_ids_keep_the_first_across_sections(self) -> None:
+        out = ListMenu(
+            "When?",
+            "Slots",
+            (
+                Section("Mon", (Option("s1", "10:00"), Option("s2", "10:30"), Option("s1", "x"))),
+                Section("Tue", (Option("s2", "09:00"),)),  # left empty: the section goes
+                Section("Wed", (Option("s3", "09:00"),)),
+            ),
+        )
+        (result,) = degrade([out], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert [s.title for s in result.sections] == ["Mon", "Wed"]
+        assert [o.id for o in result.options] == ["s1", "s2", "s3"]
+        assert repeated_options(out) == 2
+
+    def test_numbered_text_numbers_each_id_once(self) -> None:
+        menu = Buttons("When?", (Option("s1", "10:00"), Option("s1", "11:00"), Option("s2", "12")))
+        (result,) = degrade([menu], NO_INTERACTIVE)
+        assert result == Text(f"When?\n\n1. 10:00\n2. 12\n\n{NUMBER_HINT}")
+
+    @pytest.mark.parametrize("caps", [WHATSAPP, NO_INTERACTIVE], ids=["buttons", "numbered"])
+    def test_a_press_of_the_degraded_menu_names_the_option_shown(self, caps: Capabilities) -> None:
+        # The engine keeps `options_of` the menu it produced; the channel shows (and sends by
+        # position, when an id is too long) the degraded one: both without the repeat.
+        long_id = "slot:" + "9" * 300
+        menu = Buttons(
+            "When?", (Option("s1", "10:00"), Option("s1", "11:00"), Option(long_id, "12"))
+        )
+        last_options = options_of(menu)
+        (shown,) = degrade([menu], caps)
+        if isinstance(shown, Buttons):
+            sent = sendable_ids(shown.buttons, lambda i: len(i) <= 256)
+            pressed = positional_press(sent[1])
+            assert pressed is not None
+            text, extra = pressed
+        else:
+            text, extra = "2", {}  # typed under numbered text
+        message = InboundMessage("m1", "c1", MessageType.TEXT, shown_at(), text=text, extra=extra)
+        chosen = as_option_choice(message, last_options)
+        assert chosen.type is MessageType.BUTTON_REPLY and chosen.payload == long_id
+
+
+def shown_at() -> datetime:
+    return datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+def test_repeated_options_counts_nothing_in_outputs_without_options() -> None:
+    outputs: list[Output] = [Text("hi"), TemplateMessage("t", "es"), Buttons("b", options(3))]
+    assert [repeated_options(o) for o in outputs] == [0, 0, 0]
 
 
 class TestTemplates:

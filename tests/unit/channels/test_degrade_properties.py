@@ -1,4 +1,5 @@
-"""Properties of degradation: every option survives, everything fits, degrading twice is a no-op."""
+"""Properties of degradation: every option survives (each id once), everything fits, degrading
+twice is a no-op."""
 
 from __future__ import annotations
 
@@ -17,13 +18,20 @@ from botfleet.domain.outputs import (
     Section,
     TemplateMessage,
     Text,
+    options_fingerprint,
     options_of,
 )
 from botfleet.ports.channels import Capabilities
 
 words = st.text(alphabet=st.sampled_from("abcXYZ ñé.!?\n"), max_size=60)
-ids = st.text(alphabet=st.sampled_from("abcdef_0123456789"), min_size=1, max_size=12)
-option = st.builds(Option, id=ids, title=words, description=words)
+# A few ids that repeat (dynamic options from connector data can), and blank-edged titles
+# that read the same once trimmed.
+ids = st.one_of(
+    st.sampled_from(["a", "b", "slot_1"]),
+    st.text(alphabet=st.sampled_from("abcdef_0123456789"), min_size=1, max_size=12),
+)
+titles = st.one_of(st.sampled_from(["Yes", "Yes ", " Yes", "Yes  no", "Yes no", " ", "a"]), words)
+option = st.builds(Option, id=ids, title=titles, description=words)
 option_tuple = st.lists(option, max_size=14).map(tuple)
 
 outputs = st.one_of(
@@ -60,6 +68,20 @@ capabilities = st.builds(
 )
 
 
+def as_sent(title: str) -> str:
+    """A title as a provider compares it: trimmed, runs of blanks as one."""
+    return " ".join(title.split())
+
+
+def sent_as_is(option: Option) -> bool:
+    """The title is what channels send (trimmed, never blank): they send it unchanged."""
+    return option.title == option.title.strip() and bool(option.title)
+
+
+def unique_ids(offered: Sequence[Option]) -> bool:
+    return len({o.id for o in offered}) == len(offered)
+
+
 def fits(output: Output, caps: Capabilities) -> bool:
     if isinstance(output, Text):
         return 0 < len(output.text) <= caps.max_text and bool(output.text.strip())
@@ -69,7 +91,10 @@ def fits(output: Output, caps: Capabilities) -> bool:
             and 0 < len(output.buttons) <= caps.max_buttons
             and len(output.body) <= caps.max_text
             and all(len(b.title) <= caps.max_button_title for b in output.buttons)
-            and len({b.title for b in output.buttons}) == len(output.buttons)  # WhatsApp's rule
+            and all(sent_as_is(b) for b in output.buttons)
+            # WhatsApp's rule, on titles as sent: "Yes" and "Yes " are one title
+            and len({as_sent(b.title) for b in output.buttons}) == len(output.buttons)
+            and unique_ids(output.buttons)
         )
     if isinstance(output, ListMenu):
         return (
@@ -78,9 +103,25 @@ def fits(output: Output, caps: Capabilities) -> bool:
             and len(output.body) <= caps.max_text
             and all(section.rows for section in output.sections)
             and all(len(r.title) <= caps.max_row_title for r in output.options)
+            and all(sent_as_is(r) for r in output.options)
             and all(len(r.description) <= caps.max_row_description for r in output.options)
+            and unique_ids(output.options)  # across sections: positions count them all
         )
     return caps.templates
+
+
+def first_of_each_id(output: Output) -> list[Option]:
+    """The options the flow gave `output`, a repeated id only the first time."""
+    if isinstance(output, Buttons):
+        given: Sequence[Option] = output.buttons
+    elif isinstance(output, ListMenu):
+        given = [row for section in output.sections for row in section.rows]
+    else:
+        given = []
+    by_id: dict[str, Option] = {}
+    for o in given:
+        by_id.setdefault(o.id, o)
+    return list(by_id.values())
 
 
 def squeeze(text: str) -> str:
@@ -100,11 +141,16 @@ def test_every_option_stays_offered_by_id_or_by_its_number(
     given_outputs: list[Output], caps: Capabilities
 ) -> None:
     for output in given_outputs:
-        offered = options_of(output)
+        offered = first_of_each_id(output)
+        assert list(options_of(output)) == offered  # as the engine keeps them (`last_options`)
         result = degrade([output], caps)
         kept = [o.id for out in result for o in options_of(out)]
-        if kept:  # still interactive: every id, in the same order
+        if kept:  # still interactive: every id once, in the same order
             assert kept == [o.id for o in offered]
+            # ...so a press sent by position (`#opt<n>.<fingerprint>`) names the same option
+            assert options_fingerprint(o for out in result for o in options_of(out)) == (
+                options_fingerprint(offered)
+            )
             continue
         text = squeeze("".join(out.text for out in result if isinstance(out, Text)))
         position = 0

@@ -1,7 +1,8 @@
 """Whatever a flow outputs, what the senders put on the wire is within the providers' documented
 limits: WhatsApp Cloud API (text 4096, interactive body 1024, 3 buttons of 20 distinct
 characters, list button 20, 10 rows, row title 24, description 72, section title 24) and the
-Telegram Bot API (text 1-4096, callback_data 1-64 bytes). A request over a limit is refused
+Telegram Bot API (text 1-4096, callback_data 1-64 bytes), with ids unique in a message (WhatsApp
+requires it; a Telegram press could not tell two apart). A request over a limit is refused
 whole, so each of these is a lost message."""
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Section, 
 pieces = st.sampled_from(["a", "Z", " ", "\n", "é", "e\u0301", "👍🏽", "🇪🇸", ".", "Yes", "x" * 30])
 words = st.lists(pieces, max_size=12).map("".join)
 long_words = st.lists(pieces, max_size=400).map("".join)
-ids = st.text(alphabet=st.sampled_from("ab_01ñ😀"), min_size=1, max_size=80)
+# Short ids repeat often: connector data can give two options one id.
+ids = st.one_of(
+    st.text(alphabet=st.sampled_from("ab"), min_size=1, max_size=2),
+    st.text(alphabet=st.sampled_from("ab_01ñ😀"), min_size=1, max_size=80),
+)
 option = st.builds(Option, id=ids, title=words, description=words)
 options = st.lists(option, min_size=1, max_size=12).map(tuple)
 outputs = st.one_of(
@@ -58,13 +63,16 @@ def assert_whatsapp_limits(payload: dict[str, Any]) -> None:
         assert 0 < len(titles) <= 3
         assert all(0 < len(t) <= 20 for t in titles)
         assert len(set(titles)) == len(titles)
-        assert all(0 < len(b["reply"]["id"]) <= 256 for b in action["buttons"])
+        button_ids = [b["reply"]["id"] for b in action["buttons"]]
+        assert all(0 < len(i) <= 256 for i in button_ids)
+        assert len(set(button_ids)) == len(button_ids)
         return
     assert 0 < len(action["button"]) <= 20
     sections = action["sections"]
     rows = [row for section in sections for row in section["rows"]]
     assert 0 < len(sections) <= 10 and 0 < len(rows) <= 10
     assert all(0 < len(r["title"]) <= 24 and 0 < len(r["id"]) <= 200 for r in rows)
+    assert len({r["id"] for r in rows}) == len(rows)  # across sections
     assert all(len(r.get("description", "")) <= 72 for r in rows)
     assert all(0 < len(s["title"]) <= 24 for s in sections if len(sections) > 1 or "title" in s)
 
@@ -76,9 +84,19 @@ def test_whatsapp_requests_are_within_meta_s_limits(given_outputs: list[Output])
         assert_whatsapp_limits(payload)
 
 
+@settings(max_examples=200)
+@given(st.lists(outputs, min_size=1, max_size=3))
+def test_degraded_buttons_go_to_whatsapp_as_buttons(given_outputs: list[Output]) -> None:
+    # Degradation compares titles as sent: the payloads need not turn buttons into a list.
+    for output in degrade(given_outputs, WHATSAPP_CAPABILITIES):
+        if isinstance(output, Buttons):
+            *_, payload = whatsapp_payloads("16505551234", output)
+            assert payload["interactive"]["type"] == "button"
+
+
 def test_button_titles_that_differ_only_in_blanks_are_not_sent_twice() -> None:
-    # "Yes" and "Yes " pass degradation as two titles and are sent as one: Graph refuses
-    # the whole message (131009). A list takes rows with one title twice.
+    # "Yes" and "Yes " are sent as one title: Graph would refuse the whole message (131009).
+    # A list takes rows with one title twice.
     menu = Buttons("Confirm?", (Option("yes", "Yes"), Option("sure", "Yes ")))
     (payload,) = whatsapp_wire([menu])
     assert payload["interactive"]["type"] == "list"
@@ -90,6 +108,16 @@ def test_a_blank_button_title_shown_as_its_id_does_not_meet_another_title() -> N
     menu = Buttons("Pick", (Option("Book", " "), Option("b", "Book")))
     (payload,) = whatsapp_wire([menu])
     assert payload["interactive"]["type"] == "list"
+
+
+def test_repeated_option_ids_are_sent_once_the_first_kept() -> None:
+    menu = Buttons("When?", (Option("s1", "10:00"), Option("s2", "10:30"), Option("s1", "11:00")))
+    (payload,) = whatsapp_wire([menu])
+    buttons = payload["interactive"]["action"]["buttons"]
+    assert [(b["reply"]["id"], b["reply"]["title"]) for b in buttons] == [
+        ("s1", "10:00"),
+        ("s2", "10:30"),
+    ]
 
 
 def test_distinct_button_titles_stay_buttons() -> None:
@@ -110,3 +138,5 @@ def test_telegram_requests_are_within_the_bot_api_s_limits(given_outputs: list[O
             for (button,) in keyboard:
                 assert 0 < len(button["text"]) <= 40
                 assert 0 < len(button["callback_data"].encode()) <= 64
+            data = [button["callback_data"] for (button,) in keyboard]
+            assert len(set(data)) == len(data)  # a press names one option

@@ -167,3 +167,29 @@ async def test_drain_wakes_jobs_that_wait_for_it() -> None:
     await asyncio.wait_for(sequencer.drain(), timeout=1)
     assert woke.is_set()
     assert not sequencer.draining.is_set()
+
+
+async def test_a_running_job_is_woken_by_its_key_s_next_submission_only() -> None:
+    sequencer = ContactSequencer()
+    loop = asyncio.get_running_loop()
+    waited: list[float] = []
+
+    async def waiting_job() -> None:
+        started = loop.time()
+        await sequencer.next_submission("c1", 5.0)
+        waited.append(loop.time() - started)
+        started = loop.time()
+        await sequencer.next_submission("c1", 0.05)  # nothing more comes: the timeout
+        waited.append(loop.time() - started)
+
+    async def nothing() -> None:
+        return None
+
+    running = sequencer.submit("c1", waiting_job)
+    await asyncio.sleep(0.05)
+    sequencer.submit("c2", nothing)  # another key's job does not wake it
+    await asyncio.sleep(0.05)
+    assert not waited
+    sequencer.submit("c1", nothing)
+    await running
+    assert waited[0] < 1.0 and 0.04 <= waited[1] < 1.0

@@ -31,7 +31,7 @@ from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, StepObserver, run_steps
-from botfleet.domain.degrade import degrade
+from botfleet.domain.degrade import degrade, repeated_options
 from botfleet.domain.errors import (
     ConcurrentUpdate,
     MessageIdConflict,
@@ -369,29 +369,34 @@ class ConversationRuntime:
         """`settings.debounce_ms`: wait until the contact's last text is `seconds` old (at most
         `MAX_DEBOUNCE_PERIODS` of them after `job`'s, or until `MAX_MERGED_TEXTS` wait), then
         take in the texts queued right behind `job`. A message of another type, a press, or a
-        task ends the run of texts."""
+        task ends the run of texts, and the wait with it: no later text could join the turn,
+        and the press would only be answered later."""
+        contact_id = job.message.contact_id
         deadline = job.arrived + seconds * MAX_DEBOUNCE_PERIODS
         while True:
-            later = self._texts_behind(job)
+            later, closed = self._texts_behind(job)
             wake = min((later[-1] if later else job).arrived + seconds, deadline)
-            if monotonic() >= wake or len(later) >= MAX_MERGED_TEXTS - 1:
+            if closed or monotonic() >= wake:
                 break
-            await asyncio.sleep(wake - monotonic())
+            # Woken by the contact's next message (or task) as well: it may close the run.
+            await self.sequencer.next_submission(contact_id, wake - monotonic())
         for taken in later:  # before any await: their jobs must not start on their own
             taken.merged = True
         return later
 
-    def _texts_behind(self, job: _MessageTurn) -> list[_MessageTurn]:
+    def _texts_behind(self, job: _MessageTurn) -> tuple[list[_MessageTurn], bool]:
+        """The texts queued right behind `job`, and whether the run is closed (something else
+        queued behind them, or `MAX_MERGED_TEXTS` reached): waiting cannot add to it."""
         texts: list[_MessageTurn] = []
         for queued in self.sequencer.queued(job.message.contact_id):
             if isinstance(queued, _AfterTurns):
                 continue
             if not isinstance(queued, _MessageTurn) or not _mergeable(queued.message):
-                break
+                return texts, True
             if len(texts) == MAX_MERGED_TEXTS - 1:
-                break
+                return texts, True
             texts.append(queued)
-        return texts
+        return texts, len(texts) >= MAX_MERGED_TEXTS - 1
 
     async def _mark_failed(self, job: _MessageTurn, contact_log: ContactLog) -> None:
         message_id = job.message.message_id
@@ -502,6 +507,7 @@ class ConversationRuntime:
                 state = await self._load(flow, contact_id)
             try:
                 outcome = await run_steps(self, flow, state, event, contact_log)
+                _warn_repeated_options(outcome.outputs, outcome.state.node, contact_log)
                 fitted = list(degrade(outcome.outputs, self.sender.capabilities))
                 # A stray cancellation of the commit (the group it waited for was cancelled)
                 # left nothing written: the turn runs again, as after a locked file.
@@ -594,6 +600,17 @@ def _recorded_run(task_run: str | None, scheduled_runs: set[str]) -> str | None:
     and the new run differs; `botfleet test`'s still clock reports the loop instead of
     stopping it silently."""
     return None if task_run in scheduled_runs else task_run
+
+
+def _warn_repeated_options(outputs: Sequence[Output], node: str, contact_log: ContactLog) -> None:
+    """Degradation leaves out options whose id an earlier one has; say where, never the ids or
+    titles (connector data about the contact)."""
+    for index, output in enumerate(outputs):
+        repeated = repeated_options(output)
+        if repeated:
+            contact_log.warning(
+                "option_ids_repeated", state=node, output=index, kind=output.kind, left_out=repeated
+            )
 
 
 def _mergeable(message: InboundMessage) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from itertools import islice
 from typing import Any
 
@@ -27,6 +28,8 @@ class ContactSequencer:
 
     def __init__(self) -> None:
         self._queues: dict[str, deque[tuple[Job, asyncio.Future[Any]]]] = {}
+        #: Keys whose running job waits in `next_submission`, set by the next `submit`.
+        self._arrivals: dict[str, asyncio.Event] = {}
         self._workers: set[asyncio.Task[None]] = set()
         #: Set while `drain` waits: a job that pauses (a turn waiting to try an unavailable
         #: store again) stops waiting, so a shutdown is not held up by it.
@@ -41,7 +44,25 @@ class ContactSequencer:
             self._workers.add(task)
             task.add_done_callback(self._workers.discard)
         queue.append((job, future))
+        arrival = self._arrivals.get(key)
+        if arrival is not None:
+            arrival.set()
         return future
+
+    async def next_submission(self, key: str, timeout: float) -> None:
+        """Return once a job is submitted for `key`, or after `timeout` seconds.
+
+        For the job running for `key` (one at a time), to look at `queued` again only when it
+        changed. Jobs submitted before the call do not count: look at `queued` first, with no
+        await in between, and none is missed.
+        """
+        arrival = self._arrivals[key] = asyncio.Event()
+        try:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(arrival.wait(), max(timeout, 0.0))
+        finally:
+            if self._arrivals.get(key) is arrival:
+                del self._arrivals[key]
 
     async def _drain(self, key: str, queue: deque[tuple[Job, asyncio.Future[Any]]]) -> None:
         try:
