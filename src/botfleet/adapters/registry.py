@@ -87,7 +87,9 @@ def _whatsapp_sender(
     from botfleet.adapters.channels import whatsapp
 
     settings = whatsapp.whatsapp_settings(config.channel.settings(), source=config.source)
-    return whatsapp.build(settings, _shared_http(config, http), registry=registry)
+    return whatsapp.build(
+        settings, _shared_http(config, http), registry=registry, tenant_id=config.tenant_id
+    )
 
 
 def _telegram_sender(
@@ -96,7 +98,9 @@ def _telegram_sender(
     from botfleet.adapters.channels import telegram
 
     settings = telegram.telegram_settings(config.channel.settings(), source=config.source)
-    return telegram.build(settings, _shared_http(config, http), registry=registry)
+    return telegram.build(
+        settings, _shared_http(config, http), registry=registry, tenant_id=config.tenant_id
+    )
 
 
 def _shared_http(config: TenantConfig, http: ProviderHttp | None) -> ProviderHttp:

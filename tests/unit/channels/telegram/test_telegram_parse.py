@@ -167,7 +167,7 @@ def test_a_reaction_without_an_emoji_is_not_read_as_removed(
     ("name", "reason"),
     [
         ("edited_message", "update:edited_message"),
-        ("my_chat_member", "update:my_chat_member"),
+        ("my_chat_member", "chat_member"),
         ("group_new_member", "service_message"),
     ],
 )

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from botfleet.adapters.channels.telegram import TelegramBotSender, build
 from botfleet.adapters.channels.telegram.settings import telegram_settings
 from botfleet.adapters.provider_httpx import HttpxProvider
+from botfleet.contact_hash import hash_contact
 from botfleet.domain.outputs import Text
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "telegram"
@@ -134,7 +135,10 @@ async def test_a_group_that_became_a_supergroup_gets_the_messages_at_its_new_id(
     ]
     (entry,) = logs
     assert entry["event"] == "telegram_chat_migrated"
-    assert entry["migrate_to_chat_id"] == -1001234567890
+    # Both chats are contacts: named by their hashes, as the runtime names them.
+    assert entry["contact"] == hash_contact("", "-4012345678")
+    assert entry["new_contact"] == hash_contact("", "-1001234567890")
+    assert "1234567890" not in repr(logs) and "4012345678" not in repr(logs)
     assert sample(registry, "botfleet_telegram_errors_total", event="telegram_chat_migrated") == 1
 
 
@@ -155,7 +159,8 @@ async def test_the_bot_token_never_reaches_the_logs(
         ]
     )
     async with httpx.AsyncClient() as http:
-        sender = build(settings, HttpxProvider(http))  # installs the httpx log filter
+        # installs the httpx log filter
+        sender = build(settings, HttpxProvider(http), tenant_id="salon")
         sender._sleep = sleeps
         with structlog.testing.capture_logs() as logs:
             for text in ("a", "b", "c"):

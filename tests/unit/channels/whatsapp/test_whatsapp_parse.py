@@ -126,7 +126,8 @@ def test_every_message_fixture_has_a_case() -> None:
         for p in FIXTURES.glob("*.json")
         if not p.stem.startswith(("api_", "status_", "template_status"))
     }
-    assert messages - {"system", "unsupported_edit"} == set(CASES)
+    # change_errors: errors of a whole change, no message (test_whatsapp_change_errors.py)
+    assert messages - {"system", "unsupported_edit", "change_errors"} == set(CASES)
 
 
 def test_a_system_notice_is_not_a_message_to_answer() -> None:

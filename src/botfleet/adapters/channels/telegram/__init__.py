@@ -37,7 +37,9 @@ def build(
     http: ProviderHttp,
     *,
     registry: CollectorRegistry | None = None,
+    tenant_id: str,
 ) -> TelegramBotSender:
-    """The sender for one bot, its metrics on `registry` (the runtime's)."""
+    """The sender for one bot, its metrics on `registry` (the runtime's); its log lines hash
+    contacts as the runtime of `tenant_id` does."""
     redact_token_in_httpx_logs()
-    return TelegramBotSender(settings, http, metrics=TelegramMetrics(registry))
+    return TelegramBotSender(settings, http, metrics=TelegramMetrics(registry), tenant_id=tenant_id)

@@ -29,6 +29,25 @@ RATE_LIMITED = ErrorMeaning(
 )
 SERVER_ERROR = ErrorMeaning("telegram_server_error", "a Telegram server error; retried", True)
 UNKNOWN = ErrorMeaning("telegram_send_failed", "see the status and description")
+BLOCKED_BY_USER = ErrorMeaning(
+    "telegram_blocked_by_user",
+    "the contact blocked the bot: nothing more is sent to them until they write or unblock it",
+)
+USER_DEACTIVATED = ErrorMeaning(
+    "telegram_user_deactivated",
+    "the contact's account is deleted: nothing more is sent to it",
+)
+KICKED = ErrorMeaning(
+    "telegram_kicked",
+    "the bot was removed from the group: nothing more is sent there until it is added again",
+)
+#: Answers saying the chat cannot be written to until its people do something (unblock the
+#: bot, add it again): event -> why the chat is remembered as unreachable (`ChatMemory`).
+UNREACHABLE_CHAT = {
+    BLOCKED_BY_USER.event: "blocked",
+    USER_DEACTIVATED.event: "deactivated",
+    KICKED.event: "removed",
+}
 # Matched in order against the lower-cased description, per HTTP status.
 _BY_DESCRIPTION: dict[int, tuple[tuple[str, ErrorMeaning], ...]] = {
     400: (
@@ -62,15 +81,9 @@ _BY_DESCRIPTION: dict[int, tuple[tuple[str, ErrorMeaning], ...]] = {
         ),
     ),
     403: (
-        (
-            "blocked by the user",
-            ErrorMeaning("telegram_blocked_by_user", "the contact blocked the bot"),
-        ),
-        (
-            "deactivated",
-            ErrorMeaning("telegram_user_deactivated", "the contact's account is deleted"),
-        ),
-        ("kicked", ErrorMeaning("telegram_kicked", "the bot was removed from the group")),
+        ("blocked by the user", BLOCKED_BY_USER),
+        ("deactivated", USER_DEACTIVATED),
+        ("kicked", KICKED),
     ),
 }
 _BY_STATUS = {

@@ -7,6 +7,9 @@ queries (`<chat>:cb:<query id>`) and reactions (`<chat>:reaction:<update_id>`) g
 namespaces. A pressed inline button becomes a `BUTTON_REPLY` whose payload is its
 `callback_data`. Content we do not map (polls, dice, ...) becomes `UNSUPPORTED` and reaches the
 flow; service notices (members joining, pins, ...), edits and bots' messages are skipped.
+Two kinds of notice still say something the webhook acts on: `my_chat_member` (the bot blocked
+or unblocked in a private chat, removed from or added to a group: `ChatMemberChange`) and a
+group's migration to a supergroup (`ChatMigration`).
 
 A bot without privacy mode gets every message of its groups. A group message carries what
 could make it addressed to the bot (`GroupAddress`: commands, mentions, a reply to a bot); the
@@ -58,6 +61,8 @@ UNSUPPORTED_KEYS = (
 )  # fmt: skip
 _FILE_FIELDS = ("file_id", "file_unique_id", "mime_type", "file_name", "emoji")
 GROUP_CHATS = frozenset({"group", "supergroup"})
+#: Statuses of a chat member who is in the chat (`restricted` says so with `is_member`).
+PRESENT_STATUSES = frozenset({"creator", "administrator", "member"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,26 @@ class GroupAddress:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatMemberChange:
+    """The bot's own membership of a chat changed (`my_chat_member`)."""
+
+    chat_id: str
+    #: "blocked" / "unblocked" (a private chat), "removed" / "added" (a group, a channel), or
+    #: "other" (in the chat before and after: new rights, say).
+    change: str
+    old_status: str
+    new_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMigration:
+    """A group that became a supergroup: its notices name both chat ids."""
+
+    old_chat_id: str
+    new_chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedUpdate:
     """What one update means for us: a message to process, or why it was skipped."""
 
@@ -102,6 +127,10 @@ class ParsedUpdate:
     skipped: str = ""
     #: Set for a message of a group or supergroup: answered only if addressed to the bot.
     group: GroupAddress | None = None
+    #: Set for a `my_chat_member` update (no message).
+    member_change: ChatMemberChange | None = None
+    #: Set for the notice of a group's migration to a supergroup (no message).
+    migration: ChatMigration | None = None
 
 
 def parse_update(payload: object, *, received_at: datetime) -> ParsedUpdate:
@@ -117,6 +146,8 @@ def parse_update(payload: object, *, received_at: datetime) -> ParsedUpdate:
         return _from_callback(update_id, _obj(root["callback_query"]), received_at)
     if "message_reaction" in root:
         return _from_reaction(update_id, _obj(root["message_reaction"]), received_at)
+    if "my_chat_member" in root:
+        return _from_member_update(update_id, _obj(root["my_chat_member"]))
     kinds = [k for k in root if k != "update_id"]
     return ParsedUpdate(update_id, skipped=f"update:{kinds[0] if kinds else '?'}"[:64])
 
@@ -126,6 +157,9 @@ def _from_message(update_id: int, raw: dict[str, Any], received_at: datetime) ->
     message_id = raw.get("message_id")
     if chat_id is None or not _is_int(message_id):
         return ParsedUpdate(update_id, skipped="malformed_message")
+    migration = _migration(chat_id, raw)
+    if migration is not None:
+        return ParsedUpdate(update_id, skipped="service_message", migration=migration)
     if sender.get("is_bot") is True:
         return ParsedUpdate(update_id, skipped="from_bot")
     if any(key in raw for key in SERVICE_KEYS):
@@ -144,6 +178,44 @@ def _from_message(update_id: int, raw: dict[str, Any], received_at: datetime) ->
     if _text(_obj(raw.get("chat")).get("type")) in GROUP_CHATS:
         return ParsedUpdate(update_id, message, group=_group_address(raw))
     return ParsedUpdate(update_id, message)
+
+
+def _migration(chat_id: str, raw: dict[str, Any]) -> ChatMigration | None:
+    # Telegram posts one notice in each chat: in the group, where it moved to; in the
+    # supergroup, where it came from.
+    moved_to, moved_from = raw.get("migrate_to_chat_id"), raw.get("migrate_from_chat_id")
+    if _is_int(moved_to):
+        return ChatMigration(chat_id, str(moved_to))
+    if _is_int(moved_from):
+        return ChatMigration(str(moved_from), chat_id)
+    return None
+
+
+def _from_member_update(update_id: int, raw: dict[str, Any]) -> ParsedUpdate:
+    chat = _obj(raw.get("chat"))
+    chat_id = _chat_id(chat)
+    if chat_id is None:
+        return ParsedUpdate(update_id, skipped="malformed_chat_member")
+    old, new = _obj(raw.get("old_chat_member")), _obj(raw.get("new_chat_member"))
+    was, now = _present(old), _present(new)
+    if was == now:
+        change = "other"
+    elif _text(chat.get("type")) == "private":
+        # The only statuses of a bot in a private chat: "member", and "kicked" once blocked.
+        change = "unblocked" if now else "blocked"
+    else:
+        change = "added" if now else "removed"
+    member_change = ChatMemberChange(
+        chat_id, change, _text(old.get("status"))[:32], _text(new.get("status"))[:32]
+    )
+    return ParsedUpdate(update_id, skipped="chat_member", member_change=member_change)
+
+
+def _present(member: dict[str, Any]) -> bool:
+    status = _text(member.get("status"))
+    return status in PRESENT_STATUSES or (
+        status == "restricted" and member.get("is_member") is True
+    )
 
 
 def _group_address(raw: dict[str, Any]) -> GroupAddress:

@@ -4,6 +4,10 @@ A 429 waits the `retry_after` Telegram gives (up to a minute); 5xx and failed co
 off exponentially with jitter. A request that may have reached Telegram (read timeout) is not
 retried, to avoid duplicate messages. The bot token is part of every method URL, so URLs are
 never logged here, and `redact_token_in_httpx_logs()` masks it in httpx's own request log.
+
+A chat known to be unreachable (the contact blocked the bot, a group removed it: `ChatMemory`)
+is not sent to until its people undo it. Lines about a contact carry the runtime's `tenant` and
+hashed `contact`, never the chat id.
 """
 
 from __future__ import annotations
@@ -20,13 +24,17 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter
 
 from botfleet.adapters.channels.api_retries import RetryLater, Sleep, with_retries
+from botfleet.adapters.channels.log_contacts import LogContacts
+from botfleet.adapters.channels.telegram.chat_memory import ChatMemory, chat_of
 from botfleet.adapters.channels.telegram.errors import (
     RATE_LIMITED,
     RATE_LIMITED_TOO_LONG,
+    UNREACHABLE_CHAT,
     ErrorMeaning,
     TelegramError,
     meaning_of,
 )
+from botfleet.adapters.channels.telegram.parse import ChatMemberChange, ChatMigration
 from botfleet.adapters.channels.telegram.payloads import (
     TELEGRAM_CAPABILITIES,
     Payload,
@@ -50,6 +58,14 @@ log = structlog.get_logger("botfleet.channels.telegram")
 MAX_RETRY_AFTER_S = 60.0
 #: Seconds before getMe is asked again after it failed (group messages keep coming).
 GET_ME_PAUSE_S = 60.0
+#: `ChatMemberChange.change` -> its log event.
+MEMBER_EVENTS = {
+    "blocked": "telegram_bot_blocked",
+    "unblocked": "telegram_bot_unblocked",
+    "removed": "telegram_bot_removed",
+    "added": "telegram_bot_added",
+    "other": "telegram_bot_status_changed",
+}
 
 
 class TelegramMetrics:
@@ -71,6 +87,19 @@ class TelegramMetrics:
             "Bot API calls retried (429, 5xx, no connection)",
             registry=r,
         )
+        self.chat_members = Counter(
+            "botfleet_telegram_chat_member_updates",
+            "my_chat_member updates: the bot blocked, unblocked, removed from or added to a chat",
+            ["change"],
+            registry=r,
+        )
+        self.skipped_sends = Counter(
+            "botfleet_telegram_sends_skipped",
+            "Sends not attempted: the chat blocked or removed the bot",
+            registry=r,
+        )
+        for change in MEMBER_EVENTS:
+            self.chat_members.labels(change)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +119,14 @@ class TelegramBotSender:
         *,
         metrics: TelegramMetrics | None = None,
         sleep: Sleep = asyncio.sleep,
+        tenant_id: str = "",
     ) -> None:
         self.settings = settings
         self.capabilities: Capabilities = TELEGRAM_CAPABILITIES
         self.metrics = metrics or TelegramMetrics()
+        #: Hashes contacts as the runtime's lines do (`tenant_id` is the runtime's tenant).
+        self.contacts = LogContacts(tenant_id)
+        self.chats = ChatMemory()
         self._http = http
         self._sleep = sleep
         self._username = settings.bot_username
@@ -102,7 +135,18 @@ class TelegramBotSender:
 
     async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
         """Send each output in order (into the contact's forum topic, if it is one); stop at an
-        error that makes the chat unreachable."""
+        error that makes the chat unreachable. Nothing is sent to a chat known to be
+        unreachable (`ChatMemory`)."""
+        reason = self.chats.unreachable(contact_id)
+        if reason is not None:
+            self.metrics.skipped_sends.inc()
+            log.info(
+                "telegram_send_skipped",
+                reason=reason,
+                outputs=len(outputs),
+                **self.contacts.fields(contact_id),
+            )
+            return
         moved_to: int | None = None
         for output in degrade(outputs, self.capabilities):  # a no-op for degraded outputs
             for payload in message_payloads(
@@ -110,18 +154,65 @@ class TelegramBotSender:
             ):
                 if moved_to is not None:
                     payload = {**payload, "chat_id": moved_to}
-                outcome = await self.call("sendMessage", payload)
+                outcome = await self.call("sendMessage", payload, contact_id=contact_id)
                 if outcome.error is not None and outcome.error.migrate_to_chat_id is not None:
                     # Telegram names the supergroup the group became: the message reaches
                     # the same people there, instead of being lost.
                     moved_to = outcome.error.migrate_to_chat_id
-                    outcome = await self.call("sendMessage", {**payload, "chat_id": moved_to})
-                if not outcome.ok and (outcome.meaning is None or outcome.meaning.stops_batch):
+                    outcome = await self.call(
+                        "sendMessage", {**payload, "chat_id": moved_to}, contact_id=contact_id
+                    )
+                if outcome.ok:
+                    continue
+                gone = UNREACHABLE_CHAT.get(outcome.meaning.event if outcome.meaning else "")
+                if gone is not None:
+                    # Every later send would be refused the same way, reminders included.
+                    self.chats.mark_unreachable(contact_id, gone)
+                if outcome.meaning is None or outcome.meaning.stops_batch:
                     return
 
-    async def answer_callback_query(self, query_id: str) -> bool:
-        """Stop the pressed button's spinner; failures are logged, never raised."""
-        outcome = await self.call("answerCallbackQuery", answer_callback_payload(query_id))
+    def chat_active(self, contact_id: str) -> None:
+        """Someone wrote in the contact's chat (the webhook got a message from it): whatever
+        blocked the bot there was undone, as only members of a chat write in it."""
+        reason = self.chats.mark_reachable(contact_id)
+        if reason is not None:
+            chat = chat_of(contact_id)
+            log.info("telegram_chat_reachable_again", reason=reason, **self.contacts.fields(chat))
+
+    def chat_member_changed(self, update_id: int | None, change: ChatMemberChange) -> None:
+        """A `my_chat_member` update: logged, counted (once per update) and remembered."""
+        if not self.chats.first_time(("chat_member", update_id, change.chat_id)):
+            return
+        self.metrics.chat_members.labels(change.change).inc()
+        if change.change in ("blocked", "removed"):
+            self.chats.mark_unreachable(change.chat_id, change.change)
+        elif change.change in ("unblocked", "added"):
+            self.chats.mark_reachable(change.chat_id)
+        log.info(
+            MEMBER_EVENTS[change.change],
+            old_status=change.old_status,
+            new_status=change.new_status,
+            **self.contacts.fields(change.chat_id),
+        )
+
+    def chat_migrated(self, migration: ChatMigration) -> None:
+        """A group became a supergroup: logged once (each of the two chats gets a notice)."""
+        if not self.chats.first_time(("migration", migration.old_chat_id, migration.new_chat_id)):
+            return
+        log.info(
+            "telegram_group_migrated",
+            new_contact=self.contacts.hash(migration.new_chat_id),
+            hint="the group's conversation stays under its old chat id; its next messages come "
+            "from the supergroup's id and start a new conversation",
+            **self.contacts.fields(migration.old_chat_id),
+        )
+
+    async def answer_callback_query(self, query_id: str, *, contact_id: str | None = None) -> bool:
+        """Stop the pressed button's spinner; failures are logged (with `contact_id`, whose
+        button it was), never raised."""
+        outcome = await self.call(
+            "answerCallbackQuery", answer_callback_payload(query_id), contact_id=contact_id
+        )
         return outcome.ok
 
     async def bot_username(self) -> str | None:
@@ -161,8 +252,11 @@ class TelegramBotSender:
         )
         return None
 
-    async def call(self, method: str, payload: Payload) -> CallOutcome:
-        """POST one Bot API method with retries; never raises for API or network errors."""
+    async def call(
+        self, method: str, payload: Payload, *, contact_id: str | None = None
+    ) -> CallOutcome:
+        """POST one Bot API method with retries; never raises for API or network errors.
+        A failure is logged with `contact_id` hashed, the contact the call is for."""
         outcome = await with_retries(
             lambda: self._attempt(method, payload),
             max_attempts=self.settings.max_attempts,
@@ -172,23 +266,28 @@ class TelegramBotSender:
         )
         self.metrics.requests.labels(method, "ok" if outcome.ok else "error").inc()
         if not outcome.ok and outcome.meaning is not None:
-            self._log_failure(method, outcome)
+            self._log_failure(method, outcome, contact_id)
         return outcome
 
-    def _log_failure(self, method: str, outcome: CallOutcome) -> None:
+    def _log_failure(self, method: str, outcome: CallOutcome, contact_id: str | None) -> None:
         meaning, error = outcome.meaning, outcome.error
         assert meaning is not None and error is not None
         self.metrics.errors.labels(meaning.event).inc()
         extra: dict[str, Any] = {}
+        detail = error.description
+        if contact_id is not None:
+            extra.update(self.contacts.fields(contact_id))
+            detail = self.contacts.scrub(detail, contact_id, chat_of(contact_id))
         if error.migrate_to_chat_id is not None:
-            extra["migrate_to_chat_id"] = error.migrate_to_chat_id
+            # The supergroup's chat id is the contact of its conversations from now on.
+            extra["new_contact"] = self.contacts.hash(str(error.migrate_to_chat_id))
         if error.retry_after is not None:
             extra["retry_after"] = error.retry_after
         log.warning(
             meaning.event,
             method=method,
             status=error.status,
-            detail=error.description[:300],
+            detail=detail[:300],
             hint=meaning.hint,
             **extra,
         )

@@ -107,6 +107,15 @@ async def deliver(
     telegram = sender if isinstance(sender, TelegramBotSender) else None
     accepted = False
     message = update.message
+    if telegram is not None:
+        if update.member_change is not None:
+            telegram.chat_member_changed(update.update_id, update.member_change)
+            return False, None
+        if update.migration is not None:
+            telegram.chat_migrated(update.migration)
+            return False, None
+        if message is not None:
+            telegram.chat_active(message.contact_id)
     if update.group is not None and message is not None:
         username = await _bot_username(update.group, settings, telegram)
         if not update.group.to_bot(settings.bot_id, username):
@@ -125,7 +134,11 @@ async def deliver(
     # A redelivered callback was answered the first time; a data-less one still needs it.
     fresh = accepted or update.message is None
     if update.callback_query_id and fresh and telegram is not None and settings.answer_callbacks:
-        return accepted, partial(telegram.answer_callback_query, update.callback_query_id)
+        contact_id = update.message.contact_id if update.message is not None else None
+        answer = partial(
+            telegram.answer_callback_query, update.callback_query_id, contact_id=contact_id
+        )
+        return accepted, answer
     return accepted, None
 
 

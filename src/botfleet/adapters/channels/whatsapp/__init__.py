@@ -40,6 +40,10 @@ def build(
     http: ProviderHttp,
     *,
     registry: CollectorRegistry | None = None,
+    tenant_id: str,
 ) -> WhatsAppCloudSender:
-    """The sender for one WhatsApp number, its metrics on `registry` (the runtime's)."""
-    return WhatsAppCloudSender(settings, http, metrics=WhatsAppMetrics(registry))
+    """The sender for one WhatsApp number, its metrics on `registry` (the runtime's); its log
+    lines hash contacts as the runtime of `tenant_id` does."""
+    return WhatsAppCloudSender(
+        settings, http, metrics=WhatsAppMetrics(registry), tenant_id=tenant_id
+    )

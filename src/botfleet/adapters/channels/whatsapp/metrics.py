@@ -7,14 +7,16 @@ from collections import OrderedDict
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
+from botfleet.adapters.channels.log_contacts import LogContacts
 from botfleet.adapters.channels.whatsapp.errors import EVENTS, ErrorMeaning, meaning_of
-from botfleet.adapters.channels.whatsapp.parse import GraphErrorInfo, StatusUpdate
+from botfleet.adapters.channels.whatsapp.parse import ChangeError, GraphErrorInfo, StatusUpdate
 
 log = structlog.get_logger("botfleet.channels.whatsapp")
 
 #: Status values Meta documents; anything else is counted as "other" (bounded label set).
 STATUSES = ("sent", "delivered", "read", "failed", "deleted")
-#: How many (message id, status) pairs are remembered to skip Meta's redeliveries of a callback.
+#: How many (message id, status) pairs, and errors of whole changes, are remembered to skip
+#: Meta's redeliveries of a callback.
 SEEN_STATUSES = 10_000
 
 
@@ -56,28 +58,54 @@ class WhatsAppMetrics:
         for event in EVENTS:
             self.errors.labels(event)
 
-    def record_status(self, status: StatusUpdate) -> None:
+    def record_status(self, status: StatusUpdate, contacts: LogContacts | None = None) -> None:
         """Count a status callback once, its errors with it; a failed one is logged with
-        what its error means."""
-        key = (status.message_id, status.status)
+        what its error means (and its recipient hashed by `contacts`)."""
+        if not self._first_time((status.message_id, status.status)):
+            return
+        self.statuses.labels(status.status if status.status in STATUSES else "other").inc()
+        log_status(status, self, contacts)
+
+    def record_change_error(self, error: ChangeError) -> None:
+        """Log and count an error of a whole change once: it has no id, so Meta's redelivery
+        of the webhook is known by its fingerprint."""
+        # A message id is never empty: this key is no status's.
+        if self._first_time(("", error.fingerprint)):
+            log_graph_error(error.error, self, source="webhook")
+
+    def _first_time(self, key: tuple[str, str]) -> bool:
         if key in self._seen:
             # Kept as recent: a callback Meta keeps redelivering (our answers lost on the way)
             # must not fall out of the memory while statuses of other messages pour in.
             self._seen.move_to_end(key)
-            return
+            return False
         self._seen[key] = None
         if len(self._seen) > SEEN_STATUSES:
             self._seen.popitem(last=False)
-        self.statuses.labels(status.status if status.status in STATUSES else "other").inc()
-        log_status(status, self)
+        return True
 
 
-def log_status(status: StatusUpdate, metrics: WhatsAppMetrics | None = None) -> None:
+def log_status(
+    status: StatusUpdate,
+    metrics: WhatsAppMetrics | None = None,
+    contacts: LogContacts | None = None,
+) -> None:
+    """Log a status callback; its recipient is named only as `contacts` hashes it."""
+    fields: dict[str, str] = {}
+    if contacts is not None and status.recipient_id:
+        fields = contacts.fields(status.recipient_id)
     if status.status != "failed":
-        log.debug("whatsapp_status", status=status.status, message_id=status.message_id)
+        log.debug("whatsapp_status", status=status.status, message_id=status.message_id, **fields)
         return
     for error in status.errors or (GraphErrorInfo(code=0, title="no error details"),):
-        log_graph_error(error, metrics, message_id=status.message_id, source="status")
+        log_graph_error(
+            error,
+            metrics,
+            contacts=contacts,
+            contact_id=status.recipient_id or None,
+            message_id=status.message_id,
+            source="status",
+        )
 
 
 def log_graph_error(
@@ -85,17 +113,24 @@ def log_graph_error(
     metrics: WhatsAppMetrics | None,
     *,
     meaning: ErrorMeaning | None = None,
+    contacts: LogContacts | None = None,
+    contact_id: str | None = None,
     **context: object,
 ) -> None:
-    """Log (and count) an error under the event that names its meaning."""
+    """Log (and count) an error under the event that names its meaning; about `contact_id`, as
+    `contacts` hashes it (never the number itself)."""
     meaning = meaning or meaning_of(error)
     if metrics is not None:
         metrics.errors.labels(meaning.event).inc()
+    title, detail = error.title, error.details or error.message
+    if contacts is not None and contact_id is not None:
+        context.update(contacts.fields(contact_id))
+        title, detail = contacts.scrub(title, contact_id), contacts.scrub(detail, contact_id)
     log.warning(
         meaning.event,
         code=error.code,
-        title=error.title,
-        detail=error.details or error.message,
+        title=title,
+        detail=detail,
         hint=meaning.hint,
         **context,
     )

@@ -10,6 +10,8 @@ vote), which Meta delivers as an `unsupported` message.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,12 +63,22 @@ class StatusUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeError:
+    """An error Meta reports for a whole change (`value.errors`), not for one message."""
+
+    error: GraphErrorInfo
+    #: Stable across Meta's redeliveries of the delivery: these errors carry no id of their
+    #: own (`change_error_fingerprint`).
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookBatch:
     """Everything one webhook delivery carried for our phone number."""
 
     messages: tuple[InboundMessage, ...] = ()
     statuses: tuple[StatusUpdate, ...] = ()
-    errors: tuple[GraphErrorInfo, ...] = ()
+    errors: tuple[ChangeError, ...] = ()
     #: Entries skipped: another phone number, another webhook field, or a malformed item.
     skipped: int = 0
     notes: tuple[str, ...] = ()
@@ -84,10 +96,10 @@ def parse_webhook(
     """
     messages: list[InboundMessage] = []
     statuses: list[StatusUpdate] = []
-    errors: list[GraphErrorInfo] = []
+    errors: list[ChangeError] = []
     skipped = 0
     notes: list[str] = []
-    for value in _change_values(payload, notes):
+    for entry, field, value in _change_values(payload, notes):
         number = _text(_obj(value.get("metadata")).get("phone_number_id"))
         if phone_number_id is not None and number != phone_number_id:
             skipped += 1
@@ -114,11 +126,17 @@ def parse_webhook(
                 notes.append("status")
             else:
                 statuses.append(status)
-        errors.extend(parse_errors(value.get("errors")))
+        for raw in _objects(value.get("errors")):
+            for error in parse_errors(raw):
+                key = change_error_fingerprint(entry, field, value, raw, error)
+                errors.append(ChangeError(error, key))
     return WebhookBatch(tuple(messages), tuple(statuses), tuple(errors), skipped, tuple(notes))
 
 
-def _change_values(payload: object, notes: list[str]) -> Iterator[dict[str, Any]]:
+def _change_values(
+    payload: object, notes: list[str]
+) -> Iterator[tuple[dict[str, Any], str, dict[str, Any]]]:
+    """(entry, field, value) of each change of the `messages` field."""
     root = _obj(payload)
     if root.get("object") != "whatsapp_business_account":
         if root:
@@ -126,12 +144,34 @@ def _change_values(payload: object, notes: list[str]) -> Iterator[dict[str, Any]
         return
     for entry in _objects(root.get("entry")):
         for change in _objects(entry.get("changes")):
-            if change.get("field") != "messages":
-                notes.append(f"field:{_text(change.get('field'))[:40] or '?'}")
+            field = _text(change.get("field"))
+            if field != "messages":
+                notes.append(f"field:{field[:40] or '?'}")
                 continue
             value = change.get("value")
             if isinstance(value, dict):
-                yield value
+                yield entry, field, value
+
+
+def change_error_fingerprint(
+    entry: dict[str, Any],
+    field: str,
+    value: dict[str, Any],
+    raw: dict[str, Any],
+    error: GraphErrorInfo,
+) -> str:
+    """What identifies a change's error across redeliveries: its account (the entry's id), the
+    change's field, the error's code, title, message and details, and its time where Meta gives
+    one (the error's, the change's or the entry's). Without a time, the same error reported
+    again later reads as a redelivery while it is remembered."""
+    when = next(
+        (str(t) for t in (raw.get("timestamp"), value.get("timestamp"), entry.get("time")) if t),
+        "",
+    )
+    parts = [_text(entry.get("id")), field, error.code, error.title, error.message]
+    parts += [error.details, when]
+    digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode())
+    return digest.hexdigest()[:24]
 
 
 def parse_message(

@@ -6,7 +6,8 @@ that may have reached Meta (a read timeout) is not retried: WhatsApp has no idem
 a duplicate message is worse than a log line. Permanent errors are logged under an event named
 after their meaning (`whatsapp_template_needed` for the 24-hour rule, ...) and stop the rest of
 the batch when the contact is unreachable (outside the 24-hour window, its templates still go).
-The access token travels only in the Authorization header and is never logged.
+The access token travels only in the Authorization header and is never logged. Lines about a
+contact carry the runtime's `tenant` and hashed `contact`, never the number.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import structlog
 
 from botfleet.adapters.channels.api_retries import RetryLater, Sleep, with_retries
+from botfleet.adapters.channels.log_contacts import LogContacts
 from botfleet.adapters.channels.whatsapp.errors import (
     RATE_LIMITED,
     TEMPLATE_NEEDED,
@@ -70,10 +72,13 @@ class WhatsAppCloudSender:
         *,
         metrics: WhatsAppMetrics | None = None,
         sleep: Sleep = asyncio.sleep,
+        tenant_id: str = "",
     ) -> None:
         self.settings = settings
         self.capabilities: Capabilities = WHATSAPP_CAPABILITIES
         self.metrics = metrics or WhatsAppMetrics()
+        #: Hashes contacts as the runtime's lines do (`tenant_id` is the runtime's tenant).
+        self.contacts = LogContacts(tenant_id)
         self._http = http
         self._sleep = sleep
 
@@ -87,13 +92,13 @@ class WhatsAppCloudSender:
         templates_only = False
         for output in degrade(outputs, self.capabilities):  # a no-op for degraded outputs
             if isinstance(output, TemplateMessage):
-                _warn_empty_params(output)
+                self._warn_empty_params(contact_id, output)
             elif templates_only:
                 continue
             for payload in message_payloads(
                 contact_id, output, empty_body=self.settings.empty_body_text
             ):
-                outcome = await self.call(payload, kind=str(payload["type"]))
+                outcome = await self.call(payload, kind=str(payload["type"]), contact_id=contact_id)
                 meaning = outcome.meaning or UNKNOWN
                 if outcome.ok:
                     continue
@@ -108,16 +113,22 @@ class WhatsAppCloudSender:
         """`ReadReceipts`: the tenant's `mark_as_read` setting."""
         return self.settings.mark_as_read
 
-    async def mark_read(self, message_id: str) -> bool:
-        """Mark an inbound message read; failures are logged, never raised."""
-        outcome = await self.call(read_receipt_payload(message_id), kind="read")
+    async def mark_read(self, message_id: str, *, contact_id: str | None = None) -> bool:
+        """Mark an inbound message (of `contact_id`, when known) read; failures are logged,
+        never raised."""
+        outcome = await self.call(
+            read_receipt_payload(message_id), kind="read", contact_id=contact_id
+        )
         return outcome.ok
 
     def record_status(self, status: StatusUpdate) -> None:
-        self.metrics.record_status(status)
+        self.metrics.record_status(status, self.contacts)
 
-    async def call(self, payload: Payload, *, kind: str) -> CallOutcome:
-        """POST one body to the messages endpoint with retries; never raises for API errors."""
+    async def call(
+        self, payload: Payload, *, kind: str, contact_id: str | None = None
+    ) -> CallOutcome:
+        """POST one body to the messages endpoint with retries; never raises for API errors.
+        Lines name `contact_id`, the contact the call is for, by its hash."""
         outcome = await with_retries(
             lambda: self._attempt(payload),
             max_attempts=self.settings.max_attempts,
@@ -126,11 +137,31 @@ class WhatsAppCloudSender:
             on_retry=self.metrics.retries.inc,
         )
         self.metrics.requests.labels(kind, "ok" if outcome.ok else "error").inc()
+        fields = self.contacts.fields(contact_id) if contact_id is not None else {}
         if outcome.ok:
-            log.debug("whatsapp_sent", kind=kind, message_id=outcome.message_id)
+            log.debug("whatsapp_sent", kind=kind, message_id=outcome.message_id, **fields)
         elif outcome.error is not None:
-            log_graph_error(outcome.error, self.metrics, meaning=outcome.meaning, kind=kind)
+            log_graph_error(
+                outcome.error,
+                self.metrics,
+                meaning=outcome.meaning,
+                contacts=self.contacts,
+                contact_id=contact_id,
+                kind=kind,
+            )
         return outcome
+
+    def _warn_empty_params(self, contact_id: str, output: TemplateMessage) -> None:
+        empty = [i for i, p in enumerate(output.params, start=1) if not p.strip()]
+        if empty:
+            # Sent as EMPTY_TEMPLATE_PARAM: the flow most likely printed a value it does not
+            # have.
+            log.warning(
+                "whatsapp_template_param_empty",
+                template=output.name,
+                positions=empty,
+                **self.contacts.fields(contact_id),
+            )
 
     async def _attempt(self, payload: Payload) -> CallOutcome:
         headers = {"Authorization": f"Bearer {self.settings.access_token.get_secret_value()}"}
@@ -147,13 +178,6 @@ class WhatsAppCloudSender:
             # The request may have been delivered: do not risk sending it twice.
             return _transport_failure(exc, "whatsapp_delivery_uncertain")
         return _classify(response)
-
-
-def _warn_empty_params(output: TemplateMessage) -> None:
-    empty = [i for i, p in enumerate(output.params, start=1) if not p.strip()]
-    if empty:
-        # Sent as EMPTY_TEMPLATE_PARAM: the flow most likely printed a value it does not have.
-        log.warning("whatsapp_template_param_empty", template=output.name, positions=empty)
 
 
 def _classify(response: ProviderReply) -> CallOutcome:

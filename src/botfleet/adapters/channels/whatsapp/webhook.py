@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from botfleet.adapters.channels.webhook_body import decode_json
-from botfleet.adapters.channels.whatsapp.metrics import WhatsAppMetrics, log_graph_error, log_status
+from botfleet.adapters.channels.whatsapp.metrics import log_graph_error, log_status
 from botfleet.adapters.channels.whatsapp.parse import WebhookBatch, parse_webhook
 from botfleet.adapters.channels.whatsapp.send import WhatsAppCloudSender
 from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
@@ -146,14 +146,16 @@ async def deliver(batch: WebhookBatch, runtime: WebhookRuntime, *, mark_read: bo
     statuses and errors; the number of messages new to the journal."""
     sender = runtime.sender
     whatsapp = sender if isinstance(sender, WhatsAppCloudSender) else None
-    metrics: WhatsAppMetrics | None = whatsapp.metrics if whatsapp else None
     for status in batch.statuses:
-        if metrics is not None:
-            metrics.record_status(status)
+        if whatsapp is not None:
+            whatsapp.record_status(status)
         else:
             log_status(status)
     for error in batch.errors:
-        log_graph_error(error, metrics, source="webhook")
+        if whatsapp is not None:
+            whatsapp.metrics.record_change_error(error)
+        else:
+            log_graph_error(error.error, None, source="webhook")
     if batch.skipped:
         log.info("whatsapp_webhook_skipped", count=batch.skipped, reasons=list(batch.notes[:10]))
     accepted = 0
@@ -165,5 +167,6 @@ async def deliver(batch: WebhookBatch, runtime: WebhookRuntime, *, mark_read: bo
             continue
         accepted += 1
         if whatsapp is not None and mark_read:
-            runtime.after_turns(message.contact_id, partial(whatsapp.mark_read, message.message_id))
+            receipt = partial(whatsapp.mark_read, message.message_id, contact_id=message.contact_id)
+            runtime.after_turns(message.contact_id, receipt)
     return accepted
