@@ -4,13 +4,15 @@ process leaves out (`server_imports`)."""
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     import structlog
+    from structlog.typing import EventDict
 
 #: Optional packages that libraries pick up only because they are installed (typer needs rich;
 #: SQLAlchemy needs greenlet), which a server process never uses: `rich` (with pygments and
@@ -67,25 +69,114 @@ def server_imports() -> Iterator[None]:
         yield
 
 
-def configure_logging(level: str = "info", *, json: bool = True) -> None:
-    """JSON lines to stdout with ISO timestamps; pretty console output when `json=False`."""
+#: Libraries whose info lines are noise or leak: httpx logs every request's URL (one line per
+#: config poll, for ever; a Telegram bot token sits in its path), httpcore each connection step.
+QUIET_LIBRARIES = ("httpx", "httpcore")
+
+#: Secrets a library's line could quote: a URL's password, its query string (Meta's verify
+#: token, signed links), a Telegram `/bot<token>` path, credentials in a header.
+_SECRETS_IN_TEXT = (
+    (re.compile(r"(://[^/\s:@]*:)[^@\s/]*@"), r"\1[redacted]@"),
+    (re.compile(r"(https?://[^\s?#\"']*\?)[^\s\"'#]+"), r"\1[redacted]"),
+    (re.compile(r"/bot\d+:[\w-]+"), "/bot[redacted]"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]+"), r"\1 [redacted]"),
+    (
+        re.compile(
+            r"(?i)((?:authorization|x-[\w-]*token|x-api-key)['\"]?\s*[:=,]\s*['\"]?)[^\s'\",}]+"
+        ),
+        r"\1[redacted]",
+    ),
+)
+
+
+def scrub_text(text: str) -> str:
+    """`text` with the secrets of `_SECRETS_IN_TEXT` replaced by `[redacted]`."""
+    for pattern, replacement in _SECRETS_IN_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _scrub_library_line(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    # botfleet's own lines never hold secrets (bindings stay out of reprs; tests grep for
+    # them); a library's line is text nobody here wrote, so its strings are scrubbed.
+    return {
+        key: scrub_text(value) if isinstance(value, str) else value
+        for key, value in event_dict.items()
+    }
+
+
+class LibraryLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The root handler `configure_logging` installs (found again, and replaced, by type)."""
+
+
+def library_log_handler(json: bool, stream: TextIO | None = None) -> logging.Handler:
+    """A handler rendering stdlib records (uvicorn, APScheduler, httpx, ...) as botfleet's own
+    lines: a JSON object per line with `event`, `level`, `logger` and `timestamp`, or console
+    text."""
     import structlog
 
-    numeric = logging.getLevelName(level.upper())
-    if not isinstance(numeric, int):
-        numeric = logging.INFO
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=numeric)
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _scrub_library_line,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _renderer(json),
+        ],
     )
+    handler = LibraryLogHandler(stream if stream is not None else sys.stdout)
+    handler.setFormatter(formatter)
+    return handler
+
+
+def install_library_handler(level: int, json: bool, stream: TextIO | None = None) -> None:
+    """Route every stdlib record at `level` and up through `library_log_handler` (replacing
+    one installed before), with `QUIET_LIBRARIES` at warning whatever `level` is."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, LibraryLogHandler)]:
+        root.removeHandler(old)
+    root.addHandler(library_log_handler(json, stream))
+    root.setLevel(level)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+def _renderer(json: bool) -> structlog.types.Processor:
+    import structlog
+
+    if json:
+        return structlog.processors.JSONRenderer()
+    return structlog.dev.ConsoleRenderer()
+
+
+def level_number(level: str) -> int:
+    numeric = logging.getLevelName(level.upper())
+    return numeric if isinstance(numeric, int) else logging.INFO
+
+
+def configure_logging(
+    level: str = "info", *, json: bool = True, stream: TextIO | None = None
+) -> None:
+    """JSON lines to stdout (or `stream`) with ISO timestamps; console output when
+    `json=False`. Libraries' stdlib records are rendered the same way, so every line of the
+    process parses (see `install_library_handler`)."""
+    import structlog
+
+    numeric = level_number(level)
+    install_library_handler(numeric, json, stream)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            renderer,
+            _renderer(json),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=True,
     )

@@ -115,6 +115,9 @@ def _run(options: ServeOptions) -> None:
         host=options.host or settings.host,
         port=options.port or settings.port,
         log_level="warning",
+        # uvicorn's own lines go through `configure_logging`'s handler (JSON) instead of the
+        # plain-text handlers its default configuration installs.
+        log_config=None,
         # Request lines carry query strings (Meta's handshake sends its verify token in one).
         access_log=False,
         # No route of the data plane is a WebSocket: without this, uvicorn imports the

@@ -4,10 +4,11 @@ the lifespan (database, migrations, crypto, HTTP client)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botfleet import __version__
 from botfleet.control_plane.api import (
@@ -26,7 +27,7 @@ from botfleet.control_plane.api.bodies import json_body_limit
 from botfleet.control_plane.api.errors import install_error_handlers
 from botfleet.control_plane.api.guards import ContainUnhandledErrors, LoneSurrogateGuard
 from botfleet.control_plane.api.observe import RequestObserver
-from botfleet.control_plane.bootstrap import open_container
+from botfleet.control_plane.bootstrap import DatabaseStartupFailed, open_container
 from botfleet.control_plane.logs import configure_logging, get_logger
 from botfleet.control_plane.metrics import ControlPlaneMetrics
 from botfleet.control_plane.services.url_review import log_stored_urls_outside_policy
@@ -64,11 +65,23 @@ def create_app(
     configure_logging(settings.log_level, json=settings.log_json)
     metrics = ControlPlaneMetrics()
 
+    startup_problem: list[str] = []
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_container(
-            settings, metrics, data_plane_transport=data_plane_transport, resolver=resolver
-        ) as container:
+        async with AsyncExitStack() as stack:
+            try:
+                container = await stack.enter_async_context(
+                    open_container(
+                        settings,
+                        metrics,
+                        data_plane_transport=data_plane_transport,
+                        resolver=resolver,
+                    )
+                )
+            except DatabaseStartupFailed as exc:
+                startup_problem.append(str(exc))
+                raise
             app.state.container = container
             await log_stored_urls_outside_policy(
                 container.uow(), container.box, container.url_guard
@@ -94,7 +107,30 @@ def create_app(
     app.add_middleware(BodyGuard, max_bytes=json_body_limit(largest))
     app.add_middleware(RequestObserver, metrics=metrics)
     app.add_middleware(ContainUnhandledErrors)  # outermost: it sees what the others raise
+    app.add_middleware(StartupProblemInOneLine, problem=startup_problem)
     return app
+
+
+class StartupProblemInOneLine:
+    """Starlette reports a lifespan that failed to start with its traceback, which uvicorn
+    prints (~60 lines for a database that is down); a failure the lifespan explained
+    (`problem`) is reported with that one line instead. uvicorn still exits non-zero."""
+
+    def __init__(self, app: ASGIApp, problem: list[str]) -> None:
+        self.app = app
+        self.problem = problem
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def explained(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed" and self.problem:
+                message = {**message, "message": self.problem[-1]}
+            await send(message)
+
+        await self.app(scope, receive, explained)
 
 
 def create_app_from_env() -> FastAPI:

@@ -8,14 +8,23 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from botfleet.control_plane.binding_schemas import channel_types, connector_types
 from botfleet.control_plane.crypto import SecretBox
-from botfleet.control_plane.db.engine import is_connection_error, make_engine, make_session_factory
+from botfleet.control_plane.db.engine import (
+    describe_database,
+    failure_reason,
+    is_connection_error,
+    is_login_refused,
+    is_missing_database,
+    make_engine,
+    make_session_factory,
+)
 from botfleet.control_plane.db.migrate import run_migrations
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import DatabaseUnavailable
+from botfleet.control_plane.errors import ControlPlaneError, DatabaseUnavailable
 from botfleet.control_plane.logs import get_logger
 from botfleet.control_plane.metrics import ControlPlaneMetrics
 from botfleet.control_plane.services.fleet import DataPlaneProbe
@@ -42,14 +51,24 @@ class Container:
         return SqlAlchemyUnitOfWork(self.sessions)
 
 
+class DatabaseStartupFailed(DatabaseUnavailable):
+    """The start-up migrations could not use the database: the message is one line for an
+    operator (the database's host, port and name, never its password, and what to do)."""
+
+    def __init__(self, message: str) -> None:
+        ControlPlaneError.__init__(self, message)
+
+
 async def migrate_with_retries(settings: ControlPlaneSettings) -> None:
     """Run migrations, waiting for a database that is still starting (compose, k8s)."""
+    url = settings.database_url
     delay = 0.5
     for attempt in range(1, settings.startup_db_attempts + 1):
         try:
-            await run_migrations(settings.database_url, schema=settings.database_schema)
+            await run_migrations(url, schema=settings.database_schema)
             return
         except Exception as exc:  # only connection failures are worth waiting for
+            _raise_if_hopeless(exc, url)
             if not is_connection_error(exc):
                 raise
             failure = exc
@@ -62,7 +81,30 @@ async def migrate_with_retries(settings: ControlPlaneSettings) -> None:
         if attempt < settings.startup_db_attempts:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-    raise DatabaseUnavailable("could not run migrations at start-up")
+    raise DatabaseStartupFailed(
+        f"could not run migrations at start-up: cannot reach {describe_database(url)} "
+        f"after {settings.startup_db_attempts} attempt(s) ({failure_reason(failure, url)}); "
+        "check CP_DATABASE_URL and that the server is up"
+    )
+
+
+def _raise_if_hopeless(exc: Exception, url: str) -> None:
+    """Failures that waiting does not cure: reported at once."""
+    if is_missing_database(exc):
+        parsed = make_url(url)
+        flags = f"-h {parsed.host or 'localhost'} -p {parsed.port or 5432}"
+        if parsed.username:
+            flags += f" -U {parsed.username}"
+        raise DatabaseStartupFailed(
+            f"could not run migrations at start-up: {describe_database(url)} does not exist; "
+            f"create it with createdb {flags} {parsed.database or ''}"
+        ) from exc
+    if is_login_refused(exc):
+        raise DatabaseStartupFailed(
+            f"could not run migrations at start-up: {describe_database(url)} refused the "
+            f"login ({failure_reason(exc, url)}); check the user and password in "
+            "CP_DATABASE_URL"
+        ) from exc
 
 
 @asynccontextmanager

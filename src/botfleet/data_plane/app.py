@@ -17,7 +17,7 @@ from botfleet.data_plane.api.errors import install_error_handlers
 from botfleet.data_plane.api.health import health_operations
 from botfleet.data_plane.api.tasks import tasks_operations
 from botfleet.data_plane.api.usage import usage_operations
-from botfleet.data_plane.bootstrap import Overrides, bootstrap
+from botfleet.data_plane.bootstrap import Overrides, bootstrap, load_tenant_flow
 from botfleet.data_plane.config_source.startup import initial_tenant_config, watch_control_plane
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.domain.messages import InboundMessage
@@ -99,12 +99,15 @@ def create_app(
         config, boot = initial_tenant_config(settings)
     tenant_config = config
     booted = boot
+    # Loaded here, not in the lifespan: an invalid flow is reported by `serve data-plane` as
+    # `botfleet validate` prints it (FlowValidationError), not as a traceback from uvicorn.
+    flow = load_tenant_flow(tenant_config)
     clock: Clock = (overrides.clock if overrides else None) or SystemClock()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            runtime = await bootstrap(settings, tenant_config, stack, overrides)
+            runtime = await bootstrap(settings, tenant_config, stack, overrides, flow=flow)
             app.state.runtime = runtime
             recovered = await runtime.recover()
             if booted is not None:  # hot reload of newly published flows and knowledge

@@ -79,10 +79,16 @@ async def bootstrap(
     config: TenantConfig,
     stack: AsyncExitStack,
     overrides: Overrides | None = None,
+    *,
+    flow: FlowSpec | None = None,
 ) -> ConversationRuntime:
+    """The tenant's runtime. `flow`: `config`'s flow, loaded already (`load_tenant_flow`)."""
     o = overrides or Overrides()
     clock = o.clock or SystemClock()
-    live = LiveConfig(flow=load_tenant_flow(config), knowledge=load_knowledge(config))
+    live = LiveConfig(
+        flow=flow if flow is not None else load_tenant_flow(config),
+        knowledge=load_knowledge(config),
+    )
     tenant = TenantInfo(
         id=config.tenant_id,
         name=config.display_name(),

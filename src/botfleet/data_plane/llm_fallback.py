@@ -7,7 +7,8 @@
 The LLM only produces text: this object gets the question and a read-only context, and returns
 a string. It has no access to the conversation state, its data or the flow's connectors, so
 nothing the model says can change them. Every question ends in one log line
-(`llm_question`, with its outcome) and the `botfleet_llm_questions` metric.
+(`llm_question`, with its outcome, `tenant` and, asked in a turn, the hashed `contact`) and the
+`botfleet_llm_questions` metric.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from botfleet.adapters.llm.quota import (
     UsageStore,
 )
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
+from botfleet.data_plane.observability import turn_fields
 from botfleet.data_plane.resilience import (
     RESILIENCE_KEY,
     ConnectorMetrics,
@@ -119,8 +121,7 @@ class KnowledgeLLMFallback:
                 "llm_question",
                 outcome="unavailable",
                 reason="no API key (llm.api_key)",
-                tenant=self.tenant_id,
-                state=context.state,
+                **self._log_fields(context),
             )
             self.metrics.observe("unavailable", None)
             return safe
@@ -130,15 +131,19 @@ class KnowledgeLLMFallback:
             with stray_cancellation_as_error("the LLM call"):
                 text, outcome, usage = await self._answer(question, context)
         except Exception:  # a bug here must not cost the contact an answer
-            log.exception("llm_fallback_crashed", tenant=self.tenant_id, state=context.state)
+            log.exception("llm_fallback_crashed", **self._log_fields(context))
             text, outcome, usage = None, "crash", None
         self.metrics.observe(outcome, usage)
         return text if text is not None else safe
 
+    def _log_fields(self, context: LLMContext) -> dict[str, Any]:
+        # `contact` (hashed) from the turn asking; the fallback is never handed the contact.
+        return {**turn_fields(), "tenant": self.tenant_id, "state": context.state}
+
     async def _answer(
         self, question: str, context: LLMContext
     ) -> tuple[str | None, str, LLMUsage | None]:
-        fields: dict[str, Any] = {"tenant": self.tenant_id, "state": context.state}
+        fields = self._log_fields(context)
         checked = check_question(question, self.options.max_question_chars)
         if checked.problem is not None:
             log.info("llm_question", outcome=checked.problem, chars=len(checked.text), **fields)

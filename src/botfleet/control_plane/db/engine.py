@@ -86,3 +86,45 @@ def is_connection_error(exc: BaseException) -> bool:
         return True
     # asyncpg raises its own errors for a server that is starting or going away.
     return type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__
+
+
+def describe_database(url: str) -> str:
+    """The database `url` names, for an operator's message: host, port, database and user,
+    never the password."""
+    parsed = make_url(normalise_database_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        return f"the SQLite database {parsed.database or ':memory:'}"
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    user = f" as user {parsed.username!r}" if parsed.username else ""
+    return f"the PostgreSQL database {parsed.database!r} at {where}{user}"
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return str(state) if state else None
+
+
+def is_missing_database(exc: BaseException) -> bool:
+    """PostgreSQL's invalid_catalog_name: the server answers, the database is not there."""
+    return _sqlstate(exc) == "3D000"
+
+
+def is_login_refused(exc: BaseException) -> bool:
+    """PostgreSQL's class 28 (invalid authorization: wrong password, no such role, pg_hba)."""
+    return (_sqlstate(exc) or "").startswith("28")
+
+
+def failure_reason(exc: BaseException, url: str) -> str:
+    """A short reason for `exc`, with `url`'s password cut out should a driver quote it."""
+    orig = getattr(exc, "orig", None)
+    if orig is not None:
+        text = str(orig)
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    password = make_url(normalise_database_url(url)).password
+    if password:
+        text = text.replace(str(password), "***")
+    return " ".join(text.split())

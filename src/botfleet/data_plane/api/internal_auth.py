@@ -1,8 +1,9 @@
 """Who may call a data plane's internal routes (`/tasks`, `/run-task`, `/usage`).
 
 `Authorization: Bearer <DP_INTERNAL_TOKEN>`: 401 without a bearer token, 403 with a wrong one.
-Reading routes, with no token configured (local development), answer loopback clients only;
-routes that act on contacts always need the token.
+Reading routes, with no token configured (local development), answer loopback clients only,
+and not requests a proxy forwarded (a reverse proxy on the same host connects from loopback on
+behalf of anyone); routes that act on contacts always need the token.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ def _is_loopback(request: Request) -> bool:
         return host == "localhost"
 
 
+#: Headers a reverse proxy adds: a request carrying one came from someone else, not this host.
+_FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def _forwarded(request: Request) -> bool:
+    return any(name in request.headers for name in _FORWARDING_HEADERS)
+
+
 def _check_token(request: Request, expected: str) -> None:
     token = _bearer(request)
     if token is None:
@@ -40,11 +49,18 @@ def _check_token(request: Request, expected: str) -> None:
 
 
 def check_reader(request: Request, settings: DataPlaneSettings) -> None:
-    """Token when one is configured; otherwise loopback clients only (local development)."""
+    """Token when one is configured; otherwise loopback clients only (local development),
+    unless a proxy forwarded the request."""
     if settings.internal_token:
         _check_token(request, settings.internal_token)
     elif not _is_loopback(request):
         raise HTTPException(403, "internal routes need DP_INTERNAL_TOKEN outside development")
+    elif _forwarded(request):
+        raise HTTPException(
+            403,
+            "internal routes answer requests forwarded by a proxy only with a token: "
+            "set DP_INTERNAL_TOKEN",
+        )
 
 
 def check_actor(request: Request, settings: DataPlaneSettings) -> None:

@@ -17,7 +17,8 @@ Applied centrally by the connector registry, never inside an adapter. Per call:
    `creating_operations`) is retried only when the call carries an idempotency key: the adapter
    uses the key to find the first attempt's result, so a retry never books twice.
 5. One structured log line and the metrics record the outcome, attempts and breaker state.
-   Params are never logged (they carry personal data).
+   Params are never logged (they carry personal data). Within a turn, the lines name its
+   `tenant` and hashed `contact` (`botfleet.data_plane.observability`).
 
 Cost: most calls succeed at the first attempt, and an in-memory connector (the demo's
 calendar) often answers without ever suspending. So the retry loop is a plain loop (tenacity's
@@ -43,6 +44,7 @@ import structlog
 
 from botfleet.adapters.connectors.policy import ResiliencePolicy
 from botfleet.adapters.connectors.stepping import resumed, run_until_suspended
+from botfleet.data_plane.observability import turn_fields
 from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker
 from botfleet.data_plane.resilience.metrics import ConnectorMetrics
 from botfleet.domain.errors import (
@@ -205,7 +207,9 @@ class ResilientConnector:
             raise
         except Exception as exc:
             verdict = False
-            log.exception("connector_crashed", connector=self.name, operation=operation)
+            log.exception(
+                "connector_crashed", connector=self.name, operation=operation, **turn_fields()
+            )
             raise ConnectorCrashed(
                 f"{self.name}.{operation} failed unexpectedly ({type(exc).__name__})"
             ) from exc
@@ -227,6 +231,7 @@ class ResilientConnector:
             attempt=attempt,
             error_kind=getattr(error, "kind", "error"),
             wait_s=round(wait, 3),
+            **turn_fields(),
         )
         if self._metrics is not None:
             self._metrics.retries.labels(self.name, operation).inc()
@@ -242,10 +247,12 @@ class ResilientConnector:
             retry_after_s=error.retry_after,
             budget_left_s=round(max(left, 0.0), 3),
             detail="the wait asked for does not fit in the call's time budget: not retried",
+            **turn_fields(),
         )
 
     def _record(self, operation: str, outcome: str, attempts: int, seconds: float) -> None:
         fields = {
+            **turn_fields(),
             "connector": self.name,
             "operation": operation,
             "outcome": outcome,
@@ -261,6 +268,12 @@ class ResilientConnector:
             self._metrics.observe_call(self.name, operation, outcome, seconds)
 
     def _breaker_changed(self, name: str, before: BreakerState, after: BreakerState) -> None:
-        log.warning("circuit_breaker_state", connector=name, before=before.value, after=after.value)
+        log.warning(
+            "circuit_breaker_state",
+            connector=name,
+            before=before.value,
+            after=after.value,
+            **turn_fields(),
+        )
         if self._metrics is not None:
             self._metrics.set_breaker(name, after, changed=True)

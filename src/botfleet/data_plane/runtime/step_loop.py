@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from botfleet.data_plane.observability import turn_identity
 from botfleet.data_plane.runtime.cancellation import being_cancelled, stray_cancellation_as_error
 from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.domain.errors import ConnectorError, ConnectorUnavailable, TemplateError
@@ -63,6 +64,15 @@ async def run_steps(
     deps: StepDeps, flow: FlowSpec, state: ConversationState, event: Event, log: ContactLog
 ) -> StepOutcome:
     """Step the engine with `event`, then with each connector answer, until it settles."""
+    # The connector layer and the LLM fallback are handed no `ContactLog`: their lines get the
+    # turn's tenant and hashed contact from here.
+    with turn_identity(deps.ctx.tenant.id, log):
+        return await _run_steps(deps, flow, state, event, log)
+
+
+async def _run_steps(
+    deps: StepDeps, flow: FlowSpec, state: ConversationState, event: Event, log: ContactLog
+) -> StepOutcome:
     ctx = deps.ctx
     if state.version == 0 and ctx.llm_available:
         # A brand-new contact's first message ("hola") reaches the state's fallback, which shows

@@ -1,0 +1,59 @@
+"""`botfleet serve data-plane --tenant-config` with an invalid flow: the flow's errors as
+`botfleet validate` prints them (file:line path: message) and exit status 2, not a traceback
+from inside uvicorn's lifespan."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+FLOW = """\
+id: bad_v1
+initial_state: MENU
+states:
+  MENU:
+    on_enter:
+      - action: send_text
+        text: hi
+    transitions:
+      - on_payload: x
+        target: NOWHERE
+    fallback: MENU
+"""
+TENANT = """\
+tenant_id: badflow
+name: Bad flow
+timezone: Europe/Madrid
+flow_path: flow.yaml
+channel:
+  type: webchat
+"""
+
+
+def test_an_invalid_flow_prints_its_errors_and_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "flow.yaml").write_text(FLOW, encoding="utf-8")
+    (tmp_path / "tenant.yaml").write_text(TENANT, encoding="utf-8")
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("DP_") and name not in {"TENANT_CONFIG_PATH", "BOOT_TOKEN"}
+    }
+    env["DP_DATA_DIR"] = str(tmp_path / "data")
+    command = [sys.executable, "-m", "botfleet.cli.main", "serve", "data-plane", "--port", "1"]
+    result = subprocess.run(
+        [*command, "--tenant-config", str(tmp_path / "tenant.yaml")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("data plane cannot start:")
+    flow_file = tmp_path / "flow.yaml"
+    assert f"{flow_file}:10 states.MENU.transitions[0].target: unknown state 'NOWHERE'" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr + result.stdout
