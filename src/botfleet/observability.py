@@ -133,6 +133,9 @@ def library_log_handler(json: bool, stream: TextIO | None = None) -> logging.Han
     return handler
 
 
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 def install_library_handler(level: int, json: bool, stream: TextIO | None = None) -> None:
     """Route every stdlib record at `level` and up through `library_log_handler` (replacing
     one installed before), with `QUIET_LIBRARIES` at warning whatever `level` is."""
@@ -141,6 +144,13 @@ def install_library_handler(level: int, json: bool, stream: TextIO | None = None
         root.removeHandler(old)
     root.addHandler(library_log_handler(json, stream))
     root.setLevel(level)
+    # uvicorn's own logging config (applied when a server was started with one) gives its
+    # loggers plain-text handlers and stops propagation: their lines would bypass the root.
+    for name in UVICORN_LOGGERS:
+        own = logging.getLogger(name)
+        for handler in list(own.handlers):
+            own.removeHandler(handler)
+        own.propagate = True
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.config
 from collections.abc import Iterator
 
 import pytest
@@ -95,3 +96,14 @@ def test_configuring_twice_keeps_one_handler(stdout: io.StringIO) -> None:
     configure_logging("info", stream=stdout)
     logging.getLogger("apscheduler").info("once")
     assert len(lines(stdout)) == 1
+
+
+def test_uvicorn_lines_are_json_after_uvicorn_configured_its_own(stdout: io.StringIO) -> None:
+    # `uvicorn.run` with its default log config (a demo server, an earlier test) leaves plain
+    # text handlers on its loggers and stops their propagation.
+    from uvicorn.config import LOGGING_CONFIG
+
+    logging.config.dictConfig(LOGGING_CONFIG)
+    configure_logging("info", json=True, stream=stdout)
+    logging.getLogger("uvicorn.error").warning("Started server process")
+    assert [json.loads(line)["event"] for line in lines(stdout)] == ["Started server process"]
