@@ -31,8 +31,9 @@ class ReadReceipts(Protocol):
         """Whether the tenant wants read receipts sent."""
         ...
 
-    async def mark_read(self, message_id: str) -> bool:
-        """Mark the message read; failures are logged, never raised."""
+    async def mark_read(self, message_id: str, *, contact_id: str | None = None) -> bool:
+        """Mark the message read; failures are logged (naming `contact_id` by its hash when
+        given), never raised."""
         ...
 
 

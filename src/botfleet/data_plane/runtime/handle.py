@@ -219,7 +219,11 @@ class ConversationRuntime:
             self._submit(entry.message).add_done_callback(_consume_error)
             if receipts is not None and receipts.marks_read:
                 # As the webhook does after a turn: the crash kept the receipt from being sent.
-                receipt = partial(receipts.mark_read, entry.message.message_id)
+                receipt = partial(
+                    receipts.mark_read,
+                    entry.message.message_id,
+                    contact_id=entry.message.contact_id,  # its failure names the contact
+                )
                 self.after_turns(entry.message.contact_id, receipt).add_done_callback(
                     _consume_error
                 )
