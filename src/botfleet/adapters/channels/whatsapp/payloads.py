@@ -15,16 +15,8 @@ import re
 from typing import Any
 
 from botfleet.adapters.channels.option_ids import sendable_ids
-from botfleet.domain.degrade import LIST_LABEL, shorten, split_text
-from botfleet.domain.outputs import (
-    Buttons,
-    ListMenu,
-    Option,
-    Output,
-    Section,
-    TemplateMessage,
-    Text,
-)
+from botfleet.domain.degrade import shorten, split_text
+from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, TemplateMessage, Text
 from botfleet.ports.channels import Capabilities
 
 WHATSAPP_CAPABILITIES = Capabilities(
@@ -61,14 +53,9 @@ def message_payloads(to: str, output: Output, *, empty_body: str = "👇") -> li
     head, body = _fit_body(output.body, empty_body)
     first = [text_payload(to, chunk) for chunk in head]
     if isinstance(output, Buttons):
-        titles = [_button_title(b) for b in output.buttons]
-        if len(set(titles)) == len(titles):
-            return [*first, _interactive(to, "button", body, _button_action(output.buttons))]
-        # Titles that differ only in blanks at their ends ("Yes", "Yes ") are sent the same,
-        # and Graph refuses buttons with one title twice (the whole message): a list takes
-        # them, as degradation does with titles that cutting made equal.
-        rows = (Section(title="", rows=output.buttons),)
-        output = ListMenu(body=output.body, button_label=LIST_LABEL, sections=rows)
+        # Titles are unique as sent: degradation (which every send runs first) makes buttons
+        # whose titles would repeat a list, since Graph refuses a title twice.
+        return [*first, _interactive(to, "button", body, _button_action(output.buttons))]
     return [*first, _interactive(to, "list", body, _list_action(output))]
 
 
