@@ -51,6 +51,18 @@ def hash_contact(tenant_id: str, contact_id: str | None) -> str | None:
     return _digest(_KEYS.get(tenant_id, _PROCESS_KEY), tenant_id, contact_id)
 
 
+#: Shorter ids are not scrubbed: "a" would mangle every word, and is no phone number.
+MIN_SCRUBBED_LENGTH = 4
+
+
+def scrub_contact(text: str, tenant_id: str, contact_id: str) -> str:
+    """`text` with the raw `contact_id` replaced by its hash (`<contact 1a2b...>`): error texts
+    quote the ids they refused. The one rule of the runtime's and the channels' lines."""
+    if len(contact_id) < MIN_SCRUBBED_LENGTH or contact_id not in text:
+        return text
+    return text.replace(contact_id, f"<contact {hash_contact(tenant_id, contact_id)}>")
+
+
 # The key is part of the memo's key, so setting a tenant's key never serves a stale hash.
 @lru_cache(maxsize=8192)
 def _digest(key: bytes, tenant_id: str, contact_id: str) -> str:

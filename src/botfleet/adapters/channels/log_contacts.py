@@ -8,10 +8,7 @@ phone number or chat id must appear in neither. The sender learns its tenant whe
 
 from __future__ import annotations
 
-from botfleet.contact_hash import hash_contact
-
-#: Shorter ids are not scrubbed (as `ContactLog`): "a" would mangle every word.
-MIN_SCRUBBED_LENGTH = 4
+from botfleet.contact_hash import hash_contact, scrub_contact
 
 
 class LogContacts:
@@ -33,6 +30,5 @@ class LogContacts:
         """`text` with each of the raw ids replaced by its hash: providers quote the chat or the
         number they refused in their error texts."""
         for contact_id in contact_ids:
-            if len(contact_id) >= MIN_SCRUBBED_LENGTH and contact_id in text:
-                text = text.replace(contact_id, f"<contact {self.hash(contact_id)}>")
+            text = scrub_contact(text, self.tenant_id, contact_id)
         return text

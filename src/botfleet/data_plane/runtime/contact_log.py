@@ -5,11 +5,9 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from botfleet.contact_hash import hash_contact
+from botfleet.contact_hash import hash_contact, scrub_contact
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
-#: Shorter ids are not scrubbed: "a" would mangle every word, and is no phone number.
-MIN_SCRUBBED_LENGTH = 4
 
 
 class ContactLog:
@@ -34,9 +32,7 @@ class ContactLog:
 
     def scrub(self, text: str) -> str:
         """`text` with the raw contact id replaced by its hash."""
-        if len(self._contact_id) < MIN_SCRUBBED_LENGTH or self._contact_id not in text:
-            return text
-        return text.replace(self._contact_id, f"<contact {self.contact_hash}>")
+        return scrub_contact(text, self._tenant_id, self._contact_id)
 
     def log(self, level: str, event: str, **fields: Any) -> None:
         if self._bound is None:
