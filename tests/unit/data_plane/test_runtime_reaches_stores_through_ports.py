@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import botfleet.data_plane.api as api_package
 import botfleet.data_plane.runtime as runtime_package
 import botfleet.domain as domain_package
 
@@ -41,3 +42,10 @@ def test_no_runtime_module_imports_an_adapter() -> None:
 def test_the_domain_imports_nothing_else_of_the_project() -> None:
     found = imports_of(domain_package.__file__, "botfleet")
     assert {f for f in found if not f.split(": ")[1].startswith("botfleet.domain")} == set()
+
+
+def test_the_data_plane_api_reaches_the_scheduler_through_its_port() -> None:
+    """`/tasks` names a manual run with the port's `run_id`; it once imported the scheduling
+    adapter's rules for it. The usage route's month pattern and record are the LLM quota's own."""
+    found = imports_of(api_package.__file__, "botfleet.adapters")
+    assert found == {"usage.py: botfleet.adapters.llm.quota"}

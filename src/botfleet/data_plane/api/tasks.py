@@ -16,12 +16,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from botfleet.adapters.scheduling.rules import run_id
 from botfleet.data_plane.api.internal_auth import check_actor, check_reader
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.http_guards import MAX_BODY_BYTES
-from botfleet.ports.scheduling import ScheduledJob, TaskScheduler
+from botfleet.ports.scheduling import ScheduledJob, TaskScheduler, run_id
 from botfleet.web import Operation, json_body, query_of, read_body
 
 MAX_TASKS = 1000
