@@ -293,7 +293,10 @@ def _schedule(turn: TurnBuilder, action: schema.ScheduleTask, where: str) -> Non
     run_at: datetime | None
     try:
         if action.delay is not None:
-            run_at = elapsed_after(turn.now, parse_duration(r.text(action.delay, f"{where}.delay")))
+            # From the turn's moment, not the clock: a turn run again after a crash asks for
+            # the same due time, which names the same run (docs/scheduler.md).
+            delay = parse_duration(r.text(action.delay, f"{where}.delay"))
+            run_at = elapsed_after(turn.delay_from, delay)
         else:
             run_at = _parse_run_at(r.value(action.run_at, f"{where}.run_at"), turn)
     except ValueError as exc:

@@ -4,6 +4,11 @@
 
 A connector call stops the step with `state.awaiting` set and a `CallConnector` effect; the shell
 performs it and calls `step` again with `ConnectorReplied`/`ConnectorFailed`.
+
+`now` is the clock (templates' `now`, the session timeout, the history); `delay_from` is the
+moment the turn stands for, the same each time the turn runs: a `schedule_task` `delay` counts
+from it, so a turn run again after a crash asks for the same due time. The shell gives the
+message's reception (as journaled) or the task run's moment, to every step of the turn.
 """
 
 from __future__ import annotations
@@ -47,15 +52,18 @@ def step(
     event: Event,
     now: datetime,
     ctx: StepContext | None = None,
+    *,
+    delay_from: datetime | None = None,
 ) -> StepResult:
+    """One step; `delay_from` (aware; default `now`): what a `delay` counts from."""
     ctx = ctx or StepContext()
     match event:
         case MessageReceived(message=message):
-            return _on_message(flow, state, message, now, ctx)
+            return _on_message(flow, state, message, now, ctx, delay_from)
         case ConnectorReplied() | ConnectorFailed():
-            return _on_connector(flow, state, event, now, ctx)
+            return _on_connector(flow, state, event, now, ctx, delay_from)
         case TaskFired():
-            return _on_task(flow, state, event, now, ctx)
+            return _on_task(flow, state, event, now, ctx, delay_from)
         case _:
             assert_never(event)
 
@@ -66,13 +74,14 @@ def _on_message(
     message: InboundMessage,
     now: datetime,
     ctx: StepContext,
+    delay_from: datetime | None,
 ) -> StepResult:
     state, reset = _known_node(flow, state)
     state = _expire_session(flow, state, now)
     if state.awaiting is not None:  # a turn cut short by a crash is abandoned
         state = replace(state, awaiting=None)
     message = as_option_choice(message, state.last_options, from_list=state.last_options_list)
-    turn = TurnBuilder(flow, state, now, ctx, message)
+    turn = TurnBuilder(flow, state, now, ctx, message, delay_from=delay_from)
     turn.diagnostics.extend(reset)
     if message.contact_name:
         turn.set_data({"contact_name": message.contact_name})
@@ -166,6 +175,7 @@ def _on_connector(
     event: ConnectorReplied | ConnectorFailed,
     now: datetime,
     ctx: StepContext,
+    delay_from: datetime | None,
 ) -> StepResult:
     resume = state.awaiting
     if resume is None or resume.request_id != event.request_id:
@@ -177,7 +187,16 @@ def _on_connector(
             f"no call {event.request_id!r} is pending; reply ignored",
         )
         return StepResult(state=state, diagnostics=(stale,))
-    turn = TurnBuilder(flow, state, now, ctx, resume.message, overlay=resume.overlay, resumed=True)
+    turn = TurnBuilder(
+        flow,
+        state,
+        now,
+        ctx,
+        resume.message,
+        overlay=resume.overlay,
+        resumed=True,
+        delay_from=delay_from,
+    )
     turn.origin_options = resume.origin_options
     turn.origin_options_list = resume.origin_options_list
     actions = program(turn, resume.kind, resume.name)
@@ -252,10 +271,11 @@ def _on_task(
     event: TaskFired,
     now: datetime,
     ctx: StepContext,
+    delay_from: datetime | None,
 ) -> StepResult:
     """A due task runs in the contact's context; its carried data is visible but not stored."""
     state, reset = _known_node(flow, state)
-    turn = TurnBuilder(flow, state, now, ctx, overlay=event.data)
+    turn = TurnBuilder(flow, state, now, ctx, overlay=event.data, delay_from=delay_from)
     turn.diagnostics.extend(reset)
     if event.task not in flow.tasks:
         turn.diagnose("error", "unknown_task", f"tasks.{event.task}", "task is not defined")

@@ -74,8 +74,16 @@ class TurnBuilder:
         overlay: Mapping[str, Any] | None = None,
         *,
         resumed: bool = False,
+        delay_from: datetime | None = None,
     ) -> None:
         self.flow, self.ctx, self.now, self.message = flow, ctx, now, message
+        #: What a `schedule_task` `delay` counts from: the moment the turn stands for (see
+        #: `engine.step`), in the clock's zone; `now` when the caller gives none.
+        if delay_from is None:
+            delay_from = now
+        elif delay_from.tzinfo is not now.tzinfo:
+            delay_from = delay_from.astimezone(now.tzinfo)
+        self.delay_from = delay_from
         self.resumed = resumed  # the message was already handled (and remembered) by a prior step
         self.node = state.node
         self.data: dict[str, Any] = dict(state.data)

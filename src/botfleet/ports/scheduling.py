@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,26 @@ def run_id(job_id: str, moment: datetime) -> str:
     utc = moment.astimezone(UTC)
     millis = f".{utc.microsecond // 1000:03d}" if utc.microsecond else ""
     return f"{job_id}@{utc.strftime('%Y%m%dT%H%M%S')}{millis}Z"
+
+
+#: The moment at the end of a run id (`run_id`): `@20240506T090000[.123]Z`.
+_RUN_MOMENT = re.compile(r"@([0-9]{8}T[0-9]{6})(\.[0-9]{3})?Z\Z")
+
+
+def run_moment(run: str) -> datetime | None:
+    """The moment a run id names (the inverse of `run_id`, to the millisecond): a one-off run's
+    due time, a standing run's hand-over to the runtime, a manual run's request. The same
+    each time that run runs (a job file that kept a fired job): the task's `delay`s count from
+    it. None for an id without one."""
+    found = _RUN_MOMENT.search(run)
+    if found is None:
+        return None
+    seconds, millis = found.groups()
+    try:
+        moment = datetime.strptime(seconds, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    except ValueError:  # e.g. month 13: not an id `run_id` wrote
+        return None
+    return moment + timedelta(milliseconds=int(millis[1:])) if millis else moment
 
 
 def one_off_run_id(idempotency_key: str, due: datetime) -> str:

@@ -36,9 +36,9 @@ async def test_a_repeated_option_id_is_sent_once_and_logged_without_content(
 ) -> None:
     real_run_steps = handle.run_steps
 
-    async def with_repeated_ids(*args: Any) -> StepOutcome:
+    async def with_repeated_ids(*args: Any, **kwargs: Any) -> StepOutcome:
         # Flows leave repeated ids out themselves: only another producer gets here.
-        outcome = await real_run_steps(*args)
+        outcome = await real_run_steps(*args, **kwargs)
         return replace(outcome, outputs=[*outcome.outputs, SLOTS])
 
     monkeypatch.setattr(handle, "run_steps", with_repeated_ids)

@@ -49,7 +49,7 @@ from botfleet.flows.state import ConversationState
 from botfleet.ports.channels import OutboundSender, ReadReceipts, TurnResult
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMFallback
-from botfleet.ports.scheduling import TaskScheduler, runs_once
+from botfleet.ports.scheduling import TaskScheduler, run_moment, runs_once
 from botfleet.ports.stores import (
     JournalEntry,
     MessageJournal,
@@ -92,8 +92,11 @@ class _MessageTurn:
 
     run: Callable[[_MessageTurn], Awaitable[list[Output]]]
     message: InboundMessage
-    #: When it was received, for a message not journaled yet: the turn's commit records it.
-    unrecorded_at: datetime | None = None
+    #: When it was received, as its journal entry says (or will: see `recorded`). The turn's
+    #: `delay`s count from it, so the turn run again after a crash asks for the same due times.
+    received_at: datetime
+    #: Journaled already (`accept`, recovery); if not (`handle`), the turn's commit records it.
+    recorded: bool = True
     arrived: float = field(default_factory=monotonic)
     merged: bool = False
     outcome: list[Output] | BaseException | None = None
@@ -165,7 +168,7 @@ class ConversationRuntime:
         if entry is not None or message.message_id in self._in_flight:
             self.metrics.duplicates.inc()
             return await self._duplicate(message, entry)
-        outputs = await self._submit(message, unrecorded_at=received_at)
+        outputs = await self._submit(message, received_at, recorded=False)
         return TurnResult(message.message_id, tuple(outputs))
 
     async def accept(self, message: InboundMessage, *, admitted: bool = False) -> bool:
@@ -183,11 +186,12 @@ class ConversationRuntime:
             self.metrics.messages_in.inc()
             self.metrics.duplicates.inc()
             return False
-        if not await self._record(message):
+        received_at = self.clock.now()
+        if not await self._record(message, received_at):
             await self._adopt_orphan(message.message_id)
             return False
         # The turn logs its own failure; retrieving the error keeps asyncio from reporting it.
-        self._submit(message).add_done_callback(_consume_error)
+        self._submit(message, received_at).add_done_callback(_consume_error)
         return True
 
     async def run_task(
@@ -216,7 +220,8 @@ class ConversationRuntime:
         ]
         receipts = self.sender if isinstance(self.sender, ReadReceipts) else None
         for entry in pending:
-            self._submit(entry.message).add_done_callback(_consume_error)
+            # Received when first journaled: the replayed turn's delays count from then.
+            self._submit(entry.message, entry.received_at).add_done_callback(_consume_error)
             if receipts is not None and receipts.marks_read:
                 # As the webhook does after a turn: the crash kept the receipt from being sent.
                 receipt = partial(
@@ -234,9 +239,9 @@ class ConversationRuntime:
 
     # ---------------------------------------------------------------- inbound messages
 
-    async def _record(self, message: InboundMessage) -> bool:
+    async def _record(self, message: InboundMessage, received_at: datetime) -> bool:
         self.metrics.messages_in.inc()
-        is_new = await self.journal.record(message, self.clock.now())
+        is_new = await self.journal.record(message, received_at)
         if not is_new:
             self.metrics.duplicates.inc()
         return is_new
@@ -258,10 +263,10 @@ class ConversationRuntime:
         )
 
     def _submit(
-        self, message: InboundMessage, *, unrecorded_at: datetime | None = None
+        self, message: InboundMessage, received_at: datetime, *, recorded: bool = True
     ) -> asyncio.Future[Any]:
         self._in_flight[message.message_id] = message.contact_id
-        job = _MessageTurn(self._turn, message, unrecorded_at)
+        job = _MessageTurn(self._turn, message, received_at, recorded)
         return self.sequencer.submit(message.contact_id, job)
 
     async def _adopt_orphan(self, message_id: str) -> JournalEntry | None:
@@ -275,7 +280,7 @@ class ConversationRuntime:
         if entry is None or entry.status != "pending":
             return
         if entry.message.message_id not in self._in_flight:
-            self._submit(entry.message).add_done_callback(_consume_error)
+            self._submit(entry.message, entry.received_at).add_done_callback(_consume_error)
 
     async def _duplicate(self, message: InboundMessage, entry: JournalEntry | None) -> TurnResult:
         # `entry` as `handle` just read it (read once: an unreadable one is logged once).
@@ -321,9 +326,7 @@ class ConversationRuntime:
             batch = [job.message, *(t.message for t in later)]
             answered = batch[0] if len(batch) == 1 else _joined(batch)
             unrecorded = [
-                ReceivedMessage(t.message, t.unrecorded_at)
-                for t in (job, *later)
-                if t.unrecorded_at is not None
+                ReceivedMessage(t.message, t.received_at) for t in (job, *later) if not t.recorded
             ]
             failures = 0
             while True:
@@ -335,6 +338,9 @@ class ConversationRuntime:
                         contact_log,
                         merged_ids=[m.message_id for m in batch[:-1]],
                         unrecorded=unrecorded,
+                        # Merged texts: the first one's, the only one sure to start the batch
+                        # again when the turn is replayed (later texts may join it then).
+                        delay_from=job.received_at,
                     )
                     break
                 except (StoreUnavailable, ConcurrentUpdate) as exc:
@@ -411,11 +417,11 @@ class ConversationRuntime:
             contact_log.failure("turn_failure_not_recorded", exc, message_id=message_id)
 
     async def _write_failure(self, job: _MessageTurn, message_id: str) -> None:
-        if job.unrecorded_at is not None:
+        if not job.recorded:
             # As a journaled message's entry is: a copy sent again gets no second run. One
             # write: recorded pending first, a crash before its failure was written would
             # have the next start run again a message whose caller was given the error.
-            await self.journal.record_failed(job.message, job.unrecorded_at)
+            await self.journal.record_failed(job.message, job.received_at)
             return
         entry = await self.journal.get(message_id)
         if entry is not None and entry.status == "pending":
@@ -445,7 +451,12 @@ class ConversationRuntime:
                         contact_log.info("task_already_ran", task=task, job_id=job_id)
                         return []
                     return await self._process(
-                        contact_id, event, None, contact_log, task_run=job_id if once else None
+                        contact_id,
+                        event,
+                        None,
+                        contact_log,
+                        task_run=job_id if once else None,
+                        delay_from=run_moment(job_id),
                     )
                 except TaskAlreadyRan:  # recorded since the check (another process)
                     contact_log.info("task_already_ran", task=task, job_id=job_id)
@@ -501,16 +512,19 @@ class ConversationRuntime:
         merged_ids: Sequence[str] = (),
         unrecorded: Sequence[ReceivedMessage] = (),
         task_run: str | None = None,
+        delay_from: datetime | None = None,
     ) -> list[Output]:
         """Step, commit state + outbox + journal (or the task's run) in one transaction, then
-        send."""
+        send. `delay_from`: what the turn's `delay`s count from (`run_steps`)."""
         flow = self.live.flow
         state = self.state_cache.get(contact_id)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             if state is None:
                 state = await self._load(flow, contact_id)
             try:
-                outcome = await run_steps(self, flow, state, event, contact_log)
+                outcome = await run_steps(
+                    self, flow, state, event, contact_log, delay_from=delay_from
+                )
                 _warn_repeated_options(outcome.outputs, outcome.state.node, contact_log)
                 fitted = list(degrade(outcome.outputs, self.sender.capabilities))
                 # A stray cancellation of the commit (the group it waited for was cancelled)

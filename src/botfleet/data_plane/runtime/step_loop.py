@@ -3,8 +3,9 @@
 Nothing is persisted here; the runtime commits the outcome in one transaction afterwards. The
 effects carried out before that commit are safe to repeat when a crash makes the turn run
 again: connector calls and scheduled tasks carry idempotency keys derived from the message id,
-and a one-off task's run is recorded when it commits, so a job stored again after it ran does
-not run again.
+a `delay` counts from the turn's own moment (`delay_from`), not the clock, so the job stored
+again has the same due time, and a one-off task's run is recorded when it commits, so a job
+stored again after it ran does not run again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Protocol
 
 from botfleet.data_plane.observability import turn_identity
@@ -61,17 +63,33 @@ class StepOutcome:
 
 
 async def run_steps(
-    deps: StepDeps, flow: FlowSpec, state: ConversationState, event: Event, log: ContactLog
+    deps: StepDeps,
+    flow: FlowSpec,
+    state: ConversationState,
+    event: Event,
+    log: ContactLog,
+    *,
+    delay_from: datetime | None = None,
 ) -> StepOutcome:
-    """Step the engine with `event`, then with each connector answer, until it settles."""
+    """Step the engine with `event`, then with each connector answer, until it settles.
+
+    `delay_from`: the moment the turn stands for, the same when it runs again (the message's
+    reception, the task run's moment), given to every step: a `delay` counts from it. Without
+    it, from the clock at each step.
+    """
     # The connector layer and the LLM fallback are handed no `ContactLog`: their lines get the
     # turn's tenant and hashed contact from here.
     with turn_identity(deps.ctx.tenant.id, log):
-        return await _run_steps(deps, flow, state, event, log)
+        return await _run_steps(deps, flow, state, event, log, delay_from)
 
 
 async def _run_steps(
-    deps: StepDeps, flow: FlowSpec, state: ConversationState, event: Event, log: ContactLog
+    deps: StepDeps,
+    flow: FlowSpec,
+    state: ConversationState,
+    event: Event,
+    log: ContactLog,
+    delay_from: datetime | None,
 ) -> StepOutcome:
     ctx = deps.ctx
     if state.version == 0 and ctx.llm_available:
@@ -82,7 +100,7 @@ async def _run_steps(
     scheduled: set[str] = set()
     final = state  # the state after the last step that completed
     try:
-        result = step(flow, state, event, deps.clock.now(), ctx)
+        result = step(flow, state, event, deps.clock.now(), ctx, delay_from=delay_from)
         for _ in range(MAX_CALLS_PER_TURN):
             final = result.state
             _log_diagnostics(result, log)
@@ -97,7 +115,7 @@ async def _run_steps(
             if call is None or result.state.awaiting is None:
                 break
             reply = await _call(deps, call, log)
-            result = step(flow, result.state, reply, deps.clock.now(), ctx)
+            result = step(flow, result.state, reply, deps.clock.now(), ctx, delay_from=delay_from)
         else:
             final = result.state  # the last step's, as the guard found it
             log.error("turn_call_limit", limit=MAX_CALLS_PER_TURN)
