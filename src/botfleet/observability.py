@@ -105,8 +105,19 @@ def _scrub_library_line(_logger: Any, _method: str, event_dict: EventDict) -> Ev
     }
 
 
+#: A stdlib record carrying this attribute (true) holds a line botfleet rendered, and redacted,
+#: itself (the control plane's loggers: `botfleet.control_plane.logs`); the root handler writes
+#: its message as it is, rather than as the `event` of a line of its own.
+RENDERED_LINE = "botfleet_rendered_line"
+
+
 class LibraryLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The root handler `configure_logging` installs (found again, and replaced, by type)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, RENDERED_LINE, False):
+            return record.getMessage()
+        return super().format(record)
 
 
 def library_log_handler(json: bool, stream: TextIO | None = None) -> logging.Handler:
@@ -138,7 +149,8 @@ UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 def install_library_handler(level: int, json: bool, stream: TextIO | None = None) -> None:
     """Route every stdlib record at `level` and up through `library_log_handler` (replacing
-    one installed before), with `QUIET_LIBRARIES` at warning whatever `level` is."""
+    one installed before), with `QUIET_LIBRARIES` at warning whatever `level` is, and Python's
+    warnings (`warnings.warn`, which print to stderr) made records of logger `py.warnings`."""
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, LibraryLogHandler)]:
         root.removeHandler(old)
@@ -153,6 +165,7 @@ def install_library_handler(level: int, json: bool, stream: TextIO | None = None
         own.propagate = True
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    logging.captureWarnings(True)
 
 
 def _renderer(json: bool) -> structlog.types.Processor:

@@ -65,7 +65,7 @@ def create_app(
     configure_logging(settings.log_level, json=settings.log_json)
     metrics = ControlPlaneMetrics()
 
-    startup_problem: list[str] = []
+    startup_problems: list[str] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,7 +80,7 @@ def create_app(
                     )
                 )
             except DatabaseStartupFailed as exc:
-                startup_problem.append(str(exc))
+                startup_problems.append(str(exc))
                 raise
             app.state.container = container
             await log_stored_urls_outside_policy(
@@ -107,14 +107,24 @@ def create_app(
     app.add_middleware(BodyGuard, max_bytes=json_body_limit(largest))
     app.add_middleware(RequestObserver, metrics=metrics)
     app.add_middleware(ContainUnhandledErrors)  # outermost: it sees what the others raise
-    app.add_middleware(StartupProblemInOneLine, problem=startup_problem)
+    app.add_middleware(StartupProblemInOneLine, problem=startup_problems)
+    app.state.startup_problems = startup_problems
     return app
+
+
+def startup_problem(app: FastAPI) -> str | None:
+    """Why `app` (made by `create_app`) failed to start, when its lifespan could say it in one
+    line (the database could not be used: `DatabaseStartupFailed`); else None. `botfleet serve
+    control-plane` then exits with status 2."""
+    problems: list[str] = app.state.startup_problems
+    return problems[-1] if problems else None
 
 
 class StartupProblemInOneLine:
     """Starlette reports a lifespan that failed to start with its traceback, which uvicorn
     prints (~60 lines for a database that is down); a failure the lifespan explained
-    (`problem`) is reported with that one line instead. uvicorn still exits non-zero."""
+    (`problem`) is reported with that one line instead, and `botfleet serve control-plane`
+    exits with status 2 (see `startup_problem`) where uvicorn would exit with 3."""
 
     def __init__(self, app: ASGIApp, problem: list[str]) -> None:
         self.app = app
@@ -134,5 +144,8 @@ class StartupProblemInOneLine:
 
 
 def create_app_from_env() -> FastAPI:
-    """`create_app` with settings from the environment, for ``uvicorn --factory``."""
-    return create_app(ControlPlaneSettings())
+    """`create_app` with settings from the environment, for ``uvicorn --factory``: the
+    process's lines, uvicorn's included, are written as the control plane's (JSON)."""
+    settings = ControlPlaneSettings()
+    configure_logging(settings.log_level, json=settings.log_json, libraries=True)
+    return create_app(settings)

@@ -2,7 +2,9 @@
 
 The control plane's loggers are structlog wrappers around the stdlib logger
 ``botfleet.control_plane`` with their own processors, so they do not depend on (or change)
-the process-wide structlog configuration another component may have set.
+the process-wide structlog configuration another component may have set. Each line is rendered
+here and handed to the stdlib logger as its message, marked as rendered, so the root handler
+of a control-plane process (`configure_logging(..., libraries=True)`) writes it as it is.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
+
+from botfleet.observability import RENDERED_LINE, install_library_handler, level_number
 
 LOGGER_NAME = "botfleet.control_plane"
 REDACTED = "[redacted]"
@@ -44,10 +48,20 @@ def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) 
     return redacted
 
 
-def _render(logger: WrappedLogger, method: str, event_dict: EventDict) -> str | bytes:
+def _render(
+    logger: WrappedLogger, method: str, event_dict: EventDict
+) -> tuple[tuple[str | bytes], dict[str, Any]]:
     if _render_json:
-        return structlog.processors.JSONRenderer(sort_keys=True)(logger, method, event_dict)
-    return structlog.dev.ConsoleRenderer(colors=False)(logger, method, event_dict)
+        line = structlog.processors.JSONRenderer(sort_keys=True)(logger, method, event_dict)
+    else:
+        line = structlog.dev.ConsoleRenderer(colors=False)(logger, method, event_dict)
+    # The stdlib call's arguments: the line, marked as rendered (see RENDERED_LINE).
+    return (line,), {"extra": {RENDERED_LINE: True}}
+
+
+class _OwnHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler `configure_logging` gives ``botfleet.control_plane`` when nothing else
+    writes its lines."""
 
 
 def get_logger(component: str) -> structlog.stdlib.BoundLogger:
@@ -68,14 +82,24 @@ def get_logger(component: str) -> structlog.stdlib.BoundLogger:
     return logger
 
 
-def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
-    """Set the level and renderer; print to stdout unless logging is already set up."""
+def configure_logging(level: str = "INFO", *, json: bool = True, libraries: bool = False) -> None:
+    """Set the level and renderer; print to stdout unless logging is already set up.
+
+    With `libraries` (the process is a control-plane server: `botfleet serve control-plane`,
+    `create_app_from_env`), every stdlib record of the process goes through one root handler
+    to stdout (`botfleet.observability.install_library_handler`): uvicorn's, SQLAlchemy's,
+    Alembic's and httpx's as JSON lines (console text without `json`) with the secrets they
+    could quote replaced, the control plane's own as rendered here."""
     global _render_json
     _render_json = json
     logger = logging.getLogger(LOGGER_NAME)
-    numeric = logging.getLevelName(level.upper())
-    logger.setLevel(numeric if isinstance(numeric, int) else logging.INFO)
+    numeric = level_number(level)
+    logger.setLevel(numeric)
+    if libraries:
+        install_library_handler(numeric, json)
+        for own in [h for h in logger.handlers if isinstance(h, _OwnHandler)]:
+            logger.removeHandler(own)
     if not logging.getLogger().handlers and not logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _OwnHandler(sys.stdout)
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)

@@ -33,24 +33,35 @@ def serve_control_plane(
     import uvicorn
     from pydantic import ValidationError
 
-    from botfleet.control_plane.app import create_app
+    from botfleet.control_plane.app import create_app, startup_problem
+    from botfleet.control_plane.logs import configure_logging
     from botfleet.control_plane.settings import ControlPlaneSettings
+    from botfleet.observability import level_number
 
     try:
         settings = ControlPlaneSettings()
     except ValidationError as exc:  # the settings hide their input: no secret is printed
         typer.echo(f"control plane settings are invalid:\n{exc}", err=True)
         raise typer.Exit(2) from None
-    for name in settings.generated_secrets:
-        typer.echo(
-            f"warning: {name} is not set; a random one is used until this process stops",
-            err=True,
+    # From here every line of the process is one JSON object on stdout (CP_LOG_JSON), the
+    # libraries' included. A generated secret is logged as a warning when the app starts.
+    configure_logging(settings.log_level, json=settings.log_json, libraries=True)
+    app = create_app(settings)
+    try:
+        uvicorn.run(
+            app,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level=level_number(settings.log_level),
+            # uvicorn's lines (start, stop, errors) go through the root handler that
+            # `configure_logging` installed, rather than its own plain-text handlers.
+            log_config=None,
+            # Request lines carry query strings; the control plane logs each request itself.
+            access_log=False,
         )
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="warning",
-        # Request lines carry query strings (Meta's handshake sends its verify token in one).
-        access_log=False,
-    )
+    except SystemExit as exit_:
+        # uvicorn exits with status 3 when the app did not start. A database that could not
+        # be used, already said in one line, is a start-up error like invalid settings: 2.
+        if exit_.code != 0 and startup_problem(app) is not None:
+            raise typer.Exit(2) from None
+        raise

@@ -1,0 +1,173 @@
+"""`botfleet serve control-plane` writes every line as one JSON object, on stdout and stderr
+alike: its own, uvicorn's (start, stop, errors), Alembic's, and Python's warnings; and no
+line holds a secret it was given or that was used on it. Real processes, started as the CLI
+starts them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+from botfleet.testing.faults import assert_no_secrets, free_port, isolated_env, start_process
+
+SERVE = (sys.executable, "-m", "botfleet.cli.main", "serve", "control-plane")
+ADMIN_KEY = "admin-key-of-the-json-lines-test-0123"
+WRONG_KEY = "bfk_0123456789_a-key-nobody-issued-4567"
+FERNET_KEY = Fernet.generate_key().decode()
+LLM_API_KEY = "sk-llm-secret-of-the-json-lines-test"
+ROUTE_SECRET = "secret-in-an-exception-message-8910"
+FLOW = """\
+id: tiny_flow
+initial_state: MENU
+states:
+  MENU:
+    on_enter:
+      - action: send_text
+        text: "Hello"
+    fallback: MENU
+"""
+
+#: `botfleet serve control-plane` as the CLI runs it, with one more route that fails with a
+#: secret in its messages after a Python warning (what a library might print).
+WITH_A_FAILING_ROUTE = f"""
+import sys, warnings
+from botfleet.control_plane import app as control_plane_app
+
+make_app = control_plane_app.create_app
+
+def create_app(settings, **options):
+    app = make_app(settings, **options)
+
+    async def boom():
+        warnings.warn("a library's warning", UserWarning, stacklevel=1)
+        raise RuntimeError({ROUTE_SECRET!r})
+
+    app.add_api_route("/v1/boom", boom, methods=["GET"])
+    return app
+
+control_plane_app.create_app = create_app
+from botfleet.cli.main import main
+main(sys.argv[1:])
+"""
+
+
+def _settings(tmp_path: Path, **more: str) -> dict[str, str]:
+    return {
+        "CP_ENVIRONMENT": "test",
+        "CP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cp.db'}",
+        "CP_ADMIN_API_KEY": ADMIN_KEY,
+        "CP_FERNET_KEYS": FERNET_KEY,
+        **more,
+    }
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Each line of `text` as a JSON object (fails naming the first line that is not one)."""
+    parsed = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"not a JSON line: {line!r}\nin:\n{text}") from None
+        assert isinstance(value, dict), line
+        parsed.append(value)
+    return parsed
+
+
+def test_every_line_of_a_running_control_plane_is_json_without_secrets(tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-c", WITH_A_FAILING_ROUTE, "serve", "control-plane"]
+    server = start_process(
+        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        url=f"http://127.0.0.1:{port}",
+        log=tmp_path / "cp.log",  # stdout and stderr
+        env=isolated_env(**_settings(tmp_path)),
+        cwd=tmp_path,
+    )
+    try:
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        created = server.http.post(
+            "/v1/tenants",
+            json={"id": "acme", "name": "Acme", "llm": {"enabled": True, "provider": "anthropic"}},
+            headers=admin,
+        )
+        assert created.status_code == 201, created.text
+        boot_token = created.json()["boot_token"]
+        key = server.http.post("/v1/tenants/acme/api-keys", json={"name": "ci"}, headers=admin)
+        tenant_key = key.json()["key"]
+        put = server.http.put(
+            "/v1/tenants/acme/credentials/llm",
+            json={"api_key": LLM_API_KEY},
+            headers={"Authorization": f"Bearer {tenant_key}"},
+        )
+        assert put.status_code == 200, put.text
+        flow = server.http.post(
+            "/v1/tenants/acme/flows?publish=true", json={"yaml": FLOW}, headers=admin
+        )
+        assert flow.status_code == 201, flow.text
+        boot = server.http.get("/v1/boot/acme", headers={"Authorization": f"Bearer {boot_token}"})
+        assert boot.json()["llm"]["api_key"] == LLM_API_KEY
+        refused = server.http.get("/v1/tenants", headers={"Authorization": f"Bearer {WRONG_KEY}"})
+        assert refused.status_code == 401
+        assert server.http.get("/v1/boom").status_code == 500
+    finally:
+        server.stop()  # SIGTERM: uvicorn stops, then ends by the signal again (-15)
+    output = server.output()
+    lines = json_lines(output)
+    assert_no_secrets(
+        {"the control plane's output": output},
+        {
+            "admin key": ADMIN_KEY,
+            "unknown key": WRONG_KEY,
+            "Fernet key": FERNET_KEY,
+            "boot token": boot_token,
+            "tenant key": tenant_key,
+            "LLM api_key": LLM_API_KEY,
+            "exception message": ROUTE_SECRET,
+        },
+    )
+    uvicorn = [line["event"] for line in lines if line.get("logger") == "uvicorn.error"]
+    assert f"Uvicorn running on http://127.0.0.1:{port} (Press CTRL+C to quit)" in uvicorn
+    assert "Application startup complete." in uvicorn
+    assert any(event.startswith("Finished server process") for event in uvicorn)
+    assert any(line.get("logger") == "alembic.runtime.migration" for line in lines)
+    [error] = [line for line in lines if line["event"] == "unhandled error"]
+    assert error["level"] == "error"
+    assert error["route"] == "/v1/boom"
+    assert [place["type"] for place in error["chain"]] == ["builtins.RuntimeError"]
+    [warning] = [line for line in lines if line.get("logger") == "py.warnings"]
+    assert "a library's warning" in warning["event"]
+    events = [line["event"] for line in lines]
+    assert events.index("control plane started") < events.index("control plane stopped")
+
+
+def test_a_start_that_fails_with_a_traceback_writes_it_as_one_json_line(tmp_path: Path) -> None:
+    # A database migrated by a newer version (a revision this one does not know).
+    with sqlite3.connect(tmp_path / "cp.db") as database:
+        database.execute("CREATE TABLE alembic_version_cp (version_num VARCHAR(32) PRIMARY KEY)")
+        database.execute("INSERT INTO alembic_version_cp VALUES ('9999')")
+    result = subprocess.run(
+        [*SERVE, "--host", "127.0.0.1", "--port", str(free_port())],
+        env=isolated_env(**_settings(tmp_path)),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr == ""
+    lines = json_lines(result.stdout)
+    [traceback] = [line for line in lines if line["event"].startswith("Traceback")]
+    assert traceback["level"] == "error"
+    assert traceback["logger"] == "uvicorn.error"
+    assert "Can't locate revision identified by '9999'" in traceback["event"]
+    assert lines[-1]["event"] == "Application startup failed. Exiting."
+    assert ADMIN_KEY not in result.stdout
