@@ -17,6 +17,10 @@ Rules, applied to each output in order:
 * `Text` longer than `max_text` is split at paragraph, line, sentence or word boundaries.
 * `TemplateMessage` on a channel without templates becomes its `fallback_text`.
 
+The words these add (the label of a list made of buttons, the line under numbered text) are a
+`MenuTexts`: the flow's `settings.menu_texts`, else the built-in ones of the contact's or the
+tenant's language (`menu_texts`), else English.
+
 Option ids never change (repeats are only left out). Numbers in numbered text are 1-based in
 option order, per output: the engine keeps the options of the last output that offered any
 (`last_options`) and reads a typed "2" as the second of them, so the order must be kept.
@@ -27,7 +31,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 
 from botfleet.domain.outputs import (
     Buttons,
@@ -47,50 +54,102 @@ NUMBER_HINT = "Reply with a number."
 LIST_LABEL = "Options"
 ELLIPSIS = "…"
 
+
+@dataclass(frozen=True, slots=True)
+class MenuTexts:
+    """The words degradation adds to a menu (`settings.menu_texts` in a flow)."""
+
+    #: Label of the button that opens a list made of buttons.
+    list_button: str = LIST_LABEL
+    #: Line under options sent as numbered text (blank: none).
+    number_hint: str = NUMBER_HINT
+
+
+ENGLISH = MenuTexts()
+
+#: The built-in words by language (ISO 639-1 code); other languages get English.
+BUILT_IN_MENU_TEXTS: Mapping[str, MenuTexts] = MappingProxyType(
+    {
+        "en": ENGLISH,
+        "es": MenuTexts("Opciones", "Responde con un número."),
+        "pt": MenuTexts("Opções", "Responda com um número."),
+        "fr": MenuTexts("Options", "Répondez par un numéro."),
+        "de": MenuTexts("Optionen", "Bitte mit einer Zahl antworten."),
+        "it": MenuTexts("Opzioni", "Rispondi con un numero."),
+        "ca": MenuTexts("Opcions", "Respon amb un número."),
+    }
+)
+
+
+@lru_cache(maxsize=512)
+def menu_texts(
+    language: str,
+    fallback_language: str = "",
+    list_button: str | None = None,
+    number_hint: str | None = None,
+) -> MenuTexts:
+    """The words for a turn: `list_button` and `number_hint` when given (a flow's
+    `settings.menu_texts`), each other one built in for `language` (the contact's) if it has
+    them, else for `fallback_language` (the tenant's), else English (a blank `list_button` is
+    not given). Languages are tags such as "es", "pt-BR" or "ca_ES", in any case.
+
+    Cached: the runtime asks once per turn with the same few arguments (positional, so the
+    call builds no keyword dict) and gets the same `MenuTexts` object each time."""
+    built_in = BUILT_IN_MENU_TEXTS.get(_primary_language(language)) or BUILT_IN_MENU_TEXTS.get(
+        _primary_language(fallback_language), ENGLISH
+    )
+    if list_button is None and number_hint is None:
+        return built_in
+    return MenuTexts(
+        # a blank label would show nothing (WhatsApp would put its own English one)
+        list_button=list_button if list_button and list_button.strip() else built_in.list_button,
+        number_hint=built_in.number_hint if number_hint is None else number_hint,
+    )
+
+
+def _primary_language(tag: str) -> str:
+    """The primary language of a tag: "pt-BR", "ca_ES", " ES " -> "pt", "ca", "es"."""
+    return tag.strip().replace("_", "-").split("-", 1)[0].casefold()
+
+
 # Punctuation that ends a sentence when whitespace follows it.
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 _WHITESPACE = re.compile(r"\s")
 
 
 def degrade(
-    outputs: Sequence[Output],
-    caps: Capabilities,
-    *,
-    hint: str = NUMBER_HINT,
-    list_label: str = LIST_LABEL,
+    outputs: Sequence[Output], caps: Capabilities, texts: MenuTexts = ENGLISH
 ) -> tuple[Output, ...]:
     """Rewrite `outputs` so that every one of them fits `caps`.
 
     Args:
         outputs: What the engine produced, in order.
         caps: The channel's limits.
-        hint: Line added under numbered options (tenants may translate it).
-        list_label: Button label of a list made from too many buttons.
+        texts: The words added to menus (a list's button label, the line under numbered
+            text): the flow's or its language's (`menu_texts`), English by default.
 
     Returns:
         Outputs that fit the channel, in the same order; empty texts are dropped.
     """
     result: list[Output] = []
     for output in outputs:
-        result.extend(_degrade_one(output, caps, hint, list_label))
+        result.extend(_degrade_one(output, caps, texts))
     return tuple(result)
 
 
-def _degrade_one(output: Output, caps: Capabilities, hint: str, list_label: str) -> list[Output]:
+def _degrade_one(output: Output, caps: Capabilities, texts: MenuTexts) -> list[Output]:
     if isinstance(output, Text):
         return _texts(output.text, caps)
     if isinstance(output, Buttons):
-        return _degrade_buttons(output, caps, hint, list_label)
+        return _degrade_buttons(output, caps, texts)
     if isinstance(output, ListMenu):
-        return _degrade_list(output, caps, hint)
+        return _degrade_list(output, caps, texts.number_hint)
     if caps.templates:
         return [output]
     return _texts(_template_text(output), caps)
 
 
-def _degrade_buttons(
-    output: Buttons, caps: Capabilities, hint: str, list_label: str
-) -> list[Output]:
+def _degrade_buttons(output: Buttons, caps: Capabilities, texts: MenuTexts) -> list[Output]:
     buttons = unique_options(output.buttons)
     if not buttons:
         return _texts(output.body, caps)
@@ -104,11 +163,11 @@ def _degrade_buttons(
     if caps.lists and len(buttons) <= caps.max_list_rows:
         as_list = ListMenu(
             body=output.body,
-            button_label=list_label,
+            button_label=texts.list_button,
             sections=(Section(title="", rows=buttons),),
         )
-        return _degrade_list(as_list, caps, hint)
-    text = numbered_text(output.body, [("", buttons)], hint=hint)
+        return _degrade_list(as_list, caps, texts.number_hint)
+    text = numbered_text(output.body, [("", buttons)], hint=texts.number_hint)
     return _texts(text, caps)
 
 

@@ -305,7 +305,8 @@ def _expire_session(
     flow: schema.FlowSpec, state: ConversationState, now: datetime
 ) -> ConversationState:
     """`settings.session_timeout`: a contact silent for longer starts over, like a new contact
-    (initial state, empty data, no options on screen); the history is kept for the LLM.
+    (initial state, no options on screen, `data` emptied but for the keys `session_keeps`
+    names); the history is kept for the LLM.
 
     Silence is counted from the contact's last message: tasks and connector replies in between
     are the bot talking, and must not keep a session alive."""
@@ -318,4 +319,5 @@ def _expire_session(
         return state
     if now - state.last_heard <= limit:
         return state
-    return replace(state, node=flow.initial_state, data={}, last_options=())
+    kept = {key: state.data[key] for key in flow.settings.session_keeps if key in state.data}
+    return replace(state, node=flow.initial_state, data=kept, last_options=())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import replace
+from functools import lru_cache
 
 from botfleet.domain.messages import OPTION_MENU, STALE_MENU, InboundMessage, MessageType
 from botfleet.domain.outputs import Option, options_fingerprint
@@ -22,11 +23,102 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
 
+@lru_cache(maxsize=4096)
+def _folded_title(title: str) -> str:
+    """`_fold` of an option's title: titles repeat turn after turn (the same menu), so each is
+    folded once."""
+    return _fold(title)
+
+
+@lru_cache(maxsize=4096)
+def _loose_title(title: str) -> str:
+    """`_loose` of an option's title, computed once per title (see `_folded_title`)."""
+    return _loose(_fold(title))
+
+
+def _loose(folded: str) -> str:
+    """A folded text without what is neither a letter nor a digit at its ends (emoji with their
+    skin tones and variation selectors, a keycap such as 1️⃣, flags, symbols, punctuation,
+    blanks), each run of blanks inside it one space: "📅 pedir  cita!" -> "pedir cita".
+    Empty when nothing is left ("👍")."""
+    start, end = 0, len(folded)
+    while start < end:
+        if _is_word(folded[start]):
+            after = _keycap_end(folded, start)
+            if after == start:
+                break
+            start = after
+        else:
+            start += 1
+    while end > start:
+        char = folded[end - 1]
+        if char == _KEYCAP:
+            end -= 1
+            if end > start and folded[end - 1] in _VARIATION_SELECTORS:
+                end -= 1
+            if end > start and folded[end - 1] in _KEYCAP_BASES:
+                end -= 1
+        elif _is_word(char):
+            break
+        else:
+            end -= 1
+    return " ".join(folded[start:end].split())
+
+
+_KEYCAP = "\u20e3"  # "1️⃣" is "1", U+FE0F, U+20E3: an emoji, not the digit 1
+_KEYCAP_BASES = frozenset("0123456789#*")
+_VARIATION_SELECTORS = frozenset(chr(code) for code in range(0xFE00, 0xFE10))
+_WORD_CATEGORIES = frozenset("LNM")
+
+
+def _is_word(char: str) -> bool:
+    """A letter, a digit or a mark that belongs to one, not an emoji's keycap or selector."""
+    if char == _KEYCAP or char in _VARIATION_SELECTORS:
+        return False
+    return unicodedata.category(char)[0] in _WORD_CATEGORIES
+
+
+def _keycap_end(text: str, start: int) -> int:
+    """Where the keycap emoji starting at `start` ends ("1️⃣", "#⃣"), or `start` if none does."""
+    if text[start] not in _KEYCAP_BASES:
+        return start
+    after = start + 1
+    if after < len(text) and text[after] in _VARIATION_SELECTORS:
+        after += 1
+    if after < len(text) and text[after] == _KEYCAP:
+        return after + 1
+    return start
+
+
+def _by_title(text: str, options: tuple[Option, ...]) -> Option | None:
+    """The option whose title `text` is, if exactly one is.
+
+    First as typed, ignoring only case, accents and blanks at the ends ("odontopediatria" is
+    "Odontopediatría"); failing that, also ignoring emoji, symbols and punctuation at the ends
+    and counting each run of blanks as one ("tarde" is "🌇 Tarde", "📅 pedir  cita" is
+    "📅 Pedir cita"). A text two options answer (their titles read the same) picks neither:
+    the contact did not say which. A text that is an option's id is read loosely as no title:
+    it stays that id, typed (a recognised payload)."""
+    folded = _fold(text)
+    if not folded:
+        return None
+    exact = [option for option in options if _folded_title(option.title) == folded]
+    if exact:
+        return exact[0] if len(exact) == 1 else None
+    loose = _loose(folded)
+    if not loose or any(option.id == text.strip() for option in options):
+        return None
+    found = [option for option in options if _loose_title(option.title) == loose]
+    return found[0] if len(found) == 1 else None
+
+
 def as_option_choice(
     message: InboundMessage, options: tuple[Option, ...], *, from_list: bool = False
 ) -> InboundMessage:
     """A text reply "2" or an option's title, after options were shown, becomes that choice:
     a list reply if the options were the rows of a list (`from_list`), else a button reply.
+    The number is tried first, then the title (`_by_title`: case, accents, and emoji or
+    punctuation at the ends ignored; only a title one option has).
 
     This is what makes degraded menus (numbered text) work like real buttons and lists.
 
@@ -50,8 +142,7 @@ def as_option_choice(
     if answer.isdecimal() and len(answer) <= 6 and 1 <= int(answer) <= len(options):
         chosen = options[int(answer) - 1]
     else:
-        folded = _fold(message.text)
-        chosen = next((o for o in options if folded and _fold(o.title) == folded), None)
+        chosen = _by_title(message.text, options)
     if chosen is None:
         return message
     return _chose(message, chosen, from_list)

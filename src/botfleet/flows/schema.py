@@ -214,6 +214,30 @@ class StandingSchedule(_Strict):
         return self
 
 
+class MenuTextsSpec(_Strict):
+    """`settings.menu_texts`: the words a channel adds to a menu it cannot show as written
+    (`botfleet.domain.degrade`). A key left out is the built-in text of the contact's or the
+    tenant's language."""
+
+    list_button: str | None = Field(
+        default=None,
+        description="Label of the button that opens a list made of buttons that did not fit "
+        "(built in: 'Options', 'Opciones'...).",
+    )
+    number_hint: str | None = Field(
+        default=None,
+        description="Line under options sent as numbered text; empty for none (built in: "
+        "'Reply with a number.', 'Responde con un número.'...).",
+    )
+
+    @field_validator("list_button")
+    @classmethod
+    def _label_shows(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("a blank list_button would show no label: leave the key out")
+        return value
+
+
 class FlowSettings(_Strict):
     error_text: str | None = None
     #: Texts of one contact less than this apart are answered as one turn (0: each at once).
@@ -225,8 +249,25 @@ class FlowSettings(_Strict):
         "as one message, their lines joined, once the contact pauses (0: every text at once).",
     )
     session_timeout: str | None = None
+    session_keeps: list[Name] = Field(
+        default_factory=list,
+        description="Keys of `data` a session timeout keeps (an opt-out, a chosen language, a "
+        "name): everything else in `data` goes.",
+    )
     strict_templates: bool = False
     llm_fallback_text: str | None = None
+    menu_texts: MenuTextsSpec = Field(
+        default_factory=MenuTextsSpec,
+        description="The words a channel adds to a menu it cannot show as written.",
+    )
+
+    @field_validator("session_keeps")
+    @classmethod
+    def _keys_of_data(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if key.startswith("data."):
+                raise ValueError(f"name the key alone: {key.removeprefix('data.')!r}, not {key!r}")
+        return keys
 
 
 class FlowSpec(_Strict):

@@ -9,6 +9,7 @@ import pytest
 from botfleet.adapters.channels.option_ids import positional_press, sendable_ids
 from botfleet.domain.degrade import (
     NUMBER_HINT,
+    MenuTexts,
     degrade,
     numbered_text,
     repeated_options,
@@ -125,10 +126,12 @@ class TestButtons:
         assert degrade([Buttons("Just this", ())], WHATSAPP) == (Text("Just this"),)
 
     def test_custom_hint_and_list_label(self) -> None:
-        (as_list,) = degrade([Buttons("M", options(4))], WHATSAPP, list_label="Ver")
+        (as_list,) = degrade([Buttons("M", options(4))], WHATSAPP, MenuTexts(list_button="Ver"))
         assert isinstance(as_list, ListMenu)
         assert as_list.button_label == "Ver"
-        (as_text,) = degrade([Buttons("M", options(1))], NO_INTERACTIVE, hint="Responde.")
+        (as_text,) = degrade(
+            [Buttons("M", options(1))], NO_INTERACTIVE, MenuTexts(number_hint="Responde.")
+        )
         assert as_text == Text("M\n\n1. Choice 1\n\nResponde.")
 
 

@@ -1,5 +1,5 @@
 """Properties of degradation: every option survives (each id once), everything fits, degrading
-twice is a no-op."""
+twice is a no-op, whatever words (`MenuTexts`) it adds."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botfleet.domain.degrade import degrade
+from botfleet.domain.degrade import BUILT_IN_MENU_TEXTS, MenuTexts, degrade
 from botfleet.domain.outputs import (
     Buttons,
     ListMenu,
@@ -52,6 +52,12 @@ outputs = st.one_of(
         params=st.lists(words, max_size=3).map(tuple),
         fallback_text=words,
     ),
+)
+
+# The words added to menus: built in, or a flow's (any text, a long or empty one too).
+menu_words = st.one_of(
+    st.sampled_from(list(BUILT_IN_MENU_TEXTS.values())),
+    st.builds(MenuTexts, list_button=words.filter(str.strip), number_hint=words),
 )
 
 capabilities = st.builds(
@@ -174,6 +180,25 @@ def test_degrading_outputs_together_or_one_by_one_is_the_same(
 def test_degrading_twice_changes_nothing(given_outputs: list[Output], caps: Capabilities) -> None:
     once = degrade(given_outputs, caps)
     assert degrade(once, caps) == once
+
+
+@settings(max_examples=300)
+@given(st.lists(outputs, max_size=4), capabilities, menu_words)
+def test_the_words_change_nothing_but_themselves(
+    given_outputs: list[Output], caps: Capabilities, texts: MenuTexts
+) -> None:
+    """Whatever the words, degraded outputs fit, and WhatsApp's and Telegram's senders, which
+    degrade again with the English words, send them unchanged."""
+    once = degrade(given_outputs, caps, texts)
+    assert all(fits(output, caps) for output in once)
+    assert degrade(once, caps) == once
+    english = degrade(given_outputs, caps)
+    assert [o.id for out in once for o in options_of(out)] == [
+        o.id for out in english for o in options_of(out)
+    ]
+    for mine, theirs in zip(once, english, strict=False):
+        if isinstance(mine, ListMenu) and isinstance(theirs, ListMenu):
+            assert mine.sections == theirs.sections
 
 
 def _all_text(outs: Sequence[Output]) -> str:

@@ -1,4 +1,5 @@
-"""`settings.session_timeout` and JSON-safe YAML values in services and set_data."""
+"""`settings.session_timeout` (and `session_keeps`), and JSON-safe YAML values in services and
+set_data."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from botfleet.domain.errors import FlowValidationError
+from botfleet.domain.outputs import Option
+from botfleet.flows.load import load_flow_text
 from botfleet.testing.engine import Conversation, flow_from_yaml
 
 FLOW = flow_from_yaml(
@@ -124,3 +128,84 @@ def test_yaml_dates_in_services_and_set_data_are_stored_as_iso_text() -> None:
     assert exchange.state.data["opened"] == "2024-02-03"
     assert exchange.state.data["service_price"] == 18
     assert exchange.texts == ["Cut since 2024-01-01"]
+
+
+KEEPING = flow_from_yaml(
+    """
+id: session_keeps_v1
+initial_state: MENU
+settings:
+  session_timeout: 30m
+  session_keeps: [opted_out, language, patient_name, never_set]
+states:
+  MENU:
+    on_enter:
+      - action: send_interactive_buttons
+        body: "Menu"
+        buttons: [{id: go, title: Go}]
+    transitions:
+      - on_payload: go
+        set_data: {opted_out: true, language: es, patient_name: Ana, chosen: cut}
+        target: PICK
+    fallback: MENU
+  PICK:
+    on_enter:
+      - action: send_text
+        text: "{{ data.patient_name }}"
+    fallback: PICK
+"""
+)
+
+
+def test_a_session_timeout_keeps_the_keys_session_keeps_names_and_empties_the_rest() -> None:
+    chat = Conversation(KEEPING)
+    chat.send("hola")
+    chat.press("go")
+    stored(chat).clock.advance(minutes=31)
+    exchange = chat.send("hello again")
+    assert exchange.state.node == "MENU"
+    assert exchange.state.last_options == (Option("go", "Go"),)  # the menu shown again
+    kept = {k: v for k, v in exchange.state.data.items() if k != "today"}
+    assert kept == {"opted_out": True, "language": "es", "patient_name": "Ana"}
+
+
+def test_session_keeps_changes_nothing_within_the_timeout() -> None:
+    chat = Conversation(KEEPING)
+    chat.send("hola")
+    chat.press("go")
+    stored(chat).clock.advance(minutes=29)
+    exchange = chat.send("hello again")
+    assert exchange.state.node == "PICK"
+    assert exchange.state.data["chosen"] == "cut"
+
+
+def test_without_session_keeps_a_timeout_empties_all_of_data() -> None:
+    chat = Conversation(FLOW)
+    chat.send("hola")
+    chat.press("go")
+    chat.send("service_cut")
+    assert chat.state.data["opened"] == "2024-02-03"
+    stored(chat).clock.advance(minutes=31)
+    data = chat.send("hello again").state.data
+    assert set(data) <= {"today"}
+
+
+@pytest.mark.parametrize(
+    ("keeps", "problem"),
+    [
+        ("opted_out", "expected a list"),
+        ("['']", "must not be empty"),
+        ("[opted_out, 3]", "expected a string"),
+        ("[data.opted_out]", "name the key alone: 'opted_out', not 'data.opted_out'"),
+    ],
+)
+def test_session_keeps_is_a_list_of_key_names(keeps: str, problem: str) -> None:
+    text = (
+        "id: t\ninitial_state: MENU\nstates:\n  MENU: {fallback: MENU}\n"
+        f"settings:\n  session_timeout: 1h\n  session_keeps: {keeps}\n"
+    )
+    with pytest.raises(FlowValidationError) as raised:
+        load_flow_text(text, "t.yaml")
+    [issue] = raised.value.issues
+    assert issue.path.startswith("settings.session_keeps")
+    assert problem in issue.message

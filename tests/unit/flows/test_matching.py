@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from botfleet.domain.messages import MessageType
 from botfleet.domain.outputs import Option
 from botfleet.flows.effects import Diagnostic
-from botfleet.flows.matching import as_option_choice, effective_payload, matches, suffix_of
+from botfleet.flows.matching import (
+    _fold,
+    _loose,
+    as_option_choice,
+    effective_payload,
+    matches,
+    suffix_of,
+)
 from botfleet.flows.render import Renderer
 from botfleet.flows.schema import Transition
 from botfleet.testing.engine import button, list_reply, message, text
@@ -104,3 +112,131 @@ def test_a_number_in_range_always_picks_that_position(number: int, count: int) -
         assert result.payload == f"id{number - 1}"
     else:
         assert result.type is MessageType.TEXT
+
+
+# ---------------------------------------------------------------- loosely typed titles
+
+CLINIC = (
+    Option("pm", "🌇 Tarde"),
+    Option("am", "☀️ Mañana"),
+    Option("book", "📅 Pedir cita"),
+    Option("check", "1️⃣ Revisión"),
+    Option("es", "🇪🇸 Español"),
+    Option("doc", "👩🏽‍⚕️ Doctora"),
+    Option("ok", "👍"),
+    Option("faq", "¿Preguntas?"),
+)
+
+
+@pytest.mark.parametrize(
+    ("said", "chosen"),
+    [
+        ("tarde", "pm"),
+        ("TARDE!", "pm"),
+        ("  tarde. ", "pm"),
+        ("manana", "am"),
+        ("Mañana 😊", "am"),
+        ("📅 pedir  cita", "book"),
+        ("pedir cita", "book"),
+        ("Pedir\tcita.", "book"),
+        ("revision", "check"),
+        ("español", "es"),
+        ("doctora", "doc"),
+        ("👍", "ok"),  # a title that is only an emoji is typed as shown
+        ("preguntas", "faq"),
+        ("¿preguntas?", "faq"),
+    ],
+)
+def test_titles_match_without_emoji_punctuation_or_extra_blanks(said: str, chosen: str) -> None:
+    result = as_option_choice(text(said), CLINIC)
+    assert (result.type, result.payload) == (MessageType.BUTTON_REPLY, chosen)
+    assert result.text == said
+
+
+@pytest.mark.parametrize("said", ["pedircita", "cita pedir", "pedir 📅 cita", "!", "🌇", "tar de"])
+def test_what_is_inside_a_title_must_still_be_typed(said: str) -> None:
+    original = text(said)
+    assert as_option_choice(original, CLINIC) is original
+
+
+def test_a_title_typed_as_shown_wins_over_one_that_reads_the_same_without_emoji() -> None:
+    options = (Option("plain", "Tarde"), Option("sunset", "🌇 Tarde"))
+    assert as_option_choice(text("tarde"), options).payload == "plain"
+    assert as_option_choice(text("🌇 TARDE"), options).payload == "sunset"
+    ambiguous = text("tarde!")  # both read "tarde" without the ends: the contact did not say
+    assert as_option_choice(ambiguous, options) is ambiguous
+
+
+@pytest.mark.parametrize(
+    "titles",
+    [
+        ("🌇 Tarde", "🌙 Tarde"),  # the same once emoji are left out
+        ("Tarde", "TARDE"),  # the same as typed (the first used to win)
+        ("📅 Pedir cita", "pedir  cita!"),
+    ],
+)
+def test_a_text_two_titles_answer_picks_neither(titles: tuple[str, str]) -> None:
+    options = (Option("one", titles[0]), Option("two", titles[1]), Option("x", "Otra"))
+    for said in ("tarde", "pedir cita"):
+        original = text(said)
+        assert as_option_choice(original, options).type is MessageType.TEXT
+    assert as_option_choice(text("otra"), options).payload == "x"
+
+
+def test_a_number_is_read_before_a_title_that_is_a_number_once_emoji_are_left_out() -> None:
+    options = (Option("first", "2️⃣ Dos"), Option("second", "🕑 2"))
+    assert as_option_choice(text("2"), options).payload == "second"  # the second option
+    assert as_option_choice(text("1"), options).payload == "first"
+
+
+def test_a_typed_option_id_stays_that_id_not_a_title_read_without_emoji() -> None:
+    options = (Option("tarde", "Mañana"), Option("pm", "🌇 Tarde"))
+    original = text("tarde")
+    assert as_option_choice(original, options) is original
+    assert effective_payload(original) == "tarde"
+    assert as_option_choice(text("tarde!"), options).payload == "pm"
+
+
+# Titles of words (letters and blanks) that differ once case and blanks are left out, and
+# what may surround a title when it is typed.
+plain_titles = st.lists(
+    st.text(alphabet="abcdeñé ", min_size=1, max_size=12).filter(lambda t: t.strip()),
+    min_size=1,
+    max_size=8,
+    unique_by=lambda t: _loose(_fold(t)),
+)
+edges = st.sampled_from(["", "🌇 ", "📅", "¡", "1️⃣ ", "👩🏽‍⚕️", "🇪🇸 ", "  ", "* "])
+ends = st.sampled_from(["", "!", ".", " 🙂", "?", "…", " 👍🏽", "  "])
+
+
+@given(titles=plain_titles, data=st.data())
+def test_a_title_typed_with_other_case_blanks_emoji_or_punctuation_at_its_ends_picks_it(
+    titles: list[str], data: st.DataObject
+) -> None:
+    options = tuple(Option(f"id{i}", f"{data.draw(edges)}{t}") for i, t in enumerate(titles))
+    index = data.draw(st.integers(0, len(titles) - 1))
+    word = titles[index].replace(" ", data.draw(st.sampled_from([" ", "  ", " \t"])))
+    said = f"{data.draw(edges)}{word.upper() if data.draw(st.booleans()) else word}"
+    result = as_option_choice(text(said + data.draw(ends)), options, from_list=True)
+    assert (result.type, result.payload) == (MessageType.LIST_REPLY, f"id{index}")
+
+
+shared_titles = st.sampled_from(
+    ["Tarde", "🌇 Tarde", "tarde!", "TARDE", "Mañana", "📅 Pedir cita", "pedir  cita", "👍", "1"]
+)
+
+
+@given(
+    said=st.one_of(shared_titles, st.text(alphabet="tardeTARDE 🌇!.", max_size=10)),
+    titles=st.lists(shared_titles, max_size=6),
+)
+def test_a_title_picks_an_option_only_when_no_other_reads_the_same(
+    said: str, titles: list[str]
+) -> None:
+    options = tuple(Option(f"id{i}", title) for i, title in enumerate(titles))
+    result = as_option_choice(text(said), options)
+    if result.type is MessageType.TEXT or said.strip().rstrip(".)").isdecimal():
+        return
+    exact = [o.id for o in options if _fold(o.title) == _fold(said)]
+    loose = [o.id for o in options if _loose(_fold(o.title)) == _loose(_fold(said))]
+    assert exact == [result.payload] or (not exact and loose == [result.payload])

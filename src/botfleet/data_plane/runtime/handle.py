@@ -31,7 +31,7 @@ from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, StepObserver, run_steps
-from botfleet.domain.degrade import degrade, repeated_options
+from botfleet.domain.degrade import MenuTexts, degrade, menu_texts, repeated_options
 from botfleet.domain.errors import (
     ConcurrentUpdate,
     MessageIdConflict,
@@ -526,7 +526,8 @@ class ConversationRuntime:
                     self, flow, state, event, contact_log, delay_from=delay_from
                 )
                 _warn_repeated_options(outcome.outputs, outcome.state.node, contact_log)
-                fitted = list(degrade(outcome.outputs, self.sender.capabilities))
+                texts = _menu_texts(flow, event, self.ctx.tenant.language)
+                fitted = list(degrade(outcome.outputs, self.sender.capabilities, texts))
                 # A stray cancellation of the commit (the group it waited for was cancelled)
                 # left nothing written: the turn runs again, as after a locked file.
                 with stray_cancellation_as_error("the store's commit", error=StoreUnavailable):
@@ -618,6 +619,15 @@ def _recorded_run(task_run: str | None, scheduled_runs: set[str]) -> str | None:
     and the new run differs; `botfleet test`'s still clock reports the loop instead of
     stopping it silently."""
     return None if task_run in scheduled_runs else task_run
+
+
+def _menu_texts(flow: FlowSpec, event: Event, tenant_language: str) -> MenuTexts:
+    """The words degradation adds to this turn's menus: the flow's `settings.menu_texts`, else
+    the built-in ones of the contact's language (a message's, when the channel says it), else
+    of the tenant's. Cached by `menu_texts`: no work per turn beyond a lookup."""
+    contact = event.message.language if isinstance(event, MessageReceived) else ""
+    own = flow.settings.menu_texts
+    return menu_texts(contact, tenant_language, own.list_button, own.number_hint)
 
 
 def _warn_repeated_options(outputs: Sequence[Output], node: str, contact_log: ContactLog) -> None:
