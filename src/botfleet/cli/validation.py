@@ -9,7 +9,7 @@ when a flow and a tenant file using it are checked together.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -28,14 +28,13 @@ from botfleet.flows.load import load_flow
 from botfleet.ports.clock import SystemClock
 from botfleet.ports.connectors import Connector
 from botfleet.testing.conversation_format import TEST_KEYS
-from botfleet.testing.tenant_file import config_key_path, read_tenant_file
+from botfleet.testing.tenant_file import config_key_path, display_path, read_tenant_file
 
 __all__ = [
     "FileKind",
     "FileReport",
     "FileSearch",
     "Finding",
-    "drop_repeated",
     "file_kind",
     "search_files",
     "validate_file",
@@ -83,8 +82,11 @@ class FileReport:
     file: str
     kind: FileKind
     findings: list[Finding] = field(default_factory=list)
-    #: Findings of this file already listed for an earlier file (a tenant's flow), not repeated.
-    shared: int = 0
+    #: A tenant's: the flow file its `flow_path` names (None: an inline flow, or none read).
+    flow_file: str | None = None
+    #: A tenant's, in `validate_files`: how many findings its flow file has, listed in that
+    #: file's own report.
+    flow_findings: int = 0
 
     @property
     def errors(self) -> int:
@@ -105,20 +107,47 @@ def file_kind(data: object) -> FileKind:
 
 
 def validate_files(paths: Iterable[str | Path]) -> list[FileReport]:
-    return drop_repeated([validate_file(path) for path in paths])
-
-
-def drop_repeated(reports: list[FileReport]) -> list[FileReport]:
-    """Each finding once: a tenant file reports its flow's issues in the flow file, so checking
-    the flow and the tenant together (or a folder holding both) would list them twice.
-    `FileReport.shared` counts what a report left out as already listed."""
-    seen: set[Finding] = set()
-    for report in reports:
-        kept = [f for f in report.findings if f not in seen]
-        report.shared += len(report.findings) - len(kept)
-        report.findings = kept
-        seen.update(kept)
+    """One report per file checked, in the order met: each file given, and before a tenant
+    file the flow file it names (unless met already). Each finding is listed once, in the
+    report of the file it is in: a tenant's report keeps its own findings and counts its
+    flow's (`FileReport.flow_findings`)."""
+    reports: list[FileReport] = []
+    met: dict[Path, FileReport] = {}
+    for path in paths:
+        report = validate_file(path)
+        flow = _flow_report(report)
+        for part in (report,) if flow is None else (flow, report):
+            earlier = met.get(_identity(part.file))
+            if earlier is None:
+                met[_identity(part.file)] = part
+                reports.append(part)
+            else:
+                _merge(earlier, part)
     return reports
+
+
+def _flow_report(report: FileReport) -> FileReport | None:
+    """A tenant's flow file as a report of its own, with the findings placed in it."""
+    if report.kind != "tenant" or report.flow_file is None:
+        return None
+    flow = [f for f in report.findings if f.file == report.flow_file]
+    report.findings = [f for f in report.findings if f.file != report.flow_file]
+    report.flow_findings = len(flow)
+    return FileReport(report.flow_file, "flow", flow)
+
+
+def _identity(file: str) -> Path:
+    """The same file named two ways (`flows/x.yaml`, `examples/../flows/x.yaml`) is one."""
+    return Path(file).resolve()
+
+
+def _merge(earlier: FileReport, later: FileReport) -> None:
+    """A file met again (given twice, or the flow of two tenants): its findings not listed yet
+    (another tenant's bindings may find others) join the first report."""
+    for finding in later.findings:
+        moved = replace(finding, file=earlier.file)
+        if moved not in earlier.findings:
+            earlier.findings.append(moved)
 
 
 @dataclass
@@ -178,14 +207,16 @@ def validate_file(path: str | Path) -> FileReport:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         return FileReport(source, "unknown", [Finding(source, None, "", "error", f"{reason}")])
     except yaml_lines.YamlSyntaxError as exc:
-        finding = Finding(source, exc.problem.line, "", "error", exc.problem.message)
+        problem = exc.problem
+        finding = Finding(source, problem.line, problem.path, "error", problem.message)
         return FileReport(source, "unknown", [finding])
     kind = file_kind(document.data)
     report = FileReport(source, kind)
     if kind == "flow":
         report.findings += _flow_findings(path)
     elif kind == "tenant":
-        report.findings += _tenant_findings(path, document.lines)
+        findings, report.flow_file = _tenant_findings(path, document.lines)
+        report.findings += findings
     elif isinstance(document.data, dict) and any(k in document.data for k in TEST_KEYS):
         # A test beside the flows is easily passed to `validate` too: say which command it takes.
         message = (
@@ -223,13 +254,20 @@ class _TenantCheck:
             self.add(key, detail)
 
 
-def _tenant_findings(path: str | Path, lines: Mapping[str, int]) -> list[Finding]:
+def _tenant_findings(
+    path: str | Path, lines: Mapping[str, int]
+) -> tuple[list[Finding], str | None]:
+    """The tenant file's findings (its flow's too, placed in the flow's file) and the flow
+    file its `flow_path` names, as its flow's findings name it."""
     tenant = read_tenant_file(path)
     check = _TenantCheck(str(path), lines)
     check.findings += [Finding.of(issue) for issue in tenant.issues]
     config, flow = tenant.config, tenant.flow
     if config is None:
-        return check.findings
+        return check.findings, None
+    flow_file = None
+    if config.flow_path and config.flow is None and config.flow_yaml is None:
+        flow_file = str(display_path(config.resolve(config.flow_path)))
     # One binding at a time, so a broken one hides neither the others nor the flow's calls.
     connectors: dict[str, Connector] = {}
     broken: set[str] = set()
@@ -263,7 +301,7 @@ def _tenant_findings(path: str | Path, lines: Mapping[str, int]) -> list[Finding
                 f"{problem} (until then the data plane answers questions with the safe text)",
                 "warning",
             )
-    return check.findings
+    return check.findings, flow_file
 
 
 def _channel_model(kind: str) -> tuple[type[BaseModel], Any] | None:

@@ -6,13 +6,13 @@ must be well formed, option ids must be unique, and WhatsApp's limits get warnin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from botfleet.domain.degrade import shorten
 from botfleet.flows._issues import IssueCollector, did_you_mean
 from botfleet.flows._spec_walk import iter_actions, iter_transitions
+from botfleet.flows._template_checks import check_condition, check_templates
 from botfleet.flows.connector_names import (
     SEPARATOR,
     binding_name_problem,
@@ -20,7 +20,7 @@ from botfleet.flows.connector_names import (
     is_named_binding,
 )
 from botfleet.flows.durations import parse_duration
-from botfleet.flows.render import condition_syntax_error, is_template, template_syntax_error
+from botfleet.flows.render import is_template
 from botfleet.flows.schema import (
     FlowSpec,
     InvokeConnector,
@@ -31,7 +31,7 @@ from botfleet.flows.schema import (
     SendList,
     SetData,
 )
-from botfleet.flows.yaml_lines import index_path, key_path
+from botfleet.flows.yaml_lines import key_path
 
 # WhatsApp Cloud API limits on interactive messages.
 MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20
@@ -44,33 +44,16 @@ _NOT_TEMPLATES: dict[str, set[str]] = {
     "send_dynamic_options": {"source_key"},
 }
 
-# Mirrors `Renderer.condition`, which accepts a condition wrapped in `{{ }}`.
-_WRAPPED = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
-
-
-def check_templates(collector: IssueCollector, path: str, value: Any) -> None:
-    """Syntax-check every template string in `value`, recursing into mappings and lists."""
-    if isinstance(value, str):
-        error = template_syntax_error(value) if is_template(value) else None
-        if error:
-            collector.error(path, error)
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            check_templates(collector, key_path(path, key), item)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            check_templates(collector, index_path(path, index), item)
-
-
-def check_condition(collector: IssueCollector, path: str, condition: str) -> None:
-    match = _WRAPPED.match(condition)
-    error = condition_syntax_error(match.group("expr") if match else condition)
-    if error:
-        collector.error(path, error)
-
 
 def check_transitions(spec: FlowSpec, collector: IssueCollector) -> None:
     for path, transition in iter_transitions(spec):
+        if transition.on_payload_prefix == "":
+            collector.error(
+                key_path(path, "on_payload_prefix"),
+                "an empty prefix: every payload starts with it, so it would match every "
+                "button, row and typed text; write the prefix (e.g. `day_`), or leave the key "
+                "out (a transition without triggers matches any message)",
+            )
         if transition.extract_suffix_as is not None and transition.on_payload_prefix is None:
             collector.error(
                 key_path(path, "extract_suffix_as"),
@@ -217,10 +200,22 @@ def _check_unique_ids(
 
 
 def _check_button_limits(action: SendButtons, path: str, collector: IssueCollector) -> None:
-    if len(action.buttons) > MAX_BUTTONS:
+    """What WhatsApp does with more buttons, or longer titles, than it shows
+    (`botfleet.domain.degrade`): the message still goes, in another form."""
+    count = len(action.buttons)
+    if MAX_BUTTONS < count <= MAX_LIST_ROWS:
         collector.warning(
             f"{path}.buttons",
-            f"{len(action.buttons)} buttons: WhatsApp shows at most {MAX_BUTTONS}",
+            f"{count} buttons: WhatsApp shows at most {MAX_BUTTONS}, so it gets them as a list "
+            f"(one button that opens the choices); keep {MAX_BUTTONS} buttons, or use "
+            "send_interactive_list to write the list yourself",
+        )
+    elif count > MAX_LIST_ROWS:
+        collector.warning(
+            f"{path}.buttons",
+            f"{count} buttons: WhatsApp shows at most {MAX_BUTTONS} buttons and "
+            f"{MAX_LIST_ROWS} list rows, so it gets them as numbered text, answered by typing "
+            f"a number; keep {MAX_BUTTONS} buttons, or split the choice in two steps",
         )
     for index, button in enumerate(action.buttons):
         _warn_long(button.title, MAX_BUTTON_TITLE, f"{path}.buttons[{index}].title", collector)
@@ -237,7 +232,9 @@ def _check_list(action: SendList, path: str, collector: IssueCollector) -> None:
     if len(rows) > MAX_LIST_ROWS:
         collector.warning(
             f"{path}.sections",
-            f"{len(rows)} rows in all: WhatsApp lists hold at most {MAX_LIST_ROWS}",
+            f"{len(rows)} rows in all: WhatsApp lists hold at most {MAX_LIST_ROWS}, so it gets "
+            "them as numbered text, answered by typing a number; keep "
+            f"{MAX_LIST_ROWS} rows, e.g. by splitting the choice in two steps",
         )
     for row, row_path in zip(rows, paths, strict=True):
         _warn_long(row.title, MAX_ROW_TITLE, f"{row_path}.title", collector)
@@ -247,7 +244,11 @@ def _check_list(action: SendList, path: str, collector: IssueCollector) -> None:
 def _warn_long(text: str, limit: int, path: str, collector: IssueCollector) -> None:
     # A template's length is only known once rendered, so only literal text is measured.
     if len(text) > limit and not is_template(text):
-        collector.warning(path, f"{len(text)} characters: WhatsApp allows at most {limit}")
+        collector.warning(
+            path,
+            f"{len(text)} characters: WhatsApp shows at most {limit}, so it gets "
+            f"{shorten(text.strip(), limit)!r}",
+        )
 
 
 def _check_source_key(

@@ -6,25 +6,37 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from botfleet.domain.errors import FlowIssue
 from botfleet.flows.suggestions import closest
-from botfleet.flows.yaml_lines import line_of
+from botfleet.flows.yaml_lines import TextLines, line_of
 
 
 class IssueCollector:
-    """Appends errors and warnings for `source`, each with the line of its path."""
+    """Appends errors and warnings for `source`, each with the line of its path.
 
-    def __init__(self, source: str, lines: Mapping[str, int] | None = None) -> None:
+    `texts` locates the lines of texts written over several lines of the file
+    (`yaml_lines.LocatedDocument.texts`), for checks that can tell which of them a problem
+    is on (`line=`).
+    """
+
+    def __init__(
+        self,
+        source: str,
+        lines: Mapping[str, int] | None = None,
+        texts: Mapping[str, TextLines] | None = None,
+    ) -> None:
         self.source = source
         self.lines: Mapping[str, int] = lines or {}
+        self.texts: Mapping[str, TextLines] = texts or {}
         self.issues: list[FlowIssue] = []
 
-    def error(self, path: str, message: str) -> None:
-        self._add(path, message, "error")
+    def error(self, path: str, message: str, *, line: int | None = None) -> None:
+        self._add(path, message, "error", line)
 
-    def warning(self, path: str, message: str) -> None:
-        self._add(path, message, "warning")
+    def warning(self, path: str, message: str, *, line: int | None = None) -> None:
+        self._add(path, message, "warning", line)
 
-    def _add(self, path: str, message: str, severity: str) -> None:
-        line = line_of(self.lines, path)
+    def _add(self, path: str, message: str, severity: str, line: int | None) -> None:
+        if line is None:
+            line = line_of(self.lines, path)
         self.issues.append(FlowIssue(message, path, line, self.source, severity))
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from botfleet.flows._issues import IssueCollector, did_you_mean
-from botfleet.flows.suggestions import closest
+from botfleet.flows.suggestions import TYPO, closest, similarity
 from botfleet.flows.yaml_lines import index_path, key_path
 
 # Error types meaning "this value is not of the expected kind", with the kind in words.
@@ -48,6 +48,9 @@ class _Located:
     is_key: bool  # the error is about a mapping key, not its value
     expected: Any = Any  # the schema's type for the value at `path`
     place: tuple[str | int, ...] = ()  # `path` as the keys and indexes that lead to it
+    #: The models on the way to `path`, each with its field taken (the last: `owner` and the
+    #: last part), to tell where a key out of place belongs.
+    chain: tuple[tuple[type[BaseModel], str], ...] = ()
 
     @property
     def is_kind_mismatch(self) -> bool:
@@ -117,10 +120,7 @@ def _message(item: _Located) -> tuple[str, str]:
                 f"unknown key {key!r}: a transition runs no actions; put them in its target "
                 "state's `on_enter` (a transition may `set_data` and `extract_suffix_as`)"
             )
-        hint = did_you_mean(key, allowed)
-        if not hint and allowed:
-            hint = f" (allowed: {', '.join(allowed)})"
-        return path, f"unknown key {key!r}{hint}"
+        return path, f"unknown key {key!r}{_unknown_key_hint(key, allowed, item)}"
     if kind == "missing":
         return path, f"missing required key {path.rsplit('.', 1)[-1]!r}"
     if kind == "union_tag_invalid":
@@ -137,6 +137,13 @@ def _message(item: _Located) -> tuple[str, str]:
         message = f"expected {_EXPECTED[kind]}, got {_describe(error['input'])}"
         if _EXPECTED[kind] == "a mapping":
             message += _missing_colon_hint(error["input"], item.expected)
+        elif _EXPECTED[kind] == "a list" and isinstance(error["input"], dict):
+            message += ": start each item with `- `, at the same column"
+        elif _EXPECTED[kind] == "a string" and isinstance(error["input"], bool):
+            message += (
+                ": YAML reads yes, no, on, off, true and false without quotes as true or false; "
+                "put the text in quotes"
+            )
     elif kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
         message = "must not be empty"
     elif kind in ("value_error", "assertion_error"):
@@ -144,6 +151,109 @@ def _message(item: _Located) -> tuple[str, str]:
     else:
         message = error["msg"][:1].lower() + error["msg"][1:]
     return path, (f"invalid key: {message}" if item.is_key else message)
+
+
+def _unknown_key_hint(key: str, allowed: list[str], item: _Located) -> str:
+    """What to do about an unknown key: the key meant (a typo), or where it belongs when it is
+    a key of the part above or below (written at the wrong indentation), or the keys allowed."""
+    value = item.error["input"]
+    top_level = len(item.chain) == 1
+    if top_level and _looks_like_state(value):
+        return _AS_STATE
+    meant = closest(key, allowed)
+    # At the top level a loose match wins too: a top-level `transitions:` list is far likelier
+    # meant as `global_transitions` than as a state's part dedented by two levels.
+    if meant is not None and (top_level or similarity(key, meant) >= TYPO):
+        return f" (did you mean {meant!r}?)"
+    where = _belongs_above(key, item.chain) or _belongs_below(key, item.chain)
+    if where:  # a key of the part above or below, as written: likelier than a loose match
+        return f": {where}"
+    if meant is not None:
+        return f" (did you mean {meant!r}?)"
+    if top_level and _STATE_NAME.fullmatch(key):
+        return _AS_STATE
+    return f" (allowed: {', '.join(allowed)})" if allowed else ""
+
+
+#: A state's name as flows usually write it (`MENU`, `BOOK_CONFIRM`, `STEP_2`).
+_STATE_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+_AS_STATE = ": it looks like a state: indent it under `states:`, like the other states"
+#: What the models of the flow are called in messages.
+_NOUNS = {
+    "FlowSpec": "the top level",
+    "State": "a state",
+    "Transition": "a transition",
+    "NextRoute": "a branch of `next`",
+    "OptionSpec": "a button or list row",
+    "SectionSpec": "a list section",
+    "ErrorRoute": "an `on_error`",
+    "StandingSchedule": "a standing schedule",
+    "FlowSettings": "`settings`",
+}
+#: Fields of the top level not suggested for a key below it: a key that is a transition's or
+#: an action's, written at the top level, is far likelier a state's part dedented too far.
+_NOT_BELOW = frozenset({("FlowSpec", "global_transitions"), ("FlowSpec", "tasks")})
+
+
+def _noun(model: type[BaseModel]) -> str:
+    if "action" in model.model_fields:
+        return "an action"
+    return _NOUNS.get(model.__name__, f"`{model.__name__}`")
+
+
+def _looks_like_state(value: Any) -> bool:
+    from botfleet.flows.schema import State  # the schema imports nothing from here
+
+    return isinstance(value, dict) and bool(value) and set(value) <= set(State.model_fields)
+
+
+def _belongs_above(key: str, chain: tuple[tuple[type[BaseModel], str], ...]) -> str | None:
+    """`fallback` written in a transition belongs to the state: dedent it."""
+    if len(chain) < 2:
+        return None
+    (above, holder), (owner, _) = chain[-2], chain[-1]
+    if key not in above.model_fields or key == holder:
+        return None
+    what = "the state" if above.__name__ == "State" else _noun(above)
+    return (
+        f"`{key}` belongs to {what}, not to {_noun(owner)}: dedent it to line up with `{holder}:`"
+    )
+
+
+def _belongs_below(key: str, chain: tuple[tuple[type[BaseModel], str], ...]) -> str | None:
+    """`text` written in a state belongs to an action: put it in an item of `on_enter:`."""
+    if not chain:
+        return None
+    owner = chain[-1][0]
+    for name, field in owner.model_fields.items():
+        if (owner.__name__, name) in _NOT_BELOW:
+            continue
+        for model, container in _models_in(field.annotation):
+            if key in model.model_fields:
+                if container is list:
+                    where = f"put it in an item of `{name}:`"
+                elif container is dict:
+                    where = f"indent it under {_noun(model)} of `{name}:`"
+                else:
+                    where = f"indent it under `{name}:`"
+                return f"`{key}` belongs to {_noun(model)}: {where}"
+    return None
+
+
+def _models_in(annotation: Any) -> list[tuple[type[BaseModel], type | None]]:
+    """The models a field holds, each with what holds them (`list`, `dict` or None)."""
+    annotation = _unwrap(annotation)
+    members = _union_members(annotation) or [annotation]
+    found: list[tuple[type[BaseModel], type | None]] = []
+    for member in map(_unwrap, members):
+        origin, args = get_origin(member), get_args(member)
+        if origin in (list, dict) and args:
+            inner = _unwrap(args[-1])
+            inner_members = _union_members(inner) or [inner]
+            found += [(m, origin) for m in map(_unwrap, inner_members) if _is_model(m)]
+        elif _is_model(member):
+            found.append((member, None))
+    return found
 
 
 #: Words in an unknown action's name -> the action meant, tried in order (`send_buttons`,
@@ -238,6 +348,7 @@ def _locate(error: ErrorDetails, root: type[BaseModel]) -> _Located:
     annotation: Any = root
     path, owner, union, is_key = "", None, None, False
     place: list[str | int] = []
+    chain: list[tuple[type[BaseModel], str]] = []
     for part in error["loc"]:
         if part == "[key]":
             is_key = True
@@ -251,10 +362,12 @@ def _locate(error: ErrorDetails, root: type[BaseModel]) -> _Located:
             annotation = _unwrap(members[0])
         in_list = get_origin(annotation) is list
         owner, annotation = _step(annotation, part)
+        if owner is not None:
+            chain.append((owner, str(part)))
         is_index = in_list and isinstance(part, int)
         path = index_path(path, int(part)) if is_index else key_path(path, part)
         place.append(part)
-    return _Located(error, path, owner, union, is_key, annotation, tuple(place))
+    return _Located(error, path, owner, union, is_key, annotation, tuple(place), tuple(chain))
 
 
 def _step(annotation: Any, part: str | int) -> tuple[type[BaseModel] | None, Any]:

@@ -74,7 +74,8 @@ def load_flow_text(
         document = yaml_lines.load_with_lines(text)
     except yaml_lines.YamlSyntaxError as exc:
         problem = exc.problem
-        raise FlowValidationError([FlowIssue(problem.message, "", problem.line, source)]) from exc
+        issue = FlowIssue(problem.message, problem.path, problem.line, source)
+        raise FlowValidationError([issue]) from exc
     collector = IssueCollector(source, document.lines)
     for duplicate in document.duplicates:
         collector.error(duplicate.path, duplicate.message)
@@ -88,6 +89,7 @@ def load_flow_text(
                 known_connectors=known_connectors,
                 known_operations=known_operations,
                 bindings=bindings,
+                texts=document.texts,
             )
         )
     elif problems:
@@ -174,6 +176,11 @@ def _check_what_remains(
         return []
     spec, pruned, cuts = found
     containers = [parent_path(_dsl_path(document.data, place)) for place in cuts]
+    texts = {
+        path: document.texts[original]
+        for path, original in pruned.paths.items()
+        if original in document.texts
+    }
     issues = []
     for issue in validate_spec(
         spec,
@@ -181,10 +188,14 @@ def _check_what_remains(
         known_connectors=known_connectors,
         known_operations=known_operations,
         bindings=bindings,
+        texts=texts,
     ):
         path = pruned.original_path(issue.path)
         if issue.severity == "error" and not any(_within(c, path) for c in containers):
-            issues.append(replace(issue, path=path, line=line_of(document.lines, path)))
+            # Without `lines`, only a line found inside a text is set: the others are the
+            # document's lines of the original paths.
+            line = issue.line if issue.line is not None else line_of(document.lines, path)
+            issues.append(replace(issue, path=path, line=line))
     return issues
 
 

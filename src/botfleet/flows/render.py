@@ -18,7 +18,7 @@ from functools import lru_cache, partial
 from itertools import islice
 from typing import Any
 
-from jinja2 import Template, TemplateSyntaxError, Undefined, nodes
+from jinja2 import Template, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.parser import Parser
@@ -459,6 +459,23 @@ def _unknown_filter_or_test(tree: nodes.Node) -> str | None:
             public = [name for name in known if not name.startswith("_")]
             return f"unknown {kind} {node.name!r}{did_you_mean(node.name, public)}"
     return None
+
+
+def undeclared_names(source: str, *, expression: bool = False) -> set[str]:
+    """Top-level names a template (a condition, with `expression`) reads that it does not set
+    itself (`{% set %}`, a loop's variable, a macro's argument) and that are not globals
+    (`range`, `namespace`...): what it needs the turn's namespaces for. Empty when it does not
+    parse."""
+    try:
+        if expression:
+            node = Parser(_env, source, state="variable").parse_expression()
+            tree = nodes.Template([nodes.Output([node])], lineno=1)
+            tree.set_environment(_env)
+        else:
+            tree = _env.parse(source)
+    except TemplateSyntaxError:
+        return set()
+    return set(meta.find_undeclared_variables(tree))
 
 
 def referenced_names(source: str) -> set[str]:

@@ -15,19 +15,19 @@ from botfleet.domain.cron import parse_cron
 from botfleet.domain.errors import FlowIssue
 from botfleet.flows._content_checks import (
     check_actions,
-    check_condition,
     check_duration,
     check_task_name,
-    check_templates,
     check_transitions,
 )
 from botfleet.flows._issues import IssueCollector, did_you_mean, sort_issues
 from botfleet.flows._option_checks import check_unmatched_options
 from botfleet.flows._spec_walk import state_path, transition_lists
+from botfleet.flows._template_checks import check_condition, check_templates
 from botfleet.flows.actions import MAX_CHAIN
 from botfleet.flows.render import is_template
 from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
-from botfleet.flows.yaml_lines import index_path, key_path
+from botfleet.flows.suggestions import closest
+from botfleet.flows.yaml_lines import TextLines, index_path, key_path
 
 #: Connector categories a flow may invoke unless the caller says otherwise; each also under
 #: named bindings, `<category>.<name>` (`connector_names`).
@@ -51,6 +51,7 @@ def validate_spec(
     known_connectors: frozenset[str] | None = None,
     known_operations: Mapping[str, frozenset[str]] | None = None,
     bindings: frozenset[str] | None = None,
+    texts: Mapping[str, TextLines] | None = None,
 ) -> list[FlowIssue]:
     """Every error and warning of a schema-valid flow, in file order.
 
@@ -67,8 +68,10 @@ def validate_spec(
             for a tenant: a named binding the tenant does not have is then an error. None: the
             flow alone, where any well-formed name under a known category may be bound later
             (whether a bare category is bound is the tenant check's, `check_flow_connectors`).
+        texts: DSL path -> the lines of a text written over several lines, from
+            `yaml_lines`, to place a problem inside a template on its own line.
     """
-    collector = IssueCollector(source, lines)
+    collector = IssueCollector(source, lines, texts)
     edges = list(_edges(spec))
     _check_targets(spec, edges, collector)
     _check_reachability(spec, edges, collector)
@@ -152,23 +155,51 @@ def _check_targets(spec: FlowSpec, edges: list[_Edge], collector: IssueCollector
 
 
 def _check_reachability(spec: FlowSpec, edges: list[_Edge], collector: IssueCollector) -> None:
+    """Warn about states nothing leads to from the initial state.
+
+    An unknown target (already an error) is taken to lead where its did-you-mean points, so a
+    typo in one target does not also make every state behind it "unreachable". A state that
+    only an unknown target suggesting no state might lead to is named in one warning on that
+    target instead of one warning each.
+    """
     if spec.initial_state not in spec.states:
         return  # already an error; every state would look unreachable
-    reached = {spec.initial_state} | {e.target for e in edges if e.origin is None}
+    routes: list[tuple[_Edge, str]] = []
+    unresolved: list[_Edge] = []
+    for edge in edges:
+        target = edge.target if edge.target in spec.states else closest(edge.target, spec.states)
+        if target is None:
+            unresolved.append(edge)
+        else:
+            routes.append((edge, target))
+    reached = {spec.initial_state} | {target for edge, target in routes if edge.origin is None}
     pending = list(reached)
     while pending:
         origin = pending.pop()
-        for edge in edges:
-            if edge.origin == origin and edge.target not in reached:
-                reached.add(edge.target)
-                pending.append(edge.target)
-    for name in spec.states:
-        if name not in reached:
-            collector.warning(
-                state_path(name),
-                f"state {name!r} is unreachable: no transition, fallback, next or on_error "
-                f"leads to it from the initial state {spec.initial_state!r}",
-            )
+        for edge, target in routes:
+            if edge.origin == origin and target not in reached:
+                reached.add(target)
+                pending.append(target)
+    unreachable = [name for name in spec.states if name not in reached]
+    if unresolved and unreachable:
+        collector.warning(
+            unresolved[0].path,
+            f"no transition, fallback, next or on_error leads to {_names(unreachable)} from "
+            f"the initial state {spec.initial_state!r}; not listed as unreachable one by one "
+            "while a target names no state (it may be the way to them): fix the target first",
+        )
+        return
+    for name in unreachable:
+        collector.warning(
+            state_path(name),
+            f"state {name!r} is unreachable: no transition, fallback, next or on_error "
+            f"leads to it from the initial state {spec.initial_state!r}",
+        )
+
+
+def _names(states: list[str]) -> str:
+    shown = ", ".join(states[:5]) + (f" and {len(states) - 5} more" if len(states) > 5 else "")
+    return f"state{'s' * (len(states) > 1)} {shown}"
 
 
 def _check_dead_ends(spec: FlowSpec, collector: IssueCollector) -> None:
@@ -355,6 +386,24 @@ def _check_schedules(spec: FlowSpec, collector: IssueCollector) -> None:
         check_templates(collector, f"{path}.data", schedule.data)
 
 
+#: The names a cron field takes besides numbers (`botfleet.domain.cron`), in English.
+_CRON_NAMES = {
+    "day-of-week": "day names are sun, mon, tue, wed, thu, fri, sat (or 0-7, 0 and 7 being "
+    "Sunday), e.g. mon-fri",
+    "month": "month names are jan, feb, mar, apr, may, jun, jul, aug, sep, oct, nov, dec (or 1-12)",
+}
+
+
+def _cron_names_hint(message: str) -> str:
+    """The names a field accepts, when the error is a word it does not know (`lun-vie`)."""
+    if "is not a number or a name" not in message:
+        return ""
+    for field, names in _CRON_NAMES.items():
+        if f"{field} field" in message:
+            return f": {names}"
+    return ": this field takes numbers only"
+
+
 #: Any fixed start will do: a rule that fires at all fires within 28 years of any moment, and
 #: a fixed one keeps validation independent of the clock.
 _CRON_PROBE_START = datetime(2000, 1, 1, tzinfo=UTC)
@@ -370,7 +419,7 @@ def _check_cron(expression: str, path: str, collector: IssueCollector) -> None:
         message = str(exc)
         if not message.startswith(repr(expression)):
             message = f"{expression!r}: {message}"
-        collector.error(path, f"cron {message}")
+        collector.error(path, f"cron {message}{_cron_names_hint(message)}")
         return
     if rule.next_after(_CRON_PROBE_START, inclusive=True) is None:
         collector.error(path, f"cron {expression!r} never fires (no such date)")

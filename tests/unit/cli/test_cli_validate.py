@@ -278,7 +278,9 @@ def test_files_that_are_neither_broken_yaml_nor_missing(invoke: Invoke, write: W
     result = invoke("validate", other, broken, missing)
     assert result.exit_code == 1
     assert f"{other}:1: neither a flow (no 'states' key) nor a tenant file" in result.stderr
-    assert f"{broken}:1: invalid YAML: the `[` opened on this line is not closed" in result.stderr
+    assert f"{broken}:1 id: invalid YAML: the `[` opened on this line is not closed" in (
+        result.stderr
+    )
     assert f"{missing}: No such file or directory" in result.stderr
     assert "3 error(s), 0 warning(s) in 3 file(s)" in result.stderr
 

@@ -135,4 +135,43 @@ def test_a_tenant_before_its_flow_lists_the_issues_once(invoke: Invoke, write: W
     tenant = write("tenant.yaml", TENANT)
     result = invoke("validate", tenant, flow)
     assert result.stdout.count("states.MENU.fallback: [warning]") == 1
-    assert f"{flow}: flow, its issues are listed above" in result.stdout
+    assert f"{tenant}: tenant, its flow's issues are listed above" in result.stdout
+    assert "0 error(s), 1 warning(s) in 2 file(s)" in result.stdout  # the flow once
+
+
+def test_a_tenant_alone_has_its_line_and_counts_its_flow_file(invoke: Invoke, write: Write) -> None:
+    """Its flow's warnings alone used to leave the tenant without a line, "in 1 file(s)"."""
+    flow = write("hello.yaml", FLOW)  # one warning
+    tenant = write("tenant.yaml", TENANT)
+    result = invoke("validate", tenant)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"{flow}:4 states.MENU.fallback: [warning] no fallback: a message no transition of "
+        "'MENU' matches gets settings.error_text and stays in 'MENU'; add `fallback: MENU` to "
+        "ask again",
+        f"{tenant}: tenant, its flow's issues are listed above",
+        "0 error(s), 1 warning(s) in 2 file(s)",
+    ]
+    body = json.loads(invoke("validate", "--format", "json", tenant).stdout)
+    assert body["files"] == [
+        {"file": str(flow), "kind": "flow", "errors": 0, "warnings": 1},
+        {"file": str(tenant), "kind": "tenant", "errors": 0, "warnings": 0},
+    ]
+    flow.write_text(FLOW_OK, encoding="utf-8")
+    result = invoke("validate", tenant)
+    assert result.stdout.splitlines() == [
+        f"{flow}: ok (flow)",
+        f"{tenant}: ok (tenant)",
+        "0 error(s), 0 warning(s) in 2 file(s)",
+    ]
+
+
+def test_two_tenants_of_one_flow_check_it_once(invoke: Invoke, write: Write) -> None:
+    write("hello.yaml", FLOW)
+    first = write("a/tenant.yaml", TENANT.replace("hello.yaml", "../hello.yaml"))
+    second = write("b/tenant.yaml", TENANT.replace("hello.yaml", "../hello.yaml"))
+    result = invoke("validate", first, second)
+    assert result.stdout.count("states.MENU.fallback: [warning]") == 1
+    assert f"{first}: tenant, its flow's issues are listed above" in result.stdout
+    assert f"{second}: tenant, its flow's issues are listed above" in result.stdout
+    assert "0 error(s), 1 warning(s) in 3 file(s)" in result.stdout

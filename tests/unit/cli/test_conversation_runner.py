@@ -240,7 +240,7 @@ initial_state: MENU
 states:
   MENU:
     transitions:
-      - {condition: "dta.vip", target: VIP}
+      - {condition: "data.vip", target: VIP}
     fallback: MENU
   VIP:
     on_enter: [{action: send_text, text: "Welcome back!"}]
@@ -252,7 +252,16 @@ async def test_a_condition_reading_a_missing_value_fails_the_turn(run: Run, tmp_
     result = await run("flow: vip.yaml\nsteps:\n  - say: hi\n")
     assert result.status == "failed"
     assert "step 1 (say: 'hi')\n  the turn failed: TemplateError:" in result.message
-    assert "states.MENU.transitions[0].condition: missing value 'dta'" in result.message
+    assert "states.MENU.transitions[0].condition: missing value 'vip'" in result.message
+
+
+async def test_one_expected_output_may_be_written_without_the_list(run: Run) -> None:
+    """docs/authoring.md, "Steps": `expect: "text"` is `expect: ["text"]`."""
+    result = await run(HEAD + "  - press: buy\n  - say: '1'\n    expect: 'You picked s.'\n")
+    assert result.status == "passed", result.message
+    result = await run(HEAD + "  - say: hi\n    expect: 'Welcome'\n")
+    assert result.status == "failed"
+    assert "expected 'Welcome'\n" in result.message
 
 
 async def test_steps_can_enter_a_state_with_data(run: Run) -> None:

@@ -210,7 +210,11 @@ def test_errors_the_parts_left_out_would_cause_are_not_reported() -> None:
     # The task is emptied, not removed: no "unknown task 'later'". Without the first branch,
     # A's `next` would always go to B, and B's back to A: that loop is not the author's.
     assert located(errors) == [
-        (4, "tasks.later", "expected a list, got a mapping"),
+        (
+            4,
+            "tasks.later",
+            "expected a list, got a mapping: start each item with `- `, at the same column",
+        ),
         (12, "states.A.next[0].target", "expected a string, got the number 5"),
     ]
 
@@ -410,8 +414,8 @@ def test_malformed_yaml_is_one_issue_with_the_parser_line() -> None:
     assert issue.line == 4
     assert issue.source == SOURCE
     assert str(issue) == (
-        "flows/x.yaml:4: invalid YAML: this line is indented with a tab: YAML needs spaces: "
-        "replace the tab"
+        "flows/x.yaml:4 states.A: invalid YAML: this line is indented with a tab: YAML needs "
+        "spaces: replace the tab"
     )
 
 
@@ -433,8 +437,8 @@ def test_an_unquoted_template_is_explained_with_the_fix() -> None:
             SOURCE,
         )
     assert [str(i) for i in info.value.issues] == [
-        "flows/x.yaml:7: invalid YAML: `{{` starts a YAML mapping here: put the template in "
-        'quotes: text: "{{ data.x }}"'
+        "flows/x.yaml:7 states.A.on_enter[0].text: invalid YAML: `{{` starts a YAML mapping "
+        'here: put the template in quotes: text: "{{ data.x }}"'
     ]
 
 
@@ -516,7 +520,7 @@ def test_errors_carry_the_warnings_too_in_file_order() -> None:
                 id: x
                 initial_state: A
                 states:
-                  A: {fallback: B}
+                  A: {fallback: AA}
                   ORPHAN: {fallback: A}
                 """
             ),

@@ -292,7 +292,7 @@ def test_duplicate_row_ids_across_sections_are_errors() -> None:
     ]
 
 
-def test_whatsapp_button_limits_are_warnings() -> None:
+def test_whatsapp_button_limits_are_warnings_saying_what_whatsapp_gets() -> None:
     found = issues_of(
         menu_with(
             """\
@@ -308,15 +308,35 @@ def test_whatsapp_button_limits_are_warnings() -> None:
     )
     assert errors(found) == []
     assert channel_warnings(found) == [
-        ("states.MENU.on_enter[0].buttons", "4 buttons: WhatsApp shows at most 3"),
+        (
+            "states.MENU.on_enter[0].buttons",
+            "4 buttons: WhatsApp shows at most 3, so it gets them as a list (one button that "
+            "opens the choices); keep 3 buttons, or use send_interactive_list to write the "
+            "list yourself",
+        ),
         (
             "states.MENU.on_enter[0].buttons[0].title",
-            "24 characters: WhatsApp allows at most 20",
+            "24 characters: WhatsApp shows at most 20, so it gets 'A title that is too…'",
         ),
     ]
 
 
-def test_whatsapp_list_limits_are_warnings() -> None:
+def test_more_buttons_than_a_whatsapp_list_holds_become_numbered_text() -> None:
+    buttons = "\n".join(f"    - {{id: b{i}, title: B{i}}}" for i in range(11))
+    found = issues_of(
+        menu_with(f"- action: send_interactive_buttons\n  body: Pick\n  buttons:\n{buttons}\n")
+    )
+    assert channel_warnings(found) == [
+        (
+            "states.MENU.on_enter[0].buttons",
+            "11 buttons: WhatsApp shows at most 3 buttons and 10 list rows, so it gets them as "
+            "numbered text, answered by typing a number; keep 3 buttons, or split the choice "
+            "in two steps",
+        )
+    ]
+
+
+def test_whatsapp_list_limits_are_warnings_saying_what_whatsapp_gets() -> None:
     rows = "\n".join(f"        - {{id: r{i}, title: Row {i}}}" for i in range(10))
     found = issues_of(
         menu_with(
@@ -335,14 +355,19 @@ def test_whatsapp_list_limits_are_warnings() -> None:
     )
     assert errors(found) == []
     assert channel_warnings(found) == [
-        ("states.MENU.on_enter[0].sections", "11 rows in all: WhatsApp lists hold at most 10"),
+        (
+            "states.MENU.on_enter[0].sections",
+            "11 rows in all: WhatsApp lists hold at most 10, so it gets them as numbered "
+            "text, answered by typing a number; keep 10 rows, e.g. by splitting the choice in "
+            "two steps",
+        ),
         (
             "states.MENU.on_enter[0].sections[0].rows[0].title",
-            "28 characters: WhatsApp allows at most 24",
+            "28 characters: WhatsApp shows at most 24, so it gets 'A row title over twenty…'",
         ),
         (
             "states.MENU.on_enter[0].sections[0].rows[0].description",
-            "73 characters: WhatsApp allows at most 72",
+            f"73 characters: WhatsApp shows at most 72, so it gets '{'d' * 71}…'",
         ),
     ]
 
@@ -620,7 +645,9 @@ def test_cron_rules_are_read_by_the_schedulers_parser() -> None:
         ("standing_schedules.feb31.cron", "cron '0 9 31 2 *' never fires (no such date)"),
         (
             "standing_schedules.day.cron",
-            "cron '* * * * monday': day-of-week field 'monday': 'monday' is not a number or a name",
+            "cron '* * * * monday': day-of-week field 'monday': 'monday' is not a number or a "
+            "name: day names are sun, mon, tue, wed, thu, fri, sat (or 0-7, 0 and 7 being "
+            "Sunday), e.g. mon-fri",
         ),
     ]
     assert [i.line for i in found] == [10, 11, 12]
@@ -752,8 +779,9 @@ def test_conditional_next_branches_are_checked() -> None:
         ("states.MENU.next[2].target", "unknown state 'REGULR' (did you mean 'REGULAR'?)"),
     ]
     assert errors(found)[0][1].startswith("condition syntax error:")
-    # line 6: MENU -> MENU through a condition; REGULAR is unreachable: warnings
-    assert [i.line for i in found] == [6, 7, 9, 11]
+    # line 6: MENU -> MENU through a condition (a warning); REGULAR, reached only through the
+    # typo 'REGULR', is not also reported unreachable
+    assert [i.line for i in found] == [6, 7, 9]
 
 
 #: B's only way on is a condition: the cycle B -> C -> B ends when it is false (or loops).
@@ -802,13 +830,14 @@ def test_a_counter_loop_whose_last_branch_goes_round_is_not_an_error() -> None:
         ("A: {next: B}\nB: {next: A}", "states.A.next", "A -> B -> A"),
         # every branch that can run goes round; the one after the unconditional never runs
         (
-            "A: {next: [{condition: x, target: B}, {target: B}, {target: MENU}]}\nB: {next: A}",
+            "A: {next: [{condition: data.x, target: B}, {target: B}, {target: MENU}]}\n"
+            "B: {next: A}",
             "states.A.next",
             "A -> B -> A",
         ),
         # two ways round, neither leads out
         (
-            "A: {next: [{condition: x, target: B}, {target: C}]}\nB: {next: A}\nC: {next: A}",
+            "A: {next: [{condition: data.x, target: B}, {target: C}]}\nB: {next: A}\nC: {next: A}",
             "states.A.next",
             "A -> B -> A",
         ),
@@ -827,7 +856,7 @@ def test_a_state_that_always_moves_on_into_a_cycle_that_can_end_is_fine() -> Non
     text = (
         "MENU: {fallback: MENU, transitions: [{on_payload: a, target: A}]}\n"
         "A: {next: B}\n"
-        "B: {next: [{condition: x, target: A}]}\n"
+        "B: {next: [{condition: data.x, target: A}]}\n"
     )
     found = issues_of(flow_with_states(text))
     assert errors(found) == []

@@ -72,11 +72,14 @@ def test_malformed_yaml_gives_the_line_and_the_parser_message() -> None:
 
 
 def syntax_error(text: str) -> tuple[int | None, str]:
+    """(line, message) of the syntax error of `text`, without the parser's own words that
+    follow a message guessing at what the author meant (`... (YAML parser: ...)`)."""
     with pytest.raises(YamlSyntaxError) as info:
         load_with_lines(dedent(text))
     problem = info.value.problem
     assert problem.message.startswith("invalid YAML: ")
-    return problem.line, problem.message.removeprefix("invalid YAML: ")
+    message = problem.message.removeprefix("invalid YAML: ")
+    return problem.line, message.split(" (YAML parser: ", 1)[0]
 
 
 @pytest.mark.parametrize(
@@ -241,9 +244,70 @@ def test_a_list_item_at_the_wrong_indentation_is_explained(text: str, line: int)
 def test_a_key_at_the_wrong_indentation_is_explained() -> None:
     assert syntax_error("states:\n  A:\n      fallback: A\n    on_enter: []\n") == (
         4,
-        "this line is not lined up with the lines above: start it at the same column as the "
-        "other keys of its mapping",
+        "`on_enter:` is not lined up with the keys above it: line it up with `A:` (line 2, "
+        "column 3) or with `fallback:` (line 3, column 7), whichever mapping it belongs to",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (  # meant as a key of the state, beside on_enter
+            """\
+            states:
+              A:
+                on_enter:
+                  - action: send_text
+                    text: hola
+                  transitions:
+                  - target: A
+            """,
+            6,
+            "`transitions:` is lined up with the `- ` of the list above it (`on_enter:`, line "
+            "3): it is neither an item of that list nor a key beside `on_enter:`: line it up "
+            "with `on_enter:` (line 3, column 5) to make it a key beside it, or with `text:` "
+            "(line 5, column 9) to put it in the list's last item",
+        ),
+        (  # meant as a key of the action
+            """\
+            states:
+              A:
+                on_enter:
+                  - action: send_text
+                  text: hola
+                transitions:
+                  - target: A
+            """,
+            5,
+            "`text:` is lined up with the `- ` of the list above it (`on_enter:`, line 3): it "
+            "is neither an item of that list nor a key beside `on_enter:`: line it up with "
+            "`on_enter:` (line 3, column 5) to make it a key beside it, or with `action:` "
+            "(line 4, column 9) to put it in the list's last item",
+        ),
+    ],
+)
+def test_a_key_at_the_column_of_a_lists_items_is_explained(
+    text: str, line: int, message: str
+) -> None:
+    """PyYAML says "expected <block end>, but found '?'" on the line of the key, with no `?`
+    in the file: the line is kept, the words say what is wrong and the two ways to fix it."""
+    with pytest.raises(YamlSyntaxError) as info:
+        load_with_lines(dedent(text))
+    problem = info.value.problem
+    assert (problem.line, problem.path) == (line, "states.A.on_enter")
+    assert problem.message == (
+        f"invalid YAML: {message} (YAML parser: while parsing a block collection; expected "
+        "<block end>, but found '?')"
+    )
+
+
+def test_a_syntax_error_names_the_path_being_read() -> None:
+    with pytest.raises(YamlSyntaxError) as info:
+        load_with_lines("states:\n  A:\n    on_enter:\n      - text: {{ data.x }}\n")
+    assert (info.value.problem.line, info.value.problem.path) == (4, "states.A.on_enter[0].text")
+    with pytest.raises(YamlSyntaxError) as info:
+        load_with_lines("a:\n  b: [1, 2\nc: 3\n")
+    assert info.value.problem.path == "a.b"
 
 
 def test_an_unclosed_bracket_is_reported_where_it_opens() -> None:

@@ -61,13 +61,14 @@ def validate(
         }
         typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
     else:
-        for report in reports:
+        for report in reports:  # each file checked: its findings, or a line saying why none
             for finding in report.findings:
                 typer.echo(str(finding), err=finding.severity == "error")
-            if report.shared and not report.findings:
-                whose = "its flow's issues" if report.kind == "tenant" else "its issues"
-                typer.echo(f"{report.file}: {report.kind}, {whose} are listed above")
-            elif not report.findings:
+            if report.findings:
+                continue
+            if report.flow_findings:
+                typer.echo(f"{report.file}: {report.kind}, its flow's issues are listed above")
+            else:
                 typer.echo(f"{report.file}: ok ({report.kind})")
         typer.echo(
             f"{errors} error(s), {warnings} warning(s) in {len(reports)} file(s)",

@@ -1,0 +1,145 @@
+"""Static checks of templates and conditions. Pure.
+
+Each must parse (an unknown filter or test included) and read only names a turn provides
+(`dta.vip` would be missing at every turn: in a condition, false without a word). A problem
+inside a text written over several lines of the file (`body: >-` then lines) is placed on the
+line that holds it, not on its key's, and the common Jinja slips get a hint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from botfleet.flows._issues import IssueCollector, did_you_mean
+from botfleet.flows.render import (
+    condition_syntax_error,
+    is_template,
+    template_syntax_error,
+    undeclared_names,
+)
+from botfleet.flows.yaml_lines import TextLines, index_path, key_path
+
+#: The names a template or a condition reads from the turn (docs/flow-dsl.md, "Templates and
+#: conditions"; `turn.TurnBuilder._build_variables`). A task's carried `data` is under `data`.
+NAMESPACES = ("data", "message", "contact", "tenant", "today", "now")
+
+# Mirrors `Renderer.condition`, which accepts a condition wrapped in `{{ }}`.
+_WRAPPED = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
+
+# What to do about the syntax errors authors make most, by Jinja's words.
+_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"unexpected '\}'$"),
+        "a `{{ ... }}` closed with one brace: close it with two, `}}`",
+    ),
+    (
+        re.compile(r"unexpected end of template, expected 'end of print statement'"),
+        "a `{{` is not closed: close it with `}}`",
+    ),
+    (
+        re.compile(r"The innermost block that needs to be closed is '(?P<tag>\w+)'"),
+        "add `{% end<tag> %}` where the block ends",
+    ),
+    (
+        re.compile(r"expected token 'end of print statement', got '[^']*'"),
+        "something follows the value inside `{{ }}`: close it with `}}` first, or join "
+        "values with `~` (`{{ a ~ ' ' ~ b }}`)",
+    ),
+    (
+        re.compile(r"expected token 'end of statement block', got 'if'"),
+        "write `{% elif ... %}`, not `{% else if ... %}`",
+    ),
+    (
+        re.compile(r"expected token 'end of statement block', got '='"),
+        "compare with `==` (a single `=` only assigns, in `{% set %}`)",
+    ),
+    (
+        re.compile(r"^condition syntax error: unexpected 'end of template'$"),
+        "the condition stops in the middle: something is missing after its last operator "
+        "(e.g. `data.x ==` needs the value to compare with)",
+    ),
+    (
+        re.compile(r"tag name expected"),
+        "`{%` must be followed by a tag such as `if`, `for` or `set`",
+    ),
+)
+
+
+def check_templates(collector: IssueCollector, path: str, value: Any) -> None:
+    """Check every template string in `value`, recursing into mappings and lists."""
+    if isinstance(value, str):
+        if is_template(value):
+            _check_source(collector, path, value, 0, expression=False)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_templates(collector, key_path(path, key), item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_templates(collector, index_path(path, index), item)
+
+
+def check_condition(collector: IssueCollector, path: str, condition: str) -> None:
+    """Check a condition (an expression; one wrapped in `{{ }}` is accepted, as it runs)."""
+    match = _WRAPPED.match(condition)
+    if match is None:
+        _check_source(collector, path, condition, 0, expression=True)
+    else:
+        _check_source(collector, path, match["expr"], match.start("expr"), expression=True)
+
+
+def _check_source(
+    collector: IssueCollector, path: str, source: str, shift: int, *, expression: bool
+) -> None:
+    """`source` starts at offset `shift` of the value at `path` (past a condition's `{{`)."""
+    error_of = condition_syntax_error if expression else template_syntax_error
+    error = error_of(source)
+    texts = collector.texts.get(path)
+    if error is not None:
+        line = None if texts is None else _error_line(texts, source, shift, error, error_of)
+        collector.error(path, _with_hint(error), line=line)
+        return
+    for name in sorted(undeclared_names(source, expression=expression) - set(NAMESPACES)):
+        line = None
+        if texts is not None:
+            found = re.search(rf"(?<![\w.]){re.escape(name)}\b", source)
+            line = texts.line_at(shift + found.start()) if found else None
+        collector.error(path, _unknown_name(name), line=line)
+
+
+def _unknown_name(name: str) -> str:
+    known = f"{', '.join(NAMESPACES[:-1])} and {NAMESPACES[-1]}"
+    hint = did_you_mean(name, NAMESPACES)
+    message = f"unknown name {name!r}{hint}: templates and conditions read {known}"
+    if not hint:
+        message += f"; a value the flow stores is `data.{name}`"
+    return message
+
+
+def _with_hint(error: str) -> str:
+    for pattern, hint in _HINTS:
+        match = pattern.search(error)
+        if match is not None:
+            tag = match.groupdict().get("tag") or ""
+            return f"{error.rstrip('.')}: {hint.replace('<tag>', tag)}"
+    return error
+
+
+def _error_line(
+    texts: TextLines,
+    source: str,
+    shift: int,
+    error: str,
+    error_of: Callable[[str], str | None],
+) -> int | None:
+    """The line of the file where `source` (from offset `shift` of a text written over several
+    lines) goes wrong: the first line whose text, with all before it, gives the same error (so
+    an unclosed `{% if %}` is placed on the line that opens it). A condition that ends too
+    soon goes wrong on its last line."""
+    if error_of is condition_syntax_error and "end of template" in error:
+        return texts.line_at(shift + max(len(source.rstrip()) - 1, 0))
+    for line, end in texts.line_ends(shift + len(source)):
+        if end > shift and error_of(source[: end - shift]) == error:
+            return line
+    return None
