@@ -105,6 +105,31 @@ def _scrub_library_line(_logger: Any, _method: str, event_dict: EventDict) -> Ev
     }
 
 
+#: The tenant a process serves (`botfleet serve data-plane` serves one), added as `tenant` to
+#: each of its lines that names none: the libraries', and its own lines outside a turn (a
+#: channel's webhook refusing a signature, skipping a delivery). None, the default: nothing is
+#: added (the control plane, CLI commands, tests running several tenants in one process).
+#: Set by `configure_logging(tenant=...)` and `set_log_tenant`, never by building an app.
+_process_tenant: str | None = None
+
+
+def set_log_tenant(tenant: str | None) -> None:
+    """From now on, every line of this process names `tenant` (None: no tenant is added)."""
+    global _process_tenant
+    _process_tenant = tenant
+
+
+def log_tenant() -> str | None:
+    """The tenant `set_log_tenant` gave, if any."""
+    return _process_tenant
+
+
+def _add_process_tenant(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    if _process_tenant is not None:
+        event_dict.setdefault("tenant", _process_tenant)
+    return event_dict
+
+
 #: A stdlib record carrying this attribute (true) holds a line botfleet rendered, and redacted,
 #: itself (the control plane's loggers: `botfleet.control_plane.logs`); the root handler writes
 #: its message as it is, rather than as the `event` of a line of its own.
@@ -133,6 +158,7 @@ def library_log_handler(json: bool, stream: TextIO | None = None) -> logging.Han
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             _scrub_library_line,
+            _add_process_tenant,
         ],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
@@ -182,18 +208,25 @@ def level_number(level: str) -> int:
 
 
 def configure_logging(
-    level: str = "info", *, json: bool = True, stream: TextIO | None = None
+    level: str = "info",
+    *,
+    json: bool = True,
+    stream: TextIO | None = None,
+    tenant: str | None = None,
 ) -> None:
     """JSON lines to stdout (or `stream`) with ISO timestamps; console output when
     `json=False`. Libraries' stdlib records are rendered the same way, so every line of the
-    process parses (see `install_library_handler`)."""
+    process parses (see `install_library_handler`). `tenant`: the one tenant this process
+    serves, named by every line from now on (`set_log_tenant`; None: none)."""
     import structlog
 
+    set_log_tenant(tenant)
     numeric = level_number(level)
     install_library_handler(numeric, json, stream)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _add_process_tenant,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from botfleet.data_plane.settings import DataPlaneSettings
@@ -94,33 +94,54 @@ def load_settings() -> DataPlaneSettings:
         raise SystemExit(2) from None
 
 
+def cannot_start(problem: object) -> NoReturn:
+    """End the process with status 2 after `data plane cannot start: <problem>` on stderr
+    (the problem names the tenant file and key, or the file that could not be read), as
+    invalid settings do (`load_settings`): an orchestrator's log shows why, not a traceback."""
+    print(f"data plane cannot start: {problem}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _run(options: ServeOptions) -> None:
     import uvicorn
 
-    from botfleet.data_plane.app import create_app
+    from botfleet.data_plane.app import create_app, startup_problem
     from botfleet.domain.errors import ConfigError, FlowValidationError
-    from botfleet.observability import configure_logging
+    from botfleet.observability import configure_logging, set_log_tenant
 
     settings = load_settings()
     if options.tenant_config is not None:
         settings = settings.model_copy(update={"tenant_config_path": options.tenant_config})
-    configure_logging(settings.log_level, json=settings.log_json)
+    # One process serves one tenant: every line it writes names it (`tenant`), the libraries'
+    # and the channels' webhook lines included. Known now when pulled from the control plane;
+    # a local YAML names it once read.
+    tenant = settings.tenant_id if settings.tenant_config_path is None else None
+    configure_logging(settings.log_level, json=settings.log_json, tenant=tenant)
     try:
         app = create_app(settings)
-    except (ConfigError, FlowValidationError) as exc:  # a local YAML, or no source at all
-        print(f"data plane cannot start:\n{exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    uvicorn.run(
-        app,
-        host=options.host or settings.host,
-        port=options.port or settings.port,
-        log_level="warning",
-        # uvicorn's own lines go through `configure_logging`'s handler (JSON) instead of the
-        # plain-text handlers its default configuration installs.
-        log_config=None,
-        # Request lines carry query strings (Meta's handshake sends its verify token in one).
-        access_log=False,
-        # No route of the data plane is a WebSocket: without this, uvicorn imports the
-        # websockets library and its protocol for upgrade requests (~0.7 MB of RSS).
-        ws="none",
-    )
+    except (ConfigError, FlowValidationError) as exc:  # a local YAML, its flow, or no source
+        cannot_start(exc)
+    set_log_tenant(app.state.tenant_id)
+    try:
+        uvicorn.run(
+            app,
+            host=options.host or settings.host,
+            port=options.port or settings.port,
+            log_level="warning",
+            # uvicorn's own lines go through `configure_logging`'s handler (JSON) instead of
+            # the plain-text handlers its default configuration installs.
+            log_config=None,
+            # Request lines carry query strings (Meta's handshake sends its verify token in one).
+            access_log=False,
+            # No route of the data plane is a WebSocket: without this, uvicorn imports the
+            # websockets library and its protocol for upgrade requests (~0.7 MB of RSS).
+            ws="none",
+        )
+    except SystemExit as exit_:
+        # uvicorn exits with status 3 when the app did not start. A configuration refused
+        # while the runtime was built (a binding, the LLM settings) is a start-up error like
+        # the ones above: its one line on stderr, and 2.
+        problem = startup_problem(app)
+        if exit_.code != 0 and problem is not None:
+            cannot_start(problem)
+        raise

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_routes, fast_path
 from botfleet.data_plane.api.errors import install_error_handlers
@@ -20,6 +21,7 @@ from botfleet.data_plane.api.usage import usage_operations
 from botfleet.data_plane.bootstrap import Overrides, bootstrap, load_tenant_flow
 from botfleet.data_plane.config_source.startup import initial_tenant_config, watch_control_plane
 from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.domain.errors import ConfigError, FlowValidationError
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.http_guards import MAX_BODY_BYTES, BodyGuard
@@ -104,10 +106,19 @@ def create_app(
     flow = load_tenant_flow(tenant_config)
     clock: Clock = (overrides.clock if overrides else None) or SystemClock()
 
+    # A configuration the runtime refuses when it is built (a binding: an unknown type or
+    # setting, a missing secret, a flow calling a connector the tenant does not bind; the LLM
+    # settings; the knowledge file) is told in one line (`startup_problem`), not a traceback.
+    startup_problems: list[str] = []
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            runtime = await bootstrap(settings, tenant_config, stack, overrides, flow=flow)
+            try:
+                runtime = await bootstrap(settings, tenant_config, stack, overrides, flow=flow)
+            except (ConfigError, FlowValidationError) as exc:
+                startup_problems.append(str(exc))
+                raise
             app.state.runtime = runtime
             recovered = await runtime.recover()
             if booted is not None:  # hot reload of newly published flows and knowledge
@@ -163,6 +174,7 @@ def create_app(
         lifespan=lifespan,
     )
     proxy.app = app
+    app.state.tenant_id = tenant_config.tenant_id
     install_error_handlers(app)
     # Ordinary web-chat turns and signed webhook deliveries skip the app's layers (routing,
     # the endpoint's request object); the channel's routes serve the rest. Added first, so it
@@ -185,7 +197,41 @@ def create_app(
             allow_headers=["Content-Type"],
             max_age=600,
         )
+    # Outermost: it only rewrites the lifespan's failure message.
+    app.add_middleware(StartupProblemInOneLine, problems=startup_problems)
+    app.state.startup_problems = startup_problems
     return app
+
+
+def startup_problem(app: Starlette) -> str | None:
+    """Why `app` (made by `create_app`) failed to start, when its configuration was refused
+    while the runtime was built (`ConfigError`, `FlowValidationError`: their message names the
+    tenant file and the key); else None. `botfleet serve data-plane` then prints it as `data
+    plane cannot start: ...` and exits with status 2, as for a problem found before."""
+    problems: list[str] = getattr(app.state, "startup_problems", [])
+    return problems[-1] if problems else None
+
+
+class StartupProblemInOneLine:
+    """Starlette reports a lifespan that failed to start with its traceback, which uvicorn logs
+    (one JSON line ~1 kB long whose last line is the error); a refused configuration
+    (`startup_problem`) is reported with its message instead. Other requests pass through."""
+
+    def __init__(self, app: ASGIApp, problems: list[str]) -> None:
+        self.app = app
+        self.problems = problems
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def explained(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed" and self.problems:
+                message = {**message, "message": self.problems[-1]}
+            await send(message)
+
+        await self.app(scope, receive, explained)
 
 
 def _log_job_failure(future: asyncio.Future[Any]) -> None:

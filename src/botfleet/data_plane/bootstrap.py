@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from botfleet.adapters.registry import (
@@ -28,6 +29,7 @@ from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.housekeeping import journal_pruning
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.domain.errors import ConfigError
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.engine import StepContext, TenantInfo
 from botfleet.flows.load import load_flow, load_flow_text
@@ -55,7 +57,13 @@ class Overrides:
 
 
 def load_tenant_flow(config: TenantConfig) -> FlowSpec:
-    """The tenant's flow, validated (errors name the flow file, line and path)."""
+    """The tenant's flow, validated (errors name the flow file, line and path).
+
+    Raises:
+        FlowValidationError: the flow has errors.
+        ConfigError: `flow_path` names no file that can be read (`flow_path: file not found:
+            /srv/flows/salon.yaml`).
+    """
     if config.flow_yaml is not None:  # the control plane's text: lines match the upload
         return load_flow_text(config.flow_yaml, source=f"{config.source}:flow").spec
     if config.flow is not None:
@@ -63,15 +71,36 @@ def load_tenant_flow(config: TenantConfig) -> FlowSpec:
 
         return load_flow_text(yaml.safe_dump(config.flow), source=f"{config.source}:flow").spec
     assert config.flow_path is not None
-    return load_flow(config.resolve(config.flow_path)).spec
+    path = config.resolve(config.flow_path)
+    try:
+        return load_flow(path).spec
+    except OSError as exc:
+        raise ConfigError(config.source, "flow_path", _unreadable(path, exc)) from None
 
 
 def load_knowledge(config: TenantConfig) -> str:
+    """The tenant's knowledge text; `ConfigError` when `knowledge_path` cannot be read."""
     if config.knowledge is not None:
         return config.knowledge
     if config.knowledge_path:
-        return config.resolve(config.knowledge_path).read_text(encoding="utf-8")
+        path = config.resolve(config.knowledge_path)
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(config.source, "knowledge_path", _unreadable(path, exc)) from None
+        except UnicodeDecodeError as exc:
+            detail = f"not UTF-8 text ({exc.reason} at byte {exc.start}): {path}"
+            raise ConfigError(config.source, "knowledge_path", detail) from None
     return ""
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    """Why a file named by the tenant config cannot be read, as `botfleet validate` says it."""
+    if isinstance(exc, FileNotFoundError):
+        return f"file not found: {path}"
+    if isinstance(exc, IsADirectoryError):
+        return f"is a directory, not a file: {path}"
+    return f"cannot read {path}: {exc.strerror or type(exc).__name__}"
 
 
 async def bootstrap(

@@ -69,7 +69,7 @@ def test_two_webhooks_beside_each_other_are_two_connectors() -> None:
     assert isinstance(slack, WebhookConnector) and isinstance(crm, WebhookConnector)
     assert slack is not crm
     assert (slack.settings.format, crm.settings.format) == ("slack", "json")
-    # Errors of a call name the binding: `notification.crm.send: the webhook refused...`.
+    # Its calls are named by the binding (`connector_failed`: `notification.crm.send: ...`).
     assert crm.category == "notification.crm"
 
 

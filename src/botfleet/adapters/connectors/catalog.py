@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from botfleet.adapters.connectors import scripted
 from botfleet.adapters.connectors.calendar import config, memory
 from botfleet.adapters.connectors.notification import WebhookSettings
-from botfleet.adapters.connectors.policy import RESILIENCE_KEY, ResiliencePolicy
+from botfleet.adapters.connectors.policy import RESILIENCE_KEY, ResiliencePolicy, parse_policy
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError, UnknownAdapterError
 from botfleet.domain.tenant_config import Binding, TenantConfig
@@ -90,7 +90,7 @@ def _google(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -
 def _caldav(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -> Connector:
     from botfleet.adapters.connectors.calendar import caldav
 
-    return caldav.build(settings, timezone=tz, clock=clock)
+    return caldav.build(settings, timezone=tz, clock=clock, binding=category)
 
 
 def _webhook(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -> Connector:
@@ -176,7 +176,7 @@ def build_connector(
     kind = binding.type
     connector_type = CONNECTOR_TYPES.get(kind)
     if connector_type is None:
-        raise UnknownAdapterError(tenant.source, f"{where}.type", kind, CONNECTOR_TYPES)
+        raise UnknownAdapterError(tenant.source, f"{where}.type", kind, types_of(category))
     if connector_type.category not in (None, category):
         home = connector_type.category
         # Binding a second hook under a name of its own (`crm`) is the likeliest cause: say
@@ -187,15 +187,32 @@ def build_connector(
             f"type {kind!r} is a {home} connector: bind it under connectors.{home} (another "
             f"one beside it as connectors.{home}.{name.rpartition('.')[2]})",
         )
+    # The policy is the data plane's, not the adapter's; checked here too, so that everything
+    # that checks bindings one by one (`botfleet validate`, `chat`, `test`) refuses what the
+    # boot refuses, with the same message. Its problems follow the settings' own.
+    policy_problems: list[tuple[str, str]] = []
+    try:
+        binding_policy(tenant, name, binding)
+    except ConfigError as exc:
+        policy_problems = list(exc.problems)
     settings = {"type": kind, **binding.settings()}
-    settings.pop(RESILIENCE_KEY, None)  # the data plane's, not the adapter's
+    settings.pop(RESILIENCE_KEY, None)
     timezone = str(settings.get("timezone") or tenant.timezone)
     try:
-        return connector_type.factory(settings, name, timezone, clock)
+        connector = connector_type.factory(settings, name, timezone, clock)
     except ValidationError as exc:
-        raise _config_error(tenant.source, where, exc, f"for type {kind!r}") from None
+        error = _config_error(tenant.source, where, exc, f"for type {kind!r}")
+        raise ConfigError.of(tenant.source, [*error.problems, *policy_problems]) from None
     except ValueError as exc:
-        raise ConfigError(tenant.source, where, str(exc)) from None
+        raise ConfigError.of(tenant.source, [(where, str(exc)), *policy_problems]) from None
+    if policy_problems:
+        raise ConfigError.of(tenant.source, policy_problems)
+    return connector
+
+
+def types_of(category: str) -> list[str]:
+    """The types a binding of `category` may have (its own and the generic `mock`), sorted."""
+    return sorted(name for name, t in CONNECTOR_TYPES.items() if t.category in (None, category))
 
 
 def build_connectors(tenant: TenantConfig, *, clock: Clock) -> dict[str, Connector]:
@@ -211,17 +228,26 @@ def connector_policies(tenant: TenantConfig, *, timeout_s: float) -> dict[str, R
     """Each binding's resilience policy (`connectors.<name>.resilience`, else defaults with the
     process's `timeout_s`); a bad policy is a `ConfigError` naming the key. Named bindings of
     one category have policies (and circuit breakers) of their own."""
-    policies: dict[str, ResiliencePolicy] = {}
-    for category, binding in tenant.connectors.items():
-        raw = binding.settings().get(RESILIENCE_KEY) or {}
-        where = f"connectors.{category}.{RESILIENCE_KEY}"
-        if not isinstance(raw, Mapping):
-            raise ConfigError(tenant.source, where, "must be a mapping of policy settings")
-        try:
-            policies[category] = ResiliencePolicy.model_validate({"timeout_s": timeout_s, **raw})
-        except ValidationError as exc:
-            raise _config_error(tenant.source, where, exc, "of the policy") from None
-    return policies
+    return {
+        name: binding_policy(tenant, name, binding, timeout_s=timeout_s)
+        for name, binding in tenant.connectors.items()
+    }
+
+
+def binding_policy(
+    tenant: TenantConfig, name: str, binding: Binding, *, timeout_s: float | None = None
+) -> ResiliencePolicy:
+    """The policy of the binding `connectors.<name>` (its `resilience`, over the defaults with
+    the process's `timeout_s`); a bad one is a `ConfigError` naming the key
+    (`connectors.calendar.resilience.max_attempts: ...`)."""
+    raw = binding.settings().get(RESILIENCE_KEY)
+    where = f"connectors.{name}.{RESILIENCE_KEY}"
+    if raw is not None and not isinstance(raw, Mapping):
+        raise ConfigError(tenant.source, where, "must be a mapping of policy settings")
+    try:
+        return parse_policy(raw, timeout_s=timeout_s)
+    except ValidationError as exc:
+        raise _config_error(tenant.source, where, exc, "of the policy") from None
 
 
 def _invocations(flow: schema.FlowSpec) -> Iterator[tuple[str, schema.InvokeConnector]]:

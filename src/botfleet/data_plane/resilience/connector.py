@@ -43,6 +43,7 @@ from typing import Any
 import structlog
 
 from botfleet.adapters.connectors.policy import ResiliencePolicy
+from botfleet.adapters.connectors.refusals import MisconfiguredBinding
 from botfleet.adapters.connectors.stepping import resumed, run_until_suspended
 from botfleet.data_plane.observability import turn_fields
 from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker
@@ -196,14 +197,18 @@ class ResilientConnector:
             return result
         except TimeoutError:
             verdict = False
+            # The message does not name the call: what reports it does (`connector_failed`:
+            # `calendar.book_appointment: timeout the attempt took longer than 8s`).
             raise ConnectorTimeout(
-                f"{self.name}.{operation} took longer than {self.policy.timeout_s:g}s"
+                f"the attempt took longer than {self.policy.timeout_s:g}s"
             ) from None
         except UnknownOperation:
             verdict = True  # the back end is fine; the flow asked for something it lacks
             raise
         except ConnectorError as exc:
             verdict = not _counts_as_failure(exc)
+            if isinstance(exc, MisconfiguredBinding):
+                self._misconfigured(operation, exc)
             raise
         except Exception as exc:
             verdict = False
@@ -211,7 +216,7 @@ class ResilientConnector:
                 "connector_crashed", connector=self.name, operation=operation, **turn_fields()
             )
             raise ConnectorCrashed(
-                f"{self.name}.{operation} failed unexpectedly ({type(exc).__name__})"
+                f"the connector failed unexpectedly ({type(exc).__name__})"
             ) from exc
         finally:
             if verdict is True:
@@ -220,6 +225,21 @@ class ResilientConnector:
                 self.breaker.record_failure()
             else:  # cancelled: no verdict on the back end
                 self.breaker.abandon()
+
+    def _misconfigured(self, operation: str, error: MisconfiguredBinding) -> None:
+        """The operator's line for a refusal the binding's settings caused (`calendar_not_found`),
+        written here because the adapter knows neither its binding's name nor the turn."""
+        if error.log_fields is None:
+            return
+        log.error(
+            error.log_event,
+            **{
+                **error.log_fields,
+                "connector": self.name,
+                "operation": operation,
+                **turn_fields(),
+            },
+        )
 
     def _before_retry(
         self, operation: str, attempt: int, error: BaseException, wait: float

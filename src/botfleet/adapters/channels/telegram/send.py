@@ -328,10 +328,21 @@ def _classify(response: ProviderReply) -> CallOutcome:
     return outcome
 
 
+#: The hints of the two transport failures, once the retries are over: the request never left
+#: (no connection: retried), or it was sent and no answer came back (a read timeout, a dropped
+#: connection: not retried).
+UNREACHABLE_HINT = "Telegram could not be reached: the request was not sent"
+UNCERTAIN_HINT = (
+    "the request was sent but no answer came back: the message may have been delivered; "
+    "it is not retried, to avoid sending it twice"
+)
+
+
 def _transport_failure(exc: ProviderCallFailed, event: str) -> CallOutcome:
     # What happened, never the URL: it holds the bot token.
     error = TelegramError(status=0, description=exc.cause)
-    return CallOutcome(False, error, ErrorMeaning(event, "Telegram could not be reached", True))
+    hint = UNREACHABLE_HINT if isinstance(exc, ProviderUnreachable) else UNCERTAIN_HINT
+    return CallOutcome(False, error, ErrorMeaning(event, hint, True))
 
 
 def _json(response: ProviderReply) -> dict[str, Any]:

@@ -205,10 +205,21 @@ def _classify(response: ProviderReply) -> CallOutcome:
     return outcome
 
 
+#: The hints of the two transport failures, once the retries are over: the request never left
+#: (no connection: retried), or it was sent and no answer came back (a read timeout, a dropped
+#: connection: not retried).
+UNREACHABLE_HINT = "the Graph API could not be reached: the request was not sent"
+UNCERTAIN_HINT = (
+    "the request was sent but no answer came back: the message may have been delivered; "
+    "it is not retried, to avoid sending it twice"
+)
+
+
 def _transport_failure(exc: ProviderCallFailed, event: str) -> CallOutcome:
     # What happened, never the URL: it is not for logs.
     error = GraphErrorInfo(code=0, title=event, message=exc.cause)
-    meaning = ErrorMeaning(event, "the Graph API could not be reached", retryable=True)
+    hint = UNREACHABLE_HINT if isinstance(exc, ProviderUnreachable) else UNCERTAIN_HINT
+    meaning = ErrorMeaning(event, hint, retryable=True)
     return CallOutcome(ok=False, error=error, meaning=meaning)
 
 

@@ -26,7 +26,11 @@ from urllib.parse import urljoin
 import structlog
 
 from botfleet.adapters.connectors.calendar import events as wire
-from botfleet.adapters.connectors.calendar.config import CalDavSettings, with_tenant_timezone
+from botfleet.adapters.connectors.calendar.config import (
+    BINDING_CONTEXT,
+    CalDavSettings,
+    with_tenant_timezone,
+)
 from botfleet.adapters.connectors.calendar.service import CalendarService
 from botfleet.adapters.connectors.calendar.store import CalendarNotFound, EventChanged, EventGone
 from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
@@ -85,6 +89,15 @@ def translate(exc: Exception, what: str) -> ConnectorError:
     return ConnectorUnavailable(f"the CalDAV server failed during {what} ({name})")
 
 
+def _no_userinfo(url: str) -> str:
+    """`url` without the `user:password@` of its authority, if it has one."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def _has_version(resource: Any) -> bool:
     """Whether the resource carries a tag a conditional request can name (weak ETags can not)."""
     etag = resource.etag
@@ -99,8 +112,15 @@ def _vevents(found: Any) -> Iterator[Any]:
 class CalDavStore:
     """Events of one CalDAV calendar. Satisfies `CalendarStore`."""
 
-    def __init__(self, settings: CalDavSettings, *, client: Callable[[], Any] | None) -> None:
+    def __init__(
+        self,
+        settings: CalDavSettings,
+        *,
+        client: Callable[[], Any] | None,
+        binding: str = "calendar",
+    ) -> None:
         self.settings = settings
+        self.binding = binding
         self._tz = settings.tz
         self._client_factory = client or self._new_client
         self._calendar_url: str | None = None
@@ -139,6 +159,7 @@ class CalDavStore:
                 self._calendar_url = self._discover(client)
                 log.warning(
                     "caldav_calendar_rediscovered",
+                    connector=self.binding,
                     moved=self._calendar_url != stale,
                     calendar_name=self.settings.calendar_name,
                 )
@@ -146,22 +167,24 @@ class CalDavStore:
         return None if fresh == stale else fresh
 
     def _calendar_missing(self, what: str) -> CalendarNotFound:
-        """The configured calendar answers 404/410 even after finding it again."""
+        """The configured calendar answers 404/410 even after finding it again. Logged (by
+        the resilience layer, `CalendarNotFound`) with the setting that chose it and its value:
+        `calendar_id` (without user information: a URL may carry a password) or
+        `calendar_name`; with neither, the account's first calendar was used (`setting: url`,
+        whose value is not logged)."""
+        fields: dict[str, Any] = {"type": "caldav"}
         if self.settings.calendar_id:
-            setting = "calendar_id"
+            calendar_id = _no_userinfo(self.settings.calendar_id)
+            fields |= {"setting": "calendar_id", "calendar_id": calendar_id}
         elif self.settings.calendar_name:
-            setting = "calendar_name"
+            fields |= {"setting": "calendar_name", "calendar_name": self.settings.calendar_name}
         else:
-            setting = "url"
-        log.error(
-            "calendar_not_found",
-            connector="caldav",
-            setting=setting,
-            calendar_name=self.settings.calendar_name,
-            request=what,
-        )
+            fields |= {"setting": "url"}
+        fields["request"] = what
         return CalendarNotFound(
-            f"the CalDAV calendar was not found during {what} (check the {setting} setting)"
+            f"the CalDAV calendar was not found during {what} "
+            f"(check the {fields['setting']} setting)",
+            log_fields=fields,
         )
 
     def _discover(self, client: Any) -> str:
@@ -334,6 +357,7 @@ def build(
     timezone: str,
     clock: Clock,
     client: Callable[[], Any] | None = None,
+    binding: str = "calendar",
 ) -> CalendarService:
     """The `caldav` connector from raw tenant settings (no network until the first call).
 
@@ -342,12 +366,15 @@ def build(
         timezone: the tenant's time zone (used when the settings give none).
         clock: the runtime's clock.
         client: makes a `caldav.DAVClient`-like object per request (a test seam).
+        binding: the binding's name (`calendar`, `calendar.chair_2`): its credential scope
+            in messages, its name in log lines.
 
     Raises:
         pydantic.ValidationError: the settings are invalid (the caller reports a config error).
     """
     parsed = CalDavSettings.model_validate(
-        {"type": "caldav", **with_tenant_timezone(settings, timezone)}
+        {"type": "caldav", **with_tenant_timezone(settings, timezone)},
+        context={BINDING_CONTEXT: binding},
     )
-    store = CalDavStore(parsed, client=client)
+    store = CalDavStore(parsed, client=client, binding=binding)
     return CalendarService(parsed, store, clock=clock)

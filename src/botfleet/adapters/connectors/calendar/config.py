@@ -23,6 +23,7 @@ from pydantic import (
     SecretStr,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -283,6 +284,11 @@ class GoogleCalendarSettings(CalendarSettings):
         return ".googleapis.com" in self.api_base_url.split("/")[2]
 
 
+#: The key of the validation context that names the binding being validated (`calendar`,
+#: `calendar.chair_2`), for messages that name its credential scope.
+BINDING_CONTEXT = "binding"
+
+
 class CalDavSettings(CalendarSettings):
     """`caldav`: any CalDAV server (Nextcloud, Radicale, iCloud...)."""
 
@@ -299,13 +305,17 @@ class CalDavSettings(CalendarSettings):
     _url = field_validator("url")(_http_url)
 
     @model_validator(mode="after")
-    def _login(self) -> CalDavSettings:
+    def _login(self, info: ValidationInfo) -> CalDavSettings:
         # The HTTP client would fail on every request with a TypeError, read as the server
         # being unavailable (retried, counted by the breaker) instead of a setting missing.
         if self.username and self.password is None:
+            # The binding's own credential scope: a named binding (`calendar.chair_2`) has its
+            # own, given as `binding` in the validation context (`caldav.build`).
+            context = info.context if isinstance(info.context, Mapping) else {}
+            binding = str(context.get(BINDING_CONTEXT) or "calendar")
             raise ValueError(
                 "username is set but no password: store the calendar's password in the "
-                "tenant's credentials (scope connector:calendar, name 'password')"
+                f"tenant's credentials (scope connector:{binding}, name 'password')"
             )
         return self
 

@@ -34,8 +34,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-
 from botfleet.adapters.connectors.calendar import events as wire
 from botfleet.adapters.connectors.calendar.config import (
     GoogleCalendarSettings,
@@ -64,7 +62,6 @@ _PAGE_SIZE = 2500
 _REMEMBERED_ETAGS = 256
 
 HttpFactory = Callable[[], Any]
-log = structlog.get_logger("botfleet.connectors.calendar")
 
 
 def _status(exc: Exception) -> int:
@@ -176,19 +173,19 @@ class GoogleCalendarStore:
 
     def _calendar_missing(self, what: str) -> CalendarNotFound:
         self._calendar_seen = False
-        # The value goes to the operator's log only: messages never carry addresses.
-        log.error(
-            "calendar_not_found",
-            connector="google_calendar",
-            setting="calendar_id",
-            calendar_id=self.settings.calendar_id,
-            request=what,
-            hint="check the calendar_id setting and that the calendar is shared with the "
-            "service account",
-        )
+        # The value goes to the operator's log only (`calendar_not_found`, written by the
+        # resilience layer with the binding and the turn): messages never carry addresses.
         return CalendarNotFound(
             f"Google Calendar answered 404 to {what}: the calendar was not found (check the "
-            "calendar_id setting and that the calendar is shared with the service account)"
+            "calendar_id setting and that the calendar is shared with the service account)",
+            log_fields={
+                "type": "google_calendar",
+                "setting": "calendar_id",
+                "calendar_id": self.settings.calendar_id,
+                "request": what,
+                "hint": "check the calendar_id setting and that the calendar is shared with "
+                "the service account",
+            },
         )
 
     async def _list(self, what: str, **query: Any) -> list[dict[str, Any]]:

@@ -34,7 +34,8 @@ class Params:
         self.raw = raw
 
     def _reject(self, name: str, detail: str) -> ConnectorRejected:
-        return ConnectorRejected(f"calendar.{self.operation}: param {name!r} {detail}")
+        # The call (`calendar.get_slots_for_day`) is named by whoever reports the error.
+        return ConnectorRejected(f"param {name!r} {detail}")
 
     def _present(self, name: str) -> Any:
         value = self.raw.get(name)

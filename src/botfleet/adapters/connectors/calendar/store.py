@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from botfleet.adapters.connectors.refusals import MisconfiguredBinding
 from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
 from botfleet.domain.errors import ConnectorRejected
 
@@ -29,10 +30,14 @@ class EventChanged(ConnectorRejected):
     the write (HTTP 412 Precondition Failed on an If-Match request): nothing was changed."""
 
 
-class CalendarNotFound(ConnectorRejected):
+class CalendarNotFound(MisconfiguredBinding):
     """The configured calendar does not exist or the account cannot see it (a wrong
     `calendar_id` / `calendar_name`, a calendar deleted or no longer shared). The message names
-    the setting to check, never its value (messages stay free of URLs and addresses)."""
+    the setting to check, never its value (messages stay free of URLs and addresses); with
+    `log_fields` (`type`, `setting`, the identifier configured, `request`) the resilience layer
+    logs `calendar_not_found` naming the binding, the tenant and the contact."""
+
+    log_event = "calendar_not_found"
 
 
 class CalendarStore(Protocol):

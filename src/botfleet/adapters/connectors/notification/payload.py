@@ -56,27 +56,26 @@ class Notification:
     data: dict[str, Any]
 
 
-def parse_params(params: Mapping[str, Any], *, where: str) -> Notification:
+def parse_params(params: Mapping[str, Any]) -> Notification:
     """The notification in `params`; a `ConnectorRejected` naming the param when one is wrong
-    (a mistake in the flow: never retried). Messages never repeat values."""
+    (a mistake in the flow: never retried). Messages never repeat values, nor name the call
+    (`notification.send`): whoever reports the error does (`connector_failed`)."""
     event = params.get("event")
     if event is None or event == "":
         raise ConnectorRejected(
-            f"{where}: param 'event' is missing: name what happened, e.g. event: handoff_requested"
+            "param 'event' is missing: name what happened, e.g. event: handoff_requested"
         )
     if not isinstance(event, str) or not _EVENT.match(event):
         raise ConnectorRejected(
-            f"{where}: param 'event' must be a name such as handoff_requested (letters, "
+            "param 'event' must be a name such as handoff_requested (letters, "
             "digits and _ . : -, up to 100)"
         )
     contact = params.get("contact_id")
     if isinstance(contact, bool) or not isinstance(contact, str | int | None):
-        raise ConnectorRejected(
-            f"{where}: param 'contact_id' must be text, e.g. {{{{contact.id}}}}"
-        )
+        raise ConnectorRejected("param 'contact_id' must be text, e.g. {{contact.id}}")
     text = params.get("text")
     if isinstance(text, bool) or not isinstance(text, str | int | float | None):
-        raise ConnectorRejected(f"{where}: param 'text' must be text")
+        raise ConnectorRejected("param 'text' must be text")
     data = {k: v for k, v in params.items() if k not in RESERVED_PARAMS}
     return Notification(
         event=event,
@@ -155,12 +154,12 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def encode(body: Mapping[str, Any], *, where: str) -> bytes:
+def encode(body: Mapping[str, Any]) -> bytes:
     """The body as sent (and signed): compact UTF-8 JSON."""
     try:
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):
-        raise ConnectorRejected(f"{where}: a param is not plain JSON data") from None
+        raise ConnectorRejected("a param is not plain JSON data") from None
     return text.encode()
 
 
@@ -181,12 +180,11 @@ def prepare(
     idempotency_key: str,
     format: str,
     sent_at: datetime,
-    where: str,
 ) -> Prepared:
     """Everything `send` does before the request: the params checked (`parse_params`), the id,
     the body and its encoding. The webhook and the recorder of `botfleet chat`/`test` both run
     it, so a call one refuses the other refuses too, with the same `ConnectorRejected`."""
-    notification = parse_params(params, where=where)
+    notification = parse_params(params)
     the_id = notification_id(idempotency_key)
     if format == "slack":
         body = slack_body(notification)
@@ -197,7 +195,7 @@ def prepare(
             tenant_id=tenant_of(idempotency_key),
             sent_at=sent_at,
         )
-    return Prepared(notification, the_id, body, encode(body, where=where))
+    return Prepared(notification, the_id, body, encode(body))
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

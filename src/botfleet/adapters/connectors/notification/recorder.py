@@ -92,7 +92,6 @@ class NotificationRecorder:
             idempotency_key=idempotency_key,
             format=self.format,
             sent_at=self._clock.now(),
-            where=f"{self.category}.{operation}",
         )
         notification = ready.notification
         self.sent.append(

@@ -21,8 +21,10 @@ No request leaves a long-lived connection behind: each call opens the data plane
 HTTP client (`adapters/provider_http.py`, httpx behind an egress proxy) and closes it, since
 a tenant notifies a few times a day at most. Errors and log lines name the status or what
 failed, never the URL (hook URLs are often capabilities, and may come from the tenant's
-credentials) nor a header value. Behind an egress proxy the client is httpx's, which logs each
-request's URL at INFO: `HideHookUrls` shows a hook's as its scheme and host there.
+credentials) nor a header value. Errors do not name the call (`notification.crm.send`) either:
+whoever reports them does (`connector_failed`: `notification.send: rejected the webhook
+refused ...`). Behind an egress proxy the client is httpx's, which logs each request's URL at
+INFO: `HideHookUrls` shows a hook's as its scheme and host there.
 """
 
 from __future__ import annotations
@@ -177,19 +179,17 @@ class WebhookConnector:
     async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
         if operation not in OPERATIONS:
             raise UnknownOperation(self.category, operation, OPERATIONS)
-        where = f"{self.category}.{operation}"
         now = self._clock.now()
         ready = payload.prepare(
             params,
             idempotency_key=idempotency_key,
             format=self.settings.format,
             sent_at=now,
-            where=where,
         )
         event, raw = ready.notification.event, ready.raw
         headers = self._headers(event, ready.id, int(now.timestamp()), raw)
-        reply = await self._post(raw, headers, where)
-        return _answer(reply, ready.id, where)
+        reply = await self._post(raw, headers)
+        return _answer(reply, ready.id)
 
     def _headers(
         self, event: str, notification_id: str, timestamp: int, raw: bytes
@@ -212,7 +212,7 @@ class WebhookConnector:
             headers[settings.token_header] = f"Bearer {token}" if bearer else token
         return headers
 
-    async def _post(self, raw: bytes, headers: dict[str, str], where: str) -> ProviderReply:
+    async def _post(self, raw: bytes, headers: dict[str, str]) -> ProviderReply:
         url, timeout = self.settings.url, self.settings.request_timeout_s
         try:
             if self._http is not None:
@@ -224,42 +224,39 @@ class WebhookConnector:
         # Raised `from None`: a chained cause could show the URL or a header.
         except ProviderUnreachable as exc:
             raise ConnectorUnavailable(
-                f"{where}: the webhook's host could not be reached ({exc.cause})"
+                f"the webhook's host could not be reached ({exc.cause})"
             ) from None
         except ProviderTimedOut:
-            raise ConnectorTimeout(
-                f"{where}: the webhook did not answer within {timeout:g}s"
-            ) from None
+            raise ConnectorTimeout(f"the webhook did not answer within {timeout:g}s") from None
         except ProviderCallFailed as exc:
             raise ConnectorUnavailable(
-                f"{where}: the connection failed before the webhook answered ({exc.cause})"
+                f"the connection failed before the webhook answered ({exc.cause})"
             ) from None
         except ValueError:  # the client could not write the request (checked settings: rare)
             raise ConnectorRejected(
-                f"{where}: the request could not be written: check url and headers"
+                "the request could not be written: check url and headers"
             ) from None
 
 
-def _answer(reply: ProviderReply, notification_id: str, where: str) -> dict[str, Any]:
+def _answer(reply: ProviderReply, notification_id: str) -> dict[str, Any]:
     status = reply.status_code
     if 200 <= status < 300:
         return {"delivered": True, "status": status, "id": notification_id}
     if status == 429:
         raise ConnectorRateLimited(
-            f"{where}: the webhook asked to slow down (HTTP 429)",
+            "the webhook asked to slow down (HTTP 429)",
             retry_after=retry_after_s(reply.headers),
         )
     if status == 408 or status >= 500 or status < 200:
-        raise ConnectorUnavailable(f"{where}: the webhook answered HTTP {status}")
+        raise ConnectorUnavailable(f"the webhook answered HTTP {status}")
     if 300 <= status < 400:
         raise ConnectorRejected(
-            f"{where}: the webhook answered with a redirect (HTTP {status}), which is not "
+            f"the webhook answered with a redirect (HTTP {status}), which is not "
             "followed: set url to the address it points to"
         )
     hint = _HINTS.get(status)
     raise ConnectorRejected(
-        f"{where}: the webhook refused the notification (HTTP {status})"
-        + (f": {hint}" if hint else "")
+        f"the webhook refused the notification (HTTP {status})" + (f": {hint}" if hint else "")
     )
 
 
