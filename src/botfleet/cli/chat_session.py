@@ -5,11 +5,16 @@ connectors, the tenant's LLM as the `mock_llm` provider, a clock frozen at the s
 moves it). Each notification the flow sends (`notification.send`, recorded, never delivered)
 is a `(notification: event {...})` line before what the bot said in that turn. Input is read
 line by line, so piped input works as well as a terminal.
+
+Outputs are shown as a channel sends them (`chat_channels`: the tenant's, or `--channel`):
+degraded to its capabilities, and a press is the message that channel delivers. `:send` sends
+the other message types (`chat_sends`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,8 +23,10 @@ import typer
 import yaml
 
 from botfleet.adapters.llm import build_llm_connector, llm_options
+from botfleet.cli.chat_channels import ChatChannel, chat_channel, default_channel
+from botfleet.cli.chat_sends import SEND_HELP, SEND_USAGE, SendError, parse_send
 from botfleet.domain.errors import BotPlatformError, ConfigError
-from botfleet.domain.outputs import Output
+from botfleet.domain.outputs import Option, Output, options_of
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow
@@ -37,10 +44,11 @@ from botfleet.testing.tenant_file import config_error_issues
 
 __all__ = ["HELP", "chat_session", "flow_notice", "mock_llm", "parse_data", "show_flow_notice"]
 
-HELP = """commands:
+HELP = f"""commands:
   :state            the state the conversation is in
   :data             the conversation's data
   :press ID         press a button or pick a list row by its id
+{SEND_HELP}
   :wait DURATION    move the clock (e.g. 2h, 1d); scheduled tasks that fall due run
   :reset            forget this conversation and start over
   :quit             leave (end of input does too)
@@ -50,6 +58,7 @@ anything else is a message; a number picks one of the choices shown"""
 #: Said when the argument is missing: the command is known, only its argument is not there.
 _USAGE = {
     ":press": ":press ID  (e.g. :press menu_book)",
+    ":send": SEND_USAGE,
     ":wait": ":wait DURATION  (e.g. :wait 2h)",
 }
 
@@ -122,9 +131,17 @@ async def chat_session(
     *,
     echo: bool = False,
     default_calendar: bool = False,
+    channel: str | None = None,
 ) -> int:
     """Chat until the input ends; 1 when the bot cannot start. `default_calendar`: `config`
-    runs a flow file (no tenant file), so a calendar the flow calls is the default one."""
+    runs a flow file (no tenant file), so a calendar the flow calls is the default one.
+    `channel`: what outputs are shown as (`chat_channels.CHANNELS`; default the tenant's
+    channel, `default_channel`).
+
+    Raises:
+        ValueError: `channel` is not one chat knows.
+    """
+    shown_as = chat_channel(channel or default_channel(config))
     try:
         mocked = sandbox_config(
             config, flow.spec, unmocked="fail", default_calendar=default_calendar
@@ -135,24 +152,90 @@ async def chat_session(
         return 1
     start = at or datetime.now(ZoneInfo(config.timezone)).replace(second=0, microsecond=0)
     async with open_sandbox(mocked, at=start, llm=llm, contact=contact) as bot:
+        # The runtime degrades every turn's outputs to its sender's capabilities, as a served
+        # bot does to its channel's. (Bootstrap read only `max_text` from them, for the LLM's
+        # answers: the same 4096 on every channel.)
+        bot.sender.capabilities = shown_as.capabilities
+        chat = _Chat(bot, shown_as)
         typer.echo(
-            f"Chatting with {config.display_name()} (flow {flow.spec.id}) as {contact.id}; "
-            f"clock frozen at {bot.clock.now().isoformat()}. :help lists commands."
+            f"Chatting with {config.display_name()} (flow {flow.spec.id}) as {contact.id} "
+            f"on {shown_as.name}; clock frozen at {bot.clock.now().isoformat()}. "
+            ":help lists commands."
         )
         for category in unmocked_categories(config, flow.spec, default_calendar=default_calendar):
             typer.echo(f"note: connector {category!r} has no mock here: its calls fail")
         if state is not None or data:
             try:
                 mark = len(bot.notifications)
-                _show(await bot.enter(state, data), bot, mark)
+                chat.show(await bot.enter(state, data), mark)
             except (ValueError, BotPlatformError) as exc:
                 typer.echo(f"error: {exc}", err=True)
                 return 1
-        await _loop(bot, read, echo)
+        await _loop(chat, read, echo)
     return 0
 
 
-async def _loop(bot: Sandbox, read: Callable[[], str], echo: bool) -> None:
+@dataclass
+class _Chat:
+    """The sandboxed bot and what the contact was shown on the channel."""
+
+    bot: Sandbox
+    channel: ChatChannel
+    #: option id -> (its menu as the channel showed it, the option): what can be pressed. The
+    #: options of every menu of the last turn that showed any (a later one wins an id).
+    pressable: dict[str, tuple[Output, Option]] = field(default_factory=dict)
+
+    def show(self, outputs: list[Output], mark: int) -> None:
+        """The notifications sent since `mark` (during the turn: before its messages leave, as
+        in a served bot), then what the bot said, as the channel sent it."""
+        bot = self.bot
+        for notification in bot.notifications[mark:]:
+            typer.echo(describe_notification(notification))
+        menus = [output for output in outputs if options_of(output)]
+        if menus:
+            self.pressable = {o.id: (menu, o) for menu in menus for o in options_of(menu)}
+        for output in outputs:
+            text, *choices = describe_output(output)
+            typer.echo("bot> " + text.replace("\n", "\n     "))
+            for choice in choices:
+                typer.echo(f"     {choice.strip()}")
+
+    async def press(self, payload: str) -> list[Output]:
+        """Press the option `payload` as the channel delivers the press.
+
+        An option of a menu the channel showed as numbered text has nothing to press: it is
+        typed as its number, as the contact would. An id no menu shows is pressed anyway (a
+        button of an older message, a payload as a first message).
+        """
+        bot = self.bot
+        shown = self.pressable.get(payload)
+        if shown is None:
+            last = (await bot.state()).last_options
+            position = next((n for n, o in enumerate(last, start=1) if o.id == payload), None)
+            if position is not None:
+                _note(f'({self.channel.name} shows it as numbered text: typed "{position}")')
+                return await bot.say(str(position))
+            return await bot.press(payload)
+        menu, option = shown
+        press = self.channel.press(menu, option)
+        if press.by_position:
+            _note(
+                f"({self.channel.name} sent its id by position, too long to send back: "
+                f'pressed as the typed "{press.text}")'
+            )
+        return await bot.send(
+            press.kind.value, text=press.text, payload=press.payload, extra=press.extra
+        )
+
+    def reset(self) -> None:
+        self.pressable = {}
+
+
+def _note(line: str) -> None:
+    typer.echo(typer.style(line, dim=True))
+
+
+async def _loop(chat: _Chat, read: Callable[[], str], echo: bool) -> None:
     while True:
         typer.echo("you> ", nl=False)
         line = read()
@@ -167,12 +250,13 @@ async def _loop(bot: Sandbox, read: Callable[[], str], echo: bool) -> None:
         if text in (":quit", ":q", ":exit"):
             return
         try:
-            await _handle(bot, text)
+            await _handle(chat, text)
         except Exception as exc:  # a broken turn is shown, the chat goes on
             typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
 
 
-async def _handle(bot: Sandbox, text: str) -> None:
+async def _handle(chat: _Chat, text: str) -> None:
+    bot = chat.bot
     command, _, argument = text.partition(" ")
     argument = argument.strip()
     mark = len(bot.notifications)
@@ -183,30 +267,27 @@ async def _handle(bot: Sandbox, text: str) -> None:
         typer.echo(shown.rstrip())
     elif command == ":reset":
         await bot.reset()
+        chat.reset()
         typer.echo("(conversation forgotten: your next message starts over)")
     elif command in _USAGE and not argument:
         typer.echo(f"usage: {_USAGE[command]}")
     elif command == ":press":
-        _show(await bot.press(argument), bot, mark)
+        chat.show(await chat.press(argument), mark)
+    elif command == ":send":
+        try:
+            message = parse_send(argument)
+        except SendError as exc:
+            typer.echo(f"error: {exc}")
+            return
+        kind, payload, extra = message.kind.value, message.payload, message.extra
+        chat.show(await bot.send(kind, text=message.text, payload=payload, extra=extra), mark)
     elif command == ":wait":
         moved = await bot.wait(parse_duration(argument))
         typer.echo(f"(now {bot.clock.now().isoformat()})")
-        _show(moved, bot, mark)
+        chat.show(moved, mark)
     elif command == ":help":
         typer.echo(HELP)
     elif command.startswith(":"):
         typer.echo(f"unknown command {text!r}\n{HELP}")
     else:
-        _show(await bot.say(text), bot, mark)
-
-
-def _show(outputs: list[Output], bot: Sandbox, mark: int) -> None:
-    """The notifications sent since `mark` (during the turn: before its messages leave, as in
-    a served bot), then what the bot said."""
-    for notification in bot.notifications[mark:]:
-        typer.echo(describe_notification(notification))
-    for output in outputs:
-        text, *choices = describe_output(output)
-        typer.echo("bot> " + text.replace("\n", "\n     "))
-        for choice in choices:
-            typer.echo(f"     {choice.strip()}")
+        chat.show(await bot.say(text), mark)

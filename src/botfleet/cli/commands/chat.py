@@ -5,11 +5,21 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from botfleet.cli.options import LogLevel
+
+
+class Channel(StrEnum):
+    """`--channel`: the channel whose way of sending the outputs are shown in (kept here, not
+    taken from `chat_channels`: `botfleet --help` imports no channel adapter)."""
+
+    whatsapp = "whatsapp"
+    telegram = "telegram"
+    webchat = "webchat"
 
 
 def chat(
@@ -26,6 +36,13 @@ def chat(
         None,
         "--at",
         help="Freeze the clock here, ISO 8601 (2024-05-06T09:00, default now); :wait moves it.",
+    ),
+    channel: Channel | None = typer.Option(
+        None,
+        "--channel",
+        case_sensitive=False,
+        help="Show the outputs as this channel sends them, presses as it delivers them "
+        "(default: the tenant's channel; the web chat for a flow file).",
     ),
     log_level: LogLevel | None = typer.Option(
         None,
@@ -69,6 +86,7 @@ def chat(
             sys.stdin.readline,
             echo=not sys.stdin.isatty(),
             default_calendar=not is_tenant_file(tenant_file),
+            channel=channel.value if channel else None,
         )
         code = asyncio.run(session)
     if code:
