@@ -105,9 +105,10 @@ def cannot_start(problem: object) -> NoReturn:
 def _run(options: ServeOptions) -> None:
     import uvicorn
 
-    from botfleet.data_plane.app import create_app, startup_problem
+    from botfleet.data_plane.app import create_app
     from botfleet.domain.errors import ConfigError, FlowValidationError
     from botfleet.observability import configure_logging, set_log_tenant
+    from botfleet.startup_problems import startup_problem
 
     settings = load_settings()
     if options.tenant_config is not None:

@@ -8,7 +8,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botfleet import __version__
 from botfleet.control_plane.api import (
@@ -34,6 +33,7 @@ from botfleet.control_plane.services.url_review import log_stored_urls_outside_p
 from botfleet.control_plane.settings import ControlPlaneSettings
 from botfleet.control_plane.url_policy import Resolver
 from botfleet.http_guards import BodyGuard
+from botfleet.startup_problems import explain_startup_problems
 
 _log = get_logger("app")
 
@@ -107,40 +107,8 @@ def create_app(
     app.add_middleware(BodyGuard, max_bytes=json_body_limit(largest))
     app.add_middleware(RequestObserver, metrics=metrics)
     app.add_middleware(ContainUnhandledErrors)  # outermost: it sees what the others raise
-    app.add_middleware(StartupProblemInOneLine, problem=startup_problems)
-    app.state.startup_problems = startup_problems
+    explain_startup_problems(app, startup_problems)  # outermost
     return app
-
-
-def startup_problem(app: FastAPI) -> str | None:
-    """Why `app` (made by `create_app`) failed to start, when its lifespan could say it in one
-    line (the database could not be used: `DatabaseStartupFailed`); else None. `botfleet serve
-    control-plane` then exits with status 2."""
-    problems: list[str] = app.state.startup_problems
-    return problems[-1] if problems else None
-
-
-class StartupProblemInOneLine:
-    """Starlette reports a lifespan that failed to start with its traceback, which uvicorn
-    prints (~60 lines for a database that is down); a failure the lifespan explained
-    (`problem`) is reported with that one line instead, and `botfleet serve control-plane`
-    exits with status 2 (see `startup_problem`) where uvicorn would exit with 3."""
-
-    def __init__(self, app: ASGIApp, problem: list[str]) -> None:
-        self.app = app
-        self.problem = problem
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
-
-        async def explained(message: Message) -> None:
-            if message["type"] == "lifespan.startup.failed" and self.problem:
-                message = {**message, "message": self.problem[-1]}
-            await send(message)
-
-        await self.app(scope, receive, explained)
 
 
 def create_app_from_env() -> FastAPI:

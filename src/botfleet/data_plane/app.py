@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from starlette.applications import Starlette
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_routes, fast_path
 from botfleet.data_plane.api.errors import install_error_handlers
@@ -27,6 +26,7 @@ from botfleet.domain.tenant_config import TenantConfig
 from botfleet.http_guards import MAX_BODY_BYTES, BodyGuard
 from botfleet.ports.channels import TurnResult
 from botfleet.ports.clock import Clock, SystemClock
+from botfleet.startup_problems import explain_startup_problems
 from botfleet.web import JsonApi, Operation
 
 if TYPE_CHECKING:  # the pull imports httpx, which a data plane on a local YAML never uses
@@ -198,40 +198,8 @@ def create_app(
             max_age=600,
         )
     # Outermost: it only rewrites the lifespan's failure message.
-    app.add_middleware(StartupProblemInOneLine, problems=startup_problems)
-    app.state.startup_problems = startup_problems
+    explain_startup_problems(app, startup_problems)
     return app
-
-
-def startup_problem(app: Starlette) -> str | None:
-    """Why `app` (made by `create_app`) failed to start, when its configuration was refused
-    while the runtime was built (`ConfigError`, `FlowValidationError`: their message names the
-    tenant file and the key); else None. `botfleet serve data-plane` then prints it as `data
-    plane cannot start: ...` and exits with status 2, as for a problem found before."""
-    problems: list[str] = getattr(app.state, "startup_problems", [])
-    return problems[-1] if problems else None
-
-
-class StartupProblemInOneLine:
-    """Starlette reports a lifespan that failed to start with its traceback, which uvicorn logs
-    (one JSON line ~1 kB long whose last line is the error); a refused configuration
-    (`startup_problem`) is reported with its message instead. Other requests pass through."""
-
-    def __init__(self, app: ASGIApp, problems: list[str]) -> None:
-        self.app = app
-        self.problems = problems
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
-
-        async def explained(message: Message) -> None:
-            if message["type"] == "lifespan.startup.failed" and self.problems:
-                message = {**message, "message": self.problems[-1]}
-            await send(message)
-
-        await self.app(scope, receive, explained)
 
 
 def _log_job_failure(future: asyncio.Future[Any]) -> None:

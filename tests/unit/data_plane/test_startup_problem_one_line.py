@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from botfleet.data_plane.app import create_app, startup_problem
+from botfleet.data_plane.app import create_app
+from botfleet.startup_problems import startup_problem
 from botfleet.testing.runtime import make_settings, make_tenant_config
 
 CALLS_CALENDAR = {

@@ -33,10 +33,11 @@ def serve_control_plane(
     import uvicorn
     from pydantic import ValidationError
 
-    from botfleet.control_plane.app import create_app, startup_problem
+    from botfleet.control_plane.app import create_app
     from botfleet.control_plane.logs import configure_logging
     from botfleet.control_plane.settings import ControlPlaneSettings
     from botfleet.observability import level_number
+    from botfleet.startup_problems import startup_problem
 
     try:
         settings = ControlPlaneSettings()
