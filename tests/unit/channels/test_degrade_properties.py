@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from botfleet.domain.degrade import BUILT_IN_MENU_TEXTS, MenuTexts, degrade
@@ -184,6 +184,15 @@ def test_degrading_twice_changes_nothing(given_outputs: list[Output], caps: Capa
 
 @settings(max_examples=300)
 @given(st.lists(outputs, max_size=4), capabilities, menu_words)
+@example(  # CI's case: the Spanish hint splits into more parts than the English one
+    [
+        ListMenu("", "", (Section("", (Option("a", "Yes"), Option("0", "Yes"))),)),
+        Buttons("", (Option("a", "Yes"),)),
+        Buttons("", (Option("a", "Yes", "?"),)),
+    ],
+    Capabilities(buttons=False, lists=True, max_list_rows=1, max_row_title=1, max_text=2),
+    BUILT_IN_MENU_TEXTS["es"],
+)
 def test_the_words_change_nothing_but_themselves(
     given_outputs: list[Output], caps: Capabilities, texts: MenuTexts
 ) -> None:
@@ -196,9 +205,13 @@ def test_the_words_change_nothing_but_themselves(
     assert [o.id for out in once for o in options_of(out)] == [
         o.id for out in english for o in options_of(out)
     ]
-    for mine, theirs in zip(once, english, strict=False):
-        if isinstance(mine, ListMenu) and isinstance(theirs, ListMenu):
-            assert mine.sections == theirs.sections
+    # The words can split texts into a different number of parts, so menus are compared in
+    # order among themselves, not by position among all outputs.
+    assert [(type(o), options_of(o)) for o in once if not isinstance(o, Text)] == [
+        (type(o), options_of(o)) for o in english if not isinstance(o, Text)
+    ]
+    mine = [o.sections for o in once if isinstance(o, ListMenu)]
+    assert mine == [o.sections for o in english if isinstance(o, ListMenu)]
 
 
 def _all_text(outs: Sequence[Output]) -> str:
