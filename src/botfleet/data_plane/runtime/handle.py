@@ -324,7 +324,10 @@ class ConversationRuntime:
                 later = await self._quiet(job, debounce_ms / 1000)
                 started = perf_counter()  # the turn's own time, not the contact's pause
             batch = [job.message, *(t.message for t in later)]
-            answered = batch[0] if len(batch) == 1 else _joined(batch)
+            # Two ids: the engine keys the turn's connector calls with the message's, the first
+            # text's (`_joined`); the answer goes to the last text's entry, whose caller gets it.
+            turn_message = batch[0] if len(batch) == 1 else _joined(batch)
+            answered_id = batch[-1].message_id
             unrecorded = [
                 ReceivedMessage(t.message, t.received_at) for t in (job, *later) if not t.recorded
             ]
@@ -333,8 +336,8 @@ class ConversationRuntime:
                 try:
                     fitted = await self._process(
                         message.contact_id,
-                        MessageReceived(answered),
-                        answered.message_id,
+                        MessageReceived(turn_message),
+                        answered_id,
                         contact_log,
                         merged_ids=[m.message_id for m in batch[:-1]],
                         unrecorded=unrecorded,
@@ -369,9 +372,7 @@ class ConversationRuntime:
             # The answer belongs to the last text, as in the journal; the others get none.
             later[-1].outcome = fitted
             self.metrics.merged.inc(len(later))
-            contact_log.info(
-                "messages_merged", count=len(later) + 1, message_id=answered.message_id
-            )
+            contact_log.info("messages_merged", count=len(later) + 1, message_id=answered_id)
             return []
         return fitted
 
@@ -650,8 +651,14 @@ def _mergeable(message: InboundMessage) -> bool:
 
 def _joined(batch: Sequence[InboundMessage]) -> InboundMessage:
     """The texts of one contact sent within `debounce_ms`, as one message: the last one's,
-    with every text on a line of its own."""
-    return replace(batch[-1], text="\n".join(m.text for m in batch if m.text.strip()))
+    with every text on a line of its own, under the first one's id.
+
+    The engine keys the turn's connector calls with the message id. A replay after a crash
+    starts the batch with the same first text, but texts that arrived meanwhile may join its
+    end: under the last one's id the replay would book again, under a new key.
+    """
+    text = "\n".join(m.text for m in batch if m.text.strip())
+    return replace(batch[-1], message_id=batch[0].message_id, text=text)
 
 
 def _replies_of(entry: JournalEntry | None) -> tuple[Output, ...]:

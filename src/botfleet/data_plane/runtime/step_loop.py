@@ -2,7 +2,8 @@
 
 Nothing is persisted here; the runtime commits the outcome in one transaction afterwards. The
 effects carried out before that commit are safe to repeat when a crash makes the turn run
-again: connector calls and scheduled tasks carry idempotency keys derived from the message id,
+again: connector calls carry idempotency keys derived from the message id (merged texts': the
+first text's, the one a replay starts the batch with again), scheduled tasks their own keys,
 a `delay` counts from the turn's own moment (`delay_from`), not the clock, so the job stored
 again has the same due time, and a one-off task's run is recorded when it commits, so a job
 stored again after it ran does not run again.
