@@ -96,6 +96,14 @@ def check_actions(
 
 def data_keys_set(spec: FlowSpec) -> set[str]:
     """Top-level `data` keys some part of the flow writes (for `send_dynamic_options`)."""
+    return {key.split(".", 1)[0] for key in data_keys_written(spec)}
+
+
+def data_keys_written(spec: FlowSpec) -> set[str]:
+    """The `data` keys the flow writes, as written (`result_key: booking.slots` stays whole):
+    result keys, `set_data` (actions and transitions), a task's carried `data`, suffixes and
+    the `service_<p>` keys they expand to. Keys are names, never templates, so nothing else in
+    the flow writes one; the engine's own (`contact_name`, `today`) are not among them."""
     keys: set[str] = set()
     for _, action in iter_actions(spec):
         if isinstance(action, InvokeConnector) and action.result_key:
@@ -112,7 +120,7 @@ def data_keys_set(spec: FlowSpec) -> set[str]:
             extracts = True
     if extracts:  # services expansion copies each property p to `service_<p>`
         keys.update(f"service_{p}" for service in spec.services.values() for p in service)
-    return {str(key).split(".", 1)[0] for key in keys}
+    return {str(key) for key in keys}
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,13 +152,8 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
                 )
                 for i, s in enumerate(action.sections)
             )
-            turn.say(
-                ListMenu(
-                    r.text(action.body, f"{where}.body"),
-                    r.text(action.button_label, f"{where}.button_label"),
-                    sections,
-                )
-            )
+            body = r.text(action.body, f"{where}.body")
+            turn.say(ListMenu(body, _list_label(turn, r, action.button_label, where), sections))
         case schema.SendDynamicOptions():
             _dynamic_options(turn, action, where)
         case schema.SetData():
@@ -269,8 +264,17 @@ def _dynamic_options(turn: TurnBuilder, action: schema.SendDynamicOptions, where
     if len(items) <= 3 and not any(o.description for o in items):
         turn.say(Buttons(body, tuple(items)))
     else:
-        label = r.text(action.button_label, f"{where}.button_label")
+        label = _list_label(turn, r, action.button_label, where)
         turn.say(ListMenu(body, label, (Section("", tuple(items)),)))
+
+
+def _list_label(turn: TurnBuilder, r: Renderer, written: str | None, where: str) -> str:
+    """The flow's `button_label`, else the word degradation gives the lists it makes for this
+    contact: otherwise a Spanish contact would get the flow's lists behind "Options" and a
+    channel's behind "Opciones". A label that renders blank gets the word too: channels would
+    put their own English one there."""
+    label = "" if written is None else r.text(written, f"{where}.button_label")
+    return label if label.strip() else turn.menu_texts().list_button
 
 
 def _lookup(data: Mapping[str, Any], key: str) -> Any:

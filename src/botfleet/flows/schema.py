@@ -46,10 +46,19 @@ class SendButtons(_Strict):
     buttons: list[OptionSpec] = Field(min_length=1)
 
 
+#: One default for both list actions, the word of the lists degradation makes: a flow's own
+#: list and a channel's list of buttons then read alike to the same contact.
+_LIST_LABEL = (
+    "Label of the button that opens the list. Left out (or rendered blank): "
+    "settings.menu_texts.list_button, else the built-in word of the contact's or the tenant's "
+    "language ('Options', 'Opciones'...)."
+)
+
+
 class SendList(_Strict):
     action: Literal["send_interactive_list"]
     body: str
-    button_label: str = "Options"
+    button_label: str | None = Field(default=None, description=_LIST_LABEL)
     sections: list[SectionSpec] = Field(min_length=1)
 
 
@@ -57,7 +66,7 @@ class SendDynamicOptions(_Strict):
     action: Literal["send_dynamic_options"]
     source_key: Name
     text: str
-    button_label: str = "Options"
+    button_label: str | None = Field(default=None, description=_LIST_LABEL)
     empty_text: str = ""
 
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from botfleet.domain.degrade import MenuTexts, menu_texts
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, options_of
 from botfleet.domain.timezones import check_zone_name
@@ -155,6 +156,17 @@ class TurnBuilder:
 
     def error_text(self) -> str:
         return self.flow.settings.error_text or DEFAULT_ERROR_TEXT
+
+    def menu_texts(self) -> MenuTexts:
+        """The words degradation adds to this turn's menus: `settings.menu_texts`, else the
+        built-in ones of the contact's language (the message's), else of the tenant's.
+
+        The data plane picks them the same way for the turn's outputs (a connector reply's or
+        a task's turn included: the first has the message it answers, the second none), so a
+        list the flow sends and one a channel makes of buttons carry the same label."""
+        own = self.flow.settings.menu_texts
+        contact = self.message.language if self.message is not None else ""
+        return menu_texts(contact, self.ctx.tenant.language, own.list_button, own.number_hint)
 
     def diagnose(self, level: str, event: str, where: str, detail: str) -> None:
         self.diagnostics.append(Diagnostic(level, event, where, detail))

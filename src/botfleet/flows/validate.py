@@ -21,10 +21,10 @@ from botfleet.flows._content_checks import (
 )
 from botfleet.flows._issues import IssueCollector, did_you_mean, sort_issues
 from botfleet.flows._option_checks import check_unmatched_options
+from botfleet.flows._settings_checks import check_settings
 from botfleet.flows._spec_walk import state_path, transition_lists
 from botfleet.flows._template_checks import check_condition, check_templates
 from botfleet.flows.actions import MAX_CHAIN
-from botfleet.flows.render import is_template
 from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
 from botfleet.flows.suggestions import closest
 from botfleet.flows.yaml_lines import TextLines, index_path, key_path
@@ -84,23 +84,8 @@ def validate_spec(
     connectors = DEFAULT_CONNECTOR_CATEGORIES if known_connectors is None else known_connectors
     check_actions(spec, collector, connectors, known_operations, bindings)
     _check_schedules(spec, collector)
-    if spec.settings.session_timeout is not None:
-        check_duration(spec.settings.session_timeout, "settings.session_timeout", collector)
-    _check_plain_settings(spec, collector)
+    check_settings(spec, collector)
     return sort_issues(collector.issues)
-
-
-def _check_plain_settings(spec: FlowSpec, collector: IssueCollector) -> None:
-    """The texts of the error paths are sent as written: they are what a user gets when
-    something (a template included) failed, so they are never rendered."""
-    for name in ("error_text", "llm_fallback_text"):
-        text = getattr(spec.settings, name)
-        if text is not None and is_template(text):
-            collector.warning(
-                f"settings.{name}",
-                "sent as written, never rendered (it is the text of a failure): the user "
-                "would see the {{ }} markup; write plain text",
-            )
 
 
 # ---------------------------------------------------------------- graph

@@ -1,6 +1,7 @@
 """The words degradation adds to menus ("Options", "Reply with a number.") follow the flow's
 `settings.menu_texts`, else the contact's or the tenant's language: on their own
-(`menu_texts`, `degrade`) and through the runtime, which picks them for each turn."""
+(`menu_texts`, `degrade`) and through the runtime, which picks them for each turn; a flow's own
+list without `button_label` gets the same label."""
 
 from __future__ import annotations
 
@@ -132,7 +133,8 @@ def test_the_senders_second_degradation_keeps_the_words_of_the_first() -> None:
 
 def flow(settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """MENU shows four buttons (a list on WhatsApp); `long` shows eleven rows (numbered text);
-    the task `survey` shows the four buttons again."""
+    `own` shows a list of the flow's own without `button_label`; the task `survey` shows the
+    four buttons again."""
     buttons = {
         "action": "send_interactive_buttons",
         "body": "¿Qué necesitas?",
@@ -147,7 +149,10 @@ def flow(settings: dict[str, Any] | None = None) -> dict[str, Any]:
         "states": {
             "MENU": {
                 "on_enter": [buttons],
-                "transitions": [{"on_payload": "long", "target": "LONG"}],
+                "transitions": [
+                    {"on_payload": "long", "target": "LONG"},
+                    {"on_payload": "own", "target": "OWN"},
+                ],
                 "fallback": "MENU",
             },
             "LONG": {
@@ -160,6 +165,16 @@ def flow(settings: dict[str, Any] | None = None) -> dict[str, Any]:
                     }
                 ],
                 "fallback": "LONG",
+            },
+            "OWN": {
+                "on_enter": [
+                    {
+                        "action": "send_interactive_list",
+                        "body": "¿Qué tratamiento?",
+                        "sections": [{"rows": rows[:2]}],
+                    }
+                ],
+                "fallback": "OWN",
             },
         },
     }
@@ -232,3 +247,25 @@ async def test_a_flow_may_set_one_word_and_keep_the_other_built_in() -> None:
         "Escribe el número de la opción.",
         "Opciones",
     )
+
+
+@pytest.mark.parametrize(
+    ("tenant_language", "contact_language", "settings", "word"),
+    [
+        ("es", "", None, "Opciones"),
+        ("es", "pt-BR", None, "Opções"),
+        ("nl", "", None, LIST_LABEL),
+        ("en", "de", {"menu_texts": {"list_button": "Ver opciones"}}, "Ver opciones"),
+    ],
+)
+async def test_a_flows_list_without_a_label_reads_as_the_lists_degradation_makes(
+    tenant_language: str, contact_language: str, settings: dict[str, Any] | None, word: str
+) -> None:
+    """The engine picks the default label, the runtime the degradation words: one choice."""
+    config = make_tenant_config(flow(settings), language=tenant_language)
+    sender = RecordingSender(capabilities=WHATSAPP_CAPABILITIES)
+    async with bootstrap_test_runtime(config, sender=sender) as runtime:
+        (from_buttons,) = (await runtime.handle(said("hola", contact_language))).outputs
+        (own,) = (await runtime.handle(said("own", contact_language))).outputs
+    assert isinstance(from_buttons, ListMenu) and isinstance(own, ListMenu)
+    assert own.button_label == from_buttons.button_label == word

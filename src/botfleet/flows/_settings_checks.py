@@ -1,0 +1,77 @@
+"""Static checks of a flow's `settings`. Pure.
+
+Texts sent as written must not hold template markup, `session_timeout` must be a duration,
+and `session_keeps` must have a timeout to keep keys across and name keys the flow writes.
+"""
+
+from __future__ import annotations
+
+from botfleet.flows._content_checks import check_duration, data_keys_written
+from botfleet.flows._issues import IssueCollector, did_you_mean
+from botfleet.flows.render import is_template
+from botfleet.flows.schema import FlowSpec
+from botfleet.flows.yaml_lines import index_path
+
+#: `data` keys the engine writes itself: `contact_name` (a message's profile name) and
+#: `today` (each turn), so keeping them needs no action of the flow.
+ENGINE_DATA_KEYS = frozenset({"contact_name", "today"})
+
+
+def check_settings(spec: FlowSpec, collector: IssueCollector) -> None:
+    settings = spec.settings
+    if settings.session_timeout is not None:
+        check_duration(settings.session_timeout, "settings.session_timeout", collector)
+    _check_plain_texts(spec, collector)
+    _check_session_keeps(spec, collector)
+
+
+def _check_plain_texts(spec: FlowSpec, collector: IssueCollector) -> None:
+    """Texts sent as written, where a `{{ }}` would reach the user as it stands."""
+    # The texts of the error paths are what a user gets when something, a template included,
+    # failed, so they are never rendered.
+    for name in ("error_text", "llm_fallback_text"):
+        text = getattr(spec.settings, name)
+        if text is not None and is_template(text):
+            collector.warning(
+                f"settings.{name}",
+                "sent as written, never rendered (it is the text of a failure): the user "
+                "would see the {{ }} markup; write plain text",
+            )
+    # The menu words are added by the channel after the turn, where no template namespace is
+    # left to render them with (and a flow's own lists take `list_button` as it stands).
+    words = spec.settings.menu_texts
+    for name in ("list_button", "number_hint"):
+        text = getattr(words, name)
+        if text is not None and is_template(text):
+            collector.warning(
+                f"settings.menu_texts.{name}",
+                f"menu_texts.{name} is sent as written, never rendered: the user would see "
+                "the {{ }} markup; write plain text, or leave the key out for the built-in "
+                "words of the contact's language",
+            )
+
+
+def _check_session_keeps(spec: FlowSpec, collector: IssueCollector) -> None:
+    keeps = spec.settings.session_keeps
+    if not keeps:
+        return
+    if spec.settings.session_timeout is None:
+        collector.warning(
+            "settings.session_keeps",
+            "session_keeps has nothing to keep across: without settings.session_timeout "
+            "sessions never end and `data` is never emptied; set a session_timeout (e.g. 12h) "
+            "or remove session_keeps",
+        )
+    written = data_keys_written(spec)
+    # A key written with dots (`result_key: booking.slots`) counts whole and by its first part,
+    # as templates read it: either may be what the author keeps.
+    known = written | {key.split(".", 1)[0] for key in written} | ENGINE_DATA_KEYS
+    for index, key in enumerate(keeps):
+        if key in known:
+            continue
+        collector.warning(
+            index_path("settings.session_keeps", index),
+            f"session_keeps names {key!r}{did_you_mean(key, known)}, a key this flow never "
+            "sets (no set_data, invoke_connector result_key, extract_suffix_as or "
+            "schedule_task data writes it): a session timeout has nothing to keep under it",
+        )
