@@ -2,8 +2,9 @@
 a shown option reaches the bot there.
 
 Outputs are degraded with the channel's own `Capabilities` (the adapters' constants, never
-copies), so a WhatsApp tenant's four buttons show as the list WhatsApp gets. A press is the
-message that channel's inbound side delivers: a list row on Telegram is a keyboard button (a
+copies: `sandbox.CHANNEL_CAPABILITIES`, which `botfleet test --channel` uses too), so a
+WhatsApp tenant's four buttons show as the list WhatsApp gets. A press is the message that
+channel's inbound side delivers: a list row on Telegram is a keyboard button (a
 `button_reply`), and an option whose id is too long for the channel was sent by position
 (`#opt2.<fingerprint>`, `option_ids`), so its press is the typed answer "2" with its menu's
 fingerprint, as the engine receives it from the channel.
@@ -16,16 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botfleet.adapters.channels.option_ids import positional_press, sendable_ids
-from botfleet.adapters.channels.telegram import TELEGRAM_CAPABILITIES
 from botfleet.adapters.channels.telegram.payloads import fits_callback_data
-from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
 from botfleet.adapters.channels.webchat.api import fits_payload
-from botfleet.adapters.channels.whatsapp import WHATSAPP_CAPABILITIES
 from botfleet.adapters.channels.whatsapp.payloads import MAX_BUTTON_ID, MAX_ROW_ID
-from botfleet.adapters.registry import WEBCHAT_TYPES
 from botfleet.domain.messages import MessageType
 from botfleet.domain.outputs import Capabilities, ListMenu, Option, Output, options_of
 from botfleet.domain.tenant_config import TenantConfig
+from botfleet.testing.sandbox import CHANNEL_CAPABILITIES, tenant_channel
 
 __all__ = ["CHANNELS", "ChatChannel", "Press", "chat_channel", "default_channel"]
 
@@ -93,17 +91,20 @@ class ChatChannel:
 _CHANNELS: dict[str, ChatChannel] = {
     "webchat": ChatChannel(
         "webchat",
-        WEBCHAT_CAPABILITIES,
+        CHANNEL_CAPABILITIES["webchat"],
         fits_payload,
         fits_payload,
         legacy_positions=False,  # the page never sent `#opt<position>` alone
     ),
     "whatsapp": ChatChannel(
-        "whatsapp", WHATSAPP_CAPABILITIES, _fits_whatsapp_button, _fits_whatsapp_row
+        "whatsapp",
+        CHANNEL_CAPABILITIES["whatsapp"],
+        _fits_whatsapp_button,
+        _fits_whatsapp_row,
     ),
     "telegram": ChatChannel(
         "telegram",
-        TELEGRAM_CAPABILITIES,
+        CHANNEL_CAPABILITIES["telegram"],
         fits_callback_data,
         fits_callback_data,
         rows_are_buttons=True,
@@ -130,8 +131,5 @@ def chat_channel(name: str) -> ChatChannel:
 
 def default_channel(config: TenantConfig) -> str:
     """The tenant's channel (`channel.type`) when chat can show it, else the web chat (a flow
-    file run without a tenant file is on the web chat)."""
-    kind = config.channel.type
-    if kind in WEBCHAT_TYPES:  # `http_dev` is the seed's name for the web chat
-        return "webchat"
-    return kind if kind in _CHANNELS else "webchat"
+    file run without a tenant file is on the web chat): the rule `botfleet test` follows too."""
+    return tenant_channel(config)

@@ -18,25 +18,12 @@ from typing import Any
 
 from botfleet.domain.messages import MessageType
 from botfleet.flows._issues import did_you_mean
+from botfleet.flows.schema import MESSAGE_TYPES
 
 __all__ = ["SEND_HELP", "SEND_TYPES", "SEND_USAGE", "Send", "SendError", "parse_send"]
 
-#: The type names `:send` takes: the DSL's (`on_type`), its aliases included.
-SEND_TYPES = (
-    "image",
-    "audio",
-    "video",
-    "document",
-    "location",
-    "reaction",
-    "contacts",
-    "text",
-    "button_reply",
-    "button",
-    "list_reply",
-    "list",
-    "unsupported",
-)
+#: The type names `:send` takes: the DSL's (`on_type`), its aliases included, in its order.
+SEND_TYPES: tuple[str, ...] = MESSAGE_TYPES
 SEND_USAGE = ":send TYPE [...]  (e.g. :send image, :send location 40.4 -3.7 Sol, :send reaction 👍)"
 SEND_HELP = """\
   :send TYPE ...    send another kind of message (what a flow's on_type matches):

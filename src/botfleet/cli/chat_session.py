@@ -151,11 +151,9 @@ async def chat_session(
             typer.echo(str(issue), err=True)
         return 1
     start = at or datetime.now(ZoneInfo(config.timezone)).replace(second=0, microsecond=0)
-    async with open_sandbox(mocked, at=start, llm=llm, contact=contact) as bot:
-        # The runtime degrades every turn's outputs to its sender's capabilities, as a served
-        # bot does to its channel's. (Bootstrap read only `max_text` from them, for the LLM's
-        # answers: the same 4096 on every channel.)
-        bot.sender.capabilities = shown_as.capabilities
+    async with open_sandbox(
+        mocked, at=start, llm=llm, contact=contact, capabilities=shown_as.capabilities
+    ) as bot:
         chat = _Chat(bot, shown_as)
         typer.echo(
             f"Chatting with {config.display_name()} (flow {flow.spec.id}) as {contact.id} "

@@ -13,3 +13,13 @@ class LogLevel(StrEnum):
     warning = "warning"
     error = "error"
     critical = "critical"
+
+
+class Channel(StrEnum):
+    """`--channel` (`chat`, `test`): the channel whose limits the bot's outputs are fitted to
+    (kept here, not taken from `testing.sandbox`: `botfleet --help` imports no channel
+    adapter)."""
+
+    whatsapp = "whatsapp"
+    telegram = "telegram"
+    webchat = "webchat"

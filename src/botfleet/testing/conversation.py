@@ -16,8 +16,9 @@
 
 Each test runs in a `Sandbox` (`botfleet.testing.sandbox`: the real runtime, in-memory stores,
 mock connectors or the test's fixtures, the scripted LLM, a frozen clock) with strict templates,
-and stops at its first failing step. The format is `conversation_format`; docs/authoring.md
-documents it.
+and stops at its first failing step. The bot is on the tenant's channel (or the one asked for):
+its outputs are checked as that channel gets them, fitted to its limits. The format is
+`conversation_format`; docs/authoring.md documents it.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from botfleet.testing.conversation_format import (
 )
 from botfleet.testing.llm import ScriptedLLM, in_scope, out_of_scope
 from botfleet.testing.sandbox import (
+    CHANNEL_CAPABILITIES,
     Contact,
     Sandbox,
     SentNotification,
@@ -64,6 +66,7 @@ from botfleet.testing.sandbox import (
     output_kind,
     output_text,
     sandbox_config,
+    tenant_channel,
     tenant_flow,
 )
 from botfleet.testing.tenant_file import (
@@ -177,8 +180,20 @@ def _scripted_llm(items: list[str | LLMAnswerSpec] | None) -> ScriptedLLM:
     return ScriptedLLM(script)
 
 
-async def run_conversation_test(test: LoadedTest | str | Path) -> ConversationResult:
-    """Run one test file; problems with the file itself come back as status "error"."""
+async def run_conversation_test(
+    test: LoadedTest | str | Path, *, channel: str | None = None
+) -> ConversationResult:
+    """Run one test file; problems with the file itself come back as status "error".
+
+    `channel`: the channel the bot is on, one of `CHANNEL_CAPABILITIES` (default the tenant's,
+    `tenant_channel`; a flow test's is the web chat).
+
+    Raises:
+        ValueError: `channel` is not one a sandbox can play.
+    """
+    if channel is not None and channel not in CHANNEL_CAPABILITIES:
+        known = ", ".join(CHANNEL_CAPABILITIES)
+        raise ValueError(f"unknown channel {channel!r}; expected one of {known}")
     started = perf_counter()
     source = test.source if isinstance(test, LoadedTest) else str(test)
     try:
@@ -189,14 +204,20 @@ async def run_conversation_test(test: LoadedTest | str | Path) -> ConversationRe
     except (ConfigError, FlowValidationError, OSError) as exc:
         return ConversationResult(Path(source).stem, source, "error", f"{source}: {exc}")
     llm = _scripted_llm(loaded.spec.llm)
+    on = channel or tenant_channel(config)
     status: Literal["passed", "failed", "error"] = "passed"
     message, done = "", 0
     sandbox: Sandbox | None = None
     try:
         async with open_sandbox(
-            config, at=loaded.spec.clock, llm=llm, strict=True, contact=_contact(loaded)
+            config,
+            at=loaded.spec.clock,
+            llm=llm,
+            strict=True,
+            contact=_contact(loaded),
+            capabilities=CHANNEL_CAPABILITIES[on],
         ) as sandbox:
-            done = await _run_steps(loaded, sandbox, llm)
+            done = await _run_steps(loaded, sandbox, llm, on)
     except _StepFailed as exc:
         status, message, done = "failed", exc.message, exc.steps
     except ConfigError as exc:
@@ -214,12 +235,16 @@ async def run_conversation_test(test: LoadedTest | str | Path) -> ConversationRe
     )
 
 
-async def run_conversation_tests(paths: Iterable[str | Path]) -> list[ConversationResult]:
-    """Every test found under `paths` (files, or folders searched recursively), in order."""
-    return [await run_conversation_test(path) for path in find_conversation_tests(paths)]
+async def run_conversation_tests(
+    paths: Iterable[str | Path], *, channel: str | None = None
+) -> list[ConversationResult]:
+    """Every test found under `paths` (files, or folders searched recursively), in order, each
+    on `channel` (default its tenant's: `run_conversation_test`)."""
+    found = find_conversation_tests(paths)
+    return [await run_conversation_test(path, channel=channel) for path in found]
 
 
-async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> int:
+async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM, channel: str) -> int:
     spec = test.spec
     if spec.start is not None:
         try:
@@ -252,7 +277,8 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
             problems.insert(0, not_offered)
         if problems:
             shown = notified if notified or step.notified is not None else None
-            raise _StepFailed(_failure(heading, problems, outputs, shown), index + 1)
+            failure = _failure(heading, problems, outputs, channel, shown)
+            raise _StepFailed(failure, index + 1)
     if llm.script:
         unused = ", ".join(repr(a.text) if isinstance(a, Answer) else repr(a) for a in llm.script)
         message = f"{test.where('llm')}: the LLM was never asked for: {unused}"
@@ -480,13 +506,14 @@ def _failure(
     heading: str,
     problems: list[str],
     outputs: list[Output],
+    channel: str,
     notified: list[SentNotification] | None = None,
 ) -> str:
-    """The failed step: its problems, what the bot sent and (`notified` given) what the flow
-    notified."""
+    """The failed step: its problems, what the bot sent on `channel` (fitted to its limits, so
+    named: the same step may pass on another) and (`notified` given) what the flow notified."""
     lines = [heading]
     lines += ["  " + p.replace("\n", "\n    ") for p in problems]
-    lines.append("  the bot sent:" if outputs else "  the bot sent nothing")
+    lines.append(f"  the bot sent on {channel}:" if outputs else "  the bot sent nothing")
     for number, output in enumerate(outputs, start=1):
         first, *rest = describe_output(output)
         lines.append(f"    {number}) {first}")

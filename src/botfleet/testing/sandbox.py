@@ -23,9 +23,12 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import ValidationError
 
+from botfleet.adapters.channels.telegram import TELEGRAM_CAPABILITIES
+from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
+from botfleet.adapters.channels.whatsapp import WHATSAPP_CAPABILITIES
 from botfleet.adapters.connectors import scripted
 from botfleet.adapters.connectors.calendar.config import CalendarSettings, with_tenant_timezone
-from botfleet.adapters.connectors.catalog import CONNECTOR_TYPES, NOT_CONNECTORS
+from botfleet.adapters.connectors.catalog import CONNECTOR_TYPES, NOT_CONNECTORS, binding_policy
 from botfleet.adapters.connectors.catalog import build_connector as build_binding
 from botfleet.adapters.connectors.notification.recorder import (
     NotificationRecorder,
@@ -33,6 +36,7 @@ from botfleet.adapters.connectors.notification.recorder import (
 )
 from botfleet.adapters.connectors.notification.webhook import WebhookConnector
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY
+from botfleet.adapters.registry import WEBCHAT_TYPES
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError
@@ -53,6 +57,7 @@ from botfleet.flows.engine import StepResult, start_state
 from botfleet.flows.load import Flow, load_flow, load_flow_text
 from botfleet.flows.schema import FlowSpec, InvokeConnector, Transition
 from botfleet.flows.state import ConversationState
+from botfleet.ports.channels import Capabilities
 from botfleet.ports.connectors import Connector, LLMConnector
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.runtime import (
@@ -65,6 +70,7 @@ from botfleet.testing.scheduling import ManualScheduler
 from botfleet.testing.tenant_file import display_path
 
 __all__ = [
+    "CHANNEL_CAPABILITIES",
     "ENTER_PAYLOAD",
     "Contact",
     "Sandbox",
@@ -75,6 +81,7 @@ __all__ = [
     "output_kind",
     "output_text",
     "sandbox_config",
+    "tenant_channel",
     "tenant_flow",
     "unmocked_categories",
 ]
@@ -91,6 +98,24 @@ NOTIFICATION = "notification"
 #: Stands for a webhook `url` a tenant file leaves out (the control plane's credentials may
 #: hold it): the sandbox never calls it, and `.invalid` never resolves.
 _URL_LEFT_TO_CREDENTIALS = "https://url-left-to-credentials.invalid/"
+
+
+#: The channels a sandboxed bot can be on (`botfleet chat` and `botfleet test`, `--channel`):
+#: what each can show, as its adapter declares it.
+CHANNEL_CAPABILITIES: Mapping[str, Capabilities] = {
+    "webchat": WEBCHAT_CAPABILITIES,
+    "whatsapp": WHATSAPP_CAPABILITIES,
+    "telegram": TELEGRAM_CAPABILITIES,
+}
+
+
+def tenant_channel(config: TenantConfig) -> str:
+    """The tenant's channel (`channel.type`) when a sandbox can play it, else the web chat (a
+    flow run without a tenant file is on the web chat)."""
+    kind = config.channel.type
+    if kind in WEBCHAT_TYPES:  # `http_dev` is the seed's name for the web chat
+        return "webchat"
+    return kind if kind in CHANNEL_CAPABILITIES else "webchat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +258,9 @@ def _check_tenant_calendar(config: TenantConfig, name: str, binding: Binding | N
     `calendar.chair_2`), checked as the data plane checks it at boot, so a setting
     it would refuse (`slot_minutes`, a bad `busy` event, an unknown type) is the same
     `ConfigError` here. An in-memory one is built; a `google_calendar` or `caldav` one, which
-    the sandbox replaces, has its unknown keys and shared settings checked, not its connection
-    settings nor credentials (the control plane may supply those)."""
+    the sandbox replaces, has its unknown keys, shared settings and `resilience` policy
+    checked, not its connection settings nor credentials (the control plane may supply
+    those)."""
     if binding is None:
         return
     connector_type = CONNECTOR_TYPES.get(binding.type)
@@ -247,6 +273,7 @@ def _check_tenant_calendar(config: TenantConfig, name: str, binding: Binding | N
         return
     raw = {k: v for k, v in binding.settings().items() if k != RESILIENCE_KEY}
     settings = with_tenant_timezone({**raw, "type": binding.type}, config.timezone)
+    problems: list[tuple[str, str]] = []
     try:
         connector_type.settings.model_validate(settings)
     except ValidationError as exc:
@@ -257,8 +284,19 @@ def _check_tenant_calendar(config: TenantConfig, name: str, binding: Binding | N
             if error["loc"] and (str(error["loc"][0]) in shared or str(error["loc"][0]) not in
                                  connector_type.settings.model_fields)
         ]  # fmt: skip
-        if problems:
-            raise ConfigError.of(config.source, problems) from None
+    # The mock standing in for it runs with `TEST_RESILIENCE`, but the boot would refuse the
+    # binding's own bad policy: said after the settings' problems, as `build_binding` says it.
+    problems += _policy_problems(config, name, binding)
+    if problems:
+        raise ConfigError.of(config.source, problems)
+
+
+def _policy_problems(config: TenantConfig, name: str, binding: Binding) -> list[tuple[str, str]]:
+    try:
+        binding_policy(config, name, binding)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
 
 
 def unmocked_categories(
@@ -295,7 +333,9 @@ def sandbox_config(
     The calendar is the tenant's, built as the data plane builds it (`_calendar_binding`: its
     settings and `busy` events; a setting the data plane refuses is the same `ConfigError`).
     A `webhook` binding is checked the same way (its `url` may be left to credentials) and
-    recorded instead of called (`NotificationRecorder`, in `Sandbox.notifications`).
+    recorded instead of called (`NotificationRecorder`, in `Sandbox.notifications`). Every
+    binding's own `resilience` policy is checked as the boot checks it, though the mocks run
+    with `TEST_RESILIENCE`.
     `default_calendar`: the config stands for a flow run without a tenant file, so a calendar
     the flow calls but the tenant does not bind is the in-memory one open on weekdays, and a
     `notification` it calls is recorded.
@@ -310,7 +350,8 @@ def sandbox_config(
     for category in categories:
         fixture = fixtures.get(category, {})
         binding = config.connectors.get(category)
-        if connector_category(category) == "calendar":
+        calendar = connector_category(category) == "calendar"
+        if calendar:
             _check_tenant_calendar(config, category, binding)
         mock = _mock_binding(
             config.source,
@@ -322,7 +363,12 @@ def sandbox_config(
             bound=frozenset(config.connectors) - NOT_CONNECTORS,
         )
         if mock.type == RECORDED_TYPE:  # refused here as the data plane would refuse it
-            _tenant_webhook(config, category, mock, FrozenClock(MONDAY_MORNING))
+            # The tenant's binding, not the mock: its `resilience` is checked with its settings.
+            _tenant_webhook(config, category, binding or mock, FrozenClock(MONDAY_MORNING))
+        elif binding is not None and not calendar:
+            # A binding the sandbox replaces (a scripted `mock`, a test's fixture) is never
+            # built with its own policy, which the boot would still refuse.
+            binding_policy(config, category, binding)
         bindings[category] = Binding(**{**mock.model_dump(), RESILIENCE_KEY: TEST_RESILIENCE})
     llm = config.llm.model_copy(
         update={
@@ -522,18 +568,23 @@ async def open_sandbox(
     llm: LLMConnector | None = None,
     strict: bool = False,
     contact: Contact | None = None,
+    capabilities: Capabilities | None = None,
 ) -> AsyncIterator[Sandbox]:
     """The tenant's bot over in-memory stores (pass a `sandbox_config` for mock connectors).
 
     `at`: the frozen clock's start (naive: the tenant's zone); `llm`: the LLM adapter used when
-    the tenant's LLM fallback is enabled; `strict`: a missing template value fails the turn.
+    the tenant's LLM fallback is enabled; `strict`: a missing template value fails the turn;
+    `capabilities`: those of the channel the bot is on (default the web chat's): every turn's
+    outputs are degraded to them as a served bot's are to its channel's.
     """
     at = at or MONDAY_MORNING
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(config.timezone))
     clock = FrozenClock(at)
     scheduler = ManualScheduler(clock, tenant_id=config.tenant_id)
-    sender = RecordingSender()
+    # Given at opening, not swapped afterwards: bootstrap reads them (`max_text` for the LLM's
+    # answers) when it builds the runtime.
+    sender = RecordingSender() if capabilities is None else RecordingSender(capabilities)
     fakes: dict[str, Any] = {"clock": clock, "sender": sender, "scheduler": scheduler}
     notifications: list[SentNotification] = []
     fakes["connectors"] = _connectors(config, clock, notifications)

@@ -12,6 +12,7 @@ from cli_helpers import Invoke
 
 from botfleet.cli.chat_sends import SendError, parse_send
 from botfleet.domain.messages import MessageType
+from botfleet.flows.schema import MESSAGE_TYPES
 
 # Every type answers with what the flow saw: `message.type`, `message.text`, an `extra` key.
 FLOW = """\
@@ -131,7 +132,11 @@ def test_a_wrong_type_or_arguments_are_said_and_the_chat_goes_on(
     out = result.stdout
     assert "you> :send\nusage: :send TYPE [...]" in out
     assert "you> :send imag\nerror: unknown message type 'imag' (did you mean 'image'?); " in out
-    assert "types: image, audio, video, document, location, reaction, contacts, text" in out
+    # Every name a flow's `on_type` takes, aliases beside their type, in the flow DSL's order.
+    assert (
+        "types: text, button_reply, button, list_reply, list, image, audio, video, document, "
+        "location, reaction, contacts, unsupported\n"
+    ) in out
     assert "error: latitude 'north' is not a number: :send location LAT LON [NAME]" in out
     assert "error: latitude '91' is not between -90 and 90" in out
     assert "error: a location needs a latitude and a longitude" in out
@@ -178,3 +183,21 @@ def test_an_unknown_type_is_refused_with_a_suggestion() -> None:
         SendError, match=r"unknown message type 'locaton' \(did you mean 'location'"
     ):
         parse_send("locaton 1 2")
+
+
+#: Arguments each kind of message takes (the others take none or a free text).
+_ARGUMENTS = {
+    MessageType.LOCATION: "40.4 -3.7",
+    MessageType.REACTION: "👍",
+    MessageType.CONTACTS: "Ana",
+    MessageType.TEXT: "hi",
+    MessageType.BUTTON_REPLY: "menu_book",
+    MessageType.LIST_REPLY: "row_1",
+}
+
+
+@pytest.mark.parametrize("name", MESSAGE_TYPES)
+def test_every_type_a_flow_matches_can_be_sent(name: str) -> None:
+    # The flow DSL's list is the one `:send` takes: a type added to it cannot be left unsendable.
+    kind = MessageType.parse(name)
+    assert parse_send(f"{name} {_ARGUMENTS.get(kind, '')}").kind is kind

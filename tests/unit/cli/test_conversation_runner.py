@@ -127,7 +127,7 @@ async def test_a_wrong_text_shows_expected_got_and_what_the_bot_sent(run: Run) -
         "  output 1 text:\n"
         "    expected 'Pick a colour'\n"
         "    got      'Pick a size'\n"
-        "  the bot sent:\n"
+        "  the bot sent on webchat:\n"
         "    1) [list] Pick a size\n"
         "         1. Small  (size_s)\n"
         "         2. Large  (size_l)"

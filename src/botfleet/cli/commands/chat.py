@@ -5,21 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from botfleet.cli.options import LogLevel
-
-
-class Channel(StrEnum):
-    """`--channel`: the channel whose way of sending the outputs are shown in (kept here, not
-    taken from `chat_channels`: `botfleet --help` imports no channel adapter)."""
-
-    whatsapp = "whatsapp"
-    telegram = "telegram"
-    webchat = "webchat"
+from botfleet.cli.options import Channel, LogLevel
 
 
 def chat(

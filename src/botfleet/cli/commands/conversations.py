@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from botfleet.cli.options import LogLevel
+from botfleet.cli.options import Channel, LogLevel
 
 if TYPE_CHECKING:  # the runtime is imported when a command runs, not at `botfleet --help`
     from botfleet.testing.conversation import ConversationResult
@@ -31,6 +31,13 @@ def run_tests(
         max=100,
         help="Fail when state or transition coverage of a flow is under N percent.",
     ),
+    channel: Channel | None = typer.Option(
+        None,
+        "--channel",
+        case_sensitive=False,
+        help="Check the outputs as this channel gets them (default: each test's tenant's "
+        "channel; the web chat for a flow test).",
+    ),
     log_level: LogLevel | None = typer.Option(
         None,
         "--log-level",
@@ -41,7 +48,7 @@ def run_tests(
     """Run conversation tests (YAML); exit code 1 on any failure.
 
     Each test talks to the real runtime with mock connectors, a scripted LLM and a frozen
-    clock, in strict template mode.
+    clock, in strict template mode, on its tenant's channel (or `--channel`'s).
     """
     from botfleet.cli.junit import junit_xml
     from botfleet.cli.logs import command_logs
@@ -59,7 +66,7 @@ def run_tests(
         typer.echo(f"no conversation tests found in {', '.join(map(str, paths))}", err=True)
         raise typer.Exit(1)
     with command_logs(log_level.value if log_level else None):
-        results = asyncio.run(_run_all(found))
+        results = asyncio.run(_run_all(found, channel.value if channel else None))
     if junit is not None:
         write_output(junit, junit_xml(results), "--junit")
     failed = _summary(results)
@@ -69,12 +76,12 @@ def run_tests(
         raise typer.Exit(1)
 
 
-async def _run_all(paths: list[Path]) -> list[ConversationResult]:
+async def _run_all(paths: list[Path], channel: str | None) -> list[ConversationResult]:
     from botfleet.testing.conversation import run_conversation_test
 
     results = []
     for path in paths:
-        result = await run_conversation_test(path)
+        result = await run_conversation_test(path, channel=channel)
         _print_result(result)
         results.append(result)
     return results

@@ -1,0 +1,79 @@
+"""`open_sandbox(capabilities=...)`: the bot is opened on a channel's capabilities, as a served
+bot is built with its channel's sender, so everything bootstrap reads from them applies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
+from botfleet.adapters.channels.whatsapp import WHATSAPP_CAPABILITIES
+from botfleet.domain.outputs import Buttons, Capabilities, ListMenu, Output, Text
+from botfleet.testing.llm import ScriptedLLM, in_scope
+from botfleet.testing.runtime import make_tenant_config
+from botfleet.testing.sandbox import open_sandbox, sandbox_config, tenant_flow
+
+FOUR_BUTTONS: dict[str, Any] = {
+    "id": "four_v1",
+    "initial_state": "HOME",
+    "states": {
+        "HOME": {
+            "on_enter": [
+                {
+                    "action": "send_interactive_buttons",
+                    "body": "Pick one",
+                    "buttons": [{"id": i, "title": i.upper()} for i in ("a", "b", "c", "d")],
+                }
+            ],
+            "fallback": "HOME",
+        }
+    },
+}
+ASKING: dict[str, Any] = {
+    "id": "ask_v1",
+    "initial_state": "HOME",
+    "states": {
+        "HOME": {
+            "llm_fallback": True,
+            "on_enter": [{"action": "send_text", "text": "Ask me"}],
+            "fallback": "HOME",
+        }
+    },
+}
+ANSWER = "We open at ten in the morning, every single day of the week."
+
+
+async def _first_turn(capabilities: Capabilities | None) -> tuple[Capabilities, list[Output]]:
+    config = make_tenant_config(FOUR_BUTTONS)
+    async with open_sandbox(config, capabilities=capabilities) as bot:
+        return bot.sender.capabilities, await bot.say("hi")
+
+
+async def test_the_outputs_are_degraded_to_the_capabilities_given_at_opening() -> None:
+    capabilities, [menu] = await _first_turn(WHATSAPP_CAPABILITIES)
+    assert capabilities is WHATSAPP_CAPABILITIES
+    assert isinstance(menu, ListMenu)  # WhatsApp shows at most 3 buttons
+    assert [o.id for o in menu.options] == ["a", "b", "c", "d"]
+
+
+async def test_without_capabilities_the_bot_is_on_the_web_chat() -> None:
+    capabilities, [menu] = await _first_turn(None)
+    assert capabilities is WEBCHAT_CAPABILITIES
+    assert isinstance(menu, Buttons)
+
+
+async def test_the_llms_answer_is_fitted_to_the_channels_text_limit_as_served() -> None:
+    # Bootstrap caps the LLM's answers at the sender's `max_text` when it builds the runtime: a
+    # served bot's long answer is cut to one message, not split over two by degradation.
+    config = make_tenant_config(ASKING)
+    mocked = sandbox_config(
+        config, tenant_flow(config).spec, llm_enabled=True, knowledge="Open at 10 daily."
+    )
+    narrow = Capabilities(max_text=30)
+    llm = ScriptedLLM([in_scope(ANSWER)])
+    async with open_sandbox(mocked, llm=llm, capabilities=narrow) as bot:
+        await bot.say("hi")
+        [answer] = await bot.say("When do you open?")
+    assert isinstance(answer, Text)
+    assert len(answer.text) <= narrow.max_text
+    assert answer.text.endswith("…")
+    assert ANSWER.startswith(answer.text.removesuffix("…"))
