@@ -30,6 +30,7 @@ from botfleet.domain.outputs import Option, Output, options_of
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow
+from botfleet.flows.tenant_file import config_error_issues
 from botfleet.ports.connectors import LLMConnector
 from botfleet.testing.sandbox import (
     Contact,
@@ -40,7 +41,6 @@ from botfleet.testing.sandbox import (
     sandbox_config,
     unmocked_categories,
 )
-from botfleet.testing.tenant_file import config_error_issues
 
 __all__ = ["HELP", "chat_session", "flow_notice", "mock_llm", "parse_data", "show_flow_notice"]
 

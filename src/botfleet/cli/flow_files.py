@@ -10,8 +10,8 @@ from botfleet.cli.validation import file_kind
 from botfleet.domain.errors import ConfigError, FlowValidationError
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
 from botfleet.flows.load import Flow, load_flow
+from botfleet.flows.tenant_file import TenantFile, read_tenant_file
 from botfleet.testing.sandbox import tenant_flow
-from botfleet.testing.tenant_file import TenantFile, read_tenant_file
 
 __all__ = ["FlowFileError", "is_tenant_file", "read_flow", "read_tenant"]
 

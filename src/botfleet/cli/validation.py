@@ -25,10 +25,10 @@ from botfleet.adapters.registry import (
 from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
 from botfleet.flows import yaml_lines
 from botfleet.flows.load import load_flow
+from botfleet.flows.tenant_file import config_key_path, display_path, read_tenant_file
 from botfleet.ports.clock import SystemClock
 from botfleet.ports.connectors import Connector
 from botfleet.testing.conversation_format import TEST_KEYS
-from botfleet.testing.tenant_file import config_key_path, display_path, read_tenant_file
 
 __all__ = [
     "FileKind",
@@ -72,7 +72,7 @@ class Finding:
 
     @classmethod
     def of(cls, issue: FlowIssue) -> Finding:
-        """From a flow issue (or a tenant file's, `botfleet.testing.tenant_file`)."""
+        """From a flow issue (or a tenant file's, `botfleet.flows.tenant_file`)."""
         severity: Severity = "warning" if issue.severity == "warning" else "error"
         return cls(issue.source, issue.line, issue.path, severity, issue.message)
 

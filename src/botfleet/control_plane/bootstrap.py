@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from botfleet import __version__
 from botfleet.control_plane.binding_schemas import channel_types, connector_types
 from botfleet.control_plane.crypto import SecretBox
 from botfleet.control_plane.db.engine import (
@@ -22,7 +23,7 @@ from botfleet.control_plane.db.engine import (
     make_engine,
     make_session_factory,
 )
-from botfleet.control_plane.db.migrate import run_migrations
+from botfleet.control_plane.db.migrate import DatabaseNewerThanCode, run_migrations
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import ControlPlaneError, DatabaseUnavailable
 from botfleet.control_plane.logs import get_logger
@@ -90,6 +91,8 @@ async def migrate_with_retries(settings: ControlPlaneSettings) -> None:
 
 def _raise_if_hopeless(exc: Exception, url: str) -> None:
     """Failures that waiting does not cure: reported at once."""
+    if isinstance(exc, DatabaseNewerThanCode):
+        raise DatabaseStartupFailed(_newer_database(exc, url)) from exc
     if is_missing_database(exc):
         parsed = make_url(url)
         flags = f"-h {parsed.host or 'localhost'} -p {parsed.port or 5432}"
@@ -105,6 +108,21 @@ def _raise_if_hopeless(exc: Exception, url: str) -> None:
             f"login ({failure_reason(exc, url)}); check the user and password in "
             "CP_DATABASE_URL"
         ) from exc
+
+
+def _newer_database(exc: DatabaseNewerThanCode, url: str) -> str:
+    """What an operator who started an older version on an upgraded database can do: the
+    newer version's migrations are the only ones that know how to go back."""
+    current = ", ".join(repr(revision) for revision in sorted(exc.current))
+    head = ", ".join(sorted(exc.heads))
+    return (
+        f"could not run migrations at start-up: {describe_database(url)} is at revision "
+        f"{current}, which this botfleet ({__version__}, revisions up to {head}) does not know: "
+        "this botfleet is older than the database (a newer one migrated it). Run the newer "
+        f"version, or go back to this one: downgrade the database to {head} with the newer "
+        f"version (alembic -n control_plane downgrade {head}), or restore the backup taken "
+        'before the upgrade (docs/operations.md, "Upgrading")'
+    )
 
 
 @asynccontextmanager

@@ -22,9 +22,10 @@ from typing import Any
 
 from botfleet.control_plane.client import ControlPlaneAPIError, ControlPlaneClient
 from botfleet.control_plane.models import TenantCreate, TenantUpdate
-from botfleet.domain.errors import FlowIssue
+from botfleet.domain.errors import ConfigError, FlowIssue
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
 from botfleet.flows import yaml_lines
+from botfleet.flows.tenant_file import TenantFile, yaml_issue
 
 DATA_PLANE_SCOPE = "data_plane"
 #: Connector bindings no flow calls (`botfleet.adapters.connectors.catalog.NOT_CONNECTORS`).
@@ -32,12 +33,13 @@ NOT_FLOW_CONNECTORS = frozenset({"llm"})
 
 
 class TenantFilesError(ValueError):
-    """A tenant's file cannot be used as text: the message is one `file[:line][ key]: what`
-    line, as `botfleet validate` reports it."""
+    """A tenant's files cannot be used: the message is one `file[:line][ key]: what` line per
+    problem, as `botfleet validate` reports them. `issue` is the first of `issues`."""
 
-    def __init__(self, issue: FlowIssue) -> None:
+    def __init__(self, issue: FlowIssue, *more: FlowIssue) -> None:
         self.issue = issue
-        super().__init__(str(issue))
+        self.issues = (issue, *more)
+        super().__init__("\n".join(str(i) for i in self.issues))
 
 
 class _Unreadable(Exception):
@@ -75,9 +77,9 @@ class TenantFiles:
         """Read the tenant YAML and the flow and knowledge files it points to.
 
         Raises:
-            TenantFilesError: a file cannot be read, is not UTF-8 text or not well-formed
-                YAML (one line, `file[:line][ key]: what`, as `botfleet validate` words it).
-            ConfigError: the tenant file is invalid (names file and key).
+            TenantFilesError: a file cannot be read, is not UTF-8 text, not well-formed YAML
+                (or repeats a key), or the tenant file is invalid: one line per problem,
+                `file[:line][ key]: what`, as `botfleet validate` words it.
             ValueError: the flow is inline (the control plane stores flows as YAML files).
         """
         source = str(tenant_yaml)
@@ -86,14 +88,22 @@ class TenantFiles:
         except _Unreadable as exc:
             raise TenantFilesError(FlowIssue(exc.reason, source=source)) from None
         except yaml_lines.YamlSyntaxError as exc:
-            problem = exc.problem
-            raise TenantFilesError(FlowIssue(problem.message, "", problem.line, source)) from None
+            raise TenantFilesError(yaml_issue(exc.problem, source)) from None
         if not isinstance(document.data, dict):
             message = "a tenant file must be a mapping (tenant_id, flow_path, ...)"
             raise TenantFilesError(FlowIssue(message, "", 1, source))
-        config = tenant_config_from_mapping(
-            document.data, source=source, base_dir=tenant_yaml.parent
-        )
+        # Located as `botfleet validate` locates them, so both name the same lines.
+        located = TenantFile(source, document.lines)
+        located.issues += [yaml_issue(problem, source) for problem in document.duplicates]
+        try:
+            config = tenant_config_from_mapping(
+                document.data, source=source, base_dir=tenant_yaml.parent
+            )
+        except ConfigError as exc:
+            located.add_config_error(exc)
+            raise TenantFilesError(*located.issues) from None
+        if located.issues:  # repeated keys in a file that is otherwise valid
+            raise TenantFilesError(*located.issues)
 
         def linked(key: str, value: str) -> str:
             try:

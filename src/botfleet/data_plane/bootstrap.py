@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import tempfile
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
@@ -94,6 +97,49 @@ def load_knowledge(config: TenantConfig) -> str:
     return ""
 
 
+def prepare_state_folder(settings: DataPlaneSettings, state_db: Path) -> None:
+    """Create the folder of the tenant's state file and check that files can be made in it.
+
+    Checked before anything writes there, so a volume that cannot be used stops the start
+    with one message rather than a store's traceback (with the log-hash key already lost).
+
+    Raises:
+        ConfigError: the folder cannot be created or written, naming the setting that places
+            it (`environment: DP_DATA_DIR: cannot create the folder /srv/data/acme:
+            /srv/data is not a directory`).
+    """
+    folder = state_db.parent
+    doing = f"cannot create the folder {folder}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        doing = f"cannot create files in {folder}"
+        # What SQLite, the job store and the log-hash key do next.
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        detail = f"{doing}: {_folder_failure(folder, exc)}"
+        raise ConfigError("environment", settings.state_db_setting(), detail) from None
+
+
+def _folder_failure(folder: Path, exc: OSError) -> str:
+    """Why `folder` cannot be used, with the path to fix. `os.path` rather than `Path`: its
+    checks answer False where a parent cannot be searched, instead of raising."""
+    paths = [str(p) for p in (folder, *folder.parents)]
+    if isinstance(exc, NotADirectoryError | FileExistsError):
+        blocker = next((p for p in paths if os.path.exists(p) and not os.path.isdir(p)), None)
+        return f"{blocker} is not a directory" if blocker else "not a directory"
+    if isinstance(exc, PermissionError):
+        # The deepest folder that exists is the one lacking the permission.
+        where = next((p for p in paths if os.path.isdir(p)), str(folder))
+        geteuid = getattr(os, "geteuid", None)  # POSIX only
+        # A volume mounted for another user is the usual cause (Kubernetes' fsGroup).
+        user = f" (this process runs as user id {geteuid()})" if geteuid else ""
+        return f"permission denied in {where}{user}"
+    if exc.errno == errno.EROFS:
+        return "read-only file system"
+    return exc.strerror or type(exc).__name__
+
+
 def _unreadable(path: Path, exc: OSError) -> str:
     """Why a file named by the tenant config cannot be read, as `botfleet validate` says it."""
     if isinstance(exc, FileNotFoundError):
@@ -127,6 +173,8 @@ async def bootstrap(
     # Before anything can log a contact. The key lives with the state it hashes contacts of, so
     # hashes stay comparable across restarts; in-memory stores get the process's random key.
     state_db = None if o.stores is not None else settings.state_db_for(config.tenant_id)
+    if state_db is not None:
+        prepare_state_folder(settings, state_db)
     use_key(
         config.tenant_id,
         None if state_db is None else load_or_create_key(key_file_beside(state_db)),

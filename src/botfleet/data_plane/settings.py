@@ -129,6 +129,10 @@ class DataPlaneSettings(BaseModel):
     def state_db_for(self, tenant_id: str) -> Path:
         return self.state_db_path or self.data_dir / tenant_id / "state.db"
 
+    def state_db_setting(self) -> str:
+        """The variable that places `state_db_for`'s file, for messages about its folder."""
+        return "DP_STATE_DB_PATH" if self.state_db_path is not None else "DP_DATA_DIR"
+
 
 def dotenv_values(path: str = ENV_FILE) -> Mapping[str, str | None]:
     """The variables of the `.env` file at `path`, if there is one (python-dotenv's parser,

@@ -44,6 +44,12 @@ from botfleet.flows._issues import did_you_mean
 from botfleet.flows.connector_names import is_named_binding
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow
+from botfleet.flows.tenant_file import (
+    config_error_issues,
+    display_path,
+    not_a_file,
+    read_tenant_file,
+)
 from botfleet.ports.connectors import Answer
 from botfleet.testing.conversation_format import (
     ConversationTestError,
@@ -68,12 +74,6 @@ from botfleet.testing.sandbox import (
     sandbox_config,
     tenant_channel,
     tenant_flow,
-)
-from botfleet.testing.tenant_file import (
-    config_error_issues,
-    display_path,
-    not_a_file,
-    read_tenant_file,
 )
 
 __all__ = [

@@ -57,6 +57,7 @@ from botfleet.flows.engine import StepResult, start_state
 from botfleet.flows.load import Flow, load_flow, load_flow_text
 from botfleet.flows.schema import FlowSpec, InvokeConnector, Transition
 from botfleet.flows.state import ConversationState
+from botfleet.flows.tenant_file import display_path
 from botfleet.ports.channels import Capabilities
 from botfleet.ports.connectors import Connector, LLMConnector
 from botfleet.testing.clock import FrozenClock
@@ -67,7 +68,6 @@ from botfleet.testing.runtime import (
     make_settings,
 )
 from botfleet.testing.scheduling import ManualScheduler
-from botfleet.testing.tenant_file import display_path
 
 __all__ = [
     "CHANNEL_CAPABILITIES",

@@ -185,7 +185,8 @@ def test_a_tenant_file_that_cannot_be_read_is_one_line_naming_it(
         "missing.yaml": "missing.yaml: file not found",
         "folder": "folder: is a directory, not a file",
         "binary.yaml": "binary.yaml: not UTF-8 text (invalid start byte at byte 14)",
-        "broken.yaml": "broken.yaml:3: invalid YAML: the `[` opened on this line is not closed",
+        "broken.yaml": "broken.yaml:3 name: invalid YAML: the `[` opened on this line is not "
+        "closed",
         "list.yaml": "list.yaml:1: a tenant file must be a mapping",
         "to_folder.yaml": "to_folder.yaml:2 flow_path: is a directory, not a file: folder",
         "to_missing.yaml": "to_missing.yaml:3 flow_path: file not found: shopp.yaml",

@@ -5,6 +5,7 @@ the process, for the database), never a traceback nor the database password."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,21 @@ def test_invalid_settings_exit_2_naming_them(tmp_path: Path) -> None:
     assert "CP_FERNET_KEYS" in result.stderr
     assert "not-a-fernet-key" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_migrated_by_a_newer_version_exits_2_with_one_line(tmp_path: Path) -> None:
+    database = tmp_path / "cp.db"
+    with sqlite3.connect(database) as connection:  # what a newer version's migration leaves
+        connection.execute("CREATE TABLE alembic_version_cp (version_num VARCHAR(32) PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version_cp VALUES ('9999')")
+    connection.close()
+
+    result = _serve(tmp_path, CP_DATABASE_URL=f"sqlite:///{database}")
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    event = _the_one_line(result)["event"]
+    assert f"the SQLite database {database} is at revision '9999'" in event
+    assert "this botfleet is older than the database" in event
+    assert "Run the newer version" in event
+    assert "alembic -n control_plane downgrade" in event
+    assert "restore the backup" in event

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BOOT_TOKEN = "bfb_not-to-be-printed-0123456789"
 
 
@@ -63,3 +65,94 @@ def test_no_configuration_source_says_what_to_set(tmp_path: Path) -> None:
     assert "TENANT_CONFIG_PATH" in result.stderr
     assert "BOOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+FLOW = """\
+id: hello_v1
+initial_state: MENU
+states:
+  MENU:
+    on_enter:
+      - action: send_text
+        text: hi
+    fallback: MENU
+"""
+TENANT = "tenant_id: acme\nflow_path: flow.yaml\nchannel:\n  type: webchat\n"
+AS_ROOT = pytest.mark.skipif(
+    getattr(os, "geteuid", lambda: -1)() == 0, reason="root may write in any folder"
+)
+
+
+def _serve_tenant(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`serve data-plane` with a valid local tenant (`acme`) and the given settings."""
+    (tmp_path / "flow.yaml").write_text(FLOW, encoding="utf-8")
+    (tmp_path / "tenant.yaml").write_text(TENANT, encoding="utf-8")
+    return _serve(tmp_path, env, "--tenant-config", str(tmp_path / "tenant.yaml"))
+
+
+def _the_one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The refusal on stderr, after checking the status and that no traceback was written."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    [line] = result.stderr.splitlines()
+    assert line.startswith("data plane cannot start: ")
+    return line.removeprefix("data plane cannot start: ")
+
+
+def test_a_data_dir_under_a_file_is_named_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    data_dir = tmp_path / "a-file" / "data"
+
+    result = _serve_tenant(tmp_path, DP_DATA_DIR=str(data_dir))
+
+    assert _the_one_line(result) == (
+        f"environment: DP_DATA_DIR: cannot create the folder {data_dir / 'acme'}: "
+        f"{tmp_path / 'a-file'} is not a directory"
+    )
+    # Refused before anything was written for the tenant (the log-hash key's warning).
+    assert "log_hash_key_not_saved" not in result.stdout
+
+
+def test_a_state_db_path_under_a_file_names_that_setting(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    state_db = tmp_path / "a-file" / "state.db"
+
+    result = _serve_tenant(tmp_path, DP_STATE_DB_PATH=str(state_db))
+
+    assert _the_one_line(result).startswith(
+        f"environment: DP_STATE_DB_PATH: cannot create the folder {state_db.parent}: "
+    )
+
+
+@AS_ROOT
+def test_a_data_dir_without_write_permission_is_named(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    (data_dir / "acme").mkdir(parents=True)
+    (data_dir / "acme").chmod(0o555)
+    try:
+        result = _serve_tenant(tmp_path, DP_DATA_DIR=str(data_dir))
+    finally:
+        (data_dir / "acme").chmod(0o755)
+
+    line = _the_one_line(result)
+    assert line.startswith(
+        f"environment: DP_DATA_DIR: cannot create files in {data_dir / 'acme'}: "
+        f"permission denied in {data_dir / 'acme'} (this process runs as user id {os.geteuid()})"
+    )
+
+
+@AS_ROOT
+def test_a_missing_data_dir_whose_parent_is_read_only_is_named(tmp_path: Path) -> None:
+    parent = tmp_path / "read-only"
+    parent.mkdir()
+    parent.chmod(0o555)
+    try:
+        result = _serve_tenant(tmp_path, DP_DATA_DIR=str(parent / "data"))
+    finally:
+        parent.chmod(0o755)
+
+    line = _the_one_line(result)
+    assert line.startswith(
+        f"environment: DP_DATA_DIR: cannot create the folder {parent / 'data' / 'acme'}: "
+        f"permission denied in {parent} "
+    )

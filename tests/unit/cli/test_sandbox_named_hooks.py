@@ -15,9 +15,9 @@ import pytest
 from cli_helpers import REPO, Invoke
 
 from botfleet.domain.errors import ConfigError
+from botfleet.flows.tenant_file import read_tenant_file
 from botfleet.testing.conversation import ConversationResult, run_conversation_test
 from botfleet.testing.sandbox import sandbox_config, unmocked_categories
-from botfleet.testing.tenant_file import read_tenant_file
 
 DOCS = REPO / "docs" / "connectors.md"
 

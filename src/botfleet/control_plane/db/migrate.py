@@ -8,6 +8,7 @@ from typing import Literal
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -21,6 +22,22 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 VERSION_TABLE = "alembic_version_cp"
 
 SchemaState = Literal["ok", "not migrated", "unknown revision"]
+
+
+class DatabaseNewerThanCode(Exception):
+    """The database records a revision these migrations do not have: a newer botfleet migrated
+    it. Alembic would fail with "Can't locate revision"; this says which revisions are whose."""
+
+    def __init__(self, current: frozenset[str], heads: frozenset[str]) -> None:
+        self.current, self.heads = current, heads
+        super().__init__(
+            f"the database is at revision {_listed(current)}, unknown to this version "
+            f"(its newest: {_listed(heads)})"
+        )
+
+
+def _listed(revisions: frozenset[str]) -> str:
+    return ", ".join(repr(revision) for revision in sorted(revisions))
 
 
 def alembic_config() -> Config:
@@ -55,10 +72,20 @@ async def schema_state(connection: AsyncConnection) -> SchemaState:
     return "unknown revision" if current - known else "not migrated"
 
 
+def _refuse_newer_database(connection: Connection) -> None:
+    """Raise `DatabaseNewerThanCode` before Alembic meets a revision it cannot locate."""
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    current = frozenset(context.get_current_heads())
+    heads, known = _revisions()
+    if current - known:
+        raise DatabaseNewerThanCode(current, heads)
+
+
 async def _run(url: str, schema: str | None, revision: str, *, upgrade: bool) -> None:
     config = alembic_config()
 
     def run(connection: Connection) -> None:
+        _refuse_newer_database(connection)
         config.attributes["connection"] = connection
         if upgrade:
             command.upgrade(config, revision)
@@ -74,12 +101,21 @@ async def _run(url: str, schema: str | None, revision: str, *, upgrade: bool) ->
 
 
 async def run_migrations(url: str, *, schema: str | None = None, revision: str = "head") -> None:
-    """Upgrade the database at `url` (driver normalised) to `revision`."""
+    """Upgrade the database at `url` (driver normalised) to `revision`.
+
+    Raises:
+        DatabaseNewerThanCode: a newer version migrated the database (nothing is changed).
+    """
     await _run(url, schema, revision, upgrade=True)
 
 
 async def downgrade_migrations(
     url: str, *, schema: str | None = None, revision: str = "base"
 ) -> None:
-    """Downgrade the database at `url` to `revision` (``base`` drops every table)."""
+    """Downgrade the database at `url` to `revision` (``base`` drops every table).
+
+    Raises:
+        DatabaseNewerThanCode: a newer version migrated the database; only that version's
+            migrations can take it down (nothing is changed).
+    """
     await _run(url, schema, revision, upgrade=False)

@@ -31,6 +31,7 @@ __all__ = [
     "display_path",
     "not_a_file",
     "read_tenant_file",
+    "yaml_issue",
 ]
 
 
@@ -54,6 +55,17 @@ class TenantFile:
         line = yaml_lines.line_of(self.lines, path)
         self.issues.append(FlowIssue(message, path, line, self.source, severity))
 
+    def add_config_error(self, exc: ConfigError) -> None:
+        """Each of `exc`'s problems, placed on its key's line."""
+        for key, detail in exc.problems:
+            self.add(key, detail)
+
+
+def yaml_issue(problem: yaml_lines.YamlProblem, source: str) -> FlowIssue:
+    """A YAML problem (not well-formed, a duplicate key) of the file `source`, located as a
+    flow's are: `tenants/acme.yaml:7 channel.settings.title: invalid YAML: ...`."""
+    return FlowIssue(problem.message, problem.path, problem.line, source)
+
 
 def config_key_path(key: str) -> str:
     """`connectors.calendar.schedule.mon.0` -> `connectors.calendar.schedule.mon[0]`; `-` (a
@@ -69,8 +81,7 @@ def config_error_issues(exc: ConfigError) -> list[FlowIssue]:
         tenant.lines = yaml_lines.load_with_lines(
             Path(exc.source).read_text(encoding="utf-8")
         ).lines
-    for key, detail in exc.problems:
-        tenant.add(key, detail)
+    tenant.add_config_error(exc)
     return tenant.issues
 
 
@@ -108,16 +119,17 @@ def read_tenant_file(path: str | Path, *, knowledge: bool = True) -> TenantFile:
         tenant.add("-", "not UTF-8 text")
         return tenant
     except yaml_lines.YamlSyntaxError as exc:
-        tenant.issues.append(FlowIssue(exc.problem.message, "", exc.problem.line, tenant.source))
+        tenant.issues.append(yaml_issue(exc.problem, tenant.source))
         return tenant
     tenant.lines = document.lines
+    # The loader keeps the last of two equal keys: the file may not say what its author sees.
+    tenant.issues += [yaml_issue(duplicate, tenant.source) for duplicate in document.duplicates]
     try:
         config = tenant_config_from_mapping(
             document.data, source=tenant.source, base_dir=Path(path).parent
         )
     except ConfigError as exc:
-        for key, detail in exc.problems:
-            tenant.add(key, detail)
+        tenant.add_config_error(exc)
         retried = _config_without_bad_keys(document.data, exc, tenant.source, Path(path).parent)
         if retried is None:
             return tenant
