@@ -71,7 +71,9 @@ def server_imports() -> Iterator[None]:
 
 #: Libraries whose info lines are noise or leak: httpx logs every request's URL (one line per
 #: config poll, for ever; a Telegram bot token sits in its path), httpcore each connection step.
-QUIET_LIBRARIES = ("httpx", "httpcore")
+#: The anthropic and openai SDKs ship their own fork of the pair (httpx2, httpcore2): one line
+#: per LLM call otherwise.
+QUIET_LIBRARIES = ("httpx", "httpcore", "httpx2", "httpcore2")
 
 #: Secrets a library's line could quote: a URL's password, its query string (Meta's verify
 #: token, signed links), a Telegram `/bot<token>` path, credentials in a header.
@@ -191,6 +193,10 @@ def install_library_handler(level: int, json: bool, stream: TextIO | None = None
         own.propagate = True
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    # Off, then on: `captureWarnings(True)` does nothing while logging believes it captures,
+    # even when something has since put its own `warnings.showwarning` back (pytest does,
+    # around every test), and those warnings would bypass the handler.
+    logging.captureWarnings(False)
     logging.captureWarnings(True)
 
 

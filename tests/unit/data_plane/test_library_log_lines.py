@@ -21,7 +21,8 @@ BOOT_TOKEN = "bt_s3cr3t-boot"
 @pytest.fixture
 def stdout() -> Iterator[io.StringIO]:
     root = logging.getLogger()
-    levels = {name: logging.getLogger(name).level for name in ("", "httpx", "httpcore")}
+    names = ("", "httpx", "httpcore", "httpx2", "httpcore2")
+    levels = {name: logging.getLogger(name).level for name in names}
     previous = structlog.get_config()
     stream = io.StringIO()
     try:
@@ -31,6 +32,7 @@ def stdout() -> Iterator[io.StringIO]:
             root.removeHandler(handler)
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+        logging.captureWarnings(False)
         structlog.configure(**previous)
 
 
@@ -62,6 +64,16 @@ def test_a_config_poll_writes_no_http_line(stdout: io.StringIO) -> None:
     assert lines(stdout) == []
     logging.getLogger("httpx").warning("a warning still shows")
     assert json.loads(lines(stdout)[0])["event"] == "a warning still shows"
+
+
+def test_an_llm_call_writes_no_http_line(stdout: io.StringIO) -> None:
+    """The LLM SDKs' HTTP client is a fork with its own logger names."""
+    configure_logging("info", json=True, stream=stdout)
+    logging.getLogger("httpx2").info(
+        'HTTP Request: POST http://llm:9104/v1/chat/completions "HTTP/1.1 200 OK"'
+    )
+    logging.getLogger("httpcore2.http11").info("receive_response_headers.complete")
+    assert lines(stdout) == []
 
 
 def test_secrets_in_library_lines_are_redacted(stdout: io.StringIO) -> None:
