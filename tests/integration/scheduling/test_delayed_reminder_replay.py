@@ -10,52 +10,35 @@ process.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from reminder_harness import (
+    KEY,
+    booking_flow,
+    call_mock,
+    schedule_reminder,
+    stopped_at_the_commit,
+    texts,
+)
 
-from botfleet.domain.outputs import Text
 from botfleet.ports.scheduling import one_off_run_id
 from botfleet.testing.clock import FrozenClock
-from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
+from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime
 from botfleet.testing.scheduling import ManualJobStore, ManualScheduler
 from botfleet.testing.stores import GatedStore
 
-CONTACT = "ana"
-KEY = f"reminder:{CONTACT}"
 REMINDER = "Reminder: your appointment"
 RECEIVED = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 DUE = RECEIVED + timedelta(minutes=10)
-FLOW: dict[str, Any] = {
-    "id": "delayed_replay",
-    "initial_state": "IDLE",
-    "tasks": {"reminder": [{"action": "send_text", "text": REMINDER}]},
-    "states": {
-        "IDLE": {"transitions": [{"on_type": "text", "target": "BOOKED"}], "fallback": "IDLE"},
-        "BOOKED": {
-            "on_enter": [
-                {
-                    "action": "invoke_connector",
-                    "connector": "mock",
-                    "operation": "confirm",
-                    "params": {},
-                    "result_key": "confirmed",
-                },
-                {
-                    "action": "schedule_task",
-                    "task": "reminder",
-                    "delay": "10m",
-                    "idempotency_key": "reminder:{{ contact.id }}",
-                },
-                {"action": "send_text", "text": "Booked"},
-            ],
-            "next": "IDLE",
-        },
-    },
-}
+FLOW: dict[str, Any] = booking_flow(
+    "delayed_replay",
+    REMINDER,
+    call_mock("confirm", "confirmed"),
+    schedule_reminder(delay="10m"),
+)
 
 
 class SlowConfirm:
@@ -75,29 +58,19 @@ class SlowConfirm:
         return {"ok": True}
 
 
-def texts(sender: RecordingSender) -> list[str]:
-    return [o.text for o in sender.to(CONTACT) if isinstance(o, Text)]
-
-
 async def crash_before_the_commit(clock: FrozenClock, jobs: ManualJobStore) -> GatedStore:
     """The message is received at `RECEIVED`; its turn schedules the reminder (due `DUE`), then
     stops at its commit: the process dies. The job survives in the job store."""
     store = GatedStore(closed=True)
-    scheduler = ManualScheduler(clock, tenant_id="test", store=jobs)
-    async with bootstrap_test_runtime(
+    entry = await stopped_at_the_commit(
+        store,
+        "book",
         flow=FLOW,
-        stores=store,
         connectors={"mock": SlowConfirm(clock, 1)},
         clock=clock,
-        scheduler=scheduler,
-    ) as runtime:
-        assert await runtime.accept(text_message(CONTACT, "book", message_id="m-1"))
-        await asyncio.wait_for(store.waiting.wait(), timeout=5)
-        runtime.sequencer.cancel()
-    entry = await store.journal.get("m-1")
-    assert entry is not None and entry.status == "pending"
+        scheduler=ManualScheduler(clock, tenant_id="test", store=jobs),
+    )
     assert entry.received_at == RECEIVED
-    store.gate.set()
     return store
 
 

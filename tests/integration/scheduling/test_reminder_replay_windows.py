@@ -12,54 +12,35 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from reminder_harness import (
+    booking_flow,
+    call_mock,
+    schedule_reminder,
+    stopped_at_the_commit,
+    texts,
+)
+from reminder_harness import until as eventually
+
 from botfleet.adapters.scheduling import APSchedulerTaskScheduler
-from botfleet.domain.outputs import Text
 from botfleet.ports.clock import SystemClock
 from botfleet.testing.clock import FrozenClock
-from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
+from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime
 from botfleet.testing.scheduling import ManualJobStore, ManualScheduler
 from botfleet.testing.stores import GatedStore
 
-CONTACT = "ana"
 REMINDER = "Reminder: your appointment"
 #: The message's text is the reminder's due time, so the replayed turn asks for the same one.
-FLOW: dict[str, Any] = {
-    "id": "replay_windows",
-    "initial_state": "IDLE",
-    "tasks": {"reminder": [{"action": "send_text", "text": REMINDER}]},
-    "states": {
-        "IDLE": {"transitions": [{"on_type": "text", "target": "BOOKED"}], "fallback": "IDLE"},
-        "BOOKED": {
-            "on_enter": [
-                {
-                    "action": "invoke_connector",
-                    "connector": "mock",
-                    "operation": "wait",
-                    "params": {"label": "before"},
-                    "result_key": "before",
-                },
-                {
-                    "action": "schedule_task",
-                    "task": "reminder",
-                    "run_at": "{{ message.text }}",
-                    "idempotency_key": "reminder:{{ contact.id }}",
-                },
-                {
-                    "action": "invoke_connector",
-                    "connector": "mock",
-                    "operation": "wait",
-                    "params": {"label": "after"},
-                    "result_key": "after",
-                },
-                {"action": "send_text", "text": "Booked"},
-            ],
-            "next": "IDLE",
-        },
-    },
-}
+FLOW: dict[str, Any] = booking_flow(
+    "replay_windows",
+    REMINDER,
+    call_mock("wait", "before", label="before"),
+    schedule_reminder(run_at="{{ message.text }}"),
+    call_mock("wait", "after", label="after"),
+)
 
 
 class GatedConnector:
@@ -84,16 +65,8 @@ class GatedConnector:
         return {"ok": label}
 
 
-def texts(sender: RecordingSender) -> list[str]:
-    return [o.text for o in sender.to(CONTACT) if isinstance(o, Text)]
-
-
-async def until(condition: Any, timeout_s: float = 5.0) -> None:
-    for _ in range(int(timeout_s / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
+#: Polled every 10 ms, for 5 s at most (the gates hold turns at exact points).
+until = partial(eventually, timeout_s=5.0, poll_s=0.01)
 
 
 def real(jobs_db: Path) -> APSchedulerTaskScheduler:
@@ -112,15 +85,9 @@ async def fallen_due(scheduler: APSchedulerTaskScheduler) -> None:
 
 async def crash_before_the_commit(store: GatedStore, due: datetime, **fakes: Any) -> None:
     """The booking's turn schedules the reminder, then stops at its commit: the process dies."""
-    async with bootstrap_test_runtime(
-        flow=FLOW, stores=store, connectors={"mock": GatedConnector()}, **fakes
-    ) as runtime:
-        assert await runtime.accept(text_message(CONTACT, due.isoformat(), message_id="m-1"))
-        await asyncio.wait_for(store.waiting.wait(), timeout=5)
-        runtime.sequencer.cancel()
-    entry = await store.journal.get("m-1")
-    assert entry is not None and entry.status == "pending"
-    store.gate.set()
+    await stopped_at_the_commit(
+        store, due.isoformat(), flow=FLOW, connectors={"mock": GatedConnector()}, **fakes
+    )
 
 
 async def test_the_reminder_runs_at_the_start_and_the_replayed_turn_asks_for_it_again() -> None:
