@@ -6,15 +6,14 @@ moves it). Each notification the flow sends (`notification.send`, recorded, neve
 is a `(notification: event {...})` line before what the bot said in that turn. Input is read
 line by line, so piped input works as well as a terminal.
 
-Outputs are shown as a channel sends them (`chat_channels`: the tenant's, or `--channel`):
-degraded to its capabilities, and a press is the message that channel delivers. `:send` sends
-the other message types (`chat_sends`).
+Outputs are shown as a channel sends them (`testing.sandbox_channels`: the tenant's, or
+`--channel`): degraded to its capabilities, and a press is the message that channel delivers,
+as in `botfleet test`. `:send` sends the other message types (`chat_sends`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,10 +22,9 @@ import typer
 import yaml
 
 from botfleet.adapters.llm import build_llm_connector, llm_options
-from botfleet.cli.chat_channels import ChatChannel, chat_channel, default_channel
 from botfleet.cli.chat_sends import SEND_HELP, SEND_USAGE, SendError, parse_send
 from botfleet.domain.errors import BotPlatformError, ConfigError
-from botfleet.domain.outputs import Option, Output, options_of
+from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow
@@ -41,6 +39,7 @@ from botfleet.testing.sandbox import (
     sandbox_config,
     unmocked_categories,
 )
+from botfleet.testing.sandbox_channels import sandbox_channel, tenant_channel
 
 __all__ = ["HELP", "chat_session", "flow_notice", "mock_llm", "parse_data", "show_flow_notice"]
 
@@ -135,13 +134,13 @@ async def chat_session(
 ) -> int:
     """Chat until the input ends; 1 when the bot cannot start. `default_calendar`: `config`
     runs a flow file (no tenant file), so a calendar the flow calls is the default one.
-    `channel`: what outputs are shown as (`chat_channels.CHANNELS`; default the tenant's
-    channel, `default_channel`).
+    `channel`: the channel the bot is on (`sandbox_channels.CHANNELS`; default the tenant's
+    channel, `tenant_channel`).
 
     Raises:
         ValueError: `channel` is not one chat knows.
     """
-    shown_as = chat_channel(channel or default_channel(config))
+    shown_as = sandbox_channel(channel or tenant_channel(config))
     try:
         mocked = sandbox_config(
             config, flow.spec, unmocked="fail", default_calendar=default_calendar
@@ -151,10 +150,7 @@ async def chat_session(
             typer.echo(str(issue), err=True)
         return 1
     start = at or datetime.now(ZoneInfo(config.timezone)).replace(second=0, microsecond=0)
-    async with open_sandbox(
-        mocked, at=start, llm=llm, contact=contact, capabilities=shown_as.capabilities
-    ) as bot:
-        chat = _Chat(bot, shown_as)
+    async with open_sandbox(mocked, at=start, llm=llm, contact=contact, channel=shown_as) as bot:
         typer.echo(
             f"Chatting with {config.display_name()} (flow {flow.spec.id}) as {contact.id} "
             f"on {shown_as.name}; clock frozen at {bot.clock.now().isoformat()}. "
@@ -165,75 +161,49 @@ async def chat_session(
         if state is not None or data:
             try:
                 mark = len(bot.notifications)
-                chat.show(await bot.enter(state, data), mark)
+                _show(bot, await bot.enter(state, data), mark)
             except (ValueError, BotPlatformError) as exc:
                 typer.echo(f"error: {exc}", err=True)
                 return 1
-        await _loop(chat, read, echo)
+        await _loop(bot, read, echo)
     return 0
 
 
-@dataclass
-class _Chat:
-    """The sandboxed bot and what the contact was shown on the channel."""
+def _show(bot: Sandbox, outputs: list[Output], mark: int) -> None:
+    """The notifications sent since `mark` (during the turn: before its messages leave, as in a
+    served bot), then what the bot said, as the channel sent it."""
+    for notification in bot.notifications[mark:]:
+        typer.echo(describe_notification(notification))
+    for output in outputs:
+        text, *choices = describe_output(output)
+        typer.echo("bot> " + text.replace("\n", "\n     "))
+        for choice in choices:
+            typer.echo(f"     {choice.strip()}")
 
-    bot: Sandbox
-    channel: ChatChannel
-    #: option id -> (its menu as the channel showed it, the option): what can be pressed. The
-    #: options of every menu of the last turn that showed any (a later one wins an id).
-    pressable: dict[str, tuple[Output, Option]] = field(default_factory=dict)
 
-    def show(self, outputs: list[Output], mark: int) -> None:
-        """The notifications sent since `mark` (during the turn: before its messages leave, as
-        in a served bot), then what the bot said, as the channel sent it."""
-        bot = self.bot
-        for notification in bot.notifications[mark:]:
-            typer.echo(describe_notification(notification))
-        menus = [output for output in outputs if options_of(output)]
-        if menus:
-            self.pressable = {o.id: (menu, o) for menu in menus for o in options_of(menu)}
-        for output in outputs:
-            text, *choices = describe_output(output)
-            typer.echo("bot> " + text.replace("\n", "\n     "))
-            for choice in choices:
-                typer.echo(f"     {choice.strip()}")
-
-    async def press(self, payload: str) -> list[Output]:
-        """Press the option `payload` as the channel delivers the press.
-
-        An option of a menu the channel showed as numbered text has nothing to press: it is
-        typed as its number, as the contact would. An id no menu shows is pressed anyway (a
-        button of an older message, a payload as a first message).
-        """
-        bot = self.bot
-        shown = self.pressable.get(payload)
-        if shown is None:
-            last = (await bot.state()).last_options
-            position = next((n for n, o in enumerate(last, start=1) if o.id == payload), None)
-            if position is not None:
-                _note(f'({self.channel.name} shows it as numbered text: typed "{position}")')
-                return await bot.say(str(position))
-            return await bot.press(payload)
-        menu, option = shown
-        press = self.channel.press(menu, option)
-        if press.by_position:
-            _note(
-                f"({self.channel.name} sent its id by position, too long to send back: "
-                f'pressed as the typed "{press.text}")'
-            )
-        return await bot.send(
-            press.kind.value, text=press.text, payload=press.payload, extra=press.extra
+async def _press(bot: Sandbox, payload: str) -> list[Output]:
+    """Press the option `payload` as the channel delivers the press (`Sandbox.press_of`), and
+    say so when that is not a press of its id: an option of a menu shown as numbered text has
+    nothing to press, so its number is typed, as the contact would; an id too long for the
+    channel went by position. An id no menu shows is pressed anyway (a button of an older
+    message, a payload as a first message)."""
+    press = await bot.press_of(payload)
+    name = bot.channel.name
+    if press.route == "number":
+        _note(f'({name} shows it as numbered text: typed "{press.text}")')
+    elif press.route == "position":
+        _note(
+            f"({name} sent its id by position, too long to send back: "
+            f'pressed as the typed "{press.text}")'
         )
-
-    def reset(self) -> None:
-        self.pressable = {}
+    return await bot.deliver(press)
 
 
 def _note(line: str) -> None:
     typer.echo(typer.style(line, dim=True))
 
 
-async def _loop(chat: _Chat, read: Callable[[], str], echo: bool) -> None:
+async def _loop(bot: Sandbox, read: Callable[[], str], echo: bool) -> None:
     while True:
         typer.echo("you> ", nl=False)
         line = read()
@@ -248,13 +218,12 @@ async def _loop(chat: _Chat, read: Callable[[], str], echo: bool) -> None:
         if text in (":quit", ":q", ":exit"):
             return
         try:
-            await _handle(chat, text)
+            await _handle(bot, text)
         except Exception as exc:  # a broken turn is shown, the chat goes on
             typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
 
 
-async def _handle(chat: _Chat, text: str) -> None:
-    bot = chat.bot
+async def _handle(bot: Sandbox, text: str) -> None:
     command, _, argument = text.partition(" ")
     argument = argument.strip()
     mark = len(bot.notifications)
@@ -265,12 +234,11 @@ async def _handle(chat: _Chat, text: str) -> None:
         typer.echo(shown.rstrip())
     elif command == ":reset":
         await bot.reset()
-        chat.reset()
         typer.echo("(conversation forgotten: your next message starts over)")
     elif command in _USAGE and not argument:
         typer.echo(f"usage: {_USAGE[command]}")
     elif command == ":press":
-        chat.show(await chat.press(argument), mark)
+        _show(bot, await _press(bot, argument), mark)
     elif command == ":send":
         try:
             message = parse_send(argument)
@@ -278,14 +246,14 @@ async def _handle(chat: _Chat, text: str) -> None:
             typer.echo(f"error: {exc}")
             return
         kind, payload, extra = message.kind.value, message.payload, message.extra
-        chat.show(await bot.send(kind, text=message.text, payload=payload, extra=extra), mark)
+        _show(bot, await bot.send(kind, text=message.text, payload=payload, extra=extra), mark)
     elif command == ":wait":
         moved = await bot.wait(parse_duration(argument))
         typer.echo(f"(now {bot.clock.now().isoformat()})")
-        chat.show(moved, mark)
+        _show(bot, moved, mark)
     elif command == ":help":
         typer.echo(HELP)
     elif command.startswith(":"):
         typer.echo(f"unknown command {text!r}\n{HELP}")
     else:
-        chat.show(await bot.say(text), mark)
+        _show(bot, await bot.say(text), mark)

@@ -17,8 +17,9 @@
 Each test runs in a `Sandbox` (`botfleet.testing.sandbox`: the real runtime, in-memory stores,
 mock connectors or the test's fixtures, the scripted LLM, a frozen clock) with strict templates,
 and stops at its first failing step. The bot is on the tenant's channel (or the one asked for):
-its outputs are checked as that channel gets them, fitted to its limits. The format is
-`conversation_format`; docs/authoring.md documents it.
+its outputs are checked as that channel gets them, fitted to its limits, and a `press:` reaches
+it as that channel delivers the press (`sandbox_channels`). The format is `conversation_format`;
+docs/authoring.md documents it.
 """
 
 from __future__ import annotations
@@ -63,7 +64,6 @@ from botfleet.testing.conversation_format import (
 )
 from botfleet.testing.llm import ScriptedLLM, in_scope, out_of_scope
 from botfleet.testing.sandbox import (
-    CHANNEL_CAPABILITIES,
     Contact,
     Sandbox,
     SentNotification,
@@ -72,9 +72,9 @@ from botfleet.testing.sandbox import (
     output_kind,
     output_text,
     sandbox_config,
-    tenant_channel,
     tenant_flow,
 )
+from botfleet.testing.sandbox_channels import Press, sandbox_channel, tenant_channel
 
 __all__ = [
     "ConversationResult",
@@ -185,15 +185,13 @@ async def run_conversation_test(
 ) -> ConversationResult:
     """Run one test file; problems with the file itself come back as status "error".
 
-    `channel`: the channel the bot is on, one of `CHANNEL_CAPABILITIES` (default the tenant's,
-    `tenant_channel`; a flow test's is the web chat).
+    `channel`: the channel the bot is on, one of `sandbox_channels.CHANNELS` (default the
+    tenant's, `tenant_channel`; a flow test's is the web chat).
 
     Raises:
         ValueError: `channel` is not one a sandbox can play.
     """
-    if channel is not None and channel not in CHANNEL_CAPABILITIES:
-        known = ", ".join(CHANNEL_CAPABILITIES)
-        raise ValueError(f"unknown channel {channel!r}; expected one of {known}")
+    asked = None if channel is None else sandbox_channel(channel)
     started = perf_counter()
     source = test.source if isinstance(test, LoadedTest) else str(test)
     try:
@@ -204,7 +202,7 @@ async def run_conversation_test(
     except (ConfigError, FlowValidationError, OSError) as exc:
         return ConversationResult(Path(source).stem, source, "error", f"{source}: {exc}")
     llm = _scripted_llm(loaded.spec.llm)
-    on = channel or tenant_channel(config)
+    on = asked or sandbox_channel(tenant_channel(config))
     status: Literal["passed", "failed", "error"] = "passed"
     message, done = "", 0
     sandbox: Sandbox | None = None
@@ -215,9 +213,9 @@ async def run_conversation_test(
             llm=llm,
             strict=True,
             contact=_contact(loaded),
-            capabilities=CHANNEL_CAPABILITIES[on],
+            channel=on,
         ) as sandbox:
-            done = await _run_steps(loaded, sandbox, llm, on)
+            done = await _run_steps(loaded, sandbox, llm)
     except _StepFailed as exc:
         status, message, done = "failed", exc.message, exc.steps
     except ConfigError as exc:
@@ -244,7 +242,7 @@ async def run_conversation_tests(
     return [await run_conversation_test(path, channel=channel) for path in found]
 
 
-async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM, channel: str) -> int:
+async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> int:
     spec = test.spec
     if spec.start is not None:
         try:
@@ -255,29 +253,22 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM, chann
     for index, step in enumerate(spec.steps):
         asked = len(llm.calls)
         heading = f"{test.where(f'steps[{index}]')}: step {index + 1} ({step.describe()})"
-        # A press of an id not among the options last shown is a typo, or the bot is not
-        # where the test thinks: it fails here, unless the step checks what the bot does with
-        # it (a button of an older message on purpose) and those checks hold.
-        not_offered = _not_offered(sandbox, step)
-        if not_offered and not _checks(step):
-            raise _StepFailed(f"{heading}\n  {not_offered}", index + 1)
+        press, press_notes = await _pressed(sandbox, step, heading, index + 1)
         sent_before = len(sandbox.notifications)
         try:
-            outputs = await _act(sandbox, step)
+            outputs = await _act(sandbox, step, press)
         except Exception as exc:
             failed = f"{heading}\n  the turn failed: {_error_text(exc)}"
-            if not_offered:
-                failed += f"\n  {not_offered}"
+            failed += "".join(f"\n  {note}" for note in press_notes)
             raise _StepFailed(failed, index + 1) from None
         unscripted = llm.calls[max(asked, scripted) :]
         problems = [_unanswered(c.question, spec.llm is None) for c in unscripted]
         notified = sandbox.notifications[sent_before:]
         problems += await _check_step(sandbox, step, outputs, notified)
-        if problems and not_offered:
-            problems.insert(0, not_offered)
         if problems:
+            problems[:0] = press_notes
             shown = notified if notified or step.notified is not None else None
-            failure = _failure(heading, problems, outputs, channel, shown)
+            failure = _failure(heading, problems, outputs, sandbox.channel.name, shown)
             raise _StepFailed(failure, index + 1)
     if llm.script:
         unused = ", ".join(repr(a.text) if isinstance(a, Answer) else repr(a) for a in llm.script)
@@ -294,14 +285,59 @@ def _checks(step: StepSpec) -> bool:
     return any(c is not None for c in checks)
 
 
-def _not_offered(sandbox: Sandbox, step: StepSpec) -> str | None:
+async def _pressed(
+    sandbox: Sandbox, step: StepSpec, heading: str, number: int
+) -> tuple[Press | None, list[str]]:
+    """What the channel delivers for the step's `press:` (None for another step), and the notes
+    a failure of the step starts with (how the press went, when that explains it).
+
+    Raises:
+        _StepFailed: the press cannot be made on the channel, or was not offered and the step
+            does not check what the bot does with it.
+    """
+    if step.press is None or step.enter is not None:
+        return None, []
+    press = await sandbox.press_of(step.press, contact=step.contact)
+    if press.route == "number":
+        # The channel showed no button nor row to press: no check can make the step real.
+        raise _StepFailed(f"{heading}\n  {_numbered(sandbox, step, press)}", number)
+    if press.route == "position":
+        return press, [_by_position(sandbox, step, press)]
+    # A press of an id not among the options last shown is a typo, or the bot is not where
+    # the test thinks: it fails here, unless the step checks what the bot does with it (a
+    # button of an older message on purpose) and those checks hold.
+    not_offered = _not_offered(sandbox, step, press)
+    if not_offered and not _checks(step):
+        raise _StepFailed(f"{heading}\n  {not_offered}", number)
+    return press, [not_offered] if not_offered else []
+
+
+def _numbered(sandbox: Sandbox, step: StepSpec, press: Press) -> str:
+    """Why a `press:` of an option shown as numbered text fails, and what to write instead."""
+    return (
+        f"press: {step.press!r} cannot be pressed on {sandbox.channel.name}: the menu that "
+        "offers it was sent as numbered text, with nothing to press (docs/channels.md, "
+        '"Limits and degradation"); the contact types its number instead: '
+        f'say: "{press.text}"'
+    )
+
+
+def _by_position(sandbox: Sandbox, step: StepSpec, press: Press) -> str:
+    return (
+        f"press: {step.press!r} went by position on {sandbox.channel.name} (its id is too long "
+        f'for the channel): the bot got the typed "{press.text}" of that menu'
+    )
+
+
+def _not_offered(sandbox: Sandbox, step: StepSpec, press: Press) -> str | None:
     """What is wrong with a `press:` whose id is not among the options last shown to the
     contact, or None. Before any menu was shown, any id may be pressed (a payload as a first
     message)."""
-    if step.press is None or step.enter is not None:
+    if press.route != "unshown":
         return None
+    assert step.press is not None  # a press step, or there would be no press
     offered = sandbox.offered(step.contact)
-    if offered is None or any(o.id == step.press for o in offered):
+    if offered is None:
         return None
     hint = did_you_mean(step.press, [o.id for o in offered])
     shown = "\n".join(f"    {o.id}  ({o.title})" for o in offered)
@@ -333,15 +369,15 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-async def _act(sandbox: Sandbox, step: StepSpec) -> list[Output]:
+async def _act(sandbox: Sandbox, step: StepSpec, press: Press | None) -> list[Output]:
     if step.set_data is not None or step.enter is not None:
         entered = await sandbox.enter(step.enter, step.set_data, contact=step.contact)
         if step.enter is not None:
             return entered
     if step.say is not None:
         return await sandbox.say(step.say, contact=step.contact)
-    if step.press is not None:
-        return await sandbox.press(step.press, contact=step.contact)
+    if press is not None:
+        return await sandbox.deliver(press, contact=step.contact)
     if step.send is not None:
         message = step.send
         return await sandbox.send(

@@ -4,7 +4,8 @@ The real `bootstrap` and `ConversationRuntime` over in-memory stores, with a `Fr
 driving a `ManualScheduler` (time moves only with `wait`), a `RecordingSender`, the tenant's
 connectors replaced by mocks (`sandbox_config`: the in-memory calendar keeping the tenant's
 schedule, a recorder in place of a `webhook` notification, or scripted connectors), and the
-LLM adapter the caller gives.
+LLM adapter the caller gives. The bot is on a channel (`sandbox_channels`): its outputs are
+degraded as that channel's are, and a press reaches it as that channel delivers it.
 
     config = sandbox_config(load_tenant_config(path), tenant_flow(config).spec)
     async with open_sandbox(config, llm=ScriptedLLM([...])) as bot:
@@ -23,9 +24,6 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import ValidationError
 
-from botfleet.adapters.channels.telegram import TELEGRAM_CAPABILITIES
-from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
-from botfleet.adapters.channels.whatsapp import WHATSAPP_CAPABILITIES
 from botfleet.adapters.connectors import scripted
 from botfleet.adapters.connectors.calendar.config import CalendarSettings, with_tenant_timezone
 from botfleet.adapters.connectors.catalog import CONNECTOR_TYPES, NOT_CONNECTORS, binding_policy
@@ -36,7 +34,6 @@ from botfleet.adapters.connectors.notification.recorder import (
 )
 from botfleet.adapters.connectors.notification.webhook import WebhookConnector
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY
-from botfleet.adapters.registry import WEBCHAT_TYPES
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError
@@ -58,7 +55,6 @@ from botfleet.flows.load import Flow, load_flow, load_flow_text
 from botfleet.flows.schema import FlowSpec, InvokeConnector, Transition
 from botfleet.flows.state import ConversationState
 from botfleet.flows.tenant_file import display_path
-from botfleet.ports.channels import Capabilities
 from botfleet.ports.connectors import Connector, LLMConnector
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.runtime import (
@@ -67,10 +63,10 @@ from botfleet.testing.runtime import (
     bootstrap_test_runtime,
     make_settings,
 )
+from botfleet.testing.sandbox_channels import Press, SandboxChannel, sandbox_channel
 from botfleet.testing.scheduling import ManualScheduler
 
 __all__ = [
-    "CHANNEL_CAPABILITIES",
     "ENTER_PAYLOAD",
     "Contact",
     "Sandbox",
@@ -81,7 +77,6 @@ __all__ = [
     "output_kind",
     "output_text",
     "sandbox_config",
-    "tenant_channel",
     "tenant_flow",
     "unmocked_categories",
 ]
@@ -98,24 +93,6 @@ NOTIFICATION = "notification"
 #: Stands for a webhook `url` a tenant file leaves out (the control plane's credentials may
 #: hold it): the sandbox never calls it, and `.invalid` never resolves.
 _URL_LEFT_TO_CREDENTIALS = "https://url-left-to-credentials.invalid/"
-
-
-#: The channels a sandboxed bot can be on (`botfleet chat` and `botfleet test`, `--channel`):
-#: what each can show, as its adapter declares it.
-CHANNEL_CAPABILITIES: Mapping[str, Capabilities] = {
-    "webchat": WEBCHAT_CAPABILITIES,
-    "whatsapp": WHATSAPP_CAPABILITIES,
-    "telegram": TELEGRAM_CAPABILITIES,
-}
-
-
-def tenant_channel(config: TenantConfig) -> str:
-    """The tenant's channel (`channel.type`) when a sandbox can play it, else the web chat (a
-    flow run without a tenant file is on the web chat)."""
-    kind = config.channel.type
-    if kind in WEBCHAT_TYPES:  # `http_dev` is the seed's name for the web chat
-        return "webchat"
-    return kind if kind in CHANNEL_CAPABILITIES else "webchat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,9 +403,11 @@ class Sandbox:
         scheduler: ManualScheduler,
         contact: Contact,
         notifications: list[SentNotification] | None = None,
+        channel: SandboxChannel | None = None,
     ) -> None:
         self.runtime, self.clock, self.sender, self.scheduler = runtime, clock, sender, scheduler
         self.contact = contact
+        self.channel = channel or sandbox_channel("webchat")
         #: Every notification the flow sent (`notification.send` on a recorded `webhook`), in
         #: order, whichever contact's turn or task sent it.
         self.notifications: list[SentNotification] = [] if notifications is None else notifications
@@ -492,11 +471,24 @@ class Sandbox:
         return await self._turn(self._message(contact, MessageType.TEXT, text=text))
 
     async def press(self, payload: str, *, contact: str | None = None) -> list[Output]:
-        """Press a button or pick a list row (the kind of the menu that offered `payload`)."""
-        menu, option = self._offered.get(contact or self.contact.id, {}).get(payload, (None, None))
-        kind = MessageType.LIST_REPLY if isinstance(menu, ListMenu) else MessageType.BUTTON_REPLY
-        title = option.title if option is not None else ""
-        return await self._turn(self._message(contact, kind, payload=payload, text=title))
+        """Press a button or pick a list row as the channel delivers the press (`press_of`)."""
+        return await self.deliver(await self.press_of(payload, contact=contact), contact=contact)
+
+    async def press_of(self, payload: str, *, contact: str | None = None) -> Press:
+        """What the channel delivers when the contact presses the option `payload`, from what
+        it was last shown (`SandboxChannel.press_of`); nothing is sent."""
+        contact_id = contact or self.contact.id
+        shown = self._offered.get(contact_id, {}).get(payload)
+        # Only a press of no menu shown needs the engine's options (was it numbered text?).
+        last = () if shown is not None else (await self.state(contact_id)).last_options
+        return self.channel.press_of(payload, shown, last)
+
+    async def deliver(self, press: Press, *, contact: str | None = None) -> list[Output]:
+        """Send the message a press delivers (`press_of`)."""
+        message = self._message(
+            contact, press.kind, text=press.text, payload=press.payload, extra=dict(press.extra)
+        )
+        return await self._turn(message)
 
     async def send(
         self,
@@ -568,23 +560,25 @@ async def open_sandbox(
     llm: LLMConnector | None = None,
     strict: bool = False,
     contact: Contact | None = None,
-    capabilities: Capabilities | None = None,
+    channel: SandboxChannel | None = None,
 ) -> AsyncIterator[Sandbox]:
     """The tenant's bot over in-memory stores (pass a `sandbox_config` for mock connectors).
 
     `at`: the frozen clock's start (naive: the tenant's zone); `llm`: the LLM adapter used when
     the tenant's LLM fallback is enabled; `strict`: a missing template value fails the turn;
-    `capabilities`: those of the channel the bot is on (default the web chat's): every turn's
-    outputs are degraded to them as a served bot's are to its channel's.
+    `channel`: the channel the bot is on (default the web chat, `sandbox_channels`): every
+    turn's outputs are degraded to its capabilities as a served bot's are, and a press reaches
+    the bot as that channel delivers it.
     """
     at = at or MONDAY_MORNING
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(config.timezone))
     clock = FrozenClock(at)
     scheduler = ManualScheduler(clock, tenant_id=config.tenant_id)
-    # Given at opening, not swapped afterwards: bootstrap reads them (`max_text` for the LLM's
-    # answers) when it builds the runtime.
-    sender = RecordingSender() if capabilities is None else RecordingSender(capabilities)
+    channel = channel or sandbox_channel("webchat")
+    # Given at opening, not swapped afterwards: bootstrap reads the capabilities (`max_text` for
+    # the LLM's answers) when it builds the runtime.
+    sender = RecordingSender(channel.capabilities)
     fakes: dict[str, Any] = {"clock": clock, "sender": sender, "scheduler": scheduler}
     notifications: list[SentNotification] = []
     fakes["connectors"] = _connectors(config, clock, notifications)
@@ -592,7 +586,9 @@ async def open_sandbox(
         fakes["llm_connector"] = llm
     async with bootstrap_test_runtime(config, settings=make_settings(), **fakes) as runtime:
         runtime.ctx = replace(runtime.ctx, strict=strict)
-        yield Sandbox(runtime, clock, sender, scheduler, contact or Contact(), notifications)
+        yield Sandbox(
+            runtime, clock, sender, scheduler, contact or Contact(), notifications, channel
+        )
 
 
 # ---------------------------------------------------------------- outputs as text

@@ -13,11 +13,11 @@ from cli_helpers import Invoke
 from botfleet.adapters.channels.telegram import TELEGRAM_CAPABILITIES
 from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
 from botfleet.adapters.channels.whatsapp import WHATSAPP_CAPABILITIES
-from botfleet.cli.chat_channels import CHANNELS, chat_channel, default_channel
 from botfleet.cli.chat_session import chat_session
 from botfleet.cli.flow_files import read_tenant
 from botfleet.testing.runtime import make_tenant_config
 from botfleet.testing.sandbox import Contact
+from botfleet.testing.sandbox_channels import CHANNELS, sandbox_channel, tenant_channel
 
 Write = Callable[[str, str], Path]
 
@@ -180,11 +180,11 @@ def test_on_telegram_rows_are_buttons_and_a_long_id_is_pressed_by_position(
 
 def test_the_channels_are_the_adapters_own_capabilities() -> None:
     assert CHANNELS == ("webchat", "whatsapp", "telegram")
-    assert chat_channel("webchat").capabilities is WEBCHAT_CAPABILITIES
-    assert chat_channel("whatsapp").capabilities is WHATSAPP_CAPABILITIES
-    assert chat_channel("telegram").capabilities is TELEGRAM_CAPABILITIES
+    assert sandbox_channel("webchat").capabilities is WEBCHAT_CAPABILITIES
+    assert sandbox_channel("whatsapp").capabilities is WHATSAPP_CAPABILITIES
+    assert sandbox_channel("telegram").capabilities is TELEGRAM_CAPABILITIES
     with pytest.raises(ValueError, match="unknown channel 'sms'"):
-        chat_channel("sms")
+        sandbox_channel("sms")
 
 
 @pytest.mark.parametrize(
@@ -198,7 +198,7 @@ def test_the_channels_are_the_adapters_own_capabilities() -> None:
 )
 def test_the_default_is_the_tenants_channel(binding: dict[str, str] | None, expected: str) -> None:
     fields = {} if binding is None else {"channel": binding}
-    assert default_channel(make_tenant_config(**fields)) == expected
+    assert tenant_channel(make_tenant_config(**fields)) == expected
 
 
 def test_the_session_shows_the_channel_it_is_given(

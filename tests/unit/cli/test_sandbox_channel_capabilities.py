@@ -1,8 +1,9 @@
-"""`open_sandbox(capabilities=...)`: the bot is opened on a channel's capabilities, as a served
-bot is built with its channel's sender, so everything bootstrap reads from them applies."""
+"""`open_sandbox(channel=...)`: the bot is opened on a channel's capabilities, as a served bot
+is built with its channel's sender, so everything bootstrap reads from them applies."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
@@ -11,6 +12,7 @@ from botfleet.domain.outputs import Buttons, Capabilities, ListMenu, Output, Tex
 from botfleet.testing.llm import ScriptedLLM, in_scope
 from botfleet.testing.runtime import make_tenant_config
 from botfleet.testing.sandbox import open_sandbox, sandbox_config, tenant_flow
+from botfleet.testing.sandbox_channels import SandboxChannel, sandbox_channel
 
 FOUR_BUTTONS: dict[str, Any] = {
     "id": "four_v1",
@@ -42,20 +44,20 @@ ASKING: dict[str, Any] = {
 ANSWER = "We open at ten in the morning, every single day of the week."
 
 
-async def _first_turn(capabilities: Capabilities | None) -> tuple[Capabilities, list[Output]]:
+async def _first_turn(channel: SandboxChannel | None) -> tuple[Capabilities, list[Output]]:
     config = make_tenant_config(FOUR_BUTTONS)
-    async with open_sandbox(config, capabilities=capabilities) as bot:
+    async with open_sandbox(config, channel=channel) as bot:
         return bot.sender.capabilities, await bot.say("hi")
 
 
 async def test_the_outputs_are_degraded_to_the_capabilities_given_at_opening() -> None:
-    capabilities, [menu] = await _first_turn(WHATSAPP_CAPABILITIES)
+    capabilities, [menu] = await _first_turn(sandbox_channel("whatsapp"))
     assert capabilities is WHATSAPP_CAPABILITIES
     assert isinstance(menu, ListMenu)  # WhatsApp shows at most 3 buttons
     assert [o.id for o in menu.options] == ["a", "b", "c", "d"]
 
 
-async def test_without_capabilities_the_bot_is_on_the_web_chat() -> None:
+async def test_without_a_channel_the_bot_is_on_the_web_chat() -> None:
     capabilities, [menu] = await _first_turn(None)
     assert capabilities is WEBCHAT_CAPABILITIES
     assert isinstance(menu, Buttons)
@@ -70,7 +72,8 @@ async def test_the_llms_answer_is_fitted_to_the_channels_text_limit_as_served() 
     )
     narrow = Capabilities(max_text=30)
     llm = ScriptedLLM([in_scope(ANSWER)])
-    async with open_sandbox(mocked, llm=llm, capabilities=narrow) as bot:
+    channel = replace(sandbox_channel("webchat"), capabilities=narrow)
+    async with open_sandbox(mocked, llm=llm, channel=channel) as bot:
         await bot.say("hi")
         [answer] = await bot.say("When do you open?")
     assert isinstance(answer, Text)

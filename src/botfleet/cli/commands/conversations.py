@@ -35,8 +35,8 @@ def run_tests(
         None,
         "--channel",
         case_sensitive=False,
-        help="Check the outputs as this channel gets them (default: each test's tenant's "
-        "channel; the web chat for a flow test).",
+        help="Check the outputs as this channel gets them and deliver presses as it does "
+        "(default: each test's tenant's channel; the web chat for a flow test).",
     ),
     log_level: LogLevel | None = typer.Option(
         None,
