@@ -5,14 +5,32 @@ lines, or one JSON line ~1 kB long whose last line is the error). A failure the 
 explain (the control plane's database, the data plane's refused configuration) is appended to
 a list the app's lifespan shares; it is reported with that message instead, and the `serve`
 commands exit with status 2 (see `startup_problem`) where uvicorn would exit with 3.
+
+Two problems are told before any app is built, by the `serve` commands, in the same one-line
+style: invalid settings (`invalid_settings`) and a host the server could not listen on
+(`listen_problem`).
 """
 
 from __future__ import annotations
 
+import errno
+import socket
+from typing import TYPE_CHECKING
+
+from pydantic import AliasChoices
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["StartupProblemInOneLine", "explain_startup_problems", "startup_problem"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+__all__ = [
+    "StartupProblemInOneLine",
+    "explain_startup_problems",
+    "invalid_settings",
+    "listen_problem",
+    "startup_problem",
+]
 
 
 class StartupProblemInOneLine:
@@ -48,3 +66,73 @@ def startup_problem(app: Starlette) -> str | None:
     else None."""
     problems: list[str] = getattr(app.state, "startup_problems", [])
     return problems[-1] if problems else None
+
+
+def invalid_settings(title: str, exc: ValidationError, model: type[BaseModel]) -> str:
+    """`<title>: <SETTING>: <message>; ...` in one line, for `exc` raised by the settings
+    `model`: each error under the variable an operator sets (``CP_PORT``, not ``port``), without
+    pydantic's type tag and documentation link, and never the refused value."""
+    problems = []
+    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        # A validator's ValueError comes as "Value error, <its message>": the prefix is pydantic's.
+        message = error["msg"].removeprefix("Value error, ")
+        loc = [str(part) for part in error["loc"]]
+        if loc:
+            loc[0] = _variable(model, loc[0])
+        where = ".".join(loc)
+        if where and not message.startswith(where):  # ours already start with the setting
+            message = f"{where}: {message}"
+        problems.append(" ".join(message.split()))
+    return f"{title}: {'; '.join(problems)}"
+
+
+def _variable(model: type[BaseModel], name: str) -> str:
+    """The environment variable of `model`'s field `name` (its first alias, else the prefix
+    and the name); `name` itself when it is already a variable's name (an alias in `loc`)."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return name
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        alias = next((choice for choice in alias.choices if isinstance(choice, str)), None)
+    if isinstance(alias, str):
+        return alias
+    prefix = str(model.model_config.get("env_prefix", ""))
+    return f"{prefix}{name}".upper()
+
+
+_LISTEN_HINT = (
+    "give an address of this machine (127.0.0.1 for this machine only, 0.0.0.0 for all its "
+    "interfaces) or a name that resolves to one"
+)
+
+
+def listen_problem(host: str, setting: str) -> str | None:
+    """Why a server could not listen on `host` (given by `setting`: ``--host``, ``DP_HOST``...),
+    found before it tries: the name does not resolve, or it is not an address of this machine;
+    else None. uvicorn would find out after the app started, and exit with 3 after a line that
+    names neither the host nor where it came from (``[Errno -2] Name or service not known``).
+    Other failures (the port is taken) are left to the server: they may pass."""
+    told = f"cannot listen on {host!r} ({setting})"
+    try:
+        # As asyncio's `create_server` resolves it (an empty host: every interface).
+        found = socket.getaddrinfo(
+            host or None, 0, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        return f"{told}: the name does not resolve ({exc.strerror or exc}); {_LISTEN_HINT}"
+    except UnicodeError:  # a label too long or empty: the name cannot even be looked up
+        return f"{told}: it is not a valid host name; {_LISTEN_HINT}"
+    for family, kind, proto, _, address in found:
+        try:
+            sock = socket.socket(family, kind, proto)
+        except OSError:
+            continue  # a family this machine lacks: asyncio skips it too
+        with sock:
+            try:
+                sock.bind(address)  # port 0: any free one, the real port is not held
+            except OSError as exc:
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    resolved = "it" if address[0] == host else f"it resolves to {address[0]}, which"
+                    return f"{told}: {resolved} is not an address of this machine; {_LISTEN_HINT}"
+    return None

@@ -80,17 +80,19 @@ def serve_data_plane(options: ServeOptions) -> None:
 
 
 def load_settings() -> DataPlaneSettings:
-    """The DP_* settings; invalid ones end the process with status 2 and one message naming
-    each (as `serve control-plane` does), not a traceback. The settings hide their input in
-    errors, so no token or key is printed."""
+    """The DP_* settings; invalid ones end the process with status 2 and one line naming each
+    (as `serve control-plane` does), not a traceback. The line never holds a refused value,
+    so no token or key is printed."""
     from pydantic import ValidationError
 
     from botfleet.data_plane.settings import DataPlaneSettings
+    from botfleet.startup_problems import invalid_settings
 
     try:
         return DataPlaneSettings()
     except ValidationError as exc:
-        print(f"data plane settings are invalid:\n{exc}", file=sys.stderr)
+        message = invalid_settings("data plane settings are invalid", exc, DataPlaneSettings)
+        print(message, file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -102,17 +104,33 @@ def cannot_start(problem: object) -> NoReturn:
     raise SystemExit(2)
 
 
+def _host_setting(options: ServeOptions, settings: DataPlaneSettings) -> str:
+    """Where the host to listen on came from, for a message about it. A bare `HOST` (read when
+    DP_HOST is unset) is often another program's (zsh, CI runners), so the message says so."""
+    if options.host:
+        return "--host"
+    given = type(settings).given_by("host")
+    if given is None or given.upper().startswith("DP_"):
+        return given or "DP_HOST"
+    return f"{given}, read as DP_HOST since that is not set"
+
+
 def _run(options: ServeOptions) -> None:
     import uvicorn
 
     from botfleet.data_plane.app import create_app
     from botfleet.domain.errors import ConfigError, FlowValidationError
     from botfleet.observability import configure_logging, set_log_tenant
-    from botfleet.startup_problems import startup_problem
+    from botfleet.startup_problems import listen_problem, startup_problem
 
     settings = load_settings()
     if options.tenant_config is not None:
         settings = settings.model_copy(update={"tenant_config_path": options.tenant_config})
+    host = options.host or settings.host
+    # Before the runtime is built: nothing is pulled or written for a process that cannot serve.
+    unusable = listen_problem(host, _host_setting(options, settings))
+    if unusable is not None:
+        cannot_start(unusable)
     # One process serves one tenant: every line it writes names it (`tenant`), the libraries'
     # and the channels' webhook lines included. Known now when pulled from the control plane;
     # a local YAML names it once read.
@@ -126,7 +144,7 @@ def _run(options: ServeOptions) -> None:
     try:
         uvicorn.run(
             app,
-            host=options.host or settings.host,
+            host=host,
             port=options.port or settings.port,
             log_level="warning",
             # uvicorn's own lines go through `configure_logging`'s handler (JSON) instead of

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +23,8 @@ from botfleet.control_plane.db.engine import (
     is_connection_error,
     is_login_refused,
     is_missing_database,
+    is_privilege_refused,
+    is_schema_unusable,
     make_engine,
     make_session_factory,
 )
@@ -69,7 +74,7 @@ async def migrate_with_retries(settings: ControlPlaneSettings) -> None:
             await run_migrations(url, schema=settings.database_schema)
             return
         except Exception as exc:  # only connection failures are worth waiting for
-            _raise_if_hopeless(exc, url)
+            _raise_if_hopeless(exc, url, settings.database_schema)
             if not is_connection_error(exc):
                 raise
             failure = exc
@@ -89,8 +94,12 @@ async def migrate_with_retries(settings: ControlPlaneSettings) -> None:
     )
 
 
-def _raise_if_hopeless(exc: Exception, url: str) -> None:
+def _raise_if_hopeless(exc: Exception, url: str, schema: str | None) -> None:
     """Failures that waiting does not cure: reported at once."""
+    if is_privilege_refused(exc):
+        raise DatabaseStartupFailed(_privilege_refused(exc, url, schema)) from exc
+    if is_schema_unusable(exc):
+        raise DatabaseStartupFailed(_schema_unusable(exc, url, schema)) from exc
     if isinstance(exc, DatabaseNewerThanCode):
         raise DatabaseStartupFailed(_newer_database(exc, url)) from exc
     if is_missing_database(exc):
@@ -108,6 +117,75 @@ def _raise_if_hopeless(exc: Exception, url: str) -> None:
             f"login ({failure_reason(exc, url)}); check the user and password in "
             "CP_DATABASE_URL"
         ) from exc
+
+
+def _sql_name(name: str) -> str:
+    """`name` as an SQL identifier: quoted unless PostgreSQL would read it unquoted as is."""
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _role_and_database(url: str) -> tuple[str, str]:
+    """Who logs in and where, as quoted SQL names; a URL without them gets asyncpg's defaults
+    (PGUSER or the system user; PGDATABASE or the role's name)."""
+    parsed = make_url(url)
+    role = parsed.username or os.environ.get("PGUSER")
+    if not role:
+        try:
+            role = getpass.getuser()
+        except (OSError, KeyError):  # a container's user id without a name
+            role = "<role>"
+    database = parsed.database or os.environ.get("PGDATABASE") or role
+    return _sql_name(role), _sql_name(database)
+
+
+def _privilege_refused(exc: Exception, url: str, schema: str | None) -> str:
+    """What to grant, by what PostgreSQL refused. The common one: since PostgreSQL 15 only the
+    database's owner may create tables in schema public, and a database made by `postgres`
+    for the control plane's role is owned by `postgres`."""
+    role, database = _role_and_database(url)
+    reason = failure_reason(exc, url)
+    refused = (
+        f"could not run migrations at start-up: {describe_database(url)} refused them ({reason}): "
+    )
+    if "for schema" in reason:
+        if schema is None:
+            return refused + (
+                f"the role {role} may not create tables in schema public (on PostgreSQL 15 "
+                "and later only the database's owner may); make it the database's owner "
+                f"(ALTER DATABASE {database} OWNER TO {role}, or create the database with "
+                f"createdb -O {role} {database}) or GRANT CREATE ON SCHEMA public TO {role}"
+            )
+        name = _sql_name(schema)
+        return refused + (
+            f"the role {role} may not create tables in schema {name} (CP_DATABASE_SCHEMA); "
+            f"make it the schema's owner (ALTER SCHEMA {name} OWNER TO {role}) or GRANT USAGE, "
+            f"CREATE ON SCHEMA {name} TO {role}"
+        )
+    if "for database" in reason:
+        return refused + (
+            f"the role {role} may not connect to it; GRANT CONNECT ON DATABASE {database} TO {role}"
+        )
+    return refused + (
+        f"the control plane's tables belong to another role than {role}; start it as the role "
+        f"that ran its migrations before, or make {role} the owner of those tables "
+        f"(ALTER TABLE ... OWNER TO {role})"
+    )
+
+
+def _schema_unusable(exc: Exception, url: str, schema: str | None) -> str:
+    """PostgreSQL leaves a schema the role may not use out of its search_path, so a missing
+    schema and one without USAGE for the role look the same."""
+    role, _ = _role_and_database(url)
+    name = _sql_name(schema or "public")
+    setting = " (CP_DATABASE_SCHEMA)" if schema else ""
+    return (
+        f"could not run migrations at start-up: {describe_database(url)} has no schema "
+        f"{name}{setting} that the role {role} may use ({failure_reason(exc, url)}); create it "
+        f"(CREATE SCHEMA {name} AUTHORIZATION {role}) or, if it exists, GRANT USAGE, CREATE ON "
+        f"SCHEMA {name} TO {role}"
+    )
 
 
 def _newer_database(exc: DatabaseNewerThanCode, url: str) -> str:

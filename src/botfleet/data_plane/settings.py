@@ -126,6 +126,23 @@ class DataPlaneSettings(BaseModel):
         sources = (dotenv_values(), os.environ) if type(self).read_environment else ()
         super().__init__(**settings_input(type(self), values, sources))
 
+    @classmethod
+    def given_by(cls, field_name: str) -> str | None:
+        """The variable that gives `field_name` its value when read from the environment: its
+        name as spelled there (``DP_HOST``, ``HOST``: an unprefixed one is easily left over by
+        something else), with `` in .env`` when it comes from that file; None when neither has
+        it (or the class reads no environment: `read_environment`)."""
+        if not cls.read_environment:
+            return None
+        field = cls.model_fields[field_name]
+        candidates = list(dict.fromkeys(name.lower() for name in _names(field_name, field)))
+        for source, where in ((os.environ, ""), (dotenv_values(), " in .env")):
+            spelled = {name.lower(): name for name, value in source.items() if value is not None}
+            found = next((spelled[c] for c in candidates if c in spelled), None)
+            if found is not None:
+                return f"{found}{where}"
+        return None
+
     def state_db_for(self, tenant_id: str) -> Path:
         return self.state_db_path or self.data_dir / tenant_id / "state.db"
 

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from botfleet.testing.faults import free_port, isolated_env
 
 SERVE = (sys.executable, "-m", "botfleet.cli.main", "serve", "control-plane")
@@ -18,7 +20,9 @@ ADMIN_KEY = "admin-key-of-the-startup-errors-test-0123"
 PASSWORD = "hunter2-not-to-be-printed"
 
 
-def _serve(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+def _serve(
+    tmp_path: Path, host: str | None = "127.0.0.1", **settings: str
+) -> subprocess.CompletedProcess[str]:
     env = {
         "CP_ENVIRONMENT": "development",
         "CP_ADMIN_API_KEY": ADMIN_KEY,
@@ -26,7 +30,7 @@ def _serve(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
         **settings,
     }
     return subprocess.run(
-        [*SERVE, "--host", "127.0.0.1", "--port", str(free_port())],
+        [*SERVE, *(["--host", host] if host else []), "--port", str(free_port())],
         env=isolated_env(**env),
         cwd=tmp_path,
         capture_output=True,
@@ -35,11 +39,13 @@ def _serve(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _the_one_line(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    """The line saying why the start failed; every line of the output is JSON."""
+def _the_one_line(
+    result: subprocess.CompletedProcess[str], why: str = "could not run migrations"
+) -> dict[str, Any]:
+    """The line saying `why` the start failed; every line of the output is JSON."""
     assert result.stderr == ""
     lines = [json.loads(line) for line in result.stdout.splitlines() if line]
-    [line] = [line for line in lines if "could not run migrations" in line["event"]]
+    [line] = [line for line in lines if why in line["event"]]
     assert line["level"] == "error"
     assert "\n" not in line["event"]
     assert "Traceback" not in result.stdout
@@ -68,10 +74,56 @@ def test_a_sqlite_folder_that_cannot_be_made_exits_2_with_one_line(tmp_path: Pat
 def test_invalid_settings_exit_2_naming_them(tmp_path: Path) -> None:
     result = _serve(tmp_path, CP_ENVIRONMENT="production", CP_FERNET_KEYS="not-a-fernet-key")
     assert result.returncode == 2
-    assert result.stderr.startswith("control plane settings are invalid:")
-    assert "CP_FERNET_KEYS" in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line == (
+        "control plane settings are invalid: CP_FERNET_KEYS: key #1 is not a valid Fernet key "
+        "(32 url-safe base64-encoded bytes)"
+    )
     assert "not-a-fernet-key" not in result.stderr + result.stdout
-    assert "Traceback" not in result.stderr
+
+
+def test_every_invalid_setting_is_named_in_one_line_without_pydantics_link(
+    tmp_path: Path,
+) -> None:
+    result = _serve(tmp_path, CP_PORT="eighty", CP_TENANT_URL_POLICY="nowhere")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "control plane settings are invalid: "
+        "CP_PORT: Input should be a valid integer, unable to parse string as an integer; "
+        "CP_TENANT_URL_POLICY: Input should be 'public' or 'any'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("option", "variables", "named"),
+    [
+        (None, {"CP_HOST": "no-such-host.invalid"}, "CP_HOST"),
+        ("no-such-host.invalid", {"CP_HOST": "127.0.0.1"}, "--host"),
+    ],
+)
+def test_a_host_that_does_not_resolve_exits_2_before_migrating(
+    tmp_path: Path, option: str | None, variables: dict[str, str], named: str
+) -> None:
+    database = tmp_path / "cp.db"
+    result = _serve(tmp_path, host=option, CP_DATABASE_URL=f"sqlite:///{database}", **variables)
+    assert result.returncode == 2, result.stdout + result.stderr
+    line = _the_one_line(result, "control plane cannot start")
+    assert line["event"].startswith(
+        f"control plane cannot start: cannot listen on 'no-such-host.invalid' ({named}): "
+        "the name does not resolve ("
+    )
+    assert not database.exists()  # the migrations did not run
+
+
+def test_a_bare_host_variable_is_not_read(tmp_path: Path) -> None:
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: were HOST read, the start would
+    # stop there. It goes on to the database (whose folder cannot be made, to end the test).
+    (tmp_path / "a-file").write_text("not a folder")
+    database = tmp_path / "a-file" / "cp.db"
+    result = _serve(tmp_path, host=None, HOST="192.0.2.1", CP_DATABASE_URL=f"sqlite:///{database}")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "192.0.2.1" not in result.stdout
+    assert f"the SQLite database {database}" in _the_one_line(result)["event"]
 
 
 def test_a_database_migrated_by_a_newer_version_exits_2_with_one_line(tmp_path: Path) -> None:

@@ -34,24 +34,33 @@ def serve_control_plane(
     from pydantic import ValidationError
 
     from botfleet.control_plane.app import create_app
-    from botfleet.control_plane.logs import configure_logging
+    from botfleet.control_plane.logs import configure_logging, get_logger
     from botfleet.control_plane.settings import ControlPlaneSettings
     from botfleet.observability import level_number
-    from botfleet.startup_problems import startup_problem
+    from botfleet.startup_problems import invalid_settings, listen_problem, startup_problem
 
     try:
         settings = ControlPlaneSettings()
-    except ValidationError as exc:  # the settings hide their input: no secret is printed
-        typer.echo(f"control plane settings are invalid:\n{exc}", err=True)
+    except ValidationError as exc:  # the line never holds a refused value: no secret is printed
+        typer.echo(
+            invalid_settings("control plane settings are invalid", exc, ControlPlaneSettings),
+            err=True,
+        )
         raise typer.Exit(2) from None
     # From here every line of the process is one JSON object on stdout (CP_LOG_JSON), the
     # libraries' included. A generated secret is logged as a warning when the app starts.
     configure_logging(settings.log_level, json=settings.log_json, libraries=True)
+    listen_host = host or settings.host
+    # Before the migrations run: a process that could not serve leaves the database alone.
+    unusable = listen_problem(listen_host, "--host" if host else "CP_HOST")
+    if unusable is not None:
+        get_logger("serve").error(f"control plane cannot start: {unusable}")
+        raise typer.Exit(2)
     app = create_app(settings)
     try:
         uvicorn.run(
             app,
-            host=host or settings.host,
+            host=listen_host,
             port=port or settings.port,
             log_level=level_number(settings.log_level),
             # uvicorn's lines (start, stop, errors) go through the root handler that

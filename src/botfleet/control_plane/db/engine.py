@@ -96,7 +96,9 @@ def describe_database(url: str) -> str:
         return f"the SQLite database {parsed.database or ':memory:'}"
     where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
     user = f" as user {parsed.username!r}" if parsed.username else ""
-    return f"the PostgreSQL database {parsed.database!r} at {where}{user}"
+    # Without one in the URL the driver picks it (PGDATABASE, else the user's name).
+    name = repr(parsed.database) if parsed.database else "(PGDATABASE's, or the user's name)"
+    return f"the PostgreSQL database {name} at {where}{user}"
 
 
 def _sqlstate(exc: BaseException) -> str | None:
@@ -113,6 +115,18 @@ def is_missing_database(exc: BaseException) -> bool:
 def is_login_refused(exc: BaseException) -> bool:
     """PostgreSQL's class 28 (invalid authorization: wrong password, no such role, pg_hba)."""
     return (_sqlstate(exc) or "").startswith("28")
+
+
+def is_privilege_refused(exc: BaseException) -> bool:
+    """PostgreSQL's insufficient_privilege: the role may log in but not do what was asked
+    (create tables in a schema, connect to the database, alter another role's table)."""
+    return _sqlstate(exc) == "42501"
+
+
+def is_schema_unusable(exc: BaseException) -> bool:
+    """PostgreSQL's invalid_schema_name ("no schema has been selected to create in"): no schema
+    of the search_path exists that the role may use."""
+    return _sqlstate(exc) == "3F000"
 
 
 def failure_reason(exc: BaseException, url: str) -> str:
