@@ -98,9 +98,12 @@ class BusyEvent:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError(f"event {self.title!r}: start and end must be timezone-aware")
-        if self.end < self.start:
+        span = (epoch_micros(self.start), epoch_micros(self.end))
+        # As instants: Python compares two times of one zone by their wall clock, so an event
+        # from 02:45 summer time to 02:15 winter time (30 minutes) would read as going backwards.
+        if span[1] < span[0]:
             raise ValueError(f"event {self.title!r}: end {self.end} is before start {self.start}")
-        object.__setattr__(self, "span", (epoch_micros(self.start), epoch_micros(self.end)))
+        object.__setattr__(self, "span", span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +132,8 @@ CalendarEvent = BusyEvent | AllDayEvent
 
 @dataclass(frozen=True, slots=True)
 class Appointment:
-    """A booking made through the bot. ``start``/``end`` are aware; ``end`` is start + service."""
+    """A booking made through the bot. ``start``/``end`` are aware; ``end`` is start + service,
+    in elapsed time (see `minutes`)."""
 
     event_id: str
     contact_id: str
@@ -138,6 +142,16 @@ class Appointment:
     service_key: str = ""
     contact_name: str = ""
     service_name: str = ""
+
+    @property
+    def minutes(self) -> int:
+        """How long it lasts, in real minutes: ``end - start`` in one zone is wall-clock time,
+        an hour off when the clocks change in between."""
+        return (epoch_micros(self.end) - epoch_micros(self.start)) // 60_000_000
+
+    def starts_before(self, moment: datetime) -> bool:
+        """Whether it starts before the instant `moment` (compared as instants, see `minutes`)."""
+        return epoch_micros(self.start) < epoch_micros(moment)
 
     def as_busy_event(self) -> BusyEvent:
         return BusyEvent(self.start, self.end, title=self.label, event_id=self.event_id)

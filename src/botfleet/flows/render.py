@@ -26,6 +26,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from botfleet.domain.errors import TemplateError
+from botfleet.domain.instants import elapsed_after
 from botfleet.flows._issues import did_you_mean
 from botfleet.flows._sandbox_limits import (
     BOUNDED_FILTER,
@@ -212,9 +213,19 @@ def _bounded_range(*args: int) -> range:
 
 
 def _shift_time(value: Any, days: float = 0, hours: float = 0, minutes: float = 0) -> str:
-    """`{{ "2024-01-09T10:30" | shift_time(days=-1) }}` -> "2024-01-08T10:30:00" (reminders)."""
+    """`{{ "2024-01-09T10:30" | shift_time(days=-1) }}` -> "2024-01-08T10:30:00" (reminders).
+
+    Days keep the wall time ("the day before at the same time"); hours and minutes are elapsed
+    time. The two differ only for a value that knows its zone (`now`) across a DST change:
+    Python adds to a zone's time on its wall clock, so `now | shift_time(hours=2)` at 01:30 on
+    the night the clocks go forward would be 03:30, one real hour later.
+    """
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
-    return (moment + timedelta(days=days, hours=hours, minutes=minutes)).isoformat()
+    moment += timedelta(days=days)
+    elapsed = timedelta(hours=hours, minutes=minutes)
+    if moment.tzinfo is None:  # a wall time with no zone: nothing else to go by
+        return (moment + elapsed).isoformat()
+    return elapsed_after(moment, elapsed).isoformat()
 
 
 def _printed(value: Any) -> Any:

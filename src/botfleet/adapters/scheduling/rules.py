@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botfleet.flows.effects import ScheduleTask
@@ -39,7 +39,10 @@ def check_request(request: ScheduleTask, now: datetime, grace: timedelta) -> dic
     run_at = request.run_at
     if run_at.tzinfo is None or run_at.utcoffset() is None:
         raise ValueError(f"{where}: run_at {run_at.isoformat()} has no time zone")
-    late = now - run_at
+    # In UTC: Python subtracts two times of one zone on their wall clock, so in the hour the
+    # clocks repeat, a run_at 30 minutes ahead (02:15 winter time, `now` 02:45 summer time)
+    # would read as 30 minutes past, and be refused.
+    late = now.astimezone(UTC) - run_at.astimezone(UTC)
     if late > grace:
         raise RunAtPassed(
             f"{where}: run_at {run_at.isoformat()} is {_human(late)} in the past, beyond the "

@@ -7,7 +7,7 @@ expression and the zone and re-parses them when loaded.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,7 +47,8 @@ class TenantCronTrigger(BaseTrigger):  # type: ignore[misc]
         # 10,000 calls, ~10 s with the loop blocked at boot. The runs before the last hour (or
         # day) cannot be the last one, so go straight to the first after it.
         for window in _CATCH_UP:
-            recent = self.rule.next_after(now - window)
+            # In UTC: an hour before a zone's `now` on its wall clock is two in the repeated hour.
+            recent = self.rule.next_after(now.astimezone(UTC) - window)
             if recent is not None and following < recent <= now:
                 return recent
         return following
@@ -86,7 +87,9 @@ def build_trigger(job: StandingJob, *, now: datetime | None = None) -> Any:
     if job.interval is not None:
         if job.interval.total_seconds() <= 0:
             raise ValueError(f"{where}.interval: must be positive")
-        start = None if now is None else now + job.interval
+        # In UTC: `now` may be a zone's time (a test clock), on which `+` is wall-clock, and
+        # APScheduler compares the start with `now` by wall time when they share the zone.
+        start = None if now is None else now.astimezone(UTC) + job.interval
         return IntervalTrigger(
             seconds=job.interval.total_seconds(), start_date=start, timezone=zone
         )

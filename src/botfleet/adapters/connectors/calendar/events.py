@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from botfleet.domain.calendar import AllDayEvent, Appointment, BusyEvent, CalendarEvent
+from botfleet.domain.instants import elapsed_after
 
 MARKER = "[botfleet]"
 #: Description keys, in the order they are written.
@@ -238,17 +239,33 @@ def ical_text(appointment: Appointment, *, uid: str, idempotency_key: str, now: 
 
 def _ical_times(component: Any, tz: ZoneInfo) -> tuple[datetime | date, datetime | date]:
     start = component.decoded("dtstart")
+    if isinstance(start, datetime):
+        start = _aware(start, tz)
     if "dtend" in component:
         end = component.decoded("dtend")
     elif "duration" in component:
-        end = start + component.decoded("duration")
+        end = _after(start, component.decoded("duration"))
     else:  # RFC 5545: a date lasts one day, a date-time has no duration
         end = start + timedelta(days=1) if not isinstance(start, datetime) else start
-    if isinstance(start, datetime):
-        start = _aware(start, tz)
     if isinstance(end, datetime):
         end = _aware(end, tz)
     return start, end
+
+
+def _after(start: datetime | date, duration: timedelta) -> datetime | date:
+    """`start` + an iCalendar DURATION. RFC 5545 (3.3.6): days and weeks are nominal, the same
+    wall time on a later date; hours, minutes and seconds are exact, elapsed time. Python's
+    `+` on a zone's time is all wall-clock, so ``PT2H`` from 01:30 on the night the clocks go
+    forward would end at 03:30, one real hour later.
+
+    The parsed duration no longer tells ``PT24H`` from ``P1D`` (`timedelta` folds hours into
+    days), so whole days count as nominal: only a duration of 24 hours or more written in
+    hours, across a change, ends an hour off.
+    """
+    if not isinstance(start, datetime):
+        return start + duration
+    days = timedelta(days=duration.days)
+    return elapsed_after(start + days, duration - days)
 
 
 def _ical_parsed(component: Any, tz: ZoneInfo) -> CalendarEvent | None:

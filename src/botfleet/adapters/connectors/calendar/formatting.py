@@ -106,7 +106,7 @@ def appointment_record(appointment: Appointment, tz: ZoneInfo) -> dict[str, Any]
         "time": time_title(start),
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "duration_min": int((end - start).total_seconds() // 60),
+        "duration_min": appointment.minutes,  # real minutes: `end - start` is wall-clock
         "service": appointment.service_key,
         "service_name": appointment.service_name,
         "contact_id": appointment.contact_id,

@@ -189,12 +189,19 @@ class InMemoryCalendarStore:
         self, contact_id: str, start: datetime, end: datetime | None = None
     ) -> list[Appointment]:
         """As the port says; without `end` (direct callers, tests) there is no upper bound."""
+        # Compared as instants: in the repeated hour of a change to winter time, two times of
+        # the tenant's zone compare by their wall clock, not by which comes first.
+        low = epoch_micros(start)
         bookings = self.bookings
         if isinstance(bookings, _Bookings):
-            mine = [a for a in bookings.of_contact(contact_id) if a.end > start]
+            mine = [a for a in bookings.of_contact(contact_id) if epoch_micros(a.end) > low]
         else:
-            mine = [a for a in bookings.values() if a.contact_id == contact_id and a.end > start]
-        return mine if end is None else [a for a in mine if a.start < end]
+            mine = [
+                a
+                for a in bookings.values()
+                if a.contact_id == contact_id and epoch_micros(a.end) > low
+            ]
+        return mine if end is None else [a for a in mine if a.starts_before(end)]
 
     async def appointment(self, event_id: str) -> Appointment | None:
         return self.bookings.get(event_id)
@@ -246,7 +253,7 @@ class InMemoryCalendar(CalendarService):
     @property
     def appointments(self) -> tuple[Appointment, ...]:
         """Every appointment, ordered by start."""
-        return tuple(sorted(self.memory.bookings.values(), key=lambda a: a.start))
+        return tuple(sorted(self.memory.bookings.values(), key=lambda a: epoch_micros(a.start)))
 
     def add_event(self, event: CalendarEvent) -> None:
         """Add a busy or all-day event, as staff would in their calendar app."""

@@ -40,8 +40,9 @@ from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.adapters.connectors.calendar.params import Params
 from botfleet.adapters.connectors.calendar.store import CalendarStore, EventChanged, EventGone
 from botfleet.adapters.connectors.stepping import resumed, run_until_suspended
-from botfleet.domain.calendar import AllDayEvent, Appointment, CalendarEvent
+from botfleet.domain.calendar import AllDayEvent, Appointment, CalendarEvent, epoch_micros
 from botfleet.domain.errors import UnknownOperation
+from botfleet.domain.instants import elapsed_after
 from botfleet.ports.clock import Clock
 
 CATEGORY = "calendar"
@@ -80,8 +81,11 @@ def _not_cancelled(message: str) -> Reply:
     return {"success": False, "reason": REASONS[message], "message": message}
 
 
-def _minutes(appointment: Appointment) -> int:
-    return int((appointment.end - appointment.start).total_seconds() // 60)
+def _ends(start: datetime, service_min: int) -> datetime:
+    """The end of a service starting at `start`: elapsed minutes, as the slot rules count them
+    (`start + timedelta` on a zone's time is wall-clock: 90 minutes from 01:30 on the night the
+    clocks go forward would end at 03:00, half an hour later)."""
+    return elapsed_after(start, timedelta(minutes=service_min))
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
@@ -179,7 +183,7 @@ class CalendarService:
             appointment = await self._owned(request)
             if appointment is None:
                 return None
-            default, ignore = _minutes(appointment), appointment.event_id
+            default, ignore = appointment.minutes, appointment.event_id
         service = request.minutes(service_param, default)
         return service, request.minutes("presence_min", service), ignore
 
@@ -223,14 +227,14 @@ class CalendarService:
         now = self.now()
         ahead = timedelta(days=max(APPOINTMENTS_AHEAD_DAYS, self.settings.horizon_days + 1))
         found = await self.store.appointments_from(contact_id, now, now + ahead)
-        own = [a for a in found if a.contact_id == contact_id and a.start >= now]
+        own = [a for a in found if a.contact_id == contact_id and not a.starts_before(now)]
         own = [
             replace(a, service_name=names[a.service_key])
             if not a.service_name and a.service_key in names
             else a
             for a in own
         ]
-        return sorted(own, key=lambda a: a.start)
+        return sorted(own, key=lambda a: epoch_micros(a.start))
 
     async def _get_future_appointments(self, request: Params, _key: str) -> list[formatting.Item]:
         own = await self._future_of(request)
@@ -258,10 +262,13 @@ class CalendarService:
             open_hours = slots.slots_for_day(day, self.settings, all_day, now, service, presence)
             # Open hours allow it: something else holds the time.
             return start, SLOT_TAKEN if start in open_hours else SLOT_UNAVAILABLE
-        # The free/busy re-check right before the write (the store's freshest answer).
-        end = start + timedelta(minutes=service)
+        # The free/busy re-check right before the write (the store's freshest answer), on
+        # instants: in the repeated hour, min/max of one zone's times would go by the wall clock.
+        end = _ends(start, service)
+        low, high = epoch_micros(start), epoch_micros(end)
         for busy in await self.store.busy_between(start, end, ignore=ignore):
-            if min(busy.end, end) - max(busy.start, start) > slots.OVERLAP_TOLERANCE:
+            b_start, b_end = busy.span
+            if min(b_end, high) - max(b_start, low) > slots.OVERLAP_TOLERANCE_US:
                 return start, SLOT_TAKEN
         return start, None
 
@@ -293,7 +300,7 @@ class CalendarService:
             event_id="",
             contact_id=contact_id,
             start=start,
-            end=start + timedelta(minutes=service),
+            end=_ends(start, service),
             service_key=request.text("service_key", default=""),
             contact_name=request.text("contact_name", default=""),
             service_name=request.text("service_name", default=""),
@@ -308,7 +315,7 @@ class CalendarService:
             return None
         # One that has begun is the business's record of a visit, no longer the contact's to
         # cancel or move (an old button pressed late), as `get_future_appointments` says.
-        if appointment.start < self.now():
+        if appointment.starts_before(self.now()):
             return None
         return appointment
 
@@ -330,15 +337,17 @@ class CalendarService:
         appointment = await self._owned(request)
         if appointment is None:
             return _refused("", NOT_FOUND)
-        service = request.minutes("duration_min", _minutes(appointment))
+        service = request.minutes("duration_min", appointment.minutes)
         presence = request.minutes("presence_min", service)
         start, refusal = await self._refusal(wall, service, presence, ignore=appointment.event_id)
         if start is None or refusal is not None:
             return _refused(appointment.event_id, refusal or SLOT_UNAVAILABLE)
-        if start == appointment.start and service == _minutes(appointment):
+        # Instants: 02:30 summer time equals 02:30 winter time for Python (same zone, same wall).
+        unchanged = epoch_micros(start) == epoch_micros(appointment.start)
+        if unchanged and service == appointment.minutes:
             return self._booked(appointment, "Moved to")  # nothing to change
         try:
-            moved = await self.store.move(appointment, start, start + timedelta(minutes=service))
+            moved = await self.store.move(appointment, start, _ends(start, service))
         except EventGone:
             return _refused("", NOT_FOUND)
         except EventChanged:

@@ -40,7 +40,7 @@ from botfleet.domain.calendar import (
 OVERLAP_TOLERANCE = timedelta(seconds=60)
 #: The same, and other durations, as integer microseconds: the slot loop compares instants as
 #: integers (comparing aware datetimes asks the time zone for offsets every time).
-_TOLERANCE_US = OVERLAP_TOLERANCE // timedelta(microseconds=1)
+OVERLAP_TOLERANCE_US = OVERLAP_TOLERANCE // timedelta(microseconds=1)
 _US_PER_MIN = 60_000_000
 _US_PER_DAY = 24 * 60 * _US_PER_MIN
 _ONE_DAY = timedelta(days=1)
@@ -120,8 +120,10 @@ def local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime | None:
 def _window_end(day: date, window: TimeWindow, tz: ZoneInfo) -> datetime:
     """The instant the wall clock reaches the window's closing time.
 
-    Inside a DST overlap that is the first occurrence; inside a gap (the time never shows) the
-    moment the clock jumps over it. `fold=0` reads both that way. Slot limits compare instants:
+    Inside a DST overlap that is the first occurrence. Inside a gap (the time never shows) it
+    is the instant `fold=0` gives, the wall time read with the offset before the change: as far
+    past the jump as the time is into the gap (02:30 in Madrid's spring gap is 03:30 summer
+    time), not the jump itself (docs/connectors.md, "Clock changes"). Slot limits compare instants:
     Python compares two datetimes of the same zone by wall time, which on a change day is off
     by the hour that was skipped or repeated.
     """
@@ -302,9 +304,9 @@ def _scan_day(
                 active.append(busy[nxt])
                 nxt += 1
             if active:
-                active = [span for span in active if span[1] - start > _TOLERANCE_US]
+                active = [span for span in active if span[1] - start > OVERLAP_TOLERANCE_US]
                 if any(
-                    min(b_end, end) - max(b_start, start) > _TOLERANCE_US
+                    min(b_end, end) - max(b_start, start) > OVERLAP_TOLERANCE_US
                     for b_start, b_end in active
                 ):
                     continue
