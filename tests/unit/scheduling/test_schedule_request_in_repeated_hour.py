@@ -67,6 +67,27 @@ async def test_a_delay_asked_in_the_repeated_hour_fires_once_when_due() -> None:
     assert scheduler.missed == []
 
 
+async def test_waiting_across_the_repeated_hour_on_a_zone_clock_moves_on() -> None:
+    """`:wait 30m` in `botfleet chat` at 02:45 summer time: 02:15 winter time is 30 minutes
+    on, though its wall clock reads earlier, and what falls due meanwhile fires."""
+    clock = FrozenClock(FIRST_PASS)
+    scheduler = ManualScheduler(clock, tenant_id="t", grace=GRACE)
+    ran: list[tuple[Any, ...]] = []
+
+    async def runner(*args: Any) -> None:
+        ran.append(args)
+
+    scheduler.bind(runner)
+    await scheduler.start()
+    await scheduler.schedule(request(elapsed_after(clock.now(), timedelta(minutes=20))))
+    runs = await scheduler.advance(minutes=30)
+    assert clock.now().astimezone(UTC) == datetime(2024, 10, 27, 1, 15, tzinfo=UTC)
+    assert [r.due_at for r in runs] == [datetime(2024, 10, 27, 1, 5, tzinfo=UTC)]
+    assert len(ran) == 1
+    with pytest.raises(ValueError, match="does not go back"):
+        await scheduler.advance_to(FIRST_PASS)  # 02:45 summer time: 30 minutes ago
+
+
 def test_catching_up_from_a_zone_clock_in_the_repeated_hour_takes_few_steps() -> None:
     # A clock in the tenant's zone hands the trigger `now` in that zone (`ManualScheduler`):
     # the look-back for the last missed run is an hour of real time, not of the wall clock
