@@ -158,3 +158,21 @@ def test_a_booking_staff_marked_free_is_still_the_contacts_appointment() -> None
     assert wire.ical_event(component, MADRID) is None
     ical = wire.ical_appointment(component, MADRID)
     assert ical is not None and (ical.contact_id, ical.start) == (BOOKING.contact_id, BOOKING.start)
+
+
+def test_an_event_ending_before_it_starts_blocks_the_time_between() -> None:
+    """A CalDAV server may keep one (or a negative DURATION); refused, it failed every read of
+    the calendar, so nobody could book."""
+    nine, ten = datetime(2024, 1, 8, 9, tzinfo=MADRID), datetime(2024, 1, 8, 10, tzinfo=MADRID)
+    inverted = vevent("DTSTART:20240108T100000\r\nDTEND:20240108T090000\r\nSUMMARY:Staff\r\n")
+    assert wire.ical_event(inverted, MADRID) == BusyEvent(nine, ten, "Staff", "x")
+    negative = vevent("DTSTART:20240108T100000\r\nDURATION:-PT1H\r\n")
+    assert wire.ical_event(negative, MADRID) == BusyEvent(nine, ten, "", "x")
+    backwards = {
+        "id": "b",
+        "start": {"dateTime": "2024-01-08T10:00:00+01:00"},
+        "end": {"dateTime": "2024-01-08T09:00:00+01:00"},
+    }
+    event = wire.google_event(backwards, MADRID)
+    assert isinstance(event, BusyEvent)
+    assert (event.start, event.end) == (nine, ten)

@@ -20,7 +20,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from botfleet.domain.calendar import AllDayEvent, Appointment, BusyEvent, CalendarEvent
+from botfleet.domain.calendar import (
+    AllDayEvent,
+    Appointment,
+    BusyEvent,
+    CalendarEvent,
+    epoch_micros,
+)
 from botfleet.domain.instants import elapsed_after
 
 MARKER = "[botfleet]"
@@ -156,10 +162,19 @@ def _google_parsed(item: Mapping[str, Any], tz: ZoneInfo) -> CalendarEvent | Non
     title = str(item.get("summary", ""))
     event_id = str(item.get("id", ""))
     if isinstance(start, datetime) and isinstance(end, datetime):
-        return BusyEvent(start, end, title=title, event_id=event_id)
+        return _busy(start, end, title, event_id)
     if isinstance(start, date) and isinstance(end, date) and end > start:
         return AllDayEvent(start, end, title=title, event_id=event_id)
     return None
+
+
+def _busy(start: datetime, end: datetime, title: str, event_id: str) -> BusyEvent:
+    """A timed event; one that ends before it starts (a CalDAV server may keep such an event,
+    or a negative DURATION) blocks the time between its two ends. Refused, it would fail every
+    read of the calendar, so nobody could book; skipped, a booking could land on it."""
+    if epoch_micros(end) < epoch_micros(start):
+        start, end = end, start
+    return BusyEvent(start, end, title=title, event_id=event_id)
 
 
 def google_event(item: Mapping[str, Any], tz: ZoneInfo) -> CalendarEvent | None:
@@ -276,7 +291,7 @@ def _ical_parsed(component: Any, tz: ZoneInfo) -> CalendarEvent | None:
     title = str(component.get("summary", ""))
     uid = str(component.get("uid", ""))
     if isinstance(start, datetime) and isinstance(end, datetime):
-        return BusyEvent(start, end, title=title, event_id=uid)
+        return _busy(start, end, title, uid)
     if not isinstance(start, datetime) and not isinstance(end, datetime) and end > start:
         return AllDayEvent(start, end, title=title, event_id=uid)
     return None
