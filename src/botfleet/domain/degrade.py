@@ -15,7 +15,8 @@ Rules, applied to each output in order:
   whole title as description; rows may share a title); more rows (or a channel without lists)
   become numbered text.
 * `Text` longer than `max_text` is split at paragraph, line, sentence or word boundaries.
-* `TemplateMessage` on a channel without templates becomes its `fallback_text`.
+* `TemplateMessage` on a channel without templates becomes its `fallback_text`, as `Buttons`
+  of its quick replies when it has some (degraded as buttons are).
 
 The words these add (the label of a list made of buttons, the line under numbered text) are a
 `MenuTexts`: the flow's `settings.menu_texts`, else the built-in ones of the contact's or the
@@ -146,6 +147,11 @@ def _degrade_one(output: Output, caps: Capabilities, texts: MenuTexts) -> list[O
         return _degrade_list(output, caps, texts.number_hint)
     if caps.templates:
         return [output]
+    if output.quick_replies:
+        # The reminder's "Confirm" / "Cancel" as buttons of its fallback text, each sending
+        # its payload: the flow that routes the template's presses routes these the same way.
+        as_buttons = Buttons(_template_text(output), output.quick_replies)
+        return _degrade_buttons(as_buttons, caps, texts)
     return _texts(_template_text(output), caps)
 
 

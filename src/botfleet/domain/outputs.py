@@ -46,15 +46,49 @@ class ListMenu:
         return tuple(row for section in self.sections for row in section.rows)
 
 
+#: `TemplateButton.sub_type` of a quick-reply button: its value is the payload a press returns.
+QUICK_REPLY = "quick_reply"
+#: `TemplateButton.sub_type` of a URL button: its value is appended to the template's URL.
+URL_BUTTON = "url"
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateButton:
+    """The parameter of one button of a template, named by the button's position in it."""
+
+    index: int
+    sub_type: str  # QUICK_REPLY or URL_BUTTON
+    value: str
+    #: What channels without templates show on a quick reply's button (the payload if blank).
+    title: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class TemplateMessage:
-    """A provider-approved template (WhatsApp outside the 24-hour window)."""
+    """A provider-approved template (WhatsApp outside the 24-hour window).
+
+    `params` fill the body's `{{1}}`, `{{2}}`...; `header_param` the header's `{{1}}` (None: the
+    template's header has no variable, or it has no header); `buttons` carry the quick replies'
+    payloads and a URL button's suffix. Channels without templates send `fallback_text`, with
+    the quick replies as buttons (`quick_replies`)."""
 
     name: str
     language: str
     params: tuple[str, ...] = ()
     fallback_text: str = ""
+    header_param: str | None = None
+    buttons: tuple[TemplateButton, ...] = ()
     kind: str = "template"
+
+    @property
+    def quick_replies(self) -> tuple[Option, ...]:
+        """The quick replies as the options a press or a typed answer picks: the payload as
+        id, the title shown where templates are not available as title."""
+        return tuple(
+            Option(b.value, b.title.strip() or b.value)
+            for b in self.buttons
+            if b.sub_type == QUICK_REPLY
+        )
 
 
 Output = Text | Buttons | ListMenu | TemplateMessage
@@ -83,6 +117,10 @@ def options_of(output: Output) -> tuple[Option, ...]:
         return unique_options(output.buttons)
     if isinstance(output, ListMenu):
         return unique_options(output.options)
+    if isinstance(output, TemplateMessage):
+        # A reminder's "Confirm" / "Cancel": a typed "1" or title picks one as on any menu,
+        # and a press sent by position (Telegram's fallback) is checked against them.
+        return unique_options(output.quick_replies)
     return ()
 
 
@@ -148,13 +186,22 @@ def output_to_dict(output: Output) -> dict[str, Any]:
                 for s in output.sections
             ],
         }
-    return {
+    data: dict[str, Any] = {
         "type": "template",
         "name": output.name,
         "language": output.language,
         "params": list(output.params),
         "text": output.fallback_text,
     }
+    # Only when there are some: a plain template keeps the form journals already hold.
+    if output.header_param is not None:
+        data["header_param"] = output.header_param
+    if output.buttons:
+        data["buttons"] = [
+            {"index": b.index, "sub_type": b.sub_type, "value": b.value, "title": b.title}
+            for b in output.buttons
+        ]
+    return data
 
 
 def output_from_dict(data: dict[str, Any]) -> Output:
@@ -178,10 +225,18 @@ def output_from_dict(data: dict[str, Any]) -> Output:
         )
         return ListMenu(str(data.get("text", "")), str(data.get("button_label", "")), sections)
     if kind == "template":
+        header = data.get("header_param")
         return TemplateMessage(
             str(data["name"]),
             str(data.get("language", "en")),
             tuple(str(p) for p in data.get("params", [])),
             str(data.get("text", "")),
+            header_param=None if header is None else str(header),
+            buttons=tuple(
+                TemplateButton(
+                    int(b["index"]), str(b["sub_type"]), str(b["value"]), str(b.get("title", ""))
+                )
+                for b in data.get("buttons", [])
+            ),
         )
     return Text(str(data.get("text", "")))

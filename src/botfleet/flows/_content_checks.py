@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from botfleet.domain.degrade import shorten
 from botfleet.flows._issues import IssueCollector, did_you_mean
+from botfleet.flows._send_template_checks import check_send_template
 from botfleet.flows._spec_walk import iter_actions, iter_transitions
 from botfleet.flows._template_checks import check_condition, check_templates
 from botfleet.flows.connector_names import (
@@ -29,6 +30,7 @@ from botfleet.flows.schema import (
     SendButtons,
     SendDynamicOptions,
     SendList,
+    SendTemplate,
     SetData,
 )
 from botfleet.flows.yaml_lines import key_path
@@ -36,6 +38,7 @@ from botfleet.flows.yaml_lines import key_path
 # WhatsApp Cloud API limits on interactive messages.
 MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20
 MAX_LIST_ROWS, MAX_ROW_TITLE, MAX_ROW_DESCRIPTION = 10, 24, 72
+MAX_LIST_BUTTON, MAX_SECTION_TITLE = 20, 24
 
 # Fields that are names or plain values, not templates, per action type.
 _NOT_TEMPLATES: dict[str, set[str]] = {
@@ -90,6 +93,9 @@ def check_actions(
             _check_list(action, path, collector)
         elif isinstance(action, SendDynamicOptions):
             _check_source_key(action, path, keys_set, collector)
+            _warn_long_label(action.button_label, path, collector)
+        elif isinstance(action, SendTemplate):
+            check_send_template(action, path, collector)
         plain = _NOT_TEMPLATES.get(action.action, set())
         check_templates(collector, path, action.model_dump(exclude={"action", *plain}))
 
@@ -227,6 +233,39 @@ def _check_button_limits(action: SendButtons, path: str, collector: IssueCollect
         )
     for index, button in enumerate(action.buttons):
         _warn_long(button.title, MAX_BUTTON_TITLE, f"{path}.buttons[{index}].title", collector)
+    _check_same_titles(action, path, collector)
+
+
+def _check_same_titles(action: SendButtons, path: str, collector: IssueCollector) -> None:
+    """Two buttons whose titles read the same as sent (`botfleet.domain.degrade`: blanks at the
+    ends and runs of blanks do not count, titles are cut to 20 characters)."""
+    first: dict[str, int] = {}
+    for index, button in enumerate(action.buttons):
+        shown = button.title.strip() or button.id.strip()
+        if is_template(shown):
+            continue  # what it reads is only known once rendered
+        key = " ".join(shorten(shown, MAX_BUTTON_TITLE).split())
+        if key not in first:
+            first[key] = index
+            continue
+        earlier = action.buttons[first[key]]
+        read = " ".join(shown.split())
+        how = (
+            f"both read {read!r} (blanks at the ends and runs of blanks do not count)"
+            if " ".join((earlier.title.strip() or earlier.id.strip()).split()) == read
+            else f"both become {key!r}, cut to WhatsApp's {MAX_BUTTON_TITLE} characters"
+        )
+        sent = (
+            "WhatsApp refuses a title twice in one message, so it gets these buttons as a list "
+            "(one button that opens the choices); "
+            if len(action.buttons) <= MAX_BUTTONS
+            else ""
+        )
+        collector.warning(
+            f"{path}.buttons[{index}].title",
+            f"buttons[{first[key]}] and buttons[{index}] {how}: {sent}a person cannot tell "
+            "them apart, nor does typing the title pick either; make the titles differ",
+        )
 
 
 def _check_list(action: SendList, path: str, collector: IssueCollector) -> None:
@@ -247,6 +286,15 @@ def _check_list(action: SendList, path: str, collector: IssueCollector) -> None:
     for row, row_path in zip(rows, paths, strict=True):
         _warn_long(row.title, MAX_ROW_TITLE, f"{row_path}.title", collector)
         _warn_long(row.description, MAX_ROW_DESCRIPTION, f"{row_path}.description", collector)
+    _warn_long_label(action.button_label, path, collector)
+    for index, section in enumerate(action.sections):
+        title_path = f"{path}.sections[{index}].title"
+        _warn_long(section.title, MAX_SECTION_TITLE, title_path, collector)
+
+
+def _warn_long_label(label: str | None, path: str, collector: IssueCollector) -> None:
+    if label is not None:  # left out: a built-in word, which fits
+        _warn_long(label, MAX_LIST_BUTTON, f"{path}.button_label", collector)
 
 
 def _warn_long(text: str, limit: int, path: str, collector: IssueCollector) -> None:

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from botfleet.domain.instants import elapsed_after
-from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, TemplateMessage, Text
+from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, Text
 from botfleet.flows import effects, schema
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.render import Renderer, is_template
 from botfleet.flows.state import Resume
+from botfleet.flows.template_messages import template_message
 from botfleet.flows.turn import TurnBuilder
 
 #: Most `on_enter` programs one step may run (entering states via `next`, fallbacks, on_error).
@@ -159,17 +160,7 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
         case schema.SetData():
             turn.set_data(r.value(dict(action.values), f"{where}.values"))
         case schema.SendTemplate():
-            params = tuple(
-                _param_text(r.value(p, f"{where}.params[{i}]")) for i, p in enumerate(action.params)
-            )
-            turn.say(
-                TemplateMessage(
-                    r.text(action.name, f"{where}.name"),
-                    r.text(action.language, f"{where}.language"),
-                    params,
-                    r.text(action.fallback_text, f"{where}.fallback_text"),
-                )
-            )
+            turn.say(template_message(turn, r, action, where))
         case schema.ScheduleTask():
             _schedule(turn, action, where)
         case schema.CancelTask():
@@ -177,11 +168,6 @@ def _run_action(turn: TurnBuilder, action: schema.Action, where: str, turn_id: s
             turn.effects.append(effects.CancelTask(key, turn.original.contact_id))
         case _:  # invoke_connector is handled by the caller
             raise AssertionError(f"unhandled action {action!r}")
-
-
-def _param_text(value: object) -> str:
-    """A template parameter as the user reads it: a null is empty, as when it is printed."""
-    return "" if value is None else str(value)
 
 
 def _options(

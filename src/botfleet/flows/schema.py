@@ -103,12 +103,54 @@ class CancelTask(_Strict):
     idempotency_key: str
 
 
+#: Buttons a WhatsApp template may have, so the highest button index is 9.
+MAX_TEMPLATE_BUTTONS = 10
+
+
+class TemplateUrlButton(_Strict):
+    """The variable suffix of a template's URL button (`https://x.test/b/{{1}}`)."""
+
+    suffix: str = Field(
+        description="Appended by WhatsApp to the URL approved in the template (a template)."
+    )
+    index: int | None = Field(
+        default=None,
+        ge=0,
+        lt=MAX_TEMPLATE_BUTTONS,
+        description="The URL button's position among the template's buttons, from 0. Left "
+        "out: right after the quick-reply buttons (`len(button_payloads)`).",
+    )
+
+
 class SendTemplate(_Strict):
     action: Literal["send_template"]
     name: Name
-    language: str = "en"
-    params: list[Any] = Field(default_factory=list)
+    language: str = Field(
+        default="en",
+        description="The approved translation's code, exactly (`es`, `es_MX`); a template.",
+    )
+    params: list[Any] = Field(
+        default_factory=list, description="The body's {{1}}, {{2}}... in order; templates."
+    )
     fallback_text: str = ""
+    header_param: str | None = Field(
+        default=None,
+        description="The value of the template's text header variable {{1}} (a template).",
+    )
+    button_payloads: list[str | None] = Field(
+        default_factory=list,
+        max_length=MAX_TEMPLATE_BUTTONS,
+        description="The payload of each quick-reply button, by its position in the template "
+        "(null: no parameter for that button); templates. A press arrives as a button reply "
+        "with this payload.",
+    )
+    button_titles: list[str | None] = Field(
+        default_factory=list,
+        max_length=MAX_TEMPLATE_BUTTONS,
+        description="The titles channels without templates show on the quick replies, by the "
+        "same positions as button_payloads (left out: the payload); templates.",
+    )
+    url_button: TemplateUrlButton | None = None
 
 
 class SetData(_Strict):

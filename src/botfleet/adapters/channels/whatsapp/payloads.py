@@ -16,7 +16,16 @@ from typing import Any
 
 from botfleet.adapters.channels.option_ids import sendable_ids
 from botfleet.domain.degrade import shorten, split_text
-from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, TemplateMessage, Text
+from botfleet.domain.outputs import (
+    QUICK_REPLY,
+    Buttons,
+    ListMenu,
+    Option,
+    Output,
+    TemplateButton,
+    TemplateMessage,
+    Text,
+)
 from botfleet.ports.channels import Capabilities
 
 WHATSAPP_CAPABILITIES = Capabilities(
@@ -35,6 +44,8 @@ MAX_BUTTON_ID = 256
 MAX_ROW_ID = 200
 MAX_LIST_BUTTON = 20
 MAX_SECTION_TITLE = 24
+#: A template's text header holds 60 characters, its variable's value included.
+MAX_TEMPLATE_HEADER_PARAM = 60
 #: A business-scoped user id ("US.1349...", a parent one "US.ENT.1181..."): the contact of a
 #: user with a username who shares no phone number. Phone numbers are digits only.
 BSUID = re.compile(r"[A-Z]{2}\.[A-Za-z0-9.]{1,160}")
@@ -76,11 +87,44 @@ def template_param(text: str) -> str:
 
 
 def template_payload(to: str, output: TemplateMessage) -> Payload:
+    """Graph's template message: components header, body, then one per button in index order,
+    each left out when it has nothing to fill (a template without variables has none)."""
     template: dict[str, Any] = {"name": output.name, "language": {"code": output.language}}
+    components: list[Payload] = []
+    if output.header_param is not None:
+        header = shorten(template_param(output.header_param), MAX_TEMPLATE_HEADER_PARAM)
+        components.append({"type": "header", "parameters": [_text_parameter(header)]})
     if output.params:
-        parameters = [{"type": "text", "text": template_param(p)} for p in output.params]
-        template["components"] = [{"type": "body", "parameters": parameters}]
+        parameters = [_text_parameter(template_param(p)) for p in output.params]
+        components.append({"type": "body", "parameters": parameters})
+    components.extend(_template_button(b) for b in sorted(output.buttons, key=_by_index))
+    if components:
+        template["components"] = components
     return _envelope(to, "template", {"template": template})
+
+
+def _text_parameter(text: str) -> Payload:
+    return {"type": "text", "text": text}
+
+
+def _by_index(button: TemplateButton) -> int:
+    return button.index
+
+
+def _template_button(button: TemplateButton) -> Payload:
+    # A quick reply's payload goes as written: the press returns it, and transitions compare
+    # it exactly. A URL suffix is a text parameter like the body's (never empty).
+    if button.sub_type == QUICK_REPLY:
+        parameter: Payload = {"type": "payload", "payload": button.value}
+    else:
+        parameter = _text_parameter(template_param(button.value))
+    # Graph documents the index as a string ("0").
+    return {
+        "type": "button",
+        "sub_type": button.sub_type,
+        "index": str(button.index),
+        "parameters": [parameter],
+    }
 
 
 def read_receipt_payload(message_id: str) -> Payload:
