@@ -209,6 +209,18 @@ def _scope_of(where: str) -> str:
     return where.replace("connectors.", CONNECTOR_SCOPE_PREFIX, 1) if "." in where else where
 
 
+def _model_input(kind: BindingType, value: Mapping[str, Any]) -> dict[str, Any]:
+    """A binding as its settings model reads it at boot: without the resilience policy (the
+    data plane's own), `type` only where the model has one, plus what the type implies."""
+    values = {k: v for k, v in value.items() if k != RESILIENCE_KEY}
+    if not kind.has_type_field:
+        values.pop("type", None)
+    values.update(kind.implied)
+    if "timezone" in kind.model.model_fields and "timezone" not in values:
+        values["timezone"] = "UTC"  # the data plane fills in the tenant's
+    return values
+
+
 def _check(where: str, kind: BindingType, value: Mapping[str, Any]) -> None:
     secrets = secret_fields(kind.model)
     for key in value:
@@ -228,13 +240,8 @@ def _check(where: str, kind: BindingType, value: Mapping[str, Any]) -> None:
                 "instead of in the binding",
             )
     _check_urls(where, value)
-    values = {k: v for k, v in value.items() if k != RESILIENCE_KEY}
-    if not kind.has_type_field:
-        values.pop("type", None)
-    values.update(kind.implied)
+    values = _model_input(kind, value)
     fields = kind.model.model_fields
-    if "timezone" in fields and "timezone" not in values:
-        values["timezone"] = "UTC"  # the data plane fills in the tenant's
     # A setting the credentials may hold is not missing when the binding leaves it out.
     left_out = frozenset(n for n in movable if not _field_names(kind.model, n) & set(values))
     problems = _problems(kind.model, values, secrets | left_out)
@@ -399,14 +406,21 @@ class CredentialTarget:
     in_binding: frozenset[str] = frozenset()
     #: Settings the credentials may hold instead of the binding (field names), wherever given.
     movable: frozenset[str] = frozenset()
-    #: The settings model of the binding, whose rules a `movable` setting keeps as a credential.
+    #: The settings model of the binding, whose rules the secrets merged into it must pass.
     model: type[BaseModel] | None = None
+    #: The binding as `model` reads it at boot (see `_model_input`), the secrets merged over it.
+    binding: Mapping[str, Any] = field(default_factory=dict)
+    #: The validation context the data plane's adapter gives `model` (the binding's name).
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _target(what: str, model: type[BaseModel], binding: object = None) -> CredentialTarget:
-    """What credentials fill in a binding of `model`; a `credential_settings` one (the webhook's
+def _target(
+    what: str, kind: BindingType, binding: object = None, context: Mapping[str, Any] | None = None
+) -> CredentialTarget:
+    """What credentials fill in a binding of `kind`; a `credential_settings` one (the webhook's
     `url`) only when `binding` leaves it out, and then it is required if the model requires it
     (the credentials are where the data plane gets it)."""
+    model = kind.model
     every = credential_fields(model)
     movable = credential_settings(model)
     given = {str(key) for key in binding} if isinstance(binding, Mapping) else set()
@@ -417,7 +431,10 @@ def _target(what: str, model: type[BaseModel], binding: object = None) -> Creden
         name for name, info in model.model_fields.items() if name in taken and info.is_required()
     )
     settings = frozenset(model.model_fields) - set(every.values())
-    return CredentialTarget(what, fields, settings, required, in_binding, movable, model)
+    base = _model_input(kind, binding if isinstance(binding, Mapping) else {})
+    return CredentialTarget(
+        what, fields, settings, required, in_binding, movable, model, base, context or {}
+    )
 
 
 def credential_target(scope: str, channel: object, connectors: object) -> CredentialTarget | None:
@@ -425,13 +442,14 @@ def credential_target(scope: str, channel: object, connectors: object) -> Creden
     named binding) fill, given the tenant's bindings; None when the scope has no binding of a
     known type (a connector the tenant does not bind), so its secret names cannot be checked."""
     if scope == "llm":
-        return _target("llm", llm_options_model())
+        # Merged into the `llm:` settings, which hold no secret-dependent rule: checked alone.
+        return _target("llm", BindingType("llm", llm_options_model(), has_type_field=False))
     if scope == "channel":
         kind_name = channel.get("type") if isinstance(channel, Mapping) else None
         kind = channel_types().get(kind_name) if isinstance(kind_name, str) else None
         if kind is None:
             return None
-        return _target(f"channel (type {kind.name!r})", kind.model, channel)
+        return _target(f"channel (type {kind.name!r})", kind, channel)
     if scope.startswith(CONNECTOR_SCOPE_PREFIX):
         key = scope.removeprefix(CONNECTOR_SCOPE_PREFIX)
         binding = connectors.get(key) if isinstance(connectors, Mapping) else None
@@ -439,8 +457,12 @@ def credential_target(scope: str, channel: object, connectors: object) -> Creden
         kind = connector_types().get(kind_name) if isinstance(kind_name, str) else None
         if kind is None:
             return None
+        from botfleet.adapters.connectors.calendar.config import BINDING_CONTEXT
+
         kind = _connector_kind(connector_category(key), kind)
-        return _target(f"connectors.{key} (type {kind_name!r})", kind.model, binding)
+        # The context the adapter validates with: CalDAV names the binding's own scope.
+        context = {BINDING_CONTEXT: key}
+        return _target(f"connectors.{key} (type {kind_name!r})", kind, binding, context)
     return None
 
 
@@ -463,7 +485,13 @@ def check_credential_names(target: CredentialTarget, names: Iterable[str]) -> No
             close = difflib.get_close_matches(first, list(target.fields), n=1)
             why = "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
         more = f"; also unknown: {', '.join(unknown[1:])}" if len(unknown) > 1 else ""
-        raise InvalidInput(f"body.{first}", f"{why}; {takes}{more}")
+        # Typically secrets put before the type is set (a new tenant's channel is `http_dev`).
+        first_type = (
+            "; set the type whose secrets they are first (PATCH the tenant), then store them"
+            if not target.fields
+            else ""
+        )
+        raise InvalidInput(f"body.{first}", f"{why}; {takes}{more}{first_type}")
     seen: dict[str, str] = {}
     for name in given:
         field_name = target.fields[name]
@@ -502,25 +530,6 @@ def check_required_credentials(target: CredentialTarget, names: Iterable[str]) -
             f"{', '.join(sorted(target.required))} (a put replaces all of the scope's secrets: "
             f"give every required one){why}",
         )
-
-
-def check_credential_settings(target: CredentialTarget, values: Mapping[str, Any]) -> None:
-    """Check the settings `values` hold instead of the binding (the webhook's `url`) with the
-    rules of the binding's model, as in the binding (an http(s) URL with a host, no user
-    information...): 422 naming ``body.<name>``, never the value. A query is allowed here
-    (`check` refuses it in the binding only). Secrets are left to the data plane's boot."""
-    if target.model is None:
-        return
-    given = {name: v for name, v in values.items() if target.fields.get(name) in target.movable}
-    if not given:
-        return
-    problems = [
-        problem
-        for problem in _problems(target.model, given, frozenset())
-        if problem["loc"] and str(problem["loc"][0]) in given
-    ]
-    if problems:
-        raise _first_problem("body", problems[0])
 
 
 def stale_credential_names(target: CredentialTarget, names: Iterable[str]) -> list[str]:

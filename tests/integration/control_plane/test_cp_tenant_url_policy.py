@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from cp_harness import ControlPlane, Database, FakeDns, make_settings, running_control_plane
+from service_account_key import service_account
 
 PUBLIC = "https://api.openai.com/v1"
 
@@ -232,17 +233,13 @@ async def test_a_service_account_token_uri_is_checked_too(cp: ControlPlane) -> N
     """google-auth posts the signed assertion to the key file's `token_uri`: a tenant's
     credentials could otherwise send its data plane to the metadata service."""
     key = await _acme(cp, connectors={"calendar": {"type": "google_calendar"}})
-    account = {
-        "type": "service_account",
-        "client_email": "bot@acme.iam.gserviceaccount.com",
-        "private_key": "-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n",
-        "token_uri": "http://169.254.169.254/token",
-    }
+    # A key google-auth loads: the data plane's boot refuses any other (and so does a put).
+    account = service_account(token_uri="http://169.254.169.254/token")
     path = "/v1/tenants/acme/credentials/connector:calendar"
     for given in (account, json.dumps(account)):
         put = await cp.client.put(path, json={"service_account_info": given}, headers=key)
         _refused(put, "body.service_account_info.token_uri", "link-local address")
-        assert "MIIsecret" not in put.text and "169.254" not in put.text
+        assert account["private_key"] not in put.text and "169.254" not in put.text
     assert (await cp.client.get("/v1/tenants/acme/credentials", headers=key)).json() == []
     public = {**account, "token_uri": "https://oauth2.googleapis.com/token"}
     fine = await cp.client.put(path, json={"service_account_info": public}, headers=key)

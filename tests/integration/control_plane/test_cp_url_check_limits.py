@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from cp_harness import ControlPlane, Database, FakeDns, make_settings, running_control_plane
+from service_account_key import service_account
 
 from botfleet.http_guards import MAX_DEPTH
 
@@ -47,7 +48,8 @@ async def test_a_credential_nesting_deeper_than_any_body_is_refused_not_skipped(
     cp: ControlPlane,
 ) -> None:
     key = await _tenant_key(cp, connectors={"calendar": {"type": "google_calendar"}})
-    account = {"type": "service_account", "token_uri": INTERNAL, "more": _nested(70, INTERNAL)}
+    # A key google-auth loads (the data plane's boot refuses any other), with a deep extra.
+    account = service_account(token_uri=INTERNAL, more=_nested(70, INTERNAL))
     # As a JSON text a body holds it in one string, past the body's depth guard.
     answer = await cp.client.put(
         CALENDAR_PATH, json={"service_account_info": json.dumps(account)}, headers=key

@@ -36,9 +36,12 @@ PUT_ERRORS: dict[int | str, dict[str, Any]] = {
         "model": ErrorBody,
         "description": "not a JSON object, a non-finite number, a name that is not a secret "
         "field of the scope's binding type (the answer lists the expected ones), a secret "
-        "the binding type requires left out (the answer names it), a setting stored here "
-        "instead of in the binding (a webhook's url) that breaks the binding's rules (not an "
-        "http(s) URL...), or, with a tenant key and CP_TENANT_URL_POLICY=public, a URL (a "
+        "the binding type requires left out (the answer names it), a secret the data plane "
+        "would refuse at boot (a Telegram bot_token not as BotFather gives it, a WhatsApp "
+        "secret with spaces around it, a Google service-account key that does not load; a "
+        "setting stored here instead of in the binding, a webhook's url, by the binding's "
+        "rules): the answer names each such body.<name>, never its value, and nothing is "
+        "stored; or, with a tenant key and CP_TENANT_URL_POLICY=public, a URL (a "
         "service account's token_uri, a webhook's url) whose host is not public",
     },
 }
@@ -63,7 +66,8 @@ async def put_credentials(
     """Store a scope's secrets, encrypted. The answer names the keys, never the values.
     The body is a JSON object, also when sent without a JSON content type (``curl -d``).
     Its names must be secret fields of the binding the scope is merged into at boot, and
-    include every one that binding requires (the put replaces the scope's secrets)."""
+    include every one that binding requires (the put replaces the scope's secrets); its values
+    must pass the rules the data plane applies to them at boot."""
     # Read here rather than bound by FastAPI: after authentication, and with no content type
     # or curl's form default taken as JSON (see `read_json_object`).
     values = await read_json_object(request)

@@ -4,7 +4,9 @@ Credential names are checked against the binding their scope is merged into: whe
 (every name known, every required one given) and when a binding changes under them (a PATCH
 from ``whatsapp`` to ``telegram`` would leave WhatsApp's names in Telegram's settings, which the
 data plane refuses). Only the names are needed: they are stored in clear next to the sealed
-values, so nothing is decrypted here.
+values. The values are checked with the data plane's boot rules when they are put, and opened
+again only when a binding of the same type changes under them (`misfit_conflict`: a rule
+across the binding's settings and its secrets).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from botfleet.control_plane.binding_schemas import (
     CONNECTOR_SCOPE_PREFIX,
     CredentialTarget,
     check_credential_names,
-    check_credential_settings,
     check_required_credentials,
     credential_target,
     stale_credential_names,
 )
+from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.tables import Credential, Tenant
-from botfleet.control_plane.errors import Conflict
+from botfleet.control_plane.errors import Conflict, InvalidInput
+from botfleet.control_plane.services.credential_values import check_credential_values
 
 DATA_PLANE_SCOPE = "data_plane"
 CONNECTOR_PREFIX = CONNECTOR_SCOPE_PREFIX
@@ -46,6 +49,11 @@ def check_put_names(tenant: Tenant, scope: str, names: list[str]) -> None:
     (any other name, ``acess_token``, would be merged too and stop the data plane's boot), and
     hold every secret it requires (the put replaces the scope's secrets as a whole)."""
     target = scope_target(scope, tenant.channel, tenant.connectors)
+    if target is None and scope == "channel":  # a type this version does not know
+        raise Conflict(
+            f"tenant {tenant.id!r} has a channel of no known type, so its secrets could not be "
+            "checked nor used: set the channel's type first (PATCH the tenant), then store them"
+        )
     if target is None:
         name = scope.removeprefix(CONNECTOR_PREFIX)
         raise Conflict(
@@ -57,13 +65,15 @@ def check_put_names(tenant: Tenant, scope: str, names: list[str]) -> None:
     check_required_credentials(target, names)
 
 
-def check_put_settings(tenant: Tenant, scope: str, values: Mapping[str, Any]) -> None:
-    """A setting the put holds instead of the binding (the webhook's `url`) must pass the rules
-    it would pass in the binding, or the data plane refuses to boot with it (422 naming it,
-    never its value). Call after `check_put_names`."""
+def check_put_values(tenant: Tenant, scope: str, values: Mapping[str, Any]) -> None:
+    """The put's secrets, merged into the binding as the boot payload merges them, must pass the
+    rules the data plane's adapter applies at boot (a Telegram token as BotFather gives it, a
+    webhook `url` the binding would take...), or the data plane refuses to start with them: 422
+    naming each refused ``body.<name>``, never a value (`check_credential_values`). Call after
+    `check_put_names`."""
     target = scope_target(scope, tenant.channel, tenant.connectors)
     if target is not None:
-        check_credential_settings(target, values)
+        check_credential_values(target, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +151,57 @@ def stale_conflict(tenant_id: str, stale: Sequence[StaleScope]) -> Conflict:
         f"the new bindings of tenant {tenant_id!r} do not fit its stored secrets: "
         f"{'; '.join(parts)}{how}"
     )
+
+
+def misfit_conflict(
+    rows: Sequence[Credential], tenant: Tenant, changes: Mapping[str, Any], box: SecretBox
+) -> Conflict | None:
+    """409 when `changes` give stored secrets whose names still fit a binding the data plane
+    would refuse them with at boot: a rule across a binding's settings and its secrets (a
+    webhook whose `token_header` is also in its `headers` while a `token` is stored, a Google
+    calendar given a `credentials_path` while `service_account_info` is stored). Each secret's
+    own rules depend only on the type, and a change of type leaves names that do not fit
+    (`stale_scopes`). Secrets the old binding refused already are left out (putting good ones
+    is the fix either way), and so are those no configured key opens. Never shows a value."""
+    channel = changes.get("channel", tenant.channel)
+    connectors = changes.get("connectors", tenant.connectors)
+    parts, scopes = [], []
+    for row in rows:
+        if not _binding_changed(row.scope, tenant, changes):
+            continue
+        target = scope_target(row.scope, channel, connectors)
+        if target is None or stale_credential_names(target, row.key_names):
+            continue  # unbound, or names `stale_scopes` deals with
+        try:
+            values = box.open(row.ciphertext, where=f"{tenant.id}/{row.scope}")
+        except UndecryptableSecret:
+            continue
+        problem = _values_problem(target, row.scope, values)
+        if problem is None or _refused_before(row, tenant, values):
+            continue
+        parts.append(f"{target.what} would refuse them at boot: {problem}")
+        scopes.append(row.scope)
+    if not parts:
+        return None
+    return Conflict(
+        f"the new bindings of tenant {tenant.id!r} do not fit its stored secrets: "
+        f"{'; '.join(parts)}. Leave the binding as it is, or delete them (DELETE "
+        f"/v1/tenants/{tenant.id}/credentials/{scopes[0]}), change it, then put secrets that fit"
+    )
+
+
+def _refused_before(row: Credential, tenant: Tenant, values: Mapping[str, Any]) -> bool:
+    """Whether the tenant's bindings as they are already stop its boot with `values`."""
+    old = scope_target(row.scope, tenant.channel, tenant.connectors)
+    if old is None or stale_credential_names(old, row.key_names):
+        return True
+    return _values_problem(old, row.scope, values) is not None
+
+
+def _values_problem(target: CredentialTarget, scope: str, values: Mapping[str, Any]) -> str | None:
+    """What the data plane would refuse in stored `values`, placed as ``credentials.<scope>``."""
+    try:
+        check_credential_values(target, values, where=f"credentials.{scope}")
+    except InvalidInput as problem:
+        return str(problem)
+    return None

@@ -4,8 +4,9 @@ Scopes: ``channel``, ``llm`` and ``connector:<name>`` (a category or a named bin
 ``connector:notification.crm``: merged into the binding of that name in the boot payload), and
 ``data_plane`` (``{"internal_token": ...}``, which the control plane sends to the tenant's data
 plane when it reads /usage and /tasks; the data plane has it as ``DP_INTERNAL_TOKEN``).
-The names of a scope are checked against the secret fields of the binding it fills (see
-`credential_scopes`); a connector scope needs its binding first.
+The names of a scope are checked against the secret fields of the binding it fills, and the
+values with the rules the data plane applies to them at boot (see `credential_scopes`); a
+connector scope needs its binding first.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.credential_scopes import (
     DATA_PLANE_SCOPE,
     check_put_names,
-    check_put_settings,
+    check_put_values,
 )
 from botfleet.control_plane.services.tenants import (
     get_tenant,
@@ -100,13 +101,15 @@ async def put_credentials(
 
     The names are checked against the secret fields of the binding the scope fills (422
     naming an unknown or a missing required one); a connector scope needs its binding first
-    (409). A setting stored here instead of in the binding (the webhook's `url`) is checked
-    with the binding's rules (422 naming it, for the admin key too: the data plane would not
-    boot with it). The tenant is locked, so a concurrent binding change does not slip in
-    between check and store. With `url_guard` (`CP_TENANT_URL_POLICY=public`) a tenant key's
-    secrets may hold no URL to a host that is not public (a service account's ``token_uri``,
-    or a webhook `url`, which the data plane posts to): 422 naming the place, never the
-    value.
+    (409). The values, merged into the binding as the boot payload merges them, are checked
+    with the rules the data plane's adapter applies at boot (422 naming each refused
+    ``body.<name>``, never its value, for the admin key too: the data plane would not boot
+    with them): a Telegram token as BotFather gives it, a setting stored here instead of in
+    the binding (the webhook's `url`) by the binding's rules... The tenant is locked, so a
+    concurrent binding change does not slip in between check and store. With `url_guard`
+    (`CP_TENANT_URL_POLICY=public`) a tenant key's secrets may hold no URL to a host that is
+    not public (a service account's ``token_uri``, or a webhook `url`, which the data plane
+    posts to): 422 naming the place, never the value.
     """
     principal.require_tenant(tenant_id)
     check_scope(scope)
@@ -119,7 +122,7 @@ async def put_credentials(
             await uow.release()
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
     check_put_names(tenant, scope, names)
-    check_put_settings(tenant, scope, values)
+    check_put_values(tenant, scope, values)
     sealed = box.seal(values)
     if len(sealed) > MAX_SECRET_BYTES:
         raise InvalidInput("body", f"secrets are larger than {MAX_SECRET_BYTES} bytes once sealed")

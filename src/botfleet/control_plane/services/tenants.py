@@ -20,6 +20,7 @@ from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.credential_scopes import (
     StaleScope,
+    misfit_conflict,
     stale_conflict,
     stale_scopes,
 )
@@ -249,7 +250,8 @@ async def _check_stored_credentials(
     box: SecretBox | None,
 ) -> None:
     """Refuse (or, with `drop`, remove) stored credentials the changed bindings do not take:
-    merged into them at boot, they would stop the data plane."""
+    merged into them at boot, they would stop the data plane. With `box`, the secrets left are
+    also checked against the changed bindings' rules (409, `misfit_conflict`)."""
     if "channel" not in changes and "connectors" not in changes:
         return
     stale = stale_scopes(await uow.credentials.list(tenant.id), tenant, changes)
@@ -257,6 +259,10 @@ async def _check_stored_credentials(
         raise stale_conflict(tenant.id, stale)
     for scope in stale:
         await _drop_stale(uow, principal, tenant.id, scope, box)
+    if box is not None:
+        misfit = misfit_conflict(await uow.credentials.list(tenant.id), tenant, changes, box)
+        if misfit is not None:
+            raise misfit
 
 
 _STALE_REASON = "stale after tenant.update"

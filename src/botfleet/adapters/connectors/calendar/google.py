@@ -345,6 +345,19 @@ def _credentials(settings: GoogleCalendarSettings) -> Any:
         raise ValueError(f"{where}: not a usable service-account key ({problem})") from None
 
 
+def service_account_info_problem(settings: GoogleCalendarSettings) -> str | None:
+    """Why `build` would refuse the `service_account_info` of `settings` at boot (never the key
+    itself), or None, also when there is none. Lets the control plane refuse a key before
+    storing it. A `credentials_path` is not read: it names a file on the data plane's host."""
+    if settings.service_account_info is None or settings.credentials_path:
+        return None
+    try:
+        _credentials(settings)
+    except ValueError as exc:
+        return str(exc).removeprefix("service_account_info: ")
+    return None
+
+
 def build(
     settings: Mapping[str, Any], *, timezone: str, clock: Clock, http: Any | None = None
 ) -> CalendarService:

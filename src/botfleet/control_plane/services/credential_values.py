@@ -1,0 +1,101 @@
+"""Credential values checked as the data plane's boot checks them, before they are stored.
+
+A put's secrets are merged into the binding they fill as the boot payload merges them and
+validated with that binding's settings model, the adapter's own (`binding_schemas.
+credential_target` says which), then with what the adapter checks beyond its model at boot (a
+Google service-account key must load). So the rules live once, in the adapters: a secret the
+control plane stores is one the data plane starts with. Messages name the place, never a value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from botfleet.control_plane.binding_schemas import CredentialTarget
+from botfleet.control_plane.errors import InvalidInput
+from botfleet.control_plane.json_places import loc_place
+
+
+def check_credential_values(
+    target: CredentialTarget, values: Mapping[str, Any], where: str = "body"
+) -> None:
+    """Check a put's secrets with the rules the data plane applies to them at boot: merged over
+    the binding as the boot payload merges them, validated with the binding's settings model
+    (a Telegram `bot_token` as BotFather gives it, a `webhook_secret` Telegram takes, WhatsApp
+    secrets without surrounding spaces, a webhook `url`...), then with what the adapter checks
+    beyond its model (`_adapter_problems`: a Google service-account key that loads).
+
+    Raises `InvalidInput` naming each refused ``<where>.<name>`` (a rule across settings, such
+    as Google's "credentials_path or service_account_info, not both": `where`), never a value.
+    Problems of the binding's own settings are not the put's: the binding was checked when set.
+    """
+    if target.model is None:
+        return
+    merged = {**target.binding, **values}
+    try:
+        parsed = target.model.model_validate(merged, context=dict(target.context))
+    except ValidationError as exc:
+        # A setting's alias is its place (`secret_token`): the names the put gave are the keys.
+        problems = [
+            (loc_place(where, e["loc"]), e["msg"])
+            for e in exc.errors()
+            if not e["loc"] or str(e["loc"][0]) in values
+        ]
+    else:
+        problems = [(f"{where}.{name}", why) for name, why in _adapter_problems(parsed)]
+    if problems:
+        raise _secrets_refused(problems, values)
+
+
+def _adapter_problems(parsed: BaseModel) -> list[tuple[str, str]]:
+    """(setting, why) for what the data plane's adapter refuses at boot beyond its settings
+    model, found by the adapter's own check (never a copy of its rules)."""
+    from botfleet.adapters.connectors.calendar.config import GoogleCalendarSettings
+
+    if isinstance(parsed, GoogleCalendarSettings):
+        from botfleet.adapters.connectors.calendar.google import service_account_info_problem
+
+        problem = service_account_info_problem(parsed)
+        if problem is not None:
+            return [("service_account_info", problem)]
+    return []
+
+
+def _secrets_refused(problems: list[tuple[str, str]], values: Mapping[str, Any]) -> InvalidInput:
+    """One 422 naming every refused place (the first as its field) with its reason."""
+    shown = [(place, _unechoed(why, values)) for place, why in problems]
+    first_place, first_why = shown[0]
+    others = "".join(f"; {place}: {why}" for place, why in shown[1:])
+    return InvalidInput(first_place, first_why + others)
+
+
+#: Shorter strings may occur in a message by chance ("at most 20 headers").
+_ECHO_MIN_CHARS = 4
+
+
+def _unechoed(message: str, values: Mapping[str, Any]) -> str:
+    """`message`, unless it repeats one of the secrets: the adapters' messages are written
+    never to, but a library's message (pydantic's, google-auth's) is not ours to vouch for,
+    and an answer or a log line showing a secret would undo the sealing. Only a whole word
+    counts: a key file's ``"type": "service_account"`` is not repeated by a message naming
+    ``service_account_info``."""
+    for text in _strings(values):
+        if len(text) >= _ECHO_MIN_CHARS and re.search(
+            rf"(?<![A-Za-z0-9_]){re.escape(text)}(?![A-Za-z0-9_])", message
+        ):
+            return "refused (the reason is not shown: it would repeat the value)"
+    return message
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _strings(item)]
+    return []
