@@ -3,11 +3,13 @@ the lifespan (database, migrations, crypto, HTTP client)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from botfleet import __version__
 from botfleet.control_plane.api import (
@@ -33,7 +35,7 @@ from botfleet.control_plane.services.url_review import log_stored_urls_outside_p
 from botfleet.control_plane.settings import ControlPlaneSettings
 from botfleet.control_plane.url_policy import Resolver
 from botfleet.http_guards import BodyGuard
-from botfleet.startup_problems import explain_startup_problems
+from botfleet.startup_problems import explain_startup_problems, invalid_settings
 
 _log = get_logger("app")
 
@@ -114,6 +116,13 @@ def create_app(
 def create_app_from_env() -> FastAPI:
     """`create_app` with settings from the environment, for ``uvicorn --factory``: the
     process's lines, uvicorn's included, are written as the control plane's (JSON)."""
-    settings = ControlPlaneSettings()
+    try:
+        settings = ControlPlaneSettings()
+    except ValidationError as exc:
+        # As `botfleet serve control-plane` says it: one line without a refused value (no
+        # secret printed), status 2; uvicorn would print pydantic's text in a traceback, 3.
+        problem = invalid_settings("control plane settings are invalid", exc, ControlPlaneSettings)
+        sys.stderr.write(problem + "\n")
+        raise SystemExit(2) from None
     configure_logging(settings.log_level, json=settings.log_json, libraries=True)
     return create_app(settings)

@@ -94,6 +94,27 @@ def test_every_invalid_setting_is_named_in_one_line_without_pydantics_link(
     ]
 
 
+def test_uvicorns_factory_says_invalid_settings_in_the_same_one_line(tmp_path: Path) -> None:
+    """`uvicorn --factory botfleet.control_plane.app:create_app_from_env` (docs/control-plane.md)
+    printed pydantic's text in a traceback, status 3, the refused value included."""
+    env = {"CP_ENVIRONMENT": "development", "CP_ADMIN_API_KEY": ADMIN_KEY}
+    factory = "botfleet.control_plane.app:create_app_from_env"
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(free_port())],
+        env=isolated_env(**env, CP_PORT="eighty", CP_TENANT_URL_POLICY=PASSWORD),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("control plane settings are invalid: CP_PORT: ")
+    assert "CP_TENANT_URL_POLICY: Input should be 'public' or 'any'" in line
+    assert PASSWORD not in result.stdout + result.stderr
+    assert "errors.pydantic.dev" not in line
+
+
 @pytest.mark.parametrize(
     ("option", "variables", "named"),
     [
