@@ -37,6 +37,16 @@ class ReadReceipts(Protocol):
         ...
 
 
+@runtime_checkable
+class SendTotals(Protocol):
+    """A sender that keeps running totals of what it delivered to each contact (WhatsApp's):
+    the sends themselves never raise, so this is how a caller learns what became of them."""
+
+    def sends_to(self, contact_id: str) -> tuple[int, int]:
+        """(outputs delivered, outputs not delivered) to the contact so far."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class TurnResult:
     """What processing one inbound message produced (already degraded for the channel)."""

@@ -27,6 +27,9 @@ _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # A Telegram username: 5-32 characters, a letter first; a bot's ends in "bot" (BotFather's rule,
 # not checked: a group mention is compared whole, whatever it ends in).
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
+# Checked by a validator that says in words what is expected: pydantic's `pattern` would answer
+# "string should match pattern '^https?://...'". The JSON schema keeps the pattern.
+_BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
 
 class TelegramSettings(BaseModel):
@@ -43,7 +46,7 @@ class TelegramSettings(BaseModel):
     api_base_url: str = Field(
         default=DEFAULT_API_URL,
         validation_alias=AliasChoices("api_base_url", "base_url"),
-        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        json_schema_extra={"pattern": f"^{_BASE_URL.pattern}$"},
     )
     #: The bot's username (with or without "@"): in a group, the bot answers a message that
     #: mentions it (`@salon_bot`) or names it in a command (`/start@salon_bot`). Without it,
@@ -85,7 +88,11 @@ class TelegramSettings(BaseModel):
 
     @field_validator("api_base_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
+    def _url_shape(cls, value: str) -> str:
+        if not _BASE_URL.fullmatch(value):
+            raise ValueError(
+                "an http:// or https:// URL: a host and an optional path, no query, no spaces"
+            )
         return value.rstrip("/")
 
     @property

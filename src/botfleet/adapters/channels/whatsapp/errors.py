@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from botfleet.adapters.channels.whatsapp.parse import GraphErrorInfo
 
@@ -17,6 +17,16 @@ class ErrorMeaning:
     #: Seconds to wait before retrying when Meta names no wait (`Retry-After`): a limit that
     #: the usual backoff (a second or two) would only hit again.
     wait_s: float | None = None
+    #: The hint when Meta reports the error in a webhook (a failed status, a change's
+    #: `errors`), where nothing is retried; empty: `hint` says nothing about retries.
+    reported_hint: str = ""
+    #: Not the message's fault but the token's, the number's or the API's: a read receipt for
+    #: the contact sent now would fail the same way (and be logged and counted again).
+    receipt_fails_too: bool = False
+
+    def hint_for(self, source: str) -> str:
+        """The hint of an error from `source`: "send" (our API call) or a webhook's."""
+        return self.reported_hint if source != "send" and self.reported_hint else self.hint
 
 
 #: Meta's pair rate: one message every 6 seconds to the same contact, after a burst.
@@ -26,11 +36,23 @@ TEMPLATE_NEEDED = ErrorMeaning(
     "whatsapp_template_needed",
     "more than 24 hours since the contact last wrote: only an approved template can be sent",
 )
+#: A retryable error Meta reported after accepting the message: nobody retries it.
+NOT_RESENT = "Meta reported it after accepting the message, which is not sent again"
 RATE_LIMITED = ErrorMeaning(
-    "whatsapp_rate_limited", "Meta is throttling this app or number; retried with backoff", True
+    "whatsapp_rate_limited",
+    "Meta is throttling this app or number; retried with backoff",
+    retryable=True,
+    reported_hint=f"Meta is throttling this app or number; {NOT_RESENT}",
+    receipt_fails_too=True,
 )
 TEMPORARY = ErrorMeaning(
-    "whatsapp_temporary_error", "a transient Meta error; retried with backoff", True
+    "whatsapp_temporary_error",
+    "a transient Meta error; retried with backoff",
+    retryable=True,
+    reported_hint=(
+        f"a transient Meta error; {NOT_RESENT}: if it keeps coming, see Meta's status page"
+    ),
+    receipt_fails_too=True,
 )
 TEMPLATE_PROBLEM = ErrorMeaning(
     "whatsapp_template_rejected",
@@ -40,7 +62,27 @@ TEMPLATE_PROBLEM = ErrorMeaning(
 PERMISSION = ErrorMeaning(
     "whatsapp_permission_denied",
     "the access token lacks whatsapp_business_messaging or the number is not in this account",
+    receipt_fails_too=True,
 )
+TOKEN_INVALID = ErrorMeaning(
+    "whatsapp_token_expired",
+    "the access token expired or was revoked: issue a new one",
+    receipt_fails_too=True,
+)
+#: Why a token is refused (190), by `error_subcode`: Graph's "Authentication error subcodes".
+TOKEN_SUBCODES = {
+    458: "the app was removed from the account that issued the token",
+    459: "the token's user must log in to Facebook to clear a security checkpoint",
+    460: "the token's user changed their password",
+    463: "the token expired",
+    464: "the token's user is not confirmed",
+    467: "the token is invalid: revoked, or not a token of this app",
+    492: "the token's session is invalid",
+}
+TOKEN_MEANINGS = {
+    subcode: replace(TOKEN_INVALID, hint=f"{why} (subcode {subcode}): issue a new access token")
+    for subcode, why in TOKEN_SUBCODES.items()
+}
 INVALID_REQUEST = ErrorMeaning(
     "whatsapp_invalid_request",
     "Meta rejected the message shape (a bug: please report the output that caused it)",
@@ -54,10 +96,9 @@ MEANINGS: dict[int, ErrorMeaning] = {
     131026: ErrorMeaning(
         "whatsapp_undeliverable",
         "the number is not on WhatsApp, runs an old version, or has not accepted the terms",
+        receipt_fails_too=True,
     ),
-    190: ErrorMeaning(
-        "whatsapp_token_expired", "the access token expired or was revoked: issue a new one"
-    ),
+    190: TOKEN_INVALID,
     # Meta: "wait and retry". After a burst a number may send one message to the same
     # contact every 6 seconds; only when every attempt hit the limit is the message dropped.
     131056: ErrorMeaning(
@@ -66,6 +107,10 @@ MEANINGS: dict[int, ErrorMeaning] = {
         "the rest of the turn) when max_attempts all hit the limit; send fewer messages a turn",
         retryable=True,
         wait_s=PAIR_RATE_WAIT_S,
+        reported_hint=(
+            f"too many messages to this contact in a short time; {NOT_RESENT}: send fewer "
+            "messages a turn"
+        ),
     ),
     131048: ErrorMeaning(
         "whatsapp_spam_rate_limited",
@@ -77,13 +122,19 @@ MEANINGS: dict[int, ErrorMeaning] = {
     ),
     131050: ErrorMeaning("whatsapp_user_opted_out", "the contact stopped marketing messages"),
     131021: ErrorMeaning("whatsapp_recipient_is_sender", "the bot tried to message its own number"),
-    131031: ErrorMeaning("whatsapp_account_locked", "the business account is locked by Meta"),
+    131031: ErrorMeaning(
+        "whatsapp_account_locked", "the business account is locked by Meta", receipt_fails_too=True
+    ),
     133010: ErrorMeaning(
-        "whatsapp_number_not_registered", "the phone number is not registered on the Cloud API"
+        "whatsapp_number_not_registered",
+        "the phone number is not registered on the Cloud API",
+        receipt_fails_too=True,
     ),
     131042: ErrorMeaning("whatsapp_payment_issue", "the business account has a payment problem"),
     368: ErrorMeaning(
-        "whatsapp_policy_blocked", "the account is temporarily blocked for policy violations"
+        "whatsapp_policy_blocked",
+        "the account is temporarily blocked for policy violations",
+        receipt_fails_too=True,
     ),
     131051: ErrorMeaning(
         "whatsapp_unsupported_type", "Meta does not support this message type", stops_batch=False
@@ -121,7 +172,10 @@ UNKNOWN = ErrorMeaning("whatsapp_send_failed", "see the Graph error code and mes
 
 
 def meaning_of(error: GraphErrorInfo) -> ErrorMeaning:
-    """What a Graph error means for us (permission codes 200-299 share one meaning)."""
+    """What a Graph error means for us (permission codes 200-299 share one meaning; a refused
+    token's hint says why, when its subcode does)."""
+    if error.code == 190 and error.subcode in TOKEN_MEANINGS:
+        return TOKEN_MEANINGS[error.subcode]
     if error.code in MEANINGS:
         return MEANINGS[error.code]
     if 200 <= error.code <= 299:

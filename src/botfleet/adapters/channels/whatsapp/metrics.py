@@ -7,7 +7,7 @@ from collections import OrderedDict
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
-from botfleet.adapters.channels.log_contacts import LogContacts
+from botfleet.adapters.channels.log_contacts import LogContacts, scrub_numbers
 from botfleet.adapters.channels.whatsapp.errors import EVENTS, ErrorMeaning, meaning_of
 from botfleet.adapters.channels.whatsapp.parse import ChangeError, GraphErrorInfo, StatusUpdate
 
@@ -66,12 +66,13 @@ class WhatsAppMetrics:
         self.statuses.labels(status.status if status.status in STATUSES else "other").inc()
         log_status(status, self, contacts)
 
-    def record_change_error(self, error: ChangeError) -> None:
+    def record_change_error(self, error: ChangeError, contacts: LogContacts | None = None) -> None:
         """Log and count an error of a whole change once: it has no id, so Meta's redelivery
-        of the webhook is known by its fingerprint."""
+        of the webhook is known by its fingerprint. A number its text quotes is hashed by
+        `contacts` (the tenant's)."""
         # A message id is never empty: this key is no status's.
         if self._first_time(("", error.fingerprint)):
-            log_graph_error(error.error, self, source="webhook")
+            log_graph_error(error.error, self, contacts=contacts, source="webhook")
 
     def _first_time(self, key: tuple[str, str]) -> bool:
         if key in self._seen:
@@ -115,22 +116,33 @@ def log_graph_error(
     meaning: ErrorMeaning | None = None,
     contacts: LogContacts | None = None,
     contact_id: str | None = None,
+    source: str = "send",
     **context: object,
 ) -> None:
     """Log (and count) an error under the event that names its meaning; about `contact_id`, as
-    `contacts` hashes it (never the number itself)."""
+    `contacts` hashes it (never the number itself). `source`: "send" (our API call), "status"
+    or "webhook" (Meta reported it: nothing is retried, and the hint says so)."""
     meaning = meaning or meaning_of(error)
     if metrics is not None:
         metrics.errors.labels(meaning.event).inc()
-    title, detail = error.title, error.details or error.message
-    if contacts is not None and contact_id is not None:
-        context.update(contacts.fields(contact_id))
-        title, detail = contacts.scrub(title, contact_id), contacts.scrub(detail, contact_id)
+    # An API error has no title: its `message` is one ("(#131026) Message undeliverable").
+    title, detail = error.title or error.message, error.details or error.message
+    if contacts is not None:
+        known = () if contact_id is None else (contact_id,)
+        title, detail = contacts.scrub(title, *known), contacts.scrub(detail, *known)
+        if contact_id is not None:
+            context.update(contacts.fields(contact_id))
+    else:
+        title, detail = scrub_numbers(title), scrub_numbers(detail)
     log.warning(
         meaning.event,
         code=error.code,
+        subcode=error.subcode,
         title=title,
         detail=detail,
-        hint=meaning.hint,
+        error_type=error.type or None,
+        fbtrace_id=error.fbtrace_id or None,
+        hint=meaning.hint_for(source),
+        source=source,
         **context,
     )

@@ -38,6 +38,8 @@ SKIPPED_TYPES = frozenset({"system", "ephemeral"})
 ACTION_TYPES = frozenset({"edit", "revoke", "pin", "keep_in_chat", "poll_update", "reaction"})
 _MEDIA_FIELDS = ("id", "mime_type", "sha256", "filename", "voice", "animated")
 MAX_ID = 256
+#: Longest `type` and `fbtrace_id` kept (Meta's are a dozen to thirty characters).
+MAX_FIELD = 64
 _REPLY_KINDS = ("button_reply", "list_reply")
 
 
@@ -46,9 +48,16 @@ class GraphErrorInfo:
     """One entry of an `errors` array (webhook statuses, messages or API responses)."""
 
     code: int
+    #: A webhook error's `title` (an API error's `error_user_title`, which Meta rarely sends).
     title: str = ""
     message: str = ""
     details: str = ""
+    #: An API error's `type`: "OAuthException" for nearly every error, so it says little.
+    type: str = ""
+    #: `error_subcode`: what a code means exactly (190: 463 expired, 460 password changed...).
+    subcode: int | None = None
+    #: Meta's opaque id of the failed request, for their support (an API error's).
+    fbtrace_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,12 +327,18 @@ def parse_errors(raw: object) -> tuple[GraphErrorInfo, ...]:
         if isinstance(code, bool) or not isinstance(code, int):
             continue
         data = _obj(item.get("error_data"))
+        trace = _text(item.get("fbtrace_id"))
         found.append(
             GraphErrorInfo(
                 code=code,
-                title=_text(item.get("title")) or _text(item.get("type")),
+                title=_text(item.get("title")) or _text(item.get("error_user_title")),
                 message=_text(item.get("message")),
-                details=_text(data.get("details")) or _text(item.get("details")),
+                details=_text(data.get("details"))
+                or _text(item.get("details"))
+                or _text(item.get("error_user_msg")),
+                type=_text(item.get("type"))[:MAX_FIELD],
+                subcode=_whole(item.get("error_subcode")),
+                fbtrace_id=trace if len(trace) <= MAX_FIELD and trace.isprintable() else "",
             )
         )
     return tuple(found)
@@ -367,6 +382,10 @@ def _objects(value: object) -> Iterator[dict[str, Any]]:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _whole(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _number(value: object) -> float | None:

@@ -7,14 +7,17 @@ a duplicate message is worse than a log line. Permanent errors are logged under 
 after their meaning (`whatsapp_template_needed` for the 24-hour rule, ...) and stop the rest of
 the batch when the contact is unreachable (outside the 24-hour window, its templates still go).
 The access token travels only in the Authorization header and is never logged. Lines about a
-contact carry the runtime's `tenant` and hashed `contact`, never the number.
+contact carry the runtime's `tenant` and hashed `contact`, never the number. A read receipt
+whose message's reply just failed for a reason it shares (the token, the recipient, the API
+down) is not sent: the failure is logged and counted once (`read_receipt`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import structlog
@@ -30,6 +33,7 @@ from botfleet.adapters.channels.whatsapp.errors import (
     meaning_of,
 )
 from botfleet.adapters.channels.whatsapp.metrics import WhatsAppMetrics, log_graph_error
+from botfleet.adapters.channels.whatsapp.outcomes import SendOutcomes, Unreachable
 from botfleet.adapters.channels.whatsapp.parse import GraphErrorInfo, StatusUpdate, parse_errors
 from botfleet.adapters.channels.whatsapp.payloads import (
     WHATSAPP_CAPABILITIES,
@@ -79,6 +83,7 @@ class WhatsAppCloudSender:
         self.metrics = metrics or WhatsAppMetrics()
         #: Hashes contacts as the runtime's lines do (`tenant_id` is the runtime's tenant).
         self.contacts = LogContacts(tenant_id)
+        self.outcomes = SendOutcomes()
         self._http = http
         self._sleep = sleep
 
@@ -87,35 +92,82 @@ class WhatsAppCloudSender:
 
         Outside the 24-hour window (131047) only templates can reach the contact: the turn's
         other messages are not attempted (each would fail the same way), its templates still
-        are.
+        are. The outputs delivered and not are added to the contact's `sends_to` totals.
         """
-        templates_only = False
-        for output in degrade(outputs, self.capabilities):  # a no-op for degraded outputs
-            if isinstance(output, TemplateMessage):
-                self._warn_empty_params(contact_id, output)
-            elif templates_only:
-                continue
-            for payload in message_payloads(
-                contact_id, output, empty_body=self.settings.empty_body_text
-            ):
-                outcome = await self.call(payload, kind=str(payload["type"]), contact_id=contact_id)
+        fitted = list(degrade(outputs, self.capabilities))  # a no-op for degraded outputs
+        delivered = 0
+        try:
+            templates_only = False
+            for output in fitted:
+                if isinstance(output, TemplateMessage):
+                    self._warn_empty_params(contact_id, output)
+                elif templates_only:
+                    continue
+                outcome = await self._send_output(contact_id, output)
                 meaning = outcome.meaning or UNKNOWN
                 if outcome.ok:
-                    continue
-                if meaning is TEMPLATE_NEEDED:
+                    delivered += 1
+                elif meaning is TEMPLATE_NEEDED:
                     templates_only = True
-                    break
-                if meaning.stops_batch:
+                elif meaning.stops_batch:
                     return
+        finally:
+            # Whatever was not delivered failed: refused, or never tried after an error.
+            self.outcomes.counted(contact_id, sent=delivered, failed=len(fitted) - delivered)
+
+    async def _send_output(self, contact_id: str, output: Output) -> CallOutcome:
+        """Post the output's bodies (a text first for an interactive body over 1024
+        characters); the first failure, or the error that ends them (see `send`), else a
+        success."""
+        result = CallOutcome(ok=True)
+        for payload in message_payloads(
+            contact_id, output, empty_body=self.settings.empty_body_text
+        ):
+            outcome = await self.call(payload, kind=str(payload["type"]), contact_id=contact_id)
+            self.outcomes.called(contact_id, None if outcome.ok else outcome.meaning or UNKNOWN)
+            meaning = outcome.meaning or UNKNOWN
+            if not outcome.ok and (meaning is TEMPLATE_NEEDED or meaning.stops_batch):
+                return outcome
+            if result.ok:
+                result = outcome
+        return result
+
+    def sends_to(self, contact_id: str) -> tuple[int, int]:
+        """(outputs delivered, outputs not delivered) to the contact so far, running totals:
+        what a run of a task sent is the difference between their values around it."""
+        return self.outcomes.totals(contact_id)
 
     @property
     def marks_read(self) -> bool:
         """`ReadReceipts`: the tenant's `mark_as_read` setting."""
         return self.settings.mark_as_read
 
+    def read_receipt(self, message_id: str, contact_id: str) -> Callable[[], Awaitable[bool]]:
+        """The read receipt of a message whose turn is still to run, to run after it: skipped
+        when a send to the contact fails meanwhile in a way the receipt would too (an invalid
+        token, an unreachable recipient, the Graph API down), so the failure is logged and
+        counted once. A receipt after a delivered reply, or after a refused message content (a
+        rejected template), is sent."""
+        return partial(self._receipt, message_id, contact_id, self.outcomes.unreachable(contact_id))
+
     async def mark_read(self, message_id: str, *, contact_id: str | None = None) -> bool:
         """Mark an inbound message (of `contact_id`, when known) read; failures are logged,
-        never raised."""
+        never raised. Skipped, as `read_receipt`'s, when the last send to the contact failed
+        in a way the receipt would too."""
+        return await self._receipt(message_id, contact_id, None)
+
+    async def _receipt(
+        self, message_id: str, contact_id: str | None, known: Unreachable | None
+    ) -> bool:
+        unreachable = None if contact_id is None else self.outcomes.unreachable(contact_id)
+        if contact_id is not None and unreachable is not None and unreachable is not known:
+            log.debug(
+                "whatsapp_read_receipt_skipped",
+                message_id=message_id,
+                reason=unreachable.event,
+                **self.contacts.fields(contact_id),
+            )
+            return False
         outcome = await self.call(
             read_receipt_payload(message_id), kind="read", contact_id=contact_id
         )
@@ -218,8 +270,11 @@ UNCERTAIN_HINT = (
 def _transport_failure(exc: ProviderCallFailed, event: str) -> CallOutcome:
     # What happened, never the URL: it is not for logs.
     error = GraphErrorInfo(code=0, title=event, message=exc.cause)
-    hint = UNREACHABLE_HINT if isinstance(exc, ProviderUnreachable) else UNCERTAIN_HINT
-    meaning = ErrorMeaning(event, hint, retryable=True)
+    unreachable = isinstance(exc, ProviderUnreachable)
+    hint = UNREACHABLE_HINT if unreachable else UNCERTAIN_HINT
+    # A read timeout says nothing of the next call (Meta may have been slow once): the read
+    # receipt after it is still tried.
+    meaning = ErrorMeaning(event, hint, retryable=True, receipt_fails_too=unreachable)
     return CallOutcome(ok=False, error=error, meaning=meaning)
 
 

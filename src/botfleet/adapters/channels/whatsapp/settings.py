@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,11 @@ from botfleet.adapters.channels.binding import channel_settings
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v19.0"
+# Checked whole (`fullmatch`) by validators that say in words what is expected: pydantic's
+# `pattern` would answer "string should match pattern '^[0-9]+$'". The JSON schema keeps them.
+_DIGITS = re.compile(r"[0-9]+")
+_VERSION = re.compile(r"v[0-9]+\.[0-9]+")
+_BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
 
 class WhatsAppSettings(BaseModel):
@@ -29,16 +35,20 @@ class WhatsAppSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    phone_number_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9]+$")
+    phone_number_id: str = Field(
+        min_length=1, max_length=64, json_schema_extra={"pattern": f"^{_DIGITS.pattern}$"}
+    )
     access_token: SecretStr
     app_secret: SecretStr
     verify_token: SecretStr
-    api_version: str = Field(default=DEFAULT_API_VERSION, pattern=r"^v[0-9]+\.[0-9]+$")
+    api_version: str = Field(
+        default=DEFAULT_API_VERSION, json_schema_extra={"pattern": f"^{_VERSION.pattern}$"}
+    )
     #: Where the Graph API lives; a local fake server in tests and demos.
     graph_base_url: str = Field(
         default=DEFAULT_GRAPH_URL,
         validation_alias=AliasChoices("graph_base_url", "base_url"),
-        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        json_schema_extra={"pattern": f"^{_BASE_URL.pattern}$"},
     )
     #: For the operator's records (Meta's WhatsApp Business Account id); sending needs only
     #: `phone_number_id`, so the adapter never reads it.
@@ -59,6 +69,29 @@ class WhatsAppSettings(BaseModel):
         # YAML reads an unquoted 1234567890 as an int; ids are text.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
+    @field_validator("phone_number_id")
+    @classmethod
+    def _digits_only(cls, value: str) -> str:
+        if not _DIGITS.fullmatch(value):
+            raise ValueError("digits only, as WhatsApp Manager shows it")
+        return value
+
+    @field_validator("api_version")
+    @classmethod
+    def _version_shape(cls, value: str) -> str:
+        if not _VERSION.fullmatch(value):
+            raise ValueError("a Graph API version such as v19.0 (v, digits, a dot, digits)")
+        return value
+
+    @field_validator("graph_base_url")
+    @classmethod
+    def _url_shape(cls, value: str) -> str:
+        if not _BASE_URL.fullmatch(value):
+            raise ValueError(
+                "an http:// or https:// URL: a host and an optional path, no query, no spaces"
+            )
+        return value.rstrip("/")
+
     @field_validator("access_token", "app_secret", "verify_token")
     @classmethod
     def _not_blank(cls, value: SecretStr) -> SecretStr:
@@ -70,11 +103,6 @@ class WhatsAppSettings(BaseModel):
             # would be refused as wrongly signed (and a token would break every request).
             raise ValueError("starts or ends with a space or line break (copied with it?)")
         return value
-
-    @field_validator("graph_base_url")
-    @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
 
     @property
     def messages_url(self) -> str:

@@ -9,7 +9,6 @@ an unsigned or wrongly signed request is refused (401/403) and nothing of it is 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Protocol
 
 import structlog
@@ -153,20 +152,24 @@ async def deliver(batch: WebhookBatch, runtime: WebhookRuntime, *, mark_read: bo
             log_status(status)
     for error in batch.errors:
         if whatsapp is not None:
-            whatsapp.metrics.record_change_error(error)
+            whatsapp.metrics.record_change_error(error, whatsapp.contacts)
         else:
             log_graph_error(error.error, None, source="webhook")
     if batch.skipped:
         log.info("whatsapp_webhook_skipped", count=batch.skipped, reasons=list(batch.notes[:10]))
     accepted = 0
     for position, message in enumerate(batch.messages):
+        # Taken before the turn is queued: the receipt can tell a failure of the turn's reply
+        # from one that came before the message.
+        receipt = None
+        if whatsapp is not None and mark_read:
+            receipt = whatsapp.read_receipt(message.message_id, message.contact_id)
         # The backlog is checked at the first message only: a full backlog refuses the delivery
         # whole (503, nothing stored), never half of it.
         if not await runtime.accept(message, admitted=position > 0):
             log.info("whatsapp_duplicate_ignored", message_id=message.message_id)
             continue
         accepted += 1
-        if whatsapp is not None and mark_read:
-            receipt = partial(whatsapp.mark_read, message.message_id, contact_id=message.contact_id)
+        if receipt is not None:
             runtime.after_turns(message.contact_id, receipt)
     return accepted
