@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from botfleet.adapters.channels.log_contacts import LogContacts, scrub_numbers
-from botfleet.contact_hash import hash_contact
+from botfleet.adapters.channels.log_contacts import LogContacts
+from botfleet.contact_hash import hash_contact, scrub_numbers
 
 TENANT = "salon"
 CONTACT = "34600111222"
@@ -80,3 +80,8 @@ def test_a_telegram_topic_id_is_replaced_whole_before_numbers_are() -> None:
     scrubbed = LogContacts(TENANT).scrub(text, topic, chat)
     topic_hash, chat_hash = hash_contact(TENANT, topic), hash_contact(TENANT, chat)
     assert scrubbed == f"chat <contact {topic_hash}> and chat <contact {chat_hash}>"
+
+
+def test_a_number_in_parentheses_keeps_the_texts_closing_one() -> None:
+    assert scrub_numbers("(call 600 111 222)") == "(call <number>)"
+    assert scrub_numbers("(+34) 600 111 222 refused") == "<number> refused"

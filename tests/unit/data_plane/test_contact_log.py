@@ -45,3 +45,21 @@ def test_failures_carry_a_scrubbed_traceback() -> None:
 def test_very_short_ids_are_not_scrubbed_out_of_every_word() -> None:
     log = ContactLog(structlog.get_logger("test"), "t1", "a")
     assert log.scrub("calendar") == "calendar"
+
+
+def test_error_texts_name_numbers_by_hash_however_written() -> None:
+    """A connector's error quotes the contact's number as people write it, or another one."""
+    log = ContactLog(structlog.get_logger("test"), "t1", PHONE)
+    with structlog.testing.capture_logs() as logs:
+        log.warning(
+            "connector_failed",
+            detail="refused for +34 600 123 456 (also booked by 34 611 222 333), code 131000",
+            customer="+34 611 222 333",  # not an error text: left to the caller
+        )
+    [entry] = logs
+    other = hash_contact("t1", "34611222333")
+    assert entry["detail"] == (
+        f"refused for <contact {hash_contact('t1', PHONE)}> "
+        f"(also booked by <number {other}>), code 131000"
+    )
+    assert entry["customer"] == "+34 611 222 333"

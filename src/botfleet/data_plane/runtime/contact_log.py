@@ -5,7 +5,10 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from botfleet.contact_hash import hash_contact, scrub_contact
+from botfleet.contact_hash import hash_contact, scrub_contact, scrub_numbers
+
+#: The fields that carry an error's own text (`failure`'s, and `detail` by convention).
+_ERROR_TEXTS = frozenset({"detail", "traceback"})
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 
@@ -38,6 +41,10 @@ class ContactLog:
         if self._bound is None:
             self._bound = self._base.bind(tenant=self._tenant_id, contact=self.contact_hash)
         clean = {k: self.scrub(v) if isinstance(v, str) else v for k, v in fields.items()}
+        for key in _ERROR_TEXTS.intersection(clean):
+            # Error texts (a connector's, a provider's) quote numbers the contact id does not
+            # spell: "+34 600 111 222", another client's. Other fields are ids and names.
+            clean[key] = scrub_numbers(clean[key], self._tenant_id, (self._contact_id,))
         self._bound.log(_LEVELS.get(level, 30), event, **clean)
 
     def info(self, event: str, **fields: Any) -> None:

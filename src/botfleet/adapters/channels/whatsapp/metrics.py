@@ -7,9 +7,10 @@ from collections import OrderedDict
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
-from botfleet.adapters.channels.log_contacts import LogContacts, scrub_numbers
+from botfleet.adapters.channels.log_contacts import LogContacts
 from botfleet.adapters.channels.whatsapp.errors import EVENTS, ErrorMeaning, meaning_of
 from botfleet.adapters.channels.whatsapp.parse import ChangeError, GraphErrorInfo, StatusUpdate
+from botfleet.contact_hash import scrub_numbers
 
 log = structlog.get_logger("botfleet.channels.whatsapp")
 
