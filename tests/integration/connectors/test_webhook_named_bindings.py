@@ -103,7 +103,12 @@ async def test_each_hook_receives_its_own_notification(slack: Receiver, crm: Rec
     assert (body["event"], body["contact_id"]) == ("lead_created", CONTACT)
     assert body["data"] == {"name": "", "phone": PHONE, "source": "whatsapp"}
     assert to_crm.headers["x-botfleet-signature"].startswith("v1=")  # the CRM's own secret
-    assert state.data["lead"] == {"delivered": True, "status": 200, "id": body["id"]}
+    assert state.data["lead"] == {
+        "delivered": True,
+        "status": 200,
+        "id": body["id"],
+        "response": None,
+    }
     finished = [e for e in logs if e["event"] == "connector_call_finished"]
     assert [e["connector"] for e in finished] == ["notification", "notification.crm"]
 

@@ -20,11 +20,12 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Reply:
-    """A scripted answer: a status and headers, after holding the request `delay_s`."""
+    """A scripted answer: a status, headers and a body, after holding the request `delay_s`."""
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    body: bytes = b"ok"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             reply = receiver.take(Received("POST", self.path, headers, body))
             if reply.delay_s and receiver.released.wait(reply.delay_s):
                 return  # released at teardown: no answer
-            payload = b"ok"
+            payload = reply.body
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)

@@ -183,7 +183,12 @@ def test_the_recorder_answers_as_a_delivered_webhook_and_keeps_what_was_sent() -
 
     answer = asyncio.run(recorder.call("send", params, idempotency_key=KEY))
 
-    assert answer == {"delivered": True, "status": 200, "id": payload.notification_id(KEY)}
+    assert answer == {
+        "delivered": True,
+        "status": 200,
+        "id": payload.notification_id(KEY),
+        "response": None,
+    }
     (sent,) = recorder.sent
     assert (sent.event, sent.contact_id) == ("handoff_requested", "34600111222")
     assert sent.text == "Ana asks"

@@ -5,7 +5,9 @@ what the webhook runs before its request (`payload.prepare`: the params checked,
 body in the binding's `format`), so a call the webhook would refuse (no `event`, an event name
 with spaces, a `contact_id` that is a mapping...) fails here with the same `ConnectorRejected`
 and the flow's `on_error` runs; any other call is kept in `sent` and answered as a webhook that
-took it: ``{delivered: true, status: 200, id}``, the id the webhook would have sent.
+took it: ``{delivered: true, status: 200, id, response: null}``, the id the webhook would have
+sent, and no answer from the business (a test that needs one scripts `send` instead: docs/
+connectors.md, "Answers the flow can use").
 """
 
 from __future__ import annotations
@@ -105,4 +107,5 @@ class NotificationRecorder:
                 body=ready.body,
             )
         )
-        return {"delivered": True, "status": DELIVERED_STATUS, "id": ready.id}
+        # The webhook's shape, so `{{ data.x.response... }}` renders the same (empty) here.
+        return {"delivered": True, "status": DELIVERED_STATUS, "id": ready.id, "response": None}

@@ -6,7 +6,8 @@ a `secret`, with an `Idempotency-Key` derived from the call's idempotency key so
 can drop a repeat (a retry after a timeout may deliver twice). Answers, as the resilience
 layer (`data_plane/resilience/`) expects them:
 
-* 2xx: `{delivered: true, status, id}`;
+* 2xx: `{delivered: true, status, id, response}`, `response` the receiver's JSON object or
+  array, else None (see `answer`: bounded, never logged);
 * 408, 5xx, no answer, a failed connection: `ConnectorUnavailable` / `ConnectorTimeout`,
   retried;
 * 429: `ConnectorRateLimited` with its `Retry-After`, retried if the wait fits;
@@ -36,11 +37,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from botfleet.adapters.connectors.notification import payload
+from botfleet.adapters.connectors.notification.answer import WebhookReply, response_of
 from botfleet.adapters.connectors.notification.settings import WebhookSettings
 from botfleet.adapters.connectors.retry_after import retry_after_s
 from botfleet.adapters.provider_api import (
     ProviderCallFailed,
-    ProviderReply,
     ProviderTimedOut,
     ProviderUnreachable,
 )
@@ -74,7 +75,8 @@ _HINTS = {
 
 class RawHttp(Protocol):
     """What the connector needs of an HTTP client: one request with a body sent as it is
-    (the signature is over those exact bytes). `ProviderClient` and `HttpxProvider` fit."""
+    (the signature is over those exact bytes), and its answer's body. `ProviderClient` and
+    `HttpxProvider` fit."""
 
     async def request(
         self,
@@ -84,7 +86,7 @@ class RawHttp(Protocol):
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
-    ) -> ProviderReply: ...
+    ) -> WebhookReply: ...
 
 
 #: Opens a client for one call (closed after it).
@@ -212,7 +214,7 @@ class WebhookConnector:
             headers[settings.token_header] = f"Bearer {token}" if bearer else token
         return headers
 
-    async def _post(self, raw: bytes, headers: dict[str, str]) -> ProviderReply:
+    async def _post(self, raw: bytes, headers: dict[str, str]) -> WebhookReply:
         url, timeout = self.settings.url, self.settings.request_timeout_s
         try:
             if self._http is not None:
@@ -238,10 +240,11 @@ class WebhookConnector:
             ) from None
 
 
-def _answer(reply: ProviderReply, notification_id: str) -> dict[str, Any]:
+def _answer(reply: WebhookReply, notification_id: str) -> dict[str, Any]:
     status = reply.status_code
     if 200 <= status < 300:
-        return {"delivered": True, "status": status, "id": notification_id}
+        response = response_of(reply)
+        return {"delivered": True, "status": status, "id": notification_id, "response": response}
     if status == 429:
         raise ConnectorRateLimited(
             "the webhook asked to slow down (HTTP 429)",
