@@ -13,6 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+#: Largest answer read, by every client (provider answers are a few hundred bytes): a larger
+#: one is a failure, not memory taken without bound.
+MAX_ANSWER_BYTES = 1024 * 1024
+
 
 class ProviderCallFailed(Exception):
     """No full answer came back, and the request may have reached the provider.

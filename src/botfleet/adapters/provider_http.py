@@ -40,6 +40,7 @@ import certifi
 import httptools
 
 from botfleet.adapters.provider_api import (
+    MAX_ANSWER_BYTES,
     ProviderCallFailed,
     ProviderTimedOut,
     ProviderUnreachable,
@@ -59,9 +60,6 @@ DEFAULT_TIMEOUT_S = 10.0
 #: Idle seconds a kept-alive connection is reused for (httpx's default, which the senders had);
 #: older ones are closed rather than risk a server that has just dropped them.
 KEEPALIVE_S = 5.0
-#: Largest answer read (provider answers are a few hundred bytes): a larger one is a failure,
-#: not memory taken without bound.
-MAX_ANSWER_BYTES = 1024 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _JSON_HEADERS = {"Content-Type": "application/json"}
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from botfleet.adapters.provider_api import (
+    MAX_ANSWER_BYTES,
     ProviderCallFailed,
     ProviderTimedOut,
     ProviderUnreachable,
@@ -31,6 +32,26 @@ def provider_error(exc: httpx.HTTPError) -> ProviderCallFailed:
     if isinstance(exc, httpx.TimeoutException):
         return ProviderTimedOut(cause)
     return ProviderCallFailed(cause)
+
+
+async def _read_capped(streamed: httpx.Response) -> httpx.Response:
+    """The answer read in full, as the data plane's own client reads it: at most
+    `MAX_ANSWER_BYTES` once decoded (a compressed answer counts as it unpacks), else
+    `ProviderCallFailed("AnswerTooLarge")`. httpx alone would read any size into memory."""
+    body = bytearray()
+    async for chunk in streamed.aiter_bytes():
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            raise ProviderCallFailed("AnswerTooLarge")
+    # Decoded already: the encoding headers no longer describe these bytes.
+    headers = [
+        (name, value)
+        for name, value in streamed.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        streamed.status_code, headers=headers, content=bytes(body), request=streamed.request
+    )
 
 
 class HttpxProvider:
@@ -62,14 +83,15 @@ class HttpxProvider:
         """`timeout` in seconds, the client's own when None (httpx reads None as "no limit").
         `data`: a body already encoded, sent as it is (a signed webhook), instead of `json`."""
         try:
-            return await self.client.request(
+            async with self.client.stream(
                 method,
                 url,
                 json=json,
                 content=data,
                 headers=headers,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
-            )
+            ) as streamed:
+                return await _read_capped(streamed)
         except httpx.HTTPError as exc:
             raise provider_error(exc) from None  # the cause's message may hold the URL
 

@@ -14,6 +14,7 @@ twice. Neither client's errors carry the URL (a Telegram URL holds the bot token
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import ssl
@@ -33,12 +34,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from botfleet.adapters.provider_api import (
+    MAX_ANSWER_BYTES,
     ProviderCallFailed,
     ProviderTimedOut,
     ProviderUnreachable,
 )
 from botfleet.adapters.provider_http import (
-    MAX_ANSWER_BYTES,
     ProviderClient,
     provider_http_client,
 )
@@ -131,6 +132,11 @@ async def _provider_server() -> AsyncIterator[Provider]:
     async def huge(request: web.Request) -> web.StreamResponse:
         return web.Response(body=b"x" * (MAX_ANSWER_BYTES + 1))
 
+    async def packed(request: web.Request) -> web.StreamResponse:
+        # Small on the wire, over the limit once unpacked: a client must count what it unpacks.
+        body = gzip.compress(b"x" * (MAX_ANSWER_BYTES + int(request.query.get("extra", "1"))))
+        return web.Response(body=body, headers={"Content-Encoding": "gzip"})
+
     async def status(request: web.Request) -> web.StreamResponse:
         code = int(request.match_info["code"])
         return web.Response(status=code, text="slow down", headers={"Retry-After": "7"})
@@ -147,6 +153,7 @@ async def _provider_server() -> AsyncIterator[Provider]:
     app.router.add_get("/chunked", chunked)
     app.router.add_get("/drip", drip)
     app.router.add_get("/huge", huge)
+    app.router.add_get("/packed", packed)
     app.router.add_post("/status/{code}", status)
     app.router.add_post("/v19.0/1/messages", messages)
     app.router.add_post("/cookie", cookie)
@@ -460,8 +467,10 @@ async def test_an_interim_answer_is_skipped_for_the_final_one() -> None:
     assert response.headers["x-final"] == "yes" and "link" not in response.headers
 
 
-async def test_an_answer_over_the_size_limit_is_a_failure(provider: Provider) -> None:
-    async with provider_http_client() as client:
+async def test_an_answer_over_the_size_limit_is_a_failure(
+    provider: Provider, make_client: MakeClient
+) -> None:
+    async with make_client() as client:
         with pytest.raises(ProviderCallFailed) as raised:
             await client.request("GET", f"{provider.url}/huge")
         assert raised.value.cause == "AnswerTooLarge"
@@ -515,3 +524,15 @@ async def test_provider_calls_go_through_the_environments_proxy(
         await runner.cleanup()
     assert response.json() == {"messages": [{"id": "wamid.via-proxy"}]}
     assert seen == [("POST", "http://graph.provider.invalid/v19.0/1/messages")]
+
+
+async def test_httpx_counts_a_compressed_answer_as_it_unpacks(provider: Provider) -> None:
+    """Behind an egress proxy the senders use httpx, which alone would unpack any size."""
+    async with _httpx_client() as client:
+        with pytest.raises(ProviderCallFailed) as raised:
+            await client.request("GET", f"{provider.url}/packed")
+        assert raised.value.cause == "AnswerTooLarge"
+        response = await client.request("GET", f"{provider.url}/packed?extra=-10")
+    assert response.status_code == 200
+    assert response.content == b"x" * (MAX_ANSWER_BYTES - 10)
+    assert "content-encoding" not in response.headers
