@@ -5,13 +5,20 @@ sandbox stops escapes to Python internals but not work: nested loops, doubling s
 `'%999999999d' % 1` or `'x' | center(10**9)` would hold the process for minutes or exhaust its
 memory. Here:
 
-* every render gets a budget of `MAX_STEPS` units: one per loop iteration, function or filter
-  call, and per item visited by the size checks (`Budget`);
+* every render gets a budget of `MAX_STEPS` units: one per loop iteration, function, filter
+  or test call, and per item visited by the size checks (`Budget`). Work proportional to a
+  value's size costs in proportion too: a filter, test, method or `in` going over a list pays
+  one unit per item, over a text one per `TEXT_PER_STEP` characters, and so does printing a
+  text and each loop iteration's literal text. Otherwise `[0] * 8000 | selectattr(...)` in a
+  loop held the process for minutes at one unit per call, and `{% set %}` blocks or macros
+  collected hundreds of megabytes of output before any size check saw it;
 * every value a template builds (operators, concatenation, list and dict literals, call and
   filter results, printed values) weighs at most `MAX_OUTPUT` (its characters and items,
   nested ones included), and operations that multiply sizes (`*`, `%` and `format` widths,
   `center`, `replace`, `join`, `indent`, `wordwrap`, `batch`, `slice`, `tojson`) are checked
-  before they run, so nothing large is ever allocated.
+  before they run, so nothing large is ever allocated;
+* integers stay under `MAX_INT_BITS`: `*` and `**` are checked before they run (squaring a
+  number in a loop doubles its size each time, and `(10 ** 1000) ** 1000 ** ...` takes minutes).
 
 Breaking a limit raises Jinja's `SecurityError`, which the renderer reports like any other
 template failure. The numbers are far above what a chat message needs.
@@ -19,6 +26,7 @@ template failure. The numbers are far above what a chat message needs.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -34,6 +42,13 @@ from jinja2.visitor import NodeTransformer
 MAX_OUTPUT = 16_384
 #: Work units per render: loop iterations, calls, and items visited by the size checks.
 MAX_STEPS = 50_000
+#: Characters of text that cost one work unit to go over (filters, methods, `in`, output):
+#: C-speed string work is ~50 ns a character at worst (`title`, `wordcount`), so a whole
+#: budget of it stays under a fraction of a second.
+TEXT_PER_STEP = 64
+#: Largest integer a template may build: far above any number a message shows (Python itself
+#: refuses to print more than 4300 digits, about 14,300 bits).
+MAX_INT_BITS = 16_384
 
 #: str methods a template may call; the rest (`translate`, `expandtabs`, `encode`...) have no
 #: use in a message and some of them multiply sizes.
@@ -50,6 +65,11 @@ SAFE_STR_METHODS = frozenset(
 
 LOOP_FILTER = "_budgeted_loop"
 BOUNDED_FILTER = "_bounded_value"
+SIZED_OPERAND_FILTER = "_sized_operand"
+#: Filters whose work does not grow with their input (`length` of a long list is one step).
+CONSTANT_COST_FILTERS = frozenset({"length", "count", "first", "last", "random", "default", "d"})
+#: What `size_cost` counts by items (the builtins first: `Mapping` is a slower ABC check).
+_CONTAINERS = (list, tuple, dict, set, frozenset, range, Mapping)
 
 #: The current render's units left (one mutable cell), None outside a render. `Budget` sets it;
 #: the renderer sets it directly, as `Budget` does (its hot path saves the object and calls).
@@ -104,12 +124,33 @@ def weight(value: Any, limit: int = MAX_OUTPUT) -> int:
     return total
 
 
+def size_cost(value: Any) -> int:
+    """Work units of going over `value` once: one per item of a container, one per
+    `TEXT_PER_STEP` characters of a text, nothing for anything else."""
+    if isinstance(value, str):
+        return len(value) // TEXT_PER_STEP
+    if isinstance(value, _CONTAINERS):
+        return len(value)
+    return 0
+
+
+def charge_size(value: Any) -> Any:
+    """`value` itself, its `size_cost` charged: the right side of `in` and `not in`, which
+    Python runs without asking the sandbox."""
+    cost = size_cost(value)
+    if cost:
+        charge(cost)
+    return value
+
+
 def bounded(value: Any, what: str = "a value") -> Any:
-    """`value`, unless it weighs more than `MAX_OUTPUT`."""
+    """`value`, unless it weighs more than `MAX_OUTPUT` (or, an integer, `MAX_INT_BITS`)."""
     if isinstance(value, str):
         size = len(value)
     elif isinstance(value, list | tuple | set | frozenset | Mapping):
         size = weight(value)
+    elif isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise SecurityError(f"{what} would be an integer over {MAX_INT_BITS} bits")
     else:
         return value
     if size > MAX_OUTPUT:
@@ -127,11 +168,24 @@ def _width(value: Any, what: str) -> None:
         _at_most(value, what)
 
 
-def budgeted_loop(iterable: Any) -> Iterator[Any]:
-    """Every `{% for %}` iterates through this filter: one unit per item."""
+def budgeted_loop(iterable: Any, cost: int = 1) -> Iterator[Any]:
+    """Every `{% for %}` iterates through this filter: `cost` units per item (one, plus the
+    literal text its body outputs each time, see `LimitTransformer.visit_For`)."""
     for item in iterable:
-        charge()
+        charge(cost)
         yield item
+
+
+def _at_most_bits(bits: float, what: str) -> None:
+    if bits > MAX_INT_BITS:
+        raise SecurityError(f"{what} would be an integer over {MAX_INT_BITS} bits")
+
+
+def check_power(base: int, exponent: int) -> None:
+    """Refuse `base ** exponent` whose result would be over `MAX_INT_BITS` (before computing
+    it: the exponent limit alone lets `(10 ** 1000) ** 1000` through)."""
+    if exponent > 0 and abs(base) > 1:
+        _at_most_bits(exponent * math.log2(abs(base)), "a power")
 
 
 # ---------------------------------------------------------------- operators and formats
@@ -142,6 +196,9 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
     if operator == "+" and _is_sized(left) and _is_sized(right):
         _at_most(weight(left) + weight(right), "joining two values")
     elif operator == "*":
+        if _is_int(left) and _is_int(right):
+            _at_most_bits(left.bit_length() + right.bit_length(), "a product")
+            return
         for sequence, times in ((left, right), (right, left)):
             if _is_sized(sequence) and _is_int(times):
                 _at_most(weight(sequence) * max(times, 0), "repeating a value")
@@ -252,22 +309,36 @@ CHECKED_FILTERS = frozenset(
 )
 
 
+def _charged_input(func: Callable[..., Any], args: tuple[Any, ...], sized: bool) -> tuple[Any, ...]:
+    """`args` of a filter call, its cost charged: one unit, plus the filtered value's
+    `size_cost` when `sized`. A lazy value (the generator `map` or `select` gives) has no size
+    yet: it is passed on through `budgeted_loop`, so each item it yields is charged."""
+    skip = 0 if getattr(func, "jinja_pass_arg", None) is None or not args else 1
+    value = args[skip] if len(args) > skip else None
+    if isinstance(value, Iterator):
+        charge()
+        return (*args[:skip], budgeted_loop(value), *args[skip + 1 :])
+    charge((1 + size_cost(value)) if sized else 1)
+    return args
+
+
 def guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """`func` with the budget charged, its arguments checked and its result bounded."""
+    """`func` with the budget charged (by the size of what it filters, see `_charged_input`),
+    its arguments checked and its result bounded."""
     what = f"the {name} filter's result"
+    sized = name not in CONSTANT_COST_FILTERS
 
     if name not in CHECKED_FILTERS:  # most filters of a turn (`map`, `default`, `length`...)
 
         @wraps(func)  # keeps `jinja_pass_arg`, so Jinja passes the same context as before
         def unchecked(*args: Any, **kwargs: Any) -> Any:
-            charge()
-            return bounded(func(*args, **kwargs), what)
+            return bounded(func(*_charged_input(func, args, sized), **kwargs), what)
 
         return unchecked
 
     @wraps(func)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        charge()
+        args = _charged_input(func, args, sized)
         value, rest = _filter_value(func, args)
         _check_filter(name, value, rest, kwargs)
         return bounded(func(*args, **kwargs), what)
@@ -275,15 +346,38 @@ def guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+def guard_test(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A test (`is in`, `is sameas`...) with one unit charged, plus the `size_cost` of its
+    operands: `select` and `reject` call one per item, and `x is in l` goes over `l`."""
+
+    @wraps(func)
+    def charged(*args: Any, **kwargs: Any) -> Any:
+        charge(1 + sum(size_cost(arg) for arg in args))
+        return func(*args, **kwargs)
+
+    return charged
+
+
 # ---------------------------------------------------------------- template trees
 
 
 class LimitTransformer(NodeTransformer):
-    """Routes every loop through `budgeted_loop` and every built value through `bounded`."""
+    """Routes every loop through `budgeted_loop`, every built value through `bounded` and the
+    container of every `in` through `charge_size`."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)  # changes the node's children in place
-        node.iter = _filtered(node.iter, LOOP_FILTER)
+        # Literal text is output without a call the budget sees: each iteration pays for the
+        # body's, or `{% set x %}` around a loop of a large literal would build gigabytes.
+        cost = [nodes.Const(1 + _literal_length(node.body) // TEXT_PER_STEP)]
+        node.iter = nodes.Filter(node.iter, LOOP_FILTER, cost, [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
+        self.generic_visit(node)
+        for operand in node.ops:
+            if operand.op in ("in", "notin"):
+                operand.expr = _filtered(operand.expr, SIZED_OPERAND_FILTER)
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
@@ -305,6 +399,17 @@ class LimitTransformer(NodeTransformer):
 def _bounded_node(transformer: NodeTransformer, node: nodes.Expr) -> nodes.Node:
     transformer.generic_visit(node)
     return _filtered(node, BOUNDED_FILTER)
+
+
+def _literal_length(body: list[nodes.Node]) -> int:
+    """Characters of literal text in `body`, nested blocks included (a nested loop's is
+    counted again there, for each of its own iterations)."""
+    return sum(
+        len(data.data)
+        for statement in body
+        for data in (statement, *statement.find_all(nodes.TemplateData))
+        if isinstance(data, nodes.TemplateData)
+    )
 
 
 def _filtered(node: nodes.Node, name: str) -> nodes.Filter:

@@ -12,15 +12,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache, partial
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from jinja2 import Template, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2 import Template, TemplateSyntaxError, Undefined, meta, nodes, pass_eval_context
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.nodes import EvalContext
 from jinja2.parser import Parser
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -35,14 +37,20 @@ from botfleet.flows._sandbox_limits import (
     MAX_OUTPUT,
     MAX_STEPS,
     SAFE_STR_METHODS,
+    SIZED_OPERAND_FILTER,
+    TEXT_PER_STEP,
     LimitTransformer,
     bounded,
     budgeted_loop,
     charge,
+    charge_size,
     check_binop,
     check_format_string,
+    check_power,
     check_str_call,
     guard_filter,
+    guard_test,
+    size_cost,
 )
 from botfleet.flows.effects import Diagnostic
 
@@ -148,12 +156,16 @@ class _FlowEnvironment(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and _is_int(left) and _is_int(right) and abs(left) > 1:
             _check_exponent(right)
+            check_power(left, right)
         check_binop(operator, left, right)
         return bounded(super().call_binop(context, operator, left, right))
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        charge()
         owner = getattr(obj, "__self__", None)
+        # A call may go over its object and its arguments (`l.count(0)`, `s.title()`,
+        # `cycler(*l)`): it costs that much.
+        given = (*args, *kwargs.values())
+        charge(1 + size_cost(owner) + len(given) + sum(size_cost(arg) for arg in given))
         if isinstance(owner, str):
             check_str_call(owner, getattr(obj, "__name__", ""), args, kwargs)
         return bounded(super().call(context, obj, *args, **kwargs), "a call's result")
@@ -180,16 +192,44 @@ class _FlowEnvironment(ImmutableSandboxedEnvironment):
         return checked
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        tree = super()._parse(source, name, filename)
-        for loop in tree.find_all(nodes.For):
-            if loop.recursive:  # `loop()` calls recurse without bound; flows never need it
-                raise TemplateSyntaxError("recursive loops are not allowed", loop.lineno)
+        with _nesting_refused():
+            tree = super()._parse(source, name, filename)
+            for loop in tree.find_all(nodes.For):
+                if loop.recursive:  # `loop()` calls recurse without bound; flows never need it
+                    raise TemplateSyntaxError("recursive loops are not allowed", loop.lineno)
         return tree
 
     def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:
         # Every compiled template (and condition) goes through here: loops and built values
         # are routed through the budget and the size checks.
-        return str(super()._generate(LimitTransformer().visit(source), *args, **kwargs))
+        with _nesting_refused():
+            return str(super()._generate(LimitTransformer().visit(source), *args, **kwargs))
+
+    def _compile(self, source: str, filename: str) -> Any:
+        # Python's own compiler refuses more than 200 nested brackets with a SyntaxError.
+        with _nesting_refused():
+            return super()._compile(source, filename)
+
+
+#: Why a template nested too deeply is refused (parsing and compiling recurse per level).
+TOO_DEEP = "the template nests too deeply (brackets, filters or operators inside each other)"
+
+
+@contextmanager
+def _nesting_refused() -> Iterator[None]:
+    """A template nested too deeply for Jinja's parser and compiler (which recurse once per
+    level), or for Python's, is a `TemplateSyntaxError` like any other broken template: a
+    `RecursionError` failed the whole flow upload with a 500, and a data plane's start."""
+    try:
+        yield
+    except (RecursionError, SyntaxError):  # Jinja's TemplateSyntaxError is not a SyntaxError
+        raise TemplateSyntaxError(TOO_DEEP, 1) from None
+
+
+def _parse_expression(source: str) -> nodes.Expr:
+    """`source` parsed as one expression (what follows it is left in the parser's stream)."""
+    with _nesting_refused():
+        return Parser(_env, source, state="variable").parse_expression()
 
 
 def _is_int(value: Any) -> bool:
@@ -239,14 +279,29 @@ def _printed(value: Any) -> Any:
         # mistake in the flow, so it renders as nothing and warns, like a missing value.
         name = getattr(value, "__name__", type(value).__name__)
         return _RecordingUndefined(name=f"{name} (a method or function, not a value)")
-    return bounded(value, "a printed value")
+    value = bounded(value, "a printed value")
+    # Output collected in `{% set %}` blocks and macros is only measured once it is whole.
+    if isinstance(value, str) and len(value) >= TEXT_PER_STEP:
+        charge(len(value) // TEXT_PER_STEP)
+    return value
+
+
+@pass_eval_context
+def _finalize(_eval_ctx: EvalContext, value: Any) -> Any:
+    """`_printed`, marked as needing the render: Jinja then evaluates no printed expression at
+    compile time, where no work budget applies (a flow upload compiles every template)."""
+    return _printed(value)
 
 
 _env = _FlowEnvironment(
     undefined=_RecordingUndefined,
     autoescape=False,
     keep_trailing_newline=True,
-    finalize=_printed,
+    finalize=_finalize,
+    # Jinja's optimizer folds constant expressions while compiling: filters then run outside
+    # any budget, and trying each level of a chain of filters again made compiling cubic in
+    # its length (150 `| sort` took a second, in the control plane's event loop).
+    optimized=False,
 )
 _env.globals["range"] = _bounded_range
 del _env.globals["lipsum"]  # lorem ipsum: no use in a flow, and lipsum(n=10**6) runs for minutes
@@ -254,6 +309,9 @@ _env.filters["shift_time"] = _shift_time
 _env.filters = {name: guard_filter(name, func) for name, func in _env.filters.items()}
 _env.filters[LOOP_FILTER] = budgeted_loop
 _env.filters[BOUNDED_FILTER] = bounded
+_env.filters[SIZED_OPERAND_FILTER] = charge_size
+# Jinja types its tests as `function`, which mypy does not take for a callable.
+_env.tests = {name: guard_test(cast(Callable[..., Any], f)) for name, f in _env.tests.items()}
 
 
 #: What every template sees besides the turn's namespaces (`range`, `dict`, `cycler`...).
@@ -297,7 +355,8 @@ def _compile_template(source: str) -> Template:
 
 @lru_cache(maxsize=4096)
 def _compile_expression(source: str) -> Callable[..., Any]:
-    return _env.compile_expression(source, undefined_to_none=False)
+    with _nesting_refused():  # its parser is not `_parse`
+        return _env.compile_expression(source, undefined_to_none=False)
 
 
 @lru_cache(maxsize=4096)
@@ -393,7 +452,8 @@ def _expression_lookup(source: str) -> tuple[bool, _Path] | None:
     """(negated, path) when the expression is only `a.b.c` or `not a.b.c`."""
     parser = Parser(_env, source, state="variable")
     try:
-        node = parser.parse_expression()
+        with _nesting_refused():
+            node = parser.parse_expression()
         if not parser.stream.eos:
             return None
     except JinjaTemplateError:
@@ -436,7 +496,8 @@ def is_template(value: str) -> bool:
 def template_syntax_error(source: str) -> str | None:
     """The syntax error of a template string (an unknown filter or test included), or None."""
     try:
-        problem = _unknown_filter_or_test(_env.parse(source))
+        with _nesting_refused():  # the walk over the tree recurses too
+            problem = _unknown_filter_or_test(_env.parse(source))
         if problem is None:
             _compile_template(source)  # what Jinja only finds when compiling
     except TemplateSyntaxError as exc:
@@ -446,7 +507,8 @@ def template_syntax_error(source: str) -> str | None:
 
 def condition_syntax_error(source: str) -> str | None:
     try:
-        problem = _unknown_filter_or_test(Parser(_env, source, state="variable").parse_expression())
+        with _nesting_refused():  # the walk over the tree recurses too
+            problem = _unknown_filter_or_test(_parse_expression(source))
         if problem is None:
             _compile_expression(source)  # also refuses anything after the expression
     except TemplateSyntaxError as exc:
@@ -479,23 +541,37 @@ def undeclared_names(source: str, *, expression: bool = False) -> set[str]:
     parse."""
     try:
         if expression:
-            node = Parser(_env, source, state="variable").parse_expression()
+            node = _parse_expression(source)
             tree = nodes.Template([nodes.Output([node])], lineno=1)
             tree.set_environment(_env)
         else:
             tree = _env.parse(source)
+        tracker = _NameTracker(_env)
+        with _nesting_refused():  # the walk over the tree recurses too
+            tracker.visit(tree)
     except TemplateSyntaxError:
         return set()
-    return set(meta.find_undeclared_variables(tree))
+    return set(tracker.undeclared_identifiers)
+
+
+class _NameTracker(meta.TrackingCodeGenerator):
+    """What `meta.find_undeclared_variables` runs, without Jinja's optimizer, which it turns on
+    whatever the environment says: it ran filters on constants, and retried every link of a
+    chain of filters (cubic in its length: seconds for one template of a flow upload)."""
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self.optimizer = None
 
 
 def referenced_names(source: str) -> set[str]:
     """Top-level variable names a template reads (for validation)."""
     try:
         tree = _env.parse(source)
+        with _nesting_refused():  # the walk over the tree recurses too
+            return {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
     except TemplateSyntaxError:
         return set()
-    return {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
 
 
 class Renderer:

@@ -11,6 +11,12 @@ from botfleet.control_plane.metrics import ControlPlaneMetrics
 
 _log = get_logger("http")
 
+#: Methods counted and logged by name. A client may send any token as the method, and each new
+#: one was a new label: requests with made-up methods (`FOO1`, `FOO2`...) grew the metrics, and
+#: every `/metrics` answer, without bound, before any authentication. The rest count as "other".
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+
 
 class RequestObserver:
     def __init__(self, app: ASGIApp, metrics: ControlPlaneMetrics) -> None:
@@ -36,6 +42,8 @@ class RequestObserver:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "<unmatched>"
             method = str(scope.get("method", ""))
+            if method not in KNOWN_METHODS:
+                method = OTHER_METHOD
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             _log.info(

@@ -23,6 +23,7 @@ from botfleet.adapters.channels.webchat.assets import (
     load_assets,
 )
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
+from botfleet.adapters.channels.webchat.loopback import from_this_machine
 from botfleet.adapters.channels.webchat.schemas import (
     MAX_ID,
     MAX_PAYLOAD,
@@ -89,6 +90,10 @@ _CONTACT_REQUIRED = {
     "msg": "Field required: this channel lists one contact's messages at a time",
     "input": None,
 }
+_CONTACT_REQUIRED_REMOTELY = {
+    **_CONTACT_REQUIRED,
+    "msg": "Field required: every contact's messages are listed to this machine (loopback) only",
+}
 
 
 def build_routes(
@@ -110,7 +115,10 @@ def build_routes(
         capabilities: What replies are fitted to; the runtime's sender should use the same
             (default `WEBCHAT_CAPABILITIES`).
         list_all_contacts: Allow `GET /messages` without `contact_id` (the seed's dev
-            `curl /messages`). Off by default: it would show every contact's messages to anyone.
+            `curl /messages`), to clients on this machine only. Off by default. Answered to
+            anyone, it showed every contact's messages, and with them the contact ids, which
+            are all it takes to read a conversation and write in it as that contact: a
+            tenant left on `http_dev` (the control plane's default channel) published them.
     """
     caps = capabilities or WEBCHAT_CAPABILITIES
     assets = load_assets(title)
@@ -130,6 +138,8 @@ def build_routes(
         query = query_of(MessagesQuery, request)
         if query.contact_id is None and not list_all_contacts:
             raise InvalidRequest([_CONTACT_REQUIRED])
+        if query.contact_id is None and not from_this_machine(request):
+            raise InvalidRequest([_CONTACT_REQUIRED_REMOTELY])
         rows = await outbox.since(contact_id=query.contact_id, since=query.since, limit=query.limit)
         found = [_outbox_message(row) for row in rows]
         last = max((m.seq for m in found), default=query.since)
