@@ -4,6 +4,9 @@ A tenant file is checked as the data plane would at boot: its own keys, its flow
 inline), its connector bindings against the flow's calls, its channel binding, LLM settings and
 knowledge file. Nothing is started and nothing is called. Each finding is reported once, also
 when a flow and a tenant file using it are checked together.
+
+A tenant's flow gets the menu and length warnings of the tenant's channel (its adapter's
+`Capabilities`); a flow file alone gets WhatsApp's, the strictest.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, SecretStr
 
+from botfleet.adapters.channels.limits import declared_channel_limits
 from botfleet.adapters.llm.options import llm_options, missing_key
 from botfleet.adapters.registry import (
     CHANNEL_FACTORIES,
@@ -259,7 +263,7 @@ def _tenant_findings(
 ) -> tuple[list[Finding], str | None]:
     """The tenant file's findings (its flow's too, placed in the flow's file) and the flow
     file its `flow_path` names, as its flow's findings name it."""
-    tenant = read_tenant_file(path)
+    tenant = read_tenant_file(path, channels=declared_channel_limits)
     check = _TenantCheck(str(path), lines)
     check.findings += [Finding.of(issue) for issue in tenant.issues]
     config, flow = tenant.config, tenant.flow

@@ -1,7 +1,8 @@
 """Static checks on what actions, transitions and schedules contain. Pure.
 
 Templates and conditions must parse, connectors and tasks must exist, durations and cron rules
-must be well formed, option ids must be unique, and WhatsApp's limits get warnings.
+must be well formed, option ids must be unique, and the limits of the channel the flow runs on
+(`channel_limits`: WhatsApp's when no tenant says) get warnings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from botfleet.flows._issues import IssueCollector, did_you_mean
 from botfleet.flows._send_template_checks import check_send_template
 from botfleet.flows._spec_walk import iter_actions, iter_transitions
 from botfleet.flows._template_checks import check_condition, check_templates
+from botfleet.flows.channel_limits import WHATSAPP, ChannelLimits
 from botfleet.flows.connector_names import (
     SEPARATOR,
     binding_name_problem,
@@ -34,11 +36,6 @@ from botfleet.flows.schema import (
     SetData,
 )
 from botfleet.flows.yaml_lines import key_path
-
-# WhatsApp Cloud API limits on interactive messages.
-MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20
-MAX_LIST_ROWS, MAX_ROW_TITLE, MAX_ROW_DESCRIPTION = 10, 24, 72
-MAX_LIST_BUTTON, MAX_SECTION_TITLE = 20, 24
 
 # Fields that are names or plain values, not templates, per action type.
 _NOT_TEMPLATES: dict[str, set[str]] = {
@@ -73,6 +70,7 @@ def check_actions(
     known_connectors: frozenset[str],
     known_operations: Mapping[str, frozenset[str]] | None,
     bindings: frozenset[str] | None = None,
+    channel: ChannelLimits = WHATSAPP,
 ) -> None:
     keys_set = data_keys_set(spec)
     names = _ConnectorNames(known_connectors, known_operations, bindings)
@@ -88,14 +86,14 @@ def check_actions(
         elif isinstance(action, SendButtons):
             paths = [f"{path}.buttons[{i}]" for i in range(len(action.buttons))]
             _check_unique_ids(action.buttons, path, paths, "button", collector)
-            _check_button_limits(action, path, collector)
+            _check_button_limits(action, path, collector, channel)
         elif isinstance(action, SendList):
-            _check_list(action, path, collector)
+            _check_list(action, path, collector, channel)
         elif isinstance(action, SendDynamicOptions):
             _check_source_key(action, path, keys_set, collector)
-            _warn_long_label(action.button_label, path, collector)
+            _warn_long_label(action.button_label, path, collector, channel)
         elif isinstance(action, SendTemplate):
-            check_send_template(action, path, collector)
+            check_send_template(action, path, collector, templates=channel.capabilities.templates)
         plain = _NOT_TEMPLATES.get(action.action, set())
         check_templates(collector, path, action.model_dump(exclude={"action", *plain}))
 
@@ -213,38 +211,50 @@ def _check_unique_ids(
             first[option.id] = path.removeprefix(f"{base}.")
 
 
-def _check_button_limits(action: SendButtons, path: str, collector: IssueCollector) -> None:
-    """What WhatsApp does with more buttons, or longer titles, than it shows
+def _check_button_limits(
+    action: SendButtons, path: str, collector: IssueCollector, channel: ChannelLimits
+) -> None:
+    """What the channel does with more buttons, or longer titles, than it shows
     (`botfleet.domain.degrade`): the message still goes, in another form."""
+    caps, name = channel.capabilities, channel.name
     count = len(action.buttons)
-    if MAX_BUTTONS < count <= MAX_LIST_ROWS:
+    shown = caps.max_buttons if caps.buttons else 0
+    if shown < count and caps.lists and count <= caps.max_list_rows:
         collector.warning(
             f"{path}.buttons",
-            f"{count} buttons: WhatsApp shows at most {MAX_BUTTONS}, so it gets them as a list "
-            f"(one button that opens the choices); keep {MAX_BUTTONS} buttons, or use "
+            f"{count} buttons: {name} shows at most {shown}, so it gets them as "
+            f"{channel.list_form}; keep {shown} buttons, or use "
             "send_interactive_list to write the list yourself",
         )
-    elif count > MAX_LIST_ROWS:
+    elif shown < count:
+        rows = f"{caps.max_list_rows} list rows" if caps.lists else "no lists"
         collector.warning(
             f"{path}.buttons",
-            f"{count} buttons: WhatsApp shows at most {MAX_BUTTONS} buttons and "
-            f"{MAX_LIST_ROWS} list rows, so it gets them as numbered text, answered by typing "
-            f"a number; keep {MAX_BUTTONS} buttons, or split the choice in two steps",
+            f"{count} buttons: {name} shows at most {shown} buttons and {rows}, so it gets "
+            "them as numbered text, answered by typing a number; keep "
+            f"{shown} buttons, or split the choice in two steps",
         )
     for index, button in enumerate(action.buttons):
-        _warn_long(button.title, MAX_BUTTON_TITLE, f"{path}.buttons[{index}].title", collector)
-    _check_same_titles(action, path, collector)
+        title_path = f"{path}.buttons[{index}].title"
+        _warn_long(button.title, caps.max_button_title, title_path, collector, channel)
+    _check_same_titles(action, path, collector, channel)
+    _warn_long_ids(
+        action.buttons, [f"{path}.buttons[{i}]" for i in range(count)], channel, collector
+    )
 
 
-def _check_same_titles(action: SendButtons, path: str, collector: IssueCollector) -> None:
+def _check_same_titles(
+    action: SendButtons, path: str, collector: IssueCollector, channel: ChannelLimits
+) -> None:
     """Two buttons whose titles read the same as sent (`botfleet.domain.degrade`: blanks at the
-    ends and runs of blanks do not count, titles are cut to 20 characters)."""
+    ends and runs of blanks do not count, titles are cut to the channel's `max_button_title`)."""
+    caps = channel.capabilities
     first: dict[str, int] = {}
     for index, button in enumerate(action.buttons):
         shown = button.title.strip() or button.id.strip()
         if is_template(shown):
             continue  # what it reads is only known once rendered
-        key = " ".join(shorten(shown, MAX_BUTTON_TITLE).split())
+        key = " ".join(shorten(shown, caps.max_button_title).split())
         if key not in first:
             first[key] = index
             continue
@@ -253,14 +263,16 @@ def _check_same_titles(action: SendButtons, path: str, collector: IssueCollector
         how = (
             f"both read {read!r} (blanks at the ends and runs of blanks do not count)"
             if " ".join((earlier.title.strip() or earlier.id.strip()).split()) == read
-            else f"both become {key!r}, cut to WhatsApp's {MAX_BUTTON_TITLE} characters"
+            else f"both become {key!r}, cut to {channel.name}'s {caps.max_button_title} characters"
         )
-        sent = (
-            "WhatsApp refuses a title twice in one message, so it gets these buttons as a list "
-            "(one button that opens the choices); "
-            if len(action.buttons) <= MAX_BUTTONS
-            else ""
-        )
+        sent = ""
+        if len(action.buttons) <= caps.max_buttons:  # more are a list (or text) anyway
+            why = (
+                f"{channel.name} refuses a title twice in one message, so it"
+                if channel.refuses_same_titles
+                else channel.name
+            )
+            sent = f"{why} gets these buttons as {channel.list_form}; "
         collector.warning(
             f"{path}.buttons[{index}].title",
             f"buttons[{first[key]}] and buttons[{index}] {how}: {sent}a person cannot tell "
@@ -268,7 +280,10 @@ def _check_same_titles(action: SendButtons, path: str, collector: IssueCollector
         )
 
 
-def _check_list(action: SendList, path: str, collector: IssueCollector) -> None:
+def _check_list(
+    action: SendList, path: str, collector: IssueCollector, channel: ChannelLimits
+) -> None:
+    caps = channel.capabilities
     rows: list[OptionSpec] = []
     paths: list[str] = []
     for s, section in enumerate(action.sections):
@@ -276,35 +291,66 @@ def _check_list(action: SendList, path: str, collector: IssueCollector) -> None:
             rows.append(row)
             paths.append(f"{path}.sections[{s}].rows[{r}]")
     _check_unique_ids(rows, path, paths, "row", collector)
-    if len(rows) > MAX_LIST_ROWS:
+    most = caps.max_list_rows if caps.lists else 0
+    if len(rows) > most:
         collector.warning(
             f"{path}.sections",
-            f"{len(rows)} rows in all: WhatsApp lists hold at most {MAX_LIST_ROWS}, so it gets "
+            f"{len(rows)} rows in all: {channel.name} lists hold at most {most}, so it gets "
             "them as numbered text, answered by typing a number; keep "
-            f"{MAX_LIST_ROWS} rows, e.g. by splitting the choice in two steps",
+            f"{most} rows, e.g. by splitting the choice in two steps",
         )
     for row, row_path in zip(rows, paths, strict=True):
-        _warn_long(row.title, MAX_ROW_TITLE, f"{row_path}.title", collector)
-        _warn_long(row.description, MAX_ROW_DESCRIPTION, f"{row_path}.description", collector)
-    _warn_long_label(action.button_label, path, collector)
+        _warn_long(row.title, caps.max_row_title, f"{row_path}.title", collector, channel)
+        description_path = f"{row_path}.description"
+        limit = caps.max_row_description
+        _warn_long(row.description, limit, description_path, collector, channel)
+    _warn_long_label(action.button_label, path, collector, channel)
     for index, section in enumerate(action.sections):
+        # Degradation cuts a section's title as it cuts a row's.
         title_path = f"{path}.sections[{index}].title"
-        _warn_long(section.title, MAX_SECTION_TITLE, title_path, collector)
+        _warn_long(section.title, caps.max_row_title, title_path, collector, channel)
+    _warn_long_ids(rows, paths, channel, collector)
 
 
-def _warn_long_label(label: str | None, path: str, collector: IssueCollector) -> None:
-    if label is not None:  # left out: a built-in word, which fits
-        _warn_long(label, MAX_LIST_BUTTON, f"{path}.button_label", collector)
+def _warn_long_label(
+    label: str | None, path: str, collector: IssueCollector, channel: ChannelLimits
+) -> None:
+    # Left out: a built-in word, which fits. Degradation cuts it as a button's title.
+    if label is not None and channel.list_button:
+        limit = channel.capabilities.max_button_title
+        _warn_long(label, limit, f"{path}.button_label", collector, channel)
 
 
-def _warn_long(text: str, limit: int, path: str, collector: IssueCollector) -> None:
+def _warn_long(
+    text: str, limit: int, path: str, collector: IssueCollector, channel: ChannelLimits
+) -> None:
     # A template's length is only known once rendered, so only literal text is measured.
     if len(text) > limit and not is_template(text):
         collector.warning(
             path,
-            f"{len(text)} characters: WhatsApp shows at most {limit}, so it gets "
+            f"{len(text)} characters: {channel.name} shows at most {limit}, so it gets "
             f"{shorten(text.strip(), limit)!r}",
         )
+
+
+def _warn_long_ids(
+    options: list[OptionSpec], paths: list[str], channel: ChannelLimits, collector: IssueCollector
+) -> None:
+    """Ids longer than a press can carry (Telegram's `callback_data`) are sent by position:
+    still a working press, but only on the menu shown last (its fingerprint must match)."""
+    limit = channel.max_option_id_bytes
+    if limit is None:
+        return
+    for option, path in zip(options, paths, strict=True):
+        size = len(option.id.encode("utf-8", "surrogatepass"))
+        if size > limit and not is_template(option.id):
+            collector.warning(
+                f"{path}.id",
+                f"{size} bytes: a press on {channel.name} carries at most {limit} bytes of "
+                "its option's id, so it sends this one by its position instead "
+                "(`#opt<n>.<fingerprint>`), which picks it from the menu shown last only; "
+                f"an id of at most {limit} bytes is sent as it is",
+            )
 
 
 def _check_source_key(

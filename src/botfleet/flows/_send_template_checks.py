@@ -20,12 +20,18 @@ MAX_TEMPLATE_HEADER_PARAM = 60
 MAX_TEMPLATE_URL = 2000
 
 
-def check_send_template(action: SendTemplate, path: str, collector: IssueCollector) -> None:
+def check_send_template(
+    action: SendTemplate, path: str, collector: IssueCollector, *, templates: bool = True
+) -> None:
+    """`templates`: whether the tenant's channel sends templates; where it does not, the
+    template's fallback text is sent and the header's length is no limit there. The errors
+    stay: the flow may be given to a WhatsApp tenant later."""
     _check_payloads(action, path, collector)
     _check_titles(action, path, collector)
     _check_url_button(action, path, collector)
     header = action.header_param
-    if header is not None and not is_template(header) and len(header) > MAX_TEMPLATE_HEADER_PARAM:
+    long = header is not None and len(header) > MAX_TEMPLATE_HEADER_PARAM
+    if templates and header is not None and long and not is_template(header):
         collector.warning(
             f"{path}.header_param",
             f"{len(header)} characters: a WhatsApp template's header holds at most "

@@ -20,6 +20,7 @@ from botfleet.domain.errors import FlowIssue, FlowValidationError
 from botfleet.flows import yaml_lines
 from botfleet.flows._issues import IssueCollector, sort_issues
 from botfleet.flows._schema_errors import SchemaProblem, schema_problems
+from botfleet.flows.channel_limits import ChannelLimits
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.validate import validate_spec
 from botfleet.flows.yaml_lines import index_path, key_path, line_of, parent_path
@@ -55,6 +56,7 @@ def load_flow_text(
     known_connectors: frozenset[str] | None = None,
     known_operations: Mapping[str, frozenset[str]] | None = None,
     bindings: frozenset[str] | None = None,
+    channel: ChannelLimits | None = None,
 ) -> Flow:
     """Parse and validate a flow written in YAML.
 
@@ -65,6 +67,8 @@ def load_flow_text(
         known_operations: operations per category; when given, unknown operations are errors.
         bindings: the tenant's connector binding names, when loading it for a tenant: a call to
             a named binding (`notification.front_desk`) the tenant lacks is an error.
+        channel: the tenant's channel, whose limits the menu warnings check (None: WhatsApp's,
+            the strictest; `validate_spec`).
 
     Raises:
         FlowValidationError: the flow has at least one error; `issues` lists every error and
@@ -90,6 +94,7 @@ def load_flow_text(
                 known_operations=known_operations,
                 bindings=bindings,
                 texts=document.texts,
+                channel=channel,
             )
         )
     elif problems:
@@ -110,6 +115,7 @@ def load_flow(
     known_connectors: frozenset[str] | None = None,
     known_operations: Mapping[str, frozenset[str]] | None = None,
     bindings: frozenset[str] | None = None,
+    channel: ChannelLimits | None = None,
 ) -> Flow:
     """Read a flow file (UTF-8) and load it as `load_flow_text` does, naming it by its path.
 
@@ -129,6 +135,7 @@ def load_flow(
         known_connectors=known_connectors,
         known_operations=known_operations,
         bindings=bindings,
+        channel=channel,
     )
 
 

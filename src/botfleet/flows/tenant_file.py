@@ -4,7 +4,9 @@
 cannot run is reported the same way by each: its keys, its flow (a file, or inline: an inline
 flow's problems are placed in the tenant file) and its knowledge file. Connector bindings are
 the caller's: the sandbox replaces them with mocks, `validate` builds them; only their names
-are used here, to check the flow's calls to named bindings (`notification.crm`).
+are used here, to check the flow's calls to named bindings (`notification.crm`). So are the
+channel's limits: the caller, which may import adapters, says what each `channel.type` can
+show (`channels`), and the flow's menu warnings speak of that channel.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ import yaml
 from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
 from botfleet.flows import yaml_lines
+from botfleet.flows.channel_limits import ChannelLimits
 from botfleet.flows.load import Flow, load_flow, load_flow_text
 
 __all__ = [
@@ -103,11 +106,19 @@ def display_path(path: Path) -> Path:
         return normal
 
 
-def read_tenant_file(path: str | Path, *, knowledge: bool = True) -> TenantFile:
+#: A channel type's limits (`channel_limits`), None for a type the caller does not know.
+ChannelLookup = Callable[[str], ChannelLimits | None]
+
+
+def read_tenant_file(
+    path: str | Path, *, knowledge: bool = True, channels: ChannelLookup | None = None
+) -> TenantFile:
     """The tenant file `path` and its flow, with every problem found (see the module doc).
 
     `knowledge=False` skips the knowledge file, for callers that never read it (`graph`, a
-    test that gives its own `knowledge:`).
+    test that gives its own `knowledge:`). `channels` gives the limits of the tenant's
+    `channel.type`, which its flow's menu warnings then check; without it (or for a type it
+    does not know) they check WhatsApp's, the strictest.
     """
     tenant = TenantFile(str(path))
     try:
@@ -135,7 +146,8 @@ def read_tenant_file(path: str | Path, *, knowledge: bool = True) -> TenantFile:
             return tenant
         config = retried
     tenant.config = config
-    tenant.flow = _flow(config, tenant)
+    channel = channels(config.channel.type) if channels is not None else None
+    tenant.flow = _flow(config, tenant, channel)
     if knowledge and config.knowledge is None and config.knowledge_path:
         problem = not_a_file(config.resolve(config.knowledge_path))
         if problem is not None:
@@ -168,7 +180,7 @@ def _config_without_bad_keys(
         return None
 
 
-def _flow(config: TenantConfig, tenant: TenantFile) -> Flow | None:
+def _flow(config: TenantConfig, tenant: TenantFile, channel: ChannelLimits | None) -> Flow | None:
     # Its bindings are known here, so a call to a named binding it lacks (a slip such as
     # `notification.frontdesk`) is placed on the flow's line, with the name most likely meant.
     bindings = frozenset(config.connectors)
@@ -187,7 +199,7 @@ def _flow(config: TenantConfig, tenant: TenantFile) -> Flow | None:
             tenant.add("flow_path", problem)
             return None
         try:
-            flow = load_flow(display_path(flow_file), bindings=bindings)
+            flow = load_flow(display_path(flow_file), bindings=bindings, channel=channel)
         except OSError as exc:
             tenant.add("flow_path", f"cannot read {flow_file}: {exc.strerror}")
             return None
@@ -197,7 +209,7 @@ def _flow(config: TenantConfig, tenant: TenantFile) -> Flow | None:
         tenant.issues += flow.warnings
         return flow
     try:
-        flow = load_flow_text(text, tenant.source, bindings=bindings)
+        flow = load_flow_text(text, tenant.source, bindings=bindings, channel=channel)
     except FlowValidationError as exc:
         tenant.issues += [_inline(issue, tenant, prefix, offset) for issue in exc.issues]
         return None

@@ -2,7 +2,8 @@
 
 Used by `load.py` after schema validation and by the control plane before publishing a flow.
 Errors make a flow unusable (unknown states, broken templates, loops); warnings point at
-things that are legal but probably unintended (unreachable states, WhatsApp limits).
+things that are legal but probably unintended (unreachable states, the channel's limits: the
+tenant's channel when the caller names it, else WhatsApp's, the strictest).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from botfleet.flows._settings_checks import check_settings
 from botfleet.flows._spec_walk import state_path, transition_lists
 from botfleet.flows._template_checks import check_condition, check_templates
 from botfleet.flows.actions import MAX_CHAIN
+from botfleet.flows.channel_limits import WHATSAPP, ChannelLimits
 from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
 from botfleet.flows.suggestions import closest
 from botfleet.flows.yaml_lines import TextLines, index_path, key_path
@@ -52,6 +54,7 @@ def validate_spec(
     known_operations: Mapping[str, frozenset[str]] | None = None,
     bindings: frozenset[str] | None = None,
     texts: Mapping[str, TextLines] | None = None,
+    channel: ChannelLimits | None = None,
 ) -> list[FlowIssue]:
     """Every error and warning of a schema-valid flow, in file order.
 
@@ -70,6 +73,9 @@ def validate_spec(
             (whether a bare category is bound is the tenant check's, `check_flow_connectors`).
         texts: DSL path -> the lines of a text written over several lines, from
             `yaml_lines`, to place a problem inside a template on its own line.
+        channel: the tenant's channel (`channel_limits`), whose limits the menu and length
+            warnings check and name. None: the flow alone, checked against WhatsApp's, the
+            strictest.
     """
     collector = IssueCollector(source, lines, texts)
     edges = list(_edges(spec))
@@ -82,7 +88,9 @@ def validate_spec(
     check_unmatched_options(spec, collector)
     check_transitions(spec, collector)
     connectors = DEFAULT_CONNECTOR_CATEGORIES if known_connectors is None else known_connectors
-    check_actions(spec, collector, connectors, known_operations, bindings)
+    check_actions(
+        spec, collector, connectors, known_operations, bindings, channel=channel or WHATSAPP
+    )
     _check_schedules(spec, collector)
     check_settings(spec, collector)
     return sort_issues(collector.issues)

@@ -9,6 +9,7 @@ from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit, versions
 from botfleet.control_plane.services.tenants import get_tenant_for_change
 from botfleet.flows._issues import did_you_mean
+from botfleet.flows.channel_limits import ChannelLimits
 from botfleet.flows.load import Flow, load_flow_text
 
 MAX_FLOW_ID_LENGTH = 200  # the flow_versions.flow_id column
@@ -93,9 +94,20 @@ FLOWS: versions.DocumentKind[FlowVersion] = versions.DocumentKind(
 )
 
 
-def validate_flow(text: str, source: str) -> Flow:
-    """Load the flow exactly as a data plane would. Raises `FlowValidationError`."""
-    return load_flow_text(text, source)
+def validate_flow(text: str, source: str, *, channel: ChannelLimits | None = None) -> Flow:
+    """Load the flow exactly as a data plane would, its menu warnings checking `channel`'s
+    limits (None: WhatsApp's). Raises `FlowValidationError`."""
+    return load_flow_text(text, source, channel=channel)
+
+
+def tenant_channel(tenant: Tenant) -> ChannelLimits | None:
+    """The limits of the tenant's channel (`channel.type`) as its adapter declares them, so
+    the warnings stored with an upload speak of the channel it runs on (as `botfleet validate`
+    words them); None for a type without an adapter (checked against WhatsApp's)."""
+    from botfleet.adapters.channels.limits import declared_channel_limits
+
+    kind = tenant.channel.get("type") if isinstance(tenant.channel, dict) else None
+    return declared_channel_limits(kind if isinstance(kind, str) else None)
 
 
 async def upload_flow(
@@ -119,7 +131,7 @@ async def upload_flow(
     versions.check_size("flow", text, max_bytes)
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
     number = await versions.next_version(uow, FLOWS, tenant_id)
-    flow = validate_flow(text, f"{tenant_id}/flow@v{number}")
+    flow = validate_flow(text, f"{tenant_id}/flow@v{number}", channel=tenant_channel(tenant))
     if "\x00" in flow.spec.id or len(flow.spec.id) > MAX_FLOW_ID_LENGTH:
         raise InvalidInput("id", f"a flow id has at most {MAX_FLOW_ID_LENGTH} characters, no NUL")
     places = _unbound_for_publishing(flow, tenant.connectors or {}) if publish else ""

@@ -1,0 +1,40 @@
+"""A flow uploaded for a tenant is warned about with the limits of the tenant's channel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cp_harness import ControlPlane
+
+#: Menus over WhatsApp's limits and within the web chat's, one id over Telegram's 64 bytes.
+MENU_FLOW = (Path(__file__).parents[2] / "fixtures/flows/channel_menu.yaml").read_text("utf-8")
+
+
+async def upload_warnings(cp: ControlPlane, channel: dict[str, str] | None) -> list[str]:
+    fields = {} if channel is None else {"channel": channel}
+    await cp.create_tenant("acme", **fields)
+    response = await cp.client.post(
+        "/v1/tenants/acme/flows",
+        content=MENU_FLOW,
+        headers={**cp.admin, "Content-Type": "text/yaml"},
+    )
+    assert response.status_code == 201, response.text
+    warnings: list[str] = response.json()["warnings"]
+    return warnings
+
+
+async def test_a_telegram_tenants_upload_is_warned_of_telegrams_limits(cp: ControlPlane) -> None:
+    [warning] = await upload_warnings(cp, {"type": "telegram"})
+    assert "states.MENU.on_enter[0].buttons[3].id: [warning] 70 bytes: a press on Telegram" in (
+        warning
+    )
+
+
+async def test_a_web_chat_tenants_upload_has_no_menu_warnings(cp: ControlPlane) -> None:
+    assert await upload_warnings(cp, {"type": "webchat"}) == []
+
+
+async def test_a_whatsapp_tenants_upload_keeps_whatsapps_warnings(cp: ControlPlane) -> None:
+    warnings = await upload_warnings(cp, {"type": "whatsapp", "phone_number_id": "123"})
+    assert len(warnings) == 5
+    assert all("WhatsApp" in w for w in warnings)
