@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -11,6 +12,19 @@ from botfleet.domain.config_problems import config_problems
 from botfleet.domain.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+
+#: A provider's API root as a channel's settings take it (a local fake's in tests and demos).
+PROVIDER_BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+
+
+def provider_base_url(value: str) -> str:
+    """`value` as a provider's base URL, without its trailing "/"; refused in words (the
+    pattern would say nothing to the operator who typed it)."""
+    if not PROVIDER_BASE_URL.fullmatch(value):
+        raise ValueError(
+            "an http:// or https:// URL: a host and an optional path, no query, no spaces"
+        )
+    return value.rstrip("/")
 
 
 def channel_settings(model: type[M], raw: Mapping[str, Any], *, source: str, channel: str) -> M:

@@ -16,7 +16,11 @@ from pydantic import (
     field_validator,
 )
 
-from botfleet.adapters.channels.binding import channel_settings
+from botfleet.adapters.channels.binding import (
+    PROVIDER_BASE_URL,
+    channel_settings,
+    provider_base_url,
+)
 
 DEFAULT_API_URL = "https://api.telegram.org"
 # Matched whole (`fullmatch`): `$` alone also matches before a final line break, which would let
@@ -29,7 +33,6 @@ _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
 # Checked by a validator that says in words what is expected: pydantic's `pattern` would answer
 # "string should match pattern '^https?://...'". The JSON schema keeps the pattern.
-_BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
 
 class TelegramSettings(BaseModel):
@@ -46,7 +49,7 @@ class TelegramSettings(BaseModel):
     api_base_url: str = Field(
         default=DEFAULT_API_URL,
         validation_alias=AliasChoices("api_base_url", "base_url"),
-        json_schema_extra={"pattern": f"^{_BASE_URL.pattern}$"},
+        json_schema_extra={"pattern": f"^{PROVIDER_BASE_URL.pattern}$"},
     )
     #: The bot's username (with or without "@"): in a group, the bot answers a message that
     #: mentions it (`@salon_bot`) or names it in a command (`/start@salon_bot`). Without it,
@@ -89,11 +92,7 @@ class TelegramSettings(BaseModel):
     @field_validator("api_base_url")
     @classmethod
     def _url_shape(cls, value: str) -> str:
-        if not _BASE_URL.fullmatch(value):
-            raise ValueError(
-                "an http:// or https:// URL: a host and an optional path, no query, no spaces"
-            )
-        return value.rstrip("/")
+        return provider_base_url(value)
 
     @property
     def bot_id(self) -> int:

@@ -16,7 +16,11 @@ from pydantic import (
     field_validator,
 )
 
-from botfleet.adapters.channels.binding import channel_settings
+from botfleet.adapters.channels.binding import (
+    PROVIDER_BASE_URL,
+    channel_settings,
+    provider_base_url,
+)
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v19.0"
@@ -24,7 +28,6 @@ DEFAULT_API_VERSION = "v19.0"
 # `pattern` would answer "string should match pattern '^[0-9]+$'". The JSON schema keeps them.
 _DIGITS = re.compile(r"[0-9]+")
 _VERSION = re.compile(r"v[0-9]+\.[0-9]+")
-_BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
 
 class WhatsAppSettings(BaseModel):
@@ -48,7 +51,7 @@ class WhatsAppSettings(BaseModel):
     graph_base_url: str = Field(
         default=DEFAULT_GRAPH_URL,
         validation_alias=AliasChoices("graph_base_url", "base_url"),
-        json_schema_extra={"pattern": f"^{_BASE_URL.pattern}$"},
+        json_schema_extra={"pattern": f"^{PROVIDER_BASE_URL.pattern}$"},
     )
     #: For the operator's records (Meta's WhatsApp Business Account id); sending needs only
     #: `phone_number_id`, so the adapter never reads it.
@@ -86,11 +89,7 @@ class WhatsAppSettings(BaseModel):
     @field_validator("graph_base_url")
     @classmethod
     def _url_shape(cls, value: str) -> str:
-        if not _BASE_URL.fullmatch(value):
-            raise ValueError(
-                "an http:// or https:// URL: a host and an optional path, no query, no spaces"
-            )
-        return value.rstrip("/")
+        return provider_base_url(value)
 
     @field_validator("access_token", "app_secret", "verify_token")
     @classmethod
