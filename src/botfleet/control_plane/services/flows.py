@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from botfleet.control_plane.db.tables import FlowVersion, Tenant
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import Conflict, InvalidInput
@@ -131,7 +133,10 @@ async def upload_flow(
     versions.check_size("flow", text, max_bytes)
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
     number = await versions.next_version(uow, FLOWS, tenant_id)
-    flow = validate_flow(text, f"{tenant_id}/flow@v{number}", channel=tenant_channel(tenant))
+    # In a worker thread: checking a large flow takes CPU (its templates are compiled), and on
+    # the event loop it would hold every other tenant's requests and boot pulls meanwhile.
+    source, channel = f"{tenant_id}/flow@v{number}", tenant_channel(tenant)
+    flow = await asyncio.to_thread(validate_flow, text, source, channel=channel)
     if "\x00" in flow.spec.id or len(flow.spec.id) > MAX_FLOW_ID_LENGTH:
         raise InvalidInput("id", f"a flow id has at most {MAX_FLOW_ID_LENGTH} characters, no NUL")
     places = _unbound_for_publishing(flow, tenant.connectors or {}) if publish else ""
