@@ -234,9 +234,15 @@ def _check_button_limits(
             "them as numbered text, answered by typing a number; keep "
             f"{shown} buttons, or split the choice in two steps",
         )
+    # Titles are cut to the form the buttons go out in: buttons, list rows (more buttons than
+    # the channel shows), or numbered text (no limit: the title is a line of the text).
+    limit: int | None = caps.max_button_title
+    if shown < count:
+        limit = caps.max_row_title if caps.lists and count <= caps.max_list_rows else None
     for index, button in enumerate(action.buttons):
-        title_path = f"{path}.buttons[{index}].title"
-        _warn_long(button.title, caps.max_button_title, title_path, collector, channel)
+        if limit is not None:
+            title_path = f"{path}.buttons[{index}].title"
+            _warn_long(button.title, limit, title_path, collector, channel)
     _check_same_titles(action, path, collector, channel)
     _warn_long_ids(
         action.buttons, [f"{path}.buttons[{i}]" for i in range(count)], channel, collector

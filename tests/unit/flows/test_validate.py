@@ -314,6 +314,20 @@ def test_whatsapp_button_limits_are_warnings_saying_what_whatsapp_gets() -> None
             "opens the choices); keep 3 buttons, or use send_interactive_list to write the "
             "list yourself",
         ),
+        # No title warning: as the list's rows they are cut at 24, which this title fits.
+    ]
+    as_buttons = issues_of(
+        menu_with(
+            """\
+            - action: send_interactive_buttons
+              body: Pick
+              buttons:
+                - {id: a, title: "A title that is too long"}
+                - {id: c, title: C}
+            """
+        )
+    )
+    assert channel_warnings(as_buttons) == [
         (
             "states.MENU.on_enter[0].buttons[0].title",
             "24 characters: WhatsApp shows at most 20, so it gets 'A title that is too…'",

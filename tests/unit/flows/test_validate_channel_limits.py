@@ -32,7 +32,8 @@ WHATSAPP_WARNINGS = [
     ),
     (
         f"{BUTTONS}.buttons[0].title",
-        "25 characters: WhatsApp shows at most 20, so it gets 'Appointment on a Tu…'",
+        # Four buttons go out as a list there: its rows' limit, 24, not a button's 20.
+        "25 characters: WhatsApp shows at most 24, so it gets 'Appointment on a Tuesda…'",
     ),
     (
         f"{LIST}.button_label",
