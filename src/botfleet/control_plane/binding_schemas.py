@@ -25,7 +25,7 @@ from pydantic import AliasChoices, BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
 from botfleet.control_plane.errors import InvalidInput
-from botfleet.control_plane.json_places import leaves, loc_place
+from botfleet.control_plane.json_places import error_text, leaves, loc_place
 from botfleet.domain.timezones import check_zone_name
 from botfleet.flows.connector_names import (
     SEPARATOR,
@@ -169,7 +169,7 @@ def _problems(
 
 
 def _first_problem(where: str, problem: ErrorDetails) -> InvalidInput:
-    detail = "unknown field" if problem["type"] == "extra_forbidden" else problem["msg"]
+    detail = "unknown field" if problem["type"] == "extra_forbidden" else error_text(problem["msg"])
     return InvalidInput(loc_place(where, problem["loc"]), detail)
 
 

@@ -129,3 +129,9 @@ def first_bad_place(
         elif bad_value(leaf.value):
             return leaf.place
     return None
+
+
+def error_text(message: str) -> str:
+    """A pydantic error's message as an operator reads it: a validator's ValueError comes as
+    "Value error, <its message>", the prefix pydantic's own words."""
+    return message.removeprefix("Value error, ")

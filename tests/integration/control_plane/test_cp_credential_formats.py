@@ -66,11 +66,9 @@ async def test_a_telegram_token_and_secret_the_data_plane_refuses_are_not_stored
 
     detail = _detail(refused, BAD_TELEGRAM)
     assert detail.startswith(
-        "body.bot_token: Value error, not a bot token as BotFather gives it (<digits>:<letters>)"
+        "body.bot_token: not a bot token as BotFather gives it (<digits>:<letters>)"
     ), detail
-    assert (
-        "; body.webhook_secret: Value error, use 1-256 characters from A-Z, a-z, 0-9, '_' and '-'"
-    ) in detail
+    assert ("; body.webhook_secret: use 1-256 characters from A-Z, a-z, 0-9, '_' and '-'") in detail
     # Nothing replaced: the data plane still boots with the good pair.
     assert await _stored(cp) == {"channel": ["bot_token", "webhook_secret"]}
     boot = await cp.client.get("/v1/boot/shopw", headers=cp.auth(boot_token))
@@ -95,7 +93,7 @@ async def test_each_telegram_secret_is_named_alone_and_by_its_alias(cp: ControlP
     assert "webhook_secret" not in detail
     alias = {"bot_token": GOOD_TELEGRAM["bot_token"], "secret_token": "with space"}
     detail = _detail(await _put(cp, "channel", alias), alias)
-    assert detail.startswith("body.secret_token: Value error, use 1-256 characters"), detail
+    assert detail.startswith("body.secret_token: use 1-256 characters"), detail
     not_text = {"bot_token": 123456, "webhook_secret": "hook_secret-3"}
     detail = _detail(await _put(cp, "channel", not_text), {"webhook_secret": "hook_secret-3"})
     assert detail == "body.bot_token: Input should be a valid string"
@@ -118,8 +116,8 @@ async def test_whatsapp_secrets_with_spaces_around_them_are_refused(cp: ControlP
     detail = _detail(await _put(cp, "channel", copied), copied)
 
     assert detail == (
-        "body.app_secret: Value error, starts or ends with a space or line break (copied with "
-        "it?); body.verify_token: Value error, must not be empty"
+        "body.app_secret: starts or ends with a space or line break (copied with "
+        "it?); body.verify_token: must not be empty"
     )
     assert await _stored(cp) == {}
     with pytest.raises(ConfigError, match="starts or ends with a space"):
@@ -160,7 +158,7 @@ async def test_a_google_key_beside_a_key_file_path_is_refused(cp: ControlPlane) 
     await cp.create_tenant("shopw", connectors={"calendar": calendar})
     body = {"service_account_info": service_account()}
     detail = _detail(await _put(cp, "connector:calendar", body), body)
-    assert detail == ("body: Value error, give credentials_path or service_account_info, not both")
+    assert detail == ("body: give credentials_path or service_account_info, not both")
     assert await _stored(cp) == {}
 
 
@@ -190,12 +188,12 @@ async def test_webhook_secrets_follow_the_connector_rules(cp: ControlPlane) -> N
     await cp.create_tenant("shopw", connectors={"notification": HOOK, "notification.crm": hook})
     smuggled = {"token": "tok-format\r\nX-Evil: 1"}
     detail = _detail(await _put(cp, "connector:notification", smuggled), smuggled)
-    assert detail == "body.token: Value error, must be printable ASCII on one line, not empty"
+    assert detail == "body.token: must be printable ASCII on one line, not empty"
     empty = _detail(await _put(cp, "connector:notification", {"secret": ""}), {})
-    assert empty.startswith("body.secret: Value error, is empty"), empty
+    assert empty.startswith("body.secret: is empty"), empty
     # The token would go in a header the binding already sends.
     clash = _detail(await _put(cp, "connector:notification.crm", {"token": "tok-crm-555"}), {})
-    assert clash.startswith("body: Value error, headers.X-Shop: also token_header"), clash
+    assert clash.startswith("body: headers.X-Shop: also token_header"), clash
     assert await _stored(cp) == {}
 
     fine = await _put(cp, "connector:notification", {"token": "tok-format-666", "secret": "s1"})

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from botfleet.control_plane.binding_schemas import CredentialTarget
 from botfleet.control_plane.errors import InvalidInput
-from botfleet.control_plane.json_places import loc_place
+from botfleet.control_plane.json_places import error_text, loc_place
 
 
 def check_credential_values(
@@ -41,7 +41,7 @@ def check_credential_values(
     except ValidationError as exc:
         # A setting's alias is its place (`secret_token`): the names the put gave are the keys.
         problems = [
-            (loc_place(where, e["loc"]), e["msg"])
+            (loc_place(where, e["loc"]), error_text(e["msg"]))
             for e in exc.errors()
             if not e["loc"] or str(e["loc"][0]) in values
         ]
