@@ -4,6 +4,7 @@ event loop, bounded."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -222,25 +223,32 @@ async def _two_knowledge_versions(cp: ControlPlane, first: str, second: str) -> 
 async def test_a_diff_runs_off_the_event_loop(
     cp: ControlPlane, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A slow diff (here: one that takes 0.5 s of wall time) does not stall other requests."""
+    """A slow diff (here: one that takes 0.5 s of wall time) does not stall other requests: it
+    runs in a worker thread, and /health is answered while it runs. (Not a timing threshold: a
+    loaded CI machine may answer late, never not at all.)"""
     await _two_knowledge_versions(cp, "# Prices\nCut: 15 EUR\n", "# Prices\nCut: 18 EUR\n")
     diff = versions.unified_diff
+    threads: list[threading.Thread] = []
+    running = asyncio.Event()
+    loop = asyncio.get_running_loop()
 
     def slow_diff(*args: Any, **kwargs: Any) -> str:
+        threads.append(threading.current_thread())
+        loop.call_soon_threadsafe(running.set)
         time.sleep(0.5)  # the event loop's thread would be stuck here were it run there
         return diff(*args, **kwargs)
 
     monkeypatch.setattr(versions, "unified_diff", slow_diff)
     done = asyncio.Event()
 
-    async def probe() -> float:
-        worst = 0.0
+    async def probe() -> int:
+        await running.wait()
+        answered = 0
         while not done.is_set():
-            started = time.perf_counter()
             assert (await cp.client.get("/health")).status_code == 200
+            answered += 1
             await asyncio.sleep(0.01)
-            worst = max(worst, time.perf_counter() - started)
-        return worst
+        return answered
 
     async def diff_call() -> httpx.Response:
         try:
@@ -250,10 +258,11 @@ async def test_a_diff_runs_off_the_event_loop(
         finally:
             done.set()
 
-    answer, worst_gap = await asyncio.gather(diff_call(), probe())
+    answer, answered = await asyncio.gather(diff_call(), probe())
     assert answer.status_code == 200
     assert "-Cut: 15 EUR\n+Cut: 18 EUR\n" in answer.text
-    assert worst_gap < 0.3, f"/health stalled {worst_gap:.2f}s behind a diff"
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    assert answered >= 1, "/health was not answered while the diff ran"
 
 
 async def test_a_diff_of_long_versions_is_cut_and_says_so(
