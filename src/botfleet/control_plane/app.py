@@ -113,16 +113,22 @@ def create_app(
     return app
 
 
-def create_app_from_env() -> FastAPI:
-    """`create_app` with settings from the environment, for ``uvicorn --factory``: the
-    process's lines, uvicorn's included, are written as the control plane's (JSON)."""
+def settings_from_env() -> ControlPlaneSettings:
+    """The CP_* settings; invalid ones end the process with status 2 after one line on stderr
+    naming each, never a refused value (no secret printed). Both entry points start so:
+    `botfleet serve control-plane` and ``uvicorn --factory`` (which would print pydantic's
+    text in a traceback, status 3)."""
     try:
-        settings = ControlPlaneSettings()
+        return ControlPlaneSettings()
     except ValidationError as exc:
-        # As `botfleet serve control-plane` says it: one line without a refused value (no
-        # secret printed), status 2; uvicorn would print pydantic's text in a traceback, 3.
         problem = invalid_settings("control plane settings are invalid", exc, ControlPlaneSettings)
         sys.stderr.write(problem + "\n")
         raise SystemExit(2) from None
+
+
+def create_app_from_env() -> FastAPI:
+    """`create_app` with settings from the environment, for ``uvicorn --factory``: the
+    process's lines, uvicorn's included, are written as the control plane's (JSON)."""
+    settings = settings_from_env()
     configure_logging(settings.log_level, json=settings.log_json, libraries=True)
     return create_app(settings)

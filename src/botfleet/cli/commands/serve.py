@@ -31,22 +31,13 @@ def serve_control_plane(
 ) -> None:
     """Run the control plane (settings from CP_* variables; see docs/control-plane.md)."""
     import uvicorn
-    from pydantic import ValidationError
 
-    from botfleet.control_plane.app import create_app
+    from botfleet.control_plane.app import create_app, settings_from_env
     from botfleet.control_plane.logs import configure_logging, get_logger
-    from botfleet.control_plane.settings import ControlPlaneSettings
     from botfleet.observability import level_number
-    from botfleet.startup_problems import invalid_settings, listen_problem, startup_problem
+    from botfleet.startup_problems import listen_problem, startup_problem
 
-    try:
-        settings = ControlPlaneSettings()
-    except ValidationError as exc:  # the line never holds a refused value: no secret is printed
-        typer.echo(
-            invalid_settings("control plane settings are invalid", exc, ControlPlaneSettings),
-            err=True,
-        )
-        raise typer.Exit(2) from None
+    settings = settings_from_env()
     # From here every line of the process is one JSON object on stdout (CP_LOG_JSON), the
     # libraries' included. A generated secret is logged as a warning when the app starts.
     configure_logging(settings.log_level, json=settings.log_json, libraries=True)
