@@ -13,15 +13,21 @@ state, nor a global one, can match it.
 Only what can be decided without running the flow is reported: ids that are templates,
 transitions with a condition (it may hold) and chains through a conditional `next` are taken
 to match, so the check never warns about a flow that works.
+
+Also: literal ids longer than the tenant's channel carries as they are (`check_option_id_lengths`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Literal
 
+from botfleet.domain.degrade import shorten
 from botfleet.domain.messages import MessageType
 from botfleet.flows._issues import IssueCollector
-from botfleet.flows._spec_walk import state_path
+from botfleet.flows._send_template_checks import MAX_TEMPLATE_PAYLOAD
+from botfleet.flows._spec_walk import iter_actions, state_path
+from botfleet.flows.channel_limits import ChannelLimits
 from botfleet.flows.schema import (
     Action,
     FlowSpec,
@@ -156,3 +162,122 @@ def _outcome(state: State) -> str:
 
 def _is_template(text: str) -> bool:
     return "{{" in text or "{%" in text
+
+
+# ---------------------------------------------------------------- id lengths
+
+_Form = Literal["buttons", "list"]
+
+
+def check_option_id_lengths(
+    spec: FlowSpec, collector: IssueCollector, channel: ChannelLimits
+) -> None:
+    """Warn for each literal id longer than the channel's press carries as it is.
+
+    The adapters never send such an id: they send the option by its position in its menu and
+    the menu's fingerprint (`#opt<n>.<fingerprint>`, `adapters.channels.option_ids`), which the
+    engine reads as that option only while that menu is the last one shown; a press of an
+    older menu gets the state's fallback (else `settings.error_text`). Measured in the form the
+    options go out in (`botfleet.domain.degrade`): WhatsApp buttons over 3, or whose titles read
+    the same, go as list rows (200 characters, not a button's 256); as numbered text no id is
+    sent. Ids that are templates (and `send_dynamic_options`) are only known at run time.
+
+    Telegram's 64 bytes of `callback_data` for buttons and rows are `_content_checks`'; here
+    only a template's quick replies, sent as buttons of its fallback text on a channel without
+    templates. On WhatsApp they go in the template, whose payloads are kept to 256 characters
+    (an error of `_send_template_checks`).
+    """
+    caps = channel.capabilities
+    for path, action in iter_actions(spec):
+        if isinstance(action, SendButtons):
+            ids = [b.id for b in action.buttons]
+            form = _form(channel, [(b.id, b.title) for b in action.buttons])
+            paths = [f"{path}.buttons[{i}].id" for i in range(len(ids))]
+            _warn_long_ids(ids, paths, form, channel, collector, buttons=len(ids))
+        elif isinstance(action, SendList):
+            ids, paths = [], []
+            for s, section in enumerate(action.sections):
+                for r, row in enumerate(section.rows):
+                    ids.append(row.id)
+                    paths.append(f"{path}.sections[{s}].rows[{r}].id")
+            fits = caps.lists and len(dict.fromkeys(ids)) <= caps.max_list_rows
+            _warn_long_ids(ids, paths, "list" if fits else None, channel, collector)
+        elif isinstance(action, SendTemplate) and not caps.templates:
+            _check_quick_reply_ids(action, path, channel, collector)
+
+
+def _check_quick_reply_ids(
+    action: SendTemplate, path: str, channel: ChannelLimits, collector: IssueCollector
+) -> None:
+    """A template's quick replies as the buttons of its fallback text (`degrade`)."""
+    titles = action.button_titles
+    shown: list[tuple[str, str]] = []
+    ids: list[str] = []
+    paths: list[str] = []
+    for index, payload in enumerate(action.button_payloads):
+        if payload is None or not payload.strip():
+            continue  # no button there (an empty one is an error)
+        title = titles[index] if index < len(titles) else None
+        shown.append((payload, title or ""))
+        if len(payload) <= MAX_TEMPLATE_PAYLOAD:  # a longer one is an error already
+            ids.append(payload)
+            paths.append(f"{path}.button_payloads[{index}]")
+    form = _form(channel, shown)
+    _warn_long_ids(ids, paths, form, channel, collector, buttons=len(shown), quick_replies=True)
+
+
+def _form(channel: ChannelLimits, options: list[tuple[str, str]]) -> _Form | None:
+    """How buttons (id, title) go out on `channel`: as buttons, as a list's rows, or as
+    numbered text (None), as `degrade` decides. Titles only known once rendered are taken to
+    differ (the buttons form, the one with the higher limit)."""
+    caps = channel.capabilities
+    count = len(dict.fromkeys(option_id for option_id, _ in options))
+    if caps.buttons and count <= caps.max_buttons:
+        limit = caps.max_button_title
+        keys = [" ".join(shorten(t.strip() or i.strip(), limit).split()) for i, t in options]
+        unknown = any(_is_template(i) or _is_template(t) for i, t in options)
+        if unknown or len(set(keys)) == len(keys):
+            return "buttons"
+    if caps.lists and count <= caps.max_list_rows:
+        return "list"
+    return None
+
+
+def _warn_long_ids(
+    ids: list[str],
+    paths: list[str],
+    form: _Form | None,
+    channel: ChannelLimits,
+    collector: IssueCollector,
+    *,
+    buttons: int = 0,
+    quick_replies: bool = False,
+) -> None:
+    """`buttons`: how many buttons `ids` are (0: list rows), said when they go out as a list;
+    `quick_replies`: a template's, also checked against the channel's limit in bytes."""
+    if form is None:
+        return  # numbered text: no id is sent
+    chars = channel.max_button_id if form == "buttons" else channel.max_row_id
+    most_bytes = channel.max_option_id_bytes if quick_replies else None
+    for option_id, path in zip(ids, paths, strict=True):
+        if _is_template(option_id):
+            continue
+        size, encoded = len(option_id), len(option_id.encode("utf-8", "surrogatepass"))
+        if chars is not None and size > chars:
+            limit, unit = chars, "characters"
+            what = "a reply button's id" if form == "buttons" else "a list row's id"
+            if buttons and form == "list":
+                what += f" (these {buttons} buttons go out as a list there)"
+        elif most_bytes is not None and encoded > most_bytes:
+            size, limit, unit = encoded, most_bytes, "bytes"
+            what = "a button's id (a quick reply is a button of the template's fallback text there)"
+        else:
+            continue
+        collector.warning(
+            path,
+            f"{size} {unit}: a press on {channel.name} carries at most {limit} {unit} of "
+            f"{what}, so it sends this one by its position instead (`#opt<n>.<fingerprint>`), "
+            "which picks it from the menu shown last only (a press of an older menu goes to the "
+            f"state's fallback, else settings.error_text); an id of at most {limit} {unit} is "
+            "sent as it is",
+        )

@@ -12,7 +12,18 @@ from dataclasses import dataclass
 
 from botfleet.domain.outputs import Capabilities
 
-__all__ = ["WHATSAPP", "ChannelLimits", "channel_limits"]
+__all__ = [
+    "WHATSAPP",
+    "WHATSAPP_MAX_BUTTON_ID",
+    "WHATSAPP_MAX_ROW_ID",
+    "ChannelLimits",
+    "channel_limits",
+]
+
+#: WhatsApp's longest reply button id and list row id, in characters (the adapter's
+#: `MAX_BUTTON_ID` and `MAX_ROW_ID`; a test pins them alike).
+WHATSAPP_MAX_BUTTON_ID = 256
+WHATSAPP_MAX_ROW_ID = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,24 +46,41 @@ class ChannelLimits:
     #: Longest option id, in UTF-8 bytes, a press carries as it is; a longer one is sent by
     #: position (`#opt<n>.<fingerprint>`). None: every id a flow may write fits.
     max_option_id_bytes: int | None = None
+    #: Longest id, in characters, a reply button and a list row carry as they are (WhatsApp's
+    #: 256 and 200); a longer one is sent by position as above. None: no such limit.
+    max_button_id: int | None = None
+    max_row_id: int | None = None
 
 
 #: The limits checked when no tenant says which channel the flow runs on. The domain's default
 #: `Capabilities` are WhatsApp's (a test pins them to the adapter's own).
-WHATSAPP = ChannelLimits("WhatsApp", Capabilities(templates=True), refuses_same_titles=True)
+WHATSAPP = ChannelLimits(
+    "WhatsApp",
+    Capabilities(templates=True),
+    refuses_same_titles=True,
+    max_button_id=WHATSAPP_MAX_BUTTON_ID,
+    max_row_id=WHATSAPP_MAX_ROW_ID,
+)
 
 
 def channel_limits(
-    kind: str, capabilities: Capabilities, *, max_option_id_bytes: int | None = None
+    kind: str,
+    capabilities: Capabilities,
+    *,
+    max_option_id_bytes: int | None = None,
+    max_button_id: int | None = None,
+    max_row_id: int | None = None,
 ) -> ChannelLimits:
     """The limits of a tenant's channel, `channel.type` `kind`, with its adapter's
-    `capabilities` (and its id limit, when it has one the flow's ids may exceed)."""
+    `capabilities` (and its id limits, when it has some the flow's ids may exceed)."""
     if kind == "whatsapp":
         return ChannelLimits(
             "WhatsApp",
             capabilities,
             refuses_same_titles=True,
             max_option_id_bytes=max_option_id_bytes,
+            max_button_id=max_button_id,
+            max_row_id=max_row_id,
         )
     if kind == "telegram":
         return ChannelLimits(
@@ -62,7 +90,14 @@ def channel_limits(
             list_form="a list (a button per row, descriptions under the text)",
             list_button=False,
             max_option_id_bytes=max_option_id_bytes,
+            max_button_id=max_button_id,
+            max_row_id=max_row_id,
         )
     return ChannelLimits(
-        "the web chat", capabilities, list_form="a list", max_option_id_bytes=max_option_id_bytes
+        "the web chat",
+        capabilities,
+        list_form="a list",
+        max_option_id_bytes=max_option_id_bytes,
+        max_button_id=max_button_id,
+        max_row_id=max_row_id,
     )

@@ -7,12 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from botfleet.adapters.channels.limits import declared_channel_limits
 from botfleet.adapters.channels.telegram.payloads import (
     MAX_CALLBACK_DATA_BYTES,
     TELEGRAM_CAPABILITIES,
 )
 from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
-from botfleet.adapters.channels.whatsapp.payloads import WHATSAPP_CAPABILITIES
+from botfleet.adapters.channels.whatsapp.payloads import (
+    MAX_BUTTON_ID,
+    MAX_ROW_ID,
+    WHATSAPP_CAPABILITIES,
+)
 from botfleet.flows.channel_limits import WHATSAPP, ChannelLimits, channel_limits
 from botfleet.flows.load import load_flow_text
 
@@ -69,7 +74,7 @@ def test_a_flow_alone_is_checked_against_whatsapp() -> None:
 
 
 def test_a_whatsapp_tenant_gets_what_a_flow_alone_gets() -> None:
-    whatsapp = channel_limits("whatsapp", WHATSAPP_CAPABILITIES)
+    whatsapp = declared_channel_limits("whatsapp")
     assert warnings(MENU_FLOW, whatsapp) == sorted(WHATSAPP_WARNINGS)
 
 
@@ -130,4 +135,5 @@ def test_templates_header_is_no_limit_where_templates_are_not_sent() -> None:
 def test_the_default_is_the_whatsapp_adapters_own_capabilities() -> None:
     # The flows package cannot import the adapter; this keeps its default from drifting.
     assert WHATSAPP.capabilities == WHATSAPP_CAPABILITIES
-    assert channel_limits("whatsapp", WHATSAPP_CAPABILITIES) == WHATSAPP
+    assert (WHATSAPP.max_button_id, WHATSAPP.max_row_id) == (MAX_BUTTON_ID, MAX_ROW_ID)
+    assert declared_channel_limits("whatsapp") == WHATSAPP

@@ -17,9 +17,15 @@ def declared_channel_limits(kind: str | None) -> ChannelLimits | None:
 
         return channel_limits(kind, WEBCHAT_CAPABILITIES)
     if kind == "whatsapp":
-        from botfleet.adapters.channels.whatsapp.payloads import WHATSAPP_CAPABILITIES
+        from botfleet.adapters.channels.whatsapp.payloads import (
+            MAX_BUTTON_ID,
+            MAX_ROW_ID,
+            WHATSAPP_CAPABILITIES,
+        )
 
-        return channel_limits(kind, WHATSAPP_CAPABILITIES)
+        return channel_limits(
+            kind, WHATSAPP_CAPABILITIES, max_button_id=MAX_BUTTON_ID, max_row_id=MAX_ROW_ID
+        )
     if kind == "telegram":
         from botfleet.adapters.channels.telegram.payloads import (
             MAX_CALLBACK_DATA_BYTES,
