@@ -244,9 +244,6 @@ def _check_button_limits(
             title_path = f"{path}.buttons[{index}].title"
             _warn_long(button.title, limit, title_path, collector, channel)
     _check_same_titles(action, path, collector, channel)
-    _warn_long_ids(
-        action.buttons, [f"{path}.buttons[{i}]" for i in range(count)], channel, collector
-    )
 
 
 def _check_same_titles(
@@ -315,7 +312,6 @@ def _check_list(
         # Degradation cuts a section's title as it cuts a row's.
         title_path = f"{path}.sections[{index}].title"
         _warn_long(section.title, caps.max_row_title, title_path, collector, channel)
-    _warn_long_ids(rows, paths, channel, collector)
 
 
 def _warn_long_label(
@@ -337,26 +333,6 @@ def _warn_long(
             f"{len(text)} characters: {channel.name} shows at most {limit}, so it gets "
             f"{shorten(text.strip(), limit)!r}",
         )
-
-
-def _warn_long_ids(
-    options: list[OptionSpec], paths: list[str], channel: ChannelLimits, collector: IssueCollector
-) -> None:
-    """Ids longer than a press can carry (Telegram's `callback_data`) are sent by position:
-    still a working press, but only on the menu shown last (its fingerprint must match)."""
-    limit = channel.max_option_id_bytes
-    if limit is None:
-        return
-    for option, path in zip(options, paths, strict=True):
-        size = len(option.id.encode("utf-8", "surrogatepass"))
-        if size > limit and not is_template(option.id):
-            collector.warning(
-                f"{path}.id",
-                f"{size} bytes: a press on {channel.name} carries at most {limit} bytes of "
-                "its option's id, so it sends this one by its position instead "
-                "(`#opt<n>.<fingerprint>`), which picks it from the menu shown last only; "
-                f"an id of at most {limit} bytes is sent as it is",
-            )
 
 
 def _check_source_key(

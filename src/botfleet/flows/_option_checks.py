@@ -182,10 +182,10 @@ def check_option_id_lengths(
     the same, go as list rows (200 characters, not a button's 256); as numbered text no id is
     sent. Ids that are templates (and `send_dynamic_options`) are only known at run time.
 
-    Telegram's 64 bytes of `callback_data` for buttons and rows are `_content_checks`'; here
-    only a template's quick replies, sent as buttons of its fallback text on a channel without
-    templates. On WhatsApp they go in the template, whose payloads are kept to 256 characters
-    (an error of `_send_template_checks`).
+    Telegram's limit is 64 bytes of `callback_data`, for buttons, rows and a template's quick
+    replies (sent as buttons of its fallback text on a channel without templates). On WhatsApp
+    quick replies go in the template, whose payloads are kept to 256 characters (an error of
+    `_send_template_checks`).
     """
     caps = channel.capabilities
     for path, action in iter_actions(spec):
@@ -254,11 +254,11 @@ def _warn_long_ids(
     quick_replies: bool = False,
 ) -> None:
     """`buttons`: how many buttons `ids` are (0: list rows), said when they go out as a list;
-    `quick_replies`: a template's, also checked against the channel's limit in bytes."""
+    `quick_replies`: a template's (buttons of its fallback text)."""
     if form is None:
         return  # numbered text: no id is sent
     chars = channel.max_button_id if form == "buttons" else channel.max_row_id
-    most_bytes = channel.max_option_id_bytes if quick_replies else None
+    most_bytes = channel.max_option_id_bytes
     for option_id, path in zip(ids, paths, strict=True):
         if _is_template(option_id):
             continue
@@ -270,7 +270,11 @@ def _warn_long_ids(
                 what += f" (these {buttons} buttons go out as a list there)"
         elif most_bytes is not None and encoded > most_bytes:
             size, limit, unit = encoded, most_bytes, "bytes"
-            what = "a button's id (a quick reply is a button of the template's fallback text there)"
+            what = (
+                "a button's id (a quick reply is a button of the template's fallback text there)"
+                if quick_replies
+                else "its option's id"
+            )
         else:
             continue
         collector.warning(

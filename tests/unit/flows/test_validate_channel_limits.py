@@ -59,7 +59,8 @@ TELEGRAM_WARNINGS = [
         f"{BUTTONS}.buttons[3].id",
         "70 bytes: a press on Telegram carries at most 64 bytes of its option's id, so it "
         "sends this one by its position instead (`#opt<n>.<fingerprint>`), which picks it "
-        "from the menu shown last only; an id of at most 64 bytes is sent as it is",
+        "from the menu shown last only (a press of an older menu goes to the state's fallback, "
+        "else settings.error_text); an id of at most 64 bytes is sent as it is",
     ),
 ]
 

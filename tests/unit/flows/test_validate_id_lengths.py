@@ -3,9 +3,8 @@ adapter sends such an option by its position (`#opt<n>.<fingerprint>`, `option_i
 picks it only while its menu is the last one shown.
 
 WhatsApp: 256 characters for a reply button's id, 200 for a list row's (buttons that go out as a
-list are rows). Telegram: 64 bytes of `callback_data`; its buttons and rows are warned about by
-`_content_checks` (test_validate_channel_limits.py), a template's quick replies (buttons of its
-fallback text there) here. The web chat: none. A template's own payloads on WhatsApp are kept to
+list are rows). Telegram: 64 bytes of `callback_data`, for its buttons, rows and a template's
+quick replies (buttons of its fallback text there). The web chat: none. A template's own payloads on WhatsApp are kept to
 256 characters (an error, `_send_template_checks`).
 """
 
@@ -143,6 +142,14 @@ def test_telegram_buttons_get_its_64_bytes_only_not_whatsapps_limits() -> None:
     found = id_warnings(buttons("a", "b" * 257), TELEGRAM)
     assert list(found) == [f"{BUTTONS}[1].id"]
     assert found[f"{BUTTONS}[1].id"].startswith("257 bytes: a press on Telegram carries at most 64")
+
+
+def test_telegram_options_sent_as_numbered_text_send_no_id() -> None:
+    # Telegram shows 20 rows: 21 options go out as numbered text, with no id to carry.
+    many = [f"o{n}" for n in range(20)] + ["x" * 65]
+    assert id_warnings(buttons(*many), TELEGRAM) == {}
+    assert id_warnings(rows(*many), TELEGRAM) == {}
+    assert list(id_warnings(rows(*many[1:]), TELEGRAM)) == [f"{ROWS}[19].id"]
 
 
 def test_a_template_quick_reply_over_64_bytes_on_telegram() -> None:
