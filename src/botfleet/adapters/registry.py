@@ -21,7 +21,7 @@ from botfleet.adapters.connectors.catalog import (
 from botfleet.domain.errors import UnknownAdapterError
 from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig
-from botfleet.ports.channels import Capabilities
+from botfleet.ports.channels import Capabilities, SendOutcome
 from botfleet.ports.clock import Clock
 
 if TYPE_CHECKING:
@@ -61,8 +61,10 @@ class OutboxOnlySender:
     def __init__(self, capabilities: Capabilities) -> None:
         self.capabilities = capabilities
 
-    async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
-        return None
+    async def send(self, contact_id: str, outputs: Sequence[Output]) -> SendOutcome:
+        """All sent: the turn's commit stored them in the outbox, where the page finds them
+        (`GET /messages`, or `POST /inbound`'s answer); nothing is pushed, nothing refused."""
+        return SendOutcome(sent=len(outputs), failed=0)
 
 
 #: Channel types served by the built-in web chat (`http_dev` is the seed's name).

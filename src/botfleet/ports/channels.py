@@ -14,11 +14,33 @@ from botfleet.domain.outputs import Capabilities as Capabilities
 from botfleet.domain.outputs import Output
 
 
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What became of the outputs of one `OutboundSender.send`.
+
+    `sent`: delivered to the channel (accepted by the provider; for the web chat, in the outbox
+    its page reads). `failed`: not delivered (refused, or not tried after an error that made the
+    contact unreachable). Together they are the outputs the send was given.
+    """
+
+    sent: int
+    failed: int
+
+
+#: No outputs: nothing was sent, nothing failed.
+NOTHING_SENT = SendOutcome(sent=0, failed=0)
+
+
 class OutboundSender(Protocol):
     capabilities: Capabilities
 
-    async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
-        """Deliver outputs (already degraded to `capabilities`) to the contact."""
+    async def send(self, contact_id: str, outputs: Sequence[Output]) -> SendOutcome | None:
+        """Deliver outputs (already degraded to `capabilities`) to the contact.
+
+        The provider's refusals are not raised: the outcome says what became of the outputs,
+        None when the sender cannot tell (a sender declared `-> None` fits this port). An
+        error raised leaves it unknown too (the runtime logs it; the turn stays committed).
+        """
         ...
 
 
@@ -34,16 +56,6 @@ class ReadReceipts(Protocol):
     async def mark_read(self, message_id: str, *, contact_id: str | None = None) -> bool:
         """Mark the message read; failures are logged (naming `contact_id` by its hash when
         given), never raised."""
-        ...
-
-
-@runtime_checkable
-class SendTotals(Protocol):
-    """A sender that keeps running totals of what it delivered to each contact (WhatsApp's):
-    the sends themselves never raise, so this is how a caller learns what became of them."""
-
-    def sends_to(self, contact_id: str) -> tuple[int, int]:
-        """(outputs delivered, outputs not delivered) to the contact so far."""
         ...
 
 

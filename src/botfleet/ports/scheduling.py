@@ -39,7 +39,7 @@ class ScheduledJob:
 #: What the scheduler calls when a job is due: (contact_id, task, data, run_id).
 #: `run_id` names this run (connector idempotency keys derive from it): `run_id(job id, moment)`,
 #: a one-off job's from its idempotency key and due time (`one_off_run_id`).
-TaskRunner = Callable[[str | None, str, dict[str, Any], str], Awaitable[None]]
+TaskRunner = Callable[[str | None, str, dict[str, Any], str], Awaitable[object]]
 
 _ONE_OFF_PREFIX = "once:"
 

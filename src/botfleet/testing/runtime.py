@@ -33,7 +33,7 @@ from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
-from botfleet.ports.channels import Capabilities
+from botfleet.ports.channels import Capabilities, SendOutcome
 from botfleet.testing import clock
 
 __all__ = [
@@ -89,8 +89,9 @@ class RecordingSender:
     capabilities: Capabilities = WEBCHAT_CAPABILITIES
     sent: list[tuple[str, Output]] = field(default_factory=list)
 
-    async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
+    async def send(self, contact_id: str, outputs: Sequence[Output]) -> SendOutcome:
         self.sent.extend((contact_id, o) for o in outputs)
+        return SendOutcome(sent=len(outputs), failed=0)
 
     def to(self, contact_id: str) -> list[Output]:
         return [o for c, o in self.sent if c == contact_id]

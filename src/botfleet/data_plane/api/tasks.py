@@ -20,7 +20,6 @@ from botfleet.data_plane.api.internal_auth import check_actor, check_reader
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.http_guards import MAX_BODY_BYTES
-from botfleet.ports.channels import SendTotals
 from botfleet.ports.scheduling import ScheduledJob, TaskScheduler, run_id
 from botfleet.web import Operation, json_body, query_of, read_body
 
@@ -83,13 +82,16 @@ class RunTaskResult(BaseModel):
     run_id: str
     sent: int | None = Field(
         default=None,
-        description="The task's messages the provider accepted; null when the channel does "
-        "not count its sends",
+        description="The task's messages delivered: accepted by the provider (WhatsApp, "
+        "Telegram), or stored in the outbox the web chat reads. Counted from the task's own "
+        "turn, never another turn of the contact; null when unknown (the send raised an error, "
+        "logged as `send_failed`)",
     )
     failed: int | None = Field(
         default=None,
         description="The task's messages not delivered: refused by the provider, or not tried "
-        "after an error that made the contact unreachable; null as for `sent`",
+        "after an error that made the contact unreachable (a Telegram chat that blocked the "
+        "bot); null as for `sent`",
     )
 
 
@@ -108,33 +110,6 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
     if value is not None and value.utcoffset() is None:
         raise HTTPException(422, f"{name}: give a UTC offset, e.g. 2024-05-06T09:00:00+02:00")
     return value
-
-
-async def _run_counting_sends(
-    runtime: ConversationRuntime, body: RunTaskRequest, rid: str
-) -> tuple[int | None, int | None]:
-    """Run the task; (sent, failed) of its messages, (None, None) when the sender keeps no
-    totals or the contact's were forgotten meanwhile."""
-    sender, contact_id = runtime.sender, body.contact_id
-    if not isinstance(sender, SendTotals):
-        await runtime.run_task(contact_id, body.task, body.data, rid)
-        return None, None
-    before: list[tuple[int, int]] = []
-
-    async def take_totals() -> None:
-        before.append(sender.sends_to(contact_id))
-
-    # Queued in the contact's order with nothing in between, the read runs right before the
-    # task's turn: the turns queued ahead have sent, and their messages are not the task's.
-    runtime.after_turns(contact_id, take_totals)
-    await runtime.run_task(contact_id, body.task, body.data, rid)
-    # Read as soon as the turn is over: a later turn of the contact would have to get the
-    # provider's answer before this handler runs again to be counted in.
-    after = sender.sends_to(contact_id)
-    if not before:  # not run: the runtime is shutting down
-        return None, None
-    sent, failed = after[0] - before[0][0], after[1] - before[0][1]
-    return (sent, failed) if sent >= 0 and failed >= 0 else (None, None)
 
 
 def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
@@ -166,14 +141,14 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
         if body.task not in runtime.live.flow.tasks:
             raise HTTPException(404, f"unknown task {body.task!r} in flow {runtime.live.flow.id}")
         rid = run_id(f"manual:{body.task}", runtime.clock.now())
-        sent, failed = await _run_counting_sends(runtime, body, rid)
+        sends = await runtime.run_task(body.contact_id, body.task, body.data, rid)
         done = RunTaskResult(
             status="done",
             task=body.task,
             contact_id=body.contact_id,
             run_id=rid,
-            sent=sent,
-            failed=failed,
+            sent=None if sends is None else sends.sent,
+            failed=None if sends is None else sends.failed,
         )
         return JSONResponse(done.model_dump(mode="json"))
 

@@ -46,7 +46,13 @@ from botfleet.flows.engine import StepContext, start_state
 from botfleet.flows.events import Event, MessageReceived, TaskFired
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import ConversationState
-from botfleet.ports.channels import OutboundSender, ReadReceipts, TurnResult
+from botfleet.ports.channels import (
+    NOTHING_SENT,
+    OutboundSender,
+    ReadReceipts,
+    SendOutcome,
+    TurnResult,
+)
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMFallback
 from botfleet.ports.scheduling import TaskScheduler, run_moment, runs_once
@@ -196,12 +202,19 @@ class ConversationRuntime:
 
     async def run_task(
         self, contact_id: str | None, task: str, data: dict[str, Any], job_id: str
-    ) -> None:
-        """A due scheduled task, run in the contact's order (never inside one of its turns)."""
+    ) -> SendOutcome | None:
+        """A due scheduled task, run in the contact's order (never inside one of its turns): the
+        scheduler's `TaskRunner`. Returns what became of its turn's messages, as the sender's
+        send of that turn returned it (`POST /run-task`): not another turn's of the contact,
+        queued before or after it. None when the sender cannot tell (or raised). A task that
+        sends nothing (none of its actions sends, it failed, or it did not run: cancelled while
+        due, already run) reports nothing sent, nothing failed."""
         if contact_id is None:
             log.warning("task_without_contact", tenant=self.ctx.tenant.id, task=task, job_id=job_id)
-            return
-        await self.sequencer.submit(contact_id, partial(self._task, contact_id, task, data, job_id))
+            return NOTHING_SENT
+        job = partial(self._task, contact_id, task, data, job_id)
+        sends: SendOutcome | None = await self.sequencer.submit(contact_id, job)
+        return sends
 
     def after_turns(
         self, contact_id: str, job: Callable[[], Awaitable[object]]
@@ -334,7 +347,7 @@ class ConversationRuntime:
             failures = 0
             while True:
                 try:
-                    fitted = await self._process(
+                    fitted, _ = await self._process(
                         message.contact_id,
                         MessageReceived(turn_message),
                         answered_id,
@@ -432,13 +445,13 @@ class ConversationRuntime:
 
     async def _task(
         self, contact_id: str, task: str, data: dict[str, Any], job_id: str
-    ) -> list[Output]:
+    ) -> SendOutcome | None:
         contact_log = ContactLog(log, self.ctx.tenant.id, contact_id)
         if self.scheduler is not None and not self.scheduler.wanted(job_id):
             # Cancelled or scheduled again by a turn it waited behind ("cancel my booking"
             # while its reminder fell due): the contact must not get the old reminder.
             contact_log.info("task_cancelled_while_due", task=task, job_id=job_id)
-            return []
+            return NOTHING_SENT
         # A one-off job's run is recorded by its turn's commit: a job stored again after its run
         # (by the turn that scheduled it, replayed after a crash; or left in the job file by a
         # crash before its removal was written) has a run with the same id, which must not send
@@ -450,8 +463,8 @@ class ConversationRuntime:
                 try:
                     if once and await self._task_ran(job_id):
                         contact_log.info("task_already_ran", task=task, job_id=job_id)
-                        return []
-                    return await self._process(
+                        return NOTHING_SENT
+                    _, sends = await self._process(
                         contact_id,
                         event,
                         None,
@@ -459,9 +472,10 @@ class ConversationRuntime:
                         task_run=job_id if once else None,
                         delay_from=run_moment(job_id),
                     )
+                    return sends
                 except TaskAlreadyRan:  # recorded since the check (another process)
                     contact_log.info("task_already_ran", task=task, job_id=job_id)
-                    return []
+                    return NOTHING_SENT
                 except (StoreUnavailable, ConcurrentUpdate) as exc:
                     # The job left the job file when it fell due: nobody runs it again.
                     failures += 1
@@ -471,7 +485,7 @@ class ConversationRuntime:
                         raise
         except Exception as exc:
             contact_log.failure("task_failed", exc, task=task, job_id=job_id)
-            return []
+            return NOTHING_SENT
 
     async def _task_ran(self, run_id: str) -> bool:
         with stray_cancellation_as_error("the store's read", error=StoreUnavailable):
@@ -514,9 +528,10 @@ class ConversationRuntime:
         unrecorded: Sequence[ReceivedMessage] = (),
         task_run: str | None = None,
         delay_from: datetime | None = None,
-    ) -> list[Output]:
+    ) -> tuple[list[Output], SendOutcome | None]:
         """Step, commit state + outbox + journal (or the task's run) in one transaction, then
-        send. `delay_from`: what the turn's `delay`s count from (`run_steps`)."""
+        send. `delay_from`: what the turn's `delay`s count from (`run_steps`). Returns the
+        outputs and what the send made of them (`_send`)."""
         flow = self.live.flow
         state = self.state_cache.get(contact_id)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
@@ -558,9 +573,8 @@ class ConversationRuntime:
                 raise
             self.state_cache.put(saved)
             break
-        if fitted:
-            await self._send(contact_id, fitted, contact_log)
-        return fitted
+        sends = await self._send(contact_id, fitted, contact_log) if fitted else NOTHING_SENT
+        return fitted, sends
 
     async def _load(self, flow: FlowSpec, contact_id: str) -> ConversationState:
         with stray_cancellation_as_error("the store's load", error=StoreUnavailable):
@@ -574,16 +588,18 @@ class ConversationRuntime:
         contact_log: ContactLog,
         *,
         up_to: int | None = None,
-    ) -> None:
+    ) -> SendOutcome | None:
         """After the commit: a failed send never undoes the turn (its replies are stored).
 
         A send the channel refused counts as handed over too: the sender has its own retries,
         and resending at the next start could deliver it hours late. So does one that ended in
         a stray `CancelledError`: the turn is committed, and its caller still gets its replies.
+        Returns what the sender says became of the outputs; None when it cannot tell, or raised.
         """
+        sends: SendOutcome | None = None
         try:
             with stray_cancellation_as_error("the channel's send"):
-                await self.sender.send(contact_id, fitted)
+                sends = await self.sender.send(contact_id, fitted)
         except Exception as exc:
             self.metrics.send_errors.inc()
             contact_log.failure("send_failed", exc, outputs=len(fitted))
@@ -597,6 +613,7 @@ class ConversationRuntime:
                     await self.turns.confirm_delivered(contact_id, up_to=up_to)
             except StoreError as exc:  # sent already; at worst it is sent again after a crash
                 contact_log.failure("delivery_not_confirmed", exc)
+        return sends
 
     async def _redeliver(self) -> None:
         """Queue each contact's committed but unconfirmed outputs, in order."""

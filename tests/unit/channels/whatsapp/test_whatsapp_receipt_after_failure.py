@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.channels.whatsapp import WhatsAppCloudSender
 from botfleet.domain.outputs import Text
+from botfleet.ports.channels import SendOutcome
 
 TO = "16505551234"
 WAMID = "wamid.HBgLMTY1MDUwNzY1MjAVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="
@@ -85,7 +86,7 @@ async def test_a_reply_refused_for_its_content_still_gets_the_receipt(
     receipt = sender.read_receipt(WAMID, TO)
     refused = httpx.Response(400, json=graph_fixture(fixture_name))
     route = graph["messages"].mock(side_effect=[refused, httpx.Response(200, json=OK)])
-    assert await sender.send(TO, [Text("hi")]) is None
+    assert await sender.send(TO, [Text("hi")]) == SendOutcome(sent=0, failed=1)
     assert await receipt() is True
     assert [b["message_id"] for b in receipts(route)] == [WAMID]
 

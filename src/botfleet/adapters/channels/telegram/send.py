@@ -50,7 +50,7 @@ from botfleet.adapters.provider_api import (
 )
 from botfleet.domain.degrade import degrade
 from botfleet.domain.outputs import Output
-from botfleet.ports.channels import Capabilities
+from botfleet.ports.channels import Capabilities, SendOutcome
 
 log = structlog.get_logger("botfleet.channels.telegram")
 
@@ -133,22 +133,26 @@ class TelegramBotSender:
         self._username_lock = asyncio.Lock()
         self._ask_username_at = 0.0
 
-    async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
+    async def send(self, contact_id: str, outputs: Sequence[Output]) -> SendOutcome:
         """Send each output in order (into the contact's forum topic, if it is one); stop at an
         error that makes the chat unreachable. Nothing is sent to a chat known to be
-        unreachable (`ChatMemory`)."""
+        unreachable (`ChatMemory`). Returns the outputs Telegram accepted (`sent`) and the
+        others (`failed`: refused, in whole or in part, or not tried)."""
+        fitted = list(degrade(outputs, self.capabilities))  # a no-op for degraded outputs
         reason = self.chats.unreachable(contact_id)
         if reason is not None:
             self.metrics.skipped_sends.inc()
             log.info(
                 "telegram_send_skipped",
                 reason=reason,
-                outputs=len(outputs),
+                outputs=len(fitted),
                 **self.contacts.fields(contact_id),
             )
-            return
+            return SendOutcome(sent=0, failed=len(fitted))
         moved_to: int | None = None
-        for output in degrade(outputs, self.capabilities):  # a no-op for degraded outputs
+        delivered = 0
+        for output in fitted:
+            refused = False
             for payload in message_payloads(
                 contact_id, output, empty_body=self.settings.empty_body_text
             ):
@@ -164,12 +168,17 @@ class TelegramBotSender:
                     )
                 if outcome.ok:
                     continue
+                refused = True
                 gone = UNREACHABLE_CHAT.get(outcome.meaning.event if outcome.meaning else "")
                 if gone is not None:
                     # Every later send would be refused the same way, reminders included.
                     self.chats.mark_unreachable(contact_id, gone)
                 if outcome.meaning is None or outcome.meaning.stops_batch:
-                    return
+                    # This output and those after it, never tried, are not delivered.
+                    return SendOutcome(sent=delivered, failed=len(fitted) - delivered)
+            if not refused:
+                delivered += 1
+        return SendOutcome(sent=delivered, failed=len(fitted) - delivered)
 
     def chat_active(self, contact_id: str) -> None:
         """Someone wrote in the contact's chat (the webhook got a message from it): whatever

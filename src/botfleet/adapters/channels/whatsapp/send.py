@@ -50,7 +50,7 @@ from botfleet.adapters.provider_api import (
 )
 from botfleet.domain.degrade import degrade
 from botfleet.domain.outputs import Output, TemplateMessage
-from botfleet.ports.channels import Capabilities
+from botfleet.ports.channels import Capabilities, SendOutcome
 
 log = structlog.get_logger("botfleet.channels.whatsapp")
 
@@ -87,33 +87,31 @@ class WhatsAppCloudSender:
         self._http = http
         self._sleep = sleep
 
-    async def send(self, contact_id: str, outputs: Sequence[Output]) -> None:
+    async def send(self, contact_id: str, outputs: Sequence[Output]) -> SendOutcome:
         """Send each output in order; stop at an error that makes the contact unreachable.
 
         Outside the 24-hour window (131047) only templates can reach the contact: the turn's
         other messages are not attempted (each would fail the same way), its templates still
-        are. The outputs delivered and not are added to the contact's `sends_to` totals.
+        are. Returns the outputs Graph accepted (`sent`) and the others (`failed`: refused, in
+        whole or in part, or never tried after an error).
         """
         fitted = list(degrade(outputs, self.capabilities))  # a no-op for degraded outputs
         delivered = 0
-        try:
-            templates_only = False
-            for output in fitted:
-                if isinstance(output, TemplateMessage):
-                    self._warn_empty_params(contact_id, output)
-                elif templates_only:
-                    continue
-                outcome = await self._send_output(contact_id, output)
-                meaning = outcome.meaning or UNKNOWN
-                if outcome.ok:
-                    delivered += 1
-                elif meaning is TEMPLATE_NEEDED:
-                    templates_only = True
-                elif meaning.stops_batch:
-                    return
-        finally:
-            # Whatever was not delivered failed: refused, or never tried after an error.
-            self.outcomes.counted(contact_id, sent=delivered, failed=len(fitted) - delivered)
+        templates_only = False
+        for output in fitted:
+            if isinstance(output, TemplateMessage):
+                self._warn_empty_params(contact_id, output)
+            elif templates_only:
+                continue
+            outcome = await self._send_output(contact_id, output)
+            meaning = outcome.meaning or UNKNOWN
+            if outcome.ok:
+                delivered += 1
+            elif meaning is TEMPLATE_NEEDED:
+                templates_only = True
+            elif meaning.stops_batch:
+                break
+        return SendOutcome(sent=delivered, failed=len(fitted) - delivered)
 
     async def _send_output(self, contact_id: str, output: Output) -> CallOutcome:
         """Post the output's bodies (a text first for an interactive body over 1024
@@ -131,11 +129,6 @@ class WhatsAppCloudSender:
             if result.ok:
                 result = outcome
         return result
-
-    def sends_to(self, contact_id: str) -> tuple[int, int]:
-        """(outputs delivered, outputs not delivered) to the contact so far, running totals:
-        what a run of a task sent is the difference between their values around it."""
-        return self.outcomes.totals(contact_id)
 
     @property
     def marks_read(self) -> bool:
