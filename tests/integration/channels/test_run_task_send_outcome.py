@@ -1,8 +1,8 @@
 """`POST /run-task` reports what became of the task's messages: `sent` and `failed` beside
-`"status": "done"` (the task ran either way), as the channel's send of the task's own turn
-returned them: not a turn of the contact that ran just before it, nor one right after it. On
-WhatsApp and Telegram, `sent` is what the provider accepted; on the web chat, what the outbox
-holds for the page to read (all of them)."""
+`"status": "done"` (the task ran either way; `"failed"`, a 500, when its turn raised), as the
+channel's send of the task's own turn returned them: not a turn of the contact that ran just
+before it, nor one right after it. On WhatsApp and Telegram, `sent` is what the provider
+accepted; on the web chat, what the outbox holds for the page to read (all of them)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ from botfleet.adapters.channels.telegram import SECRET_HEADER
 from botfleet.adapters.channels.whatsapp import SIGNATURE_HEADER, signature_for
 from botfleet.adapters.provider_httpx import HttpxProvider
 from botfleet.domain.tenant_config import Binding, TenantConfig
+from botfleet.flows.state import ConversationState
 from botfleet.testing.runtime import ChatClient, make_settings, running_app
+from botfleet.testing.stores import InMemoryTenantStore
 
 TOKEN = "internal-token-for-run-task"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -255,3 +257,21 @@ async def test_the_web_chat_counts_the_outputs_stored_for_the_page_as_sent() -> 
         "Your appointment is tomorrow",
         "Reply to change it",
     ]
+
+
+class BrokenCommitStore(InMemoryTenantStore):
+    async def commit_turn(self, state: ConversationState, **fields: Any) -> ConversationState:
+        raise RuntimeError("disk on fire")
+
+
+async def test_a_task_that_failed_answers_500_failed_with_nothing_counted() -> None:
+    flow = {**FLOW, "states": {"MENU": {"fallback": "MENU"}}}
+    settings = make_settings(internal_token=TOKEN)
+    async with running_app(flow=flow, settings=settings, stores=BrokenCommitStore()) as app:
+        body = {"task": "two_texts", "contact_id": CONTACT}
+        response = await app.http.post("/run-task", json=body, headers=AUTH)
+        page = await app.http.get("/messages", params={"contact_id": CONTACT})
+    assert response.status_code == 500
+    result = response.json()
+    assert (result["status"], result["sent"], result["failed"]) == ("failed", None, None)
+    assert page.json()["messages"] == []

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
+from botfleet.data_plane.runtime.task_outcome import TaskOutcome
 from botfleet.domain.outputs import Output
+from botfleet.flows.state import ConversationState
 from botfleet.ports.channels import NOTHING_SENT, SendOutcome
 from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
 from botfleet.testing.stores import InMemoryTenantStore
@@ -69,19 +72,20 @@ async def test_the_task_reports_what_its_send_returned() -> None:
         sends = await runtime.run_task("c1", "remind", {}, "job-1")
         quiet = await runtime.run_task("c1", "quiet", {}, "job-2")
         nobody = await runtime.run_task(None, "remind", {}, "job-3")
-    assert sends == SendOutcome(sent=2, failed=0)
-    assert quiet == nobody == NOTHING_SENT  # no messages: none sent, none failed
+    assert sends == TaskOutcome("done", SendOutcome(sent=2, failed=0))
+    assert quiet == TaskOutcome("done", NOTHING_SENT)  # no messages: none sent, none failed
+    assert nobody == TaskOutcome("skipped", NOTHING_SENT)
 
 
 async def test_a_sender_that_cannot_tell_reports_none() -> None:
     async with bootstrap_test_runtime(flow=FLOW, sender=SilentSender()) as runtime:
-        assert await runtime.run_task("c1", "remind", {}, "job-1") is None
+        assert await runtime.run_task("c1", "remind", {}, "job-1") == TaskOutcome("done", None)
 
 
 async def test_a_send_that_raised_reports_none_and_the_task_stays_committed() -> None:
     store = InMemoryTenantStore()
     async with bootstrap_test_runtime(flow=FLOW, stores=store, sender=RaisingSender()) as runtime:
-        assert await runtime.run_task("c1", "remind", {}, "job-1") is None
+        assert await runtime.run_task("c1", "remind", {}, "job-1") == TaskOutcome("done", None)
     rows = await store.outbox.since(contact_id="c1")
     assert [r["output"]["text"] for r in rows] == ["Reminder", "Reply to change it"]
 
@@ -96,4 +100,21 @@ async def test_a_turn_queued_right_after_the_task_is_not_counted_in() -> None:
         await runtime.sequencer.drain()  # the message's turn has sent (and been refused)
         sends = await task
     assert sender.calls == 2
-    assert sends == SendOutcome(sent=2, failed=0)
+    assert sends == TaskOutcome("done", SendOutcome(sent=2, failed=0))
+
+
+class BrokenCommitStore(InMemoryTenantStore):
+    """A store whose turn commits raise an error the runtime does not retry."""
+
+    async def commit_turn(self, state: ConversationState, **fields: Any) -> ConversationState:
+        raise RuntimeError("disk on fire")
+
+
+async def test_a_task_whose_turn_raised_is_failed_and_sends_nothing() -> None:
+    sender = RecordingSender()
+    async with bootstrap_test_runtime(
+        flow=FLOW, stores=BrokenCommitStore(), sender=sender
+    ) as runtime:
+        outcome = await runtime.run_task("c1", "remind", {}, "job-1")
+    assert outcome.status == "failed"
+    assert sender.sent == []  # nothing committed, nothing sent

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from botfleet.data_plane.api.internal_auth import check_actor, check_reader
 from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.data_plane.runtime.task_outcome import TaskStatus
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.http_guards import MAX_BODY_BYTES
 from botfleet.ports.scheduling import ScheduledJob, TaskScheduler, run_id
@@ -75,8 +76,11 @@ class RunTaskRequest(BaseModel):
 
 
 class RunTaskResult(BaseModel):
-    #: "done": the task ran (its turn is committed), whatever became of its messages.
-    status: str
+    status: TaskStatus = Field(
+        description="`done`: the task ran, its turn is committed, whatever became of its "
+        "messages (200). `skipped`: it did not run (a task run with the same id ran before; "
+        "200). `failed`: it raised and nothing was committed, logged as `task_failed` (500)",
+    )
     task: str
     contact_id: str
     run_id: str
@@ -85,7 +89,7 @@ class RunTaskResult(BaseModel):
         description="The task's messages delivered: accepted by the provider (WhatsApp, "
         "Telegram), or stored in the outbox the web chat reads. Counted from the task's own "
         "turn, never another turn of the contact; null when unknown (the send raised an error, "
-        "logged as `send_failed`)",
+        "logged as `send_failed`) or the task failed",
     )
     failed: int | None = Field(
         default=None,
@@ -141,16 +145,18 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
         if body.task not in runtime.live.flow.tasks:
             raise HTTPException(404, f"unknown task {body.task!r} in flow {runtime.live.flow.id}")
         rid = run_id(f"manual:{body.task}", runtime.clock.now())
-        sends = await runtime.run_task(body.contact_id, body.task, body.data, rid)
+        outcome = await runtime.run_task(body.contact_id, body.task, body.data, rid)
+        sends = outcome.sends if outcome.status != "failed" else None
         done = RunTaskResult(
-            status="done",
+            status=outcome.status,
             task=body.task,
             contact_id=body.contact_id,
             run_id=rid,
             sent=None if sends is None else sends.sent,
             failed=None if sends is None else sends.failed,
         )
-        return JSONResponse(done.model_dump(mode="json"))
+        code = 500 if outcome.status == "failed" else 200
+        return JSONResponse(done.model_dump(mode="json"), status_code=code)
 
     tags = ("internal",)
     return [

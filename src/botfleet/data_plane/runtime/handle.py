@@ -31,6 +31,7 @@ from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, StepObserver, run_steps
+from botfleet.data_plane.runtime.task_outcome import FAILED, SKIPPED, TaskOutcome
 from botfleet.domain.degrade import MenuTexts, degrade, menu_texts, repeated_options
 from botfleet.domain.errors import (
     ConcurrentUpdate,
@@ -202,19 +203,17 @@ class ConversationRuntime:
 
     async def run_task(
         self, contact_id: str | None, task: str, data: dict[str, Any], job_id: str
-    ) -> SendOutcome | None:
+    ) -> TaskOutcome:
         """A due scheduled task, run in the contact's order (never inside one of its turns): the
-        scheduler's `TaskRunner`. Returns what became of its turn's messages, as the sender's
-        send of that turn returned it (`POST /run-task`): not another turn's of the contact,
-        queued before or after it. None when the sender cannot tell (or raised). A task that
-        sends nothing (none of its actions sends, it failed, or it did not run: cancelled while
-        due, already run) reports nothing sent, nothing failed."""
+        scheduler's `TaskRunner`. Returns whether it ran and what became of its turn's messages,
+        as the sender's send of that turn returned it (`POST /run-task`): not another turn's of
+        the contact, queued before or after it."""
         if contact_id is None:
             log.warning("task_without_contact", tenant=self.ctx.tenant.id, task=task, job_id=job_id)
-            return NOTHING_SENT
+            return SKIPPED
         job = partial(self._task, contact_id, task, data, job_id)
-        sends: SendOutcome | None = await self.sequencer.submit(contact_id, job)
-        return sends
+        outcome: TaskOutcome = await self.sequencer.submit(contact_id, job)
+        return outcome
 
     def after_turns(
         self, contact_id: str, job: Callable[[], Awaitable[object]]
@@ -445,13 +444,13 @@ class ConversationRuntime:
 
     async def _task(
         self, contact_id: str, task: str, data: dict[str, Any], job_id: str
-    ) -> SendOutcome | None:
+    ) -> TaskOutcome:
         contact_log = ContactLog(log, self.ctx.tenant.id, contact_id)
         if self.scheduler is not None and not self.scheduler.wanted(job_id):
             # Cancelled or scheduled again by a turn it waited behind ("cancel my booking"
             # while its reminder fell due): the contact must not get the old reminder.
             contact_log.info("task_cancelled_while_due", task=task, job_id=job_id)
-            return NOTHING_SENT
+            return SKIPPED
         # A one-off job's run is recorded by its turn's commit: a job stored again after its run
         # (by the turn that scheduled it, replayed after a crash; or left in the job file by a
         # crash before its removal was written) has a run with the same id, which must not send
@@ -463,7 +462,7 @@ class ConversationRuntime:
                 try:
                     if once and await self._task_ran(job_id):
                         contact_log.info("task_already_ran", task=task, job_id=job_id)
-                        return NOTHING_SENT
+                        return SKIPPED
                     _, sends = await self._process(
                         contact_id,
                         event,
@@ -472,10 +471,10 @@ class ConversationRuntime:
                         task_run=job_id if once else None,
                         delay_from=run_moment(job_id),
                     )
-                    return sends
+                    return TaskOutcome("done", sends)
                 except TaskAlreadyRan:  # recorded since the check (another process)
                     contact_log.info("task_already_ran", task=task, job_id=job_id)
-                    return NOTHING_SENT
+                    return SKIPPED
                 except (StoreUnavailable, ConcurrentUpdate) as exc:
                     # The job left the job file when it fell due: nobody runs it again.
                     failures += 1
@@ -485,7 +484,7 @@ class ConversationRuntime:
                         raise
         except Exception as exc:
             contact_log.failure("task_failed", exc, task=task, job_id=job_id)
-            return NOTHING_SENT
+            return FAILED
 
     async def _task_ran(self, run_id: str) -> bool:
         with stray_cancellation_as_error("the store's read", error=StoreUnavailable):

@@ -1,0 +1,23 @@
+"""What became of one run of a scheduled task (`ConversationRuntime.run_task`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from botfleet.ports.channels import NOTHING_SENT, SendOutcome
+
+#: "done": the task's turn is committed; "skipped": it did not run (cancelled or scheduled again
+#: while due, already run, no contact); "failed": it raised, nothing committed (`task_failed`).
+TaskStatus = Literal["done", "skipped", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    status: TaskStatus
+    #: What the channel's send of the task's own turn made of its messages (None: unknown).
+    sends: SendOutcome | None = NOTHING_SENT
+
+
+SKIPPED = TaskOutcome("skipped")
+FAILED = TaskOutcome("failed")
