@@ -90,3 +90,8 @@ class Orchestrator(Protocol):
     async def health(self, tenant_id: str) -> DataPlaneHealth:
         """Its ``GET /health`` answer; `healthy` is False when it does not answer 200."""
         ...
+
+    async def delete(self, tenant_id: str, *, keep_data: bool = True) -> DataPlaneStatus | None:
+        """Stop it and forget it (its launch record or cluster objects); its data stays unless
+        `keep_data=False`. For a tenant deleted in the control plane."""
+        ...

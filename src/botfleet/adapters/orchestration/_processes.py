@@ -22,6 +22,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(host: str, port: int) -> bool:
+    """Nobody listens on `port` of `host`: a data plane could bind it (as uvicorn binds, with
+    ``SO_REUSEADDR``, so a port a stopped process left in TIME_WAIT counts as free)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _proc_entry(pid: int, name: str) -> bytes | None:
     try:
         return Path(f"/proc/{pid}/{name}").read_bytes()
@@ -48,6 +61,25 @@ def is_alive(pid: int, cwd: Path | None = None) -> bool:
     # Nor another tenant's: after a reboot a stale pid file may name a data plane started since
     # for another tenant, and `stop` would kill that one. Each runs in its tenant's folder.
     return cwd is None or _cwd_of(pid) in (None, cwd.resolve())
+
+
+def running_in(folder: Path) -> list[int]:
+    """The data planes (by `COMMAND_MARK`) whose working folder is `folder`, from /proc; [] where
+    there is no /proc. Each tenant's data plane runs in its own folder, so this finds it even
+    when its pid file is gone or names another process."""
+    folder = folder.resolve()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        pid = int(entry)
+        if _cwd_of(pid) == folder and is_alive(pid, folder):
+            found.append(pid)
+    return sorted(found)
 
 
 def _cwd_of(pid: int) -> Path | None:

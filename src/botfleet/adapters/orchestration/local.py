@@ -8,7 +8,9 @@
 
 A tenant's process gets only its own settings: the environment is built from a short list of
 system variables plus the spec, so neither another tenant's variables nor the control plane's
-keys ever reach it, and it runs in its own folder.
+keys ever reach it, and it runs in its own folder. That folder also identifies it: a data plane
+running there is the tenant's even when its pid file is gone or names another process (found
+through /proc), so a start never spawns a second one on the same state.db.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +35,8 @@ import httpx
 from botfleet.adapters.orchestration._processes import (
     free_port,
     is_alive,
+    port_is_free,
+    running_in,
     tail,
     terminate,
 )
@@ -135,50 +141,89 @@ class LocalOrchestrator:
         async with self._exclusive(tenant_id):
             return await self._restart(tenant_id)
 
+    async def delete(self, tenant_id: str, *, keep_data: bool = True) -> DataPlaneStatus:
+        """Stop the tenant's data plane and forget it: its launch record (which holds the boot
+        token and the cache key) and pid file go, so `restart` no longer knows it. Its data
+        folder (state, jobs, cached configuration) stays unless `keep_data=False`, which also
+        removes its log; a later `start` of the tenant runs on what was kept."""
+        async with self._exclusive(tenant_id):
+            stopped = await self._stop(tenant_id)
+            if stopped.state == "unknown" and not self.tenant_dir(tenant_id).exists():
+                return stopped
+            self._launch_file(tenant_id).unlink(missing_ok=True)
+            if keep_data:
+                detail = f"deleted; its data stays in {self.data_dir(tenant_id)}"
+            else:
+                shutil.rmtree(self.tenant_dir(tenant_id), ignore_errors=True)
+                self.log_file(tenant_id).unlink(missing_ok=True)
+                detail = "deleted with its data"
+            return DataPlaneStatus(tenant_id, "unknown", None, None, detail)
+
     async def _start(self, spec: DataPlaneSpec) -> DataPlaneStatus:
-        previous = self._read_launch(spec.tenant_id)
-        port = spec.port or (previous or {}).get("port") or free_port(self.host)
-        launch = _launch_record(spec, int(port))
-        await self._refuse_taken_port(spec.tenant_id, int(port))
-        status = await self.status(spec.tenant_id)
+        tenant_id = spec.tenant_id
+        previous = self._read_launch(tenant_id)
+        port = int(spec.port or (previous or {}).get("port") or free_port(self.host))
+        launch = _launch_record(spec, port)
+        await self._refuse_taken_port(tenant_id, port)
+        status = await self.status(tenant_id)
         if status.state == "running":
             if previous == launch:
+                if status.pid is not None and status.pid != self._read_pid(tenant_id):
+                    self._write_pid(tenant_id, status.pid)  # adopt it: stop() finds it again
+                    status = dataclasses.replace(status, detail="")
                 return status
-            await self._stop(spec.tenant_id)
-        return self._spawn(spec.tenant_id, launch)
+            if previous is not None and int(previous["port"]) != port:
+                # Moving to another port: make sure it is free before stopping this one.
+                await self._refuse_busy_port(tenant_id, port)
+            await self._stop(tenant_id)
+        else:
+            await self._refuse_busy_port(tenant_id, port)
+        return self._spawn(tenant_id, launch)
 
     async def _stop(self, tenant_id: str) -> DataPlaneStatus:
-        pid = self._read_pid(tenant_id)
-        if pid is None and self._read_launch(tenant_id) is None:
+        pids = self._running_pids(tenant_id)
+        if not pids and self._read_pid(tenant_id) is None and self._read_launch(tenant_id) is None:
             detail = "never started here: nothing to stop"
             return DataPlaneStatus(tenant_id, "unknown", self._url(tenant_id), None, detail)
-        if pid is not None and self._alive(pid, tenant_id):
-            killed = await terminate(
-                pid, lambda: self._alive(pid, tenant_id), timeout_s=self.stop_timeout_s
-            )
+        detail = "was not running"
+        for pid in pids:
+            alive = functools.partial(self._alive, pid, tenant_id)
+            killed = await terminate(pid, alive, timeout_s=self.stop_timeout_s)
             detail = "killed after the grace period" if killed else "stopped"
-        else:
-            detail = "was not running"
+            self._children.pop(pid, None)
         self.pid_file(tenant_id).unlink(missing_ok=True)
-        self._children.pop(pid or -1, None)
         return DataPlaneStatus(tenant_id, "stopped", self._url(tenant_id), None, detail)
 
     async def _restart(self, tenant_id: str) -> DataPlaneStatus:
         launch = self._read_launch(tenant_id)
         if launch is None:
             raise OrchestrationError(tenant_id, "never started here: nothing to restart")
-        await self._refuse_taken_port(tenant_id, int(launch["port"]))
+        port = int(launch["port"])
+        await self._refuse_taken_port(tenant_id, port)
+        if (await self.status(tenant_id)).state != "running":  # else it holds the port itself
+            await self._refuse_busy_port(tenant_id, port)
         await self._stop(tenant_id)
         return self._spawn(tenant_id, launch)
 
     async def status(self, tenant_id: str) -> DataPlaneStatus:
         url = self._url(tenant_id)
         pid = self._read_pid(tenant_id)
+        if pid is not None and self._alive(pid, tenant_id):
+            return DataPlaneStatus(tenant_id, "running", url, pid)
+        # The pid file is gone or names another process, yet a data plane may run in the
+        # tenant's folder (the pid file deleted, or this process died before writing it).
+        strays = running_in(self.tenant_dir(tenant_id))
+        if strays:
+            named = "is missing" if pid is None else f"names process {pid}, which is not it"
+            detail = (
+                f"process {strays[0]} runs in the tenant's folder, but its pid file "
+                f"{self.pid_file(tenant_id)} "
+                f"{named}; the next start with the same spec adopts it, stop ends it"
+            )
+            return DataPlaneStatus(tenant_id, "running", url, strays[0], detail)
         if pid is None:
             known = self._read_launch(tenant_id) is not None
             return DataPlaneStatus(tenant_id, "stopped" if known else "unknown", url)
-        if self._alive(pid, tenant_id):
-            return DataPlaneStatus(tenant_id, "running", url, pid)
         log_tail = tail(self.log_file(tenant_id))
         detail = f"process {pid} exited; end of {self.log_file(tenant_id)}:\n{log_tail}"
         return DataPlaneStatus(tenant_id, "failed", url, None, detail)
@@ -258,6 +303,52 @@ class LocalOrchestrator:
                     "give this tenant another port, or stop that one first",
                 )
 
+    async def _refuse_busy_port(self, tenant_id: str, port: int) -> None:
+        """Raise if anything listens on `port` (not called for the port the tenant's own running
+        data plane holds): the process about to be spawned could not bind it, and would run its
+        start-up (boot pull, recovery of its state, scheduler) before exiting. Checked before a
+        running data plane is stopped, so a refused start leaves it serving."""
+        if port_is_free(self.host, port):
+            return
+        answered_as = await self._answered_as(port)
+        if answered_as == tenant_id:
+            raise OrchestrationError(
+                tenant_id,
+                f"a data plane of this tenant that this orchestrator did not start ({self.root}) "
+                f"already listens on port {port} (started by hand, or from another folder): "
+                "stop it first; two data planes of one tenant must not run at once",
+            )
+        holder = (
+            f"tenant {answered_as!r}'s data plane (not one of {self.root})"
+            if answered_as
+            else "another program"
+        )
+        raise OrchestrationError(
+            tenant_id,
+            f"port {port} on {self.host} is in use by {holder}: free it, or give this tenant "
+            "another port (nothing was stopped or started)",
+        )
+
+    async def _answered_as(self, port: int) -> str | None:
+        """The tenant a data plane on `port` says it runs (its /health), if it answers so."""
+        try:
+            async with httpx.AsyncClient(timeout=self.health_timeout_s) as http:
+                body = (await http.get(f"http://{self._connect_host()}:{port}/health")).json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        tenant = body.get("tenant_id") if isinstance(body, dict) else None
+        return tenant if isinstance(tenant, str) else None
+
+    def _running_pids(self, tenant_id: str) -> list[int]:
+        """The tenant's data planes that run: the pid file's, and any other in its folder."""
+        pid = self._read_pid(tenant_id)
+        pids = [pid] if pid is not None and self._alive(pid, tenant_id) else []
+        return pids + [p for p in running_in(self.tenant_dir(tenant_id)) if p not in pids]
+
+    def _write_pid(self, tenant_id: str, pid: int) -> None:
+        self.pid_file(tenant_id).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.pid_file(tenant_id).write_text(f"{pid}\n", encoding="utf-8")
+
     def _spawn(self, tenant_id: str, launch: dict[str, Any]) -> DataPlaneStatus:
         spec = DataPlaneSpec(**{**launch["spec"], "env": dict(launch["spec"]["env"])})
         port = int(launch["port"])
@@ -290,7 +381,7 @@ class LocalOrchestrator:
                     tenant_id, f"could not run {self.python!r}: {exc.strerror or exc}"
                 ) from exc
         self._children[process.pid] = process
-        self.pid_file(tenant_id).write_text(f"{process.pid}\n", encoding="utf-8")
+        self._write_pid(tenant_id, process.pid)
         return DataPlaneStatus(tenant_id, "starting", self._url(tenant_id), process.pid)
 
     def _alive(self, pid: int, tenant_id: str) -> bool:
@@ -317,8 +408,10 @@ class LocalOrchestrator:
         launch = self._read_launch(tenant_id)
         if launch is None:
             return None
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-        return f"http://{host}:{launch['port']}"
+        return f"http://{self._connect_host()}:{launch['port']}"
+
+    def _connect_host(self) -> str:
+        return "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
 
 
 def _launch_record(spec: DataPlaneSpec, port: int) -> dict[str, Any]:

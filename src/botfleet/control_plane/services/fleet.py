@@ -66,17 +66,38 @@ class DataPlaneProbe:
         except ValueError:
             raise ValueError(f"GET {url}: answer is not JSON") from None
 
-    async def probe(self, base_url: str, token: str | None = None) -> ProbeResult:
-        """Read /health, /usage and /tasks; `token` is the data plane's internal token."""
-        results = await asyncio.gather(
-            *(self._get(f"{base_url}/{path}", token) for path in ("health", "usage", "tasks")),
+    async def probe(
+        self, base_url: str, token: str | None = None, *, tenant_id: str | None = None
+    ) -> ProbeResult:
+        """Read /health, then /usage and /tasks; `token` is the data plane's internal token.
+
+        A data plane that does not answer /health is not asked the rest. One whose /health
+        names a tenant other than `tenant_id` (another tenant's data plane holds the URL, a
+        port reused on one machine) is `unreachable` for this tenant: its answers are not
+        reported as this tenant's, and the token is not sent to it.
+        """
+        health: Any
+        try:
+            health = await self._get(f"{base_url}/health", None)
+        except Exception as exc:
+            health = exc
+        if isinstance(health, _Unreachable):
+            return ProbeResult(status="unreachable", errors=[str(health)])
+        answered_as = health.get("tenant_id") if isinstance(health, dict) else None
+        if tenant_id is not None and isinstance(answered_as, str) and answered_as != tenant_id:
+            return ProbeResult(
+                status="unreachable",
+                errors=[
+                    f"GET {base_url}/health: answers as tenant {answered_as!r}: another "
+                    "tenant's data plane holds this data_plane_url"
+                ],
+            )
+        usage, tasks = await asyncio.gather(
+            *(self._get(f"{base_url}/{path}", token) for path in ("usage", "tasks")),
             return_exceptions=True,
         )
-        health, usage, tasks = results
         result = ProbeResult(status="ok")
-        if isinstance(health, _Unreachable):
-            result.status = "unreachable"
-        elif isinstance(health, BaseException):
+        if isinstance(health, BaseException):
             result.status = "degraded"
         elif isinstance(health, dict):
             result.health = health
@@ -86,6 +107,7 @@ class DataPlaneProbe:
             result.usage = usage
         if not isinstance(tasks, BaseException):
             result.tasks = tasks
+        results = (health, usage, tasks)
         result.errors = [str(r) for r in results if isinstance(r, BaseException)]
         return result
 
@@ -125,7 +147,9 @@ async def _status(probe: DataPlaneProbe, snapshot: _Snapshot, now: datetime) -> 
     if snapshot.data_plane_url is None:
         result = ProbeResult(status="unconfigured")
     else:
-        result = await probe.probe(snapshot.data_plane_url, snapshot.token)
+        result = await probe.probe(
+            snapshot.data_plane_url, snapshot.token, tenant_id=snapshot.tenant_id
+        )
     if snapshot.token_error:
         result.errors.insert(0, snapshot.token_error)
     return TenantStatus(
