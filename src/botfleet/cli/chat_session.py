@@ -248,7 +248,12 @@ async def _handle(bot: Sandbox, text: str) -> None:
         kind, payload, extra = message.kind.value, message.payload, message.extra
         _show(bot, await bot.send(kind, text=message.text, payload=payload, extra=extra), mark)
     elif command == ":wait":
-        moved = await bot.wait(parse_duration(argument))
+        try:
+            duration = parse_duration(argument)
+        except ValueError as exc:  # a typo, said as `:send`'s are: the chat goes on
+            typer.echo(f"error: {exc}")
+            return
+        moved = await bot.wait(duration)
         typer.echo(f"(now {bot.clock.now().isoformat()})")
         _show(bot, moved, mark)
     elif command == ":help":

@@ -49,7 +49,37 @@ def build_app() -> typer.Typer:
     root.command("test")(run_tests)
     root.command("schema")(schema)
     root.command("new")(new)
+    _reflow_help(root)
     return root
+
+
+def _reflow_help(app: typer.Typer) -> None:
+    """Each command's help from its docstring with the paragraphs' line breaks taken out.
+
+    Typer's rich help keeps the single line breaks of every paragraph after the first, so a
+    docstring wrapped at 100 columns showed in `--help` as lines cut in the middle ("...a
+    frozen" / "clock, in strict..."). A paragraph whose lines after the first are indented or
+    start with "-" (a list), or one starting with "\b", is kept as written.
+    """
+    import inspect
+
+    for info in app.registered_commands:
+        if info.help is None and info.callback is not None:
+            info.help = _reflowed(inspect.getdoc(info.callback) or "")
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
+def _reflowed(text: str) -> str:
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        lines = paragraph.split("\n")
+        kept = paragraph.startswith("\b") or any(
+            line[:1].isspace() or line.startswith("-") for line in lines[1:]
+        )
+        paragraphs.append(paragraph if kept else " ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs)
 
 
 def __getattr__(name: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel
@@ -50,6 +51,40 @@ def tenant_json_schema() -> dict[str, Any]:
     binding["description"] = "the LLM provider's binding (the seed's place for it)"
     defs["LLMBinding"] = binding
     properties["connectors"] = _connectors_schema(defs)
+    properties["channel"] = _channel_schema(defs)
+    if "#/$defs/Binding" not in json.dumps(schema):
+        defs.pop("Binding", None)
+    return schema
+
+
+_CHANNEL_DOCS = {
+    "webchat": 'the web chat (docs/channels.md, "Web chat")',
+    "http_dev": 'the web chat under its seed name (docs/channels.md, "Web chat")',
+    "whatsapp": 'WhatsApp Cloud API (docs/channels.md, "WhatsApp Cloud API"); access_token, '
+    "app_secret and verify_token may be kept in the control plane's credentials",
+    "telegram": 'a Telegram bot (docs/channels.md, "Telegram Bot API"); bot_token and '
+    "webhook_secret may be kept in the control plane's credentials",
+}
+
+
+def _channel_schema(defs: dict[str, Any]) -> Any:
+    """`channel`: its `type` and that type's settings, from the model the data plane reads the
+    binding with. Secrets are not required: a file for the control plane leaves them out (they
+    are its credentials), and `botfleet validate` only warns when they are missing."""
+    from botfleet.control_plane.binding_schemas import channel_types, secret_fields
+
+    branches: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, kind in channel_types().items():
+        binding = kind.model.model_json_schema()
+        secrets = secret_fields(kind.model)
+        binding["required"] = [k for k in binding.get("required", []) if k not in secrets]
+        binding["description"] = _CHANNEL_DOCS[name]
+        branches[f"channel_{name}"] = (name, binding)
+    schema = _by_type(branches, "channel", defs)
+    schema["description"] = (
+        "the channel: webchat (alias http_dev), whatsapp or telegram, and its settings "
+        "(docs/channels.md); default webchat"
+    )
     return schema
 
 
@@ -197,11 +232,146 @@ def _rename_refs(node: Any, renamed: dict[str, str]) -> Any:
 
 
 def conversation_test_json_schema() -> dict[str, Any]:
-    """JSON Schema of a conversation test file (`botfleet test`)."""
+    """JSON Schema of a conversation test file (`botfleet test`).
+
+    `ConversationTest`'s, with what its validators read that pydantic's schema does not say:
+    `expect` and `notified` take one item without the list and strings as items (`expect:
+    ["Hi!"]`, `notified: handoff_requested`), `clock` any ISO date-time the loader reads (no
+    seconds, no offset: not RFC 3339, which an editor would flag), `send.type` the message
+    types; and each key's meaning (docs/authoring.md), shown by an editor on hover.
+    """
+    from botfleet.domain.messages import MessageType
+
     schema = ConversationTest.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "botfleet conversation test"
+    defs = schema["$defs"]
+    schema["properties"]["clock"] = {
+        "anyOf": [
+            {
+                "type": "string",
+                "pattern": _ISO_MOMENT,
+                # Shown by editors (VS Code's YAML extension) instead of the pattern.
+                "patternErrorMessage": "an ISO date-time, e.g. 2024-05-06T09:00 or "
+                "2024-05-06T09:00:00+02:00",
+            },
+            {"type": "null"},
+        ],
+        "default": None,
+        "title": "Clock",
+    }
+    step = defs["StepSpec"]["properties"]
+    step["expect"] = _one_or_list("#/$defs/OutputExpectation", "Expect")
+    step["notified"] = _one_or_list("#/$defs/NotificationExpectation", "Notified")
+    types = [t.value for t in MessageType]
+    aliases = [a for a in ("button", "list") if a not in types]
+    defs["MessageSpec"]["properties"]["type"] = {"enum": [*types, *aliases], "type": "string"}
+    _describe(schema, _TEST_DOCS[""])
+    for name, docs in _TEST_DOCS.items():
+        if name:
+            _describe(defs[name], docs)
     return schema
+
+
+#: The date-times a test's `clock` is read from: a date, or a date and a time (minutes at
+#: least), with or without an offset.
+_ISO_MOMENT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|z|[+-]\d{2}:?\d{2})?)?$"
+
+
+def _one_or_list(ref: str, title: str) -> dict[str, Any]:
+    """One item or a list of them, where a string stands for an item (`_listed`)."""
+    # The mapping first: an editor names the unknown key of a mapping that matches neither.
+    item = {"anyOf": [{"$ref": ref}, {"type": "string"}]}
+    return {
+        "anyOf": [*item["anyOf"], {"type": "array", "items": item}, {"type": "null"}],
+        "default": None,
+        "title": title,
+    }
+
+
+def _describe(schema: dict[str, Any], docs: Mapping[str, str]) -> None:
+    for key, text in docs.items():
+        schema["properties"][key]["description"] = text
+
+
+#: What each key of a conversation test means (docs/authoring.md, "Conversation tests"), by
+#: definition ("" for the file's top level): an editor shows it on hover.
+_TEST_DOCS: dict[str, dict[str, str]] = {
+    "": {
+        "name": "shown in reports (default: the file name)",
+        "tenant": "the tenant file the test runs (relative to this file); exactly one of "
+        "tenant and flow",
+        "flow": "a flow file run as a test tenant on the web chat (relative to this file)",
+        "timezone": "a flow test's time zone (default Europe/Madrid); a tenant has its own",
+        "clock": "the frozen start time, e.g. 2024-05-06T09:00 (a time without offset is in "
+        "the tenant's zone; default Monday 6 May 2024 09:00 Madrid)",
+        "contact": "who talks: id (default contact-1), name (contact.name), language",
+        "connectors": "fixtures by category: a calendar's settings and busy events, or "
+        "fixtures/operations for a scripted connector",
+        "llm": "the scripted LLM's answers, in order: a text, {in_scope: false} or "
+        "{error: timeout}",
+        "knowledge": "replaces the tenant's knowledge text (the LLM is only asked when there "
+        "is some)",
+        "start": "{state, data}: put data in place, then enter state before the first step",
+        "steps": "the conversation: each step does at most one thing, then checks what "
+        "happened; the test stops at its first failing step",
+    },
+    "StepSpec": {
+        "set_data": "put values in the data first (alone or before the step's action)",
+        "say": "the contact types a message (a number or a title picks a choice shown)",
+        "press": "the contact presses a button or picks a list row: one of the ids last shown",
+        "send": "any other message type: {type: image}, {type: location, extra: {...}}...",
+        "wait": "the clock moves on (2h, 1d7h); tasks due on the way run, their messages "
+        "are the outputs",
+        "enter": "enter a state as a transition would (its on_enter runs)",
+        "contact": "do this step as another contact",
+        "expect": "the step's outputs, all of them, in order: a text, or a mapping of "
+        "text/contains/regex/type/buttons/options; [] means nothing was sent",
+        "state": "the state after the step",
+        "data": "a subset of the data: listed keys must be equal (a.b reaches into nested data)",
+        "tasks": "the names of the tasks pending for the contact after the step, in any order",
+        "notified": "the notifications the flow sent during the step, in order: an event "
+        "name, or a mapping of connector/event/contact_id/text/contains/data/data_include",
+    },
+    "OutputExpectation": {
+        "type": "text, buttons, list or template",
+        "text": "exactly this text (a menu's body)",
+        "contains": "a text that contains this",
+        "regex": "a text this regular expression matches (searched anywhere)",
+        "buttons": "buttons with exactly these ids, in order",
+        "options": "exactly these option ids, in order (buttons or a list)",
+        "options_include": "at least these option ids",
+    },
+    "NotificationExpectation": {
+        "connector": "the binding it went to, as the flow calls it (notification.crm)",
+        "event": "this event",
+        "contact_id": "about this contact (the contact_id param)",
+        "text": "exactly this text param",
+        "contains": "a text param that contains this",
+        "data": "exactly these other params",
+        "data_include": "at least these other params (a.b reaches into nested values)",
+    },
+    "MessageSpec": {
+        "type": "the message type (what a flow's on_type matches)",
+        "text": "its text or caption",
+        "payload": "its payload (a button or list reply's id)",
+        "extra": "channel details, e.g. {latitude: 40.4, longitude: -3.7} for a location",
+    },
+    "ContactSpec": {
+        "id": "the contact id (default contact-1; on WhatsApp the phone in digits, no +)",
+        "name": "the profile name: contact.name",
+        "language": "contact.language, as Telegram's language_code",
+    },
+    "StartSpec": {
+        "state": "entered before the first step (its on_enter runs)",
+        "data": "put in the data before that",
+    },
+    "LLMAnswerSpec": {
+        "text": "the answer (in scope)",
+        "in_scope": "false: the model does not know, the safe text is sent",
+        "error": "the call fails: timeout, unavailable or rejected",
+    },
+}
 
 
 def schema_text(kind: SchemaKind) -> str:
@@ -211,5 +381,35 @@ def schema_text(kind: SchemaKind) -> str:
         "tenant": tenant_json_schema,
         "test": conversation_test_json_schema,
     }
-    schema = builders[kind]()
+    schema = _nullable_types(builders[kind]())
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def _nullable_types(node: Any) -> Any:
+    """An optional field as `{"type": ["string", "null"]}`, not pydantic's `{"anyOf":
+    [{"type": "string"}, {"type": "null"}]}`, and without its `"default": null`.
+
+    Both accept the same values, but VS Code's YAML extension, meeting the `anyOf`, showed on
+    hover the titles of its two branches ("Say || Say") instead of the field's description,
+    and offered `null` as the value to complete.
+    """
+    if isinstance(node, list):
+        return [_nullable_types(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _nullable_types(v) for k, v in node.items()}
+    branches = node.get("anyOf")
+    if isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches:
+        other = branches[1 - branches.index({"type": "null"})]
+        simple = isinstance(other.get("type"), str) and not {"$ref", "anyOf", "oneOf", "allOf"} & (
+            other.keys()
+        )
+        # The field's own title and description win over the branch's (a model's docstring).
+        if simple and not (other.keys() & (node.keys() - {"anyOf", "title", "description"})):
+            node.pop("anyOf")
+            if "enum" in other:
+                other = {**other, "enum": [*other["enum"], None]}
+            node = {**other, **node, "type": [other["type"], "null"]}
+            if "default" in node and node["default"] is None:
+                node.pop("default")
+    return node

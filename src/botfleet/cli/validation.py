@@ -32,7 +32,7 @@ from botfleet.flows.load import load_flow
 from botfleet.flows.tenant_file import config_key_path, display_path, read_tenant_file
 from botfleet.ports.clock import SystemClock
 from botfleet.ports.connectors import Connector
-from botfleet.testing.conversation_format import TEST_KEYS
+from botfleet.testing.conversation_format import TEST_KEYS, not_utf8
 
 __all__ = [
     "FileKind",
@@ -207,9 +207,12 @@ def validate_file(path: str | Path) -> FileReport:
     try:
         text = Path(path).read_text(encoding="utf-8")
         document = yaml_lines.load_with_lines(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        return FileReport(source, "unknown", [Finding(source, None, "", "error", f"{reason}")])
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return FileReport(source, "unknown", [Finding(source, None, "", "error", reason)])
+    except UnicodeDecodeError as exc:
+        line, message = not_utf8(exc)
+        return FileReport(source, "unknown", [Finding(source, line, "", "error", message)])
     except yaml_lines.YamlSyntaxError as exc:
         problem = exc.problem
         finding = Finding(source, problem.line, problem.path, "error", problem.message)

@@ -411,8 +411,19 @@ async def _check_step(
         jobs = await sandbox.scheduler.jobs(contact_id=state.contact_id)
         pending = sorted(j.task for j in jobs)
         if pending != sorted(step.tasks):
-            problems.append(f"tasks: expected {sorted(step.tasks)}, scheduled {pending}")
+            problems.append(
+                f"tasks: expected {sorted(step.tasks)}, scheduled {pending}"
+                + _unknown_tasks(sandbox, step.tasks)
+            )
     return problems
+
+
+def _unknown_tasks(sandbox: Sandbox, names: Iterable[str]) -> str:
+    """`; the flow has no task 'remindr' (did you mean 'reminder'?)` for a misspelt name, as
+    `state:` says of a state: else the failure reads as if the flow never scheduled it."""
+    tasks = sandbox.flow.tasks
+    unknown = sorted({n for n in names if n not in tasks})
+    return "".join(f"; the flow has no task {n!r}{did_you_mean(n, tasks)}" for n in unknown)
 
 
 # ---------------------------------------------------------------- output checks

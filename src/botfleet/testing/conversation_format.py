@@ -38,6 +38,7 @@ __all__ = [
     "TestSearch",
     "find_conversation_tests",
     "load_conversation_test",
+    "not_utf8",
     "search_conversation_tests",
 ]
 
@@ -272,6 +273,18 @@ class LoadedTest:
         return self.source if line is None else f"{self.source}:{line}"
 
 
+def not_utf8(exc: UnicodeDecodeError) -> tuple[int, str]:
+    """The line of the first byte a file's text cannot be read at, and what to do about it."""
+    before = exc.object[: exc.start]
+    line = before.count(b"\n") + 1
+    column = exc.start - (before.rfind(b"\n") + 1) + 1
+    byte = exc.object[exc.start : exc.start + 1].hex()
+    return line, (
+        f"not UTF-8 text: byte 0x{byte} at line {line}, column {column} ({exc.reason}); "
+        "save the file as UTF-8"
+    )
+
+
 def load_conversation_test(path: str | Path) -> LoadedTest:
     """Read and validate a test file. Raises `ConversationTestError` naming file:line and path."""
     source = str(path)
@@ -279,11 +292,22 @@ def load_conversation_test(path: str | Path) -> LoadedTest:
         document = yaml_lines.load_with_lines(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConversationTestError([f"{source}: cannot read: {exc.strerror}"]) from None
-    except UnicodeDecodeError:
-        raise ConversationTestError([f"{source}: not UTF-8 text"]) from None
+    except UnicodeDecodeError as exc:
+        line, message = not_utf8(exc)
+        raise ConversationTestError([f"{source}:{line}: {message}"]) from None
     except yaml_lines.YamlSyntaxError as exc:
         where = source if exc.problem.line is None else f"{source}:{exc.problem.line}"
         raise ConversationTestError([f"{where}: {exc.problem.message}"]) from None
+    other = _other_kind(document.data)
+    if other is not None:
+        # Read as a test, each of its keys would be an error: say what it is instead.
+        key = "tenant" if other == "a tenant file" else "flow"
+        raise ConversationTestError(
+            [
+                f"{source}:1: {other}, not a conversation test: check it with `botfleet validate "
+                f"{source}`; a test runs it with `{key}: <its path from the test file>`"
+            ]
+        )
     collector = IssueCollector(source, document.lines)
     for duplicate in document.duplicates:
         collector.error(duplicate.path, duplicate.message)
@@ -295,6 +319,15 @@ def load_conversation_test(path: str | Path) -> LoadedTest:
     if spec is None or collector.issues:
         raise ConversationTestError([str(i) for i in collector.issues] or [f"{source}: invalid"])
     return LoadedTest(spec, source, document.lines)
+
+
+def _other_kind(data: Any) -> str | None:
+    """ "a flow" or "a tenant file" for a file with no `steps` that is one, else None."""
+    if not isinstance(data, dict) or "steps" in data:
+        return None
+    if "tenant_id" in data:
+        return "a tenant file"
+    return "a flow" if "states" in data else None
 
 
 #: Top-level keys only a conversation test has: a file with one of them (or with a key close to
@@ -349,10 +382,9 @@ def _not_a_test(path: Path) -> str | None:
     if "steps" in data:
         return None
     # Before the other test keys: a tenant file may have an inline `flow`.
-    if "tenant_id" in data:
-        return "a tenant file"
-    if "states" in data:
-        return "a flow"
+    other = _other_kind(data)
+    if other is not None:
+        return other
     keys = [str(k) for k in data]
     if any(k in TEST_KEYS for k in keys) or difflib.get_close_matches("steps", keys, cutoff=0.75):
         return None

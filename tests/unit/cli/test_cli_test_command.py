@@ -173,7 +173,7 @@ def test_a_test_file_that_is_not_utf8_is_an_error_not_a_traceback(
     assert result.exception is None or isinstance(result.exception, SystemExit)
     latin1 = suite / "test_latin1.yaml"
     assert f"ERROR test_latin1  ({latin1}, 0 steps)" in result.stdout
-    assert f"{latin1}: not UTF-8 text" in result.stdout
+    assert f"{latin1}:1: not UTF-8 text: byte 0xe9 at line 1, column 10" in result.stdout
     assert "1 passed, 0 failed, 1 error(s)" in result.stdout
 
 
