@@ -11,6 +11,7 @@ This module imports nothing heavy at its top.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -115,9 +116,20 @@ def _host_setting(options: ServeOptions, settings: DataPlaneSettings) -> str:
     return f"{given}, read as DP_HOST since that is not set"
 
 
+def _port_setting(options: ServeOptions, settings: DataPlaneSettings) -> str:
+    """Where the port came from, for a message about it (as `_host_setting`)."""
+    if options.port:
+        return "--port"
+    given = type(settings).given_by("port")
+    if given is None or given.upper().startswith("DP_"):
+        return given or "DP_PORT, default"
+    return f"{given}, read as DP_PORT since that is not set"
+
+
 def _run(options: ServeOptions) -> None:
     import uvicorn
 
+    from botfleet.cli.listening import bind_listening_sockets, port_problem
     from botfleet.data_plane.app import create_app
     from botfleet.domain.errors import ConfigError, FlowValidationError
     from botfleet.observability import configure_logging, set_log_tenant
@@ -141,11 +153,17 @@ def _run(options: ServeOptions) -> None:
     except (ConfigError, FlowValidationError) as exc:  # a local YAML, its flow, or no source
         cannot_start(exc)
     set_log_tenant(app.state.tenant_id)
+    port = options.port or settings.port
     try:
-        uvicorn.run(
+        # Before the app's start-up (boot pull, recovery, scheduler): see botfleet.cli.listening.
+        sockets = bind_listening_sockets(host, port)
+    except OSError as exc:
+        cannot_start(port_problem(host, port, _port_setting(options, settings), exc))
+    try:
+        config = uvicorn.Config(
             app,
             host=host,
-            port=options.port or settings.port,
+            port=port,
             log_level="warning",
             # uvicorn's own lines go through `configure_logging`'s handler (JSON) instead of
             # the plain-text handlers its default configuration installs.
@@ -156,6 +174,11 @@ def _run(options: ServeOptions) -> None:
             # websockets library and its protocol for upgrade requests (~0.7 MB of RSS).
             ws="none",
         )
+        server = uvicorn.Server(config)
+        with contextlib.suppress(KeyboardInterrupt):  # as `uvicorn.run`: Ctrl-C ends quietly
+            server.run(sockets=sockets)
+        if not server.started:  # as `uvicorn.run`: status 3 when the app did not start
+            raise SystemExit(3)
     except SystemExit as exit_:
         # uvicorn exits with status 3 when the app did not start. A configuration refused
         # while the runtime was built (a binding, the LLM settings) is a start-up error like

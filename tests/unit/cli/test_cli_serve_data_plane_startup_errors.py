@@ -208,3 +208,36 @@ def test_a_host_of_another_machine_is_named_with_where_it_came_from(
     assert _the_one_line(result).startswith(
         f"cannot listen on '192.0.2.1' ({named}): it is not an address of this machine; "
     )
+
+
+def test_a_port_in_use_is_refused_before_the_tenant_is_touched(tmp_path: Path) -> None:
+    import socket
+
+    tenant = tmp_path / "tenant.yaml"
+    tenant.write_text(
+        "tenant_id: acme\nflow:\n  id: f\n  initial_state: A\n  states:\n    A:\n"
+        "      on_enter: [{action: send_text, text: hi}]\n      transitions: [{target: A}]\n",
+        encoding="utf-8",
+    )
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = _serve(
+            tmp_path,
+            {"DP_HOST": "127.0.0.1"},
+            "--tenant-config",
+            str(tenant),
+            "--port",
+            str(port),
+        )
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line == (
+        f"data plane cannot start: port {port} on 127.0.0.1 (--port) is in use by another "
+        "process (another data plane of this tenant?): stop it, or give this one another port; "
+        "nothing was started"
+    )
+    # Refused before the app's start-up: no state file, no job file was opened.
+    data = tmp_path / "data"
+    assert not data.exists() or not any(data.rglob("*.db"))
