@@ -32,6 +32,7 @@ from botfleet.adapters.llm.quota import (
     SqliteUsageStore,
     UsageStore,
 )
+from botfleet.adapters.llm.replies import MalformedAnswer
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
 from botfleet.data_plane.observability import turn_fields
 from botfleet.data_plane.resilience import (
@@ -192,7 +193,13 @@ class KnowledgeLLMFallback:
         }
         outcome: Outcome = "answered"
         problem: str | None = None
-        if not answer.in_scope:
+        detail: dict[str, str] = {}
+        if isinstance(answer, MalformedAnswer):
+            # Not an answer at all: counted as out of scope, logged apart (a model that keeps
+            # failing the format is a set-up problem, not a gap in the document).
+            problem = "malformed_reply"
+            detail = {"reason": answer.reason}
+        elif not answer.in_scope:
             problem = "out_of_scope"
         else:
             problem = answer_problem(
@@ -202,7 +209,8 @@ class KnowledgeLLMFallback:
             outcome = "out_of_scope"
         await self.quota.record(usage, outcome)
         if problem is not None:
-            log.info("llm_question", outcome=problem, **tokens, **fields)
+            emit = log.warning if problem == "malformed_reply" else log.info
+            emit("llm_question", outcome=problem, **detail, **tokens, **fields)
             return None, problem, usage
         text = cap(plain_text(answer.text), self.max_chars)
         log.info("llm_question", outcome="answered", chars=len(text), **tokens, **fields)

@@ -8,12 +8,13 @@ input `{in_scope, answer}`; a reply without it counts as out of scope (its token
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 import anthropic
 import structlog
 
-from botfleet.adapters.llm.errors import connection_error, status_error
+from botfleet.adapters.llm.errors import connection_error, malformed_response, status_error
 from botfleet.adapters.llm.options import LLMOptions
 from botfleet.adapters.llm.prompt import (
     ANSWER_TOOL,
@@ -21,6 +22,7 @@ from botfleet.adapters.llm.prompt import (
     build_prompt,
     parse_answer_fields,
 )
+from botfleet.adapters.llm.replies import malformed, token_count
 from botfleet.domain.errors import ConnectorRejected
 from botfleet.ports.connectors import Answer, LLMContext, LLMUsage
 
@@ -86,8 +88,12 @@ class AnthropicLLM:
             raise connection_error(PROVIDER, timed_out=True) from None
         except anthropic.APIConnectionError:
             raise connection_error(PROVIDER, timed_out=False) from None
+        except json.JSONDecodeError:  # a 200 whose body is not JSON (a proxy's page...)
+            raise malformed_response(PROVIDER) from None
         except anthropic.AnthropicError as exc:  # e.g. no API key configured
             raise ConnectorRejected(f"{PROVIDER}: {type(exc).__name__}") from None
+        if isinstance(message, (str, bytes)):  # the SDK hands back a body that is not JSON
+            raise malformed_response(PROVIDER)
         return _to_answer(message)
 
     async def aclose(self) -> None:
@@ -112,21 +118,30 @@ def usage_of(usage: Any) -> LLMUsage:
     """Anthropic's `input_tokens` excludes cache reads and writes; writes are billed as input."""
     if usage is None:
         return LLMUsage()
-    written = getattr(usage, "cache_creation_input_tokens", None) or 0
-    read = getattr(usage, "cache_read_input_tokens", None) or 0
+    written = token_count(getattr(usage, "cache_creation_input_tokens", None))
+    read = token_count(getattr(usage, "cache_read_input_tokens", None))
     return LLMUsage(
-        input_tokens=(usage.input_tokens or 0) + written,
-        output_tokens=usage.output_tokens or 0,
+        input_tokens=token_count(getattr(usage, "input_tokens", None)) + written,
+        output_tokens=token_count(getattr(usage, "output_tokens", None)),
         cached_tokens=read,
     )
 
 
 def _to_answer(message: Any) -> Answer:
     usage = usage_of(getattr(message, "usage", None))
-    for block in getattr(message, "content", None) or ():
-        if getattr(block, "type", None) == "tool_use" and block.name == ANSWER_TOOL_NAME:
-            fields = parse_answer_fields(block.input)
-            if fields is not None:
-                in_scope, text = fields
-                return Answer(text=text if in_scope else "", in_scope=in_scope, usage=usage)
-    return Answer(text="", in_scope=False, usage=usage)
+    stop = getattr(message, "stop_reason", None)
+    content = getattr(message, "content", None)
+    called = False
+    for block in content if isinstance(content, list) else ():
+        if getattr(block, "type", None) != "tool_use":
+            continue
+        if getattr(block, "name", None) != ANSWER_TOOL_NAME:
+            continue
+        called = True
+        fields = parse_answer_fields(getattr(block, "input", None))
+        if fields is not None:
+            in_scope, text = fields
+            return Answer(text=text if in_scope else "", in_scope=in_scope, usage=usage)
+    if called:
+        return malformed("the answer tool's input is not {in_scope, answer}", usage, stop)
+    return malformed("no call of the answer tool", usage, stop)

@@ -60,6 +60,11 @@ def status_error(
     ))  # fmt: skip
 
 
+def malformed_response(provider: str) -> ConnectorError:
+    """The API answered, but not with JSON (a proxy's or a portal's page...): like a 502."""
+    return ConnectorUnavailable(f"{provider}: the API's answer is not JSON")
+
+
 def connection_error(provider: str, *, timed_out: bool) -> ConnectorError:
     if timed_out:
         return ConnectorTimeout(f"{provider}: no answer in time")

@@ -68,7 +68,7 @@ def neutralise_knowledge(text: str) -> str:
 
 def answer_problem(text: str, rules: str) -> str | None:
     """Why an in-scope answer must not be sent, or None when it may be."""
-    if not text.strip():
+    if not plain_text(text):  # blank, or nothing left once made plain ("```", "\u200b")
         return "empty_answer"
     if _PROMPT_TAGS.search(text):
         return "prompt_tags_in_answer"
@@ -90,17 +90,30 @@ def _looks_like_json(text: str) -> bool:
     return True
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"\W+", " ", text.lower()).strip()
+#: A run of this many words of a rule, found in an answer, is a quote of the rules.
+RULE_QUOTE_WORDS = 8
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def _words(text: str) -> list[str]:
+    # `_` separates words too: "in_scope" and "in scope" are the same quote.
+    return _WORDS.findall(text.lower())
 
 
 def _quotes_rules(text: str, rules: str) -> bool:
-    """True when the answer repeats any long stretch of the rules (a leaked system prompt)."""
-    answer = _squash(text)
-    for sentence in re.split(r"(?<=[.:])\s+|\n", rules):
-        piece = _squash(sentence)
-        if len(piece) >= 40 and piece in answer:
-            return True
+    """True when the answer repeats a stretch of the rules (a leaked system prompt): a whole
+    rule sentence of 40 characters or more, or any run of `RULE_QUOTE_WORDS` words of a rule
+    (its sentences included)."""
+    answer = f" {' '.join(_words(text))} "
+    for line in rules.split("\n"):
+        for sentence in re.split(r"(?<=[.:])\s+", line):
+            piece = " ".join(_words(sentence))
+            if len(piece) >= 40 and f" {piece} " in answer:
+                return True
+        words = _words(line)
+        for start in range(len(words) - RULE_QUOTE_WORDS + 1):
+            if f" {' '.join(words[start : start + RULE_QUOTE_WORDS])} " in answer:
+                return True
     return False
 
 

@@ -9,13 +9,15 @@ between questions, so they are the cached part.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import openai
 
-from botfleet.adapters.llm.errors import connection_error, status_error
+from botfleet.adapters.llm.errors import connection_error, malformed_response, status_error
 from botfleet.adapters.llm.options import LLMOptions
 from botfleet.adapters.llm.prompt import build_prompt, parse_json_answer
+from botfleet.adapters.llm.replies import malformed, token_count
 from botfleet.domain.errors import ConnectorRejected
 from botfleet.ports.connectors import Answer, LLMContext, LLMUsage
 
@@ -74,8 +76,12 @@ class OpenAICompatibleLLM:
             raise connection_error(PROVIDER, timed_out=True) from None
         except openai.APIConnectionError:
             raise connection_error(PROVIDER, timed_out=False) from None
+        except json.JSONDecodeError:  # a 200 whose body is not JSON (a proxy's page...)
+            raise malformed_response(PROVIDER) from None
         except openai.OpenAIError as exc:
             raise ConnectorRejected(f"{PROVIDER}: {type(exc).__name__}") from None
+        if isinstance(completion, (str, bytes)):  # the SDK hands back a body that is not JSON
+            raise malformed_response(PROVIDER)
         return _to_answer(completion)
 
     async def aclose(self) -> None:
@@ -87,21 +93,27 @@ def usage_of(usage: Any) -> LLMUsage:
     if usage is None:
         return LLMUsage()
     details = getattr(usage, "prompt_tokens_details", None)
-    cached = (getattr(details, "cached_tokens", None) or 0) if details is not None else 0
-    prompt = usage.prompt_tokens or 0
+    cached = token_count(getattr(details, "cached_tokens", None))
+    prompt = token_count(getattr(usage, "prompt_tokens", None))
     return LLMUsage(
         input_tokens=max(prompt - cached, 0),
-        output_tokens=usage.completion_tokens or 0,
+        output_tokens=token_count(getattr(usage, "completion_tokens", None)),
         cached_tokens=cached,
     )
 
 
 def _to_answer(completion: Any) -> Answer:
     usage = usage_of(getattr(completion, "usage", None))
-    choices = getattr(completion, "choices", None) or []
-    content = choices[0].message.content if choices else None
+    choices = getattr(completion, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        return malformed("no choices in the reply", usage)
+    choice = choices[0]
+    stop = getattr(choice, "finish_reason", None)
+    content = getattr(getattr(choice, "message", None), "content", None)
+    if not isinstance(content, str) or not content.strip():
+        return malformed("no message content", usage, stop)
     fields = parse_json_answer(content)
     if fields is None:
-        return Answer(text="", in_scope=False, usage=usage)
+        return malformed("not a JSON object {in_scope: bool, answer: string}", usage, stop)
     in_scope, text = fields
     return Answer(text=text if in_scope else "", in_scope=in_scope, usage=usage)

@@ -155,8 +155,12 @@ def parse_json_answer(content: str | None) -> tuple[bool, str] | None:
 
 
 def rules_text(context: LLMContext, max_chars: int) -> str:
-    """Both variants of the rules for this context: what a leaked system prompt would quote."""
+    """Both variants of the rules for this context: what a leaked system prompt would quote.
+
+    The first line (who the assistant is, with the marker) is left out: the marker is checked
+    on its own, and an answer saying it is the business's assistant leaks nothing.
+    """
     return "\n".join(
-        build_prompt("", "", context, output=output, max_chars=max_chars).rules
+        build_prompt("", "", context, output=output, max_chars=max_chars).rules.split("\n", 1)[1]
         for output in ("tool", "json")
     )

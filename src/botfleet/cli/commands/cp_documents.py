@@ -45,6 +45,7 @@ def build(verbs: DocumentVerbs, help_text: str) -> typer.Typer:
 
     @app.command("list")
     def list_versions(ctx: typer.Context, tenant: str) -> None:
+        """Every version (number, sha256, author, date) and which one is published."""
         run(ctx, lambda c: getattr(c, call("list"))(tenant))
 
     @app.command("show")
@@ -54,6 +55,8 @@ def build(verbs: DocumentVerbs, help_text: str) -> typer.Typer:
         version: int,
         raw: bool = typer.Option(False, "--raw", help="Print only the document's text."),
     ) -> None:
+        """One version: its details and text (`--raw`: the text only, e.g. to edit it)."""
+
         def get(client: object) -> object:
             detail = getattr(client, call("get"))(tenant, version)
             return getattr(detail, verbs.text_field) if raw else detail
@@ -71,6 +74,7 @@ def build(verbs: DocumentVerbs, help_text: str) -> typer.Typer:
         tenant: str,
         to: int | None = typer.Option(None, "--to", help="Version (default: the one before)."),
     ) -> None:
+        """Publish an earlier version again (data planes pick it up on their next poll)."""
         run(ctx, lambda c: getattr(c, call("rollback"))(tenant, to))
 
     @app.command("diff")
