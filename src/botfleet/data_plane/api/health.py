@@ -6,6 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from botfleet.data_plane.llm_fallback import KnowledgeLLMFallback
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.web import Operation
 
@@ -48,8 +49,11 @@ def health_operations() -> list[Operation]:
 
 
 def _breakers(runtime: ConversationRuntime) -> dict[str, str]:
-    """category -> circuit breaker state, so an operator sees a failing back end at a glance."""
+    """category -> circuit breaker state, so an operator sees a failing back end at a glance;
+    the LLM fallback's as `llm` (its calls go through a breaker of their own)."""
     states = getattr(runtime.connectors, "breaker_states", None)
-    if states is None:
-        return {}
-    return {category: str(getattr(state, "value", state)) for category, state in states().items()}
+    found = dict(states()) if states is not None else {}
+    llm = runtime.llm
+    if isinstance(llm, KnowledgeLLMFallback) and llm.connector is not None:
+        found.setdefault("llm", llm.connector.breaker.state)
+    return {category: str(getattr(state, "value", state)) for category, state in found.items()}
