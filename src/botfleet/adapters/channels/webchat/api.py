@@ -17,7 +17,6 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from botfleet.adapters.channels.option_ids import PREFIX, positional_press, sendable_ids
 from botfleet.adapters.channels.webchat.assets import (
     HTML_TYPE,
-    PAGE_HEADERS,
     SCRIPT_HEADERS,
     SCRIPT_TYPE,
     load_assets,
@@ -146,7 +145,7 @@ def build_routes(
         return JSONResponse(MessagesPage(messages=found, last=last).model_dump(mode="json"))
 
     async def page(request: Request) -> Response:
-        return HTMLResponse(assets.page, headers=PAGE_HEADERS, media_type=HTML_TYPE)
+        return HTMLResponse(assets.page, headers=assets.page_headers, media_type=HTML_TYPE)
 
     async def chat_script(request: Request) -> Response:
         return Response(assets.chat_js, headers=SCRIPT_HEADERS, media_type=SCRIPT_TYPE)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -12,27 +15,41 @@ PAGE_TITLE_MARK = "__BOTFLEET_TITLE__"
 #: Placeholder in widget.js replaced by the chat title as a JSON string literal.
 WIDGET_TITLE_MARK = '/*title*/ "Chat"'
 
-# The page is meant to be framed by the widget on any site, so `frame-ancestors *`; everything
-# else (scripts, fetches) stays on the data plane's own origin.
-_PAGE_CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'unsafe-inline'",
-        "connect-src 'self'",
-        "img-src 'self' data:",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors *",
-    ]
-)
+#: The page's one <style> block, allowed by its hash (`page_headers`).
+_STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 
-PAGE_HEADERS = {
-    "Content-Security-Policy": _PAGE_CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
+
+def page_headers(page: str) -> dict[str, str]:
+    """The chat page's headers. Its policy keeps scripts and fetches on the data plane's own
+    origin and allows the page's own <style> block by its SHA-256 (no `'unsafe-inline'`: a
+    style attribute or element that got into the page some other way does not apply). The page
+    is meant to be framed by the widget on any site, so `frame-ancestors *`."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(block.encode()).digest()).decode() + "'"
+        for block in _STYLE_BLOCK.findall(page)
+    ]
+    styles = " ".join(hashes) or "'none'"
+    policy = "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            f"style-src {styles}",
+            "connect-src 'self'",
+            # the page's `<link rel="icon" href="data:,">`: no request for /favicon.ico
+            "img-src 'self' data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors *",
+        ]
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-cache",
+    }
+
+
 SCRIPT_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "public, max-age=300",
@@ -46,6 +63,7 @@ class Assets:
     page: str
     chat_js: str
     widget_js: str
+    page_headers: dict[str, str]
 
 
 def load_assets(title: str) -> Assets:
@@ -57,4 +75,6 @@ def load_assets(title: str) -> Assets:
 
     page = read("chat.html").replace(PAGE_TITLE_MARK, html.escape(title, quote=True))
     widget = read("widget.js").replace(WIDGET_TITLE_MARK, json.dumps(title, ensure_ascii=True))
-    return Assets(page=page, chat_js=read("chat.js"), widget_js=widget)
+    return Assets(
+        page=page, chat_js=read("chat.js"), widget_js=widget, page_headers=page_headers(page)
+    )

@@ -8,6 +8,9 @@
   const MAX_TRANSCRIPT = 200; // entries kept in localStorage
   const MAX_PENDING = 100; // replies shown from POST, waiting to be matched in the outbox
   const PAGE_SIZE = 100;
+  // A turn waits for connectors and the LLM (each bounded by its own timeouts); an answer this
+  // late is not coming: the message is marked, to be sent again, instead of "typing" forever.
+  const ANSWER_TIMEOUT_MS = 90000;
   const SAFE_ID = /^[A-Za-z0-9_.:@+-]{1,128}$/;
   const STORAGE_KEY = "botfleet.webchat:" + location.pathname;
 
@@ -15,7 +18,8 @@
   const statusLine = document.getElementById("status");
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
-  const resetLink = document.getElementById("reset");
+  const resetButton = document.getElementById("reset");
+  const typing = document.getElementById("typing"); // absent from a page cached before it
 
   if (new URLSearchParams(location.search).get("embed") === "1") {
     document.body.classList.add("embed");
@@ -102,10 +106,17 @@
     return /^https?:\/\/./.test(address) ? address : "";
   }
 
+  // Right-to-left text (Arabic, Hebrew...) reads right to left, its punctuation included: each
+  // message and title takes its direction from its own first letters.
+  function directed(node) {
+    node.dir = "auto";
+    return node;
+  }
+
   function botText(text) {
     const addresses = Array.from(text.matchAll(WEB_ADDRESS));
-    if (!addresses.length) return el("div", "text", text);
-    const node = el("div", "text");
+    if (!addresses.length) return directed(el("div", "text", text));
+    const node = directed(el("div", "text"));
     let shown = 0;
     for (const found of addresses) {
       const address = addressAt(found[0]);
@@ -127,44 +138,79 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // After new answers: the log ends with them, but when they are taller than it, it shows where
+  // the first of them starts (read a long answer from its beginning, not its end).
+  function reveal(first) {
+    if (first && first.offsetTop < log.scrollTop) log.scrollTop = first.offsetTop - 8;
+  }
+
   // A message the chat did not accept stays visible, marked, so a burst never hides a failure.
-  function markFailed(row, reason) {
+  // One that failed on the way (no connection, the server busy or restarting) can be sent
+  // again, with its own message id: if it did arrive after all, the bot does not run it twice.
+  function markFailed(row, entry) {
     row.classList.add("failed");
-    row.appendChild(el("div", "note", "Not delivered: " + reason));
+    const reason = "Not delivered: " + entry.failed;
+    if (!entry.resend || typeof entry.resend !== "object") {
+      row.appendChild(el("div", "note", reason));
+      return;
+    }
+    const again = el("button", "note retry", reason); // CSS adds " · Send again" to the label
+    again.type = "button";
+    again.title = "Send this message again";
+    again.addEventListener("click", () => sendAgain(entry, row, again));
+    row.appendChild(again);
   }
 
   function renderUser(entry) {
     const row = el("div", "msg user");
-    row.appendChild(el("div", "bubble", entry.text));
-    if (typeof entry.failed === "string") markFailed(row, entry.failed);
+    row.appendChild(directed(el("div", "bubble", entry.text)));
+    if (typeof entry.failed === "string") markFailed(row, entry);
     append(row);
     return row;
   }
 
-  function choiceButton(className, option, type) {
-    const button = el("button", className);
+  // A menu takes one press at a time: a double click, or pressing again (the same option or
+  // another) before the answer to the first press is shown, sends nothing more. The bot would
+  // read the second press in the state the first one led to ("that is not one of our services").
+  function choiceButton(className, option, type, menu) {
+    const button = directed(el("button", className));
     button.type = "button";
     button.appendChild(el("span", "row-title", option.title));
-    if (option.description) button.appendChild(el("span", "row-description", option.description));
-    button.addEventListener("click", () => {
-      send({ type: type, payload: String(option.id), title: String(option.title) }, String(option.title));
+    if (option.description) {
+      button.appendChild(directed(el("span", "row-description", option.description)));
+    }
+    button.addEventListener("click", (event) => {
+      if (event.detail > 1 || menu.pressed) return;
+      menu.pressed = true;
+      const release = () => {
+        menu.pressed = false;
+      };
+      send({ type: type, payload: String(option.id), title: String(option.title) }, String(option.title))
+        .then(release, release);
     });
     return button;
   }
 
   function renderOptions(bubble, output) {
+    const menu = { pressed: false };
     if (output.type === "buttons" && Array.isArray(output.buttons)) {
       const bar = el("div", "choices");
-      output.buttons.forEach((b) => bar.appendChild(choiceButton("choice", b, "button_reply")));
+      output.buttons.forEach((b) => bar.appendChild(choiceButton("choice", b, "button_reply", menu)));
       bubble.appendChild(bar);
     } else if (output.type === "list" && Array.isArray(output.sections)) {
-      const menu = el("details", "menu");
-      menu.appendChild(el("summary", "", output.button_label || "Options"));
+      const list = el("details", "menu");
+      list.appendChild(directed(el("summary", "", output.button_label || "Options")));
       output.sections.forEach((section) => {
-        if (section.title) menu.appendChild(el("div", "section-title", section.title));
-        (section.rows || []).forEach((r) => menu.appendChild(choiceButton("row", r, "list_reply")));
+        if (section.title) list.appendChild(directed(el("div", "section-title", section.title)));
+        (section.rows || []).forEach((r) => list.appendChild(choiceButton("row", r, "list_reply", menu)));
       });
-      bubble.appendChild(menu);
+      // opened at the foot of the log: scroll its rows into sight, keeping its summary in view
+      list.addEventListener("toggle", () => {
+        if (!list.open) return;
+        const hidden = list.offsetTop + list.offsetHeight + 16 - (log.scrollTop + log.clientHeight);
+        if (hidden > 0) log.scrollTop += Math.min(hidden, list.offsetTop - log.scrollTop - 8);
+      });
+      bubble.appendChild(list);
     }
   }
 
@@ -180,11 +226,13 @@
     renderOptions(bubble, output);
     row.appendChild(bubble);
     append(row);
+    return row;
   }
 
   function showBot(output) {
-    renderBot(output);
+    const row = renderBot(output);
     remember({ from: "bot", output: output });
+    return row;
   }
 
   function showStatus(text) {
@@ -211,6 +259,12 @@
   let polling = null; // the poll in progress, if any
   let shown = Promise.resolve(); // the answers shown so far, one after another
 
+  // "<title> is typing…" while an answer is awaited (CSS shows it only after a moment)
+  function countSending(change) {
+    sending += change;
+    if (typing) typing.hidden = sending === 0;
+  }
+
   async function errorText(response) {
     try {
       const data = await response.json();
@@ -224,55 +278,101 @@
 
   async function post(body) {
     try {
-      const response = await fetch("inbound", {
+      const request = {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
-      });
+      };
+      if (typeof AbortSignal !== "undefined" && AbortSignal.timeout) {
+        request.signal = AbortSignal.timeout(ANSWER_TIMEOUT_MS);
+      }
+      const response = await fetch("inbound", request);
       if (!response.ok) {
         const reason = await errorText(response);
-        return { reason: reason, error: "The message was not accepted: " + reason };
+        // the server failing or busy (a restart, 503 Retry-After) may take it a moment later;
+        // a message it refused (422, 409) would be refused again
+        const again = response.status >= 500 || response.status === 429 || response.status === 408;
+        return { reason: reason, error: "The message was not accepted: " + reason, again: again };
       }
       return { data: await response.json() };
     } catch (err) {
+      if (err && err.name === "TimeoutError") {
+        return { reason: "no answer", error: "The chat did not answer in time.", again: true };
+      }
       return {
         reason: "no connection",
         error: "Could not reach the chat. Check your connection and try again.",
+        again: true,
       };
     }
   }
 
-  function showAnswer(result, contactId, entry, row) {
-    if (contactId !== state.contactId) return; // the conversation was reset meanwhile
+  // Returns whether the outbox is to be read now (see `duplicate` below).
+  function showAnswer(result, body, entry, row, resent) {
+    if (body.contact_id !== state.contactId) return false; // the conversation was reset meanwhile
     if (result.error) {
       entry.failed = result.reason;
-      markFailed(row, result.reason);
+      if (result.again) entry.resend = body;
+      markFailed(row, entry);
       saveState();
       showStatus(result.error);
-      return;
+      return false;
     }
     showStatus("");
+    // A message sent again that had arrived the first time: its replies are the first answer's,
+    // already in the outbox and perhaps already shown by a poll. The next poll shows those not
+    // shown yet, once.
+    if (result.data.duplicate) return true;
+    if (resent) {
+      // it had not arrived: it is delivered now, after what was sent since, so it moves down
+      const at = state.transcript.indexOf(entry);
+      if (at >= 0) state.transcript.splice(at, 1);
+      state.transcript.push(entry);
+      append(row);
+    }
+    let first = null;
     (result.data.replies || []).forEach((output) => {
       state.pending.push(canonical(output));
-      showBot(output);
+      const shownRow = showBot(output);
+      first = first || shownRow;
     });
+    reveal(first);
     state.pending = state.pending.slice(-MAX_PENDING);
     saveState();
+    return false;
+  }
+
+  function deliver(body, entry, row, resent) {
+    countSending(1);
+    const answer = (polling || Promise.resolve()).then(() => post(body));
+    const done = shown.then(() => answer).then((result) => showAnswer(result, body, entry, row, resent));
+    shown = done.catch(() => undefined);
+    return done.then(
+      (readOutbox) => {
+        countSending(-1);
+        if (readOutbox) poll();
+      },
+      () => countSending(-1),
+    );
   }
 
   function send(fields, shownText) {
-    const contactId = state.contactId;
-    const body = Object.assign({ contact_id: contactId, message_id: randomId("web-") }, fields);
+    const body = Object.assign({ contact_id: state.contactId, message_id: randomId("web-") }, fields);
     const entry = { from: "user", text: shownText };
     const row = renderUser(entry);
     remember(entry);
-    sending += 1;
-    const answer = (polling || Promise.resolve()).then(() => post(body));
-    const done = shown.then(() => answer).then((result) => showAnswer(result, contactId, entry, row));
-    shown = done.catch(() => undefined);
-    return done.finally(() => {
-      sending -= 1;
-    });
+    return deliver(body, entry, row);
+  }
+
+  function sendAgain(entry, row, again) {
+    const body = entry.resend;
+    delete entry.failed;
+    delete entry.resend;
+    again.remove();
+    row.classList.remove("failed");
+    saveState();
+    showStatus("");
+    return deliver(body, entry, row, true);
   }
 
   function poll() {
@@ -286,13 +386,19 @@
         const response = await fetch("messages?" + query.toString(), { cache: "no-store" });
         if (!response.ok || contactId !== state.contactId) return;
         const data = await response.json();
+        let first = null;
         (data.messages || []).forEach((message) => {
           if (!(message.seq > state.last)) return;
           state.last = message.seq;
           const seen = state.pending.indexOf(canonical(message.output));
-          if (seen >= 0) state.pending.splice(seen, 1); // already shown from the POST reply
-          else showBot(message.output); // sent by the bot on its own (a reminder...)
+          if (seen >= 0) {
+            state.pending.splice(seen, 1); // already shown from the POST reply
+          } else {
+            const row = showBot(message.output); // sent by the bot on its own (a reminder...)
+            first = first || row;
+          }
         });
+        reveal(first);
         if (Number.isInteger(data.last) && data.last > state.last) state.last = data.last;
         saveState();
       } catch (err) {
@@ -310,6 +416,7 @@
     const text = input.value;
     if (!text.trim()) return;
     input.value = "";
+    input.focus(); // Send pressed with the mouse or a finger: the next message is typed here
     send({ text: text }, text);
   });
 
@@ -320,7 +427,7 @@
     }
   });
 
-  resetLink.addEventListener("click", (event) => {
+  resetButton.addEventListener("click", (event) => {
     event.preventDefault();
     state = freshState();
     saveState();
