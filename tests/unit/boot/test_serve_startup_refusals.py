@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from botfleet.testing.faults import free_port
+
 FLOW = """\
 id: f_v1
 initial_state: A
@@ -46,7 +48,15 @@ def serve(
         and name not in {"TENANT_CONFIG_PATH", "CONTROL_PLANE_URL", "TENANT_ID", "BOOT_TOKEN"}
     }
     env["DP_DATA_DIR"] = str(tmp_path / "data")
-    command = [sys.executable, "-m", "botfleet.cli.main", "serve", "data-plane", "--port", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "botfleet.cli.main",
+        "serve",
+        "data-plane",
+        "--port",
+        str(free_port()),
+    ]
     return subprocess.run(
         [*command, "--tenant-config", str(path)],
         env=env,

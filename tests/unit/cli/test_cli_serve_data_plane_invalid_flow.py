@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from botfleet.testing.faults import free_port
+
 FLOW = """\
 id: bad_v1
 initial_state: MENU
@@ -41,7 +43,15 @@ def test_an_invalid_flow_prints_its_errors_and_exits_2(tmp_path: Path) -> None:
         if not name.startswith("DP_") and name not in {"TENANT_CONFIG_PATH", "BOOT_TOKEN"}
     }
     env["DP_DATA_DIR"] = str(tmp_path / "data")
-    command = [sys.executable, "-m", "botfleet.cli.main", "serve", "data-plane", "--port", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "botfleet.cli.main",
+        "serve",
+        "data-plane",
+        "--port",
+        str(free_port()),
+    ]
     result = subprocess.run(
         [*command, "--tenant-config", str(tmp_path / "tenant.yaml")],
         env=env,

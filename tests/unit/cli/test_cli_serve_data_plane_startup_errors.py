@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from botfleet.testing.faults import free_port
+
 BOOT_TOKEN = "bfb_not-to-be-printed-0123456789"
 
 
@@ -31,7 +33,16 @@ def _serve(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Comple
     }
     clean.update({"DP_DATA_DIR": str(tmp_path / "data"), **env})
     return subprocess.run(
-        [sys.executable, "-m", "botfleet.cli.main", "serve", "data-plane", "--port", "1", *args],
+        [
+            sys.executable,
+            "-m",
+            "botfleet.cli.main",
+            "serve",
+            "data-plane",
+            "--port",
+            str(free_port()),
+            *args,
+        ],
         env=clean,
         cwd=tmp_path,
         capture_output=True,

@@ -31,7 +31,7 @@ DEMO = REPO / "examples" / "tenants" / "demo.yaml"
 #: would load uvicorn's optional imports outside the server's block.
 SERVE = textwrap.dedent(
     """
-    import asyncio, importlib.abc, importlib.util, json, sys
+    import asyncio, importlib.abc, importlib.util, json, socket, sys
 
     report = {}
     watched = sys.argv[3].split(",")
@@ -88,12 +88,26 @@ SERVE = textwrap.dedent(
                 exec_module(module)
                 module.run = run
 
+                def server_run(self, sockets=None):  # the served path: Server(config).run
+                    for sock in sockets or ():
+                        sock.close()
+                    self.started = True
+                    run(self.config.app, ws=self.config.ws)
+
+                module.Server.run = server_run
+
             spec.loader.exec_module = exec_and_patch
             return spec
 
     sys.meta_path.insert(0, PatchUvicornRun())
     entry = sys.argv[2]
-    sys.argv = ["botfleet", "serve", "data-plane", "--tenant-config", sys.argv[1], "--port", "1"]
+    with socket.socket() as probe:  # a port free now: the server binds it before it starts
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    sys.argv = [
+        "botfleet", "serve", "data-plane", "--tenant-config", sys.argv[1],
+        "--host", "127.0.0.1", "--port", port,
+    ]
     try:
         if entry == "main":  # python -m botfleet.cli.main, the `botfleet` script
             from botfleet.cli.main import main
