@@ -143,9 +143,11 @@ async def test_a_change_in_progress_finishes_before_a_disable(
     await cp.create_tenant("acme")
     key = await cp.tenant_key("acme")
     numbered = versions.next_version
+    holding = asyncio.Event()  # the upload holds the tenant's lock
 
     async def slow_next_version(*args: Any) -> int:
         number = await numbered(*args)
+        holding.set()
         await asyncio.sleep(0.3)
         return number
 
@@ -153,7 +155,8 @@ async def test_a_change_in_progress_finishes_before_a_disable(
     upload = asyncio.create_task(
         _send(cp, "POST", "/v1/tenants/acme/flows", key, {"content": TINY_FLOW.format(v="1")})
     )
-    await asyncio.sleep(0.1)
+    # Not a fixed sleep: on a loaded machine the upload took longer than one to get there.
+    await asyncio.wait_for(holding.wait(), timeout=30)
     disabled = await cp.client.post("/v1/tenants/acme/disable", headers=cp.admin)
     uploaded = await upload
     assert (uploaded.status_code, disabled.status_code) == (201, 200), uploaded.text
