@@ -1,13 +1,9 @@
 """The chat page in a real browser, used as a person uses it: pressing, typing, waiting, failing.
 
-Runs headless Chromium through Playwright against the real web chat routes (a scripted bot
-behind them, served by uvicorn on a free port). Neither is a dependency of the project: the
-tests skip, saying so, without them. To run them:
-
-    apt-get install chromium        # or BOTFLEET_CHROMIUM=/path/to/chrome
-    uv run --with playwright pytest tests/integration/channels/test_webchat_page_browser.py
-
-Playwright's own browser download is not needed (the system's Chromium is used).
+Runs headless Chromium through Playwright (a dev dependency) against the real web chat routes (a
+scripted bot behind them, served by uvicorn on a free port). Playwright's own browser download
+is not needed: the system's Chromium is used, and without one the tests skip, saying so
+(`apt-get install chromium`, or BOTFLEET_CHROMIUM=/path/to/chrome).
 """
 
 from __future__ import annotations
@@ -34,7 +30,7 @@ from botfleet.web import JsonApi
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
-    reason="playwright is not installed (run: uv run --with playwright pytest ...)",
+    reason="playwright is not installed (a dev dependency: make install)",
 )
 expect = sync_api.expect
 
