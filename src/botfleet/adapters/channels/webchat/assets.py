@@ -15,6 +15,9 @@ PAGE_TITLE_MARK = "__BOTFLEET_TITLE__"
 #: Placeholder in widget.js replaced by the chat title as a JSON string literal.
 WIDGET_TITLE_MARK = '/*title*/ "Chat"'
 
+#: The page's script tag, given the script's version so a page never runs an older cached copy.
+SCRIPT_TAG = '<script src="chat.js"></script>'
+
 #: The page's one <style> block, allowed by its hash (`page_headers`).
 _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 
@@ -73,8 +76,11 @@ def load_assets(title: str) -> Assets:
     def read(name: str) -> str:
         return static.joinpath(name).read_text(encoding="utf-8")
 
+    chat_js = read("chat.js")
+    # The script is cached for minutes (SCRIPT_HEADERS), the page not at all: after an upgrade
+    # the new page names the new script by its content (`?v=`), never the cached old one.
+    version = hashlib.sha256(chat_js.encode()).hexdigest()[:16]
     page = read("chat.html").replace(PAGE_TITLE_MARK, html.escape(title, quote=True))
+    page = page.replace(SCRIPT_TAG, f'<script src="chat.js?v={version}"></script>')
     widget = read("widget.js").replace(WIDGET_TITLE_MARK, json.dumps(title, ensure_ascii=True))
-    return Assets(
-        page=page, chat_js=read("chat.js"), widget_js=widget, page_headers=page_headers(page)
-    )
+    return Assets(page=page, chat_js=chat_js, widget_js=widget, page_headers=page_headers(page))
