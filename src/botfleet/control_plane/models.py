@@ -72,15 +72,32 @@ class TenantCreate(_Body):
         return _plain_data_plane_url(value)
 
 
+#: How a PATCH treats the binding sections (`TenantUpdate`).
+REPLACES_SECTION = (
+    "replaces the whole {name}: keys left out are removed (a PATCH does not merge into "
+    "it); send every key to keep, e.g. the current {name} from GET with the change applied"
+)
+
+
 class TenantUpdate(_Body):
-    """Fields to change; absent fields stay as they are. ``connectors`` replaces the whole map."""
+    """Fields to change; absent fields stay as they are. ``channel``, ``connectors`` and
+    ``llm`` are each replaced whole by what is sent: a key left out of one is removed from
+    it, not kept."""
 
     name: Label | None = Field(default=None, min_length=1, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN, max_length=16)
-    channel: dict[str, Any] | None = None
-    connectors: dict[str, Any] | None = None
-    llm: dict[str, Any] | None = None
+    channel: dict[str, Any] | None = Field(
+        default=None, description=REPLACES_SECTION.format(name="channel binding")
+    )
+    connectors: dict[str, Any] | None = Field(
+        default=None,
+        description=REPLACES_SECTION.format(name="map of connector bindings")
+        + " (a binding left out is unbound)",
+    )
+    llm: dict[str, Any] | None = Field(
+        default=None, description=REPLACES_SECTION.format(name="llm section")
+    )
     data_plane_url: DataPlaneUrl | None = None
 
     @field_validator("timezone")
@@ -213,7 +230,11 @@ class KnowledgeUpload(_Body):
 
 class RollbackRequest(_Body):
     version: int | None = Field(
-        default=None, ge=1, description="version to go back to; default: the one before"
+        default=None,
+        ge=1,
+        description="version to go back to (any earlier one, published before or not); "
+        "default: the version that was published before the published one (a version never "
+        "published is skipped; 409 when there is none)",
     )
 
 
@@ -235,32 +256,54 @@ class _VersionView(_View):
         return view.model_copy(update={"published": view.version == published_version})
 
 
-class FlowVersionView(_VersionView):
+#: What an answer's `unchanged` is.
+UNCHANGED = (
+    "upload: true when the text was the latest version's, which is answered (status 200) "
+    "instead of storing a duplicate (published too with ?publish=true); false when a new "
+    "version was stored (201), and in publish and rollback answers"
+)
+
+
+class FlowVersionItem(_VersionView):
+    """A flow version as lists show it."""
+
     flow_id: str
     warnings: list[str]
 
 
-class FlowVersionDetail(FlowVersionView):
+class FlowVersionView(FlowVersionItem):
+    """The answer of an upload, publish or rollback."""
+
+    unchanged: bool = Field(default=False, description=UNCHANGED)
+
+
+class FlowVersionDetail(FlowVersionItem):
     yaml: str = Field(validation_alias=AliasChoices("yaml", "content"))
 
 
 class FlowVersionList(BaseModel):
     published_version: int | None
-    versions: list[FlowVersionView]
+    versions: list[FlowVersionItem]
     next_cursor: str | None = Field(default=None, description=NEXT_CURSOR)
 
 
-class KnowledgeVersionView(_VersionView):
-    pass
+class KnowledgeVersionItem(_VersionView):
+    """A knowledge version as lists show it."""
 
 
-class KnowledgeVersionDetail(KnowledgeVersionView):
+class KnowledgeVersionView(KnowledgeVersionItem):
+    """The answer of an upload, publish or rollback."""
+
+    unchanged: bool = Field(default=False, description=UNCHANGED)
+
+
+class KnowledgeVersionDetail(KnowledgeVersionItem):
     text: str = Field(validation_alias=AliasChoices("text", "content"))
 
 
 class KnowledgeVersionList(BaseModel):
     published_version: int | None
-    versions: list[KnowledgeVersionView]
+    versions: list[KnowledgeVersionItem]
     next_cursor: str | None = Field(default=None, description=NEXT_CURSOR)
 
 

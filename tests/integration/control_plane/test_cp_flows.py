@@ -68,8 +68,10 @@ async def test_publish_then_rollback_is_audited(cp: ControlPlane) -> None:
     await cp.create_tenant("acme")
     for label in ("one", "two", "three"):
         await cp.upload_flow("acme", label)
+    await cp.client.post("/v1/tenants/acme/flows/2/publish", headers=cp.admin)
     published = await cp.client.post("/v1/tenants/acme/flows/3/publish", headers=cp.admin)
     assert published.json()["published"] is True
+    # Without a version: the one published before (2), not a draft.
     back = await cp.client.post("/v1/tenants/acme/flows/rollback", headers=cp.admin)
     assert back.status_code == 200
     assert back.json()["version"] == 2

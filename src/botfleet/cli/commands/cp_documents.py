@@ -20,9 +20,16 @@ class DocumentVerbs:
     @property
     def upload_help(self) -> str:
         """`upload`'s help: only a flow is validated line by line."""
+        same = (
+            " A file identical to the latest version stores nothing: the answer is that "
+            'version, with "unchanged": true (published with --publish).'
+        )
         if self.kind == "flow":
-            return "Upload a new version (numbered 1..n); an invalid flow lists its issues by line."
-        return "Upload a new version (numbered 1..n) of the markdown document."
+            return (
+                "Upload a new version (numbered 1..n); an invalid flow lists its issues by "
+                "line." + same
+            )
+        return "Upload a new version (numbered 1..n) of the markdown document." + same
 
     def method(self, verb: str) -> str:
         plural = "flows" if self.kind == "flow" and verb in ("list", "diff") else self.kind
@@ -72,9 +79,19 @@ def build(verbs: DocumentVerbs, help_text: str) -> typer.Typer:
     def rollback(
         ctx: typer.Context,
         tenant: str,
-        to: int | None = typer.Option(None, "--to", help="Version (default: the one before)."),
+        to: int | None = typer.Option(
+            None,
+            "--to",
+            help="The earlier version to publish, published before or not (default: the one "
+            "that was published before the current one).",
+        ),
     ) -> None:
-        """Publish an earlier version again (data planes pick it up on their next poll)."""
+        """Publish an earlier version again (data planes pick it up on their next poll).
+
+        Without --to: the version that was published before the current one; versions
+        uploaded but never published are skipped, and when no earlier version was ever
+        published the control plane refuses (409): give --to.
+        """
         run(ctx, lambda c: getattr(c, call("rollback"))(tenant, to))
 
     @app.command("diff")

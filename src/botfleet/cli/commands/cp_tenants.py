@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,24 @@ CONNECTORS = typer.Option(
     None, help="Connector bindings as JSON (or @file), by category or <category>.<name>."
 )
 LLM = typer.Option(None, help="LLM settings as JSON (or @file).")
+#: `update`'s binding options: each replaces its whole section (the PATCH does not merge).
+CHANNEL_UPDATE = typer.Option(
+    None,
+    "--channel",
+    help="Channel binding as JSON (or @file); replaces the whole binding: give every key.",
+)
+CONNECTORS_UPDATE = typer.Option(
+    None,
+    "--connectors",
+    help="Connector bindings as JSON (or @file); replaces the whole map: a binding left out "
+    "is unbound.",
+)
+LLM_UPDATE = typer.Option(
+    None,
+    "--llm",
+    help="LLM settings as JSON (or @file); replaces the whole llm section: a key left out "
+    "(enabled, provider, base_url...) is removed, so give every key to keep.",
+)
 DATA_PLANE_URL = typer.Option(None, help="Where the control plane reaches the data plane.")
 
 
@@ -89,6 +109,40 @@ DROP_STALE_CREDENTIALS = typer.Option(
 )
 
 
+#: The tenant's sections a PATCH replaces whole (`TenantUpdate`).
+SECTIONS = ("channel", "connectors", "llm")
+
+
+def left_out(
+    before_update: Mapping[str, Any], after_update: Mapping[str, Any], given: Collection[str]
+) -> list[str]:
+    """A line for each section the update was `given` that lost keys it had (the tenant as
+    JSON before and after the update). A channel whose type changed is not named (its old
+    settings are meant to go)."""
+    lines = []
+    for section in SECTIONS:
+        if section not in given:
+            continue
+        before, after = before_update.get(section) or {}, after_update.get(section) or {}
+        if section == "channel" and before.get("type") != after.get("type"):
+            continue
+        gone = {key: value for key, value in before.items() if key not in after}
+        if not gone:
+            continue
+        names = ", ".join(sorted(gone))
+        was = json.dumps(gone, ensure_ascii=False, sort_keys=True, default=str)
+        if section == "connectors":
+            done = f"--connectors replaces the whole map: the update unbound {names}"
+        else:
+            done = (
+                f"--{section} replaces the whole {section} section: the update removed "
+                f"{names} from it"
+            )
+        them = "it" if len(gone) == 1 else "them"
+        lines.append(f"{done} (before: {was}); to keep {them}, give {them} in --{section} too")
+    return lines
+
+
 @tenants_app.command("update")
 def update_tenant(
     ctx: typer.Context,
@@ -96,13 +150,15 @@ def update_tenant(
     name: str | None = NAME,
     timezone: str | None = TIMEZONE,
     language: str | None = LANGUAGE,
-    channel: str | None = CHANNEL,
-    connectors: str | None = CONNECTORS,
-    llm: str | None = LLM,
+    channel: str | None = CHANNEL_UPDATE,
+    connectors: str | None = CONNECTORS_UPDATE,
+    llm: str | None = LLM_UPDATE,
     data_plane_url: str | None = DATA_PLANE_URL,
     drop_stale_credentials: bool = DROP_STALE_CREDENTIALS,
 ) -> None:
-    """Change the given fields only (`--connectors` replaces the whole map)."""
+    """Change the given fields only. --channel, --connectors and --llm each replace their
+    whole section (keys left out are removed, not kept): a warning on stderr names the keys
+    an update removed, with their old values."""
     from botfleet.control_plane.models import TenantUpdate
 
     fields = _fields(
@@ -112,10 +168,17 @@ def update_tenant(
     if not fields:
         raise typer.BadParameter("give at least one field to change")
     body = validated(TenantUpdate, fields)
-    run(
-        ctx,
-        lambda c: c.update_tenant(tenant, body, drop_stale_credentials=drop_stale_credentials),
-    )
+
+    def update(client: Any) -> Any:
+        before = client.get_tenant(tenant) if set(fields) & set(SECTIONS) else None
+        updated = client.update_tenant(tenant, body, drop_stale_credentials=drop_stale_credentials)
+        if before is not None:
+            old, new = before.model_dump(mode="json"), updated.model_dump(mode="json")
+            for line in left_out(old, new, fields):
+                typer.echo(f"warning: {line}", err=True)
+        return updated
+
+    run(ctx, update)
 
 
 @tenants_app.command("apply")

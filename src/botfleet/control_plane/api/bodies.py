@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 
 from fastapi import Request
 
-from botfleet.control_plane.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from botfleet.control_plane.errors import (
+    ControlPlaneError,
+    InvalidInput,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from botfleet.control_plane.json_places import first_bad_place
 
 #: Why a string with a lone surrogate is refused (it names no value: the value may be a secret).
@@ -60,18 +66,64 @@ def json_body_limit(document_limit: int) -> int:
     return 6 * document_limit + 64 * 1024
 
 
+class UnsupportedCharset(UnsupportedMediaType):
+    """A document body declared in a character set other than UTF-8 (415)."""
+
+    def __init__(self, charset: str, content_type: str) -> None:
+        ControlPlaneError.__init__(
+            self,
+            f"charset {charset[:40]!r} is not accepted: send the text as UTF-8 ({content_type}; "
+            "charset=utf-8, or no charset), converted first if it is not (e.g. iconv -t "
+            "UTF-8); the text is stored and served as UTF-8",
+        )
+
+
+#: Character sets a document may be declared in: UTF-8, and ASCII (a subset of it).
+UTF8_CHARSETS = frozenset({"utf-8", "ascii"})
+
+
+def declared_charset(header: str) -> str | None:
+    """The ``charset`` parameter of a Content-Type header, as given (quotes removed), or
+    None."""
+    for parameter in header.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').strip()
+    return None
+
+
+def _check_charset(header: str, content_type: str) -> None:
+    """Refuse (415) a body declared in another charset than UTF-8: decoding it as UTF-8
+    would refuse it as "not UTF-8" or, worse, store mojibake. Names are compared as Python
+    knows them (``UTF8``, ``us-ascii`` pass; ``latin-1``, ``utf-16`` and unknown names
+    do not)."""
+    charset = declared_charset(header)
+    if charset is None:
+        return
+    try:
+        known = codecs.lookup(charset).name
+    except (LookupError, ValueError):
+        known = ""
+    if known not in UTF8_CHARSETS:
+        raise UnsupportedCharset(charset, content_type)
+
+
 async def read_document(
     request: Request, *, what: str, json_field: str, text_types: tuple[str, ...], limit: int
 ) -> str:
     """The uploaded text, whichever way it was sent. Errors name the field or content type.
 
     `limit` applies to the document's UTF-8 bytes, however it was sent: as JSON it may arrive
-    escaped into a larger body, which is read up to `json_body_limit` only.
+    escaped into a larger body, which is read up to `json_body_limit` only. A body must be
+    UTF-8: one declared in another ``charset`` answers 415 (`UnsupportedCharset`), one that
+    is not valid UTF-8 422.
     """
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    header = request.headers.get("content-type", "")
+    content_type = header.split(";")[0].strip().lower()
     accepted = (*text_types, "application/json")
     if content_type not in accepted:
         raise UnsupportedMediaType(content_type or "<none>", accepted)
+    _check_charset(header, content_type)
     if content_type == "application/json":
         raw = await _read_limited(request, f"the JSON body of the {what}", json_body_limit(limit))
     else:
@@ -98,7 +150,9 @@ async def read_document(
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InvalidInput("body", f"not UTF-8 text (byte {exc.start})") from None
+            raise InvalidInput(
+                "body", f"not UTF-8 text (byte {exc.start}); send the text as UTF-8"
+            ) from None
     if "\x00" in text:
         raise InvalidInput("body", "contains NUL characters")
     return text
@@ -140,6 +194,17 @@ def document_request_body(json_field: str, text_types: tuple[str, ...]) -> dict[
     content: dict[str, Any] = {media: {"schema": text_schema} for media in text_types}
     content["application/json"] = {"schema": json_schema}
     return {"requestBody": {"required": True, "content": content}}
+
+
+def unchanged_upload_response(model: type[Any]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answer of an upload whose text is the latest version's (`unchanged`)."""
+    return {
+        200: {
+            "model": model,
+            "description": "the text is the latest version's: that version, with "
+            '`"unchanged": true` (published too with `?publish=true`); nothing was stored',
+        }
+    }
 
 
 def json_object_request_body(description: str, example: dict[str, Any]) -> dict[str, Any]:

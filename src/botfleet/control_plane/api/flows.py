@@ -7,7 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
-from botfleet.control_plane.api.bodies import document_request_body, read_document
+from botfleet.control_plane.api.bodies import (
+    document_request_body,
+    read_document,
+    unchanged_upload_response,
+)
 from botfleet.control_plane.api.deps import (
     ContainerDep,
     PrincipalDep,
@@ -19,6 +23,7 @@ from botfleet.control_plane.api.paging import LINK_HEADER_DOC, CursorQuery, Limi
 from botfleet.control_plane.api.responses import AUTH_ERRORS, FLOW_ERRORS, UPLOAD_PUBLISH_REFUSED
 from botfleet.control_plane.models import (
     FlowVersionDetail,
+    FlowVersionItem,
     FlowVersionList,
     FlowVersionView,
     RollbackRequest,
@@ -35,29 +40,39 @@ FLOW_TEXT_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={**FLOW_ERRORS, **UPLOAD_PUBLISH_REFUSED},
+    responses={
+        **FLOW_ERRORS,
+        **UPLOAD_PUBLISH_REFUSED,
+        **unchanged_upload_response(FlowVersionView),
+    },
     openapi_extra=document_request_body("yaml", FLOW_TEXT_TYPES),
 )
 async def upload_flow(
     tenant_id: TenantIdPath,
     request: Request,
+    response: Response,
     principal: PrincipalDep,
     container: ContainerDep,
     uow: UoWDep,
     publish: bool = False,
 ) -> FlowVersionView:
-    """Upload a flow as YAML text (or JSON ``{"yaml": ...}``). It is validated with the data
-    plane's loader; a 422 lists every problem with its line. Versions are numbered 1..n.
-    With ``?publish=true`` a flow that cannot be published (409) is not stored either."""
+    """Upload a flow as YAML text (or JSON ``{"yaml": ...}``), in UTF-8. It is validated with
+    the data plane's loader; a 422 lists every problem with its line. Versions are numbered
+    1..n (201). With ``?publish=true`` a flow that cannot be published (409) is not stored
+    either. The latest version's very text stores nothing: 200 with that version and
+    ``"unchanged": true`` (published with ``?publish=true``)."""
     limit = container.settings.max_flow_bytes
     text = await read_document(
         request, what="flow", json_field="yaml", text_types=FLOW_TEXT_TYPES, limit=limit
     )
     async with uow:
-        row = await flows.upload_flow(
+        done = await flows.upload_flow(
             uow, principal, tenant_id, text, max_bytes=limit, publish=publish
         )
-        return FlowVersionView.of(row, row.version if publish else None)
+        if done.unchanged:
+            response.status_code = status.HTTP_200_OK
+        view = FlowVersionView.of(done.document, done.published_version)
+        return view.model_copy(update={"unchanged": done.unchanged})
 
 
 @router.get("", responses={200: {"headers": LINK_HEADER_DOC}})
@@ -79,7 +94,7 @@ async def list_flows(
         link_next(request, response, page.next_cursor, limit)
         return FlowVersionList(
             published_version=published,
-            versions=[FlowVersionView.of(row, published) for row in page.items],
+            versions=[FlowVersionItem.of(row, published) for row in page.items],
             next_cursor=page.next_cursor,
         )
 
@@ -107,7 +122,9 @@ async def rollback_flow(
     uow: UoWDep,
     body: RollbackRequest | None = None,
 ) -> FlowVersionView:
-    """Publish an earlier version (default: the one before the published one). Audited."""
+    """Publish an earlier version: ``{"version": n}``, or without a body the version that
+    was published before the published one (versions never published are skipped; 409 when
+    none was). Audited as ``flow.rollback``."""
     async with uow:
         target = body.version if body is not None else None
         row = await versions.rollback(uow, principal, FLOWS, tenant_id, target)

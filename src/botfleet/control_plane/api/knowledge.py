@@ -7,7 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
-from botfleet.control_plane.api.bodies import document_request_body, read_document
+from botfleet.control_plane.api.bodies import (
+    document_request_body,
+    read_document,
+    unchanged_upload_response,
+)
 from botfleet.control_plane.api.deps import (
     ContainerDep,
     PrincipalDep,
@@ -19,6 +23,7 @@ from botfleet.control_plane.api.paging import LINK_HEADER_DOC, CursorQuery, Limi
 from botfleet.control_plane.api.responses import AUTH_ERRORS
 from botfleet.control_plane.models import (
     KnowledgeVersionDetail,
+    KnowledgeVersionItem,
     KnowledgeVersionList,
     KnowledgeVersionView,
     RollbackRequest,
@@ -37,17 +42,22 @@ KNOWLEDGE_TEXT_TYPES = ("text/markdown", "text/plain")
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    responses=unchanged_upload_response(KnowledgeVersionView),
     openapi_extra=document_request_body("text", KNOWLEDGE_TEXT_TYPES),
 )
 async def upload_knowledge(
     tenant_id: TenantIdPath,
     request: Request,
+    response: Response,
     principal: PrincipalDep,
     container: ContainerDep,
     uow: UoWDep,
     publish: bool = False,
 ) -> KnowledgeVersionView:
-    """Upload markdown (or JSON ``{"text": ...}``) as a new version, numbered 1..n."""
+    """Upload markdown or plain text (``text/markdown``, ``text/plain``, UTF-8), or JSON
+    ``{"text": ...}``, as a new version, numbered 1..n (201). The latest version's very text
+    stores nothing: 200 with that version and ``"unchanged": true`` (published with
+    ``?publish=true``)."""
     limit = container.settings.max_knowledge_bytes
     text = await read_document(
         request,
@@ -57,10 +67,13 @@ async def upload_knowledge(
         limit=limit,
     )
     async with uow:
-        row = await knowledge.upload_knowledge(
+        done = await knowledge.upload_knowledge(
             uow, principal, tenant_id, text, max_bytes=limit, publish=publish
         )
-        return KnowledgeVersionView.of(row, row.version if publish else None)
+        if done.unchanged:
+            response.status_code = status.HTTP_200_OK
+        view = KnowledgeVersionView.of(done.document, done.published_version)
+        return view.model_copy(update={"unchanged": done.unchanged})
 
 
 @router.get("", responses={200: {"headers": LINK_HEADER_DOC}})
@@ -82,7 +95,7 @@ async def list_knowledge(
         link_next(request, response, page.next_cursor, limit)
         return KnowledgeVersionList(
             published_version=published,
-            versions=[KnowledgeVersionView.of(row, published) for row in page.items],
+            versions=[KnowledgeVersionItem.of(row, published) for row in page.items],
             next_cursor=page.next_cursor,
         )
 
@@ -110,7 +123,9 @@ async def rollback_knowledge(
     uow: UoWDep,
     body: RollbackRequest | None = None,
 ) -> KnowledgeVersionView:
-    """Publish an earlier version (default: the one before the published one). Audited."""
+    """Publish an earlier version: ``{"version": n}``, or without a body the version that
+    was published before the published one (versions never published are skipped; 409 when
+    none was). Audited as ``knowledge.rollback``."""
     async with uow:
         target = body.version if body is not None else None
         row = await versions.rollback(uow, principal, KNOWLEDGE, tenant_id, target)

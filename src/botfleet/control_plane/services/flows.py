@@ -120,7 +120,7 @@ async def upload_flow(
     *,
     max_bytes: int,
     publish: bool = False,
-) -> FlowVersion:
+) -> versions.Upload[FlowVersion]:
     """Store a new immutable version (numbered 1..n) after validation; optionally publish it.
 
     With `publish`, storing and publishing are one transaction: a flow that cannot be
@@ -128,10 +128,17 @@ async def upload_flow(
     uploads of one tenant take their numbers one after the other (instead of two picking the
     same one and the second failing), and the bindings checked here are the ones a publish
     commits against.
+
+    The very text of the latest version stores nothing: that version is returned with
+    ``unchanged`` (and published with `publish`), so re-sending a file adds no duplicate to
+    roll back over.
     """
     principal.require_tenant(tenant_id)
     versions.check_size("flow", text, max_bytes)
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
+    same = await versions.unchanged_upload(uow, principal, FLOWS, tenant, text, publish=publish)
+    if same is not None:
+        return same
     number = await versions.next_version(uow, FLOWS, tenant_id)
     # In a worker thread: checking a large flow takes CPU (its templates are compiled), and on
     # the event loop it would hold every other tenant's requests and boot pulls meanwhile.
@@ -163,4 +170,4 @@ async def upload_flow(
     if publish:
         await versions.publish_new(uow, principal, FLOWS, tenant, document)
     await uow.commit()
-    return document
+    return versions.Upload(document, FLOWS.get_published(tenant))

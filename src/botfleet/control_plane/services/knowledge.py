@@ -30,13 +30,14 @@ async def upload_knowledge(
     *,
     max_bytes: int,
     publish: bool = False,
-) -> KnowledgeVersion:
+) -> versions.Upload[KnowledgeVersion]:
     """Store a new immutable markdown version; optionally publish it.
 
     With `publish`, storing and publishing are one transaction, as for flows: either both
     happen or neither (a publish that fails leaves no unpublished version behind). The tenant
     is locked before the number is taken, so concurrent uploads of one tenant get consecutive
-    numbers one after the other instead of conflicting.
+    numbers one after the other instead of conflicting. The very text of the latest version
+    stores nothing: that version is returned with ``unchanged`` (published with `publish`).
     """
     principal.require_tenant(tenant_id)
     versions.check_size("knowledge document", text, max_bytes)
@@ -45,6 +46,9 @@ async def upload_knowledge(
     if "\x00" in text:
         raise InvalidInput("text", "the knowledge document contains NUL characters")
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
+    same = await versions.unchanged_upload(uow, principal, KNOWLEDGE, tenant, text, publish=publish)
+    if same is not None:
+        return same
     number = await versions.next_version(uow, KNOWLEDGE, tenant_id)
     document = KnowledgeVersion(
         tenant_id=tenant_id,
@@ -61,4 +65,4 @@ async def upload_knowledge(
     if publish:
         await versions.publish_new(uow, principal, KNOWLEDGE, tenant, document)
     await uow.commit()
-    return document
+    return versions.Upload(document, KNOWLEDGE.get_published(tenant))

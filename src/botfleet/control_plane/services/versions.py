@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from botfleet.control_plane.db.repositories import DocumentRepository
-from botfleet.control_plane.db.tables import Tenant, VersionedDocument, utcnow
+from botfleet.control_plane.db.tables import AuditEntry, Tenant, VersionedDocument, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from botfleet.control_plane.pagination import Page, after_version, page_of
@@ -52,6 +52,42 @@ async def next_version(uow: SqlAlchemyUnitOfWork, kind: DocumentKind[DocT], tena
     """The number the next upload gets (1..n). Take the tenant's lock first (`get_tenant(...,
     lock=True)`): concurrent uploads then number one after the other instead of conflicting."""
     return await kind.repository(uow).latest_version(tenant_id) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Upload(Generic[DocT]):
+    """What an upload did: the version it answers with, and whether it is a new one."""
+
+    document: DocT
+    #: The tenant's published version after the upload (to mark the answer published).
+    published_version: int | None
+    #: True when the text was the latest version's: that version is answered, none is added.
+    unchanged: bool = False
+
+
+async def unchanged_upload(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    kind: DocumentKind[DocT],
+    tenant: Tenant,
+    text: str,
+    *,
+    publish: bool,
+) -> Upload[DocT] | None:
+    """An upload of the latest version's very text adds no version: that version is answered
+    (published with `publish`, audited as a publish when that changes the pointer; no upload
+    is audited) and the transaction committed. None when the text is new. The caller holds
+    the tenant's lock (`get_tenant_for_change`), so a concurrent upload of the same text sees
+    this one's version."""
+    repository = kind.repository(uow)
+    number = await repository.latest_version(tenant.id)
+    latest = await repository.get(tenant.id, number) if number else None
+    if latest is None or latest.sha256 != sha256_text(text) or latest.content != text:
+        return None
+    if publish:
+        await _publish(uow, principal, kind, tenant, latest, "publish")
+        await uow.commit()
+    return Upload(latest, kind.get_published(tenant), unchanged=True)
 
 
 async def get_version(
@@ -165,15 +201,22 @@ async def rollback(
     tenant_id: str,
     version: int | None = None,
 ) -> DocT:
-    """Publish an earlier version: `version`, or by default the one before the published one."""
+    """Publish an earlier version: `version`, or by default the one published before the
+    published one (`published_before`): a version that was never published (an upload kept
+    as a draft) is skipped. Audited as ``<kind>.rollback``."""
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
     current = kind.get_published(tenant)
     if current is None:
         raise Conflict(f"tenant {tenant_id!r} has no published {kind.name} to roll back")
     if version is None:
-        version = await kind.repository(uow).previous_version(tenant_id, current)
+        version = await published_before(uow, kind, tenant_id, current)
         if version is None:
-            raise Conflict(f"{kind.name} version {current} is the first; nothing to roll back to")
+            raise Conflict(
+                f"no {kind.name} version before version {current} was ever published for "
+                f"tenant {tenant_id!r}, so there is nothing to roll back to (a rollback "
+                "without a version returns to the version published before the current one; "
+                'give {"version": n} to publish an earlier version that never was)'
+            )
     document = await kind.repository(uow).get(tenant_id, version)
     if document is None:
         raise NotFound(f"{kind.name} version", version)
@@ -185,6 +228,60 @@ async def rollback(
     await _publish(uow, principal, kind, tenant, document, "rollback")
     await uow.commit()
     return document
+
+
+#: Audit entries read at a time while looking back through a tenant's publish history.
+HISTORY_PAGE = 200
+
+
+async def published_before(
+    uow: SqlAlchemyUnitOfWork, kind: DocumentKind[DocT], tenant_id: str, current: int
+) -> int | None:
+    """The version that was published most recently before `current` among those numbered
+    below it, or None when none was.
+
+    The publish history is the audit log: every change of the tenant's pointer goes through
+    `_publish`, which records ``<kind>.publish`` or ``<kind>.rollback`` (``to_version``) in
+    the same transaction, under the tenant's lock. Newest first, the first entry that set a
+    version below `current` names the version live before it: after publishes of 1, 2 and 3,
+    rollbacks go to 2, then 1, then none; a draft never published (2, when only 1 and 3 were)
+    is never chosen.
+    """
+    found: tuple[int, int] | None = None  # (audit entry id, version)
+    for action in (f"{kind.name}.publish", f"{kind.name}.rollback"):
+        entry = await _newest_entry_below(uow, tenant_id, action, current)
+        if entry is not None and (found is None or entry[0] > found[0]):
+            found = entry
+    return None if found is None else found[1]
+
+
+async def _newest_entry_below(
+    uow: SqlAlchemyUnitOfWork, tenant_id: str, action: str, current: int
+) -> tuple[int, int] | None:
+    """(id, version) of the newest `action` entry of the tenant that published a version
+    below `current`."""
+    before_id: int | None = None
+    while True:
+        entries = await uow.audit.list(
+            tenant_id=tenant_id, action=action, before_id=before_id, limit=HISTORY_PAGE
+        )
+        for entry in entries:
+            version = _published_version(entry)
+            if version is not None and version < current:
+                return entry.id, version
+        if len(entries) < HISTORY_PAGE:
+            return None
+        before_id = entries[-1].id
+
+
+def _published_version(entry: AuditEntry) -> int | None:
+    """The version a publish or rollback entry set: its ``to_version`` (its target too)."""
+    value = (entry.details or {}).get("to_version", entry.target)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 #: Lines of each version a diff compares. difflib's matching grows faster than linearly with
