@@ -337,7 +337,8 @@ class ControlPlaneClient:
         return self._send("POST", path, FlowVersionView)
 
     def rollback_flow(self, tenant_id: str, version: int | None = None) -> FlowVersionView:
-        """Publish `version`, or the one before the published one."""
+        """Publish `version`, or the version that was live before the published one (drafts
+        never published are skipped; 409 when there is none)."""
         body = {"version": version} if version is not None else None
         path = f"{self._tenant(tenant_id)}/flows/rollback"
         return self._send("POST", path, FlowVersionView, json=body)
@@ -378,6 +379,7 @@ class ControlPlaneClient:
     def rollback_knowledge(
         self, tenant_id: str, version: int | None = None
     ) -> KnowledgeVersionView:
+        """As `rollback_flow`, for the knowledge document."""
         body = {"version": version} if version is not None else None
         path = f"{self._tenant(tenant_id)}/knowledge/rollback"
         return self._send("POST", path, KnowledgeVersionView, json=body)
