@@ -132,6 +132,17 @@ class CalendarSettings(BaseModel):
         """Parsed windows per weekday, indexed like `date.weekday()`."""
         return tuple(parse_day_windows(day, self.schedule.get(day, [])) for day in WEEKDAYS)
 
+    @cached_property
+    def closed_days(self) -> frozenset[date]:
+        """`closed_dates` as a set: the slot rules ask about every day they look at."""
+        return frozenset(self.closed_dates)
+
+    @cached_property
+    def weekly_minutes(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """`weekly_windows` as ``(start_min, end_min)`` pairs: what the slot rules' memo keys
+        hold (a pair of ints hashes in C, a `TimeWindow` in Python)."""
+        return tuple(tuple((w.start_min, w.end_min) for w in day) for day in self.weekly_windows)
+
     @property
     def horizon_days(self) -> int:
         """How many days ahead (counting today) anything can be booked."""

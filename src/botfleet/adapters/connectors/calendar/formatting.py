@@ -116,6 +116,7 @@ def appointment_record(appointment: Appointment, tz: ZoneInfo) -> dict[str, Any]
     }
 
 
+@lru_cache(maxsize=1024)
 def parse_day(text: str) -> date:
     """``"2025-03-10"`` (or the item id ``"day_2025-03-10"``) -> date; ValueError otherwise."""
     raw = text.strip().removeprefix(DAY_PREFIX)
@@ -127,6 +128,7 @@ def parse_day(text: str) -> date:
         raise ValueError(f"{text!r} is not a real calendar date") from None
 
 
+@lru_cache(maxsize=1024)
 def parse_slot(text: str) -> datetime:
     """``"2025-03-10_1000"`` (or ``"hour_..."``) -> naive local wall time; ValueError otherwise."""
     raw = text.strip().removeprefix(SLOT_PREFIX)

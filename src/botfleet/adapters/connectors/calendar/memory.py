@@ -30,6 +30,7 @@ from botfleet.adapters.connectors.calendar.service import (
     SLOT_UNAVAILABLE,
     CalendarService,
 )
+from botfleet.adapters.connectors.calendar.slots import BusySpans, PreparedEvents
 from botfleet.adapters.connectors.calendar.store import EventGone
 from botfleet.domain.calendar import (
     AllDayEvent,
@@ -56,12 +57,13 @@ class _Spans:
     """Busy events sorted by start, as integer microseconds, so a range query bisects instead
     of converting and comparing every event. Kept up to date one event at a time."""
 
-    __slots__ = ("ends", "events", "lengths", "longest", "starts")
+    __slots__ = ("ends", "events", "lengths", "longest", "spans", "starts")
 
     def __init__(self, events: Iterable[BusyEvent] = ()) -> None:
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.events: list[BusyEvent] = []
+        self.spans: list[tuple[int, int]] = []  # the events' spans
         self.lengths: Counter[int] = Counter()  # how many events last each length
         self.longest = 0
         for event in sorted(events, key=lambda e: e.span):
@@ -73,6 +75,7 @@ class _Spans:
         self.starts.insert(at, start)
         self.ends.insert(at, end)
         self.events.insert(at, event)
+        self.spans.insert(at, event.span)
         self.lengths[end - start] += 1
         self.longest = max(self.longest, end - start)
 
@@ -81,7 +84,7 @@ class _Spans:
         while self.events[at] is not event:
             at += 1
         start, end = event.span
-        del self.starts[at], self.ends[at], self.events[at]
+        del self.starts[at], self.ends[at], self.events[at], self.spans[at]
         self.lengths[end - start] -= 1
         if not self.lengths[end - start]:
             del self.lengths[end - start]
@@ -93,6 +96,25 @@ class _Spans:
         last = bisect_left(self.starts, high)
         ends, events = self.ends, self.events
         return [events[i] for i in range(first, last) if ends[i] > low]
+
+    def window(
+        self, low: int, high: int
+    ) -> tuple[list[BusyEvent], list[tuple[int, int]], list[int]]:
+        """`between`, and the spans and starts of those events in the same order."""
+        starts, spans, events = self.starts, self.spans, self.events
+        first = bisect_left(starts, low - self.longest)
+        last = bisect_left(starts, high)
+        # From `inside` on an event starts after `low`, so it also ends after it.
+        inside = bisect_right(starts, low, first, last)
+        if first == inside:
+            return events[inside:last], spans[inside:last], starts[inside:last]
+        ends = self.ends
+        head = [i for i in range(first, inside) if ends[i] > low]
+        return (
+            [events[i] for i in head] + events[inside:last],
+            [spans[i] for i in head] + spans[inside:last],
+            [starts[i] for i in head] + starts[inside:last],
+        )
 
 
 class _Bookings(UserDict[str, Appointment]):
@@ -151,7 +173,8 @@ class InMemoryCalendarStore:
 
     `events` (seed and staff events) is a plain list: its index is rebuilt whenever the list
     no longer holds the same events. `bookings` indexes itself on every change; assigning
-    another mapping to it works too, and then every read scans it."""
+    another mapping to it works too, and then every read scans it. `events_between` hands the
+    slot rules their `BusySpans` taken from the indexes (`slots.PreparedEvents`)."""
 
     def __init__(self, events: Iterable[CalendarEvent] = ()) -> None:
         self.events: list[CalendarEvent] = list(events)
@@ -182,8 +205,27 @@ class InMemoryCalendarStore:
 
     async def events_between(self, start: datetime, end: datetime) -> list[CalendarEvent]:
         first, last = start.date(), end.date()
-        all_day = [e for e in self._events_indexed()[1] if e.end > first and e.start <= last]
-        return [*all_day, *self._busy(start, end)]
+        staff, all_day_events = self._events_indexed()
+        all_day = [e for e in all_day_events if e.end > first and e.start <= last]
+        bookings = self.bookings
+        if not isinstance(bookings, _Bookings):
+            return [*all_day, *self._busy(start, end)]
+        # The slot rules' `BusySpans` straight from the indexes (each one's `longest` bounds
+        # its spans' lengths).
+        low, high = epoch_micros(start), epoch_micros(end)
+        found, spans, starts = staff.window(low, high)
+        booked, booked_spans, booked_starts = bookings.spans.window(low, high)
+        if found:
+            found += booked
+            spans += booked_spans
+            spans.sort()
+            starts = [begins for begins, _ in spans]
+        else:
+            found, spans, starts = booked, booked_spans, booked_starts
+            spans.sort()  # (as `BusySpans.of` does: equal starts by end; `starts` is the same)
+        longest = max(staff.longest, bookings.spans.longest)
+        busy = BusySpans(spans, starts, longest, tuple(all_day))
+        return PreparedEvents([*all_day, *found], busy)
 
     async def appointments_from(
         self, contact_id: str, start: datetime, end: datetime | None = None
@@ -201,7 +243,10 @@ class InMemoryCalendarStore:
                 for a in bookings.values()
                 if a.contact_id == contact_id and epoch_micros(a.end) > low
             ]
-        return mine if end is None else [a for a in mine if a.starts_before(end)]
+        if end is None:
+            return mine
+        high = epoch_micros(end)  # (`Appointment.starts_before`, `end` converted once)
+        return [a for a in mine if epoch_micros(a.start) < high]
 
     async def appointment(self, event_id: str) -> Appointment | None:
         return self.bookings.get(event_id)

@@ -60,6 +60,15 @@ class Params:
         value = self._present(name)
         if value is None:
             return default
+        # The usual shapes, an int or a string of ASCII digits, in range: the number itself
+        # (what the general path below gives them); anything else goes that path.
+        kind = type(value)
+        if kind is int and 1 <= value <= upper:
+            return int(value)
+        if kind is str and len(value) < 19 and value.isascii() and value.isdigit():
+            whole = int(value)
+            if 1 <= whole <= upper:
+                return whole
         not_whole = self._reject(name, f"must be a whole number, got {value!r}")
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise not_whole

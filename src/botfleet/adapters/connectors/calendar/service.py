@@ -33,14 +33,17 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from botfleet.adapters.connectors.calendar import formatting, slots
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.adapters.connectors.calendar.params import Params
 from botfleet.adapters.connectors.calendar.store import CalendarStore, EventChanged, EventGone
 from botfleet.adapters.connectors.stepping import resumed, run_until_suspended
-from botfleet.domain.calendar import AllDayEvent, Appointment, CalendarEvent, epoch_micros
+from botfleet.domain.calendar import Appointment, CalendarEvent, epoch_micros
 from botfleet.domain.errors import UnknownOperation
 from botfleet.domain.instants import elapsed_after
 from botfleet.ports.clock import Clock
@@ -96,6 +99,15 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 
 async def _finish(write: Coroutine[Any, Any, Reply], signal: Any) -> Reply:
     return await resumed(write, signal)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=256)
+def _query_range(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The range of events the slot rules need for the days `first` to `last`: a day around
+    each day (DST margins) and a service length past it. A pure function of its arguments."""
+    low = datetime.combine(first, time(), tz) - timedelta(days=1)
+    high = datetime.combine(last, time(), tz) + timedelta(days=3)
+    return low, high
 
 
 class CalendarService:
@@ -168,9 +180,7 @@ class CalendarService:
         return self._clock.now().astimezone(self.settings.tz)
 
     async def _events(self, first: date, last: date, ignore: str | None) -> list[CalendarEvent]:
-        # The slot rules look a day around each day (DST margins) and a service length past it.
-        low = datetime.combine(first, time(), self.settings.tz) - timedelta(days=1)
-        high = datetime.combine(last, time(), self.settings.tz) + timedelta(days=3)
+        low, high = _query_range(first, last, self.settings.tz)
         events = await self.store.events_between(low, high)
         return events if ignore is None else [e for e in events if e.event_id != ignore]
 
@@ -227,14 +237,17 @@ class CalendarService:
         now = self.now()
         ahead = timedelta(days=max(APPOINTMENTS_AHEAD_DAYS, self.settings.horizon_days + 1))
         found = await self.store.appointments_from(contact_id, now, now + ahead)
-        own = [a for a in found if a.contact_id == contact_id and not a.starts_before(now)]
-        own = [
+        # (instants: `Appointment.starts_before`, `now`'s converted once)
+        dated = [(epoch_micros(a.start), a) for a in found if a.contact_id == contact_id]
+        low = epoch_micros(now)
+        own = [pair for pair in dated if pair[0] >= low]
+        own.sort(key=itemgetter(0))  # stable, as sorting by start was
+        return [
             replace(a, service_name=names[a.service_key])
             if not a.service_name and a.service_key in names
             else a
-            for a in own
+            for _, a in own
         ]
-        return sorted(own, key=lambda a: epoch_micros(a.start))
 
     async def _get_future_appointments(self, request: Params, _key: str) -> list[formatting.Item]:
         own = await self._future_of(request)
@@ -252,16 +265,20 @@ class CalendarService:
     ) -> tuple[datetime | None, str | None]:
         """The aware start of `wall` and, if it cannot be booked now, why not."""
         day = wall.date()
-        start = slots.local_instant(day, wall.hour * 60 + wall.minute, self.settings.tz)
+        minute = wall.hour * 60 + wall.minute
+        start = slots.local_instant(day, minute, self.settings.tz)
         if start is None:
             return None, SLOT_UNAVAILABLE
         now = self.now()
         events = await self._events(day, day, ignore)
-        if start not in slots.slots_for_day(day, self.settings, events, now, service, presence):
-            all_day = [e for e in events if isinstance(e, AllDayEvent)]
-            open_hours = slots.slots_for_day(day, self.settings, all_day, now, service, presence)
+        # Whether `slots_for_day` offers it (with every event, and with the all-day ones only),
+        # computed for this start alone.
+        open_hours, offered = slots.start_offered(
+            day, minute, self.settings, events, now, service, presence
+        )
+        if not offered:
             # Open hours allow it: something else holds the time.
-            return start, SLOT_TAKEN if start in open_hours else SLOT_UNAVAILABLE
+            return start, SLOT_TAKEN if open_hours else SLOT_UNAVAILABLE
         # The free/busy re-check right before the write (the store's freshest answer), on
         # instants: in the repeated hour, min/max of one zone's times would go by the wall clock.
         end = _ends(start, service)

@@ -18,17 +18,15 @@ The rules (docs: flow-dsl.md, "Slot rules"):
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from operator import sub
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.domain.calendar import (
-    MINUTES_PER_DAY,
     AllDayEvent,
     BusyEvent,
     CalendarEvent,
@@ -90,8 +88,15 @@ def day_windows(
     day: date, settings: CalendarSettings, events: Iterable[CalendarEvent]
 ) -> tuple[TimeWindow, ...]:
     """Opening windows of `day` after `closed_dates` and ``[CFG]`` all-day events."""
-    if day in settings.closed_dates:
+    if day in settings.closed_days:
         return ()
+    override = _override(day, events)
+    return settings.weekly_windows[day.weekday()] if override is None else override
+
+
+def _override(day: date, events: Iterable[CalendarEvent]) -> tuple[TimeWindow, ...] | None:
+    """What the ``[CFG]`` all-day events covering `day` make of its hours: ``()`` when one
+    closes it, the first readable ``HORARIO``'s windows, else None (the weekly schedule)."""
     override: tuple[TimeWindow, ...] | None = None
     for event in events:
         if not isinstance(event, AllDayEvent) or not event.covers(day):
@@ -100,15 +105,31 @@ def day_windows(
             return ()
         if override is None:
             override = horario_windows(event.title)
-    if override is not None:
-        return override
-    return settings.weekly_windows[day.weekday()]
+    return override
 
 
+#: A day's opening windows as ``(start_min, end_min)`` pairs, in `day_windows`' order.
+Minutes = tuple[tuple[int, int], ...]
+
+
+def _day_minutes(day: date, settings: CalendarSettings, events: Sequence[CalendarEvent]) -> Minutes:
+    """`day_windows` as `Minutes`: the memo keys hold pairs of ints, which hash in C (a
+    `TimeWindow` hashes in Python), and the weekly ones are converted once per settings."""
+    if day in settings.closed_days:
+        return ()
+    if events:  # (no events, as usual: the weekly schedule without looking further)
+        override = _override(day, events)
+        if override is not None:
+            return tuple([(w.start_min, w.end_min) for w in override])
+    return settings.weekly_minutes[day.weekday()]
+
+
+@lru_cache(maxsize=4096)
 def local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime | None:
     """`day` at wall-clock `minute` in `tz`; None if that wall time does not exist (DST gap).
 
-    An ambiguous wall time (DST fall back) gives its first occurrence (``fold=0``).
+    An ambiguous wall time (DST fall back) gives its first occurrence (``fold=0``). A pure
+    function of its arguments, memoised (a booking asks for its start's instant twice).
     """
     wall = datetime.combine(day, time()) + timedelta(minutes=minute)
     aware = wall.replace(tzinfo=tz)
@@ -117,8 +138,8 @@ def local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime | None:
     return aware
 
 
-def _window_end(day: date, window: TimeWindow, tz: ZoneInfo) -> datetime:
-    """The instant the wall clock reaches the window's closing time.
+def _window_end(day: date, end_min: int, tz: ZoneInfo) -> datetime:
+    """The instant the wall clock reaches a window's closing time `end_min`.
 
     Inside a DST overlap that is the first occurrence. Inside a gap (the time never shows) it
     is the instant `fold=0` gives, the wall time read with the offset before the change: as far
@@ -127,8 +148,14 @@ def _window_end(day: date, window: TimeWindow, tz: ZoneInfo) -> datetime:
     Python compares two datetimes of the same zone by wall time, which on a change day is off
     by the hour that was skipped or repeated.
     """
-    wall = datetime.combine(day, time()) + timedelta(minutes=window.end_min)
+    wall = datetime.combine(day, time()) + timedelta(minutes=end_min)
     return wall.replace(tzinfo=tz, fold=0)
+
+
+@lru_cache(maxsize=2048)
+def _close(day: date, end_min: int, tz: ZoneInfo) -> int:
+    """`_window_end` as an instant in microseconds (a pure function of its arguments)."""
+    return _us(_window_end(day, end_min, tz))
 
 
 def horizon_end(settings: CalendarSettings, now: datetime) -> date:
@@ -161,18 +188,77 @@ def slots_for_day(
     return list(_offered(day, settings, BusySpans.of(events), earliest, service_min, presence_min))
 
 
+def start_offered(
+    day: date,
+    minute: int,
+    settings: CalendarSettings,
+    events: Sequence[CalendarEvent],
+    now: datetime,
+    service_min: int,
+    presence_min: int,
+) -> tuple[bool, bool]:
+    """Whether `slots_for_day` offers the wall time `minute` of `day`, asked for that one start
+    (a booking's check) without computing the day's other slots: ``(open, offered)``, what
+    `slots_for_day` says with only the all-day events of `events`, and with all of them.
+
+    Open: within the horizon, the time exists, is on the grid of one of the day's windows with
+    the stay fitting before that window closes, and is not before `now` + notice. Offered: open
+    and no timed event overlaps ``[start, start + service)`` by more than the tolerance.
+    """
+    if day > horizon_end(settings, now):
+        return False, False
+    busy = events.busy if isinstance(events, PreparedEvents) else None
+    step = settings.slot_duration_min
+    windows = _day_minutes(day, settings, events if busy is None else busy.all_day)
+    closes = [
+        end_min
+        for start_min, end_min in windows
+        if start_min <= minute < end_min and (minute - start_min) % step == 0
+    ]
+    if not closes:
+        return False, False
+    tz = settings.tz
+    midnight, steady = _day_frame(day, tz)
+    if steady:  # as `_scan_day` takes the instant of a wall minute
+        start = midnight + minute * _US_PER_MIN
+    else:
+        local = local_instant(day, minute, tz)
+        if local is None:
+            return False, False
+        start = _us(local)
+    if start < _us(now) + settings.min_notice_min * _US_PER_MIN:
+        return False, False
+    stay_ends = start + presence_min * _US_PER_MIN
+    if not any(stay_ends <= _close(day, end_min, tz) for end_min in closes):
+        return False, False
+    end = start + service_min * _US_PER_MIN
+    if busy is None:
+        spans: Iterable[tuple[int, int]] = [e.span for e in events if isinstance(e, BusyEvent)]
+    else:
+        spans = busy.near(start, end)
+    for b_start, b_end in spans:
+        if min(b_end, end) - max(b_start, start) > OVERLAP_TOLERANCE_US:
+            return True, False
+    return True, True
+
+
 class BusySpans(NamedTuple):
     """Events prepared once for many days: timed ones as integer-microsecond spans sorted by
     start (comparing aware datetimes asks the time zone for offsets every time, which was most
-    of the cost of a calendar read), all-day ones kept for `day_windows`."""
+    of the cost of a calendar read) and their starts, all-day ones kept for `day_windows`.
+
+    `longest` is at least the longest span's length (a back end that keeps its events indexed
+    may give its own bound): `near` only looks that far back for spans still running."""
 
     spans: list[tuple[int, int]]
-    starts: tuple[int, ...]
+    starts: list[int]
     longest: int
     all_day: tuple[AllDayEvent, ...]
 
     @classmethod
     def of(cls, events: Iterable[CalendarEvent]) -> BusySpans:
+        if isinstance(events, PreparedEvents):
+            return events.busy
         events = events if isinstance(events, list) else list(events)
         all_day = tuple([e for e in events if isinstance(e, AllDayEvent)])
         if all_day:
@@ -180,15 +266,34 @@ class BusySpans(NamedTuple):
         else:  # every event is timed
             spans = sorted([e.span for e in events])  # type: ignore[union-attr]
         if not spans:
-            return cls(spans, (), 0, all_day)
-        starts, ends = zip(*spans, strict=True)
-        return cls(spans, starts, max(map(sub, ends, starts)), all_day)
+            return cls(spans, [], 0, all_day)
+        longest = max([end - start for start, end in spans])
+        return cls(spans, [start for start, _ in spans], longest, all_day)
 
     def near(self, low: int, high: int) -> tuple[tuple[int, int], ...]:
         """The spans that overlap ``(low, high)``, sorted by start."""
-        first = bisect_left(self.starts, low - self.longest)
-        last = bisect_left(self.starts, high)
-        return tuple([span for span in self.spans[first:last] if span[1] > low])
+        starts, spans = self.starts, self.spans
+        first = bisect_left(starts, low - self.longest)
+        last = bisect_left(starts, high, first)
+        # From `inside` on a span starts after `low`, so it also ends after it.
+        inside = bisect_right(starts, low, first, last)
+        if first == inside:
+            return tuple(spans[inside:last])
+        return (*[span for span in spans[first:inside] if span[1] > low], *spans[inside:last])
+
+
+class PreparedEvents(list[CalendarEvent]):
+    """Events as a back end's `events_between` returns them, with their `BusySpans` ready
+    (`busy`): a back end that keeps its events indexed (the in-memory one) builds them from
+    its index for less than `BusySpans.of` costs. `busy` must be exactly what
+    `BusySpans.of` would make of the list (`longest` may be any bound at least as long); a
+    copy or a filtered list is a plain list again, prepared anew."""
+
+    __slots__ = ("busy",)
+
+    def __init__(self, events: Iterable[CalendarEvent], busy: BusySpans) -> None:
+        super().__init__(events)
+        self.busy = busy
 
 
 def _offered(
@@ -205,7 +310,7 @@ def _offered(
     from the instant `earliest` (microseconds) on: the day's inputs reduced to what can change
     its slots, then `_day_slots` (memoised on exactly those inputs). `first_only`: the first
     slot, or none (asking whether a day has one stops there)."""
-    windows = day_windows(day, settings, events.all_day)
+    windows = _day_minutes(day, settings, events.all_day)
     if not windows:
         return ()
     tz = settings.tz
@@ -213,12 +318,7 @@ def _offered(
     service = service_min * _US_PER_MIN
     midnight, steady = _day_frame(day, tz)
     if steady:  # slot starts are midnight + minute: exactly the opening hours can matter
-        opens, closes = MINUTES_PER_DAY, 0
-        for window in windows:
-            if window.start_min < opens:
-                opens = window.start_min
-            if window.end_min > closes:
-                closes = window.end_min
+        opens, closes = _bounds(windows)
         low = midnight + opens * _US_PER_MIN
         high = midnight + closes * _US_PER_MIN + service
         # (`now` before the first opening, as on every day but today, allows every start)
@@ -234,6 +334,12 @@ def _offered(
     return _day_slots(day, windows, tz, step, earliest, service, presence, busy, first_only)
 
 
+@lru_cache(maxsize=256)
+def _bounds(windows: Minutes) -> tuple[int, int]:
+    """The first opening and the last closing minute of a day's (non-empty) windows."""
+    return min([start for start, _ in windows]), max([end for _, end in windows])
+
+
 @lru_cache(maxsize=2048)
 def _day_frame(day: date, tz: ZoneInfo) -> tuple[int, bool]:
     """Local midnight of `day` as an instant, and whether the day has no UTC offset change."""
@@ -242,20 +348,17 @@ def _day_frame(day: date, tz: ZoneInfo) -> tuple[int, bool]:
     return _us(start_of_day), steady
 
 
-def _first_start_from(
-    earliest: int, midnight: int, windows: tuple[TimeWindow, ...], step: int, never: int
-) -> int:
+def _first_start_from(earliest: int, midnight: int, windows: Minutes, step: int, never: int) -> int:
     """On a steady day, the first grid start at or after `earliest` (`never` if none): a slot
     starts before one exactly when it starts before the other, so `now` only changes the
     memo's key when a grid time passes."""
     offset = earliest - midnight
     first: int | None = None
-    for window in windows:
-        minute = window.start_min
+    for minute, end_min in windows:
         late = offset - minute * _US_PER_MIN
         if late > 0:
             minute += -(-late // (step * _US_PER_MIN)) * step
-        if minute < window.end_min and (first is None or minute < first):
+        if minute < end_min and (first is None or minute < first):
             first = minute
     return never if first is None else midnight + first * _US_PER_MIN
 
@@ -275,6 +378,22 @@ def _scan_day(
     `earliest` on, `presence` (microseconds) fitting before the close, no span of `busy`
     (sorted by start) overlapping ``[start, start + service)`` by more than the tolerance.
     A pure function of its arguments."""
+    minutes = tuple([(w.start_min, w.end_min) for w in windows])
+    return _scan_minutes(day, minutes, tz, step, earliest, service, presence, busy, first_only)
+
+
+def _scan_minutes(
+    day: date,
+    windows: Minutes,
+    tz: ZoneInfo,
+    step: int,
+    earliest: int,
+    service: int,
+    presence: int,
+    busy: tuple[tuple[int, int], ...],
+    first_only: bool,
+) -> tuple[datetime, ...]:
+    """`_scan_day` with the windows as `Minutes`."""
     midnight, steady = _day_frame(day, tz)
     start_of_day = datetime.combine(day, time(), tz)
     instant = start_of_day
@@ -284,9 +403,9 @@ def _scan_day(
     # tolerance after a slot's start (it can block no later slot either).
     active: list[tuple[int, int]] = []
     nxt, previous, spans = 0, -1, len(busy)
-    for window in windows:
-        close = _us(_window_end(day, window, tz))
-        for minute in range(window.start_min, window.end_min, step):
+    for start_min, end_min in windows:
+        close = _close(day, end_min, tz)
+        for minute in range(start_min, end_min, step):
             if steady:  # no DST change today: wall minutes map straight onto instants
                 start = midnight + minute * _US_PER_MIN
             else:
@@ -316,11 +435,11 @@ def _scan_day(
     return tuple(offered)
 
 
-#: `_scan_day` memoised. Its key is every input the result depends on (the busy spans that can
-#: touch the day's opening hours included), so an entry can never be stale: a booking, a
+#: `_scan_minutes` memoised. Its key is every input the result depends on (the busy spans that
+#: can touch the day's opening hours included), so an entry can never be stale: a booking, a
 #: cancellation or an edit changes the spans and so the key, and `now` enters as the first
 #: grid start it allows. A booking touches one day's entries, the other days keep theirs.
-_day_slots = lru_cache(maxsize=1024)(_scan_day)
+_day_slots = lru_cache(maxsize=1024)(_scan_minutes)
 
 
 def in_period(slot: datetime, period: str) -> bool:
