@@ -30,9 +30,10 @@ from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
 from botfleet.flows import yaml_lines
 from botfleet.flows.load import load_flow
 from botfleet.flows.tenant_file import config_key_path, display_path, read_tenant_file
+from botfleet.flows.text_files import not_utf8
 from botfleet.ports.clock import SystemClock
 from botfleet.ports.connectors import Connector
-from botfleet.testing.conversation_format import TEST_KEYS, not_utf8
+from botfleet.testing.conversation_format import TEST_KEYS
 
 __all__ = [
     "FileKind",

@@ -16,6 +16,7 @@ from botfleet.flows._send_template_checks import check_send_template
 from botfleet.flows._spec_walk import iter_actions, iter_transitions
 from botfleet.flows._template_checks import check_condition, check_templates
 from botfleet.flows.channel_limits import WHATSAPP, ChannelLimits
+from botfleet.flows.connector_categories import not_a_connector
 from botfleet.flows.connector_names import (
     SEPARATOR,
     binding_name_problem,
@@ -159,6 +160,9 @@ class _ConnectorNames:
             )
 
     def _unknown_category(self, name: str, category: str) -> str:
+        instead = not_a_connector(category)
+        if instead is not None:
+            return instead
         known = ", ".join(sorted(self.categories))
         if is_named_binding(name):
             hint = did_you_mean(category, self.categories)

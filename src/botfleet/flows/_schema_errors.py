@@ -13,7 +13,7 @@ import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -99,8 +99,9 @@ def _messages(located: list[_Located]) -> Iterable[tuple[_Located, str, str]]:
         elif all(g.is_kind_mismatch for g in groups[item.union]):
             # Every member rejected the value's kind: one message listing the kinds accepted.
             kinds = dict.fromkeys(_EXPECTED[g.error["type"]] for g in groups[item.union])
-            got = _describe(item.error["input"])
-            yield item, item.path, f"expected {' or '.join(kinds)}, got {got}"
+            value = item.error["input"]
+            hint = _as_text_hint(value) if "a string" in kinds else ""
+            yield item, item.path, f"expected {' or '.join(kinds)}, got {_describe(value)}{hint}"
         # else another member accepts this kind of value and reported what is wrong inside it.
 
 
@@ -134,16 +135,9 @@ def _message(item: _Located) -> tuple[str, str]:
         message = f"missing required key {field!r}"
         return key_path(path, field), message + _misnamed_tag(field, error["input"], item)
     if kind in _EXPECTED:
-        message = f"expected {_EXPECTED[kind]}, got {_describe(error['input'])}"
-        if _EXPECTED[kind] == "a mapping":
-            message += _missing_colon_hint(error["input"], item.expected)
-        elif _EXPECTED[kind] == "a list" and isinstance(error["input"], dict):
-            message += ": start each item with `- `, at the same column"
-        elif _EXPECTED[kind] == "a string" and isinstance(error["input"], bool):
-            message += (
-                ": YAML reads yes, no, on, off, true and false without quotes as true or false; "
-                "put the text in quotes"
-            )
+        message = _wrong_kind(_EXPECTED[kind], error["input"], item.expected)
+    elif kind == "literal_error":
+        return path, _not_allowed(path, error["input"], _allowed_values(item.expected, ctx))
     elif kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
         message = "must not be empty"
     elif kind in ("value_error", "assertion_error"):
@@ -151,6 +145,59 @@ def _message(item: _Located) -> tuple[str, str]:
     else:
         message = error["msg"][:1].lower() + error["msg"][1:]
     return path, (f"invalid key: {message}" if item.is_key else message)
+
+
+def _wrong_kind(expected: str, value: Any, annotation: Any) -> str:
+    """`expected a string, got the number 2: ...`, with what to do when it is a known slip."""
+    message = f"expected {expected}, got {_describe(value)}"
+    if expected == "a mapping":
+        return message + _missing_colon_hint(value, annotation)
+    if expected == "a list" and isinstance(value, dict):
+        return message + ": start each item with `- `, at the same column"
+    if expected == "a string":
+        return message + _as_text_hint(value)
+    return message
+
+
+def _as_text_hint(value: Any) -> str:
+    """Why YAML read a text as something else, where a text was expected: a bare number or
+    yes/no (a date says so itself, `_describe`)."""
+    if isinstance(value, bool):
+        return (
+            ": YAML reads yes, no, on, off, true and false without quotes as true or false; "
+            "put the text in quotes"
+        )
+    if isinstance(value, int | float):
+        return ": YAML reads a number without quotes as a number; put the text in quotes"
+    return ""
+
+
+#: What the values of a key with a closed set of values are called in messages.
+_VALUE_NOUNS = {"on_type": "message type"}
+
+
+def _not_allowed(path: str, value: Any, allowed: list[str]) -> str:
+    """A value outside a closed set, with the set: `unknown message type 'butto' (did you mean
+    'button'?) (known: text, ...)`, `expected a message type, got the number 2 (known: ...)`."""
+    noun = _VALUE_NOUNS.get(path.rsplit(".", 1)[-1])
+    known = ", ".join(allowed)
+    if isinstance(value, str):
+        return f"unknown {noun or 'value'} {value!r}{did_you_mean(value, allowed)} (known: {known})"
+    if noun is None:
+        return f"expected one of {known}, got {_describe(value)}"
+    return f"expected a {noun}, got {_describe(value)} (known: {known})"
+
+
+def _allowed_values(annotation: Any, ctx: dict[str, Any]) -> list[str]:
+    """The values of the `Literal` at a place (`OnType | None`), else those pydantic names."""
+    annotation = _unwrap(annotation)
+    values = [
+        str(value)
+        for member in map(_unwrap, _union_members(annotation) or [annotation])
+        if get_origin(member) is Literal
+        for value in get_args(member)
+    ]
+    return values or re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
 
 
 def _unknown_key_hint(key: str, allowed: list[str], item: _Located) -> str:

@@ -22,6 +22,7 @@ from botfleet.flows._issues import IssueCollector, sort_issues
 from botfleet.flows._schema_errors import SchemaProblem, schema_problems
 from botfleet.flows.channel_limits import ChannelLimits
 from botfleet.flows.schema import FlowSpec
+from botfleet.flows.text_files import not_utf8
 from botfleet.flows.validate import validate_spec
 from botfleet.flows.yaml_lines import index_path, key_path, line_of, parent_path
 
@@ -64,7 +65,8 @@ def load_flow_text(
         text: the YAML document.
         source: how to name the flow in messages, usually its file path.
         known_connectors: connector categories flows may invoke (default: the platform's).
-        known_operations: operations per category; when given, unknown operations are errors.
+        known_operations: operations per category or named binding, over each category's
+            own (`connector_categories.CATEGORY_OPERATIONS`); a call to another is an error.
         bindings: the tenant's connector binding names, when loading it for a tenant: a call to
             a named binding (`notification.front_desk`) the tenant lacks is an error.
         channel: the tenant's channel, whose limits the menu warnings check (None: WhatsApp's,
@@ -127,8 +129,8 @@ def load_flow(
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        issue = FlowIssue(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source)
-        raise FlowValidationError([issue]) from exc
+        line, message = not_utf8(exc)
+        raise FlowValidationError([FlowIssue(message, line=line, source=source)]) from exc
     return load_flow_text(
         text,
         source,

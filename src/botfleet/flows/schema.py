@@ -1,10 +1,18 @@
-"""Pydantic models of the flow YAML (the DSL of docs/flow-dsl.md). Unknown keys are errors."""
+"""Pydantic models of the flow YAML (the DSL of docs/flow-dsl.md). Unknown keys are errors.
+
+Every key has a `description`: it is what editors show on hover, from the JSON Schema exported
+for them (`flow_json_schema`, committed as schemas/flow.schema.json), so it is written for flow
+authors, in the words of docs/flow-dsl.md. So are the models' docstrings (each model's
+description there); notes for developers are comments.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from botfleet.flows.connector_categories import CATEGORY_OPERATIONS
 
 # A state or task name, a key in `data`, a payload id...
 Name = Annotated[str, Field(min_length=1)]
@@ -14,36 +22,86 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _action(what: str) -> Any:
+    """The `action` key of an action: what this type of action does."""
+    return Field(description=what)
+
+
+_TEMPLATE_VALUES = (
+    "String values are templates; a template that is exactly one expression, and any other "
+    "YAML value, keeps its type (30, not '30')."
+)
+
 # ---------------------------------------------------------------- actions
 
 
 class OptionSpec(_Strict):
-    id: Name
-    title: str
-    description: str = ""
+    """A button or list row: the `id` a press sends back and the `title` shown."""
+
+    id: Name = Field(
+        description="The payload a press sends back, which `on_payload` and "
+        "`on_payload_prefix` match; a template, rendered when the option is sent."
+    )
+    title: str = Field(
+        description="The text shown on the button or row (WhatsApp: at most 20 characters on "
+        "a button, 24 on a row); a template. Typing it, or the option's number, counts as a "
+        "press."
+    )
+    description: str = Field(
+        default="",
+        description="A second line under a list row's title (WhatsApp: at most 72 "
+        "characters); a template.",
+    )
 
 
 class SectionSpec(_Strict):
-    title: str = ""
-    rows: list[OptionSpec]
+    """A section of a list: a heading and its rows."""
+
+    title: str = Field(
+        default="",
+        description="The section's heading in the list (WhatsApp: at most 24 characters); a "
+        "template.",
+    )
+    rows: list[OptionSpec] = Field(
+        description="The rows of the section, `{id, title, description}` each (WhatsApp: 10 "
+        "rows in all, over every section)."
+    )
 
 
 class ErrorRoute(_Strict):
     """Where a failed connector call goes: a message, a state, or both."""
 
-    text: str | None = None
-    target: str | None = None
+    text: str | None = Field(
+        default=None, description="Sent to the contact when the call fails; a template."
+    )
+    target: str | None = Field(
+        default=None,
+        description="The state to enter after the failure. Left out: the contact stays in the "
+        "state they were in before the message.",
+    )
 
 
 class SendText(_Strict):
-    action: Literal["send_text"]
-    text: str
+    """Sends one text message."""
+
+    action: Literal["send_text"] = _action("Sends one text message.")
+    text: str = Field(
+        description="The message; a template. A text that renders empty or blank is not sent."
+    )
 
 
 class SendButtons(_Strict):
-    action: Literal["send_interactive_buttons"]
-    body: str
-    buttons: list[OptionSpec] = Field(min_length=1)
+    """Sends a message with buttons to press."""
+
+    action: Literal["send_interactive_buttons"] = _action(
+        "Sends a message with buttons to press (WhatsApp shows up to 3; more are sent as a list)."
+    )
+    body: str = Field(description="The message shown with the buttons; a template.")
+    buttons: list[OptionSpec] = Field(
+        min_length=1,
+        description="The buttons, `{id, title}` each: a press sends the `id` back as the "
+        "payload (WhatsApp: up to 3, titles of at most 20 characters).",
+    )
 
 
 #: One default for both list actions, the word of the lists degradation makes: a flow's own
@@ -56,40 +114,126 @@ _LIST_LABEL = (
 
 
 class SendList(_Strict):
-    action: Literal["send_interactive_list"]
-    body: str
+    """Sends a message with a list of rows to pick from, in sections."""
+
+    action: Literal["send_interactive_list"] = _action(
+        "Sends a message with a list of rows to pick from, in sections."
+    )
+    body: str = Field(description="The message shown with the list; a template.")
     button_label: str | None = Field(default=None, description=_LIST_LABEL)
-    sections: list[SectionSpec] = Field(min_length=1)
+    sections: list[SectionSpec] = Field(
+        min_length=1,
+        description="The list's sections, each `{title, rows}`; a pick sends the row's `id` "
+        "back as the payload (WhatsApp: 10 rows in all; more are sent as numbered text).",
+    )
 
 
 class SendDynamicOptions(_Strict):
-    action: Literal["send_dynamic_options"]
-    source_key: Name
-    text: str
+    """Sends options read from `data` (a connector's result): buttons for up to three
+    options without descriptions, else a list."""
+
+    action: Literal["send_dynamic_options"] = _action(
+        "Sends the options held in `data` (a connector's result, usually): buttons for up to "
+        "three options without descriptions, else a list."
+    )
+    source_key: Name = Field(
+        description="The key in `data` holding the options, `[{id, title, description?}]`, or "
+        "a dotted path into it (`booking.slots`); a name, not a template."
+    )
+    text: str = Field(description="The message sent with the options; a template.")
     button_label: str | None = Field(default=None, description=_LIST_LABEL)
-    empty_text: str = ""
+    empty_text: str = Field(
+        default="",
+        description="Sent instead when the list is empty or missing; a template.",
+    )
 
 
 class InvokeConnector(_Strict):
-    action: Literal["invoke_connector"]
-    connector: Name = Field(
-        description="the connector to call, as the tenant binds it under `connectors:`: a "
-        "category (`calendar`, `notification`) or a named binding of one, "
-        "`<category>.<name>` (`notification.front_desk`)"
+    """Calls a connector (the calendar, a notification hook...) and stores its result in
+    `data`."""
+
+    # The operations of a category with a fixed set, for editors: the loader checks the same
+    # list (`connector_categories.CATEGORY_OPERATIONS`, in `_content_checks`).
+    model_config = ConfigDict(
+        json_schema_extra=lambda schema: schema.update(allOf=_operations_by_category())
     )
-    operation: Name
-    params: dict[str, Any] = Field(default_factory=dict)
-    result_key: str | None = None
-    on_error: str | ErrorRoute | None = None
+
+    action: Literal["invoke_connector"] = _action(
+        "Calls a connector (the calendar, a notification hook...) and stores its result in `data`."
+    )
+    connector: Name = Field(
+        description="The connector to call, as the tenant binds it under `connectors:`: a "
+        "category (`calendar`, `notification`) or a named binding of one, "
+        "`<category>.<name>` (`notification.front_desk`); a name, not a template.",
+        examples=sorted(CATEGORY_OPERATIONS),
+    )
+    operation: Name = Field(
+        description="The operation to call, one of the connector's category "
+        "(`get_available_days`, `book_appointment`... for `calendar`; `send` for "
+        "`notification`); a name, not a template."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The operation's parameters, by name. " + _TEMPLATE_VALUES,
+    )
+    result_key: str | None = Field(
+        default=None,
+        description="The key in `data` where the result is stored (a list result as the list "
+        "itself); a name, not a template. Left out: the result is not kept.",
+    )
+    on_error: str | ErrorRoute | None = Field(
+        default=None,
+        description="What happens when the call fails after its retries: a state to enter, or "
+        "`{text, target}`. Left out: the flow's `settings.error_text` is sent and the contact "
+        "stays in the state they were in before the message.",
+    )
+
+
+def _operations_by_category() -> list[dict[str, Any]]:
+    """`operation` is one of the category's when `connector` names it or a binding of it."""
+    return [
+        {
+            "if": {
+                "properties": {"connector": {"pattern": rf"^{category}(\..+)?$"}},
+                "required": ["connector"],
+            },
+            "then": {"properties": {"operation": {"enum": sorted(operations)}}},
+        }
+        for category, operations in sorted(CATEGORY_OPERATIONS.items())
+    ]
 
 
 class ScheduleTask(_Strict):
-    action: Literal["schedule_task"]
-    task: Name
-    run_at: str | None = None
-    delay: str | None = None
-    idempotency_key: str | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    """Schedules one of the flow's tasks to run later in this contact's conversation (a
+    reminder): at `run_at` or after `delay`."""
+
+    action: Literal["schedule_task"] = _action(
+        "Schedules one of the flow's tasks to run later in this contact's conversation (a "
+        "reminder): give `run_at` or `delay`."
+    )
+    task: Name = Field(description="The task to run, one of the flow's `tasks`.")
+    run_at: str | None = Field(
+        default=None,
+        description="When to run it: a template giving an ISO date-time "
+        "(`2024-03-10T10:00`; without an offset, in the tenant's time zone). Give this or "
+        "`delay`.",
+    )
+    delay: str | None = Field(
+        default=None,
+        description="How long after the message was received to run it: `30s`, `15m`, `24h`, "
+        "`2d`, `1h30m`. Give this or `run_at`.",
+    )
+    idempotency_key: str | None = Field(
+        default=None,
+        description="Names this scheduled run: scheduling again with the same key replaces "
+        "it, and `cancel_task` cancels it by this key; a template. Default: "
+        "`<task>:<contact id>`.",
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Values carried into the task, rendered when it is scheduled; the task's "
+        "templates see them in `data`. " + _TEMPLATE_VALUES,
+    )
 
     @model_validator(mode="after")
     def _one_time(self) -> ScheduleTask:
@@ -99,8 +243,15 @@ class ScheduleTask(_Strict):
 
 
 class CancelTask(_Strict):
-    action: Literal["cancel_task"]
-    idempotency_key: str
+    """Cancels a task scheduled with `schedule_task`, by its key."""
+
+    action: Literal["cancel_task"] = _action(
+        "Cancels a task scheduled with `schedule_task`, by its key."
+    )
+    idempotency_key: str = Field(
+        description="The key the task was scheduled with (`schedule_task`'s default: "
+        "`<task>:<contact id>`); a template."
+    )
 
 
 #: Buttons a WhatsApp template may have, so the highest button index is 9.
@@ -123,8 +274,14 @@ class TemplateUrlButton(_Strict):
 
 
 class SendTemplate(_Strict):
-    action: Literal["send_template"]
-    name: Name
+    """Sends a template approved in Meta (WhatsApp), e.g. a reminder outside the 24-hour
+    window; elsewhere its `fallback_text`."""
+
+    action: Literal["send_template"] = _action(
+        "Sends a template approved in Meta (WhatsApp), e.g. a reminder outside the 24-hour "
+        "window; where templates are not available, its `fallback_text`."
+    )
+    name: Name = Field(description="The template's name, as approved in Meta.")
     language: str = Field(
         default="en",
         description="The approved translation's code, exactly (`es`, `es_MX`); a template.",
@@ -132,7 +289,11 @@ class SendTemplate(_Strict):
     params: list[Any] = Field(
         default_factory=list, description="The body's {{1}}, {{2}}... in order; templates."
     )
-    fallback_text: str = ""
+    fallback_text: str = Field(
+        default="",
+        description="Sent where templates are not available (web chat, Telegram), with the "
+        "quick replies as buttons; a template. Empty: the template's name and parameters.",
+    )
     header_param: str | None = Field(
         default=None,
         description="The value of the template's text header variable {{1}} (a template).",
@@ -150,12 +311,19 @@ class SendTemplate(_Strict):
         description="The titles channels without templates show on the quick replies, by the "
         "same positions as button_payloads (left out: the payload); templates.",
     )
-    url_button: TemplateUrlButton | None = None
+    url_button: TemplateUrlButton | None = Field(
+        default=None,
+        description="The variable part of the template's URL button, `{suffix, index}`.",
+    )
 
 
 class SetData(_Strict):
-    action: Literal["set_data"]
-    values: dict[str, Any]
+    """Writes values into `data`."""
+
+    action: Literal["set_data"] = _action("Writes values into `data`.")
+    values: dict[str, Any] = Field(
+        description="`{key: value}` written into `data`. " + _TEMPLATE_VALUES
+    )
 
 
 Action = Annotated[
@@ -185,7 +353,10 @@ ACTION_TYPES: tuple[str, ...] = (
 
 # ---------------------------------------------------------------- transitions
 
-MESSAGE_TYPES = (
+#: What `on_type` matches: the message types (`botfleet.domain.messages.MessageType`) and the
+#: aliases `button` and `list`. An editor completes them; a wrong one is an error listing them
+#: (`_schema_errors`).
+OnType = Literal[
     "text",
     "button_reply",
     "button",
@@ -199,24 +370,47 @@ MESSAGE_TYPES = (
     "reaction",
     "contacts",
     "unsupported",
-)
+]
+MESSAGE_TYPES: tuple[str, ...] = get_args(OnType)
 
 
 class Transition(_Strict):
-    target: Name
-    on_payload: str | None = None
-    on_payload_prefix: str | None = None
-    extract_suffix_as: str | None = None
-    on_type: str | None = None
-    condition: str | None = None
-    set_data: dict[str, Any] = Field(default_factory=dict)
+    """Where a message leads: every trigger given must match and `condition` hold; one with
+    no trigger matches any message."""
 
-    @field_validator("on_type")
-    @classmethod
-    def _known_type(cls, value: str | None) -> str | None:
-        if value is not None and value not in MESSAGE_TYPES:
-            raise ValueError(f"unknown message type {value!r} (known: {', '.join(MESSAGE_TYPES)})")
-        return value
+    target: Name = Field(description="The state to enter when this transition fires.")
+    on_payload: str | None = Field(
+        default=None,
+        description="Matches a button or list reply whose payload is exactly this (a text "
+        "typed as it, too).",
+    )
+    on_payload_prefix: str | None = Field(
+        default=None,
+        description="Matches a payload that starts with this prefix and goes on after it "
+        "(`day_` matches `day_2024-05-08`); not empty.",
+    )
+    extract_suffix_as: str | None = Field(
+        default=None,
+        description="The key in `data` where the rest of the payload after "
+        "`on_payload_prefix` is stored; a suffix that is a key of `services` also copies that "
+        "service's properties to `data.service_<property>`.",
+    )
+    on_type: OnType | None = Field(
+        default=None,
+        description="Matches a message of this type: text, button_reply (or button), "
+        "list_reply (or list), image, audio, video, document, location, reaction, contacts (a "
+        "shared contact card), or unsupported (anything else the contact sends).",
+    )
+    condition: str | None = Field(
+        default=None,
+        description="An expression over data, message, contact, tenant, today and now; the "
+        "transition fires only when it is true.",
+    )
+    set_data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="`{key: value}` written into `data` before entering `target`. "
+        + _TEMPLATE_VALUES,
+    )
 
     @property
     def has_trigger(self) -> bool:
@@ -227,19 +421,47 @@ class Transition(_Strict):
 
 
 class NextRoute(_Strict):
-    """(ours) One branch of a conditional `next`: the first whose condition holds is taken."""
+    """One branch of a conditional `next`: the first whose condition holds is taken."""
 
-    target: Name
-    condition: str | None = None
+    target: Name = Field(description="The state to move to when this branch is taken.")
+    condition: str | None = Field(
+        default=None,
+        description="An expression over data, message, contact, tenant, today and now; the "
+        "branch is taken only when it is true. Left out: always taken.",
+    )
 
 
 class State(_Strict):
-    on_enter: list[Action] = Field(default_factory=list)
-    transitions: list[Transition] = Field(default_factory=list)
-    fallback: str | None = None
-    llm_fallback: bool = False
+    """A step of the conversation: what the bot does on entering it, and where each message
+    leads from it."""
+
+    on_enter: list[Action] = Field(
+        default_factory=list,
+        description="Actions run in order when the state is entered (by a transition, a "
+        "fallback or `next`).",
+    )
+    transitions: list[Transition] = Field(
+        default_factory=list,
+        description="Tried in order on each message, after `global_transitions`; the first "
+        "that matches fires.",
+    )
+    fallback: str | None = Field(
+        default=None,
+        description="The state entered when no transition matches a message; naming this same "
+        "state runs its `on_enter` again (shows the menu again).",
+    )
+    llm_fallback: bool = Field(
+        default=False,
+        description="true: free text that no transition matches is answered by the LLM from "
+        "the business's knowledge document, and the contact stays in this state.",
+    )
     #: A state name, or a list of `{target, condition}` branches tried in order.
-    next: str | list[NextRoute] | None = None
+    next: str | list[NextRoute] | None = Field(
+        default=None,
+        description="The state to move to right after `on_enter`, without waiting for the "
+        "user; or a list of `{target, condition}` branches, of which the first that holds is "
+        "taken (none: the contact stays).",
+    )
 
     def next_targets(self) -> list[str]:
         if self.next is None:
@@ -250,13 +472,28 @@ class State(_Strict):
 
 
 class StandingSchedule(_Strict):
-    """A recurring task registered at boot: exactly one of `cron` or `interval`."""
+    """A recurring task registered when the bot starts: exactly one of `cron` or
+    `interval`, in the tenant's time zone."""
 
-    task: Name
-    cron: str | None = None
-    interval: str | None = None
-    contact_id: str | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    task: Name = Field(description="The task to run, one of the flow's `tasks`.")
+    cron: str | None = Field(
+        default=None,
+        description="A cron rule of 5 fields in the tenant's time zone, e.g. `0 9 * * 1-5` "
+        "(09:00 on weekdays). Give this or `interval`.",
+    )
+    interval: str | None = Field(
+        default=None,
+        description="How often to run the task, e.g. `15m`, `24h`. Give this or `cron`.",
+    )
+    contact_id: str | None = Field(
+        default=None,
+        description="The contact in whose conversation the task runs (tasks always run in a "
+        "contact's conversation: without one, the runs are skipped).",
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Values the task's templates see in `data`.",
+    )
 
     @model_validator(mode="after")
     def _one_rule(self) -> StandingSchedule:
@@ -266,10 +503,10 @@ class StandingSchedule(_Strict):
 
 
 class MenuTextsSpec(_Strict):
-    """`settings.menu_texts`: the words a channel adds to a menu it cannot show as written
-    (`botfleet.domain.degrade`). A key left out is the built-in text of the contact's or the
-    tenant's language."""
+    """The words a channel adds to a menu it cannot show as written. A key left out is the
+    built-in text of the contact's or the tenant's language."""
 
+    # Used by `botfleet.domain.degrade`.
     list_button: str | None = Field(
         default=None,
         description="Label of the button that opens a list made of buttons that did not fit "
@@ -290,7 +527,13 @@ class MenuTextsSpec(_Strict):
 
 
 class FlowSettings(_Strict):
-    error_text: str | None = None
+    """Options of this flow."""
+
+    error_text: str | None = Field(
+        default=None,
+        description="Sent when something fails and the flow has no more specific text (else a "
+        "default apology). Plain text, sent as written: never rendered as a template.",
+    )
     #: Texts of one contact less than this apart are answered as one turn (0: each at once).
     debounce_ms: int = Field(
         default=0,
@@ -299,14 +542,27 @@ class FlowSettings(_Strict):
         description="Texts a contact sends less than this many milliseconds apart are answered "
         "as one message, their lines joined, once the contact pauses (0: every text at once).",
     )
-    session_timeout: str | None = None
+    session_timeout: str | None = Field(
+        default=None,
+        description="e.g. `30m`, `12h`: a contact silent for longer starts over in "
+        "`initial_state` with empty `data`, but for the keys `session_keeps` names.",
+    )
     session_keeps: list[Name] = Field(
         default_factory=list,
         description="Keys of `data` a session timeout keeps (an opt-out, a chosen language, a "
         "name): everything else in `data` goes.",
     )
-    strict_templates: bool = False
-    llm_fallback_text: str | None = None
+    strict_templates: bool = Field(
+        default=False,
+        description="true: a missing template value, or a broken template, is an error "
+        "instead of an empty string; the step sends nothing of its own and the contact gets "
+        "`error_text`.",
+    )
+    llm_fallback_text: str | None = Field(
+        default=None,
+        description="The safe answer when the LLM cannot answer from the knowledge document. "
+        "Plain text, sent as written: never rendered as a template.",
+    )
     menu_texts: MenuTextsSpec = Field(
         default_factory=MenuTextsSpec,
         description="The words a channel adds to a menu it cannot show as written.",
@@ -322,16 +578,42 @@ class FlowSettings(_Strict):
 
 
 class FlowSpec(_Strict):
-    id: Name
-    initial_state: Name
-    states: dict[Name, State] = Field(min_length=1)
-    global_transitions: list[Transition] = Field(default_factory=list)
-    services: dict[Name, dict[str, Any]] = Field(default_factory=dict)
-    tasks: dict[Name, list[Action]] = Field(default_factory=dict)
-    standing_schedules: list[StandingSchedule] | dict[Name, StandingSchedule] = Field(
-        default_factory=list
+    """A flow: the conversation a bot has, as states and the transitions between them."""
+
+    id: Name = Field(description="The flow's identifier, e.g. `peluqueria_flow_v1`.")
+    initial_state: Name = Field(
+        description="The state a new contact is placed in; their first message is matched "
+        "against it (its `on_enter` does not run first)."
     )
-    settings: FlowSettings = Field(default_factory=FlowSettings)
+    states: dict[Name, State] = Field(
+        min_length=1, description="The conversation's states, by name."
+    )
+    global_transitions: list[Transition] = Field(
+        default_factory=list,
+        description="Transitions tried on every message, in any state, before the current "
+        "state's own.",
+    )
+    services: dict[Name, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Services by key, each a mapping of properties (name, price, "
+        "durations...): when `extract_suffix_as` extracts a key of a service, each property "
+        "`p` is copied to `data.service_<p>`.",
+    )
+    tasks: dict[Name, list[Action]] = Field(
+        default_factory=dict,
+        description="Named lists of actions, run later by the scheduler (`schedule_task`, "
+        "`standing_schedules`) in a contact's conversation.",
+    )
+    standing_schedules: list[StandingSchedule] | dict[Name, StandingSchedule] = Field(
+        default_factory=list,
+        description="Recurring tasks registered when the bot starts, each on a cron rule or "
+        "an interval in the tenant's time zone: by name, or a list.",
+    )
+    settings: FlowSettings = Field(
+        default_factory=FlowSettings,
+        description="Options of this flow: `error_text`, `debounce_ms`, `session_timeout`, "
+        "`menu_texts`...",
+    )
 
     @property
     def schedules(self) -> list[tuple[str, StandingSchedule]]:

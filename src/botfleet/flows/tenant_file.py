@@ -26,6 +26,7 @@ from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mappi
 from botfleet.flows import yaml_lines
 from botfleet.flows.channel_limits import ChannelLimits
 from botfleet.flows.load import Flow, load_flow, load_flow_text
+from botfleet.flows.text_files import not_utf8
 
 __all__ = [
     "TenantFile",
@@ -126,8 +127,9 @@ def read_tenant_file(
     except OSError as exc:
         tenant.add("-", f"cannot read: {exc.strerror}")
         return tenant
-    except UnicodeDecodeError:
-        tenant.add("-", "not UTF-8 text")
+    except UnicodeDecodeError as exc:
+        line, message = not_utf8(exc)
+        tenant.issues.append(FlowIssue(message, line=line, source=tenant.source))
         return tenant
     except yaml_lines.YamlSyntaxError as exc:
         tenant.issues.append(yaml_issue(exc.problem, tenant.source))

@@ -27,15 +27,15 @@ from botfleet.flows._spec_walk import state_path, transition_lists
 from botfleet.flows._template_checks import check_condition, check_templates
 from botfleet.flows.actions import MAX_CHAIN
 from botfleet.flows.channel_limits import WHATSAPP, ChannelLimits
+from botfleet.flows.connector_categories import CATEGORY_OPERATIONS, FLOW_CATEGORIES
 from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
 from botfleet.flows.suggestions import closest
 from botfleet.flows.yaml_lines import TextLines, index_path, key_path
 
 #: Connector categories a flow may invoke unless the caller says otherwise; each also under
-#: named bindings, `<category>.<name>` (`connector_names`).
-DEFAULT_CONNECTOR_CATEGORIES: frozenset[str] = frozenset(
-    {"calendar", "llm", "notification", "mock", "http"}
-)
+#: named bindings, `<category>.<name>` (`connector_names`): the categories with operations of
+#: their own (`calendar`, `notification`) and the scripted `mock`.
+DEFAULT_CONNECTOR_CATEGORIES: frozenset[str] = FLOW_CATEGORIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,10 @@ def validate_spec(
         known_connectors: connector categories allowed (default `DEFAULT_CONNECTOR_CATEGORIES`);
             a call may name one (`notification`) or a named binding of one
             (`notification.front_desk`).
-        known_operations: operations per category (or per named binding); when given, unknown
-            operations are errors.
+        known_operations: operations per category (or per named binding), over each
+            category's own (`CATEGORY_OPERATIONS`): a call to an operation its binding or
+            category does not have is an error. A category neither lists (the scripted
+            `mock`) may call any.
         bindings: the tenant's binding names (its `connectors:` keys), when the flow is checked
             for a tenant: a named binding the tenant does not have is then an error. None: the
             flow alone, where any well-formed name under a known category may be bound later
@@ -89,9 +91,8 @@ def validate_spec(
     check_option_id_lengths(spec, collector, channel or WHATSAPP)
     check_transitions(spec, collector)
     connectors = DEFAULT_CONNECTOR_CATEGORIES if known_connectors is None else known_connectors
-    check_actions(
-        spec, collector, connectors, known_operations, bindings, channel=channel or WHATSAPP
-    )
+    operations = {**CATEGORY_OPERATIONS, **(known_operations or {})}
+    check_actions(spec, collector, connectors, operations, bindings, channel=channel or WHATSAPP)
     _check_schedules(spec, collector)
     check_settings(spec, collector)
     return sort_issues(collector.issues)

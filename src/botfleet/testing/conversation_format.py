@@ -21,6 +21,7 @@ from botfleet.flows import yaml_lines
 from botfleet.flows._issues import IssueCollector
 from botfleet.flows._schema_errors import report_schema_errors
 from botfleet.flows.durations import parse_duration
+from botfleet.flows.text_files import not_utf8
 
 __all__ = [
     "DEFAULT_CONTACT",
@@ -271,18 +272,6 @@ class LoadedTest:
     def where(self, path: str) -> str:
         line = yaml_lines.line_of(self.lines, path)
         return self.source if line is None else f"{self.source}:{line}"
-
-
-def not_utf8(exc: UnicodeDecodeError) -> tuple[int, str]:
-    """The line of the first byte a file's text cannot be read at, and what to do about it."""
-    before = exc.object[: exc.start]
-    line = before.count(b"\n") + 1
-    column = exc.start - (before.rfind(b"\n") + 1) + 1
-    byte = exc.object[exc.start : exc.start + 1].hex()
-    return line, (
-        f"not UTF-8 text: byte 0x{byte} at line {line}, column {column} ({exc.reason}); "
-        "save the file as UTF-8"
-    )
 
 
 def load_conversation_test(path: str | Path) -> LoadedTest:

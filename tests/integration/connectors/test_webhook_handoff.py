@@ -19,7 +19,7 @@ from webhook_receiver import Receiver, Reply, running_receiver
 from botfleet.data_plane.resilience import BreakerState
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
 from botfleet.data_plane.runtime.handle import ConversationRuntime
-from botfleet.domain.errors import ConfigError
+from botfleet.domain.errors import FlowValidationError
 from botfleet.domain.outputs import Buttons, Output, Text
 from botfleet.testing.runtime import (
     MONDAY_MORNING,
@@ -221,12 +221,12 @@ async def test_a_flow_calling_an_operation_the_webhook_lacks_does_not_boot(
     flow = documented_flow()
     flow["states"]["HANDOFF_SEND"]["on_enter"][0]["operation"] = "post"
 
-    with pytest.raises(ConfigError) as raised:
+    # Refused as the flow is loaded: `notification`'s operations are known to the flow check.
+    with pytest.raises(FlowValidationError) as raised:
         async with handoff_bot(receiver, flow):
             pass
 
-    assert raised.value.key == "connectors.notification"
-    assert "calls notification.post, an operation 'notification' does not have (known: send)" in (
-        str(raised.value)
-    )
+    (issue,) = raised.value.issues
+    assert issue.path == "states.HANDOFF_SEND.on_enter[0].operation"
+    assert issue.message == "unknown operation 'post' for connector 'notification' (known: send)"
     assert receiver.requests == []

@@ -145,7 +145,7 @@ def test_a_connector_without_a_mock_fails_its_calls(
           LOOKUP:
             on_enter:
               - action: invoke_connector
-                connector: http
+                connector: mock
                 operation: find
                 on_error: {text: "The directory is down."}
             fallback: LOOKUP
@@ -153,9 +153,9 @@ def test_a_connector_without_a_mock_fails_its_calls(
     )
     result = invoke("chat", flow, input="hi\n")
     assert result.exit_code == 0, result.output
-    assert "note: connector 'http' has no mock here: its calls fail" in result.stdout
+    assert "note: connector 'mock' has no mock here: its calls fail" in result.stdout
     # The failed call is said in the transcript, before what it made the bot say.
-    assert "you> hi\n! http.find: unknown_operation connector 'http' has no operation 'find'" in (
+    assert "you> hi\n! mock.find: unknown_operation connector 'mock' has no operation 'find'" in (
         result.stdout
     )
     assert " in states.LOOKUP.on_enter[0]\nbot> The directory is down.\n" in result.stdout

@@ -183,9 +183,11 @@ def test_a_bad_key_hides_neither_the_connectors_nor_the_flows_calls(
     assert f"{tenant}:3 timezone: unknown time zone 'Europe/Madird'" in result.stderr
     assert f"{tenant}:7 connectors.calendar.slot_minutes: unknown setting" in result.stderr
     assert f"{tenant}:8 connectors.calendar.schedule: schedule.mon: windows" in result.stderr
-    assert "calls calendar.get_avialable_days, an operation 'calendar' does not have" in (
-        result.stderr
-    )
+    # The flow's own check, on the flow's line (the calendar's operations are known there).
+    assert (
+        "states.CHECK.on_enter[0].operation: unknown operation 'get_avialable_days' for "
+        "connector 'calendar' (did you mean 'get_available_days'?)"
+    ) in result.stderr
     assert "4 error(s)" in result.stdout + result.stderr
 
 

@@ -361,7 +361,7 @@ async def test_a_connector_without_a_mock_needs_a_fixture(run: Run, tmp_path: Pa
               LOOKUP:
                 on_enter:
                   - action: invoke_connector
-                    connector: http
+                    connector: mock
                     operation: find
                     result_key: found
                   - action: send_text
@@ -373,11 +373,11 @@ async def test_a_connector_without_a_mock_needs_a_fixture(run: Run, tmp_path: Pa
     )
     result = await run(HEAD + "  - say: hi\n")
     assert result.status == "error"
-    assert "connectors.http: the flow calls 'http' (type 'none'), which has no mock" in (
+    assert "connectors.mock: the flow calls 'mock' (type 'none'), which has no mock" in (
         result.message
     )
     result = await run(
-        "flow: shop.yaml\nconnectors:\n  http: {fixtures: {find: {name: Ana}}}\nsteps:\n"
+        "flow: shop.yaml\nconnectors:\n  mock: {fixtures: {find: {name: Ana}}}\nsteps:\n"
         "  - say: hi\n    expect: ['Found: Ana']\n"
     )
     assert result.status == "passed", result.message

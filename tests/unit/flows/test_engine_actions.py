@@ -243,7 +243,7 @@ states:
     on_enter:
       - action: invoke_connector
         connector: calendar
-        operation: get_slots
+        operation: get_slots_for_day
         result_key: booking
       - action: send_dynamic_options
         source_key: booking.slots
@@ -257,7 +257,7 @@ def test_a_dotted_source_key_reads_the_nested_value_the_validator_accepts() -> N
     flow = load_flow_text(dedent(NESTED_SOURCE), "nested.yaml")
     assert flow.warnings == ()  # `booking` is set by the connector: nothing to warn about
     slots = [{"id": "h10", "title": "10:00"}, {"id": "h11", "title": "11:00"}]
-    chat = Conversation(flow.spec, answer=answer_with({"get_slots": {"slots": slots}}))
+    chat = Conversation(flow.spec, answer=answer_with({"get_slots_for_day": {"slots": slots}}))
     exchange = chat.press("book")
     assert exchange.outputs == (
         Buttons("Pick a time", (Option("h10", "10:00"), Option("h11", "11:00"))),
@@ -267,7 +267,7 @@ def test_a_dotted_source_key_reads_the_nested_value_the_validator_accepts() -> N
 @pytest.mark.parametrize("booking", [{"slots": []}, {"other": 1}, [1], "text"])
 def test_a_dotted_source_key_that_leads_nowhere_sends_the_empty_text(booking: Any) -> None:
     flow = load_flow_text(dedent(NESTED_SOURCE), "nested.yaml").spec
-    chat = Conversation(flow, answer=answer_with({"get_slots": booking}))
+    chat = Conversation(flow, answer=answer_with({"get_slots_for_day": booking}))
     assert chat.press("book").outputs == (Text("No times left"),)
 
 
@@ -276,7 +276,7 @@ def test_a_flat_key_with_dots_is_still_read_as_it_is() -> None:
         dedent(NESTED_SOURCE.replace("result_key: booking", "result_key: booking.slots")),
         "flat.yaml",
     ).spec
-    chat = Conversation(flow, answer=answer_with({"get_slots": ["h10"]}))
+    chat = Conversation(flow, answer=answer_with({"get_slots_for_day": ["h10"]}))
     assert chat.press("book").outputs == (Buttons("Pick a time", (Option("h10", "h10"),)),)
 
 

@@ -186,7 +186,7 @@ def test_on_error_as_a_state_enters_it() -> None:
     [diagnostic] = exchange.diagnostics
     assert (diagnostic.level, diagnostic.event) == ("error", "connector_failed")
     assert diagnostic.where == "states.STATE_ROUTE.on_enter[0]"
-    assert diagnostic.detail == "calendar.ping: timeout no answer in 10 s"
+    assert diagnostic.detail == "mock.ping: timeout no answer in 10 s"
 
 
 def test_on_error_with_text_and_target_says_the_text_then_enters_the_target() -> None:
@@ -244,7 +244,7 @@ LIST_MENU = flow_from_yaml(
           - action: send_interactive_buttons
             body: "Checking"
             buttons: [{id: wait, title: Wait}]
-          - {action: invoke_connector, connector: calendar, operation: ping}
+          - {action: invoke_connector, connector: mock, operation: ping}
         fallback: MENU
       OTHER: {fallback: MENU}
     """
@@ -264,7 +264,7 @@ def test_answer_with_turns_connector_errors_into_failures() -> None:
     chat = Conversation(FLOW, answer=answer_with({"ping": ConnectorTimeout("slow")}))
     exchange = chat.press("state_route")
     assert exchange.state.node == "FAILED"
-    assert exchange.diagnostics[0].detail == "calendar.ping: timeout slow"
+    assert exchange.diagnostics[0].detail == "mock.ping: timeout slow"
 
 
 EDGE_ROUTES = """
@@ -279,11 +279,11 @@ states:
     fallback: MENU
   EMPTY:
     on_enter:
-      - {action: invoke_connector, connector: calendar, operation: ping, on_error: {}}
+      - {action: invoke_connector, connector: mock, operation: ping, on_error: {}}
   BLANK:
     on_enter:
       - action: invoke_connector
-        connector: calendar
+        connector: mock
         operation: ping
         on_error: {text: "{{ data.not_there }}"}
 """

@@ -30,11 +30,11 @@ FLOW_TEXT = """
     states:
       A:
         on_enter:
-          - {action: invoke_connector, connector: calendar, operation: get, result_key: r}
+          - {action: invoke_connector, connector: mock, operation: get, result_key: r}
           - {action: send_text, text: "r={{ data.r }}"}
         fallback: A
 """
-CALL = CallConnector("req-1", "calendar", "get", {}, "key-1")
+CALL = CallConnector("req-1", "mock", "get", {}, "key-1")
 
 
 def test_frozen_clock_moves_only_when_told() -> None:

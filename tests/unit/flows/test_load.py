@@ -15,6 +15,8 @@ from botfleet.flows.load import Flow, load_flow, load_flow_text
 
 FLOWS = Path(__file__).parents[2] / "fixtures" / "flows"
 SOURCE = "flows/x.yaml"
+#: What a number where a text goes is told (`_schema_errors`).
+QUOTE_NUMBER = ": YAML reads a number without quotes as a number; put the text in quotes"
 
 
 def load_errors(text: str) -> list[FlowIssue]:
@@ -215,7 +217,11 @@ def test_errors_the_parts_left_out_would_cause_are_not_reported() -> None:
             "tasks.later",
             "expected a list, got a mapping: start each item with `- `, at the same column",
         ),
-        (12, "states.A.next[0].target", "expected a string, got the number 5"),
+        (
+            12,
+            "states.A.next[0].target",
+            "expected a string, got the number 5" + QUOTE_NUMBER,
+        ),
     ]
 
 
@@ -238,7 +244,11 @@ def test_a_part_left_out_that_breaks_its_container_takes_the_container_too() -> 
     # Without its cron, `nightly` breaks a rule (cron or interval): it is left out whole,
     # and that rule, a consequence, is not reported.
     assert located(errors) == [
-        (8, "standing_schedules.nightly.cron", "expected a string, got the number 5"),
+        (
+            8,
+            "standing_schedules.nightly.cron",
+            "expected a string, got the number 5" + QUOTE_NUMBER,
+        ),
         (11, "states.A.fallback", "unknown state 'NOWHERE'"),
     ]
 
@@ -380,7 +390,11 @@ def test_union_errors_name_the_member_the_author_meant() -> None:
             "states.A.on_enter[0].on_error.tagret",
             "unknown key 'tagret' (did you mean 'target'?)",
         ),
-        (13, "states.A.on_enter[1].on_error", "expected a string or a mapping, got the number 5"),
+        (
+            13,
+            "states.A.on_enter[1].on_error",
+            "expected a string or a mapping, got the number 5" + QUOTE_NUMBER,
+        ),
         (15, "states.B", "expected a mapping, got an empty value"),
     ]
 

@@ -73,13 +73,15 @@ def menu_with(actions: str) -> str:
         ),
         (
             "MENU:\n  fallback: MENU\n  on_enter:\n"
-            "    - {action: invoke_connector, connector: llm, operation: ask, on_error: MENUU}\n",
+            "    - {action: invoke_connector, connector: calendar, operation: cancel_event,"
+            " on_error: MENUU}\n",
             "",
             "states.MENU.on_enter[0].on_error",
         ),
         (
             "MENU:\n  fallback: MENU\n  on_enter:\n"
-            "    - action: invoke_connector\n      connector: llm\n      operation: ask\n"
+            "    - action: invoke_connector\n      connector: calendar\n"
+            "      operation: cancel_event\n"
             "      on_error: {text: sorry, target: MENUU}\n",
             "",
             "states.MENU.on_enter[0].on_error.target",
@@ -135,7 +137,7 @@ def test_global_transition_and_task_error_targets_count_as_reachable() -> None:
               - {on_payload: help, target: HELP}
             tasks:
               ping:
-                - {action: invoke_connector, connector: http, operation: get, on_error: APOLOGY}
+                - {action: invoke_connector, connector: mock, operation: get, on_error: APOLOGY}
             """,
         )
     )
@@ -405,9 +407,8 @@ def test_extract_suffix_as_needs_a_prefix() -> None:
 
 
 def test_default_connector_categories() -> None:
-    assert frozenset({"calendar", "llm", "notification", "mock", "http"}) == (
-        DEFAULT_CONNECTOR_CATEGORIES
-    )
+    # `llm` is not a connector, and no `http` category exists (docs/connectors.md, "Types").
+    assert frozenset({"calendar", "notification", "mock"}) == DEFAULT_CONNECTOR_CATEGORIES
 
 
 def test_unknown_connector_is_an_error_with_a_suggestion() -> None:
@@ -416,14 +417,13 @@ def test_unknown_connector_is_an_error_with_a_suggestion() -> None:
         (
             "states.MENU.on_enter[0].connector",
             "unknown connector 'calendr' (did you mean 'calendar'?) "
-            "(known: calendar, http, llm, mock, notification)",
+            "(known: calendar, mock, notification)",
         )
     ]
 
 
-def test_unknown_operation_is_an_error_only_when_operations_are_known() -> None:
+def test_operations_given_replace_those_of_their_category() -> None:
     text = menu_with("- {action: invoke_connector, connector: calendar, operation: get_days}\n")
-    assert issues_of(text) == []
     operations = {"calendar": frozenset({"get_available_days", "book_appointment"})}
     found = issues_of(text, known_operations=operations)
     assert errors(found) == [
@@ -434,7 +434,9 @@ def test_unknown_operation_is_an_error_only_when_operations_are_known() -> None:
         )
     ]
     # A category without a known operation list is not checked.
-    assert issues_of(text, known_operations={"llm": frozenset({"ask"})}) == []
+    known = frozenset({"calendar", "crm"})
+    crm = menu_with("- {action: invoke_connector, connector: crm, operation: anything}\n")
+    assert issues_of(crm, known_connectors=known) == []
 
 
 # ---------------------------------------------------------------- templates
@@ -455,12 +457,12 @@ def test_unknown_operation_is_an_error_only_when_operations_are_known() -> None:
             "states.MENU.on_enter[0].buttons[0].title",
         ),
         (
-            "- action: invoke_connector\n  connector: calendar\n  operation: x\n"
+            "- action: invoke_connector\n  connector: calendar\n  operation: cancel_event\n"
             "  params: {outer: {inner: ['ok', '{{ data.x | }}']}}\n",
             "states.MENU.on_enter[0].params.outer.inner[1]",
         ),
         (
-            "- action: invoke_connector\n  connector: calendar\n  operation: x\n"
+            "- action: invoke_connector\n  connector: calendar\n  operation: cancel_event\n"
             "  on_error: {text: '{{ oops'}\n",
             "states.MENU.on_enter[0].on_error.text",
         ),
@@ -583,7 +585,7 @@ def test_template_errors_in_transition_conditions_and_set_data() -> None:
 def test_names_and_literal_text_are_not_taken_for_templates() -> None:
     found = issues_of(
         menu_with(
-            "- {action: invoke_connector, connector: llm, operation: ask, result_key: '{{x'}\n"
+            "- {action: invoke_connector, connector: mock, operation: ask, result_key: '{{x'}\n"
             "- {action: send_text, text: 'Use the code {#42 at the desk'}\n"
         )
     )
@@ -715,7 +717,8 @@ def test_dynamic_options_from_a_key_nothing_sets_is_a_warning() -> None:
 @pytest.mark.parametrize(
     "setter",
     [
-        "- {action: invoke_connector, connector: calendar, operation: x, result_key: slots}\n",
+        "- {action: invoke_connector, connector: calendar, operation: get_slots_for_day,"
+        " result_key: slots}\n",
         "- {action: set_data, values: {slots: []}}\n",
     ],
 )

@@ -107,7 +107,7 @@ def test_a_named_binding_of_an_unknown_category_suggests_the_category() -> None:
         (
             PATH,
             "unknown connector category 'notifcation' in 'notifcation.crm' (did you mean "
-            "'notification'?) (known: calendar, http, llm, mock, notification)",
+            "'notification'?) (known: calendar, mock, notification)",
         )
     ]
 
@@ -116,7 +116,7 @@ def test_an_unknown_bare_name_explains_how_bindings_are_named() -> None:
     assert errors_of(flow_calling("front_desk")) == [
         (
             PATH,
-            "unknown connector 'front_desk' (known: calendar, http, llm, mock, notification; "
+            "unknown connector 'front_desk' (known: calendar, mock, notification; "
             "more connectors of a category are called <category>.<name>, e.g. "
             "notification.front_desk)",
         )
@@ -171,7 +171,7 @@ def test_a_bindings_name_without_its_category_suggests_the_binding() -> None:
         (
             PATH,
             "unknown connector 'front_desk' (did you mean 'notification.front_desk'?) "
-            "(known: calendar, http, llm, mock, notification)",
+            "(known: calendar, mock, notification)",
         )
     ]
 

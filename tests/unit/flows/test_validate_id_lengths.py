@@ -4,8 +4,8 @@ picks it only while its menu is the last one shown.
 
 WhatsApp: 256 characters for a reply button's id, 200 for a list row's (buttons that go out as a
 list are rows). Telegram: 64 bytes of `callback_data`, for its buttons, rows and a template's
-quick replies (buttons of its fallback text there). The web chat: none. A template's own payloads on WhatsApp are kept to
-256 characters (an error, `_send_template_checks`).
+quick replies (buttons of its fallback text there). The web chat: none. A template's own
+payloads on WhatsApp are kept to 256 characters (an error, `_send_template_checks`).
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ from botfleet.domain.errors import ConfigError, UnknownAdapterError
 from botfleet.domain.tenant_config import Binding, TenantConfig
 from botfleet.flows import schema
 from botfleet.flows._issues import did_you_mean
+from botfleet.flows.connector_categories import CATEGORY_OPERATIONS as CATEGORY_OPERATIONS
+from botfleet.flows.connector_categories import NOT_CONNECTORS as NOT_CONNECTORS
 from botfleet.flows.connector_names import binding_name_problem, connector_category
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import Connector
@@ -37,25 +39,9 @@ from botfleet.ports.connectors import Connector
 #: by it in errors; `connector_category` of it is the category.
 Factory = Callable[[Mapping[str, Any], str, str, Clock], Connector]
 
-#: Operations every connector of a category offers (flow-dsl.md, "Calendar connector operations").
-CATEGORY_OPERATIONS: dict[str, frozenset[str]] = {
-    "calendar": frozenset(
-        {
-            "get_available_days",
-            "get_slots_for_day",
-            "book_appointment",
-            "get_future_appointments",
-            "cancel_event",
-            "list_appointments",
-            "cancel_appointment",
-            "reschedule_appointment",
-        }
-    ),
-    # docs/connectors.md, "Notification category".
-    "notification": frozenset({"send"}),
-}
-#: Categories with their own port, built elsewhere (the LLM fallback).
-NOT_CONNECTORS = frozenset({"llm"})
+# `CATEGORY_OPERATIONS` (the operations every connector of a category offers) and
+# `NOT_CONNECTORS` (categories with their own port, built elsewhere: the LLM fallback) are the
+# flow validator's too: defined with the flows, so it checks a flow alone against them.
 #: The seed's `calendar: {type: mock}` is the in-memory calendar, open on weekdays.
 DEFAULT_MOCK_SCHEDULE = {
     day: ["10:00-14:00", "17:00-20:00"] for day in ("mon", "tue", "wed", "thu", "fri")
