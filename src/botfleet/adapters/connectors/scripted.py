@@ -4,7 +4,7 @@ Each operation has a script: canned results, failures for the first N calls (or 
 chosen `ConnectorError` kind, and a delay. Every call is recorded in `.calls`. Tenant config::
 
     connectors:
-      crm:
+      mock:           # called as `connector: mock`; or a notification: `notification.crm`
         type: mock
         operations:
           ping: {result: pong, fail_times: 2, error: timeout, delay_ms: 10}
