@@ -25,14 +25,20 @@ naming the field) when one of its URLs has a host that is:
   (`LOOKUPS_AT_ONCE`, shared by every request and review), and a timeout starts with its
   lookup, not while it waits for a thread (except behind a lookup that timed out: its thread
   stays in ``getaddrinfo``, which cannot be cut short, until the system resolver gives up);
-- not parseable, or carrying user information (``public.example@127.0.0.1``).
+- not parseable, or carrying user information (``public.example@127.0.0.1``);
+- holding control characters (a NUL, a tab, a line break...): URL parsers drop them before
+  reading (WHATWG URL, Python's `urlsplit` and `urljoin`, httplib2, which Google's token
+  refresh uses), so ``"\\x00http://127.0.0.1/"`` or ``"/\\t/10.0.0.5/"`` is an internal URL to
+  them, while it did not even look like a URL here.
 
 A value nested deeper than `MAX_URL_DEPTH` (only a JSON text inside a credential can be: a
 request body nests no deeper) is refused as a whole, since the URLs in it were not searched.
 
 Which strings are URLs: in any binding field, a string that is one URL (``scheme://...``, no
 spaces); in a field named `url`, ``*_url``, ``*_uri``, `calendar_id` or `endpoint`, any string
-that starts like one (spaces or tabs in it included) or like a scheme-relative ``//host/...``.
+that starts like one (spaces or tabs in it included) or like a scheme-relative ``//host/...``,
+or that holds a control character. Both are read as URL parsers read them, with the control
+characters and spaces around a value, and tabs and line breaks within it, left out.
 `allowed_origins` (web chat) is exempt: browser origins, which the data plane never calls. A
 new URL setting of a binding model must be named so (a unit test checks every model's fields).
 
@@ -89,6 +95,12 @@ LOOKUPS_AT_ONCE = 4
 MAX_URL_DEPTH = BODY_MAX_DEPTH
 
 _WHOLE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
+#: What URL parsers drop before reading a URL (WHATWG URL; Python's `urlsplit`, hence `urljoin`
+#: and httplib2): C0 control characters and spaces around it, tabs and line breaks within it.
+_C0_OR_SPACE = "".join(chr(code) for code in range(0x21))
+_DROPPED_WITHIN = str.maketrans("", "", "\t\n\r")
+#: Control characters, which no URL a data plane should call holds (see `_read_host`).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _URL_START = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//")
 _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 _HEX = frozenset(string.hexdigits)
@@ -133,8 +145,11 @@ def url_places(where: str, value: object, *, json_strings: bool = False) -> list
         if leaf.is_key or not isinstance(leaf.value, str):
             continue
         text = leaf.value.strip()
-        if _WHOLE_URL.match(text) or (
-            leaf.key is not None and is_url_key(leaf.key) and _URL_START.match(text)
+        # Judged as a URL parser reads it: "\x00//10.0.0.5/" is "//10.0.0.5/" to `urljoin`.
+        read = text.translate(_DROPPED_WITHIN).strip(_C0_OR_SPACE)
+        url_field = leaf.key is not None and is_url_key(leaf.key)
+        if _WHOLE_URL.match(read) or (
+            url_field and (_URL_START.match(read) or _CONTROL.search(text))
         ):
             places.append(UrlPlace(leaf.place, text))
     return places
@@ -225,6 +240,13 @@ class _Host:
 def _read_host(url: str) -> _Host:
     """What the URL's host is, as far as can be told without DNS."""
     url = url.strip()
+    if _CONTROL.search(url):
+        # Clients differ on them (`urlsplit` drops a leading NUL and any tab, httpx refuses
+        # both): which host a client reaches cannot be told, so none is accepted.
+        return _Host(
+            "cannot be told: the URL holds control characters (a NUL, a tab, a line break...), "
+            "which URL clients drop or read differently; write it without them"
+        )
     try:
         parts = urlsplit(url if "://" in url else f"http:{url}")
         netloc = parts.netloc
