@@ -11,6 +11,9 @@ spells it: "while sending to 34600111222" in an error of a whole webhook change 
 channel logs: any run of 7 digits or more, with the `+`, spaces, dashes, dots and parentheses
 people write between them, is replaced by a hash (`botfleet.contact_hash`: the runtime's error
 texts go through it too). Error codes (131000), HTTP statuses (503) and dates stay readable.
+
+They may quote the request back too, the channel's own token included ("invalid token
+123:AAH..."): a sender names its secrets (`secrets`) and they are cut out before anything else.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from botfleet.contact_hash import hash_contact, scrub_contact, scrub_numbers
 class LogContacts:
     """Hashes the contacts of one tenant for log lines."""
 
-    __slots__ = ("tenant_id",)
+    __slots__ = ("_secrets", "tenant_id")
 
-    def __init__(self, tenant_id: str) -> None:
+    def __init__(self, tenant_id: str, secrets: tuple[str, ...] = ()) -> None:
         self.tenant_id = tenant_id
+        # Longest first: a secret that holds another (a bot token holds its key part) goes whole.
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def hash(self, contact_id: str) -> str:
         return hash_contact(self.tenant_id, contact_id)
@@ -35,7 +40,9 @@ class LogContacts:
 
     def scrub(self, text: str, *contact_ids: str) -> str:
         """`text` (a provider's error text) with each of the raw ids replaced by its hash, and
-        any other number in it as `scrub_numbers` does."""
+        any other number in it as `scrub_numbers` does; the channel's secrets cut out first."""
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
         # The ids whole first: a Telegram topic's id ("-100123:topic:4") holds its chat's.
         for contact_id in contact_ids:
             text = scrub_contact(text, self.tenant_id, contact_id)

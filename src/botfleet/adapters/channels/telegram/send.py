@@ -125,7 +125,9 @@ class TelegramBotSender:
         self.capabilities: Capabilities = TELEGRAM_CAPABILITIES
         self.metrics = metrics or TelegramMetrics()
         #: Hashes contacts as the runtime's lines do (`tenant_id` is the runtime's tenant).
-        self.contacts = LogContacts(tenant_id)
+        token = settings.bot_token.get_secret_value()
+        # Telegram may quote the request back: the token, and its key part after the bot id.
+        self.contacts = LogContacts(tenant_id, secrets=(token, token.partition(":")[2]))
         self.chats = ChatMemory()
         self._http = http
         self._sleep = sleep
@@ -283,10 +285,10 @@ class TelegramBotSender:
         assert meaning is not None and error is not None
         self.metrics.errors.labels(meaning.event).inc()
         extra: dict[str, Any] = {}
-        detail = error.description
+        known = () if contact_id is None else (contact_id, chat_of(contact_id))
+        detail = self.contacts.scrub(error.description, *known)
         if contact_id is not None:
             extra.update(self.contacts.fields(contact_id))
-            detail = self.contacts.scrub(detail, contact_id, chat_of(contact_id))
         if error.migrate_to_chat_id is not None:
             # The supergroup's chat id is the contact of its conversations from now on.
             extra["new_contact"] = self.contacts.hash(str(error.migrate_to_chat_id))

@@ -82,7 +82,8 @@ class WhatsAppCloudSender:
         self.capabilities: Capabilities = WHATSAPP_CAPABILITIES
         self.metrics = metrics or WhatsAppMetrics()
         #: Hashes contacts as the runtime's lines do (`tenant_id` is the runtime's tenant).
-        self.contacts = LogContacts(tenant_id)
+        # Graph may quote the request back, its access token included.
+        self.contacts = LogContacts(tenant_id, secrets=(settings.access_token.get_secret_value(),))
         self.outcomes = SendOutcomes()
         self._http = http
         self._sleep = sleep
