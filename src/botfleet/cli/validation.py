@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from botfleet.adapters.channels.limits import declared_channel_limits
 from botfleet.adapters.llm.options import llm_options, missing_key
@@ -26,7 +26,9 @@ from botfleet.adapters.registry import (
     build_connector,
     check_flow_connectors,
 )
+from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
+from botfleet.domain.tenant_config import Binding
 from botfleet.flows import yaml_lines
 from botfleet.flows.load import load_flow
 from botfleet.flows.tenant_file import config_key_path, display_path, read_tenant_file
@@ -285,7 +287,7 @@ def _tenant_findings(
         try:
             connectors[category] = build_connector(config, category, binding, clock=SystemClock())
         except ConfigError as exc:
-            check.config_error(exc)
+            _binding_problems(check, config.tenant_id, category, binding, exc)
             broken.add(category)
     if flow is not None:
         try:
@@ -310,6 +312,73 @@ def _tenant_findings(
                 "warning",
             )
     return check.findings, flow_file
+
+
+#: Stands for a credential a binding leaves out, to find the problems its absence alone causes
+#: (a URL, so that a `url` passes as a secret does).
+_STORED_AS_CREDENTIAL = "https://stored-as-credential.invalid/"
+
+
+def _binding_problems(
+    check: _TenantCheck, tenant_id: str, name: str, binding: Binding, exc: ConfigError
+) -> None:
+    """A connector binding's problems: those only a setting the control plane may keep as a
+    credential causes, left out of the file (a `webhook`'s `url`, a `google_calendar`'s
+    `service_account_info`, a CalDAV `password`), are warnings naming the credential, as a
+    missing channel secret is; the rest, settings only the file can hold among them, errors."""
+    credentials = _left_to_credentials(name, binding)
+    scope = f"connector:{name}"
+    for key, detail in exc.problems:
+        names = credentials.get(key)
+        if not names:
+            check.add(key, detail)
+            continue
+        quoted = " and ".join(repr(n) for n in names)
+        hint = (
+            f"{detail} (the data plane does not start without it; put it here for a local run, "
+            f"or store it as the credential {quoted} of {scope} before the tenant is served: "
+            f"`botfleet cp credentials set {tenant_id} {scope} --file FILE`, FILE a JSON object "
+            f"holding {quoted})"
+        )
+        check.add(key, hint, "warning")
+
+
+def _left_to_credentials(name: str, binding: Binding) -> dict[str, list[str]]:
+    """Problem key -> the settings the binding `connectors.<name>` leaves out whose absence alone
+    causes it, among those its credential scope takes (the control plane's
+    `credential_target`: every secret field, and the settings a model lets be stored as
+    credentials). Found with the binding's settings model, as the data plane reads it at boot:
+    each left-out setting given a stand-in in turn, a problem it removes (adding none) is
+    that setting's."""
+    from botfleet.control_plane.binding_schemas import CONNECTOR_SCOPE_PREFIX, credential_target
+
+    raw = {"type": binding.type, **binding.settings()}
+    target = credential_target(CONNECTOR_SCOPE_PREFIX + name, None, {name: raw})
+    if target is None or target.model is None:
+        return {}
+    given = {target.fields[key] for key in raw if key in target.fields}
+    left_out = sorted(set(target.fields.values()) - given)
+    before = _model_problems(target.model, target.binding, target.context, name)
+    found: dict[str, list[str]] = {}
+    for setting in left_out:
+        values = {**target.binding, setting: _STORED_AS_CREDENTIAL}
+        after = _model_problems(target.model, values, target.context, name)
+        if after < before:
+            for key in sorted(before - after):
+                found.setdefault(key, []).append(setting)
+    return found
+
+
+def _model_problems(
+    model: type[BaseModel], values: Mapping[str, Any], context: Mapping[str, Any], name: str
+) -> set[str]:
+    """The keys (`connectors.<name>.<setting>`, as the data plane's messages give them) of the
+    problems `model` finds in `values`."""
+    try:
+        model.model_validate(dict(values), context=dict(context))
+    except ValidationError as exc:
+        return {describe(error, prefix=f"connectors.{name}")[0] for error in exc.errors()}
+    return set()
 
 
 def _channel_model(kind: str) -> tuple[type[BaseModel], Any] | None:

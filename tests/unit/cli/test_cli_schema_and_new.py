@@ -83,8 +83,8 @@ def test_new_refuses_to_overwrite_and_bad_names(invoke: Invoke, tmp_path: Path) 
     assert invoke("new", "bot", "--dir", tmp_path, "--force").exit_code == 0
     assert (tmp_path / "bot.yaml").read_text() != "mine"
     bad = invoke("new", "My Bot", "--dir", tmp_path / "x")
-    assert bad.exit_code == 1
-    assert "invalid flow name 'My Bot'" in bad.stderr
+    assert bad.exit_code == 2  # a usage error (tests/unit/cli/test_new_usage_exit_codes.py)
+    assert "'My Bot' is not a flow name" in bad.stderr
 
 
 def test_schema_and_new_name_a_path_they_cannot_write(

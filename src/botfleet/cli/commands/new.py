@@ -1,7 +1,13 @@
-"""`botfleet new FLOW_NAME`: a starter flow with a tenant and conversation tests that pass."""
+"""`botfleet new FLOW_NAME`: a starter flow with a tenant and conversation tests that pass.
+
+Exit codes: 0 the files were written; 1 some were there already (nothing is written without
+`--force`); 2 a usage error (an invalid FLOW_NAME, a folder that cannot be written), said in
+one message naming the argument, as click says its own (a missing FLOW_NAME).
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -14,21 +20,31 @@ def new(
     ),
     force: bool = typer.Option(False, "--force", help="Replace files that already exist."),
 ) -> None:
-    """Start a new flow: the flow, a tenant running it, and conversation tests."""
+    """Start a new flow: the flow, a tenant running it, and conversation tests.
+
+    Exit code 1 when files are already there (use --force), 2 for a usage error.
+    """
     from botfleet.cli.starter import StarterExists, write_starter
 
+    _check_name(name)
     target = folder if folder is not None else Path(name)
+    # Without --dir the folder is named after FLOW_NAME: the error names what was given.
+    where, remedy = (
+        ("--dir", "") if folder is not None else ("FLOW_NAME", " (give another with --dir)")
+    )
     if target.exists() and not target.is_dir():
-        raise typer.BadParameter(f"{target} is a file, not a folder", param_hint="--dir")
+        raise typer.BadParameter(f"{target} is a file, not a folder{remedy}", param_hint=where)
     try:
         written = write_starter(name, target, force=force)
-    except (ValueError, StarterExists) as exc:
+    except StarterExists as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    except OSError as exc:  # e.g. --dir names a file
-        where = exc.filename if exc.filename is not None else target
+    except ValueError as exc:  # the name, checked above already
+        raise typer.BadParameter(str(exc), param_hint="FLOW_NAME") from None
+    except OSError as exc:  # e.g. --dir is under a file
+        failed = exc.filename if exc.filename is not None else target
         reason = exc.strerror or type(exc).__name__
-        raise typer.BadParameter(f"cannot write {where}: {reason}", param_hint="--dir") from None
+        raise typer.BadParameter(f"cannot write {failed}: {reason}", param_hint=where) from None
     typer.echo(f"wrote {len(written)} files in {target}:")
     for path in written:
         typer.echo(f"  {path}")
@@ -38,4 +54,20 @@ def new(
         f"  botfleet test {target / 'tests'} --coverage\n"
         f"  botfleet chat {target / 'tenant.yaml'}\n"
         f"  botfleet graph {target / (name + '.yaml')}"
+    )
+
+
+def _check_name(name: str) -> None:
+    """A usage error (exit code 2) unless `name` is a flow name; it suggests the name written
+    in lower_snake_case when that is one (`Bakery`: `bakery`, `My Bot`: `my_bot`)."""
+    from botfleet.cli.starter import NAME_PATTERN
+
+    if NAME_PATTERN.fullmatch(name):
+        return
+    fixed = re.sub(r"[^a-z0-9_]+", "_", name.strip().lower()).strip("_")
+    example = fixed if NAME_PATTERN.fullmatch(fixed) else "my_bot"
+    raise typer.BadParameter(
+        f"{name!r} is not a flow name: use lower-case letters, digits and underscores, "
+        f"starting with a letter (e.g. {example})",
+        param_hint="FLOW_NAME",
     )
