@@ -105,25 +105,17 @@ def cannot_start(problem: object) -> NoReturn:
     raise SystemExit(2)
 
 
-def _host_setting(options: ServeOptions, settings: DataPlaneSettings) -> str:
-    """Where the host to listen on came from, for a message about it. A bare `HOST` (read when
-    DP_HOST is unset) is often another program's (zsh, CI runners), so the message says so."""
-    if options.host:
-        return "--host"
-    given = type(settings).given_by("host")
+def _setting_source(flag: str | None, name: str, settings: DataPlaneSettings) -> str:
+    """Where setting `name` (host, port) came from, for a message about it: `flag` when the
+    command line gave it, else the variable. A bare `HOST` or `PORT` (read when the DP_ one is
+    unset) is often another program's (zsh, CI runners), so the message says so."""
+    if flag is not None:
+        return flag
+    variable = f"DP_{name.upper()}"
+    given = type(settings).given_by(name)
     if given is None or given.upper().startswith("DP_"):
-        return given or "DP_HOST"
-    return f"{given}, read as DP_HOST since that is not set"
-
-
-def _port_setting(options: ServeOptions, settings: DataPlaneSettings) -> str:
-    """Where the port came from, for a message about it (as `_host_setting`)."""
-    if options.port:
-        return "--port"
-    given = type(settings).given_by("port")
-    if given is None or given.upper().startswith("DP_"):
-        return given or "DP_PORT, default"
-    return f"{given}, read as DP_PORT since that is not set"
+        return given or variable
+    return f"{given}, read as {variable} since that is not set"
 
 
 def _run(options: ServeOptions) -> None:
@@ -140,7 +132,8 @@ def _run(options: ServeOptions) -> None:
         settings = settings.model_copy(update={"tenant_config_path": options.tenant_config})
     host = options.host or settings.host
     # Before the runtime is built: nothing is pulled or written for a process that cannot serve.
-    unusable = listen_problem(host, _host_setting(options, settings))
+    source = _setting_source("--host" if options.host else None, "host", settings)
+    unusable = listen_problem(host, source)
     if unusable is not None:
         cannot_start(unusable)
     # One process serves one tenant: every line it writes names it (`tenant`), the libraries'
@@ -158,7 +151,8 @@ def _run(options: ServeOptions) -> None:
         # Before the app's start-up (boot pull, recovery, scheduler): see botfleet.cli.listening.
         sockets = bind_listening_sockets(host, port)
     except OSError as exc:
-        cannot_start(port_problem(host, port, _port_setting(options, settings), exc))
+        source = _setting_source("--port" if options.port else None, "port", settings)
+        cannot_start(port_problem(host, port, source, exc))
     try:
         config = uvicorn.Config(
             app,
