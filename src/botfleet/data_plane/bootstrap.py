@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from botfleet.adapters.llm.options import allow_environment_keys
 from botfleet.adapters.registry import (
     WEBCHAT_TYPES,
     build_connectors,
@@ -57,6 +58,12 @@ class Overrides:
     #: still apply); `llm` replaces the whole fallback instead.
     llm_connector: Any = None
     llm_usage: Any = None  # a `UsageStore` for the LLM token counters
+
+
+def from_control_plane(settings: DataPlaneSettings) -> bool:
+    """Whether the tenant's configuration comes from a control plane (as
+    `initial_tenant_config` chooses: a local `TENANT_CONFIG_PATH` wins)."""
+    return settings.tenant_config_path is None and bool(settings.control_plane_url)
 
 
 def load_tenant_flow(config: TenantConfig) -> FlowSpec:
@@ -160,6 +167,9 @@ async def bootstrap(
     """The tenant's runtime. `flow`: `config`'s flow, loaded already (`load_tenant_flow`)."""
     o = overrides or Overrides()
     clock = o.clock or SystemClock()
+    # Configured by a control plane, the LLM's `base_url` may be the tenant's choice: no
+    # platform-wide key from this process's environment may go there (docs/llm.md).
+    allow_environment_keys(not from_control_plane(settings))
     live = LiveConfig(
         flow=flow if flow is not None else load_tenant_flow(config),
         knowledge=load_knowledge(config),

@@ -45,6 +45,9 @@ class AnthropicLLM:
             timeout=options.timeout_s,
             max_retries=options.max_retries,
             default_headers=api_key_headers(options.key()),
+            # The SDK's own client follows redirects, and a 307/308 resends the POST with its
+            # key to wherever it points (an internal address, another host): never follow.
+            http_client=anthropic.DefaultAsyncHttpxClient(follow_redirects=False),
         )
         if options.temperature is not None:
             log.warning(

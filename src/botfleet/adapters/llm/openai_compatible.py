@@ -39,6 +39,9 @@ class OpenAICompatibleLLM:
             base_url=options.base_url,
             timeout=options.timeout_s,
             max_retries=options.max_retries,
+            # The SDK's own client follows redirects, and a 307/308 resends the POST with its
+            # key to wherever it points (an internal address, another host): never follow.
+            http_client=openai.DefaultAsyncHttpxClient(follow_redirects=False),
         )
 
     async def answer(self, question: str, knowledge: str, context: LLMContext) -> Answer:

@@ -35,6 +35,23 @@ DEFAULT_CONTEXT_TOKENS = {
 }
 #: Environment variables the official SDKs read when no key is configured.
 KEY_VARIABLES = {"anthropic": "ANTHROPIC_API_KEY", "openai_compatible": "OPENAI_API_KEY"}
+#: Whether `LLMOptions.key` falls back to `KEY_VARIABLES` (see `allow_environment_keys`).
+_ENVIRONMENT_KEYS = {"allowed": True}
+
+
+def allow_environment_keys(allowed: bool) -> None:
+    """Let (or stop) a tenant without a configured key use the process's `ANTHROPIC_API_KEY` /
+    `OPENAI_API_KEY`. The data plane turns it off when its configuration comes from a control
+    plane: there a tenant key may set the LLM's `base_url`, and a platform-wide key in the
+    environment would be sent to whatever host the tenant chose. A local tenant file is the
+    operator's own (development), so the fallback stays there."""
+    _ENVIRONMENT_KEYS["allowed"] = allowed
+
+
+def environment_keys_allowed() -> bool:
+    return _ENVIRONMENT_KEYS["allowed"]
+
+
 DEFAULT_FALLBACK_TEXT = (
     "I'm sorry, I don't have that information. Please choose an option from the menu."
 )
@@ -117,11 +134,14 @@ class LLMOptions(BaseModel):
         return self.fallback_text or flow_text or DEFAULT_FALLBACK_TEXT
 
     def key(self) -> str | None:
-        """The API key: configured, else the provider's usual environment variable."""
+        """The API key: configured, else the provider's usual environment variable (unless
+        `allow_environment_keys(False)`: a data plane booted from a control plane)."""
         if self.api_key is not None:
             return self.api_key.get_secret_value()
         variable = KEY_VARIABLES.get(self.provider)
-        return os.environ.get(variable) if variable else None
+        if variable is None or not environment_keys_allowed():
+            return None
+        return os.environ.get(variable)
 
 
 def missing_key(options: LLMOptions) -> str | None:
@@ -131,9 +151,12 @@ def missing_key(options: LLMOptions) -> str | None:
         return None
     if options.provider == "openai_compatible" and options.base_url:
         return None
+    local = f"connectors.llm.api_key or {KEY_VARIABLES[options.provider]}"
+    if not environment_keys_allowed():
+        local += ", which a data plane booted from a control plane does not read"
     return (
         f"no API key for {options.provider}: set it in the control plane's 'llm' credentials "
-        f"(locally: connectors.llm.api_key or {KEY_VARIABLES[options.provider]})"
+        f"(locally: {local})"
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from botfleet.control_plane.binding_schemas import (
     CONNECTOR_SCOPE_PREFIX,
@@ -27,6 +28,7 @@ from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.tables import Credential, Tenant
 from botfleet.control_plane.errors import Conflict, InvalidInput
 from botfleet.control_plane.services.credential_values import check_credential_values
+from botfleet.control_plane.url_policy import url_places
 
 DATA_PLANE_SCOPE = "data_plane"
 CONNECTOR_PREFIX = CONNECTOR_SCOPE_PREFIX
@@ -204,4 +206,97 @@ def _values_problem(target: CredentialTarget, scope: str, values: Mapping[str, A
         check_credential_values(target, values, where=f"credentials.{scope}")
     except InvalidInput as problem:
         return str(problem)
+    return None
+
+
+# ---------------------------------------------------------------- where stored secrets go
+
+#: The scopes whose secrets the LLM adapter sends: `llm` (merged into the `llm` section) and
+#: `connector:llm` (into `connectors.llm`); the data plane merges both sections, `llm` winning.
+_LLM_SCOPES = ("llm", f"{CONNECTOR_PREFIX}llm")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> str:
+    """`scheme://host:port` of `url` (lower case, default port spelled out); the text itself
+    when it does not parse, so that any change of it counts as a change of host."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text if "://" in text or not text.startswith("//") else f"https:{text}")
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return text
+    if not parts.hostname:
+        return text
+    return f"{parts.scheme.lower()}://{parts.hostname.lower().rstrip('.')}:{port}"
+
+
+def _sent_with(
+    scope: str, channel: object, connectors: object, llm: object
+) -> tuple[str, Mapping[str, Any]] | None:
+    """The settings (and their place) the data plane sends `scope`'s secrets with."""
+    bindings = connectors if isinstance(connectors, Mapping) else {}
+    if scope in _LLM_SCOPES:
+        section = bindings.get("llm")
+        merged = {
+            **(section if isinstance(section, Mapping) else {}),
+            **(llm if isinstance(llm, Mapping) else {}),
+        }
+        return "llm", merged
+    if scope == "channel":
+        return ("channel", channel) if isinstance(channel, Mapping) else None
+    if scope.startswith(CONNECTOR_PREFIX):
+        name = scope.removeprefix(CONNECTOR_PREFIX)
+        binding = bindings.get(name)
+        return (f"connectors.{name}", binding) if isinstance(binding, Mapping) else None
+    return None  # `data_plane`: its URL is the admin's to set
+
+
+def _destinations(
+    scope: str, channel: object, connectors: object, llm: object, stored: frozenset[str]
+) -> dict[str, str]:
+    """Origin of each URL setting the scope's secrets are sent with, by place. A setting the
+    credentials hold themselves (a webhook `url` stored as a secret) is theirs: left out."""
+    found = _sent_with(scope, channel, connectors, llm)
+    if found is None:
+        return {}
+    where, settings = found
+    kept = {key: value for key, value in settings.items() if key not in stored}
+    return {place.path: _origin(place.url) for place in url_places(where, kept)}
+
+
+def host_move_conflict(
+    rows: Sequence[Credential], tenant: Tenant, changes: Mapping[str, Any]
+) -> Conflict | None:
+    """409 when `changes`, made with a tenant key, move a URL that stored secrets are sent with
+    (the LLM's `base_url`, a webhook's or CalDAV's `url`, a Google or Telegram API root...) to
+    another host (scheme, host or port). The secrets may be the operator's (put with the admin
+    key), which the tenant cannot read; pointed at a host of its own, its data plane would hand
+    them over. The control plane does not record who put a secret, so any stored one counts;
+    the tenant deletes them, changes the URL and stores its own (or an operator changes it with
+    the admin key). A URL removed (the type's default host then) or kept on the same host, its
+    path changed, passes. Never shows a URL."""
+    if not {"channel", "connectors", "llm"} & set(changes):
+        return None
+    new = (
+        changes.get("channel", tenant.channel),
+        changes.get("connectors", tenant.connectors),
+        changes.get("llm", tenant.llm),
+    )
+    old = (tenant.channel, tenant.connectors, tenant.llm)
+    for row in rows:
+        stored = frozenset(row.key_names)
+        before = _destinations(row.scope, *old, stored)
+        after = _destinations(row.scope, *new, stored)
+        for place, origin in sorted(after.items()):
+            if before.get(place) == origin:
+                continue
+            return Conflict(
+                f"{place}: credentials {row.scope!r} are stored for this binding, and changing "
+                "the host (scheme, host or port) they are sent to needs the admin API key: "
+                "they may have been stored by an operator, and this key cannot read them. "
+                "Keep the host, or delete them (DELETE "
+                f"/v1/tenants/{tenant.id}/credentials/{row.scope}), change the URL, and store "
+                "the credentials again; or ask an operator to make the change with the admin key"
+            )
     return None

@@ -12,6 +12,7 @@ then fail) and the decryption error is the first of its ``errors``.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,16 +54,28 @@ class DataPlaneProbe:
 
     async def _get(self, url: str, token: str | None) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else None
+        too_large = f"GET {url}: answer larger than {MAX_BODY_BYTES} bytes"
         try:
-            response = await self._client.get(url, headers=headers, timeout=self._timeout)
+            # Streamed, so at most MAX_BODY_BYTES (plus one chunk) is ever held: a data plane
+            # (or whatever holds its URL) answering gigabytes cannot exhaust the control plane.
+            async with self._client.stream(
+                "GET", url, headers=headers, timeout=self._timeout
+            ) as response:
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                    raise ValueError(too_large)
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY_BYTES:
+                        raise ValueError(too_large)
+                status = response.status_code
         except httpx.HTTPError as exc:
             raise _Unreachable(f"GET {url}: {type(exc).__name__}") from None
-        if len(response.content) > MAX_BODY_BYTES:
-            raise ValueError(f"GET {url}: answer larger than {MAX_BODY_BYTES} bytes")
-        if response.status_code >= 400:
-            raise ValueError(f"GET {url}: HTTP {response.status_code}")
+        if status >= 400:
+            raise ValueError(f"GET {url}: HTTP {status}")
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError:
             raise ValueError(f"GET {url}: answer is not JSON") from None
 

@@ -20,6 +20,7 @@ from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.credential_scopes import (
     StaleScope,
+    host_move_conflict,
     misfit_conflict,
     stale_conflict,
     stale_scopes,
@@ -206,6 +207,9 @@ async def update_tenant(
     transaction, and audited as ``credentials.delete``: with `box` only those names (the
     scope's other secrets are sealed again), without it the whole scope.
 
+    A tenant key may not move a URL that stored credentials are sent with to another host
+    (409, `host_move_conflict`): they may be the operator's, which the tenant cannot read.
+
     With `url_guard` (`CP_TENANT_URL_POLICY=public`) a tenant key's new binding URLs must
     point at public hosts (422 naming the field). Their names are looked up before the tenant
     is locked; under the lock only URLs a change committed meanwhile made new are checked."""
@@ -225,6 +229,10 @@ async def update_tenant(
         from botfleet.control_plane.services.flows import check_connectors_kept
 
         await check_connectors_kept(uow, tenant, changes["connectors"] or {})
+    if not principal.is_admin:
+        moved = host_move_conflict(await uow.credentials.list(tenant.id), tenant, changes)
+        if moved is not None:
+            raise moved
     await _check_stored_credentials(
         uow, principal, tenant, changes, drop=drop_stale_credentials, box=box
     )

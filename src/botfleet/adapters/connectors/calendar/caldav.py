@@ -16,6 +16,7 @@ event meanwhile) is `EventChanged`, a 404/410 on the event `EventGone`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
@@ -89,6 +90,16 @@ def translate(exc: Exception, what: str) -> ConnectorError:
     return ConnectorUnavailable(f"the CalDAV server failed during {what} ({name})")
 
 
+def no_redirects(session: Any) -> None:
+    """Make `session` (the client's niquests/requests session) never follow a redirect.
+
+    A 3xx would send the request again, credentials included, to wherever it points (an
+    internal address, another host); it comes back as the answer instead, which the client
+    reports as an error (`unavailable`). The client passes no `allow_redirects` of its own.
+    """
+    session.request = functools.partial(session.request, allow_redirects=False)
+
+
 def _no_userinfo(url: str) -> str:
     """`url` without the `user:password@` of its authority, if it has one."""
     scheme, separator, rest = url.partition("://")
@@ -132,7 +143,7 @@ class CalDavStore:
         from caldav.davclient import DAVClient
 
         password = self.settings.password
-        return DAVClient(
+        client = DAVClient(
             url=self.settings.url,
             username=self.settings.username,
             password=password.get_secret_value() if password is not None else None,
@@ -140,6 +151,8 @@ class CalDavStore:
             timeout=self.settings.request_timeout_s,  # type: ignore[arg-type]
             rate_limit_handle=False,  # a 429 is the resilience layer's to retry, not a sleep
         )
+        no_redirects(client.session)
+        return client
 
     def _known_url(self, client: Any) -> tuple[str, bool]:
         """The calendar's URL, and whether it was remembered from an earlier request."""

@@ -358,6 +358,15 @@ def service_account_info_problem(settings: GoogleCalendarSettings) -> str | None
     return None
 
 
+def _no_redirects(http: Any) -> Any:
+    """`http` (an `httplib2.Http`) set never to follow a redirect: a 3xx would send the request
+    again, its bearer token included, to wherever it points (an internal address, another
+    host). The 3xx comes back as the answer, an `HttpError` reported as a failure. The token
+    request (`token_uri`) goes through the same object, so it does not follow either."""
+    http.follow_redirects = False
+    return http
+
+
 def build(
     settings: Mapping[str, Any], *, timezone: str, clock: Clock, http: Any | None = None
 ) -> CalendarService:
@@ -385,7 +394,7 @@ def build(
         timeout = parsed.request_timeout_s
 
         def factory() -> Any:
-            plain = httplib2.Http(timeout=timeout)
+            plain = _no_redirects(httplib2.Http(timeout=timeout))
             if credentials is None:
                 return plain
             from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
@@ -395,7 +404,9 @@ def build(
     service = discovery_build(
         "calendar",
         "v3",
-        http=http if http is not None else httplib2.Http(timeout=parsed.request_timeout_s),
+        http=http
+        if http is not None
+        else _no_redirects(httplib2.Http(timeout=parsed.request_timeout_s)),
         static_discovery=True,
         cache_discovery=False,
         client_options={"api_endpoint": parsed.api_base_url},

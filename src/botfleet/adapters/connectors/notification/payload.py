@@ -39,9 +39,9 @@ USER_AGENT = "botfleet-webhook/1"
 #: Params with a place of their own in the body; every other param goes under `data`.
 RESERVED_PARAMS = ("event", "contact_id", "text")
 #: An event name: also sent as a header, so plain ASCII.
-_EVENT = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+_EVENT = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 #: A tenant id as the tenant config allows it (no ':'), the first part of the engine's keys.
-_TENANT = re.compile(r"^[A-Za-z0-9_.-]+$")
+_TENANT = re.compile(r"[A-Za-z0-9_.-]+")
 #: Longest Slack text sent (Slack advises 4,000 characters; the rest is cut with "…").
 SLACK_TEXT_MAX = 4000
 
@@ -65,7 +65,7 @@ def parse_params(params: Mapping[str, Any]) -> Notification:
         raise ConnectorRejected(
             "param 'event' is missing: name what happened, e.g. event: handoff_requested"
         )
-    if not isinstance(event, str) or not _EVENT.match(event):
+    if not isinstance(event, str) or not _EVENT.fullmatch(event):
         raise ConnectorRejected(
             "param 'event' must be a name such as handoff_requested (letters, "
             "digits and _ . : -, up to 100)"
@@ -97,7 +97,7 @@ def tenant_of(idempotency_key: str) -> str | None:
     """The tenant id the engine puts first in its keys (``<tenant>:<contact>:<request>``,
     `flows/actions.py`); None for a key of another shape."""
     tenant, colon, _rest = idempotency_key.partition(":")
-    return tenant if colon and _TENANT.match(tenant) else None
+    return tenant if colon and _TENANT.fullmatch(tenant) else None
 
 
 def utc_text(moment: datetime) -> str:

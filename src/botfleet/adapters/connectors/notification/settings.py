@@ -43,13 +43,13 @@ RESERVED_HEADERS = frozenset(
 OWN_HEADER_PREFIX = "x-botfleet-"
 #: Parts of a header name that say it carries a secret: such a header belongs in `token`.
 _SECRET_HINTS = ("auth", "token", "secret", "password", "key", "cookie", "signature", "session")
-_TOKEN_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")  # RFC 9110 field-name
-_FIELD_VALUE = re.compile(r"^[\x20-\x7e]{0,1024}$")  # printable ASCII, no line breaks
+_TOKEN_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")  # RFC 9110 field-name
+_FIELD_VALUE = re.compile(r"[\x20-\x7e]{0,1024}")  # printable ASCII, no line breaks
 MAX_HEADERS = 20
 
 
 def _header_name(name: str, *, what: str) -> str:
-    if not _TOKEN_NAME.match(name):
+    if not _TOKEN_NAME.fullmatch(name):
         raise ValueError(f"{what}: not a valid HTTP header name (letters, digits, '-')")
     return name
 
@@ -155,7 +155,7 @@ class WebhookSettings(BaseModel):
                     "in clear; store the value as the `token` credential and set "
                     f"token_header: {name}"
                 )
-            if not _FIELD_VALUE.match(text):
+            if not _FIELD_VALUE.fullmatch(text):
                 raise ValueError(
                     f"headers.{name}: a value must be printable ASCII on one line (up to "
                     "1024 characters)"
@@ -175,7 +175,7 @@ class WebhookSettings(BaseModel):
         # A line break in a header value would let a stored token smuggle another header.
         if value is not None:
             text = value.get_secret_value()
-            if not text or not _FIELD_VALUE.match(text):
+            if not text or not _FIELD_VALUE.fullmatch(text):
                 raise ValueError("must be printable ASCII on one line, not empty")
         return value
 
