@@ -103,7 +103,7 @@ class SqliteTurnStore:
         row = codec.state_to_row(new)
         where = f"outbox output for {state.contact_id!r}"
         at_text = codec.datetime_to_json(at, f"{where}: at")
-        texts = [codec.checked_dumps(o, f"{where}[{i}]") for i, o in enumerate(outputs)]
+        texts = codec.checked_dumps_each(outputs, where)
         rows = _TurnRows(
             contact_id=state.contact_id,
             key=f"{state.tenant_id}/{state.contact_id}",

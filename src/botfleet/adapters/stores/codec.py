@@ -13,7 +13,7 @@ lossy conversion; anything else is refused with a `StoreError` naming the offend
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from botfleet.json_text import json_text, orjson_text
 __all__ = [
     "check_json",
     "checked_dumps",
+    "checked_dumps_each",
     "datetime_from_json",
     "datetime_to_json",
     "dumps",
@@ -66,6 +67,14 @@ def checked_dumps(value: Any, where: str) -> str:
     return dumps(value)
 
 
+def checked_dumps_each(values: Iterable[Any], where: str) -> list[str]:
+    """`checked_dumps(value, f"{where}[{i}]")` of each value, the path built only for a bad one."""
+    return [
+        dumps(value) if _plain(value) else checked_dumps(value, f"{where}[{index}]")
+        for index, value in enumerate(values)
+    ]
+
+
 def loads(text: str) -> Any:
     """Parse JSON text written by `dumps`."""
     return json.loads(text)
@@ -86,14 +95,23 @@ def _plain(value: Any) -> bool:
         return True
     if kind is float:
         return bool(value - value == 0.0)  # False for nan and the infinities
-    # Loops, not all(...): a generator per container cost a third of the walk.
+    # Loops, not all(...): a generator per container cost a third of the walk. Strings, ints,
+    # bools and None are vouched for in the loop: a call per leaf cost about half of it.
     if kind is dict:
-        for key, item in value.items():  # noqa: SIM110
-            if type(key) is not str or not _plain(item):
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if not _plain(item):
                 return False
         return True
     if kind is list or kind is tuple:
-        for item in value:  # noqa: SIM110
+        for item in value:
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
             if not _plain(item):
                 return False
         return True
@@ -122,11 +140,36 @@ def _check_at(value: Any, where: str) -> None:
 
 def datetime_to_json(value: datetime, where: str) -> str:
     """ISO 8601 text with offset; naive datetimes are refused (they would be ambiguous)."""
+    text = _utc_text(value)
+    if text is not None:
+        return text
     if not isinstance(value, datetime):
         raise StoreError(f"{where}: expected a datetime, got {type(value).__name__}")
     if value.utcoffset() is None:
         raise StoreError(f"{where}: datetime must be timezone-aware, got {value.isoformat()}")
     return value.isoformat()
+
+
+#: `isoformat()` of recent exact datetimes in `UTC`, by value: a commit writes the same few
+#: times several times over (the turn's moment as `updated_at`, the turns' `at`, the outbox's
+#: `at`; `created_at` every turn), and `isoformat()` costs ~1.4 us. Two such datetimes that are
+#: equal have the same fields (only `fold` may differ, which `isoformat()` does not write), so
+#: their texts are the same. Emptied when full.
+_UTC_TEXTS: dict[datetime, str] = {}
+_UTC_TEXTS_SIZE = 4096
+
+
+def _utc_text(value: Any) -> str | None:
+    """`value.isoformat()` if `value` is an exact `datetime` in `UTC`, else None."""
+    if type(value) is not datetime or value.tzinfo is not UTC:
+        return None
+    text = _UTC_TEXTS.get(value)
+    if text is None:
+        text = value.isoformat()
+        if len(_UTC_TEXTS) >= _UTC_TEXTS_SIZE:
+            _UTC_TEXTS.clear()
+        _UTC_TEXTS[value] = text
+    return text
 
 
 def datetime_from_json(text: str) -> datetime:
@@ -198,13 +241,17 @@ def _scalar_fields(state: ConversationState, where: str) -> dict[str, Any]:
         "flow_id": state.flow_id,
         "node": state.node,
         "version": state.version,
-        "created_at": datetime_to_json(state.created_at, f"{where}: created_at"),
-        "updated_at": datetime_to_json(state.updated_at, f"{where}: updated_at"),
+        # `_utc_text` first: the usual case, without building the field's name
+        "created_at": _utc_text(state.created_at)
+        or datetime_to_json(state.created_at, f"{where}: created_at"),
+        "updated_at": _utc_text(state.updated_at)
+        or datetime_to_json(state.updated_at, f"{where}: updated_at"),
         "last_options_list": bool(state.last_options_list),
         "last_inbound_at": (
             None
             if state.last_inbound_at is None
-            else datetime_to_json(state.last_inbound_at, f"{where}: last_inbound_at")
+            else _utc_text(state.last_inbound_at)
+            or datetime_to_json(state.last_inbound_at, f"{where}: last_inbound_at")
         ),
     }
 
@@ -258,21 +305,26 @@ def _encode_history(history: tuple[Turn, ...], where: str) -> tuple[str, bool]:
     """
     parts = []
     plain = True
+    texts = _TURN_TEXTS
     for index, turn in enumerate(history):
-        entry = _TURN_TEXTS.get(turn)
-        if entry is None:
-            text = dumps(
-                {
-                    "role": turn.role,
-                    "text": turn.text,
-                    "at": datetime_to_json(turn.at, f"{where}: history[{index}].at"),
-                }
-            )
-            same = turn.at.tzinfo is UTC and type(turn.text) is str and type(turn.role) is str
-            entry = (turn, text, same)
-            _TURN_TEXTS.put(entry)
+        # The young generation inline (most turns are there), `get` for the rest.
+        entry = texts.young.get(id(turn))
+        if entry is None or entry[0] is not turn:
+            entry = texts.get(turn)
+            if entry is None:
+                text = dumps(
+                    {
+                        "role": turn.role,
+                        "text": turn.text,
+                        "at": datetime_to_json(turn.at, f"{where}: history[{index}].at"),
+                    }
+                )
+                same = turn.at.tzinfo is UTC and type(turn.text) is str and type(turn.role) is str
+                entry = (turn, text, same)
+                texts.put(entry)
         parts.append(entry[1])
-        plain = plain and entry[2]
+        if not entry[2]:
+            plain = False
     return "[" + ",".join(parts) + "]", plain
 
 
@@ -291,12 +343,12 @@ class _TurnTexts:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._young: dict[int, _TurnEntry] = {}
+        self.young: dict[int, _TurnEntry] = {}
         self._old: dict[int, _TurnEntry] = {}
 
     def get(self, turn: Turn) -> _TurnEntry | None:
         key = id(turn)
-        entry = self._young.get(key)
+        entry = self.young.get(key)
         if entry is None:
             entry = self._old.pop(key, None)
             if entry is None:
@@ -308,12 +360,12 @@ class _TurnTexts:
         self._add(id(entry[0]), entry)
 
     def __len__(self) -> int:
-        return len(self._young) + len(self._old)
+        return len(self.young) + len(self._old)
 
     def _add(self, key: int, entry: _TurnEntry) -> None:
-        if len(self._young) >= self.size:
-            self._old, self._young = self._young, {}
-        self._young[key] = entry
+        if len(self.young) >= self.size:
+            self._old, self.young = self.young, {}
+        self.young[key] = entry
 
 
 #: About 20 turns per cached conversation state (512 states by default), twice over.
