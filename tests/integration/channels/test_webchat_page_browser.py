@@ -377,10 +377,14 @@ def test_keyboard_only(page: Any, served: Served) -> None:
     page.click("button[type=submit]")
     expect(page.locator(".msg.user", has_text="clicked")).to_have_count(1)
     assert page.evaluate("document.activeElement.id") == "text"
-    # Reset is a button: Space presses it
+    # Reset is a button: Space presses it; with a conversation it asks for a second press
     page.focus("#reset")
     page.keyboard.press("Space")
+    expect(page.locator("#reset")).to_contain_text("Press again")
+    assert page.locator(".msg").count() > 0
+    page.keyboard.press("Space")
     expect(page.locator(".msg")).to_have_count(0)
+    expect(page.locator("#reset")).to_have_text("Reset conversation")
 
 
 def test_on_a_phone_nothing_is_wider_than_the_screen(browser: Any, served: Served) -> None:

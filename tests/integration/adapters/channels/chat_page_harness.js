@@ -129,6 +129,8 @@ function openPage() {
     fetch: fakeFetch,
     URLSearchParams,
     setInterval: (fn) => intervals.push(fn),
+    setTimeout,
+    clearTimeout,
     console,
   });
   vm.runInContext(source, context);
@@ -194,10 +196,16 @@ async function main() {
   await settle();
   assert.equal(bubbles(page).length, 6);
 
-  // reset: a new contact id and an empty log
+  // reset: the first press asks again (the conversation stays), the second starts over with a
+  // new contact id and an empty log
+  page.ids.reset.fire("click");
+  await settle();
+  assert.equal(bubbles(page).length, 6);
+  assert.match(page.ids.reset.textContent, /Press again/);
   page.ids.reset.fire("click");
   await settle();
   assert.deepEqual(bubbles(page), []);
+  assert.equal(page.ids.reset.textContent, "");
   page.ids.text.value = "again";
   page.ids.composer.fire("submit");
   await settle();

@@ -427,8 +427,27 @@
     }
   });
 
+  // Reset asks for a second press (within a few seconds) once there is a conversation: the new
+  // contact id leaves the bot's state and anything booked with the old one, which this page then
+  // no longer knows ("My appointments" would not list it).
+  const RESET_LABEL = resetButton.textContent;
+  const RESET_CONFIRM_MS = 5000;
+  let resetArmed = null;
+
+  function disarmReset() {
+    if (resetArmed !== null) clearTimeout(resetArmed);
+    resetArmed = null;
+    resetButton.textContent = RESET_LABEL;
+  }
+
   resetButton.addEventListener("click", (event) => {
     event.preventDefault();
+    if (resetArmed === null && state.transcript.length > 0) {
+      resetButton.textContent = "Press again to start over (bookings stay with this chat)";
+      resetArmed = setTimeout(disarmReset, RESET_CONFIRM_MS);
+      return;
+    }
+    disarmReset();
     state = freshState();
     saveState();
     showStatus("");
