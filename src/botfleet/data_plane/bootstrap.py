@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from botfleet.adapters.llm.options import allow_environment_keys
 from botfleet.adapters.registry import (
     WEBCHAT_TYPES,
     build_connectors,
@@ -167,9 +166,6 @@ async def bootstrap(
     """The tenant's runtime. `flow`: `config`'s flow, loaded already (`load_tenant_flow`)."""
     o = overrides or Overrides()
     clock = o.clock or SystemClock()
-    # Configured by a control plane, the LLM's `base_url` may be the tenant's choice: no
-    # platform-wide key from this process's environment may go there (docs/llm.md).
-    allow_environment_keys(not from_control_plane(settings))
     live = LiveConfig(
         flow=flow if flow is not None else load_tenant_flow(config),
         knowledge=load_knowledge(config),
@@ -223,6 +219,9 @@ async def bootstrap(
             registry=metrics.registry,
             connector_metrics=registry.metrics,
             connector=o.llm_connector,
+            # Configured by a control plane, the LLM's `base_url` may be the tenant's choice:
+            # no platform-wide key from this process's environment may go there (docs/llm.md).
+            environment_keys=not from_control_plane(settings),
         )
         stack.push_async_callback(llm.aclose)
     # The job file sits beside the state file; in-memory stores (tests) get in-memory jobs.

@@ -277,8 +277,10 @@ def build_llm_fallback(
     registry: CollectorRegistry | None = None,
     connector_metrics: ConnectorMetrics | None = None,
     connector: LLMConnector | None = None,
+    environment_keys: bool = True,
 ) -> KnowledgeLLMFallback:
-    """The tenant's LLM fallback from its config (`connector` replaces the configured adapter).
+    """The tenant's LLM fallback from its config (`connector` replaces the configured adapter;
+    `environment_keys=False`: no API key from the process's environment, `LLMOptions.key`).
 
     An enabled provider without its API key does not stop the boot: one `llm_disabled` warning
     names the missing credential, and every question gets the safe text (as when the provider
@@ -288,6 +290,8 @@ def build_llm_fallback(
         ConfigError: the `llm` settings or the `connectors.llm` binding are invalid.
     """
     options = llm_options(config)
+    if not environment_keys:
+        options = options.without_environment_keys()
     if options.knowledge_version and not live.knowledge_version:
         live.knowledge_version = options.knowledge_version
     watcher = None

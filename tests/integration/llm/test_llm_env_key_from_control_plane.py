@@ -14,7 +14,7 @@ from llm_runtime_kit import tenant
 from respx_httpx2 import mock_sdk
 from structlog.testing import capture_logs
 
-from botfleet.adapters.llm.options import LLMOptions, allow_environment_keys, missing_key
+from botfleet.adapters.llm.options import LLMOptions, missing_key
 from botfleet.data_plane.bootstrap import from_control_plane
 from botfleet.testing.runtime import bootstrap_test_runtime, make_settings
 
@@ -28,7 +28,6 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
     monkeypatch.setenv("OPENAI_API_KEY", PLATFORM_KEY)
     with mock_sdk(BASE) as router:
         yield router
-    allow_environment_keys(True)
 
 
 def test_the_config_source_decides() -> None:
@@ -42,10 +41,11 @@ def test_the_config_source_decides() -> None:
 def test_the_switch_stops_the_environment_fallback(api: respx.MockRouter, provider: str) -> None:
     options = LLMOptions(provider=provider)
     assert options.key() == PLATFORM_KEY
-    allow_environment_keys(False)
-    assert options.key() is None
-    assert LLMOptions(provider=provider, api_key="sk-stored").key() == "sk-stored"
-    problem = missing_key(LLMOptions(provider="anthropic"))
+    assert options.without_environment_keys().key() is None
+    assert options.key() == PLATFORM_KEY  # a copy: the options themselves are unchanged
+    stored = LLMOptions(provider=provider, api_key="sk-stored").without_environment_keys()
+    assert stored.key() == "sk-stored"
+    problem = missing_key(LLMOptions(provider="anthropic").without_environment_keys())
     assert problem is not None and "does not read" in problem
 
 
@@ -62,7 +62,10 @@ async def test_a_data_plane_booted_from_a_control_plane_ignores_the_environment_
 
 
 async def test_a_local_tenant_file_keeps_the_environment_key(api: respx.MockRouter) -> None:
-    allow_environment_keys(False)  # a previous boot in this process
+    # A data plane booted from a control plane before, in this process, changes nothing.
+    cp_settings = make_settings(control_plane_url="http://cp.test:8001", tenant_id="test")
+    async with bootstrap_test_runtime(tenant(), settings=cp_settings):
+        pass
     config = tenant({"provider": "anthropic", "base_url": BASE})
     with capture_logs() as logs:
         async with bootstrap_test_runtime(config, settings=make_settings()) as runtime:

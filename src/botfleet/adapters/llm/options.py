@@ -12,7 +12,15 @@ import os
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from botfleet.domain.errors import ConfigError, UnknownAdapterError
 from botfleet.domain.tenant_config import TenantConfig
@@ -35,23 +43,6 @@ DEFAULT_CONTEXT_TOKENS = {
 }
 #: Environment variables the official SDKs read when no key is configured.
 KEY_VARIABLES = {"anthropic": "ANTHROPIC_API_KEY", "openai_compatible": "OPENAI_API_KEY"}
-#: Whether `LLMOptions.key` falls back to `KEY_VARIABLES` (see `allow_environment_keys`).
-_ENVIRONMENT_KEYS = {"allowed": True}
-
-
-def allow_environment_keys(allowed: bool) -> None:
-    """Let (or stop) a tenant without a configured key use the process's `ANTHROPIC_API_KEY` /
-    `OPENAI_API_KEY`. The data plane turns it off when its configuration comes from a control
-    plane: there a tenant key may set the LLM's `base_url`, and a platform-wide key in the
-    environment would be sent to whatever host the tenant chose. A local tenant file is the
-    operator's own (development), so the fallback stays there."""
-    _ENVIRONMENT_KEYS["allowed"] = allowed
-
-
-def environment_keys_allowed() -> bool:
-    return _ENVIRONMENT_KEYS["allowed"]
-
-
 DEFAULT_FALLBACK_TEXT = (
     "I'm sorry, I don't have that information. Please choose an option from the menu."
 )
@@ -85,6 +76,9 @@ class LLMOptions(BaseModel):
     """Everything the LLM fallback and its adapters need, after defaults are applied."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    #: Whether `key` falls back to `KEY_VARIABLES` (never a setting: `without_environment_keys`).
+    _environment_keys: bool = PrivateAttr(default=True)
 
     enabled: bool = False
     provider: Provider = "mock_llm"
@@ -133,13 +127,23 @@ class LLMOptions(BaseModel):
         """The safe fallback: the tenant's text, else the flow's, else a neutral default."""
         return self.fallback_text or flow_text or DEFAULT_FALLBACK_TEXT
 
+    def without_environment_keys(self) -> LLMOptions:
+        """These options, with no key from the process's `ANTHROPIC_API_KEY` / `OPENAI_API_KEY`.
+        For a data plane configured by a control plane: there a tenant key may set the LLM's
+        `base_url`, and a platform-wide key in the environment would be sent to whatever host
+        the tenant chose. A local tenant file is the operator's own (development), so the
+        fallback stays there."""
+        copy = self.model_copy()
+        copy._environment_keys = False
+        return copy
+
     def key(self) -> str | None:
         """The API key: configured, else the provider's usual environment variable (unless
-        `allow_environment_keys(False)`: a data plane booted from a control plane)."""
+        `without_environment_keys`: a data plane booted from a control plane)."""
         if self.api_key is not None:
             return self.api_key.get_secret_value()
         variable = KEY_VARIABLES.get(self.provider)
-        if variable is None or not environment_keys_allowed():
+        if variable is None or not self._environment_keys:
             return None
         return os.environ.get(variable)
 
@@ -152,7 +156,7 @@ def missing_key(options: LLMOptions) -> str | None:
     if options.provider == "openai_compatible" and options.base_url:
         return None
     local = f"connectors.llm.api_key or {KEY_VARIABLES[options.provider]}"
-    if not environment_keys_allowed():
+    if not options._environment_keys:
         local += ", which a data plane booted from a control plane does not read"
     return (
         f"no API key for {options.provider}: set it in the control plane's 'llm' credentials "
