@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from botfleet.adapters.connectors.retry_after import retry_after_s
 from botfleet.domain.errors import (
@@ -50,6 +51,8 @@ def status_error(
         return ConnectorTimeout(f"{provider}: request timed out (HTTP 408)")
     if status >= 500:  # includes Anthropic's 529 "overloaded"
         return ConnectorUnavailable(f"{provider}: server error (HTTP {status})")
+    if 300 <= status < 400:
+        return redirected(provider, status, headers)
     if status in (401, 403):
         return ConnectorRejected(
             f"{provider}: credentials refused (HTTP {status}); check the LLM API key"
@@ -58,6 +61,28 @@ def status_error(
     return ConnectorRejected(f"{provider}: request refused (HTTP {status})" + (
         f": {detail}" if detail else ""
     ))  # fmt: skip
+
+
+def redirected(provider: str, status: int, headers: Any = None) -> ConnectorError:
+    """A redirect is configuration, not an outage: not retried. Not followed either (a 307/308
+    would resend the key to wherever it points), so the message says where it pointed, origin
+    only: a query string may carry a token."""
+    location = str(headers.get("location") or "") if headers is not None else ""
+    try:
+        target = urlsplit(location)
+    except ValueError:  # "http://[::1" and the like: where it points is not said
+        target, location = urlsplit(""), ""
+    if target.scheme and target.netloc:
+        host = target.netloc.rpartition("@")[2]  # never a user:password
+        where = f" to {target.scheme}://{host}"[:_DETAIL_LIMIT]
+    elif location:
+        where = " to another path on the same host"
+    else:
+        where = ""
+    return ConnectorRejected(
+        f"{provider}: the API answered with a redirect (HTTP {status}){where}, which is not "
+        "followed: set the LLM base_url to the address the provider documents"
+    )
 
 
 def malformed_response(provider: str) -> ConnectorError:
