@@ -8,13 +8,11 @@ input `{in_scope, answer}`; a reply without it counts as out of scope (its token
 
 from __future__ import annotations
 
-import json
 from typing import Any, cast
 
 import anthropic
 import structlog
 
-from botfleet.adapters.llm.errors import connection_error, malformed_response, status_error
 from botfleet.adapters.llm.options import LLMOptions
 from botfleet.adapters.llm.prompt import (
     ANSWER_TOOL,
@@ -23,10 +21,16 @@ from botfleet.adapters.llm.prompt import (
     parse_answer_fields,
 )
 from botfleet.adapters.llm.replies import malformed, token_count
-from botfleet.domain.errors import ConnectorRejected
+from botfleet.adapters.llm.sdk_call import SdkErrors, sdk_call
 from botfleet.ports.connectors import Answer, LLMContext, LLMUsage
 
 PROVIDER = "anthropic"
+SDK_ERRORS = SdkErrors(
+    anthropic.APIStatusError,
+    anthropic.APITimeoutError,
+    anthropic.APIConnectionError,
+    anthropic.AnthropicError,
+)
 
 log = structlog.get_logger("botfleet.llm")
 
@@ -77,26 +81,9 @@ class AnthropicLLM:
             "tools": [ANSWER_TOOL],
             "tool_choice": {"type": "tool", "name": ANSWER_TOOL_NAME},
         }
-        try:
-            message = await self._client.messages.create(**request)
-        except anthropic.APIStatusError as exc:
-            raise status_error(
-                PROVIDER,
-                exc.status_code,
-                exc.body,
-                exc.response.headers,
-                secret=self._client.api_key,
-            ) from None
-        except anthropic.APITimeoutError:
-            raise connection_error(PROVIDER, timed_out=True) from None
-        except anthropic.APIConnectionError:
-            raise connection_error(PROVIDER, timed_out=False) from None
-        except json.JSONDecodeError:  # a 200 whose body is not JSON (a proxy's page...)
-            raise malformed_response(PROVIDER) from None
-        except anthropic.AnthropicError as exc:  # e.g. no API key configured
-            raise ConnectorRejected(f"{PROVIDER}: {type(exc).__name__}") from None
-        if isinstance(message, (str, bytes)):  # the SDK hands back a body that is not JSON
-            raise malformed_response(PROVIDER)
+        message = await sdk_call(
+            PROVIDER, SDK_ERRORS, self._client.messages.create(**request), self._client.api_key
+        )
         return _to_answer(message)
 
     async def aclose(self) -> None:

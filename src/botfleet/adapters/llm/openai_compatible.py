@@ -9,19 +9,20 @@ between questions, so they are the cached part.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import openai
 
-from botfleet.adapters.llm.errors import connection_error, malformed_response, status_error
 from botfleet.adapters.llm.options import LLMOptions
 from botfleet.adapters.llm.prompt import build_prompt, parse_json_answer
 from botfleet.adapters.llm.replies import malformed, token_count
-from botfleet.domain.errors import ConnectorRejected
+from botfleet.adapters.llm.sdk_call import SdkErrors, sdk_call
 from botfleet.ports.connectors import Answer, LLMContext, LLMUsage
 
 PROVIDER = "openai_compatible"
+SDK_ERRORS = SdkErrors(
+    openai.APIStatusError, openai.APITimeoutError, openai.APIConnectionError, openai.OpenAIError
+)
 #: Local servers ignore the key, but the SDK refuses to start without one.
 UNUSED_KEY = "not-needed"
 
@@ -65,26 +66,12 @@ class OpenAICompatibleLLM:
             request["temperature"] = self.options.temperature
         if self.options.json_mode:
             request["response_format"] = {"type": "json_object"}
-        try:
-            completion = await self._client.chat.completions.create(**request)
-        except openai.APIStatusError as exc:
-            raise status_error(
-                PROVIDER,
-                exc.status_code,
-                exc.body,
-                exc.response.headers,
-                secret=self._client.api_key,
-            ) from None
-        except openai.APITimeoutError:
-            raise connection_error(PROVIDER, timed_out=True) from None
-        except openai.APIConnectionError:
-            raise connection_error(PROVIDER, timed_out=False) from None
-        except json.JSONDecodeError:  # a 200 whose body is not JSON (a proxy's page...)
-            raise malformed_response(PROVIDER) from None
-        except openai.OpenAIError as exc:
-            raise ConnectorRejected(f"{PROVIDER}: {type(exc).__name__}") from None
-        if isinstance(completion, (str, bytes)):  # the SDK hands back a body that is not JSON
-            raise malformed_response(PROVIDER)
+        completion = await sdk_call(
+            PROVIDER,
+            SDK_ERRORS,
+            self._client.chat.completions.create(**request),
+            self._client.api_key,
+        )
         return _to_answer(completion)
 
     async def aclose(self) -> None:
