@@ -129,3 +129,12 @@ async def test_the_two_notices_of_one_migration_log_it_once(dp: DataPlane) -> No
         await post(dp, fixture("telegram", "group_migrate_to"))
         await post(dp, fixture("telegram", "supergroup_migrate_from"))
     assert [e["event"] for e in logs].count("telegram_group_migrated") == 1
+
+
+async def test_after_a_migration_notice_the_old_group_is_sent_to_at_its_new_id(
+    dp: DataPlane,
+) -> None:
+    await post(dp, fixture("telegram", "group_migrate_to"))
+    # A reminder of the old group's conversation: straight to the supergroup, no refused try.
+    await dp.runtime.sender.send("-4012345678", [Text("See you tomorrow at 10:00")])
+    assert [b["chat_id"] for b in sends(dp.provider)] == [-1001234567890]

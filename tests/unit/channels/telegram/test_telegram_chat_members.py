@@ -213,6 +213,7 @@ async def test_a_group_that_removed_the_bot_is_not_sent_to_in_any_topic(
     [
         ("api_error_403_blocked", "blocked"),
         ("api_error_403_kicked", "removed"),
+        ("api_error_403_not_member", "removed"),  # left, or removed while updates were off
     ],
 )
 async def test_a_refused_send_marks_the_chat_until_its_people_write_again(

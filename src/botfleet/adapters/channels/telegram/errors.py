@@ -84,6 +84,8 @@ _BY_DESCRIPTION: dict[int, tuple[tuple[str, ErrorMeaning], ...]] = {
         ("blocked by the user", BLOCKED_BY_USER),
         ("deactivated", USER_DEACTIVATED),
         ("kicked", KICKED),
+        # The bot left, or was removed while `my_chat_member` was not in allowed_updates.
+        ("not a member", KICKED),
     ),
 }
 _BY_STATUS = {

@@ -6,7 +6,9 @@ count per chat, so message ids are prefixed with the chat id (`<chat>:<message_i
 queries (`<chat>:cb:<query id>`) and reactions (`<chat>:reaction:<update_id>`) get their own
 namespaces. A pressed inline button becomes a `BUTTON_REPLY` whose payload is its
 `callback_data`. Content we do not map (polls, dice, ...) becomes `UNSUPPORTED` and reaches the
-flow; service notices (members joining, pins, ...), edits and bots' messages are skipped.
+flow; service notices (members joining, pins, ...), edits, bots' messages and a linked channel's
+posts copied into its discussion group are skipped. A message an anonymous admin (or a member
+writing as their channel) sends comes from a fake bot user: it is a person's, not skipped.
 Two kinds of notice still say something the webhook acts on: `my_chat_member` (the bot blocked
 or unblocked in a private chat, removed from or added to a group: `ChatMemberChange`) and a
 group's migration to a supergroup (`ChatMigration`).
@@ -160,7 +162,14 @@ def _from_message(update_id: int, raw: dict[str, Any], received_at: datetime) ->
     migration = _migration(chat_id, raw)
     if migration is not None:
         return ParsedUpdate(update_id, skipped="service_message", migration=migration)
-    if sender.get("is_bot") is True:
+    if raw.get("is_automatic_forward") is True:
+        # A post of the group's linked channel, copied into its discussion group: a channel
+        # post, skipped as `channel_post` updates are.
+        return ParsedUpdate(update_id, skipped="automatic_forward")
+    on_behalf = _obj(raw.get("sender_chat"))
+    # A message sent on behalf of a chat (an anonymous admin: the group itself; a member
+    # writing as their channel) carries a fake bot user in `from`: a person wrote it.
+    if sender.get("is_bot") is True and not on_behalf:
         return ParsedUpdate(update_id, skipped="from_bot")
     if any(key in raw for key in SERVICE_KEYS):
         return ParsedUpdate(update_id, skipped="service_message")
@@ -171,7 +180,7 @@ def _from_message(update_id: int, raw: dict[str, Any], received_at: datetime) ->
         type=msg_type,
         timestamp=_timestamp(raw.get("date")) or received_at,
         text=text,
-        contact_name=_display_name(sender),
+        contact_name=_text(on_behalf.get("title"))[:128] or _display_name(sender),
         language=_text(sender.get("language_code"))[:16],
         extra=extra,
     )

@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry, Counter
 from botfleet.adapters.channels.api_retries import RetryLater, Sleep, with_retries
 from botfleet.adapters.channels.log_contacts import LogContacts
 from botfleet.adapters.channels.telegram.chat_memory import ChatMemory, chat_of
+from botfleet.adapters.channels.telegram.contact_ids import chat_id_value
 from botfleet.adapters.channels.telegram.errors import (
     RATE_LIMITED,
     RATE_LIMITED_TOO_LONG,
@@ -136,12 +137,16 @@ class TelegramBotSender:
         self._ask_username_at = 0.0
 
     async def send(self, contact_id: str, outputs: Sequence[Output]) -> SendOutcome:
-        """Send each output in order (into the contact's forum topic, if it is one); stop at an
-        error that makes the chat unreachable. Nothing is sent to a chat known to be
-        unreachable (`ChatMemory`). Returns the outputs Telegram accepted (`sent`) and the
-        others (`failed`: refused, in whole or in part, or not tried)."""
+        """Send each output in order (into the contact's forum topic, if it is one; to the
+        supergroup a group became, once known); stop at an error that makes the chat
+        unreachable. Nothing is sent to a chat known to be unreachable (`ChatMemory`). Returns
+        the outputs Telegram accepted (`sent`) and the others (`failed`: refused, in whole or
+        in part, or not tried)."""
         fitted = list(degrade(outputs, self.capabilities))  # a no-op for degraded outputs
-        reason = self.chats.unreachable(contact_id)
+        moved = self.chats.moved_to(contact_id)
+        # The chat written to decides: a migrated group's supergroup, else the contact's chat.
+        target = moved or contact_id
+        reason = self.chats.unreachable(target)
         if reason is not None:
             self.metrics.skipped_sends.inc()
             log.info(
@@ -151,7 +156,7 @@ class TelegramBotSender:
                 **self.contacts.fields(contact_id),
             )
             return SendOutcome(sent=0, failed=len(fitted))
-        moved_to: int | None = None
+        moved_to = None if moved is None else chat_id_value(moved)
         delivered = 0
         for output in fitted:
             refused = False
@@ -165,6 +170,8 @@ class TelegramBotSender:
                     # Telegram names the supergroup the group became: the message reaches
                     # the same people there, instead of being lost.
                     moved_to = outcome.error.migrate_to_chat_id
+                    target = str(moved_to)
+                    self.chats.mark_moved(contact_id, target)
                     outcome = await self.call(
                         "sendMessage", {**payload, "chat_id": moved_to}, contact_id=contact_id
                     )
@@ -174,7 +181,7 @@ class TelegramBotSender:
                 gone = UNREACHABLE_CHAT.get(outcome.meaning.event if outcome.meaning else "")
                 if gone is not None:
                     # Every later send would be refused the same way, reminders included.
-                    self.chats.mark_unreachable(contact_id, gone)
+                    self.chats.mark_unreachable(target, gone)
                 if outcome.meaning is None or outcome.meaning.stops_batch:
                     # This output and those after it, never tried, are not delivered.
                     return SendOutcome(sent=delivered, failed=len(fitted) - delivered)
@@ -207,14 +214,16 @@ class TelegramBotSender:
         )
 
     def chat_migrated(self, migration: ChatMigration) -> None:
-        """A group became a supergroup: logged once (each of the two chats gets a notice)."""
+        """A group became a supergroup: logged once (each of the two chats gets a notice), and
+        remembered, so that what is sent to the old chat goes to the new one at once."""
         if not self.chats.first_time(("migration", migration.old_chat_id, migration.new_chat_id)):
             return
+        self.chats.mark_moved(migration.old_chat_id, migration.new_chat_id)
         log.info(
             "telegram_group_migrated",
             new_contact=self.contacts.hash(migration.new_chat_id),
-            hint="the group's conversation stays under its old chat id; its next messages come "
-            "from the supergroup's id and start a new conversation",
+            hint="the group's conversation stays under its old chat id (what is sent to it goes "
+            "to the supergroup); the supergroup's messages start a new conversation",
             **self.contacts.fields(migration.old_chat_id),
         )
 
