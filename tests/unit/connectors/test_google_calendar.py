@@ -419,3 +419,14 @@ def test_settings_need_credentials_for_google_but_not_for_a_local_fake() -> None
         build({"service_account_info": {"private_key": "SECRET-KEY"}}, timezone="UTC", clock=clock)
     assert "SECRET-KEY" not in str(bad.value)
     assert build({"api_base_url": BASE}, timezone="UTC", clock=clock).category == "calendar"
+
+
+@pytest.mark.parametrize("reason", ["quotaExceeded", "dailyLimitExceeded"])
+async def test_a_usage_limit_403_names_the_limit_not_sharing(reason: str) -> None:
+    # Google's "Calendar usage limits exceeded" (and the project's daily quota) last hours: a
+    # refusal, and the operator is pointed at the limit, not at the calendar's sharing.
+    connector, _ = calendar(error(403, reason))
+    with pytest.raises(ConnectorRejected) as raised:
+        await call(connector, "get_slots_for_day", date_str="2024-01-08")
+    assert reason in str(raised.value)
+    assert "share the calendar" not in str(raised.value)

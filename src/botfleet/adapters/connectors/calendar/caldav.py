@@ -9,8 +9,12 @@ time-range searches with recurrences expanded; the re-check right before a booki
 search of the slot's range. Bookings are VEVENTs in UTC whose UID comes from the request's
 idempotency key and which carry ``X-BOTFLEET-*`` properties (`events.py`); the UID is looked
 up before a create and the PUT refuses to overwrite, so a retried booking never makes a second
-event. A move or a cancel writes only the version it read (If-Match): a 412 (staff changed the
-event meanwhile) is `EventChanged`, a 404/410 on the event `EventGone`.
+event. A move or a cancel acts only on the version of the event the contact was shown (listed
+among their appointments, or answered for a booking or a move): when the event read right
+before the write has another tag (staff moved or edited it since), nothing is written and it is
+`EventChanged`; otherwise the write names the version it read (If-Match), so an edit in between
+is a 412, `EventChanged` too. A 404/410 on the event is `EventGone`. The tags shown live in
+this process only: after a restart, the write's own read is the version named.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -47,6 +52,9 @@ from botfleet.ports.clock import Clock
 T = TypeVar("T")
 log = structlog.get_logger("botfleet.connectors.calendar")
 _GONE = frozenset({404, 410})
+#: Versions of events contacts were shown, kept for the write that may follow (older ones are
+#: forgotten first; their write then names the version its own read sees).
+_REMEMBERED_VERSIONS = 4096
 
 
 def _status(exc: BaseException) -> int | None:
@@ -115,6 +123,21 @@ def _has_version(resource: Any) -> bool:
     return bool(resource.schedule_tag) or bool(etag and not str(etag).startswith("W/"))
 
 
+def _version(resource: Any) -> str | None:
+    """The tag naming the stored version of `resource`: its Schedule-Tag when the server gives
+    one (RFC 6638, 3.2.10: an attendee's reply leaves it alone, any other change replaces it),
+    else its ETag; None when it has neither."""
+    if resource.schedule_tag:
+        return f"schedule-tag {resource.schedule_tag}"
+    return f"etag {resource.etag}" if resource.etag else None
+
+
+def _changed_since(resource: Any, shown: str | None) -> bool:
+    """Whether `resource` is no longer the version `shown` (unknowable without both tags)."""
+    now = _version(resource)
+    return shown is not None and now is not None and now != shown
+
+
 def _vevents(found: Any) -> Iterator[Any]:
     for item in found:
         yield from item.icalendar_instance.walk("VEVENT")
@@ -136,6 +159,16 @@ class CalDavStore:
         self._client_factory = client or self._new_client
         self._calendar_url: str | None = None
         self._discovery = threading.Lock()
+        # UID -> version tag the contact was shown (a listing, a booking's or a move's answer),
+        # else of its last read. Touched on the event loop only, never in worker threads.
+        self._shown: OrderedDict[str, str] = OrderedDict()
+
+    def _remember(self, uid: str, version: str | None) -> None:
+        self._shown.pop(uid, None)
+        if version is not None:
+            self._shown[uid] = version
+            while len(self._shown) > _REMEMBERED_VERSIONS:
+                self._shown.popitem(last=False)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -244,10 +277,8 @@ class CalDavStore:
         except Exception as exc:
             raise translate(exc, what) from None
 
-    def _search(
-        self, calendar: Any, start: datetime, end: datetime, *, expand: bool = True
-    ) -> list[Any]:
-        found = calendar.search(start=start, end=end, event=True, expand=expand)
+    def _search(self, calendar: Any, start: datetime, end: datetime) -> list[Any]:
+        found = calendar.search(start=start, end=end, event=True, expand=True)
         return list(_vevents(found))
 
     def _by_uid(self, calendar: Any, uid: str) -> Any | None:
@@ -275,16 +306,32 @@ class CalDavStore:
     async def appointments_from(
         self, contact_id: str, start: datetime, end: datetime
     ) -> list[Appointment]:
-        # Not expanded: bookings never recur, and a year of staff's recurring events expanded
-        # would only be parsed and dropped.
-        components = await self._run(
-            "search", lambda cal: self._search(cal, start, end, expand=False)
-        )
-        parsed = (wire.ical_appointment(c, self._tz) for c in components)
-        return [a for a in parsed if a is not None and a.contact_id == contact_id]
+        def listed(calendar: Any) -> list[tuple[Any, str | None]]:
+            # Not expanded: bookings never recur, a year of staff's recurring events expanded
+            # would only be parsed and dropped, and expanded resources lose their tags.
+            found = calendar.search(start=start, end=end, event=True, expand=False)
+            return [(c, _version(item)) for item in found for c in _vevents([item])]
+
+        found = []
+        for component, version in await self._run("search", listed):
+            appointment = wire.ical_appointment(component, self._tz)
+            if appointment is not None and appointment.contact_id == contact_id:
+                self._remember(appointment.event_id, version)
+                found.append(appointment)
+        return found
 
     async def appointment(self, event_id: str) -> Appointment | None:
-        return await self._run("get", lambda cal: self._appointment_of(self._by_uid(cal, event_id)))
+        found, version = await self._run("get", lambda cal: self._read(cal, event_id))
+        if found is None:
+            self._shown.pop(event_id, None)
+        elif event_id not in self._shown:
+            # Only when the contact was shown no version: the one shown is what they decide on.
+            self._remember(event_id, version)
+        return found
+
+    def _read(self, calendar: Any, uid: str) -> tuple[Appointment | None, str | None]:
+        resource = self._by_uid(calendar, uid)
+        return self._appointment_of(resource), None if resource is None else _version(resource)
 
     async def booking_for_key(self, idempotency_key: str) -> Appointment | None:
         return await self.appointment(wire.event_id_for_key(idempotency_key))
@@ -303,26 +350,31 @@ class CalDavStore:
             appointment, uid=uid, idempotency_key=idempotency_key, now=datetime.now(self._tz)
         )
 
-        def put(calendar: Any) -> Appointment:
+        def put(calendar: Any) -> tuple[Appointment, str | None]:
             try:
                 calendar.add_event(text, no_overwrite=True)
             except error.DAVError:
                 # Refused because this request's event exists already: that is the booking.
-                existing = self._appointment_of(self._by_uid(calendar, uid))
+                existing, version = self._read(calendar, uid)
                 if existing is None:
                     raise
-                return existing
-            return self._appointment_of(self._by_uid(calendar, uid)) or replace(
-                appointment, event_id=uid
-            )
+                return existing, version
+            made, version = self._read(calendar, uid)
+            return made or replace(appointment, event_id=uid), version
 
-        return await self._run("put", put)
+        made, version = await self._run("put", put)
+        self._remember(made.event_id, version)  # the booking's answer shows it to the contact
+        return made
 
     async def delete(self, event_id: str) -> bool:
+        shown = self._shown.pop(event_id, None)  # used once, as a write's If-Match is
+
         def remove(calendar: Any) -> bool:
             resource = self._by_uid(calendar, event_id)
             if resource is None:
                 return False
+            if _changed_since(resource, shown):
+                raise EventChanged("the appointment changed after the contact was shown it")
             try:
                 # Only the version just read: an unconditional DELETE would remove whatever
                 # staff made of the event meanwhile (moved elsewhere, given to someone else).
@@ -340,10 +392,14 @@ class CalDavStore:
         return await self._run("delete", remove)
 
     async def move(self, appointment: Appointment, start: datetime, end: datetime) -> Appointment:
-        def patch(calendar: Any) -> Appointment:
+        shown = self._shown.pop(appointment.event_id, None)
+
+        def patch(calendar: Any) -> tuple[Appointment, str | None]:
             resource = self._by_uid(calendar, appointment.event_id)
             if resource is None:
                 raise EventGone("the appointment disappeared while it was being moved")
+            if _changed_since(resource, shown):
+                raise EventChanged("the appointment changed after the contact was shown it")
             component = resource.icalendar_component
             for name, value in (("dtstart", start), ("dtend", end)):
                 component.pop(name, None)
@@ -359,9 +415,11 @@ class CalDavStore:
                         "the appointment disappeared while it was being moved"
                     ) from None
                 raise
-            return self._appointment_of(resource) or appointment
+            return self._appointment_of(resource) or appointment, _version(resource)
 
-        return await self._run("put", patch)
+        moved, version = await self._run("put", patch)
+        self._remember(appointment.event_id, version)  # the answer tells the new times
+        return moved
 
 
 def build(

@@ -177,10 +177,25 @@ def _busy(start: datetime, end: datetime, title: str, event_id: str) -> BusyEven
     return BusyEvent(start, end, title=title, event_id=event_id)
 
 
+def _declined(item: Mapping[str, Any]) -> bool:
+    """Whether the calendar's own attendee entry (``self``) declined the invitation: Google
+    lists such an event, but it holds no time, as free/busy says."""
+    attendees = item.get("attendees")
+    if not isinstance(attendees, list):
+        return False
+    return any(
+        isinstance(a, Mapping) and a.get("self") is True and a.get("responseStatus") == "declined"
+        for a in attendees
+    )
+
+
 def google_event(item: Mapping[str, Any], tz: ZoneInfo) -> CalendarEvent | None:
-    """An `events.list` item as a slot-rule event; None for cancelled or "free" timed events."""
+    """An `events.list` item as a slot-rule event; None for cancelled, "free" or declined timed
+    events."""
     event = _google_parsed(item, tz)
-    if isinstance(event, BusyEvent) and item.get("transparency") == "transparent":
+    if isinstance(event, BusyEvent) and (
+        item.get("transparency") == "transparent" or _declined(item)
+    ):
         return None
     return event
 

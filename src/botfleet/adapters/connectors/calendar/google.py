@@ -17,11 +17,13 @@ A 404 means different things depending on the request, since Google's body is th
 (`events.get`/`patch`/`delete`) the event is gone (someone deleted it), unless the calendar has
 not answered yet in this process, in which case one `events.list` tells the two apart.
 
-A move or a cancel writes only the version of the event the bot read: `events.patch` and
-`events.delete` carry ``If-Match`` with the ``etag`` of the last `events.get` of that event
-(the read every write makes right before it, to check the owner), so a staff edit in between is
-refused with 412 (``conditionNotMet``), which is `EventChanged`, instead of being overwritten or
-deleted. An event whose etag is not known (no get, or one without an etag) is written as before.
+A move or a cancel writes only the version of the event the contact was shown: `events.patch`
+and `events.delete` carry ``If-Match`` with the ``etag`` the event had when this store last
+listed it among the contact's appointments (or answered a booking or a move of it), else the
+``etag`` of the `events.get` every write makes right before it (its owner check). So a staff
+edit since the contact saw the appointment is refused with 412 (``conditionNotMet``), which is
+`EventChanged`, instead of being overwritten or deleted. An event whose etag is not known is
+written as before. The etags live in this process only: after a restart, the get's is used.
 """
 
 from __future__ import annotations
@@ -55,11 +57,15 @@ from botfleet.ports.clock import Clock
 SCOPES = ("https://www.googleapis.com/auth/calendar",)
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+#: 403s for limits that last hours (Google's "Calendar usage limits exceeded", the project's
+#: daily quota): retrying soon cannot help, and sharing the calendar neither.
+_USAGE_LIMIT_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 _GONE = frozenset({404, 410})
 _PAGE_SIZE = 2500
-#: Etags of events read (`GoogleCalendarStore.appointment`) remembered for the write that follows
-#: each read; writes are one at a time, so a few are plenty, and older ones are forgotten first.
-_REMEMBERED_ETAGS = 256
+#: Etags of the versions of events contacts were shown (or, failing that, last read), kept for
+#: the write that may follow; older ones are forgotten first (their write then names the version
+#: its own read sees). A contact usually answers a listing within minutes.
+_REMEMBERED_ETAGS = 4096
 
 HttpFactory = Callable[[], Any]
 
@@ -96,6 +102,12 @@ def translate(exc: Exception, what: str) -> ConnectorError:
             return ConnectorRejected(
                 f"{detail}: credentials refused (is the service-account key still valid?)"
             )
+        if status == 403 and _reasons(exc) & _USAGE_LIMIT_REASONS:
+            return ConnectorRejected(
+                f"{detail}: Google's usage limits for this calendar or project were reached "
+                f"({', '.join(sorted(_reasons(exc) & _USAGE_LIMIT_REASONS))}; see the Calendar "
+                "API's usage limits)"
+            )
         if status == 403:
             return ConnectorRejected(
                 f"{detail}: access denied (share the calendar with the service account)"
@@ -124,7 +136,9 @@ class GoogleCalendarStore:
         # Whether the calendar has answered a request: until then an event request's 404 may
         # be the calendar's own (a wrong `calendar_id`) and is checked once.
         self._calendar_seen = False
-        # Event id -> etag of its last `events.get`, for the If-Match of the write after it.
+        # Event id -> etag of the version the contact was shown (a listing of their appointments,
+        # the answer to a booking or a move), else of its last `events.get`: the If-Match of the
+        # write after it.
         self._etags: OrderedDict[str, str] = OrderedDict()
 
     async def _send(self, request: Any) -> Any:
@@ -224,15 +238,27 @@ class GoogleCalendarStore:
             timeMax=_rfc3339(end),
             privateExtendedProperty=prop,
         )
-        return _appointments(items, self._tz)
+        found = []
+        for item in items:
+            appointment = wire.google_appointment(item, self._tz)
+            if appointment is not None:
+                self._shown(appointment.event_id, item)
+                found.append(appointment)
+        return found
 
     async def appointment(self, event_id: str) -> Appointment | None:
         request = self._service.events().get(calendarId=self.settings.calendar_id, eventId=event_id)
         item = await self._event_request(request, "events.get")
-        self._remember_etag(event_id, item)
-        return None if item is None else wire.google_appointment(item, self._tz)
+        if item is None:
+            self._etags.pop(event_id, None)
+            return None
+        if event_id not in self._etags:
+            # Only when the contact was shown no version: the one shown is what they decide on.
+            self._shown(event_id, item)
+        return wire.google_appointment(item, self._tz)
 
-    def _remember_etag(self, event_id: str, item: Any) -> None:
+    def _shown(self, event_id: str, item: Any) -> None:
+        """Remember `item`'s etag as the version of `event_id` the contact knows."""
         self._etags.pop(event_id, None)
         etag = item.get("etag") if isinstance(item, dict) else None
         if isinstance(etag, str) and etag:
@@ -241,9 +267,10 @@ class GoogleCalendarStore:
                 self._etags.popitem(last=False)
 
     def _only_as_read(self, request: Any, event_id: str) -> Any:
-        """`request` (a write of the event) made conditional on the version last read.
+        """`request` (a write of the event) made conditional on the version the contact knows.
 
-        The etag is used once: a retry reads the event again (the service's owner check)."""
+        The etag is used once: a refused write is not repeated with it, and the next write
+        names the version its own read sees unless the contact is shown one again."""
         etag = self._etags.pop(event_id, None)
         if etag is not None:
             request.headers["If-Match"] = etag
@@ -289,6 +316,7 @@ class GoogleCalendarStore:
             return existing
         except Exception as exc:
             raise translate(exc, "events.insert") from None
+        self._shown(str(item["id"]), item)  # the booking's answer shows it to the contact
         created = wire.google_appointment(item, self._tz)
         return created or replace(appointment, event_id=str(item["id"]))
 
@@ -311,6 +339,7 @@ class GoogleCalendarStore:
         item = await self._event_request(request, "events.patch")
         if item is None:
             raise EventGone("the appointment disappeared while it was being moved")
+        self._shown(appointment.event_id, item)  # the answer tells the contact the new times
         return wire.google_appointment(item, self._tz) or appointment
 
 
