@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from botfleet.domain.messages import InboundMessage
@@ -48,6 +48,12 @@ class ReceivedMessage:
 
     message: InboundMessage
     received_at: datetime
+
+
+#: How long the journal remembers a processed message id (and delivered outputs are kept):
+#: WhatsApp retries a webhook for up to 7 days, so a little longer. Channels that drop
+#: deliveries too old to be a provider's retry derive their bound from it.
+JOURNAL_RETENTION = timedelta(days=8)
 
 
 class MessageJournal(Protocol):

@@ -388,9 +388,16 @@ class HangingConnector:
 
 
 def whatsapp_text_delivery(
-    *, phone_number_id: str, sender: str, message_id: str, text: str, name: str = ""
+    *,
+    phone_number_id: str,
+    sender: str,
+    message_id: str,
+    text: str,
+    name: str = "",
+    sent_at: float | None = None,
 ) -> bytes:
-    """The body Meta posts for one text message (the fields the parser reads)."""
+    """The body Meta posts for one text message (the fields the parser reads), sent at
+    `sent_at` (Unix seconds; now by default: the adapter ignores messages over a week old)."""
     value = {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
@@ -399,7 +406,7 @@ def whatsapp_text_delivery(
             {
                 "from": sender,
                 "id": message_id,
-                "timestamp": "1714986000",
+                "timestamp": str(int(time.time() if sent_at is None else sent_at)),
                 "type": "text",
                 "text": {"body": text},
             }

@@ -232,18 +232,27 @@ async def test_a_reaction_reaches_the_flow_but_is_not_answered_with_the_fallback
     assert dp.metric("botfleet_turn_errors_total") == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("unsupported_edit", "message:unsupported.edit"),
+        # What a number also used in the WhatsApp Business app ("coexistence") gets instead.
+        ("edit", "message:edit"),
+        ("revoke", "message:revoke"),
+    ],
+)
 async def test_an_edit_of_an_earlier_message_is_acknowledged_and_not_answered(
-    dp: DataPlane,
+    dp: DataPlane, name: str, reason: str
 ) -> None:
     with structlog.testing.capture_logs() as logs:
-        response = await post(dp, fixture("whatsapp", "unsupported_edit"))
+        response = await post(dp, fixture("whatsapp", name))
     assert response.status_code == 200
     assert response.json() == {"received": 0, "accepted": 0, "statuses": 0}
     await dp.settle()
     assert dp.messages_in == 0
     assert dp.provider.requests == []  # no fallback, no read receipt
     (skipped,) = [e for e in logs if e["event"] == "whatsapp_webhook_skipped"]
-    assert skipped["reasons"] == ["message:unsupported.edit"]
+    assert skipped["reasons"] == [reason]
 
 
 @pytest.mark.parametrize("name", ["system", "template_status_update"])

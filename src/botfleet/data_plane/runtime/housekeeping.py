@@ -29,12 +29,11 @@ from typing import Protocol, runtime_checkable
 import structlog
 
 from botfleet.ports.clock import Clock
+from botfleet.ports.stores import JOURNAL_RETENTION
 
 log = structlog.get_logger("botfleet.runtime")
 
-#: WhatsApp retries a webhook for up to 7 days; keep ids a little longer. Delivered outputs
-#: are kept as long.
-DEFAULT_JOURNAL_RETENTION = timedelta(days=8)
+DEFAULT_JOURNAL_RETENTION = JOURNAL_RETENTION
 #: Often enough that each run deletes few rows (a short statement, no latency spike).
 DEFAULT_PRUNE_EVERY_S = 60.0
 #: The wall clock may drift from the monotonic one by this much between two passes (NTP's

@@ -104,7 +104,7 @@ def webhook_of(content: dict[str, Any]) -> dict[str, Any]:
 async def delivered(payload: dict[str, Any], sender: object) -> list[dict[str, Any]]:
     batch = parse_webhook(payload, phone_number_id=PHONE_NUMBER_ID, received_at=NOW)
     with structlog.testing.capture_logs() as logs:
-        await deliver(batch, NoMessagesRuntime(sender), mark_read=True)
+        await deliver(batch, NoMessagesRuntime(sender), mark_read=True, received_at=NOW)
     return logs
 
 

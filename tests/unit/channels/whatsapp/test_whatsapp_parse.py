@@ -127,7 +127,8 @@ def test_every_message_fixture_has_a_case() -> None:
         if not p.stem.startswith(("api_", "status_", "template_status"))
     }
     # change_errors: errors of a whole change, no message (test_whatsapp_change_errors.py)
-    assert messages - {"system", "unsupported_edit", "change_errors"} == set(CASES)
+    skipped = {"system", "unsupported_edit", "edit", "revoke"}
+    assert messages - skipped - {"change_errors"} == set(CASES)
 
 
 def test_a_system_notice_is_not_a_message_to_answer() -> None:
@@ -153,6 +154,15 @@ def test_an_action_on_an_earlier_message_is_not_a_message_to_answer(kind: str) -
     batch = parse_webhook(payload, phone_number_id=PHONE_NUMBER_ID, received_at=RECEIVED)
     assert batch.messages == ()
     assert (batch.skipped, batch.notes) == (1, (f"message:unsupported.{kind}",))
+
+
+@pytest.mark.parametrize("kind", ["edit", "revoke"])
+def test_an_edit_or_deletion_sent_as_its_own_type_is_not_a_message_to_answer(kind: str) -> None:
+    """A number also used in the WhatsApp Business app gets `edit` and `revoke` messages
+    instead of `unsupported` ones: the contact wrote nothing new."""
+    batch = parse_webhook(load(kind), phone_number_id=PHONE_NUMBER_ID, received_at=RECEIVED)
+    assert batch.messages == ()
+    assert (batch.skipped, batch.notes) == (1, (f"message:{kind}",))
 
 
 @pytest.mark.parametrize(
@@ -194,6 +204,27 @@ def test_status_callbacks_are_parsed(status: str) -> None:
         assert "24 hours" in error.details
     else:
         assert update.errors == ()
+
+
+@pytest.mark.parametrize(
+    ("ids", "recipient"),
+    [
+        ({"recipient_user_id": "US.13491208655302741918"}, "US.13491208655302741918"),
+        ({"recipient_id": "16505551234", "recipient_user_id": "US.1349"}, "16505551234"),
+    ],
+)
+def test_a_status_names_its_recipient_as_the_contact_is_named(
+    ids: dict[str, str], recipient: str
+) -> None:
+    """A user who shares no phone number is the contact by their business-scoped user id; a
+    status of a message sent to them names them by it too (the phone number when both come)."""
+    payload = load("status_failed")
+    raw = payload["entry"][0]["changes"][0]["value"]["statuses"][0]
+    del raw["recipient_id"]
+    raw.update(ids)
+    batch = parse_webhook(payload, phone_number_id=PHONE_NUMBER_ID, received_at=RECEIVED)
+    (update,) = batch.statuses
+    assert update.recipient_id == recipient
 
 
 def test_other_webhook_fields_are_skipped() -> None:

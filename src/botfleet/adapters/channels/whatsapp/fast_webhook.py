@@ -3,7 +3,8 @@
 Every WhatsApp message is one webhook POST, so the app's layers around it (see
 `asgi_fast_path`) are worth skipping. `WebhookFastPath` answers a
 delivery whose `X-Hub-Signature-256` matches and whose body is JSON with the same steps and
-bytes as the route (`verify_signature`, `parse_webhook`, `deliver`, the same JSON answer).
+bytes as the route (`verify_signature`, `parse_webhook`, `deliver` with its age check, the
+same JSON answer).
 Anything else (no or a wrong signature, a body that is not JSON, one over the limit, a query
 string) goes to the route, which refuses it with its own status, wording and log line.
 """
@@ -45,8 +46,10 @@ class WebhookFastPath(ProviderWebhookFastPath[WhatsAppSettings, WebhookRuntime])
             document = json.loads(body)
         except (ValueError, RecursionError):
             return None  # the route answers 400
+        now = self.clock.now()
         batch = parse_webhook(
-            document, phone_number_id=self.settings.phone_number_id, received_at=self.clock.now()
+            document, phone_number_id=self.settings.phone_number_id, received_at=now
         )
-        accepted = await deliver(batch, self.runtime, mark_read=self.settings.mark_as_read)
+        mark_read = self.settings.mark_as_read
+        accepted = await deliver(batch, self.runtime, mark_read=mark_read, received_at=now)
         return encode_answer(batch, accepted)

@@ -5,7 +5,7 @@ because a signed payload from Meta in a shape we do not know must be acknowledge
 Message types map onto `MessageType`; anything else becomes `UNSUPPORTED` and still reaches the
 flow (whose fallback answers politely). Meta `system` notices are not from the contact and are
 skipped, and so is something done to a message already in the chat (an edit, a pin, a poll
-vote), which Meta delivers as an `unsupported` message.
+vote), which Meta delivers as an `unsupported` message (or as an `edit` or `revoke` one).
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ SKIPPED_TYPES = frozenset({"system", "ephemeral"})
 #: to an edit or a pin. The rest (a poll created, a GIF, a view-once photo, a message Meta could
 #: not make available, or no type given) is something the contact sent and expects an answer to.
 ACTION_TYPES = frozenset({"edit", "revoke", "pin", "keep_in_chat", "poll_update", "reaction"})
+#: Message types that are an edit or a deletion of a message already in the chat: what Meta
+#: sends for a number also used in the WhatsApp Business app ("coexistence") instead of an
+#: `unsupported` one. Skipped alike (a `reaction` message is not: it reaches the flow).
+ACTION_MESSAGE_TYPES = frozenset({"edit", "revoke"})
 _MEDIA_FIELDS = ("id", "mime_type", "sha256", "filename", "voice", "animated")
 MAX_ID = 256
 #: Longest `type` and `fbtrace_id` kept (Meta's are a dozen to thirty characters).
@@ -187,7 +191,7 @@ def parse_message(
     raw: dict[str, Any], names: dict[str, str], received_at: datetime
 ) -> InboundMessage | None:
     """One item of `messages`; None when it lacks an id or sender, is a system notice, or
-    is an action on an earlier message (`ACTION_TYPES`).
+    is an action on an earlier message (`ACTION_MESSAGE_TYPES`, `ACTION_TYPES`).
 
     The sender is their phone number (`from`), else their business-scoped user id
     (`from_user_id`, e.g. "US.1349..."): Meta leaves the number out for a user with a username
@@ -198,6 +202,8 @@ def parse_message(
     sender = _text(raw.get("from")) or user_id
     kind = _text(raw.get("type"))
     if not _valid_id(message_id) or not _valid_id(sender) or kind in SKIPPED_TYPES:
+        return None
+    if kind in ACTION_MESSAGE_TYPES:
         return None
     if kind == "unsupported" and _unsupported_type(raw) in ACTION_TYPES:
         return None
@@ -312,7 +318,9 @@ def parse_status(raw: dict[str, Any]) -> StatusUpdate | None:
     return StatusUpdate(
         message_id=message_id,
         status=status,
-        recipient_id=_text(raw.get("recipient_id")),
+        # The contact as `parse_message` names it: the phone number, else (a user who shares
+        # none) the business-scoped user id.
+        recipient_id=_text(raw.get("recipient_id")) or _text(raw.get("recipient_user_id")),
         timestamp=_timestamp(raw.get("timestamp")),
         errors=parse_errors(raw.get("errors")),
     )

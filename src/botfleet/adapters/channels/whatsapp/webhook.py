@@ -2,13 +2,15 @@
 
 A delivery is answered 200 as soon as its messages are in the journal (`accept()`); the turns
 run afterwards, so a slow turn never makes Meta redeliver. Redeliveries carry the same `wamid`
-and the journal drops them. The signature is checked on the raw bytes before anything is parsed:
-an unsigned or wrongly signed request is refused (401/403) and nothing of it is processed.
+and the journal drops them; a message older than Meta ever redelivers is dropped before it
+(`freshness`). The signature is checked on the raw bytes before anything is parsed: an unsigned
+or wrongly signed request is refused (401/403) and nothing of it is processed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Protocol
 
 import structlog
@@ -18,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from botfleet.adapters.channels.webhook_body import decode_json
+from botfleet.adapters.channels.whatsapp.freshness import fresh_messages
 from botfleet.adapters.channels.whatsapp.metrics import log_graph_error, log_status
 from botfleet.adapters.channels.whatsapp.parse import WebhookBatch, parse_webhook
 from botfleet.adapters.channels.whatsapp.send import WhatsAppCloudSender
@@ -102,10 +105,11 @@ def build_routes(
         except InvalidSignature:
             log.warning("whatsapp_signature_invalid")
             raise HTTPException(403, detail=f"invalid {SIGNATURE_HEADER}") from None
+        now = clock.now()
         batch = parse_webhook(
-            decode_json(body), phone_number_id=settings.phone_number_id, received_at=clock.now()
+            decode_json(body), phone_number_id=settings.phone_number_id, received_at=now
         )
-        accepted = await deliver(batch, runtime, mark_read=settings.mark_as_read)
+        accepted = await deliver(batch, runtime, mark_read=settings.mark_as_read, received_at=now)
         return Response(encode_answer(batch, accepted), media_type=JSONResponse.media_type)
 
     tags = ("whatsapp",)
@@ -140,9 +144,12 @@ def encode_answer(batch: WebhookBatch, accepted: int) -> bytes:
     return json_bytes(answer)
 
 
-async def deliver(batch: WebhookBatch, runtime: WebhookRuntime, *, mark_read: bool) -> int:
+async def deliver(
+    batch: WebhookBatch, runtime: WebhookRuntime, *, mark_read: bool, received_at: datetime
+) -> int:
     """Journal and queue the batch's messages (read receipts after their turns), record its
-    statuses and errors; the number of messages new to the journal."""
+    statuses and errors; the number of messages new to the journal. Messages too old for Meta
+    to be redelivering them at `received_at` (`fresh_messages`) are logged and left out."""
     sender = runtime.sender
     whatsapp = sender if isinstance(sender, WhatsAppCloudSender) else None
     for status in batch.statuses:
@@ -157,8 +164,9 @@ async def deliver(batch: WebhookBatch, runtime: WebhookRuntime, *, mark_read: bo
             log_graph_error(error.error, None, source="webhook")
     if batch.skipped:
         log.info("whatsapp_webhook_skipped", count=batch.skipped, reasons=list(batch.notes[:10]))
+    contacts = whatsapp.contacts if whatsapp is not None else None
     accepted = 0
-    for position, message in enumerate(batch.messages):
+    for position, message in enumerate(fresh_messages(batch.messages, received_at, contacts)):
         # Taken before the turn is queued: the receipt can tell a failure of the turn's reply
         # from one that came before the message.
         receipt = None
