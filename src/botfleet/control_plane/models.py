@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from botfleet.control_plane.binding_schemas import check_timezone
+from botfleet.control_plane.provenance import StoredBy
 
 TENANT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
@@ -321,6 +322,11 @@ class FlowIssueView(BaseModel):
 class CredentialView(_View):
     scope: str
     key_names: list[str] = Field(description="names only; values are never returned")
+    stored_by: StoredBy = Field(
+        description="who put the current secrets: operator (admin API key), tenant (one of "
+        "its own keys), or unknown (stored before the control plane recorded it; treated as "
+        "the operator's). A tenant key may move the host only its own secrets are sent to"
+    )
     updated_at: datetime
 
 

@@ -5,7 +5,8 @@ key; the tenant cannot read it back. If a tenant key could PATCH `llm.base_url` 
 webhook's or CalDAV's `url`) to a host of its own, the data plane would send the secret there.
 Such a change answers 409 naming the place and the credentials, never a URL; the same host
 with another path passes, and so does the admin key, or the change once the credentials are
-deleted (the tenant then stores its own)."""
+deleted or replaced by the tenant's own (which it may send anywhere: the control plane records
+who stored each scope, see test_cp_credential_stored_by.py)."""
 
 from __future__ import annotations
 
@@ -53,8 +54,11 @@ def _llm(base_url: str, **more: Any) -> dict[str, Any]:
 def _refused(response: Any, place: str, scope: str) -> None:
     assert response.status_code == 409, response.text
     detail = response.json()["detail"]
-    assert detail.startswith(f"{place}: credentials {scope!r} are stored"), detail
-    assert "admin API key" in detail
+    assert detail.startswith(
+        f"{place}: credentials {scope!r} were stored by an operator (admin API key)"
+    ), detail
+    assert "needs the admin API key" in detail
+    assert f"PUT /v1/tenants/acme/credentials/{scope}" in detail
     assert f"DELETE /v1/tenants/acme/credentials/{scope}" in detail
     assert EVIL not in response.text
     assert "operator-example" not in response.text
@@ -126,8 +130,9 @@ async def test_after_deleting_the_credentials_the_tenant_moves_the_url_and_store
         "/v1/tenants/acme/credentials/llm", json={"api_key": "sk-tenant-own"}, headers=key
     )
     assert put.status_code == 200, put.text
-    # Stored now, the rule holds for the tenant's own key too (who stored it is not recorded).
-    _refused(await _patch(cp, _llm(LLM_BASE), key), "llm.base_url", "llm")
+    # Its own secrets now: the tenant may move them back, or anywhere.
+    assert (await _patch(cp, _llm(LLM_BASE), key)).status_code == 200
+    assert (await _patch(cp, _llm(mine), key)).status_code == 200
 
 
 async def test_without_stored_credentials_the_tenant_may_move_its_urls(cp: ControlPlane) -> None:

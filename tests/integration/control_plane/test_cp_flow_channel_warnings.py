@@ -38,3 +38,32 @@ async def test_a_whatsapp_tenants_upload_keeps_whatsapps_warnings(cp: ControlPla
     warnings = await upload_warnings(cp, {"type": "whatsapp", "phone_number_id": "123"})
     assert len(warnings) == 5
     assert all("WhatsApp" in w for w in warnings)
+
+
+async def _shown_warnings(cp: ControlPlane) -> tuple[list[str], list[str]]:
+    listed = await cp.client.get("/v1/tenants/acme/flows", headers=cp.admin)
+    assert listed.status_code == 200, listed.text
+    read = await cp.client.get("/v1/tenants/acme/flows/1", headers=cp.admin)
+    assert read.status_code == 200, read.text
+    [item] = listed.json()["versions"]
+    return item["warnings"], read.json()["warnings"]
+
+
+async def test_a_new_channel_type_updates_the_stored_versions_warnings(cp: ControlPlane) -> None:
+    """Warnings are stored at upload for the channel then; a channel of another type checks
+    the stored versions again, so listings speak of the channel the flow now runs on."""
+    assert await upload_warnings(cp, {"type": "webchat"}) == []
+    key = cp.auth(await cp.tenant_key("acme"))
+
+    whatsapp = {"channel": {"type": "whatsapp", "phone_number_id": "123"}}
+    changed = await cp.client.patch("/v1/tenants/acme", json=whatsapp, headers=key)
+    assert changed.status_code == 200, changed.text
+    listed, read = await _shown_warnings(cp)
+    assert listed == read
+    assert len(listed) == 5
+    assert all(w.startswith("acme/flow@v1") and "WhatsApp" in w for w in listed)
+
+    back = await cp.client.patch("/v1/tenants/acme", json={"channel": {"type": "webchat"}},
+                                 headers=cp.admin)  # fmt: skip
+    assert back.status_code == 200, back.text
+    assert await _shown_warnings(cp) == ([], [])

@@ -1,5 +1,5 @@
 """Migrations go up and down on SQLite and PostgreSQL, and match the ORM tables exactly; an
-upgrade keeps the rows written under the previous revision working."""
+upgrade keeps the rows written under the previous revisions working."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from cp_harness import Database, make_settings, running_control_plane
+from cp_harness import FERNET_KEY, Database, make_settings, running_control_plane
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from botfleet.control_plane.crypto import SecretBox
 from botfleet.control_plane.db.engine import make_engine
 from botfleet.control_plane.db.migrate import downgrade_migrations, run_migrations
 from botfleet.control_plane.db.tables import Base
 from botfleet.control_plane.tokens import IssuedKey, new_api_key
 
 VERSION_TABLE = "alembic_version_cp"
-HEAD = "0002"
+HEAD = "0003"
 TABLES = {
     "tenants", "api_keys", "boot_tokens", "flow_versions", "knowledge_versions", "credentials",
     "audit_log",
@@ -139,3 +140,81 @@ async def test_upgrade_from_0001_keeps_existing_keys_working_without_expiry(
     await downgrade_migrations(database.url, schema=database.schema, revision="0001")
     assert (await _state(database))["revision"] == "0001"
     assert not {"expires_at", "last_used_at"} & await _api_key_columns(database)
+
+
+_CREDENTIALS_0002 = sa.table(
+    "credentials",
+    *(sa.column(name, sa.String) for name in ("tenant_id", "scope", "ciphertext")),
+    sa.column("key_names", sa.JSON),
+    *(sa.column(name, sa.DateTime(timezone=True)) for name in ("created_at", "updated_at")),
+)
+_LLM_BASE = "https://llm.operator-example.com/v1"
+
+
+async def _write_0002_tenant_with_credentials(db: Database, key: IssuedKey) -> None:
+    """A tenant whose LLM key was stored before 0003 (by whom, nothing says)."""
+    sealed = SecretBox([FERNET_KEY]).seal({"api_key": "sk-stored-before-0003"})
+    engine = make_engine(db.url, schema=db.schema)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                _TENANTS_0001.insert().values(
+                    id="acme", name="Acme", timezone="UTC", language="en", status="active",
+                    channel={"type": "http_dev"}, connectors={},
+                    llm={"enabled": True, "provider": "openai_compatible", "base_url": _LLM_BASE},
+                    created_at=_CREATED, updated_at=_CREATED,
+                )
+            )  # fmt: skip
+            await conn.execute(
+                _API_KEYS_0001.insert().values(
+                    id=key.key_id, tenant_id="acme", name="ci", key_hash=key.digest,
+                    created_by="admin", created_at=_CREATED,
+                )
+            )  # fmt: skip
+            await conn.execute(
+                _CREDENTIALS_0002.insert().values(
+                    tenant_id="acme", scope="llm", ciphertext=sealed, key_names=["api_key"],
+                    created_at=_CREATED, updated_at=_CREATED,
+                )
+            )  # fmt: skip
+    finally:
+        await engine.dispose()
+
+
+async def test_credentials_stored_before_0003_count_as_the_operators(database: Database) -> None:
+    """Who stored a credential was not recorded before 0003: such rows say ``unknown`` and a
+    tenant key may not move the host they are sent to, as for the operator's; storing its own
+    over them makes them the tenant's. The downgrade drops the column and keeps the rows."""
+    await run_migrations(database.url, schema=database.schema, revision="0002")
+    issued = new_api_key()
+    await _write_0002_tenant_with_credentials(database, issued)
+
+    await run_migrations(database.url, schema=database.schema)
+    moved = {"llm": {"enabled": True, "provider": "openai_compatible",
+                     "base_url": "https://tenant-host.example.net/v1"}}  # fmt: skip
+    async with running_control_plane(make_settings(database)) as cp:
+        key = cp.auth(issued.secret)
+        listed = (await cp.client.get("/v1/tenants/acme/credentials", headers=key)).json()
+        assert [(c["scope"], c["stored_by"]) for c in listed] == [("llm", "unknown")]
+        refused = await cp.client.patch("/v1/tenants/acme", json=moved, headers=key)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["detail"].startswith(
+            "llm.base_url: credentials 'llm' were stored before the control plane recorded who "
+            "stores credentials, so they count as an operator's"
+        )
+        put = await cp.client.put(
+            "/v1/tenants/acme/credentials/llm", json={"api_key": "sk-tenant-own"}, headers=key
+        )
+        assert (put.status_code, put.json()["stored_by"]) == (200, "tenant"), put.text
+        assert (await cp.client.patch("/v1/tenants/acme", json=moved, headers=key)).is_success
+
+    await downgrade_migrations(database.url, schema=database.schema, revision="0002")
+    engine = make_engine(database.url, schema=database.schema)
+    try:
+        async with engine.connect() as conn:
+            columns = await conn.run_sync(lambda c: inspect(c).get_columns("credentials"))
+            count = await conn.scalar(sa.text("SELECT count(*) FROM credentials"))
+    finally:
+        await engine.dispose()
+    assert "stored_by" not in {column["name"] for column in columns}
+    assert count == 1

@@ -152,6 +152,7 @@ async def test_export_then_delete_removes_every_row(cp: ControlPlane) -> None:
         {
             "scope": "llm",
             "key_names": ["api_key"],
+            "stored_by": "operator",
             "updated_at": data["credentials"][0]["updated_at"],
         }
     ]

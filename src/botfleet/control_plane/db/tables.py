@@ -19,6 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from botfleet.control_plane.provenance import StoredBy
+
 # Explicit constraint names, so migrations can drop them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -28,6 +30,8 @@ NAMING_CONVENTION = {
 }
 
 TENANT_ID_LENGTH = 63
+#: `credentials.stored_by`: long enough for ``operator``, ``tenant`` and ``unknown``.
+STORED_BY_LENGTH = 16
 
 
 def utcnow() -> datetime:
@@ -157,6 +161,11 @@ class Credential(Base):
     scope: Mapped[str] = mapped_column(String(100), primary_key=True)
     ciphertext: Mapped[str] = mapped_column(Text)
     key_names: Mapped[list[str]]
+    #: Who put the current secrets: ``operator``, ``tenant`` or ``unknown`` (stored before
+    #: this was recorded; the server default, so a row written without it is never a tenant's).
+    stored_by: Mapped[str] = mapped_column(
+        String(STORED_BY_LENGTH), server_default=StoredBy.UNKNOWN.value
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

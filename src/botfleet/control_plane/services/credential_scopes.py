@@ -27,6 +27,7 @@ from botfleet.control_plane.binding_schemas import (
 from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.tables import Credential, Tenant
 from botfleet.control_plane.errors import Conflict, InvalidInput
+from botfleet.control_plane.provenance import StoredBy, stored_by_tenant
 from botfleet.control_plane.services.credential_values import check_credential_values
 from botfleet.control_plane.url_policy import url_places
 
@@ -268,14 +269,15 @@ def _destinations(
 def host_move_conflict(
     rows: Sequence[Credential], tenant: Tenant, changes: Mapping[str, Any]
 ) -> Conflict | None:
-    """409 when `changes`, made with a tenant key, move a URL that stored secrets are sent with
-    (the LLM's `base_url`, a webhook's or CalDAV's `url`, a Google or Telegram API root...) to
-    another host (scheme, host or port). The secrets may be the operator's (put with the admin
-    key), which the tenant cannot read; pointed at a host of its own, its data plane would hand
-    them over. The control plane does not record who put a secret, so any stored one counts;
-    the tenant deletes them, changes the URL and stores its own (or an operator changes it with
-    the admin key). A URL removed (the type's default host then) or kept on the same host, its
-    path changed, passes. Never shows a URL."""
+    """409 when `changes`, made with a tenant key, move a URL that secrets the operator stored
+    are sent with (the LLM's `base_url`, a webhook's or CalDAV's `url`, a Google or Telegram API
+    root...) to another host (scheme, host or port). The tenant cannot read the operator's
+    secrets (put with the admin key); pointed at a host of its own, its data plane would hand
+    them over. Secrets the tenant stored itself (`stored_by` ``tenant``) go wherever it likes;
+    rows stored before that was recorded (``unknown``) count as the operator's. The tenant
+    stores its own over them (or deletes them) first, or an operator changes the URL with the
+    admin key. A URL removed (the type's default host then) or kept on the same host, its path
+    changed, passes. Never shows a URL."""
     if not {"channel", "connectors", "llm"} & set(changes):
         return None
     new = (
@@ -285,18 +287,30 @@ def host_move_conflict(
     )
     old = (tenant.channel, tenant.connectors, tenant.llm)
     for row in rows:
+        if stored_by_tenant(row.stored_by):
+            continue
         stored = frozenset(row.key_names)
         before = _destinations(row.scope, *old, stored)
         after = _destinations(row.scope, *new, stored)
         for place, origin in sorted(after.items()):
             if before.get(place) == origin:
                 continue
-            return Conflict(
-                f"{place}: credentials {row.scope!r} are stored for this binding, and changing "
-                "the host (scheme, host or port) they are sent to needs the admin API key: "
-                "they may have been stored by an operator, and this key cannot read them. "
-                "Keep the host, or delete them (DELETE "
-                f"/v1/tenants/{tenant.id}/credentials/{row.scope}), change the URL, and store "
-                "the credentials again; or ask an operator to make the change with the admin key"
-            )
+            return _host_move_refused(tenant.id, place, row)
     return None
+
+
+def _host_move_refused(tenant_id: str, place: str, row: Credential) -> Conflict:
+    whose = (
+        "were stored by an operator (admin API key)"
+        if row.stored_by == StoredBy.OPERATOR
+        else "were stored before the control plane recorded who stores credentials, so they "
+        "count as an operator's"
+    )
+    return Conflict(
+        f"{place}: credentials {row.scope!r} {whose}, and changing the host (scheme, host or "
+        "port) they are sent to needs the admin API key: this key cannot read them. Keep the "
+        f"host; or store the tenant's own credentials over them (PUT /v1/tenants/{tenant_id}/"
+        f"credentials/{row.scope}: they replace the operator's) or delete them (DELETE "
+        f"/v1/tenants/{tenant_id}/credentials/{row.scope}), then change the URL; or ask an "
+        "operator to make the change with the admin key"
+    )

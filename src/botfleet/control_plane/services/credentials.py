@@ -24,6 +24,7 @@ from botfleet.control_plane.errors import InvalidInput, NotFound
 from botfleet.control_plane.json_places import first_bad_place
 from botfleet.control_plane.models import RotationResult
 from botfleet.control_plane.principals import Principal
+from botfleet.control_plane.provenance import stored_by
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.credential_scopes import (
     DATA_PLANE_SCOPE,
@@ -98,6 +99,8 @@ async def put_credentials(
     url_guard: TenantUrlGuard | None = None,
 ) -> Credential:
     """Replace the secrets of one scope. The audit entry lists key names, never values.
+    The row records who stored them (`provenance.stored_by`): the admin key's are the
+    operator's, a tenant key's the tenant's, whoever stored the ones they replace.
 
     The names are checked against the secret fields of the binding the scope fills (422
     naming an unknown or a missing required one); a connector scope needs its binding first
@@ -127,11 +130,16 @@ async def put_credentials(
     if len(sealed) > MAX_SECRET_BYTES:
         raise InvalidInput("body", f"secrets are larger than {MAX_SECRET_BYTES} bytes once sealed")
     row = await uow.credentials.get(tenant_id, scope)
+    # The put replaces every secret of the scope, so whoever puts them now owns them all.
+    by = stored_by(principal)
     if row is None:
-        row = Credential(tenant_id=tenant_id, scope=scope, ciphertext=sealed, key_names=names)
+        row = Credential(
+            tenant_id=tenant_id, scope=scope, ciphertext=sealed, key_names=names, stored_by=by
+        )
         uow.credentials.add(row)
     else:
-        row.ciphertext, row.key_names, row.updated_at = sealed, names, utcnow()
+        row.ciphertext, row.key_names, row.stored_by = sealed, names, by
+        row.updated_at = utcnow()
     audit.record(
         uow, principal, "credentials.put", tenant_id=tenant_id, target=scope,
         details={"keys": names},

@@ -10,6 +10,7 @@ from botfleet.control_plane.errors import Conflict, InvalidInput
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit, versions
 from botfleet.control_plane.services.tenants import get_tenant_for_change
+from botfleet.domain.errors import FlowValidationError
 from botfleet.flows._issues import did_you_mean
 from botfleet.flows.channel_limits import ChannelLimits
 from botfleet.flows.load import Flow, load_flow_text
@@ -106,10 +107,51 @@ def tenant_channel(tenant: Tenant) -> ChannelLimits | None:
     """The limits of the tenant's channel (`channel.type`) as its adapter declares them, so
     the warnings stored with an upload speak of the channel it runs on (as `botfleet validate`
     words them); None for a type without an adapter (checked against WhatsApp's)."""
+    return channel_limits_of(tenant.channel)
+
+
+def channel_limits_of(channel: object) -> ChannelLimits | None:
+    """`tenant_channel` of a tenant's `channel` binding (its ``type`` is all that counts)."""
     from botfleet.adapters.channels.limits import declared_channel_limits
 
-    kind = tenant.channel.get("type") if isinstance(tenant.channel, dict) else None
+    kind = channel.get("type") if isinstance(channel, dict) else None
     return declared_channel_limits(kind if isinstance(kind, str) else None)
+
+
+def _channel_warnings(
+    documents: list[tuple[str, str]], channel: ChannelLimits | None
+) -> list[list[str] | None]:
+    """The warnings of each (text, source) against `channel`; None for a text that no longer
+    loads (stored under older rules: its warnings are left as they were)."""
+    found: list[list[str] | None] = []
+    for text, source in documents:
+        try:
+            flow = validate_flow(text, source, channel=channel)
+        except FlowValidationError:
+            found.append(None)
+            continue
+        found.append([str(issue) for issue in flow.warnings])
+    return found
+
+
+async def refresh_channel_warnings(
+    uow: SqlAlchemyUnitOfWork, tenant: Tenant, old_channel: object
+) -> None:
+    """Check every stored flow version again with the limits of the tenant's channel, now
+    `tenant.channel`, when they differ from those of `old_channel`: the warnings an upload
+    stored speak of the channel it ran on then (a web chat's menus warn of nothing that
+    WhatsApp's limits do), and the API shows them with every listing. Done once, when the
+    channel changes, so that reads stay as cheap as they were; in a worker thread, as an
+    upload's check is."""
+    channel = tenant_channel(tenant)
+    if channel == channel_limits_of(old_channel):
+        return
+    documents = list(await uow.flows.list(tenant.id))
+    inputs = [(d.content, f"{tenant.id}/flow@v{d.version}") for d in documents]
+    found = await asyncio.to_thread(_channel_warnings, inputs, channel)
+    for document, warnings in zip(documents, found, strict=True):
+        if warnings is not None and warnings != document.warnings:
+            document.warnings = warnings
 
 
 async def upload_flow(

@@ -207,8 +207,11 @@ async def update_tenant(
     transaction, and audited as ``credentials.delete``: with `box` only those names (the
     scope's other secrets are sealed again), without it the whole scope.
 
-    A tenant key may not move a URL that stored credentials are sent with to another host
-    (409, `host_move_conflict`): they may be the operator's, which the tenant cannot read.
+    A tenant key may not move a URL that credentials the operator stored are sent with to
+    another host (409, `host_move_conflict`): the tenant cannot read them. Its own it may.
+
+    A new channel type checks the stored flow versions' menus again with its limits
+    (`refresh_channel_warnings`), so their warnings speak of the channel the flow runs on.
 
     With `url_guard` (`CP_TENANT_URL_POLICY=public`) a tenant key's new binding URLs must
     point at public hosts (422 naming the field). Their names are looked up before the tenant
@@ -237,9 +240,14 @@ async def update_tenant(
         uow, principal, tenant, changes, drop=drop_stale_credentials, box=box
     )
     if changes:
+        old_channel = tenant.channel
         for field, value in changes.items():
             setattr(tenant, field, value)
         tenant.updated_at = utcnow()
+        if "channel" in changes:
+            from botfleet.control_plane.services.flows import refresh_channel_warnings
+
+            await refresh_channel_warnings(uow, tenant, old_channel)
         audit.record(
             uow, principal, "tenant.update", tenant_id=tenant_id, target=tenant_id,
             details={"fields": sorted(changes)},
