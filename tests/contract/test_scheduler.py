@@ -215,6 +215,25 @@ async def test_the_waiting_run_asked_for_again_stays_wanted(harness: Harness) ->
     assert await harness.scheduler.jobs() == []
 
 
+async def test_jobs_due_at_the_same_moment_run_once_each_in_key_order(harness: Harness) -> None:
+    """The order production runs them in is the order `botfleet test` (the fake) shows, and
+    the order `GET /tasks` lists them in: by key, whichever was scheduled first."""
+    due = harness.at(0.6)
+    keys = [f"reminder:{n:03d}" for n in range(60)]
+    # a key first scheduled for another time, then moved to this moment
+    await harness.scheduler.schedule(ScheduleTask("reminder", harness.at(60), keys[-1], "c1"))
+    for key in [*keys[1:-1:2], *keys[-2::-2]]:  # scheduled out of key order
+        await harness.scheduler.schedule(ScheduleTask("reminder", due, key, "c1", {"key": key}))
+    await harness.scheduler.schedule(
+        ScheduleTask("reminder", due, keys[-1], "c1", {"key": keys[-1]})
+    )
+    assert [j.key for j in await harness.scheduler.jobs()] == keys
+    await harness.elapse(1.0)
+    assert [c.data["key"] for c in harness.calls] == keys
+    await harness.elapse(0.3)
+    assert len(harness.calls) == len(keys)
+
+
 async def test_jobs_lists_pending_jobs_soonest_first_with_filters(harness: Harness) -> None:
     s = harness.scheduler
     await s.schedule(harness.request("a", 300, contact="c1", task="reminder"))

@@ -155,6 +155,15 @@ def test_interval_rule_counts_from_the_given_start() -> None:
     ]
 
 
+def test_a_daily_interval_is_elapsed_time_and_drifts_on_the_wall_clock_across_dst() -> None:
+    """`interval: 24h` is 24 real hours (docs/scheduler.md): 09:00 becomes 10:00 after the
+    spring change (a wall-clock time is a `cron` rule's, tested above)."""
+    start = datetime(2024, 3, 29, 9, tzinfo=MADRID)
+    daily = StandingJob("daily", "task", interval=timedelta(hours=24), timezone="Europe/Madrid")
+    wall = [t.astimezone(MADRID).strftime("%m-%d %H:%M") for t in fire_times(daily, start, 3)]
+    assert wall == ["03-30 09:00", "03-31 10:00", "04-01 10:00"]
+
+
 @pytest.mark.parametrize(
     ("job", "message"),
     [

@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.scheduling.dispatch import fire_job, register_runner, unregister_runner
 from botfleet.adapters.scheduling.in_flight import RunsInFlight
+from botfleet.adapters.scheduling.job_file import job_file_error
 from botfleet.adapters.scheduling.jobstore import (
     IndexedJobStore,
     JobQuery,
@@ -47,8 +48,8 @@ from botfleet.adapters.scheduling.rules import (
 )
 from botfleet.adapters.scheduling.stats import SchedulerStats
 from botfleet.adapters.scheduling.triggers import build_trigger
-from botfleet.contact_hash import hash_contact
-from botfleet.domain.errors import StoreUnavailable
+from botfleet.contact_hash import hash_contact, scrub_contact
+from botfleet.domain.errors import StoreError, StoreUnavailable
 from botfleet.flows.effects import ScheduleTask
 from botfleet.ports.clock import Clock, SystemClock
 from botfleet.ports.scheduling import (
@@ -129,7 +130,10 @@ class APSchedulerTaskScheduler:
             raise RuntimeError("APSchedulerTaskScheduler.start: bind(runner) first")
         if self._scheduler is not None:
             raise RuntimeError("APSchedulerTaskScheduler.start: already started")
-        store = IndexedJobStore(open_job_db(self.jobs_db), misfire_grace_s=self._grace_s)
+        try:
+            store = IndexedJobStore(open_job_db(self.jobs_db), misfire_grace_s=self._grace_s)
+        except sqlite3.Error as exc:
+            raise job_file_error(self.jobs_db, exc) from exc
         scheduler = AsyncIOScheduler(
             timezone=UTC,
             jobstores={"default": store},
@@ -144,9 +148,16 @@ class APSchedulerTaskScheduler:
         # Paused until the standing schedules are in: a changed rule must not fire in its old form.
         scheduler.start(paused=True)
         self._scheduler, self._store = scheduler, store
-        report = await self.sync_standing(standing) if standing is not None else StandingSync()
+        try:
+            report = await self.sync_standing(standing) if standing is not None else StandingSync()
+            jobs = await self._unlocked(store.count, "count the jobs")
+        except BaseException as exc:
+            # Nothing fired (paused): close the file and forget the runner, as a stop would.
+            await self.stop()
+            if isinstance(exc, StoreError | sqlite3.Error):
+                raise job_file_error(self.jobs_db, exc) from exc
+            raise
         scheduler.resume()
-        jobs = await self._unlocked(store.count, "count the jobs")
         log.info("scheduler_started", tenant=self.tenant_id, jobs=jobs)
         return report
 
@@ -389,6 +400,9 @@ class APSchedulerTaskScheduler:
             log.warning(
                 "task_missed",
                 **fields,
+                # Which booking's reminder it was (the owner may want to call that client): the
+                # key, with the contact id in it hashed, as the runtime's lines show keys.
+                key=_scrubbed_key(self.tenant_id, info),
                 scheduled_at=event.scheduled_run_time.astimezone(UTC).isoformat(),
                 late_by_s=round(late.total_seconds(), 1),
                 grace_s=self._grace_s,
@@ -399,6 +413,12 @@ class APSchedulerTaskScheduler:
         else:  # EVENT_JOB_MAX_INSTANCES: the previous run of a standing job is still going
             self.stats.skipped()
             log.warning("task_still_running", **fields)
+
+
+def _scrubbed_key(tenant_id: str, info: dict[str, Any]) -> str:
+    key = str(info.get("key", ""))
+    contact_id = info.get("contact_id")
+    return key if contact_id is None else scrub_contact(key, tenant_id, contact_id)
 
 
 def jobs_db_beside(state_db: Path) -> Path:

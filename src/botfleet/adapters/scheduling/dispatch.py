@@ -28,7 +28,9 @@ def register_runner(tenant_id: str, runner: TaskRunner) -> None:
 
 def unregister_runner(tenant_id: str, runner: TaskRunner) -> None:
     """Forget the tenant's runner, unless another scheduler registered its own since."""
-    if _RUNNERS.get(tenant_id) is runner:
+    # `==`, not `is`: a scheduler registers a bound method, and each access to it makes a new
+    # object; equal ones are the same method of the same scheduler.
+    if _RUNNERS.get(tenant_id) == runner:
         del _RUNNERS[tenant_id]
 
 

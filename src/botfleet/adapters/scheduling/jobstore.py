@@ -279,11 +279,14 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
     # ------------------------------------------------------------ rows and pickles
 
     def _jobs(self, where: str = "", params: Sequence[Any] = ()) -> list[Any]:
-        """Jobs in `next_run_time` order; one whose pickle cannot be restored (its code was
-        removed or renamed) is logged and deleted, as APScheduler's own stores do."""
+        """Jobs in `next_run_time` order, those due at the same moment by id (the order they
+        run in: as `find` lists them, as APScheduler's memory store and the fake run them; the
+        index alone would give the order their rows were first written, a key scheduled again
+        keeping its first place). One whose pickle cannot be restored (its code was removed or
+        renamed) is logged and deleted, as APScheduler's own stores do."""
         jobs: list[Any] = []
         failed: list[str] = []
-        sql = f"SELECT id, job_state FROM {TABLE} {where} ORDER BY next_run_time"
+        sql = f"SELECT id, job_state FROM {TABLE} {where} ORDER BY next_run_time, id"
         rows = self._read(sql, params)
         for job_id, state in rows:
             try:
