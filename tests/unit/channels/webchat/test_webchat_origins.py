@@ -67,3 +67,43 @@ async def test_a_site_written_in_capitals_may_call_the_api() -> None:
     assert preflight.headers["access-control-allow-origin"] == ORIGIN
     assert turn.status_code == 200
     assert turn.headers["access-control-allow-origin"] == ORIGIN
+
+
+@pytest.mark.parametrize("written", ["*", "https://*.salon.example", "https://*"])
+def test_a_wildcard_is_refused_in_words(written: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        webchat_settings({"allowed_origins": [written]}, source="tenants/bella.yaml")
+    assert "wildcards are not accepted; list each site's origin" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "origin"),
+    [
+        # what browsers send in `Origin` for these sites (as `new URL(site).origin` gives)
+        ("https://peluquería.example", "https://xn--peluquera-n5a.example"),
+        ("https://Straße.example:443", "https://xn--strae-oqa.example"),
+        ("https://ПРИМЕР.example", "https://xn--e1afmkfd.example"),
+        ("https://xn--strae-oqa.example", "https://xn--strae-oqa.example"),
+    ],
+)
+def test_an_international_domain_is_kept_as_browsers_send_it(written: str, origin: str) -> None:
+    assert webchat_settings({"allowed_origins": [written]}).allowed_origins == [origin]
+
+
+@pytest.mark.parametrize("written", ["https://shop_example", "https://café..example"])
+def test_a_host_that_is_no_domain_name_is_refused(written: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        webchat_settings({"allowed_origins": [written]}, source="tenants/bella.yaml")
+    assert "is not an origin" in str(caught.value)
+
+
+async def test_a_site_with_an_international_name_may_call_the_api() -> None:
+    config: Any = make_tenant_config(
+        channel={"type": "webchat", "allowed_origins": ["https://peluquería.example"]}
+    )
+    sent = "https://xn--peluquera-n5a.example"
+    async with running_app(config) as chat:
+        turn = await chat.http.post(
+            "/inbound", json={"contact_id": "c1", "text": "hi"}, headers={"Origin": sent}
+        )
+    assert turn.headers["access-control-allow-origin"] == sent

@@ -27,6 +27,7 @@ from botfleet.adapters.channels.webchat.schemas import (
     MAX_ID,
     MAX_PAYLOAD,
     SAFE_ID_PATTERN,
+    SAFE_ID_RULE,
     InboundBody,
     InboundReply,
     MessagesPage,
@@ -83,6 +84,10 @@ WAIT_PARAMETER: dict[str, Any] = {
 }
 _BOOL = TypeAdapter(bool)
 
+#: `GET /messages` answers hold a conversation, and each poll must see what is new: no cache
+#: (the browser's, a proxy's) keeps them.
+_NOT_STORED = {"Cache-Control": "no-store"}
+
 _CONTACT_REQUIRED = {
     "type": "missing",
     "loc": ("query", "contact_id"),
@@ -124,7 +129,11 @@ def build_routes(
 
     async def inbound(request: Request) -> Response:
         wait = _wait_flag(request.query_params.get("wait"))
-        body = json_body(InboundBody, await read_body(request, MAX_BODY_BYTES))
+        raw = await read_body(request, MAX_BODY_BYTES)
+        try:
+            body = json_body(InboundBody, raw)
+        except InvalidRequest as exc:
+            raise _worded(exc) from None
         message = to_message(body, clock.now())
         if not wait:
             accepted = await handler.accept(message)
@@ -134,7 +143,10 @@ def build_routes(
         return Response(encode_reply(result, caps), media_type=JSON_TYPE)
 
     async def messages(request: Request) -> Response:
-        query = query_of(MessagesQuery, request)
+        try:
+            query = query_of(MessagesQuery, request)
+        except InvalidRequest as exc:
+            raise _worded(exc) from None
         if query.contact_id is None and not list_all_contacts:
             raise InvalidRequest([_CONTACT_REQUIRED])
         if query.contact_id is None and not from_this_machine(request):
@@ -142,7 +154,8 @@ def build_routes(
         rows = await outbox.since(contact_id=query.contact_id, since=query.since, limit=query.limit)
         found = [_outbox_message(row) for row in rows]
         last = max((m.seq for m in found), default=query.since)
-        return JSONResponse(MessagesPage(messages=found, last=last).model_dump(mode="json"))
+        answer = MessagesPage(messages=found, last=last).model_dump(mode="json")
+        return JSONResponse(answer, headers=_NOT_STORED)
 
     async def page(request: Request) -> Response:
         return HTMLResponse(assets.page, headers=assets.page_headers, media_type=HTML_TYPE)
@@ -283,6 +296,15 @@ def _sendable_output(output: dict[str, Any]) -> dict[str, Any]:
     if all(isinstance(i, str) and fits_payload(i) for i in ids):
         return output
     return output_to_dict(by_position(output_from_dict(output)))
+
+
+def _worded(exc: InvalidRequest) -> InvalidRequest:
+    """`exc` with an id's pattern error in words: a front end's developer (or its user) reads
+    `msg`, and the pattern (`SAFE_ID_PATTERN`) says little to either."""
+    for error in exc.errors:
+        if error.get("type") == "string_pattern_mismatch":
+            error["msg"] = f"String {SAFE_ID_RULE}"
+    return exc
 
 
 def _wait_flag(raw: str | None) -> bool:

@@ -23,6 +23,12 @@ MAX_PAYLOAD = MAX_TEXT
 MAX_TITLE = 256
 MAX_NAME = 128
 
+#: What `SAFE_ID_PATTERN` allows, in words: a 422 says this rather than the pattern.
+SAFE_ID_RULE = (
+    f"should be 1 to {MAX_ID} of the characters A-Z a-z 0-9 _ . : @ + - "
+    "(no spaces, accents or emoji), e.g. a random UUID"
+)
+
 SafeId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, pattern=SAFE_ID_PATTERN)]
 
 _CHOICE_TYPES = ("button_reply", "list_reply")

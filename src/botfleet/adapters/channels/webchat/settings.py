@@ -10,9 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from botfleet.adapters.channels.binding import channel_settings
 
-#: A web origin: scheme, host, optional port (matched whole, any case).
-_ORIGIN = re.compile(r"(https?)://([A-Za-z0-9.-]+)(?::(\d{1,5}))?", re.IGNORECASE)
+#: A web origin: scheme, host, optional port (matched whole, any case). The host is checked
+#: further by `_ascii_host` (an international name is written in letters of any script).
+_ORIGIN = re.compile(r"(https?)://([^\s/?#:@\[\]*]+)(?::(\d{1,5}))?", re.IGNORECASE)
+_ASCII_HOST = re.compile(r"[A-Za-z0-9.-]+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Example given in the errors.
+_EXAMPLE = "e.g. 'https://www.salon.example'"
 
 
 class WebChatSettings(BaseModel):
@@ -35,20 +39,42 @@ class WebChatSettings(BaseModel):
         "https://www.salon.example")."""
         kept: list[str] = []
         for origin in origins:
+            if "*" in origin:
+                # An allowed site's pages may run the tenant's bot (and spend its LLM quota)
+                # from their visitors' browsers: that is for the business's own sites only.
+                raise ValueError(
+                    f"{origin!r}: wildcards are not accepted; list each site's origin, {_EXAMPLE}"
+                )
             found = _ORIGIN.fullmatch(origin)
             port = int(found[3]) if found and found[3] else None
             if found is None or (port is not None and not 0 < port < 65536):
                 raise ValueError(
                     f"{origin!r} is not an origin: scheme and host, optional port, no path "
-                    "(e.g. 'https://www.salon.example')"
+                    f"({_EXAMPLE})"
                 )
-            scheme, host = found[1].lower(), found[2].lower()
+            scheme, host = found[1].lower(), _ascii_host(origin, found[2])
             written = f"{scheme}://{host}"
             if port is not None and port != _DEFAULT_PORTS[scheme]:
                 written += f":{port}"
             if written not in kept:
                 kept.append(written)
         return kept
+
+
+def _ascii_host(origin: str, host: str) -> str:
+    """`host` as browsers put it in `Origin`: lower case, an international name in its
+    `xn--` form (IDNA 2008 with UTS #46 mapping, as browsers convert it: `straße` is
+    `xn--strae-oqa`, not `strasse`)."""
+    if _ASCII_HOST.fullmatch(host):
+        return host.lower()
+    import idna  # httpx's own dependency; only for the rare international name
+
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(
+            f"{origin!r} is not an origin: its host is not a valid domain name ({exc})"
+        ) from None
 
 
 def webchat_settings(raw: Mapping[str, Any], *, source: str = "<tenant>") -> WebChatSettings:
