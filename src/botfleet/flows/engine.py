@@ -99,7 +99,11 @@ def _on_message(
         # contact to the fallback or the error text would answer a reaction with "I didn't
         # understand". Flows that want reactions match them with `on_type: reaction`.
         return turn.result()
-    if current.llm_fallback and ctx.llm_available and _is_question(message, state):
+    # A contact restarted because their state is gone (a new flow version) is answered as a
+    # new contact's first message is: the text was meant for a question the flow no longer
+    # asks, and the initial state's fallback (its menu) says where they are; an LLM answer
+    # to it would not.
+    if current.llm_fallback and ctx.llm_available and not reset and _is_question(message, state):
         turn.fired.append(f"states.{state.node}.llm_fallback")
         fallback_text = flow.settings.llm_fallback_text or ""
         turn.effects.append(effects.AskLLM(message.text, state.node, fallback_text))
@@ -278,7 +282,9 @@ def _on_task(
     turn = TurnBuilder(flow, state, now, ctx, overlay=event.data, delay_from=delay_from)
     turn.diagnostics.extend(reset)
     if event.task not in flow.tasks:
-        turn.diagnose("error", "unknown_task", f"tasks.{event.task}", "task is not defined")
+        # Most often a job an earlier version of the flow scheduled: the run names it.
+        detail = f"flow {flow.id!r} has no task {event.task!r}; run {event.job_id!r} sent nothing"
+        turn.diagnose("error", "unknown_task", f"tasks.{event.task}", detail)
         return turn.result()
     turn.fired.append(f"tasks.{event.task}")
     run_program(

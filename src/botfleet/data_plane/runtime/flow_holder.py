@@ -9,7 +9,9 @@ from botfleet.flows.schema import FlowSpec
 
 @dataclass(slots=True)
 class LiveConfig:
-    """Read on every turn, so a newly published flow or knowledge applies to the next message."""
+    """Read once at the start of each turn: a newly published flow applies from the next
+    message or task, and never to a turn under way (one turn, one version: docs/flow-dsl.md,
+    "Publishing a new version while conversations are running")."""
 
     flow: FlowSpec
     flow_version: str = "local"
