@@ -99,3 +99,28 @@ async def test_a_filter_that_raises_in_strict_mode_sends_the_error_text(tmp_path
     assert [(e["where"], e["detail"].split(":")[0]) for e in errors] == [
         ("states.HOURS.on_enter[0].text", "AssertionError")
     ]
+
+
+def flow_with_reminder() -> dict[str, Any]:
+    spec = flow(strict=True)
+    spec["tasks"] = {"reminder": [{"action": "send_text", "text": "See you at {{ data.time }}"}]}
+    return spec
+
+
+async def test_a_task_with_a_missing_value_sends_nothing_not_an_apology(tmp_path: Path) -> None:
+    async with running_app(flow=flow_with_reminder(), state_db=tmp_path / "t.db") as chat:
+        await chat.say("c1", "hi")
+        before = len(await chat.messages("c1"))
+        with structlog.testing.capture_logs() as logs:
+            outcome = await chat.runtime.run_task("c1", "reminder", {}, "job-1")
+        assert outcome.status == "done"
+        assert len(await chat.messages("c1")) == before  # neither the reminder nor an apology
+        # With the value there, the same task is sent: the silence above was the template's.
+        await chat.runtime.run_task("c1", "reminder", {"time": "10:00"}, "job-2")
+        assert [m["output"]["text"] for m in await chat.messages("c1")][before:] == [
+            "See you at 10:00"
+        ]
+    errors = [e for e in logs if e["event"] == "template_error"]
+    assert [(e["where"], e["detail"], e["task"]) for e in errors] == [
+        ("tasks.reminder[0].text", "missing value 'time'", "reminder")
+    ]

@@ -24,7 +24,7 @@ from botfleet.domain.errors import ConnectorError, ConnectorUnavailable, Templat
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows import effects
 from botfleet.flows.engine import StepContext, StepResult, step
-from botfleet.flows.events import ConnectorFailed, ConnectorReplied, Event
+from botfleet.flows.events import ConnectorFailed, ConnectorReplied, Event, TaskFired
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import ConversationState
 from botfleet.flows.turn import DEFAULT_ERROR_TEXT
@@ -125,9 +125,14 @@ async def _run_steps(
         if ctx.strict:
             raise  # the conversation-test runner reports it as the test's failure
         # The flow's `strict_templates`: the step that met a missing value or a broken template
-        # sends nothing of its own and moves nothing; the contact gets the flow's error text.
-        log.error("template_error", where=exc.where, detail=exc.detail)
-        outputs.append(Text(_error_text(flow)))
+        # sends nothing of its own and moves nothing; a contact who wrote gets the flow's error
+        # text. A task's turn answers nobody: an apology out of the blue would only puzzle.
+        task = event.task if isinstance(event, TaskFired) else None
+        if task is None:
+            log.error("template_error", where=exc.where, detail=exc.detail)
+            outputs.append(Text(_error_text(flow)))
+        else:
+            log.error("template_error", where=exc.where, detail=exc.detail, task=task)
     if final.awaiting is not None:  # stopped by the guard: never leave a dangling call
         final = replace(final, awaiting=None)
     return StepOutcome(final, outputs, scheduled)
