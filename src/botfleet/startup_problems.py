@@ -8,7 +8,8 @@ commands exit with status 2 (see `startup_problem`) where uvicorn would exit wit
 
 Two problems are told before any app is built, by the `serve` commands, in the same one-line
 style: invalid settings (`invalid_settings`) and a host the server could not listen on
-(`listen_problem`).
+(`listen_problem`). A data plane's state file that cannot be used at start (damaged, locked by
+another process) is told with what to do about it (`store_problem`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pydantic import AliasChoices
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from botfleet.domain.errors import StoreError, StoreUnavailable
+
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
@@ -30,6 +33,7 @@ __all__ = [
     "invalid_settings",
     "listen_problem",
     "startup_problem",
+    "store_problem",
 ]
 
 
@@ -135,4 +139,65 @@ def listen_problem(host: str, setting: str) -> str | None:
                 if exc.errno == errno.EADDRNOTAVAIL:
                     resolved = "it" if address[0] == host else f"it resolves to {address[0]}, which"
                     return f"{told}: {resolved} is not an address of this machine; {_LISTEN_HINT}"
+    return None
+
+
+#: What to do about a state file, by the SQLite primary result code found under the error.
+_LOCKED_HINT = (
+    "another process holds the file's lock (a second data plane of this tenant, a backup, a "
+    "sqlite3 shell): stop it, then start this one again"
+)
+_STORE_HINTS = {
+    5: _LOCKED_HINT,  # SQLITE_BUSY
+    6: _LOCKED_HINT,  # SQLITE_LOCKED
+    15: _LOCKED_HINT,  # SQLITE_PROTOCOL: the lock protocol failed under contention
+    13: "the disk is full: free space, then start again",  # SQLITE_FULL
+    10: "the file could not be read or written (an I/O error): check the disk",  # SQLITE_IOERR
+    14: "the file could not be opened: check the volume and its permissions",  # SQLITE_CANTOPEN
+}
+_DAMAGED_HINT = (
+    "the file is damaged or is not a database: restore it from a backup (docs/operations.md, "
+    '"Backups"), or move it aside, with any -wal and -shm file beside it, to start without '
+    "what it held"
+)
+_DAMAGED_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+_UNAVAILABLE_HINT = (
+    "it may work later: check that no other process holds it and that the disk has space, "
+    "then start again"
+)
+#: How far down the chain of causes a SQLite error is looked for (the store wraps it once or
+#: twice: sqlite3 error, then the port's error, then the scheduler's naming of the file).
+_CAUSE_DEPTH = 8
+
+
+def store_problem(exc: StoreError) -> str:
+    """`exc`, met while a data plane opened its state (`state.db`, `state.jobs.db`), in one line
+    that starts with the file's path (the stores' messages do) and ends with what to do about
+    it: stop the process holding its lock, free disk space, restore a damaged file. The hint
+    comes from the SQLite error under `exc`, since the tenant store reports a lock met while it
+    opens as a plain `StoreError`; a message that already says how to restore the file (the job
+    file's) gets none twice."""
+    message = " ".join(str(exc).split())
+    code = _sqlite_code(exc)
+    if code in _DAMAGED_CODES:
+        hint: str | None = None if "restore it from a backup" in message else _DAMAGED_HINT
+    elif code is not None and code in _STORE_HINTS:
+        hint = _STORE_HINTS[code]
+    elif isinstance(exc, StoreUnavailable):
+        hint = _UNAVAILABLE_HINT
+    else:  # a file from a newer release, an old SQLite: the message says what to do
+        hint = None
+    return message if hint is None else f"{message}; {hint}"
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    """The primary result code of the first SQLite error in `exc`'s chain of causes."""
+    seen: BaseException | None = exc
+    for _ in range(_CAUSE_DEPTH):
+        if seen is None:
+            return None
+        code = getattr(seen, "sqlite_errorcode", None)
+        if isinstance(code, int):
+            return code & 0xFF  # extended codes keep the primary one in the low byte
+        seen = seen.__cause__ or seen.__context__
     return None

@@ -20,13 +20,13 @@ from botfleet.data_plane.api.usage import usage_operations
 from botfleet.data_plane.bootstrap import Overrides, bootstrap, load_tenant_flow
 from botfleet.data_plane.config_source.startup import initial_tenant_config, watch_control_plane
 from botfleet.data_plane.settings import DataPlaneSettings
-from botfleet.domain.errors import ConfigError, FlowValidationError
+from botfleet.domain.errors import ConfigError, FlowValidationError, StoreError
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.http_guards import MAX_BODY_BYTES, BodyGuard
 from botfleet.ports.channels import TurnResult
 from botfleet.ports.clock import Clock, SystemClock
-from botfleet.startup_problems import explain_startup_problems
+from botfleet.startup_problems import explain_startup_problems, store_problem
 from botfleet.web import JsonApi, Operation
 
 if TYPE_CHECKING:  # the pull imports httpx, which a data plane on a local YAML never uses
@@ -108,7 +108,8 @@ def create_app(
 
     # A configuration the runtime refuses when it is built (a binding: an unknown type or
     # setting, a missing secret, a flow calling a connector the tenant does not bind; the LLM
-    # settings; the knowledge file) is told in one line (`startup_problem`), not a traceback.
+    # settings; the knowledge file), or a state file it cannot open or recover from, is told in
+    # one line (`startup_problem`), not a traceback.
     startup_problems: list[str] = []
 
     @asynccontextmanager
@@ -116,11 +117,14 @@ def create_app(
         async with AsyncExitStack() as stack:
             try:
                 runtime = await bootstrap(settings, tenant_config, stack, overrides, flow=flow)
+                app.state.runtime = runtime
+                recovered = await runtime.recover()
             except (ConfigError, FlowValidationError) as exc:
                 startup_problems.append(str(exc))
                 raise
-            app.state.runtime = runtime
-            recovered = await runtime.recover()
+            except StoreError as exc:  # `state.db` or `state.jobs.db`: damaged, locked, full
+                startup_problems.append(store_problem(exc))
+                raise
             if booted is not None:  # hot reload of newly published flows and knowledge
                 app.state.config_watcher = await watch_control_plane(
                     booted, runtime, settings, stack
