@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -312,6 +312,47 @@ async def test_a_window_raised_for_a_restart_reaches_the_jobs_stored_before(
     assert harness.missed() == 0
 
 
+def late(request: ScheduleTask, seconds: float) -> ScheduleTask:
+    """`request` with its own misfire window (a flow's `run_late_within`)."""
+    return replace(request, run_late_within=timedelta(seconds=seconds))
+
+
+async def test_a_jobs_own_late_window_runs_it_after_an_outage_longer_than_the_grace(
+    harness: Harness,
+) -> None:
+    await harness.scheduler.schedule(late(harness.request("own", 0.1), 4))
+    await harness.scheduler.schedule(harness.request("plain", 0.1))
+    await harness.restart(down_for=1.6)  # beyond the 1 s grace, within its own 4 s
+    await harness.elapse(0.1)
+    assert [c.run_id.split("@")[0] for c in harness.calls] == ["once:own"]
+    assert harness.missed() == 1  # the job without one kept the grace window
+    assert await harness.scheduler.jobs() == []
+
+
+async def test_a_jobs_own_late_window_holds_when_the_grace_is_raised(harness: Harness) -> None:
+    # The flow asked for "not later than 1 s"; an operator's wider window is for the others.
+    await harness.scheduler.schedule(late(harness.request("strict", 0.1), 1))
+    await harness.scheduler.schedule(harness.request("plain", 0.1))
+    harness.grace = timedelta(seconds=60)
+    await harness.restart(down_for=1.6)
+    await harness.elapse(0.1)
+    assert [c.run_id.split("@")[0] for c in harness.calls] == ["once:plain"]
+    assert harness.missed() == 1
+
+
+async def test_a_run_at_past_within_its_own_late_window_is_scheduled_and_runs(
+    harness: Harness,
+) -> None:
+    await harness.scheduler.schedule(late(harness.request("recent", -2.5), 5))
+    with pytest.raises(RunAtPassed, match=r"beyond its run_late_within of 5\.0s"):
+        await harness.scheduler.schedule(late(harness.request("old", -8), 5))
+    with pytest.raises(ValueError, match="run_late_within must be positive"):
+        await harness.scheduler.schedule(late(harness.request("zero", 10), 0))
+    await harness.elapse(0.1)
+    assert [c.run_id.split("@")[0] for c in harness.calls] == ["once:recent"]
+    assert await harness.scheduler.jobs() == []
+
+
 DAILY = StandingJob("daily_digest", "digest", cron="0 9 * * *", timezone="Europe/Madrid")
 # Flows give whole seconds; shorter here keeps the real-clock runs quick.
 TICK = StandingJob("tick", "ping", interval=timedelta(seconds=0.4), contact_id="owner")
@@ -366,3 +407,15 @@ async def test_standing_runs_missed_while_down_are_coalesced_into_one(harness: H
     await harness.restart(down_for=1.3, standing=[slow_tick])
     assert len(harness.calls) == 1
     assert harness.missed() == 0
+
+
+async def test_count_is_the_number_of_pending_jobs(harness: Harness) -> None:
+    s = harness.scheduler
+    assert await s.count() == 0
+    await s.schedule(harness.request("a", 300))
+    await s.schedule(harness.request("b", 100))
+    await s.schedule(harness.request("b", 200))  # replaced, not added
+    await s.sync_standing([DAILY])
+    assert await s.count() == len(await s.jobs()) == 3
+    await s.cancel("a")
+    assert await s.count() == 2

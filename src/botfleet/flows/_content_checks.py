@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from botfleet.domain.degrade import shorten
 from botfleet.flows._issues import IssueCollector, did_you_mean
+from botfleet.flows._schedule_checks import check_run_late_within
 from botfleet.flows._send_template_checks import check_send_template
 from botfleet.flows._spec_walk import iter_actions, iter_transitions
 from botfleet.flows._template_checks import check_condition, check_templates
@@ -41,7 +42,8 @@ from botfleet.flows.yaml_lines import key_path
 # Fields that are names or plain values, not templates, per action type.
 _NOT_TEMPLATES: dict[str, set[str]] = {
     "invoke_connector": {"connector", "operation", "result_key", "on_error"},
-    "schedule_task": {"task", "delay"},  # `delay` is checked as a duration
+    # `delay` is checked as a duration; `run_late_within` is one, never a template
+    "schedule_task": {"task", "delay", "run_late_within"},
     "send_dynamic_options": {"source_key"},
 }
 
@@ -84,6 +86,7 @@ def check_actions(
             check_task_name(spec, action.task, f"{path}.task", collector)
             if action.delay is not None:
                 check_duration(action.delay, f"{path}.delay", collector)
+            check_run_late_within(action, path, collector)
         elif isinstance(action, SendButtons):
             paths = [f"{path}.buttons[{i}]" for i in range(len(action.buttons))]
             _check_unique_ids(action.buttons, path, paths, "button", collector)

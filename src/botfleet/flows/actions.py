@@ -9,6 +9,7 @@ from typing import Any
 from botfleet.domain.instants import elapsed_after
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, Text
 from botfleet.flows import effects, schema
+from botfleet.flows._schedule_checks import parse_run_late_within
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.render import Renderer, is_template
 from botfleet.flows.state import Resume
@@ -295,6 +296,10 @@ def _schedule(turn: TurnBuilder, action: schema.ScheduleTask, where: str) -> Non
     except OverflowError:  # e.g. delay "999999999d": a valid duration, but past year 9999
         turn.diagnose("error", "schedule_task_invalid", where, "run time is out of range")
         return
+    late = None if action.run_late_within is None else parse_run_late_within(action.run_late_within)
+    if isinstance(late, str):  # refused when the flow is validated; a flow built unchecked
+        turn.diagnose("error", "schedule_task_invalid", where, late)
+        return
     # The default key is built, not rendered: a contact id is channel input, never a template.
     key = f"{action.task}:{turn.original.contact_id}"
     if action.idempotency_key is not None:
@@ -306,6 +311,7 @@ def _schedule(turn: TurnBuilder, action: schema.ScheduleTask, where: str) -> Non
             idempotency_key=key,
             contact_id=turn.original.contact_id,
             data=r.value(dict(action.data), f"{where}.data"),
+            run_late_within=late,
         )
     )
 

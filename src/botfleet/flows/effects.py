@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -25,6 +25,9 @@ class ScheduleTask:
     idempotency_key: str
     contact_id: str
     data: dict[str, Any] = field(default_factory=dict)
+    #: How late the job may still run (the flow's `run_late_within`); None: the scheduler's
+    #: misfire grace window.
+    run_late_within: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ description there); notes for developers are comments.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -203,6 +204,10 @@ def _operations_by_category() -> list[dict[str, Any]]:
     ]
 
 
+#: The longest `run_late_within`: a reminder a week late is no longer one.
+MAX_RUN_LATE_WITHIN = timedelta(days=7)
+
+
 class ScheduleTask(_Strict):
     """Schedules one of the flow's tasks to run later in this contact's conversation (a
     reminder): at `run_at` or after `delay`."""
@@ -222,6 +227,14 @@ class ScheduleTask(_Strict):
         default=None,
         description="How long after the message was received to run it: `30s`, `15m`, `24h`, "
         "`2d`, `1h30m`. Give this or `run_at`.",
+    )
+    run_late_within: str | None = Field(
+        default=None,
+        description="How late the task may still run when it could not run on time (the data "
+        "plane was stopped, or `run_at` is already past when scheduled): a duration such as "
+        "`30m`, `3h`, `1d`, from 1s to 7d; not a template. Later than that it is not sent "
+        "(`task_missed`). Left out: the data plane's misfire grace window "
+        "(`DP_SCHEDULER_GRACE_S`, 5 minutes).",
     )
     idempotency_key: str | None = Field(
         default=None,

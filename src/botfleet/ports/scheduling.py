@@ -15,7 +15,8 @@ DEFAULT_MISFIRE_GRACE = timedelta(minutes=5)
 
 
 class RunAtPassed(ValueError):
-    """`run_at` is further in the past than the misfire grace window: the task is not scheduled.
+    """`run_at` is further in the past than the task may run late (its `run_late_within`, else
+    the misfire grace window): the task is not scheduled.
 
     Expected in normal use (a "day before" reminder for an appointment booked for tomorrow
     morning), unlike the other refusals, which are mistakes in the flow.
@@ -131,9 +132,13 @@ class TaskScheduler(Protocol):
     async def schedule(self, request: ScheduleTask) -> None:
         """Schedule (or replace, by idempotency key) a one-off task for a contact.
 
+        The job keeps `request.run_late_within` (when set) as its own misfire window, in place
+        of the scheduler's grace window: found due later than that, it is missed.
+
         Raises:
-            RunAtPassed: `run_at` is further in the past than the misfire grace window.
-            ValueError: `run_at` is naive, the key is empty, or `data` is not JSON.
+            RunAtPassed: `run_at` is further in the past than that window.
+            ValueError: `run_at` is naive, the key is empty, `data` is not JSON, or
+                `run_late_within` is not positive.
             StoreUnavailable: the job could not be stored now; nothing changed.
         """
         ...
@@ -169,6 +174,14 @@ class TaskScheduler(Protocol):
 
         Raises:
             StoreUnavailable: the jobs cannot be read now.
+        """
+        ...
+
+    async def count(self) -> int:
+        """How many jobs are pending (one-off and standing), without reading them (`/metrics`).
+
+        Raises:
+            StoreUnavailable: the jobs cannot be counted now.
         """
         ...
 

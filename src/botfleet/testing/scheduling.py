@@ -1,14 +1,14 @@
 """`ManualScheduler`: a `SchedulerService` whose time is a clock the test moves.
 
 Same rules as the APScheduler adapter (the contract suite runs against both): one job per
-idempotency key, misfire grace window, coalescing, standing schedules kept by fingerprint, cron
-rules in the tenant's zone (the same triggers). Time moves only through `advance()`/`advance_to()`,
-which fire every job due on the way at its exact time (`advance()` with no step fires what is due
-now, e.g. a job scheduled slightly in the past); jobs found due at `start()` (time moved while
-stopped) follow the misfire rules. `schedule()` never fires anything itself: it is called from
-inside a contact's turn, and the job's run must queue behind that turn. A `ManualJobStore`
-outlives a scheduler, so a test can "restart the process" by starting a new scheduler on the
-same store.
+idempotency key, misfire grace window (a job's own `run_late_within` first), coalescing,
+standing schedules kept by fingerprint, cron rules in the tenant's zone (the same triggers).
+Time moves only through `advance()`/`advance_to()`, which fire every job due on the way at its
+exact time (`advance()` with no step fires what is due now, e.g. a job scheduled slightly in the
+past); jobs found due at `start()` (time moved while stopped) follow the misfire rules.
+`schedule()` never fires anything itself: it is called from inside a contact's turn, and the
+job's run must queue behind that turn. A `ManualJobStore` outlives a scheduler, so a test can
+"restart the process" by starting a new scheduler on the same store.
 
     clock = FrozenClock()
     scheduler = ManualScheduler(clock, tenant_id="demo")
@@ -31,6 +31,7 @@ from botfleet.adapters.scheduling.rules import (
     STANDING,
     check_request,
     fingerprint,
+    late_window,
     one_off_job_id,
     run_id,
     standing_job_id,
@@ -72,6 +73,8 @@ class _Job:
     next_run: datetime | None
     trigger: Any = None  # standing jobs: an APScheduler trigger
     fingerprint: str = ""
+    #: A one-off job's own misfire window (`run_late_within`); None: the scheduler's grace.
+    late_window: timedelta | None = None
 
     def view(self) -> ScheduledJob:
         return ScheduledJob(
@@ -209,6 +212,9 @@ class ManualScheduler:
             data,
             request.idempotency_key,
             _utc(request.run_at),
+            late_window=(
+                None if request.run_late_within is None else late_window(request.run_late_within)
+            ),
         )
 
     async def cancel(self, idempotency_key: str) -> bool:
@@ -240,6 +246,9 @@ class ManualScheduler:
             key=lambda j: (j.next_run_at is None, j.next_run_at or self.clock.now(), j.job_id)
         )
         return found if limit is None else found[:limit]
+
+    async def count(self) -> int:
+        return len(self.store.jobs)
 
     async def sync_standing(self, jobs: Sequence[StandingJob]) -> StandingSync:
         stored = {i: j for i, j in self.store.jobs.items() if j.kind == STANDING}
@@ -287,7 +296,7 @@ class ManualScheduler:
         for job in sorted(due, key=lambda j: (j.next_run, j.job_id)):
             last = self._last_run_time(job, now)  # coalesce: only the latest missed run counts
             self._reschedule(job, last, now)
-            if now - last > self.grace:
+            if now - last > (job.late_window or self.grace):
                 self.missed.append(MissedRun(job.job_id, job.task, last, now))
                 self.stats.missed()
                 continue

@@ -45,8 +45,13 @@ async def fire_job(
     key: str = "",
     run_at: datetime | None = None,
     fingerprint: str = "",
+    late_within_s: int | None = None,
 ) -> None:
-    """Run one due job through the tenant's runner (the runtime's per-contact order)."""
+    """Run one due job through the tenant's runner (the runtime's per-contact order).
+
+    `fingerprint` and `late_within_s` are for the job store (a standing rule's identity, a
+    one-off job's own misfire window); APScheduler passes every stored argument here.
+    """
     runner = _RUNNERS.get(tenant_id)
     if runner is None:  # a stopped scheduler's job still in flight: nothing may run it now
         log.error("task_without_runner", tenant=tenant_id, task=task, kind=kind)

@@ -42,6 +42,9 @@ from botfleet.ports.scheduling import ScheduledJob
 log = structlog.get_logger("botfleet.scheduler")
 
 TABLE = "botfleet_jobs"
+#: The job argument holding a one-off job's own misfire window in seconds (the flow's
+#: `run_late_within`); jobs without it follow the store's `misfire_grace_s`.
+LATE_WITHIN = "late_within_s"
 #: SQLite limits bound parameters per statement; stay well under the oldest limit (999).
 _DELETE_CHUNK = 500
 #: Seconds SQLite waits for another process's lock while the file is opened (at start, before
@@ -149,8 +152,9 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
     def __init__(self, conn: sqlite3.Connection, *, misfire_grace_s: int | None = None) -> None:
         super().__init__()
         self._conn = conn
-        #: The window every restored job gets: APScheduler keeps each job's own in its pickle, so
-        #: a window raised to recover reminders after a restore would not reach them.
+        #: The window every restored job gets but one with its own (`LATE_WITHIN`): APScheduler
+        #: keeps each job's window in its pickle, so a window raised to recover reminders after a
+        #: restore would not reach them.
         self.misfire_grace_s = misfire_grace_s
         self._lock = threading.RLock()
         self.pickle_protocol = pickle.HIGHEST_PROTOCOL
@@ -303,7 +307,10 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
     def _reconstitute(self, job_state: bytes) -> Any:
         state = pickle.loads(job_state)  # written by this store (or APScheduler's) only
         state["jobstore"] = self
-        if self.misfire_grace_s is not None:
+        own = state.get("kwargs", {}).get(LATE_WITHIN)
+        if own is not None:  # the flow's choice for this task, whatever the start's window
+            state["misfire_grace_time"] = own
+        elif self.misfire_grace_s is not None:
             state["misfire_grace_time"] = self.misfire_grace_s
         job = Job.__new__(Job)
         job.__setstate__(state)

@@ -27,15 +27,19 @@ def check_request(request: ScheduleTask, now: datetime, grace: timedelta) -> dic
     """Validate a schedule request; returns its data as plain JSON values.
 
     Raises:
-        RunAtPassed: `run_at` older than the grace window.
-        ValueError: naive `run_at`, empty key or task, data that is not JSON. The
-            message names the task and the key, so the runtime's log line says which action.
+        RunAtPassed: `run_at` older than the request's `run_late_within`, else than `grace`.
+        ValueError: naive `run_at`, empty key or task, data that is not JSON, a
+            `run_late_within` that is not positive. The message names the task and the key, so
+            the runtime's log line says which action.
     """
     where = f"schedule_task {request.task!r} (key {request.idempotency_key!r})"
     if not request.task:
         raise ValueError(f"{where}: the task name is empty")
     if not request.idempotency_key.strip():
         raise ValueError(f"{where}: the idempotency key rendered empty")
+    own = request.run_late_within
+    if own is not None and own <= timedelta():
+        raise ValueError(f"{where}: run_late_within must be positive, got {own}")
     run_at = request.run_at
     if run_at.tzinfo is None or run_at.utcoffset() is None:
         raise ValueError(f"{where}: run_at {run_at.isoformat()} has no time zone")
@@ -43,10 +47,16 @@ def check_request(request: ScheduleTask, now: datetime, grace: timedelta) -> dic
     # clocks repeat, a run_at 30 minutes ahead (02:15 winter time, `now` 02:45 summer time)
     # would read as 30 minutes past, and be refused.
     late = now.astimezone(UTC) - run_at.astimezone(UTC)
-    if late > grace:
+    # A request scheduled late is judged as a job found due late (at a start): by its window.
+    window = grace if own is None else late_window(own)
+    if late > window:
+        beyond = (
+            f"the {_human(grace)} misfire grace window"
+            if own is None
+            else f"its run_late_within of {_human(window)}"
+        )
         raise RunAtPassed(
-            f"{where}: run_at {run_at.isoformat()} is {_human(late)} in the past, beyond the "
-            f"{_human(grace)} misfire grace window"
+            f"{where}: run_at {run_at.isoformat()} is {_human(late)} in the past, beyond {beyond}"
         )
     try:
         data: dict[str, Any] = json.loads(json.dumps(request.data, allow_nan=False))
@@ -75,6 +85,12 @@ def grace_seconds(grace: timedelta) -> int:
     if seconds <= 0:
         raise ValueError(f"misfire grace must be positive, got {grace}")
     return max(1, int(-(-seconds // 1)))
+
+
+def late_window(run_late_within: timedelta) -> timedelta:
+    """A job's own misfire window as both adapters apply it: whole seconds, rounded up (what
+    APScheduler keeps, `grace_seconds`)."""
+    return timedelta(seconds=grace_seconds(run_late_within))
 
 
 def _human(delta: timedelta) -> str:

@@ -37,7 +37,8 @@ async def metrics(request: Request) -> Response:
     runtime = runtime_of(request)
     runtime.metrics.conversations.set(await runtime.states.count())
     if runtime.scheduler is not None:
-        runtime.metrics.scheduled_jobs.set(len(await runtime.scheduler.jobs()))
+        # A count, not a listing: with thousands of reminders pending each scrape read them all.
+        runtime.metrics.scheduled_jobs.set(await runtime.scheduler.count())
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
