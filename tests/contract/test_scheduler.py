@@ -340,12 +340,14 @@ async def test_a_jobs_own_late_window_holds_when_the_grace_is_raised(harness: Ha
     assert harness.missed() == 1
 
 
-async def test_a_run_at_past_within_its_own_late_window_is_scheduled_and_runs(
+async def test_a_run_at_already_past_is_judged_by_the_grace_window_not_its_own(
     harness: Harness,
 ) -> None:
-    await harness.scheduler.schedule(late(harness.request("recent", -2.5), 5))
-    with pytest.raises(RunAtPassed, match=r"beyond its run_late_within of 5\.0s"):
-        await harness.scheduler.schedule(late(harness.request("old", -8), 5))
+    # Its own window is for runs an outage delayed; a run already past when scheduled would
+    # follow the very turn that scheduled it.
+    with pytest.raises(RunAtPassed, match=r"beyond the 1\.0s misfire grace window"):
+        await harness.scheduler.schedule(late(harness.request("old", -2.5), 5))
+    await harness.scheduler.schedule(late(harness.request("recent", -0.5), 5))
     with pytest.raises(ValueError, match="run_late_within must be positive"):
         await harness.scheduler.schedule(late(harness.request("zero", 10), 0))
     await harness.elapse(0.1)

@@ -27,7 +27,7 @@ def check_request(request: ScheduleTask, now: datetime, grace: timedelta) -> dic
     """Validate a schedule request; returns its data as plain JSON values.
 
     Raises:
-        RunAtPassed: `run_at` older than the request's `run_late_within`, else than `grace`.
+        RunAtPassed: `run_at` older than `grace`, or than a shorter `run_late_within`.
         ValueError: naive `run_at`, empty key or task, data that is not JSON, a
             `run_late_within` that is not positive. The message names the task and the key, so
             the runtime's log line says which action.
@@ -47,12 +47,16 @@ def check_request(request: ScheduleTask, now: datetime, grace: timedelta) -> dic
     # clocks repeat, a run_at 30 minutes ahead (02:15 winter time, `now` 02:45 summer time)
     # would read as 30 minutes past, and be refused.
     late = now.astimezone(UTC) - run_at.astimezone(UTC)
-    # A request scheduled late is judged as a job found due late (at a start): by its window.
-    window = grace if own is None else late_window(own)
+    # Never later than the grace window, even for a job with a longer `run_late_within`: that
+    # window is for runs an outage kept from their time. A run already past when a turn
+    # schedules it would come right after that turn, which has just told the contact the same
+    # (booked at 12:00 for tomorrow at 10:00: "see you tomorrow at 10:00", then the "day
+    # before" reminder). A shorter window of its own holds ("never more than a minute late").
+    window = grace if own is None else min(grace, late_window(own))
     if late > window:
         beyond = (
             f"the {_human(grace)} misfire grace window"
-            if own is None
+            if window == grace
             else f"its run_late_within of {_human(window)}"
         )
         raise RunAtPassed(
