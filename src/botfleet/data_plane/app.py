@@ -199,6 +199,9 @@ def create_app(
             allow_origins=allowed_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type"],
+            # A busy data plane's 503 says when to send again; a page elsewhere reads it only
+            # if exposed.
+            expose_headers=["Retry-After"],
             max_age=600,
         )
     # Outermost: it only rewrites the lifespan's failure message.

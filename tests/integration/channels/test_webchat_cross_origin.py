@@ -164,3 +164,14 @@ async def test_two_tabs_of_one_contact_are_answered_one_message_at_a_time(
     outbox = [m["output"]["text"] for m in (await poll(chat, "c1", 0)).json()["messages"]]
     # each tab's poll sees the other tabs' replies too (not their messages: only the bot's)
     assert sorted(t for t in outbox if t.startswith("echo")) == replies
+
+
+async def test_a_page_elsewhere_may_read_retry_after(
+    shop: tuple[ChatClient, ManualScheduler],
+) -> None:
+    chat, _ = shop
+    answer = await post(chat, {"contact_id": "c-retry", "text": "hi"})
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == SHOP
+    exposed = answer.headers["access-control-expose-headers"].lower().split(",")
+    assert "retry-after" in [name.strip() for name in exposed]
