@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from botfleet.domain.errors import StoreError
+from botfleet.adapters.stores._sqlite_database import is_transient
+from botfleet.domain.errors import StoreError, StoreUnavailable
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: conversation state, inbound journal, outbox.
@@ -114,7 +115,10 @@ def prepare(conn: sqlite3.Connection, path: Path, busy_timeout: float) -> None:
         migrate(conn, path)
         conn.execute("PRAGMA busy_timeout = 0")
     except sqlite3.Error as exc:
-        raise StoreError(f"{path}: cannot open the tenant store: {exc}") from exc
+        message = f"{path}: cannot open the tenant store: {exc}"
+        if is_transient(exc):  # another process's lock, a full disk: a later start may do
+            raise StoreUnavailable(message, cause=str(exc)) from exc
+        raise StoreError(message, cause=str(exc)) from exc
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
