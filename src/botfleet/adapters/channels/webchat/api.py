@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from botfleet.adapters.channels.option_ids import PREFIX, positional_press, sendable_ids
+from botfleet.adapters.channels.option_ids import PREFIX, positional_press
+from botfleet.adapters.channels.webchat.answer_schema import InboundReply, MessagesPage
 from botfleet.adapters.channels.webchat.assets import (
     HTML_TYPE,
     SCRIPT_HEADERS,
@@ -23,29 +24,18 @@ from botfleet.adapters.channels.webchat.assets import (
 )
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
 from botfleet.adapters.channels.webchat.loopback import from_this_machine
+from botfleet.adapters.channels.webchat.replies import encode_reply, sendable_output
+
+# Re-exported: botfleet.testing.sandbox_channels imports it from here.
+from botfleet.adapters.channels.webchat.replies import fits_payload as fits_payload
 from botfleet.adapters.channels.webchat.schemas import (
     MAX_ID,
-    MAX_PAYLOAD,
     SAFE_ID_PATTERN,
     SAFE_ID_RULE,
     InboundBody,
-    InboundReply,
-    MessagesPage,
-    OutboxMessage,
 )
-from botfleet.domain.degrade import degrade
 from botfleet.domain.messages import InboundMessage, MessageType
-from botfleet.domain.outputs import (
-    Buttons,
-    ListMenu,
-    Option,
-    Output,
-    Section,
-    output_from_dict,
-    output_to_dict,
-)
-from botfleet.json_text import json_bytes
-from botfleet.ports.channels import Capabilities, InboundHandler, TurnResult
+from botfleet.ports.channels import Capabilities, InboundHandler
 from botfleet.ports.clock import Clock
 from botfleet.ports.stores import OutboxStore
 from botfleet.web import InvalidRequest, Operation, json_body, query_of, read_body
@@ -137,8 +127,8 @@ def build_routes(
         message = to_message(body, clock.now())
         if not wait:
             accepted = await handler.accept(message)
-            reply = InboundReply(message_id=message.message_id, duplicate=not accepted, replies=[])
-            return JSONResponse(reply.model_dump(), status_code=202)
+            reply = {"message_id": message.message_id, "duplicate": not accepted, "replies": []}
+            return JSONResponse(reply, status_code=202)
         result = await handler.handle(message)
         return Response(encode_reply(result, caps), media_type=JSON_TYPE)
 
@@ -153,9 +143,8 @@ def build_routes(
             raise InvalidRequest([_CONTACT_REQUIRED_REMOTELY])
         rows = await outbox.since(contact_id=query.contact_id, since=query.since, limit=query.limit)
         found = [_outbox_message(row) for row in rows]
-        last = max((m.seq for m in found), default=query.since)
-        answer = MessagesPage(messages=found, last=last).model_dump(mode="json")
-        return JSONResponse(answer, headers=_NOT_STORED)
+        last = max((m["seq"] for m in found), default=query.since)
+        return JSONResponse({"messages": found, "last": last}, headers=_NOT_STORED)
 
     async def page(request: Request) -> Response:
         return HTMLResponse(assets.page, headers=assets.page_headers, media_type=HTML_TYPE)
@@ -197,51 +186,6 @@ def build_routes(
     ]
 
 
-def encode_reply(result: TurnResult, capabilities: Capabilities) -> bytes:
-    """The `POST /inbound` answer: an `InboundReply` as JSON, the replies fitted to the channel.
-
-    Encoded here rather than through `InboundReply` (the operation's documented answer): a
-    model would validate and serialise the replies again, on every turn.
-    """
-    answer = {
-        "message_id": result.message_id,
-        "duplicate": result.duplicate,
-        "replies": [output_to_dict(by_position(o)) for o in degrade(result.outputs, capabilities)],
-    }
-    return json_bytes(answer)
-
-
-def fits_payload(option_id: str) -> bool:
-    """Whether the page can send `option_id` back as a choice's `payload` (1 to `MAX_PAYLOAD`
-    characters); another is sent by position (`option_ids`)."""
-    return 0 < len(option_id) <= MAX_PAYLOAD
-
-
-def by_position(output: Output) -> Output:
-    """`output` with the option ids the page could not send back replaced by
-    `#opt<position>.<fingerprint>`; `output` itself when every id fits (the usual case)."""
-    if isinstance(output, Buttons):
-        options = output.buttons
-    elif isinstance(output, ListMenu):
-        options = output.options
-    else:
-        return output
-    for option in options:  # a plain loop: this runs on every turn's menu
-        if not 0 < len(option.id) <= MAX_PAYLOAD:
-            break
-    else:
-        return output
-    ids = iter(sendable_ids(options, fits_payload))
-
-    def renamed(option: Option) -> Option:
-        return Option(next(ids), option.title, option.description)
-
-    if isinstance(output, Buttons):
-        return Buttons(output.body, tuple(renamed(b) for b in output.buttons))
-    sections = tuple(Section(s.title, tuple(renamed(r) for r in s.rows)) for s in output.sections)
-    return ListMenu(output.body, output.button_label, sections)
-
-
 def to_message(body: InboundBody, now: datetime) -> InboundMessage:
     """The runtime's message for a validated `POST /inbound` body received at `now`.
 
@@ -273,29 +217,15 @@ def to_message(body: InboundBody, now: datetime) -> InboundMessage:
     )
 
 
-def _outbox_message(row: dict[str, Any]) -> OutboxMessage:
+def _outbox_message(row: dict[str, Any]) -> dict[str, Any]:
+    """An `OutboxMessage`, encoded by hand as `POST /inbound`'s replies are (`replies.py`)."""
     at = row["at"]
-    return OutboxMessage(
-        seq=int(row["seq"]),
-        contact_id=str(row["contact_id"]),
-        at=at.isoformat() if isinstance(at, datetime) else str(at),
-        output=_sendable_output(dict(row["output"])),
-    )
-
-
-def _sendable_output(output: dict[str, Any]) -> dict[str, Any]:
-    """An outbox row's output (`output_to_dict` form) with ids the page could not send back
-    sent by position, as in `encode_reply`."""
-    kind = output.get("type")
-    if kind == "buttons":
-        ids = [b.get("id") for b in output.get("buttons") or ()]
-    elif kind == "list":
-        ids = [r.get("id") for s in output.get("sections") or () for r in s.get("rows") or ()]
-    else:
-        return output
-    if all(isinstance(i, str) and fits_payload(i) for i in ids):
-        return output
-    return output_to_dict(by_position(output_from_dict(output)))
+    return {
+        "seq": int(row["seq"]),
+        "contact_id": str(row["contact_id"]),
+        "at": at.isoformat() if isinstance(at, datetime) else str(at),
+        "output": sendable_output(dict(row["output"])),
+    }
 
 
 def _worded(exc: InvalidRequest) -> InvalidRequest:

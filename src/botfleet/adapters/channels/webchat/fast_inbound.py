@@ -21,8 +21,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from botfleet.adapters.channels.asgi_fast_path import AfterResponse, ExceptionHandler, PostFastPath
-from botfleet.adapters.channels.webchat.api import MAX_BODY_BYTES, encode_reply, to_message
+from botfleet.adapters.channels.webchat.api import MAX_BODY_BYTES, to_message
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
+from botfleet.adapters.channels.webchat.replies import encode_reply
 from botfleet.adapters.channels.webchat.schemas import InboundBody
 from botfleet.http_guards import ASGIApp, Scope
 from botfleet.ports.channels import Capabilities, InboundHandler

@@ -1,8 +1,9 @@
-"""Request and response bodies of the web chat API (pydantic, at the edge only)."""
+"""The web chat API's request body and its limits (pydantic, at the edge only); the answers
+are described in `answer_schema.py`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,7 +19,7 @@ SAFE_ID_PATTERN = r"^[A-Za-z0-9_.:@+\-]+$"
 MAX_ID = 128
 MAX_TEXT = 4096
 #: An option's id as the page got it: a longer one is sent to the page by position
-#: (`#opt<position>.<fingerprint>`, `webchat.api.by_position`), as WhatsApp and Telegram do.
+#: (`#opt<position>.<fingerprint>`, `webchat.replies.by_position`), as WhatsApp and Telegram do.
 MAX_PAYLOAD = MAX_TEXT
 MAX_TITLE = 256
 MAX_NAME = 128
@@ -76,27 +77,3 @@ class InboundBody(BaseModel):
         if info.data.get("type") == "text" and value:
             raise ValueError("only allowed with type 'button_reply' or 'list_reply'")
         return value
-
-
-class InboundReply(BaseModel):
-    """What one inbound message produced; `duplicate` when its `message_id` was seen before."""
-
-    message_id: str
-    duplicate: bool
-    replies: list[dict[str, Any]]
-
-
-class OutboxMessage(BaseModel):
-    """One message the bot sent: `output` is an `output_to_dict` form."""
-
-    seq: int
-    contact_id: str
-    at: str
-    output: dict[str, Any]
-
-
-class MessagesPage(BaseModel):
-    """`GET /messages`: messages after `since`, and the cursor to pass as the next `since`."""
-
-    messages: list[OutboxMessage]
-    last: int
