@@ -295,6 +295,19 @@ class GoogleCalendarSettings(CalendarSettings):
         return ".googleapis.com" in self.api_base_url.split("/")[2]
 
 
+def _owner_email(value: str) -> str:
+    address = value.strip()
+    if address[:7].lower() == "mailto:":
+        address = address[7:].strip()
+    local, at, domain = address.rpartition("@")
+    if not (at and local and domain) or any(char.isspace() for char in address):
+        raise ValueError(f"not an e-mail address: {value!r} (write it as salon@example.com)")
+    return address.lower()
+
+
+OwnerEmail = Annotated[str, AfterValidator(_owner_email), Field(examples=["salon@example.com"])]
+
+
 #: The key of the validation context that names the binding being validated (`calendar`,
 #: `calendar.chair_2`), for messages that name its credential scope.
 BINDING_CONTEXT = "binding"
@@ -312,6 +325,11 @@ class CalDavSettings(CalendarSettings):
     # Sent up front: negotiating costs a refused request each time (Radicale even delays those).
     auth_type: Literal["basic", "digest"] = Field("basic", description="HTTP authentication")
     request_timeout_s: PositiveFloat = Field(10.0, description="HTTP timeout of one request")
+    owner_emails: list[OwnerEmail] = Field(
+        default_factory=list,
+        description="the calendar's own e-mail addresses, besides those the server reports: "
+        "an invitation declined under one of them holds no time",
+    )
 
     _url = field_validator("url")(_http_url)
 

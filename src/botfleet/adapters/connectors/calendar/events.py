@@ -312,10 +312,59 @@ def _ical_parsed(component: Any, tz: ZoneInfo) -> CalendarEvent | None:
     return None
 
 
-def ical_event(component: Any, tz: ZoneInfo) -> CalendarEvent | None:
-    """A VEVENT (icalendar component) as a slot-rule event; None for cancelled/"free" ones."""
+def calendar_user_address(value: str) -> str:
+    """A calendar user address (an ATTENDEE's value, an entry of a principal's
+    ``calendar-user-address-set``) in the form compared: a ``mailto:`` address lowercased,
+    scheme and address alike (mail systems treat them so), any other URI as written."""
+    address = value.strip()
+    if address[:7].lower() == "mailto:":
+        return f"mailto:{address[7:].strip().lower()}"
+    return address
+
+
+def _ical_answers(component: Any) -> list[tuple[str, str]]:
+    """``(address, PARTSTAT)`` of each ATTENDEE (RFC 5545: no PARTSTAT is NEEDS-ACTION)."""
+    found = component.get("attendee", [])
+    attendees = found if isinstance(found, list) else [found]
+    return [
+        (
+            calendar_user_address(str(attendee)),
+            str(getattr(attendee, "params", {}).get("PARTSTAT", "NEEDS-ACTION")).upper(),
+        )
+        for attendee in attendees
+    ]
+
+
+def ical_has_declines(component: Any) -> bool:
+    """Whether any ATTENDEE of the VEVENT declined it (``PARTSTAT=DECLINED``)."""
+    return any(answer == "DECLINED" for _, answer in _ical_answers(component))
+
+
+def _ical_declined(component: Any, own: frozenset[str]) -> bool:
+    """Whether the calendar itself declined the invitation: it is an ATTENDEE under one of its
+    `own` addresses and every such entry says DECLINED (an alias that accepted still holds the
+    time). Another guest declining frees nothing."""
+    answers = [answer for address, answer in _ical_answers(component) if address in own]
+    return bool(answers) and all(answer == "DECLINED" for answer in answers)
+
+
+def ical_event(
+    component: Any, tz: ZoneInfo, *, own: frozenset[str] = frozenset()
+) -> CalendarEvent | None:
+    """A VEVENT (icalendar component) as a slot-rule event; None for cancelled, "free" or
+    declined timed events.
+
+    Args:
+        component: the VEVENT.
+        tz: the zone of floating times.
+        own: the calendar's own addresses (`calendar_user_address` form): an invitation it
+            declined under one of them holds no time. Empty: no invitation counts as declined.
+    """
     event = _ical_parsed(component, tz)
-    if isinstance(event, BusyEvent) and str(component.get("transp", "")).upper() == "TRANSPARENT":
+    if isinstance(event, BusyEvent) and (
+        str(component.get("transp", "")).upper() == "TRANSPARENT"
+        or (own and _ical_declined(component, own))
+    ):
         return None
     return event
 

@@ -6,9 +6,8 @@ The client is blocking (httplib2), so each request runs in a worker thread
 before a booking (free/busy would count all-day directives as busy). Bookings carry the
 contact and service in ``extendedProperties.private`` and in the description (`events.py`),
 and their event id comes from the request's idempotency key, so a retried insert answers 409
-instead of booking twice. Google's errors become `ConnectorError`s here: 5xx are retryable,
-429 and rate-limit 403s are `ConnectorRateLimited` (retried, not counted by the breaker), the
-rest are refusals.
+instead of booking twice. Google's errors become `ConnectorError`s in `google_errors.py`; the
+credentials and per-request HTTP objects are `google_auth.py`'s.
 
 A 404 means different things depending on the request, since Google's body is the same
 ``notFound`` for a missing calendar and a missing event: on a calendar-wide request
@@ -23,15 +22,14 @@ listed it among the contact's appointments (or answered a booking or a move of i
 ``etag`` of the `events.get` every write makes right before it (its owner check). So a staff
 edit since the contact saw the appointment is refused with 412 (``conditionNotMet``), which is
 `EventChanged`, instead of being overwritten or deleted. An event whose etag is not known is
-written as before. The etags live in this process only: after a restart, the get's is used.
+written as before. The etags live in this process only (`shown_versions.py`): after a restart,
+the get's is used.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -41,86 +39,24 @@ from botfleet.adapters.connectors.calendar.config import (
     GoogleCalendarSettings,
     with_tenant_timezone,
 )
-from botfleet.adapters.connectors.calendar.service import CalendarService
-from botfleet.adapters.connectors.calendar.store import CalendarNotFound, EventChanged, EventGone
-from botfleet.adapters.connectors.retry_after import retry_after_s
-from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
-from botfleet.domain.errors import (
-    ConnectorError,
-    ConnectorRateLimited,
-    ConnectorRejected,
-    ConnectorTimeout,
-    ConnectorUnavailable,
+from botfleet.adapters.connectors.calendar.google_auth import (
+    HttpFactory,
+    http_factory,
+    plain_http,
+    service_account_info_problem,
 )
+from botfleet.adapters.connectors.calendar.google_errors import GONE, http_status, translate
+from botfleet.adapters.connectors.calendar.service import CalendarService
+from botfleet.adapters.connectors.calendar.shown_versions import ShownVersions
+from botfleet.adapters.connectors.calendar.store import CalendarNotFound, EventChanged, EventGone
+from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
+from botfleet.domain.errors import ConnectorRejected
 from botfleet.ports.clock import Clock
 
-SCOPES = ("https://www.googleapis.com/auth/calendar",)
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-_RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-#: 403s for limits that last hours (Google's "Calendar usage limits exceeded", the project's
-#: daily quota): retrying soon cannot help, and sharing the calendar neither.
-_USAGE_LIMIT_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
-_GONE = frozenset({404, 410})
+# `service_account_info_problem` is the control plane's way in (a key checked before storing).
+__all__ = ["GoogleCalendarStore", "build", "service_account_info_problem"]
+
 _PAGE_SIZE = 2500
-#: Etags of the versions of events contacts were shown (or, failing that, last read), kept for
-#: the write that may follow; older ones are forgotten first (their write then names the version
-#: its own read sees). A contact usually answers a listing within minutes.
-_REMEMBERED_ETAGS = 4096
-
-HttpFactory = Callable[[], Any]
-
-
-def _status(exc: Exception) -> int:
-    return int(getattr(getattr(exc, "resp", None), "status", 0) or 0)
-
-
-def _reasons(exc: Exception) -> set[str]:
-    details = getattr(exc, "error_details", None)
-    if not isinstance(details, list):
-        return set()
-    return {str(d.get("reason", "")) for d in details if isinstance(d, dict)}
-
-
-def translate(exc: Exception, what: str) -> ConnectorError:
-    """A Google/transport error as a `ConnectorError` (messages never carry URLs or params)."""
-    from googleapiclient.errors import HttpError
-
-    if isinstance(exc, ConnectorError):
-        return exc
-    if isinstance(exc, HttpError):
-        status = _status(exc)
-        detail = f"Google Calendar answered {status} to {what}"
-        if status == 408:
-            return ConnectorTimeout(detail)
-        if status == 429 or _reasons(exc) & _RATE_LIMIT_REASONS:
-            return ConnectorRateLimited(detail, retry_after=retry_after_s(exc.resp))
-        if status in _RETRYABLE_STATUS:
-            return ConnectorUnavailable(detail)
-        if status == 401:
-            # The token itself was refused (a revoked or deleted service-account key): sharing
-            # the calendar would not help.
-            return ConnectorRejected(
-                f"{detail}: credentials refused (is the service-account key still valid?)"
-            )
-        if status == 403 and _reasons(exc) & _USAGE_LIMIT_REASONS:
-            return ConnectorRejected(
-                f"{detail}: Google's usage limits for this calendar or project were reached "
-                f"({', '.join(sorted(_reasons(exc) & _USAGE_LIMIT_REASONS))}; see the Calendar "
-                "API's usage limits)"
-            )
-        if status == 403:
-            return ConnectorRejected(
-                f"{detail}: access denied (share the calendar with the service account)"
-            )
-        return ConnectorRejected(detail)
-    if isinstance(exc, TimeoutError):
-        return ConnectorTimeout(f"Google Calendar did not answer {what} in time")
-    name = type(exc).__name__
-    if getattr(exc, "retryable", False) or isinstance(exc, OSError) or "Transport" in name:
-        return ConnectorUnavailable(f"Google Calendar unreachable during {what} ({name})")
-    if name == "RefreshError":
-        return ConnectorRejected("Google refused the service-account credentials")
-    return ConnectorUnavailable(f"Google Calendar failed during {what} ({name})")
 
 
 class GoogleCalendarStore:
@@ -139,7 +75,7 @@ class GoogleCalendarStore:
         # Event id -> etag of the version the contact was shown (a listing of their appointments,
         # the answer to a booking or a move), else of its last `events.get`: the If-Match of the
         # write after it.
-        self._etags: OrderedDict[str, str] = OrderedDict()
+        self._etags = ShownVersions()
 
     async def _send(self, request: Any) -> Any:
         """The answer; Google's and transport errors as raised by the client."""
@@ -155,7 +91,7 @@ class GoogleCalendarStore:
         try:
             return await self._send(request)
         except HttpError as exc:
-            if _status(exc) == 404:
+            if http_status(exc) == 404:
                 raise self._calendar_missing(what) from None
             raise translate(exc, what) from None
         except Exception as exc:
@@ -168,10 +104,10 @@ class GoogleCalendarStore:
         try:
             return await self._send(request)
         except HttpError as exc:
-            status = _status(exc)
+            status = http_status(exc)
             if status == 412:  # `conditionNotMet`: changed since the version the request named
                 raise EventChanged(f"Google Calendar answered 412 to {what}") from None
-            if status not in _GONE:
+            if status not in GONE:
                 raise translate(exc, what) from None
             if status == 404 and not self._calendar_seen:
                 await self._check_calendar()  # raises `CalendarNotFound` if it is the calendar's
@@ -250,7 +186,7 @@ class GoogleCalendarStore:
         request = self._service.events().get(calendarId=self.settings.calendar_id, eventId=event_id)
         item = await self._event_request(request, "events.get")
         if item is None:
-            self._etags.pop(event_id, None)
+            self._etags.forget(event_id)
             return None
         if event_id not in self._etags:
             # Only when the contact was shown no version: the one shown is what they decide on.
@@ -259,19 +195,15 @@ class GoogleCalendarStore:
 
     def _shown(self, event_id: str, item: Any) -> None:
         """Remember `item`'s etag as the version of `event_id` the contact knows."""
-        self._etags.pop(event_id, None)
         etag = item.get("etag") if isinstance(item, dict) else None
-        if isinstance(etag, str) and etag:
-            self._etags[event_id] = etag
-            while len(self._etags) > _REMEMBERED_ETAGS:
-                self._etags.popitem(last=False)
+        self._etags.remember(event_id, etag if isinstance(etag, str) else None)
 
     def _only_as_read(self, request: Any, event_id: str) -> Any:
         """`request` (a write of the event) made conditional on the version the contact knows.
 
         The etag is used once: a refused write is not repeated with it, and the next write
         names the version its own read sees unless the contact is shown one again."""
-        etag = self._etags.pop(event_id, None)
+        etag = self._etags.take(event_id)
         if etag is not None:
             request.headers["If-Match"] = etag
         return request
@@ -303,9 +235,9 @@ class GoogleCalendarStore:
         try:
             item = await self._send(request)
         except HttpError as exc:
-            if _status(exc) == 404:
+            if http_status(exc) == 404:
                 raise self._calendar_missing("events.insert") from None
-            if _status(exc) != 409:
+            if http_status(exc) != 409:
                 raise translate(exc, "events.insert") from None
             # 409: this request's event exists already (an earlier attempt got through).
             existing = await self.appointment(body["id"])
@@ -352,50 +284,6 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _credentials(settings: GoogleCalendarSettings) -> Any:
-    from google.oauth2 import service_account
-
-    info = settings.service_account_info
-    try:
-        if settings.credentials_path:
-            return service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-                settings.credentials_path, scopes=SCOPES
-            )
-        if info is None:
-            return None
-        raw = info if isinstance(info, dict) else json.loads(info.get_secret_value())
-        return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-            raw, scopes=SCOPES
-        )
-    except (OSError, ValueError, KeyError) as exc:
-        # The key material must not reach the message: name the setting only.
-        where = "credentials_path" if settings.credentials_path else "service_account_info"
-        problem = type(exc).__name__
-        raise ValueError(f"{where}: not a usable service-account key ({problem})") from None
-
-
-def service_account_info_problem(settings: GoogleCalendarSettings) -> str | None:
-    """Why `build` would refuse the `service_account_info` of `settings` at boot (never the key
-    itself), or None, also when there is none. Lets the control plane refuse a key before
-    storing it. A `credentials_path` is not read: it names a file on the data plane's host."""
-    if settings.service_account_info is None or settings.credentials_path:
-        return None
-    try:
-        _credentials(settings)
-    except ValueError as exc:
-        return str(exc).removeprefix("service_account_info: ")
-    return None
-
-
-def _no_redirects(http: Any) -> Any:
-    """`http` (an `httplib2.Http`) set never to follow a redirect: a 3xx would send the request
-    again, its bearer token included, to wherever it points (an internal address, another
-    host). The 3xx comes back as the answer, an `HttpError` reported as a failure. The token
-    request (`token_uri`) goes through the same object, so it does not follow either."""
-    http.follow_redirects = False
-    return http
-
-
 def build(
     settings: Mapping[str, Any], *, timezone: str, clock: Clock, http: Any | None = None
 ) -> CalendarService:
@@ -411,31 +299,16 @@ def build(
     Raises:
         pydantic.ValidationError / ValueError: the settings or credentials are unusable.
     """
-    import httplib2  # type: ignore[import-untyped]
     from googleapiclient.discovery import build as discovery_build
 
     parsed = GoogleCalendarSettings.model_validate(
         {"type": "google_calendar", **with_tenant_timezone(settings, timezone)}
     )
-    credentials = _credentials(parsed) if http is None else None
-    factory: HttpFactory | None = None
-    if http is None:
-        timeout = parsed.request_timeout_s
-
-        def factory() -> Any:
-            plain = _no_redirects(httplib2.Http(timeout=timeout))
-            if credentials is None:
-                return plain
-            from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
-
-            return AuthorizedHttp(credentials, http=plain)
-
+    factory = http_factory(parsed) if http is None else None
     service = discovery_build(
         "calendar",
         "v3",
-        http=http
-        if http is not None
-        else _no_redirects(httplib2.Http(timeout=parsed.request_timeout_s)),
+        http=http if http is not None else plain_http(parsed),
         static_discovery=True,
         cache_discovery=False,
         client_options={"api_endpoint": parsed.api_base_url},

@@ -1,0 +1,94 @@
+"""Google Calendar's service-account credentials, and the HTTP objects requests go through.
+
+httplib2 is not thread-safe, so every request gets its own `httplib2.Http` (authorised with the
+service account's key when there is one), and none follows redirects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from botfleet.adapters.connectors.calendar.config import GoogleCalendarSettings
+
+SCOPES = ("https://www.googleapis.com/auth/calendar",)
+
+HttpFactory = Callable[[], Any]
+
+
+def credentials(settings: GoogleCalendarSettings) -> Any:
+    """The service account's credentials from `credentials_path` or `service_account_info`
+    (None when neither is set: a local fake).
+
+    Raises:
+        ValueError: the key is unusable; the message names the setting, never the key.
+    """
+    from google.oauth2 import service_account
+
+    info = settings.service_account_info
+    try:
+        if settings.credentials_path:
+            return service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                settings.credentials_path, scopes=SCOPES
+            )
+        if info is None:
+            return None
+        raw = info if isinstance(info, dict) else json.loads(info.get_secret_value())
+        return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+            raw, scopes=SCOPES
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        # The key material must not reach the message: name the setting only.
+        where = "credentials_path" if settings.credentials_path else "service_account_info"
+        problem = type(exc).__name__
+        raise ValueError(f"{where}: not a usable service-account key ({problem})") from None
+
+
+def service_account_info_problem(settings: GoogleCalendarSettings) -> str | None:
+    """Why `build` would refuse the `service_account_info` of `settings` at boot (never the key
+    itself), or None, also when there is none. Lets the control plane refuse a key before
+    storing it. A `credentials_path` is not read: it names a file on the data plane's host."""
+    if settings.service_account_info is None or settings.credentials_path:
+        return None
+    try:
+        credentials(settings)
+    except ValueError as exc:
+        return str(exc).removeprefix("service_account_info: ")
+    return None
+
+
+def no_redirects(http: Any) -> Any:
+    """`http` (an `httplib2.Http`) set never to follow a redirect: a 3xx would send the request
+    again, its bearer token included, to wherever it points (an internal address, another
+    host). The 3xx comes back as the answer, an `HttpError` reported as a failure. The token
+    request (`token_uri`) goes through the same object, so it does not follow either."""
+    http.follow_redirects = False
+    return http
+
+
+def plain_http(settings: GoogleCalendarSettings) -> Any:
+    """An unauthorised `httplib2.Http` that follows no redirect."""
+    import httplib2  # type: ignore[import-untyped]
+
+    return no_redirects(httplib2.Http(timeout=settings.request_timeout_s))
+
+
+def http_factory(settings: GoogleCalendarSettings) -> HttpFactory:
+    """Makes the HTTP object of one request: authorised with the service account's key when
+    there is one (the key is read now, so an unusable one fails at boot).
+
+    Raises:
+        ValueError: the key is unusable (see `credentials`).
+    """
+    key = credentials(settings)
+
+    def factory() -> Any:
+        plain = plain_http(settings)
+        if key is None:
+            return plain
+        from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
+
+        return AuthorizedHttp(key, http=plain)
+
+    return factory
