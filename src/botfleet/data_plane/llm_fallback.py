@@ -43,6 +43,7 @@ from botfleet.data_plane.resilience import (
     parse_policy,
 )
 from botfleet.data_plane.runtime.cancellation import stray_cancellation_as_error
+from botfleet.domain.built_in_texts import built_in_texts
 from botfleet.domain.errors import ConfigError, ConnectorError
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.ports.clock import Clock
@@ -116,7 +117,11 @@ class KnowledgeLLMFallback:
     async def reply(self, question: str, context: LLMContext, fallback_text: str) -> str | None:
         if not self.enabled:
             return None
-        safe = self.options.safe_text(fallback_text)
+        # No text from the flow (the runtime passes its own built-in one in the contact's
+        # language): the built-in one of the tenant's language, not English.
+        safe = self.options.safe_text(
+            fallback_text or built_in_texts("", context.language).llm_fallback
+        )
         if self.connector is None:
             log.info(
                 "llm_question",

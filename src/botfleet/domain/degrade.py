@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
+from botfleet.domain.built_in_texts import in_language
 from botfleet.domain.outputs import (
     Buttons,
     Capabilities,
@@ -68,7 +69,9 @@ class MenuTexts:
 
 ENGLISH = MenuTexts()
 
-#: The built-in words by language (ISO 639-1 code); other languages get English.
+#: The built-in words by language (ISO 639-1 code); other languages get English. The platform's
+#: other sentences (the default apology, the LLM's safe text) are in `built_in_texts`, for the
+#: same languages.
 BUILT_IN_MENU_TEXTS: Mapping[str, MenuTexts] = MappingProxyType(
     {
         "en": ENGLISH,
@@ -96,9 +99,7 @@ def menu_texts(
 
     Cached: the runtime asks once per turn with the same few arguments (positional, so the
     call builds no keyword dict) and gets the same `MenuTexts` object each time."""
-    built_in = BUILT_IN_MENU_TEXTS.get(_primary_language(language)) or BUILT_IN_MENU_TEXTS.get(
-        _primary_language(fallback_language), ENGLISH
-    )
+    built_in = in_language(BUILT_IN_MENU_TEXTS, language, fallback_language)
     if list_button is None and number_hint is None:
         return built_in
     return MenuTexts(
@@ -106,11 +107,6 @@ def menu_texts(
         list_button=list_button if list_button and list_button.strip() else built_in.list_button,
         number_hint=built_in.number_hint if number_hint is None else number_hint,
     )
-
-
-def _primary_language(tag: str) -> str:
-    """The primary language of a tag: "pt-BR", "ca_ES", " ES " -> "pt", "ca", "es"."""
-    return tag.strip().replace("_", "-").split("-", 1)[0].casefold()
 
 
 # Punctuation that ends a sentence when whitespace follows it.

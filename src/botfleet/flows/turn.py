@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from botfleet.domain.built_in_texts import ENGLISH_TEXTS, built_in_texts
 from botfleet.domain.degrade import MenuTexts, menu_texts
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, options_of
@@ -18,7 +19,8 @@ from botfleet.flows.render import Renderer
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import HISTORY_LIMIT, ConversationState, Resume, Turn
 
-DEFAULT_ERROR_TEXT = "Sorry, something went wrong on our side. Please try again in a moment."
+#: The English apology (`error_text` gives the one of the contact's or tenant's language).
+DEFAULT_ERROR_TEXT = ENGLISH_TEXTS.error
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +157,14 @@ class TurnBuilder:
         self.outputs.append(output)
 
     def error_text(self) -> str:
-        return self.flow.settings.error_text or DEFAULT_ERROR_TEXT
+        """`settings.error_text`, else the built-in apology of the contact's language (the
+        message's), else of the tenant's, as `menu_texts` picks its words. Asked only when
+        something failed: no work on a turn that goes well."""
+        own = self.flow.settings.error_text
+        if own:
+            return own
+        contact = self.message.language if self.message is not None else ""
+        return built_in_texts(contact, self.ctx.tenant.language).error
 
     def menu_texts(self) -> MenuTexts:
         """The words degradation adds to this turn's menus: `settings.menu_texts`, else the

@@ -20,14 +20,20 @@ from typing import Protocol
 from botfleet.data_plane.observability import turn_identity
 from botfleet.data_plane.runtime.cancellation import being_cancelled, stray_cancellation_as_error
 from botfleet.data_plane.runtime.contact_log import ContactLog
+from botfleet.domain.built_in_texts import BuiltInTexts, built_in_texts
 from botfleet.domain.errors import ConnectorError, ConnectorUnavailable, TemplateError
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows import effects
 from botfleet.flows.engine import StepContext, StepResult, step
-from botfleet.flows.events import ConnectorFailed, ConnectorReplied, Event, TaskFired
+from botfleet.flows.events import (
+    ConnectorFailed,
+    ConnectorReplied,
+    Event,
+    MessageReceived,
+    TaskFired,
+)
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import ConversationState
-from botfleet.flows.turn import DEFAULT_ERROR_TEXT
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback
 from botfleet.ports.scheduling import RunAtPassed, TaskScheduler, one_off_run_id
@@ -109,7 +115,7 @@ async def _run_steps(
                 deps.step_observer(result)
             outputs.extend(result.outputs)
             call = (
-                await _apply_effects(deps, result, outputs, scheduled, log)
+                await _apply_effects(deps, result, outputs, scheduled, log, event)
                 if result.effects
                 else None
             )
@@ -120,7 +126,7 @@ async def _run_steps(
         else:
             final = result.state  # the last step's, as the guard found it
             log.error("turn_call_limit", limit=MAX_CALLS_PER_TURN)
-            outputs.append(Text(_error_text(flow)))
+            outputs.append(Text(_error_text(flow, event, ctx.tenant.language)))
     except TemplateError as exc:
         if ctx.strict:
             raise  # the conversation-test runner reports it as the test's failure
@@ -130,7 +136,7 @@ async def _run_steps(
         task = event.task if isinstance(event, TaskFired) else None
         if task is None:
             log.error("template_error", where=exc.where, detail=exc.detail)
-            outputs.append(Text(_error_text(flow)))
+            outputs.append(Text(_error_text(flow, event, ctx.tenant.language)))
         else:
             log.error("template_error", where=exc.where, detail=exc.detail, task=task)
     if final.awaiting is not None:  # stopped by the guard: never leave a dangling call
@@ -144,6 +150,7 @@ async def _apply_effects(
     outputs: list[Output],
     scheduled: set[str],
     log: ContactLog,
+    event: Event,
 ) -> effects.CallConnector | None:
     call: effects.CallConnector | None = None
     for effect in result.effects:
@@ -162,7 +169,7 @@ async def _apply_effects(
                         await deps.scheduler.cancel(effect.idempotency_key)
             case effects.AskLLM():
                 with stray_cancellation_as_error("the LLM call"):
-                    text = await _ask_llm(deps, effect, result.state)
+                    text = await _ask_llm(deps, effect, result.state, event)
                 if text:
                     outputs.append(Text(text))
     return call
@@ -192,16 +199,25 @@ async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLo
     return False
 
 
-async def _ask_llm(deps: StepDeps, effect: effects.AskLLM, state: ConversationState) -> str | None:
+async def _ask_llm(
+    deps: StepDeps, effect: effects.AskLLM, state: ConversationState, event: Event
+) -> str | None:
     if deps.llm is None:
         return effect.fallback_text or None
+    tenant_language = deps.ctx.tenant.language
     context = LLMContext(
         state=effect.state,
         history=tuple((t.role, t.text) for t in state.history[-LLM_HISTORY:]),
         tenant_name=deps.ctx.tenant.name,
-        language=deps.ctx.tenant.language,
+        # The tenant's, not the contact's: the rules it goes into stay one per tenant, so the
+        # provider's prompt cache holds (prompt.py); they tell the model to answer in the
+        # customer's language anyway.
+        language=tenant_language,
     )
-    return await deps.llm.reply(effect.question, context, effect.fallback_text)
+    # The flow's safe text, else the built-in one of the contact's language, else the
+    # tenant's: the fallback knows only the tenant's (its own `llm.fallback_text` still wins).
+    safe = effect.fallback_text or _built_in(event, tenant_language).llm_fallback
+    return await deps.llm.reply(effect.question, context, safe)
 
 
 async def _call(deps: StepDeps, call: effects.CallConnector, log: ContactLog) -> Event:
@@ -226,8 +242,17 @@ async def _call(deps: StepDeps, call: effects.CallConnector, log: ContactLog) ->
     return ConnectorReplied(call.request_id, result)
 
 
-def _error_text(flow: FlowSpec) -> str:
-    return flow.settings.error_text or DEFAULT_ERROR_TEXT
+def _error_text(flow: FlowSpec, event: Event, tenant_language: str) -> str:
+    """`settings.error_text`, else the built-in apology of the contact's language, else of the
+    tenant's (as the engine's `TurnBuilder.error_text`). Asked only when a turn failed."""
+    return flow.settings.error_text or _built_in(event, tenant_language).error
+
+
+def _built_in(event: Event, tenant_language: str) -> BuiltInTexts:
+    """The platform's sentences for the turn's contact: a message says its language when the
+    channel gives it (Telegram); other turns (a task's) have only the tenant's."""
+    contact = event.message.language if isinstance(event, MessageReceived) else ""
+    return built_in_texts(contact, tenant_language)
 
 
 def _log_diagnostics(result: StepResult, log: ContactLog) -> None:
