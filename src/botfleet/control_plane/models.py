@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Self
 
@@ -272,10 +273,34 @@ class FlowVersionItem(_VersionView):
     warnings: list[str]
 
 
+class FlowChangeView(_View):
+    """One way publishing a version affects conversations under way (never a refusal)."""
+
+    code: str = Field(description="state_removed | task_removed | task_data_missing")
+    path: str = Field(
+        description="where: a state or task of the version live until then "
+        "(states.ASK_DAY, tasks.reminder), or an action of the published one "
+        "(tasks.reminder[0])"
+    )
+    message: str = Field(description="what happens to the contacts concerned")
+
+
 class FlowVersionView(FlowVersionItem):
     """The answer of an upload, publish or rollback."""
 
     unchanged: bool = Field(default=False, description=UNCHANGED)
+    changes: list[FlowChangeView] = Field(
+        default_factory=list,
+        description="when this answer made the version live: what replacing the version live "
+        "until then does to conversations under way (contacts restarted, reminders that send "
+        "nothing or render a value empty), computed from the two flows; empty when nothing "
+        "was live, nothing changes for them, or no publish happened",
+    )
+
+    def with_changes(self, changes: Iterable[object]) -> Self:
+        """This view with `changes` (objects with code, path and message) listed."""
+        views = [FlowChangeView.model_validate(change) for change in changes]
+        return self.model_copy(update={"changes": views})
 
 
 class FlowVersionDetail(FlowVersionItem):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from botfleet.flows._content_checks import check_duration, data_keys_written
 from botfleet.flows._issues import IssueCollector, did_you_mean
+from botfleet.flows._template_checks import check_templates
 from botfleet.flows.render import is_template
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.yaml_lines import index_path
@@ -21,6 +22,8 @@ def check_settings(spec: FlowSpec, collector: IssueCollector) -> None:
     settings = spec.settings
     if settings.session_timeout is not None:
         check_duration(settings.session_timeout, "settings.session_timeout", collector)
+    if settings.restart_text is not None:  # rendered, unlike the texts of the error paths
+        check_templates(collector, "settings.restart_text", settings.restart_text)
     _check_plain_texts(spec, collector)
     _check_session_keeps(spec, collector)
 

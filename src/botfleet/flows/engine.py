@@ -90,6 +90,8 @@ def _on_message(
     renderer = turn.renderer()
     for where, transition in _candidates(flow, state.node):
         if matches(transition, message, renderer, where):
+            if reset:
+                _say_restart(turn)
             turn.fired.append(where)
             _fire(turn, transition, message, where)
             enter(turn, transition.target, origin=state.node, chain=(), turn_id=turn_id)
@@ -99,6 +101,8 @@ def _on_message(
         # contact to the fallback or the error text would answer a reaction with "I didn't
         # understand". Flows that want reactions match them with `on_type: reaction`.
         return turn.result()
+    if reset:
+        _say_restart(turn)
     # A contact restarted because their state is gone (a new flow version) is answered as a
     # new contact's first message is: the text was meant for a question the flow no longer
     # asks, and the initial state's fallback (its menu) says where they are; an LLM answer
@@ -155,6 +159,16 @@ def _known_node(
         f"flow {flow.id!r} has no state {state.node!r}; restarting at {flow.initial_state!r}",
     )
     return replace(state, node=flow.initial_state, last_options=()), [reset]
+
+
+def _say_restart(turn: TurnBuilder) -> None:
+    """`settings.restart_text`, said before the answer to a contact whose state is gone: the
+    answer alone (the main menu where they expected a question) would read as a mistake."""
+    source = turn.flow.settings.restart_text
+    if source:
+        text = turn.renderer().text(source, "settings.restart_text")
+        if text.strip():
+            turn.say(Text(text))
 
 
 def _fire(

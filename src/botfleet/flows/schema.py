@@ -547,6 +547,13 @@ class FlowSettings(_Strict):
         description="Sent when something fails and the flow has no more specific text (else a "
         "default apology). Plain text, sent as written: never rendered as a template.",
     )
+    restart_text: str | None = Field(
+        default=None,
+        description="Sent to a contact restarted in `initial_state` because the state they "
+        "were in is gone (a newly published version removed or renamed it), before the answer "
+        "to their message, e.g. \"We've updated our menu; let's start again.\". A template; "
+        "one that renders blank sends nothing. Left out: nothing extra is sent.",
+    )
     #: Texts of one contact less than this apart are answered as one turn (0: each at once).
     debounce_ms: int = Field(
         default=0,

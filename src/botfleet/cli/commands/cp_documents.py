@@ -27,13 +27,31 @@ class DocumentVerbs:
         if self.kind == "flow":
             return (
                 "Upload a new version (numbered 1..n); an invalid flow lists its issues by "
-                "line." + same
+                "line." + same + self.changes_note
             )
         return "Upload a new version (numbered 1..n) of the markdown document." + same
+
+    @property
+    def changes_note(self) -> str:
+        """What a publish of this kind prints besides its answer."""
+        if self.kind != "flow":
+            return ""
+        return (
+            " When a version is made live, what replacing the live one does to conversations "
+            "under way (contacts restarted, reminders that send nothing) is printed on stderr, "
+            "one 'warning:' line each; the publish is never refused for it."
+        )
 
     def method(self, verb: str) -> str:
         plural = "flows" if self.kind == "flow" and verb in ("list", "diff") else self.kind
         return f"{verb}_{plural}"
+
+
+def warn_of_changes(answer: object) -> None:
+    """What a publish answered it does to conversations under way (`changes`, flows only),
+    one ``warning:`` line each on stderr: standard output stays the answer's JSON."""
+    for change in getattr(answer, "changes", None) or ():
+        typer.echo(f"warning: {change.path}: {change.message} ({change.code})", err=True)
 
 
 def build(verbs: DocumentVerbs, help_text: str) -> typer.Typer:
@@ -48,7 +66,9 @@ def build(verbs: DocumentVerbs, help_text: str) -> typer.Typer:
         publish: bool = typer.Option(False, "--publish", help="Publish it at once."),
     ) -> None:
         text = read_text(file)
-        run(ctx, lambda c: getattr(c, call("upload"))(tenant, text, publish=publish))
+        warn_of_changes(
+            run(ctx, lambda c: getattr(c, call("upload"))(tenant, text, publish=publish))
+        )
 
     @app.command("list")
     def list_versions(ctx: typer.Context, tenant: str) -> None:
@@ -70,12 +90,23 @@ def build(verbs: DocumentVerbs, help_text: str) -> typer.Typer:
 
         run(ctx, get)
 
-    @app.command("publish")
-    def publish_version(ctx: typer.Context, tenant: str, version: int) -> None:
-        """Make this version the one data planes run (they pick it up on their next poll)."""
-        run(ctx, lambda c: getattr(c, call("publish"))(tenant, version))
+    publish_help = (
+        "Make this version the one data planes run (they pick it up on their next poll)."
+        + verbs.changes_note
+    )
 
-    @app.command("rollback")
+    @app.command("publish", help=publish_help)
+    def publish_version(ctx: typer.Context, tenant: str, version: int) -> None:
+        warn_of_changes(run(ctx, lambda c: getattr(c, call("publish"))(tenant, version)))
+
+    rollback_help = (
+        "Publish an earlier version again (data planes pick it up on their next poll).\n\n"
+        "Without --to: the version that was published before the current one; versions "
+        "uploaded but never published are skipped, and when no earlier version was ever "
+        "published the control plane refuses (409): give --to." + verbs.changes_note
+    )
+
+    @app.command("rollback", help=rollback_help)
     def rollback(
         ctx: typer.Context,
         tenant: str,
@@ -86,13 +117,7 @@ def build(verbs: DocumentVerbs, help_text: str) -> typer.Typer:
             "that was published before the current one).",
         ),
     ) -> None:
-        """Publish an earlier version again (data planes pick it up on their next poll).
-
-        Without --to: the version that was published before the current one; versions
-        uploaded but never published are skipped, and when no earlier version was ever
-        published the control plane refuses (409): give --to.
-        """
-        run(ctx, lambda c: getattr(c, call("rollback"))(tenant, to))
+        warn_of_changes(run(ctx, lambda c: getattr(c, call("rollback"))(tenant, to)))
 
     @app.command("diff")
     def diff(ctx: typer.Context, tenant: str, from_version: int, to_version: int) -> None:

@@ -60,7 +60,9 @@ async def upload_flow(
     the data plane's loader; a 422 lists every problem with its line. Versions are numbered
     1..n (201). With ``?publish=true`` a flow that cannot be published (409) is not stored
     either. The latest version's very text stores nothing: 200 with that version and
-    ``"unchanged": true`` (published with ``?publish=true``)."""
+    ``"unchanged": true`` (published with ``?publish=true``). A publish lists in ``changes``
+    what replacing the live version does to conversations under way (never refused for
+    them)."""
     limit = container.settings.max_flow_bytes
     text = await read_document(
         request, what="flow", json_field="yaml", text_types=FLOW_TEXT_TYPES, limit=limit
@@ -72,7 +74,7 @@ async def upload_flow(
         if done.unchanged:
             response.status_code = status.HTTP_200_OK
         view = FlowVersionView.of(done.document, done.published_version)
-        return view.model_copy(update={"unchanged": done.unchanged})
+        return view.model_copy(update={"unchanged": done.unchanged}).with_changes(done.changes)
 
 
 @router.get("", responses={200: {"headers": LINK_HEADER_DOC}})
@@ -124,11 +126,13 @@ async def rollback_flow(
 ) -> FlowVersionView:
     """Publish an earlier version: ``{"version": n}``, or without a body the version that
     was published before the published one (versions never published are skipped; 409 when
-    none was). Audited as ``flow.rollback``."""
+    none was). Audited as ``flow.rollback``. ``changes`` lists what replacing the live version
+    does to conversations under way."""
     async with uow:
         target = body.version if body is not None else None
-        row = await versions.rollback(uow, principal, FLOWS, tenant_id, target)
-        return FlowVersionView.of(row, row.version)
+        done = await versions.rollback_with_changes(uow, principal, FLOWS, tenant_id, target)
+        row = done.document
+        return FlowVersionView.of(row, row.version).with_changes(done.changes)
 
 
 @router.get("/{version}")
@@ -146,7 +150,10 @@ async def get_flow(
 async def publish_flow(
     tenant_id: TenantIdPath, version: VersionPath, principal: PrincipalDep, uow: UoWDep
 ) -> FlowVersionView:
-    """Make this version the one data planes boot with (they pick it up on their next poll)."""
+    """Make this version the one data planes boot with (they pick it up on their next poll).
+    ``changes`` lists what replacing the live version does to conversations under way: the
+    publish is never refused for them."""
     async with uow:
-        row = await versions.publish(uow, principal, FLOWS, tenant_id, version)
-        return FlowVersionView.of(row, row.version)
+        done = await versions.publish_with_changes(uow, principal, FLOWS, tenant_id, version)
+        row = done.document
+        return FlowVersionView.of(row, row.version).with_changes(done.changes)

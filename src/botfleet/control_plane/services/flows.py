@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from pydantic import ValidationError
+
 from botfleet.control_plane.db.tables import FlowVersion, Tenant
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import Conflict, InvalidInput
@@ -14,6 +16,9 @@ from botfleet.domain.errors import FlowValidationError
 from botfleet.flows._issues import did_you_mean
 from botfleet.flows.channel_limits import ChannelLimits
 from botfleet.flows.load import Flow, load_flow_text
+from botfleet.flows.schema import FlowSpec
+from botfleet.flows.version_changes import VersionChange, version_changes
+from botfleet.flows.yaml_lines import YamlSyntaxError, load_with_lines
 
 MAX_FLOW_ID_LENGTH = 200  # the flow_versions.flow_id column
 
@@ -88,12 +93,31 @@ async def check_connectors_kept(
         )
 
 
+def _spec_of(text: str) -> FlowSpec | None:
+    """A stored version's flow, read against the schema only (it was checked whole when it
+    was uploaded); None for one that no longer reads under today's schema."""
+    try:
+        return FlowSpec.model_validate(load_with_lines(text).data)
+    except (YamlSyntaxError, ValidationError):
+        return None
+
+
+def flow_changes(live_text: str, new_text: str) -> tuple[VersionChange, ...]:
+    """What publishing the flow `new_text` in place of the live `live_text` does to the
+    conversations under way (`version_changes`); nothing when either no longer reads."""
+    live, new = _spec_of(live_text), _spec_of(new_text)
+    if live is None or new is None:
+        return ()
+    return version_changes(live, new)
+
+
 FLOWS: versions.DocumentKind[FlowVersion] = versions.DocumentKind(
     name="flow",
     repository=lambda uow: uow.flows,
     get_published=lambda tenant: tenant.published_flow_version,
     set_published=_set_published,
     check_publishable=_check_connectors,
+    changes=flow_changes,
 )
 
 
@@ -173,7 +197,8 @@ async def upload_flow(
 
     The very text of the latest version stores nothing: that version is returned with
     ``unchanged`` (and published with `publish`), so re-sending a file adds no duplicate to
-    roll back over.
+    roll back over. A publish answers what replacing the live version does to conversations
+    under way (``changes``); it is never refused for them.
     """
     principal.require_tenant(tenant_id)
     versions.check_size("flow", text, max_bytes)
@@ -209,7 +234,6 @@ async def upload_flow(
         uow, principal, "flow.upload", tenant_id=tenant_id, target=str(number),
         details={"flow_id": flow.spec.id, "sha256": document.sha256},
     )  # fmt: skip
-    if publish:
-        await versions.publish_new(uow, principal, FLOWS, tenant, document)
+    changes = await versions.publish_new(uow, principal, FLOWS, tenant, document) if publish else ()
     await uow.commit()
-    return versions.Upload(document, FLOWS.get_published(tenant))
+    return versions.Upload(document, FLOWS.get_published(tenant), changes=changes)

@@ -17,6 +17,7 @@ from botfleet.control_plane.pagination import Page, after_version, page_of
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.tenants import get_tenant, get_tenant_for_change
+from botfleet.flows.version_changes import VersionChange
 
 DocT = TypeVar("DocT", bound=VersionedDocument)
 
@@ -32,6 +33,9 @@ class DocumentKind(Generic[DocT]):
     #: Raises (a `ControlPlaneError`) when the document cannot run with the tenant as it is
     #: now: a data plane would refuse to boot with it.
     check_publishable: Callable[[Tenant, DocT], None] | None = None
+    #: What publishing the second text in place of the first (the live one) does to the
+    #: conversations under way; CPU-bound, so run in a worker thread. None: nothing to say.
+    changes: Callable[[str, str], tuple[VersionChange, ...]] | None = None
 
 
 def sha256_text(text: str) -> str:
@@ -63,6 +67,17 @@ class Upload(Generic[DocT]):
     published_version: int | None
     #: True when the text was the latest version's: that version is answered, none is added.
     unchanged: bool = False
+    #: With publish: what replacing the version live until then does to conversations.
+    changes: tuple[VersionChange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Published(Generic[DocT]):
+    """What a publish or rollback did: the version now live, and what replacing the one live
+    until then does to conversations under way (empty when the pointer did not move)."""
+
+    document: DocT
+    changes: tuple[VersionChange, ...] = ()
 
 
 async def unchanged_upload(
@@ -84,10 +99,11 @@ async def unchanged_upload(
     latest = await repository.get(tenant.id, number) if number else None
     if latest is None or latest.sha256 != sha256_text(text) or latest.content != text:
         return None
+    changes: tuple[VersionChange, ...] = ()
     if publish:
-        await _publish(uow, principal, kind, tenant, latest, "publish")
+        changes = await _publish(uow, principal, kind, tenant, latest, "publish")
         await uow.commit()
-    return Upload(latest, kind.get_published(tenant), unchanged=True)
+    return Upload(latest, kind.get_published(tenant), unchanged=True, changes=changes)
 
 
 async def get_version(
@@ -146,6 +162,20 @@ async def publish(
     *,
     action: str = "publish",
 ) -> DocT:
+    """`publish_with_changes`, answering only the version."""
+    done = await publish_with_changes(uow, principal, kind, tenant_id, version, action=action)
+    return done.document
+
+
+async def publish_with_changes(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    kind: DocumentKind[DocT],
+    tenant_id: str,
+    version: int,
+    *,
+    action: str = "publish",
+) -> Published[DocT]:
     """Make `version` the one data planes boot with. Audited as ``<kind>.<action>``.
 
     The tenant row is locked first: concurrent publishes (and binding changes) of one tenant
@@ -156,9 +186,9 @@ async def publish(
     document = await kind.repository(uow).get(tenant_id, version)
     if document is None:
         raise NotFound(f"{kind.name} version", version)
-    await _publish(uow, principal, kind, tenant, document, action)
+    changes = await _publish(uow, principal, kind, tenant, document, action)
     await uow.commit()
-    return document
+    return Published(document, changes)
 
 
 async def publish_new(
@@ -167,10 +197,11 @@ async def publish_new(
     kind: DocumentKind[DocT],
     tenant: Tenant,
     document: DocT,
-) -> None:
+) -> tuple[VersionChange, ...]:
     """Publish a version an upload has just added, in the upload's transaction (the caller
-    holds the tenant's lock and commits both): a refused publish stores nothing."""
-    await _publish(uow, principal, kind, tenant, document, "publish")
+    holds the tenant's lock and commits both): a refused publish stores nothing. Returns what
+    replacing the version live until then does to conversations under way."""
+    return await _publish(uow, principal, kind, tenant, document, "publish")
 
 
 async def _publish(
@@ -180,18 +211,46 @@ async def _publish(
     tenant: Tenant,
     document: DocT,
     action: str,
-) -> None:
-    """Point the (locked) tenant at `document`, unless it already is; the caller commits."""
+) -> tuple[VersionChange, ...]:
+    """Point the (locked) tenant at `document`, unless it already is; the caller commits.
+    Returns what replacing the version live until then does to conversations under way (also
+    in the audit entry's details, as ``changes``, when there is any)."""
     previous, version = kind.get_published(tenant), document.version
-    if previous != version:
-        if kind.check_publishable is not None:
-            kind.check_publishable(tenant, document)
-        kind.set_published(tenant, version)
-        tenant.updated_at = utcnow()
-        audit.record(
-            uow, principal, f"{kind.name}.{action}", tenant_id=tenant.id, target=str(version),
-            details={"from_version": previous, "to_version": version},
-        )  # fmt: skip
+    if previous == version:
+        return ()
+    if kind.check_publishable is not None:
+        kind.check_publishable(tenant, document)
+    changes = await _changes_from(uow, kind, tenant.id, previous, document)
+    kind.set_published(tenant, version)
+    tenant.updated_at = utcnow()
+    details: dict[str, object] = {"from_version": previous, "to_version": version}
+    if changes:
+        details["changes"] = [
+            {"code": c.code, "path": c.path, "message": c.message} for c in changes
+        ]
+    audit.record(
+        uow, principal, f"{kind.name}.{action}", tenant_id=tenant.id, target=str(version),
+        details=details,
+    )  # fmt: skip
+    return changes
+
+
+async def _changes_from(
+    uow: SqlAlchemyUnitOfWork,
+    kind: DocumentKind[DocT],
+    tenant_id: str,
+    live: int | None,
+    document: DocT,
+) -> tuple[VersionChange, ...]:
+    """`kind.changes` from version `live` (None: nothing was live, so nothing changes for
+    anyone) to `document`, in a worker thread: comparing two large flows takes CPU, which on
+    the event loop would hold every other tenant's requests."""
+    if kind.changes is None or live is None:
+        return ()
+    before = await kind.repository(uow).get(tenant_id, live)
+    if before is None:
+        return ()
+    return await asyncio.to_thread(kind.changes, before.content, document.content)
 
 
 async def rollback(
@@ -201,6 +260,17 @@ async def rollback(
     tenant_id: str,
     version: int | None = None,
 ) -> DocT:
+    """`rollback_with_changes`, answering only the version."""
+    return (await rollback_with_changes(uow, principal, kind, tenant_id, version)).document
+
+
+async def rollback_with_changes(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    kind: DocumentKind[DocT],
+    tenant_id: str,
+    version: int | None = None,
+) -> Published[DocT]:
     """Publish an earlier version: `version`, or by default the one published before the
     published one (`published_before`): a version that was never published (an upload kept
     as a draft) is skipped. Audited as ``<kind>.rollback``."""
@@ -225,9 +295,9 @@ async def rollback(
             f"rollback must go to a version before the published one ({current}); "
             f"use publish for version {version}"
         )
-    await _publish(uow, principal, kind, tenant, document, "rollback")
+    changes = await _publish(uow, principal, kind, tenant, document, "rollback")
     await uow.commit()
-    return document
+    return Published(document, changes)
 
 
 #: Audit entries read at a time while looking back through a tenant's publish history.
