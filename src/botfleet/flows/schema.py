@@ -545,7 +545,8 @@ class FlowSettings(_Strict):
     error_text: str | None = Field(
         default=None,
         description="Sent when something fails and the flow has no more specific text (else a "
-        "default apology). Plain text, sent as written: never rendered as a template.",
+        "built-in apology in the contact's language, else the tenant's). Plain text, sent as "
+        "written: never rendered as a template.",
     )
     restart_text: str | None = Field(
         default=None,
@@ -580,8 +581,9 @@ class FlowSettings(_Strict):
     )
     llm_fallback_text: str | None = Field(
         default=None,
-        description="The safe answer when the LLM cannot answer from the knowledge document. "
-        "Plain text, sent as written: never rendered as a template.",
+        description="The safe answer when the LLM cannot answer from the knowledge document "
+        "(else the tenant's `llm.fallback_text`, else a built-in one in the contact's language, "
+        "else the tenant's). Plain text, sent as written: never rendered as a template.",
     )
     menu_texts: MenuTextsSpec = Field(
         default_factory=MenuTextsSpec,

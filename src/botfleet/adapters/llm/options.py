@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from botfleet.domain.built_in_texts import ENGLISH_TEXTS
 from botfleet.domain.errors import ConfigError, UnknownAdapterError
 from botfleet.domain.tenant_config import TenantConfig
 
@@ -43,9 +44,8 @@ DEFAULT_CONTEXT_TOKENS = {
 }
 #: Environment variables the official SDKs read when no key is configured.
 KEY_VARIABLES = {"anthropic": "ANTHROPIC_API_KEY", "openai_compatible": "OPENAI_API_KEY"}
-DEFAULT_FALLBACK_TEXT = (
-    "I'm sorry, I don't have that information. Please choose an option from the menu."
-)
+#: The English safe text (the runtime passes the contact's or tenant's language's, built_in_texts).
+DEFAULT_FALLBACK_TEXT = ENGLISH_TEXTS.llm_fallback
 
 
 class MockAnswer(BaseModel):
