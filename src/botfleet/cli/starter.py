@@ -17,10 +17,10 @@ _FLOW = """\
 id: __NAME___v1
 initial_state: MENU
 
-settings:
-  # Sent when something fails (a calendar that does not answer...). Left out, the contact gets
-  # a built-in apology in their language (else the tenant's `language`).
-  # error_text: "Sorry, something went wrong on our side. Please try again in a moment."
+# Sent when something fails (a calendar that does not answer...). Left out, the contact gets a
+# built-in apology in their language (else the tenant's `language`).
+# settings:
+#   error_text: "Sorry, something went wrong on our side. Please try again in a moment."
 
 global_transitions:
   # Typing "menu" anywhere goes back to the menu.
