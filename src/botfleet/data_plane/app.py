@@ -166,6 +166,7 @@ def create_app(
             proxy,
             title=web.title or tenant_config.display_name(),
             clock=clock,
+            language=tenant_config.language,
             # The seed's dev channel lists every contact's messages; the web chat does not.
             list_all_contacts=tenant_config.channel.type == "http_dev",
         )

@@ -1,5 +1,6 @@
 // Runs the chat page's script against a tiny fake DOM and a fake API (no browser needed).
-// Usage: node chat_page_harness.js <path to chat.js>. Exits non-zero when a check fails.
+// Usage: node chat_page_harness.js <path to chat.js> <the page's words as JSON>. Exits non-zero
+// when a check fails.
 "use strict";
 
 const assert = require("node:assert/strict");
@@ -7,6 +8,11 @@ const fs = require("node:fs");
 const vm = require("node:vm");
 
 const source = fs.readFileSync(process.argv[2], "utf8");
+// what the page's <script type="application/json" id="chat-words"> block holds
+const wordsJson = process.argv[3];
+const words = JSON.parse(wordsJson);
+// the mark under a message that failed on the way, its "send again" part included
+const notDelivered = (reason) => words.not_delivered.replace("{reason}", reason) + " · " + words.send_again;
 
 class FakeElement {
   constructor(tag) {
@@ -57,13 +63,14 @@ class FakeElement {
 // ------------------------------------------------------------------ fake API
 
 // held: while set, POST /inbound waits for release() (a turn still running); polls are counted
-const server = { outbox: [], inbound: [], held: null, polls: 0 };
+const server = { outbox: [], inbound: [], held: null, polls: 0, down: false };
 
 function reply(status, data) {
   return { ok: status < 300, status: status, json: async () => data };
 }
 
 async function fakeFetch(url, options) {
+  if (server.down) throw new TypeError("Failed to fetch");
   if (url === "inbound") {
     const body = JSON.parse(options.body);
     server.inbound.push(body);
@@ -110,6 +117,8 @@ function openPage() {
   for (const [id, tag] of [["log", "div"], ["status", "p"], ["composer", "form"], ["text", "textarea"], ["reset", "a"]]) {
     ids[id] = new FakeElement(tag);
   }
+  ids["chat-words"] = new FakeElement("script");
+  ids["chat-words"].textContent = wordsJson;
   const intervals = [];
   const document = {
     hidden: false,
@@ -201,7 +210,7 @@ async function main() {
   page.ids.reset.fire("click");
   await settle();
   assert.equal(bubbles(page).length, 6);
-  assert.match(page.ids.reset.textContent, /Press again/);
+  assert.equal(page.ids.reset.textContent, words.confirm_reset);
   page.ids.reset.fire("click");
   await settle();
   assert.deepEqual(bubbles(page), []);
@@ -238,7 +247,7 @@ async function main() {
   await settle();
   // the message that failed stays marked (a later answer clears the status line, not the mark)
   assert.deepEqual(bubbles(page).slice(before), [
-    "msg user failed: hiNot delivered: busy", "msg user: I'd like", "msg user: a haircut",
+    "msg user failed: hi" + notDelivered("busy"), "msg user: I'd like", "msg user: a haircut",
     "msg bot: Booking a haircut: which day?",
   ]);
   assert.equal(page.ids.status.text, "");
@@ -248,8 +257,19 @@ async function main() {
   assert.equal(bubbles(page).length, before + 4);
   const reloaded = openPage();
   await settle();
-  assert.equal(bubbles(reloaded)[before], "msg user failed: hiNot delivered: busy");
+  assert.equal(bubbles(reloaded)[before], "msg user failed: hi" + notDelivered("busy"));
+  const retry = reloaded.ids.log.all().find((n) => n.className === "note retry");
+  assert.equal(retry.title, words.send_again_hint);
   page = reloaded;
+
+  // no connection: the mark and the status line say so in the page's words
+  server.down = true;
+  page.ids.text.value = "anyone?";
+  page.ids.composer.fire("submit");
+  await settle();
+  server.down = false;
+  assert.equal(bubbles(page).at(-1), "msg user failed: anyone?" + notDelivered(words.no_connection));
+  assert.equal(page.ids.status.text, words.unreachable);
 
   // blank text is not sent
   page.ids.text.value = "   ";

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 import botfleet.adapters.channels.webchat as webchat
 from botfleet.adapters.channels.webchat import build_routes
+from botfleet.adapters.channels.webchat.page_words import page_words
 from botfleet.adapters.stores.memory import InMemoryOutbox
 from botfleet.domain.messages import InboundMessage
 from botfleet.ports.channels import TurnResult
@@ -143,13 +145,16 @@ def test_scripts_are_valid_javascript(name: str) -> None:
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_page_script_chats_without_showing_a_reply_twice() -> None:
-    """Send, poll, get a reminder, press a button, reload, reset (see chat_page_harness.js)."""
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_page_script_chats_without_showing_a_reply_twice(language: str) -> None:
+    """Send, poll, get a reminder, press a button, reload, reset, fail (chat_page_harness.js),
+    the script's words taken from the page's data block."""
     node = shutil.which("node")
     assert node is not None
     harness = Path(__file__).with_name("chat_page_harness.js")
+    words = json.dumps(page_words(language).script_words())
     result = subprocess.run(
-        [node, str(harness), str(STATIC / "chat.js")],
+        [node, str(harness), str(STATIC / "chat.js"), words],
         capture_output=True,
         text=True,
         check=False,

@@ -96,6 +96,7 @@ def build_routes(
     *,
     title: str,
     clock: Clock,
+    language: str = "en",
     capabilities: Capabilities | None = None,
     list_all_contacts: bool = False,
 ) -> list[Operation]:
@@ -106,6 +107,8 @@ def build_routes(
         outbox: Where the runtime keeps every message it sent (read by `GET /messages`).
         title: Shown in the page header and the widget.
         clock: Source of inbound message timestamps.
+        language: The tenant's `language` ("es", "pt-BR"): the page's and the widget's own
+            words are in it when built in (`page_words`), else in English.
         capabilities: What replies are fitted to; the runtime's sender should use the same
             (default `WEBCHAT_CAPABILITIES`).
         list_all_contacts: Allow `GET /messages` without `contact_id` (the seed's dev
@@ -115,7 +118,7 @@ def build_routes(
             tenant left on `http_dev` (the control plane's default channel) published them.
     """
     caps = capabilities or WEBCHAT_CAPABILITIES
-    assets = load_assets(title)
+    assets = load_assets(title, language)
 
     async def inbound(request: Request) -> Response:
         wait = _wait_flag(request.query_params.get("wait"))

@@ -1,4 +1,7 @@
-"""The chat page, its script and the embeddable widget, read from `static/` once per router."""
+"""The chat page, its script and the embeddable widget, read from `static/` once per router.
+
+The page and the widget are filled in with the tenant's title and words (`page_words`); the
+script is the same file in every language, so browsers and proxies cache one copy."""
 
 from __future__ import annotations
 
@@ -10,10 +13,15 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-#: Placeholder in chat.html replaced by the (HTML-escaped) chat title.
-PAGE_TITLE_MARK = "__BOTFLEET_TITLE__"
+from botfleet.adapters.channels.webchat.page_words import PageWords, page_language, page_words
+
+#: Placeholders in chat.html: `__BOTFLEET_TITLE__`, `__BOTFLEET_LANG__`, `__BOTFLEET_WORDS__`
+#: and one per word written into the HTML (`__BOTFLEET_SEND__` is `PageWords.send`).
+_PAGE_MARK = re.compile(r"__BOTFLEET_([A-Z_]+)__")
 #: Placeholder in widget.js replaced by the chat title as a JSON string literal.
 WIDGET_TITLE_MARK = '/*title*/ "Chat"'
+#: Placeholder in widget.js replaced by the bubble's labels as a JSON object.
+WIDGET_LABELS_MARK = '/*labels*/ { open: "Open chat: Chat", close: "Close chat" }'
 
 #: The page's script tag, given the script's version so a page never runs an older cached copy.
 SCRIPT_TAG = '<script src="chat.js"></script>'
@@ -69,8 +77,9 @@ class Assets:
     page_headers: dict[str, str]
 
 
-def load_assets(title: str) -> Assets:
-    """Read the static files and put `title` in the page and the widget, escaped for each."""
+def load_assets(title: str, language: str = "en") -> Assets:
+    """Read the static files and put `title` and the words of `language` (the tenant's) in the
+    page and the widget, escaped for each."""
     static = resources.files("botfleet.adapters.channels.webchat").joinpath("static")
 
     def read(name: str) -> str:
@@ -80,7 +89,48 @@ def load_assets(title: str) -> Assets:
     # The script is cached for minutes (SCRIPT_HEADERS), the page not at all: after an upgrade
     # the new page names the new script by its content (`?v=`), never the cached old one.
     version = hashlib.sha256(chat_js.encode()).hexdigest()[:16]
-    page = read("chat.html").replace(PAGE_TITLE_MARK, html.escape(title, quote=True))
+    words = page_words(language)
+    page = _fill_page(read("chat.html"), title, language, words)
     page = page.replace(SCRIPT_TAG, f'<script src="chat.js?v={version}"></script>')
-    widget = read("widget.js").replace(WIDGET_TITLE_MARK, json.dumps(title, ensure_ascii=True))
+    labels = {
+        "open": words.open_chat.replace("{title}", title),
+        "close": words.close_chat,
+    }
+    widget = _fill(read("widget.js"), WIDGET_TITLE_MARK, json.dumps(title, ensure_ascii=True))
+    widget = _fill(widget, WIDGET_LABELS_MARK, json.dumps(labels, ensure_ascii=True))
     return Assets(page=page, chat_js=chat_js, widget_js=widget, page_headers=page_headers(page))
+
+
+def _fill_page(page: str, title: str, language: str, words: PageWords) -> str:
+    """chat.html with its placeholders filled: text HTML-escaped, chat.js's words as JSON that
+    cannot end their `<script>` data block."""
+    values = {
+        "TITLE": title,
+        "LANG": page_language(language),
+        "TYPING": words.typing.replace("{title}", title),
+        **{name.upper(): getattr(words, name) for name in _HTML_WORDS},
+    }
+    script_words = json.dumps(words.script_words(), ensure_ascii=False)
+    for char in "<>&":  # "</script>" or "<!--" inside would end or bend the block
+        script_words = script_words.replace(char, f"\\u{ord(char):04x}")
+
+    def value(mark: re.Match[str]) -> str:
+        if mark[1] == "WORDS":
+            return script_words
+        if mark[1] not in values:
+            raise RuntimeError(f"chat.html: unknown placeholder {mark[0]!r}")
+        return html.escape(values[mark[1]], quote=True)
+
+    return _PAGE_MARK.sub(value, page)
+
+
+#: The words chat.html shows as written, named as in `PageWords`.
+_HTML_WORDS = ("reset", "message_label", "placeholder", "send", "needs_javascript")
+
+
+def _fill(text: str, mark: str, value: str) -> str:
+    """`text` with `mark` replaced; a static file without it is a packaging bug, told here
+    rather than as a widget that silently shows the wrong words."""
+    if mark not in text:
+        raise RuntimeError(f"web chat static file: placeholder {mark!r} is missing")
+    return text.replace(mark, value)

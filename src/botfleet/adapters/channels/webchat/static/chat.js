@@ -21,6 +21,28 @@
   const resetButton = document.getElementById("reset");
   const typing = document.getElementById("typing"); // absent from a page cached before it
 
+  // The words this script shows, in the tenant's language. The page carries them as a JSON data
+  // block (its policy runs no inline script), so this file is the same in every language.
+  const WORDS = readWords();
+
+  function readWords() {
+    try {
+      const words = JSON.parse(document.getElementById("chat-words").textContent);
+      if (words && typeof words === "object") return words;
+    } catch (err) {
+      // no block (a page from before it): the bare reasons are shown, see `word`
+    }
+    return {};
+  }
+
+  // A word with its {placeholders} filled in; without the word, just the values.
+  function word(name, values) {
+    const text = WORDS[name];
+    if (typeof text !== "string") return values ? Object.values(values).join(" ") : "";
+    return text.replace(/\{(\w+)\}/g, (found, key) =>
+      values && Object.hasOwn(values, key) ? String(values[key]) : found);
+  }
+
   if (new URLSearchParams(location.search).get("embed") === "1") {
     document.body.classList.add("embed");
   }
@@ -149,14 +171,15 @@
   // again, with its own message id: if it did arrive after all, the bot does not run it twice.
   function markFailed(row, entry) {
     row.classList.add("failed");
-    const reason = "Not delivered: " + entry.failed;
+    const reason = word("not_delivered", { reason: entry.failed });
     if (!entry.resend || typeof entry.resend !== "object") {
       row.appendChild(el("div", "note", reason));
       return;
     }
-    const again = el("button", "note retry", reason); // CSS adds " · Send again" to the label
+    const again = el("button", "note retry", reason);
+    again.appendChild(el("span", "", " · " + word("send_again")));
     again.type = "button";
-    again.title = "Send this message again";
+    again.title = word("send_again_hint");
     again.addEventListener("click", () => sendAgain(entry, row, again));
     row.appendChild(again);
   }
@@ -199,7 +222,7 @@
       bubble.appendChild(bar);
     } else if (output.type === "list" && Array.isArray(output.sections)) {
       const list = el("details", "menu");
-      list.appendChild(directed(el("summary", "", output.button_label || "Options")));
+      list.appendChild(directed(el("summary", "", output.button_label || word("options"))));
       output.sections.forEach((section) => {
         if (section.title) list.appendChild(directed(el("div", "section-title", section.title)));
         (section.rows || []).forEach((r) => list.appendChild(choiceButton("row", r, "list_reply", menu)));
@@ -273,7 +296,7 @@
     } catch (err) {
       // not JSON: fall through
     }
-    return "error " + response.status;
+    return word("http_error", { status: response.status });
   }
 
   async function post(body) {
@@ -292,18 +315,14 @@
         // the server failing or busy (a restart, 503 Retry-After) may take it a moment later;
         // a message it refused (422, 409) would be refused again
         const again = response.status >= 500 || response.status === 429 || response.status === 408;
-        return { reason: reason, error: "The message was not accepted: " + reason, again: again };
+        return { reason: reason, error: word("not_accepted", { reason: reason }), again: again };
       }
       return { data: await response.json() };
     } catch (err) {
       if (err && err.name === "TimeoutError") {
-        return { reason: "no answer", error: "The chat did not answer in time.", again: true };
+        return { reason: word("no_answer"), error: word("timed_out"), again: true };
       }
-      return {
-        reason: "no connection",
-        error: "Could not reach the chat. Check your connection and try again.",
-        again: true,
-      };
+      return { reason: word("no_connection"), error: word("unreachable"), again: true };
     }
   }
 
@@ -443,7 +462,7 @@
   resetButton.addEventListener("click", (event) => {
     event.preventDefault();
     if (resetArmed === null && state.transcript.length > 0) {
-      resetButton.textContent = "Press again to start over (bookings stay with this chat)";
+      resetButton.textContent = word("confirm_reset");
       resetArmed = setTimeout(disarmReset, RESET_CONFIRM_MS);
       return;
     }

@@ -9,6 +9,8 @@
   window.__botfleetChatWidget = true;
 
   const TITLE = /*title*/ "Chat";
+  // the bubble's labels, in the tenant's language (the data plane fills them in with TITLE)
+  const LABELS = /*labels*/ { open: "Open chat: Chat", close: "Close chat" };
   const script = document.currentScript;
   if (!script || !script.src) return;
   // The chat lives beside this script: ".../widget.js" -> ".../?embed=1".
@@ -36,7 +38,7 @@
 
   const bubble = document.createElement("button");
   bubble.type = "button";
-  bubble.setAttribute("aria-label", "Open chat: " + TITLE);
+  bubble.setAttribute("aria-label", LABELS.open);
   bubble.setAttribute("aria-expanded", "false");
   bubble.style.cssText = [
     "position:fixed", "bottom:20px", side + ":20px", "z-index:2147483647",
@@ -69,7 +71,7 @@
     panel.hidden = false;
     panel.style.display = "block";
     bubble.setAttribute("aria-expanded", "true");
-    bubble.setAttribute("aria-label", "Close chat");
+    bubble.setAttribute("aria-label", LABELS.close);
     bubble.replaceChildren(icon(CLOSE_ICON));
   }
 
@@ -77,7 +79,7 @@
     panel.hidden = true;
     panel.style.display = "none";
     bubble.setAttribute("aria-expanded", "false");
-    bubble.setAttribute("aria-label", "Open chat: " + TITLE);
+    bubble.setAttribute("aria-label", LABELS.open);
     bubble.replaceChildren(icon(CHAT_ICON));
   }
 

@@ -1,0 +1,257 @@
+"""The chat page's and the widget's own words (labels, states, errors), in the platform's languages.
+
+Chosen by the tenant's `language`, as the built-in menu words are (`degrade.BUILT_IN_MENU_TEXTS`,
+`built_in_texts.BUILT_IN_TEXTS`, same languages and forms of address): the page sends no
+visitor language, and the bot's own messages are in the tenant's language, so its frame is too.
+`{title}`, `{reason}` and `{status}` are filled in where the words are used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+
+from botfleet.domain.built_in_texts import in_language, primary_language
+
+#: A BCP 47 language tag's shape ("es", "pt-BR", "zh-Hant-TW").
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+#: The words chat.js shows; the others are written into the HTML or the widget by the server.
+SCRIPT_WORDS = (
+    "not_delivered",
+    "send_again",
+    "send_again_hint",
+    "not_accepted",
+    "timed_out",
+    "no_answer",
+    "unreachable",
+    "no_connection",
+    "http_error",
+    "confirm_reset",
+    "options",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PageWords:
+    """One language's words; `language` is its ISO 639-1 code, the page's `<html lang>`."""
+
+    language: str
+    # ------------------------------------------------ in the page's HTML (chat.html)
+    reset: str
+    typing: str
+    message_label: str
+    placeholder: str
+    send: str
+    needs_javascript: str
+    # ------------------------------------------------ used by chat.js (SCRIPT_WORDS)
+    not_delivered: str
+    send_again: str
+    send_again_hint: str
+    not_accepted: str
+    timed_out: str
+    no_answer: str
+    unreachable: str
+    no_connection: str
+    http_error: str
+    confirm_reset: str
+    options: str
+    # ------------------------------------------------ on the widget's bubble (widget.js)
+    open_chat: str
+    close_chat: str
+
+    def script_words(self) -> dict[str, str]:
+        """The words chat.js shows, by name: the page carries them as a JSON data block."""
+        words = asdict(self)
+        return {name: words[name] for name in SCRIPT_WORDS}
+
+
+ENGLISH_WORDS = PageWords(
+    language="en",
+    reset="Reset conversation",
+    typing="{title} is typing…",
+    message_label="Message",
+    placeholder="Type a message…",
+    send="Send",
+    needs_javascript="This chat needs JavaScript.",
+    not_delivered="Not delivered: {reason}",
+    send_again="Send again",
+    send_again_hint="Send this message again",
+    not_accepted="The message was not accepted: {reason}",
+    timed_out="The chat did not answer in time.",
+    no_answer="no answer",
+    unreachable="Could not reach the chat. Check your connection and try again.",
+    no_connection="no connection",
+    http_error="error {status}",
+    confirm_reset="Press again to start over (bookings stay with this chat)",
+    options="Options",
+    open_chat="Open chat: {title}",
+    close_chat="Close chat",
+)
+
+#: French puts a no-break space before a colon.
+_NBSP = "\u00a0"
+
+#: By language (ISO 639-1 code); other languages get English.
+PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
+    {
+        "en": ENGLISH_WORDS,
+        "es": PageWords(
+            language="es",
+            reset="Reiniciar conversación",
+            typing="{title} está escribiendo…",
+            message_label="Mensaje",
+            placeholder="Escribe un mensaje…",
+            send="Enviar",
+            needs_javascript="Este chat necesita JavaScript.",
+            not_delivered="No entregado: {reason}",
+            send_again="Enviar de nuevo",
+            send_again_hint="Enviar este mensaje de nuevo",
+            not_accepted="El mensaje no se ha aceptado: {reason}",
+            timed_out="El chat no ha respondido a tiempo.",
+            no_answer="sin respuesta",
+            unreachable="No se ha podido conectar con el chat. Comprueba tu conexión e "
+            "inténtalo de nuevo.",
+            no_connection="sin conexión",
+            http_error="error {status}",
+            confirm_reset="Pulsa otra vez para empezar de nuevo (las reservas siguen en este chat)",
+            options="Opciones",
+            open_chat="Abrir chat: {title}",
+            close_chat="Cerrar chat",
+        ),
+        "pt": PageWords(
+            language="pt",
+            reset="Reiniciar conversa",
+            typing="{title} está digitando…",
+            message_label="Mensagem",
+            placeholder="Digite uma mensagem…",
+            send="Enviar",
+            needs_javascript="Este chat precisa de JavaScript.",
+            not_delivered="Não entregue: {reason}",
+            send_again="Enviar de novo",
+            send_again_hint="Enviar esta mensagem de novo",
+            not_accepted="A mensagem não foi aceita: {reason}",
+            timed_out="O chat não respondeu a tempo.",
+            no_answer="sem resposta",
+            unreachable="Não foi possível conectar ao chat. Verifique sua conexão e tente "
+            "novamente.",
+            no_connection="sem conexão",
+            http_error="erro {status}",
+            confirm_reset="Pressione de novo para recomeçar (os agendamentos continuam neste chat)",
+            options="Opções",
+            open_chat="Abrir chat: {title}",
+            close_chat="Fechar chat",
+        ),
+        "fr": PageWords(
+            language="fr",
+            reset="Réinitialiser la conversation",
+            typing="{title} est en train d'écrire…",
+            message_label="Message",
+            placeholder="Écrivez un message…",
+            send="Envoyer",
+            needs_javascript="Ce chat nécessite JavaScript.",
+            not_delivered=f"Non envoyé{_NBSP}: {{reason}}",
+            send_again="Renvoyer",
+            send_again_hint="Renvoyer ce message",
+            not_accepted=f"Le message n'a pas été accepté{_NBSP}: {{reason}}",
+            timed_out="Le chat n'a pas répondu à temps.",
+            no_answer="pas de réponse",
+            unreachable="Impossible de joindre le chat. Vérifiez votre connexion et réessayez.",
+            no_connection="pas de connexion",
+            http_error="erreur {status}",
+            confirm_reset="Appuyez à nouveau pour recommencer (les réservations restent liées "
+            "à ce chat)",
+            options="Options",
+            open_chat=f"Ouvrir le chat{_NBSP}: {{title}}",
+            close_chat="Fermer le chat",
+        ),
+        "de": PageWords(
+            language="de",
+            reset="Unterhaltung zurücksetzen",
+            typing="{title} schreibt…",
+            message_label="Nachricht",
+            placeholder="Nachricht eingeben…",
+            send="Senden",
+            needs_javascript="Dieser Chat benötigt JavaScript.",
+            not_delivered="Nicht zugestellt: {reason}",
+            send_again="Erneut senden",
+            send_again_hint="Diese Nachricht erneut senden",
+            not_accepted="Die Nachricht wurde nicht angenommen: {reason}",
+            timed_out="Der Chat hat nicht rechtzeitig geantwortet.",
+            no_answer="keine Antwort",
+            unreachable="Der Chat ist nicht erreichbar. Bitte prüfen Sie Ihre Verbindung und "
+            "versuchen Sie es erneut.",
+            no_connection="keine Verbindung",
+            http_error="Fehler {status}",
+            confirm_reset="Zum Neustart erneut drücken (Buchungen bleiben bei diesem Chat)",
+            options="Optionen",
+            open_chat="Chat öffnen: {title}",
+            close_chat="Chat schließen",
+        ),
+        "it": PageWords(
+            language="it",
+            reset="Ricomincia la conversazione",
+            typing="{title} sta scrivendo…",
+            message_label="Messaggio",
+            placeholder="Scrivi un messaggio…",
+            send="Invia",
+            needs_javascript="Questa chat richiede JavaScript.",
+            not_delivered="Non consegnato: {reason}",
+            send_again="Invia di nuovo",
+            send_again_hint="Invia di nuovo questo messaggio",
+            not_accepted="Il messaggio non è stato accettato: {reason}",
+            timed_out="La chat non ha risposto in tempo.",
+            no_answer="nessuna risposta",
+            unreachable="Impossibile raggiungere la chat. Controlla la connessione e riprova.",
+            no_connection="nessuna connessione",
+            http_error="errore {status}",
+            confirm_reset="Premi di nuovo per ricominciare (le prenotazioni restano in questa "
+            "chat)",
+            options="Opzioni",
+            open_chat="Apri la chat: {title}",
+            close_chat="Chiudi la chat",
+        ),
+        "ca": PageWords(
+            language="ca",
+            reset="Reinicia la conversa",
+            typing="{title} està escrivint…",
+            message_label="Missatge",
+            placeholder="Escriu un missatge…",
+            send="Envia",
+            needs_javascript="Aquest xat necessita JavaScript.",
+            not_delivered="No lliurat: {reason}",
+            send_again="Torna a enviar",
+            send_again_hint="Torna a enviar aquest missatge",
+            not_accepted="El missatge no s'ha acceptat: {reason}",
+            timed_out="El xat no ha respost a temps.",
+            no_answer="sense resposta",
+            unreachable="No s'ha pogut connectar amb el xat. Comprova la connexió i torna-ho a "
+            "provar.",
+            no_connection="sense connexió",
+            http_error="error {status}",
+            confirm_reset="Prem un altre cop per tornar a començar (les reserves es queden en "
+            "aquest xat)",
+            options="Opcions",
+            open_chat="Obre el xat: {title}",
+            close_chat="Tanca el xat",
+        ),
+    }
+)
+
+
+def page_words(language: str) -> PageWords:
+    """The words for a tenant whose `language` is e.g. "es", "pt-BR" or "ca_ES"; English for
+    a language not built in."""
+    return in_language(PAGE_WORDS, language, "")
+
+
+def page_language(language: str) -> str:
+    """The page's `<html lang>`: the tenant's own tag when the words are in its language
+    ("pt-BR" keeps its region for screen readers and hyphenation), else the words' language.
+    The tag is the tenant file's free text: only a well-formed one is written into the page."""
+    words = page_words(language)
+    tag = language.strip().replace("_", "-")
+    if primary_language(tag) == words.language and _LANGUAGE_TAG.fullmatch(tag):
+        return tag
+    return words.language
