@@ -30,12 +30,11 @@ from botfleet.adapters.connectors.calendar.config import (
 from botfleet.adapters.connectors.calendar.memory import InMemoryCalendar, InMemoryCalendarStore
 from botfleet.adapters.connectors.calendar.params import Params
 from botfleet.adapters.connectors.calendar.service import (
-    SLOT_TAKEN,
-    SLOT_UNAVAILABLE,
     _ends,
     _query_range,
 )
 from botfleet.adapters.connectors.calendar.slots import BusySpans, PreparedEvents
+from botfleet.adapters.connectors.calendar.texts import Refusal
 from botfleet.domain.calendar import (
     AllDayEvent,
     Appointment,
@@ -243,23 +242,23 @@ class _OldRefusal(InMemoryCalendar):
 
     async def _refusal(
         self, wall: datetime, service: int, presence: int, *, ignore: str | None = None
-    ) -> tuple[datetime | None, str | None]:
+    ) -> tuple[datetime | None, Refusal | None]:
         day = wall.date()
         start = slots.local_instant(day, wall.hour * 60 + wall.minute, self.settings.tz)
         if start is None:
-            return None, SLOT_UNAVAILABLE
+            return None, Refusal.SLOT_UNAVAILABLE
         now = self.now()
         events = list(await self._events(day, day, ignore))
         if start not in slots.slots_for_day(day, self.settings, events, now, service, presence):
             all_day = [e for e in events if isinstance(e, AllDayEvent)]
             open_hours = slots.slots_for_day(day, self.settings, all_day, now, service, presence)
-            return start, SLOT_TAKEN if start in open_hours else SLOT_UNAVAILABLE
+            return start, Refusal.SLOT_TAKEN if start in open_hours else Refusal.SLOT_UNAVAILABLE
         end = _ends(start, service)
         low, high = epoch_micros(start), epoch_micros(end)
         for busy in await self.store.busy_between(start, end, ignore=ignore):
             b_start, b_end = busy.span
             if min(b_end, high) - max(b_start, low) > slots.OVERLAP_TOLERANCE_US:
-                return start, SLOT_TAKEN
+                return start, Refusal.SLOT_TAKEN
         return start, None
 
 

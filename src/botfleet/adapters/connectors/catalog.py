@@ -183,6 +183,8 @@ def build_connector(
         policy_problems = list(exc.problems)
     settings = {"type": kind, **binding.settings()}
     settings.pop(RESILIENCE_KEY, None)
+    if category == "calendar":  # its texts follow the tenant's language unless it sets one
+        settings = config.with_tenant_language(settings, tenant.language)
     timezone = str(settings.get("timezone") or tenant.timezone)
     try:
         connector = connector_type.factory(settings, name, timezone, clock)

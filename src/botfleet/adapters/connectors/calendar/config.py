@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
+from botfleet.adapters.connectors.calendar.texts import LANGUAGES, calendar_language
 from botfleet.domain.calendar import TimeWindow
 from botfleet.domain.timezones import check_zone_name
 from botfleet.flows.suggestions import closest
@@ -72,6 +73,12 @@ def parse_day_windows(day: str, texts: list[str]) -> tuple[TimeWindow, ...]:
     return tuple(windows)
 
 
+def _tenant_default(schema: dict[str, Any]) -> None:
+    # The model's "en" is only for settings built without a tenant: a tenant file's binding
+    # gets the tenant's language, which the schema must not contradict.
+    schema.pop("default", None)
+
+
 class CalendarSettings(BaseModel):
     """Settings every calendar back end shares: time zone, weekly schedule and slot rules."""
 
@@ -91,6 +98,14 @@ class CalendarSettings(BaseModel):
     )
     closed_dates: list[date] = Field(default_factory=list, description="extra closed days")
     default_service_duration_min: PositiveInt | None = None
+    language: str = Field(
+        "en",
+        description="language of the titles and messages contacts see (one of "
+        f"{', '.join(LANGUAGES)}; a tag such as es-ES counts as es); defaults to the tenant's "
+        "when it is one of these, else English",
+        examples=["es"],
+        json_schema_extra=_tenant_default,
+    )
 
     @model_validator(mode="wrap")
     @classmethod
@@ -115,6 +130,16 @@ class CalendarSettings(BaseModel):
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         return check_zone_name(value)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        language = calendar_language(value)
+        if language is None:
+            raise ValueError(
+                f"the calendar has no texts in {value!r}; languages: {', '.join(LANGUAGES)}"
+            )
+        return language
 
     @field_validator("schedule")
     @classmethod
@@ -362,6 +387,16 @@ def with_tenant_timezone(settings: Mapping[str, Any], timezone: str) -> dict[str
     raw = dict(settings)
     if not raw.get("timezone"):
         raw["timezone"] = timezone
+    return raw
+
+
+def with_tenant_language(settings: Mapping[str, Any], language: str) -> dict[str, Any]:
+    """The raw settings with `language` filled in from the tenant's when absent or empty: the
+    tenant's if the calendar writes it, else English (as the platform's own texts fall back),
+    so a tenant in another language still boots. A `language` the binding gives is checked."""
+    raw = dict(settings)
+    if not raw.get("language"):
+        raw["language"] = calendar_language(language) or "en"
     return raw
 
 

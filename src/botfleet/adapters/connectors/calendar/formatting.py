@@ -1,4 +1,4 @@
-"""Item shapes of the calendar category (ids and English titles) and parsing of their ids.
+"""Item shapes of the calendar category (ids and titles) and parsing of their ids.
 
 Shapes (flow-dsl.md, "Calendar connector operations"), ready for `send_dynamic_options`:
 
@@ -6,7 +6,8 @@ Shapes (flow-dsl.md, "Calendar connector operations"), ready for `send_dynamic_o
 * slots: ``{"id": "hour_2025-03-10_1000", "title": "10:00"}``
 * appointments: ``{"id": "cancel_appt_<event_id>", "title": "Mon 10 Mar · 10:00 · corte"}``
 
-Titles are built by hand, not with `strftime`, so they do not depend on the process locale.
+Titles are in the calendar's language (`texts`; English unless told), built by hand, not with
+`strftime`, so they do not depend on the process locale.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from functools import lru_cache
+from itertools import repeat
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from botfleet.adapters.connectors.calendar.texts import ENGLISH, CalendarTexts
 from botfleet.domain.calendar import Appointment
 
 DAY_PREFIX = "day_"
 SLOT_PREFIX = "hour_"
 CANCEL_PREFIX = "cancel_appt_"
-
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _SLOT_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})(\d{2})$")
@@ -33,9 +33,9 @@ _SLOT_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})(\d{2})$")
 Item = dict[str, str]
 
 
-def day_title(day: date) -> str:
-    """``date(2025, 3, 10)`` -> ``"Mon 10 Mar"``."""
-    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+def day_title(day: date, texts: CalendarTexts = ENGLISH) -> str:
+    """``date(2025, 3, 10)`` -> ``"Mon 10 Mar"`` (``"Lun 10 mar"`` in Spanish)."""
+    return texts.day_title(day)
 
 
 def time_title(moment: datetime) -> str:
@@ -48,14 +48,17 @@ def slot_key(start: datetime) -> str:
     return f"{start.date().isoformat()}_{start.hour:02d}{start.minute:02d}"
 
 
-def day_items(days: Iterable[date]) -> list[Item]:
-    return [{"id": day_id, "title": title} for day_id, title in map(_day_texts, days)]
+def day_items(days: Iterable[date], texts: CalendarTexts = ENGLISH) -> list[Item]:
+    return [
+        {"id": day_id, "title": title} for day_id, title in map(_day_texts, days, repeat(texts))
+    ]
 
 
 @lru_cache(maxsize=1024)
-def _day_texts(day: date) -> tuple[str, str]:
-    """A day item's id and title (a pure function of the date, asked for every day offered)."""
-    return f"{DAY_PREFIX}{day.isoformat()}", day_title(day)
+def _day_texts(day: date, texts: CalendarTexts) -> tuple[str, str]:
+    """A day item's id and title (a pure function of the date and language, asked for every day
+    offered)."""
+    return f"{DAY_PREFIX}{day.isoformat()}", texts.day_title(day)
 
 
 #: ``"HH:MM"`` and ``"HHMM"`` of each minute of a day (formatting them costs more than a look-up,
@@ -78,25 +81,34 @@ def slot_items(starts: Iterable[datetime]) -> list[Item]:
     return items
 
 
-def appointment_title(appointment: Appointment, tz: ZoneInfo) -> str:
+def appointment_title(
+    appointment: Appointment, tz: ZoneInfo, texts: CalendarTexts = ENGLISH
+) -> str:
     """``"Mon 10 Mar · 10:00 · corte"`` (the service part is left out when unknown)."""
     start = appointment.start.astimezone(tz)
-    parts = [day_title(start.date()), time_title(start)]
+    parts = [texts.day_title(start.date()), time_title(start)]
     if appointment.label:
         parts.append(appointment.label)
     return " · ".join(parts)
 
 
 def appointment_items(
-    appointments: Iterable[Appointment], tz: ZoneInfo, *, prefix: str = CANCEL_PREFIX
+    appointments: Iterable[Appointment],
+    tz: ZoneInfo,
+    *,
+    prefix: str = CANCEL_PREFIX,
+    texts: CalendarTexts = ENGLISH,
 ) -> list[Item]:
     """Option items of appointments; `prefix` (default ``cancel_appt_``) starts each id."""
     return [
-        {"id": f"{prefix}{a.event_id}", "title": appointment_title(a, tz)} for a in appointments
+        {"id": f"{prefix}{a.event_id}", "title": appointment_title(a, tz, texts)}
+        for a in appointments
     ]
 
 
-def appointment_record(appointment: Appointment, tz: ZoneInfo) -> dict[str, Any]:
+def appointment_record(
+    appointment: Appointment, tz: ZoneInfo, texts: CalendarTexts = ENGLISH
+) -> dict[str, Any]:
     """Structured form used by `list_appointments` (all values JSON-ready)."""
     start = appointment.start.astimezone(tz)
     end = appointment.end.astimezone(tz)
@@ -112,7 +124,7 @@ def appointment_record(appointment: Appointment, tz: ZoneInfo) -> dict[str, Any]
         "contact_id": appointment.contact_id,
         "contact_name": appointment.contact_name,
         "slot": slot_key(start),
-        "title": appointment_title(appointment, tz),
+        "title": appointment_title(appointment, tz, texts),
     }
 
 

@@ -24,6 +24,10 @@ bot offers, and the horizon may have been shortened since a booking was made.
 Someone else's edit in the middle of a write (the store raises `EventGone` / `EventChanged`)
 is an answer for the user (`NOT_FOUND` / `CHANGED`, reason `not_found`), not a failure of the
 back end.
+
+Language: the `message`s of answers and the titles of items (days, appointments) are in the
+calendar's `language` setting (the tenant's `language` unless the binding gives one; `texts.py`);
+ids, `reason`s and the other fields are the same in every language.
 """
 
 from __future__ import annotations
@@ -42,6 +46,13 @@ from botfleet.adapters.connectors.calendar import formatting, slots
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.adapters.connectors.calendar.params import Params
 from botfleet.adapters.connectors.calendar.store import CalendarStore, EventChanged, EventGone
+from botfleet.adapters.connectors.calendar.texts import (
+    ENGLISH,
+    REASONS,
+    CalendarTexts,
+    Refusal,
+    calendar_texts,
+)
 from botfleet.adapters.connectors.stepping import resumed, run_until_suspended
 from botfleet.domain.calendar import Appointment, CalendarEvent, epoch_micros
 from botfleet.domain.errors import UnknownOperation
@@ -49,22 +60,11 @@ from botfleet.domain.instants import elapsed_after
 from botfleet.ports.clock import Clock
 
 CATEGORY = "calendar"
-SLOT_TAKEN = "Sorry, that slot was just taken. Please choose another time."
-SLOT_UNAVAILABLE = "Sorry, that time is not available for booking."
-NOT_FOUND = "No such appointment was found for you."
-CHANGED = (
-    "That appointment was just changed or cancelled in our calendar, so nothing was done. "
-    "Please check your appointments."
-)
-#: A refusal's `reason`, for flows to branch on (the `message` is English prose for people).
-#: `CHANGED` shares `not_found`: to the flow, the appointment the contact chose is no longer
-#: there as they saw it, and flows written for `not_found` keep working.
-REASONS = {
-    SLOT_TAKEN: "slot_taken",
-    SLOT_UNAVAILABLE: "unavailable",
-    NOT_FOUND: "not_found",
-    CHANGED: "not_found",
-}
+#: The refusals' English `message`s (each `reason` is in `texts.REASONS`).
+SLOT_TAKEN = ENGLISH.refusal(Refusal.SLOT_TAKEN)
+SLOT_UNAVAILABLE = ENGLISH.refusal(Refusal.SLOT_UNAVAILABLE)
+NOT_FOUND = ENGLISH.refusal(Refusal.NOT_FOUND)
+CHANGED = ENGLISH.refusal(Refusal.CHANGED)
 #: How far ahead a contact's appointments are looked for (at least; the booking horizon if
 #: longer): bounded, so a CalDAV search stays one bounded time range, and the same on every back
 #: end, so "my appointments" lists the same bookings whichever calendar a tenant uses.
@@ -76,12 +76,13 @@ Reply = dict[str, Any]
 Handler = Callable[[Params, str], Awaitable[Any]]
 
 
-def _refused(event_id: str, message: str) -> Reply:
-    return {"success": False, "event_id": event_id, "reason": REASONS[message], "message": message}
+def _refused(event_id: str, refusal: Refusal, texts: CalendarTexts) -> Reply:
+    message = texts.refusal(refusal)
+    return {"success": False, "event_id": event_id, "reason": REASONS[refusal], "message": message}
 
 
-def _not_cancelled(message: str) -> Reply:
-    return {"success": False, "reason": REASONS[message], "message": message}
+def _not_cancelled(refusal: Refusal, texts: CalendarTexts) -> Reply:
+    return {"success": False, "reason": REASONS[refusal], "message": texts.refusal(refusal)}
 
 
 def _ends(start: datetime, service_min: int) -> datetime:
@@ -125,6 +126,7 @@ class CalendarService:
     def __init__(self, settings: CalendarSettings, store: CalendarStore, *, clock: Clock) -> None:
         self.settings = settings
         self.store = store
+        self.texts = calendar_texts(settings.language)
         self._clock = clock
         self._lock = asyncio.Lock()
         self._replies: OrderedDict[tuple[str, str], Reply] = OrderedDict()
@@ -213,7 +215,7 @@ class CalendarService:
         days = slots.available_days(
             from_date, self.settings, events, now, lookahead, service, presence
         )
-        return formatting.day_items(days)
+        return formatting.day_items(days, self.texts)
 
     async def _get_slots_for_day(self, request: Params, _key: str) -> list[formatting.Item]:
         day = request.day("date_str")
@@ -252,23 +254,23 @@ class CalendarService:
     async def _get_future_appointments(self, request: Params, _key: str) -> list[formatting.Item]:
         own = await self._future_of(request)
         prefix = request.text("id_prefix", default=formatting.CANCEL_PREFIX)
-        return formatting.appointment_items(own, self.settings.tz, prefix=prefix)
+        return formatting.appointment_items(own, self.settings.tz, prefix=prefix, texts=self.texts)
 
     async def _list_appointments(self, request: Params, _key: str) -> list[dict[str, Any]]:
         own = await self._future_of(request)
-        return [formatting.appointment_record(a, self.settings.tz) for a in own]
+        return [formatting.appointment_record(a, self.settings.tz, self.texts) for a in own]
 
     # ------------------------------------------------------------------ writes (under the lock)
 
     async def _refusal(
         self, wall: datetime, service: int, presence: int, *, ignore: str | None = None
-    ) -> tuple[datetime | None, str | None]:
+    ) -> tuple[datetime | None, Refusal | None]:
         """The aware start of `wall` and, if it cannot be booked now, why not."""
         day = wall.date()
         minute = wall.hour * 60 + wall.minute
         start = slots.local_instant(day, minute, self.settings.tz)
         if start is None:
-            return None, SLOT_UNAVAILABLE
+            return None, Refusal.SLOT_UNAVAILABLE
         now = self.now()
         events = await self._events(day, day, ignore)
         # Whether `slots_for_day` offers it (with every event, and with the all-day ones only),
@@ -278,7 +280,7 @@ class CalendarService:
         )
         if not offered:
             # Open hours allow it: something else holds the time.
-            return start, SLOT_TAKEN if open_hours else SLOT_UNAVAILABLE
+            return start, Refusal.SLOT_TAKEN if open_hours else Refusal.SLOT_UNAVAILABLE
         # The free/busy re-check right before the write (the store's freshest answer), on
         # instants: in the repeated hour, min/max of one zone's times would go by the wall clock.
         end = _ends(start, service)
@@ -286,15 +288,16 @@ class CalendarService:
         for busy in await self.store.busy_between(start, end, ignore=ignore):
             b_start, b_end = busy.span
             if min(b_end, high) - max(b_start, low) > slots.OVERLAP_TOLERANCE_US:
-                return start, SLOT_TAKEN
+                return start, Refusal.SLOT_TAKEN
         return start, None
 
-    def _booked(self, appointment: Appointment, verb: str) -> Reply:
-        record = formatting.appointment_record(appointment, self.settings.tz)
+    def _booked(self, appointment: Appointment, message: str) -> Reply:
+        """A successful booking's or move's answer; `message` is `texts.booked` or `.moved`."""
+        record = formatting.appointment_record(appointment, self.settings.tz, self.texts)
         return {
             "success": True,
             "event_id": appointment.event_id,
-            "message": f"{verb}: {record['title']}.",  # `appointment_title`
+            "message": message.format(title=record["title"]),  # `appointment_title`
             "appointment": record,
         }
 
@@ -309,10 +312,10 @@ class CalendarService:
         presence = request.minutes("presence_min", service)
         earlier = await self.store.booking_for_key(key) if key else None
         if earlier is not None:
-            return self._booked(earlier, "Booked")
+            return self._booked(earlier, self.texts.booked)
         start, refusal = await self._refusal(wall, service, presence)
         if start is None or refusal is not None:
-            return _refused("", refusal or SLOT_UNAVAILABLE)
+            return _refused("", refusal or Refusal.SLOT_UNAVAILABLE, self.texts)
         draft = Appointment(
             event_id="",
             contact_id=contact_id,
@@ -322,7 +325,7 @@ class CalendarService:
             contact_name=request.text("contact_name", default=""),
             service_name=request.text("service_name", default=""),
         )
-        return self._booked(await self.store.create(draft, key), "Booked")
+        return self._booked(await self.store.create(draft, key), self.texts.booked)
 
     async def _owned(self, request: Params) -> Appointment | None:
         """The contact's own upcoming appointment named by `event_id`, else None."""
@@ -339,36 +342,36 @@ class CalendarService:
     async def _cancel(self, request: Params, _key: str) -> Reply:
         appointment = await self._owned(request)
         if appointment is None:
-            return _not_cancelled(NOT_FOUND)
+            return _not_cancelled(Refusal.NOT_FOUND, self.texts)
         try:
             deleted = await self.store.delete(appointment.event_id)
         except EventChanged:
-            return _not_cancelled(CHANGED)
+            return _not_cancelled(Refusal.CHANGED, self.texts)
         if not deleted:
-            return _not_cancelled(NOT_FOUND)
-        title = formatting.appointment_title(appointment, self.settings.tz)
-        return {"success": True, "message": f"Cancelled: {title}."}
+            return _not_cancelled(Refusal.NOT_FOUND, self.texts)
+        title = formatting.appointment_title(appointment, self.settings.tz, self.texts)
+        return {"success": True, "message": self.texts.cancelled.format(title=title)}
 
     async def _reschedule_appointment(self, request: Params, _key: str) -> Reply:
         wall = request.slot("slot")
         appointment = await self._owned(request)
         if appointment is None:
-            return _refused("", NOT_FOUND)
+            return _refused("", Refusal.NOT_FOUND, self.texts)
         service = request.minutes("duration_min", appointment.minutes)
         presence = request.minutes("presence_min", service)
         start, refusal = await self._refusal(wall, service, presence, ignore=appointment.event_id)
         if start is None or refusal is not None:
-            return _refused(appointment.event_id, refusal or SLOT_UNAVAILABLE)
+            return _refused(appointment.event_id, refusal or Refusal.SLOT_UNAVAILABLE, self.texts)
         # Instants: 02:30 summer time equals 02:30 winter time for Python (same zone, same wall).
         unchanged = epoch_micros(start) == epoch_micros(appointment.start)
         if unchanged and service == appointment.minutes:
-            return self._booked(appointment, "Moved to")  # nothing to change
+            return self._booked(appointment, self.texts.moved)  # nothing to change
         try:
             moved = await self.store.move(appointment, start, _ends(start, service))
         except EventGone:
-            return _refused("", NOT_FOUND)
+            return _refused("", Refusal.NOT_FOUND, self.texts)
         except EventChanged:
             # `event_id` left empty like a missing one: the flow must not offer other times
             # for an appointment whose current state the contact has not seen.
-            return _refused("", CHANGED)
-        return self._booked(replace(moved, event_id=appointment.event_id), "Moved to")
+            return _refused("", Refusal.CHANGED, self.texts)
+        return self._booked(replace(moved, event_id=appointment.event_id), self.texts.moved)
