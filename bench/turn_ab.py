@@ -5,8 +5,8 @@
 `webchat_ab` measures through uvicorn and wrk, which share this machine's two cores with the
 data plane; its runs of the same code differ by 15% and more in a noisy hour. This one drives
 the demo conversation (book, view, cancel) for 32 contacts at once straight into
-`ConversationRuntime.handle` on a SQLite file, in a fresh process per run (`bench/_turn_cpu.py`,
-the base commit's code from a temporary worktree put first on PYTHONPATH), alternating base
+`ConversationRuntime.handle` on a SQLite file, in a fresh process per run (`bench/_turn_cpu.py`;
+the base commit's code, script and demo flow from a temporary worktree), alternating base
 and checkout, and prints each run's CPU microseconds per turn and the medians. Engine, store,
 group commits, checkpoints and calendar are in it; HTTP is not.
 """
@@ -25,12 +25,15 @@ from bench._proc import REPO_ROOT
 from bench._report import EXIT_CANNOT_RUN
 
 
-def _run_once(src: Path | None, contacts: int) -> float:
+def _run_once(tree: Path | None, contacts: int) -> float:
+    """One run of the checkout (None) or of the worktree `tree`: its code, its bench script and
+    its demo flow, which an older release may not be able to read in its newer form."""
     env = dict(os.environ)
-    if src is not None:
+    if tree is not None:
+        src = tree / "src"
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     argv = [sys.executable, "-m", "bench._turn_cpu", "--contacts", str(contacts)]
-    done = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(argv, cwd=tree or REPO_ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"bench._turn_cpu failed:\n{done.stderr[-2000:]}")
     return float(done.stdout.strip().splitlines()[-1])
@@ -50,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with base_worktree(REPO_ROOT, args.base) as tree:
             for _ in range(args.rounds):
-                for name, src in (("base", tree / "src"), ("this", None)):
-                    us = _run_once(src, args.contacts)
+                for name, where in (("base", tree), ("this", None)):
+                    us = _run_once(where, args.contacts)
                     results[name].append(us)
                     print(f"{name:5s} {us:6.1f} us CPU/turn", flush=True)
     except subprocess.CalledProcessError as exc:
