@@ -276,11 +276,14 @@ class FlowVersionItem(_VersionView):
 class FlowChangeView(_View):
     """One way publishing a version affects conversations under way (never a refusal)."""
 
-    code: str = Field(description="state_removed | task_removed | task_data_missing")
+    code: str = Field(
+        description="state_removed | task_removed | task_data_missing; more_changes (last, "
+        "path 'flow') counts those past the first 100"
+    )
     path: str = Field(
         description="where: a state or task of the version live until then "
         "(states.ASK_DAY, tasks.reminder), or an action of the published one "
-        "(tasks.reminder[0])"
+        "(tasks.reminder[0]); a name longer than 80 characters is cut, ending in '…'"
     )
     message: str = Field(description="what happens to the contacts concerned")
 

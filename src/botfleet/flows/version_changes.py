@@ -10,12 +10,21 @@ version while conversations are running"). Three things bite, each visible in th
   nothing when due.
 - `task_data_missing`: a task the live version schedules now reads a `data` key that neither
   the reminders it scheduled carry nor it ever sets: the value renders empty in them.
+
+The list is bounded, whatever the flows: it is answered, stored in the audit entry and printed,
+and a tenant writes both flows. At most `MAX_LISTED_CHANGES` are listed, then one
+`more_changes` counts the others; a name (state, task, data key) longer than
+`MAX_QUOTED_NAME` is cut, since each change quotes one and a state_removed names the new
+`initial_state` too (thousands of states removed by a flow whose initial state has a name of
+100 kB would otherwise answer gigabytes).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import chain, islice
 from typing import Any
 
 from jinja2 import Environment, TemplateSyntaxError, nodes
@@ -33,13 +42,17 @@ _GUARDING_TESTS = frozenset({"defined", "undefined", "none"})
 # Only parses (never renders): the flows' sandboxed environment, with its budgets, is not
 # needed, and the syntax is Jinja's default in both.
 _PARSER = Environment(autoescape=False)
+#: Most changes listed for one publish; the others are counted in one `more_changes`.
+MAX_LISTED_CHANGES = 100
+#: Longest name quoted in a change's path or message; a longer one is cut, ending in "…".
+MAX_QUOTED_NAME = 80
 
 
 @dataclass(frozen=True, slots=True)
 class VersionChange:
     """One way publishing a version affects conversations under way."""
 
-    code: str  # state_removed | task_removed | task_data_missing
+    code: str  # state_removed | task_removed | task_data_missing | more_changes
     path: str  # where, in the flow of the version it is about (e.g. states.ASK_DAY)
     message: str  # what happens, in one sentence
 
@@ -49,23 +62,43 @@ class VersionChange:
 
 def version_changes(live: FlowSpec, new: FlowSpec) -> tuple[VersionChange, ...]:
     """What replacing the `live` version by `new` does to contacts the live one is serving:
-    removed states first, then removed tasks, then the data keys tasks lose."""
-    return (
-        *_removed_states(live, new),
-        *_removed_tasks(live, new),
-        *_missing_task_data(live, new),
+    removed states first, then removed tasks, then the data keys tasks lose; at most
+    `MAX_LISTED_CHANGES` of them, then one `more_changes` counting the others by code."""
+    found = chain(
+        _removed_states(live, new), _removed_tasks(live, new), _missing_task_data(live, new)
+    )
+    listed = tuple(islice(found, MAX_LISTED_CHANGES))
+    rest = Counter(change.code for change in found)
+    if not rest:
+        return listed
+    return (*listed, _more_changes(rest))
+
+
+def _more_changes(rest: Counter[str]) -> VersionChange:
+    counts = ", ".join(f"{count} {code}" for code, count in sorted(rest.items()))
+    return VersionChange(
+        "more_changes",
+        "flow",
+        f"{rest.total()} more changes are not listed ({counts}); the first "
+        f"{MAX_LISTED_CHANGES} are above: botfleet cp flows diff shows the versions' differences",
     )
 
 
+def _quoted(name: str) -> str:
+    """`name` as a change quotes it: cut to `MAX_QUOTED_NAME` characters."""
+    return name if len(name) <= MAX_QUOTED_NAME else f"{name[: MAX_QUOTED_NAME - 1]}…"
+
+
 def _removed_states(live: FlowSpec, new: FlowSpec) -> Iterator[VersionChange]:
+    initial = _quoted(new.initial_state)
     for name, state in live.states.items():
         # A state with a plain `next` moves on in the same turn: nobody is left waiting in it.
         if name in new.states or isinstance(state.next, str):
             continue
         yield VersionChange(
             "state_removed",
-            key_path("states", name),
-            f"contacts waiting in it restart at {new.initial_state}: their next message is "
+            key_path("states", _quoted(name)),
+            f"contacts waiting in it restart at {initial}: their next message is "
             "answered as a new contact's first one, so what they answer is lost (keep the "
             "state until they have answered, or set settings.restart_text to tell them)",
         )
@@ -79,11 +112,12 @@ def _removed_tasks(live: FlowSpec, new: FlowSpec) -> Iterator[VersionChange]:
     for name in live.tasks:
         if name in new.tasks or name in standing:
             continue
+        task = _quoted(name)
         yield VersionChange(
             "task_removed",
-            key_path("tasks", name),
+            key_path("tasks", task),
             "pending reminders of this task will send nothing when due (logged as "
-            f"unknown_task); keep the task until they have run (GET /tasks?task={name} lists "
+            f"unknown_task); keep the task until they have run (GET /tasks?task={task} lists "
             "them)",
         )
 
@@ -101,12 +135,13 @@ def _missing_task_data(live: FlowSpec, new: FlowSpec) -> Iterator[VersionChange]
         for index, action in enumerate(actions):
             for key in sorted(_data_keys_read(action, unguarded=True) - known - reported):
                 reported.add(key)
+                read = f"data.{_quoted(key)}"
                 yield VersionChange(
                     "task_data_missing",
-                    index_path(key_path("tasks", task), index),
-                    f"reads data.{key}, which reminders the live version scheduled do not "
+                    index_path(key_path("tasks", _quoted(task)), index),
+                    f"reads {read}, which reminders the live version scheduled do not "
                     f"carry and it never sets: it renders empty in them (give it a default: "
-                    f"{{{{ data.{key} | default('...') }}}})",
+                    f"{{{{ {read} | default('...') }}}})",
                 )
 
 

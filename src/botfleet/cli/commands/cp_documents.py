@@ -51,7 +51,17 @@ def warn_of_changes(answer: object) -> None:
     """What a publish answered it does to conversations under way (`changes`, flows only),
     one ``warning:`` line each on stderr: standard output stays the answer's JSON."""
     for change in getattr(answer, "changes", None) or ():
-        typer.echo(f"warning: {change.path}: {change.message} ({change.code})", err=True)
+        line = f"{change.path}: {change.message} ({change.code})"
+        typer.echo(f"warning: {_terminal_safe(line)}", err=True)
+
+
+def _terminal_safe(text: str) -> str:
+    """`text` with its control characters written as escapes (``\\x1b``): the names in it are
+    the tenant's (a YAML key may hold ``"\\e]0;...\\a"``), and printed raw an escape sequence
+    would drive the operator's terminal; a line break would forge a line of its own."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 def build(verbs: DocumentVerbs, help_text: str) -> typer.Typer:
