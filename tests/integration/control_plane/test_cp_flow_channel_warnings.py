@@ -67,3 +67,23 @@ async def test_a_new_channel_type_updates_the_stored_versions_warnings(cp: Contr
                                  headers=cp.admin)  # fmt: skip
     assert back.status_code == 200, back.text
     assert await _shown_warnings(cp) == ([], [])
+
+
+async def test_only_the_published_and_the_latest_versions_are_checked_again(
+    cp: ControlPlane,
+) -> None:
+    """The check runs under the tenant's lock: two versions at most, not every one stored."""
+    assert await upload_warnings(cp, {"type": "webchat"}) == []  # v1
+    for number in (2, 3):
+        response = await cp.client.post(
+            "/v1/tenants/acme/flows" + ("?publish=true" if number == 2 else ""),
+            content=MENU_FLOW + f"# version {number}\n",
+            headers={**cp.admin, "Content-Type": "text/yaml"},
+        )
+        assert response.status_code == 201, response.text
+    whatsapp = {"channel": {"type": "whatsapp", "phone_number_id": "123"}}
+    changed = await cp.client.patch("/v1/tenants/acme", json=whatsapp, headers=cp.admin)
+    assert changed.status_code == 200, changed.text
+    listed = await cp.client.get("/v1/tenants/acme/flows", headers=cp.admin)
+    counts = {v["version"]: len(v["warnings"]) for v in listed.json()["versions"]}
+    assert counts == {1: 0, 2: 5, 3: 5}

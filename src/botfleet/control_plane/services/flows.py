@@ -161,16 +161,24 @@ def _channel_warnings(
 async def refresh_channel_warnings(
     uow: SqlAlchemyUnitOfWork, tenant: Tenant, old_channel: object
 ) -> None:
-    """Check every stored flow version again with the limits of the tenant's channel, now
-    `tenant.channel`, when they differ from those of `old_channel`: the warnings an upload
-    stored speak of the channel it ran on then (a web chat's menus warn of nothing that
-    WhatsApp's limits do), and the API shows them with every listing. Done once, when the
+    """Check the published and the latest flow versions again with the limits of the tenant's
+    channel, now `tenant.channel`, when they differ from those of `old_channel`: the warnings
+    an upload stored speak of the channel it ran on then (a web chat's menus warn of nothing
+    that WhatsApp's limits do), and the API shows them with every listing. Done once, when the
     channel changes, so that reads stay as cheap as they were; in a worker thread, as an
-    upload's check is."""
+    upload's check is. Two versions at most: the check runs under the tenant's lock (on SQLite,
+    the database's write lock), and a large flow takes seconds to check, so checking every
+    stored version would hold it for as many; older versions keep their upload's warnings
+    until they are published."""
     channel = tenant_channel(tenant)
     if channel == channel_limits_of(old_channel):
         return
-    documents = list(await uow.flows.list(tenant.id))
+    numbers = {tenant.published_flow_version, await uow.flows.latest_version(tenant.id)}
+    documents = [
+        document
+        for number in sorted(n for n in numbers if n)
+        if (document := await uow.flows.get(tenant.id, number)) is not None
+    ]
     inputs = [(d.content, f"{tenant.id}/flow@v{d.version}") for d in documents]
     found = await asyncio.to_thread(_channel_warnings, inputs, channel)
     for document, warnings in zip(documents, found, strict=True):
