@@ -35,3 +35,12 @@ def test_the_oldest_shown_is_forgotten_first() -> None:
     shown.remember("e3", "3")
     assert "e2" not in shown
     assert (shown.take("e1"), shown.take("e3")) == ("1b", "3")
+
+
+def test_an_outsized_tag_or_id_is_not_kept() -> None:
+    shown = ShownVersions()
+    shown.remember("e1", "x" * 100_000)  # a server answering megabytes: not held in memory
+    shown.remember("e" * 100_000, "tag")
+    assert len(shown._tags) == 0
+    shown.remember("e2", "t" * 512)
+    assert shown.take("e2") == "t" * 512

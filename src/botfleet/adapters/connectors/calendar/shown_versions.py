@@ -14,6 +14,10 @@ from collections import OrderedDict
 
 #: How many events are remembered. A contact usually answers a listing within minutes.
 REMEMBERED_VERSIONS = 4096
+#: Longer event ids or tags are not remembered (their writes name the version read before
+#: them): real ones are tens of characters, and a server answering megabytes would otherwise
+#: hold 4096 of them in the data plane's memory.
+MAX_KEPT_CHARS = 512
 
 
 class ShownVersions:
@@ -30,7 +34,7 @@ class ShownVersions:
     def remember(self, event_id: str, tag: str | None) -> None:
         """`tag` is now the version of `event_id` the contact knows (no tag: none is known)."""
         self._tags.pop(event_id, None)
-        if tag:
+        if tag and len(tag) <= MAX_KEPT_CHARS and len(event_id) <= MAX_KEPT_CHARS:
             self._tags[event_id] = tag
             while len(self._tags) > self._limit:
                 self._tags.popitem(last=False)
