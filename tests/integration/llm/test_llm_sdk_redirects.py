@@ -90,6 +90,7 @@ async def test_a_redirect_says_where_it_pointed_and_is_not_retried(
     ("location", "said"),
     [
         ("/v2/messages", "to another path on the same host"),
+        ("//other.test:8443/v1?key=k", "(HTTP 307) to //other.test:8443, which"),
         ("http://[::1", "(HTTP 307), which"),
         ("", "(HTTP 307), which"),
     ],

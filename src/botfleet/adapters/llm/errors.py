@@ -72,9 +72,10 @@ def redirected(provider: str, status: int, headers: Any = None) -> ConnectorErro
         target = urlsplit(location)
     except ValueError:  # "http://[::1" and the like: where it points is not said
         target, location = urlsplit(""), ""
-    if target.scheme and target.netloc:
+    if target.netloc:  # "https://host/...", or "//host/..." (the request's own scheme)
         host = target.netloc.rpartition("@")[2]  # never a user:password
-        where = f" to {target.scheme}://{host}"[:_DETAIL_LIMIT]
+        scheme = f"{target.scheme}:" if target.scheme else ""
+        where = f" to {scheme}//{host}"[:_DETAIL_LIMIT]
     elif location:
         where = " to another path on the same host"
     else:
