@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from botfleet.adapters.connectors.calendar import formatting
+from botfleet.adapters.connectors.calendar.texts import CalendarTexts, texts_of
 from botfleet.domain.errors import ConnectorRejected
 
 #: Accepted spellings of `period` (the seed flow is Spanish).
@@ -51,6 +52,23 @@ class Params:
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise self._reject(name, f"must be a string, got {type(value).__name__}")
         return str(value).strip()
+
+    def texts(self, default: CalendarTexts, name: str = "language") -> CalendarTexts:
+        """The texts of the call's `language` ("es", "pt-BR"); missing, blank or a language the
+        calendar does not write -> `default` (the binding's).
+
+        A language the calendar does not write is not refused: the value usually comes from the
+        contact (`data.lang`, `contact.language`), and a refusal would fail their booking, where
+        the binding's language still serves them. A value that is not text is a flow's mistake.
+        """
+        value = self.raw.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self._reject(
+                name, f"must be a language code such as 'es', got {type(value).__name__}"
+            )
+        return texts_of(value) or default
 
     def minutes(self, name: str, default: int) -> int:
         """A positive whole number of minutes, as a number or a numeric string ("30")."""

@@ -26,8 +26,9 @@ is an answer for the user (`NOT_FOUND` / `CHANGED`, reason `not_found`), not a f
 back end.
 
 Language: the `message`s of answers and the titles of items (days, appointments) are in the
-calendar's `language` setting (the tenant's `language` unless the binding gives one; `texts.py`);
-ids, `reason`s and the other fields are the same in every language.
+calendar's `language` setting (the tenant's `language` unless the binding gives one; `texts.py`),
+or in the call's `language` param when the calendar writes it (`Params.texts`: a bilingual flow
+passes its contact's); ids, `reason`s and the other fields are the same in every language.
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ class CalendarService:
         days = slots.available_days(
             from_date, self.settings, events, now, lookahead, service, presence
         )
-        return formatting.day_items(days, self.texts)
+        return formatting.day_items(days, request.texts(self.texts))
 
     async def _get_slots_for_day(self, request: Params, _key: str) -> list[formatting.Item]:
         day = request.day("date_str")
@@ -254,11 +255,13 @@ class CalendarService:
     async def _get_future_appointments(self, request: Params, _key: str) -> list[formatting.Item]:
         own = await self._future_of(request)
         prefix = request.text("id_prefix", default=formatting.CANCEL_PREFIX)
-        return formatting.appointment_items(own, self.settings.tz, prefix=prefix, texts=self.texts)
+        texts = request.texts(self.texts)
+        return formatting.appointment_items(own, self.settings.tz, prefix=prefix, texts=texts)
 
     async def _list_appointments(self, request: Params, _key: str) -> list[dict[str, Any]]:
         own = await self._future_of(request)
-        return [formatting.appointment_record(a, self.settings.tz, self.texts) for a in own]
+        texts = request.texts(self.texts)
+        return [formatting.appointment_record(a, self.settings.tz, texts) for a in own]
 
     # ------------------------------------------------------------------ writes (under the lock)
 
@@ -291,9 +294,9 @@ class CalendarService:
                 return start, Refusal.SLOT_TAKEN
         return start, None
 
-    def _booked(self, appointment: Appointment, message: str) -> Reply:
+    def _booked(self, appointment: Appointment, texts: CalendarTexts, message: str) -> Reply:
         """A successful booking's or move's answer; `message` is `texts.booked` or `.moved`."""
-        record = formatting.appointment_record(appointment, self.settings.tz, self.texts)
+        record = formatting.appointment_record(appointment, self.settings.tz, texts)
         return {
             "success": True,
             "event_id": appointment.event_id,
@@ -310,12 +313,13 @@ class CalendarService:
             request.minutes("service_duration_min", self.settings.fallback_duration_min),
         )
         presence = request.minutes("presence_min", service)
+        texts = request.texts(self.texts)
         earlier = await self.store.booking_for_key(key) if key else None
         if earlier is not None:
-            return self._booked(earlier, self.texts.booked)
+            return self._booked(earlier, texts, texts.booked)
         start, refusal = await self._refusal(wall, service, presence)
         if start is None or refusal is not None:
-            return _refused("", refusal or Refusal.SLOT_UNAVAILABLE, self.texts)
+            return _refused("", refusal or Refusal.SLOT_UNAVAILABLE, texts)
         draft = Appointment(
             event_id="",
             contact_id=contact_id,
@@ -325,7 +329,7 @@ class CalendarService:
             contact_name=request.text("contact_name", default=""),
             service_name=request.text("service_name", default=""),
         )
-        return self._booked(await self.store.create(draft, key), self.texts.booked)
+        return self._booked(await self.store.create(draft, key), texts, texts.booked)
 
     async def _owned(self, request: Params) -> Appointment | None:
         """The contact's own upcoming appointment named by `event_id`, else None."""
@@ -340,38 +344,40 @@ class CalendarService:
         return appointment
 
     async def _cancel(self, request: Params, _key: str) -> Reply:
+        texts = request.texts(self.texts)
         appointment = await self._owned(request)
         if appointment is None:
-            return _not_cancelled(Refusal.NOT_FOUND, self.texts)
+            return _not_cancelled(Refusal.NOT_FOUND, texts)
         try:
             deleted = await self.store.delete(appointment.event_id)
         except EventChanged:
-            return _not_cancelled(Refusal.CHANGED, self.texts)
+            return _not_cancelled(Refusal.CHANGED, texts)
         if not deleted:
-            return _not_cancelled(Refusal.NOT_FOUND, self.texts)
-        title = formatting.appointment_title(appointment, self.settings.tz, self.texts)
-        return {"success": True, "message": self.texts.cancelled.format(title=title)}
+            return _not_cancelled(Refusal.NOT_FOUND, texts)
+        title = formatting.appointment_title(appointment, self.settings.tz, texts)
+        return {"success": True, "message": texts.cancelled.format(title=title)}
 
     async def _reschedule_appointment(self, request: Params, _key: str) -> Reply:
         wall = request.slot("slot")
+        texts = request.texts(self.texts)
         appointment = await self._owned(request)
         if appointment is None:
-            return _refused("", Refusal.NOT_FOUND, self.texts)
+            return _refused("", Refusal.NOT_FOUND, texts)
         service = request.minutes("duration_min", appointment.minutes)
         presence = request.minutes("presence_min", service)
         start, refusal = await self._refusal(wall, service, presence, ignore=appointment.event_id)
         if start is None or refusal is not None:
-            return _refused(appointment.event_id, refusal or Refusal.SLOT_UNAVAILABLE, self.texts)
+            return _refused(appointment.event_id, refusal or Refusal.SLOT_UNAVAILABLE, texts)
         # Instants: 02:30 summer time equals 02:30 winter time for Python (same zone, same wall).
         unchanged = epoch_micros(start) == epoch_micros(appointment.start)
         if unchanged and service == appointment.minutes:
-            return self._booked(appointment, self.texts.moved)  # nothing to change
+            return self._booked(appointment, texts, texts.moved)  # nothing to change
         try:
             moved = await self.store.move(appointment, start, _ends(start, service))
         except EventGone:
-            return _refused("", Refusal.NOT_FOUND, self.texts)
+            return _refused("", Refusal.NOT_FOUND, texts)
         except EventChanged:
             # `event_id` left empty like a missing one: the flow must not offer other times
             # for an appointment whose current state the contact has not seen.
-            return _refused("", Refusal.CHANGED, self.texts)
-        return self._booked(replace(moved, event_id=appointment.event_id), self.texts.moved)
+            return _refused("", Refusal.CHANGED, texts)
+        return self._booked(replace(moved, event_id=appointment.event_id), texts, texts.moved)

@@ -258,3 +258,13 @@ def calendar_language(tag: str) -> str | None:
 def calendar_texts(language: str) -> CalendarTexts:
     """The texts of a language `calendar_language` accepted (KeyError otherwise)."""
     return CALENDAR_TEXTS[language]
+
+
+def texts_of(tag: str) -> CalendarTexts | None:
+    """The texts of `tag`'s language ("es", "pt-BR", any case), else None (blank, or a language
+    the calendar does not write)."""
+    texts = CALENDAR_TEXTS.get(tag)  # the usual "es" or "en", looked up as given
+    if texts is None:
+        language = calendar_language(tag)
+        texts = None if language is None else CALENDAR_TEXTS[language]
+    return texts
