@@ -176,19 +176,20 @@ async def bootstrap(
         timezone=config.timezone,
         language=config.language,
     )
+    state_db = None if o.stores is not None else settings.state_db_for(config.tenant_id)
+    if state_db is None:
+        stores = o.stores
+    else:
+        prepare_state_folder(settings, state_db)
+        # Opened first: a file that refuses the start (damaged, locked) leaves no new key
+        # file beside it. Opening logs no contact; recovery, later, does.
+        stores = await stack.enter_async_context(await SqliteTenantStore.open(state_db))
     # Before anything can log a contact. The key lives with the state it hashes contacts of, so
     # hashes stay comparable across restarts; in-memory stores get the process's random key.
-    state_db = None if o.stores is not None else settings.state_db_for(config.tenant_id)
-    if state_db is not None:
-        prepare_state_folder(settings, state_db)
     use_key(
         config.tenant_id,
         None if state_db is None else load_or_create_key(key_file_beside(state_db)),
     )
-    if state_db is None:
-        stores = o.stores
-    else:
-        stores = await stack.enter_async_context(await SqliteTenantStore.open(state_db))
     connectors = o.connectors or build_connectors(config, clock=clock)
     metrics = RuntimeMetrics()
     # One HTTP client per process, closed with the app; channels call provider APIs through it.

@@ -90,6 +90,8 @@ def test_a_state_db_that_is_not_a_database_is_named_with_what_to_do(tmp_path: Pa
         "or move it aside, with any -wal and -shm file beside it, to start without what it held"
     )
     assert state_db.read_bytes() == GARBAGE  # left as it was, for the operator
+    # and no new log-hash key beside it: a restored state.db keeps the key it came with
+    assert not (state_db.parent / "log-hash.key").exists()
 
 
 def test_a_damaged_job_file_is_named_and_told_once_what_to_do(tmp_path: Path) -> None:
