@@ -64,6 +64,12 @@ class StepResult:
         return self.state.awaiting
 
 
+def flow_error_text(flow: FlowSpec, contact_language: str, tenant_language: str) -> str:
+    """The flow's `settings.error_text`, else the built-in apology of the contact's language,
+    else of the tenant's (the engine's and the runtime's failures alike)."""
+    return flow.settings.error_text or built_in_texts(contact_language, tenant_language).error
+
+
 class TurnBuilder:
     """Accumulates the new state, outputs, effects and diagnostics of one step."""
 
@@ -160,11 +166,8 @@ class TurnBuilder:
         """`settings.error_text`, else the built-in apology of the contact's language (the
         message's), else of the tenant's, as `menu_texts` picks its words. Asked only when
         something failed: no work on a turn that goes well."""
-        own = self.flow.settings.error_text
-        if own:
-            return own
         contact = self.message.language if self.message is not None else ""
-        return built_in_texts(contact, self.ctx.tenant.language).error
+        return flow_error_text(self.flow, contact, self.ctx.tenant.language)
 
     def menu_texts(self) -> MenuTexts:
         """The words degradation adds to this turn's menus: `settings.menu_texts`, else the

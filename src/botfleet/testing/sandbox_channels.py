@@ -20,7 +20,7 @@ from botfleet.adapters.channels.option_ids import positional_press, sendable_ids
 from botfleet.adapters.channels.telegram import TELEGRAM_CAPABILITIES
 from botfleet.adapters.channels.telegram.payloads import fits_callback_data
 from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
-from botfleet.adapters.channels.webchat.api import fits_payload
+from botfleet.adapters.channels.webchat.replies import fits_payload
 from botfleet.adapters.channels.whatsapp import WHATSAPP_CAPABILITIES
 from botfleet.adapters.channels.whatsapp.payloads import MAX_BUTTON_ID, MAX_ROW_ID
 from botfleet.adapters.registry import WEBCHAT_TYPES

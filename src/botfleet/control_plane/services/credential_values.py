@@ -57,7 +57,7 @@ def _adapter_problems(parsed: BaseModel) -> list[tuple[str, str]]:
     from botfleet.adapters.connectors.calendar.config import GoogleCalendarSettings
 
     if isinstance(parsed, GoogleCalendarSettings):
-        from botfleet.adapters.connectors.calendar.google import service_account_info_problem
+        from botfleet.adapters.connectors.calendar.google_auth import service_account_info_problem
 
         problem = service_account_info_problem(parsed)
         if problem is not None:

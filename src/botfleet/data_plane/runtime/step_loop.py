@@ -34,6 +34,7 @@ from botfleet.flows.events import (
 )
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import ConversationState
+from botfleet.flows.turn import flow_error_text
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback
 from botfleet.ports.scheduling import RunAtPassed, TaskScheduler, one_off_run_id
@@ -243,9 +244,9 @@ async def _call(deps: StepDeps, call: effects.CallConnector, log: ContactLog) ->
 
 
 def _error_text(flow: FlowSpec, event: Event, tenant_language: str) -> str:
-    """`settings.error_text`, else the built-in apology of the contact's language, else of the
-    tenant's (as the engine's `TurnBuilder.error_text`). Asked only when a turn failed."""
-    return flow.settings.error_text or _built_in(event, tenant_language).error
+    """As the engine's `TurnBuilder.error_text`. Asked only when a turn failed."""
+    contact = event.message.language if isinstance(event, MessageReceived) else ""
+    return flow_error_text(flow, contact, tenant_language)
 
 
 def _built_in(event: Event, tenant_language: str) -> BuiltInTexts:

@@ -25,9 +25,6 @@ from botfleet.adapters.channels.webchat.assets import (
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
 from botfleet.adapters.channels.webchat.loopback import from_this_machine
 from botfleet.adapters.channels.webchat.replies import encode_reply, sendable_output
-
-# Re-exported: botfleet.testing.sandbox_channels imports it from here.
-from botfleet.adapters.channels.webchat.replies import fits_payload as fits_payload
 from botfleet.adapters.channels.webchat.schemas import (
     MAX_ID,
     SAFE_ID_PATTERN,

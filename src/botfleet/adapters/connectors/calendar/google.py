@@ -43,7 +43,6 @@ from botfleet.adapters.connectors.calendar.google_auth import (
     HttpFactory,
     http_factory,
     plain_http,
-    service_account_info_problem,
 )
 from botfleet.adapters.connectors.calendar.google_errors import GONE, http_status, translate
 from botfleet.adapters.connectors.calendar.service import CalendarService
@@ -53,8 +52,7 @@ from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
 from botfleet.domain.errors import ConnectorRejected
 from botfleet.ports.clock import Clock
 
-# `service_account_info_problem` is the control plane's way in (a key checked before storing).
-__all__ = ["GoogleCalendarStore", "build", "service_account_info_problem"]
+__all__ = ["GoogleCalendarStore", "build"]
 
 _PAGE_SIZE = 2500
 
