@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from chromium_kit import CHROMIUM, needs_chromium
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -33,12 +33,7 @@ sync_api = pytest.importorskip(
 expect = sync_api.expect
 
 DOCS = Path(__file__).parents[3] / "docs" / "channels.md"
-CHROMIUM = os.environ.get("BOTFLEET_CHROMIUM") or next(
-    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
-)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium found (apt-get install chromium, or BOTFLEET_CHROMIUM)"
-)
+pytestmark = needs_chromium
 HEBREW = "שלום 👋"
 TOKEN = "internal-token-for-tests"
 FLOW: dict[str, Any] = {

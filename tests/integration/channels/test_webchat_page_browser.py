@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from chromium_kit import CHROMIUM, needs_chromium
 from starlette.exceptions import HTTPException
 
 from botfleet.adapters.channels.webchat import build_routes
@@ -35,20 +35,7 @@ sync_api = pytest.importorskip(
 expect = sync_api.expect
 
 
-def _chromium() -> str | None:
-    named = os.environ.get("BOTFLEET_CHROMIUM")
-    if named:
-        return named
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if found := shutil.which(name):
-            return found
-    return None
-
-
-CHROMIUM = _chromium()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium found (apt-get install chromium, or BOTFLEET_CHROMIUM)"
-)
+pytestmark = needs_chromium
 
 XSS = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 LONG = "A long answer that goes on. " * 120
