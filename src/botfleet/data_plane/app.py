@@ -28,6 +28,7 @@ from botfleet.ports.channels import TurnResult
 from botfleet.ports.clock import Clock, SystemClock
 from botfleet.startup_problems import explain_startup_problems, store_problem
 from botfleet.web import JsonApi, Operation
+from botfleet.web.operations import body_limits
 
 if TYPE_CHECKING:  # the pull imports httpx, which a data plane on a local YAML never uses
     from botfleet.data_plane.config_source.pull import BootedConfig
@@ -189,7 +190,7 @@ def create_app(
         middleware, arguments = fast
         app.add_middleware(middleware, exception_handlers=app.exception_handlers, **arguments)
     # Oversized or absurdly nested bodies are refused before any route reads them.
-    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES, path_limits=body_limits(operations))
     if allowed_origins:
         from starlette.middleware.cors import CORSMiddleware  # only tenants that need it
 

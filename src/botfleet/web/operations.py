@@ -29,6 +29,8 @@ class Operation:
         answer: The model of a 200 answer's JSON.
         responses: Other statuses the endpoint answers -> their description.
         in_schema: False keeps the route out of the OpenAPI document (pages, scripts).
+        max_body_bytes: The route's own body limit, below the app's (`BodyGuard`'s
+            `path_limits`), so a body over it is refused naming this limit, not the app's.
     """
 
     method: str
@@ -42,6 +44,7 @@ class Operation:
     answer: type[BaseModel] | None = None
     responses: Mapping[int, str] = field(default_factory=dict)
     in_schema: bool = True
+    max_body_bytes: int | None = None
 
     @property
     def operation_id(self) -> str:
@@ -60,6 +63,11 @@ class Operation:
             name=self.operation_id,
             include_in_schema=self.in_schema,
         )
+
+
+def body_limits(operations: Iterable[Operation]) -> dict[str, int]:
+    """Path -> body limit of the operations that set their own (`BodyGuard`'s `path_limits`)."""
+    return {op.path: op.max_body_bytes for op in operations if op.max_body_bytes is not None}
 
 
 def under(prefix: str, operations: Iterable[Operation]) -> list[Operation]:

@@ -32,7 +32,7 @@ FLOW = {
     "states": {"ECHO": {"on_enter": [{"action": "send_text", "text": "ok"}], "fallback": "ECHO"}},
 }
 HUGE = b'{"contact_id": "ana", "text": "' + b"x" * (5 * MAX_BODY_BYTES) + b'"}'
-DEEP = b'{"contact_id": "ana", "text": "hi", "extra": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+DEEP = b'{"contact_id": "ana", "text": "hi", "extra": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"
 JUST_TOO_DEEP = (
     b'{"contact_id": "ana", "text": "hi", "x": '
     + b"[" * (MAX_DEPTH + 1)
@@ -96,3 +96,25 @@ async def test_webhooks_refuse_before_checking_and_process_nothing(kind: str) ->
         assert dp.messages_in == 0
         assert provider.requests == []
         assert (await dp.client.get("/health")).status_code == 200
+
+
+async def test_a_route_with_its_own_limit_is_refused_naming_it(
+    webchat: httpx.AsyncClient,
+) -> None:
+    """A body over both limits is refused by the guard, before the route reads it: the answer
+    names the web chat's 64 KB, which its docs promise, not the app's 1 MiB."""
+    from botfleet.adapters.channels.webchat import MAX_BODY_BYTES as WEBCHAT_LIMIT
+
+    headers = {"content-type": "application/json"}
+    for body in (HUGE, _chunks(2 * MAX_BODY_BYTES)):
+        answer = await webchat.post("/inbound", content=body, headers=headers)
+        assert answer.status_code == 413
+        assert answer.json()["detail"] == f"request body is over the limit of {WEBCHAT_LIMIT} bytes"
+    # Between the two limits too (the route's own check, same words).
+    between = b'{"contact_id": "ana", "text": "' + b"x" * (2 * WEBCHAT_LIMIT) + b'"}'
+    answer = await webchat.post("/inbound", content=between, headers=headers)
+    assert answer.status_code == 413
+    assert str(WEBCHAT_LIMIT) in answer.json()["detail"]
+    # Routes without a limit of their own keep the app's.
+    task = await webchat.post("/run-task", content=HUGE, headers=headers)
+    assert task.json()["detail"] == f"request body is over the limit of {MAX_BODY_BYTES} bytes"

@@ -77,3 +77,40 @@ def test_quotes_that_never_close_are_scanned_once() -> None:
     body = b'"' + b'\\"' * 500_000 + b"[" * 65
     assert nesting_exceeds(body, 64)
     assert not nesting_exceeds(body[:-1], 64)
+
+
+async def _status_of(guard: Any, path: str, body: bytes) -> tuple[int, str]:
+    sent: list[dict[str, Any]] = []
+    chunks = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return chunks.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": path, "headers": []}
+    await guard(scope, receive, send)
+    status = sent[0]["status"]
+    return status, "" if status == 200 else json.loads(sent[1]["body"])["detail"]
+
+
+async def test_path_limits_apply_to_their_path_only_and_never_raise_the_app_limit() -> None:
+    from botfleet.http_guards import BodyGuard
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    guard = BodyGuard(app, max_bytes=100, path_limits={"/small": 10, "/large": 1_000})
+    assert await _status_of(guard, "/small", b"x" * 11) == (
+        413,
+        "request body is over the limit of 10 bytes",
+    )
+    assert (await _status_of(guard, "/small", b"x" * 10))[0] == 200
+    assert (await _status_of(guard, "/other", b"x" * 50))[0] == 200
+    # A path's limit above the app's is capped at the app's.
+    assert await _status_of(guard, "/large", b"x" * 101) == (
+        413,
+        "request body is over the limit of 100 bytes",
+    )

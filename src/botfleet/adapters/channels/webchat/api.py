@@ -168,8 +168,9 @@ def build_routes(
             answer=InboundReply,
             responses={
                 202: "Stored, processed in the background (`wait=false`)",
-                413: "Body over the size limit",
+                413: f"Body over {MAX_BODY_BYTES // 1024} KB",
             },
+            max_body_bytes=MAX_BODY_BYTES,
         ),
         Operation(
             "GET",
