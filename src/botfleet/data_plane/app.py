@@ -13,6 +13,7 @@ import structlog
 from starlette.applications import Starlette
 
 from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_routes, fast_path
+from botfleet.data_plane.api.contacts import contacts_operations
 from botfleet.data_plane.api.errors import install_error_handlers
 from botfleet.data_plane.api.health import health_operations
 from botfleet.data_plane.api.tasks import tasks_operations
@@ -173,6 +174,7 @@ def create_app(
         )
     operations += health_operations()
     operations += tasks_operations(settings)
+    operations += contacts_operations(settings)
     operations += usage_operations(settings)
     app = JsonApi(
         operations,

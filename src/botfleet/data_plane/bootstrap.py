@@ -245,6 +245,7 @@ async def bootstrap(
         clock=clock,
         llm=llm,
         scheduler=scheduler,
+        records=getattr(stores, "contacts", None),
         metrics=metrics,
         # the web chat reads the outbox; provider channels confirm each send
         confirm_delivery=config.channel.type not in WEBCHAT_TYPES,

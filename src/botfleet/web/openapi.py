@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,13 +40,18 @@ _HTTP_VALIDATION_ERROR = {
 }
 
 
+_CONVERTER = re.compile(r"\{(\w+):\w+\}")
+
+
 def openapi_document(title: str, version: str, operations: Iterable[Operation]) -> dict[str, Any]:
     """The document: every operation with `in_schema`, by path and method."""
     schemas: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         if op.in_schema:
-            paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schemas)
+            # OpenAPI names a path parameter without Starlette's converter (`{id:path}`).
+            path = _CONVERTER.sub(r"{\1}", op.path)
+            paths.setdefault(path, {})[op.method.lower()] = _operation(op, schemas)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},

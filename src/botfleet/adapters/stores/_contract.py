@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botfleet.adapters.stores import codec
+from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.flows.state import HISTORY_LIMIT, ConversationState
 
 #: Statuses `complete()` accepts; "pending" is the status `record()` gives.
@@ -66,3 +67,10 @@ def stored_state(state: ConversationState, expected_version: int) -> Conversatio
 def outbox_record(seq: int, contact_id: str, at: str, output: str) -> dict[str, Any]:
     """The shape `since()` returns: JSON-ready, `output` as it was appended."""
     return {"seq": seq, "contact_id": contact_id, "at": at, "output": codec.loads(output)}
+
+
+def emptied_message(message_id: str, received: datetime) -> str:
+    """The journal's `message` of an erased entry: its id and nothing of the contact's (the
+    message's own time becomes the time it was received)."""
+    empty = InboundMessage(message_id, "", MessageType.TEXT, received)
+    return codec.dumps(codec.message_to_json(empty))

@@ -59,7 +59,7 @@ _CREATE_UNREADABLE_STATES = (
     "CREATE TABLE IF NOT EXISTS conversation_unreadable "
     f"(set_aside_at TEXT NOT NULL, {', '.join(_STATE_COLUMNS)})"
 )
-_HAS_UNREADABLE_STATES = (
+HAS_UNREADABLE_STATES = (
     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conversation_unreadable'"
 )
 # `set_aside_at` is ISO 8601 text: compared as an instant (julianday), as the outbox's `at` is.
@@ -195,7 +195,7 @@ class SqliteStateStore:
         def work(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM conversation WHERE contact_id = ?", (contact_id,))
             # Not created here: a file that never set a state aside stays without the table.
-            if conn.execute(_HAS_UNREADABLE_STATES).fetchone():
+            if conn.execute(HAS_UNREADABLE_STATES).fetchone():
                 conn.execute(
                     "DELETE FROM conversation_unreadable WHERE contact_id = ?", (contact_id,)
                 )
@@ -208,7 +208,7 @@ class SqliteStateStore:
         cutoff = julian_day(older_than, "prune: older_than")
 
         def work(conn: sqlite3.Connection) -> int:
-            if not conn.execute(_HAS_UNREADABLE_STATES).fetchone():
+            if not conn.execute(HAS_UNREADABLE_STATES).fetchone():
                 return 0
             return conn.execute(_PRUNE_UNREADABLE_STATES, (cutoff,)).rowcount
 

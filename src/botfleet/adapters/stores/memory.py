@@ -23,6 +23,7 @@ from botfleet.adapters.stores._contract import (
     outbox_record,
     stored_state,
 )
+from botfleet.adapters.stores._memory_contacts import InMemoryContactRecords
 from botfleet.domain.errors import ConcurrentUpdate, StoreError, TaskAlreadyRan
 from botfleet.domain.messages import InboundMessage
 from botfleet.flows.state import ConversationState
@@ -194,6 +195,7 @@ class InMemoryTenantStore:
         self.outbox = InMemoryOutbox()
         self._undelivered: dict[int, str] = {}  # outbox seq -> contact id
         self._task_runs: dict[str, int] = {}  # run id -> when recorded (epoch microseconds)
+        self.contacts = InMemoryContactRecords(self)
 
     async def commit_turn(
         self,

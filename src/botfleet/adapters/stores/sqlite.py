@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from botfleet.adapters.stores._sqlite_contacts import SqliteContactRecords
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase, connect
 from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
 from botfleet.adapters.stores._sqlite_schema import prepare
@@ -44,7 +45,8 @@ DEFAULT_BUSY_TIMEOUT = 5.0  # seconds to wait for another process's write lock
 
 
 class SqliteTenantStore:
-    """A tenant's SQLite file; `.states`, `.journal` and `.outbox` implement the store ports."""
+    """A tenant's SQLite file; `.states`, `.journal`, `.outbox` and `.contacts` implement the
+    store ports."""
 
     def __init__(self, database: SqliteDatabase) -> None:
         """Use `SqliteTenantStore.open(path)`; this wraps an already prepared connection."""
@@ -57,6 +59,7 @@ class SqliteTenantStore:
         self.journal = SqliteMessageJournal(database, self.group_commit)
         self.outbox = SqliteOutbox(database)
         self.turns = SqliteTurnStore(database, self.group_commit)
+        self.contacts = SqliteContactRecords(database)
 
     @property
     def database(self) -> SqliteDatabase:

@@ -56,6 +56,7 @@ from botfleet.ports.channels import (
 )
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMFallback
+from botfleet.ports.contact_records import ContactRecords
 from botfleet.ports.scheduling import TaskScheduler, run_moment, runs_once
 from botfleet.ports.stores import (
     JournalEntry,
@@ -138,6 +139,8 @@ class ConversationRuntime:
     clock: Clock
     llm: LLMFallback | None = None
     scheduler: TaskScheduler | None = None
+    #: A contact's records for export and erasure (`contact_data`); None: not offered.
+    records: ContactRecords | None = None
     metrics: RuntimeMetrics = field(default_factory=RuntimeMetrics)
     sequencer: ContactSequencer = field(default_factory=ContactSequencer)
     #: Last committed states: a turn then reads nothing (its commit still checks the version).

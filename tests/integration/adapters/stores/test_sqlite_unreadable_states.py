@@ -118,3 +118,20 @@ async def test_the_housekeeping_loop_prunes_states_set_aside_with_the_journals_r
             "removed": 1,
             "log_level": "info",
         } in logs
+
+
+async def test_erasing_a_contact_erases_its_states_set_aside_too(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    async with SqliteTenantStore.open(path) as store:
+        await set_aside(store, "c1", "c2")  # no conversation row left: only the copies
+        erased = await store.contacts.erase("c1")
+        assert erased.conversation is True
+    assert [contact for contact, _ in aside_in_file(path)] == ["c2"]
+
+
+async def test_erasing_a_contact_in_a_file_without_the_side_table(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    async with SqliteTenantStore.open(path) as store:
+        await store.states.save(sample_state("c1"), expected_version=0)
+        assert (await store.contacts.erase("c1")).conversation is True
+    assert not has_side_table(path)

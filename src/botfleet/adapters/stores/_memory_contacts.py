@@ -1,0 +1,50 @@
+"""`ContactRecords` over the in-memory stores (`InMemoryTenantStore.contacts`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botfleet.adapters.stores import codec
+from botfleet.adapters.stores._contract import check_limit, emptied_message
+from botfleet.ports.contact_records import ErasedRecords
+from botfleet.ports.stores import JournalEntry
+
+if TYPE_CHECKING:
+    from botfleet.adapters.stores.memory import InMemoryTenantStore
+
+
+class InMemoryContactRecords:
+    """`ContactRecords` of one `InMemoryTenantStore`. Nothing awaits inside a call, so an
+    erasure is all or nothing, as the SQLite transaction is."""
+
+    def __init__(self, store: InMemoryTenantStore) -> None:
+        self._store = store
+
+    async def received(self, contact_id: str, *, limit: int) -> list[JournalEntry]:
+        check_limit(limit)
+        rows = sorted(self._store.journal._rows.values(), key=lambda r: r.seq)
+        entries = (row.entry() for row in rows)
+        return [e for e in entries if e.message.contact_id == contact_id][:limit]
+
+    async def erase(self, contact_id: str) -> ErasedRecords:
+        store = self._store
+        conversation = store.states._rows.pop(contact_id, None) is not None
+        outbox = store.outbox._rows
+        sent = 0
+        for index, sent_row in enumerate(outbox):
+            if sent_row is not None and sent_row[1] == contact_id:
+                outbox[index] = None
+                store._undelivered.pop(sent_row[0], None)
+                sent += 1
+        received = 0
+        for message_id, row in store.journal._rows.items():
+            if row.status == "pending":
+                continue
+            if codec.loads(row.message).get("contact_id") != contact_id:
+                continue
+            row.message = emptied_message(message_id, row.received_at)
+            row.replies = "[]"
+            received += 1
+        return ErasedRecords(
+            conversation=conversation, messages_received=received, messages_sent=sent
+        )

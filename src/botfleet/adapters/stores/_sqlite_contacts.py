@@ -1,0 +1,88 @@
+"""`ContactRecords` on the tenant's SQLite file: a contact's journal entries, and erasure.
+
+The journal has no index on `contact_id` (one more index to write on every message, for a rare
+request): reading or erasing a contact's entries scans it, which its retention (8 days) bounds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+from botfleet.adapters.stores import codec
+from botfleet.adapters.stores._contract import check_limit, emptied_message
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_tables import (
+    HAS_UNREADABLE_STATES,
+    log_unreadable,
+    one_transaction,
+    text_of,
+)
+from botfleet.ports.contact_records import ErasedRecords
+from botfleet.ports.stores import JournalEntry
+
+_RECEIVED = (
+    "SELECT seq, CAST(message AS BLOB), CAST(received_at AS BLOB), CAST(status AS BLOB), "
+    "CAST(replies AS BLOB) FROM journal WHERE contact_id = ? ORDER BY seq LIMIT ?"
+)
+_PROCESSED = (
+    "SELECT seq, message_id, received_us FROM journal WHERE contact_id = ? AND status != 'pending'"
+)
+_EMPTY_ENTRY = "UPDATE journal SET contact_id = '', message = ?, replies = '[]' WHERE seq = ?"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class SqliteContactRecords:
+    """`ContactRecords` over the tables of `SqliteTenantStore`."""
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._db = database
+
+    async def received(self, contact_id: str, *, limit: int) -> list[JournalEntry]:
+        """`ContactRecords.received`; an entry that cannot be read back is left out, logged."""
+        check_limit(limit)
+        rows = await self._db.fetch(
+            f"read the journal of {contact_id!r}", _RECEIVED, (contact_id, limit)
+        )
+        entries: list[JournalEntry] = []
+        for seq, message, received_at, status, replies in rows:
+            try:
+                entries.append(
+                    JournalEntry(
+                        message=codec.message_from_json(codec.loads(text_of(message))),
+                        received_at=codec.datetime_from_json(text_of(received_at)),
+                        status=text_of(status),
+                        replies=tuple(codec.loads(text_of(replies))),
+                    )
+                )
+            except Exception as exc:  # invalid JSON, UTF-8 or date: a corrupted row
+                log_unreadable(self._db.path, "journal", seq, exc)
+        return entries
+
+    async def erase(self, contact_id: str) -> ErasedRecords:
+        """`ContactRecords.erase`, in one transaction."""
+
+        def work(conn: sqlite3.Connection) -> ErasedRecords:
+            conversation = conn.execute(
+                "DELETE FROM conversation WHERE contact_id = ?", (contact_id,)
+            ).rowcount
+            if conn.execute(HAS_UNREADABLE_STATES).fetchone():
+                conversation += conn.execute(
+                    "DELETE FROM conversation_unreadable WHERE contact_id = ?", (contact_id,)
+                ).rowcount
+            sent = conn.execute("DELETE FROM outbox WHERE contact_id = ?", (contact_id,)).rowcount
+            processed = conn.execute(_PROCESSED, (contact_id,)).fetchall()
+            conn.executemany(
+                _EMPTY_ENTRY,
+                [
+                    (emptied_message(message_id, _EPOCH + timedelta(microseconds=us)), seq)
+                    for seq, message_id, us in processed
+                ],
+            )
+            return ErasedRecords(
+                conversation=conversation > 0,
+                messages_received=len(processed),
+                messages_sent=sent,
+            )
+
+        return await self._db.run(f"erase contact {contact_id!r}", one_transaction(work))

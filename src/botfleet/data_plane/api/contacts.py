@@ -1,0 +1,150 @@
+"""A contact's data on request: `GET /contacts/{contact_id}` (everything held about them) and
+`DELETE /contacts/{contact_id}` (erase it). `runtime/contact_data.py` says what is covered.
+
+Internal, and always behind the token (`check_actor`): the answers hold a person's messages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from botfleet.adapters.stores import codec
+from botfleet.data_plane.api.internal_auth import check_actor
+from botfleet.data_plane.api.tasks import TaskView
+from botfleet.data_plane.runtime.contact_data import EXPORT_LIMIT, ContactData
+from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.ports.stores import JournalEntry
+from botfleet.web import Operation
+
+#: As long as the other routes' contact ids may be.
+MAX_CONTACT_ID = 191
+
+
+class ReceivedView(BaseModel):
+    message_id: str
+    received_at: datetime
+    status: str = Field(description="`done`, `failed` (never answered) or `pending` (queued)")
+    message: dict[str, Any] = Field(
+        description="The message as the channel gave it: `type`, `text`, `payload`, "
+        "`contact_name`, `language`, `timestamp`, `extra` (provider details)"
+    )
+    replies: list[dict[str, Any]] = Field(description="The bot's replies to it")
+
+
+class SentView(BaseModel):
+    seq: int
+    at: datetime
+    output: dict[str, Any]
+
+
+class ContactExportView(BaseModel):
+    contact_id: str
+    conversation: dict[str, Any] | None = Field(
+        description="The conversation state: `node`, `data` (what the flow collected), "
+        "`history`, times; null when the contact has none"
+    )
+    messages_received: list[ReceivedView] = Field(description="Kept 8 days, oldest first")
+    messages_sent: list[SentView] = Field(description="Kept 8 days, oldest first")
+    scheduled_tasks: list[TaskView]
+    truncated: bool = Field(description=f"A list stopped at {EXPORT_LIMIT} entries")
+
+
+class ContactErasureView(BaseModel):
+    contact_id: str
+    conversation: bool = Field(description="A conversation state was erased")
+    messages_received: int = Field(description="The contact's messages emptied")
+    messages_sent: int = Field(description="The bot's messages to the contact deleted")
+    scheduled_tasks: int = Field(description="The contact's scheduled tasks cancelled")
+
+
+def _contact_data(request: Request) -> tuple[ContactData, str]:
+    runtime: ConversationRuntime = request.app.state.runtime
+    if runtime.records is None:
+        raise HTTPException(503, "this data plane's store keeps no contact records")
+    contact_id = str(request.path_params["contact_id"])
+    if not 0 < len(contact_id) <= MAX_CONTACT_ID:
+        raise HTTPException(422, f"contact_id: 1 to {MAX_CONTACT_ID} characters")
+    return ContactData(runtime, runtime.records), contact_id
+
+
+def _received(entry: JournalEntry) -> ReceivedView:
+    message = codec.message_to_json(entry.message)
+    del message["message_id"], message["contact_id"]
+    return ReceivedView(
+        message_id=entry.message.message_id,
+        received_at=entry.received_at,
+        status=entry.status,
+        message=message,
+        replies=list(entry.replies),
+    )
+
+
+def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
+    async def export_contact(request: Request) -> Response:
+        """Everything this data plane holds about a contact (a person's request to see it)."""
+        check_actor(request, settings)
+        data, contact_id = _contact_data(request)
+        found = await data.export(contact_id)
+        view = ContactExportView(
+            contact_id=contact_id,
+            conversation=None
+            if found.conversation is None
+            else codec.state_to_json(found.conversation),
+            messages_received=[_received(e) for e in found.received],
+            messages_sent=[SentView.model_validate(row) for row in found.sent],
+            scheduled_tasks=[TaskView.of(job) for job in found.tasks],
+            truncated=found.truncated,
+        )
+        return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
+    async def erase_contact(request: Request) -> Response:
+        """Erase a contact: conversation, messages both ways, scheduled tasks."""
+        check_actor(request, settings)
+        data, contact_id = _contact_data(request)
+        erased = await data.erase(contact_id)
+        view = ContactErasureView(
+            contact_id=contact_id,
+            conversation=erased.records.conversation,
+            messages_received=erased.records.messages_received,
+            messages_sent=erased.records.messages_sent,
+            scheduled_tasks=erased.tasks_cancelled,
+        )
+        return JSONResponse(view.model_dump(mode="json"))
+
+    tags = ("internal",)
+    contact = (
+        {
+            "name": "contact_id",
+            "in": "path",
+            "required": True,
+            "description": "As the channel names the contact (a phone number, a chat id)",
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_CONTACT_ID},
+        },
+    )
+    return [
+        Operation(
+            "GET",
+            "/contacts/{contact_id:path}",
+            export_contact,
+            summary="Export a contact's data",
+            tags=tags,
+            parameters=contact,
+            answer=ContactExportView,
+        ),
+        Operation(
+            "DELETE",
+            "/contacts/{contact_id:path}",
+            erase_contact,
+            summary="Erase a contact's data",
+            tags=tags,
+            parameters=contact,
+            answer=ContactErasureView,
+        ),
+    ]

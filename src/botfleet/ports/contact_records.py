@@ -1,0 +1,47 @@
+"""What the store keeps about one contact, for a person's request to see or erase their data.
+
+A contact (a customer of the tenant's business) may ask what the bot holds about them, or to
+be forgotten. The conversation state is `StateStore`'s and the bot's messages `OutboxStore`'s;
+this port adds the two things no other port does: the contact's own messages as the journal
+keeps them, and erasing everything the store holds about the contact in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from botfleet.ports.stores import JournalEntry
+
+
+@dataclass(frozen=True, slots=True)
+class ErasedRecords:
+    """What `ContactRecords.erase` removed."""
+
+    #: The conversation state (and any copy of it set aside as unreadable) was there.
+    conversation: bool
+    #: Journal entries emptied: the contact's messages and the replies kept with them.
+    messages_received: int
+    #: Outbox rows deleted: what the bot sent the contact (unsent ones included).
+    messages_sent: int
+
+
+class ContactRecords(Protocol):
+    """A contact's records across the store's tables."""
+
+    async def received(self, contact_id: str, *, limit: int) -> list[JournalEntry]:
+        """The contact's messages in the journal (kept for its retention), oldest first, at
+        most `limit`."""
+        ...
+
+    async def erase(self, contact_id: str) -> ErasedRecords:
+        """Erase the contact, all or nothing: the conversation state and any copy set aside,
+        every outbox row, and the content of every processed journal entry.
+
+        A processed entry keeps its message id and received time only (its contact id,
+        message and replies emptied) until the journal's retention prunes it: a provider's
+        redelivery of the message is still recognised and not answered again, now as a
+        message of nobody's. Pending entries (messages that arrived after the erasure was
+        asked for, their turns still to run) are left to run: the contact wrote again.
+        """
+        ...

@@ -1,0 +1,161 @@
+"""Contract of ContactRecords: a contact's journal entries, and erasing the contact."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from botfleet.adapters.stores import InMemoryTenantStore, SqliteTenantStore
+from botfleet.testing.stores import SAMPLE_TIME, sample_message, sample_state
+
+TenantStore = InMemoryTenantStore | SqliteTenantStore
+
+T0 = SAMPLE_TIME
+
+
+def text(body: str) -> dict[str, str]:
+    return {"type": "text", "text": body}
+
+
+async def converse(store: TenantStore, contact: str, turns: int, *, start: int = 0) -> None:
+    """`turns` answered messages of `contact` ("<contact>-<n>"), each with one reply."""
+    version = 0
+    existing = await store.states.load(contact)
+    if existing is not None:
+        version = existing.version
+    for n in range(start, start + turns):
+        message = sample_message(f"{contact}-{n}", contact, text=f"secret {contact} {n}")
+        assert await store.journal.record(message, T0 + timedelta(seconds=n))
+        saved = await store.commit_turn(
+            sample_state(contact, data={"name": f"name of {contact}"}),
+            expected_version=version,
+            message_id=message.message_id,
+            outputs=[text(f"reply to {contact} {n}")],
+            at=T0 + timedelta(seconds=n),
+        )
+        version = saved.version
+
+
+async def test_received_lists_the_contacts_messages_oldest_first(
+    tenant_store: TenantStore,
+) -> None:
+    await converse(tenant_store, "ana", 3)
+    await converse(tenant_store, "bob", 2)
+    received = await tenant_store.contacts.received("ana", limit=10)
+    assert [e.message.message_id for e in received] == ["ana-0", "ana-1", "ana-2"]
+    assert [e.message.text for e in received] == ["secret ana 0", "secret ana 1", "secret ana 2"]
+    assert received[0].status == "done"
+    assert received[0].replies == (text("reply to ana 0"),)
+    assert [e.message.message_id for e in await tenant_store.contacts.received("ana", limit=2)] == [
+        "ana-0",
+        "ana-1",
+    ]
+    assert await tenant_store.contacts.received("nobody", limit=10) == []
+
+
+async def test_erase_removes_state_outbox_and_message_contents_and_nothing_of_others(
+    tenant_store: TenantStore,
+) -> None:
+    await converse(tenant_store, "ana", 3)
+    await converse(tenant_store, "bob", 2)
+    bob_before = (
+        await tenant_store.states.load("bob"),
+        await tenant_store.outbox.since(contact_id="bob"),
+        await tenant_store.contacts.received("bob", limit=10),
+    )
+
+    erased = await tenant_store.contacts.erase("ana")
+
+    assert (erased.conversation, erased.messages_received, erased.messages_sent) == (True, 3, 3)
+    assert await tenant_store.states.load("ana") is None
+    assert await tenant_store.outbox.since(contact_id="ana") == []
+    assert await tenant_store.contacts.received("ana", limit=10) == []
+    assert all(row["contact_id"] == "bob" for row in await tenant_store.outbox.since())
+    for n in range(3):
+        entry = await tenant_store.journal.get(f"ana-{n}")
+        assert entry is not None  # kept: a redelivery is still recognised
+        assert entry.status == "done"
+        assert entry.replies == ()
+        assert (entry.message.contact_id, entry.message.text) == ("", "")
+        assert entry.message.timestamp == T0 + timedelta(seconds=n)
+        assert not await tenant_store.journal.record(
+            sample_message(f"ana-{n}", "ana"), T0 + timedelta(days=1)
+        )
+    assert bob_before == (
+        await tenant_store.states.load("bob"),
+        await tenant_store.outbox.since(contact_id="bob"),
+        await tenant_store.contacts.received("bob", limit=10),
+    )
+
+
+async def test_erasing_an_unknown_contact_changes_nothing(tenant_store: TenantStore) -> None:
+    await converse(tenant_store, "bob", 1)
+    erased = await tenant_store.contacts.erase("ana")
+    assert (erased.conversation, erased.messages_received, erased.messages_sent) == (False, 0, 0)
+    assert len(await tenant_store.outbox.since()) == 1
+    assert await tenant_store.states.load("bob") is not None
+
+
+async def test_pending_messages_are_left_to_run(tenant_store: TenantStore) -> None:
+    """A message that arrived after the erasure was asked for still gets its turn."""
+    await converse(tenant_store, "ana", 1)
+    later = sample_message("ana-later", "ana", text="hello again")
+    assert await tenant_store.journal.record(later, T0 + timedelta(minutes=1))
+
+    erased = await tenant_store.contacts.erase("ana")
+
+    assert erased.messages_received == 1
+    [pending] = await tenant_store.journal.pending()
+    assert pending.message == later
+    await tenant_store.commit_turn(
+        sample_state("ana"),
+        expected_version=0,  # a new conversation
+        message_id="ana-later",
+        outputs=[text("welcome")],
+        at=T0 + timedelta(minutes=1),
+    )
+    assert [e.message.text for e in await tenant_store.contacts.received("ana", limit=5)] == [
+        "hello again"
+    ]
+
+
+async def test_unsent_outputs_of_the_contact_are_not_sent_after_erasure(
+    tenant_store: TenantStore,
+) -> None:
+    for contact in ("ana", "bob"):
+        message = sample_message(f"{contact}-1", contact)
+        await tenant_store.journal.record(message, T0)
+        await tenant_store.commit_turn(
+            sample_state(contact),
+            expected_version=0,
+            message_id=message.message_id,
+            outputs=[text(f"to {contact}")],
+            at=T0,
+            undelivered=True,
+        )
+    await tenant_store.contacts.erase("ana")
+    assert [r["contact_id"] for r in await tenant_store.pending_deliveries()] == ["bob"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(contacts=st.lists(st.sampled_from(["ana", "bob", "cy"]), min_size=1, max_size=12))
+async def test_erasure_leaves_exactly_the_other_contacts_records(contacts: list[str]) -> None:
+    """Any interleaving of conversations: after erasing one contact, the outbox and the
+    journal hold exactly the other contacts' records (memory store: the SQLite store runs the
+    same cases above)."""
+    async with InMemoryTenantStore() as store:
+        counts: dict[str, int] = {}
+        for contact in contacts:
+            await converse(store, contact, 1, start=counts.get(contact, 0))
+            counts[contact] = counts.get(contact, 0) + 1
+        target = contacts[0]
+        before = {c: await store.contacts.received(c, limit=100) for c in counts if c != target}
+        erased = await store.contacts.erase(target)
+        assert erased.messages_sent == erased.messages_received == counts[target]
+        assert {r["contact_id"] for r in await store.outbox.since(limit=500)} == set(counts) - {
+            target
+        }
+        after = {c: await store.contacts.received(c, limit=100) for c in counts if c != target}
+        assert after == before

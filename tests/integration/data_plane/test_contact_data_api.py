@@ -1,0 +1,179 @@
+"""`GET` and `DELETE /contacts/{contact_id}`: a contact's data exported, then erased, through
+the running data plane (SQLite store, scheduler), and nothing of another contact touched."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from botfleet.flows.effects import ScheduleTask
+from botfleet.testing.clock import FrozenClock
+from botfleet.testing.runtime import ChatClient, make_settings, running_app
+from botfleet.testing.scheduling import ManualScheduler
+
+TOKEN = "contact-data-internal-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+NOW = datetime(2024, 5, 6, 7, 0, tzinfo=UTC)
+FLOW: dict[str, Any] = {
+    "id": "names",
+    "initial_state": "ASK",
+    "tasks": {"ping": [{"action": "send_text", "text": "Reminder for {{ data.name }}"}]},
+    "states": {
+        "ASK": {
+            "on_enter": [{"action": "send_text", "text": "Your name?"}],
+            "transitions": [{"set_data": {"name": "{{ message.text }}"}, "target": "KNOWN"}],
+        },
+        "KNOWN": {
+            "on_enter": [{"action": "send_text", "text": "Hello {{ data.name }}"}],
+            "fallback": "KNOWN",
+        },
+    },
+}
+
+
+@pytest.fixture
+async def chat(tmp_path: Path) -> AsyncIterator[ChatClient]:
+    clock = FrozenClock(NOW)
+    scheduler = ManualScheduler(clock, tenant_id="test")
+    settings = make_settings(tmp_path / "state.db", internal_token=TOKEN)
+    async with running_app(flow=FLOW, settings=settings, clock=clock, scheduler=scheduler) as app:
+        yield app
+
+
+async def introduce(chat: ChatClient, contact: str, name: str) -> None:
+    await chat.say(contact, name)  # a new contact's first message is its answer to ASK
+    await chat.say(contact, "thanks")
+    scheduler = chat.runtime.scheduler
+    assert scheduler is not None
+    at = NOW + timedelta(days=1)
+    await scheduler.schedule(ScheduleTask("ping", at, f"reminder:{contact}", contact, {"n": name}))
+
+
+async def export(chat: ChatClient, contact: str) -> dict[str, Any]:
+    response = await chat.http.get(f"/contacts/{contact}", headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_export_lists_everything_held_about_the_contact(chat: ChatClient) -> None:
+    await introduce(chat, "ana", "Ana García")
+    await introduce(chat, "bob", "Bob")
+
+    found = await export(chat, "ana")
+
+    assert found["contact_id"] == "ana"
+    assert found["conversation"]["node"] == "KNOWN"
+    assert found["conversation"]["data"]["name"] == "Ana García"
+    assert [m["message"]["text"] for m in found["messages_received"]] == ["Ana García", "thanks"]
+    assert all(m["status"] == "done" for m in found["messages_received"])
+    sent = [m["output"]["text"] for m in found["messages_sent"]]
+    assert "Hello Ana García" in sent
+    replies = [r["text"] for m in found["messages_received"] for r in m["replies"]]
+    assert replies == sent
+    assert [t["key"] for t in found["scheduled_tasks"]] == ["reminder:ana"]
+    assert found["truncated"] is False
+    assert "Bob" not in str(found)
+
+
+async def test_erasure_removes_the_contact_and_only_the_contact(chat: ChatClient) -> None:
+    await introduce(chat, "ana", "Ana García")
+    await introduce(chat, "bob", "Bob")
+    bob_before = await export(chat, "bob")
+    ana_sent = len((await export(chat, "ana"))["messages_sent"])
+    assert ana_sent >= 2
+
+    response = await chat.http.delete("/contacts/ana", headers=AUTH)
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "contact_id": "ana",
+        "conversation": True,
+        "messages_received": 2,
+        "messages_sent": ana_sent,
+        "scheduled_tasks": 1,
+    }
+    after = await export(chat, "ana")
+    assert after["conversation"] is None
+    assert after["messages_received"] == after["messages_sent"] == after["scheduled_tasks"] == []
+    assert "Ana" not in str(after)
+    assert await export(chat, "bob") == bob_before
+    listed = await chat.http.get("/tasks", headers=AUTH)
+    assert [t["contact_id"] for t in listed.json()["tasks"]] == ["bob"]
+    # Erasing again finds nothing more.
+    again = await chat.http.delete("/contacts/ana", headers=AUTH)
+    assert again.json()["conversation"] is False
+    assert again.json()["messages_received"] == 0
+
+
+async def test_the_contact_writing_again_starts_a_new_conversation(chat: ChatClient) -> None:
+    await introduce(chat, "ana", "Ana")
+    await chat.say("ana", "still here")  # the state is cached now
+    await chat.http.delete("/contacts/ana", headers=AUTH)
+
+    await chat.say("ana", "hello")
+
+    found = await export(chat, "ana")
+    assert found["conversation"]["data"]["name"] == "hello"  # ASK again, not KNOWN
+    assert [m["message"]["text"] for m in found["messages_received"]] == ["hello"]
+
+
+async def test_a_redelivered_message_is_still_not_answered_again(chat: ChatClient) -> None:
+    first = await chat.post({"contact_id": "ana", "text": "hi", "message_id": "m-1"})
+    assert not first["duplicate"]
+    await chat.http.delete("/contacts/ana", headers=AUTH)
+
+    again = await chat.post({"contact_id": "ana", "text": "hi", "message_id": "m-1"})
+
+    assert again["duplicate"] is True
+    assert again["replies"] == []
+    assert (await export(chat, "ana"))["conversation"] is None
+
+
+async def test_erasure_waits_for_the_turns_already_queued(chat: ChatClient) -> None:
+    """Messages accepted before the erasure run first, so none of them survives it."""
+    for n in range(5):
+        await chat.post({"contact_id": "ana", "text": f"message {n}"}, wait=False)
+
+    response = await chat.http.delete("/contacts/ana", headers=AUTH)
+
+    assert response.json()["messages_received"] == 5
+    await asyncio.sleep(0)
+    found = await export(chat, "ana")
+    assert found["conversation"] is None
+    assert found["messages_received"] == found["messages_sent"] == []
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_only_with_the_internal_token(chat: ChatClient, method: str) -> None:
+    await introduce(chat, "ana", "Ana")
+    missing = await chat.http.request(method, "/contacts/ana")
+    wrong = await chat.http.request(method, "/contacts/ana", headers={"Authorization": "Bearer x"})
+    assert (missing.status_code, wrong.status_code) == (401, 403)
+    assert "Ana" not in missing.text + wrong.text
+    assert (await export(chat, "ana"))["conversation"] is not None
+
+
+async def test_refused_without_a_configured_token(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "state.db")
+    async with running_app(flow=FLOW, settings=settings) as chat:
+        response = await chat.http.delete("/contacts/ana")
+        assert response.status_code == 403
+        assert "DP_INTERNAL_TOKEN" in response.json()["detail"]
+
+
+async def test_contact_ids_with_every_character_channels_use(chat: ChatClient) -> None:
+    contact = "-100123:topic:7+ana.b@x_1"  # a Telegram topic's form, web chat's characters
+    await chat.say(contact, "hi")
+    found = await chat.http.get("/contacts/-100123%3Atopic%3A7%2Bana.b%40x_1", headers=AUTH)
+    assert found.status_code == 200, found.text
+    assert found.json()["contact_id"] == contact
+    assert found.json()["conversation"] is not None
+    too_long = await chat.http.get("/contacts/" + "x" * 192, headers=AUTH)
+    assert too_long.status_code == 422
