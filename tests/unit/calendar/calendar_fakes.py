@@ -10,6 +10,10 @@
   ``conditionNotMet``, as documented in
   https://developers.google.com/workspace/calendar/api/guides/version-resources), recording the
   bot's requests and able to run a staff edit right before one of them, like `CalDavServer`.
+  A deleted event is kept with ``status: cancelled``, as Google keeps it for a while: `get`
+  still answers it (fields and all, as Google does in practice; only its ``id`` is guaranteed),
+  a list leaves it out (``showDeleted=false``), a `delete` or `patch` of it answers 410
+  ``deleted``.
   The exact request/response shapes are tested with `HttpMockSequence`
   (`tests/unit/connectors/test_google_calendar.py`, `test_calendar_google_errors.py`).
 """
@@ -182,6 +186,15 @@ class FakeGoogleCalendar:
         with self._lock:
             self.events[event_id].update(changes, etag=self._etag())
 
+    def staff_delete(self, event_id: str) -> None:
+        """Staff delete an event in their calendar app (kept as cancelled, as Google does)."""
+        self.staff_edit(event_id, status="cancelled")
+
+    def live(self) -> dict[str, dict[str, Any]]:
+        """The events not deleted, by id."""
+        with self._lock:
+            return {k: e for k, e in self.events.items() if e.get("status") != "cancelled"}
+
     def before_next(self, method: str, action: Callable[[], None]) -> None:
         """Run `action` (once) right before the bot's next `method` request is answered."""
         with self._lock:
@@ -216,10 +229,12 @@ class FakeGoogleCalendar:
             event = self.events.get(event_id)
             if event is None:
                 return _error(404, "notFound", "Not Found")
+            if method in ("DELETE", "PATCH") and event.get("status") == "cancelled":
+                return _error(410, "deleted", "Resource has been deleted")
             if if_match is not None and if_match != event["etag"]:
                 return _error(412, "conditionNotMet", "Precondition Failed")
             if method == "DELETE":
-                del self.events[event_id]
+                event.update(status="cancelled", etag=self._etag())
                 return _answer(204, "")
             if method == "PATCH":
                 event.update(json.loads(body), etag=self._etag())
@@ -231,6 +246,8 @@ class FakeGoogleCalendar:
         high = datetime.fromisoformat(query["timeMax"][0]) if "timeMax" in query else None
         found = []
         for event in self.events.values():
+            if event.get("status") == "cancelled":
+                continue  # the bot lists with showDeleted=false
             private = event.get("extendedProperties", {}).get("private", {})
             if any(private.get(k) != v for k, v in wanted):
                 continue

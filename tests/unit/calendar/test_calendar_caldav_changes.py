@@ -81,7 +81,7 @@ async def test_a_move_refused_412_after_a_staff_edit_says_it_changed(
         slot="2024-05-07_1100",
     )  # fmt: skip
     # The flow's "appointment gone" path (empty event_id), not "calendar unavailable".
-    assert reply == {"success": False, "event_id": "", "reason": "not_found", "message": CHANGED}
+    assert reply == {"success": False, "event_id": "", "reason": "changed", "message": CHANGED}
     puts = caldav_server.sent("PUT")
     assert len(puts) == 2  # the booking, then one conditional move: never retried
     assert puts[-1].if_match  # only the version that was read may be overwritten
@@ -99,7 +99,7 @@ async def test_a_cancel_refused_412_after_a_staff_edit_says_it_changed(
         "DELETE", lambda: caldav_server.edit_event(bookings, event_id, "Ana, moved by phone")
     )
     reply = await call(calendar, "cancel_event", event_id=event_id, contact_id="c1")
-    assert reply == {"success": False, "reason": "not_found", "message": CHANGED}
+    assert reply == {"success": False, "reason": "changed", "message": CHANGED}
     (delete,) = caldav_server.sent("DELETE")
     assert delete.if_match
     assert event_id in caldav_server.uids(bookings)  # nothing was deleted
@@ -128,7 +128,7 @@ async def test_an_event_deleted_just_before_the_bots_move_is_refused_not_failed(
         slot="2024-05-07_1100",
     )  # fmt: skip
     # If-Match on a resource that no longer exists is a 412 too: "changed or cancelled".
-    assert reply == {"success": False, "event_id": "", "reason": "not_found", "message": CHANGED}
+    assert reply == {"success": False, "event_id": "", "reason": "changed", "message": CHANGED}
     assert caldav_server.uids(bookings) == set()  # not written back
     assert calendar.breaker.state is BreakerState.CLOSED
 

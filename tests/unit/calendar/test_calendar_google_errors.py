@@ -129,7 +129,7 @@ async def test_an_event_deleted_before_its_delete_is_not_found(gone: Response) -
 async def test_a_patch_refused_412_says_the_appointment_changed() -> None:
     connector, http = calendar(ok(OLD), events_page(OLD), events_page(OLD), CONDITION_412)
     reply = await move(connector)
-    assert reply == {"success": False, "event_id": "", "reason": "not_found", "message": CHANGED}
+    assert reply == {"success": False, "event_id": "", "reason": "changed", "message": CHANGED}
     assert len(sent(http)) == 4
     assert connector.breaker.state is BreakerState.CLOSED
 
@@ -137,7 +137,7 @@ async def test_a_patch_refused_412_says_the_appointment_changed() -> None:
 async def test_a_delete_refused_412_says_the_appointment_changed() -> None:
     connector, _ = calendar(ok(OLD), CONDITION_412)
     reply = await call(connector, "cancel_event", event_id="b1", contact_id="c1")
-    assert reply == {"success": False, "reason": "not_found", "message": CHANGED}
+    assert reply == {"success": False, "reason": "changed", "message": CHANGED}
 
 
 def if_match(http: HttpMockSequence, method: str) -> list[str | None]:

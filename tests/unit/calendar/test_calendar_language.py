@@ -99,7 +99,7 @@ def test_the_platforms_languages_each_have_every_text() -> None:
         assert set(texts.refusals) == set(Refusal)
         assert len(set(texts.weekdays)) == 7
         assert len(set(texts.months)) == 12
-        for template in (texts.booked, texts.moved, texts.cancelled):
+        for template in (texts.booked, texts.moved, texts.cancelled, texts.already_cancelled):
             assert template.count("{title}") == 1
 
 
@@ -184,7 +184,7 @@ async def test_every_message_differs_from_english_and_every_reason_is_the_same(
         "slot_taken",
         "unavailable",
         None,
-        "not_found",
+        "changed",
     ]
     texts = CALENDAR_TEXTS[language]
     assert answers[1][2]["message"] == texts.refusal(Refusal.SLOT_UNAVAILABLE)

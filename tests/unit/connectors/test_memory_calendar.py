@@ -410,8 +410,12 @@ async def test_a_repeated_cancel_with_the_same_key_reports_the_first_success() -
     again = await cal.call("cancel_event", params, idempotency_key="x")
     other_key = await cal.call("cancel_event", params, idempotency_key="y")
     assert first == again
-    assert first["success"] is True
-    assert other_key["success"] is False
+    assert first == {"success": True, "message": "Cancelled: Mon 8 Jan · 10:00 · corte."}
+    # Another turn cancelling it again: still cancelled, and said so (not "no such appointment").
+    assert other_key == {
+        "success": True,
+        "message": "That appointment was already cancelled: Mon 8 Jan · 10:00 · corte.",
+    }
 
 
 async def test_an_appointment_that_has_begun_can_no_longer_be_cancelled_or_moved() -> None:

@@ -15,6 +15,10 @@ read right before the write has another tag (staff moved or edited it since), no
 written and it is `EventChanged`; otherwise the write names the version it read (If-Match), so
 an edit in between is a 412, `EventChanged` too. A 404/410 on the event is `EventGone`. Errors
 become `ConnectorError`s in `caldav_errors.py`.
+
+A cancel deletes the resource, and the server keeps nothing of it: the bookings this store
+deleted are remembered in process memory (`cancelled.py`), so a repeated cancel is "already
+cancelled"; after a restart it is `not_found`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from botfleet.adapters.connectors.calendar.caldav_versions import (
     has_version,
     version_tag,
 )
+from botfleet.adapters.connectors.calendar.cancelled import CancelledBookings
 from botfleet.adapters.connectors.calendar.config import (
     BINDING_CONTEXT,
     CalDavSettings,
@@ -90,6 +95,7 @@ class CalDavStore:
         # UID -> version tag the contact was shown (a listing, a booking's or a move's answer),
         # else of its last read.
         self._shown = ShownVersions()
+        self._cancelled = CancelledBookings()  # what `delete` removed, in this process
 
     # ------------------------------------------------------------------ plumbing
 
@@ -189,7 +195,9 @@ class CalDavStore:
         found, version = await self._run("get", lambda cal: self._read(cal, event_id))
         if found is None:
             self._shown.forget(event_id)
-        elif event_id not in self._shown:
+            return None
+        self._cancelled.forget(event_id)  # there again (staff restored it): not cancelled
+        if event_id not in self._shown:
             # Only when the contact was shown no version: the one shown is what they decide on.
             self._shown.remember(event_id, version)
         return found
@@ -197,6 +205,9 @@ class CalDavStore:
     def _read(self, calendar: Any, uid: str) -> tuple[Appointment | None, str | None]:
         resource = self._by_uid(calendar, uid)
         return self._appointment_of(resource), None if resource is None else version_tag(resource)
+
+    async def cancelled(self, event_id: str) -> Appointment | None:
+        return self._cancelled.get(event_id)
 
     async def booking_for_key(self, idempotency_key: str) -> Appointment | None:
         return await self.appointment(wire.event_id_for_key(idempotency_key))
@@ -234,10 +245,11 @@ class CalDavStore:
     async def delete(self, event_id: str) -> bool:
         shown = self._shown.take(event_id)  # used once, as a write's If-Match is
 
-        def remove(calendar: Any) -> bool:
+        def remove(calendar: Any) -> tuple[bool, Appointment | None]:
+            """Whether it was deleted (False: already gone), and the booking it was."""
             resource = self._by_uid(calendar, event_id)
             if resource is None:
-                return False
+                return False, None
             if changed_since(resource, shown):
                 raise EventChanged("the appointment changed after the contact was shown it")
             try:
@@ -250,11 +262,14 @@ class CalDavStore:
                         "the appointment changed while it was being cancelled"
                     ) from None
                 if http_status(exc) in GONE:
-                    return False
+                    return False, None
                 raise
-            return True
+            return True, self._appointment_of(resource)
 
-        return await self._run("delete", remove)
+        deleted, booking = await self._run("delete", remove)
+        if booking is not None:  # (remembered here, on the event loop: not thread-safe)
+            self._cancelled.remember(booking)
+        return deleted
 
     async def move(self, appointment: Appointment, start: datetime, end: datetime) -> Appointment:
         shown = self._shown.take(appointment.event_id)

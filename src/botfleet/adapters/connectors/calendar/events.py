@@ -215,6 +215,21 @@ def google_appointment(item: Mapping[str, Any], tz: ZoneInfo) -> Appointment | N
     return _appointment(fields, event.event_id, event.start, event.end)
 
 
+def google_deleted_appointment(item: Mapping[str, Any], tz: ZoneInfo) -> Appointment | None:
+    """A booking made through the bot that was deleted, as `events.get` still answers it
+    (``status: cancelled``), else None. Google guarantees only a deleted event's ``id``: one
+    that no longer carries its times or its contact is None too."""
+    if item.get("status") != "cancelled":
+        return None
+    start, end = item.get("start"), item.get("end")
+    if not isinstance(start, Mapping) or not isinstance(end, Mapping):
+        return None
+    try:
+        return google_appointment({**item, "status": "confirmed"}, tz)
+    except (KeyError, TypeError, ValueError):  # times left half-written: nothing to go on
+        return None
+
+
 # ---------------------------------------------------------------- iCalendar (CalDAV)
 
 

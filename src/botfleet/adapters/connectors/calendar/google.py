@@ -24,6 +24,12 @@ edit since the contact saw the appointment is refused with 412 (``conditionNotMe
 `EventChanged`, instead of being overwritten or deleted. An event whose etag is not known is
 written as before. The etags live in this process only (`shown_versions.py`): after a restart,
 the get's is used.
+
+Google keeps a deleted event readable by `events.get` for a while, with ``status: cancelled``
+(and, not guaranteed, its other fields): such an event is no appointment, but the booking it
+was is remembered (`cancelled.py`), so a cancel repeated after a restart (its first answer was
+lost) is told "already cancelled" instead of `not_found`. Google does not say who deleted it:
+one staff deleted is answered the same way.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botfleet.adapters.connectors.calendar import events as wire
+from botfleet.adapters.connectors.calendar.cancelled import CancelledBookings
 from botfleet.adapters.connectors.calendar.config import (
     GoogleCalendarSettings,
     with_tenant_timezone,
@@ -74,6 +81,8 @@ class GoogleCalendarStore:
         # the answer to a booking or a move), else of its last `events.get`: the If-Match of the
         # write after it.
         self._etags = ShownVersions()
+        # Event id -> the booking a deleted event was, as its last `events.get` answered it.
+        self._cancelled = CancelledBookings()
 
     async def _send(self, request: Any) -> Any:
         """The answer; Google's and transport errors as raised by the client."""
@@ -186,10 +195,21 @@ class GoogleCalendarStore:
         if item is None:
             self._etags.forget(event_id)
             return None
+        if isinstance(item, dict) and item.get("status") == "cancelled":
+            self._etags.forget(event_id)  # no version of it is left to write
+            deleted = wire.google_deleted_appointment(item, self._tz)
+            if deleted is not None:
+                self._cancelled.remember(deleted)
+            return None
+        self._cancelled.forget(event_id)  # live (again: staff may restore a deleted event)
         if event_id not in self._etags:
             # Only when the contact was shown no version: the one shown is what they decide on.
             self._shown(event_id, item)
         return wire.google_appointment(item, self._tz)
+
+    async def cancelled(self, event_id: str) -> Appointment | None:
+        # Answered from the `events.get` the service made just before (no request of its own).
+        return self._cancelled.get(event_id)
 
     def _shown(self, event_id: str, item: Any) -> None:
         """Remember `item`'s etag as the version of `event_id` the contact knows."""

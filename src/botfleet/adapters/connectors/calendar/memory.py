@@ -3,7 +3,9 @@
 It is the dev/demo back end and the reference the other back ends are compared with: the
 operations are `CalendarService`'s, shared with Google Calendar and CalDAV, over a store that
 keeps events and bookings in memory. `reschedule_appointment` keeps the appointment's
-`event_id`.
+`event_id`. The bookings it cancelled are remembered (the last 4096, `cancelled.py`), so a
+cancel repeated with its answer lost is still a success, as on Google Calendar; staff-like
+removals (a test deleting from `bookings`) are not, and answer `not_found`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime, timedelta
 from operator import is_
 from typing import Any
 
+from botfleet.adapters.connectors.calendar.cancelled import CancelledBookings
 from botfleet.adapters.connectors.calendar.config import (
     CalendarSettings,
     MockCalendarSettings,
@@ -180,6 +183,7 @@ class InMemoryCalendarStore:
         self.events: list[CalendarEvent] = list(events)
         self.bookings: MutableMapping[str, Appointment] = _Bookings()
         self._keys: dict[str, str] = {}  # idempotency key -> event id
+        self._cancelled = CancelledBookings()  # what `delete` removed
         self._ids = itertools.count(1)
         self._events_index: tuple[list[CalendarEvent], _Spans, list[AllDayEvent]] | None = None
 
@@ -251,6 +255,9 @@ class InMemoryCalendarStore:
     async def appointment(self, event_id: str) -> Appointment | None:
         return self.bookings.get(event_id)
 
+    async def cancelled(self, event_id: str) -> Appointment | None:
+        return None if event_id in self.bookings else self._cancelled.get(event_id)
+
     async def booking_for_key(self, idempotency_key: str) -> Appointment | None:
         event_id = self._keys.get(idempotency_key)
         return None if event_id is None else self.bookings.get(event_id)
@@ -269,7 +276,11 @@ class InMemoryCalendarStore:
         return created
 
     async def delete(self, event_id: str) -> bool:
-        return self.bookings.pop(event_id, None) is not None
+        removed = self.bookings.pop(event_id, None)
+        if removed is None:
+            return False
+        self._cancelled.remember(removed)
+        return True
 
     async def move(self, appointment: Appointment, start: datetime, end: datetime) -> Appointment:
         if appointment.event_id not in self.bookings:

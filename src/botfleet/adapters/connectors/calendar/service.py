@@ -11,6 +11,9 @@ asks the store for an event an earlier attempt made (`booking_for_key`), so a re
 a restart, never books twice. A write keeps running when its caller gives up (a timeout), still
 holding the lock: the retry waits for it and gets the first reply. (With `inline_writes`, the
 in-memory calendar's, a write that never suspends simply finishes before its caller returns.)
+A cancel of an event that is no longer there asks the store whether it knows it as a cancelled
+booking (`cancelled`): the contact's own is a success ("already cancelled"), so a turn run again
+after its answer was lost (the remembered replies went with the process) still says cancelled.
 
 Durations: `service_duration_min` / `duration_min` (how long the calendar is blocked) default to
 `default_service_duration_min`, else `slot_duration_min`; `presence_min` defaults to the service
@@ -22,8 +25,9 @@ booking horizon, if longer) on every back end: staff may book a contact further 
 bot offers, and the horizon may have been shortened since a booking was made.
 
 Someone else's edit in the middle of a write (the store raises `EventGone` / `EventChanged`)
-is an answer for the user (`NOT_FOUND` / `CHANGED`, reason `not_found`), not a failure of the
-back end.
+is an answer for the user (`NOT_FOUND` / `CHANGED`, reasons `not_found` / `changed`), not a
+failure of the back end. Flows tell them apart: a `not_found` appointment is gone, a `changed`
+one is still in the calendar as someone else left it.
 
 Language: the `message`s of answers and the titles of items (days, appointments) are in the
 calendar's `language` setting (the tenant's `language` unless the binding gives one; `texts.py`),
@@ -333,7 +337,10 @@ class CalendarService:
 
     async def _owned(self, request: Params) -> Appointment | None:
         """The contact's own upcoming appointment named by `event_id`, else None."""
-        appointment = await self.store.appointment(request.event_id())
+        return self._own_upcoming(await self.store.appointment(request.event_id()), request)
+
+    def _own_upcoming(self, appointment: Appointment | None, request: Params) -> Appointment | None:
+        """`appointment` if it is the contact's and has not begun, else None."""
         # Someone else's appointment answers like a missing one: ids must not leak bookings.
         if appointment is None or appointment.contact_id != request.text("contact_id"):
             return None
@@ -345,7 +352,11 @@ class CalendarService:
 
     async def _cancel(self, request: Params, _key: str) -> Reply:
         texts = request.texts(self.texts)
-        appointment = await self._owned(request)
+        event_id = request.event_id()
+        found = await self.store.appointment(event_id)
+        if found is None:
+            return await self._cancelled_before(event_id, request, texts)
+        appointment = self._own_upcoming(found, request)
         if appointment is None:
             return _not_cancelled(Refusal.NOT_FOUND, texts)
         try:
@@ -356,6 +367,18 @@ class CalendarService:
             return _not_cancelled(Refusal.NOT_FOUND, texts)
         title = formatting.appointment_title(appointment, self.settings.tz, texts)
         return {"success": True, "message": texts.cancelled.format(title=title)}
+
+    async def _cancelled_before(
+        self, event_id: str, request: Params, texts: CalendarTexts
+    ) -> Reply:
+        """The answer to a cancel of an event that is not there: a success when the store knows
+        it as the contact's cancelled booking (a repeated cancel: the contact's wish holds, and
+        a flow must not tell them it never existed), else `not_found`."""
+        earlier = await self.store.cancelled(event_id)
+        if earlier is None or earlier.contact_id != request.text("contact_id"):
+            return _not_cancelled(Refusal.NOT_FOUND, texts)
+        title = formatting.appointment_title(earlier, self.settings.tz, texts)
+        return {"success": True, "message": texts.already_cancelled.format(title=title)}
 
     async def _reschedule_appointment(self, request: Params, _key: str) -> Reply:
         wall = request.slot("slot")

@@ -6,7 +6,8 @@ ownership, the lock, idempotency). Times are aware datetimes. Every method may r
 
 Three refusals have a meaning of their own, so that what the user is told matches what
 happened: `EventGone` and `EventChanged` (someone, usually staff, removed or edited the booking
-while the bot was writing it: the user is told, the back end is fine) and `CalendarNotFound`
+while the bot was writing it: the user is told, the back end is fine; the service answers
+reasons `not_found` and `changed`, which flows treat differently) and `CalendarNotFound`
 (the configured calendar itself is missing: an operator's problem, never the user's missing
 appointment). All are `ConnectorRejected`: never retried, never counted by the breaker.
 """
@@ -54,6 +55,13 @@ class CalendarStore(Protocol):
 
     async def appointment(self, event_id: str) -> Appointment | None:
         """One booking made through the bot, or None (missing, cancelled, not a booking)."""
+        ...
+
+    async def cancelled(self, event_id: str) -> Appointment | None:
+        """A booking made through the bot that was cancelled (deleted), as it was, when the
+        back end still knows of it, else None. Asked right after `appointment` found no live
+        event of that id, so a store may answer from that read (Google) or from its own record
+        of what it deleted (`cancelled.py`); none answers for a booking that exists again."""
         ...
 
     async def booking_for_key(self, idempotency_key: str) -> Appointment | None:

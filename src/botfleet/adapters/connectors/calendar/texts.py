@@ -35,15 +35,15 @@ class Refusal(Enum):
     CHANGED = "changed"
 
 
-#: A refusal's `reason`, for flows to branch on. `CHANGED` shares `not_found`: to the flow, the
-#: appointment the contact chose is no longer there as they saw it, and flows written for
-#: `not_found` keep working.
+#: A refusal's `reason`, for flows to branch on. `not_found` and `changed` are told apart
+#: because a flow acts differently on them: a `not_found` appointment is gone (its reminder
+#: goes too), a `changed` one is still in the calendar, as staff left it (its reminder stays).
 REASONS: Mapping[Refusal, str] = MappingProxyType(
     {
         Refusal.SLOT_TAKEN: "slot_taken",
         Refusal.SLOT_UNAVAILABLE: "unavailable",
         Refusal.NOT_FOUND: "not_found",
-        Refusal.CHANGED: "not_found",
+        Refusal.CHANGED: "changed",
     }
 )
 
@@ -66,6 +66,9 @@ class CalendarTexts:
     booked: str
     moved: str
     cancelled: str
+    #: A cancel of an appointment the contact had already cancelled (a repeated turn whose
+    #: first answer was lost): still a success, around the appointment's title.
+    already_cancelled: str
 
     def day_title(self, day: date) -> str:
         """``date(2025, 3, 10)`` -> ``"Mon 10 Mar"`` (in English)."""
@@ -92,6 +95,7 @@ ENGLISH = CalendarTexts(
     booked="Booked: {title}.",
     moved="Moved to: {title}.",
     cancelled="Cancelled: {title}.",
+    already_cancelled="That appointment was already cancelled: {title}.",
 )
 
 _SPANISH = CalendarTexts(
@@ -109,6 +113,7 @@ _SPANISH = CalendarTexts(
     booked="Reservada: {title}.",
     moved="Nueva hora: {title}.",
     cancelled="Cancelada: {title}.",
+    already_cancelled="Esa cita ya estaba cancelada: {title}.",
 )
 
 _PORTUGUESE = CalendarTexts(
@@ -127,6 +132,7 @@ _PORTUGUESE = CalendarTexts(
     booked="Marcado: {title}.",
     moved="Novo horário: {title}.",
     cancelled="Cancelado: {title}.",
+    already_cancelled="Essa marcação já estava cancelada: {title}.",
 )
 
 _FRENCH = CalendarTexts(
@@ -159,6 +165,7 @@ _FRENCH = CalendarTexts(
     booked="Réservé\u00a0: {title}.",
     moved="Nouvel horaire\u00a0: {title}.",
     cancelled="Annulé\u00a0: {title}.",
+    already_cancelled="Ce rendez-vous était déjà annulé\u00a0: {title}.",
 )
 
 _GERMAN = CalendarTexts(
@@ -190,6 +197,7 @@ _GERMAN = CalendarTexts(
     booked="Gebucht: {title}.",
     moved="Verschoben auf: {title}.",
     cancelled="Abgesagt: {title}.",
+    already_cancelled="Dieser Termin war bereits abgesagt: {title}.",
 )
 
 _ITALIAN = CalendarTexts(
@@ -207,6 +215,7 @@ _ITALIAN = CalendarTexts(
     booked="Prenotato: {title}.",
     moved="Nuovo orario: {title}.",
     cancelled="Annullato: {title}.",
+    already_cancelled="Questo appuntamento era già stato annullato: {title}.",
 )
 
 _CATALAN = CalendarTexts(
@@ -240,6 +249,7 @@ _CATALAN = CalendarTexts(
     booked="Reservada: {title}.",
     moved="Nova hora: {title}.",
     cancelled="Cancel·lada: {title}.",
+    already_cancelled="Aquesta cita ja estava cancel·lada: {title}.",
 )
 
 #: By language (ISO 639-1 code).
