@@ -149,6 +149,7 @@ def create_app(
     proxy = _RuntimeProxy()
     operations: list[Operation] = []
     allowed_origins: list[str] = []
+    message_limit = (0, 1)  # (per minute, burst): web chat tenants only
     # The channel's routes come first: routes are tried in order, and a turn's request should
     # not be matched against every operations route before its own.
     webhook = build_webhook_routes(tenant_config, proxy, clock=clock)
@@ -161,6 +162,7 @@ def create_app(
 
         web = webchat_settings(tenant_config.channel.settings(), source=tenant_config.source)
         allowed_origins = web.allowed_origins
+        message_limit = (web.max_messages_per_minute, web.message_burst)
         # Only for web chat tenants: on a WhatsApp tenant, /inbound would let anyone make the
         # bot message any phone number, and /messages would show real contacts' conversations.
         operations += build_webchat_routes(
@@ -193,6 +195,17 @@ def create_app(
         app.add_middleware(middleware, exception_handlers=app.exception_handlers, **arguments)
     # Oversized or absurdly nested bodies are refused before any route reads them.
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES, path_limits=body_limits(operations))
+    if message_limit[0]:
+        from botfleet.adapters.channels.webchat.rate_limit import MessageRateLimit
+
+        # Outside the body guard: a refused message's body is never read.
+        app.add_middleware(
+            MessageRateLimit,
+            path="/inbound",
+            per_minute=message_limit[0],
+            burst=message_limit[1],
+            on_refused=lambda: app.state.runtime.metrics.rate_limited.inc(),
+        )
     if allowed_origins:
         from starlette.middleware.cors import CORSMiddleware  # only tenants that need it
 

@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+from pydantic_core import to_jsonable_python
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from botfleet.adapters.stores import codec
 from botfleet.data_plane.api.internal_auth import check_actor
 from botfleet.data_plane.api.tasks import TaskView
 from botfleet.data_plane.runtime.contact_data import EXPORT_LIMIT, ContactData
@@ -75,7 +75,9 @@ def _contact_data(request: Request) -> tuple[ContactData, str]:
 
 
 def _received(entry: JournalEntry) -> ReceivedView:
-    message = codec.message_to_json(entry.message)
+    # The domain's dataclasses as JSON (dates ISO 8601, enums by value): the API reaches the
+    # store through its ports only, not through the SQLite codec.
+    message = to_jsonable_python(entry.message)
     del message["message_id"], message["contact_id"]
     return ReceivedView(
         message_id=entry.message.message_id,
@@ -94,9 +96,7 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
         found = await data.export(contact_id)
         view = ContactExportView(
             contact_id=contact_id,
-            conversation=None
-            if found.conversation is None
-            else codec.state_to_json(found.conversation),
+            conversation=to_jsonable_python(found.conversation),
             messages_received=[_received(e) for e in found.received],
             messages_sent=[SentView.model_validate(row) for row in found.sent],
             scheduled_tasks=[TaskView.of(job) for job in found.tasks],

@@ -37,6 +37,11 @@ class RuntimeMetrics:
             "Texts answered together with a later one (the flow's settings.debounce_ms)",
             registry=r,
         )
+        self.rate_limited = Counter(
+            "botfleet_webchat_rate_limited",
+            "Web chat messages refused with 429: too many from one address",
+            registry=r,
+        )
         self.recovered = Counter(
             "botfleet_recovered_messages", "Messages processed after a restart", registry=r
         )

@@ -30,6 +30,11 @@ class WebChatSettings(BaseModel):
     #: (CORS), e.g. "https://www.salon.example". The chat page and the widget need none: they
     #: are served by the data plane itself.
     allowed_origins: list[str] = Field(default_factory=list, max_length=50)
+    #: Messages (`POST /inbound`) one visitor's address may send per minute, on average,
+    #: before it is answered 429 (`rate_limit.py`); 0 turns the limit off.
+    max_messages_per_minute: int = Field(default=30, ge=0, le=100_000)
+    #: Messages an address may send at once before that rate applies.
+    message_burst: int = Field(default=20, ge=1, le=100_000)
 
     @field_validator("allowed_origins")
     @classmethod
