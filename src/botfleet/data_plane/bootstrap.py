@@ -8,6 +8,7 @@ import tempfile
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,11 @@ from botfleet.adapters.stores.sqlite import SqliteTenantStore
 from botfleet.contact_hash import key_file_beside, load_or_create_key, use_key
 from botfleet.data_plane.llm_fallback import build_llm_fallback, usage_store_for
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
+from botfleet.data_plane.runtime.conversation_retention import (
+    ForgetsInactive,
+    conversation_forgetting,
+    retention_of,
+)
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.housekeeping import journal_pruning
@@ -253,6 +259,12 @@ async def bootstrap(
     )
     if hasattr(stores, "prune_journal"):  # processed ids age out after the retry window
         await stack.enter_async_context(journal_pruning(stores, clock))
+    if isinstance(stores, ForgetsInactive):  # the flow's settings.conversation_retention
+        await stack.enter_async_context(
+            conversation_forgetting(
+                stores, clock, partial(retention_of, live), runtime.state_cache.forget
+            )
+        )
     # Started before the drain is pushed, so it stops after it: turns being drained can still
     # schedule reminders, and its stop waits for the runs it already handed to the runtime.
     await start_scheduler(

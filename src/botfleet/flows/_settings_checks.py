@@ -6,9 +6,12 @@ and `session_keeps` must have a timeout to keep keys across and name keys the fl
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from botfleet.flows._content_checks import check_duration, data_keys_written
 from botfleet.flows._issues import IssueCollector, did_you_mean
 from botfleet.flows._template_checks import check_templates
+from botfleet.flows.durations import parse_duration
 from botfleet.flows.render import is_template
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.yaml_lines import index_path
@@ -22,10 +25,47 @@ def check_settings(spec: FlowSpec, collector: IssueCollector) -> None:
     settings = spec.settings
     if settings.session_timeout is not None:
         check_duration(settings.session_timeout, "settings.session_timeout", collector)
+    _check_retention(spec, collector)
     if settings.restart_text is not None:  # rendered, unlike the texts of the error paths
         check_templates(collector, "settings.restart_text", settings.restart_text)
     _check_plain_texts(spec, collector)
     _check_session_keeps(spec, collector)
+
+
+#: Shortest `conversation_retention`: the data plane checks it once an hour, and anything
+#: shorter would forget contacts in the middle of an ordinary day's conversation.
+MIN_RETENTION = timedelta(days=1)
+
+
+def _check_retention(spec: FlowSpec, collector: IssueCollector) -> None:
+    place = "settings.conversation_retention"
+    text = spec.settings.conversation_retention
+    if text is None:
+        return
+    try:
+        retention = parse_duration(text)
+    except ValueError as exc:  # a template too: the data plane reads it as it stands
+        collector.error(place, str(exc))
+        return
+    if retention < MIN_RETENTION:
+        collector.error(place, f"conversation_retention {text!r} is under a day: write 1d or more")
+        return
+    timeout = spec.settings.session_timeout
+    if timeout is not None and _parses(timeout) and parse_duration(timeout) > retention:
+        collector.warning(
+            place,
+            f"conversation_retention {text!r} is shorter than session_timeout {timeout!r}: "
+            "contacts are forgotten before their session ends, and session_keeps keeps "
+            "nothing across; make the retention longer",
+        )
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse_duration(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_plain_texts(spec: FlowSpec, collector: IssueCollector) -> None:

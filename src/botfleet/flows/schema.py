@@ -573,6 +573,12 @@ class FlowSettings(_Strict):
         description="Keys of `data` a session timeout keeps (an opt-out, a chosen language, a "
         "name): everything else in `data` goes.",
     )
+    conversation_retention: str | None = Field(
+        default=None,
+        description="e.g. `180d`: a contact with no turn for longer is forgotten, its "
+        "conversation state deleted (checked hourly); pending scheduled tasks are kept. Left "
+        "out: conversations are kept until erased.",
+    )
     strict_templates: bool = Field(
         default=False,
         description="true: a missing template value, or a broken template, is an error "

@@ -63,6 +63,15 @@ HAS_UNREADABLE_STATES = (
     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conversation_unreadable'"
 )
 # `set_aside_at` is ISO 8601 text: compared as an instant (julianday), as the outbox's `at` is.
+#: Conversation rows one statement of `forget_inactive` looks at.
+FORGET_BATCH = 2000
+_BATCH_END = (
+    "SELECT max(rowid) FROM (SELECT rowid FROM conversation WHERE rowid > ? ORDER BY rowid LIMIT ?)"
+)
+_FORGET_INACTIVE = (
+    "DELETE FROM conversation WHERE rowid > ? AND rowid <= ? AND julianday(updated_at) < ? "
+    "RETURNING CAST(contact_id AS BLOB)"
+)
 _PRUNE_UNREADABLE_STATES = "DELETE FROM conversation_unreadable WHERE julianday(set_aside_at) < ?"
 _SET_STATE_ASIDE = (
     f"INSERT INTO conversation_unreadable (set_aside_at, {', '.join(_STATE_COLUMNS)}) "
@@ -213,6 +222,31 @@ class SqliteStateStore:
             return conn.execute(_PRUNE_UNREADABLE_STATES, (cutoff,)).rowcount
 
         return await self._db.run("prune unreadable conversations", work)
+
+    async def forget_inactive(self, older_than: datetime) -> list[str]:
+        """Delete the states last updated before `older_than`; returns their contact ids.
+
+        A batch of rows at a time, in rowid order, other statements running in between: no
+        index on `updated_at` (one more write per turn, for an hourly pass), so every row is
+        looked at, but never many in one statement."""
+        cutoff = julian_day(older_than, "forget_inactive: older_than")
+        forgotten: list[str] = []
+        after = 0
+
+        def batch(conn: sqlite3.Connection) -> int | None:
+            last = conn.execute(_BATCH_END, (after, FORGET_BATCH)).fetchone()[0]
+            if last is None:
+                return None
+            for (contact,) in conn.execute(_FORGET_INACTIVE, (after, last, cutoff)):
+                forgotten.append(text_of(contact))
+            return int(last)
+
+        while (
+            last := await self._db.run("forget inactive conversations", one_transaction(batch))
+        ) is not None:
+            after = last
+            await asyncio.sleep(0)
+        return forgotten
 
     async def count(self) -> int:
         rows = await self._db.fetch("count conversations", "SELECT count(*) FROM conversation")

@@ -288,6 +288,20 @@ class InMemoryTenantStore:
         """Forget processed journal entries received before `older_than`."""
         return await self.journal.prune(older_than)
 
+    async def forget_inactive(self, older_than: datetime) -> list[str]:
+        """Delete the conversation states last updated before `older_than`; their contacts."""
+        limit = epoch_micros(older_than, "forget_inactive: older_than")
+        rows = self.states._rows
+        old = [
+            contact
+            for contact, (_, text) in rows.items()
+            if epoch_micros(codec.state_from_json(codec.loads(text)).updated_at, "updated_at")
+            < limit
+        ]
+        for contact in old:
+            del rows[contact]
+        return old
+
     async def prune_outbox(self, older_than: datetime) -> int:
         """Forget delivered outbox rows written before `older_than` (never undelivered ones)."""
         limit = epoch_micros(older_than, "prune: older_than")

@@ -154,6 +154,11 @@ class SqliteTenantStore:
         so they are kept as long as the journal keeps message ids, not for good."""
         return await self.states.prune_set_aside(older_than)
 
+    async def forget_inactive(self, older_than: datetime) -> list[str]:
+        """Delete the conversation states last updated before `older_than` (the flow's
+        `settings.conversation_retention`); returns their contact ids."""
+        return await self.states.forget_inactive(older_than)
+
     async def prune_task_runs(self, older_than: datetime) -> int:
         """Delete the task runs (`TurnStore.task_ran`) recorded before `older_than`; returns how
         many. A run must be remembered as long as its job could be stored again, by a turn
