@@ -16,6 +16,7 @@ from botfleet.control_plane.api import (
     admin,
     audit,
     boot,
+    contacts,
     credentials,
     fleet,
     flows,
@@ -99,7 +100,8 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app, metrics)
-    for module in (tenants, keys, flows, knowledge, credentials, boot, audit, fleet, admin, health):
+    routers = (tenants, keys, flows, knowledge, credentials, contacts, boot, audit, fleet, admin)
+    for module in (*routers, health):
         app.include_router(module.router)
     # Oversized or absurdly nested bodies are refused before any route reads them. The bound
     # lets through a document at its limit sent as JSON however it is escaped; the flow and

@@ -33,6 +33,7 @@ from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import ControlPlaneError, DatabaseUnavailable
 from botfleet.control_plane.logs import get_logger
 from botfleet.control_plane.metrics import ControlPlaneMetrics
+from botfleet.control_plane.services.data_plane_contacts import DataPlaneContacts
 from botfleet.control_plane.services.fleet import DataPlaneProbe
 from botfleet.control_plane.settings import ControlPlaneSettings
 from botfleet.control_plane.url_policy import Resolver, SystemResolver, TenantUrlGuard
@@ -52,6 +53,8 @@ class Container:
     metrics: ControlPlaneMetrics
     #: `CP_TENANT_URL_POLICY`: what a tenant key may point its bindings' URLs at.
     url_guard: TenantUrlGuard
+    #: A contact's data on a tenant's data plane (export, erasure).
+    contacts: DataPlaneContacts
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.sessions)
@@ -241,6 +244,7 @@ async def open_container(
                 probe=DataPlaneProbe(http, timeout_s=settings.data_plane_timeout_s),
                 metrics=metrics,
                 url_guard=url_guard,
+                contacts=DataPlaneContacts(http, connect_timeout_s=settings.data_plane_timeout_s),
             )
         finally:
             await engine.dispose()

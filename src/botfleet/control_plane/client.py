@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from botfleet.control_plane.contact_models import ContactErasureView
 from botfleet.control_plane.models import (
     ApiKeyCreated,
     ApiKeyView,
@@ -44,6 +45,7 @@ from botfleet.control_plane.models import (
     TenantUrlReport,
     TenantView,
 )
+from botfleet.control_plane.path_segments import path_segment
 from botfleet.domain.errors import BotPlatformError
 from botfleet.domain.tenants import BootPayload
 
@@ -102,7 +104,7 @@ def _detail(response: httpx.Response) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _segment(value: str | int) -> str:
-    return quote(str(value), safe="")
+    return path_segment(value)
 
 
 def next_cursor_of(response: httpx.Response) -> str | None:
@@ -402,6 +404,20 @@ class ControlPlaneClient:
 
     def delete_credentials(self, tenant_id: str, scope: str) -> None:
         self.request("DELETE", f"{self._tenant(tenant_id)}/credentials/{_segment(scope)}")
+
+    # ---------------------------------------------------------------- contacts
+
+    def export_contact(self, tenant_id: str, contact_id: str) -> dict[str, Any]:
+        """Everything the tenant's data plane holds about the contact (its messages: handle
+        with care), as the data plane gives it."""
+        path = f"{self._tenant(tenant_id)}/contacts/{_segment(contact_id)}"
+        exported: dict[str, Any] = self.request("GET", path).json()
+        return exported
+
+    def erase_contact(self, tenant_id: str, contact_id: str) -> ContactErasureView:
+        """Erase the contact's data on the tenant's data plane; the answer counts what went."""
+        path = f"{self._tenant(tenant_id)}/contacts/{_segment(contact_id)}"
+        return self._send("DELETE", path, ContactErasureView)
 
     # ---------------------------------------------------------------- audit, fleet, admin
 

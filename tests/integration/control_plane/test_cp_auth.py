@@ -68,7 +68,13 @@ async def _setup_victim(cp: ControlPlane) -> tuple[str, dict[str, str]]:
     key = await cp.client.post(
         "/v1/tenants/victim/api-keys", json={"name": "own"}, headers=cp.admin
     )
-    values = {"tenant_id": "victim", "version": "1", "scope": "llm", "key_id": key.json()["id"]}
+    values = {
+        "tenant_id": "victim",
+        "version": "1",
+        "scope": "llm",
+        "key_id": key.json()["id"],
+        "contact_id": "34600111222",
+    }
     return boot_token, values
 
 

@@ -25,6 +25,7 @@ from botfleet.cli.commands.cp_common import (
     positive_seconds,
     run,
 )
+from botfleet.cli.commands.cp_contacts import register as register_contacts
 from botfleet.cli.commands.cp_documents import register as register_documents
 from botfleet.cli.commands.cp_tenants import register as register_tenants
 
@@ -141,3 +142,4 @@ def binding_schemas(ctx: typer.Context) -> None:
 
 register_tenants(cp_app)
 register_documents(cp_app)
+register_contacts(cp_app)

@@ -67,7 +67,8 @@ class ContactErasureView(BaseModel):
 def _contact_data(request: Request) -> tuple[ContactData, str]:
     runtime: ConversationRuntime = request.app.state.runtime
     if runtime.records is None:
-        raise HTTPException(503, "this data plane's store keeps no contact records")
+        # For good, not for a while: no Retry-After to wait for.
+        raise HTTPException(501, "this data plane's store keeps no contact records")
     contact_id = str(request.path_params["contact_id"])
     if not 0 < len(contact_id) <= MAX_CONTACT_ID:
         raise HTTPException(422, f"contact_id: 1 to {MAX_CONTACT_ID} characters")

@@ -1,0 +1,123 @@
+"""Contact routes: a contact's data on the tenant's data plane, exported or erased (a person's
+request to see, or to have erased, what a business keeps about them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi.responses import JSONResponse
+
+from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
+from botfleet.control_plane.api.responses import AUTH_ERRORS
+from botfleet.control_plane.contact_models import (
+    MAX_CONTACT_ID,
+    ContactErasureView,
+    ContactExportView,
+)
+from botfleet.control_plane.models import ErrorBody
+from botfleet.control_plane.services import contacts
+from botfleet.control_plane.services.data_plane_contacts import (
+    CONTACT_TIMEOUT_S,
+    DataPlaneError,
+)
+
+router = APIRouter(
+    prefix="/v1/tenants/{tenant_id}/contacts", tags=["contacts"], responses=AUTH_ERRORS
+)
+
+# `:path`, as on the data plane: a web chat's contact id may hold a slash (sent as %2F).
+ContactIdPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_CONTACT_ID,
+        description="As the channel names the contact: the WhatsApp number as Meta sends it "
+        "(digits, no +), the Telegram chat id, the web chat's id; percent-encoded",
+        examples=["34600111222"],
+    ),
+]
+
+#: Answers no caller may cache: they hold a person's data.
+NO_STORE = {"Cache-Control": "no-store"}
+
+DATA_PLANE_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorBody,
+        "description": "the tenant has no data_plane_url, or no data_plane credentials (the "
+        "data plane's DP_INTERNAL_TOKEN): the answer says which to set",
+    },
+    502: {
+        "model": ErrorBody,
+        "description": "the data plane is unreachable, refused the stored token, does not "
+        "answer /health as this tenant's (the token is then not sent), or answered wrongly "
+        "(the answer names its origin only)",
+    },
+    503: {
+        "model": ErrorBody,
+        "description": "the data plane is busy (`Retry-After` says when to retry; an erasure "
+        "finishes what is left when called again), or the database is unavailable",
+    },
+    504: {
+        "model": ErrorBody,
+        "description": f"the data plane did not answer within {CONTACT_TIMEOUT_S:g} s",
+    },
+}
+
+
+@contextmanager
+def _relayed() -> Iterator[None]:
+    """A busy data plane's 503 keeps its ``Retry-After`` (the error handler sets no headers)."""
+    try:
+        yield
+    except DataPlaneError as exc:
+        if exc.retry_after is None:
+            raise
+        headers = {"Retry-After": str(exc.retry_after)}
+        raise HTTPException(exc.status_code, str(exc), headers=headers) from None
+
+
+@router.get(
+    "/{contact_id:path}",
+    response_model=ContactExportView,
+    responses=DATA_PLANE_ERRORS,
+)
+async def export_contact(
+    tenant_id: TenantIdPath,
+    contact_id: ContactIdPath,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    uow: UoWDep,
+) -> JSONResponse:
+    """Everything the tenant's data plane holds about the contact: conversation state,
+    messages both ways (8 days), scheduled tasks. Relayed up to 16 MiB (a larger one answers
+    502: read it from the data plane itself); audited as ``contact.export`` with the counts,
+    never the contact."""
+    async with uow:
+        with _relayed():
+            view = await contacts.export_contact(
+                uow, principal, container.box, container.contacts, tenant_id, contact_id
+            )
+    return JSONResponse(view.model_dump(mode="json"), headers=NO_STORE)
+
+
+@router.delete("/{contact_id:path}", responses=DATA_PLANE_ERRORS)
+async def erase_contact(
+    tenant_id: TenantIdPath,
+    contact_id: ContactIdPath,
+    response: Response,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    uow: UoWDep,
+) -> ContactErasureView:
+    """Erase the contact's data on the tenant's data plane (conversation, messages both ways,
+    scheduled tasks); the answer counts what went (zeros: nothing was held). Audited as
+    ``contact.erase`` with the counts, never the contact."""
+    response.headers.update(NO_STORE)
+    async with uow:
+        with _relayed():
+            return await contacts.erase_contact(
+                uow, principal, container.box, container.contacts, tenant_id, contact_id
+            )

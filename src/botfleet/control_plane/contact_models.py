@@ -1,0 +1,46 @@
+"""Answers of the contact routes (`api/contacts.py`): a contact's data read from, or erased on,
+the tenant's data plane. They mirror the data plane's own answers (`data_plane/api/contacts.py`),
+which the control plane relays; it does not import the data plane's modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: The longest contact id the data plane's routes take.
+MAX_CONTACT_ID = 191
+
+
+class ContactExportView(BaseModel):
+    """Everything the tenant's data plane holds about one contact."""
+
+    # A field a newer data plane adds is relayed, not dropped: the export is the person's.
+    model_config = ConfigDict(extra="allow")
+
+    contact_id: str
+    conversation: dict[str, Any] | None = Field(
+        description="The conversation state: `node`, `data` (what the flow collected), "
+        "`history`, times; null when the contact has none"
+    )
+    messages_received: list[dict[str, Any]] = Field(
+        description="The contact's messages (kept 8 days), oldest first: `message_id`, "
+        "`received_at`, `status`, `message`, `replies`"
+    )
+    messages_sent: list[dict[str, Any]] = Field(
+        description="What the bot sent the contact (kept 8 days), oldest first: `seq`, `at`, "
+        "`output`"
+    )
+    scheduled_tasks: list[dict[str, Any]] = Field(description="The contact's scheduled tasks")
+    truncated: bool = Field(description="A list stopped at the data plane's limit (10,000)")
+
+
+class ContactErasureView(BaseModel):
+    """What the erasure removed on the tenant's data plane (all zeros and false: nothing was
+    held, or it was erased before)."""
+
+    contact_id: str
+    conversation: bool = Field(description="A conversation state was erased")
+    messages_received: int = Field(description="The contact's messages emptied")
+    messages_sent: int = Field(description="The bot's messages to the contact deleted")
+    scheduled_tasks: int = Field(description="The contact's scheduled tasks cancelled")

@@ -1,0 +1,170 @@
+"""`GET`/`DELETE /v1/tenants/{id}/contacts/{contact_id}` relayed to a real data plane (in
+process, SQLite store): the admin and the tenant's own key see and erase a contact, another
+tenant's key gets 404, and the audit log counts without naming the contact."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cp_harness import ControlPlane, Database, FakeDns, make_settings
+
+from botfleet.control_plane.app import create_app
+from botfleet.testing.runtime import ChatClient, make_tenant_config, running_app
+from botfleet.testing.runtime import make_settings as data_plane_settings
+
+TOKEN = "contacts-relay-internal-token-0123456789"
+FLOW: dict[str, Any] = {
+    "id": "names",
+    "initial_state": "ASK",
+    "states": {
+        "ASK": {
+            "on_enter": [{"action": "send_text", "text": "Your name?"}],
+            "transitions": [{"set_data": {"name": "{{ message.text }}"}, "target": "KNOWN"}],
+        },
+        "KNOWN": {
+            "on_enter": [{"action": "send_text", "text": "Hello {{ data.name }}"}],
+            "fallback": "KNOWN",
+        },
+    },
+}
+#: A Telegram forum topic's chat id: `-` first, `:` inside, all of it one path segment.
+TOPIC = "-100123:topic:7"
+
+
+@contextlib.asynccontextmanager
+async def control_plane_and_data_plane(
+    database: Database, tmp_path: Path
+) -> AsyncIterator[tuple[ControlPlane, ChatClient]]:
+    """acme's data plane running for real, and a control plane reaching it over ASGI."""
+    config = make_tenant_config(FLOW, tenant_id="acme")
+    dp_settings = data_plane_settings(tmp_path / "state.db", internal_token=TOKEN)
+    async with running_app(config, settings=dp_settings) as chat:
+        seen: list[httpx.Request] = []
+        to_data_plane = httpx.ASGITransport(app=chat.app)
+
+        class Recording(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                seen.append(request)
+                return await to_data_plane.handle_async_request(request)
+
+        dns = FakeDns()
+        app = create_app(make_settings(database), data_plane_transport=Recording(), resolver=dns)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://cp.test") as http:
+                cp = ControlPlane(client=http, app=app, data_plane_requests=seen, dns=dns)
+                await cp.create_tenant("acme", data_plane_url="http://dp-acme:8002")
+                stored = await http.put(
+                    "/v1/tenants/acme/credentials/data_plane",
+                    json={"internal_token": TOKEN},
+                    headers=cp.admin,
+                )
+                assert stored.status_code == 200, stored.text
+                yield cp, chat
+
+
+async def test_the_admin_exports_then_erases_a_contact(database: Database, tmp_path: Path) -> None:
+    async with control_plane_and_data_plane(database, tmp_path) as (cp, chat):
+        await chat.say("34600111222", "Ana García")
+        await chat.say("34600999888", "Bob")
+
+        exported = await cp.client.get("/v1/tenants/acme/contacts/34600111222", headers=cp.admin)
+
+        assert exported.status_code == 200, exported.text
+        assert exported.headers["cache-control"] == "no-store"
+        body = exported.json()
+        assert body["contact_id"] == "34600111222"
+        assert body["conversation"]["data"]["name"] == "Ana García"
+        assert [m["message"]["text"] for m in body["messages_received"]] == ["Ana García"]
+        assert "Hello Ana García" in [m["output"]["text"] for m in body["messages_sent"]]
+        assert "Bob" not in exported.text
+        # The data plane was asked with the token, after its /health named the tenant.
+        paths = [(r.method, r.url.path) for r in cp.data_plane_requests]
+        assert paths == [("GET", "/health"), ("GET", "/contacts/34600111222")]
+        assert cp.data_plane_requests[0].headers.get("authorization") is None
+        assert cp.data_plane_requests[1].headers["authorization"] == f"Bearer {TOKEN}"
+
+        erased = await cp.client.delete("/v1/tenants/acme/contacts/34600111222", headers=cp.admin)
+
+        assert erased.status_code == 200, erased.text
+        assert erased.json() == {
+            "contact_id": "34600111222",
+            "conversation": True,
+            "messages_received": 1,
+            "messages_sent": len(body["messages_sent"]),
+            "scheduled_tasks": 0,
+        }
+        after = await cp.client.get("/v1/tenants/acme/contacts/34600111222", headers=cp.admin)
+        assert after.json()["conversation"] is None
+        assert after.json()["messages_received"] == after.json()["messages_sent"] == []
+        bob = await cp.client.get("/v1/tenants/acme/contacts/34600999888", headers=cp.admin)
+        assert bob.json()["conversation"]["data"]["name"] == "Bob"
+
+
+async def test_the_tenants_own_key_may_another_tenants_may_not(
+    database: Database, tmp_path: Path
+) -> None:
+    async with control_plane_and_data_plane(database, tmp_path) as (cp, chat):
+        await chat.say(TOPIC, "Ana")
+        own = cp.auth(await cp.tenant_key("acme"))
+        await cp.create_tenant("other")
+        foreign = cp.auth(await cp.tenant_key("other"))
+        path = "/v1/tenants/acme/contacts/-100123%3Atopic%3A7"
+
+        for method in ("GET", "DELETE"):
+            refused = await cp.client.request(method, path, headers=foreign)
+            assert refused.status_code == 404, refused.text
+            assert refused.json() == {"detail": "tenant 'acme' not found"}
+        assert cp.data_plane_requests == [], "another tenant's key reached the data plane"
+
+        exported = await cp.client.get(path, headers=own)
+        assert exported.status_code == 200, exported.text
+        assert exported.json()["contact_id"] == TOPIC
+        assert exported.json()["conversation"]["data"]["name"] == "Ana"
+        erased = await cp.client.delete(path, headers=own)
+        assert erased.status_code == 200, erased.text
+        assert erased.json()["conversation"] is True
+
+
+async def test_the_audit_counts_and_names_no_contact(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="botfleet.control_plane")
+    async with control_plane_and_data_plane(database, tmp_path) as (cp, chat):
+        await chat.say("34600111222", "Ana")
+        key = await cp.tenant_key("acme")
+        path = "/v1/tenants/acme/contacts/34600111222"
+        exported = (await cp.client.get(path, headers=cp.admin)).json()
+        assert (await cp.client.delete(path, headers=cp.auth(key))).status_code == 200
+
+        entries = await cp.client.get("/v1/audit", params={"tenant_id": "acme"}, headers=cp.admin)
+
+        erase, export = [e for e in entries.json() if e["action"].startswith("contact.")]
+        assert (erase["action"], export["action"]) == ("contact.erase", "contact.export")
+        assert export["actor"] == "admin"
+        assert erase["actor"] == f"apikey:{key.split('_')[1]}"
+        assert export["details"] == {
+            "conversation": True,
+            "messages_received": 1,
+            "messages_sent": len(exported["messages_sent"]),
+            "scheduled_tasks": 0,
+            "truncated": False,
+        }
+        assert erase["details"] == {
+            "conversation": True,
+            "messages_received": 1,
+            "messages_sent": len(exported["messages_sent"]),
+            "scheduled_tasks": 0,
+        }
+        assert erase["tenant_id"] == export["tenant_id"] == "acme"
+        # Neither the number nor any run of its digits.
+        assert "600111" not in entries.text
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("botfleet.control_")]
+    assert any('"route": "/v1/tenants/{tenant_id}/contacts/{contact_id' in x for x in lines)
+    assert not [line for line in lines if "600111" in line or TOKEN in line]

@@ -1,0 +1,272 @@
+"""The contact routes when the tenant's data plane cannot be asked, or answers badly: each case
+gives a status and a message saying what to do, names the data plane by its origin only, and
+never sends the token to a data plane that does not say it is the tenant's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+import httpx
+import pytest
+from cp_harness import ControlPlane, Database, make_settings, running_control_plane
+
+from botfleet.control_plane.services.data_plane_contacts import CONTACT_TIMEOUT_S
+
+TOKEN = "contacts-errors-internal-token-0123456789"
+#: A path under the origin: error messages name the origin only.
+URL = "http://dp-acme:8002/base/path"
+ORIGIN = "http://dp-acme:8002"
+CONTACT = "34600111222"
+PATH = f"/v1/tenants/acme/contacts/{CONTACT}"
+ERASED = {
+    "contact_id": CONTACT,
+    "conversation": True,
+    "messages_received": 3,
+    "messages_sent": 4,
+    "scheduled_tasks": 1,
+}
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def data_plane(
+    contacts: Handler, *, health: httpx.Response | None = None
+) -> Callable[[httpx.Request], httpx.Response]:
+    """acme's data plane: /health names it (or answers `health`), /contacts/... `contacts`."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/health"):
+            return health or httpx.Response(200, json={"status": "ok", "tenant_id": "acme"})
+        return contacts(request)
+
+    return handle
+
+
+def erased(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=ERASED)
+
+
+async def _acme(cp: ControlPlane, *, url: str | None = URL, token: str | None = TOKEN) -> None:
+    await cp.create_tenant("acme", **({"data_plane_url": url} if url else {}))
+    if token is not None:
+        stored = await cp.client.put(
+            "/v1/tenants/acme/credentials/data_plane",
+            json={"internal_token": token},
+            headers=cp.admin,
+        )
+        assert stored.status_code == 200, stored.text
+
+
+def _no_secrets(response: httpx.Response) -> None:
+    for secret in (TOKEN, "/base/path"):
+        assert secret not in response.text, secret
+
+
+async def _contact_audit(cp: ControlPlane) -> list[str]:
+    entries = (await cp.client.get("/v1/audit", headers=cp.admin)).json()
+    return [e["action"] for e in entries if e["action"].startswith("contact.")]
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_without_a_data_plane_url_409_says_to_set_it(database: Database, method: str) -> None:
+    async with running_control_plane(make_settings(database), data_plane(erased)) as cp:
+        await _acme(cp, url=None)
+        answer = await cp.client.request(method, PATH, headers=cp.admin)
+    assert answer.status_code == 409
+    assert "has no data_plane_url" in answer.json()["detail"]
+    assert '"data_plane_url"' in answer.json()["detail"]
+    assert cp.data_plane_requests == []
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_without_a_data_plane_token_409_names_the_credential(
+    database: Database, method: str
+) -> None:
+    async with running_control_plane(make_settings(database), data_plane(erased)) as cp:
+        await _acme(cp, token=None)
+        answer = await cp.client.request(method, PATH, headers=cp.admin)
+    assert answer.status_code == 409
+    detail = answer.json()["detail"]
+    assert "no data_plane credentials" in detail
+    assert "/v1/tenants/acme/credentials/data_plane" in detail and "internal_token" in detail
+    assert cp.data_plane_requests == []
+
+
+async def test_an_unreachable_data_plane_is_502_naming_its_origin_only(
+    database: Database,
+) -> None:
+    async with running_control_plane(make_settings(database)) as cp:  # nothing answers
+        await _acme(cp)
+        answer = await cp.client.delete(PATH, headers=cp.admin)
+        assert await _contact_audit(cp) == []
+    assert answer.status_code == 502
+    detail = answer.json()["detail"]
+    assert f"on the data plane at {ORIGIN}: unreachable (ConnectError)" in detail
+    assert "data_plane_url" in detail
+    _no_secrets(answer)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_refused_token_is_502_saying_so(database: Database, status: int) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json={"detail": "wrong internal token"})
+
+    async with running_control_plane(make_settings(database), data_plane(refuse)) as cp:
+        await _acme(cp)
+        answer = await cp.client.delete(PATH, headers=cp.admin)
+    assert answer.status_code == 502
+    detail = answer.json()["detail"]
+    assert "the stored data_plane token was refused" in detail
+    assert f"HTTP {status}: wrong internal token" in detail
+    assert "PUT /v1/tenants/acme/credentials/data_plane" in detail
+    _no_secrets(answer)
+
+
+async def test_a_busy_data_plane_is_503_with_retry_after(database: Database) -> None:
+    def busy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            503, json={"detail": "the store is busy"}, headers={"Retry-After": "7"}
+        )
+
+    async with running_control_plane(make_settings(database), data_plane(busy)) as cp:
+        await _acme(cp)
+        erase = await cp.client.delete(PATH, headers=cp.admin)
+        export = await cp.client.get(PATH, headers=cp.admin)
+    for answer in (erase, export):
+        assert answer.status_code == 503
+        assert answer.headers["retry-after"] == "7"
+        assert "HTTP 503: the store is busy" in answer.json()["detail"]
+        assert "retry in 7 s" in answer.json()["detail"]
+    assert "erase again" in erase.json()["detail"]
+    assert "erase again" not in export.json()["detail"]
+
+
+async def test_a_503_without_retry_after_gets_the_default(database: Database) -> None:
+    def busy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, text="<html>down</html>")
+
+    async with running_control_plane(make_settings(database), data_plane(busy)) as cp:
+        await _acme(cp)
+        answer = await cp.client.get(PATH, headers=cp.admin)
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"
+
+
+@pytest.mark.parametrize(
+    ("health", "why"),
+    [
+        (
+            httpx.Response(200, json={"status": "ok", "tenant_id": "beta"}),
+            "answers as another tenant",
+        ),
+        (httpx.Response(200, json={"status": "ok"}), "names no tenant"),
+        (httpx.Response(404, json={"detail": "Not Found"}), "answered HTTP 404"),
+        (httpx.Response(200, text="not json"), "names no tenant"),
+    ],
+)
+async def test_a_data_plane_not_naming_the_tenant_never_gets_the_token(
+    database: Database, health: httpx.Response, why: str
+) -> None:
+    async with running_control_plane(
+        make_settings(database), data_plane(erased, health=health)
+    ) as cp:
+        await _acme(cp)
+        erase = await cp.client.delete(PATH, headers=cp.admin)
+        export = await cp.client.get(PATH, headers=cp.admin)
+    for answer in (erase, export):
+        assert answer.status_code == 502
+        assert why in answer.json()["detail"]
+        assert "the token was not sent" in answer.json()["detail"]
+        assert "beta" not in answer.text
+    assert [r.url.path for r in cp.data_plane_requests] == ["/base/path/health"] * 2
+    assert all("authorization" not in r.headers for r in cp.data_plane_requests)
+
+
+async def test_no_answer_in_time_is_504_and_an_erasure_may_be_done(database: Database) -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    settings = make_settings(database, data_plane_timeout_s=1.5)
+    async with running_control_plane(settings, data_plane(slow)) as cp:
+        await _acme(cp)
+        answer = await cp.client.delete(PATH, headers=cp.admin)
+    health, erase = (r.extensions["timeout"] for r in cp.data_plane_requests)
+    assert health["read"] == 1.5  # the probe's timeout for /health
+    assert (erase["connect"], erase["read"]) == (1.5, CONTACT_TIMEOUT_S)
+    assert answer.status_code == 504
+    assert f"no answer within {CONTACT_TIMEOUT_S:g} s" in answer.json()["detail"]
+    assert "erase again" in answer.json()["detail"]
+
+
+async def test_an_older_data_plane_without_the_route_is_502(database: Database) -> None:
+    def missing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    async with running_control_plane(make_settings(database), data_plane(missing)) as cp:
+        await _acme(cp)
+        answer = await cp.client.get(PATH, headers=cp.admin)
+    assert answer.status_code == 502
+    assert "no such route (HTTP 404: Not Found): upgrade the data plane" in answer.json()["detail"]
+
+
+async def test_an_export_over_16_mib_is_refused_not_held(database: Database) -> None:
+    big = b'{"contact_id": "34600111222", "x": "' + b"a" * (16 * 1024 * 1024) + b'"}'
+
+    def huge(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=big, headers={"Content-Type": "application/json"})
+
+    async with running_control_plane(make_settings(database), data_plane(huge)) as cp:
+        await _acme(cp)
+        answer = await cp.client.get(PATH, headers=cp.admin)
+    assert answer.status_code == 502
+    assert f"larger than {16 * 1024 * 1024} bytes" in answer.json()["detail"]
+
+
+async def test_an_answer_that_is_not_the_data_planes_is_502(database: Database) -> None:
+    def other(request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE":
+            return httpx.Response(200, json={**ERASED, "contact_id": "someone-else"})
+        return httpx.Response(200, json={"hello": "world"})
+
+    async with running_control_plane(make_settings(database), data_plane(other)) as cp:
+        await _acme(cp)
+        erase = await cp.client.delete(PATH, headers=cp.admin)
+        export = await cp.client.get(PATH, headers=cp.admin)
+        assert await _contact_audit(cp) == []
+    assert erase.status_code == export.status_code == 502
+    assert "answered about another contact" in erase.json()["detail"]
+    assert "not as a data plane does" in export.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("contact", "sent"),
+    [
+        ("..", "/base/path/contacts/%2E%2E"),
+        ("web/chat 1", "/base/path/contacts/web%2Fchat%201"),
+        ("+34 600?x#y", "/base/path/contacts/%2B34%20600%3Fx%23y"),
+    ],
+)
+async def test_the_contact_id_is_one_percent_encoded_segment(
+    database: Database, contact: str, sent: str
+) -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={**ERASED, "contact_id": contact})
+
+    async with running_control_plane(make_settings(database), data_plane(echo)) as cp:
+        await _acme(cp)
+        segment = quote(contact, safe="").replace("..", "%2E%2E")
+        answer = await cp.client.delete(f"/v1/tenants/acme/contacts/{segment}", headers=cp.admin)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["contact_id"] == contact
+    assert cp.data_plane_requests[-1].url.raw_path.decode() == sent
+
+
+async def test_a_disabled_tenants_own_key_may_still_erase(database: Database) -> None:
+    async with running_control_plane(make_settings(database), data_plane(erased)) as cp:
+        await _acme(cp)
+        key = await cp.tenant_key("acme")
+        assert (await cp.client.post("/v1/tenants/acme/disable", headers=cp.admin)).is_success
+        answer = await cp.client.delete(PATH, headers=cp.auth(key))
+        assert await _contact_audit(cp) == ["contact.erase"]
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == ERASED
