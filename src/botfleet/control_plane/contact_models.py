@@ -19,6 +19,11 @@ class ContactExportView(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     contact_id: str
+    contact_hash: str | None = Field(
+        default=None,
+        description="The contact as the data plane's log lines name it (a keyed hash; "
+        "absent from data planes of earlier releases)",
+    )
     conversation: dict[str, Any] | None = Field(
         description="The conversation state: `node`, `data` (what the flow collected), "
         "`history`, times; null when the contact has none"
@@ -40,6 +45,11 @@ class ContactErasureView(BaseModel):
     held, or it was erased before)."""
 
     contact_id: str
+    contact_hash: str | None = Field(
+        default=None,
+        description="The contact as the data plane's log lines name it (a keyed hash; "
+        "absent from data planes of earlier releases)",
+    )
     conversation: bool = Field(description="A conversation state was erased")
     messages_received: int = Field(description="The contact's messages emptied")
     messages_sent: int = Field(description="The bot's messages to the contact deleted")

@@ -48,6 +48,7 @@ class FakeDataPlane:
 def exported(contact: str) -> dict[str, Any]:
     return {
         "contact_id": contact,
+        "contact_hash": "0a1b2c3d4e5f",
         "conversation": {"node": "KNOWN", "data": {"name": "Ana García"}},
         "messages_received": [{"message_id": "m1", "message": {"text": "Ana García"}}],
         "messages_sent": [{"seq": 1, "output": {"text": "Hello Ana García"}}],
@@ -59,6 +60,7 @@ def exported(contact: str) -> dict[str, Any]:
 def erased(contact: str) -> dict[str, Any]:
     return {
         "contact_id": contact,
+        "contact_hash": "0a1b2c3d4e5f",
         "conversation": True,
         "messages_received": 1,
         "messages_sent": 1,

@@ -95,6 +95,7 @@ async def test_the_admin_exports_then_erases_a_contact(database: Database, tmp_p
         assert erased.status_code == 200, erased.text
         assert erased.json() == {
             "contact_id": "34600111222",
+            "contact_hash": body["contact_hash"],
             "conversation": True,
             "messages_received": 1,
             "messages_sent": len(body["messages_sent"]),
@@ -149,7 +150,9 @@ async def test_the_audit_counts_and_names_no_contact(
         assert (erase["action"], export["action"]) == ("contact.erase", "contact.export")
         assert export["actor"] == "admin"
         assert erase["actor"] == f"apikey:{key.split('_')[1]}"
+        assert len(exported["contact_hash"]) == 12
         assert export["details"] == {
+            "contact_hash": exported["contact_hash"],
             "conversation": True,
             "messages_received": 1,
             "messages_sent": len(exported["messages_sent"]),
@@ -157,6 +160,7 @@ async def test_the_audit_counts_and_names_no_contact(
             "truncated": False,
         }
         assert erase["details"] == {
+            "contact_hash": exported["contact_hash"],  # matches the data plane's log line
             "conversation": True,
             "messages_received": 1,
             "messages_sent": len(exported["messages_sent"]),

@@ -21,6 +21,7 @@ CONTACT = "34600111222"
 PATH = f"/v1/tenants/acme/contacts/{CONTACT}"
 ERASED = {
     "contact_id": CONTACT,
+    "contact_hash": "0a1b2c3d4e5f",
     "conversation": True,
     "messages_received": 3,
     "messages_sent": 4,

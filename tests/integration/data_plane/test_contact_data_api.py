@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from botfleet.contact_hash import hash_contact
 from botfleet.flows.effects import ScheduleTask
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.runtime import ChatClient, make_settings, running_app
@@ -94,6 +95,7 @@ async def test_erasure_removes_the_contact_and_only_the_contact(chat: ChatClient
     assert response.status_code == 200, response.text
     assert response.json() == {
         "contact_id": "ana",
+        "contact_hash": hash_contact("test", "ana"),  # as the data plane's log lines say
         "conversation": True,
         "messages_received": 2,
         "messages_sent": ana_sent,

@@ -6,11 +6,12 @@ The admin key, or the tenant's own keys (another tenant's get 404, as everywhere
 tenant's keys may erase too: disabling freezes the tenant's configuration, which an erasure
 does not touch, and a person's right to have their data erased does not wait for an enable.
 
-Each export and erasure is audited (`contact.export`, `contact.erase`) with the counts, and no
-contact: not its id, and not a hash of it. The data plane's logs name a contact by a keyed
-hash whose key (`log-hash.key`) never leaves the data plane, so the control plane cannot
-compute that hash; an unkeyed one (or one keyed with the tenant id) of a phone number is
-undone by hashing every number of a country, in about a minute (`botfleet.contact_hash`).
+Each export and erasure is audited (`contact.export`, `contact.erase`) with the counts and the
+contact's hash as the data plane's answer gives it (`contact_hash`, the keyed hash its log
+lines use, so the audit entry and the data plane's `contact_erased` line can be matched), never
+its id. The control plane cannot compute that hash itself: its key (`log-hash.key`) never
+leaves the data plane, and an unkeyed hash (or one keyed with the tenant id) of a phone number
+is undone by hashing every number of a country, in about a minute (`botfleet.contact_hash`).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def _counts(view: ContactExportView | ContactErasureView) -> dict[str, Any]:
     if isinstance(view, ContactErasureView):
         return view.model_dump(exclude={"contact_id"})
     return {
+        "contact_hash": view.contact_hash,
         "conversation": view.conversation is not None,
         "messages_received": len(view.messages_received),
         "messages_sent": len(view.messages_sent),

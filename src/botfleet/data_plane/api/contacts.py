@@ -44,8 +44,15 @@ class SentView(BaseModel):
     output: dict[str, Any]
 
 
+_HASH = (
+    "The contact as the data plane's log lines name it (a keyed hash, docs/operations.md "
+    '"Logs"): to find its lines, or to record the request without the contact\'s id'
+)
+
+
 class ContactExportView(BaseModel):
     contact_id: str
+    contact_hash: str = Field(description=_HASH)
     conversation: dict[str, Any] | None = Field(
         description="The conversation state: `node`, `data` (what the flow collected), "
         "`history`, times; null when the contact has none"
@@ -58,6 +65,7 @@ class ContactExportView(BaseModel):
 
 class ContactErasureView(BaseModel):
     contact_id: str
+    contact_hash: str = Field(description=_HASH)
     conversation: bool = Field(description="A conversation state was erased")
     messages_received: int = Field(description="The contact's messages emptied")
     messages_sent: int = Field(description="The bot's messages to the contact deleted")
@@ -97,6 +105,7 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
         found = await data.export(contact_id)
         view = ContactExportView(
             contact_id=contact_id,
+            contact_hash=data.contact_hash(contact_id),
             conversation=to_jsonable_python(found.conversation),
             messages_received=[_received(e) for e in found.received],
             messages_sent=[SentView.model_validate(row) for row in found.sent],
@@ -112,6 +121,7 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
         erased = await data.erase(contact_id)
         view = ContactErasureView(
             contact_id=contact_id,
+            contact_hash=data.contact_hash(contact_id),
             conversation=erased.records.conversation,
             messages_received=erased.records.messages_received,
             messages_sent=erased.records.messages_sent,

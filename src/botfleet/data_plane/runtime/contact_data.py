@@ -59,6 +59,10 @@ class ContactData:
     runtime: ConversationRuntime
     records: ContactRecords
 
+    def contact_hash(self, contact_id: str) -> str:
+        """The contact as this data plane's log lines name it."""
+        return hash_contact(self.runtime.ctx.tenant.id, contact_id)
+
     async def export(self, contact_id: str) -> ContactExport:
         async def read() -> ContactExport:
             return await self._read(contact_id)
@@ -82,7 +86,7 @@ class ContactData:
         log.info(
             "contact_erased",
             tenant=self.runtime.ctx.tenant.id,
-            contact=hash_contact(self.runtime.ctx.tenant.id, contact_id),
+            contact=self.contact_hash(contact_id),
             conversation=erasure.records.conversation,
             messages_received=erasure.records.messages_received,
             messages_sent=erasure.records.messages_sent,
