@@ -12,7 +12,8 @@ __all__ = ["junit_xml"]
 
 
 def junit_xml(results: Sequence[ConversationResult], *, suite: str = "botfleet") -> str:
-    """One `<testsuite>`; each test file is a `<testcase>` with its `<failure>` or `<error>`."""
+    """One `<testsuite>`; each test file is a `<testcase>` with its `<failure>` or `<error>`,
+    and its warnings as `<system-err>`."""
     failures = sum(r.status == "failed" for r in results)
     errors = sum(r.status == "error" for r in results)
     total_time = sum(r.duration_s for r in results)
@@ -40,5 +41,7 @@ def junit_xml(results: Sequence[ConversationResult], *, suite: str = "botfleet")
             tag = "failure" if result.status == "failed" else "error"
             detail = ET.SubElement(case, tag, message=result.message.splitlines()[0])
             detail.text = result.message
+        if result.warnings:  # after the failure, as the JUnit schema orders them
+            ET.SubElement(case, "system-err").text = "\n".join(result.warnings)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -26,11 +26,13 @@ from botfleet.adapters.registry import (
     build_connector,
     check_flow_connectors,
 )
+from botfleet.cli.llm_switch import unasked_llm
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
-from botfleet.domain.tenant_config import Binding
+from botfleet.domain.tenant_config import Binding, TenantConfig
 from botfleet.flows import yaml_lines
 from botfleet.flows.load import load_flow
+from botfleet.flows.schema import FlowSpec
 from botfleet.flows.tenant_file import config_key_path, display_path, read_tenant_file
 from botfleet.flows.text_files import not_utf8
 from botfleet.ports.clock import SystemClock
@@ -254,9 +256,12 @@ class _TenantCheck:
         self.source, self.lines = source, lines
         self.findings: list[Finding] = []
 
-    def add(self, key: str, message: str, severity: Severity = "error") -> None:
+    def add(
+        self, key: str, message: str, severity: Severity = "error", *, near: str | None = None
+    ) -> None:
+        """`near`: the key whose line to give when `key` is not in the file (a key to add)."""
         path = config_key_path(key)
-        line = yaml_lines.line_of(self.lines, path)
+        line = yaml_lines.line_of(self.lines, near if near and path not in self.lines else path)
         self.findings.append(Finding(self.source, line, path, severity, message))
 
     def config_error(self, exc: ConfigError) -> None:
@@ -299,19 +304,29 @@ def _tenant_findings(
         check.add("channel.type", f"unknown type {config.channel.type!r} (known: {known})")
     else:
         _check_channel(check, config.channel.type, config.channel.settings(), config.source)
+    _check_llm(check, config, None if flow is None else flow.spec)
+    return check.findings, flow_file
+
+
+def _check_llm(check: _TenantCheck, config: TenantConfig, flow: FlowSpec | None) -> None:
+    """The LLM settings as the data plane reads them: an enabled provider without its key, and
+    a flow that falls back to an LLM left off."""
     try:
         options = llm_options(config)
     except ConfigError as exc:
         check.config_error(exc)
-    else:
-        problem = missing_key(options) if options.enabled else None
-        if problem is not None:
-            check.add(
-                "llm",
-                f"{problem} (until then the data plane answers questions with the safe text)",
-                "warning",
-            )
-    return check.findings, flow_file
+        return
+    problem = missing_key(options) if options.enabled else None
+    if problem is not None:
+        check.add(
+            "llm",
+            f"{problem} (until then the data plane answers questions with the safe text)",
+            "warning",
+        )
+    unasked = unasked_llm(flow) if flow is not None and not options.enabled else None
+    if unasked is not None:  # on the `llm:` section, else on the provider's binding
+        near = "llm" if "llm" in check.lines else "connectors.llm"
+        check.add("llm.enabled", unasked, "warning", near=near)
 
 
 #: Stands for a credential a binding leaves out, to find the problems its absence alone causes

@@ -32,6 +32,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any, Literal
 
+from botfleet.adapters.llm.options import llm_options
 from botfleet.domain.errors import (
     ConfigError,
     ConnectorRejected,
@@ -45,13 +46,9 @@ from botfleet.flows._issues import did_you_mean
 from botfleet.flows.connector_names import is_named_binding
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow
-from botfleet.flows.tenant_file import (
-    config_error_issues,
-    display_path,
-    not_a_file,
-    read_tenant_file,
-)
+from botfleet.flows.tenant_file import display_path, not_a_file, read_tenant_file
 from botfleet.ports.connectors import Answer
+from botfleet.testing.contact_language import unsent_language
 from botfleet.testing.conversation_format import (
     ConversationTestError,
     LLMAnswerSpec,
@@ -62,6 +59,7 @@ from botfleet.testing.conversation_format import (
     find_conversation_tests,
     load_conversation_test,
 )
+from botfleet.testing.fixture_errors import config_error_lines
 from botfleet.testing.llm import ScriptedLLM, in_scope, out_of_scope
 from botfleet.testing.sandbox import (
     Contact,
@@ -104,6 +102,9 @@ class ConversationResult:
     flow: Flow | None = None
     fired: tuple[str, ...] = ()
     entered: tuple[str, ...] = ()
+    #: `file:line path: [warning] ...` lines: what the run did not do as the test says, though
+    #: it is no failure (a `contact.language` the channel asked for never sends).
+    warnings: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -134,7 +135,9 @@ def _test_config(test: LoadedTest) -> tuple[TenantConfig, Flow]:
         }
         config = tenant_config_from_mapping(raw, source=test.source)
         flow = tenant_flow(config)
-    enable = True if spec.llm is not None else None
+    # A flow test has no tenant to turn the LLM on: scripting answers does. A tenant's test runs
+    # its LLM as served, off unless the tenant enables it (`_llm_off`).
+    enable = True if spec.llm is not None and spec.tenant is None else None
     try:
         mocked = sandbox_config(
             config,
@@ -145,7 +148,7 @@ def _test_config(test: LoadedTest) -> tuple[TenantConfig, Flow]:
             default_calendar=spec.tenant is None,  # a flow test has no calendar settings
         )
     except ConfigError as exc:  # the tenant's calendar, as the data plane would refuse it
-        raise ConversationTestError(str(i) for i in config_error_issues(exc)) from None
+        raise ConversationTestError(config_error_lines(test, exc)) from None
     return mocked, flow
 
 
@@ -202,7 +205,15 @@ async def run_conversation_test(
     except (ConfigError, FlowValidationError, OSError) as exc:
         return ConversationResult(Path(source).stem, source, "error", f"{source}: {exc}")
     llm = _scripted_llm(loaded.spec.llm)
-    on = asked or sandbox_channel(tenant_channel(config))
+    own = sandbox_channel(tenant_channel(config))
+    on = asked or own
+    unsent = unsent_language(loaded, on, own, config.language)
+    if unsent is not None and unsent[0] == "error":
+        return ConversationResult(loaded.name, source, "error", unsent[1], flow=flow)
+    warnings = () if unsent is None else (unsent[1],)
+    off = _llm_off(loaded, config)
+    if off is not None:
+        return ConversationResult(loaded.name, source, "failed", off, flow=flow, warnings=warnings)
     status: Literal["passed", "failed", "error"] = "passed"
     message, done = "", 0
     sandbox: Sandbox | None = None
@@ -218,8 +229,8 @@ async def run_conversation_test(
             done = await _run_steps(loaded, sandbox, llm)
     except _StepFailed as exc:
         status, message, done = "failed", exc.message, exc.steps
-    except ConfigError as exc:
-        status, message = "error", f"{loaded.where('connectors')}: {exc}"
+    except ConfigError as exc:  # a connector the sandbox builds, as the data plane would
+        status, message = "error", "\n".join(config_error_lines(loaded, exc))
     return ConversationResult(
         loaded.name,
         source,
@@ -230,6 +241,25 @@ async def run_conversation_test(
         flow,
         tuple(sandbox.fired) if sandbox else (),
         tuple(sandbox.entered) if sandbox else (),
+        warnings,
+    )
+
+
+def _llm_off(test: LoadedTest, config: TenantConfig) -> str | None:
+    """Why the test's scripted LLM answers can never be given: its tenant's LLM is off, so, as
+    served, no question reaches the LLM (None when they can)."""
+    if not test.spec.llm:
+        return None
+    try:
+        if llm_options(config).enabled:  # as the data plane reads it
+            return None
+    except ConfigError:  # the tenant's LLM settings are wrong: opening the bot says how
+        return None
+    return (
+        f"{test.where('llm')} llm: the test scripts LLM answers, but the tenant's LLM is not "
+        f"enabled, so the bot never asks it (as served, and as `botfleet chat`): add "
+        f"`llm: {{enabled: true}}` to {config.source} (`connectors.llm` only picks the "
+        "provider), or take the answers out of the test"
     )
 
 

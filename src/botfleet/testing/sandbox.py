@@ -65,6 +65,7 @@ from botfleet.testing.runtime import (
 )
 from botfleet.testing.sandbox_channels import Press, SandboxChannel, sandbox_channel
 from botfleet.testing.scheduling import ManualScheduler
+from botfleet.testing.scripted_problems import scripted_problems
 
 __all__ = [
     "ENTER_PAYLOAD",
@@ -73,6 +74,7 @@ __all__ = [
     "SentNotification",
     "describe_notification",
     "describe_output",
+    "fixture_is_binding",
     "open_sandbox",
     "output_kind",
     "output_text",
@@ -97,7 +99,8 @@ _URL_LEFT_TO_CREDENTIALS = "https://url-left-to-credentials.invalid/"
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """Who talks to the bot (the `contact` template namespace)."""
+    """Who talks to the bot (the `contact` template namespace). `language` reaches the bot
+    only on a channel that sends one (`SandboxChannel.sends_language`)."""
 
     id: str = "contact-1"
     name: str = ""
@@ -135,7 +138,7 @@ def _mock_binding(
     a `webhook` the tenant's binding, which `_connectors` replaces with a recorder. `category`
     is the binding's name (`calendar`, `notification.crm`...)."""
     calendar = connector_category(category) == "calendar"
-    if _is_scripted(fixture) or (not calendar and fixture):
+    if fixture_is_binding(category, fixture):
         return Binding(type="mock", **{k: v for k, v in fixture.items() if k != "type"})
     if _recorded(category, binding, default=default_calendar):
         settings = binding.settings() if binding is not None else {}
@@ -347,12 +350,10 @@ def sandbox_config(
             # built with its own policy, which the boot would still refuse.
             binding_policy(config, category, binding)
         bindings[category] = Binding(**{**mock.model_dump(), RESILIENCE_KEY: TEST_RESILIENCE})
-    llm = config.llm.model_copy(
-        update={
-            "enabled": config.llm.enabled if llm_enabled is None else llm_enabled,
-            RESILIENCE_KEY: {"max_attempts": 1},
-        }
-    )
+    # `enabled` only when asked: set, it would win over a `connectors.llm` binding's, which the
+    # data plane reads (`llm_options`).
+    switched = {} if llm_enabled is None else {"enabled": llm_enabled}
+    llm = config.llm.model_copy(update={**switched, RESILIENCE_KEY: {"max_attempts": 1}})
     update: dict[str, Any] = {"connectors": bindings, "llm": llm}
     if knowledge is not None:
         update.update(knowledge=knowledge, knowledge_path=None)
@@ -361,6 +362,14 @@ def sandbox_config(
 
 def _is_scripted(settings: Mapping[str, Any]) -> bool:
     return "operations" in settings or "fixtures" in settings
+
+
+def fixture_is_binding(category: str, fixture: Mapping[str, Any]) -> bool:
+    """Whether a test's fixture for `category` is the whole binding the sandbox runs (a scripted
+    `mock`: it scripts operations, or it is not a calendar's), not settings merged over the
+    tenant's calendar (`_calendar_binding`)."""
+    calendar = connector_category(category) == "calendar"
+    return _is_scripted(fixture) or (not calendar and bool(fixture))
 
 
 def _connectors(
@@ -381,7 +390,8 @@ def _connectors(
             try:
                 built[category] = scripted.build(settings, category=category)
             except ValidationError as exc:
-                raise ConfigError(config.source, f"connectors.{category}", str(exc)) from None
+                problems = scripted_problems(exc, f"connectors.{category}")
+                raise ConfigError.of(config.source, problems) from None
         elif binding.type == RECORDED_TYPE:
             webhook = _tenant_webhook(config, category, binding, clock)
             built[category] = NotificationRecorder(
@@ -441,7 +451,9 @@ class Sandbox:
             type=kind,
             timestamp=self.clock.now(),
             contact_name=self.contact.name,
-            language=self.contact.language,
+            # As served: a channel that never tells the contact's language sends none, so
+            # `contact.language` is the tenant's there, whatever the contact stands for.
+            language=self.contact.language if self.channel.sends_language else "",
             **fields,
         )
 

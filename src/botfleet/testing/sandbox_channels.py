@@ -7,7 +7,8 @@ that channel's inbound side delivers: a list row on Telegram is a keyboard butto
 `button_reply`), and an option whose id is too long for the channel was sent by position
 (`#opt2.<fingerprint>`, `option_ids`), so its press is the typed answer "2" with its menu's
 fingerprint, as the engine receives it from the channel. An option of a menu the channel
-showed as numbered text has nothing to press: the contact types its number.
+showed as numbered text has nothing to press: the contact types its number. Only Telegram says
+a contact's language (`sends_language`): on the others a message carries none.
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ class SandboxChannel:
     titles_positions: bool = True
     #: `#opt<position>` without a fingerprint is read as a press by position too.
     legacy_positions: bool = True
+    #: The channel tells the contact's language with each message (Telegram's
+    #: `language_code`): elsewhere `contact.language` is the tenant's `language`.
+    sends_language: bool = False
 
     def press(self, menu: Output, option: Option) -> Press:
         """What the channel delivers when `option` of `menu` (as the channel showed it, that is
@@ -149,6 +153,7 @@ _CHANNELS: dict[str, SandboxChannel] = {
         fits_callback_data,
         rows_are_buttons=True,
         titles_positions=False,
+        sends_language=True,
     ),
 }
 #: The channels a sandboxed bot can be on (`--channel`).

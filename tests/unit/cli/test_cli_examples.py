@@ -33,5 +33,7 @@ def test_the_clinic_conversation_tests_pass_and_cover_the_whole_flow(invoke: Inv
     result = invoke("test", CLINIC / "tests", "--min-coverage", "100")
     assert result.exit_code == 0, result.output
     assert " 0 failed, 0 error(s)" in result.stdout
+    # The language a contact chose outlasts a session (`session_keeps: [lang]`).
+    assert "PASS  the language chosen outlasts a session" in result.stdout
     assert "states        36/36  100.0%" in result.stdout
     assert "100.0%" in result.stdout.splitlines()[-1]

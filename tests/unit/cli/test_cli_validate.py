@@ -18,7 +18,9 @@ def test_the_demo_flow_and_tenants_are_valid(invoke: Invoke) -> None:
     assert result.exit_code == 0, result.output
     assert f"{DEMO_FLOW}: ok (flow)" in result.stdout
     assert f"{DEMO_TENANT}: ok (tenant)" in result.stdout
-    assert "0 error(s), 0 warning(s) in 3 file(s)" in result.stdout
+    # The seed's dev tenant binds `mock_llm` but leaves the LLM off: its MENU never asks it.
+    assert f"{dev_tenant}:12 llm.enabled: [warning] the LLM is off" in result.stdout
+    assert "0 error(s), 1 warning(s) in 3 file(s)" in result.stdout
 
 
 def test_flow_errors_name_file_line_and_path_and_exit_1(invoke: Invoke, write: Write) -> None:

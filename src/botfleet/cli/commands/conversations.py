@@ -90,6 +90,8 @@ async def _run_all(paths: list[Path], channel: str | None) -> list[ConversationR
 def _print_result(result: ConversationResult) -> None:
     steps = f"{result.steps} step{'s' * (result.steps != 1)}"
     typer.echo(f"{_MARKS[result.status]:5} {result.name}  ({result.source}, {steps})")
+    for warning in result.warnings:  # said on a pass too: the run differs from what it says
+        typer.echo(f"      {warning}")
     if result.message:
         typer.echo("\n".join(f"      {line}" for line in result.message.splitlines()))
 
