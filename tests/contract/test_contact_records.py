@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -159,3 +160,38 @@ async def test_erasure_leaves_exactly_the_other_contacts_records(contacts: list[
         }
         after = {c: await store.contacts.received(c, limit=100) for c in counts if c != target}
         assert after == before
+
+
+async def test_recent_lists_conversations_newest_first(tenant_store: TenantStore) -> None:
+    from datetime import timezone
+
+    for n, contact in enumerate(["a", "b", "c", "d"]):
+        # Different offsets: ordered as instants, not as written.
+        zone = timezone(timedelta(hours=n - 2))
+        at = (T0 + timedelta(minutes=n)).astimezone(zone)
+        await tenant_store.states.save(
+            sample_state(contact, node=f"N{n}", updated_at=at, last_inbound_at=at),
+            expected_version=0,
+        )
+    recent = await tenant_store.contacts.recent(limit=10)
+    assert [c.contact_id for c in recent] == ["d", "c", "b", "a"]
+    assert recent[0].node == "N3"
+    assert recent[0].updated_at == T0 + timedelta(minutes=3)
+    assert recent[0].last_inbound_at == T0 + timedelta(minutes=3)
+    assert [c.contact_id for c in await tenant_store.contacts.recent(limit=2)] == ["d", "c"]
+    since = T0 + timedelta(minutes=1)
+    listed = await tenant_store.contacts.recent(limit=10, active_since=since)
+    assert [c.contact_id for c in listed] == ["d", "c", "b"]
+    assert await tenant_store.contacts.recent(limit=10, active_since=T0 + timedelta(days=1)) == []
+
+
+async def test_recent_across_many_batches(tenant_store: TenantStore, monkeypatch: Any) -> None:
+    from botfleet.adapters.stores import _sqlite_contacts
+
+    monkeypatch.setattr(_sqlite_contacts, "RECENT_BATCH", 7)
+    order = [(n * 37) % 50 for n in range(50)]  # saved in a shuffled order of times
+    for n in order:
+        at = T0 + timedelta(seconds=n)
+        await tenant_store.states.save(sample_state(f"c{n:02}", updated_at=at), expected_version=0)
+    recent = await tenant_store.contacts.recent(limit=5)
+    assert [c.contact_id for c in recent] == ["c49", "c48", "c47", "c46", "c45"]

@@ -9,6 +9,7 @@ keeps them, and erasing everything the store holds about the contact in one tran
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from botfleet.ports.stores import JournalEntry
@@ -26,12 +27,34 @@ class ErasedRecords:
     messages_sent: int
 
 
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """One conversation as a list of them shows it: who, where, and when; not its content."""
+
+    contact_id: str
+    #: The state the contact is in.
+    node: str
+    created_at: datetime
+    #: The last turn (a message, or a scheduled task).
+    updated_at: datetime
+    #: The contact's last message; None in states stored before it was recorded.
+    last_inbound_at: datetime | None
+
+
 class ContactRecords(Protocol):
     """A contact's records across the store's tables."""
 
     async def received(self, contact_id: str, *, limit: int) -> list[JournalEntry]:
         """The contact's messages in the journal (kept for its retention), oldest first, at
         most `limit`."""
+        ...
+
+    async def recent(
+        self, *, limit: int, active_since: datetime | None = None
+    ) -> list[ConversationSummary]:
+        """Conversations, the most recently updated first, at most `limit`; with
+        `active_since`, only those updated at or after it. A row that cannot be read back is
+        left out."""
         ...
 
     async def erase(self, contact_id: str) -> ErasedRecords:

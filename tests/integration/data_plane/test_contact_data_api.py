@@ -179,3 +179,36 @@ async def test_contact_ids_with_every_character_channels_use(chat: ChatClient) -
     assert found.json()["conversation"] is not None
     too_long = await chat.http.get("/contacts/" + "x" * 192, headers=AUTH)
     assert too_long.status_code == 422
+
+
+async def test_conversations_lists_who_talked_and_when_newest_first(chat: ChatClient) -> None:
+    clock = chat.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    await introduce(chat, "ana", "Ana")
+    clock.advance(timedelta(minutes=5))
+    await introduce(chat, "bob", "Bob")
+
+    listed = await chat.http.get("/conversations", headers=AUTH)
+
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert [c["contact_id"] for c in body["conversations"]] == ["bob", "ana"]
+    assert (body["count"], body["truncated"]) == (2, False)
+    first = body["conversations"][0]
+    assert first["state"] == "KNOWN"
+    assert first["contact_hash"] == hash_contact("test", "bob")
+    assert first["updated_at"] == first["last_message_at"] == "2024-05-06T07:05:00Z"
+    assert "Bob" not in listed.text  # who and when, never what
+    one = await chat.http.get("/conversations", params={"limit": 1}, headers=AUTH)
+    assert [c["contact_id"] for c in one.json()["conversations"]] == ["bob"]
+    assert one.json()["truncated"] is True
+    recent = await chat.http.get(
+        "/conversations", params={"active_since": "2024-05-06T09:03:00+02:00"}, headers=AUTH
+    )
+    assert [c["contact_id"] for c in recent.json()["conversations"]] == ["bob"]
+    naive = await chat.http.get(
+        "/conversations", params={"active_since": "2024-05-06T09:03:00"}, headers=AUTH
+    )
+    assert naive.status_code == 422
+    assert "UTC offset" in naive.text
+    assert (await chat.http.get("/conversations")).status_code == 401

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from botfleet.adapters.stores import codec
-from botfleet.adapters.stores._contract import check_limit, emptied_message
-from botfleet.ports.contact_records import ErasedRecords
+from botfleet.adapters.stores._contract import check_limit, emptied_message, epoch_micros
+from botfleet.ports.contact_records import ConversationSummary, ErasedRecords
 from botfleet.ports.stores import JournalEntry
 
 if TYPE_CHECKING:
@@ -25,6 +26,22 @@ class InMemoryContactRecords:
         rows = sorted(self._store.journal._rows.values(), key=lambda r: r.seq)
         entries = (row.entry() for row in rows)
         return [e for e in entries if e.message.contact_id == contact_id][:limit]
+
+    async def recent(
+        self, *, limit: int, active_since: datetime | None = None
+    ) -> list[ConversationSummary]:
+        check_limit(limit)
+        states = [
+            codec.state_from_json(codec.loads(t)) for _, t in self._store.states._rows.values()
+        ]
+        if active_since is not None:
+            since = epoch_micros(active_since, "active_since")
+            states = [s for s in states if epoch_micros(s.updated_at, "updated_at") >= since]
+        states.sort(key=lambda s: epoch_micros(s.updated_at, "updated_at"), reverse=True)
+        return [
+            ConversationSummary(s.contact_id, s.node, s.created_at, s.updated_at, s.last_inbound_at)
+            for s in states[:limit]
+        ]
 
     async def erase(self, contact_id: str) -> ErasedRecords:
         store = self._store

@@ -6,6 +6,8 @@ request): reading or erasing a contact's entries scans it, which its retention (
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -14,11 +16,12 @@ from botfleet.adapters.stores._contract import check_limit, emptied_message
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
 from botfleet.adapters.stores._sqlite_tables import (
     HAS_UNREADABLE_STATES,
+    julian_day,
     log_unreadable,
     one_transaction,
     text_of,
 )
-from botfleet.ports.contact_records import ErasedRecords
+from botfleet.ports.contact_records import ConversationSummary, ErasedRecords
 from botfleet.ports.stores import JournalEntry
 
 _RECEIVED = (
@@ -30,6 +33,15 @@ _PROCESSED = (
 )
 _EMPTY_ENTRY = "UPDATE journal SET contact_id = '', message = ?, replies = '[]' WHERE seq = ?"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Conversation rows one statement of `recent` reads.
+RECENT_BATCH = 2000
+# One batch of conversations in rowid order, each with its last update as an instant
+# (julianday: `updated_at` is ISO 8601 text with whatever offset the clock gave).
+_RECENT = (
+    "SELECT rowid, julianday(updated_at), CAST(contact_id AS BLOB), CAST(node AS BLOB), "
+    "CAST(created_at AS BLOB), CAST(updated_at AS BLOB), CAST(last_inbound_at AS BLOB) "
+    "FROM conversation WHERE rowid > ? ORDER BY rowid LIMIT ?"
+)
 
 
 class SqliteContactRecords:
@@ -59,6 +71,38 @@ class SqliteContactRecords:
                 log_unreadable(self._db.path, "journal", seq, exc)
         return entries
 
+    async def recent(
+        self, *, limit: int, active_since: datetime | None = None
+    ) -> list[ConversationSummary]:
+        """`ContactRecords.recent`. No index on `updated_at` (one more write per turn, for a
+        listing): the table is read a batch at a time, other statements running in between,
+        keeping the `limit` most recent."""
+        check_limit(limit)
+        cutoff = None if active_since is None else julian_day(active_since, "active_since")
+        newest: list[tuple[float, int, tuple[bytes, ...]]] = []
+        after = 0
+        while True:
+            rows = await self._db.fetch("list conversations", _RECENT, (after, RECENT_BATCH))
+            for rowid, instant, *texts in rows:
+                if instant is None or (cutoff is not None and instant < cutoff):
+                    continue  # an unreadable time, or too old
+                entry = (float(instant), int(rowid), tuple(texts))
+                if len(newest) < limit:
+                    heapq.heappush(newest, entry)
+                else:
+                    heapq.heappushpop(newest, entry)
+            if len(rows) < RECENT_BATCH:
+                break
+            after = rows[-1][0]
+            await asyncio.sleep(0)
+        summaries: list[ConversationSummary] = []
+        for _, rowid, texts in sorted(newest, reverse=True):
+            try:
+                summaries.append(_summary(*texts))
+            except Exception as exc:  # invalid UTF-8 or date: a corrupted row
+                log_unreadable(self._db.path, "conversation", rowid, exc)
+        return summaries
+
     async def erase(self, contact_id: str) -> ErasedRecords:
         """`ContactRecords.erase`, in one transaction."""
 
@@ -86,3 +130,15 @@ class SqliteContactRecords:
             )
 
         return await self._db.run(f"erase contact {contact_id!r}", one_transaction(work))
+
+
+def _summary(
+    contact: bytes, node: bytes, created: bytes, updated: bytes, inbound: bytes | None
+) -> ConversationSummary:
+    return ConversationSummary(
+        contact_id=text_of(contact),
+        node=text_of(node),
+        created_at=codec.datetime_from_json(text_of(created)),
+        updated_at=codec.datetime_from_json(text_of(updated)),
+        last_inbound_at=None if inbound is None else codec.datetime_from_json(text_of(inbound)),
+    )

@@ -1,7 +1,9 @@
 """A contact's data on request: `GET /contacts/{contact_id}` (everything held about them) and
 `DELETE /contacts/{contact_id}` (erase it). `runtime/contact_data.py` says what is covered.
-
 Internal, and always behind the token (`check_actor`): the answers hold a person's messages.
+
+`GET /conversations` lists who talked to the bot and when (no content), newest first, as
+`GET /tasks` lists jobs: behind the token, or from this machine in development (`check_reader`).
 """
 
 from __future__ import annotations
@@ -15,16 +17,20 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from botfleet.data_plane.api.internal_auth import check_actor
+from botfleet.contact_hash import hash_contact
+from botfleet.data_plane.api.internal_auth import check_actor, check_reader
 from botfleet.data_plane.api.tasks import TaskView
 from botfleet.data_plane.runtime.contact_data import EXPORT_LIMIT, ContactData
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.ports.contact_records import ContactRecords
 from botfleet.ports.stores import JournalEntry
-from botfleet.web import Operation
+from botfleet.web import Operation, query_of
 
 #: As long as the other routes' contact ids may be.
 MAX_CONTACT_ID = 191
+#: Most conversations one `GET /conversations` lists.
+MAX_CONVERSATIONS = 1000
 
 
 class ReceivedView(BaseModel):
@@ -72,15 +78,47 @@ class ContactErasureView(BaseModel):
     scheduled_tasks: int = Field(description="The contact's scheduled tasks cancelled")
 
 
-def _contact_data(request: Request) -> tuple[ContactData, str]:
+class ConversationsQuery(BaseModel):
+    """`GET /conversations` filters."""
+
+    active_since: datetime | None = Field(
+        default=None, description="Only conversations with a turn at or after this ISO time"
+    )
+    limit: int = Field(default=100, ge=1, le=MAX_CONVERSATIONS)
+
+
+class ConversationView(BaseModel):
+    contact_id: str
+    contact_hash: str = Field(description=_HASH)
+    state: str = Field(description="The flow state the contact is in")
+    created_at: datetime
+    updated_at: datetime = Field(description="The last turn: a message or a scheduled task")
+    last_message_at: datetime | None = Field(
+        description="The contact's last message (null in conversations stored before it was "
+        "recorded)"
+    )
+
+
+class ConversationList(BaseModel):
+    conversations: list[ConversationView]
+    count: int
+    truncated: bool = Field(description="More conversations match than `limit`")
+
+
+def _records(request: Request) -> tuple[ConversationRuntime, ContactRecords]:
     runtime: ConversationRuntime = request.app.state.runtime
     if runtime.records is None:
         # For good, not for a while: no Retry-After to wait for.
         raise HTTPException(501, "this data plane's store keeps no contact records")
+    return runtime, runtime.records
+
+
+def _contact_data(request: Request) -> tuple[ContactData, str]:
+    runtime, records = _records(request)
     contact_id = str(request.path_params["contact_id"])
     if not 0 < len(contact_id) <= MAX_CONTACT_ID:
         raise HTTPException(422, f"contact_id: 1 to {MAX_CONTACT_ID} characters")
-    return ContactData(runtime, runtime.records), contact_id
+    return ContactData(runtime, records), contact_id
 
 
 def _received(entry: JournalEntry) -> ReceivedView:
@@ -98,6 +136,34 @@ def _received(entry: JournalEntry) -> ReceivedView:
 
 
 def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
+    async def list_conversations(request: Request) -> Response:
+        """Who talked to the bot and when, the most recent first (no content: a contact's
+        messages are in `GET /contacts/{contact_id}`)."""
+        check_reader(request, settings)
+        query = query_of(ConversationsQuery, request)
+        if query.active_since is not None and query.active_since.utcoffset() is None:
+            raise HTTPException(
+                422, "active_since: give a UTC offset, e.g. 2024-05-06T09:00:00+02:00"
+            )
+        runtime, records = _records(request)
+        found = await records.recent(limit=query.limit + 1, active_since=query.active_since)
+        tenant = runtime.ctx.tenant.id
+        shown = [
+            ConversationView(
+                contact_id=c.contact_id,
+                contact_hash=hash_contact(tenant, c.contact_id),
+                state=c.node,
+                created_at=c.created_at,
+                updated_at=c.updated_at,
+                last_message_at=c.last_inbound_at,
+            )
+            for c in found[: query.limit]
+        ]
+        listed = ConversationList(
+            conversations=shown, count=len(shown), truncated=len(found) > query.limit
+        )
+        return JSONResponse(listed.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
     async def export_contact(request: Request) -> Response:
         """Everything this data plane holds about a contact (a person's request to see it)."""
         check_actor(request, settings)
@@ -140,6 +206,15 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
         },
     )
     return [
+        Operation(
+            "GET",
+            "/conversations",
+            list_conversations,
+            summary="List conversations",
+            tags=tags,
+            query=ConversationsQuery,
+            answer=ConversationList,
+        ),
         Operation(
             "GET",
             "/contacts/{contact_id:path}",
