@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from botfleet.adapters.channels.webchat import rate_limit
 from botfleet.adapters.channels.webchat.rate_limit import MessageRateLimit, address_key
+from botfleet.testing.runtime import ChatClient, make_tenant_config, running_app
 
 
 class Clock:
@@ -158,53 +162,42 @@ async def test_addresses_remembered_are_bounded(monkeypatch: pytest.MonkeyPatch)
     assert len(limited.limit._buckets) == 10
 
 
-async def test_through_the_data_plane_a_refused_message_is_not_stored() -> None:
-    import httpx
-
-    from botfleet.testing.runtime import make_tenant_config, running_app
-
+@asynccontextmanager
+async def data_plane(
+    per_minute: int, burst: int
+) -> AsyncIterator[tuple[ChatClient, httpx.AsyncClient]]:
+    """A web chat data plane with this limit, and a client from another machine."""
     config = make_tenant_config(
-        channel={"type": "webchat", "max_messages_per_minute": 6, "message_burst": 2}
+        channel={"type": "webchat", "max_messages_per_minute": per_minute, "message_burst": burst}
     )
     async with running_app(config) as chat:
-        visitor = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=chat.app, client=("203.0.113.7", 40000)),
-            base_url="http://botfleet.test",
-        )
-        async with visitor:
-            answers = [
-                await visitor.post("/inbound", json={"contact_id": f"c{n}", "text": "hi"})
-                for n in range(3)
-            ]
-            assert [a.status_code for a in answers] == [200, 200, 429]
-            assert answers[2].headers["retry-after"] == "10"
-            assert "too many messages" in answers[2].json()["detail"]
-            stored = await chat.http.get("/messages", params={"contact_id": "c2"})
-            assert stored.json()["messages"] == []
-            assert await chat.runtime.states.load("c2") is None
-            # This machine (the ChatClient's own transport) is not limited.
-            for n in range(5):
-                await chat.say("local", f"message {n}")
+        transport = httpx.ASGITransport(app=chat.app, client=("203.0.113.7", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t.test") as visitor:
+            yield chat, visitor
+
+
+async def test_through_the_data_plane_a_refused_message_is_not_stored() -> None:
+    async with data_plane(6, 2) as (chat, visitor):
+        answers = [
+            await visitor.post("/inbound", json={"contact_id": f"c{n}", "text": "hi"})
+            for n in range(3)
+        ]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert answers[2].headers["retry-after"] == "10"
+        assert "too many messages" in answers[2].json()["detail"]
+        stored = await chat.http.get("/messages", params={"contact_id": "c2"})
+        assert stored.json()["messages"] == []
+        assert await chat.runtime.states.load("c2") is None
+        # This machine (the ChatClient's own transport) is not limited.
+        for n in range(5):
+            await chat.say("local", f"message {n}")
         metrics = await chat.http.get("/metrics")
         assert "botfleet_webchat_rate_limited_total 1.0" in metrics.text
 
 
 async def test_the_limit_can_be_turned_off() -> None:
-    import httpx
-
-    from botfleet.testing.runtime import make_tenant_config, running_app
-
-    config = make_tenant_config(
-        channel={"type": "webchat", "max_messages_per_minute": 0, "message_burst": 1}
-    )
-    async with running_app(config) as chat:
-        visitor = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=chat.app, client=("203.0.113.7", 40000)),
-            base_url="http://botfleet.test",
-        )
-        async with visitor:
-            answers = [
-                await visitor.post("/inbound", json={"contact_id": "c", "text": "hi"})
-                for _ in range(5)
-            ]
-        assert {a.status_code for a in answers} == {200}
+    async with data_plane(0, 1) as (_, visitor):
+        answers = [
+            await visitor.post("/inbound", json={"contact_id": "c", "text": "hi"}) for _ in range(5)
+        ]
+    assert {a.status_code for a in answers} == {200}

@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 import structlog
 
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
-from botfleet.data_plane.runtime.housekeeping import SteadyClock
+from botfleet.data_plane.runtime.housekeeping import SteadyClock, running_in_background
 from botfleet.flows.durations import parse_duration
 from botfleet.ports.clock import Clock
 
@@ -95,10 +95,5 @@ async def conversation_forgetting(
             if retention is not None:
                 await forget_once(store, steady, retention, forget_cached)
 
-    task = asyncio.create_task(loop(), name="conversation-retention")
-    try:
+    async with running_in_background(loop(), "conversation-retention") as task:
         yield task
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task

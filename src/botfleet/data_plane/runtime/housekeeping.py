@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
@@ -189,7 +189,16 @@ async def journal_pruning(
             if task_runs is not None:
                 await prune_task_runs_once(task_runs, steady, retention)
 
-    task = asyncio.create_task(loop(), name="journal-pruning")
+    async with running_in_background(loop(), "journal-pruning") as task:
+        yield task
+
+
+@asynccontextmanager
+async def running_in_background(
+    work: Coroutine[Any, Any, None], name: str
+) -> AsyncIterator[asyncio.Task[None]]:
+    """`work` as a task while the context is open, cancelled (and awaited) when it closes."""
+    task = asyncio.create_task(work, name=name)
     try:
         yield task
     finally:
