@@ -230,3 +230,46 @@ async def test_a_flow_calling_an_operation_the_webhook_lacks_does_not_boot(
     assert issue.path == "states.HANDOFF_SEND.on_enter[0].operation"
     assert issue.message == "unknown operation 'post' for connector 'notification' (known: send)"
     assert receiver.requests == []
+
+
+# ---------------------------------------------------------------- the team's side
+
+
+async def test_the_team_answers_through_the_bot_and_hands_back(receiver: Receiver) -> None:
+    async with handoff_bot(receiver, format="json") as runtime:
+        await ask_for_a_person(runtime, "A question about my invoice")
+
+        # The contact writes while the team has them: forwarded, the bot says nothing.
+        quiet = await runtime.handle(text_message(CONTACT, "It is invoice 2024-117"))
+        pressed = await runtime.handle(choice_message(CONTACT, "menu_hours"))  # an old button
+        assert texts(quiet.outputs) == texts(pressed.outputs) == []
+        assert await state_of(runtime) == "HANDED_OFF"
+        forwarded = receiver.requests[-1].json()
+        assert (forwarded["event"], forwarded["text"]) == (
+            "contact_wrote",
+            f"{CONTACT}: It is invoice 2024-117",
+        )
+        assert len(receiver.requests) == 2  # the pressed button was not forwarded
+
+        # The team's reply, sent as written: a template in it is text, not evaluated.
+        reply = "Hi Ana, this is Marta. It is on its way {{ tenant.name }}."
+        done = await runtime.run_task(CONTACT, "team_reply", {"text": reply}, "manual:1")
+        assert done.status == "done"
+        sent = await runtime.outbox.since(contact_id=CONTACT)
+        assert sent[-1]["output"]["text"] == reply
+
+        await runtime.run_task(CONTACT, "team_done", {}, "manual:2")
+        back = await runtime.handle(text_message(CONTACT, "thanks!"))
+        assert texts(back.outputs) == ["Hi! How can we help?"]
+        assert await state_of(runtime) == "MENU"
+
+
+async def test_the_team_unreachable_while_handed_off_takes_the_contact_to_the_menu(
+    receiver: Receiver,
+) -> None:
+    async with handoff_bot(receiver, format="json", resilience=FAST) as runtime:
+        await ask_for_a_person(runtime, "A question")
+        receiver.script = [Reply(400)]
+        outputs = await runtime.handle(text_message(CONTACT, "hello?"))
+        assert texts(outputs.outputs)[0] == SORRY
+        assert await state_of(runtime) == "MENU"
