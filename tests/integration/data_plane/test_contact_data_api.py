@@ -212,3 +212,71 @@ async def test_conversations_lists_who_talked_and_when_newest_first(chat: ChatCl
     assert naive.status_code == 422
     assert "UTC offset" in naive.text
     assert (await chat.http.get("/conversations")).status_code == 401
+
+
+BOOKING_FLOW: dict[str, Any] = {
+    "id": "books",
+    "initial_state": "BOOK",
+    "states": {
+        "BOOK": {
+            "on_enter": [],
+            "transitions": [{"target": "BOOKED"}],
+        },
+        "BOOKED": {
+            "on_enter": [
+                {
+                    "action": "invoke_connector",
+                    "connector": "calendar",
+                    "operation": "book_appointment",
+                    "params": {
+                        "slot": "2024-05-07_1000",
+                        "contact_id": "{{ contact.id }}",
+                        "contact_name": "Ana",
+                        "service_name": "Haircut",
+                    },
+                    "result_key": "booking",
+                },
+                {"action": "send_text", "text": "{{ data.booking.message }}"},
+            ],
+            "fallback": "BOOKED",
+        },
+    },
+}
+CALENDAR = {
+    "type": "mock_calendar",
+    "schedule": {"tue": ["10:00-14:00"]},
+    "slot_duration_min": 30,
+}
+
+
+async def test_the_export_lists_the_contacts_appointments_in_each_calendar(tmp_path: Path) -> None:
+    from botfleet.testing.runtime import make_tenant_config
+
+    config = make_tenant_config(
+        BOOKING_FLOW,
+        connectors={"calendar": CALENDAR, "calendar.downtown": CALENDAR},
+    )
+    clock = FrozenClock(NOW)
+    settings = make_settings(tmp_path / "state.db", internal_token=TOKEN)
+    async with running_app(config, settings=settings, clock=clock) as chat:
+        assert "Booked" in (await chat.say("ana", "book me"))[0]["text"]
+        found = await export(chat, "ana")
+        erased = await chat.http.delete("/contacts/ana", headers=AUTH)
+        kept = await export(chat, "ana")
+
+    by_connector = {a["connector"]: a for a in found["appointments"]}
+    assert sorted(by_connector) == ["calendar", "calendar.downtown"]
+    [appointment] = by_connector["calendar"]["appointments"]
+    assert (appointment["date"], appointment["time"], appointment["service_name"]) == (
+        "2024-05-07",
+        "10:00",
+        "Haircut",
+    )
+    assert by_connector["calendar.downtown"] == {
+        "connector": "calendar.downtown",
+        "appointments": [],
+        "error": None,
+    }
+    # An erasure leaves the calendar's appointments: the business keeps its bookings.
+    assert erased.status_code == 200
+    assert [len(a["appointments"]) for a in kept["appointments"]] == [1, 0]

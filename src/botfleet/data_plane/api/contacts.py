@@ -56,6 +56,15 @@ _HASH = (
 )
 
 
+class AppointmentsView(BaseModel):
+    connector: str = Field(description="The calendar binding (`calendar`, `calendar.<name>`)")
+    appointments: list[dict[str, Any]] | None = Field(
+        description="The contact's upcoming appointments as `list_appointments` gives them; "
+        "null when the calendar could not be read (`error`)"
+    )
+    error: str | None = None
+
+
 class ContactExportView(BaseModel):
     contact_id: str
     contact_hash: str = Field(description=_HASH)
@@ -67,6 +76,10 @@ class ContactExportView(BaseModel):
     messages_sent: list[SentView] = Field(description="Kept 8 days, oldest first")
     scheduled_tasks: list[TaskView]
     truncated: bool = Field(description=f"A list stopped at {EXPORT_LIMIT} entries")
+    appointments: list[AppointmentsView] = Field(
+        description="Upcoming appointments in each calendar the tenant binds (kept by the "
+        "calendar: an erasure does not touch them)"
+    )
 
 
 class ContactErasureView(BaseModel):
@@ -177,6 +190,10 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
             messages_sent=[SentView.model_validate(row) for row in found.sent],
             scheduled_tasks=[TaskView.of(job) for job in found.tasks],
             truncated=found.truncated,
+            appointments=[
+                AppointmentsView(connector=a.connector, appointments=a.appointments, error=a.error)
+                for a in found.appointments
+            ],
         )
         return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 

@@ -11,7 +11,7 @@ connectors call, and the logs, which name contacts by a keyed hash only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -31,6 +31,15 @@ _PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
+class CalendarAppointments:
+    """The contact's upcoming appointments in one calendar binding, or why they are unknown."""
+
+    connector: str
+    appointments: list[dict[str, Any]] | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ContactExport:
     """Everything held about one contact, each list oldest first and at most `EXPORT_LIMIT`."""
 
@@ -41,6 +50,9 @@ class ContactExport:
     tasks: list[ScheduledJob]
     #: A list stopped at `EXPORT_LIMIT`: more is held than shown.
     truncated: bool
+    #: Upcoming appointments, read from each calendar the tenant binds (the calendar keeps
+    #: them, not this data plane: an erasure leaves them).
+    appointments: list[CalendarAppointments] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +119,7 @@ class ContactData:
                 break
         tasks = await self._tasks(contact_id, limit=EXPORT_LIMIT + 1)
         truncated = max(len(received), len(sent), len(tasks)) > EXPORT_LIMIT
+        appointments = [await self._appointments(c, contact_id) for c in self._calendars()]
         return ContactExport(
             contact_id=contact_id,
             conversation=conversation,
@@ -114,7 +127,36 @@ class ContactData:
             sent=sent[:EXPORT_LIMIT],
             tasks=tasks[:EXPORT_LIMIT],
             truncated=truncated,
+            appointments=appointments,
         )
+
+    def _calendars(self) -> list[str]:
+        """The tenant's connectors that list a contact's appointments (`calendar`, and named
+        bindings such as `calendar.downtown`)."""
+        operations = getattr(self.runtime.connectors, "operations", None)
+        if operations is None:
+            return []
+        found: dict[str, frozenset[str]] = operations()
+        return sorted(name for name, ops in found.items() if "list_appointments" in ops)
+
+    async def _appointments(self, connector: str, contact_id: str) -> CalendarAppointments:
+        try:
+            listed = await self.runtime.connectors.call(
+                connector,
+                "list_appointments",
+                {"contact_id": contact_id},
+                idempotency_key=f"export:{connector}:{contact_id}",
+            )
+        except Exception as exc:  # the export still answers with what this data plane holds
+            log.warning(
+                "contact_export_calendar_failed",
+                tenant=self.runtime.ctx.tenant.id,
+                contact=self.contact_hash(contact_id),
+                connector=connector,
+                error=type(exc).__name__,
+            )
+            return CalendarAppointments(connector, None, f"{type(exc).__name__}: {exc}")
+        return CalendarAppointments(connector, list(listed or []))
 
     async def _tasks(self, contact_id: str, *, limit: int | None = None) -> list[ScheduledJob]:
         scheduler = self.runtime.scheduler
