@@ -7,6 +7,7 @@ import shutil
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 from boot_harness import (
     CACHE_KEY,
@@ -226,3 +227,23 @@ async def test_a_cache_of_another_tenant_never_starts_this_one(
         "boot_waiting_for_control_plane",
     ]
     assert (logs[0]["tenant"], logs[0]["cached_tenant"]) == ("bravo", ["acme"])
+
+
+async def test_a_start_from_the_cache_is_followed_by_a_line_once_the_control_plane_answers(
+    cp: ControlPlane, tmp_path: Path
+) -> None:
+    """Even when the first poll finds nothing changed: the `boot_from_cache` error has a line
+    that ends it, for alerts to clear on."""
+    token = await cp.create_tenant("acme")
+    await cp.upload_flow("acme", "one", publish=True)
+    settings = dp_settings(tmp_path, token)
+    await pull_boot_config(settings, transport=cp_transport(cp))
+    booted = await pull_boot_config(settings, transport=DownTransport())
+    assert booted.origin == "cache"
+    async with running_data_plane(settings, booted) as chat:
+        watcher = chat.app.state.config_watcher
+        async with httpx.AsyncClient(transport=cp_transport(cp)) as http:
+            with capture_logs() as logs:
+                assert (await watcher.poll_once(http)).outcome == "unchanged"
+                assert (await watcher.poll_once(http)).outcome == "unchanged"
+    assert [e["event"] for e in logs] == ["control_plane_reachable_again"]

@@ -79,6 +79,10 @@ class BootWatcher:
     def __post_init__(self) -> None:
         self.current = self.booted.payload
         self.etag = self.booted.etag
+        if self.booted.origin == "cache":
+            # `boot_from_cache` (an error) reported this streak: the first answer ends it with
+            # `control_plane_reachable_again`, so an alert on the error can clear.
+            self._problem = "booted from the cached copy"
         if not self.booted.cache_saved and self.booted.etag is not None:
             # The pull at boot logged the failure: this streak is already reported.
             self._unsaved, self._cache_failures = (self.current, self.booted.etag), 1
