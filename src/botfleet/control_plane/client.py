@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from botfleet.control_plane.contact_models import ContactErasureView
+from botfleet.control_plane.contact_models import ContactErasureView, ConversationListView
 from botfleet.control_plane.models import (
     ApiKeyCreated,
     ApiKeyView,
@@ -406,6 +406,24 @@ class ControlPlaneClient:
         self.request("DELETE", f"{self._tenant(tenant_id)}/credentials/{_segment(scope)}")
 
     # ---------------------------------------------------------------- contacts
+
+    def list_conversations(
+        self,
+        tenant_id: str,
+        *,
+        active_since: datetime | None = None,
+        limit: int | None = None,
+    ) -> ConversationListView:
+        """Who talked to the tenant's bot and when, the most recent first (no content); with
+        `active_since` (aware) only those with a turn since then; `limit`: 1 to 1000 (default
+        the control plane's, 100)."""
+        params: dict[str, Any] = {}
+        if active_since is not None:
+            params["active_since"] = active_since.isoformat()
+        if limit is not None:
+            params["limit"] = limit
+        path = f"{self._tenant(tenant_id)}/conversations"
+        return self._get(path, ConversationListView, params=params)
 
     def export_contact(self, tenant_id: str, contact_id: str) -> dict[str, Any]:
         """Everything the tenant's data plane holds about the contact (its messages: handle

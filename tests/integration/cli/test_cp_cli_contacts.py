@@ -1,13 +1,16 @@
-"""`botfleet cp contacts export|erase` against a running control plane whose tenant's data plane
-is faked at the HTTP boundary: the export printed or written owner-only, the erasure asked
-for first unless --yes, a contact id starting with `-` after `--`."""
+"""`botfleet cp contacts export|erase|list` against a running control plane whose tenant's data
+plane is faked at the HTTP boundary: the export printed or written owner-only, the erasure
+asked for first unless --yes, a contact id starting with `-` after `--`; the conversations as
+a table in local time, or as JSON, asked for since a time or for the last hours."""
 
 from __future__ import annotations
 
 import json
 import socket
 import stat
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -26,18 +29,47 @@ from botfleet.control_plane.settings import ControlPlaneSettings
 ADMIN_KEY = "cli-contacts-admin-key-0123456789abcdef"
 FERNET_KEY = "oGdyiHTb0dTrMvp7ltlP6nrvKoBtJ3pjxVGW4Cl8C3s="
 TOKEN = "cli-contacts-internal-token-0123456789"
+#: Central European time with its summer offset, as a POSIX rule (no time zone files needed).
+MADRID = "CET-1CEST,M3.5.0,M10.5.0/3"
+
+
+def conversation(contact: str, state: str, last: str | None, created: str) -> dict[str, Any]:
+    return {
+        "contact_id": contact,
+        "contact_hash": "0a1b2c3d4e5f",
+        "state": state,
+        "created_at": created,
+        "updated_at": last or created,
+        "last_message_at": last,
+    }
+
+
+LISTED: dict[str, Any] = {
+    "conversations": [
+        conversation("34600999888", "KNOWN", "2024-05-06T07:05:00Z", "2024-05-06T07:04:00Z"),
+        conversation("-100123:topic:7", "ASK", None, "2024-05-01T16:30:00Z"),
+    ],
+    "count": 2,
+    "truncated": False,
+}
 
 
 class FakeDataPlane:
-    """acme's data plane: /health names it; /contacts/{id} exports or erases `id`."""
+    """acme's data plane: /health names it; /contacts/{id} exports or erases `id`;
+    /conversations answers `listing` and keeps the query it was asked."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str]] = []
+        self.listing: dict[str, Any] = LISTED
+        self.queries: list[dict[str, str]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/health":
             return httpx.Response(200, json={"status": "ok", "tenant_id": "acme"})
         assert request.headers["authorization"] == f"Bearer {TOKEN}"
+        if request.url.path == "/conversations":
+            self.queries.append(dict(request.url.params))
+            return httpx.Response(200, json=self.listing)
         contact = unquote(request.url.raw_path.decode().removeprefix("/contacts/"))
         self.requests.append((request.method, contact))
         if request.method == "DELETE":
@@ -156,3 +188,115 @@ def test_a_tenant_without_a_data_plane_exits_1_saying_what_to_set(
 
     assert result.stderr.startswith("error: HTTP 409: tenant 'bare' has no data_plane_url")
     assert result.stdout == ""
+
+
+@pytest.fixture
+def in_madrid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is Madrid's for the test."""
+    monkeypatch.setenv("TZ", MADRID)
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def relisted(stack: tuple[str, FakeDataPlane]) -> Iterator[tuple[str, FakeDataPlane]]:
+    """The stack, for a test that changes its data plane's list (put back afterwards)."""
+    yield stack
+    stack[1].listing = LISTED
+
+
+def table_rows(stdout: str) -> list[list[str]]:
+    """The table's rows (header first), cells split on the runs of spaces between them."""
+    lines = stdout.splitlines()
+    return [
+        [cell for cell in line.split("   ") if cell.strip()] for line in lines[:1] + lines[2:-1]
+    ]
+
+
+def test_list_prints_a_table_in_local_time(
+    stack: tuple[str, FakeDataPlane], in_madrid: None
+) -> None:
+    result = cli(stack, "list", "acme")
+
+    rows = [[cell.strip() for cell in row] for row in table_rows(result.stdout)]
+    assert rows == [
+        ["Contact", "State", "Last message", "Started"],
+        ["34600999888", "KNOWN", "2024-05-06 09:05 CEST", "2024-05-06 09:04 CEST"],
+        ["-100123:topic:7", "ASK", "-", "2024-05-01 18:30 CEST"],
+    ]
+    assert result.stdout.splitlines()[-1] == "2 conversations"
+    assert stack[1].queries[-1] == {"limit": "100"}
+
+
+def test_list_json_prints_the_answer(stack: tuple[str, FakeDataPlane]) -> None:
+    result = cli(stack, "list", "acme", "--json", "--limit", "5")
+
+    assert json.loads(result.stdout) == LISTED
+    assert stack[1].queries[-1] == {"limit": "5"}
+
+
+def test_list_since_a_local_time_or_for_the_last_hours(
+    stack: tuple[str, FakeDataPlane], in_madrid: None
+) -> None:
+    since = cli(stack, "list", "acme", "--since", "2024-05-06T09:00")
+    assert stack[1].queries[-1]["active_since"] == "2024-05-06T09:00:00+02:00"
+    assert since.stdout.splitlines()[-1] == "2 conversations since 2024-05-06 09:00 CEST"
+
+    cli(stack, "list", "acme", "--since", "2024-05-06T07:00:00Z")
+    assert stack[1].queries[-1]["active_since"] == "2024-05-06T07:00:00+00:00"
+
+    before = datetime.now(UTC)
+    cli(stack, "list", "acme", "--hours", "2", "--json")
+    asked = datetime.fromisoformat(stack[1].queries[-1]["active_since"])
+    assert before - timedelta(hours=2) <= asked <= datetime.now(UTC) - timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--since", "2024-05-06T09:00", "--hours", "2"], "give --since or --hours, not both"),
+        (["--since", "last tuesday"], "is not an ISO time"),
+        (["--limit", "1001"], "'--limit': Input should be less than or equal to 1000"),
+        (["--hours", "0"], "'--hours': Input should be greater than or equal to 1"),
+    ],
+)
+def test_list_refuses_bad_options_before_asking(
+    stack: tuple[str, FakeDataPlane], args: list[str], said: str
+) -> None:
+    asked = len(stack[1].queries)
+
+    result = cli(stack, "list", "acme", *args, code=2)
+
+    assert said in " ".join(result.stderr.replace("│", " ").split())
+    assert len(stack[1].queries) == asked
+
+
+def test_list_says_when_more_match_and_when_none_do(
+    relisted: tuple[str, FakeDataPlane],
+) -> None:
+    first = LISTED["conversations"][:1]
+    relisted[1].listing = {"conversations": first, "count": 1, "truncated": True}
+    more = cli(relisted, "list", "acme", "--limit", "1")
+    assert more.stdout.splitlines()[-1] == (
+        "the 1 most recent conversations; more match: raise --limit (up to 1000) or give a "
+        "later --since"
+    )
+
+    relisted[1].listing = {"conversations": [], "count": 0, "truncated": False}
+    none = cli(relisted, "list", "acme")
+    assert none.stdout == "no conversations\n"
+
+
+def test_list_shows_ids_as_they_are_never_as_markup_or_terminal_codes(
+    relisted: tuple[str, FakeDataPlane],
+) -> None:
+    odd = conversation("[bold]ana[/bold]", "A\x1b[2JB", None, "2024-05-06T07:04:00Z")
+    relisted[1].listing = {"conversations": [odd], "count": 1, "truncated": False}
+
+    result = cli(relisted, "list", "acme")
+
+    assert "[bold]ana[/bold]" in result.stdout
+    assert "A\\x1b[2JB" in result.stdout
+    assert "\x1b" not in result.stdout

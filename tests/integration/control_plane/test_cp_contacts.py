@@ -1,12 +1,14 @@
-"""`GET`/`DELETE /v1/tenants/{id}/contacts/{contact_id}` relayed to a real data plane (in
-process, SQLite store): the admin and the tenant's own key see and erase a contact, another
-tenant's key gets 404, and the audit log counts without naming the contact."""
+"""`GET`/`DELETE /v1/tenants/{id}/contacts/{contact_id}` and `GET /v1/tenants/{id}/conversations`
+relayed to a real data plane (in process, SQLite store): the admin and the tenant's own key
+list conversations, see and erase a contact, another tenant's key gets 404, and the audit log
+counts without naming the contact."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import pytest
 from cp_harness import ControlPlane, Database, FakeDns, make_settings
 
 from botfleet.control_plane.app import create_app
-from botfleet.testing.runtime import ChatClient, make_tenant_config, running_app
+from botfleet.testing.runtime import ChatClient, FrozenClock, make_tenant_config, running_app
 from botfleet.testing.runtime import make_settings as data_plane_settings
 
 TOKEN = "contacts-relay-internal-token-0123456789"
@@ -172,3 +174,69 @@ async def test_the_audit_counts_and_names_no_contact(
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("botfleet.control_")]
     assert any('"route": "/v1/tenants/{tenant_id}/contacts/{contact_id' in x for x in lines)
     assert not [line for line in lines if "600111" in line or TOKEN in line]
+
+
+async def test_the_tenant_lists_who_talked_and_when_as_its_data_plane_does(
+    database: Database, tmp_path: Path
+) -> None:
+    async with control_plane_and_data_plane(database, tmp_path) as (cp, chat):
+        clock = chat.runtime.clock
+        assert isinstance(clock, FrozenClock)
+        await chat.say("34600111222", "Ana García")
+        ana_at = clock.now()
+        clock.advance(timedelta(minutes=5))
+        await chat.say(TOPIC, "Bob")
+        own = cp.auth(await cp.tenant_key("acme"))
+        path = "/v1/tenants/acme/conversations"
+
+        listed = await cp.client.get(path, headers=own)
+
+        assert listed.status_code == 200, listed.text
+        assert listed.headers["cache-control"] == "no-store"
+        body = listed.json()
+        assert [c["contact_id"] for c in body["conversations"]] == [TOPIC, "34600111222"]
+        assert (body["count"], body["truncated"]) == (2, False)
+        assert body["conversations"][0]["state"] == "KNOWN"
+        bob_at = datetime.fromisoformat(body["conversations"][0]["last_message_at"])
+        assert bob_at == clock.now() == ana_at + timedelta(minutes=5)
+        assert "Ana García" not in listed.text and "Bob" not in listed.text  # never what
+        direct = await chat.http.get("/conversations", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert body == direct.json()  # relayed as the data plane answers it
+        # The token went only after /health named the tenant; the default limit was asked.
+        health, asked = cp.data_plane_requests
+        assert (health.url.path, asked.url.path) == ("/health", "/conversations")
+        assert health.headers.get("authorization") is None
+        assert asked.headers["authorization"] == f"Bearer {TOKEN}"
+        assert dict(asked.url.params) == {"limit": "100"}
+
+        one = await cp.client.get(path, params={"limit": 1}, headers=own)
+        assert [c["contact_id"] for c in one.json()["conversations"]] == [TOPIC]
+        assert one.json()["truncated"] is True
+        # One minute after Ana's message, written in Madrid's summer offset.
+        since = (ana_at + timedelta(minutes=1)).astimezone(timezone(timedelta(hours=2)))
+        recent = await cp.client.get(
+            path, params={"active_since": since.isoformat()}, headers=cp.admin
+        )
+        assert recent.status_code == 200, recent.text
+        assert [c["contact_id"] for c in recent.json()["conversations"]] == [TOPIC]
+        assert cp.data_plane_requests[-1].url.params["active_since"] == since.isoformat()
+
+        # A listing hands out no content: it is not audited.
+        entries = await cp.client.get("/v1/audit", params={"tenant_id": "acme"}, headers=cp.admin)
+        assert [e["action"] for e in entries.json() if "contact" in e["action"]] == []
+        assert not [e for e in entries.json() if "conversation" in e["action"]]
+
+
+async def test_another_tenants_key_cannot_list_the_conversations(
+    database: Database, tmp_path: Path
+) -> None:
+    async with control_plane_and_data_plane(database, tmp_path) as (cp, chat):
+        await chat.say("34600111222", "Ana")
+        await cp.create_tenant("other")
+        foreign = cp.auth(await cp.tenant_key("other"))
+
+        refused = await cp.client.get("/v1/tenants/acme/conversations", headers=foreign)
+
+        assert refused.status_code == 404, refused.text
+        assert refused.json() == {"detail": "tenant 'acme' not found"}
+        assert cp.data_plane_requests == [], "another tenant's key reached the data plane"

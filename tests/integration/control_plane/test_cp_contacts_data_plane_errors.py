@@ -1,6 +1,7 @@
-"""The contact routes when the tenant's data plane cannot be asked, or answers badly: each case
-gives a status and a message saying what to do, names the data plane by its origin only, and
-never sends the token to a data plane that does not say it is the tenant's."""
+"""The contact routes (a contact's data, the conversations) when the tenant's data plane cannot
+be asked, or answers badly: each case gives a status and a message saying what to do, names
+the data plane by its origin only, and never sends the token to a data plane that does not say
+it is the tenant's."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import httpx
 import pytest
 from cp_harness import ControlPlane, Database, make_settings, running_control_plane
 
-from botfleet.control_plane.services.data_plane_contacts import CONTACT_TIMEOUT_S
+from botfleet.control_plane.services.data_plane_contacts import (
+    CONTACT_TIMEOUT_S,
+    MAX_CONVERSATIONS_BYTES,
+)
 
 TOKEN = "contacts-errors-internal-token-0123456789"
 #: A path under the origin: error messages name the origin only.
@@ -27,6 +31,23 @@ ERASED = {
     "messages_sent": 4,
     "scheduled_tasks": 1,
 }
+CONVERSATIONS = "/v1/tenants/acme/conversations"
+LISTED = {
+    "conversations": [
+        {
+            "contact_id": CONTACT,
+            "contact_hash": "0a1b2c3d4e5f",
+            "state": "MENU",
+            "created_at": "2024-05-06T07:00:00Z",
+            "updated_at": "2024-05-06T07:05:00Z",
+            "last_message_at": None,
+        }
+    ],
+    "count": 1,
+    "truncated": False,
+}
+#: Every relayed route: what reaching the data plane refuses, it refuses for each.
+ROUTES = [("GET", PATH), ("DELETE", PATH), ("GET", CONVERSATIONS)]
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
@@ -45,6 +66,10 @@ def data_plane(
 
 def erased(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=ERASED)
+
+
+def listed(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=LISTED)
 
 
 async def _acme(cp: ControlPlane, *, url: str | None = URL, token: str | None = TOKEN) -> None:
@@ -68,24 +93,26 @@ async def _contact_audit(cp: ControlPlane) -> list[str]:
     return [e["action"] for e in entries if e["action"].startswith("contact.")]
 
 
-@pytest.mark.parametrize("method", ["GET", "DELETE"])
-async def test_without_a_data_plane_url_409_says_to_set_it(database: Database, method: str) -> None:
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+async def test_without_a_data_plane_url_409_says_to_set_it(
+    database: Database, method: str, path: str
+) -> None:
     async with running_control_plane(make_settings(database), data_plane(erased)) as cp:
         await _acme(cp, url=None)
-        answer = await cp.client.request(method, PATH, headers=cp.admin)
+        answer = await cp.client.request(method, path, headers=cp.admin)
     assert answer.status_code == 409
     assert "has no data_plane_url" in answer.json()["detail"]
     assert '"data_plane_url"' in answer.json()["detail"]
     assert cp.data_plane_requests == []
 
 
-@pytest.mark.parametrize("method", ["GET", "DELETE"])
+@pytest.mark.parametrize(("method", "path"), ROUTES)
 async def test_without_a_data_plane_token_409_names_the_credential(
-    database: Database, method: str
+    database: Database, method: str, path: str
 ) -> None:
     async with running_control_plane(make_settings(database), data_plane(erased)) as cp:
         await _acme(cp, token=None)
-        answer = await cp.client.request(method, PATH, headers=cp.admin)
+        answer = await cp.client.request(method, path, headers=cp.admin)
     assert answer.status_code == 409
     detail = answer.json()["detail"]
     assert "no data_plane credentials" in detail
@@ -133,13 +160,15 @@ async def test_a_busy_data_plane_is_503_with_retry_after(database: Database) -> 
         await _acme(cp)
         erase = await cp.client.delete(PATH, headers=cp.admin)
         export = await cp.client.get(PATH, headers=cp.admin)
-    for answer in (erase, export):
+        listing = await cp.client.get(CONVERSATIONS, headers=cp.admin)
+    for answer in (erase, export, listing):
         assert answer.status_code == 503
         assert answer.headers["retry-after"] == "7"
         assert "HTTP 503: the store is busy" in answer.json()["detail"]
         assert "retry in 7 s" in answer.json()["detail"]
     assert "erase again" in erase.json()["detail"]
     assert "erase again" not in export.json()["detail"]
+    assert listing.json()["detail"].startswith(f"GET /conversations on the data plane at {ORIGIN}")
 
 
 async def test_a_503_without_retry_after_gets_the_default(database: Database) -> None:
@@ -174,12 +203,13 @@ async def test_a_data_plane_not_naming_the_tenant_never_gets_the_token(
         await _acme(cp)
         erase = await cp.client.delete(PATH, headers=cp.admin)
         export = await cp.client.get(PATH, headers=cp.admin)
-    for answer in (erase, export):
+        listing = await cp.client.get(CONVERSATIONS, headers=cp.admin)
+    for answer in (erase, export, listing):
         assert answer.status_code == 502
         assert why in answer.json()["detail"]
         assert "the token was not sent" in answer.json()["detail"]
         assert "beta" not in answer.text
-    assert [r.url.path for r in cp.data_plane_requests] == ["/base/path/health"] * 2
+    assert [r.url.path for r in cp.data_plane_requests] == ["/base/path/health"] * 3
     assert all("authorization" not in r.headers for r in cp.data_plane_requests)
 
 
@@ -210,17 +240,27 @@ async def test_an_older_data_plane_without_the_route_is_502(database: Database) 
     assert "no such route (HTTP 404: Not Found): upgrade the data plane" in answer.json()["detail"]
 
 
-async def test_an_export_over_16_mib_is_refused_not_held(database: Database) -> None:
-    big = b'{"contact_id": "34600111222", "x": "' + b"a" * (16 * 1024 * 1024) + b'"}'
+@pytest.mark.parametrize(
+    ("path", "bound", "advice"),
+    [
+        (PATH, 16 * 1024 * 1024, "read it from the data plane itself"),
+        (CONVERSATIONS, MAX_CONVERSATIONS_BYTES, "ask for fewer (a lower limit), or read it"),
+    ],
+)
+async def test_an_answer_over_its_bound_is_refused_not_held(
+    database: Database, path: str, bound: int, advice: str
+) -> None:
+    big = b'{"contact_id": "34600111222", "x": "' + b"a" * bound + b'"}'
 
     def huge(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=big, headers={"Content-Type": "application/json"})
 
     async with running_control_plane(make_settings(database), data_plane(huge)) as cp:
         await _acme(cp)
-        answer = await cp.client.get(PATH, headers=cp.admin)
+        answer = await cp.client.get(path, headers=cp.admin)
     assert answer.status_code == 502
-    assert f"larger than {16 * 1024 * 1024} bytes" in answer.json()["detail"]
+    assert f"larger than {bound} bytes" in answer.json()["detail"]
+    assert advice in answer.json()["detail"]
 
 
 async def test_an_answer_that_is_not_the_data_planes_is_502(database: Database) -> None:
@@ -271,3 +311,82 @@ async def test_a_disabled_tenants_own_key_may_still_erase(database: Database) ->
         assert await _contact_audit(cp) == ["contact.erase"]
     assert answer.status_code == 200, answer.text
     assert answer.json() == ERASED
+
+
+async def test_conversations_forward_the_query_as_given(database: Database) -> None:
+    async with running_control_plane(make_settings(database), data_plane(listed)) as cp:
+        await _acme(cp)
+        params = {"active_since": "2024-05-06T09:00:00+02:00", "limit": "1000"}
+        answer = await cp.client.get(CONVERSATIONS, params=params, headers=cp.admin)
+        utc = await cp.client.get(
+            CONVERSATIONS, params={"active_since": "2024-05-06T07:00:00Z"}, headers=cp.admin
+        )
+    assert answer.status_code == utc.status_code == 200, answer.text
+    assert answer.json() == LISTED
+    asked, asked_utc = (r for r in cp.data_plane_requests if r.url.path.endswith("/conversations"))
+    assert asked.url.path == "/base/path/conversations"
+    assert asked.headers["authorization"] == f"Bearer {TOKEN}"
+    assert dict(asked.url.params) == params  # the + arrives as a +, not a space
+    assert dict(asked_utc.url.params) == {
+        "active_since": "2024-05-06T07:00:00+00:00",
+        "limit": "100",
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"active_since": "2024-05-06T09:00:00"}, "active_since: give a UTC offset"),
+        ({"active_since": "yesterday"}, "query.active_since"),
+        ({"limit": "0"}, "query.limit"),
+        ({"limit": "1001"}, "query.limit"),
+    ],
+)
+async def test_a_bad_conversations_query_is_422_naming_it_before_any_call(
+    database: Database, params: dict[str, str], named: str
+) -> None:
+    async with running_control_plane(make_settings(database), data_plane(listed)) as cp:
+        await _acme(cp)
+        answer = await cp.client.get(CONVERSATIONS, params=params, headers=cp.admin)
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    shown = detail if isinstance(detail, str) else ".".join(map(str, detail[0]["loc"]))
+    assert shown.startswith(named)
+    assert cp.data_plane_requests == []
+
+
+async def test_conversations_in_no_time_is_504_without_talk_of_turns(database: Database) -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    async with running_control_plane(make_settings(database), data_plane(slow)) as cp:
+        await _acme(cp)
+        answer = await cp.client.get(CONVERSATIONS, headers=cp.admin)
+    assert answer.status_code == 504
+    detail = answer.json()["detail"]
+    assert detail == (
+        f"GET /conversations on the data plane at {ORIGIN}: no answer within "
+        f"{CONTACT_TIMEOUT_S:g} s; retry later."
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"hello": "world"},
+        {**LISTED, "conversations": [{"contact_id": CONTACT}]},
+        [LISTED],
+    ],
+)
+async def test_conversations_not_as_a_data_plane_lists_them_are_502(
+    database: Database, body: object
+) -> None:
+    def other(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=body)
+
+    async with running_control_plane(make_settings(database), data_plane(other)) as cp:
+        await _acme(cp)
+        answer = await cp.client.get(CONVERSATIONS, headers=cp.admin)
+    assert answer.status_code == 502
+    assert f"the data plane at {ORIGIN} answered, but not as a data plane does" in answer.text
+    _no_secrets(answer)

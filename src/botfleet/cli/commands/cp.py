@@ -5,7 +5,8 @@
     botfleet cp flows upload demo flows/peluqueria_flow.yaml --publish
     botfleet cp fleet
 
-Answers print as JSON on stdout (nothing else); errors go to stderr, never showing the key,
+Answers print as JSON on stdout (nothing else; `contacts list` prints a table unless
+`--json`); errors go to stderr, never showing the key,
 with exit status 1 (the control plane refused: its message, and every flow issue with its line;
 or `rotate-keys` skipped rows no key can decrypt, or `tenant-urls` found stored URLs the
 policy refuses: the answer printed, a summary on stderr)

@@ -1,22 +1,30 @@
 """`botfleet cp contacts export|erase TENANT CONTACT_ID`: a contact's data on the tenant's data
 plane, through the control plane (a person's request to see, or to have erased, what the
 business keeps about them). A contact id starting with ``-`` (a Telegram group) goes after
-``--``: ``botfleet cp contacts export acme -- -100123``."""
+``--``: ``botfleet cp contacts export acme -- -100123``.
+
+`botfleet cp contacts list TENANT`: who talked to the bot and when, as a table (times in local
+time), or as the control plane's JSON with ``--json``."""
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from botfleet.cli.commands.cp_common import run
 from botfleet.cli.output_files import check_output, write_output
 
+if TYPE_CHECKING:
+    from botfleet.control_plane.contact_models import ConversationListView
+
 contacts_app = typer.Typer(
-    help="A contact's data on a tenant's data plane: export it, erase it (GDPR requests)."
+    help="A tenant's contacts on its data plane: who talked to the bot; a contact's data, "
+    "exported or erased (GDPR requests)."
 )
 
 CONTACT_ID = typer.Argument(
@@ -88,3 +96,123 @@ def erase_contact(
             err=True,
         )
     run(ctx, lambda c: c.erase_contact(tenant, contact_id))
+
+
+#: `--hours` up to 20 years: the data plane keeps no conversation longer than that matters.
+MAX_HOURS = 20 * 366 * 24
+#: The table is as wide as its rows (a contact id is never cut); the terminal wraps the rest.
+_UNBOUNDED_WIDTH = 10_000
+
+
+@contacts_app.command("list")
+def list_conversations(
+    ctx: typer.Context,
+    tenant: str,
+    since: str | None = typer.Option(
+        None,
+        "--since",
+        help="Only conversations with a turn since this ISO time (2024-05-06T09:00; local "
+        "time unless it has an offset: +02:00, Z).",
+        show_default=False,
+    ),
+    hours: int | None = typer.Option(
+        None,
+        "--hours",
+        min=1,
+        max=MAX_HOURS,
+        help="Only conversations with a turn in the last N hours (not with --since).",
+        show_default=False,
+    ),
+    limit: int | None = typer.Option(
+        None,
+        "--limit",
+        min=1,
+        max=1000,
+        help="At most N conversations, the most recent (1 to 1000; the control plane's "
+        "default is 100).",
+        show_default=False,
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the control plane's JSON answer."),
+) -> None:
+    """Who talked to the tenant's bot and when, the most recent first: the contact, the state
+    they are in, their last message and when the conversation started; never what was said."""
+    active_since = _active_since(since, hours)
+
+    def ask(client: Any) -> Any:
+        listed = client.list_conversations(tenant, active_since=active_since, limit=limit)
+        return listed if as_json else conversations_table(listed, active_since)
+
+    run(ctx, ask)
+
+
+def _active_since(since: str | None, hours: int | None) -> datetime | None:
+    """The aware time `--since` or `--hours` names (a naive `--since` is local time)."""
+    if since is not None and hours is not None:
+        raise typer.BadParameter("give --since or --hours, not both", param_hint="--since")
+    if hours is not None:
+        return datetime.now(UTC) - timedelta(hours=hours)
+    if since is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(since)
+        return moment if moment.utcoffset() is not None else moment.astimezone()
+    except (ValueError, OverflowError):
+        raise typer.BadParameter(
+            f"{since!r} is not an ISO time: give e.g. 2024-05-06T09:00 (local time) or "
+            "2024-05-06T09:00+02:00",
+            param_hint="--since",
+        ) from None
+
+
+def conversations_table(listed: ConversationListView, since: datetime | None) -> str:
+    """`listed` as a table, one conversation a row, and a line saying what it shows."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header in ("Contact", "State", "Last message", "Started"):
+        table.add_column(header, no_wrap=True)
+    for c in listed.conversations:
+        table.add_row(
+            _plain(c.contact_id), _plain(c.state), _local(c.last_message_at), _local(c.created_at)
+        )
+    summary = _summary(listed, since)
+    if not listed.conversations:
+        return f"{summary}\n"
+    return f"{_rendered(table)}\n{summary}\n"
+
+
+def _summary(listed: ConversationListView, since: datetime | None) -> str:
+    after = f" since {_local(since)}" if since is not None else ""
+    if not listed.conversations:
+        return f"no conversations{after}"
+    if listed.truncated:
+        return (
+            f"the {listed.count} most recent conversations{after}; more match: raise --limit "
+            "(up to 1000) or give a later --since"
+        )
+    return f"{listed.count} conversation{'s' * (listed.count != 1)}{after}"
+
+
+def _local(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _plain(text: str) -> Any:
+    """`text` as it is, never read as rich markup, with characters that would act on the
+    terminal (escape sequences from a data plane's answer) shown as escapes."""
+    from rich.text import Text
+
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return Text(shown)
+
+
+def _rendered(table: Any) -> str:
+    import io
+
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(file=out, width=_UNBOUNDED_WIDTH, no_color=True, highlight=False)
+    console.print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())

@@ -1,32 +1,35 @@
 """Contact routes: a contact's data on the tenant's data plane, exported or erased (a person's
-request to see, or to have erased, what a business keeps about them)."""
+request to see, or to have erased, what a business keeps about them), and the list of
+conversations (who talked to the bot and when), all relayed to the data plane."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
 from botfleet.control_plane.api.responses import AUTH_ERRORS
 from botfleet.control_plane.contact_models import (
+    DEFAULT_CONVERSATIONS,
     MAX_CONTACT_ID,
+    MAX_CONVERSATIONS,
     ContactErasureView,
     ContactExportView,
+    ConversationListView,
 )
 from botfleet.control_plane.models import ErrorBody
-from botfleet.control_plane.services import contacts
+from botfleet.control_plane.services import contacts, conversations
 from botfleet.control_plane.services.data_plane_contacts import (
     CONTACT_TIMEOUT_S,
     DataPlaneError,
 )
 
-router = APIRouter(
-    prefix="/v1/tenants/{tenant_id}/contacts", tags=["contacts"], responses=AUTH_ERRORS
-)
+router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["contacts"], responses=AUTH_ERRORS)
 
 # `:path`, as on the data plane: a web chat's contact id may hold a slash (sent as %2F).
 ContactIdPath = Annotated[
@@ -37,6 +40,24 @@ ContactIdPath = Annotated[
         description="As the channel names the contact: the WhatsApp number as Meta sends it "
         "(digits, no +), the Telegram chat id, the web chat's id; percent-encoded",
         examples=["34600111222"],
+    ),
+]
+
+ActiveSinceQuery = Annotated[
+    datetime | None,
+    Query(
+        description="Only conversations with a turn at or after this ISO time, with its UTC "
+        "offset (a time without one is refused with 422)",
+        examples=["2024-05-06T09:00:00+02:00"],
+    ),
+]
+ConversationLimitQuery = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=MAX_CONVERSATIONS,
+        description=f"At most this many (1 to {MAX_CONVERSATIONS}, default "
+        f"{DEFAULT_CONVERSATIONS}); `truncated` says when more match",
     ),
 ]
 
@@ -80,7 +101,33 @@ def _relayed() -> Iterator[None]:
 
 
 @router.get(
-    "/{contact_id:path}",
+    "/conversations",
+    response_model=ConversationListView,
+    responses=DATA_PLANE_ERRORS,
+)
+async def list_conversations(
+    tenant_id: TenantIdPath,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    uow: UoWDep,
+    active_since: ActiveSinceQuery = None,
+    limit: ConversationLimitQuery = DEFAULT_CONVERSATIONS,
+) -> JSONResponse:
+    """Who talked to the bot and when, the most recent first, as the tenant's data plane lists
+    them: the contact, the state they are in, when the conversation started, its last turn and
+    the contact's last message; never what was said. An `active_since` without a UTC offset
+    is refused (422 naming it). Not audited: it hands out no content."""
+    async with uow:
+        with _relayed():
+            view = await conversations.list_conversations(
+                uow, principal, container.box, container.contacts, tenant_id,
+                active_since=active_since, limit=limit,
+            )  # fmt: skip
+    return JSONResponse(view.model_dump(mode="json"), headers=NO_STORE)
+
+
+@router.get(
+    "/contacts/{contact_id:path}",
     response_model=ContactExportView,
     responses=DATA_PLANE_ERRORS,
 )
@@ -103,7 +150,7 @@ async def export_contact(
     return JSONResponse(view.model_dump(mode="json"), headers=NO_STORE)
 
 
-@router.delete("/{contact_id:path}", responses=DATA_PLANE_ERRORS)
+@router.delete("/contacts/{contact_id:path}", responses=DATA_PLANE_ERRORS)
 async def erase_contact(
     tenant_id: TenantIdPath,
     contact_id: ContactIdPath,

@@ -1,6 +1,7 @@
 """A contact's data, seen or erased through the control plane: the tenant's data plane does it
-(`data_plane_contacts`), reached at its `data_plane_url` with its ``data_plane`` token, so a
-business owner answers a customer's request with their API key alone.
+(`data_plane_contacts`), reached at its `data_plane_url` with its ``data_plane`` token
+(`tenant_data_plane`), so a business owner answers a customer's request with their API key
+alone.
 
 The admin key, or the tenant's own keys (another tenant's get 404, as everywhere). A disabled
 tenant's keys may erase too: disabling freezes the tenant's configuration, which an erasure
@@ -16,70 +17,29 @@ is undone by hashing every number of a country, in about a minute (`botfleet.con
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-from pydantic import ValidationError
+from typing import Any, Protocol, TypeVar
 
 from botfleet.control_plane.contact_models import ContactErasureView, ContactExportView
 from botfleet.control_plane.crypto import SecretBox
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import Conflict
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
-from botfleet.control_plane.services.credentials import data_plane_token
-from botfleet.control_plane.services.data_plane_contacts import (
-    DataPlaneContacts,
-    DataPlaneError,
-    origin,
+from botfleet.control_plane.services.data_plane_contacts import DataPlaneContacts, DataPlaneError
+from botfleet.control_plane.services.tenant_data_plane import (
+    TenantDataPlane,
+    reach_data_plane,
+    read_answer,
 )
-from botfleet.control_plane.services.tenants import get_tenant
 
 ViewT = TypeVar("ViewT", ContactExportView, ContactErasureView)
 
 
-@dataclass(frozen=True, slots=True)
-class _DataPlane:
-    url: str
-    token: str = field(repr=False)
+class _ContactCall(Protocol):
+    """`DataPlaneContacts.export` or `.erase`."""
 
-
-async def _data_plane(
-    uow: SqlAlchemyUnitOfWork, principal: Principal, box: SecretBox, tenant_id: str
-) -> _DataPlane:
-    tenant = await get_tenant(uow, principal, tenant_id)
-    if not tenant.data_plane_url:
-        raise Conflict(
-            f"tenant {tenant_id!r} has no data_plane_url, so its data plane cannot be reached: "
-            f'set it (PATCH /v1/tenants/{tenant_id} {{"data_plane_url": "http://..."}}, or '
-            "botfleet cp tenants update --data-plane-url)"
-        )
-    token = await data_plane_token(uow, box, tenant_id)
-    if token is None:
-        raise Conflict(
-            f"tenant {tenant_id!r} has no data_plane credentials: store its data plane's "
-            "DP_INTERNAL_TOKEN as internal_token (PUT /v1/tenants/"
-            f'{tenant_id}/credentials/data_plane {{"internal_token": "..."}}, or botfleet cp '
-            f"credentials set {tenant_id} data_plane internal_token=...)"
-        )
-    return _DataPlane(tenant.data_plane_url, token)
-
-
-def _view(model: type[ViewT], answer: Any, data_plane: _DataPlane, contact_id: str) -> ViewT:
-    where = f"the data plane at {origin(data_plane.url)}"
-    try:
-        view = model.model_validate(answer)
-    except ValidationError as exc:
-        raise DataPlaneError(
-            502, f"{where} answered, but not as a data plane does ({exc.error_count()} problem(s))"
-        ) from None
-    if view.contact_id != contact_id:
-        # A proxy that rewrote the path: what was done, was done to someone else.
-        raise DataPlaneError(
-            502, f"{where} answered about another contact than the one asked (a proxy "
-            "rewriting the path?); check its data_plane_url",
-        )  # fmt: skip
-    return view
+    async def __call__(
+        self, base_url: str, token: str, *, tenant_id: str, contact_id: str
+    ) -> Any: ...
 
 
 def _counts(view: ContactExportView | ContactErasureView) -> dict[str, Any]:
@@ -95,14 +55,35 @@ def _counts(view: ContactExportView | ContactErasureView) -> dict[str, Any]:
     }
 
 
-def _audit(
+def _about(view: ViewT, data_plane: TenantDataPlane, contact_id: str) -> ViewT:
+    if view.contact_id != contact_id:
+        # A proxy that rewrote the path: what was done, was done to someone else.
+        raise DataPlaneError(
+            502, f"{data_plane.where} answered about another contact than the one asked (a "
+            "proxy rewriting the path?); check its data_plane_url",
+        )  # fmt: skip
+    return view
+
+
+async def _relay(
     uow: SqlAlchemyUnitOfWork,
     principal: Principal,
-    action: str,
+    box: SecretBox,
     tenant_id: str,
-    view: ContactExportView | ContactErasureView,
-) -> None:
+    contact_id: str,
+    call: _ContactCall,
+    model: type[ViewT],
+    action: str,
+) -> ViewT:
+    """`call` on the tenant's data plane, its answer checked as `model` and audited as
+    `action` once the data plane has answered."""
+    data_plane = await reach_data_plane(uow, principal, box, tenant_id)
+    url, token = data_plane.url, data_plane.token
+    answer = await call(url, token, tenant_id=tenant_id, contact_id=contact_id)
+    view = _about(read_answer(model, answer, data_plane), data_plane, contact_id)
     audit.record(uow, principal, action, tenant_id=tenant_id, details=_counts(view))
+    await uow.commit()
+    return view
 
 
 async def export_contact(
@@ -114,15 +95,10 @@ async def export_contact(
     contact_id: str,
 ) -> ContactExportView:
     """Everything the tenant's data plane holds about the contact."""
-    data_plane = await _data_plane(uow, principal, box, tenant_id)
-    await uow.release()  # no DB connection held while the data plane works
-    answer = await data_planes.export(
-        data_plane.url, data_plane.token, tenant_id=tenant_id, contact_id=contact_id
-    )
-    view = _view(ContactExportView, answer, data_plane, contact_id)
-    _audit(uow, principal, "contact.export", tenant_id, view)
-    await uow.commit()
-    return view
+    return await _relay(
+        uow, principal, box, tenant_id, contact_id,
+        data_planes.export, ContactExportView, "contact.export",
+    )  # fmt: skip
 
 
 async def erase_contact(
@@ -137,12 +113,7 @@ async def erase_contact(
 
     Audited once the data plane answers: should the audit's write fail (503), the erasure is
     done all the same, and erasing again records it (with zero counts: nothing is left)."""
-    data_plane = await _data_plane(uow, principal, box, tenant_id)
-    await uow.release()
-    answer = await data_planes.erase(
-        data_plane.url, data_plane.token, tenant_id=tenant_id, contact_id=contact_id
-    )
-    view = _view(ContactErasureView, answer, data_plane, contact_id)
-    _audit(uow, principal, "contact.erase", tenant_id, view)
-    await uow.commit()
-    return view
+    return await _relay(
+        uow, principal, box, tenant_id, contact_id,
+        data_planes.erase, ContactErasureView, "contact.erase",
+    )  # fmt: skip

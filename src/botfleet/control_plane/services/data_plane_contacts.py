@@ -1,6 +1,7 @@
-"""Calls to a tenant's data plane about one contact: `GET` and `DELETE /contacts/{id}`, with the
-tenant's internal token (its ``data_plane`` credentials), and their failures as errors a
-caller can act on, naming the data plane by its origin only (never its path or a password).
+"""Calls to a tenant's data plane about its contacts: `GET` and `DELETE /contacts/{id}` (one
+contact's data), `GET /conversations` (who talked to the bot and when), with the tenant's
+internal token (its ``data_plane`` credentials), and their failures as errors a caller can act
+on, naming the data plane by its origin only (never its path or a password).
 
 The token goes only to a data plane whose `/health` answers naming this tenant. That is
 stricter than the fleet probe (`fleet.DataPlaneProbe`), which refuses a `/health` naming
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,8 +28,11 @@ from botfleet.control_plane.path_segments import path_segment
 MAX_EXPORT_BYTES = 16 * 1024 * 1024
 #: An erasure answers a few counts.
 MAX_ERASURE_BYTES = 64 * 1024
+#: A list of conversations: at most 1,000 entries of a contact id (191 characters), a state
+#: name and three times, each well under 4 KiB.
+MAX_CONVERSATIONS_BYTES = 4 * 1024 * 1024
 MAX_HEALTH_BYTES = 64 * 1024
-#: Seconds an export or erasure may take once connected: both wait for the turns already
+#: Seconds a call may take once connected: an export or erasure waits for the turns already
 #: queued for the contact (each may call an LLM or a calendar), far longer than a probe. Below
 #: the 30 s `botfleet cp` waits by default, so its caller gets this answer, not a timeout of
 #: its own that says nothing of the erasure.
@@ -77,12 +82,14 @@ class _Call:
     """One call's wording: what it does and where, for its error messages."""
 
     method: str
+    #: The route, without the contact: error messages never name the contact.
+    route: str
     where: str
     tenant_id: str
 
     def error(self, status: int, text: str, *, retry_after: int | None = None) -> DataPlaneError:
         return DataPlaneError(
-            status, f"{self.method} /contacts on the data plane at {self.where}: {text}",
+            status, f"{self.method} {self.route} on the data plane at {self.where}: {text}",
             retry_after=retry_after,
         )  # fmt: skip
 
@@ -95,7 +102,8 @@ class _Call:
 
 
 class DataPlaneContacts:
-    """Export and erasure of a contact's data on a tenant's data plane."""
+    """Export and erasure of a contact's data on a tenant's data plane, and its list of
+    conversations."""
 
     def __init__(self, client: httpx.AsyncClient, *, connect_timeout_s: float) -> None:
         self._client = client
@@ -105,29 +113,54 @@ class DataPlaneContacts:
 
     async def export(self, base_url: str, token: str, *, tenant_id: str, contact_id: str) -> Any:
         """The data plane's JSON answer to ``GET /contacts/{contact_id}``."""
-        call = _Call("GET", origin(base_url), tenant_id)
-        return await self._call(call, base_url, token, contact_id, MAX_EXPORT_BYTES)
+        call = _Call("GET", "/contacts", origin(base_url), tenant_id)
+        url = _contact_url(base_url, contact_id)
+        return await self._call(call, base_url, url, token, MAX_EXPORT_BYTES)
 
     async def erase(self, base_url: str, token: str, *, tenant_id: str, contact_id: str) -> Any:
         """The data plane's JSON answer to ``DELETE /contacts/{contact_id}``."""
-        call = _Call("DELETE", origin(base_url), tenant_id)
-        return await self._call(call, base_url, token, contact_id, MAX_ERASURE_BYTES)
+        call = _Call("DELETE", "/contacts", origin(base_url), tenant_id)
+        url = _contact_url(base_url, contact_id)
+        return await self._call(call, base_url, url, token, MAX_ERASURE_BYTES)
+
+    async def list_conversations(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        tenant_id: str,
+        active_since: datetime | None,
+        limit: int,
+    ) -> Any:
+        """The data plane's JSON answer to ``GET /conversations`` (`active_since` aware)."""
+        call = _Call("GET", "/conversations", origin(base_url), tenant_id)
+        params = {"limit": str(limit)}
+        if active_since is not None:
+            # As given, offset included: converting it (to UTC) could overflow near year 1.
+            params["active_since"] = active_since.isoformat()
+        url = f"{base_url}/conversations"
+        return await self._call(call, base_url, url, token, MAX_CONVERSATIONS_BYTES, params)
 
     async def _call(
-        self, call: _Call, base_url: str, token: str, contact_id: str, limit: int
+        self,
+        call: _Call,
+        base_url: str,
+        url: str,
+        token: str,
+        limit: int,
+        params: dict[str, str] | None = None,
     ) -> Any:
         await self._check_tenant(call, base_url)
-        url = f"{base_url}/contacts/{path_segment(contact_id)}"
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         try:
-            answer = await self._send(call.method, url, headers, self._timeout, limit)
+            answer = await self._send(call.method, url, headers, self._timeout, limit, params)
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise call.unreachable(exc) from None
         except httpx.TimeoutException:
             raise call.error(
                 504,
-                f"no answer within {CONTACT_TIMEOUT_S:g} s (it waits for the contact's turns "
-                f"under way); retry later.{_done_again(call)}",
+                f"no answer within {CONTACT_TIMEOUT_S:g} s{_waits_for(call)}; retry later."
+                f"{_done_again(call)}",
             ) from None
         except httpx.HTTPError as exc:
             raise call.unreachable(exc) from None
@@ -135,8 +168,8 @@ class DataPlaneContacts:
             raise call.error(
                 502,
                 f"the answer is larger than {limit} bytes, the most the control plane relays; "
-                'read it from the data plane itself (docs/operations.md, "A contact\'s data").'
-                f"{_done_again(call)}",
+                f'{_fewer(call)}read it from the data plane itself (docs/operations.md, "A '
+                f"contact's data\").{_done_again(call)}",
             ) from None
         return _result(call, answer)
 
@@ -173,9 +206,12 @@ class DataPlaneContacts:
         headers: dict[str, str] | None,
         timeout: httpx.Timeout,
         limit: int,
+        params: dict[str, str] | None = None,
     ) -> _Answer:
         # Streamed, so at most `limit` (plus one chunk) is ever held, as in the fleet probe.
-        async with self._client.stream(method, url, headers=headers, timeout=timeout) as response:
+        async with self._client.stream(
+            method, url, params=params, headers=headers, timeout=timeout
+        ) as response:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise _TooLarge
@@ -185,6 +221,21 @@ class DataPlaneContacts:
                 if len(body) > limit:
                     raise _TooLarge
             return _Answer(response.status_code, bytes(body), response.headers.get("Retry-After"))
+
+
+def _contact_url(base_url: str, contact_id: str) -> str:
+    return f"{base_url}/contacts/{path_segment(contact_id)}"
+
+
+def _waits_for(call: _Call) -> str:
+    """Why a call about one contact may take long; a list of conversations waits for none."""
+    if call.route != "/contacts":
+        return ""
+    return " (it waits for the contact's turns under way)"
+
+
+def _fewer(call: _Call) -> str:
+    return "ask for fewer (a lower limit), or " if call.route == "/conversations" else ""
 
 
 def _done_again(call: _Call) -> str:
