@@ -98,8 +98,10 @@ def check_actions(
             _warn_long_label(action.button_label, path, collector, channel)
         elif isinstance(action, SendTemplate):
             check_send_template(action, path, collector, templates=channel.capabilities.templates)
+        if action.when is not None:
+            check_condition(collector, f"{path}.when", action.when)
         plain = _NOT_TEMPLATES.get(action.action, set())
-        check_templates(collector, path, action.model_dump(exclude={"action", *plain}))
+        check_templates(collector, path, action.model_dump(exclude={"action", "when", *plain}))
 
 
 def data_keys_set(spec: FlowSpec) -> set[str]:

@@ -43,6 +43,8 @@ def run_program(
     for index in range(start, len(actions)):
         action = actions[index]
         where = f"{base}[{index}]"
+        if action.when is not None and not turn.renderer().condition(action.when, f"{where}.when"):
+            continue
         if isinstance(action, schema.InvokeConnector):
             _call_connector(turn, action, where, kind, name, index, origin, chain, turn_id)
             return

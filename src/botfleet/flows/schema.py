@@ -36,6 +36,16 @@ _TEMPLATE_VALUES = (
 # ---------------------------------------------------------------- actions
 
 
+class _Action(_Strict):
+    """What every action has besides its own fields."""
+
+    when: str | None = Field(
+        default=None,
+        description="A condition, as a transition's: the action runs only when it "
+        "holds (else it is skipped and the next one runs). Left out: always.",
+    )
+
+
 class OptionSpec(_Strict):
     """A button or list row: the `id` a press sends back and the `title` shown."""
 
@@ -82,7 +92,7 @@ class ErrorRoute(_Strict):
     )
 
 
-class SendText(_Strict):
+class SendText(_Action):
     """Sends one text message."""
 
     action: Literal["send_text"] = _action("Sends one text message.")
@@ -91,7 +101,7 @@ class SendText(_Strict):
     )
 
 
-class SendButtons(_Strict):
+class SendButtons(_Action):
     """Sends a message with buttons to press."""
 
     action: Literal["send_interactive_buttons"] = _action(
@@ -114,7 +124,7 @@ _LIST_LABEL = (
 )
 
 
-class SendList(_Strict):
+class SendList(_Action):
     """Sends a message with a list of rows to pick from, in sections."""
 
     action: Literal["send_interactive_list"] = _action(
@@ -129,7 +139,7 @@ class SendList(_Strict):
     )
 
 
-class SendDynamicOptions(_Strict):
+class SendDynamicOptions(_Action):
     """Sends options read from `data` (a connector's result): buttons for up to three
     options without descriptions, else a list."""
 
@@ -149,7 +159,7 @@ class SendDynamicOptions(_Strict):
     )
 
 
-class InvokeConnector(_Strict):
+class InvokeConnector(_Action):
     """Calls a connector (the calendar, a notification hook...) and stores its result in
     `data`."""
 
@@ -208,7 +218,7 @@ def _operations_by_category() -> list[dict[str, Any]]:
 MAX_RUN_LATE_WITHIN = timedelta(days=7)
 
 
-class ScheduleTask(_Strict):
+class ScheduleTask(_Action):
     """Schedules one of the flow's tasks to run later in this contact's conversation (a
     reminder): at `run_at` or after `delay`."""
 
@@ -255,7 +265,7 @@ class ScheduleTask(_Strict):
         return self
 
 
-class CancelTask(_Strict):
+class CancelTask(_Action):
     """Cancels a task scheduled with `schedule_task`, by its key."""
 
     action: Literal["cancel_task"] = _action(
@@ -286,7 +296,7 @@ class TemplateUrlButton(_Strict):
     )
 
 
-class SendTemplate(_Strict):
+class SendTemplate(_Action):
     """Sends a template approved in Meta (WhatsApp), e.g. a reminder outside the 24-hour
     window; elsewhere its `fallback_text`."""
 
@@ -330,7 +340,7 @@ class SendTemplate(_Strict):
     )
 
 
-class SetData(_Strict):
+class SetData(_Action):
     """Writes values into `data`."""
 
     action: Literal["set_data"] = _action("Writes values into `data`.")
