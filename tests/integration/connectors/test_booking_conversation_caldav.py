@@ -159,7 +159,7 @@ async def test_book_view_reschedule_and_cancel(radicale_url: str, calendar_name:
         assert list(scheduler.jobs_by_key) == [f"reminder:{uid}"]
         reminder = scheduler.jobs_by_key[f"reminder:{uid}"]
         assert reminder.run_at == datetime(2024, 5, 7, 12, tzinfo=MADRID)
-        assert reminder.data == {"service": "Haircut", "time": "12:00"}
+        assert reminder.data == {"service": "Haircut", "time": "12:00", "event_id": uid}
 
         choose = await chat.press("menu_cancel")
         assert options(choose[-1]) == [f"cancel_appt_{uid}"]

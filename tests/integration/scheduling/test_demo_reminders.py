@@ -83,7 +83,8 @@ async def test_booking_schedules_a_reminder_the_day_before(
     date, time = await book(chat, day_index=3)
     [job] = await reminders(chat)
     assert job["key"].startswith("reminder:")
-    assert job["data"] == {"service": "Haircut", "time": time}
+    event_id = job["key"].removeprefix("reminder:")
+    assert job["data"] == {"service": "Haircut", "time": time, "event_id": event_id}
     assert datetime.fromisoformat(job["next_run_at"]) == day_before(date, time)
 
 

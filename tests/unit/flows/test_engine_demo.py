@@ -88,7 +88,7 @@ def test_booking_viewing_and_cancelling_an_appointment() -> None:
     assert reminder.task == "reminder"
     assert reminder.run_at.isoformat() == "2024-01-08T10:30:00+01:00"
     assert reminder.idempotency_key == "reminder:mem1"
-    assert reminder.data == {"service": "Haircut", "time": "10:30"}
+    assert reminder.data == {"service": "Haircut", "time": "10:30", "event_id": "mem1"}
     [appointment] = calendar.appointments
     assert (appointment.contact_id, appointment.service_key) == ("ana", "haircut")
 
