@@ -82,6 +82,12 @@ def check_actions(
             names.check(action, path, collector)
             if not isinstance(action.on_error, str | None):
                 check_templates(collector, f"{path}.on_error.text", action.on_error.text)
+                if action.on_error.continue_ and action.on_error.target is not None:
+                    collector.error(
+                        f"{path}.on_error",
+                        "continue and target together: continue runs the next actions of "
+                        "this program, target enters another state; keep one",
+                    )
         elif isinstance(action, ScheduleTask):
             check_task_name(spec, action.task, f"{path}.task", collector)
             if action.delay is not None:

@@ -248,6 +248,28 @@ def _on_connector(
         where,
         f"{action.connector}.{action.operation}: {event.error_kind} {event.detail}".strip(),
     )
+    route = action.on_error
+    if isinstance(route, schema.ErrorRoute) and route.continue_:
+        # On with the program: the next actions see the failure in `result_key`.
+        if route.text:
+            said = turn.renderer().text(route.text, f"{where}.on_error.text").strip()
+            if said:
+                turn.say(Text(said))
+        if action.result_key:
+            # The kind only (`unavailable`, `timeout`...): the detail names hosts and statuses,
+            # which a template could send on to the contact.
+            failure = {"failed": True, "error": event.error_kind}
+            turn.set_data({action.result_key: failure})
+        run_program(
+            turn,
+            resume.kind,
+            resume.name,
+            resume.index,
+            origin=resume.origin,
+            chain=resume.chain,
+            turn_id=resume.turn_id,
+        )
+        return turn.result()
     _route_error(turn, action, where, resume.origin, resume.kind, resume.chain, resume.turn_id)
     return turn.result()
 

@@ -80,7 +80,10 @@ class SectionSpec(_Strict):
 
 
 class ErrorRoute(_Strict):
-    """Where a failed connector call goes: a message, a state, or both."""
+    """Where a failed connector call goes: a message, a state, or both; or on with the next
+    action."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     text: str | None = Field(
         default=None, description="Sent to the contact when the call fails; a template."
@@ -89,6 +92,13 @@ class ErrorRoute(_Strict):
         default=None,
         description="The state to enter after the failure. Left out: the contact stays in the "
         "state they were in before the message.",
+    )
+    continue_: bool = Field(
+        default=False,
+        alias="continue",
+        description="true: after `text` (if any), the next actions run, with `result_key` "
+        "holding `{failed: true, error}` for them to check (e.g. an action's `when`). "
+        "Not with `target`.",
     )
 
 
@@ -194,8 +204,9 @@ class InvokeConnector(_Action):
     )
     on_error: str | ErrorRoute | None = Field(
         default=None,
-        description="What happens when the call fails after its retries: a state to enter, or "
-        "`{text, target}`. Left out: the flow's `settings.error_text` is sent and the contact "
+        description="What happens when the call fails after its retries: a state to enter, "
+        "`{text, target}`, or `{continue: true}` (with an optional `text`). Left out: the "
+        "flow's `settings.error_text` is sent and the contact "
         "stays in the state they were in before the message.",
     )
 

@@ -20,7 +20,7 @@ from botfleet.adapters.channels.whatsapp.payloads import WHATSAPP_CAPABILITIES
 from botfleet.adapters.connectors.calendar import InMemoryCalendar
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.domain.errors import ConnectorUnavailable
-from botfleet.domain.outputs import Output, TemplateMessage, Text
+from botfleet.domain.outputs import Output, TemplateMessage
 from botfleet.domain.tenant_config import load_tenant_config
 from botfleet.flows.effects import ScheduleTask
 from botfleet.testing.clock import FrozenClock
@@ -152,9 +152,13 @@ async def test_the_calendar_down_sends_the_reminder_as_booked(
         raise ConnectorUnavailable("the calendar does not answer")
 
     monkeypatch.setattr(clinic.calendar.memory, "appointments_from", unreachable)
-    # `on_error` sends a text, not the template (docs/scheduler.md: outside WhatsApp's window
-    # Meta refuses it).
-    assert await clinic.when_due() == [Text(AS_BOOKED)]
+    # Still the approved template (`on_error: {continue: true}`): a plain text would be
+    # refused outside WhatsApp's 24-hour window, and the reminder lost.
+    [reminder] = await clinic.when_due()
+    assert isinstance(reminder, TemplateMessage)
+    assert (reminder.name, reminder.language) == ("appointment_reminder", "es")
+    assert reminder.params == ("Limpieza", "09:00")  # as booked
+    assert reminder.fallback_text == AS_BOOKED
 
 
 async def test_an_earlier_versions_job_keeps_its_text_whatever_the_contact_last_chose(
