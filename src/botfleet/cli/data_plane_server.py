@@ -11,7 +11,6 @@ This module imports nothing heavy at its top.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -121,7 +120,7 @@ def _setting_source(flag: str | None, name: str, settings: DataPlaneSettings) ->
 def _run(options: ServeOptions) -> None:
     import uvicorn
 
-    from botfleet.cli.listening import bind_listening_sockets, port_problem
+    from botfleet.cli.listening import bind_listening_sockets, port_problem, serve_on
     from botfleet.data_plane.app import create_app
     from botfleet.domain.errors import ConfigError, FlowValidationError
     from botfleet.observability import configure_logging, set_log_tenant
@@ -152,7 +151,8 @@ def _run(options: ServeOptions) -> None:
         sockets = bind_listening_sockets(host, port)
     except OSError as exc:
         source = _setting_source("--port" if options.port else None, "port", settings)
-        cannot_start(port_problem(host, port, source, exc))
+        holder = "another data plane of this tenant"
+        cannot_start(port_problem(host, port, source, exc, holder=holder))
     try:
         config = uvicorn.Config(
             app,
@@ -168,11 +168,7 @@ def _run(options: ServeOptions) -> None:
             # websockets library and its protocol for upgrade requests (~0.7 MB of RSS).
             ws="none",
         )
-        server = uvicorn.Server(config)
-        with contextlib.suppress(KeyboardInterrupt):  # as `uvicorn.run`: Ctrl-C ends quietly
-            server.run(sockets=sockets)
-        if not server.started:  # as `uvicorn.run`: status 3 when the app did not start
-            raise SystemExit(3)
+        serve_on(config, sockets)
     except SystemExit as exit_:
         # uvicorn exits with status 3 when the app did not start. A configuration refused
         # while the runtime was built (a binding, the LLM settings) is a start-up error like

@@ -3,17 +3,23 @@
 uvicorn binds its port only after the app's start-up has run: a data plane started on a port
 another process holds pulled its configuration, replayed its pending messages and started its
 scheduler (beside the data plane already serving that tenant on the same files, when that is who
-holds the port) before failing. Binding first makes a taken port a refusal that touched nothing.
-Bound as asyncio's `create_server` binds a host (every address the name resolves to), which
-uvicorn then serves (`Server.run(sockets=...)`).
+holds the port), and a control plane ran its migrations and logged `control plane started`,
+before failing. Binding first makes a taken port a refusal that touched nothing. Bound as
+asyncio's `create_server` binds a host (every address the name resolves to), which uvicorn then
+serves (`serve_on`). Both `serve` commands start so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
+from typing import TYPE_CHECKING
 
-__all__ = ["bind_listening_sockets"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["bind_listening_sockets", "port_problem", "serve_on"]
 
 
 def bind_listening_sockets(host: str, port: int) -> list[socket.socket]:
@@ -42,14 +48,35 @@ def bind_listening_sockets(host: str, port: int) -> list[socket.socket]:
     return bound
 
 
-def port_problem(host: str, port: int, setting: str, exc: OSError) -> str:
-    """One line for an operator: why `port` (given by `setting`) cannot be listened on."""
+def port_problem(host: str, port: int, setting: str, exc: OSError, *, holder: str) -> str:
+    """One line for an operator: why `port` (given by `setting`) cannot be listened on.
+    `holder` is the likeliest other process on a taken port (``another control plane``)."""
     where = f"port {port} on {host or 'every interface'} ({setting})"
     if exc.errno == errno.EADDRINUSE:
         return (
-            f"{where} is in use by another process (another data plane of this tenant?): stop "
-            f"it, or give this one another port; nothing was started"
+            f"{where} is in use by another process ({holder}?): stop it, or give this one "
+            f"another port; nothing was started"
         )
     if exc.errno == errno.EACCES:
         return f"{where}: permission denied (ports below 1024 need privileges); use another port"
     return f"cannot listen on {where}: {exc.strerror or exc}"
+
+
+def serve_on(config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+    """Serve `config`'s app on `sockets` (`bind_listening_sockets`) until stopped, ending as
+    `uvicorn.run` does: Ctrl-C quietly, and SystemExit(3) when the app did not start."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # uvicorn says where it listens (`Uvicorn running on ...`, an info line) only for
+            # the sockets it binds itself; given sockets, it assumes a parent process said it.
+            if self.started and sockets:
+                self._log_started_message(sockets)
+
+    server = Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=sockets)
+    if not server.started:
+        raise SystemExit(3)

@@ -30,39 +30,6 @@ def serve_control_plane(
     port: int | None = typer.Option(None, help="Port to listen on (default: CP_PORT, 8001)."),
 ) -> None:
     """Run the control plane (settings from CP_* variables; see docs/control-plane.md)."""
-    import uvicorn
+    from botfleet.cli.control_plane_server import serve_control_plane as serve
 
-    from botfleet.control_plane.app import create_app, settings_from_env
-    from botfleet.control_plane.logs import configure_logging, get_logger
-    from botfleet.observability import level_number
-    from botfleet.startup_problems import listen_problem, startup_problem
-
-    settings = settings_from_env()
-    # From here every line of the process is one JSON object on stdout (CP_LOG_JSON), the
-    # libraries' included. A generated secret is logged as a warning when the app starts.
-    configure_logging(settings.log_level, json=settings.log_json, libraries=True)
-    listen_host = host or settings.host
-    # Before the migrations run: a process that could not serve leaves the database alone.
-    unusable = listen_problem(listen_host, "--host" if host else "CP_HOST")
-    if unusable is not None:
-        get_logger("serve").error(f"control plane cannot start: {unusable}")
-        raise typer.Exit(2)
-    app = create_app(settings)
-    try:
-        uvicorn.run(
-            app,
-            host=listen_host,
-            port=port or settings.port,
-            log_level=level_number(settings.log_level),
-            # uvicorn's lines (start, stop, errors) go through the root handler that
-            # `configure_logging` installed, rather than its own plain-text handlers.
-            log_config=None,
-            # Request lines carry query strings; the control plane logs each request itself.
-            access_log=False,
-        )
-    except SystemExit as exit_:
-        # uvicorn exits with status 3 when the app did not start. A database that could not
-        # be used, already said in one line, is a start-up error like invalid settings: 2.
-        if exit_.code != 0 and startup_problem(app) is not None:
-            raise typer.Exit(2) from None
-        raise
+    serve(host=host, port=port)
