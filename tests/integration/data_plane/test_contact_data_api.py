@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from botfleet.contact_hash import hash_contact
 from botfleet.flows.effects import ScheduleTask
@@ -280,3 +281,52 @@ async def test_the_export_lists_the_contacts_appointments_in_each_calendar(tmp_p
     # An erasure leaves the calendar's appointments: the business keeps its bookings.
     assert erased.status_code == 200
     assert [len(a["appointments"]) for a in kept["appointments"]] == [1, 0]
+
+
+async def test_a_reminder_due_while_the_erasure_waits_is_not_sent(chat: ChatClient) -> None:
+    """The reminder fell due while the erasure waited for a turn of the contact under way: it
+    had left the stored jobs, so cancelling them missed it; it is skipped when its turn comes."""
+    import asyncio
+
+    scheduler = chat.runtime.scheduler
+    assert isinstance(scheduler, ManualScheduler)
+    await chat.say("ana", "Ana García")
+    await scheduler.schedule(
+        ScheduleTask("ping", NOW + timedelta(minutes=1), "reminder:ana", "ana", {"n": "Ana"})
+    )
+    gate = asyncio.Event()
+    busy = chat.runtime.after_turns("ana", gate.wait)  # a turn under way (an LLM call...)
+    erasing = asyncio.ensure_future(chat.http.delete("/contacts/ana", headers=AUTH))
+    await asyncio.sleep(0.05)
+    due = asyncio.ensure_future(scheduler.advance(minutes=2))  # handed over, queued behind
+    await asyncio.sleep(0.05)
+    gate.set()
+    await busy
+    erased = (await erasing).json()
+    await due
+
+    after = await export(chat, "ana")
+    assert erased["conversation"] is True
+    assert after["conversation"] is None
+    assert after["messages_sent"] == []
+    assert "Ana" not in str(after)
+
+
+async def test_a_busy_store_is_a_503_whose_log_line_names_the_route_not_the_contact(
+    chat: ChatClient,
+) -> None:
+    from botfleet.domain.errors import StoreUnavailable
+
+    async def busy(contact_id: str) -> object:
+        raise StoreUnavailable("state.db: cannot erase a contact: locked", cause="locked")
+
+    records = chat.runtime.records
+    assert records is not None
+    records.erase = busy  # type: ignore[method-assign]
+    with structlog.testing.capture_logs() as logs:
+        answer = await chat.http.delete("/contacts/34600111222", headers=AUTH)
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"
+    [line] = [e for e in logs if e["event"] == "store_unavailable"]
+    assert line["path"] == "/contacts/{contact_id:path}"
+    assert "600111" not in str(logs)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -124,22 +125,45 @@ async def test_this_machine_is_not_limited_unless_a_proxy_forwarded_it() -> None
     limited = Limited(burst=1)
     for host in ("127.0.0.1", "::1", "localhost"):
         assert [(await limited.status(scope(host)))[0] for _ in range(5)] == [200] * 5
-    through_proxy = scope("127.0.0.1", forwarded="198.51.100.4")
+    # A proxy on loopback that uvicorn did not resolve (it sent X-Real-IP, say): limited.
+    through_proxy = scope("127.0.0.1")
+    through_proxy["headers"] = [(b"x-real-ip", b"198.51.100.4")]
     assert [(await limited.status(through_proxy))[0] for _ in range(2)] == [200, 429]
 
 
 def test_whose_address_counts() -> None:
     assert address_key(scope("203.0.113.7")) == "203.0.113.7"
-    # IPv6: one bucket per /64.
+    # IPv6: one bucket per /64; IPv4 written as IPv6 is the IPv4 address.
     assert address_key(scope("2001:db8:1:2:aaaa::1")) == address_key(scope("2001:db8:1:2::ffff"))
     assert address_key(scope("2001:db8:1:2::1")) != address_key(scope("2001:db8:1:3::1"))
-    # A proxy uvicorn does not trust: its last hop's address, apart from direct clients.
-    forwarded = scope("10.0.0.5", forwarded="6.6.6.6, 198.51.100.4")
-    assert address_key(forwarded) == "fwd 198.51.100.4"
-    assert address_key(scope("10.0.0.5", forwarded="198.51.100.4")) != address_key(
-        scope("198.51.100.4")
-    )
+    assert address_key(scope("::ffff:203.0.113.7")) == "203.0.113.7"
+    assert address_key(scope("::ffff:203.0.113.7")) != address_key(scope("::ffff:198.51.100.1"))
+    # The client as uvicorn settled it: a forwarding header does not choose the bucket.
+    assert address_key(scope("10.0.0.5", forwarded="198.51.100.4")) == "10.0.0.5"
     assert address_key(scope("127.0.0.1")) == "local"
+    assert address_key(scope("127.0.0.1", forwarded="198.51.100.4")) == "127.0.0.1"
+    assert len(address_key(scope("/run/" + "x" * 10_000))) == 64  # not an address: bounded
+
+
+async def test_a_forged_header_neither_evades_the_limit_nor_spends_anothers() -> None:
+    limited = Limited(burst=2)
+    forged = [
+        (await limited.status(scope("198.51.100.9", forwarded=f"10.0.0.{n}")))[0] for n in range(5)
+    ]
+    assert forged == [200, 200, 429, 429, 429]
+    assert (await limited.status(scope("10.0.0.1")))[0] == 200  # its own bucket, untouched
+
+
+async def test_a_proxy_uvicorn_does_not_trust_is_logged_once() -> None:
+    limited = Limited(burst=100)
+    with structlog.testing.capture_logs() as logs:
+        await limited.status(scope("203.0.113.7", forwarded="203.0.113.7"))  # resolved: fine
+        for _ in range(3):
+            await limited.status(scope("10.0.0.5", forwarded="198.51.100.4"))
+    [line] = logs
+    assert line["event"] == "webchat_proxy_not_trusted"
+    assert "FORWARDED_ALLOW_IPS" in line["detail"]
+    assert "198.51.100.4" not in str(line) and "10.0.0.5" not in str(line)
 
 
 @given(st.lists(st.floats(min_value=0, max_value=30), max_size=60))

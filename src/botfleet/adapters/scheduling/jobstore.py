@@ -127,6 +127,7 @@ def open_job_db(path: Path | None) -> sqlite3.Connection:
     if path is not None:
         conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA secure_delete=ON")  # a cancelled reminder's data is not left behind
     for statement in _SCHEMA:
         conn.execute(statement)
     # From here on a statement that meets another process's lock fails at once (SQLITE_BUSY)

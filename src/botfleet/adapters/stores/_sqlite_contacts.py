@@ -54,7 +54,7 @@ class SqliteContactRecords:
         """`ContactRecords.received`; an entry that cannot be read back is left out, logged."""
         check_limit(limit)
         rows = await self._db.fetch(
-            f"read the journal of {contact_id!r}", _RECEIVED, (contact_id, limit)
+            "read a contact's journal entries", _RECEIVED, (contact_id, limit)
         )
         entries: list[JournalEntry] = []
         for seq, message, received_at, status, replies in rows:
@@ -129,7 +129,8 @@ class SqliteContactRecords:
                 messages_sent=sent,
             )
 
-        return await self._db.run(f"erase contact {contact_id!r}", one_transaction(work))
+        # No contact id in the words: they reach the operator's log (a phone number).
+        return await self._db.run("erase a contact", one_transaction(work))
 
 
 def _summary(

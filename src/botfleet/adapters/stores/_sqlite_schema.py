@@ -112,6 +112,9 @@ def prepare(conn: sqlite3.Connection, path: Path, busy_timeout: float) -> None:
         # loses nothing; a power cut or kernel crash may lose the last few commits but never
         # corrupts the file. FULL would fsync every commit, costing milliseconds per turn.
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Deleted rows (an erased contact, pruned messages) are overwritten with zeros rather
+        # than left in free pages: Debian's SQLite does it by default, other builds may not.
+        conn.execute("PRAGMA secure_delete = ON")
         migrate(conn, path)
         conn.execute("PRAGMA busy_timeout = 0")
     except sqlite3.Error as exc:

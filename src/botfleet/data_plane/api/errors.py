@@ -29,9 +29,11 @@ RETRY_AFTER_S = 5
 async def _retry_later(request: Request, exc: Exception) -> JSONResponse:
     # Not str(exc): it quotes the contact id, unscrubbed here (the turn's own log line, if
     # any, has the full text scrubbed).
+    # The route's template, not the path: `/contacts/{contact_id}` holds a phone number.
+    route = getattr(request.scope.get("route"), "path", None) or request.url.path
     log.error(
         "store_unavailable",
-        path=request.url.path,
+        path=route,
         error=type(exc).__name__,
         cause=getattr(exc, "cause", None),
     )

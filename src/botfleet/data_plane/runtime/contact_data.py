@@ -91,7 +91,7 @@ class ContactData:
         async def erase() -> ContactErasure:
             cancelled = await self._cancel_tasks(contact_id)
             records = await self.records.erase(contact_id)
-            self.runtime.state_cache.forget(contact_id)
+            self.runtime.contact_erased(contact_id)
             return ContactErasure(records, cancelled)
 
         erasure: ContactErasure = await self.runtime.after_turns(contact_id, erase)

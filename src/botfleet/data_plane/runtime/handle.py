@@ -14,6 +14,7 @@ the outbox, so exactly once there).
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -79,6 +80,8 @@ COMMIT_ATTEMPTS = 3
 DEFAULT_MAX_BACKLOG = 50_000
 #: Seconds between two `backlog_full` warnings (every refused delivery is counted).
 _BACKLOG_LOG_EVERY_S = 10.0
+#: Erasures remembered to skip task runs handed over before them (runs wait seconds).
+_ERASURES_REMEMBERED = 10_000
 #: `settings.debounce_ms`: a contact who never pauses is answered at the latest this many
 #: debounce periods after their first text, with what they sent until then.
 MAX_DEBOUNCE_PERIODS = 5
@@ -161,6 +164,8 @@ class ConversationRuntime:
     #: queues one twice, and a duplicate of one not journaled yet waits for its answer).
     _in_flight: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _backlog_logged_at: float = field(default=-_BACKLOG_LOG_EVERY_S, init=False, repr=False)
+    #: Contacts erased lately -> when (monotonic): task runs handed over before it are skipped.
+    _erased_at: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)
 
     # ---------------------------------------------------------------- InboundHandler
 
@@ -214,9 +219,19 @@ class ConversationRuntime:
         if contact_id is None:
             log.warning("task_without_contact", tenant=self.ctx.tenant.id, task=task, job_id=job_id)
             return SKIPPED
-        job = partial(self._task, contact_id, task, data, job_id)
+        job = partial(self._task, contact_id, task, data, job_id, handed_at=monotonic())
         outcome: TaskOutcome = await self.sequencer.submit(contact_id, job)
         return outcome
+
+    def contact_erased(self, contact_id: str) -> None:
+        """The contact's records were just erased (in its order): its cached state goes, and a
+        task run handed over before now (a reminder that fell due while the erasure waited for
+        the contact's turns, no longer among the stored jobs it cancelled) is skipped."""
+        self.state_cache.forget(contact_id)
+        self._erased_at[contact_id] = monotonic()
+        self._erased_at.move_to_end(contact_id)
+        while len(self._erased_at) > _ERASURES_REMEMBERED:
+            self._erased_at.popitem(last=False)
 
     def after_turns(
         self, contact_id: str, job: Callable[[], Awaitable[object]]
@@ -446,9 +461,19 @@ class ConversationRuntime:
     # ---------------------------------------------------------------- scheduled tasks
 
     async def _task(
-        self, contact_id: str, task: str, data: dict[str, Any], job_id: str
+        self,
+        contact_id: str,
+        task: str,
+        data: dict[str, Any],
+        job_id: str,
+        *,
+        handed_at: float | None = None,
     ) -> TaskOutcome:
         contact_log = ContactLog(log, self.ctx.tenant.id, contact_id)
+        erased_at = self._erased_at.get(contact_id)
+        if erased_at is not None and handed_at is not None and erased_at >= handed_at:
+            contact_log.info("task_skipped_contact_erased", task=task, job_id=job_id)
+            return SKIPPED
         if self.scheduler is not None and not self.scheduler.wanted(job_id):
             # Cancelled or scheduled again by a turn it waited behind ("cancel my booking"
             # while its reminder fell due): the contact must not get the old reminder.

@@ -6,13 +6,16 @@ LLM quota in minutes, for every other visitor too. `POST /inbound` is refused wi
 `Retry-After` once an address has sent `burst` messages faster than `per_minute`; the message is
 not stored, so sending it again later (the page does) loses nothing.
 
-Whose address: the client's, as uvicorn gives it (behind a proxy it trusts, `FORWARDED_ALLOW_IPS`,
-the visitor's). A request that still carries `X-Forwarded-For` came through a proxy uvicorn does
-not trust: it is counted by that header's last address (what the nearest proxy saw), in buckets
-apart from direct clients, so visitors behind one proxy are not refused together and a forged
-header cannot spend a direct client's messages. IPv6 addresses count by their /64 (one host
-commonly has the whole prefix). Clients on this machine that no proxy forwarded (tools, checks,
-benchmarks) are not limited.
+Whose address: the client's, as uvicorn settled it (`scope["client"]`). Behind a reverse proxy
+uvicorn trusts (`FORWARDED_ALLOW_IPS`; 127.0.0.1 by default) that is the visitor's, from the
+proxy's `X-Forwarded-For`; a header from anyone else is ignored, so a client cannot pick its
+own bucket or spend another's. Behind a proxy uvicorn does not trust, every visitor has the
+proxy's address and shares its bucket: the first such request is logged
+(`webchat_proxy_not_trusted`) so the operator sets `FORWARDED_ALLOW_IPS`. IPv6 addresses count
+by their /64 (one host commonly has the whole prefix); an IPv4 address written as IPv6
+(`::ffff:203.0.113.7`) as the IPv4 one. Clients on this machine that no proxy forwarded (tools,
+checks, benchmarks) are not limited; a request on loopback that carries a forwarding header
+came through a proxy, and is.
 
 Hand-written: the limiters for ASGI (slowapi and others) key by route and store in Redis or
 memory without these address rules, and a bucket is a few lines.
@@ -31,6 +34,7 @@ from functools import lru_cache
 
 import structlog
 
+from botfleet.adapters.channels.webchat.loopback import FORWARDING_HEADERS
 from botfleet.http_guards import ASGIApp, Receive, Scope, Send, header
 
 log = structlog.get_logger("botfleet.channels.webchat")
@@ -52,27 +56,35 @@ class _Bucket:
 def address_key(scope: Scope) -> str:
     """The bucket of the request's sender (see the module's docstring); `"local"` for a client
     on this machine that no proxy forwarded."""
-    forwarded = header(scope, b"x-forwarded-for")
-    if forwarded is not None:
-        last = forwarded.rsplit(",", 1)[-1].strip()
-        return "fwd " + _network(last)
     client = scope.get("client")
-    host = client[0] if client else ""
-    return _network(host, local=True)
+    key, loopback = _network(client[0] if client else "")
+    if loopback and not forwarded(scope):
+        return _LOCAL
+    return key
+
+
+def forwarded(scope: Scope) -> bool:
+    """Whether a proxy forwarded the request (one of its headers is there)."""
+    return any(name in _FORWARDING for name, _ in scope.get("headers", ()))
+
+
+_FORWARDING = frozenset(name.encode() for name in FORWARDING_HEADERS)
 
 
 # Memoised: parsing an address costs microseconds, on every turn of every web chat visitor.
 @lru_cache(maxsize=4096)
-def _network(host: str, *, local: bool = False) -> str:
+def _network(host: str) -> tuple[str, bool]:
+    """(bucket key, is loopback) of a client address; hosts that are not IP addresses (a Unix
+    socket's path, "localhost") are cut to a bounded key."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return _LOCAL if local and host in ("", "localhost") else host[:100]
-    if local and address.is_loopback:
-        return _LOCAL
+        return host[:64], host in ("", "localhost")
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False)), address.is_loopback
+    return str(address), address.is_loopback
 
 
 class MessageRateLimit:
@@ -106,16 +118,36 @@ class MessageRateLimit:
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._refused_since_log = 0
         self._logged_at = -math.inf
+        self._proxy_warned = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == self.path and scope["method"] == "POST":
             key = address_key(scope)
+            if not self._proxy_warned and key != _LOCAL:
+                self._warn_if_proxy_not_trusted(scope)
             if key != _LOCAL:
                 wait = self._take(key)
                 if wait > 0:
                     await self._refuse(send, wait)
                     return
         await self.app(scope, receive, send)
+
+    def _warn_if_proxy_not_trusted(self, scope: Scope) -> None:
+        """Once: a request whose `X-Forwarded-For` uvicorn did not apply (its last hop is not the
+        client uvicorn gives) came through a proxy it does not trust, whose visitors all share
+        one bucket; or from a client forging the header, which changes nothing."""
+        chain = header(scope, b"x-forwarded-for")
+        client = scope.get("client")
+        if chain is None or not client:
+            return
+        if chain.rsplit(",", 1)[-1].strip() != client[0]:
+            self._proxy_warned = True
+            log.warning(
+                "webchat_proxy_not_trusted",
+                detail="a message came with X-Forwarded-For from a client uvicorn does not "
+                "trust as a proxy: behind a reverse proxy, list it in FORWARDED_ALLOW_IPS, or "
+                "every visitor shares the proxy's message limit",
+            )
 
     def _take(self, key: str) -> float:
         """Spend one message of `key`'s bucket: 0, or the seconds until one is available."""

@@ -1,0 +1,49 @@
+"""Erased rows do not stay readable in the database file's free pages (`secure_delete`)."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+
+from botfleet.adapters.stores import SqliteTenantStore
+from botfleet.testing.stores import SAMPLE_TIME, sample_message, sample_state
+
+SECRET = "my-very-private-text-4711"
+
+
+async def test_erased_content_is_overwritten_in_the_database_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    async with SqliteTenantStore.open(path) as store:
+        for n in range(50):
+            message = sample_message(f"m{n}", "ana", text=f"{SECRET} {n}")
+            await store.journal.record(message, SAMPLE_TIME + timedelta(seconds=n))
+            await store.commit_turn(
+                sample_state("ana", data={"note": SECRET}),
+                expected_version=n,
+                message_id=message.message_id,
+                outputs=[{"type": "text", "text": f"{SECRET} reply {n}"}],
+                at=SAMPLE_TIME + timedelta(seconds=n),
+            )
+        await store.contacts.erase("ana")
+    with closing(sqlite3.connect(path)) as conn:  # checkpoints the log into the file
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert SECRET.encode() not in path.read_bytes()
+
+
+def test_the_store_turns_it_on_whatever_the_build_defaults_to(tmp_path: Path) -> None:
+    """This machine's SQLite defaults to on; a build that defaults to off is turned on too."""
+    from botfleet.adapters.stores._sqlite_schema import prepare
+
+    with closing(sqlite3.connect(tmp_path / "state.db", isolation_level=None)) as conn:
+        conn.execute("PRAGMA secure_delete = OFF")
+        prepare(conn, tmp_path / "state.db", 1.0)
+        assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
+
+
+def test_the_job_file_turns_it_on_too(tmp_path: Path) -> None:
+    from botfleet.adapters.scheduling.jobstore import open_job_db
+
+    with closing(open_job_db(tmp_path / "state.jobs.db")) as conn:
+        assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
