@@ -1,7 +1,10 @@
 """`ContactRecords` on the tenant's SQLite file: a contact's journal entries, and erasure.
 
 The journal has no index on `contact_id` (one more index to write on every message, for a rare
-request): reading or erasing a contact's entries scans it, which its retention (8 days) bounds.
+request): reading or erasing a contact's entries scans it, which its retention (8 days) bounds,
+in one statement on the event loop (~120 ms per 500,000 journal rows, measured by the security
+review of 2026-12-06: a pause for the tenant's other turns that an export or erasure, a rare
+request, is allowed).
 """
 
 from __future__ import annotations
