@@ -23,6 +23,7 @@ from botfleet.control_plane.api import (
     health,
     keys,
     knowledge,
+    tasks,
     tenants,
 )
 from botfleet.control_plane.api.bodies import json_body_limit
@@ -100,7 +101,9 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app, metrics)
-    routers = (tenants, keys, flows, knowledge, credentials, contacts, boot, audit, fleet, admin)
+    routers = (
+        tenants, keys, flows, knowledge, credentials, contacts, tasks, boot, audit, fleet, admin,
+    )  # fmt: skip
     for module in (*routers, health):
         app.include_router(module.router)
     # Oversized or absurdly nested bodies are refused before any route reads them. The bound

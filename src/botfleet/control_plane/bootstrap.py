@@ -34,6 +34,8 @@ from botfleet.control_plane.errors import ControlPlaneError, DatabaseUnavailable
 from botfleet.control_plane.logs import get_logger
 from botfleet.control_plane.metrics import ControlPlaneMetrics
 from botfleet.control_plane.services.data_plane_contacts import DataPlaneContacts
+from botfleet.control_plane.services.data_plane_relay import DataPlaneRelay
+from botfleet.control_plane.services.data_plane_tasks import DataPlaneTasks
 from botfleet.control_plane.services.fleet import DataPlaneProbe
 from botfleet.control_plane.settings import ControlPlaneSettings
 from botfleet.control_plane.url_policy import Resolver, SystemResolver, TenantUrlGuard
@@ -55,6 +57,8 @@ class Container:
     url_guard: TenantUrlGuard
     #: A contact's data on a tenant's data plane (export, erasure).
     contacts: DataPlaneContacts
+    #: A tenant's flow tasks on its data plane (run now, pending jobs).
+    tasks: DataPlaneTasks
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.sessions)
@@ -235,6 +239,7 @@ async def open_container(
         timeout_s=settings.tenant_url_dns_timeout_s,
     )
     async with httpx.AsyncClient(transport=data_plane_transport, follow_redirects=False) as http:
+        relay = DataPlaneRelay(http, connect_timeout_s=settings.data_plane_timeout_s)
         try:
             yield Container(
                 settings=settings,
@@ -244,7 +249,8 @@ async def open_container(
                 probe=DataPlaneProbe(http, timeout_s=settings.data_plane_timeout_s),
                 metrics=metrics,
                 url_guard=url_guard,
-                contacts=DataPlaneContacts(http, connect_timeout_s=settings.data_plane_timeout_s),
+                contacts=DataPlaneContacts(relay),
+                tasks=DataPlaneTasks(relay),
             )
         finally:
             await engine.dispose()

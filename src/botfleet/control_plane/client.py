@@ -46,6 +46,7 @@ from botfleet.control_plane.models import (
     TenantView,
 )
 from botfleet.control_plane.path_segments import path_segment
+from botfleet.control_plane.task_models import RunTaskView, TaskListView
 from botfleet.domain.errors import BotPlatformError
 from botfleet.domain.tenants import BootPayload
 
@@ -436,6 +437,37 @@ class ControlPlaneClient:
         """Erase the contact's data on the tenant's data plane; the answer counts what went."""
         path = f"{self._tenant(tenant_id)}/contacts/{_segment(contact_id)}"
         return self._send("DELETE", path, ContactErasureView)
+
+    # ---------------------------------------------------------------- tasks
+
+    def run_task(
+        self, tenant_id: str, task: str, contact_id: str, data: Mapping[str, Any] | None = None
+    ) -> RunTaskView:
+        """Run the flow's `task` now for the contact on the tenant's data plane, with `data` as
+        its data; what became of it (``status`` ``failed`` is an answer too, not an error)."""
+        body = {"task": task, "contact_id": contact_id, "data": dict(data or {})}
+        return self._send("POST", f"{self._tenant(tenant_id)}/tasks/run", RunTaskView, json=body)
+
+    def list_tasks(
+        self,
+        tenant_id: str,
+        *,
+        contact_id: str | None = None,
+        task: str | None = None,
+        due_after: datetime | None = None,
+        due_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> TaskListView:
+        """The tenant's pending jobs, soonest first; times aware; `limit` 1 to 1000 (default
+        the control plane's, 200)."""
+        params: dict[str, Any] = {}
+        for name, value in (("contact_id", contact_id), ("task", task), ("limit", limit)):
+            if value is not None:
+                params[name] = value
+        for name, moment in (("due_after", due_after), ("due_before", due_before)):
+            if moment is not None:
+                params[name] = moment.isoformat()
+        return self._get(f"{self._tenant(tenant_id)}/tasks", TaskListView, params=params)
 
     # ---------------------------------------------------------------- audit, fleet, admin
 

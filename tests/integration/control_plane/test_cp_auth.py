@@ -27,6 +27,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v1/tenants/{tenant_id}/knowledge"): {"json": {"text": "# Hours\n9-5"}},
     ("post", "/v1/tenants/{tenant_id}/knowledge/rollback"): {"json": {"version": 1}},
     ("put", "/v1/tenants/{tenant_id}/credentials/{scope}"): {"json": {"api_key": "x"}},
+    ("post", "/v1/tenants/{tenant_id}/tasks/run"): {
+        "json": {"task": "team_reply", "contact_id": "34600111222", "data": {"text": "Hi"}}
+    },
 }
 
 

@@ -8,8 +8,8 @@
 Answers print as JSON on stdout (nothing else; `contacts list` prints a table unless
 `--json`); errors go to stderr, never showing the key,
 with exit status 1 (the control plane refused: its message, and every flow issue with its line;
-or `rotate-keys` skipped rows no key can decrypt, or `tenant-urls` found stored URLs the
-policy refuses: the answer printed, a summary on stderr)
+or `rotate-keys` skipped rows no key can decrypt, `tenant-urls` found stored URLs the policy
+refuses, or `tasks run` ran a task that failed: the answer printed, a summary on stderr)
 or 2 (it could not be reached, timed out, or what answered is not a control plane; also a usage
 error: a bad option, a file that cannot be read or written).
 """
@@ -28,6 +28,7 @@ from botfleet.cli.commands.cp_common import (
 )
 from botfleet.cli.commands.cp_contacts import register as register_contacts
 from botfleet.cli.commands.cp_documents import register as register_documents
+from botfleet.cli.commands.cp_tasks import register as register_tasks
 from botfleet.cli.commands.cp_tenants import register as register_tenants
 
 cp_app = typer.Typer(help="Control-plane client (tenants, flows, knowledge, credentials...).")
@@ -144,3 +145,4 @@ def binding_schemas(ctx: typer.Context) -> None:
 register_tenants(cp_app)
 register_documents(cp_app)
 register_contacts(cp_app)
+register_tasks(cp_app)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,13 +90,24 @@ def erase_contact(
     scheduled tasks); prints what went. Asks first unless --yes. Export it first if the
     person asked for a copy too."""
     if not yes:
-        typer.confirm(
-            f"Erase everything tenant {tenant!r}'s data plane holds about contact "
-            f"{contact_id!r}? This cannot be undone",
-            abort=True,
-            err=True,
+        confirm_on_stderr(
+            f"Erase everything tenant {tenant!r} keeps on its data plane about contact "
+            f"{contact_id!r}? This cannot be undone"
         )
     run(ctx, lambda c: c.erase_contact(tenant, contact_id))
+
+
+def confirm_on_stderr(question: str) -> None:
+    """Ask `question` on stderr and read the answer from stdin: anything but y or yes (no
+    terminal to ask on included) aborts, with `Aborted.` and exit status 1. Not
+    `typer.confirm(err=True)`: it writes the prompt's last character (a space) to stdout,
+    ahead of the JSON a script reads there."""
+    typer.echo(f"{question} [y/N]: ", nl=False, err=True)
+    answer = sys.stdin.readline()
+    if not sys.stdin.isatty():
+        typer.echo(err=True)  # no terminal echoed the answer's newline: end the prompt's line
+    if answer.strip().lower() not in ("y", "yes"):
+        raise typer.Abort()
 
 
 #: `--hours` up to 20 years: the data plane keeps no conversation longer than that matters.

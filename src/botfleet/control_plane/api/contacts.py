@@ -4,15 +4,14 @@ conversations (who talked to the bot and when), all relayed to the data plane.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
+from botfleet.control_plane.api.relayed import DATA_PLANE_ERRORS, NO_STORE, relayed
 from botfleet.control_plane.api.responses import AUTH_ERRORS
 from botfleet.control_plane.contact_models import (
     DEFAULT_CONVERSATIONS,
@@ -22,12 +21,7 @@ from botfleet.control_plane.contact_models import (
     ContactExportView,
     ConversationListView,
 )
-from botfleet.control_plane.models import ErrorBody
 from botfleet.control_plane.services import contacts, conversations
-from botfleet.control_plane.services.data_plane_contacts import (
-    CONTACT_TIMEOUT_S,
-    DataPlaneError,
-)
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["contacts"], responses=AUTH_ERRORS)
 
@@ -61,44 +55,6 @@ ConversationLimitQuery = Annotated[
     ),
 ]
 
-#: Answers no caller may cache: they hold a person's data.
-NO_STORE = {"Cache-Control": "no-store"}
-
-DATA_PLANE_ERRORS: dict[int | str, dict[str, Any]] = {
-    409: {
-        "model": ErrorBody,
-        "description": "the tenant has no data_plane_url, or no data_plane credentials (the "
-        "data plane's DP_INTERNAL_TOKEN): the answer says which to set",
-    },
-    502: {
-        "model": ErrorBody,
-        "description": "the data plane is unreachable, refused the stored token, does not "
-        "answer /health as this tenant's (the token is then not sent), or answered wrongly "
-        "(the answer names its origin only)",
-    },
-    503: {
-        "model": ErrorBody,
-        "description": "the data plane is busy (`Retry-After` says when to retry; an erasure "
-        "finishes what is left when called again), or the database is unavailable",
-    },
-    504: {
-        "model": ErrorBody,
-        "description": f"the data plane did not answer within {CONTACT_TIMEOUT_S:g} s",
-    },
-}
-
-
-@contextmanager
-def _relayed() -> Iterator[None]:
-    """A busy data plane's 503 keeps its ``Retry-After`` (the error handler sets no headers)."""
-    try:
-        yield
-    except DataPlaneError as exc:
-        if exc.retry_after is None:
-            raise
-        headers = {"Retry-After": str(exc.retry_after)}
-        raise HTTPException(exc.status_code, str(exc), headers=headers) from None
-
 
 @router.get(
     "/conversations",
@@ -118,7 +74,7 @@ async def list_conversations(
     the contact's last message; never what was said. An `active_since` without a UTC offset
     is refused (422 naming it). Not audited: it hands out no content."""
     async with uow:
-        with _relayed():
+        with relayed():
             view = await conversations.list_conversations(
                 uow, principal, container.box, container.contacts, tenant_id,
                 active_since=active_since, limit=limit,
@@ -143,7 +99,7 @@ async def export_contact(
     502: read it from the data plane itself); audited as ``contact.export`` with the counts,
     never the contact."""
     async with uow:
-        with _relayed():
+        with relayed():
             view = await contacts.export_contact(
                 uow, principal, container.box, container.contacts, tenant_id, contact_id
             )
@@ -164,7 +120,7 @@ async def erase_contact(
     ``contact.erase`` with the counts, never the contact."""
     response.headers.update(NO_STORE)
     async with uow:
-        with _relayed():
+        with relayed():
             return await contacts.erase_contact(
                 uow, principal, container.box, container.contacts, tenant_id, contact_id
             )

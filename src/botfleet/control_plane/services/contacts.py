@@ -24,7 +24,8 @@ from botfleet.control_plane.crypto import SecretBox
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
-from botfleet.control_plane.services.data_plane_contacts import DataPlaneContacts, DataPlaneError
+from botfleet.control_plane.services.data_plane_contacts import DataPlaneContacts
+from botfleet.control_plane.services.data_plane_relay import DataPlaneError
 from botfleet.control_plane.services.tenant_data_plane import (
     TenantDataPlane,
     reach_data_plane,

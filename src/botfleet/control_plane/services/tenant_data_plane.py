@@ -1,4 +1,4 @@
-"""The tenant's data plane as the contact relays reach it (`contacts`, `conversations`): its
+"""The tenant's data plane as the relays reach it (`contacts`, `conversations`, `tasks`): its
 `data_plane_url` and its ``data_plane`` token, or a 409 saying which to set; and its answers
 read as the control plane's models, or a 502 saying they are not a data plane's."""
 
@@ -11,11 +11,11 @@ from pydantic import BaseModel, ValidationError
 
 from botfleet.control_plane.crypto import SecretBox
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import Conflict
+from botfleet.control_plane.errors import Conflict, PermissionDenied
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services.credentials import data_plane_token
-from botfleet.control_plane.services.data_plane_contacts import DataPlaneError, origin
-from botfleet.control_plane.services.tenants import get_tenant
+from botfleet.control_plane.services.data_plane_relay import DataPlaneError, origin
+from botfleet.control_plane.services.tenants import DISABLED, get_tenant
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -32,12 +32,25 @@ class TenantDataPlane:
 
 
 async def reach_data_plane(
-    uow: SqlAlchemyUnitOfWork, principal: Principal, box: SecretBox, tenant_id: str
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    box: SecretBox,
+    tenant_id: str,
+    *,
+    acting: str | None = None,
 ) -> TenantDataPlane:
     """The tenant's data plane, if `principal` may see the tenant (404 otherwise) and the
     control plane knows where it is and holds its token (409 otherwise). The database
-    connection is released on return: none is held while the data plane works."""
+    connection is released on return: none is held while the data plane works.
+
+    `acting` names what the call does to the tenant's contacts (``run its tasks``): a disabled
+    tenant's own keys may not (403), as they may not change it; the admin may."""
     tenant = await get_tenant(uow, principal, tenant_id)
+    if acting is not None and tenant.status == DISABLED and not principal.is_admin:
+        raise PermissionDenied(
+            f"tenant {tenant_id!r} is disabled: its API keys cannot {acting}; an admin can "
+            f"enable it (POST /v1/tenants/{tenant_id}/enable)"
+        )
     if not tenant.data_plane_url:
         raise Conflict(
             f"tenant {tenant_id!r} has no data_plane_url, so its data plane cannot be reached: "

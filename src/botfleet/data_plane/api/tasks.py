@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from botfleet.contact_hash import hash_contact
 from botfleet.data_plane.api.internal_auth import check_actor, check_reader
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.task_outcome import TaskStatus
@@ -83,6 +84,9 @@ class RunTaskResult(BaseModel):
     )
     task: str
     contact_id: str
+    contact_hash: str = Field(
+        description="The contact as the data plane's log lines name it (a keyed hash)"
+    )
     run_id: str
     sent: int | None = Field(
         default=None,
@@ -106,7 +110,8 @@ def _runtime(request: Request) -> ConversationRuntime:
 
 def _scheduler(runtime: ConversationRuntime) -> TaskScheduler:
     if runtime.scheduler is None:
-        raise HTTPException(503, "this data plane runs without a scheduler")
+        # For good, not for a while: no Retry-After to wait for.
+        raise HTTPException(501, "this data plane runs without a scheduler")
     return runtime.scheduler
 
 
@@ -151,6 +156,7 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             status=outcome.status,
             task=body.task,
             contact_id=body.contact_id,
+            contact_hash=hash_contact(runtime.ctx.tenant.id, body.contact_id),
             run_id=rid,
             sent=None if sends is None else sends.sent,
             failed=None if sends is None else sends.failed,

@@ -1,0 +1,96 @@
+"""Requests and answers of the task routes (`api/tasks.py`): a flow task run now for a contact,
+and the pending scheduled jobs, on the tenant's data plane. They mirror the data plane's own
+(`data_plane/api/tasks.py`: `RunTaskRequest`, `RunTaskResult`, `TaskQuery`, `TaskList`), which
+the control plane relays; it does not import the data plane's modules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from botfleet.control_plane.contact_models import MAX_CONTACT_ID
+
+#: The longest task name the data plane's routes take.
+MAX_TASK_NAME = 191
+#: Most jobs one list holds, as on the data plane.
+MAX_TASKS = 1000
+DEFAULT_TASKS = 200
+
+TaskStatus = Literal["done", "skipped", "failed"]
+
+
+class RunTaskBody(BaseModel):
+    """Run the flow's task `task` now for `contact_id`, with `data` as the task's ``data``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(
+        min_length=1,
+        max_length=MAX_TASK_NAME,
+        description="A task of the tenant's flow (its `tasks:`)",
+        examples=["team_reply"],
+    )
+    contact_id: str = Field(
+        min_length=1,
+        max_length=MAX_CONTACT_ID,
+        description="As the channel names the contact: the WhatsApp number as Meta sends it "
+        "(digits, no +), the Telegram chat id, the web chat's id",
+        examples=["34600111222"],
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The task's `data` (`{{ data.text }}` in its actions); values are data, "
+        "never templates",
+        examples=[{"text": "Hi Ana, this is Marta."}],
+    )
+
+
+class RunTaskView(BaseModel):
+    """What became of the run, as the tenant's data plane answered it."""
+
+    status: TaskStatus = Field(
+        description="`done`: the task ran and its turn is committed, whatever became of its "
+        "messages. `skipped`: it did not run (a run with the same id ran before). `failed`: it "
+        "raised and nothing was committed (the data plane logs `task_failed` with the reason)"
+    )
+    task: str
+    contact_id: str
+    run_id: str = Field(description="Names this run in the data plane's log lines")
+    sent: int | None = Field(
+        default=None,
+        description="The task's messages delivered (accepted by the provider, or stored for "
+        "the web chat); null when unknown or the task failed",
+    )
+    failed: int | None = Field(
+        default=None,
+        description="The task's messages not delivered; null as for `sent`",
+    )
+    contact_hash: str | None = Field(
+        default=None,
+        description="The contact as the data plane's log lines name it (a keyed hash; null "
+        "from data planes of earlier releases)",
+    )
+
+
+class TaskView(BaseModel):
+    """One pending job: a one-off task or a standing schedule."""
+
+    job_id: str
+    kind: str = Field(
+        description="`one_off` (from `schedule_task`) or `standing` (`standing_schedules`)"
+    )
+    task: str
+    contact_id: str | None
+    key: str
+    next_run_at: datetime | None
+    data: dict[str, Any]
+
+
+class TaskListView(BaseModel):
+    """The tenant's pending jobs, soonest first."""
+
+    tasks: list[TaskView] = Field(max_length=MAX_TASKS)
+    count: int = Field(ge=0)
+    truncated: bool = Field(description="More jobs match than `limit`")

@@ -1,0 +1,119 @@
+"""`botfleet cp contacts erase` asks on stderr and writes nothing else to stdout: a script that
+reads the erasure's JSON there gets it alone (not after a stray space from the prompt), and the
+question reads as English (no ``'acme''s``)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import pytest
+from typer.testing import CliRunner, Result
+
+from botfleet.cli.demo_stack import BackgroundServer
+from botfleet.cli.main import app
+from botfleet.control_plane.app import create_app
+from botfleet.control_plane.client import ControlPlaneClient
+from botfleet.control_plane.models import TenantCreate
+from botfleet.control_plane.settings import ControlPlaneSettings
+
+ADMIN_KEY = "cli-erase-prompt-admin-key-0123456789"
+FERNET_KEY = "oGdyiHTb0dTrMvp7ltlP6nrvKoBtJ3pjxVGW4Cl8C3s="
+TOKEN = "cli-erase-prompt-internal-token-0123456789"
+QUESTION = (
+    "Erase everything tenant 'pelu' keeps on its data plane about contact '34600111222'? This "
+    "cannot be undone [y/N]: \n"
+)
+
+
+def erased(contact: str) -> dict[str, Any]:
+    return {
+        "contact_id": contact,
+        "contact_hash": "0a1b2c3d4e5f",
+        "conversation": True,
+        "messages_received": 1,
+        "messages_sent": 2,
+        "scheduled_tasks": 0,
+    }
+
+
+class FakeDataPlane:
+    """pelu's data plane: /health names it; DELETE /contacts/{id} erases `id`."""
+
+    def __init__(self) -> None:
+        self.erased: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/health":
+            return httpx.Response(200, json={"status": "ok", "tenant_id": "pelu"})
+        contact = unquote(request.url.raw_path.decode().removeprefix("/contacts/"))
+        self.erased.append(contact)
+        return httpx.Response(200, json=erased(contact))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeDataPlane]]:
+    database = tmp_path_factory.mktemp("cp") / "cp.db"
+    settings = ControlPlaneSettings(
+        environment="test",
+        database_url=f"sqlite+aiosqlite:///{database}",
+        admin_api_key=ADMIN_KEY,
+        fernet_keys=FERNET_KEY,
+        log_level="WARNING",
+        log_json=False,
+        startup_db_attempts=1,
+    )
+    data_plane = FakeDataPlane()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    cp = create_app(settings, data_plane_transport=httpx.MockTransport(data_plane))
+    server = BackgroundServer(cp, host="127.0.0.1", port=port)
+    server.start(timeout_s=30)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with ControlPlaneClient(url, ADMIN_KEY) as client:
+            client.create_tenant(
+                TenantCreate(id="pelu", name="Pelu", data_plane_url="http://dp:8002")
+            )
+            client.set_credentials("pelu", "data_plane", {"internal_token": TOKEN})
+        yield url, data_plane
+    finally:
+        server.stop()
+
+
+def erase(stack: tuple[str, FakeDataPlane], answer: str, *, code: int) -> Result:
+    env = {"BOTFLEET_CP_URL": stack[0], "BOTFLEET_API_KEY": ADMIN_KEY}
+    args = ["cp", "contacts", "erase", "pelu", "34600111222"]
+    result = CliRunner().invoke(app, args, env=env, input=answer)
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return result
+
+
+@pytest.mark.parametrize("answer", ["n\n", "\n", "", "yes please\n"])
+def test_anything_but_yes_erases_nothing_and_prints_nothing_on_stdout(
+    stack: tuple[str, FakeDataPlane], answer: str
+) -> None:
+    before = list(stack[1].erased)
+
+    result = erase(stack, answer, code=1)
+
+    assert result.stdout == ""
+    assert result.stderr == f"{QUESTION}Aborted.\n"
+    assert stack[1].erased == before
+
+
+@pytest.mark.parametrize("answer", ["y\n", "YES\n", " y "])
+def test_a_yes_prints_the_erasure_and_nothing_else_on_stdout(
+    stack: tuple[str, FakeDataPlane], answer: str
+) -> None:
+    result = erase(stack, answer, code=0)
+
+    assert json.loads(result.stdout) == erased("34600111222")
+    assert result.stdout.startswith("{")
+    assert result.stderr == QUESTION
+    assert stack[1].erased[-1] == "34600111222"

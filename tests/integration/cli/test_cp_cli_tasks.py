@@ -1,0 +1,205 @@
+"""`botfleet cp tasks run|list` against a running control plane whose tenant's data plane is
+faked at the HTTP boundary: the answer printed as JSON, `--text` as the task's
+``{"text": ...}``, `--data` as JSON or @file, exit status 1 when the task failed (the answer
+printed, one error line), a contact id starting with `-` after `--`; the pending jobs listed
+with their filters."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner, Result
+
+from botfleet.cli.demo_stack import BackgroundServer
+from botfleet.cli.main import app
+from botfleet.control_plane.app import create_app
+from botfleet.control_plane.client import ControlPlaneClient
+from botfleet.control_plane.models import TenantCreate
+from botfleet.control_plane.settings import ControlPlaneSettings
+
+ADMIN_KEY = "cli-tasks-admin-key-0123456789abcdef"
+FERNET_KEY = "oGdyiHTb0dTrMvp7ltlP6nrvKoBtJ3pjxVGW4Cl8C3s="
+TOKEN = "cli-tasks-internal-token-0123456789"
+RUN_ID = "manual:{task}@20240506T090000Z"
+LISTED: dict[str, Any] = {
+    "tasks": [
+        {
+            "job_id": "once:a",
+            "kind": "one_off",
+            "task": "team_done",
+            "contact_id": "+34600111222",
+            "key": "a",
+            "next_run_at": "2024-05-06T08:00:00Z",
+            "data": {},
+        }
+    ],
+    "count": 1,
+    "truncated": False,
+}
+
+
+class FakeDataPlane:
+    """salon's data plane: /health names it; /run-task runs `team_reply` and `team_done`,
+    fails `broken`, knows no other task; /tasks answers `LISTED`. Keeps what it was asked."""
+
+    def __init__(self) -> None:
+        self.runs: list[dict[str, Any]] = []
+        self.queries: list[dict[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/health":
+            return httpx.Response(200, json={"status": "ok", "tenant_id": "salon"})
+        assert request.headers["authorization"] == f"Bearer {TOKEN}"
+        if request.url.path == "/tasks":
+            self.queries.append(dict(request.url.params))
+            return httpx.Response(200, json=LISTED)
+        run = json.loads(request.content)
+        self.runs.append(run)
+        task = run["task"]
+        if task not in ("team_reply", "team_done", "broken"):
+            return httpx.Response(404, json={"detail": f"unknown task {task!r} in flow handoff"})
+        failed = task == "broken"
+        return httpx.Response(500 if failed else 200, json=ran(run, failed=failed))
+
+
+def ran(run: dict[str, Any], *, failed: bool = False) -> dict[str, Any]:
+    return {
+        "status": "failed" if failed else "done",
+        "task": run["task"],
+        "contact_id": run["contact_id"],
+        "run_id": RUN_ID.format(task=run["task"]),
+        "sent": None if failed else 1,
+        "failed": None if failed else 0,
+    }
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeDataPlane]]:
+    """A control plane on a free port; salon reaches the fake data plane."""
+    database = tmp_path_factory.mktemp("cp") / "cp.db"
+    settings = ControlPlaneSettings(
+        environment="test",
+        database_url=f"sqlite+aiosqlite:///{database}",
+        admin_api_key=ADMIN_KEY,
+        fernet_keys=FERNET_KEY,
+        log_level="WARNING",
+        log_json=False,
+        startup_db_attempts=1,
+    )
+    data_plane = FakeDataPlane()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    cp = create_app(settings, data_plane_transport=httpx.MockTransport(data_plane))
+    server = BackgroundServer(cp, host="127.0.0.1", port=port)
+    server.start(timeout_s=30)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with ControlPlaneClient(url, ADMIN_KEY) as client:
+            client.create_tenant(
+                TenantCreate(id="salon", name="Salon", data_plane_url="http://dp:8002")
+            )
+            client.set_credentials("salon", "data_plane", {"internal_token": TOKEN})
+        yield url, data_plane
+    finally:
+        server.stop()
+
+
+def cli(stack: tuple[str, FakeDataPlane], *args: str, code: int = 0) -> Result:
+    env = {"BOTFLEET_CP_URL": stack[0], "BOTFLEET_API_KEY": ADMIN_KEY}
+    result = CliRunner().invoke(app, ["cp", "tasks", *args], env=env)
+    assert result.exit_code == code, (args, result.stdout, result.stderr)
+    return result
+
+
+def test_run_with_text_sends_it_as_the_tasks_text(stack: tuple[str, FakeDataPlane]) -> None:
+    text = 'Hi Ana, this is Marta. "Quoted" {{ not a template }}'
+
+    result = cli(stack, "run", "salon", "team_reply", "+34600111222", "--text", text)
+
+    run = {"task": "team_reply", "contact_id": "+34600111222", "data": {"text": text}}
+    assert stack[1].runs[-1] == run
+    assert json.loads(result.stdout) == {**ran(run), "contact_hash": None}
+    assert result.stderr == ""
+
+
+def test_run_with_data_as_json_or_from_a_file(
+    stack: tuple[str, FakeDataPlane], tmp_path: Path
+) -> None:
+    cli(stack, "run", "salon", "team_done", "34600111222", "--data", '{"why": "solved"}')
+    assert stack[1].runs[-1]["data"] == {"why": "solved"}
+
+    data = tmp_path / "data.json"
+    data.write_text('{"text": "Cita a las 10:00 ✂"}', encoding="utf-8")
+    cli(stack, "run", "salon", "team_reply", "34600111222", "--data", f"@{data}")
+    assert stack[1].runs[-1]["data"] == {"text": "Cita a las 10:00 ✂"}
+
+    cli(stack, "run", "salon", "team_done", "34600111222")
+    assert stack[1].runs[-1]["data"] == {}
+
+
+def test_run_of_a_task_that_failed_prints_it_and_exits_1(
+    stack: tuple[str, FakeDataPlane],
+) -> None:
+    result = cli(stack, "run", "salon", "broken", "34600111222", code=1)
+
+    assert json.loads(result.stdout)["status"] == "failed"
+    assert result.stderr == (
+        "error: the task 'broken' failed on the data plane of tenant 'salon' and nothing of "
+        "it was committed; its task_failed log line (run manual:broken@20240506T090000Z) says "
+        "why\n"
+    )
+
+
+def test_run_of_an_unknown_task_exits_1_naming_it(stack: tuple[str, FakeDataPlane]) -> None:
+    result = cli(stack, "run", "salon", "team_replied", "34600111222", "--text", "x", code=1)
+
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: HTTP 404: POST /run-task on the data plane at ")
+    assert "has no task 'team_replied'" in result.stderr
+
+
+def test_run_for_a_contact_id_starting_with_a_dash(stack: tuple[str, FakeDataPlane]) -> None:
+    result = cli(stack, "run", "salon", "team_done", "--", "-100123:topic:7")
+
+    assert stack[1].runs[-1]["contact_id"] == "-100123:topic:7"
+    assert json.loads(result.stdout)["contact_id"] == "-100123:topic:7"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--text", "hi", "--data", "{}"], "give --data or --text, not both"),
+        (["--data", '["hi"]'], "give a JSON object"),
+        (["--data", "{text: hi}"], "not JSON"),
+        (["--data", "@/nonexistent/data.json"], "cannot read /nonexistent/data.json"),
+    ],
+)
+def test_run_refuses_bad_data_before_asking(
+    stack: tuple[str, FakeDataPlane], args: list[str], said: str
+) -> None:
+    asked = len(stack[1].runs)
+
+    result = cli(stack, "run", "salon", "team_reply", "34600111222", *args, code=2)
+
+    assert said in " ".join(result.stderr.replace("│", " ").split())
+    assert len(stack[1].runs) == asked
+
+
+def test_list_prints_the_jobs_with_the_filters_asked(stack: tuple[str, FakeDataPlane]) -> None:
+    result = cli(stack, "list", "salon")
+    assert json.loads(result.stdout) == LISTED
+    assert stack[1].queries[-1] == {"limit": "200"}
+
+    cli(stack, "list", "salon", "--contact", "+34600111222", "--task", "team_done", "--limit", "5")
+    assert stack[1].queries[-1] == {
+        "contact_id": "+34600111222",
+        "task": "team_done",
+        "limit": "5",
+    }
