@@ -45,7 +45,19 @@ def emit(value: Any) -> None:
         value = value.model_dump(mode="json")
     elif isinstance(value, list):
         value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    typer.echo(terminal_safe_json(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
+
+
+#: Characters JSON lets through raw that drive a terminal or reorder what it shows: C1 controls
+#: and DEL, and the bidirectional overrides, isolates and marks.
+_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe_json(text: str) -> str:
+    """JSON text with those characters written as `\\uXXXX` escapes: the same JSON value, but
+    what a web chat visitor typed (an export holds it) cannot drive the operator's terminal or
+    make a line read backwards. (JSON escapes the C0 controls itself.)"""
+    return _UNSAFE.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
 
 
 def api_key(value: str | None) -> str | None:

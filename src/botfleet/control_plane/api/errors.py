@@ -90,18 +90,20 @@ def _database_error_handler(
     metrics: ControlPlaneMetrics,
 ) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handle(request: Request, exc: Exception) -> JSONResponse:
+        # The route's template, not the path: a contact route's path holds a phone number.
+        path = getattr(request.scope.get("route"), "path", None) or request.url.path
         if isinstance(exc, IntegrityError):
             return _json(409, "the change conflicts with a concurrent one; retry the request")
         if _is_data_exception(exc):
             return _json(422, "a value was refused by the database (unsupported characters?)")
         if is_missing_schema(exc):
-            _log.error("database not migrated", path=request.url.path)
+            _log.error("database not migrated", path=path)
             return _json(503, str(DatabaseNotMigrated()))
         if isinstance(exc, DatabaseUnavailable) or is_connection_error(exc):
             metrics.db_unavailable.inc()
-            _log.error("database unavailable", path=request.url.path, error=type(exc).__name__)
+            _log.error("database unavailable", path=path, error=type(exc).__name__)
             return _json(503, str(DatabaseUnavailable()))
-        _log.error("database error", path=request.url.path, error=type(exc).__name__)
+        _log.error("database error", path=path, error=type(exc).__name__)
         return _json(500, "internal database error")
 
     return handle

@@ -5,6 +5,7 @@ bound and its own advice when it fails."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -43,21 +44,39 @@ _WAITS = " (it waits for the contact's turns under way)"
 _ERASE_AGAIN = " The erasure may have been done, or partly: erase again (it finishes what is left)."
 
 
+#: Contact exports relayed at once (each held whole in memory); more are answered 503.
+MAX_CONCURRENT_EXPORTS = 4
+EXPORT_RETRY_AFTER_S = 5
+
+
 class DataPlaneContacts:
     """Export and erasure of a contact's data on a tenant's data plane, and its list of
     conversations."""
 
-    def __init__(self, relay: DataPlaneRelay) -> None:
+    def __init__(self, relay: DataPlaneRelay, *, max_exports: int = MAX_CONCURRENT_EXPORTS) -> None:
         self._relay = relay
+        # An export is held whole (up to MAX_EXPORT_BYTES, several times that as objects):
+        # any key of any tenant may ask, so at most a few at once.
+        self._exports = asyncio.Semaphore(max_exports)
+        self._max_exports = max_exports
 
     async def export(self, base_url: str, token: str, *, tenant_id: str, contact_id: str) -> Any:
-        """The data plane's JSON answer to ``GET /contacts/{contact_id}``."""
+        """The data plane's JSON answer to ``GET /contacts/{contact_id}``; 503 while
+        `max_exports` others are under way."""
+        if self._exports.locked():
+            raise DataPlaneError(
+                503,
+                f"{self._max_exports} contact exports are under way; retry in "
+                f"{EXPORT_RETRY_AFTER_S} s",
+                retry_after=EXPORT_RETRY_AFTER_S,
+            )
         call = RelayCall(
             "GET", "/contacts", origin(base_url), tenant_id,
             waits=_WAITS, too_large=_READ_IT_THERE,
         )  # fmt: skip
         url = _contact_url(base_url, contact_id)
-        return await self._relay.json(call, base_url, url, token, MAX_EXPORT_BYTES)
+        async with self._exports:
+            return await self._relay.json(call, base_url, url, token, MAX_EXPORT_BYTES)
 
     async def erase(self, base_url: str, token: str, *, tenant_id: str, contact_id: str) -> Any:
         """The data plane's JSON answer to ``DELETE /contacts/{contact_id}``."""
