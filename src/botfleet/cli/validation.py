@@ -294,6 +294,9 @@ def _tenant_findings(
         except ConfigError as exc:
             _binding_problems(check, config.tenant_id, category, binding, exc)
             broken.add(category)
+            continue
+        if "get_available_days" in connectors[category].operations():
+            _check_opening_hours(check, category, binding.settings())
     if flow is not None:
         try:
             check_flow_connectors(config, flow.spec, connectors, unchecked=frozenset(broken))
@@ -306,6 +309,21 @@ def _tenant_findings(
         _check_channel(check, config.channel.type, config.channel.settings(), config.source)
     _check_llm(check, config, None if flow is None else flow.spec)
     return check.findings, flow_file
+
+
+def _check_opening_hours(check: _TenantCheck, name: str, settings: dict[str, Any]) -> None:
+    """A calendar without opening hours offers no day and books nothing: every back end offers
+    only the windows of `schedule`. A warning (the calendar may be set up later), on the
+    binding's line."""
+    if any(settings.get("schedule", {}).values()):
+        return
+    check.add(
+        f"connectors.{name}.schedule",
+        "no opening hours, so no day is ever offered and nothing can be booked: add the "
+        'weekly windows, e.g. schedule: {mon: ["10:00-14:00", "17:00-20:00"], tue: [...]}',
+        "warning",
+        near=f"connectors.{name}",
+    )
 
 
 def _check_llm(check: _TenantCheck, config: TenantConfig, flow: FlowSpec | None) -> None:

@@ -20,7 +20,11 @@ def test_the_demo_flow_and_tenants_are_valid(invoke: Invoke) -> None:
     assert f"{DEMO_TENANT}: ok (tenant)" in result.stdout
     # The seed's dev tenant binds `mock_llm` but leaves the LLM off: its MENU never asks it.
     assert f"{dev_tenant}:12 llm.enabled: [warning] the LLM is off" in result.stdout
-    assert "0 error(s), 1 warning(s) in 3 file(s)" in result.stdout
+    # ... and its calendar has no opening hours: it offers no day.
+    assert f"{dev_tenant}:10 connectors.calendar.schedule: [warning] no opening hours" in (
+        result.stdout
+    )
+    assert "0 error(s), 2 warning(s) in 3 file(s)" in result.stdout
 
 
 def test_flow_errors_name_file_line_and_path_and_exit_1(invoke: Invoke, write: Write) -> None:

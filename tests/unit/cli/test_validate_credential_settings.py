@@ -50,7 +50,7 @@ connectors:
 """
 
 WEBHOOK_NO_URL = "  notification: {type: webhook, format: json}\n"
-MOCK_CALENDAR = "  calendar: {type: mock}\n"
+MOCK_CALENDAR = '  calendar: {type: mock, schedule: {mon: ["10:00-14:00"]}}\n'
 
 
 def tenant_file(write: Write, *bindings: str) -> Path:
