@@ -247,7 +247,7 @@ async function main() {
   await settle();
   // the message that failed stays marked (a later answer clears the status line, not the mark)
   assert.deepEqual(bubbles(page).slice(before), [
-    "msg user failed: hi" + notDelivered("busy"), "msg user: I'd like", "msg user: a haircut",
+    "msg user failed: hi" + notDelivered(words.busy), "msg user: I'd like", "msg user: a haircut",
     "msg bot: Booking a haircut: which day?",
   ]);
   assert.equal(page.ids.status.text, "");
@@ -257,7 +257,7 @@ async function main() {
   assert.equal(bubbles(page).length, before + 4);
   const reloaded = openPage();
   await settle();
-  assert.equal(bubbles(reloaded)[before], "msg user failed: hi" + notDelivered("busy"));
+  assert.equal(bubbles(reloaded)[before], "msg user failed: hi" + notDelivered(words.busy));
   const retry = reloaded.ids.log.all().find((n) => n.className === "note retry");
   assert.equal(retry.title, words.send_again_hint);
   page = reloaded;

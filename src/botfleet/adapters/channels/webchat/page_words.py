@@ -3,7 +3,7 @@
 Chosen by the tenant's `language`, as the built-in menu words are (`degrade.BUILT_IN_MENU_TEXTS`,
 `built_in_texts.BUILT_IN_TEXTS`, same languages and forms of address): the page sends no
 visitor language, and the bot's own messages are in the tenant's language, so its frame is too.
-`{title}`, `{reason}` and `{status}` are filled in where the words are used.
+`{title}`, `{reason}`, `{status}` and `{seconds}` are filled in where the words are used.
 """
 
 from __future__ import annotations
@@ -28,6 +28,13 @@ SCRIPT_WORDS = (
     "unreachable",
     "no_connection",
     "http_error",
+    "too_many",
+    "wait_and_send_again",
+    "busy",
+    "try_again_soon",
+    "too_long",
+    "write_shorter",
+    "sending_again_in",
     "confirm_reset",
     "options",
 )
@@ -55,6 +62,15 @@ class PageWords:
     unreachable: str
     no_connection: str
     http_error: str
+    # a refusal the page words itself (429, 503, 413): the reason under the message, and the
+    # line above the message box; `sending_again_in` while the page waits to send it again
+    too_many: str
+    wait_and_send_again: str
+    busy: str
+    try_again_soon: str
+    too_long: str
+    write_shorter: str
+    sending_again_in: str
     confirm_reset: str
     options: str
     # ------------------------------------------------ on the widget's bubble (widget.js)
@@ -84,6 +100,13 @@ ENGLISH_WORDS = PageWords(
     unreachable="Could not reach the chat. Check your connection and try again.",
     no_connection="no connection",
     http_error="error {status}",
+    too_many="too many messages at once",
+    wait_and_send_again="Too many messages at once: wait {seconds} s and send it again.",
+    busy="the chat is busy",
+    try_again_soon="The chat is busy: try again in a moment.",
+    too_long="the message is too long",
+    write_shorter="The message is too long: write a shorter one.",
+    sending_again_in="Not delivered yet ({reason}): sending it again in {seconds} s…",
     confirm_reset="Press again to start over (bookings stay with this chat)",
     options="Options",
     open_chat="Open chat: {title}",
@@ -115,6 +138,14 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             "inténtalo de nuevo.",
             no_connection="sin conexión",
             http_error="error {status}",
+            too_many="demasiados mensajes seguidos",
+            wait_and_send_again="Demasiados mensajes seguidos: espera {seconds} s y envíalo de "
+            "nuevo.",
+            busy="el chat está ocupado",
+            try_again_soon="El chat está ocupado: inténtalo de nuevo en un momento.",
+            too_long="el mensaje es demasiado largo",
+            write_shorter="El mensaje es demasiado largo: escribe uno más corto.",
+            sending_again_in="Aún no entregado ({reason}): se enviará de nuevo en {seconds} s…",
             confirm_reset="Pulsa otra vez para empezar de nuevo (las reservas siguen en este chat)",
             options="Opciones",
             open_chat="Abrir chat: {title}",
@@ -138,6 +169,13 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             "novamente.",
             no_connection="sem conexão",
             http_error="erro {status}",
+            too_many="muitas mensagens seguidas",
+            wait_and_send_again="Muitas mensagens seguidas: aguarde {seconds} s e envie de novo.",
+            busy="o chat está ocupado",
+            try_again_soon="O chat está ocupado: tente novamente em instantes.",
+            too_long="a mensagem é longa demais",
+            write_shorter="A mensagem é longa demais: escreva uma mais curta.",
+            sending_again_in="Ainda não entregue ({reason}): será enviada de novo em {seconds} s…",
             confirm_reset="Pressione de novo para recomeçar (os agendamentos continuam neste chat)",
             options="Opções",
             open_chat="Abrir chat: {title}",
@@ -160,6 +198,15 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             unreachable="Impossible de joindre le chat. Vérifiez votre connexion et réessayez.",
             no_connection="pas de connexion",
             http_error="erreur {status}",
+            too_many="trop de messages à la suite",
+            wait_and_send_again=f"Trop de messages à la suite{_NBSP}: attendez {{seconds}} s et "
+            "renvoyez-le.",
+            busy="le chat est occupé",
+            try_again_soon=f"Le chat est occupé{_NBSP}: réessayez dans un instant.",
+            too_long="le message est trop long",
+            write_shorter=f"Le message est trop long{_NBSP}: écrivez-en un plus court.",
+            sending_again_in=f"Pas encore envoyé ({{reason}}){_NBSP}: nouvel envoi dans "
+            "{seconds} s…",
             confirm_reset="Appuyez à nouveau pour recommencer (les réservations restent liées "
             "à ce chat)",
             options="Options",
@@ -184,6 +231,15 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             "versuchen Sie es erneut.",
             no_connection="keine Verbindung",
             http_error="Fehler {status}",
+            too_many="zu viele Nachrichten auf einmal",
+            wait_and_send_again="Zu viele Nachrichten auf einmal: Bitte warten Sie {seconds} s "
+            "und senden Sie sie erneut.",
+            busy="der Chat ist ausgelastet",
+            try_again_soon="Der Chat ist ausgelastet: Bitte versuchen Sie es gleich noch einmal.",
+            too_long="die Nachricht ist zu lang",
+            write_shorter="Die Nachricht ist zu lang: Bitte schreiben Sie eine kürzere.",
+            sending_again_in="Noch nicht zugestellt ({reason}): wird in {seconds} s erneut "
+            "gesendet…",
             confirm_reset="Zum Neustart erneut drücken (Buchungen bleiben bei diesem Chat)",
             options="Optionen",
             open_chat="Chat öffnen: {title}",
@@ -206,6 +262,15 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             unreachable="Impossibile raggiungere la chat. Controlla la connessione e riprova.",
             no_connection="nessuna connessione",
             http_error="errore {status}",
+            too_many="troppi messaggi di seguito",
+            wait_and_send_again="Troppi messaggi di seguito: attendi {seconds} s e invialo di "
+            "nuovo.",
+            busy="la chat è occupata",
+            try_again_soon="La chat è occupata: riprova tra un momento.",
+            too_long="il messaggio è troppo lungo",
+            write_shorter="Il messaggio è troppo lungo: scrivine uno più breve.",
+            sending_again_in="Non ancora consegnato ({reason}): verrà inviato di nuovo tra "
+            "{seconds} s…",
             confirm_reset="Premi di nuovo per ricominciare (le prenotazioni restano in questa "
             "chat)",
             options="Opzioni",
@@ -230,6 +295,14 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             "provar.",
             no_connection="sense connexió",
             http_error="error {status}",
+            too_many="massa missatges seguits",
+            wait_and_send_again="Massa missatges seguits: espera {seconds} s i torna'l a enviar.",
+            busy="el xat està ocupat",
+            try_again_soon="El xat està ocupat: torna-ho a provar d'aquí a un moment.",
+            too_long="el missatge és massa llarg",
+            write_shorter="El missatge és massa llarg: escriu-ne un de més curt.",
+            sending_again_in="Encara no lliurat ({reason}): es tornarà a enviar d'aquí a "
+            "{seconds} s…",
             confirm_reset="Prem un altre cop per tornar a començar (les reserves es queden en "
             "aquest xat)",
             options="Opcions",

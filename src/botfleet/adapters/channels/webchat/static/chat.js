@@ -11,6 +11,9 @@
   // A turn waits for connectors and the LLM (each bounded by its own timeouts); an answer this
   // late is not coming: the message is marked, to be sent again, instead of "typing" forever.
   const ANSWER_TIMEOUT_MS = 90000;
+  // A message refused for the moment (429, 503) is sent again by the page after the server's
+  // Retry-After up to this long; a longer wait is left to the contact (its send-again button).
+  const MAX_AUTO_WAIT_S = 60;
   const SAFE_ID = /^[A-Za-z0-9_.:@+-]{1,128}$/;
   const STORAGE_KEY = "botfleet.webchat:" + location.pathname;
 
@@ -45,6 +48,12 @@
 
   if (new URLSearchParams(location.search).get("embed") === "1") {
     document.body.classList.add("embed");
+  }
+
+  // The page's own word, or `otherwise` on a page from before the word (a page served just
+  // before an upgrade may load the script after it: `?v=` names a version, the server has one).
+  function own(name, values, otherwise) {
+    return typeof WORDS[name] === "string" ? word(name, values) : otherwise;
   }
 
   // ------------------------------------------------------------------ state
@@ -182,6 +191,7 @@
     again.title = word("send_again_hint");
     again.addEventListener("click", () => sendAgain(entry, row, again));
     row.appendChild(again);
+    return again;
   }
 
   function renderUser(entry) {
@@ -299,6 +309,43 @@
     return word("http_error", { status: response.status });
   }
 
+  // Retry-After in seconds (a number, or an HTTP date), or null.
+  function retryAfter(response) {
+    const headers = response.headers;
+    const value = headers && headers.get ? headers.get("Retry-After") : null;
+    if (!value) return null;
+    if (/^\s*\d+\s*$/.test(value)) return Math.max(1, Number(value));
+    const at = Date.parse(value);
+    return Number.isNaN(at) ? null : Math.max(1, Math.ceil((at - Date.now()) / 1000));
+  }
+
+  // A refused message, in the page's words for the statuses it knows: the server's `detail` is
+  // English, and says what an API client needs ("send again in 3 s"), not a visitor. Any other
+  // refusal keeps the server's reason (a 422 names the field at fault).
+  function refusal(status, detail, seconds) {
+    // the server failing or busy (a restart, 503 Retry-After) may take it a moment later;
+    // a message it refused (422, 409, 413) would be refused again
+    const again = status >= 500 || status === 429 || status === 408;
+    const refused = { status: status, seconds: seconds, again: again };
+    const general = (reason) => word("not_accepted", { reason: reason });
+    if (status === 429) {
+      refused.reason = own("too_many", {}, detail);
+      refused.error = seconds === null
+        ? general(refused.reason)
+        : own("wait_and_send_again", { seconds: seconds }, general(refused.reason));
+    } else if (status === 503) {
+      refused.reason = own("busy", {}, detail);
+      refused.error = own("try_again_soon", {}, general(refused.reason));
+    } else if (status === 413) {
+      refused.reason = own("too_long", {}, detail);
+      refused.error = own("write_shorter", {}, general(refused.reason));
+    } else {
+      refused.reason = detail;
+      refused.error = general(detail);
+    }
+    return refused;
+  }
+
   async function post(body) {
     try {
       const request = {
@@ -311,11 +358,7 @@
       }
       const response = await fetch("inbound", request);
       if (!response.ok) {
-        const reason = await errorText(response);
-        // the server failing or busy (a restart, 503 Retry-After) may take it a moment later;
-        // a message it refused (422, 409) would be refused again
-        const again = response.status >= 500 || response.status === 429 || response.status === 408;
-        return { reason: reason, error: word("not_accepted", { reason: reason }), again: again };
+        return refusal(response.status, await errorText(response), retryAfter(response));
       }
       return { data: await response.json() };
     } catch (err) {
@@ -327,14 +370,18 @@
   }
 
   // Returns whether the outbox is to be read now (see `duplicate` below).
-  function showAnswer(result, body, entry, row, resent) {
+  function showAnswer(result, body, entry, row, resent, order) {
     if (body.contact_id !== state.contactId) return false; // the conversation was reset meanwhile
     if (result.error) {
       entry.failed = result.reason;
       if (result.again) entry.resend = body;
-      markFailed(row, entry);
+      const again = markFailed(row, entry);
       saveState();
-      showStatus(result.error);
+      if (again && !resent && sentLater(result)) {
+        waitToSendAgain({ entry, row, again, body, order, result });
+      } else {
+        showStatus(result.error);
+      }
       return false;
     }
     showStatus("");
@@ -361,17 +408,28 @@
     return false;
   }
 
-  function deliver(body, entry, row, resent) {
+  // Posts numbered in the order the contact sent them; a message sent again by the page keeps
+  // its number (see `inOrder`).
+  let sentCount = 0;
+
+  // Resolves to the post's result once its answer is shown (null if showing it failed).
+  function deliver(body, entry, row, resent, order) {
     countSending(1);
     const answer = (polling || Promise.resolve()).then(() => post(body));
-    const done = shown.then(() => answer).then((result) => showAnswer(result, body, entry, row, resent));
+    const done = shown.then(() => answer).then((result) => ({
+      result: result, readOutbox: showAnswer(result, body, entry, row, resent, order),
+    }));
     shown = done.catch(() => undefined);
     return done.then(
-      (readOutbox) => {
+      (answered) => {
         countSending(-1);
-        if (readOutbox) poll();
+        if (answered.readOutbox) poll();
+        return answered.result;
       },
-      () => countSending(-1),
+      () => {
+        countSending(-1);
+        return null;
+      },
     );
   }
 
@@ -380,18 +438,82 @@
     const entry = { from: "user", text: shownText };
     const row = renderUser(entry);
     remember(entry);
-    return deliver(body, entry, row);
+    sentCount += 1;
+    return deliver(body, entry, row, false, sentCount);
   }
 
-  function sendAgain(entry, row, again) {
+  // The contact pressing the send-again button, or the page by itself (with the message's first
+  // `order`). The one place a message is sent again: whichever comes first takes
+  // `entry.resend`, and the other finds nothing to send, so a message is never posted twice.
+  function sendAgain(entry, row, again, order) {
     const body = entry.resend;
+    if (!body || typeof body !== "object") return Promise.resolve(null);
     delete entry.failed;
     delete entry.resend;
     again.remove();
     row.classList.remove("failed");
     saveState();
     showStatus("");
-    return deliver(body, entry, row, true);
+    if (order === undefined) {
+      sentCount += 1;
+      order = sentCount;
+    }
+    return deliver(body, entry, row, true, order);
+  }
+
+  // ------------------------------------------------------------------ sending again by itself
+
+  // A message refused for the moment (429 too many messages, 503 busy, with a Retry-After of up
+  // to MAX_AUTO_WAIT_S) is sent again once by the page after that wait, with its own
+  // message_id (the server runs a message once). Those refused together are sent one after
+  // another, each after its own wait: a burst over the rate limit then comes in at the rate
+  // the server allows. It stays marked, with its button, until then.
+  const waiting = []; // {entry, row, again, body, order, result}, in the order sent
+  let draining = false;
+
+  function sentLater(result) {
+    return (result.status === 429 || result.status === 503) &&
+      result.seconds !== null && result.seconds <= MAX_AUTO_WAIT_S;
+  }
+
+  function waitToSendAgain(item) {
+    waiting.push(item);
+    if (!draining) drainWaiting();
+  }
+
+  // Not sent again by hand meanwhile, nor left behind by a reset.
+  function stillWaiting(item) {
+    return item.entry.resend === item.body && item.body.contact_id === state.contactId;
+  }
+
+  // It would still reach the bot in the order the contact wrote: every message sent after it
+  // was refused too and is waiting behind it (none is on its way, or delivered, before it).
+  function inOrder(item) {
+    return waiting.length === sentCount - item.order;
+  }
+
+  async function drainWaiting() {
+    draining = true;
+    try {
+      while (waiting.length) {
+        const item = waiting.shift();
+        if (!stillWaiting(item)) continue;
+        const { reason, seconds, error } = item.result;
+        const note = own("sending_again_in", { reason: reason, seconds: seconds }, error);
+        showStatus(note);
+        await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+        if (!stillWaiting(item)) continue;
+        if (!inOrder(item)) {
+          if (statusLine.textContent === note) showStatus(error);
+          break; // the rest would come after a message sent since, too: their button stays
+        }
+        const result = await sendAgain(item.entry, item.row, item.again, item.order);
+        if (!result || result.error) break; // refused again: the contact sends it, if at all
+      }
+    } finally {
+      waiting.length = 0;
+      draining = false;
+    }
   }
 
   function poll() {
