@@ -27,6 +27,7 @@ def build_app() -> typer.Typer:
     from botfleet.cli.commands.conversations import run_tests
     from botfleet.cli.commands.cp import cp_app
     from botfleet.cli.commands.demo import demo
+    from botfleet.cli.commands.fleet import fleet_app
     from botfleet.cli.commands.graph import graph
     from botfleet.cli.commands.new import new
     from botfleet.cli.commands.schema import schema
@@ -40,6 +41,7 @@ def build_app() -> typer.Typer:
     )
     root.add_typer(serve_app, name="serve")
     root.add_typer(cp_app, name="cp")
+    root.add_typer(fleet_app, name="fleet")
     root.command("demo")(demo)
     root.command("contact-hash")(contact_hash)
     # Flow authoring (docs/authoring.md)

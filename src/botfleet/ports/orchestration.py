@@ -15,6 +15,9 @@ from typing import Any, Literal, Protocol
 #: failed: it should run but exited or cannot be scheduled; unknown: no such deployment.
 RunState = Literal["running", "starting", "stopped", "failed", "unknown"]
 
+#: The local orchestrator's own folders under its root, which no tenant's folder may be.
+RESERVED_FOLDERS = ("run", "logs")
+
 
 @dataclass(frozen=True, slots=True)
 class DataPlaneSpec:

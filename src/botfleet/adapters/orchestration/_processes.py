@@ -55,8 +55,9 @@ def is_alive(pid: int, cwd: Path | None = None) -> bool:
     if stat is not None and stat.rsplit(b")", 1)[-1].split()[:1] == [b"Z"]:
         return False
     cmdline = _proc_entry(pid, "cmdline")
-    # A recycled pid running something else is not our data plane.
-    if cmdline is not None and COMMAND_MARK.encode() not in cmdline:
+    # A recycled pid running something else is not our data plane. An empty command line
+    # tells nothing: a process right after `exec`, or exiting, shows none for a moment.
+    if cmdline and COMMAND_MARK.encode() not in cmdline:
         return False
     # Nor another tenant's: after a reboot a stale pid file may name a data plane started since
     # for another tenant, and `stop` would kill that one. Each runs in its tenant's folder.

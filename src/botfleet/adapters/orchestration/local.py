@@ -41,7 +41,12 @@ from botfleet.adapters.orchestration._processes import (
     terminate,
 )
 from botfleet.adapters.orchestration.errors import OrchestrationError
-from botfleet.ports.orchestration import DataPlaneHealth, DataPlaneSpec, DataPlaneStatus
+from botfleet.ports.orchestration import (
+    RESERVED_FOLDERS,
+    DataPlaneHealth,
+    DataPlaneSpec,
+    DataPlaneStatus,
+)
 
 #: System variables a data plane may inherit; everything else comes from its spec.
 INHERITED_ENV = (
@@ -113,6 +118,14 @@ class LocalOrchestrator:
     def tenant_dir(self, tenant_id: str) -> Path:
         if not _TENANT_ID.match(tenant_id) or tenant_id in {".", ".."}:
             raise OrchestrationError(tenant_id, "not a valid tenant id for a folder name")
+        if tenant_id in RESERVED_FOLDERS:
+            # Its folder would be the orchestrator's own: deleting it would take every
+            # tenant's pid and lock files (or logs) with it.
+            raise OrchestrationError(
+                tenant_id,
+                f"{tenant_id!r} names one of the fleet's own folders "
+                f"({', '.join(RESERVED_FOLDERS)}): give the tenant another id",
+            )
         return self.root / tenant_id
 
     def data_dir(self, tenant_id: str) -> Path:

@@ -1,0 +1,505 @@
+"""`botfleet fleet ...`: tenants' data planes as processes on this machine (the local orchestrator).
+
+    export BOTFLEET_BOOT_TOKEN=... BOTFLEET_CACHE_KEY=... BOTFLEET_INTERNAL_TOKEN=...
+    botfleet fleet start acme --port 8003 --control-plane http://127.0.0.1:8001
+    botfleet fleet status
+    botfleet fleet watch            # restarts the data planes that died
+
+Secrets never come from the command line, which every user of the machine sees (`ps`): the
+environment, or files only their owner may read. Answers are JSON (`status`: a table unless
+`--json`) on stdout; the rest goes to stderr. Exit status: 0 done; 1 the orchestrator refused or
+failed, or the tenant is unknown (one `error:` line, never a traceback nor a secret); 2 a usage
+error (a bad option, a missing or unreadable secret).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import typer
+
+from botfleet.cli.commands.cp_common import positive_seconds
+from botfleet.cli.fleet_secrets import BOOT_TOKEN, CACHE_KEY, INTERNAL_TOKEN, read_secret
+from botfleet.ports.orchestration import RESERVED_FOLDERS
+
+if TYPE_CHECKING:
+    from botfleet.adapters.orchestration import LocalOrchestrator
+    from botfleet.ports.orchestration import DataPlaneHealth, DataPlaneStatus
+
+T = TypeVar("T")
+
+fleet_app = typer.Typer(
+    help="Run tenants' data planes as processes on this machine (start, status, watch...).",
+    no_args_is_help=True,
+)
+
+#: The orchestrator's own folders under the root: a tenant of that name would share them.
+RESERVED = RESERVED_FOLDERS
+#: Exit status: the orchestrator refused or failed, or the tenant is unknown.
+FAILED = 1
+
+ROOT = typer.Option(
+    Path("var/fleet"),
+    "--root",
+    envvar="BOTFLEET_FLEET_ROOT",
+    help="The fleet's folder (tenants' folders, pid files, logs); relative to the current "
+    "folder: give an absolute one so every run finds the same fleet.",
+)
+HOST = typer.Option(
+    "127.0.0.1",
+    "--host",
+    envvar="BOTFLEET_FLEET_HOST",
+    help="Interface the data planes listen on. Not saved with the tenant: give the same one to "
+    "start, restart and watch (or set BOTFLEET_FLEET_HOST).",
+)
+WAIT = typer.Option(True, "--wait/--no-wait", help="Wait until its /health answers.")
+TIMEOUT = typer.Option(
+    60.0, "--timeout", help="Seconds to wait for it to answer.", callback=positive_seconds
+)
+
+
+def _tenant_id(value: str) -> str:
+    if value in RESERVED:
+        raise typer.BadParameter(
+            f"{value!r} is the name of one of the fleet's own folders ({', '.join(RESERVED)}): "
+            "a tenant of that name would share it with every tenant's pid files or logs"
+        )
+    return value
+
+
+def _tenant_ids(values: list[str] | None) -> list[str]:
+    return [_tenant_id(value) for value in values or []]
+
+
+TENANT = typer.Argument(..., help="The tenant id.", callback=_tenant_id, show_default=False)
+
+
+# ---------------------------------------------------------------- secrets
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+def _orchestrator(root: Path, host: str = "127.0.0.1") -> LocalOrchestrator:
+    import sys
+
+    from botfleet.adapters.orchestration import LocalOrchestrator
+
+    # sys.executable read now: the interpreter running this command runs the data planes.
+    return LocalOrchestrator(root, host=host, python=sys.executable)
+
+
+def _run(call: Callable[[], Coroutine[Any, Any, T]], hidden: tuple[str, ...] = ()) -> T:
+    """Run `call` with `_errors`."""
+    import asyncio
+
+    with _errors(hidden):
+        return asyncio.run(call())
+
+
+@contextmanager
+def _errors(hidden: tuple[str, ...] = ()) -> Iterator[None]:
+    """An orchestrator's refusal, or a file system's, as one `error:` line on stderr (exit 1);
+    the end of a failed data plane's log, which its message carries, follows indented."""
+    from botfleet.adapters.orchestration import OrchestrationError
+
+    try:
+        yield
+    except (OrchestrationError, OSError) as exc:
+        text = str(exc) if isinstance(exc, OrchestrationError) else _os_error(exc)
+        for value in _parts(hidden):
+            text = text.replace(value, "***")
+        first, *rest = text.splitlines() or [""]
+        typer.echo(f"error: {first.rstrip(':')}", err=True)
+        for line in rest:
+            typer.echo(f"    {line}", err=True)
+        raise typer.Exit(FAILED) from None
+
+
+def _os_error(exc: OSError) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"cannot use{where}: {exc.strerror or type(exc).__name__}"
+
+
+def _parts(hidden: tuple[str, ...]) -> list[str]:
+    # A cache key may be several keys: none of them shown, whole or alone.
+    parts = {value for value in hidden if value}
+    parts |= {part.strip() for value in hidden for part in value.split(",") if part.strip()}
+    return sorted(parts, key=len, reverse=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(FAILED)
+
+
+def _port(url: str | None) -> int | None:
+    from urllib.parse import urlsplit
+
+    return None if url is None else urlsplit(url).port
+
+
+def _view(status: DataPlaneStatus, health: DataPlaneHealth | None = None) -> dict[str, Any]:
+    """A status as printed; `healthy` is null when /health was not asked (not running)."""
+    return {
+        "tenant": status.tenant_id,
+        "state": status.state,
+        "pid": status.pid,
+        "port": _port(status.url),
+        "url": status.url,
+        "healthy": None if health is None else health.healthy,
+        "detail": status.detail,
+    }
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2))
+
+
+def _tenants_in(root: Path) -> list[str]:
+    """The tenants started under `root` (those with a launch record)."""
+    if not root.is_dir():
+        raise typer.BadParameter(f"no fleet at {root}: no such folder", param_hint="--root")
+    return sorted(
+        path.parent.name for path in root.glob("*/launch.json") if path.parent.name not in RESERVED
+    )
+
+
+async def _unknown(fleet: LocalOrchestrator, tenant: str) -> bool:
+    return (await fleet.status(tenant)).state == "unknown" and not fleet.tenant_dir(tenant).exists()
+
+
+def _unknown_error(fleet: LocalOrchestrator, tenant: str) -> typer.Exit:
+    return _fail(f"tenant {tenant!r}: unknown in {fleet.root} (never started with this --root)")
+
+
+async def _healthy(fleet: LocalOrchestrator, tenant: str, timeout_s: float) -> DataPlaneHealth:
+    """`wait_until_healthy`; its refusal says whether the data plane still runs (one waiting
+    for the control plane does) and names the log to read."""
+    from botfleet.adapters.orchestration import OrchestrationError, wait_until_healthy
+
+    try:
+        return await wait_until_healthy(fleet, tenant, timeout_s=timeout_s)
+    except OrchestrationError as exc:
+        log = fleet.log_file(tenant)
+        if str(log) in exc.detail:  # it exited: the detail carries the end of its log
+            raise
+        running = (await fleet.status(tenant)).state == "running"
+        still = f"; it is still running (stop it: botfleet fleet stop {tenant})" if running else ""
+        raise OrchestrationError(tenant, f"{exc.detail}{still}; its log: {log}") from None
+
+
+# ---------------------------------------------------------------- commands
+
+
+@fleet_app.command("start")
+def start(
+    tenant: str = TENANT,
+    control_plane: str = typer.Option(
+        ...,
+        "--control-plane",
+        help="Where the data plane reaches the control plane (its DP_CONTROL_PLANE_URL).",
+        show_default=False,
+    ),
+    port: int | None = typer.Option(
+        None,
+        "--port",
+        min=1,
+        max=65535,
+        help="Port to listen on (default: the tenant's previous one, else a free one).",
+        show_default=False,
+    ),
+    boot_token_file: Path | None = typer.Option(
+        None, "--boot-token-file", help="Instead of BOTFLEET_BOOT_TOKEN.", show_default=False
+    ),
+    cache_key_file: Path | None = typer.Option(
+        None, "--cache-key-file", help="Instead of BOTFLEET_CACHE_KEY.", show_default=False
+    ),
+    internal_token_file: Path | None = typer.Option(
+        None,
+        "--internal-token-file",
+        help="Instead of BOTFLEET_INTERNAL_TOKEN.",
+        show_default=False,
+    ),
+    root: Path = ROOT,
+    host: str = HOST,
+    wait: bool = WAIT,
+    timeout: float = TIMEOUT,
+) -> None:
+    """Start TENANT's data plane, pulling its configuration from the control plane; print its
+    status as JSON (with --wait, the default, once its /health answers).
+
+    The boot token, the cache key and the internal token come from BOTFLEET_BOOT_TOKEN,
+    BOTFLEET_CACHE_KEY and BOTFLEET_INTERNAL_TOKEN, or from files (--boot-token-file...: the
+    value, or a JSON object with a boot_token, cache_key or internal_token field; mode 0600).
+    Keep the cache key the same across starts. A start with the same settings leaves a running
+    data plane alone; changed ones (a new boot token) stop it and start it again.
+    """
+    from botfleet.ports.orchestration import DataPlaneSpec
+
+    _check_url(control_plane)
+    boot_token = read_secret(BOOT_TOKEN, boot_token_file, tenant)
+    cache_key = read_secret(CACHE_KEY, cache_key_file, tenant)
+    internal_token = read_secret(INTERNAL_TOKEN, internal_token_file, tenant)
+    spec = DataPlaneSpec(
+        tenant,
+        control_plane_url=control_plane,
+        boot_token=boot_token,
+        cache_key=cache_key,
+        internal_token=internal_token,
+        port=port,
+    )
+    fleet = _orchestrator(root, host)
+
+    async def go() -> dict[str, Any]:
+        status = await fleet.start(spec)
+        health = await _healthy(fleet, tenant, timeout) if wait else None
+        return _view(await fleet.status(tenant) if wait else status, health)
+
+    view = _run(go, (boot_token, cache_key, internal_token))
+    view |= {"root": str(fleet.root), "log": str(fleet.log_file(tenant))}
+    _echo_json(view)
+    _next_steps(tenant, view["url"], fleet.root, host)
+
+
+def _check_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise typer.BadParameter(
+            "give the control plane's URL, e.g. http://127.0.0.1:8001", param_hint="--control-plane"
+        )
+
+
+def _next_steps(tenant: str, url: str | None, root: Path, host: str) -> None:
+    host_option = "" if host == "127.0.0.1" else f" --host {host}"
+    lines = [
+        f"fleet root: {root}",
+        "next steps (once, or when they change):",
+        "  - store the internal token as the tenant's data_plane credentials: botfleet cp "
+        f"credentials set {tenant} data_plane --file dp.json (dp.json: "
+        '{"internal_token": "<its value>"})',
+        f"  - tell the control plane where it answers: botfleet cp tenants update {tenant} "
+        f"--data-plane-url {url}",
+        f"  - keep it running: botfleet fleet watch --root {root}{host_option} "
+        "(or --once from cron or a systemd timer)",
+    ]
+    for line in lines:
+        typer.echo(line, err=True)
+
+
+@fleet_app.command("status")
+def status(
+    tenants: list[str] | None = typer.Argument(
+        None,
+        help="Tenant ids (default: every tenant started under --root).",
+        callback=_tenant_ids,
+        show_default=False,
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    root: Path = ROOT,
+    host: str = HOST,
+) -> None:
+    """Each data plane's state (running, starting, stopped, failed, unknown), pid, URL and
+    health. Exits 1 when a tenant named is unknown under --root."""
+    import asyncio
+
+    fleet = _orchestrator(root, host)
+    names = tenants or _tenants_in(fleet.root)
+
+    async def one(tenant: str) -> dict[str, Any]:
+        found = await fleet.status(tenant)
+        healthy = await fleet.health(tenant) if found.state == "running" else None
+        return _view(found, healthy)
+
+    async def every() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(one(tenant) for tenant in names)))
+
+    views = _run(every)
+    if as_json:
+        _echo_json(views)
+    elif views:
+        typer.echo(_table(views))
+    else:
+        typer.echo(f"no data planes in {fleet.root}")
+    unknown = [view["tenant"] for view in views if view["state"] == "unknown"]
+    if tenants and unknown:
+        raise _fail(
+            f"unknown in {fleet.root} (never started with this --root): {', '.join(unknown)}"
+        )
+
+
+def _table(views: list[dict[str, Any]]) -> str:
+    rows = [("TENANT", "STATE", "PID", "URL", "HEALTH", "DETAIL")]
+    for view in views:
+        health = {True: "ok", False: "no", None: "-"}[view.get("healthy")]
+        detail = (view["detail"].splitlines() or [""])[0].rstrip(":")
+        rows.append(
+            (
+                view["tenant"],
+                view["state"],
+                str(view["pid"] or "-"),
+                view["url"] or "-",
+                health,
+                _printable(detail),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def _printable(text: str) -> str:
+    # A log line quoted in a detail must not drive the terminal.
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+@fleet_app.command("stop")
+def stop(tenant: str = TENANT, root: Path = ROOT) -> None:
+    """Stop TENANT's data plane (SIGTERM, SIGKILL after 15 s); its data stays. `watch` leaves a
+    stopped data plane alone."""
+    fleet = _orchestrator(root)
+
+    async def go() -> DataPlaneStatus | None:
+        return None if await _unknown(fleet, tenant) else await fleet.stop(tenant)
+
+    stopped = _run(go)
+    if stopped is None:
+        raise _unknown_error(fleet, tenant)
+    _echo_json(_view(stopped))
+
+
+@fleet_app.command("restart")
+def restart(
+    tenant: str = TENANT,
+    root: Path = ROOT,
+    host: str = HOST,
+    wait: bool = WAIT,
+    timeout: float = TIMEOUT,
+) -> None:
+    """Stop TENANT's data plane and start it again with the settings of its last start (to
+    apply changed bindings). After a boot-token rotation use `start` with the new token."""
+    fleet = _orchestrator(root, host)
+
+    async def go() -> dict[str, Any] | None:
+        if await _unknown(fleet, tenant):
+            return None
+        restarted = await fleet.restart(tenant)
+        if not wait:
+            return _view(restarted)
+        health = await _healthy(fleet, tenant, timeout)
+        return _view(await fleet.status(tenant), health)
+
+    view = _run(go)
+    if view is None:
+        raise _unknown_error(fleet, tenant)
+    _echo_json(view)
+
+
+@fleet_app.command("delete")
+def delete(
+    tenant: str = TENANT,
+    purge: bool = typer.Option(
+        False, "--purge", help="Also remove its data (state, jobs, cached configuration) and log."
+    ),
+    yes: bool = typer.Option(False, "--yes", help="With --purge: do not ask."),
+    root: Path = ROOT,
+) -> None:
+    """Stop TENANT's data plane and forget it (its saved settings, with the boot token, go);
+    its data stays unless --purge. For a tenant deleted in the control plane."""
+    fleet = _orchestrator(root)
+    if _run(lambda: _unknown(fleet, tenant)):
+        raise _unknown_error(fleet, tenant)
+    if purge and not yes:
+        from botfleet.cli.commands.cp_contacts import confirm_on_stderr
+
+        confirm_on_stderr(
+            f"Delete the data plane of tenant {tenant!r} with its data "
+            f"({fleet.tenant_dir(tenant)}: conversations, scheduled jobs) and its log? This "
+            "cannot be undone"
+        )
+    _echo_json(_view(_run(lambda: fleet.delete(tenant, keep_data=not purge))))
+
+
+@fleet_app.command("watch")
+def watch(
+    every: float = typer.Option(
+        15.0, "--every", help="Seconds between checks.", callback=positive_seconds
+    ),
+    once: bool = typer.Option(False, "--once", help="Check once and exit (cron, systemd timer)."),
+    root: Path = ROOT,
+    host: str = HOST,
+) -> None:
+    """Restart the data planes that died (state `failed`: killed, out of memory, crashed), one
+    JSON line on stdout per restart, until Ctrl+C or SIGTERM.
+
+    Data planes stopped with `stop` are left alone. Tenants started later under --root are
+    watched from the next check. A restart runs the settings of the tenant's last start.
+
+    \b
+    Exit status:
+      0  stopped by Ctrl+C or SIGTERM; with --once, nothing failed to restart
+      1  with --once: a restart failed (its JSON line says why)
+      2  usage: no fleet at --root, a bad option
+    """
+    fleet = _orchestrator(root, host)
+    _tenants_in(fleet.root)  # a mistyped --root is an error, not a fleet that never fails
+    failures = _run(lambda: _watch(fleet, every, once))
+    if failures:
+        raise typer.Exit(FAILED)
+
+
+async def _watch(fleet: LocalOrchestrator, every: float, once: bool) -> int:
+    """Check, then every `every` seconds until a signal; the failed restarts of the last check."""
+    import asyncio
+    import signal
+
+    if once:
+        return await _restart_failed(fleet)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for number in signals:  # a restart under way finishes first
+        loop.add_signal_handler(number, stopping.set)
+    try:
+        while not stopping.is_set():
+            await _restart_failed(fleet)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=every)
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)
+    return 0
+
+
+async def _restart_failed(fleet: LocalOrchestrator) -> int:
+    from datetime import UTC, datetime
+
+    from botfleet.adapters.orchestration import OrchestrationError
+
+    failures = 0
+    for tenant in _tenants_in(fleet.root):
+        found = await fleet.status(tenant)
+        if found.state != "failed":
+            continue
+        line: dict[str, Any] = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "tenant": tenant,
+            "reason": (found.detail.splitlines() or [""])[0].rstrip(":"),
+        }
+        try:
+            restarted = await fleet.restart(tenant)
+            line |= {"event": "data_plane_restarted", "pid": restarted.pid, "url": restarted.url}
+        except (OrchestrationError, OSError) as exc:
+            failures += 1
+            error = exc.detail if isinstance(exc, OrchestrationError) else _os_error(exc)
+            line |= {"event": "data_plane_restart_failed", "error": error}
+        typer.echo(json.dumps({"event": line.pop("event"), **line}))
+    return failures

@@ -1,0 +1,38 @@
+"""The local orchestrator refuses tenant ids naming its own folders, and does not take a process
+whose command line reads empty (right after `exec`, or exiting) for someone else's."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from botfleet.adapters.orchestration import _processes
+from botfleet.adapters.orchestration.errors import OrchestrationError
+from botfleet.adapters.orchestration.local import LocalOrchestrator
+
+
+@pytest.mark.parametrize("tenant", ["run", "logs"])
+def test_a_tenant_cannot_take_the_fleets_own_folders(tmp_path: Path, tenant: str) -> None:
+    fleet = LocalOrchestrator(tmp_path)
+    with pytest.raises(OrchestrationError) as refused:
+        fleet.tenant_dir(tenant)
+    assert "fleet's own folders" in str(refused.value)
+    assert fleet.tenant_dir("acme") == tmp_path / "acme"
+
+
+def test_an_empty_command_line_is_not_another_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = _processes._proc_entry
+
+    def entry(pid: int, name: str) -> bytes | None:
+        return b"" if name == "cmdline" else real(pid, name)
+
+    monkeypatch.setattr(_processes, "_proc_entry", entry)
+    assert _processes.is_alive(os.getpid())
+    monkeypatch.setattr(
+        _processes,
+        "_proc_entry",
+        lambda pid, name: b"/usr/bin/vim\0" if name == "cmdline" else None,
+    )
+    assert not _processes.is_alive(os.getpid())
