@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import assert_never
+from typing import Any, assert_never
 
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Text
@@ -31,7 +31,7 @@ from botfleet.flows.events import (
     TaskFired,
 )
 from botfleet.flows.matching import as_option_choice, matches, suffix_of
-from botfleet.flows.state import ConversationState, new_state
+from botfleet.flows.state import ConversationState, Resume, new_state
 from botfleet.flows.turn import StepContext, StepResult, TenantInfo, TurnBuilder
 
 _Candidate = tuple[str, schema.Transition]
@@ -228,18 +228,7 @@ def _on_connector(
         )
         return turn.result()
     if isinstance(event, ConnectorReplied):
-        if action.result_key:
-            turn.set_data({action.result_key: event.result})
-        run_program(
-            turn,
-            resume.kind,
-            resume.name,
-            resume.index,
-            origin=resume.origin,
-            chain=resume.chain,
-            turn_id=resume.turn_id,
-        )
-        return turn.result()
+        return _go_on(turn, resume, action.result_key, event.result)
     base = f"tasks.{resume.name}" if resume.kind == "task" else f"states.{resume.name}.on_enter"
     where = f"{base}[{resume.index - 1}]"
     turn.diagnose(
@@ -255,22 +244,26 @@ def _on_connector(
             said = turn.renderer().text(route.text, f"{where}.on_error.text").strip()
             if said:
                 turn.say(Text(said))
-        if action.result_key:
-            # The kind only (`unavailable`, `timeout`...): the detail names hosts and statuses,
-            # which a template could send on to the contact.
-            failure = {"failed": True, "error": event.error_kind}
-            turn.set_data({action.result_key: failure})
-        run_program(
-            turn,
-            resume.kind,
-            resume.name,
-            resume.index,
-            origin=resume.origin,
-            chain=resume.chain,
-            turn_id=resume.turn_id,
-        )
-        return turn.result()
+        # The kind only (`unavailable`, `timeout`...): the detail names hosts and statuses,
+        # which a template could send on to the contact.
+        return _go_on(turn, resume, action.result_key, {"failed": True, "error": event.error_kind})
     _route_error(turn, action, where, resume.origin, resume.kind, resume.chain, resume.turn_id)
+    return turn.result()
+
+
+def _go_on(turn: TurnBuilder, resume: Resume, result_key: str | None, result: Any) -> StepResult:
+    """The program after a connector call: its result in `result_key`, then the next actions."""
+    if result_key:
+        turn.set_data({result_key: result})
+    run_program(
+        turn,
+        resume.kind,
+        resume.name,
+        resume.index,
+        origin=resume.origin,
+        chain=resume.chain,
+        turn_id=resume.turn_id,
+    )
     return turn.result()
 
 
