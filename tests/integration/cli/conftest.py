@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-
-from botfleet.cli.demo_stack import BackgroundServer
-from botfleet.control_plane.app import create_app
-from botfleet.control_plane.settings import ControlPlaneSettings
+from cp_server import control_plane_on_a_port
 
 ADMIN_KEY = "cli-test-admin-key-0123456789abcdef"
-FERNET_KEY = "oGdyiHTb0dTrMvp7ltlP6nrvKoBtJ3pjxVGW4Cl8C3s="
 
 
 @dataclass(frozen=True)
@@ -24,22 +19,5 @@ class RunningControlPlane:
 
 @pytest.fixture(scope="module")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningControlPlane]:
-    database = tmp_path_factory.mktemp("cp") / "cp.db"
-    settings = ControlPlaneSettings(
-        environment="test",
-        database_url=f"sqlite+aiosqlite:///{database}",
-        admin_api_key=ADMIN_KEY,
-        fernet_keys=FERNET_KEY,
-        log_level="WARNING",
-        log_json=False,
-        startup_db_attempts=1,
-    )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = BackgroundServer(create_app(settings), host="127.0.0.1", port=port)
-    server.start(timeout_s=30)
-    try:
-        yield RunningControlPlane(f"http://127.0.0.1:{port}")
-    finally:
-        server.stop()
+    with control_plane_on_a_port(tmp_path_factory.mktemp("cp"), ADMIN_KEY) as url:
+        yield RunningControlPlane(url)

@@ -6,7 +6,6 @@ a table in local time, or as JSON, asked for since a time or for the last hours.
 from __future__ import annotations
 
 import json
-import socket
 import stat
 import time
 from collections.abc import Iterator
@@ -17,17 +16,14 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
+from cp_server import control_plane_on_a_port
 from typer.testing import CliRunner, Result
 
-from botfleet.cli.demo_stack import BackgroundServer
 from botfleet.cli.main import app
-from botfleet.control_plane.app import create_app
 from botfleet.control_plane.client import ControlPlaneClient
 from botfleet.control_plane.models import TenantCreate
-from botfleet.control_plane.settings import ControlPlaneSettings
 
 ADMIN_KEY = "cli-contacts-admin-key-0123456789abcdef"
-FERNET_KEY = "oGdyiHTb0dTrMvp7ltlP6nrvKoBtJ3pjxVGW4Cl8C3s="
 TOKEN = "cli-contacts-internal-token-0123456789"
 #: Central European time with its summer offset, as a POSIX rule (no time zone files needed).
 MADRID = "CET-1CEST,M3.5.0,M10.5.0/3"
@@ -103,25 +99,9 @@ def erased(contact: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeDataPlane]]:
     """A control plane on a free port; acme reaches the fake data plane, bare has none."""
-    database = tmp_path_factory.mktemp("cp") / "cp.db"
-    settings = ControlPlaneSettings(
-        environment="test",
-        database_url=f"sqlite+aiosqlite:///{database}",
-        admin_api_key=ADMIN_KEY,
-        fernet_keys=FERNET_KEY,
-        log_level="WARNING",
-        log_json=False,
-        startup_db_attempts=1,
-    )
     data_plane = FakeDataPlane()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    cp = create_app(settings, data_plane_transport=httpx.MockTransport(data_plane))
-    server = BackgroundServer(cp, host="127.0.0.1", port=port)
-    server.start(timeout_s=30)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    folder = tmp_path_factory.mktemp("cp")
+    with control_plane_on_a_port(folder, ADMIN_KEY, httpx.MockTransport(data_plane)) as url:
         with ControlPlaneClient(url, ADMIN_KEY) as client:
             client.create_tenant(
                 TenantCreate(id="acme", name="Acme", data_plane_url="http://dp:8002")
@@ -129,8 +109,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeD
             client.set_credentials("acme", "data_plane", {"internal_token": TOKEN})
             client.create_tenant(TenantCreate(id="bare", name="Bare"))
         yield url, data_plane
-    finally:
-        server.stop()
 
 
 def cli(stack: tuple[str, FakeDataPlane], *args: str, code: int = 0, stdin: str = "") -> Result:

@@ -5,24 +5,20 @@ question reads as English (no ``'acme''s``)."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 import pytest
+from cp_server import control_plane_on_a_port
 from typer.testing import CliRunner, Result
 
-from botfleet.cli.demo_stack import BackgroundServer
 from botfleet.cli.main import app
-from botfleet.control_plane.app import create_app
 from botfleet.control_plane.client import ControlPlaneClient
 from botfleet.control_plane.models import TenantCreate
-from botfleet.control_plane.settings import ControlPlaneSettings
 
 ADMIN_KEY = "cli-erase-prompt-admin-key-0123456789"
-FERNET_KEY = "oGdyiHTb0dTrMvp7ltlP6nrvKoBtJ3pjxVGW4Cl8C3s="
 TOKEN = "cli-erase-prompt-internal-token-0123456789"
 QUESTION = (
     "Erase everything tenant 'pelu' keeps on its data plane about contact '34600111222'? This "
@@ -57,33 +53,15 @@ class FakeDataPlane:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeDataPlane]]:
-    database = tmp_path_factory.mktemp("cp") / "cp.db"
-    settings = ControlPlaneSettings(
-        environment="test",
-        database_url=f"sqlite+aiosqlite:///{database}",
-        admin_api_key=ADMIN_KEY,
-        fernet_keys=FERNET_KEY,
-        log_level="WARNING",
-        log_json=False,
-        startup_db_attempts=1,
-    )
     data_plane = FakeDataPlane()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    cp = create_app(settings, data_plane_transport=httpx.MockTransport(data_plane))
-    server = BackgroundServer(cp, host="127.0.0.1", port=port)
-    server.start(timeout_s=30)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    folder = tmp_path_factory.mktemp("cp")
+    with control_plane_on_a_port(folder, ADMIN_KEY, httpx.MockTransport(data_plane)) as url:
         with ControlPlaneClient(url, ADMIN_KEY) as client:
             client.create_tenant(
                 TenantCreate(id="pelu", name="Pelu", data_plane_url="http://dp:8002")
             )
             client.set_credentials("pelu", "data_plane", {"internal_token": TOKEN})
         yield url, data_plane
-    finally:
-        server.stop()
 
 
 def erase(stack: tuple[str, FakeDataPlane], answer: str, *, code: int) -> Result:

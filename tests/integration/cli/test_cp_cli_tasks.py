@@ -7,24 +7,20 @@ with their filters."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cp_server import control_plane_on_a_port
 from typer.testing import CliRunner, Result
 
-from botfleet.cli.demo_stack import BackgroundServer
 from botfleet.cli.main import app
-from botfleet.control_plane.app import create_app
 from botfleet.control_plane.client import ControlPlaneClient
 from botfleet.control_plane.models import TenantCreate
-from botfleet.control_plane.settings import ControlPlaneSettings
 
 ADMIN_KEY = "cli-tasks-admin-key-0123456789abcdef"
-FERNET_KEY = "oGdyiHTb0dTrMvp7ltlP6nrvKoBtJ3pjxVGW4Cl8C3s="
 TOKEN = "cli-tasks-internal-token-0123456789"
 RUN_ID = "manual:{task}@20240506T090000Z"
 LISTED: dict[str, Any] = {
@@ -82,33 +78,15 @@ def ran(run: dict[str, Any], *, failed: bool = False) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeDataPlane]]:
     """A control plane on a free port; salon reaches the fake data plane."""
-    database = tmp_path_factory.mktemp("cp") / "cp.db"
-    settings = ControlPlaneSettings(
-        environment="test",
-        database_url=f"sqlite+aiosqlite:///{database}",
-        admin_api_key=ADMIN_KEY,
-        fernet_keys=FERNET_KEY,
-        log_level="WARNING",
-        log_json=False,
-        startup_db_attempts=1,
-    )
     data_plane = FakeDataPlane()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    cp = create_app(settings, data_plane_transport=httpx.MockTransport(data_plane))
-    server = BackgroundServer(cp, host="127.0.0.1", port=port)
-    server.start(timeout_s=30)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    folder = tmp_path_factory.mktemp("cp")
+    with control_plane_on_a_port(folder, ADMIN_KEY, httpx.MockTransport(data_plane)) as url:
         with ControlPlaneClient(url, ADMIN_KEY) as client:
             client.create_tenant(
                 TenantCreate(id="salon", name="Salon", data_plane_url="http://dp:8002")
             )
             client.set_credentials("salon", "data_plane", {"internal_token": TOKEN})
         yield url, data_plane
-    finally:
-        server.stop()
 
 
 def cli(stack: tuple[str, FakeDataPlane], *args: str, code: int = 0) -> Result:
