@@ -96,6 +96,17 @@ class WalCheckpointer:
         self.restarts_blocked = 0
         self._restart_pause = 0.0
         self._restart_after = 0.0
+        #: A person's data was deleted: the log, which holds its pages, is cut back at the next
+        #: idle moment whatever its length (`erased`).
+        self._trim_wanted = False
+
+    def erased(self) -> None:
+        """Rows holding a person's data were deleted (an erasure, forgotten conversations): the
+        log still holds the pages they were on, so it is cut back (a TRUNCATE checkpoint) once
+        the tenant has written nothing for `TRIM_WHEN_IDLE_S`, however short it is."""
+        self._trim_wanted = True
+        if self._idle_check is None and self._running is None and not self._closed:
+            self._idle_check_later()
 
     def changed(self, rows: int) -> None:
         """`rows` rows were written; starts a checkpoint when enough have been since the last."""
@@ -144,7 +155,7 @@ class WalCheckpointer:
             long_log = self.path.with_name(self.path.name + "-wal").stat().st_size > KEEP_LOG_BYTES
         except OSError:  # no log file: nothing to cut
             return
-        if long_log:
+        if long_log or self._trim_wanted:
             self._start(self._trim())
 
     def _idle_check_later(self) -> None:
@@ -160,14 +171,12 @@ class WalCheckpointer:
             self.gate.set()
 
     def _truncate(self) -> None:  # on a worker thread, while the gate is closed
-        assert self._conn is not None  # a checkpoint ran before: it opened the connection
         # Busy (a reader's snapshot): the file stays as it is until the next idle check.
-        if not self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()[0][0]:
+        if not self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()[0][0]:
             self.trims += 1
+            self._trim_wanted = False
 
-    def _checkpoint(self) -> bool:  # on a worker thread; one at a time (see `changed`)
-        """PASSIVE checkpoint; True when a RESTART should follow: the log is longer than
-        `restart_above` pages and the RESTARTs are not backing off."""
+    def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             # No busy handler: the loop's connection is held back at the gate during a
             # RESTART, so only another process can make it wait, and then it gives up at
@@ -175,8 +184,13 @@ class WalCheckpointer:
             self._conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=0, check_same_thread=False
             )
+        return self._conn
+
+    def _checkpoint(self) -> bool:  # on a worker thread; one at a time (see `changed`)
+        """PASSIVE checkpoint; True when a RESTART should follow: the log is longer than
+        `restart_above` pages and the RESTARTs are not backing off."""
         # (busy, pages in the log, pages copied): the log's length as the checkpoint began
-        frames = int(self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0][1])
+        frames = int(self._connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0][1])
         return frames > self.restart_above and time.monotonic() >= self._restart_after
 
     def _restart(self) -> None:  # on a worker thread, while the gate is closed

@@ -246,6 +246,8 @@ class SqliteStateStore:
         ) is not None:
             after = last
             await asyncio.sleep(0)
+        if forgotten:
+            self._db.checkpointer.erased()  # the log still holds the states' pages
         return forgotten
 
     async def count(self) -> int:

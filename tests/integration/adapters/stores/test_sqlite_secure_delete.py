@@ -7,6 +7,8 @@ from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from botfleet.adapters.stores import SqliteTenantStore
 from botfleet.testing.stores import SAMPLE_TIME, sample_message, sample_state
 
@@ -47,3 +49,38 @@ def test_the_job_file_turns_it_on_too(tmp_path: Path) -> None:
 
     with closing(open_job_db(tmp_path / "state.jobs.db")) as conn:
         assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
+
+
+async def test_after_an_erasure_the_log_is_cut_back_once_idle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write-ahead log holds the erased rows' pages until cut back: an erasure asks for
+    that at the next idle moment, however short the log is."""
+    import asyncio
+
+    from botfleet.adapters.stores import _sqlite_checkpoint
+
+    monkeypatch.setattr(_sqlite_checkpoint, "TRIM_WHEN_IDLE_S", 0.05)
+    path = tmp_path / "state.db"
+    wal = tmp_path / "state.db-wal"
+    async with SqliteTenantStore.open(path) as store:
+        message = sample_message("m1", "ana", text=SECRET)
+        await store.journal.record(message, SAMPLE_TIME)
+        await store.commit_turn(
+            sample_state("ana", data={"note": SECRET}),
+            expected_version=0,
+            message_id="m1",
+            outputs=[{"type": "text", "text": SECRET}],
+            at=SAMPLE_TIME,
+        )
+        assert SECRET.encode() in wal.read_bytes()  # a short log: never cut back by length
+        await store.contacts.erase("ana")
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if wal.stat().st_size == 0:
+                break
+        assert wal.stat().st_size == 0
+        assert store.database.checkpointer.trims == 1
+        # Writing goes on as before.
+        await store.states.save(sample_state("bob"), expected_version=0)
+    assert SECRET.encode() not in path.read_bytes()
