@@ -36,3 +36,22 @@ def test_an_empty_command_line_is_not_another_program(monkeypatch: pytest.Monkey
         lambda pid, name: b"/usr/bin/vim\0" if name == "cmdline" else None,
     )
     assert not _processes.is_alive(os.getpid())
+
+
+async def test_a_restart_from_another_interface_is_refused_not_moved(tmp_path: Path) -> None:
+    import json
+
+    elsewhere = LocalOrchestrator(tmp_path, host="10.0.0.9")
+    record = {
+        "spec": {"tenant_id": "acme", "control_plane_url": "http://127.0.0.1:8001"},
+        "port": 18099,
+        "host": "10.0.0.9",
+    }
+    launch = elsewhere.tenant_dir("acme") / "launch.json"
+    launch.parent.mkdir(parents=True)
+    launch.write_text(json.dumps(record), encoding="utf-8")
+    here = LocalOrchestrator(tmp_path, host="127.0.0.1")
+    with pytest.raises(OrchestrationError) as refused:
+        await here.restart("acme")
+    assert "started on 10.0.0.9" in str(refused.value)
+    assert "--host 10.0.0.9" in str(refused.value)

@@ -175,8 +175,10 @@ class LocalOrchestrator:
     async def _start(self, spec: DataPlaneSpec) -> DataPlaneStatus:
         tenant_id = spec.tenant_id
         previous = self._read_launch(tenant_id)
+        if previous is not None and "host" not in previous:  # recorded before hosts were
+            previous = {**previous, "host": self.host}
         port = int(spec.port or (previous or {}).get("port") or free_port(self.host))
-        launch = _launch_record(spec, port)
+        launch = _launch_record(spec, port, self.host)
         await self._refuse_taken_port(tenant_id, port)
         status = await self.status(tenant_id)
         if status.state == "running":
@@ -211,6 +213,15 @@ class LocalOrchestrator:
         launch = self._read_launch(tenant_id)
         if launch is None:
             raise OrchestrationError(tenant_id, "never started here: nothing to restart")
+        host = launch.get("host", self.host)
+        if host != self.host:
+            # Restarted from here it would move to this orchestrator's interface.
+            raise OrchestrationError(
+                tenant_id,
+                f"it was started on {host}, and this orchestrator listens on {self.host}: "
+                f"restart it with the same host (botfleet fleet restart --host {host}), or "
+                "start it again to move it",
+            )
         port = int(launch["port"])
         await self._refuse_taken_port(tenant_id, port)
         if (await self.status(tenant_id)).state != "running":  # else it holds the port itself
@@ -427,12 +438,12 @@ class LocalOrchestrator:
         return "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
 
 
-def _launch_record(spec: DataPlaneSpec, port: int) -> dict[str, Any]:
+def _launch_record(spec: DataPlaneSpec, port: int, host: str) -> dict[str, Any]:
     fields = dataclasses.asdict(spec)
     fields["env"] = dict(spec.env)
     if spec.tenant_config_path:  # the process runs in its own folder
         fields["tenant_config_path"] = str(Path(spec.tenant_config_path).resolve())
-    return {"spec": fields, "port": port}
+    return {"spec": fields, "port": port, "host": host}
 
 
 def _write_private(path: Path, text: str) -> None:

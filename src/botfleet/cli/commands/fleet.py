@@ -53,8 +53,8 @@ HOST = typer.Option(
     "127.0.0.1",
     "--host",
     envvar="BOTFLEET_FLEET_HOST",
-    help="Interface the data planes listen on. Not saved with the tenant: give the same one to "
-    "start, restart and watch (or set BOTFLEET_FLEET_HOST).",
+    help="Interface the data planes listen on. Saved with the tenant at start: restart and "
+    "watch refuse another one (give the same, or set BOTFLEET_FLEET_HOST).",
 )
 WAIT = typer.Option(True, "--wait/--no-wait", help="Wait until its /health answers.")
 TIMEOUT = typer.Option(
