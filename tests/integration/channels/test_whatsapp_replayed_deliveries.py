@@ -1,6 +1,7 @@
 """A signed WhatsApp delivery sent again after the journal forgot its message ids is not
-answered again (its messages are older than Meta ever retries), while Meta's own late retries
-still are: through the real data plane app, by the route and by the fast path."""
+answered again (its messages are older than Meta ever retries), and an old status callback sent
+again is not counted or logged again, while Meta's own late retries still are: through the real
+data plane app, by the route and by the fast path."""
 
 from __future__ import annotations
 
@@ -127,8 +128,55 @@ async def test_only_the_old_messages_of_a_delivery_are_left_out(dp: DataPlane) -
     assert receipts == ["wamid.new"]
 
 
-async def test_statuses_of_any_age_are_still_counted(dp: DataPlane) -> None:
-    clock_of(dp).set(SENT_AT + timedelta(days=30))
-    response = await post(dp, fixture("whatsapp", "status_delivered"))
-    assert response.json()["statuses"] == 1
+#: The failed status fixture's own time (`timestamp`), and its recipient.
+STATUS_AT = datetime.fromtimestamp(1749416400, UTC)
+
+
+async def test_meta_s_last_retry_of_a_status_a_week_late_is_still_counted(dp: DataPlane) -> None:
+    clock_of(dp).set(STATUS_AT + timedelta(days=7, minutes=5))
+    response = await post(dp, fixture("whatsapp", "status_failed"))
+    assert response.json() == {"received": 0, "accepted": 0, "statuses": 1}
+    assert dp.metric("botfleet_whatsapp_statuses_total", status="failed") == 1
+    assert dp.metric("botfleet_whatsapp_errors_total", event="whatsapp_template_needed") == 1
+
+
+async def test_a_failed_status_replayed_after_meta_s_retries_is_not_counted_or_logged_again(
+    dp: DataPlane,
+) -> None:
+    clock_of(dp).set(STATUS_AT + timedelta(seconds=3))
+    await post(dp, fixture("whatsapp", "status_failed"))
+    assert dp.metric("botfleet_whatsapp_errors_total", event="whatsapp_template_needed") == 1
+
+    # Days on, a data plane started since (its memory of seen statuses is empty) gets the same
+    # signed bytes again: a failed status that would log and count "template needed" again.
+    async with channel_app(WHATSAPP_CHANNEL, graph_api()) as restarted:
+        clock = clock_of(restarted)
+        clock.set(STATUS_AT + timedelta(days=8))
+        with structlog.testing.capture_logs() as logs:
+            response = await post(restarted, fixture("whatsapp", "status_failed"))
+
+        assert response.status_code == 200  # acknowledged: nobody should retry it
+        assert response.json() == {"received": 0, "accepted": 0, "statuses": 1}
+        assert restarted.metric("botfleet_whatsapp_statuses_total", status="failed") == 0
+        event = "whatsapp_template_needed"
+        assert restarted.metric("botfleet_whatsapp_errors_total", event=event) == 0
+    warnings = [e for e in logs if e["log_level"] == "warning"]
+    assert [e["event"] for e in warnings] == ["whatsapp_stale_status_ignored"]
+    (line,) = warnings
+    assert line["status"] == "failed"
+    assert line["age_s"] == 8 * 86400
+    assert line["tenant"] == "salon"
+    assert CONTACT not in repr(line)
+
+
+async def test_only_the_old_statuses_of_a_delivery_are_left_out(dp: DataPlane) -> None:
+    payload = fixture("whatsapp", "status_delivered")
+    old = payload["entry"][0]["changes"][0]["value"]["statuses"][0]
+    new = {**old, "id": "wamid.new", "timestamp": str(int(old["timestamp"]) + 8 * 86400)}
+    payload["entry"][0]["changes"][0]["value"]["statuses"] = [old, new]
+    clock_of(dp).set(datetime.fromtimestamp(int(old["timestamp"]), UTC) + timedelta(days=8))
+
+    response = await post(dp, payload)
+
+    assert response.json() == {"received": 0, "accepted": 0, "statuses": 2}
     assert dp.metric("botfleet_whatsapp_statuses_total", status="delivered") == 1

@@ -43,6 +43,16 @@ def test_bad_settings_name_the_key_and_never_echo_secrets(change: dict[str, str]
     assert "has spaces" not in str(raised.value)
 
 
+def test_a_username_starting_with_a_digit_is_refused_saying_why() -> None:
+    # Telegram's rule the docs give: an owner who typed "1salon_bot" is told what is wrong.
+    with pytest.raises(ConfigError) as raised:
+        telegram_settings({**RAW, "bot_username": "1salon_bot"})
+    assert str(raised.value).endswith(
+        "channel.bot_username: telegram channel: not a Telegram username "
+        "(5-32 of A-Z, a-z, 0-9 and '_', starting with a letter)"
+    )
+
+
 def test_secrets_never_show_in_reprs() -> None:
     text = repr(telegram_settings(RAW))
     assert TOKEN not in text

@@ -1,5 +1,5 @@
-"""How old a WhatsApp message may be: older than Meta's retries is a replay and is left out,
-logged by id and age, never by content; the bound stays inside the journal's memory."""
+"""How old a WhatsApp message or status may be: older than Meta's retries is a replay and is
+left out, logged by id and age, never by content; the bound stays inside the journal's memory."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from botfleet.adapters.channels.whatsapp.freshness import (
     MAX_MESSAGE_AGE,
     META_RETRY_WINDOW,
     fresh_messages,
+    fresh_statuses,
 )
-from botfleet.adapters.channels.whatsapp.parse import parse_webhook
+from botfleet.adapters.channels.whatsapp.parse import StatusUpdate, parse_webhook
 from botfleet.contact_hash import hash_contact
 from botfleet.data_plane.runtime.housekeeping import DEFAULT_JOURNAL_RETENTION
 from botfleet.domain.messages import InboundMessage, MessageType
@@ -98,3 +99,35 @@ def test_a_message_without_a_time_of_its_own_is_fresh() -> None:
     }
     batch = parse_webhook(payload, phone_number_id="1", received_at=NOW)
     assert list(fresh_messages(batch.messages, NOW)) == list(batch.messages)
+
+
+def status(age: timedelta | None, message_id: str = "wamid.s") -> StatusUpdate:
+    at = None if age is None else NOW - age
+    return StatusUpdate(message_id=message_id, status="failed", recipient_id=CONTACT, timestamp=at)
+
+
+@pytest.mark.parametrize(
+    "age", [None, timedelta(0), timedelta(days=7), MAX_MESSAGE_AGE, -timedelta(minutes=5)]
+)
+def test_statuses_within_the_bound_or_without_a_time_are_kept(age: timedelta | None) -> None:
+    statuses = (status(age),)
+    with structlog.testing.capture_logs() as logs:
+        assert list(fresh_statuses(statuses, NOW)) == list(statuses)
+    assert logs == []
+
+
+def test_an_older_status_is_left_out_and_logged_by_id_and_age_with_its_recipient_hashed() -> None:
+    old = status(MAX_MESSAGE_AGE + timedelta(seconds=1), "wamid.old")
+    new = status(timedelta(hours=1))
+    with structlog.testing.capture_logs() as logs:
+        assert list(fresh_statuses((old, new), NOW, LogContacts("clinic"))) == [new]
+    (line,) = logs
+    assert line["event"] == "whatsapp_stale_status_ignored"
+    assert line["log_level"] == "warning"
+    assert line["message_id"] == "wamid.old"
+    assert line["status"] == "failed"
+    assert line["status_at"] == (NOW - MAX_MESSAGE_AGE - timedelta(seconds=1)).isoformat()
+    assert line["age_s"] == int(MAX_MESSAGE_AGE.total_seconds()) + 1
+    assert line["max_age_s"] == int(MAX_MESSAGE_AGE.total_seconds())
+    assert line["contact"] == hash_contact("clinic", CONTACT)
+    assert CONTACT not in repr(line)

@@ -86,7 +86,9 @@ class TelegramSettings(BaseModel):
             return None
         username = value.removeprefix("@")
         if not _USERNAME.fullmatch(username):
-            raise ValueError("not a Telegram username (5-32 of A-Z, a-z, 0-9 and '_')")
+            raise ValueError(
+                "not a Telegram username (5-32 of A-Z, a-z, 0-9 and '_', starting with a letter)"
+            )
         return username
 
     @field_validator("api_base_url")

@@ -2,9 +2,10 @@
 
 A delivery is answered 200 as soon as its messages are in the journal (`accept()`); the turns
 run afterwards, so a slow turn never makes Meta redeliver. Redeliveries carry the same `wamid`
-and the journal drops them; a message older than Meta ever redelivers is dropped before it
-(`freshness`). The signature is checked on the raw bytes before anything is parsed: an unsigned
-or wrongly signed request is refused (401/403) and nothing of it is processed.
+and the journal drops them; a message or a status callback older than Meta ever redelivers is
+dropped before it (`freshness`). The signature is checked on the raw bytes before anything is
+parsed: an unsigned or wrongly signed request is refused (401/403) and nothing of it is
+processed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from botfleet.adapters.channels.webhook_body import decode_json
-from botfleet.adapters.channels.whatsapp.freshness import fresh_messages
+from botfleet.adapters.channels.whatsapp.freshness import fresh_messages, fresh_statuses
 from botfleet.adapters.channels.whatsapp.metrics import log_graph_error, log_status
 from botfleet.adapters.channels.whatsapp.parse import WebhookBatch, parse_webhook
 from botfleet.adapters.channels.whatsapp.send import WhatsAppCloudSender
@@ -148,11 +149,13 @@ async def deliver(
     batch: WebhookBatch, runtime: WebhookRuntime, *, mark_read: bool, received_at: datetime
 ) -> int:
     """Journal and queue the batch's messages (read receipts after their turns), record its
-    statuses and errors; the number of messages new to the journal. Messages too old for Meta
-    to be redelivering them at `received_at` (`fresh_messages`) are logged and left out."""
+    statuses and errors; the number of messages new to the journal. Messages and statuses too
+    old for Meta to be redelivering them at `received_at` (`fresh_messages`,
+    `fresh_statuses`) are logged and left out."""
     sender = runtime.sender
     whatsapp = sender if isinstance(sender, WhatsAppCloudSender) else None
-    for status in batch.statuses:
+    contacts = whatsapp.contacts if whatsapp is not None else None
+    for status in fresh_statuses(batch.statuses, received_at, contacts):
         if whatsapp is not None:
             whatsapp.record_status(status)
         else:
@@ -164,7 +167,6 @@ async def deliver(
             log_graph_error(error.error, None, source="webhook")
     if batch.skipped:
         log.info("whatsapp_webhook_skipped", count=batch.skipped, reasons=list(batch.notes[:10]))
-    contacts = whatsapp.contacts if whatsapp is not None else None
     accepted = 0
     for position, message in enumerate(fresh_messages(batch.messages, received_at, contacts)):
         # Taken before the turn is queued: the receipt can tell a failure of the turn's reply
