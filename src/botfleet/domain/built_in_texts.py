@@ -4,6 +4,12 @@ A flow's own texts always win (`settings.error_text`, `settings.llm_fallback_tex
 `llm.fallback_text`); these fill in when it wrote none. They are chosen as the menu words are
 (`degrade.menu_texts`): the contact's language when the channel gives it (Telegram), else the
 tenant's `language`, else English. Only error paths and the LLM's refusals ask for them.
+
+Register: they land in conversations that businesses write, some in the familiar "you" (tú, tu,
+du) and some in the formal one (usted, vostè, vous, Sie, Lei, o senhor), so they take no side:
+no second person at all, neither pronoun nor imperative, but impersonal phrasing ("Se puede
+volver a intentar...", "Merci de réessayer...", "Bitte ... versuchen."). English "you" has no
+register and stays. `tests/unit/domain/test_platform_texts_register.py` guards it.
 """
 
 from __future__ import annotations
@@ -33,39 +39,44 @@ ENGLISH_TEXTS = BuiltInTexts(
 )
 
 #: By language (ISO 639-1 code), the languages of the built-in menu words; others get English.
-#: The forms of address match those words' (tú in es/it/ca, você in pt, vous in fr, Sie in de).
 BUILT_IN_TEXTS: Mapping[str, BuiltInTexts] = MappingProxyType(
     {
         "en": ENGLISH_TEXTS,
         "es": BuiltInTexts(
-            error="Lo sentimos, algo ha fallado por nuestra parte. Inténtalo de nuevo en un "
-            "momento.",
-            llm_fallback="Lo siento, no tengo esa información. Elige una opción del menú.",
+            error="Lo sentimos, algo ha fallado por nuestra parte. Se puede volver a intentar "
+            "en un momento.",
+            llm_fallback="Lo siento, no tengo esa información. Las opciones del menú siguen "
+            "disponibles.",
         ),
         "pt": BuiltInTexts(
-            error="Desculpe, ocorreu um erro do nosso lado. Tente novamente daqui a pouco.",
-            llm_fallback="Desculpe, não tenho essa informação. Escolha uma opção do menu.",
+            error="Lamentamos, ocorreu um erro do nosso lado. É possível tentar novamente "
+            "daqui a pouco.",
+            llm_fallback="Lamento, não tenho essa informação. As opções do menu continuam "
+            "disponíveis.",
         ),
         "fr": BuiltInTexts(
-            error="Désolé, un problème est survenu de notre côté. Veuillez réessayer dans un "
+            error="Désolé, un problème est survenu de notre côté. Merci de réessayer dans un "
             "instant.",
-            llm_fallback="Désolé, je n'ai pas cette information. Veuillez choisir une option du "
+            llm_fallback="Désolé, je n'ai pas cette information. Merci de choisir une option du "
             "menu.",
         ),
         "de": BuiltInTexts(
-            error="Entschuldigung, bei uns ist etwas schiefgelaufen. Bitte versuchen Sie es "
-            "gleich noch einmal.",
-            llm_fallback="Leider habe ich dazu keine Informationen. Bitte wählen Sie eine Option "
-            "aus dem Menü.",
+            error="Entschuldigung, bei uns ist etwas schiefgelaufen. Bitte gleich noch einmal "
+            "versuchen.",
+            llm_fallback="Leider habe ich dazu keine Informationen. Bitte eine Option aus dem "
+            "Menü wählen.",
         ),
         "it": BuiltInTexts(
-            error="Ci dispiace, qualcosa è andato storto da parte nostra. Riprova tra un momento.",
-            llm_fallback="Mi dispiace, non ho questa informazione. Scegli un'opzione dal menu.",
+            error="Ci dispiace, qualcosa è andato storto da parte nostra. È possibile riprovare "
+            "tra un momento.",
+            llm_fallback="Mi dispiace, non ho questa informazione. Le opzioni del menu restano "
+            "disponibili.",
         ),
         "ca": BuiltInTexts(
-            error="Ho sentim, alguna cosa ha fallat per part nostra. Torna-ho a provar d'aquí a "
-            "una estona.",
-            llm_fallback="Ho sento, no tinc aquesta informació. Tria una opció del menú.",
+            error="Ho sentim, alguna cosa ha fallat per part nostra. Es pot tornar a provar "
+            "d'aquí a una estona.",
+            llm_fallback="Ho sento, no tinc aquesta informació. Les opcions del menú continuen "
+            "disponibles.",
         ),
     }
 )

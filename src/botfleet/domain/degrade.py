@@ -75,12 +75,12 @@ ENGLISH = MenuTexts()
 BUILT_IN_MENU_TEXTS: Mapping[str, MenuTexts] = MappingProxyType(
     {
         "en": ENGLISH,
-        "es": MenuTexts("Opciones", "Responde con un número."),
-        "pt": MenuTexts("Opções", "Responda com um número."),
-        "fr": MenuTexts("Options", "Répondez par un numéro."),
+        "es": MenuTexts("Opciones", "Basta con responder con un número."),
+        "pt": MenuTexts("Opções", "Basta responder com um número."),
+        "fr": MenuTexts("Options", "Il suffit de répondre par un numéro."),
         "de": MenuTexts("Optionen", "Bitte mit einer Zahl antworten."),
-        "it": MenuTexts("Opzioni", "Rispondi con un numero."),
-        "ca": MenuTexts("Opcions", "Respon amb un número."),
+        "it": MenuTexts("Opzioni", "Basta rispondere con un numero."),
+        "ca": MenuTexts("Opcions", "Només cal respondre amb un número."),
     }
 )
 

@@ -118,7 +118,7 @@ def test_a_spanish_tenants_chat_speaks_spanish(
     page.goto(url)
     assert page.evaluate("document.documentElement.lang") == "es"
     box = page.get_by_role("textbox", name="Mensaje")
-    expect(box).to_have_attribute("placeholder", "Escribe un mensaje…")
+    expect(box).to_have_attribute("placeholder", "Escribir un mensaje…")
     expect(page.locator("button[type=submit]")).to_have_text("Enviar")
 
     bot.open.clear()
@@ -134,7 +134,8 @@ def test_a_spanish_tenants_chat_speaks_spanish(
     failed = page.locator(".msg.user.failed")
     expect(failed).to_contain_text("No entregado: sin conexión")
     expect(page.locator("#status")).to_have_text(
-        "No se ha podido conectar con el chat. Comprueba tu conexión e inténtalo de nuevo."
+        "No se ha podido conectar con el chat. Conviene comprobar la conexión y volver a "
+        "intentarlo."
     )
     retry = failed.get_by_role("button", name="Enviar de nuevo")
     expect(retry).to_have_attribute("title", "Enviar este mensaje de nuevo")
@@ -146,7 +147,7 @@ def test_a_spanish_tenants_chat_speaks_spanish(
     reset = page.locator("#reset")
     expect(reset).to_have_text("Reiniciar conversación")
     reset.click()
-    expect(reset).to_contain_text("Pulsa otra vez para empezar de nuevo")
+    expect(reset).to_contain_text("Pulsar otra vez para empezar de nuevo")
     reset.click()
     expect(page.locator(".msg")).to_have_count(0)
     expect(reset).to_have_text("Reiniciar conversación")
@@ -173,7 +174,7 @@ def test_the_widget_of_a_spanish_tenant_opens_a_spanish_chat(
     bubble.click()
     expect(page.get_by_role("button", name="Cerrar chat")).to_have_count(1)
     chat = page.frame_locator("iframe")
-    expect(chat.locator("#text")).to_have_attribute("placeholder", "Escribe un mensaje…")
+    expect(chat.locator("#text")).to_have_attribute("placeholder", "Escribir un mensaje…")
     chat.locator("#text").fill("hola")
     chat.locator("#text").press("Enter")
     expect(chat.locator(".msg.bot", has_text="Has dicho: hola")).to_have_count(1)

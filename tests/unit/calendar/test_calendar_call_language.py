@@ -194,7 +194,7 @@ async def test_a_move_answers_in_the_calls_language() -> None:
         contact_id="bea",
         language="es",
     )
-    assert not_hers["message"] == "No hemos encontrado esa cita a tu nombre."
+    assert not_hers["message"] == "No hemos encontrado esa cita."
 
 
 async def test_a_cancellation_answers_in_the_calls_language() -> None:
@@ -206,7 +206,7 @@ async def test_a_cancellation_answers_in_the_calls_language() -> None:
     assert not_hers == {
         "success": False,
         "reason": "not_found",
-        "message": "No hemos encontrado esa cita a tu nombre.",
+        "message": "No hemos encontrado esa cita.",
     }
     cancelled = await call(
         calendar, "cancel_appointment", event_id=booked["event_id"], contact_id="ana", language="es"

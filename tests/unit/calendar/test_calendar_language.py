@@ -47,22 +47,22 @@ BOOKED = {
 #: The refusal of a time something else holds.
 SLOT_TAKEN = {
     "en": "Sorry, that slot was just taken. Please choose another time.",
-    "es": "Lo sentimos, esa hora se acaba de ocupar. Elige otra, por favor.",
-    "pt": "Desculpe, esse horário acabou de ser ocupado. Escolha outro, por favor.",
-    "fr": "Désolé, ce créneau vient d'être pris. Veuillez choisir un autre horaire.",
-    "de": "Leider wurde dieser Termin gerade vergeben. Bitte wählen Sie eine andere Uhrzeit.",
-    "it": "Ci dispiace, quell'orario è appena stato preso. Scegline un altro.",
-    "ca": "Ho sentim, aquesta hora s'acaba d'ocupar. Tria'n una altra, si us plau.",
+    "es": "Lo sentimos, esa hora se acaba de ocupar. Hay que elegir otra.",
+    "pt": "Lamentamos, mas esse horário acabou de ser ocupado. É preciso escolher outro.",
+    "fr": "Désolé, ce créneau vient d'être pris. Merci de choisir un autre horaire.",
+    "de": "Leider wurde dieser Termin gerade vergeben. Bitte eine andere Uhrzeit wählen.",
+    "it": "Ci dispiace, quell'orario è appena stato preso. Bisogna sceglierne un altro.",
+    "ca": "Ho sentim, aquesta hora s'acaba d'ocupar. Cal triar-ne una altra.",
 }
 #: The refusal of a cancellation of an appointment the contact does not have.
 NOT_FOUND = {
     "en": "No such appointment was found for you.",
-    "es": "No hemos encontrado esa cita a tu nombre.",
-    "pt": "Não encontramos essa marcação em seu nome.",
-    "fr": "Nous n'avons pas trouvé ce rendez-vous à votre nom.",
-    "de": "Wir haben diesen Termin unter Ihrem Namen nicht gefunden.",
-    "it": "Non abbiamo trovato questo appuntamento a tuo nome.",
-    "ca": "No hem trobat aquesta cita al teu nom.",
+    "es": "No hemos encontrado esa cita.",
+    "pt": "Não encontramos essa marcação.",
+    "fr": "Nous n'avons pas trouvé ce rendez-vous.",
+    "de": "Wir haben diesen Termin nicht gefunden.",
+    "it": "Non abbiamo trovato questo appuntamento.",
+    "ca": "No hem trobat aquesta cita.",
 }
 #: WhatsApp's limit on a reply button's title, the shortest place a day title is shown.
 BUTTON_TITLE_MAX = 20

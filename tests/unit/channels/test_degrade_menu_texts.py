@@ -103,10 +103,10 @@ def test_buttons_sent_as_a_list_open_with_the_words_list_button() -> None:
 def test_numbered_text_ends_with_the_words_number_hint() -> None:
     (numbered,) = degrade([ELEVEN_ROWS], WHATSAPP_CAPABILITIES, SPANISH)
     assert isinstance(numbered, Text)
-    assert numbered.text.endswith("11. Fila 10\n\nResponde con un número.")
+    assert numbered.text.endswith("11. Fila 10\n\nBasta con responder con un número.")
     (from_buttons,) = degrade([FOUR_BUTTONS], NO_INTERACTIVE, menu_texts("fr"))
     assert isinstance(from_buttons, Text)
-    assert from_buttons.text.endswith("4. Opción 3\n\nRépondez par un numéro.")
+    assert from_buttons.text.endswith("4. Opción 3\n\nIl suffit de répondre par un numéro.")
 
 
 def test_an_empty_number_hint_adds_no_line() -> None:
@@ -213,7 +213,7 @@ async def words_sent(
 async def test_the_tenants_language_picks_the_built_in_words() -> None:
     assert await words_sent(tenant_language="es") == (
         "Opciones",
-        "Responde con un número.",
+        "Basta con responder con un número.",
         "Opciones",
     )
 
@@ -226,7 +226,7 @@ async def test_the_contacts_language_when_the_channel_tells_it_then_the_tenants_
     # A task's turn has no message, so no contact language: the tenant's words.
     assert await words_sent(tenant_language="es", contact_language="pt-BR") == (
         "Opções",
-        "Responda com um número.",
+        "Basta responder com um número.",
         "Opciones",
     )
 

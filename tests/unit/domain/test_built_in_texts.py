@@ -28,7 +28,9 @@ def test_each_language_has_its_own_words_not_english(language: str) -> None:
 def test_the_tenants_language_is_used_when_the_contact_has_none() -> None:
     spanish = built_in_texts("", "es")
     assert spanish.error.startswith("Lo sentimos")
-    assert spanish.llm_fallback == "Lo siento, no tengo esa información. Elige una opción del menú."
+    assert spanish.llm_fallback == (
+        "Lo siento, no tengo esa información. Las opciones del menú siguen disponibles."
+    )
 
 
 def test_the_contacts_language_wins_over_the_tenants() -> None:

@@ -66,7 +66,7 @@ def test_a_spanish_tenants_page_is_in_spanish() -> None:
     assert '<html lang="es">' in page
     assert '<button type="button" id="reset" class="reset">Reiniciar conversación</button>' in page
     assert '<label for="text" class="visually-hidden">Mensaje</label>' in page
-    assert 'placeholder="Escribe un mensaje…"' in page
+    assert 'placeholder="Escribir un mensaje…"' in page
     assert '<button type="submit">Enviar</button>' in page
     assert "Este chat necesita JavaScript." in page
     escaped = html.escape(TITLE, quote=True)
@@ -123,8 +123,8 @@ def test_the_script_is_one_file_for_every_language() -> None:
 @pytest.mark.parametrize(
     ("language", "lang", "placeholder"),
     [
-        ("pt-BR", "pt-BR", "Digite uma mensagem…"),
-        ("ca_ES", "ca-ES", "Escriu un missatge…"),
+        ("pt-BR", "pt-BR", "Escrever uma mensagem…"),
+        ("ca_ES", "ca-ES", "Escriure un missatge…"),
         (" DE ", "DE", "Nachricht eingeben…"),
         ("nl", "en", "Type a message…"),  # not built in: English, and said to be English
         ('es"><script>alert(1)</script>', "en", "Type a message…"),  # not a language tag
@@ -167,7 +167,7 @@ async def test_the_data_plane_serves_the_page_in_the_tenants_language() -> None:
         page = (await chat.http.get("/")).text
         widget = (await chat.http.get("/widget.js")).text
     assert '<html lang="fr">' in page
-    assert 'placeholder="Écrivez un message…"' in page
+    assert 'placeholder="Écrire un message…"' in page
     assert html.escape("Salon est en train d'écrire…") in page
     assert script_words(page)["send_again"] == "Renvoyer"
     assert '"close": "Fermer le chat"' in widget

@@ -1,9 +1,16 @@
 """The chat page's and the widget's own words (labels, states, errors), in the platform's languages.
 
 Chosen by the tenant's `language`, as the built-in menu words are (`degrade.BUILT_IN_MENU_TEXTS`,
-`built_in_texts.BUILT_IN_TEXTS`, same languages and forms of address): the page sends no
-visitor language, and the bot's own messages are in the tenant's language, so its frame is too.
-`{title}`, `{reason}`, `{status}` and `{seconds}` are filled in where the words are used.
+`built_in_texts.BUILT_IN_TEXTS`, same languages): the page sends no visitor language, and the
+bot's own messages are in the tenant's language, so its frame is too. `{title}`, `{reason}`,
+`{status}` and `{seconds}` are filled in where the words are used.
+
+Register: the page frames conversations that businesses write, some in the familiar "you" (tú,
+tu, du) and some in the formal one (usted, vostè, vous, Sie, Lei, o senhor), so its words take
+no side: buttons, placeholders and instructions use the infinitive ("Enviar", "Écrire un
+message…", "Premere di nuovo...", "Bitte ... prüfen"), sentences are impersonal, and no
+pronoun says "you". English "you" has no register and stays.
+`tests/unit/domain/test_platform_texts_register.py` guards it.
 """
 
 from __future__ import annotations
@@ -125,7 +132,7 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             reset="Reiniciar conversación",
             typing="{title} está escribiendo…",
             message_label="Mensaje",
-            placeholder="Escribe un mensaje…",
+            placeholder="Escribir un mensaje…",
             send="Enviar",
             needs_javascript="Este chat necesita JavaScript.",
             not_delivered="No entregado: {reason}",
@@ -134,19 +141,20 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             not_accepted="El mensaje no se ha aceptado: {reason}",
             timed_out="El chat no ha respondido a tiempo.",
             no_answer="sin respuesta",
-            unreachable="No se ha podido conectar con el chat. Comprueba tu conexión e "
-            "inténtalo de nuevo.",
+            unreachable="No se ha podido conectar con el chat. Conviene comprobar la conexión "
+            "y volver a intentarlo.",
             no_connection="sin conexión",
             http_error="error {status}",
             too_many="demasiados mensajes seguidos",
-            wait_and_send_again="Demasiados mensajes seguidos: espera {seconds} s y envíalo de "
-            "nuevo.",
+            wait_and_send_again="Demasiados mensajes seguidos: se podrá enviar de nuevo en "
+            "{seconds} s.",
             busy="el chat está ocupado",
-            try_again_soon="El chat está ocupado: inténtalo de nuevo en un momento.",
+            try_again_soon="El chat está ocupado: se puede volver a intentar en un momento.",
             too_long="el mensaje es demasiado largo",
-            write_shorter="El mensaje es demasiado largo: escribe uno más corto.",
+            write_shorter="El mensaje es demasiado largo: tiene que ser más corto.",
             sending_again_in="Aún no entregado ({reason}): se enviará de nuevo en {seconds} s…",
-            confirm_reset="Pulsa otra vez para empezar de nuevo (las reservas siguen en este chat)",
+            confirm_reset="Pulsar otra vez para empezar de nuevo (las reservas siguen en este "
+            "chat)",
             options="Opciones",
             open_chat="Abrir chat: {title}",
             close_chat="Cerrar chat",
@@ -156,7 +164,7 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             reset="Reiniciar conversa",
             typing="{title} está digitando…",
             message_label="Mensagem",
-            placeholder="Digite uma mensagem…",
+            placeholder="Escrever uma mensagem…",
             send="Enviar",
             needs_javascript="Este chat precisa de JavaScript.",
             not_delivered="Não entregue: {reason}",
@@ -165,18 +173,20 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             not_accepted="A mensagem não foi aceita: {reason}",
             timed_out="O chat não respondeu a tempo.",
             no_answer="sem resposta",
-            unreachable="Não foi possível conectar ao chat. Verifique sua conexão e tente "
-            "novamente.",
+            unreachable="Não foi possível conectar ao chat. Convém verificar a conexão e "
+            "tentar novamente.",
             no_connection="sem conexão",
             http_error="erro {status}",
             too_many="muitas mensagens seguidas",
-            wait_and_send_again="Muitas mensagens seguidas: aguarde {seconds} s e envie de novo.",
+            wait_and_send_again="Muitas mensagens seguidas: será possível enviar de novo em "
+            "{seconds} s.",
             busy="o chat está ocupado",
-            try_again_soon="O chat está ocupado: tente novamente em instantes.",
+            try_again_soon="O chat está ocupado: é possível tentar novamente em instantes.",
             too_long="a mensagem é longa demais",
-            write_shorter="A mensagem é longa demais: escreva uma mais curta.",
+            write_shorter="A mensagem é longa demais: deve ser mais curta.",
             sending_again_in="Ainda não entregue ({reason}): será enviada de novo em {seconds} s…",
-            confirm_reset="Pressione de novo para recomeçar (os agendamentos continuam neste chat)",
+            confirm_reset="Pressionar de novo para recomeçar (os agendamentos continuam neste "
+            "chat)",
             options="Opções",
             open_chat="Abrir chat: {title}",
             close_chat="Fechar chat",
@@ -186,7 +196,7 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             reset="Réinitialiser la conversation",
             typing="{title} est en train d'écrire…",
             message_label="Message",
-            placeholder="Écrivez un message…",
+            placeholder="Écrire un message…",
             send="Envoyer",
             needs_javascript="Ce chat nécessite JavaScript.",
             not_delivered=f"Non envoyé{_NBSP}: {{reason}}",
@@ -195,19 +205,20 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             not_accepted=f"Le message n'a pas été accepté{_NBSP}: {{reason}}",
             timed_out="Le chat n'a pas répondu à temps.",
             no_answer="pas de réponse",
-            unreachable="Impossible de joindre le chat. Vérifiez votre connexion et réessayez.",
+            unreachable="Impossible de joindre le chat. Merci de vérifier la connexion et de "
+            "réessayer.",
             no_connection="pas de connexion",
             http_error="erreur {status}",
             too_many="trop de messages à la suite",
-            wait_and_send_again=f"Trop de messages à la suite{_NBSP}: attendez {{seconds}} s et "
-            "renvoyez-le.",
+            wait_and_send_again=f"Trop de messages à la suite{_NBSP}: nouvel envoi possible "
+            "dans {seconds} s.",
             busy="le chat est occupé",
-            try_again_soon=f"Le chat est occupé{_NBSP}: réessayez dans un instant.",
+            try_again_soon=f"Le chat est occupé{_NBSP}: merci de réessayer dans un instant.",
             too_long="le message est trop long",
-            write_shorter=f"Le message est trop long{_NBSP}: écrivez-en un plus court.",
+            write_shorter=f"Le message est trop long{_NBSP}: merci de le raccourcir.",
             sending_again_in=f"Pas encore envoyé ({{reason}}){_NBSP}: nouvel envoi dans "
             "{seconds} s…",
-            confirm_reset="Appuyez à nouveau pour recommencer (les réservations restent liées "
+            confirm_reset="Appuyer à nouveau pour recommencer (les réservations restent liées "
             "à ce chat)",
             options="Options",
             open_chat=f"Ouvrir le chat{_NBSP}: {{title}}",
@@ -227,17 +238,17 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             not_accepted="Die Nachricht wurde nicht angenommen: {reason}",
             timed_out="Der Chat hat nicht rechtzeitig geantwortet.",
             no_answer="keine Antwort",
-            unreachable="Der Chat ist nicht erreichbar. Bitte prüfen Sie Ihre Verbindung und "
-            "versuchen Sie es erneut.",
+            unreachable="Der Chat ist nicht erreichbar. Bitte die Verbindung prüfen und es "
+            "erneut versuchen.",
             no_connection="keine Verbindung",
             http_error="Fehler {status}",
             too_many="zu viele Nachrichten auf einmal",
-            wait_and_send_again="Zu viele Nachrichten auf einmal: Bitte warten Sie {seconds} s "
-            "und senden Sie sie erneut.",
+            wait_and_send_again="Zu viele Nachrichten auf einmal: Bitte {seconds} s warten "
+            "und erneut senden.",
             busy="der Chat ist ausgelastet",
-            try_again_soon="Der Chat ist ausgelastet: Bitte versuchen Sie es gleich noch einmal.",
+            try_again_soon="Der Chat ist ausgelastet: Bitte gleich noch einmal versuchen.",
             too_long="die Nachricht ist zu lang",
-            write_shorter="Die Nachricht ist zu lang: Bitte schreiben Sie eine kürzere.",
+            write_shorter="Die Nachricht ist zu lang: Bitte eine kürzere schreiben.",
             sending_again_in="Noch nicht zugestellt ({reason}): wird in {seconds} s erneut "
             "gesendet…",
             confirm_reset="Zum Neustart erneut drücken (Buchungen bleiben bei diesem Chat)",
@@ -247,67 +258,69 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
         ),
         "it": PageWords(
             language="it",
-            reset="Ricomincia la conversazione",
+            reset="Ricominciare la conversazione",
             typing="{title} sta scrivendo…",
             message_label="Messaggio",
-            placeholder="Scrivi un messaggio…",
-            send="Invia",
+            placeholder="Scrivere un messaggio…",
+            send="Inviare",
             needs_javascript="Questa chat richiede JavaScript.",
             not_delivered="Non consegnato: {reason}",
-            send_again="Invia di nuovo",
-            send_again_hint="Invia di nuovo questo messaggio",
+            send_again="Inviare di nuovo",
+            send_again_hint="Inviare di nuovo questo messaggio",
             not_accepted="Il messaggio non è stato accettato: {reason}",
             timed_out="La chat non ha risposto in tempo.",
             no_answer="nessuna risposta",
-            unreachable="Impossibile raggiungere la chat. Controlla la connessione e riprova.",
+            unreachable="Impossibile raggiungere la chat. Conviene controllare la connessione "
+            "e riprovare.",
             no_connection="nessuna connessione",
             http_error="errore {status}",
             too_many="troppi messaggi di seguito",
-            wait_and_send_again="Troppi messaggi di seguito: attendi {seconds} s e invialo di "
-            "nuovo.",
+            wait_and_send_again="Troppi messaggi di seguito: sarà possibile inviarlo di nuovo "
+            "tra {seconds} s.",
             busy="la chat è occupata",
-            try_again_soon="La chat è occupata: riprova tra un momento.",
+            try_again_soon="La chat è occupata: è possibile riprovare tra un momento.",
             too_long="il messaggio è troppo lungo",
-            write_shorter="Il messaggio è troppo lungo: scrivine uno più breve.",
+            write_shorter="Il messaggio è troppo lungo: deve essere più breve.",
             sending_again_in="Non ancora consegnato ({reason}): verrà inviato di nuovo tra "
             "{seconds} s…",
-            confirm_reset="Premi di nuovo per ricominciare (le prenotazioni restano in questa "
+            confirm_reset="Premere di nuovo per ricominciare (le prenotazioni restano in questa "
             "chat)",
             options="Opzioni",
-            open_chat="Apri la chat: {title}",
-            close_chat="Chiudi la chat",
+            open_chat="Aprire la chat: {title}",
+            close_chat="Chiudere la chat",
         ),
         "ca": PageWords(
             language="ca",
-            reset="Reinicia la conversa",
+            reset="Reiniciar la conversa",
             typing="{title} està escrivint…",
             message_label="Missatge",
-            placeholder="Escriu un missatge…",
-            send="Envia",
+            placeholder="Escriure un missatge…",
+            send="Enviar",
             needs_javascript="Aquest xat necessita JavaScript.",
             not_delivered="No lliurat: {reason}",
-            send_again="Torna a enviar",
-            send_again_hint="Torna a enviar aquest missatge",
+            send_again="Tornar a enviar",
+            send_again_hint="Tornar a enviar aquest missatge",
             not_accepted="El missatge no s'ha acceptat: {reason}",
             timed_out="El xat no ha respost a temps.",
             no_answer="sense resposta",
-            unreachable="No s'ha pogut connectar amb el xat. Comprova la connexió i torna-ho a "
-            "provar.",
+            unreachable="No s'ha pogut connectar amb el xat. Convé comprovar la connexió i "
+            "tornar-ho a provar.",
             no_connection="sense connexió",
             http_error="error {status}",
             too_many="massa missatges seguits",
-            wait_and_send_again="Massa missatges seguits: espera {seconds} s i torna'l a enviar.",
+            wait_and_send_again="Massa missatges seguits: es podrà tornar a enviar d'aquí a "
+            "{seconds} s.",
             busy="el xat està ocupat",
-            try_again_soon="El xat està ocupat: torna-ho a provar d'aquí a un moment.",
+            try_again_soon="El xat està ocupat: es pot tornar a provar d'aquí a un moment.",
             too_long="el missatge és massa llarg",
-            write_shorter="El missatge és massa llarg: escriu-ne un de més curt.",
+            write_shorter="El missatge és massa llarg: ha de ser més curt.",
             sending_again_in="Encara no lliurat ({reason}): es tornarà a enviar d'aquí a "
             "{seconds} s…",
-            confirm_reset="Prem un altre cop per tornar a començar (les reserves es queden en "
+            confirm_reset="Prémer un altre cop per tornar a començar (les reserves es queden en "
             "aquest xat)",
             options="Opcions",
-            open_chat="Obre el xat: {title}",
-            close_chat="Tanca el xat",
+            open_chat="Obrir el xat: {title}",
+            close_chat="Tancar el xat",
         ),
     }
 )

@@ -4,8 +4,13 @@ Day titles (`"Mon 10 Mar"`, `"Lun 10 mar"`, `"Mo., 10. März"`), the day part of
 titles, and the `message` of its answers (refusals, "Booked: ..."). Ids, `reason`s and machine
 fields (`date`, `time`, `slot`) are the same in every language.
 
-The languages are the platform's (`domain.built_in_texts`): en, es, pt, fr, de, it, ca, with
-the same forms of address (tú in es/it/ca, você in pt, vous in fr, Sie in de).
+The languages are the platform's (`domain.built_in_texts`): en, es, pt, fr, de, it, ca.
+
+Register: these messages land in conversations that businesses write, some in the familiar
+"you" (tú, tu, du) and some in the formal one (usted, vostè, vous, Sie, Lei, o senhor), so they
+take no side: no second person at all, neither pronoun nor imperative, but impersonal phrasing
+("Hay que elegir otra.", "Merci de choisir...", "Bitte ... wählen."). English "you" has no
+register and stays. `tests/unit/domain/test_platform_texts_register.py` guards it.
 
 Hand-written tables, not Babel: Babel costs about 7 MB of RSS to import and 1.5 MB per locale
 loaded (measured), which a Spanish tenant's data plane (56 MB idle, 60 MB budget) cannot
@@ -104,11 +109,11 @@ _SPANISH = CalendarTexts(
     months=("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"),
     day_pattern="{weekday} {day} {month}",
     refusals={
-        Refusal.SLOT_TAKEN: "Lo sentimos, esa hora se acaba de ocupar. Elige otra, por favor.",
+        Refusal.SLOT_TAKEN: "Lo sentimos, esa hora se acaba de ocupar. Hay que elegir otra.",
         Refusal.SLOT_UNAVAILABLE: "Lo sentimos, esa hora no está disponible para reservar.",
-        Refusal.NOT_FOUND: "No hemos encontrado esa cita a tu nombre.",
+        Refusal.NOT_FOUND: "No hemos encontrado esa cita.",
         Refusal.CHANGED: "Esa cita se acaba de cambiar o cancelar en nuestra agenda, así que no "
-        "hemos hecho nada. Revisa tus citas, por favor.",
+        "hemos hecho nada. Conviene revisar las citas.",
     },
     booked="Reservada: {title}.",
     moved="Nueva hora: {title}.",
@@ -122,12 +127,12 @@ _PORTUGUESE = CalendarTexts(
     months=("jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"),
     day_pattern="{weekday} {day} {month}",
     refusals={
-        Refusal.SLOT_TAKEN: "Desculpe, esse horário acabou de ser ocupado. Escolha outro, por "
-        "favor.",
-        Refusal.SLOT_UNAVAILABLE: "Desculpe, esse horário não está disponível para marcação.",
-        Refusal.NOT_FOUND: "Não encontramos essa marcação em seu nome.",
+        Refusal.SLOT_TAKEN: "Lamentamos, mas esse horário acabou de ser ocupado. É preciso "
+        "escolher outro.",
+        Refusal.SLOT_UNAVAILABLE: "Lamentamos, mas esse horário não está disponível para marcação.",
+        Refusal.NOT_FOUND: "Não encontramos essa marcação.",
         Refusal.CHANGED: "Essa marcação acabou de ser alterada ou cancelada na nossa agenda, por "
-        "isso nada foi feito. Verifique as suas marcações, por favor.",
+        "isso nada foi feito. Convém verificar as marcações.",
     },
     booked="Marcado: {title}.",
     moved="Novo horário: {title}.",
@@ -154,12 +159,12 @@ _FRENCH = CalendarTexts(
     ),
     day_pattern="{weekday} {day} {month}",
     refusals={
-        Refusal.SLOT_TAKEN: "Désolé, ce créneau vient d'être pris. Veuillez choisir un autre "
+        Refusal.SLOT_TAKEN: "Désolé, ce créneau vient d'être pris. Merci de choisir un autre "
         "horaire.",
         Refusal.SLOT_UNAVAILABLE: "Désolé, cet horaire n'est pas disponible à la réservation.",
-        Refusal.NOT_FOUND: "Nous n'avons pas trouvé ce rendez-vous à votre nom.",
+        Refusal.NOT_FOUND: "Nous n'avons pas trouvé ce rendez-vous.",
         Refusal.CHANGED: "Ce rendez-vous vient d'être modifié ou annulé dans notre agenda, nous "
-        "n'avons donc rien fait. Veuillez vérifier vos rendez-vous.",
+        "n'avons donc rien fait. Merci de vérifier à nouveau les rendez-vous.",
     },
     # French puts a (no-break) space before a colon.
     booked="Réservé\u00a0: {title}.",
@@ -187,12 +192,12 @@ _GERMAN = CalendarTexts(
     ),
     day_pattern="{weekday}, {day}. {month}",
     refusals={
-        Refusal.SLOT_TAKEN: "Leider wurde dieser Termin gerade vergeben. Bitte wählen Sie eine "
-        "andere Uhrzeit.",
+        Refusal.SLOT_TAKEN: "Leider wurde dieser Termin gerade vergeben. Bitte eine andere "
+        "Uhrzeit wählen.",
         Refusal.SLOT_UNAVAILABLE: "Leider ist diese Uhrzeit nicht buchbar.",
-        Refusal.NOT_FOUND: "Wir haben diesen Termin unter Ihrem Namen nicht gefunden.",
+        Refusal.NOT_FOUND: "Wir haben diesen Termin nicht gefunden.",
         Refusal.CHANGED: "Dieser Termin wurde gerade in unserem Kalender geändert oder abgesagt, "
-        "daher haben wir nichts unternommen. Bitte prüfen Sie Ihre Termine.",
+        "daher haben wir nichts unternommen. Bitte die Termine noch einmal prüfen.",
     },
     booked="Gebucht: {title}.",
     moved="Verschoben auf: {title}.",
@@ -206,11 +211,12 @@ _ITALIAN = CalendarTexts(
     months=("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"),
     day_pattern="{weekday} {day} {month}",
     refusals={
-        Refusal.SLOT_TAKEN: "Ci dispiace, quell'orario è appena stato preso. Scegline un altro.",
+        Refusal.SLOT_TAKEN: "Ci dispiace, quell'orario è appena stato preso. Bisogna "
+        "sceglierne un altro.",
         Refusal.SLOT_UNAVAILABLE: "Ci dispiace, quell'orario non è prenotabile.",
-        Refusal.NOT_FOUND: "Non abbiamo trovato questo appuntamento a tuo nome.",
+        Refusal.NOT_FOUND: "Non abbiamo trovato questo appuntamento.",
         Refusal.CHANGED: "Questo appuntamento è appena stato modificato o annullato nella nostra "
-        "agenda, quindi non abbiamo fatto nulla. Controlla i tuoi appuntamenti.",
+        "agenda, quindi non abbiamo fatto nulla. Conviene controllare di nuovo gli appuntamenti.",
     },
     booked="Prenotato: {title}.",
     moved="Nuovo orario: {title}.",
@@ -239,12 +245,11 @@ _CATALAN = CalendarTexts(
     ),
     day_pattern="{weekday} {day} {month}",
     refusals={
-        Refusal.SLOT_TAKEN: "Ho sentim, aquesta hora s'acaba d'ocupar. Tria'n una altra, si us "
-        "plau.",
+        Refusal.SLOT_TAKEN: "Ho sentim, aquesta hora s'acaba d'ocupar. Cal triar-ne una altra.",
         Refusal.SLOT_UNAVAILABLE: "Ho sentim, aquesta hora no està disponible per reservar.",
-        Refusal.NOT_FOUND: "No hem trobat aquesta cita al teu nom.",
+        Refusal.NOT_FOUND: "No hem trobat aquesta cita.",
         Refusal.CHANGED: "Aquesta cita s'acaba de canviar o cancel·lar a la nostra agenda, així "
-        "que no hem fet res. Revisa les teves cites, si us plau.",
+        "que no hem fet res. Convé revisar les cites.",
     },
     booked="Reservada: {title}.",
     moved="Nova hora: {title}.",
