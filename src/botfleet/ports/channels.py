@@ -66,6 +66,9 @@ class TurnResult:
     message_id: str
     outputs: tuple[Output, ...]
     duplicate: bool = False
+    #: The outbox sequence number of each of `outputs`, in order (`TurnStore.commit_turn`'s
+    #: `seqs`); None when not known (a message journaled before the store kept them).
+    seqs: tuple[int, ...] | None = None
 
 
 class InboundHandler(Protocol):

@@ -40,6 +40,10 @@ class JournalEntry:
     received_at: datetime
     status: str  # "pending" | "done" | "failed"
     replies: tuple[dict[str, Any], ...] = ()
+    #: The outbox sequence number of each of `replies`, in order (`TurnStore.commit_turn`'s
+    #: `seqs`): a web chat retry answers with them. None when not known: replies given to
+    #: `MessageJournal.complete`, or a turn committed before the store kept them.
+    reply_seqs: tuple[int, ...] | None = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,7 @@ class TurnStore(Protocol):
         merged_ids: Sequence[str] = (),
         unrecorded: Sequence[ReceivedMessage] = (),
         task_run: str | None = None,
+        seqs: list[int] | None = None,
     ) -> ConversationState:
         """Save `state`, append `outputs` to its contact's outbox and complete the message.
 
@@ -138,6 +143,11 @@ class TurnStore(Protocol):
         id, `ports.scheduling.one_off_run_id`), stamped `at`; `TaskAlreadyRan` if a turn
         recorded it before (then nothing was written). A job can be stored again after its run
         (the turn that scheduled it replayed after a crash): its run then has the same id.
+        `seqs`: a list the store extends, once the turn is committed (never on a failure), with
+        the outbox sequence number of each output, in order: those `OutboxStore.since` shows
+        them under. The journal entry of `message_id` keeps them too (`JournalEntry.reply_seqs`),
+        so a retried message is answered with the same numbers. A turn committed together with
+        others (a group commit) gets its own rows' numbers.
         """
         ...
 

@@ -162,17 +162,25 @@ async def test_every_answer_of_a_conversation_is_as_documented(dp: DataPlane) ->
     # A retry of the first message: the first answer's replies, as documented too.
     again = await post(text="hi", message_id="m-1")
     assert again == answers[0]["replies"] and answers[-1]["duplicate"] is True
+    assert answers[-1]["seqs"] == answers[0]["seqs"]  # the journal kept them
     assert {r["type"] for a in answers for r in a["replies"]} == {"text", "buttons", "list"}
 
     stored = await dp.client.post("/inbound?wait=false", json={"contact_id": "web-2", "text": "x"})
     assert stored.status_code == 202
     doc.check(inbound, stored.json())
+    assert "seqs" not in stored.json()  # the 202 is as it was
 
     page = await dp.client.get("/messages", params={"contact_id": "web-1"})
     assert page.status_code == 200
     doc.check(doc.answer_ref("/messages", "get"), page.json())
     outputs = [m["output"] for m in page.json()["messages"]]
     assert outputs == [r for a in answers if not a["duplicate"] for r in a["replies"]]
+    # Each reply's `seq` is the one `GET /messages` shows that very reply under.
+    by_seq = {m["seq"]: m["output"] for m in page.json()["messages"]}
+    for answer in answers:
+        assert len(answer["seqs"]) == len(answer["replies"])
+        assert [by_seq[seq] for seq in answer["seqs"]] == answer["replies"]
+    assert sorted(by_seq) == [seq for a in answers if not a["duplicate"] for seq in a["seqs"]]
 
 
 async def test_the_document_refuses_what_a_front_end_never_gets(dp: DataPlane) -> None:
@@ -189,6 +197,9 @@ async def test_the_document_refuses_what_a_front_end_never_gets(dp: DataPlane) -
         return {"message_id": "m", "duplicate": False, "replies": list(replies)}
 
     assert reply.is_valid(answer(text, buttons, listed))
+    assert reply.is_valid({**answer(text, text), "seqs": [3, None]})
+    assert reply.is_valid({**answer(text), "seqs": None})  # a retry of an older answer
+    assert not reply.is_valid({**answer(text), "seqs": ["3"]})
     refused = [
         {"type": "image", "url": "https://example.com/a.png"},
         {"type": "template", "name": "reminder", "text": "Hi"},

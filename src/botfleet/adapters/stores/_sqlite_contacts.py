@@ -22,6 +22,7 @@ from botfleet.adapters.stores._sqlite_tables import (
     julian_day,
     log_unreadable,
     one_transaction,
+    reply_seqs_of,
     text_of,
 )
 from botfleet.ports.contact_records import ConversationSummary, ErasedRecords
@@ -29,7 +30,7 @@ from botfleet.ports.stores import JournalEntry
 
 _RECEIVED = (
     "SELECT seq, CAST(message AS BLOB), CAST(received_at AS BLOB), CAST(status AS BLOB), "
-    "CAST(replies AS BLOB) FROM journal WHERE contact_id = ? ORDER BY seq LIMIT ?"
+    "CAST(replies AS BLOB), reply_seqs FROM journal WHERE contact_id = ? ORDER BY seq LIMIT ?"
 )
 _PROCESSED = (
     "SELECT seq, message_id, received_us FROM journal WHERE contact_id = ? AND status != 'pending'"
@@ -60,14 +61,16 @@ class SqliteContactRecords:
             "read a contact's journal entries", _RECEIVED, (contact_id, limit)
         )
         entries: list[JournalEntry] = []
-        for seq, message, received_at, status, replies in rows:
+        for seq, message, received_at, status, replies, reply_seqs in rows:
             try:
+                shown = tuple(codec.loads(text_of(replies)))
                 entries.append(
                     JournalEntry(
                         message=codec.message_from_json(codec.loads(text_of(message))),
                         received_at=codec.datetime_from_json(text_of(received_at)),
                         status=text_of(status),
-                        replies=tuple(codec.loads(text_of(replies))),
+                        replies=shown,
+                        reply_seqs=reply_seqs_of(reply_seqs, shown),
                     )
                 )
             except Exception as exc:  # invalid JSON, UTF-8 or date: a corrupted row

@@ -79,6 +79,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 5: when the contact last wrote (ISO 8601), the start of a session timeout; NULL in rows
     # written before, which count from `updated_at` instead.
     ("ALTER TABLE conversation ADD COLUMN last_inbound_at TEXT",),
+    # 6: the outbox seqs of a done message's replies (JSON array, in order), so a retried web
+    # chat message is answered with the numbers `GET /messages` shows its replies under. NULL
+    # in rows written before (and in pending or failed ones): none known, or no replies.
+    ("ALTER TABLE journal ADD COLUMN reply_seqs TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -260,7 +260,7 @@ class SqliteStateStore:
 # only, and sqlite's own decoding error would quote it. A new message finds no row.
 _GET = (
     "SELECT CAST(message AS BLOB), CAST(received_at AS BLOB), CAST(status AS BLOB), "
-    "CAST(replies AS BLOB) FROM journal WHERE message_id = ?"
+    "CAST(replies AS BLOB), reply_seqs FROM journal WHERE message_id = ?"
 )
 # What an unreadable entry still tells (`SqliteMessageJournal.get`): columns only the database
 # writes, or plain ids.
@@ -379,7 +379,8 @@ class SqliteMessageJournal:
         text = codec.checked_dumps(list(replies), f"message {message_id!r}: replies")
         rows = await self._db.fetch(
             f"complete message {message_id!r}",
-            "UPDATE journal SET status = ?, replies = ? WHERE message_id = ? RETURNING seq",
+            "UPDATE journal SET status = ?, replies = ?, reply_seqs = NULL "
+            "WHERE message_id = ? RETURNING seq",
             (status, text, message_id),
         )
         if not rows:
@@ -397,7 +398,8 @@ class SqliteMessageJournal:
         if not rows:
             return None
         try:
-            return self._entry([text_of(value) for value in rows[0]])
+            *texts, reply_seqs = rows[0]
+            return self._entry([text_of(value) for value in texts], reply_seqs)
         except Exception as exc:  # invalid JSON, UTF-8 or date; an unknown message type
             return await self._unreadable(doing, message_id, exc)
 
@@ -458,17 +460,39 @@ class SqliteMessageJournal:
             (epoch_micros(older_than, "prune: older_than"),),
         )
 
-    def _entry(self, row: Sequence[Any]) -> JournalEntry:
+    def _entry(self, row: Sequence[Any], reply_seqs: str | None = None) -> JournalEntry:
+        """An entry from its text columns; `reply_seqs` as stored (NULL: none known)."""
         message, received_at, status, replies = row
         try:
+            shown = tuple(codec.loads(replies))
             return JournalEntry(
                 message=codec.message_from_json(codec.loads(message)),
                 received_at=codec.datetime_from_json(received_at),
                 status=status,
-                replies=tuple(codec.loads(replies)),
+                replies=shown,
+                reply_seqs=reply_seqs_of(reply_seqs, shown),
             )
         except ValueError as exc:  # invalid JSON or date (the codec reports its own errors)
             raise StoreError(f"{self._db.path}: unreadable journal entry: {exc}") from exc
+
+
+def reply_seqs_of(stored: Any, replies: tuple[Any, ...]) -> tuple[int, ...] | None:
+    """`JournalEntry.reply_seqs` from the column: NULL is none known, unless there are no
+    replies to number (a pending or failed entry). A value that does not number the replies
+    (a corrupted one) is not known either: the entry itself is still readable."""
+    if stored is None:
+        return None if replies else ()
+    try:
+        seqs = codec.loads(text_of(stored))
+    except ValueError:
+        return None
+    if (
+        not isinstance(seqs, list)
+        or len(seqs) != len(replies)
+        or not all(type(seq) is int for seq in seqs)
+    ):
+        return None
+    return tuple(seqs)
 
 
 #: Outbox rows one pruning statement looks at: a short statement on the event loop.

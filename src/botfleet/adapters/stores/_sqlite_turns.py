@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from botfleet.adapters.stores import codec
 from botfleet.adapters.stores._contract import epoch_micros, stored_state
@@ -35,12 +35,13 @@ _UNDELIVERED = (
     "FROM outbox WHERE delivered = 0 ORDER BY seq"
 )
 _COMPLETE_PENDING = (
-    "UPDATE journal SET status = 'done', replies = ? "
+    "UPDATE journal SET status = 'done', replies = ?, reply_seqs = ? "
     "WHERE message_id = ? AND status = 'pending' RETURNING seq"
 )
 _RECORD_DONE = (
     "INSERT INTO journal (message_id, contact_id, message, received_at, received_us, replies, "
-    "status) VALUES (?, ?, ?, ?, ?, ?, 'done') ON CONFLICT (message_id) DO NOTHING RETURNING seq"
+    "reply_seqs, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'done') "
+    "ON CONFLICT (message_id) DO NOTHING RETURNING seq"
 )
 
 # Runs of one-off tasks their turns recorded (`task_run`), so a job stored again after its run
@@ -98,6 +99,7 @@ class SqliteTurnStore:
         merged_ids: Sequence[str] = (),
         unrecorded: Sequence[ReceivedMessage] = (),
         task_run: str | None = None,
+        seqs: list[int] | None = None,
     ) -> ConversationState:
         new = stored_state(state, expected_version)
         row = codec.state_to_row(new)
@@ -121,9 +123,11 @@ class SqliteTurnStore:
             else (task_run, at_text, epoch_micros(at, f"{where}: at")),
             where=str(self._db.path),
         )
-        await self.group_commit.run(
+        written = await self.group_commit.run(
             f"commit the turn of {state.contact_id!r}", partial(_write, rows)
         )
+        if seqs is not None:
+            seqs.extend(written)
         # What `load` would now return (tuples come back as lists): callers may cache it.
         return codec.state_reloaded(new, row)
 
@@ -181,17 +185,33 @@ class SqliteTurnStore:
         )
 
 
-def _write(rows: _TurnRows, conn: sqlite3.Connection) -> None:
-    """The turn's statements, inside the transaction `GroupCommit` began."""
+def _write(rows: _TurnRows, conn: sqlite3.Connection) -> list[int]:
+    """The turn's statements, inside the transaction `GroupCommit` began; returns the outbox
+    rows' seqs, which are this turn's own even when its group holds others."""
     if rows.task_run is not None:
         _record_task_run(rows.task_run, conn)
     _save_state(rows, conn)
-    if rows.outbox_rows:
-        conn.executemany(_INSERT_OUTBOX, rows.outbox_rows)
+    seqs = _append_outbox(rows.outbox_rows, conn)
     for merged_id in rows.merged_ids:
-        _complete(conn, merged_id, "[]", rows)
+        _complete(conn, merged_id, "[]", "[]", rows)
     if rows.message_id is not None:
-        _complete(conn, rows.message_id, rows.replies, rows)
+        seqs_text = "[" + ",".join(map(str, seqs)) + "]"
+        _complete(conn, rows.message_id, rows.replies, seqs_text, rows)
+    return seqs
+
+
+def _append_outbox(
+    outbox_rows: list[tuple[str, str, str, int]], conn: sqlite3.Connection
+) -> list[int]:
+    """Insert the rows one `execute` each, which leaves each row's seq in `lastrowid`:
+    `executemany` (what this did before) steps the statement as often but keeps no rowid, and
+    asking for them after would cost the turn another statement."""
+    cursor = conn.cursor()
+    seqs: list[int] = []
+    for row in outbox_rows:
+        cursor.execute(_INSERT_OUTBOX, row)
+        seqs.append(cast(int, cursor.lastrowid))  # an INSERT's: never None
+    return seqs
 
 
 def _record_task_run(row: tuple[str, str, int], conn: sqlite3.Connection) -> None:
@@ -215,13 +235,15 @@ def _save_state(rows: _TurnRows, conn: sqlite3.Connection) -> None:
         raise ConcurrentUpdate(rows.key, rows.expected_version, current[0][0] if current else None)
 
 
-def _complete(conn: sqlite3.Connection, message_id: str, replies: str, rows: _TurnRows) -> None:
+def _complete(
+    conn: sqlite3.Connection, message_id: str, replies: str, seqs: str, rows: _TurnRows
+) -> None:
     where = rows.where
     values = rows.unrecorded.get(message_id)
     if values is not None:
-        if conn.execute(_RECORD_DONE, (*values, replies)).fetchall():
+        if conn.execute(_RECORD_DONE, (*values, replies, seqs)).fetchall():
             return
-    elif conn.execute(_COMPLETE_PENDING, (replies, message_id)).fetchall():
+    elif conn.execute(_COMPLETE_PENDING, (replies, seqs, message_id)).fetchall():
         return
     found = conn.execute(
         "SELECT status FROM journal WHERE message_id = ?", (message_id,)

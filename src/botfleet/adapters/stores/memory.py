@@ -66,6 +66,7 @@ class _JournalRow:
     received_at: datetime
     status: str = "pending"
     replies: str = "[]"  # JSON text
+    reply_seqs: tuple[int, ...] | None = ()
 
     def entry(self) -> JournalEntry:
         return JournalEntry(
@@ -73,6 +74,7 @@ class _JournalRow:
             received_at=self.received_at,
             status=self.status,
             replies=tuple(codec.loads(self.replies)),
+            reply_seqs=self.reply_seqs,
         )
 
 
@@ -105,6 +107,7 @@ class InMemoryMessageJournal:
         if row is None:
             raise StoreError(f"journal has no message {message_id!r} to complete")
         row.replies = codec.checked_dumps(list(replies), f"message {message_id!r}: replies")
+        row.reply_seqs = None if replies else ()  # no outbox rows: none known
         row.status = status
 
     async def get(self, message_id: str) -> JournalEntry | None:
@@ -209,6 +212,7 @@ class InMemoryTenantStore:
         merged_ids: Sequence[str] = (),
         unrecorded: Sequence[ReceivedMessage] = (),
         task_run: str | None = None,
+        seqs: list[int] | None = None,
     ) -> ConversationState:
         """`TurnStore.commit_turn`: every check runs before the first write, and nothing awaits
         in between, so the turn is stored whole or not at all."""
@@ -240,21 +244,34 @@ class InMemoryTenantStore:
             if message_key in completed:
                 self.journal._rows[message_key] = new_row
         self.states._rows[state.contact_id] = (new.version, state_text)
-        for text in texts:
-            seq = len(self.outbox._rows) + 1
-            self.outbox._rows.append((seq, state.contact_id, at_text, text))
-            if undelivered:
-                self._undelivered[seq] = state.contact_id
+        written = self._append(state.contact_id, at_text, texts, undelivered)
         for merged_entry in merged:
             merged_entry.replies = "[]"
+            merged_entry.reply_seqs = ()
             merged_entry.status = "done"
         if entry is not None:
             entry.replies = "[" + ",".join(texts) + "]"
+            entry.reply_seqs = tuple(written)
             entry.status = "done"
         if task_run is not None:
             self._task_runs[task_run] = ran_us
+        if seqs is not None:
+            seqs.extend(written)
         # What `load` would now return (tuples come back as lists): callers may cache it.
         return codec.state_from_json(codec.loads(state_text))
+
+    def _append(
+        self, contact_id: str, at_text: str, texts: Sequence[str], undelivered: bool
+    ) -> list[int]:
+        """A turn's outbox rows; their seqs."""
+        written: list[int] = []
+        for text in texts:
+            seq = len(self.outbox._rows) + 1
+            self.outbox._rows.append((seq, contact_id, at_text, text))
+            written.append(seq)
+            if undelivered:
+                self._undelivered[seq] = contact_id
+        return written
 
     async def task_ran(self, run_id: str) -> bool:
         """`TurnStore.task_ran`: a committed turn recorded this task run."""

@@ -105,6 +105,7 @@ class SqliteTenantStore:
         merged_ids: Sequence[str] = (),
         unrecorded: Sequence[ReceivedMessage] = (),
         task_run: str | None = None,
+        seqs: list[int] | None = None,
     ) -> ConversationState:
         """`TurnStore.commit_turn`: state, outbox rows and journal completion in one transaction."""
         return await self.turns.commit_turn(
@@ -117,6 +118,7 @@ class SqliteTenantStore:
             merged_ids=merged_ids,
             unrecorded=unrecorded,
             task_run=task_run,
+            seqs=seqs,
         )
 
     async def task_ran(self, run_id: str) -> bool:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from time import monotonic, perf_counter
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -93,6 +93,17 @@ MAX_MERGED_TEXTS = 20
 STORE_RETRY_PAUSES_S = (1.0, 60.0)
 
 
+class _Answer(NamedTuple):
+    """A turn's outputs as committed, and the outbox seq of each (None: the store gave none)."""
+
+    outputs: list[Output]
+    seqs: tuple[int, ...] | None
+
+
+#: What a text taken in by an earlier text's turn answers its own caller: nothing.
+_NO_ANSWER = _Answer([], ())
+
+
 @dataclass(eq=False, slots=True)
 class _MessageTurn:
     """A message's turn as the contact's sequencer runs it.
@@ -101,7 +112,7 @@ class _MessageTurn:
     it answers both in one commit and leaves here the outcome this one's caller gets.
     """
 
-    run: Callable[[_MessageTurn], Awaitable[list[Output]]]
+    run: Callable[[_MessageTurn], Awaitable[_Answer]]
     message: InboundMessage
     #: When it was received, as its journal entry says (or will: see `recorded`). The turn's
     #: `delay`s count from it, so the turn run again after a crash asks for the same due times.
@@ -110,9 +121,9 @@ class _MessageTurn:
     recorded: bool = True
     arrived: float = field(default_factory=monotonic)
     merged: bool = False
-    outcome: list[Output] | BaseException | None = None
+    outcome: _Answer | BaseException | None = None
 
-    def __call__(self) -> Awaitable[list[Output]]:
+    def __call__(self) -> Awaitable[_Answer]:
         return self.run(self)
 
 
@@ -183,8 +194,8 @@ class ConversationRuntime:
         if entry is not None or message.message_id in self._in_flight:
             self.metrics.duplicates.inc()
             return await self._duplicate(message, entry)
-        outputs = await self._submit(message, received_at, recorded=False)
-        return TurnResult(message.message_id, tuple(outputs))
+        answer: _Answer = await self._submit(message, received_at, recorded=False)
+        return TurnResult(message.message_id, tuple(answer.outputs), seqs=answer.seqs)
 
     async def accept(self, message: InboundMessage, *, admitted: bool = False) -> bool:
         """Journal the message and run its turn in the background; False for a duplicate.
@@ -334,9 +345,14 @@ class ConversationRuntime:
                     f"message {message.message_id!r} could not be stored; send it again",
                     cause="the turn of an earlier copy could not be committed",
                 )
-        return TurnResult(message.message_id, _replies_of(entry), duplicate=True)
+        return TurnResult(
+            message.message_id,
+            _replies_of(entry),
+            duplicate=True,
+            seqs=None if entry is None else entry.reply_seqs,
+        )
 
-    async def _turn(self, job: _MessageTurn) -> list[Output]:
+    async def _turn(self, job: _MessageTurn) -> _Answer:
         message = job.message
         if job.merged:  # an earlier text's turn answered this one too
             self._in_flight.pop(message.message_id, None)
@@ -344,7 +360,7 @@ class ConversationRuntime:
                 # The turn's own error, raised once more here: without the frames it collected
                 # in the turn that took this message in.
                 raise job.outcome.with_traceback(None)
-            return job.outcome or []
+            return job.outcome or _NO_ANSWER
         started = perf_counter()
         later: list[_MessageTurn] = []
         contact_log = ContactLog(log, self.ctx.tenant.id, message.contact_id)
@@ -364,7 +380,7 @@ class ConversationRuntime:
             failures = 0
             while True:
                 try:
-                    fitted, _ = await self._process(
+                    answer, _ = await self._process(
                         message.contact_id,
                         MessageReceived(turn_message),
                         answered_id,
@@ -400,11 +416,11 @@ class ConversationRuntime:
         self.metrics.turn_seconds.observe(perf_counter() - started)
         if later:
             # The answer belongs to the last text, as in the journal; the others get none.
-            later[-1].outcome = fitted
+            later[-1].outcome = answer
             self.metrics.merged.inc(len(later))
             contact_log.info("messages_merged", count=len(later) + 1, message_id=answered_id)
-            return []
-        return fitted
+            return _NO_ANSWER
+        return answer
 
     async def _quiet(self, job: _MessageTurn, seconds: float) -> list[_MessageTurn]:
         """`settings.debounce_ms`: wait until the contact's last text is `seconds` old (at most
@@ -555,10 +571,10 @@ class ConversationRuntime:
         unrecorded: Sequence[ReceivedMessage] = (),
         task_run: str | None = None,
         delay_from: datetime | None = None,
-    ) -> tuple[list[Output], SendOutcome | None]:
+    ) -> tuple[_Answer, SendOutcome | None]:
         """Step, commit state + outbox + journal (or the task's run) in one transaction, then
         send. `delay_from`: what the turn's `delay`s count from (`run_steps`). Returns the
-        outputs and what the send made of them (`_send`)."""
+        outputs with their outbox seqs, and what the send made of them (`_send`)."""
         flow = self.live.flow
         state = self.state_cache.get(contact_id)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
@@ -573,6 +589,7 @@ class ConversationRuntime:
                 fitted = list(degrade(outcome.outputs, self.sender.capabilities, texts))
                 # A stray cancellation of the commit (the group it waited for was cancelled)
                 # left nothing written: the turn runs again, as after a locked file.
+                seqs: list[int] = []  # filled by the commit: each output's outbox seq
                 with stray_cancellation_as_error("the store's commit", error=StoreUnavailable):
                     saved = await self.turns.commit_turn(
                         outcome.state,
@@ -584,6 +601,7 @@ class ConversationRuntime:
                         merged_ids=merged_ids,
                         unrecorded=unrecorded,
                         task_run=_recorded_run(task_run, outcome.scheduled_runs),
+                        seqs=seqs,
                     )
             except ConcurrentUpdate:
                 # Another writer (a second process on the file) moved the state: run again
@@ -601,7 +619,8 @@ class ConversationRuntime:
             self.state_cache.put(saved)
             break
         sends = await self._send(contact_id, fitted, contact_log) if fitted else NOTHING_SENT
-        return fitted, sends
+        # A store that numbers nothing (a test double of the port) leaves the seqs unknown.
+        return _Answer(fitted, tuple(seqs) if len(seqs) == len(fitted) else None), sends
 
     async def _load(self, flow: FlowSpec, contact_id: str) -> ConversationState:
         with stray_cancellation_as_error("the store's load", error=StoreUnavailable):

@@ -10,7 +10,9 @@ import pytest
 
 from botfleet.adapters.stores import SqliteTenantStore, _sqlite_schema
 from botfleet.adapters.stores._sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from botfleet.adapters.stores._sqlite_tables import journal_values
 from botfleet.domain.errors import StoreError
+from botfleet.ports.stores import ReceivedMessage
 from botfleet.testing.stores import sample_message, sample_state
 
 
@@ -67,6 +69,67 @@ async def test_a_state_stored_by_schema_3_loads_with_defaults(tmp_path: Path) ->
     assert loaded is not None
     assert (loaded.version, loaded.last_options_list, loaded.last_inbound_at) == (4, False, None)
     assert loaded.last_heard == loaded.updated_at  # the session timeout counts from it
+
+
+async def test_messages_journaled_by_schema_5_answer_without_seqs(tmp_path: Path) -> None:
+    """Schema 6 keeps the outbox seqs of a message's replies. An entry done before has none
+    (None: not known), a pending one gets its turn's, and the outbox rows it wrote keep theirs."""
+    path = tmp_path / "tenant.db"
+    write_old_file(path, 5)
+    done = '[{"type": "text", "text": "hi"}]'
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(
+            "INSERT INTO outbox (contact_id, at, output) VALUES ('contact-1', ?, ?)",
+            ("2024-05-06T09:30:00+00:00", '{"type": "text", "text": "hi"}'),
+        )
+        for message_id, status, replies in (("old", "done", done), ("quiet", "done", "[]")):
+            conn.execute(
+                "INSERT INTO journal (message_id, contact_id, message, received_at, "
+                "received_us, status, replies) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*journal_values(sample_message(message_id), sample_state().created_at),
+                 status, replies),
+            )  # fmt: skip
+    async with SqliteTenantStore.open(path) as store:
+        old, quiet = await store.journal.get("old"), await store.journal.get("quiet")
+        assert old is not None and old.replies == ({"type": "text", "text": "hi"},)
+        assert old.reply_seqs is None
+        assert quiet is not None and quiet.reply_seqs == ()  # no replies to number
+        assert await store.journal.record(sample_message("new"), sample_state().created_at)
+        seqs: list[int] = []
+        await store.commit_turn(
+            sample_state(),
+            expected_version=0,
+            message_id="new",
+            outputs=[{"type": "text", "text": "again"}],
+            at=sample_state().created_at,
+            seqs=seqs,
+        )
+        assert seqs == [2]  # after the row schema 5 wrote
+        new = await store.journal.get("new")
+        assert new is not None and new.reply_seqs == (2,)
+    assert user_version(path) == SCHEMA_VERSION == 6
+
+
+@pytest.mark.parametrize("stored", ["[1, 2]", '["1"]', "[1", "{}", "[true]"])
+async def test_reply_seqs_that_do_not_number_the_replies_are_not_known(
+    tmp_path: Path, stored: str
+) -> None:
+    """A corrupted value costs the entry its seqs, not the entry (a retry is still answered)."""
+    path = tmp_path / "tenant.db"
+    async with SqliteTenantStore.open(path) as store:
+        await store.commit_turn(
+            sample_state(),
+            expected_version=0,
+            message_id="m1",
+            outputs=[{"type": "text", "text": "hi"}],
+            at=sample_state().created_at,
+            unrecorded=[ReceivedMessage(sample_message("m1"), sample_state().created_at)],
+        )
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE journal SET reply_seqs = ? WHERE message_id = 'm1'", (stored,))
+    async with SqliteTenantStore.open(path) as store:
+        entry = await store.journal.get("m1")
+    assert entry is not None and entry.replies and entry.reply_seqs is None
 
 
 async def test_a_file_from_a_newer_release_is_refused_and_left_alone(tmp_path: Path) -> None:

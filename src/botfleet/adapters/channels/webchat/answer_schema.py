@@ -97,11 +97,20 @@ Reply = Annotated[TextReply | ButtonsReply | ListReply, Field(discriminator="typ
 
 class InboundReply(BaseModel):
     """What one inbound message produced; `duplicate` when its `message_id` was seen before
-    (then `replies` are the first answer's). `replies` is empty with `wait=false` (202)."""
+    (then `replies` and `seqs` are the first answer's). `replies` is empty with `wait=false`
+    (202), which has no `seqs`."""
 
     message_id: str
     duplicate: bool
     replies: list[Reply]
+    seqs: list[int | None] | None = Field(
+        default=None,
+        description="The `seq` under which `GET /messages` shows each reply, in the order of "
+        "`replies` (as long): skip those when polling, they are shown already. An item is null "
+        "when no `seq` shows that reply as given here (the routes fit replies to other limits "
+        "than the channel stored them with); the whole field is null for a retry of a message "
+        "answered before the store kept them (an upgrade). Absent from `wait=false`'s 202.",
+    )
 
 
 class OutboxMessage(BaseModel):

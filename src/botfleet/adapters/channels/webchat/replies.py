@@ -7,6 +7,7 @@ validate and serialise the replies again, on every turn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from botfleet.adapters.channels.option_ids import sendable_ids
@@ -26,13 +27,40 @@ from botfleet.ports.channels import Capabilities, TurnResult
 
 
 def encode_reply(result: TurnResult, capabilities: Capabilities) -> bytes:
-    """The `POST /inbound` answer: an `InboundReply` as JSON, the replies fitted to the channel."""
+    """The `POST /inbound` answer: an `InboundReply` as JSON, the replies fitted to the channel,
+    with the `seq` `GET /messages` shows each under (`seqs`)."""
+    fitted: Sequence[Output] = degrade(result.outputs, capabilities)
+    seqs = result.seqs
+    if seqs is None or len(seqs) != len(result.outputs):
+        shown: list[int | None] | None = None
+    elif fitted == result.outputs:  # the runtime fitted them to these capabilities already
+        shown = list(seqs)
+    else:
+        fitted, shown = _refitted(result.outputs, seqs, capabilities)
     answer = {
         "message_id": result.message_id,
         "duplicate": result.duplicate,
-        "replies": [output_to_dict(by_position(o)) for o in degrade(result.outputs, capabilities)],
+        "replies": [output_to_dict(by_position(o)) for o in fitted],
+        "seqs": shown,
     }
     return json_bytes(answer)
+
+
+def _refitted(
+    outputs: Sequence[Output], seqs: Sequence[int], capabilities: Capabilities
+) -> tuple[list[Output], list[int | None]]:
+    """Outputs stored fitted to other capabilities than these (routes built with their own):
+    each fitted again, one by one. A reply keeps its stored output's seq only if it is that
+    output unchanged, for `GET /messages` shows the stored one under it; the replies made of
+    one fitted anew (split, or changed) get None, as no seq shows them."""
+    replies: list[Output] = []
+    shown: list[int | None] = []
+    for output, seq in zip(outputs, seqs, strict=True):
+        fitted = degrade((output,), capabilities)
+        same = fitted == (output,)
+        replies.extend(fitted)
+        shown.extend(seq if same else None for _ in fitted)
+    return replies, shown
 
 
 def fits_payload(option_id: str) -> bool:
