@@ -14,7 +14,9 @@ class IssueCollector:
 
     `texts` locates the lines of texts written over several lines of the file
     (`yaml_lines.LocatedDocument.texts`), for checks that can tell which of them a problem
-    is on (`line=`).
+    is on (`line=`). `continue_keys` maps the `result_key` of each `invoke_connector` with
+    `on_error: {continue: true}` to its path, for the template checks
+    (`_failed_reads.continue_result_keys`).
     """
 
     def __init__(
@@ -22,10 +24,12 @@ class IssueCollector:
         source: str,
         lines: Mapping[str, int] | None = None,
         texts: Mapping[str, TextLines] | None = None,
+        continue_keys: Mapping[str, str] | None = None,
     ) -> None:
         self.source = source
         self.lines: Mapping[str, int] = lines or {}
         self.texts: Mapping[str, TextLines] = texts or {}
+        self.continue_keys: Mapping[str, str] = continue_keys or {}
         self.issues: list[FlowIssue] = []
 
     def error(self, path: str, message: str, *, line: int | None = None) -> None:

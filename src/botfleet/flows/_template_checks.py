@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from botfleet.flows._failed_reads import describe, failed_reads
 from botfleet.flows._issues import IssueCollector, did_you_mean
 from botfleet.flows.render import (
     condition_syntax_error,
@@ -106,6 +107,9 @@ def _check_source(
             found = re.search(rf"(?<![\w.]){re.escape(name)}\b", source)
             line = texts.line_at(shift + found.start()) if found else None
         collector.error(path, _unknown_name(name), line=line)
+    keys = collector.continue_keys
+    for read in failed_reads(source, keys, expression=expression) if keys else ():
+        collector.warning(path, describe(read, keys[read.key]))
 
 
 def _unknown_name(name: str) -> str:

@@ -539,19 +539,28 @@ def undeclared_names(source: str, *, expression: bool = False) -> set[str]:
     itself (`{% set %}`, a loop's variable, a macro's argument) and that are not globals
     (`range`, `namespace`...): what it needs the turn's namespaces for. Empty when it does not
     parse."""
+    tree = parse_tree(source, expression=expression)
+    if tree is None:
+        return set()
+    if isinstance(tree, nodes.Expr):
+        tree = nodes.Template([nodes.Output([tree])], lineno=1)
+        tree.set_environment(_env)
+    tracker = _NameTracker(_env)
     try:
-        if expression:
-            node = _parse_expression(source)
-            tree = nodes.Template([nodes.Output([node])], lineno=1)
-            tree.set_environment(_env)
-        else:
-            tree = _env.parse(source)
-        tracker = _NameTracker(_env)
         with _nesting_refused():  # the walk over the tree recurses too
             tracker.visit(tree)
     except TemplateSyntaxError:
         return set()
     return set(tracker.undeclared_identifiers)
+
+
+def parse_tree(source: str, *, expression: bool = False) -> nodes.Node | None:
+    """Jinja's parse tree of a template (a `nodes.Template`), or of a condition with
+    `expression` (its `nodes.Expr`), for the static checks; None when it does not parse."""
+    try:
+        return _parse_expression(source) if expression else _env.parse(source)
+    except TemplateSyntaxError:
+        return None
 
 
 class _NameTracker(meta.TrackingCodeGenerator):

@@ -20,6 +20,7 @@ from botfleet.flows._content_checks import (
     check_task_name,
     check_transitions,
 )
+from botfleet.flows._failed_reads import continue_result_keys
 from botfleet.flows._issues import IssueCollector, did_you_mean, sort_issues
 from botfleet.flows._option_checks import check_option_id_lengths, check_unmatched_options
 from botfleet.flows._settings_checks import check_settings
@@ -79,7 +80,7 @@ def validate_spec(
             warnings check and name. None: the flow alone, checked against WhatsApp's, the
             strictest.
     """
-    collector = IssueCollector(source, lines, texts)
+    collector = IssueCollector(source, lines, texts, continue_result_keys(spec))
     edges = list(_edges(spec))
     _check_targets(spec, edges, collector)
     _check_reachability(spec, edges, collector)

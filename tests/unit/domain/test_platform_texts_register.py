@@ -41,7 +41,8 @@ SECOND_PERSON: dict[str, tuple[str, str]] = {
     ),
     "fr": (
         "tu te toi ton ta tes choisis réessaie vérifie écris attends appuie réponds",
-        "vous votre vos veuillez choisissez réessayez vérifiez écrivez attendez appuyez renvoyez répondez",
+        "vous votre vos veuillez choisissez réessayez vérifiez écrivez attendez appuyez renvoyez "
+        "répondez",
     ),
     "de": ("du dich dir dein deine deinen deinem deiner wähle prüfe versuche warte schreibe", ""),
     "it": (

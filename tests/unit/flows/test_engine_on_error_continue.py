@@ -22,10 +22,10 @@ tasks:
       result_key: appointments
       on_error: {continue: true}
     - action: send_text
-      when: "data.appointments.failed"
+      when: "data.appointments.failed is defined"
       text: "Reminder as booked ({{ data.appointments.error }})"
     - action: send_text
-      when: "not data.appointments.failed"
+      when: "data.appointments.failed is not defined"
       text: "Reminder with {{ data.appointments | length }} appointment(s)"
 states:
   START:

@@ -1,0 +1,244 @@
+"""A read of `data.<key>.failed`, `<key>` the `result_key` of a call with `on_error: {continue:
+true}`, where a successful answer (which has no `failed`) makes it a counted missing value: a
+validator warning naming the fix, `is defined`. Reads the renderer does not count are left alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from botfleet.domain.errors import FlowIssue
+from botfleet.flows._failed_reads import failed_reads
+from botfleet.flows.effects import Diagnostic
+from botfleet.flows.load import load_flow, load_flow_text
+from botfleet.flows.render import Renderer
+
+ROOT = Path(__file__).parents[3]
+MARK = "is missing after a successful answer"
+
+HEAD = """\
+id: t
+initial_state: SLOTS
+states:
+  SLOTS:
+    on_enter:
+      - action: invoke_connector
+        connector: calendar
+        operation: list_appointments
+        result_key: slots
+        on_error: {continue: true}
+"""
+TAIL = """\
+    fallback: SLOTS
+"""
+
+
+def flow_with(action: str, *, head: str = HEAD) -> str:
+    """`head`'s call followed by `action` (YAML for one more action, indented as a list item)."""
+    return head + action + TAIL
+
+
+def warned(text: str) -> list[tuple[int | None, str, str]]:
+    issues: tuple[FlowIssue, ...] = load_flow_text(text, "t.yaml").warnings
+    return [(i.line, i.path, i.message) for i in issues if MARK in i.message]
+
+
+def when(condition: str) -> str:
+    return f"      - action: send_text\n        when: {condition}\n        text: Hi\n"
+
+
+def test_a_bare_failed_in_a_when_names_its_line_path_and_fix() -> None:
+    assert warned(flow_with(when('"data.slots.failed"'))) == [
+        (
+            12,
+            "states.SLOTS.on_enter[1].when",
+            "data.slots.failed is missing after a successful answer (only a failure of "
+            "states.SLOTS.on_enter[0], with on_error: {continue: true}, stores failed): a "
+            "warning each turn, an error under strict templates; write 'data.slots.failed is "
+            "defined'",
+        )
+    ]
+
+
+def test_a_negated_read_is_told_to_write_is_not_defined() -> None:
+    [(_, _, message)] = warned(flow_with(when('"not data.slots.failed"')))
+    assert message.endswith("write 'data.slots.failed is not defined' for 'not data.slots.failed'")
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        '"data.slots.failed"',
+        "\"data['slots'].failed\"",
+        "\"data.slots['failed']\"",
+        '"data.slots.failed == true"',
+        '"data.other and data.slots.failed"',
+        '"data.slots.failed or data.other"',
+        '"(data.slots.failed | length) > 0"',
+        '"{{ data.slots.failed }}"',  # a condition wrapped in `{{ }}` runs as one
+    ],
+)
+def test_each_counted_form_in_a_condition_warns(condition: str) -> None:
+    [(_, path, _)] = warned(flow_with(when(condition)))
+    assert path == "states.SLOTS.on_enter[1].when"
+
+
+@pytest.mark.parametrize(
+    ("action", "path"),
+    [
+        (
+            '      - action: set_data\n        values: {down: "{{ data.slots.failed }}"}\n',
+            "states.SLOTS.on_enter[1].values.down",
+        ),
+        (
+            "      - action: send_text\n        text: \"Down: {{ 'x' ~ data.slots.failed }}\"\n",
+            "states.SLOTS.on_enter[1].text",
+        ),
+        (
+            "      - action: send_text\n        text: \"{{ data.slots.failed and 'down' }}\"\n",
+            "states.SLOTS.on_enter[1].text",
+        ),
+    ],
+)
+def test_a_printed_read_in_a_template_warns(action: str, path: str) -> None:
+    [(_, found, _)] = warned(flow_with(action))
+    assert found == path
+
+
+def test_transition_and_next_conditions_and_tasks_are_checked() -> None:
+    text = (
+        HEAD
+        + "    next:\n"
+        + '      - {condition: "data.slots.failed", target: DOWN}\n'
+        + "      - {target: DOWN}\n"
+        + "  DOWN:\n"
+        + "    transitions:\n"
+        + '      - {condition: "data.slots.failed", target: SLOTS}\n'
+        + "    fallback: DOWN\n"
+        + "tasks:\n"
+        + "  remind:\n"
+        + "    - action: send_text\n"
+        + '      when: "data.slots.failed"\n'
+        + "      text: Hi\n"
+    )
+    assert [path for _, path, _ in warned(text)] == [
+        "states.SLOTS.next[0].condition",
+        "states.DOWN.transitions[0].condition",
+        "tasks.remind[0].when",
+    ]
+
+
+def test_a_dotted_result_key_is_matched_however_it_is_read() -> None:
+    head = HEAD.replace("result_key: slots", "result_key: booking.slots")
+    text = flow_with(
+        when('"data.booking.slots.failed"') + when("\"data['booking.slots'].failed\""), head=head
+    )
+    assert [path for _, path, _ in warned(text)] == [
+        "states.SLOTS.on_enter[1].when",
+        "states.SLOTS.on_enter[2].when",
+    ]
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        '"data.slots.failed is defined"',
+        '"data.slots.failed is not defined"',
+        '"data.slots.failed is undefined"',
+        '"data.slots.failed | default(false)"',
+        '"not (data.slots.failed | default(false))"',
+        '"data.slots.failed is defined and data.slots.failed"',
+        '"data.slots.failed is undefined or not data.slots.failed"',
+        "\"data.slots.failed is defined and data.slots['failed'] == true\"",
+        '"data.slots.error is defined"',
+        '"data.slots | length > 0"',
+    ],
+)
+def test_a_guarded_read_in_a_condition_does_not_warn(condition: str) -> None:
+    assert warned(flow_with(when(condition))) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # In a template only printing a missing value counts: these test it quietly.
+        "\"{{ 'down' if data.slots.failed else 'up' }}\"",
+        '"{% if data.slots.failed %}down{% endif %}"',
+        '"{% if data.slots.failed is defined %}{{ data.slots.failed }}{% endif %}"',
+        "\"{{ data.slots.failed or 'up' }}\"",
+        "\"{{ data.slots.failed | default('up') }}\"",
+    ],
+)
+def test_a_quiet_read_in_a_template_does_not_warn(text: str) -> None:
+    assert warned(flow_with(f"      - action: send_text\n        text: {text}\n")) == []
+
+
+@pytest.mark.parametrize(
+    "route",
+    ["on_error: SLOTS", 'on_error: {text: "Down"}', "on_error: {continue: false}", ""],
+)
+def test_a_result_key_without_continue_does_not_warn(route: str) -> None:
+    head = HEAD.replace("on_error: {continue: true}", route)
+    assert warned(flow_with(when('"data.slots.failed"'), head=head)) == []
+
+
+def test_another_key_does_not_warn() -> None:
+    assert warned(flow_with(when('"data.other.failed"'))) == []
+
+
+# ---------------------------------------------------------------- agreement with the renderer
+
+AFTER_AN_ANSWER = {"data": {"slots": [{"start": "10:00"}], "other": True}}
+KEYS = {"slots": "states.SLOTS.on_enter[0]"}
+CONDITIONS = [
+    ("data.slots.failed", True),
+    ("not data.slots.failed", True),
+    ("data.slots.failed == true", True),
+    ("data.other and data.slots.failed", True),
+    ("('down' if data.slots.failed else 'up') == 'up'", True),
+    ("data.slots.failed is defined", False),
+    ("data.slots.failed | default(false)", False),
+    ("data.slots.failed is defined and data.slots.failed", False),
+]
+TEMPLATES = [
+    ("{{ data.slots.failed }}", True),
+    ("x {{ 'x' ~ data.slots.failed }}", True),
+    ("{{ data.slots.failed and 'down' }}", True),
+    ("{{ 'down' if data.slots.failed else 'up' }}", False),
+    ("{% if not data.slots.failed %}up{% endif %}", False),
+    ("{{ data.slots.failed or 'up' }}", False),
+]
+
+
+def counted_at_run_time(source: str, *, expression: bool) -> bool:
+    sink: list[Diagnostic] = []
+    renderer = Renderer(AFTER_AN_ANSWER, sink=sink)
+    if expression:
+        renderer.condition(source, "w")
+    else:
+        renderer.text(source, "w")
+        renderer.value(source, "w")
+    return any(d.detail == "missing value 'failed'" for d in sink)
+
+
+@pytest.mark.parametrize(("source", "counted"), CONDITIONS)
+def test_a_condition_warns_exactly_when_the_renderer_counts_it(source: str, counted: bool) -> None:
+    assert counted_at_run_time(source, expression=True) is counted
+    assert bool(failed_reads(source, KEYS, expression=True)) is counted
+
+
+@pytest.mark.parametrize(("source", "counted"), TEMPLATES)
+def test_a_template_warns_exactly_when_the_renderer_counts_it(source: str, counted: bool) -> None:
+    assert counted_at_run_time(source, expression=False) is counted
+    assert bool(failed_reads(source, KEYS, expression=False)) is counted
+
+
+def test_the_projects_own_flows_do_not_warn() -> None:
+    paths = sorted([*ROOT.glob("examples/*/*.yaml"), *ROOT.glob("flows/*.yaml")])
+    flows = [p for p in paths if "states" in (yaml.safe_load(p.read_text(encoding="utf-8")) or {})]
+    assert flows, "no flow found under examples/ and flows/"
+    for path in flows:
+        assert [i for i in load_flow(path).warnings if MARK in i.message] == [], path
