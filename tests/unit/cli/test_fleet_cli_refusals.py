@@ -163,10 +163,39 @@ def test_an_unknown_tenant_is_one_error_line(invoke: Invoke, tmp_path: Path, com
     assert not root.exists()  # asking created nothing
 
 
-def test_an_invalid_tenant_id_is_one_error_line(invoke: Invoke, tmp_path: Path) -> None:
-    result = invoke("fleet", "stop", "a/b", "--root", tmp_path)
-    assert result.exit_code == 1
-    assert result.stderr == "error: tenant 'a/b': not a valid tenant id for a folder name\n"
+@pytest.mark.parametrize("command", [["stop"], ["restart"], ["delete"], ["status", "acme"]])
+def test_an_invalid_tenant_id_is_a_usage_error(
+    invoke: Invoke, tmp_path: Path, command: list[str]
+) -> None:
+    # As a reserved name is (status 2), not a refusal of the orchestrator (1).
+    result = invoke("fleet", *command, "a/b", "--root", tmp_path)
+    assert result.exit_code == 2
+    assert "'a/b' is not a valid tenant id for a folder name" in one_line(result.stderr)
+
+
+def test_a_tenant_deleted_with_its_data_kept_is_not_called_never_started(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    data = tmp_path / "acme" / "data"
+    data.mkdir(parents=True)  # what `fleet delete acme` leaves
+    named = invoke("fleet", "status", "acme", "ghost", "--root", tmp_path)
+    assert named.exit_code == 1
+    assert named.stderr == (
+        f"error: unknown in {tmp_path} (never started with this --root): ghost; deleted from "
+        f"{tmp_path}, its data kept (start it to run it again): acme\n"
+    )
+    assert f"deleted here (its data stays in {data})" in named.stdout
+    stopped = invoke("fleet", "stop", "acme", "--root", tmp_path)
+    assert stopped.exit_code == 0
+    assert f'"detail": "deleted here (its data stays in {data}): nothing to stop"' in (
+        stopped.stdout
+    )
+    restarted = invoke("fleet", "restart", "acme", "--root", tmp_path)
+    assert restarted.exit_code == 1
+    assert restarted.stderr == (
+        f"error: tenant 'acme': deleted here (its data stays in {data}): nothing to restart "
+        "(start it instead)\n"
+    )
 
 
 def test_an_empty_fleet_and_unknown_tenants_in_status(invoke: Invoke, tmp_path: Path) -> None:

@@ -55,3 +55,29 @@ async def test_a_restart_from_another_interface_is_refused_not_moved(tmp_path: P
         await here.restart("acme")
     assert "started on 10.0.0.9" in str(refused.value)
     assert "--host 10.0.0.9" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("10.0.0.9", "http://10.0.0.9:18099"),
+        ("0.0.0.0", "http://127.0.0.1:18099"),
+        ("::1", "http://[::1]:18099"),
+        ("::", "http://[::1]:18099"),
+    ],
+)
+async def test_the_url_is_where_the_tenant_was_started(tmp_path: Path, host: str, url: str) -> None:
+    # `status` without --host (or with another one) used to show the tenant on this
+    # orchestrator's interface, and its health as `no`.
+    import json
+
+    record = {
+        "spec": {"tenant_id": "acme", "control_plane_url": "http://127.0.0.1:8001"},
+        "port": 18099,
+        "host": host,
+    }
+    here = LocalOrchestrator(tmp_path, host="127.0.0.1")
+    launch = here.tenant_dir("acme") / "launch.json"
+    launch.parent.mkdir(parents=True)
+    launch.write_text(json.dumps(record), encoding="utf-8")
+    assert (await here.status("acme")).url == url

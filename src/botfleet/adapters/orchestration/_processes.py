@@ -10,6 +10,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 #: Every data plane the local back end starts runs this module.
 COMMAND_MARK = "botfleet.cli.main"
@@ -90,25 +91,74 @@ def _cwd_of(pid: int) -> Path | None:
         return None
 
 
-async def terminate(pid: int, alive: Callable[[], bool], *, timeout_s: float) -> bool:
-    """SIGTERM the process group `pid` leads, SIGKILL after `timeout_s`. True if it had to kill.
+#: How `terminate` ended: the process exited on SIGTERM, on SIGKILL, or is still there.
+Outcome = Literal["stopped", "killed", "survived"]
 
-    `alive` tells whether it still runs (a child's ``Popen.poll``, which also reaps it).
+
+async def terminate(
+    pid: int, alive: Callable[[], bool], *, timeout_s: float, kill_wait_s: float
+) -> Outcome:
+    """SIGTERM the process `pid` and the group it leads, SIGKILL after `timeout_s`; return once
+    none of them runs, or `kill_wait_s` after the SIGKILL (``survived``: still there).
+
+    `alive` tells whether `pid` still runs (a child's ``Popen.poll``, which also reaps it). The
+    rest of its group is waited for too: a process it started may hold its port or files.
     """
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
+
+    def running() -> bool:
+        return alive() or bool(group_members(pid))
+
+    _signal(pid, signal.SIGTERM)
+    if await _until_ended(running, timeout_s):
+        return "stopped"
+    _signal(pid, signal.SIGKILL)
+    return "killed" if await _until_ended(running, kill_wait_s) else "survived"
+
+
+def _signal(pid: int, number: int) -> None:
+    # killpg alone misses a data plane that leads no group (one started by hand in the
+    # tenant's folder, found through /proc): its pid names no group, and nothing would stop it.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, number)
+        else:
+            os.kill(pid, number)
+
+
+async def _until_ended(running: Callable[[], bool], timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not alive():
+    while running():
+        if time.monotonic() >= deadline:
             return False
         await asyncio.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-    for _ in range(100):
-        if not alive():
-            break
-        await asyncio.sleep(0.02)
     return True
+
+
+def group_members(pgid: int) -> list[int]:
+    """The processes of group `pgid` that have not exited (zombies left out), from /proc; []
+    where there is no /proc."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    members = []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        stat = _proc_entry(int(entry), "stat")
+        if stat is None:
+            continue
+        # After the command's ")": state, ppid, pgrp, ...
+        fields = stat.rsplit(b")", 1)[-1].split()
+        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] not in (b"Z", b"X"):
+            members.append(int(entry))
+    return sorted(members)
+
+
+async def wait_port_free(host: str, port: int, timeout_s: float) -> bool:
+    """Wait until `port_is_free`, at most `timeout_s`; whether it is. The last thread of an
+    exited process may close its sockets a moment after /proc shows the process gone."""
+    return await _until_ended(lambda: not port_is_free(host, port), timeout_s)
 
 
 def tail(path: Path, lines: int = 20) -> str:

@@ -39,6 +39,7 @@ from botfleet.adapters.orchestration._processes import (
     running_in,
     tail,
     terminate,
+    wait_port_free,
 )
 from botfleet.adapters.orchestration.errors import OrchestrationError
 from botfleet.ports.orchestration import (
@@ -77,6 +78,20 @@ def data_plane_env(spec: DataPlaneSpec, *, port: int, data_dir: Path) -> dict[st
     return env
 
 
+def tenant_id_problem(tenant_id: str) -> str | None:
+    """Why `tenant_id` cannot name a tenant's folder here, or None."""
+    if not _TENANT_ID.match(tenant_id) or tenant_id in {".", ".."}:
+        return "not a valid tenant id for a folder name"
+    if tenant_id in RESERVED_FOLDERS:
+        # Its folder would be the orchestrator's own: deleting it would take every tenant's pid
+        # and lock files (or logs) with it.
+        return (
+            f"{tenant_id!r} names one of the fleet's own folders "
+            f"({', '.join(RESERVED_FOLDERS)}): give the tenant another id"
+        )
+    return None
+
+
 class LocalOrchestrator:
     """Implements `Orchestrator` with child processes on this machine.
 
@@ -84,10 +99,14 @@ class LocalOrchestrator:
         root: where tenants' folders, pid files and logs go (``var/fleet``).
         host: interface the data planes listen on.
         python: the interpreter that runs them (this one by default).
-        stop_timeout_s: grace period after SIGTERM before SIGKILL.
+        stop_timeout_s: grace period after SIGTERM before SIGKILL (a data plane finishes the
+            turns under way on SIGTERM).
+        release_timeout_s: how long a stop waits, after SIGKILL, for the process to be gone,
+            and then for its port to be free.
         health_timeout_s: timeout of each ``GET /health``.
         lock_timeout_s: how long a start, stop or restart waits for another process's one of
-            the same tenant (default: the grace period and 30 s, a stop and a start).
+            the same tenant (default: the grace period, twice the release timeout and 30 s: a stop
+            and a start).
 
     A start, stop or restart of one tenant waits for another one of the same tenant to finish
     (in this process and in others on the same root: a lock file), so two overlapping calls
@@ -101,6 +120,7 @@ class LocalOrchestrator:
         host: str = "127.0.0.1",
         python: str = sys.executable,
         stop_timeout_s: float = 15.0,
+        release_timeout_s: float = 5.0,
         health_timeout_s: float = 2.0,
         lock_timeout_s: float | None = None,
     ) -> None:
@@ -108,24 +128,20 @@ class LocalOrchestrator:
         self.host = host
         self.python = python
         self.stop_timeout_s = stop_timeout_s
+        self.release_timeout_s = release_timeout_s
         self.health_timeout_s = health_timeout_s
-        self.lock_timeout_s = stop_timeout_s + 30.0 if lock_timeout_s is None else lock_timeout_s
+        if lock_timeout_s is None:
+            lock_timeout_s = stop_timeout_s + 2 * release_timeout_s + 30.0
+        self.lock_timeout_s = lock_timeout_s
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     # ---------------------------------------------------------------- paths
 
     def tenant_dir(self, tenant_id: str) -> Path:
-        if not _TENANT_ID.match(tenant_id) or tenant_id in {".", ".."}:
-            raise OrchestrationError(tenant_id, "not a valid tenant id for a folder name")
-        if tenant_id in RESERVED_FOLDERS:
-            # Its folder would be the orchestrator's own: deleting it would take every
-            # tenant's pid and lock files (or logs) with it.
-            raise OrchestrationError(
-                tenant_id,
-                f"{tenant_id!r} names one of the fleet's own folders "
-                f"({', '.join(RESERVED_FOLDERS)}): give the tenant another id",
-            )
+        problem = tenant_id_problem(tenant_id)
+        if problem is not None:
+            raise OrchestrationError(tenant_id, problem)
         return self.root / tenant_id
 
     def data_dir(self, tenant_id: str) -> Path:
@@ -152,6 +168,15 @@ class LocalOrchestrator:
 
     async def restart(self, tenant_id: str) -> DataPlaneStatus:
         async with self._exclusive(tenant_id):
+            return await self._restart(tenant_id)
+
+    async def restart_failed(self, tenant_id: str) -> DataPlaneStatus | None:
+        """Restart the tenant's data plane if it is `failed` (it exited on its own); None when
+        it is not, checked under the tenant's lock: a watcher that saw it exit while a `stop`
+        was under way must not start again what the operator stopped."""
+        async with self._exclusive(tenant_id):
+            if (await self.status(tenant_id)).state != "failed":
+                return None
             return await self._restart(tenant_id)
 
     async def delete(self, tenant_id: str, *, keep_data: bool = True) -> DataPlaneStatus:
@@ -196,23 +221,52 @@ class LocalOrchestrator:
         return self._spawn(tenant_id, launch)
 
     async def _stop(self, tenant_id: str) -> DataPlaneStatus:
+        """Stop the tenant's data planes; return once they have exited and their port is free
+        (a start on it right after must not find it taken), or raise naming the survivor."""
         pids = self._running_pids(tenant_id)
-        if not pids and self._read_pid(tenant_id) is None and self._read_launch(tenant_id) is None:
-            detail = "never started here: nothing to stop"
+        launch = self._read_launch(tenant_id)
+        if not pids and self._read_pid(tenant_id) is None and launch is None:
+            detail = f"{self._forgotten(tenant_id)}: nothing to stop"
             return DataPlaneStatus(tenant_id, "unknown", self._url(tenant_id), None, detail)
         detail = "was not running"
         for pid in pids:
             alive = functools.partial(self._alive, pid, tenant_id)
-            killed = await terminate(pid, alive, timeout_s=self.stop_timeout_s)
-            detail = "killed after the grace period" if killed else "stopped"
+            outcome = await terminate(
+                pid, alive, timeout_s=self.stop_timeout_s, kill_wait_s=self.release_timeout_s
+            )
+            if outcome == "survived":  # its pid file stays: status goes on saying it runs
+                held = f"port {launch['port']}" if launch else "its port"
+                raise OrchestrationError(
+                    tenant_id,
+                    f"process {pid} still runs {self.stop_timeout_s:g} s after SIGTERM and "
+                    f"{self.release_timeout_s:g} s after SIGKILL (stuck in the kernel: ps -o "
+                    f"pid,stat,wchan -p {pid}), and holds {held} until it exits: stop again later",
+                )
+            detail = "killed after the grace period" if outcome == "killed" else "stopped"
             self._children.pop(pid, None)
         self.pid_file(tenant_id).unlink(missing_ok=True)
+        if pids and launch is not None:
+            host, port = str(launch.get("host", self.host)), int(launch["port"])
+            if not await wait_port_free(host, port, self.release_timeout_s):
+                detail += (
+                    f"; port {port} on {host} is still in use, by another program since the data "
+                    "plane exited"
+                )
         return DataPlaneStatus(tenant_id, "stopped", self._url(tenant_id), None, detail)
+
+    def _forgotten(self, tenant_id: str) -> str:
+        """Why the tenant has no launch record here: never started, or deleted with its data
+        kept (whose folder remains)."""
+        if self.data_dir(tenant_id).is_dir():
+            return f"deleted here (its data stays in {self.data_dir(tenant_id)})"
+        return "never started here"
 
     async def _restart(self, tenant_id: str) -> DataPlaneStatus:
         launch = self._read_launch(tenant_id)
         if launch is None:
-            raise OrchestrationError(tenant_id, "never started here: nothing to restart")
+            raise OrchestrationError(
+                tenant_id, f"{self._forgotten(tenant_id)}: nothing to restart (start it instead)"
+            )
         host = launch.get("host", self.host)
         if host != self.host:
             # Restarted from here it would move to this orchestrator's interface.
@@ -246,8 +300,11 @@ class LocalOrchestrator:
             )
             return DataPlaneStatus(tenant_id, "running", url, strays[0], detail)
         if pid is None:
-            known = self._read_launch(tenant_id) is not None
-            return DataPlaneStatus(tenant_id, "stopped" if known else "unknown", url)
+            if self._read_launch(tenant_id) is not None:
+                return DataPlaneStatus(tenant_id, "stopped", url)
+            forgotten = self._forgotten(tenant_id)
+            detail = "" if forgotten == "never started here" else forgotten
+            return DataPlaneStatus(tenant_id, "unknown", url, None, detail)
         log_tail = tail(self.log_file(tenant_id))
         detail = f"process {pid} exited; end of {self.log_file(tenant_id)}:\n{log_tail}"
         return DataPlaneStatus(tenant_id, "failed", url, None, detail)
@@ -432,10 +489,17 @@ class LocalOrchestrator:
         launch = self._read_launch(tenant_id)
         if launch is None:
             return None
-        return f"http://{self._connect_host()}:{launch['port']}"
+        # Where it was started, whatever this orchestrator's host: `status` of a fleet whose
+        # tenants listen on several interfaces shows each one's real URL and health.
+        return f"http://{self._connect_host(str(launch.get('host', self.host)))}:{launch['port']}"
 
-    def _connect_host(self) -> str:
-        return "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+    def _connect_host(self, host: str | None = None) -> str:
+        host = self.host if host is None else host
+        if host in ("0.0.0.0", ""):  # every interface: reached on the loopback one
+            return "127.0.0.1"
+        if host == "::":
+            return "[::1]"
+        return f"[{host}]" if ":" in host else host
 
 
 def _launch_record(spec: DataPlaneSpec, port: int, host: str) -> dict[str, Any]:

@@ -63,10 +63,17 @@ TIMEOUT = typer.Option(
 
 
 def _tenant_id(value: str) -> str:
+    from botfleet.adapters.orchestration.local import tenant_id_problem
+
     if value in RESERVED:
         raise typer.BadParameter(
             f"{value!r} is the name of one of the fleet's own folders ({', '.join(RESERVED)}): "
             "a tenant of that name would share it with every tenant's pid files or logs"
+        )
+    if tenant_id_problem(value) is not None:  # a usage error like the names above: status 2
+        raise typer.BadParameter(
+            f"{value!r} is not a valid tenant id for a folder name (letters, digits, '_', '.' "
+            "and '-', at most 63, not starting with '.' or '-')"
         )
     return value
 
@@ -327,11 +334,22 @@ def status(
         typer.echo(_table(views))
     else:
         typer.echo(f"no data planes in {fleet.root}")
-    unknown = [view["tenant"] for view in views if view["state"] == "unknown"]
+    unknown = [view for view in views if view["state"] == "unknown"]
     if tenants and unknown:
-        raise _fail(
-            f"unknown in {fleet.root} (never started with this --root): {', '.join(unknown)}"
-        )
+        # A tenant deleted with its data kept is no typo of the root: say which is which.
+        never = [view["tenant"] for view in unknown if not view["detail"]]
+        deleted = [view["tenant"] for view in unknown if view["detail"]]
+        parts = []
+        if never:
+            parts.append(
+                f"unknown in {fleet.root} (never started with this --root): {', '.join(never)}"
+            )
+        if deleted:
+            parts.append(
+                f"deleted from {fleet.root}, its data kept (start it to run it again): "
+                f"{', '.join(deleted)}"
+            )
+        raise _fail("; ".join(parts))
 
 
 def _table(views: list[dict[str, Any]]) -> str:
@@ -363,8 +381,9 @@ def _printable(text: str) -> str:
 
 @fleet_app.command("stop")
 def stop(tenant: str = TENANT, root: Path = ROOT) -> None:
-    """Stop TENANT's data plane (SIGTERM, SIGKILL after 15 s); its data stays. `watch` leaves a
-    stopped data plane alone."""
+    """Stop TENANT's data plane (SIGTERM: it finishes the turns under way; SIGKILL after 15 s);
+    its data stays. Returns once it has exited and its port is free, so another data plane may
+    start on that port at once. `watch` leaves a stopped data plane alone."""
     fleet = _orchestrator(root)
 
     async def go() -> DataPlaneStatus | None:
@@ -495,7 +514,9 @@ async def _restart_failed(fleet: LocalOrchestrator) -> int:
             "reason": (found.detail.splitlines() or [""])[0].rstrip(":"),
         }
         try:
-            restarted = await fleet.restart(tenant)
+            restarted = await fleet.restart_failed(tenant)
+            if restarted is None:  # stopped (or started) by someone else meanwhile
+                continue
             line |= {"event": "data_plane_restarted", "pid": restarted.pid, "url": restarted.url}
         except (OrchestrationError, OSError) as exc:
             failures += 1
