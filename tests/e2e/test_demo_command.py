@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from botfleet.adapters.orchestration import LocalOrchestrator
 from botfleet.control_plane.client import ControlPlaneClient
 
 pytestmark = pytest.mark.slow
@@ -114,3 +116,58 @@ def test_make_run_starts_the_control_plane_and_the_demo_tenant(tmp_path: Path) -
     assert not (var / "fleet" / "run" / "demo.pid").exists()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+#: `botfleet` whose stops find the data plane still there after SIGKILL (stuck in the kernel).
+STUCK_STOPS = """\
+import sys
+from botfleet.adapters.orchestration import local
+
+async def survives(pid, alive, *, timeout_s, kill_wait_s):
+    return "survived"
+
+local.terminate = survives
+from botfleet.cli.main import main
+main()
+"""
+
+
+def test_a_data_plane_that_will_not_stop_is_one_line_and_exit_1_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    cp_port, dp_port = free_port(), free_port()
+    var = tmp_path / "var"
+    command = [sys.executable, "-c", STUCK_STOPS, "demo", "--cp-port", str(cp_port)]
+    command += ["--port", str(dp_port), "--var-dir", str(var)]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    output = Output(process)
+    try:
+        output.wait_for("Press Ctrl+C", timeout_s=120)
+        pid = int((var / "fleet" / "run" / "demo.pid").read_text())
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        output.wait_for("could not stop", timeout_s=5)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        # The data plane the demo could not stop (it never signalled it): this one can.
+        asyncio.run(LocalOrchestrator(var / "fleet").stop("demo"))
+    assert process.returncode == 1, output.text
+    [line] = [line for line in output.lines if "could not stop" in line]
+    assert line.startswith(
+        f"could not stop the data plane of tenant 'demo': process {pid} still runs"
+    )
+    assert f"holds port {dp_port}" in line
+    assert "Traceback" not in output.text
+    assert "stopped." not in output.lines
+    with socket.socket() as probe:  # the control plane stopped all the same
+        assert probe.connect_ex(("127.0.0.1", cp_port)) != 0

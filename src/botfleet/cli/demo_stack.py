@@ -91,9 +91,12 @@ class BackgroundServer:
             time.sleep(0.05)
 
     def stop(self, timeout_s: float = 15.0) -> None:
+        """Raises `DemoError` if it still serves `timeout_s` later."""
         self.server.should_exit = True
         if self.thread.is_alive():
             self.thread.join(timeout_s)
+        if self.thread.is_alive():
+            raise DemoError(f"still serving {timeout_s:g}s after being told to stop")
 
 
 @dataclass(frozen=True)
@@ -232,17 +235,37 @@ class DemoStack:
         status = self._run(self.orchestrator.status(self.tenant_id))
         return None if status.state == "running" else f"data plane {status.state}: {status.detail}"
 
-    def down(self) -> None:
+    def down(self) -> list[str]:
+        """Stop the data plane, then the control plane, whatever the first one did; one line
+        per part that did not stop ([] when everything did). Never raises: a data plane that
+        survives SIGKILL must not leave the control plane serving, nor end in a traceback."""
+        failures: list[str] = []
         if self.tenant_id:
-            self._run(self.orchestrator.stop(self.tenant_id))
+            try:
+                self._run(self.orchestrator.stop(self.tenant_id))
+            except Exception as exc:  # whatever it was, the control plane still has to stop
+                failures.append(f"data plane of tenant {self.tenant_id!r}: {_reason(exc)}")
         if self.control_plane is not None:
-            self.control_plane.stop()
+            try:
+                self.control_plane.stop()
+                self.control_plane = None
+            except Exception as exc:
+                failures.append(f"control plane on port {self.options.cp_port}: {_reason(exc)}")
+        return failures
 
     @staticmethod
     def _run(coroutine: Any) -> Any:
         import asyncio
 
         return asyncio.run(coroutine)
+
+
+def _reason(exc: Exception) -> str:
+    from botfleet.adapters.orchestration import OrchestrationError
+
+    # An orchestrator's message starts with the tenant, which the caller names already.
+    text = exc.detail if isinstance(exc, OrchestrationError) else str(exc) or type(exc).__name__
+    return " ".join(text.split())  # one line, whatever the message
 
 
 def provision_only(

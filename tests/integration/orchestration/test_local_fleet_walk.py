@@ -166,3 +166,82 @@ async def test_delete_stops_and_forgets_the_tenant_keeping_its_data_unless_asked
     assert not fleet.tenant_dir("acme").exists()
     assert not fleet.log_file("acme").exists()
     assert (await fleet.delete("acme")).detail.startswith("never started here")
+
+
+async def test_a_tenant_deleted_with_its_data_kept_gets_its_port_back_if_it_is_free(
+    fleet: LocalOrchestrator, tmp_path: Path
+) -> None:
+    # Its launch record went with the delete, and the next start without a port got a random
+    # one: whoever had its URL (the control plane's data_plane_url) lost it.
+    no_port = dataclasses.replace(spec(tmp_path, 0), port=None)
+    first = await fleet.start(no_port)
+    assert first.url is not None
+    port = int(first.url.rsplit(":", 1)[1])
+    await fleet.delete("acme")
+    assert not (fleet.tenant_dir("acme") / "launch.json").exists()
+
+    again = await fleet.start(no_port)
+    assert again.url == first.url
+    assert again.detail == ""
+    await fleet.delete("acme")
+
+    # Taken meanwhile: a free one, and the answer says so.
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        moved = await fleet.start(no_port)
+    assert moved.url is not None and not moved.url.endswith(f":{port}")
+    said = f"its port before it was deleted, {port}, is in use by another program"
+    assert said in moved.detail
+    assert moved.url.rsplit(":", 1)[1] in moved.detail
+    # From then on its port is the new one (a restart keeps it).
+    assert (await fleet.restart("acme")).url == moved.url
+
+    # Purged, nothing is kept: a start gets whatever port is free.
+    await fleet.delete("acme", keep_data=False)
+    assert not fleet.tenant_dir("acme").exists()
+
+
+async def test_the_kept_port_held_by_another_tenant_is_not_taken_back(
+    fleet: LocalOrchestrator, tmp_path: Path
+) -> None:
+    no_port = dataclasses.replace(spec(tmp_path, 0), port=None)
+    first = await fleet.start(no_port)
+    assert first.url is not None
+    port = int(first.url.rsplit(":", 1)[1])
+    await fleet.delete("acme")
+    await fleet.start(spec(tmp_path, port, tenant="other"))  # the stand-in does not bind it
+    moved = await fleet.start(no_port)
+    assert moved.url is not None and not moved.url.endswith(f":{port}")
+    assert f"{port}, is in use by the data plane of tenant 'other'" in moved.detail
+
+
+async def test_tenants_on_one_port_of_different_hosts_are_no_conflict(
+    fleet: LocalOrchestrator, tmp_path: Path
+) -> None:
+    # The check compared port numbers only: 127.0.0.2:P was refused for a tenant on 127.0.0.1:P.
+    port = free_port("127.0.0.1")
+    await fleet.start(spec(tmp_path, port))
+    elsewhere = LocalOrchestrator(fleet.root, host="127.0.0.2", python=fleet.python)
+    other = await elsewhere.start(spec(tmp_path, port, tenant="other"))
+    assert other.url == f"http://127.0.0.2:{port}"
+
+    # Every interface takes the port on both: refused, naming the one it collides with.
+    everywhere = LocalOrchestrator(fleet.root, host="0.0.0.0", python=fleet.python)
+    with pytest.raises(OrchestrationError) as refused:
+        await everywhere.start(spec(tmp_path, port, tenant="third"))
+    assert str(refused.value) == (
+        f"tenant 'third': port {port} on 127.0.0.1 is in use by the data plane of tenant "
+        "'acme': give this tenant another port, or stop that one first"
+    )
+    assert (await fleet.status("third")).state == "unknown"
+    # ... and a tenant on every interface collides with one on any single host.
+    await fleet.stop("acme")
+    await fleet.stop("other")
+    await everywhere.start(spec(tmp_path, port, tenant="third"))
+    try:
+        with pytest.raises(OrchestrationError, match=rf"port {port} on 0\.0\.0\.0 .*'third'"):
+            await elsewhere.start(spec(tmp_path, port, tenant="other"))
+    finally:
+        await everywhere.stop("third")

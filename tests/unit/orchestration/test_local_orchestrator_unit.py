@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from botfleet.adapters.orchestration import LocalOrchestrator, OrchestrationError, data_plane_env
+from botfleet.adapters.orchestration._processes import hosts_overlap
 from botfleet.ports.orchestration import DataPlaneSpec
 
 
@@ -101,3 +102,23 @@ async def test_a_process_that_cannot_be_run_is_an_error_naming_the_tenant(tmp_pa
     with pytest.raises(OrchestrationError, match=r"tenant 'acme'.*no-such-python"):
         await fleet.start(DataPlaneSpec("acme", tenant_config_path=str(config)))
     assert (await fleet.status("acme")).state == "stopped"  # no pid file of a process never run
+
+
+@pytest.mark.parametrize(
+    ("host", "other", "overlap"),
+    [
+        ("127.0.0.1", "127.0.0.1", True),
+        ("127.0.0.1", "127.0.0.2", False),
+        ("localhost", "127.0.0.1", True),
+        ("0.0.0.0", "10.0.0.9", True),
+        ("10.0.0.9", "::", True),
+        ("::1", "[::1]", True),
+        ("::1", "127.0.0.1", False),
+        ("", "127.0.0.1", True),
+    ],
+)
+def test_hosts_collide_when_the_same_or_one_is_every_interface(
+    host: str, other: str, overlap: bool
+) -> None:
+    assert hosts_overlap(host, other) is overlap
+    assert hosts_overlap(other, host) is overlap

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import signal
 import socket
@@ -34,6 +35,27 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+#: Hosts that mean every interface: a socket bound there takes the port on all of them.
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+
+
+def _canonical_host(host: str) -> str:
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:  # a name: compared as written
+        return host
+
+
+def hosts_overlap(host: str, other: str) -> bool:
+    """Two listeners on one port of these hosts would collide: the same address, or one of
+    them every interface (``127.0.0.1`` and ``127.0.0.2`` do not)."""
+    first, second = _canonical_host(host), _canonical_host(other)
+    return first == second or first in WILDCARD_HOSTS or second in WILDCARD_HOSTS
 
 
 def _proc_entry(pid: int, name: str) -> bytes | None:

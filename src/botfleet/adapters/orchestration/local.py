@@ -2,6 +2,8 @@
 
     <root>/<tenant>/data/         DP_DATA_DIR: state.db, jobs, log-hash.key, boot-cache.json (0700)
     <root>/<tenant>/launch.json   how it was started (0600: holds the boot token)
+    <root>/<tenant>/port.json     its port, kept when it is deleted with its data: a later
+                                  start without a port gets it back if it is free
     <root>/run/<tenant>.pid       the process id (it leads its own process group)
     <root>/run/<tenant>.lock      held while a start, stop or restart of the tenant runs
     <root>/logs/<tenant>.log      stdout and stderr (JSON log lines)
@@ -34,6 +36,7 @@ import httpx
 
 from botfleet.adapters.orchestration._processes import (
     free_port,
+    hosts_overlap,
     is_alive,
     port_is_free,
     running_in,
@@ -156,6 +159,9 @@ class LocalOrchestrator:
     def _launch_file(self, tenant_id: str) -> Path:
         return self.tenant_dir(tenant_id) / "launch.json"
 
+    def _port_file(self, tenant_id: str) -> Path:
+        return self.tenant_dir(tenant_id) / "port.json"
+
     # ---------------------------------------------------------------- Orchestrator
 
     async def start(self, spec: DataPlaneSpec) -> DataPlaneStatus:
@@ -183,11 +189,18 @@ class LocalOrchestrator:
         """Stop the tenant's data plane and forget it: its launch record (which holds the boot
         token and the cache key) and pid file go, so `restart` no longer knows it. Its data
         folder (state, jobs, cached configuration) stays unless `keep_data=False`, which also
-        removes its log; a later `start` of the tenant runs on what was kept."""
+        removes its log; a later `start` of the tenant runs on what was kept, and without a
+        port gets its old one back if it is free (kept in a record without secrets)."""
         async with self._exclusive(tenant_id):
             stopped = await self._stop(tenant_id)
             if stopped.state == "unknown" and not self.tenant_dir(tenant_id).exists():
                 return stopped
+            launch = self._read_launch(tenant_id)
+            if keep_data and launch is not None:
+                # Whoever was told its URL (the control plane's data_plane_url, a proxy) still
+                # uses it when the tenant comes back.
+                port_record = {"port": int(launch["port"]), "host": launch.get("host", self.host)}
+                _write_private(self._port_file(tenant_id), json.dumps(port_record))
             self._launch_file(tenant_id).unlink(missing_ok=True)
             if keep_data:
                 detail = f"deleted; its data stays in {self.data_dir(tenant_id)}"
@@ -202,7 +215,7 @@ class LocalOrchestrator:
         previous = self._read_launch(tenant_id)
         if previous is not None and "host" not in previous:  # recorded before hosts were
             previous = {**previous, "host": self.host}
-        port = int(spec.port or (previous or {}).get("port") or free_port(self.host))
+        port, note = await self._port_to_start_on(spec, previous)
         launch = _launch_record(spec, port, self.host)
         await self._refuse_taken_port(tenant_id, port)
         status = await self.status(tenant_id)
@@ -218,7 +231,38 @@ class LocalOrchestrator:
             await self._stop(tenant_id)
         else:
             await self._refuse_busy_port(tenant_id, port)
-        return self._spawn(tenant_id, launch)
+        return dataclasses.replace(self._spawn(tenant_id, launch), detail=note)
+
+    async def _port_to_start_on(
+        self, spec: DataPlaneSpec, previous: dict[str, Any] | None
+    ) -> tuple[int, str]:
+        """The spec's port, else the one of its last start, else the one it had when it was
+        deleted with its data kept if that one is free, else a free one; and a note when the
+        tenant does not get its old port back."""
+        if spec.port:
+            return spec.port, ""
+        if previous is not None:
+            return int(previous["port"]), ""
+        kept = self._read_kept_port(spec.tenant_id)
+        if kept is None:
+            return free_port(self.host), ""
+        taken_by = await self._taken_by(spec.tenant_id, self.host, kept)
+        if taken_by is None and port_is_free(self.host, kept):
+            return kept, ""
+        port = free_port(self.host)
+        holder = "another program" if taken_by is None else _data_plane_of(taken_by[0])
+        note = (
+            f"its port before it was deleted, {kept}, is in use by {holder}: it listens on "
+            f"port {port} now (tell whoever used the old URL)"
+        )
+        return port, note
+
+    def _read_kept_port(self, tenant_id: str) -> int | None:
+        try:
+            record = json.loads(self._port_file(tenant_id).read_text("utf-8"))
+            return int(record["port"])
+        except (OSError, ValueError, KeyError, TypeError):  # none, or unreadable: a free one
+            return None
 
     async def _stop(self, tenant_id: str) -> DataPlaneStatus:
         """Stop the tenant's data planes; return once they have exited and their port is free
@@ -368,8 +412,21 @@ class LocalOrchestrator:
                 await asyncio.sleep(0.05)
 
     async def _refuse_taken_port(self, tenant_id: str, port: int) -> None:
-        """Raise if another tenant's data plane runs on `port`: the new process could not bind it,
-        and until it exited, health checks on the port would get the other tenant's answer."""
+        """Raise if another tenant's data plane runs on `port` of this orchestrator's host: the
+        new process could not bind it, and until it exited, health checks on the port would get
+        the other tenant's answer."""
+        taken_by = await self._taken_by(tenant_id, self.host, port)
+        if taken_by is not None:
+            other, other_host = taken_by
+            raise OrchestrationError(
+                tenant_id,
+                f"port {port} on {other_host} is in use by {_data_plane_of(other)}: "
+                "give this tenant another port, or stop that one first",
+            )
+
+    async def _taken_by(self, tenant_id: str, host: str, port: int) -> tuple[str, str] | None:
+        """Another tenant of this root whose data plane runs on `port` of a host that overlaps
+        `host` (the same one, or every interface), and its host; None if there is none."""
         for launch_file in sorted(self.root.glob("*/launch.json")):
             other = launch_file.parent.name
             if other == tenant_id or not _TENANT_ID.match(other):
@@ -377,12 +434,12 @@ class LocalOrchestrator:
             launch = self._read_launch(other)
             if launch is None or int(launch["port"]) != port:
                 continue
+            other_host = str(launch.get("host", self.host))
+            if not hosts_overlap(host, other_host):
+                continue
             if (await self.status(other)).state == "running":
-                raise OrchestrationError(
-                    tenant_id,
-                    f"port {port} is in use by tenant {other!r}'s data plane: "
-                    "give this tenant another port, or stop that one first",
-                )
+                return other, other_host
+        return None
 
     async def _refuse_busy_port(self, tenant_id: str, port: int) -> None:
         """Raise if anything listens on `port` (not called for the port the tenant's own running
@@ -400,7 +457,7 @@ class LocalOrchestrator:
                 "stop it first; two data planes of one tenant must not run at once",
             )
         holder = (
-            f"tenant {answered_as!r}'s data plane (not one of {self.root})"
+            f"{_data_plane_of(answered_as)} (not one of {self.root})"
             if answered_as
             else "another program"
         )
@@ -444,6 +501,7 @@ class LocalOrchestrator:
         folder.chmod(0o700)
         data.chmod(0o700)
         _write_private(self._launch_file(tenant_id), json.dumps(launch, indent=1, sort_keys=True))
+        self._port_file(tenant_id).unlink(missing_ok=True)  # launch.json holds the port now
         command = [self.python, "-m", "botfleet.cli.main", "serve", "data-plane"]
         command += ["--host", self.host, "--port", str(port)]
         with self.log_file(tenant_id).open("ab") as log:
@@ -500,6 +558,10 @@ class LocalOrchestrator:
         if host == "::":
             return "[::1]"
         return f"[{host}]" if ":" in host else host
+
+
+def _data_plane_of(tenant_id: str) -> str:
+    return f"the data plane of tenant {tenant_id!r}"
 
 
 def _launch_record(spec: DataPlaneSpec, port: int, host: str) -> dict[str, Any]:

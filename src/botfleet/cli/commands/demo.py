@@ -59,6 +59,7 @@ def demo(
     Runs until Ctrl+C. If the control plane cannot be used, the data plane runs from the local
     YAML."""
     from rich.console import Console
+    from rich.markup import escape
 
     from botfleet.cli.demo_stack import DemoError, DemoOptions, DemoStack
     from botfleet.domain.errors import BotPlatformError
@@ -122,7 +123,11 @@ def demo(
             # short and leave the data plane running; stopping takes a few seconds at most.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            stack.down()
+            failures = stack.down()
+            for failure in failures:
+                console.print(f"[red]could not stop the {escape(failure)}[/]")
+            if failures:
+                raise typer.Exit(1)
     console.print("stopped.")
 
 

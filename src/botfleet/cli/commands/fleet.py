@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -217,7 +218,8 @@ def start(
         "--port",
         min=1,
         max=65535,
-        help="Port to listen on (default: the tenant's previous one, else a free one).",
+        help="Port to listen on (default: the tenant's previous one, also after a delete that "
+        "kept its data, if it is free; else a free one).",
         show_default=False,
     ),
     boot_token_file: Path | None = typer.Option(
@@ -264,8 +266,12 @@ def start(
 
     async def go() -> dict[str, Any]:
         status = await fleet.start(spec)
-        health = await _healthy(fleet, tenant, timeout) if wait else None
-        return _view(await fleet.status(tenant) if wait else status, health)
+        if not wait:
+            return _view(status)
+        health = await _healthy(fleet, tenant, timeout)
+        now = await fleet.status(tenant)
+        # What the start said (it did not get its old port back) outlives the wait.
+        return _view(now if now.detail else replace(now, detail=status.detail), health)
 
     view = _run(go, (boot_token, cache_key, internal_token))
     view |= {"root": str(fleet.root), "log": str(fleet.log_file(tenant))}
