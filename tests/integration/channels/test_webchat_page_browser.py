@@ -40,6 +40,7 @@ pytestmark = needs_chromium
 XSS = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 LONG = "A long answer that goes on. " * 120
 ARABIC = "مرحبا! كيف يمكنني مساعدتك اليوم؟"
+SEE_YOU = "See you tomorrow at 10:00."
 
 
 def menu() -> Buttons:
@@ -66,32 +67,43 @@ def replies_to(message: InboundMessage) -> tuple[Output, ...]:
         return (Text(LONG),)
     if text == "slow":
         return (Text("Here is the slow answer."),)
+    if text == "when?":
+        return (Text(SEE_YOU),)
     if text == "busy":
         raise HTTPException(503, "busy")
     return (Text(f"You said: {text}"), menu())
 
 
 class ScriptedBot:
-    """The runtime's place: answers by `replies_to`, writes the outbox, keeps every message."""
+    """The runtime's place: answers by `replies_to`, writes the outbox, keeps every message.
+    Answers give the replies' outbox seqs, as the runtime's do; `with_seqs = False` answers as a
+    data plane from before them."""
 
     def __init__(self, outbox: InMemoryOutbox) -> None:
         self.outbox = outbox
         self.received: list[InboundMessage] = []
-        self.answers: dict[str, tuple[Output, ...]] = {}
-        self.open = threading.Event()  # cleared: "slow" waits
+        self.answers: dict[str, TurnResult] = {}
+        self.open = threading.Event()  # cleared: "slow" and "when?" wait
         self.open.set()
+        self.with_seqs = True
 
     async def handle(self, message: InboundMessage) -> TurnResult:
         self.received.append(message)
         if message.message_id in self.answers:
-            return TurnResult(message.message_id, self.answers[message.message_id], True)
-        if message.text == "slow":
+            first = self.answers[message.message_id]
+            return TurnResult(message.message_id, first.outputs, True, first.seqs)
+        if message.text in ("slow", "when?"):
             await asyncio.to_thread(self.open.wait, 10)
         outputs = replies_to(message)
-        for output in outputs:
-            await self.outbox.append(message.contact_id, output_to_dict(output), datetime.now(UTC))
-        self.answers[message.message_id] = outputs
-        return TurnResult(message.message_id, outputs)
+        seqs = [
+            await self.outbox.append(message.contact_id, output_to_dict(o), datetime.now(UTC))
+            for o in outputs
+        ]
+        result = TurnResult(
+            message.message_id, outputs, seqs=tuple(seqs) if self.with_seqs else None
+        )
+        self.answers[message.message_id] = result
+        return result
 
     async def accept(self, message: InboundMessage) -> bool:
         raise AssertionError("the page always waits for the answer")
@@ -397,3 +409,42 @@ def test_a_reload_keeps_the_conversation_and_the_contact(page: Any, served: Serv
     expect(page.locator(".msg")).to_have_count(6)
     contacts = {m.contact_id for m in served.bot.received}
     assert len(contacts) == 1
+
+
+def remind(outbox: InMemoryOutbox, contact_id: str, text: str) -> None:
+    """The bot sending `text` on its own. In a thread: Playwright's loop holds this one."""
+    output = {"type": "text", "text": text}
+    thread = threading.Thread(
+        target=lambda: asyncio.run(outbox.append(contact_id, output, Clock().now()))
+    )
+    thread.start()
+    thread.join()
+
+
+def test_a_reminder_reading_like_a_reply_is_shown_in_its_place(page: Any, served: Served) -> None:
+    """Reminders stored while a turn ran, the first reading exactly like the turn's reply: the
+    poll skips the reply by its seq and shows both reminders. Matched by content, the first
+    reminder passed for the reply and the reply came again after the second reminder."""
+    served.bot.open.clear()
+    say(page, "when?")
+    for _ in range(500):
+        if served.bot.received:
+            break
+        page.wait_for_timeout(10)
+    contact = served.bot.received[0].contact_id
+    for text in (SEE_YOU, "Bring your card."):
+        remind(served.bot.outbox, contact, text)
+    served.bot.open.set()
+    expect(page.locator(".msg.bot")).to_have_count(3)  # the answer, then the next poll
+    page.wait_for_timeout(2500)  # and one more: nothing else
+    expected = ["when?", SEE_YOU, SEE_YOU, "Bring your card."]
+    assert page.locator(".msg").all_inner_texts() == expected
+
+
+def test_replies_from_a_data_plane_without_seqs_are_shown_once(page: Any, served: Served) -> None:
+    served.bot.with_seqs = False
+    say(page, "hi")
+    say(page, "hi")  # the same replies again
+    expect(page.locator(".msg")).to_have_count(6)
+    page.wait_for_timeout(2500)  # a poll: recognised by their content
+    expect(page.locator(".msg")).to_have_count(6)

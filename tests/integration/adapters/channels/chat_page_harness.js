@@ -62,11 +62,25 @@ class FakeElement {
 
 // ------------------------------------------------------------------ fake API
 
-// held: while set, POST /inbound waits for release() (a turn still running); polls are counted
-const server = { outbox: [], inbound: [], held: null, polls: 0, down: false };
+// held: while set, POST /inbound waits for release() (a turn still running); polls are counted;
+// seqs: whether answers say under which seq the outbox lists each reply (false: a server from
+// before `seqs`)
+const server = { outbox: [], inbound: [], held: null, polls: 0, down: false, seqs: true };
+
+function resetServer(seqs) {
+  Object.assign(server, { outbox: [], inbound: [], held: null, polls: 0, down: false, seqs: seqs });
+  storage.clear();
+}
 
 function reply(status, data) {
   return { ok: status < 300, status: status, json: async () => data };
+}
+
+// The 200 answer to `body`, the replies' seqs included when the server gives them.
+function answer(body, replies, seqs) {
+  const data = { message_id: body.message_id, duplicate: false, replies: replies };
+  if (server.seqs) data.seqs = seqs;
+  return reply(200, data);
 }
 
 async function fakeFetch(url, options) {
@@ -83,8 +97,8 @@ async function fakeFetch(url, options) {
           { type: "text", text: "echo: " + body.text },
           { type: "buttons", text: "Pick", buttons: [{ id: "book", title: "Book" }] },
         ];
-    replies.forEach((output) => pushOutbox(body.contact_id, output));
-    return reply(200, { message_id: body.message_id, duplicate: false, replies: replies });
+    const seqs = replies.map((output) => pushOutbox(body.contact_id, output));
+    return answer(body, replies, seqs);
   }
   if (url.startsWith("messages?")) {
     server.polls += 1;
@@ -102,10 +116,11 @@ function pushOutbox(contactId, output) {
   // keys rotated (neither the POST reply's order nor sorted): matching must not depend on it
   const entries = Object.entries(output);
   const reordered = Object.fromEntries(entries.slice(1).concat(entries.slice(0, 1)));
+  const seq = server.outbox.length + 1;
   server.outbox.push({
-    seq: server.outbox.length + 1, contact_id: contactId, at: "2024-05-06T09:30:00+00:00",
-    output: reordered,
+    seq: seq, contact_id: contactId, at: "2024-05-06T09:30:00+00:00", output: reordered,
   });
+  return seq;
 }
 
 // ------------------------------------------------------------------ page
@@ -156,7 +171,10 @@ function bubbles(page) {
   );
 }
 
-async function main() {
+// Send, poll, get a reminder, press a button, reload, reset, fail: with a server that gives
+// the replies' seqs, and with one from before them (replies recognised by their content).
+async function chat(withSeqs) {
+  resetServer(withSeqs);
   let page = openPage();
   await settle();
   assert.ok(page.document.body.classes.has("embed"));
@@ -238,11 +256,11 @@ async function main() {
   const held = server.held;
   server.held = null;
   const merged = { type: "text", text: "Booking a haircut: which day?" };
-  pushOutbox(held[2].body.contact_id, merged);
-  held[2].resolve(reply(200, { message_id: held[2].body.message_id, duplicate: false, replies: [merged] }));
+  const mergedSeq = pushOutbox(held[2].body.contact_id, merged);
+  held[2].resolve(answer(held[2].body, [merged], [mergedSeq]));
   await settle();
   assert.deepEqual(bubbles(page).slice(before), ["msg user: hi", "msg user: I'd like", "msg user: a haircut"]);
-  held[1].resolve(reply(200, { message_id: held[1].body.message_id, duplicate: false, replies: [] }));
+  held[1].resolve(answer(held[1].body, [], []));
   held[0].resolve(reply(503, { detail: "busy" }));
   await settle();
   // the message that failed stays marked (a later answer clears the status line, not the mark)
@@ -276,6 +294,115 @@ async function main() {
   page.ids.composer.fire("submit");
   await settle();
   assert.equal(server.inbound.length, sentBefore + 3);
+}
+
+// Sends `text` while the turn is held; resolves to the held request, once the page posted it.
+async function sendHeld(page, text) {
+  server.held = [];
+  page.ids.text.value = text;
+  page.ids.composer.fire("submit");
+  await settle();
+  const [held] = server.held;
+  server.held = null;
+  return held;
+}
+
+function savedState() {
+  return JSON.parse(storage.get("botfleet.webchat:/"));
+}
+
+// Reminders stored while a turn runs, one reading exactly like its reply: the outbox lists
+// the reminder (seq 1) before the reply (seq 3). Matching by content took the reminder for
+// the reply already shown, so the reminder vanished from its place and the reply came again
+// after "Bring your card" ([..., "See you", "Bring your card", "See you"]). By seq, the
+// reply is skipped and the reminder shown where it was sent.
+async function reminderReadingLikeAReply() {
+  resetServer(true);
+  const page = openPage();
+  await settle();
+  const held = await sendHeld(page, "when?");
+  const contactId = held.body.contact_id;
+  const same = { type: "text", text: "See you tomorrow at 10:00" };
+  pushOutbox(contactId, same);
+  pushOutbox(contactId, { type: "text", text: "Bring your card" });
+  held.resolve(answer(held.body, [same], [pushOutbox(contactId, same)]));
+  await settle();
+  assert.deepEqual(bubbles(page), ["msg user: when?", "msg bot: See you tomorrow at 10:00"]);
+  assert.deepEqual(savedState().pendingSeqs, [3]);
+  page.tick();
+  await settle();
+  page.tick();
+  await settle();
+  assert.deepEqual(bubbles(page), [
+    "msg user: when?", "msg bot: See you tomorrow at 10:00",
+    "msg bot: See you tomorrow at 10:00", "msg bot: Bring your card",
+  ]);
+  assert.deepEqual(savedState().pendingSeqs, []);
+
+  // the same menu twice, and a reminder like the first: each shown once, none twice
+  const menu = { type: "buttons", text: "Pick", buttons: [{ id: "book", title: "Book" }] };
+  page.ids.text.value = "menu";
+  page.ids.composer.fire("submit");
+  await settle();
+  pushOutbox(contactId, same);
+  page.tick();
+  await settle();
+  assert.deepEqual(bubbles(page).slice(4), [
+    "msg user: menu", "msg bot: echo: menu", "msg bot: PickBook", "msg bot: See you tomorrow at 10:00",
+  ]);
+  const again = await sendHeld(page, "menu");
+  again.resolve(answer(again.body, [menu, menu], [pushOutbox(contactId, menu), pushOutbox(contactId, menu)]));
+  await settle();
+  page.tick();
+  await settle();
+  assert.deepEqual(bubbles(page).slice(8), ["msg user: menu", "msg bot: PickBook", "msg bot: PickBook"]);
+}
+
+// The seqs of replies shown from an answer are kept with the conversation: a reload before
+// the next poll still does not show them again. A reply the answer gives no seq for is still
+// recognised by its content, and so is one shown by a page from before seqs (its saved state
+// has only `pending`).
+async function seqsKeptAndContentAsFallback() {
+  resetServer(true);
+  let page = openPage();
+  await settle();
+  const held = await sendHeld(page, "hi");
+  const contactId = held.body.contact_id;
+  const known = { type: "text", text: "Known by its seq" };
+  const unknown = { type: "text", text: "Refitted: no seq shows it" };
+  const seqs = [pushOutbox(contactId, known), pushOutbox(contactId, unknown)];
+  held.resolve(answer(held.body, [known, unknown], [seqs[0], null]));
+  await settle();
+  assert.deepEqual(savedState().pendingSeqs, [1]);
+  assert.equal(savedState().pending.length, 1);
+  page = openPage();
+  await settle();
+  page.tick();
+  await settle();
+  assert.deepEqual(bubbles(page), [
+    "msg user: hi", "msg bot: Known by its seq", "msg bot: Refitted: no seq shows it",
+  ]);
+  assert.deepEqual(savedState().pending, []);
+
+  // saved by the page before this one: no pendingSeqs
+  resetServer(true);
+  const output = { type: "text", text: "Shown by the older page" };
+  pushOutbox("web-older", output);
+  storage.set("botfleet.webchat:/", JSON.stringify({
+    contactId: "web-older", last: 0, transcript: [{ from: "bot", output: output }],
+    pending: ['{"text":"Shown by the older page","type":"text"}'],
+  }));
+  page = openPage();
+  await settle();
+  assert.deepEqual(bubbles(page), ["msg bot: Shown by the older page"]);
+  assert.deepEqual(savedState().pendingSeqs, []);
+}
+
+async function main() {
+  await chat(true);
+  await chat(false);
+  await reminderReadingLikeAReply();
+  await seqsKeptAndContentAsFallback();
   console.log("ok");
 }
 

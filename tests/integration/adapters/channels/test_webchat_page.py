@@ -148,7 +148,8 @@ def test_scripts_are_valid_javascript(name: str) -> None:
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_page_script_chats_without_showing_a_reply_twice(language: str) -> None:
     """Send, poll, get a reminder, press a button, reload, reset, fail (chat_page_harness.js),
-    the script's words taken from the page's data block."""
+    the script's words taken from the page's data block; replies skipped in polls by their
+    `seqs`, and by content from a server without them."""
     node = shutil.which("node")
     assert node is not None
     harness = Path(__file__).with_name("chat_page_harness.js")

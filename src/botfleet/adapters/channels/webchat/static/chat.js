@@ -6,7 +6,7 @@
 
   const POLL_MS = 2000;
   const MAX_TRANSCRIPT = 200; // entries kept in localStorage
-  const MAX_PENDING = 100; // replies shown from POST, waiting to be matched in the outbox
+  const MAX_PENDING = 100; // replies shown from POST, waiting to be passed in the outbox
   const PAGE_SIZE = 100;
   // A turn waits for connectors and the LLM (each bounded by its own timeouts); an answer this
   // late is not coming: the message is marked, to be sent again, instead of "typing" forever.
@@ -66,7 +66,9 @@
   }
 
   function freshState() {
-    return { contactId: randomId("web-"), last: 0, transcript: [], pending: [] };
+    // pendingSeqs: the outbox seqs of replies shown from a POST answer, which the poll skips;
+    // pending: the content of those shown without one (a server from before `seqs`)
+    return { contactId: randomId("web-"), last: 0, transcript: [], pending: [], pendingSeqs: [] };
   }
 
   function loadState() {
@@ -78,6 +80,9 @@
           last: Number.isInteger(saved.last) && saved.last >= 0 ? saved.last : 0,
           transcript: Array.isArray(saved.transcript) ? saved.transcript.slice(-MAX_TRANSCRIPT) : [],
           pending: Array.isArray(saved.pending) ? saved.pending.filter((p) => typeof p === "string") : [],
+          pendingSeqs: Array.isArray(saved.pendingSeqs)
+            ? saved.pendingSeqs.filter(Number.isInteger).slice(-MAX_PENDING)
+            : [],
         };
       }
     } catch (err) {
@@ -397,13 +402,22 @@
       append(row);
     }
     let first = null;
-    (result.data.replies || []).forEach((output) => {
-      state.pending.push(canonical(output));
+    const replies = result.data.replies || [];
+    const seqs = Array.isArray(result.data.seqs) && result.data.seqs.length === replies.length
+      ? result.data.seqs
+      : [];
+    replies.forEach((output, i) => {
+      // Known by the seq the outbox lists it under: content would also match a reminder (or
+      // another reply) that reads the same. Without a seq (a data plane from before `seqs`),
+      // content is all there is.
+      if (Number.isInteger(seqs[i])) state.pendingSeqs.push(seqs[i]);
+      else state.pending.push(canonical(output));
       const shownRow = showBot(output);
       first = first || shownRow;
     });
     reveal(first);
     state.pending = state.pending.slice(-MAX_PENDING);
+    state.pendingSeqs = state.pendingSeqs.slice(-MAX_PENDING);
     saveState();
     return false;
   }
@@ -531,6 +545,11 @@
         (data.messages || []).forEach((message) => {
           if (!(message.seq > state.last)) return;
           state.last = message.seq;
+          const answered = state.pendingSeqs.indexOf(message.seq);
+          if (answered >= 0) {
+            state.pendingSeqs.splice(answered, 1); // already shown from the POST reply
+            return;
+          }
           const seen = state.pending.indexOf(canonical(message.output));
           if (seen >= 0) {
             state.pending.splice(seen, 1); // already shown from the POST reply
@@ -541,6 +560,8 @@
         });
         reveal(first);
         if (Number.isInteger(data.last) && data.last > state.last) state.last = data.last;
+        // the outbox is read past them: no later page lists them
+        state.pendingSeqs = state.pendingSeqs.filter((seq) => seq > state.last);
         saveState();
       } catch (err) {
         // offline for a moment: the next poll catches up from the same cursor
