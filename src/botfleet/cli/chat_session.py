@@ -160,11 +160,12 @@ async def chat_session(
             typer.echo(f"note: connector {category!r} has no mock here: its calls fail")
         if state is not None or data:
             try:
-                mark = len(bot.notifications)
+                mark, failed = len(bot.notifications), len(bot.task_failures)
                 _show(bot, await bot.enter(state, data), mark)
             except (ValueError, BotPlatformError) as exc:
                 typer.echo(f"error: {exc}", err=True)
                 return 1
+            _show_task_failures(bot, failed)
         await _loop(bot, read, echo)
     return 0
 
@@ -199,6 +200,14 @@ async def _press(bot: Sandbox, payload: str) -> list[Output]:
     return await bot.deliver(press)
 
 
+def _show_task_failures(bot: Sandbox, mark: int) -> None:
+    """The scheduled tasks that failed since `mark`, as a broken turn is said: a live bot only
+    logs them (`task_failed`, silenced here), and a failed reminder sends nothing, which reads
+    as a reminder with nothing to say."""
+    for failure in bot.task_failures[mark:]:
+        typer.echo(f"error: {failure.describe()}", err=True)
+
+
 def _note(line: str) -> None:
     typer.echo(typer.style(line, dim=True))
 
@@ -217,10 +226,12 @@ async def _loop(bot: Sandbox, read: Callable[[], str], echo: bool) -> None:
             continue
         if text in (":quit", ":q", ":exit"):
             return
+        failed = len(bot.task_failures)
         try:
             await _handle(bot, text)
         except Exception as exc:  # a broken turn is shown, the chat goes on
             typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        _show_task_failures(bot, failed)
 
 
 async def _handle(bot: Sandbox, text: str) -> None:

@@ -279,12 +279,16 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
             await sandbox.enter(spec.start.state, spec.start.data)
         except Exception as exc:
             raise _StepFailed(f"{test.where('start')}: start: {_error_text(exc)}", 0) from None
+        if sandbox.task_failures:  # a task `start`'s state scheduled for at once
+            failed = sandbox.task_failures[0].describe()
+            raise _StepFailed(f"{test.where('start')}: start: {failed}", 0)
     scripted = len(llm.script)
     for index, step in enumerate(spec.steps):
         asked = len(llm.calls)
         heading = f"{test.where(f'steps[{index}]')}: step {index + 1} ({step.describe()})"
         press, press_notes = await _pressed(sandbox, step, heading, index + 1)
         sent_before = len(sandbox.notifications)
+        failed_before = len(sandbox.task_failures)
         try:
             outputs = await _act(sandbox, step, press)
         except Exception as exc:
@@ -292,7 +296,9 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
             failed += "".join(f"\n  {note}" for note in press_notes)
             raise _StepFailed(failed, index + 1) from None
         unscripted = llm.calls[max(asked, scripted) :]
-        problems = [_unanswered(c.question, spec.llm is None) for c in unscripted]
+        # A failed task sent nothing: `expect: []` would pass on it, as on a task that ran.
+        problems = [f.describe() for f in sandbox.task_failures[failed_before:]]
+        problems += [_unanswered(c.question, spec.llm is None) for c in unscripted]
         notified = sandbox.notifications[sent_before:]
         problems += await _check_step(sandbox, step, outputs, notified)
         if problems:

@@ -35,6 +35,7 @@ from botfleet.adapters.connectors.notification.recorder import (
 from botfleet.adapters.connectors.notification.webhook import WebhookConnector
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY
 from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.data_plane.runtime.task_outcome import TaskOutcome
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.messages import InboundMessage, MessageType
@@ -72,6 +73,7 @@ __all__ = [
     "Contact",
     "Sandbox",
     "SentNotification",
+    "TaskFailure",
     "describe_notification",
     "describe_output",
     "fixture_is_binding",
@@ -402,6 +404,21 @@ def _connectors(
     return built
 
 
+@dataclass(frozen=True, slots=True)
+class TaskFailure:
+    """A scheduled task's run that raised: nothing of its turn was committed (`task_failed`)."""
+
+    task: str
+    contact_id: str | None
+    run_id: str
+    error: Exception
+
+    def describe(self) -> str:
+        """`the task 'reminder' failed (run once:reminder:c1@...): TemplateError: ...`"""
+        error = f"{type(self.error).__name__}: {self.error}"
+        return f"the task {self.task!r} failed (run {self.run_id}): {error}"
+
+
 class Sandbox:
     """A tenant's bot in memory: send messages as contacts, move time, look at state."""
 
@@ -435,6 +452,17 @@ class Sandbox:
     @property
     def flow(self) -> FlowSpec:
         return self.runtime.live.flow
+
+    @property
+    def task_failures(self) -> list[TaskFailure]:
+        """Every run of a scheduled task that failed, in the order they ended, whichever step or
+        contact's turn it ran after. A live bot only logs them (`task_failed`), and a failed
+        reminder sends nothing, which a step expecting nothing would take for success."""
+        return [
+            TaskFailure(run.task, run.contact_id, run.run_id, outcome.error)
+            for run, outcome in self.scheduler.outcomes
+            if isinstance(outcome, TaskOutcome) and outcome.error is not None
+        ]
 
     def _observe(self, result: StepResult) -> None:
         fired = result.fired

@@ -135,6 +135,9 @@ class ManualScheduler:
         self.store = store if store is not None else ManualJobStore()
         self.stats = SchedulerStats()
         self.runs: list[Run] = []
+        #: Each run with what the runner returned for it (the runtime's `TaskOutcome`), in the
+        #: order they ended: a sandbox tells a run that failed from one that sent nothing.
+        self.outcomes: list[tuple[Run, object]] = []
         self.missed: list[MissedRun] = []
         self.running = False
         self._runner: TaskRunner | None = None
@@ -326,15 +329,15 @@ class ManualScheduler:
         assert self._runner is not None
         moment = due_at if job.kind == ONE_OFF else now
         rid = run_id(job.job_id, moment)
-        self.runs.append(
-            Run(job.job_id, job.task, job.contact_id, dict(job.data), rid, due_at, now)
-        )
+        run = Run(job.job_id, job.task, job.contact_id, dict(job.data), rid, due_at, now)
+        self.runs.append(run)
         self.stats.fired()
         self._in_flight.start(rid)
         try:
-            await self._runner(job.contact_id, job.task, dict(job.data), rid)
+            outcome = await self._runner(job.contact_id, job.task, dict(job.data), rid)
         finally:
             self._in_flight.finish(rid)
+        self.outcomes.append((run, outcome))
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -32,7 +32,7 @@ from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, StepObserver, run_steps
-from botfleet.data_plane.runtime.task_outcome import FAILED, SKIPPED, TaskOutcome
+from botfleet.data_plane.runtime.task_outcome import SKIPPED, TaskOutcome
 from botfleet.domain.degrade import MenuTexts, degrade, menu_texts, repeated_options
 from botfleet.domain.errors import (
     ConcurrentUpdate,
@@ -528,7 +528,7 @@ class ConversationRuntime:
                         raise
         except Exception as exc:
             contact_log.failure("task_failed", exc, task=task, job_id=job_id)
-            return FAILED
+            return TaskOutcome("failed", error=exc)
 
     async def _task_ran(self, run_id: str) -> bool:
         with stray_cancellation_as_error("the store's read", error=StoreUnavailable):

@@ -17,7 +17,9 @@ class TaskOutcome:
     status: TaskStatus
     #: What the channel's send of the task's own turn made of its messages (None: unknown).
     sends: SendOutcome | None = NOTHING_SENT
+    #: A failed run: what it raised, as logged with `task_failed` (`botfleet test` and `chat`
+    #: say it, which the scheduler, for which the run is over either way, never does).
+    error: Exception | None = None
 
 
 SKIPPED = TaskOutcome("skipped")
-FAILED = TaskOutcome("failed")
