@@ -189,6 +189,120 @@ def test_another_key_does_not_warn() -> None:
     assert warned(flow_with(when('"data.other.failed"'))) == []
 
 
+# ---------------------------------------------------------------- `error`, stored with `failed`
+
+
+def text(template: str) -> str:
+    return f"      - action: send_text\n        text: {template}\n"
+
+
+def test_a_printed_error_names_its_line_path_and_fix() -> None:
+    assert warned(flow_with(text('"Down: {{ data.slots.error }}"'))) == [
+        (
+            12,
+            "states.SLOTS.on_enter[1].text",
+            "data.slots.error is missing after a successful answer (only a failure of "
+            "states.SLOTS.on_enter[0], with on_error: {continue: true}, stores error): a "
+            'warning each turn, an error under strict templates; write "data.slots.error | '
+            "default('')\" or read it only when 'data.slots.failed is defined'",
+        )
+    ]
+
+
+def test_a_negated_error_gets_the_same_fix() -> None:
+    [(_, _, message)] = warned(flow_with(when('"not data.slots.error"')))
+    assert message.endswith("or read it only when 'data.slots.failed is defined'")
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        '"data.slots.error"',
+        "\"data.slots.error == 'timeout'\"",
+        "\"data['slots']['error'] != 'timeout'\"",
+        "\"data.slots.error in ['timeout', 'unavailable']\"",
+        "\"data.slots.error | lower == 'timeout'\"",
+        "\"data.slots.error is eq 'timeout'\"",
+        "\"{{ data.slots.error == 'timeout' }}\"",
+    ],
+)
+def test_each_counted_error_in_a_condition_warns(condition: str) -> None:
+    [(_, path, message)] = warned(flow_with(when(condition)))
+    assert (path, message[:16]) == ("states.SLOTS.on_enter[1].when", "data.slots.error")
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        '"{{ data.slots.error }}"',
+        "\"{{ 'code ' ~ data.slots.error }}\"",
+        '"{{ data.slots.error | upper }}"',
+        '"{% set r = data.slots %}{{ r.error }}"',
+        '"{% set d = data %}{{ d.slots.error }}"',
+    ],
+)
+def test_each_printed_error_in_a_template_warns(template: str) -> None:
+    [(_, path, message)] = warned(flow_with(text(template)))
+    assert (path, message[:16]) == ("states.SLOTS.on_enter[1].text", "data.slots.error")
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "\"data.slots.failed is defined and data.slots.error == 'timeout'\"",
+        "\"data.slots.error is defined and data.slots.error == 'timeout'\"",
+        "\"data.slots.failed is not defined or data.slots.error != 'timeout'\"",
+        "\"data.slots.error | default('') == 'timeout'\"",
+        '"data.slots.error is defined"',
+        '"data.slots.error is string"',
+    ],
+)
+def test_a_guarded_error_in_a_condition_does_not_warn(condition: str) -> None:
+    assert warned(flow_with(when(condition))) == []
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        '"{% if data.slots.failed is defined %}{{ data.slots.error }}{% endif %}"',
+        "\"{{ data.slots.error if data.slots.failed is defined else '' }}\"",
+        "\"{{ data.slots.error | default('') }}\"",
+        "\"{% if data.slots.error == 'timeout' %}late{% endif %}\"",
+        '"{% set r = data.slots %}{% if r.failed is defined %}{{ r.error }}{% endif %}"',
+        # `r` bound again to something else: no longer the call's result.
+        '"{% set r = data.slots %}{% set r = data.other %}{{ r.error }}"',
+        '"{% set r = data.slots %}{% for r in data.other %}{{ r.error }}{% endfor %}"',
+    ],
+)
+def test_a_guarded_or_quiet_error_in_a_template_does_not_warn(template: str) -> None:
+    assert warned(flow_with(text(template))) == []
+
+
+def test_a_dotted_result_key_is_matched_through_an_alias() -> None:
+    head = HEAD.replace("result_key: slots", "result_key: booking.slots")
+    found = warned(flow_with(text('"{% set b = data.booking %}{{ b.slots.error }}"'), head=head))
+    assert [message[:24] for _, _, message in found] == ["data.booking.slots.error"]
+
+
+@pytest.mark.parametrize(
+    ("name", "in_a_condition", "in_a_template"),
+    [
+        *((name, True, True) for name in ["upper", "trim", "title", "string", "e", "wordcount"]),
+        *((name, True, False) for name in ["length", "join", "list", "first", "sort"]),
+        *((name, False, False) for name in ["default", "d", "map", "unique"]),
+    ],
+)
+def test_a_filter_counts_exactly_where_the_renderer_counts_it(
+    name: str, in_a_condition: bool, in_a_template: bool
+) -> None:
+    condition = f"(data.slots.error | {name}) == 'zz'"
+    template = f"{{{{ data.slots.error | {name} }}}}"
+    assert counted_at_run_time(condition, expression=True) is in_a_condition
+    assert bool(failed_reads(condition, KEYS, expression=True)) is in_a_condition
+    assert counted_at_run_time(template, expression=False) is in_a_template
+    assert bool(failed_reads(template, KEYS, expression=False)) is in_a_template
+
+
 # ---------------------------------------------------------------- agreement with the renderer
 
 AFTER_AN_ANSWER = {"data": {"slots": [{"start": "10:00"}], "other": True}}
@@ -202,6 +316,25 @@ CONDITIONS = [
     ("data.slots.failed is defined", False),
     ("data.slots.failed | default(false)", False),
     ("data.slots.failed is defined and data.slots.failed", False),
+    ("data.slots.error", True),
+    ("data.slots.error == 'timeout'", True),
+    ("'timeout' == data.slots.error", True),
+    ("data.slots.error in ['timeout', 'unavailable']", True),
+    ("'time' in data.slots.error", True),
+    ("data.slots.error | upper == 'TIMEOUT'", True),
+    ("data.slots.error is eq 'timeout'", True),
+    ("data.other is eq data.slots.error", True),
+    ("data.slots.error is lower", True),
+    ("data.slots.error is sequence", True),
+    ("(data.slots.error or '') == ''", True),
+    ("data.slots.failed is defined and data.slots.error == 'timeout'", False),
+    ("data.slots.error is defined and data.slots.error == 'timeout'", False),
+    ("data.slots.error is defined and data.slots.failed", False),
+    ("data.slots.failed is undefined or data.slots.error == 'timeout'", False),
+    ("data.slots.error | default('') == 'timeout'", False),
+    ("data.slots.error | d('') == 'timeout'", False),
+    ("data.slots.error is string", False),
+    ("data.slots.error is none", False),
 ]
 TEMPLATES = [
     ("{{ data.slots.failed }}", True),
@@ -210,6 +343,24 @@ TEMPLATES = [
     ("{{ 'down' if data.slots.failed else 'up' }}", False),
     ("{% if not data.slots.failed %}up{% endif %}", False),
     ("{{ data.slots.failed or 'up' }}", False),
+    ("{{ data.slots.error }}", True),
+    ("{{ data['slots']['error'] }}", True),
+    ("Sorry ({{ 'code ' ~ data.slots.error }})", True),
+    ("{{ data.slots.error | upper }}", True),
+    ("{{ data.slots.error | replace('_', ' ') }}", True),
+    ("{{ '%s!' | format(data.slots.error) }}", True),
+    ("{% if data.slots.error is lower %}x{% endif %}", True),
+    ("{% set r = data.slots %}{{ r.error }}", True),
+    ("{% set e = data.slots.error %}{{ e }}", True),
+    ("{% if data.slots.failed is defined %}{{ data.slots.error }}{% endif %}", False),
+    ("{% if data.slots.error is defined %}{{ data.slots.error }}{% endif %}", False),
+    ("{% if data.slots.failed is undefined %}up{% else %}{{ data.slots.error }}{% endif %}", False),
+    ("{{ data.slots.error if data.slots.failed is defined else '' }}", False),
+    ("{{ data.slots.error | default('') }}", False),
+    ("{{ data.slots.error | length }}", False),
+    ("{% if data.slots.error == 'timeout' %}late{% endif %}", False),
+    ("{{ 'late' if data.slots.error == 'timeout' else '' }}", False),
+    ("{% set r = data.slots %}{% if r.failed is defined %}{{ r.error }}{% endif %}", False),
 ]
 
 
@@ -221,7 +372,7 @@ def counted_at_run_time(source: str, *, expression: bool) -> bool:
     else:
         renderer.text(source, "w")
         renderer.value(source, "w")
-    return any(d.detail == "missing value 'failed'" for d in sink)
+    return any(d.detail in {"missing value 'failed'", "missing value 'error'"} for d in sink)
 
 
 @pytest.mark.parametrize(("source", "counted"), CONDITIONS)
