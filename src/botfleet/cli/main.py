@@ -26,6 +26,7 @@ def build_app() -> typer.Typer:
     from botfleet.cli.commands.contact_hash import contact_hash
     from botfleet.cli.commands.conversations import run_tests
     from botfleet.cli.commands.cp import cp_app
+    from botfleet.cli.commands.db import db_app
     from botfleet.cli.commands.demo import demo
     from botfleet.cli.commands.fleet import fleet_app
     from botfleet.cli.commands.graph import graph
@@ -42,6 +43,7 @@ def build_app() -> typer.Typer:
     root.add_typer(serve_app, name="serve")
     root.add_typer(cp_app, name="cp")
     root.add_typer(fleet_app, name="fleet")
+    root.add_typer(db_app, name="db")
     root.command("demo")(demo)
     root.command("contact-hash")(contact_hash)
     # Flow authoring (docs/authoring.md)

@@ -5,7 +5,8 @@ publication, the audit log, API keys and boot tokens (stored as hashes, so the k
 in use keep working) and credentials (still sealed: the target needs the same
 ``CP_FERNET_KEYS``). Run it with both control planes stopped::
 
-    python -m botfleet.control_plane.db.copy SOURCE_URL TARGET_URL
+    botfleet db copy SOURCE_URL TARGET_URL
+    python -m botfleet.control_plane.db.copy SOURCE_URL TARGET_URL    # the same
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ async def _require_head(connection: AsyncConnection, where: str) -> None:
     if state == "not migrated":
         raise CopyRefused(
             f"{where} is not at this botfleet's newest revision: start the old control plane "
-            "once with this version, or run `uv run alembic -n control_plane upgrade head` "
-            'against it (docs/operations.md, "Upgrading"), then copy'
+            "once with this version, or run `botfleet db upgrade --url SOURCE_URL` "
+            '(docs/operations.md, "Upgrading"), then copy'
         )
     if state == "unknown revision":
         raise CopyRefused(f"{where} was migrated by a newer botfleet: copy it with that version")
@@ -81,7 +82,7 @@ async def _advance_sequences(connection: AsyncConnection) -> None:
             )
 
 
-def _missing_sqlite_file(url: str) -> str | None:
+def missing_sqlite_file(url: str) -> str | None:
     """The path of a SQLite `url` whose file is not there: opening it would create an empty
     database, which the copy would then blame for its revision."""
     if not is_sqlite(url):
@@ -110,7 +111,7 @@ async def copy_database(
         source_schema == target_schema
     ):
         raise CopyRefused("the source and the target are the same database")
-    missing = _missing_sqlite_file(source_url)
+    missing = missing_sqlite_file(source_url)
     if missing:
         raise CopyRefused(f"{source_where} does not exist")
     source = make_engine(source_url, schema=source_schema)
@@ -139,6 +140,22 @@ async def copy_database(
     return copied
 
 
+def copy_failure(exc: Exception, source_url: str, target_url: str) -> str:
+    """Why a copy failed, in one line that shows neither URL's password."""
+    if isinstance(exc, CopyRefused | ValueError):
+        # Ours, and normalise_database_url's (which never quotes the URL).
+        reason = str(exc)
+    else:
+        reason = failure_reason(exc, source_url)
+        try:
+            target_password = make_url(normalise_database_url(target_url)).password
+        except ValueError:
+            target_password = None
+        if target_password:
+            reason = reason.replace(str(target_password), "***")
+    return f"cannot copy: {reason}; nothing was copied"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m botfleet.control_plane.db.copy",
@@ -158,15 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 target_schema=args.target_schema,
             )
         )
-    except CopyRefused as exc:
-        sys.stderr.write(f"cannot copy: {exc}; nothing was copied\n")
-        return 2
-    except (SQLAlchemyError, OSError) as exc:
-        reason = failure_reason(exc, args.source_url)
-        target_password = make_url(normalise_database_url(args.target_url)).password
-        if target_password:
-            reason = reason.replace(str(target_password), "***")
-        sys.stderr.write(f"cannot copy: {reason}; nothing was copied\n")
+    except (CopyRefused, ValueError, SQLAlchemyError, OSError) as exc:
+        sys.stderr.write(f"{copy_failure(exc, args.source_url, args.target_url)}\n")
         return 2
     sys.stdout.write(json.dumps({"copied": copied}) + "\n")
     return 0

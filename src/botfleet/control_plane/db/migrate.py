@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +25,30 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 VERSION_TABLE = "alembic_version_cp"
 
 SchemaState = Literal["ok", "not migrated", "unknown revision"]
+
+#: What downgrading below each revision drops for good (upgrading again does not bring it
+#: back): shown before `botfleet db downgrade` asks. Every revision needs its entry.
+DOWNGRADE_LOSSES = {
+    "0003": 'who stored each credential (every row reads "stored_by": "unknown" afterwards)',
+    "0002": "the API keys' expires_at and last_used_at (every key then never expires)",
+    "0001": "every control-plane table and all its rows (tenants, versions, keys, "
+    "credentials, audit log)",
+}
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One of the packaged migrations."""
+
+    id: str
+    down: str | None
+    #: Its docstring's first paragraph, on one line.
+    summary: str
+    head: bool
+
+
+class UnknownDowngradeTarget(ValueError):
+    """The revision to downgrade to is not one these migrations can go down to."""
 
 
 class DatabaseNewerThanCode(Exception):
@@ -53,6 +80,89 @@ def _revisions() -> tuple[frozenset[str], frozenset[str]]:
     scripts = ScriptDirectory.from_config(alembic_config())
     known = frozenset(script.revision for script in scripts.walk_revisions())
     return frozenset(scripts.get_heads()), known
+
+
+def known_revisions() -> list[Revision]:
+    """The packaged migrations, newest first."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return [
+        Revision(
+            id=script.revision,
+            down=_joined(script.down_revision),
+            summary=" ".join((script.doc or "").split()),
+            head=script.is_head,
+        )
+        for script in scripts.walk_revisions()
+    ]
+
+
+def _joined(down: str | Sequence[str] | None) -> str | None:
+    # A merge revision has several below it; the control plane's history has none so far.
+    if down is None or isinstance(down, str):
+        return down
+    return ", ".join(down)
+
+
+def head_revisions() -> frozenset[str]:
+    """The newest revision(s) of the packaged migrations."""
+    return _revisions()[0]
+
+
+async def current_revisions(url: str, *, schema: str | None = None) -> frozenset[str]:
+    """The revision(s) the database at `url` records: empty when it was never migrated. It may
+    hold one these migrations do not know (a newer botfleet migrated it)."""
+
+    def read(connection: Connection) -> frozenset[str]:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return frozenset(context.get_current_heads())
+
+    engine = make_engine(url, schema=schema)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(read)
+    finally:
+        await engine.dispose()
+
+
+def downgrade_steps(current: frozenset[str], target: str) -> list[Revision]:
+    """The revisions a downgrade from `current` to `target` undoes, newest first: `target` is
+    ``base``, a revision id, or ``-N`` (N revisions below the current one). Empty when the
+    database is at `target` or was never migrated.
+
+    Raises:
+        UnknownDowngradeTarget: `target` is none of those, or not below `current`.
+    """
+    by_id = {revision.id: revision for revision in known_revisions()}
+    relative = re.fullmatch(r"-([1-9][0-9]*)", target)
+    if target != "base" and target not in by_id and not relative:
+        raise UnknownDowngradeTarget(
+            f"{target!r} is not a revision of this botfleet: give base, -N or one of "
+            f"{', '.join(sorted(by_id))}"
+        )
+    if not current:
+        return []
+    if len(current) > 1 or not current <= by_id.keys():
+        raise UnknownDowngradeTarget(
+            f"the database is at revision {_listed(current)}, which these migrations cannot "
+            "take down"
+        )
+    steps = int(relative[1]) if relative else None
+    undone: list[Revision] = []
+    at: Revision | None = by_id[next(iter(current))]
+    # The control plane's history is linear: each revision has one below it.
+    while at is not None and at.id != target and len(undone) != steps:
+        undone.append(at)
+        at = by_id.get(at.down) if at.down else None
+    if steps is not None and len(undone) < steps:
+        raise UnknownDowngradeTarget(
+            f"the database's revision {_listed(current)} is only {len(undone)} above base"
+        )
+    if target in by_id and at is None:
+        raise UnknownDowngradeTarget(
+            f"{target!r} is not below the database's revision {_listed(current)}: "
+            "botfleet db upgrade goes up"
+        )
+    return undone
 
 
 async def schema_state(connection: AsyncConnection) -> SchemaState:

@@ -1,0 +1,364 @@
+"""`botfleet db ...`: the control plane's database (its migrations, and moving it elsewhere).
+
+    botfleet db current                 # the database's revision; exit 1 when not at the head
+    botfleet db history                 # the revisions this botfleet knows, newest first
+    botfleet db upgrade                 # to this botfleet's head
+    botfleet db downgrade 0002          # asks first (--yes not to): a downgrade loses data
+    botfleet db copy SOURCE_URL TARGET_URL
+
+The database is the control plane's: CP_DATABASE_URL and CP_DATABASE_SCHEMA (or .env), read
+and checked as `botfleet serve control-plane` does, unless --url / --schema say otherwise. The
+migrations come with the package, so the same commands work from a checkout and in the image
+(no alembic.ini). Exit status: 0 done; 1 `current` found the database behind or ahead of this
+botfleet, or a downgrade was not confirmed; 2 the database could not be used (one `error:`
+line, never a traceback nor a password) or a usage error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from botfleet.control_plane.db.migrate import Revision
+    from botfleet.control_plane.settings import ControlPlaneSettings
+
+#: Exit status: `current` found the database off this botfleet's head; a downgrade declined.
+NOT_DONE = 1
+#: Exit status: the database could not be used (and usage errors, typer's).
+FAILED = 2
+
+db_app = typer.Typer(
+    help="The control plane's database: its revision, migrations, and copying it elsewhere.",
+    no_args_is_help=True,
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    schema: str | None
+
+
+_URL = typer.Option(
+    None,
+    "--url",
+    help="The database (default: CP_DATABASE_URL, as the control plane reads it).",
+    show_default=False,
+)
+_SCHEMA = typer.Option(
+    None,
+    "--schema",
+    help="PostgreSQL schema (default: CP_DATABASE_SCHEMA).",
+    show_default=False,
+)
+
+
+def mask(text: str, *urls: str) -> str:
+    """`text` without the password of any of `urls`, nor one written in a URL (``user:pw@``)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from botfleet.control_plane.settings import normalise_database_url
+
+    for url in filter(None, urls):
+        try:
+            password = make_url(normalise_database_url(url)).password
+        except (ValueError, ArgumentError):  # unparsable: the pattern below still applies
+            password = None
+        if password:
+            text = text.replace(str(password), "***")
+    return re.sub(r"(://[^:/@\s]*):[^@\s]*@", r"\1:***@", text)
+
+
+def fail(message: str, *urls: str, code: int = FAILED) -> NoReturn:
+    typer.echo(f"error: {mask(' '.join(message.split()), *urls)}", err=True)
+    raise typer.Exit(code)
+
+
+@functools.cache
+def settings_class() -> type[ControlPlaneSettings]:
+    """The control plane's settings without its check of the admin key and Fernet keys: the
+    database commands use neither, and a shell given only CP_DATABASE_URL must do."""
+    from pydantic import model_validator
+
+    from botfleet.control_plane.settings import ControlPlaneSettings
+
+    class DatabaseSettings(ControlPlaneSettings):
+        @model_validator(mode="after")
+        def _secrets_present(self) -> DatabaseSettings:  # replaces the parent's, by name
+            return self
+
+    return DatabaseSettings
+
+
+def target(url: str | None, schema: str | None) -> Target:
+    """The database: the control plane's settings (environment, .env), `url` and `schema`
+    overriding them; invalid settings are one line and status 2, never their values."""
+    from pydantic import ValidationError
+
+    from botfleet.startup_problems import invalid_settings
+
+    given: dict[str, Any] = {}
+    if url is not None:
+        given["database_url"] = url
+    if schema is not None:
+        given["database_schema"] = schema or None
+    model = settings_class()
+    try:
+        settings = model(**given)
+    except ValidationError as exc:
+        problem = invalid_settings("control plane settings are invalid", exc, model)
+        # Name what the operator gave: the option, where it overrides the variable.
+        if url is not None:
+            problem = problem.replace("CP_DATABASE_URL:", "--url:")
+        if schema is not None:
+            problem = problem.replace("CP_DATABASE_SCHEMA:", "--schema:")
+        fail(problem, url or "")
+    return Target(settings.database_url, settings.database_schema)
+
+
+def database_problem(exc: Exception, doing: str, url: str) -> str | None:
+    """Why using the database failed, in one line (`cannot <doing>: <reason>`); None for an
+    exception that is not about the database (a bug: let it show)."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from botfleet.control_plane.db.engine import failure_reason
+    from botfleet.control_plane.db.migrate import DatabaseNewerThanCode
+
+    if isinstance(exc, DatabaseNewerThanCode | CommandError):
+        return f"cannot {doing}: {exc}"
+    # asyncpg raises its own errors for what happens before SQLAlchemy wraps them.
+    if isinstance(exc, SQLAlchemyError | OSError) or type(exc).__module__.startswith("asyncpg"):
+        return f"cannot {doing}: {failure_reason(exc, url)}"
+    return None
+
+
+@contextmanager
+def database_errors(doing: str, url: str) -> Iterator[None]:
+    """A failure to use the database as one `error: cannot <doing>: ...` line, status 2."""
+    try:
+        yield
+    except Exception as exc:
+        problem = database_problem(exc, doing, url)
+        if problem is None:
+            raise
+        fail(problem, url)
+
+
+def existing(db: Target) -> str:
+    """`db`'s description, after checking a SQLite file is there: opening one that is not
+    would create it, empty, and report it as never migrated."""
+    from botfleet.control_plane.db.copy import missing_sqlite_file
+    from botfleet.control_plane.db.engine import describe_database
+
+    where = describe_database(db.url)
+    if missing_sqlite_file(db.url):
+        fail(f"{where} does not exist (set CP_DATABASE_URL, or give --url)", db.url)
+    return where
+
+
+def read_current(db: Target, where: str) -> frozenset[str]:
+    from botfleet.control_plane.db.migrate import current_revisions
+
+    with database_errors(f"read the revision of {where}", db.url):
+        return asyncio.run(current_revisions(db.url, schema=db.schema))
+
+
+def listed(revisions: frozenset[str]) -> str:
+    return ", ".join(sorted(revisions)) or "none (never migrated)"
+
+
+@db_app.command("current")
+def current(url: str | None = _URL, schema: str | None = _SCHEMA) -> None:
+    """The database's revision, and whether it is this botfleet's newest (its head).
+
+    Exits 1 when it is not: behind (run `botfleet db upgrade`), never migrated, or migrated by
+    a newer botfleet.
+    """
+    from botfleet.control_plane.db.migrate import head_revisions, known_revisions
+
+    db = target(url, schema)
+    where = existing(db)
+    revisions = read_current(db, where)
+    heads = head_revisions()
+    if revisions == heads:
+        typer.echo(f"{listed(revisions)} (head): {where} is at this botfleet's newest revision")
+        return
+    if not revisions:
+        typer.echo(f"none: {where} was never migrated; run botfleet db upgrade")
+    elif revisions - {revision.id for revision in known_revisions()}:
+        typer.echo(
+            f"{listed(revisions)}: {where} is ahead of this botfleet (newest {listed(heads)}): "
+            "a newer botfleet migrated it; run that version, or downgrade with it"
+        )
+    else:
+        typer.echo(
+            f"{listed(revisions)}: {where} is behind this botfleet (newest {listed(heads)}); "
+            "run botfleet db upgrade"
+        )
+    raise typer.Exit(NOT_DONE)
+
+
+@db_app.command("history")
+def history(url: str | None = _URL, schema: str | None = _SCHEMA) -> None:
+    """The revisions this botfleet knows, newest first; the database's is marked (current).
+
+    The list is printed even when the database cannot be read (then with exit status 2).
+    """
+    from botfleet.control_plane.db.copy import missing_sqlite_file
+    from botfleet.control_plane.db.engine import describe_database
+    from botfleet.control_plane.db.migrate import current_revisions, known_revisions
+
+    db = target(url, schema)
+    revisions: frozenset[str] = frozenset()
+    problem: str | None = None
+    where = describe_database(db.url)
+    if missing_sqlite_file(db.url):
+        problem = f"{where} does not exist (set CP_DATABASE_URL, or give --url)"
+    else:
+        try:
+            revisions = asyncio.run(current_revisions(db.url, schema=db.schema))
+        except Exception as exc:
+            problem = database_problem(exc, f"read the revision of {where}", db.url)
+            if problem is None:
+                raise
+    for revision in known_revisions():
+        marks = " (head)" * revision.head + " (current)" * (revision.id in revisions)
+        typer.echo(f"{revision.id}{marks}  {revision.summary}")
+    if problem:
+        fail(problem, db.url)
+
+
+@db_app.command("upgrade")
+def upgrade(url: str | None = _URL, schema: str | None = _SCHEMA) -> None:
+    """Migrate the database to this botfleet's newest revision (what the control plane does at
+    start with CP_MIGRATE_ON_STARTUP=true). Stop the control plane first."""
+    from botfleet.control_plane.db.engine import describe_database
+    from botfleet.control_plane.db.migrate import run_migrations
+
+    db = target(url, schema)
+    where = describe_database(db.url)
+    before = read_current(db, where)
+    with database_errors(f"upgrade {where}", db.url):
+        asyncio.run(run_migrations(db.url, schema=db.schema))
+    after = read_current(db, where)
+    if before == after:
+        typer.echo(f"{where} is already at {listed(after)} (head): nothing to do")
+        return
+    typer.echo(f"upgraded {where}: {listed(before)} -> {listed(after)} (head)")
+
+
+def losses(undone: list[Revision]) -> str:
+    from botfleet.control_plane.db.migrate import DOWNGRADE_LOSSES
+
+    return "; ".join(
+        f"{DOWNGRADE_LOSSES.get(revision.id, revision.summary)} (added by {revision.id})"
+        for revision in undone
+    )
+
+
+# Without it click reads `-1` as an unknown option.
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
+def downgrade(
+    revision: str = typer.Argument(
+        ...,
+        metavar="REVISION",
+        help="base, a revision (see `botfleet db history`), or -N (N below the current).",
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    url: str | None = _URL,
+    schema: str | None = _SCHEMA,
+) -> None:
+    """Take the database down to REVISION, to go back to an older botfleet (stop the control
+    plane first).
+
+    A downgrade drops what the revisions it undoes added, and upgrading again does not bring it
+    back (restoring a backup does): it says what before asking. Run it with the newer botfleet,
+    the only one whose migrations know how to go down.
+    """
+    from botfleet.control_plane.db.migrate import (
+        UnknownDowngradeTarget,
+        downgrade_migrations,
+        downgrade_steps,
+        known_revisions,
+    )
+
+    try:
+        downgrade_steps(frozenset(), revision)  # the name alone, before any connection
+    except UnknownDowngradeTarget as exc:
+        raise typer.BadParameter(str(exc), param_hint="REVISION") from None
+    db = target(url, schema)
+    where = existing(db)
+    before = read_current(db, where)
+    if before - {known.id for known in known_revisions()}:
+        fail(
+            f"{where} is at revision {listed(before)}, which this botfleet does not know: "
+            "downgrade it with the newer botfleet that migrated it",
+            db.url,
+        )
+    if not before:
+        typer.echo(f"{where} was never migrated: nothing to downgrade")
+        return
+    try:
+        undone = downgrade_steps(before, revision)
+    except UnknownDowngradeTarget as exc:
+        fail(f"cannot downgrade {where}: {exc}", db.url)
+    if not undone:
+        typer.echo(f"{where} is already at {listed(before)}: nothing to do")
+        return
+    destination = undone[-1].down or "base"
+    typer.echo(
+        f"Downgrading {where} from {listed(before)} to {destination} loses {losses(undone)}. "
+        "Upgrading again does not bring it back; restoring a backup does."
+    )
+    if not yes:
+        try:
+            confirmed = typer.confirm("Downgrade?", default=False)
+        except typer.Abort:  # no terminal to answer (end of input)
+            typer.echo("")
+            confirmed = False
+        if not confirmed:
+            fail("downgrade not confirmed (--yes not to ask); nothing was changed", code=NOT_DONE)
+    with database_errors(f"downgrade {where}", db.url):
+        asyncio.run(downgrade_migrations(db.url, schema=db.schema, revision=destination))
+    after = read_current(db, where)
+    typer.echo(f"downgraded {where}: {listed(before)} -> {listed(after)}")
+
+
+@db_app.command("copy")
+def copy(
+    source_url: str = typer.Argument(..., help="The old CP_DATABASE_URL."),
+    target_url: str = typer.Argument(..., help="The new one (the database must exist, empty)."),
+    source_schema: str | None = typer.Option(None, help="The old CP_DATABASE_SCHEMA, if any."),
+    target_schema: str | None = typer.Option(None, help="The new CP_DATABASE_SCHEMA, if any."),
+) -> None:
+    """Copy a stopped control plane's database into an empty one (SQLite to PostgreSQL, or
+    back), migrating the target first; prints the rows copied per table as JSON.
+
+    Every row moves as it is: tenants, versions, audit log, API keys and boot tokens (hashes:
+    those in use keep working) and credentials (still sealed: keep CP_FERNET_KEYS). Exits 2,
+    copying nothing, when it cannot (a target with rows, a missing source, an older source).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from botfleet.control_plane.db.copy import CopyRefused, copy_database, copy_failure
+
+    try:
+        copied = asyncio.run(
+            copy_database(
+                source_url, target_url, source_schema=source_schema, target_schema=target_schema
+            )
+        )
+    except (CopyRefused, ValueError, SQLAlchemyError, OSError) as exc:
+        fail(copy_failure(exc, source_url, target_url), source_url, target_url)
+    typer.echo(json.dumps({"copied": copied}))

@@ -1,0 +1,208 @@
+"""`botfleet db ...`: the control plane's database from the command line, on SQLite and (when
+reachable) PostgreSQL, the database named by CP_DATABASE_URL / CP_DATABASE_SCHEMA or --url /
+--schema; failures are one `error:` line with no password in it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from cp_harness import Database, make_settings, running_control_plane
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from botfleet.cli.main import app
+from botfleet.control_plane.db.copy import main as copy_main
+from botfleet.control_plane.db.engine import make_engine
+from botfleet.control_plane.db.migrate import VERSION_TABLE, head_revisions, known_revisions
+
+HEAD = next(iter(head_revisions()))
+BELOW_HEAD = known_revisions()[1].id
+PASSWORD = "hunter2-Sup3rSecret"
+
+
+async def botfleet(
+    *args: str, env: dict[str, str | None] | None = None, answer: str | None = None
+) -> Result:
+    # The commands run their own event loop: not on this test's.
+    return await asyncio.to_thread(CliRunner().invoke, app, ["db", *args], env=env, input=answer)
+
+
+def env_of(database: Database) -> dict[str, str | None]:
+    return {"CP_DATABASE_URL": database.url, "CP_DATABASE_SCHEMA": database.schema}
+
+
+def one_error_line(result: Result) -> str:
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.fixture(autouse=True)
+def _no_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The settings read .env from the current folder: the checkout's must not count.
+    monkeypatch.chdir(tmp_path)
+
+
+async def test_current_history_upgrade_and_downgrade_on_a_fresh_database(
+    database: Database,
+) -> None:
+    env = env_of(database)
+    if database.kind == "sqlite":
+        missing = await botfleet("current", env=env)
+        assert missing.exit_code == 2
+        assert "does not exist" in one_error_line(missing)
+    else:
+        never = await botfleet("current", env=env)
+        assert never.exit_code == 1, never.output
+        assert never.stdout.startswith("none: ") and "never migrated" in never.stdout
+
+    up = await botfleet("upgrade", env=env)
+    assert up.exit_code == 0, up.output
+    assert f"none (never migrated) -> {HEAD} (head)" in up.stdout
+    again = await botfleet("upgrade", env=env)
+    assert "nothing to do" in again.stdout
+
+    current = await botfleet("current", env=env)
+    assert current.exit_code == 0, current.output
+    assert current.stdout.startswith(f"{HEAD} (head): ")
+
+    history = (await botfleet("history", env=env)).stdout.splitlines()
+    assert [line.split()[0] for line in history] == [r.id for r in known_revisions()]
+    assert history[0].startswith(f"{HEAD} (head) (current)  ")
+    assert "(current)" not in "".join(history[1:])
+
+    refused = await botfleet("downgrade", BELOW_HEAD, env=env, answer="n\n")
+    assert refused.exit_code == 1
+    assert "stored_by" in refused.stdout  # what the downgrade below 0003 loses, said first
+    assert "nothing was changed" in one_error_line(refused)
+    no_terminal = await botfleet("downgrade", "-1", env=env, answer="")
+    assert no_terminal.exit_code == 1
+    assert (await botfleet("current", env=env)).exit_code == 0
+
+    down = await botfleet("downgrade", "-1", env=env, answer="y\n")
+    assert down.exit_code == 0, down.output
+    assert "downgraded the " in down.stdout and f": {HEAD} -> {BELOW_HEAD}" in down.stdout
+    behind = await botfleet("current", env=env)
+    assert behind.exit_code == 1
+    assert behind.stdout.startswith(f"{BELOW_HEAD}: ") and "is behind" in behind.stdout
+    history = (await botfleet("history", env=env)).stdout.splitlines()
+    assert history[1].startswith(f"{BELOW_HEAD} (current)  ")
+
+    upward = await botfleet("downgrade", HEAD, "--yes", env=env)
+    assert upward.exit_code == 2
+    assert "is not below" in one_error_line(upward)
+
+    to_base = await botfleet("downgrade", "base", "--yes", env=env)
+    assert to_base.exit_code == 0, to_base.output
+    assert "every control-plane table" in to_base.stdout
+    assert (await botfleet("current", env=env)).stdout.startswith("none: ")
+    assert (await botfleet("upgrade", env=env)).exit_code == 0
+
+
+async def test_the_options_override_the_environment(database: Database, tmp_path: Path) -> None:
+    elsewhere = {"CP_DATABASE_URL": f"sqlite:///{tmp_path / 'not-this.db'}"}
+    options = ["--url", database.url, *(["--schema", database.schema] if database.schema else [])]
+    up = await botfleet("upgrade", *options, env=elsewhere)
+    assert up.exit_code == 0, up.output
+    assert (await botfleet("current", *options, env=elsewhere)).exit_code == 0
+    assert not (tmp_path / "not-this.db").exists()
+
+    bad = await botfleet("current", "--url", "mysql://u:pw@h/x", env=elsewhere)
+    assert bad.exit_code == 2
+    assert "--url: unsupported database scheme 'mysql'" in one_error_line(bad)
+
+
+async def test_a_database_migrated_by_a_newer_botfleet(database: Database) -> None:
+    env = env_of(database)
+    assert (await botfleet("upgrade", env=env)).exit_code == 0
+    engine = make_engine(database.url, schema=database.schema)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    finally:
+        await engine.dispose()
+
+    ahead = await botfleet("current", env=env)
+    assert ahead.exit_code == 1
+    assert ahead.stdout.startswith("9999: ") and "is ahead of this botfleet" in ahead.stdout
+    for args in (("upgrade",), ("downgrade", "base", "--yes")):
+        refused = await botfleet(*args, env=env)
+        assert refused.exit_code == 2, args
+        assert "revision 9999" in one_error_line(refused).replace("'", "")
+
+
+async def test_copy_round_trip_through_the_cli(database: Database, tmp_path: Path) -> None:
+    source = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    async with running_control_plane(make_settings(source)) as old:
+        await old.create_tenant("acme")
+        assert (await old.upload_flow("acme", "1", publish=True)).status_code == 201
+
+    schema: list[str] = ["--target-schema", database.schema] if database.schema else []
+    there = await botfleet("copy", source.url, database.url, *schema)
+    assert there.exit_code == 0, there.output
+    copied: dict[str, Any] = json.loads(there.stdout)["copied"]
+    assert copied["tenants"] == 1 and copied["flow_versions"] == 1
+
+    back_url = f"sqlite:///{tmp_path / 'back.db'}"
+    schema = ["--source-schema", database.schema] if database.schema else []
+    back = await botfleet("copy", database.url, back_url, *schema)
+    assert back.exit_code == 0, back.output
+    assert json.loads(back.stdout)["copied"] == copied
+    async with running_control_plane(make_settings(Database("sqlite", back_url))) as new:
+        flows = await new.client.get("/v1/tenants/acme/flows", headers=new.admin)
+        assert flows.status_code == 200, flows.text
+        assert flows.json()["published_version"] == 1
+
+    again = await botfleet("copy", source.url, back_url)
+    assert again.exit_code == 2
+    assert "already holds rows" in one_error_line(again)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("current",),
+        ("history",),
+        ("upgrade",),
+        ("downgrade", "base", "--yes"),
+    ],
+)
+async def test_an_unreachable_database_is_one_line_without_the_password(
+    args: tuple[str, ...],
+) -> None:
+    url = f"postgresql://botfleet:{PASSWORD}@127.0.0.1:1/botfleet"  # nothing listens on port 1
+    result = await botfleet(*args, "--url", url)
+    assert result.exit_code == 2
+    line = one_error_line(result)
+    assert "the PostgreSQL database 'botfleet' at 127.0.0.1:1 as user 'botfleet'" in line
+    assert PASSWORD not in result.output
+
+
+async def test_copy_failures_show_neither_password() -> None:
+    source = f"postgresql://old:{PASSWORD}-a@127.0.0.1:1/botfleet"
+    target = f"postgresql://new:{PASSWORD}-b@127.0.0.1:1/botfleet"
+    result = await botfleet("copy", source, target)
+    assert result.exit_code == 2
+    assert one_error_line(result).startswith("error: cannot copy: ")
+    assert PASSWORD not in result.output
+
+    wrong = await botfleet("copy", f"mysql://u:{PASSWORD}@h/x", target)
+    assert wrong.exit_code == 2
+    assert "unsupported database scheme 'mysql'" in one_error_line(wrong)
+    assert PASSWORD not in wrong.output
+
+
+def test_the_module_refuses_a_wrong_scheme_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert copy_main([f"mysql://u:{PASSWORD}@h/x", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cannot copy: unsupported database scheme 'mysql'")
+    assert PASSWORD not in err
