@@ -205,7 +205,7 @@ def _newer_database(exc: DatabaseNewerThanCode, url: str) -> str:
         f"{current}, which this botfleet ({__version__}, revisions up to {head}) does not know: "
         "this botfleet is older than the database (a newer one migrated it). Run the newer "
         f"version, or go back to this one: downgrade the database to {head} with the newer "
-        f"version (alembic -n control_plane downgrade {head}), or restore the backup taken "
+        f"version (botfleet db downgrade {head}), or restore the backup taken "
         'before the upgrade (docs/operations.md, "Upgrading")'
     )
 

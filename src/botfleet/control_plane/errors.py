@@ -111,7 +111,7 @@ class DatabaseUnavailable(ControlPlaneError):
 
 
 #: How to create or upgrade the control plane's tables (docs/control-plane.md).
-MIGRATE_COMMAND = "uv run alembic -n control_plane upgrade head"
+MIGRATE_COMMAND = "botfleet db upgrade"
 
 
 class DatabaseNotMigrated(ControlPlaneError):

@@ -65,7 +65,7 @@ async def test_a_database_without_the_tables_is_not_migrated_not_unavailable(
     async with running_control_plane(settings) as cp:
         status, state, detail = await _health(cp)
         assert (status, state) == (503, "not migrated")
-        assert "uv run alembic -n control_plane upgrade head" in detail
+        assert "botfleet db upgrade" in detail
         key = cp.auth("bfk_0123456789ab_secret")
         for method, path, headers in (
             ("GET", "/v1/tenants", cp.admin),
@@ -76,7 +76,7 @@ async def test_a_database_without_the_tables_is_not_migrated_not_unavailable(
             response = await cp.client.request(method, path, headers=headers)
             assert response.status_code == 503, (path, response.text)
             assert "database is not migrated" in response.json()["detail"], path
-            assert "upgrade head" in response.json()["detail"]
+            assert "botfleet db upgrade" in response.json()["detail"]
         assert "botfleet_cp_db_unavailable_total 0.0" in (await cp.client.get("/metrics")).text
 
         await run_migrations(database.url, schema=database.schema)

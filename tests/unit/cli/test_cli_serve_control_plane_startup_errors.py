@@ -161,5 +161,5 @@ def test_a_database_migrated_by_a_newer_version_exits_2_with_one_line(tmp_path: 
     assert f"the SQLite database {database} is at revision '9999'" in event
     assert "this botfleet is older than the database" in event
     assert "Run the newer version" in event
-    assert "alembic -n control_plane downgrade" in event
+    assert "botfleet db downgrade" in event
     assert "restore the backup" in event

@@ -1,8 +1,9 @@
 """Alembic environment of the control plane: online migrations over an async engine.
 
 `botfleet.control_plane.db.migrate.run_migrations` passes an open connection in
-``config.attributes["connection"]``; the Alembic CLI (``alembic -n control_plane upgrade head``)
-builds its own engine from ``sqlalchemy.url`` or ``CP_DATABASE_URL``/``DATABASE_URL``.
+``config.attributes["connection"]`` (so does ``botfleet db``, without alembic.ini); the Alembic
+CLI (``alembic -n control_plane upgrade head``) builds its own engine from ``sqlalchemy.url``
+or ``CP_DATABASE_URL``/``DATABASE_URL``.
 """
 
 from __future__ import annotations
