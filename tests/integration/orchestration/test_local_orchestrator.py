@@ -151,8 +151,8 @@ async def test_a_stale_pid_file_never_stops_another_tenants_data_plane(tmp_path:
     beta_folder = fleet.tenant_dir("beta")
     beta_folder.mkdir(parents=True)
     stand_in = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "import time; time.sleep(60)", "botfleet.cli.main",
-        cwd=beta_folder, start_new_session=True,
+        sys.executable, "-c", "import time; time.sleep(60)", "-m", "botfleet.cli.main", "serve",
+        "data-plane", cwd=beta_folder, start_new_session=True,
     )  # fmt: skip
     try:
         fleet.pid_file("alpha").parent.mkdir(parents=True, exist_ok=True)

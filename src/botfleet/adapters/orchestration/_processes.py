@@ -80,15 +80,34 @@ def is_alive(pid: int, cwd: Path | None = None) -> bool:
     cmdline = _proc_entry(pid, "cmdline")
     # A recycled pid running something else is not our data plane. An empty command line
     # tells nothing: a process right after `exec`, or exiting, shows none for a moment.
-    if cmdline and COMMAND_MARK.encode() not in cmdline:
+    if cmdline and not runs_data_plane(cmdline):
         return False
     # Nor another tenant's: after a reboot a stale pid file may name a data plane started since
     # for another tenant, and `stop` would kill that one. Each runs in its tenant's folder.
     return cwd is None or _cwd_of(pid) in (None, cwd.resolve())
 
 
+#: What follows `COMMAND_MARK` in a data plane's command line.
+_SERVE_DATA_PLANE = (b"serve", b"data-plane")
+
+
+def runs_data_plane(cmdline: bytes) -> bool:
+    """Whether a command line (/proc's, NUL-separated) is a data plane's: ``-m
+    botfleet.cli.main serve data-plane``, as this back end starts one and one is started by
+    hand. One that only names the module is not: an operator's ``python -m botfleet.cli.main
+    fleet stop`` (or the ``uv run`` above it) run from the tenant's folder, a ``grep`` or an
+    editor there; `stop` would signal them."""
+    args = cmdline.split(b"\0")
+    mark = COMMAND_MARK.encode()
+    return any(
+        args[i - 1] == b"-m" and tuple(args[i + 1 : i + 3]) == _SERVE_DATA_PLANE
+        for i in range(1, len(args))
+        if args[i] == mark
+    )
+
+
 def running_in(folder: Path) -> list[int]:
-    """The data planes (by `COMMAND_MARK`) whose working folder is `folder`, from /proc; [] where
+    """The data planes (`runs_data_plane`) whose working folder is `folder`, from /proc; [] where
     there is no /proc. Each tenant's data plane runs in its own folder, so this finds it even
     when its pid file is gone or names another process."""
     folder = folder.resolve()
@@ -127,21 +146,33 @@ async def terminate(
     rest of its group is waited for too: a process it started may hold its port or files.
     """
 
-    def running() -> bool:
-        return alive() or bool(group_members(pid))
+    # Asked once, while `pid` is known to be the data plane: a process that leads no group
+    # (one started by hand in the tenant's folder, found through /proc) is signalled alone, as
+    # killpg would miss it. Its pid is free again the moment it exits, so asking again later
+    # could find it reused by someone else's group leader, and kill that group.
+    leads = _leads_group(pid)
 
-    _signal(pid, signal.SIGTERM)
+    def running() -> bool:
+        return alive() or (leads and bool(group_members(pid)))
+
+    _signal(pid, signal.SIGTERM, group=leads)
     if await _until_ended(running, timeout_s):
         return "stopped"
-    _signal(pid, signal.SIGKILL)
+    # A leader's pid is not reused while its group has members: the group is still ours.
+    _signal(pid, signal.SIGKILL, group=leads)
     return "killed" if await _until_ended(running, kill_wait_s) else "survived"
 
 
-def _signal(pid: int, number: int) -> None:
-    # killpg alone misses a data plane that leads no group (one started by hand in the
-    # tenant's folder, found through /proc): its pid names no group, and nothing would stop it.
+def _leads_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def _signal(pid: int, number: int, *, group: bool) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        if os.getpgid(pid) == pid:
+        if group:
             os.killpg(pid, number)
         else:
             os.kill(pid, number)

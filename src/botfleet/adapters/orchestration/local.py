@@ -260,9 +260,13 @@ class LocalOrchestrator:
     def _read_kept_port(self, tenant_id: str) -> int | None:
         try:
             record = json.loads(self._port_file(tenant_id).read_text("utf-8"))
-            return int(record["port"])
+            port = record["port"]
         except (OSError, ValueError, KeyError, TypeError):  # none, or unreadable: a free one
             return None
+        # An edited or damaged record: 0 would start on a port nobody is told, and a number
+        # past 65535 fails the bind with OverflowError, not the OSError of a taken port.
+        valid = type(port) is int and 0 < port <= 65535
+        return port if valid else None
 
     async def _stop(self, tenant_id: str) -> DataPlaneStatus:
         """Stop the tenant's data planes; return once they have exited and their port is free
