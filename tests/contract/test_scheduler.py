@@ -421,3 +421,76 @@ async def test_count_is_the_number_of_pending_jobs(harness: Harness) -> None:
     assert await s.count() == len(await s.jobs()) == 3
     await s.cancel("a")
     assert await s.count() == 2
+
+
+# ---------------------------------------------------------------- MovesContactJobs
+
+
+async def test_moved_jobs_keep_their_due_time_and_run_once_for_the_new_contact(
+    harness: Harness,
+) -> None:
+    s = harness.scheduler
+    await s.schedule(harness.request("reminder:-40", 0.3, contact="-40", time="10:00"))
+    await s.schedule(harness.request("survey:e7", 60, contact="-40", task="survey"))
+    await s.schedule(harness.request("reminder:c2", 0.3, contact="c2"))
+    before = {j.task: j.next_run_at for j in await s.jobs(contact_id="-40")}
+
+    assert await s.move_jobs("-40", "-100") == 2
+
+    assert await s.jobs(contact_id="-40") == []
+    moved = await s.jobs(contact_id="-100")
+    # A key naming the old contact (the default `<task>:<contact>`) names the new one.
+    assert [(j.key, j.job_id) for j in moved] == [
+        ("reminder:-100", "once:reminder:-100"),
+        ("survey:e7", "once:survey:e7"),
+    ]
+    assert {j.task: j.next_run_at for j in moved} == before
+    assert moved[0].data == {"time": "10:00"}
+    assert await s.move_jobs("-40", "-100") == 0  # a second move finds nothing
+
+    await harness.elapse(0.6)
+    assert sorted((c.contact_id, c.run_id.split("@")[0]) for c in harness.calls) == [
+        ("-100", "once:reminder:-100"),
+        ("c2", "once:reminder:c2"),
+    ]
+    # The new contact cancels it with the key its own turns build.
+    assert await s.cancel("survey:-40") is False
+    assert await s.cancel("survey:e7") is True
+
+
+async def test_moved_jobs_survive_a_restart(harness: Harness) -> None:
+    await harness.scheduler.schedule(harness.request("reminder:-40", 0.4, contact="-40"))
+    await harness.scheduler.move_jobs("-40", "-100")
+    await harness.restart(down_for=0)
+    assert [(j.contact_id, j.key) for j in await harness.scheduler.jobs()] == [
+        ("-100", "reminder:-100")
+    ]
+    await harness.elapse(0.6)
+    assert [c.contact_id for c in harness.calls] == ["-100"]
+
+
+async def test_a_job_whose_new_key_is_taken_stays_with_the_old_contact(
+    harness: Harness,
+) -> None:
+    s = harness.scheduler
+    await s.schedule(harness.request("reminder:-40", 60, contact="-40", n=1))
+    await s.schedule(harness.request("reminder:-100", 90, contact="-100", n=2))
+    assert await s.move_jobs("-40", "-100") == 0
+    jobs = await s.jobs()
+    assert [(j.contact_id, j.key, j.data) for j in jobs] == [
+        ("-40", "reminder:-40", {"n": 1}),
+        ("-100", "reminder:-100", {"n": 2}),
+    ]
+
+
+async def test_standing_jobs_do_not_move(harness: Harness) -> None:
+    standing = StandingJob("digest", "digest", interval=timedelta(hours=1), contact_id="-40")
+    await harness.restart(down_for=0, standing=[standing])
+    assert await harness.scheduler.move_jobs("-40", "-100") == 0
+    assert [j.contact_id for j in await harness.scheduler.jobs()] == ["-40"]
+
+
+async def test_jobs_are_not_moved_onto_their_own_contact(harness: Harness) -> None:
+    await harness.scheduler.schedule(harness.request("k", 60, contact="-40"))
+    with pytest.raises(ValueError, match="cannot be moved"):
+        await harness.scheduler.move_jobs("-40", "-40")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from botfleet.flows.effects import ScheduleTask
 
@@ -91,6 +91,15 @@ def runs_once(run_id: str) -> bool:
     """Whether `run_id` names a one-off job's run (`one_off_run_id`), which the runtime runs at
     most once; standing and manual runs are new runs every time."""
     return run_id.startswith(_ONE_OFF_PREFIX)
+
+
+def moved_key(idempotency_key: str, old_contact_id: str, new_contact_id: str) -> str:
+    """A one-off job's key once its contact moved (`MovesContactJobs`): every `:`-separated
+    part that is the old contact id becomes the new one. So `schedule_task`'s default key
+    (`<task>:<contact id>`), and keys a flow builds from `contact.id`, stay the keys the moved
+    conversation schedules and cancels with; any other key is left as it is."""
+    parts = idempotency_key.split(":")
+    return ":".join(new_contact_id if part == old_contact_id else part for part in parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +191,28 @@ class TaskScheduler(Protocol):
 
         Raises:
             StoreUnavailable: the jobs cannot be counted now.
+        """
+        ...
+
+
+@runtime_checkable
+class MovesContactJobs(Protocol):
+    """Jobs that follow their contact to a new id (see `ports.stores.MovesConversations`)."""
+
+    async def move_jobs(self, old_contact_id: str, new_contact_id: str) -> int:
+        """Give the pending one-off jobs of `old_contact_id` to `new_contact_id`, all or
+        nothing; returns how many moved.
+
+        A moved job keeps its due time, task, data and misfire window; its key becomes
+        `moved_key(key, old, new)` (and its job id with it). A job whose new key another
+        pending job holds stays as it is, with the old contact (never two jobs for one key).
+        Standing jobs stay: their contact is the flow's `standing_schedules`'. Runs handed
+        over already are not jobs any more: the runtime takes care of them. Idempotent: a
+        second call finds nothing to move.
+
+        Raises:
+            ValueError: both ids are the same.
+            StoreUnavailable: the jobs cannot be written now; nothing moved.
         """
         ...
 

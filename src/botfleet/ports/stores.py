@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from botfleet.domain.messages import InboundMessage
 from botfleet.flows.state import ConversationState
@@ -167,4 +167,27 @@ class TurnStore(Protocol):
     async def confirm_delivered(self, contact_id: str, *, up_to: int | None = None) -> int:
         """Mark the contact's undelivered rows (all, or those with seq <= `up_to`) as handed to
         the channel. Returns how many rows changed."""
+        ...
+
+
+#: What `MovesConversations.move_conversation` did: `moved`; `absent`, no state under the old
+#: id (nothing changed: nothing to move, or moved before); `taken`, the new id has a state of
+#: its own (nothing changed: a conversation is never overwritten by another).
+ConversationMove = Literal["moved", "absent", "taken"]
+
+
+@runtime_checkable
+class MovesConversations(Protocol):
+    """A conversation that follows its contact to a new id (a Telegram group that became a
+    supergroup has a new chat id, and the group's people expect to go on where they were)."""
+
+    async def move_conversation(self, old_contact_id: str, new_contact_id: str) -> ConversationMove:
+        """Store the state of `old_contact_id`, with its version, under `new_contact_id`, and
+        none under the old id, all or nothing; unless the new id has a state already (`taken`).
+
+        Only the conversation moves: the journal and the outbox are what was said to and by the
+        old id, and stay under it (an export or erasure of the old id still finds them). A
+        copy of the state set aside as unreadable stays too. Idempotent: a second call finds
+        nothing under the old id (`absent`). Raises `ValueError` when both ids are the same.
+        """
         ...

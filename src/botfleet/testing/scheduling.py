@@ -46,6 +46,7 @@ from botfleet.ports.scheduling import (
     StandingJob,
     StandingSync,
     TaskRunner,
+    moved_key,
 )
 
 __all__ = ["ManualJobStore", "ManualScheduler", "MissedRun", "Run", "SettableClock"]
@@ -227,6 +228,24 @@ class ManualScheduler:
 
     def wanted(self, run_id: str) -> bool:
         return self._in_flight.wanted(run_id)
+
+    async def move_jobs(self, old_contact_id: str, new_contact_id: str) -> int:
+        if old_contact_id == new_contact_id:
+            raise ValueError(f"the jobs of {old_contact_id!r} cannot be moved onto it")
+        jobs = self.store.jobs
+        moved = 0
+        for job in [j for j in jobs.values() if j.kind == ONE_OFF]:
+            if job.contact_id != old_contact_id:
+                continue
+            key = moved_key(job.key, old_contact_id, new_contact_id)
+            new_id = one_off_job_id(key)
+            if new_id != job.job_id and new_id in jobs:
+                continue  # as the real one: never two jobs for one key
+            del jobs[job.job_id]
+            job.job_id, job.key, job.contact_id = new_id, key, new_contact_id
+            jobs[new_id] = job
+            moved += 1
+        return moved
 
     async def jobs(
         self,

@@ -289,6 +289,17 @@ class APSchedulerTaskScheduler:
     def wanted(self, run_id: str) -> bool:
         return self._in_flight.wanted(run_id)
 
+    async def move_jobs(self, old_contact_id: str, new_contact_id: str) -> int:
+        """`MovesContactJobs.move_jobs`: due times are unchanged, so no wake-up is needed."""
+        if old_contact_id == new_contact_id:
+            raise ValueError(f"the jobs of {old_contact_id!r} cannot be moved onto it")
+        self._running()
+        store = self._store
+        assert store is not None
+        return await self._unlocked(
+            partial(store.move_contact, old_contact_id, new_contact_id), "move a contact's jobs"
+        )
+
     async def jobs(
         self,
         *,

@@ -64,6 +64,12 @@ def stored_state(state: ConversationState, expected_version: int) -> Conversatio
     )
 
 
+def check_move(old_contact_id: str, new_contact_id: str) -> None:
+    """A conversation moves to another contact id, never onto its own."""
+    if old_contact_id == new_contact_id:
+        raise ValueError(f"conversation {old_contact_id!r} cannot be moved onto itself")
+
+
 def outbox_record(seq: int, contact_id: str, at: str, output: str) -> dict[str, Any]:
     """The shape `since()` returns: JSON-ready, `output` as it was appended."""
     return {"seq": seq, "contact_id": contact_id, "at": at, "output": codec.loads(output)}

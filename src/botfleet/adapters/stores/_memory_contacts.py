@@ -1,4 +1,5 @@
-"""`ContactRecords` over the in-memory stores (`InMemoryTenantStore.contacts`)."""
+"""`ContactRecords` over the in-memory stores (`InMemoryTenantStore.contacts`), and
+`MovesConversations`."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from botfleet.adapters.stores import codec
-from botfleet.adapters.stores._contract import check_limit, emptied_message, epoch_micros
+from botfleet.adapters.stores._contract import (
+    check_limit,
+    check_move,
+    emptied_message,
+    epoch_micros,
+)
 from botfleet.ports.contact_records import ConversationSummary, ErasedRecords
-from botfleet.ports.stores import JournalEntry
+from botfleet.ports.stores import ConversationMove, JournalEntry
 
 if TYPE_CHECKING:
     from botfleet.adapters.stores.memory import InMemoryTenantStore
@@ -65,3 +71,20 @@ class InMemoryContactRecords:
         return ErasedRecords(
             conversation=conversation, messages_received=received, messages_sent=sent
         )
+
+    async def move_conversation(self, old_contact_id: str, new_contact_id: str) -> ConversationMove:
+        """`MovesConversations.move_conversation`; nothing awaits, so it is all or nothing."""
+        check_move(old_contact_id, new_contact_id)
+        rows = self._store.states._rows
+        row = rows.get(old_contact_id)
+        if row is None:
+            return "absent"
+        if new_contact_id in rows:
+            return "taken"
+        version, text = row
+        # The state names its contact, as the SQLite row's key does: rewritten, not copied.
+        document = codec.loads(text)
+        document["contact_id"] = new_contact_id
+        rows[new_contact_id] = (version, codec.dumps(document))
+        del rows[old_contact_id]
+        return "moved"

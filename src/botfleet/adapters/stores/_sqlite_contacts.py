@@ -1,4 +1,5 @@
-"""`ContactRecords` on the tenant's SQLite file: a contact's journal entries, and erasure.
+"""`ContactRecords` on the tenant's SQLite file: a contact's journal entries, and erasure; and
+`MovesConversations`.
 
 The journal has no index on `contact_id` (one more index to write on every message, for a rare
 request): reading or erasing a contact's entries scans it, which its retention (8 days) bounds,
@@ -15,7 +16,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from botfleet.adapters.stores import codec
-from botfleet.adapters.stores._contract import check_limit, emptied_message
+from botfleet.adapters.stores._contract import check_limit, check_move, emptied_message
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
 from botfleet.adapters.stores._sqlite_tables import (
     HAS_UNREADABLE_STATES,
@@ -26,7 +27,7 @@ from botfleet.adapters.stores._sqlite_tables import (
     text_of,
 )
 from botfleet.ports.contact_records import ConversationSummary, ErasedRecords
-from botfleet.ports.stores import JournalEntry
+from botfleet.ports.stores import ConversationMove, JournalEntry
 
 _RECEIVED = (
     "SELECT seq, CAST(message AS BLOB), CAST(received_at AS BLOB), CAST(status AS BLOB), "
@@ -36,6 +37,8 @@ _PROCESSED = (
     "SELECT seq, message_id, received_us FROM journal WHERE contact_id = ? AND status != 'pending'"
 )
 _EMPTY_ENTRY = "UPDATE journal SET contact_id = '', message = ?, replies = '[]' WHERE seq = ?"
+_HAS_STATE = "SELECT 1 FROM conversation WHERE contact_id = ?"
+_MOVE_STATE = "UPDATE conversation SET contact_id = ? WHERE contact_id = ?"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Conversation rows one statement of `recent` reads.
 RECENT_BATCH = 2000
@@ -139,6 +142,22 @@ class SqliteContactRecords:
         erased = await self._db.run("erase a contact", one_transaction(work))
         self._db.checkpointer.erased()  # the log still holds the rows' pages
         return erased
+
+    async def move_conversation(self, old_contact_id: str, new_contact_id: str) -> ConversationMove:
+        """`MovesConversations.move_conversation`, in one transaction: the row keeps its
+        version and content, only its key changes."""
+        check_move(old_contact_id, new_contact_id)
+
+        def work(conn: sqlite3.Connection) -> ConversationMove:
+            if not conn.execute(_HAS_STATE, (old_contact_id,)).fetchone():
+                return "absent"
+            if conn.execute(_HAS_STATE, (new_contact_id,)).fetchone():
+                return "taken"
+            conn.execute(_MOVE_STATE, (new_contact_id, old_contact_id))
+            return "moved"
+
+        # No contact id in the words: they reach the operator's log (a phone number).
+        return await self._db.run("move a conversation", one_transaction(work))
 
 
 def _summary(

@@ -27,6 +27,7 @@ import structlog
 
 from botfleet.data_plane.runtime.cancellation import stray_cancellation_as_error
 from botfleet.data_plane.runtime.contact_log import ContactLog
+from botfleet.data_plane.runtime.contact_moves import ContactMove, move_records
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
@@ -82,6 +83,8 @@ DEFAULT_MAX_BACKLOG = 50_000
 _BACKLOG_LOG_EVERY_S = 10.0
 #: Erasures remembered to skip task runs handed over before them (runs wait seconds).
 _ERASURES_REMEMBERED = 10_000
+#: Moves remembered to send task runs handed over before them to the new contact.
+_MOVES_REMEMBERED = 10_000
 #: `settings.debounce_ms`: a contact who never pauses is answered at the latest this many
 #: debounce periods after their first text, with what they sent until then.
 MAX_DEBOUNCE_PERIODS = 5
@@ -125,6 +128,13 @@ class _MessageTurn:
 
     def __call__(self) -> Awaitable[_Answer]:
         return self.run(self)
+
+
+@dataclass(frozen=True, slots=True)
+class _MovedTo:
+    """A task run handed over before its contact moved: it runs in the new contact's order."""
+
+    contact_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +187,10 @@ class ConversationRuntime:
     _backlog_logged_at: float = field(default=-_BACKLOG_LOG_EVERY_S, init=False, repr=False)
     #: Contacts erased lately -> when (monotonic): task runs handed over before it are skipped.
     _erased_at: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)
+    #: Contacts moved lately -> (their new id, when): task runs handed over before it follow.
+    _moved_at: OrderedDict[str, tuple[str, float]] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
 
     # ---------------------------------------------------------------- InboundHandler
 
@@ -230,8 +244,19 @@ class ConversationRuntime:
         if contact_id is None:
             log.warning("task_without_contact", tenant=self.ctx.tenant.id, task=task, job_id=job_id)
             return SKIPPED
-        job = partial(self._task, contact_id, task, data, job_id, handed_at=monotonic())
-        outcome: TaskOutcome = await self.sequencer.submit(contact_id, job)
+        handed_at = monotonic()
+        job = partial(self._task, contact_id, task, data, job_id, handed_at=handed_at)
+        outcome: TaskOutcome | _MovedTo = await self.sequencer.submit(contact_id, job)
+        followed = {contact_id}
+        while isinstance(outcome, _MovedTo):  # (moved again meanwhile: followed again)
+            # Submitted from here, not from the old contact's job: that one waiting for the new
+            # contact's order could wait for a move waiting for the old contact's. A contact
+            # met twice (moved there and back) keeps the run, which never goes round for good.
+            to = outcome.contact_id
+            handed = None if to in followed else handed_at
+            followed.add(to)
+            job = partial(self._task, to, task, data, job_id, handed_at=handed)
+            outcome = await self.sequencer.submit(to, job)
         return outcome
 
     def contact_erased(self, contact_id: str) -> None:
@@ -243,6 +268,58 @@ class ConversationRuntime:
         self._erased_at.move_to_end(contact_id)
         while len(self._erased_at) > _ERASURES_REMEMBERED:
             self._erased_at.popitem(last=False)
+
+    def contact_moved(self, old_contact_id: str, new_contact_id: str) -> None:
+        """The contact's conversation or jobs were just moved to a new id (in both contacts'
+        order): cached states go, and a task run handed over before now (no longer among the
+        stored jobs the move took along) runs in the new contact's conversation."""
+        self.state_cache.forget(old_contact_id)
+        self.state_cache.forget(new_contact_id)
+        self._moved_at[old_contact_id] = (new_contact_id, monotonic())
+        self._moved_at.move_to_end(old_contact_id)
+        while len(self._moved_at) > _MOVES_REMEMBERED:
+            self._moved_at.popitem(last=False)
+
+    def move_contact(self, old_contact_id: str, new_contact_id: str) -> asyncio.Future[Any]:
+        """Move the contact's conversation and pending jobs to its new id (`contact_moves`),
+        once the turns queued for either id are done; turns queued after this wait for it.
+        The future's result is a `ContactMove`; a failure is logged (`contact_move_failed`)
+        and raised by it."""
+        if old_contact_id == new_contact_id:
+            raise ValueError(f"contact {old_contact_id!r} cannot be moved onto itself")
+
+        async def move() -> ContactMove:
+            try:
+                return await move_records(self, old_contact_id, new_contact_id)
+            except Exception as exc:
+                contact_log = ContactLog(log, self.ctx.tenant.id, old_contact_id)
+                contact_log.failure("contact_move_failed", exc)
+                raise
+
+        return self._in_both_orders(old_contact_id, new_contact_id, move)
+
+    def _in_both_orders(
+        self, first: str, second: str, job: Callable[[], Awaitable[Any]]
+    ) -> asyncio.Future[Any]:
+        """Run `job` in the order of two contacts: once both reach it, neither running a turn.
+
+        Both places are taken now, with no await in between, so two such jobs on the same
+        contacts hold them in the same order, and neither waits for the other for good."""
+        reached, done = asyncio.Event(), asyncio.Event()
+
+        async def hold() -> None:
+            reached.set()
+            await done.wait()
+
+        async def run() -> Any:
+            try:
+                await reached.wait()
+                return await job()
+            finally:
+                done.set()  # also when cancelled: the first contact's later turns go on
+
+        self.sequencer.submit(first, hold).add_done_callback(_consume_error)
+        return self.sequencer.submit(second, run)
 
     def after_turns(
         self, contact_id: str, job: Callable[[], Awaitable[object]]
@@ -484,8 +561,11 @@ class ConversationRuntime:
         job_id: str,
         *,
         handed_at: float | None = None,
-    ) -> TaskOutcome:
+    ) -> TaskOutcome | _MovedTo:
         contact_log = ContactLog(log, self.ctx.tenant.id, contact_id)
+        moved = self._moved_at.get(contact_id)
+        if moved is not None and handed_at is not None and moved[1] >= handed_at:
+            return _MovedTo(moved[0])
         erased_at = self._erased_at.get(contact_id)
         if erased_at is not None and handed_at is not None and erased_at >= handed_at:
             contact_log.info("task_skipped_contact_erased", task=task, job_id=job_id)

@@ -149,6 +149,8 @@ async def test_the_bot_token_never_reaches_the_logs(
     settings_raw: dict[str, Any],
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # httpx's own logger too: a test that ran configure_logging before set it to WARNING
+    caplog.set_level(logging.DEBUG, logger="httpx")
     settings = telegram_settings(settings_raw)
     token = settings.bot_token.get_secret_value()
     api["sendMessage"].mock(

@@ -215,15 +215,16 @@ class TelegramBotSender:
 
     def chat_migrated(self, migration: ChatMigration) -> None:
         """A group became a supergroup: logged once (each of the two chats gets a notice), and
-        remembered, so that what is sent to the old chat goes to the new one at once."""
+        remembered, so that what is sent to the old chat goes to the new one at once (the
+        webhook has the runtime move the conversation itself)."""
         if not self.chats.first_time(("migration", migration.old_chat_id, migration.new_chat_id)):
             return
         self.chats.mark_moved(migration.old_chat_id, migration.new_chat_id)
         log.info(
             "telegram_group_migrated",
             new_contact=self.contacts.hash(migration.new_chat_id),
-            hint="the group's conversation stays under its old chat id (what is sent to it goes "
-            "to the supergroup); the supergroup's messages start a new conversation",
+            hint="the group's conversation and reminders move to the supergroup's chat id "
+            "(`contact_moved`); what is still sent to the old id goes to the supergroup",
             **self.contacts.fields(migration.old_chat_id),
         )
 

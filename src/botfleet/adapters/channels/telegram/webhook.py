@@ -8,10 +8,11 @@ button's callback query is answered right after the response, so its spinner sto
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from starlette.background import BackgroundTask
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from botfleet.adapters.channels.telegram.parse import (
+    ChatMigration,
     GroupAddress,
     ParsedUpdate,
     parse_update,
@@ -54,6 +56,11 @@ class WebhookRuntime(Protocol):
 
     async def accept(self, message: InboundMessage) -> bool:
         """Persist and queue a message; False when it was seen before."""
+        ...
+
+    def move_contact(self, old_contact_id: str, new_contact_id: str) -> Awaitable[object]:
+        """Queue moving a conversation and its reminders to the contact's new id, in the order
+        of both contacts (`ConversationRuntime.move_contact`)."""
         ...
 
 
@@ -113,9 +120,11 @@ async def deliver(
             return False, None
         if update.migration is not None:
             telegram.chat_migrated(update.migration)
-            return False, None
         if message is not None:
             telegram.chat_active(message.contact_id)
+    if update.migration is not None:
+        _move_conversation(update.migration, runtime)
+        return False, None
     if update.group is not None and message is not None:
         username = await _bot_username(update.group, settings, telegram)
         if not update.group.to_bot(settings.bot_id, username):
@@ -140,6 +149,22 @@ async def deliver(
         )
         return accepted, answer
     return accepted, None
+
+
+def _move_conversation(migration: ChatMigration, runtime: WebhookRuntime) -> None:
+    """The group's conversation follows it to the supergroup: queued now, so the supergroup's
+    next message waits for it, and not awaited, so the answer does not wait for the turns
+    queued before it. Each notice asks (both may come, in either order, and again after a
+    restart): a move finds nothing to move once done. A failure is the runtime's to log."""
+    if migration.old_chat_id == migration.new_chat_id:  # no move: a notice of nothing
+        return
+    moving = runtime.move_contact(migration.old_chat_id, migration.new_chat_id)
+    asyncio.ensure_future(moving).add_done_callback(_consume_error)
+
+
+def _consume_error(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def _bot_username(

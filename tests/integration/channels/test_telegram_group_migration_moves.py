@@ -1,0 +1,260 @@
+"""A Telegram group that becomes a supergroup, through the real data plane (webhook, runtime,
+stores, scheduler): its conversation and its reminder follow it to the supergroup's chat id, in
+whichever order the two notices come, and however often."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+from channel_harness import (
+    BOT_TOKEN,
+    TELEGRAM_CHANNEL,
+    WEBHOOK_SECRET,
+    DataPlane,
+    bot_api,
+    fixture,
+)
+
+from botfleet.adapters.channels.telegram import SECRET_HEADER
+from botfleet.adapters.provider_httpx import HttpxProvider
+from botfleet.adapters.stores import InMemoryTenantStore, SqliteTenantStore
+from botfleet.contact_hash import hash_contact
+from botfleet.data_plane.app import create_app
+from botfleet.data_plane.bootstrap import Overrides
+from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.domain.tenant_config import Binding, TenantConfig
+from botfleet.testing.clock import FrozenClock
+from botfleet.testing.scheduling import ManualScheduler
+
+OLD_GROUP, SUPERGROUP = "-4012345678", "-1001234567890"
+START = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+AUTH = {SECRET_HEADER: WEBHOOK_SECRET}
+
+#: `/book` asks for a day and schedules a reminder an hour later (default key: by contact).
+FLOW: dict[str, Any] = {
+    "id": "salon_groups",
+    "initial_state": "MENU",
+    "tasks": {
+        "reminder": [
+            {"action": "send_text", "text": "Reminder: pick a day for the {{ data.service }}"}
+        ]
+    },
+    "states": {
+        "MENU": {
+            "on_enter": [{"action": "send_text", "text": "Hi! Write /book"}],
+            "transitions": [
+                {
+                    "condition": "message.text == '/book'",
+                    "set_data": {"service": "haircut"},
+                    "target": "ASK_DAY",
+                }
+            ],
+            "fallback": "MENU",
+        },
+        "ASK_DAY": {
+            "on_enter": [
+                {"action": "schedule_task", "task": "reminder", "delay": "1h"},
+                {"action": "send_text", "text": "Which day for the {{ data.service }}?"},
+            ],
+            "transitions": [{"on_type": "text", "target": "BOOKED"}],
+            "fallback": "ASK_DAY",
+        },
+        "BOOKED": {
+            "on_enter": [
+                {"action": "send_text", "text": "Booked the {{ data.service }}: {{ message.text }}"}
+            ],
+            "fallback": "MENU",
+        },
+    },
+}
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@asynccontextmanager
+async def data_plane(kind: str, tmp_path: Path) -> AsyncIterator[tuple[DataPlane, ManualScheduler]]:
+    clock = FrozenClock(START)
+    scheduler = ManualScheduler(clock, tenant_id="salon")
+    channel = {**TELEGRAM_CHANNEL, "bot_username": "salon_bot"}
+    config = TenantConfig(tenant_id="salon", flow=FLOW, channel=Binding(**channel))
+    settings = DataPlaneSettings.model_validate({"log_json": False})
+    provider = bot_api()
+    async with (
+        InMemoryTenantStore()
+        if kind == "memory"
+        else SqliteTenantStore.open(tmp_path / "state.db") as stores,
+        httpx.AsyncClient(transport=httpx.MockTransport(provider.handle)) as http,
+    ):
+        overrides = Overrides(
+            clock=clock, stores=stores, http=HttpxProvider(http), scheduler=scheduler
+        )
+        app = create_app(settings, config=config, overrides=overrides)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://dp.test"
+            ) as client,
+        ):
+            yield DataPlane(app, client, provider), scheduler
+
+
+def group_text(update_id: int, chat_id: str, text: str) -> Any:
+    """A member's text in the group (or supergroup), addressed to the bot: a command opening
+    it, or a mention of the bot."""
+    update = copy.deepcopy(fixture("telegram", "group_mention"))
+    message = update["message"]
+    update["update_id"], message["message_id"] = update_id, update_id
+    message["chat"] = {
+        "id": int(chat_id),
+        "title": "Salon friends",
+        "type": "supergroup" if chat_id == SUPERGROUP else "group",
+    }
+    kind = "bot_command" if text.startswith("/") else "mention"
+    length = len(text.split()[0])
+    message["text"], message["entities"] = text, [{"offset": 0, "length": length, "type": kind}]
+    return update
+
+
+async def post(dp: DataPlane, update: Any) -> None:
+    response = await dp.client.post("/webhook", json=update, headers=AUTH)
+    assert response.status_code == 200, response.text
+
+
+def sent(dp: DataPlane) -> list[tuple[int, str]]:
+    return [(b["chat_id"], b["text"]) for b in dp.provider.bodies(f"/bot{BOT_TOKEN}/sendMessage")]
+
+
+async def book_in_the_old_group(dp: DataPlane) -> None:
+    await post(dp, group_text(1, OLD_GROUP, "/book"))
+    await dp.settle()
+    assert sent(dp) == [(int(OLD_GROUP), "Which day for the haircut?")]
+
+
+NOTICES = {
+    "to-then-from": ["group_migrate_to", "supergroup_migrate_from"],
+    "from-then-to": ["supergroup_migrate_from", "group_migrate_to"],
+    "one-replayed": ["group_migrate_to", "group_migrate_to", "supergroup_migrate_from"],
+}
+
+
+@pytest.mark.parametrize("notices", NOTICES.values(), ids=NOTICES.keys())
+async def test_the_supergroup_goes_on_where_the_group_was_and_gets_its_reminder_once(
+    store_kind: str, tmp_path: Path, notices: list[str]
+) -> None:
+    async with data_plane(store_kind, tmp_path) as (dp, scheduler):
+        await book_in_the_old_group(dp)
+        with structlog.testing.capture_logs() as logs:
+            for name in notices:
+                await post(dp, fixture("telegram", name))
+            await dp.settle()
+        moves = [e for e in logs if e["event"] == "contact_moved"]
+        assert [(e["conversation"], e["tasks_moved"]) for e in moves] == [("moved", 1)]
+        assert moves[0]["contact"] == hash_contact("salon", OLD_GROUP)
+        assert moves[0]["new_contact"] == hash_contact("salon", SUPERGROUP)
+        assert OLD_GROUP not in repr(logs) and SUPERGROUP not in repr(logs)
+        assert [(j.contact_id, j.key) for j in await scheduler.jobs()] == [
+            (SUPERGROUP, f"reminder:{SUPERGROUP}")
+        ]
+
+        await post(dp, group_text(2, SUPERGROUP, "@salon_bot Tuesday"))
+        await dp.settle()
+        # From ASK_DAY, with its data: a new conversation would have answered "Hi! Write /book".
+        assert sent(dp)[1:] == [(int(SUPERGROUP), "Booked the haircut: Tuesday")]
+
+        runs = await scheduler.advance(hours=2)
+        await dp.settle()
+        assert [r.contact_id for r in runs] == [SUPERGROUP]
+        assert sent(dp)[2:] == [(int(SUPERGROUP), "Reminder: pick a day for the haircut")]
+        assert await dp.runtime.states.load(OLD_GROUP) is None
+
+
+async def test_a_supergroup_that_already_talked_keeps_its_conversation(
+    store_kind: str, tmp_path: Path
+) -> None:
+    async with data_plane(store_kind, tmp_path) as (dp, scheduler):
+        await book_in_the_old_group(dp)
+        # Its first message was answered before the notice came: never overwritten.
+        await post(dp, group_text(2, SUPERGROUP, "@salon_bot hello"))
+        await dp.settle()
+        with structlog.testing.capture_logs() as logs:
+            await post(dp, fixture("telegram", "group_migrate_to"))
+            await dp.settle()
+        moves = [e for e in logs if e["event"] == "contact_moved"]
+        assert [(e["conversation"], e["tasks_moved"]) for e in moves] == [("taken", 0)]
+        old = await dp.runtime.states.load(OLD_GROUP)
+        new = await dp.runtime.states.load(SUPERGROUP)
+        assert (old and old.node, new and new.node) == ("ASK_DAY", "MENU")
+
+        # The old conversation keeps its reminder, sent to where the group now is, once.
+        await scheduler.advance(hours=2)
+        await dp.settle()
+        reminders = [s for s in sent(dp) if s[1].startswith("Reminder")]
+        assert reminders == [(int(SUPERGROUP), "Reminder: pick a day for the haircut")]
+
+
+async def test_a_reminder_due_while_the_move_waited_runs_in_the_moved_conversation(
+    store_kind: str, tmp_path: Path
+) -> None:
+    async with data_plane(store_kind, tmp_path) as (dp, scheduler):
+        await book_in_the_old_group(dp)
+        gate = asyncio.Event()
+        busy = dp.runtime.after_turns(OLD_GROUP, gate.wait)  # the group's turn still running
+        await post(dp, fixture("telegram", "group_migrate_to"))  # the move waits behind it
+        # The reminder falls due meanwhile: out of the job file, queued behind the move.
+        advancing = asyncio.create_task(scheduler.advance(hours=2))
+        for _ in range(100):
+            if scheduler.runs:
+                break
+            await asyncio.sleep(0)
+        assert scheduler.runs
+        gate.set()
+        await busy
+        await advancing
+        await dp.settle()
+
+        assert sent(dp)[1:] == [(int(SUPERGROUP), "Reminder: pick a day for the haircut")]
+        assert await dp.runtime.states.load(OLD_GROUP) is None  # not run in a new one there
+        rows = await dp.runtime.outbox.since()
+        assert [r["contact_id"] for r in rows] == [OLD_GROUP, SUPERGROUP]
+
+
+async def test_the_supergroups_message_after_the_notice_waits_for_the_move(
+    store_kind: str, tmp_path: Path
+) -> None:
+    async with data_plane(store_kind, tmp_path) as (dp, _):
+        await book_in_the_old_group(dp)
+        gate = asyncio.Event()
+        busy = dp.runtime.after_turns(OLD_GROUP, gate.wait)  # the group's turn still running
+        await post(dp, fixture("telegram", "supergroup_migrate_from"))
+        await post(dp, group_text(2, SUPERGROUP, "@salon_bot Tuesday"))
+        for _ in range(20):  # the supergroup's turn would run now if it did not wait
+            await asyncio.sleep(0)
+        gate.set()
+        await busy
+        await dp.settle()
+        assert sent(dp)[1:] == [(int(SUPERGROUP), "Booked the haircut: Tuesday")]
+
+
+async def test_a_notice_naming_its_own_chat_moves_nothing(store_kind: str, tmp_path: Path) -> None:
+    async with data_plane(store_kind, tmp_path) as (dp, _):
+        await book_in_the_old_group(dp)
+        notice = fixture("telegram", "group_migrate_to")
+        notice["message"]["migrate_to_chat_id"] = int(OLD_GROUP)
+        with structlog.testing.capture_logs() as logs:
+            await post(dp, notice)
+            await dp.settle()
+        assert "contact_moved" not in [e["event"] for e in logs]
+        state = await dp.runtime.states.load(OLD_GROUP)
+        assert state is not None and state.node == "ASK_DAY"
