@@ -31,7 +31,8 @@ from botfleet.ports.stores import ConversationMove, JournalEntry
 
 _RECEIVED = (
     "SELECT seq, CAST(message AS BLOB), CAST(received_at AS BLOB), CAST(status AS BLOB), "
-    "CAST(replies AS BLOB), reply_seqs FROM journal WHERE contact_id = ? ORDER BY seq LIMIT ?"
+    "CAST(replies AS BLOB), CAST(reply_seqs AS BLOB) FROM journal WHERE contact_id = ? "
+    "ORDER BY seq LIMIT ?"
 )
 _PROCESSED = (
     "SELECT seq, message_id, received_us FROM journal WHERE contact_id = ? AND status != 'pending'"

@@ -260,7 +260,7 @@ class SqliteStateStore:
 # only, and sqlite's own decoding error would quote it. A new message finds no row.
 _GET = (
     "SELECT CAST(message AS BLOB), CAST(received_at AS BLOB), CAST(status AS BLOB), "
-    "CAST(replies AS BLOB), reply_seqs FROM journal WHERE message_id = ?"
+    "CAST(replies AS BLOB), CAST(reply_seqs AS BLOB) FROM journal WHERE message_id = ?"
 )
 # What an unreadable entry still tells (`SqliteMessageJournal.get`): columns only the database
 # writes, or plain ids.
@@ -460,7 +460,7 @@ class SqliteMessageJournal:
             (epoch_micros(older_than, "prune: older_than"),),
         )
 
-    def _entry(self, row: Sequence[Any], reply_seqs: str | None = None) -> JournalEntry:
+    def _entry(self, row: Sequence[Any], reply_seqs: bytes | str | None = None) -> JournalEntry:
         """An entry from its text columns; `reply_seqs` as stored (NULL: none known)."""
         message, received_at, status, replies = row
         try:
@@ -484,7 +484,7 @@ def reply_seqs_of(stored: Any, replies: tuple[Any, ...]) -> tuple[int, ...] | No
         return None if replies else ()
     try:
         seqs = codec.loads(text_of(stored))
-    except ValueError:
+    except (ValueError, RecursionError):  # not UTF-8 or JSON; nested past the parser's depth
         return None
     if (
         not isinstance(seqs, list)

@@ -132,6 +132,38 @@ async def test_reply_seqs_that_do_not_number_the_replies_are_not_known(
     assert entry is not None and entry.replies and entry.reply_seqs is None
 
 
+@pytest.mark.parametrize(
+    "stored",
+    [b"[\xff\xfe]", ("[" * 100_000).encode()],
+    ids=["not UTF-8", "nested past the parser's depth"],
+)
+async def test_an_unreadable_reply_seqs_value_costs_only_the_seqs(
+    tmp_path: Path, stored: bytes
+) -> None:
+    """Read as text, a value that is not UTF-8 failed the whole read (the journal's `get`, a
+    contact's export) with sqlite's own decoding error; one nested too deep, the entry."""
+    path = tmp_path / "tenant.db"
+    async with SqliteTenantStore.open(path) as store:
+        await store.commit_turn(
+            sample_state(),
+            expected_version=0,
+            message_id="m1",
+            outputs=[{"type": "text", "text": "hi"}],
+            at=sample_state().created_at,
+            unrecorded=[ReceivedMessage(sample_message("m1"), sample_state().created_at)],
+        )
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(
+            "UPDATE journal SET reply_seqs = CAST(? AS TEXT) WHERE message_id = 'm1'", (stored,)
+        )
+    async with SqliteTenantStore.open(path) as store:
+        entry = await store.journal.get("m1")
+        received = await store.contacts.received(sample_state().contact_id, limit=10)
+    assert entry is not None and entry.replies and entry.reply_seqs is None
+    assert [e.message.message_id for e in received] == ["m1"]
+    assert received[0].reply_seqs is None
+
+
 async def test_a_file_from_a_newer_release_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "tenant.db"
     write_old_file(path, SCHEMA_VERSION)
