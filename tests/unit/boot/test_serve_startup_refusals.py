@@ -8,16 +8,14 @@ inside a JSON line and status 3)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from botfleet.testing.faults import free_port
+from serve_process import run_to_exit, serve_command, tenant_files
 
 FLOW = """\
 id: f_v1
@@ -37,33 +35,11 @@ CALENDAR = {"type": "mock_calendar", "schedule": {"mon": ["10:00-14:00"]}}
 def serve(
     tmp_path: Path, tenant: dict[str, Any], flow: str = FLOW
 ) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "flow.yaml").write_text(flow, encoding="utf-8")
-    path = tmp_path / "tenant.yaml"
-    raw = {"tenant_id": "salon", "flow_path": "flow.yaml", **tenant}
-    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("DP_")
-        and name not in {"TENANT_CONFIG_PATH", "CONTROL_PLANE_URL", "TENANT_ID", "BOOT_TOKEN"}
-    }
-    env["DP_DATA_DIR"] = str(tmp_path / "data")
-    command = [
-        sys.executable,
-        "-m",
-        "botfleet.cli.main",
-        "serve",
-        "data-plane",
-        "--port",
-        str(free_port()),
-    ]
-    return subprocess.run(
-        [*command, "--tenant-config", str(path)],
-        env=env,
+    path = tenant_files(tmp_path, {"tenant_id": "salon", "flow_path": "flow.yaml", **tenant}, flow)
+    return run_to_exit(
+        serve_command("data-plane", "--port", str(free_port()), "--tenant-config", str(path)),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        env={"DP_DATA_DIR": str(tmp_path / "data")},
     )
 
 

@@ -8,16 +8,13 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from botfleet.testing.faults import isolated_env
-
-SERVE = (sys.executable, "-m", "botfleet.cli.main", "serve", "control-plane", "--host", "127.0.0.1")
+from serve_process import run_to_exit, serve_command
 
 
 @pytest.fixture
@@ -36,14 +33,8 @@ def _serve(tmp_path: Path, args: list[str], **settings: str) -> subprocess.Compl
         "CP_DATABASE_URL": f"sqlite:///{tmp_path / 'cp.db'}",
         **settings,
     }
-    return subprocess.run(
-        [*SERVE, *args],
-        env=isolated_env(**env),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    command = serve_command("control-plane", "--host", "127.0.0.1", *args)
+    return run_to_exit(command, cwd=tmp_path, env=env)
 
 
 def _lines(output: str) -> list[dict[str, Any]]:

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from botfleet.testing.faults import free_port, isolated_env
+from botfleet.testing.faults import free_port
+from serve_process import run_to_exit, serve_command
 
-SERVE = (sys.executable, "-m", "botfleet.cli.main", "serve", "control-plane")
 ADMIN_KEY = "admin-key-of-the-startup-errors-test-0123"
 PASSWORD = "hunter2-not-to-be-printed"
 
@@ -29,14 +29,9 @@ def _serve(
         "CP_STARTUP_DB_ATTEMPTS": "1",
         **settings,
     }
-    return subprocess.run(
-        [*SERVE, *(["--host", host] if host else []), "--port", str(free_port())],
-        env=isolated_env(**env),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    host_option = ["--host", host] if host else []
+    command = serve_command("control-plane", *host_option, "--port", str(free_port()))
+    return run_to_exit(command, cwd=tmp_path, env=env)
 
 
 def _the_one_line(
@@ -99,13 +94,10 @@ def test_uvicorns_factory_says_invalid_settings_in_the_same_one_line(tmp_path: P
     printed pydantic's text in a traceback, status 3, the refused value included."""
     env = {"CP_ENVIRONMENT": "development", "CP_ADMIN_API_KEY": ADMIN_KEY}
     factory = "botfleet.control_plane.app:create_app_from_env"
-    result = subprocess.run(
+    result = run_to_exit(
         [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(free_port())],
-        env=isolated_env(**env, CP_PORT="eighty", CP_TENANT_URL_POLICY=PASSWORD),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        env={**env, "CP_PORT": "eighty", "CP_TENANT_URL_POLICY": PASSWORD},
     )
     assert result.returncode == 2, result.stdout + result.stderr
     [line] = result.stderr.splitlines()

@@ -4,12 +4,10 @@ from inside uvicorn's lifespan."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from botfleet.testing.faults import free_port
+from serve_process import run_to_exit, serve_command, tenant_files
 
 FLOW = """\
 id: bad_v1
@@ -35,30 +33,11 @@ channel:
 
 
 def test_an_invalid_flow_prints_its_errors_and_exits_2(tmp_path: Path) -> None:
-    (tmp_path / "flow.yaml").write_text(FLOW, encoding="utf-8")
-    (tmp_path / "tenant.yaml").write_text(TENANT, encoding="utf-8")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("DP_") and name not in {"TENANT_CONFIG_PATH", "BOOT_TOKEN"}
-    }
-    env["DP_DATA_DIR"] = str(tmp_path / "data")
-    command = [
-        sys.executable,
-        "-m",
-        "botfleet.cli.main",
-        "serve",
-        "data-plane",
-        "--port",
-        str(free_port()),
-    ]
-    result = subprocess.run(
-        [*command, "--tenant-config", str(tmp_path / "tenant.yaml")],
-        env=env,
+    tenant = tenant_files(tmp_path, TENANT, FLOW)
+    result = run_to_exit(
+        serve_command("data-plane", "--port", str(free_port()), "--tenant-config", str(tenant)),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        env={"DP_DATA_DIR": str(tmp_path / "data")},
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.startswith("data plane cannot start:")

@@ -6,48 +6,21 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from botfleet.testing.faults import free_port
+from serve_process import run_to_exit, serve_command, tenant_files
 
 BOOT_TOKEN = "bfb_not-to-be-printed-0123456789"
 
 
 def _serve(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("DP_")
-        and name.upper()
-        not in {
-            "TENANT_CONFIG_PATH",
-            "CONTROL_PLANE_URL",
-            "TENANT_ID",
-            "BOOT_TOKEN",
-            "CACHE_KEY",
-            "HOST",  # read as DP_HOST: the runner's own would be listened on
-        }
-    }
-    clean.update({"DP_DATA_DIR": str(tmp_path / "data"), **env})
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "botfleet.cli.main",
-            "serve",
-            "data-plane",
-            "--port",
-            str(free_port()),
-            *args,
-        ],
-        env=clean,
+    return run_to_exit(
+        serve_command("data-plane", "--port", str(free_port()), *args),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        env={"DP_DATA_DIR": str(tmp_path / "data"), **env},
     )
 
 
@@ -118,9 +91,8 @@ AS_ROOT = pytest.mark.skipif(
 
 def _serve_tenant(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`serve data-plane` with a valid local tenant (`acme`) and the given settings."""
-    (tmp_path / "flow.yaml").write_text(FLOW, encoding="utf-8")
-    (tmp_path / "tenant.yaml").write_text(TENANT, encoding="utf-8")
-    return _serve(tmp_path, env, "--tenant-config", str(tmp_path / "tenant.yaml"), *args)
+    tenant = tenant_files(tmp_path, TENANT, FLOW)
+    return _serve(tmp_path, env, "--tenant-config", str(tenant), *args)
 
 
 def _the_one_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -4,12 +4,12 @@ start). Real processes: uvicorn installs its signal handlers in a main thread on
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from botfleet.testing.faults import free_port, isolated_env, start_process
+from botfleet.testing.faults import free_port
+from serve_process import run_to_exit, started
 
 #: A minimal ASGI app served by `serve_on` on 127.0.0.1:<argv 1>; argv 2 says whether its
 #: start-up fails. uvicorn's lines as `<logger> <message>` on stdout.
@@ -45,15 +45,9 @@ SERVER = textwrap.dedent(
 
 def test_a_started_server_says_where_it_listens(tmp_path: Path) -> None:
     port = free_port()
-    server = start_process(
-        [sys.executable, "-c", SERVER, str(port), "start"],
-        url=f"http://127.0.0.1:{port}",
-        log=tmp_path / "server.log",
-        env=isolated_env(),
-        ready_path="/",
-    )
-    server.stop()
-    output = server.output()
+    with started([sys.executable, "-c", SERVER, str(port), "start"], cwd=tmp_path) as server:
+        server.wait_until_answering(f"http://127.0.0.1:{port}/")
+        output = server.stop().stdout
     # uvicorn writes this line itself only for sockets it binds (`uvicorn.run`).
     assert (
         f"uvicorn.error Uvicorn running on http://127.0.0.1:{port} (Press CTRL+C to quit)"
@@ -64,12 +58,6 @@ def test_a_started_server_says_where_it_listens(tmp_path: Path) -> None:
 
 def test_an_app_that_does_not_start_exits_3(tmp_path: Path) -> None:
     port = free_port()
-    result = subprocess.run(
-        [sys.executable, "-c", SERVER, str(port), "fail"],
-        env=isolated_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_to_exit([sys.executable, "-c", SERVER, str(port), "fail"], cwd=tmp_path)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "Uvicorn running on" not in result.stdout

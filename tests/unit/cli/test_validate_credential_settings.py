@@ -6,9 +6,6 @@ stays an error. The data plane still refuses to boot without it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from cli_helpers import Invoke
 
 from botfleet.cli.validation import Finding, validate_file
 from botfleet.testing.faults import free_port
+from serve_process import run_to_exit, serve_command
 
 Write = Callable[[str, str], Path]
 
@@ -158,22 +156,10 @@ def test_chat_accepts_the_file_validate_passes(invoke: Invoke, write: Write) -> 
 def test_the_data_plane_still_refuses_to_boot_without_it(tmp_path: Path, write: Write) -> None:
     """What the warning says: served as it is, the file stops the data plane at boot."""
     tenant = tenant_file(write, WEBHOOK_NO_URL, MOCK_CALENDAR)
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("DP_")
-        and name.upper()
-        not in {"TENANT_CONFIG_PATH", "CONTROL_PLANE_URL", "TENANT_ID", "BOOT_TOKEN", "HOST"}
-    }
-    env["DP_DATA_DIR"] = str(tmp_path / "data")
-    serve = [sys.executable, "-m", "botfleet.cli.main", "serve", "data-plane"]
-    result = subprocess.run(
-        [*serve, "--port", str(free_port()), "--tenant-config", str(tenant)],
-        env=env,
+    result = run_to_exit(
+        serve_command("data-plane", "--port", str(free_port()), "--tenant-config", str(tenant)),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        env={"DP_DATA_DIR": str(tmp_path / "data")},
     )
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == (

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from botfleet.testing.faults import free_port, isolated_env
+from botfleet.testing.faults import free_port
+from serve_process import run_to_exit, serve_command, tenant_files
 
 FLOW = """\
 id: hello_v1
@@ -32,19 +32,13 @@ GARBAGE = b"these bytes were never a SQLite database " * 200
 
 def _serve(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """`serve data-plane` for the local tenant `acme`, its files under `tmp_path/data/acme`."""
-    (tmp_path / "flow.yaml").write_text(FLOW, encoding="utf-8")
-    (tmp_path / "tenant.yaml").write_text(TENANT, encoding="utf-8")
-    command = [sys.executable, "-m", "botfleet.cli.main", "serve", "data-plane"]
-    command += ["--host", "127.0.0.1", "--port", str(free_port())]
-    command += ["--tenant-config", str(tmp_path / "tenant.yaml")]
-    return subprocess.run(
-        command,
-        env=isolated_env(DP_DATA_DIR=str(tmp_path / "data")),
+    tenant = tenant_files(tmp_path, TENANT, FLOW)
+    command = serve_command("data-plane", "--host", "127.0.0.1", "--port", str(free_port()))
+    return run_to_exit(
+        [*command, "--tenant-config", str(tenant)],
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
+        env={"DP_DATA_DIR": str(tmp_path / "data")},
+        timeout_s=90,
     )
 
 

@@ -12,14 +12,14 @@ the memory goes")."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
+
+from serve_process import run_to_exit
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "examples" / "tenants" / "demo.yaml"
@@ -148,23 +148,9 @@ LEFT_OUT = (
 
 
 def run_python(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("DP_")
-        and k not in ("TENANT_CONFIG_PATH", "CONTROL_PLANE_URL")
-        # a proxy would give provider tenants httpx's client (adapters/provider_http.py)
-        and not k.lower().endswith("_proxy")
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-        env={**clean, **(env or {})},
-        check=False,
-    )
+    # Only `env` and the system variables: a runner's proxy variables, say, would give
+    # provider tenants httpx's client (adapters/provider_http.py).
+    done = run_to_exit([sys.executable, "-c", script, *args], cwd=cwd, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
 
