@@ -1,6 +1,7 @@
 """`python -m botfleet.control_plane.db.copy`: a SQLite control plane moved to another database
 keeps its versions (and which one is published after a rollback), audit log, API keys, boot
-tokens and sealed credentials, and the target's new rows do not collide with the copied ones."""
+tokens and sealed credentials, and the target's new rows do not collide with the copied ones;
+a target it refuses (rows, another application's tables) is left exactly as it was."""
 
 from __future__ import annotations
 
@@ -10,8 +11,18 @@ from typing import Any
 
 import pytest
 from cp_harness import ControlPlane, Database, make_settings, running_control_plane
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
 
 from botfleet.control_plane.db.copy import CopyRefused, copy_database, main
+from botfleet.control_plane.db.engine import make_engine
+from botfleet.control_plane.db.migrate import (
+    VERSION_TABLE,
+    current_revisions,
+    downgrade_migrations,
+    known_revisions,
+    run_migrations,
+)
 
 LLM_SECRET = {"api_key": "sk-copied-secret-123"}
 
@@ -90,3 +101,106 @@ async def test_copy_refuses_a_target_with_rows_and_a_missing_source(
         capsys.readouterr().err
     )
     assert not missing.exists()
+
+
+async def _old_control_plane(tmp_path: Path) -> Database:
+    source = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    async with running_control_plane(make_settings(source)) as old:
+        await old.create_tenant("acme")
+    return source
+
+
+async def _snapshot(database: Database) -> dict[str, Any]:
+    """The target's revision, and each table's columns and rows: what a refusal must keep."""
+
+    def tables(connection: Connection) -> dict[str, Any]:
+        inspector = inspect(connection)
+        return {
+            name: (
+                [column["name"] for column in inspector.get_columns(name, database.schema)],
+                connection.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one(),
+            )
+            for name in inspector.get_table_names(database.schema)
+        }
+
+    engine = make_engine(database.url, schema=database.schema)
+    try:
+        async with engine.connect() as connection:
+            found = await connection.run_sync(tables)
+    finally:
+        await engine.dispose()
+    return {
+        "revision": await current_revisions(database.url, schema=database.schema),
+        "tables": found,
+    }
+
+
+async def test_a_target_with_rows_at_an_older_revision_is_left_at_it(
+    database: Database, tmp_path: Path
+) -> None:
+    source = await _old_control_plane(tmp_path)
+    async with running_control_plane(make_settings(database)) as older:
+        await older.create_tenant("other")
+    below_head = known_revisions()[1].id
+    await downgrade_migrations(database.url, schema=database.schema, revision=below_head)
+    before = await _snapshot(database)
+    assert before["revision"] == {below_head}
+
+    with pytest.raises(CopyRefused, match=r"already holds rows: .*tenants \(1\)"):
+        await copy_database(source.url, database.url, target_schema=database.schema)
+    assert await _snapshot(database) == before  # not migrated: the older botfleet still starts
+
+
+async def test_a_target_with_other_tables_is_refused_unless_allowed(
+    database: Database, tmp_path: Path
+) -> None:
+    source = await _old_control_plane(tmp_path)
+    others = [f"shop_{index}" for index in range(7)]
+    engine = make_engine(database.url, schema=database.schema)
+    try:
+        async with engine.begin() as connection:
+            for name in others:
+                await connection.execute(text(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY)"))
+            await connection.execute(text("INSERT INTO shop_0 (id) VALUES (42)"))
+    finally:
+        await engine.dispose()
+    before = await _snapshot(database)
+
+    refused = r"tables that are not the control plane's \(shop_0, shop_1, .*shop_4 and 2 more\)"
+    with pytest.raises(CopyRefused, match=refused):
+        await copy_database(source.url, database.url, target_schema=database.schema)
+    after = await _snapshot(database)
+    assert after == before
+    assert VERSION_TABLE not in after["tables"]
+
+    copied = await copy_database(
+        source.url, database.url, target_schema=database.schema, allow_other_tables=True
+    )
+    assert copied["tenants"] == 1
+    tables = (await _snapshot(database))["tables"]
+    assert tables["shop_0"] == before["tables"]["shop_0"]  # beside them, untouched
+    assert tables["tenants"][1] == 1
+
+
+async def test_an_empty_target_of_a_newer_botfleet_or_without_revision_is_refused(
+    database: Database, tmp_path: Path
+) -> None:
+    source = await _old_control_plane(tmp_path)
+    await run_migrations(database.url, schema=database.schema)
+    engine = make_engine(database.url, schema=database.schema)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+        before = await _snapshot(database)
+        with pytest.raises(CopyRefused, match="migrated by a newer botfleet"):
+            await copy_database(source.url, database.url, target_schema=database.schema)
+        assert await _snapshot(database) == before
+
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP TABLE {VERSION_TABLE}"))
+        before = await _snapshot(database)
+        with pytest.raises(CopyRefused, match="control-plane tables without their revision"):
+            await copy_database(source.url, database.url, target_schema=database.schema)
+        assert await _snapshot(database) == before
+    finally:
+        await engine.dispose()

@@ -1,6 +1,7 @@
 """`botfleet db ...`: the control plane's database from the command line, on SQLite and (when
 reachable) PostgreSQL, the database named by CP_DATABASE_URL / CP_DATABASE_SCHEMA or --url /
---schema; failures are one `error:` line with no password in it."""
+--schema; failures are one `error:` line with no password in it. `db copy` without TARGET_URL
+copies into that configured database, its password never on the command line."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 
 from botfleet.cli.main import app
 from botfleet.control_plane.db.copy import main as copy_main
-from botfleet.control_plane.db.engine import make_engine
+from botfleet.control_plane.db.engine import describe_database, make_engine
 from botfleet.control_plane.db.migrate import VERSION_TABLE, head_revisions, known_revisions
 
 HEAD = next(iter(head_revisions()))
@@ -197,6 +198,82 @@ async def test_copy_failures_show_neither_password() -> None:
     assert wrong.exit_code == 2
     assert "unsupported database scheme 'mysql'" in one_error_line(wrong)
     assert PASSWORD not in wrong.output
+
+
+async def test_copy_without_target_fills_the_configured_database(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    async with running_control_plane(make_settings(source)) as old:
+        await old.create_tenant("acme")
+    # Where the operator keeps it for the control plane anyway: .env, not the command line.
+    configured = f"CP_DATABASE_URL={database.url}\n"
+    if database.schema:
+        configured += f"CP_DATABASE_SCHEMA={database.schema}\n"
+    (tmp_path / ".env").write_text(configured)
+    for name in ("CP_DATABASE_URL", "DATABASE_URL", "CP_DATABASE_SCHEMA"):
+        monkeypatch.delenv(name, raising=False)
+    engine = make_engine(database.url, schema=database.schema)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE wiki_pages (id INTEGER PRIMARY KEY)"))
+    finally:
+        await engine.dispose()
+    where = describe_database(database.url)
+    if database.schema:
+        where += f", schema {database.schema}"
+
+    other = await botfleet("copy", source.url)
+    assert other.exit_code == 2
+    assert other.stderr.startswith(f"copying into {where} (CP_DATABASE_URL)\n")
+    assert "not the control plane's (wiki_pages)" in other.stderr.splitlines()[1]
+
+    copied = await botfleet("copy", source.url, "--allow-other-tables")
+    assert copied.exit_code == 0, copied.output
+    assert json.loads(copied.stdout)["copied"]["tenants"] == 1
+    async with running_control_plane(make_settings(database)) as new:
+        tenant = await new.client.get("/v1/tenants/acme", headers=new.admin)
+        assert tenant.status_code == 200, tenant.text
+
+    monkeypatch.setenv("OLD_CP_DATABASE_URL", source.url)
+    again = await asyncio.to_thread(copy_main, ["--source-env", "OLD_CP_DATABASE_URL"])
+    assert again == 2  # the module reads the same settings, and refuses the rows now there
+
+
+async def test_copy_without_target_needs_cp_database_url(tmp_path: Path) -> None:
+    source = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    async with running_control_plane(make_settings(source)) as old:
+        await old.create_tenant("acme")
+    unset: dict[str, str | None] = {"CP_DATABASE_URL": None, "DATABASE_URL": None}
+    result = await botfleet("copy", source.url, env=unset)
+    assert result.exit_code == 2
+    assert "CP_DATABASE_URL is not set" in one_error_line(result)
+    assert not (tmp_path / "var").exists()  # not the default SQLite file, created empty
+
+    unset_source = await botfleet("copy", "--source-env", "NOT_SET", env={"NOT_SET": None})
+    assert unset_source.exit_code == 2
+    assert "the variable NOT_SET is not set" in one_error_line(unset_source)
+    three = await botfleet("copy", "--source-env", "OLD", "a", "b", env={"OLD": source.url})
+    assert three.exit_code == 2
+    assert "with --source-env, give only TARGET_URL" in " ".join(
+        three.stderr.replace("│", " ").split()  # typer's usage box wraps its lines
+    )
+
+
+async def test_copy_from_the_environment_to_the_configured_database_shows_no_password() -> None:
+    env: dict[str, str | None] = {
+        "OLD_URL": f"postgresql://old:{PASSWORD}-a@127.0.0.1:1/botfleet",
+        "CP_DATABASE_URL": f"postgresql://new:{PASSWORD}-b@127.0.0.1:1/botfleet",
+    }
+    result = await botfleet("copy", "--source-env", "OLD_URL", env=env)
+    assert result.exit_code == 2
+    announced, error = result.stderr.splitlines()
+    assert announced == (
+        "copying into the PostgreSQL database 'botfleet' at 127.0.0.1:1 as user 'new' "
+        "(CP_DATABASE_URL)"
+    )
+    assert error.startswith("error: cannot copy: ")
+    assert PASSWORD not in result.output
 
 
 def test_the_module_refuses_a_wrong_scheme_in_one_line(

@@ -4,7 +4,7 @@
     botfleet db history                 # the revisions this botfleet knows, newest first
     botfleet db upgrade                 # to this botfleet's head
     botfleet db downgrade 0002          # asks first (--yes not to): a downgrade loses data
-    botfleet db copy SOURCE_URL TARGET_URL
+    botfleet db copy SOURCE_URL         # into CP_DATABASE_URL's database (or give TARGET_URL)
 
 The database is the control plane's: CP_DATABASE_URL and CP_DATABASE_SCHEMA (or .env), read
 and checked as `botfleet serve control-plane` does, unless --url / --schema say otherwise. The
@@ -100,9 +100,16 @@ def settings_class() -> type[ControlPlaneSettings]:
     return DatabaseSettings
 
 
-def target(url: str | None, schema: str | None) -> Target:
-    """The database: the control plane's settings (environment, .env), `url` and `schema`
-    overriding them; invalid settings are one line and status 2, never their values."""
+class InvalidSettings(ValueError):
+    """The database settings cannot be used; the message is one line, without their values."""
+
+
+def settings_of(url: str | None, schema: str | None) -> ControlPlaneSettings:
+    """The control plane's settings (environment, .env), `url` and `schema` overriding them.
+
+    Raises:
+        InvalidSettings: they are invalid (named as the operator gave them).
+    """
     from pydantic import ValidationError
 
     from botfleet.startup_problems import invalid_settings
@@ -114,7 +121,7 @@ def target(url: str | None, schema: str | None) -> Target:
         given["database_schema"] = schema or None
     model = settings_class()
     try:
-        settings = model(**given)
+        return model(**given)
     except ValidationError as exc:
         problem = invalid_settings("control plane settings are invalid", exc, model)
         # Name what the operator gave: the option, where it overrides the variable.
@@ -122,8 +129,42 @@ def target(url: str | None, schema: str | None) -> Target:
             problem = problem.replace("CP_DATABASE_URL:", "--url:")
         if schema is not None:
             problem = problem.replace("CP_DATABASE_SCHEMA:", "--schema:")
-        fail(problem, url or "")
+        raise InvalidSettings(problem) from None
+
+
+def target(url: str | None, schema: str | None) -> Target:
+    """The database: the control plane's settings (environment, .env), `url` and `schema`
+    overriding them; invalid settings are one line and status 2, never their values."""
+    try:
+        settings = settings_of(url, schema)
+    except InvalidSettings as exc:
+        fail(str(exc), url or "")
     return Target(settings.database_url, settings.database_schema)
+
+
+def configured_database(schema: str | None) -> tuple[str, str | None]:
+    """(URL, schema) of the control plane's own database, the target of `db copy` without
+    TARGET_URL; `schema` (--target-schema) overrides CP_DATABASE_SCHEMA.
+
+    Raises:
+        InvalidSettings: the settings are invalid, or CP_DATABASE_URL is not set: the default
+            SQLite file is never what a copy means to fill.
+    """
+    settings = settings_of(None, schema)
+    if "database_url" not in settings.model_fields_set:
+        raise InvalidSettings(
+            "no TARGET_URL and CP_DATABASE_URL is not set: set it (environment or .env) to "
+            "the new database, as the control plane will read it"
+        )
+    return settings.database_url, settings.database_schema
+
+
+def where_configured(url: str, schema: str | None) -> str:
+    """The configured database, for the line that says where a copy goes: no password."""
+    from botfleet.control_plane.db.engine import describe_database
+
+    in_schema = f", schema {schema}" if schema else ""
+    return f"{describe_database(url)}{in_schema} (CP_DATABASE_URL)"
 
 
 def database_problem(exc: Exception, doing: str, url: str) -> str | None:
@@ -337,28 +378,77 @@ def downgrade(
 
 @db_app.command("copy")
 def copy(
-    source_url: str = typer.Argument(..., help="The old CP_DATABASE_URL."),
-    target_url: str = typer.Argument(..., help="The new one (the database must exist, empty)."),
+    source_url: str | None = typer.Argument(
+        None,
+        metavar="SOURCE_URL",
+        show_default=False,
+        help="The old CP_DATABASE_URL (a SQLite one holds no password); or --source-env.",
+    ),
+    target_url: str | None = typer.Argument(
+        None,
+        metavar="TARGET_URL",
+        show_default=False,
+        help="The new one, existing and empty (default: CP_DATABASE_URL and "
+        "CP_DATABASE_SCHEMA, environment or .env: its password stays off the command line).",
+    ),
+    source_env: str | None = typer.Option(
+        None,
+        "--source-env",
+        metavar="VAR",
+        help="Read SOURCE_URL from the environment variable VAR (then the one URL given is "
+        "TARGET_URL).",
+    ),
     source_schema: str | None = typer.Option(None, help="The old CP_DATABASE_SCHEMA, if any."),
-    target_schema: str | None = typer.Option(None, help="The new CP_DATABASE_SCHEMA, if any."),
+    target_schema: str | None = typer.Option(
+        None, help="The new CP_DATABASE_SCHEMA (default without TARGET_URL: CP_DATABASE_SCHEMA)."
+    ),
+    allow_other_tables: bool = typer.Option(
+        False,
+        "--allow-other-tables",
+        help="Copy into a database (PostgreSQL: a schema) that also holds other tables.",
+    ),
 ) -> None:
     """Copy a stopped control plane's database into an empty one (SQLite to PostgreSQL, or
     back), migrating the target first; prints the rows copied per table as JSON.
 
-    Every row moves as it is: tenants, versions, audit log, API keys and boot tokens (hashes:
-    those in use keep working) and credentials (still sealed: keep CP_FERNET_KEYS). Exits 2,
-    copying nothing, when it cannot (a target with rows, a missing source, an older source).
+    Without TARGET_URL it copies into the control plane's own database (CP_DATABASE_URL), and
+    says which on stderr. Every row moves as it is: tenants, versions, audit log, API keys and
+    boot tokens (hashes: those in use keep working) and credentials (still sealed: keep
+    CP_FERNET_KEYS). Exits 2, changing nothing, when it cannot (a target with rows, at a newer
+    revision, or with tables of another application; a missing source, an older source).
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from botfleet.control_plane.db.copy import CopyRefused, copy_database, copy_failure
+    from botfleet.control_plane.db.copy import (
+        CopyRefused,
+        CopyUsageError,
+        copy_database,
+        copy_failure,
+        copy_urls,
+    )
 
+    given = [url for url in (source_url, target_url) if url is not None]
+    source = destination = ""
     try:
+        source, target_given = copy_urls(given, source_env)
+    except CopyUsageError as exc:
+        raise typer.BadParameter(str(exc), param_hint="SOURCE_URL / TARGET_URL") from None
+    except CopyRefused as exc:
+        fail(copy_failure(exc, source, destination))
+    destination, schema = target_given or "", target_schema
+    try:
+        if target_given is None:
+            destination, schema = configured_database(target_schema)
+            typer.echo(f"copying into {where_configured(destination, schema)}", err=True)
         copied = asyncio.run(
             copy_database(
-                source_url, target_url, source_schema=source_schema, target_schema=target_schema
+                source,
+                destination,
+                source_schema=source_schema,
+                target_schema=schema,
+                allow_other_tables=allow_other_tables,
             )
         )
     except (CopyRefused, ValueError, SQLAlchemyError, OSError) as exc:
-        fail(copy_failure(exc, source_url, target_url), source_url, target_url)
+        fail(copy_failure(exc, source, destination), source, destination)
     typer.echo(json.dumps({"copied": copied}))

@@ -5,8 +5,14 @@ publication, the audit log, API keys and boot tokens (stored as hashes, so the k
 in use keep working) and credentials (still sealed: the target needs the same
 ``CP_FERNET_KEYS``). Run it with both control planes stopped::
 
-    botfleet db copy SOURCE_URL TARGET_URL
-    python -m botfleet.control_plane.db.copy SOURCE_URL TARGET_URL    # the same
+    botfleet db copy SOURCE_URL [TARGET_URL]
+    python -m botfleet.control_plane.db.copy SOURCE_URL [TARGET_URL]    # the same
+
+Without TARGET_URL the target is the control plane's own database (CP_DATABASE_URL and
+CP_DATABASE_SCHEMA, .env included), so its password stays off the command line; with
+``--source-env VAR`` SOURCE_URL is read from the variable VAR. The target is checked before
+anything is written to it: it must hold no control-plane rows, nor (without
+``--allow-other-tables``) another application's tables.
 """
 
 from __future__ import annotations
@@ -14,12 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,16 +36,22 @@ from botfleet.control_plane.db.engine import (
     is_sqlite,
     make_engine,
 )
-from botfleet.control_plane.db.migrate import run_migrations, schema_state
+from botfleet.control_plane.db.migrate import VERSION_TABLE, run_migrations, schema_state
 from botfleet.control_plane.db.tables import Base
 from botfleet.control_plane.settings import normalise_database_url
 
 #: Rows per INSERT: keeps a large audit log from becoming one huge statement.
 _BATCH = 500
+#: Another application's tables named in a refusal: enough to recognise it.
+_NAMED = 5
 
 
 class CopyRefused(Exception):
     """The copy cannot start (nothing was written to the target); the message says why."""
+
+
+class CopyUsageError(ValueError):
+    """The command line names too many databases, or too few."""
 
 
 async def _require_head(connection: AsyncConnection, where: str) -> None:
@@ -53,9 +66,14 @@ async def _require_head(connection: AsyncConnection, where: str) -> None:
         raise CopyRefused(f"{where} was migrated by a newer botfleet: copy it with that version")
 
 
-async def _require_empty(connection: AsyncConnection, where: str) -> None:
+async def _require_empty(
+    connection: AsyncConnection, where: str, present: frozenset[str] | None = None
+) -> None:
+    """Refuse a target whose control-plane tables (those `present`, by default all) hold rows."""
     holding = []
     for table in Base.metadata.sorted_tables:
+        if present is not None and table.name not in present:
+            continue
         count = (await connection.execute(select(func.count()).select_from(table))).scalar_one()
         if count:
             holding.append(f"{table.name} ({count})")
@@ -63,6 +81,46 @@ async def _require_empty(connection: AsyncConnection, where: str) -> None:
         raise CopyRefused(
             f"{where} already holds rows: {', '.join(holding)}; copy into an empty database "
             "(a new one, or one the control plane has only migrated)"
+        )
+
+
+def _table_names(connection: Connection) -> list[str]:
+    """The tables where the control plane would create its own: on PostgreSQL only the
+    current schema's (CP_DATABASE_SCHEMA's), not every schema of the database."""
+    schema = None
+    if connection.dialect.name == "postgresql":
+        schema = connection.execute(text("SELECT current_schema()")).scalar()
+    return inspect(connection).get_table_names(schema=schema)
+
+
+async def _check_target(
+    connection: AsyncConnection, where: str, *, allow_other_tables: bool
+) -> None:
+    """Refuse a target the copy should not write to, before anything (a migration included)
+    touches it: a migration cannot be taken back, and an older control plane would then no
+    longer start on a database that was refused anyway."""
+    names = frozenset(await connection.run_sync(_table_names))
+    ours = frozenset(table.name for table in Base.metadata.sorted_tables)
+    others = sorted(names - ours - {VERSION_TABLE})
+    if others and not allow_other_tables:
+        shown = ", ".join(others[:_NAMED])
+        if len(others) > _NAMED:
+            shown += f" and {len(others) - _NAMED} more"
+        raise CopyRefused(
+            f"{where} holds tables that are not the control plane's ({shown}): is it the right "
+            "database? Copy into an empty one (or a schema of its own), or give "
+            "--allow-other-tables to copy beside them"
+        )
+    await _require_empty(connection, where, names & ours)
+    if names & ours and VERSION_TABLE not in names:
+        raise CopyRefused(
+            f"{where} holds control-plane tables without their revision ({VERSION_TABLE}): "
+            "copy into an empty database"
+        )
+    if VERSION_TABLE in names and await schema_state(connection) == "unknown revision":
+        raise CopyRefused(
+            f"{where} was migrated by a newer botfleet: copy with that version, or into an "
+            "empty database"
         )
 
 
@@ -91,19 +149,45 @@ def missing_sqlite_file(url: str) -> str | None:
     return None if Path(path).expanduser().is_file() else path
 
 
+def copy_urls(
+    given: Sequence[str], source_env: str | None, environ: Mapping[str, str] = os.environ
+) -> tuple[str, str | None]:
+    """(source URL, target URL or None for the configured database) from the command line's
+    URLs and ``--source-env``, whose variable takes the source's place: then the one URL
+    given is the target.
+
+    Raises:
+        CopyUsageError: too many URLs or too few.
+        CopyRefused: the variable is not set.
+    """
+    if source_env is None:
+        if not 1 <= len(given) <= 2:
+            raise CopyUsageError("give SOURCE_URL (or --source-env VAR), then TARGET_URL if any")
+        return given[0], (given[1] if len(given) == 2 else None)
+    if len(given) > 1:
+        raise CopyUsageError("with --source-env, give only TARGET_URL, if any")
+    source = environ.get(source_env, "")
+    if not source:
+        raise CopyRefused(f"--source-env: the variable {source_env} is not set")
+    return source, (given[0] if given else None)
+
+
 async def copy_database(
     source_url: str,
     target_url: str,
     *,
     source_schema: str | None = None,
     target_schema: str | None = None,
+    allow_other_tables: bool = False,
 ) -> dict[str, int]:
     """Copy every control-plane row from `source_url` into the empty `target_url`, migrating
     the target first; returns the rows copied per table. One transaction on the target: a
-    failure leaves it empty.
+    failure leaves it empty. A refused target is left as it was (its revision too).
 
     Raises:
-        CopyRefused: the source is not at this version's head revision, or the target holds rows.
+        CopyRefused: the source is not at this version's head revision; the target holds
+            control-plane rows, a newer revision, or (unless `allow_other_tables`) tables of
+            another application.
     """
     source_where = f"the source, {describe_database(source_url)}"
     target_where = f"the target, {describe_database(target_url)}"
@@ -118,10 +202,13 @@ async def copy_database(
     try:
         async with source.connect() as reader:
             await _require_head(reader, source_where)
-            await run_migrations(target_url, schema=target_schema)
             target = make_engine(target_url, schema=target_schema)
             try:
+                async with target.connect() as probe:
+                    await _check_target(probe, target_where, allow_other_tables=allow_other_tables)
+                await run_migrations(target_url, schema=target_schema)
                 async with target.begin() as writer:
+                    # Again, in the copy's transaction: nothing may have arrived since.
                     await _require_empty(writer, target_where)
                     copied: dict[str, int] = {}
                     for table in Base.metadata.sorted_tables:
@@ -161,22 +248,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m botfleet.control_plane.db.copy",
         description="Copy a stopped control plane's database into an empty one.",
     )
-    parser.add_argument("source_url", help="the old CP_DATABASE_URL")
-    parser.add_argument("target_url", help="the new CP_DATABASE_URL (the database must exist)")
+    parser.add_argument("source_url", nargs="?", help="the old CP_DATABASE_URL")
+    parser.add_argument(
+        "target_url",
+        nargs="?",
+        help="the new one (default: CP_DATABASE_URL and CP_DATABASE_SCHEMA, environment or "
+        ".env: no password on the command line)",
+    )
+    parser.add_argument("--source-env", metavar="VAR", help="read SOURCE_URL from variable VAR")
     parser.add_argument("--source-schema", help="the old CP_DATABASE_SCHEMA, if any")
-    parser.add_argument("--target-schema", help="the new CP_DATABASE_SCHEMA, if any")
+    parser.add_argument(
+        "--target-schema",
+        help="the new CP_DATABASE_SCHEMA, if any (default without target_url: CP_DATABASE_SCHEMA)",
+    )
+    parser.add_argument(
+        "--allow-other-tables",
+        action="store_true",
+        help="copy into a database that also holds other applications' tables",
+    )
     args = parser.parse_args(argv)
+    source_url = target_url = ""
     try:
+        source_url, given_target = copy_urls(
+            [url for url in (args.source_url, args.target_url) if url is not None], args.source_env
+        )
+        target_url, target_schema = given_target or "", args.target_schema
+        if given_target is None:
+            # The CLI's reading of the settings, so that both read them alike.
+            from botfleet.cli.commands.db import configured_database, where_configured
+
+            target_url, target_schema = configured_database(args.target_schema)
+            sys.stderr.write(f"copying into {where_configured(target_url, target_schema)}\n")
         copied = asyncio.run(
             copy_database(
-                args.source_url,
-                args.target_url,
+                source_url,
+                target_url,
                 source_schema=args.source_schema,
-                target_schema=args.target_schema,
+                target_schema=target_schema,
+                allow_other_tables=args.allow_other_tables,
             )
         )
+    except CopyUsageError as exc:
+        parser.error(str(exc))
     except (CopyRefused, ValueError, SQLAlchemyError, OSError) as exc:
-        sys.stderr.write(f"{copy_failure(exc, args.source_url, args.target_url)}\n")
+        sys.stderr.write(f"{copy_failure(exc, source_url, target_url)}\n")
         return 2
     sys.stdout.write(json.dumps({"copied": copied}) + "\n")
     return 0
