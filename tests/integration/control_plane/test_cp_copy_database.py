@@ -1,11 +1,10 @@
-"""`python -m botfleet.control_plane.db.copy`: a SQLite control plane moved to another database
+"""`botfleet db copy` (control_plane.db.copy): a SQLite control plane moved to another database
 keeps its versions (and which one is published after a rollback), audit log, API keys, boot
 tokens and sealed credentials, and the target's new rows do not collide with the copied ones;
 a target it refuses (rows, another application's tables) is left exactly as it was."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from cp_harness import ControlPlane, Database, make_settings, running_control_pl
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from botfleet.control_plane.db.copy import CopyRefused, copy_database, main
+from botfleet.control_plane.db.copy import CopyRefused, copy_database
 from botfleet.control_plane.db.engine import make_engine
 from botfleet.control_plane.db.migrate import (
     VERSION_TABLE,
@@ -81,7 +80,7 @@ async def test_copy_keeps_everything_and_the_target_carries_on(
 
 
 async def test_copy_refuses_a_target_with_rows_and_a_missing_source(
-    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database: Database, tmp_path: Path
 ) -> None:
     source = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
     async with running_control_plane(make_settings(source)) as old:
@@ -93,13 +92,8 @@ async def test_copy_refuses_a_target_with_rows_and_a_missing_source(
         await copy_database(source.url, database.url, target_schema=database.schema)
 
     missing = tmp_path / "typo.db"
-    argv = [f"sqlite:///{missing}", database.url]
-    if database.schema:
-        argv += ["--target-schema", database.schema]
-    assert await asyncio.to_thread(main, argv) == 2  # main runs its own event loop
-    assert f"cannot copy: the source, the SQLite database {missing} does not exist" in (
-        capsys.readouterr().err
-    )
+    with pytest.raises(CopyRefused, match=f"the source, the SQLite database {missing} does not"):
+        await copy_database(f"sqlite:///{missing}", database.url, target_schema=database.schema)
     assert not missing.exists()
 
 

@@ -17,7 +17,6 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from botfleet.cli.main import app
-from botfleet.control_plane.db.copy import main as copy_main
 from botfleet.control_plane.db.engine import describe_database, make_engine
 from botfleet.control_plane.db.migrate import VERSION_TABLE, head_revisions, known_revisions
 
@@ -235,9 +234,8 @@ async def test_copy_without_target_fills_the_configured_database(
         tenant = await new.client.get("/v1/tenants/acme", headers=new.admin)
         assert tenant.status_code == 200, tenant.text
 
-    monkeypatch.setenv("OLD_CP_DATABASE_URL", source.url)
-    again = await asyncio.to_thread(copy_main, ["--source-env", "OLD_CP_DATABASE_URL"])
-    assert again == 2  # the module reads the same settings, and refuses the rows now there
+    again = await botfleet("copy", "--source-env", "OLD", env={"OLD": source.url})
+    assert again.exit_code == 2  # the source from a variable; the rows now there refused
 
 
 async def test_copy_without_target_needs_cp_database_url(tmp_path: Path) -> None:
@@ -276,10 +274,8 @@ async def test_copy_from_the_environment_to_the_configured_database_shows_no_pas
     assert PASSWORD not in result.output
 
 
-def test_the_module_refuses_a_wrong_scheme_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert copy_main([f"mysql://u:{PASSWORD}@h/x", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("cannot copy: unsupported database scheme 'mysql'")
-    assert PASSWORD not in err
+async def test_copy_refuses_a_wrong_scheme_in_one_line(tmp_path: Path) -> None:
+    result = await botfleet("copy", f"mysql://u:{PASSWORD}@h/x", f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.exit_code == 2
+    assert "cannot copy: unsupported database scheme 'mysql'" in one_error_line(result)
+    assert PASSWORD not in result.output

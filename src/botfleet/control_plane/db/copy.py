@@ -5,8 +5,7 @@ publication, the audit log, API keys and boot tokens (stored as hashes, so the k
 in use keep working) and credentials (still sealed: the target needs the same
 ``CP_FERNET_KEYS``). Run it with both control planes stopped::
 
-    botfleet db copy SOURCE_URL [TARGET_URL]
-    python -m botfleet.control_plane.db.copy SOURCE_URL [TARGET_URL]    # the same
+    botfleet db copy SOURCE_URL [TARGET_URL]    (cli/commands/db.py)
 
 Without TARGET_URL the target is the control plane's own database (CP_DATABASE_URL and
 CP_DATABASE_SCHEMA, .env included), so its password stays off the command line; with
@@ -17,17 +16,12 @@ anything is written to it: it must hold no control-plane rows, nor (without
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from botfleet.control_plane.db.engine import (
@@ -241,61 +235,3 @@ def copy_failure(exc: Exception, source_url: str, target_url: str) -> str:
         if target_password:
             reason = reason.replace(str(target_password), "***")
     return f"cannot copy: {reason}; nothing was copied"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m botfleet.control_plane.db.copy",
-        description="Copy a stopped control plane's database into an empty one.",
-    )
-    parser.add_argument("source_url", nargs="?", help="the old CP_DATABASE_URL")
-    parser.add_argument(
-        "target_url",
-        nargs="?",
-        help="the new one (default: CP_DATABASE_URL and CP_DATABASE_SCHEMA, environment or "
-        ".env: no password on the command line)",
-    )
-    parser.add_argument("--source-env", metavar="VAR", help="read SOURCE_URL from variable VAR")
-    parser.add_argument("--source-schema", help="the old CP_DATABASE_SCHEMA, if any")
-    parser.add_argument(
-        "--target-schema",
-        help="the new CP_DATABASE_SCHEMA, if any (default without target_url: CP_DATABASE_SCHEMA)",
-    )
-    parser.add_argument(
-        "--allow-other-tables",
-        action="store_true",
-        help="copy into a database that also holds other applications' tables",
-    )
-    args = parser.parse_args(argv)
-    source_url = target_url = ""
-    try:
-        source_url, given_target = copy_urls(
-            [url for url in (args.source_url, args.target_url) if url is not None], args.source_env
-        )
-        target_url, target_schema = given_target or "", args.target_schema
-        if given_target is None:
-            # The CLI's reading of the settings, so that both read them alike.
-            from botfleet.cli.commands.db import configured_database, where_configured
-
-            target_url, target_schema = configured_database(args.target_schema)
-            sys.stderr.write(f"copying into {where_configured(target_url, target_schema)}\n")
-        copied = asyncio.run(
-            copy_database(
-                source_url,
-                target_url,
-                source_schema=args.source_schema,
-                target_schema=target_schema,
-                allow_other_tables=args.allow_other_tables,
-            )
-        )
-    except CopyUsageError as exc:
-        parser.error(str(exc))
-    except (CopyRefused, ValueError, SQLAlchemyError, OSError) as exc:
-        sys.stderr.write(f"{copy_failure(exc, source_url, target_url)}\n")
-        return 2
-    sys.stdout.write(json.dumps({"copied": copied}) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
