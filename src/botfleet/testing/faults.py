@@ -4,7 +4,7 @@ plane = start_process([sys.executable, "-m", "botfleet.cli.main", "serve", "data
                        "--port", str(port)], url=f"http://127.0.0.1:{port}",
                       log=tmp_path / "dp.log", env=env)
 plane.wait_for_line("sleeping before book_appointment")
-plane.kill()                                   # SIGKILL: no shutdown code runs
+plane.kill()                                   # SIGKILL to its group: no shutdown code runs
 
 with capture_all_logs() as logs:               # structlog and stdlib logging, rendered
     ...
@@ -132,14 +132,16 @@ class ServerProcess:
         raise AssertionError(f"server not ready in {timeout_s}s:\n{self.output()}")
 
     def kill(self) -> None:
-        """SIGKILL: the process gets no chance to finish anything."""
-        if self.alive:
-            self.process.send_signal(signal.SIGKILL)
+        """SIGKILL to its whole process group: nothing in it gets a chance to finish anything,
+        and nothing it started (a `uv run`'s child, a server's workers) is left holding a port
+        or a database file. Also once the process itself exited."""
+        self._kill_group()
         self.process.wait(timeout=10)
         self._close_client()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after `timeout_s`."""
+        """SIGTERM to the process (as an orchestrator stops it), SIGKILL to the process after
+        `timeout_s`; then SIGKILL to whatever of its group is left."""
         if self.alive:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -147,7 +149,14 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        self._kill_group()
         self._close_client()
+
+    def _kill_group(self) -> None:
+        # The group (led by our process: `start_new_session`) outlives its leader while anything
+        # the leader started still runs; once all of it is gone, killpg finds nothing.
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def _close_client(self) -> None:
         if self._http is not None:
@@ -167,6 +176,9 @@ def start_process(
 ) -> ServerProcess:
     """Run `command` with its output appended to `log`; wait for `GET ready_path` (None: don't).
 
+    The process leads a session (and so a process group) of its own, which `ServerProcess.kill`
+    and `ServerProcess.stop` end whole: what it started dies with it.
+
     Raises:
         AssertionError: the server exited or was not ready within `timeout_s`.
     """
@@ -178,6 +190,7 @@ def start_process(
             stdin=subprocess.DEVNULL,
             env=dict(env) if env is not None else None,
             cwd=cwd,
+            start_new_session=True,
         )
     server = ServerProcess(process, url, log)
     if ready_path is not None:

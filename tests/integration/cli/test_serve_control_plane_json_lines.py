@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.fernet import Fernet
 
-from botfleet.testing.faults import assert_no_secrets, free_port, isolated_env, start_process
+from botfleet.testing.faults import assert_no_secrets, free_port
+from serve_process import run_to_exit, serve_command, started
 
-SERVE = (sys.executable, "-m", "botfleet.cli.main", "serve", "control-plane")
 ADMIN_KEY = "admin-key-of-the-json-lines-test-0123"
 WRONG_KEY = "bfk_0123456789_a-key-nobody-issued-4567"
 FERNET_KEY = Fernet.generate_key().decode()
@@ -84,44 +84,41 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 
 def test_every_line_of_a_running_control_plane_is_json_without_secrets(tmp_path: Path) -> None:
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-c", WITH_A_FAILING_ROUTE, "serve", "control-plane"]
-    server = start_process(
-        [*command, "--host", "127.0.0.1", "--port", str(port)],
-        url=f"http://127.0.0.1:{port}",
-        log=tmp_path / "cp.log",  # stdout and stderr
-        env=isolated_env(**_settings(tmp_path)),
-        cwd=tmp_path,
-    )
-    try:
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    with (
+        started(command, cwd=tmp_path, env=_settings(tmp_path)) as server,
+        httpx.Client(base_url=url, timeout=30.0) as http,
+    ):
+        server.wait_until_answering(f"{url}/health")
         admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-        created = server.http.post(
+        created = http.post(
             "/v1/tenants",
             json={"id": "acme", "name": "Acme", "llm": {"enabled": True, "provider": "anthropic"}},
             headers=admin,
         )
         assert created.status_code == 201, created.text
         boot_token = created.json()["boot_token"]
-        key = server.http.post("/v1/tenants/acme/api-keys", json={"name": "ci"}, headers=admin)
+        key = http.post("/v1/tenants/acme/api-keys", json={"name": "ci"}, headers=admin)
         tenant_key = key.json()["key"]
-        put = server.http.put(
+        put = http.put(
             "/v1/tenants/acme/credentials/llm",
             json={"api_key": LLM_API_KEY},
             headers={"Authorization": f"Bearer {tenant_key}"},
         )
         assert put.status_code == 200, put.text
-        flow = server.http.post(
-            "/v1/tenants/acme/flows?publish=true", json={"yaml": FLOW}, headers=admin
-        )
+        flow = http.post("/v1/tenants/acme/flows?publish=true", json={"yaml": FLOW}, headers=admin)
         assert flow.status_code == 201, flow.text
-        boot = server.http.get("/v1/boot/acme", headers={"Authorization": f"Bearer {boot_token}"})
+        boot = http.get("/v1/boot/acme", headers={"Authorization": f"Bearer {boot_token}"})
         assert boot.json()["llm"]["api_key"] == LLM_API_KEY
-        refused = server.http.get("/v1/tenants", headers={"Authorization": f"Bearer {WRONG_KEY}"})
+        refused = http.get("/v1/tenants", headers={"Authorization": f"Bearer {WRONG_KEY}"})
         assert refused.status_code == 401
-        assert server.http.get("/v1/boom").status_code == 500
-    finally:
-        server.stop()  # SIGTERM: uvicorn stops, then ends by the signal again (-15)
-    output = server.output()
-    lines = json_lines(output)
+        assert http.get("/v1/boom").status_code == 500
+        stopped = server.stop()  # SIGTERM: uvicorn stops, then ends by the signal again (-15)
+    assert stopped.returncode == -15, stopped.stdout + stopped.stderr
+    output = stopped.stdout + stopped.stderr
+    lines = json_lines(stopped.stdout) + json_lines(stopped.stderr)
     assert_no_secrets(
         {"the control plane's output": output},
         {
@@ -153,13 +150,10 @@ def test_a_start_that_fails_with_a_traceback_writes_it_as_one_json_line(tmp_path
     # A revision table of a shape no botfleet writes: nothing explains it in one line.
     with sqlite3.connect(tmp_path / "cp.db") as database:
         database.execute("CREATE TABLE alembic_version_cp (other VARCHAR(32))")
-    result = subprocess.run(
-        [*SERVE, "--host", "127.0.0.1", "--port", str(free_port())],
-        env=isolated_env(**_settings(tmp_path)),
+    result = run_to_exit(
+        serve_command("control-plane", "--host", "127.0.0.1", "--port", str(free_port())),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        env=_settings(tmp_path),
     )
     assert result.returncode == 3, result.stdout + result.stderr
     assert result.stderr == ""

@@ -11,7 +11,6 @@ import asyncio
 import json
 import re
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,12 +23,12 @@ from sqlalchemy.engine import make_url
 
 from botfleet.control_plane.bootstrap import DatabaseStartupFailed, migrate_with_retries
 from botfleet.control_plane.db.migrate import run_migrations
-from botfleet.testing.faults import free_port, isolated_env
+from botfleet.testing.faults import free_port
+from serve_process import run_to_exit, serve_command
 
 pytestmark = pytest.mark.external_service
 
 PASSWORD = "hunter2-not-to-be-printed"
-SERVE = (sys.executable, "-m", "botfleet.cli.main", "serve", "control-plane")
 
 
 @dataclass(frozen=True)
@@ -99,18 +98,15 @@ def _statement(message: str, pattern: str) -> str:
 
 def _serve(url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """`botfleet serve control-plane` on the database at `url`, until it exits."""
-    return subprocess.run(
-        [*SERVE, "--host", "127.0.0.1", "--port", str(free_port())],
-        env=isolated_env(
-            CP_ENVIRONMENT="development",
-            CP_ADMIN_API_KEY="admin-key-of-the-privileges-test-0123",
-            CP_STARTUP_DB_ATTEMPTS="1",
-            CP_DATABASE_URL=url.replace("postgresql+asyncpg://", "postgresql://"),
-        ),
+    return run_to_exit(
+        serve_command("control-plane", "--host", "127.0.0.1", "--port", str(free_port())),
         cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        env={
+            "CP_ENVIRONMENT": "development",
+            "CP_ADMIN_API_KEY": "admin-key-of-the-privileges-test-0123",
+            "CP_STARTUP_DB_ATTEMPTS": "1",
+            "CP_DATABASE_URL": url.replace("postgresql+asyncpg://", "postgresql://"),
+        },
     )
 
 
