@@ -82,8 +82,15 @@ def failed_reads(source: str, keys: Mapping[str, str], *, expression: bool) -> l
     `expression`) that a successful answer makes a counted missing value, once each, in order;
     `<key>` among `keys`.
     """
-    tree = parse_tree(source, expression=expression)
-    if tree is None or not keys:
+    tree = parse_tree(source, expression=expression) if keys else None
+    return [] if tree is None else failed_reads_in(tree, keys, expression=expression)
+
+
+def failed_reads_in(
+    tree: nodes.Node, keys: Mapping[str, str], *, expression: bool
+) -> list[FailedRead]:
+    """`failed_reads` of a tree from `render.parse_tree` (or `parse_checked`), only read."""
+    if not keys:
         return []
     walk = _Walk(frozenset(keys), condition=expression)
     try:

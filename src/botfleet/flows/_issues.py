@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from botfleet.domain.errors import FlowIssue
 from botfleet.flows.suggestions import closest
 from botfleet.flows.yaml_lines import TextLines, line_of
+
+_T = TypeVar("_T")
 
 
 class IssueCollector:
@@ -31,6 +34,16 @@ class IssueCollector:
         self.texts: Mapping[str, TextLines] = texts or {}
         self.continue_keys: Mapping[str, str] = continue_keys or {}
         self.issues: list[FlowIssue] = []
+        self._once: dict[Hashable, Any] = {}
+
+    def once(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """`compute()` the first time `key` comes up while this flow is checked, the same
+        result after: for a check that depends on `key` and the flow only (a template the flow
+        repeats is parsed and checked once)."""
+        if key not in self._once:
+            self._once[key] = compute()
+        result: _T = self._once[key]
+        return result
 
     def error(self, path: str, message: str, *, line: int | None = None) -> None:
         self._add(path, message, "error", line)

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from botfleet.flows._failed_reads import describe, failed_reads
+from botfleet.flows._failed_reads import FailedRead, describe, failed_reads_in
 from botfleet.flows._issues import IssueCollector, did_you_mean
 from botfleet.flows.render import (
     condition_syntax_error,
     is_template,
+    parse_checked,
     template_syntax_error,
-    undeclared_names,
+    undeclared_in,
 )
 from botfleet.flows.yaml_lines import TextLines, index_path, key_path
 
@@ -90,25 +93,48 @@ def check_condition(collector: IssueCollector, path: str, condition: str) -> Non
         _check_source(collector, path, match["expr"], match.start("expr"), expression=True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Findings:
+    """What the checks find in one source, wherever it stands: its syntax error, else the
+    names it reads that no turn provides and its counted `failed`/`error` reads."""
+
+    error: str | None
+    unknown: tuple[str, ...]
+    reads: tuple[FailedRead, ...]
+
+
+def _findings(source: str, keys: Mapping[str, str], *, expression: bool) -> _Findings:
+    # Parsed once for every check; none of them writes to the tree (`render.Parsed`).
+    parsed = parse_checked(source, expression=expression)
+    if parsed.error is not None or parsed.tree is None:
+        return _Findings(parsed.error, (), ())
+    unknown = tuple(sorted(undeclared_in(parsed.tree) - set(NAMESPACES)))
+    reads = failed_reads_in(parsed.tree, keys, expression=expression) if keys else []
+    return _Findings(None, unknown, tuple(reads))
+
+
 def _check_source(
     collector: IssueCollector, path: str, source: str, shift: int, *, expression: bool
 ) -> None:
     """`source` starts at offset `shift` of the value at `path` (past a condition's `{{`)."""
-    error_of = condition_syntax_error if expression else template_syntax_error
-    error = error_of(source)
+    keys = collector.continue_keys
+    found = collector.once(
+        (_check_source, source, expression),
+        partial(_findings, source, keys, expression=expression),
+    )
     texts = collector.texts.get(path)
-    if error is not None:
-        line = None if texts is None else _error_line(texts, source, shift, error, error_of)
-        collector.error(path, _with_hint(error), line=line)
+    if found.error is not None:
+        error_of = condition_syntax_error if expression else template_syntax_error
+        line = None if texts is None else _error_line(texts, source, shift, found.error, error_of)
+        collector.error(path, _with_hint(found.error), line=line)
         return
-    for name in sorted(undeclared_names(source, expression=expression) - set(NAMESPACES)):
+    for name in found.unknown:
         line = None
         if texts is not None:
-            found = re.search(rf"(?<![\w.]){re.escape(name)}\b", source)
-            line = texts.line_at(shift + found.start()) if found else None
+            place = re.search(rf"(?<![\w.]){re.escape(name)}\b", source)
+            line = texts.line_at(shift + place.start()) if place else None
         collector.error(path, _unknown_name(name), line=line)
-    keys = collector.continue_keys
-    for read in failed_reads(source, keys, expression=expression) if keys else ():
+    for read in found.reads:
         collector.warning(path, describe(read, keys[read.key]))
 
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache, partial
 from itertools import islice
@@ -493,27 +494,45 @@ def is_template(value: str) -> bool:
     return "{{" in value or "{%" in value
 
 
-def template_syntax_error(source: str) -> str | None:
-    """The syntax error of a template string (an unknown filter or test included), or None."""
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A template (a condition, with `expression`) parsed once for all the static checks.
+
+    `tree` is Jinja's parse tree when the source parses (else None), finished like the one
+    `Environment.parse` gives (an environment on every node); the checks only read it. `error`
+    is its syntax error (`template_syntax_error`, `condition_syntax_error`), or None.
+    """
+
+    tree: nodes.Node | None
+    error: str | None
+
+
+def parse_checked(source: str, *, expression: bool = False) -> Parsed:
+    """`source` parsed once, and its syntax error: an unknown filter or test, or what Jinja
+    only finds when compiling (compiled through the renderer's own cache, which a data plane
+    then finds filled for every template of its flow)."""
+    tree: nodes.Node | None = None
     try:
         with _nesting_refused():  # the walk over the tree recurses too
-            problem = _unknown_filter_or_test(_env.parse(source))
-        if problem is None:
-            _compile_template(source)  # what Jinja only finds when compiling
+            tree = _parse_for_checks(source, expression=expression)
+            problem = _unknown_filter_or_test(tree)
+        if problem is None and expression:
+            _compile_expression(source)  # also refuses anything after the expression
+        elif problem is None:
+            _compile_template(source)
     except TemplateSyntaxError as exc:
         problem = exc.message
-    return None if problem is None else f"template syntax error: {problem}"
+    kind = "condition" if expression else "template"
+    return Parsed(tree, None if problem is None else f"{kind} syntax error: {problem}")
+
+
+def template_syntax_error(source: str) -> str | None:
+    """The syntax error of a template string (an unknown filter or test included), or None."""
+    return parse_checked(source).error
 
 
 def condition_syntax_error(source: str) -> str | None:
-    try:
-        with _nesting_refused():  # the walk over the tree recurses too
-            problem = _unknown_filter_or_test(_parse_expression(source))
-        if problem is None:
-            _compile_expression(source)  # also refuses anything after the expression
-    except TemplateSyntaxError as exc:
-        problem = exc.message
-    return None if problem is None else f"condition syntax error: {problem}"
+    return parse_checked(source, expression=True).error
 
 
 def _unknown_filter_or_test(tree: nodes.Node) -> str | None:
@@ -540,11 +559,15 @@ def undeclared_names(source: str, *, expression: bool = False) -> set[str]:
     (`range`, `namespace`...): what it needs the turn's namespaces for. Empty when it does not
     parse."""
     tree = parse_tree(source, expression=expression)
-    if tree is None:
-        return set()
+    return set() if tree is None else undeclared_in(tree)
+
+
+def undeclared_in(tree: nodes.Node) -> set[str]:
+    """`undeclared_names` of a tree from `parse_tree` (or `parse_checked`), left as it is."""
     if isinstance(tree, nodes.Expr):
-        tree = nodes.Template([nodes.Output([tree])], lineno=1)
-        tree.set_environment(_env)
+        # Only the wrapper gets its environment here: the expression's nodes have theirs.
+        output = nodes.Output([tree], environment=_env)
+        tree = nodes.Template([output], lineno=1, environment=_env)
     tracker = _NameTracker(_env)
     try:
         with _nesting_refused():  # the walk over the tree recurses too
@@ -558,9 +581,16 @@ def parse_tree(source: str, *, expression: bool = False) -> nodes.Node | None:
     """Jinja's parse tree of a template (a `nodes.Template`), or of a condition with
     `expression` (its `nodes.Expr`), for the static checks; None when it does not parse."""
     try:
-        return _parse_expression(source) if expression else _env.parse(source)
+        return _parse_for_checks(source, expression=expression)
     except TemplateSyntaxError:
         return None
+
+
+def _parse_for_checks(source: str, *, expression: bool) -> nodes.Node:
+    if not expression:
+        return _env.parse(source)
+    # As `Parser.parse` does for a template, so that no check has to write to the tree.
+    return _parse_expression(source).set_environment(_env)
 
 
 class _NameTracker(meta.TrackingCodeGenerator):
