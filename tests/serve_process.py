@@ -183,3 +183,17 @@ def started(
         yield running
     finally:
         running.kill()
+
+
+def process_gone(pid: int, timeout_s: float = 10.0) -> bool:
+    """Whether `pid` ended (exited, or a zombie left for init to reap) within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from botfleet.testing.faults import ServerProcess, free_port, start_process
+from serve_process import process_gone as gone
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 
@@ -24,20 +24,6 @@ print(f"pid of the sleeper: {child.pid}", flush=True)
 if sys.argv[1:] != ["exit"]:
     time.sleep(60)
 """
-
-
-def gone(pid: int, timeout_s: float = 10.0) -> bool:
-    """Whether `pid` ended (exited, or a zombie left for init to reap) within `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def parent(tmp_path: Path, *args: str) -> tuple[ServerProcess, int]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from serve_process import process_gone as gone
 from serve_process import run_to_exit, started
 
 #: Starts a grandchild that would sleep for a minute, says its pid, then sleeps itself.
@@ -21,20 +21,6 @@ print(f"pid of the sleeper: {child.pid}", flush=True)
 print("ready on stderr", file=sys.stderr, flush=True)
 time.sleep(60)
 """
-
-
-def gone(pid: int, timeout_s: float = 10.0) -> bool:
-    """Whether `pid` ended (exited, or a zombie left for init to reap) within `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")

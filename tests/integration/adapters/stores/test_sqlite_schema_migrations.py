@@ -110,12 +110,8 @@ async def test_messages_journaled_by_schema_5_answer_without_seqs(tmp_path: Path
     assert user_version(path) == SCHEMA_VERSION == 6
 
 
-@pytest.mark.parametrize("stored", ["[1, 2]", '["1"]', "[1", "{}", "[true]"])
-async def test_reply_seqs_that_do_not_number_the_replies_are_not_known(
-    tmp_path: Path, stored: str
-) -> None:
-    """A corrupted value costs the entry its seqs, not the entry (a retry is still answered)."""
-    path = tmp_path / "tenant.db"
+async def _answered_m1(path: Path) -> Path:
+    """A state file whose journal holds message m1, answered "hi" (its reply_seqs stored)."""
     async with SqliteTenantStore.open(path) as store:
         await store.commit_turn(
             sample_state(),
@@ -125,6 +121,15 @@ async def test_reply_seqs_that_do_not_number_the_replies_are_not_known(
             at=sample_state().created_at,
             unrecorded=[ReceivedMessage(sample_message("m1"), sample_state().created_at)],
         )
+    return path
+
+
+@pytest.mark.parametrize("stored", ["[1, 2]", '["1"]', "[1", "{}", "[true]"])
+async def test_reply_seqs_that_do_not_number_the_replies_are_not_known(
+    tmp_path: Path, stored: str
+) -> None:
+    """A corrupted value costs the entry its seqs, not the entry (a retry is still answered)."""
+    path = await _answered_m1(tmp_path / "tenant.db")
     with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("UPDATE journal SET reply_seqs = ? WHERE message_id = 'm1'", (stored,))
     async with SqliteTenantStore.open(path) as store:
@@ -142,16 +147,7 @@ async def test_an_unreadable_reply_seqs_value_costs_only_the_seqs(
 ) -> None:
     """Read as text, a value that is not UTF-8 failed the whole read (the journal's `get`, a
     contact's export) with sqlite's own decoding error; one nested too deep, the entry."""
-    path = tmp_path / "tenant.db"
-    async with SqliteTenantStore.open(path) as store:
-        await store.commit_turn(
-            sample_state(),
-            expected_version=0,
-            message_id="m1",
-            outputs=[{"type": "text", "text": "hi"}],
-            at=sample_state().created_at,
-            unrecorded=[ReceivedMessage(sample_message("m1"), sample_state().created_at)],
-        )
+    path = await _answered_m1(tmp_path / "tenant.db")
     with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute(
             "UPDATE journal SET reply_seqs = CAST(? AS TEXT) WHERE message_id = 'm1'", (stored,)
