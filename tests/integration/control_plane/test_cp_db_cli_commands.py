@@ -279,3 +279,31 @@ async def test_copy_refuses_a_wrong_scheme_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "cannot copy: unsupported database scheme 'mysql'" in one_error_line(result)
     assert PASSWORD not in result.output
+
+
+#: Passwords with an `@` left unencoded: the parser takes the rest of the password for the host
+#: or the port, and its error quoted that part (`'wd9@127.0.0.1'`).
+UNENCODED = {
+    "port": ("postgresql://cp:hunter2@Sup3r:Secret9@127.0.0.1/cp", "Secret9"),
+    "host": ("postgresql://cp:hunter2@Sup3rSecret@127.0.0.1:1/cp", "Sup3rSecret"),
+}
+
+
+@pytest.mark.parametrize(("url", "rest"), UNENCODED.values(), ids=UNENCODED.keys())
+async def test_an_unencoded_at_in_a_password_shows_no_part_of_it(
+    url: str, rest: str, tmp_path: Path
+) -> None:
+    target = f"sqlite:///{tmp_path / 'new.db'}"
+    results = [
+        await botfleet("current", "--url", url),
+        await botfleet("upgrade", env={"CP_DATABASE_URL": url}),
+        await botfleet("copy", url, target),
+        await botfleet("copy", "--source-env", "OLD", target, env={"OLD": url}),
+        await botfleet("copy", f"sqlite:///{tmp_path / 'old.db'}", env={"CP_DATABASE_URL": url}),
+    ]
+    for result in results:
+        assert result.exit_code == 2
+        line = one_error_line(result)
+        assert "percent-encode" in line
+        assert rest not in result.output and "hunter2" not in result.output
+    assert not (tmp_path / "new.db").exists()

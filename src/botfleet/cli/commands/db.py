@@ -132,11 +132,38 @@ def settings_of(url: str | None, schema: str | None) -> ControlPlaneSettings:
         raise InvalidSettings(problem) from None
 
 
+def check_url(url: str, name: str) -> None:
+    """Raises `InvalidSettings` when `url` cannot be read as a database URL.
+
+    Never with the parser's words: they quote what it took for the host or port, which holds
+    the rest of a password with an `@` that is not percent-encoded (`u:pa@ss:wd@host`)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from botfleet.control_plane.settings import normalise_database_url
+
+    try:
+        normalised = normalise_database_url(url)
+    except ValueError as exc:  # its words never quote the URL
+        raise InvalidSettings(str(exc)) from None
+    try:
+        # A host with an `@` is the rest of such a password (`u:pa@ss@host`).
+        unreadable = "@" in (make_url(normalised).host or "")
+    except (ValueError, ArgumentError):
+        unreadable = True
+    if unreadable:
+        raise InvalidSettings(
+            f"{name} is not a database URL that can be read (percent-encode the password's "
+            "'@', ':', '/' and '%' as %40, %3A, %2F and %25)"
+        )
+
+
 def target(url: str | None, schema: str | None) -> Target:
     """The database: the control plane's settings (environment, .env), `url` and `schema`
     overriding them; invalid settings are one line and status 2, never their values."""
     try:
         settings = settings_of(url, schema)
+        check_url(settings.database_url, "CP_DATABASE_URL" if url is None else "--url")
     except InvalidSettings as exc:
         fail(str(exc), url or "")
     return Target(settings.database_url, settings.database_schema)
@@ -437,8 +464,12 @@ def copy(
         fail(copy_failure(exc, source, destination))
     destination, schema = target_given or "", target_schema
     try:
-        if target_given is None:
+        check_url(source, "SOURCE_URL" if source_env is None else source_env)
+        if target_given is not None:
+            check_url(destination, "TARGET_URL")
+        else:
             destination, schema = configured_database(target_schema)
+            check_url(destination, "CP_DATABASE_URL")
             typer.echo(f"copying into {where_configured(destination, schema)}", err=True)
         copied = asyncio.run(
             copy_database(
