@@ -258,3 +258,45 @@ async def test_a_notice_naming_its_own_chat_moves_nothing(store_kind: str, tmp_p
         assert "contact_moved" not in [e["event"] for e in logs]
         state = await dp.runtime.states.load(OLD_GROUP)
         assert state is not None and state.node == "ASK_DAY"
+
+
+PERSON, OTHER_PERSON = "111111111", "222222222"
+#: (the chat with a conversation and a reminder, the notice's chat and its type, the field, the
+#: chat id it names): notices Telegram never sends, each aimed at that conversation.
+NOT_MIGRATIONS = {
+    "person-takes-anothers": (
+        OTHER_PERSON,
+        PERSON,
+        "private",
+        "migrate_from_chat_id",
+        OTHER_PERSON,
+    ),
+    "person-gives-to-another": (PERSON, PERSON, "private", "migrate_to_chat_id", OTHER_PERSON),
+    "supergroup-takes-a-person": (PERSON, SUPERGROUP, "supergroup", "migrate_from_chat_id", PERSON),
+    "group-to-a-group": (OLD_GROUP, OLD_GROUP, "group", "migrate_to_chat_id", "-4099999999"),
+}
+
+
+@pytest.mark.parametrize("case", NOT_MIGRATIONS.values(), ids=NOT_MIGRATIONS.keys())
+async def test_a_notice_that_is_not_a_group_upgrade_moves_nothing(
+    store_kind: str, tmp_path: Path, case: tuple[str, str, str, str, str]
+) -> None:
+    booked, chat, chat_type, field, named = case
+    async with data_plane(store_kind, tmp_path) as (dp, scheduler):
+        await post(dp, group_text(1, booked, "/book"))
+        await dp.settle()
+        notice = fixture("telegram", "group_migrate_to")
+        del notice["message"]["migrate_to_chat_id"]
+        notice["message"]["chat"] = {"id": int(chat), "type": chat_type}
+        notice["message"][field] = int(named)
+        with structlog.testing.capture_logs() as logs:
+            await post(dp, notice)
+            await dp.settle()
+        assert "contact_moved" not in [e["event"] for e in logs]
+        state = await dp.runtime.states.load(booked)
+        assert state is not None and state.node == "ASK_DAY"
+        assert [j.contact_id for j in await scheduler.jobs()] == [booked]
+        # Nor are the booked chat's sends redirected to another chat.
+        await scheduler.advance(hours=2)
+        await dp.settle()
+        assert sent(dp)[-1] == (int(booked), "Reminder: pick a day for the haircut")

@@ -191,6 +191,11 @@ class ConversationRuntime:
     _moved_at: OrderedDict[str, tuple[str, float]] = field(
         default_factory=OrderedDict, init=False, repr=False
     )
+    #: Moves queued and not started yet, by (old id, new id): a notice repeated meanwhile
+    #: shares the queued one (the moves held by a blocked contact stay bounded).
+    _moves_queued: dict[tuple[str, str], asyncio.Future[Any]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     # ---------------------------------------------------------------- InboundHandler
 
@@ -284,11 +289,21 @@ class ConversationRuntime:
         """Move the contact's conversation and pending jobs to its new id (`contact_moves`),
         once the turns queued for either id are done; turns queued after this wait for it.
         The future's result is a `ContactMove`; a failure is logged (`contact_move_failed`)
-        and raised by it."""
+        and raised by it. The same move asked again before it starts gets the queued one's
+        future. Raises `Overloaded` while `max_backlog` other moves wait to start."""
         if old_contact_id == new_contact_id:
             raise ValueError(f"contact {old_contact_id!r} cannot be moved onto itself")
+        pair = (old_contact_id, new_contact_id)
+        queued = self._moves_queued.get(pair)
+        if queued is not None:
+            return queued
+        if len(self._moves_queued) >= self.max_backlog:
+            self.metrics.refused_backlog.inc()
+            raise Overloaded(f"{len(self._moves_queued)} contact moves wait to start")
 
         async def move() -> ContactMove:
+            # Started: a notice from now on queues a move of its own (this one may fail).
+            self._moves_queued.pop(pair, None)
             try:
                 return await move_records(self, old_contact_id, new_contact_id)
             except Exception as exc:
@@ -296,7 +311,15 @@ class ConversationRuntime:
                 contact_log.failure("contact_move_failed", exc)
                 raise
 
-        return self._in_both_orders(old_contact_id, new_contact_id, move)
+        moving = self._in_both_orders(old_contact_id, new_contact_id, move)
+        self._moves_queued[pair] = moving
+        # Cancelled before it started (a shutdown): not left behind as queued.
+        moving.add_done_callback(lambda _: self._forget_queued_move(pair, moving))
+        return moving
+
+    def _forget_queued_move(self, pair: tuple[str, str], moving: asyncio.Future[Any]) -> None:
+        if self._moves_queued.get(pair) is moving:
+            del self._moves_queued[pair]
 
     def _in_both_orders(
         self, first: str, second: str, job: Callable[[], Awaitable[Any]]

@@ -44,6 +44,9 @@ log = structlog.get_logger("botfleet.channels.telegram")
 
 #: Largest update accepted (Telegram's are a few kilobytes).
 MAX_UPDATE_BYTES = 1024 * 1024
+#: Telegram's chat ids: a basic group's lie above this (and below 0), a supergroup's below it;
+#: a person's private chat has a positive id.
+_SUPERGROUP_IDS_BELOW = -1_000_000_000_000
 
 
 class WebhookRuntime(Protocol):
@@ -114,17 +117,15 @@ async def deliver(
     telegram = sender if isinstance(sender, TelegramBotSender) else None
     accepted = False
     message = update.message
+    if update.migration is not None:
+        _migrated(update.update_id, update.migration, runtime, telegram)
+        return False, None
     if telegram is not None:
         if update.member_change is not None:
             telegram.chat_member_changed(update.update_id, update.member_change)
             return False, None
-        if update.migration is not None:
-            telegram.chat_migrated(update.migration)
         if message is not None:
             telegram.chat_active(message.contact_id)
-    if update.migration is not None:
-        _move_conversation(update.migration, runtime)
-        return False, None
     if update.group is not None and message is not None:
         username = await _bot_username(update.group, settings, telegram)
         if not update.group.to_bot(settings.bot_id, username):
@@ -151,13 +152,34 @@ async def deliver(
     return accepted, None
 
 
+def _migrated(
+    update_id: int | None,
+    migration: ChatMigration,
+    runtime: WebhookRuntime,
+    telegram: TelegramBotSender | None,
+) -> None:
+    if not group_to_supergroup(migration):
+        log.warning("telegram_update_skipped", update_id=update_id, reason="not_a_migration")
+        return
+    if telegram is not None:
+        telegram.chat_migrated(migration)
+    _move_conversation(migration, runtime)
+
+
+def group_to_supergroup(migration: ChatMigration) -> bool:
+    """Whether a notice names what Telegram's do: a basic group's id, then a supergroup's.
+
+    Its conversation, reminders and later sends go to the new id: a notice naming a person's
+    chat (or the same chat twice) would hand one chat's conversation and messages to another."""
+    old, new = int(migration.old_chat_id), int(migration.new_chat_id)
+    return _SUPERGROUP_IDS_BELOW < old < 0 and new < _SUPERGROUP_IDS_BELOW
+
+
 def _move_conversation(migration: ChatMigration, runtime: WebhookRuntime) -> None:
     """The group's conversation follows it to the supergroup: queued now, so the supergroup's
     next message waits for it, and not awaited, so the answer does not wait for the turns
     queued before it. Each notice asks (both may come, in either order, and again after a
     restart): a move finds nothing to move once done. A failure is the runtime's to log."""
-    if migration.old_chat_id == migration.new_chat_id:  # no move: a notice of nothing
-        return
     moving = runtime.move_contact(migration.old_chat_id, migration.new_chat_id)
     asyncio.ensure_future(moving).add_done_callback(_consume_error)
 
