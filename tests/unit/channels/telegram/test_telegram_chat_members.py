@@ -120,6 +120,27 @@ def test_both_migration_notices_name_the_old_and_the_new_chat(name: str) -> None
     assert update.migration == ChatMigration(OLD_GROUP, GROUP)
 
 
+@pytest.mark.parametrize(
+    ("name", "chat_type"),
+    [
+        ("group_migrate_to", "private"),
+        ("group_migrate_to", "supergroup"),
+        ("supergroup_migrate_from", "private"),
+        ("supergroup_migrate_from", "group"),
+    ],
+)
+def test_a_migration_notice_counts_only_in_the_chat_telegram_posts_it_in(
+    name: str, chat_type: str
+) -> None:
+    """ "Moved to" is posted in the group, "moved from" in the supergroup; anywhere else the
+    field is no migration (it would hand one chat's conversation to another)."""
+    update = load(name)
+    update["message"]["chat"]["type"] = chat_type
+    parsed = parse_update(update, received_at=RECEIVED)
+    assert parsed.migration is None
+    assert parsed.message is None
+
+
 # ---------------------------------------------------------------- the sender's memory
 
 

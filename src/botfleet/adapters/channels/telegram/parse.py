@@ -191,11 +191,14 @@ def _from_message(update_id: int, raw: dict[str, Any], received_at: datetime) ->
 
 def _migration(chat_id: str, raw: dict[str, Any]) -> ChatMigration | None:
     # Telegram posts one notice in each chat: in the group, where it moved to; in the
-    # supergroup, where it came from.
+    # supergroup, where it came from. Read only in those chats: a notice anywhere else is not
+    # Telegram's, and would hand one chat's conversation to another (the webhook also checks
+    # the ids' kinds).
     moved_to, moved_from = raw.get("migrate_to_chat_id"), raw.get("migrate_from_chat_id")
-    if _is_int(moved_to):
+    chat_type = _text(_obj(raw.get("chat")).get("type"))
+    if _is_int(moved_to) and chat_type == "group":
         return ChatMigration(chat_id, str(moved_to))
-    if _is_int(moved_from):
+    if _is_int(moved_from) and chat_type == "supergroup":
         return ChatMigration(str(moved_from), chat_id)
     return None
 
