@@ -231,7 +231,7 @@ class ManualScheduler:
 
     async def move_jobs(self, old_contact_id: str, new_contact_id: str) -> int:
         if old_contact_id == new_contact_id:
-            raise ValueError(f"the jobs of {old_contact_id!r} cannot be moved onto it")
+            raise ValueError(f"the jobs of {old_contact_id!r} cannot be moved onto itself")
         jobs = self.store.jobs
         moved = 0
         for job in [j for j in jobs.values() if j.kind == ONE_OFF]:

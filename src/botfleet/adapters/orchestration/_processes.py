@@ -65,6 +65,22 @@ def _proc_entry(pid: int, name: str) -> bytes | None:
         return None
 
 
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """/proc's stat fields after the command's ")" (which may hold spaces and parentheses):
+    state, ppid, pgrp, ..."""
+    stat = _proc_entry(pid, "stat")
+    return None if stat is None else stat.rsplit(b")", 1)[-1].split()
+
+
+def _pids() -> list[int]:
+    """Every process in /proc; [] where there is no /proc."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    return [int(entry) for entry in entries if entry.isdigit()]
+
+
 def is_alive(pid: int, cwd: Path | None = None) -> bool:
     """The process exists and is not a zombie (and, where /proc tells, runs a data plane, in
     the folder `cwd` when given)."""
@@ -74,8 +90,8 @@ def is_alive(pid: int, cwd: Path | None = None) -> bool:
         return False
     except PermissionError:  # someone else's process: the pid was reused
         return False
-    stat = _proc_entry(pid, "stat")
-    if stat is not None and stat.rsplit(b")", 1)[-1].split()[:1] == [b"Z"]:
+    fields = _stat_fields(pid)
+    if fields is not None and fields[:1] == [b"Z"]:
         return False
     cmdline = _proc_entry(pid, "cmdline")
     # A recycled pid running something else is not our data plane. An empty command line
@@ -111,18 +127,11 @@ def running_in(folder: Path) -> list[int]:
     there is no /proc. Each tenant's data plane runs in its own folder, so this finds it even
     when its pid file is gone or names another process."""
     folder = folder.resolve()
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    found = []
-    for entry in entries:
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        pid = int(entry)
-        if _cwd_of(pid) == folder and is_alive(pid, folder):
-            found.append(pid)
-    return sorted(found)
+    return sorted(
+        pid
+        for pid in _pids()
+        if pid != os.getpid() and _cwd_of(pid) == folder and is_alive(pid, folder)
+    )
 
 
 def _cwd_of(pid: int) -> Path | None:
@@ -190,21 +199,12 @@ async def _until_ended(running: Callable[[], bool], timeout_s: float) -> bool:
 def group_members(pgid: int) -> list[int]:
     """The processes of group `pgid` that have not exited (zombies left out), from /proc; []
     where there is no /proc."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
+    group = str(pgid).encode()
     members = []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        stat = _proc_entry(int(entry), "stat")
-        if stat is None:
-            continue
-        # After the command's ")": state, ppid, pgrp, ...
-        fields = stat.rsplit(b")", 1)[-1].split()
-        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] not in (b"Z", b"X"):
-            members.append(int(entry))
+    for pid in _pids():
+        fields = _stat_fields(pid)
+        if fields and len(fields) > 2 and fields[2] == group and fields[0] not in (b"Z", b"X"):
+            members.append(pid)
     return sorted(members)
 
 

@@ -199,7 +199,7 @@ class LocalOrchestrator:
             if keep_data and launch is not None:
                 # Whoever was told its URL (the control plane's data_plane_url, a proxy) still
                 # uses it when the tenant comes back.
-                port_record = {"port": int(launch["port"]), "host": launch.get("host", self.host)}
+                port_record = {"port": int(launch["port"]), "host": self._host_of(launch)}
                 _write_private(self._port_file(tenant_id), json.dumps(port_record))
             self._launch_file(tenant_id).unlink(missing_ok=True)
             if keep_data:
@@ -294,7 +294,7 @@ class LocalOrchestrator:
             self._children.pop(pid, None)
         self.pid_file(tenant_id).unlink(missing_ok=True)
         if pids and launch is not None:
-            host, port = str(launch.get("host", self.host)), int(launch["port"])
+            host, port = self._host_of(launch), int(launch["port"])
             if not await wait_port_free(host, port, self.release_timeout_s):
                 detail += (
                     f"; port {port} on {host} is still in use, by another program since the data "
@@ -315,7 +315,7 @@ class LocalOrchestrator:
             raise OrchestrationError(
                 tenant_id, f"{self._forgotten(tenant_id)}: nothing to restart (start it instead)"
             )
-        host = launch.get("host", self.host)
+        host = self._host_of(launch)
         if host != self.host:
             # Restarted from here it would move to this orchestrator's interface.
             raise OrchestrationError(
@@ -438,7 +438,7 @@ class LocalOrchestrator:
             launch = self._read_launch(other)
             if launch is None or int(launch["port"]) != port:
                 continue
-            other_host = str(launch.get("host", self.host))
+            other_host = self._host_of(launch)
             if not hosts_overlap(host, other_host):
                 continue
             if (await self.status(other)).state == "running":
@@ -553,7 +553,11 @@ class LocalOrchestrator:
             return None
         # Where it was started, whatever this orchestrator's host: `status` of a fleet whose
         # tenants listen on several interfaces shows each one's real URL and health.
-        return f"http://{self._connect_host(str(launch.get('host', self.host)))}:{launch['port']}"
+        return f"http://{self._connect_host(self._host_of(launch))}:{launch['port']}"
+
+    def _host_of(self, launch: dict[str, Any]) -> str:
+        # Launch records written before hosts were recorded started on this orchestrator's.
+        return str(launch.get("host", self.host))
 
     def _connect_host(self, host: str | None = None) -> str:
         host = self.host if host is None else host

@@ -204,8 +204,8 @@ def _append_outbox(
     outbox_rows: list[tuple[str, str, str, int]], conn: sqlite3.Connection
 ) -> list[int]:
     """Insert the rows one `execute` each, which leaves each row's seq in `lastrowid`:
-    `executemany` (what this did before) steps the statement as often but keeps no rowid, and
-    asking for them after would cost the turn another statement."""
+    `executemany` steps the statement as often but keeps no rowid, and asking for them after
+    would cost the turn another statement."""
     cursor = conn.cursor()
     seqs: list[int] = []
     for row in outbox_rows:

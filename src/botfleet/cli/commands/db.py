@@ -223,15 +223,24 @@ def database_errors(doing: str, url: str) -> Iterator[None]:
         fail(problem, url)
 
 
-def existing(db: Target) -> str:
-    """`db`'s description, after checking a SQLite file is there: opening one that is not
-    would create it, empty, and report it as never migrated."""
+def missing(db: Target, where: str) -> str | None:
+    """Why `db` cannot be used when it is a SQLite file that is not there: opening it would
+    create it, empty, and report it as never migrated."""
     from botfleet.control_plane.db.copy import missing_sqlite_file
+
+    if missing_sqlite_file(db.url):
+        return f"{where} does not exist (set CP_DATABASE_URL, or give --url)"
+    return None
+
+
+def existing(db: Target) -> str:
+    """`db`'s description, after checking it is there (`missing`)."""
     from botfleet.control_plane.db.engine import describe_database
 
     where = describe_database(db.url)
-    if missing_sqlite_file(db.url):
-        fail(f"{where} does not exist (set CP_DATABASE_URL, or give --url)", db.url)
+    problem = missing(db, where)
+    if problem:
+        fail(problem, db.url)
     return where
 
 
@@ -283,17 +292,14 @@ def history(url: str | None = _URL, schema: str | None = _SCHEMA) -> None:
 
     The list is printed even when the database cannot be read (then with exit status 2).
     """
-    from botfleet.control_plane.db.copy import missing_sqlite_file
     from botfleet.control_plane.db.engine import describe_database
     from botfleet.control_plane.db.migrate import current_revisions, known_revisions
 
     db = target(url, schema)
     revisions: frozenset[str] = frozenset()
-    problem: str | None = None
     where = describe_database(db.url)
-    if missing_sqlite_file(db.url):
-        problem = f"{where} does not exist (set CP_DATABASE_URL, or give --url)"
-    else:
+    problem = missing(db, where)
+    if problem is None:
         try:
             revisions = asyncio.run(current_revisions(db.url, schema=db.schema))
         except Exception as exc:

@@ -112,14 +112,10 @@ async def current_revisions(url: str, *, schema: str | None = None) -> frozenset
     """The revision(s) the database at `url` records: empty when it was never migrated. It may
     hold one these migrations do not know (a newer botfleet migrated it)."""
 
-    def read(connection: Connection) -> frozenset[str]:
-        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        return frozenset(context.get_current_heads())
-
     engine = make_engine(url, schema=schema)
     try:
         async with engine.connect() as connection:
-            return await connection.run_sync(read)
+            return await connection.run_sync(_recorded_revisions)
     finally:
         await engine.dispose()
 
@@ -182,10 +178,14 @@ async def schema_state(connection: AsyncConnection) -> SchemaState:
     return "unknown revision" if current - known else "not migrated"
 
 
+def _recorded_revisions(connection: Connection) -> frozenset[str]:
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return frozenset(context.get_current_heads())
+
+
 def _refuse_newer_database(connection: Connection) -> None:
     """Raise `DatabaseNewerThanCode` before Alembic meets a revision it cannot locate."""
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-    current = frozenset(context.get_current_heads())
+    current = _recorded_revisions(connection)
     heads, known = _revisions()
     if current - known:
         raise DatabaseNewerThanCode(current, heads)

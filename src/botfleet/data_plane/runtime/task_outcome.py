@@ -17,8 +17,8 @@ class TaskOutcome:
     status: TaskStatus
     #: What the channel's send of the task's own turn made of its messages (None: unknown).
     sends: SendOutcome | None = NOTHING_SENT
-    #: A failed run: what it raised, as logged with `task_failed` (`botfleet test` and `chat`
-    #: say it, which the scheduler, for which the run is over either way, never does).
+    #: A failed run: what it raised, as logged with `task_failed`. `botfleet test` and `chat`
+    #: report it; the scheduler does not look at it (the run is over either way).
     error: Exception | None = None
 
 

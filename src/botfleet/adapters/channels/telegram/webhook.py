@@ -185,6 +185,8 @@ def _move_conversation(migration: ChatMigration, runtime: WebhookRuntime) -> Non
 
 
 def _consume_error(future: asyncio.Future[Any]) -> None:
+    # The runtime logged the failure (`contact_move_failed`); retrieving it keeps asyncio from
+    # reporting it again as never retrieved.
     if not future.cancelled():
         future.exception()
 
