@@ -42,6 +42,7 @@ BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("whatsapp_webhook", [], ["--duration", "5", "--warmup", "1", "--rounds", "1"]),
     ("scheduler_bench", [], []),
     ("density", [], ["--quick"]),
+    ("validate_time", [], ["--keys", "50", "--templates", "250", "--runs", "1"]),
 )
 
 

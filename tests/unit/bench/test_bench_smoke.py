@@ -38,6 +38,7 @@ MODULES = [
     "bench.provider_http",
     "bench.webchat_ab",
     "bench.turn_ab",
+    "bench.validate_time",
 ]
 
 
