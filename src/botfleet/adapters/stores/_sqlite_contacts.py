@@ -20,10 +20,10 @@ from botfleet.adapters.stores._contract import check_limit, check_move, emptied_
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
 from botfleet.adapters.stores._sqlite_tables import (
     HAS_UNREADABLE_STATES,
+    journal_entry,
     julian_day,
     log_unreadable,
     one_transaction,
-    reply_seqs_of,
     text_of,
 )
 from botfleet.ports.contact_records import ConversationSummary, ErasedRecords
@@ -67,16 +67,8 @@ class SqliteContactRecords:
         entries: list[JournalEntry] = []
         for seq, message, received_at, status, replies, reply_seqs in rows:
             try:
-                shown = tuple(codec.loads(text_of(replies)))
-                entries.append(
-                    JournalEntry(
-                        message=codec.message_from_json(codec.loads(text_of(message))),
-                        received_at=codec.datetime_from_json(text_of(received_at)),
-                        status=text_of(status),
-                        replies=shown,
-                        reply_seqs=reply_seqs_of(reply_seqs, shown),
-                    )
-                )
+                texts = [text_of(value) for value in (message, received_at, status, replies)]
+                entries.append(journal_entry(texts, reply_seqs))
             except Exception as exc:  # invalid JSON, UTF-8 or date: a corrupted row
                 log_unreadable(self._db.path, "journal", seq, exc)
         return entries

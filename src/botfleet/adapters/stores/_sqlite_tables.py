@@ -460,20 +460,26 @@ class SqliteMessageJournal:
             (epoch_micros(older_than, "prune: older_than"),),
         )
 
-    def _entry(self, row: Sequence[Any], reply_seqs: bytes | str | None = None) -> JournalEntry:
+    def _entry(self, row: Sequence[str], reply_seqs: bytes | str | None = None) -> JournalEntry:
         """An entry from its text columns; `reply_seqs` as stored (NULL: none known)."""
-        message, received_at, status, replies = row
         try:
-            shown = tuple(codec.loads(replies))
-            return JournalEntry(
-                message=codec.message_from_json(codec.loads(message)),
-                received_at=codec.datetime_from_json(received_at),
-                status=status,
-                replies=shown,
-                reply_seqs=reply_seqs_of(reply_seqs, shown),
-            )
+            return journal_entry(row, reply_seqs)
         except ValueError as exc:  # invalid JSON or date (the codec reports its own errors)
             raise StoreError(f"{self._db.path}: unreadable journal entry: {exc}") from exc
+
+
+def journal_entry(row: Sequence[str], reply_seqs: bytes | str | None) -> JournalEntry:
+    """A journal entry from its text columns (message, received_at, status, replies) and its
+    `reply_seqs` as stored. Raises `ValueError` for invalid JSON or dates."""
+    message, received_at, status, replies = row
+    shown = tuple(codec.loads(replies))
+    return JournalEntry(
+        message=codec.message_from_json(codec.loads(message)),
+        received_at=codec.datetime_from_json(received_at),
+        status=status,
+        replies=shown,
+        reply_seqs=reply_seqs_of(reply_seqs, shown),
+    )
 
 
 def reply_seqs_of(stored: Any, replies: tuple[Any, ...]) -> tuple[int, ...] | None:
