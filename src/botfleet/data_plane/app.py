@@ -73,9 +73,9 @@ class _RuntimeProxy:
         future = self._runtime.after_turns(contact_id, job)
         future.add_done_callback(_log_job_failure)
 
-    def move_contact(self, old_contact_id: str, new_contact_id: str) -> Awaitable[object]:
+    def move_contact(self, old_contact_id: str, new_contact_id: str) -> asyncio.Future[Any]:
         """Queue moving a contact's conversation and jobs to its new id (Telegram)."""
-        moving: Awaitable[object] = self._runtime.move_contact(old_contact_id, new_contact_id)
+        moving: asyncio.Future[Any] = self._runtime.move_contact(old_contact_id, new_contact_id)
         return moving
 
     async def append(self, contact_id: str, output: dict[str, Any], at: datetime) -> int:

@@ -289,8 +289,9 @@ class ConversationRuntime:
         """Move the contact's conversation and pending jobs to its new id (`contact_moves`),
         once the turns queued for either id are done; turns queued after this wait for it.
         The future's result is a `ContactMove`; a failure is logged (`contact_move_failed`)
-        and raised by it. The same move asked again before it starts gets the queued one's
-        future. Raises `Overloaded` while `max_backlog` other moves wait to start."""
+        and raised by it, and needs no awaiting (a webhook queues the move and answers). The
+        same move asked again before it starts gets the queued one's future. Raises
+        `Overloaded` while `max_backlog` other moves wait to start."""
         if old_contact_id == new_contact_id:
             raise ValueError(f"contact {old_contact_id!r} cannot be moved onto itself")
         pair = (old_contact_id, new_contact_id)
@@ -315,6 +316,7 @@ class ConversationRuntime:
         self._moves_queued[pair] = moving
         # Cancelled before it started (a shutdown): not left behind as queued.
         moving.add_done_callback(lambda _: self._forget_queued_move(pair, moving))
+        moving.add_done_callback(_consume_error)  # logged above
         return moving
 
     def _forget_queued_move(self, pair: tuple[str, str], moving: asyncio.Future[Any]) -> None:

@@ -61,9 +61,10 @@ class WebhookRuntime(Protocol):
         """Persist and queue a message; False when it was seen before."""
         ...
 
-    def move_contact(self, old_contact_id: str, new_contact_id: str) -> Awaitable[object]:
+    def move_contact(self, old_contact_id: str, new_contact_id: str) -> asyncio.Future[Any]:
         """Queue moving a conversation and its reminders to the contact's new id, in the order
-        of both contacts (`ConversationRuntime.move_contact`)."""
+        of both contacts (`ConversationRuntime.move_contact`); a failure is the runtime's to
+        log, and the future needs no awaiting."""
         ...
 
 
@@ -180,15 +181,7 @@ def _move_conversation(migration: ChatMigration, runtime: WebhookRuntime) -> Non
     next message waits for it, and not awaited, so the answer does not wait for the turns
     queued before it. Each notice asks (both may come, in either order, and again after a
     restart): a move finds nothing to move once done. A failure is the runtime's to log."""
-    moving = runtime.move_contact(migration.old_chat_id, migration.new_chat_id)
-    asyncio.ensure_future(moving).add_done_callback(_consume_error)
-
-
-def _consume_error(future: asyncio.Future[Any]) -> None:
-    # The runtime logged the failure (`contact_move_failed`); retrieving it keeps asyncio from
-    # reporting it again as never retrieved.
-    if not future.cancelled():
-        future.exception()
+    runtime.move_contact(migration.old_chat_id, migration.new_chat_id)
 
 
 async def _bot_username(
