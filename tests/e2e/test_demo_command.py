@@ -54,12 +54,8 @@ class Output:
         return "\n".join(self.lines)
 
 
-def test_make_run_starts_the_control_plane_and_the_demo_tenant(tmp_path: Path) -> None:
-    cp_port, dp_port = free_port(), free_port()
-    var = tmp_path / "var"
-    command = [sys.executable, "-m", "botfleet.cli.main", "demo"]
-    command += ["--cp-port", str(cp_port), "--port", str(dp_port), "--var-dir", str(var)]
-    command += ["--poll-s", "0.3"]
+def start_demo(command: list[str]) -> tuple[subprocess.Popen[str], Output]:
+    """`command` (a `demo`) started in the repository, its output read as it comes."""
     process = subprocess.Popen(
         command,
         cwd=REPO,
@@ -70,7 +66,16 @@ def test_make_run_starts_the_control_plane_and_the_demo_tenant(tmp_path: Path) -
         # Ctrl+C must work even when the test runner runs with SIGINT ignored (a background job).
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    output = Output(process)
+    return process, Output(process)
+
+
+def test_make_run_starts_the_control_plane_and_the_demo_tenant(tmp_path: Path) -> None:
+    cp_port, dp_port = free_port(), free_port()
+    var = tmp_path / "var"
+    command = [sys.executable, "-m", "botfleet.cli.main", "demo"]
+    command += ["--cp-port", str(cp_port), "--port", str(dp_port), "--var-dir", str(var)]
+    command += ["--poll-s", "0.3"]
+    process, output = start_demo(command)
     try:
         output.wait_for("Press Ctrl+C", timeout_s=120)
         assert f"http://localhost:{dp_port}/" in output.text
@@ -139,16 +144,7 @@ def test_a_data_plane_that_will_not_stop_is_one_line_and_exit_1_not_a_traceback(
     var = tmp_path / "var"
     command = [sys.executable, "-c", STUCK_STOPS, "demo", "--cp-port", str(cp_port)]
     command += ["--port", str(dp_port), "--var-dir", str(var)]
-    process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    output = Output(process)
+    process, output = start_demo(command)
     try:
         output.wait_for("Press Ctrl+C", timeout_s=120)
         pid = int((var / "fleet" / "run" / "demo.pid").read_text())
