@@ -102,6 +102,13 @@ def moved_key(idempotency_key: str, old_contact_id: str, new_contact_id: str) ->
     return ":".join(new_contact_id if part == old_contact_id else part for part in parts)
 
 
+def check_jobs_move(old_contact_id: str, new_contact_id: str) -> None:
+    """`MovesContactJobs.move_jobs`'s one precondition, for every scheduler: the jobs move to
+    another contact id, never onto their own."""
+    if old_contact_id == new_contact_id:
+        raise ValueError(f"the jobs of {old_contact_id!r} cannot be moved onto itself")
+
+
 @dataclass(frozen=True, slots=True)
 class StandingJob:
     """A recurring task declared in the flow's `standing_schedules`, registered at boot.

@@ -46,6 +46,7 @@ from botfleet.ports.scheduling import (
     StandingJob,
     StandingSync,
     TaskRunner,
+    check_jobs_move,
     moved_key,
 )
 
@@ -230,8 +231,7 @@ class ManualScheduler:
         return self._in_flight.wanted(run_id)
 
     async def move_jobs(self, old_contact_id: str, new_contact_id: str) -> int:
-        if old_contact_id == new_contact_id:
-            raise ValueError(f"the jobs of {old_contact_id!r} cannot be moved onto itself")
+        check_jobs_move(old_contact_id, new_contact_id)
         jobs = self.store.jobs
         moved = 0
         for job in [j for j in jobs.values() if j.kind == ONE_OFF]:

@@ -59,6 +59,7 @@ from botfleet.ports.scheduling import (
     StandingJob,
     StandingSync,
     TaskRunner,
+    check_jobs_move,
 )
 
 log = structlog.get_logger("botfleet.scheduler")
@@ -291,8 +292,7 @@ class APSchedulerTaskScheduler:
 
     async def move_jobs(self, old_contact_id: str, new_contact_id: str) -> int:
         """`MovesContactJobs.move_jobs`: due times are unchanged, so no wake-up is needed."""
-        if old_contact_id == new_contact_id:
-            raise ValueError(f"the jobs of {old_contact_id!r} cannot be moved onto itself")
+        check_jobs_move(old_contact_id, new_contact_id)
         self._running()
         store = self._store
         assert store is not None
