@@ -1,18 +1,23 @@
 """`botfleet db copy` (control_plane.db.copy): a SQLite control plane moved to another database
 keeps its versions (and which one is published after a rollback), audit log, API keys, boot
 tokens and sealed credentials, and the target's new rows do not collide with the copied ones;
-a target it refuses (rows, another application's tables) is left exactly as it was."""
+a target it refuses (rows, another application's tables), or a copy that fails midway, leaves
+the target exactly as it was; a source written to during the copy is copied as it was."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cp_harness import ControlPlane, Database, make_settings, running_control_plane
-from sqlalchemy import inspect, text
+from sqlalchemy import Table, inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
+from botfleet.control_plane.db import copy as copy_module
 from botfleet.control_plane.db.copy import CopyRefused, copy_database
 from botfleet.control_plane.db.engine import make_engine
 from botfleet.control_plane.db.migrate import (
@@ -198,3 +203,87 @@ async def test_an_empty_target_of_a_newer_botfleet_or_without_revision_is_refuse
         assert await _snapshot(database) == before
     finally:
         await engine.dispose()
+
+
+async def test_a_copy_failing_midway_leaves_the_target_as_it_was_and_can_be_run_again(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = await _old_control_plane(tmp_path)
+    before = await _snapshot(database)
+    assert before == {"revision": frozenset(), "tables": {}}
+    copy_table = copy_module._copy_table
+    tables_copied: list[str] = []
+
+    async def fails_after_the_first(reader: Any, writer: Any, table: Table) -> int:
+        if tables_copied:
+            raise OSError("connection lost")
+        tables_copied.append(table.name)
+        return await copy_table(reader, writer, table)
+
+    monkeypatch.setattr(copy_module, "_copy_table", fails_after_the_first)
+    with pytest.raises(OSError, match="connection lost"):
+        await copy_database(source.url, database.url, target_schema=database.schema)
+    assert tables_copied == ["audit_log"]
+    # Neither the migration's tables and revision nor the first table's rows stayed.
+    assert await _snapshot(database) == before
+
+    monkeypatch.setattr(copy_module, "_copy_table", copy_table)
+    copied = await copy_database(source.url, database.url, target_schema=database.schema)
+    assert copied["tenants"] == 1
+    assert copied["audit_log"] >= 1
+
+
+async def test_a_row_the_target_rejects_takes_the_migration_back_too(
+    database: Database, tmp_path: Path
+) -> None:
+    if database.kind != "postgres":
+        pytest.skip("SQLite keeps a value longer than its column: PostgreSQL refuses it")
+    source = await _old_control_plane(tmp_path)
+    engine = make_engine(source.url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE tenants SET name = :long"), {"long": "x" * 300})
+    finally:
+        await engine.dispose()
+
+    with pytest.raises(DBAPIError, match="too long"):
+        await copy_database(source.url, database.url, target_schema=database.schema)
+    assert await _snapshot(database) == {"revision": frozenset(), "tables": {}}
+
+
+async def test_a_source_written_to_during_the_copy_is_copied_as_it_was_at_the_start(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if database.kind == "sqlite":
+        async with running_control_plane(make_settings(database)) as first:
+            await first.create_tenant("acme")
+        # WAL: the write below goes through while the copy reads (in the default journal mode
+        # it would wait for the copy's read to end).
+        with contextlib.closing(sqlite3.connect(database.url.split("///", 1)[1])) as raw:
+            assert raw.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+    target = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+    copy_table = copy_module._copy_table
+
+    async with running_control_plane(make_settings(database)) as old:
+        if database.kind != "sqlite":
+            await old.create_tenant("acme")
+
+        async def writes_between_tables(reader: Any, writer: Any, table: Table) -> int:
+            copied = await copy_table(reader, writer, table)
+            if table.name == "audit_log":
+                # A tenant created after the audit log was read: its row, boot token and audit
+                # entry must all stay out, or the copy holds a tenant its audit log never made.
+                await old.create_tenant("late")
+            return copied
+
+        monkeypatch.setattr(copy_module, "_copy_table", writes_between_tables)
+        copied = await copy_database(database.url, target.url, source_schema=database.schema)
+        tenants = (await old.client.get("/v1/tenants", headers=old.admin)).json()
+
+    assert {tenant["id"] for tenant in tenants} == {"acme", "late"}  # it did write meanwhile
+    assert copied["tenants"] == copied["boot_tokens"] == 1
+    async with running_control_plane(make_settings(target)) as new:
+        tenants = (await new.client.get("/v1/tenants", headers=new.admin)).json()
+        audit = (await new.client.get("/v1/audit", headers=new.admin)).json()
+    assert [tenant["id"] for tenant in tenants] == ["acme"]
+    assert [entry["target"] for entry in audit if entry["action"] == "tenant.create"] == ["acme"]

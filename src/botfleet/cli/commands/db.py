@@ -448,7 +448,9 @@ def copy(
     says which on stderr. Every row moves as it is: tenants, versions, audit log, API keys and
     boot tokens (hashes: those in use keep working) and credentials (still sealed: keep
     CP_FERNET_KEYS). Exits 2, changing nothing, when it cannot (a target with rows, at a newer
-    revision, or with tables of another application; a missing source, an older source).
+    revision, or with tables of another application; a missing source, an older source), or
+    when it fails midway: the target's migration and the copy are one transaction. The source
+    is read in one snapshot.
     """
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import Table, event, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from botfleet.control_plane.db.engine import (
     describe_database,
@@ -30,7 +31,7 @@ from botfleet.control_plane.db.engine import (
     is_sqlite,
     make_engine,
 )
-from botfleet.control_plane.db.migrate import VERSION_TABLE, run_migrations, schema_state
+from botfleet.control_plane.db.migrate import VERSION_TABLE, schema_state, upgrade_in_transaction
 from botfleet.control_plane.db.tables import Base
 from botfleet.control_plane.settings import normalise_database_url
 
@@ -166,6 +167,56 @@ def copy_urls(
     return source, (given[0] if given else None)
 
 
+async def _copy_table(reader: AsyncConnection, writer: AsyncConnection, table: Table) -> int:
+    """Copy `table`'s rows from `reader` to `writer`; returns how many."""
+    rows = [dict(row) for row in (await reader.execute(select(table))).mappings()]
+    for start in range(0, len(rows), _BATCH):
+        await writer.execute(insert(table), rows[start : start + _BATCH])
+    return len(rows)
+
+
+def _sqlite_transactions(engine: AsyncEngine, begin: str) -> None:
+    """Make `engine`'s SQLite transactions real: the sqlite3 driver (legacy mode, before Python
+    3.12's ``autocommit``) emits BEGIN only before an INSERT, UPDATE or DELETE, so each SELECT
+    reads on its own (no snapshot) and each CREATE or ALTER TABLE commits at once (no rollback).
+    Here the driver emits none and every transaction starts with `begin` (SQLAlchemy's recipe,
+    "Enabling Non-Legacy SQLite Transactional Modes")."""
+
+    def connected(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    def began(connection: Connection) -> None:
+        connection.exec_driver_sql(begin)
+
+    event.listen(engine.sync_engine, "connect", connected)
+    event.listen(engine.sync_engine, "begin", began)
+
+
+def _source_engine(url: str, schema: str | None) -> AsyncEngine:
+    """An engine whose connections read the source in one snapshot, even if something writes to
+    it meanwhile: the tables are read one after the other, and a tenant created between two reads
+    must not arrive without its boot token or audit entry."""
+    engine = make_engine(url, schema=schema)
+    if is_sqlite(url):
+        # A deferred BEGIN: the first SELECT takes the snapshot (in WAL mode writers go on; in
+        # the default rollback-journal mode they wait for the copy's read to end).
+        _sqlite_transactions(engine, "BEGIN")
+        return engine
+    # PostgreSQL's REPEATABLE READ: every statement sees the snapshot of the first (pg_dump's).
+    return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+
+
+def _target_engine(url: str, schema: str | None) -> AsyncEngine:
+    """An engine whose one transaction holds the target's checks, its migration and the copy:
+    a failure anywhere rolls all of it back (PostgreSQL's DDL is transactional, and SQLite's
+    once the driver no longer commits each statement)."""
+    engine = make_engine(url, schema=schema)
+    if is_sqlite(url):
+        # IMMEDIATE: the write lock from the start, before the checks read what it then changes.
+        _sqlite_transactions(engine, "BEGIN IMMEDIATE")
+    return engine
+
+
 async def copy_database(
     source_url: str,
     target_url: str,
@@ -175,8 +226,12 @@ async def copy_database(
     allow_other_tables: bool = False,
 ) -> dict[str, int]:
     """Copy every control-plane row from `source_url` into the empty `target_url`, migrating
-    the target first; returns the rows copied per table. One transaction on the target: a
-    failure leaves it empty. A refused target is left as it was (its revision too).
+    the target first; returns the rows copied per table.
+
+    The source is read in one snapshot (a read transaction; REPEATABLE READ on PostgreSQL).
+    The target's checks, its migration and the copy are one transaction: a failure (a refusal,
+    a row the target rejects, a lost connection) leaves the target as it was, its revision and
+    its tables too, on PostgreSQL and on SQLite.
 
     Raises:
         CopyRefused: the source is not at this version's head revision; the target holds
@@ -192,26 +247,20 @@ async def copy_database(
     missing = missing_sqlite_file(source_url)
     if missing:
         raise CopyRefused(f"{source_where} does not exist")
-    source = make_engine(source_url, schema=source_schema)
+    source = _source_engine(source_url, source_schema)
     try:
         async with source.connect() as reader:
             await _require_head(reader, source_where)
-            target = make_engine(target_url, schema=target_schema)
+            target = _target_engine(target_url, target_schema)
             try:
-                async with target.connect() as probe:
-                    await _check_target(probe, target_where, allow_other_tables=allow_other_tables)
-                await run_migrations(target_url, schema=target_schema)
                 async with target.begin() as writer:
-                    # Again, in the copy's transaction: nothing may have arrived since.
+                    await _check_target(writer, target_where, allow_other_tables=allow_other_tables)
+                    await writer.run_sync(upgrade_in_transaction)
+                    # Again, after the migration: nothing may have arrived since the check.
                     await _require_empty(writer, target_where)
                     copied: dict[str, int] = {}
                     for table in Base.metadata.sorted_tables:
-                        rows = [
-                            dict(row) for row in (await reader.execute(select(table))).mappings()
-                        ]
-                        for start in range(0, len(rows), _BATCH):
-                            await writer.execute(insert(table), rows[start : start + _BATCH])
-                        copied[table.name] = len(rows)
+                        copied[table.name] = await _copy_table(reader, writer, table)
                     if not is_sqlite(target_url):
                         await _advance_sequences(writer)
             finally:

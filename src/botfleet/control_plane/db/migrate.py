@@ -191,21 +191,34 @@ def _refuse_newer_database(connection: Connection) -> None:
         raise DatabaseNewerThanCode(current, heads)
 
 
-async def _run(url: str, schema: str | None, revision: str, *, upgrade: bool) -> None:
+def _migrate(connection: Connection, revision: str, *, upgrade: bool) -> None:
+    _refuse_newer_database(connection)
     config = alembic_config()
+    # env.py runs the migrations on this connection, inside the transaction it is in.
+    config.attributes["connection"] = connection
+    if upgrade:
+        command.upgrade(config, revision)
+    else:
+        command.downgrade(config, revision)
 
-    def run(connection: Connection) -> None:
-        _refuse_newer_database(connection)
-        config.attributes["connection"] = connection
-        if upgrade:
-            command.upgrade(config, revision)
-        else:
-            command.downgrade(config, revision)
 
+def upgrade_in_transaction(connection: Connection, revision: str = "head") -> None:
+    """Upgrade the database `connection` is open on to `revision`, inside the transaction the
+    connection is in: rolled back with it (PostgreSQL's DDL is transactional, and SQLite's when
+    the connection emits its own BEGIN, as `botfleet db copy`'s does). For
+    ``AsyncConnection.run_sync``.
+
+    Raises:
+        DatabaseNewerThanCode: a newer version migrated the database (nothing is changed).
+    """
+    _migrate(connection, revision, upgrade=True)
+
+
+async def _run(url: str, schema: str | None, revision: str, *, upgrade: bool) -> None:
     engine = make_engine(url, schema=schema)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(run)
+            await connection.run_sync(_migrate, revision, upgrade=upgrade)
     finally:
         await engine.dispose()
 
