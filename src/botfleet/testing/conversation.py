@@ -599,8 +599,10 @@ def _failure(
     lines.append(f"  the bot sent on {channel}:" if outputs else "  the bot sent nothing")
     for number, output in enumerate(outputs, start=1):
         first, *rest = describe_output(output)
-        lines.append(f"    {number}) {first}")
-        lines += [f"       {line}" for line in rest]
+        # A text of several lines (options sent as numbered text) stays under its number.
+        head, *more = first.split("\n")
+        lines.append(f"    {number}) {head}")
+        lines += [f"       {line}" if line else "" for line in [*more, *rest]]
     if notified is not None:
         lines.append("  the flow notified:" if notified else "  the flow notified nothing")
         lines += [f"    {n}) {_notified(sent)}" for n, sent in enumerate(notified, start=1)]

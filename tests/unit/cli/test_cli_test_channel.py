@@ -135,3 +135,23 @@ def test_an_unknown_channel_is_a_usage_error(invoke: Invoke, flow_tests: tuple[P
 def test_the_channel_option_offers_the_channels_a_sandbox_plays() -> None:
     # `--channel` keeps its own names so `botfleet --help` imports no adapter: they must agree.
     assert sorted(Channel) == sorted(CHANNELS)
+
+
+def test_a_failed_step_keeps_a_numbered_text_under_its_number(invoke: Invoke, write: Write) -> None:
+    # Twelve rows are numbered text on WhatsApp: one output of many lines, each shown under "1)".
+    write("menus.yaml", FLOW)
+    rows = write(
+        "test_rows.yaml",
+        "name: rows\nflow: menus.yaml\nsteps:\n  - say: hi\n  - press: d\n"
+        "    expect: [{type: list}]\n",
+    )
+    result = invoke("test", rows, "--channel", "whatsapp")
+    assert result.exit_code == 1
+    assert (
+        "          1) Which row?\n"
+        "      \n"
+        "             Rows\n"
+        "             1. Row 1\n"
+        "             2. Row 2\n"
+    ) in result.stdout
+    assert "             12. Row 12\n" in result.stdout
