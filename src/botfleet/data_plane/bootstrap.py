@@ -257,6 +257,13 @@ async def bootstrap(
         confirm_delivery=config.channel.type not in WEBCHAT_TYPES,
         max_backlog=settings.max_backlog,
     )
+    if config.channel.type == "telegram":  # imported only for Telegram tenants
+        from botfleet.adapters.channels.telegram import TelegramBotSender
+
+        if isinstance(sender, TelegramBotSender):
+            # A send refused because the group became a supergroup moves its conversation,
+            # as the webhook's migration notice does.
+            sender.queue_moves_with(runtime.move_contact)
     if hasattr(stores, "prune_journal"):  # processed ids age out after the retry window
         await stack.enter_async_context(journal_pruning(stores, clock))
     if isinstance(stores, ForgetsInactive):  # the flow's settings.conversation_retention

@@ -1,11 +1,13 @@
 """A Telegram group that becomes a supergroup, through the real data plane (webhook, runtime,
 stores, scheduler): its conversation and its reminder follow it to the supergroup's chat id, in
-whichever order the two notices come, and however often."""
+whichever order the two notices come, and however often; and when no notice came, on the first
+send Telegram refuses because the group moved (`migrate_to_chat_id`)."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -20,6 +22,7 @@ from channel_harness import (
     TELEGRAM_CHANNEL,
     WEBHOOK_SECRET,
     DataPlane,
+    FakeProvider,
     bot_api,
     fixture,
 )
@@ -84,13 +87,15 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @asynccontextmanager
-async def data_plane(kind: str, tmp_path: Path) -> AsyncIterator[tuple[DataPlane, ManualScheduler]]:
+async def data_plane(
+    kind: str, tmp_path: Path, provider: FakeProvider | None = None
+) -> AsyncIterator[tuple[DataPlane, ManualScheduler]]:
     clock = FrozenClock(START)
     scheduler = ManualScheduler(clock, tenant_id="salon")
     channel = {**TELEGRAM_CHANNEL, "bot_username": "salon_bot"}
     config = TenantConfig(tenant_id="salon", flow=FLOW, channel=Binding(**channel))
     settings = DataPlaneSettings.model_validate({"log_json": False})
-    provider = bot_api()
+    provider = provider or bot_api()
     async with (
         InMemoryTenantStore()
         if kind == "memory"
@@ -300,3 +305,112 @@ async def test_a_notice_that_is_not_a_group_upgrade_moves_nothing(
         await scheduler.advance(hours=2)
         await dp.settle()
         assert sent(dp)[-1] == (int(booked), "Reminder: pick a day for the haircut")
+
+
+# ------------------------------------------------- no notice: a send refused for the upgrade
+
+
+def upgraded(old: str, new: str) -> Any:
+    """The Bot API's answers once chat `old` became `new`: a send to `old` is refused, naming
+    `new` (`migrate_to_chat_id`); every other is accepted."""
+    ok = fixture("telegram", "api_send_ok")
+    refused = fixture("telegram", "api_error_400_migrated")
+    refused["parameters"]["migrate_to_chat_id"] = int(new)
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content).get("chat_id") == int(old):
+            return httpx.Response(400, json=refused)
+        return httpx.Response(200, json=ok)
+
+    return reply
+
+
+async def settle(dp: DataPlane) -> None:
+    # A move awaited inside the turn that asked for it would wait for that turn for good.
+    await asyncio.wait_for(dp.settle(), timeout=5)
+
+
+async def the_supergroup_goes_on(dp: DataPlane, scheduler: ManualScheduler) -> None:
+    assert await dp.runtime.states.load(OLD_GROUP) is None
+    moved = await dp.runtime.states.load(SUPERGROUP)
+    assert moved is not None and moved.node == "ASK_DAY"
+    assert moved.data["service"] == "haircut"
+    before = len(sent(dp))
+    await post(dp, group_text(9, SUPERGROUP, "@salon_bot Tuesday"))
+    await settle(dp)
+    # From ASK_DAY, with its data: a new conversation would have answered "Hi! Write /book".
+    assert sent(dp)[before:] == [(int(SUPERGROUP), "Booked the haircut: Tuesday")]
+
+
+async def test_a_reply_refused_for_the_upgrade_moves_the_conversation_and_its_reminder(
+    store_kind: str, tmp_path: Path
+) -> None:
+    # The group was upgraded unseen (the webhook was down, or the notice lost).
+    provider = FakeProvider(upgraded(OLD_GROUP, SUPERGROUP))
+    async with data_plane(store_kind, tmp_path, provider) as (dp, scheduler):
+        with structlog.testing.capture_logs() as logs:
+            await post(dp, group_text(1, OLD_GROUP, "/book"))
+            await settle(dp)
+        assert sent(dp) == [
+            (int(OLD_GROUP), "Which day for the haircut?"),  # refused
+            (int(SUPERGROUP), "Which day for the haircut?"),
+        ]
+        moves = [e for e in logs if e["event"] == "contact_moved"]
+        assert [(e["conversation"], e["tasks_moved"]) for e in moves] == [("moved", 1)]
+        assert moves[0]["new_contact"] == hash_contact("salon", SUPERGROUP)
+        assert [(j.contact_id, j.key) for j in await scheduler.jobs()] == [
+            (SUPERGROUP, f"reminder:{SUPERGROUP}")
+        ]
+
+        await the_supergroup_goes_on(dp, scheduler)
+
+        before = len(sent(dp))
+        runs = await scheduler.advance(hours=2)
+        await settle(dp)
+        assert [r.contact_id for r in runs] == [SUPERGROUP]
+        assert sent(dp)[before:] == [(int(SUPERGROUP), "Reminder: pick a day for the haircut")]
+
+
+async def test_a_reminder_refused_for_the_upgrade_moves_the_conversation(
+    store_kind: str, tmp_path: Path
+) -> None:
+    async with data_plane(store_kind, tmp_path) as (dp, scheduler):
+        await book_in_the_old_group(dp)
+        dp.provider.reply = upgraded(OLD_GROUP, SUPERGROUP)  # upgraded now, unseen
+        with structlog.testing.capture_logs() as logs:
+            await scheduler.advance(hours=2)
+            await settle(dp)
+        assert sent(dp)[1:] == [
+            (int(OLD_GROUP), "Reminder: pick a day for the haircut"),  # refused
+            (int(SUPERGROUP), "Reminder: pick a day for the haircut"),
+        ]
+        moves = [e for e in logs if e["event"] == "contact_moved"]
+        assert [e["conversation"] for e in moves] == ["moved"]
+
+        await the_supergroup_goes_on(dp, scheduler)
+
+
+REFUSALS_NOT_UPGRADES = {
+    "a-person-named-a-supergroup": (PERSON, SUPERGROUP),
+    "a-group-named-a-group": (OLD_GROUP, "-4099999999"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS_NOT_UPGRADES.values(), ids=REFUSALS_NOT_UPGRADES.keys())
+async def test_a_refusal_that_is_no_group_upgrade_moves_nothing(
+    store_kind: str, tmp_path: Path, case: tuple[str, str]
+) -> None:
+    booked, named = case
+    async with data_plane(store_kind, tmp_path) as (dp, scheduler):
+        await post(dp, group_text(1, booked, "/book"))
+        await settle(dp)
+        dp.provider.reply = upgraded(booked, named)
+        with structlog.testing.capture_logs() as logs:
+            await post(dp, group_text(2, booked, "@salon_bot Tuesday"))
+            await settle(dp)
+        assert len(sent(dp)) == 3  # the reply was refused, then sent where Telegram said
+        assert "contact_moved" not in [e["event"] for e in logs]
+        state = await dp.runtime.states.load(booked)
+        assert state is not None and state.node == "BOOKED"
+        assert await dp.runtime.states.load(named) is None
+        assert [j.contact_id for j in await scheduler.jobs()] == [booked]

@@ -11,7 +11,7 @@ A group that became a supergroup refuses every send to its old id (400, naming t
 once the migration is known (its notice, or the first refused send), sends to the old id go to
 the new one at once: what is still sent to the old id (a reply redelivered after a crash, the
 reminders of a conversation the runtime could not move) reaches the group. The conversation
-itself moves to the new id on the notice (`ConversationRuntime.move_contact`).
+itself moves to the new id on either (`ConversationRuntime.move_contact`).
 
 Kept in memory, bounded, per process: the state store has no place for it, and forgetting costs
 one refused request per chat after a restart, which marks it again.

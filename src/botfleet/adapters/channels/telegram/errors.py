@@ -103,7 +103,7 @@ _BY_STATUS = {
 MIGRATED = ErrorMeaning(
     "telegram_chat_migrated",
     "the group became a supergroup: sent to its new chat id (in the log) instead; the group's "
-    "next messages come from that id, a new conversation",
+    "conversation and reminders move to that id (`contact_moved`)",
     stops_batch=False,
 )
 #: A 429 whose `retry_after` is longer than a reply may wait (`MAX_RETRY_AFTER_S`).

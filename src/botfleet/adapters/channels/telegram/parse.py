@@ -118,6 +118,30 @@ class ChatMigration:
     new_chat_id: str
 
 
+#: Telegram's chat ids: a basic group's lie above this (and below 0), a supergroup's below it;
+#: a person's private chat has a positive id.
+SUPERGROUP_IDS_BELOW = -1_000_000_000_000
+
+
+def group_to_supergroup(migration: ChatMigration) -> bool:
+    """Whether a migration names what Telegram's do: a basic group's id, then a supergroup's.
+
+    Its conversation, reminders and later sends go to the new id: a migration naming a
+    person's chat (or the same chat twice, a forum topic, a `@channel`) would hand one chat's
+    conversation and messages to another. Both the webhook's notices and the sender's refused
+    sends (`migrate_to_chat_id`) are checked here."""
+    old, new = _chat_number(migration.old_chat_id), _chat_number(migration.new_chat_id)
+    if old is None or new is None:
+        return False
+    return SUPERGROUP_IDS_BELOW < old < 0 and new < SUPERGROUP_IDS_BELOW
+
+
+def _chat_number(chat_id: str) -> int | None:
+    # Exactly an integer chat id: int() would also take spaces, "_" and non-ASCII digits.
+    digits = chat_id[1:] if chat_id.startswith("-") else chat_id
+    return int(chat_id) if digits.isascii() and digits.isdigit() else None
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedUpdate:
     """What one update means for us: a message to process, or why it was skipped."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from time import monotonic
 from typing import Any
@@ -35,7 +35,11 @@ from botfleet.adapters.channels.telegram.errors import (
     TelegramError,
     meaning_of,
 )
-from botfleet.adapters.channels.telegram.parse import ChatMemberChange, ChatMigration
+from botfleet.adapters.channels.telegram.parse import (
+    ChatMemberChange,
+    ChatMigration,
+    group_to_supergroup,
+)
 from botfleet.adapters.channels.telegram.payloads import (
     TELEGRAM_CAPABILITIES,
     Payload,
@@ -59,6 +63,10 @@ log = structlog.get_logger("botfleet.channels.telegram")
 MAX_RETRY_AFTER_S = 60.0
 #: Seconds before getMe is asked again after it failed (group messages keep coming).
 GET_ME_PAUSE_S = 60.0
+#: Queues moving a contact's conversation and reminders to its new id, in the order of both
+#: contacts, without waiting for it; a failure of the move is its own to log. The runtime's
+#: `move_contact`, given at composition: the adapter never imports the data plane.
+MoveContact = Callable[[str, str], object]
 #: `ChatMemberChange.change` -> its log event.
 MEMBER_EVENTS = {
     "blocked": "telegram_bot_blocked",
@@ -121,6 +129,7 @@ class TelegramBotSender:
         metrics: TelegramMetrics | None = None,
         sleep: Sleep = asyncio.sleep,
         tenant_id: str = "",
+        move_contact: MoveContact | None = None,
     ) -> None:
         self.settings = settings
         self.capabilities: Capabilities = TELEGRAM_CAPABILITIES
@@ -135,6 +144,12 @@ class TelegramBotSender:
         self._username = settings.bot_username
         self._username_lock = asyncio.Lock()
         self._ask_username_at = 0.0
+        self._move_contact = move_contact
+
+    def queue_moves_with(self, move_contact: MoveContact) -> None:
+        """Have a group that a refused send says became a supergroup take its conversation
+        and reminders there with `move_contact` (the runtime's, built after its sender)."""
+        self._move_contact = move_contact
 
     async def send(self, contact_id: str, outputs: Sequence[Output]) -> SendOutcome:
         """Send each output in order (into the contact's forum topic, if it is one; to the
@@ -172,6 +187,7 @@ class TelegramBotSender:
                     moved_to = outcome.error.migrate_to_chat_id
                     target = str(moved_to)
                     self.chats.mark_moved(contact_id, target)
+                    self._follow_migration(contact_id, target)
                     outcome = await self.call(
                         "sendMessage", {**payload, "chat_id": moved_to}, contact_id=contact_id
                     )
@@ -227,6 +243,34 @@ class TelegramBotSender:
             "(`contact_moved`); what is still sent to the old id goes to the supergroup",
             **self.contacts.fields(migration.old_chat_id),
         )
+
+    def _follow_migration(self, contact_id: str, new_chat_id: str) -> None:
+        """A send refused because the group became a supergroup: its conversation and
+        reminders follow it, as on the migration notice, which the webhook may never have got
+        (down then, or the notice lost); else the supergroup's next message would start over.
+
+        Telegram's answer is checked as a notice is (`group_to_supergroup`). Queued, never
+        awaited: this send runs inside the group's turn or reminder, which the move waits for.
+        Asked once per pair: concurrent sends may each be refused, and a later send goes to the
+        new id at once (`ChatMemory`); after a restart the first refusal asks again, and a move
+        already done finds nothing left to move."""
+        migration = ChatMigration(contact_id, new_chat_id)
+        if self._move_contact is None or not group_to_supergroup(migration):
+            return
+        if not self.chats.first_time(("move", contact_id, new_chat_id)):
+            return
+        try:
+            self._move_contact(contact_id, new_chat_id)
+        except Exception as exc:  # too many moves waiting (`Overloaded`): the send goes on
+            log.warning(
+                "telegram_contact_move_not_queued",
+                error=type(exc).__name__,
+                new_contact=self.contacts.hash(new_chat_id),
+                hint="the group's conversation and reminders stay at its old chat id (sends "
+                "there reach the supergroup); the migration notice, or the first refused send "
+                "after a restart, asks again",
+                **self.contacts.fields(contact_id),
+            )
 
     async def answer_callback_query(self, query_id: str, *, contact_id: str | None = None) -> bool:
         """Stop the pressed button's spinner; failures are logged (with `contact_id`, whose

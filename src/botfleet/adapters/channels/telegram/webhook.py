@@ -24,6 +24,7 @@ from botfleet.adapters.channels.telegram.parse import (
     ChatMigration,
     GroupAddress,
     ParsedUpdate,
+    group_to_supergroup,
     parse_update,
     without_mention,
 )
@@ -44,9 +45,6 @@ log = structlog.get_logger("botfleet.channels.telegram")
 
 #: Largest update accepted (Telegram's are a few kilobytes).
 MAX_UPDATE_BYTES = 1024 * 1024
-#: Telegram's chat ids: a basic group's lie above this (and below 0), a supergroup's below it;
-#: a person's private chat has a positive id.
-_SUPERGROUP_IDS_BELOW = -1_000_000_000_000
 
 
 class WebhookRuntime(Protocol):
@@ -165,15 +163,6 @@ def _migrated(
     if telegram is not None:
         telegram.chat_migrated(migration)
     _move_conversation(migration, runtime)
-
-
-def group_to_supergroup(migration: ChatMigration) -> bool:
-    """Whether a notice names what Telegram's do: a basic group's id, then a supergroup's.
-
-    Its conversation, reminders and later sends go to the new id: a notice naming a person's
-    chat (or the same chat twice) would hand one chat's conversation and messages to another."""
-    old, new = int(migration.old_chat_id), int(migration.new_chat_id)
-    return _SUPERGROUP_IDS_BELOW < old < 0 and new < _SUPERGROUP_IDS_BELOW
 
 
 def _move_conversation(migration: ChatMigration, runtime: WebhookRuntime) -> None:
