@@ -1,0 +1,85 @@
+"""The `parse_date` template filter: a date the contact typed, as `YYYY-MM-DD`, or `""`.
+
+A bakery's "pickup on 12/5" or a clinic's "born 03.11.1980" would otherwise need a condition
+of slicing and digit checks that still lets 2024-06-31 through. Written here, not taken from
+a library: dateutil's parser accepts far more than a date (times, words, fuzzy text it skips)
+and would read "12" or "May" alone as a date; a flow wants exactly the written forms below,
+an impossible day refused, and a missing year resolved against the turn's own `today`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from jinja2.runtime import Context
+from jinja2.utils import pass_context
+
+__all__ = ["parse_date"]
+
+#: 2024-05-12, 2024/5/12: year first, always year-month-day.
+_YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+#: 12/5/2024, 12-05-24, 12.5., 12/5: day and month in the order the flow says.
+_YEAR_LAST = re.compile(r"(\d{1,2})([-/.])(\d{1,2})(?:\2(\d{4}|\d{2}))?\.?")
+#: Longer text is not a date someone typed (and is not worth a regular expression's time).
+_MAX_LENGTH = 40
+
+
+@pass_context
+def parse_date(context: Context, value: Any, month_first: bool = False) -> str:
+    """`{{ message.text | parse_date }}`: the date as `YYYY-MM-DD`, `""` when it is none.
+
+    Forms: `2024-05-12` (also with `/` or `.`), `12/05/2024`, `12-5-24`, `12.5.2024`, `12/5`
+    (also `12.5.`). Day before month unless `month_first=true` (`5/12/2024` is 12 May then).
+    A two-digit year is 20YY. Without a year: the first such day from the turn's `today` on (on
+    31 December, `2/1` is 2 January of the next year). A day that does not exist (`31/06`,
+    `29/02/2023`), other text, or a value that is not text: `""`, which is false in a
+    condition and sorts before every date.
+    """
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    if len(text) > _MAX_LENGTH:
+        return ""
+    if found := _YEAR_FIRST.fullmatch(text):
+        return _iso(int(found[1]), int(found[2]), int(found[3]))
+    found = _YEAR_LAST.fullmatch(text)
+    if found is None:
+        return ""
+    first, second = int(found[1]), int(found[3])
+    day, month = (second, first) if month_first else (first, second)
+    year_text = found[4]
+    if year_text is not None:
+        year = int(year_text) + (2000 if len(year_text) == 2 else 0)
+        return _iso(year, month, day)
+    today = _today(context)
+    for year in range(today.year, today.year + 9):  # 29/2: up to the next leap year
+        candidate = _date(year, month, day)
+        if candidate is not None and candidate >= today:
+            return candidate.isoformat()
+    return ""
+
+
+def _iso(year: int, month: int, day: int) -> str:
+    found = _date(year, month, day)
+    return "" if found is None else found.isoformat()
+
+
+def _date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _today(context: Context) -> date:
+    """The turn's `today` (the tenant's zone, the test's frozen clock); the machine's date
+    only where a template is rendered without a turn."""
+    today = context.get("today")
+    if isinstance(today, str):
+        try:
+            return date.fromisoformat(today)
+        except ValueError:
+            pass
+    return date.today()
