@@ -146,6 +146,11 @@ class ProvisionResult:
     flow_uploaded: bool
     knowledge_version: int | None
     knowledge_uploaded: bool
+    #: The version published before, when `apply` published another one in its place: newer
+    #: than `flow_version` when it was published since by other means (upload, rollback) and
+    #: the files still hold an older text, which is then published again.
+    flow_replaced: int | None = None
+    knowledge_replaced: int | None = None
 
 
 def _sha256(text: str) -> str:
@@ -199,7 +204,7 @@ def provision_tenant(
             client.enable_tenant(tenant_id)
     if internal_token is not None:
         client.set_credentials(tenant_id, DATA_PLANE_SCOPE, {"internal_token": internal_token})
-    flow_version, flow_uploaded = _publish_text(
+    flow_version, flow_uploaded, flow_replaced = _publish_text(
         files.flow_yaml,
         listing=lambda: client.list_flows(tenant_id),
         publish=lambda v: client.publish_flow(tenant_id, v),
@@ -207,9 +212,9 @@ def provision_tenant(
     )
     if dropped:
         client.update_tenant(tenant_id, TenantUpdate(connectors=fields["connectors"]))
-    knowledge_version, knowledge_uploaded = None, False
+    knowledge_version, knowledge_uploaded, knowledge_replaced = None, False, None
     if files.knowledge is not None:
-        knowledge_version, knowledge_uploaded = _publish_text(
+        knowledge_version, knowledge_uploaded, knowledge_replaced = _publish_text(
             files.knowledge,
             listing=lambda: client.list_knowledge(tenant_id),
             publish=lambda v: client.publish_knowledge(tenant_id, v),
@@ -226,6 +231,8 @@ def provision_tenant(
         flow_uploaded,
         knowledge_version,
         knowledge_uploaded,
+        flow_replaced,
+        knowledge_replaced,
     )
 
 
@@ -245,14 +252,17 @@ def _publish_text(
     listing: Callable[[], Any],
     publish: Callable[[int], Any],
     upload: Callable[[str], int],
-) -> tuple[int, bool]:
-    """The published version holding `text`: an existing one re-published, or a new upload."""
+) -> tuple[int, bool, int | None]:
+    """The published version holding `text` (an existing one re-published, or a new upload),
+    whether it was uploaded, and the version it replaced as the published one (None: none was
+    published, or it was this one)."""
     versions = listing()
+    before = versions.published_version
     digest = _sha256(text)
     same = [v for v in versions.versions if v.sha256 == digest]
     if same:
         version = max(v.version for v in same)
-        if versions.published_version != version:
+        if before != version:
             publish(version)
-        return version, False
-    return upload(text), True
+        return version, False, None if before == version else before
+    return upload(text), True, before

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner, Result
 
 from botfleet.cli.demo_stack import provision_only
@@ -169,6 +170,26 @@ def test_apply_registers_a_tenant_from_its_files_idempotently(cli: Any, control_
     tenant = out(cli("tenants", "show", "demo"))
     assert tenant["connectors"]["calendar"]["type"] == "mock_calendar"
     assert tenant["published_flow_version"] == 1
+
+
+def test_apply_says_when_it_unpublishes_a_newer_version(
+    cli: Any, control_plane: Any, tmp_path: Path
+) -> None:
+    demo = REPO / "examples" / "tenants" / "demo.yaml"
+    first = cli("tenants", "apply", str(demo))
+    assert out(first)["flow_replaced"] is None and "warning" not in first.stderr
+    newer = tmp_path / "newer.yaml"
+    flow_file = demo.parent / yaml.safe_load(demo.read_text())["flow_path"]
+    newer.write_text(flow_file.read_text() + "\n# edited in the control plane\n")
+    assert out(cli("flows", "upload", "demo", str(newer), "--publish"))["version"] == 2
+    again = cli("tenants", "apply", str(demo))
+    answer = out(again)
+    assert (answer["flow_version"], answer["flow_replaced"]) == (1, 2)
+    assert answer["knowledge_replaced"] is None
+    assert "warning: flow version 2" in again.stderr
+    assert "botfleet cp flows show demo 2 --raw" in again.stderr
+    quiet = cli("tenants", "apply", str(demo))  # nothing replaced this time
+    assert out(quiet)["flow_replaced"] is None and "warning" not in quiet.stderr
 
 
 def test_connection_and_argument_errors(

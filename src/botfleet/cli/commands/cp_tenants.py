@@ -208,7 +208,7 @@ def apply_tenant(
         files = TenantFiles.load(tenant_yaml)
     except (ConfigError, ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc), param_hint="TENANT_YAML") from None
-    run(
+    answer = run(
         ctx,
         lambda c: asdict(
             provision_tenant(
@@ -220,6 +220,24 @@ def apply_tenant(
             )
         ),
     )
+    config, tenant = files.config, files.config.tenant_id
+    for what, group, key in (
+        ("flow", "flows", "flow_path"),
+        ("knowledge", "knowledge", "knowledge_path"),
+    ):
+        version, replaced = answer[f"{what}_version"], answer[f"{what}_replaced"]
+        if replaced is None or version is None or replaced < version:
+            continue
+        # The documented rule (the files hold what is published) undid a publish made since
+        # by other means: say so, as nothing else would tell the operator.
+        source = getattr(config, key) or f"the {what} in {tenant_yaml}"
+        typer.echo(
+            f"warning: {what} version {replaced}, published since the file's version, is no "
+            f"longer published: version {version} holds the text of {source} and is published "
+            f"again. To keep version {replaced}, write its text into that file "
+            f"(`botfleet cp {group} show {tenant} {replaced} --raw`) and apply again.",
+            err=True,
+        )
 
 
 @tenants_app.command("disable")
