@@ -31,8 +31,9 @@ states:
   MENU:
     on_enter:
       - action: send_interactive_buttons
+        # trim('.'): a name ending in a period ("Crumb & Co.") ends the sentence once.
         body: >-
-          Hi{{ ' ' ~ contact.name if contact.name }}! Welcome to {{ tenant.name }}.
+          Hi{{ ' ' ~ contact.name if contact.name }}! Welcome to {{ tenant.name | trim('.') }}.
           How can I help?
         buttons:
           - {id: "menu_hours", title: "Opening hours"}

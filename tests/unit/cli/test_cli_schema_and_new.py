@@ -64,6 +64,17 @@ def test_new_writes_a_starter_whose_tests_pass(invoke: Invoke, tmp_path: Path) -
     assert "Welcome to My Business. How can I help?" in chatted.stdout
 
 
+def test_the_starter_greets_a_name_ending_in_a_period_with_one(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    target = tmp_path / "crumb"
+    assert invoke("new", "crumb", "--dir", target).exit_code == 0
+    tenant = target / "tenant.yaml"
+    tenant.write_text(tenant.read_text().replace('name: "My Business"', 'name: "Crumb & Co."'))
+    chatted = invoke("chat", tenant, input="hi\n")
+    assert "Welcome to Crumb & Co. How can I help?" in chatted.stdout
+
+
 def test_new_defaults_to_a_folder_named_after_the_flow(
     invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
