@@ -17,14 +17,16 @@ import pytest
 
 from botfleet.domain.errors import FlowValidationError
 from botfleet.flows import render
+from botfleet.flows._failed_reads import failed_reads_in
 from botfleet.flows.effects import Diagnostic
 from botfleet.flows.load import load_flow_text
 from botfleet.flows.render import (
     TOO_DEEP,
     Renderer,
     condition_syntax_error,
+    parse_checked,
     template_syntax_error,
-    undeclared_names,
+    undeclared_in,
 )
 
 DEPTH = 2000
@@ -42,7 +44,19 @@ NESTED = {
 def test_a_template_nested_too_deeply_is_a_syntax_error(expression: str) -> None:
     assert template_syntax_error("{{ " + expression + " }}") == f"template syntax error: {TOO_DEEP}"
     assert condition_syntax_error(expression) == f"condition syntax error: {TOO_DEEP}"
-    assert undeclared_names(expression, expression=True) == set()
+    # The validator's other checks get the tree when one parses (the nesting is in the
+    # compiling): they refuse it too, never crash.
+    tree = parse_checked(expression, expression=True).tree
+    if tree is not None:
+        assert undeclared_in(tree) == set()
+        assert failed_reads_in(tree, {"x": "states.A.on_enter[0]"}, expression=True) == []
+
+
+def undeclared(source: str, *, expression: bool = False) -> set[str]:
+    """The names the validator finds `source` reads, on the tree it parses once."""
+    tree = parse_checked(source, expression=expression).tree
+    assert tree is not None
+    return undeclared_in(tree)
 
 
 @pytest.mark.parametrize("expression", NESTED.values(), ids=NESTED.keys())
@@ -76,8 +90,8 @@ def test_a_long_chain_of_filters_is_checked_in_linear_time() -> None:
     started = time.perf_counter()
     assert template_syntax_error("{{ " + chain + " }}") is None
     assert condition_syntax_error(chain) is None
-    assert undeclared_names("{{ " + chain + " }}") == {"data"}
-    assert undeclared_names(chain, expression=True) == {"data"}
+    assert undeclared("{{ " + chain + " }}") == {"data"}
+    assert undeclared(chain, expression=True) == {"data"}
     assert time.perf_counter() - started < 0.5
 
 
@@ -94,7 +108,7 @@ def test_nothing_is_evaluated_while_compiling(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setitem(render._env.filters, "title", spy)
     source = "{{ 'ab ' | center(160)" + " | title" * 5 + " | length }} <- folded?"
     assert template_syntax_error(source) is None
-    assert undeclared_names(source) == set()
+    assert undeclared(source) == set()
     assert calls == []
     sink: list[Diagnostic] = []
     assert Renderer({}, sink=sink).text(source, "w") == "160 <- folded?"  # run time: it works

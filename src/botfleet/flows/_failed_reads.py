@@ -8,19 +8,27 @@ and in a condition also where it is tested, compared or measured (`render._Recor
 a warning each turn, an error under strict templates. Reads it does not count are left alone:
 `is defined` and `default(...)` look at the type, a template's `{% if %}` or `x if ... else y`
 tests quietly, and a read behind `... is defined and` never meets a missing value; the two are
-stored together, so a guard on either covers both. Reads through `{% set r = data.slots %}` are
-followed too. The fix is `data.slots.failed is defined` (or `data.slots.error | default('')`).
+stored together, so a guard on either covers both. A value put into a string (`~`, `'%s' %`,
+`'{}'.format()`, a printing filter) is printed; arithmetic on a missing value, or calling a method
+of it, fails the template each turn. Reads through a name bound to the result or to the field
+(`{% set r = data.slots %}`, `{% with r = ... %}`) are followed, for as long as the name is: a
+`for`, a `with`, a macro or a filter block keeps the names it binds to itself, as Jinja does. A
+loop over the result is not such a read: its items are the answer's (or, after a failure, the
+names `failed` and `error`), never the result. The fix is `data.slots.failed is defined` (or
+`data.slots.error | default('')`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+import string
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from jinja2 import nodes
 
 from botfleet.flows._spec_walk import iter_actions
-from botfleet.flows.render import parse_tree
 from botfleet.flows.schema import ErrorRoute, FlowSpec, InvokeConnector
 
 #: A name and the attributes or literal subscripts read from it: ("data", "slots", "failed").
@@ -49,6 +57,31 @@ _COMPARING_TESTS = frozenset(
     {"eq", "equalto", "ne", "lt", "lessthan", "le", "gt", "greaterthan", "ge", "in"}
     | {"iterable", "sequence"}
 )
+#: Tests that compare their argument too (`x is eq y`).
+_COMPARED_ARGUMENTS = _COMPARING_TESTS - {"iterable", "sequence"}
+#: Operators Jinja's `Undefined` refuses (a template failure each turn); And, Or and Not test.
+_ARITHMETIC = (nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Pow)
+_SIGNS = (nodes.Neg, nodes.Pos)
+#: Nodes `_operation_children` knows.
+_OPERATIONS = (nodes.Mod, *_ARITHMETIC, *_SIGNS, nodes.Call, nodes.Getattr, nodes.Getitem)
+#: Blocks whose `set`s, loop variables and arguments end with them.
+_SCOPES = (
+    nodes.For,
+    nodes.With,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.FilterBlock,
+    nodes.Block,
+    nodes.ScopedEvalContextModifier,
+)
+#: A `%` conversion: an optional `(key)`, flags, width, precision, length, and its type.
+_PERCENT = re.compile(
+    r"%(?:\((?P<key>[^)]*)\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<kind>.)", re.S
+)
+#: A `str.format` field's lookups after its argument: `.error`, `[error]` (`[0]` an index).
+_FIELD_LOOKUP = re.compile(r"\.([^.[]+)|\[([^\]]+)\]")
+#: Conversions that show a value's `repr` (`%r`, `{!r}`): a missing value's is quiet.
+_REPR = frozenset({"r", "a"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,19 +110,12 @@ def continue_result_keys(spec: FlowSpec) -> dict[str, str]:
     return keys
 
 
-def failed_reads(source: str, keys: Mapping[str, str], *, expression: bool) -> list[FailedRead]:
-    """The reads of `data.<key>.failed` and `data.<key>.error` in `source` (a condition, with
-    `expression`) that a successful answer makes a counted missing value, once each, in order;
-    `<key>` among `keys`.
-    """
-    tree = parse_tree(source, expression=expression) if keys else None
-    return [] if tree is None else failed_reads_in(tree, keys, expression=expression)
-
-
 def failed_reads_in(
     tree: nodes.Node, keys: Mapping[str, str], *, expression: bool
 ) -> list[FailedRead]:
-    """`failed_reads` of a tree from `render.parse_tree` (or `parse_checked`), only read."""
+    """The reads of `data.<key>.failed` and `data.<key>.error` in `tree` (a condition's, with
+    `expression`; from `render.parse_checked`, only read) that a successful answer makes a
+    counted missing value, once each, in order; `<key>` among `keys`."""
     if not keys:
         return []
     walk = _Walk(frozenset(keys), condition=expression)
@@ -141,14 +167,14 @@ def _path_of(node: nodes.Node) -> _Path | None:
 
 class _Walk:
     """Finds the counted reads: `counted` says whether a missing value where a node stands
-    would be counted, `defined` the paths a guard above it has shown to be there."""
+    would be counted, `defined` the reads a guard above it has shown to be there."""
 
     def __init__(self, keys: frozenset[str], *, condition: bool) -> None:
         self.keys = keys
         # In a template, testing and comparing a missing value is quiet; printing never is.
         self.tested = condition
         self.found: list[FailedRead] = []
-        #: `{% set r = data.slots %}`: "r" -> ("data", "slots"), until `r` is bound again.
+        #: `{% set r = data.slots %}`: "r" -> ("data", "slots"), while `r` is bound to it.
         self.aliases: dict[str, _Path] = {}
 
     def visit(
@@ -162,6 +188,12 @@ class _Walk:
             return  # the lookups inside a path read nothing more
         if isinstance(node, nodes.Name):  # bound again by a `set`, a `for`, a `with`...
             self.aliases.pop(node.name, None)
+            return
+        if isinstance(node, _SCOPES):
+            self._visit_scope(node, defined)
+            return
+        # Seen before the targets are bound again: `{% set r = r.booking %}`.
+        bound = self._bindings(node.target, node.node) if isinstance(node, nodes.Assign) else []
         for child, child_counted, child_defined, child_negated in self._children(node, counted):
             self.visit(
                 child,
@@ -169,28 +201,73 @@ class _Walk:
                 defined=defined | child_defined,
                 negated=child_negated,
             )
-        if isinstance(node, nodes.Assign) and isinstance(node.target, nodes.Name):
-            value = self._resolve(node.node)
-            if value is not None and value[0] == "data":
-                self.aliases[node.target.name] = value
+        self.aliases.update(bound)
+
+    def _visit_all(self, children: Iterable[nodes.Node], defined: frozenset[_Path]) -> None:
+        for child in children:
+            self.visit(child, counted=False, defined=defined)
+
+    def _visit_scope(self, node: nodes.Node, defined: frozenset[_Path]) -> None:
+        """A block whose own names (its `set`s, a `with`'s or a loop's variables, a macro's
+        arguments) end with it, as in Jinja: the outer names are as they were after it."""
+        outer = dict(self.aliases)
+        if isinstance(node, nodes.With):
+            # The values are read with the outer names: `{% with r = r.booking %}`.
+            bound = [
+                alias
+                for target, value in zip(node.targets, node.values, strict=True)
+                for alias in self._bindings(target, value)
+            ]
+            self._visit_all([*node.values, *node.targets], defined)
+            self.aliases.update(bound)
+            self._visit_all(node.body, defined)
+        elif isinstance(node, nodes.For):
+            # Its items are the answer's, never the result: the variable is only bound again.
+            self._visit_all([node.iter, node.target], defined)
+            self._visit_all([*([] if node.test is None else [node.test]), *node.body], defined)
+            self.aliases = dict(outer)  # `else` has a scope of its own, without the variable
+            self._visit_all(node.else_, defined)
+        else:
+            self._visit_all(node.iter_child_nodes(), defined)
+        self.aliases = outer
+
+    def _bindings(self, target: nodes.Node, value: nodes.Node) -> list[tuple[str, _Path]]:
+        """The aliases `target = value` makes: a name bound to a value under `data`, or each
+        name of `a, b = x, y` to its own."""
+        if isinstance(target, nodes.Tuple):
+            if not isinstance(value, nodes.Tuple | nodes.List):
+                return []
+            if len(value.items) != len(target.items):
+                return []
+            pairs = zip(target.items, value.items, strict=True)
+            return [
+                alias for item, item_value in pairs for alias in self._bindings(item, item_value)
+            ]
+        path = self._resolve(value)
+        if not isinstance(target, nodes.Name) or path is None or path[0] != "data":
+            return []
+        return [(target.name, path)]
 
     def _resolve(self, node: nodes.Node) -> _Path | None:
-        """The path `node` reads, through an alias, with a result key as one part:
-        `data.booking.slots.error` and `data['booking.slots'].error` alike."""
+        """The path `node` reads, through an alias."""
         path = _path_of(node)
         if path is None:
             return None
         alias = self.aliases.get(path[0])
-        if alias is not None:
-            path = (*alias, *path[1:])
-        if len(path) < 3 or path[0] != "data":
-            return path
-        return ("data", ".".join(path[1:-1]), path[-1])
+        return path if alias is None else (*alias, *path[1:])
 
     def _read_of(self, path: _Path, negated: bool) -> FailedRead | None:
-        if len(path) != 3 or path[0] != "data" or path[2] not in _FIELDS:
+        """The read `path` makes, with a result key as one part or several
+        (`data.booking.slots.error`, `data['booking.slots'].error`), and maybe lookups after
+        it (`data.slots.error.upper`, which a missing value answers with itself)."""
+        if path[0] != "data":
             return None
-        return FailedRead(path[1], path[2], negated) if path[1] in self.keys else None
+        for end in range(2, len(path)):
+            if path[end] in _FIELDS:
+                key = ".".join(path[1:end])
+                if key in self.keys:
+                    return FailedRead(key, path[end], negated)
+        return None
 
     @staticmethod
     def _guarded(read: FailedRead, defined: frozenset[_Path]) -> bool:
@@ -198,20 +275,23 @@ class _Walk:
         return any(("data", read.key, field) in defined for field in _FIELDS)
 
     def _implied(self, node: nodes.Node, truthy: bool) -> frozenset[_Path]:
-        """The paths known to be there when `node` is `truthy` (or falsy): `p is defined`,
-        `p is undefined` (falsy), `not ...`, and `and` (truthy) or `or` (falsy) of those."""
+        """The reads known to be there when `node` is `truthy` (or falsy), as `("data", key,
+        field)`: `p is defined`, `p is undefined` (falsy), `not ...`, and `and` (truthy) or
+        `or` (falsy) of those."""
         if isinstance(node, nodes.Test) and node.name in _DEFINED_TESTS:
             path = self._resolve(node.node)
-            there = _DEFINED_TESTS[node.name] == truthy
-            return frozenset({path}) if path is not None and there else frozenset()
+            read = None if path is None else self._read_of(path, False)
+            if read is None or _DEFINED_TESTS[node.name] != truthy:
+                return _NONE
+            return frozenset({("data", read.key, read.field)})
         if isinstance(node, nodes.Not):
             return self._implied(node.node, not truthy)
         if (isinstance(node, nodes.And) and truthy) or (isinstance(node, nodes.Or) and not truthy):
             return self._implied(node.left, truthy) | self._implied(node.right, truthy)
-        return frozenset()
+        return _NONE
 
     def _children(self, node: nodes.Node, counted: bool) -> Iterator[_Child]:
-        """Each child with whether it is counted, the paths known there, and whether it is
+        """Each child with whether it is counted, the reads known there, and whether it is
         negated."""
         tested = self.tested
         if isinstance(node, nodes.Output):
@@ -233,10 +313,9 @@ class _Walk:
             return  # looks at the type only
         elif isinstance(node, nodes.Filter | nodes.Test) and node.node is not None:
             yield node.node, _operand_counts(node, tested), _NONE, False
-            # `x is eq y` compares `y` too; `'%s' | format(y)` prints it.
-            args_counted = _args_count(node, tested)
-            for arg in node.iter_child_nodes(exclude=("node",)):
-                yield arg, args_counted, _NONE, False
+            yield from _argument_children(node, tested)
+        elif isinstance(node, _OPERATIONS):
+            yield from _operation_children(node, counted)
         else:
             yield from ((child, False, _NONE, False) for child in node.iter_child_nodes())
 
@@ -269,7 +348,158 @@ def _operand_counts(node: nodes.Filter | nodes.Test, tested: bool) -> bool:
     return node.name in printing or (tested and node.name in measuring)
 
 
-def _args_count(node: nodes.Filter | nodes.Test, tested: bool) -> bool:
-    if isinstance(node, nodes.Filter):
-        return node.name == "format"
-    return tested and node.name in _COMPARING_TESTS - {"iterable", "sequence"}
+def _operation_children(node: nodes.Node, counted: bool) -> Iterator[_Child]:
+    """Children of `%`, arithmetic, a call, a lookup that is not a path: Jinja's `Undefined`
+    refuses arithmetic and calls (a template failure each turn), and answers a lookup with
+    itself (`data.slots.error[0]` is as missing as `data.slots.error`)."""
+    if isinstance(node, nodes.Mod):
+        # `'%s' % x` prints `x`; any other `%` (a number's) fails on a missing value.
+        yield node.left, True, _NONE, False
+        yield from _percent_children(_text_of(node.left), node.right)
+    elif isinstance(node, _ARITHMETIC):
+        yield from ((child, True, _NONE, False) for child in (node.left, node.right))
+    elif isinstance(node, _SIGNS):
+        yield node.node, True, _NONE, False
+    elif isinstance(node, nodes.Call):
+        yield from _call_children(node)
+    elif isinstance(node, nodes.Getattr | nodes.Getitem):
+        yield node.node, counted, _NONE, False
+        if isinstance(node, nodes.Getitem):
+            yield node.arg, False, _NONE, False
+
+
+def _argument_children(node: nodes.Filter | nodes.Test, tested: bool) -> Iterator[_Child]:
+    """A filter's or test's arguments: `x is eq y` compares `y` too; `'%s' | format(y)` is
+    `'%s' % (y,)`, and `format(e=y)` is `% {'e': y}`."""
+    # Jinja types them as `Pair`s; its parser makes `Keyword`s.
+    keywords = cast(list[nodes.Keyword], node.kwargs)
+    named: list[tuple[str | None, nodes.Node]] = [(kw.key, kw.value) for kw in keywords]
+    if isinstance(node, nodes.Filter) and node.name == "format" and node.node is not None:
+        yield from _percent_args(_text_of(node.node), node.args, named)
+    else:
+        counts = isinstance(node, nodes.Test) and tested and node.name in _COMPARED_ARGUMENTS
+        yield from ((arg, counts, _NONE, False) for arg in [*node.args, *(v for _, v in named)])
+    for extra in (node.dyn_args, node.dyn_kwargs):
+        if extra is not None:
+            yield extra, False, _NONE, False
+
+
+def _text_of(node: nodes.Node) -> str | None:
+    """The string a node is, when it is a literal one."""
+    return node.value if isinstance(node, nodes.Const) and isinstance(node.value, str) else None
+
+
+def _percent_fields(fmt: str | None) -> list[tuple[str | None, str]] | None:
+    """Each conversion of a `%` format (its `(key)` and its type), but `%%`; None for an
+    unknown format."""
+    if fmt is None:
+        return None
+    return [(m["key"], m["kind"]) for m in _PERCENT.finditer(fmt) if m["kind"] != "%"]
+
+
+def _percent_args(
+    fmt: str | None,
+    positional: Sequence[nodes.Node],
+    named: Sequence[tuple[str | None, nodes.Node]],
+) -> Iterator[_Child]:
+    """The values of `fmt % (positional)` or `fmt % {named}`, each counted where `fmt` prints
+    it (`%r` shows a `repr`, quiet): all of them when `fmt` is not known."""
+    fields = _percent_fields(fmt)
+    for index, value in enumerate(positional):
+        shown = fields is None or (index < len(fields) and fields[index][1] not in _REPR)
+        yield value, shown, _NONE, False
+    keys = None if fields is None else {key for key, kind in fields if kind not in _REPR}
+    yield from ((value, keys is None or key in keys, _NONE, False) for key, value in named)
+
+
+def _percent_children(fmt: str | None, right: nodes.Node) -> Iterator[_Child]:
+    """`fmt % right`: a literal tuple's items and dict's values as `_percent_args`; one value is
+    printed, unless `fmt` shows its `repr` (any other count of conversions fails on it)."""
+    if isinstance(right, nodes.Tuple):
+        yield from _percent_args(fmt, right.items, [])
+    elif isinstance(right, nodes.Dict):
+        yield from ((pair.key, False, _NONE, False) for pair in right.items)
+        yield from _percent_args(fmt, [], [(_text_of(p.key), p.value) for p in right.items])
+    else:
+        fields = _percent_fields(fmt)
+        shown = fields is None or len(fields) != 1 or fields[0][1] not in _REPR
+        yield right, shown, _NONE, False
+
+
+def _format_fields(fmt: str) -> list[tuple[int | str, tuple[int | str, ...], bool]] | None:
+    """Each field of a `str.format` format: the argument it names (a position or a keyword),
+    the lookups after it (`{0.error}`: ("error",)), and whether it is printed (`{!r}` shows
+    a `repr`); None when the format is broken (it fails whatever its arguments)."""
+    fields: list[tuple[int | str, tuple[int | str, ...], bool]] = []
+    auto = 0
+    try:
+        parsed = list(string.Formatter().parse(fmt))
+    except ValueError:
+        return None
+    for _, name, _, conversion in parsed:
+        if name is None:
+            continue
+        head = re.match(r"[^.[]*", name)
+        argument = "" if head is None else head.group()
+        first: int | str = int(argument) if argument.isdigit() else argument
+        if name == "":  # `{}`: numbered as the sandbox's `string.Formatter` does
+            first, auto = auto, auto + 1
+        lookups = tuple(
+            attr or (int(item) if item.isdigit() else item)
+            for attr, item in _FIELD_LOOKUP.findall(name, len(argument))
+        )
+        fields.append((first, lookups, conversion not in _REPR))
+    return fields
+
+
+def _call_children(node: nodes.Call) -> Iterator[_Child]:
+    """A call's children: calling a missing value fails, whatever it is called with;
+    `str.format` prints the arguments its fields name (and `{0.error}` looks a field up
+    itself: the lookup is a child of its own); other calls are given their arguments."""
+    yield node.node, True, _NONE, False
+    for extra in (node.dyn_args, node.dyn_kwargs):
+        if extra is not None:
+            yield extra, False, _NONE, False
+    callee = node.node
+    if not isinstance(callee, nodes.Getattr) or callee.attr not in ("format", "format_map"):
+        yield from ((arg, False, _NONE, False) for arg in node.args)
+        yield from ((keyword.value, False, _NONE, False) for keyword in node.kwargs)
+        return
+    arguments: dict[int | str, nodes.Node] = dict(enumerate(node.args))
+    arguments.update((keyword.key, keyword.value) for keyword in node.kwargs)
+    if callee.attr == "format_map" and len(node.args) == 1 and isinstance(node.args[0], nodes.Dict):
+        arguments = {}
+        for pair in node.args[0].items:
+            name = _text_of(pair.key)
+            yield pair.key, False, _NONE, False
+            if name is None:  # not a field's name
+                yield pair.value, False, _NONE, False
+            else:
+                arguments[name] = pair.value
+    fmt = _text_of(callee.node)
+    yield from _format_children(None if fmt is None else _format_fields(fmt), arguments)
+
+
+def _format_children(
+    fields: list[tuple[int | str, tuple[int | str, ...], bool]] | None,
+    arguments: Mapping[int | str, nodes.Node],
+) -> Iterator[_Child]:
+    """The arguments of a `str.format` with `fields` (`_format_fields`; None: each may be
+    printed), and a child of its own for each field's lookups on an argument (`{0.error}`)."""
+    if fields is None:
+        yield from ((value, True, _NONE, False) for value in arguments.values())
+        return
+    printed: set[int | str] = set()
+    for first, lookups, shown in fields:
+        value = arguments.get(first)
+        if value is None:
+            continue
+        if not lookups:
+            printed.update([first] if shown else [])
+        elif _path_of(value) is not None:
+            for key in lookups:
+                if not isinstance(key, str):  # `[0]`: a path stops there
+                    break
+                value = nodes.Getattr(value, key, "load")
+            yield value, shown, _NONE, False
+    yield from ((value, key in printed, _NONE, False) for key, value in arguments.items())

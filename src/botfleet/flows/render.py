@@ -555,17 +555,11 @@ def _unknown_filter_or_test(tree: nodes.Node) -> str | None:
     return None
 
 
-def undeclared_names(source: str, *, expression: bool = False) -> set[str]:
-    """Top-level names a template (a condition, with `expression`) reads that it does not set
-    itself (`{% set %}`, a loop's variable, a macro's argument) and that are not globals
-    (`range`, `namespace`...): what it needs the turn's namespaces for. Empty when it does not
-    parse."""
-    tree = parse_tree(source, expression=expression)
-    return set() if tree is None else undeclared_in(tree)
-
-
 def undeclared_in(tree: nodes.Node) -> set[str]:
-    """`undeclared_names` of a tree from `parse_tree` (or `parse_checked`), left as it is."""
+    """Top-level names a template's (or a condition's) tree from `parse_checked` reads that it
+    does not set itself (`{% set %}`, a loop's variable, a macro's argument) and that are not
+    globals (`range`, `namespace`...): what it needs the turn's namespaces for. The tree is
+    left as it is; empty when it nests too deeply."""
     if isinstance(tree, nodes.Expr):
         # Only the wrapper gets its environment here: the expression's nodes have theirs.
         output = nodes.Output([tree], environment=_env)
@@ -577,15 +571,6 @@ def undeclared_in(tree: nodes.Node) -> set[str]:
     except TemplateSyntaxError:
         return set()
     return set(tracker.undeclared_identifiers)
-
-
-def parse_tree(source: str, *, expression: bool = False) -> nodes.Node | None:
-    """Jinja's parse tree of a template (a `nodes.Template`), or of a condition with
-    `expression` (its `nodes.Expr`), for the static checks; None when it does not parse."""
-    try:
-        return _parse_for_checks(source, expression=expression)
-    except TemplateSyntaxError:
-        return None
 
 
 def _parse_for_checks(source: str, *, expression: bool) -> nodes.Node:

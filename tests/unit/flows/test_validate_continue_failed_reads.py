@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from botfleet.domain.errors import FlowIssue
-from botfleet.flows._failed_reads import failed_reads
+from botfleet.flows._failed_reads import FailedRead, failed_reads_in
 from botfleet.flows.effects import Diagnostic
 from botfleet.flows.load import load_flow, load_flow_text
-from botfleet.flows.render import Renderer
+from botfleet.flows.render import Renderer, parse_checked
 
 ROOT = Path(__file__).parents[3]
 MARK = "is missing after a successful answer"
@@ -39,6 +39,13 @@ TAIL = """\
 def flow_with(action: str, *, head: str = HEAD) -> str:
     """`head`'s call followed by `action` (YAML for one more action, indented as a list item)."""
     return head + action + TAIL
+
+
+def failed_reads(source: str, keys: dict[str, str], *, expression: bool) -> list[FailedRead]:
+    """What the validator finds in `source`, on the tree it parses once for all its checks."""
+    tree = parse_checked(source, expression=expression).tree
+    assert tree is not None
+    return failed_reads_in(tree, keys, expression=expression)
 
 
 def warned(text: str) -> list[tuple[int | None, str, str]]:
@@ -305,7 +312,14 @@ def test_a_filter_counts_exactly_where_the_renderer_counts_it(
 
 # ---------------------------------------------------------------- agreement with the renderer
 
-AFTER_AN_ANSWER = {"data": {"slots": [{"start": "10:00"}], "other": True}}
+#: `failure` is what a failed call stores, to bind a name to something else in between.
+AFTER_AN_ANSWER = {
+    "data": {
+        "slots": [{"start": "10:00"}],
+        "other": True,
+        "failure": {"failed": True, "error": "timeout"},
+    }
+}
 KEYS = {"slots": "states.SLOTS.on_enter[0]"}
 CONDITIONS = [
     ("data.slots.failed", True),
@@ -335,6 +349,93 @@ CONDITIONS = [
     ("data.slots.error | d('') == 'timeout'", False),
     ("data.slots.error is string", False),
     ("data.slots.error is none", False),
+    # Put into a string, or a method called on it.
+    ("'%s' % data.slots.error == ''", True),
+    ("'{}'.format(data.slots.error) == ''", True),
+    ("data.slots.error.startswith('t')", True),
+    ("data.slots.failed is defined and '%s' % data.slots.error == 'x'", False),
+    ("data.slots.failed is defined and data.slots.error.startswith('t')", False),
+]
+#: Names bound to the result (or to the field), for as long as Jinja keeps them bound.
+ALIASES = [
+    ("{% with r = data.slots %}{{ r.failed }}{% endwith %}", True),
+    ("{% with r = data.slots %}{{ r.error }}{% endwith %}", True),
+    ("{% with r = data.slots.error %}{{ r }}{% endwith %}", True),
+    ("{% with %}{% set r = data.slots %}{{ r.error }}{% endwith %}", True),
+    ("{% set r = data.slots %}{% with r = r %}{{ r.error }}{% endwith %}", True),
+    (
+        "{% with r = data.slots %}{% if r.failed is defined %}{{ r.error }}{% endif %}"
+        "{% endwith %}",
+        False,
+    ),
+    ("{% with r = data.slots %}{{ r.error | default('') }}{% endwith %}", False),
+    ("{% set r = data.slots %}{% with r = data.failure %}{{ r.error }}{% endwith %}", False),
+    # A `with`'s, a loop's, a filter block's or a macro's own names end with it.
+    ("{% set r = data.slots %}{% with r = data.failure %}{% endwith %}{{ r.error }}", True),
+    ("{% set r = data.failure %}{% with r = data.slots %}{% endwith %}{{ r.error }}", False),
+    ("{% set r = data.slots %}{% for r in data.slots %}{% endfor %}{{ r.error }}", True),
+    ("{% for s in data.slots %}{% set r = data.slots %}{{ r.error }}{% endfor %}", True),
+    (
+        "{% set r = data.failure %}{% for s in data.slots %}{% set r = data.slots %}{% endfor %}"
+        "{{ r.error }}",
+        False,
+    ),
+    (
+        "{% set r = data.failure %}{% filter upper %}{% set r = data.slots %}{% endfilter %}"
+        "{{ r.error }}",
+        False,
+    ),
+    (
+        "{% set r = data.failure %}{% macro m() %}{% set r = data.slots %}{% endmacro %}{{ m() }}"
+        "{{ r.error }}",
+        False,
+    ),
+    (
+        "{% set r = data.slots %}{% macro m(r) %}{{ r.error }}{% endmacro %}{{ m(data.failure) }}",
+        False,
+    ),
+    ("{% set r = data.slots %}{% set r = r.error %}{{ r }}", True),
+    ("{% set a, b = data.slots, data.failure %}{{ a.error }}", True),
+    ("{% set a, b = data.failure, data.slots %}{{ a.error }}", False),
+    ("{% for s in data.slots %}{{ s }}{% endfor %}", False),
+]
+#: `%` and `str.format` print what their format shows (`%r` and `{!r}` a `repr`: quiet).
+INTO_A_STRING = [
+    ("{{ '%s' % data.slots.failed }}", True),
+    ("{{ '%s %s' % (data.slots.error, 1) }}", True),
+    ("{{ '%(e)s' % {'e': data.slots.error} }}", True),
+    ("{{ (data.failure.error ~ ': %s') % data.slots.error }}", True),
+    ("{{ '%d' % data.slots.error }}", True),
+    ("{% set m = '%s' % data.slots.error %}", True),
+    ("{% set r = data.slots %}{{ '%s' % r.error }}", True),
+    ("{{ '%(e)s' | format(e=data.slots.error) }}", True),
+    ("{{ '{}'.format(data.slots.error) }}", True),
+    ("{{ '{0}'.format(data.slots.failed) }}", True),
+    ("{{ '{e}'.format(e=data.slots.error) }}", True),
+    ("{{ '{0.error}'.format(data.slots) }}", True),
+    ("{{ '{0[error]}'.format(data.slots) }}", True),
+    ("{{ '{r.error}'.format(r=data.slots) }}", True),
+    ("{{ '{e}'.format_map({'e': data.slots.error}) }}", True),
+    ("{% with r = data.slots %}{{ '{}'.format(r.error) }}{% endwith %}", True),
+    ("{{ '%r' % data.slots.error }}", False),
+    ("{{ '%r' | format(data.slots.error) }}", False),
+    ("{{ '%(a)s' % {'a': 1, 'e': data.slots.error} }}", False),
+    ("{{ '{!r}'.format(data.slots.error) }}", False),
+    ("{{ '{1}'.format(data.slots.error, 2) }}", False),
+    ("{{ '%s' % data.slots.error | default('') }}", False),
+    ("{{ '{}'.format(data.slots.error | default('')) }}", False),
+    ("{{ '%s' % data.slots.error if data.slots.failed is defined else '' }}", False),
+    ("{% if data.slots.failed is defined %}{{ '{0.error}'.format(data.slots) }}{% endif %}", False),
+]
+#: Arithmetic and calls fail on a missing value; a lookup on one is as missing.
+OPERATIONS = [
+    ("{{ data.slots.error + 'x' }}", True),
+    ("{{ -data.slots.error }}", True),
+    ("{{ data.slots.error.upper() }}", True),
+    ("{{ data.slots.error[0] }}", True),
+    ("{{ data.slots.error.code }}", True),
+    ("{% if data.slots.error.code %}x{% endif %}", False),
+    ("{% if data.slots.failed is defined %}{{ data.slots.error.upper() }}{% endif %}", False),
 ]
 TEMPLATES = [
     ("{{ data.slots.failed }}", True),
@@ -361,6 +462,9 @@ TEMPLATES = [
     ("{% if data.slots.error == 'timeout' %}late{% endif %}", False),
     ("{{ 'late' if data.slots.error == 'timeout' else '' }}", False),
     ("{% set r = data.slots %}{% if r.failed is defined %}{{ r.error }}{% endif %}", False),
+    *ALIASES,
+    *INTO_A_STRING,
+    *OPERATIONS,
 ]
 
 
@@ -372,7 +476,12 @@ def counted_at_run_time(source: str, *, expression: bool) -> bool:
     else:
         renderer.text(source, "w")
         renderer.value(source, "w")
-    return any(d.detail in {"missing value 'failed'", "missing value 'error'"} for d in sink)
+    # Arithmetic and calls on a missing value fail the template instead (Jinja's `Undefined`).
+    return any(
+        d.detail in {"missing value 'failed'", "missing value 'error'"}
+        or (d.detail.startswith("UndefinedError") and d.detail.endswith(("'failed'", "'error'")))
+        for d in sink
+    )
 
 
 @pytest.mark.parametrize(("source", "counted"), CONDITIONS)
@@ -393,3 +502,49 @@ def test_the_projects_own_flows_do_not_warn() -> None:
     assert flows, "no flow found under examples/ and flows/"
     for path in flows:
         assert [i for i in load_flow(path).warnings if MARK in i.message] == [], path
+
+
+def test_an_item_of_a_loop_over_the_result_is_not_the_result() -> None:
+    # Its `failed` is missing after an answer (an item is the answer's), and after a failure
+    # too (the items are then the names "failed" and "error"): `data.slots.failed is defined`
+    # would not fix it, so the warning, which says to write that, is not given.
+    source = "{% for s in data.slots %}{{ s.failed }}{% endfor %}"
+    assert counted_at_run_time(source, expression=False)
+    assert failed_reads(source, KEYS, expression=False) == []
+
+
+@pytest.mark.parametrize(
+    ("template", "field"),
+    [
+        ('"{% with r = data.slots %}{{ r.failed }}{% endwith %}"', "failed"),
+        ('"{% set a, b = data.slots, data.other %}{{ a.error }}"', "error"),
+        ('"{% set r = data.slots %}{% for s in r %}{% endfor %}{{ r.error }}"', "error"),
+        ("\"{{ '%s' % data.slots.failed }}\"", "failed"),
+        ("\"{{ 'Down: {}'.format(data.slots.error) }}\"", "error"),
+        ("\"{{ '{0.error}'.format(data.slots) }}\"", "error"),
+        ('"{{ data.slots.error.upper() }}"', "error"),
+    ],
+)
+def test_an_alias_or_a_string_built_from_a_read_warns_at_its_place(
+    template: str, field: str
+) -> None:
+    [(line, path, message)] = warned(flow_with(text(template)))
+    assert (line, path) == (12, "states.SLOTS.on_enter[1].text")
+    assert message.startswith(f"data.slots.{field} is missing after a successful answer")
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        '"{% with r = data.slots %}{% if r.failed is defined %}{{ r.error }}{% endif %}'
+        '{% endwith %}"',
+        "\"{% with r = data.slots %}{{ r.error | default('') }}{% endwith %}\"",
+        '"{% with r = data.slots %}{% endwith %}{% set r = data.other %}{{ r.error }}"',
+        '"{% set r = data.other %}{% for s in data.x %}{% set r = data.slots %}{% endfor %}'
+        '{{ r.error }}"',
+        "\"{{ '%s' % data.slots.error if data.slots.failed is defined else '' }}\"",
+        "\"{{ '{}'.format(data.slots.error | default('')) }}\"",
+    ],
+)
+def test_a_guarded_or_unbound_alias_does_not_warn(template: str) -> None:
+    assert warned(flow_with(text(template))) == []

@@ -12,14 +12,13 @@ from jinja2 import nodes
 
 from botfleet.domain.errors import FlowValidationError
 from botfleet.flows import render
-from botfleet.flows._failed_reads import failed_reads, failed_reads_in
+from botfleet.flows._failed_reads import failed_reads_in
 from botfleet.flows.load import load_flow_text
 from botfleet.flows.render import (
     condition_syntax_error,
     parse_checked,
     template_syntax_error,
     undeclared_in,
-    undeclared_names,
 )
 
 KEYS = {"slots": "states.A.on_enter[0]"}
@@ -99,12 +98,18 @@ def test_one_tree_gives_what_a_tree_each_gave(source: str, expression: bool) -> 
     error_of = condition_syntax_error if expression else template_syntax_error
     assert checked.error == error_of(source)
     if checked.tree is None:
-        assert undeclared_names(source, expression=expression) == set()
         return
-    assert undeclared_in(checked.tree) == undeclared_names(source, expression=expression)
-    assert failed_reads_in(checked.tree, KEYS, expression=expression) == failed_reads(
-        source, KEYS, expression=expression
-    )
+    # Each check on a tree of its own, then both on the one tree, the other first.
+    names = undeclared_in(_tree(source, expression))
+    reads = failed_reads_in(_tree(source, expression), KEYS, expression=expression)
+    assert failed_reads_in(checked.tree, KEYS, expression=expression) == reads
+    assert undeclared_in(checked.tree) == names
+
+
+def _tree(source: str, expression: bool) -> nodes.Node:
+    tree = parse_checked(source, expression=expression).tree
+    assert tree is not None
+    return tree
 
 
 def _snapshot(tree: nodes.Node) -> list[tuple[int, dict[str, Any]]]:
@@ -117,7 +122,8 @@ def _snapshot(tree: nodes.Node) -> list[tuple[int, dict[str, Any]]]:
 
 
 @pytest.mark.parametrize(
-    ("source", "expression"), [(s, e) for s, e in SOURCES if render.parse_tree(s, expression=e)]
+    ("source", "expression"),
+    [(s, e) for s, e in SOURCES if parse_checked(s, expression=e).tree is not None],
 )
 def test_the_checks_leave_the_tree_as_it_was(source: str, expression: bool) -> None:
     tree = parse_checked(source, expression=expression).tree
