@@ -590,16 +590,6 @@ class _NameTracker(meta.TrackingCodeGenerator):
         self.optimizer = None
 
 
-def referenced_names(source: str) -> set[str]:
-    """Top-level variable names a template reads (for validation)."""
-    try:
-        tree = _env.parse(source)
-        with _nesting_refused():  # the walk over the tree recurses too
-            return {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
-    except TemplateSyntaxError:
-        return set()
-
-
 class Renderer:
     """Renders templates against one turn's namespaces and collects diagnostics."""
 

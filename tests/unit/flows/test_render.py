@@ -16,7 +16,6 @@ from botfleet.flows.render import (
     Renderer,
     condition_syntax_error,
     is_template,
-    referenced_names,
     template_syntax_error,
 )
 from botfleet.testing.engine import Conversation, flow_from_yaml
@@ -364,11 +363,6 @@ def test_static_helpers_report_syntax_and_names() -> None:
     assert template_syntax_error("{{ broken ") is not None
     assert condition_syntax_error("data.n > 1") is None
     assert condition_syntax_error("data.n >") is not None
-    assert referenced_names("{{ data.x }} {{ contact.name }} {% set y = 1 %}{{ y }}") == {
-        "data",
-        "contact",
-        "y",
-    }
 
 
 # ---------------------------------------------------------------- through the engine
