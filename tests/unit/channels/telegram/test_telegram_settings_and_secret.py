@@ -43,6 +43,24 @@ def test_bad_settings_name_the_key_and_never_echo_secrets(change: dict[str, str]
     assert "has spaces" not in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    "url", [f"https://api.telegram.org/bot{TOKEN}", f"http://127.0.0.1:9000/tg/bot{TOKEN}/"]
+)
+def test_a_base_url_holding_the_bot_token_is_refused_without_echoing_it(url: str) -> None:
+    # Copied from a method URL: calls went to /bot<token>/bot<token>/..., and the token sat in
+    # a binding stored and shown as plain text.
+    with pytest.raises(ConfigError) as raised:
+        telegram_settings({**RAW, "api_base_url": url}, source="tenant.yaml")
+    assert raised.value.key == "channel.api_base_url"
+    assert "leave /bot<token> out of the URL: the token goes in bot_token" in str(raised.value)
+    assert TOKEN not in str(raised.value)
+
+
+def test_a_base_url_path_that_is_no_token_is_kept() -> None:
+    settings = telegram_settings({**RAW, "api_base_url": "http://127.0.0.1:9000/botapi"})
+    assert settings.method_url("getMe") == f"http://127.0.0.1:9000/botapi/bot{TOKEN}/getMe"
+
+
 def test_a_username_starting_with_a_digit_is_refused_saying_why() -> None:
     # Telegram's rule the docs give: an owner who typed "1salon_bot" is told what is wrong.
     with pytest.raises(ConfigError) as raised:

@@ -239,6 +239,9 @@ def test_messages_for_another_phone_number_are_skipped() -> None:
     batch = parse_webhook(load("text"), phone_number_id="999", received_at=RECEIVED)
     assert batch.messages == ()
     assert batch.skipped == 1
+    # The id Meta delivered for is named: a binding with a wrong `phone_number_id` skips every
+    # message, and the log line is where the operator finds the right one.
+    assert batch.notes == (f"other_phone_number:{PHONE_NUMBER_ID}",)
 
 
 def test_a_batch_with_several_messages_keeps_their_order() -> None:

@@ -31,6 +31,21 @@ def test_the_base_url_can_point_at_a_local_fake() -> None:
     assert settings.messages_url == "http://127.0.0.1:8999/v21.0/1234567890/messages"
 
 
+@pytest.mark.parametrize(
+    "url", ["https://graph.facebook.com/v19.0", "https://graph.facebook.com/v21.0/"]
+)
+def test_a_base_url_with_the_graph_version_is_refused_naming_api_version(url: str) -> None:
+    # Meta's docs write the root with a version; kept, every call went to /v19.0/v19.0/...
+    with pytest.raises(ConfigError, match="api_version") as raised:
+        whatsapp_settings({**SEED, "graph_base_url": url})
+    assert raised.value.key == "channel.graph_base_url"
+
+
+def test_a_base_url_path_that_is_no_version_is_kept() -> None:
+    settings = whatsapp_settings({**SEED, "graph_base_url": "http://127.0.0.1:8999/graph/v2"})
+    assert settings.messages_url == "http://127.0.0.1:8999/graph/v2/v19.0/1234567890/messages"
+
+
 def test_secrets_never_show_in_reprs() -> None:
     text = repr(whatsapp_settings(SEED))
     for secret in ("EAAxxxxxxx", "abc123", "my_verify_token"):

@@ -31,6 +31,8 @@ _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # A Telegram username: 5-32 characters, a letter first; a bot's ends in "bot" (BotFather's rule,
 # not checked: a group mention is compared whole, whatever it ends in).
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
+# A bot token's start as a path segment of a URL: `/bot123456:`.
+_TOKEN_IN_URL = re.compile(r"/bot[0-9]{1,20}:")
 # Checked by a validator that says in words what is expected: pydantic's `pattern` would answer
 # "string should match pattern '^https?://...'". The JSON schema keeps the pattern.
 
@@ -94,7 +96,13 @@ class TelegramSettings(BaseModel):
     @field_validator("api_base_url")
     @classmethod
     def _url_shape(cls, value: str) -> str:
-        return provider_base_url(value)
+        url = provider_base_url(value)
+        if _TOKEN_IN_URL.search(url):
+            # A method URL copied whole (https://api.telegram.org/bot<token>): every call would
+            # go to /bot<token>/bot<token>/..., and the token would sit in a binding that is
+            # shown and stored as plain text, not as the secret `bot_token` is.
+            raise ValueError("leave /bot<token> out of the URL: the token goes in bot_token")
+        return url
 
     @property
     def bot_id(self) -> int:

@@ -116,7 +116,9 @@ def parse_webhook(
         number = _text(_obj(value.get("metadata")).get("phone_number_id"))
         if phone_number_id is not None and number != phone_number_id:
             skipped += 1
-            notes.append("other_phone_number")
+            # Named: a binding whose `phone_number_id` is wrong (the WhatsApp Business Account
+            # id, or the number itself) skips every message, and the log must show the right id.
+            notes.append(f"other_phone_number:{number[:40] or '?'}")
             continue
         names = _profile_names(value.get("contacts"))
         for raw in _objects(value.get("messages")):

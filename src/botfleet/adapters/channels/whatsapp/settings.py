@@ -89,7 +89,12 @@ class WhatsAppSettings(BaseModel):
     @field_validator("graph_base_url")
     @classmethod
     def _url_shape(cls, value: str) -> str:
-        return provider_base_url(value)
+        url = provider_base_url(value)
+        if _VERSION.fullmatch(url.rsplit("/", 1)[-1]):
+            # Meta's docs write the root with its version (graph.facebook.com/v19.0); the
+            # version is added to every call, so a copied one would call /v19.0/v19.0/...
+            raise ValueError("leave the Graph version out of the URL: it goes in api_version")
+        return url
 
     @field_validator("access_token", "app_secret", "verify_token")
     @classmethod
