@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog.testing
 
 from botfleet.adapters import registry
 from botfleet.adapters.channels.whatsapp import SIGNATURE_HEADER, signature_for
@@ -256,3 +257,23 @@ def test_a_secret_with_a_blank_at_an_end_is_refused_naming_the_key(key: str, bla
         whatsapp_settings(raw, source="tenants/bella.yaml")
     assert raised.value.key == f"channel.{key}"
     assert CHANNEL[key] not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("signature", "header"),
+    [
+        (signature_for(b"another body", APP_SECRET), "mismatch"),  # another secret or body
+        ("sha256=" + "0" * 10, "malformed"),  # changed on the way
+    ],
+)
+async def test_a_refused_signature_says_whether_it_was_malformed(
+    dp: ChatClient, signature: str, header: str
+) -> None:
+    body = json.dumps(webhook(text("wamid.S1", "hi")))
+    with structlog.testing.capture_logs() as logs:
+        response = await dp.http.post(
+            "/webhook", content=body, headers={SIGNATURE_HEADER: signature}
+        )
+    assert response.status_code == 403
+    refused = [line for line in logs if line["event"] == "whatsapp_signature_invalid"]
+    assert [line["header"] for line in refused] == [header]

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from botfleet.adapters.channels.whatsapp.signature import (
+    MalformedSignature,
     MissingSignature,
     WrongVerifyToken,
     signature_for,
@@ -52,6 +53,23 @@ def test_a_wrong_signature_is_rejected(header: str) -> None:
     with pytest.raises(InvalidSignature) as raised:
         verify_signature(BODY, header, SECRET)
     assert not isinstance(raised.value, MissingSignature)
+
+
+@pytest.mark.parametrize(
+    ("header", "malformed"),
+    [
+        (signature_for(BODY, "another-secret"), False),  # another app secret
+        (signature_for(BODY + b" ", SECRET), False),  # another body
+        (signature_for(BODY, SECRET).removeprefix("sha256="), True),
+        ("sha1=" + hashlib.sha1(BODY).hexdigest(), True),
+        (signature_for(BODY, SECRET)[:-1], True),  # cut short on the way
+        ("sha256=ñ" + "0" * 63, True),
+    ],
+)
+def test_a_malformed_header_is_told_from_a_mismatch(header: str, malformed: bool) -> None:
+    with pytest.raises(InvalidSignature) as raised:
+        verify_signature(BODY, header, SECRET)
+    assert isinstance(raised.value, MalformedSignature) is malformed
 
 
 @given(body=st.binary(max_size=256), tweak=st.integers(min_value=0, max_value=255))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from botfleet.domain.errors import InvalidSignature
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _PREFIX = "sha256="
+#: What Meta sends: the prefix and a hex SHA-256 (any letter case).
+_SHAPE = re.compile(r"sha256=[0-9a-f]{64}")
 
 
 class MissingSignature(InvalidSignature):
@@ -16,6 +19,14 @@ class MissingSignature(InvalidSignature):
 
     def __init__(self) -> None:
         super().__init__(f"missing {SIGNATURE_HEADER} header")
+
+
+class MalformedSignature(InvalidSignature):
+    """The header is not `sha256=` and 64 hex digits: not Meta's, or changed on the way (a proxy
+    rewriting headers), rather than signed with another app secret."""
+
+    def __init__(self) -> None:
+        super().__init__(f"{SIGNATURE_HEADER} is not sha256= and 64 hex digits")
 
 
 def signature_for(body: bytes, app_secret: str) -> str:
@@ -29,14 +40,18 @@ def verify_signature(body: bytes, header: str | None, app_secret: str) -> None:
 
     Raises:
         MissingSignature: no header, or an empty one.
-        InvalidSignature: any other value that is not the expected signature.
+        MalformedSignature: a value not of the signature's shape.
+        InvalidSignature: a well-formed signature that is not the expected one (another app
+            secret, or another body).
     """
     if header is None or not header.strip():
         raise MissingSignature()
+    # Headers arrive latin-1 decoded; hex is case-insensitive.
+    given_text = header.strip().lower()
+    if not _SHAPE.fullmatch(given_text):
+        raise MalformedSignature()
     expected = signature_for(body, app_secret).encode("ascii")
-    # Headers arrive latin-1 decoded; hex is case-insensitive. Compare bytes so that non-ASCII
-    # garbage is simply unequal instead of a TypeError.
-    given = header.strip().lower().encode("utf-8", "surrogateescape")
+    given = given_text.encode("ascii")
     if not hmac.compare_digest(expected, given):
         raise InvalidSignature(f"{SIGNATURE_HEADER} does not match the request body")
 

@@ -28,6 +28,7 @@ from botfleet.adapters.channels.whatsapp.send import WhatsAppCloudSender
 from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
 from botfleet.adapters.channels.whatsapp.signature import (
     SIGNATURE_HEADER,
+    MalformedSignature,
     MissingSignature,
     WrongVerifyToken,
     verify_signature,
@@ -103,8 +104,10 @@ def build_routes(
         except MissingSignature:
             log.warning("whatsapp_signature_missing")
             raise HTTPException(401, detail=f"missing {SIGNATURE_HEADER}") from None
-        except InvalidSignature:
-            log.warning("whatsapp_signature_invalid")
+        except InvalidSignature as exc:
+            # Which of the two tells a wrong app secret from a header changed on the way.
+            header = "malformed" if isinstance(exc, MalformedSignature) else "mismatch"
+            log.warning("whatsapp_signature_invalid", header=header)
             raise HTTPException(403, detail=f"invalid {SIGNATURE_HEADER}") from None
         now = clock.now()
         batch = parse_webhook(
