@@ -15,6 +15,10 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
+import structlog
+
+log = structlog.get_logger("botfleet.http")
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -136,11 +140,13 @@ class BodyGuard:
             return
         valid, declared = declared_length(scope)
         if not valid:
+            _log_refusal(scope, 400, "bad_content_length")
             await _refuse(send, 400, "Content-Length header is not a number")
             return
         limit = self.path_limits.get(scope["path"], self.max_bytes)
         too_large = f"request body is over the limit of {limit} bytes"
         if declared is not None and declared > limit:
+            _log_refusal(scope, 413, "too_large", limit=limit, size=declared)
             await _refuse(send, 413, too_large)
             return
         chunks: list[bytes] = []
@@ -152,6 +158,7 @@ class BodyGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
+                _log_refusal(scope, 413, "too_large", limit=limit, size=size)
                 await _refuse(send, 413, too_large)
                 return
             chunks.append(chunk)
@@ -159,9 +166,25 @@ class BodyGuard:
                 break
         body = b"".join(chunks)
         if nesting_exceeds(body, self.max_depth):
+            _log_refusal(scope, 422, "too_deep", limit=self.max_depth)
             await _refuse(send, 422, f"request body nests deeper than {self.max_depth} levels")
             return
         await self.app(scope, replay_body(body, receive), send)
+
+
+def _log_refusal(scope: Scope, status: int, reason: str, **numbers: int) -> None:
+    """One line per refused body: the routes never see it, so nothing else would say why a
+    provider's deliveries fail (a proxy that re-chunks bodies, a limit set too low). The path's
+    first segment only (`/webhook`, `/tenants`): later ones can be a contact's id."""
+    first = "/" + str(scope.get("path", "")).lstrip("/").split("/", 1)[0][:40]
+    log.warning(
+        "request_body_refused",
+        status=status,
+        reason=reason,
+        method=str(scope.get("method", ""))[:10],
+        path=first,
+        **numbers,
+    )
 
 
 def replay_body(body: bytes, receive: Receive) -> Receive:
