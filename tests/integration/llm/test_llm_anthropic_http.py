@@ -203,6 +203,24 @@ async def test_a_bad_request_is_refused_with_the_provider_message(
         await llm.answer("q", KNOWLEDGE, context())
 
 
+async def test_a_base_url_ending_in_v1_is_a_404_that_says_to_check_base_url(
+    api: respx.MockRouter,
+) -> None:
+    # The SDK adds /v1 itself: a base_url copied from an OpenAI-compatible set-up posts to
+    # /v1/v1/messages, where the API's bare "Not Found" alone says nothing about the cause.
+    api.post("/v1/v1/messages").mock(return_value=error(404, "not_found_error", "Not Found"))
+    adapter = AnthropicLLM(LLMOptions(provider="anthropic", api_key=KEY, base_url=f"{BASE}/v1"))
+    try:
+        with pytest.raises(ConnectorRejected) as caught:
+            await adapter.answer("q", KNOWLEDGE, context())
+    finally:
+        await adapter.aclose()
+    assert str(caught.value) == (
+        "anthropic: request refused (HTTP 404): Not Found (check the model name, and that "
+        "base_url is the API root without /v1)"
+    )
+
+
 async def test_a_refusal_quoting_the_key_back_never_carries_it(
     api: respx.MockRouter, llm: AnthropicLLM
 ) -> None:

@@ -189,8 +189,12 @@ async def test_an_unknown_model_is_refused_with_the_server_message(
     api.post("/chat/completions").mock(
         return_value=error(404, "model_not_found", "model 'llama3.1' not found, try pulling it")
     )
-    with pytest.raises(ConnectorRejected, match=r"model 'llama3\.1' not found"):
+    with pytest.raises(ConnectorRejected, match=r"model 'llama3\.1' not found") as caught:
         await llm.answer("q", KNOWLEDGE, context())
+    # A bare "404 page not found" (Ollama's base_url without /v1) must point at the cause too.
+    assert str(caught.value).endswith(
+        "(check the model name, and that base_url is the API root up to /v1)"
+    )
 
 
 async def test_a_refusal_quoting_the_key_back_never_carries_it(

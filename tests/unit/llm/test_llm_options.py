@@ -10,7 +10,7 @@ from botfleet.adapters.llm import LLM_FACTORIES, build_llm_connector, llm_option
 from botfleet.adapters.llm.anthropic import AnthropicLLM
 from botfleet.adapters.llm.mock import MockLLM
 from botfleet.adapters.llm.openai_compatible import OpenAICompatibleLLM
-from botfleet.adapters.llm.options import DEFAULT_FALLBACK_TEXT, LLMOptions
+from botfleet.adapters.llm.options import DEFAULT_FALLBACK_TEXT, LLMOptions, missing_key
 from botfleet.domain.errors import ConfigError, UnknownAdapterError
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
 
@@ -126,6 +126,17 @@ def test_the_key_falls_back_to_the_sdk_variable(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-from-env")
     assert LLMOptions(provider="anthropic").key() == "sk-from-env"
     assert LLMOptions(provider="mock_llm").key() is None
+
+
+def test_a_missing_key_names_every_place_a_tenant_file_may_give_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    reason = missing_key(llm_options(config(llm={"enabled": True, "provider": "anthropic"})))
+    assert reason is not None
+    assert "(locally: llm.api_key, connectors.llm.api_key or ANTHROPIC_API_KEY)" in reason
+    given = llm_options(config(llm={"provider": "anthropic", "api_key": "sk-from-file"}))
+    assert missing_key(given) is None
 
 
 def test_the_safe_text_prefers_the_tenant_then_the_flow() -> None:

@@ -16,6 +16,13 @@ from botfleet.domain.errors import (
 
 _DETAIL_LIMIT = 200
 
+#: Added to a 404: the provider's own text is often a bare "Not Found" (a `base_url` that is
+#: not the API root: Anthropic's with `/v1`, which the SDK adds itself, an Ollama one without).
+_NOT_FOUND_HINT = {
+    "anthropic": "check the model name, and that base_url is the API root without /v1",
+    "openai_compatible": "check the model name, and that base_url is the API root up to /v1",
+}
+
 
 class LLMRateLimited(ConnectorRateLimited):
     """The provider answered 429: retryable later, after `retry_after` seconds if it said.
@@ -58,9 +65,10 @@ def status_error(
             f"{provider}: credentials refused (HTTP {status}); check the LLM API key"
         )
     detail = error_detail(body, secret)
+    hint = _NOT_FOUND_HINT.get(provider) if status == 404 else None
     return ConnectorRejected(f"{provider}: request refused (HTTP {status})" + (
         f": {detail}" if detail else ""
-    ))  # fmt: skip
+    ) + (f" ({hint})" if hint else ""))  # fmt: skip
 
 
 def redirected(provider: str, status: int, headers: Any = None) -> ConnectorError:

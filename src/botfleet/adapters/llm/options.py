@@ -155,7 +155,8 @@ def missing_key(options: LLMOptions) -> str | None:
         return None
     if options.provider == "openai_compatible" and options.base_url:
         return None
-    local = f"connectors.llm.api_key or {KEY_VARIABLES[options.provider]}"
+    # `llm.api_key` first: it wins over the binding's, and is where a tenant file keeps the rest.
+    local = f"llm.api_key, connectors.llm.api_key or {KEY_VARIABLES[options.provider]}"
     if not options._environment_keys:
         local += ", which a data plane booted from a control plane does not read"
     return (
