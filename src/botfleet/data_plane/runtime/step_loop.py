@@ -33,7 +33,7 @@ from botfleet.flows.events import (
     TaskFired,
 )
 from botfleet.flows.schema import FlowSpec
-from botfleet.flows.state import ConversationState
+from botfleet.flows.state import HISTORY_LIMIT, ConversationState, Turn
 from botfleet.flows.turn import flow_error_text
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback
@@ -106,6 +106,7 @@ async def _run_steps(
         ctx = replace(ctx, llm_available=False)
     outputs: list[Output] = []
     scheduled: set[str] = set()
+    answered: list[str] = []  # the LLM's answers, for the history the pure step cannot see
     final = state  # the state after the last step that completed
     try:
         result = step(flow, state, event, deps.clock.now(), ctx, delay_from=delay_from)
@@ -116,7 +117,7 @@ async def _run_steps(
                 deps.step_observer(result)
             outputs.extend(result.outputs)
             call = (
-                await _apply_effects(deps, result, outputs, scheduled, log, event)
+                await _apply_effects(deps, result, outputs, scheduled, log, event, answered)
                 if result.effects
                 else None
             )
@@ -142,6 +143,13 @@ async def _run_steps(
             log.error("template_error", where=exc.where, detail=exc.detail, task=task)
     if final.awaiting is not None:  # stopped by the guard: never leave a dangling call
         final = replace(final, awaiting=None)
+    if answered:
+        # The step recorded the question; the answer comes from outside it. Without it the
+        # next question's history would hold the contact's side only ("how much is it?" after
+        # an answer about a treatment would reach the model without the treatment).
+        now = deps.clock.now()
+        turns = (Turn("bot", text, now) for text in answered)
+        final = replace(final, history=(*final.history, *turns)[-HISTORY_LIMIT:])
     return StepOutcome(final, outputs, scheduled)
 
 
@@ -152,6 +160,7 @@ async def _apply_effects(
     scheduled: set[str],
     log: ContactLog,
     event: Event,
+    answered: list[str],
 ) -> effects.CallConnector | None:
     call: effects.CallConnector | None = None
     for effect in result.effects:
@@ -173,6 +182,7 @@ async def _apply_effects(
                     text = await _ask_llm(deps, effect, result.state, event)
                 if text:
                     outputs.append(Text(text))
+                    answered.append(text)
     return call
 
 
