@@ -308,8 +308,9 @@ def build_llm_fallback(
         policy = llm_policy(config, options)
         unavailable = None if connector is not None else missing_key(options)
         if unavailable is not None:
-            # A boot from a cached config (secrets are never cached) or a tenant whose `llm`
-            # credential was never stored: the bot runs, questions get the safe text.
+            # A tenant whose `llm` credential was never stored, or a boot from a cached copy
+            # whose sealed secrets cannot be opened (DP_CACHE_KEY unset or changed): the bot
+            # runs, questions get the safe text.
             log.warning(
                 "llm_disabled",
                 tenant=config.tenant_id,

@@ -108,6 +108,8 @@ async def test_the_first_published_version_has_nothing_to_roll_back_to(
     assert refused.status_code == 409, refused.text
     assert "nothing to roll back to" in refused.json()["detail"]
     assert "before version 3 was ever published for tenant 'acme'" in refused.json()["detail"]
+    group = "flows" if kind == "flows" else "knowledge"
+    assert f"`--to n` to `botfleet cp {group} rollback`" in refused.json()["detail"]
     assert await _published(cp, kind) == 3
     # A version given explicitly still goes to any earlier one, draft or not.
     explicit = await _rollback(cp, kind, 2)

@@ -281,11 +281,13 @@ async def rollback_with_changes(
     if version is None:
         version = await published_before(uow, kind, tenant_id, current)
         if version is None:
+            group = "flows" if kind.name == "flow" else kind.name  # the CLI's command group
             raise Conflict(
                 f"no {kind.name} version before version {current} was ever published for "
                 f"tenant {tenant_id!r}, so there is nothing to roll back to (a rollback "
                 "without a version returns to the version published before the current one; "
-                'give {"version": n} to publish an earlier version that never was)'
+                f'give {{"version": n}}, or `--to n` to `botfleet cp {group} rollback`, '
+                "to publish an earlier version that never was)"
             )
     document = await kind.repository(uow).get(tenant_id, version)
     if document is None:
