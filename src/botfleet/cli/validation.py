@@ -26,7 +26,7 @@ from botfleet.adapters.registry import (
     build_connector,
     check_flow_connectors,
 )
-from botfleet.cli.llm_switch import unasked_llm
+from botfleet.cli.llm_switch import unasked_llm, unused_llm
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
 from botfleet.domain.tenant_config import Binding, TenantConfig
@@ -341,10 +341,12 @@ def _check_llm(check: _TenantCheck, config: TenantConfig, flow: FlowSpec | None)
             f"{problem} (until then the data plane answers questions with the safe text)",
             "warning",
         )
-    unasked = unasked_llm(flow) if flow is not None and not options.enabled else None
-    if unasked is not None:  # on the `llm:` section, else on the provider's binding
+    if flow is None:
+        return
+    mismatch = unused_llm(flow) if options.enabled else unasked_llm(flow)
+    if mismatch is not None:  # on the `llm:` section, else on the provider's binding
         near = "llm" if "llm" in check.lines else "connectors.llm"
-        check.add("llm.enabled", unasked, "warning", near=near)
+        check.add("llm.enabled", mismatch, "warning", near=near)
 
 
 #: Stands for a credential a binding leaves out, to find the problems its absence alone causes

@@ -263,6 +263,33 @@ def test_missing_knowledge_file_and_llm_key(
     assert f"{tenant}:6 llm: [warning] no API key for anthropic" in result.stdout
 
 
+LLM_ON = """\
+tenant_id: t1
+flow_path: flow.yaml
+knowledge_path: faq.md
+connectors:
+  calendar: {type: mock_calendar}
+llm:
+  enabled: true
+  provider: mock_llm
+"""
+
+
+def test_an_enabled_llm_that_no_state_asks_is_a_warning(invoke: Invoke, write: Write) -> None:
+    write("faq.md", "# FAQ\nWe open at nine.\n")
+    unasked = TINY_FLOW.replace("    llm_fallback: true\n", "")
+    assert unasked != TINY_FLOW
+    tenant = _tenant(write, LLM_ON, flow=unasked)
+    result = invoke("validate", tenant)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"{tenant}:7 llm.enabled: [warning] the LLM is on, but no state of the flow has "
+        "`llm_fallback: true`"
+    ) in result.stdout
+    asked = _tenant(write, LLM_ON)  # TINY_FLOW's MENU falls back to it
+    assert "llm.enabled" not in invoke("validate", asked).stdout
+
+
 def test_an_unknown_channel_type(invoke: Invoke, write: Write) -> None:
     tenant = _tenant(
         write,
