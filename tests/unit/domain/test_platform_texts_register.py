@@ -13,7 +13,7 @@ from dataclasses import astuple
 
 import pytest
 
-from botfleet.adapters.channels.webchat.page_words import PAGE_WORDS
+from botfleet.adapters.channels.webchat.page_words import PAGE_WORDS, page_words
 from botfleet.adapters.connectors.calendar.texts import CALENDAR_TEXTS
 from botfleet.domain.built_in_texts import BUILT_IN_TEXTS
 from botfleet.domain.degrade import BUILT_IN_MENU_TEXTS
@@ -35,9 +35,9 @@ SECOND_PERSON: dict[str, tuple[str, str]] = {
     ),
     "pt": (
         "tu te ti contigo teu tua teus tuas escolhe tenta verifica aguarda digita escreve "
-        "pressiona desculpa responde",
+        "pressiona prime liga desculpa responde",
         "você vocês senhor senhora seu sua seus suas escolha tente verifique aguarde digite "
-        "escreva envie pressione desculpe responda",
+        "escreva envie pressione prima ligue desculpe responda",
     ),
     "fr": (
         "tu te toi ton ta tes choisis réessaie vérifie écris attends appuie réponds",
@@ -90,6 +90,8 @@ def platform_texts(language: str) -> list[str]:
         *astuple(PAGE_WORDS[language])[1:],  # after `language`, a code
         *astuple(BUILT_IN_MENU_TEXTS[language]),
     ]
+    if language == "pt":  # Portugal's page words too ("pt" alone is Brazil's)
+        texts.extend(astuple(page_words("pt-PT"))[1:])
     assert all(isinstance(text, str) for text in texts)
     return texts
 

@@ -125,7 +125,11 @@ def test_the_script_is_one_file_for_every_language() -> None:
     [
         ("pt-BR", "pt-BR", "Escrever uma mensagem…"),
         ("ca_ES", "ca-ES", "Escriure un missatge…"),
-        (" DE ", "DE", "Nachricht eingeben…"),
+        (" DE ", "de", "Nachricht eingeben…"),
+        # in the case BCP 47 recommends, as a tenant file may not write it
+        ("PT_br", "pt-BR", "Escrever uma mensagem…"),
+        ("ca-es", "ca-ES", "Escriure un missatge…"),
+        ("es-419", "es-419", "Escribir un mensaje…"),
         ("nl", "en", "Type a message…"),  # not built in: English, and said to be English
         ('es"><script>alert(1)</script>', "en", "Type a message…"),  # not a language tag
         ("", "en", "Type a message…"),
@@ -138,6 +142,30 @@ def test_the_tenants_tag_picks_the_words_and_a_safe_lang(
     assert f'<html lang="{lang}">' in page
     assert f'placeholder="{placeholder}"' in page
     assert "alert(1)" not in page
+
+
+@pytest.mark.parametrize("language", ["pt-PT", "pt_pt", "pt-AO"])
+def test_a_portuguese_tenant_outside_brazil_gets_portugals_words(language: str) -> None:
+    """A shop in Lisbon: "a escrever", "aceite", "ligação", "marcações" (the calendar's word),
+    not Brazil's "digitando", "aceita", "conexão", "agendamentos"."""
+    page = served(language).get("/").text
+    assert f"hidden>{html.escape(TITLE, quote=True)} está a escrever…</p>" in page
+    words = script_words(page)
+    assert words["not_accepted"] == "A mensagem não foi aceite: {reason}"
+    assert words["no_connection"] == "sem ligação"
+    assert "marcações" in words["confirm_reset"]
+    for brazilian in ("digitando", "aceita:", "conexão", "agendamentos", "longa demais"):
+        assert brazilian not in page
+    # what both share stays as it is
+    assert 'placeholder="Escrever uma mensagem…"' in page
+    assert words["send_again"] == "Enviar de novo"
+
+
+@pytest.mark.parametrize("language", ["pt", "pt-BR"])
+def test_portuguese_alone_is_brazils_as_in_cldr(language: str) -> None:
+    page = served(language).get("/").text
+    assert f"{html.escape(TITLE, quote=True)} está digitando…" in page
+    assert script_words(page) == PAGE_WORDS["pt"].script_words()
 
 
 def test_words_cannot_end_their_data_block(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
 
 from botfleet.domain.built_in_texts import in_language, primary_language
@@ -326,10 +326,61 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
 )
 
 
+#: Portugal's Portuguese, where it differs from Brazil's (`PAGE_WORDS["pt"]`: "pt" alone is
+#: Brazil's, as in CLDR). A shop in Lisbon reads "está digitando", "aceita" or "conexão" as
+#: foreign; "marcações" is what the calendar's Portuguese calls bookings.
+_EUROPEAN_PORTUGUESE = replace(
+    PAGE_WORDS["pt"],
+    typing="{title} está a escrever…",
+    not_accepted="A mensagem não foi aceite: {reason}",
+    unreachable="Não foi possível ligar ao chat. Convém verificar a ligação e tentar novamente.",
+    no_connection="sem ligação",
+    wait_and_send_again="Muitas mensagens seguidas: será possível enviar de novo daqui a "
+    "{seconds} s.",
+    try_again_soon="O chat está ocupado: é possível tentar novamente daqui a pouco.",
+    too_long="a mensagem é demasiado longa",
+    write_shorter="A mensagem é demasiado longa: deve ser mais curta.",
+    sending_again_in="Ainda não entregue ({reason}): será enviada de novo daqui a {seconds} s…",
+    confirm_reset="Premir novamente para recomeçar (as marcações continuam neste chat)",
+)
+
+
 def page_words(language: str) -> PageWords:
     """The words for a tenant whose `language` is e.g. "es", "pt-BR" or "ca_ES"; English for
-    a language not built in."""
-    return in_language(PAGE_WORDS, language, "")
+    a language not built in. Portuguese with a region other than Brazil's ("pt-PT", "pt-AO")
+    gets Portugal's words, as CLDR's pt_AO, pt_MZ... follow pt_PT."""
+    words = in_language(PAGE_WORDS, language, "")
+    if words.language == "pt" and _region(language) not in ("", "BR"):
+        return _EUROPEAN_PORTUGUESE
+    return words
+
+
+def _is_region(subtag: str) -> bool:
+    """A region subtag: two letters ("BR") or three digits ("419")."""
+    return (len(subtag) == 2 and subtag.isalpha()) or (len(subtag) == 3 and subtag.isdigit())
+
+
+def _region(tag: str) -> str:
+    """The region subtag of `tag` in upper case ("pt_pt" -> "PT", "es-419" -> "419"), else ""."""
+    for subtag in tag.strip().replace("_", "-").split("-")[1:]:
+        if _is_region(subtag):
+            return subtag.upper()
+    return ""
+
+
+def _canonical_case(tag: str) -> str:
+    """A tag in the case BCP 47 recommends: "PT-br" -> "pt-BR", "zh-hant-tw" -> "zh-Hant-TW"
+    (tags compare case-insensitively, but the page shows the canonical form, as browsers do)."""
+    first, *rest = tag.split("-")
+    subtags = [first.lower()]
+    for subtag in rest:
+        if _is_region(subtag):
+            subtags.append(subtag.upper())
+        elif len(subtag) == 4 and subtag.isalpha():
+            subtags.append(subtag.title())
+        else:
+            subtags.append(subtag.lower())
+    return "-".join(subtags)
 
 
 def page_language(language: str) -> str:
@@ -339,5 +390,5 @@ def page_language(language: str) -> str:
     words = page_words(language)
     tag = language.strip().replace("_", "-")
     if primary_language(tag) == words.language and _LANGUAGE_TAG.fullmatch(tag):
-        return tag
+        return _canonical_case(tag)
     return words.language
