@@ -40,6 +40,7 @@ from botfleet.testing.sandbox import (
     unmocked_categories,
 )
 from botfleet.testing.sandbox_channels import sandbox_channel, tenant_channel
+from botfleet.yaml_text import safe_load
 
 __all__ = ["HELP", "chat_session", "flow_notice", "mock_llm", "parse_data", "show_flow_notice"]
 
@@ -102,7 +103,7 @@ def _key_value(item: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise ValueError(f"--data {item!r}: expected KEY=VALUE")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     if isinstance(value, date):  # data is stored as JSON: dates stay as written

@@ -14,6 +14,7 @@ from botfleet.flows.load import Flow, load_flow
 from botfleet.flows.tenant_file import TenantFile, read_tenant_file
 from botfleet.testing.conversation_format import TEST_KEYS
 from botfleet.testing.sandbox import tenant_flow
+from botfleet.yaml_text import safe_load
 
 __all__ = ["FlowFileError", "is_tenant_file", "read_flow", "read_tenant"]
 
@@ -31,7 +32,7 @@ def _kind(path: Path, command: str) -> str:
         example = f" (botfleet {command} {tenant})" if tenant.is_file() else ""
         raise FlowFileError(f"{path}: a folder: give a flow or tenant file{example}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise FlowFileError(f"{path}: cannot read: {exc.strerror}") from None
     except (UnicodeDecodeError, yaml.YAMLError):

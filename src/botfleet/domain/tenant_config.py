@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from botfleet.domain.config_problems import config_problems
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.timezones import check_zone_name
+from botfleet.yaml_text import safe_load
 
 
 class Binding(BaseModel):
@@ -74,7 +75,7 @@ def load_tenant_config(path: str | Path) -> TenantConfig:
     path = Path(path)
     source = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(source, "-", f"cannot read file: {exc.strerror}") from None
     except yaml.YAMLError as exc:

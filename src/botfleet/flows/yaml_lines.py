@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from botfleet.yaml_text import SafeLoader
+
 #: Upper bound on nodes built from one document: aliases can expand a small file enormously.
 MAX_NODES = 200_000
 
@@ -110,7 +112,7 @@ def load_with_lines(text: str) -> LocatedDocument:
             make it too large.
     """
     try:
-        loader = yaml.SafeLoader(text)
+        loader = SafeLoader(text)
     except yaml.reader.ReaderError as exc:  # control characters, checked before parsing
         line = text.count("\n", 0, exc.position) + 1
         message = f"invalid YAML: character {exc.character:#06x} is not allowed"

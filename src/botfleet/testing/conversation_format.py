@@ -22,6 +22,7 @@ from botfleet.flows._issues import IssueCollector
 from botfleet.flows._schema_errors import report_schema_errors
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.text_files import not_utf8
+from botfleet.yaml_text import safe_load
 
 __all__ = [
     "DEFAULT_CONTACT",
@@ -362,7 +363,7 @@ def search_conversation_tests(paths: Iterable[str | Path]) -> TestSearch:
 def _not_a_test(path: Path) -> str | None:
     """Why `path` is not a conversation test, or None when it is one (or may be)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None  # let loading report what is wrong with it
     named_as_test = path.stem.startswith("test_") or path.stem.endswith("_test")

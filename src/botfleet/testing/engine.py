@@ -21,8 +21,6 @@ from pathlib import Path
 from textwrap import dedent
 from typing import Any
 
-import yaml
-
 from botfleet.domain.errors import ConnectorError
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Buttons, ListMenu, Output, TemplateMessage, Text, options_of
@@ -40,6 +38,7 @@ from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import ConversationState
 from botfleet.ports.connectors import Connector
 from botfleet.testing.clock import DEFAULT_START, FrozenClock
+from botfleet.yaml_text import safe_load
 
 __all__ = [
     "CONTACT",
@@ -80,7 +79,7 @@ def flow_from_yaml(text: str, *, source: str = "<test flow>", validate: bool = T
     body = dedent(text)
     if validate:
         return load_flow_text(body, source).spec
-    return FlowSpec.model_validate(yaml.safe_load(body))
+    return FlowSpec.model_validate(safe_load(body))
 
 
 def flow_from_file(path: str | Path) -> FlowSpec:
