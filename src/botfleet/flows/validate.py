@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from botfleet.domain.cron import parse_cron
 from botfleet.domain.errors import FlowIssue
@@ -25,10 +26,12 @@ from botfleet.flows._issues import IssueCollector, did_you_mean, sort_issues
 from botfleet.flows._option_checks import check_option_id_lengths, check_unmatched_options
 from botfleet.flows._settings_checks import check_settings
 from botfleet.flows._spec_walk import state_path, transition_lists
-from botfleet.flows._template_checks import check_condition, check_templates
+from botfleet.flows._template_checks import check_condition
 from botfleet.flows.actions import MAX_CHAIN
 from botfleet.flows.channel_limits import WHATSAPP, ChannelLimits
 from botfleet.flows.connector_categories import CATEGORY_OPERATIONS, FLOW_CATEGORIES
+from botfleet.flows.durations import parse_duration
+from botfleet.flows.render import is_template
 from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
 from botfleet.flows.suggestions import closest
 from botfleet.flows.yaml_lines import TextLines, index_path, key_path
@@ -379,7 +382,37 @@ def _check_schedules(spec: FlowSpec, collector: IssueCollector) -> None:
             _check_cron(schedule.cron, f"{path}.cron", collector)
         if schedule.interval is not None:
             check_duration(schedule.interval, f"{path}.interval", collector)
-        check_templates(collector, f"{path}.data", schedule.data)
+            _check_interval_positive(schedule.interval, f"{path}.interval", collector)
+        _check_unrendered(schedule.data, f"{path}.data", collector)
+
+
+def _check_interval_positive(interval: str, path: str, collector: IssueCollector) -> None:
+    """`0m` parses as a duration, but a data plane refuses the schedule at boot (a rule that
+    would run without pause) and `botfleet chat`/`test` never run it: an error here too."""
+    try:
+        if parse_duration(interval) <= timedelta(0):
+            collector.error(path, f"{interval!r}: an interval must be longer than zero")
+    except ValueError:
+        pass  # `check_duration` said why
+
+
+def _check_unrendered(value: Any, path: str, collector: IssueCollector) -> None:
+    """A standing schedule's `data` reaches its task as written: `{{ today }}` there stays
+    those characters. Said where it is written, with where templates do run."""
+    if isinstance(value, str):
+        if is_template(value):
+            collector.warning(
+                path,
+                "a standing schedule's data is not rendered: the task gets this text as "
+                "written; put the template in the task's actions ({{ today }} and {{ now }} "
+                "are there), or give a plain value",
+            )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_unrendered(item, key_path(path, key), collector)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_unrendered(item, index_path(path, index), collector)
 
 
 #: The names a cron field takes besides numbers (`botfleet.domain.cron`), in English.

@@ -642,6 +642,33 @@ def test_standing_schedules_check_task_cron_and_interval(form: str) -> None:
     assert [i.line for i in found] == [10, 11, 12]
 
 
+def test_a_standing_interval_of_zero_is_an_error() -> None:
+    text = (
+        flow_with_states("MENU: {fallback: MENU}")
+        + "tasks:\n  nightly:\n    - {action: send_text, text: hi}\nstanding_schedules:\n"
+        + "  never: {task: nightly, interval: 0m}\n"
+        + "  hourly: {task: nightly, interval: 1h}\n"
+    )
+    assert errors(issues_of(text)) == [
+        ("standing_schedules.never.interval", "'0m': an interval must be longer than zero")
+    ]
+
+
+def test_a_template_in_standing_data_is_said_not_to_be_rendered() -> None:
+    text = (
+        flow_with_states("MENU: {fallback: MENU}")
+        + "tasks:\n  weekly:\n    - {action: send_text, text: hi}\nstanding_schedules:\n"
+        + "  summary:\n    task: weekly\n    cron: '0 9 * * mon'\n"
+        + "    data: {label: 'week of {{ today }}', kind: summary, to: ['{{ tenant.name }}']}\n"
+    )
+    found = warnings(issues_of(text))
+    assert [path for path, _ in found] == [
+        "standing_schedules.summary.data.label",
+        "standing_schedules.summary.data.to[0]",
+    ]
+    assert "not rendered" in found[0][1] and "task's actions" in found[0][1]
+
+
 def test_cron_rules_are_read_by_the_schedulers_parser() -> None:
     # Each of these has 5 fields; the scheduler would drop them at boot.
     text = (
