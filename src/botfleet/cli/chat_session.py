@@ -26,6 +26,7 @@ from botfleet.cli.chat_sends import SEND_HELP, SEND_USAGE, SendError, parse_send
 from botfleet.domain.errors import BotPlatformError, ConfigError
 from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig
+from botfleet.domain.yaml_text import safe_load
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow
 from botfleet.flows.tenant_file import config_error_issues
@@ -40,7 +41,6 @@ from botfleet.testing.sandbox import (
     unmocked_categories,
 )
 from botfleet.testing.sandbox_channels import sandbox_channel, tenant_channel
-from botfleet.yaml_text import safe_load
 
 __all__ = ["HELP", "chat_session", "flow_notice", "mock_llm", "parse_data", "show_flow_notice"]
 

@@ -10,11 +10,11 @@ import yaml
 from botfleet.cli.validation import file_kind
 from botfleet.domain.errors import ConfigError, FlowValidationError
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
+from botfleet.domain.yaml_text import safe_load
 from botfleet.flows.load import Flow, load_flow
 from botfleet.flows.tenant_file import TenantFile, read_tenant_file
 from botfleet.testing.conversation_format import TEST_KEYS
 from botfleet.testing.sandbox import tenant_flow
-from botfleet.yaml_text import safe_load
 
 __all__ = ["FlowFileError", "is_tenant_file", "read_flow", "read_tenant"]
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from botfleet.domain.config_problems import config_problems
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.timezones import check_zone_name
-from botfleet.yaml_text import safe_load
+from botfleet.domain.yaml_text import safe_load
 
 
 class Binding(BaseModel):

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from botfleet.yaml_text import SafeLoader
+from botfleet.domain.yaml_text import SafeLoader
 
 #: Upper bound on nodes built from one document: aliases can expand a small file enormously.
 MAX_NODES = 200_000

@@ -17,12 +17,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from botfleet.domain.messages import MessageType
+from botfleet.domain.yaml_text import safe_load
 from botfleet.flows import yaml_lines
 from botfleet.flows._issues import IssueCollector
 from botfleet.flows._schema_errors import report_schema_errors
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.text_files import not_utf8
-from botfleet.yaml_text import safe_load
 
 __all__ = [
     "DEFAULT_CONTACT",

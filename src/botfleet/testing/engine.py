@@ -24,6 +24,7 @@ from typing import Any
 from botfleet.domain.errors import ConnectorError
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Buttons, ListMenu, Output, TemplateMessage, Text, options_of
+from botfleet.domain.yaml_text import safe_load
 from botfleet.flows.effects import CallConnector, Diagnostic, Effect
 from botfleet.flows.engine import StepContext, StepResult, TenantInfo, start_state, step
 from botfleet.flows.events import (
@@ -38,7 +39,6 @@ from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import ConversationState
 from botfleet.ports.connectors import Connector
 from botfleet.testing.clock import DEFAULT_START, FrozenClock
-from botfleet.yaml_text import safe_load
 
 __all__ = [
     "CONTACT",

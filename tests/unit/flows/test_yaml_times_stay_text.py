@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from botfleet.cli.chat_session import parse_data
+from botfleet.domain.yaml_text import safe_load
 from botfleet.flows.load import load_flow_text
 from botfleet.flows.yaml_lines import load_with_lines
 from botfleet.testing.engine import Conversation, flow_from_yaml
-from botfleet.yaml_text import safe_load
 
 
 @pytest.mark.parametrize(
