@@ -324,7 +324,10 @@ def _parse_run_at(value: Any, turn: TurnBuilder) -> datetime:
     else:
         text = str(value or "").strip()
         if not text:
-            raise ValueError("run_at rendered empty")
+            # Said as what it can mean: the renderer's own line before this one says which.
+            raise ValueError(
+                "run_at rendered empty: a value it reads is missing, or its template failed"
+            )
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:

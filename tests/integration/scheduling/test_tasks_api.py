@@ -139,7 +139,11 @@ async def test_run_task_of_an_unknown_task_is_404(chat: ChatClient) -> None:
     response = await chat.http.post("/run-task", json=body, headers=AUTH)
     assert response.status_code == 404
     assert "unknown task 'nope' in flow tasks_api" in response.text
+    assert "(tasks: ping)" in response.text
     assert await chat.messages("c9") == []
+    typo = await chat.http.post("/run-task", json={**body, "task": "pnig"}, headers=AUTH)
+    assert typo.status_code == 404
+    assert "(did you mean 'ping'?)" in typo.json()["detail"]
 
 
 async def test_run_task_rejects_unknown_fields(chat: ChatClient) -> None:

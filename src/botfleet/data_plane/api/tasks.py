@@ -21,6 +21,7 @@ from botfleet.data_plane.api.internal_auth import check_actor, check_reader
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.task_outcome import TaskStatus
 from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.flows.suggestions import closest
 from botfleet.http_guards import MAX_BODY_BYTES
 from botfleet.ports.scheduling import ScheduledJob, TaskScheduler, run_id
 from botfleet.web import Operation, json_body, query_of, read_body
@@ -147,8 +148,9 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
         check_actor(request, settings)
         body = json_body(RunTaskRequest, await read_body(request, MAX_BODY_BYTES))
         runtime = _runtime(request)
-        if body.task not in runtime.live.flow.tasks:
-            raise HTTPException(404, f"unknown task {body.task!r} in flow {runtime.live.flow.id}")
+        tasks = runtime.live.flow.tasks
+        if body.task not in tasks:
+            raise HTTPException(404, unknown_task(body.task, runtime.live.flow.id, list(tasks)))
         rid = run_id(f"manual:{body.task}", runtime.clock.now())
         outcome = await runtime.run_task(body.contact_id, body.task, body.data, rid)
         sends = outcome.sends if outcome.status != "failed" else None
@@ -185,3 +187,12 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             answer=RunTaskResult,
         ),
     ]
+
+
+def unknown_task(task: str, flow_id: str, tasks: list[str]) -> str:
+    """The 404's detail, as the validator words an unknown task: the likely one, and the rest."""
+    text = f"unknown task {task[:100]!r} in flow {flow_id}"
+    likely = closest(task, tasks)
+    if likely is not None:
+        text += f" (did you mean {likely!r}?)"
+    return text + (f" (tasks: {', '.join(sorted(tasks))})" if tasks else " (it has no tasks)")
