@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from botfleet.data_plane.settings import DataPlaneSettings
+    from botfleet.web import JsonApi
 
 COMMAND = ("serve", "data-plane")
 #: The typer command's options (botfleet.cli.commands.serve); a unit test keeps them equal.
@@ -118,13 +119,11 @@ def _setting_source(flag: str | None, name: str, settings: DataPlaneSettings) ->
 
 
 def _run(options: ServeOptions) -> None:
-    import uvicorn
-
-    from botfleet.cli.listening import bind_listening_sockets, port_problem, serve_on
     from botfleet.data_plane.app import create_app
+    from botfleet.data_plane.bootstrap import lock_tenant_state
     from botfleet.domain.errors import ConfigError, FlowValidationError
     from botfleet.observability import configure_logging, set_log_tenant
-    from botfleet.startup_problems import listen_problem, startup_problem
+    from botfleet.startup_problems import listen_problem
 
     settings = load_settings()
     if options.tenant_config is not None:
@@ -142,9 +141,27 @@ def _run(options: ServeOptions) -> None:
     configure_logging(settings.log_level, json=settings.log_json, tenant=tenant)
     try:
         app = create_app(settings)
+        # Before the port, as the port is bound before the start-up: a second data plane on
+        # this tenant's state (one scheduler too many, the pending messages replayed twice) is
+        # refused having bound, replayed and scheduled nothing. Held until the app stops.
+        state_lock = lock_tenant_state(settings, app.state.tenant_id)
     except (ConfigError, FlowValidationError) as exc:  # a local YAML, its flow, or no source
         cannot_start(exc)
+    # The runtime's bootstrap takes it over, and releases it when the app stops.
+    app.state.state_lock = state_lock
     set_log_tenant(app.state.tenant_id)
+    try:
+        _serve(app, options, settings, host)
+    finally:  # the app never started (a taken port); else a no-op
+        state_lock.release()
+
+
+def _serve(app: JsonApi, options: ServeOptions, settings: DataPlaneSettings, host: str) -> None:
+    import uvicorn
+
+    from botfleet.cli.listening import bind_listening_sockets, port_problem, serve_on
+    from botfleet.startup_problems import startup_problem
+
     port = options.port or settings.port
     try:
         # Before the app's start-up (boot pull, recovery, scheduler): see botfleet.cli.listening.

@@ -123,7 +123,15 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             try:
-                runtime = await bootstrap(settings, tenant_config, stack, overrides, flow=flow)
+                runtime = await bootstrap(
+                    settings,
+                    tenant_config,
+                    stack,
+                    overrides,
+                    flow=flow,
+                    # Taken by `serve data-plane` before its port (botfleet.cli.data_plane_server).
+                    state_lock=getattr(app.state, "state_lock", None),
+                )
                 app.state.runtime = runtime
                 recovered = await runtime.recover()
             except (ConfigError, FlowValidationError) as exc:

@@ -38,6 +38,7 @@ from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.housekeeping import journal_pruning
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.data_plane.state_lock import StateLock, lock_file_beside, take_state_lock
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.engine import StepContext, TenantInfo
@@ -133,6 +134,21 @@ def prepare_state_folder(settings: DataPlaneSettings, state_db: Path) -> None:
         raise ConfigError("environment", settings.state_db_setting(), detail) from None
 
 
+def lock_tenant_state(settings: DataPlaneSettings, tenant_id: str) -> StateLock:
+    """The tenant's state folder, prepared (`prepare_state_folder`), and its state file locked
+    for this data plane (`botfleet.data_plane.state_lock`) until the lock is released or the
+    process ends.
+
+    Raises:
+        StateInUse: another data plane holds it (the message names the folder, the tenant, the
+            holder's pid and what to do).
+        ConfigError: the folder or the lock file cannot be used.
+    """
+    state_db = settings.state_db_for(tenant_id)
+    prepare_state_folder(settings, state_db)
+    return take_state_lock(state_db, tenant_id=tenant_id, setting=settings.state_db_setting())
+
+
 def _folder_failure(folder: Path, exc: OSError) -> str:
     """Why `folder` cannot be used, with the path to fix. `os.path` rather than `Path`: its
     checks answer False where a parent cannot be searched, instead of raising."""
@@ -168,8 +184,13 @@ async def bootstrap(
     overrides: Overrides | None = None,
     *,
     flow: FlowSpec | None = None,
+    state_lock: StateLock | None = None,
 ) -> ConversationRuntime:
-    """The tenant's runtime. `flow`: `config`'s flow, loaded already (`load_tenant_flow`)."""
+    """The tenant's runtime. `flow`: `config`'s flow, loaded already (`load_tenant_flow`).
+    `state_lock`: the lock of the tenant's state file, taken already by the caller
+    (`lock_tenant_state`; `serve data-plane` takes it before binding its port); else taken
+    here, before the state is opened. Either is released with `stack`. In-memory stores take
+    none."""
     o = overrides or Overrides()
     clock = o.clock or SystemClock()
     live = LiveConfig(
@@ -186,7 +207,14 @@ async def bootstrap(
     if state_db is None:
         stores = o.stores
     else:
-        prepare_state_folder(settings, state_db)
+        # Before anything in the folder is opened: one data plane per state file.
+        if state_lock is None:
+            state_lock = lock_tenant_state(settings, config.tenant_id)
+        elif state_lock.path != lock_file_beside(state_db):
+            raise ValueError(f"{state_lock.path} is not the lock of {state_db}")
+        # Released last, once the stores and the scheduler are closed: uvicorn ends a process
+        # stopped by a signal by raising that signal again, so its caller gets no chance to.
+        stack.enter_context(state_lock)
         # Opened first: a file that refuses the start (damaged, locked) leaves no new key
         # file beside it. Opening logs no contact; recovery, later, does.
         stores = await stack.enter_async_context(await SqliteTenantStore.open(state_db))
