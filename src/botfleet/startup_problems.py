@@ -144,8 +144,8 @@ def listen_problem(host: str, setting: str) -> str | None:
 
 #: What to do about a state file, by the SQLite primary result code found under the error.
 _LOCKED_HINT = (
-    "another process holds the file's lock (a second data plane of this tenant, a backup, a "
-    "sqlite3 shell): stop it, then start this one again"
+    "another process holds the file's lock (a backup, a sqlite3 shell, or a second data plane "
+    "of this tenant on a volume without file locks): stop it, then start this one again"
 )
 _STORE_HINTS = {
     5: _LOCKED_HINT,  # SQLITE_BUSY

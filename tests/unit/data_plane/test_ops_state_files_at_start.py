@@ -110,8 +110,8 @@ def test_a_state_db_locked_by_another_process_says_to_stop_it(tmp_path: Path) ->
 
     assert _the_one_line(result) == (
         f"{state_db}: cannot open the tenant store: database is locked; another process holds "
-        "the file's lock (a second data plane of this tenant, a backup, a sqlite3 shell): stop "
-        "it, then start this one again"
+        "the file's lock (a backup, a sqlite3 shell, or a second data plane of this tenant on a "
+        "volume without file locks): stop it, then start this one again"
     )
 
 
@@ -123,6 +123,6 @@ def test_a_job_file_locked_by_another_process_says_to_stop_it(tmp_path: Path) ->
 
     assert _the_one_line(result) == (
         f"{jobs_db}: the scheduler cannot use the job file now: database is locked; another "
-        "process holds the file's lock (a second data plane of this tenant, a backup, a "
-        "sqlite3 shell): stop it, then start this one again"
+        "process holds the file's lock (a backup, a sqlite3 shell, or a second data plane of "
+        "this tenant on a volume without file locks): stop it, then start this one again"
     )
