@@ -55,6 +55,15 @@ HELP = f"""commands:
 anything else is a message; a number picks one of the choices shown"""
 
 
+#: Said when an argument is given to a command that takes none: ignoring it would read as done
+#: (`:data lang=nl` showing the data as if `lang` were set; `:reset all` forgetting anyway).
+_NO_ARGUMENT = {
+    ":state": ":state takes no argument: it shows the state the conversation is in",
+    ":data": ":data takes no argument: it shows the conversation's data (to start with values "
+    "in it: botfleet chat --data KEY=VALUE)",
+    ":reset": ":reset takes no argument: it forgets this conversation",
+}
+
 #: Said when the argument is missing: the command is known, only its argument is not there.
 _USAGE = {
     ":press": ":press ID  (e.g. :press menu_book)",
@@ -235,11 +244,23 @@ async def _loop(bot: Sandbox, read: Callable[[], str], echo: bool) -> None:
         _show_task_failures(bot, failed)
 
 
+def _misused(command: str, argument: str) -> str | None:
+    """What to say instead of running a known command given the wrong arguments, else None."""
+    if command in _NO_ARGUMENT and argument:
+        return f"error: {_NO_ARGUMENT[command]}; nothing was done"
+    if command in _USAGE and not argument:
+        return f"usage: {_USAGE[command]}"
+    return None
+
+
 async def _handle(bot: Sandbox, text: str) -> None:
     command, _, argument = text.partition(" ")
     argument = argument.strip()
     mark = len(bot.notifications)
-    if command == ":state":
+    misused = _misused(command, argument)
+    if misused is not None:
+        typer.echo(misused)
+    elif command == ":state":
         typer.echo(f"state: {(await bot.state()).node}")
     elif command == ":data":
         shown = yaml.safe_dump(dict((await bot.state()).data), allow_unicode=True, sort_keys=True)
@@ -247,8 +268,6 @@ async def _handle(bot: Sandbox, text: str) -> None:
     elif command == ":reset":
         await bot.reset()
         typer.echo("(conversation forgotten: your next message starts over)")
-    elif command in _USAGE and not argument:
-        typer.echo(f"usage: {_USAGE[command]}")
     elif command == ":press":
         _show(bot, await _press(bot, argument), mark)
     elif command == ":send":

@@ -2,8 +2,10 @@
 
 A flow's own texts always win (`settings.error_text`, `settings.llm_fallback_text`, the tenant's
 `llm.fallback_text`); these fill in when it wrote none. They are chosen as the menu words are
-(`degrade.menu_texts`): the contact's language when the channel gives it (Telegram), else the
-tenant's `language`, else English. Only error paths and the LLM's refusals ask for them.
+(`degrade.menu_texts`): the flow's `settings.language` when it names one of these languages,
+else the contact's language when the channel gives it (Telegram), else the tenant's `language`,
+else English (the engine puts the first two together in `StepResult.language`). Only error
+paths and the LLM's refusals ask for them.
 
 Register: they land in conversations that businesses write, some in the familiar "you" (tú, tu,
 du) and some in the formal one (usted, vostè, vous, Sie, Lei, o senhor), so they take no side:
@@ -87,6 +89,13 @@ def built_in_texts(language: str, fallback_language: str = "") -> BuiltInTexts:
     """The sentences of `language` (the contact's) if built in, else of `fallback_language`
     (the tenant's), else English. Tags such as "es", "pt-BR" or "ca_ES", in any case."""
     return in_language(BUILT_IN_TEXTS, language, fallback_language)
+
+
+def built_in_language(tag: str) -> str:
+    """The primary language of `tag` when the platform has its words ("ca-ES" -> "ca"), else
+    "" (blank, or a language it does not write, such as "nl")."""
+    language = primary_language(tag)
+    return language if language in BUILT_IN_TEXTS else ""
 
 
 def in_language(table: Mapping[str, _T], language: str, fallback_language: str) -> _T:

@@ -1,13 +1,15 @@
 """Static checks of a flow's `settings`. Pure.
 
 Texts sent as written must not hold template markup, `session_timeout` must be a duration,
-and `session_keeps` must have a timeout to keep keys across and name keys the flow writes.
+`session_keeps` must have a timeout to keep keys across and name keys the flow writes, and a
+`language` written as it stands must be one the platform has words in.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from botfleet.domain.built_in_texts import BUILT_IN_TEXTS, built_in_language
 from botfleet.flows._content_checks import check_duration, data_keys_written
 from botfleet.flows._issues import IssueCollector, did_you_mean
 from botfleet.flows._template_checks import check_templates
@@ -30,6 +32,7 @@ def check_settings(spec: FlowSpec, collector: IssueCollector) -> None:
         check_templates(collector, "settings.restart_text", settings.restart_text)
     _check_plain_texts(spec, collector)
     _check_session_keeps(spec, collector)
+    _check_language(spec, collector)
 
 
 #: Shortest `conversation_retention`: the data plane checks it once an hour, and anything
@@ -90,7 +93,8 @@ def _check_plain_texts(spec: FlowSpec, collector: IssueCollector) -> None:
                 f"settings.menu_texts.{name}",
                 f"menu_texts.{name} is sent as written, never rendered: the user would see "
                 "the {{ }} markup; write plain text, or leave the key out for the built-in "
-                "words of the contact's language",
+                "words of the contact's language (which settings.language can choose, e.g. "
+                '"{{ data.lang }}")',
             )
 
 
@@ -117,4 +121,26 @@ def _check_session_keeps(spec: FlowSpec, collector: IssueCollector) -> None:
             f"session_keeps names {key!r}{did_you_mean(key, known)}, a key this flow never "
             "sets (no set_data, invoke_connector result_key, extract_suffix_as or "
             "schedule_task data writes it): a session timeout has nothing to keep under it",
+        )
+
+
+def _check_language(spec: FlowSpec, collector: IssueCollector) -> None:
+    """A template is checked as any other; a value written as it stands can be checked whole,
+    which the engine never reports (it renders the setting on every turn, and a contact who has
+    not chosen a language yet is no mistake)."""
+    place = "settings.language"
+    text = spec.settings.language
+    if text is None:
+        return
+    if is_template(text):
+        check_templates(collector, place, text)
+        return
+    if not built_in_language(text):
+        shown = "blank" if not text.strip() else f"{text!r}"
+        collector.warning(
+            place,
+            f"language is {shown}, not a language the platform has words in "
+            f"({', '.join(BUILT_IN_TEXTS)}, with a region or not): the menu words and the "
+            "built-in apology follow the contact's or the tenant's language as without it; "
+            'write one of these, a template such as "{{ data.lang }}", or leave the key out',
         )

@@ -616,6 +616,15 @@ class FlowSettings(_Strict):
         default_factory=MenuTextsSpec,
         description="The words a channel adds to a menu it cannot show as written.",
     )
+    language: str | None = Field(
+        default=None,
+        description="The language of the platform's own words in this conversation (the "
+        "menu words, a list's default label, the built-in apology and LLM safe text), e.g. "
+        '`"{{ data.lang }}"` in a flow that lets the contact choose. A template, rendered on '
+        "every turn: a language the platform writes (en, es, pt, fr, de, it, ca, with a region "
+        "or not) wins over the contact's and the tenant's; blank, missing or another one "
+        "leaves them the choice, without a warning.",
+    )
 
     @field_validator("session_keeps")
     @classmethod

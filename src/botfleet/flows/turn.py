@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from botfleet.domain.built_in_texts import ENGLISH_TEXTS, built_in_texts
+from botfleet.domain.built_in_texts import ENGLISH_TEXTS, built_in_language, built_in_texts
 from botfleet.domain.degrade import MenuTexts, menu_texts
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, options_of
@@ -19,7 +19,7 @@ from botfleet.flows.render import Renderer
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import HISTORY_LIMIT, ConversationState, Resume, Turn
 
-#: The English apology (`error_text` gives the one of the contact's or tenant's language).
+#: The English apology (`error_text` gives the one of the turn's or tenant's language).
 DEFAULT_ERROR_TEXT = ENGLISH_TEXTS.error
 
 
@@ -58,16 +58,33 @@ class StepResult:
     fired: tuple[str, ...] = ()
     #: States entered during this step, in order (for coverage reports and logs)
     entered: tuple[str, ...] = ()
+    #: The language of the platform's own words for this turn, before the tenant's (see
+    #: `TurnBuilder.language`): the shell takes it for the words it adds (menus it degrades,
+    #: the LLM's safe text, its own apologies) so they match the ones the engine chose.
+    language: str = ""
 
     @property
     def awaiting(self) -> Resume | None:
         return self.state.awaiting
 
 
-def flow_error_text(flow: FlowSpec, contact_language: str, tenant_language: str) -> str:
-    """The flow's `settings.error_text`, else the built-in apology of the contact's language,
-    else of the tenant's (the engine's and the runtime's failures alike)."""
-    return flow.settings.error_text or built_in_texts(contact_language, tenant_language).error
+def flow_error_text(flow: FlowSpec, language: str, tenant_language: str) -> str:
+    """The flow's `settings.error_text`, else the built-in apology of `language` (the turn's,
+    `StepResult.language`), else of the tenant's (the engine's and the runtime's failures
+    alike)."""
+    return flow.settings.error_text or built_in_texts(language, tenant_language).error
+
+
+def turn_language(
+    flow: FlowSpec,
+    state: ConversationState,
+    now: datetime,
+    ctx: StepContext,
+    message: InboundMessage | None,
+) -> str:
+    """`StepResult.language` of a turn in `state` for `message`: for a shell whose step failed
+    before it gave a result (a strict template's error), to apologise in the same language."""
+    return TurnBuilder(flow, state, now, ctx, message).language()
 
 
 class TurnBuilder:
@@ -117,6 +134,7 @@ class TurnBuilder:
         self._variables: dict[str, Any] | None = None
         self._renderer: Renderer | None = None
         self._message_namespace: dict[str, Any] | None = None
+        self._language: str | None = None  # `language()`, until `set_data`
 
     # ---------------------------------------------------------------- templates
 
@@ -162,23 +180,46 @@ class TurnBuilder:
     def say(self, output: Output) -> None:
         self.outputs.append(output)
 
+    def language(self) -> str:
+        """The language of the platform's own words (menu words, the apology, the LLM's safe
+        text), tried before the tenant's: the flow's `settings.language` when it renders to one
+        the platform writes, else the contact's (the message's, when the channel gives it).
+
+        Rendered against the namespaces of the moment (a transition that sets `data.lang`
+        changes it for what follows), at most once per change of `data`; a flow without the
+        setting renders nothing."""
+        language = self._language
+        if language is None:
+            language = self._language = self._choose_language()
+        return language
+
+    def _choose_language(self) -> str:
+        source = self.flow.settings.language
+        if source:
+            # Never strict and never reported: a contact who has not chosen yet (an undefined
+            # `data.lang`) is the common case, not a mistake, and would warn on every turn; the
+            # validator checks the template itself.
+            quiet = Renderer(self.variables(), sink=[])
+            chosen = quiet.text(source, "settings.language").strip()
+            if built_in_language(chosen):
+                return chosen
+        return self.message.language if self.message is not None else ""
+
     def error_text(self) -> str:
-        """`settings.error_text`, else the built-in apology of the contact's language (the
-        message's), else of the tenant's, as `menu_texts` picks its words. Asked only when
-        something failed: no work on a turn that goes well."""
-        contact = self.message.language if self.message is not None else ""
-        return flow_error_text(self.flow, contact, self.ctx.tenant.language)
+        """`settings.error_text`, else the built-in apology of the turn's `language()`, else
+        of the tenant's, as `menu_texts` picks its words. Asked only when something failed: no
+        work on a turn that goes well."""
+        return flow_error_text(self.flow, self.language(), self.ctx.tenant.language)
 
     def menu_texts(self) -> MenuTexts:
         """The words degradation adds to this turn's menus: `settings.menu_texts`, else the
-        built-in ones of the contact's language (the message's), else of the tenant's.
+        built-in ones of the turn's `language()`, else of the tenant's.
 
-        The data plane picks them the same way for the turn's outputs (a connector reply's or
-        a task's turn included: the first has the message it answers, the second none), so a
-        list the flow sends and one a channel makes of buttons carry the same label."""
+        The data plane takes the same language for the turn's outputs (`StepResult.language`),
+        so a list the flow sends and one a channel makes of buttons carry the same label."""
         own = self.flow.settings.menu_texts
-        contact = self.message.language if self.message is not None else ""
-        return menu_texts(contact, self.ctx.tenant.language, own.list_button, own.number_hint)
+        language = self.language()
+        return menu_texts(language, self.ctx.tenant.language, own.list_button, own.number_hint)
 
     def diagnose(self, level: str, event: str, where: str, detail: str) -> None:
         self.diagnostics.append(Diagnostic(level, event, where, detail))
@@ -196,6 +237,7 @@ class TurnBuilder:
             self.overlay.pop(key, None)
         self._variables = None
         self._renderer = None
+        self._language = None
 
     def result(self) -> StepResult:
         shown = [o for o in self.outputs if options_of(o)]
@@ -240,6 +282,7 @@ class TurnBuilder:
             diagnostics=tuple(self.diagnostics),
             fired=tuple(self.fired),
             entered=tuple(self.entered),
+            language=self.language(),
         )
 
     def _history(self) -> list[Turn]:

@@ -225,6 +225,12 @@ class FakeGoogleCalendar:
                 hooks[0][1]()
             if path == self.prefix and method == "GET":
                 return _answer(200, {"kind": "calendar#events", "items": self._list(query)})
+            if path == self.prefix and method == "POST":  # events.insert (a booking)
+                inserted = {"status": "confirmed", **json.loads(body), "etag": self._etag()}
+                if inserted["id"] in self.events:
+                    return _error(409, "duplicate", "The requested identifier already exists.")
+                self.events[inserted["id"]] = inserted
+                return _answer(200, inserted)
             event_id = path.removeprefix(self.prefix + "/")
             event = self.events.get(event_id)
             if event is None:

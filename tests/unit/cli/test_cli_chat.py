@@ -226,3 +226,24 @@ def test_a_command_without_its_argument_shows_its_usage(invoke: Invoke) -> None:
     assert "you> :press\nusage: :press ID  (e.g. :press menu_book)\n" in result.stdout
     assert "you> :wait \nusage: :wait DURATION  (e.g. :wait 2h)\n" in result.stdout
     assert "unknown command" not in result.stdout
+
+
+def test_a_command_that_takes_no_argument_says_so_and_does_nothing(invoke: Invoke) -> None:
+    # `:data lang=nl` once showed the data as if it had set `lang`; `:reset all` reset.
+    script = "hi\n:press menu_book\n:data lang=nl\n:reset all\n:state now\n:data\n"
+    result = invoke("chat", DEMO_TENANT, *MONDAY, input=script)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert (
+        "you> :data lang=nl\n"
+        "error: :data takes no argument: it shows the conversation's data (to start with "
+        "values in it: botfleet chat --data KEY=VALUE); nothing was done\n"
+        "you> :reset all\n"
+        "error: :reset takes no argument: it forgets this conversation; nothing was done\n"
+        "you> :state now\n"
+        "error: :state takes no argument: it shows the state the conversation is in; nothing "
+        "was done\n"
+        "you> :data\n"
+    ) in out
+    assert "lang:" not in out
+    assert "(conversation forgotten" not in out

@@ -7,7 +7,7 @@ from textwrap import dedent
 
 import pytest
 
-from botfleet.domain.errors import FlowIssue
+from botfleet.domain.errors import FlowIssue, FlowValidationError
 from botfleet.flows.load import load_flow_text
 
 #: The flow's `data` keys: set_data in an action (`lang`) and a transition (`patient_name`), a
@@ -75,13 +75,47 @@ def test_a_template_in_the_menu_words_is_sent_as_written() -> None:
     assert found[0][2] == (
         "menu_texts.list_button is sent as written, never rendered: the user would see the "
         "{{ }} markup; write plain text, or leave the key out for the built-in words of the "
-        "contact's language"
+        'contact\'s language (which settings.language can choose, e.g. "{{ data.lang }}")'
     )
     assert found[1][2].startswith("menu_texts.number_hint is sent as written")
 
 
 def test_plain_menu_words_are_no_warning() -> None:
     assert warned("menu_texts: {list_button: 'Ver {opciones}', number_hint: ''}") == []
+
+
+# ---------------------------------------------------------------- language
+
+
+@pytest.mark.parametrize(
+    "value", ["'{{ data.lang }}'", "ca", "pt-BR", "ca_ES", "\"{{ data.lang | default('es') }}\""]
+)
+def test_a_template_or_a_language_the_platform_writes_is_no_warning(value: str) -> None:
+    assert issues(f"language: {value}") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("nl", "'nl'"), ("catalan", "'catalan'"), ("' '", "blank")]
+)
+def test_a_written_language_without_built_in_words_is_a_warning(value: str, shown: str) -> None:
+    assert warned(f"language: {value}") == [
+        (
+            4,
+            "settings.language",
+            f"language is {shown}, not a language the platform has words in (en, es, pt, fr, "
+            "de, it, ca, with a region or not): the menu words and the built-in apology follow "
+            "the contact's or the tenant's language as without it; write one of these, a "
+            'template such as "{{ data.lang }}", or leave the key out',
+        )
+    ]
+
+
+def test_a_template_of_the_language_is_checked_as_any_other() -> None:
+    with pytest.raises(FlowValidationError) as caught:
+        issues("language: '{{ dta.lang }}'")
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.path) == (4, "settings.language")
+    assert issue.message.startswith("unknown name 'dta' (did you mean 'data'?)")
 
 
 # ---------------------------------------------------------------- session_keeps

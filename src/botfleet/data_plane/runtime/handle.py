@@ -690,7 +690,7 @@ class ConversationRuntime:
                     self, flow, state, event, contact_log, delay_from=delay_from
                 )
                 _warn_repeated_options(outcome.outputs, outcome.state.node, contact_log)
-                texts = _menu_texts(flow, event, self.ctx.tenant.language)
+                texts = _menu_texts(flow, outcome.language, self.ctx.tenant.language)
                 fitted = list(degrade(outcome.outputs, self.sender.capabilities, texts))
                 # A stray cancellation of the commit (the group it waited for was cancelled)
                 # left nothing written: the turn runs again, as after a locked file.
@@ -790,13 +790,13 @@ def _recorded_run(task_run: str | None, scheduled_runs: set[str]) -> str | None:
     return None if task_run in scheduled_runs else task_run
 
 
-def _menu_texts(flow: FlowSpec, event: Event, tenant_language: str) -> MenuTexts:
+def _menu_texts(flow: FlowSpec, language: str, tenant_language: str) -> MenuTexts:
     """The words degradation adds to this turn's menus: the flow's `settings.menu_texts`, else
-    the built-in ones of the contact's language (a message's, when the channel says it), else
-    of the tenant's. Cached by `menu_texts`: no work per turn beyond a lookup."""
-    contact = event.message.language if isinstance(event, MessageReceived) else ""
+    the built-in ones of the turn's `language` (the engine's choice, `StepOutcome.language`:
+    the flow's `settings.language`, else the contact's), else of the tenant's. Cached by
+    `menu_texts`: no work per turn beyond a lookup."""
     own = flow.settings.menu_texts
-    return menu_texts(contact, tenant_language, own.list_button, own.number_hint)
+    return menu_texts(language, tenant_language, own.list_button, own.number_hint)
 
 
 def _warn_repeated_options(outputs: Sequence[Output], node: str, contact_log: ContactLog) -> None:

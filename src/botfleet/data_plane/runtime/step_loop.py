@@ -20,7 +20,7 @@ from typing import Protocol
 from botfleet.data_plane.observability import turn_identity
 from botfleet.data_plane.runtime.cancellation import being_cancelled, stray_cancellation_as_error
 from botfleet.data_plane.runtime.contact_log import ContactLog
-from botfleet.domain.built_in_texts import BuiltInTexts, built_in_texts
+from botfleet.domain.built_in_texts import built_in_texts
 from botfleet.domain.errors import ConnectorError, ConnectorUnavailable, TemplateError
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows import effects
@@ -34,7 +34,7 @@ from botfleet.flows.events import (
 )
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import HISTORY_LIMIT, ConversationState, Turn
-from botfleet.flows.turn import flow_error_text
+from botfleet.flows.turn import flow_error_text, turn_language
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback
 from botfleet.ports.scheduling import RunAtPassed, TaskScheduler, one_off_run_id
@@ -68,6 +68,9 @@ class StepOutcome:
     #: Runs of the one-off jobs the turn stored (`one_off_run_id`): a task's run that asks for
     #: itself again is a new run, not one to record as done.
     scheduled_runs: set[str] = field(default_factory=set)
+    #: The language of the platform's words for the turn, before the tenant's: the last step's
+    #: `StepResult.language` (the words degradation adds to the outputs take it).
+    language: str = ""
 
 
 async def run_steps(
@@ -108,16 +111,17 @@ async def _run_steps(
     scheduled: set[str] = set()
     answered: list[str] = []  # the LLM's answers, for the history the pure step cannot see
     final = state  # the state after the last step that completed
+    language: str | None = None  # the last completed step's `StepResult.language`
     try:
         result = step(flow, state, event, deps.clock.now(), ctx, delay_from=delay_from)
         for _ in range(MAX_CALLS_PER_TURN):
-            final = result.state
+            final, language = result.state, result.language
             _log_diagnostics(result, log)
             if deps.step_observer is not None:
                 deps.step_observer(result)
             outputs.extend(result.outputs)
             call = (
-                await _apply_effects(deps, result, outputs, scheduled, log, event, answered)
+                await _apply_effects(deps, result, outputs, scheduled, log, answered)
                 if result.effects
                 else None
             )
@@ -126,9 +130,10 @@ async def _run_steps(
             reply = await _call(deps, call, log)
             result = step(flow, result.state, reply, deps.clock.now(), ctx, delay_from=delay_from)
         else:
-            final = result.state  # the last step's, as the guard found it
+            # The last step's, as the guard found it.
+            final, language = result.state, result.language
             log.error("turn_call_limit", limit=MAX_CALLS_PER_TURN)
-            outputs.append(Text(_error_text(flow, event, ctx.tenant.language)))
+            outputs.append(Text(flow_error_text(flow, language, ctx.tenant.language)))
     except TemplateError as exc:
         if ctx.strict:
             raise  # the conversation-test runner reports it as the test's failure
@@ -136,9 +141,12 @@ async def _run_steps(
         # sends nothing of its own and moves nothing; a contact who wrote gets the flow's error
         # text. A task's turn answers nobody: an apology out of the blue would only puzzle.
         task = event.task if isinstance(event, TaskFired) else None
+        if language is None:  # the turn's first step failed: the language of the state before
+            message = event.message if isinstance(event, MessageReceived) else None
+            language = turn_language(flow, final, deps.clock.now(), ctx, message)
         if task is None:
             log.error("template_error", where=exc.where, detail=exc.detail)
-            outputs.append(Text(_error_text(flow, event, ctx.tenant.language)))
+            outputs.append(Text(flow_error_text(flow, language, ctx.tenant.language)))
         else:
             log.error("template_error", where=exc.where, detail=exc.detail, task=task)
     if final.awaiting is not None:  # stopped by the guard: never leave a dangling call
@@ -150,7 +158,7 @@ async def _run_steps(
         now = deps.clock.now()
         turns = (Turn("bot", text, now) for text in answered)
         final = replace(final, history=(*final.history, *turns)[-HISTORY_LIMIT:])
-    return StepOutcome(final, outputs, scheduled)
+    return StepOutcome(final, outputs, scheduled, language or "")
 
 
 async def _apply_effects(
@@ -159,7 +167,6 @@ async def _apply_effects(
     outputs: list[Output],
     scheduled: set[str],
     log: ContactLog,
-    event: Event,
     answered: list[str],
 ) -> effects.CallConnector | None:
     call: effects.CallConnector | None = None
@@ -179,7 +186,7 @@ async def _apply_effects(
                         await deps.scheduler.cancel(effect.idempotency_key)
             case effects.AskLLM():
                 with stray_cancellation_as_error("the LLM call"):
-                    text = await _ask_llm(deps, effect, result.state, event)
+                    text = await _ask_llm(deps, effect, result)
                 if text:
                     outputs.append(Text(text))
                     answered.append(text)
@@ -210,24 +217,23 @@ async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLo
     return False
 
 
-async def _ask_llm(
-    deps: StepDeps, effect: effects.AskLLM, state: ConversationState, event: Event
-) -> str | None:
+async def _ask_llm(deps: StepDeps, effect: effects.AskLLM, result: StepResult) -> str | None:
     if deps.llm is None:
         return effect.fallback_text or None
     tenant_language = deps.ctx.tenant.language
     context = LLMContext(
         state=effect.state,
-        history=tuple((t.role, t.text) for t in state.history[-LLM_HISTORY:]),
+        history=tuple((t.role, t.text) for t in result.state.history[-LLM_HISTORY:]),
         tenant_name=deps.ctx.tenant.name,
         # The tenant's, not the contact's: the rules it goes into stay one per tenant, so the
         # provider's prompt cache holds (prompt.py); they tell the model to answer in the
         # customer's language anyway.
         language=tenant_language,
     )
-    # The flow's safe text, else the built-in one of the contact's language, else the
-    # tenant's: the fallback knows only the tenant's (its own `llm.fallback_text` still wins).
-    safe = effect.fallback_text or _built_in(event, tenant_language).llm_fallback
+    # The flow's safe text, else the built-in one of the turn's language (the flow's choice,
+    # else the contact's), else the tenant's: the fallback knows only the tenant's (its own
+    # `llm.fallback_text` still wins).
+    safe = effect.fallback_text or built_in_texts(result.language, tenant_language).llm_fallback
     return await deps.llm.reply(effect.question, context, safe)
 
 
@@ -251,19 +257,6 @@ async def _call(deps: StepDeps, call: effects.CallConnector, log: ContactLog) ->
         log.failure("connector_cancelled", exc, connector=call.connector, operation=call.operation)
         return ConnectorFailed(call.request_id, ConnectorUnavailable.kind, "the call was cancelled")
     return ConnectorReplied(call.request_id, result)
-
-
-def _error_text(flow: FlowSpec, event: Event, tenant_language: str) -> str:
-    """As the engine's `TurnBuilder.error_text`. Asked only when a turn failed."""
-    contact = event.message.language if isinstance(event, MessageReceived) else ""
-    return flow_error_text(flow, contact, tenant_language)
-
-
-def _built_in(event: Event, tenant_language: str) -> BuiltInTexts:
-    """The platform's sentences for the turn's contact: a message says its language when the
-    channel gives it (Telegram); other turns (a task's) have only the tenant's."""
-    contact = event.message.language if isinstance(event, MessageReceived) else ""
-    return built_in_texts(contact, tenant_language)
 
 
 def _log_diagnostics(result: StepResult, log: ContactLog) -> None:

@@ -53,6 +53,7 @@ from botfleet.adapters.connectors.calendar.config import (
 from botfleet.adapters.connectors.calendar.service import CalendarService
 from botfleet.adapters.connectors.calendar.shown_versions import ShownVersions
 from botfleet.adapters.connectors.calendar.store import EventChanged, EventGone
+from botfleet.adapters.connectors.calendar.texts import calendar_texts
 from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
 from botfleet.ports.clock import Clock
 
@@ -89,6 +90,7 @@ class CalDavStore:
         self.settings = settings
         self.binding = binding
         self._tz = settings.tz
+        self._texts = calendar_texts(settings.language)  # of the events staff read
         self._client_factory = client or self._new_client
         self._locator = CalendarLocator(settings, binding=binding)
         self._own = OwnAddresses(settings.owner_emails, binding=binding)
@@ -223,7 +225,11 @@ class CalDavStore:
 
         uid = wire.event_id_for_key(idempotency_key) if idempotency_key else wire.new_event_id()
         text = wire.ical_text(
-            appointment, uid=uid, idempotency_key=idempotency_key, now=datetime.now(self._tz)
+            appointment,
+            uid=uid,
+            idempotency_key=idempotency_key,
+            now=datetime.now(self._tz),
+            texts=self._texts,
         )
 
         def put(calendar: Any) -> tuple[Appointment, str | None]:

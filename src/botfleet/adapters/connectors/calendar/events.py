@@ -7,6 +7,9 @@ A booking carries the contact and the service twice, so both people and programs
 * in the description, after a ``[botfleet]`` line, as ``key: value`` lines (what staff see in
   their calendar app; also the fallback when a client dropped the properties).
 
+What staff read besides (the description's first line, the title of a booking with no service)
+is in the calendar's language (`texts.CalendarTexts`); the ``[botfleet]`` lines never change.
+
 The event id (Google) or UID (CalDAV) of a booking is derived from its idempotency key, so the
 same request can never create two events. Pure functions, no I/O.
 """
@@ -20,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from botfleet.adapters.connectors.calendar.texts import ENGLISH, CalendarTexts
 from botfleet.domain.calendar import (
     AllDayEvent,
     Appointment,
@@ -72,16 +76,17 @@ def booking_fields(appointment: Appointment) -> dict[str, str]:
     }
 
 
-def summary(appointment: Appointment) -> str:
-    """Event title staff read: ``"Haircut · Ana"``."""
+def summary(appointment: Appointment, texts: CalendarTexts = ENGLISH) -> str:
+    """Event title staff read: ``"Haircut · Ana"`` (``"Cita · Ana"`` without a service, in
+    Spanish)."""
     who = appointment.contact_name or appointment.contact_id
-    return f"{appointment.label or 'Appointment'} · {who}"
+    return f"{appointment.label or texts.event_title} · {who}"
 
 
-def description(appointment: Appointment) -> str:
+def description(appointment: Appointment, texts: CalendarTexts = ENGLISH) -> str:
     fields = booking_fields(appointment)
     lines = [f"{key}: {value}" for key, value in fields.items() if value]
-    return "\n".join(["Booked through the booking assistant.", "", MARKER, *lines])
+    return "\n".join([texts.event_note, "", MARKER, *lines])
 
 
 def parse_description(text: str) -> dict[str, str]:
@@ -129,15 +134,22 @@ def google_time(moment: datetime, tz: ZoneInfo) -> dict[str, str]:
     return {"dateTime": moment.astimezone(tz).isoformat(), "timeZone": tz.key}
 
 
-def google_body(appointment: Appointment, tz: ZoneInfo, *, idempotency_key: str) -> dict[str, Any]:
-    """The `events.insert` body of a booking (its id comes from the idempotency key)."""
+def google_body(
+    appointment: Appointment,
+    tz: ZoneInfo,
+    *,
+    idempotency_key: str,
+    texts: CalendarTexts = ENGLISH,
+) -> dict[str, Any]:
+    """The `events.insert` body of a booking (its id comes from the idempotency key; what staff
+    read besides the fields, in `texts`' language)."""
     private = {GOOGLE_PROPS[k]: v for k, v in booking_fields(appointment).items() if v}
     if idempotency_key:
         private[GOOGLE_IDEMPOTENCY] = idempotency_tag(idempotency_key)
     return {
         "id": event_id_for_key(idempotency_key) if idempotency_key else new_event_id(),
-        "summary": summary(appointment),
-        "description": description(appointment),
+        "summary": summary(appointment, texts),
+        "description": description(appointment, texts),
         "start": google_time(appointment.start, tz),
         "end": google_time(appointment.end, tz),
         "transparency": "opaque",
@@ -256,15 +268,23 @@ def _ical_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def ical_text(appointment: Appointment, *, uid: str, idempotency_key: str, now: datetime) -> str:
-    """A VCALENDAR holding the booking as one VEVENT (times in UTC: no VTIMEZONE needed)."""
+def ical_text(
+    appointment: Appointment,
+    *,
+    uid: str,
+    idempotency_key: str,
+    now: datetime,
+    texts: CalendarTexts = ENGLISH,
+) -> str:
+    """A VCALENDAR holding the booking as one VEVENT (times in UTC: no VTIMEZONE needed; what
+    staff read besides the fields, in `texts`' language)."""
     props = [
         ("UID", uid),
         ("DTSTAMP", _ical_utc(now)),
         ("DTSTART", _ical_utc(appointment.start)),
         ("DTEND", _ical_utc(appointment.end)),
-        ("SUMMARY", _ical_escape(summary(appointment))),
-        ("DESCRIPTION", _ical_escape(description(appointment))),
+        ("SUMMARY", _ical_escape(summary(appointment, texts))),
+        ("DESCRIPTION", _ical_escape(description(appointment, texts))),
         ("TRANSP", "OPAQUE"),
     ]
     props += [(ICAL_PROPS[k], _ical_escape(v)) for k, v in booking_fields(appointment).items() if v]

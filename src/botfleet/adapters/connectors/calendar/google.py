@@ -55,6 +55,7 @@ from botfleet.adapters.connectors.calendar.google_errors import GONE, http_statu
 from botfleet.adapters.connectors.calendar.service import CalendarService
 from botfleet.adapters.connectors.calendar.shown_versions import ShownVersions
 from botfleet.adapters.connectors.calendar.store import CalendarNotFound, EventChanged, EventGone
+from botfleet.adapters.connectors.calendar.texts import calendar_texts
 from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
 from botfleet.domain.errors import ConnectorRejected
 from botfleet.ports.clock import Clock
@@ -74,6 +75,7 @@ class GoogleCalendarStore:
         self._service = service
         self._http = http
         self._tz = settings.tz
+        self._texts = calendar_texts(settings.language)  # of the events staff read
         # Whether the calendar has answered a request: until then an event request's 404 may
         # be the calendar's own (a wrong `calendar_id`) and is checked once.
         self._calendar_seen = False
@@ -246,7 +248,9 @@ class GoogleCalendarStore:
     async def create(self, appointment: Appointment, idempotency_key: str) -> Appointment:
         from googleapiclient.errors import HttpError
 
-        body = wire.google_body(appointment, self._tz, idempotency_key=idempotency_key)
+        body = wire.google_body(
+            appointment, self._tz, idempotency_key=idempotency_key, texts=self._texts
+        )
         request = self._service.events().insert(
             calendarId=self.settings.calendar_id, body=body, sendUpdates="none"
         )

@@ -1,7 +1,8 @@
 """What the calendar connector writes for a contact to read, in each language it knows.
 
 Day titles (`"Mon 10 Mar"`, `"Lun 10 mar"`, `"Mo., 10. März"`), the day part of appointment
-titles, and the `message` of its answers (refusals, "Booked: ..."). Ids, `reason`s and machine
+titles, and the `message` of its answers (refusals, "Booked: ..."); and, for staff, what a
+booking's event says of itself in their calendar app (`events.py`). Ids, `reason`s and machine
 fields (`date`, `time`, `slot`) are the same in every language.
 
 The languages are the platform's (`domain.built_in_texts`): en, es, pt, fr, de, it, ca.
@@ -74,6 +75,11 @@ class CalendarTexts:
     #: A cancel of an appointment the contact had already cancelled (a repeated turn whose
     #: first answer was lost): still a success, around the appointment's title.
     already_cancelled: str
+    #: For staff, in the calendar's events: the title of a booking with no service name or
+    #: key, before the contact's name ("Appointment · Ana"), and the line its description
+    #: starts with (the `[botfleet]` lines after it are the same in every language).
+    event_title: str
+    event_note: str
 
     def day_title(self, day: date) -> str:
         """``date(2025, 3, 10)`` -> ``"Mon 10 Mar"`` (in English)."""
@@ -101,6 +107,8 @@ ENGLISH = CalendarTexts(
     moved="Moved to: {title}.",
     cancelled="Cancelled: {title}.",
     already_cancelled="That appointment was already cancelled: {title}.",
+    event_title="Appointment",
+    event_note="Booked through the booking assistant.",
 )
 
 _SPANISH = CalendarTexts(
@@ -119,6 +127,8 @@ _SPANISH = CalendarTexts(
     moved="Nueva hora: {title}.",
     cancelled="Cancelada: {title}.",
     already_cancelled="Esa cita ya estaba cancelada: {title}.",
+    event_title="Cita",
+    event_note="Reservada a través del asistente de reservas.",
 )
 
 _PORTUGUESE = CalendarTexts(
@@ -138,6 +148,8 @@ _PORTUGUESE = CalendarTexts(
     moved="Novo horário: {title}.",
     cancelled="Cancelado: {title}.",
     already_cancelled="Essa marcação já estava cancelada: {title}.",
+    event_title="Marcação",
+    event_note="Marcado pelo assistente de marcações.",
 )
 
 _FRENCH = CalendarTexts(
@@ -171,6 +183,8 @@ _FRENCH = CalendarTexts(
     moved="Nouvel horaire\u00a0: {title}.",
     cancelled="Annulé\u00a0: {title}.",
     already_cancelled="Ce rendez-vous était déjà annulé\u00a0: {title}.",
+    event_title="Rendez-vous",
+    event_note="Réservé via l'assistant de réservation.",
 )
 
 _GERMAN = CalendarTexts(
@@ -203,6 +217,8 @@ _GERMAN = CalendarTexts(
     moved="Verschoben auf: {title}.",
     cancelled="Abgesagt: {title}.",
     already_cancelled="Dieser Termin war bereits abgesagt: {title}.",
+    event_title="Termin",
+    event_note="Über den Buchungsassistenten gebucht.",
 )
 
 _ITALIAN = CalendarTexts(
@@ -222,6 +238,8 @@ _ITALIAN = CalendarTexts(
     moved="Nuovo orario: {title}.",
     cancelled="Annullato: {title}.",
     already_cancelled="Questo appuntamento era già stato annullato: {title}.",
+    event_title="Appuntamento",
+    event_note="Prenotato tramite l'assistente di prenotazione.",
 )
 
 _CATALAN = CalendarTexts(
@@ -255,6 +273,8 @@ _CATALAN = CalendarTexts(
     moved="Nova hora: {title}.",
     cancelled="Cancel·lada: {title}.",
     already_cancelled="Aquesta cita ja estava cancel·lada: {title}.",
+    event_title="Cita",
+    event_note="Reservada a través de l'assistent de reserves.",
 )
 
 #: By language (ISO 639-1 code).
