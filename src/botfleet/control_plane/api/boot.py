@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from botfleet.control_plane.api.deps import BootTokenDep, ContainerDep, TenantIdPath
+from botfleet.control_plane.api.responses import INVALID_REQUEST
 from botfleet.control_plane.errors import AuthenticationFailed, ControlPlaneError
 from botfleet.control_plane.logs import get_logger
 from botfleet.control_plane.models import ErrorBody
@@ -33,6 +34,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         401: {"model": ErrorBody, "description": "missing or wrong boot token"},
         403: {"model": ErrorBody, "description": "the tenant is disabled"},
         409: {"model": ErrorBody, "description": "no flow published yet"},
+        **INVALID_REQUEST,
         503: {"model": ErrorBody, "description": "the database is unavailable"},
     },
 )

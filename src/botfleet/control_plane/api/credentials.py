@@ -8,7 +8,12 @@ from fastapi import APIRouter, Path, Request, Response, status
 
 from botfleet.control_plane.api.bodies import json_object_request_body, read_json_object
 from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
-from botfleet.control_plane.api.responses import AUTH_ERRORS
+from botfleet.control_plane.api.responses import (
+    AUTH_ERRORS,
+    BODY_TOO_LARGE,
+    UNSUPPORTED_MEDIA_TYPE,
+    RequestErrorBody,
+)
 from botfleet.control_plane.models import CredentialView, ErrorBody
 from botfleet.control_plane.services import credentials
 
@@ -28,12 +33,14 @@ ScopePath = Annotated[
 ]
 
 PUT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **BODY_TOO_LARGE,
+    **UNSUPPORTED_MEDIA_TYPE,
     409: {
         "model": ErrorBody,
         "description": "a connector:<name> scope whose connector the tenant does not bind",
     },
     422: {
-        "model": ErrorBody,
+        "model": RequestErrorBody,
         "description": "not a JSON object, a non-finite number, a name that is not a secret "
         "field of the scope's binding type (the answer lists the expected ones), a secret "
         "the binding type requires left out (the answer names it), a secret the data plane "

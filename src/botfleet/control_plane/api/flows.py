@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from botfleet.control_plane.api.responses import AUTH_ERRORS, FLOW_ERRORS, UPLOAD_PUBLISH_REFUSED
+from botfleet.control_plane.api.responses import (
+    AUTH_ERRORS,
+    FLOW_ERRORS,
+    FLOW_PUBLISH_REFUSED,
+    FLOW_ROLLBACK_REFUSED,
+    UPLOAD_PUBLISH_REFUSED,
+)
 from botfleet.control_plane.api.versioned_routes import UploadRoute, add_version_routes
 from botfleet.control_plane.models import (
     FlowVersionDetail,
@@ -57,4 +63,6 @@ add_version_routes(
     rollback_description=ROLLBACK,
     publish_description=PUBLISH,
     with_changes=FlowVersionView.with_changes,
+    publish_responses=FLOW_PUBLISH_REFUSED,
+    rollback_responses=FLOW_ROLLBACK_REFUSED,
 )

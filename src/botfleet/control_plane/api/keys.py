@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
-from botfleet.control_plane.api.responses import AUTH_ERRORS
+from botfleet.control_plane.api.responses import AUTH_ERRORS, BODY_TOO_LARGE
 from botfleet.control_plane.db.tables import utcnow
 from botfleet.control_plane.models import ApiKeyCreate, ApiKeyCreated, ApiKeyView, BootTokenIssued
 from botfleet.control_plane.services import identity
@@ -46,7 +46,7 @@ def _expiry(body: ApiKeyCreate, now: datetime, max_days: int | None) -> datetime
     return expiry
 
 
-@router.post("/api-keys", status_code=status.HTTP_201_CREATED)
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, responses=BODY_TOO_LARGE)
 async def create_api_key(
     tenant_id: TenantIdPath,
     body: ApiKeyCreate,

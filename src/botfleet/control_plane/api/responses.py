@@ -1,36 +1,134 @@
-"""OpenAPI descriptions of the error answers every authenticated route may give."""
+"""OpenAPI descriptions of the error answers the routes give, with the shapes they have.
+
+Every error is ``{"detail": ...}``; a 422 is either FastAPI's list naming each field or one text
+naming the place (a check of the control plane's own). The published schema says so, and
+`tests/integration/control_plane/test_cp_openapi_conformance.py` walks real answers through it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import BaseModel
 
 from botfleet.control_plane.models import ErrorBody, FlowErrorBody
 
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+Responses = dict[int | str, dict[str, Any]]
+
+
+class FieldProblem(BaseModel):
+    """One field FastAPI's validation refused (without ``input`` and ``ctx``: they repeat the
+    caller's values, which may be secrets)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class RequestErrorBody(BaseModel):
+    """A 422: a list naming each field, ``[{"loc": ["query", "limit"], "msg", "type"}]``, when
+    the request does not match the route's schema; one text naming the place (``cursor: ...``,
+    ``body.name: ...``, ``due_after: ...``) when a check of the control plane's own refuses it."""
+
+    detail: str | list[FieldProblem]
+
+
+INVALID_REQUEST: Responses = {
+    422: {
+        "model": RequestErrorBody,
+        "description": "the request is invalid: `detail` is FastAPI's list naming each field, "
+        "or one text naming the place and why",
+    },
+}
+
+AUTH_ERRORS: Responses = {
     401: {"model": ErrorBody, "description": "missing or wrong API key"},
     403: {
         "model": ErrorBody,
         "description": "the key may not do this (a disabled tenant's keys may only read)",
     },
     404: {"model": ErrorBody, "description": "no such resource (or another tenant's)"},
+    **INVALID_REQUEST,
     503: {"model": ErrorBody, "description": "the database is unavailable"},
 }
 
-FLOW_ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"model": FlowErrorBody, "description": "the flow is invalid; every issue has its line"},
+BODY_TOO_LARGE: Responses = {
+    413: {
+        "model": ErrorBody,
+        "description": "the body (or the document in it) is over the limit; the answer says both "
+        "sizes",
+    },
 }
 
-UPLOAD_PUBLISH_REFUSED: dict[int | str, dict[str, Any]] = {
+UNSUPPORTED_MEDIA_TYPE: Responses = {
+    415: {
+        "model": ErrorBody,
+        "description": "a content type the route does not take, or a charset other than UTF-8 "
+        "(the answer lists the types taken)",
+    },
+}
+
+FLOW_ERRORS: Responses = {
+    422: {
+        "model": FlowErrorBody | RequestErrorBody,
+        "description": "the flow is invalid: `errors` lists every issue with its line; or the "
+        "body could not be read as a flow (not UTF-8, not valid JSON): `detail` alone",
+    },
+}
+
+UPLOAD_PUBLISH_REFUSED: Responses = {
     409: {
         "model": ErrorBody,
         "description": "with `?publish=true`: the flow cannot be published; nothing was stored",
     },
 }
 
-STALE_CREDENTIALS: dict[int | str, dict[str, Any]] = {
+ROLLBACK_REFUSED: Responses = {
+    409: {
+        "model": ErrorBody,
+        "description": "nothing to roll back to (nothing published, or no version published "
+        "before the current one), or a target that is not before the published version "
+        "(publish it instead)",
+    },
+}
+
+FLOW_PUBLISH_REFUSED: Responses = {
+    409: {
+        "model": ErrorBody,
+        "description": "the flow calls connectors the tenant does not bind (the answer names "
+        "each place); bind them first (PATCH the tenant)",
+    },
+}
+
+FLOW_ROLLBACK_REFUSED: Responses = {
+    409: {
+        "model": ErrorBody,
+        "description": f"{ROLLBACK_REFUSED[409]['description']}; or the target calls connectors "
+        "the tenant does not bind",
+    },
+}
+
+STALE_CREDENTIALS: Responses = {
     409: {
         "model": ErrorBody,
         "description": "the new bindings do not fit the published flow, or the stored "
         "credentials of a scope they replace (the answer names the names)",
     },
 }
+
+
+def as_json(responses: Mapping[int | str, dict[str, Any]]) -> Responses:
+    """`responses` with each model's schema given as JSON content, for a route whose own answer
+    is not JSON: FastAPI lists a model's schema under the route's media type, so a diff's
+    errors were published as ``text/plain``. The models are referenced by name: other routes
+    put them in the schema's components."""
+    described: Responses = {}
+    for code, response in responses.items():
+        entry = {key: value for key, value in response.items() if key != "model"}
+        model = response.get("model")
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+            entry["content"] = {"application/json": {"schema": ref}}
+        described[code] = entry
+    return described

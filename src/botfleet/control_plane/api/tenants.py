@@ -9,15 +9,28 @@ from fastapi import APIRouter, Request, Response, status
 
 from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
 from botfleet.control_plane.api.paging import LINK_HEADER_DOC, CursorQuery, LimitQuery, link_next
-from botfleet.control_plane.api.responses import AUTH_ERRORS, STALE_CREDENTIALS
-from botfleet.control_plane.models import TenantCreate, TenantCreated, TenantUpdate, TenantView
+from botfleet.control_plane.api.responses import AUTH_ERRORS, BODY_TOO_LARGE, STALE_CREDENTIALS
+from botfleet.control_plane.models import (
+    ErrorBody,
+    TenantCreate,
+    TenantCreated,
+    TenantUpdate,
+    TenantView,
+)
 from botfleet.control_plane.pagination import DEFAULT_PAGE_SIZE
 from botfleet.control_plane.services import export, tenants
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"], responses=AUTH_ERRORS)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses={409: {"description": "exists"}})
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **BODY_TOO_LARGE,
+        409: {"model": ErrorBody, "description": "a tenant with this id exists"},
+    },
+)
 async def create_tenant(body: TenantCreate, principal: PrincipalDep, uow: UoWDep) -> TenantCreated:
     """Register a tenant (admin). The answer holds its boot token, shown this once."""
     async with uow:
@@ -48,7 +61,7 @@ async def get_tenant(tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWD
         return TenantView.model_validate(await tenants.get_tenant(uow, principal, tenant_id))
 
 
-@router.patch("/{tenant_id}", responses=STALE_CREDENTIALS)
+@router.patch("/{tenant_id}", responses={**BODY_TOO_LARGE, **STALE_CREDENTIALS})
 async def update_tenant(
     tenant_id: TenantIdPath,
     body: TenantUpdate,

@@ -26,6 +26,12 @@ from botfleet.control_plane.api.deps import (
     VersionPath,
 )
 from botfleet.control_plane.api.paging import LINK_HEADER_DOC, CursorQuery, LimitQuery, link_next
+from botfleet.control_plane.api.responses import (
+    BODY_TOO_LARGE,
+    ROLLBACK_REFUSED,
+    UNSUPPORTED_MEDIA_TYPE,
+    as_json,
+)
 from botfleet.control_plane.db.tables import VersionedDocument
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.models import RollbackRequest
@@ -100,6 +106,8 @@ def add_version_routes(
     rollback_description: str,
     publish_description: str,
     with_changes: Callable[[ViewT, Sequence[VersionChange]], ViewT] | None = None,
+    publish_responses: Mapping[int | str, dict[str, Any]] | None = None,
+    rollback_responses: Mapping[int | str, dict[str, Any]] = ROLLBACK_REFUSED,
 ) -> None:
     """Add the routes of `kind` to `router`, in an order where the fixed paths (``/diff``,
     ``/rollback``) come before ``/{version}``.
@@ -109,7 +117,8 @@ def add_version_routes(
     as FastAPI cleans an endpoint's docstring (it leaves a description given as is). `view`
     answers uploads, publishes and rollbacks, `detail` one version, `listing` (of `item`) a
     page of versions. `with_changes` lists in a `view` what a publish does to conversations
-    under way (for kinds whose `changes` says anything)."""
+    under way (for kinds whose `changes` says anything). `publish_responses` and
+    `rollback_responses` document the refusals of those routes beyond the usual ones."""
 
     def answer(row: DocT, published: int | None, changes: Sequence[VersionChange]) -> ViewT:
         done = view.of(row, published)
@@ -121,7 +130,12 @@ def add_version_routes(
         description=inspect.cleandoc(upload.description),
         status_code=status.HTTP_201_CREATED,
         response_model=view,
-        responses={**upload.responses, **unchanged_upload_response(view)},
+        responses={
+            **BODY_TOO_LARGE,
+            **UNSUPPORTED_MEDIA_TYPE,
+            **upload.responses,
+            **unchanged_upload_response(view),
+        },
         openapi_extra=document_request_body(upload.json_field, upload.text_types),
     )
     async def upload_version(
@@ -178,7 +192,14 @@ def add_version_routes(
                 next_cursor=page.next_cursor,
             )
 
-    @router.get("/diff", name=f"diff_{plural}", response_class=PlainTextResponse)
+    # The errors are JSON although the diff is text: without `as_json` the router's error
+    # answers were published under text/plain.
+    @router.get(
+        "/diff",
+        name=f"diff_{plural}",
+        response_class=PlainTextResponse,
+        responses=as_json(router.responses),
+    )
     async def diff_versions(
         tenant_id: TenantIdPath,
         principal: PrincipalDep,
@@ -198,6 +219,7 @@ def add_version_routes(
         name=f"rollback_{singular}",
         description=inspect.cleandoc(rollback_description),
         response_model=view,
+        responses={**BODY_TOO_LARGE, **rollback_responses},
     )
     async def rollback_version(
         tenant_id: TenantIdPath,
@@ -227,6 +249,7 @@ def add_version_routes(
         name=f"publish_{singular}",
         description=inspect.cleandoc(publish_description),
         response_model=view,
+        responses=dict(publish_responses or {}),
     )
     async def publish_version(
         tenant_id: TenantIdPath, version: VersionPath, principal: PrincipalDep, uow: UoWDep
