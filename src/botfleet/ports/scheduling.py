@@ -224,6 +224,18 @@ class MovesContactJobs(Protocol):
         ...
 
 
+@runtime_checkable
+class ForgetsErasedJobs(Protocol):
+    """Jobs kept in a file whose write-ahead log holds copies of deleted rows (SQLite's)."""
+
+    async def forget_erased(self) -> None:
+        """A contact's jobs were cancelled by an erasure (or ran before it): leave no copy of
+        their rows (contact id, task data) in the job file's log. Never raises for a file busy
+        elsewhere (a backup reading it): the log is then left as it is, logged, and goes when
+        the file is closed."""
+        ...
+
+
 class SchedulerService(TaskScheduler, Protocol):
     """The whole scheduler as the composition root drives it: lifecycle and standing rules."""
 

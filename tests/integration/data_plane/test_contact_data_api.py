@@ -94,6 +94,7 @@ async def test_erasure_removes_the_contact_and_only_the_contact(chat: ChatClient
     response = await chat.http.delete("/contacts/ana", headers=AUTH)
 
     assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
     assert response.json() == {
         "contact_id": "ana",
         "contact_hash": hash_contact("test", "ana"),  # as the data plane's log lines say

@@ -300,6 +300,29 @@ class APSchedulerTaskScheduler:
             partial(store.move_contact, old_contact_id, new_contact_id), "move a contact's jobs"
         )
 
+    async def forget_erased(self) -> None:
+        """`ForgetsErasedJobs.forget_erased`, on the event loop: the job file is small (a few
+        hundred KB for thousands of reminders) and erasures are rare, so the two fsyncs of the
+        checkpoint cost less than handing the connection to a thread."""
+        self._running()
+        store = self._store
+        assert store is not None
+        deadline = monotonic() + self.lock_wait_s
+        pause = _FIRST_PAUSE_S
+        while True:
+            try:
+                if await self._unlocked(store.cut_log, "cut the job file's log back"):
+                    return
+            except (StoreUnavailable, sqlite3.Error) as exc:
+                cause = exc.cause if isinstance(exc, StoreUnavailable) else None
+                log.warning("job_log_not_cut", tenant=self.tenant_id, error=cause or str(exc))
+                return
+            if monotonic() >= deadline:
+                log.warning("job_log_not_cut", tenant=self.tenant_id, error="busy")
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE_S)
+
     async def jobs(
         self,
         *,

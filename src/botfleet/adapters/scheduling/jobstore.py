@@ -435,6 +435,16 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
         self._flush()
         return int(self._read(f"SELECT count(*) FROM {TABLE}")[0][0])
 
+    def cut_log(self) -> bool:
+        """Copy the write-ahead log into the file and cut it to nothing; False when another
+        connection (a backup's read) kept it from finishing. `secure_delete` zeroes a deleted
+        job's row in the file, but the log keeps the pages as they were before, job data and
+        contact id included, until SQLite happens to write over them."""
+        self._flush()
+        with self._lock:
+            busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        return not busy
+
     def move_contact(self, old_contact_id: str, new_contact_id: str) -> int:
         """`MovesContactJobs.move_jobs` in one transaction: each one-off job of the old contact
         rewritten (contact, key and id) with its due time and pickle otherwise unchanged."""

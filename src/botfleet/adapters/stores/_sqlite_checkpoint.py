@@ -101,9 +101,10 @@ class WalCheckpointer:
         self._trim_wanted = False
 
     def erased(self) -> None:
-        """Rows holding a person's data were deleted (an erasure, forgotten conversations): the
-        log still holds the pages they were on, so it is cut back (a TRUNCATE checkpoint) once
-        the tenant has written nothing for `TRIM_WHEN_IDLE_S`, however short it is."""
+        """Rows holding a person's data were deleted (an erasure, forgotten conversations, rows
+        aged out of the journal, outbox or task runs): the log still holds the pages they were
+        on, so it is cut back (a TRUNCATE checkpoint) once the tenant has written nothing for
+        `TRIM_WHEN_IDLE_S`, however short it is."""
         self._trim_wanted = True
         if self._idle_check is None and self._running is None and not self._closed:
             self._idle_check_later()

@@ -139,7 +139,7 @@ class SqliteTenantStore:
         Pending entries are always kept. Returns how many entries were deleted. Entries
         pruned no longer count as duplicates, so keep more than the channels' retry window.
         """
-        return await self.journal.prune(older_than)
+        return self._pruned(await self.journal.prune(older_than))
 
     async def prune_outbox(self, older_than: datetime) -> int:
         """Delete delivered outbox rows written before `older_than`; returns how many.
@@ -148,13 +148,13 @@ class SqliteTenantStore:
         always kept, as are rows set aside as unreadable. The web chat reads the outbox: keep
         more than its clients need to catch up (the journal's retention is used).
         """
-        return await self.outbox.prune(older_than)
+        return self._pruned(await self.outbox.prune(older_than))
 
     async def prune_unreadable_states(self, older_than: datetime) -> int:
         """Delete the conversation states set aside as unreadable (`conversation_unreadable`)
         before `older_than`; returns how many. They hold a contact's content as the state did,
         so they are kept as long as the journal keeps message ids, not for good."""
-        return await self.states.prune_set_aside(older_than)
+        return self._pruned(await self.states.prune_set_aside(older_than))
 
     async def forget_inactive(self, older_than: datetime) -> list[str]:
         """Delete the conversation states last updated before `older_than` (the flow's
@@ -166,7 +166,17 @@ class SqliteTenantStore:
         many. A run must be remembered as long as its job could be stored again, by a turn
         replayed after a crash within the scheduler's grace window: the journal's retention is
         far longer."""
-        return await self.turns.prune_task_runs(older_than)
+        return self._pruned(await self.turns.prune_task_runs(older_than))
+
+    def _pruned(self, removed: int) -> int:
+        """`removed` rows aged out: a contact's words (messages, replies, states set aside;
+        a run id may hold a contact id) stay in the write-ahead log's pages, and in the file's
+        until a checkpoint copies the zeroed pages over them, so the log is cut back at the
+        next idle moment, as after an erasure. Without it a quiet tenant kept pruned messages
+        readable for as long as its log took to reach a checkpoint (days at a clinic's pace)."""
+        if removed:
+            self._database.checkpointer.erased()
+        return removed
 
     async def close(self) -> None:
         """Close the connection; idempotent. Later calls raise `StoreError`."""

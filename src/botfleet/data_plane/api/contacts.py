@@ -210,7 +210,8 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
             messages_sent=erased.records.messages_sent,
             scheduled_tasks=erased.tasks_cancelled,
         )
-        return JSONResponse(view.model_dump(mode="json"))
+        # It names the contact: no cache on the way keeps it (as the control plane's relay).
+        return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
     tags = ("internal",)
     contact = (

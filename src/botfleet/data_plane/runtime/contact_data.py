@@ -20,7 +20,7 @@ from botfleet.contact_hash import hash_contact
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.flows.state import ConversationState
 from botfleet.ports.contact_records import ContactRecords, ErasedRecords
-from botfleet.ports.scheduling import ScheduledJob
+from botfleet.ports.scheduling import ForgetsErasedJobs, ScheduledJob
 from botfleet.ports.stores import JournalEntry
 
 log = structlog.get_logger("botfleet.data_plane.contacts")
@@ -90,6 +90,10 @@ class ContactData:
 
         async def erase() -> ContactErasure:
             cancelled = await self._cancel_tasks(contact_id)
+            scheduler = self.runtime.scheduler
+            if isinstance(scheduler, ForgetsErasedJobs):
+                # Even with nothing cancelled: a reminder sent earlier left its row's pages.
+                await scheduler.forget_erased()
             records = await self.records.erase(contact_id)
             self.runtime.contact_erased(contact_id)
             return ContactErasure(records, cancelled)

@@ -84,3 +84,55 @@ async def test_after_an_erasure_the_log_is_cut_back_once_idle(
         # Writing goes on as before.
         await store.states.save(sample_state("bob"), expected_version=0)
     assert SECRET.encode() not in path.read_bytes()
+
+
+async def test_after_messages_age_out_the_log_and_the_file_lose_them_once_idle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal's and the outbox's 8 days: pruned rows were zeroed in pages the log held,
+    while the file and the log's older frames kept the words until some later checkpoint
+    (days at a quiet tenant's pace). Pruning asks for the cut-back an erasure asks for."""
+    import asyncio
+
+    from botfleet.adapters.stores import _sqlite_checkpoint
+
+    monkeypatch.setattr(_sqlite_checkpoint, "TRIM_WHEN_IDLE_S", 0.05)
+    path = tmp_path / "state.db"
+    wal = tmp_path / "state.db-wal"
+    async with SqliteTenantStore.open(path) as store:
+        message = sample_message("m1", "ana", text=SECRET)
+        await store.journal.record(message, SAMPLE_TIME)
+        await store.commit_turn(
+            sample_state("ana"),
+            expected_version=0,
+            message_id="m1",
+            outputs=[{"type": "text", "text": SECRET}],
+            at=SAMPLE_TIME,
+        )
+        assert SECRET.encode() in wal.read_bytes()
+        later = SAMPLE_TIME + timedelta(days=9)
+        assert await store.prune_journal(later) == 1
+        assert await store.prune_outbox(later) == 1
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if wal.stat().st_size == 0:
+                break
+        assert wal.stat().st_size == 0
+        assert SECRET.encode() not in path.read_bytes()
+
+
+async def test_a_prune_that_removes_nothing_leaves_the_log_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from botfleet.adapters.stores import _sqlite_checkpoint
+
+    monkeypatch.setattr(_sqlite_checkpoint, "TRIM_WHEN_IDLE_S", 0.05)
+    async with SqliteTenantStore.open(tmp_path / "state.db") as store:
+        await store.journal.record(sample_message("m1", "ana"), SAMPLE_TIME)
+        assert await store.prune_journal(SAMPLE_TIME - timedelta(days=1)) == 0
+        assert await store.prune_outbox(SAMPLE_TIME - timedelta(days=1)) == 0
+        await asyncio.sleep(0.2)
+        assert store.database.checkpointer.trims == 0
+        assert (tmp_path / "state.db-wal").stat().st_size > 0
