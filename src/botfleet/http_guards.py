@@ -6,10 +6,14 @@ gigabytes; a body whose brackets nest deeper than the limit is refused with 422 
 or YAML parser recurses into it (Python's parsers raise `RecursionError` on a few thousand
 levels, which would otherwise surface as a 500). The body is read once and replayed to the app
 unchanged, so webhook signatures over the raw bytes still verify.
+
+`asks_for_this_machine` tells, for what the data plane grants a loopback client without a token,
+a request naming the server by address from one a DNS-rebinding web page sends.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -199,3 +203,33 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
         return await receive()  # later: wait for the disconnect, as the server would report it
 
     return replayed
+
+
+def asks_for_this_machine(host_header: str | None) -> bool:
+    """Whether a request's `Host` names the server by an IP address or as `localhost` (or a
+    name under `.localhost`, which browsers resolve to loopback themselves), not by a DNS name.
+
+    A browser on this machine sends a loopback request for any page: after DNS rebinding (a
+    site's name answered with 127.0.0.1 once its page has loaded) the page's own origin is the
+    data plane, and it reads the answers. Such a request carries the site's name in `Host`,
+    which the page cannot change; an IP address or localhost there cannot be a rebound name.
+    No `Host` at all (HTTP/1.0) is no browser's."""
+    if host_header is None:
+        return True
+    host = host_header.strip().lower()
+    if host.startswith("["):  # an IPv6 address, with or without a port
+        end = host.find("]")
+        return end > 0 and _is_ip_address(host[1:end])
+    name, colon, port = host.rpartition(":")
+    if not colon or not port.isdigit():
+        name = host
+    name = name.removesuffix(".")
+    return name == "localhost" or name.endswith(".localhost") or _is_ip_address(name)
+
+
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

@@ -11,10 +11,10 @@ request forgery), from inside the network.
 With the policy ``public`` (the default) a change made with a tenant key is refused (422
 naming the field) when one of its URLs has a host that is:
 
-- an IP address that is not a public unicast one (loopback, private, link-local, unspecified,
-  shared/CGNAT, multicast, reserved; IPv4-mapped and 6to4/NAT64 IPv6 forms by the IPv4 address
-  they carry), or an IPv4 address written in another form than ``a.b.c.d`` (``2130706433``,
-  ``0x7f.1``, ``0177.0.0.1``: HTTP clients read those differently);
+- an IP address that is not a public unicast one (loopback, private, link-local, site-local,
+  unspecified, shared/CGNAT, multicast, reserved; IPv4-mapped and 6to4/NAT64 IPv6 forms by the
+  IPv4 address they carry), or an IPv4 address written in another form than ``a.b.c.d``
+  (``2130706433``, ``0x7f.1``, ``0177.0.0.1``: HTTP clients read those differently);
 - a name that is internal by its form: ``localhost`` and ``*.localhost``, a single label
   (completed by the data plane's search domains: a cluster service), or one of the private
   zones in `INTERNAL_SUFFIXES` (``.local``, ``.internal``, ``.svc``, ``.cluster.local``...);
@@ -171,6 +171,10 @@ def address_problem(address: IPAddress) -> str | None:
         return "a loopback address"
     if address.is_link_local:
         return "a link-local address (where cloud metadata services answer)"
+    # fec0::/10: deprecated, yet still routed inside some networks, and neither private nor
+    # reserved to `ipaddress` (so `is_global` holds)
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+        return "a site-local IPv6 address (fec0::/10), private to a network"
     if address.is_multicast:
         return "a multicast address"
     if isinstance(address, ipaddress.IPv4Address) and address in _SHARED:

@@ -186,6 +186,7 @@ def create_app(
             language=tenant_config.language,
             # The seed's dev channel lists every contact's messages; the web chat does not.
             list_all_contacts=tenant_config.channel.type == "http_dev",
+            allowed_origins=allowed_origins,
         )
     operations += health_operations()
     operations += tasks_operations(settings)

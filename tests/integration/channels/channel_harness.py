@@ -226,7 +226,7 @@ async def channel_app(
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://dp.test"
+                transport=httpx.ASGITransport(app=app), base_url="http://localhost"
             ) as client,
         ):
             yield DataPlane(app, client, provider)

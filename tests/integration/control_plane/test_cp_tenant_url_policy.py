@@ -56,6 +56,8 @@ REFUSED_HOSTS = [
     ("http://172.16.3.4/", "private-network address"),
     ("http://192.168.1.10/", "private-network address"),
     ("http://[fc00::1]/", "private-network address"),
+    ("http://[fec0::1]/", "site-local IPv6 address"),
+    ("http://[::ffff:0a00:0005]/", "private-network address, carried in an IPv6 address"),
     ("http://100.100.100.200/", "shared (carrier-grade NAT) address"),
     ("http://0.0.0.0:8000/", "unspecified address"),
     ("http://[::]/", "unspecified address"),
@@ -149,6 +151,7 @@ async def test_public_hosts_pass_after_a_lookup(cp: ControlPlane) -> None:
         (["10.1.2.3"], "resolves to a private-network address"),
         (["93.184.215.14", "127.0.0.1"], "resolves to a loopback address"),
         (["::ffff:169.254.169.254"], "resolves to a link-local address"),
+        (["2606:4700::1", "fec0::5"], "resolves to a site-local IPv6 address"),
         (None, "does not resolve from the control plane"),
     ],
 )

@@ -1,6 +1,7 @@
 """Without `DP_INTERNAL_TOKEN`, a request a reverse proxy on the same host forwarded reaches
 the data plane from loopback but is not local: `/tasks` (contacts' phone numbers) and `/usage`
-refuse it."""
+refuse it. Nor is a request that names the data plane by a DNS name: a web page on this machine
+whose site's name was rebound to 127.0.0.1 sends it from loopback, with that name in `Host`."""
 
 from __future__ import annotations
 
@@ -67,4 +68,26 @@ async def test_with_a_token_a_forwarded_request_needs_only_the_token(
     with_token: ChatClient,
 ) -> None:
     headers = {"X-Forwarded-For": "198.51.100.9", "Authorization": f"Bearer {TOKEN}"}
+    assert (await with_token.http.get("/tasks", headers=headers)).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/tasks", "/usage"])
+async def test_a_page_rebound_to_loopback_is_refused_without_a_token(
+    local_dev: ChatClient, path: str
+) -> None:
+    response = await local_dev.http.get(path, headers={"Host": "attacker.example:8002"})
+    assert response.status_code == 403
+    assert "localhost or by IP address" in response.text
+    assert "DP_INTERNAL_TOKEN" in response.text
+
+
+@pytest.mark.parametrize("host", ["localhost:8002", "127.0.0.1:8002", "[::1]:8002"])
+async def test_a_local_request_naming_this_machine_answers(
+    local_dev: ChatClient, host: str
+) -> None:
+    assert (await local_dev.http.get("/usage", headers={"Host": host})).status_code == 200
+
+
+async def test_with_a_token_any_host_name_is_answered(with_token: ChatClient) -> None:
+    headers = {"Host": "dp.salon.example", "Authorization": f"Bearer {TOKEN}"}
     assert (await with_token.http.get("/tasks", headers=headers)).status_code == 200

@@ -6,11 +6,13 @@ messages the bot sends on its own (reminders) are read from the outbox with `GET
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
@@ -23,6 +25,7 @@ from botfleet.adapters.channels.webchat.assets import (
     load_assets,
 )
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
+from botfleet.adapters.channels.webchat.cross_site import REFUSED, unasked_page_post
 from botfleet.adapters.channels.webchat.loopback import from_this_machine
 from botfleet.adapters.channels.webchat.replies import encode_reply, sendable_output
 from botfleet.adapters.channels.webchat.schemas import (
@@ -83,7 +86,9 @@ _CONTACT_REQUIRED = {
 }
 _CONTACT_REQUIRED_REMOTELY = {
     **_CONTACT_REQUIRED,
-    "msg": "Field required: every contact's messages are listed to this machine (loopback) only",
+    "msg": "Field required: every contact's messages are listed to this machine (loopback) "
+    "only, asked as localhost or by IP address (a DNS name may be a page's, rebound to "
+    "127.0.0.1)",
 }
 
 
@@ -96,6 +101,7 @@ def build_routes(
     language: str = "en",
     capabilities: Capabilities | None = None,
     list_all_contacts: bool = False,
+    allowed_origins: Sequence[str] = (),
 ) -> list[Operation]:
     """The web chat routes, to mount at the data plane's root or under a prefix.
 
@@ -109,15 +115,24 @@ def build_routes(
         capabilities: What replies are fitted to; the runtime's sender should use the same
             (default `WEBCHAT_CAPABILITIES`).
         list_all_contacts: Allow `GET /messages` without `contact_id` (the seed's dev
-            `curl /messages`), to clients on this machine only. Off by default. Answered to
+            `curl /messages`), to clients on this machine only (`from_this_machine`: not
+            forwarded by a proxy, and asking for localhost or an IP address, which a page of
+            another site rebound to 127.0.0.1 by its DNS cannot). Off by default. Answered to
             anyone, it showed every contact's messages, and with them the contact ids, which
             are all it takes to read a conversation and write in it as that contact: a
             tenant left on `http_dev` (the control plane's default channel) published them.
+        allowed_origins: The channel's `allowed_origins`: pages of these sites may also post
+            without a JSON content type (CORS asks the browser nothing then); pages of any
+            other site are refused (`cross_site.py`).
     """
     caps = capabilities or WEBCHAT_CAPABILITIES
     assets = load_assets(title, language)
+    listed = frozenset(allowed_origins)
 
     async def inbound(request: Request) -> Response:
+        origin = unasked_page_post(request.scope["headers"])
+        if origin is not None and origin not in listed:
+            raise HTTPException(415, detail=REFUSED)
         wait = _wait_flag(request.query_params.get("wait"))
         raw = await read_body(request, MAX_BODY_BYTES)
         try:
@@ -169,6 +184,8 @@ def build_routes(
             responses={
                 202: "Stored, processed in the background (`wait=false`)",
                 413: f"Body over {MAX_BODY_BYTES // 1024} KB",
+                415: "Sent by a web page of a site not in `allowed_origins` without "
+                "`Content-Type: application/json`",
             },
             max_body_bytes=MAX_BODY_BYTES,
         ),

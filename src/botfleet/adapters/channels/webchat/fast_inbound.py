@@ -7,10 +7,12 @@ docs/benchmarks.md). This middleware
 serves the common case itself: a POST to the route's path with no query string, a body within
 the limit that parses as an `InboundBody`. It runs the same code as the route (`to_message`,
 `encode_reply`), so the answer is the same bytes. Anything else (a query string such as
-`?wait=false`, a bad or oversized body, a client that went away) goes to the app unchanged, the
-body replayed, so the route answers it with its own errors; Starlette has no public hook for
-this. Exceptions of the turn get the app's registered exception handlers (a busy store is still
-a 503 with `Retry-After`); others propagate to the server-error middleware, as from the route.
+`?wait=false`, a bad or oversized body, a client that went away, a web page's POST not typed
+as JSON, which the route refuses unless its site is listed: `cross_site.py`) goes to the app
+unchanged, the body replayed, so the route answers it with its own errors; Starlette has no
+public hook for this. Exceptions of the turn get the app's registered exception handlers (a
+busy store is still a 503 with `Retry-After`); others propagate to the server-error middleware,
+as from the route.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import ValidationError
 from botfleet.adapters.channels.asgi_fast_path import AfterResponse, ExceptionHandler, PostFastPath
 from botfleet.adapters.channels.webchat.api import MAX_BODY_BYTES, to_message
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
+from botfleet.adapters.channels.webchat.cross_site import unasked_page_post
 from botfleet.adapters.channels.webchat.replies import encode_reply
 from botfleet.adapters.channels.webchat.schemas import InboundBody
 from botfleet.http_guards import ASGIApp, Scope
@@ -61,6 +64,8 @@ class InboundFastPath(PostFastPath):
         self.capabilities = capabilities or WEBCHAT_CAPABILITIES
 
     async def answer(self, scope: Scope, body: bytes, after: AfterResponse) -> bytes | None:
+        if unasked_page_post(scope["headers"]) is not None:  # the route judges its origin
+            return None
         try:
             parsed = InboundBody.model_validate_json(body)
         except ValidationError:  # the route words the 422
