@@ -43,6 +43,8 @@ def test_an_unavailable_store_without_a_sqlite_cause_gets_the_general_advice() -
 def test_a_message_that_says_what_to_do_is_left_alone() -> None:
     message = (
         "/srv/acme/state.db: schema version 9 is newer than this botfleet supports (5); the "
-        "file was written by a newer release: upgrade botfleet instead of downgrading the file"
+        "file was written by a newer release: run that release (or a newer one), or restore "
+        "state.db and state.jobs.db together from the backup taken before the upgrade "
+        '(docs/operations.md, "Upgrading")'
     )
     assert store_problem(StoreError(message)) == message

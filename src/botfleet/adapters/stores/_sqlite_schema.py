@@ -10,8 +10,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import structlog
+
 from botfleet.adapters.stores._sqlite_database import is_transient
 from botfleet.domain.errors import StoreError, StoreUnavailable
+
+log = structlog.get_logger("botfleet.store")
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: conversation state, inbound journal, outbox.
@@ -150,13 +154,23 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    if current:
+        # The point of no return of an upgrade: releases older than this one now refuse the
+        # file, so the operator must be able to tell when (and from what) it happened.
+        log.info(
+            "state_schema_upgraded",
+            path=str(path),
+            from_version=current,
+            to_version=SCHEMA_VERSION,
+        )
 
 
 def _check_version(version: int, path: Path) -> int:
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: schema version {version} is newer than this botfleet supports "
-            f"({SCHEMA_VERSION}); the file was written by a newer release: upgrade botfleet "
-            "instead of downgrading the file"
+            f"({SCHEMA_VERSION}); the file was written by a newer release: run that release "
+            "(or a newer one), or restore state.db and state.jobs.db together from the backup "
+            'taken before the upgrade (docs/operations.md, "Upgrading")'
         )
     return version

@@ -7,6 +7,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+import structlog
 
 from botfleet.adapters.stores import SqliteTenantStore, _sqlite_schema
 from botfleet.adapters.stores._sqlite_schema import MIGRATIONS, SCHEMA_VERSION
@@ -50,6 +51,29 @@ async def test_an_older_file_is_upgraded_on_open(tmp_path: Path, version: int) -
         assert await store.journal.record(sample_message(), sample_state().created_at)
         assert await store.outbox.append("contact-1", {"type": "text"}, sample_state().created_at)
     assert user_version(path) == SCHEMA_VERSION
+
+
+async def test_an_upgrade_in_place_is_logged_with_both_versions(tmp_path: Path) -> None:
+    """Older releases refuse the file from then on: the operator must see when that happened."""
+    path = tmp_path / "tenant.db"
+    write_old_file(path, 3)
+    with structlog.testing.capture_logs() as logs:
+        async with SqliteTenantStore.open(path):
+            pass
+        async with SqliteTenantStore.open(path):  # already current: nothing more to say
+            pass
+        async with SqliteTenantStore.open(tmp_path / "new.db"):  # a new file is no upgrade
+            pass
+    upgraded = [line for line in logs if line["event"] == "state_schema_upgraded"]
+    assert upgraded == [
+        {
+            "event": "state_schema_upgraded",
+            "log_level": "info",
+            "path": str(path),
+            "from_version": 3,
+            "to_version": SCHEMA_VERSION,
+        }
+    ]
 
 
 async def test_a_state_stored_by_schema_3_loads_with_defaults(tmp_path: Path) -> None:
@@ -170,7 +194,10 @@ async def test_a_file_from_a_newer_release_is_refused_and_left_alone(tmp_path: P
     message = str(caught.value)
     assert str(path) in message
     assert f"schema version {SCHEMA_VERSION + 1} is newer than this botfleet supports" in message
-    assert "upgrade botfleet" in message
+    # Going back to an older release is the usual way to meet this: say both ways out, and that
+    # the job file goes back with it (a reminder sent since would otherwise be lost or resent).
+    assert "run that release" in message
+    assert "restore state.db and state.jobs.db together from the backup" in message
     assert user_version(path) == SCHEMA_VERSION + 1
 
 
