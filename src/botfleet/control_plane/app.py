@@ -10,6 +10,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 
 from botfleet import __version__
 from botfleet.control_plane.api import (
@@ -38,6 +40,8 @@ from botfleet.control_plane.settings import ControlPlaneSettings
 from botfleet.control_plane.url_policy import Resolver
 from botfleet.http_guards import BodyGuard
 from botfleet.startup_problems import explain_startup_problems, invalid_settings
+from botfleet.web.app import DOCS_URL, OPENAPI_URL
+from botfleet.web.openapi import swagger_page
 
 _log = get_logger("app")
 
@@ -99,7 +103,16 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI and ReDoc from a CDN at a floating major version
+        # with no integrity check, on the origin where the admin key is typed. Our /docs pins
+        # the version and has the browser check each file (docs/decisions.md); ReDoc and the
+        # OAuth2 redirect page (no OAuth2 here) are not served.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
+    if settings.api_docs:
+        _serve_docs(app)
     install_error_handlers(app, metrics)
     routers = (
         tenants, keys, flows, knowledge, credentials, contacts, tasks, boot, audit, fleet, admin,
@@ -116,6 +129,16 @@ def create_app(
     app.add_middleware(ContainUnhandledErrors)  # outermost: it sees what the others raise
     explain_startup_problems(app, startup_problems)  # outermost
     return app
+
+
+def _serve_docs(app: FastAPI) -> None:
+    page = swagger_page(app.title, OPENAPI_URL)
+
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(page)
+
+    # A plain route, as FastAPI adds its own: outside the schema, `<unmatched>` in the metrics.
+    app.add_route(DOCS_URL, docs, include_in_schema=False)
 
 
 def settings_from_env() -> ControlPlaneSettings:

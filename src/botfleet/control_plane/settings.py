@@ -168,6 +168,9 @@ class ControlPlaneSettings(BaseSettings):
     #: The longest a new tenant API key may live, in days (None: no limit). A key asked for
     #: without an expiry gets one this far away; one asked to live longer is refused (422).
     api_key_max_days: int | None = Field(default=None, ge=1, le=MAX_API_KEY_LIFETIME_DAYS)
+    #: Serve Swagger UI at /docs. Its script comes from a CDN (pinned and integrity-checked);
+    #: false where the admin key must never be typed into a page with a third party's script.
+    api_docs: bool = True
 
     _generated: list[str] = PrivateAttr(default_factory=list)
 

@@ -196,6 +196,7 @@ def create_app(
         operations,
         title=f"botfleet data plane: {tenant_config.display_name()}",
         lifespan=lifespan,
+        docs=settings.api_docs,
     )
     proxy.app = app
     app.state.tenant_id = tenant_config.tenant_id

@@ -120,6 +120,9 @@ class DataPlaneSettings(BaseModel):
     scheduler_grace_s: int = Field(default=300, ge=1, validation_alias=_env("SCHEDULER_GRACE_S"))
     #: Webhook deliveries get 503 (providers retry) while this many messages wait for turns.
     max_backlog: int = Field(default=50_000, ge=1, validation_alias=_env("MAX_BACKLOG"))
+    #: Serve Swagger UI at /docs (development): off by default, since its page would run a
+    #: CDN's script on the web chat's origin (docs/decisions.md). /openapi.json is served anyway.
+    api_docs: bool = Field(default=False, validation_alias=_env("API_DOCS"))
 
     def __init__(self, **values: Any) -> None:
         """Keyword arguments (by field name or variable name) over the environment."""

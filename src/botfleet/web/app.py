@@ -1,4 +1,5 @@
-"""`JsonApi`: a Starlette app serving `Operation`s, their OpenAPI document and Swagger UI."""
+"""`JsonApi`: a Starlette app serving `Operation`s, their OpenAPI document and, when asked,
+Swagger UI."""
 
 from __future__ import annotations
 
@@ -21,7 +22,12 @@ DOCS_URL = "/docs"
 
 class JsonApi(Starlette):
     """The app of `operations` (tried in their order), errors as JSON in FastAPI's shapes,
-    `GET /openapi.json` and `GET /docs`."""
+    `GET /openapi.json`, and `GET /docs` only with `docs=True`.
+
+    Swagger UI is off unless asked for: its page runs a third party's script on the app's
+    origin, which on a data plane is the web chat's, whose storage holds each visitor's
+    contact id (docs/decisions.md). The OpenAPI document is data and stays.
+    """
 
     def __init__(
         self,
@@ -30,16 +36,16 @@ class JsonApi(Starlette):
         title: str,
         version: str = "0.1.0",
         lifespan: Lifespan[Any] | None = None,
+        docs: bool = False,
     ) -> None:
         self.title = title
         self.version = version
         self.operations = list(operations)
         self._openapi: dict[str, Any] | None = None
         routes = [op.route() for op in self.operations]
-        routes += [
-            Route(OPENAPI_URL, self._openapi_json, include_in_schema=False),
-            Route(DOCS_URL, self._docs, include_in_schema=False),
-        ]
+        routes.append(Route(OPENAPI_URL, self._openapi_json, include_in_schema=False))
+        if docs:
+            routes.append(Route(DOCS_URL, self._docs, include_in_schema=False))
         super().__init__(routes=routes, lifespan=lifespan, exception_handlers=JSON_ERROR_HANDLERS)
 
     def openapi(self) -> dict[str, Any]:

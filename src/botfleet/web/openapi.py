@@ -108,13 +108,28 @@ def _ref(model: type[BaseModel], schemas: dict[str, Any], mode: str) -> dict[str
     return {"$ref": REF.format(model=model.__name__)}
 
 
+#: Swagger UI's files come from the CDN at this exact version, each checked by the browser
+#: against its hash (Subresource Integrity): a changed file is refused, never run on the page
+#: (where the control plane's admin key is typed). The hashes are of the files in the npm
+#: package (whose registry checksum was verified); docs/decisions.md says how to move on.
+SWAGGER_UI_VERSION = "5.36.0"
+SWAGGER_UI_CDN = f"https://cdn.jsdelivr.net/npm/swagger-ui-dist@{SWAGGER_UI_VERSION}"
+SWAGGER_UI_JS_INTEGRITY = "sha384-fUpRgC19yPykTqzdrUbdAg8NTiu16NEKf9U12J+IJWCg8/1mEI8f2+PEIz60Wyd+"
+SWAGGER_UI_CSS_INTEGRITY = "sha384-z/AtSaOHGn5MJ5auAHXUypohywlIWLBZo1jeGmhdpVIbCnFhxAH92cwdV41oyINc"
+
+
 def swagger_page(title: str, openapi_url: str) -> str:
-    """Swagger UI for the document at `openapi_url` (its script and styles from a CDN)."""
-    cdn = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
+    """Swagger UI for the document at `openapi_url` (its script and styles from a CDN, pinned
+    and integrity-checked)."""
+    cdn = SWAGGER_UI_CDN
+    # crossorigin: a browser checks the integrity of a cross-origin file only when it is
+    # fetched with CORS (jsDelivr allows it); without it the file would be refused outright.
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)} - API</title>
-<link rel="stylesheet" href="{cdn}/swagger-ui.css"></head>
+<link rel="stylesheet" href="{cdn}/swagger-ui.css"
+ integrity="{SWAGGER_UI_CSS_INTEGRITY}" crossorigin="anonymous"></head>
 <body><div id="swagger-ui"></div>
-<script src="{cdn}/swagger-ui-bundle.js"></script>
+<script src="{cdn}/swagger-ui-bundle.js"
+ integrity="{SWAGGER_UI_JS_INTEGRITY}" crossorigin="anonymous"></script>
 <script>SwaggerUIBundle({{url: {json.dumps(openapi_url)}, dom_id: "#swagger-ui"}});</script>
 </body></html>"""

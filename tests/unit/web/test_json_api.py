@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from botfleet.web import JsonApi, Operation, json_body, query_of, read_body, under
+from botfleet.web.openapi import SWAGGER_UI_VERSION
 
 LIMIT = 64
 
@@ -165,13 +166,20 @@ async def test_openapi_document_describes_the_operations(client: httpx.AsyncClie
     assert len(ids) == len(set(ids))
 
 
-async def test_docs_page_shows_the_document_with_the_title_escaped(
-    client: httpx.AsyncClient,
-) -> None:
-    docs = await client.get("/docs")
+async def test_no_docs_page_unless_asked_for(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/docs")).status_code == 404
+    assert (await client.get("/openapi.json")).status_code == 200
+
+
+async def test_docs_page_shows_the_document_with_the_title_escaped() -> None:
+    app = JsonApi(OPERATIONS, title="Shop <&>", docs=True)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        docs = await c.get("/docs")
     assert docs.status_code == 200
     assert "<title>Shop &lt;&amp;&gt; - API</title>" in docs.text
     assert '"/openapi.json"' in docs.text
+    assert f"swagger-ui-dist@{SWAGGER_UI_VERSION}/swagger-ui-bundle.js" in docs.text
 
 
 async def test_operations_can_be_served_under_a_prefix() -> None:
