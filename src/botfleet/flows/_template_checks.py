@@ -9,7 +9,7 @@ line that holds it, not on its key's, and the common Jinja slips get a hint.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -73,15 +73,21 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def check_templates(collector: IssueCollector, path: str, value: Any) -> None:
     """Check every template string in `value`, recursing into mappings and lists."""
+    for where, text in templates_in(path, value):
+        _check_source(collector, where, text, 0, expression=False)
+
+
+def templates_in(path: str, value: Any) -> Iterator[tuple[str, str]]:
+    """(path, text) of every template string in `value`, mappings and lists walked."""
     if isinstance(value, str):
         if is_template(value):
-            _check_source(collector, path, value, 0, expression=False)
+            yield path, value
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            check_templates(collector, key_path(path, key), item)
+            yield from templates_in(key_path(path, key), item)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            check_templates(collector, index_path(path, index), item)
+            yield from templates_in(index_path(path, index), item)
 
 
 def check_condition(collector: IssueCollector, path: str, condition: str) -> None:

@@ -26,12 +26,11 @@ from botfleet.flows._issues import IssueCollector, did_you_mean, sort_issues
 from botfleet.flows._option_checks import check_option_id_lengths, check_unmatched_options
 from botfleet.flows._settings_checks import check_settings
 from botfleet.flows._spec_walk import state_path, transition_lists
-from botfleet.flows._template_checks import check_condition
+from botfleet.flows._template_checks import check_condition, templates_in
 from botfleet.flows.actions import MAX_CHAIN
 from botfleet.flows.channel_limits import WHATSAPP, ChannelLimits
 from botfleet.flows.connector_categories import CATEGORY_OPERATIONS, FLOW_CATEGORIES
 from botfleet.flows.durations import parse_duration
-from botfleet.flows.render import is_template
 from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
 from botfleet.flows.suggestions import closest
 from botfleet.flows.yaml_lines import TextLines, index_path, key_path
@@ -399,20 +398,13 @@ def _check_interval_positive(interval: str, path: str, collector: IssueCollector
 def _check_unrendered(value: Any, path: str, collector: IssueCollector) -> None:
     """A standing schedule's `data` reaches its task as written: `{{ today }}` there stays
     those characters. Said where it is written, with where templates do run."""
-    if isinstance(value, str):
-        if is_template(value):
-            collector.warning(
-                path,
-                "a standing schedule's data is not rendered: the task gets this text as "
-                "written; put the template in the task's actions ({{ today }} and {{ now }} "
-                "are there), or give a plain value",
-            )
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            _check_unrendered(item, key_path(path, key), collector)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_unrendered(item, index_path(path, index), collector)
+    for where, _text in templates_in(path, value):
+        collector.warning(
+            where,
+            "a standing schedule's data is not rendered: the task gets this text as "
+            "written; put the template in the task's actions ({{ today }} and {{ now }} "
+            "are there), or give a plain value",
+        )
 
 
 #: The names a cron field takes besides numbers (`botfleet.domain.cron`), in English.
