@@ -137,7 +137,8 @@ def _serve_docs(app: FastAPI) -> None:
     async def docs(request: Request) -> Response:
         return HTMLResponse(page)
 
-    # A plain route, as FastAPI adds its own: outside the schema, `<unmatched>` in the metrics.
+    # A plain route, as FastAPI adds its own: outside the schema; the metrics count it under
+    # its path (`api/observe.py`).
     app.add_route(DOCS_URL, docs, include_in_schema=False)
 
 

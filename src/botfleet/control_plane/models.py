@@ -21,6 +21,7 @@ from pydantic import (
 
 from botfleet.control_plane.binding_schemas import check_timezone
 from botfleet.control_plane.provenance import StoredBy
+from botfleet.control_plane.task_models import TaskView
 
 TENANT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
@@ -368,6 +369,43 @@ class AuditView(_View):
     details: dict[str, Any]
 
 
+#: The layout of a tenant's export (`TenantExport.format`): a change to it gets a new number.
+EXPORT_FORMAT = 1
+
+
+class TenantExport(BaseModel):
+    """Everything the control plane holds about a tenant, except secrets: take it before
+    deleting the tenant. Each part has the shape of its own route's answer."""
+
+    format: int = Field(
+        description=f"the layout of this document: {EXPORT_FORMAT} (a later layout gets a new "
+        "number)"
+    )
+    # Text, not a datetime: exports have always written it with `+00:00`, where the answers'
+    # datetimes end in `Z`, and an export is kept and compared.
+    exported_at: str = Field(
+        json_schema_extra={"format": "date-time"},
+        description="when the export was taken: UTC, written with +00:00 "
+        "(2027-06-30T09:00:00.123456+00:00)",
+    )
+    tenant: TenantView = Field(description="the tenant, as GET /v1/tenants/{tenant_id} shows it")
+    flows: list[FlowVersionDetail] = Field(
+        description="every flow version, oldest first, with its YAML; `published` marks the "
+        "tenant's published one"
+    )
+    knowledge: list[KnowledgeVersionDetail] = Field(
+        description="every knowledge version, oldest first, with its text"
+    )
+    api_keys: list[ApiKeyView] = Field(
+        description="every API key's metadata, oldest first, revoked and expired ones "
+        "included; never a key or its hash"
+    )
+    credentials: list[CredentialView] = Field(
+        description="each credential scope with the names of its secrets, by scope; never a value"
+    )
+    audit: list[AuditView] = Field(description="the tenant's audit entries, oldest first")
+
+
 class RotationResult(BaseModel):
     rotated: int = Field(description="credential rows re-encrypted with the primary key")
     skipped: list[str] = Field(
@@ -411,29 +449,150 @@ class FlowErrorBody(BaseModel):
 # ---------------------------------------------------------------- observability
 
 
+#: What a field of a data plane's answer holds when that data plane predates it.
+_EARLIER_RELEASES = "absent from data planes of earlier releases (then null here)"
+
+
+class DataPlaneHealth(BaseModel):
+    """The data plane's ``GET /health``, as it answered (a field a later release adds is
+    passed on too)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str = Field(
+        description="`ok` while it runs; degraded, error, down, unhealthy or failing make the "
+        "tenant's `status` degraded"
+    )
+    tenant_id: str | None = Field(
+        default=None,
+        description="the tenant it runs; an answer naming another tenant is not reported (the "
+        "status is then unreachable); null: it names none, and is taken at its word",
+    )
+    flow_id: str = Field(description="the `id` of the flow it runs")
+    flow_version: str = Field(
+        description="the live flow's version as the data plane names it: `v3` for version 3 "
+        "pulled from the control plane, `local` for a flow from its own files"
+    )
+    knowledge_version: str = Field(
+        description="the live knowledge's version: `v2` for version 2 pulled from the control "
+        "plane, a digest of the text for a local file, empty when it has none"
+    )
+    busy_contacts: int = Field(description="contacts with a turn under way or waiting for one")
+    connectors: dict[str, str] = Field(
+        description="each connector category (`calendar`; the LLM fallback as `llm`) and its "
+        "circuit breaker's state: closed, open or half_open"
+    )
+
+
+class QuestionCounts(BaseModel):
+    """The month's questions the LLM fallback was asked, by outcome."""
+
+    answered: int = Field(description="answered from the knowledge")
+    out_of_scope: int = Field(description="the knowledge does not say: the safe text was sent")
+    errors: int = Field(description="the provider failed: the safe text was sent")
+    over_quota: int = Field(description="the monthly quota was spent: the safe text was sent")
+
+
+class DataPlaneUsage(BaseModel):
+    """The data plane's ``GET /usage``: this month's LLM token counters, as it answered (a
+    field a later release adds is passed on too)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    tenant_id: str = Field(description="the tenant it counts for")
+    month: str = Field(description="YYYY-MM, in the tenant's time zone")
+    timezone: str = Field(description="the time zone months are counted in")
+    llm_enabled: bool = Field(description="whether questions go to the LLM fallback")
+    llm_unavailable: str | None = Field(
+        default=None,
+        description="why an enabled LLM answers every question with the safe text (its key "
+        f"is missing); null when it does not; {_EARLIER_RELEASES}",
+    )
+    provider: str = Field(description="anthropic, openai_compatible or mock_llm")
+    model: str = Field(description="the provider's model asked")
+    knowledge_version: str = Field(description="the version of the knowledge it answers from")
+    input_tokens: int = Field(description="tokens sent to the provider this month")
+    output_tokens: int = Field(description="tokens the provider answered with this month")
+    cached_tokens: int = Field(description="input tokens read from the provider's cache")
+    total_tokens: int = Field(description="input + output: what the quota counts")
+    quota_monthly_tokens: int | None = Field(description="the monthly quota; null: none")
+    remaining_tokens: int | None = Field(
+        description="what is left of the quota this month; null without a quota"
+    )
+    questions: QuestionCounts = Field(description="the month's questions, by outcome")
+    requests: int = Field(description="calls made to the provider")
+
+
+class PendingTasks(BaseModel):
+    """The data plane's ``GET /tasks``: its first 200 pending jobs (one-off tasks and standing
+    schedules), soonest first, as it answered (a field a later release adds is passed on
+    too)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    tasks: list[TaskView] = Field(description="the jobs, soonest first")
+    count: int = Field(description="jobs in `tasks`")
+    truncated: bool | None = Field(
+        default=None,
+        description="more jobs are pending than listed (`GET /v1/tenants/{tenant_id}/tasks` "
+        f"lists up to 1000, filtered); {_EARLIER_RELEASES}",
+    )
+
+
 class TenantStatus(BaseModel):
-    tenant_id: str
-    tenant_status: str
-    status: str = Field(description="ok | degraded | unreachable | unconfigured")
-    data_plane_url: str | None
-    published_flow_version: int | None
-    published_knowledge_version: int | None
-    checked_at: datetime
-    health: dict[str, Any] | None = None
-    usage: dict[str, Any] | None = None
-    tasks: Any = None
-    errors: list[str] = Field(default_factory=list)
+    """The tenant as its data plane reports it, read when asked (``GET /health``, then
+    ``/usage`` and ``/tasks`` with its ``data_plane`` token)."""
+
+    tenant_id: str = Field(description="the tenant")
+    tenant_status: str = Field(description="the tenant's own status: active or disabled")
+    status: str = Field(
+        description="the data plane's: ok | degraded (its /health failed or says so) | "
+        "unreachable (no answer, or the answer of another tenant's data plane) | "
+        "unconfigured (no data_plane_url)"
+    )
+    data_plane_url: str | None = Field(description="where it was asked; null: not set")
+    published_flow_version: int | None = Field(
+        description="the flow version the control plane has published (the data plane's "
+        "live one is `health.flow_version`); null: none"
+    )
+    published_knowledge_version: int | None = Field(
+        description="the knowledge version the control plane has published; null: none"
+    )
+    checked_at: datetime = Field(description="when the data plane was asked")
+    health: DataPlaneHealth | None = Field(
+        default=None,
+        description="its /health answer; null when it gave none of that shape (see `errors`)",
+    )
+    usage: DataPlaneUsage | None = Field(
+        default=None,
+        description="its /usage answer; null when it gave none (a data plane without the LLM "
+        "fallback answers 404; a wrong token 401 or 403: see `errors`)",
+    )
+    tasks: PendingTasks | None = Field(
+        default=None,
+        description="its /tasks answer; null when it gave none (a data plane without a "
+        "scheduler answers 501; see `errors`)",
+    )
+    errors: list[str] = Field(
+        default_factory=list,
+        description="why a part is missing, one line each: the request and what failed "
+        "(`GET http://dp:8002/usage: HTTP 401`), never a token",
+    )
 
 
 class FleetView(BaseModel):
-    checked_at: datetime
-    tenants: list[TenantStatus]
+    """Every tenant's status, its data plane asked when this was."""
+
+    checked_at: datetime = Field(description="when the data planes were asked")
+    tenants: list[TenantStatus] = Field(description="by tenant id")
 
 
 class HealthView(BaseModel):
-    status: str
+    """The control plane's own health (``GET /health``)."""
+
+    status: str = Field(description="ok, or degraded when the database is not")
     database: str = Field(description="ok, unavailable, not migrated or unknown revision")
-    version: str
+    version: str = Field(description="the control plane's release")
     detail: str | None = Field(default=None, description="what to do when not ok")
 
 

@@ -77,20 +77,25 @@ class RunTaskView(BaseModel):
 class TaskView(BaseModel):
     """One pending job: a one-off task or a standing schedule."""
 
-    job_id: str
+    job_id: str = Field(
+        description="The scheduler's id: `once:<key>` for a one-off task, `standing:<name>` "
+        "for a standing schedule"
+    )
     kind: str = Field(
         description="`one_off` (from `schedule_task`) or `standing` (`standing_schedules`)"
     )
-    task: str
-    contact_id: str | None
-    key: str
-    next_run_at: datetime | None
-    data: dict[str, Any]
+    task: str = Field(description="The flow task it runs")
+    contact_id: str | None = Field(description="The contact it runs for; null: none")
+    key: str = Field(
+        description="The flow's idempotency key (one-off) or the standing schedule's name"
+    )
+    next_run_at: datetime | None = Field(description="When it runs next; null: not known")
+    data: dict[str, Any] = Field(description="The task's `data`, as the flow gave it")
 
 
 class TaskListView(BaseModel):
     """The tenant's pending jobs, soonest first."""
 
     tasks: list[TaskView] = Field(max_length=MAX_TASKS)
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, description="Jobs in `tasks`")
     truncated: bool = Field(description="More jobs match than `limit`")

@@ -7,6 +7,48 @@ from cp_harness import FERNET_KEY, ControlPlane, Database, make_settings, runnin
 from cryptography.fernet import Fernet
 
 INTERNAL_TOKEN = "dp-internal-token-777"
+#: Answers shaped as a data plane's (`data_plane/api/health.py`, `usage.py`, `tasks.py`).
+HEALTH = {
+    "status": "ok",
+    "flow_id": "demo",
+    "flow_version": "v1",
+    "knowledge_version": "",
+    "busy_contacts": 0,
+    "connectors": {"calendar": "closed"},
+}
+USAGE = {
+    "tenant_id": "healthy",
+    "month": "2026-01",
+    "timezone": "UTC",
+    "llm_enabled": True,
+    "llm_unavailable": None,
+    "provider": "mock_llm",
+    "model": "mock",
+    "knowledge_version": "v1",
+    "input_tokens": 300,
+    "output_tokens": 45,
+    "cached_tokens": 0,
+    "total_tokens": 345,
+    "quota_monthly_tokens": None,
+    "remaining_tokens": None,
+    "questions": {"answered": 12, "out_of_scope": 0, "errors": 0, "over_quota": 0},
+    "requests": 12,
+}
+TASKS = {
+    "tasks": [
+        {
+            "job_id": "once:reminder-1",
+            "kind": "one_off",
+            "task": "reminder",
+            "contact_id": "34600111222",
+            "key": "reminder-1",
+            "next_run_at": "2026-01-01T10:00:00Z",
+            "data": {},
+        }
+    ],
+    "count": 1,
+    "truncated": False,
+}
 
 
 def _data_plane(request: httpx.Request) -> httpx.Response:
@@ -20,11 +62,12 @@ def _data_plane(request: httpx.Request) -> httpx.Response:
     if host == "dp-sick" and path == "/health":
         return httpx.Response(503, json={"status": "degraded"})
     if path == "/health":
-        return httpx.Response(200, json={"status": "ok", "flow_version": 1})
+        tenant = "healthy" if host == "dp-ok" else host.removeprefix("dp-")
+        return httpx.Response(200, json={**HEALTH, "tenant_id": tenant})
     if path == "/usage":
-        return httpx.Response(200, json={"messages_in": 12, "llm_tokens": 345})
+        return httpx.Response(200, json=USAGE)
     if path == "/tasks":
-        return httpx.Response(200, json=[{"id": "reminder:1", "run_at": "2026-01-01T10:00:00Z"}])
+        return httpx.Response(200, json=TASKS)
     return httpx.Response(404)
 
 
@@ -48,9 +91,8 @@ async def test_status_and_fleet_aggregate_each_data_plane(database: Database) ->
         assert status.status_code == 200
         body = status.json()
         assert body["status"] == "ok"
-        assert body["health"] == {"status": "ok", "flow_version": 1}
-        assert body["usage"]["messages_in"] == 12
-        assert body["tasks"][0]["id"] == "reminder:1"
+        assert body["health"] == {**HEALTH, "tenant_id": "healthy"}
+        assert (body["usage"], body["tasks"]) == (USAGE, TASKS)
         assert body["errors"] == []
         assert INTERNAL_TOKEN not in status.text
 
@@ -104,7 +146,7 @@ async def test_one_undecryptable_credential_does_not_break_the_fleet(database: D
         assert fleet.status_code == 200
         by_id = {t["tenant_id"]: t for t in fleet.json()["tenants"]}
         assert by_id["fine"]["status"] == "ok" and by_id["fine"]["errors"] == []
-        assert by_id["fine"]["usage"]["messages_in"] == 12
+        assert by_id["fine"]["usage"]["total_tokens"] == 345
         lost = by_id["lost"]
         assert lost["status"] == "ok", "its data plane answers /health"
         assert lost["errors"][0].startswith("lost/data_plane: cannot decrypt")
@@ -113,3 +155,31 @@ async def test_one_undecryptable_credential_does_not_break_the_fleet(database: D
         assert single.status_code == 200
         assert single.json()["errors"][0].startswith("lost/data_plane: cannot decrypt")
         assert INTERNAL_TOKEN not in fleet.text + single.text
+
+
+def _not_a_data_plane(request: httpx.Request) -> httpx.Response:
+    """Something else at the data plane's URL: JSON answers of other shapes."""
+    answers = {
+        "/health": {"status": "ok", "flow_version": 1},
+        "/usage": {"messages_in": 12},
+        "/tasks": [{"id": "reminder:1"}],
+    }
+    return httpx.Response(200, json=answers[request.url.path])
+
+
+async def test_answers_not_shaped_as_a_data_planes_are_left_out_and_said(
+    database: Database,
+) -> None:
+    """The status has the shape its schema publishes: an answer of another shape is null
+    there, its URL in `errors`; a /health of another shape makes the status degraded."""
+    async with running_control_plane(make_settings(database), _not_a_data_plane) as cp:
+        await cp.create_tenant("odd", data_plane_url="http://dp-odd:8002")
+        status = await cp.client.get("/v1/tenants/odd/status", headers=cp.admin)
+    assert status.status_code == 200, status.text
+    body = status.json()
+    assert body["status"] == "degraded"
+    assert (body["health"], body["usage"], body["tasks"]) == (None, None, None)
+    assert body["errors"] == [
+        f"GET http://dp-odd:8002/{path}: answered, but not as a data plane does ({n} problem(s))"
+        for path, n in (("health", 5), ("usage", 15), ("tasks", 1))
+    ]

@@ -19,12 +19,24 @@ def _data_plane(request: httpx.Request) -> httpx.Response:
     tenant = RUNS[request.url.host]
     if request.url.path == "/health":
         named = {} if request.url.host == "dp-old" else {"tenant_id": tenant}
-        return httpx.Response(200, json={"status": "ok", **named, "flow_version": "v1"})
+        health = {"flow_id": "demo", "knowledge_version": "", "busy_contacts": 0}
+        body = {"status": "ok", **named, "flow_version": "v1", **health, "connectors": {}}
+        return httpx.Response(200, json=body)
     if request.headers.get("authorization") != f"Bearer {TOKENS[tenant]}":
         return httpx.Response(401, json={"detail": "missing or wrong internal token"})
     if request.url.path == "/usage":
-        return httpx.Response(200, json={"tenant_id": tenant, "total_tokens": 7})
+        return httpx.Response(200, json={**_USAGE, "tenant_id": tenant, "total_tokens": 7})
     return httpx.Response(200, json={"tasks": [], "count": 0, "truncated": False})
+
+
+#: A data plane's /usage answer (`data_plane/api/usage.py`), but its tenant and total.
+_USAGE = {
+    "month": "2026-01", "timezone": "UTC", "llm_enabled": False, "llm_unavailable": None,
+    "provider": "mock_llm", "model": "mock", "knowledge_version": "", "input_tokens": 7,
+    "output_tokens": 0, "cached_tokens": 0, "quota_monthly_tokens": None,
+    "remaining_tokens": None, "requests": 1,
+    "questions": {"answered": 1, "out_of_scope": 0, "errors": 0, "over_quota": 0},
+}  # fmt: skip
 
 
 async def test_an_answer_from_another_tenants_data_plane_is_not_ok(database: Database) -> None:
@@ -61,3 +73,4 @@ async def test_an_answer_from_another_tenants_data_plane_is_not_ok(database: Dat
 
         # A data plane whose /health names no tenant (an older release) is taken at its word.
         assert by_id["gamma"]["status"] == "ok"
+        assert by_id["gamma"]["health"]["tenant_id"] is None

@@ -9,12 +9,19 @@ brings). The schemathesis fuzz checks only for 500s; this checks the shapes.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema_rs
-from cp_harness import TINY_FLOW, ControlPlane
+import pytest
+from cp_harness import TINY_FLOW, ControlPlane, Database
+from cp_real_data_plane import INTERNAL, acme_with_a_data_plane
+
+from botfleet.control_plane.api.errors import CONCURRENT_CHANGE
+from botfleet.control_plane.db.repositories import TenantRepository
 
 YAML = {"Content-Type": "application/yaml"}
 JSON = {"Content-Type": "application/json"}
@@ -75,6 +82,68 @@ def schema_problems(spec: dict[str, Any], response: httpx.Response) -> list[str]
         f"{where}: at {list(error.instance_path)}: {error.message[:200]}"
         for error in validator.iter_errors(response.json())
     ]
+
+
+#: Places of a 2xx answer's schema that may say nothing of their value: maps whose shape is
+#: published elsewhere or is the caller's own.
+FREE_FORM = frozenset(
+    {
+        "TenantView.channel",  # the bindings: their schemas are GET /v1/binding-schemas
+        "TenantView.connectors",
+        "TenantView.llm",
+        "AuditView.details",  # per action
+        "TaskView.data",  # what the flow gave the task
+        "GET /v1/binding-schemas{}",  # JSON Schemas
+    }
+)
+
+
+def open_places(spec: dict[str, Any], schema: dict[str, Any], where: str) -> list[str]:
+    """The places in `schema` that say nothing of their value (``{}``, or an object with
+    neither properties nor a schema for its values): a client generated from the schema gets
+    an untyped map there. Named ``Model.field`` (``[]`` an array's item, ``{}`` a map's)."""
+    components = spec["components"]["schemas"]
+    seen: set[str] = set()
+
+    def walk(node: dict[str, Any], at: str) -> list[str]:
+        if "$ref" in node:
+            name = node["$ref"].rsplit("/", 1)[1]
+            if name in seen:
+                return []
+            seen.add(name)
+            return walk(components[name], name)
+        found = [
+            p for key in ("anyOf", "oneOf", "allOf") for n in node.get(key, []) for p in walk(n, at)
+        ]
+        if node.get("type") == "array":
+            found += walk(node.get("items", {}), f"{at}[]")
+        for name, member in node.get("properties", {}).items():
+            found += walk(member, f"{at}.{name}")
+        values = node.get("additionalProperties")
+        if isinstance(values, dict) and values:
+            found += walk(values, f"{at}{{}}")
+        said = ("$ref", "anyOf", "oneOf", "allOf", "properties", "items", "enum", "const")
+        typed = any(key in node for key in said) or node.get("type") not in (None, "object")
+        if not typed and not (isinstance(values, dict) and values):
+            found.append(at)
+        return found
+
+    return walk(schema, where)
+
+
+def untyped_answers(spec: dict[str, Any], responses: list[httpx.Response]) -> list[str]:
+    """The places the schemas of these 2xx JSON answers leave untyped, but FREE_FORM."""
+    places: set[str] = set()
+    for response in responses:
+        if not 200 <= response.status_code < 300 or not response.content:
+            continue
+        method, path = response.request.method, response.request.url.path
+        template, operation = _operation(spec, method, path)
+        content = operation["responses"][str(response.status_code)].get("content", {})
+        schema = content.get("application/json", {}).get("schema")
+        if schema is not None:
+            places.update(open_places(spec, schema, f"{method} {template}"))
+    return sorted(places - FREE_FORM)
 
 
 async def test_real_answers_match_the_published_schema(cp: ControlPlane) -> None:
@@ -152,7 +221,7 @@ async def test_real_answers_match_the_published_schema(cp: ControlPlane) -> None
     await call("GET", "/v1/fleet", 403, headers=cp.auth(tenant_key))
     await call("DELETE", f"{A}/api-keys/{made.json()['id']}", 204)
     await call("POST", f"{A}/boot-token/rotate", 200)
-    await call("GET", f"{A}/export", 200)
+    exported = await call("GET", f"{A}/export", 200)
 
     await call("GET", f"{A}/status", 200)
     await call("GET", "/v1/tenants/beta/status", 200)
@@ -180,6 +249,12 @@ async def test_real_answers_match_the_published_schema(cp: ControlPlane) -> None
     assert unexpected == []
     problems = [problem for response, _ in answers for problem in schema_problems(spec, response)]
     assert problems == []
+    assert untyped_answers(spec, [response for response, _ in answers]) == []
+    # The export's schema names every part it has, and each is filled in here.
+    export = spec["components"]["schemas"]["TenantExport"]
+    assert set(exported.json()) == set(export["properties"]) == set(export["required"])
+    assert all(exported.json()[part] for part in ("flows", "knowledge", "api_keys", "audit"))
+    assert exported.json()["exported_at"].endswith("+00:00")
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -217,3 +292,85 @@ def test_the_checker_sees_a_body_the_schema_does_not_describe() -> None:
     assert "at ['detail']" in problems(422, json={"detail": 3})[0]
     assert "status not in ['200', '422']" in problems(409, json={"detail": "x"})[0]
     assert "content type 'text/plain'" in problems(200, text="x")[0]
+
+
+async def test_a_real_data_planes_status_matches_the_schema_as_it_answered(
+    database: Database, tmp_path: Path
+) -> None:
+    """`health`, `usage` and `tasks` of a tenant's status are typed in the schema, and hold
+    the data plane's own answers unchanged."""
+    async with acme_with_a_data_plane(database, tmp_path) as (cp, chat):
+        spec = (await cp.client.get("/openapi.json")).json()
+        status = await cp.client.get("/v1/tenants/acme/status", headers=cp.admin)
+        fleet = await cp.client.get("/v1/fleet", headers=cp.admin)
+        direct = {
+            part: (await chat.http.get(f"/{part}", headers=INTERNAL)).json()
+            for part in ("health", "usage", "tasks")
+        }
+    assert status.status_code == fleet.status_code == 200, status.text
+    body = status.json()
+    assert (body["status"], body["errors"]) == ("ok", [])
+    assert {part: body[part] for part in direct} == direct
+    assert body["usage"]["questions"]["answered"] == 1 and body["tasks"]["count"] == 2
+    assert fleet.json()["tenants"] == [{**body, "checked_at": fleet.json()["checked_at"]}]
+    assert schema_problems(spec, status) + schema_problems(spec, fleet) == []
+    assert untyped_answers(spec, [status, fleet]) == []
+
+
+def test_the_status_and_export_parts_are_described(cp_spec: dict[str, Any]) -> None:
+    """Every field of the status, of what it relays, and of the export says what it holds."""
+    schemas = cp_spec["components"]["schemas"]
+    names = ("TenantStatus", "FleetView", "DataPlaneHealth", "DataPlaneUsage", "QuestionCounts")
+    undescribed = [
+        f"{name}.{field}"
+        for name in (*names, "PendingTasks", "TaskView", "TenantExport")
+        for field, member in schemas[name]["properties"].items()
+        if not member.get("description")
+    ]
+    assert undescribed == []
+
+
+@pytest.fixture
+async def cp_spec(cp: ControlPlane) -> dict[str, Any]:
+    spec: dict[str, Any] = (await cp.client.get("/openapi.json")).json()
+    return spec
+
+
+async def test_a_tenant_registered_twice_at_once_gets_the_published_409(
+    cp: ControlPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both requests find the id free before either stores it: the database refuses the
+    second, which answers the concurrent-change 409 the schema lists for the route."""
+    spec = (await cp.client.get("/openapi.json")).json()
+    looked_up = TenantRepository.get
+
+    async def slow_lookup(self: TenantRepository, tenant_id: str) -> Any:
+        found = await looked_up(self, tenant_id)
+        await asyncio.sleep(0.2)  # the other request looks it up meanwhile
+        return found
+
+    monkeypatch.setattr(TenantRepository, "get", slow_lookup)
+    body = {"id": "acme", "name": "Acme"}
+    answers = await asyncio.gather(
+        *(cp.client.post("/v1/tenants", json=body, headers=cp.admin) for _ in range(2))
+    )
+
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    refused = next(a for a in answers if a.status_code == 409)
+    assert refused.json() == {"detail": CONCURRENT_CHANGE}
+    assert [p for answer in answers for p in schema_problems(spec, answer)] == []
+    listed = spec["paths"]["/v1/tenants"]["post"]["responses"]["409"]["description"]
+    assert CONCURRENT_CHANGE in listed and "a tenant with this id exists" in listed
+
+
+def test_only_registering_a_tenant_lists_the_concurrent_change(cp_spec: dict[str, Any]) -> None:
+    """The 409 of a write the database refuses is listed where it can happen. Every other
+    write takes the tenant's lock first and waits for a concurrent one
+    (`test_cp_concurrency.py`); registering has no tenant row to lock yet."""
+    listing = [
+        f"{method.upper()} {path}"
+        for path, operations in cp_spec["paths"].items()
+        for method, operation in operations.items()
+        if CONCURRENT_CHANGE in operation["responses"].get("409", {}).get("description", "")
+    ]
+    assert listing == ["POST /v1/tenants"]

@@ -22,6 +22,10 @@ from botfleet.domain.errors import ConfigError, FlowValidationError
 
 _log = get_logger("errors")
 
+#: The answer (409) to a database constraint refusing a write (`IntegrityError`): a concurrent
+#: request wrote the row first. Which routes can meet it: `responses.CONCURRENT_CHANGE`.
+CONCURRENT_CHANGE = "the change conflicts with a concurrent one; retry the request"
+
 
 def _json(status: int, detail: str, **extra: object) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -93,7 +97,7 @@ def _database_error_handler(
         # The route's template, not the path: a contact route's path holds a phone number.
         path = getattr(request.scope.get("route"), "path", None) or request.url.path
         if isinstance(exc, IntegrityError):
-            return _json(409, "the change conflicts with a concurrent one; retry the request")
+            return _json(409, CONCURRENT_CHANGE)
         if _is_data_exception(exc):
             return _json(422, "a value was refused by the database (unsupported characters?)")
         if is_missing_schema(exc):

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botfleet.control_plane.api.bodies import LONE_SURROGATE, lone_surrogate_place
+from botfleet.control_plane.api.observe import route_label
 from botfleet.control_plane.logs import get_logger
 from botfleet.http_guards import replay_body
 
@@ -112,7 +113,7 @@ class ContainUnhandledErrors:
             _log.error(
                 "unhandled error",
                 method=str(scope.get("method", "")),
-                route=getattr(scope.get("route"), "path", None) or "<unmatched>",
+                route=route_label(scope),
                 response_started=started,
                 chain=_chain(exc),
             )

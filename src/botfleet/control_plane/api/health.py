@@ -29,7 +29,11 @@ _DETAILS = {
 }
 
 
-@router.get("/health", responses={503: {"model": HealthView}})
+@router.get(
+    "/health",
+    response_model=HealthView,
+    responses={503: {"model": HealthView, "description": "the database is not ok"}},
+)
 async def health(container: ContainerDep) -> JSONResponse:
     """Liveness, database reachability and schema: 200 when the database answers and holds
     this version's tables, 503 otherwise (``database``: ``unavailable``, ``not migrated`` or

@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botfleet.control_plane.logs import get_logger
 from botfleet.control_plane.metrics import ControlPlaneMetrics
+from botfleet.web.app import DOCS_URL, OPENAPI_URL
 
 _log = get_logger("http")
 
@@ -16,6 +17,29 @@ _log = get_logger("http")
 #: every `/metrics` answer, without bound, before any authentication. The rest count as "other".
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 OTHER_METHOD = "other"
+
+#: The route of a request no route serves (an unknown path: a 404).
+UNMATCHED = "<unmatched>"
+#: The pages the app serves beside its API: plain Starlette routes, which leave no template in
+#: the scope. Each is counted under its path, so reading the schema is not taken for a 404;
+#: any other path no API route serves is UNMATCHED, so made-up paths add no labels.
+OWN_PAGES = frozenset({OPENAPI_URL, DOCS_URL})
+
+
+def route_label(scope: Scope) -> str:
+    """The request's route for metrics and logs: the API route's template, the path of one of
+    `OWN_PAGES` when a route served it (`/docs` only with ``CP_API_DOCS``), else UNMATCHED."""
+    template = getattr(scope.get("route"), "path", None)
+    if template:
+        return str(template)
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", ""))
+    if root and path.startswith(root):
+        path = path[len(root) :]  # behind a proxy's prefix, as the routes match it
+    # `endpoint` is set by the route that took the request (none for a 404).
+    if path in OWN_PAGES and "endpoint" in scope:
+        return path
+    return UNMATCHED
 
 
 class RequestObserver:
@@ -40,7 +64,7 @@ class RequestObserver:
             await self.app(scope, receive, observe)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "<unmatched>"
+            route = route_label(scope)
             method = str(scope.get("method", ""))
             if method not in KNOWN_METHODS:
                 method = OTHER_METHOD

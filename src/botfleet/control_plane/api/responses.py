@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from botfleet.control_plane.api import errors
 from botfleet.control_plane.models import ErrorBody, FlowErrorBody
 
 Responses = dict[int | str, dict[str, Any]]
@@ -60,6 +61,30 @@ BODY_TOO_LARGE: Responses = {
         "sizes",
     },
 }
+
+#: The 409 any write answers when the database refuses it for a row a concurrent request wrote
+#: first (`api/errors.py`). Listed where that can happen: registering a tenant, whose id two
+#: requests may both find free before either stores it. Every change of an existing tenant's
+#: rows (uploads, publishes, credentials, keys, the boot token, its deletion) first takes the
+#: tenant's lock (`services.tenants.get_tenant_for_change`), so concurrent ones wait for each
+#: other and each sees the other's rows: they never meet this answer
+#: (`tests/integration/control_plane/test_cp_concurrency.py`).
+CONCURRENT_CHANGE: Responses = {
+    409: {
+        "model": ErrorBody,
+        "description": f"`{errors.CONCURRENT_CHANGE}`: a request made at the same time "
+        "stored a row this one needed (the same tenant id); retrying answers as the database "
+        "now stands",
+    },
+}
+
+
+def conflicts(*entries: Responses) -> Responses:
+    """One 409 entry for a route that may answer 409 for several reasons: the descriptions
+    joined (a second entry under one status would replace the first)."""
+    descriptions = [entry[409]["description"] for entry in entries]
+    return {409: {"model": ErrorBody, "description": "; or ".join(descriptions)}}
+
 
 UNSUPPORTED_MEDIA_TYPE: Responses = {
     415: {

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
 from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
 from botfleet.control_plane.api.paging import LINK_HEADER_DOC, CursorQuery, LimitQuery, link_next
-from botfleet.control_plane.api.responses import AUTH_ERRORS, BODY_TOO_LARGE, STALE_CREDENTIALS
+from botfleet.control_plane.api.responses import (
+    AUTH_ERRORS,
+    BODY_TOO_LARGE,
+    CONCURRENT_CHANGE,
+    STALE_CREDENTIALS,
+    Responses,
+    conflicts,
+)
 from botfleet.control_plane.models import (
     ErrorBody,
     TenantCreate,
     TenantCreated,
+    TenantExport,
     TenantUpdate,
     TenantView,
 )
@@ -22,14 +29,15 @@ from botfleet.control_plane.services import export, tenants
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"], responses=AUTH_ERRORS)
 
+TENANT_EXISTS: Responses = {
+    409: {"model": ErrorBody, "description": "a tenant with this id exists"},
+}
+
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={
-        **BODY_TOO_LARGE,
-        409: {"model": ErrorBody, "description": "a tenant with this id exists"},
-    },
+    responses={**BODY_TOO_LARGE, **conflicts(TENANT_EXISTS, CONCURRENT_CHANGE)},
 )
 async def create_tenant(body: TenantCreate, principal: PrincipalDep, uow: UoWDep) -> TenantCreated:
     """Register a tenant (admin). The answer holds its boot token, shown this once."""
@@ -112,7 +120,7 @@ async def enable_tenant(
 @router.get("/{tenant_id}/export")
 async def export_tenant(
     tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
-) -> dict[str, Any]:
+) -> TenantExport:
     """Everything held about the tenant except secrets (take it before deleting)."""
     async with uow:
         return await export.export_tenant(uow, principal, tenant_id, now=datetime.now(UTC))

@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from botfleet.control_plane.db.tables import AuditEntry
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.models import (
+    EXPORT_FORMAT,
     ApiKeyView,
     AuditView,
     CredentialView,
     FlowVersionDetail,
     KnowledgeVersionDetail,
+    TenantExport,
     TenantView,
 )
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.tenants import get_tenant
 
-EXPORT_FORMAT = 1
 _AUDIT_PAGE = 500
 
 
 async def export_tenant(
     uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, *, now: datetime
-) -> dict[str, Any]:
-    """JSON-ready export: tenant, every flow and knowledge version, API key metadata, credential
+) -> TenantExport:
+    """The export: tenant, every flow and knowledge version, API key metadata, credential
     scopes with key names (no values, no hashes) and the tenant's audit log."""
     tenant = await get_tenant(uow, principal, tenant_id)
     flows = [
@@ -44,19 +44,15 @@ async def export_tenant(
     ):
         entries.extend(page)
         before = page[-1].id
-    return {
-        "format": EXPORT_FORMAT,
-        "exported_at": now.isoformat(),
-        "tenant": TenantView.model_validate(tenant).model_dump(mode="json"),
-        "flows": [f.model_dump(mode="json") for f in flows],
-        "knowledge": [k.model_dump(mode="json") for k in knowledge],
-        "api_keys": [
-            ApiKeyView.model_validate(k).model_dump(mode="json")
-            for k in await uow.api_keys.list(tenant_id)
+    return TenantExport(
+        format=EXPORT_FORMAT,
+        exported_at=now.isoformat(),
+        tenant=TenantView.model_validate(tenant),
+        flows=flows,
+        knowledge=knowledge,
+        api_keys=[ApiKeyView.model_validate(k) for k in await uow.api_keys.list(tenant_id)],
+        credentials=[
+            CredentialView.model_validate(c) for c in await uow.credentials.list(tenant_id)
         ],
-        "credentials": [
-            CredentialView.model_validate(c).model_dump(mode="json")
-            for c in await uow.credentials.list(tenant_id)
-        ],
-        "audit": [AuditView.model_validate(e).model_dump(mode="json") for e in reversed(entries)],
-    }
+        audit=[AuditView.model_validate(e) for e in reversed(entries)],
+    )

@@ -1,5 +1,9 @@
 """Fleet observability: ask each tenant's data plane for /health, /usage and /tasks.
 
+Each answer is read as the control plane's model of it (`DataPlaneHealth`, `DataPlaneUsage`,
+`PendingTasks`); one of another shape is left out (null) and said in ``errors``, so the status
+answer always has the shape its schema publishes.
+
 The internal routes of a data plane want ``Authorization: Bearer <DP_INTERNAL_TOKEN>``: store
 that token as the tenant's ``data_plane`` credentials (``{"internal_token": ...}``).
 
@@ -15,14 +19,21 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.tables import Tenant
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.models import FleetView, TenantStatus
+from botfleet.control_plane.models import (
+    DataPlaneHealth,
+    DataPlaneUsage,
+    FleetView,
+    PendingTasks,
+    TenantStatus,
+)
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services.credentials import data_plane_token
 from botfleet.control_plane.services.tenants import get_tenant
@@ -32,17 +43,34 @@ MAX_CONCURRENT_PROBES = 16
 _UNHEALTHY = frozenset({"degraded", "error", "down", "unhealthy", "failing"})
 
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
 @dataclass(slots=True)
 class ProbeResult:
     status: str
-    health: dict[str, Any] | None = None
-    usage: dict[str, Any] | None = None
-    tasks: Any = None
+    health: DataPlaneHealth | None = None
+    usage: DataPlaneUsage | None = None
+    tasks: PendingTasks | None = None
     errors: list[str] = field(default_factory=list)
 
 
 class _Unreachable(Exception):
     pass
+
+
+def _read(model: type[ModelT], url: str, answer: Any) -> ModelT:
+    """`answer` (JSON, or the exception getting it raised) as `model`; a ValueError naming
+    `url` when it is not shaped so (the count of problems only: the answer may be anything
+    that holds the URL)."""
+    if isinstance(answer, BaseException):
+        raise answer
+    try:
+        return model.model_validate(answer)
+    except ValidationError as exc:
+        raise ValueError(
+            f"GET {url}: answered, but not as a data plane does ({exc.error_count()} problem(s))"
+        ) from None
 
 
 class DataPlaneProbe:
@@ -110,18 +138,22 @@ class DataPlaneProbe:
             return_exceptions=True,
         )
         result = ProbeResult(status="ok")
-        if isinstance(health, BaseException):
+        try:
+            result.health = _read(DataPlaneHealth, f"{base_url}/health", health)
+        except Exception as exc:
             result.status = "degraded"
-        elif isinstance(health, dict):
-            result.health = health
-            if str(health.get("status", "ok")).lower() in _UNHEALTHY:
+            result.errors.append(str(exc))
+        else:
+            if result.health.status.lower() in _UNHEALTHY:
                 result.status = "degraded"
-        if isinstance(usage, dict):
-            result.usage = usage
-        if not isinstance(tasks, BaseException):
-            result.tasks = tasks
-        results = (health, usage, tasks)
-        result.errors = [str(r) for r in results if isinstance(r, BaseException)]
+        try:
+            result.usage = _read(DataPlaneUsage, f"{base_url}/usage", usage)
+        except Exception as exc:
+            result.errors.append(str(exc))
+        try:
+            result.tasks = _read(PendingTasks, f"{base_url}/tasks", tasks)
+        except Exception as exc:
+            result.errors.append(str(exc))
         return result
 
 
