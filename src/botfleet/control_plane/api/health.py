@@ -18,9 +18,7 @@ from botfleet.control_plane.models import HealthView
 router = APIRouter(tags=["health"])
 
 #: Paths that answer without credentials (the auth test checks every other one).
-PUBLIC_PATHS = frozenset(
-    {"/health", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
-)
+PUBLIC_PATHS = frozenset({"/health", "/metrics", "/docs", "/openapi.json"})
 _DB_CHECK_TIMEOUT_S = 3.0
 _DETAILS = {
     "unavailable": str(DatabaseUnavailable()),
