@@ -43,6 +43,25 @@ def tenant_files(folder: Path, tenant: str | Mapping[str, Any], flow: str) -> Pa
     return path
 
 
+#: The smallest web chat tenant a served data plane starts with (`hello_tenant`).
+HELLO_FLOW = """\
+id: hello_v1
+initial_state: MENU
+states:
+  MENU:
+    on_enter:
+      - action: send_text
+        text: hi
+    fallback: MENU
+"""
+HELLO_TENANT = "tenant_id: acme\nflow_path: flow.yaml\nchannel:\n  type: webchat\n"
+
+
+def hello_tenant(folder: Path) -> Path:
+    """`tenant_files` of tenant `acme` on the web chat, whose flow says "hi"."""
+    return tenant_files(folder, HELLO_TENANT, HELLO_FLOW)
+
+
 def _spawn(
     command: Sequence[str], env: Mapping[str, str] | None, cwd: Path
 ) -> subprocess.Popen[str]:

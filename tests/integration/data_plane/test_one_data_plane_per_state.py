@@ -17,19 +17,7 @@ import pytest
 from botfleet.data_plane.state_lock import StateInUse
 from botfleet.testing.faults import free_port
 from botfleet.testing.runtime import bootstrap_test_runtime, make_settings, text_message
-from serve_process import process_gone, run_to_exit, serve_command, started, tenant_files
-
-FLOW = """\
-id: hello_v1
-initial_state: MENU
-states:
-  MENU:
-    on_enter:
-      - action: send_text
-        text: hi
-    fallback: MENU
-"""
-TENANT = "tenant_id: acme\nflow_path: flow.yaml\nchannel:\n  type: webchat\n"
+from serve_process import hello_tenant, process_gone, run_to_exit, serve_command, started
 
 
 def _command(tenant: Path, port: int) -> list[str]:
@@ -40,7 +28,7 @@ def _command(tenant: Path, port: int) -> list[str]:
 def test_a_second_data_plane_on_the_same_state_is_refused_until_the_first_is_gone(
     tmp_path: Path,
 ) -> None:
-    tenant = tenant_files(tmp_path, TENANT, FLOW)
+    tenant = hello_tenant(tmp_path)
     env = {"DP_DATA_DIR": str(tmp_path / "data")}
     folder = tmp_path / "data" / "acme"
     first_port, second_port = free_port(), free_port()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from botfleet.testing.faults import free_port
-from serve_process import run_to_exit, serve_command, tenant_files
+from serve_process import hello_tenant, run_to_exit, serve_command
 
 BOOT_TOKEN = "bfb_not-to-be-printed-0123456789"
 
@@ -73,17 +73,6 @@ def test_no_configuration_source_says_what_to_set(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-FLOW = """\
-id: hello_v1
-initial_state: MENU
-states:
-  MENU:
-    on_enter:
-      - action: send_text
-        text: hi
-    fallback: MENU
-"""
-TENANT = "tenant_id: acme\nflow_path: flow.yaml\nchannel:\n  type: webchat\n"
 AS_ROOT = pytest.mark.skipif(
     getattr(os, "geteuid", lambda: -1)() == 0, reason="root may write in any folder"
 )
@@ -91,7 +80,7 @@ AS_ROOT = pytest.mark.skipif(
 
 def _serve_tenant(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`serve data-plane` with a valid local tenant (`acme`) and the given settings."""
-    tenant = tenant_files(tmp_path, TENANT, FLOW)
+    tenant = hello_tenant(tmp_path)
     return _serve(tmp_path, env, "--tenant-config", str(tenant), *args)
 
 

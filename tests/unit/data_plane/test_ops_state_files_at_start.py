@@ -14,25 +14,14 @@ from pathlib import Path
 import pytest
 
 from botfleet.testing.faults import free_port
-from serve_process import run_to_exit, serve_command, tenant_files
+from serve_process import hello_tenant, run_to_exit, serve_command
 
-FLOW = """\
-id: hello_v1
-initial_state: MENU
-states:
-  MENU:
-    on_enter:
-      - action: send_text
-        text: hi
-    fallback: MENU
-"""
-TENANT = "tenant_id: acme\nflow_path: flow.yaml\nchannel:\n  type: webchat\n"
 GARBAGE = b"these bytes were never a SQLite database " * 200
 
 
 def _serve(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """`serve data-plane` for the local tenant `acme`, its files under `tmp_path/data/acme`."""
-    tenant = tenant_files(tmp_path, TENANT, FLOW)
+    tenant = hello_tenant(tmp_path)
     command = serve_command("data-plane", "--host", "127.0.0.1", "--port", str(free_port()))
     return run_to_exit(
         [*command, "--tenant-config", str(tenant)],
