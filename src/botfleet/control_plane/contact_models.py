@@ -6,12 +6,31 @@ data plane's modules."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SerializerFunctionWrapHandler,
+    Tag,
+    model_serializer,
+)
+from pydantic.config import JsonDict, JsonValue
 
-#: The longest contact id the data plane's routes take.
-MAX_CONTACT_ID = 191
+# Owned by `task_models` (which this module's export reuses the `TaskView` of), named here too.
+from botfleet.control_plane.task_models import MAX_CONTACT_ID, TaskView
+
+__all__ = [
+    "DEFAULT_CONVERSATIONS",
+    "MAX_CONTACT_ID",
+    "MAX_CONVERSATIONS",
+    "ContactErasureView",
+    "ContactExportView",
+    "ConversationListView",
+    "ConversationView",
+]
 #: Most conversations one list holds, as on the data plane.
 MAX_CONVERSATIONS = 1000
 DEFAULT_CONVERSATIONS = 100
@@ -21,27 +40,199 @@ _HASH = (
 )
 
 
+class _Relayed(BaseModel):
+    """A part of the data plane's export, relayed as it came: a key a newer data plane adds is
+    kept, and one it left out (a template's `header_param`) stays out rather than turn null."""
+
+    model_config = ConfigDict(extra="allow")
+
+    # No return annotation: pydantic would publish it (`Any`: an untyped part) in place of
+    # the model's own schema.
+    @model_serializer(mode="wrap")
+    def _as_given(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        dumped = handler(self)
+        left_out = set(type(self).model_fields) - self.model_fields_set
+        return {key: value for key, value in dumped.items() if key not in left_out}
+
+
+class ButtonView(_Relayed):
+    id: str = Field(description="What a press of the button returns (its payload)")
+    title: str = Field(description="The button's label")
+
+
+class OptionView(ButtonView):
+    description: str = Field(description="A list row's second line; empty for a button")
+
+
+class ListSectionView(_Relayed):
+    title: str = Field(description="The section's heading; may be empty")
+    rows: list[OptionView] = Field(description="The rows, each an option to pick")
+
+
+class TemplateButtonView(_Relayed):
+    index: int = Field(description="The button's position in the template, from 0")
+    sub_type: str = Field(description="`quick_reply` or `url`")
+    value: str = Field(description="A quick reply's payload, or the suffix of a URL button's URL")
+    title: str = Field(description="What channels without templates show on a quick reply")
+
+
+class TextOutput(_Relayed):
+    type: Literal["text"] = Field(description="A plain text message")
+    text: str = Field(description="The text sent")
+
+
+class ButtonsOutput(_Relayed):
+    type: Literal["buttons"] = Field(description="A text with reply buttons")
+    text: str = Field(description="The text above the buttons")
+    buttons: list[ButtonView] = Field(description="The buttons, in order")
+
+
+class ListOutput(_Relayed):
+    type: Literal["list"] = Field(description="A text with a list menu")
+    text: str = Field(description="The text above the menu")
+    button_label: str = Field(description="The label of the button that opens the list")
+    sections: list[ListSectionView] = Field(description="The list's sections, in order")
+
+
+class TemplateOutput(_Relayed):
+    type: Literal["template"] = Field(description="A provider-approved template (WhatsApp)")
+    name: str = Field(description="The template's name at the provider")
+    language: str = Field(description="The template's language code")
+    params: list[str] = Field(description="The body's `{{1}}`, `{{2}}`... in order")
+    text: str = Field(description="What channels without templates send instead")
+    header_param: str | None = Field(
+        default=None, description="The header's `{{1}}`; absent when the header has none"
+    )
+    buttons: list[TemplateButtonView] = Field(
+        default_factory=list, description="The buttons' parameters; absent when there are none"
+    )
+
+
+_OUTPUT_KINDS = frozenset({"text", "buttons", "list", "template"})
+_NOT_KNOWN: JsonDict = {"not": {"enum": list[JsonValue](sorted(_OUTPUT_KINDS))}}
+
+
+class OtherOutput(_Relayed):
+    """An output of a kind this release does not know (a newer data plane's): relayed whole."""
+
+    # Not a known kind: an answer matches exactly one of the outputs (`oneOf`).
+    type: str = Field(description="The output's kind", json_schema_extra=_NOT_KNOWN)
+
+
+def _output_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return kind if kind in _OUTPUT_KINDS else "other"
+
+
+#: One message of the bot's, as the data plane stores it (`type` tells which).
+SentOutput = Annotated[
+    Annotated[TextOutput, Tag("text")]
+    | Annotated[ButtonsOutput, Tag("buttons")]
+    | Annotated[ListOutput, Tag("list")]
+    | Annotated[TemplateOutput, Tag("template")]
+    | Annotated[OtherOutput, Tag("other")],
+    Discriminator(_output_kind),
+]
+
+
+class ContactMessageView(_Relayed):
+    """A message of the contact's as the channel gave it."""
+
+    type: str = Field(
+        description="`text`, `button_reply`, `list_reply`, `image`, `audio`, `video`, "
+        "`document`, `location`, `reaction`, `contacts` or `unsupported`"
+    )
+    timestamp: datetime = Field(description="When the channel says it was sent")
+    text: str = Field(description="The text; empty for a message without one")
+    payload: str = Field(description="A button or list reply's payload; empty otherwise")
+    contact_name: str = Field(description="The name the channel gives the contact; may be empty")
+    language: str = Field(description="The language the channel gives; may be empty")
+    extra: dict[str, Any] = Field(description="The provider's own details of the message")
+
+
+class InboundMessageView(ContactMessageView):
+    """A message of the contact's, with its ids."""
+
+    message_id: str = Field(description="The channel's id of the message")
+    contact_id: str = Field(description="As the channel names the contact")
+
+
+class ReceivedMessageView(_Relayed):
+    message_id: str = Field(description="The channel's id of the message")
+    received_at: datetime = Field(description="When the data plane received it")
+    status: str = Field(description="`done`, `failed` (never answered) or `pending` (queued)")
+    message: ContactMessageView = Field(description="The message as the channel gave it")
+    replies: list[SentOutput] = Field(description="The bot's replies to it")
+
+
+class SentMessageView(_Relayed):
+    seq: int = Field(description="The outbox's sequence number (grows with each message)")
+    at: datetime = Field(description="When the bot sent it")
+    output: SentOutput = Field(description="The message (`type` tells its kind)")
+
+
+class TurnView(_Relayed):
+    role: str = Field(description="`user` or `bot`")
+    text: str = Field(description="What was said")
+    at: datetime = Field(description="When")
+
+
+class ResumeView(_Relayed):
+    """Where the flow carries on once a connector call it waits for answers."""
+
+    kind: str = Field(description="`state` (a state's `on_enter`) or `task` (a flow task)")
+    name: str = Field(description="The state or task")
+    index: int = Field(description="The action to carry on from, from 0")
+    request_id: str = Field(description="The connector call waited for")
+    origin: str = Field(description="The state the turn started in")
+    chain: list[str] = Field(description="The states entered in this turn so far")
+    turn_id: str = Field(description="The turn's id")
+    overlay: dict[str, Any] = Field(description="Values the turn set so far (its `set_data`)")
+    message: InboundMessageView | None = Field(
+        description="The message that started the turn; null: a task's turn"
+    )
+    origin_options: list[OptionView] = Field(description="The options `origin` had offered")
+    origin_options_list: bool = Field(description="`origin_options` were a list's rows")
+
+
+class ConversationStateView(_Relayed):
+    """The contact's conversation, as the data plane keeps it."""
+
+    tenant_id: str = Field(description="The tenant")
+    contact_id: str = Field(description="As the channel names the contact")
+    node: str = Field(description="The flow state the contact is in")
+    created_at: datetime = Field(description="When the conversation started")
+    updated_at: datetime = Field(description="The last turn: a message or a scheduled task")
+    data: dict[str, Any] = Field(description="What the flow collected (its `data`)")
+    history: list[TurnView] = Field(description="The last turns, oldest first (the LLM's context)")
+    version: int = Field(description="Grows with each stored turn")
+    awaiting: ResumeView | None = Field(description="A connector call waited for; null: none")
+    last_options: list[OptionView] = Field(description="The options last offered")
+    flow_id: str = Field(description="The flow the state belongs to")
+    last_options_list: bool = Field(description="`last_options` were a list's rows")
+    last_inbound_at: datetime | None = Field(
+        description="The contact's last message (null in states stored before it was recorded)"
+    )
+
+
 class ContactExportView(BaseModel):
     """Everything the tenant's data plane holds about one contact."""
 
     # A field a newer data plane adds is relayed, not dropped: the export is the person's.
     model_config = ConfigDict(extra="allow")
 
-    contact_id: str
+    contact_id: str = Field(description="As the channel names the contact")
     contact_hash: str | None = Field(default=None, description=_HASH)
-    conversation: dict[str, Any] | None = Field(
-        description="The conversation state: `node`, `data` (what the flow collected), "
-        "`history`, times; null when the contact has none"
+    conversation: ConversationStateView | None = Field(
+        description="The conversation state; null when the contact has none"
     )
-    messages_received: list[dict[str, Any]] = Field(
-        description="The contact's messages (kept 8 days), oldest first: `message_id`, "
-        "`received_at`, `status`, `message`, `replies`"
+    messages_received: list[ReceivedMessageView] = Field(
+        description="The contact's messages (kept 8 days), oldest first"
     )
-    messages_sent: list[dict[str, Any]] = Field(
-        description="What the bot sent the contact (kept 8 days), oldest first: `seq`, `at`, "
-        "`output`"
+    messages_sent: list[SentMessageView] = Field(
+        description="What the bot sent the contact (kept 8 days), oldest first"
     )
-    scheduled_tasks: list[dict[str, Any]] = Field(description="The contact's scheduled tasks")
+    scheduled_tasks: list[TaskView] = Field(description="The contact's scheduled tasks")
     truncated: bool = Field(description="A list stopped at the data plane's limit (10,000)")
 
 

@@ -10,8 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from botfleet.control_plane.contact_models import MAX_CONTACT_ID
-
+#: The longest contact id the data plane's routes take (`contact_models` names it too; it is
+#: here because the contact export reuses this module's `TaskView`).
+MAX_CONTACT_ID = 191
 #: The longest task name the data plane's routes take.
 MAX_TASK_NAME = 191
 #: Most jobs one list holds, as on the data plane.

@@ -74,14 +74,49 @@ class FakeDataPlane:
 
 
 def exported(contact: str) -> dict[str, Any]:
+    """Shaped as a data plane's export (the control plane checks it: `ContactExportView`)."""
+    at = "2024-05-06T07:05:00Z"
+    hello = {"type": "text", "text": "Hello Ana García"}
+    message = {
+        "type": "text",
+        "timestamp": at,
+        "text": "Ana García",
+        "payload": "",
+        "contact_name": "",
+        "language": "",
+        "extra": {},
+    }
     return {
         "contact_id": contact,
         "contact_hash": "0a1b2c3d4e5f",
-        "conversation": {"node": "KNOWN", "data": {"name": "Ana García"}},
-        "messages_received": [{"message_id": "m1", "message": {"text": "Ana García"}}],
-        "messages_sent": [{"seq": 1, "output": {"text": "Hello Ana García"}}],
+        "conversation": {
+            "tenant_id": "acme",
+            "contact_id": contact,
+            "node": "KNOWN",
+            "created_at": "2024-05-06T07:04:00Z",
+            "updated_at": at,
+            "data": {"name": "Ana García"},
+            "history": [],
+            "version": 2,
+            "awaiting": None,
+            "last_options": [],
+            "flow_id": "names",
+            "last_options_list": False,
+            "last_inbound_at": at,
+        },
+        "messages_received": [
+            {
+                "message_id": "m1",
+                "received_at": at,
+                "status": "done",
+                "message": message,
+                "replies": [hello],
+            }
+        ],
+        "messages_sent": [{"seq": 1, "at": at, "output": hello}],
         "scheduled_tasks": [],
         "truncated": False,
+        "appointments": [],
     }
 
 

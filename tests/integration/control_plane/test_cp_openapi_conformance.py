@@ -21,6 +21,7 @@ from cp_harness import TINY_FLOW, ControlPlane, Database
 from cp_real_data_plane import INTERNAL, acme_with_a_data_plane
 
 from botfleet.control_plane.api.errors import CONCURRENT_CHANGE
+from botfleet.control_plane.contact_models import ContactExportView
 from botfleet.control_plane.db.repositories import TenantRepository
 
 YAML = {"Content-Type": "application/yaml"}
@@ -93,6 +94,10 @@ FREE_FORM = frozenset(
         "TenantView.llm",
         "AuditView.details",  # per action
         "TaskView.data",  # what the flow gave the task
+        "ConversationStateView.data",  # what the flow collected
+        "ResumeView.overlay",  # the turn's own `set_data` so far
+        "ContactMessageView.extra",  # the provider's details of a message
+        "InboundMessageView.extra",
         "GET /v1/binding-schemas{}",  # JSON Schemas
     }
 )
@@ -317,13 +322,106 @@ async def test_a_real_data_planes_status_matches_the_schema_as_it_answered(
     assert untyped_answers(spec, [status, fleet]) == []
 
 
+async def test_a_real_contact_export_matches_the_schema_as_the_data_plane_answered(
+    database: Database, tmp_path: Path
+) -> None:
+    """The contact export's conversation, messages both ways and tasks are typed in the
+    schema, and the control plane answers the data plane's JSON unchanged."""
+    async with acme_with_a_data_plane(database, tmp_path) as (cp, chat):
+        spec = (await cp.client.get("/openapi.json")).json()
+        relayed = await cp.client.get("/v1/tenants/acme/contacts/34600111222", headers=cp.admin)
+        direct = await chat.http.get("/contacts/34600111222", headers=INTERNAL)
+    assert relayed.status_code == direct.status_code == 200, relayed.text
+    assert relayed.json() == direct.json()
+    body = relayed.json()
+    assert body["conversation"]["node"] == "MENU"
+    assert [m["message"]["text"] for m in body["messages_received"]] == [
+        "hi",
+        "When do you open?",
+    ]
+    assert body["messages_received"][1]["replies"] == [{"type": "text", "text": "At 10."}]
+    assert len(body["messages_sent"]) >= 2 and len(body["scheduled_tasks"]) == 2
+    assert schema_problems(spec, relayed) == []
+    assert untyped_answers(spec, [relayed]) == []
+
+
+#: An output of each kind the data plane stores, as it stores them: a template without a
+#: header keeps no `header_param`, and a kind this release does not know is relayed whole.
+OUTPUTS: list[dict[str, Any]] = [
+    {"type": "text", "text": "Hi"},
+    {"type": "buttons", "text": "Pick", "buttons": [{"id": "a", "title": "A"}]},
+    {
+        "type": "list",
+        "text": "Pick",
+        "button_label": "Open",
+        "sections": [{"title": "", "rows": [{"id": "a", "title": "A", "description": ""}]}],
+    },
+    {"type": "template", "name": "reminder", "language": "es", "params": ["Ana"], "text": "Hi"},
+    {
+        "type": "template",
+        "name": "reminder",
+        "language": "es",
+        "params": [],
+        "text": "Hi",
+        "header_param": "May",
+        "buttons": [{"index": 0, "sub_type": "quick_reply", "value": "yes", "title": "Yes"}],
+    },
+    {"type": "carousel", "cards": [{"title": "x"}]},
+]
+
+
+def test_every_kind_of_output_is_relayed_as_stored(cp_spec: dict[str, Any]) -> None:
+    """Each output matches exactly one of the schema's kinds, and comes out as it went in."""
+    answer = {
+        "contact_id": "c",
+        "contact_hash": "h",
+        "conversation": None,
+        "messages_received": [],
+        "messages_sent": [
+            {"seq": n, "at": "2024-05-06T07:00:00Z", "output": output}
+            for n, output in enumerate(OUTPUTS, 1)
+        ],
+        "scheduled_tasks": [],
+        "truncated": False,
+        "appointments": [],
+    }
+    relayed = ContactExportView.model_validate(answer).model_dump(mode="json")
+    assert relayed == answer
+    request = httpx.Request("GET", "http://cp.test/v1/tenants/acme/contacts/c")
+    assert schema_problems(cp_spec, httpx.Response(200, json=relayed, request=request)) == []
+    kinds = cp_spec["components"]["schemas"]["SentMessageView"]["properties"]["output"]["oneOf"]
+    assert len(kinds) == 5
+
+
+#: The contact export and its parts.
+CONTACT_EXPORT = (
+    "ContactExportView",
+    "ConversationStateView",
+    "TurnView",
+    "ResumeView",
+    "InboundMessageView",
+    "ContactMessageView",
+    "ReceivedMessageView",
+    "SentMessageView",
+    "OptionView",
+    "ButtonView",
+    "ListSectionView",
+    "TemplateButtonView",
+    "TextOutput",
+    "ButtonsOutput",
+    "ListOutput",
+    "TemplateOutput",
+    "OtherOutput",
+)
+
+
 def test_the_status_and_export_parts_are_described(cp_spec: dict[str, Any]) -> None:
-    """Every field of the status, of what it relays, and of the export says what it holds."""
+    """Every field of the status, of what it relays, and of the exports says what it holds."""
     schemas = cp_spec["components"]["schemas"]
     names = ("TenantStatus", "FleetView", "DataPlaneHealth", "DataPlaneUsage", "QuestionCounts")
     undescribed = [
         f"{name}.{field}"
-        for name in (*names, "PendingTasks", "TaskView", "TenantExport")
+        for name in (*names, "PendingTasks", "TaskView", "TenantExport", *CONTACT_EXPORT)
         for field, member in schemas[name]["properties"].items()
         if not member.get("description")
     ]

@@ -29,5 +29,7 @@ async def test_the_route_template_is_logged_not_the_path(caplog: pytest.LogCaptu
     answer = await handle(Request(scope), DatabaseUnavailable())
     assert answer.status_code == 503
     [line] = [r.getMessage() for r in caplog.records if "database unavailable" in r.getMessage()]
-    assert '"path": "/v1/tenants/{tenant_id}/contacts/{contact_id:path}"' in line
+    # The line's format is whatever the process configured last (JSON, or the CLI's console
+    # lines after a CLI test ran in the same process): the template is in it either way.
+    assert "/v1/tenants/{tenant_id}/contacts/{contact_id:path}" in line
     assert "600111" not in caplog.text

@@ -194,18 +194,29 @@ async def rotate_encryption(
     re-encrypted: it is left as it is and named in ``skipped`` (``tenant/scope``), and every
     other row is rotated, so one lost secret does not hold back the rest. Such a row stays
     unreadable until its secrets are put again (or the old key is restored and this rerun).
+
+    Each tenant's rows are read and rewritten under the tenant's lock (as every write of a
+    tenant's rows is): a concurrent `PUT` of a secret is not overwritten with the older one
+    re-encrypted, and a tenant deleted meanwhile is left out (its secrets went with it).
     """
     principal.require_admin("rotating the encryption keys")
-    rows = await uow.credentials.list()
+    tenant_ids = sorted({row.tenant_id for row in await uow.credentials.list()})
+    # The listing's read ends before the first lock: on SQLite a read transaction that
+    # another writer overtook cannot become a write one.
+    await uow.release()
     rotated, skipped = 0, []
-    for row in rows:
-        where = f"{row.tenant_id}/{row.scope}"
-        try:
-            row.ciphertext = box.rotate(row.ciphertext, where=where)
-        except UndecryptableSecret:
-            skipped.append(where)
+    # In id order, as no other write takes more than one tenant's lock: no deadlock.
+    for tenant_id in tenant_ids:
+        if await uow.tenants.get_for_update(tenant_id) is None:
             continue
-        rotated += 1
+        for row in await uow.credentials.list(tenant_id):
+            where = f"{row.tenant_id}/{row.scope}"
+            try:
+                row.ciphertext = box.rotate(row.ciphertext, where=where)
+            except UndecryptableSecret:
+                skipped.append(where)
+                continue
+            rotated += 1
     details: dict[str, Any] = {"rows": rotated}
     if skipped:
         details["skipped"] = skipped
