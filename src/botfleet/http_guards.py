@@ -7,8 +7,9 @@ or YAML parser recurses into it (Python's parsers raise `RecursionError` on a fe
 levels, which would otherwise surface as a 500). The body is read once and replayed to the app
 unchanged, so webhook signatures over the raw bytes still verify.
 
-`asks_for_this_machine` tells, for what the data plane grants a loopback client without a token,
-a request naming the server by address from one a DNS-rebinding web page sends.
+`loopback_client`, `forwarded` and `asks_for_this_machine` judge, for what the data plane grants
+a client on its own machine without a token, whether a request really is one: not forwarded by
+a proxy, and naming the server by address rather than as a DNS-rebinding web page does.
 """
 
 from __future__ import annotations
@@ -203,6 +204,24 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
         return await receive()  # later: wait for the disconnect, as the server would report it
 
     return replayed
+
+
+#: Headers a reverse proxy adds: a request carrying one came from someone else, not this host.
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def forwarded(headers: Mapping[str, str]) -> bool:
+    """Whether a proxy forwarded the request (a proxy on the same host connects from loopback
+    on behalf of anyone). `headers`: the request's, looked up by lower-case name."""
+    return any(name in headers for name in FORWARDING_HEADERS)
+
+
+def loopback_client(client_host: str | None) -> bool:
+    """Whether the connection's peer is this machine (a loopback address)."""
+    try:
+        return client_host is not None and ipaddress.ip_address(client_host).is_loopback
+    except ValueError:
+        return client_host == "localhost"
 
 
 def asks_for_this_machine(host_header: str | None) -> bool:

@@ -11,34 +11,17 @@ routes that act on contacts always need the token.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from botfleet.data_plane.settings import DataPlaneSettings
-from botfleet.http_guards import asks_for_this_machine
+from botfleet.http_guards import asks_for_this_machine, forwarded, loopback_client
 
 
 def _bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def _is_loopback(request: Request) -> bool:
-    host = request.client.host if request.client else None
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-#: Headers a reverse proxy adds: a request carrying one came from someone else, not this host.
-_FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
-
-
-def _forwarded(request: Request) -> bool:
-    return any(name in request.headers for name in _FORWARDING_HEADERS)
 
 
 def _check_token(request: Request, expected: str) -> None:
@@ -56,9 +39,9 @@ def check_reader(request: Request, settings: DataPlaneSettings) -> None:
     unless a proxy forwarded the request or it names the data plane by a DNS name."""
     if settings.internal_token:
         _check_token(request, settings.internal_token)
-    elif not _is_loopback(request):
+    elif not loopback_client(request.client.host if request.client else None):
         raise HTTPException(403, "internal routes need DP_INTERNAL_TOKEN outside development")
-    elif _forwarded(request):
+    elif forwarded(request.headers):
         raise HTTPException(
             403,
             "internal routes answer requests forwarded by a proxy only with a token: "

@@ -34,8 +34,7 @@ from functools import lru_cache
 
 import structlog
 
-from botfleet.adapters.channels.webchat.loopback import FORWARDING_HEADERS
-from botfleet.http_guards import ASGIApp, Receive, Scope, Send, header
+from botfleet.http_guards import FORWARDING_HEADERS, ASGIApp, Receive, Scope, Send, header
 
 log = structlog.get_logger("botfleet.channels.webchat")
 
