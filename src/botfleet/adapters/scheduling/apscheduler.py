@@ -307,21 +307,12 @@ class APSchedulerTaskScheduler:
         self._running()
         store = self._store
         assert store is not None
-        deadline = monotonic() + self.lock_wait_s
-        pause = _FIRST_PAUSE_S
-        while True:
-            try:
-                if await self._unlocked(store.cut_log, "cut the job file's log back"):
-                    return
-            except (StoreUnavailable, sqlite3.Error) as exc:
-                cause = exc.cause if isinstance(exc, StoreUnavailable) else None
-                log.warning("job_log_not_cut", tenant=self.tenant_id, error=cause or str(exc))
-                return
-            if monotonic() >= deadline:
-                log.warning("job_log_not_cut", tenant=self.tenant_id, error="busy")
-                return
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _LONGEST_PAUSE_S)
+        try:
+            # A reader in the way is waited for as a lock is, up to `lock_wait_s`.
+            await self._unlocked(store.cut_log, "cut the job file's log back")
+        except (StoreUnavailable, sqlite3.Error) as exc:
+            cause = exc.cause if isinstance(exc, StoreUnavailable) else None
+            log.warning("job_log_not_cut", tenant=self.tenant_id, error=cause or str(exc))
 
     async def jobs(
         self,

@@ -435,15 +435,23 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
         self._flush()
         return int(self._read(f"SELECT count(*) FROM {TABLE}")[0][0])
 
-    def cut_log(self) -> bool:
-        """Copy the write-ahead log into the file and cut it to nothing; False when another
-        connection (a backup's read) kept it from finishing. `secure_delete` zeroes a deleted
-        job's row in the file, but the log keeps the pages as they were before, job data and
-        contact id included, until SQLite happens to write over them."""
+    def cut_log(self) -> None:
+        """Copy the write-ahead log into the file and cut it to nothing. `secure_delete` zeroes
+        a deleted job's row in the file, but the log keeps the pages as they were before, job
+        data and contact id included, until SQLite happens to write over them.
+
+        Raises:
+            sqlite3.OperationalError: SQLITE_BUSY, another connection (a backup's read) kept
+                the checkpoint from finishing; SQLite reports that as a result, not an error,
+                so it is raised as the lock error callers already wait on (`is_locked`).
+        """
         self._flush()
         with self._lock:
             busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        return not busy
+        if busy:
+            error = sqlite3.OperationalError("the job file's log is in use by another reader")
+            error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+            raise error
 
     def move_contact(self, old_contact_id: str, new_contact_id: str) -> int:
         """`MovesContactJobs.move_jobs` in one transaction: each one-off job of the old contact
