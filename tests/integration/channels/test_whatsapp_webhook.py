@@ -272,6 +272,45 @@ async def test_messages_for_another_number_are_ignored(dp: DataPlane) -> None:
     assert dp.messages_in == 0
 
 
+def _for_number(number: str, message_id: str) -> dict[str, Any]:
+    payload = fixture("whatsapp", "text")
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["metadata"]["phone_number_id"] = number
+    value["messages"][0]["id"] = message_id
+    return payload
+
+
+async def test_a_wrong_phone_number_id_is_warned_of_once_per_delivered_id(dp: DataPlane) -> None:
+    # Only other numbers since start: the binding's id is likely wrong, and the warning names
+    # the id Meta delivered for; once per id, so a busy wrong binding does not flood the log.
+    with structlog.testing.capture_logs() as logs:
+        await post(dp, _for_number("999", "wamid.a"))
+        await post(dp, _for_number("999", "wamid.b"))
+        await post(dp, _for_number("777", "wamid.c"))
+    warned = [e for e in logs if e["event"] == "whatsapp_phone_number_id_mismatch"]
+    assert [(e["delivered_for"], e["log_level"]) for e in warned] == [
+        ("999", "warning"),
+        ("777", "warning"),
+    ]
+    assert (
+        warned[0]["configured"]
+        == fixture("whatsapp", "text")["entry"][0]["changes"][0]["value"]["metadata"][
+            "phone_number_id"
+        ]
+    )
+
+
+async def test_other_numbers_of_a_shared_app_are_not_warned_of_once_ours_came(
+    dp: DataPlane,
+) -> None:
+    with structlog.testing.capture_logs() as logs:
+        await post(dp, fixture("whatsapp", "text"))  # our number: the binding is right
+        await post(dp, _for_number("999", "wamid.other"))
+    assert not [e for e in logs if e["event"] == "whatsapp_phone_number_id_mismatch"]
+    (skipped,) = [e for e in logs if e["event"] == "whatsapp_webhook_skipped"]
+    assert skipped["log_level"] == "info"
+
+
 async def test_the_web_chat_api_is_not_exposed_on_a_whatsapp_tenant(dp: DataPlane) -> None:
     response = await dp.client.post("/inbound", json={"contact_id": CONTACT, "text": "hola"})
     assert response.status_code in (404, 405)

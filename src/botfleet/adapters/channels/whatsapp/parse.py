@@ -95,6 +95,11 @@ class WebhookBatch:
     #: Entries skipped: another phone number, another webhook field, or a malformed item.
     skipped: int = 0
     notes: tuple[str, ...] = ()
+    #: Whether a change for our number came (even one with nothing to process), and the other
+    #: numbers whose changes were skipped: `OtherNumberWatch` tells a wrong binding from an app
+    #: shared by several numbers with them.
+    ours: bool = False
+    other_numbers: tuple[str, ...] = ()
 
 
 def parse_webhook(
@@ -112,6 +117,8 @@ def parse_webhook(
     errors: list[ChangeError] = []
     skipped = 0
     notes: list[str] = []
+    ours = False
+    others: list[str] = []
     for entry, field, value in _change_values(payload, notes):
         number = _text(_obj(value.get("metadata")).get("phone_number_id"))
         if phone_number_id is not None and number != phone_number_id:
@@ -119,7 +126,9 @@ def parse_webhook(
             # Named: a binding whose `phone_number_id` is wrong (the WhatsApp Business Account
             # id, or the number itself) skips every message, and the log must show the right id.
             notes.append(f"other_phone_number:{number[:40] or '?'}")
+            others.append(number[:40] or "?")
             continue
+        ours = True
         names = _profile_names(value.get("contacts"))
         for raw in _objects(value.get("messages")):
             if raw.get("group_id"):
@@ -145,7 +154,15 @@ def parse_webhook(
             for error in parse_errors(raw):
                 key = change_error_fingerprint(entry, field, value, raw, error)
                 errors.append(ChangeError(error, key))
-    return WebhookBatch(tuple(messages), tuple(statuses), tuple(errors), skipped, tuple(notes))
+    return WebhookBatch(
+        tuple(messages),
+        tuple(statuses),
+        tuple(errors),
+        skipped,
+        tuple(notes),
+        ours=ours,
+        other_numbers=tuple(dict.fromkeys(others)),
+    )
 
 
 def _change_values(

@@ -33,6 +33,7 @@ from botfleet.adapters.channels.whatsapp.errors import (
     meaning_of,
 )
 from botfleet.adapters.channels.whatsapp.metrics import WhatsAppMetrics, log_graph_error
+from botfleet.adapters.channels.whatsapp.number_watch import OtherNumberWatch
 from botfleet.adapters.channels.whatsapp.outcomes import SendOutcomes, Unreachable
 from botfleet.adapters.channels.whatsapp.parse import GraphErrorInfo, StatusUpdate, parse_errors
 from botfleet.adapters.channels.whatsapp.payloads import (
@@ -85,6 +86,7 @@ class WhatsAppCloudSender:
         # Graph may quote the request back, its access token included.
         self.contacts = LogContacts(tenant_id, secrets=(settings.access_token.get_secret_value(),))
         self.outcomes = SendOutcomes()
+        self.numbers = OtherNumberWatch(settings.phone_number_id)
         self._http = http
         self._sleep = sleep
 

@@ -168,6 +168,8 @@ async def deliver(
             whatsapp.metrics.record_change_error(error, whatsapp.contacts)
         else:
             log_graph_error(error.error, None, source="webhook")
+    if whatsapp is not None:
+        whatsapp.numbers.observe(batch)
     if batch.skipped:
         log.info("whatsapp_webhook_skipped", count=batch.skipped, reasons=list(batch.notes[:10]))
     accepted = 0
