@@ -215,6 +215,35 @@ class ConversationStateView(_Relayed):
     )
 
 
+class AppointmentView(_Relayed):
+    """An upcoming appointment, as the calendar's `list_appointments` gives it (in the
+    calendar's time zone)."""
+
+    event_id: str = Field(description="The calendar's id of the event")
+    date: str = Field(description="The day, YYYY-MM-DD")
+    time: str = Field(description="The start time, HH:MM")
+    start: str = Field(description="The start, ISO 8601 with its offset")
+    end: str = Field(description="The end, ISO 8601 with its offset")
+    duration_min: int = Field(description="Its length in minutes")
+    service: str = Field(description="The service's key")
+    service_name: str = Field(description="The service's name when it was booked")
+    contact_id: str = Field(description="The contact it was booked for")
+    contact_name: str = Field(description="The name it was booked under")
+    slot: str = Field(description="The slot's id (as offered in a list of free slots)")
+    title: str = Field(description="The appointment as the bot words it")
+
+
+class CalendarAppointmentsView(_Relayed):
+    """One calendar binding's appointments of the contact."""
+
+    connector: str = Field(description="The calendar binding (`calendar`, `calendar.<name>`)")
+    appointments: list[AppointmentView] | None = Field(
+        description="The contact's upcoming appointments; null when the calendar could not be "
+        "read (`error`)"
+    )
+    error: str | None = Field(default=None, description="Why the calendar could not be read")
+
+
 class ContactExportView(BaseModel):
     """Everything the tenant's data plane holds about one contact."""
 
@@ -234,6 +263,12 @@ class ContactExportView(BaseModel):
     )
     scheduled_tasks: list[TaskView] = Field(description="The contact's scheduled tasks")
     truncated: bool = Field(description="A list stopped at the data plane's limit (10,000)")
+    appointments: list[CalendarAppointmentsView] | None = Field(
+        default=None,
+        description="Upcoming appointments in each calendar the tenant binds (kept by the "
+        "calendar: an erasure does not touch them); null from a data plane of a release "
+        "that did not export them",
+    )
 
 
 class ContactErasureView(BaseModel):

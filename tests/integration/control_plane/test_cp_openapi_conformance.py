@@ -393,6 +393,53 @@ def test_every_kind_of_output_is_relayed_as_stored(cp_spec: dict[str, Any]) -> N
     assert len(kinds) == 5
 
 
+#: A calendar's answer as `list_appointments` gives it, and one that could not be read.
+APPOINTMENTS: list[dict[str, Any]] = [
+    {
+        "connector": "calendar",
+        "appointments": [
+            {
+                "event_id": "ev1",
+                "date": "2024-05-07",
+                "time": "10:00",
+                "start": "2024-05-07T10:00:00+02:00",
+                "end": "2024-05-07T10:30:00+02:00",
+                "duration_min": 30,
+                "service": "cut",
+                "service_name": "Haircut",
+                "contact_id": "c",
+                "contact_name": "Ana",
+                "slot": "slot_2024-05-07T10:00",
+                "title": "Tue 7 May 10:00 - Haircut",
+            }
+        ],
+        "error": None,
+    },
+    {"connector": "calendar.room", "appointments": None, "error": "calendar unavailable"},
+]
+
+
+def test_appointments_are_relayed_as_the_published_schema_says(cp_spec: dict[str, Any]) -> None:
+    answer = {
+        "contact_id": "c",
+        "contact_hash": "h",
+        "conversation": None,
+        "messages_received": [],
+        "messages_sent": [],
+        "scheduled_tasks": [],
+        "truncated": False,
+        "appointments": APPOINTMENTS,
+    }
+    relayed = ContactExportView.model_validate(answer).model_dump(mode="json")
+    assert relayed == answer
+    request = httpx.Request("GET", "http://cp.test/v1/tenants/acme/contacts/c")
+    assert schema_problems(cp_spec, httpx.Response(200, json=relayed, request=request)) == []
+    # Published, not merely let through as an extra key.
+    published = cp_spec["components"]["schemas"]["ContactExportView"]["properties"]
+    assert "appointments" in published
+    assert untyped_answers(cp_spec, [httpx.Response(200, json=relayed, request=request)]) == []
+
+
 #: The contact export and its parts.
 CONTACT_EXPORT = (
     "ContactExportView",
@@ -412,6 +459,8 @@ CONTACT_EXPORT = (
     "ListOutput",
     "TemplateOutput",
     "OtherOutput",
+    "CalendarAppointmentsView",
+    "AppointmentView",
 )
 
 
