@@ -191,6 +191,29 @@ async def test_a_move_that_cannot_be_queued_is_logged_and_the_message_still_goes
     assert OLD_GROUP not in repr(logs) and SUPERGROUP not in repr(logs)
 
 
+async def test_a_move_that_could_not_be_queued_is_asked_again_at_the_next_send(
+    sender: TelegramBotSender, api: respx.MockRouter
+) -> None:
+    # The first refusal finds the moves' backlog full; the next send under the old id (the
+    # group's next reminder, sent to the supergroup at once) asks again, and only once.
+    moves = Moves(Overloaded("1000 contact moves wait to start"))
+    sender.queue_moves_with(moves)
+    route = api["sendMessage"].mock(
+        side_effect=[
+            httpx.Response(400, json=refusal(SUPERGROUP)),
+            httpx.Response(200, json=OK),
+            httpx.Response(200, json=OK),
+            httpx.Response(200, json=OK),
+        ]
+    )
+    await sender.send(OLD_GROUP, [Text("which day?")])
+    moves.error = None
+    await sender.send(OLD_GROUP, [Text("reminder")])
+    await sender.send(OLD_GROUP, [Text("another")])
+    assert chat_ids(route) == [int(OLD_GROUP), *[int(SUPERGROUP)] * 3]
+    assert moves.asked == [(OLD_GROUP, SUPERGROUP), (OLD_GROUP, SUPERGROUP)]
+
+
 @pytest.mark.parametrize(
     ("old", "new", "upgrade"),
     [

@@ -44,6 +44,7 @@ class ChatMemory:
         self._unreachable: OrderedDict[str, str] = OrderedDict()
         self._moved: OrderedDict[str, str] = OrderedDict()
         self._seen: OrderedDict[Hashable, None] = OrderedDict()
+        self._unqueued_moves: OrderedDict[str, str] = OrderedDict()
 
     def unreachable(self, contact_id: str) -> str | None:
         """Why the contact's chat cannot be written to ("blocked", "removed", "deactivated"),
@@ -71,6 +72,17 @@ class ChatMemory:
         self._moved.move_to_end(old)
         if len(self._moved) > MAX_MOVED:
             self._moved.popitem(last=False)
+
+    def mark_move_unqueued(self, old_contact_id: str, new_chat_id: str) -> None:
+        """A move of the contact's conversation to `new_chat_id` could not be queued."""
+        self._unqueued_moves[old_contact_id] = new_chat_id
+        self._unqueued_moves.move_to_end(old_contact_id)
+        if len(self._unqueued_moves) > MAX_MOVED:
+            self._unqueued_moves.popitem(last=False)
+
+    def take_unqueued_move(self, old_contact_id: str) -> str | None:
+        """The new chat id of a move of this contact that could not be queued (forgotten)."""
+        return self._unqueued_moves.pop(old_contact_id, None) if self._unqueued_moves else None
 
     def first_time(self, key: Hashable) -> bool:
         """Whether `key` was not seen recently (and remember it)."""

@@ -172,6 +172,11 @@ class TelegramBotSender:
             )
             return SendOutcome(sent=0, failed=len(fitted))
         moved_to = None if moved is None else chat_id_value(moved)
+        if moved is not None:
+            # Still sent under the old id: a move that could not be queued then is asked again.
+            retry = self.chats.take_unqueued_move(contact_id)
+            if retry is not None:
+                self._queue_move(contact_id, retry)
         delivered = 0
         for output in fitted:
             refused = False
@@ -259,16 +264,23 @@ class TelegramBotSender:
             return
         if not self.chats.first_time(("move", contact_id, new_chat_id)):
             return
+        self._queue_move(contact_id, new_chat_id)
+
+    def _queue_move(self, contact_id: str, new_chat_id: str) -> None:
+        assert self._move_contact is not None
         try:
             self._move_contact(contact_id, new_chat_id)
         except Exception as exc:  # too many moves waiting (`Overloaded`): the send goes on
+            # Remembered, so that the next send still made under the old id (the group's next
+            # turn or reminder, which goes to the supergroup at once) asks again.
+            self.chats.mark_move_unqueued(contact_id, new_chat_id)
             log.warning(
                 "telegram_contact_move_not_queued",
                 error=type(exc).__name__,
                 new_contact=self.contacts.hash(new_chat_id),
                 hint="the group's conversation and reminders stay at its old chat id (sends "
-                "there reach the supergroup); the migration notice, or the first refused send "
-                "after a restart, asks again",
+                "there reach the supergroup); the next send under the old id asks again, as "
+                "does the migration notice",
                 **self.contacts.fields(contact_id),
             )
 
