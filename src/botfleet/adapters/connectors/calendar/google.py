@@ -25,6 +25,10 @@ edit since the contact saw the appointment is refused with 412 (``conditionNotMe
 written as before. The etags live in this process only (`shown_versions.py`): after a restart,
 the get's is used.
 
+Google refusing the key (401, a token request refused) or the service account's access to the
+calendar (a 403 that is no limit) is a `MisconfiguredBinding`: the operator's log line names the
+calendar and the service account's e-mail, the address to share the calendar with.
+
 Google keeps a deleted event readable by `events.get` for a while, with ``status: cancelled``
 (and, not guaranteed, its other fields): such an event is no appointment, but the booking it
 was is remembered (`cancelled.py`), so a cancel repeated after a restart (its first answer was
@@ -48,16 +52,23 @@ from botfleet.adapters.connectors.calendar.config import (
 )
 from botfleet.adapters.connectors.calendar.google_auth import (
     HttpFactory,
-    http_factory,
+    authorised_http,
+    credentials,
     plain_http,
 )
-from botfleet.adapters.connectors.calendar.google_errors import GONE, http_status, translate
+from botfleet.adapters.connectors.calendar.google_errors import (
+    GONE,
+    http_status,
+    refused_setting,
+    translate,
+)
 from botfleet.adapters.connectors.calendar.service import CalendarService
 from botfleet.adapters.connectors.calendar.shown_versions import ShownVersions
 from botfleet.adapters.connectors.calendar.store import CalendarNotFound, EventChanged, EventGone
 from botfleet.adapters.connectors.calendar.texts import calendar_texts
+from botfleet.adapters.connectors.refusals import MisconfiguredBinding
 from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent
-from botfleet.domain.errors import ConnectorRejected
+from botfleet.domain.errors import ConnectorError, ConnectorRejected
 from botfleet.ports.clock import Clock
 
 __all__ = ["GoogleCalendarStore", "build"]
@@ -69,9 +80,17 @@ class GoogleCalendarStore:
     """Events of one Google calendar. Satisfies `CalendarStore`."""
 
     def __init__(
-        self, settings: GoogleCalendarSettings, service: Any, http: HttpFactory | None
+        self,
+        settings: GoogleCalendarSettings,
+        service: Any,
+        http: HttpFactory | None,
+        *,
+        service_account: str | None = None,
     ) -> None:
         self.settings = settings
+        # The service account's e-mail (not a secret: staff share calendars with it), for the
+        # operator's log line when Google refuses it.
+        self._account = service_account
         self._service = service
         self._http = http
         self._tz = settings.tz
@@ -102,9 +121,9 @@ class GoogleCalendarStore:
         except HttpError as exc:
             if http_status(exc) == 404:
                 raise self._calendar_missing(what) from None
-            raise translate(exc, what) from None
+            raise self._translated(exc, what) from None
         except Exception as exc:
-            raise translate(exc, what) from None
+            raise self._translated(exc, what) from None
 
     async def _event_request(self, request: Any, what: str) -> Any | None:
         """An event request (`events.get`/`patch`/`delete`): None when the event is gone."""
@@ -117,18 +136,42 @@ class GoogleCalendarStore:
             if status == 412:  # `conditionNotMet`: changed since the version the request named
                 raise EventChanged(f"Google Calendar answered 412 to {what}") from None
             if status not in GONE:
-                raise translate(exc, what) from None
+                raise self._translated(exc, what) from None
             if status == 404 and not self._calendar_seen:
                 await self._check_calendar()  # raises `CalendarNotFound` if it is the calendar's
             return None
         except Exception as exc:
-            raise translate(exc, what) from None
+            raise self._translated(exc, what) from None
 
     async def _check_calendar(self) -> None:
         request = self._service.events().list(
             calendarId=self.settings.calendar_id, maxResults=1, fields="kind"
         )
         await self._execute(request, "events.list")
+
+    def _translated(self, exc: Exception, what: str) -> ConnectorError:
+        """`exc` as a connector error; Google refusing the service account or its access to
+        the calendar is the binding's to fix, so it also gets the operator's log line
+        (`connector_misconfigured`), naming the calendar and the service account to share it
+        with: the message alone does not say which of a tenant's calendars, or which key."""
+        error = translate(exc, what)
+        setting = refused_setting(exc)
+        if setting is None or type(error) is not ConnectorRejected:
+            return error
+        if setting == "credentials":
+            setting = (
+                "credentials_path" if self.settings.credentials_path else "service_account_info"
+            )
+        return MisconfiguredBinding(
+            str(error),
+            log_fields={
+                "type": "google_calendar",
+                "setting": setting,
+                "calendar_id": self.settings.calendar_id,
+                "service_account": self._account,
+                "request": what,
+            },
+        )
 
     def _calendar_missing(self, what: str) -> CalendarNotFound:
         self._calendar_seen = False
@@ -260,7 +303,7 @@ class GoogleCalendarStore:
             if http_status(exc) == 404:
                 raise self._calendar_missing("events.insert") from None
             if http_status(exc) != 409:
-                raise translate(exc, "events.insert") from None
+                raise self._translated(exc, "events.insert") from None
             # 409: this request's event exists already (an earlier attempt got through).
             existing = await self.appointment(body["id"])
             if existing is None:
@@ -269,7 +312,7 @@ class GoogleCalendarStore:
                 ) from None
             return existing
         except Exception as exc:
-            raise translate(exc, "events.insert") from None
+            raise self._translated(exc, "events.insert") from None
         self._shown(str(item["id"]), item)  # the booking's answer shows it to the contact
         created = wire.google_appointment(item, self._tz)
         return created or replace(appointment, event_id=str(item["id"]))
@@ -326,7 +369,8 @@ def build(
     parsed = GoogleCalendarSettings.model_validate(
         {"type": "google_calendar", **with_tenant_timezone(settings, timezone)}
     )
-    factory = http_factory(parsed) if http is None else None
+    key = credentials(parsed) if http is None else None
+    factory = authorised_http(parsed, key) if http is None else None
     service = discovery_build(
         "calendar",
         "v3",
@@ -335,4 +379,6 @@ def build(
         cache_discovery=False,
         client_options={"api_endpoint": parsed.api_base_url},
     )
-    return CalendarService(parsed, GoogleCalendarStore(parsed, service, factory), clock=clock)
+    account = getattr(key, "service_account_email", None)
+    store = GoogleCalendarStore(parsed, service, factory, service_account=account)
+    return CalendarService(parsed, store, clock=clock)

@@ -6,11 +6,11 @@ service account's key when there is one), and none follows redirects.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from botfleet.adapters.connectors.calendar.config import GoogleCalendarSettings
+from botfleet.adapters.connectors.calendar.google_key import KeyUnusable, key_problem, parsed_key
 
 SCOPES = ("https://www.googleapis.com/auth/calendar",)
 
@@ -22,27 +22,58 @@ def credentials(settings: GoogleCalendarSettings) -> Any:
     (None when neither is set: a local fake).
 
     Raises:
-        ValueError: the key is unusable; the message names the setting, never the key.
+        ValueError: the key is unusable; the message names the setting and what is wrong
+            with the key (`google_key.py`), never the key.
     """
     from google.oauth2 import service_account
 
     info = settings.service_account_info
+    where = "credentials_path" if settings.credentials_path else "service_account_info"
     try:
         if settings.credentials_path:
-            return service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-                settings.credentials_path, scopes=SCOPES
-            )
-        if info is None:
+            raw = _key_file(settings.credentials_path)
+        elif info is None:
             return None
-        raw = info if isinstance(info, dict) else json.loads(info.get_secret_value())
-        return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-            raw, scopes=SCOPES
-        )
-    except (OSError, ValueError, KeyError) as exc:
-        # The key material must not reach the message: name the setting only.
-        where = "credentials_path" if settings.credentials_path else "service_account_info"
-        problem = type(exc).__name__
-        raise ValueError(f"{where}: not a usable service-account key ({problem})") from None
+        else:
+            raw = info if isinstance(info, dict) else parsed_key(info.get_secret_value())
+        problem = key_problem(raw)
+        if problem is not None:
+            raise KeyUnusable(problem)
+        try:
+            return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                raw, scopes=SCOPES
+            )
+        except (ValueError, KeyError) as exc:
+            # google-auth's own messages may quote the key: only the class names what failed.
+            raise KeyUnusable(
+                f"its private_key does not load, {type(exc).__name__}: use the key file as "
+                "Google gave it"
+            ) from None
+    except KeyUnusable as exc:
+        raise ValueError(f"{where}: not a usable service-account key ({exc})") from None
+
+
+def _key_file(path: str) -> Any:
+    """The parsed JSON of the key file at `path` (the path is the operator's own setting, so
+    the message does not repeat it).
+
+    Raises:
+        KeyUnusable: the file cannot be read, or holds no JSON.
+    """
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except FileNotFoundError:
+        raise KeyUnusable("no such file on the data plane's host") from None
+    except IsADirectoryError:
+        raise KeyUnusable("the path is a folder, not the key file") from None
+    except PermissionError:
+        raise KeyUnusable("the data plane may not read the file (permission denied)") from None
+    except UnicodeDecodeError:
+        raise KeyUnusable("not a text file (a .p12 key? give the JSON key file)") from None
+    except OSError as exc:
+        raise KeyUnusable(f"the file cannot be read ({type(exc).__name__})") from None
+    return parsed_key(text)
 
 
 def service_account_info_problem(settings: GoogleCalendarSettings) -> str | None:
@@ -81,7 +112,12 @@ def http_factory(settings: GoogleCalendarSettings) -> HttpFactory:
     Raises:
         ValueError: the key is unusable (see `credentials`).
     """
-    key = credentials(settings)
+    return authorised_http(settings, credentials(settings))
+
+
+def authorised_http(settings: GoogleCalendarSettings, key: Any | None) -> HttpFactory:
+    """Makes the HTTP object of one request, authorised with `key` (`credentials`) when not
+    None."""
 
     def factory() -> Any:
         plain = plain_http(settings)

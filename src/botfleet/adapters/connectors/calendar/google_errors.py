@@ -82,8 +82,29 @@ def _answered(exc: HttpError, what: str) -> ConnectorError:
             f"({', '.join(sorted(_reasons(exc) & _USAGE_LIMIT_REASONS))}; see the Calendar "
             "API's usage limits)"
         )
+    if status == 403 and "requiredAccessLevel" in _reasons(exc):
+        # Shared for reading only ("See all event details"): reads work, writes do not.
+        return ConnectorRejected(
+            f"{detail}: the service account may not change this calendar's events (share it "
+            "with the service account with 'Make changes to events')"
+        )
     if status == 403:
         return ConnectorRejected(
             f"{detail}: access denied (share the calendar with the service account)"
         )
     return ConnectorRejected(detail)
+
+
+def refused_setting(exc: Exception) -> str | None:
+    """The setting an operator must fix when Google refused the service account itself (401,
+    a token request refused) or its access to the calendar (a 403 that is no limit):
+    ``credentials`` or ``calendar_id``; None for any other error."""
+    if type(exc).__name__ == "RefreshError":
+        return "credentials"
+    status = http_status(exc)
+    if status == 401:
+        return "credentials"
+    limits = _RATE_LIMIT_REASONS | _USAGE_LIMIT_REASONS
+    if status == 403 and not _reasons(exc) & limits:
+        return "calendar_id"
+    return None
