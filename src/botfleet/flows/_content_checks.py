@@ -27,6 +27,7 @@ from botfleet.flows.connector_names import (
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.render import is_template
 from botfleet.flows.schema import (
+    Action,
     FlowSpec,
     InvokeConnector,
     OptionSpec,
@@ -47,6 +48,15 @@ _NOT_TEMPLATES: dict[str, set[str]] = {
     "send_dynamic_options": {"source_key"},
 }
 
+#: Fields the engine renders as data (`Renderer.value`: a lone `{{ }}` keeps its type, and a
+#: list or dict it gives is turned into data item by item), per action.
+_RENDERED_AS_DATA: dict[str, set[str]] = {
+    "invoke_connector": {"params"},
+    "set_data": {"values"},
+    "schedule_task": {"run_at", "data"},
+    "send_template": {"params"},
+}
+
 
 def check_transitions(spec: FlowSpec, collector: IssueCollector) -> None:
     for path, transition in iter_transitions(spec):
@@ -64,7 +74,7 @@ def check_transitions(spec: FlowSpec, collector: IssueCollector) -> None:
             )
         if transition.condition is not None:
             check_condition(collector, key_path(path, "condition"), transition.condition)
-        check_templates(collector, key_path(path, "set_data"), transition.set_data)
+        check_templates(collector, key_path(path, "set_data"), transition.set_data, as_data=True)
 
 
 def check_actions(
@@ -106,8 +116,16 @@ def check_actions(
             check_send_template(action, path, collector, templates=channel.capabilities.templates)
         if action.when is not None:
             check_condition(collector, f"{path}.when", action.when)
-        plain = _NOT_TEMPLATES.get(action.action, set())
-        check_templates(collector, path, action.model_dump(exclude={"action", "when", *plain}))
+        _check_action_templates(action, path, collector)
+
+
+def _check_action_templates(action: Action, path: str, collector: IssueCollector) -> None:
+    plain = _NOT_TEMPLATES.get(action.action, set())
+    fields = action.model_dump(exclude={"action", "when", *plain})
+    as_data = _RENDERED_AS_DATA.get(action.action, set())
+    check_templates(collector, path, {k: v for k, v in fields.items() if k not in as_data})
+    for key in sorted(as_data & fields.keys()):
+        check_templates(collector, key_path(path, key), fields[key], as_data=True)
 
 
 def data_keys_set(spec: FlowSpec) -> set[str]:

@@ -29,7 +29,8 @@ from botfleet.flows.yaml_lines import TextLines, index_path, key_path
 #: conditions"; `turn.TurnBuilder._build_variables`). A task's carried `data` is under `data`.
 NAMESPACES = ("data", "message", "contact", "tenant", "today", "now")
 
-# Mirrors `Renderer.condition`, which accepts a condition wrapped in `{{ }}`.
+# Mirrors `Renderer.condition`, which accepts a condition wrapped in `{{ }}`, and
+# `Renderer.value`, which keeps a lone `{{ expr }}`'s value as data.
 _WRAPPED = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 
 # What to do about the syntax errors authors make most, by Jinja's words.
@@ -71,10 +72,14 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def check_templates(collector: IssueCollector, path: str, value: Any) -> None:
-    """Check every template string in `value`, recursing into mappings and lists."""
+def check_templates(
+    collector: IssueCollector, path: str, value: Any, *, as_data: bool = False
+) -> None:
+    """Check every template string in `value`, recursing into mappings and lists; `as_data`
+    when the engine renders them as data (`set_data`, `params`: a lone `{{ }}` keeps its
+    type, `Renderer.value`)."""
     for where, text in templates_in(path, value):
-        _check_source(collector, where, text, 0, expression=False)
+        _check_source(collector, where, text, 0, expression=False, as_data=as_data)
 
 
 def templates_in(path: str, value: Any) -> Iterator[tuple[str, str]]:
@@ -109,24 +114,34 @@ class _Findings:
     reads: tuple[FailedRead, ...]
 
 
-def _findings(source: str, keys: Mapping[str, str], *, expression: bool) -> _Findings:
+def _findings(
+    source: str, keys: Mapping[str, str], *, expression: bool, as_data: bool
+) -> _Findings:
     # Parsed once for every check; none of them writes to the tree (`render.Parsed`).
     parsed = parse_checked(source, expression=expression)
     if parsed.error is not None or parsed.tree is None:
         return _Findings(parsed.error, (), ())
     unknown = tuple(sorted(undeclared_in(parsed.tree) - set(NAMESPACES)))
-    reads = failed_reads_in(parsed.tree, keys, expression=expression) if keys else []
+    # Kept as data only when the renderer takes it for a lone `{{ }}` (`{{ '}}' }}` is not).
+    lone = as_data and _WRAPPED.match(source) is not None
+    reads = failed_reads_in(parsed.tree, keys, expression=expression, as_data=lone) if keys else []
     return _Findings(None, unknown, tuple(reads))
 
 
 def _check_source(
-    collector: IssueCollector, path: str, source: str, shift: int, *, expression: bool
+    collector: IssueCollector,
+    path: str,
+    source: str,
+    shift: int,
+    *,
+    expression: bool,
+    as_data: bool = False,
 ) -> None:
     """`source` starts at offset `shift` of the value at `path` (past a condition's `{{`)."""
     keys = collector.continue_keys
     found = collector.once(
-        (_check_source, source, expression),
-        partial(_findings, source, keys, expression=expression),
+        (_check_source, source, expression, as_data),
+        partial(_findings, source, keys, expression=expression, as_data=as_data),
     )
     texts = collector.texts.get(path)
     if found.error is not None:
