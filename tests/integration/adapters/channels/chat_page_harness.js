@@ -157,6 +157,8 @@ function openPage() {
     clearTimeout,
     console,
   });
+  context.window = context; // a page of its own, as opened at the data plane (no frame)
+  context.parent = context;
   vm.runInContext(source, context);
   return { ids, document, tick: () => intervals.forEach((fn) => fn()) };
 }

@@ -15,6 +15,10 @@
   // Retry-After up to this long; a longer wait is left to the contact (its send-again button).
   const MAX_AUTO_WAIT_S = 60;
   const SAFE_ID = /^[A-Za-z0-9_.:@+-]{1,128}$/;
+  // The longest text POST /inbound takes, in characters (code points: an emoji is one). Checked
+  // when sent, not by the box's maxlength, which counts an emoji as two and cuts a longer paste
+  // without a word: the visitor would send its start and never know the rest was lost.
+  const MAX_TEXT = 4096;
   const STORAGE_KEY = "botfleet.webchat:" + location.pathname;
 
   const log = document.getElementById("log");
@@ -46,9 +50,8 @@
       values && Object.hasOwn(values, key) ? String(values[key]) : found);
   }
 
-  if (new URLSearchParams(location.search).get("embed") === "1") {
-    document.body.classList.add("embed");
-  }
+  const embedded = new URLSearchParams(location.search).get("embed") === "1";
+  if (embedded) document.body.classList.add("embed");
 
   // The page's own word, or `otherwise` on a page from before the word (a page served just
   // before an upgrade may load the script after it: `?v=` names a version, the server has one).
@@ -577,6 +580,12 @@
     event.preventDefault();
     const text = input.value;
     if (!text.trim()) return;
+    if (Array.from(text).length > MAX_TEXT) {
+      // kept in the box, to be shortened
+      showStatus(word("write_shorter"));
+      input.focus();
+      return;
+    }
     input.value = "";
     input.focus(); // Send pressed with the mouse or a finger: the next message is typed here
     send({ text: text }, text);
@@ -588,6 +597,18 @@
       form.requestSubmit();
     }
   });
+
+  // In the widget's frame: the widget is told that the chat runs (a frame that never says so
+  // holds the browser's error page, loaded again at the next open), and Escape closes the chat
+  // (the key reaches this page, not the site's). Nothing else is said: any site may frame it.
+  if (embedded && window.parent !== window) {
+    window.parent.postMessage({ botfleet: "ready" }, "*");
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !event.isComposing) {
+        window.parent.postMessage({ botfleet: "escape" }, "*");
+      }
+    });
+  }
 
   // Reset asks for a second press (within a few seconds) once there is a conversation: the new
   // contact id leaves the bot's state and anything booked with the old one, which this page then

@@ -60,14 +60,17 @@
   ].join(";");
 
   let frame = null;
+  let ready = false; // the chat page said it runs: the frame holds the chat, not an error page
   function open() {
     if (!frame) { // load the chat only when someone opens it
       frame = document.createElement("iframe");
-      frame.src = chatUrl;
       frame.title = TITLE;
       frame.style.cssText = "width:100%;height:100%;border:0;display:block";
       panel.appendChild(frame);
     }
+    // first open, or the data plane was unreachable the last time: (re)load it, so closing and
+    // opening again is how a visitor tries again, without reloading the site
+    if (!ready) frame.src = chatUrl;
     panel.hidden = false;
     panel.style.display = "block";
     bubble.setAttribute("aria-expanded", "true");
@@ -76,22 +79,34 @@
   }
 
   function close() {
+    // the focus was in the chat (the frame has it): back to the bubble, not lost on the page
+    const hadFocus = panel.contains(document.activeElement);
     panel.hidden = true;
     panel.style.display = "none";
     bubble.setAttribute("aria-expanded", "false");
     bubble.setAttribute("aria-label", LABELS.open);
     bubble.replaceChildren(icon(CHAT_ICON));
+    if (hadFocus) bubble.focus();
   }
 
   bubble.addEventListener("click", () => (panel.hidden ? open() : close()));
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !panel.hidden) close();
   });
+  // Escape pressed inside the chat reaches the frame's document, not this one: the chat page
+  // says so with a message. Only our frame, from the chat's origin, is listened to.
+  const chatOrigin = new URL(chatUrl).origin;
+  window.addEventListener("message", (event) => {
+    if (!frame || event.source !== frame.contentWindow || event.origin !== chatOrigin) return;
+    if (event.data && event.data.botfleet === "ready") ready = true;
+    if (event.data && event.data.botfleet === "escape" && !panel.hidden) close();
+  });
 
   function mount() {
     panel.style.display = "none";
-    document.body.appendChild(panel);
+    // the bubble first: Tab from it goes on into the open chat, as the page is read
     document.body.appendChild(bubble);
+    document.body.appendChild(panel);
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);

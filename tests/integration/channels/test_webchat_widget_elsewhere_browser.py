@@ -1,0 +1,231 @@
+"""The widget as a web developer embeds it: the documented tag, verbatim, on a page of another
+site (another origin than the data plane), used with the keyboard; and what the chat page does
+with a message longer than the chat takes, and with the contrast of its default colours.
+
+Headless Chromium through Playwright, as in test_webchat_page_browser.py (skipped, saying so,
+without either).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from chromium_kit import CHROMIUM, needs_chromium
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from botfleet.adapters.channels.webchat import build_routes
+from botfleet.adapters.channels.webchat.page_words import page_words
+from botfleet.adapters.stores.memory import InMemoryOutbox
+from botfleet.domain.messages import InboundMessage
+from botfleet.domain.outputs import Text, output_to_dict
+from botfleet.ports.channels import TurnResult
+from botfleet.web import JsonApi
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api",
+    reason="playwright is not installed (a dev dependency: make install)",
+)
+expect = sync_api.expect
+
+pytestmark = needs_chromium
+
+CHANNELS_DOC = Path(__file__).parents[3] / "docs" / "channels.md"
+
+
+class EchoBot:
+    def __init__(self, outbox: InMemoryOutbox) -> None:
+        self.outbox = outbox
+        self.texts: list[str] = []
+
+    async def handle(self, message: InboundMessage) -> TurnResult:
+        self.texts.append(message.text or "")
+        reply = Text(f"You said {len(message.text or '')} characters")
+        seq = await self.outbox.append(message.contact_id, output_to_dict(reply), datetime.now(UTC))
+        return TurnResult(message.message_id, (reply,), seqs=(seq,))
+
+    async def accept(self, message: InboundMessage) -> bool:
+        raise AssertionError("the page always waits for the answer")
+
+
+class Clock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def serve(app: Any) -> Iterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if server.started:
+            break
+        threading.Event().wait(0.01)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+@pytest.fixture
+def bot() -> EchoBot:
+    return EchoBot(InMemoryOutbox())
+
+
+@pytest.fixture
+def chat(bot: EchoBot) -> Iterator[str]:
+    routes = build_routes(bot, bot.outbox, title="Bella", clock=Clock())
+    yield from serve(JsonApi(routes, title="test"))
+
+
+def documented_tag(chat_url: str) -> str:
+    """The embed snippet of docs/channels.md ("Web chat"), with the data plane's address."""
+    text = CHANNELS_DOC.read_text(encoding="utf-8")
+    found = re.search(r'<script src="https://<data plane host>/widget\.js"[^\n]*</script>', text)
+    assert found, "docs/channels.md no longer shows the widget's tag"
+    return found[0].replace("https://<data plane host>/", chat_url)
+
+
+@pytest.fixture
+def salon(chat: str) -> Iterator[str]:
+    """The business's own site: another origin (another port) than the data plane."""
+    body = (
+        "<!doctype html><html lang='en'><title>Bella Salon</title><link rel='icon' href='data:,'>"
+        "<h1>Bella Salon</h1><a href='#prices'>Prices</a>" + documented_tag(chat) + "</html>"
+    )
+    app = Starlette(routes=[Route("/", lambda _request: HTMLResponse(body))])
+    yield from serve(app)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 800, "height": 600})
+    opened = context.new_page()
+    opened.set_default_timeout(5000)
+    yield opened
+    context.close()
+
+
+def active(page: Any) -> str:
+    return str(page.evaluate("document.activeElement.tagName"))
+
+
+def test_the_documented_tag_on_another_site_works_from_the_keyboard(
+    page: Any, salon: str, chat: str
+) -> None:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(salon)
+    assert not salon.startswith(chat)
+    expect(page.get_by_role("button", name="Open chat: Bella")).to_have_count(1)  # async tag
+    page.keyboard.press("Tab")  # the site's own link
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_attribute("aria-label", "Open chat: Bella")
+    page.keyboard.press("Enter")
+    expect(page.locator(":focus")).to_have_attribute("aria-label", "Close chat")
+    # the next Tab goes into the chat just opened, not past it
+    page.keyboard.press("Tab")
+    assert active(page) == "IFRAME"
+    chat_frame = page.frame_locator("iframe")
+    chat_frame.locator("#text").fill("hello")
+    chat_frame.locator("#text").press("Enter")
+    expect(chat_frame.locator(".msg.bot")).to_have_text("You said 5 characters")
+    # Escape in the chat (the frame has the keys) closes it, and the focus is on the bubble
+    chat_frame.locator("#text").press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(page.locator(":focus")).to_have_attribute("aria-label", "Open chat: Bella")
+    # a reload of the site: the same conversation, kept by the chat's own origin
+    page.reload()
+    page.get_by_role("button", name="Open chat: Bella").click()
+    expect(chat_frame.locator(".msg.bot")).to_have_text("You said 5 characters")
+    assert errors == []
+
+
+def test_a_chat_that_could_not_load_is_tried_again_at_the_next_open(
+    page: Any, salon: str, chat: str
+) -> None:
+    page.goto(salon)
+    page.route(chat + "?embed=1", lambda route: route.abort("connectionrefused"))
+    bubble = page.get_by_role("button", name="Open chat: Bella")
+    bubble.click()  # the data plane is down: the browser's error page in the panel
+    page.get_by_role("button", name="Close chat").click()
+    page.unroute(chat + "?embed=1")
+    bubble.click()  # back up: the chat, without reloading the site
+    expect(page.frame_locator("iframe").locator("#text")).to_have_count(1)
+
+
+def test_a_message_over_the_limit_stays_in_the_box_with_a_word(
+    page: Any, chat: str, bot: EchoBot
+) -> None:
+    page.goto(chat)
+    box = page.locator("#text")
+    box.focus()
+    page.keyboard.insert_text("x" * 5000)  # pasted: nothing cut without a word
+    expect(box).to_have_value("x" * 5000)
+    box.press("Enter")
+    expect(page.locator("#status")).to_have_text(page_words("en").write_shorter)
+    expect(box).to_have_value("x" * 5000)
+    assert page.locator(".msg").count() == 0
+    # 4096 emoji are 4096 characters for the chat (8192 for JavaScript's length): sent whole
+    box.fill("😀" * 4096)
+    box.press("Enter")
+    expect(page.locator(".msg.bot")).to_have_text("You said 4096 characters")
+    expect(page.locator("#status")).to_be_hidden()
+    assert bot.texts == ["😀" * 4096]
+
+
+CONTRAST = """([fore, back]) => {
+    const rgb = (v) => v.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lum = (c) => {
+        const [r, g, b] = rgb(c).map((x) => x / 255)
+            .map((x) => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const [a, b] = [lum(fore), lum(back)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def test_the_default_colours_meet_wcag_aa(page: Any, chat: str) -> None:
+    page.goto(chat)
+
+    def style(selector: str, prop: str) -> str:
+        return str(page.eval_on_selector(selector, f"e => getComputedStyle(e).{prop}"))
+
+    page.eval_on_selector("#typing", "e => { e.hidden = false; e.style.animation = 'none'; }")
+    pairs = {
+        "typing": (style("#typing", "color"), style("#typing", "backgroundColor"), 4.5),
+        "reset": (style("#reset", "color"), style(".chat", "backgroundColor"), 4.5),
+        "message box edge": (
+            style("#text", "borderTopColor"),
+            style(".composer", "backgroundColor"),
+            3.0,
+        ),
+    }
+    for name, (fore, back, needed) in pairs.items():
+        if back == "rgba(0, 0, 0, 0)":  # transparent: the panel's white shows through
+            back = style(".chat", "backgroundColor")
+        ratio = page.evaluate(CONTRAST, [fore, back])
+        assert ratio >= needed, f"{name}: {fore} on {back} is {ratio:.2f}:1, under {needed}:1"
