@@ -5,7 +5,10 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-__all__ = ["CONTENT_TYPE_LATEST", "ControlPlaneMetrics"]
+__all__ = ["BOOT_PULL_RESULTS", "CONTENT_TYPE_LATEST", "ControlPlaneMetrics"]
+
+#: The `result` label of `botfleet_cp_boot_pulls_total`.
+BOOT_PULL_RESULTS = ("served", "not_modified", "refused")
 
 
 class ControlPlaneMetrics:
@@ -31,6 +34,11 @@ class ControlPlaneMetrics:
             ["result"],
             registry=self.registry,
         )
+        # Each result is a series from the start, at 0: Prometheus' increase() sees no rise in
+        # a series whose first sample is already 1, so an alert on refused pulls would miss the
+        # first one after every start of the control plane.
+        for result in BOOT_PULL_RESULTS:
+            self.boot_pulls.labels(result)
         self.db_unavailable = Counter(
             "botfleet_cp_db_unavailable",
             "Requests answered 503 because the database could not be reached",

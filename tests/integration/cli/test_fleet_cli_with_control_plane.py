@@ -162,7 +162,11 @@ def test_a_data_plane_that_exits_at_start_is_one_error_line_and_its_log(
     first, *log_lines = result.stderr.splitlines()
     log = root.resolve() / "logs" / "broken.log"
     assert first.startswith("error: tenant 'broken': data plane failed: process ")
-    assert first.endswith(f"exited; end of {log}")
+    # The refusal's line is quoted on the first line, which is all `status` shows in its table.
+    assert first.endswith(
+        "exited (data plane cannot start: control-plane boot config of 'broken' (flow v1): "
+        f"channel.bot_token: telegram channel: missing required key); end of {log}"
+    )
     assert log_lines and all(text.startswith("    ") for text in log_lines)
     assert "bot_token" in result.stderr
     secrets = {"boot token": boot_token, "cache key": CACHE, "internal token": INTERNAL}

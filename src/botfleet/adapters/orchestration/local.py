@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from botfleet.adapters.orchestration._exit_reason import start_refusal
 from botfleet.adapters.orchestration._processes import (
     free_port,
     hosts_overlap,
@@ -354,7 +355,9 @@ class LocalOrchestrator:
             detail = "" if forgotten == "never started here" else forgotten
             return DataPlaneStatus(tenant_id, "unknown", url, None, detail)
         log_tail = tail(self.log_file(tenant_id))
-        detail = f"process {pid} exited; end of {self.log_file(tenant_id)}:\n{log_tail}"
+        refusal = start_refusal(log_tail)
+        why = f" ({refusal})" if refusal else ""
+        detail = f"process {pid} exited{why}; end of {self.log_file(tenant_id)}:\n{log_tail}"
         return DataPlaneStatus(tenant_id, "failed", url, None, detail)
 
     async def health(self, tenant_id: str) -> DataPlaneHealth:
