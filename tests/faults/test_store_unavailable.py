@@ -132,6 +132,12 @@ class Tenant:
     async def settle(self) -> None:
         await self.chat.runtime.sequencer.drain()
 
+    async def metric(self, name: str) -> float:
+        """A sample of the data plane's `/metrics`, as an operator's scrape reads it."""
+        text = (await self.chat.http.get("/metrics")).text
+        values = [line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")]
+        return float(values[0]) if values else 0.0
+
     async def status(self, message_id: str) -> str | None:
         entry = await self.chat.runtime.journal.get(message_id)
         return None if entry is None else entry.status
@@ -177,6 +183,7 @@ async def test_a_signed_webhook_gets_503_and_its_redelivery_is_processed_once(
                 refused = await t.webhook("wamid.during", LONG_TEXT)
         assert_retry_later(refused)
         assert await t.status("wamid.during") is None  # nothing half-recorded
+        assert await t.metric("botfleet_store_unavailable_total") == 1  # an alert can see it
 
         redelivered = await t.webhook("wamid.during", LONG_TEXT)
         assert redelivered.status_code == 200
@@ -203,6 +210,7 @@ async def test_post_inbound_gets_503_and_the_retry_is_processed_once(
             async with disk_full(t.store):
                 refused = await t.inbound("m-1", LONG_TEXT)
         assert_retry_later(refused)
+        assert await t.metric("botfleet_store_unavailable_total") == 1
         retried = await t.inbound("m-1", LONG_TEXT)
         assert retried.status_code == 200, retried.text
         assert retried.json()["duplicate"] is False

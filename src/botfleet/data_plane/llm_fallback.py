@@ -55,6 +55,31 @@ log = structlog.get_logger("botfleet.llm")
 LLM_POLICY_DEFAULTS: dict[str, Any] = {"max_attempts": 2, "backoff_max_s": 1.0}
 
 
+#: Every outcome a question can be counted under (docs/llm.md "What the logs say"): the
+#: metric's label values are pre-created from it, so an `increase()` alert (over_quota, say)
+#: sees the first one after a start.
+OUTCOMES = (
+    "answered",
+    "out_of_scope",
+    "malformed_reply",
+    "rules_leaked",
+    "prompt_tags_in_answer",
+    "structured_reply_in_answer",
+    "empty_answer",
+    "question_too_long",
+    "empty_question",
+    "over_quota",
+    "no_knowledge",
+    "unavailable",
+    "timeout",
+    "rate_limited",
+    "rejected",
+    "circuit_open",
+    "error",
+    "crash",
+)
+
+
 class LLMMetrics:
     """Questions by outcome and tokens by kind, on the runtime's registry."""
 
@@ -66,6 +91,8 @@ class LLMMetrics:
             ("outcome",),
             registry=registry,
         )
+        for outcome in OUTCOMES:
+            self.questions.labels(outcome)
         self.tokens = Counter(
             "botfleet_llm_tokens", "LLM tokens used, by kind", ("kind",), registry=registry
         )

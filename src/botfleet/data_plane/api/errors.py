@@ -37,6 +37,11 @@ async def _retry_later(request: Request, exc: Exception) -> JSONResponse:
         error=type(exc).__name__,
         cause=getattr(exc, "cause", None),
     )
+    # Counted as well as logged: a full disk on a webhook tenant shows only as 503s to the
+    # provider, which an operator's alert cannot see in the logs alone.
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is not None:
+        runtime.metrics.store_unavailable.inc()
     return _retry_response("the tenant's message store is busy or unavailable; retry later")
 
 

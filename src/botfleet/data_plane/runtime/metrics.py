@@ -42,6 +42,12 @@ class RuntimeMetrics:
             "Web chat messages refused with 429: too many from one address",
             registry=r,
         )
+        self.store_unavailable = Counter(
+            "botfleet_store_unavailable",
+            "Requests answered 503 because the state file was locked, full or unreadable "
+            "(retried by the provider or the chat page)",
+            registry=r,
+        )
         self.recovered = Counter(
             "botfleet_recovered_messages", "Messages processed after a restart", registry=r
         )

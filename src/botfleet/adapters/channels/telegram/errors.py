@@ -123,3 +123,26 @@ def meaning_of(error: TelegramError) -> ErrorMeaning:
         if fragment in text:
             return meaning
     return _BY_STATUS.get(error.status, UNKNOWN)
+
+
+#: The events of the two transport failures (`send.py`): no connection, no answer.
+TRANSPORT_EVENTS = ("telegram_unreachable", "telegram_delivery_uncertain")
+#: Every event a failed call can be counted under: the metric's label values are pre-created
+#: from it, so an `increase()` alert sees the first one after a start.
+EVENTS = tuple(
+    sorted(
+        {
+            m.event
+            for m in (
+                *(meaning for rules in _BY_DESCRIPTION.values() for _, meaning in rules),
+                *_BY_STATUS.values(),
+                RATE_LIMITED,
+                SERVER_ERROR,
+                UNKNOWN,
+                MIGRATED,
+                RATE_LIMITED_TOO_LONG,
+            )
+        }
+        | set(TRANSPORT_EVENTS)
+    )
+)

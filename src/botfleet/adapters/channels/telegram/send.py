@@ -28,8 +28,10 @@ from botfleet.adapters.channels.log_contacts import LogContacts
 from botfleet.adapters.channels.telegram.chat_memory import ChatMemory, chat_of
 from botfleet.adapters.channels.telegram.contact_ids import chat_id_value
 from botfleet.adapters.channels.telegram.errors import (
+    EVENTS,
     RATE_LIMITED,
     RATE_LIMITED_TOO_LONG,
+    TRANSPORT_EVENTS,
     UNREACHABLE_CHAT,
     ErrorMeaning,
     TelegramError,
@@ -91,6 +93,8 @@ class TelegramMetrics:
         self.errors = Counter(
             "botfleet_telegram_errors", "Bot API errors, by meaning", ["event"], registry=r
         )
+        for event in EVENTS:
+            self.errors.labels(event)
         self.retries = Counter(
             "botfleet_telegram_retries",
             "Bot API calls retried (429, 5xx, no connection)",
@@ -375,9 +379,9 @@ class TelegramBotSender:
                 self.settings.method_url(method), json=payload, timeout=self.settings.timeout_s
             )
         except ProviderUnreachable as exc:
-            raise RetryLater(_transport_failure(exc, "telegram_unreachable")) from None
+            raise RetryLater(_transport_failure(exc, TRANSPORT_EVENTS[0])) from None
         except ProviderCallFailed as exc:
-            return _transport_failure(exc, "telegram_delivery_uncertain")
+            return _transport_failure(exc, TRANSPORT_EVENTS[1])
         return _classify(response)
 
 
