@@ -211,6 +211,11 @@ async def test_post_inbound_gets_503_and_the_retry_is_processed_once(
                 refused = await t.inbound("m-1", LONG_TEXT)
         assert_retry_later(refused)
         assert await t.metric("botfleet_store_unavailable_total") == 1
+        # The operator's status says so (the control plane's fleet view reads it), for a while.
+        health = (await t.chat.http.get("/health")).json()
+        assert health["status"] == "degraded"
+        assert health["store"].startswith("unavailable: ")
+        assert "state.db" not in health["store"]
         retried = await t.inbound("m-1", LONG_TEXT)
         assert retried.status_code == 200, retried.text
         assert retried.json()["duplicate"] is False
@@ -371,3 +376,17 @@ async def test_a_turn_that_cannot_commit_is_not_lost_and_runs_on_redelivery(
         assert retried.status_code == 200, retried.text
         assert [r["text"] for r in retried.json()["replies"]] == ["echo hello"]
         assert [m["output"]["text"] for m in await chat.messages("ana")] == ["echo hello"]
+
+
+async def test_health_is_ok_until_the_store_refuses_and_again_once_that_is_old(
+    tmp_path: Path,
+) -> None:
+    async with tenant(tmp_path, {"type": "webchat"}) as t:
+        health = (await t.chat.http.get("/health")).json()
+        assert (health["status"], health["store"]) == ("ok", "ok")
+        with locked(t.path):
+            assert_retry_later(await t.inbound("m-1", LONG_TEXT))
+        assert (await t.chat.http.get("/health")).json()["status"] == "degraded"
+        t.chat.app.state.store_trouble.window_s = -1.0  # a minute later
+        health = (await t.chat.http.get("/health")).json()
+        assert (health["status"], health["store"]) == ("ok", "ok")

@@ -477,6 +477,12 @@ class DataPlaneHealth(BaseModel):
         description="the live knowledge's version: `v2` for version 2 pulled from the control "
         "plane, a digest of the text for a local file, empty when it has none"
     )
+    store: str | None = Field(
+        default=None,
+        description="`ok`, or `unavailable: <the database's words>` for a minute after a "
+        "request was refused because the tenant's state file was locked or full (the data "
+        "plane's status is then degraded); null from a release before it",
+    )
     busy_contacts: int = Field(description="contacts with a turn under way or waiting for one")
     connectors: dict[str, str] = Field(
         description="each connector category (`calendar`; the LLM fallback as `llm`) and its "

@@ -14,6 +14,7 @@ HEALTH = {
     "flow_version": "v1",
     "knowledge_version": "",
     "busy_contacts": 0,
+    "store": "ok",
     "connectors": {"calendar": "closed"},
 }
 USAGE = {

@@ -8,6 +8,8 @@ once. The answer names no file or SQL; the log line does (for the operator).
 
 from __future__ import annotations
 
+from time import monotonic
+
 import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +26,29 @@ log = structlog.get_logger("botfleet.data_plane")
 
 #: Seconds a client is asked to wait before retrying.
 RETRY_AFTER_S = 5
+#: How long `/health` says `degraded` after a request was refused for the store.
+STORE_TROUBLE_S = 60.0
+
+
+class StoreTrouble:
+    """The last time a request was refused because the state file could not be used, for
+    `/health`: without it the data plane said `ok` (and the control plane's fleet view too)
+    while a full disk refused every message. Kept a minute, so it clears by itself once the
+    retries go through."""
+
+    def __init__(self, window_s: float = STORE_TROUBLE_S) -> None:
+        self.window_s = window_s
+        self._at: float | None = None
+        self._cause = ""
+
+    def record(self, cause: str) -> None:
+        self._at, self._cause = monotonic(), cause
+
+    def recent(self) -> str | None:
+        """What the last refusal said, while it is recent; None otherwise."""
+        if self._at is None or monotonic() - self._at > self.window_s:
+            return None
+        return self._cause
 
 
 async def _retry_later(request: Request, exc: Exception) -> JSONResponse:
@@ -42,6 +67,10 @@ async def _retry_later(request: Request, exc: Exception) -> JSONResponse:
     runtime = getattr(request.app.state, "runtime", None)
     if runtime is not None:
         runtime.metrics.store_unavailable.inc()
+    trouble = getattr(request.app.state, "store_trouble", None)
+    if isinstance(trouble, StoreTrouble):
+        cause = getattr(exc, "cause", None)
+        trouble.record(str(cause) if cause else type(exc).__name__)
     return _retry_response("the tenant's message store is busy or unavailable; retry later")
 
 
@@ -62,6 +91,7 @@ def _retry_response(detail: str) -> JSONResponse:
 
 def install_error_handlers(app: Starlette) -> None:
     """Map the store's transient failures and a full backlog to 503 with `Retry-After`."""
+    app.state.store_trouble = StoreTrouble()
     app.add_exception_handler(StoreUnavailable, _retry_later)
     app.add_exception_handler(ConcurrentUpdate, _retry_later)
     app.add_exception_handler(Overloaded, _overloaded)

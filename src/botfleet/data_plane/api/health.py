@@ -6,6 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from botfleet.data_plane.api.errors import StoreTrouble
 from botfleet.data_plane.llm_fallback import KnowledgeLLMFallback
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.web import Operation
@@ -19,9 +20,13 @@ def runtime_of(request: Request) -> ConversationRuntime:
 async def health(request: Request) -> Response:
     """The tenant, its live flow and knowledge versions, busy contacts and connector breakers."""
     runtime = runtime_of(request)
+    trouble = getattr(request.app.state, "store_trouble", None)
+    store = trouble.recent() if isinstance(trouble, StoreTrouble) else None
+    # Still 200: it runs, and a restart would not free the disk (probes read the status code).
     return JSONResponse(
         {
-            "status": "ok",
+            "status": "ok" if store is None else "degraded",
+            "store": "ok" if store is None else f"unavailable: {store}",
             "tenant_id": runtime.ctx.tenant.id,
             "flow_id": runtime.live.flow.id,
             "flow_version": runtime.live.flow_version,
