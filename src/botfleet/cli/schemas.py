@@ -235,10 +235,11 @@ def conversation_test_json_schema() -> dict[str, Any]:
     """JSON Schema of a conversation test file (`botfleet test`).
 
     `ConversationTest`'s, with what its validators read that pydantic's schema does not say:
-    `expect` and `notified` take one item without the list and strings as items (`expect:
-    ["Hi!"]`, `notified: handoff_requested`), `clock` any ISO date-time the loader reads (no
-    seconds, no offset: not RFC 3339, which an editor would flag), `send.type` the message
-    types; and each key's meaning (docs/authoring.md), shown by an editor on hover.
+    `expect`, `sent_to`'s lists and `notified` take one item without the list and strings as
+    items (`expect: ["Hi!"]`, `notified: handoff_requested`), `clock` any ISO date-time the
+    loader reads (no seconds, no offset: not RFC 3339, which an editor would flag),
+    `send.type` the message types; and each key's meaning (docs/authoring.md), shown by an
+    editor on hover.
     """
     from botfleet.domain.messages import MessageType
 
@@ -263,6 +264,14 @@ def conversation_test_json_schema() -> dict[str, Any]:
     step = defs["StepSpec"]["properties"]
     step["expect"] = _one_or_list("#/$defs/OutputExpectation", "Expect")
     step["notified"] = _one_or_list("#/$defs/NotificationExpectation", "Notified")
+    outputs = _one_or_list("#/$defs/OutputExpectation", "Sent To")
+    outputs["anyOf"] = outputs["anyOf"][:-1]  # a contact's list may not be null
+    del outputs["default"]
+    step["sent_to"] = {
+        "anyOf": [{"type": "object", "additionalProperties": outputs}, {"type": "null"}],
+        "default": None,
+        "title": "Sent To",
+    }
     types = [t.value for t in MessageType]
     aliases = [a for a in ("button", "list") if a not in types]
     defs["MessageSpec"]["properties"]["type"] = {"enum": [*types, *aliases], "type": "string"}
@@ -327,6 +336,9 @@ _TEST_DOCS: dict[str, dict[str, str]] = {
         "contact": "do this step as another contact",
         "expect": "the step's outputs, all of them, in order: a text, or a mapping of "
         "text/contains/regex/type/buttons/options; [] means nothing was sent",
+        "sent_to": "another contact's outputs during the step, as expect checks the step's "
+        "contact's: {contact id: [...]} (their reminder that fell due in a wait); [] means "
+        "nothing was sent to them",
         "state": "the state after the step",
         "data": "a subset of the data: listed keys must be equal (a.b reaches into nested data)",
         "tasks": "the names of the tasks pending for the contact after the step, in any order",

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from botfleet.adapters.llm.options import llm_options
 from botfleet.domain.errors import (
@@ -289,6 +290,7 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
         press, press_notes = await _pressed(sandbox, step, heading, index + 1)
         sent_before = len(sandbox.notifications)
         failed_before = len(sandbox.task_failures)
+        outputs_before = len(sandbox.sender.sent)
         try:
             outputs = await _act(sandbox, step, press)
         except Exception as exc:
@@ -300,11 +302,16 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
         problems = [f.describe() for f in sandbox.task_failures[failed_before:]]
         problems += [_unanswered(c.question, spec.llm is None) for c in unscripted]
         notified = sandbox.notifications[sent_before:]
+        own = step.contact or sandbox.contact.id
+        others = _sent_to_others(sandbox, own, outputs_before)
         problems += await _check_step(sandbox, step, outputs, notified)
+        problems += _check_sent_to(step, own, outputs, others)
         if problems:
             problems[:0] = press_notes
+            if step.wait is not None:  # what a reminder's time is compared with
+                problems.append(f"the clock now reads {_clock(sandbox)}")
             shown = notified if notified or step.notified is not None else None
-            failure = _failure(heading, problems, outputs, sandbox.channel.name, shown)
+            failure = _failure(heading, problems, outputs, sandbox.channel.name, shown, others)
             raise _StepFailed(failure, index + 1)
     if llm.script:
         unused = ", ".join(repr(a.text) if isinstance(a, Answer) else repr(a) for a in llm.script)
@@ -317,7 +324,7 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
 
 
 def _checks(step: StepSpec) -> bool:
-    checks = (step.expect, step.state, step.data, step.tasks, step.notified)
+    checks = (step.expect, step.sent_to, step.state, step.data, step.tasks, step.notified)
     return any(c is not None for c in checks)
 
 
@@ -452,6 +459,38 @@ async def _check_step(
                 + _unknown_tasks(sandbox, step.tasks)
             )
     return problems
+
+
+def _sent_to_others(sandbox: Sandbox, own: str, before: int) -> dict[str, list[Output]]:
+    """What the bot sent since `before` to contacts other than the step's (`own`), by contact,
+    in the order they were first sent something: reminders of theirs that fell due in a `wait`."""
+    others: dict[str, list[Output]] = {}
+    for contact, output in sandbox.sender.sent[before:]:
+        if contact != own:
+            others.setdefault(contact, []).append(output)
+    return others
+
+
+def _check_sent_to(
+    step: StepSpec, own: str, outputs: list[Output], others: Mapping[str, list[Output]]
+) -> list[str]:
+    """`sent_to`: each contact's outputs during the step, all of them, in order, as `expect`
+    checks the step's own contact's (`own`, whose outputs are `outputs`)."""
+    problems: list[str] = []
+    for contact, expected in (step.sent_to or {}).items():
+        got = outputs if contact == own else others.get(contact, [])
+        problems += [f"sent_to {contact}: {p}" for p in _check_outputs(expected, got)]
+    return problems
+
+
+def _clock(sandbox: Sandbox) -> str:
+    """The sandbox's clock in the tenant's zone, as a person reads it: `Sun 31 Mar 2024 10:00
+    (+02:00, Europe/Madrid)`; a `wait` across a DST change moves the wall clock by more or less
+    than it says."""
+    zone = sandbox.runtime.ctx.tenant.timezone
+    now = sandbox.clock.now().astimezone(ZoneInfo(zone))
+    offset = now.strftime("%z")
+    return f"{now:%a} {now.day} {now:%b %Y %H:%M} ({offset[:3]}:{offset[3:]}, {zone})"
 
 
 def _unknown_tasks(sandbox: Sandbox, names: Iterable[str]) -> str:
@@ -591,19 +630,31 @@ def _failure(
     outputs: list[Output],
     channel: str,
     notified: list[SentNotification] | None = None,
+    others: Mapping[str, list[Output]] | None = None,
 ) -> str:
     """The failed step: its problems, what the bot sent on `channel` (fitted to its limits, so
-    named: the same step may pass on another) and (`notified` given) what the flow notified."""
+    named: the same step may pass on another), what it sent other contacts meanwhile (their
+    reminders in a `wait`: else a reminder sent to the wrong contact reads as none sent) and
+    (`notified` given) what the flow notified."""
     lines = [heading]
     lines += ["  " + p.replace("\n", "\n    ") for p in problems]
     lines.append(f"  the bot sent on {channel}:" if outputs else "  the bot sent nothing")
+    lines += _numbered_outputs(outputs)
+    for contact, sent in (others or {}).items():
+        lines.append(f"  the bot also sent {contact!r} (check with sent_to):")
+        lines += _numbered_outputs(sent)
+    if notified is not None:
+        lines.append("  the flow notified:" if notified else "  the flow notified nothing")
+        lines += [f"    {n}) {_notified(sent)}" for n, sent in enumerate(notified, start=1)]
+    return "\n".join(lines)
+
+
+def _numbered_outputs(outputs: list[Output]) -> list[str]:
+    lines: list[str] = []
     for number, output in enumerate(outputs, start=1):
         first, *rest = describe_output(output)
         # A text of several lines (options sent as numbered text) stays under its number.
         head, *more = first.split("\n")
         lines.append(f"    {number}) {head}")
         lines += [f"       {line}" if line else "" for line in [*more, *rest]]
-    if notified is not None:
-        lines.append("  the flow notified:" if notified else "  the flow notified nothing")
-        lines += [f"    {n}) {_notified(sent)}" for n, sent in enumerate(notified, start=1)]
-    return "\n".join(lines)
+    return lines

@@ -110,7 +110,12 @@ class NotificationExpectation(_Spec):
     @classmethod
     def _id_as_text(cls, value: Any) -> Any:
         # The webhook sends a contact id as text: `contact_id: 34600111222` means that text.
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        return _id_text(value)
+
+
+def _id_text(value: Any) -> Any:
+    """A contact id as the channels give it, text: `34600111222` written bare means that."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class MessageSpec(_Spec):
@@ -142,7 +147,7 @@ def _listed(value: Any, key: str) -> Any:
 
 class StepSpec(_Spec):
     """One step: `set_data` first, then at most one action (`say`, `press`, `send`, `wait`,
-    `enter`), then the checks (`expect`, `state`, `data`, `tasks`, `notified`)."""
+    `enter`), then the checks (`expect`, `sent_to`, `state`, `data`, `tasks`, `notified`)."""
 
     set_data: dict[str, Any] | None = None
     say: str | None = None
@@ -152,6 +157,9 @@ class StepSpec(_Spec):
     enter: str | None = None
     contact: str | None = None
     expect: list[OutputExpectation] | None = None
+    #: contact id -> its outputs during the step: what `expect` is for the step's contact,
+    #: for another one (a reminder of theirs that fell due in this step's `wait`).
+    sent_to: dict[str, list[OutputExpectation]] | None = None
     state: str | None = None
     data: dict[str, Any] | None = None
     tasks: list[str] | None = None
@@ -161,6 +169,14 @@ class StepSpec(_Spec):
     @classmethod
     def _as_list(cls, value: Any) -> Any:
         return _listed(value, "text")
+
+    @field_validator("sent_to", mode="before")
+    @classmethod
+    def _per_contact(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        # A WhatsApp id written bare (`34600111222:`) is read by YAML as a number.
+        return {_id_text(k): _listed(v, "text") for k, v in value.items()}
 
     @field_validator("notified", mode="before")
     @classmethod

@@ -495,11 +495,17 @@ class Sandbox:
         return self._since(before, message.contact_id)
 
     def _since(self, before: int, contact: str) -> list[Output]:
-        outputs = [o for c, o in self.sender.sent[before:] if c == contact]
-        menus = [o for o in outputs if options_of(o)]
-        if menus:  # the options of every menu sent since (a later one wins an id they share)
-            self._offered[contact] = {o.id: (m, o) for m in menus for o in options_of(m)}
-        return outputs
+        """`contact`'s outputs since `before`; what every contact sent a menu since can press
+        is noted, not only `contact`'s: a task run during another contact's `wait` (a survey's
+        buttons) is what its contact presses next."""
+        sent: dict[str, list[Output]] = {}
+        for c, output in self.sender.sent[before:]:
+            sent.setdefault(c, []).append(output)
+        for receiver, outputs in sent.items():
+            menus = [o for o in outputs if options_of(o)]
+            if menus:  # the options of every menu sent since (a later one wins an id they share)
+                self._offered[receiver] = {o.id: (m, o) for m in menus for o in options_of(m)}
+        return sent.get(contact, [])
 
     def offered(self, contact: str | None = None) -> list[Option] | None:
         """The options last shown to the contact (every menu of the last turn that showed any),

@@ -65,6 +65,7 @@ async def test_a_task_failing_during_a_wait_fails_that_step(run: Run) -> None:
         f"{result.source}:5: step 2 (wait: 1d)\n"
         "  the task 'reminder' failed (run once:reminder:contact-1@20240506T080000Z): "
         f"{ERROR}\n"
+        "  the clock now reads Tue 7 May 2024 09:00 (+02:00, Europe/Madrid)\n"
         "  the bot sent nothing"
     )
 
