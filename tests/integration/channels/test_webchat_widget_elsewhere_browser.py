@@ -176,6 +176,30 @@ def test_a_chat_that_could_not_load_is_tried_again_at_the_next_open(
     expect(page.frame_locator("iframe").locator("#text")).to_have_count(1)
 
 
+def test_a_chat_that_does_not_load_says_so_and_can_be_tried_again(
+    page: Any, salon: str, chat: str
+) -> None:
+    words = page_words("en")
+    page.goto(salon)
+    page.route(chat + "?embed=1", lambda route: route.abort("connectionrefused"))
+    page.get_by_role("button", name="Open chat: Bella").click()
+    # our words, not the browser's grey error page, within moments of its load
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("alert")).to_have_text(words.unavailable)
+    expect(page.locator("iframe")).to_be_hidden()
+    retry = dialog.get_by_role("button", name=words.try_again)
+    retry.click()  # still down: said again
+    expect(dialog.get_by_role("alert")).to_have_text(words.unavailable)
+    page.unroute(chat + "?embed=1")
+    retry.click()  # back up: the chat, in the same panel
+    chat_frame = page.frame_locator("iframe")
+    chat_frame.locator("#text").fill("hello")
+    chat_frame.locator("#text").press("Enter")
+    expect(chat_frame.locator(".msg.bot")).to_have_text("You said 5 characters")
+    expect(retry).to_be_hidden()
+    expect(dialog.get_by_role("alert")).to_have_count(0)  # emptied: nothing left to announce
+
+
 def test_a_message_over_the_limit_stays_in_the_box_with_a_word(
     page: Any, chat: str, bot: EchoBot
 ) -> None:

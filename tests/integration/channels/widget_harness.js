@@ -72,7 +72,29 @@ function page(scriptSrc, dataset, bodyReady) {
   };
   window.fire = (type, extra) => (window.listeners[type] || []).forEach((listener) => listener(extra));
   window.window = window;
-  return { window, document, context: vm.createContext(window) };
+  // timers run when the test says (`runTimers`), never by the clock
+  const timers = new Map();
+  let nextTimer = 1;
+  window.setTimeout = (fn, ms) => {
+    timers.set(nextTimer, { fn, ms });
+    return nextTimer++;
+  };
+  window.clearTimeout = (id) => timers.delete(id);
+  const runTimers = () => {
+    const due = [...timers.values()];
+    timers.clear();
+    due.forEach((timer) => timer.fn());
+    return due.map((timer) => timer.ms);
+  };
+  return { window, document, runTimers, context: vm.createContext(window) };
+}
+
+// The chat frame's window, as the widget sees it: what the widget posts to it is kept.
+function chatWindow() {
+  const posted = [];
+  // copied as the browser does (structured clone): plain objects of this realm, to compare
+  const postMessage = (data, origin) => posted.push(JSON.parse(JSON.stringify({ data, origin })));
+  return { posted, postMessage };
 }
 
 function load(p) {
@@ -119,7 +141,7 @@ assert.equal(bubble.getAttribute("aria-label"), "Open chat: " + title);
 // the key reaches the chat's own document: the chat page posts {botfleet: "escape"}, and only
 // the widget's frame, from the chat's origin, is obeyed; the focus goes back to the bubble
 bubble.fire("click");
-frame.contentWindow = { name: "the chat" };
+frame.contentWindow = chatWindow();
 frame.focus();
 const escape = { data: { botfleet: "escape" }, source: frame.contentWindow };
 shop.window.fire("message", { ...escape, origin: "https://evil.example" });
@@ -134,6 +156,77 @@ shop.window.fire("message", { data: { botfleet: "ready" }, source: frame.content
 frame.src = "kept";
 bubble.fire("click");
 assert.equal(frame.src, "kept", "a running chat is not loaded again");
+
+// ------------------------------------------------------------------ the chat does not load
+
+// The data plane is down: the frame loads the browser's error page, which never says "ready".
+// The panel then shows our words (the tenant's, carried by the widget) and a button to try again.
+const down = page("https://bot.example.com/down/widget.js", {}, true);
+load(down);
+const [downBubble, downPanel] = down.document.body.children;
+downBubble.fire("click");
+const downFrame = downPanel.find("IFRAME");
+downFrame.contentWindow = chatWindow();
+const notice = downPanel.children[1];
+const [noticeText, retry] = notice.children;
+assert.equal(notice.style.cssText.includes("display:none"), true, "no notice while it loads");
+downFrame.fire("load"); // the error page: loaded, without a word from the chat
+downFrame.focus(); // the visitor had tabbed into it
+assert.deepEqual(down.runTimers(), [1500], "a loaded frame has a moment to say it runs");
+assert.equal(notice.style.display, "flex");
+assert.equal(noticeText.textContent, "The chat is not available right now.");
+assert.equal(noticeText.getAttribute("role"), "alert");
+assert.equal(retry.textContent, "Try again");
+assert.equal(downFrame.style.visibility, "hidden", "the error page is not shown, nor tabbed into");
+assert.equal(down.document.activeElement, retry, "the focus is not lost under the notice");
+// trying again loads the chat again; this time it comes, after the time a slow one may take
+downFrame.src = "chrome-error://chromewebdata/";
+retry.fire("click");
+assert.equal(downFrame.src, "https://bot.example.com/down/?embed=1");
+assert.equal(notice.style.display, "none");
+assert.equal(noticeText.textContent, "");
+assert.equal(downFrame.style.visibility, "visible");
+assert.equal(down.document.activeElement, downFrame);
+assert.deepEqual(down.runTimers(), [8000], "a frame that never loads is given up on too");
+assert.equal(notice.style.display, "flex");
+down.window.fire("message", { data: { botfleet: "ready" }, source: downFrame.contentWindow, origin: "https://bot.example.com" });
+assert.equal(notice.style.display, "none", "a slow chat that came after all is shown");
+downFrame.fire("load");
+assert.deepEqual(down.runTimers(), [], "a running chat is never covered");
+
+// ------------------------------------------------------------------ small screens
+
+// Under 480 px wide or 500 px tall the open chat takes the whole window, and the bubble (the
+// close control) sits in its header's corner, which the chat page is told to keep clear.
+const phone = page("https://bot.example.com/widget.js", { position: "left" }, true);
+const screen = { matches: true, listeners: [] };
+screen.addEventListener = (type, listener) => screen.listeners.push(listener);
+const queries = [];
+phone.window.matchMedia = (query) => queries.push(query) && screen;
+load(phone);
+assert.deepEqual(queries, ["(max-width: 480px), (max-height: 500px)"]);
+const [phoneBubble, phonePanel] = phone.document.body.children;
+assert.ok(phoneBubble.style.cssText.includes("bottom:20px"), "closed, the bubble floats as ever");
+phoneBubble.fire("click");
+const wholeWindow = ["top:0", "left:0", "width:100%", "height:100%", "display:block"];
+wholeWindow.forEach((rule) => assert.ok(phonePanel.style.cssText.includes(rule), rule));
+assert.ok(phoneBubble.style.cssText.includes("top:4px;left:4px"), phoneBubble.style.cssText);
+assert.ok(!phoneBubble.style.cssText.includes("bottom:"));
+const zIndex = (e) => Number(/z-index:(\d+)/.exec(e.style.cssText)[1]);
+assert.ok(zIndex(phoneBubble) > zIndex(phonePanel), "the close control is above the chat");
+const phoneFrame = phonePanel.find("IFRAME");
+phoneFrame.contentWindow = chatWindow();
+phone.window.fire("message", { data: { botfleet: "ready" }, source: phoneFrame.contentWindow, origin: "https://bot.example.com" });
+assert.deepEqual(phoneFrame.contentWindow.posted, [
+  { data: { botfleet: "layout", corner: "left" }, origin: "https://bot.example.com" },
+]);
+screen.matches = false; // turned to landscape on a tablet, or zoomed back
+screen.listeners.forEach((listener) => listener());
+assert.ok(phonePanel.style.cssText.includes("bottom:88px"), phonePanel.style.cssText);
+assert.ok(phoneBubble.style.cssText.includes("bottom:20px"));
+assert.deepEqual(phoneFrame.contentWindow.posted[1].data, { botfleet: "layout", corner: "" });
+phoneBubble.fire("click");
+assert.ok(phonePanel.style.cssText.includes("display:none"));
 
 // ------------------------------------------------------------------ included twice
 

@@ -184,9 +184,33 @@ def test_the_widgets_bubble_is_labelled_in_the_tenants_language() -> None:
     widget = served("es").get("/widget.js").text
     labels = re.search(r"const LABELS = (\{.*\});", widget)
     assert labels is not None
-    assert json.loads(labels[1]) == {"open": f"Abrir chat: {TITLE}", "close": "Cerrar chat"}
+    assert json.loads(labels[1]) == {
+        "open": f"Abrir chat: {TITLE}",
+        "close": "Cerrar chat",
+        "unavailable": "El chat no está disponible en este momento.",
+        "try_again": "Volver a intentar",
+    }
     assert "Open chat" not in widget
     assert "Close chat" not in widget
+    assert "not available" not in widget
+
+
+@pytest.mark.parametrize("language", [*sorted(PAGE_WORDS), "pt-PT"])
+def test_the_widget_carries_every_word_it_shows_in_each_language(language: str) -> None:
+    """The widget runs on the business's site, where the data plane (down, say) cannot word
+    anything: what its panel says comes in the script, from the same words as the page's."""
+    widget = load_assets("Salon", language).widget_js
+    labels = re.search(r"const LABELS = (\{.*\});", widget)
+    assert labels is not None
+    words = page_words(language)
+    assert json.loads(labels[1]) == {
+        "open": words.open_chat.replace("{title}", "Salon"),
+        "close": words.close_chat,
+        "unavailable": words.unavailable,
+        "try_again": words.try_again,
+    }
+    # every word the script reads from LABELS is one of these
+    assert set(re.findall(r"LABELS\.(\w+)", widget)) == set(json.loads(labels[1]))
 
 
 async def test_the_data_plane_serves_the_page_in_the_tenants_language() -> None:

@@ -20,8 +20,13 @@ from botfleet.adapters.channels.webchat.page_words import PageWords, page_langua
 _PAGE_MARK = re.compile(r"__BOTFLEET_([A-Z_]+)__")
 #: Placeholder in widget.js replaced by the chat title as a JSON string literal.
 WIDGET_TITLE_MARK = '/*title*/ "Chat"'
-#: Placeholder in widget.js replaced by the bubble's labels as a JSON object.
-WIDGET_LABELS_MARK = '/*labels*/ { open: "Open chat: Chat", close: "Close chat" }'
+#: Placeholder in widget.js replaced by its words as a JSON object: the bubble's labels, and
+#: what its panel says when the chat does not load (the widget runs on another site: it can
+#: only show words it carries).
+WIDGET_LABELS_MARK = (
+    '/*labels*/ { open: "Open chat: Chat", close: "Close chat", '
+    'unavailable: "The chat is not available right now.", try_again: "Try again" }'
+)
 
 #: The page's script tag, given the script's version so a page never runs an older cached copy.
 SCRIPT_TAG = '<script src="chat.js"></script>'
@@ -95,6 +100,8 @@ def load_assets(title: str, language: str = "en") -> Assets:
     labels = {
         "open": words.open_chat.replace("{title}", title),
         "close": words.close_chat,
+        "unavailable": words.unavailable,
+        "try_again": words.try_again,
     }
     widget = _fill(read("widget.js"), WIDGET_TITLE_MARK, json.dumps(title, ensure_ascii=True))
     widget = _fill(widget, WIDGET_LABELS_MARK, json.dumps(labels, ensure_ascii=True))

@@ -83,6 +83,9 @@ class PageWords:
     # ------------------------------------------------ on the widget's bubble (widget.js)
     open_chat: str
     close_chat: str
+    # shown by the widget in its panel when the chat page did not load (the data plane down)
+    unavailable: str
+    try_again: str
 
     def script_words(self) -> dict[str, str]:
         """The words chat.js shows, by name: the page carries them as a JSON data block."""
@@ -118,6 +121,8 @@ ENGLISH_WORDS = PageWords(
     options="Options",
     open_chat="Open chat: {title}",
     close_chat="Close chat",
+    unavailable="The chat is not available right now.",
+    try_again="Try again",
 )
 
 #: French puts a no-break space before a colon.
@@ -158,6 +163,8 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             options="Opciones",
             open_chat="Abrir chat: {title}",
             close_chat="Cerrar chat",
+            unavailable="El chat no está disponible en este momento.",
+            try_again="Volver a intentar",
         ),
         "pt": PageWords(
             language="pt",
@@ -190,6 +197,8 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             options="Opções",
             open_chat="Abrir chat: {title}",
             close_chat="Fechar chat",
+            unavailable="O chat não está disponível no momento.",
+            try_again="Tentar novamente",
         ),
         "fr": PageWords(
             language="fr",
@@ -223,6 +232,8 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             options="Options",
             open_chat=f"Ouvrir le chat{_NBSP}: {{title}}",
             close_chat="Fermer le chat",
+            unavailable="Le chat n'est pas disponible pour le moment.",
+            try_again="Réessayer",
         ),
         "de": PageWords(
             language="de",
@@ -255,6 +266,8 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             options="Optionen",
             open_chat="Chat öffnen: {title}",
             close_chat="Chat schließen",
+            unavailable="Der Chat ist gerade nicht verfügbar.",
+            try_again="Erneut versuchen",
         ),
         "it": PageWords(
             language="it",
@@ -288,6 +301,8 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             options="Opzioni",
             open_chat="Aprire la chat: {title}",
             close_chat="Chiudere la chat",
+            unavailable="La chat non è disponibile al momento.",
+            try_again="Riprovare",
         ),
         "ca": PageWords(
             language="ca",
@@ -321,6 +336,8 @@ PAGE_WORDS: Mapping[str, PageWords] = MappingProxyType(
             options="Opcions",
             open_chat="Obrir el xat: {title}",
             close_chat="Tancar el xat",
+            unavailable="El xat no està disponible en aquest moment.",
+            try_again="Tornar-ho a provar",
         ),
     }
 )
@@ -342,6 +359,7 @@ _EUROPEAN_PORTUGUESE = replace(
     write_shorter="A mensagem é demasiado longa: deve ser mais curta.",
     sending_again_in="Ainda não entregue ({reason}): será enviada de novo daqui a {seconds} s…",
     confirm_reset="Premir novamente para recomeçar (as marcações continuam neste chat)",
+    unavailable="O chat não está disponível de momento.",
 )
 
 

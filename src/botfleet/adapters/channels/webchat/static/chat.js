@@ -603,6 +603,14 @@
   // (the key reaches this page, not the site's). Nothing else is said: any site may frame it.
   if (embedded && window.parent !== window) {
     window.parent.postMessage({ botfleet: "ready" }, "*");
+    // The widget's close button sits over a corner of the header while the chat takes a small
+    // screen's whole window: the header keeps that corner clear. Only spacing changes, so the
+    // message is taken from whichever site frames the chat.
+    window.addEventListener("message", (event) => {
+      if (event.source !== window.parent || !event.data || event.data.botfleet !== "layout") return;
+      document.body.classList.toggle("corner-left", event.data.corner === "left");
+      document.body.classList.toggle("corner-right", event.data.corner === "right");
+    });
     document.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && !event.isComposing) {
         window.parent.postMessage({ botfleet: "escape" }, "*");

@@ -9,15 +9,25 @@
   window.__botfleetChatWidget = true;
 
   const TITLE = /*title*/ "Chat";
-  // the bubble's labels, in the tenant's language (the data plane fills them in with TITLE)
-  const LABELS = /*labels*/ { open: "Open chat: Chat", close: "Close chat" };
+  // the widget's words, in the tenant's language (the data plane fills them in with TITLE): it
+  // runs on the business's site, so the words it shows when the chat cannot load come with it
+  const LABELS = /*labels*/ { open: "Open chat: Chat", close: "Close chat", unavailable: "The chat is not available right now.", try_again: "Try again" };
   const script = document.currentScript;
   if (!script || !script.src) return;
   // The chat lives beside this script: ".../widget.js" -> ".../?embed=1".
   const base = new URL(".", script.src);
   const chatUrl = new URL("?embed=1", base).href;
+  const chatOrigin = new URL(chatUrl).origin;
   const side = script.dataset.position === "left" ? "left" : "right";
   const SVG = "http://www.w3.org/2000/svg"; // an XML namespace name, never fetched
+  // The chat page says it runs ({botfleet: "ready"}) as soon as its script does. A frame that
+  // loaded without saying so holds an error page (the browser's, or a proxy's 502); one that
+  // has not loaded this long after opening waits on a data plane that does not answer.
+  const READY_AFTER_LOAD_MS = 1500;
+  const LOAD_WAIT_MS = 8000;
+  // Below this the floating panel leaves the chat no room (320x256 CSS px, the reflow size of
+  // WCAG 1.4.10, or a laptop at 200% zoom): the open chat takes the whole window instead.
+  const SMALL_SCREEN = "(max-width: 480px), (max-height: 500px)";
 
   function icon(pathData) {
     const svg = document.createElementNS(SVG, "svg");
@@ -40,39 +50,130 @@
   bubble.type = "button";
   bubble.setAttribute("aria-label", LABELS.open);
   bubble.setAttribute("aria-expanded", "false");
-  bubble.style.cssText = [
-    "position:fixed", "bottom:20px", side + ":20px", "z-index:2147483647",
-    "width:56px", "height:56px", "border-radius:50%", "border:0", "cursor:pointer",
-    "background:#2563eb", "color:#fff", "box-shadow:0 4px 14px rgba(0,0,0,.25)",
-    "display:flex", "align-items:center", "justify-content:center", "padding:0",
-  ].join(";");
   bubble.appendChild(icon(CHAT_ICON));
+  const BUBBLE = [
+    "position:fixed", "z-index:2147483647", "border:0", "cursor:pointer", "padding:0",
+    "background:#2563eb", "color:#fff", "display:flex", "align-items:center",
+    "justify-content:center",
+  ].join(";");
+  const FLOATING_BUBBLE = [
+    BUBBLE, "bottom:20px", side + ":20px", "width:56px", "height:56px", "border-radius:50%",
+    "box-shadow:0 4px 14px rgba(0,0,0,.25)",
+  ].join(";");
+  // over the whole-window chat: the close control in its header's corner, which the chat page
+  // keeps clear when told (`tellLayout`)
+  const CORNER_BUBBLE = [
+    BUBBLE, "top:4px", side + ":4px", "width:40px", "height:40px", "border-radius:8px",
+  ].join(";");
 
   const panel = document.createElement("div");
   panel.setAttribute("role", "dialog");
   panel.setAttribute("aria-label", TITLE);
   panel.hidden = true;
-  panel.style.cssText = [
-    "position:fixed", "bottom:88px", side + ":20px", "z-index:2147483647",
+  // one below the bubble's: the bubble stays on top of the whole-window chat, to close it
+  const PANEL = "position:fixed;z-index:2147483646;overflow:hidden;background:#fff";
+  const FLOATING_PANEL = [
+    PANEL, "bottom:88px", side + ":20px",
     "width:min(380px, calc(100vw - 40px))", "height:min(600px, calc(100vh - 120px))",
-    "border-radius:12px", "overflow:hidden", "background:#fff",
-    "box-shadow:0 8px 30px rgba(0,0,0,.3)",
+    "border-radius:12px", "box-shadow:0 8px 30px rgba(0,0,0,.3)",
   ].join(";");
+  const WHOLE_PANEL = [PANEL, "top:0", "left:0", "width:100%", "height:100%"].join(";");
+
+  // What the panel shows instead of an error page: our words, and a button to load it again.
+  const notice = document.createElement("div");
+  notice.style.cssText = [
+    "position:absolute", "top:0", "left:0", "right:0", "bottom:0", "display:none",
+    "flex-direction:column", "align-items:center", "justify-content:center", "gap:12px",
+    "padding:24px", "box-sizing:border-box", "background:#fff", "color:#1d2330",
+    "font:16px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "text-align:center",
+  ].join(";");
+  const noticeText = document.createElement("p");
+  noticeText.setAttribute("role", "alert"); // said by screen readers when the words appear
+  noticeText.style.cssText = "margin:0";
+  const retry = document.createElement("button");
+  retry.type = "button";
+  retry.textContent = LABELS.try_again;
+  retry.style.cssText = [
+    "font:inherit", "padding:8px 16px", "border:0", "border-radius:12px", "cursor:pointer",
+    "background:#2563eb", "color:#fff",
+  ].join(";");
+  notice.appendChild(noticeText);
+  notice.appendChild(retry);
+
+  const small = typeof window.matchMedia === "function" ? window.matchMedia(SMALL_SCREEN) : null;
+  function whole() {
+    return !panel.hidden && small !== null && small.matches;
+  }
+
+  function layout() {
+    bubble.style.cssText = whole() ? CORNER_BUBBLE : FLOATING_BUBBLE;
+    panel.style.cssText =
+      (whole() ? WHOLE_PANEL : FLOATING_PANEL) + (panel.hidden ? ";display:none" : ";display:block");
+    tellLayout();
+  }
+
+  // The chat page keeps its header's corner under the bubble clear while the chat takes the
+  // whole window. Told to our frame's origin only; the page takes nothing else from it.
+  function tellLayout() {
+    if (frame && ready && frame.contentWindow) {
+      frame.contentWindow.postMessage({ botfleet: "layout", corner: whole() ? side : "" }, chatOrigin);
+    }
+  }
 
   let frame = null;
   let ready = false; // the chat page said it runs: the frame holds the chat, not an error page
+  let waiting = null; // the timer that shows `notice` if the chat does not say it runs
+
+  function expectReady(ms) {
+    clearTimeout(waiting);
+    waiting = setTimeout(showNotice, ms);
+  }
+
+  // first open, or the chat did not load the last time: (re)load it. Closing and opening
+  // again, or the notice's button, is how a visitor tries again, without reloading the site.
+  function load() {
+    ready = false;
+    hideNotice();
+    frame.src = chatUrl;
+    expectReady(LOAD_WAIT_MS);
+  }
+
+  function showNotice() {
+    if (ready) return;
+    // the focus was in the frame (its error page): on the button, not lost under the notice
+    const hadFocus = panel.contains(document.activeElement);
+    noticeText.textContent = LABELS.unavailable;
+    notice.style.display = "flex";
+    frame.style.visibility = "hidden"; // out of Tab's way too
+    if (hadFocus) retry.focus();
+  }
+
+  function hideNotice() {
+    clearTimeout(waiting);
+    noticeText.textContent = "";
+    notice.style.display = "none";
+    if (frame) frame.style.visibility = "visible";
+  }
+
+  retry.addEventListener("click", () => {
+    load();
+    frame.focus(); // the button is gone: the focus goes on into the chat being loaded
+  });
+
   function open() {
     if (!frame) { // load the chat only when someone opens it
       frame = document.createElement("iframe");
       frame.title = TITLE;
       frame.style.cssText = "width:100%;height:100%;border:0;display:block";
+      frame.addEventListener("load", () => {
+        if (!ready) expectReady(READY_AFTER_LOAD_MS); // its "ready" may still be on the way
+      });
       panel.appendChild(frame);
+      panel.appendChild(notice);
     }
-    // first open, or the data plane was unreachable the last time: (re)load it, so closing and
-    // opening again is how a visitor tries again, without reloading the site
-    if (!ready) frame.src = chatUrl;
+    if (!ready) load();
     panel.hidden = false;
-    panel.style.display = "block";
+    layout();
     bubble.setAttribute("aria-expanded", "true");
     bubble.setAttribute("aria-label", LABELS.close);
     bubble.replaceChildren(icon(CLOSE_ICON));
@@ -82,7 +183,7 @@
     // the focus was in the chat (the frame has it): back to the bubble, not lost on the page
     const hadFocus = panel.contains(document.activeElement);
     panel.hidden = true;
-    panel.style.display = "none";
+    layout();
     bubble.setAttribute("aria-expanded", "false");
     bubble.setAttribute("aria-label", LABELS.open);
     bubble.replaceChildren(icon(CHAT_ICON));
@@ -93,17 +194,25 @@
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !panel.hidden) close();
   });
+  if (small) {
+    // a window resized, a phone turned, a zoom changed, while the chat is open
+    if (typeof small.addEventListener === "function") small.addEventListener("change", layout);
+    else if (typeof small.addListener === "function") small.addListener(layout); // Safari < 14
+  }
   // Escape pressed inside the chat reaches the frame's document, not this one: the chat page
   // says so with a message. Only our frame, from the chat's origin, is listened to.
-  const chatOrigin = new URL(chatUrl).origin;
   window.addEventListener("message", (event) => {
     if (!frame || event.source !== frame.contentWindow || event.origin !== chatOrigin) return;
-    if (event.data && event.data.botfleet === "ready") ready = true;
+    if (event.data && event.data.botfleet === "ready") {
+      ready = true;
+      hideNotice(); // a slow chat that came after all
+      tellLayout();
+    }
     if (event.data && event.data.botfleet === "escape" && !panel.hidden) close();
   });
 
   function mount() {
-    panel.style.display = "none";
+    layout();
     // the bubble first: Tab from it goes on into the open chat, as the page is read
     document.body.appendChild(bubble);
     document.body.appendChild(panel);
