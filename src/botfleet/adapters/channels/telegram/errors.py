@@ -125,7 +125,8 @@ def meaning_of(error: TelegramError) -> ErrorMeaning:
     return _BY_STATUS.get(error.status, UNKNOWN)
 
 
-#: The events of the two transport failures (`send.py`): no connection, no answer.
+#: The events of the two transport failures (`send.py`, which names them as literals: the
+#: docs' scan of log events reads them there): no connection, no answer.
 TRANSPORT_EVENTS = ("telegram_unreachable", "telegram_delivery_uncertain")
 #: Every event a failed call can be counted under: the metric's label values are pre-created
 #: from it, so an `increase()` alert sees the first one after a start.

@@ -31,7 +31,6 @@ from botfleet.adapters.channels.telegram.errors import (
     EVENTS,
     RATE_LIMITED,
     RATE_LIMITED_TOO_LONG,
-    TRANSPORT_EVENTS,
     UNREACHABLE_CHAT,
     ErrorMeaning,
     TelegramError,
@@ -379,9 +378,9 @@ class TelegramBotSender:
                 self.settings.method_url(method), json=payload, timeout=self.settings.timeout_s
             )
         except ProviderUnreachable as exc:
-            raise RetryLater(_transport_failure(exc, TRANSPORT_EVENTS[0])) from None
+            raise RetryLater(_transport_failure(exc, "telegram_unreachable")) from None
         except ProviderCallFailed as exc:
-            return _transport_failure(exc, TRANSPORT_EVENTS[1])
+            return _transport_failure(exc, "telegram_delivery_uncertain")
         return _classify(response)
 
 
