@@ -28,6 +28,7 @@ from botfleet.adapters.stores.sqlite import SqliteTenantStore
 from botfleet.contact_hash import key_file_beside, load_or_create_key, use_key
 from botfleet.data_plane.llm_fallback import build_llm_fallback, usage_store_for
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
+from botfleet.data_plane.runtime.contact_moves import finish_moves
 from botfleet.data_plane.runtime.conversation_retention import (
     ForgetsInactive,
     conversation_forgetting,
@@ -300,6 +301,9 @@ async def bootstrap(
                 stores, clock, partial(retention_of, live), runtime.state_cache.forget
             )
         )
+    # Before any job fires and before `recover` replays the journal: a contact move a crash
+    # cut short (its conversation moved, its reminders not yet) is finished first.
+    await finish_moves(runtime)
     # Started before the drain is pushed, so it stops after it: turns being drained can still
     # schedule reminders, and its stop waits for the runs it already handed to the runtime.
     await start_scheduler(

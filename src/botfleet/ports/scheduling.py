@@ -202,13 +202,24 @@ class TaskScheduler(Protocol):
         ...
 
 
+#: Whether a run (its run id) ran already: `TurnStore.task_ran`.
+RunRecorded = Callable[[str], Awaitable[bool]]
+
+
 @runtime_checkable
 class MovesContactJobs(Protocol):
     """Jobs that follow their contact to a new id (see `ports.stores.MovesConversations`)."""
 
-    async def move_jobs(self, old_contact_id: str, new_contact_id: str) -> int:
+    async def move_jobs(
+        self, old_contact_id: str, new_contact_id: str, *, ran: RunRecorded | None = None
+    ) -> int:
         """Give the pending one-off jobs of `old_contact_id` to `new_contact_id`, all or
-        nothing; returns how many moved.
+        nothing; returns how many moved. Works on a stopped scheduler too (a start finishing
+        a move a crash cut short, before any job fires).
+
+        A moved job's run id changes with its id (`one_off_run_id` of the new key): a job
+        whose run `ran` says ran already (a fired job a crash kept in the store) is removed
+        instead of moved, as its old id would have been skipped when it fired again.
 
         A moved job keeps its due time, task, data and misfire window; its key becomes
         `moved_key(key, old, new)` (and its job id with it). A job whose new key another

@@ -189,5 +189,18 @@ class MovesConversations(Protocol):
         old id, and stay under it (an export or erasure of the old id still finds them). A
         copy of the state set aside as unreadable stays too. Idempotent: a second call finds
         nothing under the old id (`absent`). Raises `ValueError` when both ids are the same.
+
+        A `moved` conversation's move is recorded as unfinished by the same commit
+        (`unfinished_moves`): its reminders live in another file, and a crash before they
+        follow must not leave them behind. An erasure of either id forgets the record.
         """
+        ...
+
+    async def unfinished_moves(self) -> list[tuple[str, str]]:
+        """(old, new) of the moves `move_conversation` made and `move_finished` did not close,
+        in the order they were made (a chain a -> b -> c is finished in that order)."""
+        ...
+
+    async def move_finished(self, old_contact_id: str, new_contact_id: str) -> None:
+        """The move's jobs followed too: its record goes (nothing when there is none)."""
         ...

@@ -42,6 +42,7 @@ from botfleet.domain.instants import elapsed_after
 from botfleet.flows.effects import ScheduleTask
 from botfleet.ports.scheduling import (
     DEFAULT_MISFIRE_GRACE,
+    RunRecorded,
     ScheduledJob,
     StandingJob,
     StandingSync,
@@ -230,12 +231,18 @@ class ManualScheduler:
     def wanted(self, run_id: str) -> bool:
         return self._in_flight.wanted(run_id)
 
-    async def move_jobs(self, old_contact_id: str, new_contact_id: str) -> int:
+    async def move_jobs(
+        self, old_contact_id: str, new_contact_id: str, *, ran: RunRecorded | None = None
+    ) -> int:
         check_jobs_move(old_contact_id, new_contact_id)
         jobs = self.store.jobs
         moved = 0
         for job in [j for j in jobs.values() if j.kind == ONE_OFF]:
             if job.contact_id != old_contact_id:
+                continue
+            due = job.next_run
+            if ran is not None and due is not None and await ran(run_id(job.job_id, due)):
+                del jobs[job.job_id]  # as the real one: a run that ran is not moved
                 continue
             key = moved_key(job.key, old_contact_id, new_contact_id)
             new_id = one_off_job_id(key)

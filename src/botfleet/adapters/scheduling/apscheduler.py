@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -55,6 +56,7 @@ from botfleet.flows.effects import ScheduleTask
 from botfleet.ports.clock import Clock, SystemClock
 from botfleet.ports.scheduling import (
     DEFAULT_MISFIRE_GRACE,
+    RunRecorded,
     ScheduledJob,
     StandingJob,
     StandingSync,
@@ -290,15 +292,36 @@ class APSchedulerTaskScheduler:
     def wanted(self, run_id: str) -> bool:
         return self._in_flight.wanted(run_id)
 
-    async def move_jobs(self, old_contact_id: str, new_contact_id: str) -> int:
-        """`MovesContactJobs.move_jobs`: due times are unchanged, so no wake-up is needed."""
+    async def move_jobs(
+        self, old_contact_id: str, new_contact_id: str, *, ran: RunRecorded | None = None
+    ) -> int:
+        """`MovesContactJobs.move_jobs`: due times are unchanged, so no wake-up is needed.
+        Stopped, on the job file itself: the start finishes a crashed move before any job
+        fires."""
         check_jobs_move(old_contact_id, new_contact_id)
-        self._running()
-        store = self._store
-        assert store is not None
-        return await self._unlocked(
-            partial(store.move_contact, old_contact_id, new_contact_id), "move a contact's jobs"
-        )
+        moving = "move a contact's jobs"
+        async with self._job_store() as store:
+            done: list[str] = []
+            if ran is not None:
+                runs = await self._unlocked(partial(store.one_off_runs, old_contact_id), moving)
+                done = [run for run in runs if await ran(run)]
+            move = partial(store.move_contact, old_contact_id, new_contact_id, drop=done)
+            return await self._unlocked(move, moving)
+
+    @asynccontextmanager
+    async def _job_store(self) -> AsyncIterator[IndexedJobStore]:
+        """The running scheduler's job store, or the job file opened for the call's time."""
+        if self._store is not None:
+            yield self._store
+            return
+        try:
+            conn = open_job_db(self.jobs_db)
+        except sqlite3.Error as exc:
+            raise job_file_error(self.jobs_db, exc) from exc
+        try:
+            yield IndexedJobStore(conn, misfire_grace_s=self._grace_s)
+        finally:
+            conn.close()
 
     async def forget_erased(self) -> None:
         """`ForgetsErasedJobs.forget_erased`, on the event loop: the job file is small (a few

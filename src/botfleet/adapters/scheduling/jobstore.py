@@ -25,7 +25,7 @@ import json
 import pickle
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,7 +37,7 @@ from apscheduler.job import Job
 from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
 from apscheduler.util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
 
-from botfleet.ports.scheduling import ScheduledJob, moved_key, one_off_job_id
+from botfleet.ports.scheduling import ScheduledJob, moved_key, one_off_job_id, run_id
 
 log = structlog.get_logger("botfleet.scheduler")
 
@@ -453,9 +453,27 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
             error.sqlite_errorcode = sqlite3.SQLITE_BUSY
             raise error
 
-    def move_contact(self, old_contact_id: str, new_contact_id: str) -> int:
+    def one_off_runs(self, contact_id: str) -> list[str]:
+        """The run id of each one-off job of the contact (`_run_of`)."""
+        self._flush()
+        rows = self._read(
+            f"SELECT job_state FROM {TABLE} WHERE contact_id = ? AND kind = 'one_off'",
+            (contact_id,),
+        )
+        runs: list[str] = []
+        for (job_state,) in rows:
+            try:
+                runs.append(_run_of(self._reconstitute(job_state)))
+            except Exception:  # left for `_jobs`, which logs and deletes it when it is due
+                continue
+        return runs
+
+    def move_contact(
+        self, old_contact_id: str, new_contact_id: str, *, drop: Collection[str] = ()
+    ) -> int:
         """`MovesContactJobs.move_jobs` in one transaction: each one-off job of the old contact
-        rewritten (contact, key and id) with its due time and pickle otherwise unchanged."""
+        rewritten (contact, key and id) with its due time and pickle otherwise unchanged; a job
+        whose run is in `drop` (run ids: runs that ran already) deleted instead."""
         self._flush()
         moved = 0
         with self._transaction() as conn:
@@ -467,6 +485,9 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
                 try:
                     job = self._reconstitute(job_state)
                 except Exception:  # left for `_jobs`, which logs and deletes it when it is due
+                    continue
+                if _run_of(job) in drop:
+                    conn.execute(f"DELETE FROM {TABLE} WHERE id = ?", (job_id,))
                     continue
                 key = moved_key(job.kwargs.get("key", ""), old_contact_id, new_contact_id)
                 new_id = one_off_job_id(key)
@@ -495,3 +516,8 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
         self._flush()
         with self._transaction() as conn:
             conn.executemany(_INSERT, [(job.id, *self._row(job)) for job in jobs])
+
+
+def _run_of(job: Any) -> str:
+    """The run id a one-off job fires with (`dispatch.fire_job`): its id and its due time."""
+    return run_id(job.kwargs.get("job_id", job.id), job.kwargs.get("run_at") or job.next_run_time)

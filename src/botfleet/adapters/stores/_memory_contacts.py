@@ -68,6 +68,8 @@ class InMemoryContactRecords:
             row.message = emptied_message(message_id, row.received_at)
             row.replies = "[]"
             received += 1
+        moves = store.unfinished_moves
+        moves[:] = [m for m in moves if contact_id not in m]  # as SQLite's erasure does
         return ErasedRecords(
             conversation=conversation, messages_received=received, messages_sent=sent
         )
@@ -87,4 +89,14 @@ class InMemoryContactRecords:
         document["contact_id"] = new_contact_id
         rows[new_contact_id] = (version, codec.dumps(document))
         del rows[old_contact_id]
+        self._store.unfinished_moves.append((old_contact_id, new_contact_id))
         return "moved"
+
+    async def unfinished_moves(self) -> list[tuple[str, str]]:
+        """`MovesConversations.unfinished_moves`."""
+        return list(self._store.unfinished_moves)
+
+    async def move_finished(self, old_contact_id: str, new_contact_id: str) -> None:
+        """`MovesConversations.move_finished`."""
+        moves = self._store.unfinished_moves
+        moves[:] = [m for m in moves if m != (old_contact_id, new_contact_id)]

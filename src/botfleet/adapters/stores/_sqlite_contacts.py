@@ -40,6 +40,18 @@ _PROCESSED = (
 _EMPTY_ENTRY = "UPDATE journal SET contact_id = '', message = ?, replies = '[]' WHERE seq = ?"
 _HAS_STATE = "SELECT 1 FROM conversation WHERE contact_id = ?"
 _MOVE_STATE = "UPDATE conversation SET contact_id = ? WHERE contact_id = ?"
+# Moves whose conversation moved (in the transaction that moved it) and whose reminders, in the
+# job file, may not have yet: the next start finishes them (data_plane.runtime.contact_moves).
+# Created when first needed, not by a migration: the file stays readable by earlier releases.
+_CREATE_MOVES = (
+    "CREATE TABLE IF NOT EXISTS contact_move "
+    "(seq INTEGER PRIMARY KEY, old_contact_id TEXT NOT NULL, new_contact_id TEXT NOT NULL)"
+)
+_HAS_MOVES = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'contact_move'"
+_MOVE_BEGUN = "INSERT INTO contact_move (old_contact_id, new_contact_id) VALUES (?, ?)"
+_MOVES_UNFINISHED = "SELECT old_contact_id, new_contact_id FROM contact_move ORDER BY seq"
+_MOVE_FINISHED = "DELETE FROM contact_move WHERE old_contact_id = ? AND new_contact_id = ?"
+_MOVES_OF = "DELETE FROM contact_move WHERE old_contact_id = ? OR new_contact_id = ?"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Conversation rows one statement of `recent` reads.
 RECENT_BATCH = 2000
@@ -117,6 +129,10 @@ class SqliteContactRecords:
                     "DELETE FROM conversation_unreadable WHERE contact_id = ?", (contact_id,)
                 ).rowcount
             sent = conn.execute("DELETE FROM outbox WHERE contact_id = ?", (contact_id,)).rowcount
+            # An unfinished move names the contact: it goes with the rest (its jobs were
+            # cancelled by the erasure, so there is nothing left for it to finish).
+            if conn.execute(_HAS_MOVES).fetchone():
+                conn.execute(_MOVES_OF, (contact_id, contact_id))
             processed = conn.execute(_PROCESSED, (contact_id,)).fetchall()
             conn.executemany(
                 _EMPTY_ENTRY,
@@ -138,7 +154,8 @@ class SqliteContactRecords:
 
     async def move_conversation(self, old_contact_id: str, new_contact_id: str) -> ConversationMove:
         """`MovesConversations.move_conversation`, in one transaction: the row keeps its
-        version and content, only its key changes."""
+        version and content, only its key changes, and the move is recorded as unfinished
+        (`contact_move`) by the same commit."""
         check_move(old_contact_id, new_contact_id)
 
         def work(conn: sqlite3.Connection) -> ConversationMove:
@@ -147,10 +164,32 @@ class SqliteContactRecords:
             if conn.execute(_HAS_STATE, (new_contact_id,)).fetchone():
                 return "taken"
             conn.execute(_MOVE_STATE, (new_contact_id, old_contact_id))
+            conn.execute(_CREATE_MOVES)
+            conn.execute(_MOVE_BEGUN, (old_contact_id, new_contact_id))
             return "moved"
 
         # No contact id in the words: they reach the operator's log (a phone number).
         return await self._db.run("move a conversation", one_transaction(work))
+
+    async def unfinished_moves(self) -> list[tuple[str, str]]:
+        """`MovesConversations.unfinished_moves`."""
+
+        def work(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+            if not conn.execute(_HAS_MOVES).fetchone():
+                return []  # no move was ever made in this file
+            rows = conn.execute(_MOVES_UNFINISHED).fetchall()
+            return [(str(old), str(new)) for old, new in rows]
+
+        return await self._db.run("read the unfinished contact moves", work)
+
+    async def move_finished(self, old_contact_id: str, new_contact_id: str) -> None:
+        """`MovesConversations.move_finished`."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            if conn.execute(_HAS_MOVES).fetchone():
+                conn.execute(_MOVE_FINISHED, (old_contact_id, new_contact_id))
+
+        await self._db.run("finish a contact move", one_transaction(work))
 
 
 def _summary(

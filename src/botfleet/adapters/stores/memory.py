@@ -198,6 +198,8 @@ class InMemoryTenantStore:
         self.outbox = InMemoryOutbox()
         self._undelivered: dict[int, str] = {}  # outbox seq -> contact id
         self._task_runs: dict[str, int] = {}  # run id -> when recorded (epoch microseconds)
+        #: (old, new) of moves whose conversation moved and whose jobs may not have, in order.
+        self.unfinished_moves: list[tuple[str, str]] = []
         self.contacts = InMemoryContactRecords(self)
 
     async def commit_turn(

@@ -285,6 +285,14 @@ class ConversationRuntime:
         while len(self._moved_at) > _MOVES_REMEMBERED:
             self._moved_at.popitem(last=False)
 
+    def _moved_to(self, contact_id: str) -> str:
+        """Where the contact's moves took it (itself if none); a move back ends the walk."""
+        seen = {contact_id}
+        while (moved := self._moved_at.get(contact_id)) is not None and moved[0] not in seen:
+            contact_id = moved[0]
+            seen.add(contact_id)
+        return contact_id
+
     def move_contact(self, old_contact_id: str, new_contact_id: str) -> asyncio.Future[Any]:
         """Move the contact's conversation and pending jobs to its new id (`contact_moves`),
         once the turns queued for either id are done; turns queued after this wait for it.
@@ -363,8 +371,14 @@ class ConversationRuntime:
         ]
         receipts = self.sender if isinstance(self.sender, ReadReceipts) else None
         for entry in pending:
-            # Received when first journaled: the replayed turn's delays count from then.
-            self._submit(entry.message, entry.received_at).add_done_callback(_consume_error)
+            # Received when first journaled: the replayed turn's delays count from then. A
+            # message of a contact whose move this start finished (`finish_moves`: it came after
+            # the move, which a crash cut short) runs in the moved conversation, under the new id.
+            message = entry.message
+            moved_to = self._moved_to(message.contact_id)
+            if moved_to != message.contact_id:
+                message = replace(message, contact_id=moved_to)
+            self._submit(message, entry.received_at).add_done_callback(_consume_error)
             if receipts is not None and receipts.marks_read:
                 # As the webhook does after a turn: the crash kept the receipt from being sent.
                 receipt = partial(
