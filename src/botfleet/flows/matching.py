@@ -10,6 +10,7 @@ from botfleet.domain.messages import OPTION_MENU, STALE_MENU, InboundMessage, Me
 from botfleet.domain.outputs import Option, options_fingerprint
 from botfleet.flows.render import Renderer
 from botfleet.flows.schema import Transition
+from botfleet.flows.typed_times import time_candidates, title_time
 
 
 def effective_payload(message: InboundMessage) -> str:
@@ -98,7 +99,8 @@ def _by_title(text: str, options: tuple[Option, ...]) -> Option | None:
     and counting each run of blanks as one ("tarde" is "🌇 Tarde", "📅 pedir  cita" is
     "📅 Pedir cita"). A text two options answer (their titles read the same) picks neither:
     the contact did not say which. A text that is an option's id is read loosely as no title:
-    it stays that id, typed (a recognised payload)."""
+    it stays that id, typed (a recognised payload). Failing all that, the first words of one
+    title (`_by_first_words`), then a time typed for a title that is one (`_by_time`)."""
     folded = _fold(text)
     if not folded:
         return None
@@ -109,6 +111,45 @@ def _by_title(text: str, options: tuple[Option, ...]) -> Option | None:
     if not loose or any(option.id == text.strip() for option in options):
         return None
     found = [option for option in options if _loose_title(option.title) == loose]
+    if found:
+        return found[0] if len(found) == 1 else None
+    return _by_first_words(loose, options) or _by_time(folded, options)
+
+
+def _by_first_words(loose: str, options: tuple[Option, ...]) -> Option | None:
+    """The one option whose title begins with the words typed: "basic" is "Basic tune-up",
+    "yes" is "Yes, book it", "cancel" is "Cancel it", "yes book it" is "Yes, book it" (the
+    punctuation around each word left out). Whole words only ("tune" is not "Tune-up", "bas"
+    not "Basic", "tarde noche" not "Tarde-noche"), never a number (a number is a position or
+    nothing), and only when no other title begins so: "no" answers "No, go back" but neither
+    of "No, keep it" and "No, move it"."""
+    typed = _words(loose)
+    if not typed or loose.isdecimal():
+        return None
+    found = [option for option in options if _title_words(option.title)[: len(typed)] == typed]
+    return found[0] if len(found) == 1 else None
+
+
+def _words(loose: str) -> tuple[str, ...]:
+    """The words of a loose text, each without the punctuation at its ends ("yes," -> "yes");
+    an emoji between words stays one ("pedir 📅 cita" is not "Pedir cita")."""
+    return tuple(_loose(part) or part for part in loose.split())
+
+
+@lru_cache(maxsize=4096)
+def _title_words(title: str) -> tuple[str, ...]:
+    """`_words` of an option's title, once per title (see `_folded_title`)."""
+    return _words(_loose_title(title))
+
+
+def _by_time(folded: str, options: tuple[Option, ...]) -> Option | None:
+    """The one option whose title is the time typed: "5pm", "17h", "at 5" and "17.00" are
+    "17:00" (`typed_times`). An hour without am/pm that options give twice ("at 5" with
+    "05:00" and "17:00") picks neither, as do two options of the same time."""
+    wanted = time_candidates(folded)
+    if not wanted:
+        return None
+    found = [option for option in options if title_time(_loose_title(option.title)) in wanted]
     return found[0] if len(found) == 1 else None
 
 
@@ -118,7 +159,8 @@ def as_option_choice(
     """A text reply "2" or an option's title, after options were shown, becomes that choice:
     a list reply if the options were the rows of a list (`from_list`), else a button reply.
     The number is tried first, then the title (`_by_title`: case, accents, and emoji or
-    punctuation at the ends ignored; only a title one option has).
+    punctuation at the ends ignored; then a title's first words, then a typed time for a
+    title that is one; only a title one option has).
 
     This is what makes degraded menus (numbered text) work like real buttons and lists.
 

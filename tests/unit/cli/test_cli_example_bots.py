@@ -38,7 +38,7 @@ BIKE_SHOP = Example(
     REPO / "examples" / "bike_shop",
     "bike_shop.yaml",
     "25/25",
-    "57/57",
+    "58/58",
     # A menu branch each, a bad order number, failing hooks, bookings in both languages, the LLM.
     frozenset(
         {"menu_info", "order_found", "order_not_found", "order_failing", "booking_en"}
@@ -48,8 +48,8 @@ BIKE_SHOP = Example(
 BAKERY = Example(
     REPO / "examples" / "bakery",
     "bakery.yaml",
-    "24/24",
-    "49/49",
+    "25/25",
+    "53/53",
     # An order with its reminder, stopping and cancelling, a taken or refused time, a calendar
     # down, the LLM, and the hand-over with the staff's hook up and down.
     frozenset(
