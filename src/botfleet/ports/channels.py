@@ -69,6 +69,12 @@ class TurnResult:
     #: The outbox sequence number of each of `outputs`, in order (`TurnStore.commit_turn`'s
     #: `seqs`); None when not known (a message journaled before the store kept them).
     seqs: tuple[int, ...] | None = None
+    #: The language of the platform's own words for this conversation on this turn, as the
+    #: flow chose it (`StepOutcome.language`: its `settings.language` as rendered, else the
+    #: contact's when the channel gives one); "" when there is none, and for a duplicate (the
+    #: journal keeps no language): the tenant's `language` applies. A channel whose own
+    #: frame has words (the web chat page) follows it.
+    language: str = ""
 
 
 class InboundHandler(Protocol):

@@ -38,19 +38,23 @@ pytestmark = needs_chromium
 
 
 class EchoBot:
-    """Answers "Has dicho: <text>"; "lento" waits until `open` is set."""
+    """Answers "Has dicho: <text>"; "lento" waits until `open` is set; "lang:<tag>" makes the
+    flow's language `<tag>` from then on (`TurnResult.language`, as `settings.language`)."""
 
     def __init__(self, outbox: InMemoryOutbox) -> None:
         self.outbox = outbox
         self.open = threading.Event()
         self.open.set()
+        self.language = ""
 
     async def handle(self, message: InboundMessage) -> TurnResult:
         if message.text == "lento":
             await asyncio.to_thread(self.open.wait, 10)
+        if message.text.startswith("lang:"):
+            self.language = message.text.removeprefix("lang:")
         reply = Text(f"Has dicho: {message.text}")
         await self.outbox.append(message.contact_id, output_to_dict(reply), datetime.now(UTC))
-        return TurnResult(message.message_id, (reply,))
+        return TurnResult(message.message_id, (reply,), language=self.language)
 
     async def accept(self, message: InboundMessage) -> bool:
         raise AssertionError("the page always waits for the answer")
@@ -178,3 +182,51 @@ def test_the_widget_of_a_spanish_tenant_opens_a_spanish_chat(
     chat.locator("#text").fill("hola")
     chat.locator("#text").press("Enter")
     expect(chat.locator(".msg.bot", has_text="Has dicho: hola")).to_have_count(1)
+
+
+def test_the_page_follows_the_language_the_flow_talks_in(
+    browser_page: tuple[Any, list[str]], spanish_chat: tuple[EchoBot, str]
+) -> None:
+    """A Spanish tenant's flow that talks English to this contact (`settings.language`): the
+    page's words and `<html lang>` follow from its first English answer, stay on a reload, and
+    go back to Spanish with a new conversation."""
+    page, errors = browser_page
+    bot, url = spanish_chat
+    page.goto(url)
+    say(page, "hola")
+    expect(page.locator(".msg.bot", has_text="Has dicho: hola")).to_have_count(1)
+    expect(page.get_by_role("textbox", name="Mensaje")).to_have_count(1)
+
+    say(page, "lang:en")
+    box = page.get_by_role("textbox", name="Message")
+    expect(box).to_have_attribute("placeholder", "Type a message…")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    expect(page.locator("button[type=submit]")).to_have_text("Send")
+    expect(page.locator("#reset")).to_have_text("Reset conversation")
+    bot.open.clear()
+    say(page, "lento")
+    expect(page.locator("#typing")).to_have_text("Bella is typing…")
+    bot.open.set()
+    expect(page.locator(".msg.bot", has_text="Has dicho: lento")).to_have_count(1)
+    page.route("**/inbound", lambda route: route.abort())
+    say(page, "anyone?")
+    expect(page.locator(".msg.user.failed")).to_contain_text("Not delivered: no connection")
+    expect(page.locator("#status")).to_have_text(
+        "Could not reach the chat. Check your connection and try again."
+    )
+    page.unroute("**/inbound")
+
+    page.reload()  # the conversation goes on in English
+    expect(page.get_by_role("textbox", name="Message")).to_have_count(1)
+    assert page.evaluate("document.documentElement.lang") == "en"
+    reset = page.locator("#reset")
+    reset.click()
+    expect(reset).to_contain_text("Press again to start over")
+    reset.click()
+    expect(page.locator(".msg")).to_have_count(0)
+    expect(reset).to_have_text("Reiniciar conversación")
+    expect(page.get_by_role("textbox", name="Mensaje")).to_have_attribute(
+        "placeholder", "Escribir un mensaje…"
+    )
+    assert page.evaluate("document.documentElement.lang") == "es"
+    assert [e for e in errors if "Content Security Policy" in e] == []

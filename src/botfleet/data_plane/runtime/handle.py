@@ -97,10 +97,12 @@ STORE_RETRY_PAUSES_S = (1.0, 60.0)
 
 
 class _Answer(NamedTuple):
-    """A turn's outputs as committed, and the outbox seq of each (None: the store gave none)."""
+    """A turn's outputs as committed, and the outbox seq of each (None: the store gave none);
+    `language`: the turn's `StepOutcome.language`, for `TurnResult.language`."""
 
     outputs: list[Output]
     seqs: tuple[int, ...] | None
+    language: str = ""
 
 
 #: What a text taken in by an earlier text's turn answers its own caller: nothing.
@@ -214,7 +216,9 @@ class ConversationRuntime:
             self.metrics.duplicates.inc()
             return await self._duplicate(message, entry)
         answer: _Answer = await self._submit(message, received_at, recorded=False)
-        return TurnResult(message.message_id, tuple(answer.outputs), seqs=answer.seqs)
+        return TurnResult(
+            message.message_id, tuple(answer.outputs), seqs=answer.seqs, language=answer.language
+        )
 
     async def accept(self, message: InboundMessage, *, admitted: bool = False) -> bool:
         """Journal the message and run its turn in the background; False for a duplicate.
@@ -739,7 +743,8 @@ class ConversationRuntime:
             break
         sends = await self._send(contact_id, fitted, contact_log) if fitted else NOTHING_SENT
         # A store that numbers nothing (a test double of the port) leaves the seqs unknown.
-        return _Answer(fitted, tuple(seqs) if len(seqs) == len(fitted) else None), sends
+        known = tuple(seqs) if len(seqs) == len(fitted) else None
+        return _Answer(fitted, known, outcome.language), sends
 
     async def _load(self, flow: FlowSpec, contact_id: str) -> ConversationState:
         with stray_cancellation_as_error("the store's load", error=StoreUnavailable):

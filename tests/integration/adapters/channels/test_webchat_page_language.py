@@ -19,6 +19,7 @@ from botfleet.adapters.channels.webchat.assets import load_assets, page_headers
 from botfleet.adapters.channels.webchat.page_words import (
     ENGLISH_WORDS,
     PAGE_WORDS,
+    every_language,
     page_words,
 )
 from botfleet.adapters.stores.memory import InMemoryOutbox
@@ -109,15 +110,21 @@ def test_the_languages_are_the_platforms_built_in_ones() -> None:
 
 
 def test_the_script_is_one_file_for_every_language() -> None:
-    """Cached once by browsers and proxies: the page carries the words, not the script."""
+    """Cached once by browsers and proxies: the page carries the tenant's words; the script
+    every language's, the same for every tenant, for a flow that talks in another language
+    (`settings.language`), and no words of its own besides."""
     english, spanish = served("en"), served("es")
     script = english.get("/chat.js").text
     assert spanish.get("/chat.js").text == script
     version = re.search(r'<script src="chat.js\?v=([0-9a-f]{16})">', english.get("/").text)
     assert version is not None
     assert f'<script src="chat.js?v={version[1]}">' in spanish.get("/").text
+    languages = re.search(r"const LANGUAGES = (\{.*\});\n", script)
+    assert languages is not None
+    assert json.loads(languages[1]) == every_language()
+    rest = script.replace(languages[0], "")
     for word in ENGLISH_WORDS.script_words().values():
-        assert f'"{word}' not in script
+        assert f'"{word}' not in rest
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ def test_unknown_seqs_are_null_and_replies_unchanged() -> None:
         "duplicate": False,
         "replies": [{"type": "text", "text": "hello"}],
         "seqs": None,
+        "language": None,  # the flow chose none (`TurnResult.language`)
     }
     # Numbers that cannot be the outputs' (a store's mistake) are not given either.
     assert answer((Text("a"), Text("b")), (1,))["seqs"] is None

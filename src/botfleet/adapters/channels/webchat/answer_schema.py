@@ -111,6 +111,14 @@ class InboundReply(BaseModel):
         "than the channel stored them with); the whole field is null for a retry of a message "
         "answered before the store kept them (an upgrade). Absent from `wait=false`'s 202.",
     )
+    language: str | None = Field(
+        default=None,
+        description="The language the flow talks to this contact in, when it chose one with "
+        "`settings.language` and the platform has words in it: a BCP 47 tag (`es`, `pt-PT`, "
+        "`ca-ES`). The chat page shows its own words (labels, errors) and sets `<html lang>` in "
+        "it from then on; null when the flow chose none (the tenant's `language` applies) and "
+        "for a retry (`duplicate`): keep what is shown. Absent from `wait=false`'s 202.",
+    )
 
 
 class OutboxMessage(BaseModel):

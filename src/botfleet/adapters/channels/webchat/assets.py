@@ -1,7 +1,8 @@
 """The chat page, its script and the embeddable widget, read from `static/` once per router.
 
 The page and the widget are filled in with the tenant's title and words (`page_words`); the
-script is the same file in every language, so browsers and proxies cache one copy."""
+script is the same file in every language, so browsers and proxies cache one copy: it carries
+every language's words, which the page switches to when a flow talks in another language."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from botfleet.adapters.channels.webchat.page_words import PageWords, page_language, page_words
+from botfleet.adapters.channels.webchat.page_words import (
+    PageWords,
+    every_language,
+    page_language,
+    page_words,
+)
 
 #: Placeholders in chat.html: `__BOTFLEET_TITLE__`, `__BOTFLEET_LANG__`, `__BOTFLEET_WORDS__`
 #: and one per word written into the HTML (`__BOTFLEET_SEND__` is `PageWords.send`).
@@ -27,6 +33,10 @@ WIDGET_LABELS_MARK = (
     '/*labels*/ { open: "Open chat: Chat", close: "Close chat", '
     'unavailable: "The chat is not available right now.", try_again: "Try again" }'
 )
+
+#: Placeholder in chat.js replaced by every language's words as a JSON object
+#: (`page_words.every_language`), for a flow that talks in another language than the tenant's.
+LANGUAGES_MARK = "/*languages*/ {}"
 
 #: The page's script tag, given the script's version so a page never runs an older cached copy.
 SCRIPT_TAG = '<script src="chat.js"></script>'
@@ -90,7 +100,9 @@ def load_assets(title: str, language: str = "en") -> Assets:
     def read(name: str) -> str:
         return static.joinpath(name).read_text(encoding="utf-8")
 
-    chat_js = read("chat.js")
+    # Every language's words, the same for every tenant: the script stays one cached file.
+    languages = json.dumps(every_language(), ensure_ascii=False, sort_keys=True)
+    chat_js = _fill(read("chat.js"), LANGUAGES_MARK, languages)
     # The script is cached for minutes (SCRIPT_HEADERS), the page not at all: after an upgrade
     # the new page names the new script by its content (`?v=`), never the cached old one.
     version = hashlib.sha256(chat_js.encode()).hexdigest()[:16]

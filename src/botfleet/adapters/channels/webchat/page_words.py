@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from types import MappingProxyType
 
 from botfleet.domain.built_in_texts import in_language, primary_language
@@ -399,6 +400,31 @@ def _canonical_case(tag: str) -> str:
         else:
             subtags.append(subtag.lower())
     return "-".join(subtags)
+
+
+#: The words chat.html shows that chat.js writes again when a flow talks in another language
+#: (`typing` with `{title}`); the `<noscript>` one never shows where the script runs.
+SWAPPED_HTML_WORDS = ("reset", "message_label", "placeholder", "send", "typing")
+
+
+def every_language() -> dict[str, dict[str, str]]:
+    """The words chat.js may show or write into the page, for every language it can switch to,
+    keyed as the script looks them up: the ISO 639-1 code, and "pt-PT" for Portugal's
+    Portuguese (chat.js's `wordsFor`, the rule `page_words` follows)."""
+    sets = {**PAGE_WORDS, "pt-PT": _EUROPEAN_PORTUGUESE}
+    names = (*SCRIPT_WORDS, *SWAPPED_HTML_WORDS)
+    return {key: {name: getattr(words, name) for name in names} for key, words in sets.items()}
+
+
+@lru_cache(maxsize=256)
+def answer_language(language: str) -> str | None:
+    """An answer's `language` (`InboundReply.language`): the page's `<html lang>` for the
+    flow's choice, `TurnResult.language` ("es", "pt-PT"), when the page has words for it; None
+    for "" (no choice: the tenant's words stay) and for a language without words. Cached: a
+    turn's answer asks it, and flows choose among a few tags."""
+    if primary_language(language) not in PAGE_WORDS:
+        return None
+    return page_language(language)
 
 
 def page_language(language: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from botfleet.adapters.channels.option_ids import sendable_ids
+from botfleet.adapters.channels.webchat.page_words import answer_language
 from botfleet.adapters.channels.webchat.schemas import MAX_PAYLOAD
 from botfleet.domain.degrade import degrade
 from botfleet.domain.outputs import (
@@ -28,7 +29,8 @@ from botfleet.ports.channels import Capabilities, TurnResult
 
 def encode_reply(result: TurnResult, capabilities: Capabilities) -> bytes:
     """The `POST /inbound` answer: an `InboundReply` as JSON, the replies fitted to the channel,
-    with the `seq` `GET /messages` shows each under (`seqs`)."""
+    with the `seq` `GET /messages` shows each under (`seqs`) and the language the flow chose
+    for the conversation (`language`), which the chat page's own words follow."""
     fitted: Sequence[Output] = degrade(result.outputs, capabilities)
     seqs = result.seqs
     if seqs is None or len(seqs) != len(result.outputs):
@@ -42,6 +44,7 @@ def encode_reply(result: TurnResult, capabilities: Capabilities) -> bytes:
         "duplicate": result.duplicate,
         "replies": [output_to_dict(by_position(o)) for o in fitted],
         "seqs": shown,
+        "language": answer_language(result.language) if result.language else None,
     }
     return json_bytes(answer)
 

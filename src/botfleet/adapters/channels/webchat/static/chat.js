@@ -30,7 +30,14 @@
 
   // The words this script shows, in the tenant's language. The page carries them as a JSON data
   // block (its policy runs no inline script), so this file is the same in every language.
-  const WORDS = readWords();
+  let WORDS = readWords();
+
+  // Every language's words, written in by the data plane and the same for every tenant (this
+  // file stays one cached copy): a flow may talk to a contact in another language than the
+  // tenant's (`settings.language`), and its answers name it (`language`): the page's own words
+  // follow (see `followLanguage`). Keyed by ISO 639-1 code, and "pt-PT" for Portugal's.
+  const LANGUAGES = /*languages*/ {};
+  const LANGUAGE_TAG = /^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$/;
 
   function readWords() {
     try {
@@ -70,7 +77,8 @@
 
   function freshState() {
     // pendingSeqs: the outbox seqs of replies shown from a POST answer, which the poll skips;
-    // pending: the content of those shown without one (a server from before `seqs`)
+    // pending: the content of those shown without one (a server from before `seqs`); and once
+    // an answer named one, `language`: the flow's language, the page's words after a reload
     return { contactId: randomId("web-"), last: 0, transcript: [], pending: [], pendingSeqs: [] };
   }
 
@@ -86,6 +94,9 @@
           pendingSeqs: Array.isArray(saved.pendingSeqs)
             ? saved.pendingSeqs.filter(Number.isInteger).slice(-MAX_PENDING)
             : [],
+          ...(typeof saved.language === "string" && LANGUAGE_TAG.test(saved.language)
+            ? { language: saved.language }
+            : {}),
         };
       }
     } catch (err) {
@@ -393,6 +404,7 @@
       return false;
     }
     showStatus("");
+    followLanguage(result.data.language);
     // A message sent again that had arrived the first time: its replies are the first answer's,
     // already in the outbox and perhaps already shown by a poll. The next poll shows those not
     // shown yet, once.
@@ -621,14 +633,14 @@
   // Reset asks for a second press (within a few seconds) once there is a conversation: the new
   // contact id leaves the bot's state and anything booked with the old one, which this page then
   // no longer knows ("My appointments" would not list it).
-  const RESET_LABEL = resetButton.textContent;
+  let resetLabel = resetButton.textContent; // the flow's language may change it
   const RESET_CONFIRM_MS = 5000;
   let resetArmed = null;
 
   function disarmReset() {
     if (resetArmed !== null) clearTimeout(resetArmed);
     resetArmed = null;
-    resetButton.textContent = RESET_LABEL;
+    resetButton.textContent = resetLabel;
   }
 
   resetButton.addEventListener("click", (event) => {
@@ -641,11 +653,90 @@
     disarmReset();
     state = freshState();
     saveState();
+    // a new conversation: the flow has chosen nothing yet
+    if (tenantFrame) showFrame(tenantFrame);
     showStatus("");
     renderTranscript();
     input.focus();
   });
 
+  // ------------------------------------------------------------------ the flow's language
+
+  // The page's words as served (the tenant's language), kept at the first change of language:
+  // a reset goes back to them.
+  let tenantFrame = null;
+
+  // The words for a language tag ("es", "ca-ES", "pt-PT"), or null when the page has none.
+  // Portuguese with a region other than Brazil's is Portugal's, as on the server (page_words).
+  function wordsFor(tag) {
+    const subtags = tag.toLowerCase().split("-");
+    const region = subtags.slice(1).find((subtag) => /^(?:[a-z]{2}|\d{3})$/.test(subtag));
+    const key = subtags[0] === "pt" && region && region !== "br" ? "pt-PT" : subtags[0];
+    const words = Object.hasOwn(LANGUAGES, key) ? LANGUAGES[key] : null;
+    return words && typeof words === "object" ? words : null;
+  }
+
+  // The words written into the page, and where they are (a page cached before one may lack it).
+  function frameParts() {
+    const find = (root, selector) => (root && root.querySelector ? root.querySelector(selector) : null);
+    return {
+      root: document.documentElement,
+      label: find(document, 'label[for="text"]'),
+      send: find(form, 'button[type="submit"]'),
+    };
+  }
+
+  function currentFrame() {
+    const parts = frameParts();
+    return {
+      lang: parts.root ? parts.root.lang : "",
+      words: WORDS,
+      reset: resetLabel,
+      label: parts.label ? parts.label.textContent : "",
+      placeholder: input.placeholder,
+      send: parts.send ? parts.send.textContent : "",
+      typing: typing ? typing.textContent : "",
+    };
+  }
+
+  function showFrame(frame) {
+    const parts = frameParts();
+    WORDS = frame.words;
+    if (parts.root) parts.root.lang = frame.lang;
+    resetLabel = frame.reset;
+    if (resetArmed === null) resetButton.textContent = resetLabel;
+    if (parts.label) parts.label.textContent = frame.label;
+    input.placeholder = frame.placeholder;
+    if (parts.send) parts.send.textContent = frame.send;
+    if (typing) typing.textContent = frame.typing;
+  }
+
+  // An answer naming the language the flow talks in: the page's own words (labels, "is
+  // typing", errors) and its <html lang> follow, for this conversation. A language the page
+  // has no words for, or none (null: the flow chose none; a retry's answer), keeps them.
+  function followLanguage(tag) {
+    if (typeof tag !== "string" || !LANGUAGE_TAG.test(tag)) return;
+    const words = wordsFor(tag);
+    if (!words) return;
+    if (tenantFrame === null) tenantFrame = currentFrame();
+    const heading = document.getElementById("chat-title");
+    const title = heading ? heading.textContent : document.title;
+    showFrame({
+      lang: tag,
+      words: words,
+      reset: words.reset,
+      label: words.message_label,
+      placeholder: words.placeholder,
+      send: words.send,
+      typing: String(words.typing).replace("{title}", () => title),
+    });
+    if (state.language !== tag) {
+      state.language = tag;
+      saveState();
+    }
+  }
+
+  if (state.language) followLanguage(state.language); // a reload: the conversation's language
   renderTranscript();
   setInterval(poll, POLL_MS);
   document.addEventListener("visibilitychange", poll);
