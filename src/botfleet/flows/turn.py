@@ -244,7 +244,10 @@ class TurnBuilder:
         if shown:
             last_options: tuple[Option, ...] = options_of(shown[-1])
             last_options_list = isinstance(shown[-1], ListMenu)
-        elif self.node != self._options_node:
+        elif self.node != self._options_node or (self.message is None and self.outputs):
+            # A task's message that offers nothing (a reminder's text) is now the last thing the
+            # contact saw: a "yes" or "1" typed after it answers it, not the older menu (a
+            # "Yes, cancel it" left unanswered would cancel). Pressed buttons still match by id.
             last_options, last_options_list = (), False
         else:
             last_options, last_options_list = self.last_options, self.last_options_list

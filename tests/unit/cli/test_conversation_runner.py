@@ -104,7 +104,7 @@ async def test_a_test_that_holds_passes_and_records_what_ran(run: Run, tmp_path:
   - wait: 1h
     expect: ["Still there?"]
     tasks: []
-  - say: "2"
+  - press: size_l
     expect: ["You picked l."]
     state: DONE
     data: {size: l}

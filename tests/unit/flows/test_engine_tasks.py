@@ -31,11 +31,24 @@ def test_a_task_runs_its_actions_with_carried_data_visible_but_not_stored() -> N
     assert exchange.state.node == "MENU"
 
 
-def test_a_task_keeps_the_state_and_the_options_the_contact_was_shown() -> None:
+def test_a_task_keeps_the_state_and_its_text_ends_what_typing_answers_of_the_menu() -> None:
+    """After a reminder's text, a "1" or "yes" typed answers the reminder, not the menu sent
+    before it (a "Yes, cancel it" left unanswered would cancel); the menu's buttons, pressed,
+    still work."""
     chat = at_menu()
-    options = chat.state.last_options
     exchange = chat.fire_task("reminder", {"service": "X", "time": "Y"})
     assert exchange.state.node == "MENU"
+    assert exchange.state.last_options == ()
+    assert chat.send("1").entered[0] == "MENU"  # the fallback: asked again
+    chat.fire_task("reminder", {"service": "X", "time": "Y"})
+    assert chat.press("yes").entered[0] == "DONE"
+
+
+def test_a_task_that_sends_nothing_keeps_the_options_the_contact_was_shown() -> None:
+    chat = at_menu()
+    options = chat.state.last_options
+    exchange = chat.fire_task("chain", {"event_id": "e1", "service": "X"})
+    assert exchange.outputs == ()
     assert exchange.state.last_options == options
     assert chat.send("1").entered[0] == "DONE"
 
