@@ -10,13 +10,14 @@ an impossible day refused, and a missing year resolved against the turn's own `t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from jinja2.runtime import Context
 from jinja2.utils import pass_context
 
-__all__ = ["parse_date"]
+__all__ = ["next_date", "parse_date", "read_date"]
 
 #: 2024-05-12, 2024/5/12: year first, always year-month-day.
 _YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
@@ -39,31 +40,41 @@ def parse_date(context: Context, value: Any, month_first: bool = False) -> str:
     """
     if not isinstance(value, str):
         return ""
-    text = value.strip()
+    found = read_date(value, lambda: _today(context), month_first=month_first)
+    return "" if found is None else found.isoformat()
+
+
+def read_date(
+    text: str, today: date | Callable[[], date], *, month_first: bool = False
+) -> date | None:
+    """The date `text` is in one of `parse_date`'s forms, else None; shared with the typed
+    answers to a list of days (`typed_days`). `today` (or what gives it, asked only for a date
+    without a year) resolves a missing year as `next_date` does."""
+    text = text.strip()
     if len(text) > _MAX_LENGTH:
-        return ""
+        return None
     if found := _YEAR_FIRST.fullmatch(text):
-        return _iso(int(found[1]), int(found[2]), int(found[3]))
+        return _date(int(found[1]), int(found[2]), int(found[3]))
     found = _YEAR_LAST.fullmatch(text)
     if found is None:
-        return ""
+        return None
     first, second = int(found[1]), int(found[3])
     day, month = (second, first) if month_first else (first, second)
     year_text = found[4]
     if year_text is not None:
         year = int(year_text) + (2000 if len(year_text) == 2 else 0)
-        return _iso(year, month, day)
-    today = _today(context)
+        return _date(year, month, day)
+    return next_date(month, day, today if isinstance(today, date) else today())
+
+
+def next_date(month: int, day: int, today: date) -> date | None:
+    """The first `day` of `month` from `today` on (on 31 December, 2 January is next year's;
+    29 February the next leap year's), None for a day no year has (31 June)."""
     for year in range(today.year, today.year + 9):  # 29/2: up to the next leap year
         candidate = _date(year, month, day)
         if candidate is not None and candidate >= today:
-            return candidate.isoformat()
-    return ""
-
-
-def _iso(year: int, month: int, day: int) -> str:
-    found = _date(year, month, day)
-    return "" if found is None else found.isoformat()
+            return candidate
+    return None
 
 
 def _date(year: int, month: int, day: int) -> date | None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import replace
+from datetime import date
 from functools import lru_cache
 
 from botfleet.domain.messages import OPTION_MENU, STALE_MENU, InboundMessage, MessageType
 from botfleet.domain.outputs import Option, options_fingerprint
 from botfleet.flows.render import Renderer
 from botfleet.flows.schema import Transition
+from botfleet.flows.typed_days import option_day, typed_day
 from botfleet.flows.typed_times import time_candidates, title_time
 
 
@@ -91,7 +93,7 @@ def _keycap_end(text: str, start: int) -> int:
     return start
 
 
-def _by_title(text: str, options: tuple[Option, ...]) -> Option | None:
+def _by_title(text: str, options: tuple[Option, ...], today: date | None) -> Option | None:
     """The option whose title `text` is, if exactly one is.
 
     First as typed, ignoring only case, accents and blanks at the ends ("odontopediatria" is
@@ -100,7 +102,8 @@ def _by_title(text: str, options: tuple[Option, ...]) -> Option | None:
     "📅 Pedir cita"). A text two options answer (their titles read the same) picks neither:
     the contact did not say which. A text that is an option's id is read loosely as no title:
     it stays that id, typed (a recognised payload). Failing all that, the first words of one
-    title (`_by_first_words`), then a time typed for a title that is one (`_by_time`)."""
+    title (`_by_first_words`), then a time typed for a title that is one (`_by_time`), then a
+    day typed for an option that is one (`_by_day`, only given the turn's `today`)."""
     folded = _fold(text)
     if not folded:
         return None
@@ -113,7 +116,11 @@ def _by_title(text: str, options: tuple[Option, ...]) -> Option | None:
     found = [option for option in options if _loose_title(option.title) == loose]
     if found:
         return found[0] if len(found) == 1 else None
-    return _by_first_words(loose, options) or _by_time(folded, options)
+    return (
+        _by_first_words(loose, options)
+        or _by_time(folded, options)
+        or (None if today is None else _by_day(folded, options, today))
+    )
 
 
 def _by_first_words(loose: str, options: tuple[Option, ...]) -> Option | None:
@@ -153,14 +160,34 @@ def _by_time(folded: str, options: tuple[Option, ...]) -> Option | None:
     return found[0] if len(found) == 1 else None
 
 
+def _by_day(folded: str, options: tuple[Option, ...], today: date) -> Option | None:
+    """The one option that is the day typed: "tomorrow", "el viernes", "next monday", "10/5",
+    "10 May" (`typed_days`, whose rule says which options are days). A weekday that options
+    give twice (two Fridays listed) picks neither, and a day not listed nothing."""
+    days = [(option, day) for option in options if (day := option_day(option.id, option.title))]
+    if not days:
+        return None
+    wanted = typed_day(folded, today)
+    if wanted is None:
+        return None
+    found = [option for option, day in days if wanted.accepts(day)]
+    return found[0] if len(found) == 1 else None
+
+
 def as_option_choice(
-    message: InboundMessage, options: tuple[Option, ...], *, from_list: bool = False
+    message: InboundMessage,
+    options: tuple[Option, ...],
+    *,
+    from_list: bool = False,
+    today: date | None = None,
 ) -> InboundMessage:
     """A text reply "2" or an option's title, after options were shown, becomes that choice:
     a list reply if the options were the rows of a list (`from_list`), else a button reply.
     The number is tried first, then the title (`_by_title`: case, accents, and emoji or
     punctuation at the ends ignored; then a title's first words, then a typed time for a
-    title that is one; only a title one option has).
+    title that is one, then a typed day for an option that is one; only a title one option
+    has). `today` is the turn's date in the tenant's zone ("tomorrow" is the day after it);
+    without it no day is read.
 
     This is what makes degraded menus (numbered text) work like real buttons and lists.
 
@@ -184,7 +211,7 @@ def as_option_choice(
     if answer.isdecimal() and len(answer) <= 6 and 1 <= int(answer) <= len(options):
         chosen = options[int(answer) - 1]
     else:
-        chosen = _by_title(message.text, options)
+        chosen = _by_title(message.text, options, today)
     if chosen is None:
         return message
     return _chose(message, chosen, from_list)
