@@ -15,7 +15,10 @@ another process) is told with what to do about it (`store_problem`).
 from __future__ import annotations
 
 import errno
+import os
+import re
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import AliasChoices
@@ -143,6 +146,7 @@ def listen_problem(host: str, setting: str) -> str | None:
 
 
 #: What to do about a state file, by the SQLite primary result code found under the error.
+_FULL_HINT = "the disk is full: free space, then start again"
 _LOCKED_HINT = (
     "another process holds the file's lock (a backup, a sqlite3 shell, or a second data plane "
     "of this tenant on a volume without file locks): stop it, then start this one again"
@@ -151,7 +155,7 @@ _STORE_HINTS = {
     5: _LOCKED_HINT,  # SQLITE_BUSY
     6: _LOCKED_HINT,  # SQLITE_LOCKED
     15: _LOCKED_HINT,  # SQLITE_PROTOCOL: the lock protocol failed under contention
-    13: "the disk is full: free space, then start again",  # SQLITE_FULL
+    13: _FULL_HINT,  # SQLITE_FULL
     10: "the file could not be read or written (an I/O error): check the disk",  # SQLITE_IOERR
     14: "the file could not be opened: check the volume and its permissions",  # SQLITE_CANTOPEN
 }
@@ -165,6 +169,16 @@ _UNAVAILABLE_HINT = (
     "it may work later: check that no other process holds it and that the disk has space, "
     "then start again"
 )
+#: SQLite reports a full volume as SQLITE_FULL only when a plain write fails: growing the -shm
+#: file (SQLITE_IOERR_SHMSIZE), an fsync or a truncate fail as a bare "disk I/O error", and
+#: creating a -wal file on a volume without free inodes as SQLITE_CANTOPEN. Python does not
+#: expose the errno (ENOSPC) underneath, so for these the file's volume is looked at.
+_FULL_VOLUME_SUSPECTS = frozenset({10, 14})  # SQLITE_IOERR, SQLITE_CANTOPEN
+#: Less free than this on the file's volume is a full disk for a data plane: its start alone
+#: writes more (the -shm file's first 32 KiB, WAL pages, the job file).
+_NEARLY_FULL_BYTES = 1 << 20
+#: The state file's path, with which the stores' and the scheduler's messages begin.
+_STATE_FILE = re.compile(r"^(.+?\.db): ")
 #: How far down the chain of causes a SQLite error is looked for (the store wraps it once or
 #: twice: sqlite3 error, then the port's error, then the scheduler's naming of the file).
 _CAUSE_DEPTH = 8
@@ -174,13 +188,16 @@ def store_problem(exc: StoreError) -> str:
     """`exc`, met while a data plane opened its state (`state.db`, `state.jobs.db`), in one line
     that starts with the file's path (the stores' messages do) and ends with what to do about
     it: stop the process holding its lock, free disk space, restore a damaged file. The hint
-    comes from the SQLite error under `exc`, since the tenant store reports a lock met while it
-    opens as a plain `StoreError`; a message that already says how to restore the file (the job
-    file's) gets none twice."""
+    comes from the SQLite error under `exc` (for an I/O error, also from the space left on the
+    file's volume), since the tenant store reports a lock met while it opens as a plain
+    `StoreError`; a message that already says how to restore the file (the job file's) gets
+    none twice."""
     message = " ".join(str(exc).split())
     code = _sqlite_code(exc)
     if code in _DAMAGED_CODES:
         hint: str | None = None if "restore it from a backup" in message else _DAMAGED_HINT
+    elif code in _FULL_VOLUME_SUSPECTS and _volume_is_full(message):
+        hint = _FULL_HINT
     elif code is not None and code in _STORE_HINTS:
         hint = _STORE_HINTS[code]
     elif isinstance(exc, StoreUnavailable):
@@ -188,6 +205,23 @@ def store_problem(exc: StoreError) -> str:
     else:  # a file from a newer release, an old SQLite: the message says what to do
         hint = None
     return message if hint is None else f"{message}; {hint}"
+
+
+def _volume_is_full(message: str) -> bool:
+    """True when the volume of the state file `message` begins with has (nearly) no space or
+    no inodes left; False when it has, or cannot be looked at."""
+    found = _STATE_FILE.match(message)
+    if found is None:
+        return False
+    folder = Path(found.group(1)).parent
+    while not folder.exists() and folder != folder.parent:  # its folder could not be created
+        folder = folder.parent
+    try:
+        volume = os.statvfs(folder)
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return False
+    no_inodes = volume.f_files > 0 and volume.f_favail == 0
+    return no_inodes or volume.f_bavail * volume.f_frsize < _NEARLY_FULL_BYTES
 
 
 def _sqlite_code(exc: BaseException) -> int | None:

@@ -360,6 +360,11 @@ class LocalOrchestrator:
         detail = f"process {pid} exited{why}; end of {self.log_file(tenant_id)}:\n{log_tail}"
         return DataPlaneStatus(tenant_id, "failed", url, None, detail)
 
+    def start_refusal(self, tenant_id: str) -> str | None:
+        """The line with which the tenant's data plane refused to start (exit status 2: a bad
+        configuration, its state file unusable), when its log ends with it; else None."""
+        return start_refusal(tail(self.log_file(tenant_id)))
+
     async def health(self, tenant_id: str) -> DataPlaneHealth:
         url = self._url(tenant_id)
         if url is None:

@@ -29,6 +29,7 @@ from botfleet.ports.orchestration import RESERVED_FOLDERS
 
 if TYPE_CHECKING:
     from botfleet.adapters.orchestration import LocalOrchestrator
+    from botfleet.adapters.orchestration.restart_backoff import RestartBackoff
     from botfleet.ports.orchestration import DataPlaneHealth, DataPlaneStatus
 
 T = TypeVar("T")
@@ -467,6 +468,8 @@ def watch(
 
     Data planes stopped with `stop` are left alone. Tenants started later under --root are
     watched from the next check. A restart runs the settings of the tenant's last start.
+    One that keeps failing is restarted after growing pauses (--every, doubling up to 5 min,
+    until it stays up 5 min); one that refuses to start is printed once per reason.
 
     \b
     Exit status:
@@ -474,20 +477,26 @@ def watch(
       1  with --once: a restart failed (its JSON line says why)
       2  usage: no fleet at --root, a bad option
     """
+    from botfleet.adapters.orchestration.restart_backoff import RestartBackoff
+
     fleet = _orchestrator(root, host)
     _tenants_in(fleet.root)  # a mistyped --root is an error, not a fleet that never fails
-    failures = _run(lambda: _watch(fleet, every, once))
+    # In a file: `--once` runs from cron back off as a long-running watch does.
+    backoff = RestartBackoff(fleet.root / "run" / "watch.json", first_s=every)
+    failures = _run(lambda: _watch(fleet, every, once, backoff))
     if failures:
         raise typer.Exit(FAILED)
 
 
-async def _watch(fleet: LocalOrchestrator, every: float, once: bool) -> int:
+async def _watch(
+    fleet: LocalOrchestrator, every: float, once: bool, backoff: RestartBackoff
+) -> int:
     """Check, then every `every` seconds until a signal; the failed restarts of the last check."""
     import asyncio
     import signal
 
     if once:
-        return await _restart_failed(fleet)
+        return await _restart_failed(fleet, backoff)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -495,7 +504,7 @@ async def _watch(fleet: LocalOrchestrator, every: float, once: bool) -> int:
         loop.add_signal_handler(number, stopping.set)
     try:
         while not stopping.is_set():
-            await _restart_failed(fleet)
+            await _restart_failed(fleet, backoff)
             with suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), timeout=every)
     finally:
@@ -504,21 +513,32 @@ async def _watch(fleet: LocalOrchestrator, every: float, once: bool) -> int:
     return 0
 
 
-async def _restart_failed(fleet: LocalOrchestrator) -> int:
+async def _restart_failed(fleet: LocalOrchestrator, backoff: RestartBackoff | None = None) -> int:
+    """Restart the failed data planes whose pause (`backoff`) is over, one JSON line each but
+    for a refusal to start already told in the tenant's streak; the restarts that failed."""
     from datetime import UTC, datetime
 
     from botfleet.adapters.orchestration import OrchestrationError
+    from botfleet.adapters.orchestration.restart_backoff import RestartBackoff
 
+    backoff = backoff if backoff is not None else RestartBackoff(None, first_s=15.0)
     failures = 0
-    for tenant in _tenants_in(fleet.root):
+    tenants = _tenants_in(fleet.root)
+    backoff.keep_only(tenants)
+    for tenant in tenants:
         found = await fleet.status(tenant)
-        if found.state != "failed":
+        if found.state == "running":
+            backoff.seen_up(tenant)
+        elif found.state != "failed":  # stopped or deleted by the operator: a fresh start
+            backoff.forget(tenant)
+        if found.state != "failed" or backoff.wait_s(tenant) > 0:
             continue
         line: dict[str, Any] = {
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "tenant": tenant,
             "reason": (found.detail.splitlines() or [""])[0].rstrip(":"),
         }
+        refusal = fleet.start_refusal(tenant)
         try:
             restarted = await fleet.restart_failed(tenant)
             if restarted is None:  # stopped (or started) by someone else meanwhile
@@ -528,5 +548,9 @@ async def _restart_failed(fleet: LocalOrchestrator) -> int:
             failures += 1
             error = exc.detail if isinstance(exc, OrchestrationError) else _os_error(exc)
             line |= {"event": "data_plane_restart_failed", "error": error}
-        typer.echo(json.dumps({"event": line.pop("event"), **line}))
+        line["backoff_s"] = backoff.restarted(tenant)
+        # Restarted for the same refusal as the last time: its line would say nothing new.
+        told = backoff.first_telling(tenant, refusal)
+        if told or line["event"] == "data_plane_restart_failed":
+            typer.echo(json.dumps({"event": line.pop("event"), **line}))
     return failures
