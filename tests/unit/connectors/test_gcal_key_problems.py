@@ -27,6 +27,22 @@ KEY = {
 }
 
 
+def _encrypted_pem() -> str:
+    """A real RSA key exported with a password (cryptography then raises TypeError)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pw"),
+    ).decode()
+
+
+ENCRYPTED_PEM = _encrypted_pem()
+
+
 class Clock:
     def now(self) -> datetime:
         return datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
@@ -63,6 +79,11 @@ def key_file(tmp_path: Path, content: Any) -> dict[str, str]:
         ({**KEY, "private_key": SECRET}, "not a PEM private key"),
         (PEM, "not valid JSON"),
         ([KEY], "the JSON is a list"),
+        # Refused with its reason, not escaping as a RecursionError.
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        # A secret pasted as the type is not echoed (`refusal` checks), a name is.
+        ({**KEY, "type": PEM}, "the key's type is not 'service_account'"),
+        ({**KEY, "private_key": ENCRYPTED_PEM}, "encrypted with a password"),
     ],
 )
 def test_a_key_file_that_is_no_key_says_why(tmp_path: Path, content: Any, says: str) -> None:

@@ -43,6 +43,13 @@ def credentials(settings: GoogleCalendarSettings) -> Any:
             return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
                 raw, scopes=SCOPES
             )
+        except TypeError:
+            # cryptography's answer to a key encrypted with a password (a PKCS#8 export of
+            # one's own, not Google's download).
+            raise KeyUnusable(
+                "its private_key is encrypted with a password: use the JSON key file as Google "
+                "gave it"
+            ) from None
         except (ValueError, KeyError) as exc:
             # google-auth's own messages may quote the key: only the class names what failed.
             raise KeyUnusable(

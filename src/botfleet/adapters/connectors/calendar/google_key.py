@@ -10,12 +10,15 @@ never their values: the key is a secret.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 __all__ = ["KeyUnusable", "key_problem", "parsed_key", "private_key_problem"]
 
 #: What google-auth needs of a service-account key to sign its token requests.
 _REQUIRED = ("client_email", "private_key", "token_uri")
+#: What a key file's `type` looks like ("service_account", "authorized_user").
+_TYPE_NAME = re.compile(r"[a-z_]{1,40}")
 _HOW_TO_GET_ONE = "give a service account's JSON key (Google Cloud: Service accounts, Keys)"
 
 
@@ -31,6 +34,8 @@ def parsed_key(text: str) -> Any:
     """
     try:
         return json.loads(text)
+    except RecursionError:
+        raise KeyUnusable(f"not a key file's JSON (nested too deeply); {_HOW_TO_GET_ONE}") from None
     except ValueError as exc:
         at = ""
         if isinstance(exc, json.JSONDecodeError):
@@ -50,7 +55,9 @@ def key_problem(info: Any) -> str | None:
         return f"an OAuth client's file, client_secret.json, not a key: {_HOW_TO_GET_ONE}"
     kind = info.get("type")
     if kind is not None and kind != "service_account":
-        return f"the key's type is {str(kind)[:40]!r}, not 'service_account'; {_HOW_TO_GET_ONE}"
+        # Quoted only when it reads as a type's name: a secret pasted there must not be echoed.
+        named = f"is {kind!r}," if isinstance(kind, str) and _TYPE_NAME.fullmatch(kind) else "is"
+        return f"the key's type {named} not 'service_account'; {_HOW_TO_GET_ONE}"
     missing = [field for field in _REQUIRED if not info.get(field)]
     if missing:
         return f"missing {', '.join(missing)}: not a whole service-account key file"
