@@ -130,8 +130,14 @@ def _by_first_words(loose: str, options: tuple[Option, ...]) -> Option | None:
     not "Basic", "tarde noche" not "Tarde-noche"), never a number (a number is a position or
     nothing), and only when no other title begins so: "no" answers "No, go back" but neither
     of "No, keep it" and "No, move it"."""
+    if loose.isdecimal():
+        return None
+    # More words than any title has (a sentence, a pasted text): none begins so, and the
+    # words of a long text are not worth splitting (`loose` has its blanks run together).
+    if loose.count(" ") >= max((len(_title_words(o.title)) for o in options), default=0):
+        return None
     typed = _words(loose)
-    if not typed or loose.isdecimal():
+    if not typed:
         return None
     found = [option for option in options if _title_words(option.title)[: len(typed)] == typed]
     return found[0] if len(found) == 1 else None
