@@ -280,7 +280,10 @@ class ContactErasureView(BaseModel):
     conversation: bool = Field(description="A conversation state was erased")
     messages_received: int = Field(description="The contact's messages emptied")
     messages_sent: int = Field(description="The bot's messages to the contact deleted")
-    scheduled_tasks: int = Field(description="The contact's scheduled tasks cancelled")
+    scheduled_tasks: int = Field(
+        description="The contact's scheduled tasks cancelled (with those an unfinished move "
+        "of a Telegram group to its supergroup still kept under the group's id)"
+    )
 
 
 class ConversationView(BaseModel):

@@ -65,6 +65,11 @@ class AppointmentsView(BaseModel):
     error: str | None = None
 
 
+class MoveView(BaseModel):
+    old_contact_id: str = Field(description="The group's id before it became a supergroup")
+    new_contact_id: str = Field(description="The supergroup's id, where the conversation is")
+
+
 class ContactExportView(BaseModel):
     contact_id: str
     contact_hash: str = Field(description=_HASH)
@@ -80,6 +85,13 @@ class ContactExportView(BaseModel):
         description="Upcoming appointments in each calendar the tenant binds (kept by the "
         "calendar: an erasure does not touch them)"
     )
+    moves: list[MoveView] = Field(
+        description="Moves of the contact to a new id (a Telegram group become a supergroup) "
+        "not finished yet: the conversation moved, its reminders did not (the job file could "
+        "not be written; the next start moves them). The new id's `scheduled_tasks` and "
+        "erasure include the reminders still under the old id; the old id's messages stay "
+        "under it: export and erase it too. Empty when none"
+    )
 
 
 class ContactErasureView(BaseModel):
@@ -88,7 +100,10 @@ class ContactErasureView(BaseModel):
     conversation: bool = Field(description="A conversation state was erased")
     messages_received: int = Field(description="The contact's messages emptied")
     messages_sent: int = Field(description="The bot's messages to the contact deleted")
-    scheduled_tasks: int = Field(description="The contact's scheduled tasks cancelled")
+    scheduled_tasks: int = Field(
+        description="The contact's scheduled tasks cancelled (with those an unfinished move "
+        "still kept under its earlier id)"
+    )
 
 
 class ConversationsQuery(BaseModel):
@@ -194,6 +209,7 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
                 AppointmentsView(connector=a.connector, appointments=a.appointments, error=a.error)
                 for a in found.appointments
             ],
+            moves=[MoveView(old_contact_id=old, new_contact_id=new) for old, new in found.moves],
         )
         return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 

@@ -7,6 +7,15 @@ before its erasure. What it covers: the conversation state, the messages the con
 journal's 8 days) and what the bot sent (the outbox), and the contact's scheduled tasks.
 Not covered, as they are not this data plane's: the tenant's calendar and the systems its
 connectors call, and the logs, which name contacts by a keyed hash only.
+
+A contact whose move is unfinished (a Telegram group become a supergroup: its conversation moved
+to the new id, its reminders, in the job file, not yet: `contact_moves`): the move's record
+names both ids, and both are the same person's. The new id's export and erasure cover the
+reminders still under the old id (and an older one, for a chain of moves), as they would once the
+move finished; the export lists the record (`moves`), so the old id, whose messages stay under it
+(a move carries none), can be exported and erased too. The old id's erasure takes what is under
+it, those reminders included, but not the moved conversation: that is the new id's, as once the
+move finished (an erasure's reach must not depend on whether a job file write failed).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.flows.state import ConversationState
 from botfleet.ports.contact_records import ContactRecords, ErasedRecords
 from botfleet.ports.scheduling import ForgetsErasedJobs, ScheduledJob
-from botfleet.ports.stores import JournalEntry
+from botfleet.ports.stores import JournalEntry, MovesConversations
 
 log = structlog.get_logger("botfleet.data_plane.contacts")
 
@@ -53,6 +62,9 @@ class ContactExport:
     #: Upcoming appointments, read from each calendar the tenant binds (the calendar keeps
     #: them, not this data plane: an erasure leaves them).
     appointments: list[CalendarAppointments] = field(default_factory=list)
+    #: (old id, new id) of the unfinished moves naming the contact (or an id whose reminders
+    #: `tasks` lists: a chain's), in the order made.
+    moves: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +72,8 @@ class ContactErasure:
     """What an erasure removed."""
 
     records: ErasedRecords
-    #: Scheduled tasks of the contact cancelled (reminders never sent).
+    #: Scheduled tasks of the contact cancelled (reminders never sent), those an unfinished
+    #: move still kept under the contact's earlier id included.
     tasks_cancelled: int
 
 
@@ -89,13 +102,29 @@ class ContactData:
         again finishes the erasure (each step finds done what is done)."""
 
         async def erase() -> ContactErasure:
-            cancelled = await self._cancel_tasks(contact_id)
+            moves = await self._unfinished_moves()
+            earlier = _earlier_ids(contact_id, moves)
+            # The reminders an unfinished move still keeps under an earlier id are the erased
+            # conversation's (the move's commit took the conversation, the job file refused
+            # them). The move's record is the only link from this id to them, and this
+            # erasure's commit deletes it: left, they would fire under the earlier id, reaching
+            # the supergroup with the erased person's data. So they are cancelled where they
+            # are, rather than the move finished first and then cancelled: the result is the
+            # same (none left), but an erasure should not rewrite the person's data once more
+            # (each moved job, its data included, written anew in the job file and its log),
+            # nor hang on the step of the move that failed. Cancelled before the store's
+            # commit: a failure here leaves the record, and the erasure asked again finds it.
+            cancelled = 0
+            for contact in (contact_id, *earlier):
+                cancelled += await self._cancel_tasks(contact)
             scheduler = self.runtime.scheduler
             if isinstance(scheduler, ForgetsErasedJobs):
                 # Even with nothing cancelled: a reminder sent earlier left its row's pages.
                 await scheduler.forget_erased()
+            await self._close_moves(moves, earlier)
             records = await self.records.erase(contact_id)
-            self.runtime.contact_erased(contact_id)
+            for contact in (contact_id, *earlier):
+                self.runtime.contact_erased(contact)
             return ContactErasure(records, cancelled)
 
         erasure: ContactErasure = await self.runtime.after_turns(contact_id, erase)
@@ -121,7 +150,15 @@ class ContactData:
             sent += page
             if len(page) < _PAGE:
                 break
-        tasks = await self._tasks(contact_id, limit=EXPORT_LIMIT + 1)
+        moves = await self._unfinished_moves()
+        earlier = _earlier_ids(contact_id, moves)
+        tasks: list[ScheduledJob] = []
+        # What the erasure would cancel: with the reminders an unfinished move still keeps
+        # under an earlier id (each names its `contact_id`).
+        for contact in (contact_id, *earlier):
+            tasks += await self._tasks(contact, limit=EXPORT_LIMIT + 1 - len(tasks))
+            if len(tasks) > EXPORT_LIMIT:
+                break
         truncated = max(len(received), len(sent), len(tasks)) > EXPORT_LIMIT
         appointments = [await self._appointments(c, contact_id) for c in self._calendars()]
         return ContactExport(
@@ -132,6 +169,7 @@ class ContactData:
             tasks=tasks[:EXPORT_LIMIT],
             truncated=truncated,
             appointments=appointments,
+            moves=[m for m in moves if m[0] == contact_id or m[1] in (contact_id, *earlier)],
         )
 
     def _calendars(self) -> list[str]:
@@ -162,6 +200,23 @@ class ContactData:
             return CalendarAppointments(connector, None, f"{type(exc).__name__}: {exc}")
         return CalendarAppointments(connector, list(listed or []))
 
+    async def _unfinished_moves(self) -> list[tuple[str, str]]:
+        records = self.records
+        if not isinstance(records, MovesConversations):
+            return []
+        return await records.unfinished_moves()
+
+    async def _close_moves(self, moves: list[tuple[str, str]], earlier: list[str]) -> None:
+        """The records of a chain's earlier moves (a -> b of a -> b -> contact): their
+        reminders were cancelled, nothing is left for them to finish, and they name the
+        person's ids. The contact's own moves go with its records (`ContactRecords.erase`)."""
+        records = self.records
+        if not isinstance(records, MovesConversations):
+            return
+        for old, new in moves:
+            if new in earlier:
+                await records.move_finished(old, new)
+
     async def _tasks(self, contact_id: str, *, limit: int | None = None) -> list[ScheduledJob]:
         scheduler = self.runtime.scheduler
         if scheduler is None:
@@ -177,3 +232,14 @@ class ContactData:
             if job.kind == "one_off" and await scheduler.cancel(job.key):
                 cancelled += 1
         return cancelled
+
+
+def _earlier_ids(contact_id: str, moves: list[tuple[str, str]]) -> list[str]:
+    """The ids an unfinished move still has to bring reminders from to `contact_id`: the old id
+    of each move to it, and theirs in turn (a chain), nearest first; never `contact_id`."""
+    found = [contact_id]
+    for contact in found:  # grows while walked: each id's own earlier ids
+        for old, new in moves:
+            if new == contact and old not in found:
+                found.append(old)
+    return found[1:]
