@@ -1,6 +1,8 @@
 """The dental clinic's reminder reads the appointment from the calendar when it is due, as a
 WhatsApp tenant gets it: the approved template, whose parameters are the appointment's current
-treatment and time. Staff edit the in-memory calendar behind the bot's back.
+treatment, day ("mañana", or the day itself: an approved body saying "tomorrow" would say it of
+an appointment moved to another day too) and time. Staff edit the in-memory calendar behind
+the bot's back.
 
 Also: a job without `reminder_event_id` (an earlier version's) keeps its text even when the
 contact's `data.event_id` names the appointment, which is why the clinic's key is not
@@ -117,9 +119,9 @@ async def test_a_moved_appointment_is_reminded_with_a_template_of_its_current_va
     [reminder] = await clinic.when_due()
     assert isinstance(reminder, TemplateMessage)
     assert (reminder.name, reminder.language, reminder.params) == (
-        "appointment_reminder",
+        "appointment_reminder_day",
         "es",
-        ("Empaste", "12:30"),
+        ("Empaste", "mañana", "12:30"),
     )
     assert reminder.fallback_text == (
         "Recordatorio: mañana a las 12:30 tiene su cita de empaste en Clínica Dental Sonrisa. "
@@ -132,7 +134,8 @@ async def test_an_appointment_moved_to_another_day_names_that_day(clinic: Clinic
     staff_edit(clinic.calendar, event_id, timedelta(days=2))
     [reminder] = await clinic.when_due()
     assert isinstance(reminder, TemplateMessage)
-    assert reminder.params == ("Limpieza", "09:00")
+    # The template says the day too: its approved body has no "mañana" of its own.
+    assert reminder.params == ("Limpieza", "el Vie 10 may", "09:00")
     assert reminder.fallback_text.startswith("Recordatorio: el Vie 10 may a las 09:00 tiene")
 
 
@@ -156,8 +159,8 @@ async def test_the_calendar_down_sends_the_reminder_as_booked(
     # refused outside WhatsApp's 24-hour window, and the reminder lost.
     [reminder] = await clinic.when_due()
     assert isinstance(reminder, TemplateMessage)
-    assert (reminder.name, reminder.language) == ("appointment_reminder", "es")
-    assert reminder.params == ("Limpieza", "09:00")  # as booked
+    assert (reminder.name, reminder.language) == ("appointment_reminder_day", "es")
+    assert reminder.params == ("Limpieza", "mañana", "09:00")  # as booked
     assert reminder.fallback_text == AS_BOOKED
 
 
@@ -186,5 +189,35 @@ async def test_an_earlier_versions_job_keeps_its_text_whatever_the_contact_last_
     staff_edit(clinic.calendar, event_id, timedelta(hours=2))
     [reminder] = await clinic.when_due()
     assert isinstance(reminder, TemplateMessage)
-    assert reminder.params == ("Limpieza", "09:00")
+    assert reminder.params == ("Limpieza", "mañana", "09:00")
     assert reminder.fallback_text == AS_BOOKED
+
+
+async def test_the_calendar_down_names_the_booked_day_when_it_is_not_tomorrow(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event_id = await book_a_cleaning(clinic)
+    [job] = await clinic.scheduler.jobs()
+    assert (job.data["booked_date"], job.data["booked_day"]) == ("2024-05-08", "Mié 8 may")
+
+    async def unreachable(*args: object, **kwargs: object) -> object:
+        raise ConnectorUnavailable("the calendar does not answer")
+
+    monkeypatch.setattr(clinic.calendar.memory, "appointments_from", unreachable)
+    # Due two days ahead of the appointment (a job asked for that day): not "mañana".
+    await clinic.scheduler.schedule(
+        ScheduleTask(
+            task="reminder",
+            run_at=BOOKED_AT - timedelta(days=2),
+            idempotency_key=f"reminder:{event_id}",
+            contact_id=CONTACT,
+            data=dict(job.data),
+            run_late_within=timedelta(hours=3),
+        )
+    )
+    seen = len(clinic.sender.to(CONTACT))
+    await clinic.scheduler.advance_to(BOOKED_AT - timedelta(days=2, minutes=-1))
+    [reminder] = clinic.sender.to(CONTACT)[seen:]
+    assert isinstance(reminder, TemplateMessage)
+    assert reminder.params == ("Limpieza", "el Mié 8 may", "09:00")
+    assert reminder.fallback_text.startswith("Recordatorio: el Mié 8 may a las 09:00 tiene")

@@ -98,6 +98,12 @@ MEANINGS: dict[int, ErrorMeaning] = {
         "the number is not on WhatsApp, runs an old version, or has not accepted the terms",
         receipt_fails_too=True,
     ),
+    # The business blocked this user (Block Users API, WhatsApp Manager); Meta: do not retry.
+    130403: ErrorMeaning(
+        "whatsapp_user_blocked_by_business",
+        "this business blocked the contact (Block Users API or WhatsApp Manager): nothing "
+        "reaches them until they are unblocked",
+    ),
     190: TOKEN_INVALID,
     # Meta: "wait and retry". After a burst a number may send one message to the same
     # contact every 6 seconds; only when every attempt hit the limit is the message dropped.

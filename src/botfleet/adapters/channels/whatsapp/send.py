@@ -196,6 +196,7 @@ class WhatsAppCloudSender:
                 contacts=self.contacts,
                 contact_id=contact_id,
                 kind=kind,
+                **_template_fields(payload),
             )
         return outcome
 
@@ -226,6 +227,17 @@ class WhatsAppCloudSender:
             # The request may have been delivered: do not risk sending it twice.
             return _transport_failure(exc, "whatsapp_delivery_uncertain")
         return _classify(response)
+
+
+def _template_fields(payload: Payload) -> dict[str, str]:
+    """The template a refused call sent, by name and language: Graph's error texts seldom name
+    it (132000 counts parameters, 132012 names a component), and a flow may send several."""
+    template = payload.get("template")
+    if payload.get("type") != "template" or not isinstance(template, dict):
+        return {}
+    language = template.get("language")
+    code = language.get("code") if isinstance(language, dict) else None
+    return {"template": str(template.get("name", "")), "language": str(code or "")}
 
 
 def _classify(response: ProviderReply) -> CallOutcome:
