@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 from botfleet.control_plane.services.versions import MAX_DIFF_LINES, unified_diff
 
@@ -32,13 +31,14 @@ def test_long_texts_are_compared_up_to_the_cap_and_the_cut_is_named() -> None:
 
 def test_a_costly_diff_is_bounded() -> None:
     """Two shuffled 50,000-line documents (238 KB, under the knowledge limit) took ~2.4 s of
-    CPU uncapped; capped they take a small fraction of that."""
+    CPU uncapped; only the first MAX_DIFF_LINES of each are compared, which the answer says.
+    (Not timed here: a loaded CI machine made a wall-clock bound fail; the cap is the fix.)"""
     lines = [f"l{i % 490}\n" for i in range(50_000)]
     shuffled = list(lines)
     random.Random(1).shuffle(shuffled)
-    started = time.perf_counter()
     text = unified_diff("".join(lines), "".join(shuffled), "x", "y")
-    assert time.perf_counter() - started < 1.0
+    # At most every compared line of both versions, plus headers: never the 100,000 lines.
+    assert text.count("\n") <= 2 * MAX_DIFF_LINES + 10
     assert text.endswith(
         f"# diff cut: only the first {MAX_DIFF_LINES} lines of each version were compared "
         "(x has 50000 lines, y has 50000); read the versions themselves for the rest\n"
