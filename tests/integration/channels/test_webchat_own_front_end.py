@@ -6,31 +6,23 @@ Skips without Playwright or a system Chromium, as test_webchat_page_browser.py d
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from chromium_kit import CHROMIUM, needs_chromium
+from chromium_kit import needs_chromium
+from playwright_kit import expect, new_page
+from served_kit import serve
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from botfleet.data_plane.app import create_app
 from botfleet.testing.runtime import make_settings, make_tenant_config
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="playwright is not installed (a dev dependency: make install)",
-)
-expect = sync_api.expect
 
 DOCS = Path(__file__).parents[3] / "docs" / "channels.md"
 pytestmark = needs_chromium
@@ -72,33 +64,11 @@ def documented_front_end() -> str:
     return found[1]
 
 
-@contextmanager
-def serve(app: Starlette, sock: socket.socket) -> Iterator[None]:
-    """`app` under uvicorn (its lifespan included) on `sock`, in a thread."""
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(1000):
-        if server.started:
-            break
-        threading.Event().wait(0.01)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-def bound() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @pytest.fixture
 def shop_socket() -> Iterator[socket.socket]:
     """The shop's port, known before the data plane is configured with its origin."""
-    with bound() as sock:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
         yield sock
 
 
@@ -107,9 +77,8 @@ def data_plane(tmp_path: Path, shop_socket: socket.socket) -> Iterator[str]:
     shop = f"http://localhost:{shop_socket.getsockname()[1]}"
     config = make_tenant_config(FLOW, channel={"type": "webchat", "allowed_origins": [shop]})
     app = create_app(make_settings(tmp_path / "state.db", internal_token=TOKEN), config=config)
-    with bound() as sock:
-        with serve(app, sock):
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with serve(app, lifespan="auto") as url:  # the data plane's own start-up included
+        yield url.removesuffix("/")
 
 
 @pytest.fixture
@@ -126,18 +95,15 @@ def shop_page(data_plane: str, shop_socket: socket.socket) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(shop_page: str) -> Iterator[Any]:
-    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        opened = browser.new_page()
-        opened.set_default_timeout(8000)
-        failures: list[str] = []
-        opened.on("console", lambda m: m.type == "error" and failures.append(m.text))
-        opened.goto(shop_page)
-        yield opened
-        browser.close()
-        assert not failures, failures  # a CORS refusal shows up here
+def page(browser: Any, shop_page: str) -> Iterator[Any]:
+    # Playwright's default window, and the longer wait of a page on a real data plane
+    opened = new_page(browser, 1280, 720, timeout=8000)
+    failures: list[str] = []
+    opened.on("console", lambda m: m.type == "error" and failures.append(m.text))
+    opened.goto(shop_page)
+    yield opened
+    opened.context.close()
+    assert not failures, failures  # a CORS refusal shows up here
 
 
 def test_the_documented_front_end_talks_to_the_bot_from_another_origin(

@@ -9,16 +9,15 @@ is not needed: the system's Chromium is used, and without one the tests skip, sa
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import uvicorn
-from chromium_kit import CHROMIUM, needs_chromium
+from chromium_kit import needs_chromium
+from playwright_kit import expect, new_page, say
+from served_kit import serve
 from starlette.exceptions import HTTPException
 
 from botfleet.adapters.channels.webchat import build_routes
@@ -26,14 +25,8 @@ from botfleet.adapters.stores.memory import InMemoryOutbox
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Section, Text, output_to_dict
 from botfleet.ports.channels import TurnResult
+from botfleet.ports.clock import SystemClock
 from botfleet.web import JsonApi
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="playwright is not installed (a dev dependency: make install)",
-)
-expect = sync_api.expect
-
 
 pytestmark = needs_chromium
 
@@ -112,11 +105,6 @@ class ScriptedBot:
         return [m.text or "" for m in self.received]
 
 
-class Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 class Served:
     def __init__(self, bot: ScriptedBot, url: str) -> None:
         self.bot = bot
@@ -128,38 +116,15 @@ class Served:
 def served() -> Iterator[Served]:
     outbox = InMemoryOutbox()
     bot = ScriptedBot(outbox)
-    app = JsonApi(build_routes(bot, outbox, title="Bella", clock=Clock()), title="test")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        threading.Event().wait(0.01)
-    yield Served(bot, f"http://127.0.0.1:{port}/")
-    bot.open.set()
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield launched
-        launched.close()
+    app = JsonApi(build_routes(bot, outbox, title="Bella", clock=SystemClock()), title="test")
+    with serve(app) as url:
+        yield Served(bot, url)
+        bot.open.set()
 
 
 @pytest.fixture
 def page(browser: Any, served: Served) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 800, "height": 600})
-    opened = context.new_page()
-    opened.set_default_timeout(5000)
+    opened = new_page(browser)
 
     def dialog(shown: Any) -> None:
         served.dialogs.append(shown.message)
@@ -168,12 +133,7 @@ def page(browser: Any, served: Served) -> Iterator[Any]:
     opened.on("dialog", dialog)
     opened.goto(served.url)
     yield opened
-    context.close()
-
-
-def say(page: Any, text: str) -> None:
-    page.fill("#text", text)
-    page.press("#text", "Enter")
+    opened.context.close()
 
 
 def visible_in_log(page: Any, selector: str) -> bool:
@@ -415,7 +375,7 @@ def remind(outbox: InMemoryOutbox, contact_id: str, text: str) -> None:
     """The bot sending `text` on its own. In a thread: Playwright's loop holds this one."""
     output = {"type": "text", "text": text}
     thread = threading.Thread(
-        target=lambda: asyncio.run(outbox.append(contact_id, output, Clock().now()))
+        target=lambda: asyncio.run(outbox.append(contact_id, output, SystemClock().now()))
     )
     thread.start()
     thread.join()

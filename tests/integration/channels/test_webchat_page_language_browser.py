@@ -9,30 +9,23 @@ without either).
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import uvicorn
-from chromium_kit import CHROMIUM, needs_chromium
+from chromium_kit import needs_chromium
+from playwright_kit import expect, new_page, say
+from served_kit import serve
 
 from botfleet.adapters.channels.webchat import build_routes
 from botfleet.adapters.stores.memory import InMemoryOutbox
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Text, output_to_dict
 from botfleet.ports.channels import TurnResult
+from botfleet.ports.clock import SystemClock
 from botfleet.web import JsonApi
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="playwright is not installed (a dev dependency: make install)",
-)
-expect = sync_api.expect
-
 
 pytestmark = needs_chromium
 
@@ -60,58 +53,24 @@ class EchoBot:
         raise AssertionError("the page always waits for the answer")
 
 
-class Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 @pytest.fixture
 def spanish_chat() -> Iterator[tuple[EchoBot, str]]:
     outbox = InMemoryOutbox()
     bot = EchoBot(outbox)
-    routes = build_routes(bot, outbox, title="Bella", clock=Clock(), language="es")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(JsonApi(routes, title="test"), log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        threading.Event().wait(0.01)
-    yield bot, f"http://127.0.0.1:{port}/"
-    bot.open.set()
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield launched
-        launched.close()
+    routes = build_routes(bot, outbox, title="Bella", clock=SystemClock(), language="es")
+    with serve(JsonApi(routes, title="test")) as url:
+        yield bot, url
+        bot.open.set()
 
 
 @pytest.fixture
 def browser_page(browser: Any) -> Iterator[tuple[Any, list[str]]]:
     """A page, and the console errors it logged (a policy violation is one)."""
-    context = browser.new_context(viewport={"width": 800, "height": 600})
-    page = context.new_page()
-    page.set_default_timeout(5000)
+    page = new_page(browser)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     yield page, errors
-    context.close()
-
-
-def say(page: Any, text: str) -> None:
-    page.fill("#text", text)
-    page.press("#text", "Enter")
+    page.context.close()
 
 
 def test_a_spanish_tenants_chat_speaks_spanish(

@@ -9,17 +9,15 @@ without either).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import uvicorn
-from chromium_kit import CHROMIUM, needs_chromium
+from chromium_kit import needs_chromium
+from playwright_kit import expect, new_page, say
+from served_kit import serve
 
 from botfleet.adapters.channels.webchat import build_routes
 from botfleet.adapters.channels.webchat.page_words import page_words
@@ -31,13 +29,8 @@ from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Text, output_to_dict
 from botfleet.http_guards import BodyGuard
 from botfleet.ports.channels import TurnResult
+from botfleet.ports.clock import SystemClock
 from botfleet.web import JsonApi
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="playwright is not installed (a dev dependency: make install)",
-)
-expect = sync_api.expect
 
 pytestmark = needs_chromium
 
@@ -68,67 +61,34 @@ class EchoBot:
         raise AssertionError("the page always waits for the answer")
 
 
-class Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-def serve(language: str) -> Iterator[tuple[EchoBot, str]]:
+def guarded_chat(language: str) -> Iterator[tuple[EchoBot, str]]:
     """The web chat behind the data plane's guards: the message limit outside the body guard."""
     outbox = InMemoryOutbox()
     bot = EchoBot(outbox)
-    routes = build_routes(bot, outbox, title="Bella", clock=Clock(), language=language)
+    routes = build_routes(bot, outbox, title="Bella", clock=SystemClock(), language=language)
     api = JsonApi(routes, title="test")
     install_error_handlers(api)
     guarded = BodyGuard(api, path_limits={"/inbound": BODY_LIMIT})
     app = MessageRateLimit(guarded, path="/inbound", per_minute=PER_MINUTE, burst=1)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        threading.Event().wait(0.01)
-    yield bot, f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with serve(app) as url:
+        yield bot, url
 
 
 @pytest.fixture
 def spanish_chat() -> Iterator[tuple[EchoBot, str]]:
-    yield from serve("es")
+    yield from guarded_chat("es")
 
 
 @pytest.fixture
 def english_chat() -> Iterator[tuple[EchoBot, str]]:
-    yield from serve("en")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield launched
-        launched.close()
+    yield from guarded_chat("en")
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 800, "height": 600})
-    opened = context.new_page()
-    opened.set_default_timeout(5000)
+    opened = new_page(browser)
     yield opened
-    context.close()
-
-
-def say(page: Any, text: str) -> None:
-    page.fill("#text", text)
-    page.press("#text", "Enter")
+    opened.context.close()
 
 
 def posted_ids(page: Any) -> list[str]:

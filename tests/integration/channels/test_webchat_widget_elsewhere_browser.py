@@ -8,76 +8,25 @@ without either).
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from chromium_kit import CHROMIUM, needs_chromium
+from chromium_kit import needs_chromium
+from playwright_kit import expect, new_page
+from served_kit import serve
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from widget_site_kit import EchoBot, salon_page
 
 from botfleet.adapters.channels.webchat import build_routes
 from botfleet.adapters.channels.webchat.page_words import page_words
 from botfleet.adapters.stores.memory import InMemoryOutbox
-from botfleet.domain.messages import InboundMessage
-from botfleet.domain.outputs import Text, output_to_dict
-from botfleet.ports.channels import TurnResult
+from botfleet.ports.clock import SystemClock
 from botfleet.web import JsonApi
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="playwright is not installed (a dev dependency: make install)",
-)
-expect = sync_api.expect
-
 pytestmark = needs_chromium
-
-CHANNELS_DOC = Path(__file__).parents[3] / "docs" / "channels.md"
-
-
-class EchoBot:
-    def __init__(self, outbox: InMemoryOutbox) -> None:
-        self.outbox = outbox
-        self.texts: list[str] = []
-
-    async def handle(self, message: InboundMessage) -> TurnResult:
-        self.texts.append(message.text or "")
-        reply = Text(f"You said {len(message.text or '')} characters")
-        seq = await self.outbox.append(message.contact_id, output_to_dict(reply), datetime.now(UTC))
-        return TurnResult(message.message_id, (reply,), seqs=(seq,))
-
-    async def accept(self, message: InboundMessage) -> bool:
-        raise AssertionError("the page always waits for the answer")
-
-
-class Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-def serve(app: Any) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        threading.Event().wait(0.01)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
 
 
 @pytest.fixture
@@ -87,45 +36,24 @@ def bot() -> EchoBot:
 
 @pytest.fixture
 def chat(bot: EchoBot) -> Iterator[str]:
-    routes = build_routes(bot, bot.outbox, title="Bella", clock=Clock())
-    yield from serve(JsonApi(routes, title="test"))
-
-
-def documented_tag(chat_url: str) -> str:
-    """The embed snippet of docs/channels.md ("Web chat"), with the data plane's address."""
-    text = CHANNELS_DOC.read_text(encoding="utf-8")
-    found = re.search(r'<script src="https://<data plane host>/widget\.js"[^\n]*</script>', text)
-    assert found, "docs/channels.md no longer shows the widget's tag"
-    return found[0].replace("https://<data plane host>/", chat_url)
+    routes = build_routes(bot, bot.outbox, title="Bella", clock=SystemClock())
+    with serve(JsonApi(routes, title="test")) as url:
+        yield url
 
 
 @pytest.fixture
 def salon(chat: str) -> Iterator[str]:
     """The business's own site: another origin (another port) than the data plane."""
-    body = (
-        "<!doctype html><html lang='en'><title>Bella Salon</title><link rel='icon' href='data:,'>"
-        "<h1>Bella Salon</h1><a href='#prices'>Prices</a>" + documented_tag(chat) + "</html>"
-    )
-    app = Starlette(routes=[Route("/", lambda _request: HTMLResponse(body))])
-    yield from serve(app)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield launched
-        launched.close()
+    body = salon_page(chat)
+    with serve(Starlette(routes=[Route("/", lambda _request: HTMLResponse(body))])) as url:
+        yield url
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 800, "height": 600})
-    opened = context.new_page()
-    opened.set_default_timeout(5000)
+    opened = new_page(browser)
     yield opened
-    context.close()
+    opened.context.close()
 
 
 def active(page: Any) -> str:

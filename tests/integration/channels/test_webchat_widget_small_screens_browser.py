@@ -4,32 +4,28 @@ message list that has room, nothing wider than the screen, and the close control
 on the keyboard's way. A large screen keeps the floating panel.
 
 Headless Chromium through Playwright, with the documented tag on another site, as in
-test_webchat_widget_elsewhere_browser.py, whose bot, tag and server this reuses (skipped,
-saying so, without either).
+test_webchat_widget_elsewhere_browser.py, with the same bot and site (widget_site_kit.py;
+skipped, saying so, without either).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chromium_kit import CHROMIUM, needs_chromium
+from chromium_kit import needs_chromium
+from playwright_kit import expect, new_page
+from served_kit import serve
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
-from test_webchat_widget_elsewhere_browser import Clock, EchoBot, documented_tag, serve
+from widget_site_kit import EchoBot, salon_page
 
 from botfleet.adapters.channels.webchat import build_routes
 from botfleet.adapters.stores.memory import InMemoryOutbox
+from botfleet.ports.clock import SystemClock
 from botfleet.web import JsonApi
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="playwright is not installed (a dev dependency: make install)",
-)
-expect = sync_api.expect
 
 pytestmark = needs_chromium
 
@@ -37,38 +33,23 @@ pytestmark = needs_chromium
 @pytest.fixture(scope="module")
 def chat() -> Iterator[str]:
     bot = EchoBot(InMemoryOutbox())
-    routes = build_routes(bot, bot.outbox, title="Bella", clock=Clock())
-    yield from serve(JsonApi(routes, title="test"))
+    routes = build_routes(bot, bot.outbox, title="Bella", clock=SystemClock())
+    with serve(JsonApi(routes, title="test")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def salon(chat: str) -> Iterator[str]:
     """The business's site (another origin than the data plane), as a phone would show it."""
-    body = (
-        "<!doctype html><html lang='en'><meta name='viewport' content='width=device-width'>"
-        "<title>Bella Salon</title><link rel='icon' href='data:,'>"
-        "<h1>Bella Salon</h1><a href='#prices'>Prices</a>" + documented_tag(chat) + "</html>"
-    )
-    yield from serve(Starlette(routes=[Route("/", lambda _request: HTMLResponse(body))]))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield launched
-        launched.close()
+    body = salon_page(chat, head="<meta name='viewport' content='width=device-width'>")
+    with serve(Starlette(routes=[Route("/", lambda _request: HTMLResponse(body))])) as url:
+        yield url
 
 
 def opened_at(browser: Any, salon: str, width: int, height: int, zoom: int) -> Any:
     """The site in a window of `width` x `height` CSS px (a `zoom` times larger screen), the
     chat opened from the keyboard."""
-    context = browser.new_context(
-        viewport={"width": width, "height": height}, device_scale_factor=zoom
-    )
-    page = context.new_page()
-    page.set_default_timeout(5000)
+    page = new_page(browser, width, height, device_scale_factor=zoom)
     page.goto(salon)
     page.get_by_role("button", name="Open chat: Bella").focus()
     page.keyboard.press("Enter")

@@ -8,61 +8,13 @@
 
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
-const vm = require("node:vm");
+
+const { FakeElement, runChatScript } = require("./fake_page.js");
 
 const source = fs.readFileSync(process.argv[2], "utf8");
 const title = process.argv[3];
 const LANGUAGES = JSON.parse(process.argv[4]);
 const TENANT = LANGUAGES.es;
-
-class FakeElement {
-  constructor(tag, text) {
-    this.tagName = tag.toUpperCase();
-    this.children = [];
-    this.text = text || "";
-    this.className = "";
-    this.listeners = {};
-    this.hidden = false;
-    this.value = "";
-    this.placeholder = "";
-    this.type = "";
-    this.classes = new Set();
-    this.classList = { add: (c) => this.classes.add(c), remove: (c) => this.classes.delete(c) };
-    this.selectors = {};
-  }
-  set innerHTML(_value) {
-    throw new Error("innerHTML must never be used");
-  }
-  set textContent(value) {
-    this.text = String(value);
-    this.children = [];
-  }
-  get textContent() {
-    return this.text + this.children.map((c) => c.textContent).join("");
-  }
-  appendChild(child) {
-    this.children.push(child);
-    return child;
-  }
-  replaceChildren(...children) {
-    this.children = children;
-  }
-  remove() {}
-  addEventListener(type, listener) {
-    (this.listeners[type] = this.listeners[type] || []).push(listener);
-  }
-  fire(type, extra) {
-    const event = Object.assign({ preventDefault() {}, key: "", shiftKey: false }, extra);
-    (this.listeners[type] || []).forEach((listener) => listener(event));
-  }
-  requestSubmit() {
-    this.fire("submit");
-  }
-  querySelector(selector) {
-    return this.selectors[selector] || null;
-  }
-  focus() {}
-}
 
 // ------------------------------------------------------------------ fake API
 
@@ -122,24 +74,7 @@ function openPage() {
     createElement: (tag) => new FakeElement(tag),
     addEventListener() {},
   };
-  const context = vm.createContext({
-    document,
-    location: { pathname: "/", search: "" },
-    localStorage: {
-      getItem: (k) => (storage.has(k) ? storage.get(k) : null),
-      setItem: (k, v) => storage.set(k, String(v)),
-    },
-    crypto: globalThis.crypto,
-    fetch: fakeFetch,
-    URLSearchParams,
-    setInterval() {},
-    setTimeout,
-    clearTimeout,
-    console,
-  });
-  context.window = context;
-  context.parent = context;
-  vm.runInContext(source, context);
+  runChatScript(source, document, storage, fakeFetch, {});
   return { ids, root, label, send };
 }
 

@@ -5,7 +5,8 @@
 
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
-const vm = require("node:vm");
+
+const { FakeElement, runChatScript } = require("./fake_page.js");
 
 const source = fs.readFileSync(process.argv[2], "utf8");
 // what the page's <script type="application/json" id="chat-words"> block holds
@@ -13,52 +14,6 @@ const wordsJson = process.argv[3];
 const words = JSON.parse(wordsJson);
 // the mark under a message that failed on the way, its "send again" part included
 const notDelivered = (reason) => words.not_delivered.replace("{reason}", reason) + " · " + words.send_again;
-
-class FakeElement {
-  constructor(tag) {
-    this.tagName = tag.toUpperCase();
-    this.children = [];
-    this.className = "";
-    this.text = "";
-    this.listeners = {};
-    this.hidden = false;
-    this.value = "";
-    this.type = "";
-    this.classes = new Set();
-    this.classList = { add: (c) => this.classes.add(c) };
-  }
-  set innerHTML(_value) {
-    throw new Error("innerHTML must never be used");
-  }
-  set textContent(value) {
-    this.text = String(value);
-    this.children = [];
-  }
-  get textContent() {
-    return this.text + this.children.map((c) => c.textContent).join("");
-  }
-  appendChild(child) {
-    this.children.push(child);
-    return child;
-  }
-  replaceChildren(...children) {
-    this.children = children;
-  }
-  addEventListener(type, listener) {
-    (this.listeners[type] = this.listeners[type] || []).push(listener);
-  }
-  fire(type, extra) {
-    const event = Object.assign({ preventDefault() {}, key: "", shiftKey: false }, extra);
-    (this.listeners[type] || []).forEach((listener) => listener(event));
-  }
-  requestSubmit() {
-    this.fire("submit");
-  }
-  focus() {}
-  all() {
-    return [this].concat(...this.children.map((c) => c.all()));
-  }
-}
 
 // ------------------------------------------------------------------ fake API
 
@@ -142,24 +97,11 @@ function openPage() {
     createElement: (tag) => new FakeElement(tag),
     addEventListener() {},
   };
-  const context = vm.createContext({
-    document,
+  // a page of its own, as opened at the data plane (no frame), even with ?embed=1
+  runChatScript(source, document, storage, fakeFetch, {
     location: { pathname: "/", search: "?embed=1" },
-    localStorage: {
-      getItem: (k) => (storage.has(k) ? storage.get(k) : null),
-      setItem: (k, v) => storage.set(k, String(v)),
-    },
-    crypto: globalThis.crypto,
-    fetch: fakeFetch,
-    URLSearchParams,
     setInterval: (fn) => intervals.push(fn),
-    setTimeout,
-    clearTimeout,
-    console,
   });
-  context.window = context; // a page of its own, as opened at the data plane (no frame)
-  context.parent = context;
-  vm.runInContext(source, context);
   return { ids, document, tick: () => intervals.forEach((fn) => fn()) };
 }
 

@@ -7,7 +7,8 @@
 
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
-const vm = require("node:vm");
+
+const { FakeElement, runChatScript } = require("./fake_page.js");
 
 const source = fs.readFileSync(process.argv[2], "utf8");
 const wordsJson = process.argv[3];
@@ -20,60 +21,6 @@ function fill(text, values) {
 }
 const marked = (reason) => fill(words.not_delivered, { reason: reason });
 const markedAgain = (reason) => marked(reason) + " · " + words.send_again;
-
-class FakeElement {
-  constructor(tag) {
-    this.tagName = tag.toUpperCase();
-    this.children = [];
-    this.parent = null;
-    this.className = "";
-    this.text = "";
-    this.listeners = {};
-    this.hidden = false;
-    this.value = "";
-    this.classes = new Set();
-    this.classList = { add: (c) => this.classes.add(c), remove: (c) => this.classes.delete(c) };
-  }
-  set innerHTML(_value) {
-    throw new Error("innerHTML must never be used");
-  }
-  set textContent(value) {
-    this.text = String(value);
-    this.children = [];
-  }
-  get textContent() {
-    return this.text + this.children.map((c) => c.textContent).join("");
-  }
-  appendChild(child) {
-    if (child.parent) child.remove();
-    child.parent = this;
-    this.children.push(child);
-    return child;
-  }
-  remove() {
-    if (!this.parent) return;
-    this.parent.children = this.parent.children.filter((c) => c !== this);
-    this.parent = null;
-  }
-  replaceChildren(...children) {
-    this.children = [];
-    children.forEach((c) => this.appendChild(c));
-  }
-  addEventListener(type, listener) {
-    (this.listeners[type] = this.listeners[type] || []).push(listener);
-  }
-  fire(type, extra) {
-    const event = Object.assign({ preventDefault() {}, key: "", shiftKey: false, detail: 1 }, extra);
-    (this.listeners[type] || []).forEach((listener) => listener(event));
-  }
-  requestSubmit() {
-    this.fire("submit");
-  }
-  focus() {}
-  all() {
-    return [this].concat(...this.children.map((c) => c.all()));
-  }
-}
 
 // ------------------------------------------------------------------ fake clock
 
@@ -177,23 +124,12 @@ function openPage() {
     createElement: (tag) => new FakeElement(tag),
     addEventListener() {},
   };
-  const context = vm.createContext({
-    document,
-    location: { pathname: "/", search: "" },
-    localStorage: {
-      getItem: (k) => (storage.has(k) ? storage.get(k) : null),
-      setItem: (k, v) => storage.set(k, String(v)),
-    },
-    crypto: globalThis.crypto,
-    fetch: fakeFetch,
-    URLSearchParams,
+  runChatScript(source, document, storage, fakeFetch, {
     Date: { now: () => 1_700_000_000_000 + clock.now, parse: Date.parse },
     setInterval: () => 0, // polls are not what this harness looks at
     setTimeout: fakeSetTimeout,
     clearTimeout: fakeClearTimeout,
-    console,
   });
-  vm.runInContext(source, context);
   const page = {
     ids,
     say: async (text) => {
