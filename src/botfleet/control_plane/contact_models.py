@@ -244,6 +244,13 @@ class CalendarAppointmentsView(_Relayed):
     error: str | None = Field(default=None, description="Why the calendar could not be read")
 
 
+class ContactMoveView(_Relayed):
+    """A move of the contact's conversation to a new id that is not finished yet."""
+
+    old_contact_id: str = Field(description="The group's id before it became a supergroup")
+    new_contact_id: str = Field(description="The supergroup's id, where the conversation is")
+
+
 class ContactExportView(BaseModel):
     """Everything the tenant's data plane holds about one contact."""
 
@@ -263,6 +270,12 @@ class ContactExportView(BaseModel):
     )
     scheduled_tasks: list[TaskView] = Field(description="The contact's scheduled tasks")
     truncated: bool = Field(description="A list stopped at the data plane's limit (10,000)")
+    moves: list[ContactMoveView] | None = Field(
+        default=None,
+        description="Unfinished moves naming the contact (a Telegram group become a "
+        "supergroup whose reminders could not be moved yet): export and erase both ids; null "
+        "from a data plane of a release that did not export them",
+    )
     appointments: list[CalendarAppointmentsView] | None = Field(
         default=None,
         description="Upcoming appointments in each calendar the tenant binds (kept by the "

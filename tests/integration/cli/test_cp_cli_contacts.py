@@ -117,6 +117,7 @@ def exported(contact: str) -> dict[str, Any]:
         "scheduled_tasks": [],
         "truncated": False,
         "appointments": [],
+        "moves": [],
     }
 
 

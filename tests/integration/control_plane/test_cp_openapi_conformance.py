@@ -384,6 +384,7 @@ def test_every_kind_of_output_is_relayed_as_stored(cp_spec: dict[str, Any]) -> N
         "scheduled_tasks": [],
         "truncated": False,
         "appointments": [],
+        "moves": [],
     }
     relayed = ContactExportView.model_validate(answer).model_dump(mode="json")
     assert relayed == answer
@@ -429,6 +430,7 @@ def test_appointments_are_relayed_as_the_published_schema_says(cp_spec: dict[str
         "scheduled_tasks": [],
         "truncated": False,
         "appointments": APPOINTMENTS,
+        "moves": [{"old_contact_id": "-100", "new_contact_id": "-1001234567890"}],
     }
     relayed = ContactExportView.model_validate(answer).model_dump(mode="json")
     assert relayed == answer
@@ -436,7 +438,7 @@ def test_appointments_are_relayed_as_the_published_schema_says(cp_spec: dict[str
     assert schema_problems(cp_spec, httpx.Response(200, json=relayed, request=request)) == []
     # Published, not merely let through as an extra key.
     published = cp_spec["components"]["schemas"]["ContactExportView"]["properties"]
-    assert "appointments" in published
+    assert "appointments" in published and "moves" in published
     assert untyped_answers(cp_spec, [httpx.Response(200, json=relayed, request=request)]) == []
 
 
@@ -461,6 +463,7 @@ CONTACT_EXPORT = (
     "OtherOutput",
     "CalendarAppointmentsView",
     "AppointmentView",
+    "ContactMoveView",
 )
 
 
