@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import respx
 import structlog.testing
 
@@ -282,3 +284,23 @@ def test_a_refused_template_parameter_is_named_a_template_problem() -> None:
     from botfleet.adapters.channels.whatsapp.parse import GraphErrorInfo
 
     assert meaning_of(GraphErrorInfo(132018)).event == "whatsapp_template_rejected"
+
+
+@pytest.mark.parametrize(
+    ("code", "event", "retryable"),
+    [
+        (131037, "whatsapp_display_name_not_approved", False),
+        (131045, "whatsapp_number_not_registered", False),
+        (131057, "whatsapp_temporary_error", True),  # maintenance mode: it passes
+    ],
+)
+def test_set_up_and_maintenance_codes_have_their_own_meaning(
+    code: int, event: str, retryable: bool
+) -> None:
+    """Each used to be `whatsapp_send_failed`, which says nothing of what to do."""
+    from botfleet.adapters.channels.whatsapp.errors import meaning_of
+    from botfleet.adapters.channels.whatsapp.parse import GraphErrorInfo
+
+    meaning = meaning_of(GraphErrorInfo(code))
+    assert (meaning.event, meaning.retryable) == (event, retryable)
+    assert str(code) in (Path(__file__).parents[4] / "docs" / "channels.md").read_text()

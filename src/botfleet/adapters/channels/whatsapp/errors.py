@@ -137,6 +137,20 @@ MEANINGS: dict[int, ErrorMeaning] = {
         receipt_fails_too=True,
     ),
     131042: ErrorMeaning("whatsapp_payment_issue", "the business account has a payment problem"),
+    # Set-up problems of the number itself, each with its own fix in WhatsApp Manager.
+    131037: ErrorMeaning(
+        "whatsapp_display_name_not_approved",
+        "the number's display name needs Meta's approval before it may send (WhatsApp Manager)",
+        receipt_fails_too=True,
+    ),
+    131045: ErrorMeaning(
+        "whatsapp_number_not_registered",
+        "the phone number's registration failed (incorrect certificate): register it again "
+        "(POST /{phone_number_id}/register)",
+        receipt_fails_too=True,
+    ),
+    # The account is in maintenance mode (a throughput upgrade, Meta says): it passes.
+    131057: TEMPORARY,
     368: ErrorMeaning(
         "whatsapp_policy_blocked",
         "the account is temporarily blocked for policy violations",
