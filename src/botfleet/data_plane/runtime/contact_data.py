@@ -15,7 +15,9 @@ reminders still under the old id (and an older one, for a chain of moves), as th
 move finished; the export lists the record (`moves`), so the old id, whose messages stay under it
 (a move carries none), can be exported and erased too. The old id's erasure takes what is under
 it, those reminders included, but not the moved conversation: that is the new id's, as once the
-move finished (an erasure's reach must not depend on whether a job file write failed).
+move finished (an erasure's reach must not depend on whether a job file write failed). The new
+id's erasure then runs in the order of each id it reaches (`ConversationRuntime.in_orders`): a
+reminder's turn under way under the old id ends before it, and none starts until it answered.
 """
 
 from __future__ import annotations
@@ -100,10 +102,46 @@ class ContactData:
 
         Raises `StoreUnavailable` when the jobs or the store cannot be written now: calling
         again finishes the erasure (each step finds done what is done)."""
+        held: tuple[str, ...] = (contact_id,)
+        while True:
+            done = await self._erase_holding(contact_id, held)
+            if isinstance(done, ContactErasure):
+                break
+            held = done  # each time more ids: moves are few, and made one by one
+        erasure = done
+        log.info(
+            "contact_erased",
+            tenant=self.runtime.ctx.tenant.id,
+            contact=self.contact_hash(contact_id),
+            conversation=erasure.records.conversation,
+            messages_received=erasure.records.messages_received,
+            messages_sent=erasure.records.messages_sent,
+            tasks_cancelled=erasure.tasks_cancelled,
+        )
+        return erasure
 
-        async def erase() -> ContactErasure:
+    async def _erase_holding(
+        self, contact_id: str, held: tuple[str, ...]
+    ) -> ContactErasure | tuple[str, ...]:
+        """The erasure, run in the order of each id of `held` (the contact's alone: as any
+        erasure of a contact with no unfinished move, which costs nothing more), or the ids to
+        hold when it reaches further: then it did nothing, and is to be asked again holding them.
+
+        An unfinished move makes the erasure reach an earlier id's reminders, which run in that
+        id's order: one under way there (waiting for a connector) would write, schedule again or
+        send after the erasure answered. So the erasure also waits for, and holds off, the turns
+        of every earlier id. It learns them only in the contact's order (a move to the contact
+        runs there too), and cannot take another order while holding one (a move queued in both
+        could wait for it as it waits for the move): it lets the contact's order go and is asked
+        again in all of them at once (`in_orders`), where the moves are read again. A message
+        queued for the contact meanwhile is answered before it, and erased with the rest."""
+
+        async def erase() -> ContactErasure | tuple[str, ...]:
             moves = await self._unfinished_moves()
             earlier = _earlier_ids(contact_id, moves)
+            missing = [contact for contact in earlier if contact not in held]
+            if missing:  # a move made since the ids were read: hold its ids too
+                return (*held, *missing)
             # The reminders an unfinished move still keeps under an earlier id are the erased
             # conversation's (the move's commit took the conversation, the job file refused
             # them). The move's record is the only link from this id to them, and this
@@ -127,17 +165,14 @@ class ContactData:
                 self.runtime.contact_erased(contact)
             return ContactErasure(records, cancelled)
 
-        erasure: ContactErasure = await self.runtime.after_turns(contact_id, erase)
-        log.info(
-            "contact_erased",
-            tenant=self.runtime.ctx.tenant.id,
-            contact=self.contact_hash(contact_id),
-            conversation=erasure.records.conversation,
-            messages_received=erasure.records.messages_received,
-            messages_sent=erasure.records.messages_sent,
-            tasks_cancelled=erasure.tasks_cancelled,
-        )
-        return erasure
+        if len(held) == 1:
+            done: ContactErasure | tuple[str, ...] = await self.runtime.after_turns(
+                contact_id, erase
+            )
+        else:
+            # Ending in the contact's own order, as an erasure of its own would.
+            done = await self.runtime.in_orders((*held[1:], contact_id), erase)
+        return done
 
     async def _read(self, contact_id: str) -> ContactExport:
         runtime = self.runtime

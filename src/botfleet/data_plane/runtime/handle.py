@@ -324,7 +324,7 @@ class ConversationRuntime:
                 contact_log.failure("contact_move_failed", exc)
                 raise
 
-        moving = self._in_both_orders(old_contact_id, new_contact_id, move)
+        moving = self.in_orders((old_contact_id, new_contact_id), move)
         self._moves_queued[pair] = moving
         # Cancelled before it started (a shutdown): not left behind as queued.
         moving.add_done_callback(lambda _: self._forget_queued_move(pair, moving))
@@ -335,28 +335,40 @@ class ConversationRuntime:
         if self._moves_queued.get(pair) is moving:
             del self._moves_queued[pair]
 
-    def _in_both_orders(
-        self, first: str, second: str, job: Callable[[], Awaitable[Any]]
+    def in_orders(
+        self, contacts: Sequence[str], job: Callable[[], Awaitable[Any]]
     ) -> asyncio.Future[Any]:
-        """Run `job` in the order of two contacts: once both reach it, neither running a turn.
+        """Run `job` in the order of each of `contacts`: once every one reaches it, none
+        running a turn; `job` runs in the last one's order, the others wait until it ends.
 
-        Both places are taken now, with no await in between, so two such jobs on the same
-        contacts hold them in the same order, and neither waits for the other for good."""
-        reached, done = asyncio.Event(), asyncio.Event()
+        Every place is taken now, with no await in between: each contact's queue then holds
+        such jobs in the order they were asked, the same for all, so any two of them on shared
+        contacts hold those in the same order and neither waits for the other for good (the
+        order of `contacts` does not matter). An id named twice is held once."""
+        keys = list(dict.fromkeys(contacts))
+        if not keys:
+            raise ValueError("in_orders: no contact named")
+        done = asyncio.Event()
+        reached = [asyncio.Event() for _ in keys[:-1]]
 
-        async def hold() -> None:
-            reached.set()
-            await done.wait()
+        def holding(place: asyncio.Event) -> Callable[[], Awaitable[None]]:
+            async def hold() -> None:
+                place.set()
+                await done.wait()
+
+            return hold
 
         async def run() -> Any:
             try:
-                await reached.wait()
+                for place in reached:
+                    await place.wait()
                 return await job()
             finally:
-                done.set()  # also when cancelled: the first contact's later turns go on
+                done.set()  # also when cancelled: the other contacts' later turns go on
 
-        self.sequencer.submit(first, hold).add_done_callback(_consume_error)
-        return self.sequencer.submit(second, run)
+        for key, place in zip(keys, reached, strict=False):
+            self.sequencer.submit(key, holding(place)).add_done_callback(_consume_error)
+        return self.sequencer.submit(keys[-1], run)
 
     def after_turns(
         self, contact_id: str, job: Callable[[], Awaitable[object]]
