@@ -160,3 +160,23 @@ async def test_a_stopped_scheduler_moves_the_jobs_in_its_file(tmp_path: Path) ->
     assert await stopped.move_jobs(OLD, NEW) == 0  # nothing left: idempotent
     async with data_plane(db) as (_, scheduler, _):
         assert [j.contact_id for j in await scheduler.jobs()] == [NEW]
+
+
+async def test_a_move_whose_jobs_fail_forgets_the_cached_states_at_once(tmp_path: Path) -> None:
+    """The conversation moved, the job file refused its reminders: the old id's cached state
+    (no longer in the store) is forgotten then, not only when the whole move succeeds, so the
+    old id's next turn does not meet a version conflict and run its connector calls twice."""
+    async with data_plane(tmp_path / "state.db") as (runtime, scheduler, _records):
+        assert await runtime.accept(text_message(OLD, "book", message_id="m-1"))
+        await runtime.sequencer.drain()
+        assert runtime.state_cache.get(OLD) is not None
+
+        async def fails(*args: Any, **kwargs: Any) -> Any:
+            raise StoreUnavailable("move_jobs: the disk is full", cause="disk full")
+
+        scheduler.move_jobs = fails  # type: ignore[method-assign]
+        with pytest.raises(StoreUnavailable):
+            await runtime.move_contact(OLD, NEW)
+        assert runtime.state_cache.get(OLD) is None
+        assert runtime.state_cache.get(NEW) is None
+

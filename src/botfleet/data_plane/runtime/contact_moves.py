@@ -62,13 +62,18 @@ async def move_records(runtime: ConversationRuntime, old: str, new: str) -> Cont
     if not isinstance(store, MovesConversations):
         return ContactMove(None, 0)
     conversation = await store.move_conversation(old, new)
+    if conversation == "moved":
+        # At once, not after the jobs: if they fail to follow, the old id's cached state (gone
+        # from the store) would meet a version conflict at its next turn, and a task run
+        # handed over meanwhile must run in the moved conversation.
+        runtime.contact_moved(old, new)
     tasks = 0
     # A conversation that stays (`taken`) keeps its reminders: they belong to its data.
     if conversation != "taken":
         tasks = await _move_jobs(runtime, old, new)
         # Also when `absent`: a move asked again may finish one a failed job file left open.
         await store.move_finished(old, new)
-    if conversation == "moved" or tasks:
+    if tasks and conversation != "moved":
         runtime.contact_moved(old, new)
     if conversation != "absent" or tasks:
         _log_move("contact_moved", runtime, old, new, conversation=conversation, tasks_moved=tasks)
