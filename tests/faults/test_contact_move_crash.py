@@ -179,4 +179,3 @@ async def test_a_move_whose_jobs_fail_forgets_the_cached_states_at_once(tmp_path
             await runtime.move_contact(OLD, NEW)
         assert runtime.state_cache.get(OLD) is None
         assert runtime.state_cache.get(NEW) is None
-
