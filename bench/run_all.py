@@ -43,6 +43,7 @@ BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("scheduler_bench", [], []),
     ("density", [], ["--quick"]),
     ("validate_time", [], ["--keys", "50", "--templates", "250", "--runs", "1"]),
+    ("soak", ["--minutes", "10", "--cooldown-s", "180"], ["--quick"]),
 )
 
 

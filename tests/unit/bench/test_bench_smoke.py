@@ -39,6 +39,7 @@ MODULES = [
     "bench.webchat_ab",
     "bench.turn_ab",
     "bench.validate_time",
+    "bench.soak",
 ]
 
 

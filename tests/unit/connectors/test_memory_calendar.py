@@ -825,3 +825,29 @@ def test_reads_after_any_change_match_a_cold_computation(steps: list[tuple[str, 
             assert await reads() == warm
 
     asyncio.run(run())
+
+
+def test_cancelled_bookings_leave_no_idempotency_key_behind() -> None:
+    """A long-running demo books and cancels all day: the store must not keep an entry per
+    booking ever cancelled (found by bench/soak.py). The cancelled ones it remembers on
+    purpose are bounded (`cancelled.REMEMBERED_CANCELLED`)."""
+    store = InMemoryCalendarStore()
+    start = madrid(8, "10:00")
+
+    async def book_and_cancel(n: int) -> None:
+        slot = start + timedelta(minutes=30 * (n % 8))
+        booked = await store.create(
+            Appointment("", f"c{n}", slot, slot + timedelta(minutes=30)), f"k{n}"
+        )
+        assert await store.booking_for_key(f"k{n}") == booked
+        assert await store.delete(booked.event_id)
+        assert await store.booking_for_key(f"k{n}") is None
+        assert await store.cancelled(booked.event_id) == booked
+
+    async def run() -> None:
+        for n in range(200):
+            await book_and_cancel(n)
+
+    asyncio.run(run())
+    assert store._keys == {}  # the index that grew by one entry per cancelled booking
+    assert store._key_of == {}

@@ -183,6 +183,7 @@ class InMemoryCalendarStore:
         self.events: list[CalendarEvent] = list(events)
         self.bookings: MutableMapping[str, Appointment] = _Bookings()
         self._keys: dict[str, str] = {}  # idempotency key -> event id
+        self._key_of: dict[str, str] = {}  # event id -> its idempotency key
         self._cancelled = CancelledBookings()  # what `delete` removed
         self._ids = itertools.count(1)
         self._events_index: tuple[list[CalendarEvent], _Spans, list[AllDayEvent]] | None = None
@@ -273,12 +274,18 @@ class InMemoryCalendarStore:
         self.bookings[created.event_id] = created
         if idempotency_key:
             self._keys[idempotency_key] = created.event_id
+            self._key_of[created.event_id] = idempotency_key
         return created
 
     async def delete(self, event_id: str) -> bool:
         removed = self.bookings.pop(event_id, None)
         if removed is None:
             return False
+        # Its key finds nothing any more (`booking_for_key` reads `bookings`); kept, every
+        # booking ever cancelled left an entry for the process's life (found by bench/soak.py).
+        key = self._key_of.pop(event_id, None)
+        if key is not None and self._keys.get(key) == event_id:
+            del self._keys[key]
         self._cancelled.remember(removed)
         return True
 
