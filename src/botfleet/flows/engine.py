@@ -14,7 +14,7 @@ message's reception (as journaled) or the task run's moment, to every step of th
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, assert_never
 
 from botfleet.domain.messages import InboundMessage, MessageType
@@ -32,7 +32,7 @@ from botfleet.flows.events import (
 )
 from botfleet.flows.matching import as_option_choice, matches, suffix_of
 from botfleet.flows.state import ConversationState, Resume, new_state
-from botfleet.flows.turn import StepContext, StepResult, TenantInfo, TurnBuilder, _zone
+from botfleet.flows.turn import StepContext, StepResult, TenantInfo, TurnBuilder
 
 _Candidate = tuple[str, schema.Transition]
 
@@ -84,7 +84,7 @@ def _on_message(
         message,
         state.last_options,
         from_list=state.last_options_list,
-        today=_local_today(now, ctx),
+        today=ctx.tenant.local_time(now).date(),
     )
     turn = TurnBuilder(flow, state, now, ctx, message, delay_from=delay_from)
     turn.diagnostics.extend(reset)
@@ -331,12 +331,6 @@ def _on_task(
         turn_id=event.job_id or f"task:{event.task}",
     )
     return turn.result()
-
-
-def _local_today(now: datetime, ctx: StepContext) -> date:
-    """The turn's `today` (the tenant's zone), as `TurnBuilder` sets `data.today`: a "tomorrow"
-    typed to a list of days counts from it, so the matcher stays clock-free."""
-    return now.astimezone(_zone(ctx.tenant.timezone)).date()
 
 
 def _is_question(message: InboundMessage, state: ConversationState) -> bool:

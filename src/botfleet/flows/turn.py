@@ -40,6 +40,11 @@ class TenantInfo:
         except ValueError as exc:
             raise ValueError(f"tenant.timezone: {exc}") from None
 
+    def local_time(self, now: datetime) -> datetime:
+        """`now` on the tenant's clock: a turn's `data.today` and the day a typed "tomorrow"
+        counts from both come from here, so they cannot disagree."""
+        return now.astimezone(_zone(self.timezone))
+
 
 @dataclass(frozen=True, slots=True)
 class StepContext:
@@ -127,8 +132,7 @@ class TurnBuilder:
         self.entered: list[str] = []
         self.awaiting: Resume | None = None
         self.original = state
-        zone = _zone(ctx.tenant.timezone)
-        self.local_now = now.astimezone(zone)
+        self.local_now = ctx.tenant.local_time(now)
         self.data["today"] = self.local_now.date().isoformat()
         # Built once and rebuilt after `set_data`: a turn renders many templates against it.
         self._variables: dict[str, Any] | None = None
