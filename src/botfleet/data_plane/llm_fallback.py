@@ -69,6 +69,8 @@ OUTCOMES = (
     "question_too_long",
     "empty_question",
     "over_quota",
+    "over_daily_quota",
+    "over_contact_quota",
     "no_knowledge",
     "unavailable",
     "timeout",
@@ -181,18 +183,19 @@ class KnowledgeLLMFallback:
         if checked.problem is not None:
             log.info("llm_question", outcome=checked.problem, chars=len(checked.text), **fields)
             return None, checked.problem, None
-        if not await self.quota.allows():
-            await self.quota.record(None, "over_quota")
-            used = await self.quota.usage()
-            log.warning(
-                "llm_question",
-                outcome="over_quota",
-                month=used.month,
-                used_tokens=used.total_tokens,
-                quota_tokens=self.quota.limit,
-                **fields,
-            )
-            return None, "over_quota", None
+        # The per-contact budget counts by the hash the logs name the contact with: the
+        # fallback is never handed the contact's id.
+        contact = fields.get("contact")
+        refused = await self.quota.refusal(contact)
+        if refused is not None:
+            await self.quota.record(None, refused.outcome)
+            if refused.outcome == "over_contact_quota":
+                # One contact's doing, repeated as long as it keeps asking: not an operator's
+                # warning (`over_daily_quota`, `over_quota`: every contact is refused).
+                log.info("llm_question", outcome=refused.outcome, **refused.fields, **fields)
+            else:
+                log.warning("llm_question", outcome=refused.outcome, **refused.fields, **fields)
+            return None, refused.outcome, None
         knowledge = self._knowledge()
         if not knowledge.strip():
             log.warning("llm_question", outcome="no_knowledge", **fields)
@@ -200,7 +203,7 @@ class KnowledgeLLMFallback:
         try:
             answer = await self._ask(checked.text, knowledge, context)
         except ConnectorError as exc:
-            await self.quota.record(None, "error")
+            await self.quota.record(None, "error", contact)
             log.warning("llm_question", outcome=exc.kind, detail=str(exc), **fields)
             return None, exc.kind, None
         return await self._judge(answer, context, fields)
@@ -239,7 +242,7 @@ class KnowledgeLLMFallback:
             )
         if problem is not None:
             outcome = "out_of_scope"
-        await self.quota.record(usage, outcome)
+        await self.quota.record(usage, outcome, fields.get("contact"))
         if problem is not None:
             emit = log.warning if problem == "malformed_reply" else log.info
             emit("llm_question", outcome=problem, **detail, **tokens, **fields)
@@ -356,7 +359,12 @@ def build_llm_fallback(
         options=options,
         connector=resilient,
         quota=QuotaGuard(
-            usage, limit=options.quota_monthly_tokens, timezone=config.timezone, clock=clock
+            usage,
+            limit=options.quota_monthly_tokens,
+            daily_limit=options.quota_daily_tokens,
+            contact_limit=options.quota_daily_questions_per_contact,
+            timezone=config.timezone,
+            clock=clock,
         ),
         knowledge=live,
         max_chars=min(options.max_answer_chars, max_text),

@@ -21,7 +21,10 @@ def exposed(registry: CollectorRegistry) -> str:
     return generate_latest(registry).decode()
 
 
-@pytest.mark.parametrize("outcome", ["over_quota", "answered", "rejected", "crash"])
+@pytest.mark.parametrize(
+    "outcome",
+    ["over_quota", "over_daily_quota", "over_contact_quota", "answered", "rejected", "crash"],
+)
 def test_llm_outcomes_are_series_at_zero_from_the_start(outcome: str) -> None:
     registry = CollectorRegistry()
     LLMMetrics(registry)

@@ -1,7 +1,8 @@
 """LLM options of a tenant: `llm:` merged over the `connectors.llm` binding, validated once.
 
 The seed puts the provider's binding under `connectors.llm` (`type: anthropic`, credentials) and
-the switches under `llm:` (`enabled`, `provider`, `knowledge_version`, `quota_monthly_tokens`).
+the switches under `llm:` (`enabled`, `provider`, `knowledge_version`, `quota_monthly_tokens`,
+`quota_daily_tokens`, `quota_daily_questions_per_contact`).
 Both are read here; a key under `llm:` wins over the same key in the binding. Unknown keys are
 errors naming the file and key, and the API key never appears in a repr or an error.
 """
@@ -84,6 +85,11 @@ class LLMOptions(BaseModel):
     provider: Provider = "mock_llm"
     knowledge_version: str | None = None
     quota_monthly_tokens: int | None = Field(default=None, ge=0)
+    #: Input + output tokens per calendar day in the tenant's zone (None: no daily budget).
+    #: Strict: `"5000"` or `5000.0` in a tenant file is more likely a slip than a number.
+    quota_daily_tokens: int | None = Field(default=None, ge=0, strict=True)
+    #: Questions one contact may have handed to the provider per calendar day (None: no limit).
+    quota_daily_questions_per_contact: int | None = Field(default=None, ge=0, strict=True)
     model: str | None = None
     #: None: the provider's default. openai_compatible only: Anthropic's Messages API takes
     #: none, so the anthropic adapter leaves it out (with an `llm_option_ignored` warning).

@@ -1,4 +1,5 @@
-"""`GET /usage`: the tenant's LLM token counters per month (read by the control plane).
+"""`GET /usage`: the tenant's LLM token counters per month, and today's (read by the control
+plane).
 
 Protected like the other internal routes: `Authorization: Bearer <DP_INTERNAL_TOKEN>`. With no
 token configured (development) only clients on the same machine (loopback) are answered.
@@ -13,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from botfleet.adapters.llm.quota import MONTH, MonthlyUsage
+from botfleet.adapters.llm.quota import MONTH, DailyUsage, MonthlyUsage
 from botfleet.data_plane.api.internal_auth import check_reader
 from botfleet.data_plane.llm_fallback import KnowledgeLLMFallback
 from botfleet.data_plane.settings import DataPlaneSettings
@@ -35,14 +36,15 @@ def _fallback_of(request: Request) -> KnowledgeLLMFallback:
 
 def usage_operations(settings: DataPlaneSettings) -> list[Operation]:
     async def usage(request: Request) -> Response:
-        """Input, output and cached tokens and question outcomes of one month."""
+        """Input, output and cached tokens and question outcomes of one month, and of today."""
         check_reader(request, settings)
         month = query_of(UsageQuery, request).month
         llm = _fallback_of(request)
         if month is not None and not MONTH.match(month):
             raise HTTPException(422, f"month: expected YYYY-MM, got {month[:20]!r}")
         used = await llm.quota.usage(month)
-        return JSONResponse(_usage_answer(llm, used))
+        today = await llm.quota.usage_of_day()
+        return JSONResponse({**_usage_answer(llm, used), "today": _today_answer(llm, today)})
 
     async def usage_months(request: Request) -> Response:
         """Months that have LLM usage recorded, oldest first."""
@@ -83,4 +85,29 @@ def _usage_answer(llm: KnowledgeLLMFallback, used: MonthlyUsage) -> dict[str, An
             "over_quota": used.over_quota,
         },
         "requests": used.requests,
+    }
+
+
+def _today_answer(llm: KnowledgeLLMFallback, today: DailyUsage) -> dict[str, Any]:
+    """Today's counters in the tenant's zone, whatever month was asked for: the daily budgets
+    are the ones a contact (or a script) can spend in an afternoon."""
+    limit = llm.quota.daily_limit
+    return {
+        "day": today.day,
+        "input_tokens": today.input_tokens,
+        "output_tokens": today.output_tokens,
+        "cached_tokens": today.cached_tokens,
+        "total_tokens": today.total_tokens,
+        "quota_daily_tokens": limit,
+        "remaining_tokens": None if limit is None else max(limit - today.total_tokens, 0),
+        "quota_daily_questions_per_contact": llm.quota.contact_limit,
+        "questions": {
+            "answered": today.answered,
+            "out_of_scope": today.out_of_scope,
+            "errors": today.errors,
+            "over_quota": today.over_quota,
+            "over_daily_quota": today.over_daily_quota,
+            "over_contact_quota": today.over_contact_quota,
+        },
+        "requests": today.requests,
     }
