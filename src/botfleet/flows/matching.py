@@ -13,6 +13,7 @@ from botfleet.flows.render import Renderer
 from botfleet.flows.schema import Transition
 from botfleet.flows.typed_days import option_day, typed_day
 from botfleet.flows.typed_times import time_candidates, title_time
+from botfleet.flows.typed_typos import MOST_EDITS, closest_by_typo
 
 
 def effective_payload(message: InboundMessage) -> str:
@@ -103,7 +104,8 @@ def _by_title(text: str, options: tuple[Option, ...], today: date | None) -> Opt
     the contact did not say which. A text that is an option's id is read loosely as no title:
     it stays that id, typed (a recognised payload). Failing all that, the first words of one
     title (`_by_first_words`), then a time typed for a title that is one (`_by_time`), then a
-    day typed for an option that is one (`_by_day`, only given the turn's `today`)."""
+    day typed for an option that is one (`_by_day`, only given the turn's `today`), and last a
+    title or its first words typed with a typo (`_by_typo`)."""
     folded = _fold(text)
     if not folded:
         return None
@@ -120,6 +122,7 @@ def _by_title(text: str, options: tuple[Option, ...], today: date | None) -> Opt
         _by_first_words(loose, options)
         or _by_time(folded, options)
         or (None if today is None else _by_day(folded, options, today))
+        or _by_typo(loose, options)
     )
 
 
@@ -141,6 +144,26 @@ def _by_first_words(loose: str, options: tuple[Option, ...]) -> Option | None:
         return None
     found = [option for option in options if _title_words(option.title)[: len(typed)] == typed]
     return found[0] if len(found) == 1 else None
+
+
+def _by_typo(loose: str, options: tuple[Option, ...]) -> Option | None:
+    """The one option whose title, or its first words, `loose` is with a typo: "cancle" is
+    "Cancel it", "hiarcut" "Haircut", "Manicur" "Manicure" (`typed_typos` has the rules: long
+    words only, no numbers, no real word, no confirmation, one option and no other). Tried
+    last, when every exact reading found nothing."""
+    if loose.isdecimal():
+        return None
+    # As in `_by_first_words`: no title has so many words. Nor so many letters, once a typo's
+    # letters in each word are allowed for: a pasted text (4,096 characters in one word) is
+    # not compared at all.
+    blanks = loose.count(" ")
+    if blanks >= max((len(_title_words(o.title)) for o in options), default=0):
+        return None
+    longest = max((len(_loose_title(o.title)) for o in options), default=0)
+    if len(loose) > longest + MOST_EDITS * (blanks + 1):
+        return None
+    position = closest_by_typo(_words(loose), [_title_words(o.title) for o in options])
+    return None if position is None else options[position]
 
 
 def _words(loose: str) -> tuple[str, ...]:
@@ -169,15 +192,23 @@ def _by_time(folded: str, options: tuple[Option, ...]) -> Option | None:
 def _by_day(folded: str, options: tuple[Option, ...], today: date) -> Option | None:
     """The one option that is the day typed: "tomorrow", "el viernes", "next monday", "10/5",
     "10 May" (`typed_days`, whose rule says which options are days). A weekday that options
-    give twice (two Fridays listed) picks neither, and a day not listed nothing."""
+    give twice (two Fridays listed) picks the nearer from today on, as a receptionist hears
+    "friday" (the date is on the confirmation the flow shows); a day not listed picks nothing."""
     days = [(option, day) for option in options if (day := option_day(option.id, option.title))]
     if not days:
         return None
     wanted = typed_day(folded, today)
     if wanted is None:
         return None
-    found = [option for option, day in days if wanted.accepts(day)]
-    return found[0] if len(found) == 1 else None
+    found = [(option, day) for option, day in days if wanted.accepts(day)]
+    if len(found) == 1:
+        return found[0][0]
+    if wanted.weekday is None or wanted.day is not None or wanted.on is not None:
+        return None
+    upcoming = sorted((day, index) for index, (_, day) in enumerate(found) if day >= today)
+    if not upcoming or (len(upcoming) > 1 and upcoming[1][0] == upcoming[0][0]):
+        return None  # none from today on, or the nearest listed twice: not one option
+    return found[upcoming[0][1]][0]
 
 
 def as_option_choice(
@@ -191,9 +222,9 @@ def as_option_choice(
     a list reply if the options were the rows of a list (`from_list`), else a button reply.
     The number is tried first, then the title (`_by_title`: case, accents, and emoji or
     punctuation at the ends ignored; then a title's first words, then a typed time for a
-    title that is one, then a typed day for an option that is one; only a title one option
-    has). `today` is the turn's date in the tenant's zone ("tomorrow" is the day after it);
-    without it no day is read.
+    title that is one, then a typed day for an option that is one, and last a title typed
+    with a typo; only a title one option has). `today` is the turn's date in the tenant's
+    zone ("tomorrow" is the day after it); without it no day is read.
 
     This is what makes degraded menus (numbered text) work like real buttons and lists.
 

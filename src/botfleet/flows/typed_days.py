@@ -26,7 +26,7 @@ from types import MappingProxyType
 
 from botfleet.flows.date_filter import next_date, read_date
 
-__all__ = ["DayWanted", "option_day", "typed_day"]
+__all__ = ["MONTH_WORDS", "WEEKDAY_WORDS", "DayWanted", "option_day", "typed_day"]
 
 #: The calendar connector's day ids: `day_2024-05-10`.
 _DAY_ID = re.compile(r"day_(\d{4}-\d{2}-\d{2})")
@@ -76,7 +76,7 @@ def _set(words: str) -> frozenset[str]:
 
 
 #: Monday (0) to Sunday (6), folded, in the platform's languages.
-_WEEKDAYS = _table(
+WEEKDAY_WORDS = _table(
     {
         0: "monday lunes segunda lundi montag lunedi dilluns",
         1: "tuesday martes terca mardi dienstag martedi dimarts",
@@ -89,7 +89,7 @@ _WEEKDAYS = _table(
 )
 #: January (1) to December (12), folded, written out and abbreviated (the calendar's titles'
 #: abbreviations among them: "sept", "janv", "febr", "ag").
-_MONTHS = _table(
+MONTH_WORDS = _table(
     {
         1: "january jan enero ene janeiro janvier janv januar janner gennaio gen gener",
         2: "february feb febrero fevereiro fev fevrier fevr februar febbraio febrer febr",
@@ -239,14 +239,14 @@ def _unprefixed(word: str) -> str:
 def _take(parts: _Parts, word: str, number: str, today: date) -> bool:
     """`parts` with the piece `word` is (`number`: the word with a dot at its end kept, "10."),
     False when it is none, or one already said."""
-    if word in _WEEKDAYS:
+    if word in WEEKDAY_WORDS:
         if parts.weekday is not None:
             return False
-        parts.weekday, parts.weekday_word = _WEEKDAYS[word], word
-    elif word in _MONTHS:
+        parts.weekday, parts.weekday_word = WEEKDAY_WORDS[word], word
+    elif word in MONTH_WORDS:
         if parts.month is not None:
             return False
-        parts.month = _MONTHS[word]
+        parts.month = MONTH_WORDS[word]
     elif (day := _ORDINAL.fullmatch(number)) is not None:
         if parts.day is not None or not 1 <= int(day[1]) <= 31:
             return False

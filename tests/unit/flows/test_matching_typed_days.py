@@ -42,7 +42,8 @@ def day(n: int) -> str:
     return f"day_2024-05-{n:02d}"
 
 
-#: (language, typed, the day of May picked or None). Monday is listed twice (6 and 13).
+#: (language, typed, the day of May picked or None). Monday is listed twice (6 and 13): a bare
+#: "monday" picks the nearer from today on.
 CASES = [
     ("en", "tomorrow", 7),
     ("en", "Tomorrow!", 7),
@@ -53,7 +54,7 @@ CASES = [
     ("en", "next monday", 13),
     ("en", "this monday", 6),
     ("en", "this coming monday", 13),
-    ("en", "monday", None),
+    ("en", "monday", 6),  # listed twice: the nearer from today on
     ("en", "10/5", 10),
     ("en", "10 May", 10),
     ("en", "May 10th", 10),
@@ -73,7 +74,7 @@ CASES = [
     ("es", "el próximo lunes", 13),
     ("es", "el lunes que viene", 13),
     ("es", "este lunes", 6),
-    ("es", "el lunes", None),
+    ("es", "el lunes", 6),
     ("es", "el 10 de mayo", 10),
     ("es", "viernes 10", 10),
     ("es", "el 10", None),  # a number, however said
@@ -231,7 +232,7 @@ WEEKDAY_WORDS = [
     weekday=st.integers(0, 6),
     data=st.data(),
 )
-def test_a_weekday_picks_the_one_listed_day_of_that_weekday_or_none(
+def test_a_weekday_picks_the_nearest_listed_day_of_that_weekday_or_none(
     today: date, offsets: set[int], weekday: int, data: st.DataObject
 ) -> None:
     listed = tuple(today + timedelta(days=n) for n in sorted(offsets))
@@ -239,8 +240,8 @@ def test_a_weekday_picks_the_one_listed_day_of_that_weekday_or_none(
     said = data.draw(st.sampled_from(WEEKDAY_WORDS[weekday]))
     that_weekday = [d for d in listed if d.weekday() == weekday]
     picked = chosen(said, options, today)
-    if len(that_weekday) == 1:
-        assert picked == f"day_{that_weekday[0].isoformat()}"
+    if that_weekday:  # every listed day is from today on: the first of them
+        assert picked == f"day_{min(that_weekday).isoformat()}"
     else:
         assert picked is None
 
@@ -300,3 +301,25 @@ def test_tomorrow_counts_from_the_tenant_s_today(zone: str, tomorrow: str) -> No
     chat = Conversation(FLOW, tenant=TenantInfo(timezone=zone), clock=clock)
     chat.send("hi")
     assert chat.send("tomorrow").texts == [tomorrow]
+
+
+def test_a_weekday_listed_twice_picks_the_nearer_from_today_on() -> None:
+    """A studio lists two weeks of classes, every weekday twice: "saturday" is this Saturday,
+    as a receptionist hears it, not a question asked again."""
+    two_weeks = tuple(TODAY + timedelta(days=n) for n in range(14))
+    assert chosen("saturday", day_list("en", two_weeks)) == day(11)
+    assert chosen("el sábado", day_list("es", two_weeks)) == day(11)
+    # This week's Saturday full (not listed): the one listed.
+    without = tuple(d for d in two_weeks if d != date(2024, 5, 11))
+    assert chosen("saturday", day_list("en", without)) == day(18)
+
+
+def test_a_weekday_listed_twice_picks_neither_when_no_listed_one_is_from_today_on() -> None:
+    """A menu left on screen for weeks lists only past days: no guess among them."""
+    old = (date(2024, 4, 22), date(2024, 4, 29))  # two Mondays before TODAY
+    assert chosen("monday", day_list("en", old)) is None
+
+
+def test_a_weekday_whose_nearest_day_is_listed_twice_picks_neither() -> None:
+    twice = (Option(day(6), "Mon 6 May"), Option("again", "2024-05-06"), Option(day(13), "x"))
+    assert chosen("monday", twice) is None
