@@ -94,8 +94,10 @@ def argv(pid: object) -> str:
 
 def status_json(root: Path, *tenants: str) -> list[dict[str, object]]:
     result = fleet("status", *tenants, "--json", "--root", root)
-    assert result.exit_code == 0, result.stderr
     listed: list[dict[str, object]] = json.loads(result.stdout)
+    # Data planes waiting for a control plane that never answers are not serving: status 1.
+    serving = all(view["healthy"] is True for view in listed)
+    assert result.exit_code == (0 if serving else 1), result.stderr
     return listed
 
 
@@ -176,7 +178,12 @@ def test_status_lists_every_tenant_as_a_table_or_as_json(root: Path, nowhere: st
     beta = start("beta", root, nowhere)
 
     table = fleet("status", "--root", root)
-    assert table.exit_code == 0, table.stderr
+    # Up, yet not serving (no configuration): a monitoring check must see it.
+    assert table.exit_code == 1
+    assert table.stderr == (
+        "error: 2 of 2 data planes not serving: acme (running, /health not ok), "
+        "beta (running, /health not ok)\n"
+    )
     header, *rows = table.stdout.splitlines()
     assert header.split() == ["TENANT", "STATE", "PID", "URL", "HEALTH", "DETAIL"]
     # Running (waiting for the control plane), not answering /health.

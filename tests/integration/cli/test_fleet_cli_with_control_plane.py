@@ -163,8 +163,10 @@ def test_a_data_plane_that_exits_at_start_is_one_error_line_and_its_log(
     log = root.resolve() / "logs" / "broken.log"
     assert first.startswith("error: tenant 'broken': data plane failed: process ")
     # The refusal's line is quoted on the first line, which is all `status` shows in its table.
+    # `start` waited for its own child: it knows the exit status too.
     assert first.endswith(
-        "exited (data plane cannot start: control-plane boot config of 'broken' (flow v1): "
+        "exited with status 2 (data plane cannot start: control-plane boot config of 'broken' "
+        "(flow v1): "
         f"channel.bot_token: telegram channel: missing required key); end of {log}"
     )
     assert log_lines and all(text.startswith("    ") for text in log_lines)

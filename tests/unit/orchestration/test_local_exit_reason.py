@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from botfleet.adapters.orchestration import LocalOrchestrator
-from botfleet.adapters.orchestration._exit_reason import start_refusal
+from botfleet.adapters.orchestration._exit_reason import OOM_HINT, exit_words, start_refusal
 
 REFUSAL = (
     "data plane cannot start: /srv/fleet/acme/data/acme/state.db: cannot open the tenant "
@@ -69,3 +69,12 @@ def test_invalid_settings_are_a_refusal_too() -> None:
     assert start_refusal(f"{line}\n") == line
     assert start_refusal("") is None
     assert start_refusal("\n".join(JSON_LINES)) is None
+
+
+def test_how_a_process_ended_in_words() -> None:
+    assert exit_words(None) == "exited"  # not our child: not known
+    assert exit_words(0) == "exited with status 0"
+    assert exit_words(2) == "exited with status 2"
+    assert exit_words(-15) == "was killed by SIGTERM (signal 15)"
+    assert exit_words(-9) == f"was killed by SIGKILL (signal 9), {OOM_HINT}"
+    assert "OOM killer" in OOM_HINT

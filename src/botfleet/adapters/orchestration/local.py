@@ -6,6 +6,9 @@
                                   start without a port gets it back if it is free
     <root>/run/<tenant>.pid       the process id (it leads its own process group)
     <root>/run/<tenant>.lock      held while a start, stop or restart of the tenant runs
+    <root>/run/<tenant>.exit      how its last process ended (exit status or signal), written
+                                  by the process whose child it was (`fleet watch`, a `fleet
+                                  start` waiting for it)
     <root>/logs/<tenant>.log      stdout and stderr (JSON log lines)
 
 A tenant's process gets only its own settings: the environment is built from a short list of
@@ -34,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from botfleet.adapters.orchestration._exit_reason import start_refusal
+from botfleet.adapters.orchestration._exit_reason import exit_words, start_refusal
 from botfleet.adapters.orchestration._processes import (
     free_port,
     hosts_overlap,
@@ -163,6 +166,9 @@ class LocalOrchestrator:
     def _port_file(self, tenant_id: str) -> Path:
         return self.tenant_dir(tenant_id) / "port.json"
 
+    def _exit_file(self, tenant_id: str) -> Path:
+        return self.root / "run" / f"{self.tenant_dir(tenant_id).name}.exit"
+
     # ---------------------------------------------------------------- Orchestrator
 
     async def start(self, spec: DataPlaneSpec) -> DataPlaneStatus:
@@ -182,7 +188,7 @@ class LocalOrchestrator:
         it is not, checked under the tenant's lock: a watcher that saw it exit while a `stop`
         was under way must not start again what the operator stopped."""
         async with self._exclusive(tenant_id):
-            if (await self.status(tenant_id)).state != "failed":
+            if self._status(tenant_id, with_log=False)[0].state != "failed":
                 return None
             return await self._restart(tenant_id)
 
@@ -219,7 +225,7 @@ class LocalOrchestrator:
         port, note = await self._port_to_start_on(spec, previous)
         launch = _launch_record(spec, port, self.host)
         await self._refuse_taken_port(tenant_id, port)
-        status = await self.status(tenant_id)
+        status, _ = self._status(tenant_id, with_log=False)  # a failed one is started again
         if status.state == "running":
             if previous == launch:
                 if status.pid is not None and status.pid != self._read_pid(tenant_id):
@@ -294,6 +300,7 @@ class LocalOrchestrator:
             detail = "killed after the grace period" if outcome == "killed" else "stopped"
             self._children.pop(pid, None)
         self.pid_file(tenant_id).unlink(missing_ok=True)
+        self._exit_file(tenant_id).unlink(missing_ok=True)
         if pids and launch is not None:
             host, port = self._host_of(launch), int(launch["port"])
             if not await wait_port_free(host, port, self.release_timeout_s):
@@ -327,16 +334,32 @@ class LocalOrchestrator:
             )
         port = int(launch["port"])
         await self._refuse_taken_port(tenant_id, port)
-        if (await self.status(tenant_id)).state != "running":  # else it holds the port itself
+        # Only the state: a failed one's log was read by whoever asked for this restart.
+        if self._status(tenant_id, with_log=False)[0].state != "running":  # else it holds it
             await self._refuse_busy_port(tenant_id, port)
         await self._stop(tenant_id)
         return self._spawn(tenant_id, launch)
 
     async def status(self, tenant_id: str) -> DataPlaneStatus:
+        return self._status(tenant_id, with_log=True)[0]
+
+    async def status_and_refusal(self, tenant_id: str) -> tuple[DataPlaneStatus, str | None]:
+        """`status`, and the line with which a `failed` data plane refused to start
+        (`start_refusal`), from one read of its log: `fleet watch` needs both every check."""
+        return self._status(tenant_id, with_log=True)
+
+    def start_refusal(self, tenant_id: str) -> str | None:
+        """The line with which the tenant's data plane refused to start (exit status 2: a bad
+        configuration, its state file unusable), when its log ends with it; else None."""
+        return start_refusal(tail(self.log_file(tenant_id)))
+
+    def _status(self, tenant_id: str, *, with_log: bool) -> tuple[DataPlaneStatus, str | None]:
+        """The status, and a failed one's start-up refusal; without `with_log` a failed one's
+        detail is only how it ended (callers that only look at the state do not read the log)."""
         url = self._url(tenant_id)
         pid = self._read_pid(tenant_id)
         if pid is not None and self._alive(pid, tenant_id):
-            return DataPlaneStatus(tenant_id, "running", url, pid)
+            return DataPlaneStatus(tenant_id, "running", url, pid), None
         # The pid file is gone or names another process, yet a data plane may run in the
         # tenant's folder (the pid file deleted, or this process died before writing it).
         strays = running_in(self.tenant_dir(tenant_id))
@@ -347,23 +370,42 @@ class LocalOrchestrator:
                 f"{self.pid_file(tenant_id)} "
                 f"{named}; the next start with the same spec adopts it, stop ends it"
             )
-            return DataPlaneStatus(tenant_id, "running", url, strays[0], detail)
+            return DataPlaneStatus(tenant_id, "running", url, strays[0], detail), None
         if pid is None:
             if self._read_launch(tenant_id) is not None:
-                return DataPlaneStatus(tenant_id, "stopped", url)
+                return DataPlaneStatus(tenant_id, "stopped", url), None
             forgotten = self._forgotten(tenant_id)
             detail = "" if forgotten == "never started here" else forgotten
-            return DataPlaneStatus(tenant_id, "unknown", url, None, detail)
+            return DataPlaneStatus(tenant_id, "unknown", url, None, detail), None
+        ended = exit_words(self._returncode(tenant_id, pid))
+        if not with_log:
+            return DataPlaneStatus(tenant_id, "failed", url, None, f"process {pid} {ended}"), None
         log_tail = tail(self.log_file(tenant_id))
         refusal = start_refusal(log_tail)
         why = f" ({refusal})" if refusal else ""
-        detail = f"process {pid} exited{why}; end of {self.log_file(tenant_id)}:\n{log_tail}"
-        return DataPlaneStatus(tenant_id, "failed", url, None, detail)
+        detail = f"process {pid} {ended}{why}; end of {self.log_file(tenant_id)}:\n{log_tail}"
+        return DataPlaneStatus(tenant_id, "failed", url, None, detail), refusal
 
-    def start_refusal(self, tenant_id: str) -> str | None:
-        """The line with which the tenant's data plane refused to start (exit status 2: a bad
-        configuration, its state file unusable), when its log ends with it; else None."""
-        return start_refusal(tail(self.log_file(tenant_id)))
+    def _returncode(self, tenant_id: str, pid: int) -> int | None:
+        """How the tenant's exited process `pid` ended (`Popen.returncode`), if known: this
+        process's own child (then kept in the tenant's exit record, for the `status` of other
+        processes), or that record; None when its parent was another process (a `fleet start`
+        that has exited: init reaped it, and the exit status went with it)."""
+        child = self._children.get(pid)
+        if child is not None and child.returncode is not None:
+            record = json.dumps({"pid": pid, "returncode": child.returncode})
+            with contextlib.suppress(OSError):  # not kept (a full disk): still told here
+                _write_private(self._exit_file(tenant_id), record)
+                del self._children[pid]  # reaped and recorded: a long watch keeps no dead ones
+            return child.returncode
+        try:
+            kept = json.loads(self._exit_file(tenant_id).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(kept, dict) or kept.get("pid") != pid:  # an earlier process's
+            return None
+        returncode = kept.get("returncode")
+        return returncode if type(returncode) is int else None
 
     async def health(self, tenant_id: str) -> DataPlaneHealth:
         url = self._url(tenant_id)
@@ -449,7 +491,7 @@ class LocalOrchestrator:
             other_host = self._host_of(launch)
             if not hosts_overlap(host, other_host):
                 continue
-            if (await self.status(other)).state == "running":
+            if self._status(other, with_log=False)[0].state == "running":
                 return other, other_host
         return None
 
@@ -533,6 +575,7 @@ class LocalOrchestrator:
                 ) from exc
         self._children[process.pid] = process
         self._write_pid(tenant_id, process.pid)
+        self._exit_file(tenant_id).unlink(missing_ok=True)  # an earlier process's end
         return DataPlaneStatus(tenant_id, "starting", self._url(tenant_id), process.pid)
 
     def _alive(self, pid: int, tenant_id: str) -> bool:

@@ -8,8 +8,9 @@
 Secrets never come from the command line, which every user of the machine sees (`ps`): the
 environment, or files only their owner may read. Answers are JSON (`status`: a table unless
 `--json`) on stdout; the rest goes to stderr. Exit status: 0 done; 1 the orchestrator refused or
-failed, or the tenant is unknown (one `error:` line, never a traceback nor a secret); 2 a usage
-error (a bad option, a missing or unreadable secret).
+failed, or the tenant is unknown (one `error:` line, never a traceback nor a secret), and for
+`status` a data plane that is not serving (monitoring and cron read that); 2 a usage error (a bad
+option, a missing or unreadable secret).
 """
 
 from __future__ import annotations
@@ -320,7 +321,16 @@ def status(
     host: str = HOST,
 ) -> None:
     """Each data plane's state (running, starting, stopped, failed, unknown), pid, URL and
-    health. Exits 1 when a tenant named is unknown under --root."""
+    health, for monitoring and cron as well as for a person: the exit status says whether every
+    data plane listed serves (name the tenants to check to leave out one stopped on purpose).
+
+    \b
+    Exit status:
+      0  every data plane listed runs and answers /health (or none was started under --root)
+      1  some data plane does not: failed, stopped, starting, running with /health not ok,
+         or a tenant named is unknown under --root (one error: line names each)
+      2  usage: no fleet at --root, a bad tenant id
+    """
     import asyncio
 
     fleet = _orchestrator(root, host)
@@ -342,11 +352,11 @@ def status(
     else:
         typer.echo(f"no data planes in {fleet.root}")
     unknown = [view for view in views if view["state"] == "unknown"]
-    if tenants and unknown:
+    parts = []
+    if unknown:
         # A tenant deleted with its data kept is no typo of the root: say which is which.
         never = [view["tenant"] for view in unknown if not view["detail"]]
         deleted = [view["tenant"] for view in unknown if view["detail"]]
-        parts = []
         if never:
             parts.append(
                 f"unknown in {fleet.root} (never started with this --root): {', '.join(never)}"
@@ -356,7 +366,20 @@ def status(
                 f"deleted from {fleet.root}, its data kept (start it to run it again): "
                 f"{', '.join(deleted)}"
             )
+    # A monitoring check or a cron job reads the exit status: every data plane not serving
+    # fails it, each named with why (the table's first column and state say the rest).
+    down = [view for view in views if view["state"] != "unknown" and view["healthy"] is not True]
+    if down:
+        named = ", ".join(f"{view['tenant']} ({_not_serving(view)})" for view in down)
+        parts.append(f"{len(down)} of {len(views)} data planes not serving: {named}")
+    if parts:
         raise _fail("; ".join(parts))
+
+
+def _not_serving(view: dict[str, Any]) -> str:
+    if view["state"] == "running":
+        return "running, /health not ok"
+    return str(view["state"])
 
 
 def _table(views: list[dict[str, Any]]) -> str:
@@ -471,19 +494,42 @@ def watch(
     One that keeps failing is restarted after growing pauses (--every, doubling up to 5 min,
     until it stays up 5 min); one that refuses to start is printed once per reason.
 
+    One watch per --root: another one (a long-running one, or a --once run still under way)
+    holds run/watch.lock. Then a long-running watch refuses to start (exit 1), and a --once run
+    checks nothing and says so on stderr (exit 0: the other one watches).
+
     \b
     Exit status:
-      0  stopped by Ctrl+C or SIGTERM; with --once, nothing failed to restart
-      1  with --once: a restart failed (its JSON line says why)
+      0  stopped by Ctrl+C or SIGTERM; with --once, nothing failed to restart, or another
+         watch of the root was running (skipped)
+      1  with --once: a restart failed (its JSON line says why); without it: another watch
+         of the root is running
       2  usage: no fleet at --root, a bad option
     """
     from botfleet.adapters.orchestration.restart_backoff import RestartBackoff
+    from botfleet.adapters.orchestration.watch_lock import WatchLockHeld, holding_watch_lock
 
     fleet = _orchestrator(root, host)
     _tenants_in(fleet.root)  # a mistyped --root is an error, not a fleet that never fails
-    # In a file: `--once` runs from cron back off as a long-running watch does.
-    backoff = RestartBackoff(fleet.root / "run" / "watch.json", first_s=every)
-    failures = _run(lambda: _watch(fleet, every, once, backoff))
+    try:
+        with _errors(), holding_watch_lock(fleet.root):
+            # In a file: `--once` runs from cron back off as a long-running watch does.
+            backoff = RestartBackoff(fleet.root / "run" / "watch.json", first_s=every)
+            failures = _run(lambda: _watch(fleet, every, once, backoff))
+    except WatchLockHeld as held:
+        who = "another watch" if held.holder is None else f"another watch (pid {held.holder})"
+        if once:
+            typer.echo(
+                f"skipped: {who} of {fleet.root} is running (it holds {held.path}); this run "
+                "checked nothing",
+                err=True,
+            )
+            return
+        raise _fail(
+            f"{who} of {fleet.root} is running (it holds {held.path}): two would restart the "
+            "same data planes and overwrite each other's restart pauses; stop it first, or "
+            "leave the watching to it"
+        ) from None
     if failures:
         raise typer.Exit(FAILED)
 
@@ -526,7 +572,8 @@ async def _restart_failed(fleet: LocalOrchestrator, backoff: RestartBackoff | No
     tenants = _tenants_in(fleet.root)
     backoff.keep_only(tenants)
     for tenant in tenants:
-        found = await fleet.status(tenant)
+        # One read of its log for both: the detail's end of it, and the refusal it ends with.
+        found, refusal = await fleet.status_and_refusal(tenant)
         if found.state == "running":
             backoff.seen_up(tenant)
         elif found.state != "failed":  # stopped or deleted by the operator: a fresh start
@@ -538,7 +585,6 @@ async def _restart_failed(fleet: LocalOrchestrator, backoff: RestartBackoff | No
             "tenant": tenant,
             "reason": (found.detail.splitlines() or [""])[0].rstrip(":"),
         }
-        refusal = fleet.start_refusal(tenant)
         try:
             restarted = await fleet.restart_failed(tenant)
             if restarted is None:  # stopped (or started) by someone else meanwhile
