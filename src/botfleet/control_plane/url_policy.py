@@ -39,8 +39,9 @@ spaces); in a field named `url`, ``*_url``, ``*_uri``, `calendar_id` or `endpoin
 that starts like one (spaces or tabs in it included) or like a scheme-relative ``//host/...``,
 or that holds a control character. Both are read as URL parsers read them, with the control
 characters and spaces around a value, and tabs and line breaks within it, left out.
-`allowed_origins` (web chat) is exempt: browser origins, which the data plane never calls. A
-new URL setting of a binding model must be named so (a unit test checks every model's fields).
+`allowed_origins` and `embed_origins` (web chat) are exempt: browser origins, which the data
+plane never calls. A new URL setting of a binding model must be named so (a unit test checks
+every model's fields).
 
 The admin key may set anything (the operator is trusted: local fakes in demos and tests), and
 a URL a tenant key sends back unchanged in the same place is not checked again (the admin may
@@ -84,7 +85,7 @@ INTERNAL_SUFFIXES = (
 _URL_KEYS = frozenset({"url", "calendar_id", "endpoint", "api_endpoint"})
 _URL_KEY_ENDINGS = ("_url", "_uri")
 #: Fields holding URLs the data plane never calls (web chat's browser origins).
-EXEMPT_KEYS = frozenset({"allowed_origins"})
+EXEMPT_KEYS = frozenset({"allowed_origins", "embed_origins"})
 #: Distinct host names one request may ask the control plane to look up.
 MAX_LOOKUPS = 16
 #: Lookups run at once, by every request and review together: the system resolver's threads.

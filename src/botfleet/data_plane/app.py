@@ -162,6 +162,7 @@ def create_app(
     proxy = _RuntimeProxy()
     operations: list[Operation] = []
     allowed_origins: list[str] = []
+    embed_origins: list[str] = []
     message_limit = (0, 1)  # (per minute, burst): web chat tenants only
     # The channel's routes come first: routes are tried in order, and a turn's request should
     # not be matched against every operations route before its own.
@@ -174,7 +175,7 @@ def create_app(
         from botfleet.adapters.channels.webchat.settings import webchat_settings
 
         web = webchat_settings(tenant_config.channel.settings(), source=tenant_config.source)
-        allowed_origins = web.allowed_origins
+        allowed_origins, embed_origins = web.allowed_origins, web.embed_origins
         message_limit = (web.max_messages_per_minute, web.message_burst)
         # Only for web chat tenants: on a WhatsApp tenant, /inbound would let anyone make the
         # bot message any phone number, and /messages would show real contacts' conversations.
@@ -187,6 +188,7 @@ def create_app(
             # The seed's dev channel lists every contact's messages; the web chat does not.
             list_all_contacts=tenant_config.channel.type == "http_dev",
             allowed_origins=allowed_origins,
+            embed_origins=embed_origins,
         )
     operations += health_operations()
     operations += tasks_operations(settings)
@@ -221,11 +223,22 @@ def create_app(
             burst=message_limit[1],
             on_refused=lambda: app.state.runtime.metrics.rate_limited.inc(),
         )
+    if tenant_config.channel.type in WEBCHAT_TYPES:
+        _add_browser_layers(app, allowed_origins, embed_origins)
+    # Outermost: it only rewrites the lifespan's failure message.
+    explain_startup_problems(app, startup_problems)
+    return app
+
+
+def _add_browser_layers(
+    app: Starlette, allowed_origins: list[str], embed_origins: list[str]
+) -> None:
+    """A web chat tenant's outer layers, for the pages of other sites than the data plane's."""
     if allowed_origins:
         from starlette.middleware.cors import CORSMiddleware  # only tenants that need it
 
-        # Outermost: it answers preflights itself and adds its headers to every answer,
-        # the fast paths' included.
+        # It answers preflights itself and adds its headers to every answer, the fast
+        # paths' included.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=allowed_origins,
@@ -236,9 +249,11 @@ def create_app(
             expose_headers=["Retry-After"],
             max_age=600,
         )
-    # Outermost: it only rewrites the lifespan's failure message.
-    explain_startup_problems(app, startup_problems)
-    return app
+    from botfleet.adapters.channels.webchat.edge import WebChatEdge
+
+    # Outside CORS: nosniff on every answer, and other sites' pages refused before anything
+    # runs (with `embed_origins` set).
+    app.add_middleware(WebChatEdge, allowed_origins=allowed_origins, embed_origins=embed_origins)
 
 
 def _log_job_failure(future: asyncio.Future[Any]) -> None:

@@ -252,8 +252,11 @@ async def test_a_service_account_token_uri_is_checked_too(cp: ControlPlane) -> N
     assert admin.status_code == 200, admin.text
 
 
-async def test_web_chat_origins_are_not_urls_the_data_plane_calls(cp: ControlPlane) -> None:
+@pytest.mark.parametrize("setting", ["allowed_origins", "embed_origins"])
+async def test_web_chat_origins_are_not_urls_the_data_plane_calls(
+    cp: ControlPlane, setting: str
+) -> None:
     key = await _acme(cp)
-    channel = {"type": "webchat", "allowed_origins": ["http://localhost:3000"]}
+    channel = {"type": "webchat", setting: ["http://localhost:3000"]}
     response = await _patch(cp, key, {"channel": channel})
     assert response.status_code == 200, response.text

@@ -44,7 +44,7 @@ def test_known_bindings_are_accepted_as_given() -> None:
          "secrets"),
         (validate_channel, {"type": "webchat", "colour": "red"}, "channel.colour", "unknown field"),
         (validate_channel, {"type": "webchat", "allowed_origins": ["https://a.example/chat"]},
-         "channel.allowed_origins", "is not an origin"),
+         "channel.allowed_origins[0]", "is not an origin"),
         (validate_connectors, {"calendar": {"type": "caldav"}}, "connectors.calendar.url",
          "Field required"),
         (validate_connectors, {"calendar": {"type": "mock_calendar", "timezone": "Nowhere/City"}},

@@ -102,6 +102,7 @@ def build_routes(
     capabilities: Capabilities | None = None,
     list_all_contacts: bool = False,
     allowed_origins: Sequence[str] = (),
+    embed_origins: Sequence[str] = (),
 ) -> list[Operation]:
     """The web chat routes, to mount at the data plane's root or under a prefix.
 
@@ -124,9 +125,13 @@ def build_routes(
         allowed_origins: The channel's `allowed_origins`: pages of these sites may also post
             without a JSON content type (CORS asks the browser nothing then); pages of any
             other site are refused (`cross_site.py`).
+        embed_origins: The channel's `embed_origins`: the only sites (with the data plane's
+            own) that may frame the chat page, and where the widget shows its bubble; empty,
+            any site. The data plane also refuses other sites' pages' API requests with them
+            (`edge.py`, in front of the whole app).
     """
     caps = capabilities or WEBCHAT_CAPABILITIES
-    assets = load_assets(title, language)
+    assets = load_assets(title, language, embed_origins)
     listed = frozenset(allowed_origins)
 
     async def inbound(request: Request) -> Response:

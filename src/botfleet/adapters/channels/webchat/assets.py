@@ -11,6 +11,7 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -34,6 +35,10 @@ WIDGET_LABELS_MARK = (
     'unavailable: "The chat is not available right now.", try_again: "Try again" }'
 )
 
+#: Placeholder in widget.js replaced by the channel's `embed_origins` as a JSON list, or `null`
+#: (any site): the widget shows no bubble on a site the chat page's `frame-ancestors` refuses.
+WIDGET_SITES_MARK = "/*sites*/ null"
+
 #: Placeholder in chat.js replaced by every language's words as a JSON object
 #: (`page_words.every_language`), for a flow that talks in another language than the tenant's.
 LANGUAGES_MARK = "/*languages*/ {}"
@@ -45,11 +50,14 @@ SCRIPT_TAG = '<script src="chat.js"></script>'
 _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 
 
-def page_headers(page: str) -> dict[str, str]:
+def page_headers(page: str, embed_origins: Sequence[str] = ()) -> dict[str, str]:
     """The chat page's headers. Its policy keeps scripts and fetches on the data plane's own
     origin and allows the page's own <style> block by its SHA-256 (no `'unsafe-inline'`: a
     style attribute or element that got into the page some other way does not apply). The page
-    is meant to be framed by the widget on any site, so `frame-ancestors *`."""
+    is framed by the widget on the business's site: `frame-ancestors *` (any site) unless the
+    channel lists its sites in `embed_origins` (validated: `scheme://host[:port]`, the host
+    perhaps `*.`, nothing a policy would read otherwise), then those and the data plane's own
+    origin, so a look-alike site cannot show the tenant's chat in a frame of its own."""
     hashes = [
         "'sha256-" + base64.b64encode(hashlib.sha256(block.encode()).digest()).decode() + "'"
         for block in _STYLE_BLOCK.findall(page)
@@ -65,7 +73,7 @@ def page_headers(page: str) -> dict[str, str]:
             "img-src 'self' data:",
             "base-uri 'none'",
             "form-action 'none'",
-            "frame-ancestors *",
+            "frame-ancestors " + (" ".join(["'self'", *embed_origins]) if embed_origins else "*"),
         ]
     )
     return {
@@ -92,9 +100,10 @@ class Assets:
     page_headers: dict[str, str]
 
 
-def load_assets(title: str, language: str = "en") -> Assets:
+def load_assets(title: str, language: str = "en", embed_origins: Sequence[str] = ()) -> Assets:
     """Read the static files and put `title` and the words of `language` (the tenant's) in the
-    page and the widget, escaped for each."""
+    page and the widget, escaped for each; `embed_origins` (the channel's, validated) in the
+    page's policy and the widget."""
     static = resources.files("botfleet.adapters.channels.webchat").joinpath("static")
 
     def read(name: str) -> str:
@@ -117,7 +126,14 @@ def load_assets(title: str, language: str = "en") -> Assets:
     }
     widget = _fill(read("widget.js"), WIDGET_TITLE_MARK, json.dumps(title, ensure_ascii=True))
     widget = _fill(widget, WIDGET_LABELS_MARK, json.dumps(labels, ensure_ascii=True))
-    return Assets(page=page, chat_js=chat_js, widget_js=widget, page_headers=page_headers(page))
+    sites = json.dumps(list(embed_origins) or None, ensure_ascii=True)
+    widget = _fill(widget, WIDGET_SITES_MARK, sites)
+    return Assets(
+        page=page,
+        chat_js=chat_js,
+        widget_js=widget,
+        page_headers=page_headers(page, embed_origins),
+    )
 
 
 def _fill_page(page: str, title: str, language: str, words: PageWords) -> str:

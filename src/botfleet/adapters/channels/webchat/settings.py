@@ -4,19 +4,107 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from botfleet.adapters.channels.binding import channel_settings
 
 #: A web origin: scheme, host, optional port (matched whole, any case). The host is checked
 #: further by `_ascii_host` (an international name is written in letters of any script).
 _ORIGIN = re.compile(r"(https?)://([^\s/?#:@\[\]*]+)(?::(\d{1,5}))?", re.IGNORECASE)
+#: What is left of an origin-like value once its scheme and host are read: a path, a query...
+_AFTER_HOST = re.compile(r"(https?://[^\s/?#]+)([/?#]\S*)", re.IGNORECASE)
 _ASCII_HOST = re.compile(r"[A-Za-z0-9.-]+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: A wildcard site of `embed_origins`: every subdomain of a name (as a CSP source writes it).
+WILDCARD = "*."
 #: Example given in the errors.
 _EXAMPLE = "e.g. 'https://www.salon.example'"
+
+
+def _origin(origin: str) -> str:
+    """`origin` as browsers send it in `Origin`, which CORS and the widget compare exactly:
+    lower case, without the scheme's default port ("https://WWW.Salon.example:443" would never
+    match "https://www.salon.example"). Refused in words that say what to write instead."""
+    found = _ORIGIN.fullmatch(origin)
+    port = int(found[3]) if found and found[3] else None
+    if found is None:
+        raise ValueError(_not_an_origin(origin))
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"{origin!r} is not an origin: a port is 1 to 65535")
+    scheme, host = found[1].lower(), _ascii_host(origin, found[2])
+    written = f"{scheme}://{host}"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        written += f":{port}"
+    return written
+
+
+def _not_an_origin(origin: str) -> str:
+    """Why `origin` is not one, and what to write: the usual slips are a site's address
+    without `https://` and one copied from the address bar, with its path or its last "/"."""
+    stripped = origin.strip()
+    if stripped != origin:
+        return f"{origin!r} is not an origin: it has spaces or a line break around it"
+    with_path = _AFTER_HOST.fullmatch(origin)
+    if with_path is not None:
+        return (
+            f"{origin!r} is not an origin: no path, not even a final '/' (drop "
+            f"{with_path[2]!r}: write {with_path[1]!r})"
+        )
+    if "://" not in origin and re.fullmatch(r"[^\s/?#:@]+(:\d+)?", origin):
+        return (
+            f"{origin!r} is not an origin: it has no scheme (write 'https://{origin}', or "
+            "'http://' for a site without TLS)"
+        )
+    return f"{origin!r} is not an origin: scheme and host, optional port, no path ({_EXAMPLE})"
+
+
+def _allowed_origin(origin: str) -> str:
+    if "*" in origin:
+        # An allowed site's pages may run the tenant's bot (and spend its LLM quota) from
+        # their visitors' browsers: that is for the business's own sites only.
+        raise ValueError(
+            f"{origin!r}: wildcards are not accepted; list each site's origin, {_EXAMPLE}"
+        )
+    return _origin(origin)
+
+
+def _embed_origin(origin: str) -> str:
+    """An origin, or `https://*.salon.example`: any subdomain of `salon.example` (not the name
+    itself), as the chat page's `frame-ancestors` source and the widget read it."""
+    if origin == "*":
+        raise ValueError(
+            "'*' (any site) is what leaving embed_origins out means; list your own sites' "
+            f"origins, {_EXAMPLE}"
+        )
+    scheme, separator, rest = origin.partition("://")
+    if not separator:
+        raise ValueError(_not_an_origin(origin))
+    if not rest.startswith(WILDCARD):
+        if "*" in origin:
+            raise ValueError(
+                f"{origin!r}: the only wildcard is a whole first label, as in "
+                "'https://*.salon.example' (every subdomain of salon.example); '*' alone is "
+                "what leaving embed_origins out means"
+            )
+        return _origin(origin)
+    try:
+        named = _origin(f"{scheme}://{rest[len(WILDCARD) :]}")
+    except ValueError:
+        raise ValueError(_not_an_origin(origin)) from None
+    if "*" in rest[len(WILDCARD) :] or "." not in named.partition("://")[2].split(":")[0]:
+        # `https://*.com` would be every site of a top-level domain
+        raise ValueError(
+            f"{origin!r}: a wildcard stands for the subdomains of one domain name, as in "
+            "'https://*.salon.example'"
+        )
+    scheme, _, host = named.partition("://")
+    return f"{scheme}://{WILDCARD}{host}"
+
+
+AllowedOrigin = Annotated[str, AfterValidator(_allowed_origin)]
+EmbedOrigin = Annotated[str, AfterValidator(_embed_origin)]
 
 
 class WebChatSettings(BaseModel):
@@ -29,41 +117,23 @@ class WebChatSettings(BaseModel):
     #: Origins whose own pages may call `POST /inbound` and `GET /messages` from the browser
     #: (CORS), e.g. "https://www.salon.example". The chat page and the widget need none: they
     #: are served by the data plane itself.
-    allowed_origins: list[str] = Field(default_factory=list, max_length=50)
+    allowed_origins: list[AllowedOrigin] = Field(default_factory=list, max_length=50)
+    #: Sites whose pages may show the chat (the widget, or the page in a frame of their own),
+    #: e.g. "https://www.salon.example" or "https://*.salon.example". Empty: any site may.
+    #: Set, the chat page's `frame-ancestors` lists them, the widget shows no bubble elsewhere
+    #: and a browser request from a page of any other site to the API is refused (`edge.py`).
+    embed_origins: list[EmbedOrigin] = Field(default_factory=list, max_length=50)
     #: Messages (`POST /inbound`) one visitor's address may send per minute, on average,
     #: before it is answered 429 (`rate_limit.py`); 0 turns the limit off.
     max_messages_per_minute: int = Field(default=30, ge=0, le=100_000)
     #: Messages an address may send at once before that rate applies.
     message_burst: int = Field(default=20, ge=1, le=100_000)
 
-    @field_validator("allowed_origins")
+    @field_validator("allowed_origins", "embed_origins")
     @classmethod
-    def _origins(cls, origins: list[str]) -> list[str]:
-        """Each origin as browsers send it in `Origin`, which CORS compares exactly: lower case,
-        without the scheme's default port ("https://WWW.Salon.example:443" would never match
-        "https://www.salon.example")."""
-        kept: list[str] = []
-        for origin in origins:
-            if "*" in origin:
-                # An allowed site's pages may run the tenant's bot (and spend its LLM quota)
-                # from their visitors' browsers: that is for the business's own sites only.
-                raise ValueError(
-                    f"{origin!r}: wildcards are not accepted; list each site's origin, {_EXAMPLE}"
-                )
-            found = _ORIGIN.fullmatch(origin)
-            port = int(found[3]) if found and found[3] else None
-            if found is None or (port is not None and not 0 < port < 65536):
-                raise ValueError(
-                    f"{origin!r} is not an origin: scheme and host, optional port, no path "
-                    f"({_EXAMPLE})"
-                )
-            scheme, host = found[1].lower(), _ascii_host(origin, found[2])
-            written = f"{scheme}://{host}"
-            if port is not None and port != _DEFAULT_PORTS[scheme]:
-                written += f":{port}"
-            if written not in kept:
-                kept.append(written)
-        return kept
+    def _once_each(cls, origins: list[str]) -> list[str]:
+        """Each origin once, as written first (two spellings of one site are one origin)."""
+        return list(dict.fromkeys(origins))
 
 
 def _ascii_host(origin: str, host: str) -> str:

@@ -12,12 +12,45 @@
   // the widget's words, in the tenant's language (the data plane fills them in with TITLE): it
   // runs on the business's site, so the words it shows when the chat cannot load come with it
   const LABELS = /*labels*/ { open: "Open chat: Chat", close: "Close chat", unavailable: "The chat is not available right now.", try_again: "Try again" };
+  // the channel's `embed_origins` (origins, some perhaps with a "*." host: every subdomain), or
+  // null: any site. The chat page's Content-Security-Policy lets only these frame it.
+  const SITES = /*sites*/ null;
   const script = document.currentScript;
   if (!script || !script.src) return;
   // The chat lives beside this script: ".../widget.js" -> ".../?embed=1".
   const base = new URL(".", script.src);
   const chatUrl = new URL("?embed=1", base).href;
   const chatOrigin = new URL(chatUrl).origin;
+
+  // Whether the chat page lets this site frame it, read as the browser reads `frame-ancestors`:
+  // the same scheme (an http:// site's https:// pages too), port and host, or a subdomain of
+  // a "*." site's name (not the name itself).
+  function listed(site, here) {
+    const wild = site.indexOf("://*.") > 0;
+    const named = new URL(wild ? site.replace("://*.", "://") : site);
+    const scheme = named.protocol === here.protocol ||
+      (named.protocol === "http:" && here.protocol === "https:");
+    if (!scheme || named.port !== here.port) return false;
+    return wild ? here.hostname.endsWith("." + named.hostname) : here.hostname === named.hostname;
+  }
+  function allowedHere() {
+    if (SITES === null || location.origin === chatOrigin) return true;
+    try {
+      const here = new URL(location.origin); // "null" (a file, a sandbox) throws: not listed
+      return SITES.some((site) => listed(site, here));
+    } catch (notAnOrigin) {
+      return false;
+    }
+  }
+  if (!allowedHere()) {
+    // A bubble whose chat the browser refuses to frame would only lead to an error panel:
+    // none, and a line for the site's developer.
+    console.warn(
+      "botfleet chat widget: " + location.origin + " is not in the chat's embed_origins (" +
+        SITES.join(", ") + "): the chat is not shown on this site"
+    );
+    return;
+  }
   const side = script.dataset.position === "left" ? "left" : "right";
   const SVG = "http://www.w3.org/2000/svg"; // an XML namespace name, never fetched
   // The chat page says it runs ({botfleet: "ready"}) as soon as its script does. A frame that
