@@ -241,7 +241,13 @@ class _OldRefusal(InMemoryCalendar):
     the start is not among them, from the events as a plain list."""
 
     async def _refusal(
-        self, wall: datetime, service: int, presence: int, *, ignore: str | None = None
+        self,
+        wall: datetime,
+        service: int,
+        presence: int,
+        *,
+        contact_id: str = "",  # (places per slot came later: these calendars have one)
+        ignore: str | None = None,
     ) -> tuple[datetime | None, Refusal | None]:
         day = wall.date()
         start = slots.local_instant(day, wall.hour * 60 + wall.minute, self.settings.tz)

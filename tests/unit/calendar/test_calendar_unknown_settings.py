@@ -42,7 +42,7 @@ def test_the_boot_error_lists_the_known_settings_and_the_one_meant() -> None:
     assert error.detail == (
         "unknown setting for type 'mock_calendar' (did you mean 'slot_duration_min'?); "
         "known settings: timezone, slot_duration_min, lookahead_days_client, "
-        "lookahead_days_manual, min_notice_min, schedule, closed_dates, "
+        "lookahead_days_manual, min_notice_min, schedule, closed_dates, capacity, "
         "default_service_duration_min, language, busy, events, resilience"
     )
 

@@ -21,8 +21,8 @@ from botfleet.testing.sandbox import sandbox_config, tenant_flow
 FLOW = {"id": "f", "initial_state": "A", "states": {"A": {"fallback": "A"}}}
 KNOWN = (
     "known settings: timezone, slot_duration_min, lookahead_days_client, lookahead_days_manual, "
-    "min_notice_min, schedule, closed_dates, default_service_duration_min, language, busy, "
-    "events, resilience"
+    "min_notice_min, schedule, closed_dates, capacity, default_service_duration_min, language, "
+    "busy, events, resilience"
 )
 
 

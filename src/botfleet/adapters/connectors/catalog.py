@@ -60,7 +60,7 @@ class ConnectorType:
 
 
 def _mock_calendar(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -> Connector:
-    return memory.build(settings, timezone=tz, clock=clock)
+    return memory.build(settings, timezone=tz, clock=clock, binding=category)
 
 
 # The Google Calendar and CalDAV adapters are imported when a tenant binds one (each data plane
@@ -90,7 +90,7 @@ def _scripted(settings: Mapping[str, Any], category: str, tz: str, clock: Clock)
         # Validated as `mock` (which `MockCalendarSettings` accepts), so an error names the
         # type the tenant wrote ("unknown setting for type 'mock'"), not `mock_calendar`.
         seeded = {"schedule": DEFAULT_MOCK_SCHEDULE, **settings, "type": "mock"}
-        return memory.build(seeded, timezone=tz, clock=clock)
+        return memory.build(seeded, timezone=tz, clock=clock, binding=category)
     return scripted.build(settings, category=category)
 
 

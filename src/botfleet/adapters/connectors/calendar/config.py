@@ -97,6 +97,13 @@ class CalendarSettings(BaseModel):
         description='weekly opening windows, e.g. {"mon": ["10:00-14:00", "17:00-21:00"]}',
     )
     closed_dates: list[date] = Field(default_factory=list, description="extra closed days")
+    capacity: int = Field(
+        1,
+        ge=1,
+        description="places per slot: how many bookings one slot takes (a class, a group "
+        "lesson); 1, the default, is one booking per slot",
+        examples=[12],
+    )
     default_service_duration_min: PositiveInt | None = None
     language: str = Field(
         "en",
@@ -125,6 +132,20 @@ class CalendarSettings(BaseModel):
             except KeyError:  # an error type pydantic cannot raise again: leave it as it was
                 raise exc from None
             raise renamed from None
+
+    @field_validator("capacity", mode="before")
+    @classmethod
+    def _places(cls, value: Any) -> Any:
+        # One plain message for every wrong value: pydantic's would read `true` as 1 and say
+        # "greater than or equal to 1" for 0 without saying what the number counts.
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        raise ValueError(
+            "capacity is how many bookings one slot takes: a whole number, 1 or more "
+            f"(1, the default: one booking per slot), got {value!r}"
+        )
 
     @field_validator("timezone")
     @classmethod

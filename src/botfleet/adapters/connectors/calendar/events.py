@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from botfleet.adapters.connectors.calendar.slots import BookedEvent
 from botfleet.adapters.connectors.calendar.texts import ENGLISH, CalendarTexts
 from botfleet.domain.calendar import (
     AllDayEvent,
@@ -203,13 +204,26 @@ def _declined(item: Mapping[str, Any]) -> bool:
 
 def google_event(item: Mapping[str, Any], tz: ZoneInfo) -> CalendarEvent | None:
     """An `events.list` item as a slot-rule event; None for cancelled, "free" or declined timed
-    events."""
+    events. A booking made through the bot is a `BookedEvent` (one place of a class)."""
     event = _google_parsed(item, tz)
-    if isinstance(event, BusyEvent) and (
-        item.get("transparency") == "transparent" or _declined(item)
-    ):
+    if not isinstance(event, BusyEvent):
+        return event
+    if item.get("transparency") == "transparent" or _declined(item):
         return None
-    return event
+    private = item.get("extendedProperties", {}).get("private", {})
+    contact = private.get(GOOGLE_PROPS["contact_id"]) or _described_contact(item.get("description"))
+    return _booked(event, str(contact)) if contact else event
+
+
+def _described_contact(text: Any) -> str:
+    """The contact of a booking's description (its ``[botfleet]`` lines), else ``""``."""
+    return parse_description(str(text)).get("contact_id", "") if text else ""
+
+
+def _booked(event: BusyEvent, contact: str) -> BookedEvent:
+    return BookedEvent(
+        event.start, event.end, title=event.title, event_id=event.event_id, contact_id=contact
+    )
 
 
 def google_appointment(item: Mapping[str, Any], tz: ZoneInfo) -> Appointment | None:
@@ -387,7 +401,7 @@ def ical_event(
     component: Any, tz: ZoneInfo, *, own: frozenset[str] = frozenset()
 ) -> CalendarEvent | None:
     """A VEVENT (icalendar component) as a slot-rule event; None for cancelled, "free" or
-    declined timed events.
+    declined timed events. A booking made through the bot is a `BookedEvent`.
 
     Args:
         component: the VEVENT.
@@ -396,12 +410,15 @@ def ical_event(
             declined under one of them holds no time. Empty: no invitation counts as declined.
     """
     event = _ical_parsed(component, tz)
-    if isinstance(event, BusyEvent) and (
-        str(component.get("transp", "")).upper() == "TRANSPARENT"
-        or (own and _ical_declined(component, own))
+    if not isinstance(event, BusyEvent):
+        return event
+    if str(component.get("transp", "")).upper() == "TRANSPARENT" or (
+        own and _ical_declined(component, own)
     ):
         return None
-    return event
+    prop = component.get(ICAL_PROPS["contact_id"])
+    contact = _ical_x_text(prop) if prop else _described_contact(component.get("description"))
+    return _booked(event, contact) if contact else event
 
 
 def ical_appointment(component: Any, tz: ZoneInfo) -> Appointment | None:

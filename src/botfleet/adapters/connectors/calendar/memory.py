@@ -6,11 +6,19 @@ keeps events and bookings in memory. `reschedule_appointment` keeps the appointm
 `event_id`. The bookings it cancelled are remembered (the last 4096, `cancelled.py`), so a
 cancel repeated with its answer lost is still a success, as on Google Calendar; staff-like
 removals (a test deleting from `bookings`) are not, and answer `not_found`.
+
+Event ids are ``mem1``, ``mem2``... with a suffix that keeps them apart from other calendars'
+ids: under the system clock (a data plane, served) a random one per calendar built
+(``mem1-3fa9c2e1``), so two bindings, or the same one after a restart (which forgets its
+bookings but not the reminders keyed by their ids), never hand out the same id; under a test's
+clock the binding's name (``mem1`` for `calendar`, ``mem1-hatha`` for `calendar.hatha`), so
+tests and `botfleet test` see the same ids on every run.
 """
 
 from __future__ import annotations
 
 import itertools
+import secrets
 from bisect import bisect_left, bisect_right
 from collections import Counter, UserDict
 from collections.abc import Iterable, Mapping, MutableMapping
@@ -18,6 +26,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from operator import is_
 from typing import Any
+
+import structlog
 
 from botfleet.adapters.connectors.calendar.cancelled import CancelledBookings
 from botfleet.adapters.connectors.calendar.config import (
@@ -33,7 +43,7 @@ from botfleet.adapters.connectors.calendar.service import (
     SLOT_UNAVAILABLE,
     CalendarService,
 )
-from botfleet.adapters.connectors.calendar.slots import BusySpans, PreparedEvents
+from botfleet.adapters.connectors.calendar.slots import BusySpans, PreparedEvents, booked_event
 from botfleet.adapters.connectors.calendar.store import EventGone
 from botfleet.domain.calendar import (
     AllDayEvent,
@@ -42,7 +52,8 @@ from botfleet.domain.calendar import (
     CalendarEvent,
     epoch_micros,
 )
-from botfleet.ports.clock import Clock
+from botfleet.flows.connector_names import SEPARATOR
+from botfleet.ports.clock import Clock, SystemClock
 
 __all__ = [
     "CATEGORY",
@@ -54,6 +65,8 @@ __all__ = [
     "build",
     "seed_event",
 ]
+
+log = structlog.get_logger("botfleet.connectors.calendar")
 
 
 class _Spans:
@@ -143,7 +156,7 @@ class _Bookings(UserDict[str, Appointment]):
         super().__setitem__(key, value)
         if old is not None:
             self.spans.remove(self._busy[key])
-        busy = self._busy[key] = value.as_busy_event()
+        busy = self._busy[key] = booked_event(value)
         self.spans.add(busy)
         if old is None:
             self._by_contact.setdefault(value.contact_id, {})[key] = None
@@ -179,13 +192,14 @@ class InMemoryCalendarStore:
     another mapping to it works too, and then every read scans it. `events_between` hands the
     slot rules their `BusySpans` taken from the indexes (`slots.PreparedEvents`)."""
 
-    def __init__(self, events: Iterable[CalendarEvent] = ()) -> None:
+    def __init__(self, events: Iterable[CalendarEvent] = (), *, id_suffix: str = "") -> None:
         self.events: list[CalendarEvent] = list(events)
         self.bookings: MutableMapping[str, Appointment] = _Bookings()
         self._keys: dict[str, str] = {}  # idempotency key -> event id
         self._key_of: dict[str, str] = {}  # event id -> its idempotency key
         self._cancelled = CancelledBookings()  # what `delete` removed
         self._ids = itertools.count(1)
+        self._id_suffix = id_suffix  # `event_id_suffix`
         self._events_index: tuple[list[CalendarEvent], _Spans, list[AllDayEvent]] | None = None
 
     def _events_indexed(self) -> tuple[_Spans, list[AllDayEvent]]:
@@ -205,7 +219,7 @@ class InMemoryCalendarStore:
         bookings = self.bookings
         if isinstance(bookings, _Bookings):
             return found + bookings.spans.between(low, high)
-        scanned = (a.as_busy_event() for a in bookings.values())
+        scanned = (booked_event(a) for a in bookings.values())
         return found + [e for e in scanned if e.span[1] > low and e.span[0] < high]
 
     async def events_between(self, start: datetime, end: datetime) -> list[CalendarEvent]:
@@ -270,7 +284,7 @@ class InMemoryCalendarStore:
         return [e for e in found if ignore is None or e.event_id != ignore]
 
     async def create(self, appointment: Appointment, idempotency_key: str) -> Appointment:
-        created = replace(appointment, event_id=f"mem{next(self._ids)}")
+        created = replace(appointment, event_id=f"mem{next(self._ids)}{self._id_suffix}")
         self.bookings[created.event_id] = created
         if idempotency_key:
             self._keys[idempotency_key] = created.event_id
@@ -309,9 +323,26 @@ class InMemoryCalendar(CalendarService):
         *,
         clock: Clock,
         events: Iterable[CalendarEvent] = (),
+        binding: str = "calendar",
     ) -> None:
-        self.memory = InMemoryCalendarStore(events)
+        self.memory = InMemoryCalendarStore(events, id_suffix=event_id_suffix(clock, binding))
         super().__init__(settings, self.memory, clock=clock)
+        self.binding = binding
+        # Said at the first call, not when built: `botfleet validate` builds the tenant's
+        # connectors on the system clock too, and its output (JSON for editors) must stay clean.
+        self._warn_not_kept = isinstance(clock, SystemClock)
+
+    async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
+        if self._warn_not_kept:
+            self._warn_not_kept = False
+            log.warning(
+                "mock_calendar_bookings_not_kept",
+                connector=self.binding,
+                hint="an in-memory calendar forgets every booking when the process stops, "
+                "while the scheduled tasks (reminders) are kept; bind google_calendar or "
+                "caldav for bookings that last",
+            )
+        return await super().call(operation, params, idempotency_key=idempotency_key)
 
     @property
     def appointments(self) -> tuple[Appointment, ...]:
@@ -321,6 +352,16 @@ class InMemoryCalendar(CalendarService):
     def add_event(self, event: CalendarEvent) -> None:
         """Add a busy or all-day event, as staff would in their calendar app."""
         self.memory.events.append(event)
+
+
+def event_id_suffix(clock: Clock, binding: str) -> str:
+    """What follows ``mem<n>`` in the event ids of the calendar bound as `binding`: random
+    under the system clock (unique across bindings and restarts), else the binding's name after
+    its category (none for the category's own binding), the same on every run of a test."""
+    if isinstance(clock, SystemClock):
+        return f"-{secrets.token_hex(4)}"
+    _, _, name = binding.partition(SEPARATOR)
+    return f"-{name}" if name else ""
 
 
 def seed_event(seed: SeedEvent, settings: CalendarSettings) -> CalendarEvent:
@@ -336,8 +377,18 @@ def _aware(moment: datetime, settings: CalendarSettings) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=settings.tz)
 
 
-def build(settings: Mapping[str, Any], *, timezone: str, clock: Clock) -> InMemoryCalendar:
+def build(
+    settings: Mapping[str, Any], *, timezone: str, clock: Clock, binding: str = "calendar"
+) -> InMemoryCalendar:
     """The `mock_calendar` connector from raw tenant settings.
+
+    Args:
+        settings: the raw `connectors.calendar` mapping.
+        timezone: the tenant's time zone (used when the settings give none).
+        clock: the runtime's clock; the system clock means a data plane, whose log is told
+            (at the calendar's first call) that it forgets its bookings when the process stops.
+        binding: the binding's name (`calendar`, `calendar.hatha`): in its event ids under a
+            test's clock (`event_id_suffix`) and in the log line.
 
     Raises:
         pydantic.ValidationError: the settings are invalid (the caller reports a config error).
@@ -346,5 +397,5 @@ def build(settings: Mapping[str, Any], *, timezone: str, clock: Clock) -> InMemo
         {"type": "mock_calendar", **with_tenant_timezone(settings, timezone)}
     )
     return InMemoryCalendar(
-        parsed, clock=clock, events=[seed_event(s, parsed) for s in parsed.busy]
+        parsed, clock=clock, events=[seed_event(s, parsed) for s in parsed.busy], binding=binding
     )

@@ -24,6 +24,14 @@ A contact's appointments are looked up from now to `APPOINTMENTS_AHEAD_DAYS` ahe
 booking horizon, if longer) on every back end: staff may book a contact further ahead than the
 bot offers, and the horizon may have been shortened since a booking was made.
 
+Places (`capacity` above 1, a class): a booking made through the bot takes one place of its
+slot and any other timed event blocks it whole (`slots.py`); a slot stays offered while a place
+is left, and slot items carry `places_left`. A contact who already holds a place that overlaps
+the slot is refused `already_booked`. Right after a booking is written the slot is read again:
+when it holds more bookings than places (another writer on the same calendar, such as a second
+binding, got in between) the booking just written is deleted and the answer is `slot_taken`, so
+two bookings of the last place never both stand (both may lose, never both win).
+
 Someone else's edit in the middle of a write (the store raises `EventGone` / `EventChanged`)
 is an answer for the user (`NOT_FOUND` / `CHANGED`, reasons `not_found` / `changed`), not a
 failure of the back end. Flows tell them apart: a `not_found` appointment is gone, a `changed`
@@ -59,7 +67,7 @@ from botfleet.adapters.connectors.calendar.texts import (
     calendar_texts,
 )
 from botfleet.adapters.connectors.stepping import resumed, run_until_suspended
-from botfleet.domain.calendar import Appointment, CalendarEvent, epoch_micros
+from botfleet.domain.calendar import Appointment, BusyEvent, CalendarEvent, epoch_micros
 from botfleet.domain.errors import UnknownOperation
 from botfleet.domain.instants import elapsed_after
 from botfleet.ports.clock import Clock
@@ -70,6 +78,7 @@ SLOT_TAKEN = ENGLISH.refusal(Refusal.SLOT_TAKEN)
 SLOT_UNAVAILABLE = ENGLISH.refusal(Refusal.SLOT_UNAVAILABLE)
 NOT_FOUND = ENGLISH.refusal(Refusal.NOT_FOUND)
 CHANGED = ENGLISH.refusal(Refusal.CHANGED)
+ALREADY_BOOKED = ENGLISH.refusal(Refusal.ALREADY_BOOKED)
 #: How far ahead a contact's appointments are looked for (at least; the booking horizon if
 #: longer): bounded, so a CalDAV search stays one bounded time range, and the same on every back
 #: end, so "my appointments" lists the same bookings whichever calendar a tenant uses.
@@ -222,7 +231,7 @@ class CalendarService:
         )
         return formatting.day_items(days, request.texts(self.texts))
 
-    async def _get_slots_for_day(self, request: Params, _key: str) -> list[formatting.Item]:
+    async def _get_slots_for_day(self, request: Params, _key: str) -> list[dict[str, Any]]:
         day = request.day("date_str")
         period = request.period()
         durations = await self._durations(request, "service_duration_min")
@@ -231,6 +240,11 @@ class CalendarService:
             return []
         service, presence, ignore = durations
         events = await self._events(day, day, ignore)
+        if self.settings.capacity > 1:
+            places = slots.slot_places(day, self.settings, events, now, service, presence)
+            if period:
+                places = [p for p in places if slots.in_period(p[0], period)]
+            return formatting.slot_items_with_places(places)
         offered = slots.slots_for_day(day, self.settings, events, now, service, presence)
         if period:
             offered = [s for s in offered if slots.in_period(s, period)]
@@ -270,9 +284,15 @@ class CalendarService:
     # ------------------------------------------------------------------ writes (under the lock)
 
     async def _refusal(
-        self, wall: datetime, service: int, presence: int, *, ignore: str | None = None
+        self,
+        wall: datetime,
+        service: int,
+        presence: int,
+        *,
+        contact_id: str,
+        ignore: str | None = None,
     ) -> tuple[datetime | None, Refusal | None]:
-        """The aware start of `wall` and, if it cannot be booked now, why not."""
+        """The aware start of `wall` and, if `contact_id` cannot book it now, why not."""
         day = wall.date()
         minute = wall.hour * 60 + wall.minute
         start = slots.local_instant(day, minute, self.settings.tz)
@@ -285,18 +305,52 @@ class CalendarService:
         open_hours, offered = slots.start_offered(
             day, minute, self.settings, events, now, service, presence
         )
+        end = _ends(start, service)
         if not offered:
+            if open_hours and self._holds_place(events, start, end, contact_id):
+                return start, Refusal.ALREADY_BOOKED
             # Open hours allow it: something else holds the time.
             return start, Refusal.SLOT_TAKEN if open_hours else Refusal.SLOT_UNAVAILABLE
-        # The free/busy re-check right before the write (the store's freshest answer), on
-        # instants: in the repeated hour, min/max of one zone's times would go by the wall clock.
-        end = _ends(start, service)
+        # The free/busy re-check right before the write (the store's freshest answer).
+        busy = await self.store.busy_between(start, end, ignore=ignore)
+        return start, self._held(busy, start, end, contact_id)
+
+    def _held(
+        self, busy: list[BusyEvent], start: datetime, end: datetime, contact_id: str | None
+    ) -> Refusal | None:
+        """Why the timed events `busy` leave no room for a booking of ``[start, end)`` (by
+        `contact_id`; None: whoever holds a place), or None. On instants: in the repeated
+        hour, min/max of one zone's times would go by the wall clock."""
         low, high = epoch_micros(start), epoch_micros(end)
-        for busy in await self.store.busy_between(start, end, ignore=ignore):
-            b_start, b_end = busy.span
-            if min(b_end, high) - max(b_start, low) > slots.OVERLAP_TOLERANCE_US:
-                return start, Refusal.SLOT_TAKEN
-        return start, None
+        overlapping = [
+            b
+            for b in busy
+            if min(b.span[1], high) - max(b.span[0], low) > slots.OVERLAP_TOLERANCE_US
+        ]
+        capacity = self.settings.capacity
+        if capacity == 1:
+            return Refusal.SLOT_TAKEN if overlapping else None
+        whole, booked = slots.split_places(overlapping)
+        if contact_id is not None and any(b.contact_id == contact_id for b in booked):
+            return Refusal.ALREADY_BOOKED
+        if whole or slots.places_taken([b.span for b in booked], low, high) >= capacity:
+            return Refusal.SLOT_TAKEN
+        return None
+
+    def _holds_place(
+        self, events: list[CalendarEvent], start: datetime, end: datetime, contact_id: str
+    ) -> bool:
+        """Whether, on a calendar of places, `contact_id` holds one overlapping the slot."""
+        if self.settings.capacity == 1:
+            return False
+        busy = [e for e in events if isinstance(e, BusyEvent)]
+        return self._held(busy, start, end, contact_id) is Refusal.ALREADY_BOOKED
+
+    async def _over_capacity(self, made: Appointment) -> bool:
+        """Whether the slot of the booking just written holds more than its places (another
+        writer on the calendar booked it meanwhile): read again, as the re-check was."""
+        busy = await self.store.busy_between(made.start, made.end, ignore=made.event_id)
+        return self._held(busy, made.start, made.end, None) is not None
 
     def _booked(self, appointment: Appointment, texts: CalendarTexts, message: str) -> Reply:
         """A successful booking's or move's answer; `message` is `texts.booked` or `.moved`."""
@@ -321,7 +375,7 @@ class CalendarService:
         earlier = await self.store.booking_for_key(key) if key else None
         if earlier is not None:
             return self._booked(earlier, texts, texts.booked)
-        start, refusal = await self._refusal(wall, service, presence)
+        start, refusal = await self._refusal(wall, service, presence, contact_id=contact_id)
         if start is None or refusal is not None:
             return _refused("", refusal or Refusal.SLOT_UNAVAILABLE, texts)
         draft = Appointment(
@@ -333,7 +387,12 @@ class CalendarService:
             contact_name=request.text("contact_name", default=""),
             service_name=request.text("service_name", default=""),
         )
-        return self._booked(await self.store.create(draft, key), texts, texts.booked)
+        made = await self.store.create(draft, key)
+        if self.settings.capacity > 1 and await self._over_capacity(made):
+            # Only this booking goes: the others were there first, or will go themselves.
+            await self.store.delete(made.event_id)
+            return _refused("", Refusal.SLOT_TAKEN, texts)
+        return self._booked(made, texts, texts.booked)
 
     async def _owned(self, request: Params) -> Appointment | None:
         """The contact's own upcoming appointment named by `event_id`, else None."""
@@ -388,7 +447,9 @@ class CalendarService:
             return _refused("", Refusal.NOT_FOUND, texts)
         service = request.minutes("duration_min", appointment.minutes)
         presence = request.minutes("presence_min", service)
-        start, refusal = await self._refusal(wall, service, presence, ignore=appointment.event_id)
+        start, refusal = await self._refusal(
+            wall, service, presence, contact_id=appointment.contact_id, ignore=appointment.event_id
+        )
         if start is None or refusal is not None:
             return _refused(appointment.event_id, refusal or Refusal.SLOT_UNAVAILABLE, texts)
         # Instants: 02:30 summer time equals 02:30 winter time for Python (same zone, same wall).

@@ -12,6 +12,9 @@ The rules (docs: flow-dsl.md, "Slot rules"):
 * A slot is offered when ``start + presence <= window end``, no timed event overlaps
   ``[start, start + service)`` by more than 60 seconds, ``start >= now + min_notice`` and the
   day is within the booking horizon (today + `lookahead_days_manual` - 1).
+* With `capacity` above 1 (a class: N places per slot) a booking made through the bot
+  (`BookedEvent`) takes one place and any other timed event still blocks the slot; the slot is
+  offered while fewer than `capacity` bookings overlap it at once (`places_taken`).
 * Morning = slots starting before 14:00 local time.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import NamedTuple
@@ -28,6 +32,7 @@ from zoneinfo import ZoneInfo
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.domain.calendar import (
     AllDayEvent,
+    Appointment,
     BusyEvent,
     CalendarEvent,
     TimeWindow,
@@ -48,6 +53,58 @@ AFTERNOON_STARTS = time(14, 0)
 
 _CFG_RE = re.compile(r"^\s*\[cfg\]\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL)
 _WINDOW_IN_TEXT_RE = re.compile(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})")
+
+
+@dataclass(frozen=True, slots=True)
+class BookedEvent(BusyEvent):
+    """A booking made through the bot, as the back ends hand it to the slot rules: on a
+    calendar with `capacity` above 1 it takes one place of its slot (any other timed event
+    takes them all); `contact_id` says whose, so a contact is not booked twice into one
+    class. A `BusyEvent` everywhere else."""
+
+    contact_id: str = ""
+
+
+def booked_event(appointment: Appointment) -> BookedEvent:
+    """A booking as the slot rules see it (`Appointment.as_busy_event`, marked as a booking)."""
+    return BookedEvent(
+        appointment.start,
+        appointment.end,
+        title=appointment.label,
+        event_id=appointment.event_id,
+        contact_id=appointment.contact_id,
+    )
+
+
+def places_taken(booked: Iterable[tuple[int, int]], start: int, end: int) -> int:
+    """How many of the `booked` spans (microseconds) run at once, at most, within
+    ``[start, end)``: the places of a slot they take. A span overlapping the slot by no more
+    than the tolerance takes none, and two spans that touch by no more than it are not at once
+    (calendar apps round times, as for a blocking event)."""
+    edges: list[tuple[int, int]] = []
+    for b_start, b_end in booked:
+        low, high = max(b_start, start), min(b_end, end)
+        if high - low > OVERLAP_TOLERANCE_US:
+            edges += ((low, 1), (high - OVERLAP_TOLERANCE_US, -1))
+    edges.sort()  # at one instant an end (-1) comes before a start
+    taken = most = 0
+    for _, step in edges:
+        taken += step
+        most = max(most, taken)
+    return most
+
+
+def split_places(events: Iterable[CalendarEvent]) -> tuple[list[CalendarEvent], list[BookedEvent]]:
+    """`events` as what blocks a slot whole (all-day and other timed events) and the bookings
+    made through the bot, which take one place each on a calendar with `capacity` above 1."""
+    whole: list[CalendarEvent] = []
+    booked: list[BookedEvent] = []
+    for event in events:
+        if isinstance(event, BookedEvent):
+            booked.append(event)
+        else:
+            whole.append(event)
+    return whole, booked
 
 
 def is_config_title(title: str) -> bool:
@@ -182,10 +239,47 @@ def slots_for_day(
         service_min: how long the booking blocks the calendar.
         presence_min: how long the client stays; must fit before the window closes.
     """
+    if settings.capacity > 1:
+        places = slot_places(day, settings, events, now, service_min, presence_min)
+        return [start for start, _ in places]
     if day > horizon_end(settings, now):
         return []
     earliest = _us(now) + settings.min_notice_min * _US_PER_MIN
     return list(_offered(day, settings, BusySpans.of(events), earliest, service_min, presence_min))
+
+
+def slot_places(
+    day: date,
+    settings: CalendarSettings,
+    events: Sequence[CalendarEvent],
+    now: datetime,
+    service_min: int,
+    presence_min: int,
+) -> list[tuple[datetime, int]]:
+    """`slots_for_day` with the places each slot has left (`capacity` less the bookings made
+    through the bot that overlap it at once); a slot with none left is not offered."""
+    if day > horizon_end(settings, now):
+        return []
+    earliest = _us(now) + settings.min_notice_min * _US_PER_MIN
+    whole, booked = split_places(events)
+    starts = _offered(day, settings, BusySpans.of(whole), earliest, service_min, presence_min)
+    spans = BusySpans.of(booked)
+    return _with_places(starts, spans, settings.capacity, service_min * _US_PER_MIN)
+
+
+def _with_places(
+    starts: Iterable[datetime], spans: BusySpans, capacity: int, service: int
+) -> list[tuple[datetime, int]]:
+    """The `starts` that have a place left, each with how many (`spans`: the bookings')."""
+    if not spans.spans:
+        return [(start, capacity) for start in starts]
+    found: list[tuple[datetime, int]] = []
+    for start in starts:
+        low = _us(start)
+        left = capacity - places_taken(spans.near(low, low + service), low, low + service)
+        if left > 0:
+            found.append((start, left))
+    return found
 
 
 def start_offered(
@@ -232,6 +326,15 @@ def start_offered(
     if not any(stay_ends <= _close(day, end_min, tz) for end_min in closes):
         return False, False
     end = start + service_min * _US_PER_MIN
+    if settings.capacity > 1:
+        whole, booked = split_places(events)
+        if any(
+            isinstance(e, BusyEvent)
+            and min(e.span[1], end) - max(e.span[0], start) > OVERLAP_TOLERANCE_US
+            for e in whole
+        ):
+            return True, False
+        return True, places_taken([e.span for e in booked], start, end) < settings.capacity
     if busy is None:
         spans: Iterable[tuple[int, int]] = [e.span for e in events if isinstance(e, BusyEvent)]
     else:
@@ -471,8 +574,18 @@ def available_days(
     last = min(from_date + timedelta(days=lookahead - 1), horizon_end(settings, now))
     days: list[date] = []
     day = first
-    busy = BusySpans.of(events)
     earliest = _us(now) + settings.min_notice_min * _US_PER_MIN
+    if settings.capacity > 1:
+        whole, booked = split_places(events)
+        blocking, spans = BusySpans.of(whole), BusySpans.of(booked)
+        service = service_min * _US_PER_MIN
+        while day <= last:
+            starts = _offered(day, settings, blocking, earliest, service_min, presence_min)
+            if _with_places(starts, spans, settings.capacity, service):
+                days.append(day)
+            day += _ONE_DAY
+        return days
+    busy = BusySpans.of(events)
     while day <= last:  # within the horizon: `last` is at most its end
         if _offered(day, settings, busy, earliest, service_min, presence_min, first_only=True):
             days.append(day)

@@ -39,6 +39,7 @@ class Refusal(Enum):
     SLOT_UNAVAILABLE = "slot_unavailable"
     NOT_FOUND = "not_found"
     CHANGED = "changed"
+    ALREADY_BOOKED = "already_booked"
 
 
 #: A refusal's `reason`, for flows to branch on. `not_found` and `changed` are told apart
@@ -50,6 +51,7 @@ REASONS: Mapping[Refusal, str] = MappingProxyType(
         Refusal.SLOT_UNAVAILABLE: "unavailable",
         Refusal.NOT_FOUND: "not_found",
         Refusal.CHANGED: "changed",
+        Refusal.ALREADY_BOOKED: "already_booked",
     }
 )
 
@@ -102,6 +104,7 @@ ENGLISH = CalendarTexts(
         Refusal.NOT_FOUND: "No such appointment was found for you.",
         Refusal.CHANGED: "That appointment was just changed or cancelled in our calendar, so "
         "nothing was done. Please check your appointments.",
+        Refusal.ALREADY_BOOKED: "You already have a place booked at that time.",
     },
     booked="Booked: {title}.",
     moved="Moved to: {title}.",
@@ -122,6 +125,7 @@ _SPANISH = CalendarTexts(
         Refusal.NOT_FOUND: "No hemos encontrado esa cita.",
         Refusal.CHANGED: "Esa cita se acaba de cambiar o cancelar en nuestra agenda, así que no "
         "hemos hecho nada. Conviene revisar las citas.",
+        Refusal.ALREADY_BOOKED: "Ya hay una plaza reservada a este nombre a esa hora.",
     },
     booked="Reservada: {title}.",
     moved="Nueva hora: {title}.",
@@ -143,6 +147,7 @@ _PORTUGUESE = CalendarTexts(
         Refusal.NOT_FOUND: "Não encontramos essa marcação.",
         Refusal.CHANGED: "Essa marcação acabou de ser alterada ou cancelada na nossa agenda, por "
         "isso nada foi feito. Convém verificar as marcações.",
+        Refusal.ALREADY_BOOKED: "Já existe um lugar marcado neste nome para esse horário.",
     },
     booked="Marcado: {title}.",
     moved="Novo horário: {title}.",
@@ -177,6 +182,7 @@ _FRENCH = CalendarTexts(
         Refusal.NOT_FOUND: "Nous n'avons pas trouvé ce rendez-vous.",
         Refusal.CHANGED: "Ce rendez-vous vient d'être modifié ou annulé dans notre agenda, nous "
         "n'avons donc rien fait. Merci de vérifier à nouveau les rendez-vous.",
+        Refusal.ALREADY_BOOKED: "Une place est déjà réservée à ce nom pour cet horaire.",
     },
     # French puts a (no-break) space before a colon.
     booked="Réservé\u00a0: {title}.",
@@ -212,6 +218,8 @@ _GERMAN = CalendarTexts(
         Refusal.NOT_FOUND: "Wir haben diesen Termin nicht gefunden.",
         Refusal.CHANGED: "Dieser Termin wurde gerade in unserem Kalender geändert oder abgesagt, "
         "daher haben wir nichts unternommen. Bitte die Termine noch einmal prüfen.",
+        Refusal.ALREADY_BOOKED: "Für diese Uhrzeit ist unter diesem Namen bereits ein Platz "
+        "gebucht.",
     },
     booked="Gebucht: {title}.",
     moved="Verschoben auf: {title}.",
@@ -233,6 +241,7 @@ _ITALIAN = CalendarTexts(
         Refusal.NOT_FOUND: "Non abbiamo trovato questo appuntamento.",
         Refusal.CHANGED: "Questo appuntamento è appena stato modificato o annullato nella nostra "
         "agenda, quindi non abbiamo fatto nulla. Conviene controllare di nuovo gli appuntamenti.",
+        Refusal.ALREADY_BOOKED: "C'è già un posto prenotato a questo nome per quell'orario.",
     },
     booked="Prenotato: {title}.",
     moved="Nuovo orario: {title}.",
@@ -268,6 +277,7 @@ _CATALAN = CalendarTexts(
         Refusal.NOT_FOUND: "No hem trobat aquesta cita.",
         Refusal.CHANGED: "Aquesta cita s'acaba de canviar o cancel·lar a la nostra agenda, així "
         "que no hem fet res. Convé revisar les cites.",
+        Refusal.ALREADY_BOOKED: "Ja hi ha una plaça reservada a aquest nom a aquesta hora.",
     },
     booked="Reservada: {title}.",
     moved="Nova hora: {title}.",
