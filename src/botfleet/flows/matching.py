@@ -147,8 +147,8 @@ def _by_first_words(loose: str, options: tuple[Option, ...]) -> Option | None:
 
 
 def _by_typo(loose: str, options: tuple[Option, ...]) -> Option | None:
-    """The one option whose title, or its first words, `loose` is with a typo: "cancle" is
-    "Cancel it", "hiarcut" "Haircut", "Manicur" "Manicure" (`typed_typos` has the rules: long
+    """The one option whose title, or its first words, `loose` is with a typo: "reshcedule" is
+    "Reschedule", "hiarcut" "Haircut", "Manicur" "Manicure" (`typed_typos` has the rules: long
     words only, no numbers, no real word, no confirmation, one option and no other). Tried
     last, when every exact reading found nothing."""
     if loose.isdecimal():

@@ -1,5 +1,5 @@
-"""A title typed with a typo ("cancle" for "Cancel", "hiarcut" for "Haircut", "Manicur" for
-"Manicure"), read against the titles of the options shown. Pure functions.
+"""A title typed with a typo ("reshcedule" for "Reschedule", "hiarcut" for "Haircut", "Manicur"
+for "Manicure"), read against the titles of the options shown. Pure functions.
 
 This is the last step of `matching._by_title`, tried only when every exact reading found
 nothing, and a careful one: a wrong pick is an action the contact did not ask for (a booking, a
@@ -19,6 +19,9 @@ again). So a typo is read only when it can mean one option and nothing else:
 - never on a confirmation (options beginning with a yes and a no, "Yes, cancel it" and "No,
   keep it"): there the exact answers are what counts, and a misread cancels what the contact
   kept;
+- never an option that undoes something (a title with "cancel", "delete", "anular",
+  "stornieren"...: `_UNDOING`): real words sit a typo away from them ("cancer", "candle",
+  "anual"), and a cancellation read from one is worse than asking again;
 - only when one option, and only one, is that close: two (a typo of "Cancel" with "Cancel it"
   and "Cancel all") pick neither.
 """
@@ -61,6 +64,14 @@ _YES = _set(
     "esatto exacto exato correct correcto"
 )
 _NO = _set("no nope nah non nao nein nee never nunca jamais not dont don't")
+#: Words of titles that undo something, folded, in the platform's languages: an option whose
+#: title has one is picked by its exact words only, never by a typo.
+_UNDOING = _set(
+    "cancel cancelar cancela cancelo anular anula annuler annule annulla annullare cancella "
+    "cancellare stornieren storniere stornierung absagen delete remove borrar eliminar elimina "
+    "supprimer supprime loschen entfernen apagar excluir esborrar unsubscribe baja desuscribir "
+    "desinscrire abmelden"
+)
 #: Words that are words, not typos, whatever the options: a yes, a no, a weekday, a month.
 #: The day words are `typed_days`' own tables, so the two steps agree on what a day is.
 _REAL_WORDS = _YES | _NO | frozenset(WEEKDAY_WORDS) | frozenset(MONTH_WORDS)
@@ -127,6 +138,8 @@ def closest_by_typo(typed: Sequence[str], titles: Sequence[Sequence[str]]) -> in
     menu_words = {word for words in titles for word in words}
     found: list[int] = []
     for position, words in enumerate(titles):
+        if _UNDOING.intersection(words):
+            continue
         if len(words) >= len(typed) and _is_typo_of(typed, words, menu_words):
             found.append(position)
             if len(found) > 1:

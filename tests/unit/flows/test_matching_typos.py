@@ -1,4 +1,4 @@
-"""Titles typed with a typo ("cancle" for "Cancel it", "hiarcut" for "Haircut"): the last step
+"""Titles typed with a typo ("reshcedule" for "Reschedule", "hiarcut" for "Haircut"): the last step
 of reading a typed answer to a menu, and its safety rules (docs/flow-dsl.md, "Numbered and
 typed answers")."""
 
@@ -21,6 +21,7 @@ from botfleet.testing.engine import text
 MENU = (
     Option("menu_book", "Book"),
     Option("menu_cancel", "Cancel"),
+    Option("menu_move", "Reschedule"),
     Option("menu_view", "My appointments"),
 )
 SERVICES = (
@@ -45,11 +46,9 @@ def chosen(said: str, options: tuple[Option, ...]) -> str | None:
 @pytest.mark.parametrize(
     ("said", "options", "payload"),
     [
-        ("cancle", MENU, "menu_cancel"),  # two neighbours swapped: one edit
-        ("CANCLE!", MENU, "menu_cancel"),  # case and punctuation as the exact steps ignore them
-        ("cancle", ACTIONS, "do_cancel"),  # the first word of "Cancel it"
-        ("cancle it", ACTIONS, "do_cancel"),
-        ("chnage", ACTIONS, "do_move"),
+        ("reshcedule", MENU, "menu_move"),  # two neighbours swapped: one edit
+        ("RESHCEDULE!", MENU, "menu_move"),  # case and punctuation as the exact steps ignore them
+        ("chnage", ACTIONS, "do_move"),  # the first word of "Change the time"
         ("chnage the time", ACTIONS, "do_move"),
         ("Manicur", SERVICES, "svc_manicure"),  # a letter left out
         ("manicura", SERVICES, "svc_manicure"),  # a letter changed
@@ -117,7 +116,7 @@ def test_numbers_and_digits_are_never_read_as_typos(said: str, options: tuple[Op
 @pytest.mark.parametrize(
     ("said", "options"),
     [
-        ("cancle", (Option("a", "Cancel it"), Option("b", "Cancel all"))),  # same first word
+        ("chnage", (Option("a", "Change it"), Option("b", "Change all"))),  # same first word
         ("haircot", (Option("a", "Haircut"), Option("b", "Haircat"))),  # one edit from both
         ("hiarcut", (Option("a", "Haircut"), Option("b", "Haircut"))),  # two titled the same
         ("tune-up", TUNE_UPS),  # no typo, but the word of two titles
@@ -130,9 +129,9 @@ def test_a_typo_two_options_are_as_close_to_picks_neither(
 
 
 def test_the_only_close_option_is_picked_when_another_is_further_than_a_typo() -> None:
-    options = (Option("a", "Cancel it"), Option("b", "Cancel all"))
-    assert chosen("cancle it", options) == "a"  # "it" says which
-    assert chosen("cancle al", options) is None  # "al" is short: no typo read in it
+    options = (Option("a", "Change it"), Option("b", "Change all"))
+    assert chosen("chnage it", options) == "a"  # "it" says which
+    assert chosen("chnage al", options) is None  # "al" is short: no typo read in it
 
 
 @pytest.mark.parametrize(
@@ -151,12 +150,41 @@ def test_a_real_word_is_no_typo_of_another(said: str, options: tuple[Option, ...
 
 
 def test_a_confirmation_takes_no_typo_a_menu_without_a_no_does() -> None:
-    confirm = (Option("yes_cancel", "Yes, cancel it"), Option("no_keep", "No, keep it"))
-    assert chosen("yes cancle", confirm) is None
-    assert chosen("yes, cancel", confirm) == "yes_cancel"  # typed right: the exact step
+    confirm = (Option("yes_move", "Yes, reschedule"), Option("no_keep", "No, keep it"))
+    assert chosen("yes reshcedule", confirm) is None
+    assert chosen("yes, reschedule", confirm) == "yes_move"  # typed right: the exact step
     assert chosen("sí", (Option("y", "Sí"), Option("n", "No"))) == "y"
-    other = (Option("yes_cancel", "Yes, cancel it"), Option("back", "Back to menu"))
-    assert chosen("yes cancle", other) == "yes_cancel"
+    other = (Option("yes_move", "Yes, reschedule"), Option("back", "Back to menu"))
+    assert chosen("yes reshcedule", other) == "yes_move"
+
+
+@pytest.mark.parametrize(
+    ("said", "options"),
+    [
+        ("cancle", MENU),
+        ("cancer", MENU),  # a real word a typo away from "cancel"
+        ("dancel", MENU),
+        ("Cancer?", (Option("move", "Reschedule"), Option("cancel", "Cancel"))),
+        ("cancle it", ACTIONS),
+        ("cancer", (Option("keep", "Keep my booking"), Option("cancel", "Cancel booking"))),
+        ("anulas", (Option("ver", "Ver mi cita"), Option("anular", "Anular cita"))),
+        ("anual", (Option("ver", "Ver mi cita"), Option("anular", "Anular cita"))),
+        ("delte", (Option("d", "Delete my data"), Option("k", "Keep it"))),
+        ("stornieen", (Option("s", "Stornieren"), Option("b", "Behalten"))),
+    ],
+)
+def test_an_option_that_undoes_something_is_never_picked_by_a_typo(
+    said: str, options: tuple[Option, ...]
+) -> None:
+    """A cancellation read from "cancer" is worse than asking again (security review)."""
+    assert chosen(said, options) is None
+
+
+def test_an_option_that_undoes_something_is_still_picked_typed_right() -> None:
+    assert chosen("cancel", MENU) == "menu_cancel"
+    assert chosen("cancel", ACTIONS) == "do_cancel"  # its first word
+    spanish = (Option("ver", "Ver mi cita"), Option("es_cancel", "Anular cita"))
+    assert chosen("anular", spanish) == "es_cancel"
 
 
 def test_an_option_id_typed_stays_that_payload() -> None:
