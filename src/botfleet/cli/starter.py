@@ -5,10 +5,23 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["NAME_PATTERN", "StarterExists", "starter_files", "write_starter"]
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "DEFAULT_TIMEZONE",
+    "LANGUAGE_PATTERN",
+    "NAME_PATTERN",
+    "StarterExists",
+    "starter_files",
+    "write_starter",
+]
 
 #: Flow names become file names and the flow id: lower case, digits and underscores.
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,62}")
+#: The starter tenant's clock and language unless `new --timezone/--language` say otherwise.
+DEFAULT_TIMEZONE = "Europe/Madrid"
+DEFAULT_LANGUAGE = "en"
+#: A language tag as the tenant's `language` takes it: `pt`, `pt-PT`, `es-419`.
+LANGUAGE_PATTERN = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 _FLOW = """\
 # __NAME__: a starter flow written by `botfleet new`. Reference: docs/flow-dsl.md
@@ -73,7 +86,11 @@ _TENANT = """\
 # A tenant running the __NAME__ flow on the web chat (botfleet serve data-plane --tenant-config ...)
 tenant_id: __NAME__
 name: "My Business"
-timezone: Europe/Madrid
+# The business's own clock (IANA name): reminders, "today" and opening hours follow it.
+timezone: __TIMEZONE__
+# The built-in texts' language (apologies, "Options", calendar day names): en, es, pt, fr, de,
+# it, ca; a regional tag such as pt-PT or es-MX also works.
+language: __LANGUAGE__
 flow_path: __NAME__.yaml
 channel:
   type: webchat
@@ -133,18 +150,33 @@ class StarterExists(FileExistsError):
     """A file `new` would write is already there (use --force to replace it)."""
 
 
-def starter_files(name: str) -> dict[str, str]:
-    """Relative path -> text of every file for the flow `name`."""
+def starter_files(
+    name: str, *, timezone: str = DEFAULT_TIMEZONE, language: str = DEFAULT_LANGUAGE
+) -> dict[str, str]:
+    """Relative path -> text of every file for the flow `name`, its tenant on `timezone`
+    speaking `language` (both checked by the caller)."""
     files = {
         f"{name}.yaml": _FLOW,
         "tenant.yaml": _TENANT,
         f"tests/{name}_menu.yaml": _MENU_TEST,
         f"tests/{name}_message.yaml": _MESSAGE_TEST,
     }
-    return {path: text.replace("__NAME__", name) for path, text in files.items()}
+    return {
+        path: text.replace("__NAME__", name)
+        .replace("__TIMEZONE__", timezone)
+        .replace("__LANGUAGE__", language)
+        for path, text in files.items()
+    }
 
 
-def write_starter(name: str, folder: Path, *, force: bool = False) -> list[Path]:
+def write_starter(
+    name: str,
+    folder: Path,
+    *,
+    force: bool = False,
+    timezone: str = DEFAULT_TIMEZONE,
+    language: str = DEFAULT_LANGUAGE,
+) -> list[Path]:
     """Write the starter into `folder`; returns the paths written.
 
     Raises:
@@ -156,7 +188,8 @@ def write_starter(name: str, folder: Path, *, force: bool = False) -> list[Path]
             f"invalid flow name {name!r}: use lower-case letters, digits and underscores, "
             "starting with a letter (e.g. my_bot)"
         )
-    targets = {folder / path: text for path, text in starter_files(name).items()}
+    files = starter_files(name, timezone=timezone, language=language)
+    targets = {folder / path: text for path, text in files.items()}
     existing = [str(p) for p in targets if p.exists()]
     if existing and not force:
         raise StarterExists(f"already there (use --force to replace): {', '.join(existing)}")

@@ -122,3 +122,33 @@ def test_schema_and_new_name_a_path_they_cannot_write(
     assert "Invalid value for --dir: notes.txt is a file, not a folder" in one_line(new.stderr)
     for result in (schema, under_a_file, new):
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_new_writes_the_business_timezone_and_language_given(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    """A studio in Lisbon got a tenant on Madrid's clock without a word (walk-through)."""
+    from botfleet.domain.tenant_config import load_tenant_config
+
+    target = tmp_path / "yoga"
+    result = invoke(
+        "new", "yoga", "--dir", target, "--timezone", "Europe/Lisbon", "--language", "pt-PT"
+    )
+    assert result.exit_code == 0, result.output
+    assert "the tenant is on Europe/Lisbon, in language 'pt-PT'" in result.stdout
+    tenant = load_tenant_config(target / "tenant.yaml")
+    assert (tenant.timezone, tenant.language) == ("Europe/Lisbon", "pt-PT")
+    tested = invoke("test", target / "tests")
+    assert tested.exit_code == 0, tested.output
+    default = invoke("new", "shop", "--dir", tmp_path / "shop")
+    assert "the tenant is on Europe/Madrid, in language 'en'" in default.stdout
+
+
+def test_new_refuses_an_unknown_timezone_or_language(invoke: Invoke, tmp_path: Path) -> None:
+    zone = invoke("new", "bot", "--dir", tmp_path / "a", "--timezone", "Europe/Lisboa")
+    assert zone.exit_code == 2
+    assert "--timezone" in zone.stderr and "Europe/Lisboa" in zone.stderr
+    language = invoke("new", "bot", "--dir", tmp_path / "b", "--language", "Portuguese")
+    assert language.exit_code == 2
+    assert "'Portuguese' is not a language tag" in " ".join(language.stderr.split())
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

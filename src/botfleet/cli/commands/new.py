@@ -19,6 +19,14 @@ def new(
         None, "--dir", help="Where to write the files (default: a new folder FLOW_NAME)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace files that already exist."),
+    timezone: str = typer.Option(
+        "Europe/Madrid", "--timezone", help="The business's time zone (IANA), e.g. Europe/Lisbon."
+    ),
+    language: str = typer.Option(
+        "en",
+        "--language",
+        help="The built-in texts' language: en, es, pt, fr, de, it, ca, pt-PT...",
+    ),
 ) -> None:
     """Start a new flow: the flow, a tenant running it, and conversation tests.
 
@@ -27,6 +35,8 @@ def new(
     from botfleet.cli.starter import StarterExists, write_starter
 
     _check_name(name)
+    _check_timezone(timezone)
+    _check_language(language)
     target = folder if folder is not None else Path(name)
     # Without --dir the folder is named after FLOW_NAME: the error names what was given.
     where, remedy = (
@@ -35,7 +45,7 @@ def new(
     if target.exists() and not target.is_dir():
         raise typer.BadParameter(f"{target} is a file, not a folder{remedy}", param_hint=where)
     try:
-        written = write_starter(name, target, force=force)
+        written = write_starter(name, target, force=force, timezone=timezone, language=language)
     except StarterExists as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -48,6 +58,12 @@ def new(
     typer.echo(f"wrote {len(written)} files in {target}:")
     for path in written:
         typer.echo(f"  {path}")
+    # Said, as both shape every reminder and built-in text: a starter left on another
+    # business's clock sends reminders an hour off without a word.
+    typer.echo(
+        f"the tenant is on {timezone}, in language {language!r} "
+        f"(change them in {target / 'tenant.yaml'}, or with --timezone and --language)"
+    )
     typer.echo(
         "next:\n"
         f"  botfleet validate {target / 'tenant.yaml'}\n"
@@ -71,3 +87,21 @@ def _check_name(name: str) -> None:
         f"starting with a letter (e.g. {example})",
         param_hint="FLOW_NAME",
     )
+
+
+def _check_timezone(timezone: str) -> None:
+    from botfleet.domain.timezones import check_zone_name
+
+    try:
+        check_zone_name(timezone)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--timezone") from None
+
+
+def _check_language(language: str) -> None:
+    from botfleet.cli.starter import LANGUAGE_PATTERN
+
+    if not LANGUAGE_PATTERN.fullmatch(language):
+        raise typer.BadParameter(
+            f"{language!r} is not a language tag: write e.g. en, es, pt-PT", param_hint="--language"
+        )
