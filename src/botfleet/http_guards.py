@@ -29,6 +29,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: Called once per refused body: (scope, status, reason, numbers: `limit`, `size`).
+RefusalLogger = Callable[[Scope, int, str, Mapping[str, int]], None]
 
 #: Default largest request body, bytes (provider webhooks are a few kilobytes).
 MAX_BODY_BYTES = 1024 * 1024
@@ -122,6 +124,9 @@ class BodyGuard:
             limit belongs here, not only in the route: the guard reads a body before the
             route does, so a body over both limits would otherwise be refused naming the
             app's limit (1 MiB) to a client whose route takes 64 KB.
+        on_refusal: writes the line of a refused body (default: `log_refusal`, a structlog
+            line naming the path's first segment). The control plane passes its own, which
+            writes its JSON lines and names the route's template.
     """
 
     def __init__(
@@ -131,8 +136,10 @@ class BodyGuard:
         max_bytes: int = MAX_BODY_BYTES,
         max_depth: int = MAX_DEPTH,
         path_limits: Mapping[str, int] | None = None,
+        on_refusal: RefusalLogger | None = None,
     ) -> None:
         self.app = app
+        self.on_refusal = log_refusal if on_refusal is None else on_refusal
         self.max_bytes = max_bytes
         self.max_depth = max_depth
         self.path_limits = {
@@ -145,13 +152,13 @@ class BodyGuard:
             return
         valid, declared = declared_length(scope)
         if not valid:
-            _log_refusal(scope, 400, "bad_content_length")
+            self.on_refusal(scope, 400, "bad_content_length", {})
             await _refuse(send, 400, "Content-Length header is not a number")
             return
         limit = self.path_limits.get(scope["path"], self.max_bytes)
         too_large = f"request body is over the limit of {limit} bytes"
         if declared is not None and declared > limit:
-            _log_refusal(scope, 413, "too_large", limit=limit, size=declared)
+            self.on_refusal(scope, 413, "too_large", {"limit": limit, "size": declared})
             await _refuse(send, 413, too_large)
             return
         chunks: list[bytes] = []
@@ -163,7 +170,7 @@ class BodyGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                _log_refusal(scope, 413, "too_large", limit=limit, size=size)
+                self.on_refusal(scope, 413, "too_large", {"limit": limit, "size": size})
                 await _refuse(send, 413, too_large)
                 return
             chunks.append(chunk)
@@ -171,13 +178,13 @@ class BodyGuard:
                 break
         body = b"".join(chunks)
         if nesting_exceeds(body, self.max_depth):
-            _log_refusal(scope, 422, "too_deep", limit=self.max_depth)
+            self.on_refusal(scope, 422, "too_deep", {"limit": self.max_depth})
             await _refuse(send, 422, f"request body nests deeper than {self.max_depth} levels")
             return
         await self.app(scope, replay_body(body, receive), send)
 
 
-def _log_refusal(scope: Scope, status: int, reason: str, **numbers: int) -> None:
+def log_refusal(scope: Scope, status: int, reason: str, numbers: Mapping[str, int]) -> None:
     """One line per refused body: the routes never see it, so nothing else would say why a
     provider's deliveries fail (a proxy that re-chunks bodies, a limit set too low). The path's
     first segment only (`/webhook`, `/tenants`): later ones can be a contact's id."""

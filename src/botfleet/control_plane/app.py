@@ -30,7 +30,11 @@ from botfleet.control_plane.api import (
 )
 from botfleet.control_plane.api.bodies import json_body_limit
 from botfleet.control_plane.api.errors import install_error_handlers
-from botfleet.control_plane.api.guards import ContainUnhandledErrors, LoneSurrogateGuard
+from botfleet.control_plane.api.guards import (
+    ContainUnhandledErrors,
+    JsonBodyGuard,
+    log_body_refusal,
+)
 from botfleet.control_plane.api.observe import RequestObserver
 from botfleet.control_plane.bootstrap import DatabaseStartupFailed, open_container
 from botfleet.control_plane.logs import configure_logging, get_logger
@@ -123,8 +127,8 @@ def create_app(
     # lets through a document at its limit sent as JSON however it is escaped; the flow and
     # knowledge routes then apply their own limits to the document's bytes.
     largest = max(settings.max_flow_bytes, settings.max_knowledge_bytes)
-    app.add_middleware(LoneSurrogateGuard)  # inside BodyGuard: it reads a bounded body
-    app.add_middleware(BodyGuard, max_bytes=json_body_limit(largest))
+    app.add_middleware(JsonBodyGuard)  # inside BodyGuard: it reads a bounded body
+    app.add_middleware(BodyGuard, max_bytes=json_body_limit(largest), on_refusal=log_body_refusal)
     app.add_middleware(RequestObserver, metrics=metrics)
     app.add_middleware(ContainUnhandledErrors)  # outermost: it sees what the others raise
     explain_startup_problems(app, startup_problems)  # outermost

@@ -46,7 +46,12 @@ from botfleet.control_plane.models import (
     TenantView,
 )
 from botfleet.control_plane.path_segments import path_segment
-from botfleet.control_plane.task_models import RunTaskView, TaskListView
+from botfleet.control_plane.task_models import (
+    CancelledTaskView,
+    RunJobView,
+    RunTaskView,
+    TaskListView,
+)
 from botfleet.domain.errors import BotPlatformError
 from botfleet.domain.tenants import BootPayload
 
@@ -289,11 +294,16 @@ class ControlPlaneClient:
         *,
         expires_at: datetime | None = None,
         expires_in_days: int | None = None,
+        role: str | None = None,
     ) -> ApiKeyCreated:
         """A new key (shown this once); with `expires_at` (aware) or `expires_in_days` (not
         both) it stops working then, otherwise it works until revoked (or, when the control
-        plane sets ``CP_API_KEY_MAX_DAYS``, until that many days from now)."""
+        plane sets ``CP_API_KEY_MAX_DAYS``, until that many days from now). `role`:
+        ``viewer``, ``editor`` or ``owner``; None sends none (the control plane makes an
+        owner, and an older one, without roles, is not sent a field it refuses)."""
         body: dict[str, Any] = {"name": name}
+        if role is not None:
+            body["role"] = role
         if expires_at is not None:
             body["expires_at"] = expires_at.isoformat()
         if expires_in_days is not None:
@@ -468,6 +478,17 @@ class ControlPlaneClient:
             if moment is not None:
                 params[name] = moment.isoformat()
         return self._get(f"{self._tenant(tenant_id)}/tasks", TaskListView, params=params)
+
+    def run_job(self, tenant_id: str, job_id: str) -> RunJobView:
+        """Run the tenant's pending job `job_id` (as `list_tasks` names it) now, with its own
+        task, contact and data; what became of it (``status`` ``failed`` is an answer too)."""
+        path = f"{self._tenant(tenant_id)}/tasks/{_segment(job_id)}/run"
+        return self._send("POST", path, RunJobView)
+
+    def cancel_job(self, tenant_id: str, job_id: str) -> CancelledTaskView:
+        """Cancel the tenant's pending one-off job `job_id`; what it was."""
+        path = f"{self._tenant(tenant_id)}/tasks/{_segment(job_id)}"
+        return self._send("DELETE", path, CancelledTaskView)
 
     # ---------------------------------------------------------------- audit, fleet, admin
 

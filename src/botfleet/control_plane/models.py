@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from botfleet.control_plane.binding_schemas import check_timezone
+from botfleet.control_plane.principals import DEFAULT_ROLE, Role
 from botfleet.control_plane.provenance import StoredBy
 from botfleet.control_plane.task_models import TaskView
 
@@ -36,6 +37,22 @@ def _printable(value: str) -> str:
 
 #: A one-line text field (names): no control characters.
 Label = Annotated[str, AfterValidator(_printable)]
+#: A tenant's name. The lengths are the string's own constraints, checked before `_printable`:
+#: put on an optional `Label` they are checked after it, as a generic value's, and a name too
+#: long was "Value should have at most 200 items after validation".
+TenantName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+#: What a tenant id may be (`TENANT_ID_PATTERN`), in words: a 422 shows this, not the regex.
+TENANT_ID_RULE = (
+    "must be 1 to 63 characters: lowercase letters, digits, '-' and '_', starting and ending "
+    "with a letter or digit (e.g. 'acme' or 'shop-1')"
+)
+#: What a language tag may be (`LANGUAGE_PATTERN`), in words.
+LANGUAGE_RULE = (
+    "must be a language code of 2 or 3 lowercase letters, optionally with a region or "
+    "variant after '-' (e.g. 'en', 'es', 'pt-BR')"
+)
+#: The words a 422 says instead of "String should match pattern '<regex>'" (`api/errors.py`).
+PATTERN_RULES = {TENANT_ID_PATTERN: TENANT_ID_RULE, LANGUAGE_PATTERN: LANGUAGE_RULE}
 #: The length of the tenants.data_plane_url column.
 DATA_PLANE_URL_LENGTH = 500
 #: Where the control plane reaches a tenant's data plane. The length is checked as given and
@@ -55,8 +72,8 @@ class _View(BaseModel):
 
 
 class TenantCreate(_Body):
-    id: str = Field(pattern=TENANT_ID_PATTERN, description="slug: lower case, digits, - and _")
-    name: Label = Field(min_length=1, max_length=200)
+    id: str = Field(pattern=TENANT_ID_PATTERN, description=f"the tenant's id: {TENANT_ID_RULE}")
+    name: TenantName
     timezone: str = Field(default="UTC", max_length=64)
     language: str = Field(default="en", pattern=LANGUAGE_PATTERN, max_length=16)
     channel: dict[str, Any] = Field(default_factory=lambda: {"type": "http_dev"})
@@ -87,7 +104,7 @@ class TenantUpdate(_Body):
     ``llm`` are each replaced whole by what is sent: a key left out of one is removed from
     it, not kept."""
 
-    name: Label | None = Field(default=None, min_length=1, max_length=200)
+    name: TenantName | None = None
     timezone: str | None = Field(default=None, max_length=64)
     language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN, max_length=16)
     channel: dict[str, Any] | None = Field(
@@ -142,10 +159,22 @@ class TenantCreated(BaseModel):
 MAX_API_KEY_LIFETIME_DAYS = 730
 
 
+#: What the role of a key says, in the schema (docs/control-plane.md has the table).
+ROLE_DOC = (
+    "what the key may do in its tenant: `viewer` reads (not keys, credentials or contacts' "
+    "data), `editor` also uploads, publishes and rolls back flows and knowledge and runs "
+    "tasks, `owner` may do everything a tenant key may (keys, boot token, credentials, "
+    "settings, contacts)"
+)
+
+
 class ApiKeyCreate(_Body):
-    """A new key; without `expires_at` or `expires_in_days` it never expires."""
+    """A new key; without `expires_at` or `expires_in_days` it never expires (unless the key
+    creating it does: then it must expire by then); without `role` it is an owner. A tenant
+    key makes keys of at most its own role."""
 
     name: Label = Field(min_length=1, max_length=100)
+    role: Role = Field(default=DEFAULT_ROLE, description=f"{ROLE_DOC}; default: owner")
     expires_at: AwareDatetime | None = Field(
         default=None,
         description="when the key stops working: an ISO 8601 date-time with its offset "
@@ -199,8 +228,13 @@ class ApiKeyView(_View):
     id: str
     tenant_id: str
     name: str
+    # Default: an older control plane's answer, from before roles, when every key was this.
+    role: Role = Field(default=DEFAULT_ROLE, description=ROLE_DOC)
     created_at: datetime
-    created_by: str
+    created_by: str = Field(
+        description="`admin` (made with the admin key: only the admin may revoke it) or "
+        "`apikey:<id>`, the id of the tenant key that made it"
+    )
     revoked_at: datetime | None
     # Defaults: a client reading an older control plane's answer, without these fields.
     expires_at: datetime | None = Field(default=None, description="null: never expires")

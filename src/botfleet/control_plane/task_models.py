@@ -18,6 +18,8 @@ MAX_TASK_NAME = 191
 #: Most jobs one list holds, as on the data plane.
 MAX_TASKS = 1000
 DEFAULT_TASKS = 200
+#: The longest job id the data plane's routes take (`once:` and the flow's key).
+MAX_JOB_ID = 1000
 
 TaskStatus = Literal["done", "skipped", "failed"]
 
@@ -48,6 +50,19 @@ class RunTaskBody(BaseModel):
     )
 
 
+class TaskWarningView(BaseModel):
+    """Something the run's turn reported, as the data plane's log line names it."""
+
+    code: str = Field(
+        description="The diagnostic: `template_missing_value`, `bad_option_id`, "
+        "`template_failed`, `template_error`..."
+    )
+    message: str = Field(
+        description="What happened, in the flow's own words; never a value the flow rendered"
+    )
+    where: str = Field(description="Where in the flow, e.g. `tasks.reminder[0].text`")
+
+
 class RunTaskView(BaseModel):
     """What became of the run, as the tenant's data plane answered it."""
 
@@ -73,6 +88,39 @@ class RunTaskView(BaseModel):
         description="The contact as the data plane's log lines name it (a keyed hash; null "
         "from data planes of earlier releases)",
     )
+    warnings: list[TaskWarningView] = Field(
+        default_factory=list,
+        description="What the task's turn reported (a value its templates did not find, an "
+        "option left out...); a `done` run with warnings ran, but its messages may read "
+        "wrong. Empty when nothing (and from data planes of earlier releases)",
+    )
+
+
+class RunJobView(RunTaskView):
+    """A pending job run now, as the tenant's data plane answered it."""
+
+    job_id: str = Field(description="The job run, as `GET .../tasks` listed it")
+    kind: str = Field(
+        description="`one_off` (it is no longer pending and does not fire again) or "
+        "`standing` (it keeps its schedule)"
+    )
+    contact_id: str | None = Field(  # type: ignore[assignment]
+        description="The job's contact; null for a standing job without one (`skipped`)"
+    )
+
+
+class CancelledTaskView(BaseModel):
+    """A pending job cancelled: what it was."""
+
+    job_id: str
+    kind: str = Field(description="`one_off`: only those can be cancelled")
+    task: str
+    contact_id: str | None
+    contact_hash: str | None = Field(
+        default=None, description="The contact as the data plane's log lines name it"
+    )
+    key: str = Field(description="The flow's idempotency key")
+    next_run_at: datetime | None = Field(description="When it would have run")
 
 
 class TaskView(BaseModel):

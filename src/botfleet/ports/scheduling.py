@@ -235,6 +235,45 @@ class MovesContactJobs(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """A pending job run now (`RunsJobsNow.run_now`): the job as it was pending, the run id it
+    ran under, and what the runner returned for it (the runtime's `TaskOutcome`)."""
+
+    job: ScheduledJob
+    run_id: str
+    outcome: object
+
+
+@runtime_checkable
+class RunsJobsNow(Protocol):
+    """Pending jobs looked up, and run now, by their id (`ScheduledJob.job_id`): the operator's
+    "send this reminder now" (`POST /tasks/{job_id}/run`) and "cancel this one"."""
+
+    async def job(self, job_id: str) -> ScheduledJob | None:
+        """The pending job `job_id`, or None.
+
+        Raises:
+            StoreUnavailable: the jobs cannot be read now.
+        """
+        ...
+
+    async def run_now(self, job_id: str) -> JobRun | None:
+        """Hand the pending job `job_id` to the runner now, as when it falls due, and wait for
+        the run; None when no such job is pending.
+
+        A one-off job leaves the store first and runs under the run id it would have fired
+        with (`one_off_run_id` of its key and due time): it does not fire again, and the
+        runtime runs that id at most once. A standing job runs once now under a run id of this
+        moment, as a standing run does, and keeps its schedule. The run is in flight as a fired
+        one is: a `cancel` of its key while it waits for the contact's turn voids it.
+
+        Raises:
+            StoreUnavailable: the job cannot be read or removed now; nothing ran.
+        """
+        ...
+
+
 @runtime_checkable
 class ForgetsErasedJobs(Protocol):
     """Jobs kept in a file whose write-ahead log holds copies of deleted rows (SQLite's)."""

@@ -42,6 +42,7 @@ from botfleet.domain.instants import elapsed_after
 from botfleet.flows.effects import ScheduleTask
 from botfleet.ports.scheduling import (
     DEFAULT_MISFIRE_GRACE,
+    JobRun,
     RunRecorded,
     ScheduledJob,
     StandingJob,
@@ -231,6 +232,26 @@ class ManualScheduler:
     def wanted(self, run_id: str) -> bool:
         return self._in_flight.wanted(run_id)
 
+    async def job(self, job_id: str) -> ScheduledJob | None:
+        found = self.store.jobs.get(job_id)
+        return None if found is None else found.view()
+
+    async def run_now(self, job_id: str) -> JobRun | None:
+        """As the real one: a one-off job leaves the store and runs under its due time's run
+        id; a standing one runs under this moment's and keeps its next run."""
+        job = self.store.jobs.get(job_id)
+        if job is None:
+            return None
+        pending = job.view()
+        now = self.clock.now()
+        due = now
+        if job.kind == ONE_OFF:
+            assert job.next_run is not None
+            due = job.next_run
+            del self.store.jobs[job_id]
+        run, outcome = await self._run(job, due, now, fired=False)
+        return JobRun(pending, run.run_id, outcome)
+
     async def move_jobs(
         self, old_contact_id: str, new_contact_id: str, *, ran: RunRecorded | None = None
     ) -> int:
@@ -351,19 +372,25 @@ class ManualScheduler:
         else:
             job.next_run = following
 
-    async def _run(self, job: _Job, due_at: datetime, now: datetime) -> None:
+    async def _run(
+        self, job: _Job, due_at: datetime, now: datetime, *, fired: bool = True
+    ) -> tuple[Run, object]:
+        """`fired`: counted as the scheduler firing it (a run asked for by `run_now` is not,
+        as APScheduler counts only the jobs it fires)."""
         assert self._runner is not None
         moment = due_at if job.kind == ONE_OFF else now
         rid = run_id(job.job_id, moment)
         run = Run(job.job_id, job.task, job.contact_id, dict(job.data), rid, due_at, now)
         self.runs.append(run)
-        self.stats.fired()
+        if fired:
+            self.stats.fired()
         self._in_flight.start(rid)
         try:
             outcome = await self._runner(job.contact_id, job.task, dict(job.data), rid)
         finally:
             self._in_flight.finish(rid)
         self.outcomes.append((run, outcome))
+        return run, outcome
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -1,8 +1,9 @@
-"""`botfleet cp tasks run|list` against a running control plane whose tenant's data plane is
-faked at the HTTP boundary: the answer printed as JSON, `--text` as the task's
+"""`botfleet cp tasks run|cancel|list` against a running control plane whose tenant's data plane
+is faked at the HTTP boundary: the answer printed as JSON, `--text` as the task's
 ``{"text": ...}``, `--data` as JSON or @file, exit status 1 when the task failed (the answer
-printed, one error line), a contact id starting with `-` after `--`; the pending jobs listed
-with their filters."""
+printed, one error line), a contact id starting with `-` after `--`; a pending job run by its
+id (`--job`, never with data of its own) and cancelled; a run's warnings printed on stderr
+with exit status 0; the pending jobs listed with their filters."""
 
 from __future__ import annotations
 
@@ -40,13 +41,32 @@ LISTED: dict[str, Any] = {
 }
 
 
+#: What the data plane answers about a run whose templates missed values.
+WARNINGS = [
+    {
+        "code": "template_missing_value",
+        "message": "missing value 'appointment'",
+        "where": "tasks.reminder[0].text",
+    },
+    {
+        "code": "bad_option_id",
+        "message": "an option id or quick-reply payload rendered empty, or the same as an "
+        "earlier one's: that option (or button) was left out",
+        "where": "tasks.reminder[0].buttons[0].id",
+    },
+]
+
+
 class FakeDataPlane:
     """salon's data plane: /health names it; /run-task runs `team_reply` and `team_done`,
-    fails `broken`, knows no other task; /tasks answers `LISTED`. Keeps what it was asked."""
+    `reminder` with `WARNINGS`, fails `broken`, knows no other task; /tasks answers `LISTED`;
+    `once:a` is its one pending reminder (run or cancelled by id, `once:warned` runs with
+    warnings), `standing:nightly` a standing job. Keeps what it was asked."""
 
     def __init__(self) -> None:
         self.runs: list[dict[str, Any]] = []
         self.queries: list[dict[str, str]] = []
+        self.jobs: list[tuple[str, str]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/health":
@@ -55,13 +75,37 @@ class FakeDataPlane:
         if request.url.path == "/tasks":
             self.queries.append(dict(request.url.params))
             return httpx.Response(200, json=LISTED)
+        if request.url.path.startswith("/tasks/"):
+            return self.job(request.method, request.url.path.removeprefix("/tasks/"))
         run = json.loads(request.content)
         self.runs.append(run)
         task = run["task"]
-        if task not in ("team_reply", "team_done", "broken"):
+        if task not in ("team_reply", "team_done", "broken", "reminder"):
             return httpx.Response(404, json={"detail": f"unknown task {task!r} in flow handoff"})
         failed = task == "broken"
-        return httpx.Response(500 if failed else 200, json=ran(run, failed=failed))
+        answer = ran(run, failed=failed)
+        if task == "reminder":
+            answer["warnings"] = WARNINGS
+        return httpx.Response(500 if failed else 200, json=answer)
+
+    def job(self, method: str, path: str) -> httpx.Response:
+        job_id = path.removesuffix("/run") if method == "POST" else path
+        self.jobs.append((method, job_id))
+        if job_id == "standing:nightly" and method == "DELETE":
+            detail = "'standing:nightly' is the flow's standing schedule 'nightly': ..."
+            return httpx.Response(409, json={"detail": detail})
+        if job_id not in ("once:a", "once:warned"):
+            detail = f"no pending job {job_id!r}: it ran, was cancelled, or never existed"
+            return httpx.Response(404, json={"detail": detail})
+        about = {"job_id": job_id, "kind": "one_off", "task": "team_done"}
+        about |= {"contact_id": "+34600111222", "contact_hash": "5ed3d90e59d5"}
+        if method == "DELETE":
+            key = job_id.removeprefix("once:")
+            return httpx.Response(200, json={**about, "key": key, "next_run_at": None})
+        answer = {**about, "status": "done", "run_id": f"{job_id}@20240506T080000Z"}
+        answer |= {"sent": 1, "failed": 0}
+        answer["warnings"] = WARNINGS if job_id == "once:warned" else []
+        return httpx.Response(200, json=answer)
 
 
 def ran(run: dict[str, Any], *, failed: bool = False) -> dict[str, Any]:
@@ -103,7 +147,7 @@ def test_run_with_text_sends_it_as_the_tasks_text(stack: tuple[str, FakeDataPlan
 
     run = {"task": "team_reply", "contact_id": "+34600111222", "data": {"text": text}}
     assert stack[1].runs[-1] == run
-    assert json.loads(result.stdout) == {**ran(run), "contact_hash": None}
+    assert json.loads(result.stdout) == {**ran(run), "contact_hash": None, "warnings": []}
     assert result.stderr == ""
 
 
@@ -181,3 +225,84 @@ def test_list_prints_the_jobs_with_the_filters_asked(stack: tuple[str, FakeDataP
         "task": "team_done",
         "limit": "5",
     }
+
+
+def test_run_of_a_pending_job_by_its_id(stack: tuple[str, FakeDataPlane]) -> None:
+    asked = len(stack[1].runs)
+
+    result = cli(stack, "run", "salon", "--job", "once:a")
+
+    assert stack[1].jobs[-1] == ("POST", "once:a")
+    printed = json.loads(result.stdout)
+    assert (printed["job_id"], printed["status"], printed["run_id"]) == (
+        "once:a",
+        "done",
+        "once:a@20240506T080000Z",
+    )
+    assert result.stderr == ""
+    assert len(stack[1].runs) == asked  # not a /run-task
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--job", "once:a", "--data", "{}"], "a pending job runs with its own data"),
+        (["--job", "once:a", "--text", "hi"], "a pending job runs with its own data"),
+        (["team_done", "34600111222", "--job", "once:a"], "give --job JOB_ID, or TASK"),
+        ([], "give TASK and CONTACT_ID, or --job JOB_ID"),
+        (["team_done"], "give TASK and CONTACT_ID, or --job JOB_ID"),
+    ],
+)
+def test_run_refuses_a_job_with_data_or_a_task_before_asking(
+    stack: tuple[str, FakeDataPlane], args: list[str], said: str
+) -> None:
+    asked = (len(stack[1].runs), len(stack[1].jobs))
+
+    result = cli(stack, "run", "salon", *args, code=2)
+
+    assert said in " ".join(result.stderr.replace("│", " ").split())
+    assert (len(stack[1].runs), len(stack[1].jobs)) == asked
+
+
+def test_run_of_an_unknown_job_exits_1_naming_it(stack: tuple[str, FakeDataPlane]) -> None:
+    result = cli(stack, "run", "salon", "--job", "once:gone", code=1)
+
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: HTTP 404: POST /tasks/{job_id}/run on the data plane")
+    assert "no pending job 'once:gone'" in result.stderr
+
+
+def test_cancel_prints_the_job_cancelled(stack: tuple[str, FakeDataPlane]) -> None:
+    result = cli(stack, "cancel", "salon", "once:a")
+
+    assert stack[1].jobs[-1] == ("DELETE", "once:a")
+    assert json.loads(result.stdout)["key"] == "a"
+    assert result.stderr == ""
+
+
+def test_cancel_of_a_standing_job_exits_1_saying_why(stack: tuple[str, FakeDataPlane]) -> None:
+    result = cli(stack, "cancel", "salon", "standing:nightly", code=1)
+
+    assert result.stderr.startswith("error: HTTP 409: DELETE /tasks/{job_id} on the data plane")
+    assert "standing schedule" in result.stderr
+
+
+def test_a_runs_warnings_are_printed_and_it_still_exits_0(
+    stack: tuple[str, FakeDataPlane],
+) -> None:
+    result = cli(stack, "run", "salon", "reminder", "web-marta", "--data", '{"n": 1}')
+
+    assert json.loads(result.stdout)["warnings"] == WARNINGS
+    assert result.stderr.splitlines() == [
+        "warnings: the task ran, but its turn reported 2 problems (its messages may read wrong):",
+        "  template_missing_value at tasks.reminder[0].text: missing value 'appointment'",
+        "  bad_option_id at tasks.reminder[0].buttons[0].id: an option id or quick-reply "
+        "payload rendered empty, or the same as an earlier one's: that option (or button) "
+        "was left out",
+        "hint: to run a pending job with the data it was scheduled with, use --job JOB_ID "
+        "(botfleet cp tasks list salon shows the job ids)",
+    ]
+
+    by_job = cli(stack, "run", "salon", "--job", "once:warned")
+    assert by_job.stderr.splitlines()[0].startswith("warnings: the task ran")
+    assert "hint:" not in by_job.stderr

@@ -77,6 +77,7 @@ async def _setup_victim(cp: ControlPlane) -> tuple[str, dict[str, str]]:
         "scope": "llm",
         "key_id": key.json()["id"],
         "contact_id": "34600111222",
+        "job_id": "once:team_reply:34600111222",
     }
     return boot_token, values
 

@@ -18,7 +18,12 @@ from typer.testing import CliRunner
 
 from botfleet.cli.main import app
 from botfleet.control_plane.db.engine import describe_database, make_engine
-from botfleet.control_plane.db.migrate import VERSION_TABLE, head_revisions, known_revisions
+from botfleet.control_plane.db.migrate import (
+    DOWNGRADE_LOSSES,
+    VERSION_TABLE,
+    head_revisions,
+    known_revisions,
+)
 
 HEAD = next(iter(head_revisions()))
 BELOW_HEAD = known_revisions()[1].id
@@ -80,7 +85,8 @@ async def test_current_history_upgrade_and_downgrade_on_a_fresh_database(
 
     refused = await botfleet("downgrade", BELOW_HEAD, env=env, answer="n\n")
     assert refused.exit_code == 1
-    assert "stored_by" in refused.stdout  # what the downgrade below 0003 loses, said first
+    # What the downgrade below the head loses, said first (DOWNGRADE_LOSSES).
+    assert DOWNGRADE_LOSSES[HEAD] in " ".join(refused.stdout.split())
     assert "nothing was changed" in one_error_line(refused)
     no_terminal = await botfleet("downgrade", "-1", env=env, answer="")
     assert no_terminal.exit_code == 1

@@ -220,7 +220,7 @@ async def test_a_failed_task_is_200_failed_but_any_other_500_is_502(database: Da
         crashed = await _run(cp)
         audited = await _task_audit(cp)
     assert ran.status_code == 200, ran.text
-    assert ran.json() == {**failed, "contact_hash": None}
+    assert ran.json() == {**failed, "contact_hash": None, "warnings": []}
     assert crashed.status_code == 502
     assert crashed.json()["detail"] == (
         f"POST /run-task on the data plane at {ORIGIN}: answered HTTP 500: Internal Server Error"

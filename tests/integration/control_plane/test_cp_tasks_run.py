@@ -121,6 +121,7 @@ async def test_the_team_answers_a_contact_through_the_bot_with_the_tenants_key(
             "sent": 1,
             "failed": 0,
             "contact_hash": body["contact_hash"],
+            "warnings": [],
         }
         assert len(body["contact_hash"]) == 12  # the data plane's keyed log hash
         sent = await chat.messages(ANA)

@@ -36,6 +36,7 @@ from botfleet.adapters.scheduling.jobstore import (
     JobQuery,
     is_locked,
     open_job_db,
+    run_of,
     transient_cause,
 )
 from botfleet.adapters.scheduling.rules import (
@@ -56,6 +57,7 @@ from botfleet.flows.effects import ScheduleTask
 from botfleet.ports.clock import Clock, SystemClock
 from botfleet.ports.scheduling import (
     DEFAULT_MISFIRE_GRACE,
+    JobRun,
     RunRecorded,
     ScheduledJob,
     StandingJob,
@@ -185,12 +187,12 @@ class APSchedulerTaskScheduler:
 
     async def _hand_over(
         self, contact_id: str | None, task: str, data: dict[str, Any], run_id: str
-    ) -> None:
+    ) -> object:
         """The runner as registered: the run is in flight (cancellable) until it is done."""
         assert self._runner is not None
         self._in_flight.start(run_id)
         try:
-            await self._runner(contact_id, task, data, run_id)
+            return await self._runner(contact_id, task, data, run_id)
         finally:
             self._in_flight.finish(run_id)
 
@@ -291,6 +293,43 @@ class APSchedulerTaskScheduler:
 
     def wanted(self, run_id: str) -> bool:
         return self._in_flight.wanted(run_id)
+
+    async def job(self, job_id: str) -> ScheduledJob | None:
+        """`RunsJobsNow.job`: one row read and unpickled (its arguments hold the exact due time
+        the run id is made of; the query columns keep it as a float)."""
+        self._running()
+        store = self._store
+        assert store is not None
+        found = await self._unlocked(partial(store.lookup_job, job_id), "read the job")
+        return None if found is None else _pending(found)
+
+    async def run_now(self, job_id: str) -> JobRun | None:
+        """`RunsJobsNow.run_now`: the path `fire_job` takes, with the run id it would give."""
+        scheduler = self._running()
+        store = self._store
+        assert store is not None
+        found = await self._unlocked(partial(store.lookup_job, job_id), "read the job")
+        if found is None:
+            return None
+        job = _pending(found)
+        if job.kind == ONE_OFF:
+            rid = run_of(found)
+            try:
+                # Out of the store before it runs, as a fired one-off leaves it.
+                await self._unlocked(partial(scheduler.remove_job, job_id), "run the job now")
+            except JobLookupError:  # it fell due (or was cancelled) meanwhile
+                return None
+        else:
+            rid = run_id(job_id, self._clock.now())
+        log.info(
+            "task_run_now",
+            tenant=self.tenant_id,
+            task=job.task,
+            kind=job.kind,
+            contact=hash_contact(self.tenant_id, job.contact_id),
+        )
+        outcome = await self._hand_over(job.contact_id, job.task, dict(job.data), rid)
+        return JobRun(job, rid, outcome)
 
     async def move_jobs(
         self, old_contact_id: str, new_contact_id: str, *, ran: RunRecorded | None = None
@@ -481,6 +520,20 @@ def _scrubbed_key(tenant_id: str, info: dict[str, Any]) -> str:
     key = str(info.get("key", ""))
     contact_id = info.get("contact_id")
     return key if contact_id is None else scrub_contact(key, tenant_id, contact_id)
+
+
+def _pending(job: Job) -> ScheduledJob:
+    """A stored job as `jobs()` lists it, from its arguments (`fire_job`'s)."""
+    kwargs = job.kwargs
+    return ScheduledJob(
+        job_id=job.id,
+        task=kwargs.get("task", job.name),
+        contact_id=kwargs.get("contact_id"),
+        next_run_at=job.next_run_time,
+        data=dict(kwargs.get("data") or {}),
+        kind=kwargs.get("kind", ONE_OFF),
+        key=kwargs.get("key", ""),
+    )
 
 
 def jobs_db_beside(state_db: Path) -> Path:

@@ -454,7 +454,7 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
             raise error
 
     def one_off_runs(self, contact_id: str) -> list[str]:
-        """The run id of each one-off job of the contact (`_run_of`)."""
+        """The run id of each one-off job of the contact (`run_of`)."""
         self._flush()
         rows = self._read(
             f"SELECT job_state FROM {TABLE} WHERE contact_id = ? AND kind = 'one_off'",
@@ -463,7 +463,7 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
         runs: list[str] = []
         for (job_state,) in rows:
             try:
-                runs.append(_run_of(self._reconstitute(job_state)))
+                runs.append(run_of(self._reconstitute(job_state)))
             except Exception:  # left for `_jobs`, which logs and deletes it when it is due
                 continue
         return runs
@@ -486,7 +486,7 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
                     job = self._reconstitute(job_state)
                 except Exception:  # left for `_jobs`, which logs and deletes it when it is due
                     continue
-                if _run_of(job) in drop:
+                if run_of(job) in drop:
                     conn.execute(f"DELETE FROM {TABLE} WHERE id = ?", (job_id,))
                     continue
                 key = moved_key(job.kwargs.get("key", ""), old_contact_id, new_contact_id)
@@ -518,6 +518,6 @@ class IndexedJobStore(BaseJobStore):  # type: ignore[misc]
             conn.executemany(_INSERT, [(job.id, *self._row(job)) for job in jobs])
 
 
-def _run_of(job: Any) -> str:
+def run_of(job: Any) -> str:
     """The run id a one-off job fires with (`dispatch.fire_job`): its id and its due time."""
     return run_id(job.kwargs.get("job_id", job.id), job.kwargs.get("run_at") or job.next_run_time)

@@ -3,7 +3,17 @@ contact, through the control plane (the team answering a contact through the bot
 hand-off: ``--text "..."`` is the ``team_reply`` task's ``data: {text: ...}``). A contact id
 starting with ``-`` (a Telegram group) goes after ``--``.
 
-`botfleet cp tasks list TENANT`: the pending scheduled jobs, soonest first."""
+`botfleet cp tasks run TENANT --job JOB_ID`: run a pending job now (a reminder due later) with
+its own task, contact and data, as the scheduler would fire it; it does not fire again.
+
+`botfleet cp tasks cancel TENANT JOB_ID`: cancel a pending reminder.
+
+`botfleet cp tasks list TENANT`: the pending scheduled jobs, soonest first.
+
+A run whose turn reported problems (a value its templates did not find, an option left out)
+prints them after the answer, on stderr, as ``warnings:`` lines (yellow on a terminal), and
+still exits 0: the task ran and its messages went, so running it again would send them again.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +24,8 @@ import typer
 from botfleet.cli.commands.cp_common import REFUSED, json_object, run
 
 tasks_app = typer.Typer(
-    help="A tenant's flow tasks on its data plane: run one now for a contact; list the "
-    "pending jobs."
+    help="A tenant's flow tasks on its data plane: run one now for a contact, or a pending job "
+    "now; cancel a pending job; list the pending jobs."
 )
 
 
@@ -27,13 +37,23 @@ def register(app: typer.Typer) -> None:
 def run_task(
     ctx: typer.Context,
     tenant: str,
-    task: str = typer.Argument(
-        ..., help="A task of the tenant's flow (its `tasks:`).", show_default=False
+    task: str | None = typer.Argument(
+        None,
+        help="A task of the tenant's flow (its `tasks:`); not with --job.",
+        show_default=False,
     ),
-    contact_id: str = typer.Argument(
-        ...,
+    contact_id: str | None = typer.Argument(
+        None,
         help="As the channel names the contact: the WhatsApp number, the Telegram chat id "
-        "(one starting with - goes after --), the web chat's id.",
+        "(one starting with - goes after --), the web chat's id; not with --job.",
+        show_default=False,
+    ),
+    job: str | None = typer.Option(
+        None,
+        "--job",
+        help="Run this pending job now (its job_id, as `tasks list` shows it: once:<key> or "
+        "standing:<name>) with its own task, contact and data, instead of TASK CONTACT_ID. A "
+        "reminder run so does not fire again later.",
         show_default=False,
     ),
     data: str | None = typer.Option(
@@ -49,12 +69,34 @@ def run_task(
         show_default=False,
     ),
 ) -> None:
-    """Run the task now for the contact, in the contact's order, and print what became of it
-    as JSON. Exits 1 when the task failed on the data plane (the answer is printed too)."""
-    if data is not None and text is not None:
-        raise typer.BadParameter("give --data or --text, not both", param_hint="--text")
-    values = {"text": text} if text is not None else json_object(data, "--data") or {}
-    result = run(ctx, lambda c: c.run_task(tenant, task, contact_id, values))
+    """Run the task now for the contact (or the pending job, --job), in the contact's order,
+    and print what became of it as JSON. Exits 1 when the task failed on the data plane (the
+    answer is printed too); exits 0 with `warnings:` lines on stderr when its turn reported
+    problems (a missing template value...)."""
+    if job is not None:
+        if task is not None or contact_id is not None:
+            raise typer.BadParameter(
+                "give --job JOB_ID, or TASK and CONTACT_ID, not both", param_hint="--job"
+            )
+        if data is not None or text is not None:
+            raise typer.BadParameter(
+                "a pending job runs with its own data: leave out --data and --text "
+                "(or run the task with TASK CONTACT_ID and your data)",
+                param_hint="--job",
+            )
+        result = run(ctx, lambda c: c.run_job(tenant, job))
+        task = result.task
+    else:
+        if task is None or contact_id is None:
+            raise typer.BadParameter(
+                "give TASK and CONTACT_ID, or --job JOB_ID to run a pending job with its own "
+                f"data (botfleet cp tasks list {tenant} shows the job ids)",
+                param_hint="TASK CONTACT_ID",
+            )
+        if data is not None and text is not None:
+            raise typer.BadParameter("give --data or --text, not both", param_hint="--text")
+        values = {"text": text} if text is not None else json_object(data, "--data") or {}
+        result = run(ctx, lambda c: c.run_task(tenant, task, contact_id, values))
     if result.status == "failed":
         typer.echo(
             f"error: the task {task!r} failed on the data plane of tenant {tenant!r} and "
@@ -63,6 +105,51 @@ def run_task(
             err=True,
         )
         raise typer.Exit(REFUSED)
+    if result.warnings:
+        _print_warnings(result.warnings, tenant, by_job=job is not None)
+
+
+def _print_warnings(warnings: list[Any], tenant: str, *, by_job: bool) -> None:
+    """The run's warnings on stderr, one a line, in yellow where the terminal shows colours."""
+    count = len(warnings)
+    header = (
+        f"warnings: the task ran, but its turn reported {count} problem{'s' * (count != 1)} "
+        "(its messages may read wrong):"
+    )
+    typer.secho(header, fg=typer.colors.YELLOW, err=True)
+    for warning in warnings:
+        line = f"  {warning.code} at {warning.where}: {warning.message}"
+        typer.secho(_terminal_safe(line), fg=typer.colors.YELLOW, err=True)
+    if not by_job:
+        typer.echo(
+            "hint: to run a pending job with the data it was scheduled with, use --job JOB_ID "
+            f"(botfleet cp tasks list {tenant} shows the job ids)",
+            err=True,
+        )
+
+
+def _terminal_safe(text: str) -> str:
+    """`text` with its control characters written as escapes: the flow's names are the
+    tenant's, and printed raw an escape sequence would drive the operator's terminal."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
+
+
+@tasks_app.command("cancel")
+def cancel_job(
+    ctx: typer.Context,
+    tenant: str,
+    job_id: str = typer.Argument(
+        ...,
+        help="The pending job, as `tasks list` shows its job_id: once:<key> (a reminder).",
+        show_default=False,
+    ),
+) -> None:
+    """Cancel a pending reminder (a one-off job) of the tenant, as the flow's cancel_task of
+    its key does: it never runs. Prints what the job was as JSON. A standing schedule cannot
+    be cancelled (it is the flow's `standing_schedules`): exit 1."""
+    run(ctx, lambda c: c.cancel_job(tenant, job_id))
 
 
 @tasks_app.command("list")

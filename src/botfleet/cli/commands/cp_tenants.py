@@ -305,10 +305,18 @@ def create_key(
         "2027-06-30T00:00:00Z (at most 730 days away).",
         show_default=False,
     ),
+    role: str | None = typer.Option(
+        None,
+        "--role",
+        help="viewer (reads; not keys, credentials or contacts' data), editor (also flows, "
+        "knowledge and running tasks) or owner (everything a tenant key may). Default: owner.",
+        show_default=False,
+    ),
 ) -> None:
     """A tenant-scoped key, shown this once. Without --expires-in-days or --expires-at it
     works until revoked, or, when the control plane sets CP_API_KEY_MAX_DAYS, until that many
-    days from now (a later expiry is refused)."""
+    days from now (a later expiry is refused). A tenant key makes keys of at most its own role
+    that expire no later than itself."""
     from botfleet.control_plane.models import ApiKeyCreate
 
     fields: dict[str, Any] = {"name": name}
@@ -316,11 +324,17 @@ def create_key(
         fields["expires_in_days"] = expires_in_days
     if expires_at is not None:
         fields["expires_at"] = expires_at
+    if role is not None:
+        fields["role"] = role
     body = validated(ApiKeyCreate, fields)
     run(
         ctx,
         lambda c: c.create_api_key(
-            tenant, body.name, expires_at=body.expires_at, expires_in_days=body.expires_in_days
+            tenant,
+            body.name,
+            expires_at=body.expires_at,
+            expires_in_days=body.expires_in_days,
+            role=None if role is None else body.role.value,
         ),
     )
 
@@ -333,12 +347,15 @@ def list_keys(
         False, "--include-expired", help="Also list keys past their expiry (hidden otherwise)."
     ),
 ) -> None:
-    """Key metadata: name, creator, expires_at, last_used_at (hourly), revoked_at."""
+    """Key metadata: name, role, creator (admin or apikey:<id>), expires_at, last_used_at
+    (hourly), revoked_at."""
     run(ctx, lambda c: c.list_api_keys(tenant, include_expired=include_expired))
 
 
 @keys_app.command("revoke")
 def revoke_key(ctx: typer.Context, tenant: str, key_id: str) -> None:
+    """Revoke a key at once. A tenant key may not revoke one the admin made, nor one with a
+    higher role (the admin may revoke any)."""
     run(ctx, lambda c: c.revoke_api_key(tenant, key_id))
 
 

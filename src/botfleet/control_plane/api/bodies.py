@@ -15,6 +15,7 @@ from botfleet.control_plane.errors import (
     UnsupportedMediaType,
 )
 from botfleet.control_plane.json_places import first_bad_place
+from botfleet.flows.suggestions import closest
 
 #: Why a string with a lone surrogate is refused (it names no value: the value may be a secret).
 LONE_SURROGATE = (
@@ -108,6 +109,25 @@ def _check_charset(header: str, content_type: str) -> None:
         raise UnsupportedCharset(charset, content_type)
 
 
+#: Unknown fields named in an answer (each cut to this many characters): a body's keys are
+#: the caller's text.
+_SHOWN_FIELDS, _SHOWN_FIELD_CHARS = 5, 40
+
+
+def _unknown_fields(body: dict[str, Any], json_field: str) -> str:
+    """``unknown field(s): 'yml' (did you mean 'yaml'?)``: the fields of an upload's JSON body
+    other than its one field, the likely misspelling of it pointed out."""
+    unknown = sorted(set(body) - {json_field})
+    named = []
+    for name in unknown[:_SHOWN_FIELDS]:
+        shown = repr(name[:_SHOWN_FIELD_CHARS])
+        if json_field not in body and closest(name, [json_field]) is not None:
+            shown += f" (did you mean {json_field!r}?)"
+        named.append(shown)
+    more = f" and {len(unknown) - _SHOWN_FIELDS} more" if len(unknown) > _SHOWN_FIELDS else ""
+    return f"unknown field(s): {', '.join(named)}{more}"
+
+
 async def read_document(
     request: Request, *, what: str, json_field: str, text_types: tuple[str, ...], limit: int
 ) -> str:
@@ -129,16 +149,12 @@ async def read_document(
     else:
         raw = await _read_limited(request, what, limit)
     if content_type == "application/json":
-        try:
-            body: Any = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidInput("body", "not valid JSON") from None
+        body = _parsed_json(raw)
+        shape = f"send a JSON object {{{json_field!r}: text}}"
+        if isinstance(body, dict) and set(body) - {json_field}:
+            raise InvalidInput("body", f"{_unknown_fields(body, json_field)}; {shape}")
         if not isinstance(body, dict) or not isinstance(body.get(json_field), str):
-            raise InvalidInput(f"body.{json_field}", f"send a JSON object {{{json_field!r}: text}}")
-        if set(body) - {json_field}:
-            raise InvalidInput(
-                "body", f"unknown field(s): {', '.join(sorted(set(body) - {json_field}))}"
-            )
+            raise InvalidInput(f"body.{json_field}", shape)
         text: str = body[json_field]
         try:
             size = len(text.encode("utf-8"))
@@ -147,12 +163,10 @@ async def read_document(
         if size > limit:
             raise PayloadTooLarge(what, size, limit)
     else:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(
-                "body", f"not UTF-8 text (byte {exc.start}); send the text as UTF-8"
-            ) from None
+        problem = not_utf8(raw)
+        if problem is not None:
+            raise problem
+        text = raw.decode("utf-8")
     if "\x00" in text:
         raise InvalidInput("body", "contains NUL characters")
     return text
@@ -164,16 +178,49 @@ async def read_document(
 _JSON_OBJECT_TYPES = ("application/json", "", "application/x-www-form-urlencoded")
 
 
+def reads_as_json(content_type: str) -> bool:
+    """Whether some route reads a body of this content type (lower case, no parameters) as
+    JSON: ``application/json``, ``*+json`` and none (FastAPI's body models, `read_json_object`,
+    a document upload's JSON), and curl's form default (`read_json_object`)."""
+    return content_type in _JSON_OBJECT_TYPES or content_type.endswith("+json")
+
+
+def not_utf8(raw: bytes) -> InvalidInput | None:
+    """The 422 of a body that is not UTF-8, naming the first byte that is not, or None."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return InvalidInput("body", f"not UTF-8 text (byte {exc.start}); send the text as UTF-8")
+    return None
+
+
+def check_json_charset(header: str) -> None:
+    """Refuse (415, `UnsupportedCharset`) a JSON body declared in a charset other than UTF-8:
+    JSON is UTF-8, and Python's parser reads the bytes as UTF-8 whatever the header says.
+    `header`: the request's Content-Type."""
+    _check_charset(header, header.split(";")[0].strip().lower() or "application/json")
+
+
+def _parsed_json(raw: bytes) -> Any:
+    """A body's JSON; 422 ``body: not UTF-8 text (byte N)`` or ``body: not valid JSON``. A lone
+    surrogate written as bytes is read (Python's parser allows it): the caller names its
+    place."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise not_utf8(raw) or InvalidInput("body", "not valid JSON") from None
+    except ValueError:
+        raise InvalidInput("body", "not valid JSON") from None
+
+
 async def read_json_object(request: Request) -> dict[str, Any]:
     """A JSON object body. Errors name the place, never a value (it may be a secret)."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in _JSON_OBJECT_TYPES and not content_type.endswith("+json"):
+    header = request.headers.get("content-type", "")
+    content_type = header.split(";")[0].strip().lower()
+    if not reads_as_json(content_type):
         raise UnsupportedMediaType(content_type, ("application/json",))
-    raw = await request.body()
-    try:
-        body: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("body", "not valid JSON") from None
+    check_json_charset(header)
+    body = _parsed_json(await request.body())
     if not isinstance(body, dict):
         raise InvalidInput("body", "send a JSON object")
     place = lone_surrogate_place(body)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from botfleet.control_plane.api.access import authorize
 from botfleet.control_plane.bootstrap import Container
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import AuthenticationFailed
@@ -48,18 +49,25 @@ UoWDep = Annotated[SqlAlchemyUnitOfWork, Depends(get_uow)]
 
 
 async def get_principal(
+    request: Request,
     container: ContainerDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header: Annotated[str | None, Security(_header)],
 ) -> Principal:
-    """Authenticate the admin key or a tenant key; 401 when missing or wrong."""
+    """Authenticate the admin key or a tenant key (401 when missing or wrong), then check that
+    it may call this route at all (`api/access.py`; 403 naming the role it needs). Both run
+    before the body is validated, so a refused key learns nothing from validation."""
     presented = bearer.credentials if bearer is not None else header
     if not presented:
         raise AuthenticationFailed(
             "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
         )
     async with container.uow() as uow:
-        return await identity.authenticate(uow, container.settings.admin_key, presented)
+        principal = await identity.authenticate(uow, container.settings.admin_key, presented)
+    # The template the router matched (`{tenant_id}`, not the tenant's id).
+    template = getattr(request.scope.get("route"), "path_format", None)
+    authorize(principal, request.method, template)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,7 @@ from botfleet.control_plane.errors import (
 )
 from botfleet.control_plane.logs import get_logger
 from botfleet.control_plane.metrics import ControlPlaneMetrics
+from botfleet.control_plane.models import PATTERN_RULES
 from botfleet.domain.errors import ConfigError, FlowValidationError
 
 _log = get_logger("errors")
@@ -47,6 +49,17 @@ def _printable(value: object) -> str | int:
     return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _message(error: Mapping[str, Any]) -> str | int:
+    """An error's `msg`; a pattern the API's own models set is said in words (`PATTERN_RULES`):
+    pydantic's "String should match pattern '^[a-z0-9](?:...)$'" leaves the caller to read
+    the regex."""
+    if error.get("type") == "string_pattern_mismatch":
+        rule = PATTERN_RULES.get(str((error.get("ctx") or {}).get("pattern", "")))
+        if rule is not None:
+            return rule
+    return _printable(error.get("msg", ""))
+
+
 async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422 shape (``{"detail": [{loc, msg, type}]}``) without ``input`` or ``ctx``:
     those repeat the caller's values, and a credentials body is nothing but secrets."""
@@ -55,7 +68,7 @@ async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:
         {
             "type": str(error.get("type", "")),
             "loc": [_printable(part) for part in error.get("loc", ())],
-            "msg": _printable(error.get("msg", "")),
+            "msg": _message(error),
         }
         for error in exc.errors()
     ]

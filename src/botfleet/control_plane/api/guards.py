@@ -6,30 +6,52 @@ from __future__ import annotations
 import json
 import re
 import traceback
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from botfleet.control_plane.api.bodies import LONE_SURROGATE, lone_surrogate_place
-from botfleet.control_plane.api.observe import route_label
+from botfleet.control_plane.api.bodies import (
+    LONE_SURROGATE,
+    check_json_charset,
+    lone_surrogate_place,
+    not_utf8,
+    reads_as_json,
+)
+from botfleet.control_plane.api.observe import method_label, route_label
+from botfleet.control_plane.errors import ControlPlaneError, InvalidInput
 from botfleet.control_plane.logs import get_logger
-from botfleet.http_guards import replay_body
+from botfleet.control_plane.models import TENANT_ID_PATTERN
+from botfleet.http_guards import header, replay_body
 
 _log = get_logger("errors")
+_http_log = get_logger("http")
 
 # A JSON escape of a surrogate, or one encoded as bytes (Python's JSON parser decodes bytes
 # with "surrogatepass"). Only a body that has one is parsed here; most bodies never are.
 _MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]")
 
 
-class LoneSurrogateGuard:
-    """Refuse (422, naming the place) a JSON body with a string that is not Unicode text.
+class JsonBodyGuard:
+    """Refuse a JSON body every route would read wrongly, before FastAPI parses it; each
+    answer names the place and never a value:
 
-    ``"\\ud800"`` is valid JSON, but the string it gives cannot be encoded: every route would
-    fail on it somewhere (hashing a flow, writing a row, or FastAPI echoing it in a 422), as a
-    500 whose traceback prints the request. Checking every route's body here, before FastAPI
-    parses it, leaves no such path. Mount it inside `BodyGuard`, which bounds the body.
+    - declared in a ``charset`` other than UTF-8 (415, `UnsupportedCharset`): Python's parser
+      reads the bytes as UTF-8 whatever the header says;
+    - a string that is not Unicode text (422 naming the place): ``"\\ud800"`` is valid JSON,
+      but the string it gives cannot be encoded, and every route would fail on it somewhere
+      (hashing a flow, writing a row, or FastAPI echoing it in a 422), as a 500 whose
+      traceback prints the request;
+    - not UTF-8 (422 ``body: not UTF-8 text (byte N)``): FastAPI answered its body models
+      400 "There was an error parsing the body", naming nothing.
+
+    Checking every route's body here leaves no route without it. The charset and UTF-8 checks
+    apply to the content types some route reads as JSON (`bodies.reads_as_json`); a document
+    sent as text is checked by its route (`bodies.read_document`), the surrogates in any body
+    that parses as JSON. Mount it inside `BodyGuard`, which bounds the body.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -48,12 +70,86 @@ class LoneSurrogateGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        place = _lone_surrogate_place(body) if _MAYBE_SURROGATE.search(body) else None
-        if place is not None:
-            response = JSONResponse({"detail": f"{place}: {LONE_SURROGATE}"}, status_code=422)
+        refusal = _refusal(header(scope, b"content-type") or "", body)
+        if refusal is not None:
+            route_params(scope)  # the request is counted under its route's template
+            response = JSONResponse({"detail": str(refusal)}, status_code=refusal.status_code)
             await response(scope, receive, send)
             return
         await self.app(scope, replay_body(body, receive), send)
+
+
+def _refusal(content_type: str, body: bytes) -> ControlPlaneError | None:
+    """Why `body` is refused (415 or 422), or None. `content_type`: the header, as sent."""
+    as_json = bool(body) and reads_as_json(content_type.split(";")[0].strip().lower())
+    if as_json:
+        try:
+            check_json_charset(content_type)
+        except ControlPlaneError as exc:
+            return exc
+    place = _lone_surrogate_place(body) if _MAYBE_SURROGATE.search(body) else None
+    if place is not None:
+        return InvalidInput(place, LONE_SURROGATE)
+    return not_utf8(body) if as_json else None
+
+
+def route_params(scope: Scope) -> Mapping[str, Any]:
+    """For a request answered before routing (by a body guard): set the scope's `route` to
+    the route serving its path, as routing would have, so the request is counted and logged
+    under that route's template (`observe.route_label`), not as `<unmatched>`; returns the
+    route's path parameters (none when no route serves the path)."""
+    if scope.get("route") is not None:
+        return dict(scope.get("path_params") or {})
+    router = getattr(scope.get("app"), "router", None)
+    found: tuple[Any, Mapping[str, Any]] | None = None
+    for route in _routes(getattr(router, "routes", ())):
+        match, child = route.matches(scope)
+        if match is Match.FULL:
+            found = (route, child)
+            break
+        if match is Match.PARTIAL and found is None:  # the path's route, another method
+            found = (route, child)
+    if found is None:
+        return {}
+    route, child = found
+    scope["route"] = route
+    return dict(child.get("path_params") or {})
+
+
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """The app's routes, those of its included routers too: FastAPI keeps an included router
+    as one entry (`original_router`) rather than copying its routes into the app's."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _routes(getattr(included, "routes", ()))
+        else:
+            yield route
+
+
+_TENANT_ID = re.compile(TENANT_ID_PATTERN)
+
+
+def log_body_refusal(scope: Scope, status: int, reason: str, numbers: Mapping[str, int]) -> None:
+    """`BodyGuard`'s line of a refused body, as the control plane's other lines: JSON, with
+    the route's template and the tenant its path names (a well-formed id only), never the
+    path itself, whose later segments can be a contact's id or phone number."""
+    params = route_params(scope)
+    tenant_id = params.get("tenant_id")
+    where = (
+        {"tenant_id": tenant_id}
+        if isinstance(tenant_id, str) and _TENANT_ID.match(tenant_id)
+        else {}
+    )
+    _http_log.warning(
+        "request_body_refused",
+        status=status,
+        reason=reason,
+        method=method_label(scope),
+        route=route_label(scope),
+        **where,
+        **numbers,
+    )
 
 
 def _lone_surrogate_place(body: bytes) -> str | None:

@@ -12,6 +12,7 @@ from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantId
 from botfleet.control_plane.api.responses import AUTH_ERRORS, BODY_TOO_LARGE
 from botfleet.control_plane.db.tables import utcnow
 from botfleet.control_plane.models import ApiKeyCreate, ApiKeyCreated, ApiKeyView, BootTokenIssued
+from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import identity
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["identity"], responses=AUTH_ERRORS)
@@ -19,30 +20,35 @@ router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["identity"], response
 KeyIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="the key's id")]
 
 
-def _expiry(body: ApiKeyCreate, now: datetime, max_days: int | None) -> datetime | None:
+def _refused(field: str, message: str) -> RequestValidationError:
+    """A refused expiry in FastAPI's 422 shape, as the model's own expiry errors."""
+    error = {"type": "value_error", "loc": ("body", field), "msg": message, "input": None}
+    return RequestValidationError([error])
+
+
+def _expiry(
+    body: ApiKeyCreate, now: datetime, max_days: int | None, maker: Principal
+) -> datetime | None:
     """When the new key expires, within `CP_API_KEY_MAX_DAYS` (`max_days`) when set: a key
     asked for without an expiry gets one that far away (the answer says when); one asked to
     live longer is refused in FastAPI's 422 shape, as the other expiry errors, naming the
-    field it was given in."""
+    field it was given in. A tenant key with an expiry (`maker`) makes keys expiring by then:
+    a later expiry, or none, is refused so too (`expires_at` when none was given)."""
+    field = "expires_in_days" if body.expires_in_days is not None else "expires_at"
     expiry = body.expiry(now)
-    if max_days is None:
-        return expiry
-    if expiry is None:
-        return now.astimezone(UTC).replace(microsecond=0) + timedelta(days=max_days)
-    if expiry > now + timedelta(days=max_days):
-        field = "expires_in_days" if body.expires_in_days is not None else "expires_at"
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("body", field),
-                    "msg": f"must be at most {max_days} days from now: this control plane "
-                    f"limits tenant keys to that (CP_API_KEY_MAX_DAYS={max_days}); rotate "
-                    "keys instead of making them live longer",
-                    "input": None,
-                }
-            ]
-        )
+    if max_days is not None:
+        if expiry is None:
+            expiry = now.astimezone(UTC).replace(microsecond=0) + timedelta(days=max_days)
+        elif expiry > now + timedelta(days=max_days):
+            raise _refused(
+                field,
+                f"must be at most {max_days} days from now: this control plane limits tenant "
+                f"keys to that (CP_API_KEY_MAX_DAYS={max_days}); rotate keys instead of "
+                "making them live longer",
+            )
+    refusal = identity.outlives_its_maker(maker, expiry)
+    if refusal is not None:
+        raise _refused(field, refusal)
     return expiry
 
 
@@ -59,11 +65,15 @@ async def create_api_key(
     With `expires_at` or `expires_in_days` it stops working then (401 naming the key and the
     date); without, it works until revoked, unless the control plane limits how long keys
     live (``CP_API_KEY_MAX_DAYS``): then it gets an expiry that many days away, and a later
-    one is refused (422)."""
-    expires_at = _expiry(body, utcnow(), container.settings.api_key_max_days)
+    one is refused (422).
+
+    `role` (default `owner`) says what it may do. A tenant key (an owner's) makes keys of at
+    most its own role (403), and, when it expires, keys that expire by then (422 naming the
+    field; one without an expiry too)."""
+    expires_at = _expiry(body, utcnow(), container.settings.api_key_max_days, principal)
     async with uow:
         row, key = await identity.create_api_key(
-            uow, principal, tenant_id, body.name, expires_at=expires_at
+            uow, principal, tenant_id, body.name, expires_at=expires_at, role=body.role
         )
         return ApiKeyCreated.model_validate(
             {**ApiKeyView.model_validate(row).model_dump(), "key": key}
@@ -79,9 +89,9 @@ async def list_api_keys(
         bool, Query(description="also list keys past their expires_at (hidden by default)")
     ] = False,
 ) -> list[ApiKeyView]:
-    """Key metadata (never the keys or their hashes): expiry and when each was last used.
-    Keys past their expiry are left out unless ``?include_expired=true`` (revoked ones are
-    listed, with ``revoked_at``)."""
+    """Key metadata (never the keys or their hashes): role, who made it (`admin` or
+    `apikey:<id>`), expiry and when each was last used. Keys past their expiry are left out
+    unless ``?include_expired=true`` (revoked ones are listed, with ``revoked_at``)."""
     async with uow:
         rows = await identity.list_api_keys(
             uow, principal, tenant_id, include_expired=include_expired
@@ -93,7 +103,8 @@ async def list_api_keys(
 async def revoke_api_key(
     tenant_id: TenantIdPath, key_id: KeyIdPath, principal: PrincipalDep, uow: UoWDep
 ) -> Response:
-    """Revoke a key; it stops working at once."""
+    """Revoke a key; it stops working at once. The admin may revoke any key and a key itself;
+    a tenant key may not revoke one the admin made, nor one with a higher role (403)."""
     async with uow:
         await identity.revoke_api_key(uow, principal, tenant_id, key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -42,6 +42,12 @@ def route_label(scope: Scope) -> str:
     return UNMATCHED
 
 
+def method_label(scope: Scope) -> str:
+    """The request's method for metrics and logs: one of `KNOWN_METHODS`, else OTHER_METHOD."""
+    method = str(scope.get("method", ""))
+    return method if method in KNOWN_METHODS else OTHER_METHOD
+
+
 class RequestObserver:
     def __init__(self, app: ASGIApp, metrics: ControlPlaneMetrics) -> None:
         self.app = app
@@ -64,10 +70,7 @@ class RequestObserver:
             await self.app(scope, receive, observe)
         finally:
             elapsed = time.perf_counter() - started
-            route = route_label(scope)
-            method = str(scope.get("method", ""))
-            if method not in KNOWN_METHODS:
-                method = OTHER_METHOD
+            route, method = route_label(scope), method_label(scope)
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             _log.info(

@@ -47,7 +47,9 @@ AUTH_ERRORS: Responses = {
     401: {"model": ErrorBody, "description": "missing or wrong API key"},
     403: {
         "model": ErrorBody,
-        "description": "the key may not do this (a disabled tenant's keys may only read)",
+        "description": "the key may not do this: its role is below the one the route needs "
+        "(the answer names it), the route is the admin's, or the tenant is disabled (its "
+        "keys may only read)",
     },
     404: {"model": ErrorBody, "description": "no such resource (or another tenant's)"},
     **INVALID_REQUEST,

@@ -1,13 +1,14 @@
 """Task routes: a flow task run now for a contact (the team answering a contact through the bot,
-a reminder sent again), and the pending scheduled jobs, both relayed to the tenant's data
-plane (`POST /run-task`, `GET /tasks`)."""
+a reminder sent again), the pending scheduled jobs, a pending job run now or cancelled, all
+relayed to the tenant's data plane (`POST /run-task`, `GET /tasks`, `POST /tasks/{job_id}/run`,
+`DELETE /tasks/{job_id}`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
@@ -18,8 +19,11 @@ from botfleet.control_plane.models import ErrorBody
 from botfleet.control_plane.services import tasks
 from botfleet.control_plane.task_models import (
     DEFAULT_TASKS,
+    MAX_JOB_ID,
     MAX_TASK_NAME,
     MAX_TASKS,
+    CancelledTaskView,
+    RunJobView,
     RunTaskBody,
     RunTaskView,
     TaskListView,
@@ -31,7 +35,8 @@ RUN_ERRORS: dict[int | str, dict[str, Any]] = {
     **DATA_PLANE_ERRORS,
     403: {
         "model": ErrorBody,
-        "description": "a disabled tenant's own key (they may not run its tasks)",
+        "description": "a viewer key (running a task needs the editor role), or a disabled "
+        "tenant's own key (they may not run its tasks)",
     },
     404: {
         "model": ErrorBody,
@@ -43,6 +48,39 @@ RUN_ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "the run is larger than the data plane takes (1 MiB as JSON)",
     },
 }
+
+JOB_ERRORS: dict[int | str, dict[str, Any]] = {
+    **DATA_PLANE_ERRORS,
+    403: {
+        "model": ErrorBody,
+        "description": "a disabled tenant's own key (they may not act on its contacts)",
+    },
+    404: {
+        "model": ErrorBody,
+        "description": "no such tenant (or another tenant's), or no pending job of that id "
+        "on its data plane (it ran, was cancelled, or never existed)",
+    },
+}
+CANCEL_ERRORS: dict[int | str, dict[str, Any]] = {
+    **JOB_ERRORS,
+    409: {
+        "model": ErrorBody,
+        "description": "a standing schedule (the flow's `standing_schedules`: remove it there), "
+        "or the control plane cannot reach the tenant's data plane (no data_plane_url or "
+        "credentials)",
+    },
+}
+# `:path`, as on the data plane: a flow's key may hold a slash (sent as %2F).
+JobIdPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_JOB_ID,
+        description="As the pending jobs list it: `once:<key>` (a one-off task, e.g. a "
+        "reminder) or `standing:<name>`; percent-encoded",
+        examples=["once:reminder:34600111222"],
+    ),
+]
 
 _ISO = "ISO time with its UTC offset (a time without one is refused with 422)"
 DueQuery = Annotated[datetime | None, Query(description=_ISO, examples=["2024-05-06T09:00+02:00"])]
@@ -105,4 +143,49 @@ async def list_tasks(
                 contact_id=contact_id, task=task, due_after=due_after,
                 due_before=due_before, limit=limit,
             )  # fmt: skip
+    return JSONResponse(view.model_dump(mode="json"), headers=NO_STORE)
+
+
+@router.post("/tasks/{job_id:path}/run", response_model=RunJobView, responses=JOB_ERRORS)
+async def run_job(
+    tenant_id: TenantIdPath,
+    job_id: JobIdPath,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    uow: UoWDep,
+) -> JSONResponse:
+    """Run a pending job now (a reminder due later, a standing schedule), with its own task,
+    contact and data, as the data plane's scheduler runs it when it falls due; answers once it
+    has run. A one-off job is then no longer pending and does not fire again; a standing job
+    keeps its schedule.
+
+    200 with the data plane's answer, as for `POST .../tasks/run` (`status`, `sent`,
+    `failed`, `warnings`), plus the `job_id` and its `kind`. Audited as ``task.run`` with the
+    job's id, never naming the contact."""
+    async with uow:
+        with relayed():
+            view = await tasks.run_job(
+                uow, principal, container.box, container.tasks, tenant_id, job_id
+            )
+    return JSONResponse(view.model_dump(mode="json"), headers=NO_STORE)
+
+
+@router.delete("/tasks/{job_id:path}", response_model=CancelledTaskView, responses=CANCEL_ERRORS)
+async def cancel_job(
+    tenant_id: TenantIdPath,
+    job_id: JobIdPath,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    uow: UoWDep,
+) -> JSONResponse:
+    """Cancel a pending one-off job (a reminder: a customer phoned to cancel), as the flow's
+    `cancel_task` of its key does: it never runs, not even a run of it already waiting for the
+    contact's turn. Answers what the job was. A standing schedule cannot be cancelled (409: it
+    is the flow's). Audited as ``task.cancel`` (job id, task, kind, due time), never naming
+    the contact."""
+    async with uow:
+        with relayed():
+            view = await tasks.cancel_job(
+                uow, principal, container.box, container.tasks, tenant_id, job_id
+            )
     return JSONResponse(view.model_dump(mode="json"), headers=NO_STORE)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botfleet.control_plane.db.tables import (
@@ -194,6 +194,10 @@ class CredentialRepository:
         await self._session.delete(credential)
 
 
+#: The audit action of a tenant's deletion (`services.tenants.delete_tenant`).
+TENANT_DELETE = "tenant.delete"
+
+
 class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -208,9 +212,20 @@ class AuditRepository:
         action: str | None = None,
         before_id: int | None = None,
         limit: int = 100,
+        with_deletions: bool = False,
     ) -> Sequence[AuditEntry]:
+        """Newest first. With `with_deletions`, `tenant_id` also matches the entries of the
+        tenant's deletions: those carry no tenant (its other entries go with it, and a tenant
+        registered later under the id is not shown them), only the id as their `target`."""
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-        if tenant_id is not None:
+        if tenant_id is not None and with_deletions:
+            deletion = and_(
+                AuditEntry.tenant_id.is_(None),
+                AuditEntry.action == TENANT_DELETE,
+                AuditEntry.target == tenant_id,
+            )
+            query = query.where(or_(AuditEntry.tenant_id == tenant_id, deletion))
+        elif tenant_id is not None:
             query = query.where(AuditEntry.tenant_id == tenant_id)
         if action is not None:
             query = query.where(AuditEntry.action == action)

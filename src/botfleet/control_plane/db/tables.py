@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from botfleet.control_plane.principals import DEFAULT_ROLE
 from botfleet.control_plane.provenance import StoredBy
 
 # Explicit constraint names, so migrations can drop them on every backend.
@@ -32,6 +33,8 @@ NAMING_CONVENTION = {
 TENANT_ID_LENGTH = 63
 #: `credentials.stored_by`: long enough for ``operator``, ``tenant`` and ``unknown``.
 STORED_BY_LENGTH = 16
+#: `api_keys.role`: long enough for ``viewer``, ``editor`` and ``owner``.
+ROLE_LENGTH = 16
 
 
 def utcnow() -> datetime:
@@ -97,7 +100,12 @@ class ApiKey(Base):
     tenant_id: Mapped[str] = _tenant_fk()
     name: Mapped[str] = mapped_column(String(100))
     key_hash: Mapped[str] = mapped_column(String(64))
+    #: What the key may do (`principals.Role`). The server default makes every key stored
+    #: before roles existed (revision 0004) an owner, as they could do everything then.
+    role: Mapped[str] = mapped_column(String(ROLE_LENGTH), server_default=DEFAULT_ROLE.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: ``admin`` or ``apikey:<id>`` of the key that created it (a tenant key may not revoke
+    #: a key the admin made).
     created_by: Mapped[str] = mapped_column(String(100))
     revoked_at: Mapped[datetime | None]
     #: After this instant the key is refused (401 naming the key and the date); None: never.

@@ -39,7 +39,9 @@ async def list_entries(
     before_id: int | None = None,
     limit: int = 100,
 ) -> Sequence[AuditEntry]:
-    """Newest first. A tenant key is always limited to its own tenant."""
+    """Newest first. A tenant key is always limited to its own tenant. The admin's
+    `tenant_id` also finds the tenant's deletions (``tenant.delete``, written with no tenant:
+    see `delete_tenant`), so a deleted tenant's id still finds who deleted it and when."""
     if not principal.is_admin:
         if tenant_id is not None:
             principal.require_tenant(tenant_id)
@@ -49,4 +51,5 @@ async def list_entries(
         action=action,
         before_id=before_id,
         limit=max(1, min(limit, MAX_AUDIT_PAGE)),
+        with_deletions=principal.is_admin,
     )

@@ -9,6 +9,7 @@ control plane stores is one the data plane starts with. Messages name the place,
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -75,6 +76,28 @@ def _secrets_refused(problems: list[tuple[str, str]], values: Mapping[str, Any])
 
 #: Shorter strings may occur in a message by chance ("at most 20 headers").
 _ECHO_MIN_CHARS = 4
+#: The credential holding a Google service-account key (an object, or its JSON as text).
+_GOOGLE_KEY = "service_account_info"
+_GOOGLE_URL = re.compile(
+    r"https://(?:oauth2\.googleapis\.com|www\.googleapis\.com|accounts\.google\.com)"
+    r"/[A-Za-z0-9._~%/-]{0,200}"
+)
+#: The fields of a Google key that hold no secret, each with the form its value has in a key
+#: Google gives: such a value may be repeated by a message ("the key's type is
+#: 'authorized_user', not 'service_account'"). A value of another form there may be a secret
+#: pasted into the wrong field (a private key as the `type`), so it stays unrepeated.
+_SHOWN_KEY_FIELDS = {
+    "type": re.compile(r"[a-z_]{1,40}"),
+    "project_id": re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]"),
+    "client_email": re.compile(
+        r"[a-z0-9][a-z0-9._-]{0,63}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,4}"
+    ),
+    "universe_domain": re.compile(r"[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,4}"),
+    "token_uri": _GOOGLE_URL,
+    "auth_uri": _GOOGLE_URL,
+    "auth_provider_x509_cert_url": _GOOGLE_URL,
+    "client_x509_cert_url": _GOOGLE_URL,
+}
 
 
 def _unechoed(message: str, values: Mapping[str, Any]) -> str:
@@ -82,8 +105,9 @@ def _unechoed(message: str, values: Mapping[str, Any]) -> str:
     never to, but a library's message (pydantic's, google-auth's) is not ours to vouch for,
     and an answer or a log line showing a secret would undo the sealing. Only a whole word
     counts: a key file's ``"type": "service_account"`` is not repeated by a message naming
-    ``service_account_info``."""
-    for text in _strings(values):
+    ``service_account_info``. A Google key's non-secret fields, in the form Google writes
+    them (`_SHOWN_KEY_FIELDS`), may be repeated."""
+    for text in _secret_strings(values):
         if len(text) >= _ECHO_MIN_CHARS and re.search(
             rf"(?<![A-Za-z0-9_]){re.escape(text)}(?![A-Za-z0-9_])", message
         ):
@@ -91,11 +115,45 @@ def _unechoed(message: str, values: Mapping[str, Any]) -> str:
     return message
 
 
-def _strings(value: object) -> list[str]:
+def _secret_strings(values: Mapping[str, Any]) -> list[str]:
+    """Every string of a put's values a message must not repeat: all of them, a Google key's
+    given as text included, but for its shown fields (`_SHOWN_KEY_FIELDS`)."""
+    found: list[str] = []
+    for name, value in values.items():
+        key = _key_object(value) if name == _GOOGLE_KEY else None
+        if key is None:
+            found += _strings(value)
+            continue
+        if isinstance(value, str):
+            found.append(value)  # the text itself, in case a message quotes it whole
+        for field, item in key.items():
+            shape = _SHOWN_KEY_FIELDS.get(field)
+            if not (isinstance(item, str) and shape is not None and shape.fullmatch(item)):
+                found += _strings(item)
+    return found
+
+
+def _key_object(value: object) -> Mapping[str, Any] | None:
+    """A Google key's fields, from the object or its JSON text; None for anything else."""
     if isinstance(value, str):
-        return [value]
-    if isinstance(value, Mapping):
-        return [text for item in value.values() for text in _strings(item)]
-    if isinstance(value, list | tuple):
-        return [text for item in value for text in _strings(item)]
-    return []
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return None
+    return value if isinstance(value, Mapping) else None
+
+
+def _strings(value: object) -> list[str]:
+    """Every string in `value`, at any depth (without recursing: a key given as text may nest
+    deeper than Python recurses)."""
+    found: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, Mapping):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return found

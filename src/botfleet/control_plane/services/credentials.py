@@ -112,7 +112,8 @@ async def put_credentials(
     concurrent binding change does not slip in between check and store. With `url_guard`
     (`CP_TENANT_URL_POLICY=public`) a tenant key's secrets may hold no URL to a host that is
     not public (a service account's ``token_uri``, or a webhook `url`, which the data plane
-    posts to): 422 naming the place, never the value.
+    posts to): 422 naming the place, never the value. The values' form is checked before
+    their URLs, whose hosts may take seconds to look up.
     """
     principal.require_tenant(tenant_id)
     check_scope(scope)
@@ -120,7 +121,11 @@ async def put_credentials(
     if url_guard is not None and url_guard.applies_to(principal):
         places = url_places("body", values, json_strings=True)
         if places:  # looked up before the tenant is locked (see `peek_tenant_for_change`)
-            check_put_names(await peek_tenant_for_change(uow, principal, tenant_id), scope, names)
+            current = await peek_tenant_for_change(uow, principal, tenant_id)
+            check_put_names(current, scope, names)
+            # The values' form first: a key with its private key's line breaks typed as `\n`
+            # is reported as that, not as a DNS problem of its token_uri's host.
+            check_put_values(current, scope, values)
             await url_guard.check(places)
             await uow.release()
     tenant = await get_tenant_for_change(uow, principal, tenant_id)

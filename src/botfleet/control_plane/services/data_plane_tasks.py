@@ -1,5 +1,11 @@
 """Calls to a tenant's data plane about its flow's tasks: `POST /run-task` (run one now for a
-contact) and `GET /tasks` (the pending jobs), through the relay (`data_plane_relay`).
+contact), `GET /tasks` (the pending jobs), `POST /tasks/{job_id}/run` (run a pending job now)
+and `DELETE /tasks/{job_id}` (cancel one), through the relay (`data_plane_relay`).
+
+A run or a cancel of a job id the data plane has no pending job of answers 404 ``no pending
+job ...``: relayed as a 404 naming the job. A standing job cannot be cancelled (409, relayed).
+A data plane of an earlier release has no such routes: its plain 404 is the relay's 502 "upgrade
+the data plane".
 
 `POST /run-task` answers 500 with its usual body when the task failed (its turn raised, nothing
 was committed) and 404 naming the flow for a task its flow does not have. Both are what the data
@@ -14,8 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from botfleet.control_plane.errors import PayloadTooLarge
+from botfleet.control_plane.path_segments import path_segment
 from botfleet.control_plane.services.data_plane_relay import (
+    DataPlaneError,
     DataPlaneRelay,
+    RelayAnswer,
     RelayCall,
     answer_json,
     json_field,
@@ -33,6 +42,11 @@ MAX_TASKS_BYTES = 4 * 1024 * 1024
 MAX_RUN_BODY_BYTES = MAX_BODY_BYTES
 
 _RUN_WAITS = " (it waits for the contact's turns under way, then runs the task)"
+_JOB_MAY_HAVE_RUN = (
+    " The job may have run once the contact's turn came (a one-off job is no longer pending "
+    "then): list the pending jobs, and export the contact's data to see what was sent."
+)
+_CANCEL_AGAIN = " The job may have been cancelled: list the pending jobs to see."
 _MAY_HAVE_RUN = (
     " The task may have run once the contact's turn came: export the contact's data to see what "
     "was sent before running it again."
@@ -105,6 +119,53 @@ class DataPlaneTasks:
                 params[name] = moment.isoformat()
         url = f"{base_url}/tasks"
         return await self._relay.json(call, base_url, url, token, MAX_TASKS_BYTES, params=params)
+
+    async def run_job(self, base_url: str, token: str, *, tenant_id: str, job_id: str) -> Any:
+        """The data plane's JSON answer to ``POST /tasks/{job_id}/run``, a failed run's
+        included; a 404 naming the job when none of that id is pending."""
+        call = RelayCall(
+            "POST", "/tasks/{job_id}/run", origin(base_url), tenant_id, waits=_RUN_WAITS,
+            too_large="a data plane answers a run in a few hundred bytes: check the tenant's "
+            "data_plane_url.", timed_out=_JOB_MAY_HAVE_RUN,
+        )  # fmt: skip
+        url = f"{base_url}/tasks/{path_segment(job_id)}/run"
+        answer = await self._relay.exchange(call, base_url, url, token, MAX_RUN_BYTES)
+        if answer.status == 200:
+            return answer_json(call, answer)
+        if answer.status == 500 and _failed_run(answer.body):
+            return answer_json(call, answer)
+        raise _job_refusal(call, answer, job_id)
+
+    async def cancel_job(self, base_url: str, token: str, *, tenant_id: str, job_id: str) -> Any:
+        """The data plane's JSON answer to ``DELETE /tasks/{job_id}``; a 404 naming the job
+        when none of that id is pending, a 409 for a standing job."""
+        call = RelayCall(
+            "DELETE", "/tasks/{job_id}", origin(base_url), tenant_id,
+            timed_out=_CANCEL_AGAIN, busy=_CANCEL_AGAIN,
+        )  # fmt: skip
+        url = f"{base_url}/tasks/{path_segment(job_id)}"
+        answer = await self._relay.exchange(call, base_url, url, token, MAX_RUN_BYTES)
+        if answer.status == 200:
+            return answer_json(call, answer)
+        raise _job_refusal(call, answer, job_id)
+
+
+def _job_refusal(call: RelayCall, answer: RelayAnswer, job_id: str) -> DataPlaneError:
+    """The error for a job route's answer other than 200: the data plane's own 404 (no such
+    pending job) and 409 (a standing job) as they are; anything else as `refusal`."""
+    detail = json_field(answer.body, "detail") or ""
+    said = their_detail(answer.body)
+    if answer.status == 404 and detail.startswith("no pending job "):
+        tenant = call.tenant_id
+        return call.error(
+            404,
+            f"no pending job {job_id[:200]!r}: it ran, was cancelled, or never existed; "
+            f"GET /v1/tenants/{tenant}/tasks (botfleet cp tasks list {tenant}) lists the "
+            "pending ones with their job_id",
+        )
+    if answer.status == 409:
+        return call.error(409, f"the data plane refused it (HTTP 409{said})")
+    return refusal(call, answer)
 
 
 def _failed_run(body: bytes) -> bool:

@@ -10,10 +10,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from botfleet.control_plane.db.tables import ApiKey, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import ApiKeyExpired, AuthenticationFailed, NotFound
+from botfleet.control_plane.errors import (
+    ApiKeyExpired,
+    AuthenticationFailed,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from botfleet.control_plane.logs import get_logger
 from botfleet.control_plane.models import utc_instant
-from botfleet.control_plane.principals import ADMIN, Principal
+from botfleet.control_plane.principals import ADMIN, ADMIN_ACTOR, DEFAULT_ROLE, Principal, Role
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.tenants import get_tenant, get_tenant_for_change
 from botfleet.control_plane.tokens import (
@@ -57,7 +63,22 @@ async def authenticate(uow: SqlAlchemyUnitOfWork, admin_key: str, presented: str
         raise ApiKeyExpired(row.name, row.id, expired_at)
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         await _record_use(uow, row, now)
-    return Principal(kind="tenant", tenant_id=row.tenant_id, key_id=row.id)
+    return Principal(
+        kind="tenant",
+        tenant_id=row.tenant_id,
+        key_id=row.id,
+        role=_role(row),
+        expires_at=row.expires_at,
+    )
+
+
+def _role(row: ApiKey) -> Role:
+    """The key's role; a value this version does not know gives the least one (a newer
+    version's role must not turn into more than it was meant to be)."""
+    try:
+        return Role(row.role)
+    except ValueError:
+        return Role.VIEWER
 
 
 async def _record_use(uow: SqlAlchemyUnitOfWork, row: ApiKey, now: datetime) -> None:
@@ -77,6 +98,26 @@ async def authenticate_boot(uow: SqlAlchemyUnitOfWork, tenant_id: str, presented
         raise AuthenticationFailed("invalid boot token for this tenant")
 
 
+def outlives_its_maker(principal: Principal, expires_at: datetime | None) -> str | None:
+    """Why a key made by `principal` may not expire at `expires_at` (None: never), or None
+    when it may: a tenant key with an expiry makes keys that expire by then, so a key cannot
+    extend its own life through another. The admin's keys are limited only by the settings."""
+    if principal.is_admin or principal.expires_at is None:
+        return None
+    limit = utc_instant(principal.expires_at)
+    if expires_at is None:
+        return (
+            f"the key making this one expires at {limit}, so the keys it makes must expire by "
+            "then: give expires_at or expires_in_days"
+        )
+    if expires_at > principal.expires_at:
+        return (
+            f"must be at most {limit}, when the key making this one expires: a key cannot "
+            "make one that outlives it"
+        )
+    return None
+
+
 async def create_api_key(
     uow: SqlAlchemyUnitOfWork,
     principal: Principal,
@@ -84,16 +125,28 @@ async def create_api_key(
     name: str,
     *,
     expires_at: datetime | None = None,
+    role: Role = DEFAULT_ROLE,
 ) -> tuple[ApiKey, str]:
     """A new key for the tenant; the secret is returned once and only its hash is stored.
-    `expires_at` (aware; checked by `ApiKeyCreate`): when it stops working; None: never."""
+    `expires_at` (aware; checked by `ApiKeyCreate`): when it stops working; None: never.
+    A tenant key makes keys of at most its own role (403), expiring no later than itself
+    (422, `outlives_its_maker`)."""
     await get_tenant_for_change(uow, principal, tenant_id)
+    if not principal.is_admin and not principal.role.covers(role):
+        raise PermissionDenied(
+            f"a key with the {principal.role} role cannot make one with the {role} role: a "
+            "key makes keys of at most its own role (ask the tenant's owner or the admin)"
+        )
+    refusal = outlives_its_maker(principal, expires_at)
+    if refusal is not None:
+        raise InvalidInput("expires_at", refusal)
     issued = new_api_key()
     row = ApiKey(
         id=issued.key_id,
         tenant_id=tenant_id,
         name=name,
         key_hash=issued.digest,
+        role=role.value,
         created_by=principal.actor,
         expires_at=expires_at,
     )
@@ -101,7 +154,7 @@ async def create_api_key(
     expiry = None if expires_at is None else expires_at.isoformat()
     audit.record(
         uow, principal, "api_key.create", tenant_id=tenant_id, target=issued.key_id,
-        details={"name": name, "expires_at": expiry},
+        details={"name": name, "role": role.value, "expires_at": expiry},
     )  # fmt: skip
     await uow.commit()
     return row, issued.secret
@@ -129,15 +182,39 @@ async def revoke_api_key(
     uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, key_id: str
 ) -> None:
     """Revoke a key at once. Locked like every change, but also open to a disabled tenant's own
-    keys: it only takes access away, and a leaked key should not wait for an admin."""
+    keys: it only takes access away, and a leaked key should not wait for an admin.
+
+    The admin revokes any key, and any key may revoke itself; otherwise a tenant key may not
+    revoke a key the admin made (the operator's or agency's own access to the tenant) nor one
+    with a higher role than its own (403 saying which)."""
     await get_tenant(uow, principal, tenant_id, lock=True)
     row = await uow.api_keys.get(key_id)
     if row is None or row.tenant_id != tenant_id:
         raise NotFound("API key", key_id)
+    _check_may_revoke(principal, row)
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(uow, principal, "api_key.revoke", tenant_id=tenant_id, target=key_id)
+        audit.record(
+            uow, principal, "api_key.revoke", tenant_id=tenant_id, target=key_id,
+            details={"name": row.name, "role": _role(row).value},
+        )  # fmt: skip
         await uow.commit()
+
+
+def _check_may_revoke(principal: Principal, row: ApiKey) -> None:
+    if principal.is_admin or row.id == principal.key_id:
+        return
+    if row.created_by == ADMIN_ACTOR:
+        raise PermissionDenied(
+            f"API key {row.id} ({row.name!r}) was made with the admin key: only the admin may "
+            "revoke it"
+        )
+    role = _role(row)
+    if not principal.role.covers(role):
+        raise PermissionDenied(
+            f"API key {row.id} ({row.name!r}) has the {role} role, higher than this key's "
+            f"{principal.role}: only a key with the {role} role or the admin may revoke it"
+        )
 
 
 async def rotate_boot_token(uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str) -> str:

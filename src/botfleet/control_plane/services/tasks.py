@@ -17,13 +17,24 @@ No release gives one yet, so none is recorded: never the contact's id (a phone n
 control plane cannot compute the data plane's keyed hash (`services/contacts.py`). The run id
 names the run in the data plane's log lines (`task_failed`), which name the contact by that hash.
 
+A pending job run now by its id (`run_job`) is audited as ``task.run`` too, with the job's id;
+a job cancelled (`cancel_job`) as ``task.cancel`` with the job's id, task, kind and due time.
+A one-off job's id holds the flow's key, which holds the contact id when the flow's default
+key (`<task>:<contact id>`) or one built from ``contact.id`` is used: the audit records ids
+as the data plane's log lines write them, that contact id replaced by ``<contact <hash>>``
+(`as_logged`), never the contact's id itself.
+
 Listing the jobs is not audited, as the list of conversations is not (`conversations`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
+from pydantic import BaseModel
+
+from botfleet.contact_hash import MIN_SCRUBBED_LENGTH
 from botfleet.control_plane.crypto import SecretBox
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import InvalidInput
@@ -36,7 +47,15 @@ from botfleet.control_plane.services.tenant_data_plane import (
     reach_data_plane,
     read_answer,
 )
-from botfleet.control_plane.task_models import RunTaskBody, RunTaskView, TaskListView
+from botfleet.control_plane.task_models import (
+    CancelledTaskView,
+    RunJobView,
+    RunTaskBody,
+    RunTaskView,
+    TaskListView,
+)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def _about(view: RunTaskView, data_plane: TenantDataPlane, run: RunTaskBody) -> RunTaskView:
@@ -69,6 +88,77 @@ async def run_task(
     details = view.model_dump(include={"task", "status", "run_id", "sent", "failed"})
     details["contact_hash"] = view.contact_hash
     audit.record(uow, principal, "task.run", tenant_id=tenant_id, details=details)
+    await uow.commit()
+    return view
+
+
+def as_logged(text: str, contact_id: str | None, contact_hash: str | None) -> str:
+    """`text` (a job or run id) as the data plane's log lines write it: the contact's id in it
+    replaced by ``<contact <hash>>`` (`botfleet.contact_hash.scrub_contact`, which the control
+    plane cannot call: the hash's key is the data plane's; the answer gives the hash)."""
+    if contact_id is None or contact_hash is None or len(contact_id) < MIN_SCRUBBED_LENGTH:
+        return text
+    return text.replace(contact_id, f"<contact {contact_hash}>")
+
+
+def _about_job(view: ModelT, data_plane: TenantDataPlane, job_id: str) -> ModelT:
+    if getattr(view, "job_id", None) != job_id:
+        raise DataPlaneError(
+            502, f"{data_plane.where} answered about another job than the one asked; check "
+            "its data_plane_url",
+        )  # fmt: skip
+    return view
+
+
+async def run_job(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    box: SecretBox,
+    data_planes: DataPlaneTasks,
+    tenant_id: str,
+    job_id: str,
+) -> RunJobView:
+    """Run the pending job `job_id` now on the tenant's data plane, with its own task, contact
+    and data; what became of it. Audited as `run_task` is (``task.run``, with the job's id)."""
+    data_plane = await reach_data_plane(uow, principal, box, tenant_id, acting="run its tasks")
+    answer = await data_planes.run_job(
+        data_plane.url, data_plane.token, tenant_id=tenant_id, job_id=job_id
+    )
+    view = _about_job(read_answer(RunJobView, answer, data_plane), data_plane, job_id)
+    contact, hashed = view.contact_id, view.contact_hash
+    details = view.model_dump(include={"task", "status", "sent", "failed"})
+    details["run_id"] = as_logged(view.run_id, contact, hashed)
+    details["job_id"] = as_logged(view.job_id, contact, hashed)
+    details["contact_hash"] = hashed
+    audit.record(uow, principal, "task.run", tenant_id=tenant_id, details=details)
+    await uow.commit()
+    return view
+
+
+async def cancel_job(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    box: SecretBox,
+    data_planes: DataPlaneTasks,
+    tenant_id: str,
+    job_id: str,
+) -> CancelledTaskView:
+    """Cancel the pending one-off job `job_id` on the tenant's data plane; what it was.
+    Audited as ``task.cancel`` once the data plane answers (the job is gone either way)."""
+    data_plane = await reach_data_plane(uow, principal, box, tenant_id, acting="cancel its tasks")
+    answer = await data_planes.cancel_job(
+        data_plane.url, data_plane.token, tenant_id=tenant_id, job_id=job_id
+    )
+    view = _about_job(read_answer(CancelledTaskView, answer, data_plane), data_plane, job_id)
+    contact, hashed = view.contact_id, view.contact_hash
+    details = {
+        "job_id": as_logged(view.job_id, contact, hashed),
+        "task": view.task,
+        "kind": view.kind,
+        "next_run_at": None if view.next_run_at is None else view.next_run_at.isoformat(),
+        "contact_hash": hashed,
+    }
+    audit.record(uow, principal, "task.cancel", tenant_id=tenant_id, details=details)
     await uow.commit()
     return view
 

@@ -1,16 +1,24 @@
-"""Scheduler routes for the control plane: `GET /tasks` (pending jobs), `POST /run-task` (run now).
+"""Scheduler routes for the control plane: `GET /tasks` (pending jobs), `POST /run-task` (run a
+task now), `POST /tasks/{job_id}/run` (run a pending job now, with its own data) and
+`DELETE /tasks/{job_id}` (cancel a pending job).
 
-Both are internal: `Authorization: Bearer <DP_INTERNAL_TOKEN>`. `GET /tasks` follows `/usage`:
-with no token configured (development) it answers loopback clients only. `POST /run-task` sends
-messages to contacts, so it always needs the token: 401 without one, 403 with a wrong one or
-when the data plane has none configured.
+All are internal: `Authorization: Bearer <DP_INTERNAL_TOKEN>`. `GET /tasks` follows `/usage`:
+with no token configured (development) it answers loopback clients only. The others act on
+contacts (they send messages, or stop them), so they always need the token: 401 without one,
+403 with a wrong one or when the data plane has none configured.
+
+A run's answer carries its turn's diagnostics as `warnings` (`warnings_of`): a reminder run with
+data its templates do not find says so in the answer, not only in the log.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,15 +26,28 @@ from starlette.responses import JSONResponse, Response
 
 from botfleet.contact_hash import hash_contact
 from botfleet.data_plane.api.internal_auth import check_actor, check_reader
+from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.data_plane.runtime.handle import ConversationRuntime
-from botfleet.data_plane.runtime.task_outcome import TaskStatus
+from botfleet.data_plane.runtime.task_outcome import TaskOutcome, TaskStatus
 from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.flows.effects import Diagnostic
 from botfleet.flows.suggestions import closest
 from botfleet.http_guards import MAX_BODY_BYTES
-from botfleet.ports.scheduling import ScheduledJob, TaskScheduler, run_id
+from botfleet.ports.scheduling import (
+    RunsJobsNow,
+    ScheduledJob,
+    TaskScheduler,
+    run_id,
+)
 from botfleet.web import Operation, json_body, query_of, read_body
 
+log = structlog.get_logger("botfleet.runtime")
+
 MAX_TASKS = 1000
+#: The longest job id the routes take: `once:` and an idempotency key the flow renders.
+MAX_JOB_ID = 1000
+#: Warnings one run's answer lists at most (a template in a loop may miss a value each time).
+MAX_WARNINGS = 50
 
 
 class TaskView(BaseModel):
@@ -77,6 +98,20 @@ class RunTaskRequest(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class TaskWarning(BaseModel):
+    """Something the run's turn reported (a diagnostic of its flow, as its log lines give it)."""
+
+    code: str = Field(
+        description="The diagnostic, as the data plane's log line names it: "
+        "`template_missing_value`, `bad_option_id`, `template_failed`, `template_error`..."
+    )
+    message: str = Field(
+        description="What happened, in the flow's own words (names of values, paths); never "
+        "a value the flow rendered: the log line has those"
+    )
+    where: str = Field(description="Where in the flow, e.g. `tasks.reminder[0].text`")
+
+
 class RunTaskResult(BaseModel):
     status: TaskStatus = Field(
         description="`done`: the task ran, its turn is committed, whatever became of its "
@@ -102,6 +137,39 @@ class RunTaskResult(BaseModel):
         "after an error that made the contact unreachable (a Telegram chat that blocked the "
         "bot); null as for `sent`",
     )
+    warnings: list[TaskWarning] = Field(
+        default_factory=list,
+        description="What the task's turn reported (a value its templates did not find, an "
+        f"option left out...), at most {MAX_WARNINGS}; empty when nothing. A `done` run with "
+        "warnings ran, but its messages may read wrong",
+    )
+
+
+class RunJobResult(RunTaskResult):
+    """A pending job run now (`POST /tasks/{job_id}/run`)."""
+
+    job_id: str
+    kind: str = Field(description="`one_off` (no longer pending) or `standing` (kept)")
+    contact_id: str | None = Field(  # type: ignore[assignment]
+        description="The job's contact; null for a standing job without one (`skipped`)"
+    )
+    contact_hash: str | None = Field(  # type: ignore[assignment]
+        description="The contact as the data plane's log lines name it (a keyed hash)"
+    )
+
+
+class CancelledTask(BaseModel):
+    """A pending job cancelled (`DELETE /tasks/{job_id}`): what it was."""
+
+    job_id: str
+    kind: str
+    task: str
+    contact_id: str | None
+    contact_hash: str | None = Field(
+        description="The contact as the data plane's log lines name it (a keyed hash)"
+    )
+    key: str
+    next_run_at: datetime | None = Field(description="When it would have run")
 
 
 def _runtime(request: Request) -> ConversationRuntime:
@@ -114,6 +182,28 @@ def _scheduler(runtime: ConversationRuntime) -> TaskScheduler:
         # For good, not for a while: no Retry-After to wait for.
         raise HTTPException(501, "this data plane runs without a scheduler")
     return runtime.scheduler
+
+
+def _jobs_by_id(runtime: ConversationRuntime) -> RunsJobsNow:
+    scheduler = _scheduler(runtime)
+    if not isinstance(scheduler, RunsJobsNow):
+        raise HTTPException(501, "this data plane's scheduler cannot look jobs up by id")
+    return scheduler
+
+
+def _job_id(request: Request) -> str:
+    job_id = str(request.path_params["job_id"])
+    if not 0 < len(job_id) <= MAX_JOB_ID:
+        raise HTTPException(422, f"job_id: 1 to {MAX_JOB_ID} characters")
+    return job_id
+
+
+def no_job(job_id: str) -> str:
+    """The 404's detail for a job id that names no pending job."""
+    return (
+        f"no pending job {job_id[:200]!r}: it ran, was cancelled, or never existed (job ids "
+        "are `once:<key>` and `standing:<name>`; GET /tasks lists the pending ones)"
+    )
 
 
 def _aware(name: str, value: datetime | None) -> datetime | None:
@@ -153,20 +243,93 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             raise HTTPException(404, unknown_task(body.task, runtime.live.flow.id, list(tasks)))
         rid = run_id(f"manual:{body.task}", runtime.clock.now())
         outcome = await runtime.run_task(body.contact_id, body.task, body.data, rid)
-        sends = outcome.sends if outcome.status != "failed" else None
         done = RunTaskResult(
-            status=outcome.status,
             task=body.task,
             contact_id=body.contact_id,
             contact_hash=hash_contact(runtime.ctx.tenant.id, body.contact_id),
             run_id=rid,
-            sent=None if sends is None else sends.sent,
-            failed=None if sends is None else sends.failed,
+            **_outcome_fields(outcome),
         )
         code = 500 if outcome.status == "failed" else 200
         return JSONResponse(done.model_dump(mode="json"), status_code=code)
 
+    async def run_job(request: Request) -> Response:
+        """Run a pending job now, as the scheduler runs it when it falls due: its own task,
+        contact and data, in the contact's order. A one-off job (a reminder) is no longer
+        pending afterwards and does not fire again; a standing job runs once now and keeps its
+        schedule. 404 when no such job is pending."""
+        check_actor(request, settings)
+        job_id = _job_id(request)
+        runtime = _runtime(request)
+        ran = await _jobs_by_id(runtime).run_now(job_id)
+        if ran is None:
+            raise HTTPException(404, no_job(job_id))
+        outcome = ran.outcome
+        if not isinstance(outcome, TaskOutcome):  # the runner is always the runtime's
+            raise TypeError(f"the scheduler's runner answered {type(outcome).__name__}")
+        job = ran.job
+        done = RunJobResult(
+            job_id=job.job_id,
+            kind=job.kind,
+            task=job.task,
+            contact_id=job.contact_id,
+            contact_hash=hash_contact(runtime.ctx.tenant.id, job.contact_id),
+            run_id=ran.run_id,
+            **_outcome_fields(outcome),
+        )
+        code = 500 if outcome.status == "failed" else 200
+        return JSONResponse(
+            done.model_dump(mode="json"), status_code=code, headers={"Cache-Control": "no-store"}
+        )
+
+    async def cancel_job(request: Request) -> Response:
+        """Cancel a pending one-off job (a reminder), as the flow's `cancel_task` of its key
+        does: it never runs, and a run of it waiting for the contact's turn is dropped. A
+        standing job is the flow's (`standing_schedules`): 409. 404 when no such job is
+        pending."""
+        check_actor(request, settings)
+        job_id = _job_id(request)
+        runtime = _runtime(request)
+        scheduler = _jobs_by_id(runtime)
+        job = await scheduler.job(job_id)
+        if job is None:
+            raise HTTPException(404, no_job(job_id))
+        if job.kind != "one_off":
+            raise HTTPException(
+                409,
+                f"{job_id[:200]!r} is the flow's standing schedule {job.key!r}: it runs while "
+                "the flow's standing_schedules declare it (remove it there and publish the "
+                "flow); POST /tasks/{job_id}/run runs it once now",
+            )
+        if not await _scheduler(runtime).cancel(job.key):
+            raise HTTPException(404, no_job(job_id))  # it fell due meanwhile
+        tenant = runtime.ctx.tenant.id
+        if job.contact_id is not None:
+            ContactLog(log, tenant, job.contact_id).info(
+                "task_cancelled_by_request", task=job.task, job_id=job.job_id
+            )
+        view = CancelledTask(
+            job_id=job.job_id,
+            kind=job.kind,
+            task=job.task,
+            contact_id=job.contact_id,
+            contact_hash=hash_contact(tenant, job.contact_id),
+            key=job.key,
+            next_run_at=job.next_run_at,
+        )
+        return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
     tags = ("internal",)
+    job = (
+        {
+            "name": "job_id",
+            "in": "path",
+            "required": True,
+            "description": "As `GET /tasks` lists it: `once:<key>` (a one-off task) or "
+            "`standing:<name>`; percent-encoded",
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_JOB_ID},
+        },
+    )
     return [
         Operation(
             "GET",
@@ -186,6 +349,26 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             body=RunTaskRequest,
             answer=RunTaskResult,
         ),
+        Operation(
+            "POST",
+            "/tasks/{job_id:path}/run",
+            run_job,
+            summary="Run a pending job now",
+            tags=tags,
+            parameters=job,
+            answer=RunJobResult,
+            responses={404: "no such pending job"},
+        ),
+        Operation(
+            "DELETE",
+            "/tasks/{job_id:path}",
+            cancel_job,
+            summary="Cancel a pending job",
+            tags=tags,
+            parameters=job,
+            answer=CancelledTask,
+            responses={404: "no such pending job", 409: "a standing schedule (the flow's)"},
+        ),
     ]
 
 
@@ -196,3 +379,66 @@ def unknown_task(task: str, flow_id: str, tasks: list[str]) -> str:
     if likely is not None:
         text += f" (did you mean {likely!r}?)"
     return text + (f" (tasks: {', '.join(sorted(tasks))})" if tasks else " (it has no tasks)")
+
+
+def _outcome_fields(outcome: TaskOutcome) -> dict[str, Any]:
+    """A run's answer fields that come from what became of it."""
+    sends = outcome.sends if outcome.status != "failed" else None
+    return {
+        "status": outcome.status,
+        "sent": None if sends is None else sends.sent,
+        "failed": None if sends is None else sends.failed,
+        "warnings": warnings_of(outcome.diagnostics),
+    }
+
+
+#: Diagnostics whose detail is made of the flow's own words only (names, paths, its template
+#: sources), never of a value it rendered: answered as they are.
+_OWN_WORDS = frozenset(
+    {
+        "template_missing_value",
+        "unknown_state",
+        "unknown_task",
+        "step_limit_exceeded",
+        "state_reset",
+        "bad_option_item",
+        "bad_option_source",
+    }
+)
+#: The others quote values (a rendered option id, an exception's text, a connector's error,
+#: which may name a person): a fixed message stands for them, and the log line has the rest.
+_MESSAGES = {
+    "bad_option_id": "an option id or quick-reply payload rendered empty, or the same as an "
+    "earlier one's: that option (or button) was left out",
+    "template_failed": "a template failed to render and was left empty",
+    "template_error": "strict_templates: a template failed, so that step sent nothing",
+    "schedule_task_invalid": "a schedule_task's delay or run_at could not be read or is out of "
+    "range: nothing was scheduled",
+    "connector_failed": "a connector call failed: the flow's failure path ran",
+    "stale_connector_reply": "a connector's answer came for a call no longer pending: ignored",
+}
+#: A strict template's missing value names the value only (`Renderer._report`).
+_MISSING_VALUE = re.compile(r"missing value '[^'\n]{0,200}'")
+
+
+def warnings_of(diagnostics: Iterable[Diagnostic]) -> list[TaskWarning]:
+    """A run's diagnostics as its answer's `warnings`, without personal data the caller did not
+    send: a detail the flow's words make up is given as it is (`missing value 'data.time'`),
+    any other as a fixed message (see the code's log line for the rest). Each (code, where,
+    message) once, at most `MAX_WARNINGS`."""
+    found: list[TaskWarning] = []
+    seen: set[tuple[str, str, str]] = set()
+    for d in diagnostics:
+        if d.event in _OWN_WORDS:
+            message = d.detail
+        elif d.event == "template_error" and _MISSING_VALUE.fullmatch(d.detail):
+            message = f"strict_templates: {d.detail}, so that step sent nothing"
+        else:
+            message = _MESSAGES.get(d.event, f"see the data plane's {d.event} log line")
+        if (d.event, d.where, message) in seen:
+            continue
+        seen.add((d.event, d.where, message))
+        found.append(TaskWarning(code=d.event, message=message, where=d.where))
+        if len(found) == MAX_WARNINGS:
+            break
+    return found

@@ -45,6 +45,7 @@ from botfleet.domain.errors import (
 )
 from botfleet.domain.messages import OPTION_MENU, InboundMessage, MessageType
 from botfleet.domain.outputs import Output, output_from_dict, output_to_dict
+from botfleet.flows.effects import Diagnostic
 from botfleet.flows.engine import StepContext, start_state
 from botfleet.flows.events import Event, MessageReceived, TaskFired
 from botfleet.flows.schema import FlowSpec
@@ -636,6 +637,7 @@ class ConversationRuntime:
         # the reminder twice.
         once = runs_once(job_id)
         event, failures = TaskFired(task, data, job_id), 0
+        seen: list[Diagnostic] = []  # the last attempt's diagnostics (`_process` fills it)
         try:
             while True:
                 try:
@@ -649,8 +651,9 @@ class ConversationRuntime:
                         contact_log,
                         task_run=job_id if once else None,
                         delay_from=run_moment(job_id),
+                        diagnostics=seen,
                     )
-                    return TaskOutcome("done", sends)
+                    return TaskOutcome("done", sends, diagnostics=tuple(seen))
                 except TaskAlreadyRan:  # recorded since the check (another process)
                     contact_log.info("task_already_ran", task=task, job_id=job_id)
                     return SKIPPED
@@ -663,7 +666,7 @@ class ConversationRuntime:
                         raise
         except Exception as exc:
             contact_log.failure("task_failed", exc, task=task, job_id=job_id)
-            return TaskOutcome("failed", error=exc)
+            return TaskOutcome("failed", error=exc, diagnostics=tuple(seen))
 
     async def _task_ran(self, run_id: str) -> bool:
         with stray_cancellation_as_error("the store's read", error=StoreUnavailable):
@@ -706,10 +709,12 @@ class ConversationRuntime:
         unrecorded: Sequence[ReceivedMessage] = (),
         task_run: str | None = None,
         delay_from: datetime | None = None,
+        diagnostics: list[Diagnostic] | None = None,
     ) -> tuple[_Answer, SendOutcome | None]:
         """Step, commit state + outbox + journal (or the task's run) in one transaction, then
         send. `delay_from`: what the turn's `delay`s count from (`run_steps`). Returns the
-        outputs with their outbox seqs, and what the send made of them (`_send`)."""
+        outputs with their outbox seqs, and what the send made of them (`_send`);
+        `diagnostics`, when given, is set to the steps' diagnostics (the last attempt's)."""
         flow = self.live.flow
         state = self.state_cache.get(contact_id)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
@@ -719,6 +724,8 @@ class ConversationRuntime:
                 outcome = await run_steps(
                     self, flow, state, event, contact_log, delay_from=delay_from
                 )
+                if diagnostics is not None:
+                    diagnostics[:] = outcome.diagnostics
                 _warn_repeated_options(outcome.outputs, outcome.state.node, contact_log)
                 texts = _menu_texts(flow, outcome.language, self.ctx.tenant.language)
                 fitted = list(degrade(outcome.outputs, self.sender.capabilities, texts))

@@ -24,6 +24,7 @@ from botfleet.domain.built_in_texts import built_in_texts
 from botfleet.domain.errors import ConnectorError, ConnectorUnavailable, TemplateError
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows import effects
+from botfleet.flows.effects import Diagnostic
 from botfleet.flows.engine import StepContext, StepResult, step
 from botfleet.flows.events import (
     ConnectorFailed,
@@ -71,6 +72,9 @@ class StepOutcome:
     #: The language of the platform's words for the turn, before the tenant's: the last step's
     #: `StepResult.language` (the words degradation adds to the outputs take it).
     language: str = ""
+    #: Every step's diagnostics, in order (as logged), and a strict template's failure as a
+    #: `template_error`: what `POST /run-task` answers as the run's `warnings`.
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 async def run_steps(
@@ -112,11 +116,13 @@ async def _run_steps(
     answered: list[str] = []  # the LLM's answers, for the history the pure step cannot see
     final = state  # the state after the last step that completed
     language: str | None = None  # the last completed step's `StepResult.language`
+    diagnostics: list[Diagnostic] = []
     try:
         result = step(flow, state, event, deps.clock.now(), ctx, delay_from=delay_from)
         for _ in range(MAX_CALLS_PER_TURN):
             final, language = result.state, result.language
             _log_diagnostics(result, log)
+            diagnostics.extend(result.diagnostics)
             if deps.step_observer is not None:
                 deps.step_observer(result)
             outputs.extend(result.outputs)
@@ -149,6 +155,7 @@ async def _run_steps(
             outputs.append(Text(flow_error_text(flow, language, ctx.tenant.language)))
         else:
             log.error("template_error", where=exc.where, detail=exc.detail, task=task)
+        diagnostics.append(Diagnostic("error", "template_error", exc.where, exc.detail))
     if final.awaiting is not None:  # stopped by the guard: never leave a dangling call
         final = replace(final, awaiting=None)
     if answered:
@@ -158,7 +165,7 @@ async def _run_steps(
         now = deps.clock.now()
         turns = (Turn("bot", text, now) for text in answered)
         final = replace(final, history=(*final.history, *turns)[-HISTORY_LIMIT:])
-    return StepOutcome(final, outputs, scheduled, language or "")
+    return StepOutcome(final, outputs, scheduled, language or "", diagnostics)
 
 
 async def _apply_effects(

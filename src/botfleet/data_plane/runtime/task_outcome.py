@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from botfleet.flows.effects import Diagnostic
 from botfleet.ports.channels import NOTHING_SENT, SendOutcome
 
 #: "done": the task's turn is committed; "skipped": it did not run (cancelled or scheduled again
@@ -20,6 +21,9 @@ class TaskOutcome:
     #: A failed run: what it raised, as logged with `task_failed`. `botfleet test` and `chat`
     #: report it; the scheduler does not look at it (the run is over either way).
     error: Exception | None = None
+    #: The task's turn's diagnostics (a missing template value, a bad option id...), as its
+    #: log lines give them: `POST /run-task` answers them as `warnings`.
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 SKIPPED = TaskOutcome("skipped")
