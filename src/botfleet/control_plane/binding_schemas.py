@@ -27,6 +27,7 @@ from pydantic_core import ErrorDetails
 from botfleet.control_plane.errors import InvalidInput
 from botfleet.control_plane.json_places import error_text, leaves, loc_place
 from botfleet.domain.timezones import check_zone_name
+from botfleet.flows._issues import did_you_mean
 from botfleet.flows.connector_names import (
     SEPARATOR,
     binding_name_problem,
@@ -263,8 +264,9 @@ def _binding(where: str, value: object, table: Mapping[str, BindingType]) -> Bin
         raise InvalidInput(where, "must be an object with a 'type'")
     kind = value.get("type")
     if not isinstance(kind, str) or kind not in table:
+        hint = did_you_mean(kind, table) if isinstance(kind, str) else ""
         raise InvalidInput(
-            f"{where}.type", f"unknown type {kind!r} (known: {', '.join(sorted(table))})"
+            f"{where}.type", f"unknown type {kind!r}{hint} (known: {', '.join(sorted(table))})"
         )
     return table[kind]
 

@@ -38,7 +38,11 @@ def test_known_bindings_are_accepted_as_given() -> None:
 @pytest.mark.parametrize(
     ("call", "value", "field", "detail"),
     [
-        (validate_channel, {"type": "sms"}, "channel.type", "unknown type 'sms'"),
+        (validate_channel, {"type": "sms"}, "channel.type", "unknown type 'sms' (known:"),
+        (validate_channel, {"type": "whatsap"}, "channel.type",
+         "unknown type 'whatsap' (did you mean 'whatsapp'?)"),
+        (validate_connectors, {"calendar": {"type": "google_calender"}}, "connectors.calendar.type",
+         "(did you mean 'google_calendar'?)"),
         (validate_channel, "whatsapp", "channel", "must be an object"),
         (validate_channel, {"type": "telegram", "bot_token": "1:x"}, "channel.bot_token",
          "secrets"),
