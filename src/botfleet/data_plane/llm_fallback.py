@@ -22,13 +22,20 @@ from prometheus_client import CollectorRegistry, Counter
 
 from botfleet.adapters.llm import build_llm_connector, llm_options
 from botfleet.adapters.llm.guard import answer_problem, cap, check_question, plain_text
-from botfleet.adapters.llm.knowledge import KnowledgeFile, KnowledgeHolder, size_warning
+from botfleet.adapters.llm.knowledge import (
+    KnowledgeFile,
+    KnowledgeHolder,
+    estimate_tokens,
+    size_warning,
+)
 from botfleet.adapters.llm.options import LLMOptions, missing_key
-from botfleet.adapters.llm.prompt import rules_text
+from botfleet.adapters.llm.prompt import build_prompt, rules_text
 from botfleet.adapters.llm.quota import (
     InMemoryUsageStore,
     Outcome,
     QuotaGuard,
+    Refusal,
+    Reservation,
     SqliteUsageStore,
     UsageStore,
 )
@@ -186,8 +193,12 @@ class KnowledgeLLMFallback:
         # The per-contact budget counts by the hash the logs name the contact with: the
         # fallback is never handed the contact's id.
         contact = fields.get("contact")
-        refused = await self.quota.refusal(contact)
-        if refused is not None:
+        knowledge = self._knowledge()
+        admitted = await self.quota.admit(
+            contact, self._estimated_tokens(checked.text, knowledge, context)
+        )
+        if isinstance(admitted, Refusal):
+            refused = admitted
             await self.quota.record(None, refused.outcome)
             if refused.outcome == "over_contact_quota":
                 # One contact's doing, repeated as long as it keeps asking: not an operator's
@@ -196,17 +207,36 @@ class KnowledgeLLMFallback:
             else:
                 log.warning("llm_question", outcome=refused.outcome, **refused.fields, **fields)
             return None, refused.outcome, None
-        knowledge = self._knowledge()
-        if not knowledge.strip():
-            log.warning("llm_question", outcome="no_knowledge", **fields)
-            return None, "no_knowledge", None
         try:
-            answer = await self._ask(checked.text, knowledge, context)
-        except ConnectorError as exc:
-            await self.quota.record(None, "error", contact)
-            log.warning("llm_question", outcome=exc.kind, detail=str(exc), **fields)
-            return None, exc.kind, None
-        return await self._judge(answer, context, fields)
+            if not knowledge.strip():
+                log.warning("llm_question", outcome="no_knowledge", **fields)
+                return None, "no_knowledge", None
+            try:
+                answer = await self._ask(checked.text, knowledge, context)
+            except ConnectorError as exc:
+                await self.quota.record(None, "error", contact, reservation=admitted)
+                log.warning("llm_question", outcome=exc.kind, detail=str(exc), **fields)
+                return None, exc.kind, None
+            return await self._judge(answer, context, fields, admitted)
+        finally:
+            # Whatever ended the question (a crash, a cancellation, no document): what it held
+            # goes back, or the budgets would shrink for good.
+            self.quota.release(admitted)
+
+    def _estimated_tokens(self, question: str, knowledge: str, context: LLMContext) -> int:
+        """What a question may count against the token quotas while in flight: the whole
+        prompt uncached (as the first call after a change of the document is) and the longest
+        answer allowed."""
+        # The document apart: neutralising it for the estimate alone would cost a pass over it.
+        around = build_prompt(
+            question, "", context, output="json", max_chars=self.options.max_answer_chars
+        )
+        return (
+            estimate_tokens(around.system)
+            + estimate_tokens(around.user)
+            + estimate_tokens(knowledge)
+            + self.options.max_tokens
+        )
 
     async def _ask(self, question: str, knowledge: str, context: LLMContext) -> Answer:
         assert self.connector is not None
@@ -218,7 +248,11 @@ class KnowledgeLLMFallback:
         return result
 
     async def _judge(
-        self, answer: Answer, context: LLMContext, fields: dict[str, Any]
+        self,
+        answer: Answer,
+        context: LLMContext,
+        fields: dict[str, Any],
+        reservation: Reservation,
     ) -> tuple[str | None, str, LLMUsage | None]:
         usage = answer.usage
         tokens = {
@@ -242,7 +276,7 @@ class KnowledgeLLMFallback:
             )
         if problem is not None:
             outcome = "out_of_scope"
-        await self.quota.record(usage, outcome, fields.get("contact"))
+        await self.quota.record(usage, outcome, fields.get("contact"), reservation=reservation)
         if problem is not None:
             emit = log.warning if problem == "malformed_reply" else log.info
             emit("llm_question", outcome=problem, **detail, **tokens, **fields)

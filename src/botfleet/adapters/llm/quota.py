@@ -13,6 +13,13 @@ Three budgets, each optional: the month's tokens (`quota_monthly_tokens`), the d
 call that starts under a quota is recorded in full even if it ends above it; the next question
 gets the safe fallback.
 
+Questions in flight count too (`QuotaGuard.admit`): each holds, in this process's memory, an
+estimate of its tokens (the prompt's plus the answer's `max_tokens`) and one question of its
+contact, from the check until its usage is recorded (`record`) or it ends otherwise
+(`release`). Without that, a burst of concurrent questions (a web chat visitor with a new
+contact id for each) would all pass the check before the first is counted, and overshoot the
+quota by as many calls as there were in flight.
+
 Counters live in the tenant's SQLite file: the month's in table `llm_usage` (schema step 2 in
 `adapters/stores/_sqlite_schema.py`), the day's in `llm_usage_daily` and
 `llm_contact_questions`, created when first used rather than by a schema step, so the file stays
@@ -418,6 +425,25 @@ class SqliteUsageStore:
         await self.close()
 
 
+@dataclass(eq=False, slots=True)
+class Reservation:
+    """What a question in flight holds (`QuotaGuard.admit`): its estimated tokens and, asked in
+    a contact's turn, one of that contact's questions. Released once (`QuotaGuard.release`)."""
+
+    tokens: int
+    contact: str | None
+    released: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class _Window:
+    """What was recorded (and released) while a check was reading the store: the read may
+    or may not have seen it, so the check counts it (`QuotaGuard._check`)."""
+
+    tokens: int = 0
+    contacts: dict[str, int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """Why a question is not handed to the provider: the outcome, and its log line's fields."""
@@ -453,6 +479,11 @@ class QuotaGuard:
         self.daily_limit, self.contact_limit = daily_limit, contact_limit
         #: The day whose earlier days' rows this process deleted last (None: not yet).
         self._pruned_for: str | None = None
+        #: Tokens and contacts' questions held by the questions in flight (`admit`).
+        self._reserved_tokens = 0
+        self._reserved_contacts: dict[str, int] = {}
+        #: The checks reading the store right now (`_check`).
+        self._windows: set[_Window] = set()
 
     def current_month(self) -> str:
         return month_of(self.clock.now(), self.timezone)
@@ -460,37 +491,95 @@ class QuotaGuard:
     def current_day(self) -> str:
         return day_of(self.clock.now(), self.timezone)
 
+    @property
+    def reserved_tokens(self) -> int:
+        """Tokens held by the questions in flight."""
+        return self._reserved_tokens
+
     async def refusal(self, contact: str | None = None) -> Refusal | None:
         """The first budget this question would go over, or None: the month's tokens, the
         day's, then `contact`'s questions of the day (None: a question outside a contact's
-        turn, which no per-contact budget holds back). Deletes the earlier days' counters at
-        the first question of a day."""
+        turn, which no per-contact budget holds back). The questions in flight count as if
+        recorded (`admit`). Deletes the earlier days' counters at the first question of a
+        day."""
+        return await self._check(contact)
+
+    async def admit(self, contact: str | None, tokens: int) -> Refusal | Reservation:
+        """`refusal`, or, when none, a `Reservation` of `tokens` (the question's estimate) and of
+        one of `contact`'s questions, counted by every later check until it is recorded
+        (`record(..., reservation=)`) or released (`release`): call `release` in a `finally`.
+        """
+        refused = await self._check(contact)
+        if refused is not None:
+            return refused
+        # No await between the check's last read and this: on one event loop, no other
+        # question's check can run in between.
+        held = Reservation(max(tokens, 0), contact)
+        self._reserved_tokens += held.tokens
+        if contact is not None:
+            self._reserved_contacts[contact] = self._reserved_contacts.get(contact, 0) + 1
+        return held
+
+    def release(self, reservation: Reservation) -> None:
+        """Let go of what `reservation` holds; a second call does nothing."""
+        if reservation.released:
+            return
+        reservation.released = True
+        self._reserved_tokens -= reservation.tokens
+        contact = reservation.contact
+        if contact is not None:
+            left = self._reserved_contacts.get(contact, 0) - 1
+            if left > 0:
+                self._reserved_contacts[contact] = left
+            else:
+                self._reserved_contacts.pop(contact, None)
+
+    async def _check(self, contact: str | None) -> Refusal | None:
         now = self.clock.now()
         month, day = month_of(now, self.timezone), day_of(now, self.timezone)
         if self._pruned_for != day:
             # Once a day per process, on the path of a question (never of an FSM turn).
             await self.store.prune_days(day)
             self._pruned_for = day
-        if self.limit is not None:
-            used = await self.store.get(month)
-            if used.total_tokens >= self.limit:
-                return Refusal(
-                    "over_quota",
-                    {"month": month, "used_tokens": used.total_tokens, "quota_tokens": self.limit},
-                )
-        if self.daily_limit is not None:
-            today = await self.store.get_day(day)
-            if today.total_tokens >= self.daily_limit:
-                return Refusal(
-                    "over_daily_quota",
-                    {
-                        "day": day,
-                        "used_tokens": today.total_tokens,
-                        "quota_tokens": self.daily_limit,
-                    },
-                )
+        # Everything is read first, then judged with no await: the questions in flight
+        # (reserved) and those recorded during the reads (`window`) are counted at one moment.
+        window = _Window()
+        self._windows.add(window)
+        try:
+            month_used = (await self.store.get(month)).total_tokens if self.limit is not None else 0
+            day_used = (
+                (await self.store.get_day(day)).total_tokens if self.daily_limit is not None else 0
+            )
+            asked = (
+                await self.store.contact_questions(day, contact)
+                if self.contact_limit is not None and contact is not None
+                else 0
+            )
+        finally:
+            self._windows.discard(window)
+        in_flight = self._reserved_tokens + window.tokens
+        if self.limit is not None and month_used + in_flight >= self.limit:
+            return Refusal(
+                "over_quota",
+                {
+                    "month": month,
+                    "used_tokens": month_used,
+                    **self._in_flight_field(in_flight),
+                    "quota_tokens": self.limit,
+                },
+            )
+        if self.daily_limit is not None and day_used + in_flight >= self.daily_limit:
+            return Refusal(
+                "over_daily_quota",
+                {
+                    "day": day,
+                    "used_tokens": day_used,
+                    **self._in_flight_field(in_flight),
+                    "quota_tokens": self.daily_limit,
+                },
+            )
         if self.contact_limit is not None and contact is not None:
-            asked = await self.store.contact_questions(day, contact)
+            asked += self._reserved_contacts.get(contact, 0) + window.contacts.get(contact, 0)
             if asked >= self.contact_limit:
                 return Refusal(
                     "over_contact_quota",
@@ -498,24 +587,51 @@ class QuotaGuard:
                 )
         return None
 
+    @staticmethod
+    def _in_flight_field(tokens: int) -> dict[str, int]:
+        # Only when some are: the usual refusal (the quota spent) reads as before.
+        return {"in_flight_tokens": tokens} if tokens else {}
+
     async def allows(self, contact: str | None = None) -> bool:
         """False once a budget is spent (`refusal`)."""
         return await self.refusal(contact) is None
 
     async def record(
-        self, usage: LLMUsage | None, outcome: Outcome, contact: str | None = None
+        self,
+        usage: LLMUsage | None,
+        outcome: Outcome,
+        contact: str | None = None,
+        *,
+        reservation: Reservation | None = None,
     ) -> None:
         """Count one question in the month's and the day's counters, and, under a per-contact
-        budget, in `contact`'s questions of the day (only then is a contact's hash stored)."""
+        budget, in `contact`'s questions of the day (only then is a contact's hash stored).
+        Then release `reservation` (also when the write fails)."""
         now = self.clock.now()
-        await self.store.add(
-            month_of(now, self.timezone),
-            usage,
-            outcome,
-            now,
-            day=day_of(now, self.timezone),
-            contact=contact if self.contact_limit is not None else None,
-        )
+        counted_contact = contact if self.contact_limit is not None else None
+        try:
+            await self.store.add(
+                month_of(now, self.timezone),
+                usage,
+                outcome,
+                now,
+                day=day_of(now, self.timezone),
+                contact=counted_contact,
+            )
+        except BaseException:
+            if reservation is not None:
+                self.release(reservation)
+            raise
+        if reservation is not None and not reservation.released:
+            # The checks reading now may have read the store before this write: they count
+            # it (`_Window`), as they counted the reservation it replaces.
+            delta = _delta(usage, outcome)
+            tokens = delta["input_tokens"] + delta["output_tokens"]
+            for window in self._windows:
+                window.tokens += tokens
+                if counted_contact is not None and delta["requests"]:
+                    window.contacts[counted_contact] = window.contacts.get(counted_contact, 0) + 1
+            self.release(reservation)
 
     async def usage(self, month: str | None = None) -> MonthlyUsage:
         return await self.store.get(month or self.current_month())

@@ -131,6 +131,64 @@ async def test_the_chat_pages_own_requests_and_listed_front_ends_go_through() ->
     assert preflight.status_code == 200
 
 
+def loaded_by_page_of(destination: str, mode: str = "no-cors") -> dict[str, str]:
+    """The headers a browser adds to a request a tag (`<img>`, `<script>`, `<iframe>`) or a
+    `no-cors` fetch of another site's page makes: no `Origin`."""
+    return {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": mode, "Sec-Fetch-Dest": destination}
+
+
+async def test_another_sites_request_without_origin_is_refused_too() -> None:
+    async with running_app(config(embed_origins=[SALON], allowed_origins=[SHOP])) as chat:
+        await chat.http.post("/inbound", json=TURN)
+        with structlog.testing.capture_logs() as logs:
+            image = await chat.http.get(
+                "/messages", params={"contact_id": "c1"}, headers=loaded_by_page_of("image")
+            )
+            sibling = await chat.http.get(
+                "/messages",
+                params={"contact_id": "c1"},
+                headers=loaded_by_page_of("empty") | {"Sec-Fetch-Site": "same-site"},
+            )
+            link = await chat.http.get(
+                "/messages",
+                params={"contact_id": "c1"},
+                headers=loaded_by_page_of("document", "navigate"),
+            )
+            post = await chat.http.post(
+                "/inbound", json=TURN | {"text": "again"}, headers=loaded_by_page_of("empty")
+            )
+        own = await chat.http.get(
+            "/messages",
+            params={"contact_id": "c1"},
+            headers={"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"},
+        )
+    for refused in (image, sibling, link, post):
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["detail"].startswith("pages of another site may not use this chat")
+        assert "access-control-allow-origin" not in refused.headers
+    assert own.status_code == 200
+    assert len(own.json()["messages"]) == 1, "the refused message never reached the bot"
+    assert [line["origin"] for line in logs if line["event"] == "webchat_origin_refused"] == [
+        "another site"
+    ]
+
+
+async def test_other_sites_pages_still_load_the_chat_page_and_the_widget() -> None:
+    async with running_app(config(embed_origins=[SALON])) as chat:
+        script = await chat.http.get("/widget.js", headers=loaded_by_page_of("script"))
+        frame = await chat.http.get(
+            "/", params={"embed": "1"}, headers=loaded_by_page_of("iframe", "navigate")
+        )
+        page_script = await chat.http.get(
+            "/chat.js",
+            headers={"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Dest": "script"},
+        )
+    assert script.status_code == 200 and "const SITES" in script.text
+    assert frame.status_code == 200
+    assert frame_ancestors(frame) == f"'self' {SALON}", "the CSP decides where it is shown"
+    assert page_script.status_code == 200
+
+
 async def test_without_embed_origins_another_sites_page_is_left_to_cors() -> None:
     async with running_app(config(allowed_origins=[SHOP])) as chat:
         turn = await chat.http.post("/inbound", json=TURN, headers=from_page_of(LOOK_ALIKE))

@@ -66,6 +66,62 @@ def test_what_is_not_an_origin_is_refused_naming_the_place_and_the_fix(
     assert says in message
 
 
+@pytest.mark.parametrize(
+    ("written", "says"),
+    [
+        ("https://..", "an empty label: two dots in a row"),
+        ("https://.", "an empty label"),
+        ("https://www..salon-example.com", "an empty label"),
+        ("https://www.salon-example.com.", "a dot at the start or the end"),
+        ("https://-.example", "the label '-' starts or ends with '-'"),
+        ("https://www-.salon-example.com", "the label 'www-' starts or ends with '-'"),
+        ("https://" + "a" * 64 + ".example", "is longer than 63 characters"),
+        ("https://*..", "'https://*..' is not an origin: its host is not a valid domain name"),
+        ("https://*.a.", "'https://*.a.' is not an origin: its host is not a valid domain name"),
+        ("https://*.-salon.example", "the label '-salon' starts or ends with '-'"),
+        ("https://*.salon-example.com:0", "'https://*.salon-example.com:0' is not an origin: a"),
+        ("https://*.1.2.3", "an IP address has no subdomains"),
+    ],
+)
+def test_a_host_that_is_no_domain_name_is_refused_saying_why(written: str, says: str) -> None:
+    for key in ("embed_origins", "allowed_origins"):
+        if "*" in written and key == "allowed_origins":
+            continue
+        with pytest.raises(ConfigError) as caught:
+            webchat_settings({key: [written]}, source="tenants/bella.yaml")
+        assert f"channel.{key}[0]" in str(caught.value)
+        assert says in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "suffix",
+    ["github.io", "netlify.app", "vercel.app", "pages.dev", "herokuapp.com", "co.uk", "com.au",
+     "com.br", "co.jp", "com.es", "org.mx", "co.nz", "web.app", "myshopify.com"],
+)  # fmt: skip
+def test_a_wildcard_over_a_name_anyone_may_have_a_site_under_is_refused(suffix: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        webchat_settings({"embed_origins": [f"https://*.{suffix}"]}, source="t.yaml")
+    assert f"anyone may have a site under {suffix}" in str(caught.value)
+    assert f"'https://your-site.{suffix}'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "https://*.salon.co.uk",
+        "https://*.salon.github.io",
+        "https://salon.github.io",
+        "https://www.salon.com.au",
+        "https://*.co.example",
+        "https://*.xn--peluquera-n5a.es",
+        "https://1.2.3.4",
+        "https://a-b.c-d.example",
+    ],
+)
+def test_a_business_s_own_names_under_those_are_kept(written: str) -> None:
+    assert webchat_settings({"embed_origins": [written]}).embed_origins == [written]
+
+
 def test_the_control_plane_names_the_place_too() -> None:
     with pytest.raises(InvalidInput) as caught:
         validate_channel({"type": "webchat", "embed_origins": ["salon-example.com"]})

@@ -15,9 +15,15 @@ from reading the answers unless the site is in `allowed_origins`, but a `GET` (a
 of a form's type, which `cross_site.py` refuses with 415) is sent all the same, and runs. With
 `embed_origins` set the business has said which sites are its own, so such a request from a
 site in neither list is refused before it reaches anything, in words that name the site and
-the setting, and logged. Browsers that send no `Sec-Fetch-Site` (Safari before 16.4) and
-clients that are not browsers are left to CORS as before: `Origin` alone cannot tell the chat
-page's own requests from another site's behind a proxy that rewrites `Host`.
+the setting, and logged. So is such a request without `Origin`: an `<img>` or `<script>` tag,
+a `no-cors` fetch or a link of another site's page that points at `GET /messages` carries
+`Sec-Fetch-Site` but no `Origin`, and nothing of the chat sends one of those. Browsers that
+send no `Sec-Fetch-Site` (Safari before 16.4, and every browser over plain `http`, outside
+`localhost`) and clients that are not browsers are left to CORS as before: `Origin` alone
+cannot tell the chat page's own requests from another site's behind a proxy that rewrites
+`Host`. The chat page and the widget's script (other paths than the API's) are never refused
+here: other sites' pages load them (`Sec-Fetch-Site: cross-site`), and what they may do is
+decided by the page's CSP (`frame-ancestors`) and the widget's own check.
 """
 
 from __future__ import annotations
@@ -45,9 +51,14 @@ LOG_EVERY_S = 60.0
 MAX_ORIGIN_SHOWN = 200
 
 
+#: What a refusal names when the request had no `Origin` (a tag or a link of another site).
+NO_ORIGIN = "another site"
+
+
 def other_site(headers: Iterable[tuple[bytes, bytes]], allowed: Collection[str]) -> str | None:
     """The `Origin` of a browser request sent by a page of another site than the data plane's
-    that `allowed` does not list, or None. ASGI headers: lower-case names, as bytes."""
+    that `allowed` does not list (`NO_ORIGIN` when it sent none), or None. ASGI headers:
+    lower-case names, as bytes."""
     origin: bytes | None = None
     fetched_from: bytes | None = None
     for name, value in headers:
@@ -55,8 +66,10 @@ def other_site(headers: Iterable[tuple[bytes, bytes]], allowed: Collection[str])
             origin = value
         elif name == b"sec-fetch-site":
             fetched_from = value
-    if origin is None or fetched_from not in _OTHER_SITE:
+    if fetched_from not in _OTHER_SITE:
         return None
+    if origin is None:
+        return NO_ORIGIN
     text = origin.decode("latin-1")
     return None if text in allowed else text
 

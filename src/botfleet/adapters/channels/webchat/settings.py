@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from botfleet.adapters.channels.binding import channel_settings
+from botfleet.adapters.channels.webchat.public_suffixes import shared_suffix
 
 #: A web origin: scheme, host, optional port (matched whole, any case). The host is checked
 #: further by `_ascii_host` (an international name is written in letters of any script).
@@ -16,6 +17,8 @@ _ORIGIN = re.compile(r"(https?)://([^\s/?#:@\[\]*]+)(?::(\d{1,5}))?", re.IGNOREC
 #: What is left of an origin-like value once its scheme and host are read: a path, a query...
 _AFTER_HOST = re.compile(r"(https?://[^\s/?#]+)([/?#]\S*)", re.IGNORECASE)
 _ASCII_HOST = re.compile(r"[A-Za-z0-9.-]+")
+#: One label of a host name: letters, digits and hyphens, not at either end (RFC 1123).
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: A wildcard site of `embed_origins`: every subdomain of a name (as a CSP source writes it).
 WILDCARD = "*."
@@ -23,17 +26,24 @@ WILDCARD = "*."
 _EXAMPLE = "e.g. 'https://www.salon.example'"
 
 
-def _origin(origin: str) -> str:
+class _BadPart(ValueError):
+    """An origin's shape is right, a part of it is not (its port, its host): the message names
+    the value as written (`shown`)."""
+
+
+def _origin(origin: str, shown: str | None = None) -> str:
     """`origin` as browsers send it in `Origin`, which CORS and the widget compare exactly:
     lower case, without the scheme's default port ("https://WWW.Salon.example:443" would never
-    match "https://www.salon.example"). Refused in words that say what to write instead."""
+    match "https://www.salon.example"). Refused in words that say what to write instead;
+    a bad port or host (`_BadPart`) quoting `shown` (default: `origin`)."""
+    shown = origin if shown is None else shown
     found = _ORIGIN.fullmatch(origin)
     port = int(found[3]) if found and found[3] else None
     if found is None:
         raise ValueError(_not_an_origin(origin))
     if port is not None and not 0 < port < 65536:
-        raise ValueError(f"{origin!r} is not an origin: a port is 1 to 65535")
-    scheme, host = found[1].lower(), _ascii_host(origin, found[2])
+        raise _BadPart(f"{shown!r} is not an origin: a port is 1 to 65535")
+    scheme, host = found[1].lower(), _ascii_host(shown, found[2])
     written = f"{scheme}://{host}"
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         written += f":{port}"
@@ -90,7 +100,9 @@ def _embed_origin(origin: str) -> str:
             )
         return _origin(origin)
     try:
-        named = _origin(f"{scheme}://{rest[len(WILDCARD) :]}")
+        named = _origin(f"{scheme}://{rest[len(WILDCARD) :]}", shown=origin)
+    except _BadPart:
+        raise
     except ValueError:
         raise ValueError(_not_an_origin(origin)) from None
     if "*" in rest[len(WILDCARD) :] or "." not in named.partition("://")[2].split(":")[0]:
@@ -100,6 +112,17 @@ def _embed_origin(origin: str) -> str:
             "'https://*.salon.example'"
         )
     scheme, _, host = named.partition("://")
+    base = host.split(":")[0]
+    if base.rpartition(".")[2].isdigit():
+        raise ValueError(
+            f"{origin!r}: an IP address has no subdomains; a wildcard stands for the "
+            "subdomains of one domain name, as in 'https://*.salon.example'"
+        )
+    if shared_suffix(base):
+        raise ValueError(
+            f"{origin!r}: anyone may have a site under {base}, so every such site could show "
+            f"the chat; list your own site instead, as in '{scheme}://your-site.{base}'"
+        )
     return f"{scheme}://{WILDCARD}{host}"
 
 
@@ -139,17 +162,38 @@ class WebChatSettings(BaseModel):
 def _ascii_host(origin: str, host: str) -> str:
     """`host` as browsers put it in `Origin`: lower case, an international name in its
     `xn--` form (IDNA 2008 with UTS #46 mapping, as browsers convert it: `straße` is
-    `xn--strae-oqa`, not `strasse`)."""
+    `xn--strae-oqa`, not `strasse`). Its labels must be a domain name's (`_host_problem`)."""
     if _ASCII_HOST.fullmatch(host):
-        return host.lower()
-    import idna  # httpx's own dependency; only for the rare international name
+        ascii_host = host.lower()
+    else:
+        import idna  # httpx's own dependency; only for the rare international name
 
-    try:
-        return idna.encode(host, uts46=True).decode("ascii")
-    except idna.IDNAError as exc:
-        raise ValueError(
-            f"{origin!r} is not an origin: its host is not a valid domain name ({exc})"
-        ) from None
+        try:
+            ascii_host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise _BadPart(
+                f"{origin!r} is not an origin: its host is not a valid domain name ({exc})"
+            ) from None
+    problem = _host_problem(ascii_host)
+    if problem is not None:
+        raise _BadPart(
+            f"{origin!r} is not an origin: its host is not a valid domain name ({problem})"
+        )
+    return ascii_host
+
+
+def _host_problem(host: str) -> str | None:
+    """What makes `host` (lower case, ASCII) no domain name a browser could send, or None."""
+    if len(host) > 253:
+        return "longer than 253 characters"
+    for label in host.split("."):
+        if not label:
+            return "an empty label: two dots in a row, or a dot at the start or the end"
+        if len(label) > 63:
+            return f"the label {label[:20]!r}... is longer than 63 characters"
+        if not _LABEL.fullmatch(label):
+            return f"the label {label!r} starts or ends with '-'"
+    return None
 
 
 def webchat_settings(raw: Mapping[str, Any], *, source: str = "<tenant>") -> WebChatSettings:
