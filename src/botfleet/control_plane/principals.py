@@ -14,12 +14,15 @@ class Role(StrEnum):
     """What a tenant API key may do within its tenant, each role including the ones below it.
     Which route needs which role: `api/access.py` (docs/control-plane.md has the table)."""
 
-    #: Reads the tenant's configuration, versions, status, audit log and task list.
+    #: Reads the tenant's configuration, versions, status and audit log, but nothing about
+    #: contacts nor the names of keys and credentials; revokes itself.
     VIEWER = "viewer"
-    #: And changes what the bot says: flows, knowledge documents, running a task.
+    #: And changes what the bot says: flows, knowledge documents (but not the flow's
+    #: conversation retention), lists conversations and tasks, runs a task.
     EDITOR = "editor"
-    #: And everything else a tenant key may do: keys, boot token, credentials, settings,
-    #: contacts. Keys made before roles existed are owners, as are new keys given no role.
+    #: And everything else a tenant key may do: keys, boot token (with no expiry of its own),
+    #: credentials, settings, contacts. Keys made before roles existed are owners, as are new
+    #: keys given no role.
     OWNER = "owner"
 
     @property

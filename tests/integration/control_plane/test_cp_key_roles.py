@@ -1,7 +1,7 @@
 """Roles of tenant API keys (viewer, editor, owner): every route refuses a key below the role
 its entry in `api/access.py` names (403 naming it) and lets the others through; a key makes
 keys of at most its role that expire no later than itself; a tenant key may not revoke a key
-the admin made, nor one with a higher role. On SQLite and PostgreSQL (when reachable)."""
+the admin made, and one below owner only itself. On SQLite and PostgreSQL (when reachable)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from botfleet.control_plane.principals import Principal, Role
 from botfleet.control_plane.services import identity
 
 KEYS = "/v1/tenants/acme/api-keys"
+REVOKE = ("DELETE", "/v1/tenants/{tenant_id}/api-keys/{key_id}")
 
 
 async def _key(cp: ControlPlane, by: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -72,6 +73,10 @@ async def test_each_route_refuses_a_key_below_its_role_naming_the_role(cp: Contr
             if access.needs is Gate.ADMIN:
                 assert answer.status_code == 403, where
                 assert detail == f"{access.what} needs the admin API key", where
+            elif (method, path) == REVOKE and role is not Role.OWNER:
+                # Open to every key so that it may revoke itself; another key is the owner's.
+                assert answer.status_code == 403, where
+                assert isinstance(detail, str) and "may revoke only itself" in detail, where
             elif role.covers(Role(access.needs)):
                 assert answer.status_code != 403, where
             else:
@@ -245,8 +250,9 @@ async def _service_call(cp: ControlPlane, call: Any) -> Any:
 
 
 async def test_the_service_refuses_a_higher_role_on_making_and_revoking(cp: ControlPlane) -> None:
-    """Only owners reach the key routes today; the service keeps the rules for any role, so a
-    route opened to editors later cannot hand out owner keys."""
+    """Only owners reach the route making keys today; the service keeps the rules for any
+    role, so a route opened to editors later cannot hand out owner keys. Revoking is open to
+    every key, for itself only unless it is an owner's."""
     await cp.create_tenant("acme")
     owner = await _key(cp, name="owner")
     higher = await _key(cp, by=owner["key"], name="owner2")
@@ -270,8 +276,8 @@ async def test_the_service_refuses_a_higher_role_on_making_and_revoking(cp: Cont
             cp, lambda uow: identity.revoke_api_key(uow, editor, "acme", higher["id"])
         )
     assert str(revoked.value) == (
-        f"API key {higher['id']} ('owner2') has the owner role, higher than this key's editor: "
-        "only a key with the owner role or the admin may revoke it"
+        f"a key with the editor role may revoke only itself, not API key {higher['id']}: "
+        "revoking another key needs the owner role (ask the tenant's owner or the admin)"
     )
     listed = {k["name"]: k for k in (await cp.client.get(KEYS, headers=cp.admin)).json()}
     assert listed["owner2"]["revoked_at"] is None

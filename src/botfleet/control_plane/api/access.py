@@ -7,9 +7,11 @@ below the entry's gets 403 naming the role it needs. An admin-only route refuses
 tenant key. The services keep their own checks (tenancy, admin-only changes within a route,
 a disabled tenant's keys): this table only says who may call the route at all.
 
-Roles (`principals.Role`): ``viewer`` reads, except personal data about contacts and what
-only the owner manages (keys, credentials, the export holding both); ``editor`` also changes
-what the bot says (flows, knowledge) and runs tasks; ``owner`` may do all a tenant key may.
+Roles (`principals.Role`): ``viewer`` reads, except personal data about contacts (the
+conversation and task lists hold contact ids and task data) and what only the owner manages
+(keys, credentials, the export holding both; its audit log hides their names), and may revoke
+itself; ``editor`` also changes what the bot says (flows, knowledge, but not their
+conversation retention) and runs tasks; ``owner`` may do all a tenant key may.
 """
 
 from __future__ import annotations
@@ -73,11 +75,14 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", f"{_T}/knowledge"): Access(VIEWER, "listing knowledge versions"),
     ("GET", f"{_T}/knowledge/diff"): Access(VIEWER, "comparing knowledge versions"),
     ("GET", f"{_T}/knowledge/{{version}}"): Access(VIEWER, "reading a knowledge version"),
-    # Who talked to the bot and when (contact ids, times; never what was said), and the
-    # pending jobs (the status shows the first of them already).
-    ("GET", f"{_T}/conversations"): Access(VIEWER, "listing conversations"),
-    ("GET", f"{_T}/tasks"): Access(VIEWER, "listing scheduled tasks"),
-    # Changing what the bot says, and running its tasks.
+    # Any key may revoke itself (a leaked key need not wait for the owner); the service lets a
+    # key below owner revoke no other (`identity.revoke_api_key`).
+    ("DELETE", f"{_T}/api-keys/{{key_id}}"): Access(VIEWER, "revoking an API key"),
+    # Changing what the bot says, and running its tasks; and what those need to see: who
+    # talked to the bot (contact ids are phone numbers) and the pending jobs with their
+    # contacts and data. Personal data, so not a viewer's.
+    ("GET", f"{_T}/conversations"): Access(EDITOR, "listing conversations"),
+    ("GET", f"{_T}/tasks"): Access(EDITOR, "listing scheduled tasks"),
     ("POST", f"{_T}/flows"): Access(EDITOR, "uploading a flow"),
     ("POST", f"{_T}/flows/rollback"): Access(EDITOR, "rolling back the flow"),
     ("POST", f"{_T}/flows/{{version}}/publish"): Access(EDITOR, "publishing a flow version"),
@@ -94,7 +99,6 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", f"{_T}/export"): Access(OWNER, "exporting the tenant (keys and credential names)"),
     ("POST", f"{_T}/api-keys"): Access(OWNER, "creating an API key"),
     ("GET", f"{_T}/api-keys"): Access(OWNER, "listing API keys"),
-    ("DELETE", f"{_T}/api-keys/{{key_id}}"): Access(OWNER, "revoking an API key"),
     ("POST", f"{_T}/boot-token/rotate"): Access(OWNER, "rotating the boot token"),
     ("GET", f"{_T}/credentials"): Access(OWNER, "listing credentials"),
     ("PUT", f"{_T}/credentials/{{scope}}"): Access(OWNER, "storing credentials"),

@@ -103,8 +103,9 @@ async def list_api_keys(
 async def revoke_api_key(
     tenant_id: TenantIdPath, key_id: KeyIdPath, principal: PrincipalDep, uow: UoWDep
 ) -> Response:
-    """Revoke a key; it stops working at once. The admin may revoke any key and a key itself;
-    a tenant key may not revoke one the admin made, nor one with a higher role (403)."""
+    """Revoke a key; it stops working at once. The admin may revoke any key, and any key
+    itself, whatever its role; a viewer or editor key no other (403), an owner key any of the
+    tenant's but one the admin made (403)."""
     async with uow:
         await identity.revoke_api_key(uow, principal, tenant_id, key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -114,7 +115,9 @@ async def revoke_api_key(
 async def rotate_boot_token(
     tenant_id: TenantIdPath, principal: PrincipalDep, uow: UoWDep
 ) -> BootTokenIssued:
-    """Issue a new boot token (shown once); the previous one stops working."""
+    """Issue a new boot token (shown once); the previous one stops working. The boot token
+    never expires, so only the admin key or an owner key without an expiry may (403 for a key
+    with one: the token would outlive it)."""
     async with uow:
         token = await identity.rotate_boot_token(uow, principal, tenant_id)
     return BootTokenIssued(tenant_id=tenant_id, boot_token=token)

@@ -34,7 +34,7 @@ from botfleet.control_plane.models import (
     PendingTasks,
     TenantStatus,
 )
-from botfleet.control_plane.principals import Principal
+from botfleet.control_plane.principals import Principal, Role
 from botfleet.control_plane.services.credentials import data_plane_token
 from botfleet.control_plane.services.tenants import get_tenant
 
@@ -221,9 +221,18 @@ async def tenant_status(
     *,
     now: datetime,
 ) -> TenantStatus:
+    """The tenant's status. For a key below editor, without the pending jobs: they name
+    contacts (phone numbers) and hold their data, which `GET .../tasks` keeps from viewers."""
     snapshot = await _Snapshot.of(uow, box, await get_tenant(uow, principal, tenant_id))
     await uow.release()  # do not hold a DB connection while waiting on the network
-    return await _status(probe, snapshot, now)
+    found = await _status(probe, snapshot, now)
+    if principal.is_admin or principal.role.covers(Role.EDITOR) or found.tasks is None:
+        return found
+    why = (
+        f"GET /tasks: left out for a key with the {principal.role} role (pending jobs name "
+        "contacts and hold their data); listing them needs the editor role"
+    )
+    return found.model_copy(update={"tasks": None, "errors": [*found.errors, why]})
 
 
 async def fleet_status(

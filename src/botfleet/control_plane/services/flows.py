@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from pydantic import ValidationError
 
 from botfleet.control_plane.db.tables import FlowVersion, Tenant
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import Conflict, InvalidInput
-from botfleet.control_plane.principals import Principal
+from botfleet.control_plane.errors import Conflict, InvalidInput, PermissionDenied
+from botfleet.control_plane.principals import Principal, Role
 from botfleet.control_plane.services import audit, versions
 from botfleet.control_plane.services.tenants import get_tenant_for_change
 from botfleet.domain.errors import FlowValidationError
 from botfleet.flows._issues import did_you_mean
 from botfleet.flows.channel_limits import ChannelLimits
+from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow, load_flow_text
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.version_changes import VersionChange, version_changes
@@ -111,6 +113,44 @@ def flow_changes(live_text: str, new_text: str) -> tuple[VersionChange, ...]:
     return version_changes(live, new)
 
 
+def _retention(text: str | None) -> str | None:
+    """The `settings.conversation_retention` of a flow text; None when it sets none, or the
+    text no longer reads (no data plane could run it, so it forgets nobody)."""
+    spec = None if text is None else _spec_of(text)
+    return None if spec is None else spec.settings.conversation_retention
+
+
+def _as_duration(value: str | None) -> timedelta | str | None:
+    """A retention as compared: ``4320h`` is ``180d``."""
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError:
+        return value
+
+
+def check_retention_change(principal: Principal, live_text: str | None, new_text: str) -> None:
+    """Refuse a key below owner a publish that changes the live flow's
+    `settings.conversation_retention` (403): the data plane then deletes the state of every
+    contact silent for longer, an erasure of contacts' data, which is the owner's. A first
+    publish setting one counts as a change; a draft upload changes nothing live."""
+    if principal.is_admin or principal.role.covers(Role.OWNER):
+        return
+    live, new = _retention(live_text), _retention(new_text)
+    if _as_duration(live) == _as_duration(new):
+        return
+    before = "none" if live is None else repr(live)
+    after = "none" if new is None else repr(new)
+    raise PermissionDenied(
+        f"changing the flow's settings.conversation_retention (live: {before}; this version: "
+        f"{after}) needs a tenant API key with the owner role, or the admin: it deletes the "
+        "conversations of contacts silent for longer, as erasing a contact's data does; this "
+        f"key ({principal.key_id}) has the {principal.role} role. Publish a version with the "
+        f"live flow's retention ({before}), or ask the tenant's owner to publish this one"
+    )
+
+
 FLOWS: versions.DocumentKind[FlowVersion] = versions.DocumentKind(
     name="flow",
     repository=lambda uow: uow.flows,
@@ -118,6 +158,7 @@ FLOWS: versions.DocumentKind[FlowVersion] = versions.DocumentKind(
     set_published=_set_published,
     check_publishable=_check_connectors,
     changes=flow_changes,
+    check_publisher=check_retention_change,
 )
 
 

@@ -184,10 +184,12 @@ async def revoke_api_key(
     """Revoke a key at once. Locked like every change, but also open to a disabled tenant's own
     keys: it only takes access away, and a leaked key should not wait for an admin.
 
-    The admin revokes any key, and any key may revoke itself; otherwise a tenant key may not
-    revoke a key the admin made (the operator's or agency's own access to the tenant) nor one
-    with a higher role than its own (403 saying which)."""
+    The admin revokes any key, and any key may revoke itself (the route is open to viewers for
+    that); a key below owner may revoke no other (403). An owner key revokes the tenant's keys
+    but those the admin made (the operator's or agency's own access to the tenant; 403)."""
     await get_tenant(uow, principal, tenant_id, lock=True)
+    # Before the lookup: a key that may revoke only itself learns nothing of other ids.
+    _check_revokes_only_itself(principal, key_id)
     row = await uow.api_keys.get(key_id)
     if row is None or row.tenant_id != tenant_id:
         raise NotFound("API key", key_id)
@@ -201,6 +203,15 @@ async def revoke_api_key(
         await uow.commit()
 
 
+def _check_revokes_only_itself(principal: Principal, key_id: str) -> None:
+    if principal.is_admin or key_id == principal.key_id or principal.role.covers(Role.OWNER):
+        return
+    raise PermissionDenied(
+        f"a key with the {principal.role} role may revoke only itself, not API key {key_id}: "
+        "revoking another key needs the owner role (ask the tenant's owner or the admin)"
+    )
+
+
 def _check_may_revoke(principal: Principal, row: ApiKey) -> None:
     if principal.is_admin or row.id == principal.key_id:
         return
@@ -209,17 +220,22 @@ def _check_may_revoke(principal: Principal, row: ApiKey) -> None:
             f"API key {row.id} ({row.name!r}) was made with the admin key: only the admin may "
             "revoke it"
         )
-    role = _role(row)
-    if not principal.role.covers(role):
-        raise PermissionDenied(
-            f"API key {row.id} ({row.name!r}) has the {role} role, higher than this key's "
-            f"{principal.role}: only a key with the {role} role or the admin may revoke it"
-        )
 
 
 async def rotate_boot_token(uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str) -> str:
-    """Replace the tenant's boot token; the new one is returned once, the old one stops working."""
+    """Replace the tenant's boot token; the new one is returned once, the old one stops working.
+
+    The boot token never expires and unlocks the tenant's decrypted credentials, so a key that
+    expires may not mint one (403): the token would outlive the key, and keep working after
+    the key expired or was revoked. The admin and owner keys without an expiry may."""
     await get_tenant_for_change(uow, principal, tenant_id)
+    if not principal.is_admin and principal.expires_at is not None:
+        raise PermissionDenied(
+            f"rotating the boot token needs the admin key or an owner key without an expiry: "
+            f"this key ({principal.key_id}) expires at {utc_instant(principal.expires_at)}, "
+            "and the boot token never expires (it reads the tenant's credentials), so one it "
+            "made would outlive it"
+        )
     token = new_boot_token()
     await uow.boot_tokens.replace(tenant_id, hash_secret(token))
     audit.record(uow, principal, "boot_token.rotate", tenant_id=tenant_id, target=tenant_id)

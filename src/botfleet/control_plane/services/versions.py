@@ -36,6 +36,10 @@ class DocumentKind(Generic[DocT]):
     #: What publishing the second text in place of the first (the live one) does to the
     #: conversations under way; CPU-bound, so run in a worker thread. None: nothing to say.
     changes: Callable[[str, str], tuple[VersionChange, ...]] | None = None
+    #: Raises `PermissionDenied` when the caller may not put the second text live in place of
+    #: the first (None: nothing was live), for what the change does beyond the document (a
+    #: flow's conversation retention erases contacts' data); CPU-bound, run in a worker thread.
+    check_publisher: Callable[[Principal, str | None, str], None] | None = None
 
 
 def sha256_text(text: str) -> str:
@@ -218,9 +222,13 @@ async def _publish(
     previous, version = kind.get_published(tenant), document.version
     if previous == version:
         return ()
+    live = None if previous is None else await kind.repository(uow).get(tenant.id, previous)
+    if kind.check_publisher is not None:
+        live_text = None if live is None else live.content
+        await asyncio.to_thread(kind.check_publisher, principal, live_text, document.content)
     if kind.check_publishable is not None:
         kind.check_publishable(tenant, document)
-    changes = await _changes_from(uow, kind, tenant.id, previous, document)
+    changes = await _changes_from(kind, live, document)
     kind.set_published(tenant, version)
     tenant.updated_at = utcnow()
     details: dict[str, object] = {"from_version": previous, "to_version": version}
@@ -236,21 +244,14 @@ async def _publish(
 
 
 async def _changes_from(
-    uow: SqlAlchemyUnitOfWork,
-    kind: DocumentKind[DocT],
-    tenant_id: str,
-    live: int | None,
-    document: DocT,
+    kind: DocumentKind[DocT], live: DocT | None, document: DocT
 ) -> tuple[VersionChange, ...]:
-    """`kind.changes` from version `live` (None: nothing was live, so nothing changes for
+    """`kind.changes` from the `live` version (None: nothing was live, so nothing changes for
     anyone) to `document`, in a worker thread: comparing two large flows takes CPU, which on
     the event loop would hold every other tenant's requests."""
     if kind.changes is None or live is None:
         return ()
-    before = await kind.repository(uow).get(tenant_id, live)
-    if before is None:
-        return ()
-    return await asyncio.to_thread(kind.changes, before.content, document.content)
+    return await asyncio.to_thread(kind.changes, live.content, document.content)
 
 
 async def rollback(
