@@ -58,7 +58,8 @@ class TaskWarningView(BaseModel):
         "`template_failed`, `template_error`..."
     )
     message: str = Field(
-        description="What happened, in the flow's own words; never a value the flow rendered"
+        description="What happened, in the flow's own words; never a value the flow rendered "
+        "or the contact's data (a missing value is named only when the flow writes its name)"
     )
     where: str = Field(description="Where in the flow, e.g. `tasks.reminder[0].text`")
 

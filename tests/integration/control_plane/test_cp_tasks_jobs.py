@@ -97,6 +97,7 @@ async def test_a_pending_reminder_runs_now_with_its_data_and_is_audited(
             "sent": 1,
             "failed": 0,
             "contact_hash": body["contact_hash"],
+            "outcome": "done",
         }
 
 
@@ -134,10 +135,11 @@ async def test_cancelling_a_reminder_removes_it_and_is_audited(
             "kind": "one_off",
             "next_run_at": "2024-05-06T09:00:00+00:00",
             "contact_hash": body["contact_hash"],
+            "outcome": "done",
         }
 
 
-async def test_an_unknown_job_is_404_naming_it_and_not_audited(
+async def test_an_unknown_job_is_404_naming_it_and_audited_refused(
     database: Database, tmp_path: Path
 ) -> None:
     _, scheduler = _scheduled()
@@ -155,7 +157,14 @@ async def test_an_unknown_job_is_404_naming_it_and_not_audited(
                 "plane at http://dp-acme:8002: no pending job "
             )
             assert "botfleet cp tasks list acme" in detail
-        assert await _audit(cp) == []
+        cancelled, ran = await _audit(cp)  # newest first
+        assert (ran["action"], cancelled["action"]) == ("task.run", "task.cancel")
+        for entry in (ran, cancelled):
+            details = entry["details"]
+            assert (details["outcome"], details["http_status"]) == ("refused", 404)
+            # No answer gave the contact's hash: its number in the key is scrubbed all the same.
+            assert details["job_id"] == "once:team_reply:<number>"
+            assert details["contact_hash"] is None
 
 
 async def test_a_runs_warnings_come_through_the_relay(database: Database, tmp_path: Path) -> None:

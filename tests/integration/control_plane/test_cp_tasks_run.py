@@ -144,6 +144,7 @@ async def test_the_team_answers_a_contact_through_the_bot_with_the_tenants_key(
             "sent": 1,
             "failed": 0,
             "contact_hash": body["contact_hash"],
+            "outcome": "done",
         }
 
 
@@ -168,7 +169,7 @@ async def test_another_tenants_key_gets_404_and_never_reaches_the_data_plane(
         assert await _task_audit(cp) == []
 
 
-async def test_an_unknown_task_is_404_naming_it_and_runs_nothing(
+async def test_an_unknown_task_is_404_naming_it_runs_nothing_and_is_audited_refused(
     database: Database, tmp_path: Path
 ) -> None:
     async with acme_planes(database, tmp_path) as (cp, chat):
@@ -182,7 +183,17 @@ async def test_an_unknown_task_is_404_naming_it_and_runs_nothing(
         assert "the flow it runs has no task 'team_replied'" in detail
         assert "unknown task 'team_replied' in flow handoff_relay" in detail
         assert await chat.messages(ANA) == []
-        assert await _task_audit(cp) == []
+        [entry] = await _task_audit(cp)
+        assert entry["details"] == {
+            "task": "team_replied",
+            "status": None,
+            "run_id": None,
+            "sent": None,
+            "failed": None,
+            "contact_hash": None,
+            "outcome": "refused",
+            "http_status": 404,
+        }
 
 
 async def test_a_task_that_failed_is_answered_200_failed_and_audited(

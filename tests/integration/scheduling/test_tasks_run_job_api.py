@@ -237,3 +237,46 @@ async def test_a_strict_templates_task_that_missed_a_value_says_so() -> None:
                 "where": "tasks.reminder[0].body",
             }
         ]
+
+
+async def test_a_value_looked_up_by_the_contacts_data_is_not_named_in_warnings() -> None:
+    """An editor's flow that looks values up by the contact's stored name and phone: the
+    warnings say a value is missing, never which (it is the contact's data, not the flow's)."""
+    leak = {
+        "id": "leak",
+        "initial_state": "IDLE",
+        "states": {
+            "IDLE": {
+                "transitions": [
+                    {
+                        "condition": "true",
+                        "set_data": {"name": "{{ message.text }}", "phone": "+34 600 111 222"},
+                        "target": "IDLE",
+                    }
+                ]
+            }
+        },
+        "tasks": {
+            "peek": [
+                {
+                    "action": "send_text",
+                    "text": "{{ data[data.name] }} {{ data[data.phone] }} {{ data[contact.id] }}"
+                    " {{ data.when }}",
+                }
+            ]
+        },
+    }
+    contact = "34600111222"
+    async with running_app(flow=leak, settings=make_settings(internal_token=TOKEN)) as chat:
+        await chat.say(contact, "Maria")
+        run = {"task": "peek", "contact_id": contact, "data": {}}
+
+        answer = await chat.http.post("/run-task", json=run, headers=AUTH)
+
+    assert answer.status_code == 200, answer.text
+    messages = [w["message"] for w in answer.json()["warnings"]]
+    assert messages == [
+        "a template asks for a value this run's data does not have; the data plane's log names it",
+        "missing value 'when'",
+    ]
+    assert not any(v in m for m in messages for v in ("Maria", "600", "34600111222"))

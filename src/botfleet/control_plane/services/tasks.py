@@ -11,8 +11,8 @@ A run that failed on the data plane (its turn raised, nothing was committed) is 
 with ``status: failed``, as the data plane's own answer says it: the control plane did its part,
 and its 5xx stay for what it could not do (reach the data plane, have an answer in time).
 
-Each run the data plane answered is audited as ``task.run`` with the task, its status, its run
-id and the counts of messages, and the contact's hash when the data plane's answer gives one.
+Each run is audited as ``task.run`` with the task, its status, its run id and the counts of
+messages, and the contact's hash when the data plane's answer gives one.
 No release gives one yet, so none is recorded: never the contact's id (a phone number), and the
 control plane cannot compute the data plane's keyed hash (`services/contacts.py`). The run id
 names the run in the data plane's log lines (`task_failed`), which name the contact by that hash.
@@ -22,19 +22,33 @@ a job cancelled (`cancel_job`) as ``task.cancel`` with the job's id, task, kind 
 A one-off job's id holds the flow's key, which holds the contact id when the flow's default
 key (`<task>:<contact id>`) or one built from ``contact.id`` is used: the audit records ids
 as the data plane's log lines write them, that contact id replaced by ``<contact <hash>>``
-(`as_logged`), never the contact's id itself.
+and any other run of digits a phone number may be (a key built from ``data.phone``) by
+``<number>`` (`as_logged`), never the contact's id itself. Other personal data a flow puts in
+its keys (a name) is recorded as written: keys should hold ids only (docs/scheduler.md).
+
+Every entry has an ``outcome``: ``done`` (the data plane answered what it did: a run's
+``status`` says what became of it), ``refused`` (the data plane answered that it did not do it:
+no such task or pending job, a standing job, a run refused as busy), ``unknown: no answer`` (no
+answer in time: 504), ``unknown: unreadable answer`` (it answered 200, but not as a data plane
+does: 502) or, for a cancel, ``unknown: data plane busy`` (503: the job may have been removed).
+These may have been carried out: the audit shows the attempt either way, with the control
+plane's ``http_status`` and null for what only the answer would tell. A call that never reached
+the data plane (unreachable, its ``/health`` not naming the tenant, its token refused) did
+nothing and is not audited, nor is a relay's 502 of an answer lost on the way (a rarer case the
+relay does not tell apart from those).
 
 Listing the jobs is not audited, as the list of conversations is not (`conversations`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from botfleet.contact_hash import MIN_SCRUBBED_LENGTH
+from botfleet.contact_hash import MIN_SCRUBBED_LENGTH, scrub_numbers
 from botfleet.control_plane.crypto import SecretBox
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import InvalidInput
@@ -57,11 +71,69 @@ from botfleet.control_plane.task_models import (
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+#: A run or cancel the data plane answered (its own `status` says what became of a run).
+DONE = "done"
+#: The data plane answered that it did not do it (404, 409, 503).
+REFUSED = "refused"
+#: No answer in time (504): it may have been carried out.
+NO_ANSWER = "unknown: no answer"
+#: An answer, but not a data plane's (502 raised here, after the relay returned it).
+UNREADABLE = "unknown: unreadable answer"
+#: A busy data plane's 503 to a cancel: the job may have been removed before the store gave up
+#: (`data_plane_tasks._CANCEL_AGAIN`); a run answered 503 ran nothing.
+BUSY = "unknown: data plane busy"
+_REFUSALS = frozenset({404, 409, 503})
+
+
+class _Unreadable(DataPlaneError):
+    """A 502 for an answer the data plane gave (200) but that cannot be taken as it is."""
+
+
+async def _audited(
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    action: str,
+    tenant_id: str,
+    unknown: dict[str, Any],
+    act: Callable[[], Awaitable[tuple[Any, dict[str, Any]]]],
+    *,
+    busy_is_unknown: bool = False,
+) -> Any:
+    """`act()`'s view, audited as `action` with its details and ``outcome: done``; when it
+    raises a `DataPlaneError` after the data plane was asked, the attempt is audited with
+    `unknown` (what is known without an answer), its outcome and ``http_status``, and the
+    error raised as it was. Should the audit's write fail (503), what was done stays done."""
+    try:
+        view, details = await act()
+    except _Unreadable as exc:
+        outcome = UNREADABLE
+        error: DataPlaneError = exc
+    except DataPlaneError as exc:
+        if exc.status_code == 504:
+            outcome = NO_ANSWER
+        elif exc.status_code == 503 and busy_is_unknown:
+            outcome = BUSY
+        elif exc.status_code in _REFUSALS:
+            outcome = REFUSED
+        else:  # not reached, or its answer lost on the way: the relay does not tell which
+            raise
+        error = exc
+    else:
+        audit.record(
+            uow, principal, action, tenant_id=tenant_id, details={**details, "outcome": DONE}
+        )
+        await uow.commit()
+        return view
+    details = {**unknown, "outcome": outcome, "http_status": error.status_code}
+    audit.record(uow, principal, action, tenant_id=tenant_id, details=details)
+    await uow.commit()
+    raise error
+
 
 def _about(view: RunTaskView, data_plane: TenantDataPlane, run: RunTaskBody) -> RunTaskView:
     if (view.task, view.contact_id) != (run.task, run.contact_id):
         # Whatever ran, it is not what was asked: never report it as that.
-        raise DataPlaneError(
+        raise _Unreadable(
             502, f"{data_plane.where} answered about another task or contact than the one "
             "asked; check its data_plane_url",
         )  # fmt: skip
@@ -78,32 +150,51 @@ async def run_task(
 ) -> RunTaskView:
     """Run `run.task` now for `run.contact_id` on the tenant's data plane; what became of it.
 
-    Audited once the data plane answers: should the audit's write fail (503), the task has run
-    all the same (running it again sends its messages again)."""
+    Audited once the data plane answers, or fails to: should the audit's write fail (503), the
+    task has run all the same (running it again sends its messages again)."""
     data_plane = await reach_data_plane(uow, principal, box, tenant_id, acting="run its tasks")
-    answer = await data_planes.run_task(
-        data_plane.url, data_plane.token, tenant_id=tenant_id, run=run.model_dump(mode="json")
-    )
-    view = _about(read_answer(RunTaskView, answer, data_plane), data_plane, run)
-    details = view.model_dump(include={"task", "status", "run_id", "sent", "failed"})
-    details["contact_hash"] = view.contact_hash
-    audit.record(uow, principal, "task.run", tenant_id=tenant_id, details=details)
-    await uow.commit()
+
+    async def act() -> tuple[RunTaskView, dict[str, Any]]:
+        answer = await data_planes.run_task(
+            data_plane.url, data_plane.token, tenant_id=tenant_id, run=run.model_dump(mode="json")
+        )
+        view = _about(_read(RunTaskView, answer, data_plane), data_plane, run)
+        details = view.model_dump(include={"task", "status", "sent", "failed"})
+        details["run_id"] = as_logged(view.run_id, view.contact_id, view.contact_hash)
+        details["contact_hash"] = view.contact_hash
+        return view, details
+
+    unknown = {
+        "task": run.task, "status": None, "run_id": None, "sent": None, "failed": None,
+        "contact_hash": None,
+    }  # fmt: skip
+    view: RunTaskView = await _audited(uow, principal, "task.run", tenant_id, unknown, act)
     return view
 
 
+def _read(model: type[ModelT], answer: Any, data_plane: TenantDataPlane) -> ModelT:
+    """`read_answer`, its 502 marked as an answer that was given (`_Unreadable`)."""
+    try:
+        return read_answer(model, answer, data_plane)
+    except DataPlaneError as exc:
+        raise _Unreadable(exc.status_code, str(exc)) from None
+
+
 def as_logged(text: str, contact_id: str | None, contact_hash: str | None) -> str:
-    """`text` (a job or run id) as the data plane's log lines write it: the contact's id in it
-    replaced by ``<contact <hash>>`` (`botfleet.contact_hash.scrub_contact`, which the control
-    plane cannot call: the hash's key is the data plane's; the answer gives the hash)."""
-    if contact_id is None or contact_hash is None or len(contact_id) < MIN_SCRUBBED_LENGTH:
-        return text
-    return text.replace(contact_id, f"<contact {contact_hash}>")
+    """`text` (a job or run id) with the contact's id in it replaced by ``<contact <hash>>``, as
+    the data plane's log lines write it (`botfleet.contact_hash.scrub_contact`, which the
+    control plane cannot call: the hash's key is the data plane's; the answer gives the hash),
+    and any other run of digits a phone number may be by ``<number>`` (`scrub_numbers`): a key
+    built from ``data.phone`` (``+34 600 111 222``) holds the contact's number in another form,
+    or another person's. A name in a key is left as it is: keys should hold ids only."""
+    if contact_id and contact_hash and len(contact_id) >= MIN_SCRUBBED_LENGTH:
+        text = text.replace(contact_id, f"<contact {contact_hash}>")
+    return scrub_numbers(text)
 
 
 def _about_job(view: ModelT, data_plane: TenantDataPlane, job_id: str) -> ModelT:
     if getattr(view, "job_id", None) != job_id:
-        raise DataPlaneError(
+        raise _Unreadable(
             502, f"{data_plane.where} answered about another job than the one asked; check "
             "its data_plane_url",
         )  # fmt: skip
@@ -121,17 +212,24 @@ async def run_job(
     """Run the pending job `job_id` now on the tenant's data plane, with its own task, contact
     and data; what became of it. Audited as `run_task` is (``task.run``, with the job's id)."""
     data_plane = await reach_data_plane(uow, principal, box, tenant_id, acting="run its tasks")
-    answer = await data_planes.run_job(
-        data_plane.url, data_plane.token, tenant_id=tenant_id, job_id=job_id
-    )
-    view = _about_job(read_answer(RunJobView, answer, data_plane), data_plane, job_id)
-    contact, hashed = view.contact_id, view.contact_hash
-    details = view.model_dump(include={"task", "status", "sent", "failed"})
-    details["run_id"] = as_logged(view.run_id, contact, hashed)
-    details["job_id"] = as_logged(view.job_id, contact, hashed)
-    details["contact_hash"] = hashed
-    audit.record(uow, principal, "task.run", tenant_id=tenant_id, details=details)
-    await uow.commit()
+
+    async def act() -> tuple[RunJobView, dict[str, Any]]:
+        answer = await data_planes.run_job(
+            data_plane.url, data_plane.token, tenant_id=tenant_id, job_id=job_id
+        )
+        view = _about_job(_read(RunJobView, answer, data_plane), data_plane, job_id)
+        contact, hashed = view.contact_id, view.contact_hash
+        details = view.model_dump(include={"task", "status", "sent", "failed"})
+        details["run_id"] = as_logged(view.run_id, contact, hashed)
+        details["job_id"] = as_logged(view.job_id, contact, hashed)
+        details["contact_hash"] = hashed
+        return view, details
+
+    unknown = {
+        "task": None, "status": None, "run_id": None, "sent": None, "failed": None,
+        "job_id": as_logged(job_id, None, None), "contact_hash": None,
+    }  # fmt: skip
+    view: RunJobView = await _audited(uow, principal, "task.run", tenant_id, unknown, act)
     return view
 
 
@@ -144,22 +242,32 @@ async def cancel_job(
     job_id: str,
 ) -> CancelledTaskView:
     """Cancel the pending one-off job `job_id` on the tenant's data plane; what it was.
-    Audited as ``task.cancel`` once the data plane answers (the job is gone either way)."""
+    Audited as ``task.cancel`` once the data plane answers, or fails to (the job is gone either
+    way: a cancel whose answer was lost may have been done)."""
     data_plane = await reach_data_plane(uow, principal, box, tenant_id, acting="cancel its tasks")
-    answer = await data_planes.cancel_job(
-        data_plane.url, data_plane.token, tenant_id=tenant_id, job_id=job_id
+
+    async def act() -> tuple[CancelledTaskView, dict[str, Any]]:
+        answer = await data_planes.cancel_job(
+            data_plane.url, data_plane.token, tenant_id=tenant_id, job_id=job_id
+        )
+        view = _about_job(_read(CancelledTaskView, answer, data_plane), data_plane, job_id)
+        contact, hashed = view.contact_id, view.contact_hash
+        details = {
+            "job_id": as_logged(view.job_id, contact, hashed),
+            "task": view.task,
+            "kind": view.kind,
+            "next_run_at": None if view.next_run_at is None else view.next_run_at.isoformat(),
+            "contact_hash": hashed,
+        }
+        return view, details
+
+    unknown = {
+        "job_id": as_logged(job_id, None, None), "task": None, "kind": None,
+        "next_run_at": None, "contact_hash": None,
+    }  # fmt: skip
+    view: CancelledTaskView = await _audited(
+        uow, principal, "task.cancel", tenant_id, unknown, act, busy_is_unknown=True
     )
-    view = _about_job(read_answer(CancelledTaskView, answer, data_plane), data_plane, job_id)
-    contact, hashed = view.contact_id, view.contact_hash
-    details = {
-        "job_id": as_logged(view.job_id, contact, hashed),
-        "task": view.task,
-        "kind": view.kind,
-        "next_run_at": None if view.next_run_at is None else view.next_run_at.isoformat(),
-        "contact_hash": hashed,
-    }
-    audit.record(uow, principal, "task.cancel", tenant_id=tenant_id, details=details)
-    await uow.commit()
     return view
 
 

@@ -31,6 +31,7 @@ from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.task_outcome import TaskOutcome, TaskStatus
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.flows.effects import Diagnostic
+from botfleet.flows.schema import FlowSpec
 from botfleet.flows.suggestions import closest
 from botfleet.http_guards import MAX_BODY_BYTES
 from botfleet.ports.scheduling import (
@@ -107,7 +108,8 @@ class TaskWarning(BaseModel):
     )
     message: str = Field(
         description="What happened, in the flow's own words (names of values, paths); never "
-        "a value the flow rendered: the log line has those"
+        "a value the flow rendered or a contact's data: the log line has those. A missing "
+        "value is named only when its name is written in the flow at `where`"
     )
     where: str = Field(description="Where in the flow, e.g. `tasks.reminder[0].text`")
 
@@ -248,7 +250,7 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             contact_id=body.contact_id,
             contact_hash=hash_contact(runtime.ctx.tenant.id, body.contact_id),
             run_id=rid,
-            **_outcome_fields(outcome),
+            **_outcome_fields(outcome, runtime.live.flow),
         )
         code = 500 if outcome.status == "failed" else 200
         return JSONResponse(done.model_dump(mode="json"), status_code=code)
@@ -275,7 +277,7 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             contact_id=job.contact_id,
             contact_hash=hash_contact(runtime.ctx.tenant.id, job.contact_id),
             run_id=ran.run_id,
-            **_outcome_fields(outcome),
+            **_outcome_fields(outcome, runtime.live.flow),
         )
         code = 500 if outcome.status == "failed" else 200
         return JSONResponse(
@@ -381,24 +383,23 @@ def unknown_task(task: str, flow_id: str, tasks: list[str]) -> str:
     return text + (f" (tasks: {', '.join(sorted(tasks))})" if tasks else " (it has no tasks)")
 
 
-def _outcome_fields(outcome: TaskOutcome) -> dict[str, Any]:
-    """A run's answer fields that come from what became of it."""
+def _outcome_fields(outcome: TaskOutcome, flow: FlowSpec) -> dict[str, Any]:
+    """A run's answer fields that come from what became of it; `flow`: the tenant's flow, whose
+    text tells a missing value's name from a value looked up by content (`warnings_of`)."""
     sends = outcome.sends if outcome.status != "failed" else None
     return {
         "status": outcome.status,
         "sent": None if sends is None else sends.sent,
         "failed": None if sends is None else sends.failed,
-        "warnings": warnings_of(outcome.diagnostics),
+        "warnings": warnings_of(outcome.diagnostics, flow),
     }
 
 
-#: Diagnostics whose detail is made of the flow's own words only (names, paths, its template
-#: sources), never of a value it rendered: answered as they are.
+#: Diagnostics whose detail is made of the flow's own words only (names of its states and data
+#: keys, checked when it is validated), never of a value it rendered: answered as they are.
 _OWN_WORDS = frozenset(
     {
-        "template_missing_value",
         "unknown_state",
-        "unknown_task",
         "step_limit_exceeded",
         "state_reset",
         "bad_option_item",
@@ -416,23 +417,103 @@ _MESSAGES = {
     "range: nothing was scheduled",
     "connector_failed": "a connector call failed: the flow's failure path ran",
     "stale_connector_reply": "a connector's answer came for a call no longer pending: ignored",
+    # Its detail names the run, whose id holds the flow-rendered key (maybe a phone number).
+    "unknown_task": "the flow has no such task (a job an earlier version of the flow "
+    "scheduled?): the run sent nothing",
 }
-#: A strict template's missing value names the value only (`Renderer._report`).
-_MISSING_VALUE = re.compile(r"missing value '[^'\n]{0,200}'")
+#: A missing value whose name is not written in the flow (`_named_in_flow`).
+UNNAMED_MISSING_VALUE = (
+    "a template asks for a value this run's data does not have; the data plane's log names it"
+)
+_UNNAMED_STRICT = (
+    "strict_templates: a template asks for a value this run's data does not have, so that step "
+    "sent nothing (the data plane's log names the value)"
+)
+#: A missing value's detail (`Renderer._report`): the name, as Python quotes a string.
+_MISSING_VALUE = re.compile(r"missing value '(?P<name>[^'\n]{0,200})'")
+#: What `render._printed` adds to the name of a method printed instead of a value.
+_NOT_A_VALUE = " (a method or function, not a value)"
+_NAME_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+#: A `where`'s steps: a key (`tasks`, `reminder`, `text`) or an index (`[0]`).
+_WHERE_STEP = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
-def warnings_of(diagnostics: Iterable[Diagnostic]) -> list[TaskWarning]:
+class _FlowText:
+    """The flow's text, as its author wrote it, read once per answer and only when needed."""
+
+    def __init__(self, flow: FlowSpec | None) -> None:
+        self._flow = flow
+        self._tree: Any = None
+
+    def at(self, where: str) -> list[str]:
+        """The texts at `where` (`tasks.reminder[0].buttons[0].id`): the strings of the deepest
+        part of the flow it reaches, the whole flow's when it reaches none."""
+        if self._flow is None:
+            return []
+        if self._tree is None:
+            self._tree = self._flow.model_dump(mode="json", by_alias=True)
+        node = self._tree
+        for index, key in _WHERE_STEP.findall(where):
+            if isinstance(node, list) and index and int(index) < len(node):
+                node = node[int(index)]
+            elif isinstance(node, dict) and key in node:
+                node = node[key]
+            else:
+                break  # a part of a rendered value (`params.x.y`): its template is above
+        return list(_strings(node))
+
+
+def _strings(node: Any) -> Iterable[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+def _missing_value(detail: str, where: str, flow: _FlowText) -> str | None:
+    """`detail` (`missing value 'time'`) when it is a missing value whose name the flow's author
+    wrote at `where`; `UNNAMED_MISSING_VALUE` for another missing value; None for no missing
+    value. A value looked up by content (`data[data.name]`, `data[contact.id]`) is named by what
+    it looked up: a contact's name or phone number, which an editor may not read (it is in the
+    owner's export only). Such a value is never in the flow's text unless its author wrote it."""
+    found = _MISSING_VALUE.fullmatch(detail)
+    if found is None:
+        return None
+    name = found["name"].removesuffix(_NOT_A_VALUE)
+    if _NAME_PATH.fullmatch(name) is None:
+        return UNNAMED_MISSING_VALUE
+    written = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    if any(written.search(text) for text in flow.at(where)):
+        return detail
+    return UNNAMED_MISSING_VALUE
+
+
+def warnings_of(
+    diagnostics: Iterable[Diagnostic], flow: FlowSpec | None = None
+) -> list[TaskWarning]:
     """A run's diagnostics as its answer's `warnings`, without personal data the caller did not
-    send: a detail the flow's words make up is given as it is (`missing value 'data.time'`),
-    any other as a fixed message (see the code's log line for the rest). Each (code, where,
+    send: a detail the flow's words make up is given as it is (`missing value 'time'`, when
+    `flow`, the flow that ran, has `time` at that place; without a flow, no name is given), any
+    other as a fixed message (see the code's log line for the rest). Each (code, where,
     message) once, at most `MAX_WARNINGS`."""
     found: list[TaskWarning] = []
     seen: set[tuple[str, str, str]] = set()
+    text = _FlowText(flow)
     for d in diagnostics:
         if d.event in _OWN_WORDS:
             message = d.detail
-        elif d.event == "template_error" and _MISSING_VALUE.fullmatch(d.detail):
-            message = f"strict_templates: {d.detail}, so that step sent nothing"
+        elif d.event == "template_missing_value":
+            message = _missing_value(d.detail, d.where, text) or UNNAMED_MISSING_VALUE
+        elif d.event == "template_error" and (missing := _missing_value(d.detail, d.where, text)):
+            message = (
+                f"strict_templates: {missing}, so that step sent nothing"
+                if missing != UNNAMED_MISSING_VALUE
+                else _UNNAMED_STRICT
+            )
         else:
             message = _MESSAGES.get(d.event, f"see the data plane's {d.event} log line")
         if (d.event, d.where, message) in seen:
