@@ -75,16 +75,19 @@ def _set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-#: Monday (0) to Sunday (6), folded, in the platform's languages.
+#: Monday (0) to Sunday (6), folded, in the platform's languages, written out and abbreviated
+#: as the calendar's day titles abbreviate them ("Sáb 12 dez", "Jeu. 10 mai": a contact types
+#: what the list shows). Not "mar" (March as well as martes/mardi/martedì: "10 mar" is a
+#: date) nor the two-letter German and Catalan ones ("so", "do", "mi" are words).
 WEEKDAY_WORDS = _table(
     {
-        0: "monday lunes segunda lundi montag lunedi dilluns",
-        1: "tuesday martes terca mardi dienstag martedi dimarts",
-        2: "wednesday miercoles quarta mercredi mittwoch mercoledi dimecres",
-        3: "thursday jueves quinta jeudi donnerstag giovedi dijous",
-        4: "friday viernes sexta vendredi freitag venerdi divendres",
-        5: "saturday sabado samedi samstag sonnabend sabato dissabte",
-        6: "sunday domingo dimanche sonntag domenica diumenge",
+        0: "monday mon lunes lun segunda seg lundi montag lunedi dilluns",
+        1: "tuesday tue tues martes terca ter mardi dienstag martedi dimarts",
+        2: "wednesday wed miercoles mie quarta qua mercredi mer mittwoch mercoledi dimecres",
+        3: "thursday thu thur thurs jueves jue quinta qui jeudi jeu donnerstag giovedi gio dijous",
+        4: "friday fri viernes vie sexta sex vendredi ven freitag venerdi divendres",
+        5: "saturday sat sabado sab samedi sam samstag sonnabend sabato dissabte",
+        6: "sunday sun domingo dom dimanche dim sonntag domenica diumenge",
     }
 )
 #: January (1) to December (12), folded, written out and abbreviated (the calendar's titles'

@@ -323,3 +323,24 @@ def test_a_weekday_listed_twice_picks_neither_when_no_listed_one_is_from_today_o
 def test_a_weekday_whose_nearest_day_is_listed_twice_picks_neither() -> None:
     twice = (Option(day(6), "Mon 6 May"), Option("again", "2024-05-06"), Option(day(13), "x"))
     assert chosen("monday", twice) is None
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [("pt", "sáb"), ("pt", "Sab"), ("en", "sat"), ("en", "Sat."), ("fr", "sam."), ("es", "el sáb"),
+     ("it", "sab")],
+)  # fmt: skip
+def test_a_weekday_abbreviated_as_the_list_shows_it_picks_the_nearer(
+    language: str, said: str
+) -> None:
+    """The list shows "Sáb 11 mai" and "Sáb 18 mai": a contact types "sáb" (walk-through)."""
+    two_weeks = tuple(TODAY + timedelta(days=n) for n in range(14))
+    assert chosen(said, day_list(language, two_weeks)) == day(11)
+
+
+def test_abbreviations_keep_dates_and_months_what_they_were() -> None:
+    two_weeks = tuple(TODAY + timedelta(days=n) for n in range(14))
+    assert chosen("seg", day_list("pt", two_weeks)) == day(6)  # today, a Monday
+    assert chosen("qua 15", day_list("pt", two_weeks)) == day(15)
+    assert chosen("10 mar", day_list("es", two_weeks)) is None  # 10 March: not listed
+    assert chosen("thu", day_list("en", two_weeks)) == day(9)
