@@ -103,6 +103,17 @@ async def test_a_page_of_another_site_is_refused_naming_the_site_and_the_setting
     ]
 
 
+async def test_a_listed_embedding_site_calling_the_api_is_told_what_is_missing() -> None:
+    """The owner's own site, in embed_origins, calling /inbound from its scripts: the answer
+    says that embed_origins lets it show the chat, and allowed_origins is what it lacks."""
+    async with running_app(config(embed_origins=[SALON])) as chat:
+        refused = await chat.http.post("/inbound", json=TURN, headers=from_page_of(SALON))
+    assert refused.status_code == 403
+    detail = refused.json()["detail"]
+    assert detail.startswith(f"{SALON} is in the channel's embed_origins")
+    assert "list it in allowed_origins too" in detail
+
+
 async def test_the_chat_pages_own_requests_and_listed_front_ends_go_through() -> None:
     async with running_app(config(embed_origins=[SALON], allowed_origins=[SHOP])) as chat:
         own = await chat.http.post(

@@ -96,6 +96,7 @@ class WebChatEdge:
     ) -> None:
         self.app = app
         self.allowed = frozenset(allowed_origins)
+        self.embed = frozenset(embed_origins)
         self.refusing = bool(embed_origins)
         self.api_paths = frozenset(api_paths)
         self.clock = clock
@@ -138,11 +139,20 @@ class WebChatEdge:
                 refused=self._refused_since_log,
             )
             self._logged_at, self._refused_since_log = now, 0
-        detail = (
-            f"pages of {origin} may not use this chat: the channel's embed_origins name the "
-            "sites that show it, and a site whose own pages call this API must be listed in "
-            "its allowed_origins"
-        )
+        if origin in self.embed:
+            # The business's own site, listed to show the chat: its pages calling the API
+            # directly is the one thing missing, and the owner reads this first.
+            detail = (
+                f"{origin} is in the channel's embed_origins, which let its pages show the chat "
+                "(the widget's frame), not call this API from their own scripts: list it in "
+                "allowed_origins too for that"
+            )
+        else:
+            detail = (
+                f"pages of {origin} may not use this chat: the channel's embed_origins name the "
+                "sites that show it, and a site whose own pages call this API must be listed in "
+                "its allowed_origins"
+            )
         body = json.dumps({"detail": detail}).encode()
         headers = [
             (b"content-type", b"application/json"),
