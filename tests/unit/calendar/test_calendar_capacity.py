@@ -97,12 +97,12 @@ async def test_a_class_is_offered_until_its_places_are_booked(
 ) -> None:
     calendar = connect(kind, request)
     slot = {"id": f"hour_{SLOT}", "title": "10:00"}
-    assert await offered(calendar) == [{**slot, "places_left": 3}]
+    assert await offered(calendar) == [{**slot, "places_left": 3, "description": "3 places left"}]
     first = await book(calendar, "ana")
     assert first["success"] is True, first
-    assert await offered(calendar) == [{**slot, "places_left": 2}]
+    assert await offered(calendar) == [{**slot, "places_left": 2, "description": "2 places left"}]
     assert (await book(calendar, "bruno"))["success"] is True
-    assert await offered(calendar) == [{**slot, "places_left": 1}]
+    assert await offered(calendar) == [{**slot, "places_left": 1, "description": "1 place left"}]
     assert "day_2024-05-11" in await days(calendar)
     assert (await book(calendar, "carla"))["success"] is True
     # Full: no longer offered, and the 4th student is told it is taken.
@@ -127,7 +127,7 @@ async def test_a_class_is_offered_until_its_places_are_booked(
     assert stranger["reason"] == "not_found"
     cancel = {"event_id": first["event_id"], "contact_id": "ana"}
     assert (await calendar.call("cancel_event", cancel, idempotency_key="c"))["success"] is True
-    assert await offered(calendar) == [{**slot, "places_left": 1}]
+    assert await offered(calendar) == [{**slot, "places_left": 1, "description": "1 place left"}]
     assert (await book(calendar, "duarte", key="b-duarte-2"))["success"] is True
 
 
@@ -415,3 +415,27 @@ def test_capacity_is_in_the_schema_editors_get() -> None:
     for model in ("MockCalendarSettings", "GoogleCalendarSettings", "CalDavSettings"):
         field = schema["$defs"][model]["properties"]["capacity"]
         assert (field["type"], field["minimum"], field["default"]) == ("integer", 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("language", "three", "one"),
+    [("en", "3 places left", "1 place left"), ("pt", "Restam 3 lugares", "Resta 1 lugar"),
+     ("es", "Quedan 3 plazas", "Queda 1 plaza"), ("fr", "3 places restantes", "1 place restante"),
+     ("de", "3 Plätze frei", "1 Platz frei"), ("it", "3 posti liberi", "1 posto libero"),
+     ("ca", "Queden 3 places", "Queda 1 plaça")],
+)  # fmt: skip
+def test_places_left_are_said_in_the_calendars_language(
+    language: str, three: str, one: str
+) -> None:
+    """A studio's customers see "Restam 3 lugares" under each class time (the slot item's
+    description, which send_dynamic_options shows): a flow need not write its own list."""
+    from datetime import datetime
+
+    from botfleet.adapters.connectors.calendar.formatting import slot_items_with_places
+    from botfleet.adapters.connectors.calendar.texts import calendar_texts
+
+    start = datetime(2024, 5, 11, 10, 0)
+    items = slot_items_with_places(
+        [(start, 3), (start.replace(hour=11), 1)], calendar_texts(language)
+    )
+    assert [(i["places_left"], i["description"]) for i in items] == [(3, three), (1, one)]

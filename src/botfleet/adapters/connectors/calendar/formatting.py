@@ -3,8 +3,8 @@
 Shapes (flow-dsl.md, "Calendar connector operations"), ready for `send_dynamic_options`:
 
 * days: ``{"id": "day_2025-03-10", "title": "Mon 10 Mar"}``
-* slots: ``{"id": "hour_2025-03-10_1000", "title": "10:00"}`` (and ``"places_left": 3`` on a
-  calendar with `capacity` above 1)
+* slots: ``{"id": "hour_2025-03-10_1000", "title": "10:00"}`` (and ``"places_left": 3`` with
+  ``"description": "3 places left"`` on a calendar with `capacity` above 1)
 * appointments: ``{"id": "cancel_appt_<event_id>", "title": "Mon 10 Mar · 10:00 · corte"}``
 
 Titles are in the calendar's language (`texts`; English unless told), built by hand, not with
@@ -82,13 +82,17 @@ def slot_items(starts: Iterable[datetime]) -> list[Item]:
     return items
 
 
-def slot_items_with_places(places: Iterable[tuple[datetime, int]]) -> list[dict[str, Any]]:
+def slot_items_with_places(
+    places: Iterable[tuple[datetime, int]], texts: CalendarTexts = ENGLISH
+) -> list[dict[str, Any]]:
     """`slot_items` of a calendar of places, each item with its ``places_left`` (a number, the
-    same in every language; `send_dynamic_options` shows only the id and title)."""
+    same in every language) and a ``description`` saying it in `texts`' language ("3 places
+    left"), which `send_dynamic_options` shows under the time."""
     places = list(places)
     items: list[dict[str, Any]] = list(slot_items(start for start, _ in places))
     for item, (_, left) in zip(items, places, strict=True):
         item["places_left"] = left
+        item["description"] = texts.places(left)
     return items
 
 

@@ -244,7 +244,7 @@ class CalendarService:
             places = slots.slot_places(day, self.settings, events, now, service, presence)
             if period:
                 places = [p for p in places if slots.in_period(p[0], period)]
-            return formatting.slot_items_with_places(places)
+            return formatting.slot_items_with_places(places, request.texts(self.texts))
         offered = slots.slots_for_day(day, self.settings, events, now, service, presence)
         if period:
             offered = [s for s in offered if slots.in_period(s, period)]

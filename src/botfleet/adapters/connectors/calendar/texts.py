@@ -82,6 +82,14 @@ class CalendarTexts:
     #: starts with (the `[botfleet]` lines after it are the same in every language).
     event_title: str
     event_note: str
+    #: A slot's places left on a calendar of places (`capacity` above 1), one and more:
+    #: the slot item's `description`.
+    places_left: tuple[str, str]
+
+    def places(self, left: int) -> str:
+        """``"3 places left"`` (``"1 place left"``), in this language."""
+        one, more = self.places_left
+        return one if left == 1 else more.format(n=left)
 
     def day_title(self, day: date) -> str:
         """``date(2025, 3, 10)`` -> ``"Mon 10 Mar"`` (in English)."""
@@ -112,6 +120,7 @@ ENGLISH = CalendarTexts(
     already_cancelled="That appointment was already cancelled: {title}.",
     event_title="Appointment",
     event_note="Booked through the booking assistant.",
+    places_left=("1 place left", "{n} places left"),
 )
 
 _SPANISH = CalendarTexts(
@@ -133,6 +142,7 @@ _SPANISH = CalendarTexts(
     already_cancelled="Esa cita ya estaba cancelada: {title}.",
     event_title="Cita",
     event_note="Reservada a través del asistente de reservas.",
+    places_left=("Queda 1 plaza", "Quedan {n} plazas"),
 )
 
 _PORTUGUESE = CalendarTexts(
@@ -155,6 +165,7 @@ _PORTUGUESE = CalendarTexts(
     already_cancelled="Essa marcação já estava cancelada: {title}.",
     event_title="Marcação",
     event_note="Marcado pelo assistente de marcações.",
+    places_left=("Resta 1 lugar", "Restam {n} lugares"),
 )
 
 _FRENCH = CalendarTexts(
@@ -191,6 +202,7 @@ _FRENCH = CalendarTexts(
     already_cancelled="Ce rendez-vous était déjà annulé\u00a0: {title}.",
     event_title="Rendez-vous",
     event_note="Réservé via l'assistant de réservation.",
+    places_left=("1 place restante", "{n} places restantes"),
 )
 
 _GERMAN = CalendarTexts(
@@ -227,6 +239,7 @@ _GERMAN = CalendarTexts(
     already_cancelled="Dieser Termin war bereits abgesagt: {title}.",
     event_title="Termin",
     event_note="Über den Buchungsassistenten gebucht.",
+    places_left=("1 Platz frei", "{n} Plätze frei"),
 )
 
 _ITALIAN = CalendarTexts(
@@ -249,6 +262,7 @@ _ITALIAN = CalendarTexts(
     already_cancelled="Questo appuntamento era già stato annullato: {title}.",
     event_title="Appuntamento",
     event_note="Prenotato tramite l'assistente di prenotazione.",
+    places_left=("1 posto libero", "{n} posti liberi"),
 )
 
 _CATALAN = CalendarTexts(
@@ -285,6 +299,7 @@ _CATALAN = CalendarTexts(
     already_cancelled="Aquesta cita ja estava cancel·lada: {title}.",
     event_title="Cita",
     event_note="Reservada a través de l'assistent de reserves.",
+    places_left=("Queda 1 plaça", "Queden {n} places"),
 )
 
 #: By language (ISO 639-1 code).
