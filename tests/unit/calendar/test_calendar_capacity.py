@@ -378,6 +378,8 @@ def test_a_bad_capacity_is_a_boot_error_naming_the_key(value: Any) -> None:
     problems = dict(caught.value.problems)
     assert "connectors.calendar.hatha.capacity" in problems, problems
     assert "whole number, 1 or more" in problems["connectors.calendar.hatha.capacity"]
+    if value is True:  # as the tenant file spells it
+        assert problems["connectors.calendar.hatha.capacity"].endswith("got true")
 
 
 @pytest.mark.parametrize("kind", ["mock_calendar", "google_calendar", "caldav"])

@@ -142,9 +142,11 @@ class CalendarSettings(BaseModel):
             value = int(value)
         if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
             return value
+        # As the tenant file spells it (`true`, not Python's `True`).
+        shown = ("true" if value else "false") if isinstance(value, bool) else repr(value)
         raise ValueError(
             "capacity is how many bookings one slot takes: a whole number, 1 or more "
-            f"(1, the default: one booking per slot), got {value!r}"
+            f"(1, the default: one booking per slot), got {shown}"
         )
 
     @field_validator("timezone")
