@@ -152,3 +152,12 @@ def test_new_refuses_an_unknown_timezone_or_language(invoke: Invoke, tmp_path: P
     assert language.exit_code == 2
     assert "'Portuguese' is not a language tag" in " ".join(language.stderr.split())
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_new_given_a_path_for_the_name_points_to_dir(invoke: Invoke, tmp_path: Path) -> None:
+    where = tmp_path / "walk" / "yoga"
+    result = invoke("new", str(where))
+    assert result.exit_code == 2
+    said = " ".join(result.stderr.split())
+    assert "is a path, not a flow name: give the folder with --dir" in said
+    assert not where.exists()

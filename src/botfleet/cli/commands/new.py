@@ -80,6 +80,14 @@ def _check_name(name: str) -> None:
 
     if NAME_PATTERN.fullmatch(name):
         return
+    path = Path(name)
+    if len(path.parts) > 1 and NAME_PATTERN.fullmatch(path.name):
+        # A folder given where the name goes: say where the folder goes instead.
+        raise typer.BadParameter(
+            f"{name!r} is a path, not a flow name: give the folder with --dir "
+            f"(botfleet new {path.name} --dir {name})",
+            param_hint="FLOW_NAME",
+        )
     fixed = re.sub(r"[^a-z0-9_]+", "_", name.strip().lower()).strip("_")
     example = fixed if NAME_PATTERN.fullmatch(fixed) else "my_bot"
     raise typer.BadParameter(
