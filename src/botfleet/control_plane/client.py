@@ -109,6 +109,15 @@ def _detail(response: httpx.Response) -> tuple[str, list[dict[str, Any]]]:
     return str(detail), errors if isinstance(errors, list) else []
 
 
+def _refused_run(response: httpx.Response) -> bool:
+    """A 422 that is a strict run's refusal (the run's view), not a request refused."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("status") == "refused" and "run_id" in body
+
+
 def _segment(value: str | int) -> str:
     return path_segment(value)
 
@@ -451,12 +460,35 @@ class ControlPlaneClient:
     # ---------------------------------------------------------------- tasks
 
     def run_task(
-        self, tenant_id: str, task: str, contact_id: str, data: Mapping[str, Any] | None = None
+        self,
+        tenant_id: str,
+        task: str,
+        contact_id: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        strict: bool = False,
     ) -> RunTaskView:
         """Run the flow's `task` now for the contact on the tenant's data plane, with `data` as
-        its data; what became of it (``status`` ``failed`` is an answer too, not an error)."""
-        body = {"task": task, "contact_id": contact_id, "data": dict(data or {})}
-        return self._send("POST", f"{self._tenant(tenant_id)}/tasks/run", RunTaskView, json=body)
+        its data; what became of it (``status`` ``failed`` is an answer too, not an error).
+        `strict`: when a template lacks a value nothing is sent, and the answer (422) is
+        returned with ``status`` ``refused`` and its ``warnings``."""
+        body: dict[str, Any] = {"task": task, "contact_id": contact_id, "data": dict(data or {})}
+        if strict:  # only when asked: a control plane of an earlier release refuses the field
+            body["strict"] = True
+        return self._run(f"{self._tenant(tenant_id)}/tasks/run", RunTaskView, json=body)
+
+    def _run(self, path: str, model: type[ModelT], **kwargs: Any) -> ModelT:
+        """`POST path`'s run: a strict run refused (422, ``status: refused``) is an answer."""
+        try:
+            response = self._http.request("POST", path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ControlPlaneConnectionError(self.url, f"{type(exc).__name__}: {exc}") from None
+        if response.status_code == 422 and _refused_run(response):
+            return model.model_validate(response.json())
+        if response.status_code >= 400:
+            detail, errors = _detail(response)
+            raise ControlPlaneAPIError(response.status_code, detail, errors)
+        return model.model_validate(response.json())
 
     def list_tasks(
         self,
@@ -479,11 +511,13 @@ class ControlPlaneClient:
                 params[name] = moment.isoformat()
         return self._get(f"{self._tenant(tenant_id)}/tasks", TaskListView, params=params)
 
-    def run_job(self, tenant_id: str, job_id: str) -> RunJobView:
+    def run_job(self, tenant_id: str, job_id: str, *, strict: bool = False) -> RunJobView:
         """Run the tenant's pending job `job_id` (as `list_tasks` names it) now, with its own
-        task, contact and data; what became of it (``status`` ``failed`` is an answer too)."""
+        task, contact and data; what became of it (``status`` ``failed`` is an answer too).
+        `strict`: as for `run_task` (``status`` ``refused``: the job stays pending)."""
         path = f"{self._tenant(tenant_id)}/tasks/{_segment(job_id)}/run"
-        return self._send("POST", path, RunJobView)
+        params = {"strict": "true"} if strict else None
+        return self._run(path, RunJobView, params=params)
 
     def cancel_job(self, tenant_id: str, job_id: str) -> CancelledTaskView:
         """Cancel the tenant's pending one-off job `job_id`; what it was."""

@@ -21,7 +21,14 @@ DEFAULT_TASKS = 200
 #: The longest job id the data plane's routes take (`once:` and the flow's key).
 MAX_JOB_ID = 1000
 
-TaskStatus = Literal["done", "skipped", "failed"]
+TaskStatus = Literal["done", "skipped", "failed", "refused"]
+
+STRICT = (
+    "Render the task's turn with strict templates: when a template lacks a value the run is "
+    "refused (422, `status: refused`, with the `warnings`) and nothing is sent, stored or "
+    "scheduled; a pending job so refused stays pending. Data planes of earlier releases "
+    "refuse it in a run's body (502); on a job run they would ignore it"
+)
 
 
 class RunTaskBody(BaseModel):
@@ -48,6 +55,7 @@ class RunTaskBody(BaseModel):
         "never templates",
         examples=[{"text": "Hi Ana, this is Marta."}],
     )
+    strict: bool = Field(default=False, description=STRICT)
 
 
 class TaskWarningView(BaseModel):
@@ -70,7 +78,9 @@ class RunTaskView(BaseModel):
     status: TaskStatus = Field(
         description="`done`: the task ran and its turn is committed, whatever became of its "
         "messages. `skipped`: it did not run (a run with the same id ran before). `failed`: it "
-        "raised and nothing was committed (the data plane logs `task_failed` with the reason)"
+        "raised and nothing was committed (the data plane logs `task_failed` with the reason). "
+        "`refused`: a strict run whose templates lack a value (422): nothing was sent, "
+        "committed or scheduled"
     )
     task: str
     contact_id: str
@@ -108,6 +118,18 @@ class RunJobView(RunTaskView):
     contact_id: str | None = Field(  # type: ignore[assignment]
         description="The job's contact; null for a standing job without one (`skipped`)"
     )
+
+
+class RefusedRunView(RunTaskView):
+    """A strict run refused (422): a template of the task lacks a value; nothing was sent."""
+
+    detail: str = Field(description="Says that nothing was sent, and why")
+
+
+class RefusedJobView(RunJobView):
+    """A strict run of a pending job refused (422): nothing was sent; the job stays pending."""
+
+    detail: str = Field(description="Says that nothing was sent, and why")
 
 
 class CancelledTaskView(BaseModel):

@@ -3,7 +3,9 @@ is faked at the HTTP boundary: the answer printed as JSON, `--text` as the task'
 ``{"text": ...}``, `--data` as JSON or @file, exit status 1 when the task failed (the answer
 printed, one error line), a contact id starting with `-` after `--`; a pending job run by its
 id (`--job`, never with data of its own) and cancelled; a run's warnings printed on stderr
-with exit status 0; the pending jobs listed with their filters."""
+with exit status 0; the pending jobs listed with their filters. A run of TASK CONTACT_ID is
+strict unless `--allow-missing` (refused: exit 1, nothing sent, the missing values printed);
+a `--job` run only with `--strict`."""
 
 from __future__ import annotations
 
@@ -59,14 +61,16 @@ WARNINGS = [
 
 class FakeDataPlane:
     """salon's data plane: /health names it; /run-task runs `team_reply` and `team_done`,
-    `reminder` with `WARNINGS`, fails `broken`, knows no other task; /tasks answers `LISTED`;
-    `once:a` is its one pending reminder (run or cancelled by id, `once:warned` runs with
-    warnings), `standing:nightly` a standing job. Keeps what it was asked."""
+    `reminder` with `WARNINGS` (refused when strict: it lacks `appointment`), fails `broken`,
+    knows no other task; /tasks answers `LISTED`; `once:a` is its one pending reminder (run or
+    cancelled by id, `once:warned` runs with warnings, refused when strict),
+    `standing:nightly` a standing job. Keeps what it was asked."""
 
     def __init__(self) -> None:
         self.runs: list[dict[str, Any]] = []
         self.queries: list[dict[str, str]] = []
         self.jobs: list[tuple[str, str]] = []
+        self.job_params: list[dict[str, str]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/health":
@@ -76,19 +80,23 @@ class FakeDataPlane:
             self.queries.append(dict(request.url.params))
             return httpx.Response(200, json=LISTED)
         if request.url.path.startswith("/tasks/"):
-            return self.job(request.method, request.url.path.removeprefix("/tasks/"))
+            self.job_params.append(dict(request.url.params))
+            strict = request.url.params.get("strict") == "true"
+            return self.job(request.method, request.url.path.removeprefix("/tasks/"), strict)
         run = json.loads(request.content)
         self.runs.append(run)
         task = run["task"]
         if task not in ("team_reply", "team_done", "broken", "reminder"):
             return httpx.Response(404, json={"detail": f"unknown task {task!r} in flow handoff"})
+        if task == "reminder" and run.get("strict"):
+            return httpx.Response(422, json=refused(ran(run)))
         failed = task == "broken"
         answer = ran(run, failed=failed)
         if task == "reminder":
             answer["warnings"] = WARNINGS
         return httpx.Response(500 if failed else 200, json=answer)
 
-    def job(self, method: str, path: str) -> httpx.Response:
+    def job(self, method: str, path: str, strict: bool) -> httpx.Response:
         job_id = path.removesuffix("/run") if method == "POST" else path
         self.jobs.append((method, job_id))
         if job_id == "standing:nightly" and method == "DELETE":
@@ -105,7 +113,18 @@ class FakeDataPlane:
         answer = {**about, "status": "done", "run_id": f"{job_id}@20240506T080000Z"}
         answer |= {"sent": 1, "failed": 0}
         answer["warnings"] = WARNINGS if job_id == "once:warned" else []
+        if strict and job_id == "once:warned":
+            return httpx.Response(422, json=refused(answer))
         return httpx.Response(200, json=answer)
+
+
+def refused(answer: dict[str, Any]) -> dict[str, Any]:
+    """`answer` as a strict run refused: nothing sent, the value it lacks as its warning."""
+    detail = "strict run refused: a template lacks a value (see `warnings`); nothing was sent"
+    return {**answer, "status": "refused", "sent": 0, "failed": 0} | {
+        "warnings": WARNINGS[:1],
+        "detail": detail,
+    }
 
 
 def ran(run: dict[str, Any], *, failed: bool = False) -> dict[str, Any]:
@@ -146,7 +165,7 @@ def test_run_with_text_sends_it_as_the_tasks_text(stack: tuple[str, FakeDataPlan
     result = cli(stack, "run", "salon", "team_reply", "+34600111222", "--text", text)
 
     run = {"task": "team_reply", "contact_id": "+34600111222", "data": {"text": text}}
-    assert stack[1].runs[-1] == run
+    assert stack[1].runs[-1] == {**run, "strict": True}
     assert json.loads(result.stdout) == {**ran(run), "contact_hash": None, "warnings": []}
     assert result.stderr == ""
 
@@ -233,6 +252,7 @@ def test_run_of_a_pending_job_by_its_id(stack: tuple[str, FakeDataPlane]) -> Non
     result = cli(stack, "run", "salon", "--job", "once:a")
 
     assert stack[1].jobs[-1] == ("POST", "once:a")
+    assert stack[1].job_params[-1] == {}  # a job's own data: not strict unless asked
     printed = json.loads(result.stdout)
     assert (printed["job_id"], printed["status"], printed["run_id"]) == (
         "once:a",
@@ -290,8 +310,11 @@ def test_cancel_of_a_standing_job_exits_1_saying_why(stack: tuple[str, FakeDataP
 def test_a_runs_warnings_are_printed_and_it_still_exits_0(
     stack: tuple[str, FakeDataPlane],
 ) -> None:
-    result = cli(stack, "run", "salon", "reminder", "web-marta", "--data", '{"n": 1}')
+    result = cli(
+        stack, "run", "salon", "reminder", "web-marta", "--data", '{"n": 1}', "--allow-missing"
+    )
 
+    assert "strict" not in stack[1].runs[-1]
     assert json.loads(result.stdout)["warnings"] == WARNINGS
     assert result.stderr.splitlines() == [
         "warnings: the task ran, but its turn reported 2 problems (its messages may read wrong):",
@@ -306,3 +329,36 @@ def test_a_runs_warnings_are_printed_and_it_still_exits_0(
     by_job = cli(stack, "run", "salon", "--job", "once:warned")
     assert by_job.stderr.splitlines()[0].startswith("warnings: the task ran")
     assert "hint:" not in by_job.stderr
+
+
+def test_a_run_is_strict_by_default_and_a_refused_one_exits_1_saying_nothing_was_sent(
+    stack: tuple[str, FakeDataPlane],
+) -> None:
+    """The yoga studio's walk-through: `cp tasks run yoga reminder web-bia` without --data."""
+    result = cli(stack, "run", "salon", "reminder", "web-marta", code=1)
+
+    assert stack[1].runs[-1] == {
+        "task": "reminder",
+        "contact_id": "web-marta",
+        "data": {},
+        "strict": True,
+    }
+    printed = json.loads(result.stdout)
+    assert (printed["status"], printed["sent"]) == ("refused", 0)
+    assert result.stderr.splitlines() == [
+        "error: a template of the task lacks a value:",
+        "  template_missing_value at tasks.reminder[0].text: missing value 'appointment'",
+        "nothing was sent; pass the values with --data, or --allow-missing to send anyway",
+        "hint: to run a pending job with the data it was scheduled with, use --job JOB_ID "
+        "(botfleet cp tasks list salon shows the job ids)",
+    ]
+
+
+def test_a_job_run_is_strict_with_strict_only(stack: tuple[str, FakeDataPlane]) -> None:
+    result = cli(stack, "run", "salon", "--job", "once:warned", "--strict", code=1)
+
+    assert stack[1].job_params[-1] == {"strict": "true"}
+    assert json.loads(result.stdout)["status"] == "refused"
+    assert result.stderr.splitlines()[-1] == (
+        "nothing was sent and the job stays pending; leave out --strict to send anyway"
+    )

@@ -10,9 +10,15 @@ its own task, contact and data, as the scheduler would fire it; it does not fire
 
 `botfleet cp tasks list TENANT`: the pending scheduled jobs, soonest first.
 
-A run whose turn reported problems (a value its templates did not find, an option left out)
-prints them after the answer, on stderr, as ``warnings:`` lines (yellow on a terminal), and
-still exits 0: the task ran and its messages went, so running it again would send them again.
+A run of TASK CONTACT_ID is strict unless ``--allow-missing``: when a template of the task lacks
+a value (``--data`` left one out) nothing is sent, stored or scheduled, the missing values are
+printed as ``warnings:`` lines, and the command exits 1. A ``--job`` run uses the job's stored
+data and is not strict unless ``--strict`` (a job so refused stays pending).
+
+A run that went with problems (a value its templates did not find under ``--allow-missing``, an
+option left out) prints them after the answer, on stderr, as ``warnings:`` lines (yellow on a
+terminal), and still exits 0: the task ran and its messages went, so running it again would send
+them again.
 """
 
 from __future__ import annotations
@@ -68,11 +74,20 @@ def run_task(
         help="Shorthand for --data '{\"text\": TEXT}' (what the hand-off's team_reply sends).",
         show_default=False,
     ),
+    strict: bool | None = typer.Option(
+        None,
+        "--strict/--allow-missing",
+        help="--strict: send nothing when a template of the task lacks a value (exit 1, the "
+        "missing values listed). The default for TASK CONTACT_ID; --allow-missing sends anyway "
+        "(the missing values render empty). A --job run is not strict unless --strict.",
+        show_default=False,
+    ),
 ) -> None:
     """Run the task now for the contact (or the pending job, --job), in the contact's order,
-    and print what became of it as JSON. Exits 1 when the task failed on the data plane (the
-    answer is printed too); exits 0 with `warnings:` lines on stderr when its turn reported
-    problems (a missing template value...)."""
+    and print what became of it as JSON. Strict for TASK CONTACT_ID: a template value the
+    --data lacks sends nothing and exits 1 (--allow-missing sends anyway). Exits 1 when the
+    task failed on the data plane (the answer is printed too); exits 0 with `warnings:` lines
+    on stderr when its turn reported problems (a missing template value...)."""
     if job is not None:
         if task is not None or contact_id is not None:
             raise typer.BadParameter(
@@ -84,7 +99,8 @@ def run_task(
                 "(or run the task with TASK CONTACT_ID and your data)",
                 param_hint="--job",
             )
-        result = run(ctx, lambda c: c.run_job(tenant, job))
+        strictly = bool(strict)  # a job's own data: sent as scheduled unless asked
+        result = run(ctx, lambda c: c.run_job(tenant, job, strict=strictly))
         task = result.task
     else:
         if task is None or contact_id is None:
@@ -96,7 +112,11 @@ def run_task(
         if data is not None and text is not None:
             raise typer.BadParameter("give --data or --text, not both", param_hint="--text")
         values = {"text": text} if text is not None else json_object(data, "--data") or {}
-        result = run(ctx, lambda c: c.run_task(tenant, task, contact_id, values))
+        strictly = strict is not False
+        result = run(ctx, lambda c: c.run_task(tenant, task, contact_id, values, strict=strictly))
+    if result.status == "refused":
+        _print_refusal(result.warnings, tenant, by_job=job is not None)
+        raise typer.Exit(REFUSED)
     if result.status == "failed":
         typer.echo(
             f"error: the task {task!r} failed on the data plane of tenant {tenant!r} and "
@@ -107,6 +127,27 @@ def run_task(
         raise typer.Exit(REFUSED)
     if result.warnings:
         _print_warnings(result.warnings, tenant, by_job=job is not None)
+
+
+_JOB_HINT = (
+    "hint: to run a pending job with the data it was scheduled with, use --job JOB_ID "
+    "(botfleet cp tasks list {tenant} shows the job ids)"
+)
+
+
+def _print_refusal(warnings: list[Any], tenant: str, *, by_job: bool) -> None:
+    """A strict run refused: what its templates lack, and what to do, on stderr."""
+    typer.secho("error: a template of the task lacks a value:", fg=typer.colors.RED, err=True)
+    for warning in warnings:
+        line = f"  {warning.code} at {warning.where}: {warning.message}"
+        typer.secho(_terminal_safe(line), fg=typer.colors.YELLOW, err=True)
+    if by_job:
+        advice = "nothing was sent and the job stays pending; leave out --strict to send anyway"
+    else:
+        advice = "nothing was sent; pass the values with --data, or --allow-missing to send anyway"
+    typer.echo(advice, err=True)
+    if not by_job:
+        typer.echo(_JOB_HINT.format(tenant=tenant), err=True)
 
 
 def _print_warnings(warnings: list[Any], tenant: str, *, by_job: bool) -> None:
@@ -121,11 +162,7 @@ def _print_warnings(warnings: list[Any], tenant: str, *, by_job: bool) -> None:
         line = f"  {warning.code} at {warning.where}: {warning.message}"
         typer.secho(_terminal_safe(line), fg=typer.colors.YELLOW, err=True)
     if not by_job:
-        typer.echo(
-            "hint: to run a pending job with the data it was scheduled with, use --job JOB_ID "
-            f"(botfleet cp tasks list {tenant} shows the job ids)",
-            err=True,
-        )
+        typer.echo(_JOB_HINT.format(tenant=tenant), err=True)
 
 
 def _terminal_safe(text: str) -> str:

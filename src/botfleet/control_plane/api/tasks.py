@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantIdPath, UoWDep
 from botfleet.control_plane.api.relayed import DATA_PLANE_ERRORS, NO_STORE, relayed
-from botfleet.control_plane.api.responses import AUTH_ERRORS
+from botfleet.control_plane.api.responses import AUTH_ERRORS, RequestErrorBody
 from botfleet.control_plane.contact_models import MAX_CONTACT_ID
 from botfleet.control_plane.models import ErrorBody
 from botfleet.control_plane.services import tasks
@@ -22,7 +22,10 @@ from botfleet.control_plane.task_models import (
     MAX_JOB_ID,
     MAX_TASK_NAME,
     MAX_TASKS,
+    STRICT,
     CancelledTaskView,
+    RefusedJobView,
+    RefusedRunView,
     RunJobView,
     RunTaskBody,
     RunTaskView,
@@ -47,7 +50,18 @@ RUN_ERRORS: dict[int | str, dict[str, Any]] = {
         "model": ErrorBody,
         "description": "the run is larger than the data plane takes (1 MiB as JSON)",
     },
+    422: {
+        "model": RefusedRunView | RequestErrorBody,
+        "description": "a strict run refused: a template of the task lacks a value; the answer "
+        "is the run's (`status: refused`, its `warnings`) with a `detail`, and nothing was "
+        "sent, stored or scheduled. Or the request is invalid: `detail` alone",
+    },
 }
+#: A strict run's refusal, as the control plane words it.
+REFUSED = (
+    "strict run refused: a template of the task lacks a value (see `warnings`); nothing was "
+    "sent, stored or scheduled"
+)
 
 JOB_ERRORS: dict[int | str, dict[str, Any]] = {
     **DATA_PLANE_ERRORS,
@@ -59,6 +73,15 @@ JOB_ERRORS: dict[int | str, dict[str, Any]] = {
         "model": ErrorBody,
         "description": "no such tenant (or another tenant's), or no pending job of that id "
         "on its data plane (it ran, was cancelled, or never existed)",
+    },
+}
+RUN_JOB_ERRORS: dict[int | str, dict[str, Any]] = {
+    **JOB_ERRORS,
+    422: {
+        "model": RefusedJobView | RequestErrorBody,
+        "description": "with `strict`, a run refused: a template of the task lacks a value; "
+        "the answer is the run's (`status: refused`, its `warnings`) with a `detail`, nothing "
+        "was sent and the job stays pending. Or the request is invalid: `detail` alone",
     },
 }
 CANCEL_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -99,14 +122,15 @@ async def run_task(
 
     200 with the data plane's answer, whatever became of the task: `status` says it (`done`,
     `skipped`, or `failed`: its turn raised and nothing was committed; the data plane's own
-    answer to that is a 500). Audited as ``task.run`` (task, status, run id, counts), never
-    naming the contact."""
+    answer to that is a 500). With `strict`, 422 when a template lacks a value (`status:
+    refused`, the `warnings` say which): nothing was sent. Audited as ``task.run`` (task,
+    status, run id, counts), never naming the contact."""
     async with uow:
         with relayed():
             view = await tasks.run_task(
                 uow, principal, container.box, container.tasks, tenant_id, body
             )
-    return JSONResponse(view.model_dump(mode="json"), headers=NO_STORE)
+    return _run_answer(view)
 
 
 @router.get("/tasks", response_model=TaskListView, responses=DATA_PLANE_ERRORS)
@@ -146,13 +170,14 @@ async def list_tasks(
     return JSONResponse(view.model_dump(mode="json"), headers=NO_STORE)
 
 
-@router.post("/tasks/{job_id:path}/run", response_model=RunJobView, responses=JOB_ERRORS)
+@router.post("/tasks/{job_id:path}/run", response_model=RunJobView, responses=RUN_JOB_ERRORS)
 async def run_job(
     tenant_id: TenantIdPath,
     job_id: JobIdPath,
     principal: PrincipalDep,
     container: ContainerDep,
     uow: UoWDep,
+    strict: Annotated[bool, Query(description=STRICT)] = False,
 ) -> JSONResponse:
     """Run a pending job now (a reminder due later, a standing schedule), with its own task,
     contact and data, as the data plane's scheduler runs it when it falls due; answers once it
@@ -160,14 +185,23 @@ async def run_job(
     keeps its schedule.
 
     200 with the data plane's answer, as for `POST .../tasks/run` (`status`, `sent`,
-    `failed`, `warnings`), plus the `job_id` and its `kind`. Audited as ``task.run`` with the
-    job's id, never naming the contact."""
+    `failed`, `warnings`), plus the `job_id` and its `kind`; with `strict`, 422 as there (the
+    job stays pending). Audited as ``task.run`` with the job's id, never naming the
+    contact."""
     async with uow:
         with relayed():
             view = await tasks.run_job(
-                uow, principal, container.box, container.tasks, tenant_id, job_id
+                uow, principal, container.box, container.tasks, tenant_id, job_id, strict=strict
             )
-    return JSONResponse(view.model_dump(mode="json"), headers=NO_STORE)
+    return _run_answer(view)
+
+
+def _run_answer(view: RunTaskView) -> JSONResponse:
+    """200 with the run's view; 422 with a `detail` for a strict run refused."""
+    body = view.model_dump(mode="json")
+    if view.status != "refused":
+        return JSONResponse(body, headers=NO_STORE)
+    return JSONResponse({**body, "detail": REFUSED}, status_code=422, headers=NO_STORE)
 
 
 @router.delete("/tasks/{job_id:path}", response_model=CancelledTaskView, responses=CANCEL_ERRORS)

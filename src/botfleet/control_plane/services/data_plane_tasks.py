@@ -11,6 +11,10 @@ the data plane".
 was committed) and 404 naming the flow for a task its flow does not have. Both are what the data
 plane did, not a failure to reach it: the first is returned as an answer (`status: failed`),
 the second is a 404 naming the task. Any other 404 or 500 is the relay's 502.
+
+A strict run (`strict`) refused answers 422 with its usual body (`status: refused`): returned as
+an answer too. `strict` is sent only when asked for: a data plane of an earlier release refuses
+a run's body with a field it does not know (a 502 here saying to upgrade it).
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ class DataPlaneTasks:
         """The data plane's JSON answer to ``POST /run-task`` with `run` (``task``,
         ``contact_id``, ``data``), a failed task's included; a 404 naming the task when the
         data plane's flow has none of that name."""
+        if not run.get("strict"):
+            run = {name: value for name, value in run.items() if name != "strict"}
         body = json.dumps(run, ensure_ascii=False, separators=(",", ":")).encode()
         if len(body) > MAX_RUN_BODY_BYTES:
             # Refused here: the data plane would answer 413, relayed as a mere 502.
@@ -81,6 +87,14 @@ class DataPlaneTasks:
             return answer_json(call, answer)
         if answer.status == 500 and _failed_run(answer.body):
             return answer_json(call, answer)
+        if answer.status == 422 and _refused_run(answer.body):
+            return answer_json(call, answer)
+        if answer.status == 422 and run.get("strict"):
+            raise call.error(
+                502,
+                "the data plane does not take strict runs (HTTP 422): upgrade it to a release "
+                "with them, or run the task without strict",
+            )
         detail = json_field(answer.body, "detail") or ""
         if answer.status == 404 and detail.startswith("unknown task "):
             said = their_detail(answer.body)
@@ -120,19 +134,27 @@ class DataPlaneTasks:
         url = f"{base_url}/tasks"
         return await self._relay.json(call, base_url, url, token, MAX_TASKS_BYTES, params=params)
 
-    async def run_job(self, base_url: str, token: str, *, tenant_id: str, job_id: str) -> Any:
-        """The data plane's JSON answer to ``POST /tasks/{job_id}/run``, a failed run's
-        included; a 404 naming the job when none of that id is pending."""
+    async def run_job(
+        self, base_url: str, token: str, *, tenant_id: str, job_id: str, strict: bool = False
+    ) -> Any:
+        """The data plane's JSON answer to ``POST /tasks/{job_id}/run`` (``?strict=true`` when
+        `strict`), a failed or refused run's included; a 404 naming the job when none of that
+        id is pending."""
         call = RelayCall(
             "POST", "/tasks/{job_id}/run", origin(base_url), tenant_id, waits=_RUN_WAITS,
             too_large="a data plane answers a run in a few hundred bytes: check the tenant's "
             "data_plane_url.", timed_out=_JOB_MAY_HAVE_RUN,
         )  # fmt: skip
         url = f"{base_url}/tasks/{path_segment(job_id)}/run"
-        answer = await self._relay.exchange(call, base_url, url, token, MAX_RUN_BYTES)
+        params = {"strict": "true"} if strict else None
+        answer = await self._relay.exchange(
+            call, base_url, url, token, MAX_RUN_BYTES, params=params
+        )
         if answer.status == 200:
             return answer_json(call, answer)
         if answer.status == 500 and _failed_run(answer.body):
+            return answer_json(call, answer)
+        if answer.status == 422 and _refused_run(answer.body):
             return answer_json(call, answer)
         raise _job_refusal(call, answer, job_id)
 
@@ -166,6 +188,11 @@ def _job_refusal(call: RelayCall, answer: RelayAnswer, job_id: str) -> DataPlane
     if answer.status == 409:
         return call.error(409, f"the data plane refused it (HTTP 409{said})")
     return refusal(call, answer)
+
+
+def _refused_run(body: bytes) -> bool:
+    """The data plane's answer to a strict run it refused (not some other 422)."""
+    return json_field(body, "status") == "refused" and json_field(body, "run_id") is not None
 
 
 def _failed_run(body: bytes) -> bool:

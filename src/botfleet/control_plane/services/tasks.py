@@ -9,7 +9,9 @@ disabling a tenant stops its keys from acting for it until an admin enables it a
 
 A run that failed on the data plane (its turn raised, nothing was committed) is answered 200
 with ``status: failed``, as the data plane's own answer says it: the control plane did its part,
-and its 5xx stay for what it could not do (reach the data plane, have an answer in time).
+and its 5xx stay for what it could not do (reach the data plane, have an answer in time). A
+strict run the data plane refused (a template lacks a value: nothing sent) is a view too, with
+``status: refused``: the route answers it 422, as the data plane does.
 
 Each run is audited as ``task.run`` with the task, its status, its run id and the counts of
 messages, and the contact's hash when the data plane's answer gives one.
@@ -208,14 +210,18 @@ async def run_job(
     data_planes: DataPlaneTasks,
     tenant_id: str,
     job_id: str,
+    *,
+    strict: bool = False,
 ) -> RunJobView:
     """Run the pending job `job_id` now on the tenant's data plane, with its own task, contact
-    and data; what became of it. Audited as `run_task` is (``task.run``, with the job's id)."""
+    and data; what became of it. Audited as `run_task` is (``task.run``, with the job's id).
+    `strict`: refused (``status: refused``, the job left pending) when a template lacks a
+    value."""
     data_plane = await reach_data_plane(uow, principal, box, tenant_id, acting="run its tasks")
 
     async def act() -> tuple[RunJobView, dict[str, Any]]:
         answer = await data_planes.run_job(
-            data_plane.url, data_plane.token, tenant_id=tenant_id, job_id=job_id
+            data_plane.url, data_plane.token, tenant_id=tenant_id, job_id=job_id, strict=strict
         )
         view = _about_job(_read(RunJobView, answer, data_plane), data_plane, job_id)
         contact, hashed = view.contact_id, view.contact_hash

@@ -9,6 +9,11 @@ contacts (they send messages, or stop them), so they always need the token: 401 
 
 A run's answer carries its turn's diagnostics as `warnings` (`warnings_of`): a reminder run with
 data its templates do not find says so in the answer, not only in the log.
+
+A strict run (`"strict": true` in `POST /run-task`'s body, `?strict=true` on
+`POST /tasks/{job_id}/run`) renders the task's turn with strict templates: at the first value
+a template lacks the run is refused, 422 with the `warnings` and `status: refused`, and nothing
+is sent, committed or scheduled; a pending job so refused stays pending.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from botfleet.flows.schema import FlowSpec
 from botfleet.flows.suggestions import closest
 from botfleet.http_guards import MAX_BODY_BYTES
 from botfleet.ports.scheduling import (
+    JobRun,
     RunsJobsNow,
     ScheduledJob,
     TaskScheduler,
@@ -91,12 +97,31 @@ class TaskQuery(BaseModel):
     limit: int = Field(default=200, ge=1, le=MAX_TASKS)
 
 
+_STRICT = (
+    "Render the task's turn with strict templates: a value a template lacks refuses the run "
+    "(422, `status: refused`, with the `warnings`) and nothing is sent, stored or scheduled; a "
+    "pending job so refused stays pending"
+)
+#: The 422's `detail` for a strict run refused.
+NOTHING_SENT = (
+    "strict run refused: a template lacks a value (see `warnings`); nothing was sent, stored "
+    "or scheduled"
+)
+
+
 class RunTaskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: str = Field(min_length=1, max_length=191)
     contact_id: str = Field(min_length=1, max_length=191)
     data: dict[str, Any] = Field(default_factory=dict)
+    strict: bool = Field(default=False, description=_STRICT)
+
+
+class RunJobQuery(BaseModel):
+    """`POST /tasks/{job_id}/run` options."""
+
+    strict: bool = Field(default=False, description=_STRICT)
 
 
 class TaskWarning(BaseModel):
@@ -118,7 +143,9 @@ class RunTaskResult(BaseModel):
     status: TaskStatus = Field(
         description="`done`: the task ran, its turn is committed, whatever became of its "
         "messages (200). `skipped`: it did not run (a task run with the same id ran before; "
-        "200). `failed`: it raised and nothing was committed, logged as `task_failed` (500)",
+        "200). `failed`: it raised and nothing was committed, logged as `task_failed` (500). "
+        "`refused`: a strict run whose templates lack a value; nothing was sent, committed or "
+        "scheduled (422, with `detail`)",
     )
     task: str
     contact_id: str
@@ -244,7 +271,9 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
         if body.task not in tasks:
             raise HTTPException(404, unknown_task(body.task, runtime.live.flow.id, list(tasks)))
         rid = run_id(f"manual:{body.task}", runtime.clock.now())
-        outcome = await runtime.run_task(body.contact_id, body.task, body.data, rid)
+        outcome = await runtime.run_task(
+            body.contact_id, body.task, body.data, rid, strict=body.strict
+        )
         done = RunTaskResult(
             task=body.task,
             contact_id=body.contact_id,
@@ -252,8 +281,7 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             run_id=rid,
             **_outcome_fields(outcome, runtime.live.flow),
         )
-        code = 500 if outcome.status == "failed" else 200
-        return JSONResponse(done.model_dump(mode="json"), status_code=code)
+        return _run_answer(done, outcome)
 
     async def run_job(request: Request) -> Response:
         """Run a pending job now, as the scheduler runs it when it falls due: its own task,
@@ -262,8 +290,9 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
         schedule. 404 when no such job is pending."""
         check_actor(request, settings)
         job_id = _job_id(request)
+        strict = query_of(RunJobQuery, request).strict
         runtime = _runtime(request)
-        ran = await _jobs_by_id(runtime).run_now(job_id)
+        ran = await _run_now(runtime, job_id, strict=strict)
         if ran is None:
             raise HTTPException(404, no_job(job_id))
         outcome = ran.outcome
@@ -279,10 +308,7 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             run_id=ran.run_id,
             **_outcome_fields(outcome, runtime.live.flow),
         )
-        code = 500 if outcome.status == "failed" else 200
-        return JSONResponse(
-            done.model_dump(mode="json"), status_code=code, headers={"Cache-Control": "no-store"}
-        )
+        return _run_answer(done, outcome, headers={"Cache-Control": "no-store"})
 
     async def cancel_job(request: Request) -> Response:
         """Cancel a pending one-off job (a reminder), as the flow's `cancel_task` of its key
@@ -350,6 +376,7 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             tags=tags,
             body=RunTaskRequest,
             answer=RunTaskResult,
+            responses={422: "a strict run refused: a template lacks a value, nothing was sent"},
         ),
         Operation(
             "POST",
@@ -358,8 +385,13 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             summary="Run a pending job now",
             tags=tags,
             parameters=job,
+            query=RunJobQuery,
             answer=RunJobResult,
-            responses={404: "no such pending job"},
+            responses={
+                404: "no such pending job",
+                422: "a strict run refused: a template lacks a value, nothing was sent and the "
+                "job stays pending",
+            },
         ),
         Operation(
             "DELETE",
@@ -372,6 +404,58 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             responses={404: "no such pending job", 409: "a standing schedule (the flow's)"},
         ),
     ]
+
+
+def _run_answer(
+    done: RunTaskResult, outcome: TaskOutcome, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A run's answer: 500 for a failed run, 422 with a `detail` for a strict one refused."""
+    body = done.model_dump(mode="json")
+    code = 200
+    if outcome.status == "failed":
+        code = 500
+    elif outcome.status == "refused":
+        code = 422
+        body["detail"] = NOTHING_SENT
+    return JSONResponse(body, status_code=code, headers=headers)
+
+
+async def _run_now(runtime: ConversationRuntime, job_id: str, *, strict: bool) -> JobRun | None:
+    """The pending job `job_id` run now (`RunsJobsNow.run_now`); None when no such job is
+    pending. `strict`: the same run, its templates strict, and a one-off job leaves the job
+    file only once its turn rendered (`ConversationRuntime.run_task`'s `claim`), so a refused
+    run leaves it pending."""
+    scheduler = _jobs_by_id(runtime)
+    if not strict:
+        return await scheduler.run_now(job_id)
+    job = await scheduler.job(job_id)
+    if job is None:
+        return None
+    claim = None
+    if job.kind == "one_off" and job.next_run_at is not None:
+        # The run id it fires with (its due time), as `run_now` gives it.
+        rid = run_id(job.job_id, job.next_run_at)
+
+        async def claim() -> bool:
+            # Cancelled, run, or scheduled again (another time or data) while the run waited
+            # for the contact's turn: not the job asked for any more.
+            if await scheduler.job(job_id) != job:
+                return False
+            return await _scheduler(runtime).cancel(job.key)
+    else:
+        rid = run_id(job_id, runtime.clock.now())
+    log.info(
+        "task_run_now",
+        tenant=runtime.ctx.tenant.id,
+        task=job.task,
+        kind=job.kind,
+        contact=hash_contact(runtime.ctx.tenant.id, job.contact_id),
+        strict=True,
+    )
+    outcome = await runtime.run_task(
+        job.contact_id, job.task, dict(job.data), rid, strict=True, claim=claim
+    )
+    return JobRun(job, rid, outcome)
 
 
 def unknown_task(task: str, flow_id: str, tasks: list[str]) -> str:
@@ -391,7 +475,7 @@ def _outcome_fields(outcome: TaskOutcome, flow: FlowSpec) -> dict[str, Any]:
         "status": outcome.status,
         "sent": None if sends is None else sends.sent,
         "failed": None if sends is None else sends.failed,
-        "warnings": warnings_of(outcome.diagnostics, flow),
+        "warnings": warnings_of(outcome.diagnostics, flow, refused=outcome.status == "refused"),
     }
 
 
@@ -493,17 +577,24 @@ def _missing_value(detail: str, where: str, flow: _FlowText) -> str | None:
 
 
 def warnings_of(
-    diagnostics: Iterable[Diagnostic], flow: FlowSpec | None = None
+    diagnostics: Iterable[Diagnostic], flow: FlowSpec | None = None, *, refused: bool = False
 ) -> list[TaskWarning]:
     """A run's diagnostics as its answer's `warnings`, without personal data the caller did not
     send: a detail the flow's words make up is given as it is (`missing value 'time'`, when
     `flow`, the flow that ran, has `time` at that place; without a flow, no name is given), any
     other as a fixed message (see the code's log line for the rest). Each (code, where,
-    message) once, at most `MAX_WARNINGS`."""
+    message) once, at most `MAX_WARNINGS`.
+
+    `refused`: a strict run's, whose `template_error` is the template that refused it, not the
+    flow's `strict_templates`: said as the missing value (or failed template) it is."""
     found: list[TaskWarning] = []
     seen: set[tuple[str, str, str]] = set()
     text = _FlowText(flow)
     for d in diagnostics:
+        if refused and d.event == "template_error":
+            lacks = _MISSING_VALUE.fullmatch(d.detail) is not None
+            event = "template_missing_value" if lacks else "template_failed"
+            d = Diagnostic(d.level, event, d.where, d.detail)
         if d.event in _OWN_WORDS:
             message = d.detail
         elif d.event == "template_missing_value":

@@ -32,7 +32,12 @@ from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
-from botfleet.data_plane.runtime.step_loop import MAX_CALLS_PER_TURN, StepObserver, run_steps
+from botfleet.data_plane.runtime.step_loop import (
+    MAX_CALLS_PER_TURN,
+    StepObserver,
+    carry_out_held,
+    run_steps,
+)
 from botfleet.data_plane.runtime.task_outcome import SKIPPED, TaskOutcome
 from botfleet.domain.degrade import MenuTexts, degrade, menu_texts, repeated_options
 from botfleet.domain.errors import (
@@ -42,6 +47,7 @@ from botfleet.domain.errors import (
     StoreError,
     StoreUnavailable,
     TaskAlreadyRan,
+    TemplateError,
 )
 from botfleet.domain.messages import OPTION_MENU, InboundMessage, MessageType
 from botfleet.domain.outputs import Output, output_from_dict, output_to_dict
@@ -138,6 +144,43 @@ class _MovedTo:
     """A task run handed over before its contact moved: it runs in the new contact's order."""
 
     contact_id: str
+
+
+def _not_run(
+    exc: Exception, contact_log: ContactLog, task: str, job_id: str, seen: list[Diagnostic]
+) -> TaskOutcome:
+    """A strict run refused (`TemplateError`), or its claim refused (`_Unclaimed`): nothing of
+    it stored, scheduled or sent."""
+    if isinstance(exc, TemplateError):
+        contact_log.info(
+            "task_refused_strict", task=task, job_id=job_id, where=exc.where, detail=exc.detail
+        )
+        return TaskOutcome("refused", diagnostics=tuple(seen))
+    # Cancelled, or scheduled again, while the run waited for the contact's turn.
+    contact_log.info("task_cancelled_while_due", task=task, job_id=job_id)
+    return SKIPPED
+
+
+def _once(claim: Claim | None) -> Claim | None:
+    """`claim`, true from its first yes on."""
+    if claim is None:
+        return None
+    claimed = False
+
+    async def once() -> bool:
+        nonlocal claimed
+        claimed = claimed or await claim()
+        return claimed
+
+    return once
+
+
+class _Unclaimed(Exception):
+    """A run's `claim` said no: the job it stands for is no longer the one asked for."""
+
+
+#: A strict run's claim on what it runs (`ConversationRuntime.run_task`).
+Claim = Callable[[], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,17 +288,38 @@ class ConversationRuntime:
         return True
 
     async def run_task(
-        self, contact_id: str | None, task: str, data: dict[str, Any], job_id: str
+        self,
+        contact_id: str | None,
+        task: str,
+        data: dict[str, Any],
+        job_id: str,
+        *,
+        strict: bool = False,
+        claim: Claim | None = None,
     ) -> TaskOutcome:
         """A due scheduled task, run in the contact's order (never inside one of its turns): the
         scheduler's `TaskRunner`. Returns whether it ran and what became of its turn's messages,
         as the sender's send of that turn returned it (`POST /run-task`): not another turn's of
-        the contact, queued before or after it."""
+        the contact, queued before or after it.
+
+        `strict` (a manual run's): its templates render strictly; a value one lacks refuses the
+        run (`refused`) before anything is stored, scheduled or sent. `claim`: awaited once the
+        turn rendered, before any of that; False skips the run (a pending job run by id: it is
+        taken out of the job file then, so a refused run leaves it pending)."""
         if contact_id is None:
             log.warning("task_without_contact", tenant=self.ctx.tenant.id, task=task, job_id=job_id)
             return SKIPPED
         handed_at = monotonic()
-        job = partial(self._task, contact_id, task, data, job_id, handed_at=handed_at)
+        job = partial(
+            self._task,
+            contact_id,
+            task,
+            data,
+            job_id,
+            handed_at=handed_at,
+            strict=strict,
+            claim=claim,
+        )
         outcome: TaskOutcome | _MovedTo = await self.sequencer.submit(contact_id, job)
         followed = {contact_id}
         while isinstance(outcome, _MovedTo):  # (moved again meanwhile: followed again)
@@ -265,7 +329,9 @@ class ConversationRuntime:
             to = outcome.contact_id
             handed = None if to in followed else handed_at
             followed.add(to)
-            job = partial(self._task, to, task, data, job_id, handed_at=handed)
+            job = partial(
+                self._task, to, task, data, job_id, handed_at=handed, strict=strict, claim=claim
+            )
             outcome = await self.sequencer.submit(to, job)
         return outcome
 
@@ -617,6 +683,8 @@ class ConversationRuntime:
         job_id: str,
         *,
         handed_at: float | None = None,
+        strict: bool = False,
+        claim: Claim | None = None,
     ) -> TaskOutcome | _MovedTo:
         contact_log = ContactLog(log, self.ctx.tenant.id, contact_id)
         moved = self._moved_at.get(contact_id)
@@ -637,6 +705,7 @@ class ConversationRuntime:
         # the reminder twice.
         once = runs_once(job_id)
         event, failures = TaskFired(task, data, job_id), 0
+        claim = _once(claim)  # a turn run again after its claim does not claim again
         seen: list[Diagnostic] = []  # the last attempt's diagnostics (`_process` fills it)
         try:
             while True:
@@ -652,11 +721,17 @@ class ConversationRuntime:
                         task_run=job_id if once else None,
                         delay_from=run_moment(job_id),
                         diagnostics=seen,
+                        strict=strict,
+                        claim=claim,
                     )
                     return TaskOutcome("done", sends, diagnostics=tuple(seen))
                 except TaskAlreadyRan:  # recorded since the check (another process)
                     contact_log.info("task_already_ran", task=task, job_id=job_id)
                     return SKIPPED
+                except (TemplateError, _Unclaimed) as exc:
+                    if isinstance(exc, TemplateError) and not strict:
+                        raise  # the conversation-test runner's strict context: a failure
+                    return _not_run(exc, contact_log, task, job_id, seen)
                 except (StoreUnavailable, ConcurrentUpdate) as exc:
                     # The job left the job file when it fell due: nobody runs it again.
                     failures += 1
@@ -710,22 +785,36 @@ class ConversationRuntime:
         task_run: str | None = None,
         delay_from: datetime | None = None,
         diagnostics: list[Diagnostic] | None = None,
+        strict: bool = False,
+        claim: Claim | None = None,
     ) -> tuple[_Answer, SendOutcome | None]:
         """Step, commit state + outbox + journal (or the task's run) in one transaction, then
         send. `delay_from`: what the turn's `delay`s count from (`run_steps`). Returns the
         outputs with their outbox seqs, and what the send made of them (`_send`);
-        `diagnostics`, when given, is set to the steps' diagnostics (the last attempt's)."""
+        `diagnostics`, when given, is set to the steps' diagnostics (the last attempt's, as far
+        as it went). `strict`, `claim`: a strict task run's (`run_task`)."""
         flow = self.live.flow
         state = self.state_cache.get(contact_id)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             if state is None:
                 state = await self._load(flow, contact_id)
+            if diagnostics is not None:
+                diagnostics.clear()
             try:
                 outcome = await run_steps(
-                    self, flow, state, event, contact_log, delay_from=delay_from
+                    self,
+                    flow,
+                    state,
+                    event,
+                    contact_log,
+                    delay_from=delay_from,
+                    strict=strict,
+                    diagnostics=diagnostics,
                 )
-                if diagnostics is not None:
-                    diagnostics[:] = outcome.diagnostics
+                if claim is not None and not await claim():
+                    raise _Unclaimed
+                if outcome.held:  # a strict run's scheduling, now that it will commit
+                    await carry_out_held(self, outcome, contact_log)
                 _warn_repeated_options(outcome.outputs, outcome.state.node, contact_log)
                 texts = _menu_texts(flow, outcome.language, self.ctx.tenant.language)
                 fitted = list(degrade(outcome.outputs, self.sender.capabilities, texts))

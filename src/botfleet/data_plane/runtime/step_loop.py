@@ -75,6 +75,9 @@ class StepOutcome:
     #: Every step's diagnostics, in order (as logged), and a strict template's failure as a
     #: `template_error`: what `POST /run-task` answers as the run's `warnings`.
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: A strict run's `schedule_task`s and `cancel_task`s, in order, not carried out yet: the
+    #: caller does it (`carry_out_held`) once the turn is sure to commit.
+    held: list[effects.ScheduleTask | effects.CancelTask] = field(default_factory=list)
 
 
 async def run_steps(
@@ -85,17 +88,26 @@ async def run_steps(
     log: ContactLog,
     *,
     delay_from: datetime | None = None,
+    strict: bool = False,
+    diagnostics: list[Diagnostic] | None = None,
 ) -> StepOutcome:
     """Step the engine with `event`, then with each connector answer, until it settles.
 
     `delay_from`: the moment the turn stands for, the same when it runs again (the message's
     reception, the task run's moment), given to every step: a `delay` counts from it. Without
     it, from the clock at each step.
+
+    `strict`: a strict manual run (`POST /run-task` with `strict`): templates render strictly,
+    so a missing value raises `TemplateError` out of here, and the turn's scheduling is held in
+    `StepOutcome.held`, so a turn refused at a later step has scheduled nothing.
+    `diagnostics`: filled as the steps go (the outcome's), so the caller still has the earlier
+    steps' when a strict template raises.
     """
     # The connector layer and the LLM fallback are handed no `ContactLog`: their lines get the
     # turn's tenant and hashed contact from here.
     with turn_identity(deps.ctx.tenant.id, log):
-        return await _run_steps(deps, flow, state, event, log, delay_from)
+        found = [] if diagnostics is None else diagnostics
+        return await _run_steps(deps, flow, state, event, log, delay_from, strict, found)
 
 
 async def _run_steps(
@@ -105,8 +117,12 @@ async def _run_steps(
     event: Event,
     log: ContactLog,
     delay_from: datetime | None,
+    strict: bool,
+    diagnostics: list[Diagnostic],
 ) -> StepOutcome:
     ctx = deps.ctx
+    if strict:
+        ctx = replace(ctx, strict=True)
     if state.version == 0 and ctx.llm_available:
         # A brand-new contact's first message ("hola") reaches the state's fallback, which shows
         # the menu (flow-dsl.md, "New contacts"), even where the LLM would otherwise answer.
@@ -116,7 +132,7 @@ async def _run_steps(
     answered: list[str] = []  # the LLM's answers, for the history the pure step cannot see
     final = state  # the state after the last step that completed
     language: str | None = None  # the last completed step's `StepResult.language`
-    diagnostics: list[Diagnostic] = []
+    held: list[effects.ScheduleTask | effects.CancelTask] | None = [] if strict else None
     try:
         result = step(flow, state, event, deps.clock.now(), ctx, delay_from=delay_from)
         for _ in range(MAX_CALLS_PER_TURN):
@@ -127,7 +143,7 @@ async def _run_steps(
                 deps.step_observer(result)
             outputs.extend(result.outputs)
             call = (
-                await _apply_effects(deps, result, outputs, scheduled, log, answered)
+                await _apply_effects(deps, result, outputs, scheduled, log, answered, held)
                 if result.effects
                 else None
             )
@@ -142,7 +158,10 @@ async def _run_steps(
             outputs.append(Text(flow_error_text(flow, language, ctx.tenant.language)))
     except TemplateError as exc:
         if ctx.strict:
-            raise  # the conversation-test runner reports it as the test's failure
+            # The conversation-test runner reports it as the test's failure; a strict manual
+            # run is refused with the diagnostics so far and this one.
+            diagnostics.append(Diagnostic("error", "template_error", exc.where, exc.detail))
+            raise
         # The flow's `strict_templates`: the step that met a missing value or a broken template
         # sends nothing of its own and moves nothing; a contact who wrote gets the flow's error
         # text. A task's turn answers nobody: an apology out of the blue would only puzzle.
@@ -165,7 +184,15 @@ async def _run_steps(
         now = deps.clock.now()
         turns = (Turn("bot", text, now) for text in answered)
         final = replace(final, history=(*final.history, *turns)[-HISTORY_LIMIT:])
-    return StepOutcome(final, outputs, scheduled, language or "", diagnostics)
+    return StepOutcome(final, outputs, scheduled, language or "", diagnostics, held or [])
+
+
+async def carry_out_held(deps: StepDeps, outcome: StepOutcome, log: ContactLog) -> None:
+    """A strict run's held `schedule_task`s and `cancel_task`s (`run_steps`), in order, once
+    its turn is sure to commit; the runs they store join `outcome.scheduled_runs`."""
+    held, outcome.held = outcome.held, []
+    for effect in held:
+        await _scheduling(deps, effect, outcome.scheduled_runs, log)
 
 
 async def _apply_effects(
@@ -175,22 +202,19 @@ async def _apply_effects(
     scheduled: set[str],
     log: ContactLog,
     answered: list[str],
+    held: list[effects.ScheduleTask | effects.CancelTask] | None = None,
 ) -> effects.CallConnector | None:
+    """`held`: where a strict run's scheduling waits (`run_steps`); None: carried out now."""
     call: effects.CallConnector | None = None
     for effect in result.effects:
         match effect:
             case effects.CallConnector():
                 call = effect
-            # The scheduler's `StoreUnavailable` (its job file locked or full) passes up: the
-            # turn runs again later, with the same keys, as for the state file.
-            case effects.ScheduleTask():
-                with stray_cancellation_as_error("the scheduler's schedule call"):
-                    if await _schedule(deps, effect, log):
-                        scheduled.add(one_off_run_id(effect.idempotency_key, effect.run_at))
-            case effects.CancelTask():
-                if deps.scheduler is not None:
-                    with stray_cancellation_as_error("the scheduler's cancel call"):
-                        await deps.scheduler.cancel(effect.idempotency_key)
+            case effects.ScheduleTask() | effects.CancelTask():
+                if held is not None:
+                    held.append(effect)
+                else:
+                    await _scheduling(deps, effect, scheduled, log)
             case effects.AskLLM():
                 with stray_cancellation_as_error("the LLM call"):
                     text = await _ask_llm(deps, effect, result)
@@ -198,6 +222,23 @@ async def _apply_effects(
                     outputs.append(Text(text))
                     answered.append(text)
     return call
+
+
+async def _scheduling(
+    deps: StepDeps,
+    effect: effects.ScheduleTask | effects.CancelTask,
+    scheduled: set[str],
+    log: ContactLog,
+) -> None:
+    # The scheduler's `StoreUnavailable` (its job file locked or full) passes up: the turn runs
+    # again later, with the same keys, as for the state file.
+    if isinstance(effect, effects.ScheduleTask):
+        with stray_cancellation_as_error("the scheduler's schedule call"):
+            if await _schedule(deps, effect, log):
+                scheduled.add(one_off_run_id(effect.idempotency_key, effect.run_at))
+    elif deps.scheduler is not None:
+        with stray_cancellation_as_error("the scheduler's cancel call"):
+            await deps.scheduler.cancel(effect.idempotency_key)
 
 
 async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLog) -> bool:

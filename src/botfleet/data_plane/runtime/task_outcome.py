@@ -9,8 +9,10 @@ from botfleet.flows.effects import Diagnostic
 from botfleet.ports.channels import NOTHING_SENT, SendOutcome
 
 #: "done": the task's turn is committed; "skipped": it did not run (cancelled or scheduled again
-#: while due, already run, no contact); "failed": it raised, nothing committed (`task_failed`).
-TaskStatus = Literal["done", "skipped", "failed"]
+#: while due, already run, no contact); "failed": it raised, nothing committed (`task_failed`);
+#: "refused": a strict manual run met a template without its value: nothing stored, scheduled
+#: or sent (`task_refused_strict`; its `diagnostics` say which).
+TaskStatus = Literal["done", "skipped", "failed", "refused"]
 
 
 @dataclass(frozen=True, slots=True)
