@@ -37,10 +37,33 @@ class ScheduledJob:
     key: str = ""
 
 
-#: What the scheduler calls when a job is due: (contact_id, task, data, run_id).
-#: `run_id` names this run (connector idempotency keys derive from it): `run_id(job id, moment)`,
-#: a one-off job's from its idempotency key and due time (`one_off_run_id`).
-TaskRunner = Callable[[str | None, str, dict[str, Any], str], Awaitable[object]]
+#: A strict run's claim on the job it runs: awaited once the run's turn rendered, before
+#: anything of it is stored or sent; False (the job is not the one asked for any more) skips it.
+Claim = Callable[[], Awaitable[bool]]
+
+
+class TaskRunner(Protocol):
+    """What the scheduler calls when a job is due (the runtime's `run_task`).
+
+    `run_id` names this run (connector idempotency keys derive from it): `run_id(job id,
+    moment)`, a one-off job's from its idempotency key and due time (`one_off_run_id`).
+    `strict` and `claim` come only with a strict run by id (`RunsJobsNow.run_now`): its
+    templates render strictly, and `claim` is awaited once its turn rendered. A due job is
+    called with the four positional arguments alone.
+    """
+
+    def __call__(
+        self,
+        contact_id: str | None,
+        task: str,
+        data: dict[str, Any],
+        run_id: str,
+        /,
+        *,
+        strict: bool = False,
+        claim: Claim | None = None,
+    ) -> Awaitable[object]: ...
+
 
 _ONE_OFF_PREFIX = "once:"
 
@@ -258,9 +281,9 @@ class RunsJobsNow(Protocol):
         """
         ...
 
-    async def run_now(self, job_id: str) -> JobRun | None:
+    async def run_now(self, job_id: str, *, strict: bool = False) -> JobRun | None:
         """Hand the pending job `job_id` to the runner now, as when it falls due, and wait for
-        the run; None when no such job is pending.
+        the run; None when no such job is pending. Logs `task_run_now`.
 
         A one-off job leaves the store first and runs under the run id it would have fired
         with (`one_off_run_id` of its key and due time): it does not fire again, and the
@@ -268,8 +291,16 @@ class RunsJobsNow(Protocol):
         moment, as a standing run does, and keeps its schedule. The run is in flight as a fired
         one is: a `cancel` of its key while it waits for the contact's turn voids it.
 
+        `strict` (`POST /tasks/{job_id}/run?strict=true`): the runner gets `strict=True` and a
+        `claim`. A one-off job then stays in the store until its turn rendered: the claim
+        removes it, or says False when it is no longer the pending job the run was asked for
+        (cancelled, run, or scheduled again with another time or data meanwhile). A run the
+        runner refuses (a template lacks a value) never claims, so the job stays pending and
+        fires when due. A standing job's claim is None (its schedule stays either way).
+
         Raises:
-            StoreUnavailable: the job cannot be read or removed now; nothing ran.
+            StoreUnavailable: the job cannot be read or removed now; nothing ran (from the
+                claim: the runner's to handle, as a turn meeting an unavailable store).
         """
         ...
 

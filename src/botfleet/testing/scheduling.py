@@ -23,6 +23,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from botfleet.adapters.scheduling.in_flight import RunsInFlight
@@ -42,6 +43,7 @@ from botfleet.domain.instants import elapsed_after
 from botfleet.flows.effects import ScheduleTask
 from botfleet.ports.scheduling import (
     DEFAULT_MISFIRE_GRACE,
+    Claim,
     JobRun,
     RunRecorded,
     ScheduledJob,
@@ -236,21 +238,34 @@ class ManualScheduler:
         found = self.store.jobs.get(job_id)
         return None if found is None else found.view()
 
-    async def run_now(self, job_id: str) -> JobRun | None:
+    async def run_now(self, job_id: str, *, strict: bool = False) -> JobRun | None:
         """As the real one: a one-off job leaves the store and runs under its due time's run
-        id; a standing one runs under this moment's and keeps its next run."""
+        id; a standing one runs under this moment's and keeps its next run. `strict`: the
+        runner gets a claim, and a one-off job leaves the store only when its run claims it."""
         job = self.store.jobs.get(job_id)
         if job is None:
             return None
         pending = job.view()
         now = self.clock.now()
         due = now
+        claim: Claim | None = None
         if job.kind == ONE_OFF:
             assert job.next_run is not None
             due = job.next_run
-            del self.store.jobs[job_id]
-        run, outcome = await self._run(job, due, now, fired=False)
+            if strict:
+                claim = partial(self._claim, pending)
+            else:
+                del self.store.jobs[job_id]
+        run, outcome = await self._run(job, due, now, fired=False, strict=strict, claim=claim)
         return JobRun(pending, run.run_id, outcome)
+
+    async def _claim(self, pending: ScheduledJob) -> bool:
+        """As the real one: the job leaves the store if it is still the one the run was asked
+        for (not cancelled, fired or scheduled again meanwhile)."""
+        if await self.job(pending.job_id) != pending:
+            return False
+        del self.store.jobs[pending.job_id]
+        return True
 
     async def move_jobs(
         self, old_contact_id: str, new_contact_id: str, *, ran: RunRecorded | None = None
@@ -373,10 +388,18 @@ class ManualScheduler:
             job.next_run = following
 
     async def _run(
-        self, job: _Job, due_at: datetime, now: datetime, *, fired: bool = True
+        self,
+        job: _Job,
+        due_at: datetime,
+        now: datetime,
+        *,
+        fired: bool = True,
+        strict: bool = False,
+        claim: Claim | None = None,
     ) -> tuple[Run, object]:
         """`fired`: counted as the scheduler firing it (a run asked for by `run_now` is not,
-        as APScheduler counts only the jobs it fires)."""
+        as APScheduler counts only the jobs it fires). `strict`, `claim`: a strict `run_now`'s,
+        for the runner."""
         assert self._runner is not None
         moment = due_at if job.kind == ONE_OFF else now
         rid = run_id(job.job_id, moment)
@@ -386,7 +409,12 @@ class ManualScheduler:
             self.stats.fired()
         self._in_flight.start(rid)
         try:
-            outcome = await self._runner(job.contact_id, job.task, dict(job.data), rid)
+            if strict:
+                outcome = await self._runner(
+                    job.contact_id, job.task, dict(job.data), rid, strict=True, claim=claim
+                )
+            else:  # as a due job calls it, with four arguments
+                outcome = await self._runner(job.contact_id, job.task, dict(job.data), rid)
         finally:
             self._in_flight.finish(rid)
         self.outcomes.append((run, outcome))

@@ -57,6 +57,7 @@ from botfleet.flows.effects import ScheduleTask
 from botfleet.ports.clock import Clock, SystemClock
 from botfleet.ports.scheduling import (
     DEFAULT_MISFIRE_GRACE,
+    Claim,
     JobRun,
     RunRecorded,
     ScheduledJob,
@@ -186,13 +187,25 @@ class APSchedulerTaskScheduler:
         unregister_runner(self.tenant_id, self._hand_over)
 
     async def _hand_over(
-        self, contact_id: str | None, task: str, data: dict[str, Any], run_id: str
+        self,
+        contact_id: str | None,
+        task: str,
+        data: dict[str, Any],
+        run_id: str,
+        /,
+        *,
+        strict: bool = False,
+        claim: Claim | None = None,
     ) -> object:
         """The runner as registered: the run is in flight (cancellable) until it is done."""
-        assert self._runner is not None
+        runner = self._runner
+        assert runner is not None
         self._in_flight.start(run_id)
         try:
-            return await self._runner(contact_id, task, data, run_id)
+            if not strict:
+                # As a due job calls it: a runner that never runs strictly takes four arguments.
+                return await runner(contact_id, task, data, run_id)
+            return await runner(contact_id, task, data, run_id, strict=True, claim=claim)
         finally:
             self._in_flight.finish(run_id)
 
@@ -303,7 +316,7 @@ class APSchedulerTaskScheduler:
         found = await self._unlocked(partial(store.lookup_job, job_id), "read the job")
         return None if found is None else _pending(found)
 
-    async def run_now(self, job_id: str) -> JobRun | None:
+    async def run_now(self, job_id: str, *, strict: bool = False) -> JobRun | None:
         """`RunsJobsNow.run_now`: the path `fire_job` takes, with the run id it would give."""
         scheduler = self._running()
         store = self._store
@@ -312,24 +325,45 @@ class APSchedulerTaskScheduler:
         if found is None:
             return None
         job = _pending(found)
-        if job.kind == ONE_OFF:
+        claim: Claim | None = None
+        if job.kind != ONE_OFF:
+            rid = run_id(job_id, self._clock.now())
+        elif strict:
+            rid = run_of(found)
+            claim = partial(self._claim, job)
+        else:
             rid = run_of(found)
             try:
                 # Out of the store before it runs, as a fired one-off leaves it.
                 await self._unlocked(partial(scheduler.remove_job, job_id), "run the job now")
             except JobLookupError:  # it fell due (or was cancelled) meanwhile
                 return None
-        else:
-            rid = run_id(job_id, self._clock.now())
         log.info(
             "task_run_now",
             tenant=self.tenant_id,
             task=job.task,
             kind=job.kind,
             contact=hash_contact(self.tenant_id, job.contact_id),
+            strict=strict,
         )
-        outcome = await self._hand_over(job.contact_id, job.task, dict(job.data), rid)
+        outcome = await self._hand_over(
+            job.contact_id, job.task, dict(job.data), rid, strict=strict, claim=claim
+        )
         return JobRun(job, rid, outcome)
+
+    async def _claim(self, pending: ScheduledJob) -> bool:
+        """A strict one-off run's claim (`run_now`): the job leaves the store once the run's
+        turn rendered, if it is still the pending job the run was asked for."""
+        # Cancelled, fired, or scheduled again (another time or data) while the run waited for
+        # the contact's turn: running it would send what nobody asked for any more.
+        if await self.job(pending.job_id) != pending:
+            return False
+        scheduler = self._running()
+        try:
+            await self._unlocked(partial(scheduler.remove_job, pending.job_id), "run the job now")
+        except JobLookupError:  # it fell due meanwhile: that run is the one to keep
+            return False
+        return True
 
     async def move_jobs(
         self, old_contact_id: str, new_contact_id: str, *, ran: RunRecorded | None = None

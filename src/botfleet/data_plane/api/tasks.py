@@ -40,7 +40,6 @@ from botfleet.flows.schema import FlowSpec
 from botfleet.flows.suggestions import closest
 from botfleet.http_guards import MAX_BODY_BYTES
 from botfleet.ports.scheduling import (
-    JobRun,
     RunsJobsNow,
     ScheduledJob,
     TaskScheduler,
@@ -287,12 +286,14 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
         """Run a pending job now, as the scheduler runs it when it falls due: its own task,
         contact and data, in the contact's order. A one-off job (a reminder) is no longer
         pending afterwards and does not fire again; a standing job runs once now and keeps its
-        schedule. 404 when no such job is pending."""
+        schedule. `?strict=true`: its templates render strictly, and a one-off job leaves the
+        job file only once its turn rendered, so a refused run leaves it pending (the
+        scheduler's `run_now` does both). 404 when no such job is pending."""
         check_actor(request, settings)
         job_id = _job_id(request)
         strict = query_of(RunJobQuery, request).strict
         runtime = _runtime(request)
-        ran = await _run_now(runtime, job_id, strict=strict)
+        ran = await _jobs_by_id(runtime).run_now(job_id, strict=strict)
         if ran is None:
             raise HTTPException(404, no_job(job_id))
         outcome = ran.outcome
@@ -418,44 +419,6 @@ def _run_answer(
         code = 422
         body["detail"] = NOTHING_SENT
     return JSONResponse(body, status_code=code, headers=headers)
-
-
-async def _run_now(runtime: ConversationRuntime, job_id: str, *, strict: bool) -> JobRun | None:
-    """The pending job `job_id` run now (`RunsJobsNow.run_now`); None when no such job is
-    pending. `strict`: the same run, its templates strict, and a one-off job leaves the job
-    file only once its turn rendered (`ConversationRuntime.run_task`'s `claim`), so a refused
-    run leaves it pending."""
-    scheduler = _jobs_by_id(runtime)
-    if not strict:
-        return await scheduler.run_now(job_id)
-    job = await scheduler.job(job_id)
-    if job is None:
-        return None
-    claim = None
-    if job.kind == "one_off" and job.next_run_at is not None:
-        # The run id it fires with (its due time), as `run_now` gives it.
-        rid = run_id(job.job_id, job.next_run_at)
-
-        async def claim() -> bool:
-            # Cancelled, run, or scheduled again (another time or data) while the run waited
-            # for the contact's turn: not the job asked for any more.
-            if await scheduler.job(job_id) != job:
-                return False
-            return await _scheduler(runtime).cancel(job.key)
-    else:
-        rid = run_id(job_id, runtime.clock.now())
-    log.info(
-        "task_run_now",
-        tenant=runtime.ctx.tenant.id,
-        task=job.task,
-        kind=job.kind,
-        contact=hash_contact(runtime.ctx.tenant.id, job.contact_id),
-        strict=True,
-    )
-    outcome = await runtime.run_task(
-        job.contact_id, job.task, dict(job.data), rid, strict=True, claim=claim
-    )
-    return JobRun(job, rid, outcome)
 
 
 def unknown_task(task: str, flow_id: str, tasks: list[str]) -> str:

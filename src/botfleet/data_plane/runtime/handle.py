@@ -66,7 +66,7 @@ from botfleet.ports.channels import (
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMFallback
 from botfleet.ports.contact_records import ContactRecords
-from botfleet.ports.scheduling import TaskScheduler, run_moment, runs_once
+from botfleet.ports.scheduling import Claim, TaskScheduler, run_moment, runs_once
 from botfleet.ports.stores import (
     JournalEntry,
     MessageJournal,
@@ -177,10 +177,6 @@ def _once(claim: Claim | None) -> Claim | None:
 
 class _Unclaimed(Exception):
     """A run's `claim` said no: the job it stands for is no longer the one asked for."""
-
-
-#: A strict run's claim on what it runs (`ConversationRuntime.run_task`).
-Claim = Callable[[], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
