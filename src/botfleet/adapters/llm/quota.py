@@ -34,12 +34,13 @@ from __future__ import annotations
 import dataclasses
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase, connect
@@ -104,11 +105,11 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(check_zone_name(name))
 
 
-@dataclass(frozen=True, slots=True)
-class MonthlyUsage:
-    """One month's counters. `requests` are provider calls; the outcomes count questions."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageCounters:
+    """The counters a month and a day share. `requests` are provider calls; the outcomes count
+    questions. Keyword-only, so each period's key comes first in its own class."""
 
-    month: str
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
@@ -120,30 +121,29 @@ class MonthlyUsage:
 
     @property
     def total_tokens(self) -> int:
-        """What the quota counts: input + output (cached reads are reported, not counted)."""
+        """What the quotas count: input + output (cached reads are reported, not counted)."""
         return self.input_tokens + self.output_tokens
 
 
 @dataclass(frozen=True, slots=True)
-class DailyUsage:
+class MonthlyUsage(UsageCounters):
+    """One month's counters."""
+
+    month: str
+
+
+@dataclass(frozen=True, slots=True)
+class DailyUsage(UsageCounters):
     """One day's counters: the month's, and the refusals of the daily budgets."""
 
     day: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-    requests: int = 0
-    answered: int = 0
-    out_of_scope: int = 0
-    errors: int = 0
-    over_quota: int = 0
-    over_daily_quota: int = 0
-    over_contact_quota: int = 0
+    over_daily_quota: int = field(default=0, kw_only=True)
+    over_contact_quota: int = field(default=0, kw_only=True)
 
-    @property
-    def total_tokens(self) -> int:
-        """What the daily quota counts: input + output, as the monthly one."""
-        return self.input_tokens + self.output_tokens
+
+def _row_counters(row: Sequence[Any], names: Sequence[str]) -> dict[str, int]:
+    """A usage row's counters by name (the row's first column is its period)."""
+    return {name: int(value) for name, value in zip(names, row[1:], strict=True)}
 
 
 def _delta(usage: LLMUsage | None, outcome: Outcome) -> dict[str, int]:
@@ -366,7 +366,7 @@ class SqliteUsageStore:
         rows = await self._db.fetch(f"read LLM usage of {month}", _SELECT, [month])
         if not rows:
             return MonthlyUsage(month)
-        return MonthlyUsage(*rows[0])
+        return MonthlyUsage(month, **_row_counters(rows[0], _COUNTERS))
 
     async def months(self) -> list[str]:
         rows = await self._db.fetch("list LLM usage months", "SELECT month FROM llm_usage")
@@ -377,7 +377,7 @@ class SqliteUsageStore:
         rows = await self._db.fetch(f"read LLM usage of {day}", _SELECT_DAY, [day])
         if not rows:
             return DailyUsage(day)
-        return DailyUsage(*rows[0])
+        return DailyUsage(day, **_row_counters(rows[0], _DAY_COUNTERS))
 
     async def contact_questions(self, day: str, contact: str) -> int:
         await self._daily_tables()

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from botfleet.adapters.llm.quota import MONTH, DailyUsage, MonthlyUsage
+from botfleet.adapters.llm.quota import MONTH, DailyUsage, MonthlyUsage, UsageCounters
 from botfleet.data_plane.api.internal_auth import check_reader
 from botfleet.data_plane.llm_fallback import KnowledgeLLMFallback
 from botfleet.data_plane.settings import DataPlaneSettings
@@ -59,24 +59,13 @@ def usage_operations(settings: DataPlaneSettings) -> list[Operation]:
     ]
 
 
-def _usage_answer(llm: KnowledgeLLMFallback, used: MonthlyUsage) -> dict[str, Any]:
-    limit = llm.quota.limit
+def _counted(used: UsageCounters, limit: int | None) -> dict[str, Any]:
+    """The tokens and questions a month's or a day's answer gives alike."""
     return {
-        "tenant_id": llm.tenant_id,
-        "month": used.month,
-        "timezone": llm.quota.timezone,
-        "llm_enabled": llm.enabled,
-        # Why an enabled LLM answers every question with the safe text (its key is missing):
-        # the log says it once at boot, this says it for as long as it lasts.
-        "llm_unavailable": llm.unavailable,
-        "provider": llm.options.provider,
-        "model": llm.options.model_name,
-        "knowledge_version": llm.knowledge.knowledge_version,
         "input_tokens": used.input_tokens,
         "output_tokens": used.output_tokens,
         "cached_tokens": used.cached_tokens,
         "total_tokens": used.total_tokens,
-        "quota_monthly_tokens": limit,
         "remaining_tokens": None if limit is None else max(limit - used.total_tokens, 0),
         "questions": {
             "answered": used.answered,
@@ -88,26 +77,34 @@ def _usage_answer(llm: KnowledgeLLMFallback, used: MonthlyUsage) -> dict[str, An
     }
 
 
+def _usage_answer(llm: KnowledgeLLMFallback, used: MonthlyUsage) -> dict[str, Any]:
+    return {
+        "tenant_id": llm.tenant_id,
+        "month": used.month,
+        "timezone": llm.quota.timezone,
+        "llm_enabled": llm.enabled,
+        # Why an enabled LLM answers every question with the safe text (its key is missing):
+        # the log says it once at boot, this says it for as long as it lasts.
+        "llm_unavailable": llm.unavailable,
+        "provider": llm.options.provider,
+        "model": llm.options.model_name,
+        "knowledge_version": llm.knowledge.knowledge_version,
+        "quota_monthly_tokens": llm.quota.limit,
+        **_counted(used, llm.quota.limit),
+    }
+
+
 def _today_answer(llm: KnowledgeLLMFallback, today: DailyUsage) -> dict[str, Any]:
     """Today's counters in the tenant's zone, whatever month was asked for: the daily budgets
     are the ones a contact (or a script) can spend in an afternoon."""
-    limit = llm.quota.daily_limit
-    return {
+    answer = {
         "day": today.day,
-        "input_tokens": today.input_tokens,
-        "output_tokens": today.output_tokens,
-        "cached_tokens": today.cached_tokens,
-        "total_tokens": today.total_tokens,
-        "quota_daily_tokens": limit,
-        "remaining_tokens": None if limit is None else max(limit - today.total_tokens, 0),
+        "quota_daily_tokens": llm.quota.daily_limit,
         "quota_daily_questions_per_contact": llm.quota.contact_limit,
-        "questions": {
-            "answered": today.answered,
-            "out_of_scope": today.out_of_scope,
-            "errors": today.errors,
-            "over_quota": today.over_quota,
-            "over_daily_quota": today.over_daily_quota,
-            "over_contact_quota": today.over_contact_quota,
-        },
-        "requests": today.requests,
+        **_counted(today, llm.quota.daily_limit),
     }
+    answer["questions"] |= {
+        "over_daily_quota": today.over_daily_quota,
+        "over_contact_quota": today.over_contact_quota,
+    }
+    return answer
