@@ -15,6 +15,9 @@ from cryptography.fernet import Fernet
 BOOT = "bfb_boot-token-that-must-not-show-0123"
 INTERNAL = "internal-token-that-must-not-show-4567"
 CACHE = Fernet.generate_key().decode()
+# A valid key that is the same in every run: it is part of a test id, and pytest-xdist needs the
+# same ids in every worker.
+FIXED_KEY = "A" * 43 + "="
 VARIABLES = ("BOTFLEET_BOOT_TOKEN", "BOTFLEET_CACHE_KEY", "BOTFLEET_INTERNAL_TOKEN")
 
 
@@ -92,7 +95,7 @@ def test_a_secret_file_others_may_read_is_refused(invoke: Invoke, tmp_path: Path
     ("option", "text", "problem"),
     [
         ("--cache-key-file", "not-a-fernet-key", "key 1 of 1 is not a Fernet key"),
-        ("--cache-key-file", f"{CACHE},nope", "key 2 of 2 is not a Fernet key"),
+        ("--cache-key-file", f"{FIXED_KEY},nope", "key 2 of 2 is not a Fernet key"),
         ("--boot-token-file", "bfb two words", "not one token of printable ASCII characters"),
         ("--internal-token-file", '{"other": "x"}', "a JSON object without a 'internal_token'"),
         ("--internal-token-file", '{"internal_token": ', "starts like JSON but is not valid"),
