@@ -247,6 +247,26 @@ def _name_of(value: Undefined) -> str:
     return str(getattr(value, "_undefined_name", None) or "?")
 
 
+#: Added to the name of a method or function printed instead of a value (no contact's data).
+_NOT_A_VALUE = " (a method or function, not a value)"
+#: How a missing value looked up by content is named (`data[data.phone]`, `data[contact.id]`).
+LOOKED_UP_KEY = "<a looked-up key>"
+
+
+def _shown_name(name: object, source: str) -> object:
+    """`name` when the template's own text has it (or it is no string: an index), else
+    `LOOKED_UP_KEY`.
+
+    A value looked up by content is named by what it looked up, which is a contact's name or
+    phone number as often as not; the name goes into the data plane's log and a task run's
+    answer, where a contact's data must not. Names an author wrote are in the source."""
+    if not isinstance(name, str) or name == "?" or name.endswith(_NOT_A_VALUE):
+        return name
+    if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", source):
+        return name
+    return LOOKED_UP_KEY
+
+
 def _bounded_range(*args: int) -> range:
     r = range(*args)
     if len(r) > MAX_RANGE:
@@ -280,7 +300,7 @@ def _printed(value: Any) -> Any:
         # would show the user "<built-in method title of str object at 0x7f...>". It is a
         # mistake in the flow, so it renders as nothing and warns, like a missing value.
         name = getattr(value, "__name__", type(value).__name__)
-        return _RecordingUndefined(name=f"{name} (a method or function, not a value)")
+        return _RecordingUndefined(name=f"{name}{_NOT_A_VALUE}")
     value = bounded(value, "a printed value")
     # Output collected in `{% set %}` blocks and macros is only measured once it is whole.
     if isinstance(value, str) and len(value) >= TEXT_PER_STEP:
@@ -602,6 +622,11 @@ class Renderer:
         # Globals first, so the namespaces win, as in Jinja's own contexts.
         self._parent: dict[str, Any] = {**_GLOBALS, **variables}
 
+    def with_names(self, names: Mapping[str, Any], *, sink: list[Diagnostic]) -> Renderer:
+        """A renderer of the same namespaces and strictness that also reads `names` (an
+        action's own, such as `send_dynamic_options`' `item`), reporting to `sink`."""
+        return Renderer({**self.variables, **names}, strict=self.strict, sink=sink)
+
     def text(self, source: str, where: str) -> str:
         if not is_template(source):
             return source
@@ -613,7 +638,7 @@ class Renderer:
         if isinstance(value, str):
             expr = _lone_expression(value)
             if expr is not None:
-                as_data = partial(self._as_data, where=where)
+                as_data = partial(self._as_data, where=where, source=expr)
                 return self._run(_expression_program, expr, where, "", finish=as_data)
             return self.text(value, where)
         if isinstance(value, Mapping):
@@ -622,11 +647,12 @@ class Renderer:
             return [self.value(v, f"{where}[{i}]") for i, v in enumerate(value)]
         return self._as_data(value, where)
 
-    def _as_data(self, value: Any, where: str) -> Any:
+    def _as_data(self, value: Any, where: str, source: str = "") -> Any:
         """A lone expression's result as JSON data, the only thing `data`, params and tasks
         can hold (the stores refuse anything else, which would fail the whole turn)."""
         if isinstance(value, Undefined):
-            self._report("template_missing_value", where, f"missing value {_name_of(value)!r}")
+            name = _shown_name(_name_of(value), source)
+            self._report("template_missing_value", where, f"missing value {name!r}")
             return ""
         if value is None or isinstance(value, bool | int | str):
             return value
@@ -638,13 +664,13 @@ class Renderer:
         if isinstance(value, datetime | date | time):
             return value.isoformat()
         if isinstance(value, Mapping):
-            return {str(k): self._as_data(v, f"{where}.{k}") for k, v in value.items()}
+            return {str(k): self._as_data(v, f"{where}.{k}", source) for k, v in value.items()}
         if isinstance(value, list | tuple | range | Iterator):
             items = list(islice(value, MAX_RANGE + 1))
             if len(items) > MAX_RANGE:
                 self._report("template_failed", where, f"more than {MAX_RANGE} items")
                 return ""
-            return [self._as_data(v, f"{where}[{i}]") for i, v in enumerate(items)]
+            return [self._as_data(v, f"{where}[{i}]", source) for i, v in enumerate(items)]
         self._report("template_failed", where, f"a {type(value).__name__} is not data")
         return ""
 
@@ -700,7 +726,7 @@ class Renderer:
         if isinstance(result, str) and len(result) > MAX_OUTPUT:
             result = result[:MAX_OUTPUT]
         if missing:
-            for name in dict.fromkeys(missing):
+            for name in dict.fromkeys(_shown_name(name, source) for name in missing):
                 self._report("template_missing_value", where, f"missing value {name!r}")
         return result
 

@@ -140,6 +140,36 @@ def test_a_missing_lone_expression_in_a_value_is_reported_too() -> None:
 @pytest.mark.parametrize(
     "call",
     [
+        lambda r: r.text("Hi {{ data[data.phone] }}", "w"),
+        lambda r: r.value("{{ data[data.phone] }}", "w"),
+        lambda r: r.value({"x": ["{{ data[data.phone] }}"]}, "w"),
+        lambda r: r.condition("data[data.phone] > 1", "w"),
+    ],
+)
+def test_a_value_looked_up_by_content_is_not_named_by_what_it_looked_up(call: Any) -> None:
+    # The name would be the contact's phone number: it goes to the log and a run's answer.
+    sink: list[Diagnostic] = []
+    r = Renderer({"data": {"phone": "+34600111222"}}, sink=sink)
+    call(r)
+    assert [d.detail for d in sink] == ["missing value '<a looked-up key>'"]
+    with pytest.raises(TemplateError) as info:
+        call(Renderer({"data": {"phone": "+34600111222"}}, strict=True, sink=[]))
+    assert "+34600111222" not in str(info.value)
+
+
+def test_a_looked_up_key_the_author_wrote_is_named() -> None:
+    text, diagnostics = render("{{ data['time'] }} {{ data['fo' ~ 'o'] }}")
+    assert text == " "
+    # 'foo' is made, not written: it could as well be made of a contact's data.
+    assert [d.detail for d in diagnostics] == [
+        "missing value 'time'",
+        "missing value '<a looked-up key>'",
+    ]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
         lambda r: r.text("{{ data.nobody }}", "w"),
         lambda r: r.value("{{ data.nobody }}", "w"),
         lambda r: r.text("{{ data.name ", "w"),
