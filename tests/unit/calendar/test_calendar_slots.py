@@ -10,6 +10,8 @@ import pytest
 
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.adapters.connectors.calendar.slots import (
+    AFTERNOON_STARTS,
+    MORNING,
     available_days,
     closes_day,
     day_windows,
@@ -17,6 +19,7 @@ from botfleet.adapters.connectors.calendar.slots import (
     in_period,
     is_config_title,
     local_instant,
+    parse_period,
     slots_for_day,
 )
 from botfleet.domain.calendar import AllDayEvent, BusyEvent, CalendarEvent, TimeWindow
@@ -313,8 +316,66 @@ def test_morning_is_before_two_in_the_afternoon() -> None:
     assert not in_period(at(MONDAY, "14:00"), "morning")
     assert in_period(at(MONDAY, "14:00"), "afternoon")
     assert in_period(at(MONDAY, "08:00"), "")
-    with pytest.raises(ValueError, match="unknown period 'evening'"):
+    with pytest.raises(ValueError, match=r"must be morning, afternoon, .* got 'evening'"):
         in_period(at(MONDAY, "08:00"), "evening")
+
+
+@pytest.mark.parametrize(
+    ("text", "window"),
+    [
+        ("", None),
+        ("all", None),
+        ("Morning", TimeWindow(0, 14 * 60)),
+        ("afternoon", TimeWindow(14 * 60, 24 * 60)),
+        ("20:00-23:30", TimeWindow(20 * 60, 23 * 60 + 30)),
+        (" 9:00 - 13:00 ", TimeWindow(9 * 60, 13 * 60)),
+        ("20:00-24:00", TimeWindow(20 * 60, 24 * 60)),  # until midnight
+        ("00:00-00:01", TimeWindow(0, 1)),
+    ],
+)
+def test_a_period_is_a_word_or_a_range_of_start_times(text: str, window: TimeWindow) -> None:
+    assert parse_period(text) == window
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("20-23", "'20' is not a time"),
+        ("25:00-26:00", "'25:00' is not a valid time of day"),
+        ("20:00-24:30", "'24:30' is not a valid time of day"),
+        ("21:00-20:00", "starting before it ends"),
+        ("20:00-20:00", "starting before it ends"),
+        ("22:00-02:00", "cannot cross midnight"),
+        ("20:00", "two times joined by '-'"),
+        ("20:00-21:00-22:00", "two times joined by '-'"),
+        ("20:00–23:30", "two times joined by '-'"),  # an en dash
+        ("20h-23h", "'20h' is not a time"),
+    ],
+)
+def test_a_malformed_range_is_refused_quoting_it(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match="must be a time range HH:MM-HH:MM") as caught:
+        parse_period(text)
+    assert repr(text) in str(caught.value)
+    assert why in str(caught.value)
+
+
+def test_a_range_keeps_the_slots_starting_within_it_end_excluded() -> None:
+    dinner = "20:00-23:30"
+    assert not in_period(at(MONDAY, "19:59"), dinner)
+    assert in_period(at(MONDAY, "20:00"), dinner)
+    assert in_period(at(MONDAY, "23:29"), dinner)
+    assert not in_period(at(MONDAY, "23:30"), dinner)
+    assert in_period(at(MONDAY, "23:59"), "20:00-24:00")
+    assert in_period(at(MONDAY, "23:00"), parse_period(dinner))
+
+
+def test_the_named_periods_split_the_day_as_before() -> None:
+    starts = [at(MONDAY, f"{h:02d}:{m:02d}") for h in range(24) for m in (0, 29, 30, 59)]
+    for start in starts:
+        assert in_period(start, "morning") == (start.time() < AFTERNOON_STARTS)
+        assert in_period(start, "morning") != in_period(start, "afternoon")
+        assert in_period(start, "morning") == in_period(start, MORNING)
+        assert in_period(start, "afternoon") == in_period(start, "14:00-24:00")
 
 
 # ---------------------------------------------------------------- DST

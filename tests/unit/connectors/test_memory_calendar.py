@@ -519,6 +519,21 @@ async def test_reschedule_of_someone_elses_appointment_is_refused() -> None:
         ("get_slots_for_day", {}, "param 'date_str' is required"),
         ("get_slots_for_day", {"date_str": "2024-02-30"}, "param 'date_str'.*not a real"),
         ("get_slots_for_day", {"date_str": "2024-01-08", "period": "evening"}, "param 'period'"),
+        (
+            "get_slots_for_day",
+            {"date_str": "2024-01-08", "period": "20-23"},
+            "param 'period' must be a time range HH:MM-HH:MM .*got '20-23'",
+        ),
+        (
+            "get_slots_for_day",
+            {"date_str": "2024-01-08", "period": "25:00-26:00"},
+            "param 'period' must be a time range .*got '25:00-26:00': .*not a valid time",
+        ),
+        (
+            "get_slots_for_day",
+            {"date_str": "2024-01-08", "period": "21:00-20:00"},
+            "param 'period' .*starting before it ends, got '21:00-20:00'",
+        ),
         ("get_available_days", {"from_date": "08/01/2024"}, "param 'from_date'"),
         ("get_available_days", {"lookahead_days": "two"}, "param 'lookahead_days' must be a whole"),
         (

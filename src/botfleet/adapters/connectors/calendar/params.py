@@ -11,16 +11,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from botfleet.adapters.connectors.calendar import formatting
+from botfleet.adapters.connectors.calendar import formatting, slots
 from botfleet.adapters.connectors.calendar.texts import CalendarTexts, texts_of
+from botfleet.domain.calendar import TimeWindow
 from botfleet.domain.errors import ConnectorRejected
 
-#: Accepted spellings of `period` (the seed flow is Spanish).
-_PERIODS = {
-    "": "",
-    "all": "",
-    "morning": "morning",
-    "afternoon": "afternoon",
+#: Spanish spellings of `period`'s words (the seed flow is Spanish).
+_PERIOD_WORDS = {
     "mañana": "morning",
     "manana": "morning",
     "tarde": "afternoon",
@@ -130,12 +127,14 @@ class Params:
         except ValueError as exc:
             raise self._reject(name, str(exc)) from None
 
-    def period(self, name: str = "period") -> str:
-        """``morning``, ``afternoon`` or ``""`` (all day)."""
-        value = self.text(name, default="").lower()
-        if value not in _PERIODS:
-            raise self._reject(name, f"must be morning, afternoon or empty, got {value!r}")
-        return _PERIODS[value]
+    def period(self, name: str = "period") -> TimeWindow | None:
+        """The local slot starts to keep: ``morning``, ``afternoon``, a range ``"HH:MM-HH:MM"``
+        (`slots.parse_period`) or ``""`` (None: all day)."""
+        value = self.text(name, default="")
+        try:
+            return slots.parse_period(_PERIOD_WORDS.get(value.lower(), value))
+        except ValueError as exc:
+            raise self._reject(name, str(exc)) from None
 
     def service_names(self, name: str = "services") -> dict[str, str]:
         """Names of services by key: the flow's `services` table (``{key: {name: ...}}``) or

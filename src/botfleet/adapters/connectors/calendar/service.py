@@ -242,11 +242,11 @@ class CalendarService:
         events = await self._events(day, day, ignore)
         if self.settings.capacity > 1:
             places = slots.slot_places(day, self.settings, events, now, service, presence)
-            if period:
+            if period is not None:
                 places = [p for p in places if slots.in_period(p[0], period)]
             return formatting.slot_items_with_places(places, request.texts(self.texts))
         offered = slots.slots_for_day(day, self.settings, events, now, service, presence)
-        if period:
+        if period is not None:
             offered = [s for s in offered if slots.in_period(s, period)]
         return formatting.slot_items(offered)
 

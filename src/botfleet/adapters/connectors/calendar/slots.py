@@ -15,7 +15,8 @@ The rules (docs: flow-dsl.md, "Slot rules"):
 * With `capacity` above 1 (a class: N places per slot) a booking made through the bot
   (`BookedEvent`) takes one place and any other timed event still blocks the slot; the slot is
   offered while fewer than `capacity` bookings overlap it at once (`places_taken`).
-* Morning = slots starting before 14:00 local time.
+* Morning = slots starting before 14:00 local time, afternoon = from 14:00; a `period` may
+  also be a range ``HH:MM-HH:MM`` of local start times, end excluded (`parse_period`).
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from zoneinfo import ZoneInfo
 
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.domain.calendar import (
+    MINUTES_PER_DAY,
     AllDayEvent,
     Appointment,
     BusyEvent,
     CalendarEvent,
     TimeWindow,
     epoch_micros,
+    parse_clock_minutes,
 )
 
 #: An event must overlap a slot by more than this to block it (calendar apps round times).
@@ -545,15 +548,62 @@ def _scan_minutes(
 _day_slots = lru_cache(maxsize=1024)(_scan_minutes)
 
 
-def in_period(slot: datetime, period: str) -> bool:
-    """Whether a local slot start falls in `period` (``morning``, ``afternoon``, ``""``/``all``)."""
-    if period == "morning":
-        return slot.time() < AFTERNOON_STARTS
-    if period == "afternoon":
-        return slot.time() >= AFTERNOON_STARTS
-    if period in ("", "all"):
+#: The named periods as ranges of slot starts; ``""``/``all`` (no range) is the whole day.
+MORNING = TimeWindow(0, AFTERNOON_STARTS.hour * 60 + AFTERNOON_STARTS.minute)
+AFTERNOON = TimeWindow(MORNING.end_min, MINUTES_PER_DAY)
+_NAMED_PERIODS: dict[str, TimeWindow | None] = {
+    "": None,
+    "all": None,
+    "morning": MORNING,
+    "afternoon": AFTERNOON,
+}
+_RANGE_EXAMPLE = "HH:MM-HH:MM such as '20:00-23:30'"
+
+
+def parse_period(text: str) -> TimeWindow | None:
+    """The slot starts a `period` keeps: ``morning``, ``afternoon``, ``""``/``all`` (None: the
+    whole day) or a range ``"HH:MM-HH:MM"`` of local start times, end excluded (``24:00`` ends
+    at midnight). A restaurant offers ``13:00-16:00`` and ``20:00-23:30`` as lunch and dinner.
+
+    Raises:
+        ValueError: not a period; the message ("must be ...") quotes `text`.
+    """
+    word = text.strip().lower()
+    if word in _NAMED_PERIODS:
+        return _NAMED_PERIODS[word]
+    if not any(char.isdigit() for char in word):
+        raise ValueError(
+            f"must be morning, afternoon, empty or a time range {_RANGE_EXAMPLE}, got {text!r}"
+        )
+    parts = word.split("-")
+    try:
+        if len(parts) != 2:
+            raise ValueError("expected two times joined by '-'")
+        start = parse_clock_minutes(parts[0])
+        end = parse_clock_minutes(parts[1], allow_end_of_day=True)
+    except ValueError as exc:
+        raise ValueError(f"must be a time range {_RANGE_EXAMPLE}, got {text!r}: {exc}") from None
+    if start >= end:
+        # Slots are a single day's: a range across midnight would be a second list anyway.
+        raise ValueError(
+            f"must be a time range {_RANGE_EXAMPLE} starting before it ends, got {text!r} "
+            "(a range cannot cross midnight: end it at 24:00)"
+        )
+    return TimeWindow(start, end)
+
+
+def in_period(slot: datetime, period: str | TimeWindow | None) -> bool:
+    """Whether a local slot start falls in `period`: a `parse_period` text or its result.
+
+    Raises:
+        ValueError: `period` is text that `parse_period` refuses.
+    """
+    window = parse_period(period) if isinstance(period, str) else period
+    if window is None:
         return True
-    raise ValueError(f"unknown period {period!r} (use morning, afternoon or leave it empty)")
+    # Whole minutes: a start at 13:59:30 is still before 14:00, as comparing times said.
+    minute = slot.hour * 60 + slot.minute
+    return window.start_min <= minute < window.end_min
 
 
 def available_days(
