@@ -57,6 +57,12 @@ _RENDERED_AS_DATA: dict[str, set[str]] = {
     "send_template": {"params"},
 }
 
+#: Fields rendered with names of their own besides the turn's (`_template_checks.FIELD_NAMES`),
+#: per action.
+_OWN_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
+    "send_dynamic_options": {"description": ("item",)},
+}
+
 
 def check_transitions(spec: FlowSpec, collector: IssueCollector) -> None:
     for path, transition in iter_transitions(spec):
@@ -110,8 +116,7 @@ def check_actions(
         elif isinstance(action, SendList):
             _check_list(action, path, collector, channel)
         elif isinstance(action, SendDynamicOptions):
-            _check_source_key(action, path, keys_set, collector)
-            _warn_long_label(action.button_label, path, collector, channel)
+            _check_dynamic_options(action, path, keys_set, collector, channel)
         elif isinstance(action, SendTemplate):
             check_send_template(action, path, collector, templates=channel.capabilities.templates)
         if action.when is not None:
@@ -123,9 +128,13 @@ def _check_action_templates(action: Action, path: str, collector: IssueCollector
     plain = _NOT_TEMPLATES.get(action.action, set())
     fields = action.model_dump(exclude={"action", "when", *plain})
     as_data = _RENDERED_AS_DATA.get(action.action, set())
-    check_templates(collector, path, {k: v for k, v in fields.items() if k not in as_data})
+    own = _OWN_NAMES.get(action.action, {})
+    rest = {k: v for k, v in fields.items() if k not in as_data and k not in own}
+    check_templates(collector, path, rest)
     for key in sorted(as_data & fields.keys()):
         check_templates(collector, key_path(path, key), fields[key], as_data=True)
+    for key, names in sorted(own.items()):
+        check_templates(collector, key_path(path, key), fields.get(key), names=names)
 
 
 def data_keys_set(spec: FlowSpec) -> set[str]:
@@ -366,6 +375,20 @@ def _warn_long(
             f"{len(text)} characters: {channel.name} shows at most {limit}, so it gets "
             f"{shorten(text.strip(), limit)!r}",
         )
+
+
+def _check_dynamic_options(
+    action: SendDynamicOptions,
+    path: str,
+    keys_set: set[str],
+    collector: IssueCollector,
+    channel: ChannelLimits,
+) -> None:
+    _check_source_key(action, path, keys_set, collector)
+    _warn_long_label(action.button_label, path, collector, channel)
+    if action.description is not None:  # as a list row's own (`_check_list`)
+        limit = channel.capabilities.max_row_description
+        _warn_long(action.description, limit, f"{path}.description", collector, channel)
 
 
 def _check_source_key(

@@ -28,6 +28,9 @@ from botfleet.flows.yaml_lines import TextLines, index_path, key_path
 #: The names a template or a condition reads from the turn (docs/flow-dsl.md, "Templates and
 #: conditions"; `turn.TurnBuilder._build_variables`). A task's carried `data` is under `data`.
 NAMESPACES = ("data", "message", "contact", "tenant", "today", "now")
+#: Names only one field reads, by name, with where it is: the field's check is given it
+#: (`check_templates(..., names=...)`), and anywhere else it is unknown with this hint.
+FIELD_NAMES = {"item": "send_dynamic_options' `description`"}
 
 # Mirrors `Renderer.condition`, which accepts a condition wrapped in `{{ }}`, and
 # `Renderer.value`, which keeps a lone `{{ expr }}`'s value as data.
@@ -73,13 +76,19 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def check_templates(
-    collector: IssueCollector, path: str, value: Any, *, as_data: bool = False
+    collector: IssueCollector,
+    path: str,
+    value: Any,
+    *,
+    as_data: bool = False,
+    names: tuple[str, ...] = (),
 ) -> None:
     """Check every template string in `value`, recursing into mappings and lists; `as_data`
     when the engine renders them as data (`set_data`, `params`: a lone `{{ }}` keeps its
-    type, `Renderer.value`)."""
+    type, `Renderer.value`); `names`: what the engine gives these templates besides the
+    turn's namespaces (`FIELD_NAMES`)."""
     for where, text in templates_in(path, value):
-        _check_source(collector, where, text, 0, expression=False, as_data=as_data)
+        _check_source(collector, where, text, 0, expression=False, as_data=as_data, names=names)
 
 
 def templates_in(path: str, value: Any) -> Iterator[tuple[str, str]]:
@@ -115,13 +124,18 @@ class _Findings:
 
 
 def _findings(
-    source: str, keys: Mapping[str, str], *, expression: bool, as_data: bool
+    source: str,
+    keys: Mapping[str, str],
+    *,
+    expression: bool,
+    as_data: bool,
+    names: tuple[str, ...] = (),
 ) -> _Findings:
     # Parsed once for every check; none of them writes to the tree (`render.Parsed`).
     parsed = parse_checked(source, expression=expression)
     if parsed.error is not None or parsed.tree is None:
         return _Findings(parsed.error, (), ())
-    unknown = tuple(sorted(undeclared_in(parsed.tree) - set(NAMESPACES)))
+    unknown = tuple(sorted(undeclared_in(parsed.tree) - {*NAMESPACES, *names}))
     # Kept as data only when the renderer takes it for a lone `{{ }}` (`{{ '}}' }}` is not).
     lone = as_data and _WRAPPED.match(source) is not None
     reads = failed_reads_in(parsed.tree, keys, expression=expression, as_data=lone) if keys else []
@@ -136,12 +150,13 @@ def _check_source(
     *,
     expression: bool,
     as_data: bool = False,
+    names: tuple[str, ...] = (),
 ) -> None:
     """`source` starts at offset `shift` of the value at `path` (past a condition's `{{`)."""
     keys = collector.continue_keys
     found = collector.once(
-        (_check_source, source, expression, as_data),
-        partial(_findings, source, keys, expression=expression, as_data=as_data),
+        (_check_source, source, expression, as_data, names),
+        partial(_findings, source, keys, expression=expression, as_data=as_data, names=names),
     )
     texts = collector.texts.get(path)
     if found.error is not None:
@@ -154,16 +169,20 @@ def _check_source(
         if texts is not None:
             place = re.search(rf"(?<![\w.]){re.escape(name)}\b", source)
             line = texts.line_at(shift + place.start()) if place else None
-        collector.error(path, _unknown_name(name), line=line)
+        collector.error(path, _unknown_name(name, names), line=line)
     for read in found.reads:
         collector.warning(path, describe(read, keys[read.key]))
 
 
-def _unknown_name(name: str) -> str:
-    known = f"{', '.join(NAMESPACES[:-1])} and {NAMESPACES[-1]}"
-    hint = did_you_mean(name, NAMESPACES)
-    message = f"unknown name {name!r}{hint}: templates and conditions read {known}"
-    if not hint:
+def _unknown_name(name: str, names: tuple[str, ...] = ()) -> str:
+    readable = (*NAMESPACES, *names)
+    known = f"{', '.join(readable[:-1])} and {readable[-1]}"
+    hint = did_you_mean(name, readable)
+    where = "this template reads" if names else "templates and conditions read"
+    message = f"unknown name {name!r}{hint}: {where} {known}"
+    if name in FIELD_NAMES:
+        message += f" (`{name}` only in {FIELD_NAMES[name]})"
+    elif not hint:
         message += f"; a value the flow stores is `data.{name}`"
     return message
 

@@ -209,6 +209,8 @@ def _dynamic_options(turn: TurnBuilder, action: schema.SendDynamicOptions, where
     raw = _lookup({**turn.data, **turn.overlay}, action.source_key)
     items: list[Option] = []
     ids: set[str] = set()
+    # The same missing `item.x` in every item is one mistake of the flow: said once.
+    described: list[effects.Diagnostic] = []
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         if isinstance(item, dict) and item.get("id") not in (None, ""):
             option = Option(
@@ -235,7 +237,12 @@ def _dynamic_options(turn: TurnBuilder, action: schema.SendDynamicOptions, where
             )
             continue
         ids.add(option.id)
+        if action.description is not None:
+            scoped = r.with_names({"item": item}, sink=described)
+            text = scoped.text(action.description, f"{where}.description").strip()
+            option = Option(option.id, option.title, text)
         items.append(option)
+    turn.diagnostics.extend(dict.fromkeys(described))
     if raw is not None and not isinstance(raw, list):
         turn.diagnose(
             "warning",

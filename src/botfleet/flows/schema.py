@@ -167,6 +167,13 @@ class SendDynamicOptions(_Action):
         default="",
         description="Sent instead when the list is empty or missing; a template.",
     )
+    description: str | None = Field(
+        default=None,
+        description="Each option's second line, in place of its item's own `description`: a "
+        "template rendered once per item, which it reads as `item` (`{% if item.places_left "
+        "is defined %}{{ item.places_left }} tables left{% endif %}`). Rendered blank: no "
+        "description for that item. Left out: the item's own.",
+    )
 
 
 class InvokeConnector(_Action):
