@@ -24,7 +24,7 @@ run-data-plane: install ## one data plane (TENANT_CONFIG_PATH=... or CP pull), o
 	@$(UV) run botfleet serve data-plane --port $(or $(DP_PORT),8002)
 
 test: install ## run every test (PostgreSQL tests run when one is reachable)
-	@$(UV) run pytest -q -p no:cacheprovider
+	@$(UV) run pytest -q -p no:cacheprovider -n auto --maxprocesses=4 --dist worksteal
 
 lint: install ## ruff (lint + format check) and mypy
 	@$(UV) run ruff check src tests bench
