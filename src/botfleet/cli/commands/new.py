@@ -25,14 +25,14 @@ def new(
     language: str = typer.Option(
         "en",
         "--language",
-        help="The built-in texts' language: en, es, pt, fr, de, it, ca, pt-PT...",
+        help="The tenant's language, and the starter's: en, es, pt, fr, de, it, ca, pt-PT...",
     ),
 ) -> None:
     """Start a new flow: the flow, a tenant running it, and conversation tests.
 
     Exit code 1 when files are already there (use --force), 2 for a usage error.
     """
-    from botfleet.cli.starter import StarterExists, write_starter
+    from botfleet.cli.starter import StarterExists, starter_language, write_starter
 
     _check_name(name)
     _check_timezone(timezone)
@@ -64,6 +64,13 @@ def new(
         f"the tenant is on {timezone}, in language {language!r} "
         f"(change them in {target / 'tenant.yaml'}, or with --timezone and --language)"
     )
+    if not starter_language(language):
+        # The built-in texts fall back to English too, but the owner would not know the
+        # starter's own words did: the first chat would mix languages unannounced.
+        typer.echo(
+            f"the starter's texts are in English (none written in {language!r}): translate "
+            f"them in {target / (name + '.yaml')} and {target / 'tests'}"
+        )
     typer.echo(
         "next:\n"
         f"  botfleet validate {target / 'tenant.yaml'}\n"
