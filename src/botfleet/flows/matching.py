@@ -182,10 +182,15 @@ def _by_time(folded: str, options: tuple[Option, ...]) -> Option | None:
     """The one option whose title is the time typed: "5pm", "17h", "at 5" and "17.00" are
     "17:00" (`typed_times`). An hour without am/pm that options give twice ("at 5" with
     "05:00" and "17:00") picks neither, as do two options of the same time."""
+    times = [title_time(_loose_title(option.title)) for option in options]  # (cached)
+    # Only lists of times read a typed time: reading one costs a few microseconds, which every
+    # other menu's unmatched text would pay for nothing.
+    if not any(times):
+        return None
     wanted = time_candidates(folded)
     if not wanted:
         return None
-    found = [option for option in options if title_time(_loose_title(option.title)) in wanted]
+    found = [option for option, at in zip(options, times, strict=True) if at in wanted]
     return found[0] if len(found) == 1 else None
 
 

@@ -106,6 +106,7 @@ def test_a_whole_title_still_wins_over_one_it_begins() -> None:
         ("at 10", "hour_1000"),  # 22:00 is no option
         ("12:30", "hour_1230"),
         ("12pm", "hour_1200"),
+        ("at five", "hour_1700"),  # an hour in words, with a word of a time
     ],
 )
 def test_a_time_typed_as_people_say_it_picks_that_slot(said: str, payload: str) -> None:
@@ -124,7 +125,7 @@ def test_a_time_typed_as_people_say_it_picks_that_slot(said: str, payload: str) 
         "25h",
         "17:75",
         "13pm",
-        "at five",
+        "five",  # a bare number in words is no time either
     ],
 )
 def test_other_times_pick_no_slot_by_time(said: str) -> None:
