@@ -42,7 +42,7 @@ from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.data_plane.state_lock import StateLock, lock_file_beside, take_state_lock
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.tenant_config import TenantConfig
-from botfleet.flows.engine import StepContext, TenantInfo
+from botfleet.flows.engine import SchedulerInfo, StepContext, TenantInfo
 from botfleet.flows.load import load_flow, load_flow_text
 from botfleet.flows.schema import FlowSpec
 from botfleet.ports.clock import Clock, SystemClock
@@ -270,7 +270,13 @@ async def bootstrap(
     )
     runtime = ConversationRuntime(
         live=live,
-        ctx=StepContext(tenant=tenant, llm_available=o.llm is not None or llm.enabled),
+        ctx=StepContext(
+            tenant=tenant,
+            llm_available=o.llm is not None or llm.enabled,
+            # The window the scheduler above judges a past `run_at` by: a flow's
+            # `schedule_task` `result_key` reports the same verdict.
+            scheduling=SchedulerInfo(grace=timedelta(seconds=settings.scheduler_grace_s)),
+        ),
         states=stores.states,
         journal=stores.journal,
         outbox=stores.outbox,

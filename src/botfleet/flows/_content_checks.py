@@ -44,7 +44,7 @@ from botfleet.flows.yaml_lines import key_path
 _NOT_TEMPLATES: dict[str, set[str]] = {
     "invoke_connector": {"connector", "operation", "result_key", "on_error"},
     # `delay` is checked as a duration; `run_late_within` is one, never a template
-    "schedule_task": {"task", "delay", "run_late_within"},
+    "schedule_task": {"task", "delay", "run_late_within", "result_key"},
     "send_dynamic_options": {"source_key"},
 }
 
@@ -155,6 +155,8 @@ def data_keys_written(spec: FlowSpec) -> set[str]:
             keys.update(action.values)
         elif isinstance(action, ScheduleTask):
             keys.update(action.data)
+            if action.result_key:
+                keys.add(action.result_key)
     extracts = False
     for _, transition in iter_transitions(spec):
         keys.update(transition.set_data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botfleet.domain.instants import elapsed_after
@@ -12,6 +12,7 @@ from botfleet.flows import effects, schema
 from botfleet.flows._schedule_checks import parse_run_late_within
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.render import Renderer, is_template
+from botfleet.flows.schedule_window import run_at_passed
 from botfleet.flows.state import Resume
 from botfleet.flows.template_messages import template_message
 from botfleet.flows.turn import TurnBuilder
@@ -301,13 +302,17 @@ def _schedule(turn: TurnBuilder, action: schema.ScheduleTask, where: str) -> Non
             run_at = _parse_run_at(r.value(action.run_at, f"{where}.run_at"), turn)
     except ValueError as exc:
         turn.diagnose("error", "schedule_task_invalid", where, str(exc))
+        _schedule_outcome(turn, action, {"scheduled": False, "reason": "bad_run_at"})
         return
     except OverflowError:  # e.g. delay "999999999d": a valid duration, but past year 9999
         turn.diagnose("error", "schedule_task_invalid", where, "run time is out of range")
+        _schedule_outcome(turn, action, {"scheduled": False, "reason": "bad_run_at"})
         return
     late = None if action.run_late_within is None else parse_run_late_within(action.run_late_within)
     if isinstance(late, str):  # refused when the flow is validated; a flow built unchecked
         turn.diagnose("error", "schedule_task_invalid", where, late)
+        # The time it is due cannot be used without the window it may run late in.
+        _schedule_outcome(turn, action, {"scheduled": False, "reason": "bad_run_at"})
         return
     # The default key is built, not rendered: a contact id is channel input, never a template.
     key = f"{action.task}:{turn.original.contact_id}"
@@ -323,6 +328,32 @@ def _schedule(turn: TurnBuilder, action: schema.ScheduleTask, where: str) -> Non
             run_late_within=late,
         )
     )
+    if action.result_key:
+        _schedule_outcome(turn, action, _verdict(turn, run_at, late))
+
+
+def _verdict(turn: TurnBuilder, run_at: datetime, late: timedelta | None) -> dict[str, Any]:
+    """What the scheduler will make of the request (`schedule_window`), by the turn's `now`.
+
+    The scheduler judges again by its own clock, milliseconds later: only a task due right at
+    the edge of the window can be "scheduled" here and refused there, one that was due minutes
+    ago and would have run at once. The effect is made whatever the verdict: the request still
+    replaces the job pending under its key (a moved appointment whose new reminder time has
+    passed must lose the old reminder)."""
+    scheduling = turn.ctx.scheduling
+    if not scheduling.enabled:
+        return {"scheduled": False, "reason": "disabled"}
+    if run_at_passed(run_at, turn.now, scheduling.grace, late):
+        return {"scheduled": False, "reason": "past"}
+    # An instant, not the tenant's wall time: what a template compares and formats alike.
+    return {"scheduled": True, "run_at": run_at.astimezone(UTC).isoformat()}
+
+
+def _schedule_outcome(
+    turn: TurnBuilder, action: schema.ScheduleTask, outcome: dict[str, Any]
+) -> None:
+    if action.result_key:
+        turn.set_data({action.result_key: outcome})
 
 
 def _parse_run_at(value: Any, turn: TurnBuilder) -> datetime:

@@ -31,12 +31,13 @@ from botfleet.flows.events import (
     TaskFired,
 )
 from botfleet.flows.matching import as_option_choice, matches, suffix_of
+from botfleet.flows.schedule_window import SchedulerInfo
 from botfleet.flows.state import ConversationState, Resume, new_state
 from botfleet.flows.turn import StepContext, StepResult, TenantInfo, TurnBuilder
 
 _Candidate = tuple[str, schema.Transition]
 
-__all__ = ["StepContext", "StepResult", "TenantInfo", "start_state", "step"]
+__all__ = ["SchedulerInfo", "StepContext", "StepResult", "TenantInfo", "start_state", "step"]
 
 
 def start_state(

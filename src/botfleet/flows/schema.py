@@ -275,6 +275,14 @@ class ScheduleTask(_Action):
         description="Values carried into the task, rendered when it is scheduled; the task's "
         "templates see them in `data`. " + _TEMPLATE_VALUES,
     )
+    result_key: str | None = Field(
+        default=None,
+        description="The key in `data` where the outcome is stored, for the next actions to "
+        "branch on: `{scheduled: true, run_at: <ISO instant, UTC>}`, or `{scheduled: false, "
+        "reason: past}` (already further in the past than the task may run late), `reason: "
+        "bad_run_at` (`run_at` or `delay` unusable), `reason: disabled` (the data plane has "
+        "no scheduler); a name, not a template. Left out: the outcome is not kept.",
+    )
 
     @model_validator(mode="after")
     def _one_time(self) -> ScheduleTask:

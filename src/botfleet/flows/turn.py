@@ -16,6 +16,7 @@ from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, opt
 from botfleet.domain.timezones import check_zone_name
 from botfleet.flows.effects import Diagnostic, Effect
 from botfleet.flows.render import Renderer
+from botfleet.flows.schedule_window import SchedulerInfo
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import HISTORY_LIMIT, ConversationState, Resume, Turn
 
@@ -51,6 +52,8 @@ class StepContext:
     tenant: TenantInfo = field(default_factory=TenantInfo)
     llm_available: bool = False
     strict: bool = False
+    #: The tenant's scheduler as a `schedule_task`'s `result_key` reports on it.
+    scheduling: SchedulerInfo = field(default_factory=SchedulerInfo)
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,12 +173,13 @@ def _contact_keys(spec: FlowSpec) -> set[str]:
 
 
 def _keys_set_by(actions: list[Action]) -> set[str]:
-    """Top-level keys `actions` write into `data` (set_data, a connector's result_key)."""
+    """Top-level keys `actions` write into `data` (set_data, a connector's or a
+    schedule_task's result_key)."""
     keys: set[str] = set()
     for action in actions:
         if isinstance(action, SetData):
             keys.update(key.split(".", 1)[0] for key in action.values)
-        elif isinstance(action, InvokeConnector) and action.result_key:
+        elif isinstance(action, InvokeConnector | ScheduleTask) and action.result_key:
             keys.add(action.result_key.split(".", 1)[0])
     return keys
 

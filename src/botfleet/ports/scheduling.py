@@ -11,7 +11,8 @@ from typing import Any, Protocol, runtime_checkable
 from botfleet.flows.effects import ScheduleTask
 
 #: Jobs that were due less than this long ago still run (late, once); older ones are missed.
-DEFAULT_MISFIRE_GRACE = timedelta(minutes=5)
+#: Defined beside the window rule, which the engine applies too.
+from botfleet.flows.schedule_window import DEFAULT_MISFIRE_GRACE as DEFAULT_MISFIRE_GRACE
 
 
 class RunAtPassed(ValueError):

@@ -26,7 +26,14 @@ from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Buttons, ListMenu, Output, TemplateMessage, Text, options_of
 from botfleet.domain.yaml_text import safe_load
 from botfleet.flows.effects import CallConnector, Diagnostic, Effect
-from botfleet.flows.engine import StepContext, StepResult, TenantInfo, start_state, step
+from botfleet.flows.engine import (
+    SchedulerInfo,
+    StepContext,
+    StepResult,
+    TenantInfo,
+    start_state,
+    step,
+)
 from botfleet.flows.events import (
     ConnectorFailed,
     ConnectorReplied,
@@ -261,11 +268,17 @@ class Conversation:
         strict: bool = False,
         answer: Answer | None = None,
         state: ConversationState | None = None,
+        scheduling: SchedulerInfo | None = None,
     ) -> None:
         self.flow = flow
         self.contact_id = contact_id
         self.clock = clock or FrozenClock()
-        self.ctx = StepContext(tenant=tenant, llm_available=llm_available, strict=strict)
+        self.ctx = StepContext(
+            tenant=tenant,
+            llm_available=llm_available,
+            strict=strict,
+            scheduling=scheduling or SchedulerInfo(),
+        )
         self.answer = answer
         self.state = state or start_state(flow, tenant.id, contact_id, self.clock.now())
 

@@ -620,7 +620,11 @@ async def open_sandbox(
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(config.timezone))
     clock = FrozenClock(at)
-    scheduler = ManualScheduler(clock, tenant_id=config.tenant_id)
+    settings = make_settings()
+    # The window bootstrap gives the engine too: a flow's `schedule_task` `result_key` and
+    # the scheduler judge a past `run_at` alike.
+    grace = timedelta(seconds=settings.scheduler_grace_s)
+    scheduler = ManualScheduler(clock, tenant_id=config.tenant_id, grace=grace)
     channel = channel or sandbox_channel("webchat")
     # Given at opening, not swapped afterwards: bootstrap reads the capabilities (`max_text` for
     # the LLM's answers) when it builds the runtime.
@@ -630,7 +634,7 @@ async def open_sandbox(
     fakes["connectors"] = _connectors(config, clock, notifications)
     if llm is not None:
         fakes["llm_connector"] = llm
-    async with bootstrap_test_runtime(config, settings=make_settings(), **fakes) as runtime:
+    async with bootstrap_test_runtime(config, settings=settings, **fakes) as runtime:
         runtime.ctx = replace(runtime.ctx, strict=strict)
         yield Sandbox(
             runtime, clock, sender, scheduler, contact or Contact(), notifications, channel

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from botfleet.flows.effects import ScheduleTask
+
+# The window rule is the engine's too (a `schedule_task`'s `result_key`): one definition.
+from botfleet.flows.schedule_window import grace_seconds as grace_seconds
+from botfleet.flows.schedule_window import late_window as late_window
+from botfleet.flows.schedule_window import lateness, schedule_window
 from botfleet.ports.scheduling import RunAtPassed, StandingJob
 
 # One-off job ids and run ids are the port's: the runtime reads run ids too.
@@ -43,16 +48,8 @@ def check_request(request: ScheduleTask, now: datetime, grace: timedelta) -> dic
     run_at = request.run_at
     if run_at.tzinfo is None or run_at.utcoffset() is None:
         raise ValueError(f"{where}: run_at {run_at.isoformat()} has no time zone")
-    # In UTC: Python subtracts two times of one zone on their wall clock, so in the hour the
-    # clocks repeat, a run_at 30 minutes ahead (02:15 winter time, `now` 02:45 summer time)
-    # would read as 30 minutes past, and be refused.
-    late = now.astimezone(UTC) - run_at.astimezone(UTC)
-    # Never later than the grace window, even for a job with a longer `run_late_within`: that
-    # window is for runs an outage kept from their time. A run already past when a turn
-    # schedules it would come right after that turn, which has just told the contact the same
-    # (booked at 12:00 for tomorrow at 10:00: "see you tomorrow at 10:00", then the "day
-    # before" reminder). A shorter window of its own holds ("never more than a minute late").
-    window = grace if own is None else min(grace, late_window(own))
+    late = lateness(run_at, now)
+    window = schedule_window(grace, own)
     if late > window:
         beyond = (
             f"the {_human(grace)} misfire grace window"
@@ -81,20 +78,6 @@ def fingerprint(job: StandingJob) -> str:
     }
     text = json.dumps(spec, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def grace_seconds(grace: timedelta) -> int:
-    """APScheduler wants whole seconds (at least 1); round up so the window never shrinks."""
-    seconds = grace.total_seconds()
-    if seconds <= 0:
-        raise ValueError(f"misfire grace must be positive, got {grace}")
-    return max(1, int(-(-seconds // 1)))
-
-
-def late_window(run_late_within: timedelta) -> timedelta:
-    """A job's own misfire window as both adapters apply it: whole seconds, rounded up (what
-    APScheduler keeps, `grace_seconds`)."""
-    return timedelta(seconds=grace_seconds(run_late_within))
 
 
 def _human(delta: timedelta) -> str:

@@ -120,13 +120,7 @@ async def _run_steps(
     strict: bool,
     diagnostics: list[Diagnostic],
 ) -> StepOutcome:
-    ctx = deps.ctx
-    if strict:
-        ctx = replace(ctx, strict=True)
-    if state.version == 0 and ctx.llm_available:
-        # A brand-new contact's first message ("hola") reaches the state's fallback, which shows
-        # the menu (flow-dsl.md, "New contacts"), even where the LLM would otherwise answer.
-        ctx = replace(ctx, llm_available=False)
+    ctx = _turn_context(deps, state, strict)
     outputs: list[Output] = []
     scheduled: set[str] = set()
     answered: list[str] = []  # the LLM's answers, for the history the pure step cannot see
@@ -185,6 +179,22 @@ async def _run_steps(
         turns = (Turn("bot", text, now) for text in answered)
         final = replace(final, history=(*final.history, *turns)[-HISTORY_LIMIT:])
     return StepOutcome(final, outputs, scheduled, language or "", diagnostics, held or [])
+
+
+def _turn_context(deps: StepDeps, state: ConversationState, strict: bool) -> StepContext:
+    """The runtime's context as this turn's steps see it."""
+    ctx = deps.ctx
+    if strict:
+        ctx = replace(ctx, strict=True)
+    if deps.scheduler is None and ctx.scheduling.enabled:
+        # Read here, per turn, like the scheduler itself (`StepDeps`): a flow's `result_key`
+        # must not say "scheduled" for a request `_schedule` will drop.
+        ctx = replace(ctx, scheduling=replace(ctx.scheduling, enabled=False))
+    if state.version == 0 and ctx.llm_available:
+        # A brand-new contact's first message ("hola") reaches the state's fallback, which shows
+        # the menu (flow-dsl.md, "New contacts"), even where the LLM would otherwise answer.
+        ctx = replace(ctx, llm_available=False)
+    return ctx
 
 
 async def carry_out_held(deps: StepDeps, outcome: StepOutcome, log: ContactLog) -> None:
