@@ -46,6 +46,9 @@ class AskLLM:
     question: str
     state: str
     fallback_text: str
+    #: The language the contact chose (`TurnBuilder.chosen_language`), the answer's; "" when
+    #: the flow leaves it to the question's.
+    language: str = ""
 
 
 Effect = CallConnector | ScheduleTask | CancelTask | AskLLM

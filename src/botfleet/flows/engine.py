@@ -116,7 +116,8 @@ def _on_message(
     if current.llm_fallback and ctx.llm_available and not reset and _is_question(message, state):
         turn.fired.append(f"states.{state.node}.llm_fallback")
         fallback_text = flow.settings.llm_fallback_text or ""
-        turn.effects.append(effects.AskLLM(message.text, state.node, fallback_text))
+        asked = effects.AskLLM(message.text, state.node, fallback_text, turn.chosen_language())
+        turn.effects.append(asked)
     elif current.fallback:
         turn.fired.append(f"states.{state.node}.fallback")
         enter(turn, current.fallback, origin=state.node, chain=(), turn_id=turn_id)

@@ -55,6 +55,9 @@ class LLMContext:
     history: tuple[tuple[str, str], ...]  # (role, text)
     tenant_name: str
     language: str
+    #: The language the contact chose (`AskLLM.language`), which the answer must be in; ""
+    #: when the answer follows the question's. Not in the cached rules: in the user turn.
+    reply_language: str = ""
 
 
 class LLMConnector(Protocol):

@@ -50,8 +50,9 @@ def context(
     *,
     tenant_name: str = "Test Salon",
     language: str = "en",
+    reply_language: str = "",
 ) -> LLMContext:
-    return LLMContext(state, tuple(history), tenant_name, language)
+    return LLMContext(state, tuple(history), tenant_name, language, reply_language)
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,6 +138,20 @@ async def test_the_llms_safe_text_is_in_the_flows_language() -> None:
         )
 
 
+async def test_the_llm_answers_in_the_language_the_contact_chose() -> None:
+    # A question as short as "parking?" is in no language: the one the contact chose (not
+    # the tenant's, Spanish) is the answer's.
+    llm = ScriptedLLM([out_of_scope(), out_of_scope()])
+    async with open_sandbox(tenant(), channel=sandbox_channel("whatsapp"), llm=llm) as bot:
+        await bot.say("hola")
+        await bot.press("lang_en")
+        await bot.say("parking?")
+        await bot.press("lang_ca")
+        await bot.say("parking?")
+    assert [call.context.reply_language for call in llm.calls] == ["en", "ca"]
+    assert [call.context.language for call in llm.calls] == ["es", "es"]  # the cached rules'
+
+
 async def test_a_strict_templates_apology_is_in_the_flows_language() -> None:
     # The step that fails gives no result: the language comes from the state before it.
     async with open_sandbox(tenant(), channel=sandbox_channel("whatsapp")) as bot:

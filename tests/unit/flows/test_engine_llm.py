@@ -125,3 +125,19 @@ def test_without_error_text_a_state_with_nothing_to_do_stays_silent() -> None:
     exchange = chat.send("hello?")
     assert exchange.outputs == ()
     assert exchange.state.node == "PLAIN"
+
+
+@pytest.mark.parametrize(
+    ("setting", "language"),
+    [
+        ("{{ data.lang }}", "es"),  # the contact's choice: the answer must be in it
+        ("{{ data.nothing }}", ""),  # not chosen yet
+        ("es", ""),  # the flow's own language: the answer follows the question's
+    ],
+)
+def test_the_llm_is_asked_in_the_language_the_contact_chose(setting: str, language: str) -> None:
+    settings = FlowSettings(language=setting, llm_fallback_text="Please call us.")
+    flow = FLOW.model_copy(update={"settings": settings})
+    chat = Conversation(flow, llm_available=True).with_data(lang="es")
+    exchange = chat.send("parking?")
+    assert exchange.effects == (AskLLM("parking?", "ASK", "Please call us.", language),)

@@ -287,6 +287,7 @@ async def _ask_llm(deps: StepDeps, effect: effects.AskLLM, result: StepResult) -
         # provider's prompt cache holds (prompt.py); they tell the model to answer in the
         # customer's language anyway.
         language=tenant_language,
+        reply_language=effect.language,
     )
     # The flow's safe text, else the built-in one of the turn's language (the flow's choice,
     # else the contact's), else the tenant's: the fallback knows only the tenant's (its own
