@@ -6,10 +6,12 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -37,6 +39,7 @@ from botfleet.control_plane.api.guards import (
 )
 from botfleet.control_plane.api.observe import RequestObserver
 from botfleet.control_plane.bootstrap import DatabaseStartupFailed, open_container
+from botfleet.control_plane.db.engine import describe_database, is_sqlite
 from botfleet.control_plane.logs import configure_logging, get_logger
 from botfleet.control_plane.metrics import ControlPlaneMetrics
 from botfleet.control_plane.services.url_review import log_stored_urls_outside_policy
@@ -98,7 +101,11 @@ def create_app(
             await log_stored_urls_outside_policy(
                 container.uow(), container.box, container.url_guard
             )
-            _log.info("control plane started", environment=settings.environment)
+            _log.info(
+                "control plane started",
+                environment=settings.environment,
+                database=_database_named(settings),
+            )
             yield
         _log.info("control plane stopped")
 
@@ -133,6 +140,19 @@ def create_app(
     app.add_middleware(ContainUnhandledErrors)  # outermost: it sees what the others raise
     explain_startup_problems(app, startup_problems)  # outermost
     return app
+
+
+def _database_named(settings: ControlPlaneSettings) -> str:
+    """Which database the process uses, for its start line: the backend, host and name or the
+    SQLite path, never the password (`describe_database`)."""
+    where = describe_database(settings.database_url)
+    if is_sqlite(settings.database_url):
+        path = make_url(settings.database_url).database or ""
+        if path and path != ":memory:" and not Path(path).is_absolute():
+            # Relative to the folder the process started in: `/` under systemd.
+            where += f" ({Path(path).resolve()})"
+    in_schema = f", schema {settings.database_schema}" if settings.database_schema else ""
+    return f"{where}{in_schema}"
 
 
 def _serve_docs(app: FastAPI) -> None:

@@ -28,7 +28,13 @@ from botfleet.control_plane.db.engine import (
     make_engine,
     make_session_factory,
 )
-from botfleet.control_plane.db.migrate import DatabaseNewerThanCode, run_migrations
+from botfleet.control_plane.db.migrate import (
+    DatabaseNewerThanCode,
+    current_revisions,
+    head_revisions,
+    known_revisions,
+    run_migrations,
+)
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import ControlPlaneError, DatabaseUnavailable
 from botfleet.control_plane.logs import get_logger
@@ -99,6 +105,50 @@ async def migrate_with_retries(settings: ControlPlaneSettings) -> None:
         f"after {settings.startup_db_attempts} attempt(s) ({failure_reason(failure, url)}); "
         "check CP_DATABASE_URL and that the server is up"
     )
+
+
+#: How long the start waits to read the revision when it does not migrate (it starts anyway).
+_REVISION_CHECK_TIMEOUT_S = 5.0
+
+
+async def warn_unless_at_head(settings: ControlPlaneSettings) -> None:
+    """Log a warning when the database is not at this botfleet's head revision, for a start
+    that does not migrate (CP_MIGRATE_ON_STARTUP=false): otherwise only /health tells. The
+    start goes on whatever the database says, as it did before this check."""
+    url, schema = settings.database_url, settings.database_schema
+    where = describe_database(url)
+    heads = head_revisions()
+    try:
+        async with asyncio.timeout(_REVISION_CHECK_TIMEOUT_S):
+            current = await current_revisions(url, schema=schema)
+    except Exception as exc:  # the start must not fail on a check it did not make before
+        _log.warning(
+            "database revision not read at start",
+            database=where,
+            error=type(exc).__name__,
+            head=_listed(heads),
+        )
+        return
+    if current == heads:
+        return
+    if current - {revision.id for revision in known_revisions()}:
+        fix = (
+            "a newer botfleet migrated it: run that version, or downgrade the database with it "
+            f"(botfleet db downgrade {_listed(heads)})"
+        )
+    else:
+        fix = "run botfleet db upgrade (CP_MIGRATE_ON_STARTUP is false)"
+    _log.warning(
+        "database is not at this botfleet's head revision",
+        database=where,
+        revision=_listed(current),
+        head=_listed(heads),
+        fix=fix,
+    )
+
+
+def _listed(revisions: frozenset[str]) -> str:
+    return ", ".join(sorted(revisions)) or "none (never migrated)"
 
 
 def _raise_if_hopeless(exc: Exception, url: str, schema: str | None) -> None:
@@ -231,6 +281,8 @@ async def open_container(
     channel_types(), connector_types()
     if settings.migrate_on_startup:
         await migrate_with_retries(settings)
+    else:
+        await warn_unless_at_head(settings)
     engine = make_engine(settings.database_url, schema=settings.database_schema)
     system = SystemResolver() if resolver is None else None
     url_guard = TenantUrlGuard(

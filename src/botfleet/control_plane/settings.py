@@ -233,6 +233,20 @@ class ControlPlaneSettings(BaseSettings):
         self.fernet_keys = SecretStr(",".join(keys))
         return self
 
+    @model_validator(mode="after")
+    def _database_chosen(self) -> ControlPlaneSettings:
+        # A forgotten CP_DATABASE_URL would start production on a new, empty SQLite file
+        # (relative to the folder it starts in: `/` under systemd) that /health calls ok,
+        # while every data plane's boot token is refused.
+        if self.environment == "production" and "database_url" not in self.model_fields_set:
+            raise ValueError(
+                "CP_DATABASE_URL is not set (with environment=production the control plane "
+                "does not fall back to the SQLite file ./var/control_plane.db): set it to the "
+                "database, postgresql://user:password@host:5432/name, or, to keep a SQLite "
+                "file on purpose, to its path, sqlite:////srv/botfleet/cp.db"
+            )
+        return self
+
     @property
     def fernet_key_list(self) -> list[str]:
         """The Fernet keys, primary first."""

@@ -12,6 +12,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from botfleet.adapters.registry import (
     WEBCHAT_TYPES,
     build_connectors,
@@ -24,8 +26,15 @@ from botfleet.adapters.scheduling import (
     jobs_db_beside,
     start_scheduler,
 )
+from botfleet.adapters.stores.file_modes import (
+    PRIVATE_FOLDER,
+    create_private_file,
+    make_private,
+    sqlite_files,
+)
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
 from botfleet.contact_hash import key_file_beside, load_or_create_key, use_key
+from botfleet.data_plane.config_source.cache import CACHE_FILE
 from botfleet.data_plane.llm_fallback import build_llm_fallback, usage_store_for
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
 from botfleet.data_plane.runtime.contact_moves import finish_moves
@@ -46,6 +55,8 @@ from botfleet.flows.engine import SchedulerInfo, StepContext, TenantInfo
 from botfleet.flows.load import load_flow, load_flow_text
 from botfleet.flows.schema import FlowSpec
 from botfleet.ports.clock import Clock, SystemClock
+
+log = structlog.get_logger("botfleet.data_plane.boot")
 
 
 @dataclass
@@ -125,7 +136,8 @@ def prepare_state_folder(settings: DataPlaneSettings, state_db: Path) -> None:
     folder = state_db.parent
     doing = f"cannot create the folder {folder}"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        # Owner-only whatever the umask: it holds the contacts' messages and numbers.
+        folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
         doing = f"cannot create files in {folder}"
         # What SQLite, the job store and the log-hash key do next.
         with tempfile.TemporaryFile(dir=folder):
@@ -147,7 +159,32 @@ def lock_tenant_state(settings: DataPlaneSettings, tenant_id: str) -> StateLock:
     """
     state_db = settings.state_db_for(tenant_id)
     prepare_state_folder(settings, state_db)
-    return take_state_lock(state_db, tenant_id=tenant_id, setting=settings.state_db_setting())
+    lock = take_state_lock(state_db, tenant_id=tenant_id, setting=settings.state_db_setting())
+    keep_state_private(settings, state_db)
+    return lock
+
+
+def keep_state_private(settings: DataPlaneSettings, state_db: Path) -> None:
+    """Tighten the tenant's files left with wider modes (an older release's started under
+    umask 0022, which made `state.db` readable by every user of the host; a backup restored
+    without its modes) to owner-only before anything opens them, and the folder in the
+    `DP_DATA_DIR` layout; only this user's, in one warning naming each with the mode it had.
+    New files are made private where they are created (the store, `bootstrap` for the jobs)."""
+    jobs_db = jobs_db_beside(state_db)
+    folder = state_db.parent
+    paths = [*sqlite_files(state_db), *sqlite_files(jobs_db)]
+    paths += [lock_file_beside(state_db), key_file_beside(state_db), folder / CACHE_FILE]
+    if settings.state_db_setting() == "DP_DATA_DIR":
+        # The tenant's own folder. `DP_STATE_DB_PATH`'s may be shared (with other tenants'
+        # files, or /tmp): its files are kept private, the folder is left as it is.
+        paths.insert(0, folder)
+    tightened = {str(path): mode for path in paths if (mode := make_private(path)) is not None}
+    if tightened:
+        log.warning(
+            "state_files_made_private",
+            files={path: f"{mode:04o}" for path, mode in tightened.items()},
+            detail="the group or others could read the tenant's data; they no longer can",
+        )
 
 
 def _folder_failure(folder: Path, exc: OSError) -> str:
@@ -261,9 +298,13 @@ async def bootstrap(
         )
         stack.push_async_callback(llm.aclose)
     # The job file sits beside the state file; in-memory stores (tests) get in-memory jobs.
+    jobs_db = None if state_db is None else jobs_db_beside(state_db)
+    if jobs_db is not None and o.scheduler is None:
+        # Made by SQLite it would be 0644 less the umask; its -wal and -shm take its mode.
+        create_private_file(jobs_db)
     scheduler = o.scheduler or APSchedulerTaskScheduler(
         tenant_id=config.tenant_id,
-        jobs_db=None if state_db is None else jobs_db_beside(state_db),
+        jobs_db=jobs_db,
         grace=timedelta(seconds=settings.scheduler_grace_s),
         clock=clock,
         metrics=metrics.registry,

@@ -244,6 +244,38 @@ async def test_copy_without_target_fills_the_configured_database(
     assert again.exit_code == 2  # the source from a variable; the rows now there refused
 
 
+async def test_upgrade_without_a_url_does_not_make_the_default_sqlite_file(
+    tmp_path: Path,
+) -> None:
+    """It created and migrated ./var/control_plane.db (status 0) where `current` refused."""
+    unset: dict[str, str | None] = {
+        "CP_DATABASE_URL": None, "DATABASE_URL": None, "CP_DATABASE_SCHEMA": None,
+        "CP_ENVIRONMENT": None,
+    }  # fmt: skip
+    refused = await botfleet("upgrade", env=unset)
+    assert refused.exit_code == 2, refused.output
+    assert one_error_line(refused) == (
+        "error: the SQLite database ./var/control_plane.db does not exist "
+        "(set CP_DATABASE_URL, or give --url)"
+    )
+    assert refused.stdout == ""
+    production = await botfleet("upgrade", env={**unset, "CP_ENVIRONMENT": "production"})
+    assert production.exit_code == 2, production.output
+    assert "CP_DATABASE_URL is not set" in one_error_line(production)
+    assert not (tmp_path / "var").exists()
+
+    # Named on purpose, a new SQLite file is made and migrated; the default one then exists.
+    named = await botfleet("upgrade", "--url", "sqlite:///./var/control_plane.db", env=unset)
+    assert named.exit_code == 0, named.output
+    assert f"none (never migrated) -> {HEAD} (head)" in named.stdout
+    again = await botfleet("upgrade", env=unset)
+    assert again.exit_code == 0, again.output
+    assert "nothing to do" in again.stdout
+    other = {**unset, "CP_DATABASE_URL": f"sqlite:///{tmp_path / 'new' / 'cp.db'}"}
+    assert (await botfleet("upgrade", env=other)).exit_code == 0
+    assert (tmp_path / "new" / "cp.db").is_file()
+
+
 async def test_copy_without_target_needs_cp_database_url(tmp_path: Path) -> None:
     source = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
     async with running_control_plane(make_settings(source)) as old:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from cp_harness import ControlPlane, Database, FakeDns, make_settings, running_control_plane
 
+from botfleet.control_plane.db.engine import describe_database
 from botfleet.control_plane.services import url_review
 
 SIG = "sig-review-S3cr3t-77"
@@ -109,7 +110,8 @@ async def test_a_start_logs_each_stored_url_the_policy_refuses_by_its_form(
     assert dns.asked == [], "the start looks no name up"
     logged = caplog.text + "".join(capsys.readouterr())
     assert "control plane started" in logged
-    _hidden(logged)
+    # The start line names the database, whose host (127.0.0.1 in CI) is not a tenant's URL.
+    _hidden(logged.replace(describe_database(database.url), "the database"))
 
     # Under `any` nothing is logged.
     caplog.clear()

@@ -54,3 +54,29 @@ def test_a_file_that_is_not_a_key_is_refused(invoke: Invoke, tmp_path: Path) -> 
     assert result.exit_code == 1
     assert f"error: {broken}: 5 bytes instead of 32, not a log-hash key" in result.stderr
     assert broken.read_bytes() == b"short"  # left as it is
+
+
+def test_a_number_typed_with_a_plus_gets_the_hash_of_the_whatsapp_id_too(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    # WhatsApp's contact ids are the number's digits without '+': the hash of "+34..." is
+    # not in any WhatsApp tenant's logs.
+    key_file = tmp_path / "log-hash.key"
+    key = load_or_create_key(key_file)
+    result = invoke("contact-hash", "acme", "+34 600 123 456", "--key-file", key_file)
+    assert result.exit_code == 0, result.stderr
+    exact = hmac.digest(key, b"acme\x00+34 600 123 456", "sha256").hex()[:12]
+    whatsapp = hmac.digest(key, b"acme\x0034600123456", "sha256").hex()[:12]
+    assert result.stdout == f"{exact}\n"  # what was asked, alone on stdout
+    note, labelled = result.stderr.splitlines()
+    assert note.startswith("note: WhatsApp contact ids have no '+' (34600123456)")
+    assert "Telegram ids are chat ids" in note
+    assert labelled == f"hash of '34600123456' (without the '+'): {whatsapp}"
+
+
+def test_an_id_without_a_plus_gets_no_note(invoke: Invoke, tmp_path: Path) -> None:
+    key_file = tmp_path / "log-hash.key"
+    load_or_create_key(key_file)
+    result = invoke("contact-hash", "acme", "34600123456", "--key-file", key_file)
+    assert result.exit_code == 0
+    assert result.stderr == ""

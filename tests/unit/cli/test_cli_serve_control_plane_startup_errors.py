@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from botfleet.testing.faults import free_port
 from serve_process import run_to_exit, serve_command
@@ -75,6 +76,20 @@ def test_invalid_settings_exit_2_naming_them(tmp_path: Path) -> None:
         "(32 url-safe base64-encoded bytes)"
     )
     assert "not-a-fernet-key" not in result.stderr + result.stdout
+
+
+def test_production_without_cp_database_url_exits_2_before_making_a_database(
+    tmp_path: Path,
+) -> None:
+    """It created and migrated ./var/control_plane.db, and /health said ok."""
+    fernet = Fernet.generate_key().decode()
+    result = _serve(tmp_path, CP_ENVIRONMENT="production", CP_FERNET_KEYS=fernet)
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("control plane settings are invalid: CP_DATABASE_URL is not set ")
+    assert "to keep a SQLite file on purpose, to its path" in line
+    assert not (tmp_path / "var").exists()
+    assert "control plane started" not in result.stdout
 
 
 def test_every_invalid_setting_is_named_in_one_line_without_pydantics_link(

@@ -104,6 +104,39 @@ def test_missing_or_invalid_fernet_keys_are_refused_without_echoing_them() -> No
     assert "oops-key" not in str(caught.value)
 
 
+def test_production_refuses_to_fall_back_to_the_default_sqlite_file() -> None:
+    """A forgotten CP_DATABASE_URL started production on a new, empty ./var/control_plane.db."""
+    with pytest.raises(ValidationError, match="CP_DATABASE_URL is not set") as caught:
+        ControlPlaneSettings(
+            environment="production", admin_api_key=GOOD_ADMIN, fernet_keys=GOOD_FERNET
+        )
+    assert "to keep a SQLite file on purpose" in str(caught.value)
+    # The same file, named on purpose, is the operator's choice.
+    chosen = ControlPlaneSettings(
+        environment="production", database_url=DEFAULT_DATABASE_URL,
+        admin_api_key=GOOD_ADMIN, fernet_keys=GOOD_FERNET,
+    )  # fmt: skip
+    assert chosen.database_url == DEFAULT_DATABASE_URL
+    for environment in ("development", "test", "staging"):
+        other = ControlPlaneSettings(
+            environment=environment, admin_api_key=GOOD_ADMIN, fernet_keys=GOOD_FERNET
+        )
+        assert other.database_url == DEFAULT_DATABASE_URL
+
+
+def test_production_takes_the_database_url_from_the_environment_or_env_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CP_ENVIRONMENT", "production")
+    monkeypatch.setenv("CP_ADMIN_API_KEY", GOOD_ADMIN)
+    monkeypatch.setenv("CP_FERNET_KEYS", GOOD_FERNET)
+    (tmp_path / ".env").write_text("CP_DATABASE_URL=sqlite:////srv/botfleet/cp.db\n")
+    assert ControlPlaneSettings().database_url == "sqlite+aiosqlite:////srv/botfleet/cp.db"
+    (tmp_path / ".env").unlink()
+    with pytest.raises(ValidationError, match="CP_DATABASE_URL is not set"):
+        ControlPlaneSettings()
+
+
 def test_development_generates_ephemeral_secrets() -> None:
     settings = ControlPlaneSettings()
     assert settings.environment == "development"

@@ -169,6 +169,18 @@ class LocalOrchestrator:
     def _exit_file(self, tenant_id: str) -> Path:
         return self.root / "run" / f"{self.tenant_dir(tenant_id).name}.exit"
 
+    def last_start(self, tenant_id: str) -> tuple[DataPlaneSpec, str] | None:
+        """The spec and the host of the tenant's last start here (its launch record, secrets
+        included), or None: never started, deleted, or a record that cannot be read."""
+        launch = self._read_launch(tenant_id)
+        if launch is None:
+            return None
+        try:
+            spec = DataPlaneSpec(**{**launch["spec"], "env": dict(launch["spec"]["env"])})
+        except (KeyError, TypeError, ValueError):  # edited or damaged by hand
+            return None
+        return spec, self._host_of(launch)
+
     # ---------------------------------------------------------------- Orchestrator
 
     async def start(self, spec: DataPlaneSpec) -> DataPlaneStatus:

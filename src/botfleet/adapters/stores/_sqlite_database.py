@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from botfleet.adapters.stores._sqlite_checkpoint import WalCheckpointer
+from botfleet.adapters.stores.file_modes import PRIVATE_FOLDER, create_private_file
 from botfleet.domain.errors import StoreError, StoreUnavailable
 
 T = TypeVar("T")
@@ -65,11 +66,15 @@ def _store_error(path: Path, doing: str, exc: Exception) -> StoreError:
 
 
 def connect(path: Path, what: str) -> sqlite3.Connection:
-    """Open `path` (creating its folder) in autocommit mode. Raises `StoreError` naming it."""
+    """Open `path` (creating its folder) in autocommit mode. Raises `StoreError` naming it.
+
+    A file or folder created here is its owner's only, whatever the umask: it holds contacts'
+    messages (`botfleet.adapters.stores.file_modes`)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
     except OSError as exc:
         raise StoreError(f"{path}: cannot create the folder: {exc}") from exc
+    create_private_file(path)
     try:
         # Any thread may hold the loop (tests run apps in portals); the loop serialises use.
         return sqlite3.connect(path, isolation_level=None, timeout=0, check_same_thread=False)

@@ -7,11 +7,13 @@
     botfleet db copy SOURCE_URL         # into CP_DATABASE_URL's database (or give TARGET_URL)
 
 The database is the control plane's: CP_DATABASE_URL and CP_DATABASE_SCHEMA (or .env), read
-and checked as `botfleet serve control-plane` does, unless --url / --schema say otherwise. The
-migrations come with the package, so the same commands work from a checkout and in the image
-(no alembic.ini). Exit status: 0 done; 1 `current` found the database behind or ahead of this
-botfleet, or a downgrade was not confirmed; 2 the database could not be used (one `error:`
-line, never a traceback nor a password) or a usage error.
+and checked as `botfleet serve control-plane` does, unless --url / --schema say otherwise.
+Only `upgrade` makes a SQLite file that is not there, and only one named by --url or
+CP_DATABASE_URL: the default ./var/control_plane.db must exist (else CP_DATABASE_URL was not
+loaded). The migrations come with the package, so the same commands work from a checkout and
+in the image (no alembic.ini). Exit status: 0 done; 1 `current` found the database behind or
+ahead of this botfleet, or a downgrade was not confirmed; 2 the database could not be used (one
+`error:` line, never a traceback nor a password) or a usage error.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ db_app = typer.Typer(
 class Target:
     url: str
     schema: str | None
+    #: False when the URL is the default (./var/control_plane.db): neither --url nor
+    #: CP_DATABASE_URL (environment or .env) named a database.
+    chosen: bool = True
 
 
 _URL = typer.Option(
@@ -166,7 +171,8 @@ def target(url: str | None, schema: str | None) -> Target:
         check_url(settings.database_url, "CP_DATABASE_URL" if url is None else "--url")
     except InvalidSettings as exc:
         fail(str(exc), url or "")
-    return Target(settings.database_url, settings.database_schema)
+    chosen = url is not None or "database_url" in settings.model_fields_set
+    return Target(settings.database_url, settings.database_schema, chosen)
 
 
 def configured_database(schema: str | None) -> tuple[str, str | None]:
@@ -316,12 +322,18 @@ def history(url: str | None = _URL, schema: str | None = _SCHEMA) -> None:
 @db_app.command("upgrade")
 def upgrade(url: str | None = _URL, schema: str | None = _SCHEMA) -> None:
     """Migrate the database to this botfleet's newest revision (what the control plane does at
-    start with CP_MIGRATE_ON_STARTUP=true). Stop the control plane first."""
+    start with CP_MIGRATE_ON_STARTUP=true). Stop the control plane first.
+
+    A SQLite file named by --url or CP_DATABASE_URL is created when it is not there; without
+    either, the default ./var/control_plane.db must exist.
+    """
     from botfleet.control_plane.db.engine import describe_database
     from botfleet.control_plane.db.migrate import run_migrations
 
     db = target(url, schema)
-    where = describe_database(db.url)
+    # A database named on purpose may be a new SQLite file; the default one, missing, means
+    # CP_DATABASE_URL was not loaded, and upgrading would make a database nobody uses.
+    where = describe_database(db.url) if db.chosen else existing(db)
     before = read_current(db, where)
     with database_errors(f"upgrade {where}", db.url):
         asyncio.run(run_migrations(db.url, schema=db.schema))

@@ -16,6 +16,7 @@ option, a missing or unreadable secret).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -25,13 +26,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 from botfleet.cli.commands.cp_common import positive_seconds
-from botfleet.cli.fleet_secrets import BOOT_TOKEN, CACHE_KEY, INTERNAL_TOKEN, read_secret
+from botfleet.cli.fleet_secrets import (
+    BOOT_TOKEN,
+    CACHE_KEY,
+    INTERNAL_TOKEN,
+    Secret,
+    read_secret,
+)
 from botfleet.ports.orchestration import RESERVED_FOLDERS
 
 if TYPE_CHECKING:
     from botfleet.adapters.orchestration import LocalOrchestrator
     from botfleet.adapters.orchestration.restart_backoff import RestartBackoff
-    from botfleet.ports.orchestration import DataPlaneHealth, DataPlaneStatus
+    from botfleet.ports.orchestration import DataPlaneHealth, DataPlaneSpec, DataPlaneStatus
 
 T = TypeVar("T")
 
@@ -208,11 +215,13 @@ async def _healthy(fleet: LocalOrchestrator, tenant: str, timeout_s: float) -> D
 
 @fleet_app.command("start")
 def start(
+    ctx: typer.Context,
     tenant: str = TENANT,
-    control_plane: str = typer.Option(
-        ...,
+    control_plane: str | None = typer.Option(
+        None,
         "--control-plane",
-        help="Where the data plane reaches the control plane (its DP_CONTROL_PLANE_URL).",
+        help="Where the data plane reaches the control plane (its DP_CONTROL_PLANE_URL; "
+        "default: the one of the tenant's last start under --root).",
         show_default=False,
     ),
     port: int | None = typer.Option(
@@ -249,13 +258,51 @@ def start(
     value, or a JSON object with a boot_token, cache_key or internal_token field; mode 0600).
     Keep the cache key the same across starts. A start with the same settings leaves a running
     data plane alone; changed ones (a new boot token) stop it and start it again.
+
+    A tenant started before under --root keeps what this start does not give: its
+    --control-plane, --port, --host and secrets (after a boot-token rotation: start TENANT
+    --boot-token-file NEW); stderr says which were reused.
     """
     from botfleet.ports.orchestration import DataPlaneSpec
 
-    _check_url(control_plane)
-    boot_token = read_secret(BOOT_TOKEN, boot_token_file, tenant)
-    cache_key = read_secret(CACHE_KEY, cache_key_file, tenant)
-    internal_token = read_secret(INTERNAL_TOKEN, internal_token_file, tenant)
+    fleet = _orchestrator(root, host)
+    with _errors():
+        last = fleet.last_start(tenant)
+    previous = None if last is None else last[0]
+    reused: list[str] = []
+    if control_plane is None:
+        if previous is None or not previous.control_plane_url:
+            raise _usage(
+                "missing option --control-plane: give the control plane's URL, e.g. "
+                f"http://127.0.0.1:8001 (tenant {tenant!r} has no earlier start under "
+                f"{fleet.root} to take it from)"
+            )
+        control_plane = previous.control_plane_url
+        reused.append(f"--control-plane {control_plane}")
+    if port is None and previous is not None and previous.port is not None:
+        # The orchestrator would pick it anyway; in the spec too, the start is "unchanged"
+        # and leaves a running data plane alone.
+        port = previous.port
+        reused.append(f"--port {port}")
+    if last is not None and last[1] != host:
+        given = ctx.get_parameter_source("host")
+        # By name: typer carries its own copy of click, whose enum this is.
+        if given is not None and given.name == "DEFAULT":
+            # Else a start would move it to the default interface, where `watch` and
+            # `restart` (given the host it had) would then refuse it.
+            host = last[1]
+            fleet = _orchestrator(root, host)
+            reused.append(f"--host {host}")
+    with _usage_errors():
+        _check_url(control_plane)
+        boot_token = _secret(BOOT_TOKEN, boot_token_file, tenant, previous, reused)
+        cache_key = _secret(CACHE_KEY, cache_key_file, tenant, previous, reused)
+        internal_token = _secret(INTERNAL_TOKEN, internal_token_file, tenant, previous, reused)
+    if reused:
+        typer.echo(
+            f"reused from the last start of {tenant!r} under {fleet.root}: {', '.join(reused)}",
+            err=True,
+        )
     spec = DataPlaneSpec(
         tenant,
         control_plane_url=control_plane,
@@ -264,7 +311,6 @@ def start(
         internal_token=internal_token,
         port=port,
     )
-    fleet = _orchestrator(root, host)
 
     async def go() -> dict[str, Any]:
         status = await fleet.start(spec)
@@ -275,10 +321,48 @@ def start(
         # What the start said (it did not get its old port back) outlives the wait.
         return _view(now if now.detail else replace(now, detail=status.detail), health)
 
+    previous_url = _run(lambda: fleet.status(tenant)).url if previous is not None else None
     view = _run(go, (boot_token, cache_key, internal_token))
     view |= {"root": str(fleet.root), "log": str(fleet.log_file(tenant))}
     _echo_json(view)
-    _next_steps(tenant, view["url"], fleet.root, host)
+    typer.echo(f"fleet root: {fleet.root}", err=True)
+    steps = _next_steps(tenant, view["url"], fleet.root, host, previous, previous_url, spec)
+    if steps:
+        typer.echo("next steps (once, or when they change):", err=True)
+        for step in steps:
+            typer.echo(f"  - {step}", err=True)
+
+
+def _usage(message: str) -> typer.Exit:
+    """A usage error as one `error:` line, status 2, as the orchestrator's refusals are told
+    (click's own is a box of several lines, which a log or a script reads badly)."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """`typer.BadParameter` raised by a command's own checks as `_usage`'s one line."""
+    try:
+        yield
+    except typer.BadParameter as exc:
+        raise _usage(" ".join(exc.format_message().split())) from None
+
+
+def _secret(
+    secret: Secret,
+    file: Path | None,
+    tenant: str,
+    previous: DataPlaneSpec | None,
+    reused: list[str],
+) -> str:
+    """`read_secret`, or the value of the tenant's last start when neither its file nor its
+    variable gives one (noted in `reused`, by name only)."""
+    kept = None if previous is None else getattr(previous, secret.name)
+    if file is None and not os.environ.get(secret.variable, "").strip() and kept:
+        reused.append(f"the {secret.name.replace('_', ' ')}")
+        return str(kept)
+    return read_secret(secret, file, tenant)
 
 
 def _check_url(url: str) -> None:
@@ -291,21 +375,37 @@ def _check_url(url: str) -> None:
         )
 
 
-def _next_steps(tenant: str, url: str | None, root: Path, host: str) -> None:
-    host_option = "" if host == "127.0.0.1" else f" --host {host}"
-    lines = [
-        f"fleet root: {root}",
-        "next steps (once, or when they change):",
-        "  - store the internal token as the tenant's data_plane credentials: botfleet cp "
-        f"credentials set {tenant} data_plane --file dp.json (dp.json: "
-        '{"internal_token": "<its value>"})',
-        f"  - tell the control plane where it answers: botfleet cp tenants update {tenant} "
-        f"--data-plane-url {url}",
-        f"  - keep it running: botfleet fleet watch --root {root}{host_option} "
-        "(or --once from cron or a systemd timer)",
-    ]
-    for line in lines:
-        typer.echo(line, err=True)
+def _next_steps(
+    tenant: str,
+    url: str | None,
+    root: Path,
+    host: str,
+    previous: DataPlaneSpec | None,
+    previous_url: str | None,
+    spec: DataPlaneSpec,
+) -> list[str]:
+    """What is left to do after this start: all of it the first time; later, only what the
+    start changed (the internal token, the URL), the rest being done already."""
+    first = previous is None
+    steps = []
+    if previous is None or previous.internal_token != spec.internal_token:
+        steps.append(
+            "store the internal token as the tenant's data_plane credentials: botfleet cp "
+            f"credentials set {tenant} data_plane --file dp.json (dp.json: "
+            '{"internal_token": "<its value>"})'
+        )
+    if first or previous_url != url:
+        steps.append(
+            f"tell the control plane where it answers: botfleet cp tenants update {tenant} "
+            f"--data-plane-url {url}"
+        )
+    if first:
+        host_option = "" if host == "127.0.0.1" else f" --host {host}"
+        steps.append(
+            f"keep it running: botfleet fleet watch --root {root}{host_option} "
+            "(or --once from cron or a systemd timer)"
+        )
+    return steps
 
 
 @fleet_app.command("status")
