@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from botfleet.domain.errors import FlowIssue
 from botfleet.flows.suggestions import closest
+from botfleet.flows.texts import TextTable
 from botfleet.flows.yaml_lines import TextLines, line_of
 
 _T = TypeVar("_T")
@@ -19,7 +20,8 @@ class IssueCollector:
     (`yaml_lines.LocatedDocument.texts`), for checks that can tell which of them a problem
     is on (`line=`). `continue_keys` maps the `result_key` of each `invoke_connector` with
     `on_error: {continue: true}` to its path, for the template checks
-    (`_failed_reads.continue_result_keys`).
+    (`_failed_reads.continue_result_keys`). `text_table` is the flow's `texts` (None: it has
+    none), whose keys the template checks compare `texts.<key>` reads with.
     """
 
     def __init__(
@@ -28,11 +30,13 @@ class IssueCollector:
         lines: Mapping[str, int] | None = None,
         texts: Mapping[str, TextLines] | None = None,
         continue_keys: Mapping[str, str] | None = None,
+        text_table: TextTable | None = None,
     ) -> None:
         self.source = source
         self.lines: Mapping[str, int] = lines or {}
         self.texts: Mapping[str, TextLines] = texts or {}
         self.continue_keys: Mapping[str, str] = continue_keys or {}
+        self.text_table = text_table
         self.issues: list[FlowIssue] = []
         self._once: dict[Hashable, Any] = {}
 

@@ -208,9 +208,16 @@ def _unknown_key_hint(key: str, allowed: list[str], item: _Located) -> str:
     if top_level and _looks_like_state(value):
         return _AS_STATE
     meant = closest(key, allowed)
+    typo = meant is not None and similarity(key, meant) >= TYPO
+    if top_level and not typo and key in _settings_keys():
+        # A setting's own name is no loose match of a top-level key (`error_text`, `menu_texts`
+        # are not `texts`): it is the setting, dedented.
+        where = _belongs_below(key, item.chain)
+        if where:
+            return f": {where}"
     # At the top level a loose match wins too: a top-level `transitions:` list is far likelier
     # meant as `global_transitions` than as a state's part dedented by two levels.
-    if meant is not None and (top_level or similarity(key, meant) >= TYPO):
+    if meant is not None and (top_level or typo):
         return f" (did you mean {meant!r}?)"
     where = _belongs_above(key, item.chain) or _belongs_below(key, item.chain)
     if where:  # a key of the part above or below, as written: likelier than a loose match
@@ -220,6 +227,12 @@ def _unknown_key_hint(key: str, allowed: list[str], item: _Located) -> str:
     if top_level and _STATE_NAME.fullmatch(key):
         return _AS_STATE
     return f" (allowed: {', '.join(allowed)})" if allowed else ""
+
+
+def _settings_keys() -> frozenset[str]:
+    from botfleet.flows.schema import FlowSettings  # the schema imports nothing from here
+
+    return frozenset(FlowSettings.model_fields)
 
 
 #: A state's name as flows usually write it (`MENU`, `BOOK_CONFIRM`, `STEP_2`).

@@ -133,7 +133,7 @@ def _check_language(spec: FlowSpec, collector: IssueCollector) -> None:
     if text is None:
         return
     if is_template(text):
-        check_templates(collector, place, text)
+        check_templates(collector, place, text, reads_texts=False)
         return
     if not built_in_language(text):
         shown = "blank" if not text.strip() else f"{text!r}"

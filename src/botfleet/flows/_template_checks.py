@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from jinja2 import nodes
+
 from botfleet.flows._failed_reads import FailedRead, describe, failed_reads_in
 from botfleet.flows._issues import IssueCollector, did_you_mean
 from botfleet.flows.render import (
@@ -23,6 +25,7 @@ from botfleet.flows.render import (
     template_syntax_error,
     undeclared_in,
 )
+from botfleet.flows.texts import TEXTS, TextTable
 from botfleet.flows.yaml_lines import TextLines, index_path, key_path
 
 #: The names a template or a condition reads from the turn (docs/flow-dsl.md, "Templates and
@@ -82,13 +85,24 @@ def check_templates(
     *,
     as_data: bool = False,
     names: tuple[str, ...] = (),
+    reads_texts: bool = True,
 ) -> None:
     """Check every template string in `value`, recursing into mappings and lists; `as_data`
     when the engine renders them as data (`set_data`, `params`: a lone `{{ }}` keeps its
     type, `Renderer.value`); `names`: what the engine gives these templates besides the
-    turn's namespaces (`FIELD_NAMES`)."""
+    turn's namespaces (`FIELD_NAMES`); `reads_texts` False where `texts` cannot be read (its
+    own strings, and `settings.language`, which chooses their language)."""
     for where, text in templates_in(path, value):
-        _check_source(collector, where, text, 0, expression=False, as_data=as_data, names=names)
+        _check_source(
+            collector,
+            where,
+            text,
+            0,
+            expression=False,
+            as_data=as_data,
+            names=names,
+            reads_texts=reads_texts,
+        )
 
 
 def templates_in(path: str, value: Any) -> Iterator[tuple[str, str]]:
@@ -121,6 +135,9 @@ class _Findings:
     error: str | None
     unknown: tuple[str, ...]
     reads: tuple[FailedRead, ...]
+    #: (the keys read after `texts`, the problem, whether it is an error) of each
+    #: `texts.<key>` read that the table cannot give.
+    text_reads: tuple[tuple[str, str, bool], ...] = ()
 
 
 def _findings(
@@ -130,16 +147,80 @@ def _findings(
     expression: bool,
     as_data: bool,
     names: tuple[str, ...] = (),
+    table: TextTable | None = None,
 ) -> _Findings:
+    """`table`: the flow's `texts` where templates may read it, else None."""
     # Parsed once for every check; none of them writes to the tree (`render.Parsed`).
     parsed = parse_checked(source, expression=expression)
     if parsed.error is not None or parsed.tree is None:
         return _Findings(parsed.error, (), ())
-    unknown = tuple(sorted(undeclared_in(parsed.tree) - {*NAMESPACES, *names}))
+    undeclared = undeclared_in(parsed.tree)
+    readable = {*NAMESPACES, *names, *((TEXTS,) if table is not None else ())}
+    unknown = tuple(sorted(undeclared - readable))
     # Kept as data only when the renderer takes it for a lone `{{ }}` (`{{ '}}' }}` is not).
     lone = as_data and _WRAPPED.match(source) is not None
     reads = failed_reads_in(parsed.tree, keys, expression=expression, as_data=lone) if keys else []
-    return _Findings(None, unknown, tuple(reads))
+    text_reads: tuple[tuple[str, str, bool], ...] = ()
+    if table is not None and TEXTS in undeclared:
+        text_reads = tuple(_text_read_problems(parsed.tree, table))
+    return _Findings(None, unknown, tuple(reads), text_reads)
+
+
+def _text_read_problems(tree: nodes.Node, table: TextTable) -> Iterator[tuple[str, str, bool]]:
+    """What is wrong with each `texts.<key>` the template reads: a key no language has (an
+    error: it is a missing value at every turn), a group read whole (a warning)."""
+    for chain in _texts_chains(tree):
+        prefix = ""
+        for key in chain:
+            if key is None:  # `texts[data.key]`: only known when it runs
+                break
+            dotted = f"{prefix}{key}"
+            if dotted in table.keys:
+                break
+            if dotted not in table.groups:
+                children = {
+                    known[len(prefix) :].split(".", 1)[0]
+                    for known in (*table.keys, *table.groups)
+                    if known.startswith(prefix)
+                }
+                yield (
+                    dotted,
+                    f"reads {TEXTS}.{dotted}, a text no language of `{TEXTS}` has"
+                    f"{did_you_mean(key, children)}: it would render as a missing value; add "
+                    f"it under `{TEXTS}.{table.default}` (the default language) and the others",
+                    True,
+                )
+                break
+            prefix = f"{dotted}."
+        else:
+            shown = f"{TEXTS}.{prefix[:-1]}" if prefix else TEXTS
+            yield (
+                prefix[:-1],
+                f"reads {shown} whole, which holds texts rather than being one: read one of "
+                f"its texts, `{shown}.<key>`",
+                False,
+            )
+
+
+def _texts_chains(node: nodes.Node) -> Iterator[tuple[str | None, ...]]:
+    """The keys after `texts` of every read of it, outermost first (`texts.menu.book` is
+    ("menu", "book"); a key only known when it runs, `texts[data.key]`, is None)."""
+    keys: list[str | None] = []
+    inner = node
+    while isinstance(inner, nodes.Getattr | nodes.Getitem) and inner.ctx == "load":
+        if isinstance(inner, nodes.Getattr):
+            keys.append(inner.attr)
+        else:
+            arg = inner.arg
+            keys.append(
+                arg.value if isinstance(arg, nodes.Const) and isinstance(arg.value, str) else None
+            )
+        inner = inner.node
+    if isinstance(inner, nodes.Name) and inner.name == TEXTS and inner.ctx == "load":
+        yield tuple(reversed(keys))
+        return
+    for child in node.iter_child_nodes():
+        yield from _texts_chains(child)
 
 
 def _check_source(
@@ -151,12 +232,22 @@ def _check_source(
     expression: bool,
     as_data: bool = False,
     names: tuple[str, ...] = (),
+    reads_texts: bool = True,
 ) -> None:
     """`source` starts at offset `shift` of the value at `path` (past a condition's `{{`)."""
     keys = collector.continue_keys
+    table = collector.text_table if reads_texts else None
     found = collector.once(
-        (_check_source, source, expression, as_data, names),
-        partial(_findings, source, keys, expression=expression, as_data=as_data, names=names),
+        (_check_source, source, expression, as_data, names, table is not None),
+        partial(
+            _findings,
+            source,
+            keys,
+            expression=expression,
+            as_data=as_data,
+            names=names,
+            table=table,
+        ),
     )
     texts = collector.texts.get(path)
     if found.error is not None:
@@ -169,19 +260,48 @@ def _check_source(
         if texts is not None:
             place = re.search(rf"(?<![\w.]){re.escape(name)}\b", source)
             line = texts.line_at(shift + place.start()) if place else None
-        collector.error(path, _unknown_name(name, names), line=line)
+        collector.error(path, _unknown_name(name, names, collector, reads_texts), line=line)
+    for key, problem, is_error in found.text_reads:
+        line = None
+        if texts is not None:
+            place = re.search(_read_of(key), source)
+            line = texts.line_at(shift + place.start()) if place else None
+        (collector.error if is_error else collector.warning)(path, problem, line=line)
     for read in found.reads:
         collector.warning(path, describe(read, keys[read.key]))
 
 
-def _unknown_name(name: str, names: tuple[str, ...] = ()) -> str:
-    readable = (*NAMESPACES, *names)
+def _read_of(dotted: str) -> str:
+    """A pattern of `texts.<dotted>` as a template writes it (`texts.menu['book']` too)."""
+    keys = dotted.split(".") if dotted else []
+    steps = (rf"\s*(?:\.\s*{re.escape(k)}\b|\[\s*['\"]{re.escape(k)}['\"]\s*\])" for k in keys)
+    return rf"(?<![\w.]){TEXTS}\b{''.join(steps)}"
+
+
+def _unknown_name(
+    name: str,
+    names: tuple[str, ...] = (),
+    collector: IssueCollector | None = None,
+    reads_texts: bool = True,
+) -> str:
+    with_texts = collector is not None and collector.text_table is not None and reads_texts
+    readable = (*NAMESPACES, *names, *((TEXTS,) if with_texts else ()))
     known = f"{', '.join(readable[:-1])} and {readable[-1]}"
     hint = did_you_mean(name, readable)
     where = "this template reads" if names else "templates and conditions read"
     message = f"unknown name {name!r}{hint}: {where} {known}"
     if name in FIELD_NAMES:
         message += f" (`{name}` only in {FIELD_NAMES[name]})"
+    elif name == TEXTS and not reads_texts:
+        message += (
+            f" (`{TEXTS}` is not read here: its own strings and settings.language, which "
+            "chooses the language it is read in, cannot read it)"
+        )
+    elif name == TEXTS:
+        message += (
+            f" (a flow's texts by language are a top-level `{TEXTS}:` table, then read as "
+            f'`{{{{ {TEXTS}.<key> }}}}`: docs/flow-dsl.md, "Several languages")'
+        )
     elif not hint:
         message += f"; a value the flow stores is `data.{name}`"
     return message

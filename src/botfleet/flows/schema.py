@@ -8,12 +8,24 @@ description there); notes for developers are comments.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from typing_extensions import TypeAliasType
 
 from botfleet.flows.connector_categories import CATEGORY_OPERATIONS
+from botfleet.flows.texts import TEXT_KEY_PATTERN, TextTable
 
 # A state or task name, a key in `data`, a payload id...
 Name = Annotated[str, Field(min_length=1)]
@@ -638,7 +650,8 @@ class FlowSettings(_Strict):
         '`"{{ data.lang }}"` in a flow that lets the contact choose. A template, rendered on '
         "every turn: a language the platform writes (en, es, pt, fr, de, it, ca, with a region "
         "or not) wins over the contact's and the tenant's; blank, missing or another one "
-        "leaves them the choice, without a warning.",
+        "leaves them the choice, without a warning. It also chooses the language `texts` is read "
+        "in (any language the table has).",
     )
 
     @field_validator("session_keeps")
@@ -648,6 +661,34 @@ class FlowSettings(_Strict):
             if key.startswith("data."):
                 raise ValueError(f"name the key alone: {key.removeprefix('data.')!r}, not {key!r}")
         return keys
+
+
+def _text_key(key: str) -> str:
+    if not re.match(TEXT_KEY_PATTERN, key):
+        raise ValueError(
+            f"a text's key is read after a dot ({{{{ texts.{key} }}}} would not read it): "
+            "letters, digits and `_`, not starting with a digit, e.g. `book_now`"
+        )
+    return key
+
+
+#: A text's key in `texts`: read after a dot in templates, so a name (`book`, `book_now`).
+TextKey = Annotated[
+    str,
+    AfterValidator(_text_key),
+    WithJsonSchema({"type": "string", "pattern": TEXT_KEY_PATTERN}),
+]
+#: The texts of one language: key -> a string (a template) or a group of more texts.
+TextGroup = TypeAliasType(
+    "TextGroup",
+    Annotated[
+        "dict[TextKey, str | TextGroup]",
+        Field(
+            description="Texts of one language, by key: each a string (a template) or a group "
+            "of more texts, read as `{{ texts.<group>.<key> }}`."
+        ),
+    ],
+)
 
 
 class FlowSpec(_Strict):
@@ -687,6 +728,26 @@ class FlowSpec(_Strict):
         description="Options of this flow: `error_text`, `debounce_ms`, `session_timeout`, "
         "`menu_texts`...",
     )
+    texts: dict[Name, TextGroup] = Field(
+        default_factory=dict,
+        description="The flow's texts in each language it speaks: language code (`ca`, `es`, "
+        "`en`) -> text key -> the string (a template), or a group of keys (`menu: {book: "
+        "...}`). Templates read them as `{{ texts.book }}` (`{{ texts.menu.book }}`): the "
+        "string of the first of these languages the table has: `settings.language` as it "
+        "renders, the contact's language, the tenant's; else the first language written, the "
+        "default, which also gives a key another language lacks.",
+    )
+    # Built once from `texts` for the turns that read them (None: the flow has none).
+    _text_table: TextTable | None = PrivateAttr(default=None)
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.texts:
+            self._text_table = TextTable.of(self.texts)
+
+    @property
+    def text_table(self) -> TextTable | None:
+        """`texts` flattened for reading, or None when the flow has none."""
+        return self._text_table
 
     @property
     def schedules(self) -> list[tuple[str, StandingSchedule]]:

@@ -19,6 +19,8 @@ from botfleet.flows.render import Renderer
 from botfleet.flows.schedule_window import SchedulerInfo
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import HISTORY_LIMIT, ConversationState, Resume, Turn
+from botfleet.flows.texts import TEXTS
+from botfleet.flows.turn_texts import TextsView, TurnTexts
 
 #: The English apology (`error_text` gives the one of the turn's or tenant's language).
 DEFAULT_ERROR_TEXT = ENGLISH_TEXTS.error
@@ -142,6 +144,7 @@ class TurnBuilder:
         self._renderer: Renderer | None = None
         self._message_namespace: dict[str, Any] | None = None
         self._language: str | None = None  # `language()`, until `set_data`
+        self._spoken: str | None = None  # `settings.language` rendered, until `set_data`
 
     # ---------------------------------------------------------------- templates
 
@@ -156,7 +159,7 @@ class TurnBuilder:
         contact_name = (msg.contact_name if msg else "") or str(self.data.get("contact_name", ""))
         if self._message_namespace is None:  # the message never changes within a turn
             self._message_namespace = _message_namespace(msg) if msg else {}
-        return {
+        namespaces = {
             "data": {**self.data, **self.overlay},
             "message": self._message_namespace,
             "contact": {
@@ -172,6 +175,36 @@ class TurnBuilder:
             "today": self.data["today"],
             "now": self.local_now,
         }
+        table = self.flow.text_table if self.flow.texts else None  # a field: the cheap test
+        if table is None:
+            return namespaces
+        strict = self.ctx.strict or self.flow.settings.strict_templates
+        texts = TurnTexts(
+            table, namespaces, self._text_languages, strict=strict, sink=self.diagnostics
+        )
+        return {**namespaces, TEXTS: TextsView(texts)}
+
+    def _text_languages(self) -> tuple[str, ...]:
+        """The languages `texts` is read in, first the table has first: the one the flow
+        chose (`settings.language`, any the table has, not only those the platform writes),
+        the contact's, the tenant's."""
+        contact = self.message.language if self.message is not None else ""
+        return self._spoken_language(), contact, self.ctx.tenant.language
+
+    def _spoken_language(self) -> str:
+        """`settings.language` as it renders on this turn, "" without it."""
+        spoken = self._spoken
+        if spoken is None:
+            source = self.flow.settings.language
+            spoken = ""
+            if source:
+                # Never strict and never reported: a contact who has not chosen yet (an
+                # undefined `data.lang`) is the common case, not a mistake, and would warn on
+                # every turn; the validator checks the template itself.
+                quiet = Renderer(self.variables(), sink=[])
+                spoken = quiet.text(source, "settings.language").strip()
+            self._spoken = spoken
+        return spoken
 
     def renderer(self) -> Renderer:
         """The renderer of the current namespaces (a new one after `set_data`)."""
@@ -259,6 +292,7 @@ class TurnBuilder:
         self._variables = None
         self._renderer = None
         self._language = None
+        self._spoken = None
 
     def result(self) -> StepResult:
         shown = [o for o in self.outputs if options_of(o)]

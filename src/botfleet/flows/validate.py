@@ -27,6 +27,7 @@ from botfleet.flows._option_checks import check_option_id_lengths, check_unmatch
 from botfleet.flows._settings_checks import check_settings
 from botfleet.flows._spec_walk import state_path, transition_lists
 from botfleet.flows._template_checks import check_condition, templates_in
+from botfleet.flows._texts_checks import check_texts
 from botfleet.flows.actions import MAX_CHAIN
 from botfleet.flows.channel_limits import WHATSAPP, ChannelLimits
 from botfleet.flows.connector_categories import CATEGORY_OPERATIONS, FLOW_CATEGORIES
@@ -82,7 +83,9 @@ def validate_spec(
             warnings check and name. None: the flow alone, checked against WhatsApp's, the
             strictest.
     """
-    collector = IssueCollector(source, lines, texts, continue_result_keys(spec))
+    collector = IssueCollector(
+        source, lines, texts, continue_result_keys(spec), text_table=spec.text_table
+    )
     edges = list(_edges(spec))
     _check_targets(spec, edges, collector)
     _check_reachability(spec, edges, collector)
@@ -98,6 +101,7 @@ def validate_spec(
     check_actions(spec, collector, connectors, operations, bindings, channel=channel or WHATSAPP)
     _check_schedules(spec, collector)
     check_settings(spec, collector)
+    check_texts(spec, collector)
     return sort_issues(collector.issues)
 
 
