@@ -42,6 +42,7 @@ from botfleet.control_plane.models import (
     TenantCreated,
     TenantStatus,
     TenantUpdate,
+    TenantUpdated,
     TenantUrlReport,
     TenantView,
 )
@@ -274,12 +275,13 @@ class ControlPlaneClient:
 
     def update_tenant(
         self, tenant_id: str, body: TenantUpdate, *, drop_stale_credentials: bool = False
-    ) -> TenantView:
+    ) -> TenantUpdated:
         """With `drop_stale_credentials`, stored secrets the new bindings do not take are
-        deleted (otherwise such a change is refused with 409 naming them)."""
+        deleted (otherwise such a change is refused with 409 naming them). The answer's
+        `before` holds what the change replaced."""
         data = body.model_dump(mode="json", exclude_unset=True)
         params = {"drop_stale_credentials": "true"} if drop_stale_credentials else None
-        return self._send("PATCH", self._tenant(tenant_id), TenantView, json=data, params=params)
+        return self._send("PATCH", self._tenant(tenant_id), TenantUpdated, json=data, params=params)
 
     def disable_tenant(self, tenant_id: str) -> TenantView:
         return self._send("POST", f"{self._tenant(tenant_id)}/disable", TenantView)

@@ -147,6 +147,17 @@ class TenantView(_View):
     updated_at: datetime
 
 
+class TenantUpdated(TenantView):
+    """The tenant as a PATCH left it, and what the PATCH replaced."""
+
+    before: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the fields this PATCH changed, each with the value it held before (a "
+        "binding section whole); a field it did not change is absent. Read under the "
+        "tenant's lock: what this PATCH replaced, never what a concurrent change did",
+    )
+
+
 class TenantCreated(BaseModel):
     tenant: TenantView
     boot_token: str = Field(description="shown once: the data plane's BOOT_TOKEN")
@@ -487,6 +498,20 @@ class FlowErrorBody(BaseModel):
 _EARLIER_RELEASES = "absent from data planes of earlier releases (then null here)"
 
 
+class DataPlaneConfigState(BaseModel):
+    """Settings published since the data plane started that it applies at its next start."""
+
+    model_config = ConfigDict(extra="allow")
+
+    restart_required: list[str] = Field(
+        description="each changed setting as `section.key` (`llm.model`, `connectors.calendar`, "
+        "`channel.access_token`): names only, never values; empty when none waits"
+    )
+    since: datetime | None = Field(
+        default=None, description="when the first of them reached the data plane; null: none"
+    )
+
+
 class DataPlaneHealth(BaseModel):
     """The data plane's ``GET /health``, as it answered (a field a later release adds is
     passed on too)."""
@@ -522,6 +547,11 @@ class DataPlaneHealth(BaseModel):
         description="each connector category (`calendar`; the LLM fallback as `llm`) and its "
         "circuit breaker's state: closed, open or half_open"
     )
+    config: DataPlaneConfigState | None = Field(
+        default=None,
+        description="published settings it runs without until restarted (its `status` stays "
+        f"ok: it runs, on the settings it started with); {_EARLIER_RELEASES}",
+    )
 
 
 class QuestionCounts(BaseModel):
@@ -531,6 +561,29 @@ class QuestionCounts(BaseModel):
     out_of_scope: int = Field(description="the knowledge does not say: the safe text was sent")
     errors: int = Field(description="the provider failed: the safe text was sent")
     over_quota: int = Field(description="the monthly quota was spent: the safe text was sent")
+
+
+class DataPlaneLLMError(BaseModel):
+    """The last question the LLM provider failed, as the data plane keeps it (in memory: its
+    restart clears it)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    outcome: str = Field(
+        description="as in the `llm_question` log line: timeout, unavailable, rate_limited, "
+        "rejected, circuit_open or error"
+    )
+    at: datetime = Field(description="when")
+    detail: str = Field(
+        description="the log line's `detail` with what to check (`model ... not found (check "
+        "the model name...)`); the provider's own words only for an HTTP 404, as a refusal of "
+        "another kind may quote the question back"
+    )
+    resolved_at: datetime | None = Field(
+        default=None,
+        description="when the provider next answered a question (the failure is past); null: "
+        "it has not yet",
+    )
 
 
 class DataPlaneUsage(BaseModel):
@@ -547,6 +600,11 @@ class DataPlaneUsage(BaseModel):
         default=None,
         description="why an enabled LLM answers every question with the safe text (its key "
         f"is missing); null when it does not; {_EARLIER_RELEASES}",
+    )
+    llm_last_error: DataPlaneLLMError | None = Field(
+        default=None,
+        description="the cause of the last of `questions.errors` since the data plane started; "
+        f"null: none; {_EARLIER_RELEASES}",
     )
     provider: str = Field(description="anthropic, openai_compatible or mock_llm")
     model: str = Field(description="the provider's model asked")
@@ -617,6 +675,12 @@ class TenantStatus(BaseModel):
         default_factory=list,
         description="why a part is missing, one line each: the request and what failed "
         "(`GET http://dp:8002/usage: HTTP 401`), never a token",
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what the operator should know of the answers, one line each: published "
+        "settings waiting for the data plane's restart (`health.config`), the LLM provider's "
+        "last failure (`usage.llm_last_error`)",
     )
 
 

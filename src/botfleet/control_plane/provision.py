@@ -15,13 +15,20 @@ plane it is about to start).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from botfleet.control_plane.client import ControlPlaneAPIError, ControlPlaneClient
-from botfleet.control_plane.models import TenantCreate, TenantUpdate
+from botfleet.control_plane.models import (
+    TenantCreate,
+    TenantUpdate,
+    TenantUpdated,
+    data_plane_url_text,
+)
 from botfleet.domain.errors import ConfigError, FlowIssue
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
 from botfleet.flows import yaml_lines
@@ -151,6 +158,9 @@ class ProvisionResult:
     #: the files still hold an older text, which is then published again.
     flow_replaced: int | None = None
     knowledge_replaced: int | None = None
+    #: What the update changed in the tenant's stored settings, one line per field
+    #: (`setting_changes`): the control plane's own account of what it replaced.
+    settings_changed: tuple[str, ...] = ()
 
 
 def _sha256(text: str) -> str:
@@ -171,7 +181,8 @@ def provision_tenant(
     An existing tenant's boot token is replaced only with `rotate_boot_token` (that cuts off
     the data plane running with the old one). A binding whose type changes (whatsapp ->
     telegram) is refused while secrets of the old type are stored, unless
-    `drop_stale_credentials` deletes them with the change.
+    `drop_stale_credentials` deletes them with the change. The stored settings are made the
+    files' (a key the files do not have is removed): `settings_changed` says what changed.
 
     Raises:
         ControlPlaneAPIError: a refusal (an invalid flow lists every issue with its line).
@@ -183,6 +194,7 @@ def provision_tenant(
         fields["data_plane_url"] = data_plane_url
     token: str | None = None
     dropped: dict[str, Any] = {}
+    changed: list[str] = []
     try:
         tenant = client.get_tenant(tenant_id)
     except ControlPlaneAPIError as exc:
@@ -195,11 +207,13 @@ def provision_tenant(
         # published, dropped ones unbound only after. So the first update keeps the
         # connectors the files drop, and a last one removes them once the flow is published.
         dropped = _dropped_connectors(tenant.connectors, fields["connectors"])
-        client.update_tenant(
+        updated = client.update_tenant(
             tenant_id,
             TenantUpdate(**{**fields, "connectors": {**dropped, **fields["connectors"]}}),
             drop_stale_credentials=drop_stale_credentials,
         )
+        if not dropped:
+            changed = _changed_by([updated])
         if tenant.status == "disabled":
             client.enable_tenant(tenant_id)
     if internal_token is not None:
@@ -211,7 +225,8 @@ def provision_tenant(
         upload=lambda text: client.upload_flow(tenant_id, text, publish=True).version,
     )
     if dropped:
-        client.update_tenant(tenant_id, TenantUpdate(connectors=fields["connectors"]))
+        unbound = client.update_tenant(tenant_id, TenantUpdate(connectors=fields["connectors"]))
+        changed = _changed_by([updated, unbound])
     knowledge_version, knowledge_uploaded, knowledge_replaced = None, False, None
     if files.knowledge is not None:
         knowledge_version, knowledge_uploaded, knowledge_replaced = _publish_text(
@@ -233,7 +248,124 @@ def provision_tenant(
         knowledge_uploaded,
         flow_replaced,
         knowledge_replaced,
+        tuple(changed),
     )
+
+
+def _changed_by(updates: list[TenantUpdated]) -> list[str]:
+    """What these updates, made one after the other, changed: from what the first found in
+    each field (the answers' `before`, read under the tenant's lock, so a change made by
+    someone else between the reads is never counted as this one's) to what the last left."""
+    before: dict[str, Any] = {}
+    for update in reversed(updates):
+        before.update(update.before)
+    return setting_changes(before, updates[-1].model_dump(mode="json"))
+
+
+def planned_setting_changes(
+    client: ControlPlaneClient, files: TenantFiles, *, data_plane_url: str | None = None
+) -> list[str] | None:
+    """What `provision_tenant` would change in the stored settings (`setting_changes`'
+    lines), changing nothing; None when there is no such tenant (it would be created).
+    Flows and knowledge are not compared."""
+    try:
+        tenant = client.get_tenant(files.config.tenant_id)
+    except ControlPlaneAPIError as exc:
+        if exc.status != 404:
+            raise
+        return None
+    fields = files.bindings()
+    if data_plane_url is not None:
+        fields["data_plane_url"] = data_plane_url
+    # As the update sends them and the control plane stores them, so equal means unchanged.
+    body = TenantUpdate(**fields)
+    wanted = body.model_dump(mode="json", exclude_unset=True)
+    if "data_plane_url" in wanted:
+        wanted["data_plane_url"] = data_plane_url_text(body.data_plane_url)
+    current = tenant.model_dump(mode="json")
+    return setting_changes({field: current[field] for field in wanted}, wanted)
+
+
+#: The tenant's stored settings, in the order `setting_changes` names them.
+SETTING_FIELDS = ("name", "timezone", "language", "channel", "connectors", "llm", "data_plane_url")
+#: Parts of a setting's name that mark its value as a secret: never shown.
+_SECRET_WORDS = frozenset(
+    {"secret", "token", "password", "passwd", "credential", "credentials",
+     "auth", "authorization", "bearer", "cookie", "signature"}
+)  # fmt: skip
+#: The longest value shown as it is: a longer one is named only.
+_SHOWN_LENGTH = 40
+
+
+def setting_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """One line per field of `before` that `after` holds otherwise, e.g. ``llm: model
+    'qwen2.5:7b' -> 'llama3.1:8b'; removed quota_monthly_tokens`` (in a section, the keys
+    whose value changed, then those removed, then those added; nested ones as
+    ``calendar.url``). A value is shown only when short and plain: never one whose name
+    says secret, a URL with user information, a query or a fragment, a list or an object."""
+    lines = []
+    for field in (*SETTING_FIELDS, *(f for f in before if f not in SETTING_FIELDS)):
+        if field not in before or before[field] == after.get(field):
+            continue
+        old, new = before[field], after.get(field)
+        if isinstance(old, Mapping | None) and isinstance(new, Mapping | None):
+            changed, removed, added = _section_changes(old or {}, new or {}, "")
+            parts = [", ".join(changed)] if changed else []
+            parts += [f"removed {', '.join(removed)}"] if removed else []
+            parts += [f"added {', '.join(added)}"] if added else []
+            lines.append(f"{field}: {'; '.join(parts)}")
+        else:
+            lines.append(_value_change(field, old, new))
+    return lines
+
+
+def _section_changes(
+    old: Mapping[str, Any], new: Mapping[str, Any], prefix: str
+) -> tuple[list[str], list[str], list[str]]:
+    """The keys of a section whose value changed (``path 'a' -> 'b'``, or the path alone),
+    were removed and were added; objects within both sides compared key by key."""
+    changed: list[str] = []
+    removed: list[str] = []
+    added: list[str] = []
+    for key, value in old.items():
+        path = f"{prefix}{key}"
+        if key not in new:
+            removed.append(path)
+        elif isinstance(value, Mapping) and isinstance(new[key], Mapping):
+            inner = _section_changes(value, new[key], f"{path}.")
+            changed, removed, added = changed + inner[0], removed + inner[1], added + inner[2]
+        elif new[key] != value:
+            changed.append(_value_change(path, value, new[key]))
+    added += [f"{prefix}{key}" for key in new if key not in old]
+    return changed, removed, added
+
+
+def _value_change(path: str, old: Any, new: Any) -> str:
+    shown_old, shown_new = _shown(path, old), _shown(path, new)
+    if shown_old is None or shown_new is None:
+        return path
+    return f"{path} {shown_old} -> {shown_new}"
+
+
+def _shown(path: str, value: Any) -> str | None:
+    """`value` as a change line shows it, or None when it is to be named only."""
+    words = {w for part in path.lower().split(".") for w in part.replace("-", "_").split("_")}
+    if words & _SECRET_WORDS or any(w.endswith("key") for w in words):
+        return None
+    if isinstance(value, str):
+        if "://" in value:
+            try:
+                parts = urlsplit(value)
+            except ValueError:
+                return None
+            if "@" in parts.netloc or parts.query or parts.fragment:
+                return None
+        text = repr(value)
+    elif value is None or isinstance(value, bool | int | float):
+        text = json.dumps(value)
+    else:
+        return None
+    return text if len(text) <= _SHOWN_LENGTH else None
 
 
 def _dropped_connectors(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:

@@ -45,7 +45,10 @@ every model's fields).
 
 The admin key may set anything (the operator is trusted: local fakes in demos and tests), and
 a URL a tenant key sends back unchanged in the same place is not checked again (the admin may
-have set it). With ``any`` nothing is checked. The check cannot see what the data plane will
+have set it). A stored URL a tenant key's change removes or alters must be one it could set
+again (`TenantUrlGuard.check_removable`): otherwise an update leaving out `llm.base_url` would
+lose the operator's internal LLM server for good, as the same key could not send it back.
+With ``any`` nothing is checked. The check cannot see what the data plane will
 resolve later (DNS rebinding) nor where a redirect leads: docs/deployment.md recommends egress
 network policies for hosted deployments.
 """
@@ -401,13 +404,41 @@ class TenantUrlGuard:
         searched (`InvalidInput` naming it; the message never repeats the URL). Places in
         `passed` are not checked again. Returns the places that passed, `passed` included."""
         todo = [p for p in dict.fromkeys(places) if p not in passed]
+        refused = await self._first_refused(todo)
+        if refused is not None:
+            place, why = refused
+            raise InvalidInput(place.path, f"{why}; {_ADVICE}")
+        return passed | frozenset(todo)
+
+    async def check_removable(
+        self, places: Iterable[UrlPlace], *, passed: frozenset[UrlPlace] = frozenset()
+    ) -> frozenset[UrlPlace]:
+        """Refuse (`InvalidInput` naming it, never the URL) the first stored place a change
+        would remove or alter whose URL `check` would refuse if it were sent now: the key
+        could never put it back, and the tenant would wait for an operator. Places in
+        `passed` are not checked again. Returns the places that passed, `passed` included."""
+        todo = [p for p in dict.fromkeys(places) if p not in passed]
+        refused = await self._first_refused(todo)
+        if refused is not None:
+            place, why = refused
+            raise InvalidInput(
+                place.path,
+                f"holds a URL this API key could not set again ({why}; "
+                "CP_TENANT_URL_POLICY=public): send it unchanged to keep it; removing or "
+                "changing it needs the admin API key (ask an operator)",
+            )
+        return passed | frozenset(todo)
+
+    async def _first_refused(self, todo: Sequence[UrlPlace]) -> tuple[UrlPlace, str] | None:
+        """The first of `todo` the ``public`` rules refuse, with why (``the URL's host is a
+        loopback address``), or None. Names are looked up, in turn with other lookups."""
         for place in todo:
             if place.too_deep:
-                raise InvalidInput(place.path, f"{_TOO_DEEP}; {_ADVICE}")
+                return place, _TOO_DEEP
         hosts = {place: _read_host(place.url) for place in todo}
         for place, host in hosts.items():
             if host.problem is not None:
-                raise _refused(place, host.problem)
+                return place, f"the URL's host {host.problem}"
         names = sorted({host.name for host in hosts.values() if host.name is not None})
         if len(names) > MAX_LOOKUPS:
             raise InvalidInput(
@@ -419,12 +450,12 @@ class TenantUrlGuard:
             verdicts = await asyncio.gather(
                 *(self._lookup(name, wait_s=self.turn_wait_s) for name in names)
             )
-            refused = dict(zip(names, verdicts, strict=True))
+            found = dict(zip(names, verdicts, strict=True))
             for place, host in hosts.items():
-                problem = refused.get(host.name) if host.name is not None else None
+                problem = found.get(host.name) if host.name is not None else None
                 if problem is not None:
-                    raise _refused(place, problem)
-        return passed | frozenset(todo)
+                    return place, f"the URL's host {problem}"
+        return None
 
     async def review(
         self, places: Iterable[UrlPlace], *, look_up: bool = True
@@ -465,10 +496,6 @@ class TenantUrlGuard:
             self._turns.release()
 
 
-def _refused(place: UrlPlace, problem: str) -> InvalidInput:
-    return InvalidInput(place.path, f"the URL's host {problem}; {_ADVICE}")
-
-
 def changed_places(new: Mapping[str, object], old: Mapping[str, object]) -> list[UrlPlace]:
     """The URLs of the bindings in `new` (``{"channel": ..., "connectors": ..., "llm": ...}``)
     that `old` does not hold at the same place (a URL sent back unchanged passes)."""
@@ -480,3 +507,9 @@ def changed_places(new: Mapping[str, object], old: Mapping[str, object]) -> list
         # What nests too deep was not compared: sent back unchanged or not, it is refused.
         if place.too_deep or place not in kept
     ]
+
+
+def removed_places(new: Mapping[str, object], old: Mapping[str, object]) -> list[UrlPlace]:
+    """The URLs of the bindings in `old` that `new` (the same fields as a change leaves them)
+    no longer holds at the same place: removed, or changed to another URL."""
+    return changed_places(old, new)

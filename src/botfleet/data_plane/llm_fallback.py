@@ -8,19 +8,22 @@ The LLM only produces text: this object gets the question and a read-only contex
 a string. It has no access to the conversation state, its data or the flow's connectors, so
 nothing the model says can change them. Every question ends in one log line
 (`llm_question`, with its outcome, `tenant` and, asked in a turn, the hashed `contact`) and the
-`botfleet_llm_questions` metric.
+`botfleet_llm_questions` metric. The last provider failure is also kept (`last_failure`, in
+memory: a restart clears it) for `GET /usage`, whose readers have no access to the log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
 from botfleet.adapters.llm import build_llm_connector, llm_options
+from botfleet.adapters.llm.errors import shown_detail
 from botfleet.adapters.llm.guard import answer_problem, cap, check_question, plain_text
 from botfleet.adapters.llm.knowledge import (
     KnowledgeFile,
@@ -114,6 +117,27 @@ class LLMMetrics:
             self.tokens.labels("cached").inc(usage.cached_tokens)
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderFailure:
+    """The last question the provider failed, as `GET /usage` shows it (`llm_last_error`)."""
+
+    outcome: str
+    at: datetime
+    #: The log line's `detail` with the operator's hint; of the provider's own words, only
+    #: those that cannot quote the question or the document (`errors.LLMRequestRefused`).
+    detail: str
+    #: When the provider next answered a question: the failure is then past, still shown.
+    resolved_at: datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "at": self.at.isoformat(),
+            "detail": self.detail,
+            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
+        }
+
+
 class LLMOperation:
     """An `LLMConnector` seen as a one-operation `Connector`, so the resilience layer wraps it."""
 
@@ -144,6 +168,7 @@ class KnowledgeLLMFallback:
     #: Why an enabled LLM has no provider (its credential is missing): questions get the safe
     #: text, as when the provider is down, and the provider is never called.
     unavailable: str | None = None
+    last_failure: ProviderFailure | None = None
     _checked_version: str | None = None
 
     @property
@@ -216,12 +241,28 @@ class KnowledgeLLMFallback:
             except ConnectorError as exc:
                 await self.quota.record(None, "error", contact, reservation=admitted)
                 log.warning("llm_question", outcome=exc.kind, detail=str(exc), **fields)
+                self._provider_failed(exc)
                 return None, exc.kind, None
+            self._provider_answered()
             return await self._judge(answer, context, fields, admitted)
         finally:
             # Whatever ended the question (a crash, a cancellation, no document): what it held
             # goes back, or the budgets would shrink for good.
             self.quota.release(admitted)
+
+    def _provider_failed(self, error: ConnectorError) -> None:
+        current = self.last_failure
+        if error.kind == "circuit_open" and current is not None and current.resolved_at is None:
+            # The breaker's refusal says nothing of why it opened: the failure that opened it
+            # is what the operator has to fix.
+            return
+        self.last_failure = ProviderFailure(error.kind, self.quota.clock.now(), shown_detail(error))
+
+    def _provider_answered(self) -> None:
+        # Any reply counts, out of scope or malformed: the provider took the request.
+        current = self.last_failure
+        if current is not None and current.resolved_at is None:
+            self.last_failure = replace(current, resolved_at=self.quota.clock.now())
 
     def _estimated_tokens(self, question: str, knowledge: str, context: LLMContext) -> int:
         """What a question may count against the token quotas while in flight: the whole

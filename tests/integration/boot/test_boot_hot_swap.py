@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
 
 from boot_harness import cp_transport, dp_settings, running_data_plane, texts, watcher_of
@@ -181,3 +182,54 @@ async def test_a_cache_that_cannot_be_written_does_not_apply_a_publish_again_at_
         assert events.count("flow_swapped") == 1
         assert events.count("boot_cache_not_saved") == 1
         assert texts(await chat.say("ana", "hi")) == ["Hello from version two"]
+
+
+async def test_settings_waiting_for_a_restart_are_in_health_until_changed_back(
+    cp: ControlPlane, tmp_path: Path
+) -> None:
+    """A tenant key reads /health through the control plane's status, never the log: the
+    settings waiting for a restart are named there (never their values), the status stays ok."""
+    llm = {"enabled": False, "provider": "openai_compatible", "model": "qwen2.5:7b"}
+    token = await cp.create_tenant("acme", llm={**llm, "quota_daily_questions_per_contact": 3})
+    await cp.upload_flow("acme", "one", publish=True)
+    settings = dp_settings(tmp_path, token)
+    booted = await pull_boot_config(settings, transport=cp_transport(cp))
+
+    async def change_llm(**fields: object) -> None:
+        patched = await cp.client.patch(
+            "/v1/tenants/acme", json={"llm": {**llm, **fields}}, headers=cp.admin
+        )
+        assert patched.status_code == 200, patched.text
+
+    async with running_data_plane(settings, booted) as chat:
+        health = (await chat.http.get("/health")).json()
+        assert health["config"] == {"restart_required": [], "since": None}
+        await change_llm(quota_daily_questions_per_contact=5)
+        with capture_logs() as logs:
+            await watcher_of(chat).poll_now()
+        health = (await chat.http.get("/health")).json()
+        assert health["status"] == "ok"
+        assert health["config"]["restart_required"] == ["llm.quota_daily_questions_per_contact"]
+        since = datetime.fromisoformat(health["config"]["since"])
+        [event] = [e for e in logs if e["event"] == "config_restart_required"]
+        assert (event["sections"], event["settings"]) == (
+            ["llm"], ["llm.quota_daily_questions_per_contact"]
+        )  # fmt: skip
+        assert set(health["config"]) == {"restart_required", "since"}  # names, no values
+        # A second change keeps the first one's time: the restart has been due since then.
+        await change_llm(quota_daily_questions_per_contact=5, model="qwen2.5-7b")
+        await watcher_of(chat).poll_now()
+        health = (await chat.http.get("/health")).json()
+        assert health["config"]["restart_required"] == [
+            "llm.model", "llm.quota_daily_questions_per_contact"
+        ]  # fmt: skip
+        assert datetime.fromisoformat(health["config"]["since"]) == since
+        # Back to what this process started with: nothing waits any more.
+        await change_llm(quota_daily_questions_per_contact=3)
+        with capture_logs() as logs:
+            await watcher_of(chat).poll_now()
+        health = (await chat.http.get("/health")).json()
+        assert health["config"] == {"restart_required": [], "since": None}
+        assert [e["event"] for e in logs if "restart" in e["event"]] == [
+            "config_restart_no_longer_required"
+        ]

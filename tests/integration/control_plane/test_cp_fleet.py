@@ -6,6 +6,9 @@ import httpx
 from cp_harness import FERNET_KEY, ControlPlane, Database, make_settings, running_control_plane
 from cryptography.fernet import Fernet
 
+from botfleet.control_plane.models import DataPlaneHealth, DataPlaneUsage
+from botfleet.control_plane.services.fleet import notes_of
+
 INTERNAL_TOKEN = "dp-internal-token-777"
 #: Answers shaped as a data plane's (`data_plane/api/health.py`, `usage.py`, `tasks.py`).
 HEALTH = {
@@ -16,6 +19,7 @@ HEALTH = {
     "busy_contacts": 0,
     "store": "ok",
     "connectors": {"calendar": "closed"},
+    "config": {"restart_required": [], "since": None},
 }
 USAGE = {
     "tenant_id": "healthy",
@@ -23,6 +27,7 @@ USAGE = {
     "timezone": "UTC",
     "llm_enabled": True,
     "llm_unavailable": None,
+    "llm_last_error": None,
     "provider": "mock_llm",
     "model": "mock",
     "knowledge_version": "v1",
@@ -62,6 +67,8 @@ def _data_plane(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectTimeout("timed out", request=request)
     if host == "dp-sick" and path == "/health":
         return httpx.Response(503, json={"status": "degraded"})
+    if host == "dp-waiting":
+        return httpx.Response(200, json=WAITING[path])
     if path == "/health":
         tenant = "healthy" if host == "dp-ok" else host.removeprefix("dp-")
         return httpx.Response(200, json={**HEALTH, "tenant_id": tenant})
@@ -94,7 +101,7 @@ async def test_status_and_fleet_aggregate_each_data_plane(database: Database) ->
         assert body["status"] == "ok"
         assert body["health"] == {**HEALTH, "tenant_id": "healthy"}
         assert (body["usage"], body["tasks"]) == (USAGE, TASKS)
-        assert body["errors"] == []
+        assert (body["errors"], body["notes"]) == ([], [])
         assert INTERNAL_TOKEN not in status.text
 
         fleet = await cp.client.get("/v1/fleet", headers=cp.admin)
@@ -156,6 +163,77 @@ async def test_one_undecryptable_credential_does_not_break_the_fleet(database: D
         assert single.status_code == 200
         assert single.json()["errors"][0].startswith("lost/data_plane: cannot decrypt")
         assert INTERNAL_TOKEN not in fleet.text + single.text
+
+
+#: A data plane running without a published LLM change, whose provider refused a question
+#: (the shapes of `data_plane/api/health.py` and `usage.py`).
+WAITING = {
+    "/health": {
+        **HEALTH,
+        "tenant_id": "waiting",
+        "connectors": {"llm": "closed"},
+        "config": {
+            "restart_required": ["llm.model", "llm.quota_daily_questions_per_contact"],
+            "since": "2026-12-07T10:00:00+00:00",
+        },
+    },
+    "/usage": {
+        **USAGE,
+        "tenant_id": "waiting",
+        "questions": {"answered": 0, "out_of_scope": 0, "errors": 3, "over_quota": 0},
+        "llm_last_error": {
+            "outcome": "rejected",
+            "at": "2026-12-07T10:02:41.5+00:00",
+            "detail": 'openai_compatible: request refused (HTTP 404): model "qwen2.5-7b" not '
+            "found (check the model name, and that base_url is the API root up to /v1)",
+            "resolved_at": None,
+        },
+    },
+    "/tasks": TASKS,
+}
+
+
+async def test_a_pending_restart_and_the_llms_last_failure_are_relayed_and_said(
+    database: Database,
+) -> None:
+    """What a tenant key cannot read in the data plane's log: the status relays it, and says
+    it in `notes`, while the status stays ok (the bot runs)."""
+    async with running_control_plane(make_settings(database), _data_plane) as cp:
+        await cp.create_tenant("waiting", data_plane_url="http://dp-waiting:8002")
+        key = await cp.tenant_key("waiting")
+        stored = await cp.client.put(
+            "/v1/tenants/waiting/credentials/data_plane",
+            json={"internal_token": INTERNAL_TOKEN},
+            headers=cp.auth(key),
+        )
+        assert stored.status_code == 200
+        status = await cp.client.get("/v1/tenants/waiting/status", headers=cp.auth(key))
+        fleet = await cp.client.get("/v1/fleet", headers=cp.admin)
+    assert status.status_code == 200, status.text
+    body = status.json()
+    assert (body["status"], body["errors"]) == ("ok", [])
+    assert body["health"]["config"]["restart_required"] == [
+        "llm.model", "llm.quota_daily_questions_per_contact"
+    ]  # fmt: skip
+    assert body["usage"]["llm_last_error"]["outcome"] == "rejected"
+    assert body["notes"] == [
+        "restart required: llm.model, llm.quota_daily_questions_per_contact (changed "
+        "2026-12-07T10:00Z); the new settings apply at the data plane's next start",
+        "llm: last error 2026-12-07T10:02Z rejected: openai_compatible: request refused (HTTP "
+        '404): model "qwen2.5-7b" not found (check the model name, and that base_url is the '
+        "API root up to /v1)",
+    ]
+    [listed] = fleet.json()["tenants"]
+    assert listed["notes"] == body["notes"]
+
+
+def test_a_failure_the_provider_got_over_is_said_as_past() -> None:
+    resolved = {**WAITING["/usage"]["llm_last_error"], "resolved_at": "2026-12-07T11:30:00Z"}
+    usage = DataPlaneUsage.model_validate({**USAGE, "llm_last_error": resolved})
+    health = DataPlaneHealth.model_validate({**HEALTH, "config": None})
+    [note] = notes_of(health, usage)
+    assert note.startswith("llm: last error 2026-12-07T10:02Z rejected: ")
+    assert note.endswith("; the provider has answered since 2026-12-07T11:30Z")
 
 
 def _not_a_data_plane(request: httpx.Request) -> httpx.Response:

@@ -92,6 +92,10 @@ FREE_FORM = frozenset(
         "TenantView.channel",  # the bindings: their schemas are GET /v1/binding-schemas
         "TenantView.connectors",
         "TenantView.llm",
+        "TenantUpdated.channel",  # a PATCH's answer: the tenant, and the fields it replaced
+        "TenantUpdated.connectors",
+        "TenantUpdated.llm",
+        "TenantUpdated.before",
         "AuditView.details",  # per action
         "TaskView.data",  # what the flow gave the task
         "ConversationStateView.data",  # what the flow collected

@@ -11,7 +11,7 @@ import pytest
 import respx
 from respx_httpx2 import mock_sdk
 
-from botfleet.adapters.llm.errors import LLMRateLimited
+from botfleet.adapters.llm.errors import LLMRateLimited, shown_detail
 from botfleet.adapters.llm.openai_compatible import OpenAICompatibleLLM
 from botfleet.adapters.llm.options import LLMOptions
 from botfleet.adapters.llm.prompt import RULES_MARKER
@@ -95,6 +95,27 @@ async def test_the_request_puts_rules_and_knowledge_first_and_asks_for_json(
     assert system["content"].endswith(f"<knowledge>\n{KNOWLEDGE.strip()}\n</knowledge>")
     assert "JSON" in system["content"]  # json_object mode requires the word in the prompt
     assert user == {"role": "user", "content": "<question>\nWhere can I park?\n</question>"}
+
+
+async def test_with_no_key_stored_no_authorization_header_is_sent(
+    api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local server needs no key: none is sent, not the SDK's stand-in (docs/llm.md)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-platform-wide")  # never read from a control plane
+    route = api.post("/chat/completions").respond(
+        json=completion('{"in_scope": true, "answer": "ok"}')
+    )
+    options = LLMOptions(provider="openai_compatible", base_url=BASE, model="llama3.1")
+    adapter = OpenAICompatibleLLM(options.without_environment_keys())
+    try:
+        answer = await adapter.answer("q", KNOWLEDGE, context())
+    finally:
+        await adapter.aclose()
+    assert answer.text == "ok"
+    request = route.calls.last.request
+    assert "authorization" not in request.headers
+    assert request.url == f"{BASE}/chat/completions"
+    assert json.loads(request.content)["model"] == "llama3.1"
 
 
 async def test_json_mode_and_temperature_follow_the_options(api: respx.MockRouter) -> None:
@@ -194,6 +215,30 @@ async def test_an_unknown_model_is_refused_with_the_server_message(
     # A bare "404 page not found" (Ollama's base_url without /v1) must point at the cause too.
     assert str(caught.value).endswith(
         "(check the model name, and that base_url is the API root up to /v1)"
+    )
+
+
+async def test_only_a_404_s_own_words_may_be_shown_outside_the_log(
+    api: respx.MockRouter, llm: OpenAICompatibleLLM
+) -> None:
+    """A 400 may quote the request (the question, the document) back: /usage shows the status
+    and where to read the rest; a 404 names the model or the address, and is shown whole."""
+    api.post("/chat/completions").mock(
+        side_effect=[
+            error(404, "model_not_found", 'model "qwen2.5-7b" not found, try pulling it first'),
+            error(400, "invalid_request_error", "cannot parse: 'Where can I park my bike?'"),
+        ]
+    )
+    with pytest.raises(ConnectorRejected) as missing:
+        await llm.answer("q", KNOWLEDGE, context())
+    assert shown_detail(missing.value) == str(missing.value)
+    assert 'model "qwen2.5-7b" not found' in shown_detail(missing.value)
+    with pytest.raises(ConnectorRejected) as refused:
+        await llm.answer("Where can I park my bike?", KNOWLEDGE, context())
+    assert "park my bike" in str(refused.value)  # the log line's detail keeps them
+    assert shown_detail(refused.value) == (
+        "openai_compatible: request refused (HTTP 400); the provider's words are in the data "
+        "plane's log"
     )
 
 

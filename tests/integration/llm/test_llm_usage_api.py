@@ -9,6 +9,7 @@ import httpx
 import pytest
 from llm_runtime_kit import SAFE, tenant
 
+from botfleet.adapters.llm.errors import status_error
 from botfleet.testing.llm import ScriptedLLM, in_scope, out_of_scope
 from botfleet.testing.runtime import ChatClient, FrozenClock, make_settings, running_app
 
@@ -174,3 +175,36 @@ async def test_usage_says_why_an_llm_without_its_key_answers_only_the_safe_text(
     body = response.json()
     assert body["llm_enabled"] is True
     assert "ANTHROPIC_API_KEY" in body["llm_unavailable"]
+
+
+async def test_the_last_provider_failure_is_said_with_its_hint_then_marked_past(
+    tmp_path: Path,
+) -> None:
+    """`llm_last_error`: the cause behind `questions.errors` for a reader without the log (the
+    control plane's status), the provider's words only where they cannot quote a question."""
+    clock = FrozenClock(datetime(2026, 12, 7, 10, 2, tzinfo=UTC))
+    missing = {"error": {"message": 'model "qwen2.5-7b" not found, try pulling it first'}}
+    llm = ScriptedLLM([status_error("openai_compatible", 404, missing), in_scope("48 h.")])
+    settings = make_settings(tmp_path / "t.db", internal_token=TOKEN)
+    async with running_app(tenant(), settings=settings, clock=clock, llm_connector=llm) as chat:
+        await chat.say("c1", "hi")  # a new contact's first message shows the menu
+        before = (await chat.http.get("/usage", headers=bearer())).json()
+        assert (await chat.say("c1", "Do you fix e-bikes?"))[0]["text"] == SAFE
+        failed = (await chat.http.get("/usage", headers=bearer())).json()
+        clock.advance(minutes=5)
+        await chat.say("c1", "How long does a repair take?")
+        later = (await chat.http.get("/usage", headers=bearer())).json()
+    assert before["llm_last_error"] is None
+    assert failed["questions"]["errors"] == 1
+    assert failed["llm_last_error"] == {
+        "outcome": "rejected",
+        "at": "2026-12-07T10:02:00+00:00",
+        "detail": 'openai_compatible: request refused (HTTP 404): model "qwen2.5-7b" not found, '
+        "try pulling it first (check the model name, and that base_url is the API root up to "
+        "/v1)",
+        "resolved_at": None,
+    }
+    assert later["llm_last_error"] == {
+        **failed["llm_last_error"],
+        "resolved_at": "2026-12-07T10:07:00+00:00",
+    }

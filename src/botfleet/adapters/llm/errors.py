@@ -34,6 +34,32 @@ class LLMRateLimited(ConnectorRateLimited):
         super().__init__(f"{provider}: rate limited (HTTP 429){after}", retry_after=retry_after)
 
 
+class LLMRequestRefused(ConnectorRejected):
+    """The provider refused the request (an HTTP 4xx other than 401, 403, 408 and 429).
+
+    The message (logged) quotes the provider's own words; `shown` is what the data plane's
+    /usage may show of it, which a tenant key below editor reads through the control plane."""
+
+    def __init__(self, provider: str, status: int, detail: str, hint: str | None) -> None:
+        self.status = status
+        head = f"{provider}: request refused (HTTP {status})"
+        tail = f" ({hint})" if hint else ""
+        super().__init__(head + (f": {detail}" if detail else "") + tail)
+        # A 404 is about the address or the model, never the request's content: its words
+        # ('model "x" not found') are the cause. Any other refusal may quote the request back
+        # (a 400 listing the message it could not read), i.e. the contact's question or the
+        # knowledge document: those words stay in the log.
+        if status == 404 or not detail:
+            self.shown = str(self)
+        else:
+            self.shown = f"{head}; the provider's words are in the data plane's log{tail}"
+
+
+def shown_detail(error: ConnectorError) -> str:
+    """What may be shown of a provider failure outside the log (see `LLMRequestRefused`)."""
+    return error.shown if isinstance(error, LLMRequestRefused) else str(error)
+
+
 def error_detail(body: Any, secret: str | None = None) -> str:
     """The provider's own error message from a JSON error body, shortened, without `secret`.
 
@@ -64,11 +90,8 @@ def status_error(
         return ConnectorRejected(
             f"{provider}: credentials refused (HTTP {status}); check the LLM API key"
         )
-    detail = error_detail(body, secret)
     hint = _NOT_FOUND_HINT.get(provider) if status == 404 else None
-    return ConnectorRejected(f"{provider}: request refused (HTTP {status})" + (
-        f": {detail}" if detail else ""
-    ) + (f" ({hint})" if hint else ""))  # fmt: skip
+    return LLMRequestRefused(provider, status, error_detail(body, secret), hint)
 
 
 def redirected(provider: str, status: int, headers: Any = None) -> ConnectorError:

@@ -23,8 +23,10 @@ PROVIDER = "openai_compatible"
 SDK_ERRORS = SdkErrors(
     openai.APIStatusError, openai.APITimeoutError, openai.APIConnectionError, openai.OpenAIError
 )
-#: Local servers ignore the key, but the SDK refuses to start without one.
+#: The SDK refuses to start without a key; with none stored it stands in, and is never sent.
 UNUSED_KEY = "not-needed"
+#: Per request, as the SDK wants it: an `Authorization` header it is told to leave out.
+NO_AUTHORIZATION: dict[str, str | openai.Omit] = {"Authorization": openai.omit}
 
 
 class OpenAICompatibleLLM:
@@ -35,8 +37,12 @@ class OpenAICompatibleLLM:
     def __init__(self, options: LLMOptions, client: openai.AsyncOpenAI | None = None) -> None:
         self.options = options
         self.model = options.model_name
+        key = options.key()
+        # With no key stored none is sent: the stand-in would reach the server (and any proxy
+        # in front of it) as a credential nobody gave.
+        self._headers = NO_AUTHORIZATION if not key and client is None else None
         self._client = client or openai.AsyncOpenAI(
-            api_key=options.key() or UNUSED_KEY,
+            api_key=key or UNUSED_KEY,
             base_url=options.base_url,
             timeout=options.timeout_s,
             max_retries=options.max_retries,
@@ -69,7 +75,7 @@ class OpenAICompatibleLLM:
         completion = await sdk_call(
             PROVIDER,
             SDK_ERRORS,
-            self._client.chat.completions.create(**request),
+            self._client.chat.completions.create(**request, extra_headers=self._headers),
             self._client.api_key,
         )
         return _to_answer(completion)

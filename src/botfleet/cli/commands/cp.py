@@ -11,7 +11,9 @@ with exit status 1 (the control plane refused: its message, and every flow issue
 or `rotate-keys` skipped rows no key can decrypt, `tenant-urls` found stored URLs the policy
 refuses, or `tasks run` ran a task that failed: the answer printed, a summary on stderr)
 or 2 (it could not be reached, timed out, or what answered is not a control plane; also a usage
-error: a bad option, a file that cannot be read or written).
+error: a bad option, a file that cannot be read or written). `status` and `fleet` also print
+each of the answer's `notes` (a restart the data plane waits for, the LLM's last failure) as a
+`note:` line on stderr, and exit 0.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from botfleet.cli.commands.cp_common import (
     run,
 )
 from botfleet.cli.commands.cp_contacts import register as register_contacts
+from botfleet.cli.commands.cp_documents import _terminal_safe
 from botfleet.cli.commands.cp_documents import register as register_documents
 from botfleet.cli.commands.cp_tasks import register as register_tasks
 from botfleet.cli.commands.cp_tenants import register as register_tenants
@@ -80,13 +83,22 @@ def audit(
 @cp_app.command("status")
 def status(ctx: typer.Context, tenant: str) -> None:
     """One tenant's data-plane health, versions, usage and tasks."""
-    run(ctx, lambda c: c.tenant_status(tenant))
+    print_notes(run(ctx, lambda c: c.tenant_status(tenant)).notes)
 
 
 @cp_app.command("fleet")
 def fleet(ctx: typer.Context) -> None:
     """Every tenant's status (admin)."""
-    run(ctx, lambda c: c.fleet())
+    for found in run(ctx, lambda c: c.fleet()).tenants:
+        print_notes(found.notes, prefix=f"{found.tenant_id}: ")
+
+
+def print_notes(notes: list[str], *, prefix: str = "") -> None:
+    """One `note:` line each on stderr: buried in the JSON, a pending restart or the cause of
+    the LLM's errors goes unread (standard output stays the answer's JSON)."""
+    for note in notes:
+        # The data plane's words (a provider's message, a setting's name): never raw.
+        typer.echo(f"note: {_terminal_safe(prefix + note)}", err=True)
 
 
 @cp_app.command("rotate-keys")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from botfleet.cli.commands.cp_common import json_object, read_text, run, validated
 from botfleet.cli.output_files import check_output, write_output
+
+if TYPE_CHECKING:
+    from botfleet.control_plane.provision import TenantFiles
 
 tenants_app = typer.Typer(help="Create, read, update, disable and delete tenants.")
 keys_app = typer.Typer(help="A tenant's API keys.")
@@ -170,12 +173,12 @@ def update_tenant(
     body = validated(TenantUpdate, fields)
 
     def update(client: Any) -> Any:
-        before = client.get_tenant(tenant) if set(fields) & set(SECTIONS) else None
         updated = client.update_tenant(tenant, body, drop_stale_credentials=drop_stale_credentials)
-        if before is not None:
-            old, new = before.model_dump(mode="json"), updated.model_dump(mode="json")
-            for line in left_out(old, new, fields):
-                typer.echo(f"warning: {line}", err=True)
+        # The answer's `before` is what this update replaced, read under the tenant's lock: a
+        # GET beforehand could be another change's state.
+        new = updated.model_dump(mode="json")
+        for line in left_out({**new, **new["before"]}, new, fields):
+            typer.echo(f"warning: {line}", err=True)
         return updated
 
     run(ctx, update)
@@ -193,11 +196,19 @@ def apply_tenant(
         "old one is cut off until restarted with the new one).",
     ),
     drop_stale_credentials: bool = DROP_STALE_CREDENTIALS,
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Change nothing: say on stderr what apply would change in the tenant's stored "
+        "settings (flows and knowledge are not compared).",
+    ),
 ) -> None:
     """Create or update a tenant from its local files, publishing what changed (idempotent).
 
-    Prints a new tenant's boot token; an existing tenant keeps its own (`boot_token: null`)
-    unless --new-boot-token.
+    The stored settings (name, channel, connectors, llm...) are made the file's: a key set
+    since by other means (`tenants update`) and not in the file is removed. A warning on
+    stderr names, per section, the keys apply changed or removed. Prints a new tenant's boot
+    token; an existing tenant keeps its own (`boot_token: null`) unless --new-boot-token.
     """
     from dataclasses import asdict
 
@@ -208,6 +219,9 @@ def apply_tenant(
         files = TenantFiles.load(tenant_yaml)
     except (ConfigError, ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc), param_hint="TENANT_YAML") from None
+    if dry_run:
+        _apply_dry_run(ctx, files, data_plane_url)
+        return
     answer = run(
         ctx,
         lambda c: asdict(
@@ -220,6 +234,8 @@ def apply_tenant(
             )
         ),
     )
+    for line in answer["settings_changed"]:
+        typer.echo(f"warning: apply changed {line}", err=True)
     config, tenant = files.config, files.config.tenant_id
     for what, group, key in (
         ("flow", "flows", "flow_path"),
@@ -238,6 +254,26 @@ def apply_tenant(
             f"(`botfleet cp {group} show {tenant} {replaced} --raw`) and apply again.",
             err=True,
         )
+
+
+def _apply_dry_run(ctx: typer.Context, files: TenantFiles, data_plane_url: str | None) -> None:
+    """Print what apply would change in the stored settings, as apply's warnings say it."""
+    from botfleet.control_plane.provision import planned_setting_changes
+
+    tenant = files.config.tenant_id
+
+    def plan(client: Any) -> dict[str, Any]:
+        lines = planned_setting_changes(client, files, data_plane_url=data_plane_url)
+        for line in lines or []:
+            typer.echo(f"warning: apply would change {line}", err=True)
+        return {
+            "tenant_id": tenant,
+            "dry_run": True,
+            "exists": lines is not None,
+            "settings_changed": lines or [],
+        }
+
+    run(ctx, plan)
 
 
 @tenants_app.command("disable")

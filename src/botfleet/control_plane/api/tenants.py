@@ -22,6 +22,7 @@ from botfleet.control_plane.models import (
     TenantCreated,
     TenantExport,
     TenantUpdate,
+    TenantUpdated,
     TenantView,
 )
 from botfleet.control_plane.pagination import DEFAULT_PAGE_SIZE
@@ -77,16 +78,19 @@ async def update_tenant(
     container: ContainerDep,
     uow: UoWDep,
     drop_stale_credentials: bool = False,
-) -> TenantView:
+) -> TenantUpdated:
     """Change name, time zone, language, bindings or LLM settings (validated like on create).
     A binding whose stored credentials it does not take (a channel changed from ``whatsapp``
     to ``telegram``) answers 409 naming them; ``?drop_stale_credentials=true`` removes those
     names (a scope left without any is deleted; its other secrets stay).
     With a tenant key and ``CP_TENANT_URL_POLICY=public`` (the default), a new URL in a
     binding must point at a public host: loopback, private, link-local and internal names
-    answer 422 naming the field."""
+    answer 422 naming the field; and a stored URL the change removes or alters must be one
+    the key could set again (422 naming the field: send it unchanged, or the admin changes
+    it). The answer is the tenant as changed, with ``before``: the changed fields' values
+    before this change."""
     async with uow:
-        tenant = await tenants.update_tenant(
+        tenant, before = await tenants.update_tenant(
             uow,
             principal,
             tenant_id,
@@ -95,7 +99,8 @@ async def update_tenant(
             url_guard=container.url_guard,
             box=container.box,
         )
-        return TenantView.model_validate(tenant)
+        view = TenantView.model_validate(tenant)
+        return TenantUpdated(**dict(view), before=before)
 
 
 @router.post("/{tenant_id}/disable")

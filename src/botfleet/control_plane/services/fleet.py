@@ -7,6 +7,11 @@ answer always has the shape its schema publishes.
 The internal routes of a data plane want ``Authorization: Bearer <DP_INTERNAL_TOKEN>``: store
 that token as the tenant's ``data_plane`` credentials (``{"internal_token": ...}``).
 
+What an operator should act on in those answers is also said in words, in ``notes``: published
+settings the data plane runs without until its restart (its /health's ``config``) and the LLM
+provider's last failure (its /usage's ``llm_last_error``): a tenant key has no access to the
+data plane's log, which says both.
+
 A data plane that does not answer is reported as ``unreachable``; it never turns into an error
 of the control plane. Neither does a ``data_plane`` credential sealed with a key no longer in
 ``CP_FERNET_KEYS``: that tenant's data plane is probed without the token (its /usage and /tasks
@@ -18,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -209,7 +214,33 @@ async def _status(probe: DataPlaneProbe, snapshot: _Snapshot, now: datetime) -> 
         usage=result.usage,
         tasks=result.tasks,
         errors=result.errors,
+        notes=notes_of(result.health, result.usage),
     )
+
+
+def notes_of(health: DataPlaneHealth | None, usage: DataPlaneUsage | None) -> list[str]:
+    """The `notes` of a status (see the module doc), one line each."""
+    notes = []
+    config = health.config if health is not None else None
+    if config is not None and config.restart_required:
+        since = f" (changed {_minute(config.since)})" if config.since is not None else ""
+        notes.append(
+            f"restart required: {', '.join(config.restart_required)}{since}; the new settings "
+            "apply at the data plane's next start"
+        )
+    failure = usage.llm_last_error if usage is not None else None
+    if failure is not None:
+        line = f"llm: last error {_minute(failure.at)} {failure.outcome}: {failure.detail}"
+        if failure.resolved_at is not None:
+            line += f"; the provider has answered since {_minute(failure.resolved_at)}"
+        notes.append(line)
+    return notes
+
+
+def _minute(moment: datetime) -> str:
+    if moment.tzinfo is None:  # a data plane's clock is UTC unless it says otherwise
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 async def tenant_status(

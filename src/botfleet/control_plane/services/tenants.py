@@ -29,7 +29,12 @@ from botfleet.control_plane.services.credential_scopes import (
     stale_scopes,
 )
 from botfleet.control_plane.tokens import hash_secret, new_boot_token
-from botfleet.control_plane.url_policy import TenantUrlGuard, UrlPlace, changed_places
+from botfleet.control_plane.url_policy import (
+    TenantUrlGuard,
+    UrlPlace,
+    changed_places,
+    removed_places,
+)
 
 ACTIVE, DISABLED = "active", "disabled"
 TENANTS_LISTING = "tenants"
@@ -185,19 +190,24 @@ def _refuse_new_host_paths(before: dict[str, Any], after: dict[str, Any]) -> Non
                 )
 
 
-async def _check_new_urls(
+async def _check_urls(
     guard: TenantUrlGuard,
     tenant: Tenant,
     changes: dict[str, Any],
     passed: frozenset[UrlPlace] = frozenset(),
 ) -> frozenset[UrlPlace]:
     """Check the URLs the changed bindings add (`CP_TENANT_URL_POLICY`); one the tenant holds
-    already at the same place is not checked (the admin may have set it)."""
+    already at the same place is not checked (the admin may have set it). Then the stored
+    URLs they remove or change: each must be one this key could set again, or the tenant
+    could not put it back (a `--llm` leaving out the operator's loopback `base_url` locked the
+    tenant out of its own LLM until an operator came). A place that passed either check
+    passes both: the rule is the same."""
     new = {field: changes[field] for field in BINDING_FIELDS if field in changes}
     if not new:
         return passed
     old = {field: getattr(tenant, field) for field in new}
-    return await guard.check(changed_places(new, old), passed=passed)
+    passed = await guard.check(changed_places(new, old), passed=passed)
+    return await guard.check_removable(removed_places(new, old), passed=passed)
 
 
 async def update_tenant(
@@ -209,8 +219,10 @@ async def update_tenant(
     drop_stale_credentials: bool = False,
     url_guard: TenantUrlGuard | None = None,
     box: SecretBox | None = None,
-) -> Tenant:
-    """Change the given fields. New bindings must fit the published flow (409) and the stored
+) -> tuple[Tenant, dict[str, Any]]:
+    """Change the given fields; returns the tenant and the changed fields' values before the
+    change (read under the lock: what this change replaced, never a concurrent one's). New
+    bindings must fit the published flow (409) and the stored
     credentials of the scopes they replace (409 naming the names the new binding does not
     take); with `drop_stale_credentials` those names are removed instead, in the same
     transaction, and audited as ``credentials.delete``: with `box` only those names (the
@@ -223,19 +235,21 @@ async def update_tenant(
     (`refresh_channel_warnings`), so their warnings speak of the channel the flow runs on.
 
     With `url_guard` (`CP_TENANT_URL_POLICY=public`) a tenant key's new binding URLs must
-    point at public hosts (422 naming the field). Their names are looked up before the tenant
-    is locked; under the lock only URLs a change committed meanwhile made new are checked."""
+    point at public hosts (422 naming the field), and a stored URL it removes or changes must
+    be one it could set again (422 naming the field: the admin key may). Names are looked up
+    before the tenant is locked; under the lock only URLs a change committed meanwhile made
+    new or removed are checked."""
     guard = url_guard if url_guard is not None and url_guard.applies_to(principal) else None
     passed: frozenset[UrlPlace] = frozenset()
     if guard is not None and spec.model_fields_set & set(BINDING_FIELDS):
         current = await peek_tenant_for_change(uow, principal, tenant_id)
-        passed = await _check_new_urls(guard, current, _checked_changes(principal, current, spec))
+        passed = await _check_urls(guard, current, _checked_changes(principal, current, spec))
         await uow.release()
     # Locked: a publish checking the bindings this changes waits for it (and vice versa).
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
     changes = _checked_changes(principal, tenant, spec)
     if guard is not None:
-        await _check_new_urls(guard, tenant, changes, passed)
+        await _check_urls(guard, tenant, changes, passed)
     if "connectors" in changes:
         # Imported here: the flows service imports this module.
         from botfleet.control_plane.services.flows import check_connectors_kept
@@ -248,6 +262,7 @@ async def update_tenant(
     await _check_stored_credentials(
         uow, principal, tenant, changes, drop=drop_stale_credentials, box=box
     )
+    before = {field: getattr(tenant, field) for field in changes}
     if changes:
         old_channel = tenant.channel
         for field, value in changes.items():
@@ -262,7 +277,7 @@ async def update_tenant(
             details={"fields": sorted(changes)},
         )  # fmt: skip
         await uow.commit()
-    return tenant
+    return tenant, before
 
 
 async def _check_stored_credentials(

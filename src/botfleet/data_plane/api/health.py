@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -11,6 +13,9 @@ from botfleet.data_plane.llm_fallback import KnowledgeLLMFallback
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.web import Operation
 
+if TYPE_CHECKING:  # the watcher's module imports httpx, which a local tenant file never needs
+    from botfleet.data_plane.config_source.watch import BootWatcher
+
 
 def runtime_of(request: Request) -> ConversationRuntime:
     runtime: ConversationRuntime = request.app.state.runtime
@@ -18,7 +23,8 @@ def runtime_of(request: Request) -> ConversationRuntime:
 
 
 async def health(request: Request) -> Response:
-    """The tenant, its live flow and knowledge versions, busy contacts and connector breakers."""
+    """The tenant, its live flow and knowledge versions, busy contacts, connector breakers and
+    the published settings waiting for a restart."""
     runtime = runtime_of(request)
     trouble = getattr(request.app.state, "store_trouble", None)
     store = trouble.recent() if isinstance(trouble, StoreTrouble) else None
@@ -33,6 +39,8 @@ async def health(request: Request) -> Response:
             "knowledge_version": runtime.live.knowledge_version,
             "busy_contacts": runtime.sequencer.busy_keys,
             "connectors": _breakers(runtime),
+            # Not a degraded status: the bot runs, on the settings it started with.
+            "config": _config_state(request),
         }
     )
 
@@ -52,6 +60,19 @@ def health_operations() -> list[Operation]:
         Operation("GET", "/health", health, summary="Health", tags=("ops",)),
         Operation("GET", "/metrics", metrics, summary="Metrics", tags=("ops",)),
     ]
+
+
+def _config_state(request: Request) -> dict[str, Any]:
+    """The settings the control plane changed that apply at the next start (names, never
+    values: /health answers without a token), and since when."""
+    watcher: BootWatcher | None = getattr(request.app.state, "config_watcher", None)
+    if watcher is None:  # a local tenant file: read at start only, nothing is compared
+        return {"restart_required": [], "since": None}
+    since = watcher.restart_since
+    return {
+        "restart_required": list(watcher.restart_keys),
+        "since": since.isoformat() if since is not None else None,
+    }
 
 
 def _breakers(runtime: ConversationRuntime) -> dict[str, str]:

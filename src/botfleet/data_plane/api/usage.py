@@ -86,6 +86,9 @@ def _usage_answer(llm: KnowledgeLLMFallback, used: MonthlyUsage) -> dict[str, An
         # Why an enabled LLM answers every question with the safe text (its key is missing):
         # the log says it once at boot, this says it for as long as it lasts.
         "llm_unavailable": llm.unavailable,
+        # The cause behind `questions.errors`, for readers without the log (the control plane's
+        # status); kept once the provider answers again, with when it did.
+        "llm_last_error": llm.last_failure.as_json() if llm.last_failure else None,
         "provider": llm.options.provider,
         "model": llm.options.model_name,
         "knowledge_version": llm.knowledge.knowledge_version,

@@ -6,7 +6,10 @@ Every ``config_poll_s`` the watcher sends ``If-None-Match``; 304 costs nothing. 
   (`LiveConfig.swap_flow`): the next message uses it; standing schedules are re-synced;
 - a new knowledge version is swapped in (`LiveConfig.swap_knowledge`);
 - changed channel, connector, LLM or tenant settings cannot change under a running process:
-  the watcher logs ``config_restart_required`` naming the sections (never their values);
+  the watcher logs ``config_restart_required`` naming the sections and settings (never their
+  values), and keeps the settings that differ from those it started with, and since when
+  (`restart_keys`, `restart_since`: /health's ``config``); settings changed back to those it
+  runs need no restart any more (``config_restart_no_longer_required``);
 - the payload becomes the cached copy, so a restart starts from it (not when its flow was
   refused for the running connectors: the last good copy stays). A cache write that fails is
   logged (``boot_cache_not_saved``); the payload is applied all the same, and only once.
@@ -27,6 +30,7 @@ import asyncio
 import contextlib
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import httpx
@@ -47,6 +51,7 @@ from botfleet.flows.schema import FlowSpec
 log = structlog.get_logger("botfleet.data_plane.boot")
 
 PollOutcome = Literal["unchanged", "applied", "unreachable", "refused", "rejected"]
+_ABSENT = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,10 @@ class BootWatcher:
     etag: str | None = field(init=False)
     #: Sections changed since start that only a restart applies.
     pending_restart: set[str] = field(default_factory=set, init=False)
+    #: Their settings (`llm.model`, `connectors.calendar`): names only, the values are secret.
+    restart_keys: tuple[str, ...] = field(default=(), init=False)
+    #: When the first of them changed (None: nothing waits for a restart).
+    restart_since: datetime | None = field(default=None, init=False)
     _problem: str | None = field(default=None, init=False)
     _http: httpx.AsyncClient | None = field(default=None, init=False)
     #: What the cache should hold and does not yet (payload, ETag): its write failed.
@@ -166,13 +175,7 @@ class BootWatcher:
             cache_it = flow_swapped or bool(restart)
         knowledge_swapped = self._swap_knowledge(payload)
         if restart:
-            self.pending_restart.update(restart)
-            log.warning(
-                "config_restart_required",
-                tenant=tenant,
-                sections=sorted(self.pending_restart),
-                detail="channel, connector, LLM and tenant settings apply at the next start",
-            )
+            self._note_restart(payload)
         # What runs now is compared with the next payloads, whether or not the cache takes it
         # (a cache write that failed must not apply the same payload again at every poll: it
         # is retried on its own, by `_save_unsaved`).
@@ -231,6 +234,31 @@ class BootWatcher:
         except Exception:
             log.exception("standing_schedules_not_synced", tenant=self.current.tenant.id)
 
+    def _note_restart(self, payload: BootPayload) -> None:
+        # Against what this process started with, not the last payload: a setting changed and
+        # then changed back is what runs, and no restart is due for it.
+        keys = changed_settings(self.booted.payload, payload)
+        tenant = payload.tenant.id
+        if not keys:
+            self.pending_restart, self.restart_keys, self.restart_since = set(), (), None
+            log.info(
+                "config_restart_no_longer_required",
+                tenant=tenant,
+                detail="the settings are back to those this data plane started with",
+            )
+            return
+        if self.restart_since is None:
+            self.restart_since = self.runtime.clock.now()
+        self.pending_restart = {key.partition(".")[0] for key in keys}
+        self.restart_keys = tuple(sorted(keys))
+        log.warning(
+            "config_restart_required",
+            tenant=tenant,
+            sections=sorted(self.pending_restart),
+            settings=list(self.restart_keys),
+            detail="channel, connector, LLM and tenant settings apply at the next start",
+        )
+
     def _restart_sections(self, payload: BootPayload) -> set[str]:
         old = self.current
         changed = {
@@ -281,6 +309,23 @@ class BootWatcher:
         if self._problem is not None:
             log.info("control_plane_reachable_again", tenant=self.current.tenant.id)
             self._problem = None
+
+
+def changed_settings(old: BootPayload, new: BootPayload) -> set[str]:
+    """``section.key`` of each tenant, channel, connector and LLM setting that differs between
+    `old` and `new` (added and removed ones included): names only."""
+    found: set[str] = set()
+    sections = (
+        ("tenant", old.tenant.model_dump(), new.tenant.model_dump()),
+        ("channel", old.channel, new.channel),
+        ("connectors", old.connectors, new.connectors),
+        ("llm", old.llm, new.llm),
+    )
+    for section, before, after in sections:
+        for key in before.keys() | after.keys():
+            if before.get(key, _ABSENT) != after.get(key, _ABSENT):
+                found.add(f"{section}.{key}")
+    return found
 
 
 def _flow_changed(old: BootPayload, new: BootPayload) -> bool:
