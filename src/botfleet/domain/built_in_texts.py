@@ -16,6 +16,7 @@ register and stays. `tests/unit/domain/test_platform_texts_register.py` guards i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -89,6 +90,17 @@ def built_in_texts(language: str, fallback_language: str = "") -> BuiltInTexts:
     """The sentences of `language` (the contact's) if built in, else of `fallback_language`
     (the tenant's), else English. Tags such as "es", "pt-BR" or "ca_ES", in any case."""
     return in_language(BUILT_IN_TEXTS, language, fallback_language)
+
+
+#: A language tag as written in settings and by channels ("es", "pt-PT", "ca_ES"): ASCII letters,
+#: then up to three subtags. A rendered `settings.language` that is anything else is no language.
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
+
+
+def well_formed_tag(text: str) -> bool:
+    """Whether `text` is written as a language tag (not merely one that starts like one: a
+    rendered value reaches pages and the LLM's prompt, and contacts may have typed it)."""
+    return _LANGUAGE_TAG.fullmatch(text) is not None
 
 
 def built_in_language(tag: str) -> str:

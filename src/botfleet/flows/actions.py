@@ -11,7 +11,7 @@ from botfleet.domain.outputs import Buttons, ListMenu, Option, Section, Text
 from botfleet.flows import effects, schema
 from botfleet.flows._schedule_checks import parse_run_late_within
 from botfleet.flows.durations import parse_duration
-from botfleet.flows.render import Renderer, is_template
+from botfleet.flows.render import Renderer, is_template, shared_budget
 from botfleet.flows.schedule_window import run_at_passed
 from botfleet.flows.state import Resume
 from botfleet.flows.template_messages import template_message
@@ -212,6 +212,8 @@ def _dynamic_options(turn: TurnBuilder, action: schema.SendDynamicOptions, where
     ids: set[str] = set()
     # The same missing `item.x` in every item is one mistake of the flow: said once.
     described: list[effects.Diagnostic] = []
+    # One template's work for all the items: their number is the connector's, or the data's.
+    budget = shared_budget()
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         if isinstance(item, dict) and item.get("id") not in (None, ""):
             option = Option(
@@ -239,7 +241,7 @@ def _dynamic_options(turn: TurnBuilder, action: schema.SendDynamicOptions, where
             continue
         ids.add(option.id)
         if action.description is not None:
-            scoped = r.with_names({"item": item}, sink=described)
+            scoped = r.with_names({"item": item}, sink=described, budget=budget)
             text = scoped.text(action.description, f"{where}.description").strip()
             option = Option(option.id, option.title, text)
         items.append(option)

@@ -243,6 +243,13 @@ def _check_exponent(exponent: int) -> None:
         raise SecurityError(f"exponent {exponent} is over the limit of {MAX_EXPONENT}")
 
 
+def shared_budget() -> list[int]:
+    """One template's work steps, for renders that share them: a template rendered once per
+    item of a list as long as a connector makes it would otherwise cost its whole budget that
+    many times (a thousand items, seconds of a blocked turn)."""
+    return [MAX_STEPS]
+
+
 def _name_of(value: Undefined) -> str:
     return str(getattr(value, "_undefined_name", None) or "?")
 
@@ -614,18 +621,28 @@ class Renderer:
     """Renders templates against one turn's namespaces and collects diagnostics."""
 
     def __init__(
-        self, variables: Mapping[str, Any], *, strict: bool = False, sink: list[Diagnostic]
+        self,
+        variables: Mapping[str, Any],
+        *,
+        strict: bool = False,
+        sink: list[Diagnostic],
+        budget: list[int] | None = None,
     ) -> None:
         self.variables = variables
         self.strict = strict
         self.sink = sink
+        #: The work steps its renders share (`shared_budget`); None: each render its own.
+        self._budget = budget
         # Globals first, so the namespaces win, as in Jinja's own contexts.
         self._parent: dict[str, Any] = {**_GLOBALS, **variables}
 
-    def with_names(self, names: Mapping[str, Any], *, sink: list[Diagnostic]) -> Renderer:
+    def with_names(
+        self, names: Mapping[str, Any], *, sink: list[Diagnostic], budget: list[int] | None = None
+    ) -> Renderer:
         """A renderer of the same namespaces and strictness that also reads `names` (an
-        action's own, such as `send_dynamic_options`' `item`), reporting to `sink`."""
-        return Renderer({**self.variables, **names}, strict=self.strict, sink=sink)
+        action's own, such as `send_dynamic_options`' `item`), reporting to `sink`; `budget`
+        (`shared_budget()`) when one template is rendered many times, once per item."""
+        return Renderer({**self.variables, **names}, strict=self.strict, sink=sink, budget=budget)
 
     def text(self, source: str, where: str) -> str:
         if not is_template(source):
@@ -703,7 +720,7 @@ class Renderer:
         missing: list[str] = []
         token = _missing.set(missing)
         try:
-            budget = BUDGET.set([MAX_STEPS])
+            budget = BUDGET.set(self._budget if self._budget is not None else [MAX_STEPS])
             try:
                 result = program_of(source)(self._parent)
                 if finish is not None:

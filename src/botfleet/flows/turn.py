@@ -9,7 +9,12 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from botfleet.domain.built_in_texts import ENGLISH_TEXTS, built_in_language, built_in_texts
+from botfleet.domain.built_in_texts import (
+    ENGLISH_TEXTS,
+    built_in_language,
+    built_in_texts,
+    well_formed_tag,
+)
 from botfleet.domain.degrade import MenuTexts, menu_texts
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, options_of
@@ -245,7 +250,7 @@ class TurnBuilder:
             # validator checks the template itself.
             quiet = Renderer(self.variables(), sink=[])
             chosen = quiet.text(source, "settings.language").strip()
-            if built_in_language(chosen):
+            if well_formed_tag(chosen) and built_in_language(chosen):
                 return chosen
         return ""
 

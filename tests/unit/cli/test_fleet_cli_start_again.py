@@ -156,3 +156,19 @@ def test_a_missing_secret_is_one_error_line_too(
     assert result.exit_code == 2
     [line] = result.stderr.splitlines()
     assert line.startswith("error: Invalid value for --boot-token-file: no boot token: set ")
+
+
+def test_a_host_other_hosts_can_reach_is_never_carried_over(invoke: Invoke, root: Path) -> None:
+    command = ("fleet", "start", "acme", "--root", root, "--no-wait")
+    first = invoke(
+        *command, "--control-plane", "http://127.0.0.1:8001", "--port", free_port(),
+        "--host", "0.0.0.0",
+    )  # fmt: skip
+    assert first.exit_code == 0, first.stderr
+    again = invoke(*command)
+    assert again.exit_code == 2
+    assert (
+        "tenant 'acme' was started on 0.0.0.0, which other hosts can reach: give --host 0.0.0.0 "
+        "to start it there again, or --host 127.0.0.1"
+    ) in " ".join(again.stderr.split())
+    assert invoke(*command, "--host", "0.0.0.0").exit_code == 0

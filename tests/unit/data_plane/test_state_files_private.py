@@ -139,3 +139,20 @@ def test_another_users_file_is_not_changed(tmp_path: Path) -> None:
     os.chown(path, 54321, -1)
     assert make_private(path) is None
     assert mode(path) == 0o644
+
+
+def test_a_link_planted_under_one_of_its_names_is_not_followed(tmp_path: Path) -> None:
+    # DP_STATE_DB_PATH in a shared folder: anyone who writes there can plant a link named as
+    # one of the tenant's files; the start must not change the file it points at.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    elsewhere = tmp_path / "another-service.conf"
+    elsewhere.write_text("x")
+    elsewhere.chmod(0o644)
+    (shared / "acme.db-journal").symlink_to(elsewhere)
+    settings = make_settings(state_db=shared / "acme.db")
+    with lock_tenant_state(settings, "acme"):
+        pass
+    assert mode(elsewhere) == 0o644
+    assert make_private(shared / "acme.db-journal") is None
+    assert mode(elsewhere) == 0o644

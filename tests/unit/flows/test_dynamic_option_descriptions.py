@@ -226,3 +226,17 @@ def test_a_calendar_with_capacity_offers_tables_in_the_flow_s_words() -> None:
         ("13:00", "4 mesas libres"),
         ("14:00", "4 mesas libres"),
     ]
+
+
+def test_the_items_share_one_template_s_work() -> None:
+    # The items are as many as a connector (or the data) makes them: a costly description
+    # rendered per item must not cost its whole budget that many times over.
+    heavy = "{% for a in range(200) %}{% for b in range(200) %}{% endfor %}{% endfor %}x"
+    many = [{"id": f"hour_{n}", "title": f"{n}"} for n in range(1000)]
+    exchange = offer(heavy, many)
+    [menu] = exchange.outputs
+    assert isinstance(menu, ListMenu)
+    described = [o.description for o in menu.sections[0].rows]
+    assert described[0] == "x"  # the first fits in the budget
+    assert described[-1] == ""  # later ones found it spent
+    assert [d.event for d in exchange.diagnostics] == ["template_failed"]

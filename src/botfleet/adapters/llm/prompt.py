@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from botfleet.adapters.llm.guard import neutralise, neutralise_knowledge
+from botfleet.domain.built_in_texts import primary_language, well_formed_tag
 from botfleet.ports.connectors import LLMContext
 
 #: Marker inside the rules; an answer containing it leaked the system prompt (`guard`).
@@ -132,8 +133,10 @@ def _user_turn(question: str, context: LLMContext, history_turns: int) -> str:
 
 def language_name(code: str) -> str:
     """A language tag's English name for the prompt ("es" -> "Spanish", "pt-PT" -> "Portuguese");
-    an unknown tag as it is."""
-    return _LANGUAGES.get(code.lower().replace("_", "-").split("-")[0], code or "English")
+    another well-formed tag as it is, anything else English (it goes into the prompt as is)."""
+    if not well_formed_tag(code):
+        return "English"
+    return _LANGUAGES.get(primary_language(code), code)
 
 
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)

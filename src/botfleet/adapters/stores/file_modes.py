@@ -62,12 +62,22 @@ def make_private(path: Path) -> int | None:
     geteuid = getattr(os, "geteuid", None)
     if geteuid is None:  # pragma: no cover - not POSIX: no such modes
         return None
+    # Opened without following a link, and changed through that descriptor: a link planted
+    # under one of our names in a shared folder (DP_STATE_DB_PATH in /tmp) must not get
+    # another of this user's files changed, nor a swap between a look and a change.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        info = path.stat()
+        fd = os.open(path, flags)
+    except OSError:  # no such path, a link (ELOOP), or not ours to open
+        return None
+    try:
+        info = os.fstat(fd)
         mode = stat.S_IMODE(info.st_mode)
         if not mode & _SHARED or info.st_uid != geteuid():
             return None
-        path.chmod(mode & ~_SHARED)
+        os.fchmod(fd, mode & ~_SHARED)
     except OSError:
         return None
+    finally:
+        os.close(fd)
     return mode

@@ -15,6 +15,7 @@ option, a missing or unreadable secret).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Callable, Coroutine, Iterator
@@ -288,6 +289,13 @@ def start(
         given = ctx.get_parameter_source("host")
         # By name: typer carries its own copy of click, whose enum this is.
         if given is not None and given.name == "DEFAULT":
+            if not _loopback(last[1]):
+                # Reachable from other hosts is a choice to make each time, never a default
+                # carried over: the option says so on the command line.
+                raise _usage(
+                    f"tenant {tenant!r} was started on {last[1]}, which other hosts can reach: "
+                    f"give --host {last[1]} to start it there again, or --host 127.0.0.1"
+                )
             # Else a start would move it to the default interface, where `watch` and
             # `restart` (given the host it had) would then refuse it.
             host = last[1]
@@ -700,3 +708,13 @@ async def _restart_failed(fleet: LocalOrchestrator, backoff: RestartBackoff | No
         if told or line["event"] == "data_plane_restart_failed":
             typer.echo(json.dumps({"event": line.pop("event"), **line}))
     return failures
+
+
+def _loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (an address or "localhost")."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
