@@ -256,3 +256,41 @@ def test_the_memo_never_answers_for_an_earlier_calendar_or_an_earlier_now(
         assert days == [
             d for d in around if _reference_slots(d, config, events, now, service, presence)
         ]
+
+
+# ---------------------------------------------------------------- days offered for a period
+
+
+@st.composite
+def periods(draw: st.DrawFn) -> TimeWindow:
+    start = draw(st.integers(0, 1439))
+    return TimeWindow(start, draw(st.integers(start + 1, 1440)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario(), periods(), st.sampled_from([1, 3]), st.sets(st.integers(0, 7)))
+def test_a_day_is_offered_for_a_period_exactly_when_it_has_a_slot_in_it(
+    case: tuple[CalendarSettings, date, list[BusyEvent], datetime, int, int],
+    period: TimeWindow,
+    capacity: int,
+    bookings: set[int],
+) -> None:
+    """`available_days` with a period offers the days whose `slot_places` (with places) or
+    `slots_for_day` keep a start in it, as `get_slots_for_day` filters them."""
+    config, day, events, now, service, presence = case
+    config = config.model_copy(update={"capacity": capacity})
+    # Some events as bookings made through the bot: on a calendar of places they take one each.
+    mixed = [
+        slots.BookedEvent(e.start, e.end, contact_id=f"c{i}") if i in bookings else e
+        for i, e in enumerate(events)
+    ]
+    around = [day - timedelta(days=1), day, day + timedelta(days=1)]
+    days = available_days(around[0], config, mixed, now, 3, service, presence, period=period)
+    assert days == [
+        d
+        for d in around
+        if any(
+            slots.in_period(s, period)
+            for s in slots_for_day(d, config, mixed, now, service, presence)
+        )
+    ]

@@ -19,6 +19,7 @@ Durations: `service_duration_min` / `duration_min` (how long the calendar is blo
 `default_service_duration_min`, else `slot_duration_min`; `presence_min` defaults to the service
 duration. With `event_id` (and `contact_id`), `get_available_days` and `get_slots_for_day`
 answer for moving that appointment: its length is the default and its own time counts as free.
+Both take the same `period` (`Params.period`), so a day offered for dinner has a dinner slot.
 
 A contact's appointments are looked up from now to `APPOINTMENTS_AHEAD_DAYS` ahead (or the
 booking horizon, if longer) on every back end: staff may book a contact further ahead than the
@@ -219,6 +220,7 @@ class CalendarService:
         lookahead = request.positive_int(
             "lookahead_days", self.settings.lookahead_days_client, upper=3660
         )
+        period = request.period()
         durations = await self._durations(request, "service_duration_min")
         first = max(from_date, now.date())
         last = min(from_date + timedelta(days=lookahead - 1), slots.horizon_end(self.settings, now))
@@ -227,7 +229,7 @@ class CalendarService:
         service, presence, ignore = durations
         events = await self._events(first, last, ignore)
         days = slots.available_days(
-            from_date, self.settings, events, now, lookahead, service, presence
+            from_date, self.settings, events, now, lookahead, service, presence, period=period
         )
         return formatting.day_items(days, request.texts(self.texts))
 

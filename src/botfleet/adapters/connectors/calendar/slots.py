@@ -614,8 +614,12 @@ def available_days(
     lookahead: int,
     service_min: int,
     presence_min: int,
+    *,
+    period: TimeWindow | None = None,
 ) -> list[date]:
-    """Days in ``[from_date, from_date + lookahead)`` with at least one slot, in order.
+    """Days in ``[from_date, from_date + lookahead)`` with at least one slot, in order; with
+    a `period` (`parse_period`), one starting in it (`in_period`), as `slots_for_day` filtered
+    by it would list: a dinner flow must not offer a day whose dinner is gone.
 
     Days before today or past the booking horizon have no slots, so they never appear.
     """
@@ -631,13 +635,25 @@ def available_days(
         service = service_min * _US_PER_MIN
         while day <= last:
             starts = _offered(day, settings, blocking, earliest, service_min, presence_min)
-            if _with_places(starts, spans, settings.capacity, service):
+            if _with_places(_within(starts, period), spans, settings.capacity, service):
                 days.append(day)
             day += _ONE_DAY
         return days
     busy = BusySpans.of(events)
+    # The day's first slot may fall outside the period: then every slot has to be looked at.
+    first_only = period is None
     while day <= last:  # within the horizon: `last` is at most its end
-        if _offered(day, settings, busy, earliest, service_min, presence_min, first_only=True):
+        starts = _offered(
+            day, settings, busy, earliest, service_min, presence_min, first_only=first_only
+        )
+        if any(_within(starts, period)):
             days.append(day)
         day += _ONE_DAY
     return days
+
+
+def _within(starts: Iterable[datetime], period: TimeWindow | None) -> Iterable[datetime]:
+    """The `starts` in `period` (all of them when None), lazily."""
+    if period is None:
+        return starts
+    return (start for start in starts if in_period(start, period))
