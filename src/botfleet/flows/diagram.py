@@ -1,8 +1,9 @@
 """A flow's state graph as Mermaid or Graphviz DOT text (`botfleet graph`). Pure, no I/O.
 
 Edges, in flow order: the start marker to `initial_state`; `global_transitions` from an "any
-state" node; then per state its transitions (labelled by trigger), its `next` routes (bold,
-labelled by condition), its `fallback` (dashed) and its connectors' `on_error` targets (dotted).
+state" node (back to it for a `$current` target: the contact stays where it fires); then per
+state its transitions (labelled by trigger), its `next` routes (bold, labelled by condition),
+its `fallback` (dashed) and its connectors' `on_error` targets (dotted).
 States with `llm_fallback: true` are marked. The output is deterministic, so a generated
 diagram can be committed beside its flow and checked for staleness.
 """
@@ -13,7 +14,14 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from botfleet.flows.schema import ErrorRoute, FlowSpec, InvokeConnector, State, Transition
+from botfleet.flows.schema import (
+    CURRENT_STATE,
+    ErrorRoute,
+    FlowSpec,
+    InvokeConnector,
+    State,
+    Transition,
+)
 
 __all__ = ["Edge", "EdgeKind", "flow_dot", "flow_edges", "flow_mermaid", "trigger_label"]
 
@@ -33,7 +41,8 @@ _MERMAID_KEYWORDS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """One arrow. `source` None: from any state (a global transition) or the start marker."""
+    """One arrow. `source` None: from any state (a global transition) or the start marker;
+    `target` `$current`: back to the state it fired in."""
 
     source: str | None
     target: str
@@ -105,11 +114,17 @@ def _short(condition: str) -> str:
 def _node_ids(spec: FlowSpec, edges: list[Edge]) -> dict[str, str]:
     """State name -> a node id both formats accept (the name itself when it is plain)."""
     names = list(spec.states)
-    names += [e.target for e in edges if e.target not in spec.states and e.target not in names]
+    names += [
+        e.target
+        for e in edges
+        if e.target not in spec.states and e.target not in names and e.target != CURRENT_STATE
+    ]
     ids: dict[str, str] = {}
     for index, name in enumerate(names):
         plain = _PLAIN_ID.fullmatch(name) and name.lower() not in _MERMAID_KEYWORDS
         ids[name] = name if plain else f"state_{index}"
+    # No one state is `$current`'s: its arrow loops on "any state", where it starts.
+    ids.setdefault(CURRENT_STATE, ANY_ID)
     return ids
 
 
@@ -190,7 +205,8 @@ def flow_dot(spec: FlowSpec) -> str:
         if _DOT_STYLES[edge.kind]:
             attributes.append(_DOT_STYLES[edge.kind])
         suffix = f" [{', '.join(attributes)}]" if attributes else ""
-        lines.append(f"  {_dot_text(source)} -> {_dot_text(edge.target)}{suffix};")
+        target = ANY_ID if edge.target == CURRENT_STATE else edge.target
+        lines.append(f"  {_dot_text(source)} -> {_dot_text(target)}{suffix};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

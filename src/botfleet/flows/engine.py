@@ -100,7 +100,10 @@ def _on_message(
                 _say_restart(turn)
             turn.fired.append(where)
             _fire(turn, transition, message, where)
-            enter(turn, transition.target, origin=state.node, chain=(), turn_id=turn_id)
+            # `$current` is the state matched against: a new contact's, a restarted or
+            # timed-out one's is `initial_state`, entered then (its `on_enter` included).
+            target = state.node if transition.target == schema.CURRENT_STATE else transition.target
+            enter(turn, target, origin=state.node, chain=(), turn_id=turn_id)
             return turn.result()
     if message.type is MessageType.REACTION:
         # A 👍 on the bot's last message (or taking one back) is not an answer: sending the

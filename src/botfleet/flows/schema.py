@@ -435,11 +435,22 @@ OnType = Literal[
 MESSAGE_TYPES: tuple[str, ...] = get_args(OnType)
 
 
+#: The target of a global transition that enters again the state the contact is in (its
+#: `on_enter` re-runs: a language switch asks the same question in the new language). State
+#: names may not be it (`validate`); `$` keeps it apart from the names flows use.
+CURRENT_STATE = "$current"
+
+
 class Transition(_Strict):
     """Where a message leads: every trigger given must match and `condition` hold; one with
     no trigger matches any message."""
 
-    target: Name = Field(description="The state to enter when this transition fires.")
+    target: Name = Field(
+        description="The state to enter when this transition fires. In `global_transitions`, "
+        "`$current` enters again the state the contact is in (its `on_enter` runs again: a "
+        "language switch asks the same question in the new language); a new contact enters "
+        "`initial_state`."
+    )
     on_payload: str | None = Field(
         default=None,
         description="Matches a button or list reply whose payload is exactly this (a text "
@@ -705,7 +716,7 @@ class FlowSpec(_Strict):
     global_transitions: list[Transition] = Field(
         default_factory=list,
         description="Transitions tried on every message, in any state, before the current "
-        "state's own.",
+        "state's own; `target: $current` enters the contact's state again.",
     )
     services: dict[Name, dict[str, Any]] = Field(
         default_factory=dict,

@@ -32,7 +32,7 @@ from botfleet.flows.actions import MAX_CHAIN
 from botfleet.flows.channel_limits import WHATSAPP, ChannelLimits
 from botfleet.flows.connector_categories import CATEGORY_OPERATIONS, FLOW_CATEGORIES
 from botfleet.flows.durations import parse_duration
-from botfleet.flows.schema import Action, FlowSpec, InvokeConnector, State
+from botfleet.flows.schema import CURRENT_STATE, Action, FlowSpec, InvokeConnector, State
 from botfleet.flows.suggestions import closest
 from botfleet.flows.yaml_lines import TextLines, index_path, key_path
 
@@ -120,7 +120,9 @@ def _next_routes(name: str, state: State) -> Iterator[tuple[str, str, str | None
 
 def _edges(spec: FlowSpec) -> Iterator[_Edge]:
     for index, transition in enumerate(spec.global_transitions):
-        yield _Edge(f"global_transitions[{index}].target", None, transition.target)
+        # `$current` stays in whatever state fires it: no state is reached, or left, by it.
+        if transition.target != CURRENT_STATE:
+            yield _Edge(f"global_transitions[{index}].target", None, transition.target)
     for name, state in spec.states.items():
         base = state_path(name)
         for index, transition in enumerate(state.transitions):
@@ -146,14 +148,33 @@ def _error_edges(base: str, actions: list[Action], origin: str | None) -> Iterat
 
 
 def _check_targets(spec: FlowSpec, edges: list[_Edge], collector: IssueCollector) -> None:
+    if CURRENT_STATE in spec.states:
+        collector.error(
+            state_path(CURRENT_STATE),
+            f"{CURRENT_STATE!r} is reserved: as a global transition's target it means the "
+            "state the contact is in; give this state another name",
+        )
     if spec.initial_state not in spec.states:
         hint = did_you_mean(spec.initial_state, spec.states)
         collector.error("initial_state", f"unknown state {spec.initial_state!r}{hint}")
     for edge in edges:
-        if edge.target not in spec.states:
+        if edge.target == CURRENT_STATE:
+            collector.error(edge.path, _misplaced_current(edge.origin))
+        elif edge.target not in spec.states:
             collector.error(
                 edge.path, f"unknown state {edge.target!r}" + did_you_mean(edge.target, spec.states)
             )
+
+
+def _misplaced_current(origin: str | None) -> str:
+    """Said where `$current` is not a global transition's target: what to write instead."""
+    where = "only a global transition's target"
+    if origin is None:  # a task's on_error: a task may run in any state
+        return f"{CURRENT_STATE!r} is {where} (the state the contact is in): name a state here"
+    return (
+        f"{CURRENT_STATE!r} is {where} (the state the contact is in): here that is always "
+        f"{origin!r}, so name it"
+    )
 
 
 def _check_reachability(spec: FlowSpec, edges: list[_Edge], collector: IssueCollector) -> None:
@@ -169,6 +190,8 @@ def _check_reachability(spec: FlowSpec, edges: list[_Edge], collector: IssueColl
     routes: list[tuple[_Edge, str]] = []
     unresolved: list[_Edge] = []
     for edge in edges:
+        if edge.target == CURRENT_STATE:
+            continue  # an error already; it would name its own state, which adds no route
         target = edge.target if edge.target in spec.states else closest(edge.target, spec.states)
         if target is None:
             unresolved.append(edge)
@@ -205,14 +228,20 @@ def _names(states: list[str]) -> str:
 
 
 def _check_dead_ends(spec: FlowSpec, collector: IssueCollector) -> None:
-    if spec.global_transitions:
+    if any(t.target != CURRENT_STATE for t in spec.global_transitions):
         return  # a global transition can leave any state
+    # `$current` ones only enter the same state again.
+    globals_ = (
+        f"its global_transitions only enter it again ({CURRENT_STATE})"
+        if spec.global_transitions
+        else "the flow has no global_transitions"
+    )
     for name, state in spec.states.items():
         if not state.transitions and state.fallback is None and state.next is None:
             collector.warning(
                 state_path(name),
                 f"state {name!r} can never be left: it has no transitions, fallback or next "
-                "and the flow has no global_transitions (fine only for a final state)",
+                f"and {globals_} (fine only for a final state)",
             )
 
 

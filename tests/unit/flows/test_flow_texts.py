@@ -219,7 +219,7 @@ def test_the_docs_example_is_the_flow_the_conversation_test_runs() -> None:
     docs = (root / "docs" / "flow-dsl.md").read_text(encoding="utf-8")
     section = docs[docs.index("### Several languages") :]
     example = section[section.index("```yaml\n") + 8 : section.index("```\n")]
-    tested = root / "tests" / "conversations" / "flows" / "clinic_languages_flow.yaml"
+    tested = root / "tests" / "conversations" / "flows" / "clinic_language_switch_flow.yaml"
     flow = yaml.safe_load(tested.read_text(encoding="utf-8"))
     del flow["id"]
     assert yaml.safe_load(example) == flow
