@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -288,11 +289,23 @@ def planned_setting_changes(
 
 #: The tenant's stored settings, in the order `setting_changes` names them.
 SETTING_FIELDS = ("name", "timezone", "language", "channel", "connectors", "llm", "data_plane_url")
-#: Parts of a setting's name that mark its value as a secret: never shown.
+#: Words of a setting's name (``accessToken``, ``X-Pass``, ``pwd``: see `_name_words`) that
+#: mark its value as a secret: never shown.
 _SECRET_WORDS = frozenset(
-    {"secret", "token", "password", "passwd", "credential", "credentials",
-     "auth", "authorization", "bearer", "cookie", "signature"}
+    {"secret", "secrets", "token", "password", "passwords", "passwd", "pass", "pwd",
+     "passphrase", "passcode", "credential", "credentials", "auth", "authorization",
+     "bearer", "cookie", "cookies", "signature", "sig", "session", "jwt", "hmac", "otp"}
 )  # fmt: skip
+#: Words naming secrets as often as counts of them (`max_tokens`, `quota_monthly_tokens`):
+#: a number is shown, anything else (``access_tokens: [...]``) is not.
+_COUNTED_WORDS = frozenset({"tokens"})
+#: Sections whose values are never shown, whatever their names: a header's value is as often
+#: an API key under a vendor's name as not.
+_HIDDEN_SECTIONS = frozenset({"headers"})
+#: A setting name's words: camelCase humps, runs of capitals (``APIKey``), digits.
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+#: A value that is one URL (a scheme, then no spaces): shown as its origin only.
+_WHOLE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
 #: The longest value shown as it is: a longer one is named only.
 _SHOWN_LENGTH = 40
 
@@ -302,7 +315,9 @@ def setting_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     'qwen2.5:7b' -> 'llama3.1:8b'; removed quota_monthly_tokens`` (in a section, the keys
     whose value changed, then those removed, then those added; nested ones as
     ``calendar.url``). A value is shown only when short and plain: never one whose name
-    says secret, a URL with user information, a query or a fragment, a list or an object."""
+    says secret (``accessToken``, ``X-Pass``, ``pwd``...) or a header's, a list or an object;
+    a URL only as its origin (``'https://llm.shop.com'``: its path and query may carry a key),
+    and not at all when it has user information or only its path or query changed."""
     lines = []
     for field in (*SETTING_FIELDS, *(f for f in before if f not in SETTING_FIELDS)):
         if field not in before or before[field] == after.get(field):
@@ -342,30 +357,55 @@ def _section_changes(
 
 def _value_change(path: str, old: Any, new: Any) -> str:
     shown_old, shown_new = _shown(path, old), _shown(path, new)
-    if shown_old is None or shown_new is None:
+    # Equal when what differs is not shown (a URL's path): named only, not "a -> a".
+    if shown_old is None or shown_new is None or shown_old == shown_new:
         return path
     return f"{path} {shown_old} -> {shown_new}"
 
 
+def _name_words(path: str) -> set[str]:
+    """The words of a setting's path, lower case: ``headers.X-AccessToken`` -> headers, x,
+    access, token."""
+    return {w.lower() for part in path.split(".") for w in _WORD.findall(part)}
+
+
 def _shown(path: str, value: Any) -> str | None:
     """`value` as a change line shows it, or None when it is to be named only."""
-    words = {w for part in path.lower().split(".") for w in part.replace("-", "_").split("_")}
+    words = _name_words(path)
     if words & _SECRET_WORDS or any(w.endswith("key") for w in words):
         return None
+    counted = isinstance(value, int | float) and not isinstance(value, bool)
+    if words & _COUNTED_WORDS and not counted:
+        return None
+    if set(path.lower().split(".")[:-1]) & _HIDDEN_SECTIONS:
+        return None
     if isinstance(value, str):
-        if "://" in value:
-            try:
-                parts = urlsplit(value)
-            except ValueError:
-                return None
-            if "@" in parts.netloc or parts.query or parts.fragment:
-                return None
+        if "://" in value or value.lstrip().startswith("//"):
+            return _origin(value)
         text = repr(value)
     elif value is None or isinstance(value, bool | int | float):
         text = json.dumps(value)
     else:
         return None
     return text if len(text) <= _SHOWN_LENGTH else None
+
+
+def _origin(value: str) -> str | None:
+    """``'scheme://host[:port]'`` of a URL, shown for it; None for user information, a text
+    that is not one URL (a prompt quoting one), or one that does not parse."""
+    text = value.strip()
+    if not _WHOLE_URL.match(text):
+        return None
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return None
+    if "@" in parts.netloc or not parts.hostname:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    shown = repr(f"{parts.scheme}://{host}" + ("" if port is None else f":{port}"))
+    return shown if len(shown) <= _SHOWN_LENGTH else None
 
 
 def _dropped_connectors(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:

@@ -45,10 +45,13 @@ every model's fields).
 
 The admin key may set anything (the operator is trusted: local fakes in demos and tests), and
 a URL a tenant key sends back unchanged in the same place is not checked again (the admin may
-have set it). A stored URL a tenant key's change removes or alters must be one it could set
-again (`TenantUrlGuard.check_removable`): otherwise an update leaving out `llm.base_url` would
-lose the operator's internal LLM server for good, as the same key could not send it back.
-With ``any`` nothing is checked. The check cannot see what the data plane will
+have set it). A stored URL a tenant key's change removes or alters (in a binding or in the
+credentials) must not be one it positively could not set again
+(`TenantUrlGuard.check_removable`): otherwise an update leaving out `llm.base_url` would lose
+the operator's internal LLM server for good, as the same key could not send it back. Only what
+is known holds it (its form, or a name resolving to an internal address): a name that does not
+resolve, or is not looked up in time, may go (a webhook whose domain lapsed must not stay
+called). With ``any`` nothing is checked. The check cannot see what the data plane will
 resolve later (DNS rebinding) nor where a redirect leads: docs/deployment.md recommends egress
 network policies for hosted deployments.
 """
@@ -339,27 +342,39 @@ class SystemResolver:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-async def _lookup(resolve: Resolver, name: str, timeout_s: float) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """Why a looked-up name is refused, and whether it is known to be internal (`resolved`:
+    it resolved to an address a tenant may not reach) or only could not be checked (it does
+    not resolve, the lookup timed out, the resolver was busy)."""
+
+    why: str
+    resolved: bool = False
+
+
+async def _lookup(resolve: Resolver, name: str, timeout_s: float) -> _Refusal | None:
     """Why `name` is refused after looking it up, or None when every address is public."""
     try:
         found = await asyncio.wait_for(resolve(name), timeout_s)
     except TimeoutError:
-        return f"could not be checked: looking it up took longer than {timeout_s:g}s (try again)"
+        return _Refusal(
+            f"could not be checked: looking it up took longer than {timeout_s:g}s (try again)"
+        )
     except (OSError, UnicodeError):
-        return (
+        return _Refusal(
             "does not resolve from the control plane, so it cannot be checked (a name only "
             "the data plane's network resolves may be an internal one)"
         )
     if not found:
-        return "does not resolve from the control plane, so it cannot be checked"
+        return _Refusal("does not resolve from the control plane, so it cannot be checked")
     for text in found:
         try:
             address = ipaddress.ip_address(text.split("%", 1)[0])
         except ValueError:
-            return "resolves to something that is not an IP address"
+            return _Refusal("resolves to something that is not an IP address")
         problem = address_problem(address)
         if problem is not None:
-            return f"resolves to {problem}"
+            return _Refusal(f"resolves to {problem}", resolved=True)
     return None
 
 
@@ -411,27 +426,44 @@ class TenantUrlGuard:
         return passed | frozenset(todo)
 
     async def check_removable(
-        self, places: Iterable[UrlPlace], *, passed: frozenset[UrlPlace] = frozenset()
+        self,
+        places: Iterable[UrlPlace],
+        *,
+        passed: frozenset[UrlPlace] = frozenset(),
+        keep: str = "send it unchanged to keep it",
     ) -> frozenset[UrlPlace]:
         """Refuse (`InvalidInput` naming it, never the URL) the first stored place a change
-        would remove or alter whose URL `check` would refuse if it were sent now: the key
-        could never put it back, and the tenant would wait for an operator. Places in
-        `passed` are not checked again. Returns the places that passed, `passed` included."""
+        would remove or alter whose URL this key positively could not send now: the key could
+        never put it back, and the tenant would wait for an operator. `keep` says how the
+        tenant keeps it instead. Places in `passed` are not checked again. Returns the places
+        that passed, `passed` included.
+
+        Only what is known refuses: the URL's form (a loopback or private address, an internal
+        name...), or a name that resolves to such an address. A name that does not resolve,
+        whose lookup times out or waits too long for a turn, or beyond the `MAX_LOOKUPS` one
+        change may look up, passes: refusing it would keep a tenant calling a webhook whose
+        domain lapsed, or hold it to the resolver's weather, and what removing a URL risks is
+        only the tenant's own binding."""
         todo = [p for p in dict.fromkeys(places) if p not in passed]
-        refused = await self._first_refused(todo)
+        refused = await self._first_refused(todo, known_only=True)
         if refused is not None:
             place, why = refused
             raise InvalidInput(
                 place.path,
                 f"holds a URL this API key could not set again ({why}; "
-                "CP_TENANT_URL_POLICY=public): send it unchanged to keep it; removing or "
+                f"CP_TENANT_URL_POLICY=public): {keep}; removing or "
                 "changing it needs the admin API key (ask an operator)",
             )
         return passed | frozenset(todo)
 
-    async def _first_refused(self, todo: Sequence[UrlPlace]) -> tuple[UrlPlace, str] | None:
+    async def _first_refused(
+        self, todo: Sequence[UrlPlace], *, known_only: bool = False
+    ) -> tuple[UrlPlace, str] | None:
         """The first of `todo` the ``public`` rules refuse, with why (``the URL's host is a
-        loopback address``), or None. Names are looked up, in turn with other lookups."""
+        loopback address``), or None. Names are looked up, in turn with other lookups. With
+        `known_only` a name is refused only when it resolves to an address that is not
+        public, and past `MAX_LOOKUPS` names the rest are not looked up (see
+        `check_removable`)."""
         for place in todo:
             if place.too_deep:
                 return place, _TOO_DEEP
@@ -441,20 +473,22 @@ class TenantUrlGuard:
                 return place, f"the URL's host {host.problem}"
         names = sorted({host.name for host in hosts.values() if host.name is not None})
         if len(names) > MAX_LOOKUPS:
-            raise InvalidInput(
-                todo[0].path.split(".", 1)[0],
-                f"names {len(names)} different hosts; at most {MAX_LOOKUPS} can be checked "
-                "in one change",
-            )
+            if not known_only:
+                raise InvalidInput(
+                    todo[0].path.split(".", 1)[0],
+                    f"names {len(names)} different hosts; at most {MAX_LOOKUPS} can be "
+                    "checked in one change",
+                )
+            names = names[:MAX_LOOKUPS]
         if names:
             verdicts = await asyncio.gather(
                 *(self._lookup(name, wait_s=self.turn_wait_s) for name in names)
             )
             found = dict(zip(names, verdicts, strict=True))
             for place, host in hosts.items():
-                problem = found.get(host.name) if host.name is not None else None
-                if problem is not None:
-                    return place, f"the URL's host {problem}"
+                refusal = found.get(host.name) if host.name is not None else None
+                if refusal is not None and (refusal.resolved or not known_only):
+                    return place, f"the URL's host {refusal.why}"
         return None
 
     async def review(
@@ -469,25 +503,26 @@ class TenantUrlGuard:
         refused = {place: _TOO_DEEP for place in unique if place.too_deep}
         hosts = {place: _read_host(place.url) for place in unique if not place.too_deep}
         names = sorted({host.name for host in hosts.values() if host.name is not None})
-        verdicts: dict[str, str | None] = {}
+        verdicts: dict[str, _Refusal | None] = {}
         if look_up and names:
             found = await asyncio.gather(*(self._lookup(name) for name in names))
             verdicts = dict(zip(names, found, strict=True))
         for place, host in hosts.items():
-            why = host.problem or (verdicts.get(host.name) if host.name is not None else None)
+            refusal = verdicts.get(host.name) if host.name is not None else None
+            why = host.problem or (refusal.why if refusal is not None else None)
             if why is not None:
                 refused[place] = f"the URL's host {why}"
         return refused
 
-    async def _lookup(self, name: str, *, wait_s: float | None = None) -> str | None:
+    async def _lookup(self, name: str, *, wait_s: float | None = None) -> _Refusal | None:
         """`_lookup` once a turn is free: the timeout starts with the lookup, not while it
         waits for one of the resolver's threads. `wait_s`: how long to wait for the turn."""
         if self.resolve is None:
-            return "cannot be checked: the control plane has no resolver"
+            return _Refusal("cannot be checked: the control plane has no resolver")
         try:
             await asyncio.wait_for(self._turns.acquire(), wait_s)
         except TimeoutError:
-            return (
+            return _Refusal(
                 "could not be checked: the control plane is busy looking up other names (try again)"
             )
         try:

@@ -5,14 +5,19 @@ update dropped the operator's `base_url: http://127.0.0.1:18403/v1` (the warning
 it back in `--llm`), and sending it back was then refused (a tenant key may not point a
 binding at a loopback host): locked out of its own LLM until an operator came. Now such an
 update is refused instead, naming the field; the URL sent back unchanged passes, the admin key
-may do anything, and URLs the key could set are its own to change or remove."""
+may do anything, and URLs the key could set are its own to change or remove.
+
+Only a URL the key positively could not set is held: one whose name does not resolve (a
+webhook's domain that lapsed), whose lookup times out or waits behind a busy resolver may go."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from typing import Any
 
 import httpx
-from cp_harness import ControlPlane, Database, make_settings, running_control_plane
+from cp_harness import ControlPlane, Database, FakeDns, make_settings, running_control_plane
 
 LOOPBACK = "http://127.0.0.1:18403/v1"
 LLM = {
@@ -108,3 +113,60 @@ async def test_with_policy_any_a_tenant_key_may_drop_it(database: Database) -> N
         key = await _bicis(cp, llm=LLM)
         dropped = await _patch(cp, key, {"llm": {"quota_monthly_tokens": 1000}})
         assert dropped.status_code == 200, dropped.text
+
+
+LAPSED = "https://llm.lapsed-bicis.com/v1"
+
+
+async def test_a_url_whose_name_no_longer_resolves_may_be_removed(cp: ControlPlane) -> None:
+    cp.dns.table["llm.lapsed-bicis.com"] = socket.gaierror(socket.EAI_NONAME, "not known")
+    key = await _bicis(cp, llm={**LLM, "base_url": LAPSED})
+
+    removed = await _patch(cp, key, {"llm": {"enabled": False}})
+
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["llm"] == {"enabled": False}
+    assert cp.dns.asked == ["llm.lapsed-bicis.com"]
+    # Setting it is still refused: only removing a URL the key cannot check is let through.
+    again = await _patch(cp, key, {"llm": {**LLM, "base_url": LAPSED}})
+    assert again.status_code == 422, again.text
+    assert "does not resolve from the control plane" in again.json()["detail"]
+
+
+async def test_a_url_whose_lookup_times_out_may_be_removed(database: Database) -> None:
+    settings = make_settings(database, tenant_url_dns_timeout_s=0.05)
+    async with running_control_plane(settings, dns=FakeDns(delay_s=2)) as cp:
+        key = await _bicis(cp, llm={**LLM, "base_url": LAPSED})
+        changed = await _patch(cp, key, {"llm": {**LLM, "base_url": "https://93.184.215.14/v1"}})
+        assert changed.status_code == 200, changed.text
+        assert cp.dns.asked == ["llm.lapsed-bicis.com"]
+        again = await _patch(cp, key, {"llm": {**LLM, "base_url": LAPSED}})
+        assert again.status_code == 422, again.text
+        assert "took longer than 0.05s" in again.json()["detail"]
+
+
+async def test_a_url_the_busy_resolver_has_no_turn_for_may_be_removed(database: Database) -> None:
+    """An admin's review of 40 slow names keeps the four lookup threads busy for a second;
+    a change's lookup waits at most 4 x 0.05 s for a turn."""
+    settings = make_settings(database, tenant_url_dns_timeout_s=0.05)
+    async with running_control_plane(settings, dns=FakeDns(delay_s=2)) as cp:
+        key = await _bicis(cp, llm={**LLM, "base_url": LAPSED})
+        replies = [f"https://h{i}.bicis-shop.com/" for i in range(40)]
+        await cp.create_tenant("other", llm={"enabled": True, "provider": "mock_llm",
+                                             "replies": replies})  # fmt: skip
+
+        async def after_the_review_started(body: dict[str, Any]) -> httpx.Response:
+            await asyncio.sleep(0.02)
+            return await _patch(cp, key, body)
+
+        review, refused, removed = await asyncio.gather(
+            cp.client.get("/v1/admin/tenant-urls", headers=cp.admin),
+            after_the_review_started({"llm": {**LLM, "base_url": "https://llm.bicis.org/v1"}}),
+            after_the_review_started({"llm": {"enabled": False}}),
+        )
+
+        assert review.status_code == 200, review.text
+        assert refused.status_code == 422, refused.text
+        assert "busy looking up other names" in refused.json()["detail"]
+        assert removed.status_code == 200, removed.text
+        assert removed.json()["llm"] == {"enabled": False}

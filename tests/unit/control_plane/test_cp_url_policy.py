@@ -199,6 +199,26 @@ async def test_lookups_are_made_once_per_name_and_capped() -> None:
     assert dns.asked == []
 
 
+async def test_removing_is_refused_only_for_what_is_known_to_be_internal() -> None:
+    """`check_removable`: a URL's form or a name resolving inside holds it; a name that does
+    not resolve, a missing resolver or more names than one change may look up do not."""
+    table = {f"h{i}.example.com": ["8.8.8.8"] for i in range(20)}
+    dns = Dns({**table, "inside.example.com": ["10.1.2.3"]})
+    guard = TenantUrlGuard("public", dns, timeout_s=0.5)
+    lapsed = [UrlPlace("connectors.notification.url", "https://lapsed.example.com/hook")]
+    assert await guard.check_removable(lapsed) == frozenset(lapsed)
+    with pytest.raises(InvalidInput, match="resolves to a private-network address"):
+        await guard.check_removable([UrlPlace("llm.base_url", "https://inside.example.com/")])
+    dns.asked.clear()
+    with pytest.raises(InvalidInput, match=r"is a loopback address; CP_TENANT_URL_POLICY"):
+        await guard.check_removable([UrlPlace("llm.base_url", "http://127.0.0.1:8000/v1")])
+    assert dns.asked == []
+    many = [UrlPlace(f"llm.replies[{i}]", f"https://h{i}.example.com/") for i in range(20)]
+    assert await guard.check_removable(many) == frozenset(many)
+    assert len(dns.asked) == 16  # the limit of lookups holds; the names past it pass
+    assert await TenantUrlGuard("public").check_removable(lapsed) == frozenset(lapsed)
+
+
 async def test_a_review_reports_every_refused_place_whatever_the_policy() -> None:
     """Stored URLs: every refusal (not the first), no cap on names, under `any` too."""
     names = {f"h{i}.example.com": ["8.8.8.8"] for i in range(30)}

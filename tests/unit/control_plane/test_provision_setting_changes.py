@@ -74,3 +74,54 @@ def test_long_values_lists_and_objects_are_named_only() -> None:
     before = {"llm": {"system_prompt": long, "stop": ["a"], "extra": {"x": 1}, "model": "m"}}
     after = {"llm": {"system_prompt": long + "!", "stop": ["b"], "extra": 1, "model": "n"}}
     assert setting_changes(before, after) == ["llm: system_prompt, stop, extra, model 'm' -> 'n'"]
+
+
+def test_secret_names_in_camel_case_and_short_forms_are_named_only() -> None:
+    names = ["accessToken", "X-Pass", "pwd", "APIKey", "sessionId", "X-Hub-Signature",
+             "authCookie", "SESSION_ID", "dbPasswd", "userCredentials", "sig"]  # fmt: skip
+    before = {"connectors": {"crm": {name: f"old-{i}-S3cr3t" for i, name in enumerate(names)}}}
+    after = {"connectors": {"crm": {name: f"new-{i}-S3cr3t" for i, name in enumerate(names)}}}
+    lines = setting_changes(before, after)
+    assert lines == [f"connectors: {', '.join(f'crm.{name}' for name in names)}"]
+    assert "S3cr3t" not in lines[0]
+
+
+def test_header_values_are_never_shown() -> None:
+    before = {"connectors": {"notification": {"headers": {"accessToken": "t1", "X-Shop": "a"}}}}
+    after = {"connectors": {"notification": {"headers": {"accessToken": "t2", "X-Shop": "b"}}}}
+    assert setting_changes(before, after) == [
+        "connectors: notification.headers.accessToken, notification.headers.X-Shop"
+    ]
+
+
+def test_token_counts_are_shown_token_values_are_not() -> None:
+    before = {"llm": {"max_tokens": 256, "access_tokens": "tk-1"}}
+    after = {"llm": {"max_tokens": 512, "access_tokens": "tk-2"}}
+    assert setting_changes(before, after) == ["llm: max_tokens 256 -> 512, access_tokens"]
+
+
+def test_a_url_is_shown_as_its_origin_never_its_path_or_query() -> None:
+    before = {
+        "llm": {"base_url": "http://127.0.0.1:18403/v1/k-0123"},
+        "connectors": {"calendar": {"url": "https://dav.shop.com/cal/u/9f8e7d"}},
+        "data_plane_url": "http://10.0.0.5:8001/",
+    }
+    after = {
+        "llm": {"base_url": "https://llm.shop.com/v1/k-4567"},
+        "connectors": {"calendar": {"url": "https://dav.shop.com/cal/u/1a2b3c"}},
+        "data_plane_url": "http://[fd00::5]:8001/x",
+    }
+    lines = setting_changes(before, after)
+    assert lines == [
+        "connectors: calendar.url",
+        "llm: base_url 'http://127.0.0.1:18403' -> 'https://llm.shop.com'",
+        "data_plane_url 'http://10.0.0.5:8001' -> 'http://[fd00::5]:8001'",
+    ]
+    for hidden in ("k-0123", "k-4567", "9f8e7d", "1a2b3c", "/v1", "/x"):
+        assert hidden not in " ".join(lines)
+
+
+def test_a_text_quoting_a_url_is_named_only() -> None:
+    before = {"llm": {"system_prompt": "See https://x.io/p?k=1"}}
+    after = {"llm": {"system_prompt": "See https://x.io/p?k=2"}}
+    assert setting_changes(before, after) == ["llm: system_prompt"]

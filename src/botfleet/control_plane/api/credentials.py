@@ -49,7 +49,8 @@ PUT_ERRORS: dict[int | str, dict[str, Any]] = {
         "setting stored here instead of in the binding, a webhook's url, by the binding's "
         "rules): the answer names each such body.<name>, never its value, and nothing is "
         "stored; or, with a tenant key and CP_TENANT_URL_POLICY=public, a URL (a "
-        "service account's token_uri, a webhook's url) whose host is not public",
+        "service account's token_uri, a webhook's url) whose host is not public, or stored "
+        "secrets it replaces holding a URL the key could not set again",
     },
 }
 
@@ -95,10 +96,27 @@ async def list_credentials(
         return [CredentialView.model_validate(row) for row in rows]
 
 
-@router.delete("/{scope}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{scope}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        422: {
+            "model": RequestErrorBody,
+            "description": "a malformed scope; or, with a tenant key and "
+            "CP_TENANT_URL_POLICY=public, secrets holding a URL the key could not set again "
+            "(an operator's internal webhook url or token_uri): the admin key deletes them",
+        }
+    },
+)
 async def delete_credentials(
-    tenant_id: TenantIdPath, scope: ScopePath, principal: PrincipalDep, uow: UoWDep
+    tenant_id: TenantIdPath,
+    scope: ScopePath,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    uow: UoWDep,
 ) -> Response:
     async with uow:
-        await credentials.delete_credentials(uow, principal, tenant_id, scope)
+        await credentials.delete_credentials(
+            uow, principal, tenant_id, scope, box=container.box, url_guard=container.url_guard
+        )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

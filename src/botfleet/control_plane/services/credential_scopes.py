@@ -11,7 +11,7 @@ across the binding's settings and its secrets).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +29,7 @@ from botfleet.control_plane.db.tables import Credential, Tenant
 from botfleet.control_plane.errors import Conflict, InvalidInput
 from botfleet.control_plane.provenance import StoredBy, stored_by_tenant
 from botfleet.control_plane.services.credential_values import check_credential_values
-from botfleet.control_plane.url_policy import url_places
+from botfleet.control_plane.url_policy import UrlPlace, url_places
 
 DATA_PLANE_SCOPE = "data_plane"
 CONNECTOR_PREFIX = CONNECTOR_SCOPE_PREFIX
@@ -77,6 +77,22 @@ def check_put_values(tenant: Tenant, scope: str, values: Mapping[str, Any]) -> N
     target = scope_target(scope, tenant.channel, tenant.connectors)
     if target is not None:
         check_credential_values(target, values)
+
+
+def stored_url_places(
+    box: SecretBox, tenant_id: str, row: Credential, names: Collection[str] | None = None
+) -> list[UrlPlace]:
+    """The URLs `row` holds (under `names` only, when given), placed as
+    ``credentials.<scope>.<name>``: what deleting or replacing them takes away, for
+    `TenantUrlGuard.check_removable`. Secrets no configured key opens hold none that can be
+    told (nor used: the data plane could not boot with them), so they give none."""
+    try:
+        values = box.open(row.ciphertext, where=f"{tenant_id}/{row.scope}")
+    except UndecryptableSecret:
+        return []
+    if names is not None:
+        values = {name: value for name, value in values.items() if name in names}
+    return url_places(f"credentials.{row.scope}", values, json_strings=True)
 
 
 @dataclass(frozen=True, slots=True)

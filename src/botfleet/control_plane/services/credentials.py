@@ -30,18 +30,21 @@ from botfleet.control_plane.services.credential_scopes import (
     DATA_PLANE_SCOPE,
     check_put_names,
     check_put_values,
+    stored_url_places,
 )
 from botfleet.control_plane.services.tenants import (
     get_tenant,
     get_tenant_for_change,
     peek_tenant_for_change,
 )
-from botfleet.control_plane.url_policy import TenantUrlGuard, url_places
+from botfleet.control_plane.url_policy import TenantUrlGuard, UrlPlace, url_places
 
 #: The scopes that are not a connector's.
 FIXED_SCOPES = ("channel", "llm", DATA_PLANE_SCOPE)
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
 MAX_SECRET_BYTES = 64 * 1024
+#: How a tenant keeps stored credentials holding a URL it could not set again.
+_KEEP = "leave these credentials as they are to keep it"
 
 
 def check_scope(scope: str) -> str:
@@ -112,25 +115,31 @@ async def put_credentials(
     concurrent binding change does not slip in between check and store. With `url_guard`
     (`CP_TENANT_URL_POLICY=public`) a tenant key's secrets may hold no URL to a host that is
     not public (a service account's ``token_uri``, or a webhook `url`, which the data plane
-    posts to): 422 naming the place, never the value. The values' form is checked before
-    their URLs, whose hosts may take seconds to look up.
+    posts to): 422 naming the place, never the value; and the stored secrets it replaces may
+    hold none it could not set again (`TenantUrlGuard.check_removable`: 422 naming
+    ``credentials.<scope>.<name>``). The values' form is checked before their URLs, whose
+    hosts may take seconds to look up.
     """
     principal.require_tenant(tenant_id)
     check_scope(scope)
     names = _check_values(values)
-    if url_guard is not None and url_guard.applies_to(principal):
-        places = url_places("body", values, json_strings=True)
-        if places:  # looked up before the tenant is locked (see `peek_tenant_for_change`)
-            current = await peek_tenant_for_change(uow, principal, tenant_id)
-            check_put_names(current, scope, names)
-            # The values' form first: a key with its private key's line breaks typed as `\n`
-            # is reported as that, not as a DNS problem of its token_uri's host.
-            check_put_values(current, scope, values)
-            await url_guard.check(places)
-            await uow.release()
+    guard = url_guard if url_guard is not None and url_guard.applies_to(principal) else None
+    removed: frozenset[UrlPlace] = frozenset()
+    if guard is not None:
+        # Looked up before the tenant is locked (see `peek_tenant_for_change`).
+        current = await peek_tenant_for_change(uow, principal, tenant_id)
+        check_put_names(current, scope, names)
+        # The values' form first: a key with its private key's line breaks typed as `\n`
+        # is reported as that, not as a DNS problem of its token_uri's host.
+        check_put_values(current, scope, values)
+        await guard.check(url_places("body", values, json_strings=True))
+        removed = await _check_replaced(uow, guard, box, tenant_id, scope, values)
+        await uow.release()
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
     check_put_names(tenant, scope, names)
     check_put_values(tenant, scope, values)
+    if guard is not None:  # a put committed meanwhile may have stored other URLs
+        await _check_replaced(uow, guard, box, tenant_id, scope, values, passed=removed)
     sealed = box.seal(values)
     if len(sealed) > MAX_SECRET_BYTES:
         raise InvalidInput("body", f"secrets are larger than {MAX_SECRET_BYTES} bytes once sealed")
@@ -153,6 +162,29 @@ async def put_credentials(
     return row
 
 
+async def _check_replaced(
+    uow: SqlAlchemyUnitOfWork,
+    guard: TenantUrlGuard,
+    box: SecretBox,
+    tenant_id: str,
+    scope: str,
+    values: dict[str, Any] | None,
+    *,
+    passed: frozenset[UrlPlace] = frozenset(),
+) -> frozenset[UrlPlace]:
+    """Refuse replacing (with `values`) or deleting (None) the scope's stored secrets when one
+    of their URLs the new ones do not hold at the same place is one this key could not set
+    again: the tenant cannot read it, nor store it back (`check_removable`)."""
+    row = await uow.credentials.get(tenant_id, scope)
+    if row is None:
+        return passed
+    where = f"credentials.{scope}"
+    kept = set(url_places(where, values or {}, json_strings=True))
+    stored = stored_url_places(box, tenant_id, row)
+    gone = [place for place in stored if place.too_deep or place not in kept]
+    return await guard.check_removable(gone, passed=passed, keep=_KEEP)
+
+
 async def list_credentials(
     uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str
 ) -> Sequence[Credential]:
@@ -161,12 +193,30 @@ async def list_credentials(
 
 
 async def delete_credentials(
-    uow: SqlAlchemyUnitOfWork, principal: Principal, tenant_id: str, scope: str
+    uow: SqlAlchemyUnitOfWork,
+    principal: Principal,
+    tenant_id: str,
+    scope: str,
+    *,
+    box: SecretBox | None = None,
+    url_guard: TenantUrlGuard | None = None,
 ) -> None:
+    """Delete a scope's secrets. With `url_guard` (`CP_TENANT_URL_POLICY=public`) and `box`, a
+    tenant key may not delete a URL among them it could not set again (422 naming
+    ``credentials.<scope>.<name>``: a webhook `url` or a ``token_uri`` the operator stored,
+    which the tenant could never store back); looked up before the tenant is locked."""
+    guard = url_guard if url_guard is not None and url_guard.applies_to(principal) else None
+    removed: frozenset[UrlPlace] = frozenset()
+    if guard is not None and box is not None:
+        await peek_tenant_for_change(uow, principal, tenant_id)
+        removed = await _check_replaced(uow, guard, box, tenant_id, check_scope(scope), None)
+        await uow.release()
     await get_tenant_for_change(uow, principal, tenant_id)
     row = await uow.credentials.get(tenant_id, check_scope(scope))
     if row is None:
         raise NotFound("credentials scope", scope)
+    if guard is not None and box is not None:
+        await _check_replaced(uow, guard, box, tenant_id, scope, None, passed=removed)
     await uow.credentials.delete(row)
     audit.record(uow, principal, "credentials.delete", tenant_id=tenant_id, target=scope)
     await uow.commit()

@@ -27,6 +27,7 @@ from botfleet.control_plane.services.credential_scopes import (
     misfit_conflict,
     stale_conflict,
     stale_scopes,
+    stored_url_places,
 )
 from botfleet.control_plane.tokens import hash_secret, new_boot_token
 from botfleet.control_plane.url_policy import (
@@ -40,6 +41,13 @@ ACTIVE, DISABLED = "active", "disabled"
 TENANTS_LISTING = "tenants"
 #: The fields holding bindings, whose URLs the tenant's data plane calls.
 BINDING_FIELDS = ("channel", "connectors", "llm")
+#: The places that passed `TenantUrlGuard.check` (new URLs) and `check_removable` (URLs
+#: removed), kept apart: a removed URL may pass though it could not be set (its name does
+#: not resolve), so passing one says nothing of the other.
+UrlsPassed = tuple[frozenset[UrlPlace], frozenset[UrlPlace]]
+_NONE_PASSED: UrlsPassed = (frozenset(), frozenset())
+#: How a tenant keeps stored credentials `?drop_stale_credentials` would remove.
+_KEEP_STALE = "leave the binding as it is to keep it"
 
 
 async def get_tenant(
@@ -194,20 +202,28 @@ async def _check_urls(
     guard: TenantUrlGuard,
     tenant: Tenant,
     changes: dict[str, Any],
-    passed: frozenset[UrlPlace] = frozenset(),
-) -> frozenset[UrlPlace]:
+    passed: UrlsPassed = _NONE_PASSED,
+) -> UrlsPassed:
     """Check the URLs the changed bindings add (`CP_TENANT_URL_POLICY`); one the tenant holds
     already at the same place is not checked (the admin may have set it). Then the stored
-    URLs they remove or change: each must be one this key could set again, or the tenant
+    URLs they remove or change: none may be one this key could not set again, or the tenant
     could not put it back (a `--llm` leaving out the operator's loopback `base_url` locked the
-    tenant out of its own LLM until an operator came). A place that passed either check
-    passes both: the rule is the same."""
+    tenant out of its own LLM until an operator came)."""
     new = {field: changes[field] for field in BINDING_FIELDS if field in changes}
     if not new:
         return passed
     old = {field: getattr(tenant, field) for field in new}
-    passed = await guard.check(changed_places(new, old), passed=passed)
-    return await guard.check_removable(removed_places(new, old), passed=passed)
+    added = await guard.check(changed_places(new, old), passed=passed[0])
+    return added, await guard.check_removable(removed_places(new, old), passed=passed[1])
+
+
+def _stale_url_places(
+    tenant_id: str, stale: list[StaleScope], box: SecretBox | None
+) -> list[UrlPlace]:
+    """The URLs among the stale names `_drop_stale` removes. Without `box` none can be told."""
+    if box is None:
+        return []
+    return [place for s in stale for place in stored_url_places(box, tenant_id, s.row, s.names)]
 
 
 async def update_tenant(
@@ -236,20 +252,29 @@ async def update_tenant(
 
     With `url_guard` (`CP_TENANT_URL_POLICY=public`) a tenant key's new binding URLs must
     point at public hosts (422 naming the field), and a stored URL it removes or changes must
-    be one it could set again (422 naming the field: the admin key may). Names are looked up
-    before the tenant is locked; under the lock only URLs a change committed meanwhile made
-    new or removed are checked."""
+    be one it could set again (422 naming the field: the admin key may); so must a URL among
+    the stale credentials `drop_stale_credentials` removes. Names are looked up before the
+    tenant is locked; under the lock only URLs a change committed meanwhile made new or
+    removed are checked."""
     guard = url_guard if url_guard is not None and url_guard.applies_to(principal) else None
-    passed: frozenset[UrlPlace] = frozenset()
+    passed = _NONE_PASSED
     if guard is not None and spec.model_fields_set & set(BINDING_FIELDS):
         current = await peek_tenant_for_change(uow, principal, tenant_id)
-        passed = await _check_urls(guard, current, _checked_changes(principal, current, spec))
+        current_changes = _checked_changes(principal, current, spec)
+        passed = await _check_urls(guard, current, current_changes)
+        if drop_stale_credentials and {"channel", "connectors"} & set(current_changes):
+            rows = await uow.credentials.list(tenant_id)
+            dropped = _stale_url_places(
+                tenant_id, stale_scopes(rows, current, current_changes), box
+            )
+            removed = await guard.check_removable(dropped, passed=passed[1], keep=_KEEP_STALE)
+            passed = (passed[0], removed)
         await uow.release()
     # Locked: a publish checking the bindings this changes waits for it (and vice versa).
     tenant = await get_tenant_for_change(uow, principal, tenant_id)
     changes = _checked_changes(principal, tenant, spec)
     if guard is not None:
-        await _check_urls(guard, tenant, changes, passed)
+        passed = await _check_urls(guard, tenant, changes, passed)
     if "connectors" in changes:
         # Imported here: the flows service imports this module.
         from botfleet.control_plane.services.flows import check_connectors_kept
@@ -260,8 +285,9 @@ async def update_tenant(
         if moved is not None:
             raise moved
     await _check_stored_credentials(
-        uow, principal, tenant, changes, drop=drop_stale_credentials, box=box
-    )
+        uow, principal, tenant, changes, drop=drop_stale_credentials, box=box,
+        guard=guard, passed=passed[1],
+    )  # fmt: skip
     before = {field: getattr(tenant, field) for field in changes}
     if changes:
         old_channel = tenant.channel
@@ -288,15 +314,22 @@ async def _check_stored_credentials(
     *,
     drop: bool,
     box: SecretBox | None,
+    guard: TenantUrlGuard | None = None,
+    passed: frozenset[UrlPlace] = frozenset(),
 ) -> None:
     """Refuse (or, with `drop`, remove) stored credentials the changed bindings do not take:
     merged into them at boot, they would stop the data plane. With `box`, the secrets left are
-    also checked against the changed bindings' rules (409, `misfit_conflict`)."""
+    also checked against the changed bindings' rules (409, `misfit_conflict`). With `guard`, a
+    URL among those `drop` removes must not be one the key could not set again (422; those in
+    `passed` were checked before the lock)."""
     if "channel" not in changes and "connectors" not in changes:
         return
     stale = stale_scopes(await uow.credentials.list(tenant.id), tenant, changes)
     if stale and not drop:
         raise stale_conflict(tenant.id, stale)
+    if stale and guard is not None:
+        places = _stale_url_places(tenant.id, stale, box)
+        await guard.check_removable(places, passed=passed, keep=_KEEP_STALE)
     for scope in stale:
         await _drop_stale(uow, principal, tenant.id, scope, box)
     if box is not None:
