@@ -348,7 +348,14 @@ def _verdict(turn: TurnBuilder, run_at: datetime, late: timedelta | None) -> dic
     if run_at_passed(run_at, turn.now, scheduling.grace, late):
         return {"scheduled": False, "reason": "past"}
     # An instant, not the tenant's wall time: what a template compares and formats alike.
-    return {"scheduled": True, "run_at": run_at.astimezone(UTC).isoformat()}
+    # `runs_now`: due already (within the window), it is sent right after this turn, so a
+    # flow says "here it is" rather than "we'll remind you" (a booking at 18:02 for a
+    # reminder at 18:00).
+    return {
+        "scheduled": True,
+        "run_at": run_at.astimezone(UTC).isoformat(),
+        "runs_now": run_at <= turn.now,
+    }
 
 
 def _schedule_outcome(

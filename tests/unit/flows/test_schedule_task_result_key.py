@@ -61,6 +61,7 @@ def test_a_reminder_ahead_is_scheduled_and_the_next_action_says_when() -> None:
     assert talk.state.data["reminder"] == {
         "scheduled": True,
         "run_at": "2024-05-07T16:00:00+00:00",
+        "runs_now": False,
     }
     [task] = [e for e in exchange.effects if isinstance(e, effects.ScheduleTask)]
     assert task.run_at == datetime(2024, 5, 7, 18, 0, tzinfo=MADRID)
@@ -105,6 +106,15 @@ def test_the_grace_window_the_engine_is_given_decides_a_reminder_just_past() -> 
     assert book("2024-05-06T18:00", scheduling=long).send("book").texts == [
         "We'll send you a reminder at 2024-05-06T16:00:00+00:00."
     ]
+
+
+def test_a_reminder_due_already_within_the_window_says_it_runs_now() -> None:
+    talk = book("2024-05-06T18:57")  # three minutes ago: sent right after this turn
+    talk.send("book")
+    assert talk.state.data["reminder"]["runs_now"] is True
+    later = book("2024-05-06T19:00")  # this very minute counts as due
+    later.send("book")
+    assert later.state.data["reminder"]["runs_now"] is True
 
 
 def test_a_shorter_run_late_within_of_its_own_is_the_window() -> None:
