@@ -335,7 +335,8 @@ _TEST_DOCS: dict[str, dict[str, str]] = {
         "enter": "enter a state as a transition would (its on_enter runs)",
         "contact": "do this step as another contact",
         "expect": "the step's outputs, all of them, in order: a text, or a mapping of "
-        "text/contains/regex/type/buttons/options; [] means nothing was sent",
+        "text/contains/regex/type/buttons/options/titles/descriptions; [] means nothing was "
+        "sent",
         "sent_to": "another contact's outputs during the step, as expect checks the step's "
         "contact's: {contact id: [...]} (their reminder that fell due in a wait); [] means "
         "nothing was sent to them",
@@ -353,6 +354,9 @@ _TEST_DOCS: dict[str, dict[str, str]] = {
         "buttons": "buttons with exactly these ids, in order",
         "options": "exactly these option ids, in order (buttons or a list)",
         "options_include": "at least these option ids",
+        "titles": "exactly these option titles, in order, as the channel shows them",
+        "descriptions": 'exactly these option descriptions, in order ("" for none), as the '
+        "channel shows them",
     },
     "NotificationExpectation": {
         "connector": "the binding it went to, as the flow calls it (notification.crm)",

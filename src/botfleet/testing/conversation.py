@@ -41,7 +41,7 @@ from botfleet.domain.errors import (
     ConnectorUnavailable,
     FlowValidationError,
 )
-from botfleet.domain.outputs import Buttons, Output, options_of
+from botfleet.domain.outputs import Buttons, ListMenu, Output, options_of
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
 from botfleet.flows._issues import did_you_mean
 from botfleet.flows.connector_names import is_named_binding
@@ -525,7 +525,10 @@ def _check_output(want: OutputExpectation, got: Output) -> list[str]:
         problems.append(f"text:\nexpected to contain {want.contains!r}\ngot {text!r}")
     if want.regex is not None and re.search(want.regex, text) is None:
         problems.append(f"text:\nexpected to match /{want.regex}/\ngot {text!r}")
-    ids = [o.id for o in options_of(got)]
+    # Options as the channel shows them: the outputs are degraded (titles cut, a list turned
+    # into numbered text offers none), for `titles` and `descriptions` as for the ids.
+    options = options_of(got)
+    ids = [o.id for o in options]
     if want.buttons is not None and (not isinstance(got, Buttons) or ids != want.buttons):
         problems.append(f"buttons: expected {want.buttons}, got {kind} {ids}")
     if want.options is not None and ids != want.options:
@@ -533,6 +536,13 @@ def _check_output(want: OutputExpectation, got: Output) -> list[str]:
     missing = [i for i in want.options_include or [] if i not in ids]
     if missing:
         problems.append(f"options: expected to include {missing}, got {ids}")
+    titles = [o.title for o in options]
+    if want.titles is not None and titles != want.titles:
+        problems.append(f"titles: expected {want.titles}, got {titles}")
+    # Only a list shows a second line: a button's description is never sent.
+    descriptions = [o.description if isinstance(got, ListMenu) else "" for o in options]
+    if want.descriptions is not None and descriptions != want.descriptions:
+        problems.append(f"descriptions: expected {want.descriptions}, got {descriptions}")
     return problems
 
 

@@ -66,7 +66,8 @@ def _as_written(value: Any) -> Any:
 
 class OutputExpectation(_Spec):
     """One bot output: its text (exact, substring or regex search), kind and option ids
-    (`buttons` and `options` exact and in order, `options_include` some of them)."""
+    (`buttons` and `options` exact and in order, `options_include` some of them), and the
+    options' `titles` and `descriptions` (exact and in order), as the test's channel shows them."""
 
     type: Literal["text", "buttons", "list", "template"] | None = None
     text: str | None = None
@@ -75,6 +76,8 @@ class OutputExpectation(_Spec):
     buttons: list[str] | None = None
     options: list[str] | None = None
     options_include: list[str] | None = None
+    titles: list[str] | None = None
+    descriptions: list[str] | None = None
 
     @field_validator("regex")
     @classmethod
