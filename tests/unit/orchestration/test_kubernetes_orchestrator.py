@@ -84,6 +84,8 @@ def test_the_deployment_runs_one_non_root_replica_on_its_own_volume() -> None:
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 10001
+    # The kubelet leaves the files' modes alone once the volume is the group's (0600 state).
+    assert pod["securityContext"]["fsGroupChangePolicy"] == "OnRootMismatch"
     assert pod["automountServiceAccountToken"] is False
     [container] = pod["containers"]
     assert container["image"] == "registry.example/botfleet:1.2.3"

@@ -196,6 +196,10 @@ def _deployment(
             run_as_user=RUN_AS,
             run_as_group=RUN_AS,
             fs_group=RUN_AS,
+            # Only when the volume's root is not the group's yet: changing the group of every
+            # file at each mount would also give the group read-write on state.db, which the
+            # data plane then takes back, with a warning, at every start.
+            fs_group_change_policy="OnRootMismatch",
             seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
         ),
         volumes=[
