@@ -243,16 +243,8 @@ class TurnBuilder:
 
     def _flow_language(self) -> str:
         """`settings.language` as rendered now, when it is a language the platform writes."""
-        source = self.flow.settings.language
-        if source:
-            # Never strict and never reported: a contact who has not chosen yet (an undefined
-            # `data.lang`) is the common case, not a mistake, and would warn on every turn; the
-            # validator checks the template itself.
-            quiet = Renderer(self.variables(), sink=[])
-            chosen = quiet.text(source, "settings.language").strip()
-            if well_formed_tag(chosen) and built_in_language(chosen):
-                return chosen
-        return ""
+        chosen = self._spoken_language()
+        return chosen if well_formed_tag(chosen) and built_in_language(chosen) else ""
 
     def chosen_language(self) -> str:
         """The language the contact chose, which an LLM answer must be in: `settings.language`

@@ -97,7 +97,6 @@ class WebChatEdge:
         self.app = app
         self.allowed = frozenset(allowed_origins)
         self.embed = frozenset(embed_origins)
-        self.refusing = bool(embed_origins)
         self.api_paths = frozenset(api_paths)
         self.clock = clock
         self._refused_since_log = 0
@@ -108,7 +107,7 @@ class WebChatEdge:
             await self.app(scope, receive, send)
             return
         # A preflight (OPTIONS) runs nothing: CORS answers it, refusing an unlisted site.
-        if self.refusing and scope["path"] in self.api_paths and scope["method"] != "OPTIONS":
+        if self.embed and scope["path"] in self.api_paths and scope["method"] != "OPTIONS":
             origin = other_site(scope["headers"], self.allowed)
             if origin is not None:
                 await self._refuse(send, origin[:MAX_ORIGIN_SHOWN], scope)
