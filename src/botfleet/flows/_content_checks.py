@@ -1,8 +1,9 @@
 """Static checks on what actions, transitions and schedules contain. Pure.
 
-Templates and conditions must parse, connectors and tasks must exist, durations and cron rules
-must be well formed, option ids must be unique, and the limits of the channel the flow runs on
-(`channel_limits`: WhatsApp's when no tenant says) get warnings.
+Templates and conditions must parse, connectors and tasks must exist, durations, cron rules and
+a calendar call's literal `period` must be well formed, option ids must be unique, and the
+limits of the channel the flow runs on (`channel_limits`: WhatsApp's when no tenant says) get
+warnings.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from botfleet.domain.degrade import shorten
+from botfleet.flows._calendar_param_checks import check_calendar_params
 from botfleet.flows._issues import IssueCollector, did_you_mean
 from botfleet.flows._schedule_checks import check_run_late_within
 from botfleet.flows._send_template_checks import check_send_template
@@ -96,6 +98,7 @@ def check_actions(
     for path, action in iter_actions(spec):
         if isinstance(action, InvokeConnector):
             names.check(action, path, collector)
+            check_calendar_params(action, path, collector)
             if not isinstance(action.on_error, str | None):
                 check_templates(collector, f"{path}.on_error.text", action.on_error.text)
                 if action.on_error.continue_ and action.on_error.target is not None:

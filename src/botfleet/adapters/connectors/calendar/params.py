@@ -11,17 +11,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from botfleet.adapters.connectors.calendar import formatting, slots
+from botfleet.adapters.connectors.calendar import formatting
 from botfleet.adapters.connectors.calendar.texts import CalendarTexts, texts_of
 from botfleet.domain.calendar import TimeWindow
+from botfleet.domain.calendar_period import parse_period_param
 from botfleet.domain.errors import ConnectorRejected
-
-#: Spanish spellings of `period`'s words (the seed flow is Spanish).
-_PERIOD_WORDS = {
-    "mañana": "morning",
-    "manana": "morning",
-    "tarde": "afternoon",
-}
 
 
 class Params:
@@ -129,10 +123,11 @@ class Params:
 
     def period(self, name: str = "period") -> TimeWindow | None:
         """The local slot starts to keep: ``morning``, ``afternoon``, a range ``"HH:MM-HH:MM"``
-        (`slots.parse_period`) or ``""`` (None: all day)."""
+        (`calendar_period.parse_period_param`: ``mañana``/``tarde`` too) or ``""`` (None: all
+        day)."""
         value = self.text(name, default="")
         try:
-            return slots.parse_period(_PERIOD_WORDS.get(value.lower(), value))
+            return parse_period_param(value)
         except ValueError as exc:
             raise self._reject(name, str(exc)) from None
 

@@ -32,15 +32,19 @@ from zoneinfo import ZoneInfo
 
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.domain.calendar import (
-    MINUTES_PER_DAY,
     AllDayEvent,
     Appointment,
     BusyEvent,
     CalendarEvent,
     TimeWindow,
     epoch_micros,
-    parse_clock_minutes,
 )
+
+# The period parser is the domain's: the flow validator reads a literal `period` with it too.
+from botfleet.domain.calendar_period import AFTERNOON as AFTERNOON
+from botfleet.domain.calendar_period import AFTERNOON_STARTS as AFTERNOON_STARTS
+from botfleet.domain.calendar_period import MORNING as MORNING
+from botfleet.domain.calendar_period import parse_period
 
 #: An event must overlap a slot by more than this to block it (calendar apps round times).
 OVERLAP_TOLERANCE = timedelta(seconds=60)
@@ -51,9 +55,6 @@ _US_PER_MIN = 60_000_000
 _US_PER_DAY = 24 * 60 * _US_PER_MIN
 _ONE_DAY = timedelta(days=1)
 _us = epoch_micros
-#: Slots starting before this local time are "morning".
-AFTERNOON_STARTS = time(14, 0)
-
 _CFG_RE = re.compile(r"^\s*\[cfg\]\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL)
 _WINDOW_IN_TEXT_RE = re.compile(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})")
 
@@ -546,50 +547,6 @@ def _scan_minutes(
 #: cancellation or an edit changes the spans and so the key, and `now` enters as the first
 #: grid start it allows. A booking touches one day's entries, the other days keep theirs.
 _day_slots = lru_cache(maxsize=1024)(_scan_minutes)
-
-
-#: The named periods as ranges of slot starts; ``""``/``all`` (no range) is the whole day.
-MORNING = TimeWindow(0, AFTERNOON_STARTS.hour * 60 + AFTERNOON_STARTS.minute)
-AFTERNOON = TimeWindow(MORNING.end_min, MINUTES_PER_DAY)
-_NAMED_PERIODS: dict[str, TimeWindow | None] = {
-    "": None,
-    "all": None,
-    "morning": MORNING,
-    "afternoon": AFTERNOON,
-}
-_RANGE_EXAMPLE = "HH:MM-HH:MM such as '20:00-23:30'"
-
-
-def parse_period(text: str) -> TimeWindow | None:
-    """The slot starts a `period` keeps: ``morning``, ``afternoon``, ``""``/``all`` (None: the
-    whole day) or a range ``"HH:MM-HH:MM"`` of local start times, end excluded (``24:00`` ends
-    at midnight). A restaurant offers ``13:00-16:00`` and ``20:00-23:30`` as lunch and dinner.
-
-    Raises:
-        ValueError: not a period; the message ("must be ...") quotes `text`.
-    """
-    word = text.strip().lower()
-    if word in _NAMED_PERIODS:
-        return _NAMED_PERIODS[word]
-    if not any(char.isdigit() for char in word):
-        raise ValueError(
-            f"must be morning, afternoon, empty or a time range {_RANGE_EXAMPLE}, got {text!r}"
-        )
-    parts = word.split("-")
-    try:
-        if len(parts) != 2:
-            raise ValueError("expected two times joined by '-'")
-        start = parse_clock_minutes(parts[0])
-        end = parse_clock_minutes(parts[1], allow_end_of_day=True)
-    except ValueError as exc:
-        raise ValueError(f"must be a time range {_RANGE_EXAMPLE}, got {text!r}: {exc}") from None
-    if start >= end:
-        # Slots are a single day's: a range across midnight would be a second list anyway.
-        raise ValueError(
-            f"must be a time range {_RANGE_EXAMPLE} starting before it ends, got {text!r} "
-            "(a range cannot cross midnight: end it at 24:00)"
-        )
-    return TimeWindow(start, end)
 
 
 def in_period(slot: datetime, period: str | TimeWindow | None) -> bool:
