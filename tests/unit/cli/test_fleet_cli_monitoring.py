@@ -16,70 +16,25 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cli_helpers import Invoke
-from cryptography.fernet import Fernet
 
 from botfleet.adapters.orchestration import local
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc")
 
-STAND_IN = """\
-import json, os, signal, sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
-if os.environ["DP_TENANT_ID"].startswith("doomed"):
-    os.kill(os.getpid(), signal.SIGKILL)
-
-class Health(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = json.dumps({"status": "ok", "tenant_id": os.environ["DP_TENANT_ID"]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-args = sys.argv
-address = (args[args.index("--host") + 1], int(args[args.index("--port") + 1]))
-HTTPServer(address, Health).serve_forever()
-"""
-#: The interpreter running these tests (the fixture puts the stand-in in `sys.executable`).
+#: The interpreter running these tests (`fleet_root` puts the stand-in in `sys.executable`).
 PYTHON = sys.executable
 KILLED = "was killed by SIGKILL (signal 9), perhaps by the kernel's OOM killer"
 
 
 @pytest.fixture
-def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "python"
-    path.write_text(f"#!{sys.executable}\n{STAND_IN}", encoding="utf-8")
-    path.chmod(0o755)
-    monkeypatch.setattr(sys, "executable", str(path))
-    return path
-
-
-@pytest.fixture
-def root(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, invoke: Invoke, stand_in: Path
-) -> Iterator[Path]:
-    monkeypatch.setenv("BOTFLEET_BOOT_TOKEN", "bfb_boot-token")
-    monkeypatch.setenv("BOTFLEET_CACHE_KEY", Fernet.generate_key().decode())
-    monkeypatch.setenv("BOTFLEET_INTERNAL_TOKEN", "internal-token")
-    monkeypatch.delenv("BOTFLEET_FLEET_ROOT", raising=False)
-    monkeypatch.delenv("BOTFLEET_FLEET_HOST", raising=False)
-    fleet = tmp_path / "fleet"
-    fleet.mkdir()
-    try:
-        yield fleet
-    finally:
-        for launch in fleet.glob("*/launch.json"):  # never leave a process behind
-            invoke("fleet", "stop", launch.parent.name, "--root", fleet)
+def root(fleet_root: Path) -> Path:
+    """`fleet_root`, made: `watch` and `status` refuse a root that does not exist."""
+    fleet_root.mkdir()
+    return fleet_root
 
 
 def start(invoke: Invoke, root: Path, tenant: str, *extra: str) -> dict[str, object]:
@@ -161,13 +116,14 @@ def started_pid(root: Path) -> int:
 
 
 def test_watch_says_its_own_child_was_killed_by_sigkill(
-    invoke: Invoke, root: Path, stand_in: Path, tmp_path: Path
+    invoke: Invoke, root: Path, data_plane_stand_in: Path, tmp_path: Path
 ) -> None:
     started = start(invoke, root, "doomed", "--no-wait")
     until_failed(invoke, root, "doomed")  # whose parent, this command, is gone: not known how
     # A watch that starts data planes with the stand-in, as this test's commands do.
     code = (
-        f"import sys; sys.executable = {str(stand_in)!r}; import botfleet.cli.main as m; m.main()"
+        f"import sys; sys.executable = {str(data_plane_stand_in)!r}; "
+        "import botfleet.cli.main as m; m.main()"
     )
     out = tmp_path / "watch.out"
     with out.open("wb") as sink:

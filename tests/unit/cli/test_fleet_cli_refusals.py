@@ -10,28 +10,18 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import Invoke
-from cryptography.fernet import Fernet
+from fleet_cli_helpers import BOOT_TOKEN, CACHE_KEY, INTERNAL_TOKEN
 
-BOOT = "bfb_boot-token-that-must-not-show-0123"
-INTERNAL = "internal-token-that-must-not-show-4567"
-CACHE = Fernet.generate_key().decode()
+pytestmark = pytest.mark.usefixtures("fleet_secrets")
+
 # A valid key that is the same in every run: it is part of a test id, and pytest-xdist needs the
 # same ids in every worker.
 FIXED_KEY = "A" * 43 + "="
-VARIABLES = ("BOTFLEET_BOOT_TOKEN", "BOTFLEET_CACHE_KEY", "BOTFLEET_INTERNAL_TOKEN")
 
 
 def one_line(text: str) -> str:
     """The error box's text as one line (the box wraps long messages)."""
     return " ".join(text.replace("│", " ").replace("╭", " ").replace("╰", " ").split())
-
-
-@pytest.fixture(autouse=True)
-def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in zip(VARIABLES, (BOOT, CACHE, INTERNAL), strict=True):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("BOTFLEET_FLEET_ROOT", raising=False)
-    monkeypatch.delenv("BOTFLEET_FLEET_HOST", raising=False)
 
 
 def start(invoke: Invoke, root: Path, *extra: str | Path) -> tuple[int, str, str]:
@@ -40,7 +30,7 @@ def start(invoke: Invoke, root: Path, *extra: str | Path) -> tuple[int, str, str
         "--no-wait", *extra,
     )  # fmt: skip
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    for secret in (BOOT, INTERNAL, CACHE):
+    for secret in (BOOT_TOKEN, INTERNAL_TOKEN, CACHE_KEY):
         assert secret not in result.stdout + result.stderr
     return result.exit_code, result.stdout, one_line(result.stderr)
 
@@ -82,7 +72,7 @@ def test_a_missing_token_names_its_variable_and_its_file_option(
 
 def test_a_secret_file_others_may_read_is_refused(invoke: Invoke, tmp_path: Path) -> None:
     token_file = tmp_path / "boot-token"
-    token_file.write_text(BOOT, encoding="utf-8")
+    token_file.write_text(BOOT_TOKEN, encoding="utf-8")
     token_file.chmod(0o640)
     code, _, err = start(invoke, tmp_path / "fleet", "--boot-token-file", token_file)
     assert code == 2
