@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
@@ -18,6 +19,7 @@ from botfleet.adapters.connectors.catalog import (
     connector_json_schemas,
     connector_policies,
 )
+from botfleet.domain import channel_ids
 from botfleet.domain.errors import UnknownAdapterError
 from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig
@@ -41,6 +43,7 @@ __all__ = [
     "build_connectors",
     "build_sender",
     "build_webhook_routes",
+    "channel_views",
     "check_flow_connectors",
     "connector_json_schemas",
     "connector_policies",
@@ -68,10 +71,10 @@ class OutboxOnlySender:
 
 
 #: Channel types served by the built-in web chat (`http_dev` is the seed's name).
-WEBCHAT_TYPES = ("webchat", "http_dev")
+WEBCHAT_TYPES = channel_ids.WEBCHAT_TYPES
 
 ChannelFactory = Callable[[TenantConfig, "ProviderHttp | None", CollectorRegistry | None], Any]
-WebhookRoutesFactory = Callable[[TenantConfig, Any, Clock], "list[Operation]"]
+WebhookRoutesFactory = Callable[[TenantConfig, Any, Clock, str], "list[Operation]"]
 FastPathFactory = Callable[[TenantConfig, Any, Clock], tuple[Any, dict[str, Any]]]
 
 
@@ -114,18 +117,22 @@ def _shared_http(config: TenantConfig, http: ProviderHttp | None) -> ProviderHtt
     return http
 
 
-def _whatsapp_webhook(config: TenantConfig, runtime: Any, clock: Clock) -> list[Operation]:
+def _whatsapp_webhook(
+    config: TenantConfig, runtime: Any, clock: Clock, path: str
+) -> list[Operation]:
     from botfleet.adapters.channels import whatsapp
 
     settings = whatsapp.whatsapp_settings(config.channel.settings(), source=config.source)
-    return whatsapp.build_routes(settings, runtime, clock=clock)
+    return whatsapp.build_routes(settings, runtime, clock=clock, path=path)
 
 
-def _telegram_webhook(config: TenantConfig, runtime: Any, clock: Clock) -> list[Operation]:
+def _telegram_webhook(
+    config: TenantConfig, runtime: Any, clock: Clock, path: str
+) -> list[Operation]:
     from botfleet.adapters.channels import telegram
 
     settings = telegram.telegram_settings(config.channel.settings(), source=config.source)
-    return telegram.build_routes(settings, runtime, clock=clock)
+    return telegram.build_routes(settings, runtime, clock=clock, path=path)
 
 
 def _webchat_fast_path(
@@ -170,19 +177,68 @@ WEBHOOK_ROUTES: dict[str, WebhookRoutesFactory] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    """One of the tenant's channels: `config` as if it were the tenant's only one (the
+    adapters' factories read `config.channel`), with the prefix of its ids and its webhook's
+    path."""
+
+    config: TenantConfig
+    prefix: str
+    path: str
+
+
+def channel_views(config: TenantConfig) -> list[ChannelView]:
+    """The tenant's `channel` (ids as given, `/webhook`), then each of its `more_channels`."""
+    views = [ChannelView(config, "", "/webhook")]
+    for index, binding in enumerate(config.more_channels):
+        view = config.model_copy(
+            update={
+                "channel": binding,
+                "more_channels": [],
+                "source": f"{config.source} (more_channels[{index}])",
+            }
+        )
+        views.append(
+            ChannelView(
+                view, channel_ids.id_prefix(binding.type), channel_ids.webhook_path(binding.type)
+            )
+        )
+    return views
+
+
 def build_sender(
     config: TenantConfig,
     *,
     http: ProviderHttp | None = None,
     registry: CollectorRegistry | None = None,
 ) -> Any:
-    """The tenant's `OutboundSender`.
+    """The tenant's `OutboundSender`: its channel's, or a `ChannelRouter` over all of them
+    when it has `more_channels`.
 
     Args:
         config: The tenant; `channel.type` picks the adapter, the rest of `channel` configures it.
         http: The process's shared client (required by the WhatsApp and Telegram channels).
         registry: Where the channel's metrics go (the runtime's registry).
     """
+    if not config.more_channels:
+        return _one_sender(config, http, registry)
+    from botfleet.adapters.channels.several import Channel, ChannelRouter
+
+    primary, *more = (
+        Channel(
+            view.prefix,
+            _one_sender(view.config, http, registry),
+            confirms=view.config.channel.type not in WEBCHAT_TYPES,
+        )
+        for view in channel_views(config)
+    )
+    return ChannelRouter(primary, more)
+
+
+def _one_sender(
+    config: TenantConfig, http: ProviderHttp | None, registry: CollectorRegistry | None
+) -> Any:
     kind = config.channel.type
     factory = CHANNEL_FACTORIES.get(kind)
     if factory is None:
@@ -202,20 +258,26 @@ FAST_PATHS: dict[str, FastPathFactory] = {
 
 
 def fast_path(
-    config: TenantConfig, runtime: Any, *, clock: Clock
+    config: TenantConfig, runtime: Any, *, clock: Clock, path: str = "/webhook"
 ) -> tuple[Any, dict[str, Any]] | None:
     """(middleware class, its arguments but `exception_handlers`) for the tenant's channel, or
-    None. `runtime` is the data plane's runtime (the web chat's handler, the webhooks' runtime)."""
+    None. `runtime` is the data plane's runtime (the web chat's handler, the webhooks' runtime);
+    `path`, a provider webhook's."""
     factory = FAST_PATHS.get(config.channel.type)
-    return factory(config, runtime, clock) if factory is not None else None
+    if factory is None:
+        return None
+    middleware, arguments = factory(config, runtime, clock)
+    if config.channel.type not in WEBCHAT_TYPES:
+        arguments["path"] = path
+    return middleware, arguments
 
 
 def build_webhook_routes(
-    config: TenantConfig, runtime: Any, *, clock: Clock
+    config: TenantConfig, runtime: Any, *, clock: Clock, path: str = "/webhook"
 ) -> list[Operation] | None:
-    """The provider webhook routes of the tenant's channel, or None for the web chat.
+    """The provider webhook routes of the tenant's channel at `path`, or None for the web chat.
 
     `runtime` must offer `accept(message)`, `sender` and `after_turns(contact_id, job)`.
     """
     factory = WEBHOOK_ROUTES.get(config.channel.type)
-    return factory(config, runtime, clock) if factory is not None else None
+    return factory(config, runtime, clock, path) if factory is not None else None

@@ -52,6 +52,13 @@ def tenant_json_schema() -> dict[str, Any]:
     defs["LLMBinding"] = binding
     properties["connectors"] = _connectors_schema(defs)
     properties["channel"] = _channel_schema(defs)
+    properties["more_channels"] = {
+        "type": "array",
+        "items": {k: v for k, v in properties["channel"].items() if k != "description"},
+        "description": "further channels of the same bot, each of another kind than `channel`'s "
+        "and each other's; their contacts' ids start with the kind (`telegram:`), their "
+        'webhooks are at /webhook/<kind> (docs/channels.md, "Several channels")',
+    }
     if "#/$defs/Binding" not in json.dumps(schema):
         defs.pop("Binding", None)
     return schema

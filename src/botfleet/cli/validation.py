@@ -302,11 +302,14 @@ def _tenant_findings(
             check_flow_connectors(config, flow.spec, connectors, unchecked=frozenset(broken))
         except ConfigError as exc:
             check.config_error(exc)
-    if config.channel.type not in CHANNEL_FACTORIES:
-        known = ", ".join(sorted(CHANNEL_FACTORIES))
-        check.add("channel.type", f"unknown type {config.channel.type!r} (known: {known})")
-    else:
-        _check_channel(check, config.channel.type, config.channel.settings(), config.source)
+    places = [("channel", config.channel)]
+    places += [(f"more_channels[{i}]", b) for i, b in enumerate(config.more_channels)]
+    for place, binding in places:
+        if binding.type not in CHANNEL_FACTORIES:
+            known = ", ".join(sorted(CHANNEL_FACTORIES))
+            check.add(f"{place}.type", f"unknown type {binding.type!r} (known: {known})")
+        else:
+            _check_channel(check, binding.type, binding.settings(), config.source, place=place)
     _check_llm(check, config, None if flow is None else flow.spec)
     return check.findings, flow_file
 
@@ -444,9 +447,15 @@ def _is_secret(annotation: Any) -> bool:
 
 
 def _check_channel(
-    check: _TenantCheck, kind: str, settings: Mapping[str, Any], source: str
+    check: _TenantCheck,
+    kind: str,
+    settings: Mapping[str, Any],
+    source: str,
+    *,
+    place: str = "channel",
 ) -> None:
-    """The channel binding, read as the data plane reads it at boot.
+    """The channel binding at `place` (`channel`, `more_channels[0]`), read as the data plane
+    reads it at boot.
 
     A missing secret (`access_token`, `bot_token`...) is a warning, as a missing LLM key is: a
     tenant file given to the control plane must leave secrets out (they are its credentials).
@@ -461,11 +470,15 @@ def _check_channel(
         secrets = {n for n, f in model.model_fields.items() if _is_secret(f.annotation)}
         for key, detail in exc.problems:
             name = key.removeprefix("channel.")
+            key = place + key.removeprefix("channel")
             if name in secrets and detail.endswith("missing required key"):
                 hint = (
                     f"{detail} (a secret: the data plane does not start without it; put it "
                     "here for a local run, or store it as the tenant's `channel` credentials "
                     "in the control plane)"
+                    if place == "channel"
+                    # The control plane keeps no credentials for more_channels (yet).
+                    else f"{detail} (a secret: the data plane does not start without it)"
                 )
                 check.add(key, hint, "warning")
             else:

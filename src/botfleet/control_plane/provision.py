@@ -112,6 +112,13 @@ class TenantFiles:
             raise TenantFilesError(*located.issues) from None
         if located.issues:  # repeated keys in a file that is otherwise valid
             raise TenantFilesError(*located.issues)
+        if config.more_channels:  # refused, not dropped: the tenant would lose its channels
+            message = (
+                "the control plane keeps one channel per tenant: more_channels is read by a "
+                "data plane started on this file (TENANT_CONFIG_PATH, docs/channels.md)"
+            )
+            line = yaml_lines.line_of(document.lines, "more_channels")
+            raise TenantFilesError(FlowIssue(message, "more_channels", line, source))
 
         def linked(key: str, value: str) -> str:
             try:

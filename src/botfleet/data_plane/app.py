@@ -6,13 +6,19 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from starlette.applications import Starlette
 
-from botfleet.adapters.registry import WEBCHAT_TYPES, build_webhook_routes, fast_path
+from botfleet.adapters.registry import (
+    WEBCHAT_TYPES,
+    build_webhook_routes,
+    channel_views,
+    fast_path,
+)
 from botfleet.data_plane.api.contacts import contacts_operations
 from botfleet.data_plane.api.errors import install_error_handlers
 from botfleet.data_plane.api.health import health_operations
@@ -32,6 +38,7 @@ from botfleet.web import JsonApi, Operation
 from botfleet.web.operations import body_limits
 
 if TYPE_CHECKING:  # the pull imports httpx, which a data plane on a local YAML never uses
+    from botfleet.adapters.channels.webchat.settings import WebChatSettings
     from botfleet.data_plane.config_source.pull import BootedConfig
 
 log = structlog.get_logger("botfleet.data_plane")
@@ -160,36 +167,10 @@ def create_app(
             yield
 
     proxy = _RuntimeProxy()
-    operations: list[Operation] = []
-    allowed_origins: list[str] = []
-    embed_origins: list[str] = []
-    message_limit = (0, 1)  # (per minute, burst): web chat tenants only
-    # The channel's routes come first: routes are tried in order, and a turn's request should
+    channels = _channel_routes(tenant_config, proxy, clock)
+    # The channels' routes come first: routes are tried in order, and a turn's request should
     # not be matched against every operations route before its own.
-    webhook = build_webhook_routes(tenant_config, proxy, clock=clock)
-    if webhook is not None:
-        operations += webhook
-    if tenant_config.channel.type in WEBCHAT_TYPES:
-        # Imported here: a provider channel's tenant never loads the web chat's modules.
-        from botfleet.adapters.channels.webchat import build_routes as build_webchat_routes
-        from botfleet.adapters.channels.webchat.settings import webchat_settings
-
-        web = webchat_settings(tenant_config.channel.settings(), source=tenant_config.source)
-        allowed_origins, embed_origins = web.allowed_origins, web.embed_origins
-        message_limit = (web.max_messages_per_minute, web.message_burst)
-        # Only for web chat tenants: on a WhatsApp tenant, /inbound would let anyone make the
-        # bot message any phone number, and /messages would show real contacts' conversations.
-        operations += build_webchat_routes(
-            proxy,
-            proxy,
-            title=web.title or tenant_config.display_name(),
-            clock=clock,
-            language=tenant_config.language,
-            # The seed's dev channel lists every contact's messages; the web chat does not.
-            list_all_contacts=tenant_config.channel.type == "http_dev",
-            allowed_origins=allowed_origins,
-            embed_origins=embed_origins,
-        )
+    operations: list[Operation] = list(channels.operations)
     operations += health_operations()
     operations += tasks_operations(settings)
     operations += contacts_operations(settings)
@@ -206,28 +187,87 @@ def create_app(
     # Ordinary web-chat turns and signed webhook deliveries skip the app's layers (routing,
     # the endpoint's request object); the channel's routes serve the rest. Added first, so it
     # runs inside the body guard.
-    fast = fast_path(tenant_config, proxy, clock=clock)
-    if fast is not None:
-        middleware, arguments = fast
+    for middleware, arguments in channels.fast_paths:
         app.add_middleware(middleware, exception_handlers=app.exception_handlers, **arguments)
     # Oversized or absurdly nested bodies are refused before any route reads them.
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES, path_limits=body_limits(operations))
-    if message_limit[0]:
+    web = channels.webchat
+    if web is not None and web.max_messages_per_minute:
         from botfleet.adapters.channels.webchat.rate_limit import MessageRateLimit
 
         # Outside the body guard: a refused message's body is never read.
         app.add_middleware(
             MessageRateLimit,
             path="/inbound",
-            per_minute=message_limit[0],
-            burst=message_limit[1],
+            per_minute=web.max_messages_per_minute,
+            burst=web.message_burst,
             on_refused=lambda: app.state.runtime.metrics.rate_limited.inc(),
         )
-    if tenant_config.channel.type in WEBCHAT_TYPES:
-        _add_browser_layers(app, allowed_origins, embed_origins)
+    if web is not None:
+        _add_browser_layers(app, web.allowed_origins, web.embed_origins)
     # Outermost: it only rewrites the lifespan's failure message.
     explain_startup_problems(app, startup_problems)
     return app
+
+
+@dataclass
+class _ChannelRoutes:
+    """What the tenant's channels add to the app."""
+
+    operations: list[Operation] = field(default_factory=list)
+    #: (ASGI middleware, its arguments but `exception_handlers`), one per channel that has one.
+    fast_paths: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+    #: The web chat's settings, when one of the channels is the web chat.
+    webchat: WebChatSettings | None = None
+
+
+def _channel_routes(config: TenantConfig, proxy: _RuntimeProxy, clock: Clock) -> _ChannelRoutes:
+    """Each channel's routes and fast path: one channel talks to the runtime itself; several,
+    each through its own side of it, which keeps their ids apart (docs/channels.md)."""
+    found = _ChannelRoutes()
+    views = channel_views(config)
+    for view in views:
+        side: Any = proxy
+        if len(views) > 1:
+            from botfleet.adapters.channels.several import ChannelSide
+
+            # The web chat page chooses its ids: never one of the other channels'.
+            reserved = [v.prefix for v in views if v.prefix] if not view.prefix else []
+            side = ChannelSide(proxy, view.prefix, reserved=reserved)
+        webhook = build_webhook_routes(view.config, side, clock=clock, path=view.path)
+        found.operations += webhook or []
+        fast = fast_path(view.config, side, clock=clock, path=view.path)
+        if fast is not None:
+            found.fast_paths.append(fast)
+        if view.config.channel.type in WEBCHAT_TYPES:
+            found.webchat = _webchat_routes(view.config, side, found.operations, clock, config)
+    return found
+
+
+def _webchat_routes(
+    view: TenantConfig, side: Any, operations: list[Operation], clock: Clock, config: TenantConfig
+) -> WebChatSettings:
+    """Add the web chat's routes to `operations`; its settings.
+
+    Only for web chat tenants: on a WhatsApp tenant, /inbound would let anyone make the bot
+    message any phone number, and /messages would show real contacts' conversations."""
+    # Imported here: a provider channel's tenant never loads the web chat's modules.
+    from botfleet.adapters.channels.webchat import build_routes as build_webchat_routes
+    from botfleet.adapters.channels.webchat.settings import webchat_settings
+
+    web = webchat_settings(view.channel.settings(), source=view.source)
+    operations += build_webchat_routes(
+        side,
+        side,
+        title=web.title or config.display_name(),
+        clock=clock,
+        language=config.language,
+        # The seed's dev channel lists every contact's messages; the web chat does not.
+        list_all_contacts=view.channel.type == "http_dev",
+        allowed_origins=web.allowed_origins,
+        embed_origins=web.embed_origins,
+    )
+    return web
 
 
 def _add_browser_layers(

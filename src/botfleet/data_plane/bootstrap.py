@@ -267,7 +267,9 @@ async def bootstrap(
     # One HTTP client per process, closed with the app; channels call provider APIs through it.
     # The web chat calls none: no client, and its modules are not imported.
     http = o.http
-    if http is None and config.channel.type not in WEBCHAT_TYPES:
+    bindings = [config.channel, *config.more_channels]
+    pushes = any(b.type not in WEBCHAT_TYPES for b in bindings)
+    if http is None and pushes:
         from botfleet.adapters.provider_http import provider_http_client
 
         http = await stack.enter_async_context(provider_http_client())
@@ -288,7 +290,8 @@ async def bootstrap(
             live=live,
             usage=usage,
             clock=clock,
-            max_text=sender.capabilities.max_text,
+            # Several channels: the shortest text any takes (the answer fits all of them).
+            max_text=getattr(sender, "smallest_text", sender.capabilities.max_text),
             registry=metrics.registry,
             connector_metrics=registry.metrics,
             connector=o.llm_connector,
@@ -330,16 +333,12 @@ async def bootstrap(
         records=getattr(stores, "contacts", None),
         metrics=metrics,
         # the web chat reads the outbox; provider channels confirm each send
-        confirm_delivery=config.channel.type not in WEBCHAT_TYPES,
+        # (several channels: the router tells each contact's)
+        confirm_delivery=pushes,
         max_backlog=settings.max_backlog,
     )
-    if config.channel.type == "telegram":  # imported only for Telegram tenants
-        from botfleet.adapters.channels.telegram import TelegramBotSender
-
-        if isinstance(sender, TelegramBotSender):
-            # A send refused because the group became a supergroup moves its conversation,
-            # as the webhook's migration notice does.
-            sender.queue_moves_with(runtime.move_contact)
+    if any(b.type == "telegram" for b in bindings):  # imported only for Telegram tenants
+        _move_telegram_chats(sender, runtime)
     if hasattr(stores, "prune_journal"):  # processed ids age out after the retry window
         await stack.enter_async_context(journal_pruning(stores, clock))
     if isinstance(stores, ForgetsInactive):  # the flow's settings.conversation_retention
@@ -358,3 +357,18 @@ async def bootstrap(
     )
     stack.push_async_callback(runtime.sequencer.drain)
     return runtime
+
+
+def _move_telegram_chats(sender: Any, runtime: ConversationRuntime) -> None:
+    """A send refused because the group became a supergroup moves its conversation, as the
+    webhook's migration notice does (through the ids of the channel the bot is on)."""
+    from botfleet.adapters.channels.several import ChannelRouter, ChannelSide
+    from botfleet.adapters.channels.telegram import TelegramBotSender
+
+    if isinstance(sender, TelegramBotSender):
+        sender.queue_moves_with(runtime.move_contact)
+    elif isinstance(sender, ChannelRouter):
+        for channel in (sender.primary, *sender.more):
+            if isinstance(channel.sender, TelegramBotSender):
+                side = ChannelSide(runtime, channel.prefix)
+                channel.sender.queue_moves_with(side.move_contact)

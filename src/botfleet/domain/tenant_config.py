@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from botfleet.domain.channel_ids import more_channel_problems
 from botfleet.domain.config_problems import config_problems
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.timezones import check_zone_name
@@ -44,6 +45,9 @@ class TenantConfig(BaseModel):
     #: The flow as YAML text (the control plane's boot payload): error lines stay meaningful.
     flow_yaml: str | None = None
     channel: Binding = Field(default_factory=lambda: Binding(type="webchat"))
+    #: Further channels of the same bot (docs/channels.md, "Several channels"): each of another
+    #: kind than `channel`'s, its ids prefixed with its kind, its webhook at `/webhook/<kind>`.
+    more_channels: list[Binding] = Field(default_factory=list)
     connectors: dict[str, Binding] = Field(default_factory=dict)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     knowledge_path: str | None = None
@@ -96,4 +100,7 @@ def tenant_config_from_mapping(
         raise ConfigError.of(source, config_problems(exc, model=TenantConfig)) from None
     if config.flow_path is None and config.flow is None and config.flow_yaml is None:
         raise ConfigError(source, "flow_path", "give 'flow_path' (or an inline 'flow')")
+    problems = more_channel_problems(config.channel.type, [b.type for b in config.more_channels])
+    if problems:
+        raise ConfigError.of(source, problems)
     return config

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,7 @@ from botfleet.data_plane.app import create_app
 from botfleet.data_plane.bootstrap import Overrides
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.settings import DataPlaneSettings
-from botfleet.domain.tenant_config import Binding, TenantConfig
+from botfleet.domain.tenant_config import tenant_config_from_mapping
 from botfleet.testing.clock import FrozenClock
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
@@ -212,11 +212,20 @@ async def channel_app(
     *,
     flow: dict[str, Any] | None = None,
     stores: InMemoryTenantStore | None = None,
+    more_channels: Sequence[dict[str, Any]] = (),
 ) -> AsyncIterator[DataPlane]:
-    """`create_app` for a tenant on `channel`, its lifespan running, an ASGI client on it.
+    """`create_app` for a tenant on `channel` (and `more_channels`), its lifespan running, an
+    ASGI client on it.
 
     `stores`: the tenant's stores as a crashed process left them (default: empty)."""
-    config = TenantConfig(tenant_id="salon", flow=flow or FLOW, channel=Binding(**channel))
+    config = tenant_config_from_mapping(
+        {
+            "tenant_id": "salon",
+            "flow": flow or FLOW,
+            "channel": channel,
+            "more_channels": list(more_channels),
+        }
+    )
     settings = DataPlaneSettings.model_validate({"log_json": False})
     async with httpx.AsyncClient(transport=httpx.MockTransport(provider.handle)) as http:
         overrides = Overrides(

@@ -106,3 +106,15 @@ def test_a_valid_tenant_file_loads_for_provisioning(tmp_path: Path) -> None:
     assert files.config.tenant_id == "acme"
     assert files.flow_yaml == FLOW
     assert read_tenant_file(path).errors == []
+
+
+def test_more_channels_are_refused_by_the_control_plane_not_dropped(tmp_path: Path) -> None:
+    path = _tenant(
+        tmp_path,
+        "tenant_id: acme\nflow_path: flow.yaml\nchannel: {type: webchat}\n"
+        "more_channels:\n  - {type: telegram}\n",
+    )
+    [error] = _provision_errors(path)
+    assert error.startswith(f"{path}:4 more_channels: the control plane keeps one channel")
+    # A data plane on the file reads it.
+    assert read_tenant_file(path).errors == []

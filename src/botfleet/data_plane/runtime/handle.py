@@ -58,6 +58,7 @@ from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import ConversationState
 from botfleet.ports.channels import (
     NOTHING_SENT,
+    Capabilities,
     OutboundSender,
     ReadReceipts,
     SendOutcome,
@@ -214,6 +215,7 @@ class ConversationRuntime:
     state_cache: StateCache = field(default_factory=StateCache)
     #: The channel pushes to a provider (not the web chat, which reads the outbox): track each
     #: turn's outputs until sent, so outputs committed just before a crash are sent at start.
+    #: A sender over several channels (`confirms_delivery(contact_id)`) narrows it per contact.
     confirm_delivery: bool = False
     #: Called with each engine step's result (the conversation-test runner's coverage).
     step_observer: StepObserver | None = None
@@ -813,7 +815,7 @@ class ConversationRuntime:
                     await carry_out_held(self, outcome, contact_log)
                 _warn_repeated_options(outcome.outputs, outcome.state.node, contact_log)
                 texts = _menu_texts(flow, outcome.language, self.ctx.tenant.language)
-                fitted = list(degrade(outcome.outputs, self.sender.capabilities, texts))
+                fitted = list(degrade(outcome.outputs, self._capabilities(contact_id), texts))
                 # A stray cancellation of the commit (the group it waited for was cancelled)
                 # left nothing written: the turn runs again, as after a locked file.
                 seqs: list[int] = []  # filled by the commit: each output's outbox seq
@@ -824,7 +826,7 @@ class ConversationRuntime:
                         message_id=message_id,
                         outputs=[output_to_dict(o) for o in fitted],
                         at=self.clock.now(),
-                        undelivered=self.confirm_delivery and bool(fitted),
+                        undelivered=bool(fitted) and self._confirms(contact_id),
                         merged_ids=merged_ids,
                         unrecorded=unrecorded,
                         task_run=_recorded_run(task_run, outcome.scheduled_runs),
@@ -849,6 +851,21 @@ class ConversationRuntime:
         # A store that numbers nothing (a test double of the port) leaves the seqs unknown.
         known = tuple(seqs) if len(seqs) == len(fitted) else None
         return _Answer(fitted, known, outcome.language), sends
+
+    def _capabilities(self, contact_id: str) -> Capabilities:
+        """What the contact's channel takes (a tenant on several channels: the router's word)."""
+        by_contact = getattr(self.sender, "capabilities_for", None)
+        if by_contact is None:
+            return self.sender.capabilities
+        capabilities: Capabilities = by_contact(contact_id)
+        return capabilities
+
+    def _confirms(self, contact_id: str) -> bool:
+        """Whether the contact's sends are confirmed (`confirm_delivery`, per channel)."""
+        if not self.confirm_delivery:
+            return False
+        by_contact = getattr(self.sender, "confirms_delivery", None)
+        return True if by_contact is None else bool(by_contact(contact_id))
 
     async def _load(self, flow: FlowSpec, contact_id: str) -> ConversationState:
         with stray_cancellation_as_error("the store's load", error=StoreUnavailable):
@@ -879,7 +896,7 @@ class ConversationRuntime:
             contact_log.failure("send_failed", exc, outputs=len(fitted))
         else:
             self.metrics.messages_out.inc(len(fitted))
-        if self.confirm_delivery:
+        if self._confirms(contact_id):
             try:
                 with stray_cancellation_as_error(
                     "the delivery's confirmation", error=StoreUnavailable

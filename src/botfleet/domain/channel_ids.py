@@ -1,0 +1,53 @@
+"""Contact and message ids of a tenant served on several channels (`more_channels`).
+
+The tenant's `channel` keeps its ids as the provider gives them, so a tenant that adds a channel
+keeps its conversations. Each of `more_channels` has its ids prefixed with its kind
+(`telegram:5551234`): two channels' ids never meet in the state, the journal, the outbox or the
+jobs (a web chat page chooses its own ids, and could otherwise choose a WhatsApp number's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+#: Channel types served by the built-in web chat (`http_dev` is the seed's name).
+WEBCHAT_TYPES = ("webchat", "http_dev")
+
+
+def channel_kind(channel_type: str) -> str:
+    """The kind ids and paths are named after: the web chat's two names are one kind."""
+    return "webchat" if channel_type in WEBCHAT_TYPES else channel_type
+
+
+def id_prefix(channel_type: str) -> str:
+    """The prefix of a more channel's contact and message ids: `telegram:`."""
+    return f"{channel_kind(channel_type)}:"
+
+
+def webhook_path(channel_type: str) -> str:
+    """Where a more channel's provider delivers: `/webhook/telegram` (the tenant's own
+    `channel` keeps `/webhook`)."""
+    return f"/webhook/{channel_kind(channel_type)}"
+
+
+def more_channel_problems(primary: str, more: Sequence[str]) -> list[tuple[str, str]]:
+    """(key, problem) for `more_channels` types that cannot sit beside `primary`'s."""
+    problems: list[tuple[str, str]] = []
+    seen = {channel_kind(primary): "channel"}
+    if more and primary == "http_dev":
+        problems.append(
+            (
+                "channel.type",
+                "'http_dev' lists every contact's messages, the other channels' too: "
+                "use 'webchat' with more_channels",
+            )
+        )
+    for index, kind in enumerate(more):
+        key = f"more_channels[{index}].type"
+        if kind == "http_dev":
+            problems.append((key, "'http_dev' lists every contact's messages: use 'webchat'"))
+            continue
+        first = seen.setdefault(channel_kind(kind), key.removesuffix(".type"))
+        if first != key.removesuffix(".type"):
+            problems.append((key, f"{kind!r} is already the tenant's channel in {first}"))
+    return problems
