@@ -61,6 +61,18 @@ class StepContext:
     strict: bool = False
     #: The tenant's scheduler as a `schedule_task`'s `result_key` reports on it.
     scheduling: SchedulerInfo = field(default_factory=SchedulerInfo)
+    #: The kind of the tenant's `channel` (`webchat`, `whatsapp`, `telegram`; "" unknown), and
+    #: (id prefix, kind) of each of its `more_channels`: a contact's `contact.channel`.
+    channel: str = ""
+    more_channels: tuple[tuple[str, str], ...] = ()
+
+    def channel_of(self, contact_id: str) -> str:
+        """The kind of the channel the contact talks on (docs/channels.md, "Several
+        channels")."""
+        for prefix, kind in self.more_channels:
+            if contact_id.startswith(prefix):
+                return kind
+        return self.channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +181,7 @@ class TurnBuilder:
             "message": self._message_namespace,
             "contact": {
                 "id": self.original.contact_id,
+                "channel": self.ctx.channel_of(self.original.contact_id),
                 "name": contact_name,
                 "language": (msg.language if msg else "") or self.ctx.tenant.language,
             },

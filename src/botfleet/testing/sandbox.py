@@ -36,6 +36,7 @@ from botfleet.adapters.connectors.notification.webhook import WebhookConnector
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.task_outcome import TaskOutcome
+from botfleet.domain.channel_ids import channel_kind
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.messages import InboundMessage, MessageType
@@ -635,7 +636,10 @@ async def open_sandbox(
     if llm is not None:
         fakes["llm_connector"] = llm
     async with bootstrap_test_runtime(config, settings=settings, **fakes) as runtime:
-        runtime.ctx = replace(runtime.ctx, strict=strict)
+        # The channel played, whatever the tenant's (`contact.channel`).
+        runtime.ctx = replace(
+            runtime.ctx, strict=strict, channel=channel_kind(channel.name), more_channels=()
+        )
         yield Sandbox(
             runtime, clock, sender, scheduler, contact or Contact(), notifications, channel
         )

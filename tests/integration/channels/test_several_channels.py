@@ -302,3 +302,33 @@ async def test_a_telegram_send_refused_for_a_group_upgrade_moves_the_prefixed_co
         assert chats == [old, new]  # refused, then sent where the group went
         assert await dp.runtime.states.load(f"telegram:{old}") is None
         assert await dp.runtime.states.load(f"telegram:{new}") is not None
+
+
+CHANNEL_FLOW: dict[str, Any] = {
+    "id": "which_v1",
+    "initial_state": "MENU",
+    "states": {
+        "MENU": {
+            "on_enter": [
+                {
+                    "action": "send_text",
+                    "text": "{% if contact.channel == 'webchat' %}Your phone?"
+                    "{% else %}On {{ contact.channel }}{% endif %}",
+                }
+            ],
+            "fallback": "MENU",
+        }
+    },
+}
+
+
+async def test_the_flow_knows_each_contacts_channel() -> None:
+    async with channel_app(
+        WHATSAPP_CHANNEL, providers(), more_channels=[{"type": "webchat"}], flow=CHANNEL_FLOW
+    ) as dp:
+        assert (await post_whatsapp(dp)).status_code == 200
+        await dp.settle()
+        [sent] = graph_sends(dp.provider)
+        assert sent["text"]["body"] == "On whatsapp"
+        response = await dp.client.post("/inbound", json={"contact_id": "abc", "text": "hi"})
+        assert [r["text"] for r in response.json()["replies"]] == ["Your phone?"]

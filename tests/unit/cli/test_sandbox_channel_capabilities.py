@@ -80,3 +80,21 @@ async def test_the_llms_answer_is_fitted_to_the_channels_text_limit_as_served() 
     assert len(answer.text) <= narrow.max_text
     assert answer.text.endswith("…")
     assert ANSWER.startswith(answer.text.removesuffix("…"))
+
+
+async def test_the_flow_reads_the_played_channel_as_contact_channel() -> None:
+    flow: dict[str, Any] = {
+        "id": "which_v1",
+        "initial_state": "HOME",
+        "states": {
+            "HOME": {
+                "on_enter": [{"action": "send_text", "text": "on {{ contact.channel }}"}],
+                "fallback": "HOME",
+            }
+        },
+    }
+    for name, kind in (("telegram", "telegram"), ("whatsapp", "whatsapp"), (None, "webchat")):
+        channel = sandbox_channel(name) if name else None
+        async with open_sandbox(make_tenant_config(flow), channel=channel) as bot:
+            [said] = await bot.say("hi")
+        assert said == Text(f"on {kind}")
