@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from botfleet.adapters.connectors.catalog import (
     connector_policies,
 )
 from botfleet.domain import channel_ids
-from botfleet.domain.errors import UnknownAdapterError
+from botfleet.domain.errors import ConfigError, UnknownAdapterError
 from botfleet.domain.outputs import Output
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.ports.channels import Capabilities, SendOutcome
@@ -186,22 +187,33 @@ class ChannelView:
     config: TenantConfig
     prefix: str
     path: str
+    #: Where the tenant file has it: `channel`, `more_channels[0]`.
+    place: str = "channel"
+
+    @contextmanager
+    def placed(self) -> Iterator[None]:
+        """Its settings' errors under its own key (`more_channels[0].bot_token`): the
+        adapters, which read `config.channel`, name them `channel.bot_token`."""
+        try:
+            yield
+        except ConfigError as exc:
+            if self.place == "channel":
+                raise
+            problems = [(self.place + k.removeprefix("channel"), d) for k, d in exc.problems]
+            raise ConfigError.of(exc.source, problems) from None
 
 
 def channel_views(config: TenantConfig) -> list[ChannelView]:
     """The tenant's `channel` (ids as given, `/webhook`), then each of its `more_channels`."""
     views = [ChannelView(config, "", "/webhook")]
     for index, binding in enumerate(config.more_channels):
-        view = config.model_copy(
-            update={
-                "channel": binding,
-                "more_channels": [],
-                "source": f"{config.source} (more_channels[{index}])",
-            }
-        )
+        view = config.model_copy(update={"channel": binding, "more_channels": []})
         views.append(
             ChannelView(
-                view, channel_ids.id_prefix(binding.type), channel_ids.webhook_path(binding.type)
+                view,
+                channel_ids.id_prefix(binding.type),
+                channel_ids.webhook_path(binding.type),
+                f"more_channels[{index}]",
             )
         )
     return views
@@ -225,15 +237,13 @@ def build_sender(
         return _one_sender(config, http, registry)
     from botfleet.adapters.channels.several import Channel, ChannelRouter
 
-    primary, *more = (
-        Channel(
-            view.prefix,
-            _one_sender(view.config, http, registry),
-            confirms=view.config.channel.type not in WEBCHAT_TYPES,
-        )
-        for view in channel_views(config)
-    )
-    return ChannelRouter(primary, more)
+    channels = []
+    for view in channel_views(config):
+        with view.placed():
+            sender = _one_sender(view.config, http, registry)
+        confirms = view.config.channel.type not in WEBCHAT_TYPES
+        channels.append(Channel(view.prefix, sender, confirms=confirms))
+    return ChannelRouter(channels[0], channels[1:])
 
 
 def _one_sender(

@@ -27,6 +27,7 @@ from botfleet.data_plane.api.usage import usage_operations
 from botfleet.data_plane.bootstrap import Overrides, bootstrap, load_tenant_flow
 from botfleet.data_plane.config_source.startup import initial_tenant_config, watch_control_plane
 from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.domain.channel_ids import KINDS, id_prefix
 from botfleet.domain.errors import ConfigError, FlowValidationError, StoreError
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.tenant_config import TenantConfig
@@ -226,21 +227,24 @@ def _channel_routes(config: TenantConfig, proxy: _RuntimeProxy, clock: Clock) ->
     each through its own side of it, which keeps their ids apart (docs/channels.md)."""
     found = _ChannelRoutes()
     views = channel_views(config)
+    others = [id_prefix(kind) for kind in KINDS if kind != "webchat"]
     for view in views:
         side: Any = proxy
         if len(views) > 1:
             from botfleet.adapters.channels.several import ChannelSide
 
-            # The web chat page chooses its ids: never one of the other channels'.
-            reserved = [v.prefix for v in views if v.prefix] if not view.prefix else []
+            # The web chat page chooses its ids: never one that names another channel (on
+            # `channel`, it would be that channel's; elsewhere, it would read as one).
+            reserved = [] if view.config.channel.type not in WEBCHAT_TYPES else others
             side = ChannelSide(proxy, view.prefix, reserved=reserved)
-        webhook = build_webhook_routes(view.config, side, clock=clock, path=view.path)
-        found.operations += webhook or []
-        fast = fast_path(view.config, side, clock=clock, path=view.path)
-        if fast is not None:
-            found.fast_paths.append(fast)
-        if view.config.channel.type in WEBCHAT_TYPES:
-            found.webchat = _webchat_routes(view.config, side, found.operations, clock, config)
+        with view.placed():
+            webhook = build_webhook_routes(view.config, side, clock=clock, path=view.path)
+            found.operations += webhook or []
+            fast = fast_path(view.config, side, clock=clock, path=view.path)
+            if fast is not None:
+                found.fast_paths.append(fast)
+            if view.config.channel.type in WEBCHAT_TYPES:
+                found.webchat = _webchat_routes(view.config, side, found.operations, clock, config)
     return found
 
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 #: Channel types served by the built-in web chat (`http_dev` is the seed's name).
 WEBCHAT_TYPES = ("webchat", "http_dev")
+#: The kinds of the built-in channels: `<kind>:` in front of an id names one of them.
+KINDS = ("webchat", "whatsapp", "telegram")
 
 
 def channel_kind(channel_type: str) -> str:
@@ -51,3 +53,19 @@ def more_channel_problems(primary: str, more: Sequence[str]) -> list[tuple[str, 
         if first != key.removesuffix(".type"):
             problems.append((key, f"{kind!r} is already the tenant's channel in {first}"))
     return problems
+
+
+def misplaced_prefix(contact_id: str, channel: str, more: Sequence[str]) -> str | None:
+    """What is wrong with `contact_id` on a tenant on `channel` and `more` (kinds), when it
+    names a kind its ids are not prefixed with: `whatsapp:34600...` where WhatsApp is the
+    tenant's `channel` (its ids go without), or `telegram:555` on a tenant without Telegram.
+    None for every id on a tenant with one channel (nothing is prefixed there)."""
+    kind, colon, rest = contact_id.partition(":")
+    if not more or not colon or kind not in KINDS or kind in more:
+        return None
+    if kind == channel:
+        return (
+            f"{kind} is this tenant's `channel`, whose contacts' ids have no prefix: "
+            f'{rest!r} (docs/channels.md, "Several channels")'
+        )
+    return f'this tenant has no {kind} channel (docs/channels.md, "Several channels")'

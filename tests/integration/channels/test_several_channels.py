@@ -27,6 +27,7 @@ from channel_harness import (
 from botfleet.adapters import registry
 from botfleet.adapters.channels.telegram import SECRET_HEADER
 from botfleet.adapters.channels.whatsapp import SIGNATURE_HEADER, signature_for
+from botfleet.domain.errors import ConfigError
 
 CHAT = 111111111  # tests/fixtures/telegram/text.json
 PHONE = "16505551234"  # tests/fixtures/whatsapp/text.json
@@ -332,3 +333,24 @@ async def test_the_flow_knows_each_contacts_channel() -> None:
         assert sent["text"]["body"] == "On whatsapp"
         response = await dp.client.post("/inbound", json={"contact_id": "abc", "text": "hi"})
         assert [r["text"] for r in response.json()["replies"]] == ["Your phone?"]
+
+
+async def test_the_web_chat_as_a_more_channel_refuses_ids_naming_other_channels(
+    whatsapp_and_web: DataPlane,
+) -> None:
+    dp = whatsapp_and_web
+    for contact_id in (f"whatsapp:{PHONE}", "telegram:5", "x"):
+        response = await dp.client.post("/inbound", json={"contact_id": contact_id, "text": "x"})
+        assert response.status_code == (200 if contact_id == "x" else 422), contact_id
+    assert await dp.runtime.states.load(f"webchat:whatsapp:{PHONE}") is None
+    assert await dp.runtime.states.load("webchat:x") is not None
+
+
+async def test_a_more_channels_settings_errors_name_its_own_key() -> None:
+    broken = {k: v for k, v in TELEGRAM_CHANNEL.items() if k != "bot_token"}
+    with pytest.raises(ConfigError) as refused:
+        async with channel_app({"type": "webchat"}, providers(), more_channels=[broken]):
+            pass
+    keys = [key for key, _ in refused.value.problems]
+    assert keys == ["more_channels[0].bot_token"]
+    assert "channel.bot_token" not in str(refused.value)

@@ -97,7 +97,7 @@ def _reads(sender: object) -> bool:
 
 class ChannelSide:
     """The runtime as one channel's routes see it: `prefix` on every id they pass, stripped
-    from every id they get back; `reserved` (the other channels' prefixes) refused from a web
+    from every id they get back; `reserved` (other channel kinds' prefixes) refused from a web
     chat page, which chooses its own ids."""
 
     def __init__(self, runtime: Any, prefix: str, *, reserved: Sequence[str] = ()) -> None:
@@ -130,8 +130,8 @@ class ChannelSide:
                         {
                             "type": "value_error",
                             "loc": (where, field),
-                            "msg": f"Value error, must not start with {prefix!r}: this tenant's "
-                            f"{prefix[:-1]} channel names its ids so",
+                            "msg": f"Value error, must not start with {prefix!r}: such ids are "
+                            f"{prefix[:-1]} contacts' on a tenant with several channels",
                             "input": None,
                         }
                     ]

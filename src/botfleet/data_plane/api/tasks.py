@@ -35,6 +35,7 @@ from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.task_outcome import TaskOutcome, TaskStatus
 from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.domain.channel_ids import misplaced_prefix
 from botfleet.flows.effects import Diagnostic
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.suggestions import closest
@@ -240,6 +241,14 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
     return value
 
 
+def _check_channel_prefix(runtime: ConversationRuntime, contact_id: str) -> None:
+    """Refused, not sent: the tenant's channel would get the whole id as its recipient."""
+    ctx = runtime.ctx
+    misplaced = misplaced_prefix(contact_id, ctx.channel, [kind for _, kind in ctx.more_channels])
+    if misplaced is not None:
+        raise HTTPException(422, f"contact_id: {misplaced}")
+
+
 def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
     async def list_tasks(request: Request) -> Response:
         """Pending scheduled jobs (reminders and standing schedules), soonest first."""
@@ -269,6 +278,7 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
         tasks = runtime.live.flow.tasks
         if body.task not in tasks:
             raise HTTPException(404, unknown_task(body.task, runtime.live.flow.id, list(tasks)))
+        _check_channel_prefix(runtime, body.contact_id)
         rid = run_id(f"manual:{body.task}", runtime.clock.now())
         outcome = await runtime.run_task(
             body.contact_id, body.task, body.data, rid, strict=body.strict
