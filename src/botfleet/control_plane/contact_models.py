@@ -304,6 +304,11 @@ class ConversationView(BaseModel):
 
     contact_id: str = Field(description="As the channel names the contact")
     contact_hash: str = Field(description="The contact as the data plane's log lines name it")
+    channel: str | None = Field(
+        default=None,
+        description="The kind of channel the contact talks on: whatsapp, telegram or webchat "
+        "(null from a data plane that does not say)",
+    )
     state: str = Field(description="The flow state the contact is in")
     created_at: datetime = Field(description="When the conversation started")
     updated_at: datetime = Field(description="The last turn: a message or a scheduled task")

@@ -95,3 +95,14 @@ async def test_an_id_naming_the_wrong_kind_is_refused_unsent(
     assert response.status_code == 422
     assert said in response.text
     assert sends(provider) == []
+
+
+async def test_conversations_and_health_name_each_channel(app: ChatClient) -> None:
+    assert (await run(app, "telegram:555001")).status_code == 200
+    assert (await run(app, "34600111222")).status_code == 200
+    listed = await app.http.get("/conversations", headers=AUTH)
+    assert listed.status_code == 200
+    channels = {c["contact_id"]: c["channel"] for c in listed.json()["conversations"]}
+    assert channels == {"telegram:555001": "telegram", "34600111222": "whatsapp"}
+    health = (await app.http.get("/health")).json()
+    assert health["channels"] == ["whatsapp", "telegram"]

@@ -33,6 +33,7 @@ def conversation(contact: str, state: str, last: str | None, created: str) -> di
     return {
         "contact_id": contact,
         "contact_hash": "0a1b2c3d4e5f",
+        "channel": "telegram" if contact.startswith("-") else "whatsapp",
         "state": state,
         "created_at": created,
         "updated_at": last or created,

@@ -118,6 +118,10 @@ class ConversationsQuery(BaseModel):
 class ConversationView(BaseModel):
     contact_id: str
     contact_hash: str = Field(description=_HASH)
+    channel: str = Field(
+        description="The kind of channel the contact talks on: whatsapp, telegram or webchat "
+        "(a tenant with more_channels: docs/channels.md)"
+    )
     state: str = Field(description="The flow state the contact is in")
     created_at: datetime
     updated_at: datetime = Field(description="The last turn: a message or a scheduled task")
@@ -180,6 +184,7 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
             ConversationView(
                 contact_id=c.contact_id,
                 contact_hash=hash_contact(tenant, c.contact_id),
+                channel=runtime.ctx.channel_of(c.contact_id),
                 state=c.node,
                 created_at=c.created_at,
                 updated_at=c.updated_at,

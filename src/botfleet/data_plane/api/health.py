@@ -34,6 +34,8 @@ async def health(request: Request) -> Response:
             "status": "ok" if store is None else "degraded",
             "store": "ok" if store is None else f"unavailable: {store}",
             "tenant_id": runtime.ctx.tenant.id,
+            # Its channel's kind, then its more_channels' (docs/channels.md).
+            "channels": [runtime.ctx.channel, *(kind for _, kind in runtime.ctx.more_channels)],
             "flow_id": runtime.live.flow.id,
             "flow_version": runtime.live.flow_version,
             "knowledge_version": runtime.live.knowledge_version,
