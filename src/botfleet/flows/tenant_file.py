@@ -150,6 +150,8 @@ def read_tenant_file(
     tenant.config = config
     channel = channels(config.channel.type) if channels is not None else None
     tenant.flow = _flow(config, tenant, channel)
+    if tenant.flow is not None and channels is not None:
+        _more_channel_warnings(config, tenant, channels)
     if knowledge and config.knowledge is None and config.knowledge_path:
         problem = not_a_file(config.resolve(config.knowledge_path))
         if problem is not None:
@@ -180,6 +182,25 @@ def _config_without_bad_keys(
         )
     except ConfigError:
         return None
+
+
+def _more_channel_warnings(
+    config: TenantConfig, tenant: TenantFile, channels: ChannelLookup
+) -> None:
+    """The flow's menu and length warnings for each of `more_channels` too (four buttons are
+    fine on the web chat and a list on WhatsApp), those its `channel` already gave left out.
+    The flow is read once more per channel: only `validate` pays it."""
+    seen = {(issue.path, issue.message) for issue in tenant.issues}
+    for binding in config.more_channels:
+        limits = channels(binding.type)
+        if limits is None:
+            continue
+        other = TenantFile(tenant.source, tenant.lines)
+        _flow(config, other, limits)
+        for issue in other.issues:
+            if issue.severity == "warning" and (issue.path, issue.message) not in seen:
+                seen.add((issue.path, issue.message))
+                tenant.issues.append(issue)
 
 
 def _flow(config: TenantConfig, tenant: TenantFile, channel: ChannelLimits | None) -> Flow | None:

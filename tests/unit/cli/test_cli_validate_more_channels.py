@@ -64,3 +64,44 @@ def test_an_unknown_more_channel_type_is_named(invoke: Invoke, write: Write) -> 
     result = invoke("validate", tenant)
     assert result.exit_code == 1
     assert f"{tenant}:5 more_channels[0].type: unknown type 'signal'" in result.stderr
+
+
+FOUR_BUTTONS = """\
+id: hello
+initial_state: MENU
+states:
+  MENU:
+    on_enter:
+      - action: send_interactive_buttons
+        body: Pick one
+        buttons:
+          - {id: a, title: One}
+          - {id: b, title: Two}
+          - {id: c, title: Three}
+          - {id: d, title: Four}
+    transitions:
+      - {target: MENU}
+    fallback: MENU
+"""
+
+
+def test_menu_warnings_speak_of_each_channel(invoke: Invoke, write: Write) -> None:
+    write("hello.yaml", FOUR_BUTTONS)
+    alone = write("alone.yaml", tenant_with(""))
+    result = invoke("validate", alone)
+    assert result.exit_code == 0, result.output
+    assert "WhatsApp" not in result.stdout  # four buttons are fine on the web chat
+    both = write(
+        "both.yaml",
+        tenant_with(
+            "more_channels:\n"
+            "  - {type: whatsapp, phone_number_id: '1065', access_token: t, app_secret: s,"
+            " verify_token: v}\n"
+        ),
+    )
+    result = invoke("validate", both)
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stdout.splitlines() if "[warning]" in line]
+    assert len(warned) == 1, result.stdout
+    assert "hello.yaml" in warned[0] and "states.MENU.on_enter[0]" in warned[0]
+    assert "WhatsApp" in warned[0]
