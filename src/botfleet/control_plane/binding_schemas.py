@@ -26,6 +26,7 @@ from pydantic_core import ErrorDetails
 
 from botfleet.control_plane.errors import InvalidInput
 from botfleet.control_plane.json_places import error_text, leaves, loc_place
+from botfleet.domain.channel_ids import channel_kind, more_channel_problems
 from botfleet.domain.timezones import check_zone_name
 from botfleet.flows._issues import did_you_mean
 from botfleet.flows.connector_names import (
@@ -47,6 +48,8 @@ _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 #: The category that is not a connector: a tenant has one LLM, bound under `connectors.llm`.
 LLM_CATEGORY = "llm"
 CONNECTOR_SCOPE_PREFIX = "connector:"
+#: The credential scope of a more channel is ``channel:<kind>`` (``channel:telegram``).
+CHANNEL_SCOPE_PREFIX = "channel:"
 #: The longest binding key: its credential scope (``connector:<key>``) is stored in a column
 #: of 100 characters.
 MAX_BINDING_KEY = 100 - len(CONNECTOR_SCOPE_PREFIX)
@@ -205,8 +208,10 @@ def _check_urls(where: str, value: object) -> None:
             raise InvalidInput(leaf.place, problem)
 
 
-def _scope_of(where: str) -> str:
+def _scope_of(where: str, kind: BindingType) -> str:
     """The credential scope whose secrets fill the binding at `where`."""
+    if where.startswith("more_channels["):
+        return f"{CHANNEL_SCOPE_PREFIX}{channel_kind(kind.name)}"
     return where.replace("connectors.", CONNECTOR_SCOPE_PREFIX, 1) if "." in where else where
 
 
@@ -237,7 +242,7 @@ def _check(where: str, kind: BindingType, value: Mapping[str, Any]) -> None:
             raise InvalidInput(
                 f"{where}.{key}",
                 f"{problem}; a URL that carries a secret (?sig=..., a token in its path) "
-                f"belongs in the credentials: store it as {key!r} in {_scope_of(where)} "
+                f"belongs in the credentials: store it as {key!r} in {_scope_of(where, kind)} "
                 "instead of in the binding",
             )
     _check_urls(where, value)
@@ -271,12 +276,45 @@ def _binding(where: str, value: object, table: Mapping[str, BindingType]) -> Bin
     return table[kind]
 
 
-def validate_channel(value: object) -> dict[str, Any]:
+def validate_channel(value: object, where: str = "channel") -> dict[str, Any]:
     """Check a channel binding; returns it as given. Raises `InvalidInput` naming the key."""
-    kind = _binding("channel", value, channel_types())
+    kind = _binding(where, value, channel_types())
     assert isinstance(value, Mapping)
-    _check("channel", kind, value)
+    _check(where, kind, value)
     return dict(value)
+
+
+def channel_kinds() -> list[str]:
+    """The kinds a more channel may be (`channel_kind` of each channel type), sorted."""
+    return sorted({channel_kind(name) for name in channel_types()})
+
+
+def validate_more_channels(value: object) -> list[dict[str, Any]]:
+    """Check each of the tenant's `more_channels` as `validate_channel` checks `channel`
+    (``more_channels[1].type``); returns them as given. How they sit beside the tenant's
+    channel is `check_more_channels`'."""
+    if not isinstance(value, list):
+        raise InvalidInput("more_channels", "must be a list of channel bindings")
+    return [validate_channel(item, f"more_channels[{i}]") for i, item in enumerate(value)]
+
+
+def check_more_channels(channel: object, more_channels: object, *, stored: bool = False) -> None:
+    """The data plane's rules of several channels (`more_channel_problems`): each kind at most
+    once, the tenant's channel's too, and no `http_dev` beside others. With `stored` the
+    `more_channels` are the tenant's as they are, not given with the change: said so, as the
+    change that clashes with them names none."""
+    primary = channel.get("type") if isinstance(channel, Mapping) else None
+    items = more_channels if isinstance(more_channels, list) else []
+    types = [str(item.get("type")) for item in items if isinstance(item, Mapping)]
+    problems = more_channel_problems(primary if isinstance(primary, str) else "", types)
+    if not problems:
+        return
+    key, problem = problems[0]
+    if stored and key.startswith("more_channels"):
+        problem += (
+            " (the tenant's stored more_channels: send more_channels without it in the same change)"
+        )
+    raise InvalidInput(key, problem)
 
 
 def _connector_kind(category: str, kind: BindingType) -> BindingType:
@@ -439,10 +477,24 @@ def _target(
     )
 
 
-def credential_target(scope: str, channel: object, connectors: object) -> CredentialTarget | None:
+def more_channel_of(more_channels: object, kind: str) -> tuple[int, Mapping[str, Any]] | None:
+    """The index and binding of the more channel of `kind` (``webchat`` for ``http_dev`` too),
+    or None when the tenant has none."""
+    items = more_channels if isinstance(more_channels, list) else []
+    for index, binding in enumerate(items):
+        name = binding.get("type") if isinstance(binding, Mapping) else None
+        if isinstance(name, str) and channel_kind(name) == kind:
+            return index, binding
+    return None
+
+
+def credential_target(
+    scope: str, channel: object, connectors: object, more_channels: object = ()
+) -> CredentialTarget | None:
     """What the secrets of `scope` (``channel``, ``llm``, ``connector:<name>``: a category or a
-    named binding) fill, given the tenant's bindings; None when the scope has no binding of a
-    known type (a connector the tenant does not bind), so its secret names cannot be checked."""
+    named binding; ``channel:<kind>``: the more channel of that kind) fill, given the tenant's
+    bindings; None when the scope has no binding of a known type (a connector the tenant does
+    not bind, a kind none of its more channels is), so its secret names cannot be checked."""
     if scope == "llm":
         # Merged into the `llm:` settings, which hold no secret-dependent rule: checked alone.
         return _target("llm", BindingType("llm", llm_options_model(), has_type_field=False))
@@ -452,6 +504,15 @@ def credential_target(scope: str, channel: object, connectors: object) -> Creden
         if kind is None:
             return None
         return _target(f"channel (type {kind.name!r})", kind, channel)
+    if scope.startswith(CHANNEL_SCOPE_PREFIX):
+        found = more_channel_of(more_channels, scope.removeprefix(CHANNEL_SCOPE_PREFIX))
+        if found is None:
+            return None
+        index, channel_binding = found
+        kind = channel_types().get(str(channel_binding.get("type")))
+        if kind is None:
+            return None
+        return _target(f"more_channels[{index}] (type {kind.name!r})", kind, channel_binding)
     if scope.startswith(CONNECTOR_SCOPE_PREFIX):
         key = scope.removeprefix(CONNECTOR_SCOPE_PREFIX)
         binding = connectors.get(key) if isinstance(connectors, Mapping) else None

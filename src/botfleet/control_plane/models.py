@@ -70,6 +70,14 @@ class _View(BaseModel):
 
 # ---------------------------------------------------------------- tenants
 
+#: What a tenant's `more_channels` are (docs/channels.md, "Several channels").
+MORE_CHANNELS = (
+    "further channels of the same bot, each a channel binding ({type, ...settings}, checked as "
+    "`channel` is) of another kind than `channel`'s and each other's (webchat and http_dev are "
+    "one kind; http_dev cannot sit beside others); their secrets are the credentials of the "
+    "scope channel:<kind> (channel:telegram)"
+)
+
 
 class TenantCreate(_Body):
     id: str = Field(pattern=TENANT_ID_PATTERN, description=f"the tenant's id: {TENANT_ID_RULE}")
@@ -77,6 +85,7 @@ class TenantCreate(_Body):
     timezone: str = Field(default="UTC", max_length=64)
     language: str = Field(default="en", pattern=LANGUAGE_PATTERN, max_length=16)
     channel: dict[str, Any] = Field(default_factory=lambda: {"type": "http_dev"})
+    more_channels: list[dict[str, Any]] = Field(default_factory=list, description=MORE_CHANNELS)
     connectors: dict[str, Any] = Field(default_factory=dict)
     llm: dict[str, Any] = Field(default_factory=dict)
     data_plane_url: DataPlaneUrl | None = None
@@ -100,15 +109,20 @@ REPLACES_SECTION = (
 
 
 class TenantUpdate(_Body):
-    """Fields to change; absent fields stay as they are. ``channel``, ``connectors`` and
-    ``llm`` are each replaced whole by what is sent: a key left out of one is removed from
-    it, not kept."""
+    """Fields to change; absent fields stay as they are. ``channel``, ``more_channels``,
+    ``connectors`` and ``llm`` are each replaced whole by what is sent: a key left out of one
+    is removed from it, not kept."""
 
     name: TenantName | None = None
     timezone: str | None = Field(default=None, max_length=64)
     language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN, max_length=16)
     channel: dict[str, Any] | None = Field(
         default=None, description=REPLACES_SECTION.format(name="channel binding")
+    )
+    more_channels: list[dict[str, Any]] | None = Field(
+        default=None,
+        description=REPLACES_SECTION.format(name="list of more channels")
+        + " (a channel left out is no longer served; its credentials stay)",
     )
     connectors: dict[str, Any] | None = Field(
         default=None,
@@ -138,6 +152,8 @@ class TenantView(_View):
     language: str
     status: str
     channel: dict[str, Any]
+    # Default: an older control plane's answer, from before more_channels.
+    more_channels: list[dict[str, Any]] = Field(default_factory=list, description=MORE_CHANNELS)
     connectors: dict[str, Any]
     llm: dict[str, Any]
     data_plane_url: str | None

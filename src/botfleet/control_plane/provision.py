@@ -28,6 +28,7 @@ from botfleet.control_plane.models import (
     TenantCreate,
     TenantUpdate,
     TenantUpdated,
+    TenantView,
     data_plane_url_text,
 )
 from botfleet.domain.errors import ConfigError, FlowIssue
@@ -112,13 +113,6 @@ class TenantFiles:
             raise TenantFilesError(*located.issues) from None
         if located.issues:  # repeated keys in a file that is otherwise valid
             raise TenantFilesError(*located.issues)
-        if config.more_channels:  # refused, not dropped: the tenant would lose its channels
-            message = (
-                "the control plane keeps one channel per tenant: more_channels is read by a "
-                "data plane started on this file (TENANT_CONFIG_PATH, docs/channels.md)"
-            )
-            line = yaml_lines.line_of(document.lines, "more_channels")
-            raise TenantFilesError(FlowIssue(message, "more_channels", line, source))
 
         def linked(key: str, value: str) -> str:
             try:
@@ -146,6 +140,7 @@ class TenantFiles:
             "timezone": config.timezone,
             "language": config.language,
             "channel": config.channel.model_dump(),
+            "more_channels": [b.model_dump() for b in config.more_channels],
             "connectors": {name: b.model_dump() for name, b in config.connectors.items()},
             "llm": config.llm.model_dump(exclude_unset=True, exclude_none=True),
         }
@@ -210,6 +205,7 @@ def provision_tenant(
             raise
         token = client.create_tenant(TenantCreate(id=tenant_id, **fields)).boot_token
     else:
+        _unless_unknown(fields, tenant)
         # The control plane refuses bindings the published flow cannot run with, and a flow
         # the bindings cannot run: new connectors must be bound before the new flow is
         # published, dropped ones unbound only after. So the first update keeps the
@@ -260,6 +256,13 @@ def provision_tenant(
     )
 
 
+def _unless_unknown(fields: dict[str, Any], tenant: TenantView) -> None:
+    """Leave out the files' empty `more_channels` when the control plane's answer has none: one
+    from before them refuses the field, and has no more channels to remove."""
+    if not fields.get("more_channels") and "more_channels" not in tenant.model_fields_set:
+        fields.pop("more_channels", None)
+
+
 def _changed_by(updates: list[TenantUpdated]) -> list[str]:
     """What these updates, made one after the other, changed: from what the first found in
     each field (the answers' `before`, read under the tenant's lock, so a change made by
@@ -285,6 +288,7 @@ def planned_setting_changes(
     fields = files.bindings()
     if data_plane_url is not None:
         fields["data_plane_url"] = data_plane_url
+    _unless_unknown(fields, tenant)
     # As the update sends them and the control plane stores them, so equal means unchanged.
     body = TenantUpdate(**fields)
     wanted = body.model_dump(mode="json", exclude_unset=True)
@@ -295,7 +299,10 @@ def planned_setting_changes(
 
 
 #: The tenant's stored settings, in the order `setting_changes` names them.
-SETTING_FIELDS = ("name", "timezone", "language", "channel", "connectors", "llm", "data_plane_url")
+SETTING_FIELDS = (
+    "name", "timezone", "language", "channel", "more_channels", "connectors", "llm",
+    "data_plane_url",
+)  # fmt: skip
 #: Words of a setting's name (``accessToken``, ``X-Pass``, ``pwd``: see `_name_words`) that
 #: mark its value as a secret: never shown.
 _SECRET_WORDS = frozenset(
@@ -324,12 +331,13 @@ def setting_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     ``calendar.url``). A value is shown only when short and plain: never one whose name
     says secret (``accessToken``, ``X-Pass``, ``pwd``...) or a header's, a list or an object;
     a URL only as its origin (``'https://llm.shop.com'``: its path and query may carry a key),
-    and not at all when it has user information or only its path or query changed."""
+    and not at all when it has user information or only its path or query changed. A list
+    of bindings (``more_channels``) is compared item by item: ``[1].api_base_url``."""
     lines = []
     for field in (*SETTING_FIELDS, *(f for f in before if f not in SETTING_FIELDS)):
         if field not in before or before[field] == after.get(field):
             continue
-        old, new = before[field], after.get(field)
+        old, new = _by_index(before[field]), _by_index(after.get(field))
         if isinstance(old, Mapping | None) and isinstance(new, Mapping | None):
             changed, removed, added = _section_changes(old or {}, new or {}, "")
             parts = [", ".join(changed)] if changed else []
@@ -339,6 +347,13 @@ def setting_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
         else:
             lines.append(_value_change(field, old, new))
     return lines
+
+
+def _by_index(value: Any) -> Any:
+    """A list of objects as an object of its items by ``[index]``; anything else as it is."""
+    if isinstance(value, list) and all(isinstance(v, Mapping) for v in value):
+        return {f"[{index}]": item for index, item in enumerate(value)}
+    return value
 
 
 def _section_changes(

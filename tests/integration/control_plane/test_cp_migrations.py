@@ -20,7 +20,7 @@ from botfleet.control_plane.db.tables import Base
 from botfleet.control_plane.tokens import IssuedKey, new_api_key
 
 VERSION_TABLE = "alembic_version_cp"
-HEAD = "0004"
+HEAD = "0005"
 TABLES = {
     "tenants", "api_keys", "boot_tokens", "flow_versions", "knowledge_versions", "credentials",
     "audit_log",

@@ -92,9 +92,11 @@ FREE_FORM = frozenset(
         "TenantView.channel",  # the bindings: their schemas are GET /v1/binding-schemas
         "TenantView.connectors",
         "TenantView.llm",
+        "TenantView.more_channels[]",
         "TenantUpdated.channel",  # a PATCH's answer: the tenant, and the fields it replaced
         "TenantUpdated.connectors",
         "TenantUpdated.llm",
+        "TenantUpdated.more_channels[]",
         "TenantUpdated.before",
         "AuditView.details",  # per action
         "TaskView.data",  # what the flow gave the task

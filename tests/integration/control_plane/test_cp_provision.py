@@ -148,3 +148,37 @@ async def test_reprovisioning_moves_a_flow_between_named_bindings(
     moved = await provision(chair.format(n=3), named.format(n=3))
     assert moved.flow_version == 2
     assert await _state(cp) == (["calendar", "calendar.chair_3"], 2)
+
+
+async def test_a_tenant_files_more_channels_are_provisioned_and_their_changes_told(
+    cp: ControlPlane, tmp_path: Path
+) -> None:
+    (tmp_path / "flow.yaml").write_text(CALLS_NOTHING, encoding="utf-8")
+    transport = _LoopTransport(cp.client, asyncio.get_running_loop())
+
+    async def apply(more_channels: str) -> ProvisionResult:
+        (tmp_path / "tenant.yaml").write_text(
+            "tenant_id: shop\nflow_path: flow.yaml\nchannel:\n  type: whatsapp\n"
+            f'  phone_number_id: "42"\nmore_channels:\n{more_channels}',
+            encoding="utf-8",
+        )
+
+        def call() -> ProvisionResult:
+            with ControlPlaneClient("http://cp.test", ADMIN_KEY, transport=transport) as client:
+                return provision_tenant(client, TenantFiles.load(tmp_path / "tenant.yaml"))
+
+        return await asyncio.to_thread(call)
+
+    await apply("  - type: telegram\n    bot_username: shop_bot\n")
+    tenant = (await cp.client.get("/v1/tenants/shop", headers=cp.admin)).json()
+    assert tenant["more_channels"] == [{"type": "telegram", "bot_username": "shop_bot"}]
+
+    changed = await apply("  - type: telegram\n    bot_username: shop2_bot\n  - type: webchat\n")
+
+    assert changed.settings_changed == (
+        "more_channels: [0].bot_username 'shop_bot' -> 'shop2_bot'; added [1]",
+    )
+    tenant = (await cp.client.get("/v1/tenants/shop", headers=cp.admin)).json()
+    assert [b["type"] for b in tenant["more_channels"]] == ["telegram", "webchat"]
+    again = await apply("  - type: telegram\n    bot_username: shop2_bot\n  - type: webchat\n")
+    assert again.settings_changed == ()

@@ -54,11 +54,11 @@ async def test_the_start_fails_in_one_line_saying_the_database_is_newer(
     assert "\n" not in message
     assert message.startswith(
         f"could not run migrations at start-up: {describe_database(database.url)} is at "
-        f"revision '{NEWER}', which this botfleet (0.1.0, revisions up to 0004) does not know: "
+        f"revision '{NEWER}', which this botfleet (0.1.0, revisions up to 0005) does not know: "
         "this botfleet is older than the database"
     )
     assert "Run the newer version" in message
-    assert "downgrade the database to 0004 with the newer version" in message
+    assert "downgrade the database to 0005 with the newer version" in message
     assert "restore the backup taken before the upgrade" in message
     assert await _execute(database, f"SELECT version_num FROM {VERSION_TABLE}") == [NEWER]
 
@@ -72,6 +72,6 @@ async def test_neither_direction_of_migrations_touches_a_newer_database(
     with pytest.raises(DatabaseNewerThanCode) as caught:
         await migrate(database.url, schema=database.schema)
 
-    assert (caught.value.current, caught.value.heads) == ({NEWER}, {"0004"})
+    assert (caught.value.current, caught.value.heads) == ({NEWER}, {"0005"})
     assert await _execute(database, f"SELECT version_num FROM {VERSION_TABLE}") == [NEWER]
     assert await _execute(database, "SELECT count(*) FROM tenants") == ["0"]  # not dropped

@@ -108,13 +108,14 @@ def test_a_valid_tenant_file_loads_for_provisioning(tmp_path: Path) -> None:
     assert read_tenant_file(path).errors == []
 
 
-def test_more_channels_are_refused_by_the_control_plane_not_dropped(tmp_path: Path) -> None:
+def test_more_channels_of_the_file_reach_the_tenant(tmp_path: Path) -> None:
     path = _tenant(
         tmp_path,
         "tenant_id: acme\nflow_path: flow.yaml\nchannel: {type: webchat}\n"
-        "more_channels:\n  - {type: telegram}\n",
+        "more_channels:\n  - {type: telegram, bot_username: acme_bot}\n",
     )
-    [error] = _provision_errors(path)
-    assert error.startswith(f"{path}:4 more_channels: the control plane keeps one channel")
-    # A data plane on the file reads it.
+
+    files = TenantFiles.load(path)
+
+    assert files.bindings()["more_channels"] == [{"type": "telegram", "bot_username": "acme_bot"}]
     assert read_tenant_file(path).errors == []

@@ -169,6 +169,23 @@ def json_object(text: str | None, option: str) -> dict[str, Any] | None:
     """A JSON object given on the command line (``@file`` reads it from a file)."""
     if text is None:
         return None
+    value = _json_value(text, option)
+    if not isinstance(value, dict):
+        raise typer.BadParameter("give a JSON object", param_hint=option)
+    return value
+
+
+def json_list(text: str | None, option: str) -> list[Any] | None:
+    """A JSON list given on the command line (``@file`` reads it from a file)."""
+    if text is None:
+        return None
+    value = _json_value(text, option)
+    if not isinstance(value, list):
+        raise typer.BadParameter("give a JSON list ([] for none)", param_hint=option)
+    return value
+
+
+def _json_value(text: str, option: str) -> Any:
     if text.startswith("@"):
         path = Path(text[1:])
         try:
@@ -182,8 +199,6 @@ def json_object(text: str | None, option: str) -> dict[str, Any] | None:
         value = json.loads(text)
     except ValueError as exc:
         raise typer.BadParameter(f"not JSON ({exc})", param_hint=option) from None
-    if not isinstance(value, dict):
-        raise typer.BadParameter("give a JSON object", param_hint=option)
     return value
 
 

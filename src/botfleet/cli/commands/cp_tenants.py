@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from botfleet.cli.commands.cp_common import json_object, read_text, run, validated
+from botfleet.cli.commands.cp_common import json_list, json_object, read_text, run, validated
 from botfleet.cli.output_files import check_output, write_output
 
 if TYPE_CHECKING:
@@ -24,6 +24,12 @@ NAME = typer.Option(None, help="Display name.")
 TIMEZONE = typer.Option(None, help="IANA time zone, e.g. Europe/Madrid.")
 LANGUAGE = typer.Option(None, help="Language tag, e.g. es.")
 CHANNEL = typer.Option(None, help='Channel binding as JSON (or @file): {"type": "webchat"}.')
+MORE_CHANNELS = typer.Option(
+    None,
+    "--more-channels",
+    help='Further channel bindings as a JSON list (or @file): [{"type": "telegram"}]; their '
+    "secrets are the credentials channel:<kind>.",
+)
 CONNECTORS = typer.Option(
     None, help="Connector bindings as JSON (or @file), by category or <category>.<name>."
 )
@@ -33,6 +39,12 @@ CHANNEL_UPDATE = typer.Option(
     None,
     "--channel",
     help="Channel binding as JSON (or @file); replaces the whole binding: give every key.",
+)
+MORE_CHANNELS_UPDATE = typer.Option(
+    None,
+    "--more-channels",
+    help="Further channel bindings as a JSON list (or @file); replaces the whole list: a "
+    "channel left out is no longer served ([] for none).",
 )
 CONNECTORS_UPDATE = typer.Option(
     None,
@@ -65,6 +77,9 @@ def _fields(**options: Any) -> dict[str, Any]:
         value = json_object(options.get(name), f"--{name}")
         if value is not None:
             fields[name] = value
+    more = json_list(options.get("more_channels"), "--more-channels")
+    if more is not None:
+        fields["more_channels"] = more
     return fields
 
 
@@ -89,6 +104,7 @@ def create_tenant(
     timezone: str | None = TIMEZONE,
     language: str | None = LANGUAGE,
     channel: str | None = CHANNEL,
+    more_channels: str | None = MORE_CHANNELS,
     connectors: str | None = CONNECTORS,
     llm: str | None = LLM,
     data_plane_url: str | None = DATA_PLANE_URL,
@@ -98,7 +114,8 @@ def create_tenant(
 
     fields = _fields(
         name=name or tenant, timezone=timezone, language=language, channel=channel,
-        connectors=connectors, llm=llm, data_plane_url=data_plane_url,
+        more_channels=more_channels, connectors=connectors, llm=llm,
+        data_plane_url=data_plane_url,
     )  # fmt: skip
     body = validated(TenantCreate, {"id": tenant, **fields})
     run(ctx, lambda c: c.create_tenant(body))
@@ -143,6 +160,37 @@ def left_out(
             )
         them = "it" if len(gone) == 1 else "them"
         lines.append(f"{done} (before: {was}); to keep {them}, give {them} in --{section} too")
+    if "more_channels" in given:
+        lines += _more_channels_left_out(
+            before_update.get("more_channels") or [], after_update.get("more_channels") or []
+        )
+    return lines
+
+
+def _more_channels_left_out(before: list[Any], after: list[Any]) -> list[str]:
+    """`left_out`'s lines for --more-channels: a channel no longer served, and the keys a
+    channel kept (by its type) lost."""
+    kept = {b.get("type"): b for b in after if isinstance(b, dict)}
+    lines = []
+    for binding in before:
+        if not isinstance(binding, dict):
+            continue
+        kind = binding.get("type")
+        if kind not in kept:
+            lines.append(
+                f"--more-channels replaces the whole list: the update removed the {kind} "
+                "channel (its credentials stay); to keep it, give it in --more-channels too"
+            )
+            continue
+        gone = {key: value for key, value in binding.items() if key not in kept[kind]}
+        if gone:
+            names = ", ".join(sorted(gone))
+            was = json.dumps(gone, ensure_ascii=False, sort_keys=True, default=str)
+            lines.append(
+                f"--more-channels replaces the whole list: the update removed {names} from "
+                f"the {kind} channel (before: {was}); to keep them, give them in "
+                "--more-channels too"
+            )
     return lines
 
 
@@ -154,19 +202,21 @@ def update_tenant(
     timezone: str | None = TIMEZONE,
     language: str | None = LANGUAGE,
     channel: str | None = CHANNEL_UPDATE,
+    more_channels: str | None = MORE_CHANNELS_UPDATE,
     connectors: str | None = CONNECTORS_UPDATE,
     llm: str | None = LLM_UPDATE,
     data_plane_url: str | None = DATA_PLANE_URL,
     drop_stale_credentials: bool = DROP_STALE_CREDENTIALS,
 ) -> None:
-    """Change the given fields only. --channel, --connectors and --llm each replace their
-    whole section (keys left out are removed, not kept): a warning on stderr names the keys
-    an update removed, with their old values."""
+    """Change the given fields only. --channel, --more-channels, --connectors and --llm each
+    replace their whole section (keys left out are removed, not kept): a warning on stderr
+    names the keys an update removed, with their old values."""
     from botfleet.control_plane.models import TenantUpdate
 
     fields = _fields(
         name=name, timezone=timezone, language=language, channel=channel,
-        connectors=connectors, llm=llm, data_plane_url=data_plane_url,
+        more_channels=more_channels, connectors=connectors, llm=llm,
+        data_plane_url=data_plane_url,
     )  # fmt: skip
     if not fields:
         raise typer.BadParameter("give at least one field to change")
@@ -205,7 +255,8 @@ def apply_tenant(
 ) -> None:
     """Create or update a tenant from its local files, publishing what changed (idempotent).
 
-    The stored settings (name, channel, connectors, llm...) are made the file's: a key set
+    The stored settings (name, channel, more_channels, connectors, llm...) are made the
+    file's: a key set
     since by other means (`tenants update`) and not in the file is removed. A warning on
     stderr names, per section, the keys apply changed or removed. Prints a new tenant's boot
     token; an existing tenant keeps its own (`boot_token: null`) unless --new-boot-token.
@@ -410,8 +461,8 @@ def set_credentials(
     tenant: str,
     scope: str = typer.Argument(
         ...,
-        help="channel, llm, data_plane or connector:<name> (connector:calendar, "
-        "connector:notification.crm).",
+        help="channel, llm, data_plane, channel:<kind> (a more channel's: channel:telegram) or "
+        "connector:<name> (connector:calendar, connector:notification.crm).",
     ),
     values: list[str] | None = typer.Argument(None, help="KEY=VALUE pairs (KEY=@file reads it)."),
     file: Path | None = typer.Option(

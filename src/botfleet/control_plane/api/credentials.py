@@ -26,8 +26,9 @@ router = APIRouter(
 ScopePath = Annotated[
     str,
     Path(
-        description="channel, llm, data_plane or connector:<name>, the name a category "
-        "(connector:calendar) or a named binding of one (connector:notification.crm)",
+        description="channel, llm, data_plane, connector:<name>, the name a category "
+        "(connector:calendar) or a named binding of one (connector:notification.crm), or "
+        "channel:<kind>, the kind of one of the tenant's more_channels (channel:telegram)",
         examples=["connector:notification.crm"],
     ),
 ]
@@ -37,7 +38,8 @@ PUT_ERRORS: dict[int | str, dict[str, Any]] = {
     **UNSUPPORTED_MEDIA_TYPE,
     409: {
         "model": ErrorBody,
-        "description": "a connector:<name> scope whose connector the tenant does not bind",
+        "description": "a connector:<name> scope whose connector the tenant does not bind, "
+        "or a channel:<kind> scope of a kind none of its more_channels is",
     },
     422: {
         "model": RequestErrorBody,

@@ -29,6 +29,8 @@ SchemaState = Literal["ok", "not migrated", "unknown revision"]
 #: What downgrading below each revision drops for good (upgrading again does not bring it
 #: back): shown before `botfleet db downgrade` asks. Every revision needs its entry.
 DOWNGRADE_LOSSES = {
+    "0005": "every tenant's more_channels (its data plane then serves its channel alone); "
+    "their channel:<kind> credentials stay, unused",
     "0004": "the API keys' roles: viewer and editor keys are revoked (below 0004 every key "
     "may do everything), owner keys keep working",
     "0003": 'who stored each credential (every row reads "stored_by": "unknown" afterwards)',

@@ -82,6 +82,11 @@ class Tenant(Base):
     language: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="active")
     channel: Mapped[dict[str, Any]]
+    #: Further channel bindings of the same bot (revision 0005; the tenants stored before it
+    #: have none).
+    more_channels: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     connectors: Mapped[dict[str, Any]]
     llm: Mapped[dict[str, Any]]
     data_plane_url: Mapped[str | None] = mapped_column(String(500))

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from botfleet.control_plane.binding_schemas import CHANNEL_SCOPE_PREFIX
 from botfleet.control_plane.crypto import SecretBox
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import Conflict, NotFound, TenantDisabled
 from botfleet.control_plane.services import credentials, identity
 from botfleet.control_plane.services.tenants import DISABLED
+from botfleet.domain.channel_ids import channel_kind
 from botfleet.domain.tenants import BootPayload, PublishedFlow, PublishedKnowledge, TenantInfo
+
+#: Where the boot payload carries the tenant's more channels: in its `channel` object, which
+#: takes any key beside `type` (`BootPayload` itself takes no other field). The data plane
+#: takes them out again (`data_plane.config_source.convert.MORE_CHANNELS_KEY`); a tenant
+#: without more channels gets the payload (and the ETag) it always had.
+MORE_CHANNELS_KEY = "more_channels"
 
 
 def _merge(
@@ -52,6 +60,19 @@ async def build_boot_payload(
         name: _merge(f"connectors.{name}", binding, secrets.get(f"connector:{name}"), paths)
         for name, binding in sorted(tenant.connectors.items())
     }
+    channel = _merge("channel", tenant.channel, secrets.get("channel"), paths)
+    # Each more channel gets the secrets of its kind's scope (`channel:telegram`).
+    more = [
+        _merge(
+            f"channel.{MORE_CHANNELS_KEY}[{index}]",
+            binding,
+            secrets.get(CHANNEL_SCOPE_PREFIX + channel_kind(str(binding.get("type")))),
+            paths,
+        )
+        for index, binding in enumerate(tenant.more_channels or [])
+    ]
+    if more:
+        channel[MORE_CHANNELS_KEY] = more
     return BootPayload(
         tenant=TenantInfo(
             id=tenant.id, name=tenant.name, timezone=tenant.timezone, language=tenant.language
@@ -59,7 +80,7 @@ async def build_boot_payload(
         flow=PublishedFlow(
             version=flow.version, flow_id=flow.flow_id, yaml=flow.content, sha256=flow.sha256
         ),
-        channel=_merge("channel", tenant.channel, secrets.get("channel"), paths),
+        channel=channel,
         connectors=connectors,
         knowledge=None
         if knowledge is None

@@ -17,11 +17,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from botfleet.control_plane.binding_schemas import (
+    CHANNEL_SCOPE_PREFIX,
     CONNECTOR_SCOPE_PREFIX,
     CredentialTarget,
     check_credential_names,
     check_required_credentials,
     credential_target,
+    more_channel_of,
     stale_credential_names,
 )
 from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
@@ -30,6 +32,7 @@ from botfleet.control_plane.errors import Conflict, InvalidInput
 from botfleet.control_plane.provenance import StoredBy, stored_by_tenant
 from botfleet.control_plane.services.credential_values import check_credential_values
 from botfleet.control_plane.url_policy import UrlPlace, url_places
+from botfleet.domain.channel_ids import channel_kind
 
 DATA_PLANE_SCOPE = "data_plane"
 CONNECTOR_PREFIX = CONNECTOR_SCOPE_PREFIX
@@ -40,22 +43,43 @@ _DATA_PLANE_TARGET = CredentialTarget(
 )
 
 
-def scope_target(scope: str, channel: object, connectors: object) -> CredentialTarget | None:
-    """The binding `scope` fills given these bindings; None for an unbound connector."""
+def scope_target(
+    scope: str, channel: object, connectors: object, more_channels: object = ()
+) -> CredentialTarget | None:
+    """The binding `scope` fills given these bindings; None for an unbound connector or a
+    kind none of the more channels is."""
     if scope == DATA_PLANE_SCOPE:
         return _DATA_PLANE_TARGET
-    return credential_target(scope, channel, connectors)
+    return credential_target(scope, channel, connectors, more_channels)
+
+
+def tenant_scope_target(tenant: Tenant, scope: str) -> CredentialTarget | None:
+    """`scope_target` with the tenant's bindings as they are stored."""
+    return scope_target(scope, tenant.channel, tenant.connectors, tenant.more_channels)
 
 
 def check_put_names(tenant: Tenant, scope: str, names: list[str]) -> None:
     """The names of a put must be secret fields of the binding the scope is merged into at boot
     (any other name, ``acess_token``, would be merged too and stop the data plane's boot), and
     hold every secret it requires (the put replaces the scope's secrets as a whole)."""
-    target = scope_target(scope, tenant.channel, tenant.connectors)
+    target = tenant_scope_target(tenant, scope)
     if target is None and scope == "channel":  # a type this version does not know
         raise Conflict(
             f"tenant {tenant.id!r} has a channel of no known type, so its secrets could not be "
             "checked nor used: set the channel's type first (PATCH the tenant), then store them"
+        )
+    if target is None and scope.startswith(CHANNEL_SCOPE_PREFIX):
+        kind = scope.removeprefix(CHANNEL_SCOPE_PREFIX)
+        primary = tenant.channel.get("type") if isinstance(tenant.channel, Mapping) else None
+        hint = (
+            f" (its channel is {kind!r}: its secrets are the scope 'channel')"
+            if isinstance(primary, str) and channel_kind(primary) == kind
+            else ""
+        )
+        raise Conflict(
+            f"tenant {tenant.id!r} has no more channel of kind {kind!r}{hint}, so these "
+            f"secrets could not be checked nor used: add it to more_channels first (PATCH the "
+            "tenant), then store its credentials"
         )
     if target is None:
         name = scope.removeprefix(CONNECTOR_PREFIX)
@@ -74,7 +98,7 @@ def check_put_values(tenant: Tenant, scope: str, values: Mapping[str, Any]) -> N
     webhook `url` the binding would take...), or the data plane refuses to start with them: 422
     naming each refused ``body.<name>``, never a value (`check_credential_values`). Call after
     `check_put_names`."""
-    target = scope_target(scope, tenant.channel, tenant.connectors)
+    target = tenant_scope_target(tenant, scope)
     if target is not None:
         check_credential_values(target, values)
 
@@ -107,25 +131,39 @@ class StaleScope:
 def _binding_changed(scope: str, old: Tenant, new: Mapping[str, Any]) -> bool:
     if scope == "channel":
         return "channel" in new
+    if scope.startswith(CHANNEL_SCOPE_PREFIX) and "more_channels" in new:
+        kind = scope.removeprefix(CHANNEL_SCOPE_PREFIX)
+        before = more_channel_of(old.more_channels, kind)
+        after = more_channel_of(new["more_channels"], kind)
+        return (before and before[1]) != (after and after[1])
     if scope.startswith(CONNECTOR_PREFIX) and "connectors" in new:
         name = scope.removeprefix(CONNECTOR_PREFIX)  # a named binding's scope is its own
         return bool((old.connectors or {}).get(name) != (new["connectors"] or {}).get(name))
     return False
 
 
+def _changed_bindings(tenant: Tenant, changes: Mapping[str, Any]) -> tuple[object, ...]:
+    """(channel, connectors, more_channels) as `changes` leave them."""
+    return (
+        changes.get("channel", tenant.channel),
+        changes.get("connectors", tenant.connectors),
+        changes.get("more_channels", tenant.more_channels),
+    )
+
+
 def stale_scopes(
     rows: Sequence[Credential], tenant: Tenant, changes: Mapping[str, Any]
 ) -> list[StaleScope]:
     """The stored scopes whose binding `changes` replaces with one that does not take all of
-    their names. A connector the changes unbind is left out: the boot payload merges a
-    connector scope only into its binding, and binding that name again checks it then."""
-    channel = changes.get("channel", tenant.channel)
-    connectors = changes.get("connectors", tenant.connectors)
+    their names. A connector the changes unbind (or a more channel they remove) is left out:
+    the boot payload merges a connector scope only into its binding, and binding that name
+    again checks it then."""
+    bindings = _changed_bindings(tenant, changes)
     stale = []
     for row in rows:
         if not _binding_changed(row.scope, tenant, changes):
             continue
-        target = scope_target(row.scope, channel, connectors)
+        target = scope_target(row.scope, *bindings)
         names = [] if target is None else stale_credential_names(target, row.key_names)
         if target is not None and names:
             stale.append(StaleScope(row, names, target))
@@ -182,13 +220,12 @@ def misfit_conflict(
     own rules depend only on the type, and a change of type leaves names that do not fit
     (`stale_scopes`). Secrets the old binding refused already are left out (putting good ones
     is the fix either way), and so are those no configured key opens. Never shows a value."""
-    channel = changes.get("channel", tenant.channel)
-    connectors = changes.get("connectors", tenant.connectors)
+    bindings = _changed_bindings(tenant, changes)
     parts, scopes = [], []
     for row in rows:
         if not _binding_changed(row.scope, tenant, changes):
             continue
-        target = scope_target(row.scope, channel, connectors)
+        target = scope_target(row.scope, *bindings)
         if target is None or stale_credential_names(target, row.key_names):
             continue  # unbound, or names `stale_scopes` deals with
         try:
@@ -211,7 +248,7 @@ def misfit_conflict(
 
 def _refused_before(row: Credential, tenant: Tenant, values: Mapping[str, Any]) -> bool:
     """Whether the tenant's bindings as they are already stop its boot with `values`."""
-    old = scope_target(row.scope, tenant.channel, tenant.connectors)
+    old = tenant_scope_target(tenant, row.scope)
     if old is None or stale_credential_names(old, row.key_names):
         return True
     return _values_problem(old, row.scope, values) is not None
@@ -249,7 +286,7 @@ def _origin(url: str) -> str:
 
 
 def _sent_with(
-    scope: str, channel: object, connectors: object, llm: object
+    scope: str, channel: object, connectors: object, llm: object, more_channels: object
 ) -> tuple[str, Mapping[str, Any]] | None:
     """The settings (and their place) the data plane sends `scope`'s secrets with."""
     bindings = connectors if isinstance(connectors, Mapping) else {}
@@ -262,6 +299,9 @@ def _sent_with(
         return "llm", merged
     if scope == "channel":
         return ("channel", channel) if isinstance(channel, Mapping) else None
+    if scope.startswith(CHANNEL_SCOPE_PREFIX):
+        found = more_channel_of(more_channels, scope.removeprefix(CHANNEL_SCOPE_PREFIX))
+        return None if found is None else (f"more_channels[{found[0]}]", found[1])
     if scope.startswith(CONNECTOR_PREFIX):
         name = scope.removeprefix(CONNECTOR_PREFIX)
         binding = bindings.get(name)
@@ -270,16 +310,20 @@ def _sent_with(
 
 
 def _destinations(
-    scope: str, channel: object, connectors: object, llm: object, stored: frozenset[str]
-) -> dict[str, str]:
-    """Origin of each URL setting the scope's secrets are sent with, by place. A setting the
-    credentials hold themselves (a webhook `url` stored as a secret) is theirs: left out."""
-    found = _sent_with(scope, channel, connectors, llm)
+    scope: str, bindings: tuple[object, ...], stored: frozenset[str]
+) -> dict[str, tuple[str, str]]:
+    """(place, origin) of each URL setting the scope's secrets are sent with, by its path in
+    the binding (a more channel moved in the list keeps its URLs). A setting the credentials
+    hold themselves (a webhook `url` stored as a secret) is theirs: left out."""
+    found = _sent_with(scope, *bindings)
     if found is None:
         return {}
     where, settings = found
     kept = {key: value for key, value in settings.items() if key not in stored}
-    return {place.path: _origin(place.url) for place in url_places(where, kept)}
+    return {
+        place.path.removeprefix(where): (place.path, _origin(place.url))
+        for place in url_places(where, kept)
+    }
 
 
 def host_move_conflict(
@@ -294,22 +338,23 @@ def host_move_conflict(
     stores its own over them (or deletes them) first, or an operator changes the URL with the
     admin key. A URL removed (the type's default host then) or kept on the same host, its path
     changed, passes. Never shows a URL."""
-    if not {"channel", "connectors", "llm"} & set(changes):
+    if not {"channel", "connectors", "llm", "more_channels"} & set(changes):
         return None
     new = (
         changes.get("channel", tenant.channel),
         changes.get("connectors", tenant.connectors),
         changes.get("llm", tenant.llm),
+        changes.get("more_channels", tenant.more_channels),
     )
-    old = (tenant.channel, tenant.connectors, tenant.llm)
+    old = (tenant.channel, tenant.connectors, tenant.llm, tenant.more_channels)
     for row in rows:
         if stored_by_tenant(row.stored_by):
             continue
         stored = frozenset(row.key_names)
-        before = _destinations(row.scope, *old, stored)
-        after = _destinations(row.scope, *new, stored)
-        for place, origin in sorted(after.items()):
-            if before.get(place) == origin:
+        before = _destinations(row.scope, old, stored)
+        after = _destinations(row.scope, new, stored)
+        for key, (place, origin) in sorted(after.items()):
+            if key in before and before[key][1] == origin:
                 continue
             return _host_move_refused(tenant.id, place, row)
     return None

@@ -1,12 +1,13 @@
 """Credentials: per-scope secrets sealed with Fernet; only key names ever leave this module.
 
-Scopes: ``channel``, ``llm`` and ``connector:<name>`` (a category or a named binding of one,
+Scopes: ``channel``, ``llm``, ``channel:<kind>`` (the more channel of that kind,
+``channel:telegram``), ``connector:<name>`` (a category or a named binding of one,
 ``connector:notification.crm``: merged into the binding of that name in the boot payload), and
 ``data_plane`` (``{"internal_token": ...}``, which the control plane sends to the tenant's data
 plane when it reads /usage and /tasks; the data plane has it as ``DP_INTERNAL_TOKEN``).
 The names of a scope are checked against the secret fields of the binding it fills, and the
 values with the rules the data plane applies to them at boot (see `credential_scopes`); a
-connector scope needs its binding first.
+connector scope needs its binding first, a ``channel:<kind>`` scope its more channel.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from botfleet.control_plane.binding_schemas import CONNECTOR_SCOPE_PREFIX, binding_key_category
+from botfleet.control_plane.binding_schemas import (
+    CHANNEL_SCOPE_PREFIX,
+    CONNECTOR_SCOPE_PREFIX,
+    binding_key_category,
+    channel_kinds,
+)
 from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.tables import Credential, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
@@ -49,14 +55,23 @@ _KEEP = "leave these credentials as they are to keep it"
 
 def check_scope(scope: str) -> str:
     """`scope` when it names one (422 naming ``scope`` and what is wrong otherwise): a connector
-    scope names a binding key as the tenant's `connectors` take it (`binding_key_category`)."""
+    scope names a binding key as the tenant's `connectors` take it (`binding_key_category`), a
+    more channel's scope a channel kind (``channel:telegram``)."""
     if scope in FIXED_SCOPES:
+        return scope
+    if scope.startswith(CHANNEL_SCOPE_PREFIX):
+        kind, kinds = scope.removeprefix(CHANNEL_SCOPE_PREFIX), channel_kinds()
+        if kind not in kinds:
+            # `http_dev` is the web chat's other name: its one kind is `webchat`.
+            listed = ", ".join(CHANNEL_SCOPE_PREFIX + k for k in kinds)
+            raise InvalidInput("scope", f"a more channel's scope is one of {listed}")
         return scope
     if not scope.startswith(CONNECTOR_SCOPE_PREFIX):
         raise InvalidInput(
             "scope",
             "must be 'channel', 'llm', 'data_plane' or 'connector:<name>' (a category, "
-            "connector:calendar, or a named binding of one, connector:notification.crm)",
+            "connector:calendar, or a named binding of one, connector:notification.crm), or a "
+            "more channel's 'channel:<kind>' (channel:telegram)",
         )
     binding_key_category(scope.removeprefix(CONNECTOR_SCOPE_PREFIX), "scope")
     return scope

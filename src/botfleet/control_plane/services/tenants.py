@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from botfleet.control_plane.binding_schemas import (
     check_llm_provider,
+    check_more_channels,
+    more_channel_of,
     validate_channel,
     validate_connectors,
     validate_llm,
+    validate_more_channels,
 )
 from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.repositories import TENANT_DELETE
@@ -36,11 +40,14 @@ from botfleet.control_plane.url_policy import (
     changed_places,
     removed_places,
 )
+from botfleet.domain.channel_ids import channel_kind
 
 ACTIVE, DISABLED = "active", "disabled"
 TENANTS_LISTING = "tenants"
 #: The fields holding bindings, whose URLs the tenant's data plane calls.
-BINDING_FIELDS = ("channel", "connectors", "llm")
+BINDING_FIELDS = ("channel", "more_channels", "connectors", "llm")
+#: The fields holding bindings whose credentials are checked when they change.
+CREDENTIAL_FIELDS = frozenset({"channel", "more_channels", "connectors"})
 #: The places that passed `TenantUrlGuard.check` (new URLs) and `check_removable` (URLs
 #: removed), kept apart: a removed URL may pass though it could not be set (its name does
 #: not resolve), so passing one says nothing of the other.
@@ -108,13 +115,19 @@ async def create_tenant(
         raise Conflict(f"tenant {spec.id!r} already exists")
     connectors, llm = validate_connectors(spec.connectors), validate_llm(spec.llm)
     check_llm_provider(llm, connectors)
+    channel, more_channels = (
+        validate_channel(spec.channel),
+        validate_more_channels(spec.more_channels),
+    )
+    check_more_channels(channel, more_channels)
     tenant = Tenant(
         id=spec.id,
         name=spec.name,
         timezone=spec.timezone,
         language=spec.language,
         status=ACTIVE,
-        channel=validate_channel(spec.channel),
+        channel=channel,
+        more_channels=more_channels,
         connectors=connectors,
         llm=llm,
         data_plane_url=data_plane_url_text(spec.data_plane_url),
@@ -147,8 +160,9 @@ async def list_tenants(
 
 
 def _changes(tenant: Tenant, spec: TenantUpdate) -> dict[str, Any]:
-    validators = {
+    validators: dict[str, Callable[[Any], object]] = {
         "channel": validate_channel,
+        "more_channels": validate_more_channels,
         "connectors": validate_connectors,
         "llm": validate_llm,
     }
@@ -169,6 +183,12 @@ def _changes(tenant: Tenant, spec: TenantUpdate) -> dict[str, Any]:
 def _checked_changes(principal: Principal, tenant: Tenant, spec: TenantUpdate) -> dict[str, Any]:
     changes = _changes(tenant, spec)
     check_llm_provider(changes.get("llm", tenant.llm), changes.get("connectors", tenant.connectors))
+    if {"channel", "more_channels"} & set(changes):
+        check_more_channels(
+            changes.get("channel", tenant.channel),
+            changes.get("more_channels", tenant.more_channels),
+            stored="more_channels" not in spec.model_fields_set,
+        )
     # The CP calls this URL and returns what it answers: only the admin may point it somewhere.
     if "data_plane_url" in changes and not principal.is_admin:
         raise PermissionDenied("changing data_plane_url needs the admin API key")
@@ -213,8 +233,24 @@ async def _check_urls(
     if not new:
         return passed
     old = {field: getattr(tenant, field) for field in new}
-    added = await guard.check(changed_places(new, old), passed=passed[0])
-    return added, await guard.check_removable(removed_places(new, old), passed=passed[1])
+    added = await guard.check(changed_places(new, _aligned(old, new)), passed=passed[0])
+    removed = removed_places(_aligned(new, old), old)
+    return added, await guard.check_removable(removed, passed=passed[1])
+
+
+def _aligned(fields: dict[str, Any], to: dict[str, Any]) -> dict[str, Any]:
+    """`fields` with their `more_channels` in the order of the kinds of `to`'s (an empty
+    binding for a kind they lack): a more channel moved in the list keeps its URLs at the same
+    place, so moving it is no new URL nor a removed one."""
+    if "more_channels" not in fields or "more_channels" not in to:
+        return fields
+    order = [b.get("type") for b in to["more_channels"] or [] if isinstance(b, dict)]
+    items = fields["more_channels"] or []
+    aligned = []
+    for kind in order:
+        found = more_channel_of(items, channel_kind(kind)) if isinstance(kind, str) else None
+        aligned.append({} if found is None else found[1])
+    return {**fields, "more_channels": aligned}
 
 
 def _stale_url_places(
@@ -262,7 +298,7 @@ async def update_tenant(
         current = await peek_tenant_for_change(uow, principal, tenant_id)
         current_changes = _checked_changes(principal, current, spec)
         passed = await _check_urls(guard, current, current_changes)
-        if drop_stale_credentials and {"channel", "connectors"} & set(current_changes):
+        if drop_stale_credentials and CREDENTIAL_FIELDS & set(current_changes):
             rows = await uow.credentials.list(tenant_id)
             dropped = _stale_url_places(
                 tenant_id, stale_scopes(rows, current, current_changes), box
@@ -322,7 +358,7 @@ async def _check_stored_credentials(
     also checked against the changed bindings' rules (409, `misfit_conflict`). With `guard`, a
     URL among those `drop` removes must not be one the key could not set again (422; those in
     `passed` were checked before the lock)."""
-    if "channel" not in changes and "connectors" not in changes:
+    if not CREDENTIAL_FIELDS & set(changes):
         return
     stale = stale_scopes(await uow.credentials.list(tenant.id), tenant, changes)
     if stale and not drop:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from pydantic import ValidationError
 
+from botfleet.data_plane.config_source.convert import MORE_CHANNELS_KEY
 from botfleet.domain.tenants import BootPayload
 
 if TYPE_CHECKING:
@@ -71,9 +73,17 @@ def cache_fernet(keys: str | None) -> MultiFernet | None:
         return None
 
 
-def _split_path(path: str) -> tuple[list[str], str]:
+#: A more channel's secret: ``channel.more_channels[1].bot_token`` (`convert.MORE_CHANNELS_KEY`).
+_MORE_CHANNEL_PATH = re.compile(rf"channel\.{MORE_CHANNELS_KEY}\[(\d+)\]\.(.+)")
+
+
+def _split_path(path: str) -> tuple[list[str | int], str]:
     """``connectors.calendar.password`` -> (["connectors", "calendar"], "password");
-    ``connectors.notification.crm.secret`` -> (["connectors", "notification.crm"], "secret")."""
+    ``connectors.notification.crm.secret`` -> (["connectors", "notification.crm"], "secret");
+    ``channel.more_channels[1].bot_token`` -> (["channel", "more_channels", 1], "bot_token")."""
+    more = _MORE_CHANNEL_PATH.fullmatch(path)
+    if more is not None:
+        return ["channel", MORE_CHANNELS_KEY, int(more[1])], more[2]
     if path.startswith("connectors."):
         # At the last dot: a named binding's key has one of its own, a credential name none
         # (it is a field of the binding's settings). At the first, a named binding's secrets
@@ -84,10 +94,13 @@ def _split_path(path: str) -> tuple[list[str], str]:
     return [section], key
 
 
-def _holder(data: dict[str, Any], parents: list[str]) -> dict[str, Any] | None:
+def _holder(data: dict[str, Any], parents: list[str | int]) -> dict[str, Any] | None:
     node: Any = data
     for name in parents:
-        node = node.get(name) if isinstance(node, dict) else None
+        if isinstance(name, int):
+            node = node[name] if isinstance(node, list) and name < len(node) else None
+        else:
+            node = node.get(name) if isinstance(node, dict) else None
     return node if isinstance(node, dict) else None
 
 

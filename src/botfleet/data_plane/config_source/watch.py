@@ -38,7 +38,7 @@ import structlog
 
 from botfleet.adapters.registry import check_flow_connectors
 from botfleet.adapters.scheduling.standing import standing_jobs_of
-from botfleet.data_plane.config_source.convert import version_label
+from botfleet.data_plane.config_source.convert import split_channel, version_label
 from botfleet.data_plane.config_source.fetch import BootError, ControlPlaneUnreachable, fetch_boot
 from botfleet.data_plane.config_source.pull import BootedConfig, checked_config
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
@@ -59,7 +59,7 @@ class PollResult:
     outcome: PollOutcome
     flow_swapped: bool = False
     knowledge_swapped: bool = False
-    #: Sections whose change needs a restart (channel, connectors, llm, tenant).
+    #: Sections whose change needs a restart (channel, more_channels, connectors, llm, tenant).
     restart_required: tuple[str, ...] = ()
 
 
@@ -249,7 +249,7 @@ class BootWatcher:
             return
         if self.restart_since is None:
             self.restart_since = self.runtime.clock.now()
-        self.pending_restart = {key.partition(".")[0] for key in keys}
+        self.pending_restart = {key.partition(".")[0].partition("[")[0] for key in keys}
         self.restart_keys = tuple(sorted(keys))
         log.warning(
             "config_restart_required",
@@ -261,9 +261,14 @@ class BootWatcher:
 
     def _restart_sections(self, payload: BootPayload) -> set[str]:
         old = self.current
+        (old_channel, old_more), (new_channel, new_more) = (
+            split_channel(old.channel),
+            split_channel(payload.channel),
+        )
         changed = {
             "tenant": old.tenant != payload.tenant,
-            "channel": old.channel != payload.channel,
+            "channel": old_channel != new_channel,
+            "more_channels": old_more != new_more,
             "connectors": old.connectors != payload.connectors,
             "llm": old.llm != payload.llm,
         }
@@ -313,19 +318,33 @@ class BootWatcher:
 
 def changed_settings(old: BootPayload, new: BootPayload) -> set[str]:
     """``section.key`` of each tenant, channel, connector and LLM setting that differs between
-    `old` and `new` (added and removed ones included): names only."""
+    `old` and `new` (added and removed ones included), a more channel's as
+    ``more_channels[1].key``: names only."""
     found: set[str] = set()
-    sections = (
+    (old_channel, old_more), (new_channel, new_more) = (
+        split_channel(old.channel),
+        split_channel(new.channel),
+    )
+    sections = [
         ("tenant", old.tenant.model_dump(), new.tenant.model_dump()),
-        ("channel", old.channel, new.channel),
+        ("channel", old_channel, new_channel),
         ("connectors", old.connectors, new.connectors),
         ("llm", old.llm, new.llm),
-    )
+    ]
+    old_list, new_list = _bindings(old_more), _bindings(new_more)
+    for index in range(max(len(old_list), len(new_list))):
+        before = old_list[index] if index < len(old_list) else {}
+        after = new_list[index] if index < len(new_list) else {}
+        sections.append((f"more_channels[{index}]", before, after))
     for section, before, after in sections:
         for key in before.keys() | after.keys():
             if before.get(key, _ABSENT) != after.get(key, _ABSENT):
                 found.add(f"{section}.{key}")
     return found
+
+
+def _bindings(value: Any) -> list[dict[str, Any]]:
+    return [b if isinstance(b, dict) else {} for b in value] if isinstance(value, list) else []
 
 
 def _flow_changed(old: BootPayload, new: BootPayload) -> bool:
