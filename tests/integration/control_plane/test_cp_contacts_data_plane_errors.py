@@ -37,6 +37,7 @@ LISTED = {
         {
             "contact_id": CONTACT,
             "contact_hash": "0a1b2c3d4e5f",
+            "channel": "whatsapp",
             "state": "MENU",
             "created_at": "2024-05-06T07:00:00Z",
             "updated_at": "2024-05-06T07:05:00Z",
