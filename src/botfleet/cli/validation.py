@@ -27,6 +27,7 @@ from botfleet.adapters.registry import (
     check_flow_connectors,
 )
 from botfleet.cli.llm_switch import unasked_llm, unused_llm
+from botfleet.domain.channel_ids import channel_kind
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
 from botfleet.domain.tenant_config import Binding, TenantConfig
@@ -477,8 +478,9 @@ def _check_channel(
                     "here for a local run, or store it as the tenant's `channel` credentials "
                     "in the control plane)"
                     if place == "channel"
-                    # The control plane keeps no credentials for more_channels (yet).
-                    else f"{detail} (a secret: the data plane does not start without it)"
+                    else f"{detail} (a secret: the data plane does not start without it; put "
+                    "it here for a local run, or store it as the tenant's "
+                    f"`channel:{channel_kind(kind)}` credentials in the control plane)"
                 )
                 check.add(key, hint, "warning")
             else:

@@ -60,6 +60,10 @@ class BootPayload(_Value):
     flow: PublishedFlow
     # Bindings hold decrypted secrets: keep them out of repr() so they never reach a log.
     channel: dict[str, Any] = Field(repr=False)
+    #: The tenant's further channels (`more_channels`), full bindings like `channel`. Left out
+    #: of the JSON when empty, so a tenant without them keeps its payload and ETag, and a data
+    #: plane that predates them can still read it.
+    more_channels: list[dict[str, Any]] = Field(default_factory=list, repr=False)
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict, repr=False)
     knowledge: PublishedKnowledge | None = None
     llm: dict[str, Any] = Field(default_factory=dict, repr=False)
@@ -72,6 +76,13 @@ class BootPayload(_Value):
         _require_type("channel", value)
         return value
 
+    @field_validator("more_channels")
+    @classmethod
+    def _more_channels_typed(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for index, binding in enumerate(value):
+            _require_type(f"more_channels[{index}]", binding)
+        return value
+
     @field_validator("connectors")
     @classmethod
     def _connectors_typed(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -81,7 +92,10 @@ class BootPayload(_Value):
 
     def canonical_json(self) -> str:
         """Stable JSON text of the payload (sorted keys), the input of `etag`."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        if not data["more_channels"]:
+            del data["more_channels"]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def etag(self) -> str:
         """Content hash (hex SHA-256); the HTTP ``ETag`` is this value in double quotes."""

@@ -41,7 +41,9 @@ def test_each_more_channel_is_checked_on_its_own_line(invoke: Invoke, write: Wri
     assert f"{tenant}:5 more_channels[0].api_base_url: telegram channel:" in result.stderr
     assert (
         f"{tenant}:5 more_channels[0].bot_token: [warning] telegram channel: missing required key"
-        " (a secret: the data plane does not start without it)\n" in result.stdout
+        " (a secret: the data plane does not start without it; put it here for a local run, or"
+        " store it as the tenant's `channel:telegram` credentials in the control plane)\n"
+        in result.stdout
     )
     assert (
         f"{tenant}:6 more_channels[1].access_token: [warning] whatsapp channel: missing required"

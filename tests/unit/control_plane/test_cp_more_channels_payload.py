@@ -1,9 +1,12 @@
-"""A tenant's more channels between the planes: carried in the boot payload's `channel`
-object, their secrets sealed in the data plane's cache like the others, their changes named
-for a restart and for `tenants apply` item by item; their credential scopes by kind."""
+"""A tenant's more channels between the planes: carried in the boot payload's
+`more_channels`, left out of its JSON when there are none, their secrets sealed in the data
+plane's cache like the others, their changes named for a restart and for `tenants apply` item
+by item; their credential scopes by kind."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -30,11 +33,9 @@ def payload(**telegram: object) -> BootPayload:
     return BootPayload(
         tenant=TenantInfo(id="acme", name="Acme"),
         flow=PublishedFlow(version=1, flow_id="f", yaml=FLOW, sha256="0" * 64),
-        channel={"type": "whatsapp", "phone_number_id": "42", "more_channels": more},
-        secret_paths=(
-            "channel.more_channels[1].bot_token",
-            "channel.more_channels[1].webhook_secret",
-        ),
+        channel={"type": "whatsapp", "phone_number_id": "42"},
+        more_channels=more,
+        secret_paths=("more_channels[1].bot_token", "more_channels[1].webhook_secret"),
     )
 
 
@@ -44,10 +45,10 @@ def test_a_more_channels_secrets_are_taken_out_and_put_back_by_path() -> None:
     taken = take_secrets(data, payload().secret_paths)
 
     assert taken == {
-        "channel.more_channels[1].bot_token": BOT_TOKEN,
-        "channel.more_channels[1].webhook_secret": "hook-1",
+        "more_channels[1].bot_token": BOT_TOKEN,
+        "more_channels[1].webhook_secret": "hook-1",
     }
-    assert data["channel"]["more_channels"][1] == {"type": "telegram"}
+    assert data["more_channels"][1] == {"type": "telegram"}
     put_secrets(data, taken)
     assert BootPayload.model_validate(data) == payload()
 
@@ -72,7 +73,7 @@ def test_the_data_plane_reads_them_as_the_tenants_more_channels() -> None:
 def test_a_changed_more_channel_is_named_for_the_restart_by_its_place() -> None:
     changed = changed_settings(payload(), payload(bot_username="acme_bot"))
     assert changed == {"more_channels[1].bot_username"}
-    fewer = payload().model_copy(update={"channel": {"type": "whatsapp", "phone_number_id": "42"}})
+    fewer = payload().model_copy(update={"more_channels": []})
     assert changed_settings(payload(), fewer) == {
         "more_channels[0].type",
         "more_channels[1].type",
@@ -117,3 +118,21 @@ def test_a_more_channels_scope_names_a_channel_kind(scope: str, accepted: bool) 
         "scope: a more channel's scope is one of channel:telegram, channel:webchat, "
         "channel:whatsapp"
     )
+
+
+def test_a_payload_without_more_channels_keeps_its_json_and_etag() -> None:
+    alone = payload().model_copy(update={"more_channels": [], "secret_paths": ()})
+    assert "more_channels" not in alone.canonical_json()
+    # The JSON a control plane served before more_channels existed, and so its ETag.
+    data = alone.model_dump(mode="json")
+    del data["more_channels"]
+    before = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    assert alone.etag() == hashlib.sha256(before.encode()).hexdigest()
+    assert '"more_channels":[{"type":"webchat"}' in payload().canonical_json()
+
+
+def test_a_more_channel_without_a_type_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"more_channels\[0\] binding needs a string 'type'"):
+        BootPayload.model_validate(
+            {**payload().model_dump(mode="json"), "more_channels": [{"bot_token": "x"}]}
+        )

@@ -13,12 +13,6 @@ from botfleet.control_plane.services.tenants import DISABLED
 from botfleet.domain.channel_ids import channel_kind
 from botfleet.domain.tenants import BootPayload, PublishedFlow, PublishedKnowledge, TenantInfo
 
-#: Where the boot payload carries the tenant's more channels: in its `channel` object, which
-#: takes any key beside `type` (`BootPayload` itself takes no other field). The data plane
-#: takes them out again (`data_plane.config_source.convert.MORE_CHANNELS_KEY`); a tenant
-#: without more channels gets the payload (and the ETag) it always had.
-MORE_CHANNELS_KEY = "more_channels"
-
 
 def _merge(
     where: str, settings: dict[str, Any], secrets: dict[str, Any] | None, paths: list[str]
@@ -64,15 +58,13 @@ async def build_boot_payload(
     # Each more channel gets the secrets of its kind's scope (`channel:telegram`).
     more = [
         _merge(
-            f"channel.{MORE_CHANNELS_KEY}[{index}]",
+            f"more_channels[{index}]",
             binding,
             secrets.get(CHANNEL_SCOPE_PREFIX + channel_kind(str(binding.get("type")))),
             paths,
         )
         for index, binding in enumerate(tenant.more_channels or [])
     ]
-    if more:
-        channel[MORE_CHANNELS_KEY] = more
     return BootPayload(
         tenant=TenantInfo(
             id=tenant.id, name=tenant.name, timezone=tenant.timezone, language=tenant.language
@@ -81,6 +73,7 @@ async def build_boot_payload(
             version=flow.version, flow_id=flow.flow_id, yaml=flow.content, sha256=flow.sha256
         ),
         channel=channel,
+        more_channels=more,
         connectors=connectors,
         knowledge=None
         if knowledge is None

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from pydantic import ValidationError
 
-from botfleet.data_plane.config_source.convert import MORE_CHANNELS_KEY
 from botfleet.domain.tenants import BootPayload
 
 if TYPE_CHECKING:
@@ -73,17 +72,17 @@ def cache_fernet(keys: str | None) -> MultiFernet | None:
         return None
 
 
-#: A more channel's secret: ``channel.more_channels[1].bot_token`` (`convert.MORE_CHANNELS_KEY`).
-_MORE_CHANNEL_PATH = re.compile(rf"channel\.{MORE_CHANNELS_KEY}\[(\d+)\]\.(.+)")
+#: A more channel's secret: ``more_channels[1].bot_token``.
+_MORE_CHANNEL_PATH = re.compile(r"more_channels\[(\d+)\]\.(.+)")
 
 
 def _split_path(path: str) -> tuple[list[str | int], str]:
     """``connectors.calendar.password`` -> (["connectors", "calendar"], "password");
     ``connectors.notification.crm.secret`` -> (["connectors", "notification.crm"], "secret");
-    ``channel.more_channels[1].bot_token`` -> (["channel", "more_channels", 1], "bot_token")."""
+    ``more_channels[1].bot_token`` -> (["more_channels", 1], "bot_token")."""
     more = _MORE_CHANNEL_PATH.fullmatch(path)
     if more is not None:
-        return ["channel", MORE_CHANNELS_KEY, int(more[1])], more[2]
+        return ["more_channels", int(more[1])], more[2]
     if path.startswith("connectors."):
         # At the last dot: a named binding's key has one of its own, a credential name none
         # (it is a field of the binding's settings). At the first, a named binding's secrets

@@ -19,31 +19,16 @@ def boot_source(payload: BootPayload) -> str:
     return f"control-plane boot config of {payload.tenant.id!r} (flow {flow})"
 
 
-#: The key of the payload's `channel` object holding the tenant's more channels, full bindings
-#: with their secrets (the control plane's `services.boot.MORE_CHANNELS_KEY`): `BootPayload`
-#: takes no field of its own for them.
-MORE_CHANNELS_KEY = "more_channels"
-
-
-def split_channel(channel: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    """The payload's `channel` object as the tenant's `channel` binding and its more channels
-    (as given: `TenantConfig` names what is wrong in them)."""
-    binding = dict(channel)
-    return binding, binding.pop(MORE_CHANNELS_KEY, [])
-
-
 def tenant_config_from_boot(payload: BootPayload) -> TenantConfig:
     """The tenant's configuration from its boot payload.
 
     The flow stays YAML text (`flow_yaml`), so an error found at boot names the line of the
     version that was uploaded. The published knowledge version becomes `llm.knowledge_version`.
-    The more channels come out of the payload's `channel` object (`split_channel`).
 
     Raises:
         ConfigError: a binding this data plane cannot use (the message names the key).
     """
     llm: dict[str, Any] = dict(payload.llm)
-    channel, more_channels = split_channel(payload.channel)
     if payload.knowledge is not None:
         llm["knowledge_version"] = version_label(payload.knowledge.version)
     raw: dict[str, Any] = {
@@ -52,8 +37,8 @@ def tenant_config_from_boot(payload: BootPayload) -> TenantConfig:
         "timezone": payload.tenant.timezone,
         "language": payload.tenant.language,
         "flow_yaml": payload.flow.yaml,
-        "channel": channel,
-        "more_channels": more_channels,
+        "channel": dict(payload.channel),
+        "more_channels": [dict(b) for b in payload.more_channels],
         "connectors": {category: dict(b) for category, b in payload.connectors.items()},
         "llm": llm,
         "knowledge": payload.knowledge.text if payload.knowledge is not None else None,

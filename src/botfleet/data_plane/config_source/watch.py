@@ -38,7 +38,7 @@ import structlog
 
 from botfleet.adapters.registry import check_flow_connectors
 from botfleet.adapters.scheduling.standing import standing_jobs_of
-from botfleet.data_plane.config_source.convert import split_channel, version_label
+from botfleet.data_plane.config_source.convert import version_label
 from botfleet.data_plane.config_source.fetch import BootError, ControlPlaneUnreachable, fetch_boot
 from botfleet.data_plane.config_source.pull import BootedConfig, checked_config
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
@@ -261,14 +261,10 @@ class BootWatcher:
 
     def _restart_sections(self, payload: BootPayload) -> set[str]:
         old = self.current
-        (old_channel, old_more), (new_channel, new_more) = (
-            split_channel(old.channel),
-            split_channel(payload.channel),
-        )
         changed = {
             "tenant": old.tenant != payload.tenant,
-            "channel": old_channel != new_channel,
-            "more_channels": old_more != new_more,
+            "channel": old.channel != payload.channel,
+            "more_channels": old.more_channels != payload.more_channels,
             "connectors": old.connectors != payload.connectors,
             "llm": old.llm != payload.llm,
         }
@@ -321,17 +317,13 @@ def changed_settings(old: BootPayload, new: BootPayload) -> set[str]:
     `old` and `new` (added and removed ones included), a more channel's as
     ``more_channels[1].key``: names only."""
     found: set[str] = set()
-    (old_channel, old_more), (new_channel, new_more) = (
-        split_channel(old.channel),
-        split_channel(new.channel),
-    )
     sections = [
         ("tenant", old.tenant.model_dump(), new.tenant.model_dump()),
-        ("channel", old_channel, new_channel),
+        ("channel", old.channel, new.channel),
         ("connectors", old.connectors, new.connectors),
         ("llm", old.llm, new.llm),
     ]
-    old_list, new_list = _bindings(old_more), _bindings(new_more)
+    old_list, new_list = old.more_channels, new.more_channels
     for index in range(max(len(old_list), len(new_list))):
         before = old_list[index] if index < len(old_list) else {}
         after = new_list[index] if index < len(new_list) else {}
@@ -341,10 +333,6 @@ def changed_settings(old: BootPayload, new: BootPayload) -> set[str]:
             if before.get(key, _ABSENT) != after.get(key, _ABSENT):
                 found.add(f"{section}.{key}")
     return found
-
-
-def _bindings(value: Any) -> list[dict[str, Any]]:
-    return [b if isinstance(b, dict) else {} for b in value] if isinstance(value, list) else []
 
 
 def _flow_changed(old: BootPayload, new: BootPayload) -> bool:
