@@ -227,16 +227,16 @@ def _channel_routes(config: TenantConfig, proxy: _RuntimeProxy, clock: Clock) ->
     each through its own side of it, which keeps their ids apart (docs/channels.md)."""
     found = _ChannelRoutes()
     views = channel_views(config)
-    others = [id_prefix(kind) for kind in KINDS if kind != "webchat"]
+    # A web chat page chooses its ids: never one naming a channel kind (`telegram:5`), which is
+    # another channel's contact, or would become one the day the tenant adds that channel.
+    reserved = [id_prefix(kind) for kind in KINDS]
     for view in views:
         side: Any = proxy
-        if len(views) > 1:
+        webchat = view.config.channel.type in WEBCHAT_TYPES
+        if len(views) > 1 or webchat:
             from botfleet.adapters.channels.several import ChannelSide
 
-            # The web chat page chooses its ids: never one that names another channel (on
-            # `channel`, it would be that channel's; elsewhere, it would read as one).
-            reserved = [] if view.config.channel.type not in WEBCHAT_TYPES else others
-            side = ChannelSide(proxy, view.prefix, reserved=reserved)
+            side = ChannelSide(proxy, view.prefix, reserved=reserved if webchat else [])
         with view.placed():
             webhook = build_webhook_routes(view.config, side, clock=clock, path=view.path)
             found.operations += webhook or []

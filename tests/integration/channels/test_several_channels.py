@@ -354,3 +354,14 @@ async def test_a_more_channels_settings_errors_name_its_own_key() -> None:
     keys = [key for key, _ in refused.value.problems]
     assert keys == ["more_channels[0].bot_token"]
     assert "channel.bot_token" not in str(refused.value)
+
+
+async def test_a_web_chat_alone_refuses_ids_naming_a_channel_kind() -> None:
+    # Planted now, such a conversation would be Telegram's the day Telegram is added.
+    async with channel_app({"type": "webchat"}, providers(), flow=FOUR_BUTTONS_FLOW) as dp:
+        for contact_id in ("telegram:111111111", "whatsapp:34600", "webchat:x"):
+            body = {"contact_id": contact_id, "text": "x"}
+            assert (await dp.client.post("/inbound", json=body)).status_code == 422
+            assert await dp.runtime.states.load(contact_id) is None
+        fine = await dp.client.post("/inbound", json={"contact_id": "web-telegram:1", "text": "x"})
+        assert fine.status_code == 200
