@@ -26,6 +26,7 @@ from botfleet.adapters.scheduling import (
     jobs_db_beside,
     start_scheduler,
 )
+from botfleet.adapters.stores._sqlite_channels import SqliteChannelLayout
 from botfleet.adapters.stores.file_modes import (
     PRIVATE_FOLDER,
     create_private_file,
@@ -34,6 +35,7 @@ from botfleet.adapters.stores.file_modes import (
 )
 from botfleet.adapters.stores.sqlite import SqliteTenantStore
 from botfleet.contact_hash import key_file_beside, load_or_create_key, use_key
+from botfleet.data_plane.channel_layout import check_channel_layout
 from botfleet.data_plane.config_source.cache import CACHE_FILE
 from botfleet.data_plane.llm_fallback import build_llm_fallback, usage_store_for
 from botfleet.data_plane.runtime.connectors import ConnectorRegistry
@@ -257,6 +259,9 @@ async def bootstrap(
         # Opened first: a file that refuses the start (damaged, locked) leaves no new key
         # file beside it. Opening logs no contact; recovery, later, does.
         stores = await stack.enter_async_context(await SqliteTenantStore.open(state_db))
+        # Before anything reads a contact: a layout that would hand conversations to another
+        # channel is refused (docs/channels.md, "Several channels").
+        await check_channel_layout(SqliteChannelLayout(stores.database), config)
     # Before anything can log a contact. The key lives with the state it hashes contacts of, so
     # hashes stay comparable across restarts; in-memory stores get the process's random key.
     use_key(
