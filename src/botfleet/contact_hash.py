@@ -79,13 +79,16 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NUMBER_ID = re.compile(r"[+\-(). \d]+")
 
 
-def scrub_numbers(text: str, tenant_id: str | None = None, contact_ids: Iterable[str] = ()) -> str:
+def scrub_numbers(
+    text: str, tenant_id: str | None = None, contact_ids: Iterable[str] = (), *, prefix: str = ""
+) -> str:
     """`text` with each run of digits that may be a phone number replaced.
 
     A run with the digits of one of `contact_ids` becomes that contact's `<contact <hash>>`;
     another becomes `<number <hash>>`, the hash a contact of `tenant_id` whose id is those
     digits has (a WhatsApp contact's: the line can be matched with that contact's), or
-    `<number>` without a tenant.
+    `<number>` without a tenant. `prefix`: the ids' kind on a tenant's more channel
+    (`whatsapp:`), hashed with them as the runtime knows them.
     """
     known: dict[str, str] = {}
     for contact_id in contact_ids:
@@ -102,8 +105,8 @@ def scrub_numbers(text: str, tenant_id: str | None = None, contact_ids: Iterable
         if tenant_id is None:
             return "<number>" + kept
         if digits in known:
-            return f"<contact {hash_contact(tenant_id, known[digits])}>{kept}"
-        return f"<number {hash_contact(tenant_id, digits)}>{kept}"
+            return f"<contact {hash_contact(tenant_id, prefix + known[digits])}>{kept}"
+        return f"<number {hash_contact(tenant_id, prefix + digits)}>{kept}"
 
     return _NUMBER_OR_PLACED.sub(replace, text)
 

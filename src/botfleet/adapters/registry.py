@@ -235,12 +235,16 @@ def build_sender(
     """
     if not config.more_channels:
         return _one_sender(config, http, registry)
+    from botfleet.adapters.channels.log_contacts import LogContacts
     from botfleet.adapters.channels.several import Channel, ChannelRouter
 
     channels = []
     for view in channel_views(config):
         with view.placed():
             sender = _one_sender(view.config, http, registry)
+        contacts = getattr(sender, "contacts", None)
+        if isinstance(contacts, LogContacts):  # its lines hash the ids the runtime's do
+            contacts.prefix = view.prefix
         confirms = view.config.channel.type not in WEBCHAT_TYPES
         channels.append(Channel(view.prefix, sender, confirms=confirms))
     return ChannelRouter(channels[0], channels[1:])

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from channel_harness import (
     APP_SECRET,
     BOT_TOKEN,
@@ -27,6 +28,7 @@ from channel_harness import (
 from botfleet.adapters import registry
 from botfleet.adapters.channels.telegram import SECRET_HEADER
 from botfleet.adapters.channels.whatsapp import SIGNATURE_HEADER, signature_for
+from botfleet.contact_hash import hash_contact
 from botfleet.domain.errors import ConfigError
 
 CHAT = 111111111  # tests/fixtures/telegram/text.json
@@ -365,3 +367,23 @@ async def test_a_web_chat_alone_refuses_ids_naming_a_channel_kind() -> None:
             assert await dp.runtime.states.load(contact_id) is None
         fine = await dp.client.post("/inbound", json={"contact_id": "web-telegram:1", "text": "x"})
         assert fine.status_code == 200
+
+
+async def test_a_more_channels_own_log_lines_hash_the_id_the_runtime_knows() -> None:
+    blocked = fixture("telegram", "api_error_403_blocked")
+    provider = FakeProvider(lambda request: httpx.Response(403, json=blocked))
+    async with channel_app(
+        {"type": "webchat"}, provider, more_channels=[TELEGRAM_CHANNEL], flow=FOUR_BUTTONS_FLOW
+    ) as dp:
+        with structlog.testing.capture_logs() as logs:
+            response = await dp.client.post(
+                "/webhook/telegram",
+                json=fixture("telegram", "text"),
+                headers={SECRET_HEADER: WEBHOOK_SECRET},
+            )
+            assert response.status_code == 200
+            await dp.settle()
+    theirs = [e for e in logs if e["event"].startswith("telegram_") and "contact" in e]
+    assert theirs, [e["event"] for e in logs]
+    assert {e["contact"] for e in theirs} == {hash_contact("salon", f"telegram:{CHAT}")}
+    assert all(str(CHAT) not in str(e) for e in logs)

@@ -18,21 +18,29 @@ They may quote the request back too, the channel's own token included ("invalid 
 
 from __future__ import annotations
 
-from botfleet.contact_hash import hash_contact, scrub_contact, scrub_numbers
+from botfleet.contact_hash import (
+    MIN_SCRUBBED_LENGTH,
+    hash_contact,
+    scrub_contact,
+    scrub_numbers,
+)
 
 
 class LogContacts:
     """Hashes the contacts of one tenant for log lines."""
 
-    __slots__ = ("_secrets", "tenant_id")
+    __slots__ = ("_secrets", "prefix", "tenant_id")
 
     def __init__(self, tenant_id: str, secrets: tuple[str, ...] = ()) -> None:
         self.tenant_id = tenant_id
         # Longest first: a secret that holds another (a bot token holds its key part) goes whole.
         self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        #: The kind's prefix of a tenant's more channel (`telegram:`): the runtime knows its
+        #: contacts by it, so their hashes are of the prefixed id (docs/channels.md).
+        self.prefix = ""
 
     def hash(self, contact_id: str) -> str:
-        return hash_contact(self.tenant_id, contact_id)
+        return hash_contact(self.tenant_id, self.prefix + contact_id)
 
     def fields(self, contact_id: str) -> dict[str, str]:
         """`tenant` and the hashed `contact`, the fields of the runtime's lines."""
@@ -45,7 +53,10 @@ class LogContacts:
             text = text.replace(secret, "[redacted]")
         # The ids whole first: a Telegram topic's id ("-100123:topic:4") holds its chat's.
         for contact_id in contact_ids:
-            text = scrub_contact(text, self.tenant_id, contact_id)
             placed = f"<contact {self.hash(contact_id)}>"
+            if self.prefix and len(contact_id) >= MIN_SCRUBBED_LENGTH:
+                text = text.replace(contact_id, placed)  # the id as the provider quotes it
+            else:
+                text = scrub_contact(text, self.tenant_id, contact_id)
             text = text.replace(f"+{placed}", placed)  # a phone number written with its "+"
-        return scrub_numbers(text, self.tenant_id, contact_ids)
+        return scrub_numbers(text, self.tenant_id, contact_ids, prefix=self.prefix)
