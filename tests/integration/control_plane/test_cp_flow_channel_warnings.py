@@ -87,3 +87,31 @@ async def test_only_the_published_and_the_latest_versions_are_checked_again(
     listed = await cp.client.get("/v1/tenants/acme/flows", headers=cp.admin)
     counts = {v["version"]: len(v["warnings"]) for v in listed.json()["versions"]}
     assert counts == {1: 0, 2: 5, 3: 5}
+
+
+async def test_each_more_channels_limits_warn_too(cp: ControlPlane) -> None:
+    await cp.create_tenant("acme", channel={"type": "webchat"})
+    more = {"more_channels": [{"type": "telegram"}]}
+    added = await cp.client.patch("/v1/tenants/acme", json=more, headers=cp.admin)
+    assert added.status_code == 200, added.text
+    response = await cp.client.post(
+        "/v1/tenants/acme/flows",
+        content=MENU_FLOW,
+        headers={**cp.admin, "Content-Type": "text/yaml"},
+    )
+    assert response.status_code == 201, response.text
+    [warning] = response.json()["warnings"]  # the web chat's: none; Telegram's: one
+    assert "70 bytes: a press on Telegram" in warning
+
+    whatsapp = {
+        "more_channels": [{"type": "telegram"}, {"type": "whatsapp", "phone_number_id": "123"}]
+    }
+    changed = await cp.client.patch("/v1/tenants/acme", json=whatsapp, headers=cp.admin)
+    assert changed.status_code == 200, changed.text
+    listed, read = await _shown_warnings(cp)
+    assert listed == read and len(listed) == 6  # Telegram's one, WhatsApp's five
+    assert sum("WhatsApp" in w for w in listed) == 5
+
+    gone = await cp.client.patch("/v1/tenants/acme", json={"more_channels": []}, headers=cp.admin)
+    assert gone.status_code == 200, gone.text
+    assert await _shown_warnings(cp) == ([], [])

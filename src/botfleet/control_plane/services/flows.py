@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 from pydantic import ValidationError
@@ -162,10 +164,26 @@ FLOWS: versions.DocumentKind[FlowVersion] = versions.DocumentKind(
 )
 
 
-def validate_flow(text: str, source: str, *, channel: ChannelLimits | None = None) -> Flow:
+def validate_flow(
+    text: str,
+    source: str,
+    *,
+    channel: ChannelLimits | None = None,
+    more: Sequence[ChannelLimits] = (),
+) -> Flow:
     """Load the flow exactly as a data plane would, its menu warnings checking `channel`'s
-    limits (None: WhatsApp's). Raises `FlowValidationError`."""
-    return load_flow_text(text, source, channel=channel)
+    limits (None: WhatsApp's), then each of `more`'s (the tenant's more channels: the
+    warnings `channel`'s gave are not repeated; `botfleet validate` does the same). Raises
+    `FlowValidationError`."""
+    flow = load_flow_text(text, source, channel=channel)
+    warnings = list(flow.warnings)
+    seen = {(issue.path, issue.message) for issue in warnings}
+    for limits in more:
+        for issue in load_flow_text(text, source, channel=limits).warnings:
+            if (issue.path, issue.message) not in seen:
+                seen.add((issue.path, issue.message))
+                warnings.append(issue)
+    return flow if len(warnings) == len(flow.warnings) else replace(flow, warnings=tuple(warnings))
 
 
 def tenant_channel(tenant: Tenant) -> ChannelLimits | None:
@@ -173,6 +191,13 @@ def tenant_channel(tenant: Tenant) -> ChannelLimits | None:
     the warnings stored with an upload speak of the channel it runs on (as `botfleet validate`
     words them); None for a type without an adapter (checked against WhatsApp's)."""
     return channel_limits_of(tenant.channel)
+
+
+def more_channel_limits(more_channels: object) -> list[ChannelLimits]:
+    """The limits of each of a tenant's `more_channels` its adapters declare."""
+    bindings = more_channels if isinstance(more_channels, list) else []
+    found = [channel_limits_of(binding) for binding in bindings]
+    return [limits for limits in found if limits is not None]
 
 
 def channel_limits_of(channel: object) -> ChannelLimits | None:
@@ -184,14 +209,16 @@ def channel_limits_of(channel: object) -> ChannelLimits | None:
 
 
 def _channel_warnings(
-    documents: list[tuple[str, str]], channel: ChannelLimits | None
+    documents: list[tuple[str, str]],
+    channel: ChannelLimits | None,
+    more: Sequence[ChannelLimits] = (),
 ) -> list[list[str] | None]:
-    """The warnings of each (text, source) against `channel`; None for a text that no longer
-    loads (stored under older rules: its warnings are left as they were)."""
+    """The warnings of each (text, source) against `channel` and `more`; None for a text that
+    no longer loads (stored under older rules: its warnings are left as they were)."""
     found: list[list[str] | None] = []
     for text, source in documents:
         try:
-            flow = validate_flow(text, source, channel=channel)
+            flow = validate_flow(text, source, channel=channel, more=more)
         except FlowValidationError:
             found.append(None)
             continue
@@ -200,7 +227,7 @@ def _channel_warnings(
 
 
 async def refresh_channel_warnings(
-    uow: SqlAlchemyUnitOfWork, tenant: Tenant, old_channel: object
+    uow: SqlAlchemyUnitOfWork, tenant: Tenant, old_channel: object, old_more: object = None
 ) -> None:
     """Check the published and the latest flow versions again with the limits of the tenant's
     channel, now `tenant.channel`, when they differ from those of `old_channel`: the warnings
@@ -211,8 +238,10 @@ async def refresh_channel_warnings(
     the database's write lock), and a large flow takes seconds to check, so checking every
     stored version would hold it for as many; older versions keep their upload's warnings
     until they are published."""
-    channel = tenant_channel(tenant)
-    if channel == channel_limits_of(old_channel):
+    channel, more = tenant_channel(tenant), more_channel_limits(tenant.more_channels)
+    if old_more is None:  # only `channel` changed
+        old_more = tenant.more_channels
+    if (channel, more) == (channel_limits_of(old_channel), more_channel_limits(old_more)):
         return
     numbers = {tenant.published_flow_version, await uow.flows.latest_version(tenant.id)}
     documents = [
@@ -221,7 +250,7 @@ async def refresh_channel_warnings(
         if (document := await uow.flows.get(tenant.id, number)) is not None
     ]
     inputs = [(d.content, f"{tenant.id}/flow@v{d.version}") for d in documents]
-    found = await asyncio.to_thread(_channel_warnings, inputs, channel)
+    found = await asyncio.to_thread(_channel_warnings, inputs, channel, more)
     for document, warnings in zip(documents, found, strict=True):
         if warnings is not None and warnings != document.warnings:
             document.warnings = warnings
@@ -259,7 +288,8 @@ async def upload_flow(
     # In a worker thread: checking a large flow takes CPU (its templates are compiled), and on
     # the event loop it would hold every other tenant's requests and boot pulls meanwhile.
     source, channel = f"{tenant_id}/flow@v{number}", tenant_channel(tenant)
-    flow = await asyncio.to_thread(validate_flow, text, source, channel=channel)
+    more = more_channel_limits(tenant.more_channels)
+    flow = await asyncio.to_thread(validate_flow, text, source, channel=channel, more=more)
     if "\x00" in flow.spec.id or len(flow.spec.id) > MAX_FLOW_ID_LENGTH:
         raise InvalidInput("id", f"a flow id has at most {MAX_FLOW_ID_LENGTH} characters, no NUL")
     places = _unbound_for_publishing(flow, tenant.connectors or {}) if publish else ""

@@ -326,14 +326,14 @@ async def update_tenant(
     )  # fmt: skip
     before = {field: getattr(tenant, field) for field in changes}
     if changes:
-        old_channel = tenant.channel
+        old_channel, old_more = tenant.channel, tenant.more_channels
         for field, value in changes.items():
             setattr(tenant, field, value)
         tenant.updated_at = utcnow()
-        if "channel" in changes:
+        if {"channel", "more_channels"} & set(changes):
             from botfleet.control_plane.services.flows import refresh_channel_warnings
 
-            await refresh_channel_warnings(uow, tenant, old_channel)
+            await refresh_channel_warnings(uow, tenant, old_channel, old_more)
         audit.record(
             uow, principal, "tenant.update", tenant_id=tenant_id, target=tenant_id,
             details={"fields": sorted(changes)},
