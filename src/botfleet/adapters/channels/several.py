@@ -139,7 +139,8 @@ class ChannelSide:
 
     async def handle(self, message: InboundMessage) -> TurnResult:
         result: TurnResult = await self.runtime.handle(self._stored(message))
-        return replace(result, message_id=message.message_id)
+        # The tenant's own channel (the web chat alone, on every web chat turn) keeps its ids.
+        return replace(result, message_id=message.message_id) if self.prefix else result
 
     async def accept(self, message: InboundMessage, *, admitted: bool = False) -> bool:
         accepted: bool = await self.runtime.accept(self._stored(message), admitted=admitted)
