@@ -100,3 +100,18 @@ async def test_lists_leave_expired_keys_out_unless_asked(
     assert await listed(cp.admin) == ["ci", "forever", "revoked"]
     exported = await cp.client.get("/v1/tenants/acme/export", headers=cp.admin)
     assert len(exported.json()["api_keys"]) == 3, "the export keeps every key"
+
+
+async def test_a_key_made_by_a_capped_key_later_gets_its_makers_expiry(
+    capped: ControlPlane,
+) -> None:
+    """A tenant key made a while after its maker: the default (30 days from now) would outlive
+    the maker, which expires 30 days after it was made; it gets the maker's expiry instead."""
+    await capped.create_tenant("acme")
+    soon = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    made = await _create(capped, capped.admin, expires_at=soon.isoformat(), role="owner")
+    assert made.status_code == 201, made.text
+    maker = capped.auth(made.json()["key"])
+    created = await _create(capped, maker)
+    assert created.status_code == 201, created.text
+    assert _at(created.json()["expires_at"]) == soon

@@ -30,7 +30,8 @@ def _expiry(
     body: ApiKeyCreate, now: datetime, max_days: int | None, maker: Principal
 ) -> datetime | None:
     """When the new key expires, within `CP_API_KEY_MAX_DAYS` (`max_days`) when set: a key
-    asked for without an expiry gets one that far away (the answer says when); one asked to
+    asked for without an expiry gets one that far away, or its maker's expiry when sooner (the
+    answer says when); one asked to
     live longer is refused in FastAPI's 422 shape, as the other expiry errors, naming the
     field it was given in. A tenant key with an expiry (`maker`) makes keys expiring by then:
     a later expiry, or none, is refused so too (`expires_at` when none was given)."""
@@ -39,6 +40,10 @@ def _expiry(
     if max_days is not None:
         if expiry is None:
             expiry = now.astimezone(UTC).replace(microsecond=0) + timedelta(days=max_days)
+            # No later than the tenant key making it: a key made a day after its maker got a
+            # default a day past the maker's, refused below (almost always, in real use).
+            if not maker.is_admin and maker.expires_at is not None:
+                expiry = min(expiry, maker.expires_at)
         elif expiry > now + timedelta(days=max_days):
             raise _refused(
                 field,
