@@ -5,9 +5,10 @@ Ids of the tenant's `channel` carry no prefix, those of `more_channels` their ki
 - `channel` of another kind while either layout has more channels (a web chat moved from
   `more_channels` to `channel` and WhatsApp the other way): the unprefixed conversations, a
   WhatsApp number's, would become the web chat's, which any page may read with that id;
-- a kind added to `more_channels` while the file already holds ids with its prefix (written
-  before pages were refused them): those conversations, a page's, would become that channel's
-  contacts, and their messages would answer for the real ones.
+- a kind added to `more_channels`, never served from this file, while the file already holds
+  ids with its prefix (written before pages were refused them): those conversations, a page's,
+  would become that channel's contacts, and their messages would answer for the real ones.
+The file keeps every kind it ever served: a channel removed and added again is its own.
 Either is refused, naming the way out; anything else is kept as the new layout.
 """
 
@@ -29,6 +30,7 @@ async def check_channel_layout(layout: SqliteChannelLayout, config: TenantConfig
     stored = await layout.stored()
     problems: list[tuple[str, str]] = []
     if stored is not None and stored[0] != channel and (stored[1] or more):
+        # (stored[1]: every kind it served as a more channel, removed ones included)
         problems.append(
             (
                 "channel.type",
@@ -56,5 +58,8 @@ async def check_channel_layout(layout: SqliteChannelLayout, config: TenantConfig
             )
     if problems:
         raise ConfigError.of(config.source, problems)
-    if stored != (channel, more):
-        await layout.keep(channel, more)
+    # Every kind the file ever served: a channel removed and added again finds its own
+    # contacts (and their reminders) as it left them.
+    served = (*(stored[1] if stored is not None else ()), *(k for k in more if k not in known))
+    if stored != (channel, served):
+        await layout.keep(channel, served)

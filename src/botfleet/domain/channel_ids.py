@@ -55,13 +55,20 @@ def more_channel_problems(primary: str, more: Sequence[str]) -> list[tuple[str, 
     return problems
 
 
+def named_kind(contact_id: str) -> str | None:
+    """The kind a contact id names by its prefix (`telegram:555` -> telegram), else None."""
+    kind, colon, _ = contact_id.partition(":")
+    return kind if colon and kind in KINDS else None
+
+
 def misplaced_prefix(contact_id: str, channel: str, more: Sequence[str]) -> str | None:
     """What is wrong with `contact_id` on a tenant on `channel` and `more` (kinds), when it
     names a kind its ids are not prefixed with: `whatsapp:34600...` where WhatsApp is the
-    tenant's `channel` (its ids go without), or `telegram:555` on a tenant without Telegram.
-    None for every id on a tenant with one channel (nothing is prefixed there)."""
+    tenant's `channel` (its ids go without), or `telegram:555` on a tenant without Telegram
+    (now: a channel removed leaves its contacts' conversations and reminders behind). Sending
+    to it would give `channel` the whole id as its recipient."""
     kind, colon, rest = contact_id.partition(":")
-    if not more or not colon or kind not in KINDS or kind in more:
+    if not colon or kind not in KINDS or kind in more:
         return None
     if kind == channel:
         return (

@@ -15,6 +15,7 @@ from botfleet.domain.built_in_texts import (
     built_in_texts,
     well_formed_tag,
 )
+from botfleet.domain.channel_ids import named_kind
 from botfleet.domain.degrade import MenuTexts, menu_texts
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, options_of
@@ -72,7 +73,8 @@ class StepContext:
         for prefix, kind in self.more_channels:
             if contact_id.startswith(prefix):
                 return kind
-        return self.channel
+        # A channel the tenant no longer has still names its contacts' ids (`telegram:555`).
+        return named_kind(contact_id) or self.channel
 
 
 @dataclass(frozen=True, slots=True)

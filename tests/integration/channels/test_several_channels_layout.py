@@ -106,3 +106,18 @@ async def test_a_kind_whose_ids_are_already_in_the_file_is_refused_until_erased(
     # A WhatsApp channel added instead finds none of its own.
     async with started(state_db, WEBCHAT, WHATSAPP_CHANNEL):
         pass
+
+
+async def test_a_channel_removed_and_added_again_is_its_own(tmp_path: Path) -> None:
+    state_db = tmp_path / "state.db"
+    async with started(state_db, WEBCHAT, TELEGRAM_CHANNEL) as client:
+        update = fixture("telegram", "text")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_CHANNEL["webhook_secret"]}
+        answer = await client.post("/webhook/telegram", json=update, headers=headers)
+        assert answer.status_code == 200
+    async with started(state_db, WEBCHAT):  # Telegram removed
+        pass
+    async with started(state_db, WEBCHAT, TELEGRAM_CHANNEL):  # and back, its contacts its own
+        pass
+    async with SqliteTenantStore.open(state_db) as stores:
+        assert await stores.states.load("telegram:111111111") is not None

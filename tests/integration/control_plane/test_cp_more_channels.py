@@ -104,9 +104,19 @@ async def test_a_channel_change_clashing_with_the_stored_more_channels_is_refuse
     assert "the tenant's stored more_channels" in detail
     stored = (await cp.client.get("/v1/tenants/bikes", headers=cp.admin)).json()
     assert (stored["channel"], stored["more_channels"]) == (WHATSAPP, [TELEGRAM, WEBCHAT])
-    # Swapped in one change, the two fit.
+    # Swapped in one change, the two would fit; but the tenant's channel keeps its kind: its
+    # unprefixed contacts (WhatsApp numbers) would become Telegram's, and its data plane
+    # refuses such a start.
     swapped = await _patch(cp, {"channel": TELEGRAM, "more_channels": [WHATSAPP, WEBCHAT]})
-    assert swapped.status_code == 200, swapped.text
+    assert swapped.status_code == 422, swapped.text
+    assert swapped.json()["detail"].startswith(
+        "channel.type: a tenant with more channels keeps the kind of its channel ('whatsapp')"
+    )
+    stored = (await cp.client.get("/v1/tenants/bikes", headers=cp.admin)).json()
+    assert (stored["channel"], stored["more_channels"]) == (WHATSAPP, [TELEGRAM, WEBCHAT])
+    # With one channel, a tenant may change it (tried on the web chat, live on WhatsApp).
+    assert (await _patch(cp, {"more_channels": []})).status_code == 200
+    assert (await _patch(cp, {"channel": TELEGRAM})).status_code == 200
 
 
 async def test_a_more_channels_secrets_reach_its_binding_in_the_boot_payload_only(

@@ -114,3 +114,24 @@ async def test_a_data_plane_without_strict_runs_is_a_502_saying_to_upgrade(
         answer = await cp.client.post(RUN, json=run, headers=cp.admin)
     assert answer.status_code == 502
     assert "does not take strict runs (HTTP 422): upgrade it" in answer.json()["detail"]
+
+
+async def test_the_data_planes_word_on_the_contact_is_relayed_as_a_422(
+    database: Database,
+) -> None:
+    said = 'this tenant has no telegram channel (docs/channels.md, "Several channels")'
+
+    def refusing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, json={"detail": f"contact_id: {said}"})
+
+    async with running_control_plane(make_settings(database), data_plane(refusing)) as cp:
+        await _acme(cp)
+        for strict in (True, False):
+            run: dict[str, Any] = {
+                "task": "team_reply",
+                "contact_id": "telegram:555",
+                "strict": strict,
+            }
+            answer = await cp.client.post(RUN, json=run, headers=cp.admin)
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["detail"] == f"contact_id: {said}"

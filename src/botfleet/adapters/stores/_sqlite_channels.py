@@ -32,7 +32,8 @@ class SqliteChannelLayout:
         self._db = database
 
     async def stored(self) -> tuple[str, tuple[str, ...]] | None:
-        """(kind of `channel`, kinds of `more_channels`) as last kept; None before the first."""
+        """(kind of `channel`, kinds it served as more channels) as last kept; None before the
+        first."""
 
         def work(conn: sqlite3.Connection) -> tuple[str, tuple[str, ...]] | None:
             if not conn.execute(_HAS).fetchone():

@@ -23,7 +23,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from botfleet.control_plane.errors import PayloadTooLarge
+from botfleet.control_plane.errors import InvalidInput, PayloadTooLarge
 from botfleet.control_plane.path_segments import path_segment
 from botfleet.control_plane.services.data_plane_relay import (
     DataPlaneError,
@@ -89,13 +89,16 @@ class DataPlaneTasks:
             return answer_json(call, answer)
         if answer.status == 422 and _refused_run(answer.body):
             return answer_json(call, answer)
+        detail = json_field(answer.body, "detail") or ""
+        if answer.status == 422 and isinstance(detail, str) and detail.startswith("contact_id: "):
+            # The data plane's word on the contact (an id naming a channel the tenant lacks).
+            raise InvalidInput("contact_id", detail.removeprefix("contact_id: "))
         if answer.status == 422 and run.get("strict"):
             raise call.error(
                 502,
                 "the data plane does not take strict runs (HTTP 422): upgrade it to a release "
                 "with them, or run the task without strict",
             )
-        detail = json_field(answer.body, "detail") or ""
         if answer.status == 404 and detail.startswith("unknown task "):
             said = their_detail(answer.body)
             raise call.error(

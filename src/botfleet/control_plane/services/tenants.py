@@ -20,7 +20,13 @@ from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.repositories import TENANT_DELETE
 from botfleet.control_plane.db.tables import Tenant, utcnow
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import Conflict, NotFound, PermissionDenied, TenantReadOnly
+from botfleet.control_plane.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TenantReadOnly,
+)
 from botfleet.control_plane.models import TenantCreate, TenantUpdate, data_plane_url_text
 from botfleet.control_plane.pagination import Page, after_tenant_id, page_of
 from botfleet.control_plane.principals import Principal
@@ -180,6 +186,31 @@ def _changes(tenant: Tenant, spec: TenantUpdate) -> dict[str, Any]:
     return changes
 
 
+def _kind(binding: object) -> str:
+    kind = binding.get("type") if isinstance(binding, dict) else None
+    return channel_kind(kind) if isinstance(kind, str) else ""
+
+
+def _check_channel_kind_kept(tenant: Tenant, changes: dict[str, Any]) -> None:
+    """A tenant with more channels keeps the kind of its `channel`: its contacts' ids carry
+    no prefix, so on another kind they would become that kind's contacts (a web chat page
+    would read a WhatsApp number's conversation), and its data plane refuses to start on such
+    a change (docs/channels.md, "Several channels"). A tenant on one channel may change it."""
+    if "channel" not in changes:
+        return
+    before, after = _kind(tenant.channel), _kind(changes["channel"])
+    more = changes.get("more_channels", tenant.more_channels)
+    if before == after or not (tenant.more_channels or more):
+        return
+    raise InvalidInput(
+        "channel.type",
+        f"a tenant with more channels keeps the kind of its channel ({before!r}): its "
+        f"contacts' ids have no prefix and would become {after!r} contacts, and its data "
+        "plane would refuse to start; change more_channels only, or give the tenant one "
+        'channel first (docs/channels.md, "Several channels")',
+    )
+
+
 def _checked_changes(principal: Principal, tenant: Tenant, spec: TenantUpdate) -> dict[str, Any]:
     changes = _changes(tenant, spec)
     check_llm_provider(changes.get("llm", tenant.llm), changes.get("connectors", tenant.connectors))
@@ -189,6 +220,7 @@ def _checked_changes(principal: Principal, tenant: Tenant, spec: TenantUpdate) -
             changes.get("more_channels", tenant.more_channels),
             stored="more_channels" not in spec.model_fields_set,
         )
+        _check_channel_kind_kept(tenant, changes)
     # The CP calls this URL and returns what it answers: only the admin may point it somewhere.
     if "data_plane_url" in changes and not principal.is_admin:
         raise PermissionDenied("changing data_plane_url needs the admin API key")

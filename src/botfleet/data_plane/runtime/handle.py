@@ -39,6 +39,7 @@ from botfleet.data_plane.runtime.step_loop import (
     run_steps,
 )
 from botfleet.data_plane.runtime.task_outcome import SKIPPED, TaskOutcome
+from botfleet.domain.channel_ids import misplaced_prefix
 from botfleet.domain.degrade import MenuTexts, degrade, menu_texts, repeated_options
 from botfleet.domain.errors import (
     ConcurrentUpdate,
@@ -888,14 +889,22 @@ class ConversationRuntime:
         Returns what the sender says became of the outputs; None when it cannot tell, or raised.
         """
         sends: SendOutcome | None = None
-        try:
-            with stray_cancellation_as_error("the channel's send"):
-                sends = await self.sender.send(contact_id, fitted)
-        except Exception as exc:
-            self.metrics.send_errors.inc()
-            contact_log.failure("send_failed", exc, outputs=len(fitted))
+        ctx = self.ctx
+        gone = misplaced_prefix(contact_id, ctx.channel, [kind for _, kind in ctx.more_channels])
+        if gone is not None:
+            # A channel the tenant no longer has (its contacts' reminders stay behind): sent,
+            # `channel` would get the whole id as its recipient. Refused, like a refused send.
+            contact_log.warning("send_skipped_channel_gone", outputs=len(fitted))
+            sends = SendOutcome(sent=0, failed=len(fitted))
         else:
-            self.metrics.messages_out.inc(len(fitted))
+            try:
+                with stray_cancellation_as_error("the channel's send"):
+                    sends = await self.sender.send(contact_id, fitted)
+            except Exception as exc:
+                self.metrics.send_errors.inc()
+                contact_log.failure("send_failed", exc, outputs=len(fitted))
+            else:
+                self.metrics.messages_out.inc(len(fitted))
         if self._confirms(contact_id):
             try:
                 with stray_cancellation_as_error(
