@@ -237,9 +237,9 @@ def test_list_prints_a_table_in_local_time(
 
     rows = [[cell.strip() for cell in row] for row in table_rows(result.stdout)]
     assert rows == [
-        ["Contact", "State", "Last message", "Started"],
-        ["34600999888", "KNOWN", "2024-05-06 09:05 CEST", "2024-05-06 09:04 CEST"],
-        ["-100123:topic:7", "ASK", "-", "2024-05-01 18:30 CEST"],
+        ["Contact", "Channel", "State", "Last message", "Started"],
+        ["34600999888", "whatsapp", "KNOWN", "2024-05-06 09:05 CEST", "2024-05-06 09:04 CEST"],
+        ["-100123:topic:7", "telegram", "ASK", "-", "2024-05-01 18:30 CEST"],
     ]
     assert result.stdout.splitlines()[-1] == "2 conversations"
     assert stack[1].queries[-1] == {"limit": "100"}

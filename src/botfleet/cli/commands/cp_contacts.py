@@ -182,11 +182,15 @@ def conversations_table(listed: ConversationListView, since: datetime | None) ->
     from rich.table import Table
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for header in ("Contact", "State", "Last message", "Started"):
+    for header in ("Contact", "Channel", "State", "Last message", "Started"):
         table.add_column(header, no_wrap=True)
     for c in listed.conversations:
         table.add_row(
-            _plain(c.contact_id), _plain(c.state), _local(c.last_message_at), _local(c.created_at)
+            _plain(c.contact_id),
+            _plain(c.channel or "-"),  # "-": a data plane that does not say
+            _plain(c.state),
+            _local(c.last_message_at),
+            _local(c.created_at),
         )
     summary = _summary(listed, since)
     if not listed.conversations:
