@@ -29,6 +29,11 @@ def test_a_type_change_needs_the_flag_to_drop_stranded_secrets(control_plane: An
     refused = CliRunner().invoke(app, update, env=env)
     assert refused.exit_code == 1, refused.stdout
     assert "access_token" in refused.stderr and "409" in refused.stderr
+    # The API's query named, and the command's own option.
+    assert "?drop_stale_credentials=true" in refused.stderr
+    assert refused.stderr.rstrip().endswith(
+        "(here: repeat the command with --drop-stale-credentials)"
+    )
     assert not any(value in refused.stderr + refused.stdout for value in SECRETS.values())
 
     done = CliRunner().invoke(app, [*update, "--drop-stale-credentials"], env=env)

@@ -119,7 +119,11 @@ def control_plane_errors(url: str, key: str | None) -> Iterator[None]:
     try:
         yield
     except ControlPlaneAPIError as exc:
-        raise fail(str(exc), REFUSED) from None
+        message = str(exc)
+        if "?drop_stale_credentials=true" in message:
+            # The API's words name its query; the commands' option is another spelling.
+            message += " (here: repeat the command with --drop-stale-credentials)"
+        raise fail(message, REFUSED) from None
     except ControlPlaneConnectionError as exc:
         raise fail(str(exc), UNREACHABLE) from None
     except (json.JSONDecodeError, ValidationError) as exc:
