@@ -332,7 +332,7 @@ def setting_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     says secret (``accessToken``, ``X-Pass``, ``pwd``...) or a header's, a list or an object;
     a URL only as its origin (``'https://llm.shop.com'``: its path and query may carry a key),
     and not at all when it has user information or only its path or query changed. A list
-    of bindings (``more_channels``) is compared item by item: ``[1].api_base_url``."""
+    of bindings (``more_channels``) is compared kind by kind: ``telegram.api_base_url``."""
     lines = []
     for field in (*SETTING_FIELDS, *(f for f in before if f not in SETTING_FIELDS)):
         if field not in before or before[field] == after.get(field):
@@ -343,15 +343,21 @@ def setting_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
             parts = [", ".join(changed)] if changed else []
             parts += [f"removed {', '.join(removed)}"] if removed else []
             parts += [f"added {', '.join(added)}"] if added else []
-            lines.append(f"{field}: {'; '.join(parts)}")
+            if parts:  # else only the order of a list's items changed
+                lines.append(f"{field}: {'; '.join(parts)}")
         else:
             lines.append(_value_change(field, old, new))
     return lines
 
 
 def _by_index(value: Any) -> Any:
-    """A list of objects as an object of its items by ``[index]``; anything else as it is."""
+    """A list of objects as an object of its items by their kind when each has its own
+    (``more_channels``: ``telegram``, so a channel moved in the list is not a change), else by
+    ``[index]``; anything else as it is."""
     if isinstance(value, list) and all(isinstance(v, Mapping) for v in value):
+        kinds = [v.get("type") for v in value]
+        if all(isinstance(k, str) and k for k in kinds) and len(set(kinds)) == len(kinds):
+            return {str(v["type"]): v for v in value}
         return {f"[{index}]": item for index, item in enumerate(value)}
     return value
 

@@ -176,7 +176,7 @@ async def test_a_tenant_files_more_channels_are_provisioned_and_their_changes_to
     changed = await apply("  - type: telegram\n    bot_username: shop2_bot\n  - type: webchat\n")
 
     assert changed.settings_changed == (
-        "more_channels: [0].bot_username 'shop_bot' -> 'shop2_bot'; added [1]",
+        "more_channels: telegram.bot_username 'shop_bot' -> 'shop2_bot'; added webchat",
     )
     tenant = (await cp.client.get("/v1/tenants/shop", headers=cp.admin)).json()
     assert [b["type"] for b in tenant["more_channels"]] == ["telegram", "webchat"]

@@ -92,9 +92,14 @@ def test_apply_tells_a_more_channels_changes_item_by_item() -> None:
     }
 
     assert setting_changes(before, after) == [
-        "more_channels: [0].bot_username 'shop_bot' -> 'shop2_bot'; added [0].webhook_secret, [1]"
+        "more_channels: telegram.bot_username 'shop_bot' -> 'shop2_bot'; added "
+        "telegram.webhook_secret, webchat"
     ]
-    assert setting_changes(after, {"more_channels": []}) == ["more_channels: removed [0], [1]"]
+    assert setting_changes(after, {"more_channels": []}) == [
+        "more_channels: removed telegram, webchat"
+    ]
+    # The same channels in another order: no change.
+    assert setting_changes(after, {"more_channels": after["more_channels"][::-1]}) == []
 
 
 @pytest.mark.parametrize(
