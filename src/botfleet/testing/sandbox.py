@@ -36,7 +36,7 @@ from botfleet.adapters.connectors.notification.webhook import WebhookConnector
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.task_outcome import TaskOutcome
-from botfleet.domain.channel_ids import channel_kind
+from botfleet.domain.channel_ids import channel_kind, id_prefix, named_kind
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.messages import InboundMessage, MessageType
@@ -635,14 +635,20 @@ async def open_sandbox(
     fakes["connectors"] = _connectors(config, clock, notifications)
     if llm is not None:
         fakes["llm_connector"] = llm
+    contact = contact or Contact()
+    played = channel_kind(channel.name)
+    more = tuple((id_prefix(b.type), channel_kind(b.type)) for b in config.more_channels)
     async with bootstrap_test_runtime(config, settings=settings, **fakes) as runtime:
-        # The channel played, whatever the tenant's (`contact.channel`).
-        runtime.ctx = replace(
-            runtime.ctx, strict=strict, channel=channel_kind(channel.name), more_channels=()
-        )
-        yield Sandbox(
-            runtime, clock, sender, scheduler, contact or Contact(), notifications, channel
-        )
+        if played != channel_kind(config.channel.type) and (id_prefix(played), played) in more:
+            # One of the tenant's more channels: its contact is named as the data plane names
+            # it (`telegram:contact-1`; docs/channels.md, "Several channels").
+            if named_kind(contact.id) is None:
+                contact = replace(contact, id=id_prefix(played) + contact.id)
+            runtime.ctx = replace(runtime.ctx, strict=strict)
+        else:
+            # The channel played, whatever the tenant's (`contact.channel`).
+            runtime.ctx = replace(runtime.ctx, strict=strict, channel=played, more_channels=())
+        yield Sandbox(runtime, clock, sender, scheduler, contact, notifications, channel)
 
 
 # ---------------------------------------------------------------- outputs as text

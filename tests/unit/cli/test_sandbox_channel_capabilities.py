@@ -9,6 +9,7 @@ from typing import Any
 from botfleet.adapters.channels.webchat import WEBCHAT_CAPABILITIES
 from botfleet.adapters.channels.whatsapp import WHATSAPP_CAPABILITIES
 from botfleet.domain.outputs import Buttons, Capabilities, ListMenu, Output, Text
+from botfleet.domain.tenant_config import Binding
 from botfleet.testing.llm import ScriptedLLM, in_scope
 from botfleet.testing.runtime import make_tenant_config
 from botfleet.testing.sandbox import open_sandbox, sandbox_config, tenant_flow
@@ -98,3 +99,28 @@ async def test_the_flow_reads_the_played_channel_as_contact_channel() -> None:
         async with open_sandbox(make_tenant_config(flow), channel=channel) as bot:
             [said] = await bot.say("hi")
         assert said == Text(f"on {kind}")
+
+
+async def test_on_one_of_the_tenants_more_channels_the_contact_is_named_as_served() -> None:
+    flow: dict[str, Any] = {
+        "id": "which_v1",
+        "initial_state": "HOME",
+        "states": {
+            "HOME": {
+                "on_enter": [
+                    {"action": "send_text", "text": "{{ contact.id }} on {{ contact.channel }}"}
+                ],
+                "fallback": "HOME",
+            }
+        },
+    }
+    config = make_tenant_config(flow)
+    config = config.model_copy(
+        update={"more_channels": [Binding(type="telegram")], "channel": Binding(type="whatsapp")}
+    )
+    async with open_sandbox(config, channel=sandbox_channel("telegram")) as bot:
+        assert await bot.say("hi") == [Text("telegram:contact-1 on telegram")]
+    async with open_sandbox(config, channel=sandbox_channel("whatsapp")) as bot:
+        assert await bot.say("hi") == [Text("contact-1 on whatsapp")]
+    async with open_sandbox(config, channel=sandbox_channel("webchat")) as bot:  # not its own
+        assert await bot.say("hi") == [Text("contact-1 on webchat")]
