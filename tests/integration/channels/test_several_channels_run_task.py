@@ -106,3 +106,15 @@ async def test_conversations_and_health_name_each_channel(app: ChatClient) -> No
     assert channels == {"telegram:555001": "telegram", "34600111222": "whatsapp"}
     health = (await app.http.get("/health")).json()
     assert health["channels"] == ["whatsapp", "telegram"]
+
+
+async def test_a_bare_id_of_a_more_channels_contact_is_refused_naming_the_id(
+    app: ChatClient, provider: FakeProvider
+) -> None:
+    assert (await run(app, "telegram:555001")).status_code == 200
+    bare = await run(app, "555001")  # as Telegram names the chat: here, a WhatsApp number
+    assert bare.status_code == 422
+    assert "its telegram contact is 'telegram:555001'" in bare.text
+    assert sends(provider) == [("telegram", 555001)]
+    # A number the tenant's channel knows, or has never seen, is its channel's as before.
+    assert (await run(app, "34600111222")).status_code == 200

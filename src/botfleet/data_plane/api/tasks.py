@@ -35,7 +35,7 @@ from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.task_outcome import TaskOutcome, TaskStatus
 from botfleet.data_plane.settings import DataPlaneSettings
-from botfleet.domain.channel_ids import misplaced_prefix
+from botfleet.domain.channel_ids import misplaced_prefix, named_kind
 from botfleet.flows.effects import Diagnostic
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.suggestions import closest
@@ -241,12 +241,26 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
     return value
 
 
-def _check_channel_prefix(runtime: ConversationRuntime, contact_id: str) -> None:
-    """Refused, not sent: the tenant's channel would get the whole id as its recipient."""
+async def _check_channel_prefix(runtime: ConversationRuntime, contact_id: str) -> None:
+    """Refused, not sent: the tenant's channel would get the whole id as its recipient. So is
+    a bare id that is no conversation of the tenant's channel but, prefixed, one of a more
+    channel's (the web chat page's `web-1` is `webchat:web-1` here)."""
     ctx = runtime.ctx
     misplaced = misplaced_prefix(contact_id, ctx.channel, [kind for _, kind in ctx.more_channels])
     if misplaced is not None:
         raise HTTPException(422, f"contact_id: {misplaced}")
+    if not ctx.more_channels or named_kind(contact_id) is not None:
+        return
+    if await runtime.states.load(contact_id) is not None:
+        return
+    for prefix, kind in ctx.more_channels:
+        if await runtime.states.load(prefix + contact_id) is not None:
+            raise HTTPException(
+                422,
+                f"contact_id: {contact_id!r} is no {ctx.channel} contact of this tenant (an id "
+                f"without a prefix is its `channel`'s); its {kind} contact is "
+                f'{prefix + contact_id!r} (docs/channels.md, "Several channels")',
+            )
 
 
 def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
@@ -278,7 +292,7 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
         tasks = runtime.live.flow.tasks
         if body.task not in tasks:
             raise HTTPException(404, unknown_task(body.task, runtime.live.flow.id, list(tasks)))
-        _check_channel_prefix(runtime, body.contact_id)
+        await _check_channel_prefix(runtime, body.contact_id)
         rid = run_id(f"manual:{body.task}", runtime.clock.now())
         outcome = await runtime.run_task(
             body.contact_id, body.task, body.data, rid, strict=body.strict
