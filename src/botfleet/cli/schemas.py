@@ -328,6 +328,8 @@ _TEST_DOCS: dict[str, dict[str, str]] = {
         "{error: timeout}",
         "knowledge": "replaces the tenant's knowledge text (the LLM is only asked when there "
         "is some)",
+        "channel": "the channel the test is written for (webchat, whatsapp, telegram), whatever "
+        "--channel says; default: --channel, else the tenant's channel",
         "start": "{state, data}: put data in place, then enter state before the first step",
         "steps": "the conversation: each step does at most one thing, then checks what "
         "happened; the test stops at its first failing step",

@@ -207,7 +207,9 @@ async def run_conversation_test(
         return ConversationResult(Path(source).stem, source, "error", f"{source}: {exc}")
     llm = _scripted_llm(loaded.spec.llm)
     own = sandbox_channel(tenant_channel(config))
-    on = asked or own
+    # The test's own channel first: written for the web chat, it passes nowhere else.
+    written = loaded.spec.channel
+    on = sandbox_channel(written) if written is not None else asked or own
     unsent = unsent_language(loaded, on, own, config.language)
     if unsent is not None and unsent[0] == "error":
         return ConversationResult(loaded.name, source, "error", unsent[1], flow=flow)

@@ -256,6 +256,9 @@ class ConversationTest(_Spec):
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     llm: list[str | LLMAnswerSpec] | None = None
     knowledge: str | None = None
+    #: The channel the test is written for (`botfleet test --channel` then leaves it be): a
+    #: suite covers a tenant's channel and its more channels in one run.
+    channel: Literal["webchat", "whatsapp", "telegram"] | None = None
     start: StartSpec | None = None
     steps: list[StepSpec] = Field(min_length=1)
 
