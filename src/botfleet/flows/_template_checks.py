@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import nodes
 
+from botfleet.domain.channel_ids import KINDS
 from botfleet.flows._failed_reads import FailedRead, describe, failed_reads_in
 from botfleet.flows._issues import IssueCollector, did_you_mean
 from botfleet.flows.render import (
@@ -138,6 +139,8 @@ class _Findings:
     #: (the keys read after `texts`, the problem, whether it is an error) of each
     #: `texts.<key>` read that the table cannot give.
     text_reads: tuple[tuple[str, str, bool], ...] = ()
+    #: Words compared with `contact.channel` that no channel is (`'web_chat'`).
+    channel_words: tuple[str, ...] = ()
 
 
 def _findings(
@@ -163,7 +166,35 @@ def _findings(
     text_reads: tuple[tuple[str, str, bool], ...] = ()
     if table is not None and TEXTS in undeclared:
         text_reads = tuple(_text_read_problems(parsed.tree, table))
-    return _Findings(None, unknown, tuple(reads), text_reads)
+    words = tuple(_unknown_channel_words(parsed.tree)) if "contact" in undeclared else ()
+    return _Findings(None, unknown, tuple(reads), text_reads, words)
+
+
+def _is_contact_channel(node: nodes.Node) -> bool:
+    return (
+        isinstance(node, nodes.Getattr)
+        and node.attr == "channel"
+        and isinstance(node.node, nodes.Name)
+        and node.node.name == "contact"
+    )
+
+
+def _unknown_channel_words(tree: nodes.Node) -> Iterator[str]:
+    """The strings a template compares `contact.channel` with (`==`, `!=`, `in [...]`) that
+    no channel kind is: such a comparison never holds (or always), a typo the validator can
+    see since the kinds are few (`KINDS`)."""
+    # A condition's tree may be the comparison itself, which `find_all` does not yield.
+    own = [tree] if isinstance(tree, nodes.Compare) else []
+    for compare in (*own, *tree.find_all(nodes.Compare)):
+        operands = [compare.expr, *(operand.expr for operand in compare.ops)]
+        if not any(_is_contact_channel(operand) for operand in operands):
+            continue
+        for operand in operands:
+            consts = operand.items if isinstance(operand, nodes.List | nodes.Tuple) else [operand]
+            for const in consts:
+                value = const.value if isinstance(const, nodes.Const) else None
+                if isinstance(value, str) and value not in KINDS:
+                    yield value
 
 
 def _text_read_problems(tree: nodes.Node, table: TextTable) -> Iterator[tuple[str, str, bool]]:
@@ -269,6 +300,12 @@ def _check_source(
         (collector.error if is_error else collector.warning)(path, problem, line=line)
     for read in found.reads:
         collector.warning(path, describe(read, keys[read.key]))
+    for word in found.channel_words:
+        collector.warning(
+            path,
+            f"compares contact.channel with {word!r}, which no channel is: it is one of "
+            f"{', '.join(KINDS)}{did_you_mean(word, KINDS)}",
+        )
 
 
 def _read_of(dotted: str) -> str:
