@@ -243,7 +243,7 @@ def _channel_routes(config: TenantConfig, proxy: _RuntimeProxy, clock: Clock) ->
             fast = fast_path(view.config, side, clock=clock, path=view.path)
             if fast is not None:
                 found.fast_paths.append(fast)
-            if view.config.channel.type in WEBCHAT_TYPES:
+            if webchat:
                 found.webchat = _webchat_routes(view.config, side, found.operations, clock, config)
     return found
 

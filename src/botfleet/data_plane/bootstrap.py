@@ -51,7 +51,7 @@ from botfleet.data_plane.runtime.housekeeping import journal_pruning
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.data_plane.state_lock import StateLock, lock_file_beside, take_state_lock
-from botfleet.domain.channel_ids import channel_kind, id_prefix
+from botfleet.domain.channel_ids import channel_kind, more_channel_ids
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.flows.engine import SchedulerInfo, StepContext, TenantInfo
@@ -327,9 +327,7 @@ async def bootstrap(
             # `schedule_task` `result_key` reports the same verdict.
             scheduling=SchedulerInfo(grace=timedelta(seconds=settings.scheduler_grace_s)),
             channel=channel_kind(config.channel.type),
-            more_channels=tuple(
-                (id_prefix(b.type), channel_kind(b.type)) for b in config.more_channels
-            ),
+            more_channels=more_channel_ids(b.type for b in config.more_channels),
         ),
         states=stores.states,
         journal=stores.journal,

@@ -8,7 +8,7 @@ jobs (a web chat page chooses its own ids, and could otherwise choose a WhatsApp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 #: Channel types served by the built-in web chat (`http_dev` is the seed's name).
 WEBCHAT_TYPES = ("webchat", "http_dev")
@@ -30,6 +30,12 @@ def webhook_path(channel_type: str) -> str:
     """Where a more channel's provider delivers: `/webhook/telegram` (the tenant's own
     `channel` keeps `/webhook`)."""
     return f"/webhook/{channel_kind(channel_type)}"
+
+
+def more_channel_ids(types: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """(id prefix, kind) of each of a tenant's `more_channels` types, as the engine's
+    `StepContext.more_channels` takes them."""
+    return tuple((id_prefix(t), channel_kind(t)) for t in types)
 
 
 def more_channel_problems(primary: str, more: Sequence[str]) -> list[tuple[str, str]]:
@@ -67,10 +73,11 @@ def misplaced_prefix(contact_id: str, channel: str, more: Sequence[str]) -> str 
     tenant's `channel` (its ids go without), or `telegram:555` on a tenant without Telegram
     (now: a channel removed leaves its contacts' conversations and reminders behind). Sending
     to it would give `channel` the whole id as its recipient."""
-    kind, colon, rest = contact_id.partition(":")
-    if not colon or kind not in KINDS or kind in more:
+    kind = named_kind(contact_id)
+    if kind is None or kind in more:
         return None
     if kind == channel:
+        rest = contact_id.removeprefix(id_prefix(kind))
         return (
             f"{kind} is this tenant's `channel`, whose contacts' ids have no prefix: "
             f'{rest!r} (docs/channels.md, "Several channels")'

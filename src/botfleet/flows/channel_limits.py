@@ -8,8 +8,10 @@ fits them all.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from botfleet.domain.errors import FlowIssue
 from botfleet.domain.outputs import Capabilities
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "WHATSAPP_MAX_ROW_ID",
     "ChannelLimits",
     "channel_limits",
+    "other_channel_warnings",
 ]
 
 #: WhatsApp's longest reply button id and list row id, in characters (the adapter's
@@ -101,3 +104,20 @@ def channel_limits(
         max_button_id=max_button_id,
         max_row_id=max_row_id,
     )
+
+
+def other_channel_warnings(
+    known: Iterable[FlowIssue], others: Iterable[Iterable[FlowIssue]]
+) -> list[FlowIssue]:
+    """The warnings of a flow checked with other channels' limits (`others`: one channel's
+    issues each, a tenant's `more_channels`) that `known` (those of its `channel`) lack: four
+    buttons are fine on the web chat and a list on WhatsApp. The one rule of `botfleet
+    validate` and the control plane's upload."""
+    seen = {(issue.path, issue.message) for issue in known}
+    added = []
+    for issues in others:
+        for issue in issues:
+            if issue.severity == "warning" and (issue.path, issue.message) not in seen:
+                seen.add((issue.path, issue.message))
+                added.append(issue)
+    return added

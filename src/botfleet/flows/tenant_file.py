@@ -24,7 +24,7 @@ import yaml
 from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
 from botfleet.domain.tenant_config import TenantConfig, tenant_config_from_mapping
 from botfleet.flows import yaml_lines
-from botfleet.flows.channel_limits import ChannelLimits
+from botfleet.flows.channel_limits import ChannelLimits, other_channel_warnings
 from botfleet.flows.load import Flow, load_flow, load_flow_text
 from botfleet.flows.text_files import not_utf8
 
@@ -190,17 +190,20 @@ def _more_channel_warnings(
     """The flow's menu and length warnings for each of `more_channels` too (four buttons are
     fine on the web chat and a list on WhatsApp), those its `channel` already gave left out.
     The flow is read once more per channel: only `validate` pays it."""
-    seen = {(issue.path, issue.message) for issue in tenant.issues}
-    for binding in config.more_channels:
-        limits = channels(binding.type)
-        if limits is None:
-            continue
-        other = TenantFile(tenant.source, tenant.lines)
-        _flow(config, other, limits)
-        for issue in other.issues:
-            if issue.severity == "warning" and (issue.path, issue.message) not in seen:
-                seen.add((issue.path, issue.message))
-                tenant.issues.append(issue)
+    found = (channels(binding.type) for binding in config.more_channels)
+    limits = [each for each in found if each is not None]
+    tenant.issues += other_channel_warnings(
+        tenant.issues, (_channel_issues(config, tenant, each) for each in limits)
+    )
+
+
+def _channel_issues(
+    config: TenantConfig, tenant: TenantFile, limits: ChannelLimits
+) -> list[FlowIssue]:
+    """The issues of the tenant's flow checked with `limits`, placed as `tenant`'s are."""
+    other = TenantFile(tenant.source, tenant.lines)
+    _flow(config, other, limits)
+    return other.issues
 
 
 def _flow(config: TenantConfig, tenant: TenantFile, channel: ChannelLimits | None) -> Flow | None:

@@ -15,7 +15,7 @@ from botfleet.domain.built_in_texts import (
     built_in_texts,
     well_formed_tag,
 )
-from botfleet.domain.channel_ids import named_kind
+from botfleet.domain.channel_ids import misplaced_prefix, named_kind
 from botfleet.domain.degrade import MenuTexts, menu_texts
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, options_of
@@ -75,6 +75,11 @@ class StepContext:
                 return kind
         # A channel the tenant no longer has still names its contacts' ids (`telegram:555`).
         return named_kind(contact_id) or self.channel
+
+    def misplaced(self, contact_id: str) -> str | None:
+        """`misplaced_prefix` of `contact_id` on this tenant's channels: why nothing may be
+        sent to it, or None."""
+        return misplaced_prefix(contact_id, self.channel, [kind for _, kind in self.more_channels])
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from botfleet.adapters.connectors.notification.webhook import WebhookConnector
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.task_outcome import TaskOutcome
-from botfleet.domain.channel_ids import channel_kind, id_prefix, named_kind
+from botfleet.domain.channel_ids import channel_kind, id_prefix, more_channel_ids, named_kind
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.messages import InboundMessage, MessageType
@@ -637,7 +637,7 @@ async def open_sandbox(
         fakes["llm_connector"] = llm
     contact = contact or Contact()
     played = channel_kind(channel.name)
-    more = tuple((id_prefix(b.type), channel_kind(b.type)) for b in config.more_channels)
+    more = more_channel_ids(b.type for b in config.more_channels)
     async with bootstrap_test_runtime(config, settings=settings, **fakes) as runtime:
         if played != channel_kind(config.channel.type) and (id_prefix(played), played) in more:
             # One of the tenant's more channels: its contact is named as the data plane names

@@ -17,7 +17,7 @@ from botfleet.control_plane.services import audit, versions
 from botfleet.control_plane.services.tenants import get_tenant_for_change
 from botfleet.domain.errors import FlowValidationError
 from botfleet.flows._issues import did_you_mean
-from botfleet.flows.channel_limits import ChannelLimits
+from botfleet.flows.channel_limits import ChannelLimits, other_channel_warnings
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow, load_flow_text
 from botfleet.flows.schema import FlowSpec
@@ -176,14 +176,9 @@ def validate_flow(
     warnings `channel`'s gave are not repeated; `botfleet validate` does the same). Raises
     `FlowValidationError`."""
     flow = load_flow_text(text, source, channel=channel)
-    warnings = list(flow.warnings)
-    seen = {(issue.path, issue.message) for issue in warnings}
-    for limits in more:
-        for issue in load_flow_text(text, source, channel=limits).warnings:
-            if (issue.path, issue.message) not in seen:
-                seen.add((issue.path, issue.message))
-                warnings.append(issue)
-    return flow if len(warnings) == len(flow.warnings) else replace(flow, warnings=tuple(warnings))
+    others = (load_flow_text(text, source, channel=limits).warnings for limits in more)
+    added = other_channel_warnings(flow.warnings, others)
+    return replace(flow, warnings=(*flow.warnings, *added)) if added else flow
 
 
 def tenant_channel(tenant: Tenant) -> ChannelLimits | None:

@@ -35,7 +35,7 @@ from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.task_outcome import TaskOutcome, TaskStatus
 from botfleet.data_plane.settings import DataPlaneSettings
-from botfleet.domain.channel_ids import misplaced_prefix, named_kind
+from botfleet.domain.channel_ids import named_kind
 from botfleet.flows.effects import Diagnostic
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.suggestions import closest
@@ -246,7 +246,7 @@ async def _check_channel_prefix(runtime: ConversationRuntime, contact_id: str) -
     a bare id that is no conversation of the tenant's channel but, prefixed, one of a more
     channel's (the web chat page's `web-1` is `webchat:web-1` here)."""
     ctx = runtime.ctx
-    misplaced = misplaced_prefix(contact_id, ctx.channel, [kind for _, kind in ctx.more_channels])
+    misplaced = ctx.misplaced(contact_id)
     if misplaced is not None:
         raise HTTPException(422, f"contact_id: {misplaced}")
     if not ctx.more_channels or named_kind(contact_id) is not None:

@@ -39,7 +39,6 @@ from botfleet.data_plane.runtime.step_loop import (
     run_steps,
 )
 from botfleet.data_plane.runtime.task_outcome import SKIPPED, TaskOutcome
-from botfleet.domain.channel_ids import misplaced_prefix
 from botfleet.domain.degrade import MenuTexts, degrade, menu_texts, repeated_options
 from botfleet.domain.errors import (
     ConcurrentUpdate,
@@ -889,9 +888,7 @@ class ConversationRuntime:
         Returns what the sender says became of the outputs; None when it cannot tell, or raised.
         """
         sends: SendOutcome | None = None
-        ctx = self.ctx
-        gone = misplaced_prefix(contact_id, ctx.channel, [kind for _, kind in ctx.more_channels])
-        if gone is not None:
+        if self.ctx.misplaced(contact_id) is not None:
             # A channel the tenant no longer has (its contacts' reminders stay behind): sent,
             # `channel` would get the whole id as its recipient. Refused, like a refused send.
             contact_log.warning("send_skipped_channel_gone", outputs=len(fitted))
