@@ -1,12 +1,17 @@
 """The data plane's configuration at start: pulled from the control plane, else its cached copy.
 
     settings (CONTROL_PLANE_URL, TENANT_ID, BOOT_TOKEN)
-        -> GET /v1/boot/{tenant}         ok: convert, check the flow, save the cache, run it
+        -> GET /v1/boot/{tenant}         ok: convert, check the flow, run it, save the cache
                                          (a cache that cannot be written is logged, not fatal,
                                          and the watcher retries it at each poll)
         -> unreachable or refused        the cached copy (logged loudly), if there is one and
                                          it is this tenant's
         -> no usable copy                wait and retry with back-off (logged); never exit
+
+A data plane's own start (`create_app`) saves the pulled payload as the cached copy only once
+it runs on it (`BootedConfig.saved_after_start`): a configuration the start refuses (a state
+file whose channels it would hand to another channel, a binding this version cannot build)
+must not replace the last copy that ran, which a restart with the control plane down needs.
 
 A refusal because the tenant is disabled (403) never starts the bot from its cache: the
 control plane said this tenant must not run. The process waits instead of exiting, so an
@@ -19,7 +24,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import httpx
@@ -100,6 +105,20 @@ class BootedConfig:
     target: ControlPlaneTarget
     #: False when the pulled payload could not be written to the cache (the watcher retries).
     cache_saved: bool = True
+    #: True while the pulled payload waits to become the cached copy until the data plane has
+    #: started on it (`saved_after_start`).
+    cache_after_start: bool = False
+
+    def saved_after_start(self) -> BootedConfig:
+        """This configuration, written as the cached copy now that the data plane runs on it
+        (when the pull left that for after the start). A failed write is logged and left to
+        the watcher's retries, as at the pull."""
+        if not self.cache_after_start or self.etag is None:
+            return self
+        saved = self.target.cache.try_save(self.payload, self.etag)
+        if saved:
+            log.info("boot_cache_saved", tenant=self.target.tenant_id, etag=self.etag)
+        return replace(self, cache_saved=saved, cache_after_start=False)
 
 
 def checked_config(payload: BootPayload) -> tuple[TenantConfig, FlowSpec]:
@@ -116,6 +135,7 @@ async def pull_boot_config(
     timeout_s: float = PULL_TIMEOUT_S,
     give_up_after_s: float | None = None,
     sleep: Sleep = asyncio.sleep,
+    cache_after_start: bool = False,
 ) -> BootedConfig:
     """Pull the tenant's configuration, falling back to the cached copy (see the module doc).
 
@@ -125,6 +145,8 @@ async def pull_boot_config(
         timeout_s: timeout of each request.
         give_up_after_s: stop waiting and raise the last error after this long (None: never).
         sleep: test seam for the waits between attempts.
+        cache_after_start: leave the cache write to `BootedConfig.saved_after_start` (the
+            data plane's own start: only a configuration that started replaces the copy).
     """
     target = ControlPlaneTarget.from_settings(settings, transport)
     started = time.monotonic()
@@ -133,7 +155,7 @@ async def pull_boot_config(
         while True:
             attempt += 1
             try:
-                return await _pull(target, http)
+                return await _pull(target, http, cache_after_start)
             except BotPlatformError as exc:  # BootError, ConfigError, FlowError
                 booted = _from_cache(target, exc)
                 if booted is not None:
@@ -151,12 +173,21 @@ async def pull_boot_config(
                 await sleep(delay)
 
 
-async def _pull(target: ControlPlaneTarget, http: httpx.AsyncClient) -> BootedConfig:
+async def _pull(
+    target: ControlPlaneTarget, http: httpx.AsyncClient, cache_after_start: bool
+) -> BootedConfig:
     fetched = await fetch_boot(http, target.url, target.tenant_id, target.boot_token)
     assert fetched is not None  # no ETag sent, so never 304
     config, _ = checked_config(fetched.payload)
-    # A volume that is full or read-only must not stop a start the control plane just served.
-    saved = target.cache.try_save(fetched.payload, fetched.etag)
+    booted = BootedConfig(
+        config,
+        fetched.payload,
+        fetched.etag,
+        "control_plane",
+        target,
+        cache_saved=False,
+        cache_after_start=True,
+    )
     log.info(
         "boot_pulled",
         tenant=target.tenant_id,
@@ -164,11 +195,9 @@ async def _pull(target: ControlPlaneTarget, http: httpx.AsyncClient) -> BootedCo
         knowledge_version=_knowledge_label(fetched.payload),
         etag=fetched.etag,
         cache_sealed=target.cache.can_seal,
-        cache_saved=saved,
     )
-    return BootedConfig(
-        config, fetched.payload, fetched.etag, "control_plane", target, cache_saved=saved
-    )
+    # A volume that is full or read-only must not stop a start the control plane just served.
+    return booted if cache_after_start else booted.saved_after_start()
 
 
 def _from_cache(target: ControlPlaneTarget, error: Exception) -> BootedConfig | None:
@@ -221,7 +250,8 @@ def pull_boot_config_blocking(
 ) -> BootedConfig:
     """`pull_boot_config` from synchronous code (`create_app`), on a thread of its own so it
     works whether or not the caller runs an event loop. Only for real networks: an in-process
-    control plane needs the async function on the caller's loop."""
+    control plane needs the async function on the caller's loop. The cache is written once the
+    data plane runs (`BootedConfig.saved_after_start`)."""
     outcome: list[BootedConfig] = []
     failure: list[BaseException] = []
 
@@ -229,7 +259,12 @@ def pull_boot_config_blocking(
         try:
             outcome.append(
                 asyncio.run(
-                    pull_boot_config(settings, timeout_s=timeout_s, give_up_after_s=give_up_after_s)
+                    pull_boot_config(
+                        settings,
+                        timeout_s=timeout_s,
+                        give_up_after_s=give_up_after_s,
+                        cache_after_start=True,
+                    )
                 )
             )
         except BaseException as exc:  # handed to the caller's thread below

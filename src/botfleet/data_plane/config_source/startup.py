@@ -56,9 +56,11 @@ async def watch_control_plane(
     settings: DataPlaneSettings,
     stack: AsyncExitStack,
 ) -> BootWatcher:
-    """Label the runtime with the published versions and poll for new ones until `stack` closes."""
+    """Called once the data plane runs on `booted`: the pulled configuration becomes the cached
+    copy, the runtime is labelled with the published versions, and new ones are polled for
+    until `stack` closes."""
     from botfleet.data_plane.config_source.watch import BootWatcher
 
-    watcher = BootWatcher(booted, runtime, poll_s=settings.config_poll_s)
+    watcher = BootWatcher(booted.saved_after_start(), runtime, poll_s=settings.config_poll_s)
     await watcher.start(stack)
     return watcher
