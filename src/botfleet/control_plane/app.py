@@ -48,6 +48,7 @@ from botfleet.control_plane.url_policy import Resolver
 from botfleet.http_guards import BodyGuard
 from botfleet.startup_problems import explain_startup_problems, invalid_settings
 from botfleet.web.app import DOCS_URL, OPENAPI_URL
+from botfleet.web.nosniff import Nosniff
 from botfleet.web.openapi import swagger_page
 
 _log = get_logger("app")
@@ -137,7 +138,8 @@ def create_app(
     app.add_middleware(JsonBodyGuard)  # inside BodyGuard: it reads a bounded body
     app.add_middleware(BodyGuard, max_bytes=json_body_limit(largest), on_refusal=log_body_refusal)
     app.add_middleware(RequestObserver, metrics=metrics)
-    app.add_middleware(ContainUnhandledErrors)  # outermost: it sees what the others raise
+    app.add_middleware(ContainUnhandledErrors)  # it sees what the others raise
+    app.add_middleware(Nosniff)  # outside every layer that answers: on each answer
     explain_startup_problems(app, startup_problems)  # outermost
     return app
 

@@ -206,6 +206,12 @@ def create_app(
         )
     if web is not None:
         _add_browser_layers(app, web.allowed_origins, web.embed_origins)
+    else:
+        from botfleet.web.nosniff import Nosniff
+
+        # The web chat's edge gives it there; a provider channel's answers (webhook errors
+        # echo what was sent, /health, /metrics) get it here.
+        app.add_middleware(Nosniff)
     # Outermost: it only rewrites the lifespan's failure message.
     explain_startup_problems(app, startup_problems)
     return app
