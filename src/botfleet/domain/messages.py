@@ -54,6 +54,9 @@ class InboundMessage:
     contact_name: str = ""
     language: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The title of the option last shown that this message picked (pressed, or typed as its
+    #: number or title: `flows.matching.as_option_choice`), else "".
+    option_title: str = ""
 
     @property
     def is_free_text(self) -> bool:
@@ -81,5 +84,6 @@ class InboundMessage:
             "contact_id": self.contact_id,
             "timestamp": self.timestamp.isoformat(),
             "id": self.message_id,
+            "option_title": self.option_title,
             **({"extra": self.extra} if self.extra else {}),
         }

@@ -237,9 +237,7 @@ def as_option_choice(
     the typed "2" with the fingerprint of its menu in `extra`: see `_pressed_by_position`.
     """
     if message.type is not MessageType.TEXT:
-        if not message.text and options and message.payload:
-            return _titled(message, options)
-        return message
+        return _titled(message, options) if options and message.payload else message
     if message.extra and OPTION_MENU in message.extra:
         pressed = _pressed_by_position(message, options, from_list)
         if pressed is not None:
@@ -261,17 +259,19 @@ def as_option_choice(
 
 def _chose(message: InboundMessage, chosen: Option, from_list: bool) -> InboundMessage:
     kind = MessageType.LIST_REPLY if from_list else MessageType.BUTTON_REPLY
-    return replace(message, type=kind, payload=chosen.id)
+    return replace(message, type=kind, payload=chosen.id, option_title=chosen.title)
 
 
 def _titled(message: InboundMessage, options: tuple[Option, ...]) -> InboundMessage:
-    """A press that came without its label (Telegram, when the message holding the keyboard
-    is gone or inline) gets the title of the option it names, so `{{ message.text }}` reads
-    "Booked, Haircut!" and not "Booked, !"."""
+    """A press of one of `options` gets its title as `option_title`. One that came without its
+    label (Telegram, when the message holding the keyboard is gone or inline) gets it as its
+    text too, so `{{ message.text }}` reads "Booked, Haircut!" and not "Booked, !"."""
     if message.type is not MessageType.BUTTON_REPLY and message.type is not MessageType.LIST_REPLY:
         return message
     chosen = next((o for o in options if o.id == message.payload), None)
-    return message if chosen is None else replace(message, text=chosen.title)
+    if chosen is None:
+        return message
+    return replace(message, text=message.text or chosen.title, option_title=chosen.title)
 
 
 def _pressed_by_position(
