@@ -78,7 +78,11 @@ def _on_message(
     delay_from: datetime | None,
 ) -> StepResult:
     state, reset = _known_node(flow, state)
-    state = _expire_session(flow, state, now)
+    fresh = _expire_session(flow, state, now)
+    # A session that timed out starts over like a new contact, whose first message reaches
+    # the initial state's fallback (its menu), never the LLM: the text answered a question
+    # the bot asked hours ago (flow-dsl.md, "New contacts" and `session_timeout`).
+    expired, state = fresh is not state, fresh
     if state.awaiting is not None:  # a turn cut short by a crash is abandoned
         state = replace(state, awaiting=None)
     message = as_option_choice(
@@ -116,7 +120,13 @@ def _on_message(
     # new contact's first message is: the text was meant for a question the flow no longer
     # asks, and the initial state's fallback (its menu) says where they are; an LLM answer
     # to it would not.
-    if current.llm_fallback and ctx.llm_available and not reset and _is_question(message, state):
+    if (
+        current.llm_fallback
+        and ctx.llm_available
+        and not reset
+        and not expired
+        and _is_question(message, state)
+    ):
         turn.fired.append(f"states.{state.node}.llm_fallback")
         fallback_text = flow.settings.llm_fallback_text or ""
         asked = effects.AskLLM(message.text, state.node, fallback_text, turn.chosen_language())
