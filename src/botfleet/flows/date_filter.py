@@ -17,7 +17,7 @@ from typing import Any
 from jinja2.runtime import Context
 from jinja2.utils import pass_context
 
-__all__ = ["next_date", "parse_date", "read_date"]
+__all__ = ["next_date", "parse_date", "read_date", "turn_today"]
 
 #: 2024-05-12, 2024/5/12: year first, always year-month-day.
 _YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
@@ -40,7 +40,7 @@ def parse_date(context: Context, value: Any, month_first: bool = False) -> str:
     """
     if not isinstance(value, str):
         return ""
-    found = read_date(value, lambda: _today(context), month_first=month_first)
+    found = read_date(value, lambda: turn_today(context), month_first=month_first)
     return "" if found is None else found.isoformat()
 
 
@@ -84,7 +84,7 @@ def _date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def _today(context: Context) -> date:
+def turn_today(context: Context) -> date:
     """The turn's `today` (the tenant's zone, the test's frozen clock); the machine's date
     only where a template is rendered without a turn."""
     today = context.get("today")

@@ -11,6 +11,7 @@ from botfleet.domain.messages import OPTION_MENU, STALE_MENU, InboundMessage, Me
 from botfleet.domain.outputs import Option, options_fingerprint
 from botfleet.flows.render import Renderer
 from botfleet.flows.schema import Transition
+from botfleet.flows.typed_days import fold as _fold
 from botfleet.flows.typed_days import option_day, typed_day
 from botfleet.flows.typed_times import time_candidates, title_time
 from botfleet.flows.typed_typos import MOST_EDITS, closest_by_typo
@@ -20,11 +21,6 @@ def effective_payload(message: InboundMessage) -> str:
     """The payload a transition compares against (`InboundMessage.effective_payload`, which is
     also the `message.payload` templates and conditions see)."""
     return message.effective_payload
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
 
 @lru_cache(maxsize=4096)

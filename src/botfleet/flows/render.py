@@ -54,6 +54,7 @@ from botfleet.flows._sandbox_limits import (
     size_cost,
 )
 from botfleet.flows.date_filter import parse_date
+from botfleet.flows.day_filter import parse_day
 from botfleet.flows.effects import Diagnostic
 
 __all__ = ["MAX_EXPONENT", "MAX_OUTPUT", "MAX_RANGE", "Renderer"]
@@ -336,6 +337,7 @@ _env.globals["range"] = _bounded_range
 del _env.globals["lipsum"]  # lorem ipsum: no use in a flow, and lipsum(n=10**6) runs for minutes
 _env.filters["shift_time"] = _shift_time
 _env.filters["parse_date"] = parse_date
+_env.filters["parse_day"] = parse_day
 _env.filters = {name: guard_filter(name, func) for name, func in _env.filters.items()}
 _env.filters[LOOP_FILTER] = budgeted_loop
 _env.filters[BOUNDED_FILTER] = bounded

@@ -12,13 +12,14 @@ language, and "10/05" in a title could be either order. Any other id is the flow
 nothing (`day_off` is no date).
 
 The words are those of the platform's languages (en, es, pt, fr, de, it, ca), all at once and
-folded (lower case, no accents: `matching._fold`): a contact may answer in another language
+folded (lower case, no accents: `fold`): a contact may answer in another language
 than the tenant's, and no word means a different day in two of them.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -26,13 +27,20 @@ from types import MappingProxyType
 
 from botfleet.flows.date_filter import next_date, read_date
 
-__all__ = ["MONTH_WORDS", "WEEKDAY_WORDS", "DayWanted", "option_day", "typed_day"]
+__all__ = ["MONTH_WORDS", "WEEKDAY_WORDS", "DayWanted", "fold", "option_day", "typed_day"]
 
 #: The calendar connector's day ids: `day_2024-05-10`.
 _DAY_ID = re.compile(r"day_(\d{4}-\d{2}-\d{2})")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: Longer text is no day typed as an answer ("the one after the 10th, if it is free...").
 _MAX_LENGTH = 40
+
+
+def fold(text: str) -> str:
+    """`text` as typed words are compared: lower case (casefold), accents dropped, blanks at
+    the ends stripped."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
 
 @dataclass(frozen=True, slots=True)
