@@ -125,7 +125,8 @@ def _by_title(text: str, options: tuple[Option, ...], today: date | None) -> Opt
 def _by_first_words(loose: str, options: tuple[Option, ...]) -> Option | None:
     """The one option whose title begins with the words typed: "basic" is "Basic tune-up",
     "yes" is "Yes, book it", "cancel" is "Cancel it", "yes book it" is "Yes, book it" (the
-    punctuation around each word left out). Whole words only ("tune" is not "Tune-up", "bas"
+    punctuation around each word left out), also after an article that starts the title
+    ("minhas consultas" is "As minhas consultas"). Whole words only ("tune" is not "Tune-up", "bas"
     not "Basic", "tarde noche" not "Tarde-noche"), never a number (a number is a position or
     nothing), and only when no other title begins so: "no" answers "No, go back" but neither
     of "No, keep it" and "No, move it"."""
@@ -138,8 +139,36 @@ def _by_first_words(loose: str, options: tuple[Option, ...]) -> Option | None:
     typed = _words(loose)
     if not typed:
         return None
-    found = [option for option in options if _title_words(option.title)[: len(typed)] == typed]
+    size = len(typed)
+    found = [
+        option
+        for option in options
+        if _title_words(option.title)[:size] == typed
+        or _words_after_article(option.title)[:size] == typed
+    ]
     return found[0] if len(found) == 1 else None
+
+
+#: Articles a title may start with, folded, in the platform's languages (en, es, pt, fr, de,
+#: it, ca): a contact answering "As minhas consultas" types "minhas consultas", and "Le menu
+#: du jour" "menu du jour". Elided ones ("l'agenda") are glued to their word: left as typed.
+_ARTICLES = frozenset(
+    {
+        *("the", "a", "an"),
+        *("el", "la", "los", "las", "un", "una", "els"),
+        *("o", "os", "as", "um", "uma"),
+        *("le", "les", "une", "il", "lo", "i", "gli"),
+        *("der", "die", "das", "ein", "eine"),
+    }
+)
+
+
+@lru_cache(maxsize=4096)
+def _words_after_article(title: str) -> tuple[str, ...]:
+    """The words of a title after the article it starts with, () when it starts with none
+    (nor has words after it)."""
+    words = _title_words(title)
+    return words[1:] if len(words) > 1 and words[0] in _ARTICLES else ()
 
 
 def _by_typo(loose: str, options: tuple[Option, ...]) -> Option | None:
