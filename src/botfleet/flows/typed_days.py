@@ -169,6 +169,17 @@ _NOT_A_DOT = _PUNCTUATION.replace(".", "")
 _NOT_AN_APOSTROPHE = _PUNCTUATION.replace("'", "")
 
 
+#: Portuguese weekdays written with their number: "2ª feira" (Monday) to "6ª-feira" (Friday).
+_NUMBERED_FEIRA = re.compile(r"\b([2-6])a?[ -]?feira\b")
+_FEIRA_DAYS = {
+    "2": "segunda-feira",
+    "3": "terca-feira",
+    "4": "quarta-feira",
+    "5": "quinta-feira",
+    "6": "sexta-feira",
+}
+
+
 @dataclass(slots=True)
 class _Parts:
     """The pieces of a typed day, one of each at most."""
@@ -195,6 +206,8 @@ def typed_day(folded: str, today: date) -> DayWanted | None:
     text = folded.replace("\u2019", "'").replace("\u2018", "'").strip(" \t\n" + _PUNCTUATION)
     if not text or len(text) > _MAX_LENGTH:
         return None
+    if "feira" in text:  # "3ª feira" (folded "3a feira") is "terça-feira"
+        text = _NUMBERED_FEIRA.sub(lambda found: _FEIRA_DAYS[found[1]], text)
     tokens = _tokens(text)
     relative = _relative(tokens)
     if relative is not None:
@@ -280,6 +293,8 @@ def _wanted(parts: _Parts, today: date) -> DayWanted | None:
         parts.weekday_word in _ORDINAL_WEEKDAYS
         and parts.words
         and not parts.words & _PORTUGUESE_ONLY
+        # "sexta dia 10": a weekday with its day of the month, which no ordinal has
+        and not (parts.day is not None and parts.words == {"dia"})
     ):
         return None  # "la segunda": the second one, not Monday
     on = _date_of(parts, today)
