@@ -514,6 +514,20 @@ class FlowErrorBody(BaseModel):
 _EARLIER_RELEASES = "absent from data planes of earlier releases (then null here)"
 
 
+class DataPlaneConfigPolls(BaseModel):
+    """Whether a data plane's configuration polls reach the control plane."""
+
+    model_config = ConfigDict(extra="allow")
+
+    polls: str = Field(
+        description="`ok`; `refused` (the control plane said no: a rotated boot token, a "
+        "disabled tenant), `unreachable`, or `cache` (it started from its cached copy and has "
+        "not polled since): it runs the configuration it has, and publishes do not reach it"
+    )
+    http_status: int | None = Field(default=None, description="the refusal's HTTP status")
+    since: datetime | None = Field(default=None, description="when the polls stopped working")
+
+
 class DataPlaneConfigState(BaseModel):
     """Settings published since the data plane started that it applies at its next start."""
 
@@ -525,6 +539,11 @@ class DataPlaneConfigState(BaseModel):
     )
     since: datetime | None = Field(
         default=None, description="when the first of them reached the data plane; null: none"
+    )
+    control_plane: DataPlaneConfigPolls | None = Field(
+        default=None,
+        description="whether its configuration polls reach this control plane; null: a local "
+        f"tenant file (nothing is polled), or {_EARLIER_RELEASES}",
     )
 
 

@@ -23,6 +23,9 @@ async def _publish_knowledge(cp: ControlPlane, text: str) -> None:
     assert response.status_code == 201, response.text
 
 
+POLLS_OK = {"polls": "ok", "http_status": None, "since": None}
+
+
 async def test_a_published_flow_is_used_by_the_next_message(
     cp: ControlPlane, tmp_path: Path
 ) -> None:
@@ -203,7 +206,11 @@ async def test_settings_waiting_for_a_restart_are_in_health_until_changed_back(
 
     async with running_data_plane(settings, booted) as chat:
         health = (await chat.http.get("/health")).json()
-        assert health["config"] == {"restart_required": [], "since": None}
+        assert health["config"] == {
+            "restart_required": [],
+            "since": None,
+            "control_plane": POLLS_OK,
+        }
         await change_llm(quota_daily_questions_per_contact=5)
         with capture_logs() as logs:
             await watcher_of(chat).poll_now()
@@ -215,7 +222,7 @@ async def test_settings_waiting_for_a_restart_are_in_health_until_changed_back(
         assert (event["sections"], event["settings"]) == (
             ["llm"], ["llm.quota_daily_questions_per_contact"]
         )  # fmt: skip
-        assert set(health["config"]) == {"restart_required", "since"}  # names, no values
+        assert set(health["config"]) == {"restart_required", "since", "control_plane"}
         # A second change keeps the first one's time: the restart has been due since then.
         await change_llm(quota_daily_questions_per_contact=5, model="qwen2.5-7b")
         await watcher_of(chat).poll_now()
@@ -229,7 +236,11 @@ async def test_settings_waiting_for_a_restart_are_in_health_until_changed_back(
         with capture_logs() as logs:
             await watcher_of(chat).poll_now()
         health = (await chat.http.get("/health")).json()
-        assert health["config"] == {"restart_required": [], "since": None}
+        assert health["config"] == {
+            "restart_required": [],
+            "since": None,
+            "control_plane": POLLS_OK,
+        }
         assert [e["event"] for e in logs if "restart" in e["event"]] == [
             "config_restart_no_longer_required"
         ]

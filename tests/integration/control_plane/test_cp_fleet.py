@@ -19,7 +19,11 @@ HEALTH = {
     "busy_contacts": 0,
     "store": "ok",
     "connectors": {"calendar": "closed"},
-    "config": {"restart_required": [], "since": None},
+    "config": {
+        "restart_required": [],
+        "since": None,
+        "control_plane": {"polls": "ok", "http_status": None, "since": None},
+    },
 }
 USAGE = {
     "tenant_id": "healthy",

@@ -8,9 +8,10 @@ The internal routes of a data plane want ``Authorization: Bearer <DP_INTERNAL_TO
 that token as the tenant's ``data_plane`` credentials (``{"internal_token": ...}``).
 
 What an operator should act on in those answers is also said in words, in ``notes``: published
-settings the data plane runs without until its restart (its /health's ``config``) and the LLM
-provider's last failure (its /usage's ``llm_last_error``): a tenant key has no access to the
-data plane's log, which says both.
+settings the data plane runs without until its restart (its /health's ``config``), its
+configuration polls refused or cut off (``config.control_plane``: a rotated boot token), and
+the LLM provider's last failure (its /usage's ``llm_last_error``): a tenant key has no access
+to the data plane's log, which says them all.
 
 A data plane that does not answer is reported as ``unreachable``; it never turns into an error
 of the control plane. Neither does a ``data_plane`` credential sealed with a key no longer in
@@ -33,6 +34,7 @@ from botfleet.control_plane.crypto import SecretBox, UndecryptableSecret
 from botfleet.control_plane.db.tables import Tenant
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.models import (
+    DataPlaneConfigPolls,
     DataPlaneHealth,
     DataPlaneUsage,
     FleetView,
@@ -228,6 +230,9 @@ def notes_of(health: DataPlaneHealth | None, usage: DataPlaneUsage | None) -> li
             f"restart required: {', '.join(config.restart_required)}{since}; the new settings "
             "apply at the data plane's next start"
         )
+    polls = config.control_plane if config is not None else None
+    if polls is not None and polls.polls != "ok":
+        notes.append(_polls_note(polls))
     failure = usage.llm_last_error if usage is not None else None
     if failure is not None:
         line = f"llm: last error {_minute(failure.at)} {failure.outcome}: {failure.detail}"
@@ -235,6 +240,22 @@ def notes_of(health: DataPlaneHealth | None, usage: DataPlaneUsage | None) -> li
             line += f"; the provider has answered since {_minute(failure.resolved_at)}"
         notes.append(line)
     return notes
+
+
+def _polls_note(polls: DataPlaneConfigPolls) -> str:
+    since = f" since {_minute(polls.since)}" if polls.since is not None else ""
+    if polls.polls == "refused":
+        why = {
+            401: "its boot token is refused (rotated? start it with the new one)",
+            403: "the tenant is disabled",
+            409: "nothing is published",
+        }.get(polls.http_status or 0, f"HTTP {polls.http_status}")
+        head = f"config polls refused{since}: {why}"
+    elif polls.polls == "cache":
+        head = f"started from its cached copy{since}, not polled since"
+    else:
+        head = f"config polls cannot reach the control plane{since}"
+    return f"{head}; it runs the configuration it has, and publishes do not reach it"
 
 
 def _minute(moment: datetime) -> str:

@@ -69,12 +69,24 @@ def _config_state(request: Request) -> dict[str, Any]:
     values: /health answers without a token), and since when."""
     watcher: BootWatcher | None = getattr(request.app.state, "config_watcher", None)
     if watcher is None:  # a local tenant file: read at start only, nothing is compared
-        return {"restart_required": [], "since": None}
+        return {"restart_required": [], "since": None, "control_plane": None}
     since = watcher.restart_since
     return {
         "restart_required": list(watcher.restart_keys),
         "since": since.isoformat() if since is not None else None,
+        "control_plane": _control_plane_state(watcher),
     }
+
+
+def _control_plane_state(watcher: BootWatcher) -> dict[str, Any]:
+    """Whether the configuration polls reach the control plane: a data plane refused (a
+    rotated boot token, a disabled tenant) or cut off runs on what it has, and says so here.
+    The kind and the HTTP status only: the reasons, in the log, may name hosts."""
+    problem = watcher.poll_problem
+    if problem is None:
+        return {"polls": "ok", "http_status": None, "since": None}
+    kind, status, since = problem
+    return {"polls": kind, "http_status": status, "since": since.isoformat()}
 
 
 def _breakers(runtime: ConversationRuntime) -> dict[str, str]:

@@ -79,6 +79,11 @@ class BootWatcher:
     #: When the first of them changed (None: nothing waits for a restart).
     restart_since: datetime | None = field(default=None, init=False)
     _problem: str | None = field(default=None, init=False)
+    #: What keeps this data plane from the control plane's configuration now (None: nothing):
+    #: `unreachable`, `refused` or `cache` (started from the cached copy, not polled since),
+    #: the HTTP status of a refusal, and since when. /health shows it: a data plane whose
+    #: boot token was rotated runs on and answers, but publishes no longer reach it.
+    poll_problem: tuple[str, int | None, datetime] | None = field(default=None, init=False)
     _http: httpx.AsyncClient | None = field(default=None, init=False)
     #: What the cache should hold and does not yet (payload, ETag): its write failed.
     _unsaved: tuple[BootPayload, str] | None = field(default=None, init=False)
@@ -92,6 +97,7 @@ class BootWatcher:
             # `boot_from_cache` (an error) reported this streak: the first answer ends it with
             # `control_plane_reachable_again`, so an alert on the error can clear.
             self._problem = "booted from the cached copy"
+            self.poll_problem = ("cache", None, self.runtime.clock.now())
         if not self.booted.cache_saved and self.booted.etag is not None:
             # The pull at boot logged the failure: this streak is already reported.
             self._unsaved, self._cache_failures = (self.current, self.booted.etag), 1
@@ -294,11 +300,12 @@ class BootWatcher:
         if error.reason == self._problem:
             return
         self._problem = error.reason
-        event = (
-            "control_plane_unreachable"
-            if isinstance(error, ControlPlaneUnreachable)
-            else "config_poll_refused"
-        )
+        unreachable = isinstance(error, ControlPlaneUnreachable)
+        kind = "unreachable" if unreachable else "refused"
+        status = getattr(error, "status", None)
+        if self.poll_problem is None or self.poll_problem[:2] != (kind, status):
+            self.poll_problem = (kind, status, self.runtime.clock.now())
+        event = "control_plane_unreachable" if unreachable else "config_poll_refused"
         log.warning(
             event,
             tenant=self.current.tenant.id,
@@ -307,6 +314,7 @@ class BootWatcher:
         )
 
     def _report_recovered(self) -> None:
+        self.poll_problem = None
         if self._problem is not None:
             log.info("control_plane_reachable_again", tenant=self.current.tenant.id)
             self._problem = None
