@@ -175,12 +175,17 @@ def search_files(paths: Iterable[str | Path]) -> FileSearch:
     `*.yml`). Conversation tests and other YAML in a folder are skipped, each with the reason;
     a file that cannot be read as YAML is kept, so that checking it says what is wrong."""
     search = FileSearch()
+    # A folder and one inside it given together (`. tests/`): each file is met once.
+    met: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if not path.is_dir():
             search.found.append(path)
             continue
         for candidate in sorted({*path.rglob("*.yaml"), *path.rglob("*.yml")}):
+            if (resolved := candidate.resolve()) in met:
+                continue
+            met.add(resolved)
             reason = _not_checked(candidate)
             if reason is None:
                 search.found.append(candidate)

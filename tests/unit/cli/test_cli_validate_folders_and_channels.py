@@ -175,3 +175,18 @@ def test_two_tenants_of_one_flow_check_it_once(invoke: Invoke, write: Write) -> 
     assert f"{first}: tenant, its flow's issues are listed above" in result.stdout
     assert f"{second}: tenant, its flow's issues are listed above" in result.stdout
     assert "0 error(s), 1 warning(s) in 3 file(s)" in result.stdout
+
+
+def test_a_folder_given_with_one_inside_it_reports_each_file_once(
+    invoke: Invoke, write: Write
+) -> None:
+    flow = write("bot/hello.yaml", FLOW_OK)
+    write("bot/tenant.yaml", TENANT)
+    write("bot/tests/hello_test.yaml", TEST)
+    write("bot/tests/notes.yml", "todo: [more tests]\n")
+    folder = flow.parent
+    result = invoke("validate", folder, folder / "tests")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("conversation test") == 1
+    assert result.stderr.count("notes.yml") == 1
+    assert "in 2 file(s)" in result.stdout
