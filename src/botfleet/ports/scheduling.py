@@ -259,6 +259,25 @@ class MovesContactJobs(Protocol):
         ...
 
 
+class JobStillRunning(Exception):
+    """`run_now` of a standing job whose run (fired by its schedule, or asked for now) is still
+    going, from its hand-over to the runner until the runner returns: not run again.
+
+    Refused rather than waited for: the run under way sends the job's messages, and one more
+    run after it would send them again (a standing run is a new run id each time, which the
+    runtime never takes for a repeat). A caller waiting on that run (it waits behind the
+    contact's turns) could also give up before it ends, not knowing whether anything went.
+    Both schedulers raise it (`APSchedulerTaskScheduler`, the fake `ManualScheduler`)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            f"{job_id[:200]!r} is running already (a run of it, fired by its schedule or asked "
+            "for now, has not ended): it was not run again, which would send its messages "
+            "twice; run it once that run has ended, if still needed"
+        )
+        self.job_id = job_id
+
+
 @dataclass(frozen=True, slots=True)
 class JobRun:
     """A pending job run now (`RunsJobsNow.run_now`): the job as it was pending, the run id it
@@ -302,6 +321,8 @@ class RunsJobsNow(Protocol):
         Raises:
             StoreUnavailable: the job cannot be read or removed now; nothing ran (from the
                 claim: the runner's to handle, as a turn meeting an unavailable store).
+            JobStillRunning: a standing job whose run (fired, or asked for now) is under way:
+                not run again.
         """
         ...
 

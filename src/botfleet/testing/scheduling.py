@@ -45,6 +45,7 @@ from botfleet.ports.scheduling import (
     DEFAULT_MISFIRE_GRACE,
     Claim,
     JobRun,
+    JobStillRunning,
     RunRecorded,
     ScheduledJob,
     StandingJob,
@@ -148,6 +149,8 @@ class ManualScheduler:
         self.running = False
         self._runner: TaskRunner | None = None
         self._in_flight = RunsInFlight()
+        #: As the real one: standing jobs with a run handed to the runner, one at a time.
+        self._standing_runs: set[str] = set()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -240,8 +243,9 @@ class ManualScheduler:
 
     async def run_now(self, job_id: str, *, strict: bool = False) -> JobRun | None:
         """As the real one: a one-off job leaves the store and runs under its due time's run
-        id; a standing one runs under this moment's and keeps its next run. `strict`: the
-        runner gets a claim, and a one-off job leaves the store only when its run claims it."""
+        id; a standing one runs under this moment's and keeps its next run, unless a run of it
+        is under way (`JobStillRunning`). `strict`: the runner gets a claim, and a one-off job
+        leaves the store only when its run claims it."""
         job = self.store.jobs.get(job_id)
         if job is None:
             return None
@@ -256,7 +260,9 @@ class ManualScheduler:
                 claim = partial(self._claim, pending)
             else:
                 del self.store.jobs[job_id]
-        run, outcome = await self._run(job, due, now, fired=False, strict=strict, claim=claim)
+        ran = await self._run(job, due, now, fired=False, strict=strict, claim=claim)
+        assert ran is not None  # (`_run` refuses a run asked for, it skips only fired ones)
+        run, outcome = ran
         return JobRun(pending, run.run_id, outcome)
 
     async def _claim(self, pending: ScheduledJob) -> bool:
@@ -396,17 +402,27 @@ class ManualScheduler:
         fired: bool = True,
         strict: bool = False,
         claim: Claim | None = None,
-    ) -> tuple[Run, object]:
+    ) -> tuple[Run, object] | None:
         """`fired`: counted as the scheduler firing it (a run asked for by `run_now` is not,
         as APScheduler counts only the jobs it fires). `strict`, `claim`: a strict `run_now`'s,
-        for the runner."""
+        for the runner. As the real one, a standing job runs one at a time: a fired run meeting
+        one under way is skipped (None, counted fired and skipped), a `run_now` refused."""
         assert self._runner is not None
+        standing = job.kind == STANDING
+        if standing and job.job_id in self._standing_runs:
+            if not fired:
+                raise JobStillRunning(job.job_id)
+            self.stats.fired()  # as the real one: APScheduler counts the call it made
+            self.stats.skipped()
+            return None
         moment = due_at if job.kind == ONE_OFF else now
         rid = run_id(job.job_id, moment)
         run = Run(job.job_id, job.task, job.contact_id, dict(job.data), rid, due_at, now)
         self.runs.append(run)
         if fired:
             self.stats.fired()
+        if standing:
+            self._standing_runs.add(job.job_id)
         self._in_flight.start(rid)
         try:
             if strict:
@@ -417,6 +433,8 @@ class ManualScheduler:
                 outcome = await self._runner(job.contact_id, job.task, dict(job.data), rid)
         finally:
             self._in_flight.finish(rid)
+            if standing:
+                self._standing_runs.discard(job.job_id)
         self.outcomes.append((run, outcome))
         return run, outcome
 

@@ -28,7 +28,7 @@ from apscheduler.triggers.date import DateTrigger
 from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.scheduling.dispatch import fire_job, register_runner, unregister_runner
-from botfleet.adapters.scheduling.in_flight import RunsInFlight
+from botfleet.adapters.scheduling.in_flight import RunsInFlight, job_of
 from botfleet.adapters.scheduling.job_file import job_file_error
 from botfleet.adapters.scheduling.jobstore import (
     LATE_WITHIN,
@@ -59,6 +59,7 @@ from botfleet.ports.scheduling import (
     DEFAULT_MISFIRE_GRACE,
     Claim,
     JobRun,
+    JobStillRunning,
     RunRecorded,
     ScheduledJob,
     StandingJob,
@@ -86,6 +87,11 @@ T = TypeVar("T")
 
 class SchedulerStopped(ValueError):
     """A request reached a scheduler that is not running (before start, after stop)."""
+
+
+def _is_standing_run(run: str) -> bool:
+    """Whether `run` (a run id, `rules.run_id`) names a standing job's run."""
+    return job_of(run).startswith(standing_job_id(""))
 
 
 class APSchedulerTaskScheduler:
@@ -123,6 +129,9 @@ class APSchedulerTaskScheduler:
         self.stats = SchedulerStats(metrics)
         self._runner: TaskRunner | None = None
         self._in_flight = RunsInFlight()
+        #: Standing jobs with a run handed to the runner and not returned yet: APScheduler's
+        #: `max_instances` sees only the runs it fires, not a `run_now`'s.
+        self._standing_runs: set[str] = set()
         self._scheduler: Any = None
         self._store: IndexedJobStore | None = None
 
@@ -197,9 +206,25 @@ class APSchedulerTaskScheduler:
         strict: bool = False,
         claim: Claim | None = None,
     ) -> object:
-        """The runner as registered: the run is in flight (cancellable) until it is done."""
+        """The runner as registered: the run is in flight (cancellable) until it is done. A
+        standing job's run is one at a time: a fired run meeting one under way (a `run_now`'s)
+        is skipped, as APScheduler skips one meeting its own (`task_still_running`), and
+        `run_now` refuses before it gets here (`JobStillRunning`)."""
         runner = self._runner
         assert runner is not None
+        standing = job_of(run_id) if _is_standing_run(run_id) else None
+        if standing is not None:
+            if standing in self._standing_runs:
+                self.stats.skipped()
+                log.warning(
+                    "task_still_running",
+                    tenant=self.tenant_id,
+                    task=task,
+                    kind=STANDING,
+                    contact=hash_contact(self.tenant_id, contact_id),
+                )
+                return None
+            self._standing_runs.add(standing)
         self._in_flight.start(run_id)
         try:
             if not strict:
@@ -208,6 +233,8 @@ class APSchedulerTaskScheduler:
             return await runner(contact_id, task, data, run_id, strict=True, claim=claim)
         finally:
             self._in_flight.finish(run_id)
+            if standing is not None:
+                self._standing_runs.discard(standing)
 
     async def __aenter__(self) -> APSchedulerTaskScheduler:
         await self.start()
@@ -317,7 +344,11 @@ class APSchedulerTaskScheduler:
         return None if found is None else _pending(found)
 
     async def run_now(self, job_id: str, *, strict: bool = False) -> JobRun | None:
-        """`RunsJobsNow.run_now`: the path `fire_job` takes, with the run id it would give."""
+        """`RunsJobsNow.run_now`: the path `fire_job` takes, with the run id it would give.
+
+        Raises:
+            JobStillRunning: a standing job whose run is under way (checked and taken with no
+                `await` in between, so two requests at once cannot both pass)."""
         scheduler = self._running()
         store = self._store
         assert store is not None
@@ -327,6 +358,8 @@ class APSchedulerTaskScheduler:
         job = _pending(found)
         claim: Claim | None = None
         if job.kind != ONE_OFF:
+            if job_id in self._standing_runs:
+                raise JobStillRunning(job_id)
             rid = run_id(job_id, self._clock.now())
         elif strict:
             rid = run_of(found)

@@ -77,6 +77,12 @@ JOB_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 RUN_JOB_ERRORS: dict[int | str, dict[str, Any]] = {
     **JOB_ERRORS,
+    409: {
+        "model": ErrorBody,
+        "description": "a standing job whose run (fired by its schedule, or asked for now) is "
+        "under way: not run again, in the data plane's words; or the control plane cannot "
+        "reach the tenant's data plane (no data_plane_url or credentials)",
+    },
     422: {
         "model": RefusedJobView | RequestErrorBody,
         "description": "with `strict`, a run refused: a template of the task lacks a value; "

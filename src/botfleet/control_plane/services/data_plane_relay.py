@@ -9,6 +9,12 @@ another tenant but takes one naming none at its word: every release with the rel
 names its tenant there, and an erasure or a message to a contact must never go, with this
 tenant's token, to whatever else answers at the tenant's `data_plane_url` (another tenant's
 data plane on a reused port).
+
+A call the data plane got but whose answer the control plane could not take (the connection
+broke once the request was sent, or the answer came larger than its bound or not as JSON) is
+an `AnswerLost` (502): what was asked may have been done, so a caller that audits what it asks
+(a task run) audits it as unknown. A call refused before it was sent (unreachable, `/health`,
+the token refused) stays a plain `DataPlaneError`: nothing was done.
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ RELAY_TIMEOUT_S = 25.0
 DEFAULT_RETRY_AFTER_S = 5
 MAX_RETRY_AFTER_S = 3600
 _DETAIL_CHARS = 200
+#: Failures of a call once its request was written whole: reading the answer, or the
+#: connection closed before one came (`AnswerLost`). A `WriteError` is not one of them: the
+#: data plane acts on a request only once it has read all of it.
+_BROKEN_AFTER_SENDING = (httpx.ReadError, httpx.RemoteProtocolError, httpx.CloseError)
 
 
 class DataPlaneError(ControlPlaneError):
@@ -43,6 +53,16 @@ class DataPlaneError(ControlPlaneError):
         super().__init__(message)
         self.status_code = status_code
         self.retry_after = retry_after
+
+
+class AnswerLost(DataPlaneError):
+    """A 502 for a call the data plane got, whose answer did not come back usable: it may have
+    done what was asked. `answered`: an answer came, but not one to take (too large, not
+    JSON, not shaped as the data plane's); otherwise the connection broke before it came."""
+
+    def __init__(self, status_code: int, message: str, *, answered: bool) -> None:
+        super().__init__(status_code, message)
+        self.answered = answered
 
 
 def origin(url: str) -> str:
@@ -93,6 +113,12 @@ class RelayCall:
         return DataPlaneError(
             status, f"{self.method} {self.route} on the data plane at {self.where}: {text}",
             retry_after=retry_after,
+        )  # fmt: skip
+
+    def lost(self, text: str, *, answered: bool) -> AnswerLost:
+        return AnswerLost(
+            502, f"{self.method} {self.route} on the data plane at {self.where}: {text}",
+            answered=answered,
         )  # fmt: skip
 
     def unreachable(self, exc: httpx.HTTPError) -> DataPlaneError:
@@ -157,13 +183,28 @@ class DataPlaneRelay:
                 504,
                 f"no answer within {RELAY_TIMEOUT_S:g} s{call.waits}; retry later.{call.timed_out}",
             ) from None
+        except _BROKEN_AFTER_SENDING as exc:
+            # The request went out whole (a connection refused or a request not sent whole is
+            # an `unreachable` below): the data plane may have acted on it before the
+            # connection broke (a task run sends first, then answers).
+            raise call.lost(
+                f"the connection broke ({type(exc).__name__}) after the request was sent, "
+                f"before its answer was read; retry later.{call.timed_out}",
+                answered=False,
+            ) from None
+        except httpx.DecodingError:
+            raise call.lost(
+                f"its answer could not be decoded (its Content-Encoding); {call.too_large}"
+                f"{call.timed_out}",
+                answered=True,
+            ) from None
         except httpx.HTTPError as exc:
             raise call.unreachable(exc) from None
         except _TooLarge:
-            raise call.error(
-                502,
+            raise call.lost(
                 f"the answer is larger than {limit} bytes, the most the control plane relays; "
                 f"{call.too_large}{call.timed_out}",
+                answered=True,
             ) from None
 
     async def _check_tenant(self, call: RelayCall, base_url: str) -> None:
@@ -225,7 +266,11 @@ def answer_json(call: RelayCall, answer: RelayAnswer) -> Any:
     try:
         return json.loads(answer.body)
     except (ValueError, RecursionError):
-        raise call.error(502, f"answered {answer.status}, but not with JSON") from None
+        # What it did, if anything, the answer would have said: the run routes say so.
+        may_have = f".{call.timed_out}" if call.timed_out else ""
+        raise call.lost(
+            f"answered {answer.status}, but not with JSON{may_have}", answered=True
+        ) from None
 
 
 def refusal(call: RelayCall, answer: RelayAnswer) -> DataPlaneError:

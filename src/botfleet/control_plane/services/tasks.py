@@ -30,14 +30,18 @@ its keys (a name) is recorded as written: keys should hold ids only (docs/schedu
 
 Every entry has an ``outcome``: ``done`` (the data plane answered what it did: a run's
 ``status`` says what became of it), ``refused`` (the data plane answered that it did not do it:
-no such task or pending job, a standing job, a run refused as busy), ``unknown: no answer`` (no
-answer in time: 504), ``unknown: unreadable answer`` (it answered 200, but not as a data plane
-does: 502) or, for a cancel, ``unknown: data plane busy`` (503: the job may have been removed).
-These may have been carried out: the audit shows the attempt either way, with the control
-plane's ``http_status`` and null for what only the answer would tell. A call that never reached
-the data plane (unreachable, its ``/health`` not naming the tenant, its token refused) did
-nothing and is not audited, nor is a relay's 502 of an answer lost on the way (a rarer case the
-relay does not tell apart from those).
+no such task or pending job, a standing job not cancelled, a standing job whose run is under
+way, a run refused as busy), ``unknown: no answer`` (no answer in time: 504), ``unknown: answer
+lost`` (the connection broke once the request was sent, before the answer was read: 502),
+``unknown: unreadable answer`` (an answer came, but not one to take: not JSON, over the relay's
+bound, or not shaped as the data plane's: 502) or, for a cancel, ``unknown: data plane busy``
+(503: the job may have been removed). The unknown ones may have been carried out (a run's
+messages sent): the audit shows the attempt either way, with the control plane's
+``http_status`` and null for what only the answer would tell. A call that never reached the
+data plane (unreachable, its ``/health`` not naming the tenant, its token refused) did nothing
+and is not audited; nor is a request the data plane refused before running anything (a
+contact id of a channel it lacks: 422) or answered with a server error other than a failed
+run's (relayed as a 502 saying so).
 
 Listing the jobs is not audited, as the list of conversations is not (`conversations`).
 """
@@ -56,7 +60,7 @@ from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
 from botfleet.control_plane.errors import InvalidInput
 from botfleet.control_plane.principals import Principal
 from botfleet.control_plane.services import audit
-from botfleet.control_plane.services.data_plane_relay import DataPlaneError
+from botfleet.control_plane.services.data_plane_relay import AnswerLost, DataPlaneError
 from botfleet.control_plane.services.data_plane_tasks import DataPlaneTasks
 from botfleet.control_plane.services.tenant_data_plane import (
     TenantDataPlane,
@@ -79,16 +83,16 @@ DONE = "done"
 REFUSED = "refused"
 #: No answer in time (504): it may have been carried out.
 NO_ANSWER = "unknown: no answer"
-#: An answer, but not a data plane's (502 raised here, after the relay returned it).
+#: The connection broke once the request was sent, before the answer was read (502): it may
+#: have been carried out.
+LOST = "unknown: answer lost"
+#: An answer, but not one to take (502): not JSON, over the relay's bound, or not shaped as a
+#: data plane's answer.
 UNREADABLE = "unknown: unreadable answer"
 #: A busy data plane's 503 to a cancel: the job may have been removed before the store gave up
 #: (`data_plane_tasks._CANCEL_AGAIN`); a run answered 503 ran nothing.
 BUSY = "unknown: data plane busy"
 _REFUSALS = frozenset({404, 409, 503})
-
-
-class _Unreadable(DataPlaneError):
-    """A 502 for an answer the data plane gave (200) but that cannot be taken as it is."""
 
 
 async def _audited(
@@ -107,8 +111,8 @@ async def _audited(
     error raised as it was. Should the audit's write fail (503), what was done stays done."""
     try:
         view, details = await act()
-    except _Unreadable as exc:
-        outcome = UNREADABLE
+    except AnswerLost as exc:
+        outcome = UNREADABLE if exc.answered else LOST
         error: DataPlaneError = exc
     except DataPlaneError as exc:
         if exc.status_code == 504:
@@ -117,7 +121,10 @@ async def _audited(
             outcome = BUSY
         elif exc.status_code in _REFUSALS:
             outcome = REFUSED
-        else:  # not reached, or its answer lost on the way: the relay does not tell which
+        else:
+            # Not reached, refused before anything was done, or a server error's answer (a
+            # data plane's 500 other than a failed run's): an answer lost or unreadable after
+            # the request was sent is an `AnswerLost`, audited above.
             raise
         error = exc
     else:
@@ -135,9 +142,9 @@ async def _audited(
 def _about(view: RunTaskView, data_plane: TenantDataPlane, run: RunTaskBody) -> RunTaskView:
     if (view.task, view.contact_id) != (run.task, run.contact_id):
         # Whatever ran, it is not what was asked: never report it as that.
-        raise _Unreadable(
+        raise AnswerLost(
             502, f"{data_plane.where} answered about another task or contact than the one "
-            "asked; check its data_plane_url",
+            "asked; check its data_plane_url", answered=True,
         )  # fmt: skip
     return view
 
@@ -175,11 +182,11 @@ async def run_task(
 
 
 def _read(model: type[ModelT], answer: Any, data_plane: TenantDataPlane) -> ModelT:
-    """`read_answer`, its 502 marked as an answer that was given (`_Unreadable`)."""
+    """`read_answer`, its 502 marked as an answer that was given (`AnswerLost`)."""
     try:
         return read_answer(model, answer, data_plane)
     except DataPlaneError as exc:
-        raise _Unreadable(exc.status_code, str(exc)) from None
+        raise AnswerLost(exc.status_code, str(exc), answered=True) from None
 
 
 def as_logged(text: str, contact_id: str | None, contact_hash: str | None) -> str:
@@ -196,9 +203,9 @@ def as_logged(text: str, contact_id: str | None, contact_hash: str | None) -> st
 
 def _about_job(view: ModelT, data_plane: TenantDataPlane, job_id: str) -> ModelT:
     if getattr(view, "job_id", None) != job_id:
-        raise _Unreadable(
+        raise AnswerLost(
             502, f"{data_plane.where} answered about another job than the one asked; check "
-            "its data_plane_url",
+            "its data_plane_url", answered=True,
         )  # fmt: skip
     return view
 

@@ -14,6 +14,12 @@ A strict run (`"strict": true` in `POST /run-task`'s body, `?strict=true` on
 `POST /tasks/{job_id}/run`) renders the task's turn with strict templates: at the first value
 a template lacks the run is refused, 422 with the `warnings` and `status: refused`, and nothing
 is sent, committed or scheduled; a pending job so refused stays pending.
+
+A standing job runs one at a time: `POST /tasks/{job_id}/run` while a run of it is under way
+(fired by its schedule, or asked for by another request, and waiting for the contact's turn or
+running) is 409 naming the job, and nothing more is sent; the schedule firing it meanwhile
+skips that run (`task_still_running`). A one-off job needs no such guard: the first run takes
+it out of the job file (a second request is 404), and the runtime runs its run id once.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from botfleet.flows.schema import FlowSpec
 from botfleet.flows.suggestions import closest
 from botfleet.http_guards import MAX_BODY_BYTES
 from botfleet.ports.scheduling import (
+    JobRun,
+    JobStillRunning,
     RunsJobsNow,
     ScheduledJob,
     TaskScheduler,
@@ -220,6 +228,20 @@ def _jobs_by_id(runtime: ConversationRuntime) -> RunsJobsNow:
     return scheduler
 
 
+async def _run_now(scheduler: RunsJobsNow, job_id: str, strict: bool) -> JobRun:
+    """The pending job run now; 404 when there is none, 409 for a standing job whose run is
+    under way."""
+    try:
+        ran = await scheduler.run_now(job_id, strict=strict)
+    except JobStillRunning as exc:
+        # Refused, not waited for: waiting would run it again once the run under way ends,
+        # sending its messages twice (the module's docstring).
+        raise HTTPException(409, str(exc)) from None
+    if ran is None:
+        raise HTTPException(404, no_job(job_id))
+    return ran
+
+
 def _job_id(request: Request) -> str:
     job_id = str(request.path_params["job_id"])
     if not 0 < len(job_id) <= MAX_JOB_ID:
@@ -312,14 +334,13 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
         pending afterwards and does not fire again; a standing job runs once now and keeps its
         schedule. `?strict=true`: its templates render strictly, and a one-off job leaves the
         job file only once its turn rendered, so a refused run leaves it pending (the
-        scheduler's `run_now` does both). 404 when no such job is pending."""
+        scheduler's `run_now` does both). 404 when no such job is pending; 409 for a standing
+        job whose run is under way."""
         check_actor(request, settings)
         job_id = _job_id(request)
         strict = query_of(RunJobQuery, request).strict
         runtime = _runtime(request)
-        ran = await _jobs_by_id(runtime).run_now(job_id, strict=strict)
-        if ran is None:
-            raise HTTPException(404, no_job(job_id))
+        ran = await _run_now(_jobs_by_id(runtime), job_id, strict)
         outcome = ran.outcome
         if not isinstance(outcome, TaskOutcome):  # the runner is always the runtime's
             raise TypeError(f"the scheduler's runner answered {type(outcome).__name__}")
@@ -414,6 +435,8 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             answer=RunJobResult,
             responses={
                 404: "no such pending job",
+                409: "a standing job whose run (fired, or asked for now) is under way: not run "
+                "again",
                 422: "a strict run refused: a template lacks a value, nothing was sent and the "
                 "job stays pending",
             },
