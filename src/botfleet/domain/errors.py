@@ -153,7 +153,15 @@ class ConnectorTimeout(ConnectorError):
 
 
 class ConnectorRejected(ConnectorError):
+    """The back end refused the call (a 4xx but 408 and 429): retrying would not help.
+    `status`: the HTTP status it answered, where there was one, which a flow reads after
+    `on_error: {continue: true}` (a 409 "slot taken" is not a 401 "wrong secret")."""
+
     kind = "rejected"
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
 
 
 class UnknownOperation(ConnectorError):

@@ -264,9 +264,12 @@ def _on_connector(
             said = turn.renderer().text(route.text, f"{where}.on_error.text").strip()
             if said:
                 turn.say(Text(said))
-        # The kind only (`unavailable`, `timeout`...): the detail names hosts and statuses,
-        # which a template could send on to the contact.
-        return _go_on(turn, resume, action.result_key, {"failed": True, "error": event.error_kind})
+        # The kind (`unavailable`, `timeout`...) and a refusal's HTTP status, not the detail:
+        # it names hosts, which a template could send on to the contact.
+        failed: dict[str, Any] = {"failed": True, "error": event.error_kind}
+        if event.status is not None:
+            failed["status"] = event.status
+        return _go_on(turn, resume, action.result_key, failed)
     _route_error(turn, action, where, resume.origin, resume.kind, resume.chain, resume.turn_id)
     return turn.result()
 

@@ -24,6 +24,8 @@ class ConnectorFailed:
     request_id: str
     error_kind: str
     detail: str = ""
+    #: The HTTP status of a refusal (`ConnectorRejected.status`), None when there was none.
+    status: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,9 +170,9 @@ def answer_with(replies: Mapping[str, Any] | Callable[[CallConnector], Any]) -> 
             else:
                 return ConnectorFailed(call.request_id, "unknown_operation", call.operation)
         except ConnectorError as exc:
-            return ConnectorFailed(call.request_id, exc.kind, str(exc))
+            return _failed(call, exc)
         if isinstance(result, ConnectorError):
-            return ConnectorFailed(call.request_id, result.kind, str(result))
+            return _failed(call, result)
         return ConnectorReplied(call.request_id, result)
 
     return answer
@@ -193,10 +193,15 @@ def connector_answer(connectors: Mapping[str, Connector]) -> Answer:
                 connector.call(call.operation, call.params, idempotency_key=call.idempotency_key)
             )
         except ConnectorError as exc:
-            return ConnectorFailed(call.request_id, exc.kind, str(exc))
+            return _failed(call, exc)
         return ConnectorReplied(call.request_id, result)
 
     return answer
+
+
+def _failed(call: CallConnector, error: ConnectorError) -> ConnectorFailed:
+    """A failure as the data plane's step loop makes it (a refusal keeps its HTTP status)."""
+    return ConnectorFailed(call.request_id, error.kind, str(error), getattr(error, "status", None))
 
 
 # ---------------------------------------------------------------- a conversation

@@ -292,7 +292,7 @@ async def test_a_400_is_refused_once_without_retry_nor_breaker_count() -> None:
     ("status", "hint"),
     [
         (401, "check the token"),
-        (403, "check the token, or whether the hook was disabled"),
+        (403, "check the token or the signing secret, or whether the hook was disabled"),
         (404, "check the url: the hook may have been deleted"),
         (410, "set a new url"),
         (418, "(HTTP 418)"),

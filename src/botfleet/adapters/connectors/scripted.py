@@ -52,7 +52,16 @@ class OperationScript(BaseModel):
     fail_always: bool = False
     error: ErrorKind = "unavailable"
     error_message: str = ""
+    #: With `error: rejected`, the HTTP status the refusal carries (`{status: 409}` in a
+    #: flow's `result_key`), as a webhook's 4xx does.
+    status: int | None = Field(None, ge=400, le=499)
     delay_ms: NonNegativeInt = 0
+
+    @model_validator(mode="after")
+    def _status_of_a_refusal(self) -> OperationScript:
+        if self.status is not None and self.error != "rejected":
+            raise ValueError("status is the HTTP status of a refusal: give error: rejected too")
+        return self
 
 
 class ScriptedSettings(BaseModel):
@@ -129,7 +138,10 @@ class ScriptedConnector:
         if script.fail_always or attempt <= script.fail_times:
             error = _ERRORS[script.error]
             detail = script.error_message or f"scripted {script.error} (attempt {attempt})"
-            raise error(f"{self.category}.{operation}: {detail}")
+            message = f"{self.category}.{operation}: {detail}"
+            if error is ConnectorRejected:
+                raise ConnectorRejected(message, status=script.status)
+            raise error(message)
         served = self._successes.get(operation, 0)
         self._successes[operation] = served + 1
         if script.results is not None:

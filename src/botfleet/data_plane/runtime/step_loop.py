@@ -303,7 +303,8 @@ async def _call(deps: StepDeps, call: effects.CallConnector, log: ContactLog) ->
             call.connector, call.operation, call.params, idempotency_key=call.idempotency_key
         )
     except ConnectorError as exc:
-        return ConnectorFailed(call.request_id, exc.kind, log.scrub(str(exc)))
+        status = getattr(exc, "status", None)
+        return ConnectorFailed(call.request_id, exc.kind, log.scrub(str(exc)), status)
     except Exception as exc:  # an adapter bug must not end the conversation
         log.failure("connector_crashed", exc, connector=call.connector, operation=call.operation)
         return ConnectorFailed(call.request_id, "error", type(exc).__name__)

@@ -64,8 +64,8 @@ OPERATIONS = frozenset({SEND})
 #: What a refusal means, by status: the hint an operator needs to fix it.
 _HINTS = {
     400: "check that the receiver accepts this body (format: json or slack)",
-    401: "check the token (and token_header) the receiver expects",
-    403: "check the token, or whether the hook was disabled",
+    401: "check the token (and token_header), or the signing secret, the receiver expects",
+    403: "check the token or the signing secret, or whether the hook was disabled",
     404: "check the url: the hook may have been deleted",
     410: "the hook was deleted or disabled: set a new url",
     413: "the notification is too large for the receiver",
@@ -255,11 +255,13 @@ def _answer(reply: WebhookReply, notification_id: str) -> dict[str, Any]:
     if 300 <= status < 400:
         raise ConnectorRejected(
             f"the webhook answered with a redirect (HTTP {status}), which is not "
-            "followed: set url to the address it points to"
+            "followed: set url to the address it points to",
+            status=status,
         )
     hint = _HINTS.get(status)
     raise ConnectorRejected(
-        f"the webhook refused the notification (HTTP {status})" + (f": {hint}" if hint else "")
+        f"the webhook refused the notification (HTTP {status})" + (f": {hint}" if hint else ""),
+        status=status,
     )
 
 
