@@ -183,7 +183,8 @@ def table_counts(state_db: Path) -> dict[str, int]:
 
 
 def metric_values(text: str) -> tuple[dict[str, float], int]:
-    """The kept series of a /metrics text, and how many series it has in all."""
+    """The kept series of a /metrics text, and how many series it has in all. A labelled one
+    (the message counters' `channel`) is summed over its labels."""
     values: dict[str, float] = {}
     series = 0
     for line in text.splitlines():
@@ -191,8 +192,9 @@ def metric_values(text: str) -> tuple[dict[str, float], int]:
             continue
         series += 1
         name, _, value = line.rpartition(" ")
+        name = name.partition("{")[0]
         if name in METRICS:
-            values[name] = float(value)
+            values[name] = values.get(name, 0.0) + float(value)
     return values, series
 
 

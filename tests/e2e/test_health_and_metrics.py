@@ -11,15 +11,18 @@ from botfleet.testing.runtime import ChatClient
 
 
 async def scrape(chat: ChatClient) -> dict[str, float]:
+    """Unlabelled series, and the per-channel counters summed over their `channel`s."""
     response = await chat.http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    return {
-        sample.name: sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-        if not sample.labels or sample.labels == {"le": "+Inf"}
-    }
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if not sample.labels or sample.labels == {"le": "+Inf"}:
+                values[sample.name] = sample.value
+            elif set(sample.labels) == {"channel"}:
+                values[sample.name] = values.get(sample.name, 0.0) + sample.value
+    return values
 
 
 async def test_health_names_tenant_and_flow(chat: ChatClient) -> None:

@@ -199,10 +199,19 @@ class DataPlane:
     def metric(self, name: str, **labels: str) -> float:
         return self.runtime.metrics.registry.get_sample_value(name, labels) or 0.0
 
+    def metric_sum(self, name: str) -> float:
+        """`name` summed over its series (every `channel`'s)."""
+        return sum(
+            sample.value
+            for family in self.runtime.metrics.registry.collect()
+            for sample in family.samples
+            if sample.name == name
+        )
+
     @property
     def messages_in(self) -> float:
-        """Inbound messages that reached the runtime (duplicates included)."""
-        return self.metric("botfleet_messages_in_total")
+        """Inbound messages that reached the runtime (duplicates included), on every channel."""
+        return self.metric_sum("botfleet_messages_in_total")
 
 
 @asynccontextmanager

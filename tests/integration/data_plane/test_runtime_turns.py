@@ -252,7 +252,10 @@ async def test_a_channel_that_refuses_the_replies_does_not_undo_the_turn() -> No
     store = InMemoryTenantStore()
     async with bootstrap_test_runtime(stores=store, sender=RefusingSender()) as runtime:
         result = await runtime.handle(text_message("c1", "hi"))
-        assert runtime.metrics.registry.get_sample_value("botfleet_send_errors_total") == 1
+        errors = runtime.metrics.registry.get_sample_value(
+            "botfleet_send_errors_total", {"channel": "webchat"}
+        )
+        assert errors == 1
     assert texts(result.outputs) == ["You said: hi"]
     assert [r["output"]["text"] for r in await store.outbox.since(contact_id="c1")] == [
         "You said: hi"

@@ -42,10 +42,12 @@ def test_a_figure_that_keeps_growing_is_told_from_one_that_levels_off() -> None:
 def test_metrics_text_is_read_for_the_kept_series() -> None:
     text = (
         "# HELP botfleet_messages_in_total Inbound messages\n"
-        "botfleet_messages_in_total 12.0\n"
-        "botfleet_messages_in_created 1.7e9\n"
+        'botfleet_messages_in_total{channel="webchat"} 12.0\n'
+        'botfleet_messages_in_total{channel="telegram"} 3.0\n'
+        'botfleet_messages_in_created{channel="webchat"} 1.7e9\n'
+        "botfleet_turn_errors_total 1.0\n"
         'botfleet_connector_calls_total{connector="calendar"} 3.0\n'
     )
     values, series = soak.metric_values(text)
-    assert values == {"botfleet_messages_in_total": 12.0}
-    assert series == 3
+    assert values == {"botfleet_messages_in_total": 15.0, "botfleet_turn_errors_total": 1.0}
+    assert series == 5

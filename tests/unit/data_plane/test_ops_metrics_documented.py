@@ -36,6 +36,7 @@ BOUNDED_LABELS = {
     "route": "the control plane's route templates or '<unmatched>', never a path",
     "result": "boot pulls: served, not_modified, refused",
     "change": "Telegram my_chat_member changes (MEMBER_EVENTS), pre-registered",
+    "channel": "the kind of the contact's channel (whatsapp, telegram, webchat), never the id",
 }
 
 

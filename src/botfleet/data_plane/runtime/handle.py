@@ -29,7 +29,7 @@ from botfleet.data_plane.runtime.cancellation import stray_cancellation_as_error
 from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.data_plane.runtime.contact_moves import ContactMove, move_records
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
-from botfleet.data_plane.runtime.metrics import RuntimeMetrics
+from botfleet.data_plane.runtime.metrics import ChannelCounters, RuntimeMetrics
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import (
@@ -241,6 +241,14 @@ class ConversationRuntime:
         default_factory=dict, init=False, repr=False
     )
 
+    def __post_init__(self) -> None:
+        self.metrics.start_channels(self.ctx.channel, self.ctx.more_channels)
+
+    def _counters(self, contact_id: str) -> ChannelCounters:
+        """The per-channel counters of the contact's channel (read from `ctx` each time: the
+        conversation-test sandbox swaps it for the channel it plays)."""
+        return self.metrics.of(contact_id, self.ctx.channel, self.ctx.more_channels)
+
     # ---------------------------------------------------------------- InboundHandler
 
     async def handle(self, message: InboundMessage) -> TurnResult:
@@ -250,7 +258,7 @@ class ConversationRuntime:
         (one write fewer than `accept`'s journal-first): a message seen before, or still
         running here, is a duplicate and gets the first one's replies.
         """
-        self.metrics.messages_in.inc()
+        self._counters(message.contact_id).messages_in.inc()
         received_at = self.clock.now()
         entry = await self.journal.get(message.message_id)
         # No await between this check and `_submit`: one of two copies runs, the other waits.
@@ -274,7 +282,7 @@ class ConversationRuntime:
         if message.message_id in self._in_flight:
             # Running here already, maybe not journaled yet (`handle`'s turn records it in its
             # commit): recording it now would make that commit fail.
-            self.metrics.messages_in.inc()
+            self._counters(message.contact_id).messages_in.inc()
             self.metrics.duplicates.inc()
             return False
         received_at = self.clock.now()
@@ -478,7 +486,7 @@ class ConversationRuntime:
     # ---------------------------------------------------------------- inbound messages
 
     async def _record(self, message: InboundMessage, received_at: datetime) -> bool:
-        self.metrics.messages_in.inc()
+        self._counters(message.contact_id).messages_in.inc()
         is_new = await self.journal.record(message, received_at)
         if not is_new:
             self.metrics.duplicates.inc()
@@ -898,10 +906,10 @@ class ConversationRuntime:
                 with stray_cancellation_as_error("the channel's send"):
                     sends = await self.sender.send(contact_id, fitted)
             except Exception as exc:
-                self.metrics.send_errors.inc()
+                self._counters(contact_id).send_errors.inc()
                 contact_log.failure("send_failed", exc, outputs=len(fitted))
             else:
-                self.metrics.messages_out.inc(len(fitted))
+                self._counters(contact_id).messages_out.inc(len(fitted))
         if self._confirms(contact_id):
             try:
                 with stray_cancellation_as_error(
