@@ -25,6 +25,7 @@ from botfleet.data_plane.config_source.pull import BootedConfig, ControlPlaneTar
 from botfleet.data_plane.config_source.watch import BootWatcher
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.domain.tenants import BootPayload, PublishedFlow, TenantInfo
+from botfleet.testing.clock import FrozenClock
 
 FLOW = """\
 id: tiny_flow
@@ -111,7 +112,10 @@ class Plane:
         )
         config, flow = checked_config(cp.published)
         runtime = SimpleNamespace(
-            live=LiveConfig(flow=flow), connectors=None, scheduler=SimpleNamespace()
+            live=LiveConfig(flow=flow),
+            connectors=None,
+            scheduler=SimpleNamespace(),
+            clock=FrozenClock(),
         )
         booted = BootedConfig(
             config, cp.published, cp.etag, "control_plane", target, cache_saved=cache_saved
