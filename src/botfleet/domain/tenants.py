@@ -90,12 +90,18 @@ class BootPayload(_Value):
             _require_type(f"connectors.{category}", binding)
         return value
 
-    def canonical_json(self) -> str:
-        """Stable JSON text of the payload (sorted keys), the input of `etag`."""
+    def wire_data(self) -> dict[str, Any]:
+        """The payload as JSON data, as served and cached: `more_channels` left out when empty,
+        so a tenant on one channel has the payload (and ETag) of releases before it, and a
+        data plane of such a release reads it, a cached copy included (after a rollback)."""
         data = self.model_dump(mode="json")
         if not data["more_channels"]:
             del data["more_channels"]
-        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return data
+
+    def canonical_json(self) -> str:
+        """Stable JSON text of the payload (sorted keys), the input of `etag`."""
+        return json.dumps(self.wire_data(), sort_keys=True, separators=(",", ":"))
 
     def etag(self) -> str:
         """Content hash (hex SHA-256); the HTTP ``ETag`` is this value in double quotes."""

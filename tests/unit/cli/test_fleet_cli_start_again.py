@@ -128,3 +128,26 @@ def test_a_host_other_hosts_can_reach_is_never_carried_over(
         "to start it there again, or --host 127.0.0.1"
     ) in " ".join(again.stderr.split())
     assert invoke(*command, "--host", "0.0.0.0").exit_code == 0
+
+
+def test_the_poll_interval_and_environment_of_an_api_start_are_kept(
+    invoke: Invoke, fleet_root: Path
+) -> None:
+    command = ("fleet", "start", "acme", "--root", fleet_root, "--no-wait")
+    first = invoke(*command, "--control-plane", "http://127.0.0.1:8001", "--port", free_port())
+    assert first.exit_code == 0, first.stderr
+    # As the Python API (`LocalOrchestrator.start(DataPlaneSpec(...))`) saves them.
+    record = launch(fleet_root)
+    spec = record["spec"]
+    assert isinstance(spec, dict)
+    spec.update(config_poll_s=5, env={"DP_SCHEDULER_GRACE_S": "900"})
+    (fleet_root / "acme" / "launch.json").write_text(json.dumps(record), encoding="utf-8")
+
+    again = invoke(*command)
+    assert again.exit_code == 0, again.stderr
+    assert "config_poll_s 5, env DP_SCHEDULER_GRACE_S" in again.stderr
+    assert "900" not in again.stderr  # names only
+    kept = launch(fleet_root)["spec"]
+    assert isinstance(kept, dict)
+    assert (kept["config_poll_s"], kept["env"]) == (5, {"DP_SCHEDULER_GRACE_S": "900"})
+    invoke("fleet", "stop", "acme", "--root", fleet_root)

@@ -262,7 +262,8 @@ def start(
 
     A tenant started before under --root keeps what this start does not give: its
     --control-plane, --port, --host and secrets (after a boot-token rotation: start TENANT
-    --boot-token-file NEW); stderr says which were reused.
+    --boot-token-file NEW), and the poll interval and environment a start through the Python
+    API gave it; stderr says which were reused.
     """
     from botfleet.ports.orchestration import DataPlaneSpec
 
@@ -306,6 +307,7 @@ def start(
         boot_token = _secret(BOOT_TOKEN, boot_token_file, tenant, previous, reused)
         cache_key = _secret(CACHE_KEY, cache_key_file, tenant, previous, reused)
         internal_token = _secret(INTERNAL_TOKEN, internal_token_file, tenant, previous, reused)
+    config_poll_s, env = _api_settings(previous, reused)
     if reused:
         typer.echo(
             f"reused from the last start of {tenant!r} under {fleet.root}: {', '.join(reused)}",
@@ -318,6 +320,8 @@ def start(
         cache_key=cache_key,
         internal_token=internal_token,
         port=port,
+        config_poll_s=config_poll_s,
+        env=env,
     )
 
     async def go() -> dict[str, Any]:
@@ -339,6 +343,22 @@ def start(
         typer.echo("next steps (once, or when they change):", err=True)
         for step in steps:
             typer.echo(f"  - {step}", err=True)
+
+
+def _api_settings(
+    previous: DataPlaneSpec | None, reused: list[str]
+) -> tuple[float | None, dict[str, str]]:
+    """What the command has no option for (the Python API's `config_poll_s` and `env`): the
+    last start's, so a start from the command line does not drop it (`restart` keeps it too);
+    named in `reused` (the environment's names only)."""
+    if previous is None:
+        return None, {}
+    env = dict(previous.env)
+    if previous.config_poll_s is not None:
+        reused.append(f"config_poll_s {previous.config_poll_s:g}")
+    if env:
+        reused.append(f"env {', '.join(sorted(env))}")
+    return previous.config_poll_s, env
 
 
 def _usage(message: str) -> typer.Exit:

@@ -144,7 +144,7 @@ class BootCache:
 
     def save(self, payload: BootPayload, etag: str, *, now: datetime | None = None) -> None:
         """Write the payload atomically (0600), secrets sealed or left out."""
-        data = payload.model_dump(mode="json")
+        data = payload.wire_data()
         secrets = take_secrets(data, payload.secret_paths)
         sealed: str | None = None
         if secrets and self._fernet is not None:
