@@ -31,6 +31,7 @@ from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow
 from botfleet.flows.tenant_file import config_error_issues
 from botfleet.ports.connectors import LLMConnector
+from botfleet.testing.conversation_calls import watch_scripted_calls
 from botfleet.testing.sandbox import (
     Contact,
     Sandbox,
@@ -141,11 +142,13 @@ async def chat_session(
     echo: bool = False,
     default_calendar: bool = False,
     channel: str | None = None,
+    fixtures: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> int:
     """Chat until the input ends; 1 when the bot cannot start. `default_calendar`: `config`
     runs a flow file (no tenant file), so a calendar the flow calls is the default one.
     `channel`: the channel the bot is on (`sandbox_channels.CHANNELS`; default the tenant's
-    channel, `tenant_channel`).
+    channel, `tenant_channel`). `fixtures`: connector fixtures by binding name, as a
+    conversation test's `connectors:` (checked beforehand: `conversation_fixtures`).
 
     Raises:
         ValueError: `channel` is not one chat knows.
@@ -153,7 +156,7 @@ async def chat_session(
     shown_as = sandbox_channel(channel or tenant_channel(config))
     try:
         mocked = sandbox_config(
-            config, flow.spec, unmocked="fail", default_calendar=default_calendar
+            config, flow.spec, fixtures, unmocked="fail", default_calendar=default_calendar
         )
     except ConfigError as exc:  # the tenant's calendar, refused as the data plane would
         for issue in config_error_issues(exc):
@@ -161,12 +164,14 @@ async def chat_session(
         return 1
     start = at or datetime.now(ZoneInfo(config.timezone)).replace(second=0, microsecond=0)
     async with open_sandbox(mocked, at=start, llm=llm, contact=contact, channel=shown_as) as bot:
+        watch_scripted_calls(bot)  # a scripted hook's sends are printed as a recorded one's
         typer.echo(
             f"Chatting with {config.display_name()} (flow {flow.spec.id}) as {contact.id} "
             f"on {shown_as.name}; clock frozen at {bot.clock.now().isoformat()}. "
             ":help lists commands."
         )
-        for category in unmocked_categories(config, flow.spec, default_calendar=default_calendar):
+        unmocked = unmocked_categories(config, flow.spec, default_calendar=default_calendar)
+        for category in [c for c in unmocked if c not in (fixtures or {})]:
             typer.echo(f"note: connector {category!r} has no mock here: its calls fail")
         if state is not None or data:
             try:

@@ -50,6 +50,7 @@ from botfleet.flows.load import Flow
 from botfleet.flows.tenant_file import display_path, not_a_file, read_tenant_file
 from botfleet.ports.connectors import Answer
 from botfleet.testing.contact_language import unsent_language
+from botfleet.testing.conversation_calls import ScriptedCalls, watch_scripted_calls
 from botfleet.testing.conversation_format import (
     ConversationTestError,
     LLMAnswerSpec,
@@ -229,7 +230,7 @@ async def run_conversation_test(
             contact=_contact(loaded),
             channel=on,
         ) as sandbox:
-            done = await _run_steps(loaded, sandbox, llm)
+            done = await _run_steps(loaded, sandbox, llm, watch_scripted_calls(sandbox))
     except _StepFailed as exc:
         status, message, done = "failed", exc.message, exc.steps
     except ConfigError as exc:  # a connector the sandbox builds, as the data plane would
@@ -275,16 +276,19 @@ async def run_conversation_tests(
     return [await run_conversation_test(path, channel=channel) for path in found]
 
 
-async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> int:
+async def _run_steps(
+    test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM, calls: ScriptedCalls
+) -> int:
     spec = test.spec
     if spec.start is not None:
         try:
             await sandbox.enter(spec.start.state, spec.start.data)
         except Exception as exc:
             raise _StepFailed(f"{test.where('start')}: start: {_error_text(exc)}", 0) from None
-        if sandbox.task_failures:  # a task `start`'s state scheduled for at once
-            failed = sandbox.task_failures[0].describe()
-            raise _StepFailed(f"{test.where('start')}: start: {failed}", 0)
+        # A task `start`'s state scheduled for at once, or a call the fixtures do not script.
+        broken = [f.describe() for f in sandbox.task_failures] + calls.unscripted_since({})
+        if broken:
+            raise _StepFailed(f"{test.where('start')}: start: {broken[0]}", 0)
     scripted = len(llm.script)
     for index, step in enumerate(spec.steps):
         asked = len(llm.calls)
@@ -293,6 +297,7 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
         sent_before = len(sandbox.notifications)
         failed_before = len(sandbox.task_failures)
         outputs_before = len(sandbox.sender.sent)
+        calls_before = calls.mark()
         try:
             outputs = await _act(sandbox, step, press)
         except Exception as exc:
@@ -303,6 +308,7 @@ async def _run_steps(test: LoadedTest, sandbox: Sandbox, llm: ScriptedLLM) -> in
         # A failed task sent nothing: `expect: []` would pass on it, as on a task that ran.
         problems = [f.describe() for f in sandbox.task_failures[failed_before:]]
         problems += [_unanswered(c.question, spec.llm is None) for c in unscripted]
+        problems += calls.unscripted_since(calls_before)
         notified = sandbox.notifications[sent_before:]
         own = step.contact or sandbox.contact.id
         others = _sent_to_others(sandbox, own, outputs_before)

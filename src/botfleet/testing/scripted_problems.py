@@ -28,13 +28,20 @@ def _described(problem: SchemaProblem, prefix: str) -> tuple[str, str]:
     if problem.kind != "extra_forbidden" or not problem.place:
         return key, problem.message
     name = str(problem.place[-1])
-    known = [k for k in _owner(problem.place).model_fields if k not in _NOT_OFFERED]
+    # An event's script is an operation's but for `by_event`, which it cannot have.
+    hidden = _NOT_OFFERED | ({"by_event"} if _in_by_event(problem.place) else set())
+    known = [k for k in _owner(problem.place).model_fields if k not in hidden]
     return key, f"unknown key {name!r}{did_you_mean(name, known)} (known: {', '.join(known)})"
 
 
 def _owner(place: tuple[str | int, ...]) -> type[BaseModel]:
     """The model whose key the last part of `place` is: an operation's script
-    (`operations.<name>.<key>`), else the settings."""
-    if len(place) == 3 and place[0] == "operations":
+    (`operations.<name>.<key>`, or an event's: `operations.<name>.by_event.<event>.<key>`),
+    else the settings."""
+    if (len(place) == 3 and place[0] == "operations") or _in_by_event(place):
         return OperationScript
     return ScriptedSettings
+
+
+def _in_by_event(place: tuple[str | int, ...]) -> bool:
+    return len(place) == 5 and place[0] == "operations" and place[2] == "by_event"

@@ -38,7 +38,7 @@ connectors:
   calendar: {type: mock_calendar, schedule: {mon: ["10:00-14:00"]}}
   mock: LOOKUP
 """
-KNOWN = "result, results, fail_times, fail_always, error, error_message, status, delay_ms"
+KNOWN = "result, results, fail_times, fail_always, error, error_message, status, delay_ms, by_event"
 
 
 def write_tenant(write: Write, lookup: str = "{type: mock, fixtures: {find: 1}}") -> Path:

@@ -34,6 +34,13 @@ def chat(
         help="Show the outputs as this channel sends them, presses as it delivers them "
         "(default: the tenant's channel; the web chat for a flow file).",
     ),
+    fixtures: Path | None = typer.Option(
+        None,
+        "--fixtures",
+        metavar="FILE",
+        help="Connector fixtures: a YAML file with the `connectors:` mapping of a conversation "
+        "test (or a test itself), e.g. a webhook's scripted answers by event.",
+    ),
     log_level: LogLevel | None = typer.Option(
         None,
         "--log-level",
@@ -47,6 +54,7 @@ def chat(
     from botfleet.cli.logs import command_logs
     from botfleet.domain.errors import ConfigError
     from botfleet.flows._issues import did_you_mean
+    from botfleet.testing.conversation_fixtures import FixturesError, check_fixtures, load_fixtures
     from botfleet.testing.sandbox import Contact
 
     try:
@@ -62,6 +70,19 @@ def chat(
         hint = did_you_mean(state, flow.spec.states)
         typer.echo(f"error: the flow has no state {state!r}{hint}", err=True)
         raise typer.Exit(1)
+    scripted = None
+    if fixtures is not None:
+        try:
+            loaded = load_fixtures(fixtures)
+            # Checked as a test's are, so a broken fixture is a located error, not a traceback
+            # from inside the chat.
+            check_fixtures(
+                loaded, config, flow.spec, default_calendar=not is_tenant_file(tenant_file)
+            )
+        except FixturesError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from None
+        scripted = loaded.connectors
     # The flow's warnings go in the transcript, whatever --log-level is: a typo in a template
     # otherwise only shows as a blank in the bot's text.
     with command_logs(log_level.value if log_level else None, intercept=show_flow_notice):
@@ -77,6 +98,7 @@ def chat(
             echo=not sys.stdin.isatty(),
             default_calendar=not is_tenant_file(tenant_file),
             channel=channel.value if channel else None,
+            fixtures=scripted,
         )
         code = asyncio.run(session)
     if code:
