@@ -97,3 +97,46 @@ async def test_a_run_now_while_the_schedules_run_is_under_way_is_refused(
     assert len(harness.calls) == 1
     harness.gate.set()
     await elapsing
+
+
+@pytest.mark.parametrize("kind", ["apscheduler", "manual"])
+async def test_a_run_now_whose_caller_is_cancelled_holds_the_job_until_its_run_ends(
+    kind: str, tmp_path: Path
+) -> None:
+    """The runtime's runner waits for the contact's queue, whose worker runs the turn: a caller
+    cancelled meanwhile stops waiting, but the run goes on and sends. The job stays taken
+    until it has ended, so a second `run_now` then is refused and nothing is sent twice."""
+    from botfleet.data_plane.runtime.sequencer import ContactSequencer
+
+    h = Harness(kind, tmp_path)
+    gate, queue, sent = asyncio.Event(), ContactSequencer(), []
+
+    async def work(rid: str) -> str:
+        await gate.wait()
+        sent.append(rid)  # the messages go out
+        return "ok"
+
+    async def runner(contact_id: str, task: str, data: object, rid: str, **_: object) -> str:
+        h.calls.append(rid)
+        return await queue.submit(contact_id, lambda: work(rid))
+
+    h.scheduler = h.build()
+    h.scheduler.bind(runner)
+    await h.scheduler.start([HOURLY])
+    try:
+        first = asyncio.create_task(h.scheduler.run_now("standing:hourly"))
+        await _until(lambda: bool(h.calls))
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        with pytest.raises(JobStillRunning):  # not a second run held at the gate (a timeout)
+            await asyncio.wait_for(h.scheduler.run_now("standing:hourly"), 3)
+        gate.set()
+        await _until(lambda: bool(sent))
+        await asyncio.sleep(0.01)
+        # Ended: the job runs again.
+        assert await h.scheduler.run_now("standing:hourly") is not None
+        assert len(sent) == 2
+    finally:
+        gate.set()
+        await h.scheduler.stop()

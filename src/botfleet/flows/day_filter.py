@@ -20,9 +20,12 @@ from botfleet.flows.typed_days import DayWanted, fold, typed_day
 
 __all__ = ["parse_day", "read_day"]
 
-#: A weekday with a day of the month ("viernes 13") that no date within this many days is:
-#: none (every such pair comes round within 28 months: Friday the 31st at worst).
-_SEARCH_DAYS = 366 * 3
+#: A weekday with a day of the month ("viernes 13") comes round within 28 months (Friday the
+#: 31st at worst): months looked at, one date each.
+_SEARCH_MONTHS = 40
+#: Longer text is no day typed, and is not folded (folding can make text many times longer):
+#: `typed_days` itself gives up past 40 characters.
+_MAX_TYPED = 80
 
 
 @pass_context
@@ -40,6 +43,8 @@ def read_day(text: str, today: date) -> date | None:
     `today` on (today itself on a Friday), "next friday" the first after today; a weekday with
     a day of the month ("viernes 13") the first date that is both; a date ("10 de mayo",
     "10/5", "2024-05-10") as `typed_days` reads it."""
+    if len(text) > _MAX_TYPED:
+        return None
     wanted = typed_day(fold(text), today)
     if wanted is None:
         return None
@@ -49,13 +54,18 @@ def read_day(text: str, today: date) -> date | None:
 
 
 def _first_accepted(wanted: DayWanted, today: date) -> date | None:
-    if wanted.day is None and wanted.weekday is not None:
+    if wanted.day is None:
+        if wanted.weekday is None:
+            return None
         return today + timedelta(days=(wanted.weekday - today.weekday()) % 7)
-    return next(
-        (
-            day
-            for day in (today + timedelta(days=n) for n in range(_SEARCH_DAYS))
-            if wanted.accepts(day)
-        ),
-        None,
-    )
+    # Month by month, one date each: a day of the month exists once a month at most.
+    year, month = today.year, today.month
+    for _ in range(_SEARCH_MONTHS):
+        try:
+            day = date(year, month, wanted.day)
+        except ValueError:  # the 31st of a 30-day month
+            day = None
+        if day is not None and day >= today and wanted.accepts(day):
+            return day
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None

@@ -37,6 +37,7 @@ from botfleet.adapters.scheduling.rules import (
     run_id,
     standing_job_id,
 )
+from botfleet.adapters.scheduling.run_to_end import run_to_end
 from botfleet.adapters.scheduling.stats import SchedulerStats
 from botfleet.adapters.scheduling.triggers import build_trigger
 from botfleet.domain.instants import elapsed_after
@@ -424,17 +425,20 @@ class ManualScheduler:
         if standing:
             self._standing_runs.add(job.job_id)
         self._in_flight.start(rid)
-        try:
-            if strict:
-                outcome = await self._runner(
-                    job.contact_id, job.task, dict(job.data), rid, strict=True, claim=claim
-                )
-            else:  # as a due job calls it, with four arguments
-                outcome = await self._runner(job.contact_id, job.task, dict(job.data), rid)
-        finally:
+        if strict:
+            call = self._runner(
+                job.contact_id, job.task, dict(job.data), rid, strict=True, claim=claim
+            )
+        else:  # as a due job calls it, with four arguments
+            call = self._runner(job.contact_id, job.task, dict(job.data), rid)
+
+        def release() -> None:
             self._in_flight.finish(rid)
             if standing:
                 self._standing_runs.discard(job.job_id)
+
+        # As the real one: held until the run ends, not until this caller stops waiting.
+        outcome = await run_to_end(call, release)
         self.outcomes.append((run, outcome))
         return run, outcome
 

@@ -105,3 +105,29 @@ def test_a_flow_reads_a_day_typed_in_words_and_checks_it() -> None:
     assert far is not None and far > today + timedelta(days=30)
     typed = "12/12" if today.month < 11 else "12/6"
     assert output_texts(chat.send(typed).outputs) == [f"Too far: {far.isoformat()}", "Which day?"]
+
+
+@given(
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 1, 1)),
+    st.integers(0, 6),
+    st.integers(1, 31),
+)
+def test_a_weekday_with_a_day_is_the_first_date_that_is_both(
+    today: date, weekday: int, day: int
+) -> None:
+    names = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    found = read_day(f"{names[weekday]} {day}", today)
+    expected = next(
+        (
+            d
+            for d in (today + timedelta(days=n) for n in range(366 * 3))
+            if d.weekday() == weekday and d.day == day
+        ),
+        None,
+    )
+    assert found == expected
+
+
+def test_long_text_is_no_day_and_is_not_folded() -> None:
+    assert parsed("\ufdfa" * 4000) == ""
+    assert parsed("tomorrow " + "x" * 100) == ""

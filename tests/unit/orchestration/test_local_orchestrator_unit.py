@@ -53,6 +53,21 @@ def test_the_environment_holds_the_spec_and_no_inherited_secret(
     }  # fmt: skip
 
 
+def test_the_specs_own_fields_win_over_its_env(tmp_path: Path) -> None:
+    """An `env` naming a token (saved by an earlier start through the Python API) does not keep
+    the old one after a rotation; the logging defaults stay changeable."""
+    spec = DataPlaneSpec(
+        "acme",
+        control_plane_url="http://cp:8001",
+        boot_token="bfb_new",
+        internal_token="new-internal",
+        env={"DP_BOOT_TOKEN": "bfb_old", "DP_INTERNAL_TOKEN": "old", "DP_LOG_JSON": "false"},
+    )
+    env = data_plane_env(spec, port=9000, data_dir=tmp_path)
+    assert (env["DP_BOOT_TOKEN"], env["DP_INTERNAL_TOKEN"]) == ("bfb_new", "new-internal")
+    assert env["DP_LOG_JSON"] == "false"
+
+
 @pytest.mark.parametrize("tenant", ["..", "a/b", "", "x" * 70])
 def test_tenant_ids_that_are_not_folder_names_are_refused(tmp_path: Path, tenant: str) -> None:
     with pytest.raises(OrchestrationError, match="not a valid tenant id"):

@@ -77,11 +77,12 @@ def data_plane_env(spec: DataPlaneSpec, *, port: int, data_dir: Path) -> dict[st
         "DP_CACHE_KEY": spec.cache_key,
         "DP_INTERNAL_TOKEN": spec.internal_token,
         "DP_CONFIG_POLL_S": None if spec.config_poll_s is None else str(spec.config_poll_s),
-        "DP_LOG_JSON": "true",
-        "PYTHONUNBUFFERED": "1",
     }
+    env.update({"DP_LOG_JSON": "true", "PYTHONUNBUFFERED": "1"})
+    env.update(spec.env)  # extra settings, which may change the two defaults above
+    # The spec's own fields win over `env`: one naming them (saved by an earlier start) must
+    # not keep an old boot or internal token after `fleet start --boot-token-file NEW`.
     env.update({name: value for name, value in values.items() if value is not None})
-    env.update(spec.env)
     return env
 
 

@@ -49,6 +49,7 @@ from botfleet.adapters.scheduling.rules import (
     run_id,
     standing_job_id,
 )
+from botfleet.adapters.scheduling.run_to_end import run_to_end
 from botfleet.adapters.scheduling.stats import SchedulerStats
 from botfleet.adapters.scheduling.triggers import build_trigger
 from botfleet.contact_hash import hash_contact, scrub_contact
@@ -226,15 +227,23 @@ class APSchedulerTaskScheduler:
                 return None
             self._standing_runs.add(standing)
         self._in_flight.start(run_id)
-        try:
-            if not strict:
-                # As a due job calls it: a runner that never runs strictly takes four arguments.
-                return await runner(contact_id, task, data, run_id)
-            return await runner(contact_id, task, data, run_id, strict=True, claim=claim)
-        finally:
+        if not strict:
+            # As a due job calls it: a runner that never runs strictly takes four arguments.
+            call = runner(contact_id, task, data, run_id)
+        else:
+            call = runner(contact_id, task, data, run_id, strict=True, claim=claim)
+        if standing is None:
+            try:
+                return await call
+            finally:
+                self._in_flight.finish(run_id)
+
+        def release() -> None:
             self._in_flight.finish(run_id)
-            if standing is not None:
-                self._standing_runs.discard(standing)
+            self._standing_runs.discard(standing)
+
+        # Held until the run ends, not until this caller stops waiting (`run_to_end`).
+        return await run_to_end(call, release)
 
     async def __aenter__(self) -> APSchedulerTaskScheduler:
         await self.start()
