@@ -74,6 +74,23 @@ def test_secrets_travel_only_in_the_secret() -> None:
     }
 
 
+def test_a_specs_env_never_shadows_its_secret_or_its_own_fields() -> None:
+    """Kubernetes lets `env` win over `envFrom`: an old token left in a spec's `env` would
+    outlive a rotation, and a `DP_TENANT_ID` there would run another tenant's id."""
+    from dataclasses import replace
+
+    spec = replace(
+        SPEC,
+        env={"DP_BOOT_TOKEN": "bfb_old", "DP_TENANT_ID": "other", "DP_LOG_JSON": "false"},
+    )
+    [container] = serialized(render_tenant_objects(spec, SETTINGS).deployment)["spec"]["template"][
+        "spec"
+    ]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert "DP_BOOT_TOKEN" not in env
+    assert (env["DP_TENANT_ID"], env["DP_LOG_JSON"]) == ("acme", "false")
+
+
 def test_the_deployment_runs_one_non_root_replica_on_its_own_volume() -> None:
     deployment = serialized(render_tenant_objects(SPEC, SETTINGS).deployment)
     spec = deployment["spec"]

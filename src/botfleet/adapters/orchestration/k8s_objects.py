@@ -100,14 +100,17 @@ def _meta(name: str, labels: dict[str, str], settings: KubernetesSettings) -> k8
     return k8s.V1ObjectMeta(name=name, namespace=settings.namespace, labels=dict(labels))
 
 
+#: The variables the tenant's Secret holds (`envFrom`), which its plain `env` must not name:
+#: Kubernetes lets `env` win, so an old token left in a spec's `env` would outlive a rotation.
+SECRET_ENV = ("DP_BOOT_TOKEN", "DP_CACHE_KEY", "DP_INTERNAL_TOKEN")
+
+
 def _secret(
     spec: DataPlaneSpec, name: str, labels: dict[str, str], settings: KubernetesSettings
 ) -> k8s.V1Secret:
-    values = {
-        "DP_BOOT_TOKEN": spec.boot_token,
-        "DP_CACHE_KEY": spec.cache_key,
-        "DP_INTERNAL_TOKEN": spec.internal_token,
-    }
+    values = dict(
+        zip(SECRET_ENV, (spec.boot_token, spec.cache_key, spec.internal_token), strict=True)
+    )
     return k8s.V1Secret(
         api_version="v1",
         kind="Secret",
@@ -133,14 +136,15 @@ def _volume_claim(
 
 
 def _plain_env(spec: DataPlaneSpec, settings: KubernetesSettings) -> list[k8s.V1EnvVar]:
+    extra = {k: v for k, v in spec.env.items() if k not in SECRET_ENV}
     values: dict[str, str | None] = {
+        "DP_LOG_JSON": "true",
+        **extra,  # extra settings, which may change the default above, not the spec's fields
         "DP_TENANT_ID": spec.tenant_id,
         "DP_CONTROL_PLANE_URL": spec.control_plane_url,
         "DP_TENANT_CONFIG_PATH": spec.tenant_config_path,
         "DP_DATA_DIR": DATA_MOUNT,
         "DP_CONFIG_POLL_S": None if spec.config_poll_s is None else str(spec.config_poll_s),
-        "DP_LOG_JSON": "true",
-        **spec.env,
     }
     return [k8s.V1EnvVar(name=k, value=v) for k, v in values.items() if v is not None]
 
