@@ -89,16 +89,7 @@ def scripted_notification(name: str, call: RecordedCall, at: datetime) -> SentNo
             data={k: v for k, v in params.items() if k not in payload.RESERVED_PARAMS},
             body={},
         )
-    notification = ready.notification
-    return SentNotification(
-        category=name,
-        id=ready.id,
-        event=notification.event,
-        contact_id=notification.contact_id,
-        text=notification.text,
-        data=dict(notification.data),
-        body=ready.body,
-    )
+    return SentNotification.of(name, ready)
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -19,13 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from botfleet.domain.errors import ConfigError
 from botfleet.domain.tenant_config import TenantConfig
-from botfleet.flows import yaml_lines
 from botfleet.flows._issues import IssueCollector
 from botfleet.flows._schema_errors import report_schema_errors
 from botfleet.flows.schema import FlowSpec
-from botfleet.flows.text_files import not_utf8
 from botfleet.testing.clock import FrozenClock
-from botfleet.testing.conversation_format import ConversationTest, LoadedTest
+from botfleet.testing.conversation_format import (
+    ConversationTest,
+    ConversationTestError,
+    LoadedTest,
+    read_yaml_file,
+)
 from botfleet.testing.fixture_errors import config_error_lines
 from botfleet.testing.runtime import MONDAY_MORNING
 from botfleet.testing.sandbox import _connectors, sandbox_config
@@ -71,15 +74,9 @@ def load_fixtures(path: str | Path) -> ConnectorFixtures:
     """
     source = str(path)
     try:
-        document = yaml_lines.load_with_lines(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FixturesError([f"{source}: cannot read: {exc.strerror}"]) from None
-    except UnicodeDecodeError as exc:
-        line, message = not_utf8(exc)
-        raise FixturesError([f"{source}:{line}: {message}"]) from None
-    except yaml_lines.YamlSyntaxError as exc:
-        where = source if exc.problem.line is None else f"{source}:{exc.problem.line}"
-        raise FixturesError([f"{where}: {exc.problem.message}"]) from None
+        document = read_yaml_file(path)
+    except ConversationTestError as exc:
+        raise FixturesError(exc.problems) from None
     data = document.data
     if not isinstance(data, dict):
         raise FixturesError(

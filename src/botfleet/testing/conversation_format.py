@@ -297,11 +297,12 @@ class LoadedTest:
         return self.source if line is None else f"{self.source}:{line}"
 
 
-def load_conversation_test(path: str | Path) -> LoadedTest:
-    """Read and validate a test file. Raises `ConversationTestError` naming file:line and path."""
+def read_yaml_file(path: str | Path) -> yaml_lines.LocatedDocument:
+    """A test (or fixtures) file's YAML with its lines. Raises `ConversationTestError` naming
+    the file, and the line where there is one."""
     source = str(path)
     try:
-        document = yaml_lines.load_with_lines(Path(path).read_text(encoding="utf-8"))
+        return yaml_lines.load_with_lines(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConversationTestError([f"{source}: cannot read: {exc.strerror}"]) from None
     except UnicodeDecodeError as exc:
@@ -310,6 +311,12 @@ def load_conversation_test(path: str | Path) -> LoadedTest:
     except yaml_lines.YamlSyntaxError as exc:
         where = source if exc.problem.line is None else f"{source}:{exc.problem.line}"
         raise ConversationTestError([f"{where}: {exc.problem.message}"]) from None
+
+
+def load_conversation_test(path: str | Path) -> LoadedTest:
+    """Read and validate a test file. Raises `ConversationTestError` naming file:line and path."""
+    source = str(path)
+    document = read_yaml_file(path)
     other = _other_kind(document.data)
     if other is not None:
         # Read as a test, each of its keys would be an error: say what it is instead.

@@ -39,6 +39,20 @@ class SentNotification:
     data: dict[str, Any]
     body: dict[str, Any] = field(repr=False)
 
+    @classmethod
+    def of(cls, category: str, ready: payload.Prepared) -> SentNotification:
+        """The notification `ready` is (the webhook's own reading of the params)."""
+        notification = ready.notification
+        return cls(
+            category=category,
+            id=ready.id,
+            event=notification.event,
+            contact_id=notification.contact_id,
+            text=notification.text,
+            data=dict(notification.data),
+            body=ready.body,
+        )
+
     def describe(self) -> str:
         """``handoff_requested {"contact_id": "+34600111222", "reason": "..."}``: the event,
         then the other params (`contact_id`, the data, `text`) as compact JSON."""
@@ -95,17 +109,6 @@ class NotificationRecorder:
             format=self.format,
             sent_at=self._clock.now(),
         )
-        notification = ready.notification
-        self.sent.append(
-            SentNotification(
-                category=self.category,
-                id=ready.id,
-                event=notification.event,
-                contact_id=notification.contact_id,
-                text=notification.text,
-                data=dict(notification.data),
-                body=ready.body,
-            )
-        )
+        self.sent.append(SentNotification.of(self.category, ready))
         # The webhook's shape, so `{{ data.x.response... }}` renders the same (empty) here.
         return {"delivered": True, "status": DELIVERED_STATUS, "id": ready.id, "response": None}
