@@ -18,7 +18,7 @@ from jinja2.utils import pass_context
 from botfleet.flows.date_filter import turn_today
 from botfleet.flows.typed_days import DayWanted, fold, typed_day
 
-__all__ = ["parse_day", "read_day"]
+__all__ = ["parse_day", "read_day", "weekday"]
 
 #: A weekday with a day of the month ("viernes 13") comes round within 28 months (Friday the
 #: 31st at worst): months looked at, one date each.
@@ -69,3 +69,15 @@ def _first_accepted(wanted: DayWanted, today: date) -> date | None:
             return day
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return None
+
+
+def weekday(value: Any) -> int | str:
+    """`{{ data.day | weekday }}`: the weekday of an ISO date or date-time (`2024-05-12`,
+    `2024-05-12T10:00:00+02:00`: its first ten characters), 0 for Monday to 6 for Sunday, as
+    `now.weekday()`; `""` for anything else, which no weekday equals."""
+    if not isinstance(value, str) or len(value) < 10:
+        return ""
+    try:
+        return date.fromisoformat(value[:10]).weekday()
+    except ValueError:
+        return ""

@@ -187,7 +187,12 @@ def _by_typo(loose: str, options: tuple[Option, ...]) -> Option | None:
     longest = max((len(_loose_title(o.title)) for o in options), default=0)
     if len(loose) > longest + MOST_EDITS * (blanks + 1):
         return None
-    position = closest_by_typo(_words(loose), [_title_words(o.title) for o in options])
+    typed = _words(loose)
+    position = closest_by_typo(typed, [_title_words(o.title) for o in options])
+    after = [_words_after_article(o.title) for o in options]
+    if position is None and any(after):  # "limpeza" for "La limpieza dental"
+        titles = [words or _title_words(o.title) for words, o in zip(after, options, strict=True)]
+        position = closest_by_typo(typed, titles)
     return None if position is None else options[position]
 
 
@@ -278,7 +283,10 @@ def as_option_choice(
     else:
         chosen = _by_title(message.text, options, today)
     if chosen is None:
-        return message
+        # An option's id typed stays that typed payload (`_by_title`), but it names the option.
+        typed = message.text.strip()
+        named = next((option for option in options if option.id == typed), None)
+        return message if named is None else replace(message, option_title=named.title)
     return _chose(message, chosen, from_list)
 
 

@@ -193,8 +193,10 @@ def test_a_number_is_read_before_a_title_that_is_a_number_once_emoji_are_left_ou
 def test_a_typed_option_id_stays_that_id_not_a_title_read_without_emoji() -> None:
     options = (Option("tarde", "Mañana"), Option("pm", "🌇 Tarde"))
     original = text("tarde")
-    assert as_option_choice(original, options) is original
-    assert effective_payload(original) == "tarde"
+    typed = as_option_choice(original, options)
+    # The typed payload it is, naming its option ("Mañana"), not the title "Tarde" loosely.
+    assert (typed.type, typed.text, typed.option_title) == (MessageType.TEXT, "tarde", "Mañana")
+    assert effective_payload(typed) == "tarde"
     assert as_option_choice(text("tarde!"), options).payload == "pm"
 
 

@@ -48,3 +48,26 @@ def test_not_a_word_from_the_middle_nor_a_title_two_options_begin_so() -> None:
 
 def test_an_article_alone_picks_nothing() -> None:
     assert picked("la", (Option("a", "La casa"), Option("b", "La tienda"))) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("blanqueamento", "white"), ("revisoin", "check"), ("limpeza dental", "clean")],
+)
+def test_a_typo_of_the_words_after_the_article(typed: str, expected: str) -> None:
+    menu = (
+        Option("check", "Una revisión"),
+        Option("clean", "La limpieza dental"),
+        Option("white", "El blanqueamiento"),
+    )
+    assert picked(typed, menu) == expected
+
+
+def test_a_typed_id_stays_a_payload_and_names_its_option() -> None:
+    chosen = as_option_choice(text("book"), MENU)
+    assert (chosen.type, chosen.payload, chosen.option_title) == (
+        MessageType.TEXT,
+        "",
+        "Marcar consulta",
+    )
+    assert chosen.effective_payload == "book"

@@ -131,3 +131,21 @@ def test_a_weekday_with_a_day_is_the_first_date_that_is_both(
 def test_long_text_is_no_day_and_is_not_folded() -> None:
     assert parsed("\ufdfa" * 4000) == ""
     assert parsed("tomorrow " + "x" * 100) == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2024-05-12", "6"), ("2024-05-06T10:00:00+02:00", "0"), ("12/05", ""), ("", ""), (3, "")],
+)
+def test_weekday_of_an_iso_date(value: Any, expected: str) -> None:
+    sink: list[Diagnostic] = []
+    renderer = Renderer({"data": {"v": value}}, sink=sink)
+    assert renderer.text("{{ data.v | weekday }}", "states.S.text") == expected
+
+
+def test_a_closed_sunday_typed_in_words_is_refused() -> None:
+    condition = "(message.text | parse_day) and (message.text | parse_day | weekday) != 6"
+    sink: list[Diagnostic] = []
+    for typed, open_day in (("domingo", False), ("el viernes", True), ("hola", False)):
+        renderer = Renderer({"today": WEDNESDAY, "message": {"text": typed}}, sink=sink)
+        assert renderer.condition(condition, "states.S.condition") is open_day
