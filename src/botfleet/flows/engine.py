@@ -251,8 +251,11 @@ def _on_connector(
         return _go_on(turn, resume, action.result_key, event.result)
     base = f"tasks.{resume.name}" if resume.kind == "task" else f"states.{resume.name}.on_enter"
     where = f"{base}[{resume.index - 1}]"
+    # A refusal that is a business answer (409 "slot taken", 422 "not bookable") and that the
+    # flow handles is no fault to alert on; one of configuration (401, 404) stays an error.
+    handled_answer = event.status in _ANSWER_STATUSES and action.on_error is not None
     turn.diagnose(
-        "error",
+        "warning" if handled_answer else "error",
         "connector_failed",
         where,
         f"{action.connector}.{action.operation}: {event.error_kind} {event.detail}".strip(),
@@ -272,6 +275,10 @@ def _on_connector(
         return _go_on(turn, resume, action.result_key, failed)
     _route_error(turn, action, where, resume.origin, resume.kind, resume.chain, resume.turn_id)
     return turn.result()
+
+
+#: HTTP statuses of a refusal that a back end gives as an answer about the request itself.
+_ANSWER_STATUSES = frozenset({409, 422})
 
 
 def _go_on(turn: TurnBuilder, resume: Resume, result_key: str | None, result: Any) -> StepResult:

@@ -95,3 +95,16 @@ async def test_a_scripted_refusal_carries_the_status_scripted() -> None:
     assert refused.value.status == 409
     with pytest.raises(ValidationError, match="give error: rejected too"):
         build({"operations": {"send": {"fail_always": True, "status": 409}}})
+
+
+def test_a_handled_409_is_a_warning_and_a_401_stays_an_error() -> None:
+    def levels(error: ConnectorRejected) -> list[str]:
+        def reply(call: CallConnector) -> Any:
+            raise error
+
+        exchange = Conversation(FLOW, answer=answer_with(reply)).send("hi")
+        return [d.level for d in exchange.diagnostics if d.event == "connector_failed"]
+
+    assert levels(ConnectorRejected("taken", status=409)) == ["warning"]
+    assert levels(ConnectorRejected("bad secret", status=401)) == ["error"]
+    assert levels(ConnectorRejected("bad param")) == ["error"]
