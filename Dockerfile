@@ -26,6 +26,9 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # ---------------------------------------------------------------- runtime
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 ARG UID=10001
+# The build's commit, shown with the version by /health (`docker build --build-arg
+# BOTFLEET_RELEASE=$(git rev-parse --short HEAD) .`); the image has no git to ask.
+ARG BOTFLEET_RELEASE=""
 RUN groupadd --system --gid ${UID} botfleet \
  && useradd --system --uid ${UID} --gid botfleet --home-dir /app --shell /usr/sbin/nologin botfleet \
  && mkdir -p /data /shared \
@@ -34,7 +37,8 @@ WORKDIR /app
 COPY --from=build --chown=botfleet:botfleet /app/.venv /app/.venv
 COPY --chown=botfleet:botfleet flows ./flows
 COPY --chown=botfleet:botfleet examples ./examples
-ENV PATH="/app/.venv/bin:${PATH}" \
+ENV BOTFLEET_RELEASE=${BOTFLEET_RELEASE} \
+    PATH="/app/.venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DP_DATA_DIR=/data \

@@ -46,6 +46,7 @@ from botfleet.control_plane.services.url_review import log_stored_urls_outside_p
 from botfleet.control_plane.settings import ControlPlaneSettings
 from botfleet.control_plane.url_policy import Resolver
 from botfleet.http_guards import BodyGuard
+from botfleet.release import release
 from botfleet.startup_problems import explain_startup_problems, invalid_settings
 from botfleet.web.app import DOCS_URL, OPENAPI_URL
 from botfleet.web.nosniff import Nosniff
@@ -104,6 +105,7 @@ def create_app(
             )
             _log.info(
                 "control plane started",
+                release=release(),
                 environment=settings.environment,
                 database=_database_named(settings),
             )

@@ -731,7 +731,12 @@ class HealthView(BaseModel):
 
     status: str = Field(description="ok, or degraded when the database is not")
     database: str = Field(description="ok, unavailable, not migrated or unknown revision")
-    version: str = Field(description="the control plane's release")
+    version: str = Field(description="the package version (the same on every build)")
+    release: str = Field(
+        description="the version with the build's commit (`0.1.0+4c1fc49`: BOTFLEET_RELEASE, "
+        "else the checkout's git HEAD), which tells two builds apart; the version alone when "
+        "neither is known"
+    )
     detail: str | None = Field(default=None, description="what to do when not ok")
 
 

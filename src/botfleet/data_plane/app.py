@@ -34,6 +34,7 @@ from botfleet.domain.tenant_config import TenantConfig
 from botfleet.http_guards import MAX_BODY_BYTES, BodyGuard
 from botfleet.ports.channels import TurnResult
 from botfleet.ports.clock import Clock, SystemClock
+from botfleet.release import release
 from botfleet.startup_problems import explain_startup_problems, store_problem
 from botfleet.web import JsonApi, Operation
 from botfleet.web.operations import body_limits
@@ -152,7 +153,12 @@ def create_app(
                 app.state.config_watcher = await watch_control_plane(
                     booted, runtime, settings, stack
                 )
-            log.info("data_plane_ready", tenant=tenant_config.tenant_id, recovered=recovered)
+            log.info(
+                "data_plane_ready",
+                tenant=tenant_config.tenant_id,
+                recovered=recovered,
+                release=release(),
+            )
             # Boot leaves ~10^5 long-lived objects (modules, pydantic models, the flow) in the
             # oldest generation; every full collection under load walked them all (~150 ms on
             # the single event loop, the p99 in docs/benchmarks.md). Frozen, they are skipped.

@@ -77,3 +77,15 @@ async def test_a_start_from_the_cache_and_an_outage_show_until_the_control_plane
             "http_status": None,
             "since": None,
         }
+
+
+async def test_both_planes_health_name_the_release(cp: ControlPlane, tmp_path: Path) -> None:
+    from botfleet.release import release
+
+    token = await cp.create_tenant("acme")
+    await cp.upload_flow("acme", "one", publish=True)
+    settings = dp_settings(tmp_path, token)
+    booted = await pull_boot_config(settings, transport=cp_transport(cp))
+    async with running_data_plane(settings, booted) as chat:
+        assert (await chat.http.get("/health")).json()["release"] == release()
+    assert (await cp.client.get("/health")).json()["release"] == release()

@@ -14,6 +14,7 @@ from botfleet.control_plane.db.migrate import schema_state
 from botfleet.control_plane.errors import DatabaseNotMigrated, DatabaseUnavailable
 from botfleet.control_plane.metrics import CONTENT_TYPE_LATEST
 from botfleet.control_plane.models import HealthView
+from botfleet.release import release
 
 router = APIRouter(tags=["health"])
 
@@ -48,6 +49,7 @@ async def health(container: ContainerDep) -> JSONResponse:
         status="ok" if database == "ok" else "degraded",
         database=database,
         version=__version__,
+        release=release(),
         detail=_DETAILS.get(database),
     )
     status = 200 if database == "ok" else 503

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from botfleet.data_plane.api.errors import StoreTrouble
 from botfleet.data_plane.llm_fallback import KnowledgeLLMFallback
 from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.release import release
 from botfleet.web import Operation
 
 if TYPE_CHECKING:  # the watcher's module imports httpx, which a local tenant file never needs
@@ -34,6 +35,7 @@ async def health(request: Request) -> Response:
             "status": "ok" if store is None else "degraded",
             "store": "ok" if store is None else f"unavailable: {store}",
             "tenant_id": runtime.ctx.tenant.id,
+            "release": release(),
             # Its channel's kind, then its more_channels' (docs/channels.md).
             "channels": [runtime.ctx.channel, *(kind for _, kind in runtime.ctx.more_channels)],
             "flow_id": runtime.live.flow.id,
