@@ -387,3 +387,38 @@ async def test_a_more_channels_own_log_lines_hash_the_id_the_runtime_knows() -> 
     assert theirs, [e["event"] for e in logs]
     assert {e["contact"] for e in theirs} == {hash_contact("salon", f"telegram:{CHAT}")}
     assert all(str(CHAT) not in str(e) for e in logs)
+
+
+REPLY_FLOW: dict[str, Any] = {
+    "id": "reply_v1",
+    "initial_state": "START",
+    "states": {
+        "START": {
+            "transitions": [
+                {"target": "ECHO", "condition": "message.extra.reply_to is defined"},
+            ],
+            "fallback": "START",
+        },
+        "ECHO": {
+            "on_enter": [{"action": "send_text", "text": "{{ message.extra.reply_to }}"}],
+            "fallback": "START",
+        },
+    },
+}
+
+
+async def test_a_more_channels_reply_to_names_the_message_as_its_id_is_named() -> None:
+    """`message.extra.reply_to` carries the channel's prefix, as `message.id` does, so it
+    equals the id of the contact's message it quotes."""
+    async with channel_app(
+        {"type": "webchat"}, providers(), more_channels=[TELEGRAM_CHANNEL], flow=REPLY_FLOW
+    ) as dp:
+        response = await dp.client.post(
+            "/webhook/telegram",
+            json=fixture("telegram", "callback_query"),
+            headers={SECRET_HEADER: WEBHOOK_SECRET},
+        )
+        assert response.status_code == 200
+        await dp.settle()
+        sent = [s for s in telegram_sends(dp.provider) if "text" in s]
+    assert [s["text"] for s in sent] == [f"telegram:{CHAT}:1366"]

@@ -116,10 +116,17 @@ class ChannelSide:
         self._check(message.message_id, "message_id")
         if not self.prefix:
             return message
+        extra = message.extra
+        replied = extra.get("reply_to") if extra else None
+        if isinstance(replied, str) and replied:
+            # The message quoted, named as its own message id is: `message.extra.reply_to`
+            # equals `message.id` of the contact's message it quotes.
+            extra = {**extra, "reply_to": self.prefix + replied}
         return replace(
             message,
             contact_id=self.prefix + message.contact_id,
             message_id=self.prefix + message.message_id,
+            extra=extra,
         )
 
     def _check(self, value: str, field: str, where: str = "body") -> None:
