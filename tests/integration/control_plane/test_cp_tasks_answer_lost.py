@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -36,13 +35,12 @@ from test_cp_tasks_data_plane_errors import (
 from botfleet.control_plane.app import create_app
 from botfleet.control_plane.path_segments import path_segment
 from botfleet.control_plane.services.data_plane_tasks import MAX_RUN_BYTES
-from botfleet.ports.scheduling import Claim
 from botfleet.testing.clock import FrozenClock
+from botfleet.testing.gated_runner import GatedRunner as Gate
 from botfleet.testing.runtime import ChatClient, make_tenant_config, running_app
 from botfleet.testing.runtime import make_settings as data_plane_settings
 from botfleet.testing.scheduling import ManualScheduler
 
-T = TypeVar("T")
 JOB = "once:reminder:booking-41"
 JOB_RUN = f"/v1/tenants/acme/tasks/{path_segment(JOB)}/run"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -162,49 +160,6 @@ FLOW: dict[str, Any] = {
     "standing_schedules": {"morning": {"task": "digest", "cron": "0 8 * * *", "contact_id": "ops"}},
     "states": {"IDLE": {"fallback": "IDLE"}},
 }
-
-
-@dataclass
-class Gate:
-    """The data plane's runner, each run held at its start until `open` is set."""
-
-    chat: ChatClient | None = None
-    entered: asyncio.Event = field(default_factory=asyncio.Event)
-    open: asyncio.Event = field(default_factory=asyncio.Event)
-    #: A run reached the runner while another was held.
-    again: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def run(
-        self,
-        contact_id: str | None,
-        task: str,
-        data: dict[str, Any],
-        run_id: str,
-        /,
-        *,
-        strict: bool = False,
-        claim: Claim | None = None,
-    ) -> object:
-        if self.entered.is_set() and not self.open.is_set():
-            self.again.set()
-        self.entered.set()
-        await self.open.wait()
-        assert self.chat is not None
-        runtime = self.chat.runtime
-        return await runtime.run_task(contact_id, task, data, run_id, strict=strict, claim=claim)
-
-    async def alone(self, work: Awaitable[T]) -> T:
-        """`work`'s result, unless a second run reaches the runner first: the gate then opens
-        (nothing hangs) and the test fails."""
-        done = asyncio.ensure_future(work)
-        again = asyncio.ensure_future(self.again.wait())
-        await asyncio.wait({done, again}, return_when=asyncio.FIRST_COMPLETED)
-        again.cancel()
-        if not done.done():
-            self.open.set()
-            await done
-            pytest.fail("a second run of the job reached the runner while one was held")
-        return done.result()
 
 
 @contextlib.asynccontextmanager

@@ -9,19 +9,17 @@ The runner is held at its start (`Gate`) as a run waits behind the contact's tur
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from botfleet.ports.scheduling import Claim
 from botfleet.testing.clock import FrozenClock
+from botfleet.testing.gated_runner import GatedRunner as Gate
 from botfleet.testing.runtime import ChatClient, make_settings, running_app
 from botfleet.testing.scheduling import ManualScheduler
 
-T = TypeVar("T")
 TOKEN = "yoga-busy-internal-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 NOW = datetime(2024, 5, 6, 7, 0, tzinfo=UTC)
@@ -34,48 +32,6 @@ FLOW: dict[str, Any] = {
     "standing_schedules": {"morning": {"task": "digest", "cron": "0 8 * * *", "contact_id": "ops"}},
     "states": {"IDLE": {"fallback": "IDLE"}},
 }
-
-
-@dataclass
-class Gate:
-    """The runtime's runner, each run held at its start until `open` is set."""
-
-    chat: ChatClient
-    entered: asyncio.Event = field(default_factory=asyncio.Event)
-    open: asyncio.Event = field(default_factory=asyncio.Event)
-    #: A run reached the runner while another was held.
-    again: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def run(
-        self,
-        contact_id: str | None,
-        task: str,
-        data: dict[str, Any],
-        run_id: str,
-        /,
-        *,
-        strict: bool = False,
-        claim: Claim | None = None,
-    ) -> object:
-        if self.entered.is_set() and not self.open.is_set():
-            self.again.set()
-        self.entered.set()
-        await self.open.wait()
-        runtime = self.chat.runtime
-        return await runtime.run_task(contact_id, task, data, run_id, strict=strict, claim=claim)
-
-    async def alone(self, work: Awaitable[T]) -> T:
-        """`work`'s result, unless a second run reaches the runner first: the gate then opens
-        (nothing hangs) and the test fails."""
-        done = asyncio.ensure_future(work)
-        again = asyncio.ensure_future(self.again.wait())
-        await asyncio.wait({done, again}, return_when=asyncio.FIRST_COMPLETED)
-        again.cancel()
-        if not done.done():
-            self.open.set()
-            await done
-            pytest.fail("a second run of the job reached the runner while one was held")
-        return done.result()
 
 
 @pytest.fixture
