@@ -61,6 +61,16 @@ def more_channel_problems(primary: str, more: Sequence[str]) -> list[tuple[str, 
     return problems
 
 
+def served_kind(contact_id: str, more: Iterable[tuple[str, str]]) -> str | None:
+    """The kind of the more channel whose prefix `contact_id` has, among `more` ((id prefix,
+    kind) pairs, `more_channel_ids`), else None: a contact of the tenant's own `channel`, or of
+    a channel it no longer serves."""
+    for prefix, kind in more:
+        if contact_id.startswith(prefix):
+            return kind
+    return None
+
+
 def named_kind(contact_id: str) -> str | None:
     """The kind a contact id names by its prefix (`telegram:555` -> telegram), else None."""
     kind, colon, _ = contact_id.partition(":")

@@ -15,7 +15,7 @@ from botfleet.domain.built_in_texts import (
     built_in_texts,
     well_formed_tag,
 )
-from botfleet.domain.channel_ids import misplaced_prefix, named_kind
+from botfleet.domain.channel_ids import misplaced_prefix, named_kind, served_kind
 from botfleet.domain.degrade import MenuTexts, menu_texts
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, options_of
@@ -70,11 +70,9 @@ class StepContext:
     def channel_of(self, contact_id: str) -> str:
         """The kind of the channel the contact talks on (docs/channels.md, "Several
         channels")."""
-        for prefix, kind in self.more_channels:
-            if contact_id.startswith(prefix):
-                return kind
         # A channel the tenant no longer has still names its contacts' ids (`telegram:555`).
-        return named_kind(contact_id) or self.channel
+        served = served_kind(contact_id, self.more_channels)
+        return served or named_kind(contact_id) or self.channel
 
     def misplaced(self, contact_id: str) -> str | None:
         """`misplaced_prefix` of `contact_id` on this tenant's channels: why nothing may be

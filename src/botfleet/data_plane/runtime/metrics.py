@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from botfleet.domain.channel_ids import served_kind
+
 #: The `channel` label of a runtime whose context names no channel (test doubles; a served
 #: data plane always has one).
 UNKNOWN_CHANNEL = "unknown"
@@ -111,7 +113,4 @@ class RuntimeMetrics:
         prefix names, else the tenant's `channel` (as `ChannelRouter` sends). Unlike
         `StepContext.channel_of`, an id the tenant's own web chat page chose (`telegram:5` on a
         tenant with no Telegram) counts under the web chat it came through."""
-        for prefix, kind in more:
-            if contact_id.startswith(prefix):
-                return self.channel(kind)
-        return self.channel(channel)
+        return self.channel(served_kind(contact_id, more) or channel)
