@@ -181,6 +181,18 @@ def bot_api() -> FakeProvider:
     return FakeProvider(lambda request: httpx.Response(200, json=ok))
 
 
+def bot_and_graph_api() -> FakeProvider:
+    """The Bot API and the Graph API behind one transport, told apart by host (a tenant on
+    WhatsApp and Telegram)."""
+    telegram, whatsapp = fixture("telegram", "api_send_ok"), fixture("whatsapp", "api_send_ok")
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        body = telegram if request.url.host == "telegram.test" else whatsapp
+        return httpx.Response(200, json=body)
+
+    return FakeProvider(reply)
+
+
 @dataclass
 class DataPlane:
     app: Starlette

@@ -21,6 +21,7 @@ from channel_harness import (
     WHATSAPP_CHANNEL,
     DataPlane,
     FakeProvider,
+    bot_and_graph_api,
     channel_app,
     fixture,
 )
@@ -69,21 +70,13 @@ def fast_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     return bool(request.param == "fast-path")
 
 
-def providers() -> FakeProvider:
-    """The Bot API and the Graph API behind one transport, told apart by host."""
-    telegram, whatsapp = fixture("telegram", "api_send_ok"), fixture("whatsapp", "api_send_ok")
-
-    def reply(request: httpx.Request) -> httpx.Response:
-        body = telegram if request.url.host == "telegram.test" else whatsapp
-        return httpx.Response(200, json=body)
-
-    return FakeProvider(reply)
-
-
 @pytest.fixture
 async def web_and_telegram() -> AsyncIterator[DataPlane]:
     async with channel_app(
-        {"type": "webchat"}, providers(), more_channels=[TELEGRAM_CHANNEL], flow=FOUR_BUTTONS_FLOW
+        {"type": "webchat"},
+        bot_and_graph_api(),
+        more_channels=[TELEGRAM_CHANNEL],
+        flow=FOUR_BUTTONS_FLOW,
     ) as running:
         yield running
 
@@ -91,7 +84,10 @@ async def web_and_telegram() -> AsyncIterator[DataPlane]:
 @pytest.fixture
 async def whatsapp_and_web() -> AsyncIterator[DataPlane]:
     async with channel_app(
-        WHATSAPP_CHANNEL, providers(), more_channels=[{"type": "webchat"}], flow=FOUR_BUTTONS_FLOW
+        WHATSAPP_CHANNEL,
+        bot_and_graph_api(),
+        more_channels=[{"type": "webchat"}],
+        flow=FOUR_BUTTONS_FLOW,
     ) as running:
         yield running
 
@@ -213,7 +209,10 @@ async def test_the_web_chat_beside_whatsapp_reads_only_its_own_contacts(
 
 async def test_whatsapp_beside_the_web_chat_answers_and_marks_read_with_its_own_ids() -> None:
     async with channel_app(
-        {"type": "webchat"}, providers(), more_channels=[WHATSAPP_CHANNEL], flow=FOUR_BUTTONS_FLOW
+        {"type": "webchat"},
+        bot_and_graph_api(),
+        more_channels=[WHATSAPP_CHANNEL],
+        flow=FOUR_BUTTONS_FLOW,
     ) as dp:
         body = json.dumps(fixture("whatsapp", "text")).encode()
         headers = {SIGNATURE_HEADER: signature_for(body, APP_SECRET)}
@@ -256,7 +255,7 @@ async def test_a_telegram_group_that_moves_takes_its_prefixed_conversation_along
     old, new = -4012345678, -1001234567890
     telegram = {**TELEGRAM_CHANNEL, "bot_username": "peluqueria_ana_bot"}
     async with channel_app(
-        {"type": "webchat"}, providers(), more_channels=[telegram], flow=FOUR_BUTTONS_FLOW
+        {"type": "webchat"}, bot_and_graph_api(), more_channels=[telegram], flow=FOUR_BUTTONS_FLOW
     ) as dp:
         auth = {SECRET_HEADER: WEBHOOK_SECRET}
         first = await dp.client.post(
@@ -327,7 +326,10 @@ CHANNEL_FLOW: dict[str, Any] = {
 
 async def test_the_flow_knows_each_contacts_channel() -> None:
     async with channel_app(
-        WHATSAPP_CHANNEL, providers(), more_channels=[{"type": "webchat"}], flow=CHANNEL_FLOW
+        WHATSAPP_CHANNEL,
+        bot_and_graph_api(),
+        more_channels=[{"type": "webchat"}],
+        flow=CHANNEL_FLOW,
     ) as dp:
         assert (await post_whatsapp(dp)).status_code == 200
         await dp.settle()
@@ -351,7 +353,7 @@ async def test_the_web_chat_as_a_more_channel_refuses_ids_naming_other_channels(
 async def test_a_more_channels_settings_errors_name_its_own_key() -> None:
     broken = {k: v for k, v in TELEGRAM_CHANNEL.items() if k != "bot_token"}
     with pytest.raises(ConfigError) as refused:
-        async with channel_app({"type": "webchat"}, providers(), more_channels=[broken]):
+        async with channel_app({"type": "webchat"}, bot_and_graph_api(), more_channels=[broken]):
             pass
     keys = [key for key, _ in refused.value.problems]
     assert keys == ["more_channels[0].bot_token"]
@@ -360,7 +362,7 @@ async def test_a_more_channels_settings_errors_name_its_own_key() -> None:
 
 async def test_a_web_chat_alone_refuses_ids_naming_a_channel_kind() -> None:
     # Planted now, such a conversation would be Telegram's the day Telegram is added.
-    async with channel_app({"type": "webchat"}, providers(), flow=FOUR_BUTTONS_FLOW) as dp:
+    async with channel_app({"type": "webchat"}, bot_and_graph_api(), flow=FOUR_BUTTONS_FLOW) as dp:
         for contact_id in ("telegram:111111111", "whatsapp:34600", "webchat:x"):
             body = {"contact_id": contact_id, "text": "x"}
             assert (await dp.client.post("/inbound", json=body)).status_code == 422
@@ -411,7 +413,7 @@ async def test_a_more_channels_reply_to_names_the_message_as_its_id_is_named() -
     """`message.extra.reply_to` carries the channel's prefix, as `message.id` does, so it
     equals the id of the contact's message it quotes."""
     async with channel_app(
-        {"type": "webchat"}, providers(), more_channels=[TELEGRAM_CHANNEL], flow=REPLY_FLOW
+        {"type": "webchat"}, bot_and_graph_api(), more_channels=[TELEGRAM_CHANNEL], flow=REPLY_FLOW
     ) as dp:
         response = await dp.client.post(
             "/webhook/telegram",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 
-import httpx
 import pytest
 from channel_harness import (
     APP_SECRET,
@@ -15,7 +14,7 @@ from channel_harness import (
     WEBHOOK_SECRET,
     WHATSAPP_CHANNEL,
     DataPlane,
-    FakeProvider,
+    bot_and_graph_api,
     channel_app,
     fixture,
 )
@@ -37,21 +36,10 @@ def fast_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     return bool(request.param == "fast-path")
 
 
-def providers() -> FakeProvider:
-    """The Bot API and the Graph API behind one transport, told apart by host."""
-    telegram, whatsapp = fixture("telegram", "api_send_ok"), fixture("whatsapp", "api_send_ok")
-
-    def reply(request: httpx.Request) -> httpx.Response:
-        body = telegram if request.url.host == "telegram.test" else whatsapp
-        return httpx.Response(200, json=body)
-
-    return FakeProvider(reply)
-
-
 @pytest.fixture
 async def dp() -> AsyncIterator[DataPlane]:
     async with channel_app(
-        WHATSAPP_CHANNEL, providers(), more_channels=[TELEGRAM_CHANNEL, {"type": "webchat"}]
+        WHATSAPP_CHANNEL, bot_and_graph_api(), more_channels=[TELEGRAM_CHANNEL, {"type": "webchat"}]
     ) as running:
         yield running
 
