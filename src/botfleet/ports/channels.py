@@ -60,6 +60,31 @@ class ReadReceipts(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class TypingRule:
+    """When a channel shows a contact "typing…" while their reply is being prepared."""
+
+    #: A message's turn still running after this long shows it (a slow calendar, the LLM).
+    after_s: float
+    #: How long one showing lasts on the provider's side unless a message ends it first; a
+    #: turn still running is shown it again a little before.
+    lasts_s: float
+
+
+@runtime_checkable
+class TypingIndicator(Protocol):
+    """A sender that can show a contact that a reply is on its way (WhatsApp, Telegram)."""
+
+    def typing_rule(self, contact_id: str) -> TypingRule | None:
+        """When to show it to the contact; None: never (the tenant turned it off)."""
+        ...
+
+    async def show_typing(self, contact_id: str, message_id: str) -> bool:
+        """Show it once, in answer to the message `message_id`; one attempt (it is only a
+        courtesy, and a late one would outlast the reply); failures are logged, never raised."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class TurnResult:
     """What processing one inbound message produced (already degraded for the channel)."""
 

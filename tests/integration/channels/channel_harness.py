@@ -234,11 +234,13 @@ async def channel_app(
     flow: dict[str, Any] | None = None,
     stores: InMemoryTenantStore | None = None,
     more_channels: Sequence[dict[str, Any]] = (),
+    connectors: dict[str, Any] | None = None,
 ) -> AsyncIterator[DataPlane]:
     """`create_app` for a tenant on `channel` (and `more_channels`), its lifespan running, an
     ASGI client on it.
 
-    `stores`: the tenant's stores as a crashed process left them (default: empty)."""
+    `stores`: the tenant's stores as a crashed process left them (default: empty).
+    `connectors`: connector fakes by name (`Overrides.connectors`), for a flow that calls some."""
     config = tenant_config_from_mapping(
         {
             "tenant_id": "salon",
@@ -250,7 +252,10 @@ async def channel_app(
     settings = DataPlaneSettings.model_validate({"log_json": False})
     async with httpx.AsyncClient(transport=httpx.MockTransport(provider.handle)) as http:
         overrides = Overrides(
-            clock=FrozenClock(), stores=stores or InMemoryTenantStore(), http=HttpxProvider(http)
+            clock=FrozenClock(),
+            stores=stores or InMemoryTenantStore(),
+            http=HttpxProvider(http),
+            connectors=connectors,
         )
         app = create_app(settings, config=config, overrides=overrides)
         async with (

@@ -18,7 +18,14 @@ from typing import Any
 
 from botfleet.domain.messages import InboundMessage
 from botfleet.domain.outputs import Output
-from botfleet.ports.channels import Capabilities, ReadReceipts, SendOutcome, TurnResult
+from botfleet.ports.channels import (
+    Capabilities,
+    ReadReceipts,
+    SendOutcome,
+    TurnResult,
+    TypingIndicator,
+    TypingRule,
+)
 from botfleet.web import InvalidRequest
 
 
@@ -89,6 +96,24 @@ class ChannelRouter:
             message_id.removeprefix(channel.prefix), contact_id=native
         )
         return marked
+
+
+    def typing_rule(self, contact_id: str) -> TypingRule | None:
+        """`TypingIndicator`: the contact's channel's rule; None for one that shows none."""
+        channel = self.channel_of(contact_id)
+        if not isinstance(channel.sender, TypingIndicator):
+            return None
+        return channel.sender.typing_rule(contact_id.removeprefix(channel.prefix))
+
+    async def show_typing(self, contact_id: str, message_id: str) -> bool:
+        """Through the contact's channel, with the ids as its provider knows them."""
+        channel = self.channel_of(contact_id)
+        if not isinstance(channel.sender, TypingIndicator):
+            return False
+        shown: bool = await channel.sender.show_typing(
+            contact_id.removeprefix(channel.prefix), message_id.removeprefix(channel.prefix)
+        )
+        return shown
 
 
 def _reads(sender: object) -> bool:

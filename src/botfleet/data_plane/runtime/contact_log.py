@@ -30,6 +30,11 @@ class ContactLog:
         self._contact_id = contact_id
 
     @property
+    def contact_id(self) -> str:
+        """The contact the lines are about (never logged as it is: `contact_hash`)."""
+        return self._contact_id
+
+    @property
     def contact_hash(self) -> str:
         return hash_contact(self._tenant_id, self._contact_id)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from time import monotonic, perf_counter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import structlog
 
@@ -39,6 +39,7 @@ from botfleet.data_plane.runtime.step_loop import (
     run_steps,
 )
 from botfleet.data_plane.runtime.task_outcome import SKIPPED, TaskOutcome
+from botfleet.data_plane.runtime.typing_shown import ShownTyping
 from botfleet.domain.degrade import MenuTexts, degrade, menu_texts, repeated_options
 from botfleet.domain.errors import (
     ConcurrentUpdate,
@@ -63,6 +64,7 @@ from botfleet.ports.channels import (
     ReadReceipts,
     SendOutcome,
     TurnResult,
+    TypingIndicator,
 )
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMFallback
@@ -228,6 +230,8 @@ class ConversationRuntime:
     #: Message ids queued or running in this process, with their contacts (so recovery never
     #: queues one twice, and a duplicate of one not journaled yet waits for its answer).
     _in_flight: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    #: The "typing…" of each contact whose message's turn is running (`_show_typing`).
+    _typing: dict[str, ShownTyping] = field(default_factory=dict, init=False, repr=False)
     _backlog_logged_at: float = field(default=-_BACKLOG_LOG_EVERY_S, init=False, repr=False)
     #: Contacts erased lately -> when (monotonic): task runs handed over before it are skipped.
     _erased_at: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)
@@ -579,6 +583,7 @@ class ConversationRuntime:
             # text's (`_joined`); the answer goes to the last text's entry, whose caller gets it.
             turn_message = batch[0] if len(batch) == 1 else _joined(batch)
             answered_id = batch[-1].message_id
+            self._show_typing(answered_id, contact_log)
             unrecorded = [
                 ReceivedMessage(t.message, t.received_at) for t in (job, *later) if not t.recorded
             ]
@@ -617,7 +622,7 @@ class ConversationRuntime:
                     await self._mark_failed(failed, contact_log)
             raise
         finally:
-            self._in_flight.pop(message.message_id, None)
+            self._turn_ended(message)
         self.metrics.turn_seconds.observe(perf_counter() - started)
         if later:
             # The answer belongs to the last text, as in the journal; the others get none.
@@ -626,6 +631,23 @@ class ConversationRuntime:
             contact_log.info("messages_merged", count=len(later) + 1, message_id=answered_id)
             return _NO_ANSWER
         return answer
+
+    def _turn_ended(self, message: InboundMessage) -> None:
+        self._in_flight.pop(message.message_id, None)
+        shown = self._typing.pop(message.contact_id, None)
+        if shown is not None:  # no replies were sent (`_send` ends it before sending)
+            shown.abandon()
+
+    def _show_typing(self, message_id: str, contact_log: ContactLog) -> None:
+        """Arm the channel's "typing…" for the turn of `message_id` (`typing_shown`)."""
+        contact_id = contact_log.contact_id
+        rule_of = getattr(self.sender, "typing_rule", None)
+        if rule_of is None or self.ctx.misplaced(contact_id) is not None:
+            return
+        rule = rule_of(contact_id)
+        if rule is not None:
+            indicator = cast(TypingIndicator, self.sender)  # it has `typing_rule`
+            self._typing[contact_id] = ShownTyping(indicator, rule, message_id, contact_log)
 
     async def _quiet(self, job: _MessageTurn, seconds: float) -> list[_MessageTurn]:
         """`settings.debounce_ms`: wait until the contact's last text is `seconds` old (at most
@@ -895,6 +917,9 @@ class ConversationRuntime:
         a stray `CancelledError`: the turn is committed, and its caller still gets its replies.
         Returns what the sender says became of the outputs; None when it cannot tell, or raised.
         """
+        shown = self._typing.pop(contact_id, None)
+        if shown is not None:
+            await shown.stop()
         sends: SendOutcome | None = None
         if self.ctx.misplaced(contact_id) is not None:
             # A channel the tenant no longer has (its contacts' reminders stay behind): sent,

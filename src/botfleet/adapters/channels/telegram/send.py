@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry, Counter
 from botfleet.adapters.channels.api_retries import RetryLater, Sleep, with_retries
 from botfleet.adapters.channels.log_contacts import LogContacts
 from botfleet.adapters.channels.telegram.chat_memory import ChatMemory, chat_of
-from botfleet.adapters.channels.telegram.contact_ids import chat_id_value
+from botfleet.adapters.channels.telegram.contact_ids import chat_id_value, chat_target
 from botfleet.adapters.channels.telegram.errors import (
     EVENTS,
     RATE_LIMITED,
@@ -56,7 +56,10 @@ from botfleet.adapters.provider_api import (
 )
 from botfleet.domain.degrade import degrade
 from botfleet.domain.outputs import Output
-from botfleet.ports.channels import Capabilities, SendOutcome
+from botfleet.ports.channels import Capabilities, SendOutcome, TypingRule
+
+#: How long Telegram shows a chat action unless a message to the chat ends it first.
+TYPING_LASTS_S = 5.0
 
 log = structlog.get_logger("botfleet.channels.telegram")
 
@@ -287,6 +290,22 @@ class TelegramBotSender:
                 **self.contacts.fields(contact_id),
             )
 
+    def typing_rule(self, contact_id: str) -> TypingRule | None:
+        """`TypingIndicator`: after `typing_after_ms`."""
+        after_ms = self.settings.typing_after_ms
+        return None if after_ms is None else TypingRule(after_ms / 1000, TYPING_LASTS_S)
+
+    async def show_typing(self, contact_id: str, message_id: str) -> bool:
+        """`TypingIndicator`: `sendChatAction` into the contact's chat (or topic; the
+        supergroup a group became), one attempt; not to a chat known to be unreachable."""
+        moved = self.chats.moved_to(contact_id)
+        if self.chats.unreachable(moved or contact_id) is not None:
+            return False
+        target = chat_target(contact_id) if moved is None else {"chat_id": chat_id_value(moved)}
+        payload = {**target, "action": "typing"}
+        outcome = await self.call("sendChatAction", payload, contact_id=contact_id, attempts=1)
+        return outcome.ok
+
     async def answer_callback_query(self, query_id: str, *, contact_id: str | None = None) -> bool:
         """Stop the pressed button's spinner; failures are logged (with `contact_id`, whose
         button it was), never raised."""
@@ -333,13 +352,19 @@ class TelegramBotSender:
         return None
 
     async def call(
-        self, method: str, payload: Payload, *, contact_id: str | None = None
+        self,
+        method: str,
+        payload: Payload,
+        *,
+        contact_id: str | None = None,
+        attempts: int | None = None,
     ) -> CallOutcome:
-        """POST one Bot API method with retries; never raises for API or network errors.
-        A failure is logged with `contact_id` hashed, the contact the call is for."""
+        """POST one Bot API method with retries (`attempts`, else the tenant's `max_attempts`);
+        never raises for API or network errors. A failure is logged with `contact_id` hashed,
+        the contact the call is for."""
         outcome = await with_retries(
             lambda: self._attempt(method, payload),
-            max_attempts=self.settings.max_attempts,
+            max_attempts=attempts or self.settings.max_attempts,
             base_s=self.settings.retry_base_s,
             sleep=self._sleep,
             on_retry=self.metrics.retries.inc,

@@ -59,6 +59,9 @@ class TelegramSettings(BaseModel):
     bot_username: str | None = None
     #: Answer callback queries at once (stops the spinner on the pressed button).
     answer_callbacks: bool = True
+    #: Show "typing…" (`sendChatAction`) to a contact whose message's turn is still running
+    #: after this many milliseconds (a slow calendar, the LLM); null: never.
+    typing_after_ms: int | None = Field(default=1000, ge=0, le=60_000)
     timeout_s: PositiveFloat = 10.0
     #: Attempts per API call when Telegram answers 429/5xx or the connection fails.
     max_attempts: int = Field(default=4, ge=1, le=10)

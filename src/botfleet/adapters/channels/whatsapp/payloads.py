@@ -127,9 +127,19 @@ def _template_button(button: TemplateButton) -> Payload:
     }
 
 
+#: How long Graph shows "typing…" unless a message to the contact ends it first.
+TYPING_LASTS_S = 25.0
+
+
 def read_receipt_payload(message_id: str) -> Payload:
     """Marks an inbound message read (blue ticks)."""
     return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+
+
+def typing_payload(message_id: str) -> Payload:
+    """Marks an inbound message read and shows "typing…" until the next message to the
+    contact, or `TYPING_LASTS_S`."""
+    return {**read_receipt_payload(message_id), "typing_indicator": {"type": "text"}}
 
 
 def _envelope(to: str, kind: str, content: Payload) -> Payload:

@@ -37,10 +37,12 @@ from botfleet.adapters.channels.whatsapp.number_watch import OtherNumberWatch
 from botfleet.adapters.channels.whatsapp.outcomes import SendOutcomes, Unreachable
 from botfleet.adapters.channels.whatsapp.parse import GraphErrorInfo, StatusUpdate, parse_errors
 from botfleet.adapters.channels.whatsapp.payloads import (
+    TYPING_LASTS_S,
     WHATSAPP_CAPABILITIES,
     Payload,
     message_payloads,
     read_receipt_payload,
+    typing_payload,
 )
 from botfleet.adapters.channels.whatsapp.settings import WhatsAppSettings
 from botfleet.adapters.provider_api import (
@@ -51,7 +53,7 @@ from botfleet.adapters.provider_api import (
 )
 from botfleet.domain.degrade import degrade
 from botfleet.domain.outputs import Output, TemplateMessage
-from botfleet.ports.channels import Capabilities, SendOutcome
+from botfleet.ports.channels import Capabilities, SendOutcome, TypingRule
 
 log = structlog.get_logger("botfleet.channels.whatsapp")
 
@@ -138,6 +140,24 @@ class WhatsAppCloudSender:
         """`ReadReceipts`: the tenant's `mark_as_read` setting."""
         return self.settings.mark_as_read
 
+    def typing_rule(self, contact_id: str) -> TypingRule | None:
+        """`TypingIndicator`: after `typing_after_ms`, and only with `mark_as_read`: Graph shows
+        "typing…" by marking the message read."""
+        after_ms = self.settings.typing_after_ms
+        if after_ms is None or not self.settings.mark_as_read:
+            return None
+        return TypingRule(after_ms / 1000, TYPING_LASTS_S)
+
+    async def show_typing(self, contact_id: str, message_id: str) -> bool:
+        """`TypingIndicator`: one attempt; skipped while the contact is unreachable (the
+        failed send said so already)."""
+        if self.outcomes.unreachable(contact_id) is not None:
+            return False
+        outcome = await self.call(
+            typing_payload(message_id), kind="typing", contact_id=contact_id, attempts=1
+        )
+        return outcome.ok
+
     def read_receipt(self, message_id: str, contact_id: str) -> Callable[[], Awaitable[bool]]:
         """The read receipt of a message whose turn is still to run, to run after it: skipped
         when a send to the contact fails meanwhile in a way the receipt would too (an invalid
@@ -173,13 +193,19 @@ class WhatsAppCloudSender:
         self.metrics.record_status(status, self.contacts)
 
     async def call(
-        self, payload: Payload, *, kind: str, contact_id: str | None = None
+        self,
+        payload: Payload,
+        *,
+        kind: str,
+        contact_id: str | None = None,
+        attempts: int | None = None,
     ) -> CallOutcome:
-        """POST one body to the messages endpoint with retries; never raises for API errors.
-        Lines name `contact_id`, the contact the call is for, by its hash."""
+        """POST one body to the messages endpoint with retries (`attempts`, else the tenant's
+        `max_attempts`); never raises for API errors. Lines name `contact_id`, the contact the
+        call is for, by its hash."""
         outcome = await with_retries(
             lambda: self._attempt(payload),
-            max_attempts=self.settings.max_attempts,
+            max_attempts=attempts or self.settings.max_attempts,
             base_s=self.settings.retry_base_s,
             sleep=self._sleep,
             on_retry=self.metrics.retries.inc,

@@ -58,6 +58,10 @@ class WhatsAppSettings(BaseModel):
     business_account_id: str | None = None
     #: Send read receipts (blue ticks) once a message has been processed.
     mark_as_read: bool = True
+    #: Show "typing…" to a contact whose message's turn is still running after this many
+    #: milliseconds (a slow calendar, the LLM); null: never. Only with `mark_as_read`: Graph
+    #: shows it by marking the message read.
+    typing_after_ms: int | None = Field(default=1000, ge=0, le=60_000)
     timeout_s: PositiveFloat = 10.0
     #: Attempts per API call when Meta answers 429/5xx or the connection fails.
     max_attempts: int = Field(default=4, ge=1, le=10)
