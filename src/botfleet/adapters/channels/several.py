@@ -97,7 +97,6 @@ class ChannelRouter:
         )
         return marked
 
-
     def typing_rule(self, contact_id: str) -> TypingRule | None:
         """`TypingIndicator`: the contact's channel's rule; None for one that shows none."""
         channel = self.channel_of(contact_id)
