@@ -362,15 +362,22 @@ def _context(template: Template, parent: dict[str, Any]) -> Context:
 
 
 def _render(template: Template, parent: dict[str, Any]) -> str:
-    """The template's output, generated lazily and stopped once over `MAX_OUTPUT`."""
+    """The template's output, generated lazily; a template that writes more than `MAX_OUTPUT`
+    is stopped there and fails (`_over_the_limit`)."""
     parts: list[str] = []
     size = 0
     for chunk in template.root_render_func(_context(template, parent)):
         parts.append(chunk)
         size += len(chunk)
         if size > MAX_OUTPUT:
-            break
+            raise _over_the_limit()
     return "".join(parts)
+
+
+def _over_the_limit() -> SecurityError:
+    # Failed, not cut: a runaway loop sent 16,384 characters in four messages, unlogged, where
+    # a broken template renders empty and is logged (flow-dsl.md, "Template helpers").
+    return SecurityError(f"the rendered text would be over the size limit of {MAX_OUTPUT}")
 
 
 def _evaluate(template: Template, parent: dict[str, Any]) -> Any:
@@ -453,7 +460,7 @@ def _printed_segments(segments: tuple[str | _Path, ...], parent: dict[str, Any])
         parts.append(chunk)
         size += len(chunk)
         if size > MAX_OUTPUT:
-            break
+            raise _over_the_limit()
     return "".join(parts)
 
 
@@ -744,7 +751,8 @@ class Renderer:
         finally:
             _missing.reset(token)
         if isinstance(result, str) and len(result) > MAX_OUTPUT:
-            result = result[:MAX_OUTPUT]
+            self._report("template_failed", where, f"SecurityError: {_over_the_limit()}")
+            return on_error
         if missing:
             for name in dict.fromkeys(_shown_name(name, source) for name in missing):
                 self._report("template_missing_value", where, f"missing value {name!r}")

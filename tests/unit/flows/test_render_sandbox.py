@@ -90,6 +90,25 @@ def test_a_range_within_the_limit_works() -> None:
     assert render(f"{{{{ range({MAX_RANGE}) | list | length }}}}") == (str(MAX_RANGE), [])
 
 
-def test_output_is_cut_at_the_limit() -> None:
-    text, _ = render(f"{{% for i in range({MAX_RANGE}) %}}{{{{ 'x' * 100 }}}}{{% endfor %}}")
-    assert len(text) == MAX_OUTPUT
+def test_output_over_the_limit_fails_the_template() -> None:
+    """A runaway loop renders empty and is logged, as flow-dsl.md says of any broken limit: not
+    16,384 characters sent to the contact in four messages, unlogged."""
+    text, diagnostics = render(
+        f"{{% for i in range({MAX_RANGE}) %}}{{{{ 'x' * 100 }}}}{{% endfor %}}"
+    )
+    assert text == ""
+    assert [(d.event, d.detail) for d in diagnostics] == [
+        (
+            "template_failed",
+            f"SecurityError: the rendered text would be over the size limit of {MAX_OUTPUT}",
+        )
+    ]
+    text, diagnostics = render("{% for i in range(1000) %}" + "x" * 20 + "{% endfor %}")
+    assert (text, [d.event for d in diagnostics]) == ("", ["template_failed"])
+
+
+def test_output_at_the_limit_is_kept_whole() -> None:
+    text, diagnostics = render(
+        f"{{% for i in range({MAX_OUTPUT // 32}) %}}{{{{ 'x' * 32 }}}}{{% endfor %}}"
+    )
+    assert (len(text), diagnostics) == (MAX_OUTPUT, [])
