@@ -409,7 +409,11 @@ def _locate(error: ErrorDetails, root: type[BaseModel]) -> _Located:
     path, owner, union, is_key = "", None, None, False
     place: list[str | int] = []
     chain: list[tuple[type[BaseModel], str]] = []
-    for part in error["loc"]:
+    loc: list[Any] = list(error["loc"])
+    if loc[-1:] == ["[key]"] and isinstance(error.get("input"), bool) and len(loc) > 1:
+        # pydantic names a `yes:` key (YAML's true) 1 in `loc`: the key itself finds its line.
+        loc[-2] = error["input"]
+    for part in loc:
         if part == "[key]":
             is_key = True
             continue

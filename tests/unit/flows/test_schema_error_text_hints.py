@@ -88,3 +88,14 @@ def test_a_conversation_tests_say_gets_the_hint(tmp_path: Path, value: str, hint
         load_conversation_test(test)
     got = "the number 2" if value == "2" else "false"
     assert str(raised.value) == f"{test}:3 steps[0].say: expected a string, got {got}{hint}"
+
+
+def test_a_yes_or_no_key_is_named_on_its_own_line() -> None:
+    """`yes:` under `texts.pt` is YAML's true, which pydantic names 1: the error named the
+    parent's line and `texts.pt.1`."""
+    found = errors(
+        "- {action: send_text, text: hi}",
+        'texts:\n  pt:\n    hi: "Olá"\n    yes: Sim\n    no: Não\n',
+    )
+    assert [(i.line, i.path) for i in found] == [(11, "texts.pt.True"), (12, "texts.pt.False")]
+    assert found[0].message.startswith("invalid key: expected a string, got true")
