@@ -374,7 +374,10 @@ def _expire_session(
     names); the history is kept for the LLM.
 
     Silence is counted from the contact's last message: tasks and connector replies in between
-    are the bot talking, and must not keep a session alive."""
+    are the bot talking, and must not keep a session alive. Unless the bot asked since: a
+    scheduled task that put options on screen after that message (a survey days later; a
+    task's message without options clears them) opened a session, and the answer to it within
+    the timeout belongs to it (flow-dsl.md, "Numbered and typed answers")."""
     timeout = flow.settings.session_timeout
     if not timeout or state.version == 0:
         return state
@@ -383,6 +386,9 @@ def _expire_session(
     except ValueError:  # the validator reports it; an unusable value never expires anything
         return state
     if now - state.last_heard <= limit:
+        return state
+    asked_since = state.last_options and state.updated_at > state.last_heard
+    if asked_since and now - state.updated_at <= limit:
         return state
     kept = {key: state.data[key] for key in flow.settings.session_keeps if key in state.data}
     return replace(state, node=flow.initial_state, data=kept, last_options=())

@@ -40,7 +40,14 @@ states:
         extract_suffix_as: chosen
         set_data: {opened: 2024-02-03}
         target: DONE
+      - on_payload: rate_good
+        target: THANKS
     fallback: PICK
+  THANKS:
+    on_enter:
+      - action: send_text
+        text: "Thanks!"
+    fallback: MENU
   DONE:
     on_enter:
       - action: send_text
@@ -50,6 +57,10 @@ tasks:
   nudge:
     - action: send_text
       text: "Still there?"
+  survey:
+    - action: send_interactive_buttons
+      body: "How was your cut?"
+      buttons: [{id: rate_good, title: Good}, {id: rate_bad, title: Bad}]
 """
 )
 
@@ -90,6 +101,33 @@ def test_a_task_run_during_the_silence_does_not_keep_the_session_alive() -> None
     assert chat.state.updated_at == chat.clock.now()  # the task did write the state
     stored(chat).clock.advance(minutes=11)  # 31 minutes after the contact's last message
     exchange = chat.send("hello again")
+    assert exchange.state.node == "MENU"
+    assert exchange.texts == ["Menu"]
+
+
+@pytest.mark.parametrize("answer", ["1", "Good", "good"])
+def test_an_answer_to_a_tasks_question_after_the_silence_is_in_session(answer: str) -> None:
+    """A survey a task sends days later opens a session: "1" typed within the timeout picks
+    its first option, as flow-dsl.md promises, instead of the menu wiping the options."""
+    chat = Conversation(FLOW)
+    chat.send("hola")
+    chat.press("go")
+    stored(chat).clock.advance(days=3)
+    assert chat.fire_task("survey").texts == ["How was your cut?"]
+    stored(chat).clock.advance(minutes=10)
+    exchange = chat.send(answer)
+    # Read against the survey's options where it found the contact: no restart.
+    assert (exchange.state.node, exchange.texts) == ("THANKS", ["Thanks!"])
+
+
+def test_the_answer_to_a_tasks_question_times_out_from_the_question() -> None:
+    chat = Conversation(FLOW)
+    chat.send("hola")
+    chat.press("go")
+    stored(chat).clock.advance(days=3)
+    chat.fire_task("survey")
+    stored(chat).clock.advance(minutes=31)
+    exchange = chat.send("1")
     assert exchange.state.node == "MENU"
     assert exchange.texts == ["Menu"]
 
