@@ -100,7 +100,8 @@ def _messages(located: list[_Located]) -> Iterable[tuple[_Located, str, str]]:
             # Every member rejected the value's kind: one message listing the kinds accepted.
             kinds = dict.fromkeys(_EXPECTED[g.error["type"]] for g in groups[item.union])
             value = item.error["input"]
-            hint = _as_text_hint(value) if "a string" in kinds else ""
+            key = item.path.rsplit(".", 1)[-1]
+            hint = _as_text_hint(value, key) if "a string" in kinds else ""
             yield item, item.path, f"expected {' or '.join(kinds)}, got {_describe(value)}{hint}"
         # else another member accepts this kind of value and reported what is wrong inside it.
 
@@ -135,7 +136,8 @@ def _message(item: _Located) -> tuple[str, str]:
         message = f"missing required key {field!r}"
         return key_path(path, field), message + _misnamed_tag(field, error["input"], item)
     if kind in _EXPECTED:
-        message = _wrong_kind(_EXPECTED[kind], error["input"], item.expected)
+        key = path.rsplit(".", 1)[-1]
+        message = _wrong_kind(_EXPECTED[kind], error["input"], item.expected, key)
     elif kind == "literal_error":
         return path, _not_allowed(path, error["input"], _allowed_values(item.expected, ctx))
     elif kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
@@ -147,21 +149,40 @@ def _message(item: _Located) -> tuple[str, str]:
     return path, (f"invalid key: {message}" if item.is_key else message)
 
 
-def _wrong_kind(expected: str, value: Any, annotation: Any) -> str:
-    """`expected a string, got the number 2: ...`, with what to do when it is a known slip."""
+def _wrong_kind(expected: str, value: Any, annotation: Any, key: str = "") -> str:
+    """`expected a string, got the number 2: ...`, with what to do when it is a known slip
+    (`key`: the key the value was given for)."""
+    if expected == "a string" and _is_unitless(value, key):
+        return (
+            f"expected a duration, a number and its unit (e.g. {value:g}m, {value:g}h or "
+            f"{value:g}d), got {_describe(value)}"
+        )
     message = f"expected {expected}, got {_describe(value)}"
     if expected == "a mapping":
         return message + _missing_colon_hint(value, annotation)
     if expected == "a list" and isinstance(value, dict):
         return message + ": start each item with `- `, at the same column"
     if expected == "a string":
-        return message + _as_text_hint(value)
+        return message + _as_text_hint(value, key)
     return message
 
 
-def _as_text_hint(value: Any) -> str:
+#: Keys whose text is a duration: a bare number there lacks its unit, not its quotes.
+_DURATION_KEYS = frozenset(
+    {"session_timeout", "conversation_retention", "delay", "run_late_within", "interval"}
+)
+
+
+def _is_unitless(value: Any, key: str) -> bool:
+    """A bare number given for a duration."""
+    return key in _DURATION_KEYS and isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_text_hint(value: Any, key: str = "") -> str:
     """Why YAML read a text as something else, where a text was expected: a bare number or
-    yes/no (a date says so itself, `_describe`)."""
+    yes/no (a date says so itself, `_describe`); a number given for a duration (`key`)."""
+    if _is_unitless(value, key):
+        return f": a duration takes its unit, e.g. {value:g}m, {value:g}h or {value:g}d"
     if isinstance(value, bool):
         return (
             ": YAML reads yes, no, on, off, true and false without quotes as true or false; "

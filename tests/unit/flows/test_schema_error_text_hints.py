@@ -99,3 +99,21 @@ def test_a_yes_or_no_key_is_named_on_its_own_line() -> None:
     )
     assert [(i.line, i.path) for i in found] == [(11, "texts.pt.True"), (12, "texts.pt.False")]
     assert found[0].message.startswith("invalid key: expected a string, got true")
+
+
+def test_a_duration_written_as_a_bare_number_asks_for_its_unit() -> None:
+    """Quoting `4` only led to a second error (`invalid duration '4'`): the unit is missing."""
+    found = errors(
+        "- {action: schedule_task, task: t, delay: 3}",
+        "settings:\n  session_timeout: 4\ntasks:\n  t:\n    - {action: send_text, text: x}\n",
+    )
+    assert sorted((i.path, i.message) for i in found) == [
+        (
+            "settings.session_timeout",
+            "expected a duration, a number and its unit (e.g. 4m, 4h or 4d), got the number 4",
+        ),
+        (
+            "states.A.on_enter[0].delay",
+            "expected a duration, a number and its unit (e.g. 3m, 3h or 3d), got the number 3",
+        ),
+    ]
