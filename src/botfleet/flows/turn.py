@@ -260,9 +260,17 @@ class TurnBuilder:
         return self._flow_language() or (self.message.language if self.message else "")
 
     def _flow_language(self) -> str:
-        """`settings.language` as rendered now, when it is a language the platform writes."""
+        """`settings.language` as rendered now, when it is a language the platform writes; a
+        language without its region (`pt`) in the tenant's (`pt-PT`) takes the tenant's: a
+        Lisbon tenant's flow choosing `pt` from `contact.language[:2]` means Portugal's words,
+        not Brazil's, which `pt` alone gets."""
         chosen = self._spoken_language()
-        return chosen if well_formed_tag(chosen) and built_in_language(chosen) else ""
+        if not (well_formed_tag(chosen) and built_in_language(chosen)):
+            return ""
+        tenant = self.ctx.tenant.language
+        if "-" not in chosen and tenant.partition("-")[0].lower() == chosen.lower():
+            return tenant
+        return chosen
 
     def chosen_language(self) -> str:
         """The language the contact chose, which an LLM answer must be in: `settings.language`

@@ -151,3 +151,22 @@ def test_turn_language_gives_the_shell_the_same_choice_for_a_state() -> None:
     assert turn_language(talk.flow, talk.state, talk.clock.now(), talk.ctx, message) == "ca"
     plain = chat(flow(None)).with_data(lang="ca")
     assert turn_language(plain.flow, plain.state, plain.clock.now(), plain.ctx, message) == "en"
+
+
+@pytest.mark.parametrize(
+    ("tenant", "chosen", "language"),
+    [
+        ("pt-PT", "pt", "pt-PT"),  # a Lisbon tenant's flow choosing `pt`: Portugal's words
+        ("pt-BR", "pt", "pt-BR"),
+        ("pt", "pt", "pt"),
+        ("es", "pt", "pt"),  # another language's region says nothing about Portuguese
+        ("pt-PT", "pt-BR", "pt-BR"),  # a region chosen is kept
+        ("en-GB", "EN", "en-GB"),
+    ],
+)
+def test_a_language_without_its_region_takes_the_tenants_region(
+    tenant: str, chosen: str, language: str
+) -> None:
+    spec = flow(language=chosen)
+    talk = Conversation(spec, tenant=TenantInfo(id="t", language=tenant))
+    assert talk.press("list").steps[-1].language == language
