@@ -107,7 +107,7 @@ _MENU_TEST = """\
 # Conversation test (docs/authoring.md): run with `botfleet test tests`
 name: __MENU_TEST_NAME__
 tenant: ../tenant.yaml
-contact: {id: "+34600000001", name: Ana}
+contact: {id: customer-1, name: Ana}
 steps:
   - __SAY_HELLO__
     expect:
