@@ -24,7 +24,13 @@ from prometheus_client import CollectorRegistry, Counter
 
 from botfleet.adapters.llm import build_llm_connector, llm_options
 from botfleet.adapters.llm.errors import shown_detail
-from botfleet.adapters.llm.guard import answer_problem, cap, check_question, plain_text
+from botfleet.adapters.llm.guard import (
+    QUESTION_TOO_LONG,
+    answer_problem,
+    cap,
+    check_question,
+    plain_text,
+)
 from botfleet.adapters.llm.knowledge import (
     KnowledgeFile,
     KnowledgeHolder,
@@ -53,7 +59,7 @@ from botfleet.data_plane.resilience import (
     parse_policy,
 )
 from botfleet.data_plane.runtime.cancellation import stray_cancellation_as_error
-from botfleet.domain.built_in_texts import built_in_texts
+from botfleet.domain.built_in_texts import built_in_language, built_in_texts
 from botfleet.domain.errors import ConfigError, ConnectorError
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.ports.clock import Clock
@@ -201,7 +207,17 @@ class KnowledgeLLMFallback:
             log.exception("llm_fallback_crashed", **self._log_fields(context))
             text, outcome, usage = None, "crash", None
         self.metrics.observe(outcome, usage)
+        if text is None and outcome == QUESTION_TOO_LONG:
+            return self._too_long(context, safe)
         return text if text is not None else safe
+
+    def _too_long(self, context: LLMContext, safe: str) -> str:
+        """The answer to a question too long to ask: "please ask in a few words" in a language
+        the platform writes (the turn's, else the tenant's), else the safe text ("no such
+        information" would mislead someone who wrote at length)."""
+        if not (built_in_language(context.turn_language) or built_in_language(context.language)):
+            return safe
+        return built_in_texts(context.turn_language, context.language).llm_too_long
 
     def _log_fields(self, context: LLMContext) -> dict[str, Any]:
         # `contact` (hashed) from the turn asking; the fallback is never handed the contact.

@@ -34,11 +34,15 @@ class BuiltInTexts:
     error: str
     #: The LLM fallback's safe answer when it cannot answer from the knowledge document.
     llm_fallback: str
+    #: The LLM fallback's answer to a question over `max_question_chars` (not asked): "no
+    #: information" would mislead someone who wrote at length.
+    llm_too_long: str
 
 
 ENGLISH_TEXTS = BuiltInTexts(
     error="Sorry, something went wrong on our side. Please try again in a moment.",
     llm_fallback="I'm sorry, I don't have that information. Please choose an option from the menu.",
+    llm_too_long="Your message is too long for me to answer. Please ask again in a few words.",
 )
 
 #: By language (ISO 639-1 code), the languages of the built-in menu words; others get English.
@@ -50,36 +54,48 @@ BUILT_IN_TEXTS: Mapping[str, BuiltInTexts] = MappingProxyType(
             "en un momento.",
             llm_fallback="Lo siento, no tengo esa información. Las opciones del menú siguen "
             "disponibles.",
+            llm_too_long="El mensaje es demasiado largo para responderlo. Se puede preguntar de "
+            "nuevo en pocas palabras.",
         ),
         "pt": BuiltInTexts(
             error="Lamentamos, ocorreu um erro do nosso lado. É possível tentar novamente "
             "daqui a pouco.",
             llm_fallback="Lamento, não tenho essa informação. As opções do menu continuam "
             "disponíveis.",
+            llm_too_long="A mensagem é longa demais para ser respondida. É possível perguntar de "
+            "novo em poucas palavras.",
         ),
         "fr": BuiltInTexts(
             error="Désolé, un problème est survenu de notre côté. Merci de réessayer dans un "
             "instant.",
             llm_fallback="Désolé, je n'ai pas cette information. Merci de choisir une option du "
             "menu.",
+            llm_too_long="Ce message est trop long pour y répondre. Merci de reformuler la "
+            "question en quelques mots.",
         ),
         "de": BuiltInTexts(
             error="Entschuldigung, bei uns ist etwas schiefgelaufen. Bitte gleich noch einmal "
             "versuchen.",
             llm_fallback="Leider habe ich dazu keine Informationen. Bitte eine Option aus dem "
             "Menü wählen.",
+            llm_too_long="Diese Nachricht ist zu lang für eine Antwort. Bitte die Frage in "
+            "wenigen Worten stellen.",
         ),
         "it": BuiltInTexts(
             error="Ci dispiace, qualcosa è andato storto da parte nostra. È possibile riprovare "
             "tra un momento.",
             llm_fallback="Mi dispiace, non ho questa informazione. Le opzioni del menu restano "
             "disponibili.",
+            llm_too_long="Il messaggio è troppo lungo per rispondere. È possibile riformulare la "
+            "domanda in poche parole.",
         ),
         "ca": BuiltInTexts(
             error="Ho sentim, alguna cosa ha fallat per part nostra. Es pot tornar a provar "
             "d'aquí a una estona.",
             llm_fallback="Ho sento, no tinc aquesta informació. Les opcions del menú continuen "
             "disponibles.",
+            llm_too_long="El missatge és massa llarg per respondre'l. Es pot tornar a preguntar "
+            "en poques paraules.",
         ),
     }
 )

@@ -58,6 +58,9 @@ class LLMContext:
     #: The language the contact chose (`AskLLM.language`), which the answer must be in; ""
     #: when the answer follows the question's. Not in the cached rules: in the user turn.
     reply_language: str = ""
+    #: The language of the turn's platform words (`StepResult.language`: the flow's choice,
+    #: else the contact's); "" when unknown. The fallback's own sentences follow it.
+    turn_language: str = ""
 
 
 class LLMConnector(Protocol):

@@ -51,8 +51,9 @@ def context(
     tenant_name: str = "Test Salon",
     language: str = "en",
     reply_language: str = "",
+    turn_language: str = "",
 ) -> LLMContext:
-    return LLMContext(state, tuple(history), tenant_name, language, reply_language)
+    return LLMContext(state, tuple(history), tenant_name, language, reply_language, turn_language)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,3 +76,12 @@ async def test_the_fallback_asked_without_a_text_uses_the_language_it_is_given()
     )
     reply = await fallback.reply(OUT_OF_SCOPE, context(language="pt-PT"), "")
     assert reply == BUILT_IN_TEXTS["pt"].llm_fallback
+
+
+async def test_a_question_too_long_is_asked_shorter_in_the_contacts_language() -> None:
+    """Through the runtime: the turn's language (the contact's here) reaches the fallback."""
+    config = tenant("es", flow_text="Llámanos.", max_question_chars=20)
+    async with running_bot(config) as bot:
+        message = replace(text_message(bot.contact, "x " * 40), language="it")
+        answered = texts(list((await bot.runtime.handle(message)).outputs))
+    assert answered == [BUILT_IN_TEXTS["it"].llm_too_long]

@@ -187,10 +187,40 @@ async def test_an_adapter_returning_something_else_gets_the_safe_text() -> None:
     assert any(e["event"] == "llm_fallback_crashed" for e in logs)
 
 
-async def test_a_too_long_question_is_not_sent() -> None:
+@pytest.mark.parametrize(
+    ("turn_language", "tenant_language", "answer"),
+    [
+        ("", "en", "Your message is too long for me to answer. Please ask again in a few words."),
+        (
+            "pt-PT",
+            "en",
+            "A mensagem é longa demais para ser respondida. É possível perguntar de "
+            "novo em poucas palavras.",
+        ),
+        (
+            "",
+            "es",
+            "El mensaje es demasiado largo para responderlo. Se puede preguntar de nuevo "
+            "en pocas palabras.",
+        ),
+        (
+            "nl",
+            "es",
+            "El mensaje es demasiado largo para responderlo. Se puede preguntar de nuevo "
+            "en pocas palabras.",
+        ),
+        # A language the platform does not write: the safe text, not English.
+        ("nl", "nl", SAFE),
+    ],
+)
+async def test_a_too_long_question_is_not_sent_and_asked_shorter(
+    turn_language: str, tenant_language: str, answer: str
+) -> None:
+    """ "No such information" would mislead someone who wrote at length."""
     llm = ScriptedLLM()
     fb = fallback(llm, tenant({"max_question_chars": 20}))
-    assert await ask(fb, "x" * 21) == SAFE
+    asked = context(language=tenant_language, turn_language=turn_language)
+    assert await ask(fb, "x" * 21, asked) == answer
     assert llm.calls == []
     assert metric(fb, "question_too_long") == 1
 

@@ -46,13 +46,17 @@ def clean(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
+#: `QuestionCheck.problem` of a question over the length allowed.
+QUESTION_TOO_LONG = "question_too_long"
+
+
 def check_question(question: str, max_chars: int) -> QuestionCheck:
     """A question is sent only when, once cleaned, it is non-empty and at most `max_chars`."""
     text = clean(question)
     if not text:
         return QuestionCheck("", "empty_question")
     if len(text) > max_chars:
-        return QuestionCheck(text, "question_too_long")
+        return QuestionCheck(text, QUESTION_TOO_LONG)
     return QuestionCheck(text)
 
 

@@ -288,6 +288,7 @@ async def _ask_llm(deps: StepDeps, effect: effects.AskLLM, result: StepResult) -
         # customer's language anyway.
         language=tenant_language,
         reply_language=effect.language,
+        turn_language=result.language,
     )
     # The flow's safe text, else the built-in one of the turn's language (the flow's choice,
     # else the contact's), else the tenant's: the fallback knows only the tenant's (its own
