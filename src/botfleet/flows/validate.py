@@ -15,6 +15,7 @@ from typing import Any
 
 from botfleet.domain.cron import parse_cron
 from botfleet.domain.errors import FlowIssue
+from botfleet.flows._constant_conditions import constant_truth
 from botfleet.flows._content_checks import (
     check_actions,
     check_duration,
@@ -384,18 +385,33 @@ def _components(moves: Mapping[str, list[str]]) -> list[set[str]]:
 
 def _check_shadowed_transitions(spec: FlowSpec, collector: IssueCollector) -> None:
     for base, transitions in transition_lists(spec):
-        catch_all = next(
-            (i for i, t in enumerate(transitions) if not t.has_trigger and t.condition is None),
-            None,
-        )
-        if catch_all is None:
-            continue
-        for index in range(catch_all + 1, len(transitions)):
-            collector.warning(
-                index_path(base, index),
-                f"can never fire: {index_path(base, catch_all).rsplit('.', 1)[-1]} above it has "
-                "no trigger and no condition, so it matches every message first",
-            )
+        catch_all: int | None = None
+        for index, transition in enumerate(transitions):
+            path = index_path(base, index)
+            if catch_all is not None:
+                above = transitions[catch_all].condition
+                why = "no condition" if above is None else f"the condition {above!r}, always true"
+                collector.warning(
+                    path,
+                    f"can never fire: {index_path(base, catch_all).rsplit('.', 1)[-1]} above it "
+                    f"has no trigger and {why}, so it matches every message first",
+                )
+                continue
+            condition = transition.condition
+            truth = None if condition is None else constant_truth(condition)
+            if truth is False:
+                collector.warning(
+                    f"{path}.condition",
+                    f"can never fire: {condition!r} is always false, whatever the turn",
+                )
+            elif truth is True and transition.has_trigger:
+                collector.warning(
+                    f"{path}.condition",
+                    f"{condition!r} is always true, whatever the turn: it checks nothing; "
+                    "leave it out, or test what the turn brings (data.<key>, message.text)",
+                )
+            if not transition.has_trigger and (condition is None or truth is True):
+                catch_all = index
 
 
 # ---------------------------------------------------------------- standing schedules

@@ -1,0 +1,54 @@
+"""Conditions whose value no turn can change ("true", "data.lang or true", "1 == 2"). Pure.
+
+A transition's `condition: "true"` written as a catch-all shadows every transition after it as
+one without a condition does, and a condition that is always false never lets its transition
+fire; both are slips the validator warns about (flow-dsl.md, "What the validator checks").
+Only what Jinja would compute the same on every turn counts: literals, and `not`, `and`, `or`
+and comparisons of them (`x or true` is true whatever `x` is; `x and false` false).
+"""
+
+from __future__ import annotations
+
+from jinja2 import Environment, nodes
+from jinja2.exceptions import TemplateSyntaxError
+
+# Parsing only (nothing is compiled or run): the plain environment reads the same grammar.
+_PARSER = Environment()
+
+
+def constant_truth(condition: str) -> bool | None:
+    """Whether `condition` is always true or always false, None when a turn decides (or it does
+    not parse: its own check reports that)."""
+    source = condition.strip()
+    if source.startswith("{{") and source.endswith("}}"):
+        source = source[2:-2]
+    try:
+        tree = _PARSER.parse("{{ (" + source + "\n) }}")
+    except (TemplateSyntaxError, RecursionError):
+        return None
+    output = tree.body[0] if len(tree.body) == 1 else None
+    if not isinstance(output, nodes.Output) or len(output.nodes) != 1:
+        return None
+    return _truth(output.nodes[0])
+
+
+def _truth(node: nodes.Node) -> bool | None:
+    if isinstance(node, nodes.Const):
+        return bool(node.value)
+    if isinstance(node, nodes.List | nodes.Tuple | nodes.Dict):
+        return bool(node.items)  # a literal with items is true whatever the items are
+    if isinstance(node, nodes.Not):
+        inner = _truth(node.node)
+        return None if inner is None else not inner
+    if isinstance(node, nodes.Or | nodes.And):
+        left, right = _truth(node.left), _truth(node.right)
+        decides = isinstance(node, nodes.Or)  # true decides an `or`, false an `and`
+        if decides in (left, right):
+            return decides
+        return None if left is None or right is None else not decides
+    if isinstance(node, nodes.Compare):
+        try:
+            return bool(node.as_const(nodes.EvalContext(_PARSER)))
+        except nodes.Impossible:
+            return None
+    return None
