@@ -134,3 +134,30 @@ def test_on_a_large_screen_the_chat_floats_beside_the_site(browser: Any, salon: 
         expect(page.get_by_role("button", name="Close chat")).to_have_css("bottom", "20px")
     finally:
         page.context.close()
+
+
+def test_on_a_small_screen_the_keyboard_stays_in_the_open_chat(browser: Any, salon: str) -> None:
+    """Tab and Shift+Tab go round the close control and the chat: never on the site's own
+    links, hidden under the whole-window chat (WCAG 2.4.11)."""
+    page = opened_at(browser, salon, 375, 667, 1)
+    where = (
+        "() => { const e = document.activeElement;"
+        " return e.tagName === 'IFRAME' ? 'chat' : (e.getAttribute('aria-label') || e.textContent) }"
+    )
+    try:
+        expect(page.get_by_role("dialog")).to_have_attribute("aria-modal", "true")
+        seen = []
+        for _ in range(12):
+            page.keyboard.press("Tab")
+            seen.append(page.evaluate(where))
+        for _ in range(6):
+            page.keyboard.press("Shift+Tab")
+            seen.append(page.evaluate(where))
+        assert set(seen) == {"chat", "Close chat"}, seen
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("dialog")).to_be_hidden()
+        # closed, the site is the keyboard's again
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate(where) == "Prices"
+    finally:
+        page.context.close()

@@ -24,6 +24,9 @@ class FakeElement {
   setAttribute(name, value) {
     this.attributes[name] = String(value);
   }
+  removeAttribute(name) {
+    delete this.attributes[name];
+  }
   getAttribute(name) {
     return this.attributes[name];
   }
@@ -105,8 +108,10 @@ function load(p) {
 
 const shop = page("https://bot.example.com/salon/widget.js", {}, true);
 load(shop);
-const [bubble, panel] = shop.document.body.children;
-assert.equal(shop.document.body.children.length, 2);
+const [bubble, panel, endGuard] = shop.document.body.children;
+assert.equal(shop.document.body.children.length, 3);
+// the guard that keeps Tab in a whole-window chat: out of Tab's way while the chat floats
+assert.equal(endGuard.tabIndex, -1);
 assert.equal(bubble.tagName, "BUTTON");
 assert.equal(bubble.getAttribute("aria-label"), "Open chat: " + title);
 assert.equal(bubble.getAttribute("aria-expanded"), "false");
@@ -231,7 +236,7 @@ assert.ok(phonePanel.style.cssText.includes("display:none"));
 // ------------------------------------------------------------------ included twice
 
 load(shop);
-assert.equal(shop.document.body.children.length, 2, "a second tag adds no second bubble");
+assert.equal(shop.document.body.children.length, 3, "a second tag adds no second bubble");
 
 // ------------------------------------------------------------------ options and early load
 

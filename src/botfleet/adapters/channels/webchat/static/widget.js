@@ -142,6 +142,10 @@
     bubble.style.cssText = whole() ? CORNER_BUBBLE : FLOATING_BUBBLE;
     panel.style.cssText =
       (whole() ? WHOLE_PANEL : FLOATING_PANEL) + (panel.hidden ? ";display:none" : ";display:block");
+    // a dialog that hides the site while it is open (see the focus rule below)
+    if (whole()) panel.setAttribute("aria-modal", "true");
+    else panel.removeAttribute("aria-modal");
+    endGuard.tabIndex = whole() ? 0 : -1;
     tellLayout();
   }
 
@@ -223,6 +227,32 @@
     if (hadFocus) bubble.focus();
   }
 
+  // While the chat takes the whole window, the site under it is out of sight and out of reach:
+  // Tab and Shift+Tab go round the close control and the chat, as in any modal dialog (focus
+  // on the site's own links would be hidden under the chat). Where the focus was last, in the
+  // widget, says which way it left: out of the chat, on to the close control; back from the
+  // close control, into the chat.
+  let focusedLast = null; // "bubble" or "panel"
+  // After the chat in Tab's order, while it takes the whole window: past the chat's last
+  // control, Tab would leave the page for the browser's own bar (and come back on the site).
+  const endGuard = document.createElement("span");
+  endGuard.tabIndex = -1;
+  endGuard.style.cssText = "position:fixed;width:1px;height:1px;overflow:hidden;opacity:0";
+  document.addEventListener("focusin", (event) => {
+    const target = event.target;
+    if (target === endGuard) {
+      bubble.focus();
+    } else if (target === bubble) {
+      focusedLast = "bubble";
+    } else if (panel.contains(target)) {
+      focusedLast = "panel";
+    } else if (whole()) {
+      if (focusedLast !== "bubble" || !frame) bubble.focus();
+      else if (notice.style.display === "flex") retry.focus(); // the chat did not load
+      else frame.focus();
+    }
+  });
+
   bubble.addEventListener("click", () => (panel.hidden ? open() : close()));
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !panel.hidden) close();
@@ -249,6 +279,7 @@
     // the bubble first: Tab from it goes on into the open chat, as the page is read
     document.body.appendChild(bubble);
     document.body.appendChild(panel);
+    document.body.appendChild(endGuard);
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
