@@ -14,6 +14,15 @@
   // A message refused for the moment (429, 503) is sent again by the page after the server's
   // Retry-After up to this long; a longer wait is left to the contact (its send-again button).
   const MAX_AUTO_WAIT_S = 60;
+  // How many times the page sends one refused message again by itself: a message sent again
+  // as the limit refills may meet it once more.
+  const MAX_AUTO_SENDS = 5;
+  // A little past Retry-After: the server's refill is due then, not earlier.
+  const AUTO_WAIT_MARGIN_MS = 500;
+  // The least time between two posts leaving the page: messages sent in one instant (a paste of
+  // lines, a script) would otherwise race on parallel connections and could reach the bot in
+  // another order than sent. Typed at human pace nothing waits.
+  const MIN_POST_GAP_MS = 40;
   const SAFE_ID = /^[A-Za-z0-9_.:@+-]{1,128}$/;
   // The longest text POST /inbound takes, in characters (code points: an emoji is one). Checked
   // when sent, not by the box's maxlength, which counts an emoji as two and cuts a longer paste
@@ -441,10 +450,28 @@
   // its number (see `inOrder`).
   let sentCount = 0;
 
+  // When the next post may leave (see MIN_POST_GAP_MS): taken in the order of the calls.
+  let nextPostAt = 0;
+
+  // A new message (not one sent again) that would leave while an earlier one waits to be sent
+  // again is held back behind it, as if refused the same way: sent now, it would reach the bot
+  // before the earlier one. Sent again in turn, the order is the contact's.
+  function postInTurn(body, resent) {
+    const go = () => {
+      const holding = resent ? null : waitingFor();
+      return holding ? Object.assign({}, holding) : post(body);
+    };
+    const now = Date.now();
+    const at = Math.max(now, nextPostAt);
+    nextPostAt = at + MIN_POST_GAP_MS;
+    if (at <= now) return go();
+    return new Promise((resolve) => setTimeout(resolve, at - now)).then(go);
+  }
+
   // Resolves to the post's result once its answer is shown (null if showing it failed).
   function deliver(body, entry, row, resent, order) {
     countSending(1);
-    const answer = (polling || Promise.resolve()).then(() => post(body));
+    const answer = (polling || Promise.resolve()).then(() => postInTurn(body, resent));
     const done = shown.then(() => answer).then((result) => ({
       result: result, readOutbox: showAnswer(result, body, entry, row, resent, order),
     }));
@@ -493,12 +520,19 @@
   // ------------------------------------------------------------------ sending again by itself
 
   // A message refused for the moment (429 too many messages, 503 busy, with a Retry-After of up
-  // to MAX_AUTO_WAIT_S) is sent again once by the page after that wait, with its own
-  // message_id (the server runs a message once). Those refused together are sent one after
-  // another, each after its own wait: a burst over the rate limit then comes in at the rate
-  // the server allows. It stays marked, with its button, until then.
+  // to MAX_AUTO_WAIT_S) is sent again by the page a little after that wait, with its own
+  // message_id (the server runs a message once); refused again (the limit had not refilled
+  // yet), it waits its turn once more, up to MAX_AUTO_SENDS times. Those refused together are
+  // sent one after another, each after its own wait: a burst over the rate limit then comes in
+  // at the rate the server allows. It stays marked, with its button, until then.
   const waiting = []; // {entry, row, again, body, order, result}, in the order sent
   let draining = false;
+  let current = null; // the refusal of the message being waited for or sent again, if any
+
+  // The refusal a new message is held back behind (see `postInTurn`), or null.
+  function waitingFor() {
+    return waiting.length ? waiting[0].result : current;
+  }
 
   function sentLater(result) {
     return (result.status === 429 || result.status === 503) &&
@@ -523,25 +557,38 @@
 
   async function drainWaiting() {
     draining = true;
+    let note = null; // what the status line says while waiting, cleared when done
     try {
       while (waiting.length) {
         const item = waiting.shift();
         if (!stillWaiting(item)) continue;
+        current = item.result;
         const { reason, seconds, error } = item.result;
-        const note = own("sending_again_in", { reason: reason, seconds: seconds }, error);
+        note = own("sending_again_in", { reason: reason, seconds: seconds }, error);
         showStatus(note);
-        await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+        await new Promise((resolve) => setTimeout(resolve, seconds * 1000 + AUTO_WAIT_MARGIN_MS));
         if (!stillWaiting(item)) continue;
         if (!inOrder(item)) {
           if (statusLine.textContent === note) showStatus(error);
+          note = null;
           break; // the rest would come after a message sent since, too: their button stays
         }
         const result = await sendAgain(item.entry, item.row, item.again, item.order);
-        if (!result || result.error) break; // refused again: the contact sends it, if at all
+        if (!result || !result.error) continue;
+        const again = item.row.querySelector("button.retry");
+        item.sends = (item.sends || 1) + 1;
+        if (again && item.entry.resend && sentLater(result) && item.sends <= MAX_AUTO_SENDS) {
+          waiting.unshift(Object.assign({}, item, { again: again, result: result, body: item.entry.resend }));
+          continue; // refused again as the limit refilled: its turn comes once more, first
+        }
+        note = null; // the refusal's own words stay up
+        break; // refused for good: the contact sends it, and the others, if at all
       }
     } finally {
       waiting.length = 0;
       draining = false;
+      current = null;
+      if (note !== null && statusLine.textContent === note) showStatus("");
     }
   }
 
