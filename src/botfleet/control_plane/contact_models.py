@@ -259,6 +259,12 @@ class ContactExportView(BaseModel):
 
     contact_id: str = Field(description="As the channel names the contact")
     contact_hash: str | None = Field(default=None, description=_HASH)
+    stored_as: str | None = Field(
+        default=None,
+        description="The id the data is stored under, when it is not `contact_id` as asked (a "
+        "number written with `+`, `00`, spaces or dashes: a WhatsApp contact's digits); null "
+        "when it is as asked, or from a data plane that does not say",
+    )
     conversation: ConversationStateView | None = Field(
         description="The conversation state; null when the contact has none"
     )
@@ -290,6 +296,12 @@ class ContactErasureView(BaseModel):
 
     contact_id: str
     contact_hash: str | None = Field(default=None, description=_HASH)
+    stored_as: str | None = Field(
+        default=None,
+        description="The id the data is stored under, when it is not `contact_id` as asked (a "
+        "number written with `+`, `00`, spaces or dashes: a WhatsApp contact's digits); null "
+        "when it is as asked, or from a data plane that does not say",
+    )
     conversation: bool = Field(description="A conversation state was erased")
     messages_received: int = Field(description="The contact's messages emptied")
     messages_sent: int = Field(description="The bot's messages to the contact deleted")

@@ -26,6 +26,9 @@ QUESTION = (
 )
 
 
+NOBODY = "34699999999"
+
+
 def erased(contact: str) -> dict[str, Any]:
     return {
         "contact_id": contact,
@@ -48,6 +51,12 @@ class FakeDataPlane:
             return httpx.Response(200, json={"status": "ok", "tenant_id": "pelu"})
         contact = unquote(request.url.raw_path.decode().removeprefix("/contacts/"))
         self.erased.append(contact)
+        if contact == NOBODY:  # nothing stored: all zeros
+            counts = {"conversation": False, "messages_received": 0, "messages_sent": 0}
+            return httpx.Response(200, json={**erased(contact), **counts})
+        if contact.startswith("+"):  # found under the digits WhatsApp stores
+            stored = "".join(c for c in contact if c.isdigit())
+            return httpx.Response(200, json={**erased(contact), "stored_as": stored})
         return httpx.Response(200, json=erased(contact))
 
 
@@ -91,7 +100,34 @@ def test_a_yes_prints_the_erasure_and_nothing_else_on_stdout(
 ) -> None:
     result = erase(stack, answer, code=0)
 
-    assert json.loads(result.stdout) == erased("34600111222")
+    assert json.loads(result.stdout) == {**erased("34600111222"), "stored_as": None}
     assert result.stdout.startswith("{")
     assert result.stderr == QUESTION
     assert stack[1].erased[-1] == "34600111222"
+
+
+@pytest.mark.parametrize(
+    ("contact", "note"),
+    [
+        (
+            NOBODY,
+            f"note: nothing is stored under '{NOBODY}': erased before, or not the id the "
+            "tenant's channel gives the contact (WhatsApp: the number's digits with the country "
+            "code, e.g. 4915112223334); `botfleet cp contacts list pelu` shows the ids\n",
+        ),
+        (
+            "+49 151 1222 3334",
+            "note: '+49 151 1222 3334' is stored as '4915112223334': that contact's data\n",
+        ),
+    ],
+)
+def test_an_erasure_that_found_nothing_or_found_it_elsewhere_says_so(
+    stack: tuple[str, FakeDataPlane], contact: str, note: str
+) -> None:
+    """Zeros read like a success to someone who gave the number as a person writes it."""
+    env = {"BOTFLEET_CP_URL": stack[0], "BOTFLEET_API_KEY": ADMIN_KEY}
+    args = ["cp", "contacts", "erase", "pelu", contact, "--yes"]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["contact_id"] == contact
+    assert result.stderr == note

@@ -98,6 +98,7 @@ async def test_the_admin_exports_then_erases_a_contact(database: Database, tmp_p
         assert erased.json() == {
             "contact_id": "34600111222",
             "contact_hash": body["contact_hash"],
+            "stored_as": None,
             "conversation": True,
             "messages_received": 1,
             "messages_sent": len(body["messages_sent"]),

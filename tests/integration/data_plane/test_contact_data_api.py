@@ -98,6 +98,7 @@ async def test_erasure_removes_the_contact_and_only_the_contact(chat: ChatClient
     assert response.json() == {
         "contact_id": "ana",
         "contact_hash": hash_contact("test", "ana"),  # as the data plane's log lines say
+        "stored_as": None,
         "conversation": True,
         "messages_received": 2,
         "messages_sent": ana_sent,
@@ -114,6 +115,40 @@ async def test_erasure_removes_the_contact_and_only_the_contact(chat: ChatClient
     again = await chat.http.delete("/contacts/ana", headers=AUTH)
     assert again.json()["conversation"] is False
     assert again.json()["messages_received"] == 0
+
+
+@pytest.mark.parametrize(
+    "written", ["+49 151 1222 3334", "+4915112223334", "0049-151-12223334", "(+49) 151 12223334"]
+)
+async def test_a_number_as_people_write_it_finds_the_whatsapp_contact(
+    chat: ChatClient, written: str
+) -> None:
+    """WhatsApp stores the digits (`4915112223334`): the number as a practice writes it found
+    nothing, and the erasure's zeros read like success."""
+    await introduce(chat, "4915112223334", "Grete Groß")
+    await introduce(chat, "4915100000000", "Other")
+    found = await export(chat, written)
+    assert (found["contact_id"], found["stored_as"]) == (written, "4915112223334")
+    assert found["conversation"]["data"]["name"] == "Grete Groß"
+    response = await chat.http.delete(f"/contacts/{written}", headers=AUTH)
+    erased = response.json()
+    assert (erased["contact_id"], erased["stored_as"]) == (written, "4915112223334")
+    assert erased["contact_hash"] == hash_contact("test", "4915112223334")
+    assert erased["conversation"] is True and erased["scheduled_tasks"] == 1
+    assert (await export(chat, "4915112223334"))["conversation"] is None
+    assert (await export(chat, "4915100000000"))["conversation"] is not None
+
+
+async def test_a_number_is_taken_as_given_when_something_is_stored_under_it(
+    chat: ChatClient,
+) -> None:
+    """A channel whose ids are written numbers (the web chat's own): the id as given wins."""
+    await introduce(chat, "+34600111222", "As given")
+    await introduce(chat, "34600111222", "Digits")
+    found = await export(chat, "+34600111222")
+    assert (found["stored_as"], found["conversation"]["data"]["name"]) == (None, "As given")
+    nothing = await export(chat, "+34699999999")
+    assert (nothing["stored_as"], nothing["conversation"]) == (None, None)
 
 
 async def test_the_contact_writing_again_starts_a_new_conversation(chat: ChatClient) -> None:

@@ -67,16 +67,19 @@ def export_contact(
     """Everything the tenant's data plane holds about the contact, as JSON: conversation
     state, messages both ways (8 days), scheduled tasks."""
     if output is None:
-        run(ctx, lambda c: c.export_contact(tenant, contact_id))
+        _say_what_was_found(run(ctx, lambda c: c.export_contact(tenant, contact_id)), tenant)
         return
     check_output(output, "--output")
+    found: list[Any] = []
 
     def save(client: Any) -> str:
         exported = client.export_contact(tenant, contact_id)
         write_private(output, json.dumps(exported, indent=2, ensure_ascii=False))
+        found.append(exported)
         return f"exported to {output}\n"
 
     run(ctx, save)
+    _say_what_was_found(found[0], tenant)
 
 
 @contacts_app.command("erase")
@@ -94,7 +97,29 @@ def erase_contact(
             f"Erase everything tenant {tenant!r} keeps on its data plane about contact "
             f"{contact_id!r}? This cannot be undone"
         )
-    run(ctx, lambda c: c.erase_contact(tenant, contact_id))
+    _say_what_was_found(run(ctx, lambda c: c.erase_contact(tenant, contact_id)), tenant)
+
+
+def _say_what_was_found(answer: Any, tenant: str) -> None:
+    """A `note:` on stderr when the data was found under another id than the one given (a
+    number written with + or spaces), or when nothing was found: zeros read like a success to
+    someone who gave the number as a person writes it."""
+    data = answer.model_dump() if hasattr(answer, "model_dump") else answer
+    if not isinstance(data, dict):
+        return
+    asked, stored = data.get("contact_id"), data.get("stored_as")
+    if stored:
+        typer.echo(f"note: {asked!r} is stored as {stored!r}: that contact's data", err=True)
+        return
+    kept = ("conversation", "messages_received", "messages_sent", "scheduled_tasks")
+    if not any(data.get(key) for key in kept):
+        typer.echo(
+            f"note: nothing is stored under {asked!r}: erased before, or not the id the "
+            "tenant's channel gives the contact (WhatsApp: the number's digits with the "
+            f"country code, e.g. 4915112223334); `botfleet cp contacts list {tenant}` shows "
+            "the ids",
+            err=True,
+        )
 
 
 def confirm_on_stderr(question: str) -> None:

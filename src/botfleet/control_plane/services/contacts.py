@@ -45,7 +45,8 @@ class _ContactCall(Protocol):
 
 def _counts(view: ContactExportView | ContactErasureView) -> dict[str, Any]:
     if isinstance(view, ContactErasureView):
-        return view.model_dump(exclude={"contact_id"})
+        # The audit names the contact by its hash only: not the number, as asked or stored.
+        return view.model_dump(exclude={"contact_id", "stored_as"})
     return {
         "contact_hash": view.contact_hash,
         "conversation": view.conversation is not None,

@@ -73,6 +73,12 @@ class MoveView(BaseModel):
 class ContactExportView(BaseModel):
     contact_id: str
     contact_hash: str = Field(description=_HASH)
+    stored_as: str | None = Field(
+        default=None,
+        description="The id the data is stored under, when it is not `contact_id` as asked: a "
+        "number written with `+`, `00`, spaces or dashes is a WhatsApp contact's digits "
+        "(`+49 151 1222 3334` is `4915112223334`); null when it is as asked",
+    )
     conversation: dict[str, Any] | None = Field(
         description="The conversation state: `node`, `data` (what the flow collected), "
         "`history`, times; null when the contact has none"
@@ -97,6 +103,12 @@ class ContactExportView(BaseModel):
 class ContactErasureView(BaseModel):
     contact_id: str
     contact_hash: str = Field(description=_HASH)
+    stored_as: str | None = Field(
+        default=None,
+        description="The id the data is stored under, when it is not `contact_id` as asked: a "
+        "number written with `+`, `00`, spaces or dashes is a WhatsApp contact's digits "
+        "(`+49 151 1222 3334` is `4915112223334`); null when it is as asked",
+    )
     conversation: bool = Field(description="A conversation state was erased")
     messages_received: int = Field(description="The contact's messages emptied")
     messages_sent: int = Field(description="The bot's messages to the contact deleted")
@@ -200,11 +212,13 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
     async def export_contact(request: Request) -> Response:
         """Everything this data plane holds about a contact (a person's request to see it)."""
         check_actor(request, settings)
-        data, contact_id = _contact_data(request)
+        data, asked = _contact_data(request)
+        contact_id = await data.stored_id(asked)
         found = await data.export(contact_id)
         view = ContactExportView(
-            contact_id=contact_id,
+            contact_id=asked,
             contact_hash=data.contact_hash(contact_id),
+            stored_as=None if contact_id == asked else contact_id,
             conversation=to_jsonable_python(found.conversation),
             messages_received=[_received(e) for e in found.received],
             messages_sent=[SentView.model_validate(row) for row in found.sent],
@@ -221,11 +235,13 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
     async def erase_contact(request: Request) -> Response:
         """Erase a contact: conversation, messages both ways, scheduled tasks."""
         check_actor(request, settings)
-        data, contact_id = _contact_data(request)
+        data, asked = _contact_data(request)
+        contact_id = await data.stored_id(asked)
         erased = await data.erase(contact_id)
         view = ContactErasureView(
-            contact_id=contact_id,
+            contact_id=asked,
             contact_hash=data.contact_hash(contact_id),
+            stored_as=None if contact_id == asked else contact_id,
             conversation=erased.records.conversation,
             messages_received=erased.records.messages_received,
             messages_sent=erased.records.messages_sent,

@@ -29,6 +29,7 @@ import structlog
 
 from botfleet.contact_hash import hash_contact
 from botfleet.data_plane.runtime.handle import ConversationRuntime
+from botfleet.domain.number_ids import number_as_id
 from botfleet.flows.state import ConversationState
 from botfleet.ports.contact_records import ContactRecords, ErasedRecords
 from botfleet.ports.scheduling import ForgetsErasedJobs, ScheduledJob
@@ -89,6 +90,28 @@ class ContactData:
     def contact_hash(self, contact_id: str) -> str:
         """The contact as this data plane's log lines name it."""
         return hash_contact(self.runtime.ctx.tenant.id, contact_id)
+
+    async def holds(self, contact_id: str) -> bool:
+        """Whether anything is stored under `contact_id`: a conversation, a message either way,
+        a scheduled task (not the calendars, which an erasure leaves)."""
+        if await self.runtime.states.load(contact_id) is not None:
+            return True
+        if await self.records.received(contact_id, limit=1):
+            return True
+        if await self.runtime.outbox.since(contact_id=contact_id, since=0, limit=1):
+            return True
+        return bool(await self._tasks(contact_id, limit=1))
+
+    async def stored_id(self, contact_id: str) -> str:
+        """The id the contact's data is stored under: `contact_id`, unless nothing is stored
+        under it and it is a number written as people write it ("+49 151 1222 3334",
+        "0049-151-..."), whose digits are: WhatsApp names a contact by them (a `wa_id`). An
+        erasure asked with the number as the practice writes it erased nothing, and said so
+        with zeros that read like success."""
+        digits = number_as_id(contact_id)
+        if digits is None or await self.holds(contact_id):
+            return contact_id
+        return digits if await self.holds(digits) else contact_id
 
     async def export(self, contact_id: str) -> ContactExport:
         async def read() -> ContactExport:
