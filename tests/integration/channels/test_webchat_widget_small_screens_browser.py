@@ -141,8 +141,8 @@ def test_on_a_small_screen_the_keyboard_stays_in_the_open_chat(browser: Any, sal
     links, hidden under the whole-window chat (WCAG 2.4.11)."""
     page = opened_at(browser, salon, 375, 667, 1)
     where = (
-        "() => { const e = document.activeElement;"
-        " return e.tagName === 'IFRAME' ? 'chat' : (e.getAttribute('aria-label') || e.textContent) }"
+        "() => { const e = document.activeElement; if (e.tagName === 'IFRAME') return 'chat';"
+        " return e.getAttribute('aria-label') || e.textContent }"
     )
     try:
         expect(page.get_by_role("dialog")).to_have_attribute("aria-modal", "true")
