@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -159,7 +158,11 @@ def _degrade_buttons(output: Buttons, caps: Capabilities, texts: MenuTexts) -> l
         titled = tuple(_shorten_option(b, caps.max_button_title) for b in buttons)
         # WhatsApp refuses buttons with one title twice (the whole message), and a person
         # could not tell them apart: "Tue 14 May, 10:00" and "…10:30" both cut to "Tue 14 May, 1…".
-        if len({_title_key(option.title) for option in titled}) == len(titled):
+        # A cut title where a list could show it whole (a row's description holds the rest):
+        # an appointment "Mi., 9. Dez. · 09:00 · Krankengymnastik" lost its time as a button.
+        unique = len({_title_key(option.title) for option in titled}) == len(titled)
+        cut = any(len(_shown_title(b)) > caps.max_button_title for b in buttons)
+        if unique and not (cut and caps.lists and len(buttons) <= caps.max_list_rows):
             prefix, body = _split_body(output.body, caps)
             return [*prefix, Buttons(body=body, buttons=titled)]
     if caps.lists and len(buttons) <= caps.max_list_rows:
@@ -181,14 +184,10 @@ def _degrade_list(output: ListMenu, caps: Capabilities, hint: str) -> list[Outpu
     if caps.lists and len(rows) <= caps.max_list_rows:
         prefix, body = _split_body(output.body, caps)
         limit = caps.max_row_title
-        ambiguous: set[str] = set()
-        if any(len(_shown_title(row)) > limit for row in rows):  # only then can cuts meet
-            cuts = Counter(_title_key(shorten(_shown_title(row), limit)) for row in rows)
-            ambiguous = {title for title, count in cuts.items() if count > 1}
         sections = tuple(
             Section(
                 title=shorten(section.title, limit),
-                rows=tuple(_shorten_row(row, caps, ambiguous) for row in section.rows),
+                rows=tuple(_shorten_row(row, caps) for row in section.rows),
             )
             for section in kept
         )
@@ -292,16 +291,17 @@ def _shorten_option(option: Option, limit: int) -> Option:
     return Option(id=option.id, title=title, description=option.description)
 
 
-def _shorten_row(row: Option, caps: Capabilities, ambiguous: set[str]) -> Option:
-    """The row within the limits; a title cut to the same text as another row's keeps its
-    whole text in the description, when the row has none, so the two can be told apart."""
+def _shorten_row(row: Option, caps: Capabilities) -> Option:
+    """The row within the limits; a cut title keeps its whole text in the description, when
+    the row has none: what was cut (an appointment's time, a service) stays in sight, and two
+    titles cut to the same text can be told apart."""
     full = _shown_title(row)
     fits = len(full) <= caps.max_row_title and len(row.description) <= caps.max_row_description
     if fits and full == row.title:
         return row
     title = shorten(full, caps.max_row_title)
     description = row.description
-    if title != full and _title_key(title) in ambiguous and not description.strip():
+    if title != full and not description.strip():
         description = full
     return Option(
         id=row.id, title=title, description=shorten(description, caps.max_row_description)

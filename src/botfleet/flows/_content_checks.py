@@ -284,8 +284,21 @@ def _check_button_limits(
     # Titles are cut to the form the buttons go out in: buttons, list rows (more buttons than
     # the channel shows), or numbered text (no limit: the title is a line of the text).
     limit: int | None = caps.max_button_title
+    listed = caps.lists and count <= caps.max_list_rows
     if shown < count:
-        limit = caps.max_row_title if caps.lists and count <= caps.max_list_rows else None
+        limit = caps.max_row_title if listed else None
+    elif listed and any(_long_literal(b.title, caps.max_button_title) for b in action.buttons):
+        # A title a button would cut goes out in a list row instead, shown whole
+        # (`degrade`): one warning for the action, naming the titles.
+        longest = max(len(b.title) for b in action.buttons if not is_template(b.title))
+        collector.warning(
+            f"{path}.buttons",
+            f"a title of {longest} characters: {name} shows at most {caps.max_button_title} "
+            f"on a button, so it gets these buttons as {channel.list_form}, each title shown "
+            f"whole (a row shows {caps.max_row_title}, the rest under it); keep titles to "
+            f"{caps.max_button_title} characters for buttons",
+        )
+        limit = None
     for index, button in enumerate(action.buttons):
         if limit is not None:
             title_path = f"{path}.buttons[{index}].title"
@@ -293,18 +306,26 @@ def _check_button_limits(
     _check_same_titles(action, path, collector, channel)
 
 
+def _long_literal(text: str, limit: int) -> bool:
+    return len(text) > limit and not is_template(text)
+
+
 def _check_same_titles(
     action: SendButtons, path: str, collector: IssueCollector, channel: ChannelLimits
 ) -> None:
     """Two buttons whose titles read the same as sent (`botfleet.domain.degrade`: blanks at the
-    ends and runs of blanks do not count, titles are cut to the channel's `max_button_title`)."""
+    ends and runs of blanks do not count; where no list can show them whole, titles are cut to
+    the channel's `max_button_title`)."""
     caps = channel.capabilities
+    # Titles a button would cut go out as list rows, shown whole: only a channel without
+    # lists (or too many for one) cuts them.
+    cut = not (caps.lists and len(action.buttons) <= caps.max_list_rows)
     first: dict[str, int] = {}
     for index, button in enumerate(action.buttons):
         shown = button.title.strip() or button.id.strip()
         if is_template(shown):
             continue  # what it reads is only known once rendered
-        key = " ".join(shorten(shown, caps.max_button_title).split())
+        key = " ".join((shorten(shown, caps.max_button_title) if cut else shown).split())
         if key not in first:
             first[key] = index
             continue

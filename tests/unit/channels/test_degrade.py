@@ -32,6 +32,7 @@ from botfleet.ports.channels import Capabilities
 
 WHATSAPP = Capabilities()  # 3 buttons of 20, lists of 10 rows (24/72), text 4096
 NO_INTERACTIVE = Capabilities(buttons=False, lists=False)
+NO_LISTS = Capabilities(lists=False)
 
 
 def options(n: int, prefix: str = "opt") -> tuple[Option, ...]:
@@ -86,10 +87,21 @@ class TestButtons:
         assert isinstance(result, Buttons)
         assert result.buttons[0].title == title
 
-    def test_title_one_over_the_limit_is_shortened_with_an_ellipsis_and_keeps_its_id(
-        self,
-    ) -> None:
+    def test_a_title_over_the_limit_goes_as_a_list_row_shown_whole(self) -> None:
+        """An appointment's button "Mi., 9. Dez. · 09:00 · Krankengymnastik" was cut to
+        "Mi., 9. Dez. · 09:0…": the time lost. A list row shows 24, its description the rest."""
         (result,) = degrade([Buttons("Menu", (Option("a_id", "y" * 21),))], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert result.options == (Option("a_id", "y" * 21),)
+        appointment = Option("m1", "Mi., 9. Dez. · 09:00 · Krankengymnastik")
+        (result,) = degrade([Buttons("Welchen?", (appointment,))], WHATSAPP)
+        assert isinstance(result, ListMenu)
+        assert result.options == (
+            Option("m1", "Mi., 9. Dez. · 09:00 ·…", "Mi., 9. Dez. · 09:00 · Krankengymnastik"),
+        )
+
+    def test_a_title_over_the_limit_is_cut_where_no_list_can_show_it(self) -> None:
+        (result,) = degrade([Buttons("Menu", (Option("a_id", "y" * 21),))], NO_LISTS)
         assert isinstance(result, Buttons)
         assert result.buttons[0] == Option("a_id", "y" * 19 + "…")
         assert len(result.buttons[0].title) == 20
@@ -101,7 +113,7 @@ class TestButtons:
         assert isinstance(result, ListMenu)
         assert result.options == slots  # rows of 24 hold both titles whole
 
-    def test_list_rows_cut_to_the_same_title_keep_their_whole_title_as_description(
+    def test_list_rows_cut_keep_their_whole_title_as_description(
         self,
     ) -> None:
         rows = (
@@ -114,7 +126,7 @@ class TestButtons:
         assert result.options == (
             Option("a", "Appointment on Tuesday…", "Appointment on Tuesday at 10:00"),
             Option("b", "Appointment on Tuesday…", "with Ana"),  # its own description stays
-            Option("c", "Colour and cut, long se…"),  # a cut nothing else shares
+            Option("c", "Colour and cut, long se…", "Colour and cut, long session"),  # shown whole
         )
 
     def test_equal_titles_on_a_channel_without_lists_are_numbered(self) -> None:
@@ -169,11 +181,14 @@ class TestLists:
         assert isinstance(result, Text)
         assert "1. Haircut — 30 min, 15 EUR" in result.text
 
-    @pytest.mark.parametrize(("length", "expected"), [(24, "r" * 24), (25, "r" * 23 + "…")])
-    def test_row_title_limit(self, length: int, expected: str) -> None:
+    @pytest.mark.parametrize(
+        ("length", "expected"),
+        [(24, Option("row", "r" * 24)), (25, Option("row", "r" * 23 + "…", "r" * 25))],
+    )
+    def test_row_title_limit(self, length: int, expected: Option) -> None:
         (result,) = degrade([one_list((Option("row", "r" * length),))], WHATSAPP)
         assert isinstance(result, ListMenu)
-        assert result.options[0] == Option("row", expected)
+        assert result.options[0] == expected
 
     @pytest.mark.parametrize(("length", "expected"), [(72, "d" * 72), (73, "d" * 71 + "…")])
     def test_row_description_limit(self, length: int, expected: str) -> None:

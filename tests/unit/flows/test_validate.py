@@ -331,8 +331,10 @@ def test_whatsapp_button_limits_are_warnings_saying_what_whatsapp_gets() -> None
     )
     assert channel_warnings(as_buttons) == [
         (
-            "states.MENU.on_enter[0].buttons[0].title",
-            "24 characters: WhatsApp shows at most 20, so it gets 'A title that is too…'",
+            "states.MENU.on_enter[0].buttons",
+            "a title of 24 characters: WhatsApp shows at most 20 on a button, so it gets these "
+            "buttons as a list (one button that opens the choices), each title shown whole (a "
+            "row shows 24, the rest under it); keep titles to 20 characters for buttons",
         ),
     ]
 

@@ -3,6 +3,7 @@ a flow checked alone gets WhatsApp's, the strictest."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -113,11 +114,22 @@ def test_titles_cut_alike_name_the_channels_cut_and_form() -> None:
     flow = MENU_FLOW.split("        buttons:\n")[0] + "        buttons:\n" + buttons + "\n"
     flow += "    transitions: [{target: MENU}]\n"
     web = channel_limits("webchat", WEBCHAT_CAPABILITIES)
-    [(path, message)] = [w for w in warnings(flow, web) if "both become" in w[1]]
+    # A channel with lists shows the titles whole in list rows: nothing is cut alike.
+    found = warnings(flow, web)
+    assert not [w for w in found if "both become" in w[1]]
+    assert (
+        f"{BUTTONS}.buttons",
+        "a title of 46 characters: the web chat shows at most 40 on a button, so it gets these "
+        "buttons as a list, each title shown whole (a row shows 80, the rest under it); keep "
+        "titles to 40 characters for buttons",
+    ) in found
+    # Without lists the buttons are cut: two cut alike are told apart by nothing.
+    plain = channel_limits("webchat", replace(WEBCHAT_CAPABILITIES, lists=False))
+    [(path, message)] = [w for w in warnings(flow, plain) if "both become" in w[1]]
     assert path == f"{BUTTONS}.buttons[1].title"
     assert message.startswith(
         "buttons[0] and buttons[1] both become 'Appointment for the first Tuesday of Ma…', cut to "
-        "the web chat's 40 characters: the web chat gets these buttons as a list; "
+        "the web chat's 40 characters: "
     )
 
 

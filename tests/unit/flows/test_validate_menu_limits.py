@@ -56,16 +56,16 @@ def test_runs_of_blanks_inside_a_title_count_as_one() -> None:
     assert message.startswith("buttons[0] and buttons[1] both read 'Pedir cita'")
 
 
-def test_titles_cut_to_the_same_twenty_characters_say_what_they_become() -> None:
+def test_titles_a_button_would_cut_go_as_a_list_shown_whole() -> None:
+    """Cut to 20 they would read alike ("Appointment Tuesday…"): a WhatsApp list shows them
+    whole, so the one warning says so, and none says they read alike."""
     warnings = menu_warnings(buttons("Appointment Tuesday 10:00", "Appointment Tuesday 10:30"))
-    same = [w for w in warnings if "buttons[0] and buttons[1]" in w[1]]
-    assert same == [
+    assert warnings == [
         (
-            f"{ACTION}.buttons[1].title",
-            "buttons[0] and buttons[1] both become 'Appointment Tuesday…', cut to WhatsApp's 20 "
-            "characters: WhatsApp refuses a title twice in one message, so it gets these "
-            "buttons as a list (one button that opens the choices); a person cannot tell them "
-            "apart, nor does typing the title pick either; make the titles differ",
+            f"{ACTION}.buttons",
+            "a title of 25 characters: WhatsApp shows at most 20 on a button, so it gets these "
+            "buttons as a list (one button that opens the choices), each title shown whole (a "
+            "row shows 24, the rest under it); keep titles to 20 characters for buttons",
         )
     ]
 

@@ -218,10 +218,10 @@ async def test_ten_rows_stay_a_list_and_eleven_become_numbered_text(send: Send) 
 
 
 async def test_titles_and_descriptions_are_cut_to_whatsapp_limits(send: Send) -> None:
-    buttons = Buttons("Pick", (Option("a", "x" * 20), Option("b", "y" * 21)))
+    buttons = Buttons("Pick", (Option("a", "x" * 20), Option("b", "y" * 20)))
     rows = ListMenu("Pick", "L" * 21, (Section("S" * 25, (Option("r", "t" * 25, "d" * 73),)),))
     button_body, list_body = await send(buttons, rows)
-    assert titles(button_body) == ["x" * 20, "y" * 19 + "…"]
+    assert titles(button_body) == ["x" * 20, "y" * 20]
     action = list_body["interactive"]["action"]
     assert action["button"] == "L" * 19 + "…"
     (section,) = action["sections"]
@@ -229,6 +229,20 @@ async def test_titles_and_descriptions_are_cut_to_whatsapp_limits(send: Send) ->
     (row,) = section["rows"]
     assert (len(row["title"]), len(row["description"])) == (24, 72)
     assert row["title"].endswith("…") and row["description"].endswith("…")
+
+
+async def test_buttons_a_title_would_be_cut_on_go_as_a_list_showing_it_whole(
+    send: Send,
+) -> None:
+    """Buttons hold 20 characters, a list row 24 and its description 72: the appointment's
+    time, cut off a button, is in sight."""
+    mine = Buttons("Welchen Termin?", (Option("a1", "Mi., 9. Dez. · 09:00 · Krankengymnastik"),))
+    (body,) = await send(mine)
+    assert body["interactive"]["type"] == "list"
+    (section,) = body["interactive"]["action"]["sections"]
+    (row,) = section["rows"]
+    assert row["description"] == "Mi., 9. Dez. · 09:00 · Krankengymnastik"
+    assert len(row["title"]) <= 24
 
 
 async def test_text_over_4096_characters_is_split(send: Send) -> None:
