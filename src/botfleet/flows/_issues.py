@@ -21,7 +21,9 @@ class IssueCollector:
     is on (`line=`). `continue_keys` maps the `result_key` of each `invoke_connector` with
     `on_error: {continue: true}` to its path, for the template checks
     (`_failed_reads.continue_result_keys`). `text_table` is the flow's `texts` (None: it has
-    none), whose keys the template checks compare `texts.<key>` reads with.
+    none), whose keys the template checks compare `texts.<key>` reads with. `data_keys`: the
+    top-level `data` keys something writes, which a `data.<key>` read a typo away from one
+    (`data.plaet`) is compared with.
     """
 
     def __init__(
@@ -31,12 +33,15 @@ class IssueCollector:
         texts: Mapping[str, TextLines] | None = None,
         continue_keys: Mapping[str, str] | None = None,
         text_table: TextTable | None = None,
+        data_keys: frozenset[str] | None = None,
     ) -> None:
         self.source = source
         self.lines: Mapping[str, int] = lines or {}
         self.texts: Mapping[str, TextLines] = texts or {}
         self.continue_keys: Mapping[str, str] = continue_keys or {}
         self.text_table = text_table
+        #: The top-level `data` keys the flow (or the engine) writes; None: not known.
+        self.data_keys = data_keys
         self.issues: list[FlowIssue] = []
         self._once: dict[Hashable, Any] = {}
 

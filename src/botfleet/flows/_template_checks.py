@@ -27,6 +27,7 @@ from botfleet.flows.render import (
     undeclared_in,
 )
 from botfleet.flows.texts import TEXTS, TextTable
+from botfleet.flows.typed_typos import osa_distance
 from botfleet.flows.yaml_lines import TextLines, index_path, key_path
 
 #: The names a template or a condition reads from the turn (docs/flow-dsl.md, "Templates and
@@ -141,6 +142,8 @@ class _Findings:
     text_reads: tuple[tuple[str, str, bool], ...] = ()
     #: Words compared with `contact.channel` that no channel is (`'web_chat'`).
     channel_words: tuple[str, ...] = ()
+    #: The top-level keys read as `data.<key>` (or `data['<key>']`), in order.
+    data_reads: tuple[str, ...] = ()
 
 
 def _findings(
@@ -167,7 +170,39 @@ def _findings(
     if table is not None and TEXTS in undeclared:
         text_reads = tuple(_text_read_problems(parsed.tree, table))
     words = tuple(_unknown_channel_words(parsed.tree)) if "contact" in undeclared else ()
-    return _Findings(None, unknown, tuple(reads), text_reads, words)
+    data_reads = tuple(_data_keys_read(parsed.tree)) if "data" in undeclared else ()
+    return _Findings(None, unknown, tuple(reads), text_reads, words, data_reads)
+
+
+def _typo_of(key: str, written: frozenset[str]) -> str | None:
+    """The one key of `written` that `key` is a typo of (`plaet` of `plate`: one edit, two
+    from eight letters), else None. Tighter than a "did you mean": a key read but set by none
+    of the flow may come with a task's data from outside (`POST /run-task`), and is then no
+    mistake; a near miss of a key the flow does set is the mistake worth a warning."""
+    most = 2 if len(key) >= 8 else 1
+    near = [w for w in written if len(key) >= 4 and osa_distance(key, w, most) <= most]
+    return near[0] if len(near) == 1 else None
+
+
+def _data_keys_read(tree: nodes.Node) -> Iterator[str]:
+    """The top-level keys `data.<key>` and `data['<key>']` read, once each (a name bound to
+    `data` is not followed: a typo is in what was written)."""
+    seen: set[str] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = getattr(node, "node", None)
+        if not (isinstance(target, nodes.Name) and target.name == "data"):
+            continue
+        if isinstance(node, nodes.Getattr):
+            key = node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            key = node.arg.value
+        else:
+            continue
+        if not isinstance(key, str):
+            continue
+        if key not in seen:
+            seen.add(key)
+            yield key
 
 
 def _is_contact_channel(node: nodes.Node) -> bool:
@@ -300,6 +335,18 @@ def _check_source(
         (collector.error if is_error else collector.warning)(path, problem, line=line)
     for read in found.reads:
         collector.warning(path, describe(read, keys[read.key]))
+    written = collector.data_keys or frozenset()
+    for key in found.data_reads if collector.data_keys is not None else ():
+        if key in written or key.startswith("_"):
+            continue
+        near = _typo_of(key, written)
+        if near is not None:  # a key nothing sets, a typo away from one that is set
+            collector.warning(
+                path,
+                f"data.{key}: no part of this flow sets {key!r} (did you mean {near!r}?); it "
+                "is a missing value each turn (no set_data, result_key, extract_suffix_as or "
+                "task data writes it)",
+            )
     for word in found.channel_words:
         collector.warning(
             path,

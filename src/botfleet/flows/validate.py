@@ -21,11 +21,12 @@ from botfleet.flows._content_checks import (
     check_duration,
     check_task_name,
     check_transitions,
+    data_keys_set,
 )
 from botfleet.flows._failed_reads import continue_result_keys
 from botfleet.flows._issues import IssueCollector, did_you_mean, sort_issues
 from botfleet.flows._option_checks import check_option_id_lengths, check_unmatched_options
-from botfleet.flows._settings_checks import check_settings
+from botfleet.flows._settings_checks import ENGINE_DATA_KEYS, check_settings
 from botfleet.flows._spec_walk import state_path, transition_lists
 from botfleet.flows._template_checks import check_condition, templates_in
 from botfleet.flows._texts_checks import check_texts
@@ -85,7 +86,12 @@ def validate_spec(
             strictest.
     """
     collector = IssueCollector(
-        source, lines, texts, continue_result_keys(spec), text_table=spec.text_table
+        source,
+        lines,
+        texts,
+        continue_result_keys(spec),
+        text_table=spec.text_table,
+        data_keys=frozenset(data_keys_set(spec) | ENGINE_DATA_KEYS),
     )
     edges = list(_edges(spec))
     _check_targets(spec, edges, collector)
