@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import replace
 from datetime import date
@@ -202,10 +203,15 @@ def _words(loose: str) -> tuple[str, ...]:
     return tuple(_loose(part) or part for part in loose.split())
 
 
+#: A slash between letters parts two words of a title ("Verschieben/Absagen"), not a date's.
+_WORD_SLASH = re.compile(r"(?<=[^\W\d])/(?=[^\W\d])")
+
+
 @lru_cache(maxsize=4096)
 def _title_words(title: str) -> tuple[str, ...]:
-    """`_words` of an option's title, once per title (see `_folded_title`)."""
-    return _words(_loose_title(title))
+    """`_words` of an option's title, once per title (see `_folded_title`); a slash between
+    letters parts words, so "Verschieben" picks "Verschieben/Absagen" as a first word."""
+    return _words(_WORD_SLASH.sub(" ", _loose_title(title)))
 
 
 def _by_time(folded: str, options: tuple[Option, ...]) -> Option | None:

@@ -159,3 +159,22 @@ def test_a_long_text_is_no_time_and_is_not_searched_for_one() -> None:
     # Two runs of blanks the expression could try every split of: cut short by length.
     assert time_candidates("5" + " " * 20_000 + "x") == frozenset()
     assert time_candidates("at" + " " * 40 + "5pm") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("said", "picked"),
+    [
+        ("Verschieben", "t_move"),
+        ("verschieben", "t_move"),
+        ("Verschieben/Absagen", "t_move"),
+        ("Meine Termine", "t_list"),
+        ("Absagen", None),  # only a title's first words pick it
+    ],
+)
+def test_a_slash_between_words_parts_a_titles_words(said: str, picked: str | None) -> None:
+    menu = (
+        Option("t_move", "Verschieben/Absagen"),
+        Option("t_list", "Meine Termine"),
+        Option("t_day", "10/5 Dienstag"),
+    )
+    assert chosen(said, menu) == picked
