@@ -352,6 +352,16 @@ def _check_llm(check: _TenantCheck, config: TenantConfig, flow: FlowSpec | None)
         )
     if flow is None:
         return
+    if options.enabled and options.fallback_text and flow.settings.llm_fallback_text:
+        # The tenant's wins (docs/llm.md): a flow's text written per language (`texts`) or
+        # for its own wording would never be sent, and nothing said so.
+        where = "llm.fallback_text" if "llm.fallback_text" in check.lines else "llm"
+        check.add(
+            where,
+            "llm.fallback_text wins over the flow's settings.llm_fallback_text, which is then "
+            "never sent (in no language); leave one of them out",
+            "warning",
+        )
     mismatch = unused_llm(flow) if options.enabled else unasked_llm(flow)
     if mismatch is not None:  # on the `llm:` section, else on the provider's binding
         near = "llm" if "llm" in check.lines else "connectors.llm"

@@ -290,6 +290,24 @@ def test_an_enabled_llm_that_no_state_asks_is_a_warning(invoke: Invoke, write: W
     assert "llm.enabled" not in invoke("validate", asked).stdout
 
 
+def test_a_tenant_safe_text_that_hides_the_flows_own_is_a_warning(
+    invoke: Invoke, write: Write
+) -> None:
+    """The tenant's `llm.fallback_text` wins: a flow's own text (bilingual, say) is never sent."""
+    write("faq.md", "# FAQ\nWe open at nine.\n")
+    flow = TINY_FLOW.replace(
+        "initial_state: MENU\n", "initial_state: MENU\nsettings: {llm_fallback_text: Sem info}\n"
+    )
+    both = LLM_ON + "  fallback_text: No info\n"
+    tenant = _tenant(write, both, flow)
+    assert (
+        f"{tenant}:9 llm.fallback_text: [warning] llm.fallback_text wins over the flow's "
+        "settings.llm_fallback_text, which is then never sent (in no language); leave one of "
+        "them out"
+    ) in invoke("validate", tenant).stdout
+    assert "llm.fallback_text" not in invoke("validate", _tenant(write, LLM_ON, flow)).stdout
+
+
 def test_an_unknown_channel_type(invoke: Invoke, write: Write) -> None:
     tenant = _tenant(
         write,
