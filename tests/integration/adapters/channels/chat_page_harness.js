@@ -192,6 +192,10 @@ async function chat(withSeqs) {
     page.ids.composer.fire("submit");
   }
   await settle();
+  // sent in one instant, they leave 40 ms apart (they would race on parallel connections)
+  assert.deepEqual(server.inbound.slice(sentBefore).map((b) => b.text), ["hi"]);
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  await settle();
   assert.deepEqual(server.inbound.slice(sentBefore).map((b) => b.text), ["hi", "I'd like", "a haircut"]);
   const pollsBefore = server.polls;
   page.tick();

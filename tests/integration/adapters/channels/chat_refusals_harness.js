@@ -169,8 +169,9 @@ async function refusedForAMomentIsSentAgainOnce() {
     assert.equal(page.status(), fill(words.sending_again_in, { reason: words.too_many, seconds: 3 }));
     assert.ok(!page.status().includes("from your address"), "the server's English stays out");
   }
-  assert.deepEqual(pendingWaits(), [3000]);
-  await advance(2999);
+  // Retry-After and half a second: the server's limit refills then, not earlier
+  assert.deepEqual(pendingWaits(), [3500]);
+  await advance(3499);
   assert.equal(server.inbound.length, 1);
   await advance(1);
   assert.equal(server.inbound.length, 2);
@@ -181,20 +182,34 @@ async function refusedForAMomentIsSentAgainOnce() {
   assert.equal(server.inbound.length, 2);
 }
 
-async function refusedAgainIsLeftToTheContact() {
+async function refusedAgainIsSentAgainAfterItsNewWait() {
+  // sent again as the limit was about to refill, and refused once more: its turn comes again
   const page = openPage();
   server.plan.push(tooMany(3), tooMany(4));
   await page.say("hola");
-  await advance(3000);
+  await advance(3500);
   assert.equal(server.inbound.length, 2);
   assert.deepEqual(page.bubbles(), ["msg user failed: hola" + markedAgain(oldPage ? tooMany(4).data.detail : words.too_many)]);
-  if (!oldPage) assert.equal(page.status(), fill(words.wait_and_send_again, { seconds: 4 }));
-  assert.deepEqual(pendingWaits(), []); // once: not sent again by the page a second time
-  await advance(120000);
-  assert.equal(server.inbound.length, 2);
+  if (!oldPage) assert.equal(page.status(), fill(words.sending_again_in, { reason: words.too_many, seconds: 4 }));
+  assert.deepEqual(pendingWaits(), [4500]);
+  await advance(4500);
+  assert.deepEqual(ids(0), Array(3).fill(server.inbound[0].message_id));
+  assert.deepEqual(page.bubbles(), ["msg user: hola", "msg bot: echo: hola"]);
+  assert.equal(page.status(), "");
+}
+
+async function refusedAgainAndAgainIsLeftToTheContact() {
+  // five sends in all, then its button: the page does not knock for ever
+  const page = openPage();
+  server.plan.push(tooMany(1), tooMany(1), tooMany(1), tooMany(1), tooMany(1));
+  await page.say("hola");
+  await advance(60000);
+  assert.equal(server.inbound.length, 5);
+  assert.deepEqual(pendingWaits(), []);
+  assert.deepEqual(page.bubbles(), ["msg user failed: hola" + markedAgain(oldPage ? tooMany(1).data.detail : words.too_many)]);
   page.retry("hola").fire("click");
   await settle();
-  assert.deepEqual(ids(0), Array(3).fill(server.inbound[0].message_id));
+  assert.deepEqual(ids(0), Array(6).fill(server.inbound[0].message_id));
   assert.deepEqual(page.bubbles(), ["msg user: hola", "msg bot: echo: hola"]);
 }
 
@@ -232,8 +247,8 @@ async function busyIsSentAgainAfterItsRetryAfter() {
   const reason = oldPage ? busy(5).data.detail : words.busy;
   assert.deepEqual(page.bubbles(), ["msg user failed: hola" + markedAgain(reason)]);
   if (!oldPage) assert.equal(page.status(), fill(words.sending_again_in, { reason: words.busy, seconds: 5 }));
-  assert.deepEqual(pendingWaits(), [5000]);
-  await advance(5000);
+  assert.deepEqual(pendingWaits(), [5500]);
+  await advance(5500);
   assert.deepEqual(page.bubbles(), ["msg user: hola", "msg bot: echo: hola"]);
   assert.equal(new Set(ids(0)).size, 1);
 
@@ -250,7 +265,7 @@ async function busyIsSentAgainAfterItsRetryAfter() {
   const at = new Date(1_700_000_000_000 + 4000).toUTCString();
   server.plan.push({ status: 503, data: { detail: "busy" }, headers: { "Retry-After": at } });
   await page.say("hola");
-  assert.deepEqual(pendingWaits(), [4000]);
+  assert.deepEqual(pendingWaits(), [4500]);
 }
 
 async function aLongWaitIsTheContacts() {
@@ -302,16 +317,21 @@ async function aBurstComesInOneAfterAnother() {
   page.say_now("b");
   page.say_now("c");
   await settle();
+  // sent in one instant: they leave 40 ms apart, so they reach the bot in the order sent
+  assert.equal(server.held.length, 1);
+  await advance(40);
+  assert.equal(server.held.length, 2);
+  await advance(40);
   const [a, b, c] = server.held.map((h) => h.body);
   server.held[0].resolve(echo(a));
   server.held[1].resolve(reply(429, tooMany(3).data, { "Retry-After": "3" }));
   server.held[2].resolve(reply(429, tooMany(3).data, { "Retry-After": "3" }));
   await settle();
-  assert.deepEqual(pendingWaits(), [3000]); // one at a time
-  await advance(3000);
+  assert.deepEqual(pendingWaits(), [3500]); // one at a time
+  await advance(3500);
   assert.deepEqual(ids(3), [b.message_id]);
-  assert.deepEqual(pendingWaits(), [3000]);
-  await advance(3000);
+  assert.deepEqual(pendingWaits(), [3500]);
+  await advance(3500);
   assert.deepEqual(ids(3), [b.message_id, c.message_id]);
   assert.deepEqual(page.bubbles(), [
     "msg user: a", "msg bot: echo: a", "msg user: b", "msg bot: echo: b", "msg user: c", "msg bot: echo: c",
@@ -325,7 +345,7 @@ async function notSentAgainAfterALaterMessage() {
   server.plan.push(tooMany(3));
   await page.say("yes");
   await page.say("actually, no");
-  await advance(3000);
+  await advance(3500);
   assert.equal(server.inbound.length, 2);
   assert.deepEqual(page.bubbles(), [
     "msg user failed: yes" + markedAgain(oldPage ? tooMany(3).data.detail : words.too_many),
@@ -337,7 +357,7 @@ async function notSentAgainAfterALaterMessage() {
   server.plan.push(tooMany(3), "hold");
   await page.say("yes");
   await page.say("actually, no");
-  await advance(3000);
+  await advance(3500);
   assert.equal(server.inbound.length, 2);
   if (!oldPage) assert.equal(page.status(), fill(words.wait_and_send_again, { seconds: 3 }));
   server.held[0].resolve(echo(server.held[0].body));
@@ -346,9 +366,29 @@ async function notSentAgainAfterALaterMessage() {
   assert.ok(page.retry("yes"));
 }
 
+async function onlyTheOvertakenOneIsLeftTheOthersGoInOrder() {
+  // "a" refused, "b" got through (it overtook "a"), "c" and "d" refused after it: "a" keeps its
+  // button, "c" and "d" are still sent, in their order
+  const page = openPage();
+  server.plan.push(tooMany(3), null, tooMany(3), tooMany(3));
+  await page.say("a");
+  await page.say("b");
+  await page.say("c");
+  await page.say("d");
+  await advance(3 * 3500);
+  assert.deepEqual(server.inbound.map((body) => body.text), ["a", "b", "c", "d", "c", "d"]);
+  assert.deepEqual(page.bubbles(), [
+    "msg user failed: a" + markedAgain(oldPage ? tooMany(3).data.detail : words.too_many),
+    "msg user: b", "msg bot: echo: b", "msg user: c", "msg bot: echo: c", "msg user: d",
+    "msg bot: echo: d",
+  ]);
+  assert.deepEqual(pendingWaits(), []);
+}
+
 async function main() {
   await refusedForAMomentIsSentAgainOnce();
-  await refusedAgainIsLeftToTheContact();
+  await refusedAgainIsSentAgainAfterItsNewWait();
+  await refusedAgainAndAgainIsLeftToTheContact();
   await sentAgainByHandIsNotSentTwice();
   await aResetForgetsTheWait();
   await busyIsSentAgainAfterItsRetryAfter();
@@ -357,6 +397,7 @@ async function main() {
   await otherRefusalsKeepTheServersReason();
   await aBurstComesInOneAfterAnother();
   await notSentAgainAfterALaterMessage();
+  await onlyTheOvertakenOneIsLeftTheOthersGoInOrder();
   console.log("ok");
 }
 

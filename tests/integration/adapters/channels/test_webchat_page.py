@@ -73,7 +73,12 @@ async def test_page_loads_only_relative_resources(client: httpx.AsyncClient) -> 
     # Named by its content: a page after an upgrade never runs the cached older script.
     version = hashlib.sha256(script.encode()).hexdigest()[:16]
     assert f'<script src="chat.js?v={version}"></script>' in page
-    assert (await client.get(f"/chat.js?v={version}")).text == script
+    versioned = await client.get(f"/chat.js?v={version}")
+    assert versioned.text == script
+    # That URL's content never changes: kept a year; unversioned (or an old version), minutes.
+    assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+    for other in ("/chat.js", "/chat.js?v=0123456789abcdef"):
+        assert (await client.get(other)).headers["cache-control"] == "public, max-age=300"
     # the API is called relative to the page, so a path prefix keeps working
     assert 'fetch("inbound"' in script
     assert 'fetch("messages?' in script

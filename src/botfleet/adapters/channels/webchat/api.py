@@ -22,6 +22,7 @@ from botfleet.adapters.channels.webchat.assets import (
     HTML_TYPE,
     SCRIPT_HEADERS,
     SCRIPT_TYPE,
+    VERSIONED_SCRIPT_HEADERS,
     load_assets,
 )
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
@@ -170,7 +171,9 @@ def build_routes(
         return HTMLResponse(assets.page, headers=assets.page_headers, media_type=HTML_TYPE)
 
     async def chat_script(request: Request) -> Response:
-        return Response(assets.chat_js, headers=SCRIPT_HEADERS, media_type=SCRIPT_TYPE)
+        versioned = request.query_params.get("v") == assets.chat_js_version
+        headers = VERSIONED_SCRIPT_HEADERS if versioned else SCRIPT_HEADERS
+        return Response(assets.chat_js, headers=headers, media_type=SCRIPT_TYPE)
 
     async def widget_script(request: Request) -> Response:
         return Response(assets.widget_js, headers=SCRIPT_HEADERS, media_type=SCRIPT_TYPE)

@@ -88,6 +88,12 @@ SCRIPT_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "public, max-age=300",
 }
+#: chat.js asked by its content's version (`?v=`, as the page names it): that URL's content
+#: never changes, so browsers keep it for a year without asking again.
+VERSIONED_SCRIPT_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "public, max-age=31536000, immutable",
+}
 HTML_TYPE = "text/html; charset=utf-8"
 SCRIPT_TYPE = "text/javascript; charset=utf-8"
 
@@ -98,6 +104,8 @@ class Assets:
     chat_js: str
     widget_js: str
     page_headers: dict[str, str]
+    #: chat.js's version, as the page names it (`chat.js?v=<version>`).
+    chat_js_version: str = ""
 
 
 def load_assets(title: str, language: str = "en", embed_origins: Sequence[str] = ()) -> Assets:
@@ -133,6 +141,7 @@ def load_assets(title: str, language: str = "en", embed_origins: Sequence[str] =
         chat_js=chat_js,
         widget_js=widget,
         page_headers=page_headers(page, embed_origins),
+        chat_js_version=version,
     )
 
 

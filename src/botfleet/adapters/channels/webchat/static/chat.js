@@ -14,7 +14,7 @@
   // A message refused for the moment (429, 503) is sent again by the page after the server's
   // Retry-After up to this long; a longer wait is left to the contact (its send-again button).
   const MAX_AUTO_WAIT_S = 60;
-  // How many times the page sends one refused message again by itself: a message sent again
+  // How many times in all the page posts one refused message (sent again by itself): one sent again
   // as the limit refills may meet it once more.
   const MAX_AUTO_SENDS = 5;
   // A little past Retry-After: the server's refill is due then, not earlier.
@@ -206,6 +206,8 @@
   // A message the chat did not accept stays visible, marked, so a burst never hides a failure.
   // One that failed on the way (no connection, the server busy or restarting) can be sent
   // again, with its own message id: if it did arrive after all, the bot does not run it twice.
+  const retryButtons = new WeakMap(); // a failed row -> its send-again button
+
   function markFailed(row, entry) {
     row.classList.add("failed");
     const reason = word("not_delivered", { reason: entry.failed });
@@ -219,6 +221,7 @@
     again.title = word("send_again_hint");
     again.addEventListener("click", () => sendAgain(entry, row, again));
     row.appendChild(again);
+    retryButtons.set(row, again);
     return again;
   }
 
@@ -450,19 +453,21 @@
   // its number (see `inOrder`).
   let sentCount = 0;
 
-  // When the next post may leave (see MIN_POST_GAP_MS): taken in the order of the calls.
+  // When the next post may leave while others are on their way (see MIN_POST_GAP_MS): taken
+  // in the order of the calls.
   let nextPostAt = 0;
 
-  // A new message (not one sent again) that would leave while an earlier one waits to be sent
-  // again is held back behind it, as if refused the same way: sent now, it would reach the bot
-  // before the earlier one. Sent again in turn, the order is the contact's.
-  function postInTurn(body, resent) {
+  let postsOut = 0; // posts sent and not answered yet: only they can race a new one
+
+  function postInTurn(body) {
     const go = () => {
-      const holding = resent ? null : waitingFor();
-      return holding ? Object.assign({}, holding) : post(body);
+      postsOut += 1;
+      return post(body).finally(() => {
+        postsOut -= 1;
+      });
     };
     const now = Date.now();
-    const at = Math.max(now, nextPostAt);
+    const at = postsOut === 0 ? now : Math.max(now, nextPostAt);
     nextPostAt = at + MIN_POST_GAP_MS;
     if (at <= now) return go();
     return new Promise((resolve) => setTimeout(resolve, at - now)).then(go);
@@ -471,7 +476,7 @@
   // Resolves to the post's result once its answer is shown (null if showing it failed).
   function deliver(body, entry, row, resent, order) {
     countSending(1);
-    const answer = (polling || Promise.resolve()).then(() => postInTurn(body, resent));
+    const answer = (polling || Promise.resolve()).then(() => postInTurn(body));
     const done = shown.then(() => answer).then((result) => ({
       result: result, readOutbox: showAnswer(result, body, entry, row, resent, order),
     }));
@@ -524,15 +529,10 @@
   // message_id (the server runs a message once); refused again (the limit had not refilled
   // yet), it waits its turn once more, up to MAX_AUTO_SENDS times. Those refused together are
   // sent one after another, each after its own wait: a burst over the rate limit then comes in
-  // at the rate the server allows. It stays marked, with its button, until then.
+  // at the rate the server allows. It stays marked, with its button, until then. One that a
+  // later message overtook is not sent by the page (see `inOrder`); the others still are.
   const waiting = []; // {entry, row, again, body, order, result}, in the order sent
   let draining = false;
-  let current = null; // the refusal of the message being waited for or sent again, if any
-
-  // The refusal a new message is held back behind (see `postInTurn`), or null.
-  function waitingFor() {
-    return waiting.length ? waiting[0].result : current;
-  }
 
   function sentLater(result) {
     return (result.status === 429 || result.status === 503) &&
@@ -562,22 +562,24 @@
       while (waiting.length) {
         const item = waiting.shift();
         if (!stillWaiting(item)) continue;
-        current = item.result;
         const { reason, seconds, error } = item.result;
         note = own("sending_again_in", { reason: reason, seconds: seconds }, error);
         showStatus(note);
         await new Promise((resolve) => setTimeout(resolve, seconds * 1000 + AUTO_WAIT_MARGIN_MS));
         if (!stillWaiting(item)) continue;
         if (!inOrder(item)) {
+          // A message sent after it got through: sent now, this one would reach the bot after
+          // it (a "yes" after "actually, no"). Its button stays; those refused after it may
+          // still go, in their order.
           if (statusLine.textContent === note) showStatus(error);
           note = null;
-          break; // the rest would come after a message sent since, too: their button stays
+          continue;
         }
         const result = await sendAgain(item.entry, item.row, item.again, item.order);
         if (!result || !result.error) continue;
-        const again = item.row.querySelector("button.retry");
+        const again = retryButtons.get(item.row);
         item.sends = (item.sends || 1) + 1;
-        if (again && item.entry.resend && sentLater(result) && item.sends <= MAX_AUTO_SENDS) {
+        if (again && item.entry.resend && sentLater(result) && item.sends < MAX_AUTO_SENDS) {
           waiting.unshift(Object.assign({}, item, { again: again, result: result, body: item.entry.resend }));
           continue; // refused again as the limit refilled: its turn comes once more, first
         }
@@ -587,7 +589,6 @@
     } finally {
       waiting.length = 0;
       draining = false;
-      current = null;
       if (note !== null && statusLine.textContent === note) showStatus("");
     }
   }
