@@ -392,7 +392,8 @@ def test_every_kind_of_output_is_relayed_as_stored(cp_spec: dict[str, Any]) -> N
         "appointments": [],
         "moves": [],
     }
-    relayed = ContactExportView.model_validate(answer).model_dump(mode="json")
+    # As the route relays it: what the data plane sent, nothing added.
+    relayed = ContactExportView.model_validate(answer).model_dump(mode="json", exclude_unset=True)
     assert relayed == answer
     request = httpx.Request("GET", "http://cp.test/v1/tenants/acme/contacts/c")
     assert schema_problems(cp_spec, httpx.Response(200, json=relayed, request=request)) == []
@@ -438,7 +439,8 @@ def test_appointments_are_relayed_as_the_published_schema_says(cp_spec: dict[str
         "appointments": APPOINTMENTS,
         "moves": [{"old_contact_id": "-100", "new_contact_id": "-1001234567890"}],
     }
-    relayed = ContactExportView.model_validate(answer).model_dump(mode="json")
+    # As the route relays it: what the data plane sent, nothing added.
+    relayed = ContactExportView.model_validate(answer).model_dump(mode="json", exclude_unset=True)
     assert relayed == answer
     request = httpx.Request("GET", "http://cp.test/v1/tenants/acme/contacts/c")
     assert schema_problems(cp_spec, httpx.Response(200, json=relayed, request=request)) == []

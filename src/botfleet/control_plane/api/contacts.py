@@ -103,10 +103,17 @@ async def export_contact(
             view = await contacts.export_contact(
                 uow, principal, container.box, container.contacts, tenant_id, contact_id
             )
-    return JSONResponse(view.model_dump(mode="json"), headers=NO_STORE)
+    # As the data plane answered: a field it did not send (`stored_as`, from an older data
+    # plane) is not added.
+    return JSONResponse(view.model_dump(mode="json", exclude_unset=True), headers=NO_STORE)
 
 
-@router.delete("/contacts/{contact_id:path}", responses=DATA_PLANE_ERRORS)
+@router.delete(
+    "/contacts/{contact_id:path}",
+    responses=DATA_PLANE_ERRORS,
+    # As the data plane answered (`stored_as` only from one that says).
+    response_model_exclude_unset=True,
+)
 async def erase_contact(
     tenant_id: TenantIdPath,
     contact_id: ContactIdPath,
