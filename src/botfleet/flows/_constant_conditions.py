@@ -4,7 +4,8 @@ A transition's `condition: "true"` written as a catch-all shadows every transiti
 one without a condition does, and a condition that is always false never lets its transition
 fire; both are slips the validator warns about (flow-dsl.md, "What the validator checks").
 Only what Jinja would compute the same on every turn counts: literals, and `not`, `and`, `or`
-and comparisons of them (`x or true` is true whatever `x` is; `x and false` false).
+and comparisons of plain literals (`x or true` is true whatever `x` is; `x and false` false;
+`1 == 2`); nothing is computed (no arithmetic, filter or call: this parser has no sandbox).
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ def constant_truth(condition: str) -> bool | None:
     output = tree.body[0] if len(tree.body) == 1 else None
     if not isinstance(output, nodes.Output) or len(output.nodes) != 1:
         return None
-    return _truth(output.nodes[0])
+    try:
+        return _truth(output.nodes[0])
+    except RecursionError:  # thousands of `or`: the template checks say it nests too deeply
+        return None
 
 
 def _truth(node: nodes.Node) -> bool | None:
@@ -46,9 +50,17 @@ def _truth(node: nodes.Node) -> bool | None:
         if decides in (left, right):
             return decides
         return None if left is None or right is None else not decides
-    if isinstance(node, nodes.Compare):
+    if isinstance(node, nodes.Compare) and _literals_only(node):
         try:
             return bool(node.as_const(nodes.EvalContext(_PARSER)))
-        except nodes.Impossible:
+        except (nodes.Impossible, TypeError, ValueError):
             return None
     return None
+
+
+def _literals_only(node: nodes.Compare) -> bool:
+    """A comparison of plain literals (`1 == 2`): nothing is computed to fold it. Arithmetic,
+    filters and calls are left alone, as the sandbox that bounds them is not this parser's
+    (`10**10000000 == 1` would be computed here, outside every limit)."""
+    operands = [node.expr, *(operand.expr for operand in node.ops)]
+    return all(isinstance(operand, nodes.Const) for operand in operands)

@@ -174,14 +174,36 @@ def _findings(
     return _Findings(None, unknown, tuple(reads), text_reads, words, data_reads)
 
 
-def _typo_of(key: str, written: frozenset[str]) -> str | None:
+def _by_length(written: frozenset[str]) -> dict[int, list[str]]:
+    """The keys by their length, sorted (a warning names the same key whatever the order)."""
+    index: dict[int, list[str]] = {}
+    for key in sorted(written):
+        index.setdefault(len(key), []).append(key)
+    return index
+
+
+def _typo_of(key: str, written: Mapping[int, list[str]]) -> str | None:
     """The one key of `written` that `key` is a typo of (`plaet` of `plate`: one edit, two
     from eight letters), else None. Tighter than a "did you mean": a key read but set by none
     of the flow may come with a task's data from outside (`POST /run-task`), and is then no
-    mistake; a near miss of a key the flow does set is the mistake worth a warning."""
+    mistake; a near miss of a key the flow does set is the mistake worth a warning. Compared
+    only with keys of a length an edit or two away, and with at most `MAX_TYPO_CANDIDATES`
+    of them: a hostile flow of thousands of keys each way costs no more than a few."""
+    if len(key) < 4:
+        return None
     most = 2 if len(key) >= 8 else 1
-    near = [w for w in written if len(key) >= 4 and osa_distance(key, w, most) <= most]
+    near: list[str] = []
+    alike = (w for n in range(len(key) - most, len(key) + most + 1) for w in written.get(n, ()))
+    for tried, other in enumerate(alike, start=1):
+        if tried > MAX_TYPO_CANDIDATES:
+            return None  # too many alike to tell: no warning rather than work without end
+        if osa_distance(key, other, most) <= most:
+            near.append(other)
     return near[0] if len(near) == 1 else None
+
+
+#: The most keys of a like length a read is compared with (see `_typo_of`).
+MAX_TYPO_CANDIDATES = 64
 
 
 def _data_keys_read(tree: nodes.Node) -> Iterator[str]:
@@ -336,10 +358,11 @@ def _check_source(
     for read in found.reads:
         collector.warning(path, describe(read, keys[read.key]))
     written = collector.data_keys or frozenset()
+    lengths = collector.once((_by_length,), partial(_by_length, written))
     for key in found.data_reads if collector.data_keys is not None else ():
         if key in written or key.startswith("_"):
             continue
-        near = _typo_of(key, written)
+        near = collector.once((_typo_of, key), partial(_typo_of, key, lengths))
         if near is not None:  # a key nothing sets, a typo away from one that is set
             collector.warning(
                 path,

@@ -366,6 +366,18 @@ def _is_question(message: InboundMessage, state: ConversationState) -> bool:
     return not message.text.strip().rstrip(".)").isdigit()
 
 
+def _asked_since(state: ConversationState) -> datetime | None:
+    """When a bot-side step (a scheduled task) last showed the options on screen, if it did
+    after the contact's last message: the options are there and the history's last line is
+    the bot's, written after that message (a message's turn writes its lines at the time of
+    the message). A task that sent nothing writes no line, and one whose text offered nothing
+    cleared the options: neither opens a session."""
+    if not state.last_options or not state.history:
+        return None
+    last = state.history[-1]
+    return last.at if last.role == "bot" and last.at > state.last_heard else None
+
+
 def _expire_session(
     flow: schema.FlowSpec, state: ConversationState, now: datetime
 ) -> ConversationState:
@@ -375,9 +387,9 @@ def _expire_session(
 
     Silence is counted from the contact's last message: tasks and connector replies in between
     are the bot talking, and must not keep a session alive. Unless the bot asked since: a
-    scheduled task that put options on screen after that message (a survey days later; a
-    task's message without options clears them) opened a session, and the answer to it within
-    the timeout belongs to it (flow-dsl.md, "Numbered and typed answers")."""
+    scheduled task that put options on screen after that message (a survey days later:
+    `_asked_since`) opened a session, and the answer to it within the timeout belongs to it
+    (flow-dsl.md, "Numbered and typed answers")."""
     timeout = flow.settings.session_timeout
     if not timeout or state.version == 0:
         return state
@@ -387,8 +399,8 @@ def _expire_session(
         return state
     if now - state.last_heard <= limit:
         return state
-    asked_since = state.last_options and state.updated_at > state.last_heard
-    if asked_since and now - state.updated_at <= limit:
+    asked_at = _asked_since(state)
+    if asked_at is not None and now - asked_at <= limit:
         return state
     kept = {key: state.data[key] for key in flow.settings.session_keeps if key in state.data}
     return replace(state, node=flow.initial_state, data=kept, last_options=())

@@ -15,7 +15,14 @@ import structlog
 from botfleet.contact_hash import hash_contact
 from botfleet.flows.effects import ScheduleTask
 from botfleet.testing.clock import FrozenClock
-from botfleet.testing.runtime import ChatClient, make_settings, running_app
+from botfleet.testing.runtime import (
+    ChatClient,
+    RecordingSender,
+    make_settings,
+    make_tenant_config,
+    running_app,
+    text_message,
+)
 from botfleet.testing.scheduling import ManualScheduler
 
 TOKEN = "contact-data-internal-token-0123456789"
@@ -117,16 +124,48 @@ async def test_erasure_removes_the_contact_and_only_the_contact(chat: ChatClient
     assert again.json()["messages_received"] == 0
 
 
+WHATSAPP = {
+    "type": "whatsapp",
+    "phone_number_id": "106540352242922",
+    "access_token": "EAAG-token",
+    "app_secret": "app-secret",
+    "verify_token": "verify",
+}
+
+
+@pytest.fixture
+async def whatsapp(tmp_path: Path) -> AsyncIterator[ChatClient]:
+    """A WhatsApp tenant's data plane; contacts talk through the runtime (no Graph API)."""
+    clock = FrozenClock(NOW)
+    scheduler = ManualScheduler(clock, tenant_id="test")
+    settings = make_settings(tmp_path / "state.db", internal_token=TOKEN)
+    config = make_tenant_config(FLOW, channel=WHATSAPP)
+    async with running_app(
+        config, settings=settings, clock=clock, scheduler=scheduler, sender=RecordingSender()
+    ) as app:
+        yield app
+
+
+async def introduce_on_whatsapp(chat: ChatClient, contact: str, name: str) -> None:
+    for text in (name, "thanks"):
+        await chat.runtime.handle(text_message(contact, text))
+    scheduler = chat.runtime.scheduler
+    assert scheduler is not None
+    at = NOW + timedelta(days=1)
+    await scheduler.schedule(ScheduleTask("ping", at, f"reminder:{contact}", contact, {"n": name}))
+
+
 @pytest.mark.parametrize(
     "written", ["+49 151 1222 3334", "+4915112223334", "0049-151-12223334", "(+49) 151 12223334"]
 )
 async def test_a_number_as_people_write_it_finds_the_whatsapp_contact(
-    chat: ChatClient, written: str
+    whatsapp: ChatClient, written: str
 ) -> None:
     """WhatsApp stores the digits (`4915112223334`): the number as a practice writes it found
     nothing, and the erasure's zeros read like success."""
-    await introduce(chat, "4915112223334", "Grete Groß")
-    await introduce(chat, "4915100000000", "Other")
+    chat = whatsapp
+    await introduce_on_whatsapp(chat, "4915112223334", "Grete Groß")
+    await introduce_on_whatsapp(chat, "4915100000000", "Other")
     found = await export(chat, written)
     assert (found["contact_id"], found["stored_as"]) == (written, "4915112223334")
     assert found["conversation"]["data"]["name"] == "Grete Groß"
@@ -140,15 +179,26 @@ async def test_a_number_as_people_write_it_finds_the_whatsapp_contact(
 
 
 async def test_a_number_is_taken_as_given_when_something_is_stored_under_it(
+    whatsapp: ChatClient,
+) -> None:
+    await introduce_on_whatsapp(whatsapp, "+34600111222", "As given")
+    await introduce_on_whatsapp(whatsapp, "34600111222", "Digits")
+    found = await export(whatsapp, "+34600111222")
+    assert (found["stored_as"], found["conversation"]["data"]["name"]) == (None, "As given")
+    nothing = await export(whatsapp, "+34699999999")
+    assert (nothing["stored_as"], nothing["conversation"]) == (None, None)
+
+
+async def test_on_a_channel_whose_ids_are_not_numbers_a_number_is_never_read_as_one(
     chat: ChatClient,
 ) -> None:
-    """A channel whose ids are written numbers (the web chat's own): the id as given wins."""
-    await introduce(chat, "+34600111222", "As given")
-    await introduce(chat, "34600111222", "Digits")
-    found = await export(chat, "+34600111222")
-    assert (found["stored_as"], found["conversation"]["data"]["name"]) == (None, "As given")
-    nothing = await export(chat, "+34699999999")
-    assert (nothing["stored_as"], nothing["conversation"]) == (None, None)
+    """A web chat page (or a Telegram chat) of the same digits is someone else: erasing
+    "+354 555 1234" must not erase the contact "3545551234" of another channel."""
+    await introduce(chat, "3545551234", "Not this one")
+    response = await chat.http.delete("/contacts/+354 555 1234", headers=AUTH)
+    assert response.json()["stored_as"] is None
+    assert response.json()["conversation"] is False
+    assert (await export(chat, "3545551234"))["conversation"] is not None
 
 
 async def test_the_contact_writing_again_starts_a_new_conversation(chat: ChatClient) -> None:

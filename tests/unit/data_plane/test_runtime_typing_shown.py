@@ -14,6 +14,7 @@ import structlog
 
 from botfleet.adapters.connectors.scripted import OperationScript, ScriptedConnector
 from botfleet.data_plane.runtime import typing_shown
+from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.domain.outputs import Output, Text
 from botfleet.ports.channels import SendOutcome, TypingIndicator, TypingRule
 from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
@@ -218,5 +219,42 @@ async def test_an_indicator_that_raises_is_logged_and_the_turn_goes_on() -> None
         failed = [line for line in logs if line["event"] == "typing_failed"]
         assert len(failed) == 1
         assert failed[0]["message_id"] == "w-1"
-        assert PHONE not in failed[0]["error"]  # the contact by its hash only
+        assert PHONE not in failed[0]["detail"]  # the contact by its hash only
         assert failed[0]["contact"] != PHONE
+
+
+async def test_a_refused_showing_is_not_asked_again_in_the_turn() -> None:
+    """The channel logged and counted the refusal: every later showing would be refused too."""
+
+    class Refusing(TypingSender):
+        async def show_typing(self, contact_id: str, message_id: str) -> bool:
+            self.shown_for.append((contact_id, message_id))
+            return False
+
+    connector, sender = GatedConnector(), Refusing()
+    connector.gate.clear()
+    async with bootstrap_test_runtime(
+        flow=FLOW, sender=sender, connectors={"mock": connector}
+    ) as runtime:
+        assert await runtime.accept(text_message("c1", "hi", message_id="w-1"))
+        await asyncio.sleep(0.4)
+        assert len(sender.shown_for) == 1
+        connector.gate.set()
+        await asyncio.wait_for(runtime.sequencer.drain(), timeout=2)
+
+
+async def test_a_stop_cancelled_while_it_waits_still_ends_the_showings() -> None:
+    sender = TypingSender(typing_gate=asyncio.Event())
+    shown = typing_shown.ShownTyping(
+        sender, QUICK, "w-1", ContactLog(structlog.get_logger(), "t", "c1")
+    )
+    await asyncio.sleep(0.1)  # a showing on its way, held at the gate
+    stopping = asyncio.ensure_future(shown.stop())
+    await asyncio.sleep(0.01)
+    stopping.cancel()  # the turn is cancelled while the reply waits
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert sender.typing_gate is not None
+    sender.typing_gate.set()
+    await asyncio.sleep(0.3)
+    assert len(sender.shown_for) == 1  # none after

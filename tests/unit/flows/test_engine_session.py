@@ -61,6 +61,9 @@ tasks:
     - action: send_interactive_buttons
       body: "How was your cut?"
       buttons: [{id: rate_good, title: Good}, {id: rate_bad, title: Bad}]
+  quiet:
+    - action: set_data
+      values: {checked: true}
 """
 )
 
@@ -118,6 +121,18 @@ def test_an_answer_to_a_tasks_question_after_the_silence_is_in_session(answer: s
     exchange = chat.send(answer)
     # Read against the survey's options where it found the contact: no restart.
     assert (exchange.state.node, exchange.texts) == ("THANKS", ["Thanks!"])
+
+
+def test_a_task_that_sends_nothing_does_not_keep_an_old_menu_alive() -> None:
+    """The menu the contact left days ago ("Yes, cancel it" first, say) is not answered by a
+    "1" because a silent task ran lately: the session ended with the contact's silence."""
+    chat = Conversation(FLOW)
+    chat.send("hola")  # the menu: its first option is "go"
+    stored(chat).clock.advance(days=3)
+    assert chat.fire_task("quiet").texts == []
+    stored(chat).clock.advance(minutes=10)
+    exchange = chat.send("1")
+    assert (exchange.state.node, exchange.texts) == ("MENU", ["Menu"])
 
 
 def test_the_answer_to_a_tasks_question_times_out_from_the_question() -> None:

@@ -58,10 +58,13 @@ class ShownTyping:
                 self._indicator.show_typing(self._contact_id, self._message_id)
             )
             try:
-                await self._call
+                shown = await self._call
             except Exception as exc:  # the port says never; a courtesy must not fail a turn
-                error = f"{type(exc).__name__}: {exc}"
-                self._log.warning("typing_failed", error=error, message_id=self._message_id)
+                # `detail`: the contact log scrubs the numbers an error text may quote.
+                detail = f"{type(exc).__name__}: {exc}"
+                self._log.warning("typing_failed", detail=detail, message_id=self._message_id)
+                return
+            if not shown:  # refused (the channel logged why): asking again is refused again
                 return
             if monotonic() + again_s >= until:
                 return
@@ -74,9 +77,11 @@ class ShownTyping:
         task, call = self._task, self._call
         if task is None or task.done():
             return
-        if call is not None and not call.done():
-            await asyncio.wait({call}, timeout=STOP_WAIT_S)
-        task.cancel()
+        try:
+            if call is not None and not call.done():
+                await asyncio.wait({call}, timeout=STOP_WAIT_S)
+        finally:  # also when the turn is cancelled meanwhile: no showing outlives it
+            task.cancel()
 
     def abandon(self) -> None:
         """The turn ended without replies (failed, cancelled, or sent them already)."""
