@@ -236,6 +236,11 @@ async function chat(withSeqs) {
   server.down = false;
   assert.equal(bubbles(page).at(-1), "msg user failed: anyone?" + notDelivered(words.no_connection));
   assert.equal(page.ids.status.text, words.unreachable);
+  // back: the next poll that gets an answer takes the line away; the mark stays
+  page.tick();
+  await settle();
+  assert.equal(page.ids.status.text, "");
+  assert.equal(bubbles(page).at(-1), "msg user failed: anyone?" + notDelivered(words.no_connection));
 
   // blank text is not sent
   page.ids.text.value = "   ";

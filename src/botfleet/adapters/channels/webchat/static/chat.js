@@ -603,6 +603,9 @@
         });
         const response = await fetch("messages?" + query.toString(), { cache: "no-store" });
         if (!response.ok || contactId !== state.contactId) return;
+        // The chat answers again: "could not reach the chat" is over (the message that met it
+        // keeps its mark and its button).
+        if (statusLine.textContent === word("unreachable")) showStatus("");
         const data = await response.json();
         let first = null;
         (data.messages || []).forEach((message) => {
