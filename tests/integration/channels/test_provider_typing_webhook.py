@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -25,36 +24,8 @@ from channel_harness import (
 
 from botfleet.adapters.channels.telegram import SECRET_HEADER
 from botfleet.adapters.channels.whatsapp import SIGNATURE_HEADER, signature_for
-from botfleet.adapters.connectors.scripted import OperationScript, ScriptedConnector
-
-FLOW: dict[str, Any] = {
-    "id": "slow_lookup_v1",
-    "initial_state": "ASK",
-    "states": {
-        "ASK": {
-            "on_enter": [
-                {
-                    "action": "invoke_connector",
-                    "connector": "mock",
-                    "operation": "lookup",
-                    "result_key": "answer",
-                },
-                {"action": "send_text", "text": "answer: {{ data.answer }}"},
-            ],
-            "fallback": "ASK",
-        }
-    },
-}
-
-
-class GatedBackend(ScriptedConnector):
-    def __init__(self) -> None:
-        super().__init__({"lookup": OperationScript(result="42")}, category="mock")
-        self.gate = asyncio.Event()
-
-    async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
-        await self.gate.wait()
-        return await super().call(operation, params, idempotency_key=idempotency_key)
+from botfleet.testing.slow_connector import SLOW_LOOKUP_FLOW as FLOW
+from botfleet.testing.slow_connector import GatedConnector
 
 
 async def deliver(dp: DataPlane, kind: str) -> str:
@@ -100,7 +71,7 @@ CASES = [
 async def test_a_slow_turn_shows_typing_before_its_reply(
     kind: str, channel: dict[str, Any], api: Any
 ) -> None:
-    backend, provider = GatedBackend(), api()
+    backend, provider = GatedConnector(open_=False), api()
     async with channel_app(channel, provider, flow=FLOW, connectors={"mock": backend}) as dp:
         message_id = await deliver(dp, kind)
         await asyncio.sleep(0.2)
@@ -130,8 +101,7 @@ async def test_a_slow_turn_shows_typing_before_its_reply(
 
 @pytest.mark.parametrize(("kind", "channel", "api"), CASES)
 async def test_a_fast_turn_shows_no_typing(kind: str, channel: dict[str, Any], api: Any) -> None:
-    backend, provider = GatedBackend(), api()
-    backend.gate.set()
+    backend, provider = GatedConnector(), api()
     async with channel_app(channel, provider, flow=FLOW, connectors={"mock": backend}) as dp:
         await deliver(dp, kind)
         await dp.settle()

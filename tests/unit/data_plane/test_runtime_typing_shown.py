@@ -5,60 +5,23 @@ while the turn still runs), never for a fast turn, never after the reply, and th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 import structlog
 
-from botfleet.adapters.connectors.scripted import OperationScript, ScriptedConnector
 from botfleet.data_plane.runtime import typing_shown
 from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.domain.outputs import Output, Text
 from botfleet.ports.channels import SendOutcome, TypingIndicator, TypingRule
 from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
-
-FLOW: dict[str, Any] = {
-    "id": "slow_lookup_v1",
-    "initial_state": "ASK",
-    "states": {
-        "ASK": {
-            "on_enter": [
-                {
-                    "action": "invoke_connector",
-                    "connector": "mock",
-                    "operation": "lookup",
-                    "params": {"q": "{{ message.text }}"},
-                    "result_key": "answer",
-                    "on_error": {"text": "lookup failed"},
-                },
-                {"action": "send_text", "text": "answer: {{ data.answer }}"},
-            ],
-            "fallback": "ASK",
-        }
-    },
-}
-
+from botfleet.testing.slow_connector import SLOW_LOOKUP_FLOW as FLOW
+from botfleet.testing.slow_connector import GatedConnector
 
 PHONE = "34600111222"
 #: Shown after 0.05 s, again every 0.1 s (half of `lasts_s`) while the turn runs.
 QUICK = TypingRule(after_s=0.05, lasts_s=0.2)
-
-
-class GatedConnector(ScriptedConnector):
-    """Answers once `gate` is open (open from the start unless closed)."""
-
-    def __init__(self) -> None:
-        super().__init__({"lookup": OperationScript(result="42")}, category="mock")
-        self.gate = asyncio.Event()
-        self.gate.set()
-        self.waiting = asyncio.Event()
-
-    async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
-        self.waiting.set()
-        await self.gate.wait()
-        return await super().call(operation, params, idempotency_key=idempotency_key)
 
 
 @dataclass
@@ -95,8 +58,7 @@ def test_the_fake_is_a_typing_indicator() -> None:
 
 
 async def test_a_slow_turn_shows_typing_until_its_reply_and_never_after() -> None:
-    connector, sender = GatedConnector(), TypingSender()
-    connector.gate.clear()
+    connector, sender = GatedConnector(open_=False), TypingSender()
     async with bootstrap_test_runtime(
         flow=FLOW, sender=sender, connectors={"mock": connector}
     ) as runtime:
@@ -128,8 +90,7 @@ async def test_a_fast_turn_shows_nothing() -> None:
 
 
 async def test_a_tenant_that_turned_it_off_shows_nothing() -> None:
-    connector, sender = GatedConnector(), TypingSender(rule=None)
-    connector.gate.clear()
+    connector, sender = GatedConnector(open_=False), TypingSender(rule=None)
     async with bootstrap_test_runtime(
         flow=FLOW, sender=sender, connectors={"mock": connector}
     ) as runtime:
@@ -144,8 +105,7 @@ async def test_a_tenant_that_turned_it_off_shows_nothing() -> None:
 
 async def test_the_reply_waits_for_a_showing_on_its_way() -> None:
     """A "typing…" reaching the provider after the reply would hang under it until it fades."""
-    connector, sender = GatedConnector(), TypingSender(typing_gate=asyncio.Event())
-    connector.gate.clear()
+    connector, sender = GatedConnector(open_=False), TypingSender(typing_gate=asyncio.Event())
     async with bootstrap_test_runtime(
         flow=FLOW, sender=sender, connectors={"mock": connector}
     ) as runtime:
@@ -165,8 +125,7 @@ async def test_a_showing_that_hangs_holds_the_reply_only_briefly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(typing_shown, "STOP_WAIT_S", 0.05)
-    connector, sender = GatedConnector(), TypingSender(typing_gate=asyncio.Event())
-    connector.gate.clear()
+    connector, sender = GatedConnector(open_=False), TypingSender(typing_gate=asyncio.Event())
     async with bootstrap_test_runtime(
         flow=FLOW, sender=sender, connectors={"mock": connector}
     ) as runtime:
@@ -181,8 +140,7 @@ async def test_a_showing_that_hangs_holds_the_reply_only_briefly(
 
 async def test_a_turn_ended_without_replies_stops_showing_typing() -> None:
     """A shutdown that cannot wait cancels the turn: no reply, and no more "typing…"."""
-    connector, sender = GatedConnector(), TypingSender()
-    connector.gate.clear()
+    connector, sender = GatedConnector(open_=False), TypingSender()
     async with bootstrap_test_runtime(
         flow=FLOW, sender=sender, connectors={"mock": connector}
     ) as runtime:
@@ -204,8 +162,7 @@ async def test_an_indicator_that_raises_is_logged_and_the_turn_goes_on() -> None
             self.shown_for.append((contact_id, message_id))
             raise RuntimeError(f"adapter bug for {contact_id}")
 
-    connector, sender = GatedConnector(), Raising()
-    connector.gate.clear()
+    connector, sender = GatedConnector(open_=False), Raising()
     async with bootstrap_test_runtime(
         flow=FLOW, sender=sender, connectors={"mock": connector}
     ) as runtime:
@@ -231,8 +188,7 @@ async def test_a_refused_showing_is_not_asked_again_in_the_turn() -> None:
             self.shown_for.append((contact_id, message_id))
             return False
 
-    connector, sender = GatedConnector(), Refusing()
-    connector.gate.clear()
+    connector, sender = GatedConnector(open_=False), Refusing()
     async with bootstrap_test_runtime(
         flow=FLOW, sender=sender, connectors={"mock": connector}
     ) as runtime:
