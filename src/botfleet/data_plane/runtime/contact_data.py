@@ -106,9 +106,8 @@ class ContactData:
         """The id the contact's data is stored under: `contact_id`, unless nothing is stored
         under it and it is a number written as people write it ("+49 151 1222 3334",
         "0049-151-..."), whose digits are, on a WhatsApp channel: WhatsApp names a contact by
-        them (a `wa_id`). An
-        erasure asked with the number as the practice writes it erased nothing, and said so
-        with zeros that read like success."""
+        them (a `wa_id`). An erasure asked with the number as the practice writes it erased
+        nothing, and said so with zeros that read like success."""
         digits = number_as_id(contact_id)
         # Only a WhatsApp contact's id is its number: a Telegram chat id or a web chat page's
         # own id of the same digits is someone else.
