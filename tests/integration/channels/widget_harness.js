@@ -238,6 +238,40 @@ assert.ok(phonePanel.style.cssText.includes("display:none"));
 load(shop);
 assert.equal(shop.document.body.children.length, 3, "a second tag adds no second bubble");
 
+// ------------------------------------------------------------------ open on the next page
+
+// The visitor opens the chat and goes to another page of the site (this tab's sessionStorage):
+// it is open there too; closed, the next page starts closed.
+const tabStorage = new Map();
+const sessionStorage = {
+  getItem: (key) => (tabStorage.has(key) ? tabStorage.get(key) : null),
+  setItem: (key, value) => tabStorage.set(key, String(value)),
+  removeItem: (key) => tabStorage.delete(key),
+};
+const firstPage = page("https://bot.example.com/salon/widget.js", {}, true);
+firstPage.window.sessionStorage = sessionStorage;
+load(firstPage);
+const [firstBubble, firstPanel] = firstPage.document.body.children;
+assert.equal(firstPanel.hidden, true, "closed on a first visit");
+firstBubble.fire("click");
+const nextPage = page("https://bot.example.com/salon/widget.js", {}, true);
+nextPage.window.sessionStorage = sessionStorage;
+load(nextPage);
+const [nextBubble, nextPanel] = nextPage.document.body.children;
+assert.equal(nextPanel.hidden, false, "open on the next page");
+assert.equal(nextBubble.getAttribute("aria-expanded"), "true");
+nextBubble.fire("click");
+const thirdPage = page("https://bot.example.com/salon/widget.js", {}, true);
+thirdPage.window.sessionStorage = sessionStorage;
+load(thirdPage);
+assert.equal(thirdPage.document.body.children[1].hidden, true, "closed, it stays closed");
+// another tenant's chat on the same site keeps its own state
+const otherPage = page("https://bot.example.com/other/widget.js", {}, true);
+otherPage.window.sessionStorage = sessionStorage;
+firstBubble.fire("click");
+load(otherPage);
+assert.equal(otherPage.document.body.children[1].hidden, true);
+
 // ------------------------------------------------------------------ options and early load
 
 const left = page("https://bot.example.com/widget.js", { position: "left" }, false);

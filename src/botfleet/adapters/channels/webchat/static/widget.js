@@ -197,6 +197,27 @@
     frame.focus(); // the button is gone: the focus goes on into the chat being loaded
   });
 
+  // Open on one page of the site, open on the next: the visitor goes on with the chat where
+  // they left it (this tab only: sessionStorage). Closed, it stays closed.
+  const OPEN_KEY = "botfleet.widget.open:" + chatUrl;
+
+  function rememberOpen(isOpen) {
+    try {
+      if (isOpen) window.sessionStorage.setItem(OPEN_KEY, "1");
+      else window.sessionStorage.removeItem(OPEN_KEY);
+    } catch (err) {
+      // storage refused (some browsers in a third-party context): each page starts closed
+    }
+  }
+
+  function wasOpen() {
+    try {
+      return window.sessionStorage.getItem(OPEN_KEY) === "1";
+    } catch (err) {
+      return false;
+    }
+  }
+
   function open() {
     if (!frame) { // load the chat only when someone opens it
       frame = document.createElement("iframe");
@@ -214,6 +235,7 @@
     bubble.setAttribute("aria-expanded", "true");
     bubble.setAttribute("aria-label", LABELS.close);
     bubble.replaceChildren(icon(CLOSE_ICON));
+    rememberOpen(true);
   }
 
   function close() {
@@ -225,6 +247,7 @@
     bubble.setAttribute("aria-label", LABELS.open);
     bubble.replaceChildren(icon(CHAT_ICON));
     if (hadFocus) bubble.focus();
+    rememberOpen(false);
   }
 
   // While the chat takes the whole window, the site under it is out of sight and out of reach:
@@ -280,6 +303,7 @@
     document.body.appendChild(bubble);
     document.body.appendChild(panel);
     document.body.appendChild(endGuard);
+    if (wasOpen()) open(); // as it was on the last page; the focus stays where the page puts it
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
