@@ -16,27 +16,7 @@ import structlog
 from botfleet.adapters.connectors.scripted import OperationScript, ScriptedConnector
 from botfleet.domain.outputs import Output, Text
 from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
-
-FLOW: dict[str, Any] = {
-    "id": "lookup_on_error_v1",
-    "initial_state": "ASK",
-    "states": {
-        "ASK": {
-            "on_enter": [
-                {
-                    "action": "invoke_connector",
-                    "connector": "mock",
-                    "operation": "lookup",
-                    "params": {"q": "{{ message.text }}"},
-                    "result_key": "answer",
-                    "on_error": {"text": "lookup failed"},
-                },
-                {"action": "send_text", "text": "answer: {{ data.answer }}"},
-            ],
-            "fallback": "ASK",
-        }
-    },
-}
+from botfleet.testing.slow_connector import SLOW_LOOKUP_FLOW as FLOW
 
 
 def texts(outputs: Sequence[Output]) -> list[str]:
