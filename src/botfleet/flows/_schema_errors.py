@@ -146,7 +146,12 @@ def _message(item: _Located) -> tuple[str, str]:
         message = error["msg"].split(", ", 1)[-1]
     else:
         message = error["msg"][:1].lower() + error["msg"][1:]
-    return path, (f"invalid key: {message}" if item.is_key else message)
+    if item.is_key:
+        # `yes:` as a key: it is the key that wants the quotes (`"yes": Sim`), not a text.
+        return path, "invalid key: " + message.replace(
+            "put the text in quotes", "put the key in quotes"
+        )
+    return path, message
 
 
 def _wrong_kind(expected: str, value: Any, annotation: Any, key: str = "") -> str:

@@ -257,6 +257,7 @@ def _check_missing_fallbacks(spec: FlowSpec, collector: IssueCollector) -> None:
     catch_all = any(not t.has_trigger and t.condition is None for t in spec.global_transitions)
     if catch_all:
         return
+    _check_initial_state_answers(spec, collector)
     for name, state in spec.states.items():
         if state.next is not None or state.fallback is not None or state.llm_fallback:
             continue
@@ -269,6 +270,25 @@ def _check_missing_fallbacks(spec: FlowSpec, collector: IssueCollector) -> None:
             f"no fallback: a message no transition of {name!r} matches gets "
             f"settings.error_text and stays in {name!r}; add `fallback: {name}` to ask again",
         )
+
+
+def _check_initial_state_answers(spec: FlowSpec, collector: IssueCollector) -> None:
+    """A new contact is placed in `initial_state` without its `on_enter` (and so without its
+    `next`): their first message is matched there. An initial state that only moves on with
+    `next` answers it with the error text (a walk-through's first "olá" got "Desculpe, algo
+    correu mal.")."""
+    name = spec.initial_state
+    state = spec.states.get(name)
+    if state is None or state.next is None or state.fallback is not None or state.llm_fallback:
+        return
+    if any(not t.has_trigger and t.condition is None for t in state.transitions):
+        return
+    collector.warning(
+        key_path(state_path(name), "fallback"),
+        f"no fallback: a new contact is placed in {name!r} without its on_enter or next, and "
+        f"their first message, matched there, gets settings.error_text; add `fallback: "
+        f"{name}` (its on_enter then runs for them)",
+    )
 
 
 def _check_next(spec: FlowSpec, collector: IssueCollector) -> None:

@@ -95,6 +95,8 @@ async def test_a_slow_turn_shows_typing_before_its_reply(
         assert shown[0] == "typing" and "reply" in shown
         await asyncio.sleep(0.2)
         assert calls(provider) == shown  # nothing after the reply
+        # WhatsApp's typing indicator marked the message read: no second receipt after it
+        assert "read" not in shown
         replies = [i for i, c in enumerate(shown) if c == "reply"]
         assert all(c != "typing" for c in shown[replies[0] :])
 

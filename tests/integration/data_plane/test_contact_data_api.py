@@ -174,6 +174,9 @@ async def test_a_number_as_people_write_it_finds_the_whatsapp_contact(
     assert (erased["contact_id"], erased["stored_as"]) == (written, "4915112223334")
     assert erased["contact_hash"] == hash_contact("test", "4915112223334")
     assert erased["conversation"] is True and erased["scheduled_tasks"] == 1
+    again = (await chat.http.delete(f"/contacts/{written}", headers=AUTH)).json()
+    assert again["contact_hash"] == erased["contact_hash"]  # the same person, erased before
+    assert again["conversation"] is False
     assert (await export(chat, "4915112223334"))["conversation"] is None
     assert (await export(chat, "4915100000000"))["conversation"] is not None
 
@@ -185,8 +188,10 @@ async def test_a_number_is_taken_as_given_when_something_is_stored_under_it(
     await introduce_on_whatsapp(whatsapp, "34600111222", "Digits")
     found = await export(whatsapp, "+34600111222")
     assert (found["stored_as"], found["conversation"]["data"]["name"]) == (None, "As given")
+    # Nothing under either: named by its digits still, as its hash in the audit and logs is
     nothing = await export(whatsapp, "+34699999999")
-    assert (nothing["stored_as"], nothing["conversation"]) == (None, None)
+    assert (nothing["stored_as"], nothing["conversation"]) == ("34699999999", None)
+    assert nothing["contact_hash"] == hash_contact("test", "34699999999")
 
 
 async def test_on_a_channel_whose_ids_are_not_numbers_a_number_is_never_read_as_one(

@@ -99,6 +99,7 @@ def test_a_yes_or_no_key_is_named_on_its_own_line() -> None:
     )
     assert [(i.line, i.path) for i in found] == [(11, "texts.pt.True"), (12, "texts.pt.False")]
     assert found[0].message.startswith("invalid key: expected a string, got true")
+    assert found[0].message.endswith("put the key in quotes")
 
 
 def test_a_duration_written_as_a_bare_number_asks_for_its_unit() -> None:

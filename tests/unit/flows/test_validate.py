@@ -171,10 +171,17 @@ def test_a_waiting_state_without_fallback_is_a_warning() -> None:
         "MENU: {transitions: [{on_payload: book, target: MENU}], fallback: MENU}",
         "MENU: {transitions: [{on_payload: book, target: MENU}, {target: MENU}]}",
         "MENU: {transitions: [{on_payload: book, target: MENU}], llm_fallback: true}",
-        "MENU: {transitions: [{on_payload: book, target: MENU}], next: M2}\nM2: {fallback: M2}",
+        "MENU: {fallback: MENU}\n"
+        "M1: {transitions: [{on_payload: book, target: MENU}], next: M2}\nM2: {fallback: M2}",
     ]
     for text in quiet:
         assert [i for i in issues_of(flow_with_states(text)) if "no fallback" in i.message] == []
+    # The initial state is another matter: a new contact's first message is matched there,
+    # without its on_enter or next, and nothing it has answers it.
+    greeter = "MENU: {on_enter: [{action: send_text, text: Hi}], next: M2}\nM2: {fallback: M2}"
+    [found] = [i for i in issues_of(flow_with_states(greeter)) if "no fallback" in i.message]
+    assert found.path == "states.MENU.fallback"
+    assert "a new contact is placed in 'MENU' without its on_enter or next" in found.message
     catch_all = "global_transitions:\n  - {target: MENU}\n"
     assert issues_of(flow_with_states(states, catch_all)) == []
 

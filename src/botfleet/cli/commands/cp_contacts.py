@@ -108,18 +108,18 @@ def _say_what_was_found(answer: Any, tenant: str) -> None:
     if not isinstance(data, dict):
         return
     asked, stored = data.get("contact_id"), data.get("stored_as")
-    if stored:
-        typer.echo(f"note: {asked!r} is stored as {stored!r}: that contact's data", err=True)
-        return
     kept = ("conversation", "messages_received", "messages_sent", "scheduled_tasks")
-    if not any(data.get(key) for key in kept):
-        typer.echo(
-            f"note: nothing is stored under {asked!r}: erased before, or not the id the "
-            "tenant's channel gives the contact (WhatsApp: the number's digits with the "
-            f"country code, e.g. 4915112223334); `botfleet cp contacts list {tenant}` shows "
-            "the ids",
-            err=True,
-        )
+    if any(data.get(key) for key in kept):
+        if stored:
+            typer.echo(f"note: {asked!r} is stored as {stored!r}: that contact's data", err=True)
+        return
+    named = f"{asked!r} (as {stored!r})" if stored else repr(asked)
+    typer.echo(
+        f"note: nothing is stored under {named}: erased before, or not the id the tenant's "
+        "channel gives the contact (WhatsApp: the number's digits with the country code, e.g. "
+        f"4915112223334); `botfleet cp contacts list {tenant}` shows the ids",
+        err=True,
+    )
 
 
 def confirm_on_stderr(question: str) -> None:

@@ -113,9 +113,9 @@ class ContactData:
         # own id of the same digits is someone else.
         if digits is None or self.runtime.ctx.channel_of(digits) != "whatsapp":
             return contact_id
-        if await self.holds(contact_id):
-            return contact_id
-        return digits if await self.holds(digits) else contact_id
+        # Nothing under either: the digits still, so a repeated erasure names (and hashes, in
+        # the audit and the logs) the same person as the first.
+        return contact_id if await self.holds(contact_id) else digits
 
     async def export(self, contact_id: str) -> ContactExport:
         async def read() -> ContactExport:

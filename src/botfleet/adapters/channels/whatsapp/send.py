@@ -15,6 +15,7 @@ down) is not sent: the failure is logged and counted once (`read_receipt`).
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -57,6 +58,9 @@ from botfleet.ports.channels import Capabilities, SendOutcome, TypingRule
 
 log = structlog.get_logger("botfleet.channels.whatsapp")
 
+#: Messages remembered as marked read by a typing indicator (a few turns' worth at once).
+_READ_KEPT = 1024
+
 #: Longest `Retry-After` waited for inside a turn; a longer one fails the call at once.
 MAX_RETRY_AFTER_S = 60.0
 
@@ -91,6 +95,9 @@ class WhatsAppCloudSender:
         self.numbers = OtherNumberWatch(settings.phone_number_id)
         self._http = http
         self._sleep = sleep
+        #: Messages a typing indicator marked read already: their receipt after the turn
+        #: would say it again (the most recent `_READ_KEPT`).
+        self._read_by_typing: OrderedDict[str, None] = OrderedDict()
 
     async def send(self, contact_id: str, outputs: Sequence[Output]) -> SendOutcome:
         """Send each output in order; stop at an error that makes the contact unreachable.
@@ -156,6 +163,10 @@ class WhatsAppCloudSender:
         outcome = await self.call(
             typing_payload(message_id), kind="typing", contact_id=contact_id, attempts=1
         )
+        if outcome.ok:
+            self._read_by_typing[message_id] = None
+            while len(self._read_by_typing) > _READ_KEPT:
+                self._read_by_typing.popitem(last=False)
         return outcome.ok
 
     def read_receipt(self, message_id: str, contact_id: str) -> Callable[[], Awaitable[bool]]:
@@ -175,6 +186,9 @@ class WhatsAppCloudSender:
     async def _receipt(
         self, message_id: str, contact_id: str | None, known: Unreachable | None
     ) -> bool:
+        if message_id in self._read_by_typing:
+            del self._read_by_typing[message_id]
+            return True  # marked read by its typing indicator already
         unreachable = None if contact_id is None else self.outcomes.unreachable(contact_id)
         if contact_id is not None and unreachable is not None and unreachable is not known:
             log.debug(
