@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+import structlog
 from prometheus_client import CollectorRegistry
 
 from botfleet.adapters.channels.whatsapp import WhatsAppCloudSender
@@ -47,8 +48,12 @@ async def test_a_failed_showing_is_tried_once_and_not_raised(
     sender: WhatsAppCloudSender, graph: respx.MockRouter
 ) -> None:
     graph["messages"].mock(return_value=httpx.Response(503))
-    assert await sender.show_typing(TO, WAMID) is False
+    with structlog.testing.capture_logs() as logs:
+        assert await sender.show_typing(TO, WAMID) is False
     assert graph["messages"].call_count == 1  # a courtesy: a late one would outlast the reply
+    (line,) = [entry for entry in logs if entry["event"] == "whatsapp_temporary_error"]
+    assert line["kind"] == "typing"
+    assert line["hint"] == "a transient Meta error; not retried (one attempt)"
 
 
 async def test_no_showing_to_a_contact_a_send_found_unreachable(

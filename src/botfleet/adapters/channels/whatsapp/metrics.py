@@ -118,11 +118,13 @@ def log_graph_error(
     contacts: LogContacts | None = None,
     contact_id: str | None = None,
     source: str = "send",
+    retried: bool = True,
     **context: object,
 ) -> None:
     """Log (and count) an error under the event that names its meaning; about `contact_id`, as
     `contacts` hashes it (never the number itself). `source`: "send" (our API call), "status"
-    or "webhook" (Meta reported it: nothing is retried, and the hint says so)."""
+    or "webhook" (Meta reported it: nothing is retried, and the hint says so). `retried`:
+    False for a call of one attempt (a typing indicator), whose hint must not say it was."""
     meaning = meaning or meaning_of(error)
     if metrics is not None:
         metrics.errors.labels(meaning.event).inc()
@@ -143,7 +145,11 @@ def log_graph_error(
         detail=detail,
         error_type=error.type or None,
         fbtrace_id=error.fbtrace_id or None,
-        hint=meaning.hint_for(source),
+        hint=_hint(meaning.hint_for(source), retried),
         source=source,
         **context,
     )
+
+
+def _hint(hint: str, retried: bool) -> str:
+    return hint if retried else hint.replace("retried with backoff", "not retried (one attempt)")

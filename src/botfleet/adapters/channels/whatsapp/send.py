@@ -236,6 +236,7 @@ class WhatsAppCloudSender:
                 contacts=self.contacts,
                 contact_id=contact_id,
                 kind=kind,
+                retried=attempts != 1,
                 **_template_fields(payload),
             )
         return outcome
