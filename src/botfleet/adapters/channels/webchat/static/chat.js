@@ -14,8 +14,8 @@
   // A message refused for the moment (429, 503) is sent again by the page after the server's
   // Retry-After up to this long; a longer wait is left to the contact (its send-again button).
   const MAX_AUTO_WAIT_S = 60;
-  // How many times in all the page posts one refused message (sent again by itself): one sent again
-  // as the limit refills may meet it once more.
+  // How many times in all the page posts one refused message (sending it again by itself): one
+  // sent again as the limit refills may meet it once more.
   const MAX_AUTO_SENDS = 5;
   // A little past Retry-After: the server's refill is due then, not earlier.
   const AUTO_WAIT_MARGIN_MS = 500;
