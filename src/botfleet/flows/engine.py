@@ -33,6 +33,7 @@ from botfleet.flows.events import (
 from botfleet.flows.matching import as_option_choice, matches, suffix_of
 from botfleet.flows.schedule_window import SchedulerInfo
 from botfleet.flows.state import ConversationState, Resume, new_state
+from botfleet.flows.static_options import static_option_title
 from botfleet.flows.turn import StepContext, StepResult, TenantInfo, TurnBuilder
 
 _Candidate = tuple[str, schema.Transition]
@@ -69,6 +70,21 @@ def step(
             assert_never(event)
 
 
+_PRESSES = (MessageType.BUTTON_REPLY, MessageType.LIST_REPLY)
+
+
+def _named_press(flow: schema.FlowSpec, message: InboundMessage) -> InboundMessage:
+    """A press its menu no longer names (a task's message cleared it, the provider sent it
+    without its label): the flow's own options name it, for `message.option_title`, its text
+    and the LLM's history ("English", not "lang_en")."""
+    if not message.payload or message.option_title or message.type not in _PRESSES:
+        return message
+    title = static_option_title(flow, message.payload)
+    if title is None:
+        return message
+    return replace(message, text=message.text or title, option_title=title)
+
+
 def _on_message(
     flow: schema.FlowSpec,
     state: ConversationState,
@@ -91,6 +107,7 @@ def _on_message(
         from_list=state.last_options_list,
         today=ctx.tenant.local_time(now).date(),
     )
+    message = _named_press(flow, message)
     turn = TurnBuilder(flow, state, now, ctx, message, delay_from=delay_from)
     turn.diagnostics.extend(reset)
     if message.contact_name:
