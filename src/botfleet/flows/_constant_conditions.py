@@ -5,34 +5,27 @@ one without a condition does, and a condition that is always false never lets it
 fire; both are slips the validator warns about (flow-dsl.md, "What the validator checks").
 Only what Jinja would compute the same on every turn counts: literals, and `not`, `and`, `or`
 and comparisons of plain literals (`x or true` is true whatever `x` is; `x and false` false;
-`1 == 2`); nothing is computed (no arithmetic, filter or call: this parser has no sandbox).
+`1 == 2`); nothing is computed (no arithmetic, filter or call, which only the renderer's
+sandbox may run). Parsed as the condition checks parse it (`render.parse_checked`).
 """
 
 from __future__ import annotations
 
-from jinja2 import Environment, nodes
-from jinja2.exceptions import TemplateSyntaxError
+from jinja2 import nodes
 
-# Parsing only (nothing is compiled or run): the plain environment reads the same grammar.
-_PARSER = Environment()
+from botfleet.flows._template_checks import condition_expression
+from botfleet.flows.render import parse_checked
 
 
 def constant_truth(condition: str) -> bool | None:
     """Whether `condition` is always true or always false, None when a turn decides (or it does
-    not parse: its own check reports that)."""
-    source = condition.strip()
-    if source.startswith("{{") and source.endswith("}}"):
-        source = source[2:-2]
-    try:
-        tree = _PARSER.parse("{{ (" + source + "\n) }}")
-    except (TemplateSyntaxError, RecursionError):
-        return None
-    output = tree.body[0] if len(tree.body) == 1 else None
-    if not isinstance(output, nodes.Output) or len(output.nodes) != 1:
+    not parse, or nests too deeply: its own check reports that)."""
+    parsed = parse_checked(condition_expression(condition), expression=True)
+    if parsed.error is not None or parsed.tree is None:
         return None
     try:
-        return _truth(output.nodes[0])
-    except RecursionError:  # thousands of `or`: the template checks say it nests too deeply
+        return _truth(parsed.tree)
+    except RecursionError:  # thousands of `or` the parse let through
         return None
 
 
@@ -50,9 +43,9 @@ def _truth(node: nodes.Node) -> bool | None:
         if decides in (left, right):
             return decides
         return None if left is None or right is None else not decides
-    if isinstance(node, nodes.Compare) and _literals_only(node):
+    if isinstance(node, nodes.Compare) and node.environment and _literals_only(node):
         try:
-            return bool(node.as_const(nodes.EvalContext(_PARSER)))
+            return bool(node.as_const(nodes.EvalContext(node.environment)))
         except (nodes.Impossible, TypeError, ValueError):
             return None
     return None
@@ -60,7 +53,7 @@ def _truth(node: nodes.Node) -> bool | None:
 
 def _literals_only(node: nodes.Compare) -> bool:
     """A comparison of plain literals (`1 == 2`): nothing is computed to fold it. Arithmetic,
-    filters and calls are left alone, as the sandbox that bounds them is not this parser's
-    (`10**10000000 == 1` would be computed here, outside every limit)."""
+    filters and calls are left alone: folded here they would run outside the sandbox's limits
+    (`10**10000000 == 1`)."""
     operands = [node.expr, *(operand.expr for operand in node.ops)]
     return all(isinstance(operand, nodes.Const) for operand in operands)

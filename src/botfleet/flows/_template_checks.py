@@ -120,6 +120,12 @@ def templates_in(path: str, value: Any) -> Iterator[tuple[str, str]]:
             yield from templates_in(index_path(path, index), item)
 
 
+def condition_expression(condition: str) -> str:
+    """A condition's expression as it runs: the one inside `{{ }}` when it is wrapped."""
+    match = _WRAPPED.match(condition)
+    return condition if match is None else match["expr"]
+
+
 def check_condition(collector: IssueCollector, path: str, condition: str) -> None:
     """Check a condition (an expression; one wrapped in `{{ }}` is accepted, as it runs)."""
     match = _WRAPPED.match(condition)
