@@ -31,6 +31,7 @@ from botfleet.flows.events import (
     TaskFired,
 )
 from botfleet.flows.matching import as_option_choice, matches, suffix_of
+from botfleet.flows.per_flow import PerFlow
 from botfleet.flows.schedule_window import SchedulerInfo
 from botfleet.flows.state import ConversationState, Resume, new_state
 from botfleet.flows.static_options import static_option_title
@@ -156,20 +157,14 @@ def _on_message(
     return turn.result()
 
 
-#: Per flow (by identity, the flow kept alive with its entry): each state's transitions in the
-#: order they are tried, with their paths. Flows are immutable once loaded.
-_CANDIDATES: dict[int, tuple[schema.FlowSpec, dict[str, tuple[_Candidate, ...]]]] = {}
-_CANDIDATES_MAX_FLOWS = 64
+#: Per flow: each state's transitions in the order they are tried, with their paths, filled
+#: state by state as turns reach them.
+_CANDIDATES: PerFlow[dict[str, tuple[_Candidate, ...]]] = PerFlow(lambda flow: {})
 
 
 def _candidates(flow: schema.FlowSpec, node: str) -> tuple[_Candidate, ...]:
     """`global_transitions` then the state's own, each with its path (e.g. for `fired`)."""
-    entry = _CANDIDATES.get(id(flow))
-    if entry is None or entry[0] is not flow:
-        if len(_CANDIDATES) >= _CANDIDATES_MAX_FLOWS:
-            _CANDIDATES.pop(next(iter(_CANDIDATES)))
-        entry = _CANDIDATES[id(flow)] = (flow, {})
-    by_node = entry[1]
+    by_node = _CANDIDATES(flow)
     found = by_node.get(node)
     if found is None:
         found = (

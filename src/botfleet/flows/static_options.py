@@ -10,22 +10,14 @@ the flow's own options still name it, so `message.option_title` and the LLM's hi
 from __future__ import annotations
 
 from botfleet.flows._spec_walk import iter_actions
+from botfleet.flows.per_flow import PerFlow
 from botfleet.flows.render import is_template
 from botfleet.flows.schema import FlowSpec, OptionSpec, SendButtons, SendList
-
-#: Flows are immutable once loaded: each one's table is built once (by identity, a few kept).
-_TABLES: dict[int, tuple[FlowSpec, dict[str, str]]] = {}
-_MAX_FLOWS = 64
 
 
 def static_option_title(flow: FlowSpec, option_id: str) -> str | None:
     """The title the flow gives the option `option_id` wherever it writes it, else None."""
-    entry = _TABLES.get(id(flow))
-    if entry is None or entry[0] is not flow:
-        if len(_TABLES) >= _MAX_FLOWS:
-            _TABLES.pop(next(iter(_TABLES)))
-        entry = _TABLES[id(flow)] = (flow, _titles(flow))
-    return entry[1].get(option_id)
+    return _TITLES(flow).get(option_id)
 
 
 def _titles(flow: FlowSpec) -> dict[str, str]:
@@ -42,3 +34,7 @@ def _titles(flow: FlowSpec) -> dict[str, str]:
                 continue
             found[option.id] = title if found.get(option.id, title) == title else None
     return {key: title for key, title in found.items() if title is not None}
+
+
+#: Each flow's table, built once (`per_flow`).
+_TITLES: PerFlow[dict[str, str]] = PerFlow(_titles)
