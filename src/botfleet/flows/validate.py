@@ -8,7 +8,7 @@ tenant's channel when the caller names it, else WhatsApp's, the strictest).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,7 +34,14 @@ from botfleet.flows.actions import MAX_CHAIN
 from botfleet.flows.channel_limits import WHATSAPP, ChannelLimits
 from botfleet.flows.connector_categories import CATEGORY_OPERATIONS, FLOW_CATEGORIES
 from botfleet.flows.durations import parse_duration
-from botfleet.flows.schema import CURRENT_STATE, Action, FlowSpec, InvokeConnector, State
+from botfleet.flows.schema import (
+    CURRENT_STATE,
+    Action,
+    FlowSpec,
+    InvokeConnector,
+    State,
+    Transition,
+)
 from botfleet.flows.suggestions import closest
 from botfleet.flows.yaml_lines import TextLines, index_path, key_path
 
@@ -254,17 +261,14 @@ def _check_dead_ends(spec: FlowSpec, collector: IssueCollector) -> None:
 
 def _check_missing_fallbacks(spec: FlowSpec, collector: IssueCollector) -> None:
     """A state that waits for the user, where a message nothing matches has nowhere to go."""
-    catch_all = any(not t.has_trigger and t.condition is None for t in spec.global_transitions)
-    if catch_all:
+    if _catches_all(spec.global_transitions):
         return
     _check_initial_state_answers(spec, collector)
     for name, state in spec.states.items():
-        if state.next is not None or state.fallback is not None or state.llm_fallback:
+        if state.next is not None or _answers_anything(state):
             continue
         if not state.transitions:
             continue  # never left, or left only by global transitions: _check_dead_ends' case
-        if any(not t.has_trigger and t.condition is None for t in state.transitions):
-            continue
         collector.warning(
             key_path(state_path(name), "fallback"),
             f"no fallback: a message no transition of {name!r} matches gets "
@@ -279,9 +283,7 @@ def _check_initial_state_answers(spec: FlowSpec, collector: IssueCollector) -> N
     correu mal.")."""
     name = spec.initial_state
     state = spec.states.get(name)
-    if state is None or state.next is None or state.fallback is not None or state.llm_fallback:
-        return
-    if any(not t.has_trigger and t.condition is None for t in state.transitions):
+    if state is None or state.next is None or _answers_anything(state):
         return
     collector.warning(
         key_path(state_path(name), "fallback"),
@@ -289,6 +291,16 @@ def _check_initial_state_answers(spec: FlowSpec, collector: IssueCollector) -> N
         f"their first message, matched there, gets settings.error_text; add `fallback: "
         f"{name}` (its on_enter then runs for them)",
     )
+
+
+def _answers_anything(state: State) -> bool:
+    """A message no trigger of `state` matches still has somewhere to go."""
+    return state.fallback is not None or state.llm_fallback or _catches_all(state.transitions)
+
+
+def _catches_all(transitions: Iterable[Transition]) -> bool:
+    """One of `transitions` has neither trigger nor condition: it matches every message."""
+    return any(not t.has_trigger and t.condition is None for t in transitions)
 
 
 def _check_next(spec: FlowSpec, collector: IssueCollector) -> None:
