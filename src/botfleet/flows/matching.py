@@ -273,7 +273,7 @@ def as_option_choice(
     the typed "2" with the fingerprint of its menu in `extra`: see `_pressed_by_position`.
     """
     if message.type is not MessageType.TEXT:
-        return _titled(message, options) if options and message.payload else message
+        return _titled(message, options, from_list) if options and message.payload else message
     if message.extra and OPTION_MENU in message.extra:
         pressed = _pressed_by_position(message, options, from_list)
         if pressed is not None:
@@ -301,16 +301,23 @@ def _chose(message: InboundMessage, chosen: Option, from_list: bool) -> InboundM
     return replace(message, type=kind, payload=chosen.id, option_title=chosen.title)
 
 
-def _titled(message: InboundMessage, options: tuple[Option, ...]) -> InboundMessage:
+def _titled(
+    message: InboundMessage, options: tuple[Option, ...], from_list: bool
+) -> InboundMessage:
     """A press of one of `options` gets its title as `option_title`. One that came without its
     label (Telegram, when the message holding the keyboard is gone or inline) gets it as its
-    text too, so `{{ message.text }}` reads "Booked, Haircut!" and not "Booked, !"."""
+    text too, so `{{ message.text }}` reads "Booked, Haircut!" and not "Booked, !".
+
+    Its type is what the flow showed, not how the channel drew it: WhatsApp sends buttons it
+    cannot draw (more than three, a title it would cut) as a list, and Telegram draws a list's
+    rows as buttons, so `on_type: button` after `send_interactive_buttons` (and `list` after
+    `send_interactive_list`) matches a press on every channel, as it matches a typed choice."""
     if message.type is not MessageType.BUTTON_REPLY and message.type is not MessageType.LIST_REPLY:
         return message
     chosen = next((o for o in options if o.id == message.payload), None)
     if chosen is None:
         return message
-    return replace(message, text=message.text or chosen.title, option_title=chosen.title)
+    return replace(_chose(message, chosen, from_list), text=message.text or chosen.title)
 
 
 def _pressed_by_position(
