@@ -127,6 +127,10 @@ class BodyGuard:
         on_refusal: writes the line of a refused body (default: `log_refusal`, a structlog
             line naming the path's first segment). The control plane passes its own, which
             writes its JSON lines and names the route's template.
+        nests: which bodies' nesting is checked, by content type (lower case, without its
+            parameters; "" when none). Default: every body. The control plane checks only the
+            types it parses as JSON: a flow's YAML or a knowledge document may hold any number
+            of brackets in a comment or a text, and the YAML reader bounds its own depth.
     """
 
     def __init__(
@@ -137,8 +141,10 @@ class BodyGuard:
         max_depth: int = MAX_DEPTH,
         path_limits: Mapping[str, int] | None = None,
         on_refusal: RefusalLogger | None = None,
+        nests: Callable[[str], bool] | None = None,
     ) -> None:
         self.app = app
+        self.nests = nests
         self.on_refusal = log_refusal if on_refusal is None else on_refusal
         self.max_bytes = max_bytes
         self.max_depth = max_depth
@@ -177,11 +183,17 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if nesting_exceeds(body, self.max_depth):
+        if self._depth_checked(scope) and nesting_exceeds(body, self.max_depth):
             self.on_refusal(scope, 422, "too_deep", {"limit": self.max_depth})
             await _refuse(send, 422, f"request body nests deeper than {self.max_depth} levels")
             return
         await self.app(scope, replay_body(body, receive), send)
+
+    def _depth_checked(self, scope: Scope) -> bool:
+        if self.nests is None:
+            return True
+        content_type = header(scope, b"content-type") or ""
+        return self.nests(content_type.split(";")[0].strip().lower())
 
 
 def log_refusal(scope: Scope, status: int, reason: str, numbers: Mapping[str, int]) -> None:

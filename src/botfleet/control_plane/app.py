@@ -30,7 +30,7 @@ from botfleet.control_plane.api import (
     tasks,
     tenants,
 )
-from botfleet.control_plane.api.bodies import json_body_limit
+from botfleet.control_plane.api.bodies import json_body_limit, reads_as_json
 from botfleet.control_plane.api.errors import install_error_handlers
 from botfleet.control_plane.api.guards import (
     ContainUnhandledErrors,
@@ -138,7 +138,12 @@ def create_app(
     # knowledge routes then apply their own limits to the document's bytes.
     largest = max(settings.max_flow_bytes, settings.max_knowledge_bytes)
     app.add_middleware(JsonBodyGuard)  # inside BodyGuard: it reads a bounded body
-    app.add_middleware(BodyGuard, max_bytes=json_body_limit(largest), on_refusal=log_body_refusal)
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=json_body_limit(largest),
+        on_refusal=log_body_refusal,
+        nests=reads_as_json,
+    )
     app.add_middleware(RequestObserver, metrics=metrics)
     app.add_middleware(ContainUnhandledErrors)  # it sees what the others raise
     app.add_middleware(Nosniff)  # outside every layer that answers: on each answer

@@ -22,7 +22,6 @@ async def test_write_routes_refuse_oversized_and_deep_bodies_early(cp: ControlPl
     cases = [
         ("/v1/tenants/acme/flows", HUGE, "application/json", 413),
         ("/v1/tenants/acme/flows", DEEP_JSON, "application/json", 422),
-        ("/v1/tenants/acme/flows", DEEP_YAML, "application/yaml", 422),
         ("/v1/tenants/acme/knowledge", HUGE, "application/json", 413),
         ("/v1/tenants/acme/knowledge", DEEP_JSON, "application/json", 422),
         ("/v1/tenants", JUST_TOO_DEEP, "application/json", 422),
@@ -37,6 +36,18 @@ async def test_write_routes_refuse_oversized_and_deep_bodies_early(cp: ControlPl
         assert response.status_code == status, (path, response.text)
         detail = response.json()["detail"]
         assert "over the limit" in detail or f"deeper than {MAX_DEPTH}" in detail
+
+    # YAML is not held to the JSON bracket limit (a comment may hold any number): its reader
+    # bounds its own depth, and says so, quickly.
+    started = time.perf_counter()
+    deep_yaml = await cp.client.post(
+        "/v1/tenants/acme/flows",
+        content=DEEP_YAML,
+        headers={**cp.admin, "content-type": "application/yaml"},
+    )
+    assert time.perf_counter() - started < 2
+    assert deep_yaml.status_code == 422, deep_yaml.text
+    assert "nested too deeply" in deep_yaml.text
 
     flows = (await cp.client.get("/v1/tenants/acme/flows", headers=cp.admin)).json()
     knowledge = (await cp.client.get("/v1/tenants/acme/knowledge", headers=cp.admin)).json()
@@ -87,3 +98,24 @@ async def test_the_flow_limit_applies_to_the_flow_not_to_its_json_escaping(
         assert as_text.json()["detail"] == f"flow is {size} bytes; the limit is {limit}"
         listed = await cp.client.get("/v1/tenants/acme/flows", headers=cp.admin)
         assert [v["version"] for v in listed.json()["versions"]] == [1]
+
+
+async def test_brackets_in_a_flows_text_or_a_document_are_not_nesting(cp: ControlPlane) -> None:
+    """The bracket limit is JSON's: a flow's comment or a document's text may hold any number."""
+    await cp.create_tenant("acme")
+    flow = TINY_FLOW.format(v="1") + "# ascii art " + "[" * (MAX_DEPTH + 10) + "\n"
+    uploaded = await cp.client.post(
+        "/v1/tenants/acme/flows",
+        content=flow.encode(),
+        headers={**cp.admin, "content-type": "application/yaml"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    document = "# Prices\n" + "{" * (MAX_DEPTH + 16) + " our logo\n"
+    stored = await cp.client.post(
+        "/v1/tenants/acme/knowledge",
+        content=document.encode(),
+        headers={**cp.admin, "content-type": "text/markdown"},
+    )
+    assert stored.status_code == 201, stored.text
+    versions = (await cp.client.get("/v1/tenants/acme/knowledge/1", headers=cp.admin)).json()
+    assert versions["text"] == document
