@@ -23,8 +23,8 @@ from botfleet.control_plane.binding_schemas import check_timezone
 from botfleet.control_plane.principals import DEFAULT_ROLE, Role
 from botfleet.control_plane.provenance import StoredBy
 from botfleet.control_plane.task_models import TaskView
+from botfleet.domain.tenant_ids import TENANT_ID_PATTERN as TENANT_ID_PATTERN
 
-TENANT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
 
 

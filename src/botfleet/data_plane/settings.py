@@ -20,8 +20,17 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
+
+from botfleet.domain.tenant_ids import local_tenant_id_problem, registered_tenant_id_problem
 
 #: Read from the working directory, below the environment variables.
 ENV_FILE = ".env"
@@ -124,6 +133,13 @@ class DataPlaneSettings(BaseModel):
     #: CDN's script on the web chat's origin (docs/decisions.md). /openapi.json is served anyway.
     api_docs: bool = Field(default=False, validation_alias=_env("API_DOCS"))
 
+    @model_validator(mode="after")
+    def _usable_tenant_id(self) -> DataPlaneSettings:
+        problem = tenant_id_problem(self.tenant_id, self.control_plane_url)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
     def __init__(self, **values: Any) -> None:
         """Keyword arguments (by field name or variable name) over the environment."""
         sources = (dotenv_values(), os.environ) if type(self).read_environment else ()
@@ -152,6 +168,19 @@ class DataPlaneSettings(BaseModel):
     def state_db_setting(self) -> str:
         """The variable that places `state_db_for`'s file, for messages about its folder."""
         return "DP_STATE_DB_PATH" if self.state_db_path is not None else "DP_DATA_DIR"
+
+
+def tenant_id_problem(tenant_id: str | None, control_plane_url: str | None) -> str | None:
+    """Why `DP_TENANT_ID` is refused at start, or None. One that names no folder of its own
+    (`..`) would have the data plane write beside its data folder; one the control plane never
+    registers would be asked for forever."""
+    if tenant_id is None:
+        return None
+    if control_plane_url is not None:
+        problem = registered_tenant_id_problem(tenant_id)
+    else:
+        problem = local_tenant_id_problem(tenant_id)
+    return None if problem is None else f"DP_TENANT_ID: {problem}"
 
 
 def dotenv_values(path: str = ENV_FILE) -> Mapping[str, str | None]:

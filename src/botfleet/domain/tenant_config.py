@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from botfleet.domain.channel_ids import more_channel_problems
 from botfleet.domain.config_problems import config_problems
 from botfleet.domain.errors import ConfigError
+from botfleet.domain.tenant_ids import LOCAL_TENANT_ID_PATTERN, local_tenant_id_problem
 from botfleet.domain.timezones import check_zone_name
 from botfleet.domain.yaml_text import safe_load
 
@@ -36,7 +37,8 @@ class LLMSettings(BaseModel):
 class TenantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tenant_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    #: The pattern is for editors; `_usable_id` says the rule in words.
+    tenant_id: str = Field(min_length=1, json_schema_extra={"pattern": LOCAL_TENANT_ID_PATTERN})
     name: str = ""
     timezone: str = "UTC"
     language: str = "en"
@@ -55,6 +57,14 @@ class TenantConfig(BaseModel):
     #: Folder of the YAML file; relative paths resolve against it.
     base_dir: str = Field(default=".", exclude=True)
     source: str = Field(default="<tenant>", exclude=True)
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _usable_id(cls, value: str) -> str:
+        problem = local_tenant_id_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("timezone")
     @classmethod

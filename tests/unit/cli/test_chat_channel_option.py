@@ -108,8 +108,8 @@ def test_a_whatsapp_tenants_four_buttons_are_the_list_whatsapp_gets(
     assert "Chatting with Shop (flow menus_v1) as terminal on whatsapp;" in out
     assert "bot> [list] Pick one\n     1. A  (a)\n" in out
     assert "     4. D  (d)\n" in out
-    # A row of that list is picked: WhatsApp delivers a list reply, not a button reply.
-    assert "you> :press b\nbot> picked b as list_reply\n" in out
+    # A row of that list is picked (WhatsApp delivers a list reply), read as the button shown.
+    assert "you> :press b\nbot> picked b as button_reply\n" in out
 
     webchat = invoke("chat", tenant, "--channel", "webchat", input="hi\n:press b\n")
     assert "as terminal on webchat;" in webchat.stdout
@@ -162,8 +162,8 @@ def test_on_telegram_rows_are_buttons_and_a_long_id_is_pressed_by_position(
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "bot> [list] Which key?\n" in out
-    # A row of Telegram's keyboard is a button: its press is a button reply.
-    assert "you> :press short\nbot> picked short as button_reply\n" in out
+    # A row of Telegram's keyboard is a button, whose press is read as the row shown.
+    assert "you> :press short\nbot> picked short as list_reply\n" in out
     # The long id went by position (`#opt2.<fingerprint>`): its press is the typed "2" of that
     # menu, which the engine reads as the row.
     assert (

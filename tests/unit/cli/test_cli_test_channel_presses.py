@@ -1,8 +1,9 @@
 """`botfleet test --channel`: a `press:` reaches the bot as that channel delivers it, as
 `botfleet chat --channel` delivers `:press` (one implementation, `testing.sandbox_channels`):
-four buttons WhatsApp shows as a list are pressed as list rows, a Telegram list row is a
-keyboard button, an id too long for the channel goes by position and still picks its option,
-and an option the channel showed as numbered text cannot be pressed at all."""
+four buttons WhatsApp shows as a list are pressed as list rows and a Telegram list row as a
+keyboard button, and the bot reads each as the option it showed (a button, a row); an id too
+long for the channel goes by position and still picks its option, and an option the channel
+showed as numbered text cannot be pressed at all."""
 
 from __future__ import annotations
 
@@ -88,13 +89,14 @@ def _press_test(write: Write, start: str, step: str, checks: str) -> Path:
     ("channel", "start", "pressed", "got"),
     [
         ("webchat", "START", "b", "picked b as button_reply"),
-        # WhatsApp shows at most 3 buttons: the four are a list, so a press is a row's.
-        ("whatsapp", "START", "b", "picked b as list_reply"),
+        # WhatsApp shows at most 3 buttons: the four are a list, whose row's press the bot
+        # reads as the button it showed.
+        ("whatsapp", "START", "b", "picked b as button_reply"),
         ("telegram", "START", "b", "picked b as button_reply"),
         ("webchat", "KEYS", "short", "picked short as list_reply"),
         ("whatsapp", "KEYS", "short", "picked short as list_reply"),
-        # Telegram draws a list as an inline keyboard: a row's press is a button's.
-        ("telegram", "KEYS", "short", "picked short as button_reply"),
+        # Telegram draws a list as an inline keyboard: a button's press, read as the row.
+        ("telegram", "KEYS", "short", "picked short as list_reply"),
         ("webchat", "KEYS", LONG_ID, f"picked {LONG_ID} as list_reply"),
         # Sent as `#opt2.<fingerprint>`: the press is the typed "2" of that menu, which the
         # engine reads as the row it names.

@@ -32,12 +32,16 @@ class TypingSender(RecordingSender):
     timeline: list[str] = field(default_factory=list)
     shown_for: list[tuple[str, str]] = field(default_factory=list)
     typing_gate: asyncio.Event | None = None
+    #: Set at the third showing.
+    shown_thrice: asyncio.Event = field(default_factory=asyncio.Event)
 
     def typing_rule(self, contact_id: str) -> TypingRule | None:
         return self.rule
 
     async def show_typing(self, contact_id: str, message_id: str) -> bool:
         self.shown_for.append((contact_id, message_id))
+        if len(self.shown_for) == 3:
+            self.shown_thrice.set()
         self.timeline.append("typing")
         if self.typing_gate is not None:
             await self.typing_gate.wait()
@@ -64,9 +68,10 @@ async def test_a_slow_turn_shows_typing_until_its_reply_and_never_after() -> Non
     ) as runtime:
         assert await runtime.accept(text_message("c1", "hi", message_id="w-1"))
         await asyncio.wait_for(connector.waiting.wait(), timeout=2)
-        await asyncio.sleep(0.45)  # after 0.05 s, then every 0.1 s (half of lasts_s)
+        # After 0.05 s, then every 0.1 s (half of lasts_s): waited for, not slept for, so a
+        # busy machine's slow loop fails nothing.
+        await asyncio.wait_for(sender.shown_thrice.wait(), timeout=5)
         shown = len(sender.shown_for)
-        assert shown >= 3
         assert set(sender.shown_for) == {("c1", "w-1")}  # in answer to the message
         connector.gate.set()
         await asyncio.wait_for(runtime.sequencer.drain(), timeout=2)

@@ -20,18 +20,26 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError, create_model
+from pydantic import ValidationError, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from botfleet.data_plane.settings import DataPlaneSettings
+from botfleet.data_plane.settings import DataPlaneSettings, tenant_id_problem
 
 FIELDS = dict(DataPlaneSettings.model_fields)
 
 
 class _ReferenceBase(BaseSettings):
-    """The config `DataPlaneSettings` had as a `BaseSettings`."""
+    """The config `DataPlaneSettings` had as a `BaseSettings`, and its checks across fields."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _usable_tenant_id(self) -> Any:
+        values = self.model_dump()
+        problem = tenant_id_problem(values["tenant_id"], values["control_plane_url"])
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 Reference: type[BaseSettings] = create_model(  # type: ignore[call-overload]

@@ -26,7 +26,6 @@ import dataclasses
 import functools
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -49,6 +48,7 @@ from botfleet.adapters.orchestration._processes import (
     wait_port_free,
 )
 from botfleet.adapters.orchestration.errors import OrchestrationError
+from botfleet.domain.tenant_ids import local_tenant_id_problem
 from botfleet.ports.orchestration import (
     RESERVED_FOLDERS,
     DataPlaneHealth,
@@ -61,7 +61,6 @@ INHERITED_ENV = (
     "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV",
     "SYSTEMROOT", "COVERAGE_PROCESS_START",
 )  # fmt: skip
-_TENANT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
 
 
 def data_plane_env(spec: DataPlaneSpec, *, port: int, data_dir: Path) -> dict[str, str]:
@@ -88,7 +87,7 @@ def data_plane_env(spec: DataPlaneSpec, *, port: int, data_dir: Path) -> dict[st
 
 def tenant_id_problem(tenant_id: str) -> str | None:
     """Why `tenant_id` cannot name a tenant's folder here, or None."""
-    if not _TENANT_ID.match(tenant_id) or tenant_id in {".", ".."}:
+    if local_tenant_id_problem(tenant_id) is not None:
         return "not a valid tenant id for a folder name"
     if tenant_id in RESERVED_FOLDERS:
         # Its folder would be the orchestrator's own: deleting it would take every tenant's pid
@@ -496,7 +495,7 @@ class LocalOrchestrator:
         `host` (the same one, or every interface), and its host; None if there is none."""
         for launch_file in sorted(self.root.glob("*/launch.json")):
             other = launch_file.parent.name
-            if other == tenant_id or not _TENANT_ID.match(other):
+            if other == tenant_id or local_tenant_id_problem(other) is not None:
                 continue
             launch = self._read_launch(other)
             if launch is None or int(launch["port"]) != port:

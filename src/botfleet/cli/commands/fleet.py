@@ -75,6 +75,7 @@ TIMEOUT = typer.Option(
 
 def _tenant_id(value: str) -> str:
     from botfleet.adapters.orchestration.local import tenant_id_problem
+    from botfleet.domain.tenant_ids import LOCAL_TENANT_ID_RULE
 
     if value in RESERVED:
         raise typer.BadParameter(
@@ -83,8 +84,7 @@ def _tenant_id(value: str) -> str:
         )
     if tenant_id_problem(value) is not None:  # a usage error like the names above: status 2
         raise typer.BadParameter(
-            f"{value!r} is not a valid tenant id for a folder name (letters, digits, '_', '.' "
-            "and '-', at most 63, not starting with '.' or '-')"
+            f"{value!r} is not a valid tenant id for a folder name ({LOCAL_TENANT_ID_RULE})"
         )
     return value
 
