@@ -6,8 +6,9 @@
 
 Every method maps to one route and returns the route's response model. Errors raise
 `ControlPlaneAPIError` (the status, the control plane's ``detail`` and, for an invalid flow,
-each issue with its line) or `ControlPlaneConnectionError`; neither ever holds the API key nor
-a ``user:password@`` written in the URL.
+each issue with its line) or `ControlPlaneConnectionError` (or its `NotTheControlPlaneError`:
+an error answer without the control plane's ``{"detail": ...}``, from another server); none
+ever holds the API key nor a ``user:password@`` written in the URL.
 """
 
 from __future__ import annotations
@@ -80,6 +81,20 @@ class ControlPlaneConnectionError(BotPlatformError):
         super().__init__(f"cannot reach the control plane at {self.url}: {self.reason}")
 
 
+class NotTheControlPlaneError(ControlPlaneConnectionError):
+    """An error answer the control plane never gives (no JSON ``{"detail": ...}``): another
+    server answers at the URL (a web page's 404, ``http.server``'s 501, a proxy's 502).
+
+    `reason` says what came (status, kind of body, at most a short clean excerpt), never the
+    whole body: an HTML page dumped on the terminal hides what went wrong."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url, self.reason = mask_url(url), mask_url(reason)
+        BotPlatformError.__init__(
+            self, f"{self.url} answered, but not as the control plane does: {self.reason}"
+        )
+
+
 class ControlPlaneAPIError(BotPlatformError):
     """The control plane answered with an error status."""
 
@@ -92,14 +107,55 @@ class ControlPlaneAPIError(BotPlatformError):
         super().__init__("\n".join(lines))
 
 
-def _detail(response: httpx.Response) -> tuple[str, list[dict[str, Any]]]:
+def _error(
+    url: str, response: httpx.Response
+) -> ControlPlaneConnectionError | ControlPlaneAPIError:
+    """What an error status means: the control plane's refusal, or another server's answer."""
     try:
         body = response.json()
     except ValueError:
-        return (response.text[:500] or response.reason_phrase), []
-    if not isinstance(body, dict):
-        return str(body)[:500], []
-    detail = body.get("detail", response.reason_phrase)
+        body = None
+    # Every error the control plane gives (its handlers, FastAPI's own 404/405/422) is a JSON
+    # object with a `detail`; anything else is not its answer, even with an HTTP error status.
+    if not (isinstance(body, dict) and isinstance(body.get("detail"), str | list)):
+        return NotTheControlPlaneError(url, _foreign_answer(response, body))
+    detail, errors = _detail(body)
+    return ControlPlaneAPIError(response.status_code, detail, errors)
+
+
+#: Kept of another server's error body: enough to recognise it, not a page on the terminal.
+_EXCERPT_CHARS = 80
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+
+
+def _excerpt(text: str) -> str:
+    """`text` on one line, at most `_EXCERPT_CHARS` long, without the characters that could
+    drive the terminal or reorder the line (control, bidirectional format, line separators)."""
+    clean = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(clean) > _EXCERPT_CHARS:
+        clean = clean[: _EXCERPT_CHARS - 3].rstrip() + "..."
+    return clean
+
+
+def _foreign_answer(response: httpx.Response, body: Any) -> str:
+    """Another server's error answer in a few words: its status, and what its body is."""
+    status = f"HTTP {response.status_code} {_excerpt(response.reason_phrase)}".rstrip()
+    text = response.text
+    if not text.strip():
+        return f"{status} with no body"
+    if body is not None:
+        return f'{status} with JSON but no "detail" message'
+    start = text[:1000].lower()
+    if "<html" in start or "<!doctype" in start:
+        title = _TITLE.search(text[:5000])
+        titled = _excerpt(title[1]) if title else ""
+        return f"{status} with an HTML page" + (f" titled {titled!r}" if titled else "")
+    return f"{status} with text {_excerpt(text)!r}"
+
+
+def _detail(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The control plane's error answer: its detail, and an invalid flow's issues."""
+    detail = body["detail"]
     if isinstance(detail, list):  # FastAPI's request validation: [{loc, msg}, ...]
         detail = "; ".join(
             f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg', '')}"
@@ -181,8 +237,7 @@ class ControlPlaneClient:
         except httpx.HTTPError as exc:
             raise ControlPlaneConnectionError(self.url, f"{type(exc).__name__}: {exc}") from None
         if response.status_code >= 400:
-            detail, errors = _detail(response)
-            raise ControlPlaneAPIError(response.status_code, detail, errors)
+            raise _error(self.url, response)
         return response
 
     def _get(self, path: str, model: type[ModelT], **kwargs: Any) -> ModelT:
@@ -249,8 +304,7 @@ class ControlPlaneClient:
         except httpx.HTTPError as exc:
             raise ControlPlaneConnectionError(self.url, f"{type(exc).__name__}: {exc}") from None
         if response.status_code not in (200, 503):
-            detail, errors = _detail(response)
-            raise ControlPlaneAPIError(response.status_code, detail, errors)
+            raise _error(self.url, response)
         return HealthView.model_validate(response.json())
 
     # ---------------------------------------------------------------- tenants
@@ -427,8 +481,13 @@ class ControlPlaneClient:
     def list_credentials(self, tenant_id: str) -> list[CredentialView]:
         return self._list(f"{self._tenant(tenant_id)}/credentials", CredentialView)
 
-    def delete_credentials(self, tenant_id: str, scope: str) -> None:
-        self.request("DELETE", f"{self._tenant(tenant_id)}/credentials/{_segment(scope)}")
+    def delete_credentials(self, tenant_id: str, scope: str, *, force: bool = False) -> None:
+        """`force`: also secrets the scope's binding requires (else 409)."""
+        self.request(
+            "DELETE",
+            f"{self._tenant(tenant_id)}/credentials/{_segment(scope)}",
+            params={"force": "true"} if force else None,
+        )
 
     # ---------------------------------------------------------------- contacts
 
@@ -491,8 +550,7 @@ class ControlPlaneClient:
         if response.status_code == 422 and _refused_run(response):
             return model.model_validate(response.json())
         if response.status_code >= 400:
-            detail, errors = _detail(response)
-            raise ControlPlaneAPIError(response.status_code, detail, errors)
+            raise _error(self.url, response)
         return model.model_validate(response.json())
 
     def list_tasks(

@@ -21,6 +21,8 @@ PUBLIC_HOOK = "https://hooks.acme-shop.com/in"
 HOOK = {"type": "webhook", "format": "json"}
 NOTIFY = "/v1/tenants/acme/credentials/connector:notification"
 CALENDAR = "/v1/tenants/acme/credentials/connector:calendar"
+#: The deletes here are of secrets their binding requires: `force`, as the URL rules are tested.
+FORCE = {"force": "true"}
 
 
 async def _acme_with_hook(cp: ControlPlane, url: str) -> dict[str, str]:
@@ -48,11 +50,11 @@ async def _scopes(cp: ControlPlane) -> list[list[str]]:
 async def test_a_tenant_key_cannot_delete_an_internal_hook_url(cp: ControlPlane) -> None:
     key = await _acme_with_hook(cp, INTERNAL_HOOK)
 
-    deleted = await cp.client.delete(NOTIFY, headers=key)
+    deleted = await cp.client.delete(NOTIFY, params=FORCE, headers=key)
 
     _held(deleted, "credentials.connector:notification.url", "private-network address")
     assert await _scopes(cp) == [["secret", "url"]]
-    admin = await cp.client.delete(NOTIFY, headers=cp.admin)
+    admin = await cp.client.delete(NOTIFY, params=FORCE, headers=cp.admin)
     assert admin.status_code == 204, admin.text
     assert await _scopes(cp) == []
 
@@ -92,7 +94,7 @@ async def test_nor_delete_an_internal_token_uri(cp: ControlPlane) -> None:
     assert stored.status_code == 200, stored.text
     key = cp.auth(await cp.tenant_key("acme"))
 
-    deleted = await cp.client.delete(CALENDAR, headers=key)
+    deleted = await cp.client.delete(CALENDAR, params=FORCE, headers=key)
 
     _held(
         deleted,
@@ -108,7 +110,7 @@ async def test_public_and_lapsed_hook_urls_are_the_tenants_to_remove(cp: Control
 
     replaced = await cp.client.put(NOTIFY, json={"url": PUBLIC_HOOK, "secret": "w2"}, headers=key)
     assert replaced.status_code == 200, replaced.text
-    deleted = await cp.client.delete(NOTIFY, headers=key)
+    deleted = await cp.client.delete(NOTIFY, params=FORCE, headers=key)
     assert deleted.status_code == 204, deleted.text
     assert await _scopes(cp) == []
 
@@ -120,6 +122,6 @@ async def test_with_policy_any_a_tenant_key_may_delete_it(database: Database) ->
         body: dict[str, Any] = {"url": "http://10.0.0.6/hook", "secret": "w2"}
         replaced = await cp.client.put(NOTIFY, json=body, headers=key)
         assert replaced.status_code == 200, replaced.text
-        deleted = await cp.client.delete(NOTIFY, headers=key)
+        deleted = await cp.client.delete(NOTIFY, params=FORCE, headers=key)
         assert deleted.status_code == 204, deleted.text
         assert cp.dns.asked == []

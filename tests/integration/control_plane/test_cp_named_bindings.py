@@ -140,10 +140,17 @@ async def test_a_named_binding_gets_its_own_credentials_into_the_booted_connecto
     assert crm.settings.secret.get_secret_value() == CRM_SECRET
     assert slack.settings.url == SLACK["url"]
 
+    # The named binding takes its url from its credentials: they are kept unless forced.
+    crm_scope = f"/v1/tenants/acme/credentials/{CRM_SCOPE}"
+    kept = await cp.client.delete(crm_scope, headers=cp.admin)
+    assert kept.status_code == 409, kept.text
+    assert "requires url from credentials 'connector:notification.crm'" in kept.text
+    assert "?force=true" in kept.text
     # Deleting the named scope leaves the default binding's secrets in the payload.
-    deleted = await cp.client.delete(f"/v1/tenants/acme/credentials/{CRM_SCOPE}", headers=cp.admin)
+    force = {"force": "true"}
+    deleted = await cp.client.delete(crm_scope, params=force, headers=cp.admin)
     assert deleted.status_code == 204, deleted.text
-    again = await cp.client.delete(f"/v1/tenants/acme/credentials/{CRM_SCOPE}", headers=cp.admin)
+    again = await cp.client.delete(crm_scope, params=force, headers=cp.admin)
     assert again.status_code == 404
     after = (await cp.client.get("/v1/boot/acme", headers=cp.auth(token))).json()
     assert after["connectors"]["notification.crm"] == CRM

@@ -105,10 +105,14 @@ def test_errors_never_show_the_key_nor_a_password_in_the_url() -> None:
         mock.get("http://cp.test/v1/tenants").mock(
             return_value=httpx.Response(401, json={"detail": f"bad key {SECRET}"})
         )
-        result = cp("tenants", "list", url="http://admin:hunter2@cp.test")
+        result = cp("tenants", "list")
+        # A password in the URL is refused before any request (test_cli_cp_wrong_url.py).
+        in_url = cp("tenants", "list", url="http://admin:hunter2@cp.test")
     assert result.exit_code == 1
-    assert SECRET not in result.output and "hunter2" not in result.output
+    assert SECRET not in result.output
     assert "HTTP 401" in result.stderr
+    assert in_url.exit_code == 2
+    assert SECRET not in in_url.output and "hunter2" not in in_url.output
 
 
 def test_a_timeout_is_an_error_line_with_exit_2(listening_port: int) -> None:

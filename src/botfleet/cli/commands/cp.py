@@ -25,6 +25,7 @@ from botfleet.cli.commands.cp_common import (
     REFUSED,
     Target,
     api_key,
+    control_plane_url,
     positive_seconds,
     run,
 )
@@ -41,7 +42,11 @@ cp_app = typer.Typer(help="Control-plane client (tenants, flows, knowledge, cred
 def cp_main(
     ctx: typer.Context,
     url: str = typer.Option(
-        DEFAULT_URL, "--url", envvar="BOTFLEET_CP_URL", help="Control plane URL."
+        DEFAULT_URL,
+        "--url",
+        envvar="BOTFLEET_CP_URL",
+        help="Control plane URL (without user:password@: the key goes in --key).",
+        callback=control_plane_url,
     ),
     key: str | None = typer.Option(
         None,

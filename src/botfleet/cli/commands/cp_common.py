@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import typer
 
@@ -76,6 +77,35 @@ def api_key(value: str | None) -> str | None:
     return key
 
 
+def control_plane_url(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+    """`--url` (or BOTFLEET_CP_URL), refused before any request when it holds a user name or
+    password: see `refuse_credentials_in_url`."""
+    source = ctx.get_parameter_source(param.name or "url")
+    # By name: typer carries its own copy of click, whose enum this is.
+    hint = "BOTFLEET_CP_URL" if source is not None and source.name == "ENVIRONMENT" else "--url"
+    refuse_credentials_in_url(value, key_hint="--key or BOTFLEET_API_KEY", param_hint=hint)
+    return value
+
+
+def refuse_credentials_in_url(url: str, *, key_hint: str, param_hint: str | None = None) -> None:
+    """A usage error when `url` holds ``user:password@``: the HTTP library sends it as
+    ``Authorization: Basic``, replacing the API key, and every call fails with 401 "missing
+    API key", which points nowhere near the URL. The password is never shown."""
+    try:
+        netloc = urlsplit(url.strip()).netloc
+    except ValueError:  # not a URL at all: the HTTP library says why, when it is used
+        return
+    if "@" not in netloc:
+        return
+    from botfleet.control_plane.client import mask_url
+
+    raise typer.BadParameter(
+        f"{mask_url(url.strip())}: the control plane takes an API key ({key_hint}), not a "
+        "user name or password in its URL; remove the 'user:password@' part from the URL",
+        param_hint=param_hint,
+    )
+
+
 def positive_seconds(value: float) -> float:
     """`--timeout`: more than 0 seconds."""
     if not value > 0:
@@ -101,16 +131,28 @@ def not_the_api(url: str, exc: ValueError) -> str:
         reason = f"{count} problem{'s' * (count != 1)} with its JSON, e.g. {where}: {first['msg']}"
     else:
         reason = f"not JSON ({exc})"
+    return not_the_control_plane(url, reason)
+
+
+def not_the_control_plane(url: str, reason: str) -> str:
+    """The one line for an answer that is not the control plane's, `reason` saying why."""
     return f"{url} answered, but not as the control plane does: {reason}; is --url right?"
 
 
 @contextmanager
 def control_plane_errors(url: str, key: str | None) -> Iterator[None]:
     """Turn a failed call into one `error: ...` line on stderr (never showing the key) and
-    exit status REFUSED or UNREACHABLE."""
+    exit status REFUSED or UNREACHABLE; a `url` with ``user:password@`` is a usage error
+    before any call (`cp --url` refuses it first; this covers every other caller)."""
     from pydantic import ValidationError
 
-    from botfleet.control_plane.client import ControlPlaneAPIError, ControlPlaneConnectionError
+    from botfleet.control_plane.client import (
+        ControlPlaneAPIError,
+        ControlPlaneConnectionError,
+        NotTheControlPlaneError,
+    )
+
+    refuse_credentials_in_url(url, key_hint="BOTFLEET_API_KEY")
 
     def fail(message: str, code: int) -> typer.Exit:
         typer.echo(f"error: {redact(message, key)}", err=True)
@@ -123,7 +165,12 @@ def control_plane_errors(url: str, key: str | None) -> Iterator[None]:
         if "?drop_stale_credentials=true" in message:
             # The API's words name its query; the commands' option is another spelling.
             message += " (here: repeat the command with --drop-stale-credentials)"
+        elif "?force=true" in message:
+            message += " (here: repeat the command with --force)"
         raise fail(message, REFUSED) from None
+    except NotTheControlPlaneError as exc:
+        # An error status without the control plane's JSON: another server at that URL.
+        raise fail(not_the_control_plane(exc.url, exc.reason), UNREACHABLE) from None
     except ControlPlaneConnectionError as exc:
         raise fail(str(exc), UNREACHABLE) from None
     except (json.JSONDecodeError, ValidationError) as exc:

@@ -492,5 +492,16 @@ def list_credentials(ctx: typer.Context, tenant: str) -> None:
 
 
 @credentials_app.command("delete")
-def delete_credentials(ctx: typer.Context, tenant: str, scope: str) -> None:
-    run(ctx, lambda c: c.delete_credentials(tenant, scope))
+def delete_credentials(
+    ctx: typer.Context,
+    tenant: str,
+    scope: str,
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Delete them even if the scope's binding requires them (the data plane will not "
+        "start again until new ones are stored).",
+    ),
+) -> None:
+    """Delete a scope's secrets; those its binding requires only with --force."""
+    run(ctx, lambda c: c.delete_credentials(tenant, scope, force=force))

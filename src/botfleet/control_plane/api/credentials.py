@@ -107,7 +107,12 @@ async def list_credentials(
             "description": "a malformed scope; or, with a tenant key and "
             "CP_TENANT_URL_POLICY=public, secrets holding a URL the key could not set again "
             "(an operator's internal webhook url or token_uri): the admin key deletes them",
-        }
+        },
+        409: {
+            "model": ErrorBody,
+            "description": "the scope's binding requires some of these secrets (its data "
+            "plane would not start again without them): ?force=true deletes them anyway",
+        },
     },
 )
 async def delete_credentials(
@@ -116,9 +121,19 @@ async def delete_credentials(
     principal: PrincipalDep,
     container: ContainerDep,
     uow: UoWDep,
+    force: bool = False,
 ) -> Response:
+    """Delete a scope's secrets. Secrets the scope's binding requires (a Telegram channel's
+    ``bot_token``) are kept with 409 unless ``?force=true``: without them the data plane
+    refuses to start, at its next restart."""
     async with uow:
         await credentials.delete_credentials(
-            uow, principal, tenant_id, scope, box=container.box, url_guard=container.url_guard
+            uow,
+            principal,
+            tenant_id,
+            scope,
+            box=container.box,
+            url_guard=container.url_guard,
+            force=force,
         )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -92,6 +92,22 @@ def check_put_names(tenant: Tenant, scope: str, names: list[str]) -> None:
     check_required_credentials(target, names)
 
 
+def check_delete(tenant: Tenant, scope: str) -> None:
+    """A scope whose binding requires some of its secrets is not deleted unless asked with
+    ``?force=true`` (409): the data plane would refuse to start without them, at its next
+    restart, long after the delete answered. A scope no binding takes goes freely."""
+    target = tenant_scope_target(tenant, scope)
+    if target is None or not target.required:
+        return
+    needed = ", ".join(sorted(target.required))
+    raise Conflict(
+        f"tenant {tenant.id!r}: {target.what} requires {needed} from credentials {scope!r}, "
+        "and its data plane would not start again without them: to replace them, put the new "
+        "ones (a put replaces them all); to remove the binding, change the tenant first; to "
+        "delete them anyway, repeat the DELETE with ?force=true"
+    )
+
+
 def check_put_values(tenant: Tenant, scope: str, values: Mapping[str, Any]) -> None:
     """The put's secrets, merged into the binding as the boot payload merges them, must pass the
     rules the data plane's adapter applies at boot (a Telegram token as BotFather gives it, a
@@ -170,7 +186,15 @@ def stale_scopes(
     return stale
 
 
-def stale_conflict(tenant_id: str, stale: Sequence[StaleScope]) -> Conflict:
+def delete_path(tenant: Tenant, scope: str) -> str:
+    """The DELETE that removes the scope's secrets as the tenant's bindings stand: with
+    ``?force=true`` when one requires them (`check_delete`)."""
+    target = tenant_scope_target(tenant, scope)
+    force = "?force=true" if target is not None and target.required else ""
+    return f"/v1/tenants/{tenant.id}/credentials/{scope}{force}"
+
+
+def stale_conflict(tenant: Tenant, stale: Sequence[StaleScope]) -> Conflict:
     """409 naming, per scope, the stored names the new binding does not take (never values),
     and how to get past it: a setting the new binding now holds itself (the webhook's `url`,
     stored as a credential) is told apart, since it is moved, not replaced."""
@@ -200,12 +224,12 @@ def stale_conflict(tenant_id: str, stale: Sequence[StaleScope]) -> Conflict:
     how = ""
     if replaced:
         how = (
-            f". Delete them (DELETE /v1/tenants/{tenant_id}/credentials/{replaced[0]}) or repeat "
+            f". Delete them (DELETE {delete_path(tenant, replaced[0])}) or repeat "
             "the PATCH with ?drop_stale_credentials=true (it removes only the names listed), "
             "then put the new binding's secrets"
         )
     return Conflict(
-        f"the new bindings of tenant {tenant_id!r} do not fit its stored secrets: "
+        f"the new bindings of tenant {tenant.id!r} do not fit its stored secrets: "
         f"{'; '.join(parts)}{how}"
     )
 
@@ -242,7 +266,7 @@ def misfit_conflict(
     return Conflict(
         f"the new bindings of tenant {tenant.id!r} do not fit its stored secrets: "
         f"{'; '.join(parts)}. Leave the binding as it is, or delete them (DELETE "
-        f"/v1/tenants/{tenant.id}/credentials/{scopes[0]}), change it, then put secrets that fit"
+        f"{delete_path(tenant, scopes[0])}), change it, then put secrets that fit"
     )
 
 

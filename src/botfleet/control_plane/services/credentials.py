@@ -34,6 +34,7 @@ from botfleet.control_plane.provenance import stored_by
 from botfleet.control_plane.services import audit
 from botfleet.control_plane.services.credential_scopes import (
     DATA_PLANE_SCOPE,
+    check_delete,
     check_put_names,
     check_put_values,
     stored_url_places,
@@ -215,21 +216,25 @@ async def delete_credentials(
     *,
     box: SecretBox | None = None,
     url_guard: TenantUrlGuard | None = None,
+    force: bool = False,
 ) -> None:
     """Delete a scope's secrets. With `url_guard` (`CP_TENANT_URL_POLICY=public`) and `box`, a
     tenant key may not delete a URL among them it could not set again (422 naming
     ``credentials.<scope>.<name>``: a webhook `url` or a ``token_uri`` the operator stored,
-    which the tenant could never store back); looked up before the tenant is locked."""
+    which the tenant could never store back); looked up before the tenant is locked. Secrets
+    the scope's binding requires are kept (409, `check_delete`)."""
     guard = url_guard if url_guard is not None and url_guard.applies_to(principal) else None
     removed: frozenset[UrlPlace] = frozenset()
     if guard is not None and box is not None:
         await peek_tenant_for_change(uow, principal, tenant_id)
         removed = await _check_replaced(uow, guard, box, tenant_id, check_scope(scope), None)
         await uow.release()
-    await get_tenant_for_change(uow, principal, tenant_id)
+    tenant = await get_tenant_for_change(uow, principal, tenant_id)
     row = await uow.credentials.get(tenant_id, check_scope(scope))
     if row is None:
         raise NotFound("credentials scope", scope)
+    if not force:
+        check_delete(tenant, scope)
     if guard is not None and box is not None:
         await _check_replaced(uow, guard, box, tenant_id, scope, None, passed=removed)
     await uow.credentials.delete(row)

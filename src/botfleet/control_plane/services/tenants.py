@@ -394,7 +394,7 @@ async def _check_stored_credentials(
         return
     stale = stale_scopes(await uow.credentials.list(tenant.id), tenant, changes)
     if stale and not drop:
-        raise stale_conflict(tenant.id, stale)
+        raise stale_conflict(tenant, stale)
     if stale and guard is not None:
         places = _stale_url_places(tenant.id, stale, box)
         await guard.check_removable(places, passed=passed, keep=_KEEP_STALE)
