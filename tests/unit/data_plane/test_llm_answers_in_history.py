@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from botfleet.flows.state import HISTORY_LIMIT
 from botfleet.ports.connectors import LLMContext
 from botfleet.testing.llm import RecordingLLMFallback
 from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
@@ -50,3 +51,19 @@ async def test_a_follow_up_question_sees_the_previous_answer() -> None:
         ("user", "how much is it?"),
         ("bot", "answer 2"),
     ]
+
+
+async def test_the_llm_is_handed_all_the_history_the_conversation_keeps() -> None:
+    """`history_turns` goes up to 20: the runtime handed over only the last 8 lines."""
+    llm = NumberedLLM()
+    async with bootstrap_test_runtime(flow=FLOW, sender=RecordingSender(), llm=llm) as rt:
+        for number in range(12):
+            assert await rt.accept(
+                text_message("c1", f"question {number}", message_id=f"m{number}")
+            )
+            await rt.sequencer.drain()
+    question, context, _ = llm.asked[-1]
+    assert question == "question 11"
+    assert len(context.history) == HISTORY_LIMIT
+    assert context.history[-1] == ("user", "question 11")
+    assert context.history[0] == ("bot", "answer 1")  # 20 lines back: answer 1 onwards

@@ -42,8 +42,6 @@ from botfleet.ports.scheduling import RunAtPassed, TaskScheduler, one_off_run_id
 
 #: Connector calls one turn may make before the runtime stops it (a hostile flow's loop guard).
 MAX_CALLS_PER_TURN = 25
-#: Turns of history the LLM sees.
-LLM_HISTORY = 8
 
 #: Sees every engine step's result, in order (authoring tools: which states and transitions ran).
 StepObserver = Callable[[StepResult], None]
@@ -281,7 +279,9 @@ async def _ask_llm(deps: StepDeps, effect: effects.AskLLM, result: StepResult) -
     tenant_language = deps.ctx.tenant.language
     context = LLMContext(
         state=effect.state,
-        history=tuple((t.role, t.text) for t in result.state.history[-LLM_HISTORY:]),
+        # All the conversation keeps (`HISTORY_LIMIT` lines): the tenant's `history_turns`
+        # (up to 20) picks how many reach the prompt.
+        history=tuple((t.role, t.text) for t in result.state.history),
         tenant_name=deps.ctx.tenant.name,
         # The tenant's, not the contact's: the rules it goes into stay one per tenant, so the
         # provider's prompt cache holds (prompt.py); they tell the model to answer in the
