@@ -1,7 +1,8 @@
 """Static checks of templates and conditions. Pure.
 
-Each must parse (an unknown filter or test included) and read only names a turn provides
-(`dta.vip` would be missing at every turn: in a condition, false without a word). A problem
+Each must parse (an unknown filter or test included), read only names a turn provides
+(`dta.vip` would be missing at every turn: in a condition, false without a word) and ask
+nothing the sandbox never gives (`_unrunnable_checks`: `{% include %}`, `tenant.keys()`). A problem
 inside a text written over several lines of the file (`body: >-` then lines) is placed on the
 line that holds it, not on its key's, and the common Jinja slips get a hint.
 """
@@ -19,6 +20,7 @@ from jinja2 import nodes
 from botfleet.domain.channel_ids import KINDS
 from botfleet.flows._failed_reads import FailedRead, describe, failed_reads_in
 from botfleet.flows._issues import IssueCollector, did_you_mean
+from botfleet.flows._unrunnable_checks import Unrunnable, unrunnable_in
 from botfleet.flows.render import (
     condition_syntax_error,
     is_template,
@@ -150,6 +152,8 @@ class _Findings:
     channel_words: tuple[str, ...] = ()
     #: The top-level keys read as `data.<key>` (or `data['<key>']`), in order.
     data_reads: tuple[str, ...] = ()
+    #: What fails every render: another template loaded, a call nothing answers.
+    unrunnable: tuple[Unrunnable, ...] = ()
 
 
 def _findings(
@@ -177,7 +181,8 @@ def _findings(
         text_reads = tuple(_text_read_problems(parsed.tree, table))
     words = tuple(_unknown_channel_words(parsed.tree)) if "contact" in undeclared else ()
     data_reads = tuple(_data_keys_read(parsed.tree)) if "data" in undeclared else ()
-    return _Findings(None, unknown, tuple(reads), text_reads, words, data_reads)
+    unrunnable = tuple(unrunnable_in(parsed.tree, source))
+    return _Findings(None, unknown, tuple(reads), text_reads, words, data_reads, unrunnable)
 
 
 def _by_length(written: frozenset[str]) -> dict[int, list[str]]:
@@ -355,6 +360,10 @@ def _check_source(
             place = re.search(rf"(?<![\w.]){re.escape(name)}\b", source)
             line = texts.line_at(shift + place.start()) if place else None
         collector.error(path, _unknown_name(name, names, collector, reads_texts), line=line)
+    for part in found.unrunnable:
+        line = None if texts is None else texts.line_at(shift + part.offset)
+        report = collector.error if part.is_error else collector.warning
+        report(path, part.message, line=line)
     for key, problem, is_error in found.text_reads:
         line = None
         if texts is not None:

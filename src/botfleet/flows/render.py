@@ -610,6 +610,19 @@ def undeclared_in(tree: nodes.Node) -> set[str]:
     return set(tracker.undeclared_identifiers)
 
 
+def template_lookup(value: Any, key: str, *, item: bool = False) -> Any:
+    """What a template's `value.key` (with `item`, `value['key']`) is: the renderer's own
+    lookup, so a static check asks the sandbox rather than copying its rules (a dot on a
+    mapping reads its key only, `['key']` falls back to a method the sandbox lets through). An
+    `Undefined` when it gives nothing: a missing key, a method the sandbox refuses."""
+    return _env.getitem(value, key) if item else _env.getattr(value, key)
+
+
+def template_can_call(value: Any) -> bool:
+    """Whether a template calling `value` (a `template_lookup` result) gets past the sandbox."""
+    return not isinstance(value, Undefined) and callable(value) and _env.is_safe_callable(value)
+
+
 def _parse_for_checks(source: str, *, expression: bool) -> nodes.Node:
     if not expression:
         return _env.parse(source)
