@@ -44,7 +44,9 @@ SECRET_FIELD_NAMES = frozenset(
 )  # fmt: skip
 RESILIENCE_KEY = "resilience"
 _PLACEHOLDER = "stored-as-credentials"
-_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: The longest category (`_CATEGORY`).
+MAX_CATEGORY = 63
+_CATEGORY = re.compile(rf"^[a-z][a-z0-9_]{{0,{MAX_CATEGORY - 1}}}$")
 #: The category that is not a connector: a tenant has one LLM, bound under `connectors.llm`.
 LLM_CATEGORY = "llm"
 CONNECTOR_SCOPE_PREFIX = "connector:"
@@ -332,6 +334,8 @@ def binding_key_category(key: str, where: str) -> str:
     if problem is not None:
         raise InvalidInput(where, problem)
     category = connector_category(key)
+    if _CATEGORY.match(category[:MAX_CATEGORY]) and len(category) > MAX_CATEGORY:
+        raise InvalidInput(where, f"a category is at most {MAX_CATEGORY} characters")
     if not _CATEGORY.match(category):
         if is_named_binding(key):
             raise InvalidInput(

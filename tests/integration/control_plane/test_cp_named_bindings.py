@@ -218,6 +218,8 @@ async def test_malformed_connector_scopes_are_refused_naming_the_scope(cp: Contr
         ("connector:notification.CRM", "scope: 'notification.CRM': the name after"),
         ("connector:notification.crm.eu", "scope: 'notification.crm.eu' has more than one '.'"),
         ("connector:Notification", "scope: category must be lower_snake_case"),
+        # Lower snake case, but longer than a category may be: said so, not "snake case".
+        ("connector:" + "a" * 64, "scope: a category is at most 63 characters"),
         ("connector:.crm", "scope: '.crm' names no category"),
         ("connectors:notification.crm", "scope: must be 'channel', 'llm', 'data_plane' or"),
     ]:
