@@ -16,8 +16,15 @@ from dataclasses import dataclass
 
 ELLIPSIS = "…"
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2069]")
-_SPACES = re.compile(r"[ \t\r\f\v]+")
+# Control, bidi and zero-width characters, and the invisible ones a text made to look empty is
+# written with: soft hyphen, combining grapheme joiner, Arabic letter mark, the Hangul and
+# Khmer fillers, Mongolian vowel separator, byte order mark.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
+    r"\u200b-\u200f\u202a-\u202e\u2060-\u2069\u3164\ufeff\uffa0]"
+)
+# The braille blank is braille's space.
+_SPACES = re.compile(r"[ \t\r\f\v\u2800]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _PROMPT_TAGS = re.compile(r"</?\s*(knowledge|question|history|rules|system)\b[^>]*>", re.I)
 _KNOWLEDGE_TAG = re.compile(r"</?\s*knowledge\b[^>]*>", re.I)
