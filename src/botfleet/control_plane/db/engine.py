@@ -15,17 +15,37 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from botfleet.adapters.stores.file_modes import create_private_file, make_private, sqlite_files
+from botfleet.control_plane.logs import get_logger
 from botfleet.control_plane.settings import normalise_database_url
+
+_log = get_logger("db")
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _ensure_sqlite_folder(url: str) -> None:
+def _prepare_sqlite_file(url: str) -> None:
+    """Make the database file's folder, and keep the file owner-only: created 0600 (SQLite
+    would make it 0644 less the umask, readable by every user of the host under 0022: API key
+    hashes, sealed credentials, contacts' ids in the audit), and one restored or made by an
+    older release with wider modes tightened, with its -wal and -shm (`database_file_made_private`,
+    a warning naming each with the mode it had)."""
     database = make_url(url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(path)
+    tightened = {str(p): mode for p in sqlite_files(path) if (mode := make_private(p)) is not None}
+    if tightened:
+        _log.warning(
+            "database_file_made_private",
+            files={name: f"{mode:04o}" for name, mode in tightened.items()},
+            detail="the group or others could read the control plane's database; they no "
+            "longer can",
+        )
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
@@ -39,7 +59,7 @@ def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     url = normalise_database_url(url)
     connect_args: dict[str, Any] = {}
     if is_sqlite(url):
-        _ensure_sqlite_folder(url)
+        _prepare_sqlite_file(url)
         connect_args["timeout"] = 15  # wait for a concurrent writer instead of failing at once
     else:
         connect_args["timeout"] = 5  # connection timeout, so an outage becomes a quick 503
