@@ -458,11 +458,45 @@ def _publish_text(
     published, or it was this one)."""
     versions = listing()
     before = versions.published_version
-    digest = _sha256(text)
-    same = [v for v in versions.versions if v.sha256 == digest]
-    if same:
-        version = max(v.version for v in same)
+    version = _version_holding(text, versions)
+    if version is not None:
         if before != version:
             publish(version)
         return version, False, None if before == version else before
     return upload(text), True, before
+
+
+def _version_holding(text: str, versions: Any) -> int | None:
+    """The latest stored version whose text is `text`, else None."""
+    digest = _sha256(text)
+    return max((v.version for v in versions.versions if v.sha256 == digest), default=None)
+
+
+def planned_publishes(client: ControlPlaneClient, files: TenantFiles) -> list[str]:
+    """What `provision_tenant` would publish in place of what is published (one line each for
+    the flow and the knowledge, none when the files' text is the published one), changing
+    nothing: a version published since by other means is unpublished by the rule that the
+    files hold what is published, which a dry run is there to show."""
+    tenant = files.config.tenant_id
+    plans: list[tuple[str, str, Callable[[str], Any]]] = [
+        ("flow", files.flow_yaml, client.list_flows)
+    ]
+    if files.knowledge is not None:
+        plans.append(("knowledge", files.knowledge, client.list_knowledge))
+    lines = []
+    for what, text, listing in plans:
+        versions = listing(tenant)
+        before = versions.published_version
+        version = _version_holding(text, versions)
+        if version is not None and version == before:
+            continue
+        now = (
+            f"version {version}, which holds the file's text, would be published again"
+            if version is not None
+            else "the file's text would be uploaded as a new version and published"
+        )
+        if before is None:
+            lines.append(f"{what}: {now}")
+        else:
+            lines.append(f"{what}: version {before} would no longer be published; {now}")
+    return lines

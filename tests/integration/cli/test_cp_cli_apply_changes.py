@@ -99,6 +99,7 @@ def test_dry_run_says_the_same_and_changes_nothing(cli: Any, tmp_path: Path) -> 
     new = cli("tenants", "apply", shop, "--dry-run")
     assert json.loads(new.stdout) == {
         "tenant_id": "bicis-dry", "dry_run": True, "exists": False, "settings_changed": [],
+        "published_changed": [],
     }  # fmt: skip
     assert "HTTP 404" in cli("tenants", "show", "bicis-dry", code=1).stderr
     cli("tenants", "apply", shop)
@@ -112,4 +113,33 @@ def test_dry_run_says_the_same_and_changes_nothing(cli: Any, tmp_path: Path) -> 
     assert json.loads(cli("tenants", "show", "bicis-dry").stdout)["llm"] == OWNERS_LLM
     assert len(json.loads(cli("audit", "--tenant", "bicis-dry").stdout)) == audited
     assert _warnings(cli("tenants", "apply", shop)) == [f"warning: apply changed {CHANGED}"]
+    assert _warnings(cli("tenants", "apply", shop, "--dry-run")) == []
+
+
+def test_dry_run_says_which_published_flow_apply_would_replace(cli: Any, tmp_path: Path) -> None:
+    """Two walk-throughs published a flow by hand, dry-ran apply (nothing said), then applied:
+    only then were they told their version was no longer published."""
+    shop = _shop(tmp_path, "bicis-pub")
+    cli("tenants", "apply", shop)
+    by_hand = tmp_path / "by_hand.yaml"
+    by_hand.write_text(FLOW.replace('"Hola"', '"Hola de nuevo"'))
+    cli("flows", "upload", "bicis-pub", str(by_hand), "--publish")
+
+    planned = cli("tenants", "apply", shop, "--dry-run")
+
+    line = (
+        "flow: version 2 would no longer be published; version 1, which holds the file's text, "
+        "would be published again"
+    )
+    assert _warnings(planned) == [f"warning: apply: {line}"]
+    assert json.loads(planned.stdout)["published_changed"] == [line]
+    assert json.loads(cli("flows", "list", "bicis-pub").stdout)["published_version"] == 2
+
+    (tmp_path / "flow.yaml").write_text(FLOW.replace('"Hola"', '"Buenas"'))
+    edited = cli("tenants", "apply", shop, "--dry-run")
+    assert _warnings(edited) == [
+        "warning: apply: flow: version 2 would no longer be published; the file's text would "
+        "be uploaded as a new version and published"
+    ]
+    cli("tenants", "apply", shop)
     assert _warnings(cli("tenants", "apply", shop, "--dry-run")) == []

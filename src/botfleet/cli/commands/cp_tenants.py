@@ -250,7 +250,8 @@ def apply_tenant(
         False,
         "--dry-run",
         help="Change nothing: say on stderr what apply would change in the tenant's stored "
-        "settings (flows and knowledge are not compared).",
+        "settings, and which flow and knowledge versions it would publish in place of the "
+        "published ones.",
     ),
 ) -> None:
     """Create or update a tenant from its local files, publishing what changed (idempotent).
@@ -309,7 +310,7 @@ def apply_tenant(
 
 def _apply_dry_run(ctx: typer.Context, files: TenantFiles, data_plane_url: str | None) -> None:
     """Print what apply would change in the stored settings, as apply's warnings say it."""
-    from botfleet.control_plane.provision import planned_setting_changes
+    from botfleet.control_plane.provision import planned_publishes, planned_setting_changes
 
     tenant = files.config.tenant_id
 
@@ -317,11 +318,15 @@ def _apply_dry_run(ctx: typer.Context, files: TenantFiles, data_plane_url: str |
         lines = planned_setting_changes(client, files, data_plane_url=data_plane_url)
         for line in lines or []:
             typer.echo(f"warning: apply would change {line}", err=True)
+        publishes = planned_publishes(client, files) if lines is not None else []
+        for line in publishes:
+            typer.echo(f"warning: apply: {line}", err=True)
         return {
             "tenant_id": tenant,
             "dry_run": True,
             "exists": lines is not None,
             "settings_changed": lines or [],
+            "published_changed": publishes,
         }
 
     run(ctx, plan)
