@@ -470,6 +470,14 @@ def _check_schedules(spec: FlowSpec, collector: IssueCollector) -> None:
             check_duration(schedule.interval, f"{path}.interval", collector)
             _check_interval_positive(schedule.interval, f"{path}.interval", collector)
         _check_unrendered(schedule.data, f"{path}.data", collector)
+        if schedule.contact_id is None or not schedule.contact_id.strip():
+            collector.warning(
+                path,
+                "no contact_id: every run is skipped (logged task_without_contact), since a "
+                "task runs in a contact's conversation; give the contact_id of whom it "
+                "messages (the owner's number, say). To message each of many contacts, give "
+                "each a task that schedules itself again (docs/scheduler.md)",
+            )
 
 
 def _check_interval_positive(interval: str, path: str, collector: IssueCollector) -> None:

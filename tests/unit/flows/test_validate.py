@@ -625,10 +625,10 @@ def test_schedule_task_checks_task_name_and_delay() -> None:
 @pytest.mark.parametrize("form", ["list", "mapping"])
 def test_standing_schedules_check_task_cron_and_interval(form: str) -> None:
     entries = [
-        "{task: nightly, cron: '0 3 * * *'}",
-        "{task: nightly, cron: '0 3 * *'}",
-        "{task: missing, interval: 1h}",
-        "{task: nightly, interval: often}",
+        "{task: nightly, cron: '0 3 * * *', contact_id: owner}",
+        "{task: nightly, cron: '0 3 * *', contact_id: owner}",
+        "{task: missing, interval: 1h, contact_id: owner}",
+        "{task: nightly, interval: often, contact_id: owner}",
     ]
     if form == "list":
         block = "".join(f"  - {e}\n" for e in entries)
@@ -655,8 +655,8 @@ def test_a_standing_interval_of_zero_is_an_error() -> None:
     text = (
         flow_with_states("MENU: {fallback: MENU}")
         + "tasks:\n  nightly:\n    - {action: send_text, text: hi}\nstanding_schedules:\n"
-        + "  never: {task: nightly, interval: 0m}\n"
-        + "  hourly: {task: nightly, interval: 1h}\n"
+        + "  never: {task: nightly, interval: 0m, contact_id: owner}\n"
+        + "  hourly: {task: nightly, interval: 1h, contact_id: owner}\n"
     )
     assert errors(issues_of(text)) == [
         ("standing_schedules.never.interval", "'0m': an interval must be longer than zero")
@@ -667,7 +667,7 @@ def test_a_template_in_standing_data_is_said_not_to_be_rendered() -> None:
     text = (
         flow_with_states("MENU: {fallback: MENU}")
         + "tasks:\n  weekly:\n    - {action: send_text, text: hi}\nstanding_schedules:\n"
-        + "  summary:\n    task: weekly\n    cron: '0 9 * * mon'\n"
+        + "  summary:\n    task: weekly\n    cron: '0 9 * * mon'\n    contact_id: owner\n"
         + "    data: {label: 'week of {{ today }}', kind: summary, to: ['{{ tenant.name }}']}\n"
     )
     found = warnings(issues_of(text))
@@ -676,6 +676,24 @@ def test_a_template_in_standing_data_is_said_not_to_be_rendered() -> None:
         "standing_schedules.summary.data.to[0]",
     ]
     assert "not rendered" in found[0][1] and "task's actions" in found[0][1]
+
+
+def test_a_standing_schedule_without_a_contact_is_warned_about() -> None:
+    """Its every run was skipped, said only in the log at run time (`task_without_contact`)."""
+    text = (
+        flow_with_states("MENU: {fallback: MENU}")
+        + "tasks:\n  weekly:\n    - {action: send_text, text: hi}\nstanding_schedules:\n"
+        + "  nobody: {task: weekly, cron: '0 9 * * mon'}\n"
+        + "  blank: {task: weekly, cron: '0 9 * * mon', contact_id: ' '}\n"
+        + "  owner: {task: weekly, cron: '0 9 * * mon', contact_id: '34600111222'}\n"
+    )
+    found = warnings(issues_of(text))
+    assert [path for path, _ in found] == [
+        "standing_schedules.nobody",
+        "standing_schedules.blank",
+    ]
+    assert found[0][1].startswith("no contact_id: every run is skipped")
+    assert "docs/scheduler.md" in found[0][1]
 
 
 def test_cron_rules_are_read_by_the_schedulers_parser() -> None:
@@ -702,7 +720,7 @@ def test_cron_rules_are_read_by_the_schedulers_parser() -> None:
             "Sunday), e.g. mon-fri",
         ),
     ]
-    assert [i.line for i in found] == [10, 11, 12]
+    assert [i.line for i in found if i.severity == "error"] == [10, 11, 12]
     assert all(str(i).startswith("t.yaml:") for i in found)
 
 
