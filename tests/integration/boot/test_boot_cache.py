@@ -63,8 +63,12 @@ async def test_with_the_control_plane_down_the_data_plane_starts_from_its_cache(
     assert event["log_level"] == "error"
     assert "ConnectError" in event["reason"]
     assert event["flow_version"] == "v1"
+    # No knowledge published: said as `/health` says it, not `null` there and `""` here.
+    assert event["knowledge_version"] == ""
     async with running_data_plane(settings, booted) as chat:
         assert texts(await chat.say("ana", "hi")) == ["Hello from version one"]
+        health = await chat.http.get("/health")
+        assert health.json()["knowledge_version"] == event["knowledge_version"]
         # Polls while it is down: logged once, the bot keeps its configuration.
         watcher = chat.app.state.config_watcher
         with capture_logs() as poll_logs:

@@ -238,8 +238,10 @@ def _log_cache_start(target: ControlPlaneTarget, cached: CachedBoot, error: Exce
         )
 
 
-def _knowledge_label(payload: BootPayload) -> str | None:
-    return version_label(payload.knowledge.version) if payload.knowledge is not None else None
+def _knowledge_label(payload: BootPayload) -> str:
+    """As `/health` says it: `""` when no knowledge is published (one value for "none" in
+    both, for the rules that watch them)."""
+    return version_label(payload.knowledge.version) if payload.knowledge is not None else ""
 
 
 def pull_boot_config_blocking(
