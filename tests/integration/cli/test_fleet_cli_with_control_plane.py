@@ -149,6 +149,22 @@ def test_start_waits_until_healthy_and_watch_restarts_a_killed_data_plane(
     assert json.loads(again.stdout)["healthy"] is True
     assert json.loads(again.stdout)["url"] == url
 
+    # `watch --once` (cron) waits for the one it restarts: a check run next finds it up.
+    os.kill(json.loads(again.stdout)["pid"], signal.SIGKILL)
+    fleet = LocalOrchestrator(root)
+    deadline = time.monotonic() + 30
+    while asyncio.run(fleet.status("shop")).state != "failed":
+        assert time.monotonic() < deadline, "the killed data plane never showed as failed"
+        time.sleep(0.1)
+    # A fresh streak: the watch above restarted it minutes ago, which would make this one wait.
+    (root / "run" / "watch.json").unlink(missing_ok=True)
+    once = CliRunner().invoke(app, ["fleet", "watch", "--once", "--root", str(root)])
+    assert once.exit_code == 0, once.stderr
+    (restarted,) = [json.loads(text) for text in once.stdout.splitlines()]
+    assert (restarted["event"], restarted["healthy"]) == ("data_plane_restarted", True)
+    checked = CliRunner().invoke(app, ["fleet", "status", "shop", "--root", str(root)])
+    assert checked.exit_code == 0, checked.stdout
+
 
 def test_a_data_plane_that_exits_at_start_is_one_error_line_and_its_log(
     control_plane: RunningControlPlane, root: Path, tmp_path: Path

@@ -613,6 +613,12 @@ def watch(
     once: bool = typer.Option(False, "--once", help="Check once and exit (cron, systemd timer)."),
     root: Path = ROOT,
     host: str = HOST,
+    timeout: float = typer.Option(
+        60.0,
+        "--timeout",
+        help="With --once: seconds to wait for each restarted data plane's /health.",
+        callback=positive_seconds,
+    ),
 ) -> None:
     """Restart the data planes that died (state `failed`: killed, out of memory, crashed), one
     JSON line on stdout per restart, until Ctrl+C or SIGTERM.
@@ -621,6 +627,9 @@ def watch(
     watched from the next check. A restart runs the settings of the tenant's last start.
     One that keeps failing is restarted after growing pauses (--every, doubling up to 5 min,
     until it stays up 5 min); one that refuses to start is printed once per reason.
+
+    With --once, each data plane restarted is waited for until its /health answers (at most
+    --timeout seconds; its line says `"healthy"`), so a check run right after sees it up.
 
     One watch per --root: another one (a long-running one, or a --once run still under way)
     holds run/watch.lock. Then a long-running watch refuses to start (exit 1), and a --once run
@@ -643,7 +652,7 @@ def watch(
         with _errors(), holding_watch_lock(fleet.root):
             # In a file: `--once` runs from cron back off as a long-running watch does.
             backoff = RestartBackoff(fleet.root / "run" / "watch.json", first_s=every)
-            failures = _run(lambda: _watch(fleet, every, once, backoff))
+            failures = _run(lambda: _watch(fleet, every, once, backoff, timeout))
     except WatchLockHeld as held:
         who = "another watch" if held.holder is None else f"another watch (pid {held.holder})"
         if once:
@@ -663,14 +672,14 @@ def watch(
 
 
 async def _watch(
-    fleet: LocalOrchestrator, every: float, once: bool, backoff: RestartBackoff
+    fleet: LocalOrchestrator, every: float, once: bool, backoff: RestartBackoff, timeout: float
 ) -> int:
     """Check, then every `every` seconds until a signal; the failed restarts of the last check."""
     import asyncio
     import signal
 
     if once:
-        return await _restart_failed(fleet, backoff)
+        return await _restart_failed(fleet, backoff, wait_s=timeout)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -687,9 +696,13 @@ async def _watch(
     return 0
 
 
-async def _restart_failed(fleet: LocalOrchestrator, backoff: RestartBackoff | None = None) -> int:
+async def _restart_failed(
+    fleet: LocalOrchestrator, backoff: RestartBackoff | None = None, *, wait_s: float | None = None
+) -> int:
     """Restart the failed data planes whose pause (`backoff`) is over, one JSON line each but
-    for a refusal to start already told in the tenant's streak; the restarts that failed."""
+    for a refusal to start already told in the tenant's streak; the restarts that failed.
+    With `wait_s`, each restarted one is waited for until healthy (`"healthy"` in its line; one
+    that is not within `wait_s` counts as failed): a `--once` run's caller checks next."""
     from datetime import UTC, datetime
 
     from botfleet.adapters.orchestration import OrchestrationError
@@ -718,6 +731,9 @@ async def _restart_failed(fleet: LocalOrchestrator, backoff: RestartBackoff | No
             if restarted is None:  # stopped (or started) by someone else meanwhile
                 continue
             line |= {"event": "data_plane_restarted", "pid": restarted.pid, "url": restarted.url}
+            if wait_s is not None:
+                line["healthy"] = await _healthy_after_restart(fleet, tenant, wait_s, line)
+                failures += not line["healthy"]
         except (OrchestrationError, OSError) as exc:
             failures += 1
             error = exc.detail if isinstance(exc, OrchestrationError) else _os_error(exc)
@@ -728,6 +744,21 @@ async def _restart_failed(fleet: LocalOrchestrator, backoff: RestartBackoff | No
         if told or line["event"] == "data_plane_restart_failed":
             typer.echo(json.dumps({"event": line.pop("event"), **line}))
     return failures
+
+
+async def _healthy_after_restart(
+    fleet: LocalOrchestrator, tenant: str, wait_s: float, line: dict[str, Any]
+) -> bool:
+    """Whether the restarted data plane answers /health within `wait_s`; else why, in
+    `line["error"]`."""
+    from botfleet.adapters.orchestration import OrchestrationError
+
+    try:
+        await _healthy(fleet, tenant, wait_s)
+    except OrchestrationError as exc:
+        line["error"] = exc.detail
+        return False
+    return True
 
 
 def _loopback(host: str) -> bool:
