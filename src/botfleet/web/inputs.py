@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -11,6 +12,10 @@ from starlette.requests import Request
 from botfleet.web.errors import InvalidRequest
 
 M = TypeVar("M", bound=BaseModel)
+
+#: The JSON parser's words for what a sender can act on, in theirs (`_worded_json`).
+_SURROGATE = re.compile(r"(?:unexpected end of|lone leading surrogate in) hex escape (at .*)")
+_NOT_UTF8 = re.compile(r"invalid unicode code point (at .*)")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -46,7 +51,26 @@ def json_body(model: type[M], raw: bytes) -> M:
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        raise InvalidRequest.of(exc, "body", include_input=False) from None
+        refused = InvalidRequest.of(exc, "body", include_input=False)
+        for error in refused.errors:
+            if error.get("type") == "json_invalid":
+                error["msg"] = _worded_json(str(error.get("msg", "")))
+        raise refused from None
+
+
+def _worded_json(message: str) -> str:
+    """pydantic's `Invalid JSON: unexpected end of hex escape at line 1 column 34` for a lone
+    surrogate (`"\\ud800"`: half of a pair, no character) and `invalid unicode code point`
+    for bytes that are not UTF-8, said as what they are; other messages as they are."""
+    if found := _SURROGATE.search(message):
+        return (
+            f"Invalid JSON: a \\u escape {found[1]} is half of a surrogate pair (a lone "
+            "surrogate, which is no character): send the text as UTF-8, or escape a character "
+            "beyond U+FFFF as both halves"
+        )
+    if found := _NOT_UTF8.search(message):
+        return f"Invalid JSON: the body is not UTF-8 text {found[1]}"
+    return message
 
 
 def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:

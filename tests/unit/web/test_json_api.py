@@ -104,6 +104,25 @@ async def test_a_bad_body_is_a_422_naming_each_field_without_echoing_values(
     assert broken.json()["detail"][0]["type"] == "json_invalid"
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"items": [], "secret_note": "x\\ud800"}', "is half of a surrogate pair (a lone"),
+        (b'{"items": [], "secret_note": "\\udc00"}', "is half of a surrogate pair (a lone"),
+        (b'{"items": [], "secret_note": "\xff"}', "Invalid JSON: the body is not UTF-8 text at"),
+    ],
+)
+async def test_a_lone_surrogate_or_bytes_not_utf8_are_said_as_such(
+    client: httpx.AsyncClient, body: bytes, said: str
+) -> None:
+    """pydantic says `unexpected end of hex escape` and `invalid unicode code point`."""
+    got = await client.post("/orders", content=body)
+    assert got.status_code == 422
+    (error,) = got.json()["detail"]
+    assert error["type"] == "json_invalid" and said in error["msg"]
+    assert "line 1 column" in error["msg"]
+
+
 async def test_bodies_over_the_limit_are_413_whether_declared_or_not(
     client: httpx.AsyncClient,
 ) -> None:
