@@ -288,20 +288,24 @@ def test_an_option_sent_by_position_carries_its_menu_s_fingerprint(kind: str) ->
 
 
 @pytest.mark.parametrize(
-    "mutation",
+    ("mutation", "note"),
     [
-        lambda m: m.pop("id"),
-        lambda m: m.update({"from": ""}),
-        lambda m: m.update({"id": 42}),
-        lambda m: m.update({"id": "x" * 300}),
+        (lambda m: m.pop("id"), "message:text:no_id"),
+        (lambda m: m.update({"from": ""}), "message:text:no_from"),
+        (lambda m: m.update({"from": "3460011\n1222"}), "message:text:bad_from"),
+        (lambda m: m.update({"from": "3" * 5000}), "message:text:bad_from"),
+        (lambda m: m.update({"id": 42}), "message:text:no_id"),
+        (lambda m: m.update({"id": "x" * 300}), "message:text:bad_id"),
     ],
 )
-def test_messages_without_an_id_or_sender_are_skipped(mutation: Any) -> None:
+def test_messages_without_an_id_or_sender_are_skipped_naming_the_fault(
+    mutation: Any, note: str
+) -> None:
     payload = load("text")
     mutation(payload["entry"][0]["changes"][0]["value"]["messages"][0])
     batch = parse_webhook(payload, phone_number_id=PHONE_NUMBER_ID, received_at=RECEIVED)
     assert batch.messages == ()
-    assert batch.skipped == 1
+    assert (batch.skipped, batch.notes) == (1, (note,))
 
 
 JSON = st.recursive(

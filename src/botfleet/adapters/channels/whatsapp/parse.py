@@ -140,7 +140,7 @@ def parse_webhook(
             message = parse_message(raw, names, received_at)
             if message is None:
                 skipped += 1
-                notes.append(f"message:{_kind_of(raw)[:60] or '?'}")
+                notes.append(f"message:{_kind_of(raw)[:60] or '?'}{_fault(raw)}")
             else:
                 messages.append(message)
         for raw in _objects(value.get("statuses")):
@@ -392,6 +392,20 @@ def _timestamp(raw: object) -> datetime | None:
     if not isinstance(raw, int) or not 0 < raw < 10**11:
         return None
     return datetime.fromtimestamp(raw, UTC)
+
+
+def _fault(raw: dict[str, Any]) -> str:
+    """What makes a skipped message unusable, when a field does (`:no_from`, `:bad_from`,
+    `:no_id`, `:bad_id`), for its log line: else "" (a notice or an action on an earlier
+    message, which its type names)."""
+    sender = _text(raw.get("from")) or _text(raw.get("from_user_id"))
+    message_id = _text(raw.get("id"))
+    for name, value in (("from", sender), ("id", message_id)):
+        if not value:
+            return f":no_{name}"
+        if not _valid_id(value):
+            return f":bad_{name}"
+    return ""
 
 
 def _valid_id(value: str) -> bool:
