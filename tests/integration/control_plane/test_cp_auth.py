@@ -205,3 +205,21 @@ async def test_openapi_documents_the_security_of_every_route(cp: ControlPlane) -
     docs = await cp.client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+async def test_another_tenants_key_gets_404_before_its_body_is_read(cp: ControlPlane) -> None:
+    """As for an unknown tenant: a 422 about the body told the key the route was its to call."""
+    await cp.create_tenant("victim")
+    await cp.create_tenant("intruder")
+    intruder = cp.auth(await cp.tenant_key("intruder"))
+    for method, path, body in [
+        ("PATCH", "/v1/tenants/victim", {"timezone": 42}),
+        ("POST", "/v1/tenants/victim/api-keys", {"name": ""}),
+        ("PUT", "/v1/tenants/victim/credentials/llm", {"api_key": 5}),
+    ]:
+        answer = await cp.client.request(method, path, json=body, headers=intruder)
+        assert answer.status_code == 404, (path, answer.text)
+        unknown = await cp.client.request(
+            method, path.replace("victim", "nobody"), json=body, headers=intruder
+        )
+        assert unknown.status_code == 404, (path, unknown.text)

@@ -55,8 +55,9 @@ async def get_principal(
     header: Annotated[str | None, Security(_header)],
 ) -> Principal:
     """Authenticate the admin key or a tenant key (401 when missing or wrong), then check that
-    it may call this route at all (`api/access.py`; 403 naming the role it needs). Both run
-    before the body is validated, so a refused key learns nothing from validation."""
+    it may call this route at all (`api/access.py`; 403 naming the role it needs) and, on a
+    tenant's route, that it is that tenant's (404, `require_tenant`). All run before the body
+    is validated, so a refused key learns nothing from validation."""
     presented = bearer.credentials if bearer is not None else header
     if not presented:
         raise AuthenticationFailed(
@@ -67,6 +68,10 @@ async def get_principal(
     # The template the router matched (`{tenant_id}`, not the tenant's id).
     template = getattr(request.scope.get("route"), "path_format", None)
     authorize(principal, request.method, template)
+    # Another tenant's routes are 404 before their body is read too, as for an unknown tenant.
+    tenant_id = request.path_params.get("tenant_id")
+    if isinstance(tenant_id, str):
+        principal.require_tenant(tenant_id)
     return principal
 
 
