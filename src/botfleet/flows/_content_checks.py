@@ -18,6 +18,7 @@ from botfleet.flows._schedule_checks import check_run_late_within
 from botfleet.flows._send_template_checks import check_send_template
 from botfleet.flows._spec_walk import iter_actions, iter_transitions
 from botfleet.flows._template_checks import check_condition, check_templates
+from botfleet.flows._texts_titles import language_views
 from botfleet.flows.channel_limits import WHATSAPP, ChannelLimits
 from botfleet.flows.connector_categories import not_a_connector
 from botfleet.flows.connector_names import (
@@ -115,9 +116,9 @@ def check_actions(
         elif isinstance(action, SendButtons):
             paths = [f"{path}.buttons[{i}]" for i in range(len(action.buttons))]
             _check_unique_ids(action.buttons, path, paths, "button", collector)
-            _check_button_limits(action, path, collector, channel)
+            _in_each_language(action, path, collector, channel)
         elif isinstance(action, SendList):
-            _check_list(action, path, collector, channel)
+            _in_each_language(action, path, collector, channel)
         elif isinstance(action, SendDynamicOptions):
             _check_dynamic_options(action, path, keys_set, collector, channel)
         elif isinstance(action, SendTemplate):
@@ -243,6 +244,34 @@ def check_duration(text: str, path: str, collector: IssueCollector) -> None:
         parse_duration(text)
     except ValueError as exc:
         collector.error(path, str(exc))
+
+
+def _in_each_language(
+    action: SendButtons | SendList, path: str, collector: IssueCollector, channel: ChannelLimits
+) -> None:
+    """The menu's limits checked as written, then as each language of `texts` writes the words
+    it reads there (`_texts_titles`): what only a language's copy breaks is said naming it."""
+
+    def check(menu: SendButtons | SendList, into: IssueCollector) -> None:
+        if isinstance(menu, SendButtons):
+            _check_button_limits(menu, path, into, channel)
+        else:
+            _check_list(menu, path, into, channel)
+
+    written = IssueCollector(collector.source, collector.lines)
+    check(action, written)
+    told = {(issue.path, issue.message) for issue in written.issues}
+    for issue in written.issues:
+        report = collector.error if issue.severity == "error" else collector.warning
+        report(issue.path, issue.message)
+    for language, view in language_views(action, collector.text_table):
+        local = IssueCollector(collector.source, collector.lines)
+        check(view, local)
+        for issue in local.issues:
+            if (issue.path, issue.message) in told:
+                continue
+            told.add((issue.path, issue.message))
+            collector.warning(issue.path, f"in {language} (from texts.{language}): {issue.message}")
 
 
 def _check_unique_ids(
