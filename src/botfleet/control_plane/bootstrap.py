@@ -198,33 +198,39 @@ def _role_and_database(url: str) -> tuple[str, str]:
 
 
 def _privilege_refused(exc: Exception, url: str, schema: str | None) -> str:
-    """What to grant, by what PostgreSQL refused. The common one: since PostgreSQL 15 only the
-    database's owner may create tables in schema public, and a database made by `postgres`
-    for the control plane's role is owned by `postgres`."""
-    role, database = _role_and_database(url)
     reason = failure_reason(exc, url)
     refused = (
         f"could not run migrations at start-up: {describe_database(url)} refused them ({reason}): "
     )
+    return refused + privilege_hint(exc, url, schema)
+
+
+def privilege_hint(exc: Exception, url: str, schema: str | None) -> str:
+    """What to grant, by what PostgreSQL refused (`is_privilege_refused`), for the role `url`
+    logs in as. The common one: since PostgreSQL 15 only the database's owner may create
+    tables in schema public, and a database made by `postgres` for the control plane's role is
+    owned by `postgres`."""
+    role, database = _role_and_database(url)
+    reason = failure_reason(exc, url)
     if "for schema" in reason:
         if schema is None:
-            return refused + (
+            return (
                 f"the role {role} may not create tables in schema public (on PostgreSQL 15 "
                 "and later only the database's owner may); make it the database's owner "
                 f"(ALTER DATABASE {database} OWNER TO {role}, or create the database with "
                 f"createdb -O {role} {database}) or GRANT CREATE ON SCHEMA public TO {role}"
             )
         name = _sql_name(schema)
-        return refused + (
+        return (
             f"the role {role} may not create tables in schema {name} (CP_DATABASE_SCHEMA); "
             f"make it the schema's owner (ALTER SCHEMA {name} OWNER TO {role}) or GRANT USAGE, "
             f"CREATE ON SCHEMA {name} TO {role}"
         )
     if "for database" in reason:
-        return refused + (
+        return (
             f"the role {role} may not connect to it; GRANT CONNECT ON DATABASE {database} TO {role}"
         )
-    return refused + (
+    return (
         f"the control plane's tables belong to another role than {role}; start it as the role "
         f"that ran its migrations before, or make {role} the owner of those tables "
         f"(ALTER TABLE ... OWNER TO {role})"

@@ -41,7 +41,9 @@ class ControlPlaneMetrics:
             self.boot_pulls.labels(result)
         self.db_unavailable = Counter(
             "botfleet_cp_db_unavailable",
-            "Requests answered 503 because the database could not be reached",
+            # Not /health's: a probe polled every few seconds would swamp the count of calls
+            # that failed, which is what the alert on it is about.
+            "Requests answered 503 because the database could not be reached (not /health)",
             registry=self.registry,
         )
 

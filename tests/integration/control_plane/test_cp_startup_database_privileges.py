@@ -204,3 +204,29 @@ async def test_a_url_without_role_or_database_names_those_libpq_variables_give(
     assert "the PostgreSQL database (PGDATABASE's, or the user's name) at " in message
     assert f"ALTER DATABASE {locked_out.database} OWNER TO {locked_out.role}" in message
     assert f"GRANT CREATE ON SCHEMA public TO {locked_out.role}" in message
+
+
+async def test_db_upgrade_and_copy_advise_the_same_fix(
+    locked_out: LockedOut, tmp_path: Path
+) -> None:
+    """The move to PostgreSQL's first commands said only `permission denied for schema
+    public`; the start-up path says what to run."""
+    from typer.testing import CliRunner
+
+    from botfleet.cli.main import app
+
+    source = tmp_path / "cp.db"
+    await run_migrations(f"sqlite+aiosqlite:///{source}")
+    runner = CliRunner()
+    upgraded = await asyncio.to_thread(
+        runner.invoke, app, ["db", "upgrade", "--url", locked_out.url]
+    )
+    copied = await asyncio.to_thread(
+        runner.invoke, app, ["db", "copy", f"sqlite:///{source}", locked_out.url]
+    )
+    role, database = locked_out.role, locked_out.database
+    for result in (upgraded, copied):
+        assert result.exit_code == 2, result.output
+        assert "permission denied for schema public" in result.stderr
+        assert f"ALTER DATABASE {database} OWNER TO {role}" in result.stderr
+        assert PASSWORD not in result.output

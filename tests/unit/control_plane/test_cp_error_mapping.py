@@ -42,3 +42,17 @@ def test_missing_tables_are_not_connection_failures() -> None:
     unopenable = OperationalError("connect", {}, Exception("unable to open database file"))
     assert is_connection_error(unopenable) and not is_missing_schema(unopenable)
     assert not is_missing_schema(DBAPIError("SELECT", {}, _DriverError("42601")))
+
+
+def test_a_server_starting_or_stopping_is_a_connection_failure() -> None:
+    """SQLAlchemy hands these over as a plain DBAPIError: they were answered 500, and a start
+    beside a PostgreSQL still starting exited with a traceback instead of retrying."""
+    import asyncpg
+
+    for state in ("57P03", "57P01", "57P02", "53300", "08006"):
+        assert is_connection_error(DBAPIError("connect", {}, _DriverError(state))), state
+    closed = _DriverError("55000")
+    closed.args = ('database "shop" is not currently accepting connections',)
+    assert is_connection_error(DBAPIError("connect", {}, closed))
+    assert not is_connection_error(DBAPIError("UPDATE", {}, _DriverError("55000")))
+    assert is_connection_error(asyncpg.exceptions.CannotConnectNowError("starting up"))

@@ -200,30 +200,33 @@ def where_configured(url: str, schema: str | None) -> str:
     return f"{describe_database(url)}{in_schema} (CP_DATABASE_URL)"
 
 
-def database_problem(exc: Exception, doing: str, url: str) -> str | None:
-    """Why using the database failed, in one line (`cannot <doing>: <reason>`); None for an
-    exception that is not about the database (a bug: let it show)."""
+def database_problem(exc: Exception, doing: str, url: str, schema: str | None = None) -> str | None:
+    """Why using the database failed, in one line (`cannot <doing>: <reason>`, with what to
+    grant when PostgreSQL refused a privilege); None for an exception that is not about the
+    database (a bug: let it show)."""
     from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from botfleet.control_plane.db.engine import failure_reason
+    from botfleet.control_plane.bootstrap import privilege_hint
+    from botfleet.control_plane.db.engine import failure_reason, is_privilege_refused
     from botfleet.control_plane.db.migrate import DatabaseNewerThanCode
 
     if isinstance(exc, DatabaseNewerThanCode | CommandError):
         return f"cannot {doing}: {exc}"
     # asyncpg raises its own errors for what happens before SQLAlchemy wraps them.
     if isinstance(exc, SQLAlchemyError | OSError) or type(exc).__module__.startswith("asyncpg"):
-        return f"cannot {doing}: {failure_reason(exc, url)}"
+        hint = f": {privilege_hint(exc, url, schema)}" if is_privilege_refused(exc) else ""
+        return f"cannot {doing}: {failure_reason(exc, url)}{hint}"
     return None
 
 
 @contextmanager
-def database_errors(doing: str, url: str) -> Iterator[None]:
+def database_errors(doing: str, url: str, schema: str | None = None) -> Iterator[None]:
     """A failure to use the database as one `error: cannot <doing>: ...` line, status 2."""
     try:
         yield
     except Exception as exc:
-        problem = database_problem(exc, doing, url)
+        problem = database_problem(exc, doing, url, schema)
         if problem is None:
             raise
         fail(problem, url)
@@ -335,7 +338,7 @@ def upgrade(url: str | None = _URL, schema: str | None = _SCHEMA) -> None:
     # CP_DATABASE_URL was not loaded, and upgrading would make a database nobody uses.
     where = describe_database(db.url) if db.chosen else existing(db)
     before = read_current(db, where)
-    with database_errors(f"upgrade {where}", db.url):
+    with database_errors(f"upgrade {where}", db.url, db.schema):
         asyncio.run(run_migrations(db.url, schema=db.schema))
     after = read_current(db, where)
     if before == after:
@@ -415,7 +418,7 @@ def downgrade(
             confirmed = False
         if not confirmed:
             fail("downgrade not confirmed (--yes not to ask); nothing was changed", code=NOT_DONE)
-    with database_errors(f"downgrade {where}", db.url):
+    with database_errors(f"downgrade {where}", db.url, db.schema):
         asyncio.run(downgrade_migrations(db.url, schema=db.schema, revision=destination))
     after = read_current(db, where)
     typer.echo(f"downgraded {where}: {listed(before)} -> {listed(after)}")
@@ -501,5 +504,5 @@ def copy(
             )
         )
     except (CopyRefused, ValueError, SQLAlchemyError, OSError) as exc:
-        fail(copy_failure(exc, source, destination), source, destination)
+        fail(copy_failure(exc, source, destination, schema), source, destination)
     typer.echo(json.dumps({"copied": copied}))

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from botfleet.control_plane.db.engine import (
     describe_database,
     failure_reason,
+    is_privilege_refused,
     is_sqlite,
     make_engine,
 )
@@ -270,8 +271,11 @@ async def copy_database(
     return copied
 
 
-def copy_failure(exc: Exception, source_url: str, target_url: str) -> str:
-    """Why a copy failed, in one line that shows neither URL's password."""
+def copy_failure(
+    exc: Exception, source_url: str, target_url: str, target_schema: str | None = None
+) -> str:
+    """Why a copy failed, in one line that shows neither URL's password; with what to grant
+    when PostgreSQL refused a privilege (the target's: the source is only read)."""
     if isinstance(exc, CopyRefused | ValueError):
         # Ours, and normalise_database_url's (which never quotes the URL).
         reason = str(exc)
@@ -283,4 +287,9 @@ def copy_failure(exc: Exception, source_url: str, target_url: str) -> str:
             target_password = None
         if target_password:
             reason = reason.replace(str(target_password), "***")
+        if is_privilege_refused(exc) and not is_sqlite(target_url):
+            # Here, not at the top: bootstrap builds the whole control plane's container.
+            from botfleet.control_plane.bootstrap import privilege_hint
+
+            reason += f" ({privilege_hint(exc, target_url, target_schema)})"
     return f"cannot copy: {reason}; nothing was copied"

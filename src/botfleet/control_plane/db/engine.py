@@ -104,8 +104,31 @@ def is_connection_error(exc: BaseException) -> bool:
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
+    if _server_unavailable(exc):
+        return True
     # asyncpg raises its own errors for a server that is starting or going away.
     return type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__
+
+
+#: PostgreSQL's SQLSTATEs of a server that answers but takes no work now: shutting down
+#: (57P01, 57P02), starting up or in recovery (57P03, "the database system is starting up"),
+#: out of connection slots (53300). Class 08 is a connection failure.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def _server_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (SQLAlchemy's, which hands these over as a plain `DBAPIError`, or the
+    driver's own) is PostgreSQL saying it takes no connections now; also a database an operator
+    closed (55000 "is not currently accepting connections", `ALLOW_CONNECTIONS false`)."""
+    for error in (exc, getattr(exc, "orig", None)):
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if not isinstance(state, str):
+            continue
+        if state in _UNAVAILABLE_SQLSTATES or state.startswith("08"):
+            return True
+        if state == "55000" and "accepting connections" in str(error):
+            return True
+    return False
 
 
 def describe_database(url: str) -> str:
