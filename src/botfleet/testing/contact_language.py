@@ -11,6 +11,7 @@ warning.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Literal
 
 from botfleet.testing.conversation_format import LoadedTest
@@ -25,10 +26,15 @@ Severity = Literal["error", "warning"]
 
 
 def unsent_language(
-    test: LoadedTest, on: SandboxChannel, own: SandboxChannel, tenant_language: str
+    test: LoadedTest,
+    on: SandboxChannel,
+    own: SandboxChannel,
+    tenant_language: str,
+    more_kinds: Collection[str] = (),
 ) -> tuple[Severity, str] | None:
     """What is wrong with the test's `contact.language` on the channel `on` (`own`: the test's
-    own channel), as `file:line contact.language: ...`, or None when nothing is."""
+    own channel; `more_kinds`: the tenant's more channels' kinds), as `file:line
+    contact.language: ...`, or None when nothing is."""
     language = test.spec.contact.language
     if not language or on.sends_language:
         return None
@@ -40,11 +46,12 @@ def unsent_language(
     )
     if on.name != own.name:
         return "warning", f"{where} [warning] {said}, so the test runs without {language!r}"
-    other = (
-        "run the test with `--channel telegram`"
-        if test.spec.flow is not None
-        else "test it with a Telegram tenant"
-    )
+    if test.spec.flow is not None:
+        other = "run the test with `--channel telegram`"
+    elif "telegram" in more_kinds:  # the tenant's Telegram contacts: the test's to name
+        other = "give the test `channel: telegram`"
+    else:
+        other = "test it with a Telegram tenant"
     return "error", (
         f"{where} {said}, so a test giving {language!r} would pass in a language they never "
         f"get: leave it out (to test a contact's own language, {other})"

@@ -211,7 +211,8 @@ async def run_conversation_test(
     # The test's own channel first: written for the web chat, it passes nowhere else.
     written = loaded.spec.channel
     on = sandbox_channel(written) if written is not None else asked or own
-    unsent = unsent_language(loaded, on, own, config.language)
+    more_kinds = [binding.type for binding in config.more_channels]
+    unsent = unsent_language(loaded, on, own, config.language, more_kinds)
     if unsent is not None and unsent[0] == "error":
         return ConversationResult(loaded.name, source, "error", unsent[1], flow=flow)
     warnings = () if unsent is None else (unsent[1],)

@@ -60,6 +60,22 @@ async def test_a_language_on_a_web_chat_tenant_is_an_error_naming_the_line(write
     )
 
 
+async def test_a_tenant_with_telegram_beside_is_told_to_name_that_channel(
+    write: Write,
+) -> None:
+    """Not "test it with a Telegram tenant": it is one, on another of its channels."""
+    subject = tenant(
+        write,
+        'channel: {type: webchat}\nmore_channels: [{type: telegram, bot_token: "123456:ABCDEF"}]\n',
+    )
+    test = write("case.yaml", SPANISH_CONTACT.format(subject=subject, expected="es"))
+    result = await run_conversation_test(test)
+    assert result.status == "error"
+    assert result.message.endswith(
+        "(to test a contact's own language, give the test `channel: telegram`)"
+    )
+
+
 async def test_without_a_language_a_web_chat_contact_gets_the_tenants(write: Write) -> None:
     subject = tenant(write, "channel: {type: webchat}\n")
     test = write("case.yaml", f"{subject}\nsteps:\n  - say: hi\n    expect: [lang=en]\n")
