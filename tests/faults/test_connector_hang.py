@@ -132,8 +132,12 @@ async def test_a_hanging_calendar_times_out_opens_the_breaker_and_recovers(
     assert replies == [UNREACHABLE, MENU]
     assert calendar.calls == 2
 
-    # 4. After the reset time one probe goes through, succeeds and closes the breaker.
+    # 4. After the reset time, with nobody writing, a scrape alone sees it half open (the
+    # state moved only when /health read it: a quiet tenant's alert on "open" never ended).
     harness.clock.now += 1
+    half_open = 'botfleet_connector_breaker_state{connector="calendar"} 2.0'
+    assert half_open in await harness.metrics()
+    # One probe goes through, succeeds and closes the breaker.
     replies, _ = await harness.ask_for_days("+34600000004")
     assert replies[0] == DAYS
     assert calendar.calls == 3

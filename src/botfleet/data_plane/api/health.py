@@ -56,6 +56,10 @@ async def metrics(request: Request) -> Response:
     if runtime.scheduler is not None:
         # A count, not a listing: with thousands of reminders pending each scrape read them all.
         runtime.metrics.scheduled_jobs.set(await runtime.scheduler.count())
+    # A breaker's state moves on (open -> half open) when it is read, and its gauge with it:
+    # read here, or a quiet tenant's gauge said "open" long after `reset_after_s`, and the alert
+    # on it fired or not depending on whether anything polled /health.
+    _breakers(runtime)
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
