@@ -73,3 +73,23 @@ def test_validate_names_mock(tmp_path: Path) -> None:
         "(did you mean 'slot_duration_min'?)"
     ) in result.stderr
     assert "mock_calendar" not in result.stderr
+
+
+def test_an_unknown_key_of_a_seeded_event_names_the_event_keys() -> None:
+    """It said `unknown setting for type 'mock_calendar'`: an event's key is no setting."""
+    event = {"start": "2027-01-04T09:00", "end": "2027-01-04T10:00", "contact_id": "x"}
+    config = _config(
+        {"type": "mock_calendar", "busy": [{"day": "2027-01-05", "titel": "x"}, event]}
+    )
+    with pytest.raises(ConfigError) as raised:
+        build_connectors(config, clock=FrozenClock())
+    assert [(key, detail) for key, detail in raised.value.problems] == [
+        (
+            "connectors.calendar.busy[0].titel",
+            "unknown key (did you mean 'title'?); it takes title, start, end, day, end_day",
+        ),
+        (
+            "connectors.calendar.busy[1].contact_id",
+            "unknown key; it takes title, start, end, day, end_day",
+        ),
+    ]

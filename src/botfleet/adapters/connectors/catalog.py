@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -130,17 +131,57 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
 }
 
 
-def _config_error(source: str, where: str, exc: ValidationError, what: str) -> ConfigError:
-    """A `ConfigError` keyed at the first problem; every problem named by its full key."""
+def _config_error(
+    source: str, where: str, exc: ValidationError, what: str, model: type[BaseModel] | None = None
+) -> ConfigError:
+    """A `ConfigError` keyed at the first problem; every problem named by its full key. An
+    unknown key inside a setting (an event of a calendar's `busy`) is named as that item's,
+    with the keys it takes (`model`: the settings' model, to find them)."""
     problems: list[tuple[str, str]] = []
     for error in exc.errors():
         key, message = describe(error, prefix=where)
         if error["type"] == "missing":
             message = f"missing required setting {what}"
         elif error["type"] == "extra_forbidden":
-            message = f"unknown setting {what}"
+            keys = _keys_at(model, error["loc"][:-1]) if len(error["loc"]) > 1 else None
+            if keys:
+                name = str(error["loc"][-1])
+                message = f"unknown key{did_you_mean(name, keys)}; it takes {', '.join(keys)}"
+            else:
+                message = f"unknown setting {what}"
         problems.append((key, message))
     return ConfigError.of(source, problems)
+
+
+def _keys_at(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> list[str] | None:
+    """The keys the model of the item at `loc` inside `model` takes (`busy`, `0` -> an event's
+    `title, start, end, day, end_day`); None when `loc` leads to no model."""
+    current: Any = model
+    for part in loc:
+        current = _item_model(current, part)
+        if current is None:
+            return None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return None
+
+
+def _item_model(kind: Any, part: int | str) -> Any:
+    """What the item `part` of a value of `kind` is: a model's field (by name or alias), a
+    list's element; optional types unwrapped."""
+    origin = get_origin(kind)
+    if origin in (Union, UnionType):
+        found = [arg for arg in get_args(kind) if arg is not type(None)]
+        kind, origin = (found[0], get_origin(found[0])) if len(found) == 1 else (None, None)
+    if isinstance(part, int):
+        return get_args(kind)[0] if origin in (list, tuple) and get_args(kind) else None
+    if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+        return None
+    for name, field in kind.model_fields.items():
+        aliases = getattr(field.validation_alias, "choices", ()) or ()
+        if part == name or part in aliases:
+            return field.annotation
+    return None
 
 
 def build_connector(
@@ -189,7 +230,9 @@ def build_connector(
     try:
         connector = connector_type.factory(settings, name, timezone, clock)
     except ValidationError as exc:
-        error = _config_error(tenant.source, where, exc, f"for type {kind!r}")
+        error = _config_error(
+            tenant.source, where, exc, f"for type {kind!r}", connector_type.settings
+        )
         raise ConfigError.of(tenant.source, [*error.problems, *policy_problems]) from None
     except ValueError as exc:
         raise ConfigError.of(tenant.source, [(where, str(exc)), *policy_problems]) from None
