@@ -199,13 +199,17 @@ async def run_conversation_test(
     asked = None if channel is None else sandbox_channel(channel)
     started = perf_counter()
     source = test.source if isinstance(test, LoadedTest) else str(test)
+    # A test whose file reads is named by its `name:` in an error too, as when it runs: a
+    # broken flow or tenant file is the test's error, not one of an unnamed file.
+    name = Path(source).stem
     try:
         loaded = test if isinstance(test, LoadedTest) else load_conversation_test(test)
+        name = loaded.name
         config, flow = _test_config(loaded)
     except ConversationTestError as exc:
-        return ConversationResult(Path(source).stem, source, "error", str(exc))
+        return ConversationResult(name, source, "error", str(exc))
     except (ConfigError, FlowValidationError, OSError) as exc:
-        return ConversationResult(Path(source).stem, source, "error", f"{source}: {exc}")
+        return ConversationResult(name, source, "error", f"{source}: {exc}")
     llm = _scripted_llm(loaded.spec.llm)
     own = sandbox_channel(tenant_channel(config))
     # The test's own channel first: written for the web chat, it passes nowhere else.

@@ -121,3 +121,15 @@ async def test_the_tenants_own_mock_binding_is_reported_in_the_tenant_file(
         f"{tenant}:5 connectors.mock.operations.find.then: unknown key 'then' (known: {KNOWN})"
     )
     assert "pydantic" not in result.message
+
+
+async def test_a_broken_flow_is_the_error_of_the_test_named_by_its_name(write: Write) -> None:
+    """Its header read `ERROR booking` (the file) where every other line names the test."""
+    write("book.yaml", "id: book_v1\ninitial_state: STRAT\nstates:\n  START: {fallback: START}\n")
+    write("tenant.yaml", "tenant_id: shop\nflow_path: book.yaml\n")
+    test = write(
+        "booking.yaml", "name: books a haircut\ntenant: tenant.yaml\nsteps:\n  - say: hi\n"
+    )
+    result = await run_conversation_test(test)
+    assert (result.status, result.name) == ("error", "books a haircut")
+    assert "STRAT" in result.message
