@@ -11,10 +11,21 @@ from botfleet.testing.conversation import ConversationResult
 __all__ = ["junit_xml"]
 
 
-def junit_xml(results: Sequence[ConversationResult], *, suite: str = "botfleet") -> str:
+def junit_xml(
+    results: Sequence[ConversationResult],
+    *,
+    suite: str = "botfleet",
+    channel: str | None = None,
+    shortfalls: Sequence[str] = (),
+) -> str:
     """One `<testsuite>`; each test file is a `<testcase>` with its `<failure>` or `<error>`,
-    and its warnings as `<system-err>`."""
-    failures = sum(r.status == "failed" for r in results)
+    and its warnings as `<system-err>`. Run on a `channel` (`--channel`), the suite and each
+    case's class carry its name, so the reports of one suite run on two channels, merged by a
+    CI, keep both. Each of `shortfalls` (coverage under `--min-coverage`) is a failed case of
+    its own, so a run failed for it does not read as all green."""
+    if channel is not None:
+        suite = f"{suite}.{channel}"
+    failures = sum(r.status == "failed" for r in results) + len(shortfalls)
     errors = sum(r.status == "error" for r in results)
     total_time = sum(r.duration_s for r in results)
     root = ET.Element("testsuites")
@@ -22,7 +33,7 @@ def junit_xml(results: Sequence[ConversationResult], *, suite: str = "botfleet")
         root,
         "testsuite",
         name=suite,
-        tests=str(len(results)),
+        tests=str(len(results) + len(shortfalls)),
         failures=str(failures),
         errors=str(errors),
         skipped="0",
@@ -32,7 +43,9 @@ def junit_xml(results: Sequence[ConversationResult], *, suite: str = "botfleet")
         case = ET.SubElement(
             node,
             "testcase",
-            classname=Path(result.source).stem,
+            classname=f"{channel}.{Path(result.source).stem}"
+            if channel
+            else Path(result.source).stem,
             name=result.name,
             file=result.source,
             time=f"{result.duration_s:.3f}",
@@ -43,5 +56,8 @@ def junit_xml(results: Sequence[ConversationResult], *, suite: str = "botfleet")
             detail.text = result.message
         if result.warnings:  # after the failure, as the JUnit schema orders them
             ET.SubElement(case, "system-err").text = "\n".join(result.warnings)
+    for line in shortfalls:
+        case = ET.SubElement(node, "testcase", classname="coverage", name=line, time="0.000")
+        ET.SubElement(case, "failure", message=line).text = line
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -127,6 +127,24 @@ def test_min_coverage_fails_under_the_threshold(invoke: Invoke, suite: Path) -> 
     assert invoke("test", suite, "--min-coverage", "60").exit_code == 0
 
 
+def test_junit_says_a_coverage_shortfall_and_the_channel_asked(
+    invoke: Invoke, suite: Path, tmp_path: Path
+) -> None:
+    """A run failed for its coverage read as all green in the CI's report, and the reports of
+    two `--channel` runs of one suite had the same names."""
+    report = tmp_path / "junit.xml"
+    low = invoke("test", suite, "--min-coverage", "90", "--channel", "telegram", "--junit", report)
+    assert low.exit_code == 1
+    [testsuite] = ET.parse(report).getroot().findall("testsuite")
+    assert testsuite.attrib["name"] == "botfleet.telegram"
+    assert (testsuite.attrib["tests"], testsuite.attrib["failures"]) == ("2", "1")
+    by_class = {c.attrib["classname"]: c for c in testsuite.findall("testcase")}
+    assert set(by_class) == {"telegram.yes", "coverage"}
+    shortfall = by_class["coverage"].find("failure")
+    assert shortfall is not None
+    assert shortfall.attrib["message"] == "coverage of yesno_v1 is 60.0%, under --min-coverage 90%"
+
+
 def test_no_tests_found_is_an_error(invoke: Invoke, tmp_path: Path) -> None:
     result = invoke("test", tmp_path)
     assert result.exit_code == 1

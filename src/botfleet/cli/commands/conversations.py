@@ -65,13 +65,17 @@ def run_tests(
     if not found:
         typer.echo(f"no conversation tests found in {', '.join(map(str, paths))}", err=True)
         raise typer.Exit(1)
+    asked = channel.value if channel else None
     with command_logs(log_level.value if log_level else None):
-        results = asyncio.run(_run_all(found, channel.value if channel else None))
-    if junit is not None:
-        write_output(junit, junit_xml(results), "--junit")
+        results = asyncio.run(_run_all(found, asked))
     failed = _summary(results)
+    shortfalls: list[str] = []
     if coverage or min_coverage is not None:
-        failed |= _coverage(results, min_coverage)
+        shortfalls = _coverage(results, min_coverage)
+        failed |= bool(shortfalls)
+    if junit is not None:
+        # After the coverage: a suite failed for it is not all green in the CI's report.
+        write_output(junit, junit_xml(results, channel=asked, shortfalls=shortfalls), "--junit")
     if failed:
         raise typer.Exit(1)
 
@@ -106,18 +110,19 @@ def _summary(results: list[ConversationResult]) -> bool:
     return counts["passed"] != len(results)
 
 
-def _coverage(results: list[ConversationResult], threshold: float | None) -> bool:
+def _coverage(results: list[ConversationResult], threshold: float | None) -> list[str]:
+    """Print each flow's coverage; the lines of those under `threshold` (also on stderr)."""
     from botfleet.cli.coverage import coverage_by_flow, format_coverage
 
-    below = False
+    below = []
     for report in coverage_by_flow(results):
         typer.echo(format_coverage(report))
         lowest = min(report.state_percent, report.transition_percent)
         if threshold is not None and lowest < threshold:
-            typer.echo(
+            line = (
                 f"coverage of {report.flow.spec.id} is {lowest:.1f}%, under --min-coverage "
-                f"{threshold:g}%",
-                err=True,
+                f"{threshold:g}%"
             )
-            below = True
+            typer.echo(line, err=True)
+            below.append(line)
     return below
