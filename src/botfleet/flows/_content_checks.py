@@ -40,6 +40,7 @@ from botfleet.flows.schema import (
     SendList,
     SendTemplate,
     SetData,
+    Transition,
 )
 from botfleet.flows.yaml_lines import key_path
 
@@ -84,6 +85,33 @@ def check_transitions(spec: FlowSpec, collector: IssueCollector) -> None:
         if transition.condition is not None:
             check_condition(collector, key_path(path, "condition"), transition.condition)
         check_templates(collector, key_path(path, "set_data"), transition.set_data, as_data=True)
+        _check_overwritten_set_data(spec, path, transition, collector)
+
+
+def _check_overwritten_set_data(
+    spec: FlowSpec, path: str, transition: Transition, collector: IssueCollector
+) -> None:
+    """`set_data` runs first, then `extract_suffix_as` and the services' properties: a key of
+    `set_data` one of those writes too is overwritten, so what it set never shows."""
+    suffix_key = transition.extract_suffix_as
+    if not suffix_key or not transition.set_data:
+        return
+    service_keys = {f"service_{name}" for service in spec.services.values() for name in service}
+    for key in transition.set_data:
+        if key == suffix_key:
+            why = "extract_suffix_as then writes the payload's suffix there"
+        elif key in service_keys:
+            why = (
+                "extract_suffix_as then writes the service's property there when the suffix "
+                "is a key of services"
+            )
+        else:
+            continue
+        collector.warning(
+            key_path(key_path(path, "set_data"), key),
+            f"set_data runs first and {why}, so this value is lost; give it another key, or "
+            "set it in the target state's on_enter",
+        )
 
 
 def check_actions(
