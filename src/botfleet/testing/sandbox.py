@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -619,7 +619,11 @@ async def open_sandbox(
     """
     at = at or MONDAY_MORNING
     if at.tzinfo is None:
-        at = at.replace(tzinfo=ZoneInfo(config.timezone))
+        zone = ZoneInfo(config.timezone)
+        # Through UTC and back: a wall time the clocks skip (02:30 on a spring-forward day) is
+        # the instant it would be read as, shown as the zone's clocks show it (03:30), as a
+        # task's `run_at` in the gap is.
+        at = at.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
     clock = FrozenClock(at)
     settings = make_settings()
     # The window bootstrap gives the engine too: a flow's `schedule_task` `result_key` and

@@ -128,6 +128,10 @@ def test_bad_arguments_are_reported(invoke: Invoke, tmp_path: Path) -> None:
     assert "--at 'monday': expected a date and time such as 2024-05-06T09:00" in when.stderr
     utc = invoke("chat", DEMO_TENANT, "--at", "2024-05-06T07:00+00:00", input="")
     assert "clock frozen at 2024-05-06T07:00:00+00:00" in utc.stdout
+    # Madrid's clocks go from 02:00 to 03:00 on 2024-03-31: 02:30 is shown as the clocks
+    # read that instant, not as a time they never show (02:30+01:00).
+    gap = invoke("chat", DEMO_TENANT, "--at", "2024-03-31T02:30", input="")
+    assert "clock frozen at 2024-03-31T03:30:00+02:00" in gap.stdout
     missing = invoke("chat", tmp_path / "nope.yaml", input="")
     assert missing.exit_code == 1
     assert "nope.yaml: cannot read" in missing.stderr
