@@ -282,9 +282,10 @@ def as_option_choice(
         return message
     answer = message.text.strip().rstrip(".)")
     chosen: Option | None = None
-    # isdecimal, not isdigit: "²" is a digit that int() rejects. The length cap keeps int() away
-    # from its 4300-digit limit (a ValueError) and from pointless work on huge numbers.
-    if answer.isdecimal() and len(answer) <= 6 and 1 <= int(answer) <= len(options):
+    # isdecimal, not isdigit: "²" is a digit that int() rejects. A position has at most three
+    # digits: four are a time ("0030", "0930": 30 and 930 are no positions), and the cap keeps
+    # int() away from its 4300-digit limit (a ValueError) and from pointless work.
+    if answer.isdecimal() and len(answer) <= 3 and 1 <= int(answer) <= len(options):
         chosen = options[int(answer) - 1]
     else:
         chosen = _by_title(message.text, options, today)

@@ -291,7 +291,10 @@ def _shift_time(value: Any, days: float = 0, hours: float = 0, minutes: float = 
     the night the clocks go forward would be 03:30, one real hour later.
     """
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
-    moment += timedelta(days=days)
+    if days:
+        # Only then: adding a timedelta drops `fold`, and `now` in the second pass of a
+        # repeated hour (01:30 the second time) would be read as the first, an hour early.
+        moment += timedelta(days=days)
     elapsed = timedelta(hours=hours, minutes=minutes)
     if moment.tzinfo is None:  # a wall time with no zone: nothing else to go by
         return (moment + elapsed).isoformat()

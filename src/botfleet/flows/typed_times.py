@@ -236,9 +236,9 @@ def time_candidates(folded: str) -> frozenset[tuple[int, int]]:
     """The (hour, minute) pairs a typed text can mean, empty when it is no time.
 
     A bare number ("5", "nueve") is not a time: it is a position in the menu, or nothing; four
-    digits ("2130", "0930") are one, as no menu is that long. Without am/pm or a part of the
-    day ("de la tarde", "abends"), an hour from 1 to 12 is both ("at 5" is 05:00 or 17:00: the
-    options say which).
+    digits ("2130", "0930", "0030") are one, as no menu is that long. Without am/pm or a part of
+    the day ("de la tarde", "abends"), an hour from 1 to 12 is both ("at 5" is 05:00 or 17:00:
+    the options say which), unless written with a leading zero ("09:30", "0930": 09:30 only).
     """
     text = folded.strip()
     if len(text) > _MAX_LENGTH:
@@ -344,6 +344,9 @@ def _hours(found: re.Match[str], hour: int) -> frozenset[int]:
     allowed = _AM if meridiem == "am" else _PM if meridiem == "pm" else None
     part = found["part_before"] or found["part_after"]
     if allowed is None and part is None:
+        written = found["compact"][:-2] if found["compact"] else found["hour"]
+        if written is not None and len(written) == 2 and written.startswith("0"):
+            return frozenset({hour})  # "09:30", "0930": a 24-hour clock's morning, not 21:30
         return frozenset({hour, hour + 12}) if 1 <= hour <= 11 else frozenset({hour})
     if allowed is not None and not 1 <= hour <= 12:
         return frozenset()

@@ -143,6 +143,22 @@ def test_an_hour_without_am_or_pm_that_two_slots_answer_picks_neither() -> None:
     assert chosen("5am", both) == "am"
 
 
+def test_four_digits_are_a_time_never_a_position_and_a_leading_zero_is_the_morning() -> None:
+    """A day's 47 half hours as numbered text: "0030" booked 14:30 (the 30th row), and "0930"
+    picked nothing (no 930th row, and 09:30 or 21:30)."""
+    day = tuple(
+        Option(f"h{hour:02d}{minute:02d}", f"{hour:02d}:{minute:02d}")
+        for hour in range(24)
+        for minute in (0, 30)
+    )[:47]
+    assert chosen("0030", day) == "h0030"
+    assert chosen("0930", day) == "h0930"
+    assert chosen("0005", day) is None  # no such slot: not the fifth either
+    assert chosen("2130", day) == "h2130"
+    assert chosen("30", day) == "h1430"  # two digits stay a position
+    assert chosen("9:30", day) is None  # 09:30 or 21:30: the options hold both
+
+
 def test_two_slots_of_the_same_time_pick_neither() -> None:
     twice = (Option("a", "17:00"), Option("b", "17:00"), Option("c", "18:00"))
     assert chosen("5pm", twice) is None

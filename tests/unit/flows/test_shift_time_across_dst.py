@@ -63,3 +63,25 @@ def test_a_wall_time_without_a_zone_is_moved_on_its_wall_clock() -> None:
         datetime(2024, 1, 1, tzinfo=UTC), "days=-1, hours=-2", value="'2024-03-31T12:00'"
     )
     assert moved == datetime(2024, 3, 30, 10, 0)
+
+
+LONDON = ZoneInfo("Europe/London")
+SANTIAGO = ZoneInfo("America/Santiago")
+
+
+@pytest.mark.parametrize(
+    ("now", "arguments", "real"),
+    [
+        # 01:30 GMT, the second pass of London's repeated hour (31 Oct 2027): + 2 hours.
+        (datetime(2027, 10, 31, 1, 30, tzinfo=LONDON, fold=1), "hours=2", timedelta(hours=2)),
+        # 23:30 -04:00, Santiago's second pass (3 Apr 2027): it went 30 minutes back.
+        (datetime(2027, 4, 3, 23, 30, tzinfo=SANTIAGO, fold=1), "minutes=30", timedelta(0, 1800)),
+        (datetime(2027, 4, 3, 23, 30, tzinfo=SANTIAGO, fold=1), "hours=0", timedelta(0)),
+    ],
+)
+def test_now_in_the_second_pass_of_a_repeated_hour_stays_in_it(
+    now: datetime, arguments: str, real: timedelta
+) -> None:
+    """Adding no days dropped `fold`: the second pass was read as the first, an hour early."""
+    later = shifted(now, arguments)
+    assert later.astimezone(UTC) - now.astimezone(UTC) == real
