@@ -157,7 +157,13 @@ def _lone_surrogate_place(body: bytes) -> str | None:
         value = json.loads(body)
     except (ValueError, RecursionError):
         return None  # not JSON: the route refuses it, or reads it as text (strict UTF-8)
-    return lone_surrogate_place(value)
+    try:
+        return lone_surrogate_place(value)
+    except RecursionError:
+        # Deeper than the walk goes: a body sent as text (a YAML flow) is not held to the JSON
+        # depth limit (`BodyGuard`). Refused at the body, rather than a 500 for anyone's
+        # request: no route takes such a text holding a lone surrogate.
+        return "body"
 
 
 def _chain(exc: BaseException, limit: int = 5) -> list[dict[str, object]]:
