@@ -274,6 +274,19 @@ def check_duration(text: str, path: str, collector: IssueCollector) -> None:
         collector.error(path, str(exc))
 
 
+#: The most options (buttons, rows) the menus' language copies check in one flow: a real one
+#: has a few thousand (50 menus, 5 languages, 10 options); a hostile upload of thousands of
+#: menus in a thousand languages took minutes of the control plane's CPU.
+MAX_LANGUAGE_OPTIONS = 20_000
+_LANGUAGE_VIEWS_KEY = ("content_checks", "language views budget")
+
+
+def _option_count(menu: SendButtons | SendList) -> int:
+    if isinstance(menu, SendButtons):
+        return len(menu.buttons)
+    return sum(len(section.rows) for section in menu.sections) + len(menu.sections)
+
+
 def _in_each_language(
     action: SendButtons | SendList, path: str, collector: IssueCollector, channel: ChannelLimits
 ) -> None:
@@ -292,7 +305,18 @@ def _in_each_language(
     for issue in written.issues:
         report = collector.error if issue.severity == "error" else collector.warning
         report(issue.path, issue.message)
+    budget: list[int] = collector.once(_LANGUAGE_VIEWS_KEY, lambda: [MAX_LANGUAGE_OPTIONS])
     for language, view in language_views(action, collector.text_table):
+        budget[0] -= _option_count(view)
+        if budget[0] < 0:
+            if budget[0] + _option_count(view) >= 0:  # said once, at the first one left out
+                collector.warning(
+                    "texts",
+                    f"menu words read from texts are measured in each language for the first "
+                    f"{MAX_LANGUAGE_OPTIONS} options in all; this flow has more, so later "
+                    "menus are measured as written only",
+                )
+            return
         local = IssueCollector(collector.source, collector.lines)
         check(view, local)
         for issue in local.issues:

@@ -240,7 +240,21 @@ def _looked_up(held: tuple[Any, ...], key: str, *, item: bool) -> tuple[Any, ...
         looked = template_lookup(value, key, item=item)
         if not isinstance(looked, Undefined):
             found.append(looked)
-    return tuple(found)
+    return _one_of_each_kind(found)
+
+
+def _one_of_each_kind(values: list[Any]) -> tuple[Any, ...]:
+    """`values` with one sample of each JSON kind: only the kind decides what a lookup or a
+    call does on one, and a chain (`data.x.real.real...`) added two samples a step, which made
+    one call's check quadratic in its length (a hostile upload of such chains took seconds)."""
+    seen: set[Any] = set()
+    kept = []
+    for value in values:
+        kind = type(value) if _is_json(value) else id(value)
+        if kind not in seen:
+            seen.add(kind)
+            kept.append(value)
+    return tuple(kept)
 
 
 def _is_json(value: Any) -> bool:

@@ -4,6 +4,9 @@ template's length is only known once rendered."""
 
 from __future__ import annotations
 
+import pytest
+
+from botfleet.flows import _content_checks
 from botfleet.flows.load import load_flow_text
 
 FLOW = """\
@@ -70,3 +73,18 @@ def test_a_literal_title_is_said_once_not_again_per_language() -> None:
     assert literal == [
         "41 characters: WhatsApp shows at most 24, so it gets 'A literal row title wel…'"
     ]
+
+
+def test_the_language_copies_checked_are_bounded_per_flow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hostile upload of many menus in many languages took minutes of the control plane's
+    CPU: past a budget of options, later menus are measured as written only, and it says so."""
+    monkeypatch.setattr(_content_checks, "MAX_LANGUAGE_OPTIONS", 4)
+    result = load_flow_text(FLOW, "t.yaml")
+    told = [w for w in result.warnings if w.path == "texts"]
+    assert len(told) == 1
+    assert "for the first 4 options in all" in told[0].message
+    # The first menu's German copy (3 buttons) was measured; the list's was not.
+    measured = [w.path for w in result.warnings if "(from texts." in w.message]
+    assert measured == ["states.MENU.on_enter[0].buttons"]

@@ -258,3 +258,16 @@ def test_a_template_tells_its_first_problems_only() -> None:
     told = warnings(sent(template))
     assert len(told) == MAX_UNRUNNABLE
     assert told[0][2].startswith("`today.x0()` fails at every turn")
+
+
+def test_a_long_chain_keeps_one_sample_of_each_kind() -> None:
+    """Two more samples a step made one call's check quadratic in its length (a hostile upload
+    of `data.real.real...()` chains took seconds to validate)."""
+    from jinja2 import Environment, nodes
+
+    from botfleet.flows._unrunnable_checks import _values
+
+    tree = Environment().parse("{{ data" + ".real" * 200 + "() }}")
+    (call,) = tree.find_all(nodes.Call)
+    held = _values(call.node, ROOTS)
+    assert held is not None and 0 < len(held) <= len(ROOTS["data"]) + 6
