@@ -334,9 +334,9 @@ def binding_key_category(key: str, where: str) -> str:
     if problem is not None:
         raise InvalidInput(where, problem)
     category = connector_category(key)
-    if _CATEGORY.match(category[:MAX_CATEGORY]) and len(category) > MAX_CATEGORY:
+    if _CATEGORY.fullmatch(category[:MAX_CATEGORY]) and len(category) > MAX_CATEGORY:
         raise InvalidInput(where, f"a category is at most {MAX_CATEGORY} characters")
-    if not _CATEGORY.match(category):
+    if not _CATEGORY.fullmatch(category):
         if is_named_binding(key):
             raise InvalidInput(
                 where, f"{key!r}: the category before {SEPARATOR!r} must be lower_snake_case"

@@ -53,7 +53,7 @@ def binding_name_problem(name: str) -> str | None:
             f"{name!r} has more than one '.': a connector is a category or "
             f"<category>.<name>, e.g. {category}.{binding.replace(SEPARATOR, '_')}"
         )
-    if not _NAME_RE.match(binding):
+    if not _NAME_RE.fullmatch(binding):
         return (
             f"{name!r}: the name after '{category}.' must be lower_snake_case (letters, "
             "digits and _, starting with a letter; at most 63)"

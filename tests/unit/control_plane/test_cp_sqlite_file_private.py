@@ -52,3 +52,20 @@ async def test_a_restored_file_readable_by_others_is_tightened_and_said(
     told = [line for line in lines if "database_file_made_private" in line]
     assert len(told) == 1
     assert str(database) in told[0] and "0644" in told[0]
+
+
+async def test_a_linked_file_readable_by_others_is_left_but_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = tmp_path / "real" / "cp.db"
+    real.parent.mkdir()
+    await _touch(f"sqlite+aiosqlite:///{real}")
+    real.chmod(0o644)
+    link = tmp_path / "cp.db"
+    link.symlink_to(real)
+    caplog.set_level(logging.WARNING)
+    await _touch(f"sqlite+aiosqlite:///{link}")
+    assert _mode(real) == 0o644  # a link is never followed to change a file
+    lines = [record.getMessage() for record in caplog.records]
+    told = [line for line in lines if "database_file_not_private" in line]
+    assert len(told) == 1 and "0644" in told[0] and "chmod 600" in told[0]

@@ -209,3 +209,14 @@ def test_the_flow_schema_describes_named_bindings() -> None:
 
     assert "<category>.<name>" in connector["description"]
     assert connector["minLength"] == 1
+
+
+def test_a_name_ending_in_a_line_break_is_no_name() -> None:
+    """`$` matches before a final newline: `notification.crm\\n` was stored as a binding."""
+    from botfleet.control_plane.binding_schemas import binding_key_category
+    from botfleet.control_plane.errors import InvalidInput
+
+    assert binding_name_problem("notification.crm\n") is not None
+    for key in ("notification.crm\n", "calendar\n"):
+        with pytest.raises(InvalidInput):
+            binding_key_category(key, "body.connectors")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,33 @@ def _prepare_sqlite_file(url: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     create_private_file(path)
     tightened = {str(p): mode for p in sqlite_files(path) if (mode := make_private(p)) is not None}
+    _warn_if_linked_and_shared(path)
     if tightened:
         _log.warning(
             "database_file_made_private",
             files={name: f"{mode:04o}" for name, mode in tightened.items()},
             detail="the group or others could read the control plane's database; they no "
             "longer can",
+        )
+
+
+def _warn_if_linked_and_shared(path: Path) -> None:
+    """A database file reached through a symbolic link is not changed (`make_private` follows
+    no link: one planted in a shared folder must not get another file changed), but one the
+    group or others can read is said (`database_file_not_private`), with what to run."""
+    try:
+        if not path.is_symlink():
+            return
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        _log.warning(
+            "database_file_not_private",
+            file=str(path),
+            mode=f"{mode:04o}",
+            detail="the database file is a link to a file the group or others can read; it is "
+            "left as it is: chmod 600 the file it points to",
         )
 
 
