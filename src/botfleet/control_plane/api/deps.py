@@ -57,7 +57,8 @@ async def get_principal(
     """Authenticate the admin key or a tenant key (401 when missing or wrong), then check that
     it may call this route at all (`api/access.py`; 403 naming the role it needs) and, on a
     tenant's route, that it is that tenant's (404, `require_tenant`). All run before the body
-    is validated, so a refused key learns nothing from validation."""
+    is validated against its model, so a refused key learns nothing from validation (a body
+    that is no JSON at all is refused before, alike for any key, any tenant or none)."""
     presented = bearer.credentials if bearer is not None else header
     if not presented:
         raise AuthenticationFailed(
