@@ -618,12 +618,17 @@ async def open_sandbox(
     the bot as that channel delivers it.
     """
     at = at or MONDAY_MORNING
+    zone = ZoneInfo(config.timezone)
     if at.tzinfo is None:
-        zone = ZoneInfo(config.timezone)
         # Through UTC and back: a wall time the clocks skip (02:30 on a spring-forward day) is
         # the instant it would be read as, shown as the zone's clocks show it (03:30), as a
         # task's `run_at` in the gap is.
         at = at.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
+    else:
+        # One given with an offset (the only way to start in the second pass of a repeated
+        # hour) is that instant on the tenant's clocks, as `now` reads it: the lines that show
+        # the clock (`:wait`) read as `now` does.
+        at = at.astimezone(zone)
     clock = FrozenClock(at)
     settings = make_settings()
     # The window bootstrap gives the engine too: a flow's `schedule_task` `result_key` and
