@@ -32,7 +32,9 @@ async def test_write_routes_refuse_oversized_and_deep_bodies_early(cp: ControlPl
         response = await cp.client.post(
             path, content=body, headers={**cp.admin, "content-type": media_type}
         )
-        assert time.perf_counter() - started < 2, path
+        # Refused before any parser runs: quick even on a busy machine (a parser's pass over
+        # these bodies took minutes).
+        assert time.perf_counter() - started < 10, path
         assert response.status_code == status, (path, response.text)
         detail = response.json()["detail"]
         assert "over the limit" in detail or f"deeper than {MAX_DEPTH}" in detail
@@ -45,7 +47,7 @@ async def test_write_routes_refuse_oversized_and_deep_bodies_early(cp: ControlPl
         content=DEEP_YAML,
         headers={**cp.admin, "content-type": "application/yaml"},
     )
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 10
     assert deep_yaml.status_code == 422, deep_yaml.text
     assert "nested too deeply" in deep_yaml.text
 

@@ -75,7 +75,7 @@ async def test_after_an_erasure_the_log_is_cut_back_once_idle(
         )
         assert SECRET.encode() in wal.read_bytes()  # a short log: never cut back by length
         await store.contacts.erase("ana")
-        for _ in range(100):
+        for _ in range(1000):  # up to 20 s: on a busy machine the idle moment comes late
             await asyncio.sleep(0.02)
             if wal.stat().st_size == 0:
                 break
@@ -113,7 +113,7 @@ async def test_after_messages_age_out_the_log_and_the_file_lose_them_once_idle(
         later = SAMPLE_TIME + timedelta(days=9)
         assert await store.prune_journal(later) == 1
         assert await store.prune_outbox(later) == 1
-        for _ in range(100):
+        for _ in range(1000):  # up to 20 s, as above
             await asyncio.sleep(0.02)
             if wal.stat().st_size == 0:
                 break
