@@ -93,3 +93,26 @@ def test_an_unknown_key_of_a_seeded_event_names_the_event_keys() -> None:
             "unknown key; it takes title, start, end, day, end_day",
         ),
     ]
+
+
+def test_a_day_written_as_people_write_one_says_how_to_write_it() -> None:
+    """pydantic said `invalid character in year` for `06/01/2027`."""
+    config = _config(
+        {
+            "type": "mock_calendar",
+            "closed_dates": ["06/01/2027", "2027-01-07"],
+            "busy": [{"day": "7.1.27"}],
+        }
+    )
+    with pytest.raises(ConfigError) as raised:
+        build_connectors(config, clock=FrozenClock())
+    assert [(key, detail) for key, detail in raised.value.problems] == [
+        (
+            "connectors.calendar.closed_dates[0]",
+            "write the day as YYYY-MM-DD (e.g. 2027-01-06), not '06/01/2027'",
+        ),
+        (
+            "connectors.calendar.busy[0].day",
+            "write the day as YYYY-MM-DD (e.g. 2027-01-06), not '7.1.27'",
+        ),
+    ]

@@ -14,6 +14,7 @@ from pydantic import (
     AfterValidator,
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
@@ -79,6 +80,22 @@ def _tenant_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
+_DAY_WRITTEN_OTHERWISE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}")
+
+
+def _iso_day(value: Any) -> Any:
+    """A day written as people write one (`06/01/2027`) is refused saying how to write it:
+    pydantic's words were `invalid character in year`, and which of 6 January and 1 June is
+    meant is not the calendar's to guess."""
+    if isinstance(value, str) and _DAY_WRITTEN_OTHERWISE.fullmatch(value.strip()):
+        raise ValueError(f"write the day as YYYY-MM-DD (e.g. 2027-01-06), not {value.strip()!r}")
+    return value
+
+
+#: A day of a calendar setting, written YYYY-MM-DD.
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
+
+
 class CalendarSettings(BaseModel):
     """Settings every calendar back end shares: time zone, weekly schedule and slot rules."""
 
@@ -96,7 +113,7 @@ class CalendarSettings(BaseModel):
         default_factory=dict,
         description='weekly opening windows, e.g. {"mon": ["10:00-14:00", "17:00-21:00"]}',
     )
-    closed_dates: list[date] = Field(default_factory=list, description="extra closed days")
+    closed_dates: list[IsoDay] = Field(default_factory=list, description="extra closed days")
     capacity: int = Field(
         1,
         ge=1,
@@ -259,8 +276,8 @@ class SeedEvent(BaseModel):
     title: str = "busy"
     start: datetime | None = None
     end: datetime | None = None
-    day: date | None = None
-    end_day: date | None = None
+    day: IsoDay | None = None
+    end_day: IsoDay | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> SeedEvent:
