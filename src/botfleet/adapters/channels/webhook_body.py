@@ -14,5 +14,7 @@ def decode_json(body: bytes) -> Any:
     the sender's bug; answering 400 tells it, and a retry would not help)."""
     try:
         return json.loads(body)
+    except UnicodeDecodeError as exc:  # a ValueError: said apart, it is the likelier fix
+        raise HTTPException(400, detail=f"request body is not UTF-8 (byte {exc.start})") from None
     except (ValueError, RecursionError):
         raise HTTPException(400, detail="request body is not JSON") from None
