@@ -174,7 +174,7 @@ def tenant_id_problem(tenant_id: str | None, control_plane_url: str | None) -> s
     """Why `DP_TENANT_ID` is refused at start, or None. One that names no folder of its own
     (`..`) would have the data plane write beside its data folder; one the control plane never
     registers would be asked for forever."""
-    if tenant_id is None:
+    if not tenant_id:  # none, or blank: not set (the boot pull says what is missing)
         return None
     if control_plane_url is not None:
         problem = registered_tenant_id_problem(tenant_id)

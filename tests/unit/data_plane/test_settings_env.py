@@ -70,7 +70,12 @@ def outcome(cls: type[Any], arguments: Mapping[str, Any]) -> tuple[str, Any]:
     try:
         built = cls(**arguments)
     except ValidationError as exc:
-        return "error", [(e["type"], e["loc"], e["msg"], e.get("input")) for e in exc.errors()]
+        # A check across fields (`loc` ()) gets the whole input, whose unknown keys one model
+        # keeps and the other drops: its message and place say what matters.
+        return "error", [
+            (e["type"], e["loc"], e["msg"], e.get("input") if e["loc"] else None)
+            for e in exc.errors()
+        ]
     return "ok", (built.model_dump(), built.model_fields_set)
 
 

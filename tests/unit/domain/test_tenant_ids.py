@@ -47,3 +47,11 @@ def test_dp_tenant_id_is_checked_against_the_plane_that_names_it() -> None:
     assert DataPlaneSettings(tenant_id="Shop.1").tenant_id == "Shop.1"
     local = DataPlaneSettings(tenant_id="shop-1", control_plane_url="http://127.0.0.1:8001")
     assert local.tenant_id == "shop-1"
+
+
+def test_a_blank_dp_tenant_id_is_not_set_rather_than_refused() -> None:
+    """`DP_TENANT_ID=` in a .env means none: the boot pull says it is missing, as before."""
+    assert DataPlaneSettings(tenant_id="  ").tenant_id == ""
+    assert (
+        DataPlaneSettings(tenant_id="", control_plane_url="http://127.0.0.1:8001").tenant_id == ""
+    )
