@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 from hypothesis import given, settings
@@ -163,8 +163,6 @@ async def test_erasure_leaves_exactly_the_other_contacts_records(contacts: list[
 
 
 async def test_recent_lists_conversations_newest_first(tenant_store: TenantStore) -> None:
-    from datetime import timezone
-
     for n, contact in enumerate(["a", "b", "c", "d"]):
         # Different offsets: ordered as instants, not as written.
         zone = timezone(timedelta(hours=n - 2))
@@ -195,3 +193,74 @@ async def test_recent_across_many_batches(tenant_store: TenantStore, monkeypatch
         await tenant_store.states.save(sample_state(f"c{n:02}", updated_at=at), expected_version=0)
     recent = await tenant_store.contacts.recent(limit=5)
     assert [c.contact_id for c in recent] == ["c49", "c48", "c47", "c46", "c45"]
+
+
+async def pages(store: TenantStore, limit: int, **filters: Any) -> list[list[str]]:
+    """Every page of `recent`, each asked after the last conversation of the one before."""
+    found: list[list[str]] = []
+    before = None
+    while True:
+        page = await store.contacts.recent(limit=limit, before=before, **filters)
+        if not page:
+            return found
+        found.append([c.contact_id for c in page])
+        assert len(found) <= 100, "the pages do not end: a page repeats the one before"
+        before = (page[-1].updated_at, page[-1].contact_id)
+
+
+async def test_pages_split_conversations_of_one_time_none_skipped_nor_repeated(
+    tenant_store: TenantStore, monkeypatch: Any
+) -> None:
+    from botfleet.adapters.stores import _sqlite_contacts
+
+    monkeypatch.setattr(_sqlite_contacts, "RECENT_BATCH", 4)
+    # Seven at one instant (written in three offsets: one time all the same), one before and
+    # one after; ids chosen so that none sorts as saved, "é" beyond ASCII.
+    same = T0 + timedelta(minutes=5)
+    ties = ["t3", "t1", "té", "t6", "t0", "t5", "t2"]
+    for n, contact in enumerate(ties):
+        at = same.astimezone(timezone(timedelta(hours=n % 3 - 1)))
+        await tenant_store.states.save(sample_state(contact, updated_at=at), expected_version=0)
+    for contact, at in [("old", T0), ("new", same + timedelta(seconds=1))]:
+        await tenant_store.states.save(sample_state(contact, updated_at=at), expected_version=0)
+
+    listed = await pages(tenant_store, 3)
+
+    assert listed == [
+        ["new", "té", "t6"],
+        ["t5", "t3", "t2"],
+        ["t1", "t0", "old"],
+    ]
+    assert await pages(tenant_store, 100) == [
+        ["new", "té", "t6", "t5", "t3", "t2", "t1", "t0", "old"]
+    ]
+
+
+async def test_a_page_after_a_time_in_another_offset_and_with_active_since(
+    tenant_store: TenantStore,
+) -> None:
+    for n in range(6):
+        at = T0 + timedelta(minutes=n // 2)  # two conversations a minute
+        await tenant_store.states.save(sample_state(f"c{n}", updated_at=at), expected_version=0)
+    tokyo = timezone(timedelta(hours=9))
+
+    after_c3 = (T0 + timedelta(minutes=1)).astimezone(tokyo), "c3"
+    listed = await tenant_store.contacts.recent(limit=10, before=after_c3)
+    assert [c.contact_id for c in listed] == ["c2", "c1", "c0"]
+    since = T0 + timedelta(minutes=1)
+    assert await pages(tenant_store, 1, active_since=since) == [["c5"], ["c4"], ["c3"], ["c2"]]
+    before_all = (T0, "c0")
+    assert await tenant_store.contacts.recent(limit=10, before=before_all) == []
+
+
+async def test_pages_of_any_size_make_up_the_whole_list(tenant_store: TenantStore) -> None:
+    """Times 0.3 ms apart: SQLite ties those in one millisecond, the memory store does not;
+    either way the pages, laid end to end, are the list asked at once."""
+    for n in range(30):
+        at = T0 + timedelta(microseconds=300 * ((n * 7) % 30))
+        await tenant_store.states.save(sample_state(f"c{n:02}", updated_at=at), expected_version=0)
+    (whole,) = await pages(tenant_store, 100)
+    assert sorted(whole) == [f"c{n:02}" for n in range(30)]
+
+    for limit in range(1, 8):
+        assert [c for page in await pages(tenant_store, limit) for c in page] == whole

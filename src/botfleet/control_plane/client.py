@@ -497,15 +497,19 @@ class ControlPlaneClient:
         *,
         active_since: datetime | None = None,
         limit: int | None = None,
+        before: str | None = None,
     ) -> ConversationListView:
         """Who talked to the tenant's bot and when, the most recent first (no content); with
         `active_since` (aware) only those with a turn since then; `limit`: 1 to 1000 (default
-        the control plane's, 100)."""
+        the control plane's, 100); `before`: the `next` of the previous page, for the older
+        ones (give the same `active_since`)."""
         params: dict[str, Any] = {}
         if active_since is not None:
             params["active_since"] = active_since.isoformat()
         if limit is not None:
             params["limit"] = limit
+        if before is not None:
+            params["before"] = before
         path = f"{self._tenant(tenant_id)}/conversations"
         return self._get(path, ConversationListView, params=params)
 

@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_CONVERSATIONS",
     "MAX_CONTACT_ID",
     "MAX_CONVERSATIONS",
+    "MAX_CURSOR_LENGTH",
     "ContactErasureView",
     "ContactExportView",
     "ConversationListView",
@@ -34,6 +35,8 @@ __all__ = [
 #: Most conversations one list holds, as on the data plane.
 MAX_CONVERSATIONS = 1000
 DEFAULT_CONVERSATIONS = 100
+#: The longest `before` cursor taken, as on the data plane (whose cursors are far shorter).
+MAX_CURSOR_LENGTH = 2048
 _HASH = (
     "The contact as the data plane's log lines name it (a keyed hash; absent from data "
     "planes of earlier releases)"
@@ -336,3 +339,8 @@ class ConversationListView(BaseModel):
     conversations: list[ConversationView] = Field(max_length=MAX_CONVERSATIONS)
     count: int = Field(ge=0)
     truncated: bool = Field(description="More conversations match than `limit`")
+    next: str | None = Field(
+        default=None,
+        description="When `truncated`: the cursor of the next page (the older ones), to pass "
+        "as `before`; null otherwise, and from a data plane of a release that does not page",
+    )

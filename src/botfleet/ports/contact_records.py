@@ -50,11 +50,22 @@ class ContactRecords(Protocol):
         ...
 
     async def recent(
-        self, *, limit: int, active_since: datetime | None = None
+        self,
+        *,
+        limit: int,
+        active_since: datetime | None = None,
+        before: tuple[datetime, str] | None = None,
     ) -> list[ConversationSummary]:
         """Conversations, the most recently updated first, at most `limit`; with
         `active_since`, only those updated at or after it. A row that cannot be read back is
-        left out."""
+        left out.
+
+        Those updated at the same time (to the store's resolution: SQLite compares times to
+        the millisecond) come by contact id, the greatest first, so the order is total and
+        `before` pages through it: given the (`updated_at`, `contact_id`) of the last
+        conversation of a page, only those after it in that order are listed, none skipped
+        nor repeated (but for a conversation with a turn in between: it moves to the top).
+        """
         ...
 
     async def erase(self, contact_id: str) -> ErasedRecords:

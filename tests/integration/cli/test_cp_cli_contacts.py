@@ -48,6 +48,7 @@ LISTED: dict[str, Any] = {
     ],
     "count": 2,
     "truncated": False,
+    "next": None,
 }
 
 
@@ -303,6 +304,52 @@ def test_list_says_when_more_match_and_when_none_do(
     relisted[1].listing = {"conversations": [], "count": 0, "truncated": False}
     none = cli(relisted, "list", "acme")
     assert none.stdout == "no conversations\n"
+
+
+#: A cursor as a data plane writes it: ["conversations", "2024-05-06T07:05:00.000000+00:00",
+#: "34600999888"], base64url.
+CURSOR = "WyJjb252ZXJzYXRpb25zIiwiMjAyNC0wNS0wNlQwNzowNTowMC4wMDAwMDArMDA6MDAiLCIzNDYwMDk5OTg4OCJd"
+
+
+def test_list_gives_the_option_for_the_next_page_and_takes_it(
+    relisted: tuple[str, FakeDataPlane], in_madrid: None
+) -> None:
+    first, second = LISTED["conversations"]
+    relisted[1].listing = {"conversations": [first], "count": 1, "truncated": True, "next": CURSOR}
+    one = cli(relisted, "list", "acme", "--limit", "1", "--since", "2024-05-01T09:00")
+    assert one.stdout.splitlines()[-1] == (
+        "the 1 most recent conversations since 2024-05-01 09:00 CEST; more match: the next "
+        f"page with --before {CURSOR}"
+    )
+
+    more = cli(relisted, "list", "acme", "--limit", "1", "--before", CURSOR)
+    assert relisted[1].queries[-1] == {"limit": "1", "before": CURSOR}
+    assert more.stdout.splitlines()[-1] == (
+        f"1 more conversation; more match: the next page with --before {CURSOR}"
+    )
+
+    relisted[1].listing = {"conversations": [second], "count": 1, "truncated": False, "next": None}
+    last = cli(relisted, "list", "acme", "--before", CURSOR, "--json")
+    assert json.loads(last.stdout)["conversations"] == [second]
+    assert relisted[1].queries[-1] == {"limit": "100", "before": CURSOR}
+    assert cli(relisted, "list", "acme", "--before", CURSOR).stdout.splitlines()[-1] == (
+        "1 more conversation"
+    )
+    relisted[1].listing = {"conversations": [], "count": 0, "truncated": False, "next": None}
+    assert cli(relisted, "list", "acme", "--before", CURSOR).stdout == "no more conversations\n"
+
+
+def test_a_cursor_from_another_server_is_shown_quoted_never_as_terminal_codes(
+    relisted: tuple[str, FakeDataPlane],
+) -> None:
+    odd = "a b;\x1b[2J"
+    first = LISTED["conversations"][:1]
+    relisted[1].listing = {"conversations": first, "count": 1, "truncated": True, "next": odd}
+
+    result = cli(relisted, "list", "acme", "--limit", "1")
+
+    assert result.stdout.splitlines()[-1].endswith("--before 'a b;\\x1b[2J'")
+    assert "\x1b" not in result.stdout
 
 
 def test_list_shows_ids_as_they_are_never_as_markup_or_terminal_codes(

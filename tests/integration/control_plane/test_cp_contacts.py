@@ -228,6 +228,32 @@ async def test_the_tenant_lists_who_talked_and_when_as_its_data_plane_does(
         assert not [e for e in entries.json() if "conversation" in e["action"]]
 
 
+async def test_pages_of_conversations_of_one_time_are_relayed_cursor_and_all(
+    database: Database, tmp_path: Path
+) -> None:
+    async with control_plane_and_data_plane(database, tmp_path) as (cp, chat):
+        # The data plane's clock stands still: five contacts write at one time.
+        for n in (3, 0, 4, 1, 2):
+            await chat.say(f"3460011122{n}", "Ana")
+        own = cp.auth(await cp.tenant_key("acme"))
+        direct = await chat.http.get("/conversations", headers={"Authorization": f"Bearer {TOKEN}"})
+        listed: list[str] = []
+        params: dict[str, Any] = {"limit": 2}
+        while True:
+            page = await cp.client.get("/v1/tenants/acme/conversations", params=params, headers=own)
+            assert page.status_code == 200, page.text
+            listed += [c["contact_id"] for c in page.json()["conversations"]]
+            assert len(listed) <= 5, "the pages do not end"
+            asked = cp.data_plane_requests[-1].url.params
+            assert (asked.get("before"), asked["limit"]) == (params.get("before"), "2")
+            if page.json()["next"] is None:
+                break
+            params["before"] = page.json()["next"]
+
+        assert listed == [c["contact_id"] for c in direct.json()["conversations"]]
+        assert listed == [f"3460011122{n}" for n in (4, 3, 2, 1, 0)]
+
+
 async def test_another_tenants_key_cannot_list_the_conversations(
     database: Database, tmp_path: Path
 ) -> None:

@@ -46,6 +46,7 @@ LISTED = {
     ],
     "count": 1,
     "truncated": False,
+    "next": None,
 }
 #: Every relayed route: what reaching the data plane refuses, it refuses for each.
 ROUTES = [("GET", PATH), ("DELETE", PATH), ("GET", CONVERSATIONS)]
@@ -341,6 +342,7 @@ async def test_conversations_forward_the_query_as_given(database: Database) -> N
         ({"active_since": "yesterday"}, "query.active_since"),
         ({"limit": "0"}, "query.limit"),
         ({"limit": "1001"}, "query.limit"),
+        ({"before": "x" * 2049}, "query.before"),
     ],
 )
 async def test_a_bad_conversations_query_is_422_naming_it_before_any_call(
@@ -354,6 +356,50 @@ async def test_a_bad_conversations_query_is_422_naming_it_before_any_call(
     shown = detail if isinstance(detail, str) else ".".join(map(str, detail[0]["loc"]))
     assert shown.startswith(named)
     assert cp.data_plane_requests == []
+
+
+async def test_a_cursor_the_data_plane_refuses_is_a_422_naming_before(database: Database) -> None:
+    said = "before: not a cursor of this list: pass the `next` of the previous page as it is"
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, json={"detail": said})
+
+    async with running_control_plane(make_settings(database), data_plane(refuse)) as cp:
+        await _acme(cp)
+        answer = await cp.client.get(CONVERSATIONS, params={"before": "abc"}, headers=cp.admin)
+        without = await cp.client.get(CONVERSATIONS, headers=cp.admin)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == said
+    asked = [r for r in cp.data_plane_requests if r.url.path.endswith("/conversations")]
+    assert [dict(r.url.params) for r in asked] == [
+        {"limit": "100", "before": "abc"},
+        {"limit": "100"},
+    ]
+    # The same answer to a request without a cursor is the data plane's fault, not the caller's.
+    assert without.status_code == 502, without.text
+
+
+async def test_a_data_plane_that_ignores_the_cursor_is_a_502_not_its_first_page_again(
+    database: Database,
+) -> None:
+    older = {key: value for key, value in LISTED.items() if key != "next"}
+
+    def ignore(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={**older, "truncated": True})
+
+    async with running_control_plane(make_settings(database), data_plane(ignore)) as cp:
+        await _acme(cp)
+        paged = await cp.client.get(CONVERSATIONS, params={"before": "abc"}, headers=cp.admin)
+        first = await cp.client.get(CONVERSATIONS, headers=cp.admin)
+    assert paged.status_code == 502, paged.text
+    assert paged.json()["detail"] == (
+        f"GET /conversations on the data plane at {ORIGIN}: it does not page its "
+        "conversations (a release before `before`): upgrade it, or ask for more at once (a "
+        "higher limit, up to 1000)"
+    )
+    # Its first page is relayed as ever, `next` null.
+    assert first.status_code == 200, first.text
+    assert first.json() == {**older, "truncated": True, "next": None}
 
 
 async def test_conversations_in_no_time_is_504_without_talk_of_turns(database: Database) -> None:

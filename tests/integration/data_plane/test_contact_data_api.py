@@ -306,6 +306,67 @@ async def test_conversations_lists_who_talked_and_when_newest_first(chat: ChatCl
     assert (await chat.http.get("/conversations")).status_code == 401
 
 
+async def test_conversations_page_by_page_through_many_of_one_time(chat: ChatClient) -> None:
+    """The clock stands still: seven contacts write at one time, the page boundaries fall
+    among them, and following `next` lists each once, in the order of one long page."""
+    clock = chat.runtime.clock
+    assert isinstance(clock, FrozenClock)
+    await chat.say("first", "Ana")
+    clock.advance(timedelta(minutes=1))
+    for n in range(7):
+        await chat.say(f"c{(n * 3) % 7}", "Bob")
+    clock.advance(timedelta(minutes=1))
+    await chat.say("last", "Cy")
+
+    listed: list[list[str]] = []
+    cursors: list[str] = []
+    params: dict[str, Any] = {"limit": 3}
+    while True:
+        page = await chat.http.get("/conversations", params=params, headers=AUTH)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        listed.append([c["contact_id"] for c in body["conversations"]])
+        assert len(listed) <= 9, "the pages do not end"
+        assert body["truncated"] is (body["next"] is not None)
+        if body["next"] is None:
+            break
+        params["before"] = body["next"]
+        cursors.append(body["next"])
+
+    whole = await chat.http.get("/conversations", headers=AUTH)
+    assert whole.json()["next"] is None
+    assert [c for page in listed for c in page] == [
+        c["contact_id"] for c in whole.json()["conversations"]
+    ]
+    assert listed == [["last", "c6", "c5"], ["c4", "c3", "c2"], ["c1", "c0", "first"]]
+    # With `active_since`, the same cursor pages through those since then only.
+    since = {"active_since": "2024-05-06T07:01:00Z", "before": cursors[0], "limit": 3}
+    rest = await chat.http.get("/conversations", params=since, headers=AUTH)
+    assert [c["contact_id"] for c in rest.json()["conversations"]] == ["c4", "c3", "c2"]
+    assert rest.json()["truncated"] is True
+    since["limit"] = 10
+    rest = await chat.http.get("/conversations", params=since, headers=AUTH)
+    assert [c["contact_id"] for c in rest.json()["conversations"]] == ["c4", "c3", "c2", "c1", "c0"]
+    assert (rest.json()["truncated"], rest.json()["next"]) == (False, None)
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        "not a cursor",
+        "WyJ0YXNrcyIsMV0",  # ["tasks",1]: another list's
+        "WyJjb252ZXJzYXRpb25zIiwiMjAyNC0wNS0wNlQwNzowMDowMCIsImEiXQ",  # a time with no offset
+        "x" * 2049,
+    ],
+)
+async def test_a_bad_cursor_is_a_422_naming_before(chat: ChatClient, before: str) -> None:
+    refused = await chat.http.get("/conversations", params={"before": before}, headers=AUTH)
+    assert refused.status_code == 422, refused.text
+    detail = refused.json()["detail"]
+    named = detail if isinstance(detail, str) else ".".join(map(str, detail[0]["loc"]))
+    assert named.startswith(("before: not a cursor of this list", "query.before"))
+
+
 BOOKING_FLOW: dict[str, Any] = {
     "id": "books",
     "initial_state": "BOOK",

@@ -1,7 +1,10 @@
 """ControlPlaneClient: errors never show a `user:password@` written in the control plane's
-URL; paginated lists are followed to their last page."""
+URL; paginated lists are followed to their last page; the conversations are asked a page at a
+time, after a cursor."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -114,3 +117,27 @@ def test_list_flows_joins_the_pages_by_next_cursor() -> None:
         listed = client.list_flows("acme")
     assert [v.version for v in listed.versions] == [1, 2]
     assert (listed.published_version, listed.next_cursor) == (2, None)
+
+
+def test_list_conversations_asks_for_the_page_before_a_cursor() -> None:
+    seen: list[httpx.URL] = []
+    listed = {"conversations": [], "count": 0, "truncated": True, "next": "WyJjb252In0"}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json=listed)
+
+    since = datetime(2024, 5, 6, 7, 0, tzinfo=UTC)
+    with ControlPlaneClient(URL, "key", transport=httpx.MockTransport(handle)) as client:
+        page = client.list_conversations("acme", active_since=since, limit=2, before="WyJhIl0")
+        first = client.list_conversations("acme")
+
+    assert seen[0].path == "/v1/tenants/acme/conversations"
+    assert dict(seen[0].params) == {
+        "active_since": "2024-05-06T07:00:00+00:00",
+        "limit": "2",
+        "before": "WyJhIl0",
+    }
+    assert dict(seen[1].params) == {}
+    assert (page.truncated, page.next) == (True, "WyJjb252In0")
+    assert first.next == "WyJjb252In0"

@@ -13,6 +13,7 @@ from botfleet.adapters.stores._contract import (
     emptied_message,
     epoch_micros,
 )
+from botfleet.flows.state import ConversationState
 from botfleet.ports.contact_records import ConversationSummary, ErasedRecords
 from botfleet.ports.stores import ConversationMove, JournalEntry
 
@@ -34,7 +35,11 @@ class InMemoryContactRecords:
         return [e for e in entries if e.message.contact_id == contact_id][:limit]
 
     async def recent(
-        self, *, limit: int, active_since: datetime | None = None
+        self,
+        *,
+        limit: int,
+        active_since: datetime | None = None,
+        before: tuple[datetime, str] | None = None,
     ) -> list[ConversationSummary]:
         check_limit(limit)
         states = [
@@ -43,7 +48,15 @@ class InMemoryContactRecords:
         if active_since is not None:
             since = epoch_micros(active_since, "active_since")
             states = [s for s in states if epoch_micros(s.updated_at, "updated_at") >= since]
-        states.sort(key=lambda s: epoch_micros(s.updated_at, "updated_at"), reverse=True)
+
+        def key(state: ConversationState) -> tuple[int, str]:
+            # Ties by contact id, as SQLite's (whose times stop at the millisecond).
+            return (epoch_micros(state.updated_at, "updated_at"), state.contact_id)
+
+        if before is not None:
+            bound = (epoch_micros(before[0], "before"), before[1])
+            states = [s for s in states if key(s) < bound]
+        states.sort(key=key, reverse=True)
         return [
             ConversationSummary(s.contact_id, s.node, s.created_at, s.updated_at, s.last_inbound_at)
             for s in states[:limit]

@@ -62,6 +62,10 @@ _RECENT = (
     "CAST(created_at AS BLOB), CAST(updated_at AS BLOB), CAST(last_inbound_at AS BLOB) "
     "FROM conversation WHERE rowid > ? ORDER BY rowid LIMIT ?"
 )
+# The `before` time as the rows' times are computed (`julianday()` keeps milliseconds), so a
+# conversation on a page boundary compares equal to the cursor naming it, whatever offset
+# either text was written with.
+_INSTANT = "SELECT julianday(?)"
 
 
 class SqliteContactRecords:
@@ -86,21 +90,32 @@ class SqliteContactRecords:
         return entries
 
     async def recent(
-        self, *, limit: int, active_since: datetime | None = None
+        self,
+        *,
+        limit: int,
+        active_since: datetime | None = None,
+        before: tuple[datetime, str] | None = None,
     ) -> list[ConversationSummary]:
         """`ContactRecords.recent`. No index on `updated_at` (one more write per turn, for a
         listing): the table is read a batch at a time, other statements running in between,
-        keeping the `limit` most recent."""
+        keeping the `limit` most recent by (time, contact id); a page after `before` reads
+        the table as the first page does."""
         check_limit(limit)
         cutoff = None if active_since is None else julian_day(active_since, "active_since")
-        newest: list[tuple[float, int, tuple[bytes, ...]]] = []
+        bound = None if before is None else await self._bound(*before)
+        newest: list[tuple[float, bytes, int, tuple[bytes, ...]]] = []
         after = 0
         while True:
             rows = await self._db.fetch("list conversations", _RECENT, (after, RECENT_BATCH))
             for rowid, instant, *texts in rows:
                 if instant is None or (cutoff is not None and instant < cutoff):
                     continue  # an unreadable time, or too old
-                entry = (float(instant), int(rowid), tuple(texts))
+                # The contact id (unique) breaks ties: a total order, which pages can split.
+                # Its UTF-8 bytes sort as its characters do (`ContactRecords`, memory store).
+                contact = bytes(texts[0] or b"")
+                if bound is not None and (instant, contact) >= bound:
+                    continue  # on an earlier page
+                entry = (float(instant), contact, int(rowid), tuple(texts))
                 if len(newest) < limit:
                     heapq.heappush(newest, entry)
                 else:
@@ -110,12 +125,22 @@ class SqliteContactRecords:
             after = rows[-1][0]
             await asyncio.sleep(0)
         summaries: list[ConversationSummary] = []
-        for _, rowid, texts in sorted(newest, reverse=True):
+        for _, _, rowid, texts in sorted(newest, reverse=True):
             try:
                 summaries.append(_summary(*texts))
             except Exception as exc:  # invalid UTF-8 or date: a corrupted row
                 log_unreadable(self._db.path, "conversation", rowid, exc)
         return summaries
+
+    async def _bound(self, updated_at: datetime, contact_id: str) -> tuple[float, bytes]:
+        """`before` as the rows' sort keys are: (julianday, contact id as UTF-8)."""
+        text = codec.datetime_to_json(updated_at, "before")
+        rows = await self._db.fetch("list conversations", _INSTANT, (text,))
+        instant = rows[0][0]
+        if instant is None:  # a time SQLite cannot read (an offset with seconds): no bound
+            return (float("-inf"), b"")  # is met, nothing listed rather than all
+        # A lone surrogate (no stored id has one) encoded rather than refused.
+        return (float(instant), contact_id.encode("utf-8", "surrogatepass"))
 
     async def erase(self, contact_id: str) -> ErasedRecords:
         """`ContactRecords.erase`, in one transaction."""

@@ -4,7 +4,8 @@ business keeps about them). A contact id starting with ``-`` (a Telegram group) 
 ``--``: ``botfleet cp contacts export acme -- -100123``.
 
 `botfleet cp contacts list TENANT`: who talked to the bot and when, as a table (times in local
-time), or as the control plane's JSON with ``--json``."""
+time), or as the control plane's JSON with ``--json``; when more match, the last line gives the
+``--before CURSOR`` of the next page."""
 
 from __future__ import annotations
 
@@ -169,6 +170,14 @@ def list_conversations(
         "default is 100).",
         show_default=False,
     ),
+    before: str | None = typer.Option(
+        None,
+        "--before",
+        metavar="CURSOR",
+        help="The next page: the older conversations, after the page whose last line (or "
+        "JSON `next`) gave this cursor. Give the same --since or --hours.",
+        show_default=False,
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the control plane's JSON answer."),
 ) -> None:
     """Who talked to the tenant's bot and when, the most recent first: the contact, the state
@@ -176,8 +185,10 @@ def list_conversations(
     active_since = _active_since(since, hours)
 
     def ask(client: Any) -> Any:
-        listed = client.list_conversations(tenant, active_since=active_since, limit=limit)
-        return listed if as_json else conversations_table(listed, active_since)
+        listed = client.list_conversations(
+            tenant, active_since=active_since, limit=limit, before=before
+        )
+        return listed if as_json else conversations_table(listed, active_since, paged=bool(before))
 
     run(ctx, ask)
 
@@ -201,8 +212,11 @@ def _active_since(since: str | None, hours: int | None) -> datetime | None:
         ) from None
 
 
-def conversations_table(listed: ConversationListView, since: datetime | None) -> str:
-    """`listed` as a table, one conversation a row, and a line saying what it shows."""
+def conversations_table(
+    listed: ConversationListView, since: datetime | None, *, paged: bool = False
+) -> str:
+    """`listed` as a table, one conversation a row, and a line saying what it shows (`paged`:
+    a page after the first, asked with --before)."""
     from rich import box
     from rich.table import Table
 
@@ -217,22 +231,42 @@ def conversations_table(listed: ConversationListView, since: datetime | None) ->
             _local(c.last_message_at),
             _local(c.created_at),
         )
-    summary = _summary(listed, since)
+    summary = _summary(listed, since, paged)
     if not listed.conversations:
         return f"{summary}\n"
     return f"{_rendered(table)}\n{summary}\n"
 
 
-def _summary(listed: ConversationListView, since: datetime | None) -> str:
+def _summary(listed: ConversationListView, since: datetime | None, paged: bool) -> str:
     after = f" since {_local(since)}" if since is not None else ""
+    more = " more" if paged else ""
     if not listed.conversations:
-        return f"no conversations{after}"
-    if listed.truncated:
+        return f"no{more} conversations{after}"
+    counted = f"{listed.count}{more} conversation{'s' * (listed.count != 1)}{after}"
+    if listed.truncated and listed.next is not None:
+        if not paged:
+            counted = f"the {listed.count} most recent conversations{after}"
+        cursor = _pasteable(listed.next)
+        return f"{counted}; more match: the next page with --before {cursor}"
+    if listed.truncated:  # a data plane of a release that does not page
         return (
             f"the {listed.count} most recent conversations{after}; more match: raise --limit "
             "(up to 1000) or give a later --since"
         )
-    return f"{listed.count} conversation{'s' * (listed.count != 1)}{after}"
+    return counted
+
+
+def _pasteable(cursor: str) -> str:
+    """`cursor` to paste into a shell as one word: as it is when base64url, as the data plane
+    writes it; quoted, and its characters that would act on the terminal shown as escapes,
+    otherwise (another server's answer)."""
+    import shlex
+
+    return shlex.quote("".join(_escaped(c) for c in cursor))
+
+
+def _escaped(char: str) -> str:
+    return char if char.isprintable() else char.encode("unicode_escape").decode()
 
 
 def _local(moment: datetime | None) -> str:
@@ -244,7 +278,7 @@ def _plain(text: str) -> Any:
     terminal (escape sequences from a data plane's answer) shown as escapes."""
     from rich.text import Text
 
-    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    shown = "".join(_escaped(c) for c in text)
     return Text(shown)
 
 

@@ -17,6 +17,7 @@ from botfleet.control_plane.contact_models import (
     DEFAULT_CONVERSATIONS,
     MAX_CONTACT_ID,
     MAX_CONVERSATIONS,
+    MAX_CURSOR_LENGTH,
     ContactErasureView,
     ContactExportView,
     ConversationListView,
@@ -54,6 +55,15 @@ ConversationLimitQuery = Annotated[
         f"{DEFAULT_CONVERSATIONS}); `truncated` says when more match",
     ),
 ]
+BeforeQuery = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_CURSOR_LENGTH,
+        description="The next page: the previous page's `next`, as it is (with the same "
+        "`active_since`); relayed to the data plane, which answers 422 naming `before` for "
+        "anything else",
+    ),
+]
 
 
 @router.get(
@@ -68,16 +78,18 @@ async def list_conversations(
     uow: UoWDep,
     active_since: ActiveSinceQuery = None,
     limit: ConversationLimitQuery = DEFAULT_CONVERSATIONS,
+    before: BeforeQuery = None,
 ) -> JSONResponse:
     """Who talked to the bot and when, the most recent first, as the tenant's data plane lists
     them: the contact, the state they are in, when the conversation started, its last turn and
-    the contact's last message; never what was said. An `active_since` without a UTC offset
-    is refused (422 naming it). Not audited: it hands out no content."""
+    the contact's last message; never what was said. When more match (`truncated`), `next`
+    is the cursor of the older ones: pass it as `before`. An `active_since` without a UTC
+    offset is refused (422 naming it). Not audited: it hands out no content."""
     async with uow:
         with relayed():
             view = await conversations.list_conversations(
                 uow, principal, container.box, container.contacts, tenant_id,
-                active_since=active_since, limit=limit,
+                active_since=active_since, limit=limit, before=before,
             )  # fmt: skip
     return JSONResponse(view.model_dump(mode="json"), headers=NO_STORE)
 

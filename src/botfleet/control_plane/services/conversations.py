@@ -30,9 +30,11 @@ async def list_conversations(
     *,
     active_since: datetime | None,
     limit: int,
+    before: str | None,
 ) -> ConversationListView:
     """The tenant's conversations, the most recent first; with `active_since` (aware: a naive
-    time is refused, as the data plane refuses it) only those with a turn since then."""
+    time is refused, as the data plane refuses it) only those with a turn since then; with
+    `before` (a page's `next`, the data plane's cursor, relayed as it is) the older ones."""
     if active_since is not None and active_since.utcoffset() is None:
         raise InvalidInput(
             "active_since", "give a UTC offset, e.g. 2024-05-06T09:00:00+02:00 (or Z for UTC)"
@@ -40,6 +42,6 @@ async def list_conversations(
     data_plane = await reach_data_plane(uow, principal, box, tenant_id)
     answer = await data_planes.list_conversations(
         data_plane.url, data_plane.token, tenant_id=tenant_id,
-        active_since=active_since, limit=limit,
+        active_since=active_since, limit=limit, before=before,
     )  # fmt: skip
     return read_answer(ConversationListView, answer, data_plane)

@@ -9,13 +9,17 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+from botfleet.control_plane.errors import InvalidInput
 from botfleet.control_plane.path_segments import path_segment
 from botfleet.control_plane.services.data_plane_relay import (
     RELAY_TIMEOUT_S,
     DataPlaneError,
     DataPlaneRelay,
     RelayCall,
+    answer_json,
+    json_field,
     origin,
+    refusal,
 )
 
 __all__ = [
@@ -95,8 +99,10 @@ class DataPlaneContacts:
         tenant_id: str,
         active_since: datetime | None,
         limit: int,
+        before: str | None,
     ) -> Any:
-        """The data plane's JSON answer to ``GET /conversations`` (`active_since` aware)."""
+        """The data plane's JSON answer to ``GET /conversations`` (`active_since` aware;
+        `before` a cursor, sent as it is: the data plane's 422 for it is relayed as one)."""
         call = RelayCall(
             "GET", "/conversations", origin(base_url), tenant_id,
             too_large=f"ask for fewer (a lower limit), or {_READ_IT_THERE}",
@@ -105,10 +111,27 @@ class DataPlaneContacts:
         if active_since is not None:
             # As given, offset included: converting it (to UTC) could overflow near year 1.
             params["active_since"] = active_since.isoformat()
+        if before is not None:
+            params["before"] = before
         url = f"{base_url}/conversations"
-        return await self._relay.json(
+        answer = await self._relay.exchange(
             call, base_url, url, token, MAX_CONVERSATIONS_BYTES, params=params
         )
+        detail = json_field(answer.body, "detail") or ""
+        if answer.status == 422 and before is not None and detail.startswith("before: "):
+            # The caller's cursor, not the data plane, is wrong: a 422, not a 502.
+            raise InvalidInput("before", detail.removeprefix("before: "))
+        if answer.status != 200:
+            raise refusal(call, answer)
+        listed = answer_json(call, answer)
+        if before is not None and isinstance(listed, dict) and "next" not in listed:
+            # An earlier release ignores `before`: its first page again would read as the next.
+            raise call.error(
+                502,
+                "it does not page its conversations (a release before `before`): upgrade it, "
+                "or ask for more at once (a higher limit, up to 1000)",
+            )
+        return listed
 
 
 def _contact_url(base_url: str, contact_id: str) -> str:

@@ -3,7 +3,8 @@
 Internal, and always behind the token (`check_actor`): the answers hold a person's messages.
 
 `GET /conversations` lists who talked to the bot and when (no content), newest first, as
-`GET /tasks` lists jobs: behind the token, or from this machine in development (`check_reader`).
+`GET /tasks` lists jobs: behind the token, or from this machine in development (`check_reader`);
+a page's `next` cursor, passed back as `before`, gives the older ones (`conversation_cursor`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from botfleet.contact_hash import hash_contact
+from botfleet.data_plane.api.conversation_cursor import (
+    MAX_CURSOR_LENGTH,
+    decode_cursor,
+    encode_cursor,
+)
 from botfleet.data_plane.api.internal_auth import check_actor, check_reader
 from botfleet.data_plane.api.tasks import TaskView
 from botfleet.data_plane.runtime.contact_data import EXPORT_LIMIT, ContactData
@@ -125,6 +131,12 @@ class ConversationsQuery(BaseModel):
         default=None, description="Only conversations with a turn at or after this ISO time"
     )
     limit: int = Field(default=100, ge=1, le=MAX_CONVERSATIONS)
+    before: str | None = Field(
+        default=None,
+        max_length=MAX_CURSOR_LENGTH,
+        description="Only those after this cursor: the `next` of the previous page, as it is "
+        "(with the same `active_since`)",
+    )
 
 
 class ConversationView(BaseModel):
@@ -147,6 +159,10 @@ class ConversationList(BaseModel):
     conversations: list[ConversationView]
     count: int
     truncated: bool = Field(description="More conversations match than `limit`")
+    next: str | None = Field(
+        description="When `truncated`: the cursor of the next page (the older ones), to pass "
+        "as `before`; null otherwise"
+    )
 
 
 def _records(request: Request) -> tuple[ConversationRuntime, ContactRecords]:
@@ -189,8 +205,14 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
             raise HTTPException(
                 422, "active_since: give a UTC offset, e.g. 2024-05-06T09:00:00+02:00"
             )
+        try:
+            before = None if query.before is None else decode_cursor(query.before)
+        except ValueError as exc:
+            raise HTTPException(422, f"before: {exc}") from None
         runtime, records = _records(request)
-        found = await records.recent(limit=query.limit + 1, active_since=query.active_since)
+        found = await records.recent(
+            limit=query.limit + 1, active_since=query.active_since, before=before
+        )
         tenant = runtime.ctx.tenant.id
         shown = [
             ConversationView(
@@ -204,8 +226,14 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
             )
             for c in found[: query.limit]
         ]
+        more = len(found) > query.limit
+        # After the last one shown, by the store's order: (last turn, contact id).
+        last = found[query.limit - 1] if more else None
         listed = ConversationList(
-            conversations=shown, count=len(shown), truncated=len(found) > query.limit
+            conversations=shown,
+            count=len(shown),
+            truncated=more,
+            next=None if last is None else encode_cursor(last.updated_at, last.contact_id),
         )
         return JSONResponse(listed.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
