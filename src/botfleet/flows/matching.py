@@ -283,9 +283,16 @@ def as_option_choice(
     answer = message.text.strip().rstrip(".)")
     chosen: Option | None = None
     # isdecimal, not isdigit: "²" is a digit that int() rejects. A position has at most three
-    # digits: four are a time ("0030", "0930": 30 and 930 are no positions), and the cap keeps
-    # int() away from its 4300-digit limit (a ValueError) and from pointless work.
-    if answer.isdecimal() and len(answer) <= 3 and 1 <= int(answer) <= len(options):
+    # digits, none of them a leading zero: four are a time ("0030", "0930": 30 and 930 are no
+    # positions), and "09" or "030" on a list of times would book 04:00 or 14:30 for a contact
+    # who meant 9 o'clock or 00:30 (nothing picked, the state asks again). The cap keeps int()
+    # away from its 4300-digit limit (a ValueError) and from pointless work.
+    if (
+        answer.isdecimal()
+        and len(answer) <= 3
+        and not answer.startswith("0")
+        and 1 <= int(answer) <= len(options)
+    ):
         chosen = options[int(answer) - 1]
     else:
         chosen = _by_title(message.text, options, today)

@@ -48,3 +48,14 @@ async def test_secrets_no_binding_requires_are_deleted_at_once(cp: ControlPlane)
     deleted = await cp.client.delete(NOTIFY, headers=cp.admin)
     assert deleted.status_code == 204, deleted.text
     assert await _scopes(cp) == []
+
+
+async def test_the_data_planes_own_token_is_deleted_at_once(cp: ControlPlane) -> None:
+    """No binding takes it: the data plane starts without it (with `DP_INTERNAL_TOKEN`)."""
+    await cp.create_tenant("shop")
+    scope = "/v1/tenants/shop/credentials/data_plane"
+    stored = await cp.client.put(scope, json={"internal_token": "dp-token-1"}, headers=cp.admin)
+    assert stored.status_code == 200, stored.text
+    deleted = await cp.client.delete(scope, headers=cp.admin)
+    assert deleted.status_code == 204, deleted.text
+    assert await _scopes(cp) == []

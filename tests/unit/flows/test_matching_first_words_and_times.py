@@ -156,6 +156,8 @@ def test_four_digits_are_a_time_never_a_position_and_a_leading_zero_is_the_morni
     assert chosen("0005", day) is None  # no such slot: not the fifth either
     assert chosen("2130", day) == "h2130"
     assert chosen("30", day) == "h1430"  # two digits stay a position
+    assert chosen("09", day) is None  # not the ninth row (04:00), nor a time: asked again
+    assert chosen("030", day) is None  # not the 30th row (14:30)
     assert chosen("9:30", day) is None  # 09:30 or 21:30: the options hold both
 
 

@@ -96,6 +96,8 @@ def check_delete(tenant: Tenant, scope: str) -> None:
     """A scope whose binding requires some of its secrets is not deleted unless asked with
     ``?force=true`` (409): the data plane would refuse to start without them, at its next
     restart, long after the delete answered. A scope no binding takes goes freely."""
+    if scope == DATA_PLANE_SCOPE:
+        return  # no binding: the data plane starts without it (`DP_INTERNAL_TOKEN` serves)
     target = tenant_scope_target(tenant, scope)
     if target is None or not target.required:
         return
@@ -190,7 +192,8 @@ def delete_path(tenant: Tenant, scope: str) -> str:
     """The DELETE that removes the scope's secrets as the tenant's bindings stand: with
     ``?force=true`` when one requires them (`check_delete`)."""
     target = tenant_scope_target(tenant, scope)
-    force = "?force=true" if target is not None and target.required else ""
+    required = target is not None and bool(target.required) and scope != DATA_PLANE_SCOPE
+    force = "?force=true" if required else ""
     return f"/v1/tenants/{tenant.id}/credentials/{scope}{force}"
 
 
