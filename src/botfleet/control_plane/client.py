@@ -103,7 +103,10 @@ class ControlPlaneAPIError(BotPlatformError):
         lines = [f"HTTP {status}: {detail}"]
         for issue in self.errors:
             line = f"line {issue['line']}: " if issue.get("line") else ""
-            lines.append(f"  {line}{issue.get('path', '')}: {issue.get('message', '')}")
+            # As `botfleet validate` marks them: an upload's answer lists its warnings too, and
+            # the one error that refused it must stand out.
+            mark = "[warning] " if issue.get("severity") == "warning" else ""
+            lines.append(f"  {line}{issue.get('path', '')}: {mark}{issue.get('message', '')}")
         super().__init__("\n".join(lines))
 
 

@@ -141,3 +141,22 @@ def test_list_conversations_asks_for_the_page_before_a_cursor() -> None:
     assert dict(seen[1].params) == {}
     assert (page.truncated, page.next) == (True, "WyJjb252In0")
     assert first.next == "WyJjb252In0"
+
+
+def test_a_refused_uploads_issues_mark_the_warnings() -> None:
+    """An upload's 422 lists every issue, warnings too: the error that refused it stands out."""
+    error = ControlPlaneAPIError(
+        422,
+        "the flow has 1 error(s)",
+        [
+            {"line": 4, "path": "states.A.next", "message": "unknown state 'B'",
+             "severity": "error"},
+            {"line": 7, "path": "states.A.on_enter[0].text", "message": "`tenant.keys()` fails",
+             "severity": "warning"},
+        ],
+    )  # fmt: skip
+    assert str(error).splitlines() == [
+        "HTTP 422: the flow has 1 error(s)",
+        "  line 4: states.A.next: unknown state 'B'",
+        "  line 7: states.A.on_enter[0].text: [warning] `tenant.keys()` fails",
+    ]
