@@ -113,9 +113,16 @@ def positive_seconds(value: float) -> float:
     return value
 
 
+#: The shortest text `redact` takes out of a message as the key.
+_SHORTEST_KEY = 8
+
+
 def redact(message: str, key: str | None) -> str:
-    """`message` without the API key nor a password written in a URL (``user:pass@``)."""
-    if key:
+    """`message` without the API key nor a password written in a URL (``user:pass@``). A "key"
+    shorter than `_SHORTEST_KEY` is no key the control plane accepts (its admin key has 16
+    characters or more, a tenant's far more), and taking its letters out of every word made the
+    message unreadable (`--key e`: "invalid API k***y")."""
+    if key and len(key) >= _SHORTEST_KEY:
         message = message.replace(key, "***")
     return re.sub(r"(?<=://)[^/@\s]+@", "***@", message)
 
