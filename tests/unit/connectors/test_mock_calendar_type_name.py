@@ -100,8 +100,8 @@ def test_a_day_written_as_people_write_one_says_how_to_write_it() -> None:
     config = _config(
         {
             "type": "mock_calendar",
-            "closed_dates": ["06/01/2027", "2027-01-07"],
-            "busy": [{"day": "7.1.27"}],
+            "closed_dates": ["06/01/2027", "2027-01-07", "25/12/2027", "2027/1/6"],
+            "busy": [{"day": "7.1.2027"}],
         }
     )
     with pytest.raises(ConfigError) as raised:
@@ -109,10 +109,18 @@ def test_a_day_written_as_people_write_one_says_how_to_write_it() -> None:
     assert [(key, detail) for key, detail in raised.value.problems] == [
         (
             "connectors.calendar.closed_dates[0]",
-            "write the day as YYYY-MM-DD (e.g. 2027-01-06), not '06/01/2027'",
+            "write the day as YYYY-MM-DD (2027-01-06 or 2027-06-01), not '06/01/2027'",
+        ),
+        (
+            "connectors.calendar.closed_dates[2]",
+            "write the day as YYYY-MM-DD (2027-12-25), not '25/12/2027'",
+        ),
+        (
+            "connectors.calendar.closed_dates[3]",
+            "write the day as YYYY-MM-DD (2027-01-06), not '2027/1/6'",
         ),
         (
             "connectors.calendar.busy[0].day",
-            "write the day as YYYY-MM-DD (e.g. 2027-01-06), not '7.1.27'",
+            "write the day as YYYY-MM-DD (2027-01-07 or 2027-07-01), not '7.1.2027'",
         ),
     ]

@@ -80,16 +80,39 @@ def _tenant_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
-_DAY_WRITTEN_OTHERWISE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}")
+_DAY_FIRST_OR_MONTH_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_YEAR_FIRST = re.compile(r"(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})")
 
 
 def _iso_day(value: Any) -> Any:
-    """A day written as people write one (`06/01/2027`) is refused saying how to write it:
-    pydantic's words were `invalid character in year`, and which of 6 January and 1 June is
-    meant is not the calendar's to guess."""
-    if isinstance(value, str) and _DAY_WRITTEN_OTHERWISE.fullmatch(value.strip()):
-        raise ValueError(f"write the day as YYYY-MM-DD (e.g. 2027-01-06), not {value.strip()!r}")
-    return value
+    """A day written as people write one (`25/12/2027`, `2027/1/6`) is refused saying how to
+    write it, as that day where it can only be one: pydantic's words were `invalid character in
+    year`, and which of 6 January and 1 June `06/01/2027` is, is not the calendar's to guess."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    meant: list[str | None] = []
+    if _ISO_DAY.fullmatch(text):
+        return value  # as it should be (pydantic says if it is no day: 2027-02-30)
+    if found := _YEAR_FIRST.fullmatch(text):
+        meant = [_written(found[1], found[2], found[3])]
+    elif found := _DAY_FIRST_OR_MONTH_FIRST.fullmatch(text):
+        first, second, year = found[1], found[2], found[3]
+        meant = [_written(year, second, first), _written(year, first, second)]
+    else:
+        return value
+    days = list(dict.fromkeys(day for day in meant if day))
+    example = " or ".join(days) if days else "2027-01-06"
+    raise ValueError(f"write the day as YYYY-MM-DD ({example}), not {text!r}")
+
+
+def _written(year: str, month: str, day: str) -> str | None:
+    """The day as YYYY-MM-DD, or None when it is no day."""
+    try:
+        return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
 
 
 #: A day of a calendar setting, written YYYY-MM-DD.
