@@ -96,10 +96,8 @@ def check_delete(tenant: Tenant, scope: str) -> None:
     """A scope whose binding requires some of its secrets is not deleted unless asked with
     ``?force=true`` (409): the data plane would refuse to start without them, at its next
     restart, long after the delete answered. A scope no binding takes goes freely."""
-    if scope == DATA_PLANE_SCOPE:
-        return  # no binding: the data plane starts without it (`DP_INTERNAL_TOKEN` serves)
-    target = tenant_scope_target(tenant, scope)
-    if target is None or not target.required:
+    target = _requiring(tenant, scope)
+    if target is None:
         return
     needed = ", ".join(sorted(target.required))
     raise Conflict(
@@ -191,10 +189,17 @@ def stale_scopes(
 def delete_path(tenant: Tenant, scope: str) -> str:
     """The DELETE that removes the scope's secrets as the tenant's bindings stand: with
     ``?force=true`` when one requires them (`check_delete`)."""
-    target = tenant_scope_target(tenant, scope)
-    required = target is not None and bool(target.required) and scope != DATA_PLANE_SCOPE
-    force = "?force=true" if required else ""
+    force = "?force=true" if _requiring(tenant, scope) is not None else ""
     return f"/v1/tenants/{tenant.id}/credentials/{scope}{force}"
+
+
+def _requiring(tenant: Tenant, scope: str) -> CredentialTarget | None:
+    """The binding that requires some of the scope's secrets, or None. The data plane's own
+    token is no binding's: it starts without it (`DP_INTERNAL_TOKEN` serves)."""
+    if scope == DATA_PLANE_SCOPE:
+        return None
+    target = tenant_scope_target(tenant, scope)
+    return target if target is not None and target.required else None
 
 
 def stale_conflict(tenant: Tenant, stale: Sequence[StaleScope]) -> Conflict:
