@@ -87,3 +87,29 @@ async def test_a_refusing_data_plane_is_restarted_after_growing_pauses_and_told_
     assert "(data plane cannot start: acme.yaml: flow_path: no such file)" in str(line["reason"])
     assert line["backoff_s"] == 300
     await fleet.stop("acme")
+
+
+async def test_a_once_run_says_a_data_plane_waits_out_its_pause(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From cron, a data plane down and left to its pause said nothing in the run's log."""
+    reason = tmp_path / "reason"
+    reason.write_text("state.db: database or disk is full; the disk is full", encoding="utf-8")
+    fleet = refusing_fleet(tmp_path, reason)
+    config = tmp_path / "acme.yaml"
+    config.touch()
+    await fleet.start(DataPlaneSpec("acme", tenant_config_path=str(config), port=free_port()))
+    clock = Clock()
+    backoff = RestartBackoff(None, first_s=15, clock=clock)
+    clock.now = 1_000_000.0
+    await until_failed(fleet)
+    assert await _restart_failed(fleet, backoff, wait_s=5) == 1  # restarted, refused again
+    [restarted] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (restarted["event"], restarted["healthy"]) == ("data_plane_restarted", False)
+
+    clock.now += 5
+    await until_failed(fleet)
+    assert await _restart_failed(fleet, backoff, wait_s=5) == 0
+    [paused] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert paused == {"event": "data_plane_restart_paused", "tenant": "acme", "retry_in_s": 10}
+    await fleet.stop("acme")

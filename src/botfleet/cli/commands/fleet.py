@@ -719,7 +719,14 @@ async def _restart_failed(
             backoff.seen_up(tenant)
         elif found.state != "failed":  # stopped or deleted by the operator: a fresh start
             backoff.forget(tenant)
-        if found.state != "failed" or backoff.wait_s(tenant) > 0:
+        if found.state != "failed":
+            continue
+        if (pause := backoff.wait_s(tenant)) > 0:
+            if wait_s is not None:
+                # A `--once` run from cron: its log is where an operator looks, and a data
+                # plane down and waiting out its pause said nothing there.
+                paused = {"event": "data_plane_restart_paused", "tenant": tenant}
+                typer.echo(json.dumps({**paused, "retry_in_s": round(pause)}))
             continue
         line: dict[str, Any] = {
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
