@@ -116,15 +116,16 @@ def file_kind(data: object) -> FileKind:
     return "unknown"
 
 
-def validate_files(paths: Iterable[str | Path]) -> list[FileReport]:
+def validate_files(paths: Iterable[str | Path], *, channel: str | None = None) -> list[FileReport]:
     """One report per file checked, in the order met: each file given, and before a tenant
     file the flow file it names (unless met already). Each finding is listed once, in the
     report of the file it is in: a tenant's report keeps its own findings and counts its
-    flow's (`FileReport.flow_findings`)."""
+    flow's (`FileReport.flow_findings`). `channel`: the channel a flow file alone is checked
+    for (default WhatsApp's limits, the strictest); a tenant's flow, for the tenant's own."""
     reports: list[FileReport] = []
     met: dict[Path, FileReport] = {}
     for path in paths:
-        report = validate_file(path)
+        report = validate_file(path, channel=channel)
         flow = _flow_report(report)
         for part in (report,) if flow is None else (flow, report):
             earlier = met.get(_identity(part.file))
@@ -212,8 +213,9 @@ def _not_checked(path: Path) -> str | None:
     return "neither a flow (no 'states' key) nor a tenant file (no 'tenant_id' key)"
 
 
-def validate_file(path: str | Path) -> FileReport:
-    """Check one flow or tenant file (which is which is read from its keys)."""
+def validate_file(path: str | Path, *, channel: str | None = None) -> FileReport:
+    """Check one flow or tenant file (which is which is read from its keys); a flow alone for
+    `channel`'s limits (None: WhatsApp's)."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -231,7 +233,7 @@ def validate_file(path: str | Path) -> FileReport:
     kind = file_kind(document.data)
     report = FileReport(source, kind)
     if kind == "flow":
-        report.findings += _flow_findings(path)
+        report.findings += _flow_findings(path, channel)
     elif kind == "tenant":
         findings, report.flow_file = _tenant_findings(path, document.lines)
         report.findings += findings
@@ -247,9 +249,10 @@ def validate_file(path: str | Path) -> FileReport:
     return report
 
 
-def _flow_findings(path: str | Path) -> list[Finding]:
+def _flow_findings(path: str | Path, channel: str | None = None) -> list[Finding]:
+    limits = None if channel is None else declared_channel_limits(channel)
     try:
-        flow = load_flow(path)
+        flow = load_flow(path, channel=limits)
     except FlowValidationError as exc:
         return [Finding.of(issue) for issue in exc.issues]
     return [Finding.of(issue) for issue in flow.warnings]

@@ -190,3 +190,34 @@ def test_a_folder_given_with_one_inside_it_reports_each_file_once(
     assert result.stderr.count("conversation test") == 1
     assert result.stderr.count("notes.yml") == 1
     assert "in 2 file(s)" in result.stdout
+
+
+FOUR = """\
+id: four_v1
+initial_state: A
+states:
+  A:
+    on_enter:
+      - action: send_interactive_buttons
+        body: Pick one
+        buttons:
+          - {id: a, title: One}
+          - {id: b, title: Two}
+          - {id: c, title: Three}
+          - {id: d, title: Four}
+    transitions:
+      - {on_type: button, target: A}
+    fallback: A
+"""
+
+
+def test_a_flow_alone_is_checked_for_the_channel_asked(invoke: Invoke, write: Write) -> None:
+    """WhatsApp's limits by default (the strictest); Telegram shows four buttons."""
+    flow = write("four.yaml", FOUR)
+    strict = invoke("validate", flow)
+    assert "4 buttons: WhatsApp shows at most 3" in strict.stdout
+    telegram = invoke("validate", flow, "--channel", "telegram")
+    assert telegram.exit_code == 0, telegram.output
+    assert f"{flow}: ok (flow)" in telegram.stdout
+    unknown = invoke("validate", flow, "--channel", "sms")
+    assert unknown.exit_code == 2

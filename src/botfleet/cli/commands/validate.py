@@ -14,6 +14,14 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
+class FlowChannel(StrEnum):
+    """The channels whose limits a flow alone may be checked against."""
+
+    whatsapp = "whatsapp"
+    telegram = "telegram"
+    webchat = "webchat"
+
+
 def validate(
     files: list[Path] = typer.Argument(
         ...,
@@ -22,6 +30,13 @@ def validate(
     ),
     output_format: ReportFormat = typer.Option(
         ReportFormat.text, "--format", help="text for people, json for editors and CI."
+    ),
+    channel: FlowChannel | None = typer.Option(
+        None,
+        "--channel",
+        case_sensitive=False,
+        help="Check flow files given alone against this channel's limits (default: "
+        "WhatsApp's, the strictest); a tenant file's flow is checked for the tenant's channel.",
     ),
 ) -> None:
     """Check flows and tenant files; exit code 1 when any has an error (warnings pass).
@@ -45,7 +60,7 @@ def validate(
     if not search.found:
         typer.echo(f"no flow or tenant files found in {', '.join(map(str, files))}", err=True)
         raise typer.Exit(1)
-    reports = validate_files(search.found)
+    reports = validate_files(search.found, channel=channel.value if channel else None)
     errors = sum(r.errors for r in reports)
     warnings = sum(r.warnings for r in reports)
     if output_format is ReportFormat.json:
