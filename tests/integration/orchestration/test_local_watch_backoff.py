@@ -46,15 +46,21 @@ async def until_failed(fleet: LocalOrchestrator) -> None:
     raise AssertionError(await fleet.status("acme"))
 
 
+def refusing_acme(tmp_path: Path, reason: Path) -> tuple[LocalOrchestrator, DataPlaneSpec]:
+    """The fleet and tenant acme's spec, whose data plane refuses to start (a full disk)."""
+    reason.write_text("state.db: database or disk is full; the disk is full", encoding="utf-8")
+    config = tmp_path / "acme.yaml"
+    config.touch()
+    spec = DataPlaneSpec("acme", tenant_config_path=str(config), port=free_port())
+    return refusing_fleet(tmp_path, reason), spec
+
+
 async def test_a_refusing_data_plane_is_restarted_after_growing_pauses_and_told_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reason = tmp_path / "reason"
-    reason.write_text("state.db: database or disk is full; the disk is full", encoding="utf-8")
-    fleet = refusing_fleet(tmp_path, reason)
-    config = tmp_path / "acme.yaml"
-    config.touch()
-    await fleet.start(DataPlaneSpec("acme", tenant_config_path=str(config), port=free_port()))
+    fleet, acme = refusing_acme(tmp_path, reason)
+    await fleet.start(acme)
     clock = Clock()
     backoff = RestartBackoff(None, first_s=15, clock=clock)
     restarted_at: list[float] = []
@@ -94,11 +100,8 @@ async def test_a_once_run_says_a_data_plane_waits_out_its_pause(
 ) -> None:
     """From cron, a data plane down and left to its pause said nothing in the run's log."""
     reason = tmp_path / "reason"
-    reason.write_text("state.db: database or disk is full; the disk is full", encoding="utf-8")
-    fleet = refusing_fleet(tmp_path, reason)
-    config = tmp_path / "acme.yaml"
-    config.touch()
-    await fleet.start(DataPlaneSpec("acme", tenant_config_path=str(config), port=free_port()))
+    fleet, acme = refusing_acme(tmp_path, reason)
+    await fleet.start(acme)
     clock = Clock()
     backoff = RestartBackoff(None, first_s=15, clock=clock)
     clock.now = 1_000_000.0
