@@ -317,15 +317,18 @@ def test_list_gives_the_option_for_the_next_page_and_takes_it(
     first, second = LISTED["conversations"]
     relisted[1].listing = {"conversations": [first], "count": 1, "truncated": True, "next": CURSOR}
     one = cli(relisted, "list", "acme", "--limit", "1", "--since", "2024-05-01T09:00")
+    # The whole command of the next page: the same tenant, limit and start.
     assert one.stdout.splitlines()[-1] == (
         "the 1 most recent conversations since 2024-05-01 09:00 CEST; more match: the next "
-        f"page with --before {CURSOR}"
+        "page: botfleet cp contacts list acme --limit 1 --since 2024-05-01T09:00:00+02:00 "
+        f"--before {CURSOR}"
     )
 
     more = cli(relisted, "list", "acme", "--limit", "1", "--before", CURSOR)
     assert relisted[1].queries[-1] == {"limit": "1", "before": CURSOR}
     assert more.stdout.splitlines()[-1] == (
-        f"1 more conversation; more match: the next page with --before {CURSOR}"
+        "1 more conversation; more match: the next page: botfleet cp contacts list acme "
+        f"--limit 1 --before {CURSOR}"
     )
 
     relisted[1].listing = {"conversations": [second], "count": 1, "truncated": False, "next": None}

@@ -175,7 +175,8 @@ def list_conversations(
         "--before",
         metavar="CURSOR",
         help="The next page: the older conversations, after the page whose last line (or "
-        "JSON `next`) gave this cursor. Give the same --since or --hours.",
+        "JSON `next`) gave this cursor. Give the same start: the last line's command does (an "
+        "--hours as the --since it named).",
         show_default=False,
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the control plane's JSON answer."),
@@ -184,11 +185,21 @@ def list_conversations(
     they are in, their last message and when the conversation started; never what was said."""
     active_since = _active_since(since, hours)
 
+    # The next page's command: the same tenant, limit and start (`--hours` as the instant it
+    # named, or the next page's window would have moved on).
+    again = ["botfleet", "cp", "contacts", "list", _pasteable(tenant)]
+    if limit is not None:
+        again += ["--limit", str(limit)]
+    if active_since is not None:
+        again += ["--since", active_since.isoformat()]
+
     def ask(client: Any) -> Any:
         listed = client.list_conversations(
             tenant, active_since=active_since, limit=limit, before=before
         )
-        return listed if as_json else conversations_table(listed, active_since, paged=bool(before))
+        if as_json:
+            return listed
+        return conversations_table(listed, active_since, paged=bool(before), again=" ".join(again))
 
     run(ctx, ask)
 
@@ -213,10 +224,15 @@ def _active_since(since: str | None, hours: int | None) -> datetime | None:
 
 
 def conversations_table(
-    listed: ConversationListView, since: datetime | None, *, paged: bool = False
+    listed: ConversationListView,
+    since: datetime | None,
+    *,
+    paged: bool = False,
+    again: str = "",
 ) -> str:
     """`listed` as a table, one conversation a row, and a line saying what it shows (`paged`:
-    a page after the first, asked with --before)."""
+    a page after the first, asked with --before; `again`: the command that lists it, which
+    the line completes with the next page's `--before`)."""
     from rich import box
     from rich.table import Table
 
@@ -231,13 +247,15 @@ def conversations_table(
             _local(c.last_message_at),
             _local(c.created_at),
         )
-    summary = _summary(listed, since, paged)
+    summary = _summary(listed, since, paged, again)
     if not listed.conversations:
         return f"{summary}\n"
     return f"{_rendered(table)}\n{summary}\n"
 
 
-def _summary(listed: ConversationListView, since: datetime | None, paged: bool) -> str:
+def _summary(
+    listed: ConversationListView, since: datetime | None, paged: bool, again: str = ""
+) -> str:
     after = f" since {_local(since)}" if since is not None else ""
     more = " more" if paged else ""
     if not listed.conversations:
@@ -247,6 +265,8 @@ def _summary(listed: ConversationListView, since: datetime | None, paged: bool) 
         if not paged:
             counted = f"the {listed.count} most recent conversations{after}"
         cursor = _pasteable(listed.next)
+        if again:
+            return f"{counted}; more match: the next page: {again} --before {cursor}"
         return f"{counted}; more match: the next page with --before {cursor}"
     if listed.truncated:  # a data plane of a release that does not page
         return (
