@@ -8,15 +8,13 @@ It grants nothing: the query behind it still filters by what the caller may see.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from botfleet.control_plane.errors import InvalidInput
+from botfleet.opaque_cursor import pack, unpack
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
@@ -38,16 +36,11 @@ class Page(Generic[T]):
 
 
 def encode_cursor(listing: str, after: str | int) -> str:
-    raw = json.dumps([listing, after], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pack([listing, after])
 
 
 def _decode(listing: str, cursor: str) -> object:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(raw)
-    except (ValueError, binascii.Error, RecursionError):  # UnicodeDecodeError is a ValueError
-        value = None
+    value = unpack(cursor)
     if not (isinstance(value, list) and len(value) == 2 and value[0] == listing):
         raise _not_a_cursor(listing)
     return value[1]

@@ -11,10 +11,9 @@ still needs the token. It holds the contact id, as the page it ends does.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import UTC, datetime
+
+from botfleet.opaque_cursor import pack, unpack
 
 #: Far above any cursor this module writes (a contact id of 191 characters, each escaped as
 #: JSON's `\uXXXX`, gives about 1,600); the control plane takes `before` up to this long.
@@ -26,18 +25,13 @@ def encode_cursor(updated_at: datetime, contact_id: str) -> str:
     """The cursor after the conversation whose last turn and contact id are these."""
     # In UTC with microseconds: one text per instant, however the store wrote the time.
     at = updated_at.astimezone(UTC).isoformat(timespec="microseconds")
-    raw = json.dumps([_LISTING, at, contact_id], separators=(",", ":"), ensure_ascii=False)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return pack([_LISTING, at, contact_id])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     """(`updated_at`, `contact_id`) of a cursor `encode_cursor` wrote; `ValueError` saying
     what to pass for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(raw)
-    except (ValueError, binascii.Error, RecursionError):  # UnicodeDecodeError is a ValueError
-        value = None
+    value = unpack(cursor)
     if not (
         isinstance(value, list)
         and len(value) == 3
