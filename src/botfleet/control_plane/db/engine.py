@@ -108,8 +108,7 @@ def is_missing_schema(exc: BaseException) -> bool:
     the class it also uses for "cannot open the database", so it must be told apart first."""
     if not isinstance(exc, DBAPIError):
         return False
-    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    if sqlstate in _MISSING_SCHEMA_SQLSTATES:
+    if _sqlstate(exc) in _MISSING_SCHEMA_SQLSTATES:
         return True
     message = str(exc.orig)
     return isinstance(exc, OperationalError) and message.startswith(
@@ -143,8 +142,8 @@ def _server_unavailable(exc: BaseException) -> bool:
     driver's own) is PostgreSQL saying it takes no connections now; also a database an operator
     closed (55000 "is not currently accepting connections", `ALLOW_CONNECTIONS false`)."""
     for error in (exc, getattr(exc, "orig", None)):
-        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-        if not isinstance(state, str):
+        state = _state_of(error)
+        if state is None:
             continue
         if state in _UNAVAILABLE_SQLSTATES or state.startswith("08"):
             return True
@@ -167,8 +166,13 @@ def describe_database(url: str) -> str:
 
 
 def _sqlstate(exc: BaseException) -> str | None:
-    orig = getattr(exc, "orig", None)
-    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    """The SQLSTATE of the driver's error SQLAlchemy wraps in `exc`, or None."""
+    return _state_of(getattr(exc, "orig", None))
+
+
+def _state_of(error: object) -> str | None:
+    """The SQLSTATE a driver's error carries (asyncpg's `sqlstate`, psycopg's `pgcode`)."""
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
     return str(state) if state else None
 
 
