@@ -312,6 +312,11 @@ class ContactErasureView(BaseModel):
         description="The contact's scheduled tasks cancelled (with those an unfinished move "
         "of a Telegram group to its supergroup still kept under the group's id)"
     )
+    kept_notifications: int | None = Field(
+        default=None,
+        description="Notifications of the contact's turns kept to be sent again (a webhook's "
+        "`redeliver_for`), deleted; null from a data plane of a release that did not keep them",
+    )
 
 
 class ConversationView(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,6 +50,11 @@ from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.housekeeping import journal_pruning
 from botfleet.data_plane.runtime.metrics import RuntimeMetrics
+from botfleet.data_plane.runtime.redelivery import (
+    Redelivery,
+    redeliverable_bindings,
+    redelivering,
+)
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.data_plane.state_lock import StateLock, lock_file_beside, take_state_lock
 from botfleet.domain.channel_ids import channel_kind, more_channel_ids
@@ -344,9 +350,12 @@ async def bootstrap(
         # (several channels: the router tells each contact's)
         confirm_delivery=pushes,
         max_backlog=settings.max_backlog,
+        redelivery=await _redelivery(stores, connectors, registry, clock, metrics),
     )
     if any(b.type == "telegram" for b in bindings):  # imported only for Telegram tenants
         _move_telegram_chats(sender, runtime)
+    if runtime.redelivery is not None:  # calls kept before a restart are made again
+        await stack.enter_async_context(redelivering(runtime.redelivery))
     if hasattr(stores, "prune_journal"):  # processed ids age out after the retry window
         await stack.enter_async_context(journal_pruning(stores, clock))
     if isinstance(stores, ForgetsInactive):  # the flow's settings.conversation_retention
@@ -365,6 +374,25 @@ async def bootstrap(
     )
     stack.push_async_callback(runtime.sequencer.drain)
     return runtime
+
+
+async def _redelivery(
+    stores: Any,
+    connectors: Mapping[str, Any],
+    registry: ConnectorRegistry,
+    clock: Clock,
+    metrics: RuntimeMetrics,
+) -> Redelivery | None:
+    """Keeps the failed calls of the bindings with a `redeliver_for` in the state file; None
+    when no binding has one and none was kept before (or the stores keep none). Calls kept
+    under a setting since removed are given up by its first pass, not left in the file."""
+    bindings = redeliverable_bindings(connectors)
+    queue = getattr(stores, "redelivery", None)
+    if queue is None or not (bindings or await queue.counts()):
+        return None
+    return Redelivery(
+        queue, registry, bindings=bindings, clock=clock, metrics_registry=metrics.registry
+    )
 
 
 def _move_telegram_chats(sender: Any, runtime: ConversationRuntime) -> None:

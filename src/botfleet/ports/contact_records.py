@@ -25,6 +25,9 @@ class ErasedRecords:
     messages_received: int
     #: Outbox rows deleted: what the bot sent the contact (unsent ones included).
     messages_sent: int
+    #: Connector calls of the contact's turns kept to be made again (`ports.redelivery`):
+    #: notifications not delivered yet, which would carry the contact's data to the business.
+    calls_kept: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,8 @@ class ContactRecords(Protocol):
 
     async def erase(self, contact_id: str) -> ErasedRecords:
         """Erase the contact, all or nothing: the conversation state and any copy set aside,
-        every outbox row, and the content of every processed journal entry.
+        every outbox row, the calls of its turns kept for redelivery, and the content of
+        every processed journal entry.
 
         A processed entry keeps its message id and received time only (its contact id,
         message and replies emptied) until the journal's retention prunes it: a provider's

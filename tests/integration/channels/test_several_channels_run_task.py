@@ -118,3 +118,18 @@ async def test_a_bare_id_of_a_more_channels_contact_is_refused_naming_the_id(
     assert sends(provider) == [("telegram", 555001)]
     # A number the tenant's channel knows, or has never seen, is its channel's as before.
     assert (await run(app, "34600111222")).status_code == 200
+
+
+async def test_tasks_of_a_bare_id_of_a_more_channels_contact_are_refused_naming_the_id(
+    app: ChatClient,
+) -> None:
+    assert (await run(app, "telegram:555001")).status_code == 200  # its conversation begins
+    bare = await app.http.get("/tasks", params={"contact_id": "555001"}, headers=AUTH)
+    # Not an empty list, which would read as "no reminder pending" for that contact.
+    assert bare.status_code == 422
+    assert "its telegram contact is 'telegram:555001'" in bare.text
+    named = await app.http.get("/tasks", params={"contact_id": "telegram:555001"}, headers=AUTH)
+    assert named.status_code == 200
+    assert named.json()["tasks"] == []
+    unknown = await app.http.get("/tasks", params={"contact_id": "999"}, headers=AUTH)
+    assert (unknown.status_code, unknown.json()["count"]) == (200, 0)

@@ -131,6 +131,7 @@ def erased(contact: str) -> dict[str, Any]:
         "messages_received": 1,
         "messages_sent": 1,
         "scheduled_tasks": 0,
+        "kept_notifications": 0,
     }
 
 

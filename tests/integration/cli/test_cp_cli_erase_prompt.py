@@ -37,6 +37,7 @@ def erased(contact: str) -> dict[str, Any]:
         "messages_received": 1,
         "messages_sent": 2,
         "scheduled_tasks": 0,
+        "kept_notifications": 0,
     }
 
 

@@ -110,6 +110,7 @@ async def test_erasure_removes_the_contact_and_only_the_contact(chat: ChatClient
         "messages_received": 2,
         "messages_sent": ana_sent,
         "scheduled_tasks": 1,
+        "kept_notifications": 0,
     }
     after = await export(chat, "ana")
     assert after["conversation"] is None

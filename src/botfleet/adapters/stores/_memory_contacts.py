@@ -84,7 +84,10 @@ class InMemoryContactRecords:
         moves = store.unfinished_moves
         moves[:] = [m for m in moves if contact_id not in m]  # as SQLite's erasure does
         return ErasedRecords(
-            conversation=conversation, messages_received=received, messages_sent=sent
+            conversation=conversation,
+            messages_received=received,
+            messages_sent=sent,
+            calls_kept=store.redelivery.erase_contact(contact_id),
         )
 
     async def move_conversation(self, old_contact_id: str, new_contact_id: str) -> ConversationMove:

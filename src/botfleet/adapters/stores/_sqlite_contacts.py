@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from botfleet.adapters.stores import codec
 from botfleet.adapters.stores._contract import check_limit, check_move, emptied_message
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_redelivery import ERASE_KEPT_CALLS, HAS_REDELIVERY
 from botfleet.adapters.stores._sqlite_tables import (
     HAS_UNREADABLE_STATES,
     journal_entry,
@@ -158,6 +159,9 @@ class SqliteContactRecords:
             # cancelled by the erasure, so there is nothing left for it to finish).
             if conn.execute(_HAS_MOVES).fetchone():
                 conn.execute(_MOVES_OF, (contact_id, contact_id))
+            kept = 0
+            if conn.execute(HAS_REDELIVERY).fetchone():
+                kept = conn.execute(ERASE_KEPT_CALLS, (contact_id,)).rowcount
             processed = conn.execute(_PROCESSED, (contact_id,)).fetchall()
             conn.executemany(
                 _EMPTY_ENTRY,
@@ -170,6 +174,7 @@ class SqliteContactRecords:
                 conversation=conversation > 0,
                 messages_received=len(processed),
                 messages_sent=sent,
+                calls_kept=kept,
             )
 
         # No contact id in the words: they reach the operator's log (a phone number).

@@ -24,6 +24,7 @@ from botfleet.adapters.stores._contract import (
     stored_state,
 )
 from botfleet.adapters.stores._memory_contacts import InMemoryContactRecords
+from botfleet.adapters.stores._memory_redelivery import InMemoryRedeliveryQueue
 from botfleet.domain.errors import ConcurrentUpdate, StoreError, TaskAlreadyRan
 from botfleet.domain.messages import InboundMessage
 from botfleet.flows.state import ConversationState
@@ -201,6 +202,7 @@ class InMemoryTenantStore:
         #: (old, new) of moves whose conversation moved and whose jobs may not have, in order.
         self.unfinished_moves: list[tuple[str, str]] = []
         self.contacts = InMemoryContactRecords(self)
+        self.redelivery = InMemoryRedeliveryQueue()
 
     async def commit_turn(
         self,

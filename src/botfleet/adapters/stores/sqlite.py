@@ -22,6 +22,7 @@ from typing import Any
 from botfleet.adapters.stores._sqlite_contacts import SqliteContactRecords
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase, connect
 from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
+from botfleet.adapters.stores._sqlite_redelivery import SqliteRedeliveryQueue
 from botfleet.adapters.stores._sqlite_schema import prepare
 from botfleet.adapters.stores._sqlite_tables import (
     SqliteMessageJournal,
@@ -60,6 +61,7 @@ class SqliteTenantStore:
         self.outbox = SqliteOutbox(database)
         self.turns = SqliteTurnStore(database, self.group_commit)
         self.contacts = SqliteContactRecords(database)
+        self.redelivery = SqliteRedeliveryQueue(database)
 
     @property
     def database(self) -> SqliteDatabase:

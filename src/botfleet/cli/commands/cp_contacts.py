@@ -109,7 +109,13 @@ def _say_what_was_found(answer: Any, tenant: str) -> None:
     if not isinstance(data, dict):
         return
     asked, stored = data.get("contact_id"), data.get("stored_as")
-    kept = ("conversation", "messages_received", "messages_sent", "scheduled_tasks")
+    kept = (
+        "conversation",
+        "messages_received",
+        "messages_sent",
+        "scheduled_tasks",
+        "kept_notifications",
+    )
     if any(data.get(key) for key in kept):
         if stored:
             typer.echo(f"note: {asked!r} is stored as {stored!r}: that contact's data", err=True)

@@ -30,6 +30,7 @@ from botfleet.data_plane.runtime.contact_data import EXPORT_LIMIT, ContactData
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.settings import DataPlaneSettings
 from botfleet.ports.contact_records import ContactRecords
+from botfleet.ports.redelivery import QueuedCall
 from botfleet.ports.stores import JournalEntry
 from botfleet.web import Operation, query_of
 
@@ -76,6 +77,26 @@ class MoveView(BaseModel):
     new_contact_id: str = Field(description="The supergroup's id, where the conversation is")
 
 
+class KeptNotificationView(BaseModel):
+    connector: str = Field(description="The binding (`notification.crm`)")
+    operation: str
+    params: dict[str, Any] = Field(description="What the notification carries, as the flow gave")
+    kept_since: datetime = Field(description="When it first failed")
+    next_attempt_at: datetime
+    attempts: int = Field(description="Attempts made since it was kept")
+
+    @classmethod
+    def of(cls, call: QueuedCall) -> KeptNotificationView:
+        return cls(
+            connector=call.connector,
+            operation=call.operation,
+            params=dict(call.params),
+            kept_since=call.queued_at,
+            next_attempt_at=call.next_at,
+            attempts=call.attempts,
+        )
+
+
 class ContactExportView(BaseModel):
     contact_id: str
     contact_hash: str = Field(description=_HASH)
@@ -96,6 +117,11 @@ class ContactExportView(BaseModel):
     appointments: list[AppointmentsView] = Field(
         description="Upcoming appointments in each calendar the tenant binds (kept by the "
         "calendar: an erasure does not touch them)"
+    )
+    kept_notifications: list[KeptNotificationView] = Field(
+        default_factory=list,
+        description="Notifications of the contact's turns the receiver did not take yet, kept "
+        "to be sent again (a webhook binding's `redeliver_for`): what the business will get",
     )
     moves: list[MoveView] = Field(
         description="Moves of the contact to a new id (a Telegram group become a supergroup) "
@@ -121,6 +147,11 @@ class ContactErasureView(BaseModel):
     scheduled_tasks: int = Field(
         description="The contact's scheduled tasks cancelled (with those an unfinished move "
         "still kept under its earlier id)"
+    )
+    kept_notifications: int = Field(
+        default=0,
+        description="Notifications of the contact's turns kept to be sent again, deleted: the "
+        "business will not get them",
     )
 
 
@@ -256,6 +287,7 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
                 AppointmentsView(connector=a.connector, appointments=a.appointments, error=a.error)
                 for a in found.appointments
             ],
+            kept_notifications=[KeptNotificationView.of(call) for call in found.kept_calls],
             moves=[MoveView(old_contact_id=old, new_contact_id=new) for old, new in found.moves],
         )
         return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
@@ -274,6 +306,7 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
             messages_received=erased.records.messages_received,
             messages_sent=erased.records.messages_sent,
             scheduled_tasks=erased.tasks_cancelled,
+            kept_notifications=erased.records.calls_kept,
         )
         # It names the contact: no cache on the way keeps it (as the control plane's relay).
         return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})

@@ -29,6 +29,9 @@ async def health(request: Request) -> Response:
     runtime = runtime_of(request)
     trouble = getattr(request.app.state, "store_trouble", None)
     store = trouble.recent() if isinstance(trouble, StoreTrouble) else None
+    kept = runtime.redelivery
+    # Only bindings with `redeliver_for` keep calls: other tenants' answers stay as they were.
+    more = {} if kept is None else {"kept_calls": kept.waiting_by_binding()}
     # Still 200: it runs, and a restart would not free the disk (probes read the status code).
     return JSONResponse(
         {
@@ -45,6 +48,7 @@ async def health(request: Request) -> Response:
             "connectors": _breakers(runtime),
             # Not a degraded status: the bot runs, on the settings it started with.
             "config": _config_state(request),
+            **more,
         }
     )
 

@@ -290,7 +290,8 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
         """Pending scheduled jobs (reminders and standing schedules), soonest first."""
         check_reader(request, settings)
         query = query_of(TaskQuery, request)
-        scheduler = _scheduler(_runtime(request))
+        runtime = _runtime(request)
+        scheduler = _scheduler(runtime)
         jobs = await scheduler.jobs(
             contact_id=query.contact_id,
             task=query.task,
@@ -298,6 +299,10 @@ def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
             due_before=_aware("due_before", query.due_before),
             limit=query.limit + 1,  # one more than shown: whether the list is cut short
         )
+        if not jobs and query.contact_id is not None:
+            # An empty list for a more channel's contact asked without its prefix would read
+            # as "no reminder pending": refused as `POST /run-task` refuses it, naming the id.
+            await _check_channel_prefix(runtime, query.contact_id)
         shown = jobs[: query.limit]
         found = TaskList(
             tasks=[TaskView.of(j) for j in shown],

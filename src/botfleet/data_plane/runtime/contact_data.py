@@ -32,6 +32,7 @@ from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.domain.number_ids import number_as_id
 from botfleet.flows.state import ConversationState
 from botfleet.ports.contact_records import ContactRecords, ErasedRecords
+from botfleet.ports.redelivery import QueuedCall
 from botfleet.ports.scheduling import ForgetsErasedJobs, ScheduledJob
 from botfleet.ports.stores import JournalEntry, MovesConversations
 
@@ -65,6 +66,8 @@ class ContactExport:
     #: Upcoming appointments, read from each calendar the tenant binds (the calendar keeps
     #: them, not this data plane: an erasure leaves them).
     appointments: list[CalendarAppointments] = field(default_factory=list)
+    #: Notifications of the contact's turns kept to be sent again (`redeliver_for`).
+    kept_calls: list[QueuedCall] = field(default_factory=list)
     #: (old id, new id) of the unfinished moves naming the contact (or an id whose reminders
     #: `tasks` lists: a chain's), in the order made.
     moves: list[tuple[str, str]] = field(default_factory=list)
@@ -144,6 +147,7 @@ class ContactData:
             messages_received=erasure.records.messages_received,
             messages_sent=erasure.records.messages_sent,
             tasks_cancelled=erasure.tasks_cancelled,
+            kept_notifications=erasure.records.calls_kept,
         )
         return erasure
 
@@ -223,6 +227,8 @@ class ContactData:
                 break
         truncated = max(len(received), len(sent), len(tasks)) > EXPORT_LIMIT
         appointments = [await self._appointments(c, contact_id) for c in self._calendars()]
+        redelivery = runtime.redelivery
+        kept = [] if redelivery is None else await redelivery.queue.of_contact(contact_id)
         return ContactExport(
             contact_id=contact_id,
             conversation=conversation,
@@ -231,6 +237,7 @@ class ContactData:
             tasks=tasks[:EXPORT_LIMIT],
             truncated=truncated,
             appointments=appointments,
+            kept_calls=kept,
             moves=[m for m in moves if m[0] == contact_id or m[1] in (contact_id, *earlier)],
         )
 

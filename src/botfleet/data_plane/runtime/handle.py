@@ -30,6 +30,7 @@ from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.data_plane.runtime.contact_moves import ContactMove, move_records
 from botfleet.data_plane.runtime.flow_holder import LiveConfig
 from botfleet.data_plane.runtime.metrics import ChannelCounters, RuntimeMetrics
+from botfleet.data_plane.runtime.redelivery import Redelivery
 from botfleet.data_plane.runtime.sequencer import ContactSequencer
 from botfleet.data_plane.runtime.state_cache import StateCache
 from botfleet.data_plane.runtime.step_loop import (
@@ -221,6 +222,8 @@ class ConversationRuntime:
     confirm_delivery: bool = False
     #: Called with each engine step's result (the conversation-test runner's coverage).
     step_observer: StepObserver | None = None
+    #: Keeps the failed calls of bindings that redeliver (`redelivery`); None: none do.
+    redelivery: Redelivery | None = None
     #: Honour the flow's `settings.debounce_ms` (the conversation-test sandbox turns it off).
     debounce: bool = True
     #: `accept()` refuses new messages (`Overloaded`) while this many wait for their turns.

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from botfleet.data_plane.observability import turn_identity
 from botfleet.data_plane.runtime.cancellation import being_cancelled, stray_cancellation_as_error
@@ -40,6 +40,9 @@ from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback
 from botfleet.ports.scheduling import RunAtPassed, TaskScheduler, one_off_run_id
 
+if TYPE_CHECKING:
+    from botfleet.data_plane.runtime.redelivery import Redelivery
+
 #: Connector calls one turn may make before the runtime stops it (a hostile flow's loop guard).
 MAX_CALLS_PER_TURN = 25
 
@@ -56,6 +59,8 @@ class StepDeps(Protocol):
     llm: LLMFallback | None
     scheduler: TaskScheduler | None
     step_observer: StepObserver | None
+    #: Keeps the failed calls of bindings that redeliver (`redelivery`); None: none do.
+    redelivery: Redelivery | None
 
 
 @dataclass(slots=True)
@@ -304,6 +309,19 @@ async def _call(deps: StepDeps, call: effects.CallConnector, log: ContactLog) ->
             call.connector, call.operation, call.params, idempotency_key=call.idempotency_key
         )
     except ConnectorError as exc:
+        redelivery = deps.redelivery
+        if redelivery is not None and redelivery.keeps(call.connector, call.operation, exc):
+            kept = await redelivery.keep(
+                call.connector,
+                call.operation,
+                call.params,
+                key=call.idempotency_key,
+                contact_id=log.contact_id,
+                exc=exc,
+                logger=log,
+            )
+            if kept is not None:  # made again later: the flow goes on as if it had answered
+                return ConnectorReplied(call.request_id, kept)
         status = getattr(exc, "status", None)
         return ConnectorFailed(call.request_id, exc.kind, log.scrub(str(exc)), status)
     except Exception as exc:  # an adapter bug must not end the conversation

@@ -9,6 +9,7 @@
         headers: {X-Shop: downtown}                       # optional, never secrets
         format: json                                      # json (default) | slack
         request_timeout_s: 10
+        redeliver_for: 24h                                # optional: keep failed ones, retry
 
 `secret` and `token` are `SecretStr`: the control plane refuses them in a binding and stores
 them as the tenant's credentials (scope `connector:notification`); they are never logged nor
@@ -21,6 +22,7 @@ value in its messages.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
@@ -34,6 +36,8 @@ from pydantic import (
     model_validator,
 )
 
+from botfleet.flows.durations import parse_duration
+
 #: Headers the connector writes itself (case-insensitive); a binding may not set them.
 RESERVED_HEADERS = frozenset(
     {"host", "content-type", "content-length", "transfer-encoding", "connection",
@@ -46,6 +50,9 @@ _SECRET_HINTS = ("auth", "token", "secret", "password", "key", "cookie", "signat
 _TOKEN_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")  # RFC 9110 field-name
 _FIELD_VALUE = re.compile(r"[\x20-\x7e]{0,1024}")  # printable ASCII, no line breaks
 MAX_HEADERS = 20
+#: The bounds of `redeliver_for`: shorter is the retries' job; longer, the news is stale.
+MIN_REDELIVERY = timedelta(minutes=1)
+MAX_REDELIVERY = timedelta(days=7)
 
 
 def _header_name(name: str, *, what: str) -> str:
@@ -102,6 +109,26 @@ class WebhookSettings(BaseModel):
     request_timeout_s: PositiveFloat = Field(
         10.0, le=120, description="HTTP timeout (connect, and each read) of one request"
     )
+    redeliver_for: str | None = Field(
+        None,
+        description="a notification the receiver did not take (down, timing out, 429, an "
+        "open breaker) is kept and sent again later, with the same Idempotency-Key, for this "
+        "long (1m to 7d, e.g. 24h) after it first failed; left out: it is lost",
+    )
+
+    @field_validator("redeliver_for")
+    @classmethod
+    def _redelivery_window(cls, value: str | None) -> str | None:
+        if value is not None:
+            window = parse_duration(value)  # its ValueError says what is accepted
+            if not MIN_REDELIVERY <= window <= MAX_REDELIVERY:
+                raise ValueError(f"{value!r}: must be from 1m to 7d")
+        return value
+
+    @property
+    def redelivery_window(self) -> timedelta | None:
+        """`redeliver_for` as a duration; None when not set."""
+        return None if self.redeliver_for is None else parse_duration(self.redeliver_for)
 
     @field_validator("url")
     @classmethod

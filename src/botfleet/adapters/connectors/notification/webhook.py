@@ -154,6 +154,8 @@ class WebhookConnector:
 
     #: Sending is creating: retried only with an idempotency key (the receiver's dedupe key).
     creating_operations = OPERATIONS
+    #: A send the receiver did not take may be kept and made again (`ports.redelivery`).
+    redeliverable_operations = OPERATIONS
 
     def __init__(
         self,
@@ -169,6 +171,8 @@ class WebhookConnector:
         self._clock = clock
         self._http = http
         self._open_client = open_client or _provider_client
+        #: The binding's `redeliver_for`: None, a failed notification is not kept.
+        self.redeliver_for = settings.redelivery_window
         hide_in_httpx_logs(settings.url)
 
     def __repr__(self) -> str:  # the URL may be a capability: only its host is shown
@@ -177,6 +181,16 @@ class WebhookConnector:
 
     def operations(self) -> frozenset[str]:
         return OPERATIONS
+
+    def queued_answer(self, operation: str, params: Mapping[str, Any], key: str) -> Any:
+        """A send kept for later: not delivered yet; `id` is the one it will carry."""
+        return {
+            "delivered": False,
+            "queued": True,
+            "status": None,
+            "id": payload.notification_id(key),
+            "response": None,
+        }
 
     async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
         if operation not in OPERATIONS:

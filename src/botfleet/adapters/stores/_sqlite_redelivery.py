@@ -1,0 +1,128 @@
+"""Connector calls kept for later (`redelivery`), in the tenant's state file.
+
+Created when first needed, not by a migration: the file stays readable by earlier releases
+(which leave the table alone: its calls wait for a release that redelivers them).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+from botfleet.adapters.stores import codec
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_tables import one_transaction
+from botfleet.ports.redelivery import QueuedCall
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS redelivery ("
+    " key TEXT PRIMARY KEY, connector TEXT NOT NULL, operation TEXT NOT NULL,"
+    " params TEXT NOT NULL, contact_id TEXT, queued_at TEXT NOT NULL,"
+    " next_us INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL)"
+)
+_CREATE_INDEX = "CREATE INDEX IF NOT EXISTS redelivery_next ON redelivery (next_us)"
+_CREATE_CONTACT_INDEX = "CREATE INDEX IF NOT EXISTS redelivery_contact ON redelivery (contact_id)"
+HAS_REDELIVERY = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'redelivery'"
+_ADD = (
+    "INSERT INTO redelivery (key, connector, operation, params, contact_id, queued_at, next_us,"
+    " attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+)
+_DUE = (
+    "SELECT key, connector, operation, params, contact_id, queued_at, next_us, attempts,"
+    " last_error FROM redelivery WHERE next_us <= ? ORDER BY next_us, key LIMIT ?"
+)
+_RETRY_LATER = "UPDATE redelivery SET next_us = ?, attempts = ?, last_error = ? WHERE key = ?"
+_REMOVE = "DELETE FROM redelivery WHERE key = ?"
+_COUNTS = "SELECT connector, COUNT(*) FROM redelivery GROUP BY connector"
+#: A contact's erasure (`SqliteContactRecords.erase`) deletes its calls in the same commit.
+ERASE_KEPT_CALLS = "DELETE FROM redelivery WHERE contact_id = ?"
+SELECT_CONTACT = (
+    "SELECT key, connector, operation, params, contact_id, queued_at, next_us, attempts,"
+    " last_error FROM redelivery WHERE contact_id = ? ORDER BY next_us, key"
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _us(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def call_of(row: tuple[object, ...]) -> QueuedCall:
+    key, connector, operation, params, contact_id, queued_at, next_us, attempts, error = row
+    return QueuedCall(
+        key=str(key),
+        connector=str(connector),
+        operation=str(operation),
+        params=codec.loads(str(params)),
+        contact_id=None if contact_id is None else str(contact_id),
+        queued_at=codec.datetime_from_json(str(queued_at)),
+        next_at=_EPOCH + timedelta(microseconds=int(str(next_us))),
+        attempts=int(str(attempts)),
+        last_error=str(error),
+    )
+
+
+class SqliteRedeliveryQueue:
+    """`RedeliveryQueue` over the `redelivery` table of a tenant's state file."""
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._db = database
+
+    async def add(self, call: QueuedCall) -> bool:
+        params = codec.checked_dumps(dict(call.params), "params")
+        values = (
+            call.key,
+            call.connector,
+            call.operation,
+            params,
+            call.contact_id,
+            codec.datetime_to_json(call.queued_at, "queued_at"),
+            _us(call.next_at),
+            call.attempts,
+            call.last_error,
+        )
+
+        def work(conn: sqlite3.Connection) -> bool:
+            conn.execute(_CREATE)
+            conn.execute(_CREATE_INDEX)
+            conn.execute(_CREATE_CONTACT_INDEX)
+            return conn.execute(_ADD, values).rowcount > 0
+
+        return await self._db.run("keep a call for later", one_transaction(work))
+
+    async def due(self, now: datetime, *, limit: int) -> list[QueuedCall]:
+        def work(conn: sqlite3.Connection) -> list[QueuedCall]:
+            if not conn.execute(HAS_REDELIVERY).fetchone():
+                return []
+            return [call_of(row) for row in conn.execute(_DUE, (_us(now), limit)).fetchall()]
+
+        return await self._db.run("read the calls due again", work)
+
+    async def retry_later(
+        self, key: str, *, next_at: datetime, attempts: int, last_error: str
+    ) -> None:
+        await self._db.change(
+            "record a call's attempt", _RETRY_LATER, (_us(next_at), attempts, last_error, key)
+        )
+
+    async def remove(self, key: str) -> None:
+        await self._db.change("forget a call kept for later", _REMOVE, (key,))
+
+    async def counts(self) -> dict[str, int]:
+        def work(conn: sqlite3.Connection) -> dict[str, int]:
+            if not conn.execute(HAS_REDELIVERY).fetchone():
+                return {}
+            return {str(c): int(n) for c, n in conn.execute(_COUNTS).fetchall()}
+
+        return await self._db.run("count the calls kept for later", work)
+
+    async def of_contact(self, contact_id: str) -> list[QueuedCall]:
+        """The contact's calls waiting (a person's request to see their data)."""
+
+        def work(conn: sqlite3.Connection) -> list[QueuedCall]:
+            if not conn.execute(HAS_REDELIVERY).fetchone():
+                return []
+            return [call_of(row) for row in conn.execute(SELECT_CONTACT, (contact_id,))]
+
+        return await self._db.run("read a contact's calls kept for later", work)
