@@ -57,7 +57,9 @@ async def test_with_the_control_plane_down_the_data_plane_starts_from_its_cache(
         booted = await pull_boot_config(settings, transport=down)
     assert down.calls == 1
     assert booted.origin == "cache"
-    assert booted.config == first.config
+    # The same configuration, named as the cached copy in errors (`source`, not dumped).
+    assert booted.config.model_dump() == first.config.model_dump()
+    assert booted.config.source == f"cached copy of {first.config.source}"
     assert booted.etag == first.etag
     [event] = [e for e in logs if e["event"] == "boot_from_cache"]
     assert event["log_level"] == "error"
@@ -162,6 +164,7 @@ async def test_secrets_in_the_cache_are_sealed_and_come_back_with_the_key(
     booted = await pull_boot_config(settings, transport=DownTransport())
     assert booted.origin == "cache"
     assert booted.config.llm.model_extra == {"api_key": LLM_SECRET}
+    assert booted.config.source == "cached copy of control-plane boot config of 'acme' (flow v1)"
 
 
 async def test_without_a_cache_key_secrets_are_left_out_and_the_log_says_so(
@@ -184,6 +187,10 @@ async def test_without_a_cache_key_secrets_are_left_out_and_the_log_says_so(
     assert booted.etag is None
     assert "boot_cache_missing_secrets" in [e["event"] for e in logs]
     assert LLM_SECRET not in json.dumps(logs, default=str)
+    # A binding's "missing required key" later names the copy and the key, not the control
+    # plane's configuration (whose credentials are fine).
+    assert booted.config.source.startswith("cached copy of control-plane boot config of 'acme'")
+    assert "whose secrets did not open: DP_CACHE_KEY unset" in booted.config.source
 
 
 async def test_a_cache_that_cannot_be_written_does_not_stop_a_good_pull(

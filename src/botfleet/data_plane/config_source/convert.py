@@ -19,11 +19,25 @@ def boot_source(payload: BootPayload) -> str:
     return f"control-plane boot config of {payload.tenant.id!r} (flow {flow})"
 
 
-def tenant_config_from_boot(payload: BootPayload) -> TenantConfig:
+def cached_source(payload: BootPayload, *, secrets_restored: bool) -> str:
+    """What errors about the cached copy of this configuration name as their origin: the
+    copy, and whether its secrets could not be opened, the likelier cause of a "missing
+    required key" than the stored credentials (docs/deployment.md, "DP_CACHE_KEY")."""
+    origin = f"cached copy of {boot_source(payload)}"
+    if secrets_restored or not payload.secret_paths:
+        return origin
+    return (
+        f"{origin}, whose secrets did not open: DP_CACHE_KEY unset or not the key it was "
+        "sealed with; start with that key, or once the control plane answers"
+    )
+
+
+def tenant_config_from_boot(payload: BootPayload, *, source: str | None = None) -> TenantConfig:
     """The tenant's configuration from its boot payload.
 
     The flow stays YAML text (`flow_yaml`), so an error found at boot names the line of the
     version that was uploaded. The published knowledge version becomes `llm.knowledge_version`.
+    `source`: what errors name as the origin (default: `boot_source`).
 
     Raises:
         ConfigError: a binding this data plane cannot use (the message names the key).
@@ -43,4 +57,4 @@ def tenant_config_from_boot(payload: BootPayload) -> TenantConfig:
         "llm": llm,
         "knowledge": payload.knowledge.text if payload.knowledge is not None else None,
     }
-    return tenant_config_from_mapping(raw, source=boot_source(payload))
+    return tenant_config_from_mapping(raw, source=source or boot_source(payload))

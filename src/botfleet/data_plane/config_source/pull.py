@@ -33,6 +33,7 @@ import structlog
 from botfleet.data_plane.config_source.cache import CACHE_FILE, BootCache, CachedBoot
 from botfleet.data_plane.config_source.convert import (
     boot_source,
+    cached_source,
     tenant_config_from_boot,
     version_label,
 )
@@ -121,10 +122,14 @@ class BootedConfig:
         return replace(self, cache_saved=saved, cache_after_start=False)
 
 
-def checked_config(payload: BootPayload) -> tuple[TenantConfig, FlowSpec]:
-    """The payload as a tenant config, and its flow loaded. Raises `ConfigError`/`FlowError`."""
-    config = tenant_config_from_boot(payload)
-    flow = load_flow_text(payload.flow.yaml, source=f"{boot_source(payload)}:flow")
+def checked_config(
+    payload: BootPayload, *, source: str | None = None
+) -> tuple[TenantConfig, FlowSpec]:
+    """The payload as a tenant config, and its flow loaded. Raises `ConfigError`/`FlowError`.
+    `source`: what errors name as the origin (default: `boot_source`)."""
+    source = source or boot_source(payload)
+    config = tenant_config_from_boot(payload, source=source)
+    flow = load_flow_text(payload.flow.yaml, source=f"{source}:flow")
     return config, flow.spec
 
 
@@ -207,7 +212,11 @@ def _from_cache(target: ControlPlaneTarget, error: Exception) -> BootedConfig | 
     if cached is None:
         return None
     try:
-        config, _ = checked_config(cached.payload)
+        # Errors found later (a channel without its token) name the copy, not the control
+        # plane's configuration: the cause is the copy's (a cache key changed), not the
+        # credentials stored there.
+        source = cached_source(cached.payload, secrets_restored=cached.secrets_restored)
+        config, _ = checked_config(cached.payload, source=source)
     except BotPlatformError as exc:
         log.error("boot_cache_unusable", tenant=target.tenant_id, reason=str(exc))
         return None
