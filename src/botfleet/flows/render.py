@@ -30,6 +30,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from botfleet.domain.errors import TemplateError
 from botfleet.domain.instants import elapsed_after
+from botfleet.flows._branch_scopes import scoped_branches
 from botfleet.flows._issues import did_you_mean
 from botfleet.flows._sandbox_limits import (
     BOUNDED_FILTER,
@@ -598,18 +599,43 @@ def _unknown_filter_or_test(tree: nodes.Node) -> str | None:
 def undeclared_in(tree: nodes.Node) -> set[str]:
     """Top-level names a template's (or a condition's) tree from `parse_checked` reads that it
     does not set itself (`{% set %}`, a loop's variable, a macro's argument) and that are not
-    globals (`range`, `namespace`...): what it needs the turn's namespaces for. The tree is
-    left as it is; empty when it nests too deeply."""
+    globals (`range`, `namespace`...): what it needs the turn's namespaces for. A name set in
+    an `{% if %}` branch counts as set after it. The tree is left as it is; empty when it
+    nests too deeply."""
     if isinstance(tree, nodes.Expr):
         # Only the wrapper gets its environment here: the expression's nodes have theirs.
         output = nodes.Output([tree], environment=_env)
         tree = nodes.Template([output], lineno=1, environment=_env)
+    if not isinstance(tree, nodes.Template):
+        return set()  # `parse_checked` gives a template or an expression
+    undeclared = _tracked(tree)
+    if not undeclared:
+        return undeclared
+    try:
+        with _nesting_refused():
+            scoped = scoped_branches(tree, _env)
+    except TemplateSyntaxError:
+        return undeclared
+    if scoped is None:
+        return undeclared
+    # Jinja reads a name an `{% if %}` branch sets from the context too, though it is only
+    # missing where no set reaches (`_branch_scopes`): those names are dropped. Only dropped:
+    # the scoped tree also finds a few reads Jinja's tracking passes over (a loop's `{{ h }}`
+    # before a later top-level `set h`), not reported without a set in a branch either. A
+    # tree the scoped one cannot be tracked for (too deep; an `{% extends %}`, refused
+    # anyway, then in a scope) keeps every name: a wrong "unknown name" beats a missed one.
+    return undeclared & _tracked(scoped, failed=undeclared)
+
+
+def _tracked(tree: nodes.Template, *, failed: set[str] | None = None) -> set[str]:
+    """What Jinja's tracking finds `tree` reads from the context; `failed` (empty unless
+    given) when it nests too deeply to track."""
     tracker = _NameTracker(_env)
     try:
         with _nesting_refused():  # the walk over the tree recurses too
             tracker.visit(tree)
     except TemplateSyntaxError:
-        return set()
+        return set() if failed is None else failed
     return set(tracker.undeclared_identifiers)
 
 
