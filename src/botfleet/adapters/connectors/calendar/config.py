@@ -231,6 +231,14 @@ class CalendarSettings(BaseModel):
         hold (a pair of ints hashes in C, a `TimeWindow` in Python)."""
         return tuple(tuple((w.start_min, w.end_min) for w in day) for day in self.weekly_windows)
 
+    @cached_property
+    def unknown_directives_logged(self) -> set[str]:
+        """The unknown ``[CFG]`` directives already logged for this binding
+        (`slots.note_unknown_directives`). State, not a setting: it lives here because the slot
+        rules are handed the settings and each connector instance parses its own, so a
+        directive is logged once per instance (again after a restart or a reload)."""
+        return set()
+
     @property
     def horizon_days(self) -> int:
         """How many days ahead (counting today) anything can be booked."""

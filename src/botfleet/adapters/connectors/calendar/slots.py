@@ -3,9 +3,13 @@
 The rules (docs: flow-dsl.md, "Slot rules"):
 
 * A day's windows come from the weekly `schedule`; `closed_dates` and all-day events titled
-  ``[CFG] CERRADO`` or ``[CFG] VACACIONES...`` close the days they cover (end date exclusive,
-  case-insensitive); ``[CFG] HORARIO H:MM-H:MM`` replaces that day's hours. Closing wins over
-  ``HORARIO``; with several ``HORARIO`` events on a day, the first one listed applies.
+  with a closing directive in any language the calendar writes (``[CFG] CERRADO``, ``[CFG]
+  FECHADO``, ``[CFG] VACACIONES...``, ``[CFG] FÉRIAS...``: `CLOSING_DIRECTIVES`) close the days
+  they cover (end date exclusive, case- and accent-insensitive); ``[CFG] HORARIO H:MM-H:MM``
+  replaces that day's hours. Closing wins over ``HORARIO``; with several ``HORARIO`` events on
+  a day, the first one listed applies. A ``[CFG]`` title that is neither changes nothing (a
+  timed one blocks its time as any timed event) and is logged once per connector instance
+  (`calendar_directive_unknown`).
 * Slots start at each window's opening and step by `slot_duration_min` in *wall-clock* time; a
   start that does not exist (spring-forward gap) is skipped, an ambiguous one (fall back) is its
   first occurrence.
@@ -22,13 +26,17 @@ The rules (docs: flow-dsl.md, "Slot rules"):
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from types import MappingProxyType
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
+
+import structlog
 
 from botfleet.adapters.connectors.calendar.config import CalendarSettings
 from botfleet.domain.calendar import (
@@ -57,6 +65,42 @@ _ONE_DAY = timedelta(days=1)
 _us = epoch_micros
 _CFG_RE = re.compile(r"^\s*\[cfg\]\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL)
 _WINDOW_IN_TEXT_RE = re.compile(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})")
+
+log = structlog.get_logger("botfleet.connectors.calendar")
+
+#: The ``[CFG]`` directives that close the days an all-day event covers, by language of the
+#: calendar's texts (`texts.LANGUAGES`): ``(words, prefixes)``, the whole directive one of the
+#: words (``[CFG] FECHADO``; ``[CFG] CERRADO por obras`` is not, as it never was) or starting
+#: with one of the prefixes (``[CFG] Férias de agosto``). Written without accents: directives
+#: are compared in capitals without them (`_folded`). Every calendar accepts every language's:
+#: staff write in their own, whatever language the contacts are answered in.
+CLOSING_DIRECTIVES: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType(
+    {
+        "ca": (("TANCAT",), ("VACANCES",)),
+        "de": (("GESCHLOSSEN",), ("URLAUB",)),
+        "en": (("CLOSED",), ("HOLIDAY", "VACATION")),
+        "es": (("CERRADO",), ("VACACIONES",)),
+        "fr": (("FERME",), ("VACANCES",)),
+        "it": (("CHIUSO",), ("FERIE",)),
+        "pt": (("FECHADO",), ("FERIAS",)),
+    }
+)
+_CLOSED_WORDS = frozenset(w for words, _ in CLOSING_DIRECTIVES.values() for w in words)
+_HOLIDAY_PREFIXES = tuple(
+    sorted({p for _, prefixes in CLOSING_DIRECTIVES.values() for p in prefixes})
+)
+#: The log keeps only this much of a directive it does not know: enough to find the event,
+#: while whatever else staff wrote in the title stays out of the log.
+DIRECTIVE_LOGGED_CHARS = 40
+#: Distinct unknown directives remembered per connector instance: past this many, further ones
+#: are no longer logged (a calendar with a new ``[CFG]`` note every day must not grow it forever).
+_UNKNOWN_REMEMBERED = 256
+#: What the log line tells staff to write instead (the words any case, accents optional).
+UNKNOWN_DIRECTIVE_HINT = (
+    "this [CFG] directive changes no opening hours (a timed event still blocks its time): "
+    f"close a day with an all-day [CFG] {' / '.join(sorted(_CLOSED_WORDS))} or one starting "
+    f"with {' / '.join(_HOLIDAY_PREFIXES)}; set its hours with [CFG] HORARIO H:MM-H:MM"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,15 +160,67 @@ def is_config_title(title: str) -> bool:
     return _CFG_RE.match(title) is not None
 
 
-def _directive(title: str) -> str | None:
+def _written(title: str) -> str | None:
+    """The directive of a ``[CFG]`` title as written, its spaces collapsed; None for others."""
     match = _CFG_RE.match(title)
-    return None if match is None else " ".join(match.group(1).split()).upper()
+    return None if match is None else " ".join(match.group(1).split())
 
 
+def _directive(title: str) -> str | None:
+    written = _written(title)
+    return None if written is None else written.upper()
+
+
+def _folded(text: str) -> str:
+    """`text` in capitals without accents: ``Férias``, ``FERIAS`` and ``férias`` read alike."""
+    decomposed = unicodedata.normalize("NFKD", text.upper())
+    return "".join([c for c in decomposed if not unicodedata.combining(c)])
+
+
+@lru_cache(maxsize=1024)
 def closes_day(title: str) -> bool:
-    """``[CFG] CERRADO`` (exactly) or ``[CFG] VACACIONES...`` (any suffix), any case."""
-    directive = _directive(title)
-    return directive is not None and (directive == "CERRADO" or directive.startswith("VACACIONES"))
+    """A closing directive (`CLOSING_DIRECTIVES`): ``[CFG] CERRADO`` or ``[CFG] FECHADO``
+    (the whole directive), ``[CFG] VACACIONES...`` or ``[CFG] FÉRIAS...`` (any suffix), in any
+    case, with or without accents. Memoised: the slot rules ask it of each all-day event for
+    every day it covers, and a calendar holds few distinct titles."""
+    directive = _written(title)
+    if directive is None:
+        return False
+    folded = _folded(directive)
+    return folded in _CLOSED_WORDS or folded.startswith(_HOLIDAY_PREFIXES)
+
+
+def unknown_directive(title: str) -> str | None:
+    """The directive of a ``[CFG]`` title that neither closes a day nor is a ``HORARIO``, as
+    written (spaces collapsed); None for a known directive and for any other title.
+
+    A ``HORARIO`` whose hours cannot be read is known: it is ignored, as documented.
+    """
+    directive = _written(title)
+    if directive is None or directive.upper().startswith("HORARIO") or closes_day(title):
+        return None
+    return directive
+
+
+def note_unknown_directives(settings: CalendarSettings, events: Iterable[CalendarEvent]) -> None:
+    """Log each ``[CFG]`` directive of `events` the slot rules do not know
+    (`calendar_directive_unknown`, the directive cut to `DIRECTIVE_LOGGED_CHARS` and nothing
+    else of the event), once per connector instance: staff who mistype ``[CFG] FECHADO`` would
+    otherwise see the day offered with no word why. `settings` is the instance's own (each
+    connector parses its binding's anew), so it keeps what was logged."""
+    titles = [event.title for event in events]
+    if "[" not in "".join(titles):  # the usual read: no title could be a directive
+        return
+    logged = settings.unknown_directives_logged
+    for title in titles:
+        directive = unknown_directive(title)
+        if directive is None:
+            continue
+        shown = directive[:DIRECTIVE_LOGGED_CHARS]
+        if shown in logged or len(logged) >= _UNKNOWN_REMEMBERED:
+            continue
+        logged.add(shown)
+        log.warning("calendar_directive_unknown", directive=shown, hint=UNKNOWN_DIRECTIVE_HINT)
 
 
 def horario_windows(title: str) -> tuple[TimeWindow, ...] | None:
@@ -246,6 +342,7 @@ def slots_for_day(
     if settings.capacity > 1:
         places = slot_places(day, settings, events, now, service_min, presence_min)
         return [start for start, _ in places]
+    note_unknown_directives(settings, events)
     if day > horizon_end(settings, now):
         return []
     earliest = _us(now) + settings.min_notice_min * _US_PER_MIN
@@ -262,6 +359,7 @@ def slot_places(
 ) -> list[tuple[datetime, int]]:
     """`slots_for_day` with the places each slot has left (`capacity` less the bookings made
     through the bot that overlap it at once); a slot with none left is not offered."""
+    note_unknown_directives(settings, events)
     if day > horizon_end(settings, now):
         return []
     earliest = _us(now) + settings.min_notice_min * _US_PER_MIN
@@ -303,6 +401,7 @@ def start_offered(
     the stay fitting before that window closes, and is not before `now` + notice. Offered: open
     and no timed event overlaps ``[start, start + service)`` by more than the tolerance.
     """
+    note_unknown_directives(settings, events)
     if day > horizon_end(settings, now):
         return False, False
     busy = events.busy if isinstance(events, PreparedEvents) else None
@@ -580,6 +679,7 @@ def available_days(
 
     Days before today or past the booking horizon have no slots, so they never appear.
     """
+    note_unknown_directives(settings, events)
     today = now.astimezone(settings.tz).date()
     first = max(from_date, today)
     last = min(from_date + timedelta(days=lookahead - 1), horizon_end(settings, now))
