@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class Connector(Protocol):
@@ -18,6 +18,25 @@ class Connector(Protocol):
 
     async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
         """Run one operation. Raises a `ConnectorError` subclass on failure."""
+        ...
+
+
+@runtime_checkable
+class FindsCreated(Protocol):
+    """A connector that can tell whether a create happened after all (optional).
+
+    A create whose attempts all timed out (or lost the back end mid-request) may still have
+    happened: the back end can finish an insert its caller stopped waiting for. The resilience
+    layer then asks once, before reporting the failure, so the flow does not tell the contact
+    "nothing was booked" about a booking that exists.
+    """
+
+    async def find_created(
+        self, operation: str, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> Any | None:
+        """What `call(operation, params, idempotency_key=...)` answers when the thing it creates
+        exists already (found by `idempotency_key`), else None (not found, or not a create this
+        connector can look up). Raises a `ConnectorError` when the back end cannot tell."""
         ...
 
 

@@ -16,6 +16,11 @@ Applied centrally by the connector registry, never inside an adapter. Per call:
 4. An operation that creates something (`book_appointment`, or one the connector lists in
    `creating_operations`) is retried only when the call carries an idempotency key: the adapter
    uses the key to find the first attempt's result, so a retry never books twice.
+   When such a call is about to fail with a timeout or an unavailable back end and some attempt
+   ended that way (it may have created the thing anyway: the back end can finish an insert its
+   caller stopped waiting for), a connector that offers `FindsCreated` is asked once, under
+   `timeout_s`, whether it exists; if so the call succeeds with that answer
+   (`connector_create_found`). Skipped while the breaker is not closed: it spares the back end.
 5. One structured log line and the metrics record the outcome, attempts and breaker state.
    Params are never logged (they carry personal data). Within a turn, the lines name its
    `tenant` and hashed `contact` (`botfleet.data_plane.observability`).
@@ -46,15 +51,16 @@ from botfleet.adapters.connectors.policy import ResiliencePolicy
 from botfleet.adapters.connectors.refusals import MisconfiguredBinding
 from botfleet.adapters.connectors.stepping import resumed, run_until_suspended
 from botfleet.data_plane.observability import turn_fields
-from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker
+from botfleet.data_plane.resilience.breaker import BreakerState, CircuitBreaker, CircuitOpen
 from botfleet.data_plane.resilience.metrics import ConnectorMetrics
 from botfleet.domain.errors import (
     ConnectorError,
     ConnectorRateLimited,
     ConnectorTimeout,
+    ConnectorUnavailable,
     UnknownOperation,
 )
-from botfleet.ports.connectors import Connector
+from botfleet.ports.connectors import Connector, FindsCreated
 
 log = structlog.get_logger("botfleet.connectors")
 
@@ -79,6 +85,14 @@ def _counts_as_failure(exc: BaseException) -> bool:
     if isinstance(exc, ConnectorRateLimited):
         return False
     return isinstance(exc, ConnectorError) and exc.retryable
+
+
+def _outcome_unknown(exc: BaseException) -> bool:
+    """Whether an attempt that raised `exc` may still have done its work: it timed out or lost
+    the back end mid-request. A rate limit or an open breaker says the attempt never ran."""
+    if isinstance(exc, ConnectorRateLimited | CircuitOpen):
+        return False
+    return isinstance(exc, ConnectorTimeout | ConnectorUnavailable)
 
 
 def call_budget_s(policy: ResiliencePolicy, attempts: int | None = None) -> float:
@@ -139,6 +153,7 @@ class ResilientConnector:
         started = self._monotonic()
         attempts = 0
         outcome = "ok"
+        unsure = False  # whether an attempt may have done its work, unbeknownst to us
         try:
             limit = self.attempts_for(operation, idempotency_key)
             budget = call_budget_s(self.policy, limit)
@@ -147,7 +162,14 @@ class ResilientConnector:
                 try:
                     return await self._attempt(operation, params, idempotency_key)
                 except BaseException as exc:
+                    unsure = unsure or _outcome_unknown(exc)
                     if not _retryable(exc) or attempts >= limit:
+                        if unsure and self._may_have_created(operation, idempotency_key, exc):
+                            found = await self._created_after_all(
+                                operation, params, idempotency_key, attempts
+                            )
+                            if found is not None:
+                                return found
                         raise
                     wait = self._backoff(attempts)
                     if isinstance(exc, ConnectorRateLimited):
@@ -166,6 +188,45 @@ class ResilientConnector:
             raise
         finally:
             self._record(operation, outcome, attempts, self._monotonic() - started)
+
+    def _may_have_created(self, operation: str, key: str, error: BaseException) -> bool:
+        """Whether a call failing with `error` is a create worth looking up: only with a key
+        (what finds it) and only when the back end did not answer (a refusal is an answer)."""
+        return (
+            bool(key)
+            and isinstance(error, ConnectorTimeout | ConnectorUnavailable)
+            and self.creates(operation)
+        )
+
+    async def _created_after_all(
+        self, operation: str, params: Mapping[str, Any], key: str, attempts: int
+    ) -> Any | None:
+        """The connector's answer for the create its attempts may have made after all, found by
+        `key`, else None. One bounded lookup, not counted by the breaker (a call's failed
+        attempts open it as the policy says, lookup or not), and none while the breaker is not
+        closed: that would be one more request to a back end the breaker is sparing."""
+        finder = self.inner
+        if not isinstance(finder, FindsCreated) or self.breaker.state is not BreakerState.CLOSED:
+            return None
+        try:
+            async with asyncio.timeout(self.policy.timeout_s):
+                found = await finder.find_created(operation, params, idempotency_key=key)
+        except (TimeoutError, ConnectorError):
+            return None  # the back end cannot tell either: the call's own error stands
+        except Exception:
+            log.exception(
+                "connector_crashed", connector=self.name, operation=operation, **turn_fields()
+            )
+            return None
+        if found is not None:
+            log.info(
+                "connector_create_found",
+                connector=self.name,
+                operation=operation,
+                attempts=attempts,
+                **turn_fields(),
+            )
+        return found
 
     def _backoff(self, failed_attempt: int) -> float:
         """Seconds to wait after attempt number `failed_attempt` failed: tenacity's

@@ -11,6 +11,9 @@ asks the store for an event an earlier attempt made (`booking_for_key`), so a re
 a restart, never books twice. A write keeps running when its caller gives up (a timeout), still
 holding the lock: the retry waits for it and gets the first reply. (With `inline_writes`, the
 in-memory calendar's, a write that never suspends simply finishes before its caller returns.)
+When every attempt of a booking failed (timeouts), the resilience layer asks `find_created`
+once: the same lookup by key, after any write still running, so a booking the back end made
+after its caller stopped waiting is reported as made (`botfleet.ports.connectors.FindsCreated`).
 A cancel of an event that is no longer there asks the store whether it knows it as a cancelled
 booking (`cancelled`): the contact's own is a success ("already cancelled"), so a turn run again
 after its answer was lost (the remembered replies went with the process) still says cancelled.
@@ -127,7 +130,8 @@ def _query_range(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datet
 
 
 class CalendarService:
-    """The calendar category over one store. Satisfies `botfleet.ports.connectors.Connector`."""
+    """The calendar category over one store. Satisfies `botfleet.ports.connectors.Connector`
+    and `FindsCreated`."""
 
     category = CATEGORY
     #: Retried by the resilience layer only with an idempotency key.
@@ -178,6 +182,22 @@ class CalendarService:
         task = asyncio.ensure_future(write)
         task.add_done_callback(_retrieve)
         return await asyncio.shield(task)
+
+    async def find_created(
+        self, operation: str, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> Reply | None:
+        """The answer of the booking made under `idempotency_key`, if it exists, else None.
+
+        Under the write lock: a write still running (its caller timed out) finishes first, and
+        its reply, or the event it made, is what is found."""
+        if operation != "book_appointment" or not idempotency_key:
+            return None
+        request = Params(operation, params)
+        async with self._lock:
+            remembered = self._replies.get((operation, idempotency_key))
+            if remembered is not None:
+                return dict(remembered)
+            return await self._earlier_booking(request, idempotency_key)
 
     async def _write(self, operation: str, request: Params, key: str) -> Reply:
         async with self._lock:
@@ -374,9 +394,9 @@ class CalendarService:
         )
         presence = request.minutes("presence_min", service)
         texts = request.texts(self.texts)
-        earlier = await self.store.booking_for_key(key) if key else None
+        earlier = await self._earlier_booking(request, key) if key else None
         if earlier is not None:
-            return self._booked(earlier, texts, texts.booked)
+            return earlier
         start, refusal = await self._refusal(wall, service, presence, contact_id=contact_id)
         if start is None or refusal is not None:
             return _refused("", refusal or Refusal.SLOT_UNAVAILABLE, texts)
@@ -395,6 +415,14 @@ class CalendarService:
             await self.store.delete(made.event_id)
             return _refused("", Refusal.SLOT_TAKEN, texts)
         return self._booked(made, texts, texts.booked)
+
+    async def _earlier_booking(self, request: Params, key: str) -> Reply | None:
+        """The answer of the booking an earlier attempt under `key` made, if it exists."""
+        earlier = await self.store.booking_for_key(key)
+        if earlier is None:
+            return None
+        texts = request.texts(self.texts)
+        return self._booked(earlier, texts, texts.booked)
 
     async def _owned(self, request: Params) -> Appointment | None:
         """The contact's own upcoming appointment named by `event_id`, else None."""
