@@ -107,6 +107,10 @@ async def test_a_binding_change_is_logged_as_needing_a_restart(
         assert result.restart_required == ("connectors",)
         [event] = [e for e in logs if e["event"] == "config_restart_required"]
         assert event["sections"] == ["connectors"]
+        # The copy a restart starts from changed, though this process does not run it yet.
+        [updated] = [e for e in logs if e["event"] == "boot_cache_updated"]
+        assert updated["waiting_for_restart"] == event["settings"]
+        assert updated["waiting_for_restart"]
         assert texts(await chat.say("ana", "hi")) == ["Hello from version one"]
         # Logged once: the next poll is a 304.
         assert (await watcher_of(chat).poll_now()).outcome == "unchanged"

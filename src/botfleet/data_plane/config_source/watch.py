@@ -11,8 +11,11 @@ Every ``config_poll_s`` the watcher sends ``If-None-Match``; 304 costs nothing. 
   (`restart_keys`, `restart_since`: /health's ``config``); settings changed back to those it
   runs need no restart any more (``config_restart_no_longer_required``);
 - the payload becomes the cached copy, so a restart starts from it (not when its flow was
-  refused for the running connectors: the last good copy stays). A cache write that fails is
-  logged (``boot_cache_not_saved``); the payload is applied all the same, and only once.
+  refused for the running connectors: the last good copy stays), also one whose settings wait
+  for a restart: a restart while the control plane is down then starts on the new settings
+  (a rotated token), not on the ones it replaced (``boot_cache_updated``, with
+  ``waiting_for_restart``). A cache write that fails is logged (``boot_cache_not_saved``); the
+  payload is applied all the same, and only once.
 
 A cache write that failed (here or at boot) is tried again after every poll, whatever the
 control plane answered (304, or nothing at all: an outage is when a restart reads the cache),
@@ -287,7 +290,18 @@ class BootWatcher:
             self._cache_failures += 1
             return
         self._unsaved, self._cache_failures = None, 0
-        if failures:
+        if not failures:
+            # The copy a restart starts from when the control plane is down: said when it
+            # changes, and whether this process runs it yet (settings waiting for a restart).
+            # After failed writes, `boot_cache_saved_again` says it.
+            log.info(
+                "boot_cache_updated",
+                tenant=payload.tenant.id,
+                etag=etag,
+                flow_version=version_label(payload.flow.version),
+                waiting_for_restart=list(self.restart_keys),
+            )
+        else:
             log.info(
                 "boot_cache_saved_again",
                 tenant=payload.tenant.id,
