@@ -121,11 +121,28 @@ def validate_files(paths: Iterable[str | Path], *, channel: str | None = None) -
     file the flow file it names (unless met already). Each finding is listed once, in the
     report of the file it is in: a tenant's report keeps its own findings and counts its
     flow's (`FileReport.flow_findings`). `channel`: the channel a flow file alone is checked
-    for (default WhatsApp's limits, the strictest); a tenant's flow, for the tenant's own."""
+    for (default WhatsApp's limits, the strictest); a tenant's flow, for the tenant's own.
+
+    A flow file a tenant of the same run names is not checked alone too (without `channel`):
+    its findings are its tenants' checks of it, for their channels, not WhatsApp's warnings a
+    Telegram tenant's flow would get (a folder holding the tenant and its flow)."""
+    paths = list(paths)
+    # Tenants first: which flow files they check for their own channels.
+    tenants = {i: validate_file(p) for i, p in enumerate(paths) if _is_tenant_file(p)}
+    used = (
+        set()
+        if channel is not None
+        else {_identity(r.flow_file) for r in tenants.values() if r.flow_file is not None}
+    )
     reports: list[FileReport] = []
     met: dict[Path, FileReport] = {}
-    for path in paths:
-        report = validate_file(path, channel=channel)
+    for index, path in enumerate(paths):
+        if index in tenants:
+            report = tenants[index]
+        elif _identity(str(path)) in used:
+            report = FileReport(str(path), "flow", [])  # its tenants' findings join it
+        else:
+            report = validate_file(path, channel=channel)
         flow = _flow_report(report)
         for part in (report,) if flow is None else (flow, report):
             earlier = met.get(_identity(part.file))
@@ -135,6 +152,14 @@ def validate_files(paths: Iterable[str | Path], *, channel: str | None = None) -
             else:
                 _merge(earlier, part)
     return reports
+
+
+def _is_tenant_file(path: str | Path) -> bool:
+    try:
+        data = yaml_lines.load_with_lines(Path(path).read_text(encoding="utf-8")).data
+    except (OSError, UnicodeDecodeError, yaml_lines.YamlSyntaxError):
+        return False
+    return file_kind(data) == "tenant"
 
 
 def _flow_report(report: FileReport) -> FileReport | None:

@@ -75,3 +75,23 @@ def test_the_control_plane_reads_a_tenants_channel_as_validate_does(kind: str) -
     tenant = Tenant(id="acme", channel={"type": kind})
     assert tenant_channel(tenant) == declared_channel_limits(kind)
     assert (declared_channel_limits(kind) is None) == (kind == "sms")
+
+
+def test_a_flow_file_beside_its_telegram_tenant_gets_telegrams_warnings_only(
+    tmp_path: Path,
+) -> None:
+    # A folder holding the tenant and its flow (`botfleet validate vet/`): not WhatsApp's too.
+    flow_warnings(tmp_path, "telegram")  # writes menu.yaml and tenant.yaml
+    for order in ([tmp_path / "menu.yaml", tmp_path / "tenant.yaml"],
+                  [tmp_path / "tenant.yaml", tmp_path / "menu.yaml"]):  # fmt: skip
+        reports = {Path(r.file).name: r for r in validate_files(order)}
+        assert [f.path for f in reports["menu.yaml"].findings] == [LONG_ID]
+        assert reports["tenant.yaml"].flow_findings == 1
+
+
+def test_a_flow_file_no_tenant_of_the_run_uses_keeps_whatsapps_warnings(tmp_path: Path) -> None:
+    flow_warnings(tmp_path, "telegram")
+    other = tmp_path / "other.yaml"
+    other.write_text(MENU_FLOW, encoding="utf-8")
+    reports = {Path(r.file).name: r for r in validate_files([other, tmp_path / "tenant.yaml"])}
+    assert [f.path for f in reports["other.yaml"].findings] == WHATSAPP_PATHS
