@@ -28,6 +28,7 @@ from botfleet.adapters.connectors import scripted
 from botfleet.adapters.connectors.calendar.config import CalendarSettings, with_tenant_timezone
 from botfleet.adapters.connectors.catalog import CONNECTOR_TYPES, NOT_CONNECTORS, binding_policy
 from botfleet.adapters.connectors.catalog import build_connector as build_binding
+from botfleet.adapters.connectors.notification import payload as webhook_payload
 from botfleet.adapters.connectors.notification.recorder import (
     NotificationRecorder,
     SentNotification,
@@ -52,6 +53,7 @@ from botfleet.domain.outputs import (
 from botfleet.domain.tenant_config import Binding, TenantConfig
 from botfleet.flows._issues import did_you_mean
 from botfleet.flows.connector_names import connector_category, is_named_binding
+from botfleet.flows.durations import parse_duration
 from botfleet.flows.engine import StepResult, start_state
 from botfleet.flows.load import Flow, load_flow, load_flow_text
 from botfleet.flows.schema import FlowSpec, InvokeConnector, Transition
@@ -352,7 +354,13 @@ def sandbox_config(
             # A binding the sandbox replaces (a scripted `mock`, a test's fixture) is never
             # built with its own policy, which the boot would still refuse.
             binding_policy(config, category, binding)
-        bindings[category] = Binding(**{**mock.model_dump(), RESILIENCE_KEY: TEST_RESILIENCE})
+        mocked = {**mock.model_dump(), RESILIENCE_KEY: TEST_RESILIENCE}
+        keep = _redeliver_for(binding)
+        if keep is not None and mock.type == "mock":
+            # A test's failing fixture for a webhook that keeps what its receiver did not take:
+            # the flow gets the kept answer, as the data plane gives it (`_KeptSends`).
+            mocked[_REDELIVER_KEY] = keep
+        bindings[category] = Binding(**mocked)
     # `enabled` only when asked: set, it would win over a `connectors.llm` binding's, which the
     # data plane reads (`llm_options`).
     switched = {} if llm_enabled is None else {"enabled": llm_enabled}
@@ -361,6 +369,40 @@ def sandbox_config(
     if knowledge is not None:
         update.update(knowledge=knowledge, knowledge_path=None)
     return config.model_copy(update=update)
+
+
+#: Carries a webhook binding's `redeliver_for` to the scripted mock that stands in for it.
+_REDELIVER_KEY = "redeliver_for"
+
+
+def _redeliver_for(binding: Binding | None) -> str | None:
+    """The `redeliver_for` of a tenant's webhook binding, None for any other binding."""
+    if binding is None or binding.type != RECORDED_TYPE:
+        return None
+    value = binding.settings().get(_REDELIVER_KEY)
+    return value if isinstance(value, str) else None
+
+
+class _KeptSends:
+    """A scripted `send` standing in for a webhook with `redeliver_for`: a failure its
+    receiver's absence would cause is kept and answered as the data plane answers it
+    (`Redeliverable`); the scripted connector answers everything else."""
+
+    def __init__(self, inner: Connector, redeliver_for: str) -> None:
+        self._inner = inner
+        self.category = inner.category
+        self.redeliver_for = parse_duration(redeliver_for)
+        self.redeliverable_operations = frozenset({"send"})
+        self.creating_operations = frozenset({"send"})
+
+    def operations(self) -> frozenset[str]:
+        return self._inner.operations()
+
+    async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
+        return await self._inner.call(operation, params, idempotency_key=idempotency_key)
+
+    def queued_answer(self, operation: str, params: Mapping[str, Any], key: str) -> Any:
+        return webhook_payload.queued_answer(key)
 
 
 def _is_scripted(settings: Mapping[str, Any]) -> bool:
@@ -390,11 +432,13 @@ def _connectors(
         if category in NOT_CONNECTORS:
             continue
         if binding.type == "mock" and _is_scripted(settings):
+            keep = settings.pop(_REDELIVER_KEY, None)
             try:
-                built[category] = scripted.build(settings, category=category)
+                mock: Connector = scripted.build(settings, category=category)
             except ValidationError as exc:
                 problems = scripted_problems(exc, f"connectors.{category}")
                 raise ConfigError.of(config.source, problems) from None
+            built[category] = mock if keep is None else _KeptSends(mock, keep)
         elif binding.type == RECORDED_TYPE:
             webhook = _tenant_webhook(config, category, binding, clock)
             built[category] = NotificationRecorder(

@@ -275,6 +275,42 @@ async def test_the_sandbox_keeps_every_notification_in_order() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("error", "kept"), [("unavailable", True), ("timeout", True), ("rejected", False)]
+)
+async def test_a_failing_send_of_a_webhook_with_redeliver_for_is_kept_as_live(
+    error: str, kept: bool
+) -> None:
+    """As the data plane: a receiver down gives the flow the kept answer, a refusal does not."""
+    hook = {**HOOK, "redeliver_for": "2h"}
+    config = make_tenant_config(FLOW, tenant_id="salon", connectors={"notification": hook})
+    fixture = {"notification": {"operations": {"send": {"fail_always": True, "error": error}}}}
+    async with open_sandbox(sandbox_config(config, tenant_flow(config).spec, fixture)) as bot:
+        await bot.say("hi")
+        await bot.press("ask")
+        said = await bot.say("my invoice")
+        state = await bot.runtime.states.load(bot.contact.id)
+
+    assert state is not None
+    if kept:
+        assert getattr(said[0], "text", None) == "Noted ()."  # no status: not delivered yet
+        assert state.data["sent"]["queued"] is True
+        assert state.data["sent"]["delivered"] is False
+    else:
+        assert getattr(said[0], "text", None) == "Could not notify."
+
+
+async def test_without_redeliver_for_a_failing_send_takes_on_error() -> None:
+    config = make_tenant_config(FLOW, tenant_id="salon", connectors={"notification": HOOK})
+    fixture = {"notification": {"operations": {"send": {"fail_always": True}}}}
+    async with open_sandbox(sandbox_config(config, tenant_flow(config).spec, fixture)) as bot:
+        await bot.say("hi")
+        await bot.press("ask")
+        said = await bot.say("my invoice")
+
+    assert getattr(said[0], "text", None) == "Could not notify."
+
+
 # ---------------------------------------------------------------- conversation tests
 
 

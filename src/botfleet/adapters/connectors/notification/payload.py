@@ -93,6 +93,18 @@ def notification_id(idempotency_key: str) -> str:
     return hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
 
 
+def queued_answer(idempotency_key: str) -> dict[str, Any]:
+    """What a flow gets for a `send` kept to be sent again (`redeliver_for`): not delivered
+    yet; `id` is the one it will carry."""
+    return {
+        "delivered": False,
+        "queued": True,
+        "status": None,
+        "id": notification_id(idempotency_key),
+        "response": None,
+    }
+
+
 def tenant_of(idempotency_key: str) -> str | None:
     """The tenant id the engine puts first in its keys (``<tenant>:<contact>:<request>``,
     `flows/actions.py`); None for a key of another shape."""

@@ -184,13 +184,7 @@ class WebhookConnector:
 
     def queued_answer(self, operation: str, params: Mapping[str, Any], key: str) -> Any:
         """A send kept for later: not delivered yet; `id` is the one it will carry."""
-        return {
-            "delivered": False,
-            "queued": True,
-            "status": None,
-            "id": payload.notification_id(key),
-            "response": None,
-        }
+        return payload.queued_answer(key)
 
     async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
         if operation not in OPERATIONS:
