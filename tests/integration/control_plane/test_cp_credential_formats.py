@@ -126,6 +126,20 @@ async def test_whatsapp_secrets_with_spaces_around_them_are_refused(cp: ControlP
     assert await _stored(cp) == {"channel": sorted(GOOD_WHATSAPP)}
 
 
+async def test_a_whatsapp_token_with_a_space_inside_is_refused(cp: ControlPlane) -> None:
+    # Pasted across lines: the data plane sent `Bearer EAAG bad token...`, refused by Meta.
+    await cp.create_tenant("shopw", channel=WHATSAPP)
+    pasted = {**GOOD_WHATSAPP, "access_token": "EAAGbad token\nwith breaks"}
+
+    detail = _detail(await _put(cp, "channel", pasted), pasted)
+
+    assert detail == "body.access_token: holds a space or line break inside (pasted across lines?)"
+    assert await _stored(cp) == {}
+    # A verify token is the operator's own words: spaces inside are theirs to choose.
+    spaced = {**GOOD_WHATSAPP, "verify_token": "my verify words"}
+    assert (await _put(cp, "channel", spaced)).status_code == 200
+
+
 async def test_a_google_service_account_key_must_load_as_at_boot(cp: ControlPlane) -> None:
     await cp.create_tenant("shopw", connectors={"calendar": {"type": "google_calendar"}})
     good = service_account()

@@ -112,6 +112,16 @@ class WhatsAppSettings(BaseModel):
             raise ValueError("starts or ends with a space or line break (copied with it?)")
         return value
 
+    @field_validator("access_token", "app_secret")
+    @classmethod
+    def _one_word(cls, value: SecretStr) -> SecretStr:
+        # Meta's tokens and app secrets hold no spaces: one inside was pasted across lines
+        # (or with a note), and every request would be refused (401) or every delivery
+        # taken as wrongly signed. A `verify_token` is the operator's own words: left alone.
+        if any(c.isspace() for c in value.get_secret_value()):
+            raise ValueError("holds a space or line break inside (pasted across lines?)")
+        return value
+
     @property
     def messages_url(self) -> str:
         return f"{self.graph_base_url}/{self.api_version}/{self.phone_number_id}/messages"
