@@ -119,6 +119,9 @@ async def test_without_a_data_plane_token_409_names_the_credential(
     detail = answer.json()["detail"]
     assert "no data_plane credentials" in detail
     assert "/v1/tenants/acme/credentials/data_plane" in detail and "internal_token" in detail
+    # The CLI's way with a file: a token typed on the command line stays in the shell history.
+    assert "credentials set acme data_plane --file dp.json" in detail
+    assert "internal_token=" not in detail
     assert cp.data_plane_requests == []
 
 

@@ -63,7 +63,9 @@ async def reach_data_plane(
             f"tenant {tenant_id!r} has no data_plane credentials: store its data plane's "
             "DP_INTERNAL_TOKEN as internal_token (PUT /v1/tenants/"
             f'{tenant_id}/credentials/data_plane {{"internal_token": "..."}}, or botfleet cp '
-            f"credentials set {tenant_id} data_plane internal_token=...)"
+            f"credentials set {tenant_id} data_plane --file dp.json, the file holding "
+            '{"internal_token": "..."}: a token on the command line stays in the shell\'s '
+            "history)"
         )
     await uow.release()
     return TenantDataPlane(tenant.data_plane_url, token)
