@@ -238,14 +238,28 @@ def privilege_hint(exc: Exception, url: str, schema: str | None) -> str:
 
 
 def _schema_unusable(exc: Exception, url: str, schema: str | None) -> str:
-    """PostgreSQL leaves a schema the role may not use out of its search_path, so a missing
+    reason = failure_reason(exc, url)
+    return (
+        "could not run migrations at start-up: "
+        f"{describe_database(url)} {schema_unusable_hint(url, schema, reason)}"
+    )
+
+
+def schema_unusable_hint(url: str, schema: str | None, reason: str | None = None) -> str:
+    """What to do when the database at `url` offers no schema to create tables in
+    (`is_schema_unusable`, or a search_path with no usable schema): ``has no schema ... that
+    the role ... may use (<reason>); create it (CREATE SCHEMA ...) or ... GRANT ...``, to
+    follow the database's description. One text for `serve` and `botfleet db`, so an operator
+    meets the same advice wherever the schema turns out missing.
+
+    PostgreSQL leaves a schema the role may not use out of its search_path, so a missing
     schema and one without USAGE for the role look the same."""
     role, _ = _role_and_database(url)
     name = _sql_name(schema or "public")
     setting = " (CP_DATABASE_SCHEMA)" if schema else ""
+    why = f" ({reason})" if reason else ""
     return (
-        f"could not run migrations at start-up: {describe_database(url)} has no schema "
-        f"{name}{setting} that the role {role} may use ({failure_reason(exc, url)}); create it "
+        f"has no schema {name}{setting} that the role {role} may use{why}; create it "
         f"(CREATE SCHEMA {name} AUTHORIZATION {role}) or, if it exists, GRANT USAGE, CREATE ON "
         f"SCHEMA {name} TO {role}"
     )

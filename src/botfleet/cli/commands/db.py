@@ -202,19 +202,28 @@ def where_configured(url: str, schema: str | None) -> str:
 
 def database_problem(exc: Exception, doing: str, url: str, schema: str | None = None) -> str | None:
     """Why using the database failed, in one line (`cannot <doing>: <reason>`, with what to
-    grant when PostgreSQL refused a privilege); None for an exception that is not about the
-    database (a bug: let it show)."""
+    grant when PostgreSQL refused a privilege, or what to create when it has no schema to
+    create the tables in); None for an exception that is not about the database (a bug: let
+    it show)."""
     from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from botfleet.control_plane.bootstrap import privilege_hint
-    from botfleet.control_plane.db.engine import failure_reason, is_privilege_refused
+    from botfleet.control_plane.bootstrap import privilege_hint, schema_unusable_hint
+    from botfleet.control_plane.db.engine import (
+        failure_reason,
+        is_privilege_refused,
+        is_schema_unusable,
+    )
     from botfleet.control_plane.db.migrate import DatabaseNewerThanCode
 
     if isinstance(exc, DatabaseNewerThanCode | CommandError):
         return f"cannot {doing}: {exc}"
     # asyncpg raises its own errors for what happens before SQLAlchemy wraps them.
     if isinstance(exc, SQLAlchemyError | OSError) or type(exc).__module__.startswith("asyncpg"):
+        if is_schema_unusable(exc):
+            # PostgreSQL's words name no schema: serve's advice names it and the fix.
+            hint = schema_unusable_hint(url, schema, failure_reason(exc, url))
+            return f"cannot {doing}: it {hint}"
         hint = f": {privilege_hint(exc, url, schema)}" if is_privilege_refused(exc) else ""
         return f"cannot {doing}: {failure_reason(exc, url)}{hint}"
     return None
@@ -260,6 +269,18 @@ def read_current(db: Target, where: str) -> frozenset[str]:
         return asyncio.run(current_revisions(db.url, schema=db.schema))
 
 
+def refuse_unusable_schema(db: Target, where: str) -> None:
+    """Fails (status 2) when `db` has no schema the migrations could create their tables in:
+    without their version table it looks never migrated, yet `db upgrade` would fail there."""
+    from botfleet.control_plane.bootstrap import schema_unusable_hint
+    from botfleet.control_plane.db.migrate import has_schema_to_create_in
+
+    with database_errors(f"read the revision of {where}", db.url):
+        usable = asyncio.run(has_schema_to_create_in(db.url, schema=db.schema))
+    if not usable:
+        fail(f"{where} {schema_unusable_hint(db.url, db.schema)}", db.url)
+
+
 def listed(revisions: frozenset[str]) -> str:
     return ", ".join(sorted(revisions)) or "none (never migrated)"
 
@@ -269,7 +290,7 @@ def current(url: str | None = _URL, schema: str | None = _SCHEMA) -> None:
     """The database's revision, and whether it is this botfleet's newest (its head).
 
     Exits 1 when it is not: behind (run `botfleet db upgrade`), never migrated, or migrated by
-    a newer botfleet.
+    a newer botfleet; 2 when the schema (PostgreSQL) does not exist or the role may not use it.
     """
     from botfleet.control_plane.db.migrate import head_revisions, known_revisions
 
@@ -281,6 +302,7 @@ def current(url: str | None = _URL, schema: str | None = _SCHEMA) -> None:
         typer.echo(f"{listed(revisions)} (head): {where} is at this botfleet's newest revision")
         return
     if not revisions:
+        refuse_unusable_schema(db, where)
         typer.echo(f"none: {where} was never migrated; run botfleet db upgrade")
     elif revisions - {revision.id for revision in known_revisions()}:
         typer.echo(
@@ -396,6 +418,7 @@ def downgrade(
             db.url,
         )
     if not before:
+        refuse_unusable_schema(db, where)
         typer.echo(f"{where} was never migrated: nothing to downgrade")
         return
     try:
@@ -422,6 +445,25 @@ def downgrade(
         asyncio.run(downgrade_migrations(db.url, schema=db.schema, revision=destination))
     after = read_current(db, where)
     typer.echo(f"downgraded {where}: {listed(before)} -> {listed(after)}")
+
+
+def copy_problem(exc: Exception, source: str, destination: str, schema: str | None) -> str:
+    """`copy_failure`'s line, with serve's advice when the target has no schema to create the
+    tables in (only the target's migration creates any)."""
+    from botfleet.control_plane.bootstrap import schema_unusable_hint
+    from botfleet.control_plane.db.copy import copy_failure
+    from botfleet.control_plane.db.engine import (
+        describe_database,
+        failure_reason,
+        is_schema_unusable,
+    )
+
+    if is_schema_unusable(exc):
+        hint = schema_unusable_hint(destination, schema, failure_reason(exc, destination))
+        return (
+            f"cannot copy: the target, {describe_database(destination)} {hint}; nothing was copied"
+        )
+    return copy_failure(exc, source, destination, schema)
 
 
 @db_app.command("copy")
@@ -504,5 +546,5 @@ def copy(
             )
         )
     except (CopyRefused, ValueError, SQLAlchemyError, OSError) as exc:
-        fail(copy_failure(exc, source, destination, schema), source, destination)
+        fail(copy_problem(exc, source, destination, schema), source, destination)
     typer.echo(json.dumps({"copied": copied}))

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from botfleet.control_plane.db.engine import is_missing_schema, make_engine
+from botfleet.control_plane.db.engine import is_missing_schema, is_sqlite, make_engine
+from botfleet.control_plane.settings import normalise_database_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 #: Not Alembic's default name, so the control plane can share a database with other tools.
@@ -122,6 +123,23 @@ async def current_revisions(url: str, *, schema: str | None = None) -> frozenset
             return await connection.run_sync(_recorded_revisions)
     finally:
         await engine.dispose()
+
+
+async def has_schema_to_create_in(url: str, *, schema: str | None = None) -> bool:
+    """Whether the migrations would find a schema to create their tables in. False only on
+    PostgreSQL when no schema of the search_path (`schema`, else the default one) exists that
+    the role may use: `current_schema()` is then NULL, and a migration fails with "no schema
+    has been selected to create in". A database without the version table is "never
+    migrated" only when this is True."""
+    if is_sqlite(normalise_database_url(url)):
+        return True
+    engine = make_engine(url, schema=schema)
+    try:
+        async with engine.connect() as connection:
+            found = (await connection.execute(text("SELECT current_schema()"))).scalar()
+    finally:
+        await engine.dispose()
+    return found is not None
 
 
 def downgrade_steps(current: frozenset[str], target: str) -> list[Revision]:
