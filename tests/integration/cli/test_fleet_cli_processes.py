@@ -325,3 +325,36 @@ def gone(pid: object) -> None:
             return
         assert time.monotonic() < deadline, f"process {pid} still runs"
         time.sleep(0.02)
+
+
+def test_a_new_cache_key_that_does_not_open_the_cached_secrets_is_refused_before_a_stop(
+    root: Path, nowhere: str
+) -> None:
+    started = fleet(
+        "start", "acme", "--control-plane", nowhere, "--root", root, "--no-wait",
+        env=env_secrets(),
+    )  # fmt: skip
+    assert started.exit_code == 0, started.stderr
+    pid = json.loads(started.stdout)["pid"]
+    # The copy its data plane would start from with the control plane down, sealed with CACHE.
+    cached = root / "acme" / "data" / "acme" / "boot-cache.json"
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    sealed = Fernet(CACHE.encode()).encrypt(b'{"channel": {"bot_token": "x"}}').decode()
+    cached.write_text(json.dumps({"sealed_secrets": sealed}), encoding="utf-8")
+    other = Fernet.generate_key().decode()
+
+    wrong = fleet(
+        "start", "acme", "--root", root, "--no-wait",
+        env={**env_secrets(), "BOTFLEET_CACHE_KEY": other},
+    )  # fmt: skip
+    assert wrong.exit_code == 2
+    assert "the new cache key does not open the secrets" in wrong.stderr
+    assert "NEW,OLD" in wrong.stderr
+    assert other not in wrong.stderr and CACHE not in wrong.stderr
+    assert status_json(root, "acme")[0]["pid"] == pid  # nothing was stopped
+
+    rotated = fleet(
+        "start", "acme", "--root", root, "--no-wait",
+        env={**env_secrets(), "BOTFLEET_CACHE_KEY": f"{other},{CACHE}"},
+    )  # fmt: skip
+    assert rotated.exit_code == 0, rotated.stderr

@@ -307,6 +307,7 @@ def start(
         boot_token = _secret(BOOT_TOKEN, boot_token_file, tenant, previous, reused)
         cache_key = _secret(CACHE_KEY, cache_key_file, tenant, previous, reused)
         internal_token = _secret(INTERNAL_TOKEN, internal_token_file, tenant, previous, reused)
+        _check_new_cache_key(fleet.data_dir(tenant) / tenant, cache_key, previous)
     config_poll_s, env = _api_settings(previous, reused)
     if reused:
         typer.echo(
@@ -391,6 +392,29 @@ def _secret(
         reused.append(f"the {secret.name.replace('_', ' ')}")
         return str(kept)
     return read_secret(secret, file, tenant)
+
+
+def _check_new_cache_key(
+    state_folder: Path, cache_key: str, previous: DataPlaneSpec | None
+) -> None:
+    """Refuses a cache key other than the last start's that does not open the secrets of the
+    tenant's cached copy (in `state_folder`), before anything is stopped: with the control
+    plane down, the data plane restarted on it would start without its channel's token and
+    exit, a tenant that ran taken down."""
+    from botfleet.data_plane.config_source.cache import CACHE_FILE, sealed_secrets_open
+
+    if previous is None or cache_key == previous.cache_key:
+        return
+    cached = state_folder / CACHE_FILE
+    if sealed_secrets_open(cached, cache_key) is False:
+        raise typer.BadParameter(
+            f"the new cache key does not open the secrets of the tenant's cached configuration "
+            f"({cached}), and a start with the control plane down would need them: give the "
+            "new key and the old one, NEW,OLD (the data plane seals the copy again with NEW; "
+            'docs/operations.md, "Rotating keys and tokens"), or delete that file to start '
+            "without a cached copy (the data plane then waits for the control plane)",
+            param_hint="--cache-key-file / BOTFLEET_CACHE_KEY",
+        )
 
 
 def _check_url(url: str) -> None:

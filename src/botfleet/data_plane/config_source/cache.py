@@ -122,6 +122,29 @@ def put_secrets(data: dict[str, Any], secrets: dict[str, Any]) -> None:
             holder[key] = value
 
 
+def sealed_secrets_open(path: Path, keys: str | None) -> bool | None:
+    """Whether the secrets sealed in the cached copy at `path` open with `keys` (the way a
+    start from it would read them); None when there is no copy, or it holds none sealed. For
+    a check before a restart on a new ``DP_CACHE_KEY``: nothing is logged."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sealed = document.get("sealed_secrets") if isinstance(document, dict) else None
+    if not isinstance(sealed, str) or not sealed:
+        return None
+    parts = key_list(keys)
+    if not parts:
+        return False
+    from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+    try:
+        MultiFernet([Fernet(k.encode()) for k in parts]).decrypt(sealed.encode())
+    except (InvalidToken, ValueError):
+        return False
+    return True
+
+
 class BootCache:
     """Reads and writes one tenant's cached boot payload.
 
