@@ -137,8 +137,8 @@ steps:
   - press: menu_message
     expect: [__ASK_MESSAGE__]
     state: ASK_MESSAGE
-  - send: {type: image}  # not text: asked again
-    expect: [__ASK_MESSAGE__]
+  - send: {type: image}  # not text: the built-in notice, then asked again
+    expect: [__MEDIA_TEXT__, __ASK_MESSAGE__]
     state: ASK_MESSAGE
   - __SAY_MESSAGE__
     expect:
@@ -218,6 +218,7 @@ def _marks(texts: StarterTexts, language: str) -> dict[str, str]:
     menu_words = ", ".join(f"'{word}'" for word in texts.menu_words)
     return {
         "ERROR_TEXT": _error_text(BUILT_IN_TEXTS[language].error),
+        "MEDIA_TEXT": _quoted(BUILT_IN_TEXTS[language].media),
         "MENU_WORD": texts.menu_words[0],
         "MENU_WORDS": f"[{menu_words}]",
         "GREETING": _greeting(texts.greeting),

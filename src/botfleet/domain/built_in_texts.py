@@ -1,11 +1,12 @@
 """The sentences the platform itself may send a contact, in the languages it knows.
 
 A flow's own texts always win (`settings.error_text`, `settings.llm_fallback_text`, the tenant's
-`llm.fallback_text`); these fill in when it wrote none. They are chosen as the menu words are
-(`degrade.menu_texts`): the flow's `settings.language` when it names one of these languages,
-else the contact's language when the channel gives it (Telegram), else the tenant's `language`,
-else English (the engine puts the first two together in `StepResult.language`). Only error
-paths and the LLM's refusals ask for them.
+`llm.fallback_text`, `settings.media_text`); these fill in when it wrote none. They are chosen as
+the menu words are (`degrade.menu_texts`): the flow's `settings.language` when it names one of
+these languages, else the contact's language when the channel gives it (Telegram), else the
+tenant's `language`, else English (the engine puts the first two together in
+`StepResult.language`). Only error paths, the LLM's refusals and content the flow cannot read (a
+voice note nothing takes) ask for them.
 
 Register: they land in conversations that businesses write, some in the familiar "you" (tú, tu,
 du) and some in the formal one (usted, vostè, vous, Sie, Lei, o senhor), so they take no side:
@@ -37,12 +38,16 @@ class BuiltInTexts:
     #: The LLM fallback's answer to a question over `max_question_chars` (not asked): "no
     #: information" would mislead someone who wrote at length.
     llm_too_long: str
+    #: Said before the fallback to a voice note, photo, video, document or other content that
+    #: nothing in the flow takes: the menu asked again alone reads as if it went unnoticed.
+    media: str
 
 
 ENGLISH_TEXTS = BuiltInTexts(
     error="Sorry, something went wrong on our side. Please try again in a moment.",
     llm_fallback="I'm sorry, I don't have that information. Please choose an option from the menu.",
     llm_too_long="Your message is too long for me to answer. Please ask again in a few words.",
+    media="Sorry, I can only read text messages. Please type your answer.",
 )
 
 #: By language (ISO 639-1 code), the languages of the built-in menu words; others get English.
@@ -56,6 +61,7 @@ BUILT_IN_TEXTS: Mapping[str, BuiltInTexts] = MappingProxyType(
             "disponibles.",
             llm_too_long="El mensaje es demasiado largo para responderlo. Se puede preguntar de "
             "nuevo en pocas palabras.",
+            media="Lo siento, solo puedo leer mensajes de texto. Basta con responder por escrito.",
         ),
         "pt": BuiltInTexts(
             error="Lamentamos, ocorreu um erro do nosso lado. É possível tentar novamente "
@@ -64,6 +70,7 @@ BUILT_IN_TEXTS: Mapping[str, BuiltInTexts] = MappingProxyType(
             "disponíveis.",
             llm_too_long="A mensagem é longa demais para ser respondida. É possível perguntar de "
             "novo em poucas palavras.",
+            media="Lamento, só consigo ler mensagens de texto. Basta responder por escrito.",
         ),
         "fr": BuiltInTexts(
             error="Désolé, un problème est survenu de notre côté. Merci de réessayer dans un "
@@ -72,6 +79,8 @@ BUILT_IN_TEXTS: Mapping[str, BuiltInTexts] = MappingProxyType(
             "menu.",
             llm_too_long="Ce message est trop long pour y répondre. Merci de reformuler la "
             "question en quelques mots.",
+            media="Désolé, je ne peux lire que les messages texte. Il suffit de répondre par "
+            "écrit.",
         ),
         "de": BuiltInTexts(
             error="Entschuldigung, bei uns ist etwas schiefgelaufen. Bitte gleich noch einmal "
@@ -80,6 +89,7 @@ BUILT_IN_TEXTS: Mapping[str, BuiltInTexts] = MappingProxyType(
             "Menü wählen.",
             llm_too_long="Diese Nachricht ist zu lang für eine Antwort. Bitte die Frage in "
             "wenigen Worten stellen.",
+            media="Leider kann ich nur Textnachrichten lesen. Bitte schriftlich antworten.",
         ),
         "it": BuiltInTexts(
             error="Ci dispiace, qualcosa è andato storto da parte nostra. È possibile riprovare "
@@ -88,6 +98,8 @@ BUILT_IN_TEXTS: Mapping[str, BuiltInTexts] = MappingProxyType(
             "disponibili.",
             llm_too_long="Il messaggio è troppo lungo per rispondere. È possibile riformulare la "
             "domanda in poche parole.",
+            media="Mi dispiace, posso leggere solo messaggi di testo. Basta rispondere per "
+            "iscritto.",
         ),
         "ca": BuiltInTexts(
             error="Ho sentim, alguna cosa ha fallat per part nostra. Es pot tornar a provar "
@@ -96,6 +108,8 @@ BUILT_IN_TEXTS: Mapping[str, BuiltInTexts] = MappingProxyType(
             "disponibles.",
             llm_too_long="El missatge és massa llarg per respondre'l. Es pot tornar a preguntar "
             "en poques paraules.",
+            media="Ho sento, només puc llegir missatges de text. N'hi ha prou de respondre "
+            "per escrit.",
         ),
     }
 )

@@ -28,8 +28,11 @@ def check_settings(spec: FlowSpec, collector: IssueCollector) -> None:
     if settings.session_timeout is not None:
         check_duration(settings.session_timeout, "settings.session_timeout", collector)
     _check_retention(spec, collector)
-    if settings.restart_text is not None:  # rendered, unlike the texts of the error paths
-        check_templates(collector, "settings.restart_text", settings.restart_text)
+    # Rendered, unlike the texts of the error paths.
+    for name in ("restart_text", "media_text"):
+        source = getattr(settings, name)
+        if source is not None:
+            check_templates(collector, f"settings.{name}", source)
     _check_plain_texts(spec, collector)
     _check_session_keeps(spec, collector)
     _check_language(spec, collector)

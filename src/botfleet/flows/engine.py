@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, assert_never
 
+from botfleet.domain.built_in_texts import built_in_texts
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Text
 from botfleet.flows import effects, schema
@@ -134,6 +135,8 @@ def _on_message(
         return turn.result()
     if reset:
         _say_restart(turn)
+    if message.type in _UNREAD_TYPES:
+        _say_unread(turn)
     # A contact restarted because their state is gone (a new flow version) is answered as a
     # new contact's first message is: the text was meant for a question the flow no longer
     # asks, and the initial state's fallback (its menu) says where they are; an LLM answer
@@ -201,6 +204,32 @@ def _say_restart(turn: TurnBuilder) -> None:
         text = turn.renderer().text(source, "settings.restart_text")
         if text.strip():
             turn.say(Text(text))
+
+
+#: Messages whose content the flow cannot read (a voice note, a photo, a sticker, a poll): with
+#: no transition for them, the fallback alone would ask again as if nothing had been sent.
+#: Not a location or a contact card (the flow reads them: `message.extra`), nor presses.
+_UNREAD_TYPES = frozenset(
+    {
+        MessageType.AUDIO,
+        MessageType.IMAGE,
+        MessageType.VIDEO,
+        MessageType.DOCUMENT,
+        MessageType.UNSUPPORTED,
+    }
+)
+
+
+def _say_unread(turn: TurnBuilder) -> None:
+    """`settings.media_text`, else the built-in sentence of the turn's language: said before
+    the fallback so the contact knows to type instead. `""` (or a blank render) says nothing."""
+    source = turn.flow.settings.media_text
+    if source is None:
+        text = built_in_texts(turn.language(), turn.ctx.tenant.language).media
+    else:
+        text = turn.renderer().text(source, "settings.media_text") if source else ""
+    if text.strip():
+        turn.say(Text(text))
 
 
 def _fire(

@@ -614,6 +614,15 @@ class FlowSettings(_Strict):
         "to their message, e.g. \"We've updated our menu; let's start again.\". A template; "
         "one that renders blank sends nothing. Left out: nothing extra is sent.",
     )
+    media_text: str | None = Field(
+        default=None,
+        description="Sent before the state's `fallback` (or `error_text`) when the contact "
+        "sends a voice note, photo, video, document or other content (`on_type` `audio`, "
+        '`image`, `video`, `document`, `unsupported`) that no transition takes, e.g. "Sorry, '
+        "I can't listen to voice notes; please type your answer.\". A template (`{{ "
+        'texts.media }}`); `""`, or one that renders blank, sends nothing. Left out: a '
+        "built-in sentence in the contact's language, else the tenant's.",
+    )
     #: Texts of one contact less than this apart are answered as one turn (0: each at once).
     debounce_ms: int = Field(
         default=0,

@@ -23,6 +23,7 @@ from channel_harness import (
 
 from botfleet.adapters import registry
 from botfleet.adapters.channels.telegram import SECRET_HEADER
+from botfleet.domain.built_in_texts import BUILT_IN_TEXTS
 
 CHAT = 111111111
 AUTH = {SECRET_HEADER: WEBHOOK_SECRET}
@@ -142,13 +143,24 @@ async def test_the_webhook_answers_while_the_turn_is_still_running() -> None:
         assert len(calls(provider, "sendMessage")) == 1
 
 
-@pytest.mark.parametrize("name", ["poll", "dice", "sticker", "venue"])
+@pytest.mark.parametrize(
+    ("name", "notice"),
+    [
+        # Content the flow cannot read is told so before the menu (flow-dsl.md, `media_text`),
+        # in the contact's language (the fixtures' `language_code`).
+        ("poll", [BUILT_IN_TEXTS["es"].media]),
+        ("dice", [BUILT_IN_TEXTS["es"].media]),
+        ("sticker", [BUILT_IN_TEXTS["es"].media]),
+        ("venue", []),  # a location
+    ],
+)
 async def test_other_content_reaches_the_flow_and_gets_its_fallback(
-    dp: DataPlane, name: str
+    dp: DataPlane, name: str, notice: list[str]
 ) -> None:
     await post(dp, fixture("telegram", name))
     await dp.settle()
-    (reply,) = calls(dp.provider, "sendMessage")
+    *before, reply = calls(dp.provider, "sendMessage")
+    assert [sent["text"] for sent in before] == notice
     assert reply["text"] == "Hi! What would you like to do?"
     assert dp.metric("botfleet_turn_errors_total") == 0
 

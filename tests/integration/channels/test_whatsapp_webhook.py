@@ -26,6 +26,7 @@ from channel_harness import (
 from botfleet.adapters import registry
 from botfleet.adapters.channels.whatsapp import SIGNATURE_HEADER, signature_for
 from botfleet.adapters.stores import InMemoryTenantStore
+from botfleet.domain.built_in_texts import BUILT_IN_TEXTS
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.testing.clock import FrozenClock
 
@@ -209,14 +210,24 @@ async def test_a_pressed_button_drives_the_flow(dp: DataPlane) -> None:
     assert reply["text"]["body"] == "Booked, Book appointment!"
 
 
-@pytest.mark.parametrize("name", ["unsupported", "order", "sticker", "location"])
+@pytest.mark.parametrize(
+    ("name", "notice"),
+    [
+        # Content the flow cannot read is told so before the menu (flow-dsl.md, `media_text`).
+        ("unsupported", [BUILT_IN_TEXTS["en"].media]),
+        ("order", [BUILT_IN_TEXTS["en"].media]),
+        ("sticker", [BUILT_IN_TEXTS["en"].media]),
+        ("location", []),
+    ],
+)
 async def test_other_message_types_reach_the_flow_and_get_its_fallback(
-    dp: DataPlane, name: str
+    dp: DataPlane, name: str, notice: list[str]
 ) -> None:
     response = await post(dp, fixture("whatsapp", name))
     assert response.status_code == 200
     await dp.settle()
-    menu = dp.provider.bodies()[0]
+    *before, menu = [body for body in dp.provider.bodies() if "type" in body]  # not receipts
+    assert [body["text"]["body"] for body in before] == notice
     assert menu["interactive"]["body"]["text"] == "Hi! What would you like to do?"
     assert dp.metric("botfleet_turn_errors_total") == 0
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from botfleet.domain.built_in_texts import BUILT_IN_TEXTS
 from botfleet.domain.messages import InboundMessage
 from botfleet.testing.engine import (
     Conversation,
@@ -70,7 +71,6 @@ def test_the_first_matching_transition_fires(msg: InboundMessage, target: str, f
         text("exactly"),  # payloads match exactly, not by prefix
         text("EXACT"),  # ... and case-sensitively
         list_reply("pressed"),  # condition holds, type does not
-        message("audio"),
         message("location"),
         text(""),
     ],
@@ -80,6 +80,12 @@ def test_a_message_matching_nothing_takes_the_fallback(msg: InboundMessage) -> N
     assert exchange.state.node == "ROUTER"
     assert exchange.fired == ("states.ROUTER.fallback",)
     assert exchange.texts == ["@ROUTER"]
+
+
+def test_a_voice_note_matching_nothing_is_told_so_before_the_fallback() -> None:
+    exchange = send(message("audio"))
+    assert exchange.fired == ("states.ROUTER.fallback",)
+    assert exchange.texts == [BUILT_IN_TEXTS["en"].media, "@ROUTER"]
 
 
 def test_exactly_one_transition_fires_even_when_several_match() -> None:
