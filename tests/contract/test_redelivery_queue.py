@@ -119,3 +119,18 @@ async def test_the_table_is_made_when_first_needed(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "redelivery" not in tables
+
+
+async def test_a_moved_conversation_takes_its_kept_calls(tenant_store: TenantStore) -> None:
+    # A Telegram group become a supergroup: erasing the new id must reach them.
+    from botfleet.testing.stores import sample_state
+
+    group, supergroup = "-4001", "-1004001"
+    await tenant_store.states.save(sample_state(contact_id=group), expected_version=0)
+    await queue_of(tenant_store).add(call("k1", contact=group))
+
+    assert await tenant_store.contacts.move_conversation(group, supergroup) == "moved"
+
+    assert [c.key for c in await queue_of(tenant_store).of_contact(supergroup)] == ["k1"]
+    assert await queue_of(tenant_store).of_contact(group) == []
+    assert (await tenant_store.contacts.erase(supergroup)).calls_kept == 1

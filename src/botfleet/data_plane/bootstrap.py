@@ -355,6 +355,7 @@ async def bootstrap(
     if any(b.type == "telegram" for b in bindings):  # imported only for Telegram tenants
         _move_telegram_chats(sender, runtime)
     if runtime.redelivery is not None:  # calls kept before a restart are made again
+        runtime.redelivery.in_contact_order = runtime.after_turns
         await stack.enter_async_context(redelivering(runtime.redelivery))
     if hasattr(stores, "prune_journal"):  # processed ids age out after the retry window
         await stack.enter_async_context(journal_pruning(stores, clock))

@@ -157,8 +157,8 @@ async def test_a_receiver_down_longer_than_redeliver_for_is_given_up(receiver: R
                 clock.set(call.next_at)
                 await redelivery.run_due()
 
-    # A minute, then doubling; the attempt past ten minutes gives up.
-    assert waits == [timedelta(minutes=m) for m in (1, 1, 2, 4, 8)]
+    # A minute, then doubling, the last one as the ten minutes end; failing then gives up.
+    assert waits == [timedelta(minutes=m) for m in (1, 1, 2, 4, 2)]
     assert len(receiver.requests) == 3 * 6
     assert {r.headers["idempotency-key"] for r in receiver.requests} == {key}
     (given_up,) = [line for line in logs if line["event"] == "connector_call_given_up"]
@@ -278,3 +278,82 @@ async def test_health_and_metrics_show_what_is_kept(receiver: Receiver) -> None:
     assert 'botfleet_connector_calls_kept{connector="notification"} 1.0' in metrics
     kept = 'botfleet_connector_redeliveries_total{connector="notification",outcome="kept"} 1.0'
     assert kept in metrics
+
+
+async def test_a_huge_retry_after_waits_at_most_the_longest_wait_within_the_window(
+    receiver: Receiver,
+) -> None:
+    # A receiver's word, not ours: 1e300 s would overflow, a year outlive `redeliver_for`.
+    receiver.script = [Reply(429, headers={"Retry-After": "31536000"})]
+    clock = FrozenClock()
+    async with bot(receiver, clock, redeliver_for="10m") as runtime:
+        outputs = await ask_for_a_person(runtime, "Please call me")
+        assert texts(outputs) == [THANKS]
+        redelivery = redelivery_of(runtime)
+        (call,) = await redelivery.queue.due(clock.now() + timedelta(days=400), limit=1)
+        assert call.next_at - clock.now() == timedelta(minutes=10)  # the window's end
+        clock.set(call.next_at)
+        await redelivery.run_due()  # refused again at the window's end: given up
+        assert await redelivery.queue.counts() == {}
+
+
+async def test_a_call_kept_past_its_window_while_stopped_is_not_sent(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    state_db = tmp_path / "salon" / "state.db"
+    receiver.script = [*DOWN, Reply(200)]
+    clock = FrozenClock()
+    async with bot(receiver, clock, state_db=state_db) as runtime:
+        await ask_for_a_person(runtime, "Please call me")
+    clock.advance(hours=3)  # stopped longer than redeliver_for (2h)
+    with capture_logs() as logs:
+        async with bot(receiver, clock, state_db=state_db) as runtime:
+            for _ in range(100):  # the first pass runs as the data plane starts
+                if not await redelivery_of(runtime).queue.counts():
+                    break
+                await asyncio.sleep(0.05)
+            assert await redelivery_of(runtime).queue.counts() == {}
+
+    assert len(receiver.requests) == 3  # too late: not sent
+    (given_up,) = [line for line in logs if line["event"] == "connector_call_given_up"]
+    assert given_up["reason"] == "redeliver_for ran out"
+
+
+async def test_a_call_erased_in_the_contacts_order_before_its_turn_is_not_sent(
+    receiver: Receiver,
+) -> None:
+    receiver.script = [*DOWN, Reply(200)]
+    clock = FrozenClock()
+    async with bot(receiver, clock) as runtime:
+        await ask_for_a_person(runtime, "Please call me")
+        redelivery = redelivery_of(runtime)
+        assert redelivery.in_contact_order is not None  # wired by the composition root
+        (call,) = await redelivery.queue.due(clock.now() + timedelta(days=1), limit=1)
+
+        async def erased_first(contact: str, job: Any) -> bool:
+            # An erasure queued in the contact's order ahead of the pass's send.
+            assert contact == CONTACT
+            await redelivery.queue.remove(call.key)
+            done: bool = await job()
+            return done
+
+        redelivery.in_contact_order = erased_first
+        clock.advance(minutes=5)
+        assert await redelivery.run_due() == 0
+
+    assert len(receiver.requests) == 3
+
+
+async def test_past_the_cap_a_failed_notification_is_not_kept(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("botfleet.data_plane.runtime.redelivery.MAX_KEPT", 1)
+    receiver.script = [Reply(503)]
+    async with bot(receiver, FrozenClock()) as runtime:
+        assert texts(await ask_for_a_person(runtime, "first")) == [THANKS]  # kept
+        await runtime.handle(text_message(OTHER, "hi"))
+        await runtime.handle(choice_message(OTHER, "menu_person"))
+        outputs = (await runtime.handle(text_message(OTHER, "second"))).outputs
+        assert await redelivery_of(runtime).queue.counts() == {"notification": 1}
+
+    assert texts(outputs) == [SORRY, "Hi! How can we help?"]  # its failure path

@@ -105,6 +105,7 @@ class InMemoryContactRecords:
         document["contact_id"] = new_contact_id
         rows[new_contact_id] = (version, codec.dumps(document))
         del rows[old_contact_id]
+        self._store.redelivery.move_contact(old_contact_id, new_contact_id)
         self._store.unfinished_moves.append((old_contact_id, new_contact_id))
         return "moved"
 

@@ -48,6 +48,12 @@ class InMemoryRedeliveryQueue:
         calls = [c for c in self._calls.values() if c.contact_id == contact_id]
         return sorted(calls, key=lambda c: (c.next_at, c.key))
 
+    def move_contact(self, old_contact_id: str, new_contact_id: str) -> None:
+        """The contact's calls under its new id (part of `move_conversation`)."""
+        for key, call in list(self._calls.items()):
+            if call.contact_id == old_contact_id:
+                self._calls[key] = dataclasses.replace(call, contact_id=new_contact_id)
+
     def erase_contact(self, contact_id: str) -> int:
         """Forget the contact's calls, at once (part of `InMemoryContactRecords.erase`)."""
         keys = [k for k, c in self._calls.items() if c.contact_id == contact_id]

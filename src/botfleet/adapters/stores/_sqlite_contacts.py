@@ -18,7 +18,11 @@ from datetime import UTC, datetime, timedelta
 from botfleet.adapters.stores import codec
 from botfleet.adapters.stores._contract import check_limit, check_move, emptied_message
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
-from botfleet.adapters.stores._sqlite_redelivery import ERASE_KEPT_CALLS, HAS_REDELIVERY
+from botfleet.adapters.stores._sqlite_redelivery import (
+    ERASE_KEPT_CALLS,
+    HAS_REDELIVERY,
+    MOVE_KEPT_CALLS,
+)
 from botfleet.adapters.stores._sqlite_tables import (
     HAS_UNREADABLE_STATES,
     journal_entry,
@@ -194,6 +198,8 @@ class SqliteContactRecords:
             if conn.execute(_HAS_STATE, (new_contact_id,)).fetchone():
                 return "taken"
             conn.execute(_MOVE_STATE, (new_contact_id, old_contact_id))
+            if conn.execute(HAS_REDELIVERY).fetchone():  # the notifications kept follow it
+                conn.execute(MOVE_KEPT_CALLS, (new_contact_id, old_contact_id))
             conn.execute(_CREATE_MOVES)
             conn.execute(_MOVE_BEGUN, (old_contact_id, new_contact_id))
             return "moved"

@@ -36,6 +36,8 @@ _REMOVE = "DELETE FROM redelivery WHERE key = ?"
 _COUNTS = "SELECT connector, COUNT(*) FROM redelivery GROUP BY connector"
 #: A contact's erasure (`SqliteContactRecords.erase`) deletes its calls in the same commit.
 ERASE_KEPT_CALLS = "DELETE FROM redelivery WHERE contact_id = ?"
+#: A conversation moved to a new id (a Telegram group become a supergroup) takes its calls.
+MOVE_KEPT_CALLS = "UPDATE redelivery SET contact_id = ? WHERE contact_id = ?"
 SELECT_CONTACT = (
     "SELECT key, connector, operation, params, contact_id, queued_at, next_us, attempts,"
     " last_error FROM redelivery WHERE contact_id = ? ORDER BY next_us, key"

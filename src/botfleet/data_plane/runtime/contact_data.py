@@ -229,6 +229,7 @@ class ContactData:
         appointments = [await self._appointments(c, contact_id) for c in self._calendars()]
         redelivery = runtime.redelivery
         kept = [] if redelivery is None else await redelivery.queue.of_contact(contact_id)
+        truncated = truncated or len(kept) > EXPORT_LIMIT
         return ContactExport(
             contact_id=contact_id,
             conversation=conversation,
@@ -237,7 +238,7 @@ class ContactData:
             tasks=tasks[:EXPORT_LIMIT],
             truncated=truncated,
             appointments=appointments,
-            kept_calls=kept,
+            kept_calls=kept[:EXPORT_LIMIT],
             moves=[m for m in moves if m[0] == contact_id or m[1] in (contact_id, *earlier)],
         )
 

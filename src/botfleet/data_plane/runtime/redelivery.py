@@ -24,7 +24,9 @@ turns (their data would reach the business after they asked to be forgotten).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+import contextlib
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -39,7 +41,6 @@ from botfleet.domain.errors import (
     ConnectorRateLimited,
     ConnectorTimeout,
     ConnectorUnavailable,
-    StoreError,
 )
 from botfleet.ports.clock import Clock
 from botfleet.ports.connectors import ConnectorCaller
@@ -54,6 +55,13 @@ LONGEST_WAIT = timedelta(minutes=30)
 DEFAULT_EVERY_S = 15.0
 #: Calls made in one pass at most (the rest wait for the next).
 PASS_LIMIT = 50
+#: Calls kept at most, all bindings together: past it a failed call is not kept (its flow's
+#: failure path runs), so a receiver down under a flood of contacts cannot grow the state
+#: file without bound.
+MAX_KEPT = 10_000
+
+#: Runs a job in a contact's turn order (`ConversationRuntime.after_turns`).
+InContactOrder = Callable[[str, Callable[[], Awaitable[bool]]], Awaitable[bool]]
 
 
 def worth_keeping(exc: BaseException) -> bool:
@@ -71,8 +79,10 @@ def _wait_after(attempts: int, exc: BaseException | None) -> timedelta:
         asked = exc.retry_after
     elif isinstance(exc, CircuitOpen):
         asked = exc.retry_in_s
-    if asked is not None:
-        wait = max(wait, timedelta(seconds=asked))
+    if asked is not None and math.isfinite(asked) and asked > 0:
+        # The receiver's `Retry-After` is its word, not ours: at most the longest wait (a
+        # year, or 1e300, would outlive `redeliver_for` or overflow).
+        wait = max(wait, timedelta(seconds=min(asked, LONGEST_WAIT.total_seconds())))
     return wait
 
 
@@ -132,6 +142,10 @@ class Redelivery:
         self._metrics = None if metrics_registry is None else _Metrics(metrics_registry)
         #: binding -> calls waiting, as last counted (`/health`).
         self.waiting: dict[str, int] = {}
+        #: Set by the composition root once the runtime exists: a contact's kept call is made
+        #: again in the contact's turn order, so an erasure answered before it is never
+        #: followed by its send (None: made at once, tests).
+        self.in_contact_order: InContactOrder | None = None
 
     @property
     def bindings(self) -> frozenset[str]:
@@ -167,6 +181,15 @@ class Redelivery:
         binding = self._bindings[connector]
         now = self._clock.now()
         answer = binding.queued_answer(operation, params, key)
+        if sum(self.waiting.values()) >= MAX_KEPT:
+            logger.error(
+                "connector_call_not_kept",
+                connector=connector,
+                operation=operation,
+                detail=f"{MAX_KEPT} calls are kept already: the receiver has been down long",
+                **_what(answer, params),
+            )
+            return None
         call = QueuedCall(
             key=key,
             connector=connector,
@@ -174,12 +197,12 @@ class Redelivery:
             params=params,
             contact_id=contact_id,
             queued_at=now,
-            next_at=now + _wait_after(0, exc),
+            next_at=now + min(_wait_after(0, exc), binding.redeliver_for),
             last_error=f"{exc.kind}: {exc}",
         )
         try:
             added = await self.queue.add(call)
-        except StoreError as error:
+        except Exception as error:  # the store refused it: the flow's failure path runs
             logger.error(
                 "connector_call_not_kept",
                 connector=connector,
@@ -210,13 +233,41 @@ class Redelivery:
         now = self._clock.now()
         delivered = 0
         for call in await self.queue.due(now, limit=limit):
-            if await self._again(call):
-                delivered += 1
+            try:
+                if await self._in_order(call):
+                    delivered += 1
+            except Exception as exc:  # one call's fault must not stop the others
+                log.error(
+                    "redelivery_failed",
+                    connector=call.connector,
+                    error=type(exc).__name__,
+                    detail=str(exc),
+                )
+                with contextlib.suppress(Exception):
+                    await self.queue.retry_later(
+                        call.key,
+                        next_at=self._clock.now() + LONGEST_WAIT,
+                        attempts=call.attempts + 1,
+                        last_error=f"error: {type(exc).__name__}",
+                    )
         self.waiting = await self.queue.counts()
         if self._metrics is not None:
             for connector in self._bindings.keys() | self.waiting.keys():
                 self._metrics.kept.labels(connector).set(self.waiting.get(connector, 0))
         return delivered
+
+    async def _in_order(self, call: QueuedCall) -> bool:
+        """`_again`, in the contact's turn order when the call has one: an erasure answered
+        meanwhile deleted it, and it is not sent."""
+        contact, in_order = call.contact_id, self.in_contact_order
+        if contact is None or in_order is None:
+            return await self._again(call)
+
+        async def if_still_kept() -> bool:
+            kept = {c.key for c in await self.queue.of_contact(contact)}
+            return call.key in kept and await self._again(call)
+
+        return await in_order(contact, if_still_kept)
 
     async def _again(self, call: QueuedCall) -> bool:
         binding = self._bindings.get(call.connector)
@@ -225,6 +276,11 @@ class Redelivery:
             await self._give_up(call, None, "the binding no longer redelivers", fields)
             return False
         what = _what(binding.queued_answer(call.operation, call.params, call.key), call.params)
+        assert binding.redeliver_for is not None
+        if self._clock.now() - call.queued_at > binding.redeliver_for:
+            # Stopped longer than the window (a data plane down for days): too late to send.
+            await self._give_up(call, None, "redeliver_for ran out", {**fields, **what})
+            return False
         attempts = call.attempts + 1
         try:
             await self._connectors.call(
@@ -239,7 +295,9 @@ class Redelivery:
             elif now - call.queued_at >= binding.redeliver_for:
                 await self._give_up(call, exc, "redeliver_for ran out", {**fields, **what})
             else:
-                next_at = now + _wait_after(attempts, exc)
+                # Never past the window's end: the last attempt is made as it closes.
+                give_up_at = call.queued_at + binding.redeliver_for
+                next_at = min(now + _wait_after(attempts, exc), give_up_at)
                 await self.queue.retry_later(
                     call.key, next_at=next_at, attempts=attempts, last_error=error
                 )
