@@ -179,6 +179,8 @@ class Redelivery:
         """Keep the failed call for later and return the flow's answer for it; None when it
         cannot be kept (the store refused it: the failure stands, logged here)."""
         binding = self._bindings[connector]
+        window = binding.redeliver_for
+        assert window is not None  # a binding kept in `_bindings` has one
         now = self._clock.now()
         answer = binding.queued_answer(operation, params, key)
         if sum(self.waiting.values()) >= MAX_KEPT:
@@ -197,7 +199,7 @@ class Redelivery:
             params=params,
             contact_id=contact_id,
             queued_at=now,
-            next_at=now + min(_wait_after(0, exc), binding.redeliver_for),
+            next_at=now + min(_wait_after(0, exc), window),
             last_error=f"{exc.kind}: {exc}",
         )
         try:
@@ -216,14 +218,13 @@ class Redelivery:
             self.waiting[connector] = self.waiting.get(connector, 0) + 1
             if self._metrics is not None:
                 self._metrics.kept.labels(connector).set(self.waiting[connector])
-        assert binding.redeliver_for is not None  # a binding kept in `_bindings` has one
         logger.warning(
             "connector_call_kept",
             connector=connector,
             operation=operation,
             error=exc.kind,
             retry_at=call.next_at.isoformat(),
-            give_up_at=(now + binding.redeliver_for).isoformat(),
+            give_up_at=(now + window).isoformat(),
             **_what(answer, params),
         )
         return answer
