@@ -68,8 +68,8 @@ async def test_calendar_down_when_booking_books_nothing_and_says_so(
         await chat.say("c1", "1")
         replies = await chat.press("c1", "confirm_yes")
         assert replies[0]["text"] == (
-            "I couldn't reach our calendar to make the booking. Nothing was booked; "
-            "please try again in a few minutes."
+            "I couldn't reach our calendar to confirm the booking. Please check "
+            '"My appointments" in a few minutes before trying again.'
         )
         assert is_menu(replies)
         booking = calendar.calls_to("book_appointment")
