@@ -19,6 +19,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from botfleet.adapters.channels.limits import declared_channel_limits
+from botfleet.adapters.connectors.calendar.pool_config import POOL_TYPE
 from botfleet.adapters.llm.options import llm_options, missing_key
 from botfleet.adapters.registry import (
     CHANNEL_FACTORIES,
@@ -329,7 +330,8 @@ def _tenant_findings(
             _binding_problems(check, config.tenant_id, category, binding, exc)
             broken.add(category)
             continue
-        if "get_available_days" in connectors[category].operations():
+        # A pool's hours are its members' (each checked on its own line).
+        if binding.type != POOL_TYPE and "get_available_days" in connectors[category].operations():
             _check_opening_hours(check, category, binding.settings())
     if flow is not None:
         try:

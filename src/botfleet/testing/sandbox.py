@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from botfleet.adapters.connectors import scripted
 from botfleet.adapters.connectors.calendar.config import CalendarSettings, with_tenant_timezone
+from botfleet.adapters.connectors.calendar.pool_config import POOL_TYPE
 from botfleet.adapters.connectors.catalog import CONNECTOR_TYPES, NOT_CONNECTORS, binding_policy
 from botfleet.adapters.connectors.catalog import build_connector as build_binding
 from botfleet.adapters.connectors.notification import payload as webhook_payload
@@ -336,6 +337,13 @@ def sandbox_config(
         fixture = fixtures.get(category, {})
         binding = config.connectors.get(category)
         calendar = connector_category(category) == "calendar"
+        if binding is not None and binding.type == POOL_TYPE and not fixture:
+            # Over the sandbox's member calendars (`_connectors` attaches them): not a calendar
+            # of its own, which would have no opening hours.
+            bindings[category] = Binding(
+                **{**binding.model_dump(), RESILIENCE_KEY: TEST_RESILIENCE}
+            )
+            continue
         if calendar:
             _check_tenant_calendar(config, category, binding)
         mock = _mock_binding(
@@ -427,7 +435,11 @@ def _connectors(
     is a `NotificationRecorder` appending to `notifications`: the sandbox never calls out."""
     built: dict[str, Connector] = {}
     sent: list[SentNotification] = [] if notifications is None else notifications
+    pools: list[tuple[str, Binding]] = []
     for category, binding in config.connectors.items():
+        if binding.type == POOL_TYPE:
+            pools.append((category, binding))  # last: over the members built here
+            continue
         settings = {k: v for k, v in binding.settings().items() if k != RESILIENCE_KEY}
         if category in NOT_CONNECTORS:
             continue
@@ -446,6 +458,8 @@ def _connectors(
             )
         else:
             built[category] = build_binding(config, category, binding, clock=clock)
+    for category, binding in pools:
+        built[category] = build_binding(config, category, binding, clock=clock, members=built)
     return built
 
 

@@ -75,7 +75,7 @@ def test_a_flow_with_errors_lists_them_by_line(tmp_path: Path) -> None:
         (
             {"calendar": {"type": "outlook"}},
             "connectors.calendar.type: unknown type 'outlook' "
-            "(known: caldav, google_calendar, mock, mock_calendar)",
+            "(known: caldav, calendar_pool, google_calendar, mock, mock_calendar)",
         ),
         (
             {"calendar": {**CALENDAR, "resilience": {"max_attempts": 0}}},

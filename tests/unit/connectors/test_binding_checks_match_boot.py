@@ -153,7 +153,8 @@ def test_a_username_without_password_names_the_bindings_own_scope(
 def test_an_unknown_calendar_type_lists_the_calendar_types_only(tmp_path: Path) -> None:
     path = tenant_file(tmp_path, {"calendar": {"type": "outlook"}})
 
-    message = "unknown type 'outlook' (known: caldav, google_calendar, mock, mock_calendar)"
+    known = "caldav, calendar_pool, google_calendar, mock, mock_calendar"
+    message = f"unknown type 'outlook' (known: {known})"
     (finding,) = validated(path)
     assert (finding.path, finding.message) == ("connectors.calendar.type", message)
     assert str(at_boot(path)) == f"{path}: connectors.calendar.type: {message}"
@@ -164,7 +165,7 @@ def test_an_unknown_calendar_type_lists_the_calendar_types_only(tmp_path: Path) 
     [
         ("notification", "mock, webhook"),
         ("notification.crm", "mock, webhook"),
-        ("calendar.chair_2", "caldav, google_calendar, mock, mock_calendar"),
+        ("calendar.chair_2", "caldav, calendar_pool, google_calendar, mock, mock_calendar"),
         ("crm", "mock"),
     ],
 )

@@ -247,7 +247,13 @@ def test_a_flow_calling_an_unconfigured_category_is_a_boot_error() -> None:
 
 def test_json_schemas_cover_every_type_by_category() -> None:
     schemas = connector_json_schemas()
-    assert set(schemas["calendar"]) == {"mock_calendar", "mock", "google_calendar", "caldav"}
+    assert set(schemas["calendar"]) == {
+        "mock_calendar",
+        "mock",
+        "google_calendar",
+        "caldav",
+        "calendar_pool",
+    }
     assert set(schemas["any"]) == {"mock"}
     caldav = schemas["calendar"]["caldav"]
     assert "url" in caldav["required"]

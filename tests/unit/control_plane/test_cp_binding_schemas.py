@@ -74,8 +74,8 @@ def test_json_schemas_cover_every_type() -> None:
     schemas = binding_json_schemas()
     assert set(schemas["channel"]) == {"http_dev", "webchat", "whatsapp", "telegram"}
     assert set(schemas["connector"]) == {
-        "mock", "mock_calendar", "google_calendar", "caldav", "webhook", "mock_llm",
-        "anthropic", "openai_compatible",
+        "mock", "mock_calendar", "google_calendar", "caldav", "calendar_pool", "webhook",
+        "mock_llm", "anthropic", "openai_compatible",
     }  # fmt: skip
     assert "access_token" not in schemas["channel"]["whatsapp"]["properties"]
 

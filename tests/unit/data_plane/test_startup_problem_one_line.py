@@ -59,7 +59,7 @@ async def test_a_refused_binding_fails_the_start_with_its_message() -> None:
 
     expected = (
         "<test tenant salon>: connectors.calendar.type: unknown type 'outlook' "
-        "(known: caldav, google_calendar, mock, mock_calendar)"
+        "(known: caldav, calendar_pool, google_calendar, mock, mock_calendar)"
     )
     assert failed == {"type": "lifespan.startup.failed", "message": expected}
     assert startup_problem(app) == expected

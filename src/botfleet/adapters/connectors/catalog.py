@@ -21,7 +21,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from botfleet.adapters.connectors import scripted
-from botfleet.adapters.connectors.calendar import config, memory
+from botfleet.adapters.connectors.calendar import config, memory, pool, pool_config
 from botfleet.adapters.connectors.notification import WebhookSettings
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY, ResiliencePolicy, parse_policy
 from botfleet.domain.config_problems import describe
@@ -80,6 +80,11 @@ def _caldav(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -
     return caldav.build(settings, timezone=tz, clock=clock, binding=category)
 
 
+def _calendar_pool(settings: Mapping[str, Any], name: str, tz: str, clock: Clock) -> Connector:
+    # Its members are attached by `build_connector`, which knows the tenant's other bindings.
+    return pool.build(settings, binding=name)
+
+
 def _webhook(settings: Mapping[str, Any], category: str, tz: str, clock: Clock) -> Connector:
     from botfleet.adapters.connectors.notification import webhook
 
@@ -113,6 +118,13 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
             "Google Calendar with a service account",
         ),
         ConnectorType("caldav", "calendar", config.CalDavSettings, _caldav, "any CalDAV server"),
+        ConnectorType(
+            pool_config.POOL_TYPE,
+            "calendar",
+            pool_config.CalendarPoolSettings,
+            _calendar_pool,
+            'several calendar bindings answering as one (a contact\'s "anyone")',
+        ),
         ConnectorType(
             "webhook",
             "notification",
@@ -185,10 +197,16 @@ def _item_model(kind: Any, part: int | str) -> Any:
 
 
 def build_connector(
-    tenant: TenantConfig, name: str, binding: Binding, *, clock: Clock
+    tenant: TenantConfig,
+    name: str,
+    binding: Binding,
+    *,
+    clock: Clock,
+    members: Mapping[str, Connector] | None = None,
 ) -> Connector:
     """The connector bound under `connectors.<name>`, a category or `<category>.<name>`
-    (raises `ConfigError` naming file and key on any problem)."""
+    (raises `ConfigError` naming file and key on any problem). `members`: the built connectors
+    a `calendar_pool` answers for (built here from their bindings when not given)."""
     where = f"connectors.{name}"
     problem = binding_name_problem(name)
     if problem is not None:
@@ -238,7 +256,45 @@ def build_connector(
         raise ConfigError.of(tenant.source, [(where, str(exc)), *policy_problems]) from None
     if policy_problems:
         raise ConfigError.of(tenant.source, policy_problems)
+    if isinstance(connector, pool.CalendarPool):
+        _attach_members(tenant, name, connector, clock=clock, built=members)
     return connector
+
+
+def _attach_members(
+    tenant: TenantConfig,
+    name: str,
+    connector: pool.CalendarPool,
+    *,
+    clock: Clock,
+    built: Mapping[str, Connector] | None,
+) -> None:
+    """Check a pool's members against the tenant's bindings and give it their connectors:
+    `built` ones (the boot's, shared with their own bindings), else built here."""
+    listed = connector.settings.members
+    kinds = {n: b.type for n, b in tenant.connectors.items()}
+    zones = {
+        n: str(b.settings().get("timezone") or tenant.timezone)
+        for n, b in tenant.connectors.items()
+        if connector_category(n) == "calendar"
+    }
+    problems = pool_config.member_problems(name, listed, kinds, zones)
+    if problems:
+        raise ConfigError.of(tenant.source, problems)
+    members: dict[str, Connector] = {}
+    for index, member in enumerate(listed):
+        if built is not None and member in built:
+            members[member] = built[member]
+            continue
+        try:
+            members[member] = build_connector(
+                tenant, member, tenant.connectors[member], clock=clock
+            )
+        except ConfigError:
+            where = f"connectors.{name}.members[{index}]"
+            message = f"{member!r} cannot be built: see the problems of connectors.{member}"
+            raise ConfigError(tenant.source, where, message) from None
+    connector.attach(members)
 
 
 def types_of(category: str) -> list[str]:
@@ -247,12 +303,18 @@ def types_of(category: str) -> list[str]:
 
 
 def build_connectors(tenant: TenantConfig, *, clock: Clock) -> dict[str, Connector]:
-    """Every configured connector by its binding's name (the LLM is built elsewhere)."""
-    return {
+    """Every configured connector by its binding's name (the LLM is built elsewhere). Pools
+    are built last, over the very connectors of their members."""
+    bindings = {n: b for n, b in tenant.connectors.items() if n not in NOT_CONNECTORS}
+    pools = {n for n, b in bindings.items() if b.type == pool_config.POOL_TYPE}
+    built = {
         name: build_connector(tenant, name, binding, clock=clock)
-        for name, binding in tenant.connectors.items()
-        if name not in NOT_CONNECTORS
+        for name, binding in bindings.items()
+        if name not in pools
     }
+    for name in pools:
+        built[name] = build_connector(tenant, name, bindings[name], clock=clock, members=built)
+    return {name: built[name] for name in bindings}
 
 
 def connector_policies(tenant: TenantConfig, *, timeout_s: float) -> dict[str, ResiliencePolicy]:
