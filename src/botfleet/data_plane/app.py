@@ -282,6 +282,7 @@ def _webchat_routes(
         list_all_contacts=view.channel.type == "http_dev",
         allowed_origins=web.allowed_origins,
         embed_origins=web.embed_origins,
+        greeting=web.greeting,
     )
     return web
 

@@ -27,6 +27,7 @@ from botfleet.adapters.channels.webchat.assets import (
 )
 from botfleet.adapters.channels.webchat.capabilities import WEBCHAT_CAPABILITIES
 from botfleet.adapters.channels.webchat.cross_site import REFUSED, unasked_page_post
+from botfleet.adapters.channels.webchat.greeting import Greeting
 from botfleet.adapters.channels.webchat.loopback import from_this_machine
 from botfleet.adapters.channels.webchat.replies import encode_reply, sendable_output
 from botfleet.adapters.channels.webchat.schemas import (
@@ -104,6 +105,7 @@ def build_routes(
     list_all_contacts: bool = False,
     allowed_origins: Sequence[str] = (),
     embed_origins: Sequence[str] = (),
+    greeting: Greeting | None = None,
 ) -> list[Operation]:
     """The web chat routes, to mount at the data plane's root or under a prefix.
 
@@ -130,9 +132,11 @@ def build_routes(
             own) that may frame the chat page, and where the widget shows its bubble; empty,
             any site. The data plane also refuses other sites' pages' API requests with them
             (`edge.py`, in front of the whole app).
+        greeting: The channel's `greeting`: the page shows it, in `language`, as the bot's
+            first bubble while a conversation has no messages (display only, `greeting.py`).
     """
     caps = capabilities or WEBCHAT_CAPABILITIES
-    assets = load_assets(title, language, embed_origins)
+    assets = load_assets(title, language, embed_origins, greeting)
     listed = frozenset(allowed_origins)
 
     async def inbound(request: Request) -> Response:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
+from botfleet.adapters.channels.webchat.greeting import Greeting, greeting_in
 from botfleet.adapters.channels.webchat.page_words import (
     PageWords,
     every_language,
@@ -22,8 +23,9 @@ from botfleet.adapters.channels.webchat.page_words import (
     page_words,
 )
 
-#: Placeholders in chat.html: `__BOTFLEET_TITLE__`, `__BOTFLEET_LANG__`, `__BOTFLEET_WORDS__`
-#: and one per word written into the HTML (`__BOTFLEET_SEND__` is `PageWords.send`).
+#: Placeholders in chat.html: `__BOTFLEET_TITLE__`, `__BOTFLEET_LANG__`, `__BOTFLEET_WORDS__`,
+#: `__BOTFLEET_GREETING__` and one per word written into the HTML (`__BOTFLEET_SEND__` is
+#: `PageWords.send`).
 _PAGE_MARK = re.compile(r"__BOTFLEET_([A-Z_]+)__")
 #: Placeholder in widget.js replaced by the chat title as a JSON string literal.
 WIDGET_TITLE_MARK = '/*title*/ "Chat"'
@@ -108,10 +110,16 @@ class Assets:
     chat_js_version: str = ""
 
 
-def load_assets(title: str, language: str = "en", embed_origins: Sequence[str] = ()) -> Assets:
+def load_assets(
+    title: str,
+    language: str = "en",
+    embed_origins: Sequence[str] = (),
+    greeting: Greeting | None = None,
+) -> Assets:
     """Read the static files and put `title` and the words of `language` (the tenant's) in the
     page and the widget, escaped for each; `embed_origins` (the channel's, validated) in the
-    page's policy and the widget."""
+    page's policy and the widget; the channel's `greeting`, in `language`, in the page (the
+    widget shows the page: it needs none of its own)."""
     static = resources.files("botfleet.adapters.channels.webchat").joinpath("static")
 
     def read(name: str) -> str:
@@ -124,7 +132,8 @@ def load_assets(title: str, language: str = "en", embed_origins: Sequence[str] =
     # the new page names the new script by its content (`?v=`), never the cached old one.
     version = hashlib.sha256(chat_js.encode()).hexdigest()[:16]
     words = page_words(language)
-    page = _fill_page(read("chat.html"), title, language, words)
+    shown = greeting_in(greeting, language)
+    page = _fill_page(read("chat.html"), title, language, words, shown)
     page = page.replace(SCRIPT_TAG, f'<script src="chat.js?v={version}"></script>')
     labels = {
         "open": words.open_chat.replace("{title}", title),
@@ -145,27 +154,44 @@ def load_assets(title: str, language: str = "en", embed_origins: Sequence[str] =
     )
 
 
-def _fill_page(page: str, title: str, language: str, words: PageWords) -> str:
-    """chat.html with its placeholders filled: text HTML-escaped, chat.js's words as JSON that
-    cannot end their `<script>` data block."""
+def _fill_page(
+    page: str, title: str, language: str, words: PageWords, greeting: str | None = None
+) -> str:
+    """chat.html with its placeholders filled: text HTML-escaped, chat.js's words and the
+    greeting as JSON that cannot end their `<script>` data blocks."""
     values = {
         "TITLE": title,
         "LANG": page_language(language),
         "TYPING": words.typing.replace("{title}", title),
         **{name.upper(): getattr(words, name) for name in _HTML_WORDS},
     }
-    script_words = json.dumps(words.script_words(), ensure_ascii=False)
-    for char in "<>&":  # "</script>" or "<!--" inside would end or bend the block
-        script_words = script_words.replace(char, f"\\u{ord(char):04x}")
+    blocks = {"WORDS": _data_block(words.script_words()), "GREETING": _greeting_block(greeting)}
 
     def value(mark: re.Match[str]) -> str:
-        if mark[1] == "WORDS":
-            return script_words
+        if mark[1] in blocks:
+            return blocks[mark[1]]
         if mark[1] not in values:
             raise RuntimeError(f"chat.html: unknown placeholder {mark[0]!r}")
         return html.escape(values[mark[1]], quote=True)
 
     return _PAGE_MARK.sub(value, page)
+
+
+def _data_block(data: object) -> str:
+    """`data` as JSON for a `<script type="application/json">` block: "</script>" or "<!--"
+    inside would end or bend the block, so `<`, `>` and `&` are written as `\\u` escapes."""
+    text = json.dumps(data, ensure_ascii=False)
+    for char in "<>&":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
+def _greeting_block(greeting: str | None) -> str:
+    """The greeting's data block, which chat.js shows on a chat with no messages yet; none
+    without a greeting: the page is then the one served before there were greetings."""
+    if greeting is None:
+        return ""
+    return f'\n<script type="application/json" id="chat-greeting">{_data_block(greeting)}</script>'
 
 
 #: The words chat.html shows as written, named as in `PageWords`.

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from botfleet.adapters.channels.binding import channel_settings
+from botfleet.adapters.channels.webchat.greeting import Greeting, check_greeting
 from botfleet.adapters.channels.webchat.public_suffixes import shared_suffix
 
 #: A web origin: scheme, host, optional port (matched whole, any case). The host is checked
@@ -151,12 +152,23 @@ class WebChatSettings(BaseModel):
     max_messages_per_minute: int = Field(default=30, ge=0, le=100_000)
     #: Messages an address may send at once before that rate applies.
     message_burst: int = Field(default=20, ge=1, le=100_000)
+    #: The bot's first bubble on a chat with no messages yet, shown by the page only (nothing
+    #: is sent or stored): a text, or one per language, chosen by the tenant's `language`
+    #: (`greeting.py`). Left out, the chat opens empty.
+    greeting: Greeting | None = None
 
     @field_validator("allowed_origins", "embed_origins")
     @classmethod
     def _once_each(cls, origins: list[str]) -> list[str]:
         """Each origin once, as written first (two spellings of one site are one origin)."""
         return list(dict.fromkeys(origins))
+
+    @field_validator("greeting", mode="before")
+    @classmethod
+    def _greeting(cls, value: Any) -> Any:
+        """One error in words for any wrong greeting, rather than one per shape the union
+        tried (a text? a mapping?)."""
+        return check_greeting(value)
 
 
 def _ascii_host(origin: str, host: str) -> str:

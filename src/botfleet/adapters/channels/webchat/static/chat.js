@@ -58,6 +58,27 @@
     return {};
   }
 
+  // The channel's `greeting`, in the tenant's language (the data plane chose it, as it chose
+  // WORDS): the bot's first bubble on a chat with no messages yet. Display only: nothing is sent
+  // or kept, so the visitor's first message is still a new contact's first one for the flow.
+  // Empty on a page without one.
+  const GREETING = readGreeting();
+  // It comes a moment after the page has loaded: screen readers announce what is added to the
+  // log (its `aria-live`), like the bot's answers, not what a page holds as it loads.
+  const GREETING_DELAY_MS = 500;
+
+  function readGreeting() {
+    const block = document.getElementById("chat-greeting");
+    if (!block) return "";
+    try {
+      const text = JSON.parse(block.textContent);
+      if (typeof text === "string") return text;
+    } catch (err) {
+      // not JSON: no greeting
+    }
+    return "";
+  }
+
   // A word with its {placeholders} filled in; without the word, just the values.
   function word(name, values) {
     const text = WORDS[name];
@@ -304,8 +325,18 @@
     statusLine.hidden = !text;
   }
 
+  let greetingRow = null; // the greeting, while the log shows it
+
+  // The greeting, once, on a conversation with nothing in it yet: no message shown or sent, and
+  // none read from the outbox (`last`: a reminder may come before any message).
+  function greet() {
+    if (!GREETING || greetingRow || state.transcript.length > 0 || state.last > 0) return;
+    greetingRow = renderBot({ type: "text", text: GREETING });
+  }
+
   function renderTranscript() {
     log.replaceChildren();
+    greetingRow = null;
     state.transcript.forEach((entry) => {
       if (entry && entry.from === "user") renderUser(entry);
       else if (entry && entry.from === "bot") renderBot(entry.output);
@@ -708,6 +739,7 @@
     if (tenantFrame) showFrame(tenantFrame);
     showStatus("");
     renderTranscript();
+    greet(); // a new conversation, greeted at once: the page has long loaded
     input.focus();
   });
 
@@ -789,6 +821,12 @@
 
   if (state.language) followLanguage(state.language); // a reload: the conversation's language
   renderTranscript();
+  if (GREETING) {
+    // a reload with messages shows them alone (`greet` finds them)
+    const later = () => setTimeout(greet, GREETING_DELAY_MS);
+    if (document.readyState === "complete") later();
+    else window.addEventListener("load", later, { once: true });
+  }
   setInterval(poll, POLL_MS);
   document.addEventListener("visibilitychange", poll);
   poll();
