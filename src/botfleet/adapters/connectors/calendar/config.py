@@ -30,7 +30,11 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
-from botfleet.adapters.connectors.calendar.texts import LANGUAGES, calendar_language
+from botfleet.adapters.connectors.calendar.texts import (
+    LANGUAGES,
+    calendar_language,
+    checked_calendar_language,
+)
 from botfleet.domain.calendar import TimeWindow
 from botfleet.domain.timezones import check_zone_name
 from botfleet.flows.suggestions import closest
@@ -197,12 +201,7 @@ class CalendarSettings(BaseModel):
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
-        language = calendar_language(value)
-        if language is None:
-            raise ValueError(
-                f"the calendar has no texts in {value!r}; languages: {', '.join(LANGUAGES)}"
-            )
-        return language
+        return checked_calendar_language(value)
 
     @field_validator("schedule")
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from botfleet.adapters.connectors.calendar.texts import LANGUAGES, calendar_language
+from botfleet.adapters.connectors.calendar.texts import LANGUAGES, checked_calendar_language
 from botfleet.flows._issues import did_you_mean
 from botfleet.flows.connector_names import connector_category
 
@@ -59,12 +59,7 @@ class CalendarPoolSettings(BaseModel):
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
-        language = calendar_language(value)
-        if language is None:
-            raise ValueError(
-                f"the calendar has no texts in {value!r}; languages: {', '.join(LANGUAGES)}"
-            )
-        return language
+        return checked_calendar_language(value)
 
 
 def member_problems(

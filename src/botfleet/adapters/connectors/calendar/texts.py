@@ -315,6 +315,15 @@ def calendar_language(tag: str) -> str | None:
     return language if language in CALENDAR_TEXTS else None
 
 
+def checked_calendar_language(tag: str) -> str:
+    """`calendar_language` for a setting's validator: a language the calendar does not write
+    raises the `ValueError` that names those it does."""
+    language = calendar_language(tag)
+    if language is None:
+        raise ValueError(f"the calendar has no texts in {tag!r}; languages: {', '.join(LANGUAGES)}")
+    return language
+
+
 def calendar_texts(language: str) -> CalendarTexts:
     """The texts of a language `calendar_language` accepted (KeyError otherwise)."""
     return CALENDAR_TEXTS[language]
