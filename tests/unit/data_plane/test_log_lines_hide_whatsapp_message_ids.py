@@ -1,0 +1,55 @@
+"""WhatsApp's message ids (`wamid.` then base64) spell the sender's phone number, so a log line
+naming one beside the hashed `contact` would undo the hash: botfleet's lines show a digest of
+it instead (the same for one message), whatever logged it."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from botfleet.observability import LibraryLogHandler, configure_logging, set_log_tenant
+
+NUMBER = "353861112222"
+# As Meta writes them: the number, then the message's own part, in base64.
+WAMID = (
+    "wamid." + base64.b64encode(f"\x18\x0c{NUMBER}\x15\x02\x00\x12\x18 3EB0C7".encode()).decode()
+)
+
+
+@pytest.fixture
+def stdout() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    level = root.level
+    previous = structlog.get_config()
+    stream = io.StringIO()
+    try:
+        configure_logging("info", json=True, stream=stream)
+        yield stream
+    finally:
+        for handler in [h for h in root.handlers if isinstance(h, LibraryLogHandler)]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+        structlog.configure(**previous)
+        set_log_tenant(None)
+
+
+def test_a_whatsapp_message_id_is_logged_as_a_digest(stdout: io.StringIO) -> None:
+    assert NUMBER in base64.b64decode(WAMID.removeprefix("wamid.")).decode()  # the premise
+    log = structlog.get_logger("botfleet.test")
+    log.info("whatsapp_duplicate_ignored", message_id=WAMID)
+    log.warning("whatsapp_undeliverable", message_id=WAMID, contact="5ed3d90e59d5")
+    log.info("turn_done", message_id="web-7f3a")  # a web chat's own id: as it is
+
+    lines = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    first, second, web = (line["message_id"] for line in lines)
+    assert first == second  # lines about one message still meet
+    assert first.startswith("wamid#") and len(first) == len("wamid#") + 16
+    assert web == "web-7f3a"
+    assert WAMID not in stdout.getvalue()
+    assert WAMID.removeprefix("wamid.")[:12] not in stdout.getvalue()
