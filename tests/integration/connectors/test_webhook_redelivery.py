@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from structlog.testing import capture_logs
 from test_webhook_handoff import (
     CONTACT,
@@ -357,3 +358,14 @@ async def test_past_the_cap_a_failed_notification_is_not_kept(
         assert await redelivery_of(runtime).queue.counts() == {"notification": 1}
 
     assert texts(outputs) == [SORRY, "Hi! How can we help?"]  # its failure path
+
+
+def test_the_documented_binding_boots_and_keeps_for_a_day() -> None:
+    from test_webhook_handoff import docs_block
+
+    from botfleet.adapters.connectors.catalog import build_connectors
+
+    connectors = yaml.safe_load(docs_block("redeliver-binding"))["connectors"]
+    config = make_tenant_config(documented_flow(), tenant_id="salon", connectors=connectors)
+    built = build_connectors(config, clock=FrozenClock())
+    assert built["notification.crm"].redeliver_for == timedelta(hours=24)  # type: ignore[attr-defined]
