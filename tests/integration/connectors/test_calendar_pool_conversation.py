@@ -164,3 +164,16 @@ def test_validate_gives_a_pool_no_opening_hours_warning(tmp_path: Path) -> None:
     )
     findings = [f for r in validate_files([tmp_path / "tenant.yaml"]) for f in r.findings]
     assert not [f for f in findings if "opening hours" in f.message], findings
+
+
+async def test_an_export_lists_a_pooled_booking_once_under_its_member() -> None:
+    from botfleet.data_plane.runtime.contact_data import ContactData
+
+    async with barber_shop() as runtime:
+        await up_to_the_times(runtime, "+351910000001")
+        await press(runtime, "+351910000001", SLOT)
+        assert runtime.records is not None
+        found = await ContactData(runtime, runtime.records).export("+351910000001")
+
+    listed = {a.connector: len(a.appointments) for a in found.appointments}
+    assert listed == {"calendar.ana": 1, "calendar.rui": 0}  # not again under the pool

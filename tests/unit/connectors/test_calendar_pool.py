@@ -316,3 +316,24 @@ async def test_a_member_failing_fails_the_list_of_appointments() -> None:
     anyone.members["calendar.rui"] = Down(anyone.members["calendar.rui"])
     with pytest.raises(ConnectorUnavailable):
         await call(anyone, "list_appointments", contact_id="+3511")
+
+
+async def test_a_member_failing_the_list_does_not_open_the_pools_breaker() -> None:
+    # A contact's appointments asked twice while Rui's calendar is down: the pool still
+    # offers Ana's times (its breaker, counting only the pool's own failures, stays closed).
+    from botfleet.adapters.connectors.policy import ResiliencePolicy
+    from botfleet.data_plane.resilience import BreakerState, ResilientConnector
+
+    anyone = shop()["calendar.anyone"]
+    anyone.members["calendar.rui"] = Down(anyone.members["calendar.rui"])
+    policy = ResiliencePolicy(failure_threshold=1, max_attempts=1, timeout_s=5)
+    guarded = ResilientConnector(anyone, policy, name="calendar.anyone")
+    for _ in range(2):
+        with pytest.raises(ConnectorUnavailable) as raised:
+            await guarded.call("list_appointments", {"contact_id": "+3511"}, idempotency_key="")
+        assert "calendar.rui did not answer" in str(raised.value)
+    assert guarded.breaker.state is BreakerState.CLOSED
+    days = await guarded.call(
+        "get_available_days", {"from_date": MONDAY, "lookahead_days": 1}, idempotency_key=""
+    )
+    assert [d["id"] for d in days] == [f"day_{MONDAY}"]

@@ -249,7 +249,13 @@ class ContactData:
         if operations is None:
             return []
         found: dict[str, frozenset[str]] = operations()
-        return sorted(name for name, ops in found.items() if "list_appointments" in ops)
+        # A pool of calendars (`calendar_pool`) lists its members' appointments: each is
+        # listed once, under its member, and the pool is not asked (nor its breaker touched).
+        bare = getattr(self.runtime.connectors, "get", None)
+        pooled = set() if bare is None else {n for n in found if _answers_for_others(bare(n))}
+        return sorted(
+            name for name, ops in found.items() if "list_appointments" in ops and name not in pooled
+        )
 
     async def _appointments(self, connector: str, contact_id: str) -> CalendarAppointments:
         try:
@@ -302,6 +308,11 @@ class ContactData:
             if job.kind == "one_off" and await scheduler.cancel(job.key):
                 cancelled += 1
         return cancelled
+
+
+def _answers_for_others(connector: object) -> bool:
+    """Whether `connector` answers for other bindings (a `calendar_pool`'s `answers_for`)."""
+    return bool(getattr(connector, "answers_for", None))
 
 
 def _earlier_ids(contact_id: str, moves: list[tuple[str, str]]) -> list[str]:

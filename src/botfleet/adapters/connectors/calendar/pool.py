@@ -31,7 +31,7 @@ from botfleet.adapters.connectors.calendar import formatting
 from botfleet.adapters.connectors.calendar.params import Params
 from botfleet.adapters.connectors.calendar.pool_config import CalendarPoolSettings
 from botfleet.adapters.connectors.calendar.texts import REASONS, Refusal, calendar_texts
-from botfleet.domain.errors import ConnectorError, UnknownOperation
+from botfleet.domain.errors import ConnectorError, ConnectorUnavailable, UnknownOperation
 from botfleet.flows.connector_categories import CATEGORY_OPERATIONS
 from botfleet.ports.connectors import Connector, FindsCreated
 
@@ -48,6 +48,17 @@ _OPERATIONS = CATEGORY_OPERATIONS[CATEGORY]
 log = structlog.get_logger("botfleet.connectors.calendar")
 
 Reply = dict[str, Any]
+
+
+class MemberUnavailable(ConnectorUnavailable):
+    """A member failed a call the pool cannot answer without it (a contact's appointments).
+
+    An `unavailable` to the flow, but not retried by the pool's policy nor counted by its
+    breaker: the pool itself answers, and its reads without that member still work. Counted,
+    a contact's list asked twice while one barber's calendar was down opened the pool's
+    breaker, and every "anyone" booking was refused for `reset_after_s` (a walk-through)."""
+
+    retryable = False
 
 
 def pool_event_id(member: str, event_id: str) -> str:
@@ -77,6 +88,12 @@ class CalendarPool:
         self.binding = binding
         self.texts = calendar_texts(settings.language)
         self.members: dict[str, Connector] = dict(members or {})
+
+    @property
+    def answers_for(self) -> frozenset[str]:
+        """The member bindings this pool answers for: its appointments are theirs (a
+        contact's export lists them once, under each member)."""
+        return frozenset(self.members)
 
     def attach(self, members: Mapping[str, Connector]) -> None:
         """Give the pool its members (the catalog builds them, then the pool), in the listed
@@ -204,7 +221,10 @@ class CalendarPool:
         for index, (name, answer) in enumerate(await self._each(ask)):
             if isinstance(answer, ConnectorError):
                 self._member_failed(name, operation, answer)
-                raise answer
+                raise MemberUnavailable(
+                    f"{name} did not answer ({answer.kind}): the contact's appointments "
+                    "cannot be listed without it"
+                ) from None
             records += [(_start(r), index, self._record(name, r)) for r in answer]
         records.sort(key=lambda found: (found[0], found[1]))
         if operation == "list_appointments":
