@@ -55,7 +55,8 @@ def watch_scripted_calls(sandbox: Sandbox) -> ScriptedCalls:
     found: dict[str, ScriptedConnector] = {}
     if isinstance(registry, ConnectorRegistry):
         for name in sorted(registry.categories):
-            connector = registry.get(name)
+            # A scripted `send` standing in for a webhook with `redeliver_for` is wrapped.
+            connector = getattr(registry.get(name), "wrapped_script", registry.get(name))
             if not isinstance(connector, ScriptedConnector):
                 continue
             found[name] = connector

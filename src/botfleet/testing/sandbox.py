@@ -397,17 +397,18 @@ class _KeptSends:
     (`Redeliverable`); the scripted connector answers everything else."""
 
     def __init__(self, inner: Connector, redeliver_for: str) -> None:
-        self._inner = inner
+        #: The scripted connector answering (`conversation_calls` watches its calls).
+        self.wrapped_script = inner
         self.category = inner.category
         self.redeliver_for = parse_duration(redeliver_for)
         self.redeliverable_operations = frozenset({"send"})
         self.creating_operations = frozenset({"send"})
 
     def operations(self) -> frozenset[str]:
-        return self._inner.operations()
+        return self.wrapped_script.operations()
 
     async def call(self, operation: str, params: Mapping[str, Any], *, idempotency_key: str) -> Any:
-        return await self._inner.call(operation, params, idempotency_key=idempotency_key)
+        return await self.wrapped_script.call(operation, params, idempotency_key=idempotency_key)
 
     def queued_answer(self, operation: str, params: Mapping[str, Any], key: str) -> Any:
         return webhook_payload.queued_answer(key)

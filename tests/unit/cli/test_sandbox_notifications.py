@@ -345,6 +345,32 @@ def test_notified_checks_pass(tenant: Path, write: Callable[[str, str], Path]) -
     assert result.passed, result.message
 
 
+def test_a_send_kept_by_redeliver_for_is_still_notified(write: Callable[[str, str], Path]) -> None:
+    # The flow sent it (a receiver down): `notified:` lists it, kept or not (a walk-through).
+    write("notify.yaml", yaml.safe_dump(FLOW))
+    write("tenant.yaml", _tenant(redeliver_for="2h"))
+    test = write(
+        "t.yaml",
+        """\
+        tenant: tenant.yaml
+        contact: {id: "+34600111222"}
+        connectors:
+          notification: {operations: {send: {fail_always: true, error: unavailable}}}
+        steps:
+          - say: hi
+          - press: ask
+          - say: my invoice
+            expect: ["Noted ().", {type: buttons}]
+            data: {sent.queued: true}
+            notified:
+              - event: handoff_requested
+                data: {reason: my invoice}
+        """,
+    )
+    result = _run(test)
+    assert result.passed, result.message
+
+
 def test_a_notified_check_that_fails_names_the_notification_and_lists_what_was_sent(
     tenant: Path, write: Callable[[str, str], Path]
 ) -> None:
