@@ -262,6 +262,13 @@ async def test_erasing_the_contact_drops_its_kept_notifications(receiver: Receiv
         assert kept.params["reason"] == "Please call me"
         erasure = await data.erase(CONTACT)
         assert erasure.records.calls_kept == 1
+        # `/health` says so at once, not at the next pass; the metric counts it as erased.
+        assert redelivery_of(runtime).waiting_by_binding() == {"notification": 0}
+        erased = runtime.metrics.registry.get_sample_value(
+            "botfleet_connector_redeliveries_total",
+            {"connector": "notification", "outcome": "erased"},
+        )
+        assert erased == 1.0
         clock.advance(hours=1)
         assert await redelivery_of(runtime).run_due() == 0
 

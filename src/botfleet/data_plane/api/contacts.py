@@ -83,7 +83,9 @@ class KeptNotificationView(BaseModel):
     params: dict[str, Any] = Field(description="What the notification carries, as the flow gave")
     kept_since: datetime = Field(description="When it first failed")
     next_attempt_at: datetime
-    attempts: int = Field(description="Attempts made since it was kept")
+    attempts: int = Field(
+        description="Attempts made since it was kept (the first call's own retries not counted)"
+    )
 
     @classmethod
     def of(cls, call: QueuedCall) -> KeptNotificationView:

@@ -139,6 +139,9 @@ class ContactData:
                 break
             held = done  # each time more ids: moves are few, and made one by one
         erasure = done
+        if erasure.records.calls_kept and self.runtime.redelivery is not None:
+            # `/health` and the gauge at once, not at the next pass.
+            await self.runtime.redelivery.recount(gone_as="erased")
         log.info(
             "contact_erased",
             tenant=self.runtime.ctx.tenant.id,

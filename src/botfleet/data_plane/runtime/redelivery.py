@@ -108,7 +108,7 @@ class _Metrics:
         )
         self.outcomes = Counter(
             "botfleet_connector_redeliveries",
-            "Kept connector calls by what became of them: kept, redelivered, given_up",
+            "Kept connector calls by what became of them: kept, redelivered, given_up, erased",
             ["connector", "outcome"],
             registry=registry,
         )
@@ -251,11 +251,22 @@ class Redelivery:
                         attempts=call.attempts + 1,
                         last_error=f"error: {type(exc).__name__}",
                     )
-        self.waiting = await self.queue.counts()
+        await self.recount()
+        return delivered
+
+    async def recount(self, *, gone_as: str | None = None) -> None:
+        """Count the calls waiting again (`/health`, the gauge); with `gone_as`, the calls
+        gone since the last count are counted under that outcome (`erased`: a contact's
+        erasure deleted them)."""
+        before, self.waiting = self.waiting, await self.queue.counts()
+        if gone_as is not None:
+            for connector, count in before.items():
+                gone = count - self.waiting.get(connector, 0)
+                if gone > 0:
+                    self._count(connector, gone_as, gone)
         if self._metrics is not None:
             for connector in self._bindings.keys() | self.waiting.keys():
                 self._metrics.kept.labels(connector).set(self.waiting.get(connector, 0))
-        return delivered
 
     async def _in_order(self, call: QueuedCall) -> bool:
         """`_again`, in the contact's turn order when the call has one: an erasure answered
@@ -332,9 +343,9 @@ class Redelivery:
             **fields,
         )
 
-    def _count(self, connector: str, outcome: str) -> None:
+    def _count(self, connector: str, outcome: str, amount: int = 1) -> None:
         if self._metrics is not None:
-            self._metrics.outcomes.labels(connector, outcome).inc()
+            self._metrics.outcomes.labels(connector, outcome).inc(amount)
 
 
 def redeliverable_bindings(connectors: Mapping[str, object]) -> dict[str, Redeliverable]:
