@@ -483,3 +483,19 @@ async def test_a_busy_store_is_a_503_whose_log_line_names_the_route_not_the_cont
     [line] = [e for e in logs if e["event"] == "store_unavailable"]
     assert line["path"] == "/contacts/{contact_id:path}"
     assert "600111" not in str(logs)
+
+
+async def test_an_export_leaves_a_log_line_naming_the_contact_by_its_hash(
+    chat: ChatClient,
+) -> None:
+    # A read straight from the data plane (its internal token) is not the control plane's to
+    # audit: the data plane's own line says who was read, never the data.
+    from structlog.testing import capture_logs
+
+    await introduce(chat, "ana", "Ana García")
+    with capture_logs() as logs:
+        await export(chat, "ana")
+    (line,) = [entry for entry in logs if entry["event"] == "contact_exported"]
+    assert line["contact"] == hash_contact("test", "ana")
+    assert line["messages_received"] >= 1
+    assert "ana" not in str(line) and "García" not in str(line)

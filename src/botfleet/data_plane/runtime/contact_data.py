@@ -125,6 +125,17 @@ class ContactData:
             return await self._read(contact_id)
 
         export: ContactExport = await self.runtime.after_turns(contact_id, read)
+        # Who read a person's data is the controller's to know: the control plane's relay
+        # audits it (`contact.export`), and a read straight from this data plane (its internal
+        # token) leaves this line.
+        log.info(
+            "contact_exported",
+            tenant=self.runtime.ctx.tenant.id,
+            contact=self.contact_hash(contact_id),
+            messages_received=len(export.received),
+            messages_sent=len(export.sent),
+            tasks=len(export.tasks),
+        )
         return export
 
     async def erase(self, contact_id: str) -> ContactErasure:
