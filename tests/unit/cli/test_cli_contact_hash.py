@@ -67,11 +67,17 @@ def test_a_number_typed_with_a_plus_gets_the_hash_of_the_whatsapp_id_too(
     assert result.exit_code == 0, result.stderr
     exact = hmac.digest(key, b"acme\x00+34 600 123 456", "sha256").hex()[:12]
     whatsapp = hmac.digest(key, b"acme\x0034600123456", "sha256").hex()[:12]
+    # A tenant whose WhatsApp is a more channel stores `whatsapp:34600123456` (a DPO grepped
+    # with the bare number's hash and found nothing).
+    more = hmac.digest(key, b"acme\x00whatsapp:34600123456", "sha256").hex()[:12]
     assert result.stdout == f"{exact}\n"  # what was asked, alone on stdout
-    note, labelled = result.stderr.splitlines()
+    note, labelled, prefixed = result.stderr.splitlines()
     assert note.startswith("note: WhatsApp contact ids have no '+' (34600123456)")
     assert "Telegram ids are chat ids" in note
     assert labelled == f"hash of '34600123456' (without the '+'): {whatsapp}"
+    assert prefixed == (
+        f"hash of 'whatsapp:34600123456' (WhatsApp as one of the tenant's more_channels): {more}"
+    )
 
 
 def test_an_id_without_a_plus_gets_no_note(invoke: Invoke, tmp_path: Path) -> None:

@@ -49,3 +49,10 @@ def contact_hash(
         typer.echo(
             f"hash of {bare!r} (without the '+'): {hash_with_key(key, tenant, bare)}", err=True
         )
+        # A tenant whose WhatsApp is one of its `more_channels` stores the id with its kind.
+        prefixed = f"whatsapp:{bare}"
+        typer.echo(
+            f"hash of {prefixed!r} (WhatsApp as one of the tenant's more_channels): "
+            f"{hash_with_key(key, tenant, prefixed)}",
+            err=True,
+        )
