@@ -111,6 +111,7 @@ async def test_erasure_removes_the_contact_and_only_the_contact(chat: ChatClient
         "messages_sent": ana_sent,
         "scheduled_tasks": 1,
         "kept_notifications": 0,
+        "appointments_left": 0,
     }
     after = await export(chat, "ana")
     assert after["conversation"] is None
@@ -431,8 +432,10 @@ async def test_the_export_lists_the_contacts_appointments_in_each_calendar(tmp_p
         "appointments": [],
         "error": None,
     }
-    # An erasure leaves the calendar's appointments: the business keeps its bookings.
+    # An erasure leaves the calendar's appointments: the business keeps its bookings, and the
+    # answer says so (it read like a complete erasure: a data-protection review).
     assert erased.status_code == 200
+    assert erased.json()["appointments_left"] == 1
     assert [len(a["appointments"]) for a in kept["appointments"]] == [1, 0]
 
 

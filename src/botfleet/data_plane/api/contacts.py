@@ -155,6 +155,12 @@ class ContactErasureView(BaseModel):
         description="Notifications of the contact's turns kept to be sent again, deleted: the "
         "business will not get them",
     )
+    appointments_left: int | None = Field(
+        default=0,
+        description="Upcoming appointments of the contact the tenant's calendars still hold: "
+        "an erasure leaves them (cancel them in the calendar, or through the bot first); null "
+        "when a calendar could not be read",
+    )
 
 
 class ConversationsQuery(BaseModel):
@@ -309,6 +315,7 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
             messages_sent=erased.records.messages_sent,
             scheduled_tasks=erased.tasks_cancelled,
             kept_notifications=erased.records.calls_kept,
+            appointments_left=erased.appointments_left,
         )
         # It names the contact: no cache on the way keeps it (as the control plane's relay).
         return JSONResponse(view.model_dump(mode="json"), headers={"Cache-Control": "no-store"})

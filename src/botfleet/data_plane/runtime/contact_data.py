@@ -22,7 +22,7 @@ reminder's turn under way under the old id ends before it, and none starts until
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -81,6 +81,10 @@ class ContactErasure:
     #: Scheduled tasks of the contact cancelled (reminders never sent), those an unfinished
     #: move still kept under the contact's earlier id included.
     tasks_cancelled: int
+    #: Upcoming appointments of the contact the calendars still hold (an erasure leaves them:
+    #: the calendar is the business's, and the booking may still be wanted); None when a
+    #: calendar could not be read.
+    appointments_left: int | None = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +153,7 @@ class ContactData:
             if isinstance(done, ContactErasure):
                 break
             held = done  # each time more ids: moves are few, and made one by one
-        erasure = done
+        erasure = replace(done, appointments_left=await self._appointments_left(contact_id))
         if erasure.records.calls_kept and self.runtime.redelivery is not None:
             # `/health` and the gauge at once, not at the next pass.
             await self.runtime.redelivery.recount(gone_as="erased")
@@ -255,6 +259,15 @@ class ContactData:
             kept_calls=kept[:EXPORT_LIMIT],
             moves=[m for m in moves if m[0] == contact_id or m[1] in (contact_id, *earlier)],
         )
+
+    async def _appointments_left(self, contact_id: str) -> int | None:
+        """How many upcoming appointments the calendars hold for the contact after an
+        erasure (said in its answer: it is not the erasure of everything); None when a
+        calendar could not be read."""
+        found = [await self._appointments(c, contact_id) for c in self._calendars()]
+        if any(listed.appointments is None for listed in found):
+            return None
+        return sum(len(listed.appointments or []) for listed in found)
 
     def _calendars(self) -> list[str]:
         """The tenant's connectors that list a contact's appointments (`calendar`, and named
