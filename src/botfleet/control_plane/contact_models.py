@@ -322,7 +322,11 @@ class ContactErasureView(BaseModel):
 class ConversationView(BaseModel):
     """Who talked to the bot and when: never what was said."""
 
-    contact_id: str = Field(description="As the channel names the contact")
+    contact_id: str | None = Field(
+        description="As the channel names the contact; null for a web chat visitor (and on a "
+        "data plane that does not say the channel) to keys below owner: a web chat visitor's "
+        "id is their credential: shown to owners only"
+    )
     contact_hash: str = Field(description="The contact as the data plane's log lines name it")
     channel: str | None = Field(
         default=None,
@@ -347,5 +351,6 @@ class ConversationListView(BaseModel):
     next: str | None = Field(
         default=None,
         description="When `truncated`: the cursor of the next page (the older ones), to pass "
-        "as `before`; null otherwise, and from a data plane of a release that does not page",
+        "as `before` as it is (sealed by the control plane: opaque); null otherwise, and from "
+        "a data plane of a release that does not page",
     )

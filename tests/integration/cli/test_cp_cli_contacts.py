@@ -312,6 +312,15 @@ def test_list_says_when_more_match_and_when_none_do(
 CURSOR = "WyJjb252ZXJzYXRpb25zIiwiMjAyNC0wNS0wNlQwNzowNTowMC4wMDAwMDArMDA6MDAiLCIzNDYwMDk5OTg4OCJd"
 
 
+def _offered(stdout: str, command: str) -> str:
+    """The cursor the last line offers after `command` (the control plane seals the data
+    plane's, anew each time: its text is not known beforehand)."""
+    last = stdout.splitlines()[-1]
+    head, _, cursor = last.partition(f"{command} --before ")
+    assert head and cursor and " " not in cursor, last
+    return cursor
+
+
 def test_list_gives_the_option_for_the_next_page_and_takes_it(
     relisted: tuple[str, FakeDataPlane], in_madrid: None
 ) -> None:
@@ -319,41 +328,64 @@ def test_list_gives_the_option_for_the_next_page_and_takes_it(
     relisted[1].listing = {"conversations": [first], "count": 1, "truncated": True, "next": CURSOR}
     one = cli(relisted, "list", "acme", "--limit", "1", "--since", "2024-05-01T09:00")
     # The whole command of the next page: the same tenant, limit and start.
-    assert one.stdout.splitlines()[-1] == (
+    again = "botfleet cp contacts list acme --limit 1 --since 2024-05-01T09:00:00+02:00"
+    assert one.stdout.splitlines()[-1].startswith(
         "the 1 most recent conversations since 2024-05-01 09:00 CEST; more match: the next "
-        "page: botfleet cp contacts list acme --limit 1 --since 2024-05-01T09:00:00+02:00 "
-        f"--before {CURSOR}"
+        f"page: {again} --before "
     )
+    sealed = _offered(one.stdout, again)
+    assert sealed != CURSOR  # the data plane's names the contact: the control plane seals it
 
-    more = cli(relisted, "list", "acme", "--limit", "1", "--before", CURSOR)
+    more = cli(relisted, "list", "acme", "--limit", "1", "--before", sealed)
     assert relisted[1].queries[-1] == {"limit": "1", "before": CURSOR}
-    assert more.stdout.splitlines()[-1] == (
+    assert more.stdout.splitlines()[-1].startswith(
         "1 more conversation; more match: the next page: botfleet cp contacts list acme "
-        f"--limit 1 --before {CURSOR}"
+        "--limit 1 --before "
     )
+    sealed = _offered(more.stdout, "botfleet cp contacts list acme --limit 1")
 
     relisted[1].listing = {"conversations": [second], "count": 1, "truncated": False, "next": None}
-    last = cli(relisted, "list", "acme", "--before", CURSOR, "--json")
+    last = cli(relisted, "list", "acme", "--before", sealed, "--json")
     assert json.loads(last.stdout)["conversations"] == [second]
     assert relisted[1].queries[-1] == {"limit": "100", "before": CURSOR}
-    assert cli(relisted, "list", "acme", "--before", CURSOR).stdout.splitlines()[-1] == (
+    assert cli(relisted, "list", "acme", "--before", sealed).stdout.splitlines()[-1] == (
         "1 more conversation"
     )
     relisted[1].listing = {"conversations": [], "count": 0, "truncated": False, "next": None}
-    assert cli(relisted, "list", "acme", "--before", CURSOR).stdout == "no more conversations\n"
+    assert cli(relisted, "list", "acme", "--before", sealed).stdout == "no more conversations\n"
 
 
-def test_a_cursor_from_another_server_is_shown_quoted_never_as_terminal_codes(
+def test_a_cursor_the_control_plane_did_not_seal_is_refused(
     relisted: tuple[str, FakeDataPlane],
 ) -> None:
-    odd = "a b;\x1b[2J"
-    first = LISTED["conversations"][:1]
-    relisted[1].listing = {"conversations": first, "count": 1, "truncated": True, "next": odd}
+    asked = len(relisted[1].queries)
+    result = cli(relisted, "list", "acme", "--before", CURSOR, code=1)
+    assert "before: not a cursor of this list" in result.stderr
+    assert len(relisted[1].queries) == asked, "the data plane was asked anyway"
 
-    result = cli(relisted, "list", "acme", "--limit", "1")
 
-    assert result.stdout.splitlines()[-1].endswith("--before 'a b;\\x1b[2J'")
-    assert "\x1b" not in result.stdout
+def test_an_editor_sees_no_web_chat_id(relisted: tuple[str, FakeDataPlane]) -> None:
+    visitor = {**conversation("web-9f8e7d6c5b4a", "ASK", None, "2024-05-06T07:00:00Z")}
+    visitor["channel"] = "webchat"
+    whatsapp = LISTED["conversations"][0]
+    relisted[1].listing = {"conversations": [whatsapp, visitor], "count": 2, "truncated": False}
+    with ControlPlaneClient(relisted[0], ADMIN_KEY) as client:
+        key = client.create_api_key("acme", "staff", role="editor").key
+    env = {"BOTFLEET_CP_URL": relisted[0], "BOTFLEET_API_KEY": key}
+
+    for as_json in (False, True):
+        args = ["cp", "contacts", "list", "acme", *(["--json"] if as_json else [])]
+        result = CliRunner().invoke(app, args, env=env)
+        assert result.exit_code == 0, (result.stdout, result.stderr)
+        assert "web-9f8e7d6c5b4a" not in result.stdout
+        if as_json:
+            shown = [c["contact_id"] for c in json.loads(result.stdout)["conversations"]]
+            assert shown == ["34600999888", None]
+        else:
+            assert [row[0] for row in table_rows(result.stdout)[1:]] == [
+                "34600999888",
+                "(owner only)",
+            ]
 
 
 def test_list_shows_ids_as_they_are_never_as_markup_or_terminal_codes(

@@ -230,30 +230,51 @@ async def test_the_tenant_lists_who_talked_and_when_as_its_data_plane_does(
         assert not [e for e in entries.json() if "conversation" in e["action"]]
 
 
+@pytest.mark.parametrize("role", ["editor", "owner"])
 async def test_pages_of_conversations_of_one_time_are_relayed_cursor_and_all(
-    database: Database, tmp_path: Path
+    database: Database, tmp_path: Path, role: str
 ) -> None:
     async with control_plane_and_data_plane(database, tmp_path) as (cp, chat):
         # The data plane's clock stands still: five contacts write at one time.
         for n in (3, 0, 4, 1, 2):
             await chat.say(f"3460011122{n}", "Ana")
-        own = cp.auth(await cp.tenant_key("acme"))
-        direct = await chat.http.get("/conversations", headers={"Authorization": f"Bearer {TOKEN}"})
-        listed: list[str] = []
+        made = await cp.client.post(
+            "/v1/tenants/acme/api-keys", json={"name": role, "role": role}, headers=cp.admin
+        )
+        assert made.status_code == 201, made.text
+        own = cp.auth(made.json()["key"])
+        dp_auth = {"Authorization": f"Bearer {TOKEN}"}
+        direct = await chat.http.get("/conversations", headers=dp_auth)
+        listed: list[str | None] = []
+        hashes: list[str] = []
         params: dict[str, Any] = {"limit": 2}
+        relayed: str | None = None  # the data plane's cursor the last page ended with
         while True:
             page = await cp.client.get("/v1/tenants/acme/conversations", params=params, headers=own)
             assert page.status_code == 200, page.text
             listed += [c["contact_id"] for c in page.json()["conversations"]]
+            hashes += [c["contact_hash"] for c in page.json()["conversations"]]
             assert len(listed) <= 5, "the pages do not end"
-            asked = cp.data_plane_requests[-1].url.params
-            assert (asked.get("before"), asked["limit"]) == (params.get("before"), "2")
+            asked = cp.data_plane_requests[-1]
+            assert (asked.url.params.get("before"), asked.url.params["limit"]) == (relayed, "2")
             if page.json()["next"] is None:
                 break
+            # The data plane's cursor of the same page names its last contact; the one handed
+            # out is sealed, and the data plane gets its own back.
+            same = {"limit": "2", **({"before": relayed} if relayed else {})}
+            theirs = await chat.http.get("/conversations", params=same, headers=dp_auth)
+            relayed = theirs.json()["next"]
+            assert page.json()["next"] != relayed
+            assert theirs.json()["conversations"][-1]["contact_id"] not in page.json()["next"]
             params["before"] = page.json()["next"]
 
-        assert listed == [c["contact_id"] for c in direct.json()["conversations"]]
-        assert listed == [f"3460011122{n}" for n in (4, 3, 2, 1, 0)]
+        assert hashes == [c["contact_hash"] for c in direct.json()["conversations"]]
+        # The test data plane's channel is the web chat: its ids are the visitors' credentials.
+        assert {c["channel"] for c in direct.json()["conversations"]} == {"webchat"}
+        if role == "editor":
+            assert listed == [None] * 5
+        else:
+            assert listed == [f"3460011122{n}" for n in (4, 3, 2, 1, 0)]
 
 
 async def test_another_tenants_key_cannot_list_the_conversations(

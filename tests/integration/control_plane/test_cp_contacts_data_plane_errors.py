@@ -12,6 +12,7 @@ import httpx
 import pytest
 from cp_harness import ControlPlane, Database, make_settings, running_control_plane
 
+from botfleet.control_plane.services.conversations import MAX_SEALED_CURSOR, seal_cursor
 from botfleet.control_plane.services.data_plane_contacts import (
     CONTACT_TIMEOUT_S,
     MAX_CONVERSATIONS_BYTES,
@@ -345,7 +346,8 @@ async def test_conversations_forward_the_query_as_given(database: Database) -> N
         ({"active_since": "yesterday"}, "query.active_since"),
         ({"limit": "0"}, "query.limit"),
         ({"limit": "1001"}, "query.limit"),
-        ({"before": "x" * 2049}, "query.before"),
+        ({"before": "x" * (MAX_SEALED_CURSOR + 1)}, "query.before"),
+        ({"before": "abc"}, "before: not a cursor of this list"),  # sealed by no control plane
     ],
 )
 async def test_a_bad_conversations_query_is_422_naming_it_before_any_call(
@@ -369,13 +371,15 @@ async def test_a_cursor_the_data_plane_refuses_is_a_422_naming_before(database: 
 
     async with running_control_plane(make_settings(database), data_plane(refuse)) as cp:
         await _acme(cp)
-        answer = await cp.client.get(CONVERSATIONS, params={"before": "abc"}, headers=cp.admin)
+        # A cursor this control plane sealed, which the data plane no longer takes.
+        sealed = seal_cursor(cp.app.state.container.box, "acme", "abc")
+        answer = await cp.client.get(CONVERSATIONS, params={"before": sealed}, headers=cp.admin)
         without = await cp.client.get(CONVERSATIONS, headers=cp.admin)
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"] == said
     asked = [r for r in cp.data_plane_requests if r.url.path.endswith("/conversations")]
     assert [dict(r.url.params) for r in asked] == [
-        {"limit": "100", "before": "abc"},
+        {"limit": "100", "before": "abc"},  # opened: the data plane gets its own cursor
         {"limit": "100"},
     ]
     # The same answer to a request without a cursor is the data plane's fault, not the caller's.
@@ -392,7 +396,8 @@ async def test_a_data_plane_that_ignores_the_cursor_is_a_502_not_its_first_page_
 
     async with running_control_plane(make_settings(database), data_plane(ignore)) as cp:
         await _acme(cp)
-        paged = await cp.client.get(CONVERSATIONS, params={"before": "abc"}, headers=cp.admin)
+        sealed = seal_cursor(cp.app.state.container.box, "acme", "abc")
+        paged = await cp.client.get(CONVERSATIONS, params={"before": sealed}, headers=cp.admin)
         first = await cp.client.get(CONVERSATIONS, headers=cp.admin)
     assert paged.status_code == 502, paged.text
     assert paged.json()["detail"] == (

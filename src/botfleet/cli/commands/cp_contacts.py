@@ -37,6 +37,10 @@ CONTACT_ID = typer.Argument(
 )
 
 
+#: In the Contact column for an id the control plane withheld (null).
+HIDDEN_ID = "(owner only)"
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(contacts_app, name="contacts")
 
@@ -247,7 +251,8 @@ def conversations_table(
         table.add_column(header, no_wrap=True)
     for c in listed.conversations:
         table.add_row(
-            _plain(c.contact_id),
+            # Null: a web chat visitor's id (their credential), withheld from keys below owner.
+            _plain(c.contact_id if c.contact_id is not None else HIDDEN_ID),
             _plain(c.channel or "-"),  # "-": a data plane that does not say
             _plain(c.state),
             _local(c.last_message_at),

@@ -17,12 +17,12 @@ from botfleet.control_plane.contact_models import (
     DEFAULT_CONVERSATIONS,
     MAX_CONTACT_ID,
     MAX_CONVERSATIONS,
-    MAX_CURSOR_LENGTH,
     ContactErasureView,
     ContactExportView,
     ConversationListView,
 )
 from botfleet.control_plane.services import contacts, conversations
+from botfleet.control_plane.services.conversations import MAX_SEALED_CURSOR
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["contacts"], responses=AUTH_ERRORS)
 
@@ -58,10 +58,9 @@ ConversationLimitQuery = Annotated[
 BeforeQuery = Annotated[
     str | None,
     Query(
-        max_length=MAX_CURSOR_LENGTH,
+        max_length=MAX_SEALED_CURSOR,
         description="The next page: the previous page's `next`, as it is (with the same "
-        "`active_since`); relayed to the data plane, which answers 422 naming `before` for "
-        "anything else",
+        "`active_since`); anything else is refused with 422 naming `before`",
     ),
 ]
 
@@ -83,8 +82,10 @@ async def list_conversations(
     """Who talked to the bot and when, the most recent first, as the tenant's data plane lists
     them: the contact, the state they are in, when the conversation started, its last turn and
     the contact's last message; never what was said. When more match (`truncated`), `next`
-    is the cursor of the older ones: pass it as `before`. An `active_since` without a UTC
-    offset is refused (422 naming it). Not audited: it hands out no content."""
+    is the cursor of the older ones (sealed: it names no contact): pass it as `before`. A
+    web chat visitor's id is their credential: keys below owner get null in its place. An
+    `active_since` without a UTC offset is refused (422 naming it). Not audited: it hands
+    out no content."""
     async with uow:
         with relayed():
             view = await conversations.list_conversations(
