@@ -317,6 +317,12 @@ class ContactErasureView(BaseModel):
         description="Notifications of the contact's turns kept to be sent again (a webhook's "
         "`redeliver_for`), deleted; null from a data plane of a release that did not keep them",
     )
+    appointments_left: int | None = Field(
+        default=None,
+        description="Upcoming appointments of the contact the tenant's calendars still hold: an "
+        "erasure leaves them (cancel them in the calendar); null when a calendar could not be "
+        "read, or from a data plane of a release that did not say",
+    )
 
 
 class ConversationView(BaseModel):

@@ -132,6 +132,7 @@ def erased(contact: str) -> dict[str, Any]:
         "messages_sent": 1,
         "scheduled_tasks": 0,
         "kept_notifications": 0,
+        "appointments_left": 0,
     }
 
 

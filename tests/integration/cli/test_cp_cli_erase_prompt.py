@@ -38,6 +38,7 @@ def erased(contact: str) -> dict[str, Any]:
         "messages_sent": 2,
         "scheduled_tasks": 0,
         "kept_notifications": 0,
+        "appointments_left": 0,
     }
 
 

@@ -104,6 +104,7 @@ async def test_the_admin_exports_then_erases_a_contact(database: Database, tmp_p
             "messages_sent": len(body["messages_sent"]),
             "scheduled_tasks": 0,
             "kept_notifications": 0,
+            "appointments_left": 0,
         }
         after = await cp.client.get("/v1/tenants/acme/contacts/34600111222", headers=cp.admin)
         assert after.json()["conversation"] is None
@@ -170,6 +171,7 @@ async def test_the_audit_counts_and_names_no_contact(
             "messages_sent": len(exported["messages_sent"]),
             "scheduled_tasks": 0,
             "kept_notifications": 0,
+            "appointments_left": 0,
         }
         assert erase["tenant_id"] == export["tenant_id"] == "acme"
         # Neither the number nor any run of its digits.

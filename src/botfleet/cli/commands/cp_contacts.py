@@ -102,7 +102,23 @@ def erase_contact(
             f"Erase everything tenant {tenant!r} keeps on its data plane about contact "
             f"{contact_id!r}? This cannot be undone"
         )
-    _say_what_was_found(run(ctx, lambda c: c.erase_contact(tenant, contact_id)), tenant)
+    answer = run(ctx, lambda c: c.erase_contact(tenant, contact_id))
+    _say_what_was_found(answer, tenant)
+    _say_appointments_left(answer)
+
+
+def _say_appointments_left(answer: Any) -> None:
+    """A `note:` on stderr when the calendars still hold the contact's appointments: the
+    erasure leaves them, and its counts alone read like everything went."""
+    data = answer.model_dump() if hasattr(answer, "model_dump") else answer
+    left = data.get("appointments_left") if isinstance(data, dict) else None
+    if isinstance(left, int) and left > 0:
+        typer.echo(
+            f"note: {left} upcoming appointment(s) of the contact stay in the tenant's "
+            "calendar, with the name and number they were booked under: an erasure leaves "
+            "them; cancel them in the calendar if the person asked for them to go too",
+            err=True,
+        )
 
 
 def _say_what_was_found(answer: Any, tenant: str) -> None:
