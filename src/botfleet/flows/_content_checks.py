@@ -219,10 +219,14 @@ class _ConnectorNames:
         if category not in self.categories:
             collector.error(f"{path}.connector", self._unknown_category(name, category))
             return
+        operations = self.operations or {}
         if self.bindings is not None and is_named_binding(name) and name not in self.bindings:
             collector.error(f"{path}.connector", self._unbound(name, category))
-            return
-        known = (self.operations or {}).get(name, (self.operations or {}).get(category))
+            # Its operation is still checked, against its category's: a misspelt one in the
+            # same call is said now, not once the binding's name is fixed (a walk-through).
+            known = operations.get(category)
+        else:
+            known = operations.get(name, operations.get(category))
         if known is not None and operation not in known:
             hint = did_you_mean(operation, known)
             collector.error(

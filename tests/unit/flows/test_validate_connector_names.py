@@ -160,6 +160,20 @@ def test_with_the_tenant_a_named_binding_must_be_bound() -> None:
     ]
 
 
+def test_an_unbound_named_binding_still_has_its_operation_checked() -> None:
+    # Both said in one run, not the operation once the binding's name is fixed.
+    operations = {"notification": frozenset({"send"})}
+    errors = errors_of(
+        flow_calling("notification.frontdesk", "sned"),
+        bindings=TENANT,
+        known_operations=operations,
+    )
+    assert [path for path, _ in errors] == [PATH, "states.MENU.on_enter[0].operation"]
+    assert errors[1][1].startswith(
+        "unknown operation 'sned' for connector 'notification.frontdesk' (did you mean 'send'?)"
+    )
+
+
 def test_a_tenant_without_bindings_of_the_category_says_so() -> None:
     assert errors_of(flow_calling("notification.crm"), bindings=frozenset({"calendar"})) == [
         (PATH, "unknown connector 'notification.crm': the tenant binds no notification connector")
