@@ -156,3 +156,40 @@ async def test_recording_runs_keeps_the_file_readable_by_earlier_releases(tmp_pa
         assert conn.execute("SELECT run_id FROM task_runs").fetchall() == [(RUN,)]
     finally:
         conn.close()
+
+
+async def test_an_erasure_forgets_the_runs_whose_ids_name_the_contact(
+    tenant_store: TenantStore,
+) -> None:
+    # A reminder's run id holds the flow's key: `reminder:{{ contact.id }}` puts the number in
+    # clear in `task_runs` (a data-protection review). Another contact's runs stay, also one
+    # whose id only contains the erased one's (`346001112229` is not `34600111222`).
+    mine = "once:reminder:34600111222@20240507T080000Z"
+    longer = "once:reminder:346001112229@20240507T080000Z"
+    other = "once:reminder:34600999888@20240507T080000Z"
+    for index, (run, contact) in enumerate(
+        [(mine, "34600111222"), (longer, "346001112229"), (other, "34600999888")]
+    ):
+        await tenant_store.commit_turn(
+            sample_state(contact_id=contact),
+            expected_version=0,
+            message_id=None,
+            outputs=REMINDER,
+            at=SAMPLE_TIME + timedelta(seconds=index),
+            task_run=run,
+        )
+
+    await tenant_store.contacts.erase("34600111222")
+
+    assert not await tenant_store.task_ran(mine)
+    assert await tenant_store.task_ran(longer)
+    assert await tenant_store.task_ran(other)
+
+
+def test_an_id_with_like_wildcards_matches_only_itself() -> None:
+    from botfleet.adapters.stores._contact_in_ids import like_pattern, names_contact
+
+    assert like_pattern("a_b%c") == "%a\\_b\\%c%"
+    assert names_contact("once:r:a_b%c@x", "a_b%c")
+    assert not names_contact("once:r:axb%c@x", "a_b%c")
+    assert not names_contact("anything", "")

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from botfleet.adapters.stores import codec
+from botfleet.adapters.stores._contact_in_ids import naming
 from botfleet.adapters.stores._contract import (
     check_limit,
     check_move,
@@ -83,6 +84,8 @@ class InMemoryContactRecords:
             received += 1
         moves = store.unfinished_moves
         moves[:] = [m for m in moves if contact_id not in m]  # as SQLite's erasure does
+        for run in naming(list(store._task_runs), contact_id):  # as SQLite's erasure does
+            del store._task_runs[run]
         return ErasedRecords(
             conversation=conversation,
             messages_received=received,

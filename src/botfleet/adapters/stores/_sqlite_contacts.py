@@ -16,6 +16,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from botfleet.adapters.stores import codec
+from botfleet.adapters.stores._contact_in_ids import like_pattern, naming
 from botfleet.adapters.stores._contract import check_limit, check_move, emptied_message
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase
 from botfleet.adapters.stores._sqlite_redelivery import (
@@ -52,6 +53,9 @@ _CREATE_MOVES = (
     "CREATE TABLE IF NOT EXISTS contact_move "
     "(seq INTEGER PRIMARY KEY, old_contact_id TEXT NOT NULL, new_contact_id TEXT NOT NULL)"
 )
+_HAS_TASK_RUNS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'task_runs'"
+_RUNS_LIKE = "SELECT run_id FROM task_runs WHERE run_id LIKE ? ESCAPE '\\'"
+_FORGET_RUN = "DELETE FROM task_runs WHERE run_id = ?"
 _HAS_MOVES = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'contact_move'"
 _MOVE_BEGUN = "INSERT INTO contact_move (old_contact_id, new_contact_id) VALUES (?, ?)"
 _MOVES_UNFINISHED = "SELECT old_contact_id, new_contact_id FROM contact_move ORDER BY seq"
@@ -166,6 +170,11 @@ class SqliteContactRecords:
             kept = 0
             if conn.execute(HAS_REDELIVERY).fetchone():
                 kept = conn.execute(ERASE_KEPT_CALLS, (contact_id,)).rowcount
+            if conn.execute(_HAS_TASK_RUNS).fetchone():
+                # A reminder's run id holds the flow's key, most often with the contact's id.
+                found = conn.execute(_RUNS_LIKE, (like_pattern(contact_id),)).fetchall()
+                runs = naming((str(row[0]) for row in found), contact_id)
+                conn.executemany(_FORGET_RUN, [(run,) for run in runs])
             processed = conn.execute(_PROCESSED, (contact_id,)).fetchall()
             conn.executemany(
                 _EMPTY_ENTRY,
