@@ -138,14 +138,22 @@ def _add_process_tenant(_logger: Any, _method: str, event_dict: EventDict) -> Ev
 _WAMID_PREFIX = "wamid."
 
 
+_WAMID = re.compile(r"wamid\.[A-Za-z0-9+/=_-]+")
+
+
+def _wamid_digest(found: re.Match[str]) -> str:
+    digest = hashlib.sha256(found[0].encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"wamid#{digest}"
+
+
 def _hide_wamids(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
-    """A WhatsApp `message_id` is logged as a digest of it (`wamid#` and 16 hex digits): the
-    same message gives the same digest, so lines about one message still meet, and none
-    names the number. One check per line that has a `message_id`."""
-    value = event_dict.get("message_id")
-    if isinstance(value, str) and value.startswith(_WAMID_PREFIX):
-        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        event_dict["message_id"] = f"wamid#{digest}"
+    """A WhatsApp message id is logged as a digest of it (`wamid#` and 16 hex digits), in
+    `message_id` and inside any text (an error's `detail` quoting it): the same message gives
+    the same digest, so lines about one message still meet, and none names the number. A
+    substring test per text field; the pattern runs only where one is."""
+    for key, value in event_dict.items():
+        if isinstance(value, str) and _WAMID_PREFIX in value:
+            event_dict[key] = _WAMID.sub(_wamid_digest, value)
     return event_dict
 
 

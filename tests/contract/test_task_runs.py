@@ -193,3 +193,7 @@ def test_an_id_with_like_wildcards_matches_only_itself() -> None:
     assert names_contact("once:r:a_b%c@x", "a_b%c")
     assert not names_contact("once:r:axb%c@x", "a_b%c")
     assert not names_contact("anything", "")
+    # The run id's own parts name no contact: a web chat page may choose the id `once`.
+    assert not names_contact("once:reminder:34600111222@20240507T080000Z", "once")
+    assert not names_contact("once:reminder:34600111222@20240507T080000Z", "20240507T080000Z")
+    assert names_contact("once:reminder:once@20240507T080000Z", "once")

@@ -53,3 +53,13 @@ def test_a_whatsapp_message_id_is_logged_as_a_digest(stdout: io.StringIO) -> Non
     assert web == "web-7f3a"
     assert WAMID not in stdout.getvalue()
     assert WAMID.removeprefix("wamid.")[:12] not in stdout.getvalue()
+
+
+def test_a_whatsapp_message_id_quoted_in_an_error_text_is_a_digest_too(
+    stdout: io.StringIO,
+) -> None:
+    log = structlog.get_logger("botfleet.test")
+    log.error("turn_failed", detail=f"message {WAMID} of another contact", message_id=WAMID)
+    (line,) = [json.loads(text) for text in stdout.getvalue().splitlines()]
+    assert WAMID not in stdout.getvalue()
+    assert line["detail"] == f"message {line['message_id']} of another contact"

@@ -10,13 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+#: A run id's own parts around the flow's key (`once:` and `@<due time>`): a contact id that
+#: happens to read like them (a web chat id `once`, chosen by the page) names no run.
+_RUN_PARTS = re.compile(r"\A(?:once|standing):|@[0-9T.]+Z\Z")
+
 
 def names_contact(stored_id: str, contact_id: str) -> bool:
-    """Whether `contact_id` stands in `stored_id` as a whole (no letter or digit either side)."""
+    """Whether `contact_id` stands as a whole (no letter or digit either side) in the key part
+    of the run id `stored_id`."""
     if not contact_id:
         return False
+    key = _RUN_PARTS.sub("", stored_id)
     pattern = rf"(?<![0-9A-Za-z]){re.escape(contact_id)}(?![0-9A-Za-z])"
-    return re.search(pattern, stored_id) is not None
+    return re.search(pattern, key) is not None
 
 
 def like_pattern(contact_id: str) -> str:
