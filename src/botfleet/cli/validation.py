@@ -346,8 +346,28 @@ def _tenant_findings(
             check.add(f"{place}.type", f"unknown type {binding.type!r} (known: {known})")
         else:
             _check_channel(check, binding.type, binding.settings(), config.source, place=place)
+            _check_greeting(check, binding.settings(), config.language, place=place)
     _check_llm(check, config, None if flow is None else flow.spec)
     return check.findings, flow_file
+
+
+def _check_greeting(
+    check: _TenantCheck, settings: Mapping[str, Any], language: str, *, place: str
+) -> None:
+    """A web chat greeting given by language with none in the tenant's: the page shows the
+    first one listed, in another language (a warning: a walk-through's pt-PT tenant got its
+    pt-BR text, as documented, with no word)."""
+    from botfleet.adapters.channels.webchat.greeting import lacks_language
+
+    greeting = settings.get("greeting")
+    if isinstance(greeting, Mapping) and greeting and lacks_language(dict(greeting), language):
+        first = next(iter(greeting))
+        check.add(
+            f"{place}.greeting",
+            f"no greeting in the tenant's language {language!r}: the page shows the one in "
+            f"{first!r}; add one under {language!r}",
+            "warning",
+        )
 
 
 def _check_opening_hours(check: _TenantCheck, name: str, settings: dict[str, Any]) -> None:

@@ -95,6 +95,15 @@ def greeting_in(greeting: Greeting | None, language: str) -> str | None:
     return next(iter(greeting.values()), None)
 
 
+def lacks_language(greeting: Greeting | None, language: str) -> bool:
+    """Whether a greeting given by language has none in `language`'s (the page then shows the
+    first one listed, in another language)."""
+    if not isinstance(greeting, Mapping):
+        return False
+    primary = primary_language(language)
+    return not any(primary_language(tag) == primary for tag in greeting)
+
+
 def _key(tag: str) -> str:
     """A tag as compared: "pt_BR", "PT-br" -> "pt-br"."""
     return tag.strip().replace("_", "-").casefold()
