@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase, has_table
 from botfleet.adapters.stores._sqlite_tables import one_transaction
 
 _CREATE = "CREATE TABLE IF NOT EXISTS channel_layout (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-_HAS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'channel_layout'"
 _READ = "SELECT value FROM channel_layout WHERE key = 'channels'"
 _WRITE = "INSERT OR REPLACE INTO channel_layout (key, value) VALUES ('channels', ?)"
 # Ranges rather than LIKE: the primary key's and the message id's indexes serve them, and no
@@ -36,7 +35,7 @@ class SqliteChannelLayout:
         first."""
 
         def work(conn: sqlite3.Connection) -> tuple[str, tuple[str, ...]] | None:
-            if not conn.execute(_HAS).fetchone():
+            if not has_table(conn, "channel_layout"):
                 return None
             row = conn.execute(_READ).fetchone()
             if row is None:

@@ -18,20 +18,21 @@ from datetime import UTC, datetime, timedelta
 from botfleet.adapters.stores import codec
 from botfleet.adapters.stores._contact_in_ids import like_pattern, naming
 from botfleet.adapters.stores._contract import check_limit, check_move, emptied_message
-from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase, has_table
 from botfleet.adapters.stores._sqlite_redelivery import (
     ERASE_KEPT_CALLS,
-    HAS_REDELIVERY,
     MOVE_KEPT_CALLS,
+    REDELIVERY_TABLE,
 )
 from botfleet.adapters.stores._sqlite_tables import (
-    HAS_UNREADABLE_STATES,
+    UNREADABLE_TABLE,
     journal_entry,
     julian_day,
     log_unreadable,
     one_transaction,
     text_of,
 )
+from botfleet.adapters.stores._sqlite_turns import TASK_RUNS_TABLE
 from botfleet.ports.contact_records import ConversationSummary, ErasedRecords
 from botfleet.ports.stores import ConversationMove, JournalEntry
 
@@ -49,14 +50,13 @@ _MOVE_STATE = "UPDATE conversation SET contact_id = ? WHERE contact_id = ?"
 # Moves whose conversation moved (in the transaction that moved it) and whose reminders, in the
 # job file, may not have yet: the next start finishes them (data_plane.runtime.contact_moves).
 # Created when first needed, not by a migration: the file stays readable by earlier releases.
+MOVES_TABLE = "contact_move"
 _CREATE_MOVES = (
     "CREATE TABLE IF NOT EXISTS contact_move "
     "(seq INTEGER PRIMARY KEY, old_contact_id TEXT NOT NULL, new_contact_id TEXT NOT NULL)"
 )
-_HAS_TASK_RUNS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'task_runs'"
 _RUNS_LIKE = "SELECT run_id FROM task_runs WHERE run_id LIKE ? ESCAPE '\\'"
 _FORGET_RUN = "DELETE FROM task_runs WHERE run_id = ?"
-_HAS_MOVES = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'contact_move'"
 _MOVE_BEGUN = "INSERT INTO contact_move (old_contact_id, new_contact_id) VALUES (?, ?)"
 _MOVES_UNFINISHED = "SELECT old_contact_id, new_contact_id FROM contact_move ORDER BY seq"
 _MOVE_FINISHED = "DELETE FROM contact_move WHERE old_contact_id = ? AND new_contact_id = ?"
@@ -158,19 +158,19 @@ class SqliteContactRecords:
             conversation = conn.execute(
                 "DELETE FROM conversation WHERE contact_id = ?", (contact_id,)
             ).rowcount
-            if conn.execute(HAS_UNREADABLE_STATES).fetchone():
+            if has_table(conn, UNREADABLE_TABLE):
                 conversation += conn.execute(
                     "DELETE FROM conversation_unreadable WHERE contact_id = ?", (contact_id,)
                 ).rowcount
             sent = conn.execute("DELETE FROM outbox WHERE contact_id = ?", (contact_id,)).rowcount
             # An unfinished move names the contact: it goes with the rest (its jobs were
             # cancelled by the erasure, so there is nothing left for it to finish).
-            if conn.execute(_HAS_MOVES).fetchone():
+            if has_table(conn, MOVES_TABLE):
                 conn.execute(_MOVES_OF, (contact_id, contact_id))
             kept = 0
-            if conn.execute(HAS_REDELIVERY).fetchone():
+            if has_table(conn, REDELIVERY_TABLE):
                 kept = conn.execute(ERASE_KEPT_CALLS, (contact_id,)).rowcount
-            if conn.execute(_HAS_TASK_RUNS).fetchone():
+            if has_table(conn, TASK_RUNS_TABLE):
                 # A reminder's run id holds the flow's key, most often with the contact's id.
                 found = conn.execute(_RUNS_LIKE, (like_pattern(contact_id),)).fetchall()
                 runs = naming((str(row[0]) for row in found), contact_id)
@@ -207,7 +207,7 @@ class SqliteContactRecords:
             if conn.execute(_HAS_STATE, (new_contact_id,)).fetchone():
                 return "taken"
             conn.execute(_MOVE_STATE, (new_contact_id, old_contact_id))
-            if conn.execute(HAS_REDELIVERY).fetchone():  # the notifications kept follow it
+            if has_table(conn, REDELIVERY_TABLE):  # the notifications kept follow it
                 conn.execute(MOVE_KEPT_CALLS, (new_contact_id, old_contact_id))
             conn.execute(_CREATE_MOVES)
             conn.execute(_MOVE_BEGUN, (old_contact_id, new_contact_id))
@@ -220,7 +220,7 @@ class SqliteContactRecords:
         """`MovesConversations.unfinished_moves`."""
 
         def work(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-            if not conn.execute(_HAS_MOVES).fetchone():
+            if not has_table(conn, MOVES_TABLE):
                 return []  # no move was ever made in this file
             rows = conn.execute(_MOVES_UNFINISHED).fetchall()
             return [(str(old), str(new)) for old, new in rows]
@@ -231,7 +231,7 @@ class SqliteContactRecords:
         """`MovesConversations.move_finished`."""
 
         def work(conn: sqlite3.Connection) -> None:
-            if conn.execute(_HAS_MOVES).fetchone():
+            if has_table(conn, MOVES_TABLE):
                 conn.execute(_MOVE_FINISHED, (old_contact_id, new_contact_id))
 
         await self._db.run("finish a contact move", one_transaction(work))

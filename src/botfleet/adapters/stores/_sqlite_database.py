@@ -82,6 +82,15 @@ def connect(path: Path, what: str) -> sqlite3.Connection:
         raise StoreError(f"{path}: cannot open {what}: {exc}") from exc
 
 
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the file holds table `name`: the tables made when first needed (not by a
+    migration, so earlier releases still open the file) may not be there yet."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return found is not None
+
+
 class SqliteDatabase:
     """The shared connection. Translates sqlite errors into `StoreError` naming the file
     (`StoreUnavailable` when the same call may work later: locked, full, I/O error)."""

@@ -10,7 +10,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from botfleet.adapters.stores import codec
-from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase, has_table
 from botfleet.adapters.stores._sqlite_tables import one_transaction
 from botfleet.ports.redelivery import QueuedCall
 
@@ -22,7 +22,7 @@ _CREATE = (
 )
 _CREATE_INDEX = "CREATE INDEX IF NOT EXISTS redelivery_next ON redelivery (next_us)"
 _CREATE_CONTACT_INDEX = "CREATE INDEX IF NOT EXISTS redelivery_contact ON redelivery (contact_id)"
-HAS_REDELIVERY = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'redelivery'"
+REDELIVERY_TABLE = "redelivery"
 _ADD = (
     "INSERT INTO redelivery (key, connector, operation, params, contact_id, queued_at, next_us,"
     " attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
@@ -95,7 +95,7 @@ class SqliteRedeliveryQueue:
 
     async def due(self, now: datetime, *, limit: int) -> list[QueuedCall]:
         def work(conn: sqlite3.Connection) -> list[QueuedCall]:
-            if not conn.execute(HAS_REDELIVERY).fetchone():
+            if not has_table(conn, REDELIVERY_TABLE):
                 return []
             return [call_of(row) for row in conn.execute(_DUE, (_us(now), limit)).fetchall()]
 
@@ -113,7 +113,7 @@ class SqliteRedeliveryQueue:
 
     async def counts(self) -> dict[str, int]:
         def work(conn: sqlite3.Connection) -> dict[str, int]:
-            if not conn.execute(HAS_REDELIVERY).fetchone():
+            if not has_table(conn, REDELIVERY_TABLE):
                 return {}
             return {str(c): int(n) for c, n in conn.execute(_COUNTS).fetchall()}
 
@@ -123,7 +123,7 @@ class SqliteRedeliveryQueue:
         """The contact's calls waiting (a person's request to see their data)."""
 
         def work(conn: sqlite3.Connection) -> list[QueuedCall]:
-            if not conn.execute(HAS_REDELIVERY).fetchone():
+            if not has_table(conn, REDELIVERY_TABLE):
                 return []
             return [call_of(row) for row in conn.execute(SELECT_CONTACT, (contact_id,))]
 

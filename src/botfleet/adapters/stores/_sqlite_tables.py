@@ -19,7 +19,7 @@ from botfleet.adapters.stores._contract import (
     outbox_record,
     stored_state,
 )
-from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase, has_table
 from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
 from botfleet.domain.errors import ConcurrentUpdate, StoreError, StoreUnavailable
 from botfleet.domain.messages import InboundMessage, MessageType
@@ -59,9 +59,7 @@ _CREATE_UNREADABLE_STATES = (
     "CREATE TABLE IF NOT EXISTS conversation_unreadable "
     f"(set_aside_at TEXT NOT NULL, {', '.join(_STATE_COLUMNS)})"
 )
-HAS_UNREADABLE_STATES = (
-    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conversation_unreadable'"
-)
+UNREADABLE_TABLE = "conversation_unreadable"
 # `set_aside_at` is ISO 8601 text: compared as an instant (julianday), as the outbox's `at` is.
 #: Conversation rows one statement of `forget_inactive` looks at.
 FORGET_BATCH = 2000
@@ -204,7 +202,7 @@ class SqliteStateStore:
         def work(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM conversation WHERE contact_id = ?", (contact_id,))
             # Not created here: a file that never set a state aside stays without the table.
-            if conn.execute(HAS_UNREADABLE_STATES).fetchone():
+            if has_table(conn, UNREADABLE_TABLE):
                 conn.execute(
                     "DELETE FROM conversation_unreadable WHERE contact_id = ?", (contact_id,)
                 )
@@ -217,7 +215,7 @@ class SqliteStateStore:
         cutoff = julian_day(older_than, "prune: older_than")
 
         def work(conn: sqlite3.Connection) -> int:
-            if not conn.execute(HAS_UNREADABLE_STATES).fetchone():
+            if not has_table(conn, UNREADABLE_TABLE):
                 return 0
             return conn.execute(_PRUNE_UNREADABLE_STATES, (cutoff,)).rowcount
 

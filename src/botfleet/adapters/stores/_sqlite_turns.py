@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from botfleet.adapters.stores import codec
 from botfleet.adapters.stores._contract import epoch_micros, stored_state
-from botfleet.adapters.stores._sqlite_database import SqliteDatabase
+from botfleet.adapters.stores._sqlite_database import SqliteDatabase, has_table
 from botfleet.adapters.stores._sqlite_group_commit import GroupCommit
 from botfleet.adapters.stores._sqlite_tables import (
     _INSERT_STATE,
@@ -48,12 +48,13 @@ _RECORD_DONE = (
 # is not sent twice. Created when first needed, not by a migration: the file stays readable by
 # earlier releases. `ran_us` (microseconds since the epoch) orders pruning; `ran_at` is for
 # people reading the file.
+#: Made when first needed (`has_table`); an erasure deletes a contact's runs from it.
+TASK_RUNS_TABLE = "task_runs"
 _CREATE_TASK_RUNS = (
     "CREATE TABLE IF NOT EXISTS task_runs "
     "(run_id TEXT PRIMARY KEY, ran_at TEXT NOT NULL, ran_us INTEGER NOT NULL)"
 )
 _CREATE_TASK_RUNS_INDEX = "CREATE INDEX IF NOT EXISTS task_runs_ran ON task_runs (ran_us)"
-_HAS_TASK_RUNS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'task_runs'"
 _RECORD_TASK_RUN = (
     "INSERT INTO task_runs (run_id, ran_at, ran_us) VALUES (?, ?, ?) "
     "ON CONFLICT (run_id) DO NOTHING RETURNING run_id"
@@ -135,7 +136,7 @@ class SqliteTurnStore:
         """`TurnStore.task_ran`: the run is in `task_runs` (no table yet: no run recorded)."""
 
         def work(conn: sqlite3.Connection) -> bool:
-            if not conn.execute(_HAS_TASK_RUNS).fetchone():
+            if not has_table(conn, TASK_RUNS_TABLE):
                 return False
             found = conn.execute("SELECT 1 FROM task_runs WHERE run_id = ?", (run_id,))
             return found.fetchone() is not None
@@ -147,7 +148,7 @@ class SqliteTurnStore:
         cutoff = epoch_micros(older_than, "prune: older_than")
 
         def work(conn: sqlite3.Connection) -> int:
-            if not conn.execute(_HAS_TASK_RUNS).fetchone():
+            if not has_table(conn, TASK_RUNS_TABLE):
                 return 0
             return conn.execute("DELETE FROM task_runs WHERE ran_us < ?", (cutoff,)).rowcount
 
