@@ -22,6 +22,11 @@ def epoch_micros(value: datetime, where: str) -> int:
     return (value - _EPOCH) // _MICROSECOND
 
 
+def from_epoch_micros(micros: int) -> datetime:
+    """The UTC moment `epoch_micros` gave `micros` for."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
 def check_final_status(status: str, message_id: str) -> None:
     if status not in FINAL_STATUSES:
         raise ValueError(

@@ -13,11 +13,16 @@ from __future__ import annotations
 import asyncio
 import heapq
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from botfleet.adapters.stores import codec
 from botfleet.adapters.stores._contact_in_ids import like_pattern, naming
-from botfleet.adapters.stores._contract import check_limit, check_move, emptied_message
+from botfleet.adapters.stores._contract import (
+    check_limit,
+    check_move,
+    emptied_message,
+    from_epoch_micros,
+)
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase, has_table
 from botfleet.adapters.stores._sqlite_redelivery import (
     ERASE_KEPT_CALLS,
@@ -61,7 +66,6 @@ _MOVE_BEGUN = "INSERT INTO contact_move (old_contact_id, new_contact_id) VALUES 
 _MOVES_UNFINISHED = "SELECT old_contact_id, new_contact_id FROM contact_move ORDER BY seq"
 _MOVE_FINISHED = "DELETE FROM contact_move WHERE old_contact_id = ? AND new_contact_id = ?"
 _MOVES_OF = "DELETE FROM contact_move WHERE old_contact_id = ? OR new_contact_id = ?"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Conversation rows one statement of `recent` reads.
 RECENT_BATCH = 2000
 # One batch of conversations in rowid order, each with its last update as an instant
@@ -179,7 +183,7 @@ class SqliteContactRecords:
             conn.executemany(
                 _EMPTY_ENTRY,
                 [
-                    (emptied_message(message_id, _EPOCH + timedelta(microseconds=us)), seq)
+                    (emptied_message(message_id, from_epoch_micros(us)), seq)
                     for seq, message_id, us in processed
                 ],
             )

@@ -7,9 +7,10 @@ Created when first needed, not by a migration: the file stays readable by earlie
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from botfleet.adapters.stores import codec
+from botfleet.adapters.stores._contract import epoch_micros, from_epoch_micros
 from botfleet.adapters.stores._sqlite_database import SqliteDatabase, has_table
 from botfleet.adapters.stores._sqlite_tables import one_transaction
 from botfleet.ports.redelivery import QueuedCall
@@ -23,14 +24,13 @@ _CREATE = (
 _CREATE_INDEX = "CREATE INDEX IF NOT EXISTS redelivery_next ON redelivery (next_us)"
 _CREATE_CONTACT_INDEX = "CREATE INDEX IF NOT EXISTS redelivery_contact ON redelivery (contact_id)"
 REDELIVERY_TABLE = "redelivery"
+#: A call's columns, in `QueuedCall`'s order (`call_of` reads a row of them).
+_COLUMNS = "key, connector, operation, params, contact_id, queued_at, next_us, attempts, last_error"
 _ADD = (
-    "INSERT INTO redelivery (key, connector, operation, params, contact_id, queued_at, next_us,"
-    " attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+    f"INSERT INTO redelivery ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (key) DO NOTHING"
 )
-_DUE = (
-    "SELECT key, connector, operation, params, contact_id, queued_at, next_us, attempts,"
-    " last_error FROM redelivery WHERE next_us <= ? ORDER BY next_us, key LIMIT ?"
-)
+_DUE = f"SELECT {_COLUMNS} FROM redelivery WHERE next_us <= ? ORDER BY next_us, key LIMIT ?"
 _RETRY_LATER = "UPDATE redelivery SET next_us = ?, attempts = ?, last_error = ? WHERE key = ?"
 _REMOVE = "DELETE FROM redelivery WHERE key = ?"
 _COUNTS = "SELECT connector, COUNT(*) FROM redelivery GROUP BY connector"
@@ -38,16 +38,7 @@ _COUNTS = "SELECT connector, COUNT(*) FROM redelivery GROUP BY connector"
 ERASE_KEPT_CALLS = "DELETE FROM redelivery WHERE contact_id = ?"
 #: A conversation moved to a new id (a Telegram group become a supergroup) takes its calls.
 MOVE_KEPT_CALLS = "UPDATE redelivery SET contact_id = ? WHERE contact_id = ?"
-SELECT_CONTACT = (
-    "SELECT key, connector, operation, params, contact_id, queued_at, next_us, attempts,"
-    " last_error FROM redelivery WHERE contact_id = ? ORDER BY next_us, key"
-)
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _us(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+SELECT_CONTACT = f"SELECT {_COLUMNS} FROM redelivery WHERE contact_id = ? ORDER BY next_us, key"
 
 
 def call_of(row: tuple[object, ...]) -> QueuedCall:
@@ -59,7 +50,7 @@ def call_of(row: tuple[object, ...]) -> QueuedCall:
         params=codec.loads(str(params)),
         contact_id=None if contact_id is None else str(contact_id),
         queued_at=codec.datetime_from_json(str(queued_at)),
-        next_at=_EPOCH + timedelta(microseconds=int(str(next_us))),
+        next_at=from_epoch_micros(int(str(next_us))),
         attempts=int(str(attempts)),
         last_error=str(error),
     )
@@ -80,7 +71,7 @@ class SqliteRedeliveryQueue:
             params,
             call.contact_id,
             codec.datetime_to_json(call.queued_at, "queued_at"),
-            _us(call.next_at),
+            epoch_micros(call.next_at, "next_at"),
             call.attempts,
             call.last_error,
         )
@@ -97,7 +88,10 @@ class SqliteRedeliveryQueue:
         def work(conn: sqlite3.Connection) -> list[QueuedCall]:
             if not has_table(conn, REDELIVERY_TABLE):
                 return []
-            return [call_of(row) for row in conn.execute(_DUE, (_us(now), limit)).fetchall()]
+            return [
+                call_of(row)
+                for row in conn.execute(_DUE, (epoch_micros(now, "now"), limit)).fetchall()
+            ]
 
         return await self._db.run("read the calls due again", work)
 
@@ -105,7 +99,9 @@ class SqliteRedeliveryQueue:
         self, key: str, *, next_at: datetime, attempts: int, last_error: str
     ) -> None:
         await self._db.change(
-            "record a call's attempt", _RETRY_LATER, (_us(next_at), attempts, last_error, key)
+            "record a call's attempt",
+            _RETRY_LATER,
+            (epoch_micros(next_at, "next_at"), attempts, last_error, key),
         )
 
     async def remove(self, key: str) -> None:

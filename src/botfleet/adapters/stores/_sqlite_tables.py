@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import structlog
@@ -16,6 +16,7 @@ from botfleet.adapters.stores._contract import (
     check_final_status,
     check_limit,
     epoch_micros,
+    from_epoch_micros,
     outbox_record,
     stored_state,
 )
@@ -266,7 +267,6 @@ _GET_UNREADABLE = (
     "SELECT seq, CAST(contact_id AS BLOB), received_us, CAST(status AS BLOB) FROM journal "
     "WHERE message_id = ?"
 )
-_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The recovery scan: pending rows through their partial index, in the order they were recorded
 # (`seq`), not by their received times, which come from the wall clock and can step back.
 # The texts are read as bytes: one that is not UTF-8 (a corrupted value) must fail its row only.
@@ -415,7 +415,7 @@ class SqliteMessageJournal:
                 (seq,),
             )
         status = "done" if status == "done" else "failed"
-        received_at = _UNIX_EPOCH + timedelta(microseconds=int(received_us))
+        received_at = from_epoch_micros(int(received_us))
         message = InboundMessage(
             message_id=message_id,
             contact_id=lossy_text_of(contact_id),
