@@ -110,8 +110,8 @@ def erase_contact(
 def _say_appointments_left(answer: Any) -> None:
     """A `note:` on stderr when the calendars still hold the contact's appointments: the
     erasure leaves them, and its counts alone read like everything went."""
-    data = answer.model_dump() if hasattr(answer, "model_dump") else answer
-    left = data.get("appointments_left") if isinstance(data, dict) else None
+    data = _fields(answer)
+    left = data.get("appointments_left") if data is not None else None
     if isinstance(left, int) and left > 0:
         typer.echo(
             f"note: {left} upcoming appointment(s) of the contact stay in the tenant's "
@@ -121,12 +121,18 @@ def _say_appointments_left(answer: Any) -> None:
         )
 
 
+def _fields(answer: Any) -> dict[str, Any] | None:
+    """The control plane's answer as a dict (a model or a dict), None for anything else."""
+    data = answer.model_dump() if hasattr(answer, "model_dump") else answer
+    return data if isinstance(data, dict) else None
+
+
 def _say_what_was_found(answer: Any, tenant: str) -> None:
     """A `note:` on stderr when the data was found under another id than the one given (a
     number written with + or spaces), or when nothing was found: zeros read like a success to
     someone who gave the number as a person writes it."""
-    data = answer.model_dump() if hasattr(answer, "model_dump") else answer
-    if not isinstance(data, dict):
+    data = _fields(answer)
+    if data is None:
         return
     asked, stored = data.get("contact_id"), data.get("stored_as")
     kept = (
