@@ -7,13 +7,11 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 import structlog
 
-from botfleet.observability import LibraryLogHandler, configure_logging, set_log_tenant
+from botfleet.observability import configure_logging
 
 NUMBER = "353861112222"
 # As Meta writes them: the number, then the message's own part, in base64.
@@ -23,43 +21,34 @@ WAMID = (
 
 
 @pytest.fixture
-def stdout() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    level = root.level
-    previous = structlog.get_config()
-    stream = io.StringIO()
-    try:
-        configure_logging("info", json=True, stream=stream)
-        yield stream
-    finally:
-        for handler in [h for h in root.handlers if isinstance(h, LibraryLogHandler)]:
-            root.removeHandler(handler)
-        root.setLevel(level)
-        structlog.configure(**previous)
-        set_log_tenant(None)
+def logged(stdout: io.StringIO) -> io.StringIO:
+    """Where botfleet's lines go, configured as a data plane configures them (conftest's
+    `stdout` puts the set-up back)."""
+    configure_logging("info", json=True, stream=stdout)
+    return stdout
 
 
-def test_a_whatsapp_message_id_is_logged_as_a_digest(stdout: io.StringIO) -> None:
+def test_a_whatsapp_message_id_is_logged_as_a_digest(logged: io.StringIO) -> None:
     assert NUMBER in base64.b64decode(WAMID.removeprefix("wamid.")).decode()  # the premise
     log = structlog.get_logger("botfleet.test")
     log.info("whatsapp_duplicate_ignored", message_id=WAMID)
     log.warning("whatsapp_undeliverable", message_id=WAMID, contact="5ed3d90e59d5")
     log.info("turn_done", message_id="web-7f3a")  # a web chat's own id: as it is
 
-    lines = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
     first, second, web = (line["message_id"] for line in lines)
     assert first == second  # lines about one message still meet
     assert first.startswith("wamid#") and len(first) == len("wamid#") + 16
     assert web == "web-7f3a"
-    assert WAMID not in stdout.getvalue()
-    assert WAMID.removeprefix("wamid.")[:12] not in stdout.getvalue()
+    assert WAMID not in logged.getvalue()
+    assert WAMID.removeprefix("wamid.")[:12] not in logged.getvalue()
 
 
 def test_a_whatsapp_message_id_quoted_in_an_error_text_is_a_digest_too(
-    stdout: io.StringIO,
+    logged: io.StringIO,
 ) -> None:
     log = structlog.get_logger("botfleet.test")
     log.error("turn_failed", detail=f"message {WAMID} of another contact", message_id=WAMID)
-    (line,) = [json.loads(text) for text in stdout.getvalue().splitlines()]
-    assert WAMID not in stdout.getvalue()
+    (line,) = [json.loads(text) for text in logged.getvalue().splitlines()]
+    assert WAMID not in logged.getvalue()
     assert line["detail"] == f"message {line['message_id']} of another contact"

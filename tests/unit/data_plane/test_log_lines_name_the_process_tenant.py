@@ -9,36 +9,17 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import structlog
 
 from botfleet.data_plane.app import create_app
 from botfleet.observability import (
-    LibraryLogHandler,
     configure_logging,
     log_tenant,
     set_log_tenant,
 )
 from botfleet.testing.runtime import make_settings, make_tenant_config
-
-
-@pytest.fixture
-def stdout() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    level = root.level
-    previous = structlog.get_config()
-    stream = io.StringIO()
-    try:
-        yield stream
-    finally:
-        for handler in [h for h in root.handlers if isinstance(h, LibraryLogHandler)]:
-            root.removeHandler(handler)
-        root.setLevel(level)
-        structlog.configure(**previous)
-        set_log_tenant(None)
 
 
 def parsed(stream: io.StringIO) -> list[dict[str, Any]]:
