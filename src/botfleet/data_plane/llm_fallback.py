@@ -185,9 +185,12 @@ class KnowledgeLLMFallback:
         if not self.enabled:
             return None
         # No text from the flow (the runtime passes its own built-in one in the contact's
-        # language): the built-in one of the tenant's language, not English.
+        # language): the built-in one of the tenant's language, not English. The tenant's own
+        # (`llm.fallback_text`) wins, given by language: the turn's, else the tenant's.
         safe = self.options.safe_text(
-            fallback_text or built_in_texts("", context.language).llm_fallback
+            fallback_text or built_in_texts("", context.language).llm_fallback,
+            context.turn_language,
+            context.language,
         )
         if self.connector is None:
             log.info(
@@ -256,8 +259,10 @@ class KnowledgeLLMFallback:
                 answer = await self._ask(checked.text, knowledge, context)
             except ConnectorError as exc:
                 await self.quota.record(None, "error", contact, reservation=admitted)
-                log.warning("llm_question", outcome=exc.kind, detail=str(exc), **fields)
-                self._provider_failed(exc)
+                cause = _opened_by(exc)
+                because = {} if cause is None else {"cause": f"{cause.kind}: {cause}"}
+                log.warning("llm_question", outcome=exc.kind, detail=str(exc), **because, **fields)
+                self._provider_failed(exc if cause is None else cause)
                 return None, exc.kind, None
             self._provider_answered()
             return await self._judge(answer, context, fields, admitted)
@@ -267,6 +272,8 @@ class KnowledgeLLMFallback:
             self.quota.release(admitted)
 
     def _provider_failed(self, error: ConnectorError) -> None:
+        # (A breaker this question's own attempts opened hands over their error instead:
+        # `_opened_by`.)
         current = self.last_failure
         if error.kind == "circuit_open" and current is not None and current.resolved_at is None:
             # The breaker's refusal says nothing of why it opened: the failure that opened it
@@ -467,3 +474,13 @@ def build_llm_fallback(
     if options.enabled:
         fallback._knowledge()  # checks the size now, so the warning shows at boot
     return fallback
+
+
+def _opened_by(error: ConnectorError) -> ConnectorError | None:
+    """The error an earlier attempt of the same question met, when `error` is the breaker's
+    refusal of a later one (the resilience layer chains it: `raise ... from`): those attempts
+    opened the breaker, and what they met (the server down) is what the operator must fix."""
+    cause = error.__cause__
+    if error.kind == "circuit_open" and isinstance(cause, ConnectorError):
+        return cause
+    return None

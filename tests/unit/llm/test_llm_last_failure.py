@@ -4,8 +4,10 @@ was, when, the log's operator hint; marked past, not forgotten, once the provide
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
 
 from botfleet.adapters.llm.errors import status_error
 from botfleet.adapters.llm.quota import InMemoryUsageStore
@@ -31,12 +33,18 @@ class Live:
         self.knowledge, self.knowledge_version = text, version
 
 
-def fallback(llm: ScriptedLLM, clock: FrozenClock) -> KnowledgeLLMFallback:
+def fallback(
+    llm: ScriptedLLM, clock: FrozenClock, resilience: dict[str, Any] | None = None
+) -> KnowledgeLLMFallback:
     config = tenant_config_from_mapping(
         {
             "tenant_id": "bikes",
             "flow": {"id": "f", "initial_state": "A", "states": {"A": {}}},
-            "llm": {"enabled": True, "fallback_text": "Sorry.", "resilience": NO_RETRY},
+            "llm": {
+                "enabled": True,
+                "fallback_text": "Sorry.",
+                "resilience": resilience or NO_RETRY,
+            },
         },
         source="bikes.yaml",
     )
@@ -110,3 +118,23 @@ async def test_a_new_failure_after_a_recovery_replaces_it() -> None:
     assert fb.last_failure == ProviderFailure(
         "timeout", T0.replace(minute=4), "no answer in time", resolved_at=None
     )
+
+
+async def test_a_breaker_the_questions_own_attempts_opened_shows_what_they_met() -> None:
+    # The first question times out twice; the server then goes down: the next question's first
+    # attempt is refused a connection, which opens the breaker, and its retry is the breaker's
+    # refusal. The operator must learn that the server is down, not the earlier timeout.
+    clock = FrozenClock(T0)
+    timeout, down = ConnectorTimeout("took too long"), "openai_compatible: cannot reach the API"
+    llm = ScriptedLLM([timeout, timeout, ConnectorUnavailable(down), in_scope("never asked")])
+    policy = {"max_attempts": 2, "failure_threshold": 3, "reset_after_s": 600}
+    fb = fallback(llm, clock, {**policy, "backoff_initial_s": 0, "backoff_jitter_s": 0})
+    await fb.reply("Do you fix e-bikes?", context(), "")
+    clock.advance(seconds=30)
+    with capture_logs() as logs:
+        assert await fb.reply("Open on Sunday?", context(), "") == "Sorry."
+    assert fb.metrics.questions.labels("circuit_open")._value.get() == 1
+    assert fb.last_failure == ProviderFailure("unavailable", T0.replace(second=30), down)
+    [line] = [entry for entry in logs if entry["event"] == "llm_question"]
+    assert line["outcome"] == "circuit_open"
+    assert line["cause"] == f"unavailable: {down}"

@@ -310,9 +310,22 @@ async def test_the_breaker_opening_mid_call_stops_the_retries() -> None:
     time = FakeTime()
     connector = scripted(fail_always=True, error="timeout")
     resilient = wrap(connector, time, max_attempts=5, failure_threshold=2)
-    with pytest.raises(CircuitOpen):
+    with pytest.raises(CircuitOpen) as raised:
         await resilient.call("ping", {}, idempotency_key="k")
     assert len(connector.calls) == 2
+    # What the call's attempts met, which opened the breaker, is chained as the refusal's cause.
+    assert isinstance(raised.value.__cause__, ConnectorTimeout)
+
+
+async def test_a_breaker_already_open_before_the_call_has_no_cause() -> None:
+    time = FakeTime()
+    connector = scripted(fail_always=True, error="timeout")
+    resilient = wrap(connector, time, max_attempts=1, failure_threshold=1)
+    with pytest.raises(ConnectorTimeout):
+        await resilient.call("ping", {}, idempotency_key="k")
+    with pytest.raises(CircuitOpen) as raised:
+        await resilient.call("ping", {}, idempotency_key="k")
+    assert raised.value.__cause__ is None
 
 
 async def test_after_the_reset_time_a_probe_closes_the_breaker() -> None:

@@ -95,6 +95,13 @@ def _outcome_unknown(exc: BaseException) -> bool:
     return isinstance(exc, ConnectorTimeout | ConnectorUnavailable)
 
 
+def _chain_cause(error: BaseException, met: ConnectorError | None) -> None:
+    """Chain `met`, what an earlier attempt of the call met at the back end, as the cause of
+    the breaker's refusal `error` of a later one: those attempts may have opened it."""
+    if isinstance(error, CircuitOpen) and met is not None:
+        error.__cause__ = met  # as `raise error from met` would, for the bare `raise` after
+
+
 def call_budget_s(policy: ResiliencePolicy, attempts: int | None = None) -> float:
     """The time budget of one call: the longest it can take under `policy` with `attempts`
     attempts (default `max_attempts`), every attempt timing out and every backoff at its most."""
@@ -154,6 +161,9 @@ class ResilientConnector:
         attempts = 0
         outcome = "ok"
         unsure = False  # whether an attempt may have done its work, unbeknownst to us
+        # The last error an attempt of this call met at the back end: should a later attempt
+        # find the breaker open (this call's failures may have opened it), that is the cause.
+        met: ConnectorError | None = None
         try:
             limit = self.attempts_for(operation, idempotency_key)
             budget = call_budget_s(self.policy, limit)
@@ -170,7 +180,10 @@ class ResilientConnector:
                             )
                             if found is not None:
                                 return found
+                        _chain_cause(exc, met)
                         raise
+                    if isinstance(exc, ConnectorError):
+                        met = exc
                     wait = self._backoff(attempts)
                     if isinstance(exc, ConnectorRateLimited):
                         left = budget - (self._monotonic() - started)
