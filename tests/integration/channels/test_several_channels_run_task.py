@@ -133,3 +133,21 @@ async def test_tasks_of_a_bare_id_of_a_more_channels_contact_are_refused_naming_
     assert named.json()["tasks"] == []
     unknown = await app.http.get("/tasks", params={"contact_id": "999"}, headers=AUTH)
     assert (unknown.status_code, unknown.json()["count"]) == (200, 0)
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_a_bare_id_of_a_more_channels_contact_is_not_exported_or_erased_as_no_one(
+    app: ChatClient, method: str
+) -> None:
+    # An erasure asked with the id Telegram names the chat by found no one and answered zeros,
+    # which read as done, while the contact's conversation stayed under `telegram:555001`.
+    assert (await run(app, "telegram:555001")).status_code == 200
+    bare = await app.http.request(method, "/contacts/555001", headers=AUTH)
+    assert bare.status_code == 422, bare.text
+    assert "its telegram contact is 'telegram:555001'" in bare.json()["detail"]
+    kept = await app.http.get("/contacts/telegram:555001", headers=AUTH)
+    assert kept.json()["conversation"] is not None
+    assert len(kept.json()["messages_sent"]) == 1
+    # A number nothing is held under, on no channel, answers as before: nothing held.
+    unknown = await app.http.request(method, "/contacts/34600999888", headers=AUTH)
+    assert unknown.status_code == 200, unknown.text

@@ -445,3 +445,25 @@ async def test_conversations_not_as_a_data_plane_lists_them_are_502(
     assert answer.status_code == 502
     assert f"the data plane at {ORIGIN} answered, but not as a data plane does" in answer.text
     _no_secrets(answer)
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_the_data_planes_word_on_the_contact_id_is_a_422_naming_it_unaudited(
+    database: Database, method: str
+) -> None:
+    # A more channel's contact asked for without its prefix: the id given is wrong, not the
+    # data plane (a 502 would say to look at the data plane), and nothing was done to audit.
+    said = (
+        "contact_id: 'web-lea-3' is no telegram contact of this tenant (an id without a prefix "
+        "is its `channel`'s); its webchat contact is 'webchat:web-lea-3'"
+    )
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, json={"detail": said})
+
+    async with running_control_plane(make_settings(database), data_plane(refuse)) as cp:
+        await _acme(cp)
+        answer = await cp.client.request(method, PATH, headers=cp.admin)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"] == said
+        assert await _contact_audit(cp) == []

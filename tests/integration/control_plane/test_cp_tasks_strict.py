@@ -135,3 +135,20 @@ async def test_the_data_planes_word_on_the_contact_is_relayed_as_a_422(
             answer = await cp.client.post(RUN, json=run, headers=cp.admin)
             assert answer.status_code == 422, answer.text
             assert answer.json()["detail"] == f"contact_id: {said}"
+
+
+async def test_the_data_planes_word_on_a_listed_contact_is_relayed_as_a_422(
+    database: Database,
+) -> None:
+    said = (
+        "'555001' is no whatsapp contact of this tenant; its telegram contact is 'telegram:555001'"
+    )
+
+    def refusing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, json={"detail": f"contact_id: {said}"})
+
+    async with running_control_plane(make_settings(database), data_plane(refusing)) as cp:
+        await _acme(cp)
+        answer = await cp.client.get(TASKS, params={"contact_id": "555001"}, headers=cp.admin)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == f"contact_id: {said}"

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from botfleet.control_plane.errors import ControlPlaneError
+from botfleet.control_plane.errors import ControlPlaneError, InvalidInput
 
 MAX_HEALTH_BYTES = 64 * 1024
 #: Seconds a call may take once connected: an export, an erasure or a task run waits for the
@@ -149,10 +149,11 @@ class DataPlaneRelay:
         params: dict[str, str] | None = None,
         body: bytes | None = None,
     ) -> Any:
-        """The data plane's JSON answer, when it answered 200; otherwise `refusal`."""
+        """The data plane's JSON answer, when it answered 200; otherwise its word on the
+        contact asked about (`contact_refused`), else `refusal`."""
         answer = await self.exchange(call, base_url, url, token, limit, params=params, body=body)
         if answer.status != 200:
-            raise refusal(call, answer)
+            raise contact_refused(answer) or refusal(call, answer)
         return answer_json(call, answer)
 
     async def exchange(
@@ -296,6 +297,16 @@ def refusal(call: RelayCall, answer: RelayAnswer) -> DataPlaneError:
             retry_after=wait,
         )  # fmt: skip
     return call.error(502, f"answered HTTP {status}{said}")
+
+
+def contact_refused(answer: RelayAnswer) -> InvalidInput | None:
+    """The data plane's 422 on the contact id it was asked about (naming a channel the tenant
+    lacks, a more channel's contact without its prefix), as the caller's own 422 naming
+    `contact_id`: the id given is wrong, not the data plane. None for any other answer."""
+    detail = json_field(answer.body, "detail") or ""
+    if answer.status == 422 and detail.startswith("contact_id: "):
+        return InvalidInput("contact_id", detail.removeprefix("contact_id: "))
+    return None
 
 
 def _retry_after(header: str | None) -> int:

@@ -23,7 +23,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from botfleet.control_plane.errors import InvalidInput, PayloadTooLarge
+from botfleet.control_plane.errors import PayloadTooLarge
 from botfleet.control_plane.path_segments import path_segment
 from botfleet.control_plane.services.data_plane_relay import (
     DataPlaneError,
@@ -31,6 +31,7 @@ from botfleet.control_plane.services.data_plane_relay import (
     RelayAnswer,
     RelayCall,
     answer_json,
+    contact_refused,
     json_field,
     origin,
     refusal,
@@ -89,17 +90,16 @@ class DataPlaneTasks:
             return answer_json(call, answer)
         if answer.status == 422 and _refused_run(answer.body):
             return answer_json(call, answer)
-        detail = json_field(answer.body, "detail") or ""
-        if answer.status == 422 and isinstance(detail, str) and detail.startswith("contact_id: "):
-            # The data plane's word on the contact (an id naming a channel the tenant lacks).
-            raise InvalidInput("contact_id", detail.removeprefix("contact_id: "))
+        refused = contact_refused(answer)
+        if refused is not None:
+            raise refused
         if answer.status == 422 and run.get("strict"):
             raise call.error(
                 502,
                 "the data plane does not take strict runs (HTTP 422): upgrade it to a release "
                 "with them, or run the task without strict",
             )
-        if answer.status == 404 and detail.startswith("unknown task "):
+        if answer.status == 404 and _detail(answer).startswith("unknown task "):
             said = their_detail(answer.body)
             raise call.error(
                 404,
@@ -191,6 +191,10 @@ def _job_refusal(call: RelayCall, answer: RelayAnswer, job_id: str) -> DataPlane
     if answer.status == 409:
         return call.error(409, f"the data plane refused it (HTTP 409{said})")
     return refusal(call, answer)
+
+
+def _detail(answer: RelayAnswer) -> str:
+    return json_field(answer.body, "detail") or ""
 
 
 def _refused_run(body: bytes) -> bool:

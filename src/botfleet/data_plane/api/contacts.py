@@ -26,6 +26,7 @@ from botfleet.data_plane.api.conversation_cursor import (
 )
 from botfleet.data_plane.api.internal_auth import check_actor, check_reader
 from botfleet.data_plane.api.tasks import TaskView
+from botfleet.data_plane.runtime.bare_ids import misfiled_bare_id
 from botfleet.data_plane.runtime.contact_data import EXPORT_LIMIT, ContactData
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.settings import DataPlaneSettings
@@ -220,6 +221,16 @@ def _contact_data(request: Request) -> tuple[ContactData, str]:
     return ContactData(runtime, records), contact_id
 
 
+async def _stored_id(data: ContactData, asked: str) -> str:
+    """`ContactData.stored_id`; 422 for a more channel's contact asked without its prefix
+    (`bare_ids`): an erasure of no one would answer zeros that read as done."""
+    contact_id = await data.stored_id(asked)
+    misfiled = await misfiled_bare_id(data.runtime.ctx, contact_id, data.holds)
+    if misfiled is not None:
+        raise HTTPException(422, f"contact_id: {misfiled}")
+    return contact_id
+
+
 def _received(entry: JournalEntry) -> ReceivedView:
     # The domain's dataclasses as JSON (dates ISO 8601, enums by value): the API reaches the
     # store through its ports only, not through the SQLite codec.
@@ -280,7 +291,7 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
         """Everything this data plane holds about a contact (a person's request to see it)."""
         check_actor(request, settings)
         data, asked = _contact_data(request)
-        contact_id = await data.stored_id(asked)
+        contact_id = await _stored_id(data, asked)
         found = await data.export(contact_id)
         view = ContactExportView(
             contact_id=asked,
@@ -304,7 +315,7 @@ def contacts_operations(settings: DataPlaneSettings) -> list[Operation]:
         """Erase a contact: conversation, messages both ways, scheduled tasks."""
         check_actor(request, settings)
         data, asked = _contact_data(request)
-        contact_id = await data.stored_id(asked)
+        contact_id = await _stored_id(data, asked)
         erased = await data.erase(contact_id)
         view = ContactErasureView(
             contact_id=asked,

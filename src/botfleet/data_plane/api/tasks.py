@@ -37,11 +37,11 @@ from starlette.responses import JSONResponse, Response
 
 from botfleet.contact_hash import hash_contact
 from botfleet.data_plane.api.internal_auth import check_actor, check_reader
+from botfleet.data_plane.runtime.bare_ids import misfiled_bare_id
 from botfleet.data_plane.runtime.contact_log import ContactLog
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.task_outcome import TaskOutcome, TaskStatus
 from botfleet.data_plane.settings import DataPlaneSettings
-from botfleet.domain.channel_ids import named_kind
 from botfleet.flows.effects import Diagnostic
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.suggestions import closest
@@ -271,18 +271,13 @@ async def _check_channel_prefix(runtime: ConversationRuntime, contact_id: str) -
     misplaced = ctx.misplaced(contact_id)
     if misplaced is not None:
         raise HTTPException(422, f"contact_id: {misplaced}")
-    if not ctx.more_channels or named_kind(contact_id) is not None:
-        return
-    if await runtime.states.load(contact_id) is not None:
-        return
-    for prefix, kind in ctx.more_channels:
-        if await runtime.states.load(prefix + contact_id) is not None:
-            raise HTTPException(
-                422,
-                f"contact_id: {contact_id!r} is no {ctx.channel} contact of this tenant (an id "
-                f"without a prefix is its `channel`'s); its {kind} contact is "
-                f'{prefix + contact_id!r} (docs/channels.md, "Several channels")',
-            )
+
+    async def held(contact: str) -> bool:
+        return await runtime.states.load(contact) is not None
+
+    misfiled = await misfiled_bare_id(ctx, contact_id, held)
+    if misfiled is not None:
+        raise HTTPException(422, f"contact_id: {misfiled}")
 
 
 def tasks_operations(settings: DataPlaneSettings) -> list[Operation]:
