@@ -32,8 +32,9 @@ from botfleet.domain.channel_ids import channel_kind
 from botfleet.domain.config_problems import describe
 from botfleet.domain.errors import ConfigError, FlowIssue, FlowValidationError
 from botfleet.domain.tenant_config import Binding, TenantConfig
+from botfleet.domain.texts_by_language import lacks_language
 from botfleet.flows import yaml_lines
-from botfleet.flows.load import load_flow
+from botfleet.flows.load import Flow, load_flow
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.tenant_file import config_key_path, display_path, read_tenant_file
 from botfleet.flows.text_files import not_utf8
@@ -348,6 +349,7 @@ def _tenant_findings(
             _check_channel(check, binding.type, binding.settings(), config.source, place=place)
             _check_greeting(check, binding.settings(), config.language, place=place)
     _check_llm(check, config, None if flow is None else flow.spec)
+    _check_safe_text_languages(check, config, flow, flow_file)
     return check.findings, flow_file
 
 
@@ -368,6 +370,37 @@ def _check_greeting(
             f"{first!r}; add one under {language!r}",
             "warning",
         )
+
+
+def _check_safe_text_languages(
+    check: _TenantCheck, config: TenantConfig, flow: Flow | None, flow_file: str | None
+) -> None:
+    """A safe text given by language (the tenant's `llm.fallback_text`, the flow's
+    `settings.llm_fallback_text`) with none in the tenant's language: a turn in a language it
+    lacks gets the first one listed, in another language (a warning, as for a greeting)."""
+    language = config.language
+    try:
+        tenant_text = llm_options(config).fallback_text
+    except ConfigError:  # reported by `_check_llm`
+        tenant_text = None
+    if lacks_language(tenant_text, language):
+        check.add("llm.fallback_text", _lacks(tenant_text, language), "warning")
+    flow_text = None if flow is None else flow.spec.settings.llm_fallback_text
+    if flow is None or not lacks_language(flow_text, language):
+        return
+    path, message = "settings.llm_fallback_text", _lacks(flow_text, language)
+    if flow_file is not None:  # on the flow's own line, in its file
+        check.findings.append(Finding(flow_file, flow.line_of(path), path, "warning", message))
+    else:  # an inline flow: in the tenant file (`flow_yaml` text: on that key)
+        check.add(f"flow.{path}", message, "warning", near="flow_yaml")
+
+
+def _lacks(texts: Any, language: str) -> str:
+    first = next(iter(texts))
+    return (
+        f"no safe text in the tenant's language {language!r}: a turn in a language it lacks "
+        f"gets the one in {first!r}, the first listed; add one under {language!r}"
+    )
 
 
 def _check_opening_hours(check: _TenantCheck, name: str, settings: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from botfleet.flows._template_checks import check_templates
 from botfleet.flows.durations import parse_duration
 from botfleet.flows.render import is_template
 from botfleet.flows.schema import FlowSpec
-from botfleet.flows.yaml_lines import index_path
+from botfleet.flows.yaml_lines import index_path, key_path
 
 #: `data` keys the engine writes itself: `contact_name` (a message's profile name) and
 #: `today` (each turn), so keeping them needs no action of the flow.
@@ -78,11 +78,18 @@ def _check_plain_texts(spec: FlowSpec, collector: IssueCollector) -> None:
     """Texts sent as written, where a `{{ }}` would reach the user as it stands."""
     # The texts of the error paths are what a user gets when something, a template included,
     # failed, so they are never rendered.
-    for name in ("error_text", "llm_fallback_text"):
-        text = getattr(spec.settings, name)
+    # `llm_fallback_text` may be written per language instead (`{es: ..., en: ...}`, each
+    # entry warned of on its own line).
+    llm_text = spec.settings.llm_fallback_text
+    texts = [("settings.error_text", spec.settings.error_text)]
+    if isinstance(llm_text, dict):
+        texts += [(key_path("settings.llm_fallback_text", tag), t) for tag, t in llm_text.items()]
+    else:
+        texts.append(("settings.llm_fallback_text", llm_text))
+    for place, text in texts:
         if text is not None and is_template(text):
             collector.warning(
-                f"settings.{name}",
+                place,
                 "sent as written, never rendered (it is the text of a failure): the user "
                 "would see the {{ }} markup; write plain text",
             )

@@ -20,6 +20,7 @@ from typing import Any, assert_never
 from botfleet.domain.built_in_texts import built_in_texts
 from botfleet.domain.messages import InboundMessage, MessageType
 from botfleet.domain.outputs import Text
+from botfleet.domain.texts_by_language import text_in_language
 from botfleet.flows import effects, schema
 from botfleet.flows.actions import enter, program, run_program
 from botfleet.flows.durations import parse_duration
@@ -149,7 +150,11 @@ def _on_message(
         and _is_question(message, state)
     ):
         turn.fired.append(f"states.{state.node}.llm_fallback")
-        fallback_text = flow.settings.llm_fallback_text or ""
+        # Given by language: the text of the turn's, as the runtime's built-in one (else the
+        # tenant's, else the first listed).
+        fallback_text = text_in_language(
+            flow.settings.llm_fallback_text, turn.language(), ctx.tenant.language
+        )
         asked = effects.AskLLM(message.text, state.node, fallback_text, turn.chosen_language())
         turn.effects.append(asked)
     elif current.fallback:

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from typing_extensions import TypeAliasType
 
+from botfleet.domain.texts_by_language import TextByLanguage, check_text_by_language
 from botfleet.flows.connector_categories import CATEGORY_OPERATIONS
 from botfleet.flows.texts import TEXT_KEY_PATTERN, TextTable
 
@@ -653,11 +654,14 @@ class FlowSettings(_Strict):
         "instead of an empty string; the step sends nothing of its own and the contact gets "
         "`error_text`.",
     )
-    llm_fallback_text: str | None = Field(
+    llm_fallback_text: TextByLanguage | None = Field(
         default=None,
-        description="The safe answer when the LLM cannot answer from the knowledge document "
-        "(else the tenant's `llm.fallback_text`, else a built-in one in the contact's language, "
-        "else the tenant's). Plain text, sent as written: never rendered as a template.",
+        description="The safe answer when the LLM cannot answer from the knowledge document: "
+        "one text, or one per language (`{es: '...', en: '...'}`: the one of the turn's "
+        "language, as the built-in one is chosen, else of the tenant's, else the first listed). "
+        "The tenant's `llm.fallback_text` wins over it; with neither, a built-in one in the "
+        "contact's language, else the tenant's. Plain text, sent as written: never rendered as "
+        "a template.",
     )
     menu_texts: MenuTextsSpec = Field(
         default_factory=MenuTextsSpec,
@@ -673,6 +677,12 @@ class FlowSettings(_Strict):
         "leaves them the choice, without a warning. It also chooses the language `texts` is read "
         "in (any language the table has).",
     )
+
+    @field_validator("llm_fallback_text", mode="before")
+    @classmethod
+    def _by_language(cls, value: Any) -> Any:
+        # One error in words for a wrong map, rather than one per shape the union takes.
+        return check_text_by_language(value)
 
     @field_validator("session_keeps")
     @classmethod

@@ -26,6 +26,11 @@ from pydantic import (
 from botfleet.domain.built_in_texts import ENGLISH_TEXTS
 from botfleet.domain.errors import ConfigError, UnknownAdapterError
 from botfleet.domain.tenant_config import TenantConfig
+from botfleet.domain.texts_by_language import (
+    TextByLanguage,
+    check_text_by_language,
+    text_in_language,
+)
 
 Provider = Literal["anthropic", "openai_compatible", "mock_llm"]
 PROVIDERS: tuple[str, ...] = ("anthropic", "openai_compatible", "mock_llm")
@@ -95,7 +100,8 @@ class LLMOptions(BaseModel):
     #: none, so the anthropic adapter leaves it out (with an `llm_option_ignored` warning).
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int = Field(default=512, gt=0, le=32_000, alias="max_output_tokens")
-    fallback_text: str | None = None
+    #: The safe text: one text, or one per language (`texts_by_language`), the turn's picked.
+    fallback_text: TextByLanguage | None = None
     base_url: str | None = None
     api_key: SecretStr | None = Field(default=None, repr=False)
     timeout_s: float = Field(default=15.0, gt=0, le=300)
@@ -121,6 +127,12 @@ class LLMOptions(BaseModel):
     def _alias_provider(cls, value: Any) -> Any:
         return PROVIDER_ALIASES.get(value, value) if isinstance(value, str) else value
 
+    @field_validator("fallback_text", mode="before")
+    @classmethod
+    def _fallback_text(cls, value: Any) -> Any:
+        """One error in words for a wrong map, rather than one per shape the union takes."""
+        return check_text_by_language(value)
+
     @property
     def model_name(self) -> str:
         return self.model or DEFAULT_MODELS[self.provider]
@@ -129,9 +141,12 @@ class LLMOptions(BaseModel):
     def context_window(self) -> int:
         return self.context_tokens or DEFAULT_CONTEXT_TOKENS[self.provider]
 
-    def safe_text(self, flow_text: str = "") -> str:
-        """The safe fallback: the tenant's text, else the flow's, else a neutral default."""
-        return self.fallback_text or flow_text or DEFAULT_FALLBACK_TEXT
+    def safe_text(self, flow_text: str = "", language: str = "", tenant_language: str = "") -> str:
+        """The safe fallback: the tenant's text (of a map, the one of `language`, the turn's,
+        else of `tenant_language`, else the first listed), else the flow's, else a neutral
+        default."""
+        own = text_in_language(self.fallback_text, language, tenant_language)
+        return own or flow_text or DEFAULT_FALLBACK_TEXT
 
     def without_environment_keys(self) -> LLMOptions:
         """These options, with no key from the process's `ANTHROPIC_API_KEY` / `OPENAI_API_KEY`.
@@ -191,10 +206,15 @@ def llm_options(config: TenantConfig) -> LLMOptions:
         section = "llm" if place in explicit or binding is None else "connectors.llm"
         detail = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: "
-            f"{'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}"
+            f"{'unknown key' if e['type'] == 'extra_forbidden' else _reason(e['msg'])}"
             for e in exc.errors()
         )
         raise ConfigError(config.source, f"{section}.{place}", detail) from None
+
+
+def _reason(message: str) -> str:
+    """A validator's "Value error, <its message>" without pydantic's prefix."""
+    return message.removeprefix("Value error, ")
 
 
 def _provider(config: TenantConfig, binding_type: str | None) -> str:
