@@ -122,7 +122,7 @@ def load_knowledge(config: TenantConfig) -> str:
     if config.knowledge_path:
         path = config.resolve(config.knowledge_path)
         try:
-            return path.read_text(encoding="utf-8")
+            return path.read_text(encoding="utf-8-sig")  # a BOM is no text
         except OSError as exc:
             raise ConfigError(config.source, "knowledge_path", _unreadable(path, exc)) from None
         except UnicodeDecodeError as exc:

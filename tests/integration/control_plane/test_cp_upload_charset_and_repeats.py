@@ -212,3 +212,22 @@ async def test_the_openapi_document_describes_the_unchanged_answer(cp: ControlPl
         assert "unchanged" in upload["responses"]["200"]["description"]
     knowledge = spec["paths"]["/v1/tenants/{tenant_id}/knowledge"]["post"]["requestBody"]
     assert "text/plain" in knowledge["content"]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+async def test_a_byte_order_mark_is_no_part_of_the_stored_text(
+    cp: ControlPlane, as_json: bool
+) -> None:
+    # Notepad's UTF-8 files start with U+FEFF: kept, it went into every prompt and showed as a
+    # change of line 1 in a diff with no visible difference.
+    await cp.create_tenant("acme")
+    text = "\ufeff# Precios\r\nNivel A1: 90 EUR\r\n"
+    sent = (
+        {"json": {"text": text}}
+        if as_json
+        else {"content": text.encode(), "headers": {**cp.admin, "Content-Type": "text/markdown"}}
+    )
+    answer = await cp.client.post("/v1/tenants/acme/knowledge", **({"headers": cp.admin} | sent))
+    assert answer.status_code == 201, answer.text
+    stored = (await cp.client.get("/v1/tenants/acme/knowledge/1", headers=cp.admin)).json()
+    assert stored["text"] == "# Precios\r\nNivel A1: 90 EUR\r\n"

@@ -13,6 +13,10 @@ from botfleet.adapters.llm.knowledge import (
     estimate_tokens,
     size_warning,
 )
+from botfleet.data_plane.bootstrap import load_knowledge
+from botfleet.domain.tenant_config import tenant_config_from_mapping
+
+FLOW = {"id": "f", "initial_state": "A", "states": {"A": {}}}
 
 
 @dataclass
@@ -87,3 +91,19 @@ def test_a_vanished_or_broken_file_keeps_the_current_text(tmp_path: Path) -> Non
     write(path, "Hours: 8-12", 5_000_000_000)
     assert watcher.refresh()
     assert holder.knowledge == "Hours: 8-12"
+
+
+def test_a_byte_order_mark_is_no_part_of_the_knowledge(tmp_path: Path) -> None:
+    # Notepad's UTF-8 files start with U+FEFF: the prompt gets the text, not the mark.
+    path = tmp_path / "kb.md"
+    write(path, "Hours: 10-14", 1_000_000_000)
+    holder = Holder(knowledge="Hours: 10-14")
+    watcher = KnowledgeFile(path, holder)
+    write(path, "\ufeffHours: 9-13", 2_000_000_000)
+    assert watcher.refresh()
+    assert holder.knowledge == "Hours: 9-13"
+    config = tenant_config_from_mapping(
+        {"tenant_id": "t", "flow": FLOW, "knowledge_path": str(path)},
+        source=str(tmp_path / "t.yaml"),
+    )
+    assert load_knowledge(config) == "Hours: 9-13"

@@ -90,7 +90,7 @@ class KnowledgeFile:
             log.warning("knowledge_file_missing", path=str(self.path))
             return False
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self.path.read_text(encoding="utf-8-sig")  # a BOM is no text
         except (OSError, UnicodeDecodeError) as exc:
             log.warning("knowledge_file_unreadable", path=str(self.path), error=str(exc))
             return False

@@ -136,7 +136,7 @@ async def read_document(
     `limit` applies to the document's UTF-8 bytes, however it was sent: as JSON it may arrive
     escaped into a larger body, which is read up to `json_body_limit` only. A body must be
     UTF-8: one declared in another ``charset`` answers 415 (`UnsupportedCharset`), one that
-    is not valid UTF-8 422.
+    is not valid UTF-8 422. A leading byte order mark is dropped.
     """
     header = request.headers.get("content-type", "")
     content_type = header.split(";")[0].strip().lower()
@@ -169,7 +169,9 @@ async def read_document(
         text = raw.decode("utf-8")
     if "\x00" in text:
         raise InvalidInput("body", "contains NUL characters")
-    return text
+    # A byte order mark (Notepad writes one) marks the file's encoding, it is no character of
+    # the document: kept, it would start every prompt and show as a change of line 1 in diffs.
+    return text.removeprefix("\ufeff")
 
 
 #: Content types a JSON-object body may come with: none, and curl's default for ``-d``
