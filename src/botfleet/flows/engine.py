@@ -148,6 +148,7 @@ def _on_message(
         and not reset
         and not expired
         and _is_question(message, state)
+        and (_has_words(message.text) or not (current.fallback or flow.settings.error_text))
     ):
         turn.fired.append(f"states.{state.node}.llm_fallback")
         # Given by language: the text of the turn's, as the runtime's built-in one (else the
@@ -410,6 +411,14 @@ def _is_question(message: InboundMessage, state: ConversationState) -> bool:
     if not message.is_free_text:
         return False
     return not message.text.strip().rstrip(".)").isdigit()
+
+
+def _has_words(text: str) -> bool:
+    """Whether a text holds a letter or a digit. One without (emoji, punctuation, invisible
+    characters) is no question: the state's fallback (its menu) or the error text answers
+    "🏺✨" better than "I do not have that information", and spares a provider call; with
+    neither, the LLM's safe text still answers it rather than silence."""
+    return any(char.isalnum() for char in text)
 
 
 def _asked_since(state: ConversationState) -> datetime | None:

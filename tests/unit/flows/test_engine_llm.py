@@ -157,3 +157,29 @@ def test_a_chosen_language_that_is_no_tag_is_no_choice(typed: str) -> None:
     flow = FLOW.model_copy(update={"settings": settings})
     exchange = Conversation(flow, llm_available=True).with_data(lang=typed).send("parking?")
     assert exchange.effects == (AskLLM("parking?", "ASK", "Please call us.", ""),)
+
+
+@pytest.mark.parametrize("typed", ["🏺✨", "?!", "\u200b\u200d", "👍🏽 ..."])
+def test_a_text_without_a_letter_or_digit_gets_the_states_fallback_not_the_llm(
+    typed: str,
+) -> None:
+    # "🏺✨" is no question: the menu answers it better than "I don't have that information",
+    # and without a provider call.
+    chat = chat_at("ASK", llm_available=True)
+    exchange = chat.send(typed)
+    assert exchange.effects == ()
+    assert exchange.fired == ("states.ASK.fallback",)
+    assert exchange.entered == ("ASK",)
+    # A question with an emoji in it is still one.
+    asked = chat.send("¿Abrís el domingo? 🏺")
+    assert asked.effects == (AskLLM("¿Abrís el domingo? 🏺", "ASK", "Please call us."),)
+
+
+def test_without_a_fallback_the_error_text_answers_it_and_without_either_the_llm_does() -> None:
+    bare = chat_at("BARE", llm_available=True).send("👍")
+    assert (bare.effects, bare.outputs) == ((), (Text("Say again?"),))
+    # Nothing else would answer: the LLM's safe text, rather than silence.
+    flow = FLOW.model_copy(update={"settings": FlowSettings()})
+    chat = Conversation(flow, llm_available=True)
+    chat.press("to_bare")
+    assert chat.send("👍").effects == (AskLLM("👍", "BARE", ""),)
