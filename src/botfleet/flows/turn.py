@@ -18,7 +18,15 @@ from botfleet.domain.built_in_texts import (
 from botfleet.domain.channel_ids import misplaced_prefix, named_kind, served_kind
 from botfleet.domain.degrade import MenuTexts, menu_texts
 from botfleet.domain.messages import InboundMessage
-from botfleet.domain.outputs import Buttons, ListMenu, Option, Output, Text, options_of
+from botfleet.domain.outputs import (
+    Buttons,
+    ListMenu,
+    Option,
+    Output,
+    TemplateMessage,
+    Text,
+    options_of,
+)
 from botfleet.domain.timezones import check_zone_name
 from botfleet.flows.effects import Diagnostic, Effect
 from botfleet.flows.render import Renderer
@@ -375,6 +383,11 @@ class TurnBuilder:
             text = out.text if isinstance(out, Text) else ""
             if isinstance(out, Buttons | ListMenu):
                 text = out.body
+            elif isinstance(out, TemplateMessage):
+                # What the contact read, as near as the flow knows it: a reminder sent as a
+                # template is a line of the LLM's history, and its quick replies, asked after
+                # the contact's last message, open a session (`engine._asked_since`).
+                text = out.fallback_text or f"[{out.name}]"
             if text:
                 turns.append(Turn("bot", text, self.now))
         return turns

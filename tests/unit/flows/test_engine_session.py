@@ -64,6 +64,16 @@ tasks:
   quiet:
     - action: set_data
       values: {checked: true}
+  reminder:
+    - action: set_data
+      values: {reminded: yes}
+    - action: send_template
+      name: appointment_reminder
+      language: es
+      params: ["mañana 10:00"]
+      button_payloads: [rate_good, rate_bad]
+      button_titles: [Cancelar, Cambiar]
+      fallback_text: "Recordatorio: mañana 10:00"
 """
 )
 
@@ -262,3 +272,22 @@ def test_session_keeps_is_a_list_of_key_names(keeps: str, problem: str) -> None:
     [issue] = raised.value.issues
     assert issue.path.startswith("settings.session_keeps")
     assert problem in issue.message
+
+
+@pytest.mark.parametrize("answer", ["1", "Cancelar", "cancelar"])
+def test_an_answer_to_a_templates_quick_replies_after_the_silence_is_in_session(
+    answer: str,
+) -> None:
+    """A reminder sent as a template with quick replies a day later opens a session as a
+    survey's buttons do: a template wrote no history line, so "cancelar" typed a minute after
+    the reminder found the session over and got the menu, the reminder's data wiped."""
+    chat = Conversation(FLOW)
+    chat.send("hola")
+    chat.press("go")
+    stored(chat).clock.advance(hours=27)
+    assert chat.fire_task("reminder").texts == ["Recordatorio: mañana 10:00"]
+    assert chat.state.history[-1].text == "Recordatorio: mañana 10:00"  # the LLM's history too
+    stored(chat).clock.advance(minutes=1)
+    exchange = chat.send(answer)
+    assert (exchange.state.node, exchange.texts) == ("THANKS", ["Thanks!"])
+    assert exchange.state.data["reminded"] is True
