@@ -601,11 +601,14 @@ class ControlPlaneClient:
         *,
         tenant_id: str | None = None,
         action: str | None = None,
+        actor: str | None = None,
         before_id: int | None = None,
         limit: int = 100,
     ) -> list[AuditView]:
+        """Newest first; `actor` keeps one caller's entries (``admin``, ``apikey:<key id>``)."""
         params: dict[str, Any] = {"limit": limit}
-        for name, value in (("tenant_id", tenant_id), ("action", action), ("before_id", before_id)):
+        filters = {"tenant_id": tenant_id, "action": action, "actor": actor, "before_id": before_id}
+        for name, value in filters.items():
             if value is not None:
                 params[name] = value
         return self._list("/v1/audit", AuditView, params=params)

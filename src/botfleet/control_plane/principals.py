@@ -40,6 +40,8 @@ DEFAULT_ROLE = Role.OWNER
 #: How a key's `created_by` names the admin (a tenant key is ``apikey:<key id>``).
 ADMIN_ACTOR = "admin"
 KEY_ACTOR_PREFIX = "apikey:"
+#: Every name `Principal.actor` gives: the admin, or a tenant key by its id (12 hex digits).
+ACTOR_PATTERN = r"^(admin|apikey:[0-9a-f]{12})$"
 
 
 @dataclass(frozen=True, slots=True)

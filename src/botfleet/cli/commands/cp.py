@@ -13,10 +13,16 @@ refuses, or `tasks run` ran a task that failed: the answer printed, a summary on
 or 2 (it could not be reached, timed out, or what answered is not a control plane; also a usage
 error: a bad option, a file that cannot be read or written). `status` and `fleet` also print
 each of the answer's `notes` (a restart the data plane waits for, the LLM's last failure) as a
-`note:` line on stderr, and exit 0.
+`note:` line on stderr, and exit 0; or 1, as `botfleet fleet status` for a data plane not
+serving, when an active tenant's data plane is `unreachable` or `degraded` (a `note:` line
+names each such tenant and why; a disabled tenant's is noted, not counted).
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -34,6 +40,9 @@ from botfleet.cli.commands.cp_documents import _terminal_safe
 from botfleet.cli.commands.cp_documents import register as register_documents
 from botfleet.cli.commands.cp_tasks import register as register_tasks
 from botfleet.cli.commands.cp_tenants import register as register_tenants
+
+if TYPE_CHECKING:
+    from botfleet.control_plane.models import TenantStatus
 
 cp_app = typer.Typer(help="Control-plane client (tenants, flows, knowledge, credentials...).")
 
@@ -70,32 +79,108 @@ def health(ctx: typer.Context) -> None:
     run(ctx, lambda c: c.health())
 
 
+#: A tenant key's id as `keys list` shows it; `--actor` takes it bare or as ``apikey:<id>``.
+_KEY_ID = re.compile(r"[0-9a-f]{12}")
+
+
+def audit_actor(value: str | None) -> str | None:
+    """`--actor` as the audit names callers: ``admin``, or ``apikey:<key id>`` (a bare key id
+    is taken as that key's); anything else is a usage error, before any request."""
+    if value is None:
+        return None
+    actor = value.strip()
+    if _KEY_ID.fullmatch(actor):
+        return f"apikey:{actor}"
+    if actor == "admin" or (
+        actor.startswith("apikey:") and _KEY_ID.fullmatch(actor.removeprefix("apikey:"))
+    ):
+        return actor
+    raise typer.BadParameter(
+        "give admin, or a tenant key as apikey:<key id> (the 12-hex-digit id `keys list` "
+        "shows, never the key itself)",
+        param_hint="--actor",
+    )
+
+
 @cp_app.command("audit")
 def audit(
     ctx: typer.Context,
     tenant: str | None = typer.Option(None, help="Only this tenant's entries."),
     action: str | None = typer.Option(None, help="Only this action, e.g. flow.publish."),
+    actor: str | None = typer.Option(
+        None,
+        help="Only what this caller did: admin, or apikey:<key id> (a leaked key's, say).",
+        callback=audit_actor,
+    ),
     before_id: int | None = typer.Option(None, help="Page: entries older than this id."),
     limit: int = typer.Option(100, help="At most this many entries."),
 ) -> None:
     """Who changed what, newest first."""
     run(
         ctx,
-        lambda c: c.audit(tenant_id=tenant, action=action, before_id=before_id, limit=limit),
+        lambda c: c.audit(
+            tenant_id=tenant, action=action, actor=actor, before_id=before_id, limit=limit
+        ),
     )
+
+
+#: Exit status of `status` and `fleet` when an active tenant's data plane does not serve, as
+#: `botfleet fleet status`'s for a data plane not serving (the answer is printed all the same).
+NOT_SERVING = REFUSED
+#: The data plane's `status` values that fail them (`ok` and `unconfigured` do not).
+NOT_SERVING_STATUSES = frozenset({"unreachable", "degraded"})
 
 
 @cp_app.command("status")
 def status(ctx: typer.Context, tenant: str) -> None:
-    """One tenant's data-plane health, versions, usage and tasks."""
-    print_notes(run(ctx, lambda c: c.tenant_status(tenant)).notes)
+    """One tenant's data-plane health, versions, usage and tasks.
+
+    Exits 1 (the answer still printed) when the data plane is unreachable or degraded, a
+    `note:` line on stderr saying why, unless the tenant is disabled."""
+    found = run(ctx, lambda c: c.tenant_status(tenant))
+    print_notes(found.notes)
+    exit_unless_serving([found])
 
 
 @cp_app.command("fleet")
 def fleet(ctx: typer.Context) -> None:
-    """Every tenant's status (admin)."""
-    for found in run(ctx, lambda c: c.fleet()).tenants:
+    """Every tenant's status (admin).
+
+    Exits 1 (the answer still printed) when any active tenant's data plane is unreachable or
+    degraded, a `note:` line on stderr naming each; a disabled tenant's is noted, not counted."""
+    tenants = run(ctx, lambda c: c.fleet()).tenants
+    for found in tenants:
         print_notes(found.notes, prefix=f"{found.tenant_id}: ")
+    exit_unless_serving(tenants)
+
+
+def exit_unless_serving(statuses: Iterable[TenantStatus]) -> None:
+    """A `note:` line for each tenant whose data plane is unreachable or degraded, naming it
+    and why; then exit NOT_SERVING if one of them is not disabled (a cron check or a
+    monitoring probe reads the exit status, not the JSON)."""
+    failing = False
+    for found in statuses:
+        if found.status not in NOT_SERVING_STATUSES:
+            continue
+        disabled = found.tenant_status == "disabled"
+        failing = failing or not disabled
+        aside = " (the tenant is disabled: not counted in the exit status)" if disabled else ""
+        note = f"data plane {found.status}{aside}: {_why(found)}"
+        print_notes([note], prefix=f"{found.tenant_id}: ")
+    if failing:
+        raise typer.Exit(NOT_SERVING)
+
+
+def _why(found: TenantStatus) -> str:
+    """What made the status: the error of its /health, else what that /health said."""
+    about_health = [error for error in found.errors if "/health" in error]
+    if about_health:
+        return about_health[-1]
+    health = found.health
+    if health is not None:
+        store = f", store {health.store}" if health.store not in (None, "ok") else ""
+        return f"its /health says status {health.status}{store}"
+    return found.errors[-1] if found.errors else "no answer"
 
 
 def print_notes(notes: list[str], *, prefix: str = "") -> None:

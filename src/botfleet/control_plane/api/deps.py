@@ -8,11 +8,12 @@ from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from botfleet.control_plane.api.access import authorize
+from botfleet.control_plane.api.observe import note_actor
 from botfleet.control_plane.bootstrap import Container
 from botfleet.control_plane.db.uow import SqlAlchemyUnitOfWork
-from botfleet.control_plane.errors import AuthenticationFailed
+from botfleet.control_plane.errors import ApiKeyExpired, AuthenticationFailed
 from botfleet.control_plane.models import TENANT_ID_PATTERN
-from botfleet.control_plane.principals import Principal
+from botfleet.control_plane.principals import KEY_ACTOR_PREFIX, Principal
 from botfleet.control_plane.services import identity
 
 _bearer = HTTPBearer(
@@ -58,14 +59,23 @@ async def get_principal(
     it may call this route at all (`api/access.py`; 403 naming the role it needs) and, on a
     tenant's route, that it is that tenant's (404, `require_tenant`). All run before the body
     is validated against its model, so a refused key learns nothing from validation (a body
-    that is no JSON at all is refused before, alike for any key, any tenant or none)."""
+    that is no JSON at all is refused before, alike for any key, any tenant or none).
+
+    The key, once authenticated, is named in the request's log line (`observe.note_actor`)
+    before those checks, so their refusals say which key was refused; an expired key (its
+    secret right) is named too, a wrong or unknown one is not."""
     presented = bearer.credentials if bearer is not None else header
     if not presented:
         raise AuthenticationFailed(
             "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
         )
-    async with container.uow() as uow:
-        principal = await identity.authenticate(uow, container.settings.admin_key, presented)
+    try:
+        async with container.uow() as uow:
+            principal = await identity.authenticate(uow, container.settings.admin_key, presented)
+    except ApiKeyExpired as expired:
+        note_actor(request.scope, f"{KEY_ACTOR_PREFIX}{expired.key_id}")
+        raise
+    note_actor(request.scope, principal.actor)
     # The template the router matched (`{tenant_id}`, not the tenant's id).
     template = getattr(request.scope.get("route"), "path_format", None)
     authorize(principal, request.method, template)

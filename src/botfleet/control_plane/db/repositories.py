@@ -210,6 +210,7 @@ class AuditRepository:
         *,
         tenant_id: str | None = None,
         action: str | None = None,
+        actor: str | None = None,
         before_id: int | None = None,
         limit: int = 100,
         with_deletions: bool = False,
@@ -229,6 +230,8 @@ class AuditRepository:
             query = query.where(AuditEntry.tenant_id == tenant_id)
         if action is not None:
             query = query.where(AuditEntry.action == action)
+        if actor is not None:
+            query = query.where(AuditEntry.actor == actor)
         if before_id is not None:
             query = query.where(AuditEntry.id < before_id)
         return (await self._session.scalars(query)).all()

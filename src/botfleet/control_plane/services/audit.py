@@ -39,12 +39,14 @@ async def list_entries(
     *,
     tenant_id: str | None = None,
     action: str | None = None,
+    actor: str | None = None,
     before_id: int | None = None,
     limit: int = 100,
 ) -> Sequence[AuditEntry]:
     """Newest first. A tenant key is always limited to its own tenant. The admin's
     `tenant_id` also finds the tenant's deletions (``tenant.delete``, written with no tenant:
     see `delete_tenant`), so a deleted tenant's id still finds who deleted it and when.
+    `actor` keeps one caller's entries (``admin``, ``apikey:<key id>``): what a key did.
 
     A key below owner (which may not list keys nor credentials) gets the entries of
     `OWNERS_ACTIONS` with an empty target and details: it sees that keys or credentials
@@ -57,6 +59,7 @@ async def list_entries(
     entries = await uow.audit.list(
         tenant_id=tenant_id,
         action=action,
+        actor=actor,
         before_id=before_id,
         limit=max(1, min(limit, MAX_AUDIT_PAGE)),
         with_deletions=principal.is_admin,
