@@ -56,6 +56,7 @@ from botfleet.flows._sandbox_limits import (
 )
 from botfleet.flows.date_filter import parse_date
 from botfleet.flows.day_filter import parse_day, weekday
+from botfleet.flows.digits_filter import digits
 from botfleet.flows.effects import Diagnostic
 
 __all__ = ["MAX_EXPONENT", "MAX_OUTPUT", "MAX_RANGE", "Renderer"]
@@ -343,6 +344,7 @@ _env.filters["shift_time"] = _shift_time
 _env.filters["parse_date"] = parse_date
 _env.filters["parse_day"] = parse_day
 _env.filters["weekday"] = weekday
+_env.filters["digits"] = digits
 _env.filters = {name: guard_filter(name, func) for name, func in _env.filters.items()}
 _env.filters[LOOP_FILTER] = budgeted_loop
 _env.filters[BOUNDED_FILTER] = bounded

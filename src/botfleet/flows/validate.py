@@ -26,6 +26,7 @@ from botfleet.flows._content_checks import (
 from botfleet.flows._failed_reads import continue_result_keys
 from botfleet.flows._issues import IssueCollector, did_you_mean, sort_issues
 from botfleet.flows._option_checks import check_option_id_lengths, check_unmatched_options
+from botfleet.flows._reentry_checks import check_silent_reentries
 from botfleet.flows._service_option_checks import check_service_options
 from botfleet.flows._settings_checks import ENGINE_DATA_KEYS, check_settings
 from botfleet.flows._spec_walk import state_path, transition_lists
@@ -106,6 +107,7 @@ def validate_spec(
     _check_reachability(spec, edges, collector)
     _check_dead_ends(spec, collector)
     _check_missing_fallbacks(spec, collector)
+    check_silent_reentries(spec, collector)
     _check_next(spec, collector)
     _check_shadowed_transitions(spec, collector)
     check_unmatched_options(spec, collector)

@@ -29,7 +29,9 @@ from botfleet.testing.sandbox import open_sandbox, sandbox_config, tenant_flow
 
 DOCS = Path(__file__).parents[3] / "docs" / "connectors.md"
 CONTACT = "+34600111222"
-ORDER_NUMBER = "A-1042"
+#: What the contact types: the flow sends its digits only (`digits`), ORDER_NUMBER.
+TYPED = "n° 10\u202f423."
+ORDER_NUMBER = "10423"
 #: Stands for the personal data in a shop's answer: never rendered by the flow, never logged.
 PRIVATE = "ana.lopez@example.com"
 SHOP_ANSWER = {"status": "shipped", "eta": "Tuesday", "email": PRIVATE}
@@ -79,7 +81,7 @@ def texts(outputs: tuple[Output, ...] | list[Output]) -> list[str]:
 async def ask_about_the_order(runtime: ConversationRuntime) -> list[str]:
     asked = (await runtime.handle(text_message(CONTACT, "hi"))).outputs
     assert texts(asked) == ["Hi! What is your order number?"]
-    return texts((await runtime.handle(text_message(CONTACT, ORDER_NUMBER))).outputs)
+    return texts((await runtime.handle(text_message(CONTACT, TYPED))).outputs)
 
 
 async def test_the_shops_answer_reaches_the_contact_through_the_template(
@@ -164,7 +166,7 @@ async def sandbox_says(fixtures: dict[str, Any] | None = None) -> tuple[list[str
     mocked = sandbox_config(config, tenant_flow(config).spec, fixtures)
     async with open_sandbox(mocked, strict=True) as bot:
         await bot.say("hi")
-        said = texts(await bot.say(ORDER_NUMBER))
+        said = texts(await bot.say(TYPED))
         return said, len(bot.notifications)
 
 

@@ -162,7 +162,9 @@ def test_dead_end_states_are_warnings_unless_global_transitions_exist() -> None:
 def test_a_waiting_state_without_fallback_is_a_warning() -> None:
     """A message no transition matches gets the error text there: say so, and how to ask again."""
     states = """\
-        MENU: {transitions: [{on_payload: book, target: MENU}]}
+        MENU:
+          on_enter: [{action: send_text, text: Hi}]
+          transitions: [{on_payload: book, target: MENU}]
         """
     [found] = issues_of(flow_with_states(states))
     assert (found.severity, found.path, found.line) == ("warning", "states.MENU.fallback", 4)
@@ -217,6 +219,7 @@ def test_transitions_after_a_catch_all_can_never_fire() -> None:
         flow_with_states(
             """\
             MENU:
+              on_enter: [{action: send_text, text: Hi}]
               transitions:
                 - {on_payload: a, target: MENU}
                 - {condition: "data.vip", target: MENU}
@@ -227,8 +230,8 @@ def test_transitions_after_a_catch_all_can_never_fire() -> None:
         )
     )
     assert [(i.severity, i.path, i.line) for i in found] == [
-        ("warning", "states.MENU.transitions[3]", 9),
-        ("warning", "states.MENU.transitions[4]", 10),
+        ("warning", "states.MENU.transitions[3]", 10),
+        ("warning", "states.MENU.transitions[4]", 11),
     ]
     assert "transitions[2] above it" in found[0].message
 

@@ -42,9 +42,10 @@ def flow(states: str, globals_: str = SWITCH, tasks: str = "") -> str:
 def test_a_global_transition_may_target_the_current_state() -> None:
     text = flow("""
         MENU:
+          on_enter: [{action: send_text, text: Menu}]
           transitions: [{on_payload: book, target: DAY}]
           fallback: MENU
-        DAY: {fallback: DAY}
+        DAY: {on_enter: [{action: send_text, text: Which day}], fallback: DAY}
     """)
     assert issues_of(text) == []
 
@@ -117,8 +118,8 @@ def test_a_state_may_not_be_named_current() -> None:
 
 def test_it_makes_no_state_reachable() -> None:
     text = flow("""
-        MENU: {fallback: MENU}
-        LOST: {fallback: MENU}
+        MENU: {on_enter: [{action: send_text, text: Menu}], fallback: MENU}
+        LOST: {on_enter: [{action: send_text, text: Lost}], fallback: MENU}
     """)
     assert warnings(issues_of(text)) == [
         (
@@ -132,9 +133,10 @@ def test_it_makes_no_state_reachable() -> None:
 def test_it_leaves_no_state_a_dead_end_is_still_one() -> None:
     text = flow("""
         MENU:
+          on_enter: [{action: send_text, text: Menu}]
           transitions: [{on_payload: end, target: END}]
           fallback: MENU
-        END: {}
+        END: {on_enter: [{action: send_text, text: Bye}]}
     """)
     assert warnings(issues_of(text)) == [
         (
@@ -149,9 +151,10 @@ def test_another_global_transition_still_leaves_every_state() -> None:
     text = flow(
         """
         MENU:
+          on_enter: [{action: send_text, text: Menu}]
           transitions: [{on_payload: end, target: END}]
           fallback: MENU
-        END: {}
+        END: {on_enter: [{action: send_text, text: Bye}]}
         """,
         globals_=SWITCH + "  - {on_payload: menu, target: MENU}\n",
     )
