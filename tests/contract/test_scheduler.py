@@ -255,7 +255,8 @@ async def test_jobs_lists_pending_jobs_soonest_first_with_filters(harness: Harne
 async def test_run_at_further_in_the_past_than_the_grace_window_is_rejected(
     harness: Harness,
 ) -> None:
-    with pytest.raises(RunAtPassed, match=r"in the past, beyond the 1\.0s misfire grace window"):
+    beyond = r"when it was scheduled, beyond the data plane's misfire grace window"
+    with pytest.raises(RunAtPassed, match=beyond + r" \(DP_SCHEDULER_GRACE_S, 1s\): not sched"):
         await harness.scheduler.schedule(harness.request("late", -5))
     with pytest.raises(ValueError, match="has no time zone"):
         await harness.scheduler.schedule(
@@ -345,7 +346,9 @@ async def test_a_run_at_already_past_is_judged_by_the_grace_window_not_its_own(
 ) -> None:
     # Its own window is for runs an outage delayed; a run already past when scheduled would
     # follow the very turn that scheduled it.
-    with pytest.raises(RunAtPassed, match=r"beyond the 1\.0s misfire grace window"):
+    # The detail names the window that applied, and why the task's own did not count.
+    grace = r"grace window \(DP_SCHEDULER_GRACE_S, 1s\): not scheduled"
+    with pytest.raises(RunAtPassed, match=grace + r" \(its run_late_within of 5s is for"):
         await harness.scheduler.schedule(late(harness.request("old", -2.5), 5))
     await harness.scheduler.schedule(late(harness.request("recent", -0.5), 5))
     with pytest.raises(ValueError, match="run_late_within must be positive"):

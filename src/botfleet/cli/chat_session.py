@@ -13,8 +13,9 @@ as in `botfleet test`. `:send` sends the other message types (`chat_sends`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ import typer
 import yaml
 
 from botfleet.adapters.llm import build_llm_connector, llm_options
+from botfleet.adapters.scheduling.rules import duration_text
 from botfleet.cli.chat_sends import SEND_HELP, SEND_USAGE, SendError, parse_send
 from botfleet.domain.errors import BotPlatformError, ConfigError
 from botfleet.domain.outputs import Output
@@ -31,6 +33,7 @@ from botfleet.flows.durations import parse_duration
 from botfleet.flows.load import Flow
 from botfleet.flows.tenant_file import config_error_issues
 from botfleet.ports.connectors import LLMConnector
+from botfleet.ports.scheduling import ScheduledJob
 from botfleet.testing.conversation_calls import watch_scripted_calls
 from botfleet.testing.sandbox import (
     Contact,
@@ -48,6 +51,7 @@ __all__ = ["HELP", "chat_session", "flow_notice", "mock_llm", "parse_data", "sho
 HELP = f"""commands:
   :state            the state the conversation is in
   :data             the conversation's data
+  :tasks            the pending scheduled tasks (reminders): due time, key, data
   :press ID         press a button or pick a list row by its id
 {SEND_HELP}
   :wait DURATION    move the clock (e.g. 2h, 1d); scheduled tasks that fall due run
@@ -62,6 +66,8 @@ _NO_ARGUMENT = {
     ":state": ":state takes no argument: it shows the state the conversation is in",
     ":data": ":data takes no argument: it shows the conversation's data (to start with values "
     "in it: botfleet chat --data KEY=VALUE)",
+    ":tasks": ":tasks takes no argument: it lists the pending tasks of this conversation "
+    "(and the standing schedules)",
     ":reset": ":reset takes no argument: it forgets this conversation",
 }
 
@@ -83,6 +89,8 @@ def flow_notice(event: Mapping[str, Any]) -> str | None:
     name, detail = event.get("event"), event.get("detail", "")
     if "where" in event:
         return f"! {detail or name} in {event['where']}"
+    if name == "schedule_task_skipped" and detail:  # it says what and why (`passed_detail`)
+        return f"! {detail}"
     if name in ("schedule_task_skipped", "schedule_task_rejected"):
         return f"! task {event.get('task')!r} not scheduled: {detail}"
     if name == "turn_call_limit":
@@ -258,6 +266,44 @@ def _misused(command: str, argument: str) -> str | None:
     return None
 
 
+def _tasks_text(bot: Sandbox, jobs: list[ScheduledJob]) -> str:
+    """`:tasks`: the pending jobs as `botfleet cp tasks list` has them (task, due time, key,
+    data), due times on the tenant's clock and counted from the chat's, so `:wait` runs them."""
+    if not jobs:
+        return "(no pending tasks)"
+    zone = ZoneInfo(bot.runtime.ctx.tenant.timezone)
+    now = bot.clock.now()
+    lines = [f"pending tasks ({len(jobs)}, soonest first):"]
+    for job in jobs:
+        if job.next_run_at is None:
+            due = "due: not known"
+        else:
+            ahead = job.next_run_at - now
+            when = f"in {duration_text(ahead)}" if ahead > timedelta() else "now"
+            due = f"due {job.next_run_at.astimezone(zone).isoformat()} ({when})"
+        standing = job.kind == "standing"
+        lines.append(f"  {job.task}  {due}" + ("  [standing schedule]" if standing else ""))
+        lines.append(f"    {'schedule' if standing else 'key'}: {job.key}")
+        if job.contact_id != bot.contact.id:
+            lines.append(f"    contact: {job.contact_id or '(none)'}")
+        lines.append(f"    data: {json.dumps(job.data, ensure_ascii=False, sort_keys=True)}")
+    return "\n".join(lines)
+
+
+#: The commands that show something of the conversation and change nothing.
+_LOOKS = (":state", ":data", ":tasks")
+
+
+async def _look(bot: Sandbox, command: str) -> str:
+    """What `:state`, `:data` or `:tasks` shows."""
+    if command == ":state":
+        return f"state: {(await bot.state()).node}"
+    if command == ":data":
+        shown = yaml.safe_dump(dict((await bot.state()).data), allow_unicode=True, sort_keys=True)
+        return shown.rstrip()
+    return _tasks_text(bot, await bot.pending_tasks())
+
+
 async def _handle(bot: Sandbox, text: str) -> None:
     command, _, argument = text.partition(" ")
     argument = argument.strip()
@@ -265,11 +311,8 @@ async def _handle(bot: Sandbox, text: str) -> None:
     misused = _misused(command, argument)
     if misused is not None:
         typer.echo(misused)
-    elif command == ":state":
-        typer.echo(f"state: {(await bot.state()).node}")
-    elif command == ":data":
-        shown = yaml.safe_dump(dict((await bot.state()).data), allow_unicode=True, sort_keys=True)
-        typer.echo(shown.rstrip())
+    elif command in _LOOKS:
+        typer.echo(await _look(bot, command))
     elif command == ":reset":
         await bot.reset()
         typer.echo("(conversation forgotten: your next message starts over)")

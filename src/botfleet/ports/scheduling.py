@@ -16,8 +16,10 @@ from botfleet.flows.schedule_window import DEFAULT_MISFIRE_GRACE as DEFAULT_MISF
 
 
 class RunAtPassed(ValueError):
-    """`run_at` is further in the past than the task may run late (its `run_late_within`, else
-    the misfire grace window): the task is not scheduled.
+    """`run_at` is further in the past than a task may be when it is scheduled (the misfire
+    grace window, or the task's `run_late_within` when that is shorter: `schedule_window`):
+    the task is not scheduled. The message names the task, its key, how late it was and the
+    window that applied.
 
     Expected in normal use (a "day before" reminder for an appointment booked for tomorrow
     morning), unlike the other refusals, which are mistakes in the flow.

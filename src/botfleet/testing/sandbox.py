@@ -36,6 +36,7 @@ from botfleet.adapters.connectors.notification.recorder import (
 )
 from botfleet.adapters.connectors.notification.webhook import WebhookConnector
 from botfleet.adapters.connectors.policy import RESILIENCE_KEY
+from botfleet.adapters.scheduling.rules import STANDING
 from botfleet.data_plane.runtime.handle import ConversationRuntime
 from botfleet.data_plane.runtime.task_outcome import TaskOutcome
 from botfleet.domain.channel_ids import channel_kind, id_prefix, more_channel_ids, named_kind
@@ -61,6 +62,7 @@ from botfleet.flows.schema import FlowSpec, InvokeConnector, Transition
 from botfleet.flows.state import ConversationState
 from botfleet.flows.tenant_file import display_path
 from botfleet.ports.connectors import Connector, LLMConnector
+from botfleet.ports.scheduling import ScheduledJob
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.runtime import (
     MONDAY_MORNING,
@@ -614,6 +616,16 @@ class Sandbox:
         before = len(self.sender.sent)
         await self.scheduler.advance(delta)
         return self._since(before, contact or self.contact.id)
+
+    async def pending_tasks(self, contact: str | None = None) -> list[ScheduledJob]:
+        """The jobs pending for the contact (what its flow scheduled: reminders...) and the
+        standing schedules, soonest first, as `GET /tasks` lists them."""
+        contact_id = contact or self.contact.id
+        return [
+            job
+            for job in await self.scheduler.jobs()
+            if job.kind == STANDING or job.contact_id == contact_id
+        ]
 
     async def state(self, contact: str | None = None) -> ConversationState:
         contact_id = contact or self.contact.id

@@ -72,7 +72,8 @@ async def test_a_run_at_already_passed_is_skipped_at_info_level() -> None:
     skipped = only_line(logs, "schedule_task_skipped")
     assert skipped["log_level"] == "info"
     assert "reminder:evt1" in skipped["detail"]
-    assert "6h00m in the past" in skipped["detail"]
+    assert "had passed 6h ago when it was scheduled" in skipped["detail"]
+    assert "misfire grace window (DP_SCHEDULER_GRACE_S, 5m): not scheduled" in skipped["detail"]
     assert not [e for e in logs if e["log_level"] == "error"], logs
 
 

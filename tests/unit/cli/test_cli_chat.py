@@ -220,8 +220,12 @@ def test_the_flows_warnings_are_shown_in_the_transcript(
 def test_flow_notices_are_the_flows_own_events() -> None:
     from botfleet.cli.chat_session import flow_notice
 
-    skipped = {"event": "schedule_task_skipped", "task": "reminder", "detail": "run_at passed"}
-    assert flow_notice(skipped) == "! task 'reminder' not scheduled: run_at passed"
+    # A skip's detail says what was not scheduled and why (`rules.passed_detail`).
+    detail = "schedule_task 'reminder' (key 'r:1'): its time ... had passed: not scheduled"
+    skipped = {"event": "schedule_task_skipped", "task": "reminder", "detail": detail}
+    assert flow_notice(skipped) == f"! {detail}"
+    rejected = {"event": "schedule_task_rejected", "task": "reminder", "detail": "bad key"}
+    assert flow_notice(rejected) == "! task 'reminder' not scheduled: bad key"
     assert flow_notice({"event": "connector_call_finished", "outcome": "ok"}) is None
 
 

@@ -49,16 +49,8 @@ def check_request(request: ScheduleTask, now: datetime, grace: timedelta) -> dic
     if run_at.tzinfo is None or run_at.utcoffset() is None:
         raise ValueError(f"{where}: run_at {run_at.isoformat()} has no time zone")
     late = lateness(run_at, now)
-    window = schedule_window(grace, own)
-    if late > window:
-        beyond = (
-            f"the {_human(grace)} misfire grace window"
-            if window == grace
-            else f"its run_late_within of {_human(window)}"
-        )
-        raise RunAtPassed(
-            f"{where}: run_at {run_at.isoformat()} is {_human(late)} in the past, beyond {beyond}"
-        )
+    if late > schedule_window(grace, own):
+        raise RunAtPassed(f"{where}: {passed_detail(run_at, late, grace, own)}")
     try:
         data: dict[str, Any] = json.loads(json.dumps(request.data, allow_nan=False))
     except (TypeError, ValueError) as exc:
@@ -80,10 +72,48 @@ def fingerprint(job: StandingJob) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _human(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{delta.total_seconds():.1f}s"
+def passed_detail(
+    run_at: datetime, late: timedelta, grace: timedelta, run_late_within: timedelta | None
+) -> str:
+    """Why a `run_at` `late` in the past is not scheduled, naming the window that applied
+    (`schedule_window`): the task's own `run_late_within` when it is not longer than the grace
+    window, else the grace window, saying why a longer `run_late_within` did not count."""
+    said = f"its time {_moment(run_at)} had passed {duration_text(late)} ago when it was scheduled"
+    if run_late_within is not None and late_window(run_late_within) <= grace:
+        own = duration_text(run_late_within)
+        return f"{said}, beyond its run_late_within of {own}: not scheduled"
+    detail = (
+        f"{said}, beyond the data plane's misfire grace window "
+        f"(DP_SCHEDULER_GRACE_S, {duration_text(grace)}): not scheduled"
+    )
+    if run_late_within is None:
+        return detail
+    # A longer window of its own is for runs an outage kept from their time: one already past
+    # when the turn schedules it would come right after that turn (`schedule_window`).
+    return (
+        f"{detail} (its run_late_within of {duration_text(run_late_within)} is for a run a "
+        "restart or an outage delays, not for a time already past when it is scheduled)"
+    )
+
+
+def _moment(moment: datetime) -> str:
+    """`2026-12-08T21:30+01:00`: to the minute when that is all there is to it."""
+    whole = moment.second == 0 and moment.microsecond == 0
+    return moment.isoformat(timespec="minutes" if whole else "auto")
+
+
+def duration_text(delta: timedelta) -> str:
+    """A duration as people write it, in its two largest units: `5h`, `5h30m`, `2d3h`, `5m`,
+    `1m30s`, `45s`, `1.6s` (under a minute, to a tenth of a second)."""
+    seconds = delta.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f}".removesuffix(".0") + "s"
+    whole = int(seconds)
+    amounts = [
+        ("d", whole // 86400),
+        ("h", whole % 86400 // 3600),
+        ("m", whole % 3600 // 60),
+        ("s", whole % 60),
+    ]
+    first = next(i for i, (_, amount) in enumerate(amounts) if amount)
+    return "".join(f"{amount}{unit}" for unit, amount in amounts[first : first + 2] if amount)
