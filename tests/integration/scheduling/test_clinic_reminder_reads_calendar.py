@@ -74,6 +74,9 @@ async def clinic() -> AsyncIterator[Clinic]:
     async with bootstrap_test_runtime(
         config, clock=clock, scheduler=scheduler, sender=sender
     ) as runtime:
+        # The clinic's tenant file has the web chat: its contacts run here as WhatsApp's
+        # (`contact.channel`), whose id is their number (the flow asks for no phone).
+        runtime.ctx = replace(runtime.ctx, channel="whatsapp", more_channels=())
         calendar = runtime.connectors.get("calendar")
         assert isinstance(calendar, InMemoryCalendar)
         yield Clinic(runtime, scheduler, calendar, sender)
@@ -107,7 +110,7 @@ def staff_edit(calendar: InMemoryCalendar, event_id: str, by: timedelta, **field
 
 AS_BOOKED = (
     "Recordatorio: mañana a las 09:00 tiene su cita de limpieza en Clínica Dental Sonrisa. "
-    "Escriba 'menú' para cambiarla o cancelarla."
+    "Escriba 'cancelar' para anularla o 'menú' para cambiarla."
 )
 
 
@@ -125,7 +128,7 @@ async def test_a_moved_appointment_is_reminded_with_a_template_of_its_current_va
     )
     assert reminder.fallback_text == (
         "Recordatorio: mañana a las 12:30 tiene su cita de empaste en Clínica Dental Sonrisa. "
-        "Escriba 'menú' para cambiarla o cancelarla."
+        "Escriba 'cancelar' para anularla o 'menú' para cambiarla."
     )
 
 

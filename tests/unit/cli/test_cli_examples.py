@@ -19,6 +19,7 @@ def test_every_example_flow_and_tenant_is_valid_without_warnings(invoke: Invoke)
     assert result.exit_code == 0, result.output
     assert f"{CLINIC / 'dental_clinic.yaml'}: ok (flow)" in result.stdout
     assert f"{CLINIC / 'tenant.yaml'}: ok (tenant)" in result.stdout
+    assert f"{CLINIC / 'tests' / 'tenant_whatsapp_too.yaml'}: ok (tenant)" in result.stdout
     assert f"{EXAMPLES / 'tenants' / 'demo.yaml'}: ok (tenant)" in result.stdout
     assert "0 error(s), 0 warning(s)" in result.stdout
 
@@ -35,5 +36,11 @@ def test_the_clinic_conversation_tests_pass_and_cover_the_whole_flow(invoke: Inv
     assert " 0 failed, 0 error(s)" in result.stdout
     # The language a contact chose outlasts a session (`session_keeps: [lang]`).
     assert "PASS  the language chosen outlasts a session" in result.stdout
-    assert "states        36/36  100.0%" in result.stdout
+    # "cancelar", the word the reminder gives, cancels rather than showing the menu.
+    assert 'PASS  typing "cancelar" after a reminder cancels the appointment reminded' in (
+        result.stdout
+    )
+    # A WhatsApp contact of a tenant with WhatsApp in `more_channels` (`whatsapp:<number>`).
+    assert "PASS  a WhatsApp contact on a tenant with WhatsApp among more_channels" in result.stdout
+    assert "states        37/37  100.0%" in result.stdout
     assert "100.0%" in result.stdout.splitlines()[-1]

@@ -12,6 +12,12 @@ from datetime import date, datetime
 from typing import Any
 
 from botfleet.adapters.connectors.calendar import formatting
+from botfleet.adapters.connectors.calendar.service_names import (
+    NO_SERVICES,
+    ServiceNames,
+    ServiceTable,
+    language_field,
+)
 from botfleet.adapters.connectors.calendar.texts import CalendarTexts, texts_of
 from botfleet.domain.calendar import TimeWindow
 from botfleet.domain.calendar_period import parse_period_param
@@ -131,20 +137,32 @@ class Params:
         except ValueError as exc:
             raise self._reject(name, str(exc)) from None
 
-    def service_names(self, name: str = "services") -> dict[str, str]:
-        """Names of services by key: the flow's `services` table (``{key: {name: ...}}``) or
-        ``{key: "name"}``; missing -> empty."""
+    def services(self, name: str = "services") -> ServiceTable:
+        """The flow's `services` table (``{key: {name: ..., name_en: ..., ...}}``) or
+        ``{key: "name"}``: each service's `name` and its names per language (``name_<tag>``;
+        one left blank counts as none); missing -> no services."""
         value = self._present(name)
         if value is None:
-            return {}
+            return NO_SERVICES
         if not isinstance(value, Mapping):
             raise self._reject(
                 name, f"must be a mapping of service keys, got {type(value).__name__}"
             )
-        names: dict[str, str] = {}
+        table: dict[str, ServiceNames] = {}
         for key, entry in value.items():
             label = entry.get("name") if isinstance(entry, Mapping) else entry
             if not isinstance(label, str) or not label.strip():
                 raise self._reject(name, f"[{key!r}] needs a name (a string or {{name: ...}})")
-            names[str(key)] = label.strip()
-        return names
+            spoken: dict[str, str] = {}
+            for field, text in entry.items() if isinstance(entry, Mapping) else ():
+                language = language_field(str(field))
+                if language is None or text is None:
+                    continue
+                if not isinstance(text, str):
+                    raise self._reject(
+                        name, f"[{key!r}] {field} must be a string, got {type(text).__name__}"
+                    )
+                if text.strip():
+                    spoken[language] = text.strip()
+            table[str(key)] = ServiceNames.of(label.strip(), spoken)
+        return ServiceTable(table)

@@ -45,6 +45,10 @@ Language: the `message`s of answers and the titles of items (days, appointments)
 calendar's `language` setting (the tenant's `language` unless the binding gives one; `texts.py`),
 or in the call's `language` param when the calendar writes it (`Params.texts`: a bilingual flow
 passes its contact's); ids, `reason`s and the other fields are the same in every language.
+With the flow's `services` table in the call, the service's part of what a contact is shown of
+an appointment (titles, `service_name`, messages) is its name in the call's language when the
+appointment is tied to one of the table's services (`service_names.py`); what the store holds,
+and writes on a move, stays as booked: the staff's calendar keeps their language.
 """
 
 from __future__ import annotations
@@ -101,6 +105,17 @@ def _refused(event_id: str, refusal: Refusal, texts: CalendarTexts) -> Reply:
 
 def _not_cancelled(refusal: Refusal, texts: CalendarTexts) -> Reply:
     return {"success": False, "reason": REASONS[refusal], "message": texts.refusal(refusal)}
+
+
+def _naming(request: Params, texts: CalendarTexts) -> Callable[[Appointment], Appointment]:
+    """How this call shows an appointment to its contact: the service named in the call's
+    `language` (as given, `nl` too, then the language of the call's titles) when the
+    `services` param ties the appointment to one of its services (`service_names.py`); as
+    stored otherwise. Raises `ConnectorRejected` for a malformed `services`."""
+    table = request.services()
+    asked = request.raw.get("language")
+    languages = ([asked] if isinstance(asked, str) else []) + [texts.language]
+    return lambda appointment: table.shown(appointment, languages)
 
 
 def _ends(start: datetime, service_min: int) -> datetime:
@@ -272,11 +287,11 @@ class CalendarService:
             offered = [s for s in offered if slots.in_period(s, period)]
         return formatting.slot_items(offered)
 
-    async def _future_of(self, request: Params) -> list[Appointment]:
-        """The contact's coming appointments, first first. A booking that kept only its
-        service's key (one made without `service_name`) is named from the `services` param."""
+    async def _future_of(self, request: Params, texts: CalendarTexts) -> list[Appointment]:
+        """The contact's coming appointments, first first, named for the contact
+        (`_naming`)."""
         contact_id = request.text("contact_id")
-        names = request.service_names()
+        named = _naming(request, texts)
         now = self.now()
         ahead = timedelta(days=max(APPOINTMENTS_AHEAD_DAYS, self.settings.horizon_days + 1))
         found = await self.store.appointments_from(contact_id, now, now + ahead)
@@ -285,22 +300,17 @@ class CalendarService:
         low = epoch_micros(now)
         own = [pair for pair in dated if pair[0] >= low]
         own.sort(key=itemgetter(0))  # stable, as sorting by start was
-        return [
-            replace(a, service_name=names[a.service_key])
-            if not a.service_name and a.service_key in names
-            else a
-            for _, a in own
-        ]
+        return [named(a) for _, a in own]
 
     async def _get_future_appointments(self, request: Params, _key: str) -> list[formatting.Item]:
-        own = await self._future_of(request)
-        prefix = request.text("id_prefix", default=formatting.CANCEL_PREFIX)
         texts = request.texts(self.texts)
+        own = await self._future_of(request, texts)
+        prefix = request.text("id_prefix", default=formatting.CANCEL_PREFIX)
         return formatting.appointment_items(own, self.settings.tz, prefix=prefix, texts=texts)
 
     async def _list_appointments(self, request: Params, _key: str) -> list[dict[str, Any]]:
-        own = await self._future_of(request)
         texts = request.texts(self.texts)
+        own = await self._future_of(request, texts)
         return [formatting.appointment_record(a, self.settings.tz, texts) for a in own]
 
     # ------------------------------------------------------------------ writes (under the lock)
@@ -374,8 +384,16 @@ class CalendarService:
         busy = await self.store.busy_between(made.start, made.end, ignore=made.event_id)
         return self._held(busy, made.start, made.end, None) is not None
 
-    def _booked(self, appointment: Appointment, texts: CalendarTexts, message: str) -> Reply:
-        """A successful booking's or move's answer; `message` is `texts.booked` or `.moved`."""
+    def _booked(
+        self,
+        appointment: Appointment,
+        texts: CalendarTexts,
+        message: str,
+        named: Callable[[Appointment], Appointment],
+    ) -> Reply:
+        """A successful booking's or move's answer; `message` is `texts.booked` or `.moved`,
+        the appointment as `named` shows it (`_naming`)."""
+        appointment = named(appointment)
         record = formatting.appointment_record(appointment, self.settings.tz, texts)
         return {
             "success": True,
@@ -394,6 +412,7 @@ class CalendarService:
         )
         presence = request.minutes("presence_min", service)
         texts = request.texts(self.texts)
+        named = _naming(request, texts)  # a bad `services` param refuses before any write
         earlier = await self._earlier_booking(request, key) if key else None
         if earlier is not None:
             return earlier
@@ -414,7 +433,7 @@ class CalendarService:
             # Only this booking goes: the others were there first, or will go themselves.
             await self.store.delete(made.event_id)
             return _refused("", Refusal.SLOT_TAKEN, texts)
-        return self._booked(made, texts, texts.booked)
+        return self._booked(made, texts, texts.booked, named)
 
     async def _earlier_booking(self, request: Params, key: str) -> Reply | None:
         """The answer of the booking an earlier attempt under `key` made, if it exists."""
@@ -422,7 +441,7 @@ class CalendarService:
         if earlier is None:
             return None
         texts = request.texts(self.texts)
-        return self._booked(earlier, texts, texts.booked)
+        return self._booked(earlier, texts, texts.booked, _naming(request, texts))
 
     async def _owned(self, request: Params) -> Appointment | None:
         """The contact's own upcoming appointment named by `event_id`, else None."""
@@ -441,6 +460,7 @@ class CalendarService:
 
     async def _cancel(self, request: Params, _key: str) -> Reply:
         texts = request.texts(self.texts)
+        named = _naming(request, texts)
         event_id = request.event_id()
         found = await self.store.appointment(event_id)
         if found is None:
@@ -454,7 +474,7 @@ class CalendarService:
             return _not_cancelled(Refusal.CHANGED, texts)
         if not deleted:
             return _not_cancelled(Refusal.NOT_FOUND, texts)
-        title = formatting.appointment_title(appointment, self.settings.tz, texts)
+        title = formatting.appointment_title(named(appointment), self.settings.tz, texts)
         return {"success": True, "message": texts.cancelled.format(title=title)}
 
     async def _cancelled_before(
@@ -466,12 +486,14 @@ class CalendarService:
         earlier = await self.store.cancelled(event_id)
         if earlier is None or earlier.contact_id != request.text("contact_id"):
             return _not_cancelled(Refusal.NOT_FOUND, texts)
-        title = formatting.appointment_title(earlier, self.settings.tz, texts)
+        shown = _naming(request, texts)(earlier)
+        title = formatting.appointment_title(shown, self.settings.tz, texts)
         return {"success": True, "message": texts.already_cancelled.format(title=title)}
 
     async def _reschedule_appointment(self, request: Params, _key: str) -> Reply:
         wall = request.slot("slot")
         texts = request.texts(self.texts)
+        named = _naming(request, texts)
         appointment = await self._owned(request)
         if appointment is None:
             return _refused("", Refusal.NOT_FOUND, texts)
@@ -485,7 +507,7 @@ class CalendarService:
         # Instants: 02:30 summer time equals 02:30 winter time for Python (same zone, same wall).
         unchanged = epoch_micros(start) == epoch_micros(appointment.start)
         if unchanged and service == appointment.minutes:
-            return self._booked(appointment, texts, texts.moved)  # nothing to change
+            return self._booked(appointment, texts, texts.moved, named)  # nothing to change
         try:
             moved = await self.store.move(appointment, start, _ends(start, service))
         except EventGone:
@@ -494,4 +516,5 @@ class CalendarService:
             # `event_id` left empty like a missing one: the flow must not offer other times
             # for an appointment whose current state the contact has not seen.
             return _refused("", Refusal.CHANGED, texts)
-        return self._booked(replace(moved, event_id=appointment.event_id), texts, texts.moved)
+        kept_id = replace(moved, event_id=appointment.event_id)
+        return self._booked(kept_id, texts, texts.moved, named)
