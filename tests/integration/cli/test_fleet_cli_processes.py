@@ -125,7 +125,11 @@ def test_start_takes_the_secrets_from_the_environment_and_never_puts_them_in_arg
     assert started["root"] == str(root.resolve())
     assert started["log"] == str(root.resolve() / "logs" / "acme.log")
     assert f"fleet root: {root.resolve()}" in result.stderr
-    assert "botfleet cp credentials set acme data_plane --file dp.json" in result.stderr
+    # The token came from BOTFLEET_INTERNAL_TOKEN: the step reads it from there, not shown.
+    assert (
+        """printf '%s' "$BOTFLEET_INTERNAL_TOKEN" | botfleet cp credentials set acme data_plane """
+        "internal_token=@-"
+    ) in result.stderr
     assert f"--data-plane-url http://127.0.0.1:{port}" in result.stderr
 
     pid = started["pid"]

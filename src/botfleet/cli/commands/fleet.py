@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import shlex
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -339,7 +340,9 @@ def start(
     view |= {"root": str(fleet.root), "log": str(fleet.log_file(tenant))}
     _echo_json(view)
     typer.echo(f"fleet root: {fleet.root}", err=True)
-    steps = _next_steps(tenant, view["url"], fleet.root, host, previous, previous_url, spec)
+    steps = _next_steps(
+        tenant, view["url"], fleet.root, host, previous, previous_url, spec, internal_token_file
+    )
     if steps:
         typer.echo("next steps (once, or when they change):", err=True)
         for step in steps:
@@ -435,6 +438,7 @@ def _next_steps(
     previous: DataPlaneSpec | None,
     previous_url: str | None,
     spec: DataPlaneSpec,
+    internal_token_file: Path | None,
 ) -> list[str]:
     """What is left to do after this start: all of it the first time; later, only what the
     start changed (the internal token, the URL), the rest being done already."""
@@ -442,9 +446,8 @@ def _next_steps(
     steps = []
     if previous is None or previous.internal_token != spec.internal_token:
         steps.append(
-            "store the internal token as the tenant's data_plane credentials: botfleet cp "
-            f"credentials set {tenant} data_plane --file dp.json (dp.json: "
-            '{"internal_token": "<its value>"})'
+            "store the internal token as the tenant's data_plane credentials: "
+            + _store_token_command(tenant, internal_token_file)
         )
     if first or previous_url != url:
         steps.append(
@@ -458,6 +461,30 @@ def _next_steps(
             "(or --once from cron or a systemd timer)"
         )
     return steps
+
+
+def _store_token_command(tenant: str, file: Path | None) -> str:
+    """The `botfleet cp credentials set TENANT data_plane ...` that stores the internal token
+    this start was given, read from where it came, never showing it: the tenant's own file, by
+    its absolute path (the command may be run from another folder), as `--file` when it is a
+    JSON object holding only `internal_token` (the onboarding's dp.json), as `internal_token=@`
+    when it holds the token alone, through jq when it holds other fields too (they would be
+    stored with it, and refused); else BOTFLEET_INTERNAL_TOKEN on standard input (printf is a
+    shell builtin: the value is on no command line)."""
+    command = f"botfleet cp credentials set {shlex.quote(tenant)} data_plane"
+    if file is None:
+        return f"printf '%s' \"${INTERNAL_TOKEN.variable}\" | {command} internal_token=@-"
+    path = shlex.quote(str(file.absolute()))
+    try:
+        text = file.read_text(encoding="utf-8").strip()
+        loaded = json.loads(text) if text.startswith("{") else None
+    except (OSError, ValueError):  # read a moment ago, changed since: as any JSON object
+        loaded = {}
+    if loaded is None:
+        return f"{command} internal_token=@{path}"
+    if isinstance(loaded, dict) and set(loaded) == {INTERNAL_TOKEN.name}:
+        return f"{command} --file {path}"
+    return f"jq '{{internal_token}}' {path} | {command} --file -"
 
 
 @fleet_app.command("status")
