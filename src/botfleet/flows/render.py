@@ -55,7 +55,7 @@ from botfleet.flows._sandbox_limits import (
     size_cost,
 )
 from botfleet.flows.date_filter import parse_date
-from botfleet.flows.day_filter import parse_day, weekday
+from botfleet.flows.day_filter import day_problem, parse_day, weekday
 from botfleet.flows.digits_filter import digits
 from botfleet.flows.effects import Diagnostic
 
@@ -343,6 +343,7 @@ del _env.globals["lipsum"]  # lorem ipsum: no use in a flow, and lipsum(n=10**6)
 _env.filters["shift_time"] = _shift_time
 _env.filters["parse_date"] = parse_date
 _env.filters["parse_day"] = parse_day
+_env.filters["day_problem"] = day_problem
 _env.filters["weekday"] = weekday
 _env.filters["digits"] = digits
 _env.filters = {name: guard_filter(name, func) for name, func in _env.filters.items()}

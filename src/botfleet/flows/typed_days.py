@@ -22,12 +22,24 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import Enum
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Final, Literal
 
-from botfleet.flows.date_filter import next_date, read_date
+from botfleet.flows.date_filter import nearest_date, next_date, no_such_date, read_date
 
-__all__ = ["MONTH_WORDS", "WEEKDAY_WORDS", "DayWanted", "fold", "option_day", "typed_day"]
+__all__ = [
+    "MONTH_WORDS",
+    "NO_SUCH_DAY",
+    "WEEKDAY_WORDS",
+    "DayWanted",
+    "NoSuchDay",
+    "fold",
+    "option_day",
+    "read_typed_day",
+    "typed_day",
+]
 
 #: The calendar connector's day ids: `day_2024-05-10`.
 _DAY_ID = re.compile(r"day_(\d{4}-\d{2}-\d{2})")
@@ -139,6 +151,32 @@ _RELATIVE = MappingProxyType(
         ),
     }
 )
+#: Days before today, read only when a past day is asked for (`typed_day(past=True)`):
+#: "ayer", "anteontem", "avant-hier".
+_PAST_RELATIVE = MappingProxyType(
+    {
+        **dict.fromkeys(("yesterday", "ayer", "ontem", "hier", "gestern", "ieri", "ahir"), -1),
+        **dict.fromkeys(
+            (
+                "day before yesterday",
+                "the day before yesterday",
+                "anteayer",
+                "antes de ayer",
+                "antier",
+                "anteontem",
+                "antes de ontem",
+                "avant hier",
+                "vorgestern",
+                "l'altro ieri",
+                "altro ieri",
+                "ieri l'altro",
+                "avantieri",
+                "abans d'ahir",
+            ),
+            -2,
+        ),
+    }
+)
 #: Said before a relative day and left out: "for tomorrow", "para mañana", "pour demain".
 _FOR = frozenset({"for", "para", "pour", "per", "fur"})
 #: Articles, prepositions and the word "day" around a weekday or date, left out: "on Friday",
@@ -155,11 +193,20 @@ _NEXT = _set(
     "next coming proximo proxima prochain prochaine nachsten nachster nachste kommenden "
     "kommender kommende prossimo prossima proper propera vinent viene vem ve"
 )
+#: "last Friday": the last Friday before today ("el viernes pasado", "sexta passada", "vendredi
+#: dernier", "letzten Freitag", "venerdì scorso", "divendres passat"), read only when a past
+#: day is asked for.
+_LAST = _set(
+    "last pasado pasada passado passada dernier derniere letzten letzter letzte vergangenen "
+    "vergangener vergangene scorso scorsa passat"
+)
 #: Portuguese weekdays that are ordinals in Spanish and Italian ("la segunda", "la quinta" are
 #: "the second one", "the fifth one"): a weekday only alone or with a word only Portuguese puts
 #: there ("sexta-feira", "na quinta", "próxima segunda").
 _ORDINAL_WEEKDAYS = frozenset({"segunda", "terca", "quarta", "quinta", "sexta"})
-_PORTUGUESE_ONLY = frozenset({"feira", "na", "nesta", "neste", "esta", "proxima", "vem"})
+_PORTUGUESE_ONLY = frozenset(
+    {"feira", "na", "nesta", "neste", "esta", "proxima", "vem", "passado", "passada"}
+)
 #: A day of the month: "10", "10th", "1st", "1er", "1º" (folded "1o"), "10." (German).
 _ORDINAL = re.compile(r"(\d{1,2})(?:st|nd|rd|th|er|re|o|a|°|\.)?")
 _YEAR = re.compile(r"\d{4}")
@@ -190,11 +237,24 @@ class _Parts:
     day: int | None = None
     year: int | None = None
     on: date | None = None
-    modifier: str = ""  # "this" or "next"
+    #: A date written in digits that no calendar has ("31/02"), said instead of `on`.
+    no_such_day: bool = False
+    modifier: str = ""  # "this", "next" or "last"
     words: frozenset[str] = frozenset()  # the fillers and modifiers said
 
 
-def typed_day(folded: str, today: date) -> DayWanted | None:
+class NoSuchDay(Enum):
+    """What a text that writes a date no calendar has ("31 de febrero") asks for."""
+
+    NO_SUCH_DAY = "no_such_day"
+
+
+#: `read_typed_day`'s answer for "31 de febrero", "31/02", "30/2/2027", "lunes 10 de mayo" (10
+#: May a Friday): a date written with its day (1-31) and month, which is none.
+NO_SUCH_DAY: Final = NoSuchDay.NO_SUCH_DAY
+
+
+def typed_day(folded: str, today: date, *, past: bool = False) -> DayWanted | None:
     """What a folded text asks for among a list of days, None when it is no day.
 
     "tomorrow" and "pasado mañana" are days from `today`; "10/5", "10 May", "10 de mayo" a date
@@ -202,18 +262,33 @@ def typed_day(folded: str, today: date) -> DayWanted | None:
     on); "friday", "el viernes", "am Freitag" any listed Friday; "this friday" the first Friday
     from today on, "next friday" the first after today; "friday 10 may" the date, if it is a
     Friday. Never a bare number ("10", "el 10"): a number is a position or nothing.
+
+    With `past`, days before today too: "yesterday", "anteayer" and "last friday" ("el viernes
+    pasado": the last Friday before today), and a date without a year is the nearest such day,
+    before or after today (`date_filter.nearest_date`: "1/12" typed on 7 December is six days
+    ago).
     """
+    found = read_typed_day(folded, today, past=past)
+    return found if isinstance(found, DayWanted) else None
+
+
+def read_typed_day(
+    folded: str, today: date, *, past: bool = False
+) -> DayWanted | Literal[NoSuchDay.NO_SUCH_DAY] | None:
+    """`typed_day`, and `NO_SUCH_DAY` where a date is written that no calendar has: a day of
+    the month (1-31) and a month without it, in words or digits ("31 de febrero", "31/02",
+    "30/2/2027"), or with a weekday it is not ("monday 10 may", 10 May a Friday)."""
     text = folded.replace("\u2019", "'").replace("\u2018", "'").strip(" \t\n" + _PUNCTUATION)
     if not text or len(text) > _MAX_LENGTH:
         return None
     if "feira" in text:  # "3ª feira" (folded "3a feira") is "terça-feira"
         text = _NUMBERED_FEIRA.sub(lambda found: _FEIRA_DAYS[found[1]], text)
     tokens = _tokens(text)
-    relative = _relative(tokens)
+    relative = _relative(tokens, past)
     if relative is not None:
         return DayWanted(on=today + timedelta(days=relative))
-    parts = _parse(tokens, today)
-    return None if parts is None else _wanted(parts, today)
+    parts = _parse(tokens, today, past)
+    return None if parts is None else _wanted(parts, today, past)
 
 
 def _tokens(text: str) -> list[str]:
@@ -228,14 +303,16 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-def _relative(tokens: list[str]) -> int | None:
+def _relative(tokens: list[str], past: bool) -> int | None:
     words = [token.strip(_NOT_AN_APOSTROPHE) for token in tokens]
     if len(words) > 1 and words[0] in _FOR:
         words = words[1:]
-    return _RELATIVE.get(" ".join(words))
+    said = " ".join(words)
+    found = _RELATIVE.get(said)
+    return _PAST_RELATIVE.get(said) if found is None and past else found
 
 
-def _parse(tokens: list[str], today: date) -> _Parts | None:
+def _parse(tokens: list[str], today: date, past: bool) -> _Parts | None:
     """The tokens as pieces of a day, None when one is no such piece or comes twice."""
     parts = _Parts()
     said: set[str] = set()
@@ -243,15 +320,17 @@ def _parse(tokens: list[str], today: date) -> _Parts | None:
         word = _unprefixed(token.strip(_PUNCTUATION))
         if not word:
             continue
-        if word in _FILLERS or word in _THIS or word in _NEXT:
+        if word in _FILLERS or word in _THIS or word in _NEXT or word in _LAST:
             said.add(word)
-        elif not _take(parts, word, _unprefixed(token.strip(_NOT_A_DOT)), today):
+        elif not _take(parts, word, _unprefixed(token.strip(_NOT_A_DOT)), today, past):
             return None
     parts.words = frozenset(said)
-    if said & _NEXT:
-        parts.modifier = "next"
-    elif said & _THIS:
-        parts.modifier = "this"
+    modifiers = [
+        name for name, words in (("next", _NEXT), ("last", _LAST), ("this", _THIS)) if said & words
+    ]
+    if len(modifiers) > 1 and modifiers != ["next", "this"]:  # "this next friday": next
+        return None  # "next friday last": no day
+    parts.modifier = modifiers[0] if modifiers else ""
     return parts
 
 
@@ -260,7 +339,7 @@ def _unprefixed(word: str) -> str:
     return word[2:] if word.startswith(("d'", "l'")) else word
 
 
-def _take(parts: _Parts, word: str, number: str, today: date) -> bool:
+def _take(parts: _Parts, word: str, number: str, today: date, past: bool) -> bool:
     """`parts` with the piece `word` is (`number`: the word with a dot at its end kept, "10."),
     False when it is none, or one already said."""
     if word in WEEKDAY_WORDS:
@@ -280,15 +359,22 @@ def _take(parts: _Parts, word: str, number: str, today: date) -> bool:
             return False
         parts.year = int(word)
     else:
-        written = read_date(word, today)
-        if written is None or parts.on is not None:
+        if parts.on is not None or parts.no_such_day:
             return False
+        written = read_date(word, today, past=past)
+        if written is None:
+            # "31/02": a date no calendar has, which `_wanted` tells from no date at all
+            parts.no_such_day = no_such_date(word, today, past=past)
+            return parts.no_such_day
         parts.on = written
     return True
 
 
-def _wanted(parts: _Parts, today: date) -> DayWanted | None:
-    """The day the pieces make, None when they make none or disagree."""
+def _wanted(
+    parts: _Parts, today: date, past: bool
+) -> DayWanted | Literal[NoSuchDay.NO_SUCH_DAY] | None:
+    """The day the pieces make, None when they make none or disagree, `NO_SUCH_DAY` when they
+    write a date that is none."""
     if (
         parts.weekday_word in _ORDINAL_WEEKDAYS
         and parts.words
@@ -297,44 +383,58 @@ def _wanted(parts: _Parts, today: date) -> DayWanted | None:
         and not (parts.day is not None and parts.words == {"dia"})
     ):
         return None  # "la segunda": the second one, not Monday
-    on = _date_of(parts, today)
+    if parts.modifier == "last" and not past:
+        return None
+    on = _date_of(parts, today, past)
     if on is _NO_DAY:
         return None
     weekday = parts.weekday
+    if on is _NO_SUCH_DAY:
+        return None if parts.modifier else NO_SUCH_DAY
     if on is not None:
-        if parts.modifier or (weekday is not None and on.weekday() != weekday):
+        if parts.modifier:
             return None
+        if weekday is not None and on.weekday() != weekday:
+            return NO_SUCH_DAY  # "monday 10 may", 10 May a Friday
         return DayWanted(on=on)
     if weekday is None:  # "el 10": a number, however said
         return None
     if parts.modifier:
         if parts.day is not None:
             return None
+        if parts.modifier == "last":
+            return DayWanted(on=today - timedelta(days=(today.weekday() - weekday - 1) % 7 + 1))
         start = today + timedelta(days=1 if parts.modifier == "next" else 0)
         return DayWanted(on=start + timedelta(days=(weekday - start.weekday()) % 7))
     return DayWanted(weekday=weekday, day=parts.day)
 
 
-#: What `_date_of` gives for pieces that make no date though they say one ("31 June").
+#: What `_date_of` gives for pieces that make no date though they say one ("10 2024"). Both
+#: are told by identity, never by value.
 _NO_DAY = date.min
+#: What `_date_of` gives for pieces that write a date no calendar has ("31 June", "31/02").
+_NO_SUCH_DAY = date.max
 
 
-def _date_of(parts: _Parts, today: date) -> date | None:
+def _date_of(parts: _Parts, today: date, past: bool) -> date | None:
     """The date the pieces write ("10/5", "10 May", "10 May 2025"), None when they write none
-    ("friday"), `_NO_DAY` when they write one wrong (a day without its month, two dates)."""
-    if parts.on is not None:
+    ("friday"), `_NO_DAY` when they write one wrong (a day without its month, two dates),
+    `_NO_SUCH_DAY` when they write one no calendar has ("31 June", "31/02")."""
+    if parts.on is not None or parts.no_such_day:
         if parts.month is not None or parts.day is not None or parts.year is not None:
             return _NO_DAY
-        return parts.on
+        return _NO_SUCH_DAY if parts.on is None else parts.on
     if parts.month is None:
         return _NO_DAY if parts.year is not None else None
     if parts.day is None:
         return _NO_DAY
-    if parts.year is None:
-        found = next_date(parts.month, parts.day, today)
-    else:
+    if parts.year is not None:
         found = _real_date(parts.year, parts.month, parts.day)
-    return _NO_DAY if found is None else found
+    elif past:
+        found = nearest_date(parts.month, parts.day, today)
+    else:
+        found = next_date(parts.month, parts.day, today)
+    return _NO_SUCH_DAY if found is None else found
 
 
 def _real_date(year: int, month: int, day: int) -> date | None:
