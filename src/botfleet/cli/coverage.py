@@ -5,7 +5,8 @@ A state counts once its `on_enter` ran (it was entered), or once a message was a
 message is matched in the initial state without entering it, so an initial state no transition
 leads back to is exercised that way. Transitions are the paths the engine reports as fired:
 `global_transitions[i]`, `states.S.transitions[i]`, `states.S.fallback`,
-`states.S.llm_fallback` and `states.S.next` (or `states.S.next[i]` for conditional routes).
+`states.S.llm_fallback`, `states.S.llm_unanswered` and `states.S.next` (or `states.S.next[i]`
+for conditional routes).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _file_order(spec: FlowSpec) -> list[str]:
         if state.llm_fallback:
             paths.append(f"{base}.llm_fallback")
         paths += [f"{base}.transitions[{i}]" for i in range(len(state.transitions))]
-        paths += [f"{base}.fallback", f"{base}.next"]
+        paths += [f"{base}.fallback", f"{base}.llm_unanswered", f"{base}.next"]
         paths += [f"{base}.next[{i}]" for i in range(len(state.next_targets()))]
     return paths
 

@@ -5,8 +5,10 @@
     any "no" on the way -> the safe fallback text
 
 The LLM only produces text: this object gets the question and a read-only context, and returns
-a string. It has no access to the conversation state, its data or the flow's connectors, so
-nothing the model says can change them. Every question ends in one log line
+a string with the question's outcome (`LLMReply`). It has no access to the conversation state,
+its data or the flow's connectors, so nothing the model says can change them; a flow may move
+the contact on an unanswered question (`llm_unanswered`), to the state the flow names: the model
+only decides whether it answered. Every question ends in one log line
 (`llm_question`, with its outcome, `tenant` and, asked in a turn, the hashed `contact`) and the
 `botfleet_llm_questions` metric. The last provider failure is also kept (`last_failure`, in
 memory: a restart clears it) for `GET /usage`, whose readers have no access to the log.
@@ -63,7 +65,7 @@ from botfleet.domain.built_in_texts import built_in_language, built_in_texts
 from botfleet.domain.errors import ConfigError, ConnectorError
 from botfleet.domain.tenant_config import TenantConfig
 from botfleet.ports.clock import Clock
-from botfleet.ports.connectors import Answer, LLMConnector, LLMContext, LLMUsage
+from botfleet.ports.connectors import Answer, LLMConnector, LLMContext, LLMReply, LLMUsage
 
 log = structlog.get_logger("botfleet.llm")
 
@@ -181,7 +183,9 @@ class KnowledgeLLMFallback:
     def enabled(self) -> bool:
         return self.options.enabled and (self.connector is not None or self.unavailable is not None)
 
-    async def reply(self, question: str, context: LLMContext, fallback_text: str) -> str | None:
+    async def reply(
+        self, question: str, context: LLMContext, fallback_text: str
+    ) -> LLMReply | None:
         if not self.enabled:
             return None
         # No text from the flow (the runtime passes its own built-in one in the contact's
@@ -200,7 +204,7 @@ class KnowledgeLLMFallback:
                 **self._log_fields(context),
             )
             self.metrics.observe("unavailable", None)
-            return safe
+            return LLMReply(safe, "unavailable")
         try:
             # A stray CancelledError (not a shutdown) is a crash like any other: the contact
             # gets the safe text, not a failed turn and no answer.
@@ -211,8 +215,8 @@ class KnowledgeLLMFallback:
             text, outcome, usage = None, "crash", None
         self.metrics.observe(outcome, usage)
         if text is None and outcome == QUESTION_TOO_LONG:
-            return self._too_long(context, safe)
-        return text if text is not None else safe
+            return LLMReply(self._too_long(context, safe), outcome)
+        return LLMReply(text if text is not None else safe, outcome)
 
     def _too_long(self, context: LLMContext, safe: str) -> str:
         """The answer to a question too long to ask: "please ask in a few words" in a language

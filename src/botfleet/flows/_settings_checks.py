@@ -18,9 +18,10 @@ from botfleet.flows.render import is_template
 from botfleet.flows.schema import FlowSpec
 from botfleet.flows.yaml_lines import index_path, key_path
 
-#: `data` keys the engine writes itself: `contact_name` (a message's profile name) and
-#: `today` (each turn), so keeping them needs no action of the flow.
-ENGINE_DATA_KEYS = frozenset({"contact_name", "today"})
+#: `data` keys the engine writes itself: `contact_name` (a message's profile name), `today`
+#: (each turn) and `llm_unanswered_count` (`llm_unanswered_after`), so keeping them needs no
+#: action of the flow.
+ENGINE_DATA_KEYS = frozenset({"contact_name", "today", "llm_unanswered_count"})
 
 
 def check_settings(spec: FlowSpec, collector: IssueCollector) -> None:

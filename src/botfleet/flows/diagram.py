@@ -3,7 +3,7 @@
 Edges, in flow order: the start marker to `initial_state`; `global_transitions` from an "any
 state" node (back to it for a `$current` target: the contact stays where it fires); then per
 state its transitions (labelled by trigger), its `next` routes (bold, labelled by condition),
-its `fallback` (dashed) and its connectors' `on_error` targets (dotted).
+its `fallback` and `llm_unanswered` (dashed) and its connectors' `on_error` targets (dotted).
 States with `llm_fallback: true` are marked. The output is deterministic, so a generated
 diagram can be committed beside its flow and checked for staleness.
 """
@@ -92,6 +92,9 @@ def _state_edges(name: str, state: State) -> list[Edge]:
             edges.append(Edge(name, route.target, label, "next", f"{base}.next[{i}]"))
     if state.fallback is not None:
         edges.append(Edge(name, state.fallback, "fallback", "fallback", f"{base}.fallback"))
+    if state.llm_unanswered is not None:
+        path = f"{base}.llm_unanswered"
+        edges.append(Edge(name, state.llm_unanswered, "LLM unanswered", "fallback", path))
     for i, action in enumerate(state.on_enter):
         if isinstance(action, InvokeConnector) and (target := _error_target(action)) is not None:
             path = f"{base}.on_enter[{i}].on_error"

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from botfleet.domain.messages import InboundMessage
+
 
 @dataclass(frozen=True, slots=True)
 class CallConnector:
@@ -40,7 +42,9 @@ class CancelTask:
 class AskLLM:
     """Free text matched nothing in an `llm_fallback` state: the shell asks the LLM.
 
-    The answer (or the safe fallback text) is sent as-is; state and data never change.
+    The answer (or the safe fallback text) is sent as-is; the model never changes state or
+    data. With `report` (the state has `llm_unanswered`), the shell then steps the engine with
+    `LLMReplied`, and the flow may move the contact on a question left unanswered.
     """
 
     question: str
@@ -49,6 +53,10 @@ class AskLLM:
     #: The language the contact chose (`TurnBuilder.chosen_language`), the answer's; "" when
     #: the flow leaves it to the question's.
     language: str = ""
+    #: Step the engine again with the outcome (`LLMReplied`) once the reply is sent.
+    report: bool = False
+    #: The message asked about, handed back in `LLMReplied` (with `report` only).
+    message: InboundMessage | None = None
 
 
 Effect = CallConnector | ScheduleTask | CancelTask | AskLLM

@@ -3,7 +3,9 @@
     step(flow, state, event, now, ctx) -> StepResult(new state, outputs, effects, diagnostics)
 
 A connector call stops the step with `state.awaiting` set and a `CallConnector` effect; the shell
-performs it and calls `step` again with `ConnectorReplied`/`ConnectorFailed`.
+performs it and calls `step` again with `ConnectorReplied`/`ConnectorFailed`. A question for the
+LLM is an `AskLLM` effect; in a state with `llm_unanswered` the shell, once the reply is sent,
+calls `step` again with `LLMReplied`, and the engine decides whether the contact moves.
 
 `now` is the clock (templates' `now`, the session timeout, the history); `delay_from` is the
 moment the turn stands for, the same each time the turn runs: a `schedule_task` `delay` counts
@@ -29,6 +31,7 @@ from botfleet.flows.events import (
     ConnectorFailed,
     ConnectorReplied,
     Event,
+    LLMReplied,
     MessageReceived,
     TaskFired,
 )
@@ -37,7 +40,13 @@ from botfleet.flows.per_flow import PerFlow
 from botfleet.flows.schedule_window import SchedulerInfo
 from botfleet.flows.state import ConversationState, Resume, new_state
 from botfleet.flows.static_options import static_option_title
-from botfleet.flows.turn import StepContext, StepResult, TenantInfo, TurnBuilder
+from botfleet.flows.turn import (
+    LLM_UNANSWERED_COUNT,
+    StepContext,
+    StepResult,
+    TenantInfo,
+    TurnBuilder,
+)
 
 _Candidate = tuple[str, schema.Transition]
 
@@ -67,6 +76,8 @@ def step(
             return _on_message(flow, state, message, now, ctx, delay_from)
         case ConnectorReplied() | ConnectorFailed():
             return _on_connector(flow, state, event, now, ctx, delay_from)
+        case LLMReplied():
+            return _on_llm_reply(flow, state, event, now, ctx, delay_from)
         case TaskFired():
             return _on_task(flow, state, event, now, ctx, delay_from)
         case _:
@@ -151,19 +162,27 @@ def _on_message(
         and (_has_words(message.text) or not (current.fallback or flow.settings.error_text))
     ):
         turn.fired.append(f"states.{state.node}.llm_fallback")
-        # Given by language: the text of the turn's, as the runtime's built-in one (else the
-        # tenant's, else the first listed).
-        fallback_text = text_in_language(
-            flow.settings.llm_fallback_text, turn.language(), ctx.tenant.language
-        )
-        asked = effects.AskLLM(message.text, state.node, fallback_text, turn.chosen_language())
-        turn.effects.append(asked)
+        turn.effects.append(_question(turn, state.node, message))
     elif current.fallback:
         turn.fired.append(f"states.{state.node}.fallback")
         enter(turn, current.fallback, origin=state.node, chain=(), turn_id=turn_id)
     elif flow.settings.error_text:
         turn.say(Text(flow.settings.error_text))
     return turn.result()
+
+
+def _question(turn: TurnBuilder, node: str, message: InboundMessage) -> effects.AskLLM:
+    """The LLM question of a message no transition of `node` took."""
+    # Given by language: the text of the turn's, as the runtime's built-in one (else the
+    # tenant's, else the first listed).
+    fallback_text = text_in_language(
+        turn.flow.settings.llm_fallback_text, turn.language(), turn.ctx.tenant.language
+    )
+    language = turn.chosen_language()
+    if turn.flow.states[node].llm_unanswered is None:
+        return effects.AskLLM(message.text, node, fallback_text, language)
+    # The flow moves on an unanswered question: the shell says how it went (`LLMReplied`).
+    return effects.AskLLM(message.text, node, fallback_text, language, True, message)
 
 
 #: Per flow: each state's transitions in the order they are tried, with their paths, filled
@@ -403,6 +422,56 @@ def _on_task(
         turn_id=event.job_id or f"task:{event.task}",
     )
     return turn.result()
+
+
+#: `llm_question` outcomes of a text that was no question for the document: one too long to
+#: ask (the contact is asked to write it in a few words) or without words. They neither count
+#: as unanswered nor start the count again.
+_NO_QUESTION_OUTCOMES = frozenset({"question_too_long", "empty_question"})
+
+
+def _on_llm_reply(
+    flow: schema.FlowSpec,
+    state: ConversationState,
+    event: LLMReplied,
+    now: datetime,
+    ctx: StepContext,
+    delay_from: datetime | None,
+) -> StepResult:
+    """`llm_unanswered`: a question the document did not answer (any outcome but `answered`
+    and the `_NO_QUESTION_OUTCOMES`: out of scope, a malformed or refused reply, the provider's
+    failure, a quota) counts; the `llm_unanswered_after`-th in a row enters the state named.
+    The reply (the safe text) is sent already: what the state sends follows it."""
+    turn = TurnBuilder(flow, state, now, ctx, event.message, resumed=True, delay_from=delay_from)
+    current = flow.states.get(state.node)
+    if current is None or state.node != event.state or current.llm_unanswered is None:
+        return turn.result()  # not the state that asked (cannot happen within one turn)
+    if event.outcome == "answered":
+        turn.unset_data(LLM_UNANSWERED_COUNT)
+        return turn.result()
+    if event.outcome in _NO_QUESTION_OUTCOMES:
+        return turn.result()
+    missed = _unanswered_count(state.data.get(LLM_UNANSWERED_COUNT)) + 1
+    if missed < (current.llm_unanswered_after or 1):
+        turn.set_data({LLM_UNANSWERED_COUNT: missed})
+        return turn.result()
+    turn.fired.append(f"states.{state.node}.llm_unanswered")
+    enter(
+        turn,
+        current.llm_unanswered,
+        origin=state.node,
+        chain=(),
+        turn_id=event.message.message_id,
+    )
+    return turn.result()
+
+
+def _unanswered_count(value: Any) -> int:
+    """`data.llm_unanswered_count` as a count: 0 when absent, or when a flow put something
+    else there."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0
+    return max(value, 0)
 
 
 def _is_question(message: InboundMessage, state: ConversationState) -> bool:

@@ -528,6 +528,21 @@ class State(_Strict):
         description="true: free text that no transition matches is answered by the LLM from "
         "the business's knowledge document, and the contact stays in this state.",
     )
+    llm_unanswered: str | None = Field(
+        default=None,
+        description="With `llm_fallback: true`: the state entered after a question the "
+        "knowledge document did not answer (out of scope, a malformed or refused reply, the "
+        "provider failing, a quota used up) got the safe text; e.g. one offering to pass the "
+        "contact to a person. Not for a question too long or without words.",
+    )
+    llm_unanswered_after: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="How many unanswered questions in a row in this state enter "
+        "`llm_unanswered` (default 1: the first). An answered question, or entering any state, "
+        "starts the count again; `data.llm_unanswered_count` holds it meanwhile.",
+    )
     #: A state name, or a list of `{target, condition}` branches tried in order.
     next: str | list[NextRoute] | None = Field(
         default=None,

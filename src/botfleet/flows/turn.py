@@ -39,6 +39,10 @@ from botfleet.flows.turn_texts import TextsView, TurnTexts
 #: The English apology (`error_text` gives the one of the turn's or tenant's language).
 DEFAULT_ERROR_TEXT = ENGLISH_TEXTS.error
 
+#: The `data` key counting a state's unanswered LLM questions in a row (`llm_unanswered_after`,
+#: `engine._on_llm_reply`); entering any state removes it (`TurnBuilder.result`).
+LLM_UNANSWERED_COUNT = "llm_unanswered_count"
+
 
 @dataclass(frozen=True, slots=True)
 class TenantInfo:
@@ -320,12 +324,25 @@ class TurnBuilder:
         for key, value in values.items():
             self.data[key] = value
             self.overlay.pop(key, None)
+        self._data_changed()
+
+    def unset_data(self, key: str) -> None:
+        """Remove `key` from `data` (nothing when it is not there)."""
+        if key in self.data:
+            del self.data[key]
+            self._data_changed()
+
+    def _data_changed(self) -> None:
         self._variables = None
         self._renderer = None
         self._language = None
         self._spoken = None
 
     def result(self) -> StepResult:
+        if self.entered:
+            # "In a row" means in one stay: a state entered (left, or entered again) starts the
+            # count of unanswered questions again (flow-dsl.md, `llm_unanswered_after`).
+            self.unset_data(LLM_UNANSWERED_COUNT)
         shown = [o for o in self.outputs if options_of(o)]
         if shown:
             last_options: tuple[Option, ...] = options_of(shown[-1])

@@ -107,6 +107,7 @@ def validate_spec(
     _check_reachability(spec, edges, collector)
     _check_dead_ends(spec, collector)
     _check_missing_fallbacks(spec, collector)
+    _check_llm_unanswered(spec, collector)
     check_silent_reentries(spec, collector)
     _check_next(spec, collector)
     _check_shadowed_transitions(spec, collector)
@@ -147,6 +148,8 @@ def _edges(spec: FlowSpec) -> Iterator[_Edge]:
             yield _Edge(f"{base}.transitions[{index}].target", name, transition.target)
         if state.fallback is not None:
             yield _Edge(f"{base}.fallback", name, state.fallback)
+        if state.llm_unanswered is not None:
+            yield _Edge(key_path(base, "llm_unanswered"), name, state.llm_unanswered)
         for path, target, _ in _next_routes(name, state):
             yield _Edge(path, name, target)
         yield from _error_edges(f"{base}.on_enter", state.on_enter, name)
@@ -295,6 +298,25 @@ def _check_initial_state_answers(spec: FlowSpec, collector: IssueCollector) -> N
         f"their first message, matched there, gets settings.error_text; add `fallback: "
         f"{name}` (its on_enter then runs for them)",
     )
+
+
+def _check_llm_unanswered(spec: FlowSpec, collector: IssueCollector) -> None:
+    """`llm_unanswered` only ever fires where the LLM is asked; `llm_unanswered_after` only
+    counts for it. (Its target is checked with the other targets.)"""
+    for name, state in spec.states.items():
+        base = state_path(name)
+        if state.llm_unanswered is not None and not state.llm_fallback:
+            collector.warning(
+                key_path(base, "llm_unanswered"),
+                f"llm_unanswered is never entered: state {name!r} does not ask the LLM; add "
+                "`llm_fallback: true` to it",
+            )
+        if state.llm_unanswered_after is not None and state.llm_unanswered is None:
+            collector.warning(
+                key_path(base, "llm_unanswered_after"),
+                f"llm_unanswered_after counts for nothing: state {name!r} has no "
+                "`llm_unanswered` state to enter",
+            )
 
 
 def _answers_anything(state: State) -> bool:

@@ -88,9 +88,23 @@ class LLMConnector(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class LLMReply:
+    """What the LLM fallback made of one question: the text to send, and how it went."""
+
+    #: The document's answer, or the safe fallback text (the built-in "ask in a few words" for
+    #: a question too long to ask).
+    text: str
+    #: The question's `llm_question` outcome (docs/llm.md, "What the logs say"): `answered`
+    #: only when `text` is the document's answer. A flow's `llm_unanswered` moves on it.
+    outcome: str = "answered"
+
+
 class LLMFallback(Protocol):
     """The shell's LLM hook: a question in, the text to send out (answer or safe fallback)."""
 
-    async def reply(self, question: str, context: LLMContext, fallback_text: str) -> str | None:
-        """Text to send, or None when the LLM is disabled (the FSM fallback applies)."""
+    async def reply(
+        self, question: str, context: LLMContext, fallback_text: str
+    ) -> LLMReply | None:
+        """The text to send and the outcome, or None when the LLM is disabled."""
         ...

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from botfleet.ports.connectors import Answer, LLMContext, LLMUsage
+from botfleet.ports.connectors import Answer, LLMContext, LLMReply, LLMUsage
 
 __all__ = [
     "LLMCall",
@@ -102,11 +102,15 @@ class ScriptedLLM:
 
 @dataclass
 class RecordingLLMFallback:
-    """`LLMFallback` that records questions and answers with a fixed text (None: disabled)."""
+    """`LLMFallback` that records questions and answers with a fixed text (None: disabled)
+    and outcome (`out_of_scope`, say: the text is then the safe text)."""
 
     text: str | None = "Scripted answer."
     asked: list[tuple[str, LLMContext, str]] = field(default_factory=list)
+    outcome: str = "answered"
 
-    async def reply(self, question: str, context: LLMContext, fallback_text: str) -> str | None:
+    async def reply(
+        self, question: str, context: LLMContext, fallback_text: str
+    ) -> LLMReply | None:
         self.asked.append((question, context, fallback_text))
-        return self.text
+        return None if self.text is None else LLMReply(self.text, self.outcome)

@@ -29,7 +29,7 @@ from botfleet.adapters.llm.replies import MalformedAnswer
 from botfleet.data_plane.llm_fallback import build_llm_fallback
 from botfleet.domain.errors import ConnectorUnavailable
 from botfleet.domain.tenant_config import tenant_config_from_mapping
-from botfleet.ports.connectors import LLMUsage
+from botfleet.ports.connectors import LLMReply, LLMUsage
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.llm import context
 
@@ -253,7 +253,7 @@ async def test_the_fallback_logs_a_malformed_reply_apart_and_counts_it_out_of_sc
             reply = await fb.reply("When do you open?", context(), "")
     finally:
         await fb.aclose()
-    assert reply == "Call us."
+    assert reply == LLMReply("Call us.", "malformed_reply")
     line = next(e for e in logs if e["event"] == "llm_question")
     assert line["outcome"] == "malformed_reply"
     assert line["log_level"] == "warning"
@@ -277,7 +277,7 @@ async def test_the_fallback_treats_a_page_instead_of_json_as_the_provider_being_
             reply = await fb.reply("When do you open?", context(), "")
     finally:
         await fb.aclose()
-    assert reply == "Call us."
+    assert reply == LLMReply("Call us.", "unavailable")
     assert route.call_count == 2  # retried like any unavailable provider
     assert not [e for e in logs if e["event"] == "connector_crashed"]
     line = next(e for e in logs if e["event"] == "llm_question")

@@ -12,6 +12,7 @@ from botfleet.adapters.llm.quota import InMemoryUsageStore
 from botfleet.data_plane.llm_fallback import build_llm_fallback
 from botfleet.domain.built_in_texts import BUILT_IN_TEXTS
 from botfleet.domain.tenant_config import TenantConfig
+from botfleet.ports.connectors import LLMReply
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.llm import ScriptedLLM, context, out_of_scope
 from botfleet.testing.runtime import make_tenant_config, text_message
@@ -75,7 +76,7 @@ async def test_the_fallback_asked_without_a_text_uses_the_language_it_is_given()
         connector=ScriptedLLM([out_of_scope()]),
     )
     reply = await fallback.reply(OUT_OF_SCOPE, context(language="pt-PT"), "")
-    assert reply == BUILT_IN_TEXTS["pt"].llm_fallback
+    assert reply == LLMReply(BUILT_IN_TEXTS["pt"].llm_fallback, "out_of_scope")
 
 
 async def test_a_question_too_long_is_asked_shorter_in_the_contacts_language() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from botfleet.flows.state import HISTORY_LIMIT
-from botfleet.ports.connectors import LLMContext
+from botfleet.ports.connectors import LLMContext, LLMReply
 from botfleet.testing.llm import RecordingLLMFallback
 from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
 
@@ -26,9 +26,9 @@ FLOW: dict[str, Any] = {
 class NumberedLLM(RecordingLLMFallback):
     """Answers `answer 1`, `answer 2`... and records the history each question came with."""
 
-    async def reply(self, question: str, context: LLMContext, fallback_text: str) -> str | None:
+    async def reply(self, question: str, context: LLMContext, fallback_text: str) -> LLMReply:
         self.asked.append((question, context, fallback_text))
-        return f"answer {len(self.asked)}"
+        return LLMReply(f"answer {len(self.asked)}")
 
 
 async def test_a_follow_up_question_sees_the_previous_answer() -> None:

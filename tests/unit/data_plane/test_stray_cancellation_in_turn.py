@@ -19,7 +19,7 @@ import structlog
 from botfleet.data_plane.runtime.cancellation import CallCancelled, stray_cancellation_as_error
 from botfleet.domain.outputs import Output, Text
 from botfleet.flows.effects import ScheduleTask
-from botfleet.ports.connectors import LLMContext
+from botfleet.ports.connectors import LLMContext, LLMReply
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.llm import RecordingLLMFallback
 from botfleet.testing.runtime import RecordingSender, bootstrap_test_runtime, text_message
@@ -62,7 +62,9 @@ class CancelledOnceLLM(RecordingLLMFallback):
         super().__init__(text="the answer")
         self.cancelled = False
 
-    async def reply(self, question: str, context: LLMContext, fallback_text: str) -> str | None:
+    async def reply(
+        self, question: str, context: LLMContext, fallback_text: str
+    ) -> LLMReply | None:
         if not self.cancelled:
             self.cancelled = True
             raise asyncio.CancelledError
@@ -77,7 +79,9 @@ class HangingLLM(RecordingLLMFallback):
         self.waiting = asyncio.Event()
         self.cancelled = False
 
-    async def reply(self, question: str, context: LLMContext, fallback_text: str) -> str | None:
+    async def reply(
+        self, question: str, context: LLMContext, fallback_text: str
+    ) -> LLMReply | None:
         self.waiting.set()
         try:
             await asyncio.Event().wait()

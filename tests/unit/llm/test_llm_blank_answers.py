@@ -18,6 +18,7 @@ from botfleet.adapters.llm.prompt import rules_text
 from botfleet.adapters.llm.quota import InMemoryUsageStore
 from botfleet.data_plane.llm_fallback import build_llm_fallback
 from botfleet.domain.tenant_config import tenant_config_from_mapping
+from botfleet.ports.connectors import LLMReply
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.llm import ScriptedLLM, context, in_scope
 
@@ -61,7 +62,7 @@ async def test_the_contact_gets_the_safe_text_not_an_empty_reply(answer: str) ->
     )
     with capture_logs() as logs:
         reply = await fb.reply("Do you take Sanitas?", context(), "")
-    assert reply == SAFE
+    assert reply == LLMReply(SAFE, "empty_answer")
     line = next(e for e in logs if e["event"] == "llm_question")
     assert line["outcome"] == "empty_answer"
     month = await usage.get("2026-12")

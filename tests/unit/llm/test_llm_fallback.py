@@ -68,7 +68,8 @@ def fallback(
 
 
 async def ask(fb: KnowledgeLLMFallback, question: str, ctx: LLMContext | None = None) -> str | None:
-    return await fb.reply(question, ctx or context(), FLOW_SAFE)
+    reply = await fb.reply(question, ctx or context(), FLOW_SAFE)
+    return None if reply is None else reply.text
 
 
 def metric(fb: KnowledgeLLMFallback, outcome: str) -> float:

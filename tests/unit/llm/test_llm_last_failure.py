@@ -18,6 +18,7 @@ from botfleet.data_plane.llm_fallback import (
 )
 from botfleet.domain.errors import ConnectorTimeout, ConnectorUnavailable
 from botfleet.domain.tenant_config import tenant_config_from_mapping
+from botfleet.ports.connectors import LLMReply
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.llm import ScriptedLLM, context, in_scope, out_of_scope
 
@@ -69,7 +70,7 @@ async def test_a_refusal_is_kept_with_its_hint_and_marked_past_when_the_provider
     llm = ScriptedLLM([model_not_found(), model_not_found(), out_of_scope()])
     fb = fallback(llm, clock)
     assert fb.last_failure is None
-    assert await fb.reply("Do you fix e-bikes?", context(), "") == "Sorry."
+    assert await fb.reply("Do you fix e-bikes?", context(), "") == LLMReply("Sorry.", "rejected")
     clock.advance(seconds=30)
     await fb.reply("Do you fix e-bikes?", context(), "")
     failure = fb.last_failure
@@ -132,7 +133,9 @@ async def test_a_breaker_the_questions_own_attempts_opened_shows_what_they_met()
     await fb.reply("Do you fix e-bikes?", context(), "")
     clock.advance(seconds=30)
     with capture_logs() as logs:
-        assert await fb.reply("Open on Sunday?", context(), "") == "Sorry."
+        assert await fb.reply("Open on Sunday?", context(), "") == LLMReply(
+            "Sorry.", "circuit_open"
+        )
     assert fb.metrics.questions.labels("circuit_open")._value.get() == 1
     assert fb.last_failure == ProviderFailure("unavailable", T0.replace(second=30), down)
     [line] = [entry for entry in logs if entry["event"] == "llm_question"]

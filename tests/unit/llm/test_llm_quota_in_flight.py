@@ -281,7 +281,8 @@ def fallback(llm: Any, config: TenantConfig, live: Live | None = None) -> Knowle
 
 async def ask_as(fb: KnowledgeLLMFallback, contact: str, question: str = "When?") -> str | None:
     with turn_identity("t1", Contact(contact)):
-        return await fb.reply(question, context(), "")
+        reply = await fb.reply(question, context(), "")
+    return None if reply is None else reply.text
 
 
 async def test_concurrent_visitors_cannot_spend_more_than_the_daily_quota() -> None:

@@ -1,4 +1,5 @@
-"""One turn's step loop: run the engine, carry out its effects, feed connector answers back.
+"""One turn's step loop: run the engine, carry out its effects, feed connector answers back
+(and, where the state asks for it, how the LLM's question went: `LLMReplied`).
 
 Nothing is persisted here; the runtime commits the outcome in one transaction afterwards. The
 effects carried out before that commit are safe to repeat when a crash makes the turn run
@@ -30,6 +31,7 @@ from botfleet.flows.events import (
     ConnectorFailed,
     ConnectorReplied,
     Event,
+    LLMReplied,
     MessageReceived,
     TaskFired,
 )
@@ -37,7 +39,7 @@ from botfleet.flows.schema import FlowSpec
 from botfleet.flows.state import HISTORY_LIMIT, ConversationState, Turn
 from botfleet.flows.turn import flow_error_text, turn_language
 from botfleet.ports.clock import Clock
-from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback
+from botfleet.ports.connectors import ConnectorCaller, LLMContext, LLMFallback, LLMReply
 from botfleet.ports.scheduling import RunAtPassed, TaskScheduler, one_off_run_id
 
 if TYPE_CHECKING:
@@ -139,15 +141,22 @@ async def _run_steps(
             if deps.step_observer is not None:
                 deps.step_observer(result)
             outputs.extend(result.outputs)
-            call = (
+            pending = (
                 await _apply_effects(deps, result, outputs, scheduled, log, answered, held)
                 if result.effects
                 else None
             )
-            if call is None or result.state.awaiting is None:
+            before = result.state
+            if isinstance(pending, LLMReplied):
+                # The reply is sent: its line goes before whatever the next step sends.
+                before = final = _with_answers(before, answered, deps.clock.now())
+                answered.clear()
+                reply: Event = pending
+            elif pending is None or result.state.awaiting is None:
                 break
-            reply = await _call(deps, call, log)
-            result = step(flow, result.state, reply, deps.clock.now(), ctx, delay_from=delay_from)
+            else:
+                reply = await _call(deps, pending, log)
+            result = step(flow, before, reply, deps.clock.now(), ctx, delay_from=delay_from)
         else:
             # The last step's, as the guard found it.
             final, language = result.state, result.language
@@ -175,13 +184,22 @@ async def _run_steps(
     if final.awaiting is not None:  # stopped by the guard: never leave a dangling call
         final = replace(final, awaiting=None)
     if answered:
-        # The step recorded the question; the answer comes from outside it. Without it the
-        # next question's history would hold the contact's side only ("how much is it?" after
-        # an answer about a treatment would reach the model without the treatment).
-        now = deps.clock.now()
-        turns = (Turn("bot", text, now) for text in answered)
-        final = replace(final, history=(*final.history, *turns)[-HISTORY_LIMIT:])
+        final = _with_answers(final, answered, deps.clock.now())
     return StepOutcome(final, outputs, scheduled, language or "", diagnostics, held or [])
+
+
+def _with_answers(
+    state: ConversationState, answered: list[str], now: datetime
+) -> ConversationState:
+    """`state` with the texts the LLM fallback sent as the bot's lines of its history.
+
+    The step recorded the question; the answer comes from outside it. Without it the next
+    question's history would hold the contact's side only ("how much is it?" after an answer
+    about a treatment would reach the model without the treatment)."""
+    if not answered:
+        return state
+    turns = (Turn("bot", text, now) for text in answered)
+    return replace(state, history=(*state.history, *turns)[-HISTORY_LIMIT:])
 
 
 def _turn_context(deps: StepDeps, state: ConversationState, strict: bool) -> StepContext:
@@ -216,9 +234,12 @@ async def _apply_effects(
     log: ContactLog,
     answered: list[str],
     held: list[effects.ScheduleTask | effects.CancelTask] | None = None,
-) -> effects.CallConnector | None:
-    """`held`: where a strict run's scheduling waits (`run_steps`); None: carried out now."""
-    call: effects.CallConnector | None = None
+) -> effects.CallConnector | LLMReplied | None:
+    """What the engine waits for next: the connector call to make, or the LLM question's
+    outcome to step it with (`AskLLM.report`); None: nothing.
+
+    `held`: where a strict run's scheduling waits (`run_steps`); None: carried out now."""
+    call: effects.CallConnector | LLMReplied | None = None
     for effect in result.effects:
         match effect:
             case effects.CallConnector():
@@ -230,10 +251,14 @@ async def _apply_effects(
                     await _scheduling(deps, effect, scheduled, log)
             case effects.AskLLM():
                 with stray_cancellation_as_error("the LLM call"):
-                    text = await _ask_llm(deps, effect, result)
+                    reply = await _ask_llm(deps, effect, result)
+                text = reply.text if reply is not None else ""
                 if text:
                     outputs.append(Text(text))
                     answered.append(text)
+                if effect.report and effect.message is not None:
+                    outcome = reply.outcome if reply is not None else LLM_DISABLED
+                    call = LLMReplied(effect.state, outcome, effect.message)
     return call
 
 
@@ -278,9 +303,13 @@ async def _schedule(deps: StepDeps, effect: effects.ScheduleTask, log: ContactLo
     return False
 
 
-async def _ask_llm(deps: StepDeps, effect: effects.AskLLM, result: StepResult) -> str | None:
+#: `LLMReplied.outcome` when no LLM fallback answered (the runtime has none, or it is off).
+LLM_DISABLED = "disabled"
+
+
+async def _ask_llm(deps: StepDeps, effect: effects.AskLLM, result: StepResult) -> LLMReply | None:
     if deps.llm is None:
-        return effect.fallback_text or None
+        return LLMReply(effect.fallback_text, LLM_DISABLED) if effect.fallback_text else None
     tenant_language = deps.ctx.tenant.language
     context = LLMContext(
         state=effect.state,
