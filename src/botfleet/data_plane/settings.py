@@ -116,7 +116,11 @@ class DataPlaneSettings(BaseModel):
     cache_key: Annotated[str | None, BeforeValidator(_cache_keys)] = Field(
         default=None, validation_alias=_env("CACHE_KEY")
     )
-    config_poll_s: float = Field(default=30.0, validation_alias=_env("CONFIG_POLL_S"))
+    # Finite: "nan" would stop the polling for good (every comparison with it false), "inf"
+    # too, silently.
+    config_poll_s: float = Field(
+        default=30.0, allow_inf_nan=False, validation_alias=_env("CONFIG_POLL_S")
+    )
     internal_token: Annotated[str | None, BeforeValidator(_bearer_token("DP_INTERNAL_TOKEN"))] = (
         Field(default=None, validation_alias=_env("INTERNAL_TOKEN"))
     )
@@ -124,7 +128,9 @@ class DataPlaneSettings(BaseModel):
     port: int = Field(default=8002, validation_alias=_env("PORT"))
     log_level: str = Field(default="info", validation_alias=_env("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_env("LOG_JSON"))
-    connector_timeout_s: float = Field(default=10.0, validation_alias=_env("CONNECTOR_TIMEOUT_S"))
+    connector_timeout_s: float = Field(
+        default=10.0, allow_inf_nan=False, validation_alias=_env("CONNECTOR_TIMEOUT_S")
+    )
     #: Scheduled jobs found due less than this late still run (once); later ones are missed.
     scheduler_grace_s: int = Field(default=300, ge=1, validation_alias=_env("SCHEDULER_GRACE_S"))
     #: Webhook deliveries get 503 (providers retry) while this many messages wait for turns.

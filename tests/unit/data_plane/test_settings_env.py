@@ -201,3 +201,13 @@ def test_random_inputs_read_alike(
 ) -> None:
     dotenv = None if lines is None else "\n".join(lines) + "\n"
     assert_same(tmp_path, variables, dotenv, arguments)
+
+
+@pytest.mark.parametrize("name", ["DP_CONFIG_POLL_S", "DP_CONNECTOR_TIMEOUT_S"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_a_number_that_is_not_finite_is_refused(name: str, value: str) -> None:
+    # "nan" was taken: every comparison with it is false, so the config polling stopped for
+    # good, silently (and "inf" waited forever).
+    with mock.patch.dict(os.environ, {name: value}), pytest.raises(ValidationError) as raised:
+        DataPlaneSettings()
+    assert "finite" in str(raised.value)
