@@ -109,7 +109,11 @@ async def test_the_tenants_text_follows_the_contacts_language() -> None:
     config = school(fallback_text=TENANT_TEXTS, **OUT_OF_SCOPE)
     found = await answers(
         config,
-        [("ask:en-GB", "Is there a cafeteria?"), ("ask:es", "¿Hay cafetería?"), ("ask", "Cafeteria?")],
+        [
+            ("ask:en-GB", "Is there a cafeteria?"),
+            ("ask:es", "¿Hay cafetería?"),
+            ("ask", "Cafeteria?"),
+        ],
     )
     assert found == [[TENANT_TEXTS["en"]], [TENANT_TEXTS["es"]], [TENANT_TEXTS["es"]]]
 
