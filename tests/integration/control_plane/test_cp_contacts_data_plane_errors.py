@@ -467,3 +467,23 @@ async def test_the_data_planes_word_on_the_contact_id_is_a_422_naming_it_unaudit
         assert answer.status_code == 422, answer.text
         assert answer.json()["detail"] == said
         assert await _contact_audit(cp) == []
+
+
+async def test_the_data_planes_word_on_the_contact_id_is_relayed_as_one_bounded_line(
+    database: Database,
+) -> None:
+    # A broken data plane (or a proxy) must not put megabytes or terminal escapes into the
+    # answer the CLI prints.
+    said = "contact_id: 'web-1' is no telegram contact\n\x1b[2J\u202e" + "x" * 20_000
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, json={"detail": said})
+
+    async with running_control_plane(make_settings(database), data_plane(refuse)) as cp:
+        await _acme(cp)
+        answer = await cp.client.delete(PATH, headers=cp.admin)
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    assert detail.startswith("contact_id: 'web-1' is no telegram contact  [2J ")
+    assert detail.isprintable()
+    assert len(detail) <= len("contact_id: ") + 1000

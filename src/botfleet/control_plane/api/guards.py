@@ -138,7 +138,7 @@ def log_body_refusal(scope: Scope, status: int, reason: str, numbers: Mapping[st
     tenant_id = params.get("tenant_id")
     where = (
         {"tenant_id": tenant_id}
-        if isinstance(tenant_id, str) and _TENANT_ID.match(tenant_id)
+        if isinstance(tenant_id, str) and _TENANT_ID.fullmatch(tenant_id)
         else {}
     )
     _http_log.warning(

@@ -84,7 +84,7 @@ def tenant_in_path(scope: Scope) -> str | None:
         except Exception:  # a line without its tenant rather than a failed request
             params = None
     tenant_id = params.get("tenant_id") if isinstance(params, dict) else None
-    return tenant_id if isinstance(tenant_id, str) and _TENANT_ID.match(tenant_id) else None
+    return tenant_id if isinstance(tenant_id, str) and _TENANT_ID.fullmatch(tenant_id) else None
 
 
 def is_refusal_on_a_tenant(route: str, status: int) -> bool:

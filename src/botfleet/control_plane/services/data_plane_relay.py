@@ -299,13 +299,21 @@ def refusal(call: RelayCall, answer: RelayAnswer) -> DataPlaneError:
     return call.error(502, f"answered HTTP {status}{said}")
 
 
+#: The longest data plane's word on a contact id relayed (`contact_refused`): its own, naming
+#: an id of at most 191 characters and its prefixed form, is well under it.
+_CONTACT_DETAIL_CHARS = 1000
+
+
 def contact_refused(answer: RelayAnswer) -> InvalidInput | None:
     """The data plane's 422 on the contact id it was asked about (naming a channel the tenant
     lacks, a more channel's contact without its prefix), as the caller's own 422 naming
     `contact_id`: the id given is wrong, not the data plane. None for any other answer."""
     detail = json_field(answer.body, "detail") or ""
     if answer.status == 422 and detail.startswith("contact_id: "):
-        return InvalidInput("contact_id", detail.removeprefix("contact_id: "))
+        # Relayed as the caller's own error, and printed by the CLI: one line of printable
+        # characters, bounded (two contact ids and a sentence fit), whatever the answer held.
+        said = _one_line(detail.removeprefix("contact_id: ")[:_CONTACT_DETAIL_CHARS])
+        return InvalidInput("contact_id", said)
     return None
 
 
@@ -331,5 +339,10 @@ def their_detail(body: bytes) -> str:
     detail = json_field(body, "detail")
     if not detail:
         return ""
-    line = "".join(c if c.isprintable() else " " for c in detail)[:_DETAIL_CHARS]
-    return f": {line}"
+    return f": {_one_line(detail[:_DETAIL_CHARS])}"
+
+
+def _one_line(text: str) -> str:
+    """`text` with each character that does not print (a line break, a terminal escape, a
+    bidi override) as a space."""
+    return "".join(c if c.isprintable() else " " for c in text)
