@@ -342,6 +342,9 @@ _TEST_DOCS: dict[str, dict[str, str]] = {
         "wait": "the clock moves on (2h, 1d7h); tasks due on the way run, their messages "
         "are the outputs",
         "enter": "enter a state as a transition would (its on_enter runs)",
+        "run_task": "run one of the flow's tasks now for the step's contact, as the control "
+        "plane's run now does: {task: team_reply, data: {text: ...}}; its messages are the "
+        "outputs",
         "contact": "do this step as another contact",
         "expect": "the step's outputs, all of them, in order: a text, or a mapping of "
         "text/contains/regex/type/buttons/options/titles/descriptions; [] means nothing was "
@@ -386,6 +389,10 @@ _TEST_DOCS: dict[str, dict[str, str]] = {
         "id": "the contact id (default contact-1; on WhatsApp the phone in digits, no +)",
         "name": "the profile name: contact.name",
         "language": "contact.language, as Telegram's language_code",
+    },
+    "RunTaskSpec": {
+        "task": "the flow's task to run",
+        "data": "the run's data, read as data.<key> by the task (not stored)",
     },
     "StartSpec": {
         "state": "entered before the first step (its on_enter runs)",

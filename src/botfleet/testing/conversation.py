@@ -168,6 +168,30 @@ def _test_tenant(test: LoadedTest, tenant: str) -> tuple[TenantConfig, Flow]:
     return read.config, read.flow
 
 
+def _check_run_tasks(test: LoadedTest, flow: Flow) -> None:
+    """Each `run_task:` names one of the flow's tasks, else the test is in error before it runs:
+    `file:line steps[2].run_task.task: step 3 (run_task: team_rply): the flow has no task
+    'team_rply' (did you mean 'team_reply'?); its tasks: reminder, team_reply`.
+
+    Raises:
+        ConversationTestError: every step whose task the flow does not have.
+    """
+    tasks = flow.spec.tasks
+    known = ", ".join(tasks) or "none"
+    problems = []
+    for index, step in enumerate(test.spec.steps):
+        if step.run_task is None or step.run_task.task in tasks:
+            continue
+        name = step.run_task.task
+        path = f"steps[{index}].run_task.task"
+        problems.append(
+            f"{test.where(path)} {path}: step {index + 1} ({step.describe()}): the flow has no "
+            f"task {name!r}{did_you_mean(name, tasks)}; its tasks: {known}"
+        )
+    if problems:
+        raise ConversationTestError(problems)
+
+
 def _contact(test: LoadedTest) -> Contact:
     spec = test.spec.contact
     return Contact(spec.id, spec.name, spec.language)
@@ -206,6 +230,7 @@ async def run_conversation_test(
         loaded = test if isinstance(test, LoadedTest) else load_conversation_test(test)
         name = loaded.name
         config, flow = _test_config(loaded)
+        _check_run_tasks(loaded, flow)
     except ConversationTestError as exc:
         return ConversationResult(name, source, "error", str(exc))
     except (ConfigError, FlowValidationError, OSError) as exc:
@@ -445,6 +470,9 @@ async def _act(sandbox: Sandbox, step: StepSpec, press: Press | None) -> list[Ou
         )
     if step.wait is not None:
         return await sandbox.wait(parse_duration(step.wait), contact=step.contact)
+    if step.run_task is not None:
+        run = step.run_task
+        return await sandbox.run_task(run.task, run.data, contact=step.contact)
     return []
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "MessageSpec",
     "NotificationExpectation",
     "OutputExpectation",
+    "RunTaskSpec",
     "StartSpec",
     "StepSpec",
     "TestSearch",
@@ -46,7 +47,7 @@ __all__ = [
 
 DEFAULT_CONTACT = "contact-1"
 #: What a step can do (one per step).
-ACTIONS = ("say", "press", "send", "wait", "enter")
+ACTIONS = ("say", "press", "send", "wait", "enter", "run_task")
 
 
 class _Spec(BaseModel):
@@ -140,6 +141,19 @@ class MessageSpec(_Spec):
         return value
 
 
+class RunTaskSpec(_Spec):
+    """`run_task:`: the flow's task run now for the step's contact, as the control plane's
+    "run now" runs it (`POST /v1/tenants/{id}/tasks/run`), with `data` as the run's data."""
+
+    task: str = Field(min_length=1)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _data_as_written(cls, value: Any) -> Any:
+        return _as_written(value)
+
+
 def _listed(value: Any, key: str) -> Any:
     """One item or a list of them, each a mapping: a bare string stands for `{key: string}`."""
     items = [value] if isinstance(value, str | dict) else value
@@ -150,7 +164,8 @@ def _listed(value: Any, key: str) -> Any:
 
 class StepSpec(_Spec):
     """One step: `set_data` first, then at most one action (`say`, `press`, `send`, `wait`,
-    `enter`), then the checks (`expect`, `sent_to`, `state`, `data`, `tasks`, `notified`)."""
+    `enter`, `run_task`), then the checks (`expect`, `sent_to`, `state`, `data`, `tasks`,
+    `notified`)."""
 
     set_data: dict[str, Any] | None = None
     say: str | None = None
@@ -158,6 +173,7 @@ class StepSpec(_Spec):
     send: MessageSpec | None = None
     wait: str | None = None
     enter: str | None = None
+    run_task: RunTaskSpec | None = None
     contact: str | None = None
     expect: list[OutputExpectation] | None = None
     #: contact id -> its outputs during the step: what `expect` is for the step's contact,
@@ -217,6 +233,8 @@ class StepSpec(_Spec):
             return f"wait: {self.wait}"
         if self.enter is not None:
             return f"enter: {self.enter}"
+        if self.run_task is not None:
+            return f"run_task: {self.run_task.task}"
         return "set_data" if self.set_data is not None else "checks"
 
 

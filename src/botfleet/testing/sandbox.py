@@ -62,7 +62,7 @@ from botfleet.flows.schema import FlowSpec, InvokeConnector, Transition
 from botfleet.flows.state import ConversationState
 from botfleet.flows.tenant_file import display_path
 from botfleet.ports.connectors import Connector, LLMConnector
-from botfleet.ports.scheduling import ScheduledJob
+from botfleet.ports.scheduling import ScheduledJob, run_id
 from botfleet.testing.clock import FrozenClock
 from botfleet.testing.runtime import (
     MONDAY_MORNING,
@@ -616,6 +616,26 @@ class Sandbox:
         before = len(self.sender.sent)
         await self.scheduler.advance(delta)
         return self._since(before, contact or self.contact.id)
+
+    async def run_task(
+        self, task: str, data: Mapping[str, Any] | None = None, *, contact: str | None = None
+    ) -> list[Output]:
+        """Run the flow's `task` now for the contact, as the control plane's "run now" does
+        (`POST /run-task`: a manual run, in the contact's order); its outputs, then those of a
+        task it scheduled for at once. Raises `ValueError` for a task the flow does not have,
+        and what a run that failed raised (`task_failed`)."""
+        if task not in self.flow.tasks:
+            tasks = ", ".join(self.flow.tasks) or "none"
+            hint = did_you_mean(task, self.flow.tasks)
+            raise ValueError(f"the flow has no task {task!r}{hint}; its tasks: {tasks}")
+        contact_id = contact or self.contact.id
+        before = len(self.sender.sent)
+        run = run_id(f"manual:{task}", self.clock.now())
+        outcome = await self.runtime.run_task(contact_id, task, dict(data or {}), run)
+        if outcome.error is not None:
+            raise outcome.error
+        await self.scheduler.advance()
+        return self._since(before, contact_id)
 
     async def pending_tasks(self, contact: str | None = None) -> list[ScheduledJob]:
         """The jobs pending for the contact (what its flow scheduled: reminders...) and the
