@@ -70,7 +70,7 @@ _UNDOING = _set(
     "cancel cancelar cancela cancelo anular anula annuler annule annulla annullare cancella "
     "cancellare stornieren storniere stornierung absagen delete remove borrar eliminar elimina "
     "supprimer supprime loschen entfernen apagar excluir esborrar unsubscribe baja desuscribir "
-    "desinscrire abmelden"
+    "desinscrire abmelden cancel·lar cancel·la anul·lar anul·la cancellar anullar donar-se"
 )
 #: Words that are words, not typos, whatever the options: a yes, a no, a weekday, a month.
 #: The day words are `typed_days`' own tables, so the two steps agree on what a day is.

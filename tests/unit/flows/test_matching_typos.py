@@ -171,6 +171,9 @@ def test_a_confirmation_takes_no_typo_a_menu_without_a_no_does() -> None:
         ("anual", (Option("ver", "Ver mi cita"), Option("anular", "Anular cita"))),
         ("delte", (Option("d", "Delete my data"), Option("k", "Keep it"))),
         ("stornieen", (Option("s", "Stornieren"), Option("b", "Behalten"))),
+        # Catalan: the docs promise "in the platform's languages" (physio walk-through)
+        ("cancelar", (Option("ok", "Confirmar"), Option("no", "Cancel·lar"))),
+        ("anular", (Option("ok", "Confirmar"), Option("no", "Anul·lar la cita"))),
     ],
 )
 def test_an_option_that_undoes_something_is_never_picked_by_a_typo(
@@ -185,6 +188,8 @@ def test_an_option_that_undoes_something_is_still_picked_typed_right() -> None:
     assert chosen("cancel", ACTIONS) == "do_cancel"  # its first word
     spanish = (Option("ver", "Ver mi cita"), Option("es_cancel", "Anular cita"))
     assert chosen("anular", spanish) == "es_cancel"
+    catalan = (Option("ok", "Confirmar"), Option("ca_cancel", "Cancel·lar"))
+    assert chosen("cancel·lar", catalan) == "ca_cancel"
 
 
 def test_an_option_id_typed_stays_that_payload() -> None:
