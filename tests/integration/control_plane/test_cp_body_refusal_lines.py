@@ -83,12 +83,14 @@ async def test_a_refused_body_is_a_json_line_naming_the_route_and_the_tenant(
     assert counted[("POST", "<unmatched>", "422")] == 1
 
 
+@pytest.mark.parametrize("tenant", ["NOT%20AN%20ID", "acme%0A"])
 async def test_a_malformed_tenant_id_in_the_path_is_not_logged(
-    cp: ControlPlane, caplog: pytest.LogCaptureFixture
+    cp: ControlPlane, caplog: pytest.LogCaptureFixture, tenant: str
 ) -> None:
+    # ("acme\n": a well-formed id but for a line break, which `$` alone would let by)
     caplog.set_level(logging.DEBUG)
     refused = await cp.client.post(
-        "/v1/tenants/NOT%20AN%20ID/flows",
+        f"/v1/tenants/{tenant}/flows",
         content=DEEP,
         headers={**cp.admin, "Content-Type": "application/json"},
     )
