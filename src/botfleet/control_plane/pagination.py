@@ -8,12 +8,12 @@ It grants nothing: the query behind it still filters by what the caller may see.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from botfleet.control_plane.errors import InvalidInput
+from botfleet.domain.tenant_ids import is_registered_tenant_id
 from botfleet.opaque_cursor import pack, unpack
 
 DEFAULT_PAGE_SIZE = 100
@@ -22,7 +22,6 @@ MAX_PAGE_SIZE = 500
 MAX_CURSOR_LENGTH = 200
 #: Version numbers are 32-bit INTEGER columns on PostgreSQL.
 _MAX_VERSION = 2_147_483_647
-_TENANT_ID = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?")
 
 T = TypeVar("T")
 
@@ -60,7 +59,7 @@ def after_tenant_id(listing: str, cursor: str | None) -> str | None:
     if cursor is None:
         return None
     after = _decode(listing, cursor)
-    if not (isinstance(after, str) and _TENANT_ID.fullmatch(after)):
+    if not is_registered_tenant_id(after):
         raise _not_a_cursor(listing)
     return after
 

@@ -5,6 +5,7 @@ they would name the folder above, a hidden file or a command-line option."""
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 
 #: A tenant of a local tenant file or the fleet: 1 to 63 letters, digits, `_`, `.` or `-`,
 #: starting with a letter, a digit or `_`.
@@ -30,8 +31,14 @@ def local_tenant_id_problem(tenant_id: str) -> str | None:
     return f"a tenant id is {LOCAL_TENANT_ID_RULE}"
 
 
+def is_registered_tenant_id(value: object) -> TypeGuard[str]:
+    """Whether `value` is an id the control plane registers: a text, matched whole (`$`
+    alone would let a trailing line break by)."""
+    return isinstance(value, str) and _REGISTERED.fullmatch(value) is not None
+
+
 def registered_tenant_id_problem(tenant_id: str) -> str | None:
     """Why `tenant_id` is no id the control plane registers, or None."""
-    if _REGISTERED.fullmatch(tenant_id):
+    if is_registered_tenant_id(tenant_id):
         return None
     return f"a control plane's tenant id is {REGISTERED_TENANT_ID_RULE}"

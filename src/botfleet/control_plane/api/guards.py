@@ -24,7 +24,7 @@ from botfleet.control_plane.api.bodies import (
 from botfleet.control_plane.api.observe import method_label, route_label
 from botfleet.control_plane.errors import ControlPlaneError, InvalidInput
 from botfleet.control_plane.logs import get_logger
-from botfleet.control_plane.models import TENANT_ID_PATTERN
+from botfleet.domain.tenant_ids import is_registered_tenant_id
 from botfleet.http_guards import header, replay_body
 
 _log = get_logger("errors")
@@ -127,20 +127,13 @@ def _routes(routes: Iterable[Any]) -> Iterator[Any]:
             yield route
 
 
-_TENANT_ID = re.compile(TENANT_ID_PATTERN)
-
-
 def log_body_refusal(scope: Scope, status: int, reason: str, numbers: Mapping[str, int]) -> None:
     """`BodyGuard`'s line of a refused body, as the control plane's other lines: JSON, with
     the route's template and the tenant its path names (a well-formed id only), never the
     path itself, whose later segments can be a contact's id or phone number."""
     params = route_params(scope)
     tenant_id = params.get("tenant_id")
-    where = (
-        {"tenant_id": tenant_id}
-        if isinstance(tenant_id, str) and _TENANT_ID.fullmatch(tenant_id)
-        else {}
-    )
+    where = {"tenant_id": tenant_id} if is_registered_tenant_id(tenant_id) else {}
     _http_log.warning(
         "request_body_refused",
         status=status,

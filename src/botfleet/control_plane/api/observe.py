@@ -3,7 +3,6 @@ the caller's audit name and the tenant its path names)."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -11,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botfleet.control_plane.logs import get_logger
 from botfleet.control_plane.metrics import REFUSED_STATUSES, ControlPlaneMetrics
-from botfleet.control_plane.models import TENANT_ID_PATTERN
+from botfleet.domain.tenant_ids import is_registered_tenant_id
 from botfleet.web.app import DOCS_URL, OPENAPI_URL
 
 _log = get_logger("http")
@@ -32,7 +31,6 @@ OWN_PAGES = frozenset({OPENAPI_URL, DOCS_URL})
 ACTOR_STATE = "actor"
 #: The boot route's refusals are `botfleet_cp_boot_pulls_total{result="refused"}`'s.
 _BOOT_ROUTES = "/v1/boot/"
-_TENANT_ID = re.compile(TENANT_ID_PATTERN)
 
 
 def route_label(scope: Scope) -> str:
@@ -84,7 +82,7 @@ def tenant_in_path(scope: Scope) -> str | None:
         except Exception:  # a line without its tenant rather than a failed request
             params = None
     tenant_id = params.get("tenant_id") if isinstance(params, dict) else None
-    return tenant_id if isinstance(tenant_id, str) and _TENANT_ID.fullmatch(tenant_id) else None
+    return tenant_id if is_registered_tenant_id(tenant_id) else None
 
 
 def is_refusal_on_a_tenant(route: str, status: int) -> bool:
