@@ -17,7 +17,7 @@ from botfleet.control_plane.services.data_plane_relay import (
     DataPlaneRelay,
     RelayCall,
     answer_json,
-    json_field,
+    detail_of,
     origin,
     refusal,
 )
@@ -117,7 +117,7 @@ class DataPlaneContacts:
         answer = await self._relay.exchange(
             call, base_url, url, token, MAX_CONVERSATIONS_BYTES, params=params
         )
-        detail = json_field(answer.body, "detail") or ""
+        detail = detail_of(answer)
         if answer.status == 422 and before is not None and detail.startswith("before: "):
             # The caller's cursor, not the data plane, is wrong: a 422, not a 502.
             raise InvalidInput("before", detail.removeprefix("before: "))

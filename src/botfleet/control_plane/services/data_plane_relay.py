@@ -308,7 +308,7 @@ def contact_refused(answer: RelayAnswer) -> InvalidInput | None:
     """The data plane's 422 on the contact id it was asked about (naming a channel the tenant
     lacks, a more channel's contact without its prefix), as the caller's own 422 naming
     `contact_id`: the id given is wrong, not the data plane. None for any other answer."""
-    detail = json_field(answer.body, "detail") or ""
+    detail = detail_of(answer)
     if answer.status == 422 and detail.startswith("contact_id: "):
         # Relayed as the caller's own error, and printed by the CLI: one line of printable
         # characters, bounded (two contact ids and a sentence fit), whatever the answer held.
@@ -322,6 +322,12 @@ def _retry_after(header: str | None) -> int:
     if header is not None and header.strip().isdigit():
         return max(1, min(int(header.strip()), MAX_RETRY_AFTER_S))
     return DEFAULT_RETRY_AFTER_S
+
+
+def detail_of(answer: RelayAnswer) -> str:
+    """The data plane's ``detail`` as it wrote it ("" when it gave none): what its refusals
+    are told apart by."""
+    return json_field(answer.body, "detail") or ""
 
 
 def json_field(body: bytes, name: str) -> str | None:

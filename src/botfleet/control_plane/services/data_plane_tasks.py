@@ -32,6 +32,7 @@ from botfleet.control_plane.services.data_plane_relay import (
     RelayCall,
     answer_json,
     contact_refused,
+    detail_of,
     json_field,
     origin,
     refusal,
@@ -99,7 +100,7 @@ class DataPlaneTasks:
                 "the data plane does not take strict runs (HTTP 422): upgrade it to a release "
                 "with them, or run the task without strict",
             )
-        if answer.status == 404 and _detail(answer).startswith("unknown task "):
+        if answer.status == 404 and detail_of(answer).startswith("unknown task "):
             said = their_detail(answer.body)
             raise call.error(
                 404,
@@ -178,7 +179,7 @@ class DataPlaneTasks:
 def _job_refusal(call: RelayCall, answer: RelayAnswer, job_id: str) -> DataPlaneError:
     """The error for a job route's answer other than 200: the data plane's own 404 (no such
     pending job) and 409 (a standing job) as they are; anything else as `refusal`."""
-    detail = json_field(answer.body, "detail") or ""
+    detail = detail_of(answer)
     said = their_detail(answer.body)
     if answer.status == 404 and detail.startswith("no pending job "):
         tenant = call.tenant_id
@@ -191,10 +192,6 @@ def _job_refusal(call: RelayCall, answer: RelayAnswer, job_id: str) -> DataPlane
     if answer.status == 409:
         return call.error(409, f"the data plane refused it (HTTP 409{said})")
     return refusal(call, answer)
-
-
-def _detail(answer: RelayAnswer) -> str:
-    return json_field(answer.body, "detail") or ""
 
 
 def _refused_run(body: bytes) -> bool:
