@@ -359,8 +359,6 @@ def _check_greeting(
     """A web chat greeting given by language with none in the tenant's: the page shows the
     first one listed, in another language (a warning: a walk-through's pt-PT tenant got its
     pt-BR text, as documented, with no word)."""
-    from botfleet.adapters.channels.webchat.greeting import lacks_language
-
     greeting = settings.get("greeting")
     if isinstance(greeting, Mapping) and greeting and lacks_language(dict(greeting), language):
         first = next(iter(greeting))

@@ -44,9 +44,9 @@ def check_text_by_language(value: Any) -> Any:
                 f"{tag!r} is not a language tag: name each language by its code, as in 'es', "
                 "'en' or 'pt-BR'"
             )
-        if _key(tag) in seen:
-            raise ValueError(f"{seen[_key(tag)]!r} and {tag!r} are the same language")
-        seen[_key(tag)] = tag
+        if tag_key(tag) in seen:
+            raise ValueError(f"{seen[tag_key(tag)]!r} and {tag!r} are the same language")
+        seen[tag_key(tag)] = tag
         if not isinstance(text, str):
             raise ValueError(f"the value under {tag!r} is not a text")
         if not text.strip():
@@ -80,12 +80,12 @@ def language_key(keys: Iterable[str], languages: Iterable[str]) -> str | None:
     the same tag ("pt_BR" for "pt-br"), else its language ("pt"), else another tag of its
     language (the first listed). None when no language is there; blank ones are skipped."""
     written = list(keys)
-    by_key = {_key(tag): tag for tag in reversed(written)}  # the first of equals wins
+    by_key = {tag_key(tag): tag for tag in reversed(written)}  # the first of equals wins
     for language in languages:
         if not language.strip():
             continue
         primary = primary_language(language)
-        found = by_key.get(_key(language)) or by_key.get(primary)
+        found = by_key.get(tag_key(language)) or by_key.get(primary)
         if found is None:
             found = next((tag for tag in written if primary_language(tag) == primary), None)
         if found is not None:
@@ -93,6 +93,6 @@ def language_key(keys: Iterable[str], languages: Iterable[str]) -> str | None:
     return None
 
 
-def _key(tag: str) -> str:
+def tag_key(tag: str) -> str:
     """A tag as compared: "pt_BR", "PT-br" -> "pt-br"."""
     return tag.strip().replace("_", "-").casefold()

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from botfleet.adapters.channels.webchat.page_words import page_words
 from botfleet.domain.built_in_texts import primary_language
+from botfleet.domain.texts_by_language import tag_key
 
 #: The longest greeting, in characters: a bubble to read at a glance, not a page.
 MAX_GREETING = 1000
@@ -55,9 +56,9 @@ def check_greeting(value: Any) -> Any:
     for tag, text in value.items():
         if not isinstance(tag, str) or not _TAG.fullmatch(tag):
             raise ValueError(f"{tag!r} is not a language tag, as in 'es' or 'pt-BR'")
-        if _key(tag) in seen:
-            raise ValueError(f"{seen[_key(tag)]!r} and {tag!r} are the same language")
-        seen[_key(tag)] = tag
+        if tag_key(tag) in seen:
+            raise ValueError(f"{seen[tag_key(tag)]!r} and {tag!r} are the same language")
+        seen[tag_key(tag)] = tag
         if not isinstance(text, str):
             raise ValueError(f"the greeting in {tag!r} is not a text")
         checked[tag] = _text(text, f"the greeting in {tag!r}")
@@ -80,9 +81,9 @@ def greeting_in(greeting: Greeting | None, language: str) -> str | None:
     variant of the page's words first: "pt-PT" for "pt-AO", "pt-BR" for "pt"."""
     if greeting is None or isinstance(greeting, str):
         return greeting
-    by_key = {_key(tag): text for tag, text in greeting.items()}
+    by_key = {tag_key(tag): text for tag, text in greeting.items()}
     primary = primary_language(language)
-    wanted = [_key(language)]
+    wanted = [tag_key(language)]
     if primary == "pt":  # the variant whose words the page shows (`page_words`)
         wanted.append("pt-pt" if page_words(language) == page_words("pt-PT") else "pt-br")
     wanted.append(primary)
@@ -93,17 +94,3 @@ def greeting_in(greeting: Greeting | None, language: str) -> str | None:
         if primary_language(tag) == primary:
             return text
     return next(iter(greeting.values()), None)
-
-
-def lacks_language(greeting: Greeting | None, language: str) -> bool:
-    """Whether a greeting given by language has none in `language`'s (the page then shows the
-    first one listed, in another language)."""
-    if not isinstance(greeting, Mapping):
-        return False
-    primary = primary_language(language)
-    return not any(primary_language(tag) == primary for tag in greeting)
-
-
-def _key(tag: str) -> str:
-    """A tag as compared: "pt_BR", "PT-br" -> "pt-br"."""
-    return tag.strip().replace("_", "-").casefold()
