@@ -68,6 +68,7 @@ from botfleet.testing.sandbox import (
     Sandbox,
     SentNotification,
     describe_output,
+    no_such_task,
     open_sandbox,
     output_kind,
     output_text,
@@ -177,7 +178,6 @@ def _check_run_tasks(test: LoadedTest, flow: Flow) -> None:
         ConversationTestError: every step whose task the flow does not have.
     """
     tasks = flow.spec.tasks
-    known = ", ".join(tasks) or "none"
     problems = []
     for index, step in enumerate(test.spec.steps):
         if step.run_task is None or step.run_task.task in tasks:
@@ -185,8 +185,8 @@ def _check_run_tasks(test: LoadedTest, flow: Flow) -> None:
         name = step.run_task.task
         path = f"steps[{index}].run_task.task"
         problems.append(
-            f"{test.where(path)} {path}: step {index + 1} ({step.describe()}): the flow has no "
-            f"task {name!r}{did_you_mean(name, tasks)}; its tasks: {known}"
+            f"{test.where(path)} {path}: step {index + 1} ({step.describe()}): "
+            f"{no_such_task(name, tasks, listing=True)}"
         )
     if problems:
         raise ConversationTestError(problems)
@@ -539,7 +539,7 @@ def _unknown_tasks(sandbox: Sandbox, names: Iterable[str]) -> str:
     `state:` says of a state: else the failure reads as if the flow never scheduled it."""
     tasks = sandbox.flow.tasks
     unknown = sorted({n for n in names if n not in tasks})
-    return "".join(f"; the flow has no task {n!r}{did_you_mean(n, tasks)}" for n in unknown)
+    return "".join(f"; {no_such_task(n, tasks)}" for n in unknown)
 
 
 # ---------------------------------------------------------------- output checks

@@ -14,7 +14,7 @@ degraded as that channel's are, and a press reaches it as that channel delivers 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -625,9 +625,7 @@ class Sandbox:
         task it scheduled for at once. Raises `ValueError` for a task the flow does not have,
         and what a run that failed raised (`task_failed`)."""
         if task not in self.flow.tasks:
-            tasks = ", ".join(self.flow.tasks) or "none"
-            hint = did_you_mean(task, self.flow.tasks)
-            raise ValueError(f"the flow has no task {task!r}{hint}; its tasks: {tasks}")
+            raise ValueError(no_such_task(task, self.flow.tasks, listing=True))
         contact_id = contact or self.contact.id
         before = len(self.sender.sent)
         run = run_id(f"manual:{task}", self.clock.now())
@@ -752,6 +750,14 @@ async def open_sandbox(
 
 
 # ---------------------------------------------------------------- outputs as text
+
+
+def no_such_task(name: str, tasks: Iterable[str], *, listing: bool = False) -> str:
+    """`the flow has no task 'remindr' (did you mean 'reminder'?)`, with `; its tasks: ...`
+    (`listing`) where the step asked to run it."""
+    tasks = list(tasks)
+    text = f"the flow has no task {name!r}{did_you_mean(name, tasks)}"
+    return text + (f"; its tasks: {', '.join(tasks) or 'none'}" if listing else "")
 
 
 def output_kind(output: Output) -> str:
