@@ -29,6 +29,7 @@ from types import MappingProxyType
 
 from botfleet.domain.built_in_texts import primary_language
 from botfleet.domain.calendar import Appointment
+from botfleet.domain.texts_by_language import tag_key
 
 #: A service's property holding its name in a language: ``name_en``, ``name_pt_BR``,
 #: ``name_ca-ES`` (a language tag after ``name_``); ``name_short`` is no language.
@@ -39,11 +40,6 @@ def language_field(field: str) -> str | None:
     """The language tag of a service's property ``name_<tag>``, else None."""
     match = _LANGUAGE_NAME.match(field)
     return None if match is None else match.group(1)
-
-
-def _tag(language: str) -> str:
-    """A language tag as compared: ``pt_BR`` and ``PT-br`` are ``pt-br``."""
-    return language.strip().replace("_", "-").casefold()
 
 
 def _as_compared(name: str) -> str:
@@ -63,14 +59,14 @@ class ServiceNames:
         of two tags that compare the same wins."""
         names: dict[str, str] = {}
         for language, name in (by_language or {}).items():
-            names.setdefault(_tag(language), name)
+            names.setdefault(tag_key(language), name)
         return cls(default, MappingProxyType(names))
 
     def in_language(self, languages: Iterable[str]) -> str:
         """The name in the first of `languages` it has one in (``pt-BR`` finds ``name_pt_BR``,
         else ``name_pt``), else the default name."""
         for language in languages:
-            tag = _tag(language)
+            tag = tag_key(language)
             if not tag:
                 continue
             found = self.by_language.get(tag) or self.by_language.get(primary_language(tag))
