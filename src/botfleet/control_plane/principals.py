@@ -41,7 +41,9 @@ DEFAULT_ROLE = Role.OWNER
 ADMIN_ACTOR = "admin"
 KEY_ACTOR_PREFIX = "apikey:"
 #: Every name `Principal.actor` gives: the admin, or a tenant key by its id (12 hex digits).
-ACTOR_PATTERN = r"^(admin|apikey:[0-9a-f]{12})$"
+#: A tenant key's id, as `keys list` shows it and the audit names the key (`apikey:<id>`).
+KEY_ID_PATTERN = r"[0-9a-f]{12}"
+ACTOR_PATTERN = rf"^(admin|{KEY_ACTOR_PREFIX}{KEY_ID_PATTERN})$"
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,21 +79,18 @@ def health(ctx: typer.Context) -> None:
     run(ctx, lambda c: c.health())
 
 
-#: A tenant key's id as `keys list` shows it; `--actor` takes it bare or as ``apikey:<id>``.
-_KEY_ID = re.compile(r"[0-9a-f]{12}")
-
-
 def audit_actor(value: str | None) -> str | None:
     """`--actor` as the audit names callers: ``admin``, or ``apikey:<key id>`` (a bare key id
     is taken as that key's); anything else is a usage error, before any request."""
+    # (Imported here, as the client is: `botfleet` starts without the control plane's modules.)
+    from botfleet.control_plane.principals import ACTOR_PATTERN, KEY_ACTOR_PREFIX, KEY_ID_PATTERN
+
     if value is None:
         return None
     actor = value.strip()
-    if _KEY_ID.fullmatch(actor):
-        return f"apikey:{actor}"
-    if actor == "admin" or (
-        actor.startswith("apikey:") and _KEY_ID.fullmatch(actor.removeprefix("apikey:"))
-    ):
+    if re.fullmatch(KEY_ID_PATTERN, actor):
+        return f"{KEY_ACTOR_PREFIX}{actor}"
+    if re.fullmatch(ACTOR_PATTERN, actor):
         return actor
     raise typer.BadParameter(
         "give admin, or a tenant key as apikey:<key id> (the 12-hex-digit id `keys list` "

@@ -12,12 +12,12 @@ from botfleet.control_plane.api.deps import ContainerDep, PrincipalDep, TenantId
 from botfleet.control_plane.api.responses import AUTH_ERRORS, BODY_TOO_LARGE
 from botfleet.control_plane.db.tables import utcnow
 from botfleet.control_plane.models import ApiKeyCreate, ApiKeyCreated, ApiKeyView, BootTokenIssued
-from botfleet.control_plane.principals import Principal
+from botfleet.control_plane.principals import KEY_ID_PATTERN, Principal
 from botfleet.control_plane.services import identity
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}", tags=["identity"], responses=AUTH_ERRORS)
 
-KeyIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="the key's id")]
+KeyIdPath = Annotated[str, Path(pattern=rf"^{KEY_ID_PATTERN}$", description="the key's id")]
 
 
 def _refused(field: str, message: str) -> RequestValidationError:
